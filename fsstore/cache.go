@@ -1,0 +1,179 @@
+package fsstore
+
+import (
+	"bytes"
+	"container/list"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/fsnotify/fsnotify"
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/record"
+)
+
+// cache is a bounded LRU of decoded records. It is always revalidated: get
+// re-opens the file and compares its 64-byte header (version counter, times,
+// length and the CRC-32C of the payload) and inode with the cached ones, so
+// a hit is as fresh as a full read. On NFS the open is what makes this valid:
+// close-to-open consistency revalidates on open, while a bare stat may answer
+// from the attribute cache for up to a minute. The hit saves the payload read,
+// the checksum and the allocation.
+//
+// On local filesystems an fsnotify watch drops entries as soon as another
+// process replaces a file. On NFS inotify only sees this host's own changes,
+// so no watch is set up there and revalidation alone keeps the cache correct.
+type cache struct {
+	maxEntries, maxBytes int
+
+	mu    sync.Mutex
+	items map[string]*list.Element // record name -> *cacheEntry
+	lru   list.List                // front: most recently used
+	bytes int
+
+	w    *fsnotify.Watcher
+	done chan struct{}
+}
+
+type cacheEntry struct {
+	name    string
+	raw     [record.HeaderSize]byte
+	header  record.Header
+	payload []byte
+	ino     uint64
+	dev     uint64
+	st      unix.Stat_t
+}
+
+func newCache(entries, maxBytes int) *cache {
+	return &cache{maxEntries: entries, maxBytes: maxBytes, items: make(map[string]*list.Element)}
+}
+
+// get returns a copy of the cached entry for name if the file at path still
+// holds the same record.
+func (c *cache) get(name, path string) (cacheEntry, bool) {
+	c.mu.Lock()
+	el, ok := c.items[name]
+	var e cacheEntry
+	if ok {
+		e = *el.Value.(*cacheEntry)
+	}
+	c.mu.Unlock()
+	if !ok {
+		return e, false
+	}
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return e, false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	var hdr [record.HeaderSize]byte
+	if unix.Fstat(fd, &st) != nil || st.Ino != e.ino || st.Dev != e.dev ||
+		st.Size != int64(record.HeaderSize+len(e.payload)) {
+		return e, false
+	}
+	if n, err := unix.Pread(fd, hdr[:], 0); err != nil || n != len(hdr) || !bytes.Equal(hdr[:], e.raw[:]) {
+		return e, false
+	}
+	c.mu.Lock()
+	if el, ok := c.items[name]; ok {
+		c.lru.MoveToFront(el)
+	}
+	c.mu.Unlock()
+	e.payload = append([]byte(nil), e.payload...)
+	e.st = st // a Touch changes the mtime, not the record
+	return e, true
+}
+
+// put stores a decoded record; payload aliases raw.
+func (c *cache) put(name string, raw []byte, h record.Header, payload []byte, st unix.Stat_t) {
+	if len(payload) > c.maxBytes {
+		return
+	}
+	e := &cacheEntry{name: name, header: h, payload: payload, ino: st.Ino, dev: st.Dev, st: st}
+	copy(e.raw[:], raw)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[name]; ok {
+		c.removeLocked(el)
+	}
+	c.items[name] = c.lru.PushFront(e)
+	c.bytes += len(payload)
+	for c.lru.Len() > c.maxEntries || c.bytes > c.maxBytes {
+		c.removeLocked(c.lru.Back())
+	}
+}
+
+func (c *cache) removeLocked(el *list.Element) {
+	e := c.lru.Remove(el).(*cacheEntry)
+	delete(c.items, e.name)
+	c.bytes -= len(e.payload)
+}
+
+func (c *cache) drop(name string) {
+	c.mu.Lock()
+	if el, ok := c.items[name]; ok {
+		c.removeLocked(el)
+	}
+	c.mu.Unlock()
+}
+
+// watch drops entries on fsnotify events for the shard directories. Only
+// depths 0 and 1 are watched (at most 256 inotify watches); deeper stores
+// rely on revalidation alone. Errors setting up the watch are ignored for
+// the same reason: correctness never depends on it.
+func (c *cache) watch(dataDir string, depth int, dirMode os.FileMode) {
+	if depth > 1 {
+		return
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return
+	}
+	dirs := []string{dataDir}
+	if depth == 1 {
+		for i := 0; i < 256; i++ {
+			d := filepath.Join(dataDir, hexByte(i))
+			os.MkdirAll(d, dirMode)
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		w.Add(d)
+	}
+	c.w, c.done = w, make(chan struct{})
+	go func() {
+		defer close(c.done)
+		for {
+			select {
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if name := filepath.Base(ev.Name); isRecordName(name) {
+					c.drop(name)
+				}
+			case _, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+			}
+		}
+	}()
+}
+
+func (c *cache) close() {
+	if c.w != nil {
+		c.w.Close()
+		<-c.done
+	}
+}
+
+func hexByte(i int) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[i>>4], digits[i&15]})
+}

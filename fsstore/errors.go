@@ -1,0 +1,44 @@
+package fsstore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sessfs/sessfs/internal/record"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// Errors returned by the store. Callers test for them with errors.Is; the
+// returned errors wrap them with the operation and, where there is one, the
+// path.
+var (
+	// ErrNotFound reports that no live session has the ID.
+	ErrNotFound = errors.New("session not found")
+	// ErrExpired reports a session that exists on disk but has expired. It
+	// matches ErrNotFound too: to callers an expired session does not exist.
+	ErrExpired = fmt.Errorf("session expired: %w", ErrNotFound)
+	// ErrInvalidID reports an ID that fails validation. It never touches the
+	// filesystem.
+	ErrInvalidID = errors.New("invalid session ID")
+	// ErrCorrupt reports a record that fails its integrity checks
+	// (truncated, bit-flipped, foreign or belonging to another ID).
+	ErrCorrupt = record.ErrCorrupt
+	// ErrConflict reports a CompareAndSwap whose expected version is not the
+	// one on disk.
+	ErrConflict = errors.New("session version conflict")
+	// ErrTooLarge reports a payload over the configured size limit.
+	ErrTooLarge = errors.New("session payload too large")
+	// ErrLocked reports a lock held elsewhere (TryLock, or Lock whose context
+	// ended; the latter also matches the context's error).
+	ErrLocked = lock.ErrLocked
+	// ErrLockLost reports that a lock was taken away while held; the save
+	// that discovered it did not happen.
+	ErrLockLost = lock.ErrLockLost
+	// ErrReadOnly reports a write through a Shared lock.
+	ErrReadOnly = errors.New("session locked read-only")
+	// ErrNotStore reports a directory that is not a session store (no
+	// marker file) when opened WithCreate(false), or an incompatible one.
+	ErrNotStore = errors.New("not a sessfs store")
+	// ErrClosed reports use of a closed Store.
+	ErrClosed = errors.New("store closed")
+)

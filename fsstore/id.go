@@ -1,0 +1,101 @@
+package fsstore
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+)
+
+// ID length limits. NewID makes 43-character IDs; the limits admit IDs from
+// other generators (scs: 43, gorilla/sessions: 52) and refuse anything too
+// short to be unguessable or long enough to be an attack.
+const (
+	MinIDLen = 16
+	MaxIDLen = 128
+)
+
+// NewID returns a new session ID: 256 bits from crypto/rand, encoded as
+// unpadded URL-safe base64 (43 characters, safe in cookies and URLs).
+func NewID() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("fsstore: new ID: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// ValidID reports whether id may name a session: MinIDLen to MaxIDLen
+// characters from the URL-safe base64 alphabet [A-Za-z0-9_-]. Anything else
+// (path separators, dots, NUL, spaces, non-ASCII) is refused before the ID
+// is used for anything. The error matches ErrInvalidID and never quotes the
+// ID, which may be a secret.
+func ValidID(id string) error {
+	if len(id) < MinIDLen || len(id) > MaxIDLen {
+		return fmt.Errorf("%w: length %d outside %d..%d", ErrInvalidID, len(id), MinIDLen, MaxIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		if !idChar[id[i]] {
+			return fmt.Errorf("%w: byte %d is not in [A-Za-z0-9_-]", ErrInvalidID, i)
+		}
+	}
+	return nil
+}
+
+var idChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['-'], t['_'] = true, true
+	return t
+}()
+
+// key is what the store derives from a valid ID: the file name and the lock
+// stripe. Names come from a hash so that a directory listing, a backup or a
+// log of file names reveals no live session token, and no path is ever built
+// from caller input.
+type key struct {
+	name   string // 32 hex digits
+	stripe uint32
+}
+
+func deriveKey(id string) key {
+	h := sha256.New()
+	h.Write([]byte("sessfs-name\x00"))
+	h.Write([]byte(id))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	name := hex.EncodeToString(sum[:16])
+	return key{name: name, stripe: stripeOfName(name)}
+}
+
+// stripeOfName picks a record's lock stripe from its file name, so that a
+// sweep, which sees names but never IDs, locks the same stripe as requests.
+// The name is a hash, so the stripes are as evenly used as with the ID.
+func stripeOfName(name string) uint32 {
+	var b [4]byte
+	hex.Decode(b[:], []byte(name[24:32]))
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// isRecordName reports whether a file name has the form of a record name.
+func isRecordName(name string) bool {
+	if len(name) != 32 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

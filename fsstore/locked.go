@@ -1,0 +1,156 @@
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// LockMode selects how a request holds a session.
+type LockMode = lock.Mode
+
+const (
+	// Exclusive serializes requests for the session across goroutines,
+	// processes and hosts, like PHP's files handler.
+	Exclusive = lock.Exclusive
+	// Shared admits other Shared holders and excludes Exclusive ones; for
+	// requests that only read. Saves through it fail with ErrReadOnly.
+	Shared = lock.Shared
+)
+
+// Locked is a session held under its lock for the length of a request:
+// Lock, Load, Save, Unlock. Methods are safe for concurrent use, but a
+// request normally uses it from one goroutine.
+type Locked struct {
+	s    *Store
+	id   string
+	k    key
+	h    *lock.Handle
+	mode LockMode
+
+	mu       sync.Mutex
+	unlocked bool
+}
+
+// Lock acquires the session's lock, waiting until it is free or ctx ends
+// (the error then matches ErrLocked and ctx.Err()). The session need not
+// exist yet. Unlock the result when the request is done.
+//
+// Locks are striped: a fixed set of lock files (WithLockStripes) covers all
+// sessions, so two sessions may share a stripe and serialize. That is the
+// price of never removing lock files (see the lock package).
+func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
+	k, err := s.check(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), mode)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: lock: %w", err)
+	}
+	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
+}
+
+// TryLock is Lock without waiting: it fails with ErrLocked when the lock is
+// held elsewhere.
+func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
+	k, err := s.check(context.Background(), id)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), mode)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: lock: %w", err)
+	}
+	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
+}
+
+// ID returns the locked session's ID.
+func (l *Locked) ID() string { return l.id }
+
+// Mode returns the mode the lock was requested in.
+func (l *Locked) Mode() LockMode { return l.mode }
+
+func (l *Locked) usable(ctx context.Context, write bool) error {
+	l.mu.Lock()
+	unlocked := l.unlocked
+	l.mu.Unlock()
+	switch {
+	case unlocked:
+		return errors.New("fsstore: session used after Unlock")
+	case write && l.mode != Exclusive:
+		return ErrReadOnly
+	}
+	return ctx.Err()
+}
+
+// Load reads the session (see Store.Load).
+func (l *Locked) Load(ctx context.Context) (*Session, error) {
+	if err := l.usable(ctx, false); err != nil {
+		return nil, err
+	}
+	return l.s.load(l.id, l.k, true)
+}
+
+// verify fails with ErrLockLost when the lock was taken away, so work done
+// under a lost lock is never written over another holder's.
+func (l *Locked) verify(op string) error {
+	if err := l.h.Verify(); err != nil {
+		return fmt.Errorf("fsstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Save writes the session (see Store.Save) after checking that the lock is
+// still held. sess.ID must be the locked ID.
+func (l *Locked) Save(ctx context.Context, sess *Session) error {
+	if err := l.usable(ctx, true); err != nil {
+		return err
+	}
+	if sess == nil || sess.ID != l.id {
+		return errors.New("fsstore: save: session is not the locked one")
+	}
+	if err := l.verify("save"); err != nil {
+		return err
+	}
+	return l.s.save(l.k, sess)
+}
+
+// Touch extends the session's idle expiry (see Store.Touch).
+func (l *Locked) Touch(ctx context.Context) error {
+	if err := l.usable(ctx, true); err != nil {
+		return err
+	}
+	if err := l.verify("touch"); err != nil {
+		return err
+	}
+	return l.s.touch(l.k)
+}
+
+// Delete removes the session (see Store.Delete).
+func (l *Locked) Delete(ctx context.Context) error {
+	if err := l.usable(ctx, true); err != nil {
+		return err
+	}
+	if err := l.verify("delete"); err != nil {
+		return err
+	}
+	return l.s.delete(l.k)
+}
+
+// Unlock releases the lock. Calling it again does nothing.
+func (l *Locked) Unlock() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.unlocked {
+		return nil
+	}
+	l.unlocked = true
+	if err := l.h.Unlock(); err != nil {
+		return fmt.Errorf("fsstore: unlock: %w", err)
+	}
+	return nil
+}

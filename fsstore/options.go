@@ -1,0 +1,200 @@
+package fsstore
+
+import (
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// Durability selects how hard Save works to survive a crash of the machine
+// (not of the process: a rename is atomic against process crashes at every
+// level).
+type Durability int
+
+const (
+	// DurabilityNone writes and renames without fsync. After a power loss
+	// the session may hold its previous value or, on some filesystems, be
+	// empty (caught as ErrCorrupt); PHP's files handler is weaker still.
+	DurabilityNone Durability = iota
+	// DurabilityFile fsyncs the temp file before the rename, so the name
+	// never points at data that is not on disk. The default.
+	DurabilityFile
+	// DurabilityFull also fsyncs the directory after the rename, so the new
+	// name itself survives a power loss.
+	DurabilityFull
+)
+
+func (d Durability) String() string {
+	switch d {
+	case DurabilityNone:
+		return "none"
+	case DurabilityFile:
+		return "file"
+	case DurabilityFull:
+		return "full"
+	}
+	return fmt.Sprintf("Durability(%d)", int(d))
+}
+
+// ParseDurability parses "none", "file" or "full".
+func ParseDurability(s string) (Durability, error) {
+	for d := DurabilityNone; d <= DurabilityFull; d++ {
+		if d.String() == s {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("fsstore: unknown durability %q (want none, file or full)", s)
+}
+
+// An Option configures Open.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	create       bool
+	shardDepth   int
+	shardSet     bool
+	lockStripes  int
+	stripesSet   bool
+	durability   Durability
+	idle         time.Duration
+	lifetime     time.Duration
+	maxSize      int
+	strategy     lock.Strategy
+	maxHeldLocks int
+	maxOpenLocks int
+	leaseTTL     time.Duration
+	fileMode     fs.FileMode
+	dirMode      fs.FileMode
+	cacheEntries int
+	cacheBytes   int
+	watch        bool
+	now          func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		create:      true,
+		shardDepth:  1,
+		lockStripes: 1024,
+		durability:  DurabilityFile,
+		idle:        24 * time.Minute,
+		lifetime:    24 * time.Hour,
+		maxSize:     1 << 20,
+		fileMode:    0o600,
+		dirMode:     0o700,
+		cacheBytes:  64 << 20,
+		watch:       true,
+		now:         time.Now,
+	}
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.shardDepth < 0 || c.shardDepth > 3:
+		return fmt.Errorf("fsstore: shard depth %d outside 0..3", c.shardDepth)
+	case c.lockStripes < 1 || c.lockStripes > 1<<16:
+		return fmt.Errorf("fsstore: lock stripes %d outside 1..65536", c.lockStripes)
+	case c.durability < DurabilityNone || c.durability > DurabilityFull:
+		return fmt.Errorf("fsstore: invalid durability %d", c.durability)
+	case c.idle < time.Second:
+		return fmt.Errorf("fsstore: idle timeout %v is below 1s", c.idle)
+	case c.lifetime < 0:
+		return fmt.Errorf("fsstore: negative lifetime %v", c.lifetime)
+	case c.maxSize < 1 || c.maxSize > 64<<20:
+		return fmt.Errorf("fsstore: max size %d outside 1..64MiB", c.maxSize)
+	case c.fileMode&^0o777 != 0 || c.fileMode&0o600 != 0o600:
+		return fmt.Errorf("fsstore: file mode %v must be permission bits including 0600", c.fileMode)
+	case c.dirMode&^0o777 != 0 || c.dirMode&0o700 != 0o700:
+		return fmt.Errorf("fsstore: directory mode %v must be permission bits including 0700", c.dirMode)
+	case c.cacheEntries < 0 || c.cacheBytes < 0:
+		return fmt.Errorf("fsstore: negative cache size")
+	}
+	return nil
+}
+
+// WithCreate controls whether Open creates the store layout in an existing
+// directory that has none (default true). With false, such a directory is
+// ErrNotStore: tools such as sessgc use it so they never turn an arbitrary
+// directory into a store.
+func WithCreate(create bool) Option { return optionFunc(func(c *config) { c.create = create }) }
+
+// WithShardDepth sets the number of directory levels (256 directories each)
+// between the store and the session files: 0 to 3, default 1. Depth 1 keeps
+// directories under ~4,000 entries at a million sessions. The depth is fixed
+// when the store is created; opening an existing store with a different
+// explicit depth fails.
+func WithShardDepth(depth int) Option {
+	return optionFunc(func(c *config) { c.shardDepth, c.shardSet = depth, true })
+}
+
+// WithLockStripes sets the number of lock files (default 1024). Sessions hash
+// onto them; two sessions on one stripe serialize, which more stripes make
+// rarer. Lock files are never removed (see the lock package). Fixed when the
+// store is created.
+func WithLockStripes(n int) Option {
+	return optionFunc(func(c *config) { c.lockStripes, c.stripesSet = n, true })
+}
+
+// WithDurability sets the fsync policy of Save (default DurabilityFile).
+func WithDurability(d Durability) Option { return optionFunc(func(c *config) { c.durability = d }) }
+
+// WithIdleTimeout sets how long a session lives without a Save or Touch
+// (default 24 minutes, PHP's session.gc_maxlifetime). The store directory
+// records the largest idle timeout any process opened it with; the sweep
+// never removes a session younger than that.
+func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.idle = d }) }
+
+// WithLifetime sets the absolute lifetime of a session from its creation,
+// however active (default 24 hours; 0 disables it). A Session's own Deadline,
+// when set, takes precedence.
+func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { c.lifetime = d }) }
+
+// WithMaxSize sets the largest payload Save accepts (default 1 MiB); larger
+// ones fail with ErrTooLarge.
+func WithMaxSize(n int) Option { return optionFunc(func(c *config) { c.maxSize = n }) }
+
+// WithLockStrategy forces a locking strategy (default lock.Auto: probe the
+// directory).
+func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config) { c.strategy = s }) }
+
+// WithMaxHeldLocks bounds the OS locks this Store holds at once (default 64);
+// further lock requests wait. AWS EFS allows 256 file–process pairs holding
+// locks per mount: keep processes-per-host × this below 256.
+func WithMaxHeldLocks(n int) Option { return optionFunc(func(c *config) { c.maxHeldLocks = n }) }
+
+// WithMaxOpenLocks bounds the lock descriptors kept open between requests
+// (default 256). Each saves two round trips per locked request on NFS.
+func WithMaxOpenLocks(n int) Option { return optionFunc(func(c *config) { c.maxOpenLocks = n }) }
+
+// WithLeaseTTL sets the lease of the lock-file strategy (default 15s).
+func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.leaseTTL = d }) }
+
+// WithPermissions sets the modes of session files and directories (defaults
+// 0600 and 0700). Use 0660/2770 with a shared group when app servers run as
+// different users; the process umask still applies.
+func WithPermissions(file, dir fs.FileMode) Option {
+	return optionFunc(func(c *config) { c.fileMode, c.dirMode = file, dir })
+}
+
+// WithCache enables an in-process read cache of up to entries sessions and
+// maxBytes payload bytes (default off). Every Load still revalidates the
+// entry against the file (see the package documentation), so the cache
+// never returns stale data; it saves decoding and copying, and on local disk
+// fsnotify drops entries as soon as another process replaces them.
+func WithCache(entries, maxBytes int) Option {
+	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
+}
+
+// WithWatch enables or disables fsnotify invalidation of the cache (default
+// true; only used on local filesystems, where inotify sees every change; on
+// NFS it would only see this host's own changes).
+func WithWatch(on bool) Option { return optionFunc(func(c *config) { c.watch = on }) }
+
+// WithClock replaces time.Now, for tests of expiry.
+func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }

@@ -1,0 +1,420 @@
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/mountinfo"
+	"github.com/sessfs/sessfs/internal/record"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// Session is one session's state as stored.
+type Session struct {
+	// ID is the session ID, as issued by NewID or another generator that
+	// satisfies ValidID.
+	ID string
+	// Data is the opaque payload.
+	Data []byte
+	// Created is when the session was first saved. Save sets it when zero.
+	Created time.Time
+	// Expires is when the session expires unless saved or touched again:
+	// its last activity plus the idle timeout, capped by Deadline. Set by
+	// Load and Save.
+	Expires time.Time
+	// Deadline is the absolute end of the session whatever its activity;
+	// zero means Created plus the store's lifetime (or none when that is 0).
+	// Save fixes it on the first save.
+	Deadline time.Time
+	// Version counts saves; 0 for a session never saved. CompareAndSwap
+	// checks it.
+	Version uint64
+}
+
+// Store is a session store in one directory. It is safe for concurrent use
+// by multiple goroutines, processes and hosts sharing the directory.
+type Store struct {
+	dir     string
+	dataDir string
+	cfg     config
+	layout  marker
+	locks   *lock.Table
+	nfs     bool
+	cache   *cache
+	bufs    sync.Pool
+	closed  atomic.Bool
+}
+
+// Open opens the store in dir, creating its layout when dir has none (unless
+// WithCreate(false)). It checks that the directory exists, is writable and
+// supports a working lock strategy, and returns a clear error otherwise.
+func Open(dir string, opts ...Option) (*Store, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: open: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, unix.ENOTDIR)
+	}
+	m, err := readMarker(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !c.create:
+		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
+	case errors.Is(err, fs.ErrNotExist):
+		if m, err = initStore(abs, &c); err != nil {
+			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	}
+	if c.shardSet && c.shardDepth != m.shardDepth {
+		return nil, fmt.Errorf("fsstore: open %s: store has shard depth %d, option asks for %d", abs, m.shardDepth, c.shardDepth)
+	}
+	if c.stripesSet && c.lockStripes != m.stripes {
+		return nil, fmt.Errorf("fsstore: open %s: store has %d lock stripes, option asks for %d", abs, m.stripes, c.lockStripes)
+	}
+	if m, err = raiseMaxIdle(abs, m, c.idle, c.fileMode); err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	}
+	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m}
+	if mi, err := mountinfo.Lookup(abs); err == nil {
+		s.nfs = mi.IsNFS()
+	}
+	if err := s.checkWritable(); err != nil {
+		return nil, err
+	}
+	s.locks, err = lock.NewTable(lock.Config{
+		Dir:      filepath.Join(abs, LockDir),
+		Strategy: c.strategy,
+		FileMode: c.fileMode,
+		MaxHeld:  c.maxHeldLocks,
+		MaxOpen:  c.maxOpenLocks,
+		LeaseTTL: c.leaseTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
+	}
+	if c.cacheEntries > 0 {
+		s.cache = newCache(c.cacheEntries, c.cacheBytes)
+		if c.watch && !s.nfs {
+			s.cache.watch(s.dataDir, m.shardDepth, c.dirMode)
+		}
+	}
+	return s, nil
+}
+
+// checkWritable creates and removes a temp file where saves will write, so
+// a read-only mount or a permission problem is reported by Open rather than
+// by the first request.
+func (s *Store) checkWritable() error {
+	if err := writeAtomic(s.dataDir, tempPrefix+"probe-"+randHex(8), nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone); err != nil {
+		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
+	}
+	// writeAtomic renamed the temp file to the probe name; remove it.
+	matches, _ := filepath.Glob(filepath.Join(s.dataDir, tempPrefix+"probe-*"))
+	for _, p := range matches {
+		os.Remove(p)
+	}
+	return nil
+}
+
+// Dir returns the store's directory (absolute).
+func (s *Store) Dir() string { return s.dir }
+
+// LockStrategy reports the lock strategy in use.
+func (s *Store) LockStrategy() lock.Strategy { return s.locks.Strategy() }
+
+// OnNFS reports whether the store is on an NFS mount.
+func (s *Store) OnNFS() bool { return s.nfs }
+
+// Close releases the store's resources: kept-open lock descriptors and the
+// cache's watcher. Held locks stay held until unlocked. Calling Close again
+// does nothing.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.cache != nil {
+		s.cache.close()
+	}
+	return s.locks.Close()
+}
+
+func (s *Store) check(ctx context.Context, id string) (key, error) {
+	if s.closed.Load() {
+		return key{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return key{}, err
+	}
+	if err := ValidID(id); err != nil {
+		return key{}, err
+	}
+	return deriveKey(id), nil
+}
+
+func (s *Store) path(k key) (dir, file string) {
+	dir = shardPath(s.dataDir, k.name, s.layout.shardDepth)
+	return dir, filepath.Join(dir, k.name)
+}
+
+// Load returns the session with the given ID. A missing or expired session
+// is an error matching ErrNotFound; a damaged record is ErrCorrupt; a bad
+// ID is ErrInvalidID.
+func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
+	k, err := s.check(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(id, k, true)
+}
+
+// load reads and checks a record. With live false it returns expired
+// records too (CompareAndSwap compares against whatever is on disk).
+func (s *Store) load(id string, k key, live bool) (*Session, error) {
+	_, p := s.path(k)
+	var (
+		b  []byte
+		st unix.Stat_t
+		h  record.Header
+		pl []byte
+	)
+	if s.cache != nil {
+		if e, ok := s.cache.get(k.name, p); ok {
+			h, pl, st = e.header, e.payload, e.st
+			goto decoded
+		}
+	}
+	{
+		var err error
+		b, st, err = readFile(p, record.HeaderSize+s.cfg.maxSize)
+		if err != nil {
+			return nil, s.readError(p, err)
+		}
+		h, pl, err = record.Decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
+		}
+		if h.Bind != record.Bind(id) {
+			return nil, fmt.Errorf("fsstore: load %s: %w: record belongs to another session ID", p, ErrCorrupt)
+		}
+		if h.Flags&record.FlagEncrypted != 0 {
+			return nil, fmt.Errorf("fsstore: load %s: %w: encrypted record and no key configured", p, ErrCorrupt)
+		}
+		if s.cache != nil {
+			s.cache.put(k.name, b, h, pl, st)
+			pl = append([]byte(nil), pl...) // the cache keeps b
+		}
+	}
+decoded:
+	sess := &Session{ID: id, Data: pl, Created: time.Unix(0, h.Created), Version: h.Version}
+	if h.Deadline != 0 {
+		sess.Deadline = time.Unix(0, h.Deadline)
+	}
+	sess.Expires = expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline)
+	if live && !sess.Expires.IsZero() && !s.cfg.now().Before(sess.Expires) {
+		return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
+	}
+	return sess, nil
+}
+
+// expiry is the earlier of mtime+idle and the deadline; zero when neither
+// applies.
+func expiry(mtime time.Time, idle, deadline int64) time.Time {
+	var e time.Time
+	if idle > 0 {
+		e = mtime.Add(time.Duration(idle))
+	}
+	if deadline > 0 {
+		if d := time.Unix(0, deadline); e.IsZero() || d.Before(e) {
+			e = d
+		}
+	}
+	return e
+}
+
+func (s *Store) readError(p string, err error) error {
+	switch {
+	case err == unix.ENOENT:
+		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
+	case err == unix.ELOOP:
+		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store: %w", p, &fs.PathError{Op: "open", Path: p, Err: err})
+	case err == errNotRegular, err == errTooBig:
+		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
+	}
+	return fmt.Errorf("fsstore: load: %w", &fs.PathError{Op: "read", Path: p, Err: err})
+}
+
+// Save writes the session atomically and without taking a lock: the last
+// writer wins. Use Lock (or CompareAndSwap) to serialize read-modify-write
+// cycles. Save sets sess.Version, Created, Deadline and Expires. On any
+// error the previously saved session is intact.
+func (s *Store) Save(ctx context.Context, sess *Session) error {
+	if sess == nil {
+		return errors.New("fsstore: save: nil session")
+	}
+	k, err := s.check(ctx, sess.ID)
+	if err != nil {
+		return err
+	}
+	return s.save(k, sess)
+}
+
+func (s *Store) save(k key, sess *Session) error {
+	if len(sess.Data) > s.cfg.maxSize {
+		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
+	}
+	now := s.cfg.now()
+	created := sess.Created
+	if created.IsZero() {
+		created = now
+	}
+	deadline := sess.Deadline
+	if deadline.IsZero() && s.cfg.lifetime > 0 {
+		deadline = created.Add(s.cfg.lifetime)
+	}
+	h := record.Header{
+		Created: created.UnixNano(),
+		Idle:    int64(s.cfg.idle),
+		Version: sess.Version + 1,
+		Bind:    record.Bind(sess.ID),
+	}
+	if !deadline.IsZero() {
+		h.Deadline = deadline.UnixNano()
+	}
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := record.Append((*bp)[:0], &h, sess.Data)
+	dir, p := s.path(k)
+	err := writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability)
+	if cap(buf) <= 2*record.HeaderSize+s.cfg.maxSize {
+		*bp = buf
+		s.bufs.Put(bp)
+	}
+	if err != nil {
+		return fmt.Errorf("fsstore: save: %w", err)
+	}
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	_ = p
+	sess.Version, sess.Created, sess.Deadline = h.Version, created, deadline
+	sess.Expires = expiry(now, h.Idle, h.Deadline)
+	return nil
+}
+
+// CompareAndSwap saves sess only if the version on disk is still
+// sess.Version (0: no record exists), and fails with ErrConflict otherwise.
+// It holds the session's lock just for the check and the write, for callers
+// that do not want to hold a lock across a request.
+func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) error {
+	if sess == nil {
+		return errors.New("fsstore: compare-and-swap: nil session")
+	}
+	k, err := s.check(ctx, sess.ID)
+	if err != nil {
+		return err
+	}
+	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), lock.Exclusive)
+	if err != nil {
+		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+	}
+	defer h.Unlock()
+	var onDisk uint64
+	cur, err := s.load(sess.ID, k, false)
+	switch {
+	case err == nil:
+		onDisk = cur.Version
+	case errors.Is(err, ErrNotFound):
+	default:
+		return err
+	}
+	if onDisk != sess.Version {
+		return fmt.Errorf("fsstore: compare-and-swap: %w: expected version %d, found %d", ErrConflict, sess.Version, onDisk)
+	}
+	if err := h.Verify(); err != nil {
+		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+	}
+	return s.save(k, sess)
+}
+
+// Delete removes the session. Deleting a missing session does nothing and
+// returns nil.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	k, err := s.check(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.delete(k)
+}
+
+func (s *Store) delete(k key) error {
+	_, p := s.path(k)
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	if err := unix.Unlink(p); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: p, Err: err})
+	}
+	return nil
+}
+
+// Touch extends the session's idle expiry without rewriting it: one
+// attribute update (one round trip on NFS). A missing or already expired
+// session is ErrNotFound: Touch never revives an expired session. The
+// absolute deadline still applies (Load checks it).
+func (s *Store) Touch(ctx context.Context, id string) error {
+	k, err := s.check(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.touch(k)
+}
+
+func (s *Store) touch(k key) error {
+	_, p := s.path(k)
+	st, err := lstat(p)
+	switch {
+	case err == unix.ENOENT:
+		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "stat", Path: p, Err: err})
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return fmt.Errorf("fsstore: touch %s: %w: not a regular file", p, ErrCorrupt)
+	}
+	if !s.cfg.now().Before(time.Unix(st.Mtim.Unix()).Add(s.cfg.idle)) {
+		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
+	}
+	if err := touchNow(p); err != nil {
+		if err == unix.ENOENT {
+			return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
+		}
+		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "utimes", Path: p, Err: err})
+	}
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	return nil
+}

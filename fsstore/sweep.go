@@ -1,0 +1,565 @@
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// FileKind classifies the files a sweep removes.
+type FileKind int
+
+const (
+	// KindSession is an expired session record.
+	KindSession FileKind = iota
+	// KindTemp is a temp file left by a writer that crashed.
+	KindTemp
+	// KindLease is an expired lease lock file whose holder died.
+	KindLease
+)
+
+func (k FileKind) String() string {
+	switch k {
+	case KindSession:
+		return "session"
+	case KindTemp:
+		return "temp"
+	case KindLease:
+		return "lease"
+	}
+	return fmt.Sprintf("FileKind(%d)", int(k))
+}
+
+// SweepOptions configures Sweep. The zero value sweeps with the defaults.
+type SweepOptions struct {
+	// DryRun reports what would be removed and removes nothing.
+	DryRun bool
+	// Concurrency is the number of shard directories walked at once
+	// (default 1, at most 64). On NFS each worker keeps one round trip in
+	// flight; a few help on high-latency mounts.
+	Concurrency int
+	// Rate caps removals per second across workers (0: no cap), so that a
+	// sweep cannot saturate a shared NFS server (on EFS a removal is metered
+	// as five operations).
+	Rate float64
+	// TempAge is the age after which a temp file counts as abandoned
+	// (default 10 minutes; a live save keeps its temp file for milliseconds).
+	TempAge time.Duration
+	// Grace is added to the store's largest idle timeout before a session
+	// counts as expired (default 1 minute). Sweep compares file times with
+	// the file server's clock (see Sweep), so Grace only absorbs the
+	// difference between the server's clock and the app hosts' clocks.
+	Grace time.Duration
+	// OnRemove, if set, is called for every file removed (or, with DryRun,
+	// that would be). With Concurrency > 1 it is called from several
+	// goroutines at once.
+	OnRemove func(Removal)
+	// OnError, if set, is called for every file that could not be examined
+	// or removed. The sweep goes on; SweepStats.Errors counts them.
+	OnError func(error)
+}
+
+// Removal describes one file removed by a sweep.
+type Removal struct {
+	Path string
+	Kind FileKind
+	Size int64
+	Age  time.Duration // time since the last write or touch
+}
+
+// SweepStats summarizes a sweep.
+type SweepStats struct {
+	Scanned        int64 // files examined
+	Live           int64 // live sessions kept
+	Sessions       int64 // expired sessions removed
+	Temps          int64 // abandoned temp files removed
+	Leases         int64 // expired lease files removed
+	Bytes          int64 // bytes freed
+	SkippedLocked  int64 // expired but locked by a request: kept
+	SkippedRenewed int64 // renewed while the sweep looked at it: kept
+	Foreign        int64 // files the store did not write: never removed
+	Errors         int64
+	Duration       time.Duration
+}
+
+// Removed returns the number of files removed.
+func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Leases }
+
+// Sweep removes expired sessions, abandoned temp files and expired lease
+// lock files, in memory independent of the number of files: each worker
+// streams one directory at a time.
+//
+// Expiry is judged from directory metadata alone: a session expires its
+// idle timeout after its last Save or Touch, and every Save or Touch sets
+// the file's mtime. On NFS those mtimes come from the server's clock, and
+// Sweep reads the server's clock too (the mtime of a file it creates), so
+// clock skew between app hosts and the sweeping host does not matter. A
+// record is removed only when it is older than the largest idle timeout in
+// the store's marker plus Grace; the sweep then takes the session's lock
+// without waiting (a locked session is skipped), re-reads the file's
+// attributes with an open (fresh under close-to-open consistency), and
+// moves it aside before unlinking it, putting it back if a concurrent
+// unlocked Save replaced it meanwhile.
+//
+// Stripe lock files are never removed (see the lock package); files the
+// store did not write are never removed.
+//
+// Sweep stops early with ctx's error when ctx ends; the stats cover the work
+// done until then.
+func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
+	start := time.Now()
+	if s.closed.Load() {
+		return SweepStats{}, ErrClosed
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 1
+	}
+	if opts.TempAge == 0 {
+		opts.TempAge = 10 * time.Minute
+	}
+	if opts.Grace == 0 {
+		opts.Grace = time.Minute
+	}
+	switch {
+	case opts.Concurrency < 1 || opts.Concurrency > 64:
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: concurrency %d outside 1..64", opts.Concurrency)
+	case opts.Rate < 0:
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: negative rate")
+	case opts.TempAge < 0 || opts.Grace < 0:
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: negative TempAge or Grace")
+	}
+	m, err := readMarker(s.dir)
+	if err != nil {
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
+	}
+	clock, err := newServerClock(s.dir)
+	if err != nil {
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
+	}
+	sw := &sweeper{s: s, opts: opts, clock: clock, expireAfter: m.maxIdle + opts.Grace}
+	if opts.Rate > 0 {
+		sw.limit = newLimiter(opts.Rate)
+	}
+	err = s.walkShards(ctx, opts.Concurrency, sw.dir)
+	if err == nil {
+		err = sw.locks(ctx)
+	}
+	st := sw.stats()
+	st.Duration = time.Since(start)
+	if err != nil {
+		return st, fmt.Errorf("fsstore: sweep: %w", err)
+	}
+	return st, nil
+}
+
+// serverClock tells the file server's time: the mtime of a file it just
+// created, advanced by the local monotonic clock since.
+type serverClock struct {
+	base  time.Time
+	start time.Time
+}
+
+func newServerClock(dir string) (serverClock, error) {
+	p := filepath.Join(dir, tempPrefix+"clock-"+randHex(8))
+	start := time.Now()
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return serverClock{}, err
+	}
+	st, err := f.Stat()
+	f.Close()
+	os.Remove(p)
+	if err != nil {
+		return serverClock{}, err
+	}
+	return serverClock{base: st.ModTime(), start: start}, nil
+}
+
+func (c serverClock) now() time.Time { return c.base.Add(time.Since(c.start)) }
+
+// walkShards calls fn for every leaf shard directory, from workers
+// goroutines. It only descends into directories named like shards.
+func (s *Store) walkShards(ctx context.Context, workers int, fn func(ctx context.Context, dir string) error) error {
+	dirs := make(chan string)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		firstErr error
+		once     sync.Once
+	)
+	fail := func(err error) {
+		once.Do(func() { firstErr = err; cancel() })
+	}
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range dirs {
+				if err := fn(ctx, d); err != nil {
+					fail(err)
+				}
+			}
+		}()
+	}
+	var produce func(dir string, level int) error
+	produce = func(dir string, level int) error {
+		if level == s.layout.shardDepth {
+			select {
+			case dirs <- dir:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		f, err := os.Open(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // shards are created on first use
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		names, err := f.Readdirnames(-1) // at most 256 shard names
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if len(n) == 2 && isRecordName(n+"000000000000000000000000000000") {
+				if err := produce(filepath.Join(dir, n), level+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	err := produce(s.dataDir, 0)
+	close(dirs)
+	wg.Wait()
+	if err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// forEachEntry streams a directory's entries in batches, so memory does not
+// depend on the directory's size.
+func forEachEntry(ctx context.Context, dir string, fn func(fs.DirEntry)) error {
+	f, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ents, err := f.ReadDir(512)
+		for _, e := range ents {
+			fn(e)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+type sweeper struct {
+	s           *Store
+	opts        SweepOptions
+	clock       serverClock
+	expireAfter time.Duration
+	limit       *limiter
+
+	scanned, live, sessions, temps, leases, bytes atomic.Int64
+	locked, renewed, foreign, errs                atomic.Int64
+}
+
+func (sw *sweeper) stats() SweepStats {
+	return SweepStats{
+		Scanned: sw.scanned.Load(), Live: sw.live.Load(), Sessions: sw.sessions.Load(),
+		Temps: sw.temps.Load(), Leases: sw.leases.Load(), Bytes: sw.bytes.Load(),
+		SkippedLocked: sw.locked.Load(), SkippedRenewed: sw.renewed.Load(),
+		Foreign: sw.foreign.Load(), Errors: sw.errs.Load(),
+	}
+}
+
+func (sw *sweeper) fail(err error) {
+	sw.errs.Add(1)
+	if sw.opts.OnError != nil {
+		sw.opts.OnError(err)
+	}
+}
+
+func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
+	counter.Add(1)
+	sw.bytes.Add(r.Size)
+	if sw.opts.OnRemove != nil {
+		sw.opts.OnRemove(r)
+	}
+}
+
+func (sw *sweeper) dir(ctx context.Context, dir string) error {
+	var ctxErr error
+	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		if ctxErr != nil {
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			ctxErr = err
+			return
+		}
+		name := e.Name()
+		sw.scanned.Add(1)
+		switch {
+		case !e.Type().IsRegular():
+			sw.foreign.Add(1) // directories, symlinks: not ours to remove
+		case isRecordName(name):
+			ctxErr = sw.record(ctx, dir, name)
+		case strings.HasPrefix(name, tempPrefix):
+			ctxErr = sw.temp(ctx, dir, name)
+		default:
+			sw.foreign.Add(1)
+		}
+	})
+	if err == nil {
+		err = ctxErr
+	}
+	if err != nil && ctx.Err() == nil {
+		sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
+		return nil
+	}
+	return err
+}
+
+func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
+	p := filepath.Join(dir, name)
+	st, err := lstat(p)
+	if err != nil {
+		if err != unix.ENOENT {
+			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+		}
+		return nil
+	}
+	age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
+	if age < sw.opts.TempAge {
+		return nil
+	}
+	if err := sw.wait(ctx); err != nil {
+		return err
+	}
+	if !sw.opts.DryRun {
+		if err := unix.Unlink(p); err != nil {
+			if err != unix.ENOENT {
+				sw.fail(&fs.PathError{Op: "unlink", Path: p, Err: err})
+			}
+			return nil
+		}
+	}
+	sw.removed(Removal{Path: p, Kind: KindTemp, Size: st.Size, Age: age}, &sw.temps)
+	return nil
+}
+
+func (sw *sweeper) wait(ctx context.Context) error {
+	if sw.limit == nil {
+		return nil
+	}
+	return sw.limit.wait(ctx)
+}
+
+func (sw *sweeper) record(ctx context.Context, dir, name string) error {
+	p := filepath.Join(dir, name)
+	st, err := lstat(p)
+	if err != nil {
+		if err != unix.ENOENT {
+			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+		}
+		return nil
+	}
+	if sw.clock.now().Sub(time.Unix(st.Mtim.Unix())) <= sw.expireAfter {
+		sw.live.Add(1)
+		return nil
+	}
+	if err := sw.wait(ctx); err != nil {
+		return err
+	}
+	return sw.removeRecord(dir, name)
+}
+
+// removeRecord removes an expired-looking record under its lock; see Sweep
+// for the protocol.
+func (sw *sweeper) removeRecord(dir, name string) error {
+	s := sw.s
+	p := filepath.Join(dir, name)
+	h, err := s.locks.TryLock(stripeName(stripeOfName(name), s.layout.stripes), lock.Exclusive)
+	if errors.Is(err, lock.ErrLocked) {
+		sw.locked.Add(1)
+		return nil
+	}
+	if err != nil {
+		sw.fail(fmt.Errorf("sweep %s: %w", p, err))
+		return nil
+	}
+	defer h.Unlock()
+	// Fresh attributes: open (close-to-open revalidation on NFS), fstat.
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		if err != unix.ENOENT {
+			sw.fail(&fs.PathError{Op: "open", Path: p, Err: err})
+		}
+		return nil
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		sw.fail(&fs.PathError{Op: "fstat", Path: p, Err: err})
+		return nil
+	}
+	age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
+	if age <= sw.expireAfter {
+		sw.renewed.Add(1)
+		return nil
+	}
+	r := Removal{Path: p, Kind: KindSession, Size: st.Size, Age: age}
+	if sw.opts.DryRun {
+		sw.removed(r, &sw.sessions)
+		return nil
+	}
+	// Move aside, then check that what moved is the file we judged: an
+	// unlocked Save may have renamed a fresh record over it meanwhile.
+	aside := filepath.Join(dir, tempPrefix+"gc-"+name+"-"+randHex(8))
+	if err := unix.Rename(p, aside); err != nil {
+		if err != unix.ENOENT {
+			sw.fail(&fs.PathError{Op: "rename", Path: p, Err: err})
+		}
+		return nil
+	}
+	moved, err := lstat(aside)
+	if err == nil && (moved.Ino != st.Ino || moved.Dev != st.Dev) {
+		// Put the newer record back unless an even newer one exists.
+		unix.Link(aside, p)
+		unix.Unlink(aside)
+		sw.renewed.Add(1)
+		return nil
+	}
+	if err := unix.Unlink(aside); err != nil && err != unix.ENOENT {
+		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
+		return nil
+	}
+	if s.cache != nil {
+		s.cache.drop(name)
+	}
+	sw.removed(r, &sw.sessions)
+	return nil
+}
+
+// locks removes expired lease files and lease files moved aside by a
+// breaker that died. Stripe lock files are kept.
+func (sw *sweeper) locks(ctx context.Context) error {
+	s := sw.s
+	dir := filepath.Join(s.dir, LockDir)
+	ttl := s.cfg.leaseTTL
+	if ttl == 0 {
+		ttl = 15 * time.Second
+	}
+	var ctxErr error
+	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		if ctxErr != nil {
+			return
+		}
+		lockName, broken, ok := lock.IsLeaseFile(e.Name())
+		if !ok || !e.Type().IsRegular() {
+			return
+		}
+		sw.scanned.Add(1)
+		p := filepath.Join(dir, e.Name())
+		st, err := lstat(p)
+		if err != nil {
+			return
+		}
+		age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
+		if broken && age < sw.opts.TempAge || !broken && age < ttl {
+			return
+		}
+		if ctxErr = sw.wait(ctx); ctxErr != nil {
+			return
+		}
+		r := Removal{Path: p, Kind: KindLease, Size: st.Size, Age: age}
+		switch {
+		case sw.opts.DryRun:
+		case broken:
+			if err := unix.Unlink(p); err != nil {
+				return
+			}
+		default:
+			gone, err := lock.BreakExpiredLease(dir, lockName, ttl, sw.opts.Grace)
+			if err != nil {
+				sw.fail(err)
+				return
+			}
+			if !gone {
+				return
+			}
+		}
+		sw.removed(r, &sw.leases)
+	})
+	if err == nil {
+		err = ctxErr
+	}
+	return err
+}
+
+// limiter spaces events at most rate per second across goroutines.
+type limiter struct {
+	mu       sync.Mutex
+	interval time.Duration
+	next     time.Time
+}
+
+func newLimiter(rate float64) *limiter {
+	return &limiter{interval: time.Duration(float64(time.Second) / rate)}
+}
+
+func (l *limiter) wait(ctx context.Context) error {
+	l.mu.Lock()
+	now := time.Now()
+	if l.next.Before(now) {
+		l.next = now
+	}
+	at := l.next
+	l.next = l.next.Add(l.interval)
+	l.mu.Unlock()
+	if d := time.Until(at); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+// Package mountinfo finds the mount that holds a path and reports its
+// filesystem type and options, from /proc/self/mountinfo on Linux.
+package mountinfo
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Mount describes one entry of /proc/self/mountinfo.
+type Mount struct {
+	Point   string // mount point
+	FSType  string // e.g. "nfs4", "ext4", "tmpfs"
+	Source  string // e.g. "fs-123.efs.us-east-1.amazonaws.com:/"
+	Options string // per-mount options, then the superblock options
+}
+
+// IsNFS reports whether the mount is an NFS mount (any version).
+func (m Mount) IsNFS() bool { return m.FSType == "nfs" || m.FSType == "nfs4" }
+
+// Option returns the value of a key=value option and whether it is present;
+// a bare flag such as "hard" is present with an empty value.
+func (m Mount) Option(key string) (string, bool) {
+	for _, o := range strings.Split(m.Options, ",") {
+		k, v, _ := strings.Cut(o, "=")
+		if k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// ErrUnavailable reports that mount information cannot be read here (not
+// Linux, or /proc not mounted).
+var ErrUnavailable = errors.New("mountinfo: /proc/self/mountinfo unavailable")
+
+// Lookup returns the mount holding path: the entry with the longest mount
+// point that is a prefix of the cleaned, symlink-resolved absolute path.
+func Lookup(path string) (Mount, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Mount{}, err
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return Mount{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer f.Close()
+	return lookup(f, abs)
+}
+
+func lookup(r io.Reader, abs string) (Mount, error) {
+	var best Mount
+	found := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		m, ok := Parse(sc.Text())
+		if !ok || !within(abs, m.Point) {
+			continue
+		}
+		// Later entries shadow earlier ones mounted on the same point.
+		if !found || len(m.Point) >= len(best.Point) {
+			best, found = m, true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Mount{}, err
+	}
+	if !found {
+		return Mount{}, fmt.Errorf("mountinfo: no mount holds %s", abs)
+	}
+	return best, nil
+}
+
+func within(path, point string) bool {
+	if point == "/" {
+		return true
+	}
+	return path == point || strings.HasPrefix(path, point+"/")
+}
+
+// Parse parses one line of /proc/self/mountinfo (see proc(5)). It reports
+// false for a malformed line.
+func Parse(line string) (Mount, bool) {
+	f := strings.Fields(line)
+	// id parent major:minor root point options [optional...] - fstype source superopts
+	sep := -1
+	for i := 6; i < len(f); i++ {
+		if f[i] == "-" {
+			sep = i
+			break
+		}
+	}
+	if sep < 0 || sep+1 >= len(f) {
+		return Mount{}, false
+	}
+	m := Mount{Point: unescape(f[4]), Options: f[5], FSType: f[sep+1]}
+	if sep+2 < len(f) {
+		m.Source = unescape(f[sep+2])
+	}
+	if sep+3 < len(f) {
+		m.Options += "," + f[sep+3]
+	}
+	return m, true
+}
+
+// unescape undoes the octal escapes (\040 for a space) of mountinfo fields.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOct(s[i+1]) && isOct(s[i+2]) && isOct(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOct(c byte) bool { return c >= '0' && c <= '7' }

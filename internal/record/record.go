@@ -1,0 +1,145 @@
+// Package record encodes and decodes the on-disk session record: a fixed
+// 64-byte header followed by the payload.
+//
+//	offset size field
+//	     0    4 magic "SSFS"
+//	     4    2 format version (1)
+//	     6    2 flags (bit 0: payload is encrypted)
+//	     8    8 created, Unix nanoseconds
+//	    16    8 absolute deadline, Unix nanoseconds (0: none)
+//	    24    8 idle timeout, nanoseconds (0: none)
+//	    32    8 version counter, incremented by every save
+//	    40    4 payload length
+//	    44    4 key ID of an encrypted payload (0: plaintext)
+//	    48    8 binding: first 8 bytes of SHA-256 over a domain tag and the ID
+//	    56    4 reserved, zero
+//	    60    4 CRC-32C (Castagnoli) of bytes 0..59 and the payload
+//
+// Integers are little-endian. The length and the checksum make a truncated,
+// extended or bit-flipped file an error, never a wrong payload. The binding
+// makes a record copied or renamed to another session's file name fail to
+// load as that session.
+package record
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+)
+
+// HeaderSize is the size of the fixed header.
+const HeaderSize = 64
+
+// Version is the format version this package writes.
+const Version = 1
+
+// MaxPayload bounds the payload length a header may claim.
+const MaxPayload = 1 << 30
+
+// FlagEncrypted marks an encrypted payload.
+const FlagEncrypted = 1 << 0
+
+var magic = [4]byte{'S', 'S', 'F', 'S'}
+
+// ErrCorrupt reports a record that fails validation.
+var ErrCorrupt = errors.New("corrupt session record")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header is the decoded fixed header.
+type Header struct {
+	Flags    uint16
+	Created  int64 // Unix nanoseconds
+	Deadline int64 // Unix nanoseconds; 0: no absolute deadline
+	Idle     int64 // nanoseconds; 0: no idle timeout
+	Version  uint64
+	KeyID    uint32
+	Bind     [8]byte
+}
+
+// CreatedTime returns Created as a time.Time.
+func (h *Header) CreatedTime() time.Time { return time.Unix(0, h.Created) }
+
+// Bind returns the binding of a session ID, as stored in Header.Bind.
+func Bind(id string) [8]byte {
+	s := sha256.New()
+	s.Write([]byte("sessfs-bind\x00"))
+	s.Write([]byte(id))
+	var sum [sha256.Size]byte
+	var b [8]byte
+	copy(b[:], s.Sum(sum[:0]))
+	return b
+}
+
+// Append appends the encoded record to dst and returns the extended slice.
+func Append(dst []byte, h *Header, payload []byte) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, HeaderSize)...)
+	b := dst[start:]
+	copy(b[0:4], magic[:])
+	binary.LittleEndian.PutUint16(b[4:], Version)
+	binary.LittleEndian.PutUint16(b[6:], h.Flags)
+	binary.LittleEndian.PutUint64(b[8:], uint64(h.Created))
+	binary.LittleEndian.PutUint64(b[16:], uint64(h.Deadline))
+	binary.LittleEndian.PutUint64(b[24:], uint64(h.Idle))
+	binary.LittleEndian.PutUint64(b[32:], h.Version)
+	binary.LittleEndian.PutUint32(b[40:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[44:], h.KeyID)
+	copy(b[48:56], h.Bind[:])
+	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, payload)
+	binary.LittleEndian.PutUint32(b[60:], crc)
+	return append(dst, payload...)
+}
+
+// DecodeHeader decodes and checks the header alone (not the checksum, which
+// covers the payload). It returns the payload length the header claims.
+func DecodeHeader(b []byte) (Header, int, error) {
+	var h Header
+	if len(b) < HeaderSize {
+		return h, 0, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrCorrupt, len(b), HeaderSize)
+	}
+	if [4]byte(b[0:4]) != magic {
+		return h, 0, fmt.Errorf("%w: bad magic", ErrCorrupt)
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
+		return h, 0, fmt.Errorf("%w: unknown format version %d", ErrCorrupt, v)
+	}
+	h.Flags = binary.LittleEndian.Uint16(b[6:])
+	h.Created = int64(binary.LittleEndian.Uint64(b[8:]))
+	h.Deadline = int64(binary.LittleEndian.Uint64(b[16:]))
+	h.Idle = int64(binary.LittleEndian.Uint64(b[24:]))
+	h.Version = binary.LittleEndian.Uint64(b[32:])
+	n := binary.LittleEndian.Uint32(b[40:])
+	h.KeyID = binary.LittleEndian.Uint32(b[44:])
+	copy(h.Bind[:], b[48:56])
+	if binary.LittleEndian.Uint32(b[56:]) != 0 {
+		return h, 0, fmt.Errorf("%w: reserved field set", ErrCorrupt)
+	}
+	if h.Idle < 0 || h.Deadline < 0 || h.Created < 0 {
+		return h, 0, fmt.Errorf("%w: negative time field", ErrCorrupt)
+	}
+	if n > MaxPayload {
+		return h, 0, fmt.Errorf("%w: payload length %d too large", ErrCorrupt, n)
+	}
+	return h, int(n), nil
+}
+
+// Decode decodes a whole record. The returned payload aliases b.
+func Decode(b []byte) (Header, []byte, error) {
+	h, n, err := DecodeHeader(b)
+	if err != nil {
+		return h, nil, err
+	}
+	if len(b) != HeaderSize+n {
+		return h, nil, fmt.Errorf("%w: %d bytes, header says %d (truncated or extended)", ErrCorrupt, len(b), HeaderSize+n)
+	}
+	payload := b[HeaderSize:]
+	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, payload)
+	if crc != binary.LittleEndian.Uint32(b[60:]) {
+		return h, nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	return h, payload, nil
+}

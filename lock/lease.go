@@ -1,0 +1,350 @@
+package lock
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// leaseSuffix names lease files: a lease for "0a1" lives in "0a1.lease".
+const leaseSuffix = ".lease"
+
+// brokenInfix marks a lease file moved aside by the owner breaking it.
+const brokenInfix = ".broken-"
+
+// leaseBackend implements Lease. A lease file exists exactly while someone
+// holds the lock; creating it with O_EXCL is the acquisition, because O_EXCL
+// create is atomic on every filesystem we target, NFSv3 included (NFSv3 has
+// an exclusive CREATE; NFSv2 did not).
+type leaseBackend struct {
+	dir   string
+	perm  fs.FileMode
+	ttl   time.Duration
+	grace time.Duration
+	host  string
+	pid   int
+}
+
+func newLeaseBackend(cfg *Config) *leaseBackend {
+	return &leaseBackend{dir: cfg.Dir, perm: cfg.FileMode, ttl: cfg.LeaseTTL, grace: cfg.LeaseGrace, host: cfg.Hostname, pid: os.Getpid()}
+}
+
+func (b *leaseBackend) close() error { return nil }
+
+// leaseRecord is the owner record. It is written at a fixed length so that a
+// renewal overwrites it in place with one write, and a reader that races a
+// renewal sees either record or a torn one it refuses to parse, never a
+// plausible wrong one.
+type leaseRecord struct {
+	token   string    // 32 hex digits
+	expires time.Time // wall clock of the holder
+	pid     int
+	host    string
+}
+
+const leaseRecordLen = 160
+
+func (r leaseRecord) encode() []byte {
+	host := strings.Map(func(c rune) rune {
+		if c <= ' ' || c >= 0x7f {
+			return '_'
+		}
+		return c
+	}, r.host)
+	if len(host) > 64 {
+		host = host[:64]
+	}
+	s := fmt.Sprintf("sessfs-lease 1 token=%s expires=%019d pid=%010d host=%s", r.token, r.expires.UnixNano(), r.pid, host)
+	s += strings.Repeat(" ", leaseRecordLen-1-len(s)) + "\n"
+	return []byte(s)
+}
+
+// parseLease parses an owner record. It is fuzzed: arbitrary input must
+// return an error, never panic.
+func parseLease(b []byte) (leaseRecord, error) {
+	var r leaseRecord
+	if len(b) != leaseRecordLen || b[len(b)-1] != '\n' {
+		return r, errors.New("lease record has the wrong length")
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 6 || f[0] != "sessfs-lease" || f[1] != "1" {
+		return r, errors.New("not a lease record")
+	}
+	vals := make(map[string]string, 4)
+	for _, kv := range f[2:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return r, errors.New("malformed lease field")
+		}
+		vals[k] = v
+	}
+	if t, err := hex.DecodeString(vals["token"]); err != nil || len(t) != 16 {
+		return r, errors.New("malformed lease token")
+	}
+	ns, err := strconv.ParseInt(vals["expires"], 10, 64)
+	if err != nil || ns <= 0 {
+		return r, errors.New("malformed lease expiry")
+	}
+	pid, err := strconv.Atoi(vals["pid"])
+	if err != nil || pid < 0 {
+		return r, errors.New("malformed lease pid")
+	}
+	r.token, r.expires, r.pid, r.host = vals["token"], time.Unix(0, ns), pid, vals["host"]
+	return r, nil
+}
+
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (b *leaseBackend) path(name string) string { return filepath.Join(b.dir, name+leaseSuffix) }
+
+func (b *leaseBackend) try(name string, _ Mode) (osLock, error) {
+	p := b.path(name)
+	for attempt := 0; attempt < 2; attempt++ {
+		rec := leaseRecord{token: newToken(), expires: time.Now().Add(b.ttl), pid: b.pid, host: b.host}
+		err := b.create(p, rec)
+		if err == nil {
+			h := &leaseHeld{b: b, path: p, rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
+			go h.renew()
+			return h, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		broke, err := b.breakExpired(p)
+		if err != nil || !broke {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// create writes a new lease file. The fsync makes the record durable before
+// anyone can act on the lock, so a crash cannot leave an empty lease file
+// whose owner nobody can tell.
+func (b *leaseBackend) create(p string, rec leaseRecord) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, b.perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(rec.encode())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+		return &fs.PathError{Op: "create lease", Path: p, Err: err}
+	}
+	return nil
+}
+
+func readLease(p string) (leaseRecord, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
+	if err != nil {
+		return leaseRecord{}, err
+	}
+	defer f.Close()
+	buf := make([]byte, leaseRecordLen+1)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return leaseRecord{}, err
+	}
+	return parseLease(buf[:n])
+}
+
+// breakExpired removes the lease file at p if its lease expired more than the
+// grace period ago. It reports whether the caller should retry the create.
+func (b *leaseBackend) breakExpired(p string) (bool, error) {
+	rec, err := readLease(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil // released meanwhile
+	}
+	expires := rec.expires
+	if err != nil {
+		// Unreadable record (a crash between create and write on a
+		// filesystem that lost the fsync): judge by its age.
+		st, serr := os.Lstat(p)
+		if serr != nil {
+			return errors.Is(serr, fs.ErrNotExist), nil
+		}
+		expires = st.ModTime().Add(b.ttl)
+	}
+	if time.Now().Before(expires.Add(b.grace)) {
+		return false, nil
+	}
+	// Move the file aside instead of unlinking it: rename is atomic, so of
+	// several breakers exactly one wins, and the winner can check that what
+	// it moved is the expired record it read, not a fresh lease that a faster
+	// breaker's successor created meanwhile.
+	aside := p + brokenInfix + newToken()
+	if err := os.Rename(p, aside); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return true, nil
+		}
+		return false, err
+	}
+	moved, merr := readLease(aside)
+	if err == nil && (merr != nil || moved.token != rec.token) {
+		// We moved a live lease: put it back unless yet another has been
+		// created; its holder then finds its lease gone at Verify.
+		os.Link(aside, p)
+		os.Remove(aside)
+		return false, nil
+	}
+	os.Remove(aside)
+	return true, nil
+}
+
+type leaseHeld struct {
+	b    *leaseBackend
+	path string
+	stop chan struct{}
+	done chan struct{}
+
+	mu   sync.Mutex
+	rec  leaseRecord
+	lost error
+}
+
+// renew extends the lease every ttl/3 until unlock. It never extends a lease
+// that has already run out (the process was stopped, or renewals kept
+// failing): someone may have broken it, so the lock counts as lost.
+func (h *leaseHeld) renew() {
+	defer close(h.done)
+	t := time.NewTicker(h.b.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		if h.lost == nil {
+			h.lost = h.renewOnce()
+		}
+		lost := h.lost
+		h.mu.Unlock()
+		if lost != nil {
+			return
+		}
+	}
+}
+
+func (h *leaseHeld) renewOnce() error {
+	if time.Now().After(h.rec.expires) {
+		return fmt.Errorf("lock %s: %w: lease expired before it could be renewed", h.path, ErrLockLost)
+	}
+	f, err := os.OpenFile(h.path, os.O_RDWR|syscallNoFollow, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
+		}
+		return nil // transient: try again next tick while the lease lasts
+	}
+	defer f.Close()
+	buf := make([]byte, leaseRecordLen)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil
+	}
+	cur, err := parseLease(buf)
+	if err != nil || cur.token != h.rec.token {
+		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
+	}
+	next := h.rec
+	next.expires = time.Now().Add(h.b.ttl)
+	if _, err := f.WriteAt(next.encode(), 0); err != nil {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return nil
+	}
+	h.rec = next
+	return nil
+}
+
+func (h *leaseHeld) verify() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost != nil {
+		return h.lost
+	}
+	cur, err := readLease(h.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		h.lost = fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
+	case err == nil && cur.token != h.rec.token:
+		h.lost = fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
+	case err != nil:
+		return &fs.PathError{Op: "verify lease", Path: h.path, Err: err}
+	case time.Now().After(h.rec.expires):
+		h.lost = fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost)
+	}
+	return h.lost
+}
+
+func (h *leaseHeld) unlock() error {
+	close(h.stop)
+	<-h.done
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost != nil {
+		return h.lost
+	}
+	cur, err := readLease(h.path)
+	if err != nil || cur.token != h.rec.token {
+		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
+	}
+	if err := os.Remove(h.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// probeLease checks that lease files can be created and removed in cfg.Dir.
+func probeLease(cfg *Config) error {
+	p := filepath.Join(cfg.Dir, ".probe-"+newToken()+leaseSuffix)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, cfg.FileMode)
+	if err != nil {
+		return &fs.PathError{Op: "create lease", Path: p, Err: err}
+	}
+	f.Close()
+	return os.Remove(p)
+}
+
+// IsLeaseFile reports whether name (a file name in a lock directory) is a
+// lease file or one moved aside while breaking, and returns the lock name.
+func IsLeaseFile(name string) (lockName string, broken, ok bool) {
+	if i := strings.Index(name, leaseSuffix+brokenInfix); i > 0 {
+		return name[:i], true, true
+	}
+	if strings.HasSuffix(name, leaseSuffix) && len(name) > len(leaseSuffix) {
+		return strings.TrimSuffix(name, leaseSuffix), false, true
+	}
+	return "", false, false
+}
+
+// BreakExpiredLease removes the lease file for name in dir when its lease
+// expired more than grace ago, as a sweeper does for holders that died. It
+// reports whether the file is gone.
+func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
+	b := &leaseBackend{dir: dir, ttl: ttl, grace: grace}
+	return b.breakExpired(b.path(name))
+}

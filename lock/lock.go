@@ -1,0 +1,210 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+)
+
+// Errors returned by this package. Callers test for them with errors.Is.
+var (
+	// ErrLocked reports that a lock is held by someone else: TryLock failed, or
+	// Lock gave up because its context ended (that error also matches the
+	// context's error).
+	ErrLocked = errors.New("lock: held by another owner")
+	// ErrLockLost reports that a lock this process held was taken away: the
+	// NFS lease expired while the host was cut off, or a Lease lock was broken
+	// by another host after it expired. Work done under the lock must not be
+	// published.
+	ErrLockLost = errors.New("lock: lock lost")
+	// ErrNotSupported reports that no locking strategy works in the directory.
+	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")
+	// ErrClosed reports use of a closed Table.
+	ErrClosed = errors.New("lock: table closed")
+)
+
+// Mode selects an exclusive or a shared lock.
+type Mode int
+
+const (
+	// Exclusive excludes every other holder.
+	Exclusive Mode = iota
+	// Shared admits other Shared holders and excludes Exclusive ones. The Lease
+	// strategy has no shared form and treats Shared as Exclusive.
+	Shared
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Exclusive:
+		return "exclusive"
+	case Shared:
+		return "shared"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Strategy selects how locks are implemented on disk.
+type Strategy int
+
+const (
+	// Auto probes the directory: Flock where flock(2) works and reaches the
+	// server, Lease otherwise.
+	Auto Strategy = iota
+	// Flock uses flock(2) on lock files kept open between uses.
+	Flock
+	// Lease uses O_EXCL lock files holding a renewed, breakable lease.
+	Lease
+)
+
+func (s Strategy) String() string {
+	switch s {
+	case Auto:
+		return "auto"
+	case Flock:
+		return "flock"
+	case Lease:
+		return "lease"
+	}
+	return fmt.Sprintf("Strategy(%d)", int(s))
+}
+
+// ParseStrategy parses "auto", "flock" or "lease".
+func ParseStrategy(s string) (Strategy, error) {
+	switch strings.ToLower(s) {
+	case "auto", "":
+		return Auto, nil
+	case "flock":
+		return Flock, nil
+	case "lease":
+		return Lease, nil
+	}
+	return Auto, fmt.Errorf("lock: unknown strategy %q (want auto, flock or lease)", s)
+}
+
+// Config configures a Table. The zero value of every field but Dir selects
+// the documented default.
+type Config struct {
+	// Dir holds the lock files. It must exist.
+	Dir string
+	// Strategy defaults to Auto.
+	Strategy Strategy
+	// FileMode is the permission of lock files created in Dir. Default 0600.
+	FileMode fs.FileMode
+	// MaxHeld bounds the OS locks this Table holds at once; further
+	// acquisitions wait. Default 64. On AWS EFS keep processes-per-host ×
+	// MaxHeld below 256.
+	MaxHeld int
+	// MaxOpen bounds the lock descriptors kept open for reuse. Default 256.
+	MaxOpen int
+	// LeaseTTL is the lease length for the Lease strategy. The holder renews
+	// it every LeaseTTL/3. Default 15s.
+	LeaseTTL time.Duration
+	// LeaseGrace is how long past its expiry a lease must be before another
+	// owner may break it; it absorbs clock skew between hosts. Default 2s.
+	LeaseGrace time.Duration
+	// VerifyAfter: on NFS, Verify only costs a round trip for locks held at
+	// least this long. A lock held for less than the NFS lease time cannot have
+	// been lost to lease expiry (taking it renewed the lease). Default 5s, half
+	// the smallest lease time Linux nfsd accepts.
+	VerifyAfter time.Duration
+	// Hostname is recorded in Lease owner records. Default os.Hostname().
+	Hostname string
+
+	nfs bool // set by probe: Dir is on an NFS mount
+}
+
+func (c *Config) setDefaults() error {
+	if c.Dir == "" {
+		return errors.New("lock: Config.Dir is empty")
+	}
+	if c.FileMode == 0 {
+		c.FileMode = 0o600
+	}
+	if c.MaxHeld == 0 {
+		c.MaxHeld = 64
+	}
+	if c.MaxOpen == 0 {
+		c.MaxOpen = 256
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
+	if c.LeaseGrace == 0 {
+		c.LeaseGrace = 2 * time.Second
+	}
+	if c.VerifyAfter == 0 {
+		c.VerifyAfter = 5 * time.Second
+	}
+	if c.Hostname == "" {
+		c.Hostname, _ = os.Hostname()
+	}
+	switch {
+	case c.MaxHeld < 0, c.MaxOpen < 0:
+		return errors.New("lock: MaxHeld and MaxOpen must not be negative")
+	case c.LeaseTTL < 100*time.Millisecond:
+		return fmt.Errorf("lock: LeaseTTL %v is below 100ms", c.LeaseTTL)
+	case c.LeaseGrace < 0, c.VerifyAfter < 0:
+		return errors.New("lock: LeaseGrace and VerifyAfter must not be negative")
+	case c.Strategy < Auto || c.Strategy > Lease:
+		return fmt.Errorf("lock: invalid strategy %d", c.Strategy)
+	}
+	return nil
+}
+
+// validName reports whether name may name a lock file in Dir: one path
+// element, no dot files (those belong to the table itself).
+func validName(name string) bool {
+	if name == "" || len(name) > 200 || name[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '/' || c == 0 || c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// waitError is returned when a context ends while waiting for a lock: it
+// matches both ErrLocked and the context's error.
+type waitError struct {
+	path string
+	err  error
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("lock %s: %v while waiting: %v", e.path, ErrLocked, e.err)
+}
+
+func (e *waitError) Unwrap() []error { return []error{ErrLocked, e.err} }
+
+// backoff returns the next poll interval: doubling from 50µs up to max, so an
+// uncontended wait costs little and a long one costs few round trips.
+func backoff(d, max time.Duration) time.Duration {
+	if d == 0 {
+		return 50 * time.Microsecond
+	}
+	d *= 2
+	if d > max {
+		d = max
+	}
+	return d
+}
+
+// sleepCtx sleeps for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
