@@ -127,13 +127,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 // a read-only mount or a permission problem is reported by Open rather than
 // by the first request.
 func (s *Store) checkWritable() error {
-	if err := writeAtomic(s.dataDir, tempPrefix+"probe-"+randHex(8), nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone); err != nil {
+	probe := tempPrefix + "probe-" + randHex(8)
+	if err := writeAtomic(s.dataDir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone); err != nil {
 		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
 	}
-	// writeAtomic renamed the temp file to the probe name; remove it.
-	matches, _ := filepath.Glob(filepath.Join(s.dataDir, tempPrefix+"probe-*"))
-	for _, p := range matches {
-		os.Remove(p)
+	if err := os.Remove(filepath.Join(s.dataDir, probe)); err != nil {
+		return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
 	}
 	return nil
 }
@@ -207,7 +206,15 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 	}
 	{
 		var err error
-		b, st, err = readFile(p, record.HeaderSize+s.cfg.maxSize)
+		// ESTALE: on NFS another host may replace the file between our
+		// lookup of the name and the open or read. The file under the name
+		// is then a complete newer record, so look the name up again.
+		for try := 0; ; try++ {
+			b, st, err = readFile(p, record.HeaderSize+s.cfg.maxSize)
+			if err != unix.ESTALE || try == 3 {
+				break
+			}
+		}
 		if err != nil {
 			return nil, s.readError(p, err)
 		}

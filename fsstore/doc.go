@@ -1,0 +1,73 @@
+// Package fsstore is a session store kept as files in a directory that every
+// app server mounts: an NFS export, an AWS EFS file system, or a local disk
+// for a single host.
+//
+// A [Store] saves each session in its own file, replaced atomically: the new
+// record is written to a temp file in the same directory, optionally
+// fsynced, closed and renamed over the old one, so readers on any host see
+// the old record or the new one, never a torn file. Requests that
+// read-modify-write a session take its lock ([Store.Lock]), which excludes
+// other goroutines, processes and hosts, as PHP's files handler does but
+// without its in-place rewrite; callers that do not want to hold a lock use
+// [Store.CompareAndSwap] on the record's version counter.
+//
+// # Layout
+//
+//	DIR/.sessfs              marker: layout version, shard depth, lock stripes, max idle
+//	DIR/data/ab/<32 hex>     session records, sharded by the first hex digits
+//	DIR/data/ab/.tmp-*       temp files of saves in progress (or of crashed writers)
+//	DIR/locks/<4 hex>        lock files, one per stripe, never removed
+//
+// File names are a SHA-256 of the session ID, so a directory listing, a
+// backup or a log of file names does not reveal live session tokens, and no
+// path is ever built from caller input; IDs are validated ([ValidID]) before
+// anything else. Files are created 0600 and directories 0700 unless
+// [WithPermissions] says otherwise, and no file in the store is opened
+// through a symlink (O_NOFOLLOW).
+//
+// # Expiry
+//
+// A session expires its idle timeout after its last Save or Touch (the
+// file's mtime), or at its absolute deadline (in the record header),
+// whichever comes first. Keeping the activity time in the mtime makes
+// [Store.Touch] a single attribute update and lets [Store.Sweep] judge
+// expiry from directory metadata alone.
+//
+// # NFS and AWS EFS
+//
+// The store relies on the guarantees NFSv4 gives and avoids the ones it does
+// not:
+//
+//   - rename(2) is one RENAME operation on the server, atomic for every
+//     client. What NFS does not give is instant visibility: clients cache
+//     attributes and directory entries. The store therefore never trusts a
+//     cached stat for correctness: Load opens the file by name, and the
+//     open revalidates (close-to-open consistency), so a Load that starts
+//     after a Save on another host returned sees that save. (renameio's
+//     documentation warns that rename is not atomic for other NFS clients;
+//     what a client can see is a stale name briefly before its open, never
+//     a torn file, and our NFS test suite checks exactly this with two
+//     client hosts.) An ESTALE from a file replaced between lookup and open
+//     is retried.
+//   - Locks are flock(2), which the Linux client turns into NFSv4 byte-range
+//     locks held by the server. They live in files apart from the records: a
+//     rename over a locked file would drop the lock. A host cut off for
+//     longer than the NFS lease loses its locks; Locked.Save verifies the
+//     lock first and fails with ErrLockLost rather than overwrite another
+//     host's work. See the lock package.
+//   - Mtimes set by Save and Touch come from the server's clock, and Sweep
+//     compares them with the server's clock, so clock skew between app
+//     hosts does not shorten or lengthen sessions in the sweep. Load compares
+//     the mtime with the local clock: skew of s seconds moves a session's
+//     expiry by s on that host (NTP keeps it well under a second).
+//   - fsnotify (inotify) sees only this host's changes on NFS. The optional
+//     read cache ([WithCache]) uses it only on local disks and revalidates
+//     every entry with an open on every Load, so it is correct everywhere.
+//
+// Round trips are what cost on NFS. On a warm client a Load costs 2 RPCs
+// (OPEN, CLOSE; a READ only when the data changed), a Save 4 (OPEN, WRITE,
+// CLOSE, RENAME), a Touch 1 (SETATTR), and a locked read-modify-write
+// request 9 — as many as PHP's non-atomic in-place handler — because lock
+// descriptors stay open between requests. docs/benchmarks.md has the counts
+// measured on a real kernel NFS mount.
+package fsstore
