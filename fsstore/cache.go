@@ -73,7 +73,7 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 	var st unix.Stat_t
 	var hdr [record.HeaderSize]byte
 	if unix.Fstat(fd, &st) != nil || st.Ino != e.ino || st.Dev != e.dev ||
-		st.Size != int64(record.HeaderSize+len(e.payload)) {
+		st.Size != e.st.Size {
 		return e, false
 	}
 	if n, err := unix.Pread(fd, hdr[:], 0); err != nil || n != len(hdr) || !bytes.Equal(hdr[:], e.raw[:]) {

@@ -43,13 +43,18 @@ type Locked struct {
 // sessions, so two sessions may share a stripe and serialize. That is the
 // price of never removing lock files (see the lock package).
 func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
+	start := s.begin()
 	k, err := s.check(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), mode)
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: lock: %w", err)
+		err = fmt.Errorf("fsstore: lock: %w", err)
+	}
+	s.end(OpLockWait, start, err, 0, k.name)
+	if err != nil {
+		return nil, err
 	}
 	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
 }
@@ -92,7 +97,14 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 	if err := l.usable(ctx, false); err != nil {
 		return nil, err
 	}
-	return l.s.load(l.id, l.k, true)
+	start := l.s.begin()
+	sess, err := l.s.load(l.id, l.k, true)
+	n := 0
+	if sess != nil {
+		n = len(sess.Data)
+	}
+	l.s.end(OpLoad, start, err, n, l.k.name)
+	return sess, err
 }
 
 // verify fails with ErrLockLost when the lock was taken away, so work done
@@ -113,10 +125,13 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 	if sess == nil || sess.ID != l.id {
 		return errors.New("fsstore: save: session is not the locked one")
 	}
-	if err := l.verify("save"); err != nil {
-		return err
+	start := l.s.begin()
+	err := l.verify("save")
+	if err == nil {
+		err = l.s.save(l.k, sess)
 	}
-	return l.s.save(l.k, sess)
+	l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
+	return err
 }
 
 // Touch extends the session's idle expiry (see Store.Touch).
@@ -124,10 +139,13 @@ func (l *Locked) Touch(ctx context.Context) error {
 	if err := l.usable(ctx, true); err != nil {
 		return err
 	}
-	if err := l.verify("touch"); err != nil {
-		return err
+	start := l.s.begin()
+	err := l.verify("touch")
+	if err == nil {
+		err = l.s.touch(l.k)
 	}
-	return l.s.touch(l.k)
+	l.s.end(OpTouch, start, err, 0, l.k.name)
+	return err
 }
 
 // Delete removes the session (see Store.Delete).
@@ -135,10 +153,13 @@ func (l *Locked) Delete(ctx context.Context) error {
 	if err := l.usable(ctx, true); err != nil {
 		return err
 	}
-	if err := l.verify("delete"); err != nil {
-		return err
+	start := l.s.begin()
+	err := l.verify("delete")
+	if err == nil {
+		err = l.s.delete(l.k)
 	}
-	return l.s.delete(l.k)
+	l.s.end(OpDelete, start, err, 0, l.k.name)
+	return err
 }
 
 // Unlock releases the lock. Calling it again does nothing.

@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"fmt"
+	"log/slog"
 	"io/fs"
 	"time"
 
@@ -75,6 +76,9 @@ type config struct {
 	cacheBytes   int
 	watch        bool
 	now          func() time.Time
+	keys         []Key
+	observer     Observer
+	logger       *slog.Logger
 }
 
 func defaultConfig() config {
@@ -91,6 +95,7 @@ func defaultConfig() config {
 		cacheBytes:  64 << 20,
 		watch:       true,
 		now:         time.Now,
+		logger:      slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -112,6 +117,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: file mode %v must be permission bits including 0600", c.fileMode)
 	case c.dirMode&^0o777 != 0 || c.dirMode&0o700 != 0o700:
 		return fmt.Errorf("fsstore: directory mode %v must be permission bits including 0700", c.dirMode)
+	case c.logger == nil:
+		return fmt.Errorf("fsstore: nil logger")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
 		return fmt.Errorf("fsstore: negative cache size")
 	}

@@ -50,6 +50,7 @@ type Store struct {
 	locks   *lock.Table
 	nfs     bool
 	cache   *cache
+	keys    *keyring
 	bufs    sync.Pool
 	closed  atomic.Bool
 }
@@ -97,6 +98,14 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
 	}
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m}
+	if s.keys, err = newKeyring(c.keys); err != nil {
+		return nil, err
+	}
+	if s.keys != nil {
+		if err := s.keys.checkKeys(abs, c.fileMode); err != nil {
+			return nil, err
+		}
+	}
 	if mi, err := mountinfo.Lookup(abs); err == nil {
 		s.nfs = mi.IsNFS()
 	}
@@ -181,11 +190,18 @@ func (s *Store) path(k key) (dir, file string) {
 // is an error matching ErrNotFound; a damaged record is ErrCorrupt; a bad
 // ID is ErrInvalidID.
 func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
+	start := s.begin()
 	k, err := s.check(ctx, id)
-	if err != nil {
-		return nil, err
+	var sess *Session
+	if err == nil {
+		sess, err = s.load(id, k, true)
 	}
-	return s.load(id, k, true)
+	n := 0
+	if sess != nil {
+		n = len(sess.Data)
+	}
+	s.end(OpLoad, start, err, n, k.name)
+	return sess, err
 }
 
 // load reads and checks a record. With live false it returns expired
@@ -210,7 +226,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// lookup of the name and the open or read. The file under the name
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
-			b, st, err = readFile(p, record.HeaderSize+s.cfg.maxSize)
+			b, st, err = readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
 			if err != unix.ESTALE || try == 3 {
 				break
 			}
@@ -226,11 +242,13 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 			return nil, fmt.Errorf("fsstore: load %s: %w: record belongs to another session ID", p, ErrCorrupt)
 		}
 		if h.Flags&record.FlagEncrypted != 0 {
-			return nil, fmt.Errorf("fsstore: load %s: %w: encrypted record and no key configured", p, ErrCorrupt)
+			if pl, err = s.keys.open(&h, k.name, pl); err != nil {
+				return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
+			}
 		}
 		if s.cache != nil {
 			s.cache.put(k.name, b, h, pl, st)
-			pl = append([]byte(nil), pl...) // the cache keeps b
+			pl = append([]byte(nil), pl...) // the cache keeps its copy
 		}
 	}
 decoded:
@@ -280,11 +298,13 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 	if sess == nil {
 		return errors.New("fsstore: save: nil session")
 	}
+	start := s.begin()
 	k, err := s.check(ctx, sess.ID)
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.save(k, sess)
 	}
-	return s.save(k, sess)
+	s.end(OpSave, start, err, len(sess.Data), k.name)
+	return err
 }
 
 func (s *Store) save(k key, sess *Session) error {
@@ -313,10 +333,14 @@ func (s *Store) save(k key, sess *Session) error {
 	if bp == nil {
 		bp = new([]byte)
 	}
-	buf := record.Append((*bp)[:0], &h, sess.Data)
-	dir, p := s.path(k)
+	payload := sess.Data
+	if s.keys != nil {
+		payload = s.keys.seal(nil, &h, k.name, sess.Data)
+	}
+	buf := record.Append((*bp)[:0], &h, payload)
+	dir, _ := s.path(k)
 	err := writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability)
-	if cap(buf) <= 2*record.HeaderSize+s.cfg.maxSize {
+	if cap(buf) <= 2*(record.HeaderSize+sealOverhead+s.cfg.maxSize) {
 		*bp = buf
 		s.bufs.Put(bp)
 	}
@@ -326,7 +350,6 @@ func (s *Store) save(k key, sess *Session) error {
 	if s.cache != nil {
 		s.cache.drop(k.name)
 	}
-	_ = p
 	sess.Version, sess.Created, sess.Deadline = h.Version, created, deadline
 	sess.Expires = expiry(now, h.Idle, h.Deadline)
 	return nil
@@ -336,11 +359,13 @@ func (s *Store) save(k key, sess *Session) error {
 // sess.Version (0: no record exists), and fails with ErrConflict otherwise.
 // It holds the session's lock just for the check and the write, for callers
 // that do not want to hold a lock across a request.
-func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) error {
+func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	if sess == nil {
 		return errors.New("fsstore: compare-and-swap: nil session")
 	}
+	start := s.begin()
 	k, err := s.check(ctx, sess.ID)
+	defer func() { s.end(OpCompareAndSwap, start, err, len(sess.Data), k.name) }()
 	if err != nil {
 		return err
 	}
@@ -370,11 +395,13 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) error {
 // Delete removes the session. Deleting a missing session does nothing and
 // returns nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	start := s.begin()
 	k, err := s.check(ctx, id)
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.delete(k)
 	}
-	return s.delete(k)
+	s.end(OpDelete, start, err, 0, k.name)
+	return err
 }
 
 func (s *Store) delete(k key) error {
@@ -393,11 +420,13 @@ func (s *Store) delete(k key) error {
 // session is ErrNotFound: Touch never revives an expired session. The
 // absolute deadline still applies (Load checks it).
 func (s *Store) Touch(ctx context.Context, id string) error {
+	start := s.begin()
 	k, err := s.check(ctx, id)
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.touch(k)
 	}
-	return s.touch(k)
+	s.end(OpTouch, start, err, 0, k.name)
+	return err
 }
 
 func (s *Store) touch(k key) error {

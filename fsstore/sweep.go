@@ -158,6 +158,8 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	}
 	st := sw.stats()
 	st.Duration = time.Since(start)
+	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
+		"leases", st.Leases, "bytes", st.Bytes, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
 	if err != nil {
 		return st, fmt.Errorf("fsstore: sweep: %w", err)
 	}
@@ -307,6 +309,7 @@ func (sw *sweeper) stats() SweepStats {
 
 func (sw *sweeper) fail(err error) {
 	sw.errs.Add(1)
+	sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
 	if sw.opts.OnError != nil {
 		sw.opts.OnError(err)
 	}
@@ -315,6 +318,9 @@ func (sw *sweeper) fail(err error) {
 func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 	counter.Add(1)
 	sw.bytes.Add(r.Size)
+	if o := sw.s.cfg.observer; o != nil && !sw.opts.DryRun {
+		o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind})
+	}
 	if sw.opts.OnRemove != nil {
 		sw.opts.OnRemove(r)
 	}

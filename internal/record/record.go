@@ -79,6 +79,26 @@ func Append(dst []byte, h *Header, payload []byte) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, HeaderSize)...)
 	b := dst[start:]
+	putHeader(b, h, len(payload))
+	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, payload)
+	binary.LittleEndian.PutUint32(b[60:], crc)
+	return append(dst, payload...)
+}
+
+// AuthPrefixLen is the length of the header prefix returned by AuthPrefix.
+const AuthPrefixLen = 56
+
+// AuthPrefix returns the first 56 header bytes (everything but the reserved
+// field and the checksum) as Append would write them for a payload of
+// payloadLen bytes. Encryption authenticates them as associated data, so no
+// header field can be altered without the payload failing to decrypt.
+func AuthPrefix(h *Header, payloadLen int) [AuthPrefixLen]byte {
+	var b [HeaderSize]byte
+	putHeader(b[:], h, payloadLen)
+	return [AuthPrefixLen]byte(b[:AuthPrefixLen])
+}
+
+func putHeader(b []byte, h *Header, n int) {
 	copy(b[0:4], magic[:])
 	binary.LittleEndian.PutUint16(b[4:], Version)
 	binary.LittleEndian.PutUint16(b[6:], h.Flags)
@@ -86,12 +106,10 @@ func Append(dst []byte, h *Header, payload []byte) []byte {
 	binary.LittleEndian.PutUint64(b[16:], uint64(h.Deadline))
 	binary.LittleEndian.PutUint64(b[24:], uint64(h.Idle))
 	binary.LittleEndian.PutUint64(b[32:], h.Version)
-	binary.LittleEndian.PutUint32(b[40:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[40:], uint32(n))
 	binary.LittleEndian.PutUint32(b[44:], h.KeyID)
 	copy(b[48:56], h.Bind[:])
-	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, payload)
-	binary.LittleEndian.PutUint32(b[60:], crc)
-	return append(dst, payload...)
+	binary.LittleEndian.PutUint32(b[56:], 0)
 }
 
 // DecodeHeader decodes and checks the header alone (not the checksum, which

@@ -1,0 +1,237 @@
+package fsstore
+
+import (
+	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sessfs/sessfs/internal/record"
+)
+
+// Key is an encryption key for payloads at rest (AES-256-GCM).
+type Key struct {
+	// ID names the key in record headers; nonzero and unique in a key set.
+	ID uint32
+	// Secret is 32 random bytes.
+	Secret []byte
+}
+
+// ErrUnknownKey reports a record encrypted with a key ID that is not
+// configured.
+var ErrUnknownKey = errors.New("record encrypted with a key that is not configured")
+
+// ParseKeys reads a key set: one key per line, "ID BASE64SECRET", the newest
+// key first (new writes use it; reads accept all). Blank lines and lines
+// starting with # are ignored. Errors never quote secret material.
+func ParseKeys(r io.Reader) ([]Key, error) {
+	var keys []Key
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			return nil, fmt.Errorf("fsstore: keys line %d: want \"ID BASE64SECRET\"", n)
+		}
+		id, err := strconv.ParseUint(f[0], 10, 32)
+		if err != nil || id == 0 {
+			return nil, fmt.Errorf("fsstore: keys line %d: key ID must be a number from 1 to %d", n, uint32(1<<32-1))
+		}
+		secret, err := base64.StdEncoding.DecodeString(f[1])
+		if err != nil {
+			secret, err = base64.RawURLEncoding.DecodeString(f[1])
+		}
+		if err != nil || len(secret) != 32 {
+			return nil, fmt.Errorf("fsstore: keys line %d: secret must be 32 bytes in base64", n)
+		}
+		keys = append(keys, Key{ID: uint32(id), Secret: secret})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("fsstore: keys: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("fsstore: keys: no key found")
+	}
+	return keys, nil
+}
+
+// KeysFromFile reads a key set (see ParseKeys) from a file that only its
+// owner may read: a key file readable by group or others is refused.
+func KeysFromFile(path string) ([]Key, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: keys: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: keys: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it", path, st.Mode().Perm())
+	}
+	return ParseKeys(f)
+}
+
+// KeysFromEnv reads a key set from an environment variable, keys separated
+// by newlines or semicolons.
+func KeysFromEnv(name string) ([]Key, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("fsstore: keys: environment variable %s is not set", name)
+	}
+	return ParseKeys(strings.NewReader(strings.ReplaceAll(v, ";", "\n")))
+}
+
+// NewKey returns a fresh random key with the given ID, for key files.
+func NewKey(id uint32) (Key, error) {
+	k := Key{ID: id, Secret: make([]byte, 32)}
+	if _, err := rand.Read(k.Secret); err != nil {
+		return Key{}, err
+	}
+	return k, nil
+}
+
+// String formats the key as a key-file line. Keep it secret.
+func (k Key) String() string {
+	return fmt.Sprintf("%d %s", k.ID, base64.StdEncoding.EncodeToString(k.Secret))
+}
+
+// WithKeys encrypts payloads at rest with AES-256-GCM. The first key is the
+// newest: new writes use it; reads accept every key given, so rotation is:
+// add the new key first, deploy, run `sessgc rekey`, then drop the old key.
+// Records written before encryption was enabled stay readable and are
+// encrypted by their next save or by a rekey.
+//
+// Each record is sealed with a random 96-bit nonce, and authenticated with
+// its header (version, times, key ID, ID binding) and its file name — the
+// hash of the session ID — as associated data: a record copied to another
+// session's name, or with an altered header, fails to decrypt (ErrCorrupt).
+func WithKeys(keys ...Key) Option {
+	return optionFunc(func(c *config) { c.keys = append([]Key(nil), keys...) })
+}
+
+// keyring holds the AEADs of the configured keys.
+type keyring struct {
+	newest uint32
+	aeads  map[uint32]cipher.AEAD
+}
+
+func newKeyring(keys []Key) (*keyring, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	kr := &keyring{newest: keys[0].ID, aeads: make(map[uint32]cipher.AEAD, len(keys))}
+	for _, k := range keys {
+		if k.ID == 0 {
+			return nil, errors.New("fsstore: key ID 0 is reserved for plaintext")
+		}
+		if _, dup := kr.aeads[k.ID]; dup {
+			return nil, fmt.Errorf("fsstore: key ID %d given twice", k.ID)
+		}
+		if len(k.Secret) != 32 {
+			return nil, fmt.Errorf("fsstore: key %d: secret is %d bytes, want 32", k.ID, len(k.Secret))
+		}
+		block, err := aes.NewCipher(k.Secret)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		kr.aeads[k.ID] = aead
+	}
+	return kr, nil
+}
+
+// sealOverhead is what encryption adds to a payload: nonce and tag.
+const sealOverhead = 12 + 16
+
+// seal encrypts plain for the record header h (whose Flags and KeyID it
+// sets) and file name, appending nonce||ciphertext||tag to dst.
+func (kr *keyring) seal(dst []byte, h *record.Header, name string, plain []byte) []byte {
+	h.Flags |= record.FlagEncrypted
+	h.KeyID = kr.newest
+	aead := kr.aeads[kr.newest]
+	ad := authData(h, len(plain)+sealOverhead, name)
+	start := len(dst)
+	dst = append(dst, make([]byte, 12)...)
+	rand.Read(dst[start:])
+	return aead.Seal(dst, dst[start:start+12], plain, ad)
+}
+
+// open decrypts a sealed payload.
+func (kr *keyring) open(h *record.Header, name string, sealed []byte) ([]byte, error) {
+	var aead cipher.AEAD
+	if kr != nil {
+		aead = kr.aeads[h.KeyID]
+	}
+	if aead == nil {
+		return nil, fmt.Errorf("%w (key ID %d)", ErrUnknownKey, h.KeyID)
+	}
+	if len(sealed) < sealOverhead {
+		return nil, fmt.Errorf("%w: encrypted payload too short", ErrCorrupt)
+	}
+	plain, err := aead.Open(nil, sealed[:12], sealed[12:], authData(h, len(sealed), name))
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload fails authentication (tampered, moved from another session, or wrong key)", ErrCorrupt)
+	}
+	return plain, nil
+}
+
+func authData(h *record.Header, sealedLen int, name string) []byte {
+	p := record.AuthPrefix(h, sealedLen)
+	ad := make([]byte, 0, len(p)+len(name))
+	return append(append(ad, p[:]...), name...)
+}
+
+// checkKeys verifies each configured key against a small check file the
+// first process to use that key ID wrote into the store, so a wrong secret
+// under a known ID is a clear error at Open instead of every Load failing
+// as corrupt.
+func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
+	for id, aead := range kr.aeads {
+		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
+		ad := []byte(fmt.Sprintf("sessfs-keycheck %d", id))
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			nonce := make([]byte, 12)
+			rand.Read(nonce)
+			sealed := aead.Seal(nonce, nonce, []byte("sessfs"), ad)
+			tmp := p + tempPrefix + randHex(8)
+			if err := os.WriteFile(tmp, sealed, perm); err != nil {
+				return fmt.Errorf("fsstore: key check: %w", err)
+			}
+			err = os.Link(tmp, p) // fails if another process won the race
+			os.Remove(tmp)
+			if err == nil {
+				continue
+			}
+			if b, err = os.ReadFile(p); err != nil {
+				return fmt.Errorf("fsstore: key check: %w", err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("fsstore: key check: %w", err)
+		}
+		if len(b) < sealOverhead {
+			return fmt.Errorf("fsstore: key check file %s is damaged", p)
+		}
+		if _, err := aead.Open(nil, b[:12], b[12:], ad); err != nil {
+			return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key", id, p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Op names an operation reported to an Observer.
+type Op uint8
+
+const (
+	OpLoad Op = iota
+	OpSave
+	OpTouch
+	OpDelete
+	OpCompareAndSwap
+	// OpLockWait reports the time spent acquiring a session lock.
+	OpLockWait
+	// OpSweepRemove reports one file removed by Sweep (Event.Kind says
+	// which kind).
+	OpSweepRemove
+)
+
+var opNames = [...]string{"load", "save", "touch", "delete", "compare_and_swap", "lock_wait", "sweep_remove"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return fmt.Sprintf("Op(%d)", int(o))
+}
+
+// Ops lists every Op, for metrics back ends that pre-create their series.
+func Ops() []Op {
+	ops := make([]Op, len(opNames))
+	for i := range ops {
+		ops[i] = Op(i)
+	}
+	return ops
+}
+
+// Outcome classifies an operation's result. It never carries session data.
+type Outcome uint8
+
+const (
+	OutcomeOK Outcome = iota
+	OutcomeNotFound
+	OutcomeConflict
+	OutcomeCorrupt
+	OutcomeLockTimeout
+	OutcomeLockLost
+	OutcomeInvalid
+	OutcomeError
+)
+
+var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error"}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Outcomes lists every Outcome.
+func Outcomes() []Outcome {
+	out := make([]Outcome, len(outcomeNames))
+	for i := range out {
+		out[i] = Outcome(i)
+	}
+	return out
+}
+
+// Event is one observed operation. It deliberately has no field for a
+// session ID or payload: metrics must never be able to leak them.
+type Event struct {
+	Op       Op
+	Outcome  Outcome
+	Duration time.Duration
+	Bytes    int      // payload bytes loaded or saved; file size for OpSweepRemove
+	Kind     FileKind // OpSweepRemove only
+}
+
+// Observer receives an Event after every store operation. Observe is called
+// concurrently from every goroutine using the store and must not block; a
+// typical implementation increments counters and histograms. The
+// metrics/prom package provides one for Prometheus.
+type Observer interface {
+	Observe(Event)
+}
+
+// WithObserver reports every operation to o (default: none, and no timing
+// overhead).
+func WithObserver(o Observer) Option { return optionFunc(func(c *config) { c.observer = o }) }
+
+// WithLogger sets the logger for events worth an operator's attention:
+// corrupt records, lost locks, sweep failures and summaries. The default
+// discards everything: the library prints nothing unless asked. Log records
+// name files by their hashed names, never by session ID.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+
+func outcomeOf(err error) Outcome {
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrNotFound):
+		return OutcomeNotFound
+	case errors.Is(err, ErrConflict):
+		return OutcomeConflict
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrUnknownKey):
+		return OutcomeCorrupt
+	case errors.Is(err, ErrLockLost):
+		return OutcomeLockLost
+	case errors.Is(err, ErrLocked), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return OutcomeLockTimeout
+	case errors.Is(err, ErrInvalidID), errors.Is(err, ErrTooLarge), errors.Is(err, ErrReadOnly):
+		return OutcomeInvalid
+	}
+	return OutcomeError
+}
+
+// begin returns the start time of an observed operation, or the zero time
+// when nothing observes (so unobserved stores pay no clock read).
+func (s *Store) begin() time.Time {
+	if s.cfg.observer == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// end reports an operation and logs the failures operators must see.
+func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
+	out := outcomeOf(err)
+	if s.cfg.observer != nil {
+		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: time.Since(start), Bytes: bytes})
+	}
+	switch out {
+	case OutcomeCorrupt:
+		s.cfg.logger.Warn("corrupt session record", "op", op.String(), "file", name, "err", err)
+	case OutcomeLockLost:
+		s.cfg.logger.Error("session lock lost; write refused", "op", op.String(), "file", name, "err", err)
+	case OutcomeError:
+		s.cfg.logger.Error("session store operation failed", "op", op.String(), "file", name, "err", err)
+	}
+}
