@@ -1,0 +1,97 @@
+package prom_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/metrics/prom"
+)
+
+func TestCollectorLintAndCounts(t *testing.T) {
+	obs := prom.New("app")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	id, _ := fsstore.NewID()
+	st.Load(ctx, id) // not found
+	if err := st.Save(ctx, &fsstore.Session{ID: id, Data: []byte("abc")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	st.CompareAndSwap(ctx, &fsstore.Session{ID: id, Version: 42}) // conflict
+
+	problems, err := testutil.CollectAndLint(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("pedantic gather: %v", err)
+	}
+	want := `
+# HELP app_sessfs_payload_bytes_total Session payload bytes loaded and saved.
+# TYPE app_sessfs_payload_bytes_total counter
+app_sessfs_payload_bytes_total{op="load"} 3
+app_sessfs_payload_bytes_total{op="save"} 3
+`
+	if err := testutil.CollectAndCompare(obs, strings.NewReader(want), "app_sessfs_payload_bytes_total"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		op, outcome string
+		want        float64
+	}{
+		{"load", "not_found", 1}, {"load", "ok", 1}, {"save", "ok", 1}, {"compare_and_swap", "conflict", 1}, {"delete", "ok", 0},
+	} {
+		ops := value(t, reg, "app_sessfs_operations_total", map[string]string{"op": c.op, "outcome": c.outcome})
+		if ops != c.want {
+			t.Errorf("operations_total{op=%q,outcome=%q} = %v, want %v", c.op, c.outcome, ops, c.want)
+		}
+	}
+	obs.Observe(fsstore.Event{Op: fsstore.OpSweepRemove, Kind: fsstore.KindTemp, Duration: time.Millisecond})
+	if n := testutil.CollectAndCount(obs, "app_sessfs_sweep_removed_files_total"); n != 3 {
+		t.Errorf("sweep series = %d, want 3 (pre-created)", n)
+	}
+}
+
+// value returns the value of one counter series gathered from reg.
+func value(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no series %s%v", name, labels)
+	return 0
+}
