@@ -2,8 +2,8 @@ package fsstore
 
 import (
 	"fmt"
-	"log/slog"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"github.com/sessfs/sessfs/lock"
