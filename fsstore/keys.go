@@ -185,7 +185,9 @@ func (kr *keyring) open(h *record.Header, name string, sealed []byte) ([]byte, e
 	if len(sealed) < sealOverhead {
 		return nil, fmt.Errorf("%w: encrypted payload too short", ErrCorrupt)
 	}
-	plain, err := aead.Open(nil, sealed[:12], sealed[12:], authData(h, len(sealed), name))
+	// Decrypt in place: the ciphertext buffer is ours (read from the file)
+	// and reusing it saves an allocation the size of the payload.
+	plain, err := aead.Open(sealed[12:12], sealed[:12], sealed[12:], authData(h, len(sealed), name))
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload fails authentication (tampered, moved from another session, or wrong key)", ErrCorrupt)
 	}
@@ -211,7 +213,7 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
 			nonce := make([]byte, 12)
 			rand.Read(nonce)
 			sealed := aead.Seal(nonce, nonce, []byte("sessfs"), ad)
-			tmp := p + tempPrefix + randHex(8)
+			tmp := filepath.Join(dir, tempPrefix+"keycheck-"+randHex(8))
 			if err := os.WriteFile(tmp, sealed, perm); err != nil {
 				return fmt.Errorf("fsstore: key check: %w", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -69,7 +70,7 @@ func parseMarker(b []byte) (marker, error) {
 			m.shardDepth = int(n)
 		case k == "lock-stripes" && n >= 1 && n <= 1<<16:
 			m.stripes = int(n)
-		case k == "max-idle-seconds" && n >= 1 && n <= 1<<40:
+		case k == "max-idle-seconds" && n >= 1 && n <= int64(math.MaxInt64/time.Second):
 			m.maxIdle = time.Duration(n) * time.Second
 		case k == "shard-depth", k == "lock-stripes", k == "max-idle-seconds":
 			return m, fmt.Errorf("marker line %d: %s %d out of range", i+1, k, n)

@@ -76,6 +76,7 @@ type config struct {
 	cacheBytes   int
 	watch        bool
 	now          func() time.Time
+	fakeClock    bool
 	keys         []Key
 	observer     Observer
 	logger       *slog.Logger
@@ -204,4 +205,11 @@ func WithCache(entries, maxBytes int) Option {
 func WithWatch(on bool) Option { return optionFunc(func(c *config) { c.watch = on }) }
 
 // WithClock replaces time.Now, for tests of expiry.
-func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
+//
+// File times normally come from the filesystem (the server's clock on NFS);
+// with a replaced clock, Save, Touch and Sweep set and read file times from
+// it instead, at the cost of an extra attribute update per write, so that
+// expiry stays consistent under a fake clock.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.now, c.fakeClock = now, true })
+}

@@ -227,6 +227,9 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
 			b, st, err = readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+			if err == unix.ENOENT && try == 0 && s.refreshDir(p) {
+				continue
+			}
 			if err != unix.ESTALE || try == 3 {
 				break
 			}
@@ -234,7 +237,10 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		if err != nil {
 			return nil, s.readError(p, err)
 		}
-		h, pl, err = record.Decode(b)
+		h, pl, err = record.Split(b)
+		if err == nil && (h.Flags&record.FlagEncrypted == 0 || s.keys == nil) {
+			err = record.VerifyChecksum(b)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
@@ -276,6 +282,22 @@ func expiry(mtime time.Time, idle, deadline int64) time.Time {
 		}
 	}
 	return e
+}
+
+// refreshDir makes this NFS client forget cached lookups in p's directory
+// and reports whether a retry is worthwhile. A client that once looked up a
+// name and found nothing caches that answer until the directory's cached
+// attributes expire (acdirmin, 30 s by default), so a session another host
+// has just created can look missing. Forcing a GETATTR of the directory
+// revalidates it: if the directory changed, the cached "no such file" is
+// dropped. It costs one round trip, and only when a session is not found.
+func (s *Store) refreshDir(p string) bool {
+	if !s.nfs {
+		return false
+	}
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, filepath.Dir(p), unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
+	return err == nil
 }
 
 func (s *Store) readError(p string, err error) error {
@@ -333,13 +355,18 @@ func (s *Store) save(k key, sess *Session) error {
 	if bp == nil {
 		bp = new([]byte)
 	}
-	payload := sess.Data
+	buf := append((*bp)[:0], make([]byte, record.HeaderSize)...)
 	if s.keys != nil {
-		payload = s.keys.seal(nil, &h, k.name, sess.Data)
+		buf = s.keys.seal(buf, &h, k.name, sess.Data)
+	} else {
+		buf = append(buf, sess.Data...)
 	}
-	buf := record.Append((*bp)[:0], &h, payload)
+	record.Finish(buf, &h)
 	dir, _ := s.path(k)
 	err := writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability)
+	if err == nil && s.cfg.fakeClock {
+		err = setMtime(filepath.Join(dir, k.name), now)
+	}
 	if cap(buf) <= 2*(record.HeaderSize+sealOverhead+s.cfg.maxSize) {
 		*bp = buf
 		s.bufs.Put(bp)
@@ -374,11 +401,17 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
 	}
 	defer h.Unlock()
-	var onDisk uint64
+	// An expired record counts as absent (version 0), as it does for Load,
+	// or a caller who found no session could never create one. The new
+	// record's version continues from the expired one's, so a client still
+	// holding the old version cannot mistake the new session for it.
+	var onDisk, base uint64
 	cur, err := s.load(sess.ID, k, false)
 	switch {
+	case err == nil && !cur.Expires.IsZero() && !s.cfg.now().Before(cur.Expires):
+		base = cur.Version
 	case err == nil:
-		onDisk = cur.Version
+		onDisk, base = cur.Version, cur.Version
 	case errors.Is(err, ErrNotFound):
 	default:
 		return err
@@ -388,6 +421,16 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	}
 	if err := h.Verify(); err != nil {
 		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+	}
+	if base != sess.Version {
+		// Replacing an expired record: a fresh session.
+		fresh := *sess
+		fresh.Version, fresh.Created, fresh.Deadline = base, time.Time{}, time.Time{}
+		if err := s.save(k, &fresh); err != nil {
+			return err
+		}
+		*sess = fresh
+		return nil
 	}
 	return s.save(k, sess)
 }
@@ -432,6 +475,9 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 func (s *Store) touch(k key) error {
 	_, p := s.path(k)
 	st, err := lstat(p)
+	if err == unix.ENOENT && s.refreshDir(p) {
+		st, err = lstat(p)
+	}
 	switch {
 	case err == unix.ENOENT:
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
@@ -443,7 +489,11 @@ func (s *Store) touch(k key) error {
 	if !s.cfg.now().Before(time.Unix(st.Mtim.Unix()).Add(s.cfg.idle)) {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 	}
-	if err := touchNow(p); err != nil {
+	touch := touchNow
+	if s.cfg.fakeClock {
+		touch = func(p string) error { return setMtime(p, s.cfg.now()) }
+	}
+	if err := touch(p); err != nil {
 		if err == unix.ENOENT {
 			return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 		}

@@ -145,6 +145,9 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
 	clock, err := newServerClock(s.dir)
+	if s.cfg.fakeClock {
+		clock = serverClock{base: s.cfg.now(), start: time.Now()}
+	}
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
@@ -152,7 +155,15 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if opts.Rate > 0 {
 		sw.limit = newLimiter(opts.Rate)
 	}
-	err = s.walkShards(ctx, opts.Concurrency, sw.dir)
+	// Temp files a crashed Open or Sweep left in the store directory.
+	err = forEachEntry(ctx, s.dir, func(e fs.DirEntry) {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), tempPrefix) {
+			sw.temp(ctx, s.dir, e.Name())
+		}
+	})
+	if err == nil {
+		err = s.walkShardsBetween(ctx, opts.Concurrency, sw.dir, sw.between)
+	}
 	if err == nil {
 		err = sw.locks(ctx)
 	}
@@ -192,8 +203,18 @@ func newServerClock(dir string) (serverClock, error) {
 func (c serverClock) now() time.Time { return c.base.Add(time.Since(c.start)) }
 
 // walkShards calls fn for every leaf shard directory, from workers
-// goroutines. It only descends into directories named like shards.
+// goroutines. It only descends into real directories named like shards,
+// never through a symlink: a sweep may run as root and must not be led out
+// of the store. Other entries of the directories above the leaves are
+// passed to between, when not nil.
 func (s *Store) walkShards(ctx context.Context, workers int, fn func(ctx context.Context, dir string) error) error {
+	return s.walkShardsBetween(ctx, workers, fn, nil)
+}
+
+// walkShardsBetween is walkShards with a callback for the entries of the
+// directories above the leaves.
+func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx context.Context, dir string) error,
+	between func(ctx context.Context, dir string, e fs.DirEntry) error) error {
 	dirs := make(chan string)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -234,13 +255,18 @@ func (s *Store) walkShards(ctx context.Context, workers int, fn func(ctx context
 			return err
 		}
 		defer f.Close()
-		names, err := f.Readdirnames(-1) // at most 256 shard names
+		ents, err := f.ReadDir(-1) // 256 shards, plus the odd temp file
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			if len(n) == 2 && isRecordName(n+"000000000000000000000000000000") {
+		for _, e := range ents {
+			n := e.Name()
+			if e.IsDir() && len(n) == 2 && isRecordName(n+"000000000000000000000000000000") {
 				if err := produce(filepath.Join(dir, n), level+1); err != nil {
+					return err
+				}
+			} else if between != nil {
+				if err := between(ctx, dir, e); err != nil {
 					return err
 				}
 			}
@@ -326,6 +352,16 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 	}
 }
 
+// between handles entries of the directories above the leaf shards: only
+// temp files (of Open's writability probe) are the store's there.
+func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error {
+	if e.Type().IsRegular() && strings.HasPrefix(e.Name(), tempPrefix) {
+		return sw.temp(ctx, dir, e.Name())
+	}
+	sw.foreign.Add(1)
+	return nil
+}
+
 func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	var ctxErr error
 	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
@@ -341,7 +377,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		switch {
 		case !e.Type().IsRegular():
 			sw.foreign.Add(1) // directories, symlinks: not ours to remove
-		case isRecordName(name):
+		case isRecordName(name) && shardPath(sw.s.dataDir, name, sw.s.layout.shardDepth) == dir:
 			ctxErr = sw.record(ctx, dir, name)
 		case strings.HasPrefix(name, tempPrefix):
 			ctxErr = sw.temp(ctx, dir, name)

@@ -85,6 +85,16 @@ func Append(dst []byte, h *Header, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+// Finish fills in the header of b, a record buffer whose payload (everything
+// after the first HeaderSize bytes) is already in place: callers that
+// produce the payload directly into the buffer (encryption) avoid a copy.
+func Finish(b []byte, h *Header) {
+	payload := b[HeaderSize:]
+	putHeader(b, h, len(payload))
+	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, payload)
+	binary.LittleEndian.PutUint32(b[60:], crc)
+}
+
 // AuthPrefixLen is the length of the header prefix returned by AuthPrefix.
 const AuthPrefixLen = 56
 
@@ -145,8 +155,25 @@ func DecodeHeader(b []byte) (Header, int, error) {
 	return h, int(n), nil
 }
 
-// Decode decodes a whole record. The returned payload aliases b.
+// Decode decodes a whole record and verifies its checksum. The returned
+// payload aliases b.
 func Decode(b []byte) (Header, []byte, error) {
+	h, payload, err := Split(b)
+	if err != nil {
+		return h, nil, err
+	}
+	if err := VerifyChecksum(b); err != nil {
+		return h, nil, err
+	}
+	return h, payload, nil
+}
+
+// Split decodes the header, checks the record's length and returns the
+// payload (aliasing b) without verifying the checksum. It is for encrypted
+// records, whose AEAD authenticates the payload and the header (see
+// AuthPrefix) more strongly than the CRC: skipping the CRC saves a pass over
+// the payload. Everything else must use Decode.
+func Split(b []byte) (Header, []byte, error) {
 	h, n, err := DecodeHeader(b)
 	if err != nil {
 		return h, nil, err
@@ -154,10 +181,14 @@ func Decode(b []byte) (Header, []byte, error) {
 	if len(b) != HeaderSize+n {
 		return h, nil, fmt.Errorf("%w: %d bytes, header says %d (truncated or extended)", ErrCorrupt, len(b), HeaderSize+n)
 	}
-	payload := b[HeaderSize:]
-	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, payload)
+	return h, b[HeaderSize:], nil
+}
+
+// VerifyChecksum checks the CRC-32C of a record whose length Split checked.
+func VerifyChecksum(b []byte) error {
+	crc := crc32.Update(crc32.Update(0, castagnoli, b[:60]), castagnoli, b[HeaderSize:])
 	if crc != binary.LittleEndian.Uint32(b[60:]) {
-		return h, nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+		return fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
-	return h, payload, nil
+	return nil
 }
