@@ -1,0 +1,201 @@
+package nfstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pollInterval is how often WaitFile and Barrier look again. Each look
+// costs a few RPCs, so this is the floor of their latency.
+const pollInterval = 20 * time.Millisecond
+
+// Dir returns a directory on the shared export for this test, the same path
+// on every host (relative to each host's mount), and creates it. Outside the
+// harness it fails the test.
+func Dir(t testing.TB) string {
+	t.Helper()
+	if !InGuest() {
+		t.Fatal("nfstest.Dir: not running as a harness host (use it inside a Run role)")
+	}
+	d := filepath.Join(Mount(), "nfstest", sanitize(t.Name()))
+	if err := os.MkdirAll(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func sanitize(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == 0 {
+			return '_'
+		}
+		return r
+	}, name)
+}
+
+// Signal creates path (and its parent directories) atomically, by writing
+// a temporary file and renaming it into place, so that a host that sees the
+// name also sees the whole content. The content is this host's name.
+func Signal(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.tmp-%s-%d", path, Host(), os.Getpid())
+	if err := os.WriteFile(tmp, []byte(Host()+"\n"), 0o666); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// WaitFile waits until path exists, or until ctx is done.
+//
+// Why not a plain os.Stat loop: the Linux NFS client caches a failed lookup
+// (a negative dentry) until it sees the parent directory change, and it
+// looks at the directory's attributes again only after they expire
+// (acdirmin, 30 s by default). A host that looked for a file before another
+// host created it may therefore go on seeing "not found" for tens of
+// seconds. WaitFile forces a fresh GETATTR of the parent directory
+// (statx with AT_STATX_FORCE_SYNC) before each look, which makes the client
+// notice the change and redo the lookup; if the parent is missing too, it
+// refreshes the nearest ancestor that exists. (Measured in the harness: a
+// lookup cached this way hid a directory created by another host for 30 s.)
+func WaitFile(ctx context.Context, path string) error {
+	for {
+		if err := refreshAncestors(filepath.Dir(path)); err != nil {
+			return err
+		}
+		_, err := os.Stat(path)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nfstest: waiting for %s: %w", path, ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// refreshAncestors refreshes dir, and if dir itself is not (yet) seen, its
+// parent, and so on up to the first directory that exists: a missing
+// directory is a cached negative lookup in its parent just like a missing
+// file, so refreshing only dir would leave it hidden.
+func refreshAncestors(dir string) error {
+	for {
+		err := RefreshDir(dir)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return err
+		}
+		dir = up
+	}
+}
+
+// RefreshDir makes the NFS client fetch dir's attributes from the server
+// now, so that a change made by another host (a created, renamed or removed
+// entry) invalidates this host's cached lookups in dir.
+func RefreshDir(dir string) error {
+	var st unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &st)
+	if err != nil {
+		return &fs.PathError{Op: "statx", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// Barrier blocks until every host of the harness (NFS_HOSTS of them) has
+// reached the barrier of this name in this test, or fails t after timeout
+// (default 60 s when zero). Use it to keep roles in step between phases.
+func Barrier(t testing.TB, name string, timeout time.Duration) {
+	t.Helper()
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	d := filepath.Join(Dir(t), ".barrier", sanitize(name))
+	if err := Signal(filepath.Join(d, Host())); err != nil {
+		t.Fatalf("nfstest: barrier %s: %v", name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for i := 1; i <= Hosts(); i++ {
+		if err := WaitFile(ctx, filepath.Join(d, HostName(i))); err != nil {
+			t.Fatalf("nfstest: barrier %s: %s did not arrive: %v", name, HostName(i), err)
+		}
+	}
+}
+
+// A Cut is a link cut requested with CutLink.
+type Cut struct {
+	host string
+	id   string // control-file path without extension
+}
+
+// CutLink takes host's link to the server down for d, by asking the
+// harness's control loop (in the server's namespace) to run `ip link set
+// <server-side veth> down`, and returns once the link is down. The link
+// comes back up by itself after d; Wait waits for that. A host may cut its
+// own link: its NFS calls then block (hard mount) until the link returns,
+// and if d exceeds the 10 s lease the server expires its state.
+func CutLink(host string, d time.Duration) (*Cut, error) {
+	ctl := os.Getenv("NFS_CTL")
+	if ctl == "" {
+		return nil, errors.New("nfstest.CutLink: NFS_CTL not set (not running under nfs-harness.sh)")
+	}
+	if hostIndex(host) == 0 || hostIndex(host) > Hosts() {
+		return nil, fmt.Errorf("nfstest.CutLink: no host %q", host)
+	}
+	c := &Cut{host: host, id: filepath.Join(ctl, fmt.Sprintf("%s-%d-%d", Host(), os.Getpid(), time.Now().UnixNano()))}
+	secs := strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+	if err := os.WriteFile(c.id+".tmp", []byte("cut "+host+" "+secs+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(c.id+".tmp", c.id+".req"); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.wait(ctx, ".down"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Wait waits until the cut link is up again.
+func (c *Cut) Wait(ctx context.Context) error { return c.wait(ctx, ".up") }
+
+// wait polls the guest-local control dir (tmpfs, not NFS: no caching).
+func (c *Cut) wait(ctx context.Context, ext string) error {
+	for {
+		if b, err := os.ReadFile(c.id + ".err"); err == nil {
+			return fmt.Errorf("nfstest: cut %s: %s", c.host, strings.TrimSpace(string(b)))
+		}
+		if _, err := os.Stat(c.id + ext); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nfstest: cut %s: waiting for %s: %w", c.host, ext[1:], ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}

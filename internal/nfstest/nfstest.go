@@ -1,0 +1,322 @@
+package nfstest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Environment variables.
+const (
+	// EnvRequire, set to 1, turns every skip for a missing harness into a
+	// test failure. CI sets it.
+	EnvRequire = "SESSFS_REQUIRE_NFS"
+	// EnvHarness overrides the path of scripts/nfs-harness.sh.
+	EnvHarness = "NFSTEST_HARNESS"
+)
+
+// Config describes the guest that Run boots.
+type Config struct {
+	// Hosts is the number of client hosts, named hostA, hostB, ...
+	// Default: enough for the roles passed to Run, at least 1. Max 26.
+	Hosts int
+	// Delay is the netem delay on each end of every host's link, e.g.
+	// "500us" or "1ms": a one-way latency of Delay and an RTT of 2*Delay.
+	// Default "": no added delay.
+	Delay string
+	// Delegations lets the server grant NFSv4 delegations. Default false,
+	// as on AWS EFS, which never grants them.
+	Delegations bool
+	// Timeout bounds the whole guest run, boot included. Default 5 minutes.
+	Timeout time.Duration
+}
+
+func (c Config) hosts(roles map[string]func(*testing.T)) int {
+	n := c.Hosts
+	for h := range roles {
+		if i := hostIndex(h); i > n {
+			n = i
+		}
+	}
+	return max(n, 1)
+}
+
+// hostIndex returns 1 for "hostA", 2 for "hostB", ..., 0 for anything else.
+func hostIndex(h string) int {
+	if len(h) == 5 && strings.HasPrefix(h, "host") && h[4] >= 'A' && h[4] <= 'Z' {
+		return int(h[4]-'A') + 1
+	}
+	return 0
+}
+
+// HostName returns the name of the i'th host (1-based): "hostA" for 1.
+func HostName(i int) string { return "host" + string(rune('A'+i-1)) }
+
+// InGuest reports whether this process runs as one of the harness's hosts,
+// that is, whether NFS_HOST and NFS_MNT are set.
+func InGuest() bool { return os.Getenv("NFS_HOST") != "" && os.Getenv("NFS_MNT") != "" }
+
+// Host returns this host's name (hostA, ...; "server" under
+// nfs-harness.sh --server-local), or "" outside the harness.
+func Host() string { return os.Getenv("NFS_HOST") }
+
+// Hosts returns the number of hosts the harness runs, or 0 outside it.
+func Hosts() int { n, _ := strconv.Atoi(os.Getenv("NFS_HOSTS")); return n }
+
+// Mount returns this host's mount point of the shared export, or "" outside
+// the harness.
+func Mount() string { return os.Getenv("NFS_MNT") }
+
+// Available reports why NFS tests cannot run here, or nil if they can: in
+// the harness's guest they always can; elsewhere Run needs Linux, root, the
+// UML and NFS tools, and scripts/nfs-harness.sh.
+func Available() error {
+	if InGuest() {
+		return nil
+	}
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("nfstest: needs Linux (have %s)", runtime.GOOS)
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("nfstest: needs root to boot the UML NFS guest")
+	}
+	const install = "apt-get install -y --no-install-recommends user-mode-linux nfs-kernel-server kmod iproute2; .ci/run installs them"
+	for _, c := range []string{"linux.uml", "rpc.nfsd", "rpc.mountd", "rpcbind", "exportfs", "insmod", "tc", "ip", "unshare"} {
+		if _, err := lookPath(c); err != nil {
+			return fmt.Errorf("nfstest: %s not installed (%s)", c, install)
+		}
+	}
+	if m, _ := filepath.Glob("/usr/lib/uml/modules/*/kernel/fs/nfsd/nfsd.ko"); len(m) == 0 {
+		return fmt.Errorf("nfstest: no UML nfsd module in /usr/lib/uml/modules (%s)", install)
+	}
+	if _, err := harnessPath(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// lookPath is exec.LookPath that also searches the sbin directories, which
+// a non-login root shell may lack from PATH.
+func lookPath(c string) (string, error) {
+	if p, err := exec.LookPath(c); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(d, c)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+// harnessPath finds scripts/nfs-harness.sh: $NFSTEST_HARNESS, else in a
+// parent of the working directory (go test runs in the package directory),
+// else relative to this source file.
+func harnessPath() (string, error) {
+	if p := os.Getenv(EnvHarness); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("nfstest: %s=%s: %v", EnvHarness, p, err)
+		}
+		return p, nil
+	}
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok {
+		starts = append(starts, filepath.Dir(file))
+	}
+	for _, d := range starts {
+		for ; ; d = filepath.Dir(d) {
+			p := filepath.Join(d, "scripts", "nfs-harness.sh")
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+	}
+	return "", fmt.Errorf("nfstest: scripts/nfs-harness.sh not found above the working directory; set %s", EnvHarness)
+}
+
+// Require skips the test when Available reports an error, or fails it when
+// SESSFS_REQUIRE_NFS=1.
+func Require(t testing.TB) {
+	t.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("%v (and %s=1 forbids skipping)", err, EnvRequire)
+		}
+		t.Skip(err)
+	}
+}
+
+// Run runs roles[h] on host h, for every host that has a role, all at once
+// against one shared export, in a fresh guest configured by cfg. Keys of
+// roles are host names: "hostA", "hostB", ... Hosts without a role only
+// mount the export. Run returns when every host is done; it fails t (with
+// that host's output) for each host whose role failed.
+//
+// Run must be called from the top-level test function itself or from
+// subtests with unique names (it re-runs the test binary with -test.run
+// selecting t.Name()), and the test must call Run the same way when
+// re-executed in the guest. Code before Run runs on the parent and on every
+// host; put host work in roles.
+func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
+	t.Helper()
+	n := cfg.hosts(roles)
+	for h := range roles {
+		if hostIndex(h) == 0 {
+			t.Fatalf("nfstest: role key %q is not a host name (hostA, hostB, ...)", h)
+		}
+	}
+	if n > 26 {
+		t.Fatalf("nfstest: %d hosts; at most 26", n)
+	}
+	if InGuest() {
+		runRole(t, cfg, n, roles)
+		return
+	}
+	Require(t)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	script, err := harnessPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("nfstest: test binary: %v", err)
+	}
+	state := t.TempDir()
+	for _, p := range []string{exe, state} {
+		if hiddenInGuest(p) {
+			t.Fatalf("nfstest: %s is hidden inside the guest (its /run and /var/lib/nfs are private); use a build/temp dir elsewhere, e.g. under /tmp", p)
+		}
+	}
+	secs := int(cfg.Timeout / time.Second)
+	args := []string{script, "-q", "-n", strconv.Itoa(n), "-s", state, "-t", strconv.Itoa(max(secs, 30))}
+	if cfg.Delay != "" {
+		args = append(args, "-d", cfg.Delay)
+	}
+	if cfg.Delegations {
+		args = append(args, "--delegations")
+	} else {
+		args = append(args, "--no-delegations")
+	}
+	args = append(args, "--", exe, "-test.run", RunPattern(t.Name()), "-test.v",
+		"-test.timeout", cfg.Timeout.String())
+	cmd := exec.Command("bash", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err = cmd.Run()
+	elapsed := time.Since(start).Round(100 * time.Millisecond)
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("nfstest: running %s: %v", script, err)
+		}
+		code = ee.ExitCode()
+	}
+	t.Logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
+	if code == 125 {
+		t.Fatalf("nfstest: harness failed to set up the guest:\n%s", out.String())
+	}
+	names := make([]string, 0, n)
+	for i := 1; i <= n; i++ {
+		names = append(names, HostName(i))
+	}
+	failed := false
+	for _, h := range names {
+		hout, _ := os.ReadFile(filepath.Join(state, h+".out"))
+		rcb, rerr := os.ReadFile(filepath.Join(state, h+".rc"))
+		rc, perr := strconv.Atoi(strings.TrimSpace(string(rcb)))
+		switch {
+		case rerr != nil || perr != nil:
+			failed = true
+			t.Errorf("nfstest: %s: no exit code (harness exit %d; timeout %v?)\n%s", h, code, cfg.Timeout, indent(hout))
+		case rc != 0:
+			failed = true
+			t.Errorf("nfstest: %s failed (exit %d):\n%s", h, rc, indent(hout))
+		case testing.Verbose() && roles[h] != nil:
+			t.Logf("nfstest: %s passed:\n%s", h, indent(hout))
+		}
+	}
+	if code != 0 && !failed {
+		t.Errorf("nfstest: harness exited %d:\n%s", code, out.String())
+	}
+}
+
+// runRole runs this host's role, in the guest.
+func runRole(t *testing.T, cfg Config, n int, roles map[string]func(*testing.T)) {
+	t.Helper()
+	if got := os.Getenv("NFS_DELEGATIONS") == "1"; got != cfg.Delegations {
+		t.Skipf("nfstest: test wants delegations=%v; this harness has %v", cfg.Delegations, got)
+	}
+	if got := os.Getenv("NETEM_DELAY"); got != cfg.Delay {
+		t.Skipf("nfstest: test wants delay %q; this harness has %q", cfg.Delay, got)
+	}
+	if Hosts() < n {
+		t.Skipf("nfstest: test wants %d hosts; this harness has %d", n, Hosts())
+	}
+	h := Host()
+	fn := roles[h]
+	if fn == nil {
+		t.Logf("nfstest: no role for %s", h)
+		return
+	}
+	t.Logf("nfstest: running as %s (mount %s)", h, Mount())
+	fn(t)
+}
+
+// RunPattern returns a -test.run pattern that selects exactly the test or
+// subtest named name (as t.Name() reports it).
+func RunPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+func hiddenInGuest(p string) bool {
+	for _, d := range []string{"/run", "/var/lib/nfs", "/proc", "/sys", "/dev"} {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func indent(b []byte) string {
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return "    (no output)"
+	}
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// sortedKeys is used for deterministic messages.
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}

@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# nfs-harness.sh: run commands on N NFS client "hosts" that share one real
+# kernel NFSv4.1 export, inside a User-Mode-Linux (UML) guest.
+#
+# The host kernel of our dev/CI machines has neither NFS nor netem, so the
+# whole setup lives in one UML guest (Debian kernel 6.1, modules from
+# /usr/lib/uml/modules/<ver>):
+#
+#   root netns (server)                 netns hostA              netns hostB
+#   nfsd, export /run/export (tmpfs)    nodename hostA           nodename hostB
+#   vethA-s 10.99.1.1  <-------------->  vethA-c 10.99.1.2
+#   vethB-s 10.99.2.1  <----------------------------------------> vethB-c 10.99.2.2
+#
+# Each host has its own network namespace, its own UTS nodename (so its own
+# NFSv4 client identity and lease), and its own NFS mount of the export at
+# /run/nfs/<host>. Its command runs inside that namespace, concurrently with
+# the other hosts' commands, after every host's mount was checked. The
+# 10.99.x.x addresses exist only inside the guest; no packet leaves it.
+#
+# The guest's root is the host's / (hostfs, read-write), so commands see the
+# host's binaries and files; /run, /var/lib/nfs are guest-private tmpfs.
+#
+# Usage: scripts/nfs-harness.sh [options] [--] [CMD [ARGS...]]
+#
+#   CMD ARGS        run on every host (unless --on gives that host its own)
+#   -n, --hosts N   client hosts hostA, hostB, ... (default 2, max 26; env NFS_HOSTS)
+#   -d, --delay D   netem delay on each veth end, e.g. 500us, 1ms: one-way
+#                   latency D, RTT = 2*D (env NETEM_DELAY; default none)
+#   --delegations   let nfsd grant NFSv4 delegations (env NFS_DELEGATIONS=1).
+#                   Default off, like AWS EFS, which grants none.
+#   --on HOST CMD   shell command string for one host (repeatable)
+#   --server-local  instead of hosts: run CMD once in the server's namespace
+#                   with a loopback NFS mount at /run/mnt (NFS_MNT) and a
+#                   guest tmpfs dir /run/local (NFS_LOCAL), for local-vs-NFS
+#                   comparisons (netem, if any, is applied to lo)
+#   -s, --state DIR state dir on the host (env STATE; default a new mktemp dir)
+#   -t, --timeout S bound on the whole run in seconds (env UML_TIMEOUT; 600)
+#   -q, --quiet     don't print the hosts' output at the end, only the summary
+#   -h, --help      this text
+#
+# Environment of each host's command: the caller's exported environment, plus
+#   NFS_HOST         hostA, hostB, ... ("server" with --server-local)
+#   NFS_HOSTS        number of hosts
+#   NFS_MNT          this host's mount point of the export
+#   NFS_LOCAL        (--server-local only) guest tmpfs dir, not NFS
+#   NFS_SERVER_VETH  server-side veth of this host (vethA-s ...)
+#   NFS_CTL          control dir for link cuts (see below)
+#   NFS_DELEGATIONS  0 or 1;  NETEM_DELAY  the delay ("" if none)
+# The command starts in the caller's working directory (through hostfs).
+#
+# Link cuts (lease-loss tests): any host writes a file NAME.req into $NFS_CTL
+# (write it elsewhere in $NFS_CTL first, then rename) holding "cut HOST SECS"
+# or "restore HOST". A loop in the server namespace then runs
+# `ip link set vethX-s down`, creates NAME.down, sleeps SECS, brings the link
+# up and creates NAME.up. Errors create NAME.err. Lease time and grace time
+# are 10 s, so a cut longer than 10 s makes the host lose its lease.
+#
+# Outputs, in the state dir: HOST.out (stdout+stderr of the command), HOST.rc
+# (exit code), console.log (guest console), clients.txt (the server's list of
+# NFSv4 clients, one per host), ctl.log (link cuts). Exit status: 0 if every host's
+# command exited 0; else the exit code of the first failing host (in name
+# order); 124 on timeout; 125 if the guest failed to set up (e.g. a mount).
+#
+# Cost: about 10 s to boot and set up the guest; needs root and the Debian
+# packages user-mode-linux nfs-kernel-server kmod iproute2 (.ci/run installs
+# them; set NFS_HARNESS_INSTALL=1 to let this script apt-get them).
+#
+# Examples:
+#   scripts/nfs-harness.sh -- sh -c 'echo $NFS_HOST > $NFS_MNT/$NFS_HOST; sleep 1; ls $NFS_MNT'
+#   go test -c -o /tmp/fsstore.test ./fsstore &&
+#     NETEM_DELAY=1ms scripts/nfs-harness.sh -- /tmp/fsstore.test -test.v -test.run NFS
+#   scripts/nfs-harness.sh --server-local -- /tmp/sessbench -dir-a /run/local -dir-b /run/mnt
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+die() { echo "nfs-harness: $*" >&2; exit 125; }
+
+HOSTS=${NFS_HOSTS:-2}
+DELAY=${NETEM_DELAY:-}
+DELEG=${NFS_DELEGATIONS:-0}
+TIMEOUT=${UML_TIMEOUT:-600}
+STATE=${STATE:-}
+MODE=hosts
+QUIET=0
+MEM=${UML_MEM:-1024M}
+# The AWS-recommended EFS mount options, so client behaviour (hard mount,
+# 60 s RPC timeout, new source port on reconnect) matches production.
+MOUNT_OPTS=${NFS_MOUNT_OPTS:-vers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport}
+declare -A ON=()
+
+while [ $# -gt 0 ]; do
+  case $1 in
+  -n | --hosts) HOSTS=${2:?}; shift 2 ;;
+  -d | --delay) DELAY=${2?}; shift 2 ;;
+  --delegations) DELEG=1; shift ;;
+  --no-delegations) DELEG=0; shift ;;
+  --on) ON[${2:?}]=${3:?}; shift 3 ;;
+  --server-local) MODE=server; shift ;;
+  -s | --state) STATE=${2:?}; shift 2 ;;
+  -t | --timeout) TIMEOUT=${2:?}; shift 2 ;;
+  -q | --quiet) QUIET=1; shift ;;
+  -h | --help) usage; exit 0 ;;
+  --) shift; break ;;
+  -*) die "unknown option $1 (see --help)" ;;
+  *) break ;;
+  esac
+done
+
+[[ $HOSTS =~ ^[0-9]+$ ]] && [ "$HOSTS" -ge 1 ] && [ "$HOSTS" -le 26 ] || die "--hosts must be 1..26"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] && [ "$TIMEOUT" -ge 30 ] || die "--timeout must be >= 30 seconds"
+[[ $DELEG == [01] ]] || die "NFS_DELEGATIONS must be 0 or 1"
+[[ -z $DELAY || $DELAY =~ ^[0-9.]+(us|ms|s)$ ]] || die "bad delay '$DELAY' (e.g. 500us, 1ms)"
+[ "$(id -u)" = 0 ] || die "must run as root (UML nfsd setup needs it)"
+
+need=(linux.uml rpc.nfsd rpc.mountd rpcbind exportfs insmod tc ip unshare)
+missing() { local c; for c in "${need[@]}"; do command -v "$c" >/dev/null || return 0; done; return 1; }
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+if missing; then
+  [ "${NFS_HARNESS_INSTALL:-0}" = 1 ] ||
+    die "missing tools; run: apt-get install -y --no-install-recommends user-mode-linux nfs-kernel-server kmod iproute2 (or set NFS_HARNESS_INSTALL=1)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+    user-mode-linux nfs-kernel-server kmod iproute2 >/dev/null
+  ! missing || die "tools still missing after apt-get install"
+fi
+KVER=$(ls /usr/lib/uml/modules 2>/dev/null | head -1)
+[ -n "$KVER" ] || die "no UML modules in /usr/lib/uml/modules"
+
+host_name() { printf 'host\x'"$(printf %x $((64 + $1)))"; } # 1 -> hostA
+if [ "$MODE" = server ]; then
+  NAMES=(server)
+  [ ${#ON[@]} -eq 0 ] || die "--on is not used with --server-local"
+  [ $# -gt 0 ] || die "--server-local needs a command"
+else
+  NAMES=()
+  for ((i = 1; i <= HOSTS; i++)); do NAMES+=("$(host_name $i)"); done
+  for h in "${!ON[@]}"; do
+    [[ " ${NAMES[*]} " == *" $h "* ]] || die "--on $h: no such host (hosts: ${NAMES[*]})"
+  done
+  [ $# -gt 0 ] || [ ${#ON[@]} -gt 0 ] || die "no command given (see --help)"
+fi
+
+if [ -z "$STATE" ]; then STATE=$(mktemp -d /tmp/nfs-harness.XXXXXX); fi
+mkdir -p "$STATE"
+STATE=$(cd "$STATE" && pwd -P)
+case $STATE/ in /run/* | /var/lib/nfs/* | /proc/* | /sys/* | /dev/*)
+  die "state dir $STATE is hidden inside the guest; use one under /tmp" ;;
+esac
+rm -f "$STATE"/*.rc "$STATE"/*.out "$STATE"/*.mount "$STATE"/cmd.* "$STATE"/guest.* "$STATE"/console.log
+CWD=$(pwd -P)
+
+# Commands: a shell string per host, run with bash -c.
+for h in "${NAMES[@]}"; do
+  if [ -n "${ON[$h]:-}" ]; then
+    printf '%s\n' "${ON[$h]}" >"$STATE/cmd.$h"
+  elif [ $# -gt 0 ]; then
+    printf '%q ' "$@" >"$STATE/cmd.$h"
+  fi
+done
+
+# The caller's exported environment, less what describes this shell or host.
+export -p | grep -vE '^declare -x (PWD|OLDPWD|SHLVL|_|HOSTNAME|NFS_[A-Z_]*|NETEM_DELAY|BASH_[A-Z_]*)(=|$)' \
+  >"$STATE/env.sh" || true
+
+# Runs in each host's netns (and its own UTS and mount namespaces):
+# set the nodename, mount, report, wait for the go signal, run the command.
+cat >"$STATE/host.sh" <<'EOF'
+#!/bin/bash
+# args: HOST IDX STATE SERVER_ADDR MOUNTPOINT
+H=$1 I=$2 STATE=$3 SRV=$4 MNT=$5
+G=/run/harness
+hostname "$H"
+if ! out=$(mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:/" "$MNT" 2>&1); then
+  echo "mount $SRV:/ on $MNT failed: $out" >"$G/$H.mount"; exit 1
+fi
+fstype=$(stat -f -c %T "$MNT" 2>&1)
+if ! grep -q " $MNT nfs4 " /proc/self/mounts || [ "$fstype" != nfs ]; then
+  echo "$MNT is not an NFS mount after mount (statfs type: $fstype)" >"$G/$H.mount"; exit 1
+fi
+if ! echo "$H" >"$MNT/.harness-$H" 2>"$G/$H.err"; then
+  echo "cannot write to $MNT: $(cat "$G/$H.err")" >"$G/$H.mount"; exit 1
+fi
+rm -f "$MNT/.harness-$H"
+echo ok >"$G/$H.mount"
+while [ ! -e "$G/go" ]; do
+  [ -e "$G/abort" ] && exit 1
+  sleep 0.05
+done
+if [ -e "$STATE/cmd.$H" ]; then
+  set -a; . "$STATE/env.sh"; set +a
+  export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+  export NFS_HOST=$H NFS_HOSTS=$NHOSTS NFS_MNT=$MNT NFS_CTL=$G/ctl \
+    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY
+  if [ "$H" = server ]; then export NFS_LOCAL=/run/local; else export NFS_SERVER_VETH=veth${H#host}-s; fi
+  cd "$CWD" 2>/dev/null || cd /
+  bash -c "$(cat "$STATE/cmd.$H")" </dev/null >"$STATE/$H.out" 2>&1
+  rc=$?
+else
+  rc=0
+fi
+cd /
+umount -l -f "$MNT" 2>/dev/null
+echo $rc >"$G/$H.rc"
+EOF
+
+# The guest's init (pid 1).
+cat >"$STATE/init.sh" <<EOF
+#!/bin/bash
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+export STATE=$(printf %q "$STATE") CWD=$(printf %q "$CWD") MOUNT_OPTS=$(printf %q "$MOUNT_OPTS")
+export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY")
+NAMES=(${NAMES[*]})
+MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT
+EOF
+cat >>"$STATE/init.sh" <<'EOF'
+G=/run/harness
+off() { sync; echo o >/proc/sysrq-trigger; sleep 60; }
+fail() { echo "nfs-harness: guest setup failed: $*"; echo "$*" >"$STATE/guest.err"; off; }
+mount -t proc proc /proc; mount -t sysfs sys /sys
+mountpoint -q /dev || mount -t devtmpfs dev /dev
+mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/lib/nfs
+mkdir -p $G/ctl /run/netns /run/nfs /run/export /run/mnt /run/local \
+  /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
+touch /var/lib/nfs/etab /var/lib/nfs/rmtab
+# Watchdog: the guest powers itself off before the host-side timeout.
+( sleep $((TIMEOUT - 10)); echo "nfs-harness: guest timeout after $((TIMEOUT - 10))s"
+  echo timeout >"$STATE/guest.timeout"; off ) &
+
+M=/usr/lib/uml/modules/$KVER/kernel
+for m in net/sunrpc/sunrpc fs/nfs_common/grace fs/lockd/lockd fs/netfs/netfs \
+  fs/fscache/fscache fs/nfs/nfs fs/nfs_common/nfs_acl fs/nfs/nfsv3 \
+  net/dns_resolver/dns_resolver fs/nfs/nfsv4 lib/oid_registry \
+  net/sunrpc/auth_gss/auth_rpcgss fs/nfsd/nfsd net/sched/sch_netem \
+  drivers/net/veth; do
+  insmod $M/$m.ko || fail "insmod $m"
+done
+ip link set lo up
+mount -t nfsd nfsd /proc/fs/nfsd || fail "mount nfsd fs"
+mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs
+mount -t tmpfs -o size=512m tmpfs /run/export && chmod 1777 /run/export
+mount -t tmpfs -o size=512m tmpfs /run/local && chmod 1777 /run/local
+rpcbind -w || fail rpcbind
+O=rw,sync,no_subtree_check,no_root_squash,insecure,fsid=0
+exportfs -o $O 127.0.0.1:/run/export && exportfs -o $O 10.99.0.0/16:/run/export || fail exportfs
+rpc.mountd 2>/dev/null || fail rpc.mountd
+# Short lease and grace so lease-loss tests take seconds, not minutes
+# (EFS and nfsd default to 90 s leases).
+echo 10 >/proc/fs/nfsd/nfsv4leasetime; echo 10 >/proc/fs/nfsd/nfsv4gracetime
+# EFS grants no delegations; nfsd grants none when file leases are disabled.
+[ "$DELEG" = 1 ] || echo 0 >/proc/sys/fs/leases-enable
+# NFSv4 only: no lockd, so no NLM grace period blocking the first LOCK.
+rpc.nfsd -N 3 8 || fail rpc.nfsd
+
+# Link-cut control loop (see the header of nfs-harness.sh).
+ctl() {
+  local f id verb h secs veth
+  while :; do
+    for f in $G/ctl/*.req; do
+      [ -e "$f" ] || continue
+      id=${f%.req}; mv "$f" "$id.taken"
+      read -r verb h secs <"$id.taken"
+      veth=veth${h#host}-s
+      if ! ip link show "$veth" >/dev/null 2>&1; then
+        echo "no link $veth for host '$h'" >"$id.err"; continue
+      fi
+      case $verb in
+      cut)
+        [[ $secs =~ ^[0-9.]+$ ]] || { echo "bad seconds '$secs'" >"$id.err"; continue; }
+        ( ip link set "$veth" down && touch "$id.down"
+          echo "$(date +%T.%N) cut $h ($veth) for ${secs}s" >>"$STATE/ctl.log"
+          sleep "$secs"; ip link set "$veth" up && touch "$id.up"
+          echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log" ) & ;;
+      restore)
+        ip link set "$veth" up && touch "$id.up" ;;
+      *) echo "unknown verb '$verb'" >"$id.err" ;;
+      esac
+    done
+    sleep 0.05
+  done
+}
+ctl &
+
+if [ "$MODE" = server ]; then
+  [ -n "$DELAY" ] && tc qdisc add dev lo root netem delay "$DELAY"
+  bash "$STATE/host.sh" server 0 "$STATE" 127.0.0.1 /run/mnt &
+else
+  for i in "${!NAMES[@]}"; do
+    h=${NAMES[$i]} n=$((i + 1)) L=${NAMES[$i]#host}
+    ip netns add $h || fail "netns add $h"
+    ip link add veth$L-s type veth peer name veth$L-c || fail "veth $L"
+    ip link set veth$L-c netns $h
+    ip addr add 10.99.$n.1/24 dev veth$L-s && ip link set veth$L-s up
+    ip -n $h addr add 10.99.$n.2/24 dev veth$L-c && ip -n $h link set veth$L-c up &&
+      ip -n $h link set lo up || fail "addresses for $h"
+    if [ -n "$DELAY" ]; then
+      tc qdisc add dev veth$L-s root netem delay "$DELAY" &&
+        ip netns exec $h tc qdisc add dev veth$L-c root netem delay "$DELAY" || fail "netem $DELAY"
+    fi
+    mkdir -p /run/nfs/$h
+    ip netns exec $h unshare --uts bash "$STATE/host.sh" $h $n "$STATE" 10.99.$n.1 /run/nfs/$h &
+  done
+fi
+
+# Every host must have mounted before any command starts.
+deadline=$((SECONDS + 60)) bad=
+for h in "${NAMES[@]}"; do
+  while [ ! -s $G/$h.mount ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  r=$(cat $G/$h.mount 2>/dev/null || echo "mount timed out after 60s")
+  if [ "$r" != ok ]; then bad+="$h: $r"$'\n'; fi
+done
+if [ -n "$bad" ]; then
+  touch $G/abort; printf '%s' "$bad" >"$STATE/guest.err"
+  printf 'nfs-harness: NFS mount check failed:\n%s' "$bad"; off
+fi
+# The server's view of its NFSv4 clients: one per host, each its own identity.
+for f in /proc/fs/nfsd/clients/*/info; do cat "$f"; echo; done >"$STATE/clients.txt" 2>/dev/null
+echo "nfs-harness: ${#NAMES[@]} host(s) mounted (lease $(cat /proc/fs/nfsd/nfsv4leasetime)s, delegations=$DELEG, delay=${DELAY:-none}); running"
+touch $G/go
+for h in "${NAMES[@]}"; do
+  while [ ! -e $G/$h.rc ]; do sleep 0.1; done
+  cp $G/$h.rc "$STATE/$h.rc"
+done
+echo done >"$STATE/guest.done"
+off
+EOF
+chmod +x "$STATE/init.sh" "$STATE/host.sh"
+
+t0=$SECONDS
+# UML's pid/umid files go to the state dir, not ~/.uml; a unique umid lets
+# several guests run at once.
+timeout -k 10 "$TIMEOUT" linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
+  root=/dev/root rootfstype=hostfs rootflags=/ rw init="$STATE/init.sh" \
+  con=null con0=null,fd:1 quiet </dev/null 2>&1 |
+  grep --line-buffered -vE 'SELinux|mmapper_init|ubd device|svc_tli_create|^sysrq|^reboot|Power down|^$' |
+  tee "$STATE/console.log" || true
+elapsed=$((SECONDS - t0))
+
+status=0
+if [ -e "$STATE/guest.err" ]; then
+  echo "nfs-harness: FAILED to set up the guest: $(cat "$STATE/guest.err")" >&2
+  echo "nfs-harness: console log: $STATE/console.log" >&2
+  exit 125
+fi
+for h in "${NAMES[@]}"; do
+  rc=$(cat "$STATE/$h.rc" 2>/dev/null || echo "")
+  if [ -z "$rc" ]; then
+    if [ -e "$STATE/guest.timeout" ] || [ $elapsed -ge "$TIMEOUT" ]; then rc=124; else rc=125; fi
+  fi
+  if [ "$QUIET" = 0 ] && [ -s "$STATE/$h.out" ]; then
+    sed "s/^/[$h] /" "$STATE/$h.out"
+  fi
+  echo "nfs-harness: $h exit $rc${rc:+ }($STATE/$h.out)"
+  [ "$status" != 0 ] || [ "$rc" = 0 ] || status=$rc
+done
+echo "nfs-harness: ${elapsed}s in guest, state $STATE"
+exit "$status"
