@@ -1,0 +1,175 @@
+// Package gorillastore is a github.com/gorilla/sessions Store backed by an
+// fsstore.Store, a drop-in replacement for sessions.FilesystemStore that
+// works across hosts sharing one NFS or EFS directory:
+//
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithIdleTimeout(24*time.Hour))
+//	store := gorillastore.New(st, []byte(os.Getenv("SESSION_KEY")))
+//	session, _ := store.Get(r, "session-name")
+//	session.Values["user"] = "alice"
+//	session.Save(r, w)
+//
+// As with FilesystemStore, the cookie holds only the session ID, signed
+// (and, with a second key, encrypted) by securecookie with the key pairs
+// given to New; the values live in the store, gob-encoded, so register
+// custom types with gob.Register as for any gorilla store. IDs come from
+// fsstore.NewID (256 random bits).
+//
+// Expiry: Options.MaxAge is the cookie's lifetime and, on each Save, sets
+// the record's absolute deadline to now plus MaxAge. The store's idle
+// timeout (fsstore.WithIdleTimeout) applies on top: a session not saved for
+// that long is gone, so choose it at least as long as you expect users to
+// stay away. Options.MaxAge <= 0 deletes the session at Save, as
+// FilesystemStore does.
+//
+// Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
+// package when a user's concurrent requests must not lose updates.
+package gorillastore
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// Store is a gorilla/sessions store. Its fields may be changed after New
+// and before use, as with FilesystemStore.
+type Store struct {
+	// Codecs sign (and optionally encrypt) the cookie holding the ID.
+	Codecs []securecookie.Codec
+	// Options is the default configuration of new sessions: Path "/",
+	// MaxAge 30 days, HttpOnly, Secure, SameSite Lax.
+	Options *sessions.Options
+
+	st  *fsstore.Store
+	now func() time.Time
+}
+
+// New returns a store keeping sessions in st (which the caller opened and
+// closes), with cookies protected by keyPairs as in
+// securecookie.CodecsFromPairs: an authentication key, optionally
+// followed by an encryption key, repeated for key rotation.
+func New(st *fsstore.Store, keyPairs ...[]byte) *Store {
+	s := &Store{
+		Codecs: securecookie.CodecsFromPairs(keyPairs...),
+		Options: &sessions.Options{
+			Path: "/", MaxAge: 86400 * 30,
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+		},
+		st:  st,
+		now: time.Now,
+	}
+	s.MaxAge(s.Options.MaxAge)
+	return s
+}
+
+// SetClock replaces time.Now for computing deadlines; pass the same clock
+// as fsstore.WithClock. For tests.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Get returns the named session for the request, from the request's
+// session registry (so Get twice returns the same session).
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New returns the named session without registering it: the stored one
+// when the request's cookie names a live session, a new one otherwise.
+// Like FilesystemStore, it returns the new session together with an error
+// when the cookie could not be decoded or the session could not be
+// loaded; a missing or expired session is not an error.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := *s.Options
+	session.Options = &opts
+	session.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return session, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
+		return session, fmt.Errorf("gorillastore: %w", err)
+	}
+	values, err := s.load(r.Context(), id)
+	switch {
+	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID):
+		// Never adopt an unknown ID: Save will issue a fresh one.
+		return session, nil
+	case err != nil:
+		return session, err
+	}
+	session.ID, session.Values, session.IsNew = id, values, false
+	return session, nil
+}
+
+// Save writes the session and sets its cookie. With Options.MaxAge <= 0 it
+// deletes the session and expires the cookie.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	ctx := r.Context()
+	if session.Options.MaxAge <= 0 {
+		if session.ID != "" {
+			if err := s.st.Delete(ctx, session.ID); err != nil && !errors.Is(err, fsstore.ErrInvalidID) {
+				return fmt.Errorf("gorillastore: delete: %w", err)
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
+		return nil
+	}
+	if session.ID == "" {
+		id, err := fsstore.NewID()
+		if err != nil {
+			return fmt.Errorf("gorillastore: %w", err)
+		}
+		session.ID = id
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(session.Values); err != nil {
+		return fmt.Errorf("gorillastore: encode values: %w", err)
+	}
+	rec := &fsstore.Session{
+		ID:       session.ID,
+		Data:     buf.Bytes(),
+		Deadline: s.now().Add(time.Duration(session.Options.MaxAge) * time.Second),
+	}
+	if err := s.st.Save(ctx, rec); err != nil {
+		return fmt.Errorf("gorillastore: save: %w", err)
+	}
+	encoded, err := securecookie.EncodeMulti(session.Name(), session.ID, s.Codecs...)
+	if err != nil {
+		return fmt.Errorf("gorillastore: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
+	return nil
+}
+
+// MaxAge sets the default MaxAge of new sessions and the maximum age of
+// the signed cookie.
+func (s *Store) MaxAge(age int) {
+	s.Options.MaxAge = age
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(age)
+		}
+	}
+}
+
+func (s *Store) load(ctx context.Context, id string) (map[any]any, error) {
+	rec, err := s.st.Load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("gorillastore: load: %w", err)
+	}
+	values := map[any]any{}
+	if err := gob.NewDecoder(bytes.NewReader(rec.Data)).Decode(&values); err != nil {
+		return nil, fmt.Errorf("gorillastore: decode values: %w", err)
+	}
+	return values, nil
+}

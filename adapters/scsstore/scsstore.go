@@ -1,0 +1,232 @@
+// Package scsstore lets applications built on github.com/alexedwards/scs/v2
+// keep their sessions in an fsstore.Store with one line:
+//
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithIdleTimeout(24*time.Hour))
+//	sessionManager := scs.New()
+//	sessionManager.Store = scsstore.New(st)
+//
+// Store satisfies scs.Store, scs.CtxStore, scs.IterableStore and
+// scs.IterableCtxStore.
+//
+// # Expiry
+//
+// scs hands Commit an absolute expiry (the earlier of its Lifetime deadline
+// and, with IdleTimeout set, now plus IdleTimeout), which becomes the
+// record's fsstore deadline. The store applies its own idle timeout on top:
+// a session not committed for longer than fsstore.WithIdleTimeout is gone
+// whatever scs said. So open the store with an idle timeout at least as long
+// as scs's Lifetime (or, when scs's IdleTimeout is set, at least that):
+// otherwise users are logged out early.
+//
+// # Payload
+//
+// Each record's payload is an envelope holding the token and scs's encoded
+// data, because store file names are hashes from which tokens cannot be
+// recovered and All must return tokens. Record files are mode 0600 inside a
+// 0700 directory; anyone who can read them (a backup, root on an app host)
+// can read the tokens. New(st, WithoutIteration()) leaves the token out and
+// makes All fail instead.
+//
+// scs's commits are last-writer-wins, like its other stores: two
+// concurrent requests of one user each commit their own version. Use the
+// httpsession package when requests must not lose each other's updates.
+package scsstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/record"
+)
+
+// envelope layout: magic, uvarint token length, token, then scs's data.
+var magic = []byte("scs1")
+
+// ErrNotIterable is returned by All when the store was created with
+// WithoutIteration.
+var ErrNotIterable = errors.New("scsstore: store created WithoutIteration; All is unavailable")
+
+// Store is an scs session store backed by an fsstore.Store. It is safe for
+// concurrent use.
+type Store struct {
+	st       *fsstore.Store
+	iterable bool
+	now      func() time.Time
+}
+
+// An Option configures New.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithoutIteration stores no token inside the records: All then fails with
+// ErrNotIterable, and a stolen copy of the directory reveals no token.
+func WithoutIteration() Option { return optionFunc(func(s *Store) { s.iterable = false }) }
+
+// WithClock replaces time.Now for deciding whether an expiry has passed;
+// pass the same clock as fsstore.WithClock. For tests.
+func WithClock(now func() time.Time) Option { return optionFunc(func(s *Store) { s.now = now }) }
+
+// New returns an scs store keeping sessions in st, which the caller opened
+// and closes.
+func New(st *fsstore.Store, opts ...Option) *Store {
+	s := &Store{st: st, iterable: true, now: time.Now}
+	for _, o := range opts {
+		o.apply(s)
+	}
+	return s
+}
+
+// Find returns the data of a live session. A missing, expired, malformed or
+// damaged session is found=false with a nil error, as scs requires; err
+// reports system failures only.
+func (s *Store) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
+
+// FindCtx is Find with a context.
+func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	sess, err := s.st.Load(ctx, token)
+	switch {
+	case err == nil:
+	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrCorrupt):
+		return nil, false, nil
+	default:
+		return nil, false, fmt.Errorf("scsstore: find: %w", err)
+	}
+	tok, data, err := unwrap(sess.Data)
+	if err != nil || (tok != "" && tok != token) {
+		return nil, false, nil
+	}
+	return data, true, nil
+}
+
+// Commit saves the session's data with an absolute expiry. An expiry in
+// the past deletes the session.
+func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+
+// CommitCtx is Commit with a context.
+func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if !expiry.After(s.now()) {
+		return s.DeleteCtx(ctx, token)
+	}
+	tok := ""
+	if s.iterable {
+		tok = token
+	}
+	sess := &fsstore.Session{ID: token, Data: wrap(tok, b), Deadline: expiry}
+	if err := s.st.Save(ctx, sess); err != nil {
+		return fmt.Errorf("scsstore: commit: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the session; a missing one is not an error.
+func (s *Store) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }
+
+// DeleteCtx is Delete with a context.
+func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	err := s.st.Delete(ctx, token)
+	if errors.Is(err, fsstore.ErrInvalidID) {
+		return nil // no such session can exist
+	}
+	if err != nil {
+		return fmt.Errorf("scsstore: delete: %w", err)
+	}
+	return nil
+}
+
+// All returns the tokens and data of every live session (an empty, non-nil
+// map when there are none). It reads every record in the store, so it
+// costs one read per session: on NFS, minutes for a million sessions. Each
+// candidate is then loaded by its token, which applies the store's expiry
+// and ID-binding checks. Records written by other applications sharing the
+// directory are skipped.
+func (s *Store) All() (map[string][]byte, error) { return s.AllCtx(context.Background()) }
+
+// AllCtx is All with a context.
+func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	if !s.iterable {
+		return nil, ErrNotIterable
+	}
+	out := map[string][]byte{}
+	root := filepath.Join(s.st.Dir(), fsstore.DataDir)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed by a sweep while we walked
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !isRecordName(d.Name()) {
+			return nil // temp files and anything foreign
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		_, payload, err := record.Decode(raw)
+		if err != nil {
+			return nil // damaged or being replaced: not a live session
+		}
+		tok, _, err := unwrap(payload)
+		if err != nil || tok == "" {
+			return nil
+		}
+		data, found, err := s.FindCtx(ctx, tok)
+		if err != nil {
+			return err
+		}
+		if found {
+			out[tok] = data
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scsstore: all: %w", err)
+	}
+	return out, nil
+}
+
+func wrap(token string, data []byte) []byte {
+	b := make([]byte, 0, len(magic)+binary.MaxVarintLen64+len(token)+len(data))
+	b = append(b, magic...)
+	b = binary.AppendUvarint(b, uint64(len(token)))
+	b = append(b, token...)
+	return append(b, data...)
+}
+
+func unwrap(b []byte) (token string, data []byte, err error) {
+	if !bytes.HasPrefix(b, magic) {
+		return "", nil, errors.New("scsstore: not an scs record")
+	}
+	b = b[len(magic):]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return "", nil, errors.New("scsstore: bad envelope")
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], nil
+}
+
+func isRecordName(name string) bool {
+	return len(name) == 32 && strings.Trim(name, "0123456789abcdef") == ""
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>sessfs cluster demo</title>
+<style>body{font:16px system-ui,sans-serif;margin:3em auto;max-width:40em}b{font-size:1.4em}</style></head>
+<body>
+<h1>sessfs cluster demo</h1>
+<p>This page was served by app server <b id="server">{{.Server}}</b> (pid <span id="pid">{{.PID}}</span>).</p>
+<p>You have loaded it <b id="count">{{.Count}}</b> times{{if .User}}, <span id="user">{{.User}}</span>{{end}}.</p>
+<table><tr><th>server</th><th>visits it answered</th></tr>
+{{range .PerServer}}<tr><td>{{.Server}}</td><td>{{.Count}}</td></tr>
+{{end}}</table>
+<p><a href="/">reload</a> · <a href="/login">log in (new session ID, data kept)</a> · <a href="/logout">log out</a></p>
+<p>The servers share no memory and the proxy has no sticky sessions: the counter is
+consistent because every server reads and writes the same session directory, and a
+user's requests take the session's lock in turn.</p>
+</body></html>
+`))
+
+type perServer struct {
+	Server string
+	Count  int
+}
+
+// serveApp runs one app server: it prints "LISTEN host:port" once it
+// accepts connections and stops when ctx ends or its standard input closes
+// (the supervisor died).
+func serveApp(ctx context.Context, o options, out io.Writer) error {
+	if o.dir == "" {
+		return errors.New("-serve needs -dir")
+	}
+	st, err := fsstore.Open(o.dir, fsstore.WithIdleTimeout(30*time.Minute))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cookie := httpsession.DefaultCookie()
+	cookie.Name = "sessfs_demo"
+	// The demo speaks plain HTTP on loopback; a real deployment behind
+	// TLS keeps the Secure default.
+	cookie.Secure = false
+	m := httpsession.New(st, httpsession.WithCookie(cookie))
+
+	server := strconv.Itoa(o.serve)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		count := s.GetInt("count") + 1
+		seen := map[string]int{}
+		s.Get("per_server", &seen)
+		seen[server]++
+		if err := s.Put("count", count); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.Put("per_server", seen)
+		data := struct {
+			Server    string
+			PID       int
+			Count     int
+			User      string
+			PerServer []perServer
+		}{Server: server, PID: os.Getpid(), Count: count, User: s.GetString("user")}
+		for k, v := range seen {
+			data.PerServer = append(data.PerServer, perServer{k, v})
+		}
+		sort.Slice(data.PerServer, func(i, j int) bool { return data.PerServer[i].Server < data.PerServer[j].Server })
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		page.Execute(w, data)
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.Put("user", "demo user")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).Destroy()
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: m.Handler(served(server, mux)),
+		// Bound slow clients; the lock wait is bounded by the middleware.
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	fmt.Fprintf(out, "LISTEN %s\n", ln.Addr())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		// The supervisor holds our stdin open; EOF means it is gone.
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// served labels responses with the server that produced them.
+func served(server string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Served-By", "app-"+server)
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mainEnv makes the test binary act as the cluster command: the test
+// starts it as the supervisor, and the supervisor re-executes it (with the
+// variable inherited) as each app server.
+const mainEnv = "SESSFS_CLUSTER_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startCluster runs the cluster command with n servers and returns the
+// proxy URL. The cluster is stopped (SIGTERM) when the test ends.
+func startCluster(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-n", strconv.Itoa(n), "-addr", "127.0.0.1:0", "-dir", dir)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found, done := make(chan string, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(found)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			t.Logf("cluster: %s", sc.Text())
+			if u, ok := strings.CutPrefix(sc.Text(), "proxy: "); ok {
+				found <- u
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		// Wait for the reader before cmd.Wait closes the pipe, and before
+		// the test ends (it logs).
+		<-done
+		cmd.Wait()
+	})
+	select {
+	case u, ok := <-found:
+		if !ok {
+			t.Fatal("cluster exited without printing the proxy URL")
+		}
+		return u
+	case <-time.After(60 * time.Second):
+		t.Fatal("cluster did not print the proxy URL within 60s")
+	}
+	return ""
+}
+
+var (
+	serverRe = regexp.MustCompile(`id="server">(\d+)<`)
+	pidRe    = regexp.MustCompile(`id="pid">(\d+)<`)
+	countRe  = regexp.MustCompile(`id="count">(\d+)<`)
+)
+
+type visit struct {
+	server, pid string
+	count       int
+}
+
+func parsePage(t *testing.T, page string) visit {
+	t.Helper()
+	s, p, c := serverRe.FindStringSubmatch(page), pidRe.FindStringSubmatch(page), countRe.FindStringSubmatch(page)
+	if s == nil || p == nil || c == nil {
+		t.Fatalf("unexpected page:\n%s", page)
+	}
+	n, _ := strconv.Atoi(c[1])
+	return visit{s[1], p[1], n}
+}
+
+func get(t *testing.T, client *http.Client, u string) string {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func TestClusterEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	proxy := startCluster(t, 3)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	want := 0
+	pids := map[string]map[string]bool{} // server -> pids seen
+	drive := func(requests int) {
+		t.Helper()
+		for range requests {
+			want++
+			v := parsePage(t, get(t, client, proxy))
+			if v.count != want {
+				t.Fatalf("request %d answered by server %s: counter %d, want %d", want, v.server, v.count, want)
+			}
+			if pids[v.server] == nil {
+				pids[v.server] = map[string]bool{}
+			}
+			pids[v.server][v.pid] = true
+		}
+	}
+	drive(9)
+	if len(pids) != 3 {
+		t.Fatalf("answered by servers %v, want all 3", pids)
+	}
+	// Kill server 2 (SIGKILL) and start a new process in its place.
+	if msg := get(t, client, proxy+"_restart?server=2"); !strings.Contains(msg, "restarted") {
+		t.Fatalf("restart: %s", msg)
+	}
+	drive(9)
+	if len(pids["2"]) != 2 {
+		t.Errorf("server 2 answered from pids %v, want the old and the new process", pids["2"])
+	}
+	// A new user starts at 1: the counter is per session, not global.
+	other := &http.Client{Timeout: 30 * time.Second}
+	if v := parsePage(t, get(t, other, proxy)); v.count != 1 {
+		t.Errorf("a client without cookies got counter %d", v.count)
+	}
+}
+
+// chromium finds a Chromium binary: $SESSFS_CHROMIUM, else chromium or
+// chromium-browser on PATH.
+func chromium() string {
+	if p := os.Getenv("SESSFS_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestBrowser loads the demo page twice in headless Chromium with one
+// profile, so the cookie persists from one run to the next.
+func TestBrowser(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		t.Skip("no Chromium: apt-get install -y chromium (or set SESSFS_CHROMIUM to a Chromium binary)")
+	}
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	proxy := startCluster(t, 3)
+	profile := t.TempDir()
+	load := func() visit {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin,
+			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir="+profile, "--dump-dom", proxy)
+		cmd.Env = append(os.Environ(), "HOME="+filepath.Join(profile, "home"))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", bin, err)
+		}
+		return parsePage(t, string(out))
+	}
+	first, second := load(), load()
+	if first.count != 1 || second.count != 2 {
+		t.Errorf("browser saw counters %d then %d, want 1 then 2", first.count, second.count)
+	}
+	if first.server == second.server {
+		t.Errorf("both loads answered by server %s; round robin should alternate", first.server)
+	}
+	t.Logf("browser: server %s (count %d), then server %s (count %d)", first.server, first.count, second.server, second.count)
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// backend is one app server process.
+type backend struct {
+	num int
+	up  atomic.Bool
+
+	mu  sync.Mutex // guards the fields below and serializes restarts
+	url *url.URL
+	cmd *exec.Cmd
+	in  io.WriteCloser // the child's stdin: closing it stops the child
+}
+
+type supervisor struct {
+	o        options
+	out      io.Writer
+	self     string
+	backends []*backend
+	next     atomic.Uint64
+}
+
+func supervise(ctx context.Context, o options, out io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if o.dir == "" {
+		tmp, err := os.MkdirTemp("", "sessfs-cluster-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		o.dir = tmp
+	}
+	s := &supervisor{o: o, out: out, self: self}
+	defer s.stopAll()
+	for i := 1; i <= o.n; i++ {
+		b := &backend{num: i}
+		s.backends = append(s.backends, b)
+		if err := s.start(ctx, b); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_restart", s.handleRestart)
+	mux.HandleFunc("/_status", s.handleStatus)
+	mux.Handle("/", &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			b := s.pick()
+			if b == nil {
+				return // no backend up: the transport fails, ErrorHandler answers
+			}
+			b.mu.Lock()
+			pr.SetURL(b.url)
+			b.mu.Unlock()
+			pr.SetXForwarded()
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "no app server answered: "+err.Error(), http.StatusBadGateway)
+		},
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(out, "sessfs cluster: %d app server processes sharing session directory %s\n", o.n, o.dir)
+	fmt.Fprintf(out, "proxy: http://%s/\n", ln.Addr())
+	fmt.Fprintf(out, "restart one server: GET http://%s/_restart?server=2 (or send SIGHUP to pid %d to restart all in turn)\n", ln.Addr(), os.Getpid())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				for _, b := range s.backends {
+					if err := s.restart(ctx, b); err != nil {
+						fmt.Fprintf(os.Stderr, "cluster: restart server %d: %v\n", b.num, err)
+					}
+				}
+			}
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// pick returns the next backend that is up, round robin.
+func (s *supervisor) pick() *backend {
+	n := uint64(len(s.backends))
+	start := s.next.Add(1) - 1
+	for i := range n {
+		if b := s.backends[(start+i)%n]; b.up.Load() {
+			return b
+		}
+	}
+	return nil
+}
+
+// start launches b's process (b.mu held or b not yet shared) and waits
+// for it to listen.
+func (s *supervisor) start(ctx context.Context, b *backend) error {
+	cmd := exec.Command(s.self, "-serve", strconv.Itoa(b.num), "-dir", s.o.dir)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start server %d: %w", b.num, err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "LISTEN "); ok {
+				addr <- a
+				continue
+			}
+			fmt.Fprintf(s.out, "[server %d] %s\n", b.num, sc.Text())
+		}
+		close(addr)
+	}()
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			cmd.Wait()
+			return fmt.Errorf("server %d exited before listening", b.num)
+		}
+		b.url = &url.URL{Scheme: "http", Host: a}
+		b.cmd, b.in = cmd, in
+		b.up.Store(true)
+		return nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return fmt.Errorf("server %d did not start listening", b.num)
+}
+
+// restart kills b's process the hard way (SIGKILL, as a crash would) and
+// starts a new one. The proxy sends no request to b meanwhile.
+func (s *supervisor) restart(ctx context.Context, b *backend) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.up.Store(false)
+	if b.cmd != nil {
+		b.cmd.Process.Kill()
+		b.cmd.Wait()
+		b.in.Close()
+	}
+	return s.start(ctx, b)
+}
+
+func (s *supervisor) handleRestart(w http.ResponseWriter, r *http.Request) {
+	num, err := strconv.Atoi(r.URL.Query().Get("server"))
+	if err != nil || num < 1 || num > len(s.backends) {
+		http.Error(w, fmt.Sprintf("want ?server=1..%d", len(s.backends)), http.StatusBadRequest)
+		return
+	}
+	b := s.backends[num-1]
+	old := b.pid()
+	if err := s.restart(r.Context(), b); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintf(w, "server %d restarted: pid %d killed, pid %d started\n", num, old, b.pid())
+}
+
+func (s *supervisor) handleStatus(w http.ResponseWriter, r *http.Request) {
+	for _, b := range s.backends {
+		b.mu.Lock()
+		pid := 0
+		if b.cmd != nil {
+			pid = b.cmd.Process.Pid
+		}
+		fmt.Fprintf(w, "server %d pid %d %s up=%v\n", b.num, pid, b.url, b.up.Load())
+		b.mu.Unlock()
+	}
+}
+
+func (b *backend) pid() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return 0
+	}
+	return b.cmd.Process.Pid
+}
+
+// stopAll closes every server's stdin, which makes it shut down, and waits.
+func (s *supervisor) stopAll() {
+	for _, b := range s.backends {
+		b.mu.Lock()
+		b.up.Store(false)
+		if b.cmd != nil {
+			b.in.Close()
+			done := make(chan struct{})
+			go func() { b.cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				b.cmd.Process.Kill()
+				<-done
+			}
+			b.cmd = nil
+		}
+		b.mu.Unlock()
+	}
+}

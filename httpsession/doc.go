@@ -1,0 +1,68 @@
+// Package httpsession is net/http middleware that keeps web sessions in an
+// fsstore.Store, so that any number of app servers sharing one NFS or EFS
+// directory serve the same users without sticky sessions.
+//
+//	st, _ := fsstore.Open("/mnt/efs/sessions")
+//	m := httpsession.New(st)
+//	http.ListenAndServe(addr, m.Handler(mux))
+//
+//	func handler(w http.ResponseWriter, r *http.Request) {
+//		s := httpsession.FromContext(r.Context())
+//		n := s.GetInt("visits") + 1
+//		s.Put("visits", n)
+//		fmt.Fprintln(w, n)
+//	}
+//
+// # Request life cycle
+//
+// The middleware reads the session ID from the request's cookie, takes the
+// session's lock (in Exclusive mode) and loads the record. The handler reads
+// and changes the session through the typed getters and setters of
+// [Session]. The session is committed when the handler first calls
+// WriteHeader, Write or Flush, because the Set-Cookie header must go out
+// with the response headers; changes made after that are saved when the
+// handler returns (but the ID can then no longer change: Renew or Destroy
+// after the response started is reported as an error). The lock is released
+// only after the handler returns.
+//
+// # Lazy writes and Touch
+//
+// A session is written only when its encoded payload differs from what was
+// loaded. A request that reads but does not change the session writes
+// nothing; it calls Store.Touch (one attribute update, one NFS round trip)
+// only when less than half of the idle timeout remains, so that an active
+// user's session does not expire while a busy page costs no write per
+// request. Touch is skipped when the absolute deadline, not the idle timeout,
+// ends the session sooner. Read-only routes touch too: a touch moves the
+// record's mtime and never its contents.
+//
+// # Locking modes
+//
+// Each route picks a [Mode]:
+//
+//   - [Exclusive] (the default) holds the session's lock for the whole
+//     request, like PHP's files handler: a user's concurrent requests run one
+//     after another and no update is lost. The price is that a slow request
+//     delays the same user's other requests.
+//   - [ReadOnly] takes no lock and never writes the record. Changing the
+//     session fails: Put, Renew and Destroy return fsstore.ErrReadOnly and
+//     Delete or Clear make the commit fail with it.
+//   - [Optimistic] takes no lock while the handler runs and saves with
+//     Store.CompareAndSwap. If another request saved the session in between,
+//     the commit fails with an error matching fsstore.ErrConflict; the
+//     default error handler answers 409 Conflict and the response the
+//     handler was about to send is discarded. Use it for routes where
+//     conflicts are rare and the client can retry (an idempotent form
+//     submission, an XHR that re-sends), never for routes whose side effects
+//     outside the session cannot be repeated.
+//
+// # Security
+//
+// A cookie carrying an ID the store does not know (expired, deleted,
+// forged) is never adopted: the session starts empty and gets a fresh ID
+// from fsstore.NewID when it is first saved, which defeats session
+// fixation. Call [Session.Renew] when the user's privilege changes (log in,
+// log out, sudo) to move the data to a fresh ID. Cookies default to
+// HttpOnly, Secure, SameSite=Lax and Path=/. The session ID never appears
+// in errors or log messages of this package.
+package httpsession

@@ -1,0 +1,640 @@
+package httpsession_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// clock is a settable clock shared by the store and the middleware.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	st  *fsstore.Store
+	m   *httpsession.Manager
+	clk *clock
+	log *bytes.Buffer
+}
+
+func newEnv(t *testing.T, storeOpts []fsstore.Option, opts ...httpsession.Option) *env {
+	t.Helper()
+	clk := &clock{t: time.Now()}
+	so := append([]fsstore.Option{fsstore.WithClock(clk.Now), fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithIdleTimeout(10 * time.Minute)}, storeOpts...)
+	st, err := fsstore.Open(t.TempDir(), so...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var logBuf bytes.Buffer
+	mo := append([]httpsession.Option{httpsession.WithClock(clk.Now), httpsession.WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, nil)))}, opts...)
+	return &env{st: st, m: httpsession.New(st, mo...), clk: clk, log: &logBuf}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// do runs one request through h with the given session cookie value ("" for
+// none) and returns the response.
+func do(t *testing.T, h http.Handler, cookie string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://example.com/", nil)
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+// sessionCookie returns the response's session cookie, or nil.
+func sessionCookie(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == "session" {
+			return c
+		}
+	}
+	return nil
+}
+
+func mustCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	c := sessionCookie(resp)
+	if c == nil {
+		t.Fatalf("response has no session cookie; headers %v", resp.Header)
+	}
+	return c
+}
+
+// recordPath is where the store keeps id's record (shard depth 1): it
+// mirrors fsstore's naming so the tests can watch the file itself.
+func recordPath(st *fsstore.Store, id string) string {
+	sum := sha256.Sum256([]byte("sessfs-name\x00" + id))
+	name := hex.EncodeToString(sum[:16])
+	return filepath.Join(st.Dir(), fsstore.DataDir, name[:2], name)
+}
+
+func statRecord(t *testing.T, st *fsstore.Store, id string) *syscall.Stat_t {
+	t.Helper()
+	fi, err := os.Stat(recordPath(st, id))
+	if err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	return fi.Sys().(*syscall.Stat_t)
+}
+
+func recordExists(st *fsstore.Store, id string) bool {
+	_, err := os.Stat(recordPath(st, id))
+	return err == nil
+}
+
+// counter increments "n" and writes it out.
+func counter() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		n := s.GetInt("n") + 1
+		if err := s.Put("n", n); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestCookieAttributes(t *testing.T) {
+	custom := httpsession.DefaultCookie()
+	custom.Path, custom.Domain, custom.Secure, custom.SameSite, custom.Persist = "/app", "example.com", false, http.SameSiteStrictMode, false
+	tests := []struct {
+		name    string
+		cookie  *httpsession.Cookie
+		want    http.Cookie
+		persist bool
+	}{
+		{"defaults", nil, http.Cookie{Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}, true},
+		{"custom", &custom, http.Cookie{Path: "/app", Domain: "example.com", HttpOnly: true, SameSite: http.SameSiteStrictMode}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []httpsession.Option
+			if tt.cookie != nil {
+				opts = append(opts, httpsession.WithCookie(*tt.cookie))
+			}
+			e := newEnv(t, []fsstore.Option{fsstore.WithLifetime(time.Hour)}, opts...)
+			resp := do(t, e.m.Handler(counter()), "")
+			c := mustCookie(t, resp)
+			if err := fsstore.ValidID(c.Value); err != nil {
+				t.Errorf("cookie value is not a valid ID: %v", err)
+			}
+			if c.Path != tt.want.Path || c.Domain != tt.want.Domain || c.Secure != tt.want.Secure ||
+				c.HttpOnly != tt.want.HttpOnly || c.SameSite != tt.want.SameSite {
+				t.Errorf("cookie = %+v, want attributes of %+v", c, tt.want)
+			}
+			if tt.persist && (c.MaxAge <= 0 || c.MaxAge > 3600) {
+				t.Errorf("persistent cookie Max-Age = %d, want (0, 3600]", c.MaxAge)
+			}
+			if !tt.persist && (c.MaxAge != 0 || !c.Expires.IsZero()) {
+				t.Errorf("browser-session cookie has Max-Age %d, Expires %v", c.MaxAge, c.Expires)
+			}
+			if v := resp.Header.Values("Vary"); len(v) == 0 || v[0] != "Cookie" {
+				t.Errorf("Vary = %q, want Cookie", v)
+			}
+		})
+	}
+}
+
+func TestUntouchedSessionIsNotCreated(t *testing.T) {
+	e := newEnv(t, nil)
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		fmt.Fprint(w, s.GetString("user"), s.IsNew())
+	}))
+	resp := do(t, h, "")
+	if c := sessionCookie(resp); c != nil {
+		t.Errorf("a request that stored nothing got a cookie %v", c.Name)
+	}
+	if got := body(t, resp); got != "true" {
+		t.Errorf("body %q", got)
+	}
+	n := 0
+	filepath.WalkDir(filepath.Join(e.st.Dir(), fsstore.DataDir), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n != 0 {
+		t.Errorf("%d files in the data directory, want 0", n)
+	}
+}
+
+func TestLazyWrite(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	handlers := []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"read only", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+		}},
+		{"put the same value", func(w http.ResponseWriter, r *http.Request) {
+			s := httpsession.FromContext(r.Context())
+			s.Put("n", s.GetInt("n"))
+		}},
+		{"put and delete a key", func(w http.ResponseWriter, r *http.Request) {
+			s := httpsession.FromContext(r.Context())
+			s.Put("tmp", "x")
+			s.Delete("tmp")
+			w.WriteHeader(http.StatusNoContent)
+		}},
+	}
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic, httpsession.ReadOnly} {
+		for _, tt := range handlers {
+			t.Run(mode.String()+"/"+tt.name, func(t *testing.T) {
+				if mode == httpsession.ReadOnly && tt.name != "read only" {
+					t.Skip("read-only routes cannot put")
+				}
+				before := statRecord(t, e.st, id)
+				sess, err := e.st.Load(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp := do(t, e.m.Middleware(mode)(tt.h), id)
+				if resp.StatusCode >= 400 {
+					t.Fatalf("status %d", resp.StatusCode)
+				}
+				if c := sessionCookie(resp); c != nil {
+					t.Errorf("unchanged session re-sent its cookie")
+				}
+				after := statRecord(t, e.st, id)
+				if after.Ino != before.Ino || after.Mtim != before.Mtim {
+					t.Errorf("record rewritten: inode %d→%d, mtime %v→%v", before.Ino, after.Ino, before.Mtim, after.Mtim)
+				}
+				again, err := e.st.Load(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again.Version != sess.Version {
+					t.Errorf("version %d→%d", sess.Version, again.Version)
+				}
+			})
+		}
+	}
+	// A real change is written once.
+	sess, _ := e.st.Load(t.Context(), id)
+	if got := body(t, do(t, e.m.Handler(counter()), id)); got != "2" {
+		t.Fatalf("counter = %s, want 2", got)
+	}
+	again, _ := e.st.Load(t.Context(), id)
+	if again.Version != sess.Version+1 {
+		t.Errorf("version %d→%d, want one save", sess.Version, again.Version)
+	}
+}
+
+func TestTouch(t *testing.T) {
+	tests := []struct {
+		name      string
+		idleAgo   time.Duration // how long ago the record was last written
+		wantTouch bool
+	}{
+		{"recently active", time.Minute, false},
+		{"less than half the idle time left", 6 * time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, httpsession.WithIdleTimeout(10*time.Minute))
+			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			old := e.clk.Now().Add(-tt.idleAgo).Truncate(time.Second)
+			if err := os.Chtimes(recordPath(e.st, id), old, old); err != nil {
+				t.Fatal(err)
+			}
+			ino := statRecord(t, e.st, id).Ino
+			read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+			})
+			for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.ReadOnly} {
+				if got := body(t, do(t, e.m.Middleware(mode)(read), id)); got != "1" {
+					t.Fatalf("%v: body %q, want 1", mode, got)
+				}
+				st := statRecord(t, e.st, id)
+				touched := time.Unix(st.Mtim.Unix()).After(old)
+				if touched != tt.wantTouch {
+					t.Errorf("%v: touched = %v, want %v", mode, touched, tt.wantTouch)
+				}
+				if st.Ino != ino {
+					t.Errorf("%v: a touch rewrote the record", mode)
+				}
+				if err := os.Chtimes(recordPath(e.st, id), old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestRenew(t *testing.T) {
+	e := newEnv(t, nil)
+	oldID := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	login := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			t.Error(err)
+		}
+		s.Put("user", "alice")
+	}))
+	c := mustCookie(t, do(t, login, oldID))
+	if c.Value == oldID {
+		t.Fatal("Renew kept the ID")
+	}
+	if recordExists(e.st, oldID) {
+		t.Error("old record still exists after Renew")
+	}
+	if !recordExists(e.st, c.Value) {
+		t.Fatal("no record under the new ID")
+	}
+	show := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		fmt.Fprintf(w, "%s %d", s.GetString("user"), s.GetInt("n"))
+	}))
+	if got := body(t, do(t, show, c.Value)); got != "alice 1" {
+		t.Errorf("new ID holds %q, want data kept", got)
+	}
+	if got := body(t, do(t, show, oldID)); got != " 0" {
+		t.Errorf("old ID still holds %q", got)
+	}
+}
+
+func TestDestroy(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	logout := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := httpsession.FromContext(r.Context()).Destroy(); err != nil {
+			t.Error(err)
+		}
+		fmt.Fprint(w, "bye")
+	}))
+	resp := do(t, logout, id)
+	c := mustCookie(t, resp)
+	if c.MaxAge >= 0 || c.Value != "" {
+		t.Errorf("logout cookie = %q Max-Age %d, want empty with Max-Age<0", c.Value, c.MaxAge)
+	}
+	if recordExists(e.st, id) {
+		t.Error("record still exists after Destroy")
+	}
+	// Destroy then put: a fresh session under a fresh ID.
+	id = mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	relogin := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		s.Destroy()
+		s.Put("guest", true)
+	}))
+	c = mustCookie(t, do(t, relogin, id))
+	if c.Value == id || c.MaxAge <= 0 {
+		t.Errorf("destroy+put: cookie Max-Age %d, same ID %v", c.MaxAge, c.Value == id)
+	}
+	if recordExists(e.st, id) || !recordExists(e.st, c.Value) {
+		t.Error("destroy+put: wrong records on disk")
+	}
+}
+
+func TestUnknownIDIsNotAdopted(t *testing.T) {
+	e := newEnv(t, nil)
+	planted, _ := fsstore.NewID()
+	for _, cookie := range []string{planted, "../../etc/passwd", "short"} {
+		resp := do(t, e.m.Handler(counter()), cookie)
+		if got := body(t, resp); got != "1" {
+			t.Errorf("body %q, want a fresh counter", got)
+		}
+		c := mustCookie(t, resp)
+		if c.Value == cookie || fsstore.ValidID(c.Value) != nil {
+			t.Errorf("cookie %q adopted or replaced by an invalid ID", cookie)
+		}
+	}
+	if recordExists(e.st, planted) {
+		t.Error("a record exists under the planted ID")
+	}
+	// A stale cookie on a request that stores nothing is cleared.
+	c := mustCookie(t, do(t, e.m.Handler(http.NotFoundHandler()), planted))
+	if c.MaxAge >= 0 {
+		t.Errorf("stale cookie not expired: Max-Age %d", c.MaxAge)
+	}
+}
+
+func TestExpiredSessionStartsFresh(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []httpsession.Option
+		advance  time.Duration
+		wantNext string
+	}{
+		{"within idle timeout", nil, 9 * time.Minute, "2"},
+		{"idle timeout passed", nil, 11 * time.Minute, "1"},
+		{"absolute lifetime passed", []httpsession.Option{httpsession.WithLifetime(5 * time.Minute)}, 6 * time.Minute, "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, tt.opts...)
+			h := e.m.Handler(counter())
+			id := mustCookie(t, do(t, h, "")).Value
+			e.clk.Advance(tt.advance)
+			resp := do(t, h, id)
+			if got := body(t, resp); got != tt.wantNext {
+				t.Errorf("counter = %s, want %s", got, tt.wantNext)
+			}
+			if tt.wantNext == "1" {
+				if c := mustCookie(t, resp); c.Value == id {
+					t.Error("expired ID reused")
+				}
+			}
+		})
+	}
+}
+
+func TestExclusiveSerializesConcurrentRequests(t *testing.T) {
+	e := newEnv(t, nil)
+	h := e.m.Handler(counter())
+	id := mustCookie(t, do(t, h, "")).Value
+	const n = 200
+	var wg sync.WaitGroup
+	for range n - 1 {
+		wg.Go(func() {
+			if resp := do(t, h, id); resp.StatusCode != 200 {
+				t.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	read := e.m.Middleware(httpsession.ReadOnly)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+	}))
+	if got := body(t, do(t, read, id)); got != strconv.Itoa(n) {
+		t.Errorf("counter = %s after %d increments", got, n)
+	}
+}
+
+func TestOptimisticConflict(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	loaded, proceed := make(chan struct{}), make(chan struct{})
+	slow := e.m.Middleware(httpsession.Optimistic)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		n := s.GetInt("n")
+		close(loaded)
+		<-proceed
+		s.Put("n", n+100)
+		w.Header().Set("Content-Length", "4")
+		fmt.Fprint(w, "done")
+	}))
+	done := make(chan *http.Response)
+	go func() { done <- do(t, slow, id) }()
+	<-loaded
+	if got := body(t, do(t, e.m.Middleware(httpsession.Optimistic)(counter()), id)); got != "2" {
+		t.Fatalf("fast request counter = %s", got)
+	}
+	close(proceed)
+	resp := <-done
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("losing request status %d, want 409", resp.StatusCode)
+	}
+	if b := body(t, resp); bytes.Contains([]byte(b), []byte("done")) {
+		t.Errorf("losing request's body was sent: %q", b)
+	}
+	sess, err := e.st.Load(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sess.Data) != `{"n":2}` {
+		t.Errorf("stored %s, want the winner's update", sess.Data)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	var putErr, renewErr, destroyErr error
+	h := e.m.Middleware(httpsession.ReadOnly)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		putErr, renewErr, destroyErr = s.Put("x", 1), s.Renew(), s.Destroy()
+		s.Delete("n")
+		fmt.Fprint(w, "handler body")
+	}))
+	resp := do(t, h, id)
+	for _, err := range []error{putErr, renewErr, destroyErr} {
+		if !errors.Is(err, fsstore.ErrReadOnly) {
+			t.Errorf("got %v, want ErrReadOnly", err)
+		}
+	}
+	if resp.StatusCode != 500 {
+		t.Errorf("a read-only route that deleted a key: status %d, want 500", resp.StatusCode)
+	}
+	sess, _ := e.st.Load(t.Context(), id)
+	if sess.Version != 1 {
+		t.Errorf("record written by a read-only route")
+	}
+}
+
+func TestCommitTiming(t *testing.T) {
+	e := newEnv(t, nil)
+	var renewErr error
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		s.Put("before", 1)
+		w.(http.Flusher).Flush()
+		fmt.Fprint(w, "streaming")
+		// After the headers: the data can still be saved, the ID can no
+		// longer change.
+		s.Put("after", 2)
+		renewErr = s.Renew()
+	}))
+	resp := do(t, h, "")
+	c := mustCookie(t, resp)
+	if renewErr == nil {
+		t.Error("Renew after the response started succeeded")
+	}
+	sess, err := e.st.Load(t.Context(), c.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sess.Data) != `{"after":2,"before":1}` {
+		t.Errorf("stored %s", sess.Data)
+	}
+}
+
+func TestCommitFailureReplacesResponse(t *testing.T) {
+	e := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(64)})
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).Put("big", bytes.Repeat([]byte("x"), 100))
+		w.Header().Set("Location", "/next")
+		w.WriteHeader(http.StatusFound)
+		fmt.Fprint(w, "handler body")
+	}))
+	resp := do(t, h, "")
+	if resp.StatusCode != 500 || resp.Header.Get("Location") != "" || sessionCookie(resp) != nil {
+		t.Errorf("status %d, Location %q, cookie %v: want a bare 500", resp.StatusCode, resp.Header.Get("Location"), sessionCookie(resp))
+	}
+	if b := body(t, resp); bytes.Contains([]byte(b), []byte("handler body")) {
+		t.Errorf("handler body sent: %q", b)
+	}
+}
+
+func TestNoIDInLogs(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	// Damage the record: the middleware logs and starts afresh.
+	if err := os.WriteFile(recordPath(e.st, id), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	late := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		fmt.Fprint(w, "x")
+		s.Put("late", 1) // new session after the headers: logged error
+	}))
+	do(t, late, id)
+	if e.log.Len() == 0 {
+		t.Fatal("nothing logged")
+	}
+	if bytes.Contains(e.log.Bytes(), []byte(id)) {
+		t.Errorf("log contains the session ID: %s", e.log)
+	}
+}
+
+func TestTypedGetters(t *testing.T) {
+	e := newEnv(t, nil)
+	when := time.Date(2024, 5, 6, 7, 8, 9, 10, time.UTC)
+	set := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		for k, v := range map[string]any{"s": "str", "i": 42, "big": int64(1<<62 + 1), "f": 1.5, "b": true, "t": when, "flash": "hi"} {
+			if err := s.Put(k, v); err != nil {
+				t.Error(err)
+			}
+		}
+		if err := s.Put("bad", make(chan int)); err == nil {
+			t.Error("Put of a channel succeeded")
+		}
+	}))
+	id := mustCookie(t, do(t, set, "")).Value
+	tests := []struct {
+		name string
+		get  func(*httpsession.Session) any
+		want any
+	}{
+		{"string", func(s *httpsession.Session) any { return s.GetString("s") }, "str"},
+		{"int", func(s *httpsession.Session) any { return s.GetInt("i") }, 42},
+		{"int64 exact", func(s *httpsession.Session) any { return s.GetInt64("big") }, int64(1<<62 + 1)},
+		{"float", func(s *httpsession.Session) any { return s.GetFloat64("f") }, 1.5},
+		{"bool", func(s *httpsession.Session) any { return s.GetBool("b") }, true},
+		{"time", func(s *httpsession.Session) any { return s.GetTime("t").Equal(when) }, true},
+		{"wrong type", func(s *httpsession.Session) any { return s.GetInt("s") }, 0},
+		{"missing", func(s *httpsession.Session) any { return s.GetString("nope") }, ""},
+		{"exists", func(s *httpsession.Session) any { return s.Exists("b") }, true},
+		{"keys", func(s *httpsession.Session) any { return fmt.Sprint(s.Keys()) }, "[b big f flash i s t]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got any
+			h := e.m.Middleware(httpsession.ReadOnly)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = tt.get(httpsession.FromContext(r.Context()))
+			}))
+			do(t, h, id)
+			if got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	pop := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, httpsession.FromContext(r.Context()).PopString("flash"))
+	}))
+	if got := body(t, do(t, pop, id)); got != "hi" {
+		t.Errorf("first pop %q", got)
+	}
+	if got := body(t, do(t, pop, id)); got != "" {
+		t.Errorf("second pop %q", got)
+	}
+}
