@@ -60,11 +60,15 @@ func (r leaseRecord) encode() []byte {
 		}
 		return c
 	}, r.host)
-	if len(host) > 64 {
-		host = host[:64]
+	head := fmt.Sprintf("sessfs-lease 1 token=%s expires=%019d pid=%010d host=", r.token, r.expires.UnixNano(), r.pid)
+	// The record has a fixed length, and a Linux host name (up to 64 bytes,
+	// Kubernetes pod names come close) does not always fit whole: keep its
+	// start, which is what tells an operator which host holds the lease.
+	if room := leaseRecordLen - 1 - len(head); len(host) > room {
+		host = host[:max(room, 0)]
 	}
-	s := fmt.Sprintf("sessfs-lease 1 token=%s expires=%019d pid=%010d host=%s", r.token, r.expires.UnixNano(), r.pid, host)
-	s += strings.Repeat(" ", leaseRecordLen-1-len(s)) + "\n"
+	s := head + host
+	s += strings.Repeat(" ", max(leaseRecordLen-1-len(s), 0)) + "\n"
 	return []byte(s)
 }
 

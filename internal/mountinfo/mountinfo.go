@@ -91,7 +91,10 @@ func within(path, point string) bool {
 // Parse parses one line of /proc/self/mountinfo (see proc(5)). It reports
 // false for a malformed line.
 func Parse(line string) (Mount, bool) {
-	f := strings.Fields(line)
+	// Fields are separated by single spaces. The kernel escapes space, tab,
+	// newline and backslash in paths and nothing else, so a path may hold
+	// other white space (\r, U+00A0) that strings.Fields would split on.
+	f := strings.Split(line, " ")
 	// id parent major:minor root point options [optional...] - fstype source superopts
 	sep := -1
 	for i := 6; i < len(f); i++ {

@@ -1,0 +1,269 @@
+//go:build linux
+
+package fsstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// mountTmpfs mounts a tmpfs of the given size on a fresh directory and
+// unmounts it at the end of the test. It skips the test when not root or
+// when mounting is not allowed (a container without CAP_SYS_ADMIN).
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
+		t.Skipf("cannot mount a tmpfs on %s: %v", dir, err)
+	}
+	// Registered after t.TempDir, so it runs before the directory is removed.
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func remount(t *testing.T, dir string, flags uintptr) {
+	t.Helper()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|flags, ""); err != nil {
+		t.Fatalf("remount %s: %v", dir, err)
+	}
+}
+
+// Saving into a full filesystem fails with an error wrapping ENOSPC, leaves
+// no temp file behind and leaves every previously saved session intact,
+// including the one whose update failed.
+func TestDiskFull(t *testing.T) {
+	dir := mountTmpfs(t, "256k")
+	s := openDir(t, dir, fsstore.WithShardDepth(0))
+	ctx := context.Background()
+	saved := map[string][]byte{}
+	for i := 0; i < 3; i++ {
+		id := newID(t)
+		data := bytes.Repeat([]byte{byte('a' + i)}, 10<<10)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		saved[id] = data
+	}
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		id := newID(t)
+		data := bytes.Repeat([]byte(fmt.Sprintf("%03d", i)), 30<<10/3)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: data}); err != nil {
+			full = err
+			break
+		}
+		saved[id] = data
+	}
+	if full == nil {
+		t.Fatal("a 256 KiB tmpfs never filled up")
+	}
+	if !errors.Is(full, syscall.ENOSPC) {
+		t.Fatalf("Save on a full filesystem: %v, want an error wrapping ENOSPC", full)
+	}
+	t.Logf("filled after %d sessions: %v", len(saved), full)
+	// An update that cannot fit must leave the old value.
+	for id := range saved {
+		err := s.Save(ctx, &fsstore.Session{ID: id, Data: bytes.Repeat([]byte("z"), 200<<10), Version: 1})
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("oversized update on a full filesystem: %v, want ENOSPC", err)
+		}
+		break
+	}
+	for id, data := range saved {
+		sess, err := s.Load(ctx, id)
+		if err != nil {
+			t.Fatalf("Load of a session saved before the disk filled: %v", err)
+		}
+		if !bytes.Equal(sess.Data, data) {
+			t.Fatalf("session %s changed: %d bytes, want %d", id[:6], len(sess.Data), len(data))
+		}
+	}
+	if left := tempFiles(t, dir); len(left) > 0 {
+		t.Fatalf("failed saves left temp files:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// On a read-only filesystem Open fails with a clear error naming the
+// cause, while a store opened before the remount still loads (and fails
+// saves with EROFS, keeping the old value).
+func TestReadOnlyStore(t *testing.T) {
+	ctx := context.Background()
+	if os.Geteuid() != 0 {
+		// Root ignores permission bits, so only non-root can use chmod.
+		dir := t.TempDir()
+		s := openDir(t, dir)
+		id := newID(t)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("kept")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, fsstore.DataDir), 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(filepath.Join(dir, fsstore.DataDir), 0o700) })
+		if s2, err := fsstore.Open(dir); err == nil || !errors.Is(err, fs.ErrPermission) {
+			if s2 != nil {
+				s2.Close()
+			}
+			t.Fatalf("Open of a store whose data directory is not writable: %v, want a permission error", err)
+		}
+		mustLoad(t, s, id, "kept")
+		return
+	}
+	dir := mountTmpfs(t, "1m")
+	s := openDir(t, dir)
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	remount(t, dir, syscall.MS_RDONLY)
+	t.Cleanup(func() { remount(t, dir, 0) })
+
+	s2, err := fsstore.Open(dir)
+	if err == nil {
+		s2.Close()
+		t.Fatal("Open of a store on a read-only filesystem succeeded")
+	}
+	if !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("Open on a read-only filesystem: %q; want an error wrapping EROFS that names the store", err)
+	}
+	t.Logf("Open: %v", err)
+	if s3, err := fsstore.Open(empty); err == nil || !errors.Is(err, syscall.EROFS) {
+		if s3 != nil {
+			s3.Close()
+		}
+		t.Fatalf("Open creating a store on a read-only filesystem: %v, want EROFS", err)
+	}
+	if s4, err := fsstore.Open(empty, fsstore.WithCreate(false)); !errors.Is(err, fsstore.ErrNotStore) {
+		if s4 != nil {
+			s4.Close()
+		}
+		t.Fatalf("Open(WithCreate(false)) of a non-store: %v, want ErrNotStore", err)
+	}
+	mustLoad(t, s, id, "kept")
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("new"), Version: 1}); !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("Save on a read-only filesystem: %v, want EROFS", err)
+	}
+	mustLoad(t, s, id, "kept")
+}
+
+func mustLoad(t *testing.T, s *fsstore.Store, id, want string) {
+	t.Helper()
+	sess, err := s.Load(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if string(sess.Data) != want {
+		t.Fatalf("Load: %q, want %q", sess.Data, want)
+	}
+}
+
+// A process without access to the store gets a permission error from Open,
+// not a crash or a misleading error. Root bypasses permission checks, so as
+// root the test runs the check in a child with dropped privileges.
+func TestPermissionDenied(t *testing.T) {
+	ctx := context.Background()
+	if os.Geteuid() != 0 {
+		dir := t.TempDir()
+		s := openDir(t, dir)
+		s.Close()
+		if err := os.Chmod(dir, 0o000); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		if s2, err := fsstore.Open(dir); !errors.Is(err, fs.ErrPermission) {
+			if s2 != nil {
+				s2.Close()
+			}
+			t.Fatalf("Open without permission: %v, want a permission error", err)
+		}
+		return
+	}
+	// The child must be able to execute the test binary: copy it where
+	// user nobody can reach it.
+	base, err := os.MkdirTemp("", "sessfs-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	binary := filepath.Join(base, "fsstore.test")
+	copyFile(t, os.Args[0], binary, 0o755)
+	const nobody = 65534
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string
+	}{
+		{"store-dir-0700", func(t *testing.T, dir string) { os.Chmod(dir, 0o700) }, "open permission: "},
+		{"data-dir-only", func(t *testing.T, dir string) {
+			os.Chmod(dir, 0o755)
+			os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o644)
+		}, "open permission: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(base, tc.name)
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			s := openDir(t, dir)
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("secret")}); err != nil {
+				t.Fatal(err)
+			}
+			tc.setup(t, dir)
+			kid := startChild(t, "open", []string{"STORE_DIR=" + dir, "STORE_ID=" + id},
+				asUser(nobody, nobody, binary), func(c *exec.Cmd) { c.Dir = base })
+			got := kid.expect(t, "open ")
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("Open as uid %d: %q, want %q...", nobody, got, tc.want)
+			}
+			t.Logf("child: %s", got)
+			kid.finish(t)
+		})
+	}
+}
+
+func copyFile(t *testing.T, src, dst string, perm fs.FileMode) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,374 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// Cross-process tests re-run this test binary as a child selected by
+// helperEnv. Children read parameters from the environment and report to
+// the parent on stdout, one line per message prefixed with helperPrefix.
+const (
+	helperEnv    = "SESSFS_FSSTORE_HELPER"
+	helperPrefix = "helper: "
+)
+
+// childDeadline only turns a hung child into a test failure.
+const childDeadline = 60 * time.Second
+
+// TestHelperProcess is not a test: it is the body of the child processes.
+func TestHelperProcess(t *testing.T) {
+	role := os.Getenv(helperEnv)
+	if role == "" {
+		t.Skip("child process body for the cross-process tests; runs only when they start it")
+	}
+	if err := runHelper(role); err != nil {
+		fmt.Fprintf(os.Stderr, "helper %s: %v\n", role, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func say(format string, args ...any) { fmt.Printf(helperPrefix+format+"\n", args...) }
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func runHelper(role string) error {
+	dir := os.Getenv("STORE_DIR")
+	ctx := context.Background()
+	switch role {
+	case "incr":
+		s, err := fsstore.Open(dir)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return runIncrementers(ctx, s, strings.Split(os.Getenv("STORE_IDS"), ","),
+			os.Getenv("STORE_MODE"), envInt("STORE_GOROUTINES", 1), envInt("STORE_ITER", 1))
+	case "crash-writer":
+		d, err := fsstore.ParseDurability(os.Getenv("STORE_DURABILITY"))
+		if err != nil {
+			return err
+		}
+		s, err := fsstore.Open(dir, fsstore.WithDurability(d))
+		if err != nil {
+			return err
+		}
+		return crashWriter(ctx, s, os.Getenv("STORE_ID"))
+	case "hold-lock":
+		s, err := fsstore.Open(dir)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		l, err := s.Lock(ctx, os.Getenv("STORE_ID"), fsstore.Exclusive)
+		if err != nil {
+			return err
+		}
+		say("locked")
+		io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
+		return l.Unlock()
+	case "open":
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+		if err != nil {
+			say("open %s", describe(err))
+			return nil
+		}
+		defer s.Close()
+		say("open ok")
+		sess, err := s.Load(ctx, os.Getenv("STORE_ID"))
+		if err != nil {
+			say("load %s", describe(err))
+			return nil
+		}
+		say("load ok %s", sess.Data)
+		return nil
+	}
+	return fmt.Errorf("unknown role %q", role)
+}
+
+// describe classifies an error for the parent.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "permission: " + err.Error()
+	case errors.Is(err, syscall.EROFS):
+		return "readonly: " + err.Error()
+	}
+	return "error: " + err.Error()
+}
+
+// runIncrementers runs goroutines that each increment every session iter
+// times, by mode "lock" (Lock, Load, +1, Save, Unlock) or "cas" (Load, +1,
+// CompareAndSwap, retry on ErrConflict).
+func runIncrementers(ctx context.Context, s *fsstore.Store, ids []string, mode string, goroutines, iter int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < iter; i++ {
+				for j := range ids {
+					id := ids[(g+j)%len(ids)] // goroutines start on different sessions
+					var err error
+					if mode == "cas" {
+						err = incrementCAS(ctx, s, id)
+					} else {
+						err = incrementLocked(ctx, s, id)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func counterOf(sess *fsstore.Session) (int, error) {
+	n, err := strconv.Atoi(string(sess.Data))
+	if err != nil {
+		return 0, fmt.Errorf("session %s holds %q: %w", sess.ID[:6], sess.Data, err)
+	}
+	return n, nil
+}
+
+func incrementLocked(ctx context.Context, s *fsstore.Store, id string) error {
+	l, err := s.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: id, Data: []byte("0")}, nil
+	}
+	if err != nil {
+		return err
+	}
+	n, err := counterOf(sess)
+	if err != nil {
+		return err
+	}
+	sess.Data = []byte(strconv.Itoa(n + 1))
+	if err := l.Save(ctx, sess); err != nil {
+		return err
+	}
+	return l.Unlock()
+}
+
+func incrementCAS(ctx context.Context, s *fsstore.Store, id string) error {
+	for {
+		sess, err := s.Load(ctx, id)
+		if errors.Is(err, fsstore.ErrNotFound) {
+			sess, err = &fsstore.Session{ID: id, Data: []byte("0")}, nil
+		}
+		if err != nil {
+			return err
+		}
+		n, err := counterOf(sess)
+		if err != nil {
+			return err
+		}
+		sess.Data = []byte(strconv.Itoa(n + 1))
+		err = s.CompareAndSwap(ctx, sess)
+		if errors.Is(err, fsstore.ErrConflict) {
+			continue
+		}
+		return err
+	}
+}
+
+// crashPayload is the value the crash writer saves for generation n:
+// "value n|" repeated, alternately ~192 KiB and ~3 KiB, so a torn or mixed
+// record is recognizable even if it passed the checksum.
+func crashPayload(n int) []byte {
+	size := 3000
+	if n%2 == 0 {
+		size = 192 << 10
+	}
+	unit := fmt.Sprintf("value %d|", n)
+	return bytes.Repeat([]byte(unit), size/len(unit)+1)[:size]
+}
+
+// parseCrashPayload returns the generation of a payload and whether the
+// payload is exactly crashPayload of it.
+func parseCrashPayload(b []byte) (int, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte("value "))
+	if !ok {
+		return 0, false
+	}
+	i := bytes.IndexByte(rest, '|')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(rest[:i]))
+	if err != nil {
+		return 0, false
+	}
+	return n, bytes.Equal(b, crashPayload(n))
+}
+
+// crashWriter saves generation after generation of one session until it is
+// killed, continuing from the generation on disk.
+func crashWriter(ctx context.Context, s *fsstore.Store, id string) error {
+	n := 0
+	sess, err := s.Load(ctx, id)
+	switch {
+	case err == nil:
+		g, ok := parseCrashPayload(sess.Data)
+		if !ok {
+			return fmt.Errorf("found a damaged value: %.40q", sess.Data)
+		}
+		n = g
+	case errors.Is(err, fsstore.ErrNotFound):
+		sess = &fsstore.Session{ID: id}
+	default:
+		return err
+	}
+	for first := true; ; first = false {
+		n++
+		sess.Data = crashPayload(n)
+		if err := s.Save(ctx, sess); err != nil {
+			return err
+		}
+		if first {
+			say("saved %d", n)
+		}
+	}
+}
+
+// lockedBuffer collects a child's stderr for failure messages.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// child is a running helper process.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr *lockedBuffer
+	done   bool
+}
+
+type childOpt func(*exec.Cmd)
+
+// asUser runs the child with other credentials from binary (a copy of the
+// test binary the user can execute).
+func asUser(uid, gid uint32, binary string) childOpt {
+	return func(c *exec.Cmd) {
+		c.Path, c.Args[0] = binary, binary
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	}
+}
+
+func startChild(t *testing.T, role string, env []string, opts ...childOpt) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+role), env...)
+	for _, o := range opts {
+		o(cmd)
+	}
+	c := &child{cmd: cmd, lines: make(chan string, 16), stderr: new(lockedBuffer)}
+	cmd.Stderr = c.stderr
+	var err error
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if s, ok := strings.CutPrefix(sc.Text(), helperPrefix); ok {
+				c.lines <- s
+			}
+		}
+		close(c.lines)
+	}()
+	t.Cleanup(func() {
+		if !c.done {
+			c.cmd.Process.Kill()
+			c.wait()
+		}
+	})
+	return c
+}
+
+func (c *child) expect(t *testing.T, prefix string) string {
+	t.Helper()
+	select {
+	case s, ok := <-c.lines:
+		if !ok {
+			t.Fatalf("child exited before saying %q; stderr:\n%s", prefix, c.stderr)
+		}
+		if !strings.HasPrefix(s, prefix) {
+			t.Fatalf("child said %q, want %q...; stderr:\n%s", s, prefix, c.stderr)
+		}
+		return s
+	case <-time.After(childDeadline):
+		t.Fatalf("child did not say %q within %v; stderr:\n%s", prefix, childDeadline, c.stderr)
+	}
+	return ""
+}
+
+func (c *child) wait() error {
+	for range c.lines {
+	}
+	c.done = true
+	return c.cmd.Wait()
+}
+
+func (c *child) finish(t *testing.T) {
+	t.Helper()
+	c.stdin.Close()
+	if err := c.wait(); err != nil {
+		t.Fatalf("child: %v; stderr:\n%s", err, c.stderr)
+	}
+}

@@ -1,0 +1,41 @@
+package fsstore
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzParseMarker: parseMarker never panics, and any marker it accepts has
+// its fields in range and survives encode/parse unchanged.
+func FuzzParseMarker(f *testing.F) {
+	f.Add(marker{shardDepth: 1, stripes: 1024, maxIdle: 24 * time.Minute}.encode())
+	f.Add(marker{shardDepth: 3, stripes: 65536, maxIdle: time.Second}.encode())
+	f.Add([]byte("sessfs-store 1\nshard-depth 0\nlock-stripes 1\nmax-idle-seconds 1\nfuture-key 7\n"))
+	f.Add([]byte("sessfs-store 2\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseMarker(b)
+		if err != nil {
+			return
+		}
+		if m.shardDepth < 0 || m.shardDepth > 3 || m.stripes < 1 || m.stripes > 1<<16 || m.maxIdle < time.Second {
+			t.Fatalf("parseMarker(%q) accepted out-of-range %+v", b, m)
+		}
+		m2, err := parseMarker(m.encode())
+		if err != nil || m2 != m {
+			t.Fatalf("round trip of %+v: %+v, %v", m, m2, err)
+		}
+	})
+}
+
+// A max-idle-seconds value too large for a time.Duration must be refused,
+// not wrap around: a negative max idle would make every sweep remove live
+// sessions (expiry = max idle + grace).
+func TestParseMarkerMaxIdleOverflow(t *testing.T) {
+	for _, secs := range []string{"9223372037", "10000000000", "1099511627776"} {
+		m, err := parseMarker([]byte("sessfs-store 1\nshard-depth 1\nlock-stripes 1024\nmax-idle-seconds " + secs + "\n"))
+		if err == nil && m.maxIdle < time.Second {
+			t.Errorf("max-idle-seconds %s parsed as %v", secs, m.maxIdle)
+		}
+	}
+}

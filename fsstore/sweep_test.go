@@ -1,0 +1,353 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// sweepOpts makes a record expire as soon as it is older than the store's
+// largest idle timeout (1s in these tests).
+var sweepOpts = fsstore.SweepOptions{Grace: time.Nanosecond}
+
+var longAgo = time.Now().Add(-time.Hour)
+
+func age(t *testing.T, p string) {
+	t.Helper()
+	if err := os.Chtimes(p, longAgo, longAgo); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func exists(t *testing.T, p string) bool {
+	t.Helper()
+	_, err := os.Lstat(p)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// distinctIDs returns n IDs on pairwise distinct lock stripes, so that a
+// lock held on one cannot make the sweep skip another.
+func distinctIDs(t *testing.T, s *fsstore.Store, n int) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var ids []string
+	for len(ids) < n {
+		id := newID(t)
+		if st := s.StripeForTest(id); !seen[st] {
+			seen[st] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func writeOld(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("not ours"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	age(t, p)
+}
+
+// Sweep removes expired sessions and keeps live ones, expired ones locked
+// by a request (in this process or another), and files the store did not
+// write. DryRun removes nothing.
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+	ids := distinctIDs(t, s, 5)
+	live, expired, expired2, lockedHere, lockedThere := ids[0], ids[1], ids[2], ids[3], ids[4]
+	for _, id := range ids {
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(id[:4])}); err != nil {
+			t.Fatal(err)
+		}
+		if id != live {
+			age(t, s.RecordPathForTest(id))
+		}
+	}
+	l, err := s.Lock(ctx, lockedHere, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := startChild(t, "hold-lock", []string{"STORE_DIR=" + dir, "STORE_ID=" + lockedThere})
+	kid.expect(t, "locked")
+
+	data := filepath.Join(dir, fsstore.DataDir)
+	shard := filepath.Dir(s.RecordPathForTest(live))
+	hexName := strings.Repeat("ab", 16)
+	foreign := []string{
+		filepath.Join(dir, "README"),
+		filepath.Join(data, "README"),
+		filepath.Join(shard, "README"),
+		filepath.Join(shard, "readme.txt"),
+		filepath.Join(data, hexName),                        // record-like name outside any shard
+		filepath.Join(data, "zz", hexName),                  // inside a directory that is no shard
+		filepath.Join(data, "abc", hexName),                 // ditto
+		filepath.Join(dir, fsstore.LockDir, hexName),        // in the lock directory
+		filepath.Join(shard, strings.ToUpper(hexName)),      // upper-case hex: not a record name
+		filepath.Join(shard, hexName[:31]),                  // too short
+		filepath.Join(shard, hexName+"0"),                   // too long
+		filepath.Join(shard, "."+hexName),                   // dot file
+		filepath.Join(shard, strings.Repeat("cd", 16), "x"), // directory named like a record
+	}
+	for _, p := range foreign {
+		writeOld(t, p)
+	}
+	age(t, filepath.Join(shard, strings.Repeat("cd", 16)))
+
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sessions != 2 || st.SkippedLocked != 2 {
+		t.Errorf("dry run stats %+v: want Sessions 2, SkippedLocked 2", st)
+	}
+	for _, id := range ids {
+		if !exists(t, s.RecordPathForTest(id)) {
+			t.Fatalf("dry run removed session %s", id[:6])
+		}
+	}
+
+	st, err = s.Sweep(ctx, sweepOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sweep: %+v", st)
+	if st.Sessions != 2 || st.SkippedLocked != 2 || st.Live != 1 || st.Errors != 0 {
+		t.Errorf("sweep stats %+v: want Sessions 2, SkippedLocked 2, Live 1, Errors 0", st)
+	}
+	for _, id := range []string{expired, expired2} {
+		if exists(t, s.RecordPathForTest(id)) {
+			t.Errorf("expired session %s not removed", id[:6])
+		}
+	}
+	for _, id := range []string{live, lockedHere, lockedThere} {
+		if !exists(t, s.RecordPathForTest(id)) {
+			t.Errorf("session %s removed, want kept (live or locked)", id[:6])
+		}
+	}
+	mustLoad(t, s, live, live[:4])
+	for _, p := range foreign {
+		if !exists(t, p) {
+			t.Errorf("sweep removed a foreign file %s", p)
+		}
+	}
+
+	// Released, the expired sessions go at the next sweep.
+	l.Unlock()
+	kid.finish(t)
+	if _, err := s.Sweep(ctx, sweepOpts); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{lockedHere, lockedThere} {
+		if exists(t, s.RecordPathForTest(id)) {
+			t.Errorf("expired session %s kept after its lock was released", id[:6])
+		}
+	}
+	for _, p := range foreign {
+		if !exists(t, p) {
+			t.Errorf("second sweep removed a foreign file %s", p)
+		}
+	}
+}
+
+// A file with a record name in the wrong shard directory was not written by
+// the store (the store writes a record only into the shard its name
+// selects), so the sweep must leave it alone.
+func TestSweepRecordNameInWrongShard(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, fsstore.WithIdleTimeout(time.Second))
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.RecordPathForTest(id)
+	shard := filepath.Base(filepath.Dir(p))
+	wrong := "00"
+	if shard == wrong {
+		wrong = "01"
+	}
+	stray := filepath.Join(filepath.Dir(filepath.Dir(p)), wrong, strings.Repeat("ff", 16))
+	writeOld(t, stray)
+	if _, err := s.Sweep(ctx, sweepOpts); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(t, stray) {
+		t.Fatalf("sweep removed %s, a record-named file in a shard its name does not select", stray)
+	}
+}
+
+// A directory symlink planted in place of a shard must not lead the sweep
+// (which may run as root, from sessgc) out of the store to remove files
+// elsewhere.
+func TestSweepDoesNotFollowShardSymlink(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+	outside := t.TempDir()
+	victims := []string{
+		filepath.Join(outside, ".tmp-important"),
+		filepath.Join(outside, strings.Repeat("ab", 16)),
+	}
+	for _, p := range victims {
+		writeOld(t, p)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, fsstore.DataDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, fsstore.DataDir, "ab")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond, TempAge: time.Nanosecond}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range victims {
+		if !exists(t, p) {
+			t.Errorf("sweep followed a shard symlink out of the store and removed %s", p)
+		}
+	}
+}
+
+// Temp files are left wherever a killed process was writing: by a save in a
+// shard, but also by Open (the writability probe in the data directory, the
+// marker in the store directory) and by Sweep's own clock probe. A sweep
+// with a tiny TempAge must remove them all, or they accumulate forever.
+func TestSweepRemovesStrayTemps(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	shard := filepath.Dir(s.RecordPathForTest(id))
+	strays := []string{
+		filepath.Join(shard, ".tmp-"+filepath.Base(s.RecordPathForTest(id))+"-0123456789abcdef"),
+		filepath.Join(dir, fsstore.DataDir, ".tmp-.tmp-probe-0123456789abcdef-0123456789abcdef"),
+		filepath.Join(dir, ".tmp-marker-0123456789abcdef"),
+		filepath.Join(dir, ".tmp-clock-0123456789abcdef"),
+	}
+	for _, p := range strays {
+		writeOld(t, p)
+	}
+	if _, err := s.Sweep(ctx, fsstore.SweepOptions{TempAge: time.Nanosecond}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strays {
+		if exists(t, p) {
+			t.Errorf("abandoned temp file %s survived the sweep", p)
+		}
+	}
+	mustLoad(t, s, id, "x")
+}
+
+// Sweeps running all the time while processes and goroutines increment
+// counters under locks must not lose an update. One lock stripe makes every
+// sweep removal contend with every locker, and expired decoy sessions
+// recreated all along keep the sweep taking (or skipping) that stripe.
+func TestSweepConcurrentWithLockers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithLockStripes(1))
+	ids := []string{newID(t), newID(t), newID(t)}
+	const procs, goroutines, iter = 2, 4, 3
+	env := []string{"STORE_DIR=" + dir, "STORE_IDS=" + strings.Join(ids, ","), "STORE_MODE=lock",
+		"STORE_GOROUTINES=" + strconv.Itoa(goroutines), "STORE_ITER=" + strconv.Itoa(iter)}
+	var kids []*child
+	for i := 0; i < procs; i++ {
+		kids = append(kids, startChild(t, "incr", env))
+	}
+	stop := make(chan struct{})
+	var (
+		wg    sync.WaitGroup
+		total fsstore.SweepStats
+		errs  = make(chan error, 4)
+	)
+	wg.Add(3)
+	go func() { // sweeper
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+			if err != nil {
+				errs <- err
+				return
+			}
+			total.Sessions += st.Sessions
+			total.SkippedLocked += st.SkippedLocked
+			total.Errors += st.Errors
+		}
+	}()
+	go func() { // decoys: expired sessions on the same (only) stripe
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, _ := fsstore.NewID()
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("decoy")}); err != nil {
+				errs <- err
+				return
+			}
+			if err := os.Chtimes(s.RecordPathForTest(id), longAgo, longAgo); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	go func() { // in-process lockers share the sweeping Store's lock table
+		defer wg.Done()
+		errs <- runIncrementers(ctx, s, ids, "lock", goroutines, iter)
+	}()
+	for _, k := range kids {
+		k.finish(t)
+	}
+	// The in-process lockers finish on their own; then stop the loops.
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	want := (procs + 1) * goroutines * iter
+	for _, id := range ids {
+		sess, err := s.Load(ctx, id)
+		if err != nil {
+			t.Fatalf("session %s: %v", id[:6], err)
+		}
+		if n, err := counterOf(sess); err != nil || n != want {
+			t.Errorf("session %s: counter %d (%v), want %d", id[:6], n, err, want)
+		}
+	}
+	t.Logf("sweeps removed %d decoys, skipped %d locked, %d errors", total.Sessions, total.SkippedLocked, total.Errors)
+	if total.Errors != 0 {
+		t.Errorf("sweeps reported %d errors", total.Errors)
+	}
+}

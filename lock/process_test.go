@@ -1,0 +1,281 @@
+//go:build unix
+
+package lock_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// fastLease is the lease configuration of the cross-process lease tests:
+// short enough that expiry happens within the test.
+var fastLease = lock.Config{Strategy: lock.Lease, LeaseTTL: 300 * time.Millisecond, LeaseGrace: 100 * time.Millisecond}
+
+func newTable(t *testing.T, cfg lock.Config) *lock.Table {
+	t.Helper()
+	tab, err := lock.NewTable(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.Close() })
+	return tab
+}
+
+// Two processes, each with two goroutines, increment a counter file
+// non-atomically under one lock name. Any overlap loses an update (or makes
+// a reader see a truncated file), so the final count is exact only if the
+// lock excludes across processes and within each process.
+func TestCrossProcessMutualExclusion(t *testing.T) {
+	for _, tc := range []struct {
+		strategy lock.Strategy
+		iter     int
+	}{
+		{lock.Flock, 150},
+		{lock.Lease, 40}, // each lease cycle is an O_EXCL create + fsync
+	} {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			counter := filepath.Join(t.TempDir(), "counter")
+			if err := os.WriteFile(counter, []byte("0"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			const procs, goroutines = 2, 2
+			env := append(strategyEnv(dir, "ctr", lock.Config{Strategy: tc.strategy}),
+				"LOCK_COUNTER="+counter, "LOCK_GOROUTINES="+strconv.Itoa(goroutines), "LOCK_ITER="+strconv.Itoa(tc.iter))
+			var kids []*child
+			for i := 0; i < procs; i++ {
+				kids = append(kids, startChild(t, "count", env...))
+			}
+			for _, k := range kids {
+				k.finish(t)
+			}
+			b, err := os.ReadFile(counter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := strconv.Itoa(procs * goroutines * tc.iter); string(b) != want {
+				t.Fatalf("counter = %s, want %s: updates were lost, the lock did not exclude", b, want)
+			}
+		})
+	}
+}
+
+// A holder killed with SIGKILL must not keep the lock: a flock goes with
+// the process's descriptors at once, a lease once it expires.
+func TestKilledHolderReleases(t *testing.T) {
+	for _, cfg := range []lock.Config{{Strategy: lock.Flock}, fastLease} {
+		t.Run(cfg.Strategy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg.Dir = dir
+			tab := newTable(t, cfg)
+			kid := startChild(t, "hold", strategyEnv(dir, "k", cfg)...)
+			kid.expect(t, "locked")
+			if h, err := tab.TryLock("k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+				if h != nil {
+					h.Unlock()
+				}
+				t.Fatalf("TryLock while the child holds the lock: %v, want ErrLocked", err)
+			}
+			kid.kill(t)
+			if cfg.Strategy == lock.Flock {
+				// The child has been reaped, so its descriptors are closed:
+				// the lock must be free now, without waiting.
+				h, err := tab.TryLock("k", lock.Exclusive)
+				if err != nil {
+					t.Fatalf("TryLock after the holder was killed and reaped: %v", err)
+				}
+				h.Unlock()
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
+			defer cancel()
+			h, err := tab.Lock(ctx, "k", lock.Exclusive)
+			if err != nil {
+				t.Fatalf("Lock after the lease holder was killed: %v", err)
+			}
+			if err := h.Verify(); err != nil {
+				t.Fatalf("Verify of the taken-over lease: %v", err)
+			}
+			if err := h.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "k.lease")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("lease file after unlock: %v, want it removed", err)
+			}
+		})
+	}
+}
+
+// A lease holder that is stopped past its lease loses the lock to another
+// process; once resumed it must learn so from Verify (ErrLockLost), and its
+// Unlock must not remove the new holder's lease.
+func TestLeaseBrokenWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	cfg := fastLease
+	cfg.Dir = dir
+	tab := newTable(t, cfg)
+	kid := startChild(t, "hold", strategyEnv(dir, "s", cfg)...)
+	kid.expect(t, "locked")
+	if err := kid.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			kid.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
+	defer cancel()
+	h, err := tab.Lock(ctx, "s", lock.Exclusive)
+	if err != nil {
+		t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
+	}
+	defer h.Unlock()
+	if err := kid.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	kid.send(t, "verify")
+	if got := kid.expect(t, "verify "); got[:len("verify lost")] != "verify lost" {
+		t.Fatalf("old holder's Verify after its lease was broken: %q, want ErrLockLost", got)
+	}
+	kid.send(t, "unlock")
+	kid.expect(t, "unlock ")
+	kid.finish(t)
+	if err := h.Verify(); err != nil {
+		t.Fatalf("new holder's Verify after the old holder unlocked: %v (the old holder removed our lease?)", err)
+	}
+	other := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
+	if h2, err := other.TryLock("s", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+		if h2 != nil {
+			h2.Unlock()
+		}
+		t.Fatalf("TryLock by a third party while the new holder holds the lease: %v, want ErrLocked", err)
+	}
+}
+
+// A Lock whose context ends while another owner holds the lock returns an
+// error matching both ErrLocked and the context's error. Every way of
+// waiting is covered: polling an OS lock held by another process or another
+// Table, queueing behind a holder in the same Table, and waiting for a
+// MaxHeld slot. Nothing here measures time: the test only needs Lock to
+// return, with the right error.
+func TestLockContextEnds(t *testing.T) {
+	type setup func(t *testing.T, dir string, cfg lock.Config) *lock.Table
+	otherProcess := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
+		kid := startChild(t, "hold", strategyEnv(dir, "c", cfg)...)
+		kid.expect(t, "locked")
+		return newTable(t, cfg)
+	}
+	otherTable := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
+		h, err := newTable(t, cfg).Lock(context.Background(), "c", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Unlock() })
+		return newTable(t, cfg)
+	}
+	sameTable := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
+		tab := newTable(t, cfg)
+		h, err := tab.Lock(context.Background(), "c", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Unlock() })
+		return tab
+	}
+	maxHeldFull := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
+		cfg.MaxHeld = 1
+		tab := newTable(t, cfg)
+		h, err := tab.Lock(context.Background(), "other", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Unlock() })
+		return tab
+	}
+	setups := []struct {
+		name string
+		fn   setup
+	}{
+		{"other-process", otherProcess},
+		{"other-table", otherTable},
+		{"same-table", sameTable},
+		{"maxheld-full", maxHeldFull},
+	}
+	ends := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"timeout", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 30*time.Millisecond)
+		}, context.DeadlineExceeded},
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			// Whether cancel lands before or during the wait, the
+			// outcome must be the same.
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}, context.Canceled},
+	}
+	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
+		for _, su := range setups {
+			for _, end := range ends {
+				t.Run(fmt.Sprintf("%v/%s/%s", strategy, su.name, end.name), func(t *testing.T) {
+					dir := t.TempDir()
+					cfg := lock.Config{Dir: dir, Strategy: strategy}
+					tab := su.fn(t, dir, cfg)
+					ctx, cancel := end.ctx()
+					defer cancel()
+					h, err := tab.Lock(ctx, "c", lock.Exclusive)
+					if err == nil {
+						h.Unlock()
+						t.Fatal("Lock succeeded while the lock is held")
+					}
+					if !errors.Is(err, lock.ErrLocked) || !errors.Is(err, end.want) {
+						t.Fatalf("Lock: %v; want an error matching ErrLocked and %v", err, end.want)
+					}
+				})
+			}
+		}
+	}
+	t.Run("LockFile", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "gc.lock")
+		held, err := lock.TryLockFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Unlock()
+		if l, err := lock.TryLockFile(p); !errors.Is(err, lock.ErrLocked) {
+			if l != nil {
+				l.Unlock()
+			}
+			t.Fatalf("second TryLockFile: %v, want ErrLocked", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel()
+		if l, err := lock.LockFile(ctx, p); !errors.Is(err, lock.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) {
+			if l != nil {
+				l.Unlock()
+			}
+			t.Fatalf("LockFile: %v; want ErrLocked and DeadlineExceeded", err)
+		}
+		held.Unlock()
+		l, err := lock.LockFile(context.Background(), p)
+		if err != nil {
+			t.Fatalf("LockFile after release: %v", err)
+		}
+		l.Unlock()
+	})
+}
