@@ -1,0 +1,520 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/hist"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+)
+
+// Workload names what each operation of a measurement does.
+type Workload string
+
+// The workloads.
+const (
+	// Cycle is a full request: lock, load, save, unlock.
+	Cycle Workload = "cycle"
+	// Load reads a session.
+	Load Workload = "load"
+	// Save writes a session.
+	Save Workload = "save"
+	// Touch extends a session's expiry.
+	Touch Workload = "touch"
+	// Mixed is a read/write mix: a fraction Config.WriteRatio of requests
+	// are full cycles, the rest loads.
+	Mixed Workload = "mixed"
+	// Hot is the contention case: every client runs full cycles on the same
+	// Config.HotSessions sessions.
+	Hot Workload = "hot"
+)
+
+// Workloads lists all workloads in their report order.
+var Workloads = []Workload{Cycle, Load, Save, Touch, Mixed, Hot}
+
+// Describe returns a short human description of the workload.
+func (w Workload) Describe() string {
+	switch w {
+	case Cycle:
+		return "full request cycle (lock, load, save, unlock)"
+	case Load:
+		return "load"
+	case Save:
+		return "save"
+	case Touch:
+		return "touch"
+	case Mixed:
+		return "read/write mix"
+	case Hot:
+		return "hot-session request cycle"
+	}
+	return string(w)
+}
+
+// ParseWorkload returns the workload named s.
+func ParseWorkload(s string) (Workload, error) {
+	for _, w := range Workloads {
+		if string(w) == s {
+			return w, nil
+		}
+	}
+	return "", fmt.Errorf("unknown workload %q (want one of cycle, load, save, touch, mixed, hot)", s)
+}
+
+// Config is what to measure. Every target runs every cell.
+type Config struct {
+	Workloads   []Workload
+	Sizes       []int // payload bytes
+	Concurrency []int // concurrent clients
+	Sessions    int   // distinct sessions per payload size
+	HotSessions int   // sessions shared by all clients in the Hot workload
+	WriteRatio  float64
+	// Duration is the measured time per target and cell, summed over rounds.
+	// Ignored when Ops > 0.
+	Duration time.Duration
+	// Ops is the measured operation count per target and cell, summed over
+	// rounds; 0 means use Duration.
+	Ops int64
+	// Warmup runs, unrecorded, before each target's first slice of a cell.
+	Warmup time.Duration
+	// Rounds splits each measurement into this many slices, interleaved
+	// across targets (A B A B ...) so that drift hits all targets alike.
+	Rounds int
+	// Rate is the total intended operations per second per cell (0: closed
+	// loop, each client starts its next operation as soon as the last ends).
+	// With a rate, latency is measured from each operation's intended start
+	// time, so a stall is charged to every operation it delayed
+	// (coordinated omission).
+	Rate float64
+}
+
+// Validate reports the first nonsensical setting.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Workloads) == 0:
+		return errors.New("no workloads")
+	case len(c.Sizes) == 0:
+		return errors.New("no payload sizes")
+	case len(c.Concurrency) == 0:
+		return errors.New("no concurrency levels")
+	case c.Sessions < 1:
+		return fmt.Errorf("sessions %d: need at least 1", c.Sessions)
+	case c.HotSessions < 1 || c.HotSessions > c.Sessions:
+		return fmt.Errorf("hot sessions %d: need 1..sessions (%d)", c.HotSessions, c.Sessions)
+	case c.WriteRatio < 0 || c.WriteRatio > 1:
+		return fmt.Errorf("write ratio %g outside 0..1", c.WriteRatio)
+	case c.Ops < 0:
+		return fmt.Errorf("ops %d is negative", c.Ops)
+	case c.Ops == 0 && c.Duration <= 0:
+		return fmt.Errorf("duration %v: must be positive", c.Duration)
+	case c.Warmup < 0:
+		return fmt.Errorf("warmup %v is negative", c.Warmup)
+	case c.Rounds < 1:
+		return fmt.Errorf("rounds %d: need at least 1", c.Rounds)
+	case c.Rate < 0:
+		return fmt.Errorf("rate %g is negative", c.Rate)
+	}
+	for _, s := range c.Sizes {
+		if s < 0 || s > 64<<20 {
+			return fmt.Errorf("payload size %d outside 0..64MiB", s)
+		}
+	}
+	for _, n := range c.Concurrency {
+		if n < 1 || n > 100000 {
+			return fmt.Errorf("concurrency %d outside 1..100000", n)
+		}
+	}
+	return nil
+}
+
+// Cell is one measurement point.
+type Cell struct {
+	Workload    Workload
+	Size        int
+	Concurrency int
+}
+
+// Cells returns the cells of c in report order.
+func (c *Config) Cells() []Cell {
+	var cells []Cell
+	for _, w := range c.Workloads {
+		for _, s := range c.Sizes {
+			for _, n := range c.Concurrency {
+				cells = append(cells, Cell{w, s, n})
+			}
+		}
+	}
+	return cells
+}
+
+// Result is the measurement of one target in one cell.
+type Result struct {
+	Target string
+	Cell
+	Hist     hist.Histogram
+	Ops      uint64 // successful operations
+	Errors   uint64
+	FirstErr string
+	Elapsed  time.Duration // measured wall time, summed over rounds
+	// RPC is the NFS RPCs sent during the measured slices (nil off NFS).
+	RPC nfsstats.Counts
+}
+
+// Throughput returns successful operations per second.
+func (r *Result) Throughput() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Ops) / r.Elapsed.Seconds()
+}
+
+// Step tells a progress display what the runner is about to do.
+type Step struct {
+	Index, Total int // slices started so far (from 0), slices in the run
+	Label        string
+	Duration     time.Duration // expected length, 0 if unknown (op count)
+}
+
+// Runner measures targets.
+type Runner struct {
+	Config  Config
+	Targets []Target
+	// OnStep, if set, is called before every slice.
+	OnStep func(Step)
+}
+
+// Run measures every cell on every target and returns results in cell
+// order, targets in the order given within a cell. It returns early with an
+// error wrapping ctx.Err() when ctx ends.
+func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
+	c := r.Config
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if len(r.Targets) == 0 {
+		return nil, errors.New("no targets")
+	}
+	cells := c.Cells()
+	ids := make(map[int][]string, len(c.Sizes))
+	payloads := make(map[int][]byte, len(c.Sizes))
+	for _, s := range c.Sizes {
+		if _, ok := ids[s]; ok {
+			continue
+		}
+		ids[s] = newIDs(c.Sessions)
+		// Random bytes: compressing or deduplicating filesystems must not
+		// flatter a target.
+		payloads[s] = make([]byte, s)
+		rand.Read(payloads[s])
+	}
+	for _, t := range r.Targets {
+		for _, s := range c.Sizes {
+			if err := populate(ctx, t, ids[s], payloads[s]); err != nil {
+				return nil, fmt.Errorf("%s: preparing %d sessions of %d bytes: %w", t.Name(), len(ids[s]), s, err)
+			}
+		}
+	}
+
+	results := make([]*Result, 0, len(cells)*len(r.Targets))
+	byKey := make(map[[2]int]*Result)
+	for ci, cell := range cells {
+		for ti, t := range r.Targets {
+			res := &Result{Target: t.Name(), Cell: cell}
+			results = append(results, res)
+			byKey[[2]int{ci, ti}] = res
+		}
+	}
+	maxConc := 0
+	for _, n := range c.Concurrency {
+		maxConc = max(maxConc, n)
+	}
+	workers := make([]*worker, maxConc)
+	for i := range workers {
+		workers[i] = &worker{}
+	}
+	total := c.Rounds * len(cells) * len(r.Targets)
+	step := 0
+	for round := range c.Rounds {
+		for ci, cell := range cells {
+			for ti, t := range r.Targets {
+				res := byKey[[2]int{ci, ti}]
+				s := &slice{cell: cell, cfg: &c, target: t, ids: ids[cell.Size], payload: payloads[cell.Size]}
+				dur := c.Duration / time.Duration(c.Rounds)
+				var quota int64
+				if c.Ops > 0 {
+					dur = 0
+					// Spread the op count over rounds and clients, at least one each.
+					quota = max(1, (c.Ops+int64(c.Rounds*cell.Concurrency)-1)/int64(c.Rounds*cell.Concurrency))
+				}
+				if r.OnStep != nil {
+					r.OnStep(Step{Index: step, Total: total, Duration: dur + c.Warmup*time.Duration(b2i(round == 0)),
+						Label: fmt.Sprintf("round %d/%d  %s  %s  %dB  c=%d", round+1, c.Rounds, t.Name(), cell.Workload, cell.Size, cell.Concurrency)})
+				}
+				step++
+				if round == 0 && c.Warmup > 0 {
+					if _, err := s.run(ctx, workers[:cell.Concurrency], c.Warmup, 0); err != nil {
+						return results, fmt.Errorf("%s: %s warm-up: %w", t.Name(), cell.Workload, err)
+					}
+				}
+				var before nfsstats.Counts
+				rc, isNFS := t.(RPCCounter)
+				if isNFS {
+					var err error
+					if before, err = rc.RPCCounts(); err != nil {
+						isNFS = false
+					}
+				}
+				elapsed, err := s.run(ctx, workers[:cell.Concurrency], dur, quota)
+				if err != nil {
+					return results, fmt.Errorf("%s: %s: %w", t.Name(), cell.Workload, err)
+				}
+				if isNFS {
+					if after, err := rc.RPCCounts(); err == nil {
+						if res.RPC == nil {
+							res.RPC = nfsstats.Counts{}
+						}
+						res.RPC.Add(after.Sub(before))
+					}
+				}
+				res.Elapsed += elapsed
+				for _, w := range workers[:cell.Concurrency] {
+					res.Hist.Merge(&w.h)
+					res.Ops += w.ops
+					res.Errors += w.errs
+					if res.FirstErr == "" && w.firstErr != nil {
+						res.FirstErr = w.firstErr.Error()
+					}
+				}
+			}
+		}
+	}
+	return results, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// populate creates every session so that loads and touches find one.
+func populate(ctx context.Context, t Target, ids []string, payload []byte) error {
+	const par = 16
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		errMu sync.Mutex
+		first error
+	)
+	for range min(par, len(ids)) {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(ids)) || ctx.Err() != nil {
+					return
+				}
+				if err := t.Save(ctx, ids[i], payload); err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+					next.Store(int64(len(ids))) // stop the others
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return first
+}
+
+// newIDs returns n random session IDs in fsstore's format (43 characters of
+// unpadded URL-safe base64), generated up front so that the measured loop
+// does no work to name a session.
+func newIDs(n int) []string {
+	ids := make([]string, n)
+	var b [32]byte
+	for i := range ids {
+		rand.Read(b[:])
+		ids[i] = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	return ids
+}
+
+// worker is one simulated client. Its histogram is reused across slices,
+// so memory does not grow with the length of a run.
+type worker struct {
+	h        hist.Histogram
+	rng      uint64
+	ops      uint64
+	errs     uint64
+	firstErr error
+}
+
+func (w *worker) reset(seed uint64) {
+	w.h.Reset()
+	w.rng = seed | 1
+	w.ops, w.errs, w.firstErr = 0, 0, nil
+}
+
+// next returns a uniform random number in [0, n) from a xorshift64*
+// generator: a few instructions, no locking, no allocation.
+func (w *worker) next(n int) int {
+	x := w.rng
+	x ^= x >> 12
+	x ^= x << 25
+	x ^= x >> 27
+	w.rng = x
+	hi, _ := bits.Mul64(x*2685821657736338717, uint64(n))
+	return int(hi)
+}
+
+// slice is one target measured in one cell for one round.
+type slice struct {
+	cell    Cell
+	cfg     *Config
+	target  Target
+	ids     []string
+	payload []byte
+}
+
+// op returns the operation the slice's workload runs on behalf of w.
+func (s *slice) op() func(ctx context.Context, w *worker) error {
+	t, ids, p := s.target, s.ids, s.payload
+	switch s.cell.Workload {
+	case Load:
+		return func(ctx context.Context, w *worker) error { return t.Load(ctx, ids[w.next(len(ids))]) }
+	case Save:
+		return func(ctx context.Context, w *worker) error { return t.Save(ctx, ids[w.next(len(ids))], p) }
+	case Touch:
+		return func(ctx context.Context, w *worker) error { return t.Touch(ctx, ids[w.next(len(ids))]) }
+	case Mixed:
+		// Compare against a threshold on the full 64-bit range rather than
+		// a float per operation.
+		thr := int(s.cfg.WriteRatio * (1 << 30))
+		return func(ctx context.Context, w *worker) error {
+			id := ids[w.next(len(ids))]
+			if w.next(1<<30) < thr {
+				return t.Cycle(ctx, id, p)
+			}
+			return t.Load(ctx, id)
+		}
+	case Hot:
+		hot := ids[:s.cfg.HotSessions]
+		return func(ctx context.Context, w *worker) error { return t.Cycle(ctx, hot[w.next(len(hot))], p) }
+	default:
+		return func(ctx context.Context, w *worker) error { return t.Cycle(ctx, ids[w.next(len(ids))], p) }
+	}
+}
+
+// run runs the workload on the workers for dur, or quota operations per
+// worker when quota > 0, and returns the wall time it took. Workers finish
+// the operation in flight when time is up, so no operation is cut short.
+func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, quota int64) (time.Duration, error) {
+	var stop atomic.Bool
+	op := s.op()
+	var interval time.Duration
+	if s.cfg.Rate > 0 {
+		interval = time.Duration(float64(len(workers)) / s.cfg.Rate * float64(time.Second))
+	}
+	var seed [8]byte
+	rand.Read(seed[:])
+	base := uint64(seed[0]) | uint64(seed[1])<<8 | uint64(seed[2])<<16 | uint64(seed[3])<<24 | uint64(seed[4])<<32 | uint64(seed[5])<<40 | uint64(seed[6])<<48 | uint64(seed[7])<<56
+	for i, w := range workers {
+		w.reset(base + uint64(i)*0x9E3779B97F4A7C15)
+	}
+	done := make(chan struct{})
+	var once sync.Once
+	halt := func() {
+		stop.Store(true)
+		once.Do(func() { close(done) })
+	}
+	defer context.AfterFunc(ctx, halt)()
+	start := time.Now()
+	if dur > 0 {
+		tm := time.AfterFunc(dur, halt)
+		defer tm.Stop()
+	}
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		// Stagger paced clients evenly over one interval.
+		first := start.Add(interval * time.Duration(i) / time.Duration(len(workers)))
+		wg.Go(func() { w.loop(ctx, op, &stop, done, quota, first, interval) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return elapsed, err
+	}
+	var ops, errs uint64
+	var first error
+	for _, w := range workers {
+		ops += w.ops
+		errs += w.errs
+		if first == nil {
+			first = w.firstErr
+		}
+	}
+	// Every operation failing is a broken target, not a measurement.
+	if ops == 0 && errs > 0 {
+		return elapsed, first
+	}
+	return elapsed, nil
+}
+
+func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, quota int64, intended time.Time, interval time.Duration) {
+	var tm *time.Timer
+	for n := int64(0); quota == 0 || n < quota; n++ {
+		if stop.Load() {
+			return
+		}
+		var start time.Time
+		if interval > 0 {
+			if wait := time.Until(intended); wait > 0 {
+				if tm == nil {
+					tm = time.NewTimer(wait)
+					defer tm.Stop()
+				} else {
+					tm.Reset(wait)
+				}
+				select {
+				case <-tm.C:
+				case <-done:
+					return
+				}
+			}
+			// Measure from when the operation should have started, so that
+			// time spent queued behind a slow one counts.
+			start = intended
+			intended = intended.Add(interval)
+		} else {
+			start = time.Now()
+		}
+		err := op(ctx, w)
+		end := time.Now()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.errs++
+			if w.firstErr == nil {
+				w.firstErr = err
+			}
+			continue
+		}
+		w.h.Record(end.Sub(start))
+		w.ops++
+	}
+}

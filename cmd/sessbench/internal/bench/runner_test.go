@@ -1,0 +1,326 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+)
+
+// countingTarget counts calls per method and can fail on demand.
+type countingTarget struct {
+	Noop
+	name                      string
+	cycles, loads, saves, tch atomic.Int64
+	fail                      error
+	mu                        sync.Mutex
+	seen                      map[string]bool
+}
+
+func (c *countingTarget) Name() string { return c.name }
+func (c *countingTarget) Cycle(_ context.Context, id string, _ []byte) error {
+	c.cycles.Add(1)
+	c.mark(id)
+	return c.fail
+}
+func (c *countingTarget) Load(_ context.Context, id string) error {
+	c.loads.Add(1)
+	c.mark(id)
+	return c.fail
+}
+func (c *countingTarget) Save(_ context.Context, id string, _ []byte) error {
+	c.saves.Add(1)
+	return nil // populate must succeed
+}
+func (c *countingTarget) Touch(_ context.Context, id string) error { c.tch.Add(1); return c.fail }
+func (c *countingTarget) mark(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	c.seen[id] = true
+}
+
+func baseConfig() Config {
+	return Config{
+		Workloads: []Workload{Cycle}, Sizes: []int{16}, Concurrency: []int{2},
+		Sessions: 10, HotSessions: 1, WriteRatio: 0.5, Ops: 100, Rounds: 2,
+	}
+}
+
+func TestRunOpCounts(t *testing.T) {
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		check  func(t *testing.T, c *countingTarget)
+		wantOp uint64
+	}{
+		{"cycle", func(c *Config) {}, func(t *testing.T, c *countingTarget) {
+			if c.cycles.Load() != 100 {
+				t.Errorf("cycles = %d", c.cycles.Load())
+			}
+		}, 100},
+		{"load", func(c *Config) { c.Workloads = []Workload{Load} }, func(t *testing.T, c *countingTarget) {
+			if c.loads.Load() != 100 || c.cycles.Load() != 0 {
+				t.Errorf("loads/cycles = %d/%d", c.loads.Load(), c.cycles.Load())
+			}
+		}, 100},
+		{"mixed all writes", func(c *Config) { c.Workloads = []Workload{Mixed}; c.WriteRatio = 1 }, func(t *testing.T, c *countingTarget) {
+			if c.cycles.Load() != 100 || c.loads.Load() != 0 {
+				t.Errorf("cycles/loads = %d/%d", c.cycles.Load(), c.loads.Load())
+			}
+		}, 100},
+		{"mixed no writes", func(c *Config) { c.Workloads = []Workload{Mixed}; c.WriteRatio = 0 }, func(t *testing.T, c *countingTarget) {
+			if c.loads.Load() != 100 {
+				t.Errorf("loads = %d", c.loads.Load())
+			}
+		}, 100},
+		{"hot uses one session", func(c *Config) { c.Workloads = []Workload{Hot} }, func(t *testing.T, c *countingTarget) {
+			if len(c.seen) != 1 {
+				t.Errorf("hot workload touched %d sessions", len(c.seen))
+			}
+		}, 100},
+		{"touch", func(c *Config) { c.Workloads = []Workload{Touch} }, func(t *testing.T, c *countingTarget) {
+			if c.tch.Load() != 100 {
+				t.Errorf("touches = %d", c.tch.Load())
+			}
+		}, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig()
+			tt.mod(&cfg)
+			tg := &countingTarget{name: "t"}
+			r := &Runner{Config: cfg, Targets: []Target{tg}}
+			res, err := r.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != 1 || res[0].Ops != tt.wantOp || res[0].Hist.Count() != tt.wantOp {
+				t.Fatalf("results = %+v", res)
+			}
+			if tg.saves.Load() != 10 {
+				t.Errorf("populate saved %d sessions, want 10", tg.saves.Load())
+			}
+			tt.check(t, tg)
+		})
+	}
+}
+
+func TestRunInterleavesTargets(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Concurrency = []int{1, 4}
+	var order []string
+	a, b := &countingTarget{name: "a"}, &countingTarget{name: "b"}
+	r := &Runner{Config: cfg, Targets: []Target{a, b}, OnStep: func(s Step) { order = append(order, s.Label) }}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 || res[0].Target != "a" || res[1].Target != "b" || res[0].Concurrency != 1 || res[2].Concurrency != 4 {
+		t.Fatalf("result order: %v %v %v %v", res[0].Target, res[1].Target, res[2].Target, res[3].Target)
+	}
+	// 2 rounds x 2 cells x 2 targets, alternating targets.
+	if len(order) != 8 {
+		t.Fatalf("steps = %d", len(order))
+	}
+	for i, l := range order {
+		want := "a"
+		if i%2 == 1 {
+			want = "b"
+		}
+		if !contains(l, "  "+want+"  ") {
+			t.Errorf("step %d = %q, want target %s", i, l, want)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunAllFailing(t *testing.T) {
+	boom := errors.New("boom")
+	r := &Runner{Config: baseConfig(), Targets: []Target{&countingTarget{name: "x", fail: boom}}}
+	if _, err := r.Run(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+}
+
+func TestRunDurationAndCancel(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Ops = 0
+	cfg.Duration = 20 * time.Millisecond
+	cfg.Rounds = 1
+	r := &Runner{Config: cfg, Targets: []Target{Noop{}}}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Ops == 0 || res[0].Elapsed < 20*time.Millisecond {
+		t.Fatalf("ops=%d elapsed=%v", res[0].Ops, res[0].Elapsed)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Duration = time.Hour
+	r = &Runner{Config: cfg, Targets: []Target{Noop{}}, OnStep: func(Step) { time.AfterFunc(10*time.Millisecond, cancel) }}
+	if _, err := r.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want canceled", err)
+	}
+}
+
+// TestRateMeasuresFromIntendedStart checks coordinated-omission correction:
+// one slow operation at a fixed rate delays the ones queued behind it, and
+// their latency must include the wait.
+func TestRateMeasuresFromIntendedStart(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Workloads = []Workload{Load}
+	cfg.Concurrency = []int{1}
+	cfg.Rounds = 1
+	cfg.Ops = 20
+	cfg.Rate = 1000 // one op per ms
+	st := &stallTarget{stall: 10 * time.Millisecond}
+	r := &Runner{Config: cfg, Targets: []Target{st}}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &res[0].Hist
+	// The first op stalls 10 ms; about nine ops that should have started
+	// during the stall each wait several ms. Without correction only one
+	// sample would exceed 1 ms.
+	if h.Quantile(0.75) < 2*time.Millisecond {
+		t.Errorf("p75 = %v: queued operations not charged for the stall", h.Quantile(0.75))
+	}
+}
+
+type stallTarget struct {
+	Noop
+	stall time.Duration
+	n     atomic.Int64
+}
+
+func (s *stallTarget) Load(context.Context, string) error {
+	if s.n.Add(1) == 1 {
+		time.Sleep(s.stall) // the simulated slow operation itself
+	}
+	return nil
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"no workloads", func(c *Config) { c.Workloads = nil }},
+		{"zero sessions", func(c *Config) { c.Sessions = 0 }},
+		{"hot above sessions", func(c *Config) { c.HotSessions = 11 }},
+		{"ratio", func(c *Config) { c.WriteRatio = 1.5 }},
+		{"conc", func(c *Config) { c.Concurrency = []int{0} }},
+		{"size", func(c *Config) { c.Sizes = []int{-1} }},
+		{"rounds", func(c *Config) { c.Rounds = 0 }},
+		{"no duration", func(c *Config) { c.Ops = 0; c.Duration = 0 }},
+		{"rate", func(c *Config) { c.Rate = -1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := baseConfig()
+			tt.mod(&c)
+			if c.Validate() == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+// fastestOp is the fastest real operation the harness must not distort: a
+// session load from local disk.
+const fastestOp = 13 * time.Microsecond
+
+// BenchmarkHarnessOverhead runs the full measurement loop against a target
+// that does nothing, so ns/op is the harness's own cost per operation:
+// workload generation, two clock reads, and a histogram record. It also
+// reports that cost as a percentage of the fastest real operation; the
+// budget is 2%.
+func BenchmarkHarnessOverhead(b *testing.B) {
+	for _, wl := range []Workload{Load, Mixed} {
+		b.Run(string(wl), func(b *testing.B) {
+			cfg := baseConfig()
+			cfg.Workloads = []Workload{wl}
+			cfg.Concurrency = []int{1}
+			cfg.Rounds = 1
+			cfg.Sessions = 1000
+			cfg.Ops = int64(b.N)
+			r := &Runner{Config: cfg, Targets: []Target{Noop{}}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			res, err := r.Run(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			perOp := float64(res[0].Elapsed) / float64(res[0].Ops)
+			b.ReportMetric(100*perOp/float64(fastestOp), "%-of-13µs")
+		})
+	}
+}
+
+// TestMemoryFlat checks that memory does not grow with the number of
+// operations: a run 100 times longer allocates about the same.
+func TestMemoryFlat(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates per operation")
+	}
+	alloc := func(ops int64) uint64 {
+		cfg := baseConfig()
+		cfg.Concurrency = []int{4}
+		cfg.Workloads = []Workload{Mixed}
+		cfg.Ops = ops
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := (&Runner{Config: cfg, Targets: []Target{Noop{}}}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, large := alloc(10000), alloc(1000000)
+	if large > small+64<<10 {
+		t.Errorf("10k ops allocated %d bytes, 1M ops %d: memory grows with the run", small, large)
+	}
+}
+
+// rpcTarget counts two RPCs per load, like an NFS mount's counters.
+type rpcTarget struct {
+	Noop
+	n atomic.Uint64
+}
+
+func (r *rpcTarget) Load(context.Context, string) error { r.n.Add(2); return nil }
+func (r *rpcTarget) RPCCounts() (nfsstats.Counts, error) {
+	return nfsstats.Counts{"GETATTR": r.n.Load(), "READ": r.n.Load() / 2}, nil
+}
+
+func TestRPCCountsCoverMeasuredOpsOnly(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Workloads = []Workload{Load}
+	cfg.Warmup = 5 * time.Millisecond // warm-up loads must not be counted
+	res, err := (&Runner{Config: cfg, Targets: []Target{&rpcTarget{}}}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[0].RPC; got["GETATTR"] != 2*res[0].Ops || got["READ"] != res[0].Ops {
+		t.Errorf("RPCs %v for %d ops", got, res[0].Ops)
+	}
+}

@@ -1,0 +1,388 @@
+// Package run implements "sessbench run".
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/progress"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// RunOptions are the settings of "sessbench run"; flags bind to them.
+type RunOptions struct {
+	IO *cmdutil.IOStreams
+	// Context ends the run early (Ctrl-C); its cause says why.
+	Context context.Context
+
+	Dirs        []string
+	Redis       string
+	Workloads   []string
+	Sizes       []string
+	Concurrency []int
+	Sessions    int
+	HotSessions int
+	WriteRatio  float64
+	Duration    time.Duration
+	Ops         int64
+	Warmup      time.Duration
+	Rounds      int
+	Rate        float64
+	Durability  string
+	JSON        bool
+	CSV         bool
+	Plot        string
+
+	// TempBase is where the default target's temporary directory goes when
+	// no --dir is given; empty means LocalTempDir().
+	TempBase string
+}
+
+// NewCmdRun returns the run command. runF, if not nil, replaces the command's
+// action (tests use it to inspect the parsed options).
+func NewCmdRun(io *cmdutil.IOStreams, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Measure session latency on directories and Redis",
+		Long: `Run the same session workloads against each target in turn, interleaved in
+rounds (A B A B ...) so that drift hits every target alike, and report
+latency percentiles and throughput of each target next to the first one.
+
+Targets are --dir directories (one private subdirectory is created in each
+and removed afterwards) and --redis servers (all keys are deleted
+afterwards). Without --dir, a temporary directory on local disk is used, so
+the command works with nothing mounted.
+
+Workloads:
+  cycle   a full request: lock, load, save, unlock
+  load    load a session
+  save    save a session
+  touch   extend a session's expiry
+  mixed   requests of which --write-ratio are full cycles and the rest loads
+  hot     full cycles, every client on the same --hot-sessions sessions
+
+On an NFS mount the report also shows NFS RPCs per operation, read from
+/proc/self/mountstats for the whole mount.`,
+		Example: `  # Local disk only: the quickest look
+  sessbench run
+
+  # The shared mount against local disk and Redis
+  sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379
+
+  # Contention on one session, 10 s per measurement, JSON for a script
+  sessbench run --dir /mnt/efs/bench --workload hot --concurrency 1,16,64 --duration 10s --json
+
+  # Paced at 2000 requests/s (latency counted from intended start), with a chart
+  sessbench run --dir /mnt/efs/bench --rate 2000 --plot latency.svg`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.FlagErrorf("unexpected argument %q (targets are given with --dir and --redis)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked here rather than with cobra's flag groups so that the
+			// error is a FlagError (exit status 2) like every other misuse.
+			if cmd.Flags().Changed("duration") && cmd.Flags().Changed("ops") {
+				return cmdutil.FlagErrorf("--duration and --ops exclude each other")
+			}
+			if opts.JSON && opts.CSV {
+				return cmdutil.FlagErrorf("--json and --csv exclude each other")
+			}
+			opts.Context = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Dirs, "dir", nil, "benchmark a session store in `directory` (repeatable; default: a temporary directory on local disk)")
+	f.StringVar(&opts.Redis, "redis", "", "also benchmark the Redis server at `host:port`")
+	f.StringSliceVar(&opts.Workloads, "workload", []string{"cycle", "load", "save", "touch"}, "`workloads` to run: cycle, load, save, touch, mixed, hot")
+	f.StringSliceVar(&opts.Sizes, "size", []string{"1KiB", "16KiB"}, "session payload `sizes` (B, KiB, MiB)")
+	f.IntSliceVar(&opts.Concurrency, "concurrency", []int{1, 8, 64}, "concurrent `clients`, a sweep")
+	f.IntVar(&opts.Sessions, "sessions", 1000, "distinct sessions per payload size")
+	f.IntVar(&opts.HotSessions, "hot-sessions", 1, "sessions all clients share in the hot workload")
+	f.Float64Var(&opts.WriteRatio, "write-ratio", 0.1, "fraction of mixed-workload requests that are full cycles (writes); the rest are loads")
+	f.DurationVar(&opts.Duration, "duration", time.Second, "measured time per target and measurement, over all rounds")
+	f.Int64Var(&opts.Ops, "ops", 0, "measure this many operations per target and measurement instead of --duration")
+	f.DurationVar(&opts.Warmup, "warmup", 200*time.Millisecond, "unrecorded warm-up before each target's first measurement")
+	f.IntVar(&opts.Rounds, "rounds", 3, "interleaved rounds each measurement is split into")
+	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible)")
+	f.StringVar(&opts.Durability, "durability", "file", "fsstore durability: none, file or full")
+	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	f.BoolVar(&opts.CSV, "csv", false, "print the results as CSV")
+	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (.svg or .png)")
+	return cmd
+}
+
+// plan is the validated form of RunOptions.
+type plan struct {
+	cfg bench.Config
+	dur fsstore.Durability
+}
+
+// validate checks every option before any work starts.
+func (o *RunOptions) validate() (*plan, error) {
+	p := &plan{}
+	c := &p.cfg
+	for _, w := range o.Workloads {
+		wl, err := bench.ParseWorkload(strings.TrimSpace(w))
+		if err != nil {
+			return nil, cmdutil.FlagErrorf("--workload: %w", err)
+		}
+		c.Workloads = append(c.Workloads, wl)
+	}
+	for _, s := range o.Sizes {
+		n, err := ParseSize(s)
+		if err != nil {
+			return nil, cmdutil.FlagErrorf("--size: %w", err)
+		}
+		c.Sizes = append(c.Sizes, n)
+	}
+	c.Concurrency = o.Concurrency
+	c.Sessions, c.HotSessions, c.WriteRatio = o.Sessions, o.HotSessions, o.WriteRatio
+	c.Duration, c.Ops, c.Warmup, c.Rounds, c.Rate = o.Duration, o.Ops, o.Warmup, o.Rounds, o.Rate
+	if c.Ops > 0 {
+		c.Duration = 0
+	}
+	if err := c.Validate(); err != nil {
+		return nil, &cmdutil.FlagError{Err: err}
+	}
+	d, err := fsstore.ParseDurability(o.Durability)
+	if err != nil {
+		return nil, cmdutil.FlagErrorf("--durability: %w", err)
+	}
+	p.dur = d
+	if o.Plot != "" {
+		if ext := strings.ToLower(filepath.Ext(o.Plot)); ext != ".svg" && ext != ".png" {
+			return nil, cmdutil.FlagErrorf("--plot %s: the chart is written as .svg or .png; name the file so", o.Plot)
+		}
+		if fi, err := os.Stat(filepath.Dir(o.Plot)); err != nil || !fi.IsDir() {
+			return nil, cmdutil.FlagErrorf("--plot %s: directory %s does not exist", o.Plot, filepath.Dir(o.Plot))
+		}
+	}
+	if o.Redis != "" {
+		if _, port, err := splitHostPort(o.Redis); err != nil || port == "" {
+			return nil, cmdutil.FlagErrorf("--redis %q: want host:port", o.Redis)
+		}
+	}
+	return p, nil
+}
+
+func splitHostPort(s string) (string, string, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", "", errors.New("no port")
+	}
+	if _, err := strconv.ParseUint(s[i+1:], 10, 16); err != nil {
+		return "", "", err
+	}
+	return s[:i], s[i+1:], nil
+}
+
+// ParseSize parses a payload size: a byte count with an optional unit B,
+// K/KB/KiB or M/MB/MiB (all binary).
+func ParseSize(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	mult := 1
+	low := strings.ToLower(t)
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"kib", 1 << 10}, {"kb", 1 << 10}, {"k", 1 << 10}, {"mib", 1 << 20}, {"mb", 1 << 20}, {"m", 1 << 20}, {"b", 1}} {
+		if strings.HasSuffix(low, u.suffix) {
+			t, mult = t[:len(t)-len(u.suffix)], u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(t))
+	if err != nil || n < 0 || n > (64<<20)/mult {
+		return 0, fmt.Errorf("bad size %q (want e.g. 512, 1KiB, 16KiB, up to 64MiB)", s)
+	}
+	return n * mult, nil
+}
+
+// LocalTempDir returns a directory for the default target that is on disk:
+// $TMPDIR when set, else /var/tmp (often /tmp is tmpfs, which would measure
+// memory), else the system temporary directory.
+func LocalTempDir() string {
+	if d := os.Getenv("TMPDIR"); d != "" {
+		return d
+	}
+	if fi, err := os.Stat("/var/tmp"); err == nil && fi.IsDir() {
+		return "/var/tmp"
+	}
+	return os.TempDir()
+}
+
+func runRun(opts *RunOptions) (err error) {
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	p, err := opts.validate()
+	if err != nil {
+		return err
+	}
+
+	dirs := opts.Dirs
+	// A directory given twice is an A/A run, which shows the noise floor;
+	// its targets still need distinct names in the report.
+	names := make([]string, len(dirs))
+	seen := map[string]int{}
+	for i, d := range dirs {
+		seen[d]++
+		names[i] = d
+		if seen[d] > 1 {
+			names[i] = fmt.Sprintf("%s#%d", d, seen[d])
+		}
+	}
+	if len(dirs) == 0 {
+		base := opts.TempBase
+		if base == "" {
+			base = LocalTempDir()
+		}
+		tmp, err := os.MkdirTemp(base, "sessbench-")
+		if err != nil {
+			return fmt.Errorf("creating a temporary directory in %s: %w", base, err)
+		}
+		// Registered before the targets' Close, so it runs after it.
+		defer func() {
+			if rerr := os.RemoveAll(tmp); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}()
+		dirs, names = []string{tmp}, []string{"local-tmp"}
+	}
+	// Open every target before measuring anything, so that a missing
+	// directory or an unreachable server fails in a second, not after an
+	// hour of measuring the others.
+	var targets []bench.Target
+	defer func() {
+		// Close in reverse: each target removes what it created, including
+		// after Ctrl-C.
+		for i := len(targets) - 1; i >= 0; i-- {
+			if cerr := targets[i].Close(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
+	}()
+	maxConc := 0
+	for _, n := range p.cfg.Concurrency {
+		maxConc = max(maxConc, n)
+	}
+	for i, d := range dirs {
+		t, err := fstarget.Open(names[i], d, p.dur)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	}
+	if opts.Redis != "" {
+		t, err := redistarget.Open(ctx, "redis", opts.Redis, maxConc)
+		if err != nil {
+			return interrupted(ctx, err)
+		}
+		targets = append(targets, t)
+	}
+
+	r := &bench.Runner{Config: p.cfg, Targets: targets}
+	var bar *progress.Bar
+	if opts.IO.StderrTTY {
+		bar = progress.Start(opts.IO.ErrOut, 200*time.Millisecond)
+		r.OnStep = bar.Step
+	}
+	started := time.Now()
+	results, err := r.Run(ctx)
+	if bar != nil {
+		bar.Stop() // erase the bar before anything else is printed
+	}
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	rep := report.Build(reportConfig(opts, p), targetInfos(targets), results, started, time.Now())
+	if opts.Plot != "" {
+		png := strings.EqualFold(filepath.Ext(opts.Plot), ".png")
+		if err := writeFile(opts.Plot, func(f *os.File) error { return report.WritePlot(f, rep, png) }); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	switch {
+	case opts.JSON:
+		err = report.WriteJSON(opts.IO.Out, rep)
+	case opts.CSV:
+		err = report.WriteCSV(opts.IO.Out, rep)
+	default:
+		err = report.WriteTable(opts.IO.Out, rep)
+	}
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if opts.Plot != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Plot)
+	}
+	return nil
+}
+
+// interrupted turns an error caused by Ctrl-C into ErrInterrupted.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), cmdutil.ErrInterrupted) {
+		return cmdutil.ErrInterrupted
+	}
+	return err
+}
+
+// writeFile writes path through a temporary file renamed into place, so a
+// failed write leaves no half chart behind.
+func writeFile(path string, write func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func reportConfig(o *RunOptions, p *plan) report.Config {
+	c := report.Config{
+		PayloadSizes: p.cfg.Sizes, Concurrency: p.cfg.Concurrency, Sessions: p.cfg.Sessions,
+		HotSessions: p.cfg.HotSessions, WriteRatio: p.cfg.WriteRatio, DurationSec: p.cfg.Duration.Seconds(),
+		Ops: p.cfg.Ops, WarmupSec: p.cfg.Warmup.Seconds(), Rounds: p.cfg.Rounds, Rate: p.cfg.Rate,
+		Durability: p.dur.String(),
+	}
+	for _, w := range p.cfg.Workloads {
+		c.Workloads = append(c.Workloads, string(w))
+	}
+	return c
+}
+
+func targetInfos(ts []bench.Target) []report.Target {
+	out := make([]report.Target, len(ts))
+	for i, t := range ts {
+		out[i] = report.Target{Name: t.Name(), Info: t.Info()}
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+package run
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+func parse(t *testing.T, args ...string) (*RunOptions, error) {
+	t.Helper()
+	var got *RunOptions
+	io := &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
+	cmd := NewCmdRun(io, func(o *RunOptions) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Out)
+	cmd.SetErr(io.ErrOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	return got, err
+}
+
+func TestFlagDefaults(t *testing.T) {
+	o, err := parse(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := o.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.cfg
+	if !slices.Equal(c.Workloads, []bench.Workload{bench.Cycle, bench.Load, bench.Save, bench.Touch}) ||
+		!slices.Equal(c.Sizes, []int{1024, 16384}) || !slices.Equal(c.Concurrency, []int{1, 8, 64}) ||
+		c.Sessions != 1000 || c.HotSessions != 1 || c.WriteRatio != 0.1 || c.Duration != time.Second ||
+		c.Warmup != 200*time.Millisecond || c.Rounds != 3 || c.Rate != 0 || p.dur != fsstore.DurabilityFile ||
+		len(o.Dirs) != 0 || o.Redis != "" || o.JSON || o.CSV || o.Plot != "" {
+		t.Errorf("defaults: %+v %+v", c, o)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(*RunOptions, *plan) bool
+		wantErr string
+	}{
+		{"dirs and redis", []string{"--dir", "/a", "--dir", "/b,c", "--redis", "127.0.0.1:6379"},
+			func(o *RunOptions, _ *plan) bool {
+				return slices.Equal(o.Dirs, []string{"/a", "/b,c"}) && o.Redis == "127.0.0.1:6379"
+			}, ""},
+		{"sweep", []string{"--concurrency", "2,4", "--size", "512,4k,1MiB", "--workload", "hot,mixed"},
+			func(_ *RunOptions, p *plan) bool {
+				return slices.Equal(p.cfg.Concurrency, []int{2, 4}) && slices.Equal(p.cfg.Sizes, []int{512, 4096, 1 << 20}) &&
+					slices.Equal(p.cfg.Workloads, []bench.Workload{bench.Hot, bench.Mixed})
+			}, ""},
+		{"ops replaces duration", []string{"--ops", "500"}, func(_ *RunOptions, p *plan) bool { return p.cfg.Ops == 500 && p.cfg.Duration == 0 }, ""},
+		{"durability", []string{"--durability", "full"}, func(_ *RunOptions, p *plan) bool { return p.dur == fsstore.DurabilityFull }, ""},
+		{"plot", []string{"--plot", filepath.Join(dir, "x.svg")}, func(o *RunOptions, _ *plan) bool { return o.Plot != "" }, ""},
+		{"bad workload", []string{"--workload", "nap"}, nil, "unknown workload"},
+		{"bad size", []string{"--size", "big"}, nil, "bad size"},
+		{"huge size", []string{"--size", "65MiB"}, nil, "bad size"},
+		{"zero concurrency", []string{"--concurrency", "0"}, nil, "concurrency 0"},
+		{"bad ratio", []string{"--write-ratio", "1.5"}, nil, "write ratio"},
+		{"bad durability", []string{"--durability", "maybe"}, nil, "durability"},
+		{"zero rounds", []string{"--rounds", "0"}, nil, "rounds"},
+		{"negative rate", []string{"--rate", "-3"}, nil, "rate"},
+		{"hot above sessions", []string{"--sessions", "2", "--hot-sessions", "3"}, nil, "hot sessions"},
+		{"png plot", []string{"--plot", filepath.Join(dir, "x.PNG")}, func(o *RunOptions, _ *plan) bool { return o.Plot != "" }, ""},
+		{"gif plot", []string{"--plot", filepath.Join(dir, "x.gif")}, nil, ".svg or .png"},
+		{"plot dir missing", []string{"--plot", "/nonexistent/x.svg"}, nil, "does not exist"},
+		{"redis without port", []string{"--redis", "localhost"}, nil, "host:port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parse(t, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := o.validate()
+			if tt.wantErr != "" {
+				var fe *cmdutil.FlagError
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &fe) {
+					t.Fatalf("err = %v, want a FlagError containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(o, p) {
+				t.Errorf("options %+v plan %+v", o, p.cfg)
+			}
+		})
+	}
+}
+
+func TestFlagConflicts(t *testing.T) {
+	tests := [][]string{
+		{"--json", "--csv"},
+		{"--duration", "1s", "--ops", "5"},
+		{"extra-arg"},
+		{"--concurrency", "x"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if _, err := parse(t, args...); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{{"0", 0}, {"512", 512}, {"512B", 512}, {"1k", 1024}, {"1KiB", 1024}, {"16KB", 16384}, {"2m", 2 << 20}, {" 3 KiB ", 3072}}
+	for _, tt := range tests {
+		if got, err := ParseSize(tt.in); err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "k", "-1", "1.5k", "1GiB"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) succeeded", bad)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+// Package hist is a fixed-size, log-linear latency histogram in the style of
+// HdrHistogram.
+//
+// It is written here rather than taken from github.com/HdrHistogram/hdrhistogram-go
+// because the benchmark needs only record, merge and quantile over
+// nanosecond durations, and a hand-written one with a power-of-two bucket
+// layout records in a few nanoseconds without a division, a bounds check
+// failure path or an allocation: the harness overhead budget is 2% of a
+// ~13 µs operation, and a dependency whose RecordValue returns an error we
+// would have to check on every sample buys nothing for that.
+//
+// Values below 2^SubBits are counted exactly; above, every power-of-two range
+// is split into 2^(SubBits-1) equal buckets, so a reported quantile is within
+// 1/2^(SubBits-1) (0.8%) of the true sample value. Memory is fixed (about
+// 37 KiB) however many samples are recorded, so long runs stay flat.
+package hist
+
+import (
+	"math/bits"
+	"time"
+)
+
+// SubBits sets the precision: 2^(SubBits-1) buckets per power of two.
+const SubBits = 8
+
+const (
+	subCount = 1 << SubBits
+	half     = subCount / 2
+	// maxBits bounds trackable values to 2^maxBits-1 ns (about 73 minutes);
+	// larger values are clamped into the top bucket (Max stays exact).
+	maxBits    = 42
+	maxValue   = 1<<maxBits - 1
+	numBuckets = subCount + (maxBits-SubBits)*half
+)
+
+// Histogram counts nanosecond durations. The zero value is ready to use. It
+// is not safe for concurrent use: give each worker its own and Merge them.
+type Histogram struct {
+	counts [numBuckets]uint64
+	n      uint64
+	sum    uint64 // nanoseconds; overflows only after ~584 years of samples
+	min    uint64
+	max    uint64
+}
+
+func index(v uint64) int {
+	if v < subCount {
+		return int(v)
+	}
+	shift := bits.Len64(v) - SubBits // >= 1
+	// v>>shift has SubBits bits with the top one set: [half, subCount).
+	return subCount + (shift-1)*half + int(v>>uint(shift)) - half
+}
+
+// bounds returns the lowest and highest value counted in bucket i.
+func bounds(i int) (lo, hi uint64) {
+	if i < subCount {
+		return uint64(i), uint64(i)
+	}
+	j := i - subCount
+	shift := uint(j/half + 1)
+	m := uint64(half + j%half)
+	return m << shift, (m+1)<<shift - 1
+}
+
+// Record adds one duration. Negative durations count as zero.
+func (h *Histogram) Record(d time.Duration) {
+	v := uint64(0)
+	if d > 0 {
+		v = uint64(d)
+	}
+	if h.n == 0 || v < h.min {
+		h.min = v
+	}
+	if v > h.max {
+		h.max = v
+	}
+	h.n++
+	h.sum += v
+	if v > maxValue {
+		v = maxValue
+	}
+	h.counts[index(v)]++
+}
+
+// Merge adds all samples of o to h.
+func (h *Histogram) Merge(o *Histogram) {
+	if o.n == 0 {
+		return
+	}
+	for i, c := range o.counts {
+		h.counts[i] += c
+	}
+	if h.n == 0 || o.min < h.min {
+		h.min = o.min
+	}
+	if o.max > h.max {
+		h.max = o.max
+	}
+	h.n += o.n
+	h.sum += o.sum
+}
+
+// Reset empties h.
+func (h *Histogram) Reset() { *h = Histogram{} }
+
+// Count returns the number of samples.
+func (h *Histogram) Count() uint64 { return h.n }
+
+// Min returns the smallest sample, exactly.
+func (h *Histogram) Min() time.Duration { return time.Duration(h.min) }
+
+// Max returns the largest sample, exactly.
+func (h *Histogram) Max() time.Duration { return time.Duration(h.max) }
+
+// Mean returns the arithmetic mean, exactly.
+func (h *Histogram) Mean() time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	return time.Duration(h.sum / h.n)
+}
+
+// Quantile returns the value at quantile q in [0, 1]: the highest value
+// equivalent to the sample of that rank (as HdrHistogram reports), clamped
+// to the exact Min and Max. It returns 0 for an empty histogram.
+func (h *Histogram) Quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	if q <= 0 {
+		return time.Duration(h.min)
+	}
+	if q >= 1 {
+		return time.Duration(h.max)
+	}
+	// Rank of the sample, 1-based: the smallest r with r/n >= q.
+	rank := uint64(q*float64(h.n) + 0.999999999)
+	if rank < 1 {
+		rank = 1
+	}
+	var seen uint64
+	for i, c := range h.counts {
+		seen += c
+		if seen >= rank {
+			_, hi := bounds(i)
+			return time.Duration(min(max(hi, h.min), h.max))
+		}
+	}
+	return time.Duration(h.max)
+}

@@ -1,0 +1,88 @@
+package hist
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestIndexBoundsRoundTrip(t *testing.T) {
+	// Every value must land in a bucket whose bounds contain it, and bucket
+	// indexes must be monotonic in the value.
+	prev := -1
+	for _, v := range []uint64{0, 1, 2, 255, 256, 257, 511, 512, 1000, 12345, 1 << 20, 1<<30 + 7, maxValue} {
+		i := index(v)
+		if i < prev {
+			t.Errorf("index(%d) = %d, below index of a smaller value (%d)", v, i, prev)
+		}
+		prev = i
+		if i >= numBuckets {
+			t.Fatalf("index(%d) = %d, out of range %d", v, i, numBuckets)
+		}
+		lo, hi := bounds(i)
+		if v < lo || v > hi {
+			t.Errorf("value %d in bucket %d with bounds [%d, %d]", v, i, lo, hi)
+		}
+	}
+}
+
+func TestQuantileAccuracy(t *testing.T) {
+	tests := []struct {
+		name string
+		gen  func(r *rand.Rand) time.Duration
+	}{
+		{"uniform µs", func(r *rand.Rand) time.Duration { return time.Duration(r.IntN(1000000)) }},
+		{"exponential", func(r *rand.Rand) time.Duration { return time.Duration(r.ExpFloat64() * 50e3) }},
+		{"small exact", func(r *rand.Rand) time.Duration { return time.Duration(r.IntN(200)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			var h Histogram
+			vals := make([]time.Duration, 100000)
+			for i := range vals {
+				vals[i] = tt.gen(r)
+				h.Record(vals[i])
+			}
+			slices.Sort(vals)
+			for _, q := range []float64{0.5, 0.9, 0.99, 0.999} {
+				want := vals[int(q*float64(len(vals))+0.999999999)-1]
+				got := h.Quantile(q)
+				tol := time.Duration(float64(want)/float64(half)) + 1
+				if got < want || got > want+tol {
+					t.Errorf("q%.3f = %v, want %v (+%v)", q, got, want, tol)
+				}
+			}
+			if h.Max() != vals[len(vals)-1] || h.Min() != vals[0] {
+				t.Errorf("min/max = %v/%v, want %v/%v", h.Min(), h.Max(), vals[0], vals[len(vals)-1])
+			}
+		})
+	}
+}
+
+func TestMergeAndEmpty(t *testing.T) {
+	var a, b, empty Histogram
+	if empty.Quantile(0.99) != 0 || empty.Mean() != 0 {
+		t.Fatal("empty histogram reports non-zero")
+	}
+	a.Record(10 * time.Microsecond)
+	b.Record(time.Millisecond)
+	b.Record(time.Hour * 3) // beyond the tracked range: clamped, max exact
+	a.Merge(&b)
+	a.Merge(&empty)
+	if a.Count() != 3 || a.Max() != 3*time.Hour || a.Min() != 10*time.Microsecond {
+		t.Fatalf("merged count/min/max = %d/%v/%v", a.Count(), a.Min(), a.Max())
+	}
+	if q := a.Quantile(1); q != 3*time.Hour {
+		t.Errorf("q1 = %v", q)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	var h Histogram
+	d := 13 * time.Microsecond
+	for i := 0; b.Loop(); i++ {
+		h.Record(d + time.Duration(i&1023))
+	}
+}

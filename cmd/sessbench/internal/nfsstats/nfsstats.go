@@ -1,0 +1,144 @@
+// Package nfsstats reads the NFS client's per-operation RPC counters for one
+// mount from /proc/self/mountstats, so the benchmark can say how many round
+// trips to the server each session operation costs.
+//
+// The counters belong to the mount (the superblock), not to this process:
+// other processes using the same mount during a run inflate them. The
+// benchmark reports them per operation as measured, and says so.
+package nfsstats
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Counts maps an NFS operation name as the kernel prints it ("READ",
+// "GETATTR", "LOCK", ...) to the number of RPCs sent.
+type Counts map[string]uint64
+
+// Sub returns c minus before, per operation.
+func (c Counts) Sub(before Counts) Counts {
+	d := make(Counts, len(c))
+	for op, n := range c {
+		if b := before[op]; n >= b {
+			d[op] = n - b
+		}
+	}
+	return d
+}
+
+// Add adds o into c.
+func (c Counts) Add(o Counts) {
+	for op, n := range o {
+		c[op] += n
+	}
+}
+
+// Total returns the number of RPCs of all operations.
+func (c Counts) Total() uint64 {
+	var t uint64
+	for _, n := range c {
+		t += n
+	}
+	return t
+}
+
+// Groups are the operation groups the benchmark reports: the kernel's names
+// summed under a short label. NFSv3 and v4 name some operations differently
+// (v4 has OPEN and LOCK, v3 has neither and uses NLM for locks, which do not
+// appear here).
+var Groups = []struct {
+	Label string
+	Ops   []string
+}{
+	{"reads", []string{"READ"}},
+	{"writes", []string{"WRITE", "COMMIT"}},
+	{"getattrs", []string{"GETATTR"}},
+	{"lookups", []string{"LOOKUP", "LOOKUP_ROOT"}},
+	{"opens", []string{"OPEN", "OPEN_NOATTR", "OPEN_CONFIRM", "CLOSE"}},
+	{"locks", []string{"LOCK", "LOCKT", "LOCKU"}},
+}
+
+// Group returns the sum of the operations in the group with the label.
+func (c Counts) Group(label string) uint64 {
+	var t uint64
+	for _, g := range Groups {
+		if g.Label == label {
+			for _, op := range g.Ops {
+				t += c[op]
+			}
+		}
+	}
+	return t
+}
+
+// Read returns the counters of the NFS mount at mount point point.
+func Read(point string) (Counts, error) {
+	f, err := os.Open("/proc/self/mountstats")
+	if err != nil {
+		return nil, fmt.Errorf("nfsstats: %w", err)
+	}
+	defer f.Close()
+	return Parse(f, point)
+}
+
+// Parse reads mountstats text and returns the per-op counters of the mount
+// at point. The mount point must be written as mountstats escapes it
+// (spaces as \040), which is how mountinfo reports it too before unescaping;
+// a point with no escapes needs none.
+func Parse(r io.Reader, point string) (Counts, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	want := " mounted on " + strings.ReplaceAll(point, " ", `\040`) + " with fstype "
+	in, perOp, found := false, false, false
+	c := Counts{}
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "device ") {
+			if in {
+				break // the next mount starts; ours is done
+			}
+			in = strings.Contains(line, want)
+			found = found || in
+			continue
+		}
+		if !in {
+			continue
+		}
+		t := strings.TrimSpace(line)
+		if t == "per-op statistics" {
+			perOp = true
+			continue
+		}
+		if !perOp || t == "" {
+			continue
+		}
+		name, rest, ok := strings.Cut(t, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("nfsstats: op %s: %w", name, err)
+		}
+		c[name] = n
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("nfsstats: %w", err)
+	}
+	if !found {
+		return nil, fmt.Errorf("nfsstats: no mountstats entry for %s", point)
+	}
+	if !perOp {
+		return nil, fmt.Errorf("nfsstats: %s has no per-op statistics (not NFS?)", point)
+	}
+	return c, nil
+}

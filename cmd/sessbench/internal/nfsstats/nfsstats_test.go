@@ -1,0 +1,78 @@
+package nfsstats
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `device rootfs mounted on / with fstype rootfs
+device proc mounted on /proc with fstype proc
+device fs-0123.efs.us-east-1.amazonaws.com:/ mounted on /mnt/efs with fstype nfs4 statvers=1.1
+	opts:	rw,vers=4.1,rsize=1048576,wsize=1048576,namlen=255,acregmin=3,hard,proto=tcp,timeo=600,retrans=2,sec=sys
+	age:	4242
+	RPC iostats version: 1.1  p/v: 100003/4 (nfs)
+	xprt:	tcp 0 0 1 0 11 1000 1000 0 1000 0 2 0 0
+	per-op statistics
+	        NULL: 1 1 0 44 24 0 0 0 0
+	        READ: 100 100 0 20000 1048576 2 300 310 0
+	       WRITE: 50 50 0 1048576 8000 1 200 210 0
+	      COMMIT: 5 5 0 1 1 0 0 0 0
+	        OPEN: 40 40 0 1 1 0 0 0 0
+	       CLOSE: 40 40 0 1 1 0 0 0 0
+	     GETATTR: 300 300 0 1 1 0 0 0 0
+	      LOOKUP: 25 25 0 1 1 0 0 0 0
+	        LOCK: 7 7 0 1 1 0 0 0 0
+	       LOCKU: 7 7 0 1 1 0 0 0 0
+
+device other:/ mounted on /mnt/other with fstype nfs4 statvers=1.1
+	per-op statistics
+	        READ: 999 999 0 1 1 0 0 0 0
+`
+
+func TestParse(t *testing.T) {
+	c, err := Parse(strings.NewReader(sample), "/mnt/efs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		label string
+		want  uint64
+	}{
+		{"reads", 100}, {"writes", 55}, {"getattrs", 300}, {"lookups", 25}, {"opens", 80}, {"locks", 14},
+	}
+	for _, tt := range tests {
+		if got := c.Group(tt.label); got != tt.want {
+			t.Errorf("%s = %d, want %d", tt.label, got, tt.want)
+		}
+	}
+	if c.Total() != 575 {
+		t.Errorf("total = %d, want 575", c.Total())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ name, point string }{
+		{"missing mount", "/mnt/nowhere"},
+		{"not nfs", "/proc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse(strings.NewReader(sample), tt.point); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+func TestSubAdd(t *testing.T) {
+	a := Counts{"READ": 10, "WRITE": 4}
+	b := Counts{"READ": 3, "WRITE": 4, "LOCK": 1}
+	d := a.Sub(b)
+	if d["READ"] != 7 || d["WRITE"] != 0 {
+		t.Fatalf("sub = %v", d)
+	}
+	d.Add(Counts{"READ": 1})
+	if d["READ"] != 8 {
+		t.Fatalf("add = %v", d)
+	}
+}

@@ -1,0 +1,169 @@
+// Package report turns benchmark results into a table, JSON, CSV, an SVG
+// chart and a one-paragraph verdict.
+package report
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+)
+
+// Report is everything a run produced. Its JSON form is the --json output.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Config   Config    `json:"config"`
+	Targets  []Target  `json:"targets"`
+	Results  []Row     `json:"results"`
+	Verdict  string    `json:"verdict"`
+}
+
+// Config echoes the settings of the run.
+type Config struct {
+	Workloads    []string `json:"workloads"`
+	PayloadSizes []int    `json:"payload_sizes"`
+	Concurrency  []int    `json:"concurrency"`
+	Sessions     int      `json:"sessions"`
+	HotSessions  int      `json:"hot_sessions"`
+	WriteRatio   float64  `json:"write_ratio"`
+	DurationSec  float64  `json:"duration_seconds,omitempty"`
+	Ops          int64    `json:"ops,omitempty"`
+	WarmupSec    float64  `json:"warmup_seconds"`
+	Rounds       int      `json:"rounds"`
+	Rate         float64  `json:"rate,omitempty"`
+	Durability   string   `json:"durability"`
+}
+
+// Target names a target and says where it lives.
+type Target struct {
+	Name string `json:"name"`
+	bench.Info
+}
+
+// Row is one target in one cell. Latencies are in nanoseconds. Ratios
+// compare the row with the first target's row for the same cell (so they
+// are 1 for the first target); higher latency ratios mean slower.
+type Row struct {
+	Target       string  `json:"target"`
+	Workload     string  `json:"workload"`
+	PayloadBytes int     `json:"payload_bytes"`
+	Concurrency  int     `json:"concurrency"`
+	Ops          uint64  `json:"ops"`
+	Errors       uint64  `json:"errors"`
+	FirstError   string  `json:"first_error,omitempty"`
+	Seconds      float64 `json:"seconds"`
+	OpsPerSec    float64 `json:"ops_per_sec"`
+	MinNS        int64   `json:"min_ns"`
+	MeanNS       int64   `json:"mean_ns"`
+	P50NS        int64   `json:"p50_ns"`
+	P90NS        int64   `json:"p90_ns"`
+	P99NS        int64   `json:"p99_ns"`
+	P999NS       int64   `json:"p999_ns"`
+	MaxNS        int64   `json:"max_ns"`
+	P50Ratio     float64 `json:"p50_ratio"`
+	P99Ratio     float64 `json:"p99_ratio"`
+	OpsRatio     float64 `json:"ops_ratio"`
+	// NFS holds RPCs per operation by group, on NFS targets only.
+	NFS *NFS `json:"nfs_rpcs_per_op,omitempty"`
+}
+
+// NFS is the NFS RPCs sent per measured operation, by kind.
+type NFS struct {
+	Reads    float64 `json:"reads"`
+	Writes   float64 `json:"writes"`
+	Getattrs float64 `json:"getattrs"`
+	Lookups  float64 `json:"lookups"`
+	Opens    float64 `json:"opens"`
+	Locks    float64 `json:"locks"`
+	Total    float64 `json:"total"`
+}
+
+// Build assembles a report. Results must be in the runner's order: for each
+// cell, one result per target in target order.
+func Build(cfg Config, targets []Target, results []*bench.Result, started, finished time.Time) *Report {
+	r := &Report{Started: started, Finished: finished, Config: cfg, Targets: targets}
+	first := map[bench.Cell]*Row{}
+	for _, res := range results {
+		h := &res.Hist
+		row := Row{
+			Target: res.Target, Workload: string(res.Workload), PayloadBytes: res.Size, Concurrency: res.Concurrency,
+			Ops: res.Ops, Errors: res.Errors, FirstError: res.FirstErr,
+			Seconds: res.Elapsed.Seconds(), OpsPerSec: res.Throughput(),
+			MinNS: int64(h.Min()), MeanNS: int64(h.Mean()),
+			P50NS: int64(h.Quantile(0.50)), P90NS: int64(h.Quantile(0.90)), P99NS: int64(h.Quantile(0.99)),
+			P999NS: int64(h.Quantile(0.999)), MaxNS: int64(h.Max()),
+		}
+		if res.RPC != nil && res.Ops > 0 {
+			row.NFS = perOp(res.RPC, res.Ops+res.Errors)
+		}
+		f, ok := first[res.Cell]
+		if !ok {
+			f = &row
+		}
+		row.P50Ratio = ratio(row.P50NS, f.P50NS)
+		row.P99Ratio = ratio(row.P99NS, f.P99NS)
+		row.OpsRatio = ratio(row.OpsPerSec, f.OpsPerSec)
+		r.Results = append(r.Results, row)
+		if !ok {
+			first[res.Cell] = &r.Results[len(r.Results)-1]
+		}
+	}
+	r.Verdict = Verdict(r)
+	return r
+}
+
+func perOp(c nfsstats.Counts, ops uint64) *NFS {
+	n := float64(ops)
+	return &NFS{
+		Reads: float64(c.Group("reads")) / n, Writes: float64(c.Group("writes")) / n,
+		Getattrs: float64(c.Group("getattrs")) / n, Lookups: float64(c.Group("lookups")) / n,
+		Opens: float64(c.Group("opens")) / n, Locks: float64(c.Group("locks")) / n,
+		Total: float64(c.Total()) / n,
+	}
+}
+
+func ratio[T int64 | float64](a, b T) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// FormatDuration prints d with three significant digits in a unit that
+// keeps the number between 1 and 1000.
+func FormatDuration(d time.Duration) string {
+	v := float64(d)
+	unit := "ns"
+	switch {
+	case d >= time.Second:
+		v, unit = v/1e9, "s"
+	case d >= time.Millisecond:
+		v, unit = v/1e6, "ms"
+	case d >= time.Microsecond:
+		v, unit = v/1e3, "µs"
+	}
+	switch {
+	case v >= 100 || unit == "ns":
+		return fmt.Sprintf("%.0f%s", v, unit)
+	case v >= 10:
+		return fmt.Sprintf("%.1f%s", v, unit)
+	}
+	return fmt.Sprintf("%.2f%s", v, unit)
+}
+
+// FormatSize prints a payload size: "512B", "1KiB", "16KiB", "1.5MiB".
+func FormatSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}

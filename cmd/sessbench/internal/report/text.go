@@ -1,0 +1,186 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// CSVHeader is the header row of WriteCSV. NFS columns are empty off NFS;
+// ratios compare with the first target's row for the same cell.
+var CSVHeader = []string{
+	"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "seconds", "ops_per_sec",
+	"min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns",
+	"p50_ratio", "p99_ratio", "ops_ratio",
+	"nfs_reads_per_op", "nfs_writes_per_op", "nfs_getattrs_per_op", "nfs_lookups_per_op",
+	"nfs_opens_per_op", "nfs_locks_per_op", "nfs_rpcs_per_op",
+}
+
+// WriteCSV writes one line per result row under CSVHeader.
+func WriteCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	i := strconv.Itoa
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	for _, row := range r.Results {
+		rec := []string{
+			row.Target, row.Workload, i(row.PayloadBytes), i(row.Concurrency), u(row.Ops), u(row.Errors),
+			f(row.Seconds), f(row.OpsPerSec),
+			n(row.MinNS), n(row.MeanNS), n(row.P50NS), n(row.P90NS), n(row.P99NS), n(row.P999NS), n(row.MaxNS),
+			f(row.P50Ratio), f(row.P99Ratio), f(row.OpsRatio),
+		}
+		if x := row.NFS; x != nil {
+			rec = append(rec, f(x.Reads), f(x.Writes), f(x.Getattrs), f(x.Lookups), f(x.Opens), f(x.Locks), f(x.Total))
+		} else {
+			rec = append(rec, "", "", "", "", "", "", "")
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTable writes the targets, an aligned table and the verdict.
+func WriteTable(w io.Writer, r *Report) error {
+	var b strings.Builder
+	b.WriteString("Targets:\n")
+	for i, t := range r.Targets {
+		fmt.Fprintf(&b, "  %d. %-12s %s\n", i+1, t.Name, describe(t))
+	}
+	mode := "closed loop"
+	if r.Config.Rate > 0 {
+		mode = fmt.Sprintf("paced at %g ops/s, latency from intended start", r.Config.Rate)
+	}
+	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d sessions per size.\n\n",
+		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), mode, r.Config.Sessions)
+
+	anyNFS, anyErr := false, false
+	for _, row := range r.Results {
+		anyNFS = anyNFS || row.NFS != nil
+		anyErr = anyErr || row.Errors > 0
+	}
+	multi := len(r.Targets) > 1
+	hdr := []string{"TARGET", "WORKLOAD", "SIZE", "CONC", "OPS/S", "P50", "P90", "P99", "P99.9", "MAX"}
+	if multi {
+		hdr = append(hdr, "P50×", "P99×")
+	}
+	if anyErr {
+		hdr = append(hdr, "ERRORS")
+	}
+	if anyNFS {
+		hdr = append(hdr, "RPC/OP", "RD WR GA LK OP LC")
+	}
+	t := &table{left: 2} // target and workload are text: align left
+	t.add(hdr...)
+	prev := ""
+	for _, row := range r.Results {
+		cell := fmt.Sprintf("%s/%d/%d", row.Workload, row.PayloadBytes, row.Concurrency)
+		if multi && prev != "" && cell != prev && row.Target == r.Targets[0].Name {
+			t.add() // a blank line between groups of rows to compare
+		}
+		prev = cell
+		d := func(ns int64) string { return FormatDuration(time.Duration(ns)) }
+		f := []string{row.Target, row.Workload, FormatSize(row.PayloadBytes), strconv.Itoa(row.Concurrency),
+			fmt.Sprintf("%.0f", row.OpsPerSec), d(row.P50NS), d(row.P90NS), d(row.P99NS), d(row.P999NS), d(row.MaxNS)}
+		if multi {
+			f = append(f, fmt.Sprintf("%.2f", row.P50Ratio), fmt.Sprintf("%.2f", row.P99Ratio))
+		}
+		if anyErr {
+			f = append(f, strconv.FormatUint(row.Errors, 10))
+		}
+		if anyNFS {
+			if x := row.NFS; x != nil {
+				f = append(f, fmt.Sprintf("%.1f", x.Total),
+					fmt.Sprintf("%.1f %.1f %.1f %.1f %.1f %.1f", x.Reads, x.Writes, x.Getattrs, x.Lookups, x.Opens, x.Locks))
+			} else {
+				f = append(f, "-", "-")
+			}
+		}
+		t.add(f...)
+	}
+	t.write(&b)
+	if multi {
+		fmt.Fprintf(&b, "\nP50× and P99×: latency relative to %s in the same row group.\n", r.Targets[0].Name)
+	}
+	if anyNFS {
+		b.WriteString("RPC/OP: NFS RPCs per operation, counted for the whole mount (other users of the mount inflate it):\nRD reads, WR writes+commits, GA getattrs, LK lookups, OP opens+closes, LC locks.\n")
+	}
+	if anyErr {
+		for _, row := range r.Results {
+			if row.Errors > 0 {
+				fmt.Fprintf(&b, "errors on %s %s %s c=%d, first: %s\n", row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency, row.FirstError)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", r.Verdict)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// describe says what a target is in a few words.
+func describe(t Target) string {
+	switch t.Kind {
+	case "redis":
+		return fmt.Sprintf("%s at %s", t.Server, t.Location)
+	case "fs":
+		if t.FSType == "" {
+			return fmt.Sprintf("directory %s (mount unknown), durability %s", t.Location, t.Durability)
+		}
+		return fmt.Sprintf("%s: %s %s on %s (%s), durability %s", t.Location, t.FSType, t.Source, t.MountPoint, t.Options, t.Durability)
+	}
+	return t.Kind
+}
+
+// table aligns columns: the first left columns to the left, the rest (numbers)
+// to the right. A row with no cells prints as a blank line.
+type table struct {
+	left int
+	rows [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) write(b *strings.Builder) {
+	var width []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range t.rows {
+		var line strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				line.WriteString("  ")
+			}
+			if i < t.left {
+				line.WriteString(c + pad)
+			} else {
+				line.WriteString(pad + c)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+}

@@ -1,0 +1,128 @@
+// Package fstarget benchmarks an fsstore.Store in a private subdirectory of a
+// given directory, which it removes on Close.
+package fstarget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/mountinfo"
+)
+
+// Target is a filesystem session store under test.
+type Target struct {
+	name  string
+	dir   string // as given
+	sub   string // the private directory the store lives in
+	st    *fsstore.Store
+	mount mountinfo.Mount
+	dur   fsstore.Durability
+	nfs   bool
+}
+
+// Open checks that dir is an existing, writable directory, creates a private
+// subdirectory in it and opens a store there. Nothing outside that
+// subdirectory is ever written, so Close leaves dir as it was.
+func Open(name, dir string, d fsstore.Durability) (*Target, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--dir %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("--dir %s: not a directory", dir)
+	}
+	sub, err := os.MkdirTemp(dir, ".sessbench-")
+	if err != nil {
+		return nil, fmt.Errorf("--dir %s: not writable: %w", dir, err)
+	}
+	t := &Target{name: name, dir: dir, sub: sub, dur: d}
+	// Mount details are for the report; not knowing them is no reason to
+	// refuse to measure.
+	if m, err := mountinfo.Lookup(sub); err == nil {
+		t.mount = m
+		t.nfs = m.IsNFS()
+	}
+	st, err := fsstore.Open(sub, fsstore.WithDurability(d))
+	if err != nil {
+		os.RemoveAll(sub)
+		return nil, fmt.Errorf("--dir %s: opening store: %w", dir, err)
+	}
+	t.st = st
+	return t, nil
+}
+
+// Name implements bench.Target.
+func (t *Target) Name() string { return t.name }
+
+// Info implements bench.Target.
+func (t *Target) Info() bench.Info {
+	return bench.Info{
+		Kind: "fs", Location: t.dir, MountPoint: t.mount.Point, FSType: t.mount.FSType,
+		Source: t.mount.Source, Options: t.mount.Options, NFS: t.nfs, Durability: t.dur.String(),
+	}
+}
+
+// RPCCounts returns the NFS RPC counters of the mount, or an error off NFS.
+func (t *Target) RPCCounts() (nfsstats.Counts, error) {
+	if !t.nfs {
+		return nil, errors.New("not an NFS mount")
+	}
+	return nfsstats.Read(t.mount.Point)
+}
+
+// Cycle implements bench.Target: what a request that writes its session does.
+func (t *Target) Cycle(ctx context.Context, id string, payload []byte) (err error) {
+	l, err := t.st.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if uerr := l.Unlock(); err == nil {
+			err = uerr
+		}
+	}()
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: id}, nil
+	}
+	if err != nil {
+		return err
+	}
+	sess.Data = payload
+	return l.Save(ctx, sess)
+}
+
+// Load implements bench.Target.
+func (t *Target) Load(ctx context.Context, id string) error {
+	_, err := t.st.Load(ctx, id)
+	return err
+}
+
+// Save implements bench.Target.
+func (t *Target) Save(ctx context.Context, id string, payload []byte) error {
+	return t.st.Save(ctx, &fsstore.Session{ID: id, Data: payload})
+}
+
+// Touch implements bench.Target.
+func (t *Target) Touch(ctx context.Context, id string) error { return t.st.Touch(ctx, id) }
+
+// Close implements bench.Target: it closes the store and removes its
+// directory.
+func (t *Target) Close() error {
+	var cerr error
+	if t.st != nil {
+		cerr = t.st.Close()
+	}
+	if err := os.RemoveAll(t.sub); err != nil {
+		return fmt.Errorf("removing %s: %w", t.sub, err)
+	}
+	if cerr != nil {
+		return fmt.Errorf("closing store in %s: %w", t.sub, cerr)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package fstarget
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+func TestTargetOperationsAndCleanup(t *testing.T) {
+	dir := t.TempDir()
+	tg, err := Open("t", dir, fsstore.DurabilityNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id, err := fsstore.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte("hello")
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"cycle on a new session", func() error { return tg.Cycle(ctx, id, payload) }},
+		{"load", func() error { return tg.Load(ctx, id) }},
+		{"save", func() error { return tg.Save(ctx, id, payload) }},
+		{"touch", func() error { return tg.Touch(ctx, id) }},
+		{"cycle on an existing session", func() error { return tg.Cycle(ctx, id, payload) }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+	info := tg.Info()
+	if info.Kind != "fs" || info.Location != dir || info.FSType == "" || info.Durability != "none" {
+		t.Errorf("info = %+v", info)
+	}
+	if _, err := tg.RPCCounts(); err == nil && !info.NFS {
+		t.Error("RPC counts off NFS")
+	}
+	if err := tg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, nil, 0o600)
+	tests := []struct{ name, dir, want string }{
+		{"missing", filepath.Join(dir, "nope"), "no such file"},
+		{"file", file, "not a directory"},
+		{"unwritable", "/proc", "not writable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Open("t", tt.dir, fsstore.DurabilityFile)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.dir) {
+				t.Fatalf("err = %v, want one naming %s and saying %q", err, tt.dir, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,202 @@
+// Package redistarget benchmarks the same session cycle on a real Redis
+// server, as a PHP or Go Redis session handler with locking would run it.
+package redistarget
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+)
+
+// Session timings, as a session handler would set them.
+const (
+	idleTTL = 24 * time.Minute // PHP's session.gc_maxlifetime default
+	lockTTL = 30 * time.Second // lock expiry if the holder dies
+)
+
+// release deletes the lock only if it still holds our token, so a request
+// whose lock expired cannot release the next holder's lock.
+var release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// SilenceLibraryLog stops go-redis logging dial failures to stderr: the
+// errors reach the caller anyway, and the log would garble the progress bar
+// and the report. It changes go-redis's process-wide logger, so only main
+// may call it.
+func SilenceLibraryLog() { redis.SetLogger(quiet{}) }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+// Target is a Redis server under test. All keys live under a random prefix
+// and are deleted on Close.
+type Target struct {
+	name, addr, prefix, server string
+	c                          *redis.Client
+	tokens                     atomic.Uint64
+}
+
+// Open connects to addr with a pool big enough for conns concurrent clients
+// (a smaller pool would queue clients inside go-redis and charge the wait to
+// Redis) and checks that the server answers.
+func Open(ctx context.Context, name, addr string, conns int) (*Target, error) {
+	var b [6]byte
+	rand.Read(b[:])
+	c := redis.NewClient(&redis.Options{
+		Addr:        addr,
+		PoolSize:    conns + 4,
+		DialTimeout: 3 * time.Second,
+		// Fail an unreachable server quickly, and count a failed command
+		// as an error rather than hide it (and its latency) in a retry.
+		DialerRetries:   1,
+		MaxRetries:      -1,
+		DisableIdentity: true,
+		// Protocol 2 and no maintenance notifications: the plainest
+		// request/response exchange, the same on every server version.
+		Protocol:                 2,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("--redis %s: unreachable: %w", addr, err)
+	}
+	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis"}
+	if info, err := c.Info(pctx, "server").Result(); err == nil {
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+				t.server = "redis " + v
+			}
+		}
+	}
+	return t, nil
+}
+
+// Name implements bench.Target.
+func (t *Target) Name() string { return t.name }
+
+// Info implements bench.Target.
+func (t *Target) Info() bench.Info {
+	return bench.Info{Kind: "redis", Location: t.addr, Server: t.server}
+}
+
+func (t *Target) key(id string) string     { return t.prefix + "s:" + id }
+func (t *Target) lockKey(id string) string { return t.prefix + "l:" + id }
+
+// Cycle implements bench.Target: lock with SET NX PX, GET, SET with expiry,
+// release if the token still matches.
+func (t *Target) Cycle(ctx context.Context, id string, payload []byte) (err error) {
+	lk := t.lockKey(id)
+	tok := strconv.FormatUint(t.tokens.Add(1), 36)
+	if err := t.lock(ctx, lk, tok); err != nil {
+		return err
+	}
+	defer func() {
+		// Release even when ctx has ended, or the lock would linger for lockTTL.
+		rerr := release.Run(context.WithoutCancel(ctx), t.c, []string{lk}, tok).Err()
+		if err == nil {
+			err = rerr
+		}
+	}()
+	k := t.key(id)
+	if err := t.c.Get(ctx, k).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	return t.c.Set(ctx, k, payload, idleTTL).Err()
+}
+
+// lock spins on SET NX with capped exponential backoff, as Redis session
+// lockers do: Redis has no blocking lock primitive. The cap of 2 ms is
+// phpredis's default redis.session.lock_wait_time; starting lower keeps an
+// uncontended-but-unlucky retry from costing a full 2 ms.
+func (t *Target) lock(ctx context.Context, key, tok string) error {
+	wait := 50 * time.Microsecond
+	var tm *time.Timer
+	for {
+		ok, err := t.c.SetNX(ctx, key, tok, lockTTL).Result()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if tm == nil {
+			tm = time.NewTimer(wait)
+			defer tm.Stop()
+		} else {
+			tm.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tm.C:
+		}
+		wait = min(2*wait, 2*time.Millisecond)
+	}
+}
+
+// Load implements bench.Target.
+func (t *Target) Load(ctx context.Context, id string) error {
+	err := t.c.Get(ctx, t.key(id)).Err()
+	if errors.Is(err, redis.Nil) {
+		return fmt.Errorf("session %s… missing", id[:6])
+	}
+	return err
+}
+
+// Save implements bench.Target.
+func (t *Target) Save(ctx context.Context, id string, payload []byte) error {
+	return t.c.Set(ctx, t.key(id), payload, idleTTL).Err()
+}
+
+// Touch implements bench.Target.
+func (t *Target) Touch(ctx context.Context, id string) error {
+	return t.c.PExpire(ctx, t.key(id), idleTTL).Err()
+}
+
+// Close implements bench.Target: it deletes every key under the prefix and
+// disconnects.
+func (t *Target) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var first error
+	iter := t.c.Scan(ctx, 0, t.prefix+"*", 1000).Iterator()
+	batch := make([]string, 0, 1000)
+	flush := func() {
+		if len(batch) > 0 {
+			if err := t.c.Unlink(ctx, batch...).Err(); err != nil && first == nil {
+				first = err
+			}
+			batch = batch[:0]
+		}
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == cap(batch) {
+			flush()
+		}
+	}
+	flush()
+	if err := iter.Err(); err != nil && first == nil {
+		first = err
+	}
+	if err := t.c.Close(); err != nil && first == nil {
+		first = err
+	}
+	if first != nil {
+		return fmt.Errorf("cleaning up redis keys %s*: %w", t.prefix, first)
+	}
+	return nil
+}

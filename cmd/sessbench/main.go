@@ -1,0 +1,13 @@
+// Command sessbench measures the per-request latency of session stores on a
+// shared mount, on local disk and in Redis. Run "sessbench run --help".
+package main
+
+import (
+	"os"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/cmd/root"
+)
+
+func main() {
+	os.Exit(int(root.Main()))
+}

@@ -1,0 +1,530 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
+)
+
+// binary is the sessbench executable built once for all tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sessbench-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "sessbench")
+	build := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", binary, ".")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building sessbench:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// quick keeps a measurement short: op counts instead of time, no fsync.
+var quick = []string{"--ops", "40", "--rounds", "2", "--warmup", "0", "--concurrency", "1,4", "--sessions", "16", "--size", "512,2KiB", "--durability", "none"}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("running sessbench: %v", err)
+	}
+	return r
+}
+
+// snapshot lists every entry under dir with its size, to compare a
+// directory before and after a run.
+func snapshot(t *testing.T, dir string) []string {
+	t.Helper()
+	var list []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		list = append(list, fmt.Sprintf("%s %v %d", p, info.Mode(), info.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// benchDir returns a directory holding one file of its own, which a run
+// must leave alone.
+func benchDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.WriteFile(filepath.Join(d, "keep.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestTableTwoDirs(t *testing.T) {
+	a, b := benchDir(t), benchDir(t)
+	before := append(snapshot(t, a), snapshot(t, b)...)
+	r := run(t, nil, append([]string{"run", "--dir", a, "--dir", b}, quick...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"Targets:", a, b, "TARGET", "WORKLOAD", "P50", "P99.9", "MAX", "P99×", "cycle", "touch", "512B", "2KiB", "local disk"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if after := append(snapshot(t, a), snapshot(t, b)...); !slices.Equal(before, after) {
+		t.Errorf("directories changed:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+func TestDefaultTargetIsTempDir(t *testing.T) {
+	tmp := t.TempDir()
+	r := run(t, []string{"TMPDIR=" + tmp}, append([]string{"run", "--json"}, quick...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 1 || rep.Targets[0].Kind != "fs" || !strings.HasPrefix(rep.Targets[0].Location, tmp) || rep.Targets[0].FSType == "" {
+		t.Errorf("targets = %+v", rep.Targets)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("temporary directory left behind: %v", ents)
+	}
+}
+
+// TestNoFlags runs the README's main command exactly, with its full
+// default sweep; it takes about half a minute.
+func TestNoFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the full default sweep (~30 s); skipped in -short")
+	}
+	tmp := t.TempDir()
+	r := run(t, []string{"TMPDIR=" + tmp}, "run")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "16KiB") || !strings.Contains(r.stdout, "64 concurrent clients") {
+		t.Errorf("output:\n%s", r.stdout)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("temporary directory left behind: %v", ents)
+	}
+}
+
+func TestJSONFields(t *testing.T) {
+	d := benchDir(t)
+	r := run(t, nil, append([]string{"run", "--dir", d, "--json", "--workload", "cycle,load,save,touch,mixed,hot"}, quick...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
+		t.Fatalf("%v:\n%s", err, r.stdout)
+	}
+	for _, k := range []string{"started", "finished", "config", "targets", "results", "verdict"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("report lacks %q", k)
+		}
+	}
+	target := m["targets"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "kind", "location", "mount_point", "fs_type", "mount_options", "nfs", "durability"} {
+		if _, ok := target[k]; !ok {
+			t.Errorf("target lacks %q: %v", k, target)
+		}
+	}
+	results := m["results"].([]any)
+	if len(results) != 6*2*2 {
+		t.Fatalf("%d results, want 24", len(results))
+	}
+	for _, x := range results {
+		row := x.(map[string]any)
+		for _, k := range []string{"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "seconds", "ops_per_sec",
+			"min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "p50_ratio", "p99_ratio", "ops_ratio"} {
+			if _, ok := row[k]; !ok {
+				t.Errorf("result lacks %q", k)
+			}
+		}
+		// 40 ops over 2 rounds and c clients, rounded up per client.
+		if ops := row["ops"].(float64); ops < 40 || row["errors"].(float64) != 0 || row["p50_ns"].(float64) <= 0 ||
+			row["p50_ns"].(float64) > row["p99_ns"].(float64) || row["p99_ns"].(float64) > row["max_ns"].(float64) {
+			t.Errorf("implausible row %v", row)
+		}
+	}
+}
+
+// TestRatePaced checks that --rate paces the clients: the op count follows
+// the rate, not the target's speed.
+func TestRatePaced(t *testing.T) {
+	d := benchDir(t)
+	r := run(t, nil, "run", "--dir", d, "--json", "--workload", "load", "--size", "512", "--concurrency", "2",
+		"--rate", "500", "--duration", "600ms", "--rounds", "1", "--warmup", "0", "--sessions", "8", "--durability", "none")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Config.Rate != 500 || len(rep.Results) != 1 {
+		t.Fatalf("config %+v, %d results", rep.Config, len(rep.Results))
+	}
+	// 500/s for the measured time (0.6 s, more on a loaded machine whose
+	// timer fires late); a local load is far faster, so an unpaced run
+	// would do tens of thousands.
+	row := rep.Results[0]
+	// Only the upper bound is checked: pacing can never run ahead of the
+	// schedule, while a loaded machine may fall behind it (no timing
+	// thresholds in tests).
+	if want := 500 * row.Seconds; row.Ops == 0 || float64(row.Ops) > 1.1*want+2 {
+		t.Errorf("%d operations at 500/s over %.3fs", row.Ops, row.Seconds)
+	}
+}
+
+func TestCSVAndPlot(t *testing.T) {
+	d := benchDir(t)
+	out := t.TempDir()
+	plot := filepath.Join(out, "latency.svg")
+	r := run(t, nil, append([]string{"run", "--dir", d, "--dir", d, "--csv", "--plot", plot}, quick...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(recs[0], report.CSVHeader) {
+		t.Errorf("header = %v", recs[0])
+	}
+	if len(recs) != 1+4*2*2*2 {
+		t.Errorf("%d CSV lines, want 33", len(recs))
+	}
+	for _, rec := range recs[1:] {
+		if _, err := strconv.ParseInt(rec[slices.Index(report.CSVHeader, "p99_ns")], 10, 64); err != nil {
+			t.Errorf("p99_ns: %v", err)
+		}
+	}
+	f, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := xml.NewDecoder(f)
+	var root string
+	var points int
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("plot is not valid XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if root == "" {
+				root = se.Name.Local
+			}
+			if se.Name.Local == "circle" {
+				points++
+			}
+		}
+	}
+	// 4 workloads x 2 sizes panels; in each, 2 targets x 2 concurrency
+	// levels x 3 percentiles.
+	if root != "svg" || points != 4*2*2*2*3 {
+		t.Errorf("plot root %q with %d points", root, points)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 1 {
+		t.Errorf("plot directory holds %v", ents)
+	}
+}
+
+func TestPNGPlot(t *testing.T) {
+	d := benchDir(t)
+	plot := filepath.Join(t.TempDir(), "latency.png")
+	r := run(t, nil, append([]string{"run", "--dir", d, "--plot", plot}, quick...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	f, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("plot is not a PNG: %v", err)
+	}
+	// Two size columns, four workload rows of panels.
+	if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 4*200 {
+		t.Errorf("PNG is %v", b)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	d := benchDir(t)
+	file := filepath.Join(d, "keep.txt")
+	closed := freePort(t)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing dir", []string{"--dir", filepath.Join(d, "nope")}, 1, "no such file or directory"},
+		{"file as dir", []string{"--dir", file}, 1, "not a directory"},
+		{"unwritable dir", []string{"--dir", "/proc"}, 1, "not writable"},
+		{"second dir missing", []string{"--dir", d, "--dir", "/nonexistent/x"}, 1, "/nonexistent/x"},
+		{"unreachable redis", []string{"--dir", d, "--redis", closed}, 1, "unreachable"},
+		{"redis no port", []string{"--redis", "localhost"}, 2, "host:port"},
+		{"zero concurrency", []string{"--dir", d, "--concurrency", "0"}, 2, "concurrency 0"},
+		{"non-numeric concurrency", []string{"--dir", d, "--concurrency", "many"}, 2, "invalid argument"},
+		{"bad size", []string{"--dir", d, "--size", "1GiB"}, 2, "bad size"},
+		{"bad workload", []string{"--dir", d, "--workload", "sleep"}, 2, "unknown workload"},
+		{"bad ratio", []string{"--dir", d, "--write-ratio", "-1"}, 2, "write ratio"},
+		{"zero duration", []string{"--dir", d, "--duration", "0s"}, 2, "duration"},
+		{"bad durability", []string{"--dir", d, "--durability", "eventual"}, 2, "durability"},
+		{"json and csv", []string{"--dir", d, "--json", "--csv"}, 2, "--json and --csv"},
+		{"gif plot", []string{"--dir", d, "--plot", filepath.Join(d, "x.gif")}, 2, ".svg or .png"},
+		{"plot dir missing", []string{"--dir", d, "--plot", filepath.Join(d, "no", "x.svg")}, 2, "does not exist"},
+		{"stray argument", []string{"now"}, 2, "unexpected argument"},
+		{"unknown flag", []string{"--fast"}, 2, "unknown flag"},
+	}
+	before := snapshot(t, d)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, nil, append([]string{"run"}, tt.args...)...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, tt.code, tt.want)
+			}
+			if r.took > 5*time.Second {
+				t.Errorf("took %v to fail", r.took)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q on failure", r.stdout)
+			}
+		})
+	}
+	if after := snapshot(t, d); !slices.Equal(before, after) {
+		t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// freePort returns a loopback address nothing listens on.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, not a wait for an event
+	}
+}
+
+// countFiles counts regular files under the run's private subdirectories.
+func countFiles(dir string) int {
+	n := 0
+	subs, _ := filepath.Glob(filepath.Join(dir, ".sessbench-*"))
+	for _, s := range subs {
+		filepath.WalkDir(s, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				n++
+			}
+			return nil
+		})
+	}
+	return n
+}
+
+func TestSIGINTCleansUp(t *testing.T) {
+	tests := []struct {
+		name  string
+		extra []string
+		redis bool
+	}{
+		{"dir", nil, false},
+		{"dir and redis", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := benchDir(t)
+			before := snapshot(t, d)
+			args := []string{"run", "--dir", d, "--duration", "1h", "--sessions", "32", "--durability", "none"}
+			var rc *redis.Client
+			if tt.redis {
+				addr := startRedis(t)
+				rc = redis.NewClient(&redis.Options{Addr: addr})
+				defer rc.Close()
+				args = append(args, "--redis", addr)
+			}
+			cmd := exec.Command(binary, args...)
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			// The sessions exist once the measurement is under way.
+			waitFor(t, "sessions on disk", time.Minute, func() bool { return countFiles(d) >= 32 })
+			if tt.redis {
+				waitFor(t, "sessions in redis", time.Minute, func() bool {
+					n, _ := rc.DBSize(context.Background()).Result()
+					return n >= 32
+				})
+			}
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			select {
+			case err = <-exited:
+			case <-time.After(time.Minute):
+				cmd.Process.Kill()
+				t.Fatal("sessbench did not exit after SIGINT")
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Errorf("exit: %v, want status 130; stderr: %s", err, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), "interrupted") {
+				t.Errorf("stderr %q", errOut.String())
+			}
+			if after := snapshot(t, d); !slices.Equal(before, after) {
+				t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
+			}
+			if tt.redis {
+				if n, err := rc.DBSize(context.Background()).Result(); err != nil || n != 0 {
+					t.Errorf("redis holds %d keys after the run (%v)", n, err)
+				}
+			}
+		})
+	}
+}
+
+// startRedis starts a private redis-server on a free loopback port and
+// returns its address. It skips the test when redis-server is missing.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not on PATH; install it (apt-get install redis-server) to run the Redis tests")
+	}
+	addr := freePort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	srv := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.Process.Kill()
+		srv.Wait()
+	})
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	waitFor(t, "redis-server", 10*time.Second, func() bool { return c.Ping(context.Background()).Err() == nil })
+	return addr
+}
+
+func TestRedisTarget(t *testing.T) {
+	addr := startRedis(t)
+	d := benchDir(t)
+	r := run(t, nil, append([]string{"run", "--dir", d, "--redis", addr, "--json", "--workload", "cycle,load,save,touch,hot"}, quick...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 2 || rep.Targets[1].Kind != "redis" || !strings.HasPrefix(rep.Targets[1].Server, "redis ") {
+		t.Fatalf("targets = %+v", rep.Targets)
+	}
+	var redisRows int
+	for _, row := range rep.Results {
+		if row.Target == "redis" {
+			redisRows++
+			if row.Ops == 0 || row.Errors != 0 || row.P99Ratio <= 0 {
+				t.Errorf("redis row %+v", row)
+			}
+		}
+	}
+	if redisRows != 5*2*2 {
+		t.Errorf("%d redis rows, want 20", redisRows)
+	}
+	if !strings.Contains(rep.Verdict, "Redis") {
+		t.Errorf("verdict: %s", rep.Verdict)
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	if n, err := c.DBSize(context.Background()).Result(); err != nil || n != 0 {
+		t.Errorf("redis holds %d keys after the run (%v)", n, err)
+	}
+}
