@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,7 +152,8 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
-	sw := &sweeper{s: s, opts: opts, clock: clock, expireAfter: m.maxIdle + opts.Grace}
+	sw := &sweeper{s: s, opts: opts, clock: clock, expireAfter: m.maxIdle + opts.Grace,
+		stripeMu: make([]sync.Mutex, s.layout.stripes)}
 	if opts.Rate > 0 {
 		sw.limit = newLimiter(opts.Rate)
 	}
@@ -259,6 +261,12 @@ func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx 
 		if err != nil {
 			return err
 		}
+		if level == 0 && len(ents) > 1 {
+			// Start at a random shard, so that sweeps cut short by a time
+			// budget still reach every shard over several runs.
+			r := rand.N(len(ents))
+			ents = append(ents[r:], ents[:r]...)
+		}
 		for _, e := range ents {
 			n := e.Name()
 			if e.IsDir() && len(n) == 2 && isRecordName(n+"000000000000000000000000000000") {
@@ -319,6 +327,7 @@ type sweeper struct {
 	clock       serverClock
 	expireAfter time.Duration
 	limit       *limiter
+	stripeMu    []sync.Mutex // one per lock stripe: workers queue here, not on the lock
 
 	scanned, live, sessions, temps, leases, bytes atomic.Int64
 	locked, renewed, foreign, errs                atomic.Int64
@@ -446,15 +455,23 @@ func (sw *sweeper) record(ctx context.Context, dir, name string) error {
 	if err := sw.wait(ctx); err != nil {
 		return err
 	}
-	return sw.removeRecord(dir, name)
+	return sw.removeRecord(ctx, dir, name)
 }
 
 // removeRecord removes an expired-looking record under its lock; see Sweep
 // for the protocol.
-func (sw *sweeper) removeRecord(dir, name string) error {
+func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	s := sw.s
 	p := filepath.Join(dir, name)
-	h, err := s.locks.TryLock(stripeName(stripeOfName(name), s.layout.stripes), lock.Exclusive)
+	// Sessions share stripes, so two workers of this sweep may want the
+	// same stripe at once. They queue on the sweep's own mutex first, so a
+	// failed TryLock below always means a request (or another process)
+	// holds the session.
+	si := stripeOfName(name) % uint32(s.layout.stripes)
+	mu := &sw.stripeMu[si]
+	mu.Lock()
+	defer mu.Unlock()
+	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), lock.Exclusive)
 	if errors.Is(err, lock.ErrLocked) {
 		sw.locked.Add(1)
 		return nil
@@ -483,6 +500,13 @@ func (sw *sweeper) removeRecord(dir, name string) error {
 	age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
 	if age <= sw.expireAfter {
 		sw.renewed.Add(1)
+		return nil
+	}
+	// A file is removed only if it starts like a record: a stray file that
+	// happens to have a record's name and place was not written by us.
+	var magic [4]byte
+	if n, err := unix.Pread(fd, magic[:], 0); err != nil || n != 4 || string(magic[:]) != "SSFS" {
+		sw.foreign.Add(1)
 		return nil
 	}
 	r := Removal{Path: p, Kind: KindSession, Size: st.Size, Age: age}

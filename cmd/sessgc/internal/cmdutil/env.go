@@ -1,0 +1,38 @@
+package cmdutil
+
+import (
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// EnvPrefix starts the environment variable of every flag: --max-duration
+// is also SESSGC_MAX_DURATION.
+const EnvPrefix = "SESSGC_"
+
+// EnvName returns the environment variable that sets a flag.
+func EnvName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// ApplyEnv sets every flag not given on the command line from its SESSGC_*
+// variable, if set: flags override the environment, which overrides the
+// defaults. A malformed value is a usage error naming the variable.
+func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
+	var err error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" {
+			return
+		}
+		v := getenv(EnvName(f.Name))
+		if v == "" {
+			return
+		}
+		if serr := f.Value.Set(v); serr != nil {
+			err = UsageErrorf("%s=%q: %v", EnvName(f.Name), v, serr)
+			return
+		}
+		f.Changed = true
+	})
+	return err
+}

@@ -1,0 +1,101 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// OpenStore opens an existing store for sweeping, or returns an ExitError
+// (ExitUsage or ExitStore) that says what is wrong with dir.
+//
+// It never creates a store (WithCreate(false)), so a mistyped --dir cannot
+// turn an arbitrary directory into one, and it opens with the smallest idle
+// timeout (one second) so that opening never raises the idle timeout the
+// marker records: the sweep must use the applications' value, not ours.
+func OpenStore(dir string) (*fsstore.Store, error) {
+	if dir == "" {
+		return nil, UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, StoreErrorf("store directory %s does not exist", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, StoreErrorf("cannot reach store directory %s: permission denied", dir)
+	case err != nil:
+		return nil, StoreErrorf("store directory %s: %w", dir, err)
+	case !st.IsDir():
+		return nil, StoreErrorf("%s is not a directory", dir)
+	}
+	s, err := fsstore.Open(dir,
+		fsstore.WithCreate(false),
+		fsstore.WithIdleTimeout(time.Second),
+		fsstore.WithWatch(false),
+	)
+	if err == nil {
+		return s, nil
+	}
+	switch {
+	case errors.Is(err, fsstore.ErrNotStore):
+		return nil, StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
+	case errors.Is(err, unix.EROFS):
+		return nil, StoreErrorf("store %s is on a read-only filesystem; nothing was deleted: %w", dir, err)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted: %w", dir, os.Getuid(), err)
+	}
+	return nil, StoreErrorf("store %s is unusable: %w", dir, err)
+}
+
+// ValidateSweepFlags checks the flags shared by run and stats.
+func ValidateSweepFlags(concurrency int, grace, tempAge time.Duration) error {
+	switch {
+	case concurrency < 1 || concurrency > 64:
+		return UsageErrorf("--concurrency %d: want 1..64", concurrency)
+	case grace <= 0:
+		return UsageErrorf("--grace %v: want a positive duration", grace)
+	case tempAge <= 0:
+		return UsageErrorf("--temp-age %v: want a positive duration", tempAge)
+	}
+	return nil
+}
+
+// Count formats n with thousands separators, for human output.
+func Count(n int64) string {
+	s := fmt.Sprint(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	out := make([]byte, 0, len(s)+len(s)/3+1)
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+// Bytes formats a byte count in binary units, for human output.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

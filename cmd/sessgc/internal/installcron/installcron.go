@@ -1,0 +1,305 @@
+// Package installcron implements `sessgc install-cron`, which prints (or
+// writes) the cron entry or the systemd service and timer that run sessgc
+// on every host.
+package installcron
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+)
+
+// InstallOptions are the settings of `sessgc install-cron`.
+type InstallOptions struct {
+	IO *cmdutil.IOStreams
+
+	Dir         string
+	Systemd     bool
+	Write       string // directory to write the files into; "" prints them
+	Binary      string
+	User        string
+	Every       time.Duration
+	Jitter      time.Duration
+	MaxDuration time.Duration
+	Rate        float64
+}
+
+// Defaults of the generated files; scripts/sessgc.{cron,service,timer} are
+// exactly what they produce (a test checks it).
+const (
+	DefaultDir    = "/srv/sessions"
+	DefaultBinary = "/usr/local/bin/sessgc"
+	DefaultUser   = "www-data"
+
+	DefaultEvery       = 10 * time.Minute
+	DefaultJitter      = time.Minute
+	DefaultMaxDuration = 8 * time.Minute
+	DefaultRate        = 200
+)
+
+// NewCmdInstallCron returns the install-cron command.
+func NewCmdInstallCron(io *cmdutil.IOStreams, runF func(*InstallOptions) error) *cobra.Command {
+	opts := &InstallOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "install-cron [--systemd] [--write DIR]",
+		Short: "Print or write the cron entry, or a systemd service and timer, that run sessgc",
+		Long: `Print the cron entry (default) or the systemd service and timer that run
+sessgc on a schedule, or write them into a directory with --write.
+
+Install the same file on every host: the fleet lock makes exactly one host
+sweep each time, and the random start delay spreads the attempts. Keep
+--max-duration below --every so runs never pile up.`,
+		Example: `  sessgc install-cron --dir /srv/sessions --user www-data --write /etc/cron.d
+  sessgc install-cron --systemd --dir /srv/sessions --write /etc/systemd/system &&
+    systemctl daemon-reload && systemctl enable --now sessgc.timer`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+				return err
+			}
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return installRun(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Dir, "dir", "d", DefaultDir, "store directory")
+	f.BoolVar(&opts.Systemd, "systemd", false, "generate a systemd service and timer instead of a cron entry")
+	f.StringVar(&opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them")
+	f.StringVar(&opts.Binary, "binary", DefaultBinary, "absolute path of sessgc on the hosts")
+	f.StringVar(&opts.User, "user", DefaultUser, "user that owns the store's files")
+	f.DurationVar(&opts.Every, "every", DefaultEvery, "interval between runs: whole minutes dividing an hour, or whole hours dividing a day")
+	f.DurationVar(&opts.Jitter, "jitter", DefaultJitter, "random delay before each run")
+	f.DurationVar(&opts.MaxDuration, "max-duration", DefaultMaxDuration, "time budget of each run")
+	f.Float64Var(&opts.Rate, "rate", DefaultRate, "removals per second (see docs/operations.md to size it for EFS)")
+	cmd.MarkFlagDirname("write")
+	return cmd
+}
+
+func (o *InstallOptions) validate() error {
+	switch {
+	case !filepath.IsAbs(o.Dir) || !filepath.IsAbs(o.Binary):
+		return cmdutil.UsageErrorf("--dir and --binary must be absolute paths")
+	case strings.ContainsAny(o.Dir+o.Binary+o.User, " \t\n%'\"\\$"):
+		return cmdutil.UsageErrorf("--dir, --binary and --user must not contain spaces, quotes, '%%', '$' or backslashes")
+	case o.User == "":
+		return cmdutil.UsageErrorf("--user is empty")
+	case o.Rate < 0 || o.Jitter < 0 || o.MaxDuration <= 0:
+		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
+	case o.MaxDuration+o.Jitter >= o.Every:
+		return cmdutil.UsageErrorf("--max-duration %s plus --jitter %s must stay below --every %s, or runs pile up", o.MaxDuration, o.Jitter, o.Every)
+	}
+	if _, err := cronSchedule(o.Every); err != nil {
+		return err
+	}
+	return nil
+}
+
+// cronSchedule turns an interval into the first five cron fields.
+func cronSchedule(d time.Duration) (string, error) {
+	switch {
+	case d >= time.Minute && d < time.Hour && d%time.Minute == 0 && time.Hour%d == 0:
+		return fmt.Sprintf("*/%d * * * *", d/time.Minute), nil
+	case d >= time.Hour && d <= 24*time.Hour && d%time.Hour == 0 && (24*time.Hour)%d == 0:
+		return fmt.Sprintf("0 */%d * * *", d/time.Hour), nil
+	}
+	return "", cmdutil.UsageErrorf("--every %s: want whole minutes dividing an hour or whole hours dividing a day", d)
+}
+
+// calendar turns an interval into a systemd OnCalendar expression.
+func calendar(d time.Duration) string {
+	if d < time.Hour {
+		return fmt.Sprintf("*:0/%d", d/time.Minute)
+	}
+	return fmt.Sprintf("0/%d:00", d/time.Hour)
+}
+
+// dur prints a duration the way both Go flags and systemd accept.
+func dur(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0 && d > 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0 && d > 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", (d+time.Second-1)/time.Second)
+}
+
+var cronTmpl = template.Must(template.New("cron").Parse(`# /etc/cron.d/sessgc: sweep the sessfs store {{.Dir}}.
+# Install the same file on every host that mounts the store: the fleet lock
+# ({{.Dir}}/locks/.sessgc) lets one host sweep per run; the others print
+# nothing and exit 0. --quiet keeps cron mail for real problems; exit codes:
+# 0 ok, 1 some files could not be removed, 2 usage error, 3 store unusable.
+# Generated by: sessgc install-cron{{.Args}}
+SHELL=/bin/sh
+PATH=/usr/local/bin:/usr/bin:/bin
+{{.Schedule}} {{.User}} {{.Binary}} run --dir {{.Dir}} --quiet --jitter {{.Jitter}} --max-duration {{.MaxDuration}} --rate {{.Rate}}
+`))
+
+var serviceTmpl = template.Must(template.New("service").Parse(`# /etc/systemd/system/sessgc.service: one sweep of the sessfs store {{.Dir}}.
+# Started by sessgc.timer. Exit codes: 0 ok (also when another host holds the
+# fleet lock or --max-duration stopped the sweep early), 1 some files could
+# not be removed, 2 usage error, 3 store unusable.
+# Generated by: sessgc install-cron --systemd{{.Args}}
+[Unit]
+Description=Sweep expired sessions from the sessfs store {{.Dir}}
+Documentation=https://github.com/sessfs/sessfs/blob/main/docs/operations.md
+RequiresMountsFor={{.Dir}}
+After=network-online.target remote-fs.target
+
+[Service]
+Type=oneshot
+User={{.User}}
+ExecStart={{.Binary}} run --dir {{.Dir}} --max-duration {{.MaxDuration}} --rate {{.Rate}}
+# Backstop in case a hung NFS call keeps the sweep from checking its budget.
+TimeoutStartSec={{.Timeout}}
+Nice=10
+IOSchedulingClass=idle
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=strict
+ReadWritePaths={{.Dir}}
+`))
+
+var timerTmpl = template.Must(template.New("timer").Parse(`# /etc/systemd/system/sessgc.timer: run sessgc.service every {{.Every}} on every
+# host; RandomizedDelaySec spreads the hosts and the fleet lock lets one sweep.
+# Generated by: sessgc install-cron --systemd{{.Args}}
+[Unit]
+Description=Sweep expired sessions from the sessfs store {{.Dir}} every {{.Every}}
+
+[Timer]
+OnCalendar={{.Calendar}}
+RandomizedDelaySec={{.Jitter}}
+AccuracySec=1s
+Persistent=false
+
+[Install]
+WantedBy=timers.target
+`))
+
+// File is one generated file.
+type File struct {
+	Name    string
+	Content []byte
+}
+
+// Generate returns the files for opts: sessgc (a cron.d entry) or
+// sessgc.service and sessgc.timer.
+func Generate(opts *InstallOptions) ([]File, error) {
+	sched, err := cronSchedule(opts.Every)
+	if err != nil {
+		return nil, err
+	}
+	var args strings.Builder
+	if opts.Dir != DefaultDir {
+		fmt.Fprintf(&args, " --dir %s", opts.Dir)
+	}
+	if opts.User != DefaultUser {
+		fmt.Fprintf(&args, " --user %s", opts.User)
+	}
+	if opts.Binary != DefaultBinary {
+		fmt.Fprintf(&args, " --binary %s", opts.Binary)
+	}
+	if opts.Every != DefaultEvery {
+		fmt.Fprintf(&args, " --every %s", dur(opts.Every))
+	}
+	if opts.Jitter != DefaultJitter {
+		fmt.Fprintf(&args, " --jitter %s", dur(opts.Jitter))
+	}
+	if opts.MaxDuration != DefaultMaxDuration {
+		fmt.Fprintf(&args, " --max-duration %s", dur(opts.MaxDuration))
+	}
+	if opts.Rate != DefaultRate {
+		fmt.Fprintf(&args, " --rate %v", opts.Rate)
+	}
+	data := map[string]any{
+		"Dir": opts.Dir, "User": opts.User, "Binary": opts.Binary, "Schedule": sched,
+		"Calendar": calendar(opts.Every), "Every": dur(opts.Every), "Jitter": dur(opts.Jitter),
+		"MaxDuration": dur(opts.MaxDuration), "Timeout": dur(opts.MaxDuration + time.Minute),
+		"Rate": fmt.Sprint(opts.Rate), "Args": args.String(),
+	}
+	gen := func(name string, t *template.Template) (File, error) {
+		var b bytes.Buffer
+		err := t.Execute(&b, data)
+		return File{Name: name, Content: b.Bytes()}, err
+	}
+	var files []File
+	if opts.Systemd {
+		for _, x := range []struct {
+			name string
+			t    *template.Template
+		}{{"sessgc.service", serviceTmpl}, {"sessgc.timer", timerTmpl}} {
+			f, err := gen(x.name, x.t)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, f)
+		}
+		return files, nil
+	}
+	f, err := gen("sessgc", cronTmpl)
+	return []File{f}, err
+}
+
+func installRun(opts *InstallOptions) error {
+	files, err := Generate(opts)
+	if err != nil {
+		return cmdutil.UsageErrorf("%w", err)
+	}
+	if opts.Write == "" {
+		for i, f := range files {
+			if i > 0 {
+				fmt.Fprintln(opts.IO.Out)
+			}
+			opts.IO.Out.Write(f.Content)
+		}
+		return nil
+	}
+	for _, f := range files {
+		p := filepath.Join(opts.Write, f.Name)
+		// cron ignores files in /etc/cron.d that are group- or
+		// world-writable, so 0644 exactly.
+		if err := writeFile(p, f.Content, 0o644); err != nil {
+			return cmdutil.PartialErrorf("%w", err)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: wrote %s\n", p)
+	}
+	return nil
+}
+
+// writeFile replaces p atomically: cron and systemd may read it any time.
+func writeFile(p string, b []byte, perm os.FileMode) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err = tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}

@@ -1,0 +1,391 @@
+// Package run implements `sessgc run`, one garbage-collection pass over a
+// store.
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// FleetLockName is the file in the store's lock directory that lets one
+// sweep run at a time across every host mounting the store. Names starting
+// with '.' are reserved in the lock directory for such uses.
+const FleetLockName = ".sessgc"
+
+// maxErrorLines bounds the error lines printed and kept for --json: a sweep
+// of a broken mount could otherwise print millions.
+const maxErrorLines = 20
+
+// RunOptions are the settings of one sweep; flags bind to its fields.
+type RunOptions struct {
+	IO *cmdutil.IOStreams
+
+	Dir         string
+	DryRun      bool
+	MaxDuration time.Duration // 0: no budget
+	Concurrency int
+	Rate        float64 // removals per second; 0: no cap
+	Grace       time.Duration
+	TempAge     time.Duration
+	Jitter      time.Duration // random delay before starting, to spread hosts
+	NoFleetLock bool
+	JSON        bool
+	Verbose     bool
+	Quiet       bool
+	NoProgress  bool
+}
+
+// NewCmdRun returns the run command. runF, when not nil, replaces the
+// sweep; tests use it to check flag parsing.
+func NewCmdRun(io *cmdutil.IOStreams, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "run --dir DIR [flags]",
+		Short: "Remove expired sessions, stale temp files and stale lock files (the default command)",
+		Long: `Run one garbage-collection pass over a session store.
+
+The pass removes session records idle for longer than the largest idle timeout
+recorded in the store plus --grace, temp files older than --temp-age left by
+writers that crashed, and lease lock files whose holder died. It never removes
+a session that is locked by a request or was renewed while the pass looked at
+it, stripe lock files, or any file the store did not write. Memory use does not
+depend on the number of files.
+
+Unless --no-fleet-lock is given, the pass first takes the fleet lock
+DIR/locks/.sessgc without waiting: when another host is already sweeping the
+same store, sessgc prints one line and exits 0, so the same cron line can run
+on every host. A --dry-run takes no fleet lock.
+
+--max-duration bounds the pass: when it is spent the pass stops cleanly,
+reports stopped_early, and exits 0; the next run starts over and passes
+quickly over the parts already cleaned.`,
+		Example: `  # What cron runs on every host (only one of them sweeps):
+  sessgc run --dir /srv/sessions --quiet --jitter 1m --max-duration 8m --rate 200
+
+  # See what would be removed, changing nothing:
+  sessgc run --dir /srv/sessions --dry-run
+
+  # Machine-readable summary, configuration from the environment:
+  SESSGC_DIR=/srv/sessions SESSGC_RATE=500 sessgc run --json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+				return err
+			}
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(c.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
+	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be removed; change nothing")
+	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly after this long (0: no limit); exit 0 with stopped_early")
+	f.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "shard directories walked (and files removed) in parallel, 1..64")
+	f.Float64VarP(&opts.Rate, "rate", "r", 0, "at most this many removals per second across workers (0: no cap)")
+	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
+	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned")
+	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
+	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
+	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
+	cmd.MarkFlagDirname("dir")
+	return cmd
+}
+
+func (o *RunOptions) validate() error {
+	if o.Dir == "" {
+		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", cmdutil.EnvName("dir"))
+	}
+	if err := cmdutil.ValidateSweepFlags(o.Concurrency, o.Grace, o.TempAge); err != nil {
+		return err
+	}
+	switch {
+	case o.Rate < 0:
+		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", o.Rate)
+	case o.MaxDuration < 0:
+		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", o.MaxDuration)
+	case o.Jitter < 0:
+		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", o.Jitter)
+	}
+	return nil
+}
+
+// Summary is the JSON object printed last with --json. Its fields are
+// documented in docs/operations.md; add fields, never rename them.
+type Summary struct {
+	Event          string   `json:"event"` // always "summary"
+	Dir            string   `json:"dir"`
+	DryRun         bool     `json:"dry_run"`
+	Skipped        bool     `json:"skipped"`               // another sweep held the fleet lock; nothing done
+	SkipReason     string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
+	StoppedEarly   bool     `json:"stopped_early"`
+	StopReason     string   `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+	Scanned        int64    `json:"scanned"`
+	Live           int64    `json:"live"`
+	Removed        int64    `json:"removed"` // sessions + temps + leases
+	Sessions       int64    `json:"sessions"`
+	Temps          int64    `json:"temps"`
+	Leases         int64    `json:"leases"`
+	BytesFreed     int64    `json:"bytes_freed"`
+	SkippedLocked  int64    `json:"skipped_locked"`
+	SkippedRenewed int64    `json:"skipped_renewed"`
+	Foreign        int64    `json:"foreign"`
+	Errors         int64    `json:"errors"`
+	ErrorSamples   []string `json:"error_samples"` // the first 20 errors
+	Error          string   `json:"error,omitempty"`
+	DurationSecs   float64  `json:"duration_seconds"`
+	FilesPerSecond float64  `json:"files_per_second"` // scanned per second
+	ExitCode       int      `json:"exit_code"`
+}
+
+// removalLine is one JSON line per removal (with -v or --dry-run).
+type removalLine struct {
+	Event   string  `json:"event"` // "remove", or "would-remove" in a dry run
+	Path    string  `json:"path"`
+	Kind    string  `json:"kind"` // session, temp or lease
+	Bytes   int64   `json:"bytes"`
+	AgeSecs float64 `json:"age_seconds"`
+}
+
+// printer serializes output from the sweep's workers.
+type printer struct {
+	mu      sync.Mutex
+	opts    *RunOptions
+	nerrs   int
+	samples []string
+}
+
+func (p *printer) line(w io.Writer, s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	io.WriteString(w, s)
+}
+
+func (p *printer) json(v any) {
+	b, _ := json.Marshal(v)
+	p.line(p.opts.IO.Out, string(b)+"\n")
+}
+
+func (p *printer) removal(r fsstore.Removal) {
+	o := p.opts
+	if o.JSON {
+		ev := "remove"
+		if o.DryRun {
+			ev = "would-remove"
+		}
+		p.json(removalLine{Event: ev, Path: r.Path, Kind: r.Kind.String(), Bytes: r.Size, AgeSecs: r.Age.Seconds()})
+		return
+	}
+	verb := "removed"
+	if o.DryRun {
+		verb = "would remove"
+	}
+	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, r.Path, cmdutil.Bytes(r.Size), r.Age.Round(time.Second)))
+}
+
+// error prints the first maxErrorLines errors on stderr and keeps them for
+// the JSON summary; the count covers all of them.
+func (p *printer) error(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nerrs++
+	if p.nerrs > maxErrorLines {
+		return
+	}
+	p.samples = append(p.samples, err.Error())
+	fmt.Fprintf(p.opts.IO.ErrOut, "sessgc: %v\n", err)
+	if p.nerrs == maxErrorLines {
+		fmt.Fprintf(p.opts.IO.ErrOut, "sessgc: further errors are counted, not printed\n")
+	}
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	p := &printer{opts: opts}
+	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun, ErrorSamples: []string{}}
+	err := sweep(ctx, opts, p, &sum)
+	sum.ExitCode = cmdutil.ExitCode(err)
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	p.mu.Lock()
+	sum.ErrorSamples = append(sum.ErrorSamples, p.samples...)
+	p.mu.Unlock()
+	switch {
+	case opts.JSON:
+		p.json(sum)
+	case !opts.Quiet:
+		p.line(opts.IO.Out, humanSummary(opts, &sum))
+	}
+	return err
+}
+
+func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) error {
+	if opts.Jitter > 0 {
+		t := time.NewTimer(rand.N(opts.Jitter))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			sum.StoppedEarly, sum.StopReason = true, "interrupted"
+			return cmdutil.PartialErrorf("interrupted before the sweep started")
+		}
+	}
+	s, err := cmdutil.OpenStore(opts.Dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	sum.Dir = s.Dir()
+
+	if !opts.NoFleetLock && !opts.DryRun {
+		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, FleetLockName))
+		if errors.Is(err, lock.ErrLocked) {
+			sum.Skipped, sum.SkipReason = true, "fleet-lock-held"
+			return nil
+		}
+		if err != nil {
+			return cmdutil.StoreErrorf("fleet lock: %w", err)
+		}
+		defer l.Unlock()
+	}
+
+	sweepCtx := ctx
+	if opts.MaxDuration > 0 {
+		var cancel context.CancelFunc
+		sweepCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
+		defer cancel()
+	}
+	var removed, freed atomic.Int64
+	so := fsstore.SweepOptions{
+		DryRun:      opts.DryRun,
+		Concurrency: opts.Concurrency,
+		Rate:        opts.Rate,
+		Grace:       opts.Grace,
+		TempAge:     opts.TempAge,
+		OnError:     p.error,
+		OnRemove: func(r fsstore.Removal) {
+			removed.Add(1)
+			freed.Add(r.Size)
+			if opts.Verbose || opts.DryRun {
+				p.removal(r)
+			}
+		},
+	}
+	if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
+		stop := startProgress(opts, p, &removed, &freed)
+		defer stop()
+	}
+	st, err := s.Sweep(sweepCtx, so)
+	fill(sum, &st)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		sum.StoppedEarly, sum.StopReason = true, "interrupted"
+		return cmdutil.PartialErrorf("interrupted after %s", st.Duration.Round(time.Millisecond))
+	case errors.Is(err, context.DeadlineExceeded) && sweepCtx.Err() != nil:
+		sum.StoppedEarly, sum.StopReason = true, "max-duration"
+	default:
+		// Sweep only fails as a whole when the store itself is unusable
+		// (marker, data directory or lock directory unreadable); errors on
+		// single files and shards are counted in st.Errors instead.
+		return cmdutil.StoreErrorf("%w", err)
+	}
+	if st.Errors > 0 {
+		return cmdutil.PartialErrorf("%d files or directories could not be examined or removed", st.Errors)
+	}
+	return nil
+}
+
+func fill(sum *Summary, st *fsstore.SweepStats) {
+	sum.Scanned, sum.Live, sum.Removed = st.Scanned, st.Live, st.Removed()
+	sum.Sessions, sum.Temps, sum.Leases, sum.BytesFreed = st.Sessions, st.Temps, st.Leases, st.Bytes
+	sum.SkippedLocked, sum.SkippedRenewed = st.SkippedLocked, st.SkippedRenewed
+	sum.Foreign, sum.Errors = st.Foreign, st.Errors
+	sum.DurationSecs = st.Duration.Seconds()
+	if sum.DurationSecs > 0 {
+		sum.FilesPerSecond = float64(st.Scanned) / sum.DurationSecs
+	}
+}
+
+func humanSummary(opts *RunOptions, sum *Summary) string {
+	if sum.Skipped {
+		return fmt.Sprintf("sessgc: another host is sweeping %s (fleet lock %s held); nothing to do\n",
+			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
+	}
+	if sum.Error != "" && sum.Scanned == 0 {
+		return "" // the error itself is printed by main
+	}
+	verb, did := "swept", "removed"
+	if opts.DryRun {
+		verb, did = "dry run of", "would remove"
+	}
+	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
+	s := fmt.Sprintf("sessgc: %s %s in %s: %s %s files (%s sessions, %s temp, %s lease), %s; kept %s live sessions (%s locked, %s renewed meanwhile); scanned %s files (%.0f/s)",
+		verb, sum.Dir, d, did, cmdutil.Count(sum.Removed), cmdutil.Count(sum.Sessions),
+		cmdutil.Count(sum.Temps), cmdutil.Count(sum.Leases), cmdutil.Bytes(sum.BytesFreed),
+		cmdutil.Count(sum.Live+sum.SkippedLocked+sum.SkippedRenewed), cmdutil.Count(sum.SkippedLocked),
+		cmdutil.Count(sum.SkippedRenewed), cmdutil.Count(sum.Scanned), sum.FilesPerSecond)
+	if sum.Foreign > 0 {
+		s += fmt.Sprintf("; left %s foreign files alone", cmdutil.Count(sum.Foreign))
+	}
+	if sum.Errors > 0 {
+		s += fmt.Sprintf("; %s errors", cmdutil.Count(sum.Errors))
+	}
+	s += "\n"
+	switch sum.StopReason {
+	case "max-duration":
+		s += fmt.Sprintf("sessgc: stopped early: --max-duration %s spent; the next run goes on from the start and passes quickly over what is clean\n", opts.MaxDuration)
+	case "interrupted":
+		s += "sessgc: stopped early: interrupted\n"
+	}
+	return s
+}
+
+// startProgress redraws one status line on stderr until stop is called.
+// The total is unknown without a second walk, so it shows counts and rate
+// rather than a percentage.
+func startProgress(opts *RunOptions, p *printer, removed, freed *atomic.Int64) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	start := time.Now()
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				p.line(opts.IO.ErrOut, "\r\033[K")
+				return
+			case <-t.C:
+				el := time.Since(start)
+				n := removed.Load()
+				p.line(opts.IO.ErrOut, fmt.Sprintf("\r\033[Ksessgc: %s removed, %s freed, %.0f/s, %s",
+					cmdutil.Count(n), cmdutil.Bytes(freed.Load()), float64(n)/el.Seconds(), el.Round(time.Second)))
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}

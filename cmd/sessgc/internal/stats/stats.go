@@ -1,0 +1,171 @@
+// Package stats implements `sessgc stats`, a read-only census of a store.
+package stats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// StatsOptions are the settings of `sessgc stats`; flags bind to its fields.
+type StatsOptions struct {
+	IO *cmdutil.IOStreams
+
+	Dir         string
+	Concurrency int
+	Grace       time.Duration
+	TempAge     time.Duration
+	JSON        bool
+}
+
+// NewCmdStats returns the stats command. runF, when not nil, replaces the
+// census; tests use it to check flag parsing.
+func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.Command {
+	opts := &StatsOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "stats --dir DIR [flags]",
+		Short: "Count live, expired, temp and lock files in a store",
+		Long: `Walk a store once and count its files as a sweep with the same --grace and
+--temp-age would judge them now: live and expired sessions with their bytes,
+temp files, lock and lease files, foreign files, the range of session expiry
+times, and how full the shard directories are. It removes nothing.
+
+Expiry here is the sweep's view: a record's mtime (its last save or touch, by
+the file server's clock) plus the largest idle timeout recorded in the store.`,
+		Example: `  sessgc stats --dir /srv/sessions
+  sessgc stats --dir /srv/sessions --json | jq .expired`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+				return err
+			}
+			if opts.Dir == "" {
+				return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", cmdutil.EnvName("dir"))
+			}
+			if err := cmdutil.ValidateSweepFlags(opts.Concurrency, opts.Grace, opts.TempAge); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return statsRun(c.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
+	f.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "shard directories walked in parallel, 1..64")
+	f.DurationVar(&opts.Grace, "grace", time.Minute, "as for run: extra age before a session counts as expired")
+	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "as for run: age after which a temp file counts as stale")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
+	cmd.MarkFlagDirname("dir")
+	return cmd
+}
+
+// Report is the JSON object `sessgc stats --json` prints. Add fields,
+// never rename them.
+type Report struct {
+	Dir            string     `json:"dir"`
+	ShardDepth     int        `json:"shard_depth"`
+	LockStripes    int        `json:"lock_stripes"`
+	MaxIdleSecs    float64    `json:"max_idle_seconds"`
+	Live           int64      `json:"live"`
+	Expired        int64      `json:"expired"`
+	LiveBytes      int64      `json:"live_bytes"`
+	ExpiredBytes   int64      `json:"expired_bytes"`
+	Temps          int64      `json:"temps"`
+	StaleTemps     int64      `json:"stale_temps"`
+	TempBytes      int64      `json:"temp_bytes"`
+	LockFiles      int64      `json:"lock_files"`
+	Leases         int64      `json:"leases"`
+	StaleLeases    int64      `json:"stale_leases"`
+	Foreign        int64      `json:"foreign"`
+	TotalBytes     int64      `json:"total_bytes"`
+	OldestExpiry   *time.Time `json:"oldest_expiry"` // null when there is no session
+	NewestExpiry   *time.Time `json:"newest_expiry"`
+	Shards         int64      `json:"shards"`
+	ShardCapacity  int64      `json:"shard_capacity"`
+	MinShardFiles  int64      `json:"min_shard_files"`
+	MaxShardFiles  int64      `json:"max_shard_files"`
+	MeanShardFiles float64    `json:"mean_shard_files"`
+	Errors         int64      `json:"errors"`
+	DurationSecs   float64    `json:"duration_seconds"`
+}
+
+func statsRun(ctx context.Context, opts *StatsOptions) error {
+	s, err := cmdutil.OpenStore(opts.Dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge})
+	if err != nil {
+		if ctx.Err() != nil {
+			return cmdutil.PartialErrorf("interrupted: %w", err)
+		}
+		return cmdutil.StoreErrorf("%w", err)
+	}
+	r := newReport(s.Dir(), &st)
+	if opts.JSON {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return cmdutil.PartialErrorf("encode: %w", err)
+		}
+		fmt.Fprintf(opts.IO.Out, "%s\n", b)
+	} else {
+		writeHuman(opts.IO.Out, &r)
+	}
+	if st.Errors > 0 {
+		return cmdutil.PartialErrorf("%d files or directories could not be examined", st.Errors)
+	}
+	return nil
+}
+
+func newReport(dir string, st *fsstore.Stats) Report {
+	r := Report{
+		Dir: dir, ShardDepth: st.ShardDepth, LockStripes: st.LockStripes, MaxIdleSecs: st.MaxIdle.Seconds(),
+		Live: st.Live, Expired: st.Expired, LiveBytes: st.LiveBytes, ExpiredBytes: st.ExpiredBytes,
+		Temps: st.Temps, StaleTemps: st.StaleTemps, TempBytes: st.TempBytes,
+		LockFiles: st.LockFiles, Leases: st.Leases, StaleLeases: st.StaleLeases,
+		Foreign: st.Foreign, TotalBytes: st.Bytes,
+		Shards: st.Shards, ShardCapacity: st.ShardCapacity,
+		MinShardFiles: st.MinShardFiles, MaxShardFiles: st.MaxShardFiles,
+		Errors: st.Errors, DurationSecs: st.Duration.Seconds(),
+	}
+	if !st.OldestExpiry.IsZero() {
+		o, n := st.OldestExpiry.UTC(), st.NewestExpiry.UTC()
+		r.OldestExpiry, r.NewestExpiry = &o, &n
+	}
+	if st.Shards > 0 {
+		r.MeanShardFiles = float64(st.Live+st.Expired+st.Temps) / float64(st.Shards)
+	}
+	return r
+}
+
+func writeHuman(w io.Writer, r *Report) {
+	c, b := cmdutil.Count, cmdutil.Bytes
+	fmt.Fprintf(w, "store     %s (shard depth %d, %d lock stripes, max idle %s)\n",
+		r.Dir, r.ShardDepth, r.LockStripes, time.Duration(r.MaxIdleSecs*float64(time.Second)))
+	fmt.Fprintf(w, "sessions  %s live (%s), %s expired (%s)\n", c(r.Live), b(r.LiveBytes), c(r.Expired), b(r.ExpiredBytes))
+	if r.OldestExpiry != nil {
+		fmt.Fprintf(w, "expiry    oldest %s, newest %s\n", r.OldestExpiry.Format(time.RFC3339), r.NewestExpiry.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "expiry    no sessions\n")
+	}
+	fmt.Fprintf(w, "temp      %s files (%s stale), %s\n", c(r.Temps), c(r.StaleTemps), b(r.TempBytes))
+	fmt.Fprintf(w, "locks     %s stripe files, %s lease files (%s stale)\n", c(r.LockFiles), c(r.Leases), c(r.StaleLeases))
+	fmt.Fprintf(w, "foreign   %s files (never removed)\n", c(r.Foreign))
+	fmt.Fprintf(w, "total     %s\n", b(r.TotalBytes))
+	fmt.Fprintf(w, "shards    %s of %s directories in use, %s..%s files each (mean %.0f)\n",
+		c(r.Shards), c(r.ShardCapacity), c(r.MinShardFiles), c(r.MaxShardFiles), r.MeanShardFiles)
+	if r.Errors > 0 {
+		fmt.Fprintf(w, "errors    %s files or directories could not be examined\n", c(r.Errors))
+	}
+	fmt.Fprintf(w, "took      %s\n", time.Duration(r.DurationSecs*float64(time.Second)).Round(time.Millisecond))
+}

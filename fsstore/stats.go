@@ -1,0 +1,304 @@
+package fsstore
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// StatsOptions configures Stats. The zero value uses the same defaults as
+// SweepOptions, so that Stats predicts what a default Sweep would remove.
+type StatsOptions struct {
+	// Concurrency is the number of shard directories walked at once
+	// (default 1, at most 64).
+	Concurrency int
+	// Grace is added to the store's largest idle timeout before a session
+	// counts as expired (default 1 minute), as SweepOptions.Grace.
+	Grace time.Duration
+	// TempAge is the age after which a temp file counts as stale (default
+	// 10 minutes), as SweepOptions.TempAge.
+	TempAge time.Duration
+}
+
+// Stats describes the files of a store as a sweep would judge them when
+// Stats ran. Every figure comes from directory listings and file attributes;
+// no record is opened, so on NFS Stats costs one READDIR per directory batch
+// and one GETATTR per file, like a sweep with nothing to remove.
+type Stats struct {
+	ShardDepth  int           // directory levels under data/
+	LockStripes int           // lock stripes recorded in the marker
+	MaxIdle     time.Duration // largest idle timeout recorded in the marker
+
+	Live         int64 // session records a sweep would keep
+	Expired      int64 // session records a sweep would remove (unless locked or renewed by then)
+	LiveBytes    int64
+	ExpiredBytes int64
+	Temps        int64 // temp files, in use or abandoned
+	StaleTemps   int64 // temp files older than TempAge: a sweep removes them
+	TempBytes    int64
+	LockFiles    int64 // stripe lock files (never removed)
+	Leases       int64 // lease lock files, held or abandoned
+	StaleLeases  int64 // lease files a sweep would remove
+	Foreign      int64 // files the store did not write (never removed)
+	Bytes        int64 // bytes in all regular files counted above
+
+	// OldestExpiry and NewestExpiry bound the expiry of the session records
+	// as a sweep sees it: file mtime (the last Save or Touch, by the file
+	// server's clock) plus MaxIdle. A record's own, shorter idle timeout and
+	// its absolute deadline are in its header, which Stats does not read.
+	// Both are zero when the store holds no record.
+	OldestExpiry time.Time
+	NewestExpiry time.Time
+
+	// Shard fill: leaf shard directories that exist (they are created on
+	// first use) out of ShardCapacity (256^ShardDepth), and the fewest and
+	// most entries in one of them.
+	Shards        int64
+	ShardCapacity int64
+	MinShardFiles int64
+	MaxShardFiles int64
+
+	Errors   int64 // files or directories that could not be examined
+	Duration time.Duration
+}
+
+// Stats walks the store once and counts its files, in memory independent of
+// the number of files. It changes nothing in the data directory (it creates
+// and removes one temp file in the store directory to read the file
+// server's clock, as Sweep does). Stats stops early with ctx's error when
+// ctx ends.
+func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
+	start := time.Now()
+	if s.closed.Load() {
+		return Stats{}, ErrClosed
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 1
+	}
+	if opts.TempAge == 0 {
+		opts.TempAge = 10 * time.Minute
+	}
+	if opts.Grace == 0 {
+		opts.Grace = time.Minute
+	}
+	switch {
+	case opts.Concurrency < 1 || opts.Concurrency > 64:
+		return Stats{}, fmt.Errorf("fsstore: stats: concurrency %d outside 1..64", opts.Concurrency)
+	case opts.TempAge < 0 || opts.Grace < 0:
+		return Stats{}, fmt.Errorf("fsstore: stats: negative TempAge or Grace")
+	}
+	m, err := readMarker(s.dir)
+	if err != nil {
+		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
+	}
+	clock, err := newServerClock(s.dir)
+	if err != nil {
+		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
+	}
+	c := &statsCounter{opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: m.maxIdle + opts.Grace}
+	c.minShard.Store(-1)
+	if err := c.root(ctx, s.dir); err != nil {
+		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
+	}
+	err = s.walkShards(ctx, opts.Concurrency, c.shard)
+	if err == nil {
+		err = c.locks(ctx, filepath.Join(s.dir, LockDir), s.cfg.leaseTTL)
+	}
+	st := c.result(s, m, start)
+	if err != nil {
+		return st, fmt.Errorf("fsstore: stats: %w", err)
+	}
+	return st, nil
+}
+
+type statsCounter struct {
+	opts        StatsOptions
+	clock       serverClock
+	maxIdle     time.Duration
+	expireAfter time.Duration
+
+	live, expired, liveBytes, expiredBytes  atomic.Int64
+	temps, staleTemps, tempBytes            atomic.Int64
+	lockFiles, leases, staleLeases, foreign atomic.Int64
+	bytes, shards, errs                     atomic.Int64
+	minShard, maxShard                      atomic.Int64
+
+	mu             sync.Mutex // guards oldest, newest
+	oldest, newest time.Time
+}
+
+func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
+	st := Stats{
+		ShardDepth: m.shardDepth, LockStripes: m.stripes, MaxIdle: m.maxIdle,
+		Live: c.live.Load(), Expired: c.expired.Load(),
+		LiveBytes: c.liveBytes.Load(), ExpiredBytes: c.expiredBytes.Load(),
+		Temps: c.temps.Load(), StaleTemps: c.staleTemps.Load(), TempBytes: c.tempBytes.Load(),
+		LockFiles: c.lockFiles.Load(), Leases: c.leases.Load(), StaleLeases: c.staleLeases.Load(),
+		Foreign: c.foreign.Load(), Bytes: c.bytes.Load(),
+		Shards: c.shards.Load(), ShardCapacity: 1 << (8 * m.shardDepth),
+		MaxShardFiles: c.maxShard.Load(), Errors: c.errs.Load(),
+	}
+	if n := c.minShard.Load(); n >= 0 {
+		st.MinShardFiles = n
+	}
+	c.mu.Lock()
+	st.OldestExpiry, st.NewestExpiry = c.oldest, c.newest
+	c.mu.Unlock()
+	st.Duration = time.Since(start)
+	return st
+}
+
+// stat returns a file's size and age by the file server's clock; ok is
+// false (and the error counted) when the file could not be examined. A file
+// that vanished since the listing is skipped silently.
+func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Duration, ok bool) {
+	st, err := lstat(p)
+	if err != nil {
+		if err != unix.ENOENT {
+			c.errs.Add(1)
+		}
+		return 0, time.Time{}, 0, false
+	}
+	mtime = time.Unix(st.Mtim.Unix())
+	return st.Size, mtime, c.clock.now().Sub(mtime), true
+}
+
+// root counts foreign files at the top of the store: anything but the
+// marker, the two directories and temp files.
+func (c *statsCounter) root(ctx context.Context, dir string) error {
+	return forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		switch n := e.Name(); {
+		case n == MarkerFile, n == DataDir, n == LockDir, strings.HasPrefix(n, tempPrefix):
+		default:
+			c.foreign.Add(1)
+		}
+	})
+}
+
+func (c *statsCounter) shard(ctx context.Context, dir string) error {
+	var n int64
+	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		n++
+		name := e.Name()
+		if !e.Type().IsRegular() {
+			c.foreign.Add(1)
+			return
+		}
+		isRecord := isRecordName(name)
+		if !isRecord && !strings.HasPrefix(name, tempPrefix) {
+			c.foreign.Add(1)
+			return
+		}
+		size, mtime, age, ok := c.stat(filepath.Join(dir, name))
+		if !ok {
+			return
+		}
+		c.bytes.Add(size)
+		if !isRecord {
+			c.temps.Add(1)
+			c.tempBytes.Add(size)
+			if age >= c.opts.TempAge {
+				c.staleTemps.Add(1)
+			}
+			return
+		}
+		if age > c.expireAfter {
+			c.expired.Add(1)
+			c.expiredBytes.Add(size)
+		} else {
+			c.live.Add(1)
+			c.liveBytes.Add(size)
+		}
+		c.expiry(mtime.Add(c.maxIdle))
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.errs.Add(1) // like Sweep: an unreadable shard does not stop the walk
+		return nil
+	}
+	c.shards.Add(1)
+	storeMin(&c.minShard, n)
+	storeMax(&c.maxShard, n)
+	return nil
+}
+
+func (c *statsCounter) expiry(t time.Time) {
+	c.mu.Lock()
+	if c.oldest.IsZero() || t.Before(c.oldest) {
+		c.oldest = t
+	}
+	if t.After(c.newest) {
+		c.newest = t
+	}
+	c.mu.Unlock()
+}
+
+// locks counts stripe lock files and lease files, judging leases as Sweep
+// does. Dot files are the lock directory's own (probes, the fleet lock).
+func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration) error {
+	if ttl == 0 {
+		ttl = 15 * time.Second
+	}
+	return forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			return
+		}
+		if !e.Type().IsRegular() {
+			c.foreign.Add(1)
+			return
+		}
+		_, broken, isLease := lock.IsLeaseFile(name)
+		if !isLease && !isStripeName(name) {
+			c.foreign.Add(1)
+			return
+		}
+		size, _, age, ok := c.stat(filepath.Join(dir, name))
+		if !ok {
+			return
+		}
+		c.bytes.Add(size)
+		if !isLease {
+			c.lockFiles.Add(1)
+			return
+		}
+		c.leases.Add(1)
+		if broken && age >= c.opts.TempAge || !broken && age >= ttl {
+			c.staleLeases.Add(1)
+		}
+	})
+}
+
+// isStripeName reports whether name has the form stripeName produces.
+func isStripeName(name string) bool {
+	return len(name) == 4 && isRecordName(name+"0000000000000000000000000000")
+}
+
+func storeMin(v *atomic.Int64, n int64) {
+	for {
+		cur := v.Load()
+		if cur >= 0 && cur <= n || v.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+func storeMax(v *atomic.Int64, n int64) {
+	for {
+		cur := v.Load()
+		if cur >= n || v.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}

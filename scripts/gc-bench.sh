@@ -1,0 +1,79 @@
+#!/bin/sh
+# gc-bench.sh: sessgc against the find(1) baseline on identical trees.
+#
+# Builds a store of N sessions (default 1,000,000, 1 KiB each, depth-1
+# shards) with 10% aged 48 h, copies it with cp -a, then on the same machine
+# and in the same run:
+#   find COPY -type f -mmin +1440 -delete     (what PHP operators run today)
+#   sessgc run --dir STORE --json              (lock-aware sweep)
+# each under /usr/bin/time -v after dropping the page cache (when allowed),
+# then a second, warm pass of each with nothing left to delete.
+# Reports wall time, files/s (files examined per second of wall time) and
+# peak RSS. Needs GNU time (apt-get install time) and about 9 GB free.
+#
+# Usage: scripts/gc-bench.sh [WORKDIR] [N] [CONCURRENCY]
+set -eu
+
+WORK=${1:-/tmp/sessgc-bench}
+N=${2:-1000000}
+CONC=${3:-4}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+[ -x /usr/bin/time ] || { echo "gc-bench: /usr/bin/time missing: apt-get install -y time" >&2; exit 2; }
+
+rm -rf "$WORK"
+mkdir -p "$WORK/bin"
+(cd "$ROOT" && go build -o "$WORK/bin/sessgc" ./cmd/sessgc && go build -o "$WORK/bin/gcgen" ./cmd/sessgc/internal/gcgen)
+
+echo "== machine"
+echo "nproc: $(nproc)"
+echo "kernel: $(uname -r)"
+echo "fs: $(df -T "$WORK" | awk 'NR==2 {print $2 " on " $1}')"
+echo "go: $(go version)"
+
+echo "== generate $N sessions"
+start=$(date +%s)
+"$WORK/bin/gcgen" -dir "$WORK/store" -n "$N" -expired 0.1
+echo "generate: $(( $(date +%s) - start )) s"
+start=$(date +%s)
+cp -a "$WORK/store" "$WORK/copy"
+echo "copy: $(( $(date +%s) - start )) s"
+
+dropcache() {
+	sync
+	if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then
+		echo "(page cache dropped)"
+	else
+		echo "(could not drop the page cache: runs are warm)"
+	fi
+}
+
+count() { find "$1/data" -type f | wc -l; }
+
+# measure LABEL FILES_BEFORE CMD...: run under GNU time, print a result line.
+measure() {
+	label=$1 files=$2
+	shift 2
+	/usr/bin/time -v -o "$WORK/time.$label" "$@" > "$WORK/out.$label"
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.$label")
+	secs=$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.$label")
+	cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$WORK/time.$label")
+	echo "$label: files=$files wall=${secs}s files/s=$(awk -v f="$files" -v s="$secs" 'BEGIN { printf "%.0f", f / s }') peakRSS=$((rss / 1024))MiB cpu=$cpu"
+}
+
+before=$(count "$WORK/copy")
+echo "== cold pass ($before session files each)"
+dropcache
+measure find-cold "$before" find "$WORK/copy" -type f -mmin +1440 -delete
+echo "find left $(count "$WORK/copy") files"
+dropcache
+measure sessgc-cold "$before" "$WORK/bin/sessgc" run --dir "$WORK/store" --json --concurrency "$CONC"
+echo "sessgc left $(count "$WORK/store") files; summary: $(tail -n 1 "$WORK/out.sessgc-cold")"
+
+after=$(count "$WORK/copy")
+echo "== warm pass, nothing to delete ($after files each)"
+measure find-warm "$after" find "$WORK/copy" -type f -mmin +1440 -delete
+measure sessgc-warm "$after" "$WORK/bin/sessgc" run --dir "$WORK/store" --json --concurrency "$CONC"
+echo "sessgc warm summary: $(tail -n 1 "$WORK/out.sessgc-warm")"
+echo "command: scripts/gc-bench.sh $WORK $N $CONC"
