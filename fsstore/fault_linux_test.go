@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"io"
 	"io/fs"
 	"os"
@@ -25,11 +26,11 @@ import (
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
+		testenv.Skip(t, testenv.Root, "needs root to mount a tmpfs")
 	}
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
-		t.Skipf("cannot mount a tmpfs on %s: %v", dir, err)
+		testenv.Skip(t, testenv.Root, "cannot mount a tmpfs on %s: %v", dir, err)
 	}
 	// Registered after t.TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {

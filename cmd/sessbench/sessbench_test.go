@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"image/png"
 	"io"
 	"io/fs"
@@ -475,7 +476,7 @@ func startRedis(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redis-server not on PATH; install it (apt-get install redis-server) to run the Redis tests")
+		testenv.Skip(t, testenv.Redis, "redis-server not on PATH; install it (apt-get install redis-server) to run the Redis tests")
 	}
 	addr := freePort(t)
 	_, port, _ := net.SplitHostPort(addr)

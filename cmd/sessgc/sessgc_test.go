@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"io"
 	"io/fs"
 	"os"
@@ -893,18 +894,18 @@ func snapshotAsRoot(dir string) string {
 // CAP_SYS_ADMIN and skips without it.
 func TestReadOnlyMount(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root to bind-mount the store read-only")
+		testenv.Skip(t, testenv.Root, "needs root to bind-mount the store read-only")
 	}
 	st := newStore(t)
 	ids := st.save(2)
 	st.expire(ids...)
 	mnt := t.TempDir()
 	if err := unix.Mount(st.dir, mnt, "", unix.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount (no CAP_SYS_ADMIN in this container?): %v", err)
+		testenv.Skip(t, testenv.Root, "cannot bind-mount (no CAP_SYS_ADMIN in this container?): %v", err)
 	}
 	defer unix.Unmount(mnt, unix.MNT_DETACH)
 	if err := unix.Mount("", mnt, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-		t.Skipf("cannot remount read-only: %v", err)
+		testenv.Skip(t, testenv.Root, "cannot remount read-only: %v", err)
 	}
 	r := runGC(t, []string{"--dir", mnt})
 	if r.code != 3 || !strings.Contains(r.stderr, "read-only") {

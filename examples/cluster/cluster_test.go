@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -178,7 +179,7 @@ func chromium() string {
 func TestBrowser(t *testing.T) {
 	bin := chromium()
 	if bin == "" {
-		t.Skip("no Chromium: apt-get install -y chromium (or set SESSFS_CHROMIUM to a Chromium binary)")
+		testenv.Skip(t, testenv.Chromium, "no Chromium: apt-get install -y chromium (or set SESSFS_CHROMIUM to a Chromium binary)")
 	}
 	if testing.Short() {
 		t.Skip("starts a browser")

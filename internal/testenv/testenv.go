@@ -1,0 +1,28 @@
+// Package testenv lets tests that need something the machine may lack (root,
+// a Redis server, Chromium) skip with a clear message on a developer's
+// machine, and fail instead where the environment promises it: CI sets
+// SESSFS_REQUIRE_ROOT=1, SESSFS_REQUIRE_REDIS=1 and SESSFS_REQUIRE_CHROMIUM=1
+// (see .ci/run), so those tests can never be skipped there unnoticed.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Requirement names, each with its SESSFS_REQUIRE_* variable.
+const (
+	Root     = "SESSFS_REQUIRE_ROOT"
+	Redis    = "SESSFS_REQUIRE_REDIS"
+	Chromium = "SESSFS_REQUIRE_CHROMIUM"
+)
+
+// Skip skips t with the message, or fails it when the environment variable
+// requirement is set to 1.
+func Skip(t testing.TB, requirement, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(requirement) == "1" {
+		t.Fatalf(format+" (and %s=1 forbids skipping)", append(args, requirement)...)
+	}
+	t.Skipf(format, args...)
+}
