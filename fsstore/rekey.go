@@ -74,6 +74,8 @@ func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			scanned.Add(1)
 			done, err := s.rekeyOne(ctx, dir, e.Name(), lim)
 			switch {
+			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+				scanned.Add(-1) // cut short, not failed: left for the next pass
 			case err != nil:
 				fail(err)
 			case done:

@@ -19,7 +19,8 @@ import (
 // turn an arbitrary directory into one, and it opens with the smallest idle
 // timeout (one second) so that opening never raises the idle timeout the
 // marker records: the sweep must use the applications' value, not ours.
-func OpenStore(dir string) (*fsstore.Store, error) {
+// opts are applied after those defaults (rekey adds fsstore.WithKeys).
+func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
 		return nil, UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	}
@@ -34,11 +35,11 @@ func OpenStore(dir string) (*fsstore.Store, error) {
 	case !st.IsDir():
 		return nil, StoreErrorf("%s is not a directory", dir)
 	}
-	s, err := fsstore.Open(dir,
+	s, err := fsstore.Open(dir, append([]fsstore.Option{
 		fsstore.WithCreate(false),
 		fsstore.WithIdleTimeout(time.Second),
 		fsstore.WithWatch(false),
-	)
+	}, opts...)...)
 	if err == nil {
 		return s, nil
 	}

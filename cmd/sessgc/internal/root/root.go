@@ -14,6 +14,8 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/installcron"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/keygen"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/rekey"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/run"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/stats"
 )
@@ -27,24 +29,31 @@ func NewCmdRoot(io *cmdutil.IOStreams) *cobra.Command {
 from a sessfs store shared by many hosts over NFS or EFS. Run it from cron or a
 systemd timer on every host: a fleet-wide lock lets one host sweep at a time.
 
-Without a command, sessgc runs "sessgc run".
+Without a command, sessgc runs "sessgc run". "sessgc rekey" rewrites the
+records under the newest encryption key after a key rotation; "sessgc keygen"
+makes a key.
 
 Every flag can also be set with an environment variable SESSGC_<FLAG>, dashes
 as underscores: SESSGC_DIR, SESSGC_RATE, SESSGC_MAX_DURATION,
-SESSGC_NO_FLEET_LOCK=true. Flags win over the environment.
+SESSGC_NO_FLEET_LOCK=true. Flags win over the environment. Encryption keys
+are never given as a flag: --keys-file (SESSGC_KEYS_FILE) names a file, or
+SESSGC_KEYS holds the keys.
 
 Exit codes:
   0  done, or nothing to do (another host holds the fleet lock, or
      --max-duration stopped the sweep early: see stopped_early)
   1  partial failure: some files could not be examined or removed, or the
-     sweep was interrupted by a signal
-  2  usage error: bad flags, arguments or SESSGC_* values
-  3  store unusable: missing, not a store, unreadable or read-only;
-     nothing was deleted`,
+     sweep was interrupted by a signal, or --textfile could not be written
+  2  usage error: bad flags, arguments or SESSGC_* values; no keys, or a
+     key file that is unreadable, readable by others or malformed
+  3  store unusable: missing, not a store, unreadable or read-only, or
+     a key that does not match the store ("wrong key"); nothing was
+     deleted or rewritten`,
 		Example: `  sessgc --dir /srv/sessions                  # one sweep (same as: sessgc run --dir ...)
   sessgc run --dir /srv/sessions --dry-run -v  # list what would go
   sessgc stats --dir /srv/sessions --json
   sessgc install-cron --dir /srv/sessions --write /etc/cron.d
+  sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys
   source <(sessgc completion bash)`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -58,6 +67,8 @@ Exit codes:
 		run.NewCmdRun(io, nil),
 		stats.NewCmdStats(io, nil),
 		installcron.NewCmdInstallCron(io, nil),
+		rekey.NewCmdRekey(io, nil),
+		keygen.NewCmdKeygen(io, nil),
 	)
 	return cmd
 }

@@ -47,6 +47,7 @@ type RunOptions struct {
 	Verbose     bool
 	Quiet       bool
 	NoProgress  bool
+	Textfile    string // node-exporter textfile to write the summary to; "": none
 }
 
 // NewCmdRun returns the run command. runF, when not nil, replaces the
@@ -72,7 +73,12 @@ on every host. A --dry-run takes no fleet lock.
 
 --max-duration bounds the pass: when it is spent the pass stops cleanly,
 reports stopped_early, and exits 0; the next run starts over and passes
-quickly over the parts already cleaned.`,
+quickly over the parts already cleaned.
+
+--textfile PATH writes the summary as Prometheus gauges (sessgc_*) for the
+node-exporter textfile collector, replacing PATH atomically after every run:
+also after a run skipped because of the fleet lock, and after a failed one
+(sessgc_last_run_success 0). A --dry-run does not write it.`,
 		Example: `  # What cron runs on every host (only one of them sweeps):
   sessgc run --dir /srv/sessions --quiet --jitter 1m --max-duration 8m --rate 200
 
@@ -80,7 +86,10 @@ quickly over the parts already cleaned.`,
   sessgc run --dir /srv/sessions --dry-run
 
   # Machine-readable summary, configuration from the environment:
-  SESSGC_DIR=/srv/sessions SESSGC_RATE=500 sessgc run --json`,
+  SESSGC_DIR=/srv/sessions SESSGC_RATE=500 sessgc run --json
+
+  # Metrics for node-exporter's textfile collector:
+  sessgc run --dir /srv/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
@@ -109,6 +118,7 @@ quickly over the parts already cleaned.`,
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
+	f.StringVar(&opts.Textfile, "textfile", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	cmd.MarkFlagDirname("dir")
 	return cmd
 }
@@ -128,7 +138,7 @@ func (o *RunOptions) validate() error {
 	case o.Jitter < 0:
 		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", o.Jitter)
 	}
-	return nil
+	return cmdutil.CheckTextfile(o.Textfile)
 }
 
 // Summary is the JSON object printed last with --json. Its fields are
@@ -228,6 +238,20 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		sum.Error = err.Error()
 	}
+	if opts.Textfile != "" && !opts.DryRun {
+		if terr := cmdutil.WriteTextfile(opts.Textfile, metrics(opts, &sum, time.Now())); terr != nil {
+			// The sweep's own failure, if any, decides the exit code;
+			// otherwise a run whose monitoring is broken must not look
+			// like a success to cron.
+			terr = fmt.Errorf("--textfile: %w", terr)
+			if err == nil {
+				err = cmdutil.PartialErrorf("%w", terr)
+				sum.ExitCode, sum.Error = cmdutil.ExitCode(err), err.Error()
+			} else {
+				fmt.Fprintf(opts.IO.ErrOut, "sessgc: %v\n", terr)
+			}
+		}
+	}
 	p.mu.Lock()
 	sum.ErrorSamples = append(sum.ErrorSamples, p.samples...)
 	p.mu.Unlock()
@@ -315,6 +339,37 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 		return cmdutil.PartialErrorf("%d files or directories could not be examined or removed", st.Errors)
 	}
 	return nil
+}
+
+// metrics renders a run's summary for the node-exporter textfile
+// collector. The names are documented in docs/operations.md; add metrics,
+// never rename them.
+func metrics(opts *RunOptions, sum *Summary, now time.Time) *cmdutil.Metrics {
+	dir := opts.Dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // the same label whichever way --dir was spelled
+	}
+	m := cmdutil.NewMetrics(cmdutil.Label{Name: "dir", Value: dir})
+	m.Gauge("sessgc_last_run_timestamp_seconds", "Unix time at which the last sessgc run ended (also skipped and failed runs).", float64(now.UnixNano())/1e9)
+	m.Gauge("sessgc_last_run_duration_seconds", "Wall time of the last sweep.", sum.DurationSecs)
+	m.Gauge("sessgc_last_run_success", "1 if the last run exited 0 (including skipped and stopped-early runs), else 0.", cmdutil.Bool(sum.ExitCode == cmdutil.ExitOK))
+	m.Gauge("sessgc_last_run_exit_code", "Exit code of the last run.", float64(sum.ExitCode))
+	m.Gauge("sessgc_fleet_lock_held", "1 if the last run did nothing because another host held the fleet lock.", cmdutil.Bool(sum.Skipped))
+	m.Gauge("sessgc_stopped_early", "1 if the last sweep stopped before the end of the store (max-duration or signal).", cmdutil.Bool(sum.StoppedEarly))
+	m.Gauge("sessgc_scanned_files", "Files examined by the last sweep.", float64(sum.Scanned))
+	m.Gauge("sessgc_live_sessions", "Live sessions kept by the last sweep.", float64(sum.Live))
+	for _, k := range []struct {
+		kind string
+		n    int64
+	}{{"session", sum.Sessions}, {"temp", sum.Temps}, {"lease", sum.Leases}} {
+		m.Gauge("sessgc_removed_files", "Files removed by the last sweep, by kind.", float64(k.n), cmdutil.Label{Name: "kind", Value: k.kind})
+	}
+	m.Gauge("sessgc_removed_bytes", "Bytes freed by the last sweep.", float64(sum.BytesFreed))
+	m.Gauge("sessgc_skipped_locked", "Expired sessions kept by the last sweep because a request held their lock.", float64(sum.SkippedLocked))
+	m.Gauge("sessgc_skipped_renewed", "Sessions renewed while the last sweep examined them, and kept.", float64(sum.SkippedRenewed))
+	m.Gauge("sessgc_foreign_files", "Files in shard directories that the store did not write, left alone by the last sweep.", float64(sum.Foreign))
+	m.Gauge("sessgc_errors", "Files or directories the last sweep could not examine or remove.", float64(sum.Errors))
+	return m
 }
 
 func fill(sum *Summary, st *fsstore.SweepStats) {

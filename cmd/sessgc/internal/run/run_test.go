@@ -48,6 +48,11 @@ func TestNewCmdRunFlags(t *testing.T) {
 		{name: "negative budget", args: "--dir /s --max-duration -1s", code: cmdutil.ExitUsage},
 		{name: "zero temp age", args: "--dir /s --temp-age 0", code: cmdutil.ExitUsage},
 		{name: "argument", args: "--dir /s now", code: cmdutil.ExitUsage},
+		{name: "textfile", args: "--dir /s --textfile /tmp/sessgc.prom", want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
+		{name: "textfile env", args: "--dir /s", env: map[string]string{"SESSGC_TEXTFILE": "/tmp/sessgc.prom"},
+			want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
+		{name: "textfile not .prom", args: "--dir /s --textfile /tmp/sessgc.txt", code: cmdutil.ExitUsage},
+		{name: "textfile dir missing", args: "--dir /s --textfile /nonexistent-dir/sessgc.prom", code: cmdutil.ExitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			io, _, _ := testIO(tc.env)

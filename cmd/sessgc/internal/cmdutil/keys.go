@@ -1,0 +1,59 @@
+package cmdutil
+
+import (
+	"strings"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// KeysEnv is the environment variable that holds a key set itself (keys
+// separated by newlines or semicolons, as fsstore.KeysFromEnv reads them).
+// There is deliberately no flag taking key material: command lines are
+// visible to every user in ps and /proc, and end up in shell history.
+const KeysEnv = EnvPrefix + "KEYS"
+
+// LoadKeys returns the key set of a command that reads encrypted records.
+// file is the --keys-file value (or SESSGC_KEYS_FILE, applied by ApplyEnv);
+// fileFromFlag says whether it came from the command line. The command line
+// wins over the environment; SESSGC_KEYS_FILE and SESSGC_KEYS both set is
+// ambiguous (which keys would a rotation use?) and refused.
+//
+// Every failure is a usage error (exit 2): it is the job's configuration
+// that is wrong, not the store. Messages never quote secret material.
+func LoadKeys(file string, fileFromFlag bool, getenv func(string) string) ([]fsstore.Key, error) {
+	inline := getenv(KeysEnv)
+	if strings.TrimSpace(inline) == "" {
+		inline = ""
+	}
+	var (
+		keys []fsstore.Key
+		err  error
+	)
+	switch {
+	case file != "" && inline != "" && !fileFromFlag:
+		return nil, UsageErrorf("both %s and %s are set; set only one", EnvName("keys-file"), KeysEnv)
+	case file != "":
+		if keys, err = fsstore.KeysFromFile(file); err != nil {
+			return nil, UsageErrorf("--keys-file: %w", err)
+		}
+	case inline != "":
+		// The same format as fsstore.KeysFromEnv, read through the
+		// injected getenv so that tests can supply it.
+		if keys, err = fsstore.ParseKeys(strings.NewReader(strings.ReplaceAll(inline, ";", "\n"))); err != nil {
+			return nil, UsageErrorf("%s: %w", KeysEnv, err)
+		}
+	default:
+		return nil, UsageErrorf("no keys: pass --keys-file FILE, or set %s or %s (keys are never taken from the command line)",
+			EnvName("keys-file"), KeysEnv)
+	}
+	// fsstore.Open would refuse a duplicate too, but as a store error;
+	// it is a mistake in the key file.
+	seen := make(map[uint32]bool, len(keys))
+	for _, k := range keys {
+		if seen[k.ID] {
+			return nil, UsageErrorf("key ID %d appears twice in the key set", k.ID)
+		}
+		seen[k.ID] = true
+	}
+	return keys, nil
+}

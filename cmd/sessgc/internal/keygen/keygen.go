@@ -1,0 +1,68 @@
+// Package keygen implements `sessgc keygen`, which prints a new encryption
+// key line for a key file.
+package keygen
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// KeygenOptions are the settings of keygen; flags bind to its fields.
+type KeygenOptions struct {
+	IO *cmdutil.IOStreams
+	ID uint32
+}
+
+// NewCmdKeygen returns the keygen command. runF, when not nil, replaces the
+// generation; tests use it to check flag parsing.
+func NewCmdKeygen(io *cmdutil.IOStreams, runF func(*KeygenOptions) error) *cobra.Command {
+	opts := &KeygenOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "keygen --id N",
+		Short: "Print a new random encryption key line (\"ID BASE64SECRET\") for a key file",
+		Long: `Print a new random 256-bit key as one key-file line, "ID BASE64SECRET", on
+stdout. The ID names the key in record headers: pick one not used before in
+this store (1 for the first key, then 2, 3...).
+
+A key file lists the newest key FIRST (new writes use it; reads accept every
+key) and must be readable by its owner only. To rotate, write a new file with
+the new key followed by the old ones, deploy it, run "sessgc rekey", then drop
+the old key (see docs/operations.md).`,
+		Example: `  # First key:
+  (umask 077; sessgc keygen --id 1 > /etc/sessfs/keys)
+
+  # Rotation: the new key first, then the current ones:
+  (umask 077; { sessgc keygen --id 2; cat /etc/sessfs/keys; } > /etc/sessfs/keys.new)
+  mv /etc/sessfs/keys.new /etc/sessfs/keys`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+				return err
+			}
+			if opts.ID == 0 {
+				return cmdutil.UsageErrorf("--id: want a key ID from 1 to %d (0 means plaintext)", uint32(1<<32-1))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return keygenRun(opts)
+		},
+	}
+	cmd.Flags().Uint32Var(&opts.ID, "id", 0, "key ID, 1 to 4294967295, not used before in this store (required)")
+	return cmd
+}
+
+func keygenRun(opts *KeygenOptions) error {
+	k, err := fsstore.NewKey(opts.ID)
+	if err != nil {
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("generating a key: %w", err)}
+	}
+	if _, err := fmt.Fprintln(opts.IO.Out, k.String()); err != nil {
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("writing the key: %w", err)}
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+// Package rekey implements `sessgc rekey`, which rewrites every session
+// record under the newest encryption key, for key rotation.
+package rekey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// FleetLockName is the file in the store's lock directory that lets one
+// rekey pass run at a time across the fleet. It is not the sweep's lock:
+// a rekey and a sweep may run together (each record is rewritten or
+// removed under its own lock); two rekeys would only duplicate work.
+const FleetLockName = ".sessgc-rekey"
+
+// maxErrorLines bounds the error lines printed and kept for --json.
+const maxErrorLines = 20
+
+// RekeyOptions are the settings of one rekey pass; flags bind to its fields.
+type RekeyOptions struct {
+	IO *cmdutil.IOStreams
+
+	Dir      string
+	KeysFile string // --keys-file or SESSGC_KEYS_FILE; else SESSGC_KEYS
+	// KeysFileFromFlag records that --keys-file was on the command line,
+	// which then wins over SESSGC_KEYS.
+	KeysFileFromFlag bool
+	Rate             float64 // records rewritten per second; 0: no cap
+	Concurrency      int
+	MaxDuration      time.Duration // 0: no limit
+	NoFleetLock      bool
+	Textfile         string
+	JSON             bool
+	Quiet            bool
+}
+
+// NewCmdRekey returns the rekey command. runF, when not nil, replaces the
+// pass; tests use it to check flag parsing.
+func NewCmdRekey(io *cmdutil.IOStreams, runF func(*RekeyOptions) error) *cobra.Command {
+	opts := &RekeyOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "rekey --dir DIR [--keys-file FILE] [flags]",
+		Short: "Rewrite every session record under the newest encryption key",
+		Long: `Rewrite every session record that is not encrypted with the newest key
+(plaintext records included) under the newest key, for key rotation.
+
+The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
+"ID BASE64SECRET" lines, newest key first, that only its owner may read; or
+from SESSGC_KEYS, the key lines themselves separated by newlines or
+semicolons. Never from a flag: command lines are visible to every user.
+"sessgc keygen" makes a key line.
+
+Each record is rewritten under its session's lock, keeping its version,
+times and last activity, so live traffic is safe and no session is extended
+or shortened. The pass is resumable: --max-duration (or a signal) stops it
+cleanly and the next pass skips the records already converted.
+
+Unless --no-fleet-lock is given, the pass takes DIR/locks/.sessgc-rekey
+without waiting; if another rekey holds it, sessgc prints one line and exits
+0. Sweeps (sessgc run) may run at the same time.
+
+Exit codes: 0 done (or another rekey is running, or --max-duration stopped
+it: see stopped_early); 1 some records could not be rewritten (a record under
+a key ID that is not in the key set, I/O errors), or interrupted; 2 usage:
+bad flags, no keys, key file unreadable, readable by others or malformed;
+3 store unusable, including a key whose secret does not match the one the
+store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
+		Example: `  # Rotate from key 1 to key 2 (see docs/operations.md):
+  sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys --rate 200
+
+  # Bounded, resumable passes, e.g. from cron at night:
+  sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys --max-duration 30m -q
+
+  # Key set from the environment (e.g. a systemd credential):
+  SESSGC_KEYS="$(cat /run/credentials/sessgc/keys)" sessgc rekey --dir /srv/sessions --json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.KeysFileFromFlag = c.Flags().Changed("keys-file")
+			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+				return err
+			}
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return rekeyRun(c.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
+	f.StringVar(&opts.KeysFile, "keys-file", "", "file with the key set, newest key first, mode 0600 (or set SESSGC_KEYS)")
+	f.Float64VarP(&opts.Rate, "rate", "r", 200, "at most this many records rewritten per second (0: no cap)")
+	f.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
+	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly after this long (0: no limit); exit 0 with stopped_early; the next pass continues")
+	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
+	f.StringVar(&opts.Textfile, "textfile", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
+	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
+	cmd.MarkFlagDirname("dir")
+	cmd.MarkFlagFilename("keys-file")
+	return cmd
+}
+
+func (o *RekeyOptions) validate() error {
+	switch {
+	case o.Dir == "":
+		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", cmdutil.EnvName("dir"))
+	case o.Concurrency < 1 || o.Concurrency > 64:
+		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", o.Concurrency)
+	case o.Rate < 0:
+		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", o.Rate)
+	case o.MaxDuration < 0:
+		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", o.MaxDuration)
+	}
+	return cmdutil.CheckTextfile(o.Textfile)
+}
+
+// Summary is the JSON object printed with --json. Its fields are documented
+// in docs/operations.md; add fields, never rename them.
+type Summary struct {
+	Event        string   `json:"event"` // always "summary"
+	Dir          string   `json:"dir"`
+	KeyID        uint32   `json:"key_id"`                // the newest key, which records are rewritten under
+	Skipped      bool     `json:"skipped"`               // another rekey held the fleet lock; nothing done
+	SkipReason   string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
+	StoppedEarly bool     `json:"stopped_early"`
+	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+	Scanned      int64    `json:"scanned"`               // records examined
+	Rekeyed      int64    `json:"rekeyed"`               // records rewritten under the newest key
+	UpToDate     int64    `json:"up_to_date"`            // records already under the newest key
+	Errors       int64    `json:"errors"`
+	ErrorSamples []string `json:"error_samples"` // the first 20 errors
+	Error        string   `json:"error,omitempty"`
+	DurationSecs float64  `json:"duration_seconds"`
+	ExitCode     int      `json:"exit_code"`
+}
+
+// errorLog prints the first maxErrorLines record errors on stderr and keeps
+// them for the JSON summary. Rekey calls it from several goroutines.
+type errorLog struct {
+	mu      sync.Mutex
+	opts    *RekeyOptions
+	n       int
+	samples []string
+}
+
+func (l *errorLog) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n++
+	if l.n > maxErrorLines {
+		return
+	}
+	l.samples = append(l.samples, err.Error())
+	fmt.Fprintf(l.opts.IO.ErrOut, "sessgc: %v\n", err)
+	if l.n == maxErrorLines {
+		fmt.Fprintf(l.opts.IO.ErrOut, "sessgc: further errors are counted, not printed\n")
+	}
+}
+
+func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
+	el := &errorLog{opts: opts}
+	sum := Summary{Event: "summary", Dir: opts.Dir, ErrorSamples: []string{}}
+	err := rekey(ctx, opts, el, &sum)
+	sum.ExitCode = cmdutil.ExitCode(err)
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	// Usage errors (no keys, bad key file) leave no metrics: nothing was
+	// attempted, and the path may be the mistake.
+	if opts.Textfile != "" && sum.ExitCode != cmdutil.ExitUsage {
+		if terr := cmdutil.WriteTextfile(opts.Textfile, metrics(opts, &sum, time.Now())); terr != nil {
+			terr = fmt.Errorf("--textfile: %w", terr)
+			if err == nil {
+				err = cmdutil.PartialErrorf("%w", terr)
+				sum.ExitCode, sum.Error = cmdutil.ExitCode(err), err.Error()
+			} else {
+				fmt.Fprintf(opts.IO.ErrOut, "sessgc: %v\n", terr)
+			}
+		}
+	}
+	el.mu.Lock()
+	sum.ErrorSamples = append(sum.ErrorSamples, el.samples...)
+	el.mu.Unlock()
+	switch {
+	case opts.JSON:
+		b, _ := json.Marshal(sum)
+		fmt.Fprintf(opts.IO.Out, "%s\n", b)
+	case !opts.Quiet:
+		fmt.Fprint(opts.IO.Out, humanSummary(opts, &sum))
+	}
+	return err
+}
+
+func rekey(ctx context.Context, opts *RekeyOptions, el *errorLog, sum *Summary) error {
+	keys, err := cmdutil.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.IO.Getenv)
+	if err != nil {
+		return err
+	}
+	sum.KeyID = keys[0].ID
+	s, err := cmdutil.OpenStore(opts.Dir, fsstore.WithKeys(keys...))
+	if err != nil {
+		// A wrong secret under a known key ID fails here, with a message
+		// ending in "wrong key" (exit 3): better than rewriting nothing
+		// and counting every record as an error.
+		return err
+	}
+	defer s.Close()
+	sum.Dir = s.Dir()
+
+	if !opts.NoFleetLock {
+		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, FleetLockName))
+		if errors.Is(err, lock.ErrLocked) {
+			sum.Skipped, sum.SkipReason = true, "fleet-lock-held"
+			return nil
+		}
+		if err != nil {
+			return cmdutil.StoreErrorf("rekey lock: %w", err)
+		}
+		defer l.Unlock()
+	}
+
+	passCtx := ctx
+	if opts.MaxDuration > 0 {
+		var cancel context.CancelFunc
+		passCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
+		defer cancel()
+	}
+	// Rekey reports a record whose rate-limit or lock wait was cut short by
+	// the context as failed (and scanned). It was not: it is simply left
+	// for the next pass. Count those apart and take them out of the stats.
+	var cut atomic.Int64
+	var unknownKey atomic.Bool
+	st, err := s.Rekey(passCtx, fsstore.RekeyOptions{
+		Rate:        opts.Rate,
+		Concurrency: opts.Concurrency,
+		OnError: func(err error) {
+			if passCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				cut.Add(1)
+				return
+			}
+			if errors.Is(err, fsstore.ErrUnknownKey) {
+				unknownKey.Store(true)
+			}
+			el.add(err)
+		},
+	})
+	n := cut.Load()
+	st.Scanned -= n
+	st.Errors -= n
+	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
+	sum.DurationSecs = st.Duration.Seconds()
+	switch {
+	case err == nil && passCtx.Err() == nil:
+	case ctx.Err() != nil:
+		sum.StoppedEarly, sum.StopReason = true, "interrupted"
+		return cmdutil.PartialErrorf("interrupted after %s", st.Duration.Round(time.Millisecond))
+	case passCtx.Err() != nil:
+		// The deadline may also pass after the walk's last record, with
+		// err nil; either way records may be left.
+		sum.StoppedEarly, sum.StopReason = true, "max-duration"
+	default:
+		// Rekey fails as a whole only when the store itself is unusable;
+		// single records are counted in st.Errors.
+		return cmdutil.StoreErrorf("%w", err)
+	}
+	if st.Errors > 0 {
+		hint := ""
+		if unknownKey.Load() {
+			hint = "; some are under a key that is not in the key set: keep the old keys, after the newest, until a rekey pass ends with 0 errors"
+		}
+		return cmdutil.PartialErrorf("%d records could not be rewritten under key %d%s", st.Errors, sum.KeyID, hint)
+	}
+	return nil
+}
+
+// metrics renders a pass's summary for the node-exporter textfile
+// collector. The names are documented in docs/operations.md.
+func metrics(opts *RekeyOptions, sum *Summary, now time.Time) *cmdutil.Metrics {
+	dir := opts.Dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	m := cmdutil.NewMetrics(cmdutil.Label{Name: "dir", Value: dir})
+	m.Gauge("sessgc_rekey_last_run_timestamp_seconds", "Unix time at which the last sessgc rekey ended (also skipped and failed passes).", float64(now.UnixNano())/1e9)
+	m.Gauge("sessgc_rekey_last_run_duration_seconds", "Wall time of the last rekey pass.", sum.DurationSecs)
+	m.Gauge("sessgc_rekey_last_run_success", "1 if the last rekey exited 0 (including skipped and stopped-early passes), else 0.", cmdutil.Bool(sum.ExitCode == cmdutil.ExitOK))
+	m.Gauge("sessgc_rekey_last_run_exit_code", "Exit code of the last rekey.", float64(sum.ExitCode))
+	m.Gauge("sessgc_rekey_key_id", "ID of the newest key, which the last rekey rewrote records under.", float64(sum.KeyID))
+	m.Gauge("sessgc_rekey_fleet_lock_held", "1 if the last rekey did nothing because another rekey held the lock.", cmdutil.Bool(sum.Skipped))
+	m.Gauge("sessgc_rekey_stopped_early", "1 if the last rekey stopped before the end of the store (max-duration or signal).", cmdutil.Bool(sum.StoppedEarly))
+	m.Gauge("sessgc_rekey_scanned_records", "Records examined by the last rekey.", float64(sum.Scanned))
+	m.Gauge("sessgc_rekey_rekeyed_records", "Records rewritten under the newest key by the last rekey.", float64(sum.Rekeyed))
+	m.Gauge("sessgc_rekey_up_to_date_records", "Records the last rekey found already under the newest key.", float64(sum.UpToDate))
+	m.Gauge("sessgc_rekey_errors", "Records the last rekey could not rewrite.", float64(sum.Errors))
+	return m
+}
+
+func humanSummary(opts *RekeyOptions, sum *Summary) string {
+	if sum.Skipped {
+		return fmt.Sprintf("sessgc: another rekey of %s is running (lock %s held); nothing to do\n",
+			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
+	}
+	if sum.Error != "" && sum.Scanned == 0 {
+		return "" // the error itself is printed by main
+	}
+	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
+	s := fmt.Sprintf("sessgc: rekeyed %s to key %d in %s: rewrote %s records, %s already up to date; scanned %s records",
+		sum.Dir, sum.KeyID, d, cmdutil.Count(sum.Rekeyed), cmdutil.Count(sum.UpToDate), cmdutil.Count(sum.Scanned))
+	if sum.Errors > 0 {
+		s += fmt.Sprintf("; %s errors", cmdutil.Count(sum.Errors))
+	}
+	s += "\n"
+	switch sum.StopReason {
+	case "max-duration":
+		s += fmt.Sprintf("sessgc: stopped early: --max-duration %s spent; run again to continue (converted records are skipped)\n", opts.MaxDuration)
+	case "interrupted":
+		s += "sessgc: stopped early: interrupted; run again to continue\n"
+	}
+	return s
+}

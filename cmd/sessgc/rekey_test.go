@@ -1,0 +1,377 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// rekeySummary mirrors the documented `sessgc rekey --json` fields.
+type rekeySummary struct {
+	Event        string   `json:"event"`
+	Dir          string   `json:"dir"`
+	KeyID        uint32   `json:"key_id"`
+	Skipped      bool     `json:"skipped"`
+	SkipReason   string   `json:"skip_reason"`
+	StoppedEarly bool     `json:"stopped_early"`
+	StopReason   string   `json:"stop_reason"`
+	Scanned      int64    `json:"scanned"`
+	Rekeyed      int64    `json:"rekeyed"`
+	UpToDate     int64    `json:"up_to_date"`
+	Errors       int64    `json:"errors"`
+	ErrorSamples []string `json:"error_samples"`
+	Error        string   `json:"error"`
+	DurationSecs float64  `json:"duration_seconds"`
+	ExitCode     int      `json:"exit_code"`
+}
+
+func rekeyJSON(t *testing.T, r result) rekeySummary {
+	t.Helper()
+	var s rekeySummary
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.Event != "summary" {
+		t.Fatalf("rekey --json output %q is not one summary object (%v); stderr %s", r.stdout, err, r.stderr)
+	}
+	if s.ExitCode != r.code {
+		t.Errorf("summary exit_code %d, process exited %d", s.ExitCode, r.code)
+	}
+	if s.Scanned != s.Rekeyed+s.UpToDate+s.Errors {
+		t.Errorf("scanned %d != rekeyed %d + up to date %d + errors %d", s.Scanned, s.Rekeyed, s.UpToDate, s.Errors)
+	}
+	return s
+}
+
+func newKey(t *testing.T, id uint32) fsstore.Key {
+	t.Helper()
+	k, err := fsstore.NewKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// keyLines formats a key set as a key file or SESSGC_KEYS value.
+func keyLines(sep string, keys ...fsstore.Key) string {
+	var l []string
+	for _, k := range keys {
+		l = append(l, k.String())
+	}
+	return strings.Join(l, sep) + sep
+}
+
+// writeKeys writes a key file with the given mode and returns its path.
+func writeKeys(t *testing.T, mode os.FileMode, keys ...fsstore.Key) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(p, []byte("# sessfs keys, newest first\n"+keyLines("\n", keys...)), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil { // umask may have narrowed it
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loadAll opens dir with keys and checks every session loads with the
+// payload save gave it.
+func loadAll(t *testing.T, dir string, ids []string, keys ...fsstore.Key) error {
+	t.Helper()
+	s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithKeys(keys...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range ids {
+		got, err := s.Load(context.Background(), id)
+		if err != nil {
+			return err
+		}
+		if string(got.Data) != "payload "+id {
+			t.Fatalf("session %s: payload %q", id, got.Data)
+		}
+	}
+	return nil
+}
+
+func TestRekeyRoundTrip(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	ids := st.save(30)
+	mtimes := map[string]time.Time{}
+	for _, id := range ids {
+		fi, err := os.Stat(st.path(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mtimes[id] = fi.ModTime()
+	}
+	keys := writeKeys(t, 0o600, k2, k1)
+
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"})
+	s := rekeyJSON(t, r)
+	if r.code != 0 || s.Rekeyed != 30 || s.UpToDate != 0 || s.Errors != 0 || s.KeyID != 2 || s.StoppedEarly {
+		t.Fatalf("first rekey: exit %d, %+v, stderr %s", r.code, s, r.stderr)
+	}
+	// Rekeying is not activity: every record keeps its last-activity time.
+	for _, id := range ids {
+		fi, err := os.Stat(st.path(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.ModTime().Equal(mtimes[id]) {
+			t.Errorf("rekey changed the mtime of %s: %v -> %v", id, mtimes[id], fi.ModTime())
+		}
+	}
+	// The new key alone reads everything; the old key alone reads nothing.
+	if err := loadAll(t, st.dir, ids, k2); err != nil {
+		t.Fatalf("with only the new key: %v", err)
+	}
+	if err := loadAll(t, st.dir, ids[:1], k1); !errors.Is(err, fsstore.ErrUnknownKey) {
+		t.Errorf("with only the old key: %v, want ErrUnknownKey", err)
+	}
+
+	// A second pass has nothing to do.
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"})
+	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 0 || s.UpToDate != 30 {
+		t.Errorf("second rekey: exit %d, %+v", r.code, s)
+	}
+	// Human output.
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys})
+	if r.code != 0 || !strings.Contains(r.stdout, "to key 2") || !strings.Contains(r.stdout, "rewrote 0 records, 30 already up to date") {
+		t.Errorf("human: exit %d, %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "-q"}); r.code != 0 || r.stdout != "" {
+		t.Errorf("quiet: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+// TestRekeyPlaintextStore: enabling encryption on an existing store, then
+// rekeying, encrypts the records written before.
+func TestRekeyPlaintextStore(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(5)
+	k1 := newKey(t, 1)
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, "SESSGC_KEYS="+keyLines(";", k1))
+	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 {
+		t.Fatalf("exit %d, %+v, stderr %s", r.code, s, r.stderr)
+	}
+	for _, id := range ids {
+		b, err := os.ReadFile(st.path(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "payload "+id) {
+			t.Errorf("record of %s still holds its payload in clear", id)
+		}
+	}
+	if err := loadAll(t, st.dir, ids, k1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRekeyResume stops a rate-limited pass with --max-duration and
+// finishes it with a second pass. Only counts are asserted: the rate makes
+// the first pass unable to finish within its budget, whatever the machine.
+func TestRekeyResume(t *testing.T) {
+	const n = 100
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	ids := st.save(n)
+	keys := writeKeys(t, 0o600, k2, k1)
+
+	// 100 records at 50/s need 2 s; the budget is 300 ms.
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "50", "--max-duration", "300ms", "--json"})
+	first := rekeyJSON(t, r)
+	if r.code != 0 || !first.StoppedEarly || first.StopReason != "max-duration" || first.Rekeyed >= n || first.Errors != 0 {
+		t.Fatalf("bounded pass: exit %d, %+v, stderr %s", r.code, first, r.stderr)
+	}
+	t.Logf("bounded pass rewrote %d of %d records", first.Rekeyed, n)
+
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"})
+	second := rekeyJSON(t, r)
+	if r.code != 0 || second.StoppedEarly || second.Errors != 0 || second.Scanned != n {
+		t.Fatalf("resumed pass: exit %d, %+v", r.code, second)
+	}
+	if first.Rekeyed+second.Rekeyed != n || second.UpToDate != first.Rekeyed {
+		t.Errorf("first pass rewrote %d, second %d (up to date %d); want %d in all, each once",
+			first.Rekeyed, second.Rekeyed, second.UpToDate, n)
+	}
+	if err := loadAll(t, st.dir, ids, k2); err != nil {
+		t.Fatal(err)
+	}
+	// Human output names the early stop.
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--max-duration", "1h"})
+	if r.code != 0 || strings.Contains(r.stdout, "stopped early") {
+		t.Errorf("exit %d, %q", r.code, r.stdout)
+	}
+}
+
+func TestRekeyKeySources(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	wrong1 := newKey(t, 1) // same ID as the store's key, another secret
+	good := writeKeys(t, 0o600, k2, k1)
+	goodEnvFile := writeKeys(t, 0o600, k2, k1)
+	secretish := "2 c2VjcmV0LXNlY3JldC1zZWNyZXQ=" // 21 bytes: malformed
+	for _, tc := range []struct {
+		name    string
+		args    []string // after rekey --dir DIR --json
+		env     []string
+		code    int
+		msg     string // in stderr
+		rekeyed int64
+	}{
+		{name: "keys file", args: []string{"--keys-file", good}, rekeyed: 3},
+		{name: "SESSGC_KEYS_FILE", env: []string{"SESSGC_KEYS_FILE=" + goodEnvFile}, rekeyed: 3},
+		{name: "SESSGC_KEYS newline", env: []string{"SESSGC_KEYS=" + keyLines("\n", k2, k1)}, rekeyed: 3},
+		{name: "SESSGC_KEYS semicolon", env: []string{"SESSGC_KEYS=" + keyLines(";", k2, k1)}, rekeyed: 3},
+		{name: "flag beats SESSGC_KEYS", args: []string{"--keys-file", good}, env: []string{"SESSGC_KEYS=" + secretish}, rekeyed: 3},
+		{name: "both variables", env: []string{"SESSGC_KEYS_FILE=" + good, "SESSGC_KEYS=" + keyLines(";", k2, k1)}, code: 2, msg: "both SESSGC_KEYS_FILE and SESSGC_KEYS are set"},
+		{name: "no keys", code: 2, msg: "no keys: pass --keys-file"},
+		{name: "world-readable file", args: []string{"--keys-file", writeKeys(t, 0o644, k2, k1)}, code: 2, msg: "readable by group or others"},
+		{name: "group-readable file", args: []string{"--keys-file", writeKeys(t, 0o640, k2, k1)}, code: 2, msg: "chmod 600"},
+		{name: "missing file", args: []string{"--keys-file", filepath.Join(t.TempDir(), "nope")}, code: 2, msg: "no such file"},
+		{name: "malformed SESSGC_KEYS", env: []string{"SESSGC_KEYS=" + secretish}, code: 2, msg: "secret must be 32 bytes"},
+		{name: "duplicate ID", args: []string{"--keys-file", writeKeys(t, 0o600, k2, k1, k2)}, code: 2, msg: "key ID 2 appears twice"},
+		{name: "wrong key", args: []string{"--keys-file", writeKeys(t, 0o600, k2, wrong1)}, code: 3, msg: "wrong key"},
+		{name: "old key missing", args: []string{"--keys-file", writeKeys(t, 0o600, k2)}, code: 1, msg: "not configured"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStore(t, fsstore.WithKeys(k1))
+			ids := st.save(3)
+			before := snapshot(t, st.dir)
+			r := runGC(t, append([]string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, tc.args...), tc.env...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.code, tc.msg)
+			}
+			if strings.Contains(r.stderr+r.stdout, strings.Fields(secretish)[1]) || strings.Contains(r.stderr+r.stdout, k1.String()[2:]) {
+				t.Errorf("output quotes secret material: %q %q", r.stdout, r.stderr)
+			}
+			s := rekeyJSON(t, r)
+			if s.Rekeyed != tc.rekeyed {
+				t.Errorf("rekeyed %d, want %d", s.Rekeyed, tc.rekeyed)
+			}
+			switch tc.code {
+			case 0:
+				if err := loadAll(t, st.dir, ids, k2); err != nil {
+					t.Errorf("after rekey, with the new key only: %v", err)
+				}
+			case 2, 3:
+				// Nothing rewritten. (Opening with a new key may add its
+				// .keycheck file at the top, which snapshot shows.)
+				after := snapshot(t, st.dir)
+				for _, l := range before {
+					if !contains(after, l) {
+						t.Errorf("changed: %s", l)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	r1 := runGC(t, []string{"keygen", "--id", "7"})
+	r2 := runGC(t, []string{"keygen", "--id", "7"})
+	if r1.code != 0 || r2.code != 0 {
+		t.Fatalf("exit %d/%d: %s%s", r1.code, r2.code, r1.stderr, r2.stderr)
+	}
+	keys, err := fsstore.ParseKeys(strings.NewReader(r1.stdout))
+	if err != nil || len(keys) != 1 || keys[0].ID != 7 || len(keys[0].Secret) != 32 || strings.Count(r1.stdout, "\n") != 1 {
+		t.Fatalf("keygen output %q: %v %v", r1.stdout, keys, err)
+	}
+	if r1.stdout == r2.stdout {
+		t.Error("two keygen runs printed the same key")
+	}
+	for _, args := range [][]string{{"keygen"}, {"keygen", "--id", "0"}, {"keygen", "--id", "-1"}, {"keygen", "--id", "4294967296"}} {
+		if r := runGC(t, args); r.code != 2 || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q", args, r.code, r.stdout)
+		}
+	}
+
+	// The documented rotation: new key first, then the current ones.
+	k1 := newKey(t, 1)
+	st := newStore(t, fsstore.WithKeys(k1))
+	ids := st.save(4)
+	keysFile := writeKeys(t, 0o600, append([]fsstore.Key{}, keys[0], k1)...)
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keysFile, "--rate", "0", "--json"})
+	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 4 || s.KeyID != 7 {
+		t.Fatalf("rekey with a keygen key: exit %d, %+v", r.code, s)
+	}
+	if err := loadAll(t, st.dir, ids, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRekeyFleetLock(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	st.save(3)
+	keys := writeKeys(t, 0o600, k2, k1)
+	args := []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"}
+
+	// The sweep's fleet lock does not stop a rekey.
+	sweepLock, err := lock.TryLockFile(filepath.Join(st.dir, fsstore.LockDir, ".sessgc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sweepLock.Unlock()
+
+	// Another rekey's lock does: one line, exit 0, nothing done.
+	l, err := lock.TryLockFile(filepath.Join(st.dir, fsstore.LockDir, ".sessgc-rekey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runGC(t, args)
+	if s := rekeyJSON(t, r); r.code != 0 || !s.Skipped || s.SkipReason != "fleet-lock-held" || s.Scanned != 0 {
+		t.Errorf("while another rekey runs: exit %d, %+v", r.code, s)
+	}
+	r = runGC(t, args[:len(args)-1])
+	if r.code != 0 || !strings.Contains(r.stdout, "another rekey of") || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("human: exit %d, %q", r.code, r.stdout)
+	}
+	r = runGC(t, append(args, "--no-fleet-lock"))
+	if s := rekeyJSON(t, r); r.code != 0 || s.Skipped || s.Rekeyed != 3 {
+		t.Errorf("--no-fleet-lock: exit %d, %+v", r.code, s)
+	}
+	l.Unlock()
+	r = runGC(t, args)
+	if s := rekeyJSON(t, r); r.code != 0 || s.Skipped || s.UpToDate != 3 {
+		t.Errorf("after the lock is released: exit %d, %+v", r.code, s)
+	}
+}
+
+func TestRekeyBadInput(t *testing.T) {
+	k1 := newKey(t, 1)
+	keys := writeKeys(t, 0o600, k1)
+	notStore := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no dir", []string{"rekey", "--keys-file", keys}, 2, "pass --dir or set SESSGC_DIR"},
+		{"not a store", []string{"rekey", "--dir", notStore, "--keys-file", keys}, 3, "is not a sessfs store"},
+		{"bad rate", []string{"rekey", "--dir", notStore, "--keys-file", keys, "--rate", "-1"}, 2, "--rate -1"},
+		{"bad concurrency", []string{"rekey", "--dir", notStore, "--keys-file", keys, "-c", "65"}, 2, "--concurrency 65"},
+		{"key on the command line", []string{"rekey", "--dir", notStore, "--keys", k1.String()}, 2, "unknown flag: --keys"},
+		{"argument", []string{"rekey", "--dir", notStore, "--keys-file", keys, "now"}, 2, "takes no arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runGC(t, tc.args)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.code, tc.msg)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(notStore); len(entries) != 0 {
+		t.Errorf("rekey wrote into a directory that is not a store: %v", entries)
+	}
+}

@@ -1,0 +1,279 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// promFile parses a textfile with the Prometheus text parser, checks that
+// every family is a documented gauge with help and that every sample
+// carries dir=wantDir, and returns each sample's value keyed by name and
+// non-dir labels ("sessgc_removed_files{kind=session}").
+func promFile(t *testing.T, path, wantDir string) map[string]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(f)
+	if err != nil {
+		b, _ := os.ReadFile(path)
+		t.Fatalf("textfile does not parse: %v\n%s", err, b)
+	}
+	out := map[string]float64{}
+	for name, fam := range fams {
+		if fam.GetType() != dto.MetricType_GAUGE || fam.GetHelp() == "" {
+			t.Errorf("%s: type %v, help %q; want a gauge with help", name, fam.GetType(), fam.GetHelp())
+		}
+		for _, m := range fam.GetMetric() {
+			key, dir := name, ""
+			var extra []string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "dir" {
+					dir = l.GetValue()
+					continue
+				}
+				extra = append(extra, l.GetName()+"="+l.GetValue())
+			}
+			if len(extra) > 0 {
+				key += "{" + strings.Join(extra, ",") + "}"
+			}
+			if dir != wantDir {
+				t.Errorf("%s: dir label %q, want %q", key, dir, wantDir)
+			}
+			out[key] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+// checkValues compares the metrics with want.
+func checkValues(t *testing.T, got map[string]float64, want map[string]float64) {
+	t.Helper()
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, w)
+		}
+	}
+}
+
+// onlyFile checks that dir holds nothing but the textfile: no temp file
+// was left behind.
+func onlyFile(t *testing.T, dir, name string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name() != name {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("textfile directory holds %v, want only %s", names, name)
+	}
+}
+
+func inode(t *testing.T, p string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func TestTextfileRun(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(5)
+	st.expire(ids[:3]...)
+	tdir := t.TempDir()
+	prom := filepath.Join(tdir, "sessgc.prom")
+
+	before := time.Now()
+	r := runGC(t, []string{"run", "--dir", st.dir, "-q", "--textfile", prom})
+	after := time.Now()
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got := promFile(t, prom, st.dir)
+	checkValues(t, got, map[string]float64{
+		"sessgc_last_run_success":            1,
+		"sessgc_last_run_exit_code":          0,
+		"sessgc_fleet_lock_held":             0,
+		"sessgc_stopped_early":               0,
+		"sessgc_scanned_files":               5,
+		"sessgc_live_sessions":               2,
+		"sessgc_removed_files{kind=session}": 3,
+		"sessgc_removed_files{kind=temp}":    0,
+		"sessgc_removed_files{kind=lease}":   0,
+		"sessgc_skipped_locked":              0,
+		"sessgc_skipped_renewed":             0,
+		"sessgc_foreign_files":               0,
+		"sessgc_errors":                      0,
+	})
+	for _, k := range []string{"sessgc_removed_bytes", "sessgc_last_run_duration_seconds"} {
+		if got[k] <= 0 {
+			t.Errorf("%s = %v, want > 0", k, got[k])
+		}
+	}
+	// The timestamp is the end of the run: between our clock readings.
+	if ts := got["sessgc_last_run_timestamp_seconds"]; ts < float64(before.Unix()) || ts > float64(after.Unix()+1) {
+		t.Errorf("sessgc_last_run_timestamp_seconds %v not within the run [%d, %d]", ts, before.Unix(), after.Unix())
+	}
+	if len(got) != 16 {
+		t.Errorf("%d samples, want 16: %v", len(got), got)
+	}
+	if fi, err := os.Stat(prom); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("textfile mode %v (%v), want 0644 for node-exporter", fi.Mode().Perm(), err)
+	}
+	onlyFile(t, tdir, "sessgc.prom")
+
+	// The next run replaces the file by rename (a new inode), never in
+	// place, so node-exporter never reads half a file. A skipped run
+	// (another host holds the fleet lock) also writes it, from the env.
+	ino := inode(t, prom)
+	l, err := lock.TryLockFile(filepath.Join(st.dir, fsstore.LockDir, ".sessgc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = runGC(t, []string{"run", "-q"}, "SESSGC_DIR="+st.dir, "SESSGC_TEXTFILE="+prom)
+	l.Unlock()
+	if r.code != 0 {
+		t.Fatalf("skipped run: exit %d: %s", r.code, r.stderr)
+	}
+	if inode(t, prom) == ino {
+		t.Error("textfile rewritten in place, not replaced")
+	}
+	checkValues(t, promFile(t, prom, st.dir), map[string]float64{
+		"sessgc_last_run_success": 1, "sessgc_fleet_lock_held": 1, "sessgc_scanned_files": 0,
+		"sessgc_removed_files{kind=session}": 0,
+	})
+	onlyFile(t, tdir, "sessgc.prom")
+
+	// A dry run leaves it alone.
+	ino = inode(t, prom)
+	if r := runGC(t, []string{"run", "--dir", st.dir, "-n", "-q", "--textfile", prom}); r.code != 0 || inode(t, prom) != ino {
+		t.Errorf("dry run: exit %d, textfile replaced %v", r.code, inode(t, prom) != ino)
+	}
+
+	// A failed run is recorded too.
+	missing := filepath.Join(t.TempDir(), "gone")
+	if r := runGC(t, []string{"run", "--dir", missing, "-q", "--textfile", prom}); r.code != 3 {
+		t.Fatalf("missing store: exit %d", r.code)
+	}
+	checkValues(t, promFile(t, prom, missing), map[string]float64{
+		"sessgc_last_run_success": 0, "sessgc_last_run_exit_code": 3, "sessgc_scanned_files": 0,
+	})
+}
+
+func TestTextfileRekey(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	st.save(6)
+	keys := writeKeys(t, 0o600, k2, k1)
+	tdir := t.TempDir()
+	prom := filepath.Join(tdir, "sessgc-rekey.prom")
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "-q", "--textfile", prom})
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got := promFile(t, prom, st.dir)
+	checkValues(t, got, map[string]float64{
+		"sessgc_rekey_last_run_success":   1,
+		"sessgc_rekey_last_run_exit_code": 0,
+		"sessgc_rekey_key_id":             2,
+		"sessgc_rekey_fleet_lock_held":    0,
+		"sessgc_rekey_stopped_early":      0,
+		"sessgc_rekey_scanned_records":    6,
+		"sessgc_rekey_rekeyed_records":    6,
+		"sessgc_rekey_up_to_date_records": 0,
+		"sessgc_rekey_errors":             0,
+	})
+	if got["sessgc_rekey_last_run_timestamp_seconds"] <= 0 {
+		t.Errorf("no timestamp: %v", got)
+	}
+	onlyFile(t, tdir, "sessgc-rekey.prom")
+
+	// Records under a key left out of the set: exit 1, recorded.
+	k3 := newKey(t, 3)
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "-q", "--textfile", prom}, "SESSGC_KEYS="+k3.String())
+	if r.code != 1 || !strings.Contains(r.stderr, "keep the old keys") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	checkValues(t, promFile(t, prom, st.dir), map[string]float64{
+		"sessgc_rekey_last_run_success": 0, "sessgc_rekey_last_run_exit_code": 1, "sessgc_rekey_errors": 6,
+		"sessgc_rekey_key_id": 3,
+	})
+}
+
+// TestTextfileLabelEscaping: a store path with a quote and a backslash
+// still yields a parseable file whose dir label is the path.
+func TestTextfileLabelEscaping(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), `we"ird\dir`)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	prom := filepath.Join(t.TempDir(), "x.prom")
+	if r := runGC(t, []string{"run", "--dir", dir, "-q", "--textfile", prom}); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	checkValues(t, promFile(t, prom, dir), map[string]float64{"sessgc_last_run_success": 1})
+}
+
+func TestTextfileBadPath(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(2)
+	st.expire(ids...)
+	tdir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		path string
+		msg  string
+	}{
+		{"missing directory", filepath.Join(tdir, "nope", "sessgc.prom"), "no such file"},
+		{"not .prom", filepath.Join(tdir, "sessgc.txt"), "ending in .prom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runGC(t, []string{"run", "--dir", st.dir, "--textfile", tc.path})
+			if r.code != 2 || !strings.Contains(r.stderr, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.msg)
+			}
+			if !st.exists(ids[0]) {
+				t.Fatal("the sweep ran despite the usage error")
+			}
+		})
+	}
+	// A textfile that cannot be replaced (a directory is in the way): the
+	// sweep still runs, the failure is reported, and the exit code says
+	// so.
+	blocked := filepath.Join(tdir, "blocked.prom")
+	if err := os.MkdirAll(filepath.Join(blocked, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := runGC(t, []string{"run", "--dir", st.dir, "--textfile", blocked, "--json"})
+	if _, s := summary(t, r); r.code != 1 || s.ExitCode != 1 || s.Sessions != 2 || !strings.Contains(s.Error, "--textfile") {
+		t.Errorf("exit %d, %+v", r.code, s)
+	}
+	if ents, _ := os.ReadDir(tdir); len(ents) != 1 {
+		t.Errorf("temp file left behind: %v", ents)
+	}
+}
