@@ -68,14 +68,19 @@ type key struct {
 }
 
 func deriveKey(id string) key {
-	h := sha256.New()
-	h.Write([]byte("sessfs-name\x00"))
-	h.Write([]byte(id))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	name := hex.EncodeToString(sum[:16])
-	return key{name: name, stripe: stripeOfName(name)}
+	// sha256.Sum256 over a stack buffer: sha256.New plus Write([]byte(id))
+	// costs two heap allocations per call (the hash escapes through the
+	// interface, and the conversion with it). IDs are at most MaxIDLen
+	// bytes; a longer one only costs the allocation back.
+	b := make([]byte, 0, len(nameTag)+MaxIDLen)
+	b = append(append(b, nameTag...), id...)
+	sum := sha256.Sum256(b)
+	// The stripe is the big-endian value of name[24:32], as stripeOfName
+	// computes it from the name.
+	return key{name: hex.EncodeToString(sum[:16]), stripe: binary.BigEndian.Uint32(sum[12:16])}
 }
+
+const nameTag = "sessfs-name\x00"
 
 // stripeOfName picks a record's lock stripe from its file name, so that a
 // sweep, which sees names but never IDs, locks the same stripe as requests.

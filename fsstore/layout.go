@@ -144,7 +144,7 @@ func raiseMaxIdle(dir string, m marker, idle time.Duration, perm fs.FileMode) (m
 		}
 		next := m
 		next.maxIdle = idle
-		if err := writeAtomic(dir, MarkerFile, next.encode(), perm, 0o700, DurabilityFull); err != nil {
+		if err := writeAtomic(dir, MarkerFile, next.encode(), perm, 0o700, DurabilityFull, false); err != nil {
 			return m, err
 		}
 		// Re-read: a concurrent raise may have replaced ours with a

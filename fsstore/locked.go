@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/sessfs/sessfs/lock"
 )
@@ -33,6 +34,11 @@ type Locked struct {
 
 	mu       sync.Mutex
 	unlocked bool
+	// live is set by a Load under this lock that found the session live,
+	// liveUntil to its expiry: until then Touch needs no lstat to refuse
+	// reviving an expired session, as nobody else saves it meanwhile.
+	live      bool
+	liveUntil time.Time
 }
 
 // Lock acquires the session's lock, waiting until it is free or ctx ends
@@ -103,6 +109,12 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 	if sess != nil {
 		n = len(sess.Data)
 	}
+	l.mu.Lock()
+	l.live = err == nil
+	if err == nil {
+		l.liveUntil = sess.Expires
+	}
+	l.mu.Unlock()
 	l.s.end(OpLoad, start, err, n, l.k.name)
 	return sess, err
 }
@@ -141,7 +153,16 @@ func (l *Locked) Touch(ctx context.Context) error {
 	}
 	start := l.s.begin()
 	err := l.verify("touch")
-	if err == nil {
+	l.mu.Lock()
+	live, until := l.live, l.liveUntil
+	l.mu.Unlock()
+	switch {
+	case err != nil:
+	case live && (until.IsZero() || l.s.cfg.now().Before(until)):
+		// Load saw the session live and it has not expired since: skip
+		// touch's lstat (one system call; on NFS possibly a GETATTR).
+		err = l.s.touchLive(l.k)
+	default:
 		err = l.s.touch(l.k)
 	}
 	l.s.end(OpTouch, start, err, 0, l.k.name)

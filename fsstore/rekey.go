@@ -142,7 +142,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (b
 	if err := hl.Verify(); err != nil {
 		return false, err
 	}
-	if err := writeAtomic(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability); err != nil {
+	if err := writeAtomic(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false); err != nil {
 		return false, err
 	}
 	// Restore the last-activity time: rekeying is not activity.

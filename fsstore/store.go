@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,10 +50,18 @@ type Store struct {
 	layout  marker
 	locks   *lock.Table
 	nfs     bool
-	cache   *cache
-	keys    *keyring
-	bufs    sync.Pool
-	closed  atomic.Bool
+	// prealloc: fallocate temp files before writing them. Only for
+	// DurabilityNone on ext4, where it halves the save (auto_da_alloc, see
+	// writeAtomic); with an fsync the data is written before the rename
+	// anyway, and on NFS the call is an extra round trip or EOPNOTSUPP.
+	// The price: after a power loss a DurabilityNone session may read as
+	// zeros (ErrCorrupt) where auto_da_alloc would more often have saved
+	// it; DurabilityNone promises nothing there.
+	prealloc bool
+	cache    *cache
+	keys     *keyring
+	bufs     sync.Pool
+	closed   atomic.Bool
 }
 
 // Open opens the store in dir, creating its layout when dir has none (unless
@@ -109,6 +118,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if mi, err := mountinfo.Lookup(abs); err == nil {
 		s.nfs = mi.IsNFS()
 	}
+	var sfs unix.Statfs_t
+	if c.durability == DurabilityNone && !s.nfs && unix.Statfs(abs, &sfs) == nil && sfs.Type == unix.EXT4_SUPER_MAGIC {
+		s.prealloc = true
+	}
 	if err := s.checkWritable(); err != nil {
 		return nil, err
 	}
@@ -137,7 +150,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 // by the first request.
 func (s *Store) checkWritable() error {
 	probe := tempPrefix + "probe-" + randHex(8)
-	if err := writeAtomic(s.dataDir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone); err != nil {
+	if err := writeAtomic(s.dataDir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
 		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
 	}
 	if err := os.Remove(filepath.Join(s.dataDir, probe)); err != nil {
@@ -182,8 +195,21 @@ func (s *Store) check(ctx context.Context, id string) (key, error) {
 }
 
 func (s *Store) path(k key) (dir, file string) {
-	dir = shardPath(s.dataDir, k.name, s.layout.shardDepth)
-	return dir, filepath.Join(dir, k.name)
+	// One allocation: the file path is built by concatenation (dataDir is
+	// clean and names are hex, so filepath.Join's Clean has nothing to do)
+	// and the directory is a prefix of it.
+	d := s.layout.shardDepth
+	var b strings.Builder
+	b.Grow(len(s.dataDir) + 3*d + 1 + len(k.name))
+	b.WriteString(s.dataDir)
+	for i := 0; i < d; i++ {
+		b.WriteByte('/')
+		b.WriteString(k.name[2*i : 2*i+2])
+	}
+	b.WriteByte('/')
+	b.WriteString(k.name)
+	file = b.String()
+	return file[:len(file)-len(k.name)-1], file
 }
 
 // Load returns the session with the given ID. A missing or expired session
@@ -363,7 +389,7 @@ func (s *Store) save(k key, sess *Session) error {
 	}
 	record.Finish(buf, &h)
 	dir, _ := s.path(k)
-	err := writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability)
+	err := writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc)
 	if err == nil && s.cfg.fakeClock {
 		err = setMtime(filepath.Join(dir, k.name), now)
 	}
@@ -489,6 +515,12 @@ func (s *Store) touch(k key) error {
 	if !s.cfg.now().Before(time.Unix(st.Mtim.Unix()).Add(s.cfg.idle)) {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 	}
+	return s.touchLive(k)
+}
+
+// touchLive sets the record's mtime to now, for a session known to be live.
+func (s *Store) touchLive(k key) error {
+	_, p := s.path(k)
 	touch := touchNow
 	if s.cfg.fakeClock {
 		touch = func(p string) error { return setMtime(p, s.cfg.now()) }

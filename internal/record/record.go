@@ -65,14 +65,15 @@ func (h *Header) CreatedTime() time.Time { return time.Unix(0, h.Created) }
 
 // Bind returns the binding of a session ID, as stored in Header.Bind.
 func Bind(id string) [8]byte {
-	s := sha256.New()
-	s.Write([]byte("sessfs-bind\x00"))
-	s.Write([]byte(id))
-	var sum [sha256.Size]byte
-	var b [8]byte
-	copy(b[:], s.Sum(sum[:0]))
-	return b
+	// Sum256 over a stack buffer: no heap allocation for IDs up to 128
+	// bytes (the store's limit).
+	buf := make([]byte, 0, len(bindTag)+128)
+	buf = append(append(buf, bindTag...), id...)
+	sum := sha256.Sum256(buf)
+	return [8]byte(sum[:8])
 }
+
+const bindTag = "sessfs-bind\x00"
 
 // Append appends the encoded record to dst and returns the extended slice.
 func Append(dst []byte, h *Header, payload []byte) []byte {
