@@ -16,10 +16,11 @@ import (
 // cache is a bounded LRU of decoded records. It is always revalidated: get
 // re-opens the file and compares its 64-byte header (version counter, times,
 // length and the CRC-32C of the payload) and inode with the cached ones, so
-// a hit is as fresh as a full read. On NFS the open is what makes this valid:
-// close-to-open consistency revalidates on open, while a bare stat may answer
-// from the attribute cache for up to a minute. The hit saves the payload read,
-// the checksum and the allocation.
+// a hit is as fresh as a full read. On NFS what makes this valid is the
+// open, after Load has revalidated the directory (see Store.load): the open
+// revalidates the file's attributes, while a bare stat may answer from the
+// attribute cache for up to a minute. The hit saves the payload read, the
+// checksum and the allocation.
 //
 // On local filesystems an fsnotify watch drops entries as soon as another
 // process replaces a file. On NFS inotify only sees this host's own changes,

@@ -40,15 +40,18 @@
 //
 //   - rename(2) is one RENAME operation on the server, atomic for every
 //     client. What NFS does not give is instant visibility: clients cache
-//     attributes and directory entries. The store therefore never trusts a
-//     cached stat for correctness: Load opens the file by name, and the
-//     open revalidates (close-to-open consistency), so a Load that starts
-//     after a Save on another host returned sees that save. (renameio's
-//     documentation warns that rename is not atomic for other NFS clients;
-//     what a client can see is a stale name briefly before its open, never
-//     a torn file, and our NFS test suite checks exactly this with two
-//     client hosts.) An ESTALE from a file replaced between lookup and open
-//     is retried.
+//     attributes and directory entries, and close-to-open consistency
+//     alone is not enough: the Linux client opens a cached name by its old
+//     file handle, which still works while the replaced file lives on (as a
+//     .nfsXXXX file on a host that had it open), and would return the old
+//     record. Load therefore first forces a GETATTR of the shard directory,
+//     so that a changed directory makes the client look the name up again;
+//     then a Load that starts after a Save on another host returned sees
+//     that save, which the NFS test suite checks with two client hosts.
+//     (renameio's documentation warns that rename is not atomic for other
+//     NFS clients; what a client can see without the refresh is an old
+//     record, never a torn one.) An ESTALE from a file replaced between
+//     lookup and open is retried.
 //   - Locks are flock(2), which the Linux client turns into NFSv4 byte-range
 //     locks held by the server. They live in files apart from the records: a
 //     rename over a locked file would drop the lock. A host cut off for
@@ -64,10 +67,11 @@
 //     read cache ([WithCache]) uses it only on local disks and revalidates
 //     every entry with an open on every Load, so it is correct everywhere.
 //
-// Round trips are what cost on NFS. On a warm client a Load costs 2 RPCs
-// (OPEN, CLOSE; a READ only when the data changed), a Save 4 (OPEN, WRITE,
-// CLOSE, RENAME), a Touch 1 (SETATTR), and a locked read-modify-write
-// request 9 — as many as PHP's non-atomic in-place handler — because lock
-// descriptors stay open between requests. docs/benchmarks.md has the counts
-// measured on a real kernel NFS mount.
+// Round trips are what cost on NFS. On a warm client a Load costs 3 RPCs
+// (GETATTR of the directory, OPEN, CLOSE; a READ only when the data
+// changed), a Save 4 (OPEN, WRITE, CLOSE, RENAME), a Touch after a Load 1
+// (SETATTR), and a locked read-modify-write request 10 — one more than PHP's
+// non-atomic in-place handler — because lock descriptors stay open between
+// requests. docs/testing.md has the counts measured on a real kernel NFS
+// mount; the test suite asserts them.
 package fsstore

@@ -240,6 +240,19 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		h  record.Header
 		pl []byte
 	)
+	// On NFS, revalidate the directory before the open. The Linux
+	// client opens a name it has cached by its old file handle
+	// (OPEN by FH, no lookup) for as long as the directory's
+	// attributes are cached (acdirmin, 30 s), and that open succeeds
+	// when the replaced file still exists on the server: while any
+	// process has it open, its host keeps it as a .nfsXXXX file. The
+	// Load then returns the old record, and a locked read-modify-write
+	// or a CompareAndSwap built on it loses another host's update.
+	// One GETATTR of the directory makes the client notice a changed
+	// directory and look the name up again; it also drops a cached
+	// "no such file" for a session another host has just created.
+	// The cache's revalidation opens the file too, so this comes first.
+	s.refreshDir(p)
 	if s.cache != nil {
 		if e, ok := s.cache.get(k.name, p); ok {
 			h, pl, st = e.header, e.payload, e.st
@@ -253,9 +266,6 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
 			b, st, err = readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
-			if err == unix.ENOENT && try == 0 && s.refreshDir(p) {
-				continue
-			}
 			if err != unix.ESTALE || try == 3 {
 				break
 			}
@@ -316,14 +326,22 @@ func expiry(mtime time.Time, idle, deadline int64) time.Time {
 // attributes expire (acdirmin, 30 s by default), so a session another host
 // has just created can look missing. Forcing a GETATTR of the directory
 // revalidates it: if the directory changed, the cached "no such file" is
-// dropped. It costs one round trip, and only when a session is not found.
+// dropped and cached names are looked up again. It costs one round trip.
+//
+// A shard directory another host has just created can itself be cached as
+// missing in the data directory; then the data directory is refreshed, and
+// so on up to it.
 func (s *Store) refreshDir(p string) bool {
 	if !s.nfs {
 		return false
 	}
-	var stx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, filepath.Dir(p), unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
-	return err == nil
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		var stx unix.Statx_t
+		err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
+		if err != unix.ENOENT || len(dir) <= len(s.dataDir) {
+			return err == nil
+		}
+	}
 }
 
 func (s *Store) readError(p string, err error) error {
@@ -500,10 +518,11 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 
 func (s *Store) touch(k key) error {
 	_, p := s.path(k)
+	// As in load: without revalidating the directory first, the NFS client
+	// may stat and touch a replaced file through its stale cached handle.
+	// A Touch after a Load under the same lock skips this (Locked.Touch).
+	s.refreshDir(p)
 	st, err := lstat(p)
-	if err == unix.ENOENT && s.refreshDir(p) {
-		st, err = lstat(p)
-	}
 	switch {
 	case err == unix.ENOENT:
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)

@@ -1,0 +1,1031 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/nfstest"
+)
+
+// The store's correctness suite on real NFS (issue #3): two client hosts
+// (hostA, hostB) with their own NFSv4.1 client identities, leases and
+// caches share one kernel nfsd export (see docs/testing.md). Each scenario
+// is a subtest that runs on both hosts at once, in step through files on the
+// export (nfstest.Barrier, Signal, WaitFile); all of them share one guest
+// boot per delegation setting, which keeps the suite to a few minutes.
+//
+// Scenarios save and lock through nfsSave and nfsLock (nfs_break_none_test.go);
+// building with a sessfs_break_* tag swaps in a deliberately broken store
+// to show which scenario catches it.
+
+// nfsScenario is one scenario: what hostA and hostB do.
+type nfsScenario struct {
+	name   string
+	hostA  func(t *testing.T)
+	hostB  func(t *testing.T)
+	direct bool // uses the store directly, not nfsSave/nfsLock: skipped under a breakage tag
+}
+
+var nfsScenarios = []nfsScenario{
+	{name: "LockedIncrements", hostA: func(t *testing.T) { nfsIncrements(t, "lock") }, hostB: func(t *testing.T) { nfsIncrements(t, "lock") }},
+	{name: "CASIncrements", hostA: func(t *testing.T) { nfsIncrements(t, "cas") }, hostB: func(t *testing.T) { nfsIncrements(t, "cas") }},
+	{name: "SaveVisibleToNextLoad", hostA: nfsVisibilityA, hostB: nfsVisibilityB},
+	{name: "LockHolderKilled", hostA: nfsHolderKilledA, hostB: nfsHolderKilledB, direct: true},
+	{name: "CrashMidSave", hostA: nfsCrashA, hostB: nfsCrashB},
+	{name: "LoadStorm", hostA: nfsStormA, hostB: nfsStormB},
+	{name: "SweepKeepsLocked", hostA: nfsSweepA, hostB: nfsSweepB},
+	{name: "RPCBudgets", hostA: nfsRPCA, hostB: nfsRPCB, direct: true},
+	// Last: it cuts hostA's link for longer than the lease.
+	{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB},
+}
+
+// TestNFSStore runs every scenario on two hosts, with delegations off (as
+// on AWS EFS, which never grants them) and on.
+func TestNFSStore(t *testing.T) {
+	nfstest.Require(t)
+	for _, deleg := range []bool{false, true} {
+		t.Run(fmt.Sprintf("delegations=%v", deleg), func(t *testing.T) {
+			cfg := nfstest.Config{Hosts: 2, Delegations: deleg, Timeout: 8 * time.Minute}
+			nfstest.Run(t, cfg, map[string]func(*testing.T){
+				"hostA": func(t *testing.T) { runNFSScenarios(t, func(sc nfsScenario) func(*testing.T) { return sc.hostA }) },
+				"hostB": func(t *testing.T) { runNFSScenarios(t, func(sc nfsScenario) func(*testing.T) { return sc.hostB }) },
+			})
+		})
+	}
+}
+
+func runNFSScenarios(t *testing.T, role func(nfsScenario) func(*testing.T)) {
+	if nfsBreakage != "" {
+		t.Logf("DELIBERATELY BROKEN STORE: sessfs_break_%s", nfsBreakage)
+	}
+	for _, sc := range nfsScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			if sc.direct && nfsBreakage != "" {
+				t.Skipf("uses the store directly; nothing to learn under sessfs_break_%s", nfsBreakage)
+			}
+			defer func() {
+				if t.Failed() {
+					// Tell the other host, so that it stops waiting for us
+					// (see nfsWaitSig) instead of timing out.
+					nfstest.Signal(nfsSig(t, "abort-"+nfstest.Host()))
+				}
+			}()
+			start := time.Now()
+			role(sc)(t)
+			t.Logf("%s took %v", sc.name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// nfsWait bounds every cross-host wait that does not span a lease expiry.
+const nfsWait = 60 * time.Second
+
+func nfsCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// nfsStoreDir is the scenario's store directory on the export, the same on
+// both hosts.
+func nfsStoreDir(t *testing.T) string { return filepath.Join(nfstest.Dir(t), "store") }
+
+// nfsSig is the path of a signal file of this scenario, kept apart from the
+// store so that waiting for it does not refresh the store's directories.
+func nfsSig(t *testing.T, name string) string {
+	return filepath.Join(nfstest.Dir(t), "sig", name)
+}
+
+func nfsSignal(t *testing.T, name string) {
+	t.Helper()
+	if err := nfstest.Signal(nfsSig(t, name)); err != nil {
+		t.Fatalf("signal %s: %v", name, err)
+	}
+}
+
+// nfsWaitSig waits for the signal name from the other host, or fails the
+// scenario at once when the other host has failed it (its abort signal).
+func nfsWaitSig(t *testing.T, name string, d time.Duration) {
+	t.Helper()
+	p := nfsSig(t, name)
+	var abort []string
+	for i := 1; i <= nfstest.Hosts(); i++ {
+		if h := nfstest.HostName(i); h != nfstest.Host() {
+			abort = append(abort, nfsSig(t, "abort-"+h))
+		}
+	}
+	deadline := time.Now().Add(d)
+	for {
+		if err := nfstest.RefreshDir(filepath.Dir(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		for _, a := range abort {
+			if _, err := os.Stat(a); err == nil {
+				t.Fatalf("waiting for %s: %s failed this scenario; giving up", name, filepath.Base(a)[len("abort-"):])
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other host did not signal %s within %v", name, d)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the export; each look is a round trip
+	}
+}
+
+// nfsBarrier waits until every host has reached the barrier name (like
+// nfstest.Barrier, but it gives up at once when another host has failed).
+func nfsBarrier(t *testing.T, name string, d time.Duration) {
+	t.Helper()
+	nfsSignal(t, "barrier-"+name+"-"+nfstest.Host())
+	for i := 1; i <= nfstest.Hosts(); i++ {
+		if h := nfstest.HostName(i); h != nfstest.Host() {
+			nfsWaitSig(t, "barrier-"+name+"-"+h, d)
+		}
+	}
+}
+
+// nfsSignaled reports whether a signal has arrived, without waiting.
+func nfsSignaled(t *testing.T, name string) bool {
+	p := nfsSig(t, name)
+	nfstest.RefreshDir(filepath.Dir(p))
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// nfsOtherAborted reports whether another host has failed this scenario.
+func nfsOtherAborted(t *testing.T) bool {
+	for i := 1; i <= nfstest.Hosts(); i++ {
+		if h := nfstest.HostName(i); h != nfstest.Host() {
+			if _, err := os.Stat(nfsSig(t, "abort-"+h)); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// openNFSStore opens the scenario's store: hostA creates it first, and
+// hostB opens it after the "open" barrier. It checks that the store knows
+// it is on NFS, or the NFS code paths (directory refresh, lock verify)
+// would not run.
+func openNFSStore(t *testing.T, opts ...fsstore.Option) *fsstore.Store {
+	t.Helper()
+	dir := nfsStoreDir(t)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	open := func() *fsstore.Store {
+		s, err := fsstore.Open(dir, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if !s.OnNFS() {
+			t.Fatalf("store %s: OnNFS() = false on the harness's NFS mount", dir)
+		}
+		return s
+	}
+	var s *fsstore.Store
+	if nfstest.Host() == "hostA" {
+		s = open()
+	}
+	nfsBarrier(t, "open", nfsWait)
+	if s == nil {
+		s = open()
+	}
+	return s
+}
+
+func nfsID(tag string, i int) string { return fmt.Sprintf("nfs-%s-%012d", tag, i) }
+
+// ---------------------------------------------------------------------
+// 1. Locked and CAS increments across hosts, goroutines and processes.
+
+// nfsIncrements: on each host, nfsIncrGoroutines goroutines and a child
+// process with nfsIncrChildGoroutines more increment a few counters, by
+// Lock/Load/+1/Save/Unlock or by Load/+1/CompareAndSwap with retries. Any
+// lost update (two read-modify-write cycles that overlapped, a CAS that
+// accepted a stale version, a stale read) leaves a counter short, so each
+// must equal the number of increments exactly, and its version (one per
+// save) must agree.
+func nfsIncrements(t *testing.T, mode string) {
+	const (
+		sessions               = 3
+		iter                   = 6
+		nfsIncrGoroutines      = 3
+		nfsIncrChildGoroutines = 2
+	)
+	ids := make([]string, sessions)
+	for i := range ids {
+		ids[i] = nfsID("incr"+mode, i)
+	}
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t)
+	if nfstest.Host() == "hostA" {
+		// Sessions exist before anyone locks them (the datalock breakage
+		// locks the record file itself).
+		for _, id := range ids {
+			if err := nfsSave(ctx, s, &fsstore.Session{ID: id, Data: []byte("0")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nfsBarrier(t, "ready", nfsWait)
+	kid := startNFSChild(t, "incr", nfsStoreDir(t), "NFS_CHILD_IDS="+strings.Join(ids, ","), "NFS_CHILD_MODE="+mode,
+		"NFS_CHILD_GOROUTINES="+strconv.Itoa(nfsIncrChildGoroutines), "NFS_CHILD_ITER="+strconv.Itoa(iter))
+	start := time.Now()
+	if err := nfsIncrementers(ctx, s, ids, mode, nfsIncrGoroutines, iter); err != nil {
+		t.Error(err)
+	}
+	kid.finish(t)
+	t.Logf("%s increments on %s took %v", mode, nfstest.Host(), time.Since(start).Round(time.Millisecond))
+	nfsBarrier(t, "done", 3*time.Minute)
+	want := nfstest.Hosts() * (nfsIncrGoroutines + nfsIncrChildGoroutines) * iter
+	for _, id := range ids {
+		sess, err := s.Load(ctx, id)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		n, err := nfsCounter(sess)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if n != want || sess.Version != uint64(want)+1 {
+			t.Errorf("session %s: counter %d, version %d; want %d increments (version %d): %d lost updates",
+				id, n, sess.Version, want, want+1, want-n)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------
+// 2. A save on one host is what the other host's next Load returns, and a
+// session created on one host is found by the other at once.
+
+const nfsVisRounds = 24
+
+// nfsVisIDs returns the scenario's sessions, the same on both hosts: main,
+// saved in every round, and one new session per round. Even rounds create
+// their session in a shard directory that exists already (fillers made
+// them), odd rounds in a shard directory nobody has created yet, so hostB
+// has cached "no such directory" rather than "no such file".
+func nfsVisIDs(s *fsstore.Store) (main string, fillers, fresh []string) {
+	shard := func(id string) string { return filepath.Base(filepath.Dir(s.RecordPathForTest(id))) }
+	used := map[string]bool{}
+	j := 0
+	next := func() string { j++; return nfsID("vis", j) }
+	main = next()
+	used[shard(main)] = true
+	for range 4 {
+		id := next()
+		fillers = append(fillers, id)
+		used[shard(id)] = true
+	}
+	existing := map[string]bool{}
+	for k := range used {
+		existing[k] = true
+	}
+	for i := range nfsVisRounds {
+		for {
+			id := next()
+			sh := shard(id)
+			if (i%2 == 0 && existing[sh]) || (i%2 == 1 && !used[sh]) {
+				fresh = append(fresh, id)
+				used[sh] = true
+				break
+			}
+		}
+	}
+	return main, fillers, fresh
+}
+
+func nfsVisibilityA(t *testing.T) {
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t)
+	main, fillers, fresh := nfsVisIDs(s)
+	for _, id := range append([]string{main}, fillers...) {
+		if err := nfsSave(ctx, s, &fsstore.Session{ID: id, Data: []byte("filler")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nfsBarrier(t, "ready", nfsWait)
+	sess := &fsstore.Session{ID: main}
+	for i := range nfsVisRounds {
+		nfsWaitSig(t, fmt.Sprintf("looked-%d", i), nfsWait)
+		sess.Data = []byte(fmt.Sprintf("round %d", i))
+		if err := nfsSave(ctx, s, sess); err != nil {
+			t.Fatal(err)
+		}
+		if err := nfsSave(ctx, s, &fsstore.Session{ID: fresh[i], Data: []byte(fmt.Sprintf("new %d", i))}); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("written-%d", i))
+		nfsWaitSig(t, fmt.Sprintf("read-%d", i), nfsWait)
+	}
+}
+
+func nfsVisibilityB(t *testing.T) {
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t)
+	main, _, fresh := nfsVisIDs(s)
+	nfsBarrier(t, "ready", nfsWait)
+	var staleMain, missingOld, missingNew int
+	for i := range nfsVisRounds {
+		kind := "existing shard dir"
+		if i%2 == 1 {
+			kind = "new shard dir"
+		}
+		// Look first, so this client caches the session (or its shard
+		// directory) as missing.
+		if _, err := s.Load(ctx, fresh[i]); !errors.Is(err, fsstore.ErrNotFound) {
+			t.Errorf("round %d: Load of a session not yet created = %v, want ErrNotFound", i, err)
+		}
+		nfsSignal(t, fmt.Sprintf("looked-%d", i))
+		nfsWaitSig(t, fmt.Sprintf("written-%d", i), nfsWait)
+		want := fmt.Sprintf("round %d", i)
+		if got, err := s.Load(ctx, main); err != nil || string(got.Data) != want {
+			staleMain++
+			t.Errorf("round %d: Load after hostA's save = %v, %v; want %q", i, nfsData(got), err, want)
+		}
+		var err error
+		if i%4 >= 2 {
+			// Touch takes the same refresh path as Load.
+			if err = s.Touch(ctx, fresh[i]); err != nil {
+				err = fmt.Errorf("Touch: %w", err)
+			}
+		}
+		var got *fsstore.Session
+		if err == nil {
+			got, err = s.Load(ctx, fresh[i])
+		}
+		want = fmt.Sprintf("new %d", i)
+		if err != nil || string(got.Data) != want {
+			if i%2 == 1 {
+				missingNew++
+			} else {
+				missingOld++
+			}
+			t.Errorf("round %d: session hostA just created (%s): %v, %v; want %q", i, kind, nfsData(got), err, want)
+		}
+		nfsSignal(t, fmt.Sprintf("read-%d", i))
+	}
+	t.Logf("%d rounds: stale loads %d; new session not found: %d in existing shard dirs, %d in new shard dirs",
+		nfsVisRounds, staleMain, missingOld, missingNew)
+}
+
+func nfsData(s *fsstore.Session) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%.40q", s.Data)
+}
+
+// ---------------------------------------------------------------------
+// 3. A lock holder killed on hostA frees the lock for hostB.
+
+func nfsHolderKilledA(t *testing.T) {
+	openNFSStore(t)
+	id := nfsID("held", 1)
+	kid := startNFSChild(t, "hold", nfsStoreDir(t), "NFS_CHILD_ID="+id)
+	kid.expect(t, "locked", nfsWait)
+	nfsSignal(t, "held")
+	nfsWaitSig(t, "tried", nfsWait)
+	kid.kill()
+	nfsSignal(t, "killed")
+	nfsWaitSig(t, "relocked", nfsWait)
+}
+
+func nfsHolderKilledB(t *testing.T) {
+	s := openNFSStore(t)
+	id := nfsID("held", 1)
+	nfsWaitSig(t, "held", nfsWait)
+	if l, err := s.TryLock(id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) {
+		t.Errorf("TryLock while hostA's child holds the lock = %v, want ErrLocked", err)
+		if l != nil {
+			l.Unlock()
+		}
+	}
+	nfsSignal(t, "tried")
+	nfsWaitSig(t, "killed", nfsWait)
+	start := time.Now()
+	l, err := s.Lock(nfsCtx(t, 30*time.Second), id, fsstore.Exclusive)
+	if err != nil {
+		t.Errorf("Lock after the holder was killed: %v", err)
+	} else {
+		t.Logf("lock taken %v after the holder's death was signalled", time.Since(start).Round(time.Millisecond))
+		l.Unlock()
+	}
+	nfsSignal(t, "relocked")
+}
+
+// ---------------------------------------------------------------------
+// 5. A writer killed mid-save never leaves a torn record.
+
+const nfsCrashKills = 5
+
+func nfsCrashA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("crash", 1)
+	if err := nfsSave(ctx, s, &fsstore.Session{ID: id, Data: nfsPayload(1)}); err != nil {
+		t.Fatal(err)
+	}
+	nfsBarrier(t, "ready", nfsWait)
+	for k := range nfsCrashKills {
+		kid := startNFSChild(t, "crash", nfsStoreDir(t), "NFS_CHILD_ID="+id)
+		kid.expect(t, "saved", nfsWait)
+		// Let it run for a while that differs from kill to kill, so the
+		// kills land at different points of a save.
+		time.Sleep(time.Duration(20+k*53%200) * time.Millisecond)
+		kid.kill()
+	}
+	nfsSignal(t, "done")
+	nfsBarrier(t, "end", nfsWait)
+	nfsCheckComplete(t, s, id)
+}
+
+func nfsCrashB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("crash", 1)
+	nfsBarrier(t, "ready", nfsWait)
+	loads, bad := nfsLoadUntil(t, ctx, s, id, "done")
+	t.Logf("%d loads while hostA's writers were killed %d times; %d bad", loads, nfsCrashKills, bad)
+	nfsBarrier(t, "end", nfsWait)
+	nfsCheckComplete(t, s, id)
+}
+
+// nfsCheckComplete fails unless id loads as a complete nfsPayload.
+func nfsCheckComplete(t *testing.T, s *fsstore.Store, id string) {
+	t.Helper()
+	sess, err := s.Load(context.Background(), id)
+	if err != nil {
+		t.Errorf("final load: %v", err)
+		return
+	}
+	if _, ok := nfsParsePayload(sess.Data); !ok {
+		t.Errorf("final load: damaged payload %.40q (%d bytes)", sess.Data, len(sess.Data))
+	}
+}
+
+// nfsLoadUntil loads id in nfsStormReaders goroutines until the signal
+// until arrives, checking that every Load succeeds with a complete payload
+// and that a goroutine never sees a version older than one it saw before.
+// It returns the number of loads and of bad ones.
+func nfsLoadUntil(t *testing.T, ctx context.Context, s *fsstore.Store, id, until string) (loads, bad int64) {
+	const readers = 2
+	var (
+		stop        atomic.Bool
+		nLoads, nBd atomic.Int64
+		wg          sync.WaitGroup
+		mu          sync.Mutex
+		kinds       = map[string]int{}
+	)
+	report := func(kind, msg string) {
+		nBd.Add(1)
+		mu.Lock()
+		defer mu.Unlock()
+		kinds[kind]++
+		if kinds[kind] <= 3 {
+			t.Error(msg)
+		}
+	}
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var last uint64
+			for i := 0; !stop.Load(); i++ {
+				if r == 0 && i%16 == 15 && (nfsSignaled(t, until) || nfsOtherAborted(t)) {
+					stop.Store(true)
+				}
+				if ctx.Err() != nil {
+					report("timeout", "gave up waiting for the writer's end signal")
+					stop.Store(true)
+					return
+				}
+				sess, err := s.Load(ctx, id)
+				nLoads.Add(1)
+				switch {
+				case errors.Is(err, fsstore.ErrNotFound):
+					report("notfound", fmt.Sprintf("Load of an existing session: %v", err))
+				case errors.Is(err, fsstore.ErrCorrupt):
+					report("corrupt", fmt.Sprintf("Load: %v", err))
+				case err != nil:
+					report("error", fmt.Sprintf("Load: %v", err))
+				default:
+					if _, ok := nfsParsePayload(sess.Data); !ok {
+						report("torn", fmt.Sprintf("Load returned a damaged payload %.40q (%d bytes)", sess.Data, len(sess.Data)))
+					}
+					if sess.Version < last {
+						report("backwards", fmt.Sprintf("version went back from %d to %d", last, sess.Version))
+					}
+					last = sess.Version
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(kinds) > 0 {
+		t.Logf("bad loads by kind: %v", kinds)
+	}
+	return nLoads.Load(), nBd.Load()
+}
+
+// ---------------------------------------------------------------------
+// 7. Loads on hostB while hostA saves the same session continuously.
+
+const nfsStormSaves = 150
+
+func nfsStormA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("storm", 1)
+	sess := &fsstore.Session{ID: id, Data: nfsPayload(1)}
+	if err := nfsSave(ctx, s, sess); err != nil {
+		t.Fatal(err)
+	}
+	nfsBarrier(t, "ready", nfsWait)
+	start := time.Now()
+	for n := 2; n <= nfsStormSaves; n++ {
+		sess.Data = nfsPayload(n)
+		if err := nfsSave(ctx, s, sess); err != nil {
+			t.Errorf("save %d: %v", n, err)
+			break
+		}
+	}
+	t.Logf("%d saves in %v", nfsStormSaves, time.Since(start).Round(time.Millisecond))
+	nfsSignal(t, "done")
+	nfsBarrier(t, "end", nfsWait)
+	nfsCheckComplete(t, s, id)
+}
+
+func nfsStormB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("storm", 1)
+	nfsBarrier(t, "ready", nfsWait)
+	loads, bad := nfsLoadUntil(t, ctx, s, id, "done")
+	t.Logf("%d loads during %d saves on hostA; %d bad", loads, nfsStormSaves, bad)
+	nfsBarrier(t, "end", nfsWait)
+	if sess, err := s.Load(ctx, id); err != nil {
+		t.Errorf("final load: %v", err)
+	} else if n, ok := nfsParsePayload(sess.Data); !ok || n != nfsStormSaves {
+		t.Errorf("final load after hostA's last save: generation %d (complete %v), want %d", n, ok, nfsStormSaves)
+	}
+}
+
+// ---------------------------------------------------------------------
+// 6. A sweep on hostB keeps expired sessions that hostA holds locked.
+
+const nfsSweepSessions = 8 // the first half are locked
+
+// nfsSweepIDs returns sessions on distinct lock stripes, so that locking
+// one does not protect another.
+func nfsSweepIDs(s *fsstore.Store) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for j := 0; len(ids) < nfsSweepSessions; j++ {
+		id := nfsID("sweep", j)
+		if st := s.StripeForTest(id); !seen[st] {
+			seen[st] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func nfsSweepA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Second))
+	ids := nfsSweepIDs(s)
+	old := time.Now().Add(-time.Hour)
+	var held []nfsHeld
+	defer func() {
+		for _, h := range held {
+			h.Unlock()
+		}
+	}()
+	for i, id := range ids {
+		if err := nfsSave(ctx, s, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(s.RecordPathForTest(id), old, old); err != nil {
+			t.Fatal(err)
+		}
+		if i < nfsSweepSessions/2 {
+			h, err := nfsLock(ctx, s, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, h)
+		}
+	}
+	nfsBarrier(t, "locked", nfsWait)
+	nfsBarrier(t, "swept", nfsWait)
+	nfsCheckSwept(t, s, ids)
+}
+
+func nfsSweepB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Second))
+	ids := nfsSweepIDs(s)
+	nfsBarrier(t, "locked", nfsWait)
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+	if err != nil {
+		t.Error(err)
+	}
+	t.Logf("sweep: %+v", st)
+	if want := int64(nfsSweepSessions / 2); st.Sessions != want || st.SkippedLocked != want {
+		t.Errorf("sweep removed %d sessions and skipped %d locked ones; want %d and %d", st.Sessions, st.SkippedLocked, want, want)
+	}
+	nfsCheckSwept(t, s, ids)
+	nfsBarrier(t, "swept", nfsWait)
+}
+
+// nfsCheckSwept checks that the locked half of ids is still on disk and the
+// other half is gone, as this host sees it after refreshing the shard
+// directories.
+func nfsCheckSwept(t *testing.T, s *fsstore.Store, ids []string) {
+	t.Helper()
+	for i, id := range ids {
+		p := s.RecordPathForTest(id)
+		nfstest.RefreshDir(filepath.Dir(filepath.Dir(p)))
+		nfstest.RefreshDir(filepath.Dir(p))
+		_, err := os.Lstat(p)
+		switch locked := i < nfsSweepSessions/2; {
+		case locked && err != nil:
+			t.Errorf("%s: expired but locked by hostA: %v; the sweep must keep it", nfstest.Host(), err)
+		case !locked && !errors.Is(err, fs.ErrNotExist):
+			t.Errorf("%s: expired and unlocked session still there (%v); the sweep must remove it", nfstest.Host(), err)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------
+// 8. RPC budgets on a warm client.
+
+// nfsRPCReps is the number of repetitions averaged per measurement.
+const nfsRPCReps = 20
+
+// nfsBudget is one measured operation and its budget of RPCs (average).
+type nfsBudget struct {
+	name   string
+	budget float64 // 0: logged, not asserted
+}
+
+// nfsRPCNoise is how far an average may exceed its budget: the client
+// now and then sends a GETATTR or READ because a cached attribute timed out
+// (acregmin, 3 s) during the measurement, which depends on timing, not on
+// the store. A whole extra RPC per operation still fails.
+const nfsRPCNoise = 0.25
+
+// nfsIgnoredOps are RPCs that the client sends on its own schedule (lease
+// renewal), not because of the operation measured.
+// DELEGRETURN answers a server's recall of a delegation (only with
+// delegations on, never on EFS): the server asks for it when another client
+// conflicts, so it is not the measured operation's own round trip.
+var nfsIgnoredOps = map[string]bool{"SEQUENCE": true, "RENEW": true, "DELEGRETURN": true}
+
+// nfsMeter accumulates RPC counts of repeated measurements.
+type nfsMeter struct {
+	t    *testing.T
+	sums map[string]nfstest.Stats
+	reps map[string]int
+}
+
+func (m *nfsMeter) measure(name string, f func() error) {
+	m.t.Helper()
+	before, err := nfstest.RPCStats("")
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if err := f(); err != nil {
+		m.t.Fatalf("%s: %v", name, err)
+	}
+	after, err := nfstest.RPCStats("")
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if m.sums[name] == nil {
+		m.sums[name] = nfstest.Stats{}
+	}
+	for op, n := range nfstest.Diff(before, after) {
+		m.sums[name][op] += n
+	}
+	m.reps[name]++
+}
+
+// report logs the average RPCs per op and checks the budgets.
+func (m *nfsMeter) report(budgets []nfsBudget) {
+	m.t.Helper()
+	m.t.Logf("RPCs per operation, average of %d (delegations=%s; lease renewals excluded):", nfsRPCReps, os.Getenv("NFS_DELEGATIONS"))
+	for _, b := range budgets {
+		sum, reps := m.sums[b.name], m.reps[b.name]
+		var total uint64
+		var parts []string
+		ops := make([]string, 0, len(sum))
+		for op := range sum {
+			ops = append(ops, op)
+		}
+		sort.Strings(ops)
+		for _, op := range ops {
+			if nfsIgnoredOps[op] {
+				if op == "DELEGRETURN" {
+					parts = append(parts, fmt.Sprintf("(%s=%.2f not counted)", op, float64(sum[op])/float64(reps)))
+				}
+				continue
+			}
+			total += sum[op]
+			parts = append(parts, fmt.Sprintf("%s=%.2f", op, float64(sum[op])/float64(reps)))
+		}
+		avg := float64(total) / float64(reps)
+		limit := "(logged)"
+		if b.budget > 0 {
+			limit = fmt.Sprintf("budget %.0f", b.budget)
+		}
+		m.t.Logf("RPC| %-34s | %5.2f | %-9s | %s", b.name, avg, limit, strings.Join(parts, " "))
+		if b.budget > 0 && avg > b.budget+nfsRPCNoise {
+			m.t.Errorf("%s: %.2f RPCs on average (%s), budget %.0f", b.name, avg, strings.Join(parts, " "), b.budget)
+		}
+	}
+}
+
+// nfsRPCBudgets are issue #3's budgets plus the one GETATTR of the shard
+// directory that every Load (and a Touch without a Load before it) pays on
+// NFS: without it the Linux client opens a cached name by its old file
+// handle and returns a replaced record, which this suite caught as lost
+// updates (docs/testing.md, "What the NFS suite caught"). The issue's
+// figures (2, 4, 1, 9, 11) were measured for raw system calls that have
+// that bug. A Touch after a Load under the same lock needs no refresh.
+// A locked request that changes nothing stays within the issue's 6.
+var nfsRPCBudgets = []nfsBudget{
+	{"Load, this host wrote last", 3},
+	{"Load, other host wrote last", 6},
+	{"Save", 4},
+	{"Touch", 2},
+	{"Lock+Load+Save+Unlock, own write", 10},
+	{"Lock+Load+Save+Unlock, other wrote", 13},
+	{"Lock+Load+Unlock, own write", 6},
+	// 7 plus a READ: the client drops its cached data after its own
+	// SETATTR (the change attribute moved), so the Load that follows a
+	// Touch reads the record again.
+	{"Lock+Load+Touch+Unlock, own write", 8},
+	{"Lock+Load+Unlock, other wrote", 0},
+}
+
+func nfsRPCA(t *testing.T) {
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("rpc", 1)
+	sess := &fsstore.Session{ID: id, Data: []byte("warm")}
+	rmw := func(change bool) func() error {
+		return func() error {
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			cur, err := l.Load(ctx)
+			if err != nil {
+				return err
+			}
+			if change {
+				cur.Data = append(cur.Data[:0], "rmw"...)
+				if err := l.Save(ctx, cur); err != nil {
+					return err
+				}
+			}
+			return l.Unlock()
+		}
+	}
+	// Warm up: shard directory, lock descriptor, cached attributes.
+	for range 3 {
+		if err := s.Save(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Load(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := rmw(true)(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &nfsMeter{t: t, sums: map[string]nfstest.Stats{}, reps: map[string]int{}}
+	load := func() error { _, err := s.Load(ctx, id); return err }
+	for range nfsRPCReps {
+		if err := s.Save(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		m.measure("Load, this host wrote last", load)
+	}
+	for range nfsRPCReps {
+		m.measure("Save", func() error { return s.Save(ctx, sess) })
+	}
+	for range nfsRPCReps {
+		m.measure("Touch", func() error { return s.Touch(ctx, id) })
+	}
+	for range nfsRPCReps {
+		m.measure("Lock+Load+Save+Unlock, own write", rmw(true))
+	}
+	for range nfsRPCReps {
+		m.measure("Lock+Load+Unlock, own write", rmw(false))
+	}
+	for range nfsRPCReps {
+		m.measure("Lock+Load+Touch+Unlock, own write", func() error {
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			if _, err := l.Load(ctx); err != nil {
+				return err
+			}
+			if err := l.Touch(ctx); err != nil {
+				return err
+			}
+			return l.Unlock()
+		})
+	}
+	// hostB writes, then hostA measures; the three cases take turns.
+	for i := range 3 * nfsRPCReps {
+		nfsSignal(t, fmt.Sprintf("a-%d", i))
+		nfsWaitSig(t, fmt.Sprintf("b-%d", i), nfsWait)
+		switch i % 3 {
+		case 0:
+			m.measure("Load, other host wrote last", func() error {
+				got, err := s.Load(ctx, id)
+				if want := fmt.Sprintf("from hostB %d", i); err == nil && string(got.Data) != want {
+					t.Errorf("Load after hostB's save returned %q, want %q: a stale record", got.Data, want)
+				}
+				return err
+			})
+		case 1:
+			m.measure("Lock+Load+Save+Unlock, other wrote", rmw(true))
+		case 2:
+			m.measure("Lock+Load+Unlock, other wrote", rmw(false))
+		}
+	}
+	nfsSignal(t, fmt.Sprintf("a-%d", 3*nfsRPCReps))
+	m.report(nfsRPCBudgets)
+}
+
+func nfsRPCB(t *testing.T) {
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("rpc", 1)
+	for i := range 3 * nfsRPCReps {
+		nfsWaitSig(t, fmt.Sprintf("a-%d", i), nfsWait)
+		sess, err := s.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Data = []byte(fmt.Sprintf("from hostB %d", i))
+		if err := s.Save(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("b-%d", i))
+	}
+	nfsWaitSig(t, fmt.Sprintf("a-%d", 3*nfsRPCReps), nfsWait)
+}
+
+// ---------------------------------------------------------------------
+// 4. Lease loss: hostA holds a lock, is cut off past its lease, hostB takes
+// the lock over and saves; hostA's locked save must then fail with
+// ErrLockLost and leave hostB's record alone.
+
+// nfsCut is how long hostA's link stays down: past the harness's 10 s lease.
+const nfsCut = 15 * time.Second
+
+func nfsLeaseLossA(t *testing.T) {
+	ctx := nfsCtx(t, 4*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("lease", 1)
+	l, err := nfsLock(ctx, s, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: id}, nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfsSignal(t, "locked")
+	nfsWaitSig(t, "tried", nfsWait)
+	nfsSignal(t, "cutting")
+	cutAt := time.Now()
+	cut, err := nfstest.CutLink("hostA", nfsCut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.Wait(nfsCtx(t, nfsCut+nfsWait)); err != nil {
+		t.Fatal(err)
+	}
+	nfsWaitSig(t, "b-saved", 2*time.Minute)
+	t.Logf("link back and hostB's save seen %v after the cut", time.Since(cutAt).Round(time.Millisecond))
+	sess.Data = []byte("A")
+	err = l.Save(ctx, sess)
+	t.Logf("locked Save after the lease was lost: %v", err)
+	if !errors.Is(err, fsstore.ErrLockLost) {
+		t.Errorf("locked Save after hostA lost its lease = %v, want ErrLockLost", err)
+		nfsLogDmesg(t)
+	}
+	t.Logf("Unlock of the lost lock: %v", l.Unlock())
+	if got, err := s.Load(ctx, id); err != nil || string(got.Data) != "B" {
+		t.Errorf("after hostA's attempt the record is %v, %v; want hostB's \"B\"", nfsData(got), err)
+	}
+	// The store recovers: hostA can lock and save again.
+	l2, err := nfsLock(nfsCtx(t, nfsWait), s, id)
+	if err != nil {
+		t.Fatalf("Lock after the lost lock: %v", err)
+	}
+	cur, err := l2.Load(ctx)
+	if err == nil {
+		cur.Data = []byte("A2")
+		err = l2.Save(ctx, cur)
+	}
+	if err != nil {
+		t.Errorf("locked Load/Save after the lost lock: %v", err)
+	}
+	l2.Unlock()
+	nfsSignal(t, "a2")
+}
+
+func nfsLeaseLossB(t *testing.T) {
+	ctx := nfsCtx(t, 4*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("lease", 1)
+	nfsWaitSig(t, "locked", nfsWait)
+	if l, err := s.TryLock(id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) {
+		t.Errorf("TryLock while hostA holds the lock = %v, want ErrLocked", err)
+		if l != nil {
+			l.Unlock()
+		}
+	}
+	nfsSignal(t, "tried")
+	nfsWaitSig(t, "cutting", nfsWait)
+	start := time.Now()
+	l, err := nfsLock(nfsCtx(t, nfsCut+nfsWait), s, id)
+	if err != nil {
+		t.Fatalf("Lock while hostA is cut off: %v", err)
+	}
+	t.Logf("hostB took the lock %v after hostA's cut began (lease 10 s)", time.Since(start).Round(time.Millisecond))
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: id}, nil
+	}
+	if err == nil {
+		sess.Data = []byte("B")
+		err = l.Save(ctx, sess)
+	}
+	if err != nil {
+		t.Errorf("hostB's locked save: %v", err)
+	}
+	l.Unlock()
+	nfsSignal(t, "b-saved")
+	nfsWaitSig(t, "a2", 3*time.Minute)
+	if got, err := s.Load(ctx, id); err != nil || string(got.Data) != "A2" {
+		t.Errorf("after hostA relocked and saved: %v, %v; want \"A2\"", nfsData(got), err)
+	}
+}
+
+// nfsLogDmesg logs the guest kernel's NFS messages, to see what the client
+// did with the lost lock.
+func nfsLogDmesg(t *testing.T) {
+	out, err := exec.Command("dmesg").CombinedOutput()
+	if err != nil {
+		t.Logf("dmesg: %v", err)
+		return
+	}
+	var keep []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if l := strings.ToLower(line); strings.Contains(l, "nfs") || strings.Contains(l, "lock") || strings.Contains(l, "lease") {
+			keep = append(keep, line)
+		}
+	}
+	if len(keep) > 30 {
+		keep = keep[len(keep)-30:]
+	}
+	t.Logf("guest dmesg (NFS lines):\n%s", strings.Join(keep, "\n"))
+}
