@@ -197,7 +197,7 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
+	exe, err := guestBinary()
 	if err != nil {
 		t.Fatalf("nfstest: test binary: %v", err)
 	}

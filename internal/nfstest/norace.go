@@ -1,0 +1,5 @@
+//go:build !race
+
+package nfstest
+
+const raceEnabled = false
