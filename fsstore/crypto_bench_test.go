@@ -2,6 +2,8 @@ package fsstore_test
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"fmt"
 	"os"
 	"slices"
@@ -93,4 +95,34 @@ func encBenchDir(b *testing.B) string {
 	}
 	b.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+// BenchmarkAESGCMFloor is the floor under BenchmarkEncryptionOverhead: the
+// bare AES-256-GCM open (decrypt and authenticate, in place) of a payload,
+// with no store around it. Its time divided by a plaintext Load's p50 is the
+// smallest overhead any encrypting store can have on this machine.
+func BenchmarkAESGCMFloor(b *testing.B) {
+	for _, size := range []int{1 << 10, 16 << 10} {
+		b.Run(fmt.Sprintf("size=%dKiB", size>>10), func(b *testing.B) {
+			block, err := aes.NewCipher(make([]byte, 32))
+			if err != nil {
+				b.Fatal(err)
+			}
+			aead, err := cipher.NewGCM(block)
+			if err != nil {
+				b.Fatal(err)
+			}
+			nonce := make([]byte, aead.NonceSize())
+			sealed := aead.Seal(nil, nonce, make([]byte, size), nil)
+			buf := make([]byte, len(sealed))
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(buf, sealed)
+				if _, err := aead.Open(buf[:0], nonce, buf, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
