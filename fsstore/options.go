@@ -177,7 +177,9 @@ func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config
 func WithMaxHeldLocks(n int) Option { return optionFunc(func(c *config) { c.maxHeldLocks = n }) }
 
 // WithMaxOpenLocks bounds the lock descriptors kept open between requests
-// (default 256). Each saves two round trips per locked request on NFS.
+// (default 1024, the default number of lock stripes, so that every stripe's
+// descriptor can stay open). Each saves two round trips per locked request
+// on NFS.
 func WithMaxOpenLocks(n int) Option { return optionFunc(func(c *config) { c.maxOpenLocks = n }) }
 
 // WithLeaseTTL sets the lease of the lock-file strategy (default 15s).

@@ -69,7 +69,7 @@
 #   scripts/nfs-harness.sh -- sh -c 'echo $NFS_HOST > $NFS_MNT/$NFS_HOST; sleep 1; ls $NFS_MNT'
 #   go test -c -o /tmp/fsstore.test ./fsstore &&
 #     NETEM_DELAY=1ms scripts/nfs-harness.sh -- /tmp/fsstore.test -test.v -test.run NFS
-#   scripts/nfs-harness.sh --server-local -- /tmp/sessbench -dir-a /run/local -dir-b /run/mnt
+#   scripts/nfs-harness.sh --server-local -- /tmp/sessbench run --dir /run/local --dir /run/mnt
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
