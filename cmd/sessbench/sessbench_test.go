@@ -285,9 +285,13 @@ func TestCSVAndPlot(t *testing.T) {
 		}
 	}
 	// 4 workloads x 2 sizes panels; in each, 2 targets x 2 concurrency
-	// levels x 3 percentiles.
-	if root != "svg" || points != 4*2*2*2*3 {
+	// levels x 2 percentiles (p50 and p99 by default).
+	if root != "svg" || points != 4*2*2*2*2 {
 		t.Errorf("plot root %q with %d points", root, points)
+	}
+	// Written through a temporary file, but readable like any output.
+	if fi, err := os.Stat(plot); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("plot mode: %v, %v; want 0644", fi.Mode().Perm(), err)
 	}
 	if ents, _ := os.ReadDir(out); len(ents) != 1 {
 		t.Errorf("plot directory holds %v", ents)
@@ -297,7 +301,7 @@ func TestCSVAndPlot(t *testing.T) {
 func TestPNGPlot(t *testing.T) {
 	d := benchDir(t)
 	plot := filepath.Join(t.TempDir(), "latency.png")
-	r := run(t, nil, append([]string{"run", "--dir", d, "--plot", plot}, quick...)...)
+	r := run(t, nil, append([]string{"run", "--dir", d, "--plot", plot, "--title", "PNG test", "--percentiles", "p50,p90,p99,p99.9"}, quick...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -343,6 +347,11 @@ func TestBadInput(t *testing.T) {
 		{"gif plot", []string{"--dir", d, "--plot", filepath.Join(d, "x.gif")}, 2, ".svg or .png"},
 		{"plot dir missing", []string{"--dir", d, "--plot", filepath.Join(d, "no", "x.svg")}, 2, "does not exist"},
 		{"stray argument", []string{"now"}, 2, "unexpected argument"},
+		{"repeated size", []string{"--dir", d, "--size", "1KiB", "--size", "1KiB"}, 2, "--size 1KiB: given twice"},
+		{"repeated concurrency", []string{"--dir", d, "--concurrency", "1,1"}, 2, "--concurrency 1: given twice"},
+		{"repeated workload", []string{"--dir", d, "--workload", "load,load"}, 2, "--workload load: given twice"},
+		{"unknown percentile", []string{"--dir", d, "--plot", filepath.Join(d, "x.svg"), "--percentiles", "p95"}, 2, "--percentiles p95"},
+		{"title without plot", []string{"--dir", d, "--title", "x"}, 2, "--plot"},
 		{"unknown flag", []string{"--fast"}, 2, "unknown flag"},
 	}
 	before := snapshot(t, d)

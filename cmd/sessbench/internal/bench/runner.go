@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,14 +122,27 @@ func (c *Config) Validate() error {
 	case c.Rate < 0:
 		return fmt.Errorf("rate %g is negative", c.Rate)
 	}
-	for _, s := range c.Sizes {
+	for i, s := range c.Sizes {
 		if s < 0 || s > 64<<20 {
 			return fmt.Errorf("payload size %d outside 0..64MiB", s)
 		}
+		if slices.Contains(c.Sizes[:i], s) {
+			return fmt.Errorf("payload size %d given twice", s)
+		}
 	}
-	for _, n := range c.Concurrency {
+	for i, n := range c.Concurrency {
 		if n < 1 || n > 100000 {
 			return fmt.Errorf("concurrency %d outside 1..100000", n)
+		}
+		if slices.Contains(c.Concurrency[:i], n) {
+			return fmt.Errorf("concurrency %d given twice", n)
+		}
+	}
+	// A repeated value would make two results for one cell, which the
+	// report cannot tell apart.
+	for i, w := range c.Workloads {
+		if slices.Contains(c.Workloads[:i], w) {
+			return fmt.Errorf("workload %s given twice", w)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,19 +39,35 @@ func (c Counts) Add(o Counts) {
 	}
 }
 
-// Total returns the number of RPCs of all operations.
+// Excluded are the operations Total and the groups leave out because they
+// are not the cost of the operation measured: SEQUENCE (NFSv4.1) and RENEW
+// (NFSv4.0) sent on their own are lease renewals, which the client sends on
+// a timer whatever the workload does (a SEQUENCE that starts an ordinary
+// compound is not counted separately), and DELEGRETURN answers the server's
+// recall of a delegation, which depends on other clients. They still appear
+// in the counts themselves.
+var Excluded = []string{"SEQUENCE", "RENEW", "DELEGRETURN"}
+
+// Total returns the number of RPCs of all operations but the Excluded ones.
 func (c Counts) Total() uint64 {
 	var t uint64
-	for _, n := range c {
-		t += n
+	for op, n := range c {
+		if !slices.Contains(Excluded, op) {
+			t += n
+		}
 	}
 	return t
 }
 
+// Other is the label of the group that holds every counted operation in no
+// other group: RENAME, SETATTR, REMOVE, ACCESS, FREE_STATEID and so on.
+const Other = "other"
+
 // Groups are the operation groups the benchmark reports: the kernel's names
 // summed under a short label. NFSv3 and v4 name some operations differently
 // (v4 has OPEN and LOCK, v3 has neither and uses NLM for locks, which do not
-// appear here).
+// appear here). The last group, Other, has no list: it is the rest, so the
+// groups always add up to Total.
 var Groups = []struct {
 	Label string
 	Ops   []string
@@ -61,10 +78,21 @@ var Groups = []struct {
 	{"lookups", []string{"LOOKUP", "LOOKUP_ROOT"}},
 	{"opens", []string{"OPEN", "OPEN_NOATTR", "OPEN_CONFIRM", "CLOSE"}},
 	{"locks", []string{"LOCK", "LOCKT", "LOCKU"}},
+	{Other, nil},
 }
 
-// Group returns the sum of the operations in the group with the label.
+// Group returns the sum of the operations in the group with the label; for
+// Other, the sum of the counted operations in no other group.
 func (c Counts) Group(label string) uint64 {
+	if label == Other {
+		t := c.Total()
+		for _, g := range Groups {
+			if g.Label != Other {
+				t -= c.Group(g.Label)
+			}
+		}
+		return t
+	}
 	var t uint64
 	for _, g := range Groups {
 		if g.Label == label {

@@ -23,6 +23,12 @@ device fs-0123.efs.us-east-1.amazonaws.com:/ mounted on /mnt/efs with fstype nfs
 	      LOOKUP: 25 25 0 1 1 0 0 0 0
 	        LOCK: 7 7 0 1 1 0 0 0 0
 	       LOCKU: 7 7 0 1 1 0 0 0 0
+	      RENAME: 20 20 0 1 1 0 0 0 0
+	     SETATTR: 3 3 0 1 1 0 0 0 0
+	FREE_STATEID: 2 2 0 1 1 0 0 0 0
+	    SEQUENCE: 11 11 0 1 1 0 0 0 0
+	       RENEW: 0 0 0 1 1 0 0 0 0
+	 DELEGRETURN: 4 4 0 1 1 0 0 0 0
 
 device other:/ mounted on /mnt/other with fstype nfs4 statvers=1.1
 	per-op statistics
@@ -39,14 +45,20 @@ func TestParse(t *testing.T) {
 		want  uint64
 	}{
 		{"reads", 100}, {"writes", 55}, {"getattrs", 300}, {"lookups", 25}, {"opens", 80}, {"locks", 14},
+		// NULL, RENAME, SETATTR, FREE_STATEID; not SEQUENCE or DELEGRETURN.
+		{Other, 1 + 20 + 3 + 2},
 	}
 	for _, tt := range tests {
 		if got := c.Group(tt.label); got != tt.want {
 			t.Errorf("%s = %d, want %d", tt.label, got, tt.want)
 		}
 	}
-	if c.Total() != 575 {
-		t.Errorf("total = %d, want 575", c.Total())
+	if c["SEQUENCE"] != 11 || c["DELEGRETURN"] != 4 {
+		t.Errorf("excluded operations not parsed: %v", c)
+	}
+	// Everything but SEQUENCE, RENEW and DELEGRETURN.
+	if c.Total() != 600 {
+		t.Errorf("total = %d, want 600", c.Total())
 	}
 }
 
@@ -74,5 +86,32 @@ func TestSubAdd(t *testing.T) {
 	d.Add(Counts{"READ": 1})
 	if d["READ"] != 8 {
 		t.Fatalf("add = %v", d)
+	}
+}
+
+// TestGroupsSumToTotal checks that every counted operation falls in exactly
+// one group, so the groups printed side by side add up to the total.
+func TestGroupsSumToTotal(t *testing.T) {
+	tests := []struct {
+		name  string
+		c     Counts
+		total uint64
+		other uint64
+	}{
+		{"empty", Counts{}, 0, 0},
+		{"only renewals", Counts{"SEQUENCE": 5, "RENEW": 2, "DELEGRETURN": 1}, 0, 0},
+		{"cycle", Counts{"OPEN": 3, "CLOSE": 3, "LOCK": 1, "LOCKU": 1, "WRITE": 1, "COMMIT": 1, "RENAME": 1, "FREE_STATEID": 1, "SEQUENCE": 9}, 12, 2},
+		{"unknown op", Counts{"READ_PLUS": 4, "ACCESS": 1}, 5, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sum uint64
+			for _, g := range Groups {
+				sum += tt.c.Group(g.Label)
+			}
+			if tt.c.Total() != tt.total || sum != tt.total || tt.c.Group(Other) != tt.other {
+				t.Errorf("total %d, groups sum %d, other %d; want %d, %d, %d", tt.c.Total(), sum, tt.c.Group(Other), tt.total, tt.total, tt.other)
+			}
+		})
 	}
 }

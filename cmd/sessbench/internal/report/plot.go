@@ -14,21 +14,73 @@ const (
 	panelW, panelH = 360, 240
 	padL, padR     = 64, 16 // inside a panel: room for the y labels
 	padT, padB     = 28, 40 // title above, x labels below
-	headerH        = 86     // title and legend above the panels
+	margin         = 12     // left and right of the header
+	legendRowH     = 18
+	minWidth       = 560
 )
 
 // palette holds colours that stay distinguishable for common colour
 // blindness (Okabe–Ito).
 var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"}
 
-var percentiles = []struct {
+// percentileLine is one percentile the chart can draw.
+type percentileLine struct {
 	label string
 	dash  []float64 // on, off lengths; nil: solid
 	get   func(Row) int64
-}{
+}
+
+// lines are the percentiles the chart can draw, in legend order.
+var lines = []percentileLine{
 	{"p50", nil, func(r Row) int64 { return r.P50NS }},
+	{"p90", []float64{10, 3, 2, 3}, func(r Row) int64 { return r.P90NS }},
 	{"p99", []float64{7, 4}, func(r Row) int64 { return r.P99NS }},
 	{"p99.9", []float64{2, 3}, func(r Row) int64 { return r.P999NS }},
+}
+
+// Percentiles returns the percentiles a chart can draw: "p50", "p90",
+// "p99", "p99.9".
+func Percentiles() []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, l.label)
+	}
+	return out
+}
+
+// DefaultPercentiles are drawn when PlotOptions.Percentiles is empty. p99.9
+// is left out because, on a noisy machine, its line lies on top of p99's
+// and makes both unreadable.
+func DefaultPercentiles() []string { return []string{"p50", "p99"} }
+
+// PlotOptions are the settings of a chart. The zero value draws the default
+// chart as SVG.
+type PlotOptions struct {
+	// PNG writes a PNG image instead of SVG.
+	PNG bool
+	// Title is the chart's header line; empty means DefaultTitle.
+	Title string
+	// Percentiles are the lines drawn for each target, from Percentiles();
+	// empty means DefaultPercentiles. Unknown labels are an error.
+	Percentiles []string
+}
+
+// DefaultTitle names the run: its targets, its workloads and the day it
+// started.
+func DefaultTitle(r *Report) string {
+	var names []string
+	for _, t := range r.Targets {
+		names = append(names, t.Name)
+	}
+	wls := r.Config.Workloads
+	if len(wls) == 0 {
+		for _, row := range r.Results {
+			if !slices.Contains(wls, row.Workload) {
+				wls = append(wls, row.Workload)
+			}
+		}
+	}
+	return fmt.Sprintf("%s — %s — %s", strings.Join(names, " vs "), strings.Join(wls, ", "), r.Started.Format("2006-01-02"))
 }
 
 // canvas is what the chart is drawn on: an SVG document or a PNG image.
@@ -40,18 +92,51 @@ type canvas interface {
 	text(x, y float64, anchor string, size int, bold bool, s string)
 }
 
+// measureFunc returns the width a canvas gives text: exact for the PNG's
+// bitmap font, an upper estimate for SVG, whose font the viewer picks.
+type measureFunc func(s string, size int, bold bool) float64
+
+// legendItem is one entry of the target legend, placed by layout.
+type legendItem struct {
+	x, y  float64
+	color string
+	label string
+}
+
 // chart is the layout shared by both output formats.
 type chart struct {
 	r             *Report
+	title, sub    []string // lines, wrapped to the canvas
+	lines         []percentileLine
+	legend        []legendItem
+	linesY        float64 // baseline of the percentile legend row
 	workloads     []string
 	sizes, concs  []int
 	ticks         []int64
 	yMin, yMax    float64 // log10 of the outer ticks
+	headerH       float64 // title and legends above the panels
 	width, height int
 }
 
-func newChart(r *Report) *chart {
+func newChart(r *Report, opts PlotOptions, measure measureFunc) (*chart, error) {
 	ch := &chart{r: r}
+	title := opts.Title
+	if title == "" {
+		title = DefaultTitle(r)
+	}
+	sub := fmt.Sprintf("Session latency by concurrency (log scale; lower is better). sessbench %s, %d round(s).",
+		r.Started.Format(time.RFC3339), r.Config.Rounds)
+	want := opts.Percentiles
+	if len(want) == 0 {
+		want = DefaultPercentiles()
+	}
+	for _, p := range want {
+		i := slices.IndexFunc(lines, func(l percentileLine) bool { return l.label == p })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown percentile %q (want %s)", p, strings.Join(Percentiles(), ", "))
+		}
+		ch.lines = append(ch.lines, lines[i])
+	}
 	lo, hi := int64(math.MaxInt64), int64(0)
 	for _, row := range r.Results {
 		if !slices.Contains(ch.workloads, row.Workload) {
@@ -66,8 +151,10 @@ func newChart(r *Report) *chart {
 		if row.Ops == 0 {
 			continue
 		}
-		lo = min(lo, max(row.P50NS, 1))
-		hi = max(hi, row.P999NS)
+		for _, l := range ch.lines {
+			lo = min(lo, max(l.get(row), 1))
+			hi = max(hi, l.get(row))
+		}
 	}
 	slices.Sort(ch.concs)
 	if hi == 0 {
@@ -75,36 +162,129 @@ func newChart(r *Report) *chart {
 	}
 	ch.ticks = logTicks(lo, hi)
 	ch.yMin, ch.yMax = math.Log10(float64(ch.ticks[0])), math.Log10(float64(ch.ticks[len(ch.ticks)-1]))
-	ch.width = max(len(ch.sizes)*panelW, 560)
-	ch.height = headerH + max(len(ch.workloads), 1)*panelH
-	return ch
+	ch.layoutHeader(measure, title, sub)
+	ch.height = int(ch.headerH) + max(len(ch.workloads), 1)*panelH
+	return ch, nil
+}
+
+// Header text sizes and line heights.
+const (
+	titleSize, titleLineH = 15, 19
+	subSize, subLineH     = 11, 15
+)
+
+// layoutHeader sizes the canvas and places the header. The panels decide
+// the width; the title and the legend wrap to it, so long target names
+// never run off the edge. Only a single word or legend entry wider than
+// the panels widens the canvas.
+func (ch *chart) layoutHeader(measure measureFunc, title, sub string) {
+	w := float64(max(len(ch.sizes)*panelW, minWidth))
+	const swatch = 18.0 // colour box and the gap after it
+	const gap = 18.0    // between entries
+	for _, t := range ch.r.Targets {
+		w = max(w, 2*margin+swatch+measure(legendLabel(t), 11, false))
+	}
+	for _, word := range strings.Fields(title) {
+		w = max(w, 2*margin+measure(word, titleSize, true))
+	}
+	for _, word := range strings.Fields(sub) {
+		w = max(w, 2*margin+measure(word, subSize, false))
+	}
+	ch.title = wrap(title, w-2*margin, func(s string) float64 { return measure(s, titleSize, true) })
+	ch.sub = wrap(sub, w-2*margin, func(s string) float64 { return measure(s, subSize, false) })
+	// Baseline of the last header text line, then the legend below it.
+	y := 22.0 + titleLineH*float64(len(ch.title)-1) + 4 + subLineH*float64(len(ch.sub))
+	x := float64(margin)
+	y += 20
+	for i, t := range ch.r.Targets {
+		label := legendLabel(t)
+		iw := swatch + measure(label, 11, false)
+		if x > margin && x+iw > w-margin {
+			x, y = margin, y+legendRowH
+		}
+		ch.legend = append(ch.legend, legendItem{x: x, y: y, color: palette[i%len(palette)], label: label})
+		x += iw + gap
+	}
+	ch.linesY = y + legendRowH
+	ch.headerH = ch.linesY + 16
+	ch.width = int(math.Ceil(w))
+}
+
+// wrap breaks s at spaces into lines no wider than w; a word wider than w
+// gets a line of its own.
+func wrap(s string, w float64, measure func(string) float64) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case measure(line+" "+word) <= w:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	return append(lines, line)
+}
+
+// legendLabel names a target and its kind, "nfs — shared mount, nfs4",
+// without the kind when the name already says it.
+func legendLabel(t Target) string {
+	var kind string
+	switch {
+	case t.Kind == "fs" && t.NFS:
+		kind = "shared mount"
+	case t.Kind == "fs" && (t.FSType == "tmpfs" || t.FSType == "ramfs"):
+		kind = "memory"
+	case t.Kind == "fs":
+		kind = "local disk"
+	case t.Kind == "redis" && t.Server != "":
+		kind = t.Server
+	case t.Kind == "redis":
+		kind = "Redis"
+	default:
+		kind = t.Kind
+	}
+	if t.Kind == "fs" && t.FSType != "" && !strings.EqualFold(t.FSType, t.Name) {
+		kind += ", " + t.FSType
+	}
+	if kind == "" || strings.EqualFold(kind, t.Name) {
+		return t.Name
+	}
+	return t.Name + " — " + kind
 }
 
 // draw draws latency percentiles per target against concurrency, one panel
 // per workload and payload size, all on one logarithmic latency scale so
 // panels compare at a glance.
 func (ch *chart) draw(c canvas) {
-	r := ch.r
 	c.rect(0, 0, float64(ch.width), float64(ch.height), "#ffffff", "")
-	c.text(12, 20, "start", 15, true, "Session latency by concurrency (log scale; lower is better)")
-	c.text(12, 38, "start", 11, false, fmt.Sprintf("sessbench %s, %d round(s)", r.Started.Format(time.RFC3339), r.Config.Rounds))
-	// Legend: one colour per target, one dash style per percentile.
-	x := 12.0
-	for i, t := range r.Targets {
-		c.rect(x, 50, 14, 10, palette[i%len(palette)], "")
-		label := t.Name + " (" + short(t) + ")"
-		c.text(x+18, 59, "start", 11, false, label)
-		x += 30 + 7*float64(len([]rune(label)))
+	y := 22.0
+	for _, l := range ch.title {
+		c.text(margin, y, "start", titleSize, true, l)
+		y += titleLineH
 	}
-	x = 12
-	for _, p := range percentiles {
-		c.polyline([][2]float64{{x, 74}, {x + 28, 74}}, "#333333", 2, p.dash)
-		c.text(x+32, 78, "start", 11, false, p.label)
+	y += 4 - titleLineH + subLineH
+	for _, l := range ch.sub {
+		c.text(margin, y, "start", subSize, false, l)
+		y += subLineH
+	}
+	// Legend: one colour per target, one dash style per percentile.
+	for _, it := range ch.legend {
+		c.rect(it.x, it.y-9, 14, 10, it.color, "")
+		c.text(it.x+18, it.y, "start", 11, false, it.label)
+	}
+	x := float64(margin)
+	for _, p := range ch.lines {
+		c.polyline([][2]float64{{x, ch.linesY - 4}, {x + 28, ch.linesY - 4}}, "#333333", 2, p.dash)
+		c.text(x+32, ch.linesY, "start", 11, false, p.label)
 		x += 80
 	}
 	for wi, wl := range ch.workloads {
 		for si, size := range ch.sizes {
-			ch.panel(c, float64(si*panelW), float64(headerH+wi*panelH), wl, size)
+			ch.panel(c, float64(si*panelW), ch.headerH+float64(wi*panelH), wl, size)
 		}
 	}
 }
@@ -135,7 +315,7 @@ func (ch *chart) panel(c canvas, ox, oy float64, wl string, size int) {
 	c.text((x0+x1)/2, y1+30, "middle", 10, false, "concurrent clients")
 	for ti, t := range ch.r.Targets {
 		color := palette[ti%len(palette)]
-		for _, p := range percentiles {
+		for _, p := range ch.lines {
 			var pts [][2]float64
 			for i, n := range ch.concs {
 				for _, row := range ch.r.Results {
@@ -155,17 +335,24 @@ func (ch *chart) panel(c canvas, ox, oy float64, wl string, size int) {
 	}
 }
 
-// WritePlot writes the chart as SVG, or as PNG when png is true.
-func WritePlot(w io.Writer, r *Report, png bool) error {
-	ch := newChart(r)
-	if png {
+// WritePlot writes the chart of r to w as opts say.
+func WritePlot(w io.Writer, r *Report, opts PlotOptions) error {
+	if opts.PNG {
+		ch, err := newChart(r, opts, pngMeasure)
+		if err != nil {
+			return err
+		}
 		return writePNG(w, ch)
+	}
+	ch, err := newChart(r, opts, svgMeasure)
+	if err != nil {
+		return err
 	}
 	return writeSVG(w, ch)
 }
 
-// WriteSVG writes the chart as SVG.
-func WriteSVG(w io.Writer, r *Report) error { return WritePlot(w, r, false) }
+// WriteSVG writes the default chart as SVG.
+func WriteSVG(w io.Writer, r *Report) error { return WritePlot(w, r, PlotOptions{}) }
 
 // tickLabel prints a 1-2-5 tick without FormatDuration's trailing zeros.
 func tickLabel(ns int64) string {

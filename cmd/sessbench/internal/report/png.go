@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -98,10 +99,25 @@ func (c pngCanvas) circle(cx, cy, r float64, col, _ string) {
 	}
 }
 
+// ascii replaces the characters the chart uses that the bitmap font lacks.
+func ascii(s string) string {
+	return strings.NewReplacer("µ", "u", "×", "x", "–", "-", "—", "-").Replace(s)
+}
+
+// pngMeasure is the width text gets in the 7×13 bitmap font: 7 pixels a
+// character whatever the size, one more when bold.
+func pngMeasure(s string, _ int, bold bool) float64 {
+	w := 7 * utf8.RuneCountInString(ascii(s))
+	if bold {
+		w++
+	}
+	return float64(w)
+}
+
 // text draws s in the 7×13 bitmap font, whatever the requested size; bold
 // is drawn twice, one pixel apart. The font is ASCII only.
 func (c pngCanvas) text(x, y float64, anchor string, _ int, bold bool, s string) {
-	s = strings.NewReplacer("µ", "u", "×", "x", "–", "-").Replace(s)
+	s = ascii(s)
 	d := &font.Drawer{Dst: c.img, Src: image.NewUniform(color.RGBA{0x22, 0x22, 0x22, 0xff}), Face: basicfont.Face7x13}
 	w := d.MeasureString(s).Round()
 	switch anchor {

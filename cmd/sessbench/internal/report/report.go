@@ -67,17 +67,28 @@ type Row struct {
 	OpsRatio     float64 `json:"ops_ratio"`
 	// NFS holds RPCs per operation by group, on NFS targets only.
 	NFS *NFS `json:"nfs_rpcs_per_op,omitempty"`
+	// NFSOps holds RPCs per operation by the kernel's operation name
+	// ("OPEN", "RENAME", "SEQUENCE", ...), every operation seen, on NFS
+	// targets only. Unlike NFS it includes the lease renewals and
+	// delegation returns that Total leaves out (nfsstats.Excluded).
+	NFSOps map[string]float64 `json:"nfs_ops_per_op,omitempty"`
 }
 
-// NFS is the NFS RPCs sent per measured operation, by kind.
+// NFS is the NFS RPCs sent per measured operation, by kind. The groups add
+// up to Total, which leaves out lease renewals (SEQUENCE, RENEW) and
+// delegation returns (DELEGRETURN): they are sent on a timer or at the
+// server's request, not because of the operation measured.
 type NFS struct {
-	Reads    float64 `json:"reads"`
-	Writes   float64 `json:"writes"`
-	Getattrs float64 `json:"getattrs"`
-	Lookups  float64 `json:"lookups"`
-	Opens    float64 `json:"opens"`
-	Locks    float64 `json:"locks"`
-	Total    float64 `json:"total"`
+	Reads    float64 `json:"reads"`    // READ
+	Writes   float64 `json:"writes"`   // WRITE, COMMIT
+	Getattrs float64 `json:"getattrs"` // GETATTR
+	Lookups  float64 `json:"lookups"`  // LOOKUP, LOOKUP_ROOT
+	Opens    float64 `json:"opens"`    // OPEN, OPEN_NOATTR, OPEN_CONFIRM, CLOSE
+	Locks    float64 `json:"locks"`    // LOCK, LOCKT, LOCKU
+	// Other is every other counted operation: RENAME, SETATTR, REMOVE,
+	// ACCESS, FREE_STATEID, ...
+	Other float64 `json:"other"`
+	Total float64 `json:"total"`
 }
 
 // Build assembles a report. Results must be in the runner's order: for each
@@ -96,7 +107,7 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 			P999NS: int64(h.Quantile(0.999)), MaxNS: int64(h.Max()),
 		}
 		if res.RPC != nil && res.Ops > 0 {
-			row.NFS = perOp(res.RPC, res.Ops+res.Errors)
+			row.NFS, row.NFSOps = perOp(res.RPC, res.Ops+res.Errors)
 		}
 		f, ok := first[res.Cell]
 		if !ok {
@@ -114,14 +125,22 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 	return r
 }
 
-func perOp(c nfsstats.Counts, ops uint64) *NFS {
+// perOp divides the RPC counts by the operations they were sent for: the
+// groups, and every operation that was sent at all by name.
+func perOp(c nfsstats.Counts, ops uint64) (*NFS, map[string]float64) {
 	n := float64(ops)
-	return &NFS{
-		Reads: float64(c.Group("reads")) / n, Writes: float64(c.Group("writes")) / n,
-		Getattrs: float64(c.Group("getattrs")) / n, Lookups: float64(c.Group("lookups")) / n,
-		Opens: float64(c.Group("opens")) / n, Locks: float64(c.Group("locks")) / n,
-		Total: float64(c.Total()) / n,
+	g := func(label string) float64 { return float64(c.Group(label)) / n }
+	byOp := map[string]float64{}
+	for op, k := range c {
+		if k > 0 {
+			byOp[op] = float64(k) / n
+		}
 	}
+	return &NFS{
+		Reads: g("reads"), Writes: g("writes"), Getattrs: g("getattrs"), Lookups: g("lookups"),
+		Opens: g("opens"), Locks: g("locks"), Other: g(nfsstats.Other),
+		Total: float64(c.Total()) / n,
+	}, byOp
 }
 
 func ratio[T int64 | float64](a, b T) float64 {

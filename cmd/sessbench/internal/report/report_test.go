@@ -36,7 +36,8 @@ func sampleReport(t *testing.T, nfs bool) *Report {
 	for _, c := range []int{1, 64} {
 		a := result("efs", bench.Cycle, c, 3*time.Millisecond, 100)
 		if nfs {
-			a.RPC = nfsstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50}
+			// SEQUENCE is a lease renewal: in the per-op map, not the total.
+			a.RPC = nfsstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50, "RENAME": 100, "SEQUENCE": 30}
 		}
 		results = append(results, a,
 			result("local", bench.Cycle, c, 1*time.Millisecond, 300),
@@ -63,38 +64,94 @@ func TestBuildRatios(t *testing.T) {
 			t.Errorf("row %d (%s c=%d): p99 ratio %.3f ops ratio %.3f, want %.3f %.3f", tt.row, row.Target, row.Concurrency, row.P99Ratio, row.OpsRatio, tt.p99, tt.opsRatio)
 		}
 	}
-	if x := r.Results[0].NFS; x == nil || x.Locks != 2 || x.Getattrs != 2.5 || x.Total != 6 {
+	if x := r.Results[0].NFS; x == nil || x.Locks != 2 || x.Getattrs != 2.5 || x.Other != 1 || x.Total != 7 {
 		t.Errorf("nfs per op = %+v", x)
 	}
-	if r.Results[1].NFS != nil {
+	if m := r.Results[0].NFSOps; m["RENAME"] != 1 || m["SEQUENCE"] != 0.3 || m["LOCKU"] != 1 || len(m) != 7 {
+		t.Errorf("nfs ops per op = %v", m)
+	}
+	if r.Results[1].NFS != nil || r.Results[1].NFSOps != nil {
 		t.Error("non-NFS row has NFS counts")
 	}
 }
 
 func near(a, b, tol float64) bool { return a > b-tol*b-1e-9 && a < b+tol*b+1e-9 }
 
+// mixed makes a result with p50 at fast and p99 at slow: 95 samples of
+// fast, 5 of slow.
+func mixed(target string, conc int, fast, slow time.Duration) *bench.Result {
+	r := result(target, bench.Cycle, conc, fast, 95)
+	for range 5 {
+		r.Hist.Record(slow)
+	}
+	r.Ops += 5
+	return r
+}
+
+// noisyReport is the run that misled the old verdict: NFS p50 53× tmpfs,
+// but every p99 at 8 clients lost in scheduling noise.
+func noisyReport(t *testing.T) *Report {
+	t.Helper()
+	targets := []Target{
+		{Name: "tmpfs", Info: bench.Info{Kind: "fs", Location: "tmpfs", FSType: "tmpfs"}},
+		{Name: "nfs", Info: bench.Info{Kind: "fs", Location: "nfs", FSType: "nfs4", NFS: true}},
+		{Name: "redis", Info: bench.Info{Kind: "redis", Location: "127.0.0.1:6379"}},
+	}
+	results := []*bench.Result{
+		mixed("tmpfs", 1, 1330*time.Microsecond, 37*time.Millisecond),
+		mixed("nfs", 1, 31200*time.Microsecond, 67*time.Millisecond),
+		mixed("redis", 1, 12800*time.Microsecond, 65*time.Millisecond),
+		mixed("tmpfs", 8, 1220*time.Microsecond, 187*time.Millisecond),
+		mixed("nfs", 8, 64700*time.Microsecond, 191*time.Millisecond),
+		mixed("redis", 8, 86*time.Millisecond, 163*time.Millisecond),
+	}
+	cfg := Config{Workloads: []string{"cycle"}, PayloadSizes: []int{1024}, Concurrency: []int{1, 8}, Rounds: 3}
+	return Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
+}
+
 func TestVerdict(t *testing.T) {
+	onlyLocal := func(r *Report) *Report {
+		r.Targets = r.Targets[1:2]
+		var rows []Row
+		for _, row := range r.Results {
+			if row.Target == "local" {
+				rows = append(rows, row)
+			}
+		}
+		r.Results = rows
+		return r
+	}
 	tests := []struct {
-		name string
-		rep  func() *Report
-		want []string
+		name    string
+		rep     func() *Report
+		want    []string
+		notWant []string
+		// order lists substrings that must appear in this order.
+		order []string
 	}{
 		{"three targets", func() *Report { return sampleReport(t, true) }, []string{
-			"At 64 concurrent clients", "the shared mount (nfs4, /mnt/efs/bench) adds 2.", "at p99", "local disk (ext4, /var/tmp/bench)", "3.0×", "2.0× Redis", "6.0 NFS RPCs",
-		}},
-		{"single target", func() *Report {
+			"With 1 client, the shared mount (nfs4, /mnt/efs/bench) adds 2.", "at p50", "local disk (ext4, /var/tmp/bench)", "3.0×", "2.0× Redis",
+			"With 64 concurrent clients, p99 is 3.", "7.0 NFS RPCs", "1.0 other",
+		}, []string{"noise"}, []string{"at p50", "With 64 concurrent clients", "p99"}},
+		{"noisy p99", func() *Report { return noisyReport(t) }, []string{
+			"With 1 client, the shared mount (nfs4, nfs) adds 30.", "at p50", "memory (tmpfs, tmpfs)", "23.", "2.4× Redis",
+			"With 8 concurrent clients, p99 is 191ms against 187ms (1.0×)",
+			"p99 is dominated by machine noise", "153× its p50 with 8 concurrent clients", "judge by the p50s",
+		}, nil, []string{"at p50", "p99 is 191ms", "noise"}},
+		{"one concurrency level", func() *Report {
 			r := sampleReport(t, false)
-			r.Targets = r.Targets[1:2]
-			var rows []Row
-			for _, row := range r.Results {
-				if row.Target == "local" {
-					rows = append(rows, row)
-				}
-			}
-			r.Results = rows
+			r.Results = r.Results[:3]
 			return r
-		}, []string{"On local disk (ext4, /var/tmp/bench)", "at p50", "64 concurrent clients", "--redis"}},
-		{"empty", func() *Report { return &Report{} }, []string{"No results"}},
+		}, []string{"With 1 client", "adds 2.", "at p50", "At p99 it is 3."}, []string{"64"}, nil},
+		{"single target", func() *Report { return onlyLocal(sampleReport(t, false)) },
+			[]string{"On local disk (ext4, /var/tmp/bench)", "at p50 with 1 client", "with 64 concurrent clients it takes", "at p99", "--redis"}, []string{"noise"}, nil},
+		{"single noisy target", func() *Report {
+			r := noisyReport(t)
+			r.Targets = r.Targets[:1]
+			r.Results = []Row{r.Results[0], r.Results[3]}
+			return r
+		}, []string{"On memory (tmpfs, tmpfs)", "its own p99 is 153× its p50"}, nil, nil},
+		{"empty", func() *Report { return &Report{} }, []string{"No results"}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +160,20 @@ func TestVerdict(t *testing.T) {
 				if !strings.Contains(v, w) {
 					t.Errorf("verdict lacks %q:\n%s", w, v)
 				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(v, w) {
+					t.Errorf("verdict has %q:\n%s", w, v)
+				}
+			}
+			last := -1
+			for _, w := range tt.order {
+				i := strings.Index(v[last+1:], w)
+				if i < 0 {
+					t.Errorf("verdict lacks %q after position %d:\n%s", w, last, v)
+					break
+				}
+				last += 1 + i
 			}
 		})
 	}
@@ -142,10 +213,16 @@ func TestWriters(t *testing.T) {
 			t.Fatal(err)
 		}
 		row := m["results"].([]any)[0].(map[string]any)
-		for _, k := range []string{"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "ops_per_sec", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "p50_ratio", "p99_ratio", "nfs_rpcs_per_op"} {
+		for _, k := range []string{"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "ops_per_sec", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "p50_ratio", "p99_ratio", "nfs_rpcs_per_op", "nfs_ops_per_op"} {
 			if _, ok := row[k]; !ok {
 				t.Errorf("JSON row lacks %q", k)
 			}
+		}
+		if g := row["nfs_rpcs_per_op"].(map[string]any); g["other"] != 1.0 || g["total"] != 7.0 {
+			t.Errorf("nfs_rpcs_per_op = %v", g)
+		}
+		if ops := row["nfs_ops_per_op"].(map[string]any); ops["RENAME"] != 1.0 || ops["SEQUENCE"] != 0.3 {
+			t.Errorf("nfs_ops_per_op = %v", ops)
 		}
 		if m["verdict"] == "" {
 			t.Error("no verdict")
@@ -163,7 +240,7 @@ func TestWriters(t *testing.T) {
 		if len(recs) != 7 || strings.Join(recs[0], ",") != strings.Join(CSVHeader, ",") {
 			t.Fatalf("csv: %d records, header %v", len(recs), recs[0])
 		}
-		if recs[1][len(recs[1])-1] != "6.0000" || recs[2][len(recs[2])-1] != "" {
+		if recs[1][len(recs[1])-1] != "7.0000" || recs[1][len(recs[1])-2] != "1.0000" || recs[2][len(recs[2])-1] != "" {
 			t.Errorf("nfs column: %q, %q", recs[1][len(recs[1])-1], recs[2][len(recs[2])-1])
 		}
 	})
@@ -176,17 +253,20 @@ func TestWriters(t *testing.T) {
 		if err := validXML(&b); err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range []string{"<svg", "polyline", "cycle, 1KiB", "p99.9"} {
+		for _, w := range []string{"<svg", "polyline", "cycle, 1KiB", "p50", "p99", "efs vs local vs redis — cycle — 1970-01-01"} {
 			if !strings.Contains(svg, w) {
 				t.Errorf("svg lacks %q", w)
 			}
+		}
+		if strings.Contains(svg, "p99.9") {
+			t.Error("svg draws p99.9, which is not a default percentile")
 		}
 	})
 }
 
 func TestPNG(t *testing.T) {
 	var b bytes.Buffer
-	if err := WritePlot(&b, sampleReport(t, false), true); err != nil {
+	if err := WritePlot(&b, sampleReport(t, false), PlotOptions{PNG: true}); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(&b)
@@ -291,6 +371,139 @@ func TestRoles(t *testing.T) {
 			}
 			if s.Name != tt.subject || bn != tt.baseline || len(o) != tt.others {
 				t.Errorf("roles = %s, %s, %d others; want %s, %s, %d", s.Name, bn, len(o), tt.subject, tt.baseline, tt.others)
+			}
+		})
+	}
+}
+
+func TestLegendLabel(t *testing.T) {
+	tests := []struct {
+		t    Target
+		want string
+	}{
+		{Target{Name: "tmpfs", Info: bench.Info{Kind: "fs", FSType: "tmpfs"}}, "tmpfs — memory"},
+		{Target{Name: "ram", Info: bench.Info{Kind: "fs", FSType: "tmpfs"}}, "ram — memory, tmpfs"},
+		{Target{Name: "nfs", Info: bench.Info{Kind: "fs", FSType: "nfs4", NFS: true}}, "nfs — shared mount, nfs4"},
+		{Target{Name: "/var/tmp", Info: bench.Info{Kind: "fs", FSType: "ext4"}}, "/var/tmp — local disk, ext4"},
+		{Target{Name: "x", Info: bench.Info{Kind: "fs"}}, "x — local disk"},
+		{Target{Name: "redis", Info: bench.Info{Kind: "redis", Server: "redis 7.0.15"}}, "redis — redis 7.0.15"},
+		{Target{Name: "redis", Info: bench.Info{Kind: "redis"}}, "redis"},
+		{Target{Name: "noop", Info: bench.Info{Kind: "noop"}}, "noop"},
+	}
+	for _, tt := range tests {
+		got := legendLabel(tt.t)
+		if got != tt.want {
+			t.Errorf("legendLabel(%s) = %q, want %q", tt.t.Name, got, tt.want)
+		}
+		if strings.Count(got, "(") > 0 {
+			t.Errorf("legendLabel(%s) = %q has parentheses", tt.t.Name, got)
+		}
+	}
+}
+
+// TestPlotLayout checks that the header fits the canvas in both formats:
+// every legend entry and the title end inside it, however long the names.
+func TestPlotLayout(t *testing.T) {
+	long := strings.Repeat("/mnt/a-rather-long-mount-point-name", 3)
+	tests := []struct {
+		name  string
+		names []string
+		title string
+	}{
+		{"short", []string{"a", "b"}, ""},
+		{"many", []string{"tmpfs", "hostfs", "nfs", "redis", "efs-us-east-1a", "efs-us-east-1b", "/var/tmp/bench"}, ""},
+		{"one very long", []string{"a", long}, ""},
+		{"long title", []string{"a"}, strings.Repeat("UML guest; NFS over loopback with netem 1ms each way ", 3)},
+	}
+	for _, tt := range tests {
+		for _, format := range []struct {
+			name    string
+			measure measureFunc
+		}{{"svg", svgMeasure}, {"png", pngMeasure}} {
+			t.Run(tt.name+"/"+format.name, func(t *testing.T) {
+				r := sampleReport(t, true)
+				r.Targets = nil
+				for _, n := range tt.names {
+					r.Targets = append(r.Targets, Target{Name: n, Info: bench.Info{Kind: "fs", FSType: "nfs4", NFS: true}})
+				}
+				ch, err := newChart(r, PlotOptions{Title: tt.title}, format.measure)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := float64(ch.width)
+				for _, l := range ch.title {
+					if end := margin + format.measure(l, titleSize, true); end > w {
+						t.Errorf("title line %q ends at %.0f, canvas is %.0f wide", l, end, w)
+					}
+				}
+				if title := strings.Join(ch.title, " "); tt.title != "" && title != strings.Join(strings.Fields(tt.title), " ") {
+					t.Errorf("title wrapped to %q, lost words", ch.title)
+				}
+				if tt.name == "long title" && (len(ch.title) < 2 || ch.width > 2*panelW) {
+					t.Errorf("long title in %d lines on a canvas %d wide; want it wrapped, not widened", len(ch.title), ch.width)
+				}
+				prevY := 0.0
+				for _, it := range ch.legend {
+					if end := it.x + 18 + format.measure(it.label, 11, false); end > w {
+						t.Errorf("legend %q ends at %.0f, canvas is %.0f wide", it.label, end, w)
+					}
+					if it.y < prevY {
+						t.Errorf("legend %q goes back up", it.label)
+					}
+					prevY = it.y
+				}
+				if ch.linesY <= prevY || ch.headerH <= ch.linesY {
+					t.Errorf("legend rows overlap: targets down to %.0f, percentiles at %.0f, panels at %.0f", prevY, ch.linesY, ch.headerH)
+				}
+			})
+		}
+	}
+}
+
+func TestPlotOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    PlotOptions
+		circles int // per panel: 3 targets x 2 concurrency levels x percentiles
+		want    []string
+		notWant []string
+		wantErr string
+	}{
+		{"default", PlotOptions{}, 3 * 2 * 2, []string{">p50<", ">p99<", "efs vs local vs redis — cycle — 1970-01-01"}, []string{"p99.9", ">p90<"}, ""},
+		{"all", PlotOptions{Percentiles: Percentiles()}, 3 * 2 * 4, []string{">p50<", ">p90<", ">p99<", ">p99.9<"}, nil, ""},
+		{"p50 only", PlotOptions{Percentiles: []string{"p50"}}, 3 * 2, []string{">p50<"}, []string{">p99<"}, ""},
+		{"title", PlotOptions{Title: "EFS <one zone> & friends"}, 3 * 2 * 2, []string{"EFS &lt;one zone&gt; &amp; friends"}, []string{"efs vs local"}, ""},
+		{"unknown", PlotOptions{Percentiles: []string{"p95"}}, 0, nil, nil, `unknown percentile "p95"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			err := WritePlot(&b, sampleReport(t, true), tt.opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			svg := b.String()
+			if err := validXML(strings.NewReader(svg)); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(svg, "<circle"); n != tt.circles {
+				t.Errorf("%d points, want %d", n, tt.circles)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(svg, w) {
+					t.Errorf("svg lacks %q", w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(svg, w) {
+					t.Errorf("svg has %q", w)
+				}
 			}
 		})
 	}

@@ -65,3 +65,33 @@ func (c svgCanvas) text(x, y float64, anchor string, size int, bold bool, s stri
 	xml.EscapeText(c.b, []byte(s))
 	c.b.WriteString("</text>\n")
 }
+
+// svgMeasure estimates the width of s in the viewer's sans-serif font from
+// DejaVu Sans's advance widths (in em), the widest of the common ones, so
+// that a layout made with it fits in Arial or Helvetica too. Bold is about
+// a tenth wider.
+func svgMeasure(s string, size int, bold bool) float64 {
+	var em float64
+	for _, r := range s {
+		switch {
+		case strings.ContainsRune("iljI.,:;'|!", r):
+			em += 0.30
+		case strings.ContainsRune(" ()[]{}/-ft", r):
+			em += 0.39
+		case r == 'r':
+			em += 0.42
+		case r == 'm' || r == 'M' || r == 'W' || r == '—' || r == '%' || r == '@':
+			em += 1.0
+		case r == 'w' || r == '×' || r == '#' || r == '&':
+			em += 0.84
+		case r >= 'A' && r <= 'Z':
+			em += 0.74
+		default: // lower case, digits and the rest
+			em += 0.64
+		}
+	}
+	if bold {
+		em *= 1.1
+	}
+	return em * float64(size)
+}

@@ -25,7 +25,7 @@ var CSVHeader = []string{
 	"min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns",
 	"p50_ratio", "p99_ratio", "ops_ratio",
 	"nfs_reads_per_op", "nfs_writes_per_op", "nfs_getattrs_per_op", "nfs_lookups_per_op",
-	"nfs_opens_per_op", "nfs_locks_per_op", "nfs_rpcs_per_op",
+	"nfs_opens_per_op", "nfs_locks_per_op", "nfs_other_per_op", "nfs_rpcs_per_op",
 }
 
 // WriteCSV writes one line per result row under CSVHeader.
@@ -46,9 +46,9 @@ func WriteCSV(w io.Writer, r *Report) error {
 			f(row.P50Ratio), f(row.P99Ratio), f(row.OpsRatio),
 		}
 		if x := row.NFS; x != nil {
-			rec = append(rec, f(x.Reads), f(x.Writes), f(x.Getattrs), f(x.Lookups), f(x.Opens), f(x.Locks), f(x.Total))
+			rec = append(rec, f(x.Reads), f(x.Writes), f(x.Getattrs), f(x.Lookups), f(x.Opens), f(x.Locks), f(x.Other), f(x.Total))
 		} else {
-			rec = append(rec, "", "", "", "", "", "", "")
+			rec = append(rec, "", "", "", "", "", "", "", "")
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -86,7 +86,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		hdr = append(hdr, "ERRORS")
 	}
 	if anyNFS {
-		hdr = append(hdr, "RPC/OP", "RD WR GA LK OP LC")
+		hdr = append(hdr, "RPC/OP", "RD WR GA LK OP LC OT")
 	}
 	t := &table{left: 2} // target and workload are text: align left
 	t.add(hdr...)
@@ -109,7 +109,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		if anyNFS {
 			if x := row.NFS; x != nil {
 				f = append(f, fmt.Sprintf("%.1f", x.Total),
-					fmt.Sprintf("%.1f %.1f %.1f %.1f %.1f %.1f", x.Reads, x.Writes, x.Getattrs, x.Lookups, x.Opens, x.Locks))
+					fmt.Sprintf("%.1f %.1f %.1f %.1f %.1f %.1f %.1f", x.Reads, x.Writes, x.Getattrs, x.Lookups, x.Opens, x.Locks, x.Other))
 			} else {
 				f = append(f, "-", "-")
 			}
@@ -121,7 +121,10 @@ func WriteTable(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "\nP50× and P99×: latency relative to %s in the same row group.\n", r.Targets[0].Name)
 	}
 	if anyNFS {
-		b.WriteString("RPC/OP: NFS RPCs per operation, counted for the whole mount (other users of the mount inflate it):\nRD reads, WR writes+commits, GA getattrs, LK lookups, OP opens+closes, LC locks.\n")
+		b.WriteString("RPC/OP: NFS RPCs per operation, counted for the whole mount (other users of the mount inflate it),\n" +
+			"without lease renewals (SEQUENCE, RENEW) and delegation returns: RD reads, WR writes+commits,\n" +
+			"GA getattrs, LK lookups, OP opens+closes, LC locks, OT other (RENAME, SETATTR, REMOVE, FREE_STATEID, ...).\n" +
+			"--json lists every operation by name in nfs_ops_per_op.\n")
 	}
 	if anyErr {
 		for _, row := range r.Results {

@@ -7,10 +7,21 @@ import (
 	"time"
 )
 
+// noiseRatio is how many times its p50 a baseline's p99 may be before the
+// verdict calls the run's tails machine noise. Local disk and memory answer
+// in tens to hundreds of microseconds with a p99 a few times that; a p99 of
+// 20× p50 or more there comes from scheduling (an overloaded host, a small
+// VM), which then swamps any target's p99.
+const noiseRatio = 20
+
 // Verdict sums the run up in one paragraph: what the subject costs per
-// request compared with a baseline and the other targets, at the highest
-// concurrency measured, for the full request cycle when it was measured (the
-// number that matters for a web request), else the first workload.
+// request compared with a baseline and the other targets, for the full
+// request cycle when it was measured (the number that matters for a web
+// request), else the first workload, at the first payload size. It leads
+// with the p50 at the lowest concurrency, where the difference is the
+// storage's own cost, then gives p99 and throughput at the highest, where
+// queueing shows. A p99 can hide the storage entirely: when the baseline's
+// own p99 is noiseRatio times its p50 the verdict says so.
 //
 // The subject is the first NFS target when there is one (the question the
 // tool answers is what the shared mount costs), else the first target; the
@@ -26,48 +37,75 @@ func Verdict(r *Report) string {
 		wl = "cycle"
 	}
 	size := r.Results[0].PayloadBytes
-	conc := 0
+	lo, hi := 0, 0
 	for _, row := range r.Results {
 		if row.Workload == wl && row.PayloadBytes == size {
-			conc = max(conc, row.Concurrency)
+			if lo == 0 || row.Concurrency < lo {
+				lo = row.Concurrency
+			}
+			hi = max(hi, row.Concurrency)
 		}
 	}
-	rows := map[string]Row{}
-	for _, row := range r.Results {
-		if row.Workload == wl && row.PayloadBytes == size && row.Concurrency == conc {
-			rows[row.Target] = row
+	at := func(conc int) map[string]Row {
+		rows := map[string]Row{}
+		for _, row := range r.Results {
+			if row.Workload == wl && row.PayloadBytes == size && row.Concurrency == conc {
+				rows[row.Target] = row
+			}
 		}
+		return rows
 	}
+	low, high := at(lo), at(hi)
 	subject, baseline, others := roles(r.Targets)
-	a, ok := rows[subject.Name]
+	a, ok := low[subject.Name]
 	if !ok || a.Ops == 0 {
 		return fmt.Sprintf("No successful %s operations on %s to judge.", wl, subject.Name)
 	}
+	ah := high[subject.Name]
 	what := fmt.Sprintf("%s with %s sessions", workloadPhrase(wl), FormatSize(size))
 	d := func(ns int64) string { return FormatDuration(time.Duration(ns)) }
 	var b strings.Builder
 	if baseline == nil {
-		fmt.Fprintf(&b, "On %s a %s takes %s at p50 and %s at p99 with %s (%.0f operations/s).",
-			long(subject), what, d(a.P50NS), d(a.P99NS), clients(conc), a.OpsPerSec)
+		fmt.Fprintf(&b, "On %s a %s takes %s at p50 %s", long(subject), what, d(a.P50NS), with(lo))
+		if hi != lo && ah.Ops > 0 {
+			fmt.Fprintf(&b, "; %s it takes %s at p99 (%.0f operations/s).", with(hi), d(ah.P99NS), ah.OpsPerSec)
+		} else {
+			fmt.Fprintf(&b, " and %s at p99 (%.0f operations/s).", d(a.P99NS), a.OpsPerSec)
+		}
+		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
 		nfsSentence(&b, a)
 		b.WriteString(" Add a --dir on the shared mount, a local --dir and --redis to compare them.")
 		return b.String()
 	}
-	bb := rows[baseline.Name]
-	delta := a.P99NS - bb.P99NS
-	verb := "adds"
-	if delta < 0 {
-		verb, delta = "saves", -delta
+	bb, bh := low[baseline.Name], high[baseline.Name]
+	if bb.Ops == 0 {
+		fmt.Fprintf(&b, "%s, %s takes %s at p50 for each %s; %s had no successful operations to compare with.",
+			capitalize(with(lo)), long(subject), d(a.P50NS), what, long(*baseline))
+	} else {
+		delta := a.P50NS - bb.P50NS
+		verb := "adds"
+		if delta < 0 {
+			verb, delta = "saves", -delta
+		}
+		fmt.Fprintf(&b, "%s, %s %s %s at p50 to each %s compared with %s: %s against %s, %s",
+			capitalize(with(lo)), long(subject), verb, d(delta), what, long(*baseline), d(a.P50NS), d(bb.P50NS), times(a.P50NS, bb.P50NS))
 	}
-	fmt.Fprintf(&b, "At %s, %s %s %s at p99 to each %s compared with %s (%s against %s, %.1f×)",
-		clients(conc), long(subject), verb, d(delta), what, long(*baseline), d(a.P99NS), d(bb.P99NS), ratio(a.P99NS, bb.P99NS))
 	for _, t := range others {
-		if o, ok := rows[t.Name]; ok && o.P99NS > 0 {
-			fmt.Fprintf(&b, "; it is %.1f× %s (%s)", ratio(a.P99NS, o.P99NS), short(t), d(o.P99NS))
+		if o, ok := low[t.Name]; ok && o.Ops > 0 {
+			fmt.Fprintf(&b, "; it is %s %s (%s)", times(a.P50NS, o.P50NS), short(t), d(o.P50NS))
 		}
 	}
-	fmt.Fprintf(&b, ". At p50 it is %s against %s; throughput %.0f against %.0f operations/s.",
-		d(a.P50NS), d(bb.P50NS), a.OpsPerSec, bb.OpsPerSec)
+	b.WriteString(".")
+	switch {
+	case ah.Ops == 0 || bh.Ops == 0:
+	case hi != lo:
+		fmt.Fprintf(&b, " %s, p99 is %s against %s (%s); throughput %.0f against %.0f operations/s.",
+			capitalize(with(hi)), d(ah.P99NS), d(bh.P99NS), times(ah.P99NS, bh.P99NS), ah.OpsPerSec, bh.OpsPerSec)
+	default:
+		fmt.Fprintf(&b, " At p99 it is %s against %s (%s); throughput %.0f against %.0f operations/s.",
+			d(ah.P99NS), d(bh.P99NS), times(ah.P99NS, bh.P99NS), ah.OpsPerSec, bh.OpsPerSec)
+	}
+	noiseSentence(&b, "the baseline's own", []Row{bb, bh}, lo, hi)
 	nfsSentence(&b, a)
 	var failed uint64
 	for _, row := range r.Results {
@@ -79,10 +117,48 @@ func Verdict(r *Report) string {
 	return b.String()
 }
 
+// noiseSentence says that p99 measures the machine rather than the storage
+// when a reference row (at lo, at hi) has a p99 noiseRatio times its p50.
+func noiseSentence(b *strings.Builder, whose string, rows []Row, lo, hi int) {
+	worst, conc := 0.0, 0
+	for i, row := range rows {
+		if row.Ops == 0 || row.P50NS <= 0 {
+			continue
+		}
+		if x := ratio(row.P99NS, row.P50NS); x > worst {
+			worst, conc = x, []int{lo, hi}[i]
+		}
+	}
+	if worst > noiseRatio {
+		fmt.Fprintf(b, " In this run p99 is dominated by machine noise, not storage: %s p99 is %.0f× its p50 %s, so judge by the p50s.",
+			whose, worst, with(conc))
+	}
+}
+
+// times prints the ratio a/b: two decimals below 1, where one would round
+// 0.36 and 0.44 alike.
+func times(a, b int64) string {
+	x := ratio(a, b)
+	if x < 1 {
+		return fmt.Sprintf("%.2f×", x)
+	}
+	return fmt.Sprintf("%.1f×", x)
+}
+
+// with names a concurrency level as a phrase: "with 1 client".
+func with(n int) string { return "with " + clients(n) }
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 func nfsSentence(b *strings.Builder, a Row) {
 	if x := a.NFS; x != nil {
-		fmt.Fprintf(b, " Each operation cost %.1f NFS RPCs (%.1f locks, %.1f opens/closes, %.1f getattrs, %.1f lookups, %.1f reads, %.1f writes).",
-			x.Total, x.Locks, x.Opens, x.Getattrs, x.Lookups, x.Reads, x.Writes)
+		fmt.Fprintf(b, " Each operation cost %.1f NFS RPCs (%.1f locks, %.1f opens/closes, %.1f getattrs, %.1f lookups, %.1f reads, %.1f writes, %.1f other; lease renewals not counted).",
+			x.Total, x.Locks, x.Opens, x.Getattrs, x.Lookups, x.Reads, x.Writes, x.Other)
 	}
 }
 

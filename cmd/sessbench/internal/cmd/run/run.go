@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,8 @@ type RunOptions struct {
 	JSON        bool
 	CSV         bool
 	Plot        string
+	Title       string
+	Percentiles []string
 
 	// TempBase is where the default target's temporary directory goes when
 	// no --dir is given; empty means LocalTempDir().
@@ -75,8 +78,32 @@ Workloads:
   mixed   requests of which --write-ratio are full cycles and the rest loads
   hot     full cycles, every client on the same --hot-sessions sessions
 
+Each workload, payload size (--size) and concurrency level (--concurrency) is
+measured once: giving one twice is an error.
+
+The verdict at the end leads with the p50 difference with the fewest
+clients (the storage's own cost), then p99 and throughput with the most
+(queueing). When the baseline's own p99 is over 20× its p50, it says the
+run's tails are machine noise (scheduling), not storage.
+
 On an NFS mount the report also shows NFS RPCs per operation, read from
-/proc/self/mountstats for the whole mount.`,
+/proc/self/mountstats for the whole mount (other users of the mount inflate
+them). Lease renewals (SEQUENCE, RENEW) and delegation returns (DELEGRETURN)
+are not counted in the total: the client sends them on a timer or at the
+server's request, not for the operation. Each --json result then has:
+  nfs_rpcs_per_op  by group: reads (READ), writes (WRITE, COMMIT), getattrs
+                   (GETATTR), lookups (LOOKUP), opens (OPEN, CLOSE, ...),
+                   locks (LOCK, LOCKT, LOCKU), other (everything else:
+                   RENAME, SETATTR, REMOVE, ACCESS, FREE_STATEID, ...) and
+                   total, the sum of the groups
+  nfs_ops_per_op   every operation sent, by the kernel's name, renewals
+                   included: {"OPEN": 1.0, "RENAME": 1.0, "SEQUENCE": 0.1, ...}
+--csv has the groups as nfs_<group>_per_op columns and the total as
+nfs_rpcs_per_op; the table has them under RPC/OP.
+
+--plot draws --percentiles (p50, p90, p99, p99.9; default p50,p99) per
+target against concurrency, one panel per workload and size, under --title
+(default: the targets, the workloads and the date).`,
 		Example: `  # Local disk only: the quickest look
   sessbench run
 
@@ -103,6 +130,11 @@ On an NFS mount the report also shows NFS RPCs per operation, read from
 			if opts.JSON && opts.CSV {
 				return cmdutil.FlagErrorf("--json and --csv exclude each other")
 			}
+			for _, name := range []string{"title", "percentiles"} {
+				if cmd.Flags().Changed(name) && opts.Plot == "" {
+					return cmdutil.FlagErrorf("--%s applies to the chart; add --plot FILE", name)
+				}
+			}
 			opts.Context = cmd.Context()
 			if runF != nil {
 				return runF(opts)
@@ -128,13 +160,36 @@ On an NFS mount the report also shows NFS RPCs per operation, read from
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	f.BoolVar(&opts.CSV, "csv", false, "print the results as CSV")
 	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (.svg or .png)")
+	f.StringVar(&opts.Title, "title", "", "header `text` of the --plot chart (default: the targets, workloads and date)")
+	f.StringSliceVar(&opts.Percentiles, "percentiles", report.DefaultPercentiles(), "`percentiles` the --plot chart draws: "+strings.Join(report.Percentiles(), ", "))
 	return cmd
 }
 
 // plan is the validated form of RunOptions.
 type plan struct {
-	cfg bench.Config
-	dur fsstore.Durability
+	cfg  bench.Config
+	dur  fsstore.Durability
+	plot report.PlotOptions
+}
+
+// repeated reports the first value of vs whose key equals an earlier one's,
+// as a usage error naming the flag: a value given twice would measure the
+// same cell twice and print it as two rows.
+func repeated[T any, K comparable](flag string, vs []T, key func(T) K, show func(T) string) error {
+	seen := map[K]int{}
+	for i, v := range vs {
+		k := key(v)
+		j, ok := seen[k]
+		if !ok {
+			seen[k] = i
+			continue
+		}
+		if show(vs[j]) == show(v) {
+			return cmdutil.FlagErrorf("%s %s: given twice", flag, show(v))
+		}
+		return cmdutil.FlagErrorf("%s %s: the same as %s, given earlier", flag, show(v), show(vs[j]))
+	}
+	return nil
 }
 
 // validate checks every option before any work starts.
@@ -148,12 +203,23 @@ func (o *RunOptions) validate() (*plan, error) {
 		}
 		c.Workloads = append(c.Workloads, wl)
 	}
+	if err := repeated("--workload", o.Workloads, strings.TrimSpace, strings.TrimSpace); err != nil {
+		return nil, err
+	}
 	for _, s := range o.Sizes {
 		n, err := ParseSize(s)
 		if err != nil {
 			return nil, cmdutil.FlagErrorf("--size: %w", err)
 		}
 		c.Sizes = append(c.Sizes, n)
+	}
+	// Compared as byte counts: 1KiB and 1024 are one size.
+	sizeOf := func(s string) int { n, _ := ParseSize(s); return n }
+	if err := repeated("--size", o.Sizes, sizeOf, strings.TrimSpace); err != nil {
+		return nil, err
+	}
+	if err := repeated("--concurrency", o.Concurrency, func(n int) int { return n }, strconv.Itoa); err != nil {
+		return nil, err
 	}
 	c.Concurrency = o.Concurrency
 	c.Sessions, c.HotSessions, c.WriteRatio = o.Sessions, o.HotSessions, o.WriteRatio
@@ -169,7 +235,22 @@ func (o *RunOptions) validate() (*plan, error) {
 		return nil, cmdutil.FlagErrorf("--durability: %w", err)
 	}
 	p.dur = d
+	p.plot.Title = o.Title
+	for _, s := range o.Percentiles {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if !slices.Contains(report.Percentiles(), s) {
+			return nil, cmdutil.FlagErrorf("--percentiles %s: want some of %s", s, strings.Join(report.Percentiles(), ", "))
+		}
+		p.plot.Percentiles = append(p.plot.Percentiles, s)
+	}
+	if len(p.plot.Percentiles) == 0 {
+		return nil, cmdutil.FlagErrorf("--percentiles: name at least one of %s", strings.Join(report.Percentiles(), ", "))
+	}
+	if err := repeated("--percentiles", p.plot.Percentiles, func(s string) string { return s }, func(s string) string { return s }); err != nil {
+		return nil, err
+	}
 	if o.Plot != "" {
+		p.plot.PNG = strings.EqualFold(filepath.Ext(o.Plot), ".png")
 		if ext := strings.ToLower(filepath.Ext(o.Plot)); ext != ".svg" && ext != ".png" {
 			return nil, cmdutil.FlagErrorf("--plot %s: the chart is written as .svg or .png; name the file so", o.Plot)
 		}
@@ -318,8 +399,7 @@ func runRun(opts *RunOptions) (err error) {
 	}
 	rep := report.Build(reportConfig(opts, p), targetInfos(targets), results, started, time.Now())
 	if opts.Plot != "" {
-		png := strings.EqualFold(filepath.Ext(opts.Plot), ".png")
-		if err := writeFile(opts.Plot, func(f *os.File) error { return report.WritePlot(f, rep, png) }); err != nil {
+		if err := writeFile(opts.Plot, func(f *os.File) error { return report.WritePlot(f, rep, p.plot) }); err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
@@ -348,6 +428,12 @@ func interrupted(ctx context.Context, err error) error {
 	return err
 }
 
+// outputMode is the permission of the files sessbench writes. A chart is
+// made to be shared (served, copied into documentation), so it is readable
+// by all as a file made with os.Create usually is; os.CreateTemp alone
+// would leave it 0600.
+const outputMode = 0o644
+
 // writeFile writes path through a temporary file renamed into place, so a
 // failed write leaves no half chart behind.
 func writeFile(path string, write func(*os.File) error) error {
@@ -357,6 +443,10 @@ func writeFile(path string, write func(*os.File) error) error {
 	}
 	defer os.Remove(f.Name()) // no-op after the rename
 	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(outputMode); err != nil {
 		f.Close()
 		return err
 	}

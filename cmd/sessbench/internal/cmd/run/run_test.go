@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,6 +80,26 @@ func TestFlags(t *testing.T) {
 		{"gif plot", []string{"--plot", filepath.Join(dir, "x.gif")}, nil, ".svg or .png"},
 		{"plot dir missing", []string{"--plot", "/nonexistent/x.svg"}, nil, "does not exist"},
 		{"redis without port", []string{"--redis", "localhost"}, nil, "host:port"},
+		{"repeated size", []string{"--size", "1KiB", "--size", "1KiB"}, nil, "--size 1KiB: given twice"},
+		{"same size spelt twice", []string{"--size", "1KiB,512,1024"}, nil, "--size 1024: the same as 1KiB"},
+		{"repeated concurrency", []string{"--concurrency", "1,1"}, nil, "--concurrency 1: given twice"},
+		{"repeated concurrency later", []string{"--concurrency", "1,8", "--concurrency", "8"}, nil, "--concurrency 8: given twice"},
+		{"repeated workload", []string{"--workload", "load,load"}, nil, "--workload load: given twice"},
+		{"repeated workload spaced", []string{"--workload", "cycle, cycle"}, nil, "--workload cycle: given twice"},
+		{"distinct values", []string{"--size", "1KiB,2KiB", "--concurrency", "1,2", "--workload", "load,save"},
+			func(_ *RunOptions, p *plan) bool { return len(p.cfg.Sizes) == 2 && len(p.cfg.Concurrency) == 2 }, ""},
+		{"percentiles", []string{"--plot", filepath.Join(dir, "x.svg"), "--percentiles", "p50, P99.9"},
+			func(_ *RunOptions, p *plan) bool {
+				return slices.Equal(p.plot.Percentiles, []string{"p50", "p99.9"}) && !p.plot.PNG
+			}, ""},
+		{"default percentiles", []string{"--plot", filepath.Join(dir, "x.png")},
+			func(_ *RunOptions, p *plan) bool {
+				return slices.Equal(p.plot.Percentiles, []string{"p50", "p99"}) && p.plot.PNG
+			}, ""},
+		{"title", []string{"--plot", filepath.Join(dir, "x.svg"), "--title", "EFS, one zone"},
+			func(_ *RunOptions, p *plan) bool { return p.plot.Title == "EFS, one zone" }, ""},
+		{"unknown percentile", []string{"--plot", filepath.Join(dir, "x.svg"), "--percentiles", "p95"}, nil, "--percentiles p95"},
+		{"repeated percentile", []string{"--plot", filepath.Join(dir, "x.svg"), "--percentiles", "p99,p99"}, nil, "--percentiles p99: given twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +131,8 @@ func TestFlagConflicts(t *testing.T) {
 		{"--duration", "1s", "--ops", "5"},
 		{"extra-arg"},
 		{"--concurrency", "x"},
+		{"--title", "x"},
+		{"--percentiles", "p50"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -134,5 +157,38 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		write   func(*os.File) error
+		wantErr bool
+	}{
+		{"ok", func(f *os.File) error { _, err := f.WriteString("chart"); return err }, false},
+		{"write fails", func(*os.File) error { return errors.New("boom") }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name+".svg")
+			err := writeFile(path, tt.write)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			fi, serr := os.Stat(path)
+			switch {
+			case tt.wantErr && serr == nil:
+				t.Error("a failed write left the file")
+			case !tt.wantErr && serr != nil:
+				t.Fatal(serr)
+			case !tt.wantErr && fi.Mode().Perm() != 0o644:
+				t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+			}
+		})
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("directory holds %v, want only the written file", ents)
 	}
 }
