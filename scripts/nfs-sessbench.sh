@@ -54,7 +54,7 @@
 #
 # Outputs in DIR (LABEL from -l):
 #   sessbench-LABEL.json   sessbench's --json report (with its verdict)
-#   sessbench-LABEL.svg    sessbench's --plot chart, plus a header line naming the
+#   sessbench-LABEL.svg    sessbench's --plot chart; its title names the
 #                          conditions (UML, netem delay), which the chart lacks
 #   sessbench-LABEL.md     a Markdown table made from the JSON (needs python3)
 #   sessbench-LABEL.err    sessbench's stderr
@@ -204,7 +204,7 @@ for kv in workload=cycle,load,save,touch size=1KiB,16KiB concurrency=1,8 \
 done
 echo "sessbench run ${dirs[*]} ${rargs[*]} ${defaults[*]} $* --json --plot $OUT/sessbench-$LABEL.svg" >>"$info"
 "$STATE/sessbench" run "${dirs[@]}" "${rargs[@]}" "${defaults[@]}" \
-  "$@" --json --plot "$OUT/sessbench-$LABEL.svg" \
+  "$@" --json --plot "$OUT/sessbench-$LABEL.svg" --title "$SESSBENCH_TITLE" \
   >"$OUT/sessbench-$LABEL.json" 2>"$OUT/sessbench-$LABEL.err"
 rc=$?
 echo "sessbench exit $rc" >>"$info"
@@ -213,6 +213,13 @@ exit $rc
 EOF
 chmod +x "$STATE/guest-bench.sh"
 
+# The chart's title says under which conditions it was measured.
+if [ -n "$DELAY" ]; then
+  SESSBENCH_TITLE="sessbench in a UML guest: tmpfs, host disk, NFS and Redis over loopback with netem $DELAY each way"
+else
+  SESSBENCH_TITLE="sessbench in a UML guest: tmpfs, host disk, NFS and Redis over loopback, no netem"
+fi
+export SESSBENCH_TITLE
 hargs=(--server-local -s "$STATE" -t "$TIMEOUT")
 [ -n "$DELAY" ] && hargs+=(-d "$DELAY")
 echo "nfs-sessbench: host load average before boot: $(cat /proc/loadavg)" | tee "$OUT/host-load-$LABEL.txt" >&2
@@ -226,16 +233,6 @@ if [ "$rc" != 0 ]; then
   exit "$rc"
 fi
 
-# The chart does not say under which conditions it was measured; add that
-# to its header line (right of "sessbench DATE, N round(s)").
-if [ -n "$DELAY" ]; then
-  cond="UML guest; NFS and Redis over loopback with netem $DELAY each way (RTT $RTT)"
-else
-  cond="UML guest; NFS and Redis over loopback, no netem"
-fi
-sed -i "0,/>sessbench [^<]*<\/text>/s//&\n<text x=\"270.0\" y=\"38.0\" text-anchor=\"start\" font-size=\"11\">$cond<\/text>/" \
-  "$OUT/sessbench-$LABEL.svg"
-chmod 0644 "$OUT/sessbench-$LABEL.svg" # sessbench writes it 0600
 
 # Markdown tables from the JSON, for docs; sessbench's own text table needs a
 # second run, and this keeps the numbers of one run together.
