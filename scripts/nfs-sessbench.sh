@@ -55,7 +55,7 @@
 # Outputs in DIR (LABEL from -l):
 #   sessbench-LABEL.json   sessbench's --json report (with its verdict)
 #   sessbench-LABEL.svg    sessbench's --plot chart; its title names the
-#                          conditions (UML, netem delay), which the chart lacks
+#                          conditions (UML, netem delay)
 #   sessbench-LABEL.md     a Markdown table made from the JSON (needs python3)
 #   sessbench-LABEL.err    sessbench's stderr
 #   guest-info-LABEL.txt   guest kernel, mounts, qdisc, Redis RTT, load average
