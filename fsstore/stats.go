@@ -81,20 +81,8 @@ func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if s.closed.Load() {
 		return Stats{}, ErrClosed
 	}
-	if opts.Concurrency == 0 {
-		opts.Concurrency = 1
-	}
-	if opts.TempAge == 0 {
-		opts.TempAge = 10 * time.Minute
-	}
-	if opts.Grace == 0 {
-		opts.Grace = time.Minute
-	}
-	switch {
-	case opts.Concurrency < 1 || opts.Concurrency > 64:
-		return Stats{}, fmt.Errorf("fsstore: stats: concurrency %d outside 1..64", opts.Concurrency)
-	case opts.TempAge < 0 || opts.Grace < 0:
-		return Stats{}, fmt.Errorf("fsstore: stats: negative TempAge or Grace")
+	if err := walkDefaults("stats", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
+		return Stats{}, err
 	}
 	m, err := readMarker(s.dir)
 	if err != nil {

@@ -124,22 +124,11 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if s.closed.Load() {
 		return SweepStats{}, ErrClosed
 	}
-	if opts.Concurrency == 0 {
-		opts.Concurrency = 1
+	if err := walkDefaults("sweep", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
+		return SweepStats{}, err
 	}
-	if opts.TempAge == 0 {
-		opts.TempAge = 10 * time.Minute
-	}
-	if opts.Grace == 0 {
-		opts.Grace = time.Minute
-	}
-	switch {
-	case opts.Concurrency < 1 || opts.Concurrency > 64:
-		return SweepStats{}, fmt.Errorf("fsstore: sweep: concurrency %d outside 1..64", opts.Concurrency)
-	case opts.Rate < 0:
+	if opts.Rate < 0 {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: negative rate")
-	case opts.TempAge < 0 || opts.Grace < 0:
-		return SweepStats{}, fmt.Errorf("fsstore: sweep: negative TempAge or Grace")
 	}
 	m, err := readMarker(s.dir)
 	if err != nil {
@@ -177,6 +166,26 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 		return st, fmt.Errorf("fsstore: sweep: %w", err)
 	}
 	return st, nil
+}
+
+// walkDefaults fills in and checks the options Sweep and Stats share.
+func walkDefaults(op string, concurrency *int, tempAge, grace *time.Duration) error {
+	if *concurrency == 0 {
+		*concurrency = 1
+	}
+	if *tempAge == 0 {
+		*tempAge = 10 * time.Minute
+	}
+	if *grace == 0 {
+		*grace = time.Minute
+	}
+	switch {
+	case *concurrency < 1 || *concurrency > 64:
+		return fmt.Errorf("fsstore: %s: concurrency %d outside 1..64", op, *concurrency)
+	case *tempAge < 0 || *grace < 0:
+		return fmt.Errorf("fsstore: %s: negative TempAge or Grace", op)
+	}
+	return nil
 }
 
 // serverClock tells the file server's time: the mtime of a file it just
