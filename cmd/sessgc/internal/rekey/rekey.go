@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,9 +23,6 @@ import (
 // a rekey and a sweep may run together (each record is rewritten or
 // removed under its own lock); two rekeys would only duplicate work.
 const FleetLockName = ".sessgc-rekey"
-
-// maxErrorLines bounds the error lines printed and kept for --json.
-const maxErrorLines = 20
 
 // RekeyOptions are the settings of one rekey pass; flags bind to its fields.
 type RekeyOptions struct {
@@ -149,31 +145,8 @@ type Summary struct {
 	ExitCode     int      `json:"exit_code"`
 }
 
-// errorLog prints the first maxErrorLines record errors on stderr and keeps
-// them for the JSON summary. Rekey calls it from several goroutines.
-type errorLog struct {
-	mu      sync.Mutex
-	opts    *RekeyOptions
-	n       int
-	samples []string
-}
-
-func (l *errorLog) add(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.n++
-	if l.n > maxErrorLines {
-		return
-	}
-	l.samples = append(l.samples, err.Error())
-	fmt.Fprintf(l.opts.IO.ErrOut, "sessgc: %v\n", err)
-	if l.n == maxErrorLines {
-		fmt.Fprintf(l.opts.IO.ErrOut, "sessgc: further errors are counted, not printed\n")
-	}
-}
-
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
-	el := &errorLog{opts: opts}
+	el := cmdutil.NewErrorLog(opts.IO.ErrOut)
 	sum := Summary{Event: "summary", Dir: opts.Dir, ErrorSamples: []string{}}
 	err := rekey(ctx, opts, el, &sum)
 	sum.ExitCode = cmdutil.ExitCode(err)
@@ -193,9 +166,7 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 			}
 		}
 	}
-	el.mu.Lock()
-	sum.ErrorSamples = append(sum.ErrorSamples, el.samples...)
-	el.mu.Unlock()
+	sum.ErrorSamples = append(sum.ErrorSamples, el.Samples()...)
 	switch {
 	case opts.JSON:
 		b, _ := json.Marshal(sum)
@@ -206,7 +177,7 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	return err
 }
 
-func rekey(ctx context.Context, opts *RekeyOptions, el *errorLog, sum *Summary) error {
+func rekey(ctx context.Context, opts *RekeyOptions, el *cmdutil.ErrorLog, sum *Summary) error {
 	keys, err := cmdutil.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.IO.Getenv)
 	if err != nil {
 		return err
@@ -256,7 +227,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *errorLog, sum *Summary) 
 			if errors.Is(err, fsstore.ErrUnknownKey) {
 				unknownKey.Store(true)
 			}
-			el.add(err)
+			el.Add(err)
 		},
 	})
 	n := cut.Load()

@@ -26,10 +26,6 @@ import (
 // with '.' are reserved in the lock directory for such uses.
 const FleetLockName = ".sessgc"
 
-// maxErrorLines bounds the error lines printed and kept for --json: a sweep
-// of a broken mount could otherwise print millions.
-const maxErrorLines = 20
-
 // RunOptions are the settings of one sweep; flags bind to its fields.
 type RunOptions struct {
 	IO *cmdutil.IOStreams
@@ -180,10 +176,9 @@ type removalLine struct {
 
 // printer serializes output from the sweep's workers.
 type printer struct {
-	mu      sync.Mutex
-	opts    *RunOptions
-	nerrs   int
-	samples []string
+	mu   sync.Mutex
+	opts *RunOptions
+	errs *cmdutil.ErrorLog
 }
 
 func (p *printer) line(w io.Writer, s string) {
@@ -214,24 +209,11 @@ func (p *printer) removal(r fsstore.Removal) {
 	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, r.Path, cmdutil.Bytes(r.Size), r.Age.Round(time.Second)))
 }
 
-// error prints the first maxErrorLines errors on stderr and keeps them for
-// the JSON summary; the count covers all of them.
-func (p *printer) error(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.nerrs++
-	if p.nerrs > maxErrorLines {
-		return
-	}
-	p.samples = append(p.samples, err.Error())
-	fmt.Fprintf(p.opts.IO.ErrOut, "sessgc: %v\n", err)
-	if p.nerrs == maxErrorLines {
-		fmt.Fprintf(p.opts.IO.ErrOut, "sessgc: further errors are counted, not printed\n")
-	}
-}
+// error prints the first errors on stderr and keeps them for the summary.
+func (p *printer) error(err error) { p.errs.Add(err) }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	p := &printer{opts: opts}
+	p := &printer{opts: opts, errs: cmdutil.NewErrorLog(opts.IO.ErrOut)}
 	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun, ErrorSamples: []string{}}
 	err := sweep(ctx, opts, p, &sum)
 	sum.ExitCode = cmdutil.ExitCode(err)
@@ -252,9 +234,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 			}
 		}
 	}
-	p.mu.Lock()
-	sum.ErrorSamples = append(sum.ErrorSamples, p.samples...)
-	p.mu.Unlock()
+	sum.ErrorSamples = append(sum.ErrorSamples, p.errs.Samples()...)
 	switch {
 	case opts.JSON:
 		p.json(sum)

@@ -1,0 +1,47 @@
+package cmdutil
+
+import (
+	"fmt"
+	"io"
+	"sync"
+)
+
+// MaxErrorLines bounds the error lines printed and kept for --json: a pass
+// over a broken mount may fail on every file, and an operator needs the
+// first few and the count, not a million lines in a cron mail.
+const MaxErrorLines = 20
+
+// ErrorLog prints the first MaxErrorLines errors of a pass on w and keeps
+// them for the JSON summary; Count covers all of them. It is safe for
+// concurrent use by the pass's workers.
+type ErrorLog struct {
+	mu      sync.Mutex
+	w       io.Writer
+	n       int
+	samples []string
+}
+
+// NewErrorLog returns an ErrorLog printing on w.
+func NewErrorLog(w io.Writer) *ErrorLog { return &ErrorLog{w: w} }
+
+// Add records err.
+func (l *ErrorLog) Add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n++
+	if l.n > MaxErrorLines {
+		return
+	}
+	l.samples = append(l.samples, err.Error())
+	fmt.Fprintf(l.w, "sessgc: %v\n", err)
+	if l.n == MaxErrorLines {
+		fmt.Fprintf(l.w, "sessgc: further errors are counted, not printed\n")
+	}
+}
+
+// Samples returns the errors kept (at most MaxErrorLines).
+func (l *ErrorLog) Samples() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.samples...)
+}
