@@ -206,22 +206,23 @@ func incrementCAS(ctx context.Context, s *fsstore.Store, id string) error {
 	}
 }
 
-// crashPayload is the value the crash writer saves for generation n:
-// "value n|" repeated, alternately ~192 KiB and ~3 KiB, so a torn or mixed
-// record is recognizable even if it passed the checksum.
-func crashPayload(n int) []byte {
-	size := 3000
+// genPayload is the value saved for generation n: "gen n|" repeated,
+// alternately big and small bytes long, so a torn or mixed record is
+// recognizable even if it passed the checksum, and sizes change on every
+// save.
+func genPayload(n, big, small int) []byte {
+	size := small
 	if n%2 == 0 {
-		size = 192 << 10
+		size = big
 	}
-	unit := fmt.Sprintf("value %d|", n)
+	unit := fmt.Sprintf("gen %d|", n)
 	return bytes.Repeat([]byte(unit), size/len(unit)+1)[:size]
 }
 
-// parseCrashPayload returns the generation of a payload and whether the
-// payload is exactly crashPayload of it.
-func parseCrashPayload(b []byte) (int, bool) {
-	rest, ok := bytes.CutPrefix(b, []byte("value "))
+// parseGenPayload returns the generation of a payload and whether the
+// payload is exactly genPayload of it.
+func parseGenPayload(b []byte, big, small int) (int, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte("gen "))
 	if !ok {
 		return 0, false
 	}
@@ -233,8 +234,14 @@ func parseCrashPayload(b []byte) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return n, bytes.Equal(b, crashPayload(n))
+	return n, bytes.Equal(b, genPayload(n, big, small))
 }
+
+// crashPayload is the value the crash writer saves for generation n,
+// alternately ~192 KiB and ~3 KiB.
+func crashPayload(n int) []byte { return genPayload(n, 192<<10, 3000) }
+
+func parseCrashPayload(b []byte) (int, bool) { return parseGenPayload(b, 192<<10, 3000) }
 
 // crashWriter saves generation after generation of one session until it is
 // killed, continuing from the generation on disk.

@@ -114,14 +114,6 @@ func nfsIncrementers(ctx context.Context, s *fsstore.Store, ids []string, mode s
 	return <-errs
 }
 
-func nfsCounter(sess *fsstore.Session) (int, error) {
-	n, err := strconv.Atoi(string(sess.Data))
-	if err != nil {
-		return 0, fmt.Errorf("session %s holds %.40q: %w", sess.ID, sess.Data, err)
-	}
-	return n, nil
-}
-
 func nfsIncrementLocked(ctx context.Context, s *fsstore.Store, id string) error {
 	l, err := nfsLock(ctx, s, id)
 	if err != nil {
@@ -132,7 +124,7 @@ func nfsIncrementLocked(ctx context.Context, s *fsstore.Store, id string) error 
 	if err != nil {
 		return err
 	}
-	n, err := nfsCounter(sess)
+	n, err := counterOf(sess)
 	if err != nil {
 		return err
 	}
@@ -149,7 +141,7 @@ func nfsIncrementCAS(ctx context.Context, s *fsstore.Store, id string) error {
 		if err != nil {
 			return err
 		}
-		n, err := nfsCounter(sess)
+		n, err := counterOf(sess)
 		if err != nil {
 			return err
 		}
@@ -162,35 +154,11 @@ func nfsIncrementCAS(ctx context.Context, s *fsstore.Store, id string) error {
 	}
 }
 
-// nfsPayload is the value saved for generation n: "gen n|" repeated,
-// alternately ~96 KiB and ~2 KiB, so a torn or mixed record is recognizable
-// even if it passed the checksum, and sizes change on every save.
-func nfsPayload(n int) []byte {
-	size := 2000
-	if n%2 == 0 {
-		size = 96 << 10
-	}
-	unit := fmt.Sprintf("gen %d|", n)
-	return bytes.Repeat([]byte(unit), size/len(unit)+1)[:size]
-}
+// nfsPayload is genPayload at ~96 KiB and ~2 KiB: smaller than the local
+// crash test's, as every byte crosses the (emulated) network.
+func nfsPayload(n int) []byte { return genPayload(n, 96<<10, 2000) }
 
-// nfsParsePayload returns the generation of a payload and whether the
-// payload is exactly nfsPayload of it.
-func nfsParsePayload(b []byte) (int, bool) {
-	rest, ok := bytes.CutPrefix(b, []byte("gen "))
-	if !ok {
-		return 0, false
-	}
-	i := bytes.IndexByte(rest, '|')
-	if i < 0 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(string(rest[:i]))
-	if err != nil {
-		return 0, false
-	}
-	return n, bytes.Equal(b, nfsPayload(n))
-}
+func nfsParsePayload(b []byte) (int, bool) { return parseGenPayload(b, 96<<10, 2000) }
 
 // nfsCrashWriter saves generation after generation of one session until it
 // is killed, continuing from the generation on disk.

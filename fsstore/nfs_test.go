@@ -264,7 +264,7 @@ func nfsIncrements(t *testing.T, mode string) {
 			t.Error(err)
 			continue
 		}
-		n, err := nfsCounter(sess)
+		n, err := counterOf(sess)
 		if err != nil {
 			t.Error(err)
 			continue
