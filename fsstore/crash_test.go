@@ -46,13 +46,13 @@ func TestCrashDuringSave(t *testing.T) {
 		// Wait for the writer's first save, so the kill lands in the save
 		// loop, then let it run for a random 0-5ms: the randomness of the
 		// kill point is what matters, not its timing.
-		kid.expect(t, "saved ")
+		kid.Expect(t, "saved ")
 		time.Sleep(time.Duration(rand.N(5001)) * time.Microsecond)
-		if err := kid.cmd.Process.Kill(); err != nil {
+		if err := kid.Cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		if err := kid.wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-			t.Fatalf("writer %d ended with %v, want killed; stderr:\n%s", k, err, kid.stderr)
+		if err := kid.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("writer %d ended with %v, want killed; stderr:\n%s", k, err, kid.Stderr)
 		}
 		sess, err := s.Load(ctx, id)
 		if err != nil {

@@ -239,12 +239,12 @@ func TestPermissionDenied(t *testing.T) {
 			tc.setup(t, dir)
 			kid := startChild(t, "open", []string{"STORE_DIR=" + dir, "STORE_ID=" + id},
 				asUser(nobody, nobody, binary), func(c *exec.Cmd) { c.Dir = base })
-			got := kid.expect(t, "open ")
+			got := kid.Expect(t, "open ")
 			if !strings.HasPrefix(got, tc.want) {
 				t.Fatalf("Open as uid %d: %q, want %q...", nobody, got, tc.want)
 			}
 			t.Logf("child: %s", got)
-			kid.finish(t)
+			kid.Finish(t)
 		})
 	}
 }

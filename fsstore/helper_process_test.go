@@ -3,7 +3,6 @@
 package fsstore_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,27 +10,20 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
 )
 
 // Cross-process tests re-run this test binary as a child selected by
-// helperEnv. Children read parameters from the environment and report to
-// the parent on stdout, one line per message prefixed with helperPrefix.
-const (
-	helperEnv    = "SESSFS_FSSTORE_HELPER"
-	helperPrefix = "helper: "
-)
-
-// childDeadline only turns a hung child into a test failure.
-const childDeadline = 60 * time.Second
+// helperEnv (internal/proctest). Children read parameters from the
+// environment and report to the parent with say.
+const helperEnv = "SESSFS_FSSTORE_HELPER"
 
 // TestHelperProcess is not a test: it is the body of the child processes.
 func TestHelperProcess(t *testing.T) {
@@ -46,7 +38,7 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func say(format string, args ...any) { fmt.Printf(helperPrefix+format+"\n", args...) }
+var say = proctest.Say
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -272,110 +264,15 @@ func crashWriter(ctx context.Context, s *fsstore.Store, id string) error {
 	}
 }
 
-// lockedBuffer collects a child's stderr for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// child is a running helper process (see internal/proctest).
+type child = proctest.Child
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
+// startChild starts the helper with role and extra environment variables.
+func startChild(t *testing.T, role string, env []string, opts ...proctest.Option) *child {
+	t.Helper()
+	return proctest.Start(t, "TestHelperProcess", helperEnv, role, env, opts...)
 }
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// child is a running helper process.
-type child struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr *lockedBuffer
-	done   bool
-}
-
-type childOpt func(*exec.Cmd)
 
 // asUser runs the child with other credentials from binary (a copy of the
 // test binary the user can execute).
-func asUser(uid, gid uint32, binary string) childOpt {
-	return func(c *exec.Cmd) {
-		c.Path, c.Args[0] = binary, binary
-		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
-	}
-}
-
-func startChild(t *testing.T, role string, env []string, opts ...childOpt) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(append(os.Environ(), helperEnv+"="+role), env...)
-	for _, o := range opts {
-		o(cmd)
-	}
-	c := &child{cmd: cmd, lines: make(chan string, 16), stderr: new(lockedBuffer)}
-	cmd.Stderr = c.stderr
-	var err error
-	if c.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if s, ok := strings.CutPrefix(sc.Text(), helperPrefix); ok {
-				c.lines <- s
-			}
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() {
-		if !c.done {
-			c.cmd.Process.Kill()
-			c.wait()
-		}
-	})
-	return c
-}
-
-func (c *child) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	select {
-	case s, ok := <-c.lines:
-		if !ok {
-			t.Fatalf("child exited before saying %q; stderr:\n%s", prefix, c.stderr)
-		}
-		if !strings.HasPrefix(s, prefix) {
-			t.Fatalf("child said %q, want %q...; stderr:\n%s", s, prefix, c.stderr)
-		}
-		return s
-	case <-time.After(childDeadline):
-		t.Fatalf("child did not say %q within %v; stderr:\n%s", prefix, childDeadline, c.stderr)
-	}
-	return ""
-}
-
-func (c *child) wait() error {
-	for range c.lines {
-	}
-	c.done = true
-	return c.cmd.Wait()
-}
-
-func (c *child) finish(t *testing.T) {
-	t.Helper()
-	c.stdin.Close()
-	if err := c.wait(); err != nil {
-		t.Fatalf("child: %v; stderr:\n%s", err, c.stderr)
-	}
-}
+var asUser = proctest.AsUser

@@ -40,7 +40,7 @@ func TestMultiProcessIncrements(t *testing.T) {
 				kids = append(kids, startChild(t, "incr", env))
 			}
 			for _, k := range kids {
-				k.finish(t)
+				k.Finish(t)
 			}
 			want := procs * goroutines * tc.iter
 			for _, id := range ids {

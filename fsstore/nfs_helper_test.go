@@ -3,34 +3,28 @@
 package fsstore_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
 )
 
 // Child processes of the NFS suite. A role function on a harness host
 // re-runs the test binary (os.Args[0], which the guest sees through
 // hostfs) with -test.run selecting TestNFSHelperProcess and nfsHelperEnv
 // naming the child's role; parameters come in NFS_CHILD_* variables and
-// the child reports on stdout, one line per message prefixed with
-// nfsHelperPrefix. Children save and lock through nfsSave and nfsLock, so
-// the deliberately broken variants (nfs_break_*_test.go) apply to them too.
-const (
-	nfsHelperEnv    = "SESSFS_NFS_HELPER"
-	nfsHelperPrefix = "nfshelper: "
-)
+// the child reports with nfsSay (internal/proctest). Children save and lock
+// through nfsSave and nfsLock, so the deliberately broken variants
+// (nfs_break_*_test.go) apply to them too.
+const nfsHelperEnv = "SESSFS_NFS_HELPER"
 
 // TestNFSHelperProcess is not a test: it is the body of the NFS suite's
 // child processes.
@@ -46,7 +40,7 @@ func TestNFSHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func nfsSay(format string, args ...any) { fmt.Printf(nfsHelperPrefix+format+"\n", args...) }
+var nfsSay = proctest.Say
 
 func nfsEnvInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -183,110 +177,9 @@ func nfsCrashWriter(ctx context.Context, s *fsstore.Store, id string) error {
 	}
 }
 
-// nfsChild is a running helper process.
-type nfsChild struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr *nfsBuffer
-	waited chan struct{}
-	err    error
-}
-
-// nfsBuffer collects a child's stderr for failure messages.
-type nfsBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *nfsBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *nfsBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startNFSChild starts a child in role with the store in dir and extra
-// NFS_CHILD_* variables. A cleanup kills it if the test did not wait for it.
-func startNFSChild(t *testing.T, role, dir string, env ...string) *nfsChild {
+// NFS_CHILD_* variables (see internal/proctest).
+func startNFSChild(t *testing.T, role, dir string, env ...string) *proctest.Child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestNFSHelperProcess$")
-	cmd.Env = append(append(os.Environ(), nfsHelperEnv+"="+role, "NFS_CHILD_DIR="+dir), env...)
-	c := &nfsChild{cmd: cmd, lines: make(chan string, 16), stderr: new(nfsBuffer), waited: make(chan struct{})}
-	cmd.Stderr = c.stderr
-	var err error
-	if c.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if s, ok := strings.CutPrefix(sc.Text(), nfsHelperPrefix); ok {
-				c.lines <- s
-			}
-		}
-		close(c.lines)
-		c.err = cmd.Wait()
-		close(c.waited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-c.waited:
-		default:
-			cmd.Process.Kill()
-			<-c.waited
-		}
-	})
-	return c
-}
-
-// expect waits for the child's next message and checks its prefix.
-func (c *nfsChild) expect(t *testing.T, prefix string, timeout time.Duration) string {
-	t.Helper()
-	select {
-	case s, ok := <-c.lines:
-		if !ok {
-			<-c.waited
-			t.Fatalf("child exited (%v) before saying %q; stderr:\n%s", c.err, prefix, c.stderr)
-		}
-		if !strings.HasPrefix(s, prefix) {
-			t.Fatalf("child said %q, want %q...; stderr:\n%s", s, prefix, c.stderr)
-		}
-		return s
-	case <-time.After(timeout):
-		t.Fatalf("child did not say %q within %v; stderr:\n%s", prefix, timeout, c.stderr)
-	}
-	return ""
-}
-
-// kill SIGKILLs the child and waits for it to be gone.
-func (c *nfsChild) kill() {
-	c.cmd.Process.Kill()
-	for range c.lines {
-	}
-	<-c.waited
-}
-
-// finish closes the child's stdin and waits for a clean exit.
-func (c *nfsChild) finish(t *testing.T) {
-	t.Helper()
-	c.stdin.Close()
-	for range c.lines {
-	}
-	<-c.waited
-	if c.err != nil {
-		t.Errorf("child: %v; stderr:\n%s", c.err, c.stderr)
-	}
+	return proctest.Start(t, "TestNFSHelperProcess", nfsHelperEnv, role, append([]string{"NFS_CHILD_DIR=" + dir}, env...))
 }

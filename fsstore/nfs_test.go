@@ -254,7 +254,7 @@ func nfsIncrements(t *testing.T, mode string) {
 	if err := nfsIncrementers(ctx, s, ids, mode, nfsIncrGoroutines, iter); err != nil {
 		t.Error(err)
 	}
-	kid.finish(t)
+	kid.Finish(t)
 	t.Logf("%s increments on %s took %v", mode, nfstest.Host(), time.Since(start).Round(time.Millisecond))
 	nfsBarrier(t, "done", 3*time.Minute)
 	want := nfstest.Hosts() * (nfsIncrGoroutines + nfsIncrChildGoroutines) * iter
@@ -405,10 +405,10 @@ func nfsHolderKilledA(t *testing.T) {
 	openNFSStore(t)
 	id := nfsID("held", 1)
 	kid := startNFSChild(t, "hold", nfsStoreDir(t), "NFS_CHILD_ID="+id)
-	kid.expect(t, "locked", nfsWait)
+	kid.ExpectWithin(t, "locked", nfsWait)
 	nfsSignal(t, "held")
 	nfsWaitSig(t, "tried", nfsWait)
-	kid.kill()
+	kid.Kill(t)
 	nfsSignal(t, "killed")
 	nfsWaitSig(t, "relocked", nfsWait)
 }
@@ -451,11 +451,11 @@ func nfsCrashA(t *testing.T) {
 	nfsBarrier(t, "ready", nfsWait)
 	for k := range nfsCrashKills {
 		kid := startNFSChild(t, "crash", nfsStoreDir(t), "NFS_CHILD_ID="+id)
-		kid.expect(t, "saved", nfsWait)
+		kid.ExpectWithin(t, "saved", nfsWait)
 		// Let it run for a while that differs from kill to kill, so the
 		// kills land at different points of a save.
 		time.Sleep(time.Duration(20+k*53%200) * time.Millisecond)
-		kid.kill()
+		kid.Kill(t)
 	}
 	nfsSignal(t, "done")
 	nfsBarrier(t, "end", nfsWait)

@@ -88,7 +88,7 @@ func TestSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	kid := startChild(t, "hold-lock", []string{"STORE_DIR=" + dir, "STORE_ID=" + lockedThere})
-	kid.expect(t, "locked")
+	kid.Expect(t, "locked")
 
 	data := filepath.Join(dir, fsstore.DataDir)
 	shard := filepath.Dir(s.RecordPathForTest(live))
@@ -153,7 +153,7 @@ func TestSweep(t *testing.T) {
 
 	// Released, the expired sessions go at the next sweep.
 	l.Unlock()
-	kid.finish(t)
+	kid.Finish(t)
 	if _, err := s.Sweep(ctx, sweepOpts); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestSweepConcurrentWithLockers(t *testing.T) {
 		errs <- runIncrementers(ctx, s, ids, "lock", goroutines, iter)
 	}()
 	for _, k := range kids {
-		k.finish(t)
+		k.Finish(t)
 	}
 	// The in-process lockers finish on their own; then stop the loops.
 	if err := <-errs; err != nil {

@@ -4,35 +4,28 @@ package lock_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/lock"
 )
 
 // Cross-process tests re-run this test binary as a child selected by
-// helperEnv; the child reads its parameters from the environment and talks
-// to the parent over stdin/stdout, one line per message, prefixed with
-// helperPrefix so that anything else the binary prints is ignored.
-const (
-	helperEnv    = "SESSFS_LOCK_HELPER"
-	helperPrefix = "helper: "
-)
+// helperEnv (internal/proctest); the child reads its parameters from the
+// environment and talks to the parent over stdin/stdout.
+const helperEnv = "SESSFS_LOCK_HELPER"
 
-// childDeadline bounds how long the parent waits for a child's message. It
-// only turns a hung test into a failure; nothing is measured against it.
-const childDeadline = 60 * time.Second
+// childDeadline bounds how long the parent waits for a child. It only turns
+// a hung test into a failure; nothing is measured against it.
+const childDeadline = proctest.Deadline
 
 // TestHelperProcess is not a test: it is the body of the child processes.
 func TestHelperProcess(t *testing.T) {
@@ -48,9 +41,7 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func say(format string, args ...any) {
-	fmt.Printf(helperPrefix+format+"\n", args...)
-}
+var say = proctest.Say
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -178,121 +169,14 @@ func classify(err error) string {
 	return "error: " + err.Error()
 }
 
-// lockedBuffer collects a child's stderr for the failure message.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// child is a running helper process.
-type child struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr *lockedBuffer
-	done   bool
-}
+// child is a running helper process (see internal/proctest).
+type child = proctest.Child
 
 // startChild starts the helper with role and extra environment variables.
 // The process is killed at the end of the test if still running.
 func startChild(t *testing.T, role string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(append(os.Environ(), helperEnv+"="+role), env...)
-	c := &child{cmd: cmd, lines: make(chan string, 16), stderr: new(lockedBuffer)}
-	cmd.Stderr = c.stderr
-	var err error
-	if c.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if s, ok := strings.CutPrefix(sc.Text(), helperPrefix); ok {
-				c.lines <- s
-			}
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() {
-		if !c.done {
-			c.cmd.Process.Kill()
-			c.wait()
-		}
-	})
-	return c
-}
-
-// expect waits for the child's next message and checks its prefix.
-func (c *child) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	select {
-	case s, ok := <-c.lines:
-		if !ok {
-			t.Fatalf("child exited before saying %q; stderr:\n%s", prefix, c.stderr)
-		}
-		if !strings.HasPrefix(s, prefix) {
-			t.Fatalf("child said %q, want %q...; stderr:\n%s", s, prefix, c.stderr)
-		}
-		return s
-	case <-time.After(childDeadline):
-		t.Fatalf("child did not say %q within %v; stderr:\n%s", prefix, childDeadline, c.stderr)
-	}
-	return ""
-}
-
-func (c *child) send(t *testing.T, cmd string) {
-	t.Helper()
-	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wait reaps the child after its output is drained (exec.Cmd requires the
-// reads to finish before Wait).
-func (c *child) wait() error {
-	for range c.lines {
-	}
-	c.done = true
-	return c.cmd.Wait()
-}
-
-// finish closes stdin and checks that the child exits successfully.
-func (c *child) finish(t *testing.T) {
-	t.Helper()
-	c.stdin.Close()
-	if err := c.wait(); err != nil {
-		t.Fatalf("child: %v; stderr:\n%s", err, c.stderr)
-	}
-}
-
-// kill sends SIGKILL and reaps the child: once this returns, the kernel
-// has closed every descriptor of the child and so released its flocks.
-func (c *child) kill(t *testing.T) {
-	t.Helper()
-	if err := c.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	c.wait()
+	return proctest.Start(t, "TestHelperProcess", helperEnv, role, env)
 }
 
 func strategyEnv(dir, name string, cfg lock.Config) []string {

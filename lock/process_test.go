@@ -56,7 +56,7 @@ func TestCrossProcessMutualExclusion(t *testing.T) {
 				kids = append(kids, startChild(t, "count", env...))
 			}
 			for _, k := range kids {
-				k.finish(t)
+				k.Finish(t)
 			}
 			b, err := os.ReadFile(counter)
 			if err != nil {
@@ -78,14 +78,14 @@ func TestKilledHolderReleases(t *testing.T) {
 			cfg.Dir = dir
 			tab := newTable(t, cfg)
 			kid := startChild(t, "hold", strategyEnv(dir, "k", cfg)...)
-			kid.expect(t, "locked")
+			kid.Expect(t, "locked")
 			if h, err := tab.TryLock("k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
 				if h != nil {
 					h.Unlock()
 				}
 				t.Fatalf("TryLock while the child holds the lock: %v, want ErrLocked", err)
 			}
-			kid.kill(t)
+			kid.Kill(t)
 			if cfg.Strategy == lock.Flock {
 				// The child has been reaped, so its descriptors are closed:
 				// the lock must be free now, without waiting.
@@ -124,14 +124,14 @@ func TestLeaseBrokenWhileStopped(t *testing.T) {
 	cfg.Dir = dir
 	tab := newTable(t, cfg)
 	kid := startChild(t, "hold", strategyEnv(dir, "s", cfg)...)
-	kid.expect(t, "locked")
-	if err := kid.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	kid.Expect(t, "locked")
+	if err := kid.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	resumed := false
 	defer func() {
 		if !resumed {
-			kid.cmd.Process.Signal(syscall.SIGCONT)
+			kid.Cmd.Process.Signal(syscall.SIGCONT)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
@@ -141,17 +141,17 @@ func TestLeaseBrokenWhileStopped(t *testing.T) {
 		t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
 	}
 	defer h.Unlock()
-	if err := kid.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := kid.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	resumed = true
-	kid.send(t, "verify")
-	if got := kid.expect(t, "verify "); got[:len("verify lost")] != "verify lost" {
+	kid.Send(t, "verify")
+	if got := kid.Expect(t, "verify "); got[:len("verify lost")] != "verify lost" {
 		t.Fatalf("old holder's Verify after its lease was broken: %q, want ErrLockLost", got)
 	}
-	kid.send(t, "unlock")
-	kid.expect(t, "unlock ")
-	kid.finish(t)
+	kid.Send(t, "unlock")
+	kid.Expect(t, "unlock ")
+	kid.Finish(t)
 	if err := h.Verify(); err != nil {
 		t.Fatalf("new holder's Verify after the old holder unlocked: %v (the old holder removed our lease?)", err)
 	}
@@ -174,7 +174,7 @@ func TestLockContextEnds(t *testing.T) {
 	type setup func(t *testing.T, dir string, cfg lock.Config) *lock.Table
 	otherProcess := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
 		kid := startChild(t, "hold", strategyEnv(dir, "c", cfg)...)
-		kid.expect(t, "locked")
+		kid.Expect(t, "locked")
 		return newTable(t, cfg)
 	}
 	otherTable := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {

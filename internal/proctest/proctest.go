@@ -1,0 +1,194 @@
+// Package proctest runs copies of the current test binary as child
+// processes, for tests that need real processes (locks held by another
+// process, a writer killed mid-save) rather than goroutines.
+//
+// The parent starts a child with Start, naming a test function that acts as
+// the child's main when an environment variable selects a role; the child
+// reports to the parent with Say, one line per message, and may read
+// commands from stdin. Lines without the package's prefix are ignored, so
+// whatever else the test binary prints does not confuse the parent.
+package proctest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const prefix = "helper: "
+
+// Deadline bounds how long Expect waits for a message. It only turns a hung
+// child into a test failure; nothing is measured against it.
+const Deadline = 60 * time.Second
+
+// Say prints a message for the parent. Children call it.
+func Say(format string, args ...any) { fmt.Printf(prefix+format+"\n", args...) }
+
+// Exit ends a child: status 0 when err is nil, else 1 with err on stderr
+// (which the parent shows when the child fails).
+func Exit(role string, err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "helper %s: %v\n", role, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Option adjusts a child's command before it starts.
+type Option func(*exec.Cmd)
+
+// AsUser runs the child with other credentials from binary, a copy of the
+// test binary that user can execute.
+func AsUser(uid, gid uint32, binary string) Option {
+	return func(c *exec.Cmd) {
+		c.Path, c.Args[0] = binary, binary
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	}
+}
+
+// Child is a running child process.
+type Child struct {
+	// Cmd is the child's command; Cmd.Process may be signalled.
+	Cmd *exec.Cmd
+	// Stderr collects the child's standard error, for failure messages.
+	Stderr *Buffer
+
+	stdin  io.WriteCloser
+	lines  chan string
+	waited chan struct{}
+	err    error // Cmd.Wait's result, once waited is closed
+}
+
+// Start runs the test function test of the current binary with envVar set to
+// role and the extra environment env. A cleanup kills the child if the test
+// has not waited for it.
+func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option) *Child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(append(os.Environ(), envVar+"="+role), env...)
+	for _, o := range opts {
+		o(cmd)
+	}
+	c := &Child{Cmd: cmd, Stderr: new(Buffer), lines: make(chan string, 16), waited: make(chan struct{})}
+	cmd.Stderr = c.Stderr
+	var err error
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if s, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+				c.lines <- s
+			}
+		}
+		close(c.lines)
+		// exec.Cmd requires the reads to finish before Wait.
+		c.err = cmd.Wait()
+		close(c.waited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-c.waited:
+		default:
+			cmd.Process.Kill()
+			c.Wait()
+		}
+	})
+	return c
+}
+
+// Expect waits up to Deadline for the child's next message and checks that
+// it starts with want; it returns the message.
+func (c *Child) Expect(t testing.TB, want string) string {
+	t.Helper()
+	return c.ExpectWithin(t, want, Deadline)
+}
+
+// ExpectWithin is Expect with another deadline.
+func (c *Child) ExpectWithin(t testing.TB, want string, d time.Duration) string {
+	t.Helper()
+	select {
+	case s, ok := <-c.lines:
+		if !ok {
+			<-c.waited
+			t.Fatalf("child exited (%v) before saying %q; stderr:\n%s", c.err, want, c.Stderr)
+		}
+		if !strings.HasPrefix(s, want) {
+			t.Fatalf("child said %q, want %q...; stderr:\n%s", s, want, c.Stderr)
+		}
+		return s
+	case <-time.After(d):
+		t.Fatalf("child did not say %q within %v; stderr:\n%s", want, d, c.Stderr)
+	}
+	return ""
+}
+
+// Send writes one command line to the child's stdin.
+func (c *Child) Send(t testing.TB, line string) {
+	t.Helper()
+	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Wait discards the child's remaining messages, waits for it to exit and
+// returns its exit error.
+func (c *Child) Wait() error {
+	for range c.lines {
+	}
+	<-c.waited
+	return c.err
+}
+
+// Finish closes the child's stdin and fails t unless it exits successfully.
+func (c *Child) Finish(t testing.TB) {
+	t.Helper()
+	c.stdin.Close()
+	if err := c.Wait(); err != nil {
+		t.Fatalf("child: %v; stderr:\n%s", err, c.Stderr)
+	}
+}
+
+// Kill sends SIGKILL and waits for the child: once Kill returns, the kernel
+// has closed every descriptor of the child and so released its locks.
+func (c *Child) Kill(t testing.TB) {
+	t.Helper()
+	if err := c.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writes and reads.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
