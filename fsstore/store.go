@@ -320,26 +320,25 @@ func expiry(mtime time.Time, idle, deadline int64) time.Time {
 	return e
 }
 
-// refreshDir makes this NFS client forget cached lookups in p's directory
-// and reports whether a retry is worthwhile. A client that once looked up a
-// name and found nothing caches that answer until the directory's cached
-// attributes expire (acdirmin, 30 s by default), so a session another host
-// has just created can look missing. Forcing a GETATTR of the directory
-// revalidates it: if the directory changed, the cached "no such file" is
-// dropped and cached names are looked up again. It costs one round trip.
+// refreshDir makes this NFS client revalidate p's directory: a forced
+// GETATTR (statx with AT_STATX_FORCE_SYNC). If the directory changed, the
+// client drops its cached lookups there, both a cached "no such file" (kept
+// until the directory's cached attributes expire, acdirmin, 30 s by
+// default) and a cached name that another host has since replaced. It costs
+// one round trip and does nothing on local filesystems.
 //
 // A shard directory another host has just created can itself be cached as
 // missing in the data directory; then the data directory is refreshed, and
 // so on up to it.
-func (s *Store) refreshDir(p string) bool {
+func (s *Store) refreshDir(p string) {
 	if !s.nfs {
-		return false
+		return
 	}
 	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
 		var stx unix.Statx_t
 		err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
 		if err != unix.ENOENT || len(dir) <= len(s.dataDir) {
-			return err == nil
+			return
 		}
 	}
 }
