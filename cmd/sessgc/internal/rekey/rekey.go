@@ -211,28 +211,19 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *cmdutil.ErrorLog, sum *S
 		passCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
 		defer cancel()
 	}
-	// Rekey reports a record whose rate-limit or lock wait was cut short by
-	// the context as failed (and scanned). It was not: it is simply left
-	// for the next pass. Count those apart and take them out of the stats.
-	var cut atomic.Int64
+	// A record cut short by the deadline is neither scanned nor failed in
+	// st (Rekey leaves it for the next pass), so st needs no correction.
 	var unknownKey atomic.Bool
 	st, err := s.Rekey(passCtx, fsstore.RekeyOptions{
 		Rate:        opts.Rate,
 		Concurrency: opts.Concurrency,
 		OnError: func(err error) {
-			if passCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				cut.Add(1)
-				return
-			}
 			if errors.Is(err, fsstore.ErrUnknownKey) {
 				unknownKey.Store(true)
 			}
 			el.Add(err)
 		},
 	})
-	n := cut.Load()
-	st.Scanned -= n
-	st.Errors -= n
 	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
 	sum.DurationSecs = st.Duration.Seconds()
 	switch {
