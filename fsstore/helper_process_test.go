@@ -26,26 +26,9 @@ import (
 const helperEnv = "SESSFS_FSSTORE_HELPER"
 
 // TestHelperProcess is not a test: it is the body of the child processes.
-func TestHelperProcess(t *testing.T) {
-	role := os.Getenv(helperEnv)
-	if role == "" {
-		t.Skip("child process body for the cross-process tests; runs only when they start it")
-	}
-	if err := runHelper(role); err != nil {
-		fmt.Fprintf(os.Stderr, "helper %s: %v\n", role, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
+func TestHelperProcess(t *testing.T) { proctest.Main(t, helperEnv, runHelper) }
 
 var say = proctest.Say
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
 
 func runHelper(role string) error {
 	dir := os.Getenv("STORE_DIR")
@@ -58,7 +41,7 @@ func runHelper(role string) error {
 		}
 		defer s.Close()
 		return runIncrementers(ctx, s, strings.Split(os.Getenv("STORE_IDS"), ","),
-			os.Getenv("STORE_MODE"), envInt("STORE_GOROUTINES", 1), envInt("STORE_ITER", 1))
+			os.Getenv("STORE_MODE"), proctest.EnvInt("STORE_GOROUTINES", 1), proctest.EnvInt("STORE_ITER", 1))
 	case "crash-writer":
 		d, err := fsstore.ParseDurability(os.Getenv("STORE_DURABILITY"))
 		if err != nil {

@@ -28,26 +28,9 @@ const nfsHelperEnv = "SESSFS_NFS_HELPER"
 
 // TestNFSHelperProcess is not a test: it is the body of the NFS suite's
 // child processes.
-func TestNFSHelperProcess(t *testing.T) {
-	role := os.Getenv(nfsHelperEnv)
-	if role == "" {
-		t.Skip("child process body for the NFS suite; runs only when it starts it")
-	}
-	if err := runNFSHelper(role); err != nil {
-		fmt.Fprintf(os.Stderr, "nfs helper %s: %v\n", role, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
+func TestNFSHelperProcess(t *testing.T) { proctest.Main(t, nfsHelperEnv, runNFSHelper) }
 
 var nfsSay = proctest.Say
-
-func nfsEnvInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
 
 func runNFSHelper(role string) error {
 	ctx := context.Background()
@@ -59,7 +42,7 @@ func runNFSHelper(role string) error {
 	switch role {
 	case "incr":
 		return nfsIncrementers(ctx, s, strings.Split(os.Getenv("NFS_CHILD_IDS"), ","),
-			os.Getenv("NFS_CHILD_MODE"), nfsEnvInt("NFS_CHILD_GOROUTINES", 1), nfsEnvInt("NFS_CHILD_ITER", 1))
+			os.Getenv("NFS_CHILD_MODE"), proctest.EnvInt("NFS_CHILD_GOROUTINES", 1), proctest.EnvInt("NFS_CHILD_ITER", 1))
 	case "hold":
 		// The store's own lock, whatever the breakage: this role tests that
 		// the death of a holder frees the lock for other hosts.

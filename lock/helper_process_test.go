@@ -28,27 +28,9 @@ const helperEnv = "SESSFS_LOCK_HELPER"
 const childDeadline = proctest.Deadline
 
 // TestHelperProcess is not a test: it is the body of the child processes.
-func TestHelperProcess(t *testing.T) {
-	role := os.Getenv(helperEnv)
-	if role == "" {
-		t.Skip("child process body for the cross-process tests; runs only when they start it")
-	}
-	err := runHelper(role)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "helper %s: %v\n", role, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
+func TestHelperProcess(t *testing.T) { proctest.Main(t, helperEnv, runHelper) }
 
 var say = proctest.Say
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
 
 func helperConfig() (lock.Config, error) {
 	st, err := lock.ParseStrategy(os.Getenv("LOCK_STRATEGY"))
@@ -82,7 +64,7 @@ func runHelper(role string) error {
 	name := os.Getenv("LOCK_NAME")
 	switch role {
 	case "count":
-		return helperCount(tab, name, os.Getenv("LOCK_COUNTER"), envInt("LOCK_GOROUTINES", 1), envInt("LOCK_ITER", 10))
+		return helperCount(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	case "hold":
 		return helperHold(tab, name)
 	}

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,14 +33,28 @@ const Deadline = 60 * time.Second
 // Say prints a message for the parent. Children call it.
 func Say(format string, args ...any) { fmt.Printf(prefix+format+"\n", args...) }
 
-// Exit ends a child: status 0 when err is nil, else 1 with err on stderr
-// (which the parent shows when the child fails).
-func Exit(role string, err error) {
-	if err != nil {
+// Main is the body of the test function that Start names: in a child
+// (envVar set) it runs run with the role and exits, 0 when run returns nil,
+// else 1 with the error on stderr, which the parent shows when the child
+// fails. In the parent it skips t.
+func Main(t *testing.T, envVar string, run func(role string) error) {
+	role := os.Getenv(envVar)
+	if role == "" {
+		t.Skip("child process body for the cross-process tests; runs only when they start it")
+	}
+	if err := run(role); err != nil {
 		fmt.Fprintf(os.Stderr, "helper %s: %v\n", role, err)
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// EnvInt returns the integer in the environment variable name, or def.
+func EnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 // Option adjusts a child's command before it starts.
