@@ -3,33 +3,13 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
-
-// fakeClock is a settable clock for WithClock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func mtime(t *testing.T, p string) time.Time {
 	t.Helper()
@@ -45,19 +25,19 @@ func mtime(t *testing.T, p string) time.Time {
 // and does not revive it (the file's mtime stays).
 func TestIdleExpiry(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.now))
+	clock := fakeclock.New()
+	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
 	id := newID(t)
 	sess := &fsstore.Session{ID: id, Data: []byte("v")}
 	if err := s.Save(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
-	if d := sess.Expires.Sub(clock.now()); d <= 0 || d > time.Hour {
+	if d := sess.Expires.Sub(clock.Now()); d <= 0 || d > time.Hour {
 		t.Errorf("Expires is %v after the save, want within the idle timeout", d)
 	}
-	clock.advance(59 * time.Minute)
+	clock.Advance(59 * time.Minute)
 	mustLoad(t, s, id, "v")
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	_, err := s.Load(ctx, id)
 	if !errors.Is(err, fsstore.ErrExpired) || !errors.Is(err, fsstore.ErrNotFound) {
 		t.Fatalf("Load after the idle timeout: %v, want ErrExpired matching ErrNotFound", err)
@@ -87,10 +67,10 @@ func TestIdleExpiry(t *testing.T) {
 // own Deadline takes precedence over the store's lifetime.
 func TestAbsoluteLifetime(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	s := openTemp(t, fsstore.WithIdleTimeout(2*time.Hour), fsstore.WithLifetime(time.Hour), fsstore.WithClock(clock.now))
+	clock := fakeclock.New()
+	s := openTemp(t, fsstore.WithIdleTimeout(2*time.Hour), fsstore.WithLifetime(time.Hour), fsstore.WithClock(clock.Now))
 	id, short := newID(t), newID(t)
-	created := clock.now()
+	created := clock.Now()
 	sess := &fsstore.Session{ID: id, Data: []byte("v")}
 	if err := s.Save(ctx, sess); err != nil {
 		t.Fatal(err)
@@ -101,13 +81,13 @@ func TestAbsoluteLifetime(t *testing.T) {
 	if err := s.Save(ctx, &fsstore.Session{ID: short, Data: []byte("s"), Deadline: created.Add(10 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(9 * time.Minute)
+	clock.Advance(9 * time.Minute)
 	mustLoad(t, s, short, "s")
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	if _, err := s.Load(ctx, short); !errors.Is(err, fsstore.ErrExpired) {
 		t.Fatalf("Load past the session's own deadline: %v, want ErrExpired", err)
 	}
-	clock.advance(48 * time.Minute) // 59m since creation
+	clock.Advance(48 * time.Minute) // 59m since creation
 	if err := s.Touch(ctx, id); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +99,7 @@ func TestAbsoluteLifetime(t *testing.T) {
 	if err := s.Save(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(2 * time.Minute) // 61m since creation: idle fine, lifetime over
+	clock.Advance(2 * time.Minute) // 61m since creation: idle fine, lifetime over
 	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrExpired) {
 		t.Fatalf("Load past the absolute lifetime: %v, want ErrExpired", err)
 	}
@@ -130,13 +110,13 @@ func TestAbsoluteLifetime(t *testing.T) {
 // says ErrNotFound, so the caller starts a new session at version 0.
 func TestCompareAndSwapAfterExpiry(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.now))
+	clock := fakeclock.New()
+	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
 	id := newID(t)
 	if err := s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	for attempt := 0; ; attempt++ {
 		sess, err := s.Load(ctx, id)
 		if errors.Is(err, fsstore.ErrNotFound) {

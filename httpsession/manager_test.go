@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,34 +23,16 @@ import (
 	"github.com/sessfs/sessfs/httpsession"
 )
 
-// clock is a settable clock shared by the store and the middleware.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	st  *fsstore.Store
 	m   *httpsession.Manager
-	clk *clock
+	clk *fakeclock.Clock
 	log *bytes.Buffer
 }
 
 func newEnv(t *testing.T, storeOpts []fsstore.Option, opts ...httpsession.Option) *env {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := fakeclock.New()
 	so := append([]fsstore.Option{fsstore.WithClock(clk.Now), fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithIdleTimeout(10 * time.Minute)}, storeOpts...)
 	st, err := fsstore.Open(t.TempDir(), so...)
 	if err != nil {

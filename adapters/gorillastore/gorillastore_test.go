@@ -2,10 +2,10 @@ package gorillastore_test
 
 import (
 	"encoding/gob"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +27,7 @@ func init() { gob.Register(&FlashMessage{}) }
 
 var key = []byte("0123456789abcdef0123456789abcdef")
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func open(t *testing.T, dir string, clk *clock) (*gorillastore.Store, *fsstore.Store) {
+func open(t *testing.T, dir string, clk *fakeclock.Clock) (*gorillastore.Store, *fsstore.Store) {
 	t.Helper()
 	st, err := fsstore.Open(dir, fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour), fsstore.WithDurability(fsstore.DurabilityNone))
 	if err != nil {
@@ -77,7 +60,7 @@ func cookieOf(t *testing.T, w *httptest.ResponseRecorder, name string) *http.Coo
 
 // gorilla's GH-8 check: a session's options are a copy of the store's.
 func TestOptionsAreCopied(t *testing.T) {
-	s, _ := open(t, t.TempDir(), &clock{t: time.Now()})
+	s, _ := open(t, t.TempDir(), fakeclock.New())
 	s.Options.Path = "/"
 	session, err := s.New(request(nil), "hello")
 	if err != nil {
@@ -90,7 +73,7 @@ func TestOptionsAreCopied(t *testing.T) {
 }
 
 func TestDefaultOptions(t *testing.T) {
-	s, _ := open(t, t.TempDir(), &clock{t: time.Now()})
+	s, _ := open(t, t.TempDir(), fakeclock.New())
 	session, _ := s.New(request(nil), "hello")
 	session.Values["x"] = 1
 	w := httptest.NewRecorder()
@@ -106,7 +89,7 @@ func TestDefaultOptions(t *testing.T) {
 // The flow of gorilla's TestFlashes, against our store, with the second
 // and third rounds on another "server" opening the same directory.
 func TestRoundTripAcrossServers(t *testing.T) {
-	dir, clk := t.TempDir(), &clock{t: time.Now()}
+	dir, clk := t.TempDir(), fakeclock.New()
 	a, st := open(t, dir, clk)
 	b, _ := open(t, dir, clk)
 
@@ -167,7 +150,7 @@ func TestRoundTripAcrossServers(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	for _, maxAge := range []int{-1, 0} {
-		s, st := open(t, t.TempDir(), &clock{t: time.Now()})
+		s, st := open(t, t.TempDir(), fakeclock.New())
 		req := request(nil)
 		session, _ := s.New(req, "hello")
 		session.Values["x"] = 1
@@ -190,7 +173,7 @@ func TestDelete(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := fakeclock.New()
 	s, _ := open(t, t.TempDir(), clk)
 	req := request(nil)
 	session, _ := s.New(req, "hello")
@@ -212,7 +195,7 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestBadCookies(t *testing.T) {
-	s, st := open(t, t.TempDir(), &clock{t: time.Now()})
+	s, st := open(t, t.TempDir(), fakeclock.New())
 	unknown, _ := fsstore.NewID()
 	signed, err := securecookie.EncodeMulti("hello", unknown, s.Codecs...)
 	if err != nil {

@@ -3,11 +3,11 @@ package scsstore_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +25,7 @@ var (
 	_ scs.IterableCtxStore = (*scsstore.Store)(nil)
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func open(t *testing.T, dir string, clk *clock, opts ...scsstore.Option) *scsstore.Store {
+func open(t *testing.T, dir string, clk *fakeclock.Clock, opts ...scsstore.Option) *scsstore.Store {
 	t.Helper()
 	st, err := fsstore.Open(dir, fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour), fsstore.WithDurability(fsstore.DurabilityNone))
 	if err != nil {
@@ -72,7 +55,7 @@ func mustFind(t *testing.T, s *scsstore.Store, token string) ([]byte, bool) {
 
 // The behaviour checks of scs's memstore tests, against our store.
 func TestMemstoreBehaviour(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := fakeclock.New()
 	s := open(t, t.TempDir(), clk)
 	tok := newToken(t)
 
@@ -146,7 +129,7 @@ func TestMemstoreBehaviour(t *testing.T) {
 }
 
 func TestAll(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := fakeclock.New()
 	s := open(t, t.TempDir(), clk)
 	all, err := s.All()
 	if err != nil || all == nil || len(all) != 0 {
@@ -181,7 +164,7 @@ func TestAll(t *testing.T) {
 }
 
 func TestWithoutIterationKeepsNoToken(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := fakeclock.New()
 	dir := t.TempDir()
 	s := open(t, dir, clk, scsstore.WithoutIteration())
 	tok := newToken(t)
@@ -206,7 +189,7 @@ func TestWithoutIterationKeepsNoToken(t *testing.T) {
 // "servers" that open the same directory separately.
 func TestSessionManagerAcrossServers(t *testing.T) {
 	dir := t.TempDir()
-	clk := &clock{t: time.Now()}
+	clk := fakeclock.New()
 	var servers []*httptest.Server
 	for i := range 2 {
 		sm := scs.New()
