@@ -28,10 +28,13 @@
 // # Expiry
 //
 // A session expires its idle timeout after its last Save or Touch (the
-// file's mtime), or at its absolute deadline (in the record header),
-// whichever comes first. Keeping the activity time in the mtime makes
-// [Store.Touch] a single attribute update and lets [Store.Sweep] judge
-// expiry from directory metadata alone.
+// file's mtime), or at its absolute deadline, whichever comes first. Both
+// the idle timeout ([Session.Idle], by default [WithIdleTimeout]) and the
+// deadline are in the record header, so every process judges a session by
+// the same rule whatever its own settings. Keeping the activity time in the
+// mtime makes [Store.Touch] a single attribute update and lets
+// [Store.Sweep] skip every young record from directory metadata alone: the
+// store's marker records an upper bound of every record's idle timeout.
 //
 // # NFS and AWS EFS
 //

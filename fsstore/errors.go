@@ -26,6 +26,8 @@ var (
 	// ErrConflict reports a CompareAndSwap whose expected version is not the
 	// one on disk.
 	ErrConflict = errors.New("session version conflict")
+	// ErrInvalidIdle reports a Session.Idle outside 1s..MaxIdleTimeout.
+	ErrInvalidIdle = errors.New("invalid idle timeout")
 	// ErrTooLarge reports a payload over the configured size limit.
 	ErrTooLarge = errors.New("session payload too large")
 	// ErrLocked reports a lock held elsewhere (TryLock, or Lock whose context

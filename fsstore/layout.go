@@ -1,7 +1,7 @@
 package fsstore
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessfs/sessfs/lock"
 )
 
 // Names inside a store directory.
@@ -120,7 +122,7 @@ func initStore(dir string, c *config) (marker, error) {
 	}
 	m := marker{shardDepth: c.shardDepth, stripes: c.lockStripes, maxIdle: c.idle}
 	tmp := filepath.Join(dir, tempPrefix+"marker-"+randHex(8))
-	if err := os.WriteFile(tmp, m.encode(), c.fileMode|0o044&c.dirMode); err != nil {
+	if err := os.WriteFile(tmp, m.encode(), markerMode(c.fileMode, c.dirMode)); err != nil {
 		return m, err
 	}
 	defer os.Remove(tmp)
@@ -134,32 +136,78 @@ func initStore(dir string, c *config) (marker, error) {
 	return m, syncDir(dir)
 }
 
-// raiseMaxIdle records a larger idle timeout in the marker, so that sweeps
-// (which read it) never remove a session this process still considers live.
-// Lowering it is never done: other processes may still use the larger one.
-func raiseMaxIdle(dir string, m marker, idle time.Duration, perm fs.FileMode) (marker, error) {
-	for attempt := 0; attempt < 5; attempt++ {
-		if idle <= m.maxIdle {
-			return m, nil
+// markerLock names the lock, in the store's lock directory, that serializes
+// raises of the marker's max idle across processes and hosts.
+const markerLock = "marker"
+
+// MaxIdleTimeout is the largest idle timeout a store or a record may carry:
+// 400 days, the longest a browser keeps a cookie (RFC 6265bis caps
+// Max-Age there), so no session can usefully outlive it.
+const MaxIdleTimeout = 400 * 24 * time.Hour
+
+// raiseMaxIdle makes the marker's max idle at least idle, so that a sweep
+// judging files by the marker alone (an older sessgc, or this package's
+// first, metadata-only pass) never takes a record this process writes for
+// expired before its own expiry.
+//
+// The raise is a read-modify-write under a dedicated lock (markerLock, in
+// the store's lock strategy, so it excludes other hosts wherever the
+// session locks do): read the marker, write the larger value (temp file,
+// fsync, rename, directory fsync), verify the lock was held throughout, and
+// read the marker back. A value is only ever replaced by a larger one, so
+// raises converge under any interleaving; the loop ends when the marker
+// shows at least idle, or with ctx. On NFS every read revalidates the store
+// directory first, so the name is looked up again when another host has
+// replaced the marker (see Store.refreshDir).
+//
+// Lowering is never done here: other processes may still use the larger
+// value. Operators lower it by hand (docs/operations.md).
+func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, error) {
+	for {
+		m, err := s.readMarker()
+		if err != nil || m.maxIdle >= idle {
+			return m, err
+		}
+		h, err := s.locks.Lock(ctx, markerLock, lock.Exclusive)
+		if err != nil {
+			return m, fmt.Errorf("raise max idle: %w", err)
+		}
+		// Under the lock the marker may already cover idle: another raise
+		// got there first.
+		if m, err = s.readMarker(); err != nil || m.maxIdle >= idle {
+			h.Unlock()
+			return m, err
 		}
 		next := m
 		next.maxIdle = idle
-		if err := writeAtomic(dir, MarkerFile, next.encode(), perm, 0o700, DurabilityFull, false); err != nil {
-			return m, err
+		err = writeAtomic(s.dir, MarkerFile, next.encode(), markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
+		if err == nil {
+			// A lock lost while we wrote means another raise may have run
+			// meanwhile: read again, and raise again if ours is not there.
+			err = h.Verify()
 		}
-		// Re-read: a concurrent raise may have replaced ours with a
-		// smaller value; loop until the recorded value covers ours.
-		cur, err := readMarker(dir)
-		if err != nil {
-			return m, err
+		h.Unlock()
+		if err != nil && !errors.Is(err, lock.ErrLockLost) {
+			return m, fmt.Errorf("raise max idle: %w", err)
 		}
-		if bytes.Equal(cur.encode(), next.encode()) || cur.maxIdle >= idle {
-			return cur, nil
+		if err := ctx.Err(); err != nil {
+			return m, fmt.Errorf("raise max idle: %w", err)
 		}
-		m = cur
 	}
-	return m, fmt.Errorf("fsstore: could not record idle timeout %v in %s", idle, filepath.Join(dir, MarkerFile))
 }
+
+// readMarker reads the store's marker, on NFS after revalidating the store
+// directory so that a marker another host replaced is looked up again
+// rather than opened through a stale cached handle.
+func (s *Store) readMarker() (marker, error) {
+	s.refreshDir(filepath.Join(s.dir, MarkerFile))
+	return readMarker(s.dir)
+}
+
+// markerMode is the marker's permission: the session file mode, plus read
+// for whoever may list the store directory, so that tools running as
+// another user (monitoring, sessgc stats) can read the layout.
+func markerMode(file, dir fs.FileMode) fs.FileMode { return file | 0o044&dir }
 
 // shardPath returns the directory holding the record with the given name:
 // one level of two hex digits per depth.
@@ -178,4 +226,40 @@ func shardPath(dataDir, name string, depth int) string {
 // stripeName names the lock file of a stripe.
 func stripeName(stripe uint32, stripes int) string {
 	return fmt.Sprintf("%04x", stripe%uint32(stripes))
+}
+
+// ensureMaxIdle makes sure the marker's max idle covers d (rounded up to
+// the marker's whole seconds) before a record that relies on it is written.
+// The common case, d already covered, costs an atomic load.
+func (s *Store) ensureMaxIdle(ctx context.Context, d time.Duration) error {
+	d = (d + time.Second - 1).Truncate(time.Second)
+	storeMax(&s.ownIdle, int64(d))
+	if d <= time.Duration(s.maxIdle.Load()) {
+		return nil
+	}
+	s.raiseMu.Lock()
+	defer s.raiseMu.Unlock()
+	if d <= time.Duration(s.maxIdle.Load()) {
+		return nil
+	}
+	m, err := s.raiseMaxIdle(ctx, d)
+	if err != nil {
+		return err
+	}
+	storeMax(&s.maxIdle, int64(m.maxIdle))
+	return nil
+}
+
+// effectiveIdle is how long after its last write or touch a record saved
+// now with idle timeout idle and absolute deadline deadline (zero: none)
+// can stay live: the idle timeout, cut to the time left until the deadline.
+// That is what the marker must cover; later touches cannot lengthen it, as
+// the deadline does not move.
+func effectiveIdle(now time.Time, idle time.Duration, deadline time.Time) time.Duration {
+	if !deadline.IsZero() {
+		if left := deadline.Sub(now); left < idle {
+			return max(left, 0)
+		}
+	}
+	return idle
 }

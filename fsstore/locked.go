@@ -140,7 +140,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 	start := l.s.begin()
 	err := l.verify("save")
 	if err == nil {
-		err = l.s.save(l.k, sess)
+		err = l.s.save(ctx, l.k, sess)
 	}
 	l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
 	return err

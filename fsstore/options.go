@@ -108,8 +108,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: lock stripes %d outside 1..65536", c.lockStripes)
 	case c.durability < DurabilityNone || c.durability > DurabilityFull:
 		return fmt.Errorf("fsstore: invalid durability %d", c.durability)
-	case c.idle < time.Second:
-		return fmt.Errorf("fsstore: idle timeout %v is below 1s", c.idle)
+	case c.idle < time.Second || c.idle > MaxIdleTimeout:
+		return fmt.Errorf("fsstore: idle timeout %v outside 1s..%v", c.idle, MaxIdleTimeout)
 	case c.lifetime < 0:
 		return fmt.Errorf("fsstore: negative lifetime %v", c.lifetime)
 	case c.maxSize < 1 || c.maxSize > 64<<20:
@@ -153,9 +153,12 @@ func WithLockStripes(n int) Option {
 func WithDurability(d Durability) Option { return optionFunc(func(c *config) { c.durability = d }) }
 
 // WithIdleTimeout sets how long a session lives without a Save or Touch
-// (default 24 minutes, PHP's session.gc_maxlifetime). The store directory
-// records the largest idle timeout any process opened it with; the sweep
-// never removes a session younger than that.
+// (default 24 minutes, PHP's session.gc_maxlifetime; at most
+// MaxIdleTimeout), for sessions saved with a zero Session.Idle. Each record
+// carries its own idle timeout, so processes with different settings agree
+// on every session's expiry. The store directory's marker records the
+// largest idle timeout in use; the sweep never removes a session before its
+// own expiry.
 func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.idle = d }) }
 
 // WithLifetime sets the absolute lifetime of a session from its creation,

@@ -45,7 +45,7 @@ type Stats struct {
 	Temps        int64 // temp files, in use or abandoned
 	StaleTemps   int64 // temp files older than TempAge: a sweep removes them
 	TempBytes    int64
-	LockFiles    int64 // stripe lock files (never removed)
+	LockFiles    int64 // stripe lock files and the marker's lock file (never removed)
 	Leases       int64 // lease lock files, held or abandoned
 	StaleLeases  int64 // lease files a sweep would remove
 	Foreign      int64 // files the store did not write (never removed)
@@ -248,7 +248,7 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 			return
 		}
 		_, broken, isLease := lock.IsLeaseFile(name)
-		if !isLease && !isStripeName(name) {
+		if !isLease && !isStripeName(name) && name != markerLock {
 			c.foreign.Add(1)
 			return
 		}

@@ -39,6 +39,16 @@ type Session struct {
 	// Version counts saves; 0 for a session never saved. CompareAndSwap
 	// checks it.
 	Version uint64
+	// Idle is the session's own idle timeout: it expires Idle after its
+	// last Save or Touch (capped by Deadline). Zero means the store's
+	// (WithIdleTimeout). Save records it in the record, so it holds for
+	// every process whatever their own setting, Load reports it, and the
+	// sweep never removes the session before it has passed. It must lie
+	// within 1s..MaxIdleTimeout (ErrInvalidIdle otherwise). A Save with an
+	// idle timeout above the largest the store has seen first raises the
+	// store's marker (a few round trips, once per larger value per
+	// process).
+	Idle time.Duration
 }
 
 // Store is a session store in one directory. It is safe for concurrent use
@@ -62,7 +72,20 @@ type Store struct {
 	keys     *keyring
 	bufs     sync.Pool
 	closed   atomic.Bool
+
+	// maxIdle is the marker's max idle as this process last confirmed it:
+	// at least every effective idle timeout this process has written into
+	// a record. raiseMu serializes raises within the process. ownIdle is
+	// the largest of those this process has used: if the marker is ever
+	// found below it, Sweep puts it back.
+	maxIdle atomic.Int64
+	ownIdle atomic.Int64
+	raiseMu sync.Mutex
 }
+
+// openRaiseTimeout bounds how long Open waits for the marker's lock, which
+// is held only for the few round trips of another process's raise.
+const openRaiseTimeout = time.Minute
 
 // Open opens the store in dir, creating its layout when dir has none (unless
 // WithCreate(false)). It checks that the directory exists, is writable and
@@ -103,10 +126,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if c.stripesSet && c.lockStripes != m.stripes {
 		return nil, fmt.Errorf("fsstore: open %s: store has %d lock stripes, option asks for %d", abs, m.stripes, c.lockStripes)
 	}
-	if m, err = raiseMaxIdle(abs, m, c.idle, c.fileMode); err != nil {
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
-	}
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m}
+	s.maxIdle.Store(int64(m.maxIdle))
 	if s.keys, err = newKeyring(c.keys); err != nil {
 		return nil, err
 	}
@@ -136,6 +157,17 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
 	}
+	// The store's own idle timeout is recorded now rather than at the
+	// first Save, so that the marker tells tools (sessgc, httpsession's
+	// cookie lifetime) the timeout of every process that has the store
+	// open.
+	ctx, cancel := context.WithTimeout(context.Background(), openRaiseTimeout)
+	err = s.ensureMaxIdle(ctx, c.idle)
+	cancel()
+	if err != nil {
+		s.locks.Close()
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	}
 	if c.cacheEntries > 0 {
 		s.cache = newCache(c.cacheEntries, c.cacheBytes)
 		if c.watch && !s.nfs {
@@ -158,6 +190,10 @@ func (s *Store) checkWritable() error {
 	}
 	return nil
 }
+
+// IdleTimeout returns the idle timeout of sessions saved with a zero
+// Session.Idle (WithIdleTimeout).
+func (s *Store) IdleTimeout() time.Duration { return s.cfg.idle }
 
 // Dir returns the store's directory (absolute).
 func (s *Store) Dir() string { return s.dir }
@@ -294,7 +330,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		}
 	}
 decoded:
-	sess := &Session{ID: id, Data: pl, Created: time.Unix(0, h.Created), Version: h.Version}
+	sess := &Session{ID: id, Data: pl, Created: time.Unix(0, h.Created), Version: h.Version, Idle: time.Duration(h.Idle)}
 	if h.Deadline != 0 {
 		sess.Deadline = time.Unix(0, h.Deadline)
 	}
@@ -366,15 +402,22 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 	start := s.begin()
 	k, err := s.check(ctx, sess.ID)
 	if err == nil {
-		err = s.save(k, sess)
+		err = s.save(ctx, k, sess)
 	}
 	s.end(OpSave, start, err, len(sess.Data), k.name)
 	return err
 }
 
-func (s *Store) save(k key, sess *Session) error {
+func (s *Store) save(ctx context.Context, k key, sess *Session) error {
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
+	}
+	idle := sess.Idle
+	if idle == 0 {
+		idle = s.cfg.idle
+	}
+	if idle < time.Second || idle > MaxIdleTimeout {
+		return fmt.Errorf("fsstore: save: %w: %v outside 1s..%v", ErrInvalidIdle, idle, MaxIdleTimeout)
 	}
 	now := s.cfg.now()
 	created := sess.Created
@@ -385,9 +428,14 @@ func (s *Store) save(k key, sess *Session) error {
 	if deadline.IsZero() && s.cfg.lifetime > 0 {
 		deadline = created.Add(s.cfg.lifetime)
 	}
+	// The marker must cover this record's idle timeout before the record
+	// exists, or a sweep judging by the marker could remove it live.
+	if err := s.ensureMaxIdle(ctx, effectiveIdle(now, idle, deadline)); err != nil {
+		return fmt.Errorf("fsstore: save: %w", err)
+	}
 	h := record.Header{
 		Created: created.UnixNano(),
-		Idle:    int64(s.cfg.idle),
+		Idle:    int64(idle),
 		Version: sess.Version + 1,
 		Bind:    record.Bind(sess.ID),
 	}
@@ -420,7 +468,7 @@ func (s *Store) save(k key, sess *Session) error {
 	if s.cache != nil {
 		s.cache.drop(k.name)
 	}
-	sess.Version, sess.Created, sess.Deadline = h.Version, created, deadline
+	sess.Version, sess.Created, sess.Deadline, sess.Idle = h.Version, created, deadline, idle
 	sess.Expires = expiry(now, h.Idle, h.Deadline)
 	return nil
 }
@@ -469,13 +517,13 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		// Replacing an expired record: a fresh session.
 		fresh := *sess
 		fresh.Version, fresh.Created, fresh.Deadline = base, time.Time{}, time.Time{}
-		if err := s.save(k, &fresh); err != nil {
+		if err := s.save(ctx, k, &fresh); err != nil {
 			return err
 		}
 		*sess = fresh
 		return nil
 	}
-	return s.save(k, sess)
+	return s.save(ctx, k, sess)
 }
 
 // Delete removes the session. Deleting a missing session does nothing and

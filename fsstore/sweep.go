@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -107,12 +108,13 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // the file's mtime. On NFS those mtimes come from the server's clock, and
 // Sweep reads the server's clock too (the mtime of a file it creates), so
 // clock skew between app hosts and the sweeping host does not matter. A
-// record is removed only when it is older than the largest idle timeout in
-// the store's marker plus Grace; the sweep then takes the session's lock
+// record is a candidate only when it is older than the largest idle timeout
+// in the store's marker plus Grace; the sweep then takes the session's lock
 // without waiting (a locked session is skipped), re-reads the file's
-// attributes with an open (fresh under close-to-open consistency), and
-// moves it aside before unlinking it, putting it back if a concurrent
-// unlocked Save replaced it meanwhile.
+// attributes with an open (fresh under close-to-open consistency), reads
+// the record's header and keeps it until its own expiry (its idle timeout
+// and deadline) plus Grace has passed, and moves it aside before unlinking
+// it, putting it back if a concurrent unlocked Save replaced it meanwhile.
 //
 // Stripe lock files are never removed (see the lock package); files the
 // store did not write are never removed.
@@ -130,7 +132,16 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if opts.Rate < 0 {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: negative rate")
 	}
-	m, err := readMarker(s.dir)
+	m, err := s.readMarker()
+	if err == nil && m.maxIdle < time.Duration(s.ownIdle.Load()) {
+		// The marker went below an idle timeout this process has written
+		// records with: lowered by hand while this process ran, or a raise
+		// lost to a host that lost the marker's lock mid-write. Put it back
+		// for the sweepers that trust it alone.
+		s.cfg.logger.Warn("sweep: the store's max idle is below one in use here; raising it",
+			"marker", m.maxIdle, "in_use", time.Duration(s.ownIdle.Load()))
+		m, err = s.raiseMaxIdle(ctx, time.Duration(s.ownIdle.Load()))
+	}
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
@@ -513,10 +524,23 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	}
 	// A file is removed only if it starts like a record: a stray file that
 	// happens to have a record's name and place was not written by us.
-	var magic [4]byte
-	if n, err := unix.Pread(fd, magic[:], 0); err != nil || n != 4 || string(magic[:]) != "SSFS" {
+	var hb [record.HeaderSize]byte
+	n, err := unix.Pread(fd, hb[:], 0)
+	if err != nil || n < 4 || string(hb[:4]) != "SSFS" {
 		sw.foreign.Add(1)
 		return nil
+	}
+	// The record's own expiry is the truth (the same READ as the magic):
+	// the marker only bounds it, and a marker lowered by hand, or a raise
+	// lost to a cut-off host, must not cost a live session. A header that
+	// does not decode, or claims no idle timeout (we never write one),
+	// leaves the record to the marker's judgement.
+	if h, _, err := record.DecodeHeader(hb[:n]); err == nil && h.Idle > 0 {
+		own := expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline)
+		if sw.clock.now().Before(own.Add(sw.opts.Grace)) {
+			sw.live.Add(1)
+			return nil
+		}
 	}
 	r := Removal{Path: p, Kind: KindSession, Size: st.Size, Age: age}
 	if sw.opts.DryRun {
