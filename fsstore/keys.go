@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"bufio"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/sessfs/sessfs/internal/record"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // Key is an encryption key for payloads at rest (AES-256-GCM).
@@ -26,9 +28,26 @@ type Key struct {
 	Secret []byte
 }
 
-// ErrUnknownKey reports a record encrypted with a key ID that is not
-// configured.
-var ErrUnknownKey = errors.New("record encrypted with a key that is not configured")
+// Errors of encryption at rest.
+var (
+	// ErrUnknownKey reports a live record encrypted with a key ID that is
+	// not configured (typically a retired key whose records were not all
+	// rekeyed). It is distinct from ErrCorrupt so that operators can tell a
+	// key-management mistake from tampering (OutcomeUnknownKey); a web
+	// layer treats both as "no session". An expired record is ErrExpired
+	// whatever its key: expiry is checked before decryption.
+	ErrUnknownKey = errors.New("record encrypted with a key that is not configured")
+	// ErrUnencrypted reports a plaintext record met by a store opened
+	// WithKeys (without WithPlaintextMigration): someone without the keys
+	// wrote it, an attacker or a host deployed without keys. It matches
+	// ErrCorrupt.
+	ErrUnencrypted = fmt.Errorf("%w: record is not encrypted but the store is", ErrCorrupt)
+	// ErrKeysRequired reports an encrypted store (its marker says so)
+	// opened without keys: such a process would write plaintext that the
+	// other hosts refuse. Open fails with it unless WithMaintenanceOnly is
+	// given, and saves through a WithMaintenanceOnly store fail with it.
+	ErrKeysRequired = errors.New("store is encrypted: open it WithKeys")
+)
 
 // ParseKeys reads a key set: one key per line, "ID BASE64SECRET", the newest
 // key first (new writes use it; reads accept all). Blank lines and lines
@@ -121,6 +140,74 @@ func (k Key) String() string {
 // session's name, or with an altered header, fails to decrypt (ErrCorrupt).
 func WithKeys(keys ...Key) Option {
 	return optionFunc(func(c *config) { c.keys = append([]Key(nil), keys...) })
+}
+
+// WithPlaintextMigration lets a store opened WithKeys read plaintext
+// records, for the rollout of encryption on a store that has sessions: the
+// next save of each session, or `sessgc rekey --migrate-plaintext`,
+// encrypts it. Remove it once every host has keys and a rekey pass has
+// ended with no errors: while it is on, anyone who can write the store
+// directory can forge a session in clear text.
+func WithPlaintextMigration() Option {
+	return optionFunc(func(c *config) { c.plaintextMigration = true })
+}
+
+// WithMaintenanceOnly opens an encrypted store without keys for
+// maintenance that never writes a session: Sweep, Stats, Delete. Without
+// it, Open refuses an encrypted store when no keys are given
+// (ErrKeysRequired); with it, Save, CompareAndSwap and locked saves fail
+// with ErrKeysRequired. It changes nothing when keys are given.
+func WithMaintenanceOnly() Option {
+	return optionFunc(func(c *config) { c.maintenanceOnly = true })
+}
+
+// markEncrypted records in the marker that the store is encrypted. Like
+// raiseMaxIdle, it is a read-modify-write under the marker lock, so that
+// neither change can undo the other; the flag is never cleared.
+func (s *Store) markEncrypted(ctx context.Context) error {
+	for {
+		m, err := s.readMarker()
+		if err != nil || m.encrypted {
+			s.layout.encrypted = err == nil
+			return err
+		}
+		h, err := s.locks.Lock(ctx, markerLock, lock.Exclusive)
+		if err != nil {
+			return fmt.Errorf("mark store encrypted: %w", err)
+		}
+		if m, err = s.readMarker(); err != nil || m.encrypted {
+			h.Unlock()
+			s.layout.encrypted = err == nil
+			return err
+		}
+		next := m
+		next.encrypted = true
+		err = writeAtomic(s.dir, MarkerFile, next.encode(), markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
+		if err == nil {
+			err = h.Verify()
+		}
+		h.Unlock()
+		if err != nil && !errors.Is(err, lock.ErrLockLost) {
+			return fmt.Errorf("mark store encrypted: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("mark store encrypted: %w", err)
+		}
+	}
+}
+
+// unseal returns the plaintext payload of a record that passed its
+// structural checks, or refuses it: a plaintext record when keys are
+// configured (unless migrating), a record under an unknown key, or one that
+// fails authentication.
+func (s *Store) unseal(h *record.Header, name string, pl []byte) ([]byte, error) {
+	if h.Flags&record.FlagEncrypted == 0 {
+		if s.keys != nil && !s.cfg.plaintextMigration {
+			return nil, ErrUnencrypted
+		}
+		return pl, nil
+	}
+	return s.keys.open(h, name, pl)
 }
 
 // keyring holds the AEADs of the configured keys.

@@ -33,11 +33,20 @@ type marker struct {
 	shardDepth int
 	stripes    int
 	maxIdle    time.Duration // the largest idle timeout any process uses
+	// encrypted: a process opened the store WithKeys. From then on a
+	// process without keys refuses to open it for writing (see
+	// markEncrypted), so that no host can write plaintext next to hosts
+	// that refuse to read it.
+	encrypted bool
 }
 
 func (m marker) encode() []byte {
-	return fmt.Appendf(nil, "sessfs-store %d\nshard-depth %d\nlock-stripes %d\nmax-idle-seconds %d\n",
+	b := fmt.Appendf(nil, "sessfs-store %d\nshard-depth %d\nlock-stripes %d\nmax-idle-seconds %d\n",
 		markerVersion, m.shardDepth, m.stripes, int64(m.maxIdle/time.Second))
+	if m.encrypted {
+		b = append(b, "encrypted 1\n"...)
+	}
+	return b
 }
 
 // parseMarker parses a marker file. It is fuzzed: any input returns a
@@ -74,7 +83,9 @@ func parseMarker(b []byte) (marker, error) {
 			m.stripes = int(n)
 		case k == "max-idle-seconds" && n >= 1 && n <= int64(math.MaxInt64/time.Second):
 			m.maxIdle = time.Duration(n) * time.Second
-		case k == "shard-depth", k == "lock-stripes", k == "max-idle-seconds":
+		case k == "encrypted" && (n == 0 || n == 1):
+			m.encrypted = n == 1
+		case k == "shard-depth", k == "lock-stripes", k == "max-idle-seconds", k == "encrypted":
 			return m, fmt.Errorf("marker line %d: %s %d out of range", i+1, k, n)
 		default:
 			// Unknown keys from a newer minor revision are ignored.

@@ -54,9 +54,13 @@ const (
 	OutcomeLockLost
 	OutcomeInvalid
 	OutcomeError
+	// OutcomeUnknownKey reports a live record under a key that is not
+	// configured (ErrUnknownKey): a key was retired before every record
+	// was rekeyed. Users of such records get a fresh session.
+	OutcomeUnknownKey
 )
 
-var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error"}
+var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -110,7 +114,9 @@ func outcomeOf(err error) Outcome {
 		return OutcomeNotFound
 	case errors.Is(err, ErrConflict):
 		return OutcomeConflict
-	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrUnknownKey):
+	case errors.Is(err, ErrUnknownKey):
+		return OutcomeUnknownKey
+	case errors.Is(err, ErrCorrupt):
 		return OutcomeCorrupt
 	case errors.Is(err, ErrLockLost):
 		return OutcomeLockLost
@@ -140,6 +146,8 @@ func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
 	switch out {
 	case OutcomeCorrupt:
 		s.cfg.logger.Warn("corrupt session record", "op", op.String(), "file", name, "err", err)
+	case OutcomeUnknownKey:
+		s.cfg.logger.Warn("session record under a key that is not configured; rekey before retiring a key", "op", op.String(), "file", name, "err", err)
 	case OutcomeLockLost:
 		s.cfg.logger.Error("session lock lost; write refused", "op", op.String(), "file", name, "err", err)
 	case OutcomeError:

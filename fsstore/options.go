@@ -80,6 +80,10 @@ type config struct {
 	keys         []Key
 	observer     Observer
 	logger       *slog.Logger
+
+	// See the options of the same names (keys.go).
+	plaintextMigration bool
+	maintenanceOnly    bool
 }
 
 func defaultConfig() config {

@@ -32,12 +32,22 @@ type RekeyStats struct {
 	Scanned  int64 // records examined
 	Rekeyed  int64 // records rewritten under the newest key
 	UpToDate int64 // records already under the newest key
+	// Plaintext counts the plaintext records among Rekeyed (only with
+	// WithPlaintextMigration; otherwise they are errors).
+	Plaintext int64
+	// Expired counts expired records, left alone for the sweep whatever
+	// their key: they never load again, so they do not hold a key back.
+	Expired  int64
 	Errors   int64
 	Duration time.Duration
 }
 
-// Rekey rewrites every record that is not encrypted with the newest key
-// (plaintext records included) under the newest key, for key rotation.
+// Rekey rewrites every live record that is not encrypted with the newest
+// key under the newest key, for key rotation. Plaintext records are
+// encrypted only when the store was opened WithPlaintextMigration (the
+// end of a migration to encryption); otherwise they are errors
+// (ErrUnencrypted), never laundered into valid encrypted records.
+// Expired records are skipped.
 // Each record is rewritten under its lock with the same version, times and
 // payload, and its mtime (its last activity) is restored, so rekeying
 // neither extends nor shortens any session. The pass is resumable: an
@@ -58,7 +68,7 @@ func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if opts.Rate > 0 {
 		lim = newLimiter(opts.Rate)
 	}
-	var scanned, rekeyed, upToDate, errs atomic.Int64
+	var scanned, rekeyed, upToDate, plain, expired, errs atomic.Int64
 	fail := func(err error) {
 		errs.Add(1)
 		s.cfg.logger.Warn("rekey: record skipped", "err", err)
@@ -72,86 +82,118 @@ func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 				return
 			}
 			scanned.Add(1)
-			done, err := s.rekeyOne(ctx, dir, e.Name(), lim)
+			res, err := s.rekeyOne(ctx, dir, e.Name(), lim)
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 				scanned.Add(-1) // cut short, not failed: left for the next pass
 			case err != nil:
 				fail(err)
-			case done:
+			case res == rekeyedPlain:
+				plain.Add(1)
 				rekeyed.Add(1)
+			case res == rekeyedSealed:
+				rekeyed.Add(1)
+			case res == rekeyExpired:
+				expired.Add(1)
 			default:
 				upToDate.Add(1)
 			}
 		})
 	})
-	st := RekeyStats{Scanned: scanned.Load(), Rekeyed: rekeyed.Load(), UpToDate: upToDate.Load(), Errors: errs.Load(), Duration: time.Since(start)}
+	st := RekeyStats{Scanned: scanned.Load(), Rekeyed: rekeyed.Load(), UpToDate: upToDate.Load(),
+		Plaintext: plain.Load(), Expired: expired.Load(), Errors: errs.Load(), Duration: time.Since(start)}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: rekey: %w", err)
 	}
 	return st, nil
 }
 
-// rekeyOne rewrites one record if needed; it reports whether it did.
-func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (bool, error) {
+// rekeyResult is what rekeyOne did with a record.
+type rekeyResult int
+
+const (
+	rekeyUpToDate rekeyResult = iota // already under the newest key, or gone
+	rekeyedSealed                    // rewritten from an older key
+	rekeyedPlain                     // rewritten from plaintext (migration)
+	rekeyExpired                     // expired: left for the sweep
+)
+
+// rekeyOne rewrites one record if needed.
+func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (rekeyResult, error) {
 	p := filepath.Join(dir, name)
 	limit := record.HeaderSize + sealOverhead + s.cfg.maxSize
-	b, _, err := readFile(p, limit)
+	b, st, err := readFile(p, limit)
 	if err != nil {
 		if err == unix.ENOENT {
-			return false, nil
+			return rekeyUpToDate, nil
 		}
-		return false, &fs.PathError{Op: "read", Path: p, Err: err}
+		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
-	if h, _, err := record.DecodeHeader(b); err == nil && h.Flags&record.FlagEncrypted != 0 && h.KeyID == s.keys.newest {
-		return false, nil
+	if h, _, err := record.DecodeHeader(b); err == nil {
+		if s.expired(st, &h) {
+			return rekeyExpired, nil
+		}
+		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == s.keys.newest {
+			return rekeyUpToDate, nil
+		}
 	}
 	if lim != nil {
 		if err := lim.wait(ctx); err != nil {
-			return false, err
+			return rekeyUpToDate, err
 		}
 	}
 	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), lock.Exclusive)
 	if err != nil {
-		return false, err
+		return rekeyUpToDate, err
 	}
 	defer hl.Unlock()
 	// Re-read under the lock: a request may have saved meanwhile.
-	b, st, err := readFile(p, limit)
+	b, st, err = readFile(p, limit)
 	if err != nil {
 		if err == unix.ENOENT {
-			return false, nil
+			return rekeyUpToDate, nil
 		}
-		return false, &fs.PathError{Op: "read", Path: p, Err: err}
+		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	h, pl, err := record.Decode(b)
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", p, err)
+		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
-	if h.Flags&record.FlagEncrypted != 0 {
-		if h.KeyID == s.keys.newest {
-			return false, nil
-		}
-		if pl, err = s.keys.open(&h, name, pl); err != nil {
-			return false, fmt.Errorf("%s: %w", p, err)
-		}
+	if s.expired(st, &h) {
+		return rekeyExpired, nil
+	}
+	res := rekeyedSealed
+	if h.Flags&record.FlagEncrypted == 0 {
+		res = rekeyedPlain
+	} else if h.KeyID == s.keys.newest {
+		return rekeyUpToDate, nil
+	}
+	if pl, err = s.unseal(&h, name, pl); err != nil {
+		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
 	h.Flags &^= record.FlagEncrypted
 	h.KeyID = 0
 	sealed := s.keys.seal(nil, &h, name, pl)
 	if err := hl.Verify(); err != nil {
-		return false, err
+		return rekeyUpToDate, err
 	}
 	if err := writeAtomic(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false); err != nil {
-		return false, err
+		return rekeyUpToDate, err
 	}
 	// Restore the last-activity time: rekeying is not activity.
 	ts := []unix.Timespec{st.Atim, st.Mtim}
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return true, &fs.PathError{Op: "utimes", Path: p, Err: err}
+		return res, &fs.PathError{Op: "utimes", Path: p, Err: err}
 	}
 	if s.cache != nil {
 		s.cache.drop(name)
 	}
-	return true, nil
+	return res, nil
+}
+
+// expired reports whether a record with header h and attributes st has
+// expired by the store's clock (its own idle timeout and deadline).
+func (s *Store) expired(st unix.Stat_t, h *record.Header) bool {
+	exp := expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline)
+	return !exp.IsZero() && !s.cfg.now().Before(exp)
 }

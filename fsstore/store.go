@@ -135,6 +135,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		if err := s.keys.checkKeys(abs, c.fileMode); err != nil {
 			return nil, err
 		}
+	} else if s.layout.encrypted && !c.maintenanceOnly {
+		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse", abs, ErrKeysRequired, MarkerFile)
 	}
 	if mi, err := mountinfo.Lookup(abs); err == nil {
 		s.nfs = mi.IsNFS()
@@ -163,6 +165,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	// open.
 	ctx, cancel := context.WithTimeout(context.Background(), openRaiseTimeout)
 	err = s.ensureMaxIdle(ctx, c.idle)
+	if err == nil && s.keys != nil && !s.layout.encrypted {
+		err = s.markEncrypted(ctx)
+	}
 	cancel()
 	if err != nil {
 		s.locks.Close()
@@ -319,10 +324,23 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		if h.Bind != record.Bind(id) {
 			return nil, fmt.Errorf("fsstore: load %s: %w: record belongs to another session ID", p, ErrCorrupt)
 		}
-		if h.Flags&record.FlagEncrypted != 0 {
-			if pl, err = s.keys.open(&h, k.name, pl); err != nil {
-				return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
+		// Expiry before decryption: an expired record is gone whatever
+		// key sealed it, so a retired key never outlives the sessions
+		// it sealed. The header times are not yet authenticated here;
+		// forging them can only make a record look expired (the
+		// decryption below authenticates them otherwise).
+		if exp := expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+			if live {
+				return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
 			}
+			sess := &Session{ID: id, Created: time.Unix(0, h.Created), Version: h.Version, Expires: exp}
+			if h.Deadline != 0 {
+				sess.Deadline = time.Unix(0, h.Deadline)
+			}
+			return sess, nil
+		}
+		if pl, err = s.unseal(&h, k.name, pl); err != nil {
+			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
 		if s.cache != nil {
 			s.cache.put(k.name, b, h, pl, st)
@@ -409,6 +427,9 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 }
 
 func (s *Store) save(ctx context.Context, k key, sess *Session) error {
+	if s.keys == nil && s.layout.encrypted {
+		return fmt.Errorf("fsstore: save: %w", ErrKeysRequired)
+	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
 	}

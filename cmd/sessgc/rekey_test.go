@@ -153,12 +153,18 @@ func TestRekeyRoundTrip(t *testing.T) {
 }
 
 // TestRekeyPlaintextStore: enabling encryption on an existing store, then
-// rekeying, encrypts the records written before.
+// rekeying with --migrate-plaintext, encrypts the records written before.
+// Without the flag they are errors: a rekey must not turn a record forged
+// in clear text into a valid encrypted one.
 func TestRekeyPlaintextStore(t *testing.T) {
 	st := newStore(t)
 	ids := st.save(5)
 	k1 := newKey(t, 1)
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, "SESSGC_KEYS="+keyLines(";", k1))
+	if s := rekeyJSON(t, r); r.code != 1 || s.Rekeyed != 0 || s.Errors != 5 {
+		t.Fatalf("without --migrate-plaintext: exit %d, %+v, stderr %s", r.code, s, r.stderr)
+	}
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json", "--migrate-plaintext"}, "SESSGC_KEYS="+keyLines(";", k1))
 	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 {
 		t.Fatalf("exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}

@@ -19,6 +19,8 @@ import (
 // turn an arbitrary directory into one, and it opens with the smallest idle
 // timeout (one second) so that opening never raises the idle timeout the
 // marker records: the sweep must use the applications' value, not ours.
+// It opens an encrypted store without keys (fsstore.WithMaintenanceOnly):
+// sweeping never decrypts nor writes a session.
 // opts are applied after those defaults (rekey adds fsstore.WithKeys).
 func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
@@ -39,6 +41,7 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		fsstore.WithCreate(false),
 		fsstore.WithIdleTimeout(time.Second),
 		fsstore.WithWatch(false),
+		fsstore.WithMaintenanceOnly(),
 	}, opts...)...)
 	if err == nil {
 		return s, nil

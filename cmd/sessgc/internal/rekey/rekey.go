@@ -37,6 +37,7 @@ type RekeyOptions struct {
 	Concurrency      int
 	MaxDuration      time.Duration // 0: no limit
 	NoFleetLock      bool
+	MigratePlaintext bool // also encrypt plaintext records (end of a migration to encryption)
 	Textfile         string
 	JSON             bool
 	Quiet            bool
@@ -49,8 +50,15 @@ func NewCmdRekey(io *cmdutil.IOStreams, runF func(*RekeyOptions) error) *cobra.C
 	cmd := &cobra.Command{
 		Use:   "rekey --dir DIR [--keys-file FILE] [flags]",
 		Short: "Rewrite every session record under the newest encryption key",
-		Long: `Rewrite every session record that is not encrypted with the newest key
-(plaintext records included) under the newest key, for key rotation.
+		Long: `Rewrite every live session record that is not encrypted with the newest
+key under the newest key, for key rotation. Expired records are left to the
+sweep.
+
+Plaintext records are rewritten only with --migrate-plaintext, which ends a
+migration of an unencrypted store to encryption (the app hosts run with
+fsstore.WithPlaintextMigration meanwhile); without it they are errors, so
+that a record forged in clear text by someone who can write the mount is
+never turned into a valid encrypted one.
 
 The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
 "ID BASE64SECRET" lines, newest key first, that only its owner may read; or
@@ -103,6 +111,7 @@ store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
 	f.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly after this long (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
+	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")
 	f.StringVar(&opts.Textfile, "textfile", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
@@ -183,7 +192,11 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *cmdutil.ErrorLog, sum *S
 		return err
 	}
 	sum.KeyID = keys[0].ID
-	s, err := cmdutil.OpenStore(opts.Dir, fsstore.WithKeys(keys...))
+	storeOpts := []fsstore.Option{fsstore.WithKeys(keys...)}
+	if opts.MigratePlaintext {
+		storeOpts = append(storeOpts, fsstore.WithPlaintextMigration())
+	}
+	s, err := cmdutil.OpenStore(opts.Dir, storeOpts...)
 	if err != nil {
 		// A wrong secret under a known key ID fails here, with a message
 		// ending in "wrong key" (exit 3): better than rewriting nothing

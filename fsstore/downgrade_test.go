@@ -1,0 +1,261 @@
+package fsstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/forge"
+)
+
+var forgedAdmin = []byte(`{"user":"admin"}`)
+
+// TestForgedPlaintextRefused plays an attacker who can write the mount but
+// has no key: a cleartext record written over an encrypted session, or
+// under an ID of the attacker's choosing, must not load from a keyed store.
+func TestForgedPlaintextRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// over: forge over an existing encrypted session rather than
+		// under a new ID.
+		over bool
+	}{
+		{name: "over an encrypted session", over: true},
+		{name: "new ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			id := newID(t)
+			if tc.over {
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(`{"user":"alice"}`)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := forge.Write(dir, forge.Record{ID: id, Payload: forgedAdmin, Version: 9}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Load(ctx, id)
+			if err == nil {
+				t.Fatalf("forged cleartext record loaded: %q", got.Data)
+			}
+			if !errors.Is(err, fsstore.ErrUnencrypted) || !errors.Is(err, fsstore.ErrCorrupt) {
+				t.Fatalf("Load: %v, want ErrUnencrypted (matching ErrCorrupt)", err)
+			}
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			if _, err := l.Load(ctx); !errors.Is(err, fsstore.ErrUnencrypted) {
+				t.Fatalf("locked Load: %v, want ErrUnencrypted", err)
+			}
+		})
+	}
+}
+
+// TestPlaintextMigration: the documented rollout. Sessions written before
+// encryption load on a keyed store only WithPlaintextMigration; their next
+// save encrypts them; a rekey pass converts the rest only when migrating,
+// so that a rekey never launders a forged cleartext record.
+func TestPlaintextMigration(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	plain, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{newID(t), newID(t), newID(t)}
+	for _, id := range ids {
+		if err := plain.Save(ctx, &fsstore.Session{ID: id, Data: []byte("before " + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain.Close()
+	k := mustKey(t, 1)
+
+	strict, err := fsstore.Open(dir, fsstore.WithKeys(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Close()
+	if _, err := strict.Load(ctx, ids[0]); !errors.Is(err, fsstore.ErrUnencrypted) {
+		t.Fatalf("plaintext record without the migration option: %v, want ErrUnencrypted", err)
+	}
+	st, err := strict.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || st.Rekeyed != 0 || st.Errors != int64(len(ids)) {
+		t.Fatalf("rekey without the migration option must refuse plaintext records: %+v %v", st, err)
+	}
+
+	mig, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithPlaintextMigration())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mig.Close()
+	sess, err := mig.Load(ctx, ids[0])
+	if err != nil || string(sess.Data) != "before "+ids[0] {
+		t.Fatalf("migration Load: %v", err)
+	}
+	if err := mig.Save(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.Load(ctx, ids[0]); err != nil {
+		t.Fatalf("a migrated session's save must encrypt it: %v", err)
+	}
+	st, err = mig.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || st.Rekeyed != 2 || st.Plaintext != 2 || st.UpToDate != 1 || st.Errors != 0 {
+		t.Fatalf("migration rekey: %+v %v", st, err)
+	}
+	for _, id := range ids {
+		if _, err := strict.Load(ctx, id); err != nil {
+			t.Fatalf("after the migration rekey: %v", err)
+		}
+	}
+	for _, p := range recordPaths(t, dir) {
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("before ")) {
+			t.Fatalf("%s still in clear after the migration", p)
+		}
+	}
+}
+
+// TestKeylessOpenOfEncryptedStore: a host deployed without keys next to
+// hosts with keys must not write plaintext into the store: Open fails, and
+// maintenance (sweep, stats, delete) is allowed only on request, without
+// saves.
+func TestKeylessOpenOfEncryptedStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keyed, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyed.Close()
+	id := newID(t)
+	if err := keyed.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = fsstore.Open(dir)
+	if !errors.Is(err, fsstore.ErrKeysRequired) || !strings.Contains(err.Error(), "clear text") {
+		t.Fatalf("keyless Open of an encrypted store: %v, want ErrKeysRequired", err)
+	}
+
+	m, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	other := newID(t)
+	if err := m.Save(ctx, &fsstore.Session{ID: other, Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {
+		t.Fatalf("Save through a maintenance-only store: %v, want ErrKeysRequired", err)
+	}
+	if err := m.CompareAndSwap(ctx, &fsstore.Session{ID: other, Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {
+		t.Fatalf("CompareAndSwap through a maintenance-only store: %v, want ErrKeysRequired", err)
+	}
+	if _, err := m.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+		t.Fatalf("sweep without keys: %v", err)
+	}
+	if err := m.Delete(ctx, id); err != nil {
+		t.Fatalf("delete without keys: %v", err)
+	}
+	if n := len(recordPaths(t, dir)); n != 0 {
+		t.Fatalf("%d records on disk, want 0: a keyless host wrote one", n)
+	}
+}
+
+// outcomes counts Observer outcomes.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[fsstore.Outcome]int
+}
+
+func (o *outcomes) Observe(e fsstore.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[fsstore.Outcome]int{}
+	}
+	o.n[e.Outcome]++
+}
+
+func (o *outcomes) get(out fsstore.Outcome) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[out]
+}
+
+// TestRetiredKey: a record sealed with a key that is no longer configured
+// is ErrUnknownKey (its own Observer outcome) while it is live, and plain
+// ErrExpired once expired, whatever its key: expiry is checked first. A
+// rekey pass leaves expired records to the sweep rather than failing on
+// them, and CompareAndSwap replaces an expired one.
+func TestRetiredKey(t *testing.T) {
+	ctx := context.Background()
+	clock := fakeclock.New()
+	dir := t.TempDir()
+	old, cur := mustKey(t, 1), mustKey(t, 2)
+	s1, err := fsstore.Open(dir, fsstore.WithKeys(old), fsstore.WithClock(clock.Now), fsstore.WithIdleTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	if err := s1.Save(ctx, &fsstore.Session{ID: id, Data: []byte("sealed with key 1")}); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+
+	var obs outcomes
+	s2, err := fsstore.Open(dir, fsstore.WithKeys(cur), fsstore.WithClock(clock.Now),
+		fsstore.WithIdleTimeout(time.Hour), fsstore.WithObserver(&obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) || errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("live record under a retired key: %v, want ErrUnknownKey", err)
+	}
+	if n := obs.get(fsstore.OutcomeUnknownKey); n != 1 || fsstore.OutcomeUnknownKey.String() != "unknown_key" {
+		t.Fatalf("Observer saw %d unknown_key outcomes (%q), want 1", n, fsstore.OutcomeUnknownKey)
+	}
+
+	clock.Advance(time.Hour + time.Second)
+	for name, load := range map[string]func() error{
+		"Load": func() error { _, err := s2.Load(ctx, id); return err },
+		"locked Load": func() error {
+			l, err := s2.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			_, err = l.Load(ctx)
+			return err
+		},
+	} {
+		if err := load(); !errors.Is(err, fsstore.ErrExpired) || errors.Is(err, fsstore.ErrUnknownKey) {
+			t.Fatalf("%s of an expired record under a retired key: %v, want ErrExpired", name, err)
+		}
+	}
+	st, err := s2.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || st.Errors != 0 || st.Expired != 1 || st.Rekeyed != 0 {
+		t.Fatalf("rekey over an expired record under a retired key: %+v %v", st, err)
+	}
+	fresh := &fsstore.Session{ID: id, Data: []byte("new")}
+	if err := s2.CompareAndSwap(ctx, fresh); err != nil {
+		t.Fatalf("CompareAndSwap over an expired record under a retired key: %v", err)
+	}
+	if got, err := s2.Load(ctx, id); err != nil || string(got.Data) != "new" {
+		t.Fatalf("after CompareAndSwap: %v", err)
+	}
+}
