@@ -5,9 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/cmd/root"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/root"
 )
 
-func main() {
-	os.Exit(int(root.Main()))
-}
+func main() { os.Exit(root.Main()) }

@@ -54,10 +54,8 @@ func Percentiles() []string {
 func DefaultPercentiles() []string { return []string{"p50", "p99"} }
 
 // PlotOptions are the settings of a chart. The zero value draws the default
-// chart as SVG.
+// chart.
 type PlotOptions struct {
-	// PNG writes a PNG image instead of SVG.
-	PNG bool
 	// Title is the chart's header line; empty means DefaultTitle.
 	Title string
 	// Percentiles are the lines drawn for each target, from Percentiles();
@@ -83,7 +81,8 @@ func DefaultTitle(r *Report) string {
 	return fmt.Sprintf("%s — %s — %s", strings.Join(names, " vs "), strings.Join(wls, ", "), r.Started.Format("2006-01-02"))
 }
 
-// canvas is what the chart is drawn on: an SVG document or a PNG image.
+// canvas is what the chart is drawn on (an SVG document): the layout and
+// the drawing say where things go, the canvas how they are written.
 // Colours are "#rrggbb"; an empty fill or stroke draws nothing.
 type canvas interface {
 	rect(x, y, w, h float64, fill, stroke string)
@@ -92,8 +91,8 @@ type canvas interface {
 	text(x, y float64, anchor string, size int, bold bool, s string)
 }
 
-// measureFunc returns the width a canvas gives text: exact for the PNG's
-// bitmap font, an upper estimate for SVG, whose font the viewer picks.
+// measureFunc returns the width a canvas gives text: for SVG, whose font
+// the viewer picks, an upper estimate.
 type measureFunc func(s string, size int, bold bool) float64
 
 // legendItem is one entry of the target legend, placed by layout.
@@ -335,15 +334,10 @@ func (ch *chart) panel(c canvas, ox, oy float64, wl string, size int) {
 	}
 }
 
-// WritePlot writes the chart of r to w as opts say.
+// WritePlot writes the chart of r to w as SVG, as opts say. SVG is the one
+// format: browsers and documentation render it sharp at any size, with the
+// viewer's fonts (a bitmap would need a rasteriser and a font).
 func WritePlot(w io.Writer, r *Report, opts PlotOptions) error {
-	if opts.PNG {
-		ch, err := newChart(r, opts, pngMeasure)
-		if err != nil {
-			return err
-		}
-		return writePNG(w, ch)
-	}
 	ch, err := newChart(r, opts, svgMeasure)
 	if err != nil {
 		return err

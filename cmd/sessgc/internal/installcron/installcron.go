@@ -6,7 +6,7 @@ package installcron
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 	"text/template"
@@ -14,7 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 )
 
 // InstallOptions are the settings of `sessgc install-cron`.
@@ -60,9 +61,9 @@ sweep each time, and the random start delay spreads the attempts. Keep
 		Example: `  sessgc install-cron --dir /srv/sessions --user www-data --write /etc/cron.d
   sessgc install-cron --systemd --dir /srv/sessions --write /etc/systemd/system &&
     systemctl daemon-reload && systemctl enable --now sessgc.timer`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
 				return err
 			}
 			if err := opts.validate(); err != nil {
@@ -270,36 +271,16 @@ func installRun(opts *InstallOptions) error {
 	for _, f := range files {
 		p := filepath.Join(opts.Write, f.Name)
 		// cron ignores files in /etc/cron.d that are group- or
-		// world-writable, so 0644 exactly.
-		if err := writeFile(p, f.Content, 0o644); err != nil {
-			return cmdutil.PartialErrorf("%w", err)
+		// world-writable, so 0644 exactly; and cron or systemd may read
+		// the file at any moment, so it is replaced atomically.
+		err := cmdutil.WriteFile(p, 0o644, func(w io.Writer) error {
+			_, err := w.Write(f.Content)
+			return err
+		})
+		if err != nil {
+			return cmdutil.FailureErrorf("%w", err)
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: wrote %s\n", p)
 	}
 	return nil
-}
-
-// writeFile replaces p atomically: cron and systemd may read it any time.
-func writeFile(p string, b []byte, perm os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }

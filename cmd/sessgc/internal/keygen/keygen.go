@@ -7,7 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -38,9 +39,9 @@ the old key (see docs/operations.md).`,
   # Rotation: the new key first, then the current ones:
   (umask 077; { sessgc keygen --id 2; cat /etc/sessfs/keys; } > /etc/sessfs/keys.new)
   mv /etc/sessfs/keys.new /etc/sessfs/keys`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
 				return err
 			}
 			if opts.ID == 0 {
@@ -59,10 +60,10 @@ the old key (see docs/operations.md).`,
 func keygenRun(opts *KeygenOptions) error {
 	k, err := fsstore.NewKey(opts.ID)
 	if err != nil {
-		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("generating a key: %w", err)}
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("generating a key: %w", err)}
 	}
 	if _, err := fmt.Fprintln(opts.IO.Out, k.String()); err != nil {
-		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("writing the key: %w", err)}
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("writing the key: %w", err)}
 	}
 	return nil
 }

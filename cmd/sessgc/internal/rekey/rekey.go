@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
-	"github.com/sessfs/sessfs/lock"
 )
 
 // FleetLockName is the file in the store's lock directory that lets one
@@ -77,7 +77,8 @@ without waiting; if another rekey holds it, sessgc prints one line and exits
 
 Exit codes: 0 done (or another rekey is running, or --max-duration stopped
 it: see stopped_early); 1 some records could not be rewritten (a record under
-a key ID that is not in the key set, I/O errors), or interrupted; 2 usage:
+a key ID that is not in the key set, I/O errors); 130 (143) interrupted by
+SIGINT (SIGTERM); 2 usage:
 bad flags, no keys, key file unreadable, readable by others or malformed;
 3 store unusable, including a key whose secret does not match the one the
 store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
@@ -89,10 +90,10 @@ store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
 
   # Key set from the environment (e.g. a systemd credential):
   SESSGC_KEYS="$(cat /run/credentials/sessgc/keys)" sessgc rekey --dir /srv/sessions --json`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.KeysFileFromFlag = c.Flags().Changed("keys-file")
-			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
 				return err
 			}
 			if err := opts.validate(); err != nil {
@@ -123,7 +124,7 @@ store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
 func (o *RekeyOptions) validate() error {
 	switch {
 	case o.Dir == "":
-		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", cmdutil.EnvName("dir"))
+		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", pass.EnvName("dir"))
 	case o.Concurrency < 1 || o.Concurrency > 64:
 		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", o.Concurrency)
 	case o.Rate < 0:
@@ -131,22 +132,19 @@ func (o *RekeyOptions) validate() error {
 	case o.MaxDuration < 0:
 		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", o.MaxDuration)
 	}
-	return cmdutil.CheckTextfile(o.Textfile)
+	return pass.CheckTextfile(o.Textfile)
 }
 
 // Summary is the JSON object printed with --json. Its fields are documented
 // in docs/operations.md; add fields, never rename them.
 type Summary struct {
-	Event        string   `json:"event"` // always "summary"
-	Dir          string   `json:"dir"`
-	KeyID        uint32   `json:"key_id"`                // the newest key, which records are rewritten under
-	Skipped      bool     `json:"skipped"`               // another rekey held the fleet lock; nothing done
-	SkipReason   string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
-	StoppedEarly bool     `json:"stopped_early"`
-	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
-	Scanned      int64    `json:"scanned"`               // records examined
-	Rekeyed      int64    `json:"rekeyed"`               // records rewritten under the newest key
-	UpToDate     int64    `json:"up_to_date"`            // records already under the newest key
+	Event string `json:"event"` // always "summary"
+	Dir   string `json:"dir"`
+	KeyID uint32 `json:"key_id"` // the newest key, which records are rewritten under
+	pass.Outcome
+	Scanned      int64    `json:"scanned"`    // records examined
+	Rekeyed      int64    `json:"rekeyed"`    // records rewritten under the newest key
+	UpToDate     int64    `json:"up_to_date"` // records already under the newest key
 	Errors       int64    `json:"errors"`
 	ErrorSamples []string `json:"error_samples"` // the first 20 errors
 	Error        string   `json:"error,omitempty"`
@@ -155,7 +153,7 @@ type Summary struct {
 }
 
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
-	el := cmdutil.NewErrorLog(opts.IO.ErrOut)
+	el := pass.NewErrorLog(opts.IO.ErrOut)
 	sum := Summary{Event: "summary", Dir: opts.Dir, ErrorSamples: []string{}}
 	err := rekey(ctx, opts, el, &sum)
 	sum.ExitCode = cmdutil.ExitCode(err)
@@ -164,15 +162,11 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	}
 	// Usage errors (no keys, bad key file) leave no metrics: nothing was
 	// attempted, and the path may be the mistake.
-	if opts.Textfile != "" && sum.ExitCode != cmdutil.ExitUsage {
-		if terr := cmdutil.WriteTextfile(opts.Textfile, metrics(opts, &sum, time.Now())); terr != nil {
-			terr = fmt.Errorf("--textfile: %w", terr)
-			if err == nil {
-				err = cmdutil.PartialErrorf("%w", terr)
-				sum.ExitCode, sum.Error = cmdutil.ExitCode(err), err.Error()
-			} else {
-				fmt.Fprintf(opts.IO.ErrOut, "sessgc: %v\n", terr)
-			}
+	if sum.ExitCode != cmdutil.ExitUsage {
+		err = pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut)
+		sum.ExitCode = cmdutil.ExitCode(err)
+		if err != nil {
+			sum.Error = err.Error()
 		}
 	}
 	sum.ErrorSamples = append(sum.ErrorSamples, el.Samples()...)
@@ -186,8 +180,8 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	return err
 }
 
-func rekey(ctx context.Context, opts *RekeyOptions, el *cmdutil.ErrorLog, sum *Summary) error {
-	keys, err := cmdutil.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.IO.Getenv)
+func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summary) error {
+	keys, err := pass.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.IO.Getenv)
 	if err != nil {
 		return err
 	}
@@ -196,7 +190,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *cmdutil.ErrorLog, sum *S
 	if opts.MigratePlaintext {
 		storeOpts = append(storeOpts, fsstore.WithPlaintextMigration())
 	}
-	s, err := cmdutil.OpenStore(opts.Dir, storeOpts...)
+	s, err := pass.OpenStore(opts.Dir, storeOpts...)
 	if err != nil {
 		// A wrong secret under a known key ID fails here, with a message
 		// ending in "wrong key" (exit 3): better than rewriting nothing
@@ -206,78 +200,59 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *cmdutil.ErrorLog, sum *S
 	defer s.Close()
 	sum.Dir = s.Dir()
 
-	if !opts.NoFleetLock {
-		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, FleetLockName))
-		if errors.Is(err, lock.ErrLocked) {
-			sum.Skipped, sum.SkipReason = true, "fleet-lock-held"
-			return nil
-		}
-		if err != nil {
-			return cmdutil.StoreErrorf("rekey lock: %w", err)
-		}
-		defer l.Unlock()
-	}
-
-	passCtx := ctx
-	if opts.MaxDuration > 0 {
-		var cancel context.CancelFunc
-		passCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
-		defer cancel()
-	}
 	// A record cut short by the deadline is neither scanned nor failed in
 	// st (Rekey leaves it for the next pass), so st needs no correction.
-	var unknownKey atomic.Bool
-	st, err := s.Rekey(passCtx, fsstore.RekeyOptions{
-		Rate:        opts.Rate,
-		Concurrency: opts.Concurrency,
-		OnError: func(err error) {
-			if errors.Is(err, fsstore.ErrUnknownKey) {
-				unknownKey.Store(true)
-			}
-			el.Add(err)
-		},
+	var (
+		unknownKey atomic.Bool
+		st         fsstore.RekeyStats
+	)
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, MaxDuration: opts.MaxDuration}
+	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
+		var err error
+		st, err = s.Rekey(ctx, fsstore.RekeyOptions{
+			Rate:        opts.Rate,
+			Concurrency: opts.Concurrency,
+			OnError: func(err error) {
+				if errors.Is(err, fsstore.ErrUnknownKey) {
+					unknownKey.Store(true)
+				}
+				el.Add(err)
+			},
+		})
+		// Rekey fails as a whole only when the store itself is unusable;
+		// single records are counted in st.Errors.
+		return err
 	})
 	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
 	sum.DurationSecs = st.Duration.Seconds()
-	switch {
-	case err == nil && passCtx.Err() == nil:
-	case ctx.Err() != nil:
-		sum.StoppedEarly, sum.StopReason = true, "interrupted"
-		return cmdutil.PartialErrorf("interrupted after %s", st.Duration.Round(time.Millisecond))
-	case passCtx.Err() != nil:
-		// The deadline may also pass after the walk's last record, with
-		// err nil; either way records may be left.
-		sum.StoppedEarly, sum.StopReason = true, "max-duration"
-	default:
-		// Rekey fails as a whole only when the store itself is unusable;
-		// single records are counted in st.Errors.
-		return cmdutil.StoreErrorf("%w", err)
+	if err != nil {
+		return err
 	}
 	if st.Errors > 0 {
 		hint := ""
 		if unknownKey.Load() {
 			hint = "; some are under a key that is not in the key set: keep the old keys, after the newest, until a rekey pass ends with 0 errors"
 		}
-		return cmdutil.PartialErrorf("%d records could not be rewritten under key %d%s", st.Errors, sum.KeyID, hint)
+		return cmdutil.FailureErrorf("%d records could not be rewritten under key %d%s", st.Errors, sum.KeyID, hint)
 	}
 	return nil
 }
 
 // metrics renders a pass's summary for the node-exporter textfile
 // collector. The names are documented in docs/operations.md.
-func metrics(opts *RekeyOptions, sum *Summary, now time.Time) *cmdutil.Metrics {
+func metrics(opts *RekeyOptions, sum *Summary, now time.Time) *pass.Metrics {
 	dir := opts.Dir
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	m := cmdutil.NewMetrics(cmdutil.Label{Name: "dir", Value: dir})
+	m := pass.NewMetrics(pass.Label{Name: "dir", Value: dir})
 	m.Gauge("sessgc_rekey_last_run_timestamp_seconds", "Unix time at which the last sessgc rekey ended (also skipped and failed passes).", float64(now.UnixNano())/1e9)
 	m.Gauge("sessgc_rekey_last_run_duration_seconds", "Wall time of the last rekey pass.", sum.DurationSecs)
-	m.Gauge("sessgc_rekey_last_run_success", "1 if the last rekey exited 0 (including skipped and stopped-early passes), else 0.", cmdutil.Bool(sum.ExitCode == cmdutil.ExitOK))
+	m.Gauge("sessgc_rekey_last_run_success", "1 if the last rekey exited 0 (including skipped and stopped-early passes), else 0.", pass.Bool(sum.ExitCode == cmdutil.ExitOK))
 	m.Gauge("sessgc_rekey_last_run_exit_code", "Exit code of the last rekey.", float64(sum.ExitCode))
 	m.Gauge("sessgc_rekey_key_id", "ID of the newest key, which the last rekey rewrote records under.", float64(sum.KeyID))
-	m.Gauge("sessgc_rekey_fleet_lock_held", "1 if the last rekey did nothing because another rekey held the lock.", cmdutil.Bool(sum.Skipped))
-	m.Gauge("sessgc_rekey_stopped_early", "1 if the last rekey stopped before the end of the store (max-duration or signal).", cmdutil.Bool(sum.StoppedEarly))
+	m.Gauge("sessgc_rekey_fleet_lock_held", "1 if the last rekey did nothing because another rekey held the lock.", pass.Bool(sum.Skipped))
+	m.Gauge("sessgc_rekey_stopped_early", "1 if the last rekey stopped before the end of the store (max-duration or signal).", pass.Bool(sum.StoppedEarly))
 	m.Gauge("sessgc_rekey_scanned_records", "Records examined by the last rekey.", float64(sum.Scanned))
 	m.Gauge("sessgc_rekey_rekeyed_records", "Records rewritten under the newest key by the last rekey.", float64(sum.Rekeyed))
 	m.Gauge("sessgc_rekey_up_to_date_records", "Records the last rekey found already under the newest key.", float64(sum.UpToDate))
@@ -295,9 +270,9 @@ func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	}
 	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
 	s := fmt.Sprintf("sessgc: rekeyed %s to key %d in %s: rewrote %s records, %s already up to date; scanned %s records",
-		sum.Dir, sum.KeyID, d, cmdutil.Count(sum.Rekeyed), cmdutil.Count(sum.UpToDate), cmdutil.Count(sum.Scanned))
+		sum.Dir, sum.KeyID, d, pass.Count(sum.Rekeyed), pass.Count(sum.UpToDate), pass.Count(sum.Scanned))
 	if sum.Errors > 0 {
-		s += fmt.Sprintf("; %s errors", cmdutil.Count(sum.Errors))
+		s += fmt.Sprintf("; %s errors", pass.Count(sum.Errors))
 	}
 	s += "\n"
 	switch sum.StopReason {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 func TestNewCmdRekeyFlags(t *testing.T) {

@@ -4,15 +4,13 @@ package root
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
+	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/installcron"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/keygen"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/rekey"
@@ -40,29 +38,28 @@ are never given as a flag: --keys-file (SESSGC_KEYS_FILE) names a file, or
 SESSGC_KEYS holds the keys.
 
 Exit codes:
-  0  done, or nothing to do (another host holds the fleet lock, or
-     --max-duration stopped the sweep early: see stopped_early)
-  1  partial failure: some files could not be examined or removed, or the
-     sweep was interrupted by a signal, or --textfile could not be written
-  2  usage error: bad flags, arguments or SESSGC_* values; no keys, or a
-     key file that is unreadable, readable by others or malformed
-  3  store unusable: missing, not a store, unreadable or read-only, or
-     a key that does not match the store ("wrong key"); nothing was
-     deleted or rewritten`,
+  0    done, or nothing to do (another host holds the fleet lock, or
+       --max-duration stopped the sweep early: see stopped_early)
+  1    partial failure: some files could not be examined or removed, or
+       --textfile could not be written
+  2    usage error: bad flags, arguments or SESSGC_* values; no keys, or a
+       key file that is unreadable, readable by others or malformed
+  3    store unusable: missing, not a store, unreadable or read-only, or
+       a key that does not match the store ("wrong key"); nothing was
+       deleted or rewritten
+  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM: the pass stopped
+       cleanly and printed its summary (stopped_early)
+
+sessgc runs on Linux, macOS and FreeBSD. On Windows it builds, but the
+store's lock and file guarantees are those of the Windows port of the
+library (see the README); install-cron writes Unix cron and systemd files.`,
 		Example: `  sessgc --dir /srv/sessions                  # one sweep (same as: sessgc run --dir ...)
   sessgc run --dir /srv/sessions --dry-run -v  # list what would go
   sessgc stats --dir /srv/sessions --json
   sessgc install-cron --dir /srv/sessions --write /etc/cron.d
   sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys
   source <(sessgc completion bash)`,
-		SilenceErrors: true,
-		SilenceUsage:  true,
 	}
-	cmd.SetOut(io.Out)
-	cmd.SetErr(io.ErrOut)
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return cmdutil.UsageErrorf("%w", err)
-	})
 	cmd.AddCommand(
 		run.NewCmdRun(io, nil),
 		stats.NewCmdStats(io, nil),
@@ -76,13 +73,12 @@ Exit codes:
 // Main runs sessgc with the process's arguments and streams and returns the
 // exit code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cmdutil.InterruptContext(context.Background())
 	defer stop()
 	return Execute(ctx, cmdutil.System(), os.Args[1:])
 }
 
-// Execute runs sessgc with args and returns the exit code. Errors are
-// printed here, once.
+// Execute runs sessgc with args and returns the exit code.
 func Execute(ctx context.Context, io *cmdutil.IOStreams, args []string) int {
 	cmd := NewCmdRoot(io)
 	cmd.InitDefaultHelpCmd()
@@ -91,17 +87,8 @@ func Execute(ctx context.Context, io *cmdutil.IOStreams, args []string) int {
 	// (with SESSGC_DIR set) sweep. Only a leading flag selects it: cobra
 	// cannot tell which flags of run take a value before it knows the
 	// command, so a leading word is always a command name.
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "--help", "--version"}, args[0]) {
 		args = append([]string{"run"}, args...)
 	}
-	cmd.SetArgs(args)
-	c, err := cmd.ExecuteContextC(ctx)
-	code := cmdutil.ExitCode(err)
-	if err != nil {
-		fmt.Fprintf(io.ErrOut, "sessgc: %v\n", err)
-		if code == cmdutil.ExitUsage {
-			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", c.CommandPath())
-		}
-	}
-	return code
+	return cmdutil.Execute(ctx, io, cmd, args)
 }

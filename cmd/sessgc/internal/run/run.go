@@ -5,7 +5,6 @@ package run
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,14 +15,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
-	"github.com/sessfs/sessfs/lock"
 )
 
 // FleetLockName is the file in the store's lock directory that lets one
-// sweep run at a time across every host mounting the store. Names starting
-// with '.' are reserved in the lock directory for such uses.
+// sweep run at a time across every host mounting the store.
 const FleetLockName = ".sessgc"
 
 // RunOptions are the settings of one sweep; flags bind to its fields.
@@ -86,9 +84,9 @@ also after a run skipped because of the fleet lock, and after a failed one
 
   # Metrics for node-exporter's textfile collector:
   sessgc run --dir /srv/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
 				return err
 			}
 			if err := opts.validate(); err != nil {
@@ -121,9 +119,9 @@ also after a run skipped because of the fleet lock, and after a failed one
 
 func (o *RunOptions) validate() error {
 	if o.Dir == "" {
-		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", cmdutil.EnvName("dir"))
+		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", pass.EnvName("dir"))
 	}
-	if err := cmdutil.ValidateSweepFlags(o.Concurrency, o.Grace, o.TempAge); err != nil {
+	if err := pass.ValidateSweepFlags(o.Concurrency, o.Grace, o.TempAge); err != nil {
 		return err
 	}
 	switch {
@@ -134,19 +132,16 @@ func (o *RunOptions) validate() error {
 	case o.Jitter < 0:
 		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", o.Jitter)
 	}
-	return cmdutil.CheckTextfile(o.Textfile)
+	return pass.CheckTextfile(o.Textfile)
 }
 
 // Summary is the JSON object printed last with --json. Its fields are
 // documented in docs/operations.md; add fields, never rename them.
 type Summary struct {
-	Event          string   `json:"event"` // always "summary"
-	Dir            string   `json:"dir"`
-	DryRun         bool     `json:"dry_run"`
-	Skipped        bool     `json:"skipped"`               // another sweep held the fleet lock; nothing done
-	SkipReason     string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
-	StoppedEarly   bool     `json:"stopped_early"`
-	StopReason     string   `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+	Event  string `json:"event"` // always "summary"
+	Dir    string `json:"dir"`
+	DryRun bool   `json:"dry_run"`
+	pass.Outcome
 	Scanned        int64    `json:"scanned"`
 	Live           int64    `json:"live"`
 	Removed        int64    `json:"removed"` // sessions + temps + leases
@@ -178,7 +173,7 @@ type removalLine struct {
 type printer struct {
 	mu   sync.Mutex
 	opts *RunOptions
-	errs *cmdutil.ErrorLog
+	errs *pass.ErrorLog
 }
 
 func (p *printer) line(w io.Writer, s string) {
@@ -206,32 +201,25 @@ func (p *printer) removal(r fsstore.Removal) {
 	if o.DryRun {
 		verb = "would remove"
 	}
-	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, r.Path, cmdutil.Bytes(r.Size), r.Age.Round(time.Second)))
+	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, r.Path, pass.Bytes(r.Size), r.Age.Round(time.Second)))
 }
 
 // error prints the first errors on stderr and keeps them for the summary.
 func (p *printer) error(err error) { p.errs.Add(err) }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	p := &printer{opts: opts, errs: cmdutil.NewErrorLog(opts.IO.ErrOut)}
+	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
 	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun, ErrorSamples: []string{}}
 	err := sweep(ctx, opts, p, &sum)
 	sum.ExitCode = cmdutil.ExitCode(err)
 	if err != nil {
 		sum.Error = err.Error()
 	}
-	if opts.Textfile != "" && !opts.DryRun {
-		if terr := cmdutil.WriteTextfile(opts.Textfile, metrics(opts, &sum, time.Now())); terr != nil {
-			// The sweep's own failure, if any, decides the exit code;
-			// otherwise a run whose monitoring is broken must not look
-			// like a success to cron.
-			terr = fmt.Errorf("--textfile: %w", terr)
-			if err == nil {
-				err = cmdutil.PartialErrorf("%w", terr)
-				sum.ExitCode, sum.Error = cmdutil.ExitCode(err), err.Error()
-			} else {
-				fmt.Fprintf(opts.IO.ErrOut, "sessgc: %v\n", terr)
-			}
+	if !opts.DryRun {
+		err = pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut)
+		sum.ExitCode = cmdutil.ExitCode(err)
+		if err != nil {
+			sum.Error = err.Error()
 		}
 	}
 	sum.ErrorSamples = append(sum.ErrorSamples, p.errs.Samples()...)
@@ -252,34 +240,16 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 		case <-ctx.Done():
 			t.Stop()
 			sum.StoppedEarly, sum.StopReason = true, "interrupted"
-			return cmdutil.PartialErrorf("interrupted before the sweep started")
+			return pass.Interrupted(ctx, "before the sweep started")
 		}
 	}
-	s, err := cmdutil.OpenStore(opts.Dir)
+	s, err := pass.OpenStore(opts.Dir)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	sum.Dir = s.Dir()
 
-	if !opts.NoFleetLock && !opts.DryRun {
-		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, FleetLockName))
-		if errors.Is(err, lock.ErrLocked) {
-			sum.Skipped, sum.SkipReason = true, "fleet-lock-held"
-			return nil
-		}
-		if err != nil {
-			return cmdutil.StoreErrorf("fleet lock: %w", err)
-		}
-		defer l.Unlock()
-	}
-
-	sweepCtx := ctx
-	if opts.MaxDuration > 0 {
-		var cancel context.CancelFunc
-		sweepCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
-		defer cancel()
-	}
 	var removed, freed atomic.Int64
 	so := fsstore.SweepOptions{
 		DryRun:      opts.DryRun,
@@ -296,27 +266,27 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 			}
 		},
 	}
-	if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
-		stop := startProgress(opts, p, &removed, &freed)
-		defer stop()
-	}
-	st, err := s.Sweep(sweepCtx, so)
-	fill(sum, &st)
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		sum.StoppedEarly, sum.StopReason = true, "interrupted"
-		return cmdutil.PartialErrorf("interrupted after %s", st.Duration.Round(time.Millisecond))
-	case errors.Is(err, context.DeadlineExceeded) && sweepCtx.Err() != nil:
-		sum.StoppedEarly, sum.StopReason = true, "max-duration"
-	default:
+	var st fsstore.SweepStats
+	// A dry run changes nothing, so it needs no fleet lock.
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, MaxDuration: opts.MaxDuration}
+	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
+		if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
+			stop := startProgress(opts, p, &removed, &freed)
+			defer stop()
+		}
+		var err error
+		st, err = s.Sweep(ctx, so)
 		// Sweep only fails as a whole when the store itself is unusable
 		// (marker, data directory or lock directory unreadable); errors on
 		// single files and shards are counted in st.Errors instead.
-		return cmdutil.StoreErrorf("%w", err)
+		return err
+	})
+	fill(sum, &st)
+	if err != nil {
+		return err
 	}
 	if st.Errors > 0 {
-		return cmdutil.PartialErrorf("%d files or directories could not be examined or removed", st.Errors)
+		return cmdutil.FailureErrorf("%d files or directories could not be examined or removed", st.Errors)
 	}
 	return nil
 }
@@ -324,25 +294,25 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 // metrics renders a run's summary for the node-exporter textfile
 // collector. The names are documented in docs/operations.md; add metrics,
 // never rename them.
-func metrics(opts *RunOptions, sum *Summary, now time.Time) *cmdutil.Metrics {
+func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 	dir := opts.Dir
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs // the same label whichever way --dir was spelled
 	}
-	m := cmdutil.NewMetrics(cmdutil.Label{Name: "dir", Value: dir})
+	m := pass.NewMetrics(pass.Label{Name: "dir", Value: dir})
 	m.Gauge("sessgc_last_run_timestamp_seconds", "Unix time at which the last sessgc run ended (also skipped and failed runs).", float64(now.UnixNano())/1e9)
 	m.Gauge("sessgc_last_run_duration_seconds", "Wall time of the last sweep.", sum.DurationSecs)
-	m.Gauge("sessgc_last_run_success", "1 if the last run exited 0 (including skipped and stopped-early runs), else 0.", cmdutil.Bool(sum.ExitCode == cmdutil.ExitOK))
+	m.Gauge("sessgc_last_run_success", "1 if the last run exited 0 (including skipped and stopped-early runs), else 0.", pass.Bool(sum.ExitCode == cmdutil.ExitOK))
 	m.Gauge("sessgc_last_run_exit_code", "Exit code of the last run.", float64(sum.ExitCode))
-	m.Gauge("sessgc_fleet_lock_held", "1 if the last run did nothing because another host held the fleet lock.", cmdutil.Bool(sum.Skipped))
-	m.Gauge("sessgc_stopped_early", "1 if the last sweep stopped before the end of the store (max-duration or signal).", cmdutil.Bool(sum.StoppedEarly))
+	m.Gauge("sessgc_fleet_lock_held", "1 if the last run did nothing because another host held the fleet lock.", pass.Bool(sum.Skipped))
+	m.Gauge("sessgc_stopped_early", "1 if the last sweep stopped before the end of the store (max-duration or signal).", pass.Bool(sum.StoppedEarly))
 	m.Gauge("sessgc_scanned_files", "Files examined by the last sweep.", float64(sum.Scanned))
 	m.Gauge("sessgc_live_sessions", "Live sessions kept by the last sweep.", float64(sum.Live))
 	for _, k := range []struct {
 		kind string
 		n    int64
 	}{{"session", sum.Sessions}, {"temp", sum.Temps}, {"lease", sum.Leases}} {
-		m.Gauge("sessgc_removed_files", "Files removed by the last sweep, by kind.", float64(k.n), cmdutil.Label{Name: "kind", Value: k.kind})
+		m.Gauge("sessgc_removed_files", "Files removed by the last sweep, by kind.", float64(k.n), pass.Label{Name: "kind", Value: k.kind})
 	}
 	m.Gauge("sessgc_removed_bytes", "Bytes freed by the last sweep.", float64(sum.BytesFreed))
 	m.Gauge("sessgc_skipped_locked", "Expired sessions kept by the last sweep because a request held their lock.", float64(sum.SkippedLocked))
@@ -377,15 +347,15 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	}
 	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
 	s := fmt.Sprintf("sessgc: %s %s in %s: %s %s files (%s sessions, %s temp, %s lease), %s; kept %s live sessions (%s locked, %s renewed meanwhile); scanned %s files (%.0f/s)",
-		verb, sum.Dir, d, did, cmdutil.Count(sum.Removed), cmdutil.Count(sum.Sessions),
-		cmdutil.Count(sum.Temps), cmdutil.Count(sum.Leases), cmdutil.Bytes(sum.BytesFreed),
-		cmdutil.Count(sum.Live+sum.SkippedLocked+sum.SkippedRenewed), cmdutil.Count(sum.SkippedLocked),
-		cmdutil.Count(sum.SkippedRenewed), cmdutil.Count(sum.Scanned), sum.FilesPerSecond)
+		verb, sum.Dir, d, did, pass.Count(sum.Removed), pass.Count(sum.Sessions),
+		pass.Count(sum.Temps), pass.Count(sum.Leases), pass.Bytes(sum.BytesFreed),
+		pass.Count(sum.Live+sum.SkippedLocked+sum.SkippedRenewed), pass.Count(sum.SkippedLocked),
+		pass.Count(sum.SkippedRenewed), pass.Count(sum.Scanned), sum.FilesPerSecond)
 	if sum.Foreign > 0 {
-		s += fmt.Sprintf("; left %s foreign files alone", cmdutil.Count(sum.Foreign))
+		s += fmt.Sprintf("; left %s foreign files alone", pass.Count(sum.Foreign))
 	}
 	if sum.Errors > 0 {
-		s += fmt.Sprintf("; %s errors", cmdutil.Count(sum.Errors))
+		s += fmt.Sprintf("; %s errors", pass.Count(sum.Errors))
 	}
 	s += "\n"
 	switch sum.StopReason {
@@ -418,7 +388,7 @@ func startProgress(opts *RunOptions, p *printer, removed, freed *atomic.Int64) (
 				el := time.Since(start)
 				n := removed.Load()
 				p.line(opts.IO.ErrOut, fmt.Sprintf("\r\033[Ksessgc: %s removed, %s freed, %.0f/s, %s",
-					cmdutil.Count(n), cmdutil.Bytes(freed.Load()), float64(n)/el.Seconds(), el.Round(time.Second)))
+					pass.Count(n), pass.Bytes(freed.Load()), float64(n)/el.Seconds(), el.Round(time.Second)))
 			}
 		}
 	}()

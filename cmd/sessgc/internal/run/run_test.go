@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -176,7 +176,7 @@ func TestRunRunCancelled(t *testing.T) {
 	cancel()
 	opts := RunOptions{IO: io, Dir: dir, Concurrency: 1, Grace: time.Minute, TempAge: time.Minute, JSON: true}
 	err := runRun(ctx, &opts)
-	if cmdutil.ExitCode(err) != cmdutil.ExitPartial {
+	if cmdutil.ExitCode(err) != cmdutil.ExitFailure {
 		t.Fatalf("cancelled run: %v", err)
 	}
 	var s Summary

@@ -10,7 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -41,15 +42,15 @@ Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store.`,
 		Example: `  sessgc stats --dir /srv/sessions
   sessgc stats --dir /srv/sessions --json | jq .expired`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := cmdutil.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
+			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
 				return err
 			}
 			if opts.Dir == "" {
-				return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", cmdutil.EnvName("dir"))
+				return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", pass.EnvName("dir"))
 			}
-			if err := cmdutil.ValidateSweepFlags(opts.Concurrency, opts.Grace, opts.TempAge); err != nil {
+			if err := pass.ValidateSweepFlags(opts.Concurrency, opts.Grace, opts.TempAge); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -99,7 +100,7 @@ type Report struct {
 }
 
 func statsRun(ctx context.Context, opts *StatsOptions) error {
-	s, err := cmdutil.OpenStore(opts.Dir)
+	s, err := pass.OpenStore(opts.Dir)
 	if err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	st, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge})
 	if err != nil {
 		if ctx.Err() != nil {
-			return cmdutil.PartialErrorf("interrupted: %w", err)
+			return cmdutil.FailureErrorf("interrupted: %w", err)
 		}
 		return cmdutil.StoreErrorf("%w", err)
 	}
@@ -115,14 +116,14 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	if opts.JSON {
 		b, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
-			return cmdutil.PartialErrorf("encode: %w", err)
+			return cmdutil.FailureErrorf("encode: %w", err)
 		}
 		fmt.Fprintf(opts.IO.Out, "%s\n", b)
 	} else {
 		writeHuman(opts.IO.Out, &r)
 	}
 	if st.Errors > 0 {
-		return cmdutil.PartialErrorf("%d files or directories could not be examined", st.Errors)
+		return cmdutil.FailureErrorf("%d files or directories could not be examined", st.Errors)
 	}
 	return nil
 }
@@ -149,7 +150,7 @@ func newReport(dir string, st *fsstore.Stats) Report {
 }
 
 func writeHuman(w io.Writer, r *Report) {
-	c, b := cmdutil.Count, cmdutil.Bytes
+	c, b := pass.Count, pass.Bytes
 	fmt.Fprintf(w, "store     %s (shard depth %d, %d lock stripes, max idle %s)\n",
 		r.Dir, r.ShardDepth, r.LockStripes, time.Duration(r.MaxIdleSecs*float64(time.Second)))
 	fmt.Fprintf(w, "sessions  %s live (%s), %s expired (%s)\n", c(r.Live), b(r.LiveBytes), c(r.Expired), b(r.ExpiredBytes))

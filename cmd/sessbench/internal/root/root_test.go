@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 func TestExecuteExitCodes(t *testing.T) {
@@ -16,24 +16,24 @@ func TestExecuteExitCodes(t *testing.T) {
 		name    string
 		ctx     func() context.Context
 		args    []string
-		want    ExitCode
+		want    int
 		wantErr string
 	}{
-		{"help", context.Background, []string{"run", "--help"}, ExitOK, ""},
-		{"unknown flag", context.Background, []string{"run", "--bogus"}, ExitUsage, "unknown flag"},
-		{"bad value", context.Background, []string{"run", "--size", "huge"}, ExitUsage, "bad size"},
-		{"missing dir", context.Background, []string{"run", "--dir", "/nonexistent/sessbench"}, ExitError, "no such file"},
+		{"help", context.Background, []string{"run", "--help"}, cmdutil.ExitOK, ""},
+		{"unknown flag", context.Background, []string{"run", "--bogus"}, cmdutil.ExitUsage, "unknown flag"},
+		{"bad value", context.Background, []string{"run", "--size", "huge"}, cmdutil.ExitUsage, "bad size"},
+		{"missing dir", context.Background, []string{"run", "--dir", "/nonexistent/sessbench"}, cmdutil.ExitFailure, "no such file"},
 		{"interrupted", func() context.Context {
 			ctx, cancel := context.WithCancelCause(context.Background())
-			cancel(cmdutil.ErrInterrupted)
+			cancel(&cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: cmdutil.ErrInterrupted})
 			return ctx
-		}, []string{"run", "--dir", dir, "--ops", "10", "--durability", "none"}, ExitInterrupted, "interrupted"},
+		}, []string{"run", "--dir", dir, "--ops", "10", "--durability", "none"}, cmdutil.ExitInterrupted, "interrupted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}
-			got := execute(tt.ctx(), io, NewCmdRoot(io), tt.args)
+			got := cmdutil.Execute(tt.ctx(), io, NewCmdRoot(io), tt.args)
 			if got != tt.want {
 				t.Errorf("exit = %d, want %d; stderr: %s", got, tt.want, errOut.String())
 			}

@@ -1,7 +1,9 @@
-package cmdutil
+package pass
 
 import (
 	"strings"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
 	"github.com/spf13/pflag"
 )
@@ -29,7 +31,7 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
 			return
 		}
 		if serr := f.Value.Set(v); serr != nil {
-			err = UsageErrorf("%s=%q: %v", EnvName(f.Name), v, serr)
+			err = cmdutil.UsageErrorf("%s=%q: %v", EnvName(f.Name), v, serr)
 			return
 		}
 		f.Changed = true

@@ -1,30 +1,12 @@
-package cmdutil
+package pass
 
 import (
-	"errors"
-	"fmt"
 	"testing"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
 	"github.com/spf13/pflag"
 )
-
-func TestExitCode(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want int
-	}{
-		{nil, ExitOK},
-		{PartialErrorf("x"), ExitPartial},
-		{UsageErrorf("x"), ExitUsage},
-		{StoreErrorf("x"), ExitStore},
-		{fmt.Errorf("wrapped: %w", StoreErrorf("x")), ExitStore},
-		{errors.New(`unknown command "x"`), ExitUsage},
-	} {
-		if got := ExitCode(tc.err); got != tc.want {
-			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
-		}
-	}
-}
 
 func TestFormat(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
@@ -54,7 +36,7 @@ func TestApplyEnv(t *testing.T) {
 	}
 	env["SESSGC_MAX_DURATION"] = "soon"
 	f.Lookup("max-duration").Changed = false
-	if err := ApplyEnv(f, func(k string) string { return env[k] }); ExitCode(err) != ExitUsage {
+	if err := ApplyEnv(f, func(k string) string { return env[k] }); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Errorf("bad value: %v", err)
 	}
 }

@@ -1,7 +1,9 @@
-package cmdutil
+package pass
 
 import (
 	"strings"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -31,19 +33,19 @@ func LoadKeys(file string, fileFromFlag bool, getenv func(string) string) ([]fss
 	)
 	switch {
 	case file != "" && inline != "" && !fileFromFlag:
-		return nil, UsageErrorf("both %s and %s are set; set only one", EnvName("keys-file"), KeysEnv)
+		return nil, cmdutil.UsageErrorf("both %s and %s are set; set only one", EnvName("keys-file"), KeysEnv)
 	case file != "":
 		if keys, err = fsstore.KeysFromFile(file); err != nil {
-			return nil, UsageErrorf("--keys-file: %w", err)
+			return nil, cmdutil.UsageErrorf("--keys-file: %w", err)
 		}
 	case inline != "":
 		// The same format as fsstore.KeysFromEnv, read through the
 		// injected getenv so that tests can supply it.
 		if keys, err = fsstore.ParseKeys(strings.NewReader(strings.ReplaceAll(inline, ";", "\n"))); err != nil {
-			return nil, UsageErrorf("%s: %w", KeysEnv, err)
+			return nil, cmdutil.UsageErrorf("%s: %w", KeysEnv, err)
 		}
 	default:
-		return nil, UsageErrorf("no keys: pass --keys-file FILE, or set %s or %s (keys are never taken from the command line)",
+		return nil, cmdutil.UsageErrorf("no keys: pass --keys-file FILE, or set %s or %s (keys are never taken from the command line)",
 			EnvName("keys-file"), KeysEnv)
 	}
 	// fsstore.Open would refuse a duplicate too, but as a store error;
@@ -51,7 +53,7 @@ func LoadKeys(file string, fileFromFlag bool, getenv func(string) string) ([]fss
 	seen := make(map[uint32]bool, len(keys))
 	for _, k := range keys {
 		if seen[k.ID] {
-			return nil, UsageErrorf("key ID %d appears twice in the key set", k.ID)
+			return nil, cmdutil.UsageErrorf("key ID %d appears twice in the key set", k.ID)
 		}
 		seen[k.ID] = true
 	}

@@ -1,12 +1,15 @@
-package cmdutil
+package pass
 
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 // Label is one label of a metric sample.
@@ -78,59 +81,25 @@ func CheckTextfile(path string) error {
 		return nil
 	}
 	if !strings.HasSuffix(path, ".prom") {
-		return UsageErrorf("--textfile %s: the node-exporter textfile collector only reads files ending in .prom", path)
+		return cmdutil.UsageErrorf("--textfile %s: the node-exporter textfile collector only reads files ending in .prom", path)
 	}
 	st, err := os.Stat(filepath.Dir(path))
 	switch {
 	case err != nil:
-		return UsageErrorf("--textfile %s: %w", path, err)
+		return cmdutil.UsageErrorf("--textfile %s: %w", path, err)
 	case !st.IsDir():
-		return UsageErrorf("--textfile %s: %s is not a directory", path, filepath.Dir(path))
+		return cmdutil.UsageErrorf("--textfile %s: %s is not a directory", path, filepath.Dir(path))
 	}
 	return nil
 }
 
 // WriteTextfile replaces path with the metrics atomically: node-exporter
 // may read the file at any moment and must see either the previous run's
-// metrics or this run's, never a half-written file. The temp file's name
-// does not end in .prom, so the collector never reads it.
-func WriteTextfile(path string, m *Metrics) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+// metrics or this run's, never a half-written file. The file is readable
+// by all (node-exporter usually runs as another user).
+func WriteTextfile(path string, m *Metrics) error {
+	return cmdutil.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(m.Bytes())
 		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	// CreateTemp makes the file 0600; node-exporter usually runs as
-	// another user.
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err := f.Write(m.Bytes()); err != nil {
-		return err
-	}
-	// Sync before the rename: without it a crash could leave an empty file
-	// under the final name (the rename reaching the disk before the data).
-	// The file is tiny and written once per run, so the cost is nothing.
-	// The directory is not synced: losing the rename leaves the previous
-	// run's complete file, which is a correct, if stale, state.
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return nil
+	})
 }

@@ -1,19 +1,20 @@
-package cmdutil
+package pass
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
 
 // OpenStore opens an existing store for sweeping, or returns an ExitError
-// (ExitUsage or ExitStore) that says what is wrong with dir.
+// (cmdutil.ExitUsage or cmdutil.ExitStore) that says what is wrong with dir.
 //
 // It never creates a store (WithCreate(false)), so a mistyped --dir cannot
 // turn an arbitrary directory into one, and it opens with the smallest idle
@@ -24,18 +25,18 @@ import (
 // opts are applied after those defaults (rekey adds fsstore.WithKeys).
 func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
-		return nil, UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
+		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	}
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, StoreErrorf("store directory %s does not exist", dir)
+		return nil, cmdutil.StoreErrorf("store directory %s does not exist", dir)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, StoreErrorf("cannot reach store directory %s: permission denied", dir)
+		return nil, cmdutil.StoreErrorf("cannot reach store directory %s: permission denied", dir)
 	case err != nil:
-		return nil, StoreErrorf("store directory %s: %w", dir, err)
+		return nil, cmdutil.StoreErrorf("store directory %s: %w", dir, err)
 	case !st.IsDir():
-		return nil, StoreErrorf("%s is not a directory", dir)
+		return nil, cmdutil.StoreErrorf("%s is not a directory", dir)
 	}
 	s, err := fsstore.Open(dir, append([]fsstore.Option{
 		fsstore.WithCreate(false),
@@ -48,24 +49,24 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	}
 	switch {
 	case errors.Is(err, fsstore.ErrNotStore):
-		return nil, StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
-	case errors.Is(err, unix.EROFS):
-		return nil, StoreErrorf("store %s is on a read-only filesystem; nothing was deleted: %w", dir, err)
+		return nil, cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
+	case errors.Is(err, syscall.EROFS):
+		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted: %w", dir, err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted: %w", dir, os.Getuid(), err)
+		return nil, cmdutil.StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted: %w", dir, os.Getuid(), err)
 	}
-	return nil, StoreErrorf("store %s is unusable: %w", dir, err)
+	return nil, cmdutil.StoreErrorf("store %s is unusable: %w", dir, err)
 }
 
 // ValidateSweepFlags checks the flags shared by run and stats.
 func ValidateSweepFlags(concurrency int, grace, tempAge time.Duration) error {
 	switch {
 	case concurrency < 1 || concurrency > 64:
-		return UsageErrorf("--concurrency %d: want 1..64", concurrency)
+		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", concurrency)
 	case grace <= 0:
-		return UsageErrorf("--grace %v: want a positive duration", grace)
+		return cmdutil.UsageErrorf("--grace %v: want a positive duration", grace)
 	case tempAge <= 0:
-		return UsageErrorf("--temp-age %v: want a positive duration", tempAge)
+		return cmdutil.UsageErrorf("--temp-age %v: want a positive duration", tempAge)
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
-package cmdutil
+package pass
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 func TestMetricsFormat(t *testing.T) {
@@ -88,11 +90,11 @@ func TestLoadKeys(t *testing.T) {
 		{name: "file", file: file, fromFlag: true, wantIDs: []uint32{2, 1}},
 		{name: "env", env: k1 + ";" + k2, wantIDs: []uint32{1, 2}},
 		{name: "flag beats env", file: file, fromFlag: true, env: k1, wantIDs: []uint32{2, 1}},
-		{name: "both from env", file: file, env: k1, code: ExitUsage},
-		{name: "none", code: ExitUsage},
-		{name: "blank env", env: " \n", code: ExitUsage},
-		{name: "duplicate", env: k1 + ";" + k1, code: ExitUsage},
-		{name: "bad env", env: "1 short", code: ExitUsage},
+		{name: "both from env", file: file, env: k1, code: cmdutil.ExitUsage},
+		{name: "none", code: cmdutil.ExitUsage},
+		{name: "blank env", env: " \n", code: cmdutil.ExitUsage},
+		{name: "duplicate", env: k1 + ";" + k1, code: cmdutil.ExitUsage},
+		{name: "bad env", env: "1 short", code: cmdutil.ExitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keys, err := LoadKeys(tc.file, tc.fromFlag, func(k string) string {
@@ -102,7 +104,7 @@ func TestLoadKeys(t *testing.T) {
 				return ""
 			})
 			if tc.code != 0 {
-				if ExitCode(err) != tc.code {
+				if cmdutil.ExitCode(err) != tc.code {
 					t.Fatalf("err %v, want exit %d", err, tc.code)
 				}
 				return

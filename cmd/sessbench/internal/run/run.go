@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/progress"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
@@ -117,22 +118,22 @@ target against concurrency, one panel per workload and size, under --title
   sessbench run --dir /mnt/efs/bench --rate 2000 --plot latency.svg`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return cmdutil.FlagErrorf("unexpected argument %q (targets are given with --dir and --redis)", args[0])
+				return cmdutil.UsageErrorf("unexpected argument %q (targets are given with --dir and --redis)", args[0])
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Checked here rather than with cobra's flag groups so that the
-			// error is a FlagError (exit status 2) like every other misuse.
+			// error is a usage error (exit status 2) like every other misuse.
 			if cmd.Flags().Changed("duration") && cmd.Flags().Changed("ops") {
-				return cmdutil.FlagErrorf("--duration and --ops exclude each other")
+				return cmdutil.UsageErrorf("--duration and --ops exclude each other")
 			}
 			if opts.JSON && opts.CSV {
-				return cmdutil.FlagErrorf("--json and --csv exclude each other")
+				return cmdutil.UsageErrorf("--json and --csv exclude each other")
 			}
 			for _, name := range []string{"title", "percentiles"} {
 				if cmd.Flags().Changed(name) && opts.Plot == "" {
-					return cmdutil.FlagErrorf("--%s applies to the chart; add --plot FILE", name)
+					return cmdutil.UsageErrorf("--%s applies to the chart; add --plot FILE", name)
 				}
 			}
 			opts.Context = cmd.Context()
@@ -159,7 +160,7 @@ target against concurrency, one panel per workload and size, under --title
 	f.StringVar(&opts.Durability, "durability", "file", "fsstore durability: none, file or full")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	f.BoolVar(&opts.CSV, "csv", false, "print the results as CSV")
-	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (.svg or .png)")
+	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (SVG; name it .svg)")
 	f.StringVar(&opts.Title, "title", "", "header `text` of the --plot chart (default: the targets, workloads and date)")
 	f.StringSliceVar(&opts.Percentiles, "percentiles", report.DefaultPercentiles(), "`percentiles` the --plot chart draws: "+strings.Join(report.Percentiles(), ", "))
 	return cmd
@@ -185,9 +186,9 @@ func repeated[T any, K comparable](flag string, vs []T, key func(T) K, show func
 			continue
 		}
 		if show(vs[j]) == show(v) {
-			return cmdutil.FlagErrorf("%s %s: given twice", flag, show(v))
+			return cmdutil.UsageErrorf("%s %s: given twice", flag, show(v))
 		}
-		return cmdutil.FlagErrorf("%s %s: the same as %s, given earlier", flag, show(v), show(vs[j]))
+		return cmdutil.UsageErrorf("%s %s: the same as %s, given earlier", flag, show(v), show(vs[j]))
 	}
 	return nil
 }
@@ -199,7 +200,7 @@ func (o *RunOptions) validate() (*plan, error) {
 	for _, w := range o.Workloads {
 		wl, err := bench.ParseWorkload(strings.TrimSpace(w))
 		if err != nil {
-			return nil, cmdutil.FlagErrorf("--workload: %w", err)
+			return nil, cmdutil.UsageErrorf("--workload: %w", err)
 		}
 		c.Workloads = append(c.Workloads, wl)
 	}
@@ -209,7 +210,7 @@ func (o *RunOptions) validate() (*plan, error) {
 	for _, s := range o.Sizes {
 		n, err := ParseSize(s)
 		if err != nil {
-			return nil, cmdutil.FlagErrorf("--size: %w", err)
+			return nil, cmdutil.UsageErrorf("--size: %w", err)
 		}
 		c.Sizes = append(c.Sizes, n)
 	}
@@ -228,39 +229,38 @@ func (o *RunOptions) validate() (*plan, error) {
 		c.Duration = 0
 	}
 	if err := c.Validate(); err != nil {
-		return nil, &cmdutil.FlagError{Err: err}
+		return nil, cmdutil.UsageErrorf("%w", err)
 	}
 	d, err := fsstore.ParseDurability(o.Durability)
 	if err != nil {
-		return nil, cmdutil.FlagErrorf("--durability: %w", err)
+		return nil, cmdutil.UsageErrorf("--durability: %w", err)
 	}
 	p.dur = d
 	p.plot.Title = o.Title
 	for _, s := range o.Percentiles {
 		s = strings.ToLower(strings.TrimSpace(s))
 		if !slices.Contains(report.Percentiles(), s) {
-			return nil, cmdutil.FlagErrorf("--percentiles %s: want some of %s", s, strings.Join(report.Percentiles(), ", "))
+			return nil, cmdutil.UsageErrorf("--percentiles %s: want some of %s", s, strings.Join(report.Percentiles(), ", "))
 		}
 		p.plot.Percentiles = append(p.plot.Percentiles, s)
 	}
 	if len(p.plot.Percentiles) == 0 {
-		return nil, cmdutil.FlagErrorf("--percentiles: name at least one of %s", strings.Join(report.Percentiles(), ", "))
+		return nil, cmdutil.UsageErrorf("--percentiles: name at least one of %s", strings.Join(report.Percentiles(), ", "))
 	}
 	if err := repeated("--percentiles", p.plot.Percentiles, func(s string) string { return s }, func(s string) string { return s }); err != nil {
 		return nil, err
 	}
 	if o.Plot != "" {
-		p.plot.PNG = strings.EqualFold(filepath.Ext(o.Plot), ".png")
-		if ext := strings.ToLower(filepath.Ext(o.Plot)); ext != ".svg" && ext != ".png" {
-			return nil, cmdutil.FlagErrorf("--plot %s: the chart is written as .svg or .png; name the file so", o.Plot)
+		if !strings.EqualFold(filepath.Ext(o.Plot), ".svg") {
+			return nil, cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", o.Plot)
 		}
 		if fi, err := os.Stat(filepath.Dir(o.Plot)); err != nil || !fi.IsDir() {
-			return nil, cmdutil.FlagErrorf("--plot %s: directory %s does not exist", o.Plot, filepath.Dir(o.Plot))
+			return nil, cmdutil.UsageErrorf("--plot %s: directory %s does not exist", o.Plot, filepath.Dir(o.Plot))
 		}
 	}
 	if o.Redis != "" {
 		if _, port, err := splitHostPort(o.Redis); err != nil || port == "" {
-			return nil, cmdutil.FlagErrorf("--redis %q: want host:port", o.Redis)
+			return nil, cmdutil.UsageErrorf("--redis %q: want host:port", o.Redis)
 		}
 	}
 	return p, nil
@@ -378,14 +378,14 @@ func runRun(opts *RunOptions) (err error) {
 	if opts.Redis != "" {
 		t, err := redistarget.Open(ctx, "redis", opts.Redis, maxConc)
 		if err != nil {
-			return interrupted(ctx, err)
+			return cmdutil.Interrupted(ctx, err)
 		}
 		targets = append(targets, t)
 	}
 
 	r := &bench.Runner{Config: p.cfg, Targets: targets}
 	var bar *progress.Bar
-	if opts.IO.StderrTTY {
+	if opts.IO.ErrTTY {
 		bar = progress.Start(opts.IO.ErrOut, 200*time.Millisecond)
 		r.OnStep = bar.Step
 	}
@@ -395,11 +395,14 @@ func runRun(opts *RunOptions) (err error) {
 		bar.Stop() // erase the bar before anything else is printed
 	}
 	if err != nil {
-		return interrupted(ctx, err)
+		return cmdutil.Interrupted(ctx, err)
 	}
 	rep := report.Build(reportConfig(opts, p), targetInfos(targets), results, started, time.Now())
 	if opts.Plot != "" {
-		if err := writeFile(opts.Plot, func(f *os.File) error { return report.WritePlot(f, rep, p.plot) }); err != nil {
+		// Replaced atomically, so a failed run leaves no half chart behind
+		// and a server never serves one.
+		err := cmdutil.WriteFile(opts.Plot, outputMode, func(w io.Writer) error { return report.WritePlot(w, rep, p.plot) })
+		if err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
@@ -420,41 +423,10 @@ func runRun(opts *RunOptions) (err error) {
 	return nil
 }
 
-// interrupted turns an error caused by Ctrl-C into ErrInterrupted.
-func interrupted(ctx context.Context, err error) error {
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), cmdutil.ErrInterrupted) {
-		return cmdutil.ErrInterrupted
-	}
-	return err
-}
-
 // outputMode is the permission of the files sessbench writes. A chart is
 // made to be shared (served, copied into documentation), so it is readable
-// by all as a file made with os.Create usually is; os.CreateTemp alone
-// would leave it 0600.
+// by all, as a file made with os.Create usually is.
 const outputMode = 0o644
-
-// writeFile writes path through a temporary file renamed into place, so a
-// failed write leaves no half chart behind.
-func writeFile(path string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(outputMode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
 
 func reportConfig(o *RunOptions, p *plan) report.Config {
 	c := report.Config{

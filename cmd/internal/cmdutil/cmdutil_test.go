@@ -1,0 +1,165 @@
+package cmdutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{FailureErrorf("x"), ExitFailure},
+		{UsageErrorf("x"), ExitUsage},
+		{StoreErrorf("x"), ExitStore},
+		{fmt.Errorf("wrapped: %w", StoreErrorf("x")), ExitStore},
+		{fmt.Errorf("%w after 1s", &ExitError{Code: 143, Err: ErrInterrupted}), 143},
+		{errors.New("plain"), ExitFailure},
+	} {
+		if got := ExitCode(tc.err); got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+// newTestRoot is a command tree whose leaf returns what the test says.
+func newTestRoot(leafErr error) *cobra.Command {
+	root := &cobra.Command{Use: "tool"}
+	root.AddCommand(&cobra.Command{
+		Use:  "leaf",
+		Args: NoArgs("input comes from flags"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if leafErr == ErrInterrupted {
+				return Interrupted(c.Context(), errors.New("context canceled"))
+			}
+			return leafErr
+		},
+	})
+	root.Flags().Bool("flag", false, "")
+	return root
+}
+
+func TestExecute(t *testing.T) {
+	signalled := func() context.Context {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(&ExitError{Code: ExitInterrupted, Err: ErrInterrupted})
+		return ctx
+	}
+	tests := []struct {
+		name    string
+		ctx     func() context.Context
+		leafErr error
+		args    []string
+		code    int
+		stderr  string // "": nothing printed
+	}{
+		{"ok", context.Background, nil, []string{"leaf"}, ExitOK, ""},
+		{"unknown command", context.Background, nil, []string{"nope"}, ExitUsage, "tool: unknown command \"nope\" for \"tool\"\nRun 'tool --help' for usage.\n"},
+		{"unknown flag", context.Background, nil, []string{"leaf", "--nope"}, ExitUsage, "tool: unknown flag: --nope\nRun 'tool leaf --help' for usage.\n"},
+		{"argument", context.Background, nil, []string{"leaf", "x"}, ExitUsage, "(input comes from flags)"},
+		{"failure", context.Background, errors.New("disk on fire"), []string{"leaf"}, ExitFailure, "tool: disk on fire\n"},
+		{"store", context.Background, StoreErrorf("not a store"), []string{"leaf"}, ExitStore, "tool: not a store\n"},
+		{"interrupted", signalled, ErrInterrupted, []string{"leaf"}, ExitInterrupted, "tool: interrupted\n"},
+		{"cancelled without a signal", func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, ErrInterrupted, []string{"leaf"}, ExitFailure, "tool: context canceled\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			io := &IOStreams{Out: &out, ErrOut: &errOut}
+			code := Execute(tt.ctx(), io, newTestRoot(tt.leafErr), tt.args)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, errOut.String())
+			}
+			if got := errOut.String(); tt.stderr == "" && got != "" || !strings.Contains(got, tt.stderr) {
+				t.Errorf("stderr %q, want %q", got, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	var out bytes.Buffer
+	io := &IOStreams{Out: &out, ErrOut: &out}
+	if code := Execute(context.Background(), io, newTestRoot(nil), []string{"--version"}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	// A test binary has build information without a module version.
+	if got, want := out.String(), "tool devel"; !strings.HasPrefix(got, want) || !strings.HasSuffix(got, ", "+runtime.Version()+"\n") {
+		t.Errorf("--version printed %q, want %q... ending in the Go version", got, want)
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	vcs := func(rev, at, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev},
+			{Key: "vcs.time", Value: at}, {Key: "vcs.modified", Value: modified}}
+	}
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct {
+		name     string
+		version  string
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{"go install @tag", "v1.2.3", nil, "v1.2.3, go1.x"},
+		{"go install @commit", "v0.0.0-20261130170000-0123456789ab", nil, "v0.0.0-20261130170000-0123456789ab, go1.x"},
+		{"source build, clean", "(devel)", vcs(rev, "2026-11-30T17:00:00Z", "false"),
+			"devel (commit 0123456789ab, 2026-11-30T17:00:00Z), go1.x"},
+		{"source build, modified", "", vcs(rev, "2026-11-30T17:00:00Z", "true"),
+			"devel (commit 0123456789ab, 2026-11-30T17:00:00Z, modified), go1.x"},
+		{"source build, version from tags", "v1.2.4-0.20261130170000-0123456789ab+dirty", vcs(rev, "2026-11-30T17:00:00Z", "true"),
+			"v1.2.4-0.20261130170000-0123456789ab+dirty (2026-11-30T17:00:00Z), go1.x"},
+		{"no vcs", "(devel)", nil, "devel, go1.x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info := &debug.BuildInfo{GoVersion: "go1.x", Main: debug.Module{Path: "github.com/sessfs/sessfs", Version: tt.version}, Settings: tt.settings}
+			if got := versionOf(info); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestIsTerminal: nothing a cron job or a test sends output to is a
+// terminal, /dev/null included (it is a character device, as a terminal
+// is).
+func TestIsTerminal(t *testing.T) {
+	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for _, f := range []*os.File{file, w, null} {
+		if IsTerminal(f) {
+			t.Errorf("%s counts as a terminal", f.Name())
+		}
+	}
+}

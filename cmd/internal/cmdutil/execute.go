@@ -1,0 +1,104 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs the command tree newRoot builds with the process's streams and
+// args, under a context that Ctrl-C cancels, and returns the exit code for
+// os.Exit.
+func Main(newRoot func(*IOStreams) *cobra.Command, args []string) int {
+	ctx, stop := InterruptContext(context.Background())
+	defer stop()
+	io := System()
+	return Execute(ctx, io, newRoot(io), args)
+}
+
+// Execute runs root with args under ctx and returns the exit code. It sets
+// what every command shares: --version, usage errors for bad flags, and
+// printing the error here, once, as "NAME: error", with a pointer to
+// --help after a usage error.
+func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []string) int {
+	if root.Version == "" {
+		root.Version = Version()
+	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SilenceErrors, root.SilenceUsage = true, true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageErrorf("%w", err) })
+	// cobra returns its own errors (unknown command, a bad argument count)
+	// before any hook runs; those are usage errors. After the hook, an
+	// error without a code is the command failing.
+	started := false
+	pre := root.PersistentPreRunE
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		started = true
+		if pre != nil {
+			return pre(c, args)
+		}
+		return nil
+	}
+	root.SetArgs(args)
+	c, err := root.ExecuteContextC(ctx)
+	if _, coded := err.(*ExitError); err != nil && !coded && !started {
+		err = &ExitError{Code: ExitUsage, Err: err}
+	}
+	code := ExitCode(err)
+	if err != nil {
+		fmt.Fprintf(io.ErrOut, "%s: %v\n", root.Name(), err)
+		if code == ExitUsage {
+			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", c.CommandPath())
+		}
+	}
+	return code
+}
+
+// InterruptContext returns a context that the first SIGINT or SIGTERM
+// cancels with an *ExitError cause: 128 plus the signal's number (130 for
+// Ctrl-C, 143 for SIGTERM) wrapping ErrInterrupted. Commands stop cleanly
+// and return context.Cause(ctx). After the first signal the default
+// handling is back, so a second Ctrl-C kills a cleanup that hangs.
+func InterruptContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sig:
+			signal.Stop(sig)
+			cancel(&ExitError{Code: signalExitCode(s), Err: ErrInterrupted})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(sig)
+		cancel(nil)
+	}
+}
+
+func signalExitCode(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return ExitInterrupted
+}
+
+// Interrupted returns the cause of ctx's end when a signal ended it, and
+// err otherwise: a command whose work failed because Ctrl-C cancelled it
+// reports the interruption (exit 130), not the context error it got.
+func Interrupted(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); ctx.Err() != nil && errors.Is(cause, ErrInterrupted) {
+		return cause
+	}
+	return err
+}

@@ -1,0 +1,45 @@
+// Package root assembles the sessbench command tree.
+package root
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/run"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
+)
+
+// NewCmdRoot returns the sessbench command.
+func NewCmdRoot(io *cmdutil.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sessbench <command> [flags]",
+		Short: "Measure what a shared session directory costs per request",
+		Long: `sessbench measures how much latency a session store on a shared NFS or
+AWS EFS mount adds to each request, compared with local disk and Redis.
+
+NFS round trips per operation are counted on Linux only (from
+/proc/self/mountstats). On Windows, sessbench builds, and measures a
+directory only where the store itself runs there (see the README).
+
+Exit codes:
+  0    done
+  1    the benchmark failed: a target could not be opened, an operation
+       failed, or the report or --plot file could not be written
+  2    usage error: bad flags or arguments
+  130  interrupted (Ctrl-C; 143 for SIGTERM): the run stopped and removed
+       what it created`,
+		Example: `  sessbench run
+  sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379`,
+	}
+	cmd.AddCommand(run.NewCmdRun(io, nil))
+	return cmd
+}
+
+// Main runs sessbench with the process's arguments and returns its exit
+// code.
+func Main() int {
+	redistarget.SilenceLibraryLog()
+	return cmdutil.Main(NewCmdRoot, os.Args[1:])
+}

@@ -1,0 +1,117 @@
+// Package pass holds what sessgc's commands share beyond cmdutil: opening a
+// store safely, the skeleton of a pass over it (fleet lock, time budget,
+// how it ended), the error log, the node-exporter textfile, the SESSGC_*
+// environment variables and the key set.
+package pass
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// Outcome is how a pass ended besides its counts; run and rekey put it in
+// their JSON summaries. Its fields are documented in docs/operations.md.
+type Outcome struct {
+	Skipped      bool   `json:"skipped"`               // another host held the fleet lock; nothing done
+	SkipReason   string `json:"skip_reason,omitempty"` // "fleet-lock-held"
+	StoppedEarly bool   `json:"stopped_early"`
+	StopReason   string `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+}
+
+// Limits are the settings that bound a pass.
+type Limits struct {
+	// LockName is the fleet lock's file in the store's lock directory.
+	// Names starting with '.' are reserved there for such uses.
+	LockName string
+	// NoFleetLock skips the lock (--no-fleet-lock, and dry runs, which
+	// change nothing).
+	NoFleetLock bool
+	// MaxDuration bounds the work (--max-duration); 0: no bound.
+	MaxDuration time.Duration
+}
+
+// Run is the skeleton of a pass over s: it takes the fleet lock without
+// waiting, runs work under the MaxDuration budget, and says how the pass
+// ended.
+//
+//   - Another host holds the lock: work does not run, Outcome.Skipped, and
+//     the error is nil (exit 0): the same cron line runs on every host.
+//   - The budget ran out: Outcome.StoppedEarly with "max-duration", nil
+//     error (exit 0); the next pass continues. Any error of work is then
+//     the deadline's, and records may be left even when work returned nil,
+//     so a spent budget always counts as stopped early.
+//   - ctx ended (a signal): "interrupted", and an error that exits 130 for
+//     SIGINT (143 for SIGTERM).
+//   - Any other error from work means the store as a whole is unusable:
+//     exit 3. Work counts failures on single files itself.
+func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
+	var out Outcome
+	if !lim.NoFleetLock {
+		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName))
+		if errors.Is(err, lock.ErrLocked) {
+			out.Skipped, out.SkipReason = true, "fleet-lock-held"
+			return out, nil
+		}
+		if err != nil {
+			return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
+		}
+		defer l.Unlock()
+	}
+	workCtx := ctx
+	if lim.MaxDuration > 0 {
+		var cancel context.CancelFunc
+		workCtx, cancel = context.WithTimeout(ctx, lim.MaxDuration)
+		defer cancel()
+	}
+	start := time.Now()
+	err := work(workCtx)
+	switch {
+	case ctx.Err() != nil:
+		out.StoppedEarly, out.StopReason = true, "interrupted"
+		return out, Interrupted(ctx, fmt.Sprintf("after %s", time.Since(start).Round(time.Millisecond)))
+	case workCtx.Err() != nil:
+		out.StoppedEarly, out.StopReason = true, "max-duration"
+		return out, nil
+	case err != nil:
+		return out, cmdutil.StoreErrorf("%w", err)
+	}
+	return out, nil
+}
+
+// Interrupted returns the error of a pass that ctx's end stopped; when
+// says when. A signal's error carries its exit code (130 for Ctrl-C); a
+// context cancelled otherwise is a failure (exit 1).
+func Interrupted(ctx context.Context, when string) error {
+	if cause := cmdutil.Interrupted(ctx, nil); cause != nil {
+		return fmt.Errorf("%w %s", cause, when)
+	}
+	return cmdutil.FailureErrorf("interrupted %s: %w", when, context.Cause(ctx))
+}
+
+// Finish writes a pass's metrics to the textfile path (if not "") and
+// returns the pass's error, passErr, or, when only the textfile could not
+// be written, a failure (exit 1): a pass whose monitoring is broken must
+// not look like a success to cron. A textfile failure after a failed pass
+// is printed on errOut and the pass's own error kept.
+func Finish(path string, m *Metrics, passErr error, errOut io.Writer) error {
+	if path == "" {
+		return passErr
+	}
+	err := WriteTextfile(path, m)
+	switch {
+	case err == nil:
+		return passErr
+	case passErr == nil:
+		return cmdutil.FailureErrorf("--textfile: %w", err)
+	}
+	fmt.Fprintf(errOut, "sessgc: --textfile: %v\n", err)
+	return passErr
+}
