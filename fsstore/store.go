@@ -333,7 +333,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 			if live {
 				return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
 			}
-			sess := &Session{ID: id, Created: time.Unix(0, h.Created), Version: h.Version, Expires: exp}
+			sess := &Session{ID: id, Created: time.Unix(0, h.Created), Version: h.Version, Idle: time.Duration(h.Idle), Expires: exp}
 			if h.Deadline != 0 {
 				sess.Deadline = time.Unix(0, h.Deadline)
 			}

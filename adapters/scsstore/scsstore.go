@@ -38,14 +38,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
-	"github.com/sessfs/sessfs/internal/record"
 )
 
 // envelope layout: magic, uvarint token length, token, then scs's data.
@@ -150,11 +145,13 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 }
 
 // All returns the tokens and data of every live session (an empty, non-nil
-// map when there are none). It reads every record in the store, so it
-// costs one read per session: on NFS, minutes for a million sessions. Each
-// candidate is then loaded by its token, which applies the store's expiry
-// and ID-binding checks. Records written by other applications sharing the
-// directory are skipped.
+// map when there are none). It reads every record in the store once
+// (fsstore.Store.Range), so it costs one read per session: on NFS, minutes
+// for a million sessions. Records are decrypted when the store is
+// encrypted; expired, damaged and foreign records are skipped, and a token
+// is returned only if the record it was read from is the one stored for
+// it (fsstore.Record.IsFor), so a record copied under another name cannot
+// smuggle in a token.
 func (s *Store) All() (map[string][]byte, error) { return s.AllCtx(context.Background()) }
 
 // AllCtx is All with a context.
@@ -163,43 +160,17 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		return nil, ErrNotIterable
 	}
 	out := map[string][]byte{}
-	root := filepath.Join(s.st.Dir(), fsstore.DataDir)
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed by a sweep while we walked
-			}
-			return err
+	now := s.now()
+	_, err := s.st.Range(ctx, func(r *fsstore.Record) bool {
+		tok, data, err := unwrap(r.Data)
+		if err != nil || tok == "" || !r.IsFor(tok) {
+			return true // another application's record, or a forged token
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if !r.Expires.IsZero() && !now.Before(r.Expires) {
+			return true // expired by the adapter's clock
 		}
-		if d.IsDir() || !isRecordName(d.Name()) {
-			return nil // temp files and anything foreign
-		}
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		_, payload, err := record.Decode(raw)
-		if err != nil {
-			return nil // damaged or being replaced: not a live session
-		}
-		tok, _, err := unwrap(payload)
-		if err != nil || tok == "" {
-			return nil
-		}
-		data, found, err := s.FindCtx(ctx, tok)
-		if err != nil {
-			return err
-		}
-		if found {
-			out[tok] = data
-		}
-		return nil
+		out[tok] = data
+		return true
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scsstore: all: %w", err)
@@ -225,8 +196,4 @@ func unwrap(b []byte) (token string, data []byte, err error) {
 		return "", nil, errors.New("scsstore: bad envelope")
 	}
 	return string(b[k : k+int(n)]), b[k+int(n):], nil
-}
-
-func isRecordName(name string) bool {
-	return len(name) == 32 && strings.Trim(name, "0123456789abcdef") == ""
 }
