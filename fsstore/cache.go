@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/fsnotify/fsnotify"
-	"golang.org/x/sys/unix"
 
 	"github.com/sessfs/sessfs/internal/record"
 )
@@ -44,7 +43,7 @@ type cacheEntry struct {
 	payload []byte
 	ino     uint64
 	dev     uint64
-	st      unix.Stat_t
+	st      fileStat
 }
 
 func newCache(entries, maxBytes int) *cache {
@@ -64,20 +63,16 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 	if !ok {
 		return e, false
 	}
-	fd, err := retryEINTR(func() (int, error) {
-		return unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	})
+	f, st, err := openRead(path)
 	if err != nil {
 		return e, false
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
+	defer f.close()
 	var hdr [record.HeaderSize]byte
-	if unix.Fstat(fd, &st) != nil || st.Ino != e.ino || st.Dev != e.dev ||
-		st.Size != e.st.Size {
+	if st.ino != e.ino || st.dev != e.dev || st.size != e.st.size {
 		return e, false
 	}
-	if n, err := unix.Pread(fd, hdr[:], 0); err != nil || n != len(hdr) || !bytes.Equal(hdr[:], e.raw[:]) {
+	if n, err := f.readAt(hdr[:], 0); err != nil || n != len(hdr) || !bytes.Equal(hdr[:], e.raw[:]) {
 		return e, false
 	}
 	c.mu.Lock()
@@ -91,11 +86,11 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 }
 
 // put stores a decoded record; payload aliases raw.
-func (c *cache) put(name string, raw []byte, h record.Header, payload []byte, st unix.Stat_t) {
+func (c *cache) put(name string, raw []byte, h record.Header, payload []byte, st fileStat) {
 	if len(payload) > c.maxBytes {
 		return
 	}
-	e := &cacheEntry{name: name, header: h, payload: payload, ino: st.Ino, dev: st.Dev, st: st}
+	e := &cacheEntry{name: name, header: h, payload: payload, ino: st.ino, dev: st.dev, st: st}
 	copy(e.raw[:], raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -70,6 +70,20 @@
 //     read cache ([WithCache]) uses it only on local disks and revalidates
 //     every entry with an open on every Load, so it is correct everywhere.
 //
+// # Platforms
+//
+// Linux is the platform the store is built and measured for, on local
+// disks, NFS and AWS EFS. macOS (darwin) and FreeBSD are supported too, on
+// local disks and NFS mounts, with the same files and locks, so stores can
+// be shared with Linux hosts; what they lack is Linux's forced attribute
+// refresh (statx with AT_STATX_FORCE_SYNC), so on NFS a Load there may not
+// see another host's save until the client's attribute cache expires, and
+// the ext4 preallocation (see [DurabilityNone]). On macOS [DurabilityFile]
+// uses F_FULLFSYNC, since fsync(2) there leaves data in the drive's cache.
+// On every other system (Windows among them) the package compiles, so
+// programs importing it build everywhere, and [Open] fails with
+// [ErrNotSupported].
+//
 // Round trips are what cost on NFS. On a warm client a Load costs 3 RPCs
 // (GETATTR of the directory, OPEN, CLOSE; a READ only when the data
 // changed), a Save 4 (OPEN, WRITE, CLOSE, RENAME), a Touch after a Load 1

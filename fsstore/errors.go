@@ -43,4 +43,7 @@ var (
 	ErrNotStore = errors.New("not a sessfs store")
 	// ErrClosed reports use of a closed Store.
 	ErrClosed = errors.New("store closed")
+	// ErrNotSupported reports, from Open, a platform the store does not run
+	// on (see the package documentation for those it does).
+	ErrNotSupported = errors.New("platform not supported")
 )

@@ -170,17 +170,6 @@ func TestReadOnlyStore(t *testing.T) {
 	mustLoad(t, s, id, "kept")
 }
 
-func mustLoad(t *testing.T, s *fsstore.Store, id, want string) {
-	t.Helper()
-	sess, err := s.Load(context.Background(), id)
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
-	if string(sess.Data) != want {
-		t.Fatalf("Load: %q, want %q", sess.Data, want)
-	}
-}
-
 // A process without access to the store gets a permission error from Open,
 // not a crash or a misleading error. Root bypasses permission checks, so as
 // root the test runs the check in a child with dropped privileges.

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/sessfs/sessfs/fsstore"
 )
 
 // Several processes, each with several goroutines, increment counters held
@@ -58,14 +56,4 @@ func TestMultiProcessIncrements(t *testing.T) {
 			}
 		})
 	}
-}
-
-func openDir(t *testing.T, dir string, opts ...fsstore.Option) *fsstore.Store {
-	t.Helper()
-	s, err := fsstore.Open(dir, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }

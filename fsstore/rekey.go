@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -124,7 +122,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	limit := record.HeaderSize + sealOverhead + s.cfg.maxSize
 	b, st, err := readFile(p, limit)
 	if err != nil {
-		if err == unix.ENOENT {
+		if errors.Is(err, fs.ErrNotExist) {
 			return rekeyUpToDate, nil
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
@@ -150,7 +148,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	// Re-read under the lock: a request may have saved meanwhile.
 	b, st, err = readFile(p, limit)
 	if err != nil {
-		if err == unix.ENOENT {
+		if errors.Is(err, fs.ErrNotExist) {
 			return rekeyUpToDate, nil
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
@@ -181,8 +179,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		return rekeyUpToDate, err
 	}
 	// Restore the last-activity time: rekeying is not activity.
-	ts := []unix.Timespec{st.Atim, st.Mtim}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := setTimes(p, st.atime, st.mtime); err != nil {
 		return res, &fs.PathError{Op: "utimes", Path: p, Err: err}
 	}
 	if s.cache != nil {
@@ -193,7 +190,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 
 // expired reports whether a record with header h and attributes st has
 // expired by the store's clock (its own idle timeout and deadline).
-func (s *Store) expired(st unix.Stat_t, h *record.Header) bool {
-	exp := expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline)
+func (s *Store) expired(st fileStat, h *record.Header) bool {
+	exp := expiry(st.mtime, h.Idle, h.Deadline)
 	return !exp.IsZero() && !s.cfg.now().Before(exp)
 }

@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -9,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sessfs/sessfs/lock"
 )
@@ -151,13 +150,13 @@ func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
 func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Duration, ok bool) {
 	st, err := lstat(p)
 	if err != nil {
-		if err != unix.ENOENT {
+		if !errors.Is(err, fs.ErrNotExist) {
 			c.errs.Add(1)
 		}
 		return 0, time.Time{}, 0, false
 	}
-	mtime = time.Unix(st.Mtim.Unix())
-	return st.Size, mtime, c.clock.now().Sub(mtime), true
+	mtime = st.mtime
+	return st.size, mtime, c.clock.now().Sub(mtime), true
 }
 
 // root counts foreign files at the top of the store: anything but the

@@ -12,9 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"syscall"
 
-	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -98,6 +97,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if platformErr != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", dir, platformErr)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
@@ -107,7 +109,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, unix.ENOTDIR)
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, syscall.ENOTDIR)
 	}
 	m, err := readMarker(abs)
 	switch {
@@ -138,13 +140,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	} else if s.layout.encrypted && !c.maintenanceOnly {
 		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse", abs, ErrKeysRequired, MarkerFile)
 	}
-	if mi, err := mountinfo.Lookup(abs); err == nil {
-		s.nfs = mi.IsNFS()
-	}
-	var sfs unix.Statfs_t
-	if c.durability == DurabilityNone && !s.nfs && unix.Statfs(abs, &sfs) == nil && sfs.Type == unix.EXT4_SUPER_MAGIC {
-		s.prealloc = true
-	}
+	s.nfs = onNFS(abs)
+	s.prealloc = c.durability == DurabilityNone && !s.nfs && isExt4(abs)
 	if err := s.checkWritable(); err != nil {
 		return nil, err
 	}
@@ -277,7 +274,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 	_, p := s.path(k)
 	var (
 		b  []byte
-		st unix.Stat_t
+		st fileStat
 		h  record.Header
 		pl []byte
 	)
@@ -307,7 +304,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
 			b, st, err = readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
-			if err != unix.ESTALE || try == 3 {
+			if !isStale(err) || try == 3 {
 				break
 			}
 		}
@@ -329,7 +326,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// it sealed. The header times are not yet authenticated here;
 		// forging them can only make a record look expired (the
 		// decryption below authenticates them otherwise).
-		if exp := expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+		if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 			if live {
 				return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
 			}
@@ -352,7 +349,7 @@ decoded:
 	if h.Deadline != 0 {
 		sess.Deadline = time.Unix(0, h.Deadline)
 	}
-	sess.Expires = expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline)
+	sess.Expires = expiry(st.mtime, h.Idle, h.Deadline)
 	if live && !sess.Expires.IsZero() && !s.cfg.now().Before(sess.Expires) {
 		return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
 	}
@@ -389,9 +386,8 @@ func (s *Store) refreshDir(p string) {
 		return
 	}
 	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
-		var stx unix.Statx_t
-		err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
-		if err != unix.ENOENT || len(dir) <= len(s.dataDir) {
+		err := forceGetattr(dir)
+		if !errors.Is(err, fs.ErrNotExist) || len(dir) <= len(s.dataDir) {
 			return
 		}
 	}
@@ -399,9 +395,9 @@ func (s *Store) refreshDir(p string) {
 
 func (s *Store) readError(p string, err error) error {
 	switch {
-	case err == unix.ENOENT:
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
-	case err == unix.ELOOP:
+	case isSymlinkErr(err):
 		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store: %w", p, &fs.PathError{Op: "open", Path: p, Err: err})
 	case err == errNotRegular, err == errTooBig:
 		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
@@ -564,7 +560,7 @@ func (s *Store) delete(k key) error {
 	if s.cache != nil {
 		s.cache.drop(k.name)
 	}
-	if err := unix.Unlink(p); err != nil && err != unix.ENOENT {
+	if err := unlink(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: p, Err: err})
 	}
 	return nil
@@ -592,14 +588,14 @@ func (s *Store) touch(k key) error {
 	s.refreshDir(p)
 	st, err := lstat(p)
 	switch {
-	case err == unix.ENOENT:
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "stat", Path: p, Err: err})
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+	case st.typ != 0:
 		return fmt.Errorf("fsstore: touch %s: %w: not a regular file", p, ErrCorrupt)
 	}
-	if !s.cfg.now().Before(time.Unix(st.Mtim.Unix()).Add(s.cfg.idle)) {
+	if !s.cfg.now().Before(st.mtime.Add(s.cfg.idle)) {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 	}
 	return s.touchLive(k)
@@ -613,7 +609,7 @@ func (s *Store) touchLive(k key) error {
 		touch = func(p string) error { return setMtime(p, s.cfg.now()) }
 	}
 	if err := touch(p); err != nil {
-		if err == unix.ENOENT {
+		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 		}
 		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "utimes", Path: p, Err: err})

@@ -107,3 +107,24 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func mustLoad(t *testing.T, s *fsstore.Store, id, want string) {
+	t.Helper()
+	sess, err := s.Load(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if string(sess.Data) != want {
+		t.Fatalf("Load: %q, want %q", sess.Data, want)
+	}
+}
+
+func openDir(t *testing.T, dir string, opts ...fsstore.Option) *fsstore.Store {
+	t.Helper()
+	s, err := fsstore.Open(dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -428,12 +426,12 @@ func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 	p := filepath.Join(dir, name)
 	st, err := lstat(p)
 	if err != nil {
-		if err != unix.ENOENT {
+		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
 		}
 		return nil
 	}
-	age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
+	age := sw.clock.now().Sub(st.mtime)
 	if age < sw.opts.TempAge {
 		return nil
 	}
@@ -441,14 +439,14 @@ func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 		return err
 	}
 	if !sw.opts.DryRun {
-		if err := unix.Unlink(p); err != nil {
-			if err != unix.ENOENT {
+		if err := unlink(p); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
 				sw.fail(&fs.PathError{Op: "unlink", Path: p, Err: err})
 			}
 			return nil
 		}
 	}
-	sw.removed(Removal{Path: p, Kind: KindTemp, Size: st.Size, Age: age}, &sw.temps)
+	sw.removed(Removal{Path: p, Kind: KindTemp, Size: st.size, Age: age}, &sw.temps)
 	return nil
 }
 
@@ -463,12 +461,12 @@ func (sw *sweeper) record(ctx context.Context, dir, name string) error {
 	p := filepath.Join(dir, name)
 	st, err := lstat(p)
 	if err != nil {
-		if err != unix.ENOENT {
+		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
 		}
 		return nil
 	}
-	if sw.clock.now().Sub(time.Unix(st.Mtim.Unix())) <= sw.expireAfter {
+	if sw.clock.now().Sub(st.mtime) <= sw.expireAfter {
 		sw.live.Add(1)
 		return nil
 	}
@@ -502,22 +500,15 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	}
 	defer h.Unlock()
 	// Fresh attributes: open (close-to-open revalidation on NFS), fstat.
-	fd, err := retryEINTR(func() (int, error) {
-		return unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	})
+	f, st, err := openRead(p)
 	if err != nil {
-		if err != unix.ENOENT {
+		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "open", Path: p, Err: err})
 		}
 		return nil
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		sw.fail(&fs.PathError{Op: "fstat", Path: p, Err: err})
-		return nil
-	}
-	age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
+	defer f.close()
+	age := sw.clock.now().Sub(st.mtime)
 	if age <= sw.expireAfter {
 		sw.renewed.Add(1)
 		return nil
@@ -525,7 +516,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	// A file is removed only if it starts like a record: a stray file that
 	// happens to have a record's name and place was not written by us.
 	var hb [record.HeaderSize]byte
-	n, err := unix.Pread(fd, hb[:], 0)
+	n, err := f.readAt(hb[:], 0)
 	if err != nil || n < 4 || string(hb[:4]) != "SSFS" {
 		sw.foreign.Add(1)
 		return nil
@@ -536,13 +527,13 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	// does not decode, or claims no idle timeout (we never write one),
 	// leaves the record to the marker's judgement.
 	if h, _, err := record.DecodeHeader(hb[:n]); err == nil && h.Idle > 0 {
-		own := expiry(time.Unix(st.Mtim.Unix()), h.Idle, h.Deadline)
+		own := expiry(st.mtime, h.Idle, h.Deadline)
 		if sw.clock.now().Before(own.Add(sw.opts.Grace)) {
 			sw.live.Add(1)
 			return nil
 		}
 	}
-	r := Removal{Path: p, Kind: KindSession, Size: st.Size, Age: age}
+	r := Removal{Path: p, Kind: KindSession, Size: st.size, Age: age}
 	if sw.opts.DryRun {
 		sw.removed(r, &sw.sessions)
 		return nil
@@ -550,21 +541,21 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	// Move aside, then check that what moved is the file we judged: an
 	// unlocked Save may have renamed a fresh record over it meanwhile.
 	aside := filepath.Join(dir, tempPrefix+"gc-"+name+"-"+randHex(8))
-	if err := unix.Rename(p, aside); err != nil {
-		if err != unix.ENOENT {
+	if err := rename(p, aside); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "rename", Path: p, Err: err})
 		}
 		return nil
 	}
 	moved, err := lstat(aside)
-	if err == nil && (moved.Ino != st.Ino || moved.Dev != st.Dev) {
+	if err == nil && (moved.ino != st.ino || moved.dev != st.dev) {
 		// Put the newer record back unless an even newer one exists.
-		unix.Link(aside, p)
-		unix.Unlink(aside)
+		link(aside, p)
+		unlink(aside)
 		sw.renewed.Add(1)
 		return nil
 	}
-	if err := unix.Unlink(aside); err != nil && err != unix.ENOENT {
+	if err := unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 		return nil
 	}
@@ -599,18 +590,18 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		if err != nil {
 			return
 		}
-		age := sw.clock.now().Sub(time.Unix(st.Mtim.Unix()))
+		age := sw.clock.now().Sub(st.mtime)
 		if broken && age < sw.opts.TempAge || !broken && age < ttl {
 			return
 		}
 		if ctxErr = sw.wait(ctx); ctxErr != nil {
 			return
 		}
-		r := Removal{Path: p, Kind: KindLease, Size: st.Size, Age: age}
+		r := Removal{Path: p, Kind: KindLease, Size: st.size, Age: age}
 		switch {
 		case sw.opts.DryRun:
 		case broken:
-			if err := unix.Unlink(p); err != nil {
+			if err := unlink(p); err != nil {
 				return
 			}
 		default:

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // pollInterval is how often WaitFile and Barrier look again. Each look
@@ -109,18 +107,6 @@ func refreshAncestors(dir string) error {
 		}
 		dir = up
 	}
-}
-
-// RefreshDir makes the NFS client fetch dir's attributes from the server
-// now, so that a change made by another host (a created, renamed or removed
-// entry) invalidates this host's cached lookups in dir.
-func RefreshDir(dir string) error {
-	var st unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &st)
-	if err != nil {
-		return &fs.PathError{Op: "statx", Path: dir, Err: err}
-	}
-	return nil
 }
 
 // Barrier blocks until every host of the harness (NFS_HOSTS of them) has

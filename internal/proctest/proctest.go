@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -59,15 +58,6 @@ func EnvInt(name string, def int) int {
 
 // Option adjusts a child's command before it starts.
 type Option func(*exec.Cmd)
-
-// AsUser runs the child with other credentials from binary, a copy of the
-// test binary that user can execute.
-func AsUser(uid, gid uint32, binary string) Option {
-	return func(c *exec.Cmd) {
-		c.Path, c.Args[0] = binary, binary
-		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
-	}
-}
 
 // Child is a running child process.
 type Child struct {

@@ -1,10 +1,8 @@
-//go:build unix
+//go:build linux || darwin || freebsd
 
 package fsstore
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -19,6 +17,12 @@ import (
 // regular file, then the undo), which roughly doubles the cost of a small
 // read on local disk. Regular files never block in the poller's sense, so we
 // lose nothing.
+//
+// This file holds what linux, darwin and freebsd share; fileio_linux.go,
+// fileio_darwin.go and fileio_freebsd.go hold what they do not.
+
+// platformErr is nil: the store is supported here.
+var platformErr error
 
 func retryEINTR[T any](f func() (T, error)) (T, error) {
 	for {
@@ -29,57 +33,84 @@ func retryEINTR[T any](f func() (T, error)) (T, error) {
 	}
 }
 
-// readFile reads a whole regular file that must not be a symlink, refusing
-// files larger than limit. It returns the bytes and the file's attributes,
-// taken from the open descriptor: under NFS close-to-open consistency the
-// open revalidated them.
-func readFile(path string, limit int) ([]byte, unix.Stat_t, error) {
-	var st unix.Stat_t
+func statOf(st *unix.Stat_t) fileStat {
+	fst := fileStat{
+		dev:   uint64(st.Dev), // int32 on darwin, uint64 elsewhere
+		ino:   uint64(st.Ino),
+		size:  st.Size,
+		mtime: time.Unix(st.Mtim.Unix()),
+		atime: time.Unix(st.Atim.Unix()),
+	}
+	switch uint32(st.Mode) & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		fst.typ = fs.ModeDir
+	case unix.S_IFLNK:
+		fst.typ = fs.ModeSymlink
+	case unix.S_IFIFO:
+		fst.typ = fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		fst.typ = fs.ModeSocket
+	default:
+		fst.typ = fs.ModeDevice
+	}
+	return fst
+}
+
+// rfile is a file open for reading.
+type rfile struct{ fd int }
+
+// openRead opens a regular file for reading. It refuses a symlink
+// (O_NOFOLLOW) and anything but a regular file (errNotRegular): the open is
+// non-blocking, so a FIFO or a device planted at a record's name cannot
+// hang the caller (while it holds the session's lock), and the type is
+// checked on the open descriptor, so nothing swapped in between a check and
+// the open gets through. The attributes come from that descriptor: under
+// NFS close-to-open consistency the open revalidated them.
+func openRead(path string) (rfile, fileStat, error) {
 	fd, err := retryEINTR(func() (int, error) {
-		return unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		return unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	})
 	if err != nil {
-		return nil, st, err
+		return rfile{}, fileStat{}, noFollowErr(err)
 	}
-	defer unix.Close(fd)
+	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, st, err
+		unix.Close(fd)
+		return rfile{}, fileStat{}, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, st, errNotRegular
+	fst := statOf(&st)
+	if fst.typ != 0 {
+		unix.Close(fd)
+		return rfile{}, fst, errNotRegular
 	}
-	if st.Size > int64(limit) {
-		return nil, st, errTooBig
-	}
-	buf := make([]byte, st.Size)
-	n := 0
-	for n < len(buf) {
-		m, err := retryEINTR(func() (int, error) { return unix.Read(fd, buf[n:]) })
-		if err != nil {
-			return nil, st, err
-		}
-		if m == 0 {
-			break // shorter than fstat said: the decoder reports truncation
-		}
-		n += m
-	}
-	return buf[:n], st, nil
+	return rfile{fd}, fst, nil
 }
 
-var (
-	errNotRegular = errors.New("not a regular file")
-	errTooBig     = errors.New("file larger than the size limit")
-)
-
-// tempPrefix starts the name of every temp file. Sweeps recognise stale temp
-// files by it; a dot keeps them out of casual listings.
-const tempPrefix = ".tmp-"
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+func (f rfile) readAt(b []byte, off int64) (int, error) {
+	return retryEINTR(func() (int, error) { return unix.Pread(f.fd, b, off) })
 }
+
+func (f rfile) read(b []byte) (int, error) {
+	return retryEINTR(func() (int, error) { return unix.Read(f.fd, b) })
+}
+
+func (f rfile) close() error { return unix.Close(f.fd) }
+
+// noFollowErr gives O_NOFOLLOW's refusal one spelling: FreeBSD reports a
+// symlink as EMLINK, the others as ELOOP.
+func noFollowErr(err error) error {
+	if err == unix.EMLINK {
+		return unix.ELOOP
+	}
+	return err
+}
+
+// isSymlinkErr reports O_NOFOLLOW refusing a symlink.
+func isSymlinkErr(err error) bool { return errors.Is(err, unix.ELOOP) }
+
+// isStale reports NFS's ESTALE: the file behind a looked-up name is gone.
+func isStale(err error) bool { return errors.Is(err, unix.ESTALE) }
 
 // writeAtomic replaces dir/name with data: write a temp file in the same
 // directory, optionally fsync it, close it, rename it over the target, and
@@ -88,8 +119,8 @@ func randHex(n int) string {
 // (one RENAME operation on the server). The temp file is removed on every
 // error, so a failed save leaves the previous session untouched.
 //
-// With prealloc the temp file's blocks are allocated with fallocate(2)
-// before the write (see Store.prealloc for when that pays).
+// With prealloc the temp file's blocks are allocated up front (Linux only,
+// see Store.prealloc for when that pays).
 func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
 	target := filepath.Join(dir, name)
 	tmp := filepath.Join(dir, tempPrefix+name+"-"+randHex(8))
@@ -109,7 +140,7 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		}
 	}
 	if err != nil {
-		return &fs.PathError{Op: "create temp", Path: tmp, Err: err}
+		return &fs.PathError{Op: "create temp", Path: tmp, Err: noFollowErr(err)}
 	}
 	ok := false
 	defer func() {
@@ -118,13 +149,7 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		}
 	}()
 	if prealloc && len(data) > 0 {
-		// ext4's auto_da_alloc makes rename(2) over an existing file start
-		// writeback of the new file's delayed-allocation blocks: ~50 µs of
-		// a ~90 µs DurabilityNone save, measured (docs/benchmarks.md).
-		// Blocks allocated up front are not delayed, so the rename skips
-		// it. Failure (EOPNOTSUPP, ENOSPC) is ignored: the write reports
-		// a real lack of space, and the save then works as without it.
-		unix.Fallocate(fd, 0, 0, int64(len(data)))
+		preallocate(fd, int64(len(data)))
 	}
 	for off := 0; off < len(data); {
 		n, err := retryEINTR(func() (int, error) { return unix.Write(fd, data[off:]) })
@@ -138,10 +163,8 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		// The data must be on disk before the rename makes it visible under
 		// the real name; otherwise a crash can leave the name pointing at an
 		// empty or partial file (ext4's auto_da_alloc only narrows the window,
-		// and only for renames over an existing file). fdatasync suffices: it
-		// flushes the data and the size, and nothing else about the temp file
-		// matters.
-		if err := unix.Fdatasync(fd); err != nil {
+		// and only for renames over an existing file).
+		if err := syncData(fd); err != nil {
 			unix.Close(fd)
 			return &fs.PathError{Op: "fsync", Path: tmp, Err: err}
 		}
@@ -179,27 +202,45 @@ func syncDir(dir string) error {
 }
 
 // lstat returns a file's attributes without following a symlink.
-func lstat(path string) (unix.Stat_t, error) {
+func lstat(path string) (fileStat, error) {
 	var st unix.Stat_t
 	_, err := retryEINTR(func() (int, error) { return 0, unix.Lstat(path, &st) })
-	return st, err
+	if err != nil {
+		return fileStat{}, err
+	}
+	return statOf(&st), nil
 }
+
+// unlink removes a file (never a directory).
+func unlink(path string) error {
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Unlink(path) })
+	return err
+}
+
+// rename renames a file, replacing newpath.
+func rename(oldpath, newpath string) error { return unix.Rename(oldpath, newpath) }
+
+// link makes newpath a second name of oldpath; it fails if newpath exists.
+func link(oldpath, newpath string) error { return unix.Link(oldpath, newpath) }
 
 // touchNow sets a file's times to the current time. On NFS the client sends
 // SET_TO_SERVER_TIME, so every mtime in the store comes from the server's
 // clock, whichever host wrote it.
 func touchNow(path string) error {
 	_, err := retryEINTR(func() (int, error) {
-		// UTIME_NOW for both times (no explicit time) is what makes the
-		// NFS client ask for the server's clock.
-		now := []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}}
-		return 0, unix.UtimesNanoAt(unix.AT_FDCWD, path, now, unix.AT_SYMLINK_NOFOLLOW)
+		// No times (both "now") is what makes the NFS client ask for the
+		// server's clock.
+		return 0, unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, unix.AT_SYMLINK_NOFOLLOW)
 	})
 	return err
 }
 
 // setMtime sets a file's times to t (WithClock only).
-func setMtime(path string, t time.Time) error {
-	ts := unix.NsecToTimespec(t.UnixNano())
-	return unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+func setMtime(path string, t time.Time) error { return setTimes(path, t, t) }
+
+// setTimes sets a file's access and modification times, not following a
+// symlink.
+func setTimes(path string, atime, mtime time.Time) error {
+	ts := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	return unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
 }

@@ -1,0 +1,36 @@
+//go:build darwin || freebsd
+
+package fsstore
+
+import (
+	"io/fs"
+
+	"golang.org/x/sys/unix"
+)
+
+// preallocate does nothing: it is an ext4 optimisation.
+func preallocate(fd int, n int64) {}
+
+// isExt4 is false: ext4 is a Linux filesystem.
+func isExt4(dir string) bool { return false }
+
+// onNFS reports whether dir is on an NFS mount.
+func onNFS(dir string) bool {
+	var sfs unix.Statfs_t
+	if unix.Statfs(dir, &sfs) != nil {
+		return false
+	}
+	return unix.ByteSliceToString(sfs.Fstypename[:]) == "nfs"
+}
+
+// forceGetattr asks for dir's attributes. These systems have no flag that
+// forces the NFS client past its attribute cache, so a change made by
+// another host may show only once the cache expires (acdirmin); the
+// read-after-write guarantee across NFS hosts is Linux's (docs/design.md).
+func forceGetattr(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return &fs.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	return nil
+}
