@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sessfs/sessfs/internal/record"
 )
 
@@ -101,7 +99,7 @@ func (s *Store) readRecord(dir, name string) (*Record, error) {
 	p := filepath.Join(dir, name)
 	b, fst, err := readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
 	if err != nil {
-		if err == unix.ENOENT {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
 		}
 		return nil, s.readError(p, err)
@@ -122,7 +120,7 @@ func (s *Store) readRecord(dir, name string) (*Record, error) {
 	r := &Record{name: name, bind: h.Bind, Session: Session{
 		Data:    pl,
 		Created: time.Unix(0, h.Created),
-		Expires: expiry(time.Unix(fst.Mtim.Unix()), h.Idle, h.Deadline),
+		Expires: expiry(fst.mtime, h.Idle, h.Deadline),
 		Version: h.Version,
 		Idle:    time.Duration(h.Idle),
 	}}
