@@ -10,9 +10,16 @@
 //
 // As with FilesystemStore, the cookie holds only the session ID, signed
 // (and, with a second key, encrypted) by securecookie with the key pairs
-// given to New; the values live in the store, gob-encoded, so register
-// custom types with gob.Register as for any gorilla store. IDs come from
-// fsstore.NewID (256 random bits).
+// given to New, and the values live in the store, gob-encoded (register
+// custom types with gob.Register as for any gorilla store) and protected by
+// the same codecs: signed, and with a second key encrypted. Unlike
+// FilesystemStore, the signature also covers the session ID, so a record
+// copied over another session's does not load as that session. Anyone who
+// can write the store directory but does not have the keys can therefore
+// neither change a session's values nor plant a session; see
+// docs/security.md. Records written by versions of this package before the
+// values were signed do not load (their users get a new session). IDs come
+// from fsstore.NewID (256 random bits).
 //
 // Expiry: Options.MaxAge is the cookie's lifetime and, on each Save, sets
 // the record's absolute deadline to now plus MaxAge. The store's idle
@@ -26,9 +33,7 @@
 package gorillastore
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,7 +48,8 @@ import (
 // Store is a gorilla/sessions store. Its fields may be changed after New
 // and before use, as with FilesystemStore.
 type Store struct {
-	// Codecs sign (and optionally encrypt) the cookie holding the ID.
+	// Codecs sign (and optionally encrypt) the cookie holding the ID and
+	// the stored values.
 	Codecs []securecookie.Codec
 	// Options is the default configuration of new sessions: Path "/",
 	// MaxAge 30 days, HttpOnly, Secure, SameSite Lax.
@@ -54,9 +60,14 @@ type Store struct {
 }
 
 // New returns a store keeping sessions in st (which the caller opened and
-// closes), with cookies protected by keyPairs as in
+// closes), with cookies and stored values protected by keyPairs as in
 // securecookie.CodecsFromPairs: an authentication key, optionally
 // followed by an encryption key, repeated for key rotation.
+//
+// securecookie limits encoded values to 4096 bytes by default, which
+// suits cookies but not stored values; New lifts the limit (as
+// FilesystemStore.MaxLength(0) would): the store's fsstore.WithMaxSize
+// bounds a session instead.
 func New(st *fsstore.Store, keyPairs ...[]byte) *Store {
 	s := &Store{
 		Codecs: securecookie.CodecsFromPairs(keyPairs...),
@@ -68,7 +79,26 @@ func New(st *fsstore.Store, keyPairs ...[]byte) *Store {
 		now: time.Now,
 	}
 	s.MaxAge(s.Options.MaxAge)
+	s.MaxLength(0)
 	return s
+}
+
+// MaxLength limits the encoded length of stored values, as
+// FilesystemStore.MaxLength does (0: no limit beyond the store's
+// fsstore.WithMaxSize, the default here). It also limits the cookie.
+func (s *Store) MaxLength(l int) {
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxLength(l)
+		}
+	}
+}
+
+// valuesName is the name under which securecookie authenticates a
+// session's stored values: the cookie name and the session ID, so that
+// values are bound to their session and cannot be moved to another.
+func valuesName(cookieName, id string) string {
+	return "gorillastore-values\x00" + cookieName + "\x00" + id
 }
 
 // SetClock replaces time.Now for computing deadlines; pass the same clock
@@ -99,7 +129,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
 		return session, fmt.Errorf("gorillastore: %w", err)
 	}
-	values, err := s.load(r.Context(), id)
+	values, err := s.load(r.Context(), name, id)
 	switch {
 	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID):
 		// Never adopt an unknown ID: Save will issue a fresh one.
@@ -131,13 +161,13 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		}
 		session.ID = id
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(session.Values); err != nil {
+	values, err := securecookie.EncodeMulti(valuesName(session.Name(), session.ID), session.Values, s.Codecs...)
+	if err != nil {
 		return fmt.Errorf("gorillastore: encode values: %w", err)
 	}
 	rec := &fsstore.Session{
 		ID:       session.ID,
-		Data:     buf.Bytes(),
+		Data:     []byte(values),
 		Deadline: s.now().Add(time.Duration(session.Options.MaxAge) * time.Second),
 	}
 	if err := s.st.Save(ctx, rec); err != nil {
@@ -162,14 +192,17 @@ func (s *Store) MaxAge(age int) {
 	}
 }
 
-func (s *Store) load(ctx context.Context, id string) (map[any]any, error) {
+func (s *Store) load(ctx context.Context, name, id string) (map[any]any, error) {
 	rec, err := s.st.Load(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("gorillastore: load: %w", err)
 	}
 	values := map[any]any{}
-	if err := gob.NewDecoder(bytes.NewReader(rec.Data)).Decode(&values); err != nil {
-		return nil, fmt.Errorf("gorillastore: decode values: %w", err)
+	// A record whose values fail authentication was changed or written by
+	// someone without the keys (or moved from another session): like
+	// FilesystemStore, New then returns a new session with the error.
+	if err := securecookie.DecodeMulti(valuesName(name, id), string(rec.Data), &values, s.Codecs...); err != nil {
+		return nil, fmt.Errorf("gorillastore: stored values: %w", err)
 	}
 	return values, nil
 }
