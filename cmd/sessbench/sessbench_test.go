@@ -517,3 +517,39 @@ func TestRedisTarget(t *testing.T) {
 		t.Errorf("redis holds %d keys after the run (%v)", n, err)
 	}
 }
+
+// TestCompletion asks the real binary for completions as the shell scripts
+// of "sessbench completion" do, through the hidden __complete command.
+func TestCompletion(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // the candidates, without descriptions
+	}{
+		{"workload", []string{"--workload", ""}, []string{"cycle", "load", "save", "touch", "mixed", "hot"}},
+		{"workload prefix", []string{"--workload", "t"}, []string{"touch"}},
+		{"workload after a comma", []string{"--workload", "cycle,"}, []string{"cycle,load", "cycle,save", "cycle,touch", "cycle,mixed", "cycle,hot"}},
+		{"durability", []string{"--durability", ""}, []string{"none", "file", "full"}},
+		{"durability prefix", []string{"--durability", "f"}, []string{"file", "full"}},
+		{"percentiles", []string{"--percentiles", "p50,p9"}, []string{"p50,p90", "p50,p99", "p50,p99.9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, nil, append([]string{"__complete", "run"}, tt.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+				if strings.HasPrefix(l, ":") { // the directive line
+					continue
+				}
+				name, _, _ := strings.Cut(l, "\t")
+				got = append(got, name)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("completions %q, want %q\n%s", got, tt.want, r.stdout)
+			}
+		})
+	}
+}

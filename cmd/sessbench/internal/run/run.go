@@ -163,7 +163,48 @@ target against concurrency, one panel per workload and size, under --title
 	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (SVG; name it .svg)")
 	f.StringVar(&opts.Title, "title", "", "header `text` of the --plot chart (default: the targets, workloads and date)")
 	f.StringSliceVar(&opts.Percentiles, "percentiles", report.DefaultPercentiles(), "`percentiles` the --plot chart draws: "+strings.Join(report.Percentiles(), ", "))
+	var workloads []string
+	for _, w := range bench.Workloads {
+		workloads = append(workloads, string(w)+"\t"+w.Describe())
+	}
+	var durabilities []string
+	for d := fsstore.DurabilityNone; d <= fsstore.DurabilityFull; d++ {
+		durabilities = append(durabilities, d.String())
+	}
+	cmd.RegisterFlagCompletionFunc("workload", complete(workloads, true))
+	cmd.RegisterFlagCompletionFunc("percentiles", complete(report.Percentiles(), true))
+	cmd.RegisterFlagCompletionFunc("durability", complete(durabilities, false))
+	cmd.MarkFlagDirname("dir")
+	cmd.MarkFlagFilename("plot", "svg")
 	return cmd
+}
+
+// complete completes a flag's value from values ("name" or
+// "name\tdescription") that start with what is typed. For a list flag
+// (list), the word after the last comma is completed, names already in
+// the list are not offered again, and no space follows, so that another
+// comma can.
+func complete(values []string, list bool) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		dir := cobra.ShellCompDirectiveNoFileComp
+		var done []string
+		head, word := "", toComplete
+		if i := strings.LastIndexByte(toComplete, ','); list && i >= 0 {
+			head, word = toComplete[:i+1], toComplete[i+1:]
+			done = strings.Split(toComplete[:i], ",")
+		}
+		if list {
+			dir |= cobra.ShellCompDirectiveNoSpace
+		}
+		var out []string
+		for _, v := range values {
+			name, _, _ := strings.Cut(v, "\t")
+			if strings.HasPrefix(name, word) && !slices.Contains(done, name) {
+				out = append(out, head+v)
+			}
+		}
+		return out, dir
+	}
 }
 
 // plan is the validated form of RunOptions.
