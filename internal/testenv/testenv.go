@@ -1,8 +1,8 @@
 // Package testenv lets tests that need something the machine may lack (root,
-// a Redis server, Chromium) skip with a clear message on a developer's
-// machine, and fail instead where the environment promises it: CI sets
-// SESSFS_REQUIRE_ROOT=1, SESSFS_REQUIRE_REDIS=1 and SESSFS_REQUIRE_CHROMIUM=1
-// (see .ci/run), so those tests can never be skipped there unnoticed.
+// a Redis server, Chromium, the module cache) skip with a clear message on a
+// developer's machine, and fail instead where the environment promises it:
+// CI sets SESSFS_REQUIRE_ROOT=1, SESSFS_REQUIRE_REDIS=1,
+// SESSFS_REQUIRE_CHROMIUM=1 and SESSFS_REQUIRE_GOMODULES=1 (see .ci/run), so those tests can never be skipped there unnoticed.
 package testenv
 
 import (
@@ -15,6 +15,9 @@ const (
 	Root     = "SESSFS_REQUIRE_ROOT"
 	Redis    = "SESSFS_REQUIRE_REDIS"
 	Chromium = "SESSFS_REQUIRE_CHROMIUM"
+	// GoModules: the go command and, in the module cache, the module's
+	// dependencies (the tests that build a consumer module run offline).
+	GoModules = "SESSFS_REQUIRE_GOMODULES"
 )
 
 // Skip skips t with the message, or fails it when the environment variable
