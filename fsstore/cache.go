@@ -3,11 +3,7 @@ package fsstore
 import (
 	"bytes"
 	"container/list"
-	"os"
-	"path/filepath"
 	"sync"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/sessfs/sessfs/internal/record"
 )
@@ -20,10 +16,6 @@ import (
 // revalidates the file's attributes, while a bare stat may answer from the
 // attribute cache for up to a minute. The hit saves the payload read, the
 // checksum and the allocation.
-//
-// On local filesystems an fsnotify watch drops entries as soon as another
-// process replaces a file. On NFS inotify only sees this host's own changes,
-// so no watch is set up there and revalidation alone keeps the cache correct.
 type cache struct {
 	maxEntries, maxBytes int
 
@@ -31,9 +23,6 @@ type cache struct {
 	items map[string]*list.Element // record name -> *cacheEntry
 	lru   list.List                // front: most recently used
 	bytes int
-
-	w    *fsnotify.Watcher
-	done chan struct{}
 }
 
 type cacheEntry struct {
@@ -116,60 +105,4 @@ func (c *cache) drop(name string) {
 		c.removeLocked(el)
 	}
 	c.mu.Unlock()
-}
-
-// watch drops entries on fsnotify events for the shard directories. Only
-// depths 0 and 1 are watched (at most 256 inotify watches); deeper stores
-// rely on revalidation alone. Errors setting up the watch are ignored for
-// the same reason: correctness never depends on it.
-func (c *cache) watch(dataDir string, depth int, dirMode os.FileMode) {
-	if depth > 1 {
-		return
-	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return
-	}
-	dirs := []string{dataDir}
-	if depth == 1 {
-		for i := 0; i < 256; i++ {
-			d := filepath.Join(dataDir, hexByte(i))
-			os.MkdirAll(d, dirMode)
-			dirs = append(dirs, d)
-		}
-	}
-	for _, d := range dirs {
-		w.Add(d)
-	}
-	c.w, c.done = w, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		for {
-			select {
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if name := filepath.Base(ev.Name); isRecordName(name) {
-					c.drop(name)
-				}
-			case _, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-			}
-		}
-	}()
-}
-
-func (c *cache) close() {
-	if c.w != nil {
-		c.w.Close()
-		<-c.done
-	}
-}
-
-func hexByte(i int) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[i>>4], digits[i&15]})
 }

@@ -55,7 +55,7 @@ func TestCorruptRecords(t *testing.T) {
 			t.Run(fmt.Sprintf("cache=%v/%s", cached, d.name), func(t *testing.T) {
 				var opts []fsstore.Option
 				if cached {
-					opts = append(opts, fsstore.WithCache(16, 1<<20), fsstore.WithWatch(false))
+					opts = append(opts, fsstore.WithCache(16, 1<<20))
 				}
 				s := openTemp(t, opts...)
 				id, otherID := newID(t), newID(t)

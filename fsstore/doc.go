@@ -66,9 +66,11 @@
 //     hosts does not shorten or lengthen sessions in the sweep. Load compares
 //     the mtime with the local clock: skew of s seconds moves a session's
 //     expiry by s on that host (NTP keeps it well under a second).
-//   - fsnotify (inotify) sees only this host's changes on NFS. The optional
-//     read cache ([WithCache]) uses it only on local disks and revalidates
-//     every entry with an open on every Load, so it is correct everywhere.
+//   - File change notifications (inotify) see only this host's changes on
+//     NFS, so nothing about sessions depends on them: the optional read
+//     cache ([WithCache]) revalidates every entry with an open on every
+//     Load. They are used for the keys file ([WithKeysFile]), which lives
+//     on each host's local disk.
 //
 // # Platforms
 //

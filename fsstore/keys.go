@@ -201,13 +201,14 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 // configured (unless migrating), a record under an unknown key, or one that
 // fails authentication.
 func (s *Store) unseal(h *record.Header, name string, pl []byte) ([]byte, error) {
+	kr := s.keys.Load()
 	if h.Flags&record.FlagEncrypted == 0 {
-		if s.keys != nil && !s.cfg.plaintextMigration {
+		if kr != nil && !s.cfg.plaintextMigration {
 			return nil, ErrUnencrypted
 		}
 		return pl, nil
 	}
-	return s.keys.open(h, name, pl)
+	return kr.open(h, name, pl)
 }
 
 // keyring holds the AEADs of the configured keys.

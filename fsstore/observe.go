@@ -22,9 +22,12 @@ const (
 	// OpSweepRemove reports one file removed by Sweep (Event.Kind says
 	// which kind).
 	OpSweepRemove
+	// OpKeysReload reports a changed keys file applied, or rejected with
+	// the previous keys kept (WithKeysFile).
+	OpKeysReload
 )
 
-var opNames = [...]string{"load", "save", "touch", "delete", "compare_and_swap", "lock_wait", "sweep_remove"}
+var opNames = [...]string{"load", "save", "touch", "delete", "compare_and_swap", "lock_wait", "sweep_remove", "keys_reload"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {

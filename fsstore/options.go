@@ -74,10 +74,10 @@ type config struct {
 	dirMode      fs.FileMode
 	cacheEntries int
 	cacheBytes   int
-	watch        bool
 	now          func() time.Time
 	fakeClock    bool
 	keys         []Key
+	keysFile     string
 	observer     Observer
 	logger       *slog.Logger
 
@@ -98,7 +98,6 @@ func defaultConfig() config {
 		fileMode:    0o600,
 		dirMode:     0o700,
 		cacheBytes:  64 << 20,
-		watch:       true,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
 	}
@@ -126,6 +125,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: nil logger")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
 		return fmt.Errorf("fsstore: negative cache size")
+	case c.keysFile != "" && len(c.keys) > 0:
+		return fmt.Errorf("fsstore: WithKeys and WithKeysFile are exclusive")
 	}
 	return nil
 }
@@ -202,16 +203,10 @@ func WithPermissions(file, dir fs.FileMode) Option {
 // WithCache enables an in-process read cache of up to entries sessions and
 // maxBytes payload bytes (default off). Every Load still revalidates the
 // entry against the file (see the package documentation), so the cache
-// never returns stale data; it saves decoding and copying, and on local disk
-// fsnotify drops entries as soon as another process replaces them.
+// never returns stale data; it saves decoding and copying.
 func WithCache(entries, maxBytes int) Option {
 	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
 }
-
-// WithWatch enables or disables fsnotify invalidation of the cache (default
-// true; only used on local filesystems, where inotify sees every change; on
-// NFS it would only see this host's own changes).
-func WithWatch(on bool) Option { return optionFunc(func(c *config) { c.watch = on }) }
 
 // WithClock replaces time.Now, for tests of expiry.
 //

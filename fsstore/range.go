@@ -105,7 +105,7 @@ func (s *Store) readRecord(dir, name string) (*Record, error) {
 		return nil, s.readError(p, err)
 	}
 	h, pl, err := record.Split(b)
-	if err == nil && (h.Flags&record.FlagEncrypted == 0 || s.keys == nil) {
+	if err == nil && (h.Flags&record.FlagEncrypted == 0 || s.keys.Load() == nil) {
 		err = record.VerifyChecksum(b)
 	}
 	if err != nil {

@@ -53,7 +53,7 @@ type RekeyStats struct {
 // skips the records already converted.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
 	start := time.Now()
-	if s.keys == nil {
+	if s.keys.Load() == nil {
 		return RekeyStats{}, errors.New("fsstore: rekey: no keys configured (WithKeys)")
 	}
 	if opts.Concurrency == 0 {
@@ -118,6 +118,7 @@ const (
 
 // rekeyOne rewrites one record if needed.
 func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (rekeyResult, error) {
+	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
 	limit := record.HeaderSize + sealOverhead + s.cfg.maxSize
 	b, st, err := readFile(p, limit)
@@ -131,7 +132,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		if s.expired(st, &h) {
 			return rekeyExpired, nil
 		}
-		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == s.keys.newest {
+		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == kr.newest {
 			return rekeyUpToDate, nil
 		}
 	}
@@ -163,7 +164,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	res := rekeyedSealed
 	if h.Flags&record.FlagEncrypted == 0 {
 		res = rekeyedPlain
-	} else if h.KeyID == s.keys.newest {
+	} else if h.KeyID == kr.newest {
 		return rekeyUpToDate, nil
 	}
 	if pl, err = s.unseal(&h, name, pl); err != nil {
@@ -171,7 +172,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	}
 	h.Flags &^= record.FlagEncrypted
 	h.KeyID = 0
-	sealed := s.keys.seal(nil, &h, name, pl)
+	sealed := kr.seal(nil, &h, name, pl)
 	if err := hl.Verify(); err != nil {
 		return rekeyUpToDate, err
 	}

@@ -68,9 +68,13 @@ type Store struct {
 	// it; DurabilityNone promises nothing there.
 	prealloc bool
 	cache    *cache
-	keys     *keyring
-	bufs     sync.Pool
-	closed   atomic.Bool
+	// keys is swapped whole when the keys file is reloaded
+	// (WithKeysFile), never to nil: an operation that seals or checks
+	// takes one snapshot.
+	keys   atomic.Pointer[keyring]
+	keysW  *keysWatcher
+	bufs   sync.Pool
+	closed atomic.Bool
 
 	// maxIdle is the marker's max idle as this process last confirmed it:
 	// at least every effective idle timeout this process has written into
@@ -130,11 +134,18 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m}
 	s.maxIdle.Store(int64(m.maxIdle))
-	if s.keys, err = newKeyring(c.keys); err != nil {
+	if c.keysFile != "" {
+		if c.keys, err = KeysFromFile(c.keysFile); err != nil {
+			return nil, err
+		}
+	}
+	kr, err := newKeyring(c.keys)
+	if err != nil {
 		return nil, err
 	}
-	if s.keys != nil {
-		if err := s.keys.checkKeys(abs, c.fileMode); err != nil {
+	s.keys.Store(kr)
+	if kr != nil {
+		if err := kr.checkKeys(abs, c.fileMode); err != nil {
 			return nil, err
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
@@ -162,7 +173,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	// open.
 	ctx, cancel := context.WithTimeout(context.Background(), openRaiseTimeout)
 	err = s.ensureMaxIdle(ctx, c.idle)
-	if err == nil && s.keys != nil && !s.layout.encrypted {
+	if err == nil && kr != nil && !s.layout.encrypted {
 		err = s.markEncrypted(ctx)
 	}
 	cancel()
@@ -172,8 +183,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if c.cacheEntries > 0 {
 		s.cache = newCache(c.cacheEntries, c.cacheBytes)
-		if c.watch && !s.nfs {
-			s.cache.watch(s.dataDir, m.shardDepth, c.dirMode)
+	}
+	if c.keysFile != "" {
+		if s.keysW, err = watchKeys(s, c.keysFile, c.keys); err != nil {
+			s.locks.Close()
+			return nil, err
 		}
 	}
 	return s, nil
@@ -207,14 +221,14 @@ func (s *Store) LockStrategy() lock.Strategy { return s.locks.Strategy() }
 func (s *Store) OnNFS() bool { return s.nfs }
 
 // Close releases the store's resources: kept-open lock descriptors and the
-// cache's watcher. Held locks stay held until unlocked. Calling Close again
+// keys file watch. Held locks stay held until unlocked. Calling Close again
 // does nothing.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if s.cache != nil {
-		s.cache.close()
+	if s.keysW != nil {
+		s.keysW.close()
 	}
 	return s.locks.Close()
 }
@@ -312,7 +326,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 			return nil, s.readError(p, err)
 		}
 		h, pl, err = record.Split(b)
-		if err == nil && (h.Flags&record.FlagEncrypted == 0 || s.keys == nil) {
+		if err == nil && (h.Flags&record.FlagEncrypted == 0 || s.keys.Load() == nil) {
 			err = record.VerifyChecksum(b)
 		}
 		if err != nil {
@@ -423,7 +437,7 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 }
 
 func (s *Store) save(ctx context.Context, k key, sess *Session) error {
-	if s.keys == nil && s.layout.encrypted {
+	if s.keys.Load() == nil && s.layout.encrypted {
 		return fmt.Errorf("fsstore: save: %w", ErrKeysRequired)
 	}
 	if len(sess.Data) > s.cfg.maxSize {
@@ -464,8 +478,8 @@ func (s *Store) save(ctx context.Context, k key, sess *Session) error {
 		bp = new([]byte)
 	}
 	buf := append((*bp)[:0], make([]byte, record.HeaderSize)...)
-	if s.keys != nil {
-		buf = s.keys.seal(buf, &h, k.name, sess.Data)
+	if kr := s.keys.Load(); kr != nil {
+		buf = kr.seal(buf, &h, k.name, sess.Data)
 	} else {
 		buf = append(buf, sess.Data...)
 	}

@@ -41,7 +41,6 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	s, err := fsstore.Open(dir, append([]fsstore.Option{
 		fsstore.WithCreate(false),
 		fsstore.WithIdleTimeout(time.Second),
-		fsstore.WithWatch(false),
 		fsstore.WithMaintenanceOnly(),
 	}, opts...)...)
 	if err == nil {

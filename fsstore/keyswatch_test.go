@@ -1,0 +1,228 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// reloadEvents is an Observer that passes OpKeysReload events to a channel.
+type reloadEvents chan fsstore.Event
+
+func (c reloadEvents) Observe(e fsstore.Event) {
+	if e.Op == fsstore.OpKeysReload {
+		c <- e
+	}
+}
+
+// waitReload waits for the next keys reload event and returns its outcome.
+// The deadline only bounds a broken watcher; a working one answers at once.
+func waitReload(t *testing.T, ev reloadEvents) fsstore.Outcome {
+	t.Helper()
+	select {
+	case e := <-ev:
+		return e.Outcome
+	case <-time.After(30 * time.Second):
+		t.Fatal("no keys reload event within 30s of changing the keys file")
+		return 0
+	}
+}
+
+func keysFileText(keys ...fsstore.Key) string {
+	var b strings.Builder
+	b.WriteString("# newest first\n")
+	for _, k := range keys {
+		fmt.Fprintln(&b, k.String())
+	}
+	return b.String()
+}
+
+// The ways operators and tools replace a keys file.
+var keysWriters = []struct {
+	name string
+	// setup prepares the keys file at path with its first content.
+	setup func(t *testing.T, path, text string)
+	// replace changes it.
+	replace func(t *testing.T, path, text string)
+	// inPlace writers can be seen half-written; the watcher must skip
+	// such a state and apply the complete file.
+	inPlace bool
+}{
+	{
+		name:    "rename over (atomic writer)",
+		setup:   writeFile0600,
+		replace: renameOver,
+	},
+	{
+		name:    "rewrite in place",
+		setup:   writeFile0600,
+		replace: writeFile0600,
+		inPlace: true,
+	},
+	{
+		// Kubernetes secret volumes: keys -> ..data/keys, and ..data is a
+		// symlink swapped to a new directory.
+		name: "symlink swap",
+		setup: func(t *testing.T, path, text string) {
+			dir := filepath.Dir(path)
+			mustWrite(t, filepath.Join(dir, "..v1", "keys"), text)
+			must(t, os.Symlink("..v1", filepath.Join(dir, "..data")))
+			must(t, os.Symlink(filepath.Join("..data", "keys"), path))
+		},
+		replace: func(t *testing.T, path, text string) {
+			dir := filepath.Dir(path)
+			mustWrite(t, filepath.Join(dir, "..v2", "keys"), text)
+			must(t, os.Symlink("..v2", filepath.Join(dir, "..data_tmp")))
+			must(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+		},
+	},
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustWrite(t *testing.T, path, text string) {
+	t.Helper()
+	must(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	writeFile0600(t, path, text)
+}
+
+func writeFile0600(t *testing.T, path, text string) {
+	t.Helper()
+	must(t, os.WriteFile(path, []byte(text), 0o600))
+}
+
+func renameOver(t *testing.T, path, text string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	writeFile0600(t, tmp, text)
+	must(t, os.Rename(tmp, path))
+}
+
+// TestKeysFileReload rotates a keys file on disk, the way each writer does
+// it, and checks that the open store seals new writes with the new key
+// without a restart, still reads what the old key sealed, and that a bad
+// file leaves the keys in use unchanged.
+func TestKeysFileReload(t *testing.T) {
+	for _, w := range keysWriters {
+		t.Run(w.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			keysPath := filepath.Join(t.TempDir(), "keys")
+			k1, k2 := mustKey(t, 1), mustKey(t, 2)
+			w.setup(t, keysPath, keysFileText(k1))
+
+			ev := make(reloadEvents, 64)
+			s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+			must(t, err)
+			defer s.Close()
+			// Readers that hold only one of the keys tell which key a record
+			// was sealed with.
+			only1, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+			must(t, err)
+			defer only1.Close()
+			only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+			must(t, err)
+			defer only2.Close()
+
+			old := newID(t)
+			must(t, s.Save(ctx, &fsstore.Session{ID: old, Data: []byte("sealed with key 1")}))
+			if _, err := only1.Load(ctx, old); err != nil {
+				t.Fatalf("record saved before rotation: key 1 cannot read it: %v", err)
+			}
+
+			// Rotation: the new key first, the old one kept for reading.
+			w.replace(t, keysPath, keysFileText(k2, k1))
+			for out := waitReload(t, ev); out != fsstore.OutcomeOK; out = waitReload(t, ev) {
+				if !w.inPlace {
+					t.Fatalf("reload after an atomic replace: outcome %v", out)
+				}
+			}
+			fresh := newID(t)
+			must(t, s.Save(ctx, &fsstore.Session{ID: fresh, Data: []byte("sealed with key 2")}))
+			if _, err := only2.Load(ctx, fresh); err != nil {
+				t.Fatalf("record saved after rotation: key 2 cannot read it: %v", err)
+			}
+			if _, err := only1.Load(ctx, fresh); !errors.Is(err, fsstore.ErrUnknownKey) {
+				t.Fatalf("record saved after rotation: reader with key 1 only: err = %v, want ErrUnknownKey", err)
+			}
+			if got, err := s.Load(ctx, old); err != nil || string(got.Data) != "sealed with key 1" {
+				t.Fatalf("record sealed with the old key after rotation: %v", err)
+			}
+
+			// Bad files keep the keys in use: garbage, and a known key ID
+			// with a different secret (caught by the store's key check).
+			k2other := mustKey(t, 2)
+			for _, bad := range []string{"not a key file\n", keysFileText(k2other, k1)} {
+				w.replace(t, keysPath, bad)
+				for out := waitReload(t, ev); out == fsstore.OutcomeOK; out = waitReload(t, ev) {
+					t.Fatalf("bad keys file applied")
+				}
+				id := newID(t)
+				must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+				if _, err := only2.Load(ctx, id); err != nil {
+					t.Fatalf("after a bad keys file the store no longer seals with key 2: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestKeysFileOpen(t *testing.T) {
+	dir := t.TempDir()
+	kdir := t.TempDir()
+	k := mustKey(t, 1)
+	good := filepath.Join(kdir, "good")
+	writeFile0600(t, good, keysFileText(k))
+	groupReadable := filepath.Join(kdir, "group")
+	writeFile0600(t, groupReadable, keysFileText(k))
+	must(t, os.Chmod(groupReadable, 0o640))
+
+	for _, tc := range []struct {
+		name string
+		opts []fsstore.Option
+		ok   bool
+	}{
+		{"good file", []fsstore.Option{fsstore.WithKeysFile(good)}, true},
+		{"missing file", []fsstore.Option{fsstore.WithKeysFile(filepath.Join(kdir, "none"))}, false},
+		{"group-readable file", []fsstore.Option{fsstore.WithKeysFile(groupReadable)}, false},
+		{"with WithKeys too", []fsstore.Option{fsstore.WithKeysFile(good), fsstore.WithKeys(k)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := fsstore.Open(dir, tc.opts...)
+			if (err == nil) != tc.ok {
+				t.Fatalf("Open: err = %v, want ok = %v", err, tc.ok)
+			}
+			if s != nil {
+				must(t, s.Close())
+			}
+		})
+	}
+}
+
+// TestCacheCreatesNoShardDirectories: the read cache used to create all 256
+// shard directories (errors ignored) to watch them.
+func TestCacheCreatesNoShardDirectories(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.Open(dir, fsstore.WithCache(16, 1<<20), fsstore.WithShardDepth(1))
+	must(t, err)
+	defer s.Close()
+	ents, err := os.ReadDir(filepath.Join(dir, fsstore.DataDir))
+	must(t, err)
+	for _, e := range ents {
+		if e.IsDir() {
+			t.Fatalf("Open with a cache created shard directory %s before any save", e.Name())
+		}
+	}
+}
