@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkEncryptionOverhead measures Load and Save with and without
-// encryption at rest (issue #7: encryption adds at most 15%). Each iteration
+// encryption at rest (the target: encryption adds at most 15%). Each iteration
 // runs the operation once on a plaintext store and once on an encrypted one,
 // alternating which goes first, so drift on a busy machine hits both alike;
 // it reports each side's p50 and their ratio (ratio-p50 = encrypted /

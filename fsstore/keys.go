@@ -130,9 +130,14 @@ func (k Key) String() string {
 
 // WithKeys encrypts payloads at rest with AES-256-GCM. The first key is the
 // newest: new writes use it; reads accept every key given, so rotation is:
-// add the new key first, deploy, run `sessgc rekey`, then drop the old key.
-// Records written before encryption was enabled stay readable and are
-// encrypted by their next save or by a rekey.
+// add the new key first, deploy, run `sessgc rekey`, then drop the old key
+// (docs/security.md gives the safe order).
+//
+// A store opened WithKeys is encrypted for good: its marker records it, so
+// that processes without keys refuse to open it (ErrKeysRequired), and
+// plaintext records are refused (ErrUnencrypted), since only someone
+// without the keys writes them. To encrypt a store that already holds
+// sessions, see WithPlaintextMigration.
 //
 // Each record is sealed with a random 96-bit nonce, and authenticated with
 // its header (version, times, key ID, ID binding) and its file name — the

@@ -28,6 +28,8 @@ type rekeySummary struct {
 	Scanned      int64    `json:"scanned"`
 	Rekeyed      int64    `json:"rekeyed"`
 	UpToDate     int64    `json:"up_to_date"`
+	Expired      int64    `json:"expired"`
+	Plaintext    int64    `json:"plaintext"`
 	Errors       int64    `json:"errors"`
 	ErrorSamples []string `json:"error_samples"`
 	Error        string   `json:"error"`
@@ -44,8 +46,8 @@ func rekeyJSON(t *testing.T, r result) rekeySummary {
 	if s.ExitCode != r.code {
 		t.Errorf("summary exit_code %d, process exited %d", s.ExitCode, r.code)
 	}
-	if s.Scanned != s.Rekeyed+s.UpToDate+s.Errors {
-		t.Errorf("scanned %d != rekeyed %d + up to date %d + errors %d", s.Scanned, s.Rekeyed, s.UpToDate, s.Errors)
+	if s.Scanned != s.Rekeyed+s.UpToDate+s.Expired+s.Errors {
+		t.Errorf("scanned %d != rekeyed %d + up to date %d + expired %d + errors %d", s.Scanned, s.Rekeyed, s.UpToDate, s.Expired, s.Errors)
 	}
 	return s
 }
@@ -167,7 +169,7 @@ func TestRekeyPlaintextStore(t *testing.T) {
 		t.Fatalf("without --migrate-plaintext: exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}
 	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json", "--migrate-plaintext"}, "SESSGC_KEYS="+keyLines(";", k1))
-	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 {
+	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 || s.Plaintext != 5 {
 		t.Fatalf("exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}
 	for _, id := range ids {

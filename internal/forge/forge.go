@@ -80,3 +80,28 @@ func Write(dir string, r Record) (string, error) {
 	}
 	return p, os.WriteFile(p, r.Encode(), 0o600)
 }
+
+// Rechecksum recomputes the checksum of an edited record in place, as an
+// attacker who changed header fields would.
+func Rechecksum(b []byte) {
+	if len(b) < 64 {
+		return
+	}
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	crc := crc32.Update(crc32.Update(0, tab, b[:60]), tab, b[64:])
+	binary.LittleEndian.PutUint32(b[60:], crc)
+}
+
+// SetDeadline sets the absolute-deadline field of a record (zero: none)
+// and fixes its checksum.
+func SetDeadline(b []byte, deadline time.Time) {
+	if len(b) < 64 {
+		return
+	}
+	var d uint64
+	if !deadline.IsZero() {
+		d = uint64(deadline.UnixNano())
+	}
+	binary.LittleEndian.PutUint64(b[16:], d)
+	Rechecksum(b)
+}

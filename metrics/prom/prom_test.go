@@ -95,3 +95,38 @@ func value(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 	t.Fatalf("no series %s%v", name, labels)
 	return 0
 }
+
+// TestUnknownKeyOutcome: a live record under a retired key is counted
+// under its own outcome label, so operators can alert on a key retired
+// before every record was rekeyed.
+func TestUnknownKeyOutcome(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, _ := fsstore.NewKey(1)
+	k2, _ := fsstore.NewKey(2)
+	old, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := fsstore.NewID()
+	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	obs := prom.New("app")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	st, err := fsstore.Open(dir, fsstore.WithKeys(k2), fsstore.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Load(ctx, id)
+	for outcome, want := range map[string]float64{"unknown_key": 1, "corrupt": 0} {
+		if got := value(t, reg, "app_sessfs_operations_total", map[string]string{"op": "load", "outcome": outcome}); got != want {
+			t.Errorf("operations_total{op=load,outcome=%s} = %v, want %v", outcome, got, want)
+		}
+	}
+}

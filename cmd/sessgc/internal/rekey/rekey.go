@@ -145,6 +145,8 @@ type Summary struct {
 	Scanned      int64    `json:"scanned"`    // records examined
 	Rekeyed      int64    `json:"rekeyed"`    // records rewritten under the newest key
 	UpToDate     int64    `json:"up_to_date"` // records already under the newest key
+	Expired      int64    `json:"expired"`    // expired records, left to the sweep whatever their key
+	Plaintext    int64    `json:"plaintext"`  // plaintext records encrypted (--migrate-plaintext), among rekeyed
 	Errors       int64    `json:"errors"`
 	ErrorSamples []string `json:"error_samples"` // the first 20 errors
 	Error        string   `json:"error,omitempty"`
@@ -224,6 +226,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 		return err
 	})
 	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
+	sum.Expired, sum.Plaintext = st.Expired, st.Plaintext
 	sum.DurationSecs = st.Duration.Seconds()
 	if err != nil {
 		return err
