@@ -71,6 +71,11 @@ func openRead(path string) (rfile, fileStat, error) {
 	fd, err := retryEINTR(func() (int, error) {
 		return unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	})
+	if err == unix.ENXIO || err == unix.EOPNOTSUPP {
+		// A socket (or a device without a driver): only non-regular
+		// files fail so.
+		return rfile{}, fileStat{}, errNotRegular
+	}
 	if err != nil {
 		return rfile{}, fileStat{}, noFollowErr(err)
 	}
