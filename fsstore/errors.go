@@ -36,6 +36,11 @@ var (
 	// ErrLockLost reports that a lock was taken away while held; the save
 	// that discovered it did not happen.
 	ErrLockLost = lock.ErrLockLost
+	// ErrTooManyLocks reports that this process already holds as many lock
+	// files locked as it may (WithMaxHeldLocks; on AWS EFS the per-host
+	// budget), or that the server refused another lock. It is returned at
+	// once, without waiting, and does not match ErrLocked.
+	ErrTooManyLocks = lock.ErrTooManyLocks
 	// ErrReadOnly reports a write through a Shared lock.
 	ErrReadOnly = errors.New("session locked read-only")
 	// ErrNotStore reports a directory that is not a session store (no

@@ -54,7 +54,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), mode)
+	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode)
 	if err != nil {
 		err = fmt.Errorf("fsstore: lock: %w", err)
 	}
@@ -72,7 +72,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), mode)
+	h, err := s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: lock: %w", err)
 	}

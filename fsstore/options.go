@@ -69,6 +69,7 @@ type config struct {
 	strategy     lock.Strategy
 	maxHeldLocks int
 	maxOpenLocks int
+	efs          bool
 	leaseTTL     time.Duration
 	fileMode     fs.FileMode
 	dirMode      fs.FileMode
@@ -179,16 +180,25 @@ func WithMaxSize(n int) Option { return optionFunc(func(c *config) { c.maxSize =
 // directory).
 func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config) { c.strategy = s }) }
 
-// WithMaxHeldLocks bounds the OS locks this Store holds at once (default 64);
-// further lock requests wait. AWS EFS allows 256 file–process pairs holding
-// locks per mount: keep processes-per-host × this below 256.
+// WithMaxHeldLocks caps the lock files this Store holds locked at once;
+// a lock request that would need one more fails at once with
+// ErrTooManyLocks (requests waiting for a lock held elsewhere, and sessions
+// sharing a stripe, need no extra one). Default 128 on AWS EFS, 1024
+// elsewhere, at most a quarter of the descriptor limit. EFS allows 256
+// locked files per host and mount, shared by all its processes: keep the sum
+// of this over the processes of a host (including sessgc) at or below 256.
 func WithMaxHeldLocks(n int) Option { return optionFunc(func(c *config) { c.maxHeldLocks = n }) }
 
-// WithMaxOpenLocks bounds the lock descriptors kept open between requests
+// WithMaxOpenLocks bounds the lock descriptors kept open, held or idle
 // (default 1024, the default number of lock stripes, so that every stripe's
-// descriptor can stay open). Each saves two round trips per locked request
-// on NFS.
+// descriptor can stay open; at most a quarter of the descriptor limit).
+// Each kept descriptor saves two round trips per locked request on NFS.
 func WithMaxOpenLocks(n int) Option { return optionFunc(func(c *config) { c.maxOpenLocks = n }) }
+
+// WithEFS declares that the store is on AWS EFS, for mounts the store cannot
+// recognise (a mount target's IP address instead of its DNS name). It lowers
+// the default of WithMaxHeldLocks to EFS's budget.
+func WithEFS(efs bool) Option { return optionFunc(func(c *config) { c.efs = efs }) }
 
 // WithLeaseTTL sets the lease of the lock-file strategy (default 15s).
 func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.leaseTTL = d }) }

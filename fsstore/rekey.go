@@ -141,7 +141,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 			return rekeyUpToDate, err
 		}
 	}
-	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), lock.Exclusive)
+	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), name, lock.Exclusive)
 	if err != nil {
 		return rekeyUpToDate, err
 	}

@@ -162,6 +162,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		FileMode: c.fileMode,
 		MaxHeld:  c.maxHeldLocks,
 		MaxOpen:  c.maxOpenLocks,
+		EFS:      c.efs,
 		LeaseTTL: c.leaseTTL,
 	})
 	if err != nil {
@@ -518,7 +519,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	if err != nil {
 		return err
 	}
-	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), lock.Exclusive)
+	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, lock.Exclusive)
 	if err != nil {
 		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
 	}

@@ -489,7 +489,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	mu := &sw.stripeMu[si]
 	mu.Lock()
 	defer mu.Unlock()
-	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), lock.Exclusive)
+	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), name, lock.Exclusive)
 	if errors.Is(err, lock.ErrLocked) {
 		sw.locked.Add(1)
 		return nil

@@ -22,14 +22,32 @@
 // not local-only (an NFS mount with local_lock=flock or local_lock=all would
 // let two hosts hold the "same" lock), Lease otherwise.
 //
-// # In-process table
+// # Keys and lock files
 //
-// Requests of one process for the same name queue inside the process and share
-// one operating-system lock, so a process never holds more than one OS lock per
-// name, and never more than [Config.MaxHeld] OS locks at once. This matters on
-// AWS EFS, which allows 512 locks per file across all clients and 256
-// file–process pairs holding locks per mount: with P processes per host using
-// the same mount, keep P×MaxHeld below 256.
+// A lock is asked for a key (a session, say) on a lock file (the stripe the
+// key hashes to). Inside one process only equal keys exclude each other: the
+// process takes the file's OS lock, always exclusive, when the first of its
+// keys on the file is locked, shares it among all of them, and releases it
+// after the last, so a goroutine can hold several keys on one file without
+// waiting for itself. Other processes and hosts are excluded from the whole
+// file while any key on it is held; [Shared] holders of a key overlap only
+// within the process. See [Table] for why the OS lock is never shared.
+//
+// # Limits
+//
+// A process holds at most [Config.MaxHeld] OS locks; only holding counts, not
+// waiting. Reaching the cap fails at once with [ErrTooManyLocks]. AWS EFS
+// allows 512 locks per file and 256 file–process pairs holding locks per
+// mount, shared by the processes of a host: the default cap is 128 on EFS
+// (detected from the mount, or declared with [Config.EFS]) and 1024
+// elsewhere, at most a quarter of RLIMIT_NOFILE. Kept lock descriptors are
+// bounded the same way and closed when the process runs out of descriptors.
+//
+// # Portability
+//
+// Flock needs flock(2) with per-open-file semantics: Linux, macOS and the
+// BSDs. Elsewhere (Windows) Auto picks Lease, and Flock fails at NewTable
+// with [ErrNotSupported].
 //
 // # Lost locks
 //

@@ -24,13 +24,19 @@ func Example() {
 	defer tab.Close()
 	fmt.Println("strategy:", tab.Strategy())
 
-	h, err := tab.Lock(context.Background(), "job-42", lock.Exclusive)
+	// Keys hash onto a fixed set of lock files; here key "job-42" uses the
+	// lock file "stripe-7".
+	h, err := tab.Lock(context.Background(), "stripe-7", "job-42", lock.Exclusive)
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Another owner cannot take it now.
-	_, err = tab.TryLock("job-42", lock.Exclusive)
+	// Another owner cannot take the key now.
+	_, err = tab.TryLock("stripe-7", "job-42", lock.Exclusive)
 	fmt.Println("second owner:", errors.Is(err, lock.ErrLocked))
+	// Another key on the same lock file never waits in this process.
+	other, err := tab.TryLock("stripe-7", "job-43", lock.Exclusive)
+	fmt.Println("other key:", err == nil)
+	other.Unlock()
 
 	// Before publishing work done under the lock, make sure it was not lost.
 	if err := h.Verify(); err != nil {
@@ -39,17 +45,18 @@ func Example() {
 	if err := h.Unlock(); err != nil {
 		log.Fatal(err)
 	}
-	h2, err := tab.TryLock("job-42", lock.Exclusive)
+	h2, err := tab.TryLock("stripe-7", "job-42", lock.Exclusive)
 	fmt.Println("after unlock:", err == nil)
 	h2.Unlock()
 	// Output:
 	// strategy: flock
 	// second owner: true
+	// other key: true
 	// after unlock: true
 }
 
-// The Lease strategy works where flock(2) does not; Shared requests are held
-// exclusively.
+// The Lease strategy works where flock(2) does not. Shared holders of a key
+// share it within the process; other processes are excluded.
 func ExampleConfig_lease() {
 	dir, err := os.MkdirTemp("", "lock-example-")
 	if err != nil {
@@ -61,13 +68,19 @@ func ExampleConfig_lease() {
 		log.Fatal(err)
 	}
 	defer tab.Close()
-	h, err := tab.Lock(context.Background(), "job-42", lock.Shared)
+	h1, err := tab.Lock(context.Background(), "stripe-0", "job-42", lock.Shared)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer h.Unlock()
-	fmt.Println(tab.Strategy(), h.Mode())
-	// Output: lease exclusive
+	defer h1.Unlock()
+	h2, err := tab.TryLock("stripe-0", "job-42", lock.Shared)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer h2.Unlock()
+	_, err = tab.TryLock("stripe-0", "job-42", lock.Exclusive)
+	fmt.Println(tab.Strategy(), h2.Mode(), errors.Is(err, lock.ErrLocked))
+	// Output: lease shared true
 }
 
 func ExampleTryLockFile() {

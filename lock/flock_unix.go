@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
 package lock
 
@@ -27,9 +27,10 @@ type flockBackend struct {
 	nfs         bool
 	verifyAfter time.Duration
 
-	mu    sync.Mutex
-	files map[string]*lockFile
-	idle  list.List // *lockFile not in use, least recently used first
+	mu     sync.Mutex
+	files  map[string]*lockFile
+	idle   list.List // *lockFile not in use, least recently used first
+	closed bool      // Table closed: descriptors are closed when put back
 }
 
 type lockFile struct {
@@ -52,7 +53,7 @@ func newFlockBackend(cfg *Config) *flockBackend {
 func (b *flockBackend) path(name string) string { return filepath.Join(b.dir, name) }
 
 // get returns the open lock file for name, opening it if needed. The Table
-// guarantees one OS acquisition per name at a time, so the file is ours until
+// guarantees one OS acquisition per file at a time, so the file is ours until
 // put.
 func (b *flockBackend) get(name string) (*lockFile, error) {
 	b.mu.Lock()
@@ -79,12 +80,22 @@ func (b *flockBackend) get(name string) (*lockFile, error) {
 // open opens the lock file read-write: NFSv4 emulates flock with byte-range
 // locks, and an exclusive one needs a descriptor open for writing (EBADF
 // otherwise). O_NOFOLLOW refuses a symlink planted in the lock directory.
+// When the process is out of descriptors (EMFILE, or ENFILE for the whole
+// system) it closes every idle lock descriptor and tries once more: those
+// are a cache, the lock being asked for is not.
 func (b *flockBackend) open(name string) (int, error) {
 	p := b.path(name)
+	evicted := false
 	for {
 		fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(b.perm.Perm()))
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			continue
+		case (err == unix.EMFILE || err == unix.ENFILE) && !evicted:
+			evicted = true
+			if b.evictIdle(0) > 0 {
+				continue
+			}
 		}
 		if err != nil {
 			return -1, &fs.PathError{Op: "open lock", Path: p, Err: err}
@@ -93,17 +104,44 @@ func (b *flockBackend) open(name string) (int, error) {
 	}
 }
 
-// put returns a file to the idle list and closes the least recently used
-// ones beyond maxOpen.
-func (b *flockBackend) put(lf *lockFile) {
+// evictIdle closes idle descriptors, least recently used first, until at
+// most keep files are open, and reports how many it closed.
+func (b *flockBackend) evictIdle(keep int) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	lf.elem = b.idle.PushBack(lf)
-	for b.idle.Len() > b.maxOpen {
+	n := 0
+	for len(b.files) > keep && b.idle.Len() > 0 {
 		old := b.idle.Remove(b.idle.Front()).(*lockFile)
 		delete(b.files, old.name)
 		unix.Close(old.fd)
+		n++
 	}
+	return n
+}
+
+// put returns a file to the idle list and closes the least recently used
+// idle ones while more than maxOpen descriptors are open. After close it
+// closes the file instead: nobody would close it later.
+func (b *flockBackend) put(lf *lockFile) {
+	b.mu.Lock()
+	if b.closed {
+		if b.files[lf.name] == lf {
+			delete(b.files, lf.name)
+		}
+		b.mu.Unlock()
+		unix.Close(lf.fd)
+		return
+	}
+	lf.elem = b.idle.PushBack(lf)
+	b.mu.Unlock()
+	b.evictIdle(b.maxOpen)
+}
+
+// openFiles reports the lock descriptors open, held or idle.
+func (b *flockBackend) openFiles() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.files)
 }
 
 // discard closes a file whose descriptor failed.
@@ -116,24 +154,27 @@ func (b *flockBackend) discard(lf *lockFile) {
 	unix.Close(lf.fd)
 }
 
-func (b *flockBackend) try(name string, mode Mode) (osLock, error) {
-	how := unix.LOCK_EX
-	if mode == Shared {
-		how = unix.LOCK_SH
-	}
+// try takes an exclusive lock; the Table never asks for a shared one (see
+// Table for why).
+func (b *flockBackend) try(name string) (osLock, error) {
 	for attempt := 0; ; attempt++ {
 		lf, err := b.get(name)
 		if err != nil {
 			return nil, err
 		}
-		err = flockRetry(lf.fd, how|unix.LOCK_NB)
+		err = flockRetry(lf.fd, unix.LOCK_EX|unix.LOCK_NB)
 		switch {
 		case err == nil:
-			now := time.Now()
-			return &flockHeld{b: b, lf: lf, checked: now}, nil
+			return &flockHeld{b: b, lf: lf, checked: time.Now()}, nil
 		case err == unix.EWOULDBLOCK:
 			b.put(lf)
 			return nil, nil
+		case err == unix.ENOLCK:
+			// The probe succeeded, so flock works here: the server (or the
+			// kernel) is out of locks for us, e.g. AWS EFS past its
+			// per-mount budget.
+			b.put(lf)
+			return nil, fmt.Errorf("lock %s: %w: the server refused another lock (%v)", b.path(name), ErrTooManyLocks, err)
 		case attempt == 0 && (err == unix.EBADF || err == unix.EIO || err == unix.ESTALE):
 			// A kept descriptor can go bad: ESTALE if the file was
 			// replaced on the server, EIO after a lost NFS lease. Reopen
@@ -162,6 +203,7 @@ func flockRetry(fd, how int) error {
 func (b *flockBackend) close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.closed = true
 	for b.idle.Len() > 0 {
 		lf := b.idle.Remove(b.idle.Front()).(*lockFile)
 		delete(b.files, lf.name)
@@ -171,9 +213,13 @@ func (b *flockBackend) close() error {
 }
 
 type flockHeld struct {
-	b       *flockBackend
-	lf      *lockFile
+	b  *flockBackend
+	lf *lockFile
+
+	// mu serializes verify: the keys sharing this lock may verify at once.
+	mu      sync.Mutex
 	checked time.Time // when the server last confirmed the lock
+	lostErr error     // set once verify found the lock gone; sticky
 }
 
 // verify detects a lock lost with the NFS lease. The Linux client marks such
@@ -182,19 +228,35 @@ type flockHeld struct {
 // it with EIO, so a one-byte write-through to the lock file proves the lock
 // is still ours. The round trip is skipped while the lock is younger than
 // VerifyAfter: acquiring it renewed the lease, which cannot have expired yet.
+//
+// A lock once found lost stays lost for every key sharing it: the Table then
+// releases it when the last of them unlocks instead of handing it over.
 func (h *flockHeld) verify() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lostErr != nil {
+		return h.lostErr
+	}
 	if !h.b.nfs || time.Since(h.checked) < h.b.verifyAfter {
 		return nil
 	}
 	p := h.b.path(h.lf.name)
 	if _, err := unix.Pwrite(h.lf.fd, []byte{'L'}, 0); err != nil {
-		return fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err)
+		h.lostErr = fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err)
+		return h.lostErr
 	}
-	if err := unix.Fdatasync(h.lf.fd); err != nil {
-		return fmt.Errorf("lock %s: %w: fsync: %w", p, ErrLockLost, err)
+	if err := datasync(h.lf.fd); err != nil {
+		h.lostErr = fmt.Errorf("lock %s: %w: fsync: %w", p, ErrLockLost, err)
+		return h.lostErr
 	}
 	h.checked = time.Now()
 	return nil
+}
+
+func (h *flockHeld) lost() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lostErr != nil
 }
 
 func (h *flockHeld) unlock() error {

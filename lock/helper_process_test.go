@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -67,6 +68,8 @@ func runHelper(role string) error {
 		return helperCount(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	case "hold":
 		return helperHold(tab, name)
+	case "holdmany":
+		return helperHoldMany(tab, name, proctest.EnvInt("LOCK_COUNT", 1))
 	}
 	return fmt.Errorf("unknown role %q", role)
 }
@@ -95,7 +98,7 @@ func helperCount(tab *lock.Table, name, counter string, goroutines, iter int) er
 }
 
 func incrementUnderLock(tab *lock.Table, name, counter string) error {
-	h, err := tab.Lock(context.Background(), name, lock.Exclusive)
+	h, err := tab.Lock(context.Background(), name, name, lock.Exclusive)
 	if err != nil {
 		return err
 	}
@@ -124,7 +127,7 @@ func incrementUnderLock(tab *lock.Table, name, counter string) error {
 // helperHold takes the lock, reports "locked", then obeys commands from
 // stdin ("verify", "unlock") until stdin closes.
 func helperHold(tab *lock.Table, name string) error {
-	h, err := tab.Lock(context.Background(), name, lock.Exclusive)
+	h, err := tab.Lock(context.Background(), name, name, lock.Exclusive)
 	if err != nil {
 		return err
 	}
@@ -138,6 +141,20 @@ func helperHold(tab *lock.Table, name string) error {
 			say("unlock %s", classify(h.Unlock()))
 		}
 	}
+	return nil
+}
+
+// helperHoldMany locks the files name0..name(n-1), reports "locked" and
+// holds them until stdin closes.
+func helperHoldMany(tab *lock.Table, name string, n int) error {
+	for i := 0; i < n; i++ {
+		f := name + strconv.Itoa(i)
+		if _, err := tab.Lock(context.Background(), f, f, lock.Exclusive); err != nil {
+			return err
+		}
+	}
+	say("locked")
+	io.Copy(io.Discard, os.Stdin)
 	return nil
 }
 

@@ -40,6 +40,9 @@ func newLeaseBackend(cfg *Config) *leaseBackend {
 
 func (b *leaseBackend) close() error { return nil }
 
+// openFiles: leases keep no descriptor open between calls.
+func (b *leaseBackend) openFiles() int { return 0 }
+
 // leaseRecord is the owner record. It is written at a fixed length so that a
 // renewal overwrites it in place with one write, and a reader that races a
 // renewal sees either record or a torn one it refuses to parse, never a
@@ -116,7 +119,7 @@ func newToken() string {
 
 func (b *leaseBackend) path(name string) string { return filepath.Join(b.dir, name+leaseSuffix) }
 
-func (b *leaseBackend) try(name string, _ Mode) (osLock, error) {
+func (b *leaseBackend) try(name string) (osLock, error) {
 	p := b.path(name)
 	for attempt := 0; attempt < 2; attempt++ {
 		rec := leaseRecord{token: newToken(), expires: time.Now().Add(b.ttl), pid: b.pid, host: b.host}
@@ -222,9 +225,9 @@ type leaseHeld struct {
 	stop chan struct{}
 	done chan struct{}
 
-	mu   sync.Mutex
-	rec  leaseRecord
-	lost error
+	mu      sync.Mutex
+	rec     leaseRecord
+	lostErr error
 }
 
 // renew extends the lease every ttl/3 until unlock. It never extends a lease
@@ -241,10 +244,10 @@ func (h *leaseHeld) renew() {
 		case <-t.C:
 		}
 		h.mu.Lock()
-		if h.lost == nil {
-			h.lost = h.renewOnce()
+		if h.lostErr == nil {
+			h.lostErr = h.renewOnce()
 		}
-		lost := h.lost
+		lost := h.lostErr
 		h.mu.Unlock()
 		if lost != nil {
 			return
@@ -287,21 +290,27 @@ func (h *leaseHeld) renewOnce() error {
 func (h *leaseHeld) verify() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.lost != nil {
-		return h.lost
+	if h.lostErr != nil {
+		return h.lostErr
 	}
 	cur, err := readLease(h.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		h.lost = fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
+		h.lostErr = fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
 	case err == nil && cur.token != h.rec.token:
-		h.lost = fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
+		h.lostErr = fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
 	case err != nil:
 		return &fs.PathError{Op: "verify lease", Path: h.path, Err: err}
 	case time.Now().After(h.rec.expires):
-		h.lost = fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost)
+		h.lostErr = fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost)
 	}
-	return h.lost
+	return h.lostErr
+}
+
+func (h *leaseHeld) lost() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lostErr != nil
 }
 
 func (h *leaseHeld) unlock() error {
@@ -309,8 +318,8 @@ func (h *leaseHeld) unlock() error {
 	<-h.done
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.lost != nil {
-		return h.lost
+	if h.lostErr != nil {
+		return h.lostErr
 	}
 	cur, err := readLease(h.path)
 	if err != nil || cur.token != h.rec.token {

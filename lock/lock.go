@@ -25,16 +25,22 @@ var (
 	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")
 	// ErrClosed reports use of a closed Table.
 	ErrClosed = errors.New("lock: table closed")
+	// ErrTooManyLocks reports that this process already holds as many OS
+	// locks as it may (Config.MaxHeld), or that the server refused another
+	// one (ENOLCK). It is returned at once, never after waiting, and does not
+	// match ErrLocked: nobody else holds the lock that was asked for.
+	ErrTooManyLocks = errors.New("lock: too many locks held")
 )
 
 // Mode selects an exclusive or a shared lock.
 type Mode int
 
 const (
-	// Exclusive excludes every other holder.
+	// Exclusive excludes every other holder of the key.
 	Exclusive Mode = iota
-	// Shared admits other Shared holders and excludes Exclusive ones. The Lease
-	// strategy has no shared form and treats Shared as Exclusive.
+	// Shared admits other Shared holders of the key in the same process and
+	// excludes Exclusive ones. Other processes and hosts are excluded as by
+	// Exclusive: the OS lock behind a key is always exclusive (see Table).
 	Shared
 )
 
@@ -95,15 +101,28 @@ type Config struct {
 	Strategy Strategy
 	// FileMode is the permission of lock files created in Dir. Default 0600.
 	FileMode fs.FileMode
-	// MaxHeld bounds the OS locks this Table holds at once; further
-	// acquisitions wait. Default 64. On AWS EFS keep processes-per-host ×
-	// MaxHeld below 256.
+	// MaxHeld caps the OS locks (lock files locked) this Table holds at
+	// once; a request that would need one more fails at once with
+	// ErrTooManyLocks. Requests waiting for a lock held elsewhere hold none,
+	// and all keys on one lock file share one OS lock. Default: 128 on AWS
+	// EFS (EFS allows 256 locked files per host and mount, shared by every
+	// process on the host, so two processes fit, e.g. the old and the new
+	// one during a restart), 1024 elsewhere; in both cases at most a quarter
+	// of the file-descriptor limit (RLIMIT_NOFILE), since every held lock
+	// keeps a descriptor open.
 	MaxHeld int
-	// MaxOpen bounds the lock descriptors kept open for reuse. Default
-	// 1024. A descriptor that is not kept costs two extra round trips (OPEN,
+	// MaxOpen bounds the lock descriptors kept open, held or idle. Default
+	// 1024, and never more than a quarter of the file-descriptor limit
+	// (idle descriptors beyond that are closed, least recently used first).
+	// A descriptor that is not kept costs two extra round trips (OPEN,
 	// CLOSE) the next time its lock is taken on NFS; open descriptors that
 	// hold no lock do not count against EFS's lock limits.
 	MaxOpen int
+	// EFS declares that Dir is on AWS EFS even when the mount does not say
+	// so (a mount by IP address), which lowers the default MaxHeld. A mount
+	// of an fs-*.efs.*.amazonaws.com name, or an efs-utils TLS mount
+	// (127.0.0.1 with a port in efs-utils' 20049-21049 range), is detected.
+	EFS bool
 	// LeaseTTL is the lease length for the Lease strategy. The holder renews
 	// it every LeaseTTL/3. Default 15s.
 	LeaseTTL time.Duration
@@ -119,20 +138,24 @@ type Config struct {
 	Hostname string
 
 	nfs bool // set by probe: Dir is on an NFS mount
+	efs bool // set by probe: Dir is on AWS EFS (detected or declared)
 }
 
-func (c *Config) setDefaults() error {
+// Defaults of MaxHeld and MaxOpen, before the file-descriptor bound.
+const (
+	defaultMaxHeld    = 1024
+	defaultMaxHeldEFS = 128
+	defaultMaxOpen    = 1024
+)
+
+// validate checks cfg and fills in the defaults that do not depend on the
+// directory.
+func (c *Config) validate() error {
 	if c.Dir == "" {
 		return errors.New("lock: Config.Dir is empty")
 	}
 	if c.FileMode == 0 {
 		c.FileMode = 0o600
-	}
-	if c.MaxHeld == 0 {
-		c.MaxHeld = 64
-	}
-	if c.MaxOpen == 0 {
-		c.MaxOpen = 1024
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 15 * time.Second
@@ -157,6 +180,26 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("lock: invalid strategy %d", c.Strategy)
 	}
 	return nil
+}
+
+// setLimits fills in MaxHeld and MaxOpen once probe has detected EFS.
+// Defaults are bounded by a quarter of the descriptor limit, so lock
+// descriptors never take the descriptors the application needs; an explicit
+// MaxHeld is the caller's decision and kept, an explicit MaxOpen is bounded
+// too (idle descriptors are a cache).
+func (c *Config) setLimits() {
+	fdBudget := max(fdLimit()/4, 1)
+	if c.MaxHeld == 0 {
+		c.MaxHeld = defaultMaxHeld
+		if c.efs {
+			c.MaxHeld = defaultMaxHeldEFS
+		}
+		c.MaxHeld = min(c.MaxHeld, fdBudget)
+	}
+	if c.MaxOpen == 0 {
+		c.MaxOpen = defaultMaxOpen
+	}
+	c.MaxOpen = min(c.MaxOpen, fdBudget)
 }
 
 // validName reports whether name may name a lock file in Dir: one path

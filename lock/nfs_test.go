@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package lock_test
 
@@ -121,7 +121,7 @@ func nfsLockExclusion(t *testing.T, strategy lock.Strategy, iter int) {
 }
 
 func nfsIncrement(ctx context.Context, tab *lock.Table, counter string) error {
-	h, err := tab.Lock(ctx, "ctr", lock.Exclusive)
+	h, err := tab.Lock(ctx, "ctr", "ctr", lock.Exclusive)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func nfsIncrement(ctx context.Context, tab *lock.Table, counter string) error {
 func nfsLockShared(t *testing.T) {
 	tab := nfsTable(t, lock.Config{Strategy: lock.Flock})
 	if nfstest.Host() == "hostA" {
-		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "sh", lock.Shared)
+		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "sh", "sh", lock.Shared)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,20 +159,20 @@ func nfsLockShared(t *testing.T) {
 		return
 	}
 	nfsLockWaitSig(t, "held", nfsLockWait)
-	if h, err := tab.TryLock("sh", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+	if h, err := tab.TryLock("sh", "sh", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
 		t.Errorf("exclusive TryLock while hostA holds it shared = %v, want ErrLocked", err)
 		if h != nil {
 			h.Unlock()
 		}
 	}
-	if h, err := tab.TryLock("sh", lock.Shared); err != nil {
+	if h, err := tab.TryLock("sh", "sh", lock.Shared); err != nil {
 		t.Errorf("shared TryLock while hostA holds it shared: %v", err)
 	} else {
 		h.Unlock()
 	}
 	nfsLockSignal(t, "tried")
 	nfsLockWaitSig(t, "released", nfsLockWait)
-	h, err := tab.Lock(nfsLockCtx(t, 30*time.Second), "sh", lock.Exclusive)
+	h, err := tab.Lock(nfsLockCtx(t, 30*time.Second), "sh", "sh", lock.Exclusive)
 	if err != nil {
 		t.Errorf("exclusive Lock after hostA released: %v", err)
 	} else {
@@ -226,7 +226,7 @@ func nfsLockLeaseLoss(t *testing.T) {
 	const cutFor = 15 * time.Second
 	tab := nfsTable(t, lock.Config{Strategy: lock.Flock, VerifyAfter: time.Nanosecond})
 	if nfstest.Host() == "hostA" {
-		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "l", lock.Exclusive)
+		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "l", "l", lock.Exclusive)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func nfsLockLeaseLoss(t *testing.T) {
 		}
 		t.Logf("Unlock of the lost lock: %v", h.Unlock())
 		nfsLockSignal(t, "verified")
-		h2, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "l", lock.Exclusive)
+		h2, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "l", "l", lock.Exclusive)
 		if err != nil {
 			t.Fatalf("Lock after the lost lock: %v", err)
 		}
@@ -262,7 +262,7 @@ func nfsLockLeaseLoss(t *testing.T) {
 		return
 	}
 	nfsLockWaitSig(t, "held", nfsLockWait)
-	if h, err := tab.TryLock("l", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+	if h, err := tab.TryLock("l", "l", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
 		t.Errorf("TryLock while hostA holds the lock = %v, want ErrLocked", err)
 		if h != nil {
 			h.Unlock()
@@ -270,7 +270,7 @@ func nfsLockLeaseLoss(t *testing.T) {
 	}
 	nfsLockSignal(t, "tried")
 	start := time.Now()
-	h, err := tab.Lock(nfsLockCtx(t, cutFor+nfsLockWait), "l", lock.Exclusive)
+	h, err := tab.Lock(nfsLockCtx(t, cutFor+nfsLockWait), "l", "l", lock.Exclusive)
 	if err != nil {
 		t.Fatalf("Lock while hostA is cut off: %v", err)
 	}

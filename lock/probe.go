@@ -3,7 +3,10 @@ package lock
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
 )
@@ -18,8 +21,10 @@ func probe(cfg *Config) (Strategy, error) {
 		return 0, fmt.Errorf("lock: %s is not a directory", cfg.Dir)
 	}
 	localOnly := ""
+	cfg.efs = cfg.EFS
 	if m, err := mountinfo.Lookup(cfg.Dir); err == nil && m.IsNFS() {
 		cfg.nfs = true
+		cfg.efs = cfg.efs || isEFS(m)
 		// With local_lock=flock (or all) the client keeps flock locks to
 		// itself: two hosts would both "hold" the same lock.
 		if v, ok := m.Option("local_lock"); ok && (v == "flock" || v == "all") {
@@ -48,4 +53,33 @@ func probe(cfg *Config) (Strategy, error) {
 		return 0, err
 	}
 	return Lease, nil
+}
+
+// efs-utils' TLS (stunnel) and efs-proxy mounts point the kernel at a local
+// port in this range (efs-utils.conf port_range_lower_bound and
+// port_range_upper_bound), so such mounts show 127.0.0.1 as their server.
+const efsUtilsPortLow, efsUtilsPortHigh = 20049, 21049
+
+// isEFS reports whether an NFS mount looks like AWS EFS: mounted by its DNS
+// name (fs-0123abcd.efs.us-east-1.amazonaws.com, or a mount target's
+// us-east-1a.fs-... name), or through efs-utils' local TLS tunnel. A mount by
+// a mount target's IP address cannot be told apart; Config.EFS covers it.
+func isEFS(m mountinfo.Mount) bool {
+	host, _, ok := strings.Cut(m.Source, ":/")
+	if !ok {
+		host, _, _ = strings.Cut(m.Source, ":")
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if strings.Contains(host, ".efs.") && (strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")) {
+		return true
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	v, ok := m.Option("port")
+	if !ok {
+		return false
+	}
+	port, err := strconv.Atoi(v)
+	return err == nil && port >= efsUtilsPortLow && port <= efsUtilsPortHigh
 }

@@ -79,7 +79,7 @@ func TestKilledHolderReleases(t *testing.T) {
 			tab := newTable(t, cfg)
 			kid := startChild(t, "hold", strategyEnv(dir, "k", cfg)...)
 			kid.Expect(t, "locked")
-			if h, err := tab.TryLock("k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+			if h, err := tab.TryLock("k", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
 				if h != nil {
 					h.Unlock()
 				}
@@ -89,7 +89,7 @@ func TestKilledHolderReleases(t *testing.T) {
 			if cfg.Strategy == lock.Flock {
 				// The child has been reaped, so its descriptors are closed:
 				// the lock must be free now, without waiting.
-				h, err := tab.TryLock("k", lock.Exclusive)
+				h, err := tab.TryLock("k", "k", lock.Exclusive)
 				if err != nil {
 					t.Fatalf("TryLock after the holder was killed and reaped: %v", err)
 				}
@@ -98,7 +98,7 @@ func TestKilledHolderReleases(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
 			defer cancel()
-			h, err := tab.Lock(ctx, "k", lock.Exclusive)
+			h, err := tab.Lock(ctx, "k", "k", lock.Exclusive)
 			if err != nil {
 				t.Fatalf("Lock after the lease holder was killed: %v", err)
 			}
@@ -136,7 +136,7 @@ func TestLeaseBrokenWhileStopped(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
 	defer cancel()
-	h, err := tab.Lock(ctx, "s", lock.Exclusive)
+	h, err := tab.Lock(ctx, "s", "s", lock.Exclusive)
 	if err != nil {
 		t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
 	}
@@ -156,7 +156,7 @@ func TestLeaseBrokenWhileStopped(t *testing.T) {
 		t.Fatalf("new holder's Verify after the old holder unlocked: %v (the old holder removed our lease?)", err)
 	}
 	other := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
-	if h2, err := other.TryLock("s", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+	if h2, err := other.TryLock("s", "s", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
 		if h2 != nil {
 			h2.Unlock()
 		}
@@ -167,9 +167,9 @@ func TestLeaseBrokenWhileStopped(t *testing.T) {
 // A Lock whose context ends while another owner holds the lock returns an
 // error matching both ErrLocked and the context's error. Every way of
 // waiting is covered: polling an OS lock held by another process or another
-// Table, queueing behind a holder in the same Table, and waiting for a
-// MaxHeld slot. Nothing here measures time: the test only needs Lock to
-// return, with the right error.
+// Table, and queueing behind a holder of the key in the same Table. Nothing
+// here measures time: the test only needs Lock to return, with the right
+// error.
 func TestLockContextEnds(t *testing.T) {
 	type setup func(t *testing.T, dir string, cfg lock.Config) *lock.Table
 	otherProcess := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
@@ -178,7 +178,7 @@ func TestLockContextEnds(t *testing.T) {
 		return newTable(t, cfg)
 	}
 	otherTable := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
-		h, err := newTable(t, cfg).Lock(context.Background(), "c", lock.Exclusive)
+		h, err := newTable(t, cfg).Lock(context.Background(), "c", "c", lock.Exclusive)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,17 +187,7 @@ func TestLockContextEnds(t *testing.T) {
 	}
 	sameTable := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
 		tab := newTable(t, cfg)
-		h, err := tab.Lock(context.Background(), "c", lock.Exclusive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Unlock() })
-		return tab
-	}
-	maxHeldFull := func(t *testing.T, dir string, cfg lock.Config) *lock.Table {
-		cfg.MaxHeld = 1
-		tab := newTable(t, cfg)
-		h, err := tab.Lock(context.Background(), "other", lock.Exclusive)
+		h, err := tab.Lock(context.Background(), "c", "c", lock.Exclusive)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +201,6 @@ func TestLockContextEnds(t *testing.T) {
 		{"other-process", otherProcess},
 		{"other-table", otherTable},
 		{"same-table", sameTable},
-		{"maxheld-full", maxHeldFull},
 	}
 	ends := []struct {
 		name string
@@ -238,7 +227,7 @@ func TestLockContextEnds(t *testing.T) {
 					tab := su.fn(t, dir, cfg)
 					ctx, cancel := end.ctx()
 					defer cancel()
-					h, err := tab.Lock(ctx, "c", lock.Exclusive)
+					h, err := tab.Lock(ctx, "c", "c", lock.Exclusive)
 					if err == nil {
 						h.Unlock()
 						t.Fatal("Lock succeeded while the lock is held")

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// maxHandoffs bounds how many times in a row an exclusive OS lock passes from
-// one goroutine of this process to another without being released. Handing
-// over saves two round trips on NFS; releasing now and then gives waiters on
-// other hosts their turn.
+// maxHandoffs bounds how many times in a row a file's OS lock passes from
+// the last holder of this process to a waiting goroutine of this process
+// without being released. Handing over saves two round trips on NFS;
+// releasing now and then gives waiters on other hosts their turn.
 const maxHandoffs = 8
 
 // maxPoll caps the interval between attempts while another owner holds a
@@ -20,69 +20,130 @@ const maxHandoffs = 8
 // from flooding the server and bounds the extra wait after a release.
 const maxPoll = 20 * time.Millisecond
 
-// backend takes and releases the OS-level lock for one name.
+// backend takes and releases the OS-level lock on one lock file. The lock is
+// always exclusive (see Table).
 type backend interface {
 	// try attempts the lock without blocking: (nil, nil) when another owner
 	// holds it.
-	try(name string, mode Mode) (osLock, error)
+	try(file string) (osLock, error)
+	// openFiles reports the descriptors the backend keeps open.
+	openFiles() int
 	close() error
 }
 
 // osLock is one OS-level lock held by this process.
 type osLock interface {
+	// verify reports ErrLockLost once the lock is known to be gone; it
+	// may be called by several goroutines at once.
 	verify() error
+	// lost reports whether verify has already found the lock gone.
+	lost() bool
 	unlock() error
 }
 
-// Table hands out named locks in one directory. It is safe for concurrent use.
-// The zero value is not usable; call NewTable.
+// Table hands out keyed locks backed by lock files in one directory. It is
+// safe for concurrent use. The zero value is not usable; call NewTable.
+//
+// A lock is requested for a key on a lock file. Keys exclude each other
+// only when they are equal: inside one process, two distinct keys never wait
+// for each other, even when they share a lock file. Across processes and
+// hosts the lock file is the unit: the process takes the file's OS lock
+// (flock or lease) exclusively when the first of its keys on that file is
+// locked, shares it among all of its keys on the file, and releases it when
+// the last one is unlocked. So a goroutine may hold any number of distinct
+// keys at once without risk of waiting for itself.
+//
+// The OS lock is exclusive even when every key on it is held Shared: flock
+// cannot turn a shared lock into an exclusive one atomically (Linux drops
+// the old lock first, and a failed non-blocking conversion loses it), and
+// waiting for the process's own shared holders to leave before taking it
+// exclusively would make a goroutine holding one key Shared wait for itself
+// when it locks another key Exclusive. Shared therefore admits other Shared
+// holders of the same key in the same process, and excludes everybody else.
 type Table struct {
 	cfg      Config
 	strategy Strategy
 	be       backend
-	sem      chan struct{} // one token per OS lock held
+	efs      bool
 
-	mu      sync.Mutex
-	entries map[string]*entry
-	closed  bool
+	mu     sync.Mutex
+	files  map[string]*fileState
+	held   int // OS locks held, including those being released
+	closed bool
 }
 
-// entry is the in-process state of one name. Every field is guarded by
-// Table.mu. changed is closed and replaced on every state change, so waiters
-// can select on it together with their context.
-type entry struct {
-	os          osLock // nil while this process holds no OS lock
+// fileState is the in-process state of one lock file. Every field is guarded
+// by Table.mu. changed is closed and replaced on every state change, so
+// waiters can select on it together with their context.
+type fileState struct {
+	os       osLock // nil while this process holds no OS lock on the file
+	busy     bool   // a goroutine is taking or releasing the OS lock
+	refs     int    // handles holding a key under os
+	handoffs int    // times os was kept for a waiter since it was taken
+	waiters  int    // goroutines in acquire for a key on this file
+	keys     []*keyState
+	changed  chan struct{}
+}
+
+// keyState is the in-process state of one key. Files hold few keys at once
+// (two sessions rarely share a stripe), so a slice searched linearly beats a
+// map.
+type keyState struct {
+	key         string
 	mode        Mode
 	holders     int
-	busy        bool // a goroutine is taking or releasing the OS lock
-	handoff     bool // os is kept for the next exclusive waiter
-	handoffs    int
 	waiters     int
 	exclWaiters int
-	changed     chan struct{}
 }
 
-func (e *entry) broadcast() {
-	close(e.changed)
-	e.changed = make(chan struct{})
+func (f *fileState) broadcast() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fileState) key(k string) *keyState {
+	for _, ks := range f.keys {
+		if ks.key == k {
+			return ks
+		}
+	}
+	ks := &keyState{key: k}
+	f.keys = append(f.keys, ks)
+	return ks
+}
+
+// dropKey forgets a key nobody holds or waits for. t.mu must be held.
+func (f *fileState) dropKey(ks *keyState) {
+	if ks.holders > 0 || ks.waiters > 0 {
+		return
+	}
+	for i, k := range f.keys {
+		if k == ks {
+			last := len(f.keys) - 1
+			f.keys[i], f.keys[last] = f.keys[last], nil
+			f.keys = f.keys[:last]
+			return
+		}
+	}
 }
 
 // NewTable returns a Table for cfg.Dir, probing the directory when
 // cfg.Strategy is Auto. It fails when the directory cannot hold locks with
 // the requested strategy.
 func NewTable(cfg Config) (*Table, error) {
-	if err := cfg.setDefaults(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	strategy, err := probe(&cfg)
 	if err != nil {
 		return nil, err
 	}
+	cfg.setLimits()
 	t := &Table{
 		cfg:      cfg,
 		strategy: strategy,
-		sem:      make(chan struct{}, cfg.MaxHeld),
-		entries:  make(map[string]*entry),
+		efs:      cfg.efs,
+		files:    make(map[string]*fileState),
 	}
 	switch strategy {
 	case Flock:
@@ -99,8 +160,40 @@ func (t *Table) Strategy() Strategy { return t.strategy }
 // Dir returns the directory that holds the lock files.
 func (t *Table) Dir() string { return t.cfg.Dir }
 
+// MaxHeld reports the cap on OS locks this Table holds at once, after
+// defaults, AWS EFS detection and the file-descriptor limit were applied.
+func (t *Table) MaxHeld() int { return t.cfg.MaxHeld }
+
+// MaxOpen reports the bound on lock descriptors kept open, after defaults
+// and the file-descriptor limit were applied.
+func (t *Table) MaxOpen() int { return t.cfg.MaxOpen }
+
+// EFS reports whether the directory is treated as AWS EFS (detected from the
+// mount, or set with Config.EFS), which lowers the default MaxHeld.
+func (t *Table) EFS() bool { return t.efs }
+
+// Stats is a snapshot of a Table's use, for metrics and tests.
+type Stats struct {
+	Held    int // OS locks held (lock files locked by this process)
+	Waiting int // lock requests that do not hold their key yet
+	Open    int // lock descriptors kept open, held or idle
+}
+
+// Stats returns the Table's current use.
+func (t *Table) Stats() Stats {
+	t.mu.Lock()
+	st := Stats{Held: t.held}
+	for _, f := range t.files {
+		st.Waiting += f.waiters
+	}
+	t.mu.Unlock()
+	st.Open = t.be.openFiles()
+	return st
+}
+
 // Close releases the kept-open lock descriptors. Locks still held stay held
-// until their handles are unlocked; new acquisitions fail with ErrClosed.
+// until their handles are unlocked, which then closes their descriptors;
+// new acquisitions fail with ErrClosed.
 func (t *Table) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -112,209 +205,245 @@ func (t *Table) Close() error {
 	return t.be.close()
 }
 
-// Lock acquires the named lock in mode, waiting until it is free or ctx ends.
-// When ctx ends first the error matches both ErrLocked and ctx.Err().
-func (t *Table) Lock(ctx context.Context, name string, mode Mode) (*Handle, error) {
-	return t.acquire(ctx, name, mode, true)
+// Lock acquires key in mode, backed by the lock file named file, waiting
+// until it is free or ctx ends. When ctx ends first the error matches both
+// ErrLocked and ctx.Err(). When this process already holds MaxHeld OS locks
+// and file's is not among them, it fails at once with ErrTooManyLocks.
+func (t *Table) Lock(ctx context.Context, file, key string, mode Mode) (*Handle, error) {
+	return t.acquire(ctx, file, key, mode, true)
 }
 
-// TryLock acquires the named lock in mode if it is free now, and returns an
-// error matching ErrLocked otherwise.
-func (t *Table) TryLock(name string, mode Mode) (*Handle, error) {
-	return t.acquire(context.Background(), name, mode, false)
+// TryLock acquires key in mode if it is free now, and returns an error
+// matching ErrLocked otherwise (ErrTooManyLocks when the cap is reached).
+func (t *Table) TryLock(file, key string, mode Mode) (*Handle, error) {
+	return t.acquire(context.Background(), file, key, mode, false)
 }
 
-func (t *Table) acquire(ctx context.Context, name string, mode Mode, block bool) (*Handle, error) {
-	if !validName(name) {
-		return nil, fmt.Errorf("lock: invalid lock name %q", name)
+func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block bool) (*Handle, error) {
+	if !validName(file) {
+		return nil, fmt.Errorf("lock: invalid lock file name %q", file)
+	}
+	if key == "" {
+		return nil, fmt.Errorf("lock %s: empty key", file)
 	}
 	if mode != Exclusive && mode != Shared {
 		return nil, fmt.Errorf("lock: invalid mode %d", mode)
 	}
-	if t.strategy == Lease {
-		mode = Exclusive // leases have no shared form
-	}
-	path := filepath.Join(t.cfg.Dir, name)
 
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return nil, ErrClosed
 	}
-	e := t.entries[name]
-	if e == nil {
-		e = &entry{changed: make(chan struct{})}
-		t.entries[name] = e
+	f := t.files[file]
+	if f == nil {
+		f = &fileState{changed: make(chan struct{})}
+		t.files[file] = f
 	}
-	e.waiters++
+	ks := f.key(key)
+	f.waiters++
+	ks.waiters++
 	if mode == Exclusive {
-		e.exclWaiters++
+		ks.exclWaiters++
 	}
 	for {
+		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
 		switch {
-		case e.os != nil && e.handoff && mode == Exclusive:
-			e.handoff = false
-			e.handoffs++
-			e.holders = 1
-			t.leave(e, mode)
+		case free && f.os != nil:
+			// The process holds the file's OS lock (for other keys, or
+			// kept for a waiter): share it.
+			if f.refs == 0 {
+				f.handoffs++
+			}
+			t.grant(f, ks, mode)
 			t.mu.Unlock()
-			return &Handle{t: t, name: name, e: e, mode: mode}, nil
+			return &Handle{t: t, file: file, f: f, ks: ks, mode: mode}, nil
 
-		case e.os != nil && !e.handoff && !e.busy && mode == Shared && e.mode == Shared && e.exclWaiters == 0:
-			e.holders++
-			t.leave(e, mode)
+		case free && !f.busy:
+			f.busy = true
 			t.mu.Unlock()
-			return &Handle{t: t, name: name, e: e, mode: mode}, nil
-
-		case e.os == nil && !e.busy:
-			e.busy = true
-			t.mu.Unlock()
-			l, err := t.acquireOS(ctx, path, name, mode, block)
+			l, err := t.acquireOS(ctx, file, block)
 			t.mu.Lock()
-			e.busy = false
-			e.broadcast()
+			f.busy = false
+			f.broadcast()
 			if err != nil {
-				t.leave(e, mode)
-				t.forget(name, e)
+				t.leave(f, ks, mode)
+				t.forget(file, f)
 				t.mu.Unlock()
 				return nil, err
 			}
-			e.os, e.mode, e.holders, e.handoffs = l, mode, 1, 0
-			t.leave(e, mode)
+			f.os, f.handoffs = l, 0
+			t.grant(f, ks, mode)
 			t.mu.Unlock()
-			return &Handle{t: t, name: name, e: e, mode: mode}, nil
+			return &Handle{t: t, file: file, f: f, ks: ks, mode: mode}, nil
 		}
 
-		// Someone in this process holds or is taking the lock: queue here,
-		// so the process holds one OS lock per name.
+		// The key is held in this process, or another goroutine is taking
+		// or releasing the file's OS lock: wait here.
 		if !block {
-			t.leave(e, mode)
+			t.leave(f, ks, mode)
+			t.forget(file, f)
 			t.mu.Unlock()
-			return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
+			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		}
-		ch := e.changed
+		ch := f.changed
 		t.mu.Unlock()
 		select {
 		case <-ch:
 			t.mu.Lock()
 		case <-ctx.Done():
 			t.mu.Lock()
-			t.leave(e, mode)
-			if e.handoff && e.exclWaiters == 0 {
-				// The OS lock was being kept for waiters that all gave up.
-				t.releaseOS(e)
+			t.leave(f, ks, mode)
+			var err error
+			if f.os != nil && f.refs == 0 && f.waiters == 0 {
+				// The OS lock was kept for waiters that all gave up.
+				err = t.releaseOS(f)
 			}
-			t.forget(name, e)
+			t.forget(file, f)
 			t.mu.Unlock()
-			return nil, &waitError{path: path, err: ctx.Err()}
+			if err != nil {
+				return nil, fmt.Errorf("%w (and releasing the unused lock failed: %v)", &waitError{path: t.path(file), err: ctx.Err()}, err)
+			}
+			return nil, &waitError{path: t.path(file), err: ctx.Err()}
 		}
 	}
+}
+
+func (t *Table) path(file string) string { return filepath.Join(t.cfg.Dir, file) }
+
+// grant makes the caller a holder of ks under f's OS lock and ends its
+// waiter registration. t.mu must be held.
+func (t *Table) grant(f *fileState, ks *keyState, mode Mode) {
+	f.refs++
+	ks.holders++
+	ks.mode = mode
+	t.leave(f, ks, mode)
 }
 
 // leave undoes the waiter registration of acquire. t.mu must be held.
-func (t *Table) leave(e *entry, mode Mode) {
-	e.waiters--
+func (t *Table) leave(f *fileState, ks *keyState, mode Mode) {
+	f.waiters--
+	ks.waiters--
 	if mode == Exclusive {
-		e.exclWaiters--
+		ks.exclWaiters--
+	}
+	f.dropKey(ks)
+}
+
+// forget drops a file state nobody uses, so memory does not grow with the
+// number of files ever locked. t.mu must be held.
+func (t *Table) forget(file string, f *fileState) {
+	if f.os == nil && !f.busy && f.refs == 0 && f.waiters == 0 && t.files[file] == f {
+		delete(t.files, file)
 	}
 }
 
-// forget drops an entry nobody uses, so memory does not grow with the number
-// of names ever locked. t.mu must be held.
-func (t *Table) forget(name string, e *entry) {
-	if e.os == nil && !e.busy && e.holders == 0 && e.waiters == 0 {
-		delete(t.entries, name)
-	}
-}
-
-// acquireOS takes a MaxHeld token and then the OS lock, polling with backoff
-// while another owner holds it. Blocking lock calls cannot honour a context
-// (flock(2) only returns early on a signal), hence the polling.
-func (t *Table) acquireOS(ctx context.Context, path, name string, mode Mode, block bool) (osLock, error) {
-	if block {
-		select {
-		case t.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, &waitError{path: path, err: ctx.Err()}
-		}
-	} else {
-		select {
-		case t.sem <- struct{}{}:
-		default:
-			return nil, fmt.Errorf("lock %s: %w (MaxHeld=%d locks already held by this process)", path, ErrLocked, t.cfg.MaxHeld)
-		}
-	}
+// acquireOS takes the OS lock on file, polling with backoff while another
+// owner holds it. Blocking lock calls cannot honour a context (flock(2) only
+// returns early on a signal), hence the polling. Waiting takes no MaxHeld
+// slot: the cap is checked before each attempt (so a full table fails fast)
+// and a slot is taken only once the lock is ours.
+func (t *Table) acquireOS(ctx context.Context, file string, block bool) (osLock, error) {
 	var d time.Duration
 	for {
-		l, err := t.be.try(name, mode)
+		if err := t.slotFree(file); err != nil {
+			return nil, err
+		}
+		l, err := t.be.try(file)
 		if err != nil {
-			<-t.sem
 			return nil, err
 		}
 		if l != nil {
+			t.mu.Lock()
+			if t.held >= t.cfg.MaxHeld {
+				// Others filled the table during our attempt.
+				t.mu.Unlock()
+				l.unlock()
+				return nil, t.tooMany(file)
+			}
+			t.held++
+			t.mu.Unlock()
 			return l, nil
 		}
 		if !block {
-			<-t.sem
-			return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
+			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		}
 		if err := ctx.Err(); err != nil {
-			<-t.sem
-			return nil, &waitError{path: path, err: err}
+			return nil, &waitError{path: t.path(file), err: err}
 		}
 		d = backoff(d, maxPoll)
 		// Jitter keeps waiters on different hosts from polling in step.
 		if err := sleepCtx(ctx, d/2+rand.N(d/2+1)); err != nil {
-			<-t.sem
-			return nil, &waitError{path: path, err: err}
+			return nil, &waitError{path: t.path(file), err: err}
 		}
 	}
 }
 
-// releaseOS releases the entry's OS lock. t.mu must be held; it is dropped
+func (t *Table) slotFree(file string) error {
+	t.mu.Lock()
+	full := t.held >= t.cfg.MaxHeld
+	t.mu.Unlock()
+	if full {
+		return t.tooMany(file)
+	}
+	return nil
+}
+
+func (t *Table) tooMany(file string) error {
+	where := ""
+	if t.efs {
+		where = "; AWS EFS allows 256 locked files per host and mount, shared by all processes"
+	}
+	return fmt.Errorf("lock %s: %w: this process already holds its cap of %d OS locks (MaxHeld%s)", t.path(file), ErrTooManyLocks, t.cfg.MaxHeld, where)
+}
+
+// releaseOS releases the file's OS lock. t.mu must be held; it is dropped
 // during the unlock call (a round trip on NFS) and held again on return.
-func (t *Table) releaseOS(e *entry) error {
-	l := e.os
-	e.os, e.handoff, e.busy = nil, false, true
+func (t *Table) releaseOS(f *fileState) error {
+	l := f.os
+	f.os, f.busy = nil, true
 	t.mu.Unlock()
 	err := l.unlock()
-	<-t.sem
 	t.mu.Lock()
-	e.busy = false
-	e.broadcast()
+	t.held--
+	f.busy = false
+	f.broadcast()
 	return err
 }
 
 // Handle is one holder's share of a lock. Unlock it exactly once.
 type Handle struct {
 	t    *Table
-	name string
-	e    *entry
+	file string
+	f    *fileState
+	ks   *keyState
 	mode Mode
 
 	mu       sync.Mutex
 	released bool
 }
 
-// Mode reports the mode the lock is held in (Shared requests are held
-// Exclusive under the Lease strategy).
+// Mode reports the mode the key is held in.
 func (h *Handle) Mode() Mode { return h.mode }
 
-// Name returns the lock's name within its Table's directory.
-func (h *Handle) Name() string { return h.name }
+// Name returns the lock file's name within its Table's directory.
+func (h *Handle) Name() string { return h.file }
+
+// Key returns the locked key.
+func (h *Handle) Key() string { return h.ks.key }
 
 // Verify reports ErrLockLost when the lock has been taken away (see the
 // package documentation). Call it before publishing work done under the lock.
 // On local filesystems it costs nothing; on NFS it costs one round trip when
-// the lock has been held longer than Config.VerifyAfter.
+// the file's OS lock has gone unconfirmed longer than Config.VerifyAfter.
 func (h *Handle) Verify() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.released {
-		return fmt.Errorf("lock %s: verify after unlock: %w", h.name, ErrLockLost)
+		return fmt.Errorf("lock %s: verify after unlock: %w", h.file, ErrLockLost)
 	}
 	h.t.mu.Lock()
-	l := h.e.os
+	l := h.f.os
 	h.t.mu.Unlock()
 	return l.verify()
 }
@@ -329,19 +458,21 @@ func (h *Handle) Unlock() error {
 		return nil
 	}
 	h.released = true
-	t, e := h.t, h.e
+	t, f, ks := h.t, h.f, h.ks
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e.holders--
-	if e.holders > 0 {
+	ks.holders--
+	f.refs--
+	f.dropKey(ks)
+	f.broadcast()
+	if f.refs > 0 {
 		return nil
 	}
-	if h.mode == Exclusive && e.exclWaiters > 0 && e.handoffs < maxHandoffs {
-		e.handoff = true
-		e.broadcast()
+	if f.waiters > 0 && f.handoffs < maxHandoffs && !f.os.lost() && !t.closed {
+		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
-	err := t.releaseOS(e)
-	t.forget(h.name, e)
+	err := t.releaseOS(f)
+	t.forget(h.file, f)
 	return err
 }

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/lock"
@@ -21,9 +20,10 @@ import (
 
 var strategies = []lock.Strategy{lock.Flock, lock.Lease}
 
+// mustTry and mustBeLocked lock the key named like its lock file.
 func mustTry(t *testing.T, tab *lock.Table, name string, mode lock.Mode) *lock.Handle {
 	t.Helper()
-	h, err := tab.TryLock(name, mode)
+	h, err := tab.TryLock(name, name, mode)
 	if err != nil {
 		t.Fatalf("TryLock(%q, %v): %v", name, mode, err)
 	}
@@ -32,7 +32,7 @@ func mustTry(t *testing.T, tab *lock.Table, name string, mode lock.Mode) *lock.H
 
 func mustBeLocked(t *testing.T, tab *lock.Table, name string, mode lock.Mode) {
 	t.Helper()
-	h, err := tab.TryLock(name, mode)
+	h, err := tab.TryLock(name, name, mode)
 	if !errors.Is(err, lock.ErrLocked) {
 		if h != nil {
 			h.Unlock()
@@ -59,9 +59,6 @@ func TestForcedLease(t *testing.T) {
 		t.Fatalf("Strategy() = %v, want lease", got)
 	}
 	h := mustTry(t, tab, "x", lock.Shared)
-	if h.Mode() != lock.Exclusive {
-		t.Errorf("Shared request under Lease is held %v, want exclusive", h.Mode())
-	}
 	if _, err := os.Stat(filepath.Join(dir, "x.lease")); err != nil {
 		t.Fatalf("no lease file while held: %v", err)
 	}
@@ -108,7 +105,7 @@ func TestInProcessExclusive(t *testing.T) {
 					go func(tab *lock.Table) {
 						defer wg.Done()
 						for i := 0; i < iter; i++ {
-							h, err := tab.Lock(context.Background(), "n", lock.Exclusive)
+							h, err := tab.Lock(context.Background(), "n", "n", lock.Exclusive)
 							if err != nil {
 								errs <- err
 								return
@@ -138,22 +135,28 @@ func TestInProcessExclusive(t *testing.T) {
 	}
 }
 
-// Shared holders overlap each other but never an exclusive holder, in one
-// Table and across Tables (flock LOCK_SH).
+// Shared holders of a key overlap each other in one Table but never an
+// exclusive holder; another Table (another process) is excluded whatever
+// the modes, because the OS lock behind keys is always exclusive.
 func TestSharedAndExclusive(t *testing.T) {
 	t.Run("deterministic", func(t *testing.T) {
 		dir := t.TempDir()
 		a := newTable(t, lock.Config{Dir: dir, Strategy: lock.Flock})
 		b := newTable(t, lock.Config{Dir: dir, Strategy: lock.Flock})
 		s1 := mustTry(t, a, "n", lock.Shared)
-		s2 := mustTry(t, a, "n", lock.Shared) // same table: shares the OS lock
-		s3 := mustTry(t, b, "n", lock.Shared) // other table: a second LOCK_SH
+		s2 := mustTry(t, a, "n", lock.Shared) // same table: shares the key
+		mustBeLocked(t, b, "n", lock.Shared)  // other table: excluded
 		mustBeLocked(t, a, "n", lock.Exclusive)
 		mustBeLocked(t, b, "n", lock.Exclusive)
-		for _, h := range []*lock.Handle{s1, s2, s3} {
+		for _, h := range []*lock.Handle{s1, s2} {
 			if err := h.Unlock(); err != nil {
 				t.Fatal(err)
 			}
+		}
+		s3 := mustTry(t, b, "n", lock.Shared)
+		mustBeLocked(t, a, "n", lock.Shared)
+		if err := s3.Unlock(); err != nil {
+			t.Fatal(err)
 		}
 		x := mustTry(t, a, "n", lock.Exclusive)
 		mustBeLocked(t, a, "n", lock.Shared)
@@ -186,7 +189,7 @@ func TestSharedAndExclusive(t *testing.T) {
 			go func(tab *lock.Table, mode lock.Mode) {
 				defer wg.Done()
 				for i := 0; i < iter; i++ {
-					h, err := tab.Lock(context.Background(), "n", mode)
+					h, err := tab.Lock(context.Background(), "n", "n", mode)
 					if err != nil {
 						errs <- err
 						return
@@ -226,65 +229,77 @@ func TestSharedAndExclusive(t *testing.T) {
 	})
 }
 
-// MaxHeld bounds the OS locks a Table holds: a third distinct name waits
-// until one of two is released. Holders of one name share one OS lock.
+// MaxHeld caps the OS locks a Table holds: a third lock file fails at once
+// with ErrTooManyLocks (never ErrLocked: nobody holds it), naming the cap,
+// even under a context that never ends. Keys on a lock file the Table
+// already holds need no slot.
 func TestMaxHeld(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(strategy.String(), func(t *testing.T) {
 			tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: strategy, MaxHeld: 2})
+			if tab.MaxHeld() != 2 {
+				t.Fatalf("MaxHeld() = %d, want 2", tab.MaxHeld())
+			}
 			a := mustTry(t, tab, "a", lock.Exclusive)
 			b := mustTry(t, tab, "b", lock.Exclusive)
-			mustBeLocked(t, tab, "c", lock.Exclusive)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-			defer cancel()
-			if h, err := tab.Lock(ctx, "c", lock.Exclusive); !errors.Is(err, lock.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) {
-				if h != nil {
-					h.Unlock()
-				}
-				t.Fatalf("Lock(c) with MaxHeld reached: %v, want ErrLocked+DeadlineExceeded", err)
-			}
-			got := make(chan error, 1)
-			go func() {
-				h, err := tab.Lock(context.Background(), "c", lock.Exclusive)
+			for _, try := range []struct {
+				name string
+				fn   func() (*lock.Handle, error)
+			}{
+				{"TryLock", func() (*lock.Handle, error) { return tab.TryLock("c", "c", lock.Exclusive) }},
+				{"Lock", func() (*lock.Handle, error) { return tab.Lock(context.Background(), "c", "c", lock.Exclusive) }},
+			} {
+				h, err := try.fn()
 				if err == nil {
-					err = h.Unlock()
+					h.Unlock()
+					t.Fatalf("%s(c) with MaxHeld reached succeeded", try.name)
 				}
-				got <- err
-			}()
+				if !errors.Is(err, lock.ErrTooManyLocks) || errors.Is(err, lock.ErrLocked) {
+					t.Fatalf("%s(c) with MaxHeld reached: %v, want ErrTooManyLocks and not ErrLocked", try.name, err)
+				}
+				if !strings.Contains(err.Error(), "cap of 2") || strings.Contains(err.Error(), "another owner") {
+					t.Fatalf("%s(c) error %q does not name the cap", try.name, err)
+				}
+			}
+			// Another key on a held lock file shares its OS lock.
+			a2, err := tab.TryLock("a", "a2", lock.Exclusive)
+			if err != nil {
+				t.Fatalf("second key on a held file with MaxHeld reached: %v", err)
+			}
 			if err := a.Unlock(); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case err := <-got:
-				if err != nil {
-					t.Fatalf("Lock(c) after a slot was freed: %v", err)
-				}
-			case <-time.After(childDeadline):
-				t.Fatal("Lock(c) still waiting after a slot was freed")
+			mustBeLocked2(t, tab, "c", lock.ErrTooManyLocks) // a2 still holds file a
+			if err := a2.Unlock(); err != nil {
+				t.Fatal(err)
 			}
+			mustTry(t, tab, "c", lock.Exclusive).Unlock()
 			b.Unlock()
+			if n := tab.Stats().Held; n != 0 {
+				t.Fatalf("%d OS locks held after every handle was unlocked", n)
+			}
 		})
 	}
-	t.Run("shared-holders-use-one-slot", func(t *testing.T) {
-		tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: lock.Flock, MaxHeld: 1})
-		s1 := mustTry(t, tab, "a", lock.Shared)
-		s2 := mustTry(t, tab, "a", lock.Shared)
-		mustBeLocked(t, tab, "b", lock.Shared)
-		s1.Unlock()
-		mustBeLocked(t, tab, "b", lock.Shared)
-		s2.Unlock()
-		mustTry(t, tab, "b", lock.Shared).Unlock()
-	})
 }
 
-// Many goroutines over many names with a small MaxHeld must neither
-// deadlock nor exceed the bound. Every holder holds a distinct name
-// exclusively, so the number of holders at once is a lower bound on the OS
-// locks held.
+func mustBeLocked2(t *testing.T, tab *lock.Table, name string, want error) {
+	t.Helper()
+	h, err := tab.TryLock(name, name, lock.Exclusive)
+	if !errors.Is(err, want) {
+		if h != nil {
+			h.Unlock()
+		}
+		t.Fatalf("TryLock(%q): %v, want %v", name, err, want)
+	}
+}
+
+// Many goroutines over many lock files with a small MaxHeld never exceed
+// the cap; those that find it full fail fast and try again.
 func TestMaxHeldStress(t *testing.T) {
 	tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: lock.Flock, MaxHeld: 3})
 	var (
 		held atomic.Int32
+		full atomic.Int32
 		wg   sync.WaitGroup
 	)
 	errs := make(chan error, 32)
@@ -294,15 +309,24 @@ func TestMaxHeldStress(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 30; i++ {
 				name := fmt.Sprintf("n%d", (g+i)%7)
-				h, err := tab.Lock(context.Background(), name, lock.Exclusive)
+				h, err := tab.Lock(context.Background(), name, name, lock.Exclusive)
+				if errors.Is(err, lock.ErrTooManyLocks) {
+					full.Add(1)
+					runtime.Gosched()
+					i--
+					continue
+				}
 				if err != nil {
 					errs <- err
 					return
 				}
-				// Distinct names held at once cannot exceed MaxHeld; the
-				// same name is exclusive, so each holder is one OS lock.
+				// Every holder holds a distinct file (one key per file,
+				// exclusive), so holders at once bound OS locks from below.
 				if n := held.Add(1); n > 3 {
 					errs <- fmt.Errorf("%d locks held at once, MaxHeld is 3", n)
+				}
+				for j := 0; j < 5; j++ {
+					runtime.Gosched() // let others find the table full
 				}
 				held.Add(-1)
 				h.Unlock()
@@ -314,6 +338,7 @@ func TestMaxHeldStress(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	t.Logf("%d attempts found the table full", full.Load())
 }
 
 func TestInvalidNames(t *testing.T) {
@@ -321,11 +346,11 @@ func TestInvalidNames(t *testing.T) {
 	tab := newTable(t, lock.Config{Dir: dir})
 	before := listDir(t, dir)
 	for _, name := range []string{"", ".hidden", "..", "../x", "a/b", "/etc/passwd", "a\x00b", "tab\there", "é", strings.Repeat("x", 201)} {
-		if h, err := tab.TryLock(name, lock.Exclusive); err == nil {
+		if h, err := tab.TryLock(name, name, lock.Exclusive); err == nil {
 			h.Unlock()
 			t.Errorf("TryLock(%q) succeeded", name)
 		}
-		if h, err := tab.Lock(context.Background(), name, lock.Exclusive); err == nil {
+		if h, err := tab.Lock(context.Background(), name, name, lock.Exclusive); err == nil {
 			h.Unlock()
 			t.Errorf("Lock(%q) succeeded", name)
 		}
@@ -333,7 +358,7 @@ func TestInvalidNames(t *testing.T) {
 	if after := listDir(t, dir); after != before {
 		t.Fatalf("invalid names created files:\nbefore %s\nafter  %s", before, after)
 	}
-	if _, err := tab.TryLock("ok", lock.Mode(7)); err == nil {
+	if _, err := tab.TryLock("ok", "ok", lock.Mode(7)); err == nil {
 		t.Error("TryLock with an invalid mode succeeded")
 	}
 }
@@ -370,7 +395,7 @@ func TestHandleAfterUnlockAndClose(t *testing.T) {
 			if err := tab.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tab.TryLock("x", lock.Exclusive); !errors.Is(err, lock.ErrClosed) {
+			if _, err := tab.TryLock("x", "x", lock.Exclusive); !errors.Is(err, lock.ErrClosed) {
 				t.Fatalf("TryLock after Close: %v, want ErrClosed", err)
 			}
 		})
@@ -393,7 +418,7 @@ func TestLeaseLongHostname(t *testing.T) {
 						err = fmt.Errorf("panic: %v", r)
 					}
 				}()
-				h, err = tab.TryLock("x", lock.Exclusive)
+				h, err = tab.TryLock("x", "x", lock.Exclusive)
 			}()
 			if err != nil {
 				t.Fatalf("TryLock with a %d-byte host name: %v", n, err)

@@ -1,0 +1,277 @@
+//go:build unix
+
+package lock_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/internal/proctest"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// hangCtx bounds a call that must not wait at all: if it does wait, the
+// deadline turns the hang into a failure instead of a test-binary timeout.
+// Nothing is measured against it.
+func hangCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.Deadline)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// One goroutine locks several distinct keys on one lock file, in every
+// combination of modes, with Lock and TryLock: none of them may wait for
+// the others, since they are held by the same process.
+func TestDistinctKeysOneFileNeverWait(t *testing.T) {
+	modes := []lock.Mode{lock.Exclusive, lock.Shared}
+	for _, strategy := range strategies {
+		for _, m1 := range modes {
+			for _, m2 := range modes {
+				t.Run(fmt.Sprintf("%v/%v-then-%v", strategy, m1, m2), func(t *testing.T) {
+					tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: strategy})
+					a, err := tab.Lock(hangCtx(t), "stripe", "a", m1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, err := tab.Lock(hangCtx(t), "stripe", "b", m2)
+					if err != nil {
+						t.Fatalf("second key on the same file, same goroutine: %v", err)
+					}
+					c, err := tab.TryLock("stripe", "c", m2)
+					if err != nil {
+						t.Fatalf("TryLock of a third key on the same file: %v", err)
+					}
+					if n := tab.Stats().Held; n != 1 {
+						t.Errorf("%d OS locks held for three keys on one file, want 1", n)
+					}
+					for _, h := range []*lock.Handle{a, c, b} {
+						if err := h.Verify(); err != nil {
+							t.Fatal(err)
+						}
+						if err := h.Unlock(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if n := tab.Stats().Held; n != 0 {
+						t.Errorf("%d OS locks held after every key was unlocked", n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// The same key still excludes within a process (Shared admits Shared), and
+// while any key on a file is held, another Table — another process — is
+// kept out of every key on it.
+func TestKeyExclusion(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			a := newTable(t, lock.Config{Dir: dir, Strategy: strategy})
+			b := newTable(t, lock.Config{Dir: dir, Strategy: strategy})
+			k1, err := a.TryLock("f", "k1", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.TryLock("f", "k1", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+				t.Fatalf("same key again in the same table: %v, want ErrLocked", err)
+			}
+			if _, err := a.TryLock("f", "k1", lock.Shared); !errors.Is(err, lock.ErrLocked) {
+				t.Fatalf("same key shared while held exclusive: %v, want ErrLocked", err)
+			}
+			s2a, err := a.TryLock("f", "k2", lock.Shared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2b, err := a.TryLock("f", "k2", lock.Shared)
+			if err != nil {
+				t.Fatalf("second shared holder of a key: %v", err)
+			}
+			if _, err := a.TryLock("f", "k2", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+				t.Fatalf("exclusive while the key is held shared: %v, want ErrLocked", err)
+			}
+			for _, key := range []string{"k1", "k2", "k3"} {
+				if _, err := b.TryLock("f", key, lock.Shared); !errors.Is(err, lock.ErrLocked) {
+					t.Fatalf("other table, key %s, while the file is held: %v, want ErrLocked", key, err)
+				}
+			}
+			k1.Unlock()
+			s2a.Unlock()
+			if _, err := b.TryLock("f", "k3", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+				t.Fatalf("other table while one key is still held: %v, want ErrLocked", err)
+			}
+			s2b.Unlock()
+			h, err := b.TryLock("f", "k1", lock.Exclusive)
+			if err != nil {
+				t.Fatalf("other table after every key was unlocked: %v", err)
+			}
+			h.Unlock()
+		})
+	}
+}
+
+// Goroutines of one Table each increment their own key's counter under
+// the key's lock while all keys share one lock file: same-key holders never
+// overlap (the race detector checks the counters), and distinct keys do not
+// deadlock even when every goroutine holds two keys at once.
+func TestKeysConcurrent(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: strategy})
+			const keys, goroutines = 3, 9
+			iter := 60
+			if strategy == lock.Lease {
+				iter = 15
+			}
+			counters := make([]int, keys)
+			var wg sync.WaitGroup
+			errs := make(chan error, goroutines)
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					for i := 0; i < iter; i++ {
+						k := (g + i) % keys
+						h, err := tab.Lock(hangCtx(t), "f", fmt.Sprint("k", k), lock.Exclusive)
+						if err != nil {
+							errs <- err
+							return
+						}
+						// A second, private key while holding the first.
+						h2, err := tab.Lock(hangCtx(t), "f", fmt.Sprint("g", g), lock.Exclusive)
+						if err != nil {
+							h.Unlock()
+							errs <- err
+							return
+						}
+						counters[k]++
+						h2.Unlock()
+						if err := h.Unlock(); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}(g)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			total := 0
+			for _, c := range counters {
+				total += c
+			}
+			if total != goroutines*iter {
+				t.Fatalf("counters sum to %d, want %d", total, goroutines*iter)
+			}
+		})
+	}
+}
+
+// Goroutines waiting for locks that another owner holds take no MaxHeld
+// slot: with as many waiters as the cap, an unrelated lock is still granted
+// at once. The other owner is another Table here and another process in
+// TestWaitersTakeNoSlotAcrossProcesses.
+func TestWaitersTakeNoSlot(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			const max = 8
+			dir := t.TempDir()
+			other := newTable(t, lock.Config{Dir: dir, Strategy: strategy})
+			for i := 0; i < max; i++ {
+				h, err := other.TryLock(fmt.Sprint("busy", i), "x", lock.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { h.Unlock() })
+			}
+			tab := newTable(t, lock.Config{Dir: dir, Strategy: strategy, MaxHeld: max})
+			waitForOthers(t, tab, max, func(i int) string { return fmt.Sprint("busy", i) })
+		})
+	}
+}
+
+// waitForOthers starts n goroutines locking busy(i) in tab, waits until all
+// of them are queued, and checks that an unrelated lock is granted at once
+// and that the waiters end with their context.
+func waitForOthers(t *testing.T, tab *lock.Table, n int, busy func(int) string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	results := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			h, err := tab.Lock(ctx, busy(i), "x", lock.Exclusive)
+			if err == nil {
+				h.Unlock()
+				err = errors.New("granted a lock another owner holds")
+			} else if errors.Is(err, context.Canceled) {
+				err = nil
+			}
+			results <- err
+		}(i)
+	}
+	waitUntil(t, func() bool { return tab.Stats().Waiting == n }, "waiters queued")
+	h, err := tab.TryLock("unrelated", "u", lock.Exclusive)
+	if err != nil {
+		t.Fatalf("unrelated lock with %d waiters and MaxHeld %d: %v", n, tab.MaxHeld(), err)
+	}
+	h.Unlock()
+	cancel()
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitUntil polls cond until it holds or proctest.Deadline passes.
+func waitUntil(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	ctx := hangCtx(t)
+	for !cond() {
+		if err := sleepCtx(ctx); err != nil {
+			t.Fatalf("gave up waiting for %s: %v", what, err)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context) error {
+	select {
+	case <-time.After(time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// The lock-level form of "64 requests on host B wait for sessions locked on
+// host A": a child process holds 64 lock files, this process queues 64
+// requests for them with MaxHeld 64, and an unrelated lock is granted at
+// once. (The two-host NFS form is in nfs_test.go.)
+func TestWaitersTakeNoSlotAcrossProcesses(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			const n = 64
+			dir := t.TempDir()
+			cfg := lock.Config{Dir: dir, Strategy: strategy}
+			kid := startChild(t, "holdmany", append(strategyEnv(dir, "busy", cfg), "LOCK_COUNT="+strconv.Itoa(n))...)
+			kid.Expect(t, "locked")
+			cfg.MaxHeld = n
+			tab := newTable(t, cfg)
+			waitForOthers(t, tab, n, func(i int) string { return fmt.Sprint("busy", i) })
+		})
+	}
+}
