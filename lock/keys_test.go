@@ -275,3 +275,41 @@ func TestWaitersTakeNoSlotAcrossProcesses(t *testing.T) {
 		})
 	}
 }
+
+// Close wakes the goroutines waiting for a key, which fail with ErrClosed
+// instead of taking a lock on a closed Table.
+func TestCloseWakesWaiters(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			tab, err := lock.NewTable(lock.Config{Dir: t.TempDir(), Strategy: strategy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := tab.TryLock("f", "k", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan error, 1)
+			go func() {
+				h2, err := tab.Lock(hangCtx(t), "f", "k", lock.Exclusive)
+				if err == nil {
+					h2.Unlock()
+				}
+				got <- err
+			}()
+			waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+			if err := tab.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-got; !errors.Is(err, lock.ErrClosed) {
+				t.Fatalf("waiter after Close: %v, want ErrClosed", err)
+			}
+			if err := h.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			if st := tab.Stats(); st.Held != 0 || st.Open != 0 {
+				t.Fatalf("after Close and Unlock: %+v, want nothing held or open", st)
+			}
+		})
+	}
+}

@@ -30,7 +30,8 @@ func TestNFSLocks(t *testing.T) {
 	}{
 		{"ExclusionFlock", func(t *testing.T) { nfsLockExclusion(t, lock.Flock, 30) }},
 		{"ExclusionLease", func(t *testing.T) { nfsLockExclusion(t, lock.Lease, 8) }},
-		{"SharedAcrossHosts", nfsLockShared},
+		{"KeysAcrossHosts", nfsLockKeys},
+		{"WaitersTakeNoSlot", nfsLockWaitersNoSlot},
 		{"FileLockAcrossHosts", nfsFileLock},
 		// Last: it cuts hostA's link for longer than the lease.
 		{"VerifyAfterLeaseLoss", nfsLockLeaseLoss},
@@ -140,18 +141,35 @@ func nfsIncrement(ctx context.Context, tab *lock.Table, counter string) error {
 	return h.Unlock()
 }
 
-// nfsLockShared: a shared lock on hostA admits hostB's shared lock and
-// keeps out its exclusive one until hostA releases it.
-func nfsLockShared(t *testing.T) {
-	tab := nfsTable(t, lock.Config{Strategy: lock.Flock})
+// nfsLockKeys: hostA locks two keys on one lock file in one goroutine
+// (Shared, then Exclusive) without waiting for itself; while either is held
+// hostB is kept out of every key on the file, Shared included, and gets it
+// once hostA has unlocked both.
+func nfsLockKeys(t *testing.T) {
+	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
+		t.Run(strategy.String(), func(t *testing.T) { nfsLockKeysWith(t, strategy) })
+	}
+}
+
+func nfsLockKeysWith(t *testing.T, strategy lock.Strategy) {
+	tab := nfsTable(t, lock.Config{Strategy: strategy})
 	if nfstest.Host() == "hostA" {
-		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "sh", "sh", lock.Shared)
+		h1, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "sh", "k1", lock.Shared)
 		if err != nil {
 			t.Fatal(err)
 		}
+		h2, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "sh", "k2", lock.Exclusive)
+		if err != nil {
+			t.Fatalf("second key on the same file, same goroutine: %v", err)
+		}
 		nfsLockSignal(t, "held")
 		nfsLockWaitSig(t, "tried", nfsLockWait)
-		if err := h.Unlock(); err != nil {
+		if err := h1.Unlock(); err != nil {
+			t.Error(err)
+		}
+		nfsLockSignal(t, "one-released")
+		nfsLockWaitSig(t, "tried-again", nfsLockWait)
+		if err := h2.Unlock(); err != nil {
 			t.Error(err)
 		}
 		nfsLockSignal(t, "released")
@@ -159,25 +177,56 @@ func nfsLockShared(t *testing.T) {
 		return
 	}
 	nfsLockWaitSig(t, "held", nfsLockWait)
-	if h, err := tab.TryLock("sh", "sh", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
-		t.Errorf("exclusive TryLock while hostA holds it shared = %v, want ErrLocked", err)
-		if h != nil {
-			h.Unlock()
+	mustBeLockedKeys := func(when string) {
+		for _, k := range []struct {
+			key  string
+			mode lock.Mode
+		}{{"k1", lock.Shared}, {"k2", lock.Exclusive}, {"k3", lock.Shared}, {"k3", lock.Exclusive}} {
+			if h, err := tab.TryLock("sh", k.key, k.mode); !errors.Is(err, lock.ErrLocked) {
+				t.Errorf("%v TryLock of %s %s: %v, want ErrLocked", k.mode, k.key, when, err)
+				if h != nil {
+					h.Unlock()
+				}
+			}
 		}
 	}
-	if h, err := tab.TryLock("sh", "sh", lock.Shared); err != nil {
-		t.Errorf("shared TryLock while hostA holds it shared: %v", err)
-	} else {
-		h.Unlock()
-	}
+	mustBeLockedKeys("while hostA holds two keys on the file")
 	nfsLockSignal(t, "tried")
+	nfsLockWaitSig(t, "one-released", nfsLockWait)
+	mustBeLockedKeys("while hostA still holds one key on the file")
+	nfsLockSignal(t, "tried-again")
 	nfsLockWaitSig(t, "released", nfsLockWait)
-	h, err := tab.Lock(nfsLockCtx(t, 30*time.Second), "sh", "sh", lock.Exclusive)
+	h, err := tab.Lock(nfsLockCtx(t, 30*time.Second), "sh", "k3", lock.Exclusive)
 	if err != nil {
-		t.Errorf("exclusive Lock after hostA released: %v", err)
+		t.Errorf("Lock after hostA released: %v", err)
 	} else {
 		h.Unlock()
 	}
+	nfsLockSignal(t, "done")
+}
+
+// nfsLockWaitersNoSlot: hostA holds 64 lock files; hostB, capped at
+// MaxHeld 64, queues 64 requests for them and still locks an unrelated file
+// at once: waiting for another host takes no slot.
+func nfsLockWaitersNoSlot(t *testing.T) {
+	const n = 64
+	busy := func(i int) string { return fmt.Sprint("busy", i) }
+	if nfstest.Host() == "hostA" {
+		tab := nfsTable(t, lock.Config{Strategy: lock.Flock})
+		for i := 0; i < n; i++ {
+			h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), busy(i), "a", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Unlock()
+		}
+		nfsLockSignal(t, "held")
+		nfsLockWaitSig(t, "done", nfsLockWait)
+		return
+	}
+	tab := nfsTable(t, lock.Config{Strategy: lock.Flock, MaxHeld: n})
+	nfsLockWaitSig(t, "held", nfsLockWait)
+	waitForOthers(t, tab, n, busy)
 	nfsLockSignal(t, "done")
 }
 

@@ -201,6 +201,10 @@ func (t *Table) Close() error {
 		return nil
 	}
 	t.closed = true
+	// Wake the waiters so they fail with ErrClosed.
+	for _, f := range t.files {
+		f.broadcast()
+	}
 	t.mu.Unlock()
 	return t.be.close()
 }
@@ -247,6 +251,13 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		ks.exclWaiters++
 	}
 	for {
+		if t.closed {
+			// Closed while we waited.
+			t.leave(f, ks, mode)
+			t.forget(file, f)
+			t.mu.Unlock()
+			return nil, ErrClosed
+		}
 		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
 		switch {
 		case free && f.os != nil:
