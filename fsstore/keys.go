@@ -176,7 +176,7 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 			s.layout.encrypted = err == nil
 			return err
 		}
-		h, err := s.locks.Lock(ctx, markerLock, lock.Exclusive)
+		h, err := s.locks.Lock(ctx, markerLock, markerLock, lock.Exclusive)
 		if err != nil {
 			return fmt.Errorf("mark store encrypted: %w", err)
 		}

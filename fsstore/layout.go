@@ -179,7 +179,7 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 		if err != nil || m.maxIdle >= idle {
 			return m, err
 		}
-		h, err := s.locks.Lock(ctx, markerLock, lock.Exclusive)
+		h, err := s.locks.Lock(ctx, markerLock, markerLock, lock.Exclusive)
 		if err != nil {
 			return m, fmt.Errorf("raise max idle: %w", err)
 		}
