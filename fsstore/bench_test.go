@@ -3,7 +3,7 @@
 package fsstore_test
 
 // Benchmarks of the store's hot paths, each next to a raw baseline measured
-// in the same run (issue #2, "Speed and memory targets"). Absolute figures
+// in the same run (targets and results: docs/benchmarks.md). Absolute figures
 // drift by ±25% between runs on a shared VM; only ratios measured in one run
 // mean anything, so every store benchmark has a sibling doing the same work
 // with plain system calls. scripts/bench-core.sh runs them with -count and
@@ -36,7 +36,8 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// benchSizes are the payload sizes of issue #2.
+// benchSizes are the payload sizes of the targets in docs/benchmarks.md:
+// a small session and a large one.
 var benchSizes = []struct {
 	name string
 	n    int

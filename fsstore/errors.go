@@ -43,9 +43,14 @@ var (
 	ErrTooManyLocks = lock.ErrTooManyLocks
 	// ErrReadOnly reports a write through a Shared lock.
 	ErrReadOnly = errors.New("session locked read-only")
-	// ErrNotStore reports a directory that is not a session store (no
-	// marker file) when opened WithCreate(false), or an incompatible one.
+	// ErrNotStore reports a directory that is not a session store: no
+	// marker file when opened WithCreate(false), or a marker that does not
+	// parse or has a layout version this build does not understand.
 	ErrNotStore = errors.New("not a sessfs store")
+	// ErrLayoutMismatch reports, from Open, a shard depth or lock stripe
+	// count asked for explicitly (WithShardDepth, WithLockStripes) that
+	// differs from the one the store was created with.
+	ErrLayoutMismatch = errors.New("store layout differs from the options")
 	// ErrClosed reports use of a closed Store.
 	ErrClosed = errors.New("store closed")
 	// ErrNotSupported reports, from Open, a platform the store does not run

@@ -22,7 +22,7 @@ import (
 	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
-// The store's correctness suite on real NFS (issue #3): two client hosts
+// The store's correctness suite on real NFS: two client hosts
 // (hostA, hostB) with their own NFSv4.1 client identities, leases and
 // caches share one kernel nfsd export (see docs/testing.md). Each scenario
 // is a subtest that runs on both hosts at once, in step through files on the
@@ -769,14 +769,14 @@ func (m *nfsMeter) report(budgets []nfsBudget) {
 	}
 }
 
-// nfsRPCBudgets are issue #3's budgets plus the one GETATTR of the shard
-// directory that every Load (and a Touch without a Load before it) pays on
-// NFS: without it the Linux client opens a cached name by its old file
-// handle and returns a replaced record, which this suite caught as lost
-// updates (docs/testing.md, "What the NFS suite caught"). The issue's
-// figures (2, 4, 1, 9, 11) were measured for raw system calls that have
-// that bug. A Touch after a Load under the same lock needs no refresh.
-// A locked request that changes nothing stays within the issue's 6.
+// nfsRPCBudgets are the RPCs of the bare system calls each operation
+// needs (docs/benchmarks.md, "NFS round trips per operation": 2, 4, 1, 9,
+// 11) plus the one GETATTR of the shard directory that every Load (and a
+// Touch without a Load before it) pays on NFS: without it the Linux client
+// opens a cached name by its old file handle and returns a replaced record,
+// which this suite caught as lost updates (docs/testing.md, "What the NFS
+// suite caught"). The bare system calls have that bug. A Touch after a Load
+// under the same lock needs no refresh.
 var nfsRPCBudgets = []nfsBudget{
 	{"Load, this host wrote last", 3},
 	{"Load, other host wrote last", 6},

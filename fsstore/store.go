@@ -127,10 +127,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
 	}
 	if c.shardSet && c.shardDepth != m.shardDepth {
-		return nil, fmt.Errorf("fsstore: open %s: store has shard depth %d, option asks for %d", abs, m.shardDepth, c.shardDepth)
+		return nil, fmt.Errorf("fsstore: open %s: %w: store has shard depth %d, option asks for %d", abs, ErrLayoutMismatch, m.shardDepth, c.shardDepth)
 	}
 	if c.stripesSet && c.lockStripes != m.stripes {
-		return nil, fmt.Errorf("fsstore: open %s: store has %d lock stripes, option asks for %d", abs, m.stripes, c.lockStripes)
+		return nil, fmt.Errorf("fsstore: open %s: %w: store has %d lock stripes, option asks for %d", abs, ErrLayoutMismatch, m.stripes, c.lockStripes)
 	}
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m}
 	s.maxIdle.Store(int64(m.maxIdle))

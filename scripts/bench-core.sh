@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench-core.sh: measure the store's core operations against raw baselines
-# in one run, and PHP's files session handler next to them (issue #2).
+# in one run, and PHP's files session handler next to them (targets and
+# results: docs/benchmarks.md).
 #
 # Usage: scripts/bench-core.sh [OUTDIR]
 #
