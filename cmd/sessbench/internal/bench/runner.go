@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/hist"
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
 // Workload names what each operation of a measurement does.
@@ -178,7 +178,7 @@ type Result struct {
 	FirstErr string
 	Elapsed  time.Duration // measured wall time, summed over rounds
 	// RPC is the NFS RPCs sent during the measured slices (nil off NFS).
-	RPC nfsstats.Counts
+	RPC mountstats.Counts
 }
 
 // Throughput returns successful operations per second.
@@ -277,7 +277,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 						return results, fmt.Errorf("%s: %s warm-up: %w", t.Name(), cell.Workload, err)
 					}
 				}
-				var before nfsstats.Counts
+				var before mountstats.Counts
 				rc, isNFS := t.(RPCCounter)
 				if isNFS {
 					var err error
@@ -292,7 +292,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 				if isNFS {
 					if after, err := rc.RPCCounts(); err == nil {
 						if res.RPC == nil {
-							res.RPC = nfsstats.Counts{}
+							res.RPC = mountstats.Counts{}
 						}
 						res.RPC.Add(after.Sub(before))
 					}

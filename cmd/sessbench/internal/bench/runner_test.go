@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
 // countingTarget counts calls per method and can fail on demand.
@@ -311,8 +311,8 @@ type rpcTarget struct {
 }
 
 func (r *rpcTarget) Load(context.Context, string) error { r.n.Add(2); return nil }
-func (r *rpcTarget) RPCCounts() (nfsstats.Counts, error) {
-	return nfsstats.Counts{"GETATTR": r.n.Load(), "READ": r.n.Load() / 2}, nil
+func (r *rpcTarget) RPCCounts() (mountstats.Counts, error) {
+	return mountstats.Counts{"GETATTR": r.n.Load(), "READ": r.n.Load() / 2}, nil
 }
 
 func TestRPCCountsCoverMeasuredOpsOnly(t *testing.T) {

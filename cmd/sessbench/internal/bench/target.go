@@ -10,7 +10,7 @@ package bench
 import (
 	"context"
 
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
 // Target is a session backend under test. Every method may be called from
@@ -53,7 +53,7 @@ type Info struct {
 // RPCCounter is implemented by targets on an NFS mount: it returns the
 // mount's cumulative per-operation RPC counters.
 type RPCCounter interface {
-	RPCCounts() (nfsstats.Counts, error)
+	RPCCounts() (mountstats.Counts, error)
 }
 
 // Noop is a target whose operations do nothing. It measures the harness.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
 // Report is everything a run produced. Its JSON form is the --json output.
@@ -70,7 +70,7 @@ type Row struct {
 	// NFSOps holds RPCs per operation by the kernel's operation name
 	// ("OPEN", "RENAME", "SEQUENCE", ...), every operation seen, on NFS
 	// targets only. Unlike NFS it includes the lease renewals and
-	// delegation returns that Total leaves out (nfsstats.Excluded).
+	// delegation returns that Total leaves out (mountstats.Excluded).
 	NFSOps map[string]float64 `json:"nfs_ops_per_op,omitempty"`
 }
 
@@ -127,7 +127,7 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 
 // perOp divides the RPC counts by the operations they were sent for: the
 // groups, and every operation that was sent at all by name.
-func perOp(c nfsstats.Counts, ops uint64) (*NFS, map[string]float64) {
+func perOp(c mountstats.Counts, ops uint64) (*NFS, map[string]float64) {
 	n := float64(ops)
 	g := func(label string) float64 { return float64(c.Group(label)) / n }
 	byOp := map[string]float64{}
@@ -138,7 +138,7 @@ func perOp(c nfsstats.Counts, ops uint64) (*NFS, map[string]float64) {
 	}
 	return &NFS{
 		Reads: g("reads"), Writes: g("writes"), Getattrs: g("getattrs"), Lookups: g("lookups"),
-		Opens: g("opens"), Locks: g("locks"), Other: g(nfsstats.Other),
+		Opens: g("opens"), Locks: g("locks"), Other: g(mountstats.Other),
 		Total: float64(c.Total()) / n,
 	}, byOp
 }

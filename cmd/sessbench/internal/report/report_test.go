@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
+	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
 // result makes a result whose every sample is lat.
@@ -36,7 +36,7 @@ func sampleReport(t *testing.T, nfs bool) *Report {
 		a := result("efs", bench.Cycle, c, 3*time.Millisecond, 100)
 		if nfs {
 			// SEQUENCE is a lease renewal: in the per-op map, not the total.
-			a.RPC = nfsstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50, "RENAME": 100, "SEQUENCE": 30}
+			a.RPC = mountstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50, "RENAME": 100, "SEQUENCE": 30}
 		}
 		results = append(results, a,
 			result("local", bench.Cycle, c, 1*time.Millisecond, 300),

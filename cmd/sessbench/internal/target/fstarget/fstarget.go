@@ -9,9 +9,9 @@ import (
 	"os"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
-	"github.com/sessfs/sessfs/cmd/sessbench/internal/nfsstats"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/mountinfo"
+	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
 // Target is a filesystem session store under test.
@@ -68,11 +68,11 @@ func (t *Target) Info() bench.Info {
 }
 
 // RPCCounts returns the NFS RPC counters of the mount, or an error off NFS.
-func (t *Target) RPCCounts() (nfsstats.Counts, error) {
+func (t *Target) RPCCounts() (mountstats.Counts, error) {
 	if !t.nfs {
 		return nil, errors.New("not an NFS mount")
 	}
-	return nfsstats.Read(t.mount.Point)
+	return mountstats.Read(t.mount.Point)
 }
 
 // Cycle implements bench.Target: what a request that writes its session does.

@@ -1,4 +1,4 @@
-package nfsstats
+package mountstats
 
 import (
 	"strings"
@@ -113,5 +113,52 @@ func TestGroupsSumToTotal(t *testing.T) {
 				t.Errorf("total %d, groups sum %d, other %d; want %d, %d, %d", tt.c.Total(), sum, tt.c.Group(Other), tt.total, tt.total, tt.other)
 			}
 		})
+	}
+}
+
+// TestParseMountPoint: the mount point is matched as the kernel escapes
+// it, whatever the caller's spelling of the path.
+func TestParseMountPoint(t *testing.T) {
+	const stats = `device proc mounted on /proc with fstype proc
+device 10.99.1.1:/ mounted on /run/nfs/hostA with fstype nfs4 statvers=1.1
+	opts:	rw,vers=4.1,rsize=131072
+	per-op statistics
+	        NULL: 1 1 0 44 24 0 0 0 0
+	        OPEN: 12 12 0 4000 3000 1 2 3 0
+	       CLOSE: 11 11 0 2000 1000 1 2 3 0
+
+device 10.99.1.1:/ mounted on /run/my\040mnt\134x with fstype nfs4 statvers=1.1
+	per-op statistics
+	        OPEN: 7 7 0 0 0 0 0 0 0
+`
+	tests := []struct {
+		point   string
+		want    string // Counts.String; "": an error
+		wantErr string
+	}{
+		{"/run/nfs/hostA", "CLOSE=11 NULL=1 OPEN=12", ""},
+		{"/run/nfs/hostA/", "CLOSE=11 NULL=1 OPEN=12", ""},
+		{`/run/my mnt\x`, "OPEN=7", ""},
+		{"/run/my", "", "no mountstats entry"},
+		{"/proc", "", "no per-op statistics"},
+	}
+	for _, tt := range tests {
+		c, err := Parse(strings.NewReader(stats), tt.point)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: err %v, want %q", tt.point, err, tt.wantErr)
+		case tt.wantErr == "" && (err != nil || c.String() != tt.want):
+			t.Errorf("%s: %v, %v; want %s", tt.point, c, err, tt.want)
+		}
+	}
+}
+
+func TestSub(t *testing.T) {
+	d := Counts{"OPEN": 3, "CLOSE": 1, "READ": 4, "LOCK": 1, "SEQUENCE": 2}.Sub(Counts{"OPEN": 1, "CLOSE": 1, "READ": 3, "SEQUENCE": 1})
+	if got := d.String(); got != "LOCK=1 OPEN=2 READ=1 SEQUENCE=1" || d.Total() != 4 {
+		t.Errorf("Sub = %s (total %d), want the grown counts, total without the lease renewal", got, d.Total())
+	}
+	if got := (Counts{}).String(); got != "(none)" {
+		t.Errorf("empty = %q", got)
 	}
 }
