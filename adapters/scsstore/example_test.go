@@ -1,0 +1,60 @@
+package scsstore_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/sessfs/sessfs/adapters/scsstore"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// An scs application switches to a shared directory by replacing its
+// session manager's Store; nothing else changes.
+func Example() {
+	// In production every app server opens the same NFS or EFS directory.
+	dir, err := os.MkdirTemp("", "sessions-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := fsstore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+
+	sessionManager := scs.New()
+	sessionManager.Store = scsstore.New(st)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		n := sessionManager.GetInt(r.Context(), "visits") + 1
+		sessionManager.Put(r.Context(), "visits", n)
+		fmt.Fprintf(w, "visit %d", n)
+	})
+
+	srv := httptest.NewServer(sessionManager.LoadAndSave(mux))
+	defer srv.Close()
+	browser := srv.Client()
+	browser.Jar, _ = cookiejar.New(nil)
+	for range 3 {
+		resp, err := browser.Get(srv.URL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+	}
+	// Output:
+	// visit 1
+	// visit 2
+	// visit 3
+}

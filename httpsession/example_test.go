@@ -1,0 +1,62 @@
+package httpsession_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// A visit counter kept in the session. The browser's cookie carries only the
+// session ID; the middleware loads the session before the handler runs and
+// saves it when the handler has changed it.
+func ExampleManager_Handler() {
+	// In production every app server opens the same NFS or EFS directory.
+	dir, err := os.MkdirTemp("", "sessions-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := fsstore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+
+	sessions := httpsession.New(st)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		n := s.GetInt("visits") + 1
+		if err := s.Put("visits", n); err != nil {
+			http.Error(w, "session unavailable", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "visit %d", n)
+	})
+
+	// The default cookie is Secure, so the browser sends it over HTTPS only.
+	srv := httptest.NewTLSServer(sessions.Handler(mux))
+	defer srv.Close()
+	browser := srv.Client()
+	browser.Jar, _ = cookiejar.New(nil)
+	for range 3 {
+		resp, err := browser.Get(srv.URL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+	}
+	// Output:
+	// visit 1
+	// visit 2
+	// visit 3
+}
