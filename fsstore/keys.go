@@ -206,7 +206,12 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 // configured (unless migrating), a record under an unknown key, or one that
 // fails authentication.
 func (s *Store) unseal(h *record.Header, name string, pl []byte) ([]byte, error) {
-	kr := s.keys.Load()
+	return s.unsealWith(s.keys.Load(), h, name, pl)
+}
+
+// unsealWith is unseal with a given key set, for callers that must use one
+// key set throughout (Rekey) across a keys file reload.
+func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte) ([]byte, error) {
 	if h.Flags&record.FlagEncrypted == 0 {
 		if kr != nil && !s.cfg.plaintextMigration {
 			return nil, ErrUnencrypted

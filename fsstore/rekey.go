@@ -167,7 +167,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	} else if h.KeyID == kr.newest {
 		return rekeyUpToDate, nil
 	}
-	if pl, err = s.unseal(&h, name, pl); err != nil {
+	if pl, err = s.unsealWith(kr, &h, name, pl); err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
 	h.Flags &^= record.FlagEncrypted
