@@ -131,8 +131,11 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	values, err := s.load(r.Context(), name, id)
 	switch {
-	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID):
-		// Never adopt an unknown ID: Save will issue a fresh one.
+	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrUnknownKey):
+		// Never adopt an unknown ID: Save will issue a fresh one. A
+		// record sealed with a key no longer configured (which the store
+		// logs and reports to its Observer) is no session either, rather
+		// than an error on every request of that user.
 		return session, nil
 	case err != nil:
 		return session, err

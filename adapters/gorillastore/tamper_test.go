@@ -188,3 +188,27 @@ func openPlain(t *testing.T, dir string) *fsstore.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestRetiredKeyIsNoSession: a session whose record is sealed with an
+// fsstore key that is no longer configured comes back as a new session
+// without an error (which apps commonly turn into a 500 on every request).
+func TestRetiredKeyIsNoSession(t *testing.T) {
+	dir := t.TempDir()
+	k1, _ := fsstore.NewKey(1)
+	k2, _ := fsstore.NewKey(2)
+	old, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := saveRole(t, gorillastore.New(old, key), "user")
+	old.Close()
+	st, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sess, err := gorillastore.New(st, key).New(request(c), "sid")
+	if err != nil || !sess.IsNew || len(sess.Values) != 0 {
+		t.Fatalf("session under a retired key: new %v, values %v, err %v; want a new empty session, no error", sess.IsNew, sess.Values, err)
+	}
+}

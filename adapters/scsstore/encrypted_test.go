@@ -50,3 +50,29 @@ func TestAllEncryptedStore(t *testing.T) {
 		}
 	}
 }
+
+// TestFindRetiredKey: a session sealed with a key that is no longer
+// configured is not found (scs then starts a new session), not an error
+// that would fail every request of that user.
+func TestFindRetiredKey(t *testing.T) {
+	dir := t.TempDir()
+	k1, _ := fsstore.NewKey(1)
+	k2, _ := fsstore.NewKey(2)
+	old, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := newToken(t)
+	if err := scsstore.New(old).Commit(tok, []byte("data"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	st, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, found, err := scsstore.New(st).Find(tok); found || err != nil {
+		t.Fatalf("Find of a session under a retired key: found %v, err %v; want not found, no error", found, err)
+	}
+}

@@ -95,7 +95,11 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	sess, err := s.st.Load(ctx, token)
 	switch {
 	case err == nil:
-	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrCorrupt):
+	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrCorrupt),
+		errors.Is(err, fsstore.ErrUnknownKey):
+		// ErrUnknownKey: sealed with a key no longer configured. The
+		// store logs it and reports it to its Observer; the user gets a
+		// fresh session rather than an error on every request.
 		return nil, false, nil
 	default:
 		return nil, false, fmt.Errorf("scsstore: find: %w", err)
