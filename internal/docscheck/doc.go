@@ -1,0 +1,24 @@
+// Package docscheck holds the tests that keep README.md and docs/*.md true:
+// their Go code samples compile against this checkout, every sessgc and
+// sessbench flag they name exists, and the README's quick start works when
+// followed in a new module outside the repository.
+//
+// Conventions for Markdown authors:
+//
+//   - A ```go block that starts with a package clause is a complete file and
+//     is compiled as it stands, in a package of its own.
+//   - Any other ```go block is a snippet: its top-level declarations (lines
+//     starting with func, type, var, const at column 0) are kept, and its
+//     other lines become the body of a function returning error. It may use
+//     the names declared in the prelude below (ctx, st, id, ...) and any
+//     package of the prelude's imports without importing it; its own import
+//     block is honoured. Unused variables and imports, and a missing final
+//     return, are not errors in a snippet.
+//   - A block preceded by the line <!-- docs-check: illustrative ... -->
+//     (an HTML comment, invisible on GitHub and pkg.go.dev) is not compiled:
+//     use it for code that names packages sessfs does not depend on, or
+//     internal packages, and say why in the comment.
+//   - In code (fenced blocks and inline code spans), every flag after
+//     "sessgc [subcommand]" or "sessbench [subcommand]" must be a flag of
+//     that command.
+package docscheck

@@ -1,0 +1,300 @@
+package docscheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/internal/consumertest"
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+// mdFiles returns README.md and docs/*.md of the checkout.
+func mdFiles(t *testing.T, root string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{filepath.Join(root, "README.md")}, files...)
+}
+
+// block is a fenced code block of a Markdown file.
+type block struct {
+	file         string // relative to the repository
+	line         int    // line of the first code line, 1-based
+	lang         string
+	code         []string
+	illustrative bool
+}
+
+var illustrativeMark = regexp.MustCompile(`^\s*<!--\s*docs-check:\s*illustrative\b`)
+
+// parseMarkdown returns the fenced blocks of a file and its inline code
+// spans (with their lines).
+func parseMarkdown(t *testing.T, root, path string) (blocks []block, spans []span) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(root, path)
+	lines := strings.Split(string(b), "\n")
+	var cur *block
+	var fence string
+	for i, l := range lines {
+		trimmed := strings.TrimSpace(l)
+		if cur != nil {
+			if strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, "`~") == "" {
+				blocks = append(blocks, *cur)
+				cur = nil
+				continue
+			}
+			// Fences inside list items are indented; drop that indent.
+			cur.code = append(cur.code, strings.TrimPrefix(l, cur.indent()))
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			lang, _, _ := strings.Cut(strings.TrimLeft(trimmed, "`~"), " ")
+			cur = &block{file: rel, line: i + 2, lang: lang}
+			cur.code = nil
+			indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+			cur.code = append(cur.code, indent) // placeholder: the indent, removed below
+			cur.illustrative = i > 0 && illustrativeMark.MatchString(lines[i-1])
+			continue
+		}
+		for _, m := range inlineCode.FindAllStringSubmatch(l, -1) {
+			spans = append(spans, span{file: rel, line: i + 1, text: m[1]})
+		}
+	}
+	for i := range blocks {
+		blocks[i].code = blocks[i].code[1:]
+	}
+	return blocks, spans
+}
+
+// indent is the fence's indentation, kept as the first code line until the
+// block ends.
+func (b *block) indent() string { return b.code[0] }
+
+type span struct {
+	file string
+	line int
+	text string
+}
+
+var inlineCode = regexp.MustCompile("`([^`]+)`")
+
+// prelude is what a snippet may use without declaring it.
+const prelude = `
+var (
+	ctx            context.Context
+	st             *fsstore.Store
+	id             string
+	updated        []byte
+	mux            *http.ServeMux
+	w              http.ResponseWriter
+	r              *http.Request
+	hashKey        []byte
+	encryptionKey  []byte
+	sessionManager *scs.SessionManager
+	reportHandler  http.Handler
+)
+`
+
+var preludeImports = []string{
+	"context", "errors", "fmt", "log", "log/slog", "net/http", "os", "time",
+	"github.com/alexedwards/scs/v2",
+	"github.com/gorilla/sessions",
+	"github.com/sessfs/sessfs/adapters/gorillastore",
+	"github.com/sessfs/sessfs/adapters/scsstore",
+	"github.com/sessfs/sessfs/fsstore",
+	"github.com/sessfs/sessfs/httpsession",
+	"github.com/sessfs/sessfs/metrics/prom",
+}
+
+// genFile is a generated Go file and, for each of its lines, the Markdown
+// line it came from (0: generated).
+type genFile struct {
+	src   []byte
+	lines []int
+}
+
+func (g *genFile) add(docLine int, format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	for _, l := range strings.Split(s, "\n") {
+		g.src = append(append(g.src, l...), '\n')
+		g.lines = append(g.lines, docLine)
+	}
+}
+
+var declStart = regexp.MustCompile(`^(func|type|var|const|import)\b`)
+
+// snippetFile wraps a snippet per the package's conventions.
+func snippetFile(b block) genFile {
+	var g genFile
+	imports := map[string]bool{}
+	for _, p := range preludeImports {
+		imports[strconv.Quote(p)] = true
+	}
+	// The snippet's own imports.
+	var body []int // indices of code lines that are not imports
+	for i := 0; i < len(b.code); i++ {
+		l := b.code[i]
+		switch {
+		case strings.HasPrefix(l, "import ("):
+			for i++; i < len(b.code) && strings.TrimSpace(b.code[i]) != ")"; i++ {
+				if f := strings.Fields(b.code[i]); len(f) > 0 {
+					imports[strings.Join(f, " ")] = true
+				}
+			}
+		case strings.HasPrefix(l, "import "):
+			imports[strings.TrimSpace(strings.TrimPrefix(l, "import "))] = true
+		default:
+			body = append(body, i)
+		}
+	}
+	var specs []string
+	for s := range imports {
+		specs = append(specs, s)
+	}
+	sort.Strings(specs)
+	g.add(0, "package snippet\n\nimport (\n\t%s\n)\n%s", strings.Join(specs, "\n\t"), prelude)
+	inFunc, inDecl := false, false
+	for _, i := range body {
+		l, docLine := b.code[i], b.line+i
+		switch {
+		case inDecl:
+			g.add(docLine, "%s", l)
+			if l == "}" || l == ")" {
+				inDecl = false
+			}
+		case declStart.MatchString(l):
+			if inFunc {
+				g.add(0, "}")
+				inFunc = false
+			}
+			g.add(docLine, "%s", l)
+			inDecl = strings.HasSuffix(l, "{") || strings.HasSuffix(l, "(")
+		default:
+			if !inFunc {
+				g.add(0, "func _() error {")
+				inFunc = true
+			}
+			g.add(docLine, "%s", l)
+		}
+	}
+	if inFunc {
+		g.add(0, "}")
+	}
+	return g
+}
+
+// snippetLeniency are compiler errors that a snippet may have.
+var snippetLeniency = regexp.MustCompile(`declared and not used|imported and not used|"[^"]+" imported as \w+ and not used|missing return`)
+
+var compileErr = regexp.MustCompile(`^(?:\./)?(b\d+)/(\w+\.go):(\d+):(?:\d+:)? (.*)$`)
+
+// TestDocsGoBlocksCompile compiles every Go block of README.md and
+// docs/*.md in a module outside the repository that requires sessfs with
+// a replace directive to this checkout.
+func TestDocsGoBlocksCompile(t *testing.T) {
+	root := consumertest.RepoRoot(t)
+	files := map[string]string{}
+	type genInfo struct {
+		b       block
+		g       genFile
+		snippet bool
+	}
+	gens := map[string]genInfo{}
+	n := 0
+	for _, md := range mdFiles(t, root) {
+		blocks, _ := parseMarkdown(t, root, md)
+		for _, b := range blocks {
+			if b.lang != "go" || b.illustrative {
+				continue
+			}
+			n++
+			dir := fmt.Sprintf("b%02d", n)
+			info := genInfo{b: b}
+			if first := firstCodeLine(b.code); strings.HasPrefix(first, "package ") {
+				var g genFile
+				for i, l := range b.code {
+					g.add(b.line+i, "%s", l)
+				}
+				info.g = g
+			} else {
+				info.g, info.snippet = snippetFile(b), true
+			}
+			files[dir+"/main.go"] = string(info.g.src)
+			gens[dir] = info
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Go blocks found in README.md and docs/*.md")
+	}
+	dir := consumertest.NewModule(t, files)
+	out, err := goCmd(t, dir, "build", "-gcflags=-e", "./...")
+	if err == nil {
+		return
+	}
+	failed := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		m := compileErr.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		info := gens[m[1]]
+		if info.snippet && snippetLeniency.MatchString(m[4]) {
+			continue
+		}
+		genLine, _ := strconv.Atoi(m[3])
+		where := fmt.Sprintf("%s (block at line %d)", info.b.file, info.b.line)
+		if genLine >= 1 && genLine <= len(info.g.lines) && info.g.lines[genLine-1] > 0 {
+			where = fmt.Sprintf("%s:%d", info.b.file, info.g.lines[genLine-1])
+		}
+		t.Errorf("%s: %s", where, m[4])
+		failed = true
+	}
+	if !failed && !bytes.Contains(out, []byte("declared and not used")) && !bytes.Contains(out, []byte("imported and not used")) && !bytes.Contains(out, []byte("missing return")) {
+		t.Fatalf("go build of the docs' Go blocks failed: %v\n%s", err, out)
+	}
+}
+
+func firstCodeLine(code []string) string {
+	for _, l := range code {
+		if s := strings.TrimSpace(l); s != "" && !strings.HasPrefix(s, "//") {
+			return s
+		}
+	}
+	return ""
+}
+
+// goCmd runs the go command offline in a consumer module, like
+// consumertest.Go, but returns a failure's output to the caller.
+func goCmd(t *testing.T, dir string, args ...string) ([]byte, error) {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		testenv.Skip(t, testenv.GoModules, "no go command: %v", err)
+	}
+	cmd := exec.Command(gobin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil && (bytes.Contains(out, []byte("GOPROXY=off")) || bytes.Contains(out, []byte("module lookup disabled"))) {
+		testenv.Skip(t, testenv.GoModules, "go %s: a module is not in the module cache and the test runs offline (run go mod download in the repository first): %s",
+			strings.Join(args, " "), out)
+	}
+	return out, err
+}

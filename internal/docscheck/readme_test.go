@@ -1,0 +1,110 @@
+package docscheck
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/internal/consumertest"
+)
+
+// quickstartTest is added to the README's middleware example: it serves
+// requests through the example's routes function, over HTTPS because the
+// default cookie is Secure, as a browser with a cookie jar would.
+const quickstartTest = `package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+func TestREADMEExampleServes(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewTLSServer(routes(st))
+	defer srv.Close()
+	browser := srv.Client()
+	browser.Jar, _ = cookiejar.New(nil)
+	for _, want := range []string{"visit 1\n", "visit 2\n"} {
+		resp, err := browser.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != want {
+			t.Fatalf("GET /: %d %q, want 200 %q", resp.StatusCode, body, want)
+		}
+		for _, c := range resp.Cookies() {
+			if !c.Secure || !c.HttpOnly {
+				t.Errorf("cookie %s: Secure %v, HttpOnly %v; want both", c.Name, c.Secure, c.HttpOnly)
+			}
+		}
+	}
+}
+`
+
+// TestREADMEQuickStart follows the README as a new user would, in a new
+// module outside the repository: the go get line it gives (resolved to this
+// checkout by a replace directive), then its first Go example, which must
+// be the net/http middleware one, compiled and serving requests.
+func TestREADMEQuickStart(t *testing.T) {
+	root := consumertest.RepoRoot(t)
+	blocks, _ := parseMarkdown(t, root, filepath.Join(root, "README.md"))
+
+	var goGet []string
+	var example *block
+	for i, b := range blocks {
+		switch {
+		case b.lang == "sh" && goGet == nil:
+			for _, l := range b.code {
+				if f := strings.Fields(l); len(f) >= 3 && f[0] == "go" && f[1] == "get" {
+					goGet = f[1:]
+				}
+			}
+		case b.lang == "go" && example == nil:
+			example = &blocks[i]
+		}
+	}
+	if len(goGet) != 2 || goGet[1] != consumertest.ModulePath {
+		t.Fatalf("README: no `go get %s` line in a sh block (found %q)", consumertest.ModulePath, goGet)
+	}
+	if example == nil {
+		t.Fatal("README: no Go example")
+	}
+	src := strings.Join(example.code, "\n")
+	if !strings.HasPrefix(firstCodeLine(example.code), "package main") ||
+		!strings.Contains(src, `"github.com/sessfs/sessfs/httpsession"`) || !strings.Contains(src, "func routes(") {
+		t.Fatalf("README:%d: the first Go example must be the complete net/http middleware program (package main, importing httpsession, with a routes function the test serves)", example.line)
+	}
+
+	dir := t.TempDir()
+	gomod := "module example.com/quickstart\n\ngo 1.26.0\n\nreplace " + consumertest.ModulePath + " => " + root + "\n"
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"go.mod": gomod, "go.sum": string(sum), "main.go": src + "\n", "main_test.go": quickstartTest} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := goCmd(t, dir, goGet...); err != nil {
+		t.Fatalf("README's go %s: %v\n%s", strings.Join(goGet, " "), err, out)
+	}
+	if out, err := goCmd(t, dir, "vet", "."); err != nil {
+		t.Fatalf("README's middleware example: go vet: %v\n%s", err, out)
+	}
+	if out, err := goCmd(t, dir, "test", "-count=1", "."); err != nil {
+		t.Fatalf("README's middleware example does not serve: %v\n%s", err, out)
+	}
+}
