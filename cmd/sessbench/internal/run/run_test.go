@@ -1,13 +1,13 @@
 package run
 
 import (
-	"bytes"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/fsstore"
@@ -15,15 +15,7 @@ import (
 
 func parse(t *testing.T, args ...string) (*RunOptions, error) {
 	t.Helper()
-	var got *RunOptions
-	io := &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
-	cmd := NewCmdRun(io, func(o *RunOptions) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Out)
-	cmd.SetErr(io.ErrOut)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.Execute()
-	return got, err
+	return cmdtest.Parse(t, NewCmdRun, args, nil)
 }
 
 func TestFlagDefaults(t *testing.T) {

@@ -5,6 +5,7 @@ package installcron
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -62,18 +63,7 @@ sweep each time, and the random start delay spreads the attempts. Keep
   sessgc install-cron --systemd --dir /srv/sessions --write /etc/systemd/system &&
     systemctl daemon-reload && systemctl enable --now sessgc.timer`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
-				return err
-			}
-			if err := opts.validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return installRun(opts)
-		},
+		RunE: pass.RunE(io, opts, opts.validate, runF, installRun),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", DefaultDir, "store directory")
@@ -254,7 +244,7 @@ func Generate(opts *InstallOptions) ([]File, error) {
 	return []File{f}, err
 }
 
-func installRun(opts *InstallOptions) error {
+func installRun(_ context.Context, opts *InstallOptions) error {
 	files, err := Generate(opts)
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)

@@ -7,22 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 func execute(t *testing.T, args string) (string, string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	io := &cmdutil.IOStreams{Out: &out, ErrOut: &errb, Getenv: func(string) string { return "" }}
-	cmd := NewCmdInstallCron(io, nil)
-	cmd.SetArgs(strings.Fields(args))
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.UsageErrorf("%w", err) })
-	err := cmd.Execute()
-	return out.String(), errb.String(), err
+	r := cmdtest.Run(t, NewCmdInstallCron, nil, strings.Fields(args), nil)
+	return r.Out, r.ErrOut, r.Err
 }
 
 // The files in scripts/ are what install-cron generates with its defaults,

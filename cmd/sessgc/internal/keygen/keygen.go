@@ -3,6 +3,7 @@
 package keygen
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -39,25 +40,21 @@ the old key (see docs/operations.md).`,
   # Rotation: the new key first, then the current ones:
   (umask 077; { sessgc keygen --id 2; cat /etc/sessfs/keys; } > /etc/sessfs/keys.new)
   mv /etc/sessfs/keys.new /etc/sessfs/keys`,
-		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
-				return err
-			}
-			if opts.ID == 0 {
-				return cmdutil.UsageErrorf("--id: want a key ID from 1 to %d (0 means plaintext)", uint32(1<<32-1))
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return keygenRun(opts)
-		},
+		Args: cmdutil.NoArgs("the key ID is given with --id"),
+		RunE: pass.RunE(io, opts, opts.validate, runF, keygenRun),
 	}
 	cmd.Flags().Uint32Var(&opts.ID, "id", 0, "key ID, 1 to 4294967295, not used before in this store (required)")
 	return cmd
 }
 
-func keygenRun(opts *KeygenOptions) error {
+func (o *KeygenOptions) validate() error {
+	if o.ID == 0 {
+		return cmdutil.UsageErrorf("--id: want a key ID from 1 to %d (0 means plaintext)", uint32(1<<32-1))
+	}
+	return nil
+}
+
+func keygenRun(_ context.Context, opts *KeygenOptions) error {
 	k, err := fsstore.NewKey(opts.ID)
 	if err != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("generating a key: %w", err)}

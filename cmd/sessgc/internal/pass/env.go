@@ -1,10 +1,12 @@
 package pass
 
 import (
+	"context"
 	"strings"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -37,4 +39,24 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
 		f.Changed = true
 	})
 	return err
+}
+
+// RunE returns the RunE of a sessgc leaf command: the SESSGC_* variables
+// fill the flags not given (read with io.Getenv), validate (if not nil)
+// checks opts, then runF, the tests' seam, or else run does the work.
+func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF func(*O) error, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, _ []string) error {
+		if err := ApplyEnv(c.Flags(), io.Getenv); err != nil {
+			return err
+		}
+		if validate != nil {
+			if err := validate(); err != nil {
+				return err
+			}
+		}
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(c.Context(), opts)
+	}
 }

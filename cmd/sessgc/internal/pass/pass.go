@@ -26,6 +26,24 @@ type Outcome struct {
 	StopReason   string `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
 }
 
+// Human returns the end of a pass's human summary: "; N errors" when
+// there were any, a newline, and a line saying why the pass stopped early,
+// if it did, and what the next pass does (next).
+func (o Outcome) Human(errors int64, maxDuration time.Duration, next string) string {
+	var s string
+	if errors > 0 {
+		s = fmt.Sprintf("; %s errors", Count(errors))
+	}
+	s += "\n"
+	switch o.StopReason {
+	case "max-duration":
+		s += fmt.Sprintf("sessgc: stopped early: --max-duration %s spent; %s\n", maxDuration, next)
+	case "interrupted":
+		s += fmt.Sprintf("sessgc: stopped early: interrupted; %s\n", next)
+	}
+	return s
+}
+
 // Limits are the settings that bound a pass.
 type Limits struct {
 	// LockName is the fleet lock's file in the store's lock directory.

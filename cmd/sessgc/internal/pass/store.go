@@ -57,11 +57,25 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	return nil, cmdutil.StoreErrorf("store %s is unusable: %w", dir, err)
 }
 
-// ValidateSweepFlags checks the flags shared by run and stats.
-func ValidateSweepFlags(concurrency int, grace, tempAge time.Duration) error {
+// Check checks the flags every pass over a store has (stats passes 0 and
+// "" for those it lacks).
+func Check(dir string, concurrency int, rate float64, maxDuration time.Duration, textfile string) error {
 	switch {
+	case dir == "":
+		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	case concurrency < 1 || concurrency > 64:
 		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", concurrency)
+	case rate < 0:
+		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", rate)
+	case maxDuration < 0:
+		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", maxDuration)
+	}
+	return CheckTextfile(textfile)
+}
+
+// CheckAges checks the --grace and --temp-age flags of run and stats.
+func CheckAges(grace, tempAge time.Duration) error {
+	switch {
 	case grace <= 0:
 		return cmdutil.UsageErrorf("--grace %v: want a positive duration", grace)
 	case tempAge <= 0:

@@ -91,19 +91,12 @@ store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
   # Key set from the environment (e.g. a systemd credential):
   SESSGC_KEYS="$(cat /run/credentials/sessgc/keys)" sessgc rekey --dir /srv/sessions --json`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.KeysFileFromFlag = c.Flags().Changed("keys-file")
-			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
-				return err
-			}
-			if err := opts.validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return rekeyRun(c.Context(), opts)
-		},
+	}
+	run := pass.RunE(io, opts, opts.validate, runF, rekeyRun)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		// Asked before the environment fills the flag in.
+		opts.KeysFileFromFlag = c.Flags().Changed("keys-file")
+		return run(c, args)
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
@@ -122,17 +115,7 @@ store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
 }
 
 func (o *RekeyOptions) validate() error {
-	switch {
-	case o.Dir == "":
-		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", pass.EnvName("dir"))
-	case o.Concurrency < 1 || o.Concurrency > 64:
-		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", o.Concurrency)
-	case o.Rate < 0:
-		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", o.Rate)
-	case o.MaxDuration < 0:
-		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", o.MaxDuration)
-	}
-	return pass.CheckTextfile(o.Textfile)
+	return pass.Check(o.Dir, o.Concurrency, o.Rate, o.MaxDuration, o.Textfile)
 }
 
 // Summary is the JSON object printed with --json. Its fields are documented
@@ -274,15 +257,5 @@ func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
 	s := fmt.Sprintf("sessgc: rekeyed %s to key %d in %s: rewrote %s records, %s already up to date; scanned %s records",
 		sum.Dir, sum.KeyID, d, pass.Count(sum.Rekeyed), pass.Count(sum.UpToDate), pass.Count(sum.Scanned))
-	if sum.Errors > 0 {
-		s += fmt.Sprintf("; %s errors", pass.Count(sum.Errors))
-	}
-	s += "\n"
-	switch sum.StopReason {
-	case "max-duration":
-		s += fmt.Sprintf("sessgc: stopped early: --max-duration %s spent; run again to continue (converted records are skipped)\n", opts.MaxDuration)
-	case "interrupted":
-		s += "sessgc: stopped early: interrupted; run again to continue\n"
-	}
-	return s
+	return s + sum.Human(sum.Errors, opts.MaxDuration, "run again to continue (converted records are skipped)")
 }

@@ -85,18 +85,7 @@ also after a run skipped because of the fleet lock, and after a failed one
   # Metrics for node-exporter's textfile collector:
   sessgc run --dir /srv/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
-				return err
-			}
-			if err := opts.validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runRun(c.Context(), opts)
-		},
+		RunE: pass.RunE(io, opts, opts.validate, runF, runRun),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
@@ -118,21 +107,13 @@ also after a run skipped because of the fleet lock, and after a failed one
 }
 
 func (o *RunOptions) validate() error {
-	if o.Dir == "" {
-		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", pass.EnvName("dir"))
-	}
-	if err := pass.ValidateSweepFlags(o.Concurrency, o.Grace, o.TempAge); err != nil {
+	if err := pass.Check(o.Dir, o.Concurrency, o.Rate, o.MaxDuration, o.Textfile); err != nil {
 		return err
 	}
-	switch {
-	case o.Rate < 0:
-		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", o.Rate)
-	case o.MaxDuration < 0:
-		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", o.MaxDuration)
-	case o.Jitter < 0:
+	if o.Jitter < 0 {
 		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", o.Jitter)
 	}
-	return pass.CheckTextfile(o.Textfile)
+	return pass.CheckAges(o.Grace, o.TempAge)
 }
 
 // Summary is the JSON object printed last with --json. Its fields are
@@ -354,17 +335,7 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	if sum.Foreign > 0 {
 		s += fmt.Sprintf("; left %s foreign files alone", pass.Count(sum.Foreign))
 	}
-	if sum.Errors > 0 {
-		s += fmt.Sprintf("; %s errors", pass.Count(sum.Errors))
-	}
-	s += "\n"
-	switch sum.StopReason {
-	case "max-duration":
-		s += fmt.Sprintf("sessgc: stopped early: --max-duration %s spent; the next run goes on from the start and passes quickly over what is clean\n", opts.MaxDuration)
-	case "interrupted":
-		s += "sessgc: stopped early: interrupted\n"
-	}
-	return s
+	return s + sum.Human(sum.Errors, opts.MaxDuration, "the next run goes on from the start and passes quickly over what is clean")
 }
 
 // startProgress redraws one status line on stderr until stop is called.

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -23,63 +22,31 @@ func testIO(env map[string]string) (*cmdutil.IOStreams, *bytes.Buffer, *bytes.Bu
 
 func TestNewCmdRunFlags(t *testing.T) {
 	defaults := RunOptions{Dir: "/s", Concurrency: 4, Grace: time.Minute, TempAge: 10 * time.Minute}
-	for _, tc := range []struct {
-		name string
-		args string
-		env  map[string]string
-		want func(o *RunOptions)
-		code int // expected exit code of a parse or validation error
-	}{
-		{name: "defaults", args: "--dir /s", want: func(o *RunOptions) {}},
-		{name: "all flags", args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress",
-			want: func(o *RunOptions) {
+	cmdtest.TestFlags(t, NewCmdRun, defaults, []cmdtest.FlagCase[RunOptions]{
+		{Name: "defaults", Args: "--dir /s", Want: func(o *RunOptions) {}},
+		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress",
+			Want: func(o *RunOptions) {
 				o.DryRun, o.MaxDuration, o.Concurrency, o.Rate = true, 5*time.Minute, 8, 250.5
 				o.Grace, o.TempAge, o.Jitter, o.NoFleetLock = 2*time.Minute, time.Hour, 30*time.Second, true
 				o.JSON, o.Verbose, o.Quiet, o.NoProgress = true, true, true, true
 			}},
-		{name: "env", args: "", env: map[string]string{"SESSGC_DIR": "/s", "SESSGC_RATE": "100", "SESSGC_NO_FLEET_LOCK": "true", "SESSGC_MAX_DURATION": "1m"},
-			want: func(o *RunOptions) { o.Rate, o.NoFleetLock, o.MaxDuration = 100, true, time.Minute }},
-		{name: "flag beats env", args: "--dir /s --rate 7", env: map[string]string{"SESSGC_DIR": "/other", "SESSGC_RATE": "100"},
-			want: func(o *RunOptions) { o.Rate = 7 }},
-		{name: "no dir", args: "", code: cmdutil.ExitUsage},
-		{name: "bad env", args: "--dir /s", env: map[string]string{"SESSGC_JSON": "maybe"}, code: cmdutil.ExitUsage},
-		{name: "concurrency 65", args: "--dir /s -c 65", code: cmdutil.ExitUsage},
-		{name: "negative rate", args: "--dir /s --rate -1", code: cmdutil.ExitUsage},
-		{name: "negative budget", args: "--dir /s --max-duration -1s", code: cmdutil.ExitUsage},
-		{name: "zero temp age", args: "--dir /s --temp-age 0", code: cmdutil.ExitUsage},
-		{name: "argument", args: "--dir /s now", code: cmdutil.ExitUsage},
-		{name: "textfile", args: "--dir /s --textfile /tmp/sessgc.prom", want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
-		{name: "textfile env", args: "--dir /s", env: map[string]string{"SESSGC_TEXTFILE": "/tmp/sessgc.prom"},
-			want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
-		{name: "textfile not .prom", args: "--dir /s --textfile /tmp/sessgc.txt", code: cmdutil.ExitUsage},
-		{name: "textfile dir missing", args: "--dir /s --textfile /nonexistent-dir/sessgc.prom", code: cmdutil.ExitUsage},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			io, _, _ := testIO(tc.env)
-			var got *RunOptions
-			cmd := NewCmdRun(io, func(o *RunOptions) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tc.args))
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.UsageErrorf("%w", err) })
-			err := cmd.Execute()
-			if tc.code != 0 {
-				if code := cmdutil.ExitCode(err); code != tc.code || got != nil {
-					t.Fatalf("exit code %d (%v), want %d", code, err, tc.code)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := defaults
-			tc.want(&want)
-			want.IO = got.IO
-			if *got != want {
-				t.Errorf("options\n got %+v\nwant %+v", *got, want)
-			}
-		})
-	}
+		{Name: "env", Args: "", Env: map[string]string{"SESSGC_DIR": "/s", "SESSGC_RATE": "100", "SESSGC_NO_FLEET_LOCK": "true", "SESSGC_MAX_DURATION": "1m"},
+			Want: func(o *RunOptions) { o.Rate, o.NoFleetLock, o.MaxDuration = 100, true, time.Minute }},
+		{Name: "flag beats env", Args: "--dir /s --rate 7", Env: map[string]string{"SESSGC_DIR": "/other", "SESSGC_RATE": "100"},
+			Want: func(o *RunOptions) { o.Rate = 7 }},
+		{Name: "no dir", Args: "", Code: cmdutil.ExitUsage},
+		{Name: "bad env", Args: "--dir /s", Env: map[string]string{"SESSGC_JSON": "maybe"}, Code: cmdutil.ExitUsage},
+		{Name: "concurrency 65", Args: "--dir /s -c 65", Code: cmdutil.ExitUsage},
+		{Name: "negative rate", Args: "--dir /s --rate -1", Code: cmdutil.ExitUsage},
+		{Name: "negative budget", Args: "--dir /s --max-duration -1s", Code: cmdutil.ExitUsage},
+		{Name: "zero temp age", Args: "--dir /s --temp-age 0", Code: cmdutil.ExitUsage},
+		{Name: "argument", Args: "--dir /s now", Code: cmdutil.ExitUsage},
+		{Name: "textfile", Args: "--dir /s --textfile /tmp/sessgc.prom", Want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
+		{Name: "textfile env", Args: "--dir /s", Env: map[string]string{"SESSGC_TEXTFILE": "/tmp/sessgc.prom"},
+			Want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
+		{Name: "textfile not .prom", Args: "--dir /s --textfile /tmp/sessgc.txt", Code: cmdutil.ExitUsage},
+		{Name: "textfile dir missing", Args: "--dir /s --textfile /nonexistent-dir/sessgc.prom", Code: cmdutil.ExitUsage},
+	})
 }
 
 // newStore makes a store with live and expired sessions.

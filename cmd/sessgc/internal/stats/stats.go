@@ -43,21 +43,7 @@ the file server's clock) plus the largest idle timeout recorded in the store.`,
 		Example: `  sessgc stats --dir /srv/sessions
   sessgc stats --dir /srv/sessions --json | jq .expired`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := pass.ApplyEnv(c.Flags(), opts.IO.Getenv); err != nil {
-				return err
-			}
-			if opts.Dir == "" {
-				return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", pass.EnvName("dir"))
-			}
-			if err := pass.ValidateSweepFlags(opts.Concurrency, opts.Grace, opts.TempAge); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return statsRun(c.Context(), opts)
-		},
+		RunE: pass.RunE(io, opts, opts.validate, runF, statsRun),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
@@ -67,6 +53,13 @@ the file server's clock) plus the largest idle timeout recorded in the store.`,
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
 	cmd.MarkFlagDirname("dir")
 	return cmd
+}
+
+func (o *StatsOptions) validate() error {
+	if err := pass.Check(o.Dir, o.Concurrency, 0, 0, ""); err != nil {
+		return err
+	}
+	return pass.CheckAges(o.Grace, o.TempAge)
 }
 
 // Report is the JSON object `sessgc stats --json` prints. Add fields,

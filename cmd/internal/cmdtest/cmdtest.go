@@ -1,0 +1,93 @@
+// Package cmdtest runs one leaf command of sessgc or sessbench in a test,
+// as the command tree would, with in-memory streams: the test seam of the
+// commands' NewCmdX(io, runF) convention.
+package cmdtest
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+)
+
+// Result is what a command run by Run printed and returned.
+type Result struct {
+	Out, ErrOut string
+	Err         error
+}
+
+// Run builds a command with newCmd on streams whose Getenv reads env,
+// runs it with args, flag errors made usage errors
+// as cmdutil.Execute does, and returns its output and error. runF is passed
+// to newCmd: nil runs the command itself.
+func Run[O any](t testing.TB, newCmd func(*cmdutil.IOStreams, func(*O) error) *cobra.Command, runF func(*O) error, args []string, env map[string]string) Result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut, Getenv: func(k string) string { return env[k] }}
+	cmd := newCmd(io, runF)
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.UsageErrorf("%w", err) })
+	err := cmd.Execute()
+	return Result{Out: out.String(), ErrOut: errOut.String(), Err: err}
+}
+
+// Parse runs the command built by newCmd with args and env through its
+// runF seam and returns the options it would run with, or the parse or
+// validation error (then the options are nil).
+func Parse[O any](t testing.TB, newCmd func(*cmdutil.IOStreams, func(*O) error) *cobra.Command, args []string, env map[string]string) (*O, error) {
+	t.Helper()
+	var got *O
+	r := Run(t, newCmd, func(o *O) error { got = o; return nil }, args, env)
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	return got, nil
+}
+
+// FlagCase is one row of a table test of a command's flags and
+// environment.
+type FlagCase[O any] struct {
+	Name string
+	Args string // split on white space
+	Env  map[string]string
+	// Want edits the default options into the expected ones.
+	Want func(*O)
+	// Code is the exit code of an expected parse or validation error; 0:
+	// none expected.
+	Code int
+}
+
+// TestFlags runs every case through newCmd's runF seam and compares the
+// options with defaults as edited by Want. Options are compared with ==,
+// their IO field (the streams) left out.
+func TestFlags[O comparable](t *testing.T, newCmd func(*cmdutil.IOStreams, func(*O) error) *cobra.Command, defaults O, cases []FlagCase[O]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			got, err := Parse(t, newCmd, strings.Fields(tc.Args), tc.Env)
+			if tc.Code != 0 {
+				if code := cmdutil.ExitCode(err); code != tc.Code {
+					t.Fatalf("exit code %d (%v), want %d", code, err, tc.Code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := defaults
+			tc.Want(&want)
+			// The streams are the test's own; only the settings count.
+			reflect.ValueOf(&want).Elem().FieldByName("IO").Set(reflect.ValueOf(got).Elem().FieldByName("IO"))
+			if *got != want {
+				t.Errorf("options\n got %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+}
