@@ -1,7 +1,8 @@
 // Package docscheck holds the tests that keep README.md and docs/*.md true:
 // their Go code samples compile against this checkout, every sessgc and
-// sessbench flag they name exists, and the README's quick start works when
-// followed in a new module outside the repository.
+// sessbench flag they name exists, their relative links and #anchors
+// resolve, and the README's quick start works when followed in a new module
+// outside the repository.
 //
 // Conventions for Markdown authors:
 //
