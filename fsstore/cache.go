@@ -18,6 +18,7 @@ import (
 // checksum and the allocation.
 type cache struct {
 	maxEntries, maxBytes int
+	root                 *rootDir
 
 	mu    sync.Mutex
 	items map[string]*list.Element // record name -> *cacheEntry
@@ -52,7 +53,7 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 	if !ok {
 		return e, false
 	}
-	f, st, err := openRead(path)
+	f, st, err := c.root.openRead(path)
 	if err != nil {
 		return e, false
 	}

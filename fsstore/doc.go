@@ -22,8 +22,10 @@
 // backup or a log of file names does not reveal live session tokens, and no
 // path is ever built from caller input; IDs are validated ([ValidID]) before
 // anything else. Files are created 0600 and directories 0700 unless
-// [WithPermissions] says otherwise, and no file in the store is opened
-// through a symlink (O_NOFOLLOW).
+// [WithPermissions] says otherwise, and no symlink below the store's
+// directory is followed, at any component of a path: a shard directory
+// replaced by a symlink makes operations fail with ELOOP rather than touch
+// files outside the store.
 //
 // # Expiry
 //

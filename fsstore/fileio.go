@@ -36,8 +36,8 @@ func randHex(n int) string {
 // files larger than limit (errTooBig) and anything but a regular file
 // (errNotRegular). It returns the bytes and the file's attributes, taken
 // from the open descriptor.
-func readFile(path string, limit int) ([]byte, fileStat, error) {
-	f, st, err := openRead(path)
+func (r *rootDir) readFile(path string, limit int) ([]byte, fileStat, error) {
+	f, st, err := r.openRead(path)
 	if err != nil {
 		return nil, st, err
 	}

@@ -34,3 +34,13 @@ func forceGetattr(dir string) error {
 	}
 	return nil
 }
+
+// dirLookupFlags opens a directory to resolve names in it (there is no
+// O_PATH here).
+const dirLookupFlags = unix.O_RDONLY
+
+// openBeneath opens rel below root without following symlinks, one
+// directory at a time.
+func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int, error) {
+	return walkBeneath(root, rel, flags, mode)
+}

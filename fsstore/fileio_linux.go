@@ -45,3 +45,38 @@ func forceGetattr(dir string) error {
 	}
 	return nil
 }
+
+// dirLookupFlags opens a directory only to resolve names in it: no read
+// permission needed, and nothing for an NFS client to open.
+const dirLookupFlags = unix.O_PATH
+
+// openBeneath opens rel below root without following symlinks, in one
+// openat2(2) call; on kernels without it (before 5.6, or a seccomp policy
+// that refuses it) one directory at a time.
+func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int, error) {
+	if !r.noOpenat2.Load() {
+		how := unix.OpenHow{
+			Flags:   uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC),
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		}
+		if flags&unix.O_CREAT != 0 {
+			how.Mode = uint64(mode)
+		}
+		fd, err := retryEINTR(func() (int, error) { return unix.Openat2(root, rel, &how) })
+		switch err {
+		case unix.ENOSYS:
+			r.noOpenat2.Store(true)
+		case unix.EPERM:
+			// A seccomp filter, or a real permission error: the walk
+			// tells them apart.
+			fd, err := walkBeneath(root, rel, flags, mode)
+			if err == nil {
+				r.noOpenat2.Store(true)
+			}
+			return fd, err
+		default:
+			return fd, symlinkErr(root, rel, err)
+		}
+	}
+	return walkBeneath(root, rel, flags, mode)
+}

@@ -5,38 +5,52 @@ package fsstore
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"time"
 )
 
 // The store needs POSIX semantics it cannot get here: a rename over a file
-// another process has open, link(2), O_NOFOLLOW, server-side mtimes. Open
-// fails with ErrNotSupported; the stubs below only keep the package
-// compiling so that programs importing it build everywhere.
+// another process has open, link(2), O_NOFOLLOW, directory descriptors,
+// server-side mtimes. Open fails with ErrNotSupported; the stubs below only
+// keep the package compiling so that programs importing it build
+// everywhere.
 var platformErr = fmt.Errorf("%w: %s/%s (linux, darwin and freebsd are)", ErrNotSupported, runtime.GOOS, runtime.GOARCH)
+
+type rootDir struct{}
+
+func openRoot(path string) (*rootDir, error) { return nil, platformErr }
+func (*rootDir) close() error                { return nil }
 
 type rfile struct{}
 
-func openRead(path string) (rfile, fileStat, error)   { return rfile{}, fileStat{}, platformErr }
+func (*rootDir) openRead(path string) (rfile, fileStat, error) {
+	return rfile{}, fileStat{}, platformErr
+}
 func (rfile) readAt(b []byte, off int64) (int, error) { return 0, platformErr }
 func (rfile) read(b []byte) (int, error)              { return 0, platformErr }
 func (rfile) close() error                            { return nil }
 
-func isSymlinkErr(err error) bool { return false }
-func isStale(err error) bool      { return false }
+func (*rootDir) openDir(dir string) (*os.File, error) { return nil, platformErr }
+
+func (*rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
+	return platformErr
+}
 
 func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
 	return platformErr
 }
 
-func syncDir(dir string) error                           { return platformErr }
-func lstat(path string) (fileStat, error)                { return fileStat{}, platformErr }
-func unlink(path string) error                           { return platformErr }
-func rename(oldpath, newpath string) error               { return platformErr }
-func link(oldpath, newpath string) error                 { return platformErr }
-func touchNow(path string) error                         { return platformErr }
-func setMtime(path string, t time.Time) error            { return platformErr }
-func setTimes(path string, atime, mtime time.Time) error { return platformErr }
-func isExt4(dir string) bool                             { return false }
-func onNFS(dir string) bool                              { return false }
-func forceGetattr(dir string) error                      { return platformErr }
+func isSymlinkErr(err error) bool                                   { return false }
+func isStale(err error) bool                                        { return false }
+func syncDir(dir string) error                                      { return platformErr }
+func (*rootDir) lstat(path string) (fileStat, error)                { return fileStat{}, platformErr }
+func (*rootDir) unlink(path string) error                           { return platformErr }
+func (*rootDir) rename(oldpath, newpath string) error               { return platformErr }
+func (*rootDir) link(oldpath, newpath string) error                 { return platformErr }
+func (*rootDir) touchNow(path string) error                         { return platformErr }
+func (*rootDir) setMtime(path string, t time.Time) error            { return platformErr }
+func (*rootDir) setTimes(path string, atime, mtime time.Time) error { return platformErr }
+func isExt4(dir string) bool                                        { return false }
+func onNFS(dir string) bool                                         { return false }
+func forceGetattr(dir string) error                                 { return platformErr }

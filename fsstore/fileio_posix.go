@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,7 +22,8 @@ import (
 // lose nothing.
 //
 // This file holds what linux, darwin and freebsd share; fileio_linux.go,
-// fileio_darwin.go and fileio_freebsd.go hold what they do not.
+// fileio_bsd.go, fileio_darwin.go and fileio_freebsd.go hold what they do
+// not.
 
 // platformErr is nil: the store is supported here.
 var platformErr error
@@ -57,27 +61,191 @@ func statOf(st *unix.Stat_t) fileStat {
 	return fst
 }
 
+// noFollowErr gives a refused symlink one spelling: FreeBSD reports
+// O_NOFOLLOW's refusal as EMLINK, the others as ELOOP.
+func noFollowErr(err error) error {
+	if err == unix.EMLINK {
+		return unix.ELOOP
+	}
+	return err
+}
+
+// isSymlinkErr reports a path refused because it has a symlink in it.
+func isSymlinkErr(err error) bool { return errors.Is(err, unix.ELOOP) }
+
+// isStale reports NFS's ESTALE: the file behind a looked-up name is gone.
+func isStale(err error) bool { return errors.Is(err, unix.ESTALE) }
+
+// rootDir is the store's directory, held open, from which every path below
+// it is resolved without following a symlink at any component: a shard
+// directory (or data/, or locks/) replaced by a symlink to a directory
+// outside the store makes operations fail with ELOOP instead of reading,
+// writing or removing files out there. Symlinks above the root (in the
+// path given to Open) are the operator's choice and are followed once, at
+// Open.
+//
+// On Linux with openat2(2) (5.6 and later) the kernel resolves the whole
+// path in one call (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so this costs no
+// more syscalls or NFS round trips than an open by absolute path; elsewhere
+// each directory is opened in turn with O_NOFOLLOW|O_DIRECTORY.
+// Operations that take a name rather than open a file (stat, rename,
+// unlink, link, utimes) do so relative to their directory opened that way.
+type rootDir struct {
+	path string // absolute; every path handed to the methods starts with it
+
+	mu sync.RWMutex // held shared while fd is in use, so close waits
+	fd int          // -1 once closed
+
+	noOpenat2 atomic.Bool // openat2 is unavailable (old kernel, seccomp)
+}
+
+// openRoot opens the store's directory.
+func openRoot(path string) (*rootDir, error) {
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &rootDir{path: filepath.Clean(path), fd: fd}, nil
+}
+
+func (r *rootDir) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fd < 0 {
+		return nil
+	}
+	err := unix.Close(r.fd)
+	r.fd = -1
+	return err
+}
+
+// acquire returns the root's descriptor, valid until release.
+func (r *rootDir) acquire() (int, error) {
+	r.mu.RLock()
+	if r.fd < 0 {
+		r.mu.RUnlock()
+		return -1, ErrClosed
+	}
+	return r.fd, nil
+}
+
+func (r *rootDir) release() { r.mu.RUnlock() }
+
+// rel turns a path below the root into one relative to it.
+func (r *rootDir) rel(p string) (string, error) {
+	if len(p) > len(r.path)+1 && p[len(r.path)] == '/' && p[:len(r.path)] == r.path {
+		return p[len(r.path)+1:], nil
+	}
+	if p == r.path {
+		return ".", nil
+	}
+	return "", errors.New("path outside the store") // a bug, not an input
+}
+
+// walkBeneath opens rel below the directory descriptor root, one component
+// at a time: every directory with O_NOFOLLOW|O_DIRECTORY, the last
+// component with flags|O_NOFOLLOW.
+func walkBeneath(root int, rel string, flags int, mode uint32) (int, error) {
+	cur := root
+	defer func() {
+		if cur != root {
+			unix.Close(cur)
+		}
+	}()
+	for {
+		i := strings.IndexByte(rel, '/')
+		if i < 0 {
+			break
+		}
+		comp := rel[:i]
+		rel = rel[i+1:]
+		if comp == "" || comp == "." {
+			continue
+		}
+		if comp == ".." {
+			return -1, unix.EXDEV
+		}
+		next, err := retryEINTR(func() (int, error) {
+			return unix.Openat(cur, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		})
+		if err != nil {
+			return -1, symlinkErr(cur, comp, err)
+		}
+		if cur != root {
+			unix.Close(cur)
+		}
+		cur = next
+	}
+	if rel == ".." {
+		return -1, unix.EXDEV
+	}
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Openat(cur, rel, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+	})
+	return fd, symlinkErr(cur, rel, err)
+}
+
+// symlinkErr spells "there is a symlink at dirfd/name" ELOOP, whatever the
+// open that met it said: ENOTDIR for O_DIRECTORY on some systems (and for
+// O_PATH|O_NOFOLLOW, which opens the link itself), EMLINK on FreeBSD.
+func symlinkErr(dirfd int, name string, err error) error {
+	if err == unix.ENOTDIR {
+		var st unix.Stat_t
+		if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFLNK {
+			return unix.ELOOP
+		}
+	}
+	return noFollowErr(err)
+}
+
+// open opens the file at p (below the root), not following a symlink at
+// any component.
+func (r *rootDir) open(p string, flags int, mode uint32) (int, error) {
+	rel, err := r.rel(p)
+	if err != nil {
+		return -1, err
+	}
+	root, err := r.acquire()
+	if err != nil {
+		return -1, err
+	}
+	defer r.release()
+	return r.openBeneath(root, rel, flags, mode)
+}
+
+// parent opens the directory holding p, for the *at syscalls on its name.
+// The descriptor is only for lookups (O_PATH on Linux) unless forSync.
+func (r *rootDir) parent(p string, forSync bool) (int, string, error) {
+	dir, name := filepath.Split(p)
+	flags := dirLookupFlags
+	if forSync {
+		flags = unix.O_RDONLY
+	}
+	fd, err := r.open(filepath.Clean(dir), flags|unix.O_DIRECTORY, 0)
+	return fd, name, err
+}
+
 // rfile is a file open for reading.
 type rfile struct{ fd int }
 
-// openRead opens a regular file for reading. It refuses a symlink
-// (O_NOFOLLOW) and anything but a regular file (errNotRegular): the open is
+// openRead opens a regular file for reading. It refuses a symlink at any
+// component and anything but a regular file (errNotRegular): the open is
 // non-blocking, so a FIFO or a device planted at a record's name cannot
 // hang the caller (while it holds the session's lock), and the type is
 // checked on the open descriptor, so nothing swapped in between a check and
 // the open gets through. The attributes come from that descriptor: under
 // NFS close-to-open consistency the open revalidated them.
-func openRead(path string) (rfile, fileStat, error) {
-	fd, err := retryEINTR(func() (int, error) {
-		return unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	})
+func (r *rootDir) openRead(p string) (rfile, fileStat, error) {
+	fd, err := r.open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err == unix.ENXIO || err == unix.EOPNOTSUPP {
 		// A socket (or a device without a driver): only non-regular
 		// files fail so.
 		return rfile{}, fileStat{}, errNotRegular
 	}
 	if err != nil {
-		return rfile{}, fileStat{}, noFollowErr(err)
+		return rfile{}, fileStat{}, err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -102,55 +270,101 @@ func (f rfile) read(b []byte) (int, error) {
 
 func (f rfile) close() error { return unix.Close(f.fd) }
 
-// noFollowErr gives O_NOFOLLOW's refusal one spelling: FreeBSD reports a
-// symlink as EMLINK, the others as ELOOP.
-func noFollowErr(err error) error {
-	if err == unix.EMLINK {
-		return unix.ELOOP
+// openDir opens a directory below the root (or the root) for listing.
+func (r *rootDir) openDir(dir string) (*os.File, error) {
+	fd, err := r.open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
-	return err
+	return os.NewFile(uintptr(fd), dir), nil
 }
 
-// isSymlinkErr reports O_NOFOLLOW refusing a symlink.
-func isSymlinkErr(err error) bool { return errors.Is(err, unix.ELOOP) }
+// mkdirAll creates dir and its missing parents below the root, each with
+// mkdirat in its parent opened without following symlinks.
+func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
+	fd, name, err := r.parent(dir, false)
+	if errors.Is(err, fs.ErrNotExist) && filepath.Dir(dir) != r.path {
+		if err = r.mkdirAll(filepath.Dir(dir), perm); err == nil {
+			fd, name, err = r.parent(dir, false)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Mkdirat(fd, name, uint32(perm.Perm())); err != nil && err != unix.EEXIST {
+		return err
+	}
+	return nil
+}
 
-// isStale reports NFS's ESTALE: the file behind a looked-up name is gone.
-func isStale(err error) bool { return errors.Is(err, unix.ESTALE) }
-
-// writeAtomic replaces dir/name with data: write a temp file in the same
-// directory, optionally fsync it, close it, rename it over the target, and
-// optionally fsync the directory. Readers see the old file or the new one,
-// never a mix: rename(2) swaps the directory entry atomically, on NFS too
-// (one RENAME operation on the server). The temp file is removed on every
-// error, so a failed save leaves the previous session untouched.
+// writeAtomic replaces dir/name (below the root) with data: write a temp
+// file in the same directory, optionally fsync it, close it, rename it over
+// the target, and optionally fsync the directory. Readers see the old file
+// or the new one, never a mix: rename(2) swaps the directory entry
+// atomically, on NFS too (one RENAME operation on the server). The temp
+// file is removed on every error, so a failed save leaves the previous
+// session untouched.
 //
 // With prealloc the temp file's blocks are allocated up front (Linux only,
 // see Store.prealloc for when that pays).
+func (r *rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
+	dflags := dirLookupFlags
+	if d >= DurabilityFull {
+		dflags = unix.O_RDONLY // fsync needs a real descriptor
+	}
+	dfd, err := r.open(dir, dflags|unix.O_DIRECTORY, 0)
+	if err == unix.ENOENT {
+		// Shard directories are created on first use, not up front: that
+		// keeps Save at one OPEN on the hot path and a new store small.
+		if err = r.mkdirAll(dir, dirPerm); err == nil {
+			dfd, err = r.open(dir, dflags|unix.O_DIRECTORY, 0)
+		}
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
+	}
+	defer unix.Close(dfd)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc)
+}
+
+// writeAtomic is rootDir.writeAtomic for a directory that is not below a
+// store's root: the store's root itself (the marker file).
 func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
-	target := filepath.Join(dir, name)
-	tmp := filepath.Join(dir, tempPrefix+name+"-"+randHex(8))
+	dfd, err := retryEINTR(func() (int, error) {
+		return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	})
+	if err == unix.ENOENT {
+		if err = os.MkdirAll(dir, dirPerm); err == nil {
+			dfd, err = retryEINTR(func() (int, error) {
+				return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			})
+		}
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
+	}
+	defer unix.Close(dfd)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc)
+}
+
+func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool) error {
+	tmpName := tempPrefix + name + "-" + randHex(8)
+	tmp := filepath.Join(dir, tmpName)
 	// No O_EXCL: an exclusive create costs NFSv4.1 a second round trip
 	// (SETATTR after the OPEN, measured), and the 64 random bits of the name
 	// make a collision with another writer as unlikely as guessing a key.
 	// O_NOFOLLOW refuses a symlink planted at the temp name; O_TRUNC would
 	// only matter in that impossible collision.
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	open := func() (int, error) { return unix.Open(tmp, flags, uint32(perm.Perm())) }
-	fd, err := retryEINTR(open)
-	if err == unix.ENOENT {
-		// Shard directories are created on first use, not up front: that
-		// keeps Save at one OPEN on the hot path and a new store small.
-		if err = os.MkdirAll(dir, dirPerm); err == nil {
-			fd, err = retryEINTR(open)
-		}
-	}
+	fd, err := retryEINTR(func() (int, error) { return unix.Openat(dfd, tmpName, flags, uint32(perm.Perm())) })
 	if err != nil {
 		return &fs.PathError{Op: "create temp", Path: tmp, Err: noFollowErr(err)}
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			unix.Unlink(tmp)
+			unix.Unlinkat(dfd, tmpName, 0)
 		}
 	}()
 	if prealloc && len(data) > 0 {
@@ -179,19 +393,20 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 	if err := unix.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: tmp, Err: err}
 	}
-	if err := unix.Rename(tmp, target); err != nil {
-		return &fs.PathError{Op: "rename", Path: target, Err: err}
+	if err := unix.Renameat(dfd, tmpName, dfd, name); err != nil {
+		return &fs.PathError{Op: "rename", Path: filepath.Join(dir, name), Err: err}
 	}
 	ok = true
 	if d >= DurabilityFull {
-		if err := syncDir(dir); err != nil {
-			return err
+		if err := unix.Fsync(dfd); err != nil {
+			return &fs.PathError{Op: "fsync dir", Path: dir, Err: err}
 		}
 	}
 	return nil
 }
 
-// syncDir fsyncs a directory, making renames in it durable.
+// syncDir fsyncs a directory, making renames in it durable. It is for the
+// store's root (the marker); see rootDir.writeAtomic for the rest.
 func syncDir(dir string) error {
 	fd, err := retryEINTR(func() (int, error) {
 		return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -206,46 +421,83 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// lstat returns a file's attributes without following a symlink.
-func lstat(path string) (fileStat, error) {
+// lstat returns the attributes of the file at p, not following a symlink
+// at any component.
+func (r *rootDir) lstat(p string) (fileStat, error) {
+	dfd, name, err := r.parent(p, false)
+	if err != nil {
+		return fileStat{}, err
+	}
+	defer unix.Close(dfd)
 	var st unix.Stat_t
-	_, err := retryEINTR(func() (int, error) { return 0, unix.Lstat(path, &st) })
+	_, err = retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
 	if err != nil {
 		return fileStat{}, err
 	}
 	return statOf(&st), nil
 }
 
-// unlink removes a file (never a directory).
-func unlink(path string) error {
-	_, err := retryEINTR(func() (int, error) { return 0, unix.Unlink(path) })
+// unlink removes the file at p (never a directory).
+func (r *rootDir) unlink(p string) error {
+	dfd, name, err := r.parent(p, false)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	_, err = retryEINTR(func() (int, error) { return 0, unix.Unlinkat(dfd, name, 0) })
 	return err
 }
 
-// rename renames a file, replacing newpath.
-func rename(oldpath, newpath string) error { return unix.Rename(oldpath, newpath) }
+// rename renames a file within one directory, replacing newpath.
+func (r *rootDir) rename(oldpath, newpath string) error {
+	if filepath.Dir(oldpath) != filepath.Dir(newpath) {
+		return errors.New("rename across directories") // a bug, not an input
+	}
+	dfd, name, err := r.parent(oldpath, false)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	return unix.Renameat(dfd, name, dfd, filepath.Base(newpath))
+}
 
-// link makes newpath a second name of oldpath; it fails if newpath exists.
-func link(oldpath, newpath string) error { return unix.Link(oldpath, newpath) }
+// link makes newpath, in the same directory, a second name of oldpath; it
+// fails if newpath exists.
+func (r *rootDir) link(oldpath, newpath string) error {
+	if filepath.Dir(oldpath) != filepath.Dir(newpath) {
+		return errors.New("link across directories") // a bug, not an input
+	}
+	dfd, name, err := r.parent(oldpath, false)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	return unix.Linkat(dfd, name, dfd, filepath.Base(newpath), 0)
+}
 
 // touchNow sets a file's times to the current time. On NFS the client sends
 // SET_TO_SERVER_TIME, so every mtime in the store comes from the server's
 // clock, whichever host wrote it.
-func touchNow(path string) error {
-	_, err := retryEINTR(func() (int, error) {
-		// No times (both "now") is what makes the NFS client ask for the
-		// server's clock.
-		return 0, unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, unix.AT_SYMLINK_NOFOLLOW)
-	})
-	return err
+func (r *rootDir) touchNow(p string) error {
+	// No times (both "now") is what makes the NFS client ask for the
+	// server's clock.
+	return r.utimes(p, nil)
 }
 
 // setMtime sets a file's times to t (WithClock only).
-func setMtime(path string, t time.Time) error { return setTimes(path, t, t) }
+func (r *rootDir) setMtime(p string, t time.Time) error { return r.setTimes(p, t, t) }
 
-// setTimes sets a file's access and modification times, not following a
-// symlink.
-func setTimes(path string, atime, mtime time.Time) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
+// setTimes sets a file's access and modification times.
+func (r *rootDir) setTimes(p string, atime, mtime time.Time) error {
+	return r.utimes(p, []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())})
+}
+
+func (r *rootDir) utimes(p string, ts []unix.Timespec) error {
+	dfd, name, err := r.parent(p, false)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	_, err = retryEINTR(func() (int, error) { return 0, unix.UtimesNanoAt(dfd, name, ts, unix.AT_SYMLINK_NOFOLLOW) })
+	return err
 }

@@ -58,7 +58,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 	defer stop()
 	stopped := false
 	err := s.walkShards(walkCtx, 1, func(wctx context.Context, dir string) error {
-		return forEachEntry(wctx, dir, func(e fs.DirEntry) {
+		return s.root.forEachEntry(wctx, dir, func(e fs.DirEntry) {
 			if stopped || !e.Type().IsRegular() || !isRecordName(e.Name()) {
 				return
 			}
@@ -97,7 +97,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 // readRecord reads, checks and decrypts one record file for Range.
 func (s *Store) readRecord(dir, name string) (*Record, error) {
 	p := filepath.Join(dir, name)
-	b, fst, err := readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+	b, fst, err := s.root.readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound

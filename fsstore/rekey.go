@@ -75,7 +75,7 @@ func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 		}
 	}
 	err := s.walkShards(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
-		return forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		return s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 			if !e.Type().IsRegular() || !isRecordName(e.Name()) || ctx.Err() != nil {
 				return
 			}
@@ -121,7 +121,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
 	limit := record.HeaderSize + sealOverhead + s.cfg.maxSize
-	b, st, err := readFile(p, limit)
+	b, st, err := s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return rekeyUpToDate, nil
@@ -147,7 +147,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	}
 	defer hl.Unlock()
 	// Re-read under the lock: a request may have saved meanwhile.
-	b, st, err = readFile(p, limit)
+	b, st, err = s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return rekeyUpToDate, nil
@@ -176,11 +176,11 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	if err := hl.Verify(); err != nil {
 		return rekeyUpToDate, err
 	}
-	if err := writeAtomic(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false); err != nil {
+	if err := s.root.writeAtomic(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false); err != nil {
 		return rekeyUpToDate, err
 	}
 	// Restore the last-activity time: rekeying is not activity.
-	if err := setTimes(p, st.atime, st.mtime); err != nil {
+	if err := s.root.setTimes(p, st.atime, st.mtime); err != nil {
 		return res, &fs.PathError{Op: "utimes", Path: p, Err: err}
 	}
 	if s.cache != nil {

@@ -91,7 +91,7 @@ func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
-	c := &statsCounter{opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: m.maxIdle + opts.Grace}
+	c := &statsCounter{fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: m.maxIdle + opts.Grace}
 	c.minShard.Store(-1)
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
@@ -108,6 +108,7 @@ func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 }
 
 type statsCounter struct {
+	fs          *rootDir
 	opts        StatsOptions
 	clock       serverClock
 	maxIdle     time.Duration
@@ -148,7 +149,7 @@ func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
 // false (and the error counted) when the file could not be examined. A file
 // that vanished since the listing is skipped silently.
 func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Duration, ok bool) {
-	st, err := lstat(p)
+	st, err := c.fs.lstat(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.errs.Add(1)
@@ -162,7 +163,7 @@ func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Dur
 // root counts foreign files at the top of the store: anything but the
 // marker, the two directories and temp files.
 func (c *statsCounter) root(ctx context.Context, dir string) error {
-	return forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		switch n := e.Name(); {
 		case n == MarkerFile, n == DataDir, n == LockDir, strings.HasPrefix(n, tempPrefix):
 		default:
@@ -173,7 +174,7 @@ func (c *statsCounter) root(ctx context.Context, dir string) error {
 
 func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	var n int64
-	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	err := c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		n++
 		name := e.Name()
 		if !e.Type().IsRegular() {
@@ -237,7 +238,7 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 	if ttl == 0 {
 		ttl = 15 * time.Second
 	}
-	return forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") {
 			return

@@ -55,6 +55,7 @@ type Session struct {
 type Store struct {
 	dir     string
 	dataDir string
+	root    *rootDir // dir, held open: every path below it resolves from here
 	cfg     config
 	layout  marker
 	locks   *lock.Table
@@ -132,7 +133,17 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if c.stripesSet && c.lockStripes != m.stripes {
 		return nil, fmt.Errorf("fsstore: open %s: %w: store has %d lock stripes, option asks for %d", abs, ErrLayoutMismatch, m.stripes, c.lockStripes)
 	}
-	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m}
+	root, err := openRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: open: %w", err)
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			root.close()
+		}
+	}()
+	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root}
 	s.maxIdle.Store(int64(m.maxIdle))
 	if c.keysFile != "" {
 		if c.keys, err = KeysFromFile(c.keysFile); err != nil {
@@ -184,6 +195,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if c.cacheEntries > 0 {
 		s.cache = newCache(c.cacheEntries, c.cacheBytes)
+		s.cache.root = root
 	}
 	if c.keysFile != "" {
 		if s.keysW, err = watchKeys(s, c.keysFile, c.keys); err != nil {
@@ -191,6 +203,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
+	opened = true
 	return s, nil
 }
 
@@ -199,10 +212,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 // by the first request.
 func (s *Store) checkWritable() error {
 	probe := tempPrefix + "probe-" + randHex(8)
-	if err := writeAtomic(s.dataDir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
+	if err := s.root.writeAtomic(s.dataDir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
 		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
 	}
-	if err := os.Remove(filepath.Join(s.dataDir, probe)); err != nil {
+	if err := s.root.unlink(filepath.Join(s.dataDir, probe)); err != nil {
 		return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
 	}
 	return nil
@@ -231,7 +244,11 @@ func (s *Store) Close() error {
 	if s.keysW != nil {
 		s.keysW.close()
 	}
-	return s.locks.Close()
+	err := s.locks.Close()
+	if rerr := s.root.close(); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func (s *Store) check(ctx context.Context, id string) (key, error) {
@@ -318,7 +335,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// lookup of the name and the open or read. The file under the name
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
-			b, st, err = readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+			b, st, err = s.root.readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
 			if !isStale(err) || try == 3 {
 				break
 			}
@@ -486,9 +503,9 @@ func (s *Store) save(ctx context.Context, k key, sess *Session) error {
 	}
 	record.Finish(buf, &h)
 	dir, _ := s.path(k)
-	err := writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc)
+	err := s.root.writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc)
 	if err == nil && s.cfg.fakeClock {
-		err = setMtime(filepath.Join(dir, k.name), now)
+		err = s.root.setMtime(filepath.Join(dir, k.name), now)
 	}
 	if cap(buf) <= 2*(record.HeaderSize+sealOverhead+s.cfg.maxSize) {
 		*bp = buf
@@ -575,7 +592,7 @@ func (s *Store) delete(k key) error {
 	if s.cache != nil {
 		s.cache.drop(k.name)
 	}
-	if err := unlink(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.root.unlink(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: p, Err: err})
 	}
 	return nil
@@ -601,7 +618,7 @@ func (s *Store) touch(k key) error {
 	// may stat and touch a replaced file through its stale cached handle.
 	// A Touch after a Load under the same lock skips this (Locked.Touch).
 	s.refreshDir(p)
-	st, err := lstat(p)
+	st, err := s.root.lstat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
@@ -619,9 +636,9 @@ func (s *Store) touch(k key) error {
 // touchLive sets the record's mtime to now, for a session known to be live.
 func (s *Store) touchLive(k key) error {
 	_, p := s.path(k)
-	touch := touchNow
+	touch := s.root.touchNow
 	if s.cfg.fakeClock {
-		touch = func(p string) error { return setMtime(p, s.cfg.now()) }
+		touch = func(p string) error { return s.root.setMtime(p, s.cfg.now()) }
 	}
 	if err := touch(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -156,7 +156,7 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 		sw.limit = newLimiter(opts.Rate)
 	}
 	// Temp files a crashed Open or Sweep left in the store directory.
-	err = forEachEntry(ctx, s.dir, func(e fs.DirEntry) {
+	err = s.root.forEachEntry(ctx, s.dir, func(e fs.DirEntry) {
 		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), tempPrefix) {
 			sw.temp(ctx, s.dir, e.Name())
 		}
@@ -267,7 +267,7 @@ func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx 
 				return ctx.Err()
 			}
 		}
-		f, err := os.Open(dir)
+		f, err := s.root.openDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // shards are created on first use
 		}
@@ -313,8 +313,8 @@ func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx 
 
 // forEachEntry streams a directory's entries in batches, so memory does not
 // depend on the directory's size.
-func forEachEntry(ctx context.Context, dir string, fn func(fs.DirEntry)) error {
-	f, err := os.Open(dir)
+func (r *rootDir) forEachEntry(ctx context.Context, dir string, fn func(fs.DirEntry)) error {
+	f, err := r.openDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -391,7 +391,7 @@ func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error
 
 func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	var ctxErr error
-	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	err := sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		if ctxErr != nil {
 			return
 		}
@@ -424,7 +424,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 
 func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 	p := filepath.Join(dir, name)
-	st, err := lstat(p)
+	st, err := sw.s.root.lstat(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
@@ -439,7 +439,7 @@ func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 		return err
 	}
 	if !sw.opts.DryRun {
-		if err := unlink(p); err != nil {
+		if err := sw.s.root.unlink(p); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				sw.fail(&fs.PathError{Op: "unlink", Path: p, Err: err})
 			}
@@ -459,7 +459,7 @@ func (sw *sweeper) wait(ctx context.Context) error {
 
 func (sw *sweeper) record(ctx context.Context, dir, name string) error {
 	p := filepath.Join(dir, name)
-	st, err := lstat(p)
+	st, err := sw.s.root.lstat(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
@@ -500,7 +500,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	}
 	defer h.Unlock()
 	// Fresh attributes: open (close-to-open revalidation on NFS), fstat.
-	f, st, err := openRead(p)
+	f, st, err := s.root.openRead(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "open", Path: p, Err: err})
@@ -541,21 +541,21 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	// Move aside, then check that what moved is the file we judged: an
 	// unlocked Save may have renamed a fresh record over it meanwhile.
 	aside := filepath.Join(dir, tempPrefix+"gc-"+name+"-"+randHex(8))
-	if err := rename(p, aside); err != nil {
+	if err := s.root.rename(p, aside); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "rename", Path: p, Err: err})
 		}
 		return nil
 	}
-	moved, err := lstat(aside)
+	moved, err := s.root.lstat(aside)
 	if err == nil && (moved.ino != st.ino || moved.dev != st.dev) {
 		// Put the newer record back unless an even newer one exists.
-		link(aside, p)
-		unlink(aside)
+		s.root.link(aside, p)
+		s.root.unlink(aside)
 		sw.renewed.Add(1)
 		return nil
 	}
-	if err := unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 		return nil
 	}
@@ -576,7 +576,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		ttl = 15 * time.Second
 	}
 	var ctxErr error
-	err := forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	err := sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		if ctxErr != nil {
 			return
 		}
@@ -586,7 +586,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		}
 		sw.scanned.Add(1)
 		p := filepath.Join(dir, e.Name())
-		st, err := lstat(p)
+		st, err := sw.s.root.lstat(p)
 		if err != nil {
 			return
 		}
@@ -601,7 +601,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		switch {
 		case sw.opts.DryRun:
 		case broken:
-			if err := unlink(p); err != nil {
+			if err := sw.s.root.unlink(p); err != nil {
 				return
 			}
 		default:
