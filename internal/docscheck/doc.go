@@ -11,7 +11,8 @@
 //   - Any other ```go block is a snippet: its top-level declarations (lines
 //     starting with func, type, var, const at column 0) are kept, and its
 //     other lines become the body of a function returning error. It may use
-//     the names declared in the prelude below (ctx, st, id, ...) and any
+//     the names declared in the prelude of docs_test.go (ctx, st, id,
+//     updated, mux, hashKey, sessionManager, ...) and any
 //     package of the prelude's imports without importing it; its own import
 //     block is honoured. Unused variables and imports, and a missing final
 //     return, are not errors in a snippet.
