@@ -5,6 +5,9 @@ package main_test
 // These tests run the built sessgc binary, as cron does. TestMain builds it
 // once into a temp directory; child processes (a lock holder) are this test
 // binary re-executed with SESSGC_TEST_ROLE set.
+// They are Unix-only (every _test.go file here is), as they use Unix users,
+// signals, file modes and inode numbers; sessgc's Windows build cannot open
+// a store anyway.
 
 import (
 	"bufio"

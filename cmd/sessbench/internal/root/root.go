@@ -19,9 +19,10 @@ func NewCmdRoot(io *cmdutil.IOStreams) *cobra.Command {
 		Long: `sessbench measures how much latency a session store on a shared NFS or
 AWS EFS mount adds to each request, compared with local disk and Redis.
 
-NFS round trips per operation are counted on Linux only (from
-/proc/self/mountstats). On Windows, sessbench builds, and measures a
-directory only where the store itself runs there (see the README).
+It runs on Linux, macOS and FreeBSD; NFS round trips per operation are
+counted on Linux only (from /proc/self/mountstats). On Windows it builds
+and measures --redis only: the store does not run there, so a --dir
+target fails to open.
 
 Exit codes:
   0    done

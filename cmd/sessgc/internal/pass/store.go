@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -47,6 +48,8 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		return s, nil
 	}
 	switch {
+	case errors.Is(err, fsstore.ErrNotSupported):
+		return nil, cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
 	case errors.Is(err, fsstore.ErrNotStore):
 		return nil, cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 	case errors.Is(err, syscall.EROFS):

@@ -51,8 +51,8 @@ Exit codes:
        cleanly and printed its summary (stopped_early)
 
 sessgc runs on Linux, macOS and FreeBSD. On Windows it builds, but the
-store's lock and file guarantees are those of the Windows port of the
-library (see the README); install-cron writes Unix cron and systemd files.`,
+store does not run there: commands that open a store exit 3; keygen works.
+install-cron writes cron and systemd files for Unix hosts.`,
 		Example: `  sessgc --dir /srv/sessions                  # one sweep (same as: sessgc run --dir ...)
   sessgc run --dir /srv/sessions --dry-run -v  # list what would go
   sessgc stats --dir /srv/sessions --json
