@@ -17,8 +17,8 @@ import (
 // proxy made of this checkout (a directory served with file://; the
 // dependencies come from the module cache), and checks that --version
 // names the version. sessbench takes its version from the same code
-// (cmd/internal/cmdutil), so one install is enough; it compiles the
-// command and its dependencies afresh, which takes a minute.
+// (cmd/internal/cmdutil), so one install is enough; the first run
+// compiles the command and its dependencies afresh, which takes a minute.
 func TestInstallVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles sessgc and its dependencies from scratch; skipped with -short")
@@ -34,7 +34,9 @@ func TestInstallVersion(t *testing.T) {
 		// Offline, and the test version is in no checksum database; the
 		// checksums are not what this test is about.
 		"GOSUMDB=off",
-		"GOFLAGS=-modcacherw",       // so that the temporary module cache can be removed
+		// A removable module cache; -trimpath shares the build cache
+		// across runs, whose module caches differ.
+		"GOFLAGS=-modcacherw -trimpath",
 		"GOMODCACHE=" + t.TempDir(), // the user's cache never holds the test version
 		"GOBIN=" + bin,
 		"GOTOOLCHAIN=local",
