@@ -553,3 +553,21 @@ func TestCompletion(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpAndVersion: the real binary answers --version and lists its exit
+// codes in --help, as sessgc does.
+func TestHelpAndVersion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--version"}, "sessbench "},
+		{[]string{"--help"}, "Exit codes:"},
+		{[]string{"--help"}, "130  interrupted"},
+	} {
+		r := run(t, nil, tc.args...)
+		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("%v: exit %d, missing %q in %q (stderr %q)", tc.args, r.code, tc.want, r.stdout, r.stderr)
+		}
+	}
+}

@@ -936,6 +936,10 @@ func TestHelpAndCompletion(t *testing.T) {
 		{[]string{"stats", "-h"}, "--json"},
 		{[]string{"completion", "bash"}, "bash completion"},
 		{[]string{"install-cron"}, "run --dir /srv/sessions --quiet"},
+		// TestMain builds with the machine's GOFLAGS, so the version part
+		// varies; internal/consumertest checks it for installs and clones.
+		{[]string{"--version"}, "sessgc "},
+		{[]string{"--help"}, "130  interrupted"},
 	} {
 		r := runGC(t, tc.args)
 		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
