@@ -20,10 +20,23 @@ import (
 // Outcome is how a pass ended besides its counts; run and rekey put it in
 // their JSON summaries. Its fields are documented in docs/operations.md.
 type Outcome struct {
-	Skipped      bool   `json:"skipped"`               // another host held the fleet lock; nothing done
-	SkipReason   string `json:"skip_reason,omitempty"` // "fleet-lock-held"
-	StoppedEarly bool   `json:"stopped_early"`
-	StopReason   string `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+	Skipped      bool     `json:"skipped"`               // another host held the fleet lock; nothing done
+	SkipReason   string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
+	StoppedEarly bool     `json:"stopped_early"`
+	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+	ErrorSamples []string `json:"error_samples"`         // the first 20 errors
+	Error        string   `json:"error,omitempty"`
+	ExitCode     int      `json:"exit_code"`
+}
+
+// SetErr records err, the pass's result so far, as its error and exit
+// code, and returns it.
+func (o *Outcome) SetErr(err error) error {
+	o.ExitCode, o.Error = cmdutil.ExitCode(err), ""
+	if err != nil {
+		o.Error = err.Error()
+	}
+	return err
 }
 
 // Human returns the end of a pass's human summary: "; N errors" when
@@ -72,6 +85,8 @@ type Limits struct {
 //     exit 3. Work counts failures on single files itself.
 func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
 	var out Outcome
+	// Run reports how the pass ended, not its result: the caller records
+	// that with SetErr.
 	if !lim.NoFleetLock {
 		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName))
 		if errors.Is(err, lock.ErrLocked) {

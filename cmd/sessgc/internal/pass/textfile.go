@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
@@ -52,6 +53,26 @@ func (m *Metrics) Gauge(name, help string, v float64, labels ...Label) {
 	m.buf.WriteByte(' ')
 	m.buf.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
 	m.buf.WriteByte('\n')
+}
+
+// PassMetrics returns the metrics of a pass over the store at dir ended
+// as o said, after duration, at now: every sample labelled with the
+// store's absolute path (the same label whichever way --dir was spelled),
+// and the gauges every pass has, named prefix+"last_run_timestamp_seconds"
+// and so on; what names the pass in their help ("run", "rekey"). The
+// caller adds its counts.
+func PassMetrics(dir, prefix, what string, o *Outcome, duration float64, now time.Time) *Metrics {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	m := NewMetrics(Label{Name: "dir", Value: dir})
+	m.Gauge(prefix+"last_run_timestamp_seconds", "Unix time at which the last sessgc "+what+" ended (also skipped and failed ones).", float64(now.UnixNano())/1e9)
+	m.Gauge(prefix+"last_run_duration_seconds", "Wall time of the last sessgc "+what+".", duration)
+	m.Gauge(prefix+"last_run_success", "1 if the last sessgc "+what+" exited 0 (including skipped and stopped-early ones), else 0.", Bool(o.ExitCode == cmdutil.ExitOK))
+	m.Gauge(prefix+"last_run_exit_code", "Exit code of the last sessgc "+what+".", float64(o.ExitCode))
+	m.Gauge(prefix+"fleet_lock_held", "1 if the last sessgc "+what+" did nothing because another host held its fleet lock.", Bool(o.Skipped))
+	m.Gauge(prefix+"stopped_early", "1 if the last sessgc "+what+" stopped before the end of the store (max-duration or signal).", Bool(o.StoppedEarly))
+	return m
 }
 
 // Bool is 1 for true and 0 for false, for 0/1 gauges.

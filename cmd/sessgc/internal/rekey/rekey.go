@@ -125,36 +125,25 @@ type Summary struct {
 	Dir   string `json:"dir"`
 	KeyID uint32 `json:"key_id"` // the newest key, which records are rewritten under
 	pass.Outcome
-	Scanned      int64    `json:"scanned"`    // records examined
-	Rekeyed      int64    `json:"rekeyed"`    // records rewritten under the newest key
-	UpToDate     int64    `json:"up_to_date"` // records already under the newest key
-	Expired      int64    `json:"expired"`    // expired records, left to the sweep whatever their key
-	Plaintext    int64    `json:"plaintext"`  // plaintext records encrypted (--migrate-plaintext), among rekeyed
-	Errors       int64    `json:"errors"`
-	ErrorSamples []string `json:"error_samples"` // the first 20 errors
-	Error        string   `json:"error,omitempty"`
-	DurationSecs float64  `json:"duration_seconds"`
-	ExitCode     int      `json:"exit_code"`
+	Scanned      int64   `json:"scanned"`    // records examined
+	Rekeyed      int64   `json:"rekeyed"`    // records rewritten under the newest key
+	UpToDate     int64   `json:"up_to_date"` // records already under the newest key
+	Expired      int64   `json:"expired"`    // expired records, left to the sweep whatever their key
+	Plaintext    int64   `json:"plaintext"`  // plaintext records encrypted (--migrate-plaintext), among rekeyed
+	Errors       int64   `json:"errors"`
+	DurationSecs float64 `json:"duration_seconds"`
 }
 
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	el := pass.NewErrorLog(opts.IO.ErrOut)
-	sum := Summary{Event: "summary", Dir: opts.Dir, ErrorSamples: []string{}}
-	err := rekey(ctx, opts, el, &sum)
-	sum.ExitCode = cmdutil.ExitCode(err)
-	if err != nil {
-		sum.Error = err.Error()
-	}
+	sum := Summary{Event: "summary", Dir: opts.Dir}
+	err := sum.SetErr(rekey(ctx, opts, el, &sum))
 	// Usage errors (no keys, bad key file) leave no metrics: nothing was
 	// attempted, and the path may be the mistake.
 	if sum.ExitCode != cmdutil.ExitUsage {
-		err = pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut)
-		sum.ExitCode = cmdutil.ExitCode(err)
-		if err != nil {
-			sum.Error = err.Error()
-		}
+		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut))
 	}
-	sum.ErrorSamples = append(sum.ErrorSamples, el.Samples()...)
+	sum.ErrorSamples = append([]string{}, el.Samples()...) // [] rather than null in JSON
 	switch {
 	case opts.JSON:
 		b, _ := json.Marshal(sum)
@@ -227,18 +216,8 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 // metrics renders a pass's summary for the node-exporter textfile
 // collector. The names are documented in docs/operations.md.
 func metrics(opts *RekeyOptions, sum *Summary, now time.Time) *pass.Metrics {
-	dir := opts.Dir
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	m := pass.NewMetrics(pass.Label{Name: "dir", Value: dir})
-	m.Gauge("sessgc_rekey_last_run_timestamp_seconds", "Unix time at which the last sessgc rekey ended (also skipped and failed passes).", float64(now.UnixNano())/1e9)
-	m.Gauge("sessgc_rekey_last_run_duration_seconds", "Wall time of the last rekey pass.", sum.DurationSecs)
-	m.Gauge("sessgc_rekey_last_run_success", "1 if the last rekey exited 0 (including skipped and stopped-early passes), else 0.", pass.Bool(sum.ExitCode == cmdutil.ExitOK))
-	m.Gauge("sessgc_rekey_last_run_exit_code", "Exit code of the last rekey.", float64(sum.ExitCode))
+	m := pass.PassMetrics(opts.Dir, "sessgc_rekey_", "rekey", &sum.Outcome, sum.DurationSecs, now)
 	m.Gauge("sessgc_rekey_key_id", "ID of the newest key, which the last rekey rewrote records under.", float64(sum.KeyID))
-	m.Gauge("sessgc_rekey_fleet_lock_held", "1 if the last rekey did nothing because another rekey held the lock.", pass.Bool(sum.Skipped))
-	m.Gauge("sessgc_rekey_stopped_early", "1 if the last rekey stopped before the end of the store (max-duration or signal).", pass.Bool(sum.StoppedEarly))
 	m.Gauge("sessgc_rekey_scanned_records", "Records examined by the last rekey.", float64(sum.Scanned))
 	m.Gauge("sessgc_rekey_rekeyed_records", "Records rewritten under the newest key by the last rekey.", float64(sum.Rekeyed))
 	m.Gauge("sessgc_rekey_up_to_date_records", "Records the last rekey found already under the newest key.", float64(sum.UpToDate))

@@ -123,22 +123,19 @@ type Summary struct {
 	Dir    string `json:"dir"`
 	DryRun bool   `json:"dry_run"`
 	pass.Outcome
-	Scanned        int64    `json:"scanned"`
-	Live           int64    `json:"live"`
-	Removed        int64    `json:"removed"` // sessions + temps + leases
-	Sessions       int64    `json:"sessions"`
-	Temps          int64    `json:"temps"`
-	Leases         int64    `json:"leases"`
-	BytesFreed     int64    `json:"bytes_freed"`
-	SkippedLocked  int64    `json:"skipped_locked"`
-	SkippedRenewed int64    `json:"skipped_renewed"`
-	Foreign        int64    `json:"foreign"`
-	Errors         int64    `json:"errors"`
-	ErrorSamples   []string `json:"error_samples"` // the first 20 errors
-	Error          string   `json:"error,omitempty"`
-	DurationSecs   float64  `json:"duration_seconds"`
-	FilesPerSecond float64  `json:"files_per_second"` // scanned per second
-	ExitCode       int      `json:"exit_code"`
+	Scanned        int64   `json:"scanned"`
+	Live           int64   `json:"live"`
+	Removed        int64   `json:"removed"` // sessions + temps + leases
+	Sessions       int64   `json:"sessions"`
+	Temps          int64   `json:"temps"`
+	Leases         int64   `json:"leases"`
+	BytesFreed     int64   `json:"bytes_freed"`
+	SkippedLocked  int64   `json:"skipped_locked"`
+	SkippedRenewed int64   `json:"skipped_renewed"`
+	Foreign        int64   `json:"foreign"`
+	Errors         int64   `json:"errors"`
+	DurationSecs   float64 `json:"duration_seconds"`
+	FilesPerSecond float64 `json:"files_per_second"` // scanned per second
 }
 
 // removalLine is one JSON line per removal (with -v or --dry-run).
@@ -190,20 +187,12 @@ func (p *printer) error(err error) { p.errs.Add(err) }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
 	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
-	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun, ErrorSamples: []string{}}
-	err := sweep(ctx, opts, p, &sum)
-	sum.ExitCode = cmdutil.ExitCode(err)
-	if err != nil {
-		sum.Error = err.Error()
-	}
+	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun}
+	err := sum.SetErr(sweep(ctx, opts, p, &sum))
 	if !opts.DryRun {
-		err = pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut)
-		sum.ExitCode = cmdutil.ExitCode(err)
-		if err != nil {
-			sum.Error = err.Error()
-		}
+		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut))
 	}
-	sum.ErrorSamples = append(sum.ErrorSamples, p.errs.Samples()...)
+	sum.ErrorSamples = append([]string{}, p.errs.Samples()...) // [] rather than null in JSON
 	switch {
 	case opts.JSON:
 		p.json(sum)
@@ -276,17 +265,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 // collector. The names are documented in docs/operations.md; add metrics,
 // never rename them.
 func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
-	dir := opts.Dir
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs // the same label whichever way --dir was spelled
-	}
-	m := pass.NewMetrics(pass.Label{Name: "dir", Value: dir})
-	m.Gauge("sessgc_last_run_timestamp_seconds", "Unix time at which the last sessgc run ended (also skipped and failed runs).", float64(now.UnixNano())/1e9)
-	m.Gauge("sessgc_last_run_duration_seconds", "Wall time of the last sweep.", sum.DurationSecs)
-	m.Gauge("sessgc_last_run_success", "1 if the last run exited 0 (including skipped and stopped-early runs), else 0.", pass.Bool(sum.ExitCode == cmdutil.ExitOK))
-	m.Gauge("sessgc_last_run_exit_code", "Exit code of the last run.", float64(sum.ExitCode))
-	m.Gauge("sessgc_fleet_lock_held", "1 if the last run did nothing because another host held the fleet lock.", pass.Bool(sum.Skipped))
-	m.Gauge("sessgc_stopped_early", "1 if the last sweep stopped before the end of the store (max-duration or signal).", pass.Bool(sum.StoppedEarly))
+	m := pass.PassMetrics(opts.Dir, "sessgc_", "run", &sum.Outcome, sum.DurationSecs, now)
 	m.Gauge("sessgc_scanned_files", "Files examined by the last sweep.", float64(sum.Scanned))
 	m.Gauge("sessgc_live_sessions", "Live sessions kept by the last sweep.", float64(sum.Live))
 	for _, k := range []struct {
