@@ -17,8 +17,10 @@ const (
 	// Exclusive serializes requests for the session across goroutines,
 	// processes and hosts, like PHP's files handler.
 	Exclusive = lock.Exclusive
-	// Shared admits other Shared holders and excludes Exclusive ones; for
-	// requests that only read. Saves through it fail with ErrReadOnly.
+	// Shared admits other Shared holders of the session in the same
+	// process and excludes Exclusive ones; for requests that only read.
+	// Other processes and hosts are excluded as by Exclusive (see the lock
+	// package). Saves through it fail with ErrReadOnly.
 	Shared = lock.Shared
 )
 
@@ -43,11 +45,16 @@ type Locked struct {
 
 // Lock acquires the session's lock, waiting until it is free or ctx ends
 // (the error then matches ErrLocked and ctx.Err()). The session need not
-// exist yet. Unlock the result when the request is done.
+// exist yet. Unlock the result when the request is done. When the process
+// already holds WithMaxHeldLocks lock files and this session's is not among
+// them, it fails at once with ErrTooManyLocks.
 //
 // Locks are striped: a fixed set of lock files (WithLockStripes) covers all
-// sessions, so two sessions may share a stripe and serialize. That is the
-// price of never removing lock files (see the lock package).
+// sessions, so sessions on one stripe held by different processes or hosts
+// take turns. That is the price of never removing lock files (see the lock
+// package). Within one process distinct sessions never wait for each other:
+// a caller may hold several at once, and CompareAndSwap or Lock of another
+// session under a held lock never waits for the caller itself.
 func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
 	k, err := s.check(ctx, id)

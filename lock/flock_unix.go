@@ -74,6 +74,7 @@ func (b *flockBackend) get(name string) (*lockFile, error) {
 	b.mu.Lock()
 	b.files[name] = lf
 	b.mu.Unlock()
+	b.evictIdle(b.maxOpen)
 	return lf, nil
 }
 

@@ -70,6 +70,8 @@ func runHelper(role string) error {
 		return helperHold(tab, name)
 	case "holdmany":
 		return helperHoldMany(tab, name, proctest.EnvInt("LOCK_COUNT", 1))
+	case "countkeys":
+		return helperCountKeys(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_KEYS", 2), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	}
 	return fmt.Errorf("unknown role %q", role)
 }
@@ -97,8 +99,47 @@ func helperCount(tab *lock.Table, name, counter string, goroutines, iter int) er
 	return errors.Join(<-errs)
 }
 
+// helperCountKeys is helperCount with keys: goroutine g increments the
+// counter of key k<g%keys> (file counter.k<n>) under that key, all keys on
+// the lock file name, and while holding it also locks a key of its own on
+// the same file, which must never wait for the first.
+func helperCountKeys(tab *lock.Table, name, counter string, keys, goroutines, iter int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprint("k", g%keys)
+			own := fmt.Sprint("own", os.Getpid(), "-", g)
+			for i := 0; i < iter; i++ {
+				err := incrementKey(tab, name, key, counter+"."+key, func() error {
+					h, err := tab.Lock(context.Background(), name, own, lock.Exclusive)
+					if err != nil {
+						return err
+					}
+					return h.Unlock()
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(<-errs)
+}
+
 func incrementUnderLock(tab *lock.Table, name, counter string) error {
-	h, err := tab.Lock(context.Background(), name, name, lock.Exclusive)
+	return incrementKey(tab, name, name, counter, func() error { return nil })
+}
+
+// incrementKey increments counter under key on the lock file name, calling
+// during between the read and the write.
+func incrementKey(tab *lock.Table, name, key, counter string, during func() error) error {
+	h, err := tab.Lock(context.Background(), name, key, lock.Exclusive)
 	if err != nil {
 		return err
 	}
@@ -113,6 +154,10 @@ func incrementUnderLock(tab *lock.Table, name, counter string) error {
 		return fmt.Errorf("counter file holds %q: a concurrent writer truncated it: %w", b, err)
 	}
 	runtime.Gosched()
+	if err := during(); err != nil {
+		h.Unlock()
+		return err
+	}
 	if err := h.Verify(); err != nil {
 		h.Unlock()
 		return err

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -309,6 +311,84 @@ func TestCloseWakesWaiters(t *testing.T) {
 			}
 			if st := tab.Stats(); st.Held != 0 || st.Open != 0 {
 				t.Fatalf("after Close and Unlock: %+v, want nothing held or open", st)
+			}
+		})
+	}
+}
+
+// Kept descriptors never exceed MaxOpen: idle ones beyond it are closed,
+// least recently used first; held ones stay open.
+func TestMaxOpenBound(t *testing.T) {
+	tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: lock.Flock, MaxOpen: 4})
+	for i := 0; i < 20; i++ {
+		h, err := tab.TryLock(fmt.Sprint("f", i), "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Unlock()
+		if n := tab.Stats().Open; n > 4 {
+			t.Fatalf("%d descriptors kept after %d lock cycles, MaxOpen 4", n, i+1)
+		}
+	}
+	var held []*lock.Handle
+	for i := 0; i < 6; i++ {
+		h, err := tab.TryLock(fmt.Sprint("g", i), "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, h)
+	}
+	if n := tab.Stats().Open; n != 6 {
+		t.Fatalf("%d descriptors open with 6 locks held, want 6", n)
+	}
+	for _, h := range held {
+		h.Unlock()
+	}
+	if n := tab.Stats().Open; n > 4 {
+		t.Fatalf("%d descriptors kept after the held locks were released, MaxOpen 4", n)
+	}
+}
+
+// Two processes, four goroutines each, on one lock file: each goroutine
+// increments the counter of one of two keys non-atomically under that key
+// and, while holding it, locks a key of its own on the same file. Keys
+// exclude across processes (exact counts), and no goroutine waits for
+// itself (the children finish).
+func TestCrossProcessKeys(t *testing.T) {
+	for _, tc := range []struct {
+		strategy lock.Strategy
+		iter     int
+	}{
+		{lock.Flock, 60},
+		{lock.Lease, 15},
+	} {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			counter := filepath.Join(t.TempDir(), "counter")
+			const procs, goroutines, keys = 2, 4, 2
+			for k := 0; k < keys; k++ {
+				if err := os.WriteFile(fmt.Sprint(counter, ".k", k), []byte("0"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := append(strategyEnv(dir, "f", lock.Config{Strategy: tc.strategy}),
+				"LOCK_COUNTER="+counter, "LOCK_KEYS="+strconv.Itoa(keys),
+				"LOCK_GOROUTINES="+strconv.Itoa(goroutines), "LOCK_ITER="+strconv.Itoa(tc.iter))
+			var kids []*child
+			for i := 0; i < procs; i++ {
+				kids = append(kids, startChild(t, "countkeys", env...))
+			}
+			for _, k := range kids {
+				k.Finish(t)
+			}
+			for k := 0; k < keys; k++ {
+				b, err := os.ReadFile(fmt.Sprint(counter, ".k", k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := strconv.Itoa(procs * goroutines / keys * tc.iter); string(b) != want {
+					t.Fatalf("counter of k%d = %s, want %s: updates were lost", k, b, want)
+				}
 			}
 		})
 	}

@@ -83,6 +83,19 @@ type fileState struct {
 	waiters  int    // goroutines in acquire for a key on this file
 	keys     []*keyState
 	changed  chan struct{}
+
+	// The first key and the slice's first slots live here: most files
+	// have one key at a time, and the uncontended lock then allocates no
+	// more than it did before keys existed.
+	inline     keyState
+	inlineUsed bool
+	keyBuf     [2]*keyState
+}
+
+func newFileState() *fileState {
+	f := &fileState{changed: make(chan struct{})}
+	f.keys = f.keyBuf[:0]
+	return f
 }
 
 // keyState is the in-process state of one key. Files hold few keys at once
@@ -107,7 +120,14 @@ func (f *fileState) key(k string) *keyState {
 			return ks
 		}
 	}
-	ks := &keyState{key: k}
+	var ks *keyState
+	if !f.inlineUsed {
+		f.inlineUsed = true
+		ks = &f.inline
+		*ks = keyState{key: k}
+	} else {
+		ks = &keyState{key: k}
+	}
 	f.keys = append(f.keys, ks)
 	return ks
 }
@@ -122,6 +142,9 @@ func (f *fileState) dropKey(ks *keyState) {
 			last := len(f.keys) - 1
 			f.keys[i], f.keys[last] = f.keys[last], nil
 			f.keys = f.keys[:last]
+			if ks == &f.inline {
+				f.inlineUsed = false
+			}
 			return
 		}
 	}
@@ -241,7 +264,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	}
 	f := t.files[file]
 	if f == nil {
-		f = &fileState{changed: make(chan struct{})}
+		f = newFileState()
 		t.files[file] = f
 	}
 	ks := f.key(key)
@@ -268,7 +291,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			}
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
-			return &Handle{t: t, file: file, f: f, ks: ks, mode: mode}, nil
+			return &Handle{t: t, file: file, key: key, f: f, ks: ks, mode: mode}, nil
 
 		case free && !f.busy:
 			f.busy = true
@@ -286,7 +309,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			f.os, f.handoffs = l, 0
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
-			return &Handle{t: t, file: file, f: f, ks: ks, mode: mode}, nil
+			return &Handle{t: t, file: file, key: key, f: f, ks: ks, mode: mode}, nil
 		}
 
 		// The key is held in this process, or another goroutine is taking
@@ -426,8 +449,9 @@ func (t *Table) releaseOS(f *fileState) error {
 type Handle struct {
 	t    *Table
 	file string
+	key  string
 	f    *fileState
-	ks   *keyState
+	ks   *keyState // may be reused for another key once this handle is unlocked
 	mode Mode
 
 	mu       sync.Mutex
@@ -441,7 +465,7 @@ func (h *Handle) Mode() Mode { return h.mode }
 func (h *Handle) Name() string { return h.file }
 
 // Key returns the locked key.
-func (h *Handle) Key() string { return h.ks.key }
+func (h *Handle) Key() string { return h.key }
 
 // Verify reports ErrLockLost when the lock has been taken away (see the
 // package documentation). Call it before publishing work done under the lock.
