@@ -22,4 +22,5 @@ type unsupportedBackend struct{}
 
 func (unsupportedBackend) try(string) (osLock, error) { return nil, ErrNotSupported }
 func (unsupportedBackend) openFiles() int             { return 0 }
+func (unsupportedBackend) evictIdle(int) int          { return 0 }
 func (unsupportedBackend) close() error               { return nil }

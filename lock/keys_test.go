@@ -341,11 +341,20 @@ func TestMaxOpenBound(t *testing.T) {
 	if n := tab.Stats().Open; n != 6 {
 		t.Fatalf("%d descriptors open with 6 locks held, want 6", n)
 	}
+	if n := tab.CloseIdle(); n != 0 {
+		t.Fatalf("CloseIdle closed %d descriptors while all open ones hold locks", n)
+	}
 	for _, h := range held {
 		h.Unlock()
 	}
 	if n := tab.Stats().Open; n > 4 {
 		t.Fatalf("%d descriptors kept after the held locks were released, MaxOpen 4", n)
+	}
+	if n := tab.CloseIdle(); n != 4 {
+		t.Fatalf("CloseIdle closed %d idle descriptors, want 4", n)
+	}
+	if n := tab.Stats().Open; n != 0 {
+		t.Fatalf("%d descriptors open after CloseIdle", n)
 	}
 }
 

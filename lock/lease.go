@@ -43,6 +43,8 @@ func (b *leaseBackend) close() error { return nil }
 // openFiles: leases keep no descriptor open between calls.
 func (b *leaseBackend) openFiles() int { return 0 }
 
+func (b *leaseBackend) evictIdle(int) int { return 0 }
+
 // leaseRecord is the owner record. It is written at a fixed length so that a
 // renewal overwrites it in place with one write, and a reader that races a
 // renewal sees either record or a torn one it refuses to parse, never a

@@ -28,6 +28,9 @@ type backend interface {
 	try(file string) (osLock, error)
 	// openFiles reports the descriptors the backend keeps open.
 	openFiles() int
+	// evictIdle closes idle kept descriptors until at most keep are open,
+	// and reports how many it closed.
+	evictIdle(keep int) int
 	close() error
 }
 
@@ -213,6 +216,12 @@ func (t *Table) Stats() Stats {
 	st.Open = t.be.openFiles()
 	return st
 }
+
+// CloseIdle closes every kept lock descriptor that holds no lock and
+// reports how many it closed. Callers that hit EMFILE or ENFILE elsewhere
+// may call it before retrying: kept descriptors are only a cache (each
+// saves two round trips on NFS the next time its lock is taken).
+func (t *Table) CloseIdle() int { return t.be.evictIdle(0) }
 
 // Close releases the kept-open lock descriptors. Locks still held stay held
 // until their handles are unlocked, which then closes their descriptors;
