@@ -15,15 +15,42 @@
 //
 // # Request life cycle
 //
-// The middleware reads the session ID from the request's cookie, takes the
-// session's lock (in Exclusive mode) and loads the record. The handler reads
-// and changes the session through the typed getters and setters of
-// [Session]. The session is committed when the handler first calls
-// WriteHeader, Write or Flush, because the Set-Cookie header must go out
-// with the response headers; changes made after that are saved when the
-// handler returns (but the ID can then no longer change: Renew or Destroy
-// after the response started is reported as an error). The lock is released
-// only after the handler returns.
+// The middleware reads the session ID from the request's cookie and does
+// nothing else before the handler runs. The session is read, and in
+// Exclusive mode locked, on the handler's first use of it (Get, Put,
+// IsNew, ...): a request still reading a slow request body, or a handler
+// that never looks at the session (static files, health checks), holds no
+// lock and costs no round trip to the file server. The handler reads and
+// changes the session through the typed getters and setters of [Session].
+// The session is committed when the handler first calls WriteHeader, Write
+// or Flush, because the Set-Cookie header must go out with the response
+// headers; changes made after that are saved when the handler returns (but
+// the ID can then no longer change: Renew or Destroy after the response
+// started is reported as an error). The lock is released when the handler
+// returns.
+//
+// A long handler (a report, a slow upstream call, a streamed download)
+// calls [Session.Release] once it has made its changes, like PHP's
+// session_write_close: the session is saved at once and unlocked, so the
+// user's other requests, and the process's lock slots (see
+// fsstore.WithMaxHeldLocks), are not held for the rest of the handler.
+//
+// # Errors
+//
+// When the session cannot be loaded or saved before the response starts,
+// the handler's response is discarded and the error handler answers
+// ([WithErrorHandler]; the errors wrap fsstore's sentinels, so an
+// application maps them with errors.Is). By default: 503 Service
+// Unavailable with Retry-After for a lock wait that timed out
+// (fsstore.ErrLocked), a lost lock (fsstore.ErrLockLost), a full lock
+// table and a store that is unreachable or out of resources; 409 Conflict
+// for an Optimistic commit that lost a race (fsstore.ErrConflict); and 500
+// otherwise, including a session over the store's size limit
+// (fsstore.ErrTooLarge, logged as such). A record that is damaged or sealed
+// with a key that is no longer configured is not an error: the user starts
+// a new session, the old record is left for the sweep, and a warning
+// without the session ID is logged (the store's Observer sees the load's
+// outcome).
 //
 // # Lazy writes and Touch
 //
@@ -34,16 +61,18 @@
 // user's session does not expire while a busy page costs no write per
 // request. Touch is skipped when the absolute deadline, not the idle timeout,
 // ends the session sooner. Read-only routes touch too: a touch moves the
-// record's mtime and never its contents.
+// record's mtime and never its contents. A request whose handler never uses
+// the session neither reads nor touches it.
 //
 // # Locking modes
 //
 // Each route picks a [Mode]:
 //
-//   - [Exclusive] (the default) holds the session's lock for the whole
-//     request, like PHP's files handler: a user's concurrent requests run one
-//     after another and no update is lost. The price is that a slow request
-//     delays the same user's other requests.
+//   - [Exclusive] (the default) holds the session's lock from the
+//     handler's first use of the session until it returns or calls
+//     Release, like PHP's files handler: a user's concurrent requests run
+//     one after another and no update is lost. The price is that a slow
+//     request delays the same user's other requests.
 //   - [ReadOnly] takes no lock and never writes the record. Changing the
 //     session fails: Put, Renew and Destroy return fsstore.ErrReadOnly and
 //     Delete or Clear make the commit fail with it.
@@ -56,13 +85,20 @@
 //     submission, an XHR that re-sends), never for routes whose side effects
 //     outside the session cannot be repeated.
 //
+// Modes nest: with Handler around the whole mux and Middleware(ReadOnly)
+// around one route, that route runs read-only. The innermost middleware's
+// mode applies; see [Manager.Middleware].
+//
 // # Security
 //
 // A cookie carrying an ID the store does not know (expired, deleted,
 // forged) is never adopted: the session starts empty and gets a fresh ID
 // from fsstore.NewID when it is first saved, which defeats session
 // fixation. Call [Session.Renew] when the user's privilege changes (log in,
-// log out, sudo) to move the data to a fresh ID. Cookies default to
-// HttpOnly, Secure, SameSite=Lax and Path=/. The session ID never appears
-// in errors or log messages of this package.
+// log out, sudo) to move the data to a fresh ID. Cookies are HttpOnly,
+// Secure, SameSite=Lax, Path=/ and host-only unless a [Cookie] field says
+// otherwise: the zero Cookie is the safe one, and a development server on
+// plain http://localhost sets Cookie.Insecure. A persistent cookie never
+// outlives the session's absolute deadline. The session ID never appears in
+// errors or log messages of this package.
 package httpsession

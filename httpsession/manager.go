@@ -7,12 +7,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+)
+
+// Errors reported by this package. The errors it returns wrap them, or
+// fsstore's sentinels (fsstore.ErrLocked, fsstore.ErrTooLarge, ...); test
+// them with errors.Is.
+var (
+	// ErrReleased reports a change to a session after Session.Release: the
+	// session was already saved and unlocked, so the change is not saved.
+	ErrReleased = errors.New("httpsession: session already released")
+	// ErrModeConflict reports a route whose Middleware asks for another
+	// mode than an outer one after the outer handler already changed the
+	// session: the change cannot be carried over safely.
+	ErrModeConflict = errors.New("httpsession: route mode conflicts with changes already made to the session")
 )
 
 // Manager loads and commits sessions for HTTP requests. It is safe for
@@ -20,10 +33,16 @@ import (
 type Manager struct {
 	st  *fsstore.Store
 	cfg config
+	// cfgErr is an invalid option found by New, which cannot return an
+	// error: every request fails with it, loudly, instead of running with a
+	// setting the caller did not ask for.
+	cfgErr error
 }
 
 // New returns a Manager keeping sessions in st. The store stays the
-// caller's to close.
+// caller's to close. An invalid option (a cookie browsers would drop, a
+// non-positive lock timeout) is logged at once and makes every request fail
+// with a 500 naming it.
 func New(st *fsstore.Store, opts ...Option) *Manager {
 	c := defaultConfig()
 	for _, o := range opts {
@@ -38,7 +57,23 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	m := &Manager{st: st, cfg: c}
+	m.cfg.cookie, m.cfgErr = c.cookie.resolve()
+	switch {
+	case m.cfgErr != nil:
+	case c.lockTimeout <= 0:
+		m.cfgErr = fmt.Errorf("httpsession: lock timeout %v is not positive", c.lockTimeout)
+	case c.lifetime < 0:
+		m.cfgErr = fmt.Errorf("httpsession: lifetime %v is negative", c.lifetime)
+	case !c.mode.valid():
+		m.cfgErr = fmt.Errorf("httpsession: unknown mode %v", c.mode)
+	}
+	if m.cfgErr != nil {
+		m.cfg.log.Error("httpsession: invalid configuration; every request will fail", "err", m.cfgErr)
+	}
 	if m.cfg.errorHandler == nil {
 		m.cfg.errorHandler = m.defaultErrorHandler
 	}
@@ -47,15 +82,41 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 
 func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
+	msg := "httpsession: request failed"
 	switch {
 	case errors.Is(err, fsstore.ErrConflict):
 		code = http.StatusConflict
-	case errors.Is(err, fsstore.ErrLocked):
+	case unavailable(err):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, fsstore.ErrTooLarge):
+		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
 	}
-	m.cfg.log.ErrorContext(r.Context(), "httpsession: request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	m.cfg.log.ErrorContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
 	http.Error(w, http.StatusText(code), code)
+}
+
+// unavailableErrnos are failures of the file server or of this host's
+// resources that pass: the request may succeed if retried shortly.
+var unavailableErrnos = []syscall.Errno{
+	syscall.EIO, syscall.ESTALE, syscall.ETIMEDOUT, syscall.ENOTCONN,
+	syscall.EMFILE, syscall.ENFILE, syscall.ENOSPC, syscall.EDQUOT,
+}
+
+// unavailable reports whether err says "try again shortly" (503) rather
+// than "this request or this server is broken" (500).
+func unavailable(err error) bool {
+	switch {
+	case errors.Is(err, fsstore.ErrLocked), errors.Is(err, fsstore.ErrLockLost),
+		errors.Is(err, fsstore.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	for _, e := range unavailableErrnos {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler wraps next with the middleware in the Manager's default mode.
@@ -64,13 +125,28 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 }
 
 // Middleware returns the middleware for one mode, for routers that take
-// func(http.Handler) http.Handler. When a request already carries a session
-// from an outer middleware of this package, the outer one's mode applies
-// and the inner one does nothing.
+// func(http.Handler) http.Handler.
+//
+// Middlewares nest: when a request already carries a session from an outer
+// middleware of the same Manager (Handler around the whole mux, say), the
+// innermost mode applies to the route. If the outer handler already used
+// the session, the route reloads it in its own mode; if the outer handler
+// already changed it, the request fails with ErrModeConflict (500). A
+// middleware of another Manager starts its own session, which its routes
+// see through FromContext.
 func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if FromContext(r.Context()) != nil {
+			if !mode.valid() {
+				w.Header().Add("Vary", "Cookie")
+				m.cfg.errorHandler(w, r, fmt.Errorf("httpsession: unknown mode %v", mode))
+				return
+			}
+			if s := FromContext(r.Context()); s != nil && s.m == m {
+				if err := s.setMode(mode); err != nil {
+					m.cfg.errorHandler(w, r, err)
+					return
+				}
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -82,83 +158,54 @@ func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *http.Request) {
 	// Responses differ by cookie: shared caches must not mix users.
 	w.Header().Add("Vary", "Cookie")
-	s, err := m.load(r, mode)
-	if err != nil {
-		m.cfg.errorHandler(w, r, err)
+	if m.cfgErr != nil {
+		m.cfg.errorHandler(w, r, m.cfgErr)
 		return
 	}
-	// Unlock only after the handler returns, even if it panics: the lock
-	// serializes the user's requests for their whole length, not just
-	// until the headers are out.
-	defer s.release()
+	s := m.newSession(r, mode, w.Header())
+	// Unlock only after the handler returns (or when it calls Release),
+	// even if it panics: the lock serializes the user's requests for their
+	// whole length, not just until the headers are out.
+	defer s.unlock()
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
 	sw := &responseWriter{ResponseWriter: w, s: s, r: r}
 	next.ServeHTTP(sw, r)
 	sw.finish()
 }
 
-// load reads the session named by the request's cookie. An ID that is
-// malformed, unknown, expired or whose record is damaged is not adopted:
-// the request gets an empty session that will receive a fresh ID.
-func (m *Manager) load(r *http.Request, mode Mode) (*Session, error) {
-	s := &Session{m: m, mode: mode, ctx: context.WithoutCancel(r.Context()), values: map[string]json.RawMessage{}}
-	c, err := r.Cookie(m.cfg.cookie.Name)
-	if err != nil {
-		return s, nil
+// newSession prepares the request's session without any I/O: the record is
+// read, and in Exclusive mode locked, on the handler's first use of the
+// session, so a request still reading its body, or one whose handler never
+// looks at the session, holds no lock and costs no round trip.
+func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session {
+	s := &Session{
+		m: m, mode: mode, hdr: h, values: map[string]json.RawMessage{},
+		reqCtx: r.Context(), ctx: context.WithoutCancel(r.Context()),
 	}
-	id := c.Value
-	if fsstore.ValidID(id) != nil {
-		s.staleCookie = true
-		return s, nil
-	}
-	var rec *fsstore.Session
-	if mode == Exclusive {
-		ctx, cancel := context.WithTimeout(r.Context(), m.cfg.lockTimeout)
-		lk, err := m.st.Lock(ctx, id, fsstore.Exclusive)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("httpsession: lock session: %w", err)
-		}
-		rec, err = lk.Load(r.Context())
-		if err != nil {
-			lk.Unlock()
+	if c, err := r.Cookie(m.cfg.cookie.Name); err == nil {
+		if fsstore.ValidID(c.Value) == nil {
+			s.cookieID = c.Value
 		} else {
-			s.lk = lk
-		}
-		if err = m.loadError(r, err); err != nil {
-			return nil, err
-		}
-	} else {
-		rec, err = m.st.Load(r.Context(), id)
-		if err = m.loadError(r, err); err != nil {
-			return nil, err
+			s.badCookie = true
 		}
 	}
-	if rec == nil {
-		s.staleCookie = true
-		return s, nil
-	}
-	values, err := decode(rec.Data)
-	if err != nil {
-		// Not ours (another application's encoding) or damaged: start
-		// afresh rather than fail every request of this user.
-		m.cfg.log.WarnContext(r.Context(), "httpsession: session payload is not a JSON object; starting a new session", "err", err)
-		s.release()
-		s.staleCookie = true
-		return s, nil
-	}
-	s.rec, s.loaded, s.values = rec, rec.Data, values
-	return s, nil
+	return s
 }
 
 // loadError turns "no usable session" into nil (the caller starts afresh)
 // and keeps real failures.
-func (m *Manager) loadError(r *http.Request, err error) error {
+func (m *Manager) loadError(ctx context.Context, err error) error {
 	switch {
 	case err == nil, errors.Is(err, fsstore.ErrNotFound):
 		return nil
+	case errors.Is(err, fsstore.ErrUnknownKey):
+		// A key retired too early must not lock its users out with a 500
+		// on every request: they start afresh, and the record stays for
+		// the sweep (or for the key to come back).
+		m.cfg.log.WarnContext(ctx, "httpsession: session record sealed with a key that is not configured; starting a new session", "err", err)
+		return nil
 	case errors.Is(err, fsstore.ErrCorrupt):
-		m.cfg.log.WarnContext(r.Context(), "httpsession: damaged session record; starting a new session", "err", err)
+		m.cfg.log.WarnContext(ctx, "httpsession: damaged session record; starting a new session", "err", err)
 		return nil
 	}
 	return fmt.Errorf("httpsession: load session: %w", err)
@@ -181,15 +228,17 @@ func (m *Manager) cookie(value string) *http.Cookie {
 	c := m.cfg.cookie
 	return &http.Cookie{
 		Name: c.Name, Value: value, Path: c.Path, Domain: c.Domain,
-		Secure: c.Secure, HttpOnly: c.HttpOnly, SameSite: c.SameSite,
+		Secure: !c.Insecure, HttpOnly: !c.ScriptAccess, SameSite: c.SameSite,
 	}
 }
 
 func (m *Manager) setCookie(h http.Header, id string, deadline, now time.Time) {
 	c := m.cookie(id)
-	if m.cfg.cookie.Persist && deadline.After(now) {
-		c.Expires = deadline.UTC().Truncate(time.Second).Add(time.Second)
-		c.MaxAge = int(math.Ceil(deadline.Sub(now).Seconds()))
+	// Round down: a cookie that outlives the session server-side only
+	// makes the browser send a dead ID.
+	if maxAge := deadline.Sub(now) / time.Second; !m.cfg.cookie.BrowserSession && maxAge > 0 {
+		c.MaxAge = int(maxAge)
+		c.Expires = deadline.UTC().Truncate(time.Second)
 	}
 	h.Add("Set-Cookie", c.String())
 	// Tell caches not to store the Set-Cookie header with the page.
@@ -224,7 +273,7 @@ func (w *responseWriter) start() bool {
 		return !w.failed
 	}
 	w.started = true
-	if err := w.s.commit(w.Header()); err != nil {
+	if err := w.s.commitResponse(w.Header()); err != nil {
 		w.failed = true
 		h := w.Header()
 		// Drop what the handler prepared (Content-Length, Location...):
@@ -285,7 +334,7 @@ func (w *responseWriter) finish() {
 	if w.failed {
 		return
 	}
-	if err := w.s.commit(nil); err != nil {
+	if err := w.s.commitResponse(nil); err != nil {
 		w.s.m.cfg.log.ErrorContext(w.r.Context(), "httpsession: saving changes made after the response started failed", "method", w.r.Method, "path", w.r.URL.Path, "err", err)
 	}
 }

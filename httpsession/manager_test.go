@@ -88,10 +88,12 @@ func mustCookie(t *testing.T, resp *http.Response) *http.Cookie {
 
 // recordPath is where the store keeps id's record (shard depth 1): it
 // mirrors fsstore's naming so the tests can watch the file itself.
-func recordPath(st *fsstore.Store, id string) string {
+func recordPath(st *fsstore.Store, id string) string { return recordPathIn(st.Dir(), id) }
+
+func recordPathIn(dir, id string) string {
 	sum := sha256.Sum256([]byte("sessfs-name\x00" + id))
 	name := hex.EncodeToString(sum[:16])
-	return filepath.Join(st.Dir(), fsstore.DataDir, name[:2], name)
+	return filepath.Join(dir, fsstore.DataDir, name[:2], name)
 }
 
 func statRecord(t *testing.T, st *fsstore.Store, id string) os.FileInfo {
@@ -131,8 +133,7 @@ func body(t *testing.T, resp *http.Response) string {
 }
 
 func TestCookieAttributes(t *testing.T) {
-	custom := httpsession.DefaultCookie()
-	custom.Path, custom.Domain, custom.Secure, custom.SameSite, custom.Persist = "/app", "example.com", false, http.SameSiteStrictMode, false
+	custom := httpsession.Cookie{Path: "/app", Domain: "example.com", Insecure: true, SameSite: http.SameSiteStrictMode, BrowserSession: true}
 	tests := []struct {
 		name    string
 		cookie  *httpsession.Cookie
@@ -382,8 +383,12 @@ func TestUnknownIDIsNotAdopted(t *testing.T) {
 	if recordExists(e.st, planted) {
 		t.Error("a record exists under the planted ID")
 	}
-	// A stale cookie on a request that stores nothing is cleared.
-	c := mustCookie(t, do(t, e.m.Handler(http.NotFoundHandler()), planted))
+	// A stale cookie on a request that reads but stores nothing is
+	// cleared.
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).GetString("user")
+	})
+	c := mustCookie(t, do(t, e.m.Handler(read), planted))
 	if c.MaxAge >= 0 {
 		t.Errorf("stale cookie not expired: Max-Age %d", c.MaxAge)
 	}

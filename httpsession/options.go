@@ -1,6 +1,7 @@
 package httpsession
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,7 +13,8 @@ import (
 type Mode int
 
 const (
-	// Exclusive holds the session's lock for the whole request.
+	// Exclusive holds the session's lock from the handler's first use of
+	// the session until the handler returns or calls Session.Release.
 	Exclusive Mode = iota
 	// ReadOnly takes no lock and never writes the session.
 	ReadOnly
@@ -32,31 +34,70 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// Cookie configures the session cookie. Start from DefaultCookie and change
-// what you need: its zero value is not the safe default.
+func (m Mode) valid() bool { return m >= Exclusive && m <= Optimistic }
+
+// Cookie configures the session cookie. Its zero value is the safe
+// default: every field left zero means the secure setting, and each
+// weakening is a field you set on purpose.
+//
+// For a development server on plain http://localhost, set Insecure; never
+// in production, where the cookie would then travel in clear text.
 type Cookie struct {
 	// Name of the cookie. Default "session".
 	Name string
 	// Path of the cookie. Default "/".
 	Path string
-	// Domain of the cookie. Default "" (host-only).
+	// Domain of the cookie. Default "" (host-only, the safest).
 	Domain string
-	// Secure sends the cookie over HTTPS only. Default true; turn it off only
-	// for plain-HTTP development servers.
-	Secure bool
-	// HttpOnly hides the cookie from JavaScript. Default true.
-	HttpOnly bool
-	// SameSite restricts cross-site requests. Default http.SameSiteLaxMode.
+	// SameSite restricts cross-site requests. Zero means
+	// http.SameSiteLaxMode; http.SameSiteStrictMode is stricter;
+	// http.SameSiteDefaultMode sends no SameSite attribute;
+	// http.SameSiteNoneMode cannot be combined with Insecure (browsers drop
+	// such cookies).
 	SameSite http.SameSite
-	// Persist sets Max-Age so the cookie outlives the browser session, up to
-	// the session's absolute deadline. Default true. With false the cookie
-	// is a browser-session cookie.
-	Persist bool
+	// Insecure drops the Secure attribute, so that the browser also sends
+	// the cookie over plain HTTP: for development on http://localhost only.
+	Insecure bool
+	// ScriptAccess drops the HttpOnly attribute, letting the page's
+	// JavaScript (and any script injected into it) read the session ID.
+	ScriptAccess bool
+	// BrowserSession drops Max-Age and Expires: the browser forgets the
+	// cookie when it closes. By default the cookie lives until the
+	// session's absolute deadline (when there is one).
+	BrowserSession bool
 }
 
-// DefaultCookie returns the default cookie settings.
+// DefaultCookie returns the default cookie settings with every default
+// spelled out; it is equivalent to the zero Cookie.
 func DefaultCookie() Cookie {
-	return Cookie{Name: "session", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, Persist: true}
+	return Cookie{Name: "session", Path: "/", SameSite: http.SameSiteLaxMode}
+}
+
+// resolve fills in the defaults of zero fields and checks the result.
+func (c Cookie) resolve() (Cookie, error) {
+	d := DefaultCookie()
+	if c.Name == "" {
+		c.Name = d.Name
+	}
+	if c.Path == "" {
+		c.Path = d.Path
+	}
+	if c.SameSite == 0 {
+		c.SameSite = d.SameSite
+	}
+	switch {
+	case c.SameSite < http.SameSiteDefaultMode || c.SameSite > http.SameSiteNoneMode:
+		return c, fmt.Errorf("httpsession: unknown cookie SameSite value %d", int(c.SameSite))
+	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
+		return c, errors.New("httpsession: cookie SameSite=None requires Secure: browsers drop it with Insecure")
+	}
+	// http.Cookie.String silently drops a cookie it cannot format and
+	// attributes it cannot encode: check them here, once, rather than lose
+	// every session without a word.
+	if err := (&http.Cookie{Name: c.Name, Value: "x", Path: c.Path, Domain: c.Domain}).Valid(); err != nil {
+		return c, fmt.Errorf("httpsession: cookie: %w", err)
+	}
+	return c, nil
 }
 
 // An Option configures New.
@@ -77,7 +118,10 @@ type config struct {
 	log          *slog.Logger
 }
 
-// WithCookie sets the cookie settings (default DefaultCookie()).
+// WithCookie sets the cookie settings. Zero fields keep their safe
+// defaults (see Cookie), so WithCookie(Cookie{Name: "sid"}) changes only
+// the name. An invalid setting makes every request fail with a 500 and a
+// log line naming the problem.
 func WithCookie(c Cookie) Option { return optionFunc(func(cf *config) { cf.cookie = c }) }
 
 // WithMode sets the mode of Manager.Handler (default Exclusive).
@@ -111,16 +155,22 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // WithErrorHandler sets the function that answers a request whose session
 // could not be loaded or committed before the response started. The
 // default logs the error and answers 409 Conflict for fsstore.ErrConflict
-// (an Optimistic commit lost a race; the client may retry), 503 Service
-// Unavailable with Retry-After for fsstore.ErrLocked (the lock wait timed
-// out) and 500 Internal Server Error otherwise. The error never contains
-// the session ID.
+// (an Optimistic commit lost a race; the client may retry); 503 Service
+// Unavailable with Retry-After when the failure should pass (the lock wait
+// timed out, fsstore.ErrLocked; the lock was lost, fsstore.ErrLockLost;
+// the process holds as many locks as it may; the store is closed or its
+// file server unreachable or out of space); and 500 Internal Server Error
+// otherwise, including a session over the store's size limit
+// (fsstore.ErrTooLarge), logged as such. The error never contains the
+// session ID.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
 
-// WithLogger sets the logger for errors that happen after the response
-// started and can only be logged (default slog.Default()).
+// WithLogger sets the logger for the default error handler, for errors
+// that happen after the response started and can only be logged, and for
+// sessions started afresh because their record was damaged or sealed with
+// a retired key (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.log = l }) }
 
 func defaultConfig() config {

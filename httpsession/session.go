@@ -28,40 +28,141 @@ func FromContext(ctx context.Context) *Session {
 // documents: the payload on disk is a JSON object, readable with any tool,
 // and the typed getters parse exactly what Put wrote (integers stay exact).
 // Methods are safe for concurrent use by the handler's goroutines.
+//
+// The session is read (and in Exclusive mode locked) on its first use by
+// any method. If that fails (the lock wait timed out, the store is
+// unreachable), Get, Put, Renew and Destroy return the error, the other
+// getters return zero values, and the error handler answers when the
+// response starts, so the handler's response for an unusable session is
+// never sent.
 type Session struct {
-	m    *Manager
-	mode Mode
-	ctx  context.Context // the request's context, without its cancellation
+	m      *Manager
+	reqCtx context.Context // the request's context: bounds lock waits and loads
+	ctx    context.Context // the same without its cancellation: saves complete
+	hdr    http.Header     // the response's header, for Release
 
-	mu     sync.Mutex
-	lk     *fsstore.Locked // Exclusive mode, ID known to the store
-	rec    *fsstore.Session
-	loaded []byte // payload as last loaded or saved
-	values map[string]json.RawMessage
-	dirty  bool // values may differ from loaded
+	cookieID  string // the request cookie's ID, when well-formed
+	badCookie bool   // the request carried a malformed cookie
+
+	mu      sync.Mutex
+	mode    Mode
+	ready   bool  // the first use has loaded the fields below
+	loadErr error // that load failed: the session is unusable
+	lk      *fsstore.Locked
+	rec     *fsstore.Session
+	loaded  []byte // payload as last loaded or saved
+	values  map[string]json.RawMessage
+	dirty   bool // values may differ from loaded
 
 	renew       bool
 	deleteID    string // a record that Destroy asked to remove
 	staleCookie bool   // the request's cookie named no live session
 	started     bool   // response headers are out: the ID is fixed
 	touched     bool
+	released    bool  // Release ran: no lock, no further saves
+	pending     error // reported by the next commit (Release's failure, a change after it)
+}
+
+// use loads the session on its first use. s.mu is held.
+func (s *Session) use() error {
+	if !s.ready {
+		s.ready = true
+		s.loadErr = s.load()
+	}
+	return s.loadErr
+}
+
+// load reads the session named by the request's cookie, under its lock in
+// Exclusive mode. An ID that is unknown, expired or whose record is damaged
+// or sealed with a retired key is not adopted: the session starts empty and
+// gets a fresh ID when first saved. s.mu is held.
+func (s *Session) load() error {
+	m, id := s.m, s.cookieID
+	if id == "" {
+		return nil
+	}
+	var (
+		rec *fsstore.Session
+		err error
+	)
+	if s.mode == Exclusive && !s.released {
+		ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
+		lk, lerr := m.st.Lock(ctx, id, fsstore.Exclusive)
+		cancel()
+		if lerr != nil {
+			return fmt.Errorf("httpsession: lock session: %w", lerr)
+		}
+		if rec, err = lk.Load(s.reqCtx); err != nil {
+			s.unlockHandle(lk)
+		} else {
+			s.lk = lk
+		}
+	} else {
+		rec, err = m.st.Load(s.reqCtx, id)
+	}
+	if err != nil {
+		if err = m.loadError(s.reqCtx, err); err != nil {
+			return err
+		}
+		s.staleCookie = true
+		return nil
+	}
+	values, err := decode(rec.Data)
+	if err != nil {
+		// Not ours (another application's encoding) or damaged: start
+		// afresh rather than fail every request of this user.
+		m.cfg.log.WarnContext(s.reqCtx, "httpsession: session payload is not a JSON object; starting a new session", "err", err)
+		s.unlockHandle(s.lk)
+		s.lk = nil
+		s.staleCookie = true
+		return nil
+	}
+	s.rec, s.loaded, s.values = rec, rec.Data, values
+	return nil
+}
+
+// setMode applies an inner middleware's mode. A session the outer handler
+// only read is forgotten and reloaded in the new mode on its next use; one
+// it changed cannot be carried over.
+func (s *Session) setMode(mode Mode) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode == mode {
+		return nil
+	}
+	if s.ready {
+		if s.dirty || s.renew || s.deleteID != "" {
+			return fmt.Errorf("httpsession: %v route: the session was changed in %v mode before reaching it: %w", mode, s.mode, ErrModeConflict)
+		}
+		s.unlockHandle(s.lk)
+		s.lk, s.ready, s.loadErr, s.rec, s.loaded = nil, false, nil, nil, nil
+		s.values = map[string]json.RawMessage{}
+		s.staleCookie, s.touched = false, false
+	}
+	s.mode = mode
+	return nil
 }
 
 // IsNew reports whether the session has no stored record (yet).
 func (s *Session) IsNew() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.use()
 	return s.rec == nil
 }
 
 // Mode reports the mode the request holds the session in.
-func (s *Session) Mode() Mode { return s.mode }
+func (s *Session) Mode() Mode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mode
+}
 
 // Created returns when the session was first saved (zero for a new one).
 func (s *Session) Created() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rec == nil {
+	if s.use() != nil || s.rec == nil {
 		return time.Time{}
 	}
 	return s.rec.Created
@@ -71,16 +172,21 @@ func (s *Session) Created() time.Time {
 func (s *Session) Deadline() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rec == nil {
+	if s.use() != nil || s.rec == nil {
 		return time.Time{}
 	}
 	return s.rec.Deadline
 }
 
 // Get decodes the value under key into dst (a pointer, as for
-// json.Unmarshal) and reports whether the key exists.
+// json.Unmarshal) and reports whether the key exists. It fails when the
+// session could not be loaded.
 func (s *Session) Get(key string, dst any) (bool, error) {
 	s.mu.Lock()
+	if err := s.use(); err != nil {
+		s.mu.Unlock()
+		return false, err
+	}
 	raw, ok := s.values[key]
 	s.mu.Unlock()
 	if !ok {
@@ -139,6 +245,7 @@ func (s *Session) PopString(key string) string {
 func (s *Session) Exists(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.use()
 	_, ok := s.values[key]
 	return ok
 }
@@ -147,22 +254,24 @@ func (s *Session) Exists(key string) bool {
 func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.use()
 	return slices.Sorted(maps.Keys(s.values))
 }
 
 // Put stores v, encoded as JSON, under key. It fails when v cannot be
-// encoded and, in ReadOnly mode, with fsstore.ErrReadOnly. Putting the
-// value a key already holds is not a change.
+// encoded, when the session could not be loaded, in ReadOnly mode with
+// fsstore.ErrReadOnly and after Release with ErrReleased. Putting the value
+// a key already holds is not a change.
 func (s *Session) Put(key string, v any) error {
-	if s.mode == ReadOnly {
-		return fmt.Errorf("httpsession: put %q: %w", key, fsstore.ErrReadOnly)
-	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("httpsession: put %q: %w", key, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("httpsession: put %q: %w", key, err)
+	}
 	if old, ok := s.values[key]; ok && bytes.Equal(old, raw) {
 		return nil
 	}
@@ -171,14 +280,40 @@ func (s *Session) Put(key string, v any) error {
 	return nil
 }
 
+// writable loads the session and reports why it cannot be changed. s.mu
+// is held.
+func (s *Session) writable() error {
+	switch {
+	case s.mode == ReadOnly:
+		return fsstore.ErrReadOnly
+	case s.released:
+		return ErrReleased
+	}
+	return s.use()
+}
+
+// changed records a change made by a method that returns no error. s.mu is
+// held.
+func (s *Session) changed() {
+	switch {
+	case s.released:
+		s.pending = fmt.Errorf("httpsession: session changed after Release; not saved: %w", ErrReleased)
+	default:
+		s.dirty = true
+	}
+}
+
 // Delete removes key. In ReadOnly mode removing an existing key makes the
-// commit fail with fsstore.ErrReadOnly.
+// commit fail with fsstore.ErrReadOnly, after Release with ErrReleased.
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.use() != nil {
+		return
+	}
 	if _, ok := s.values[key]; ok {
 		delete(s.values, key)
-		s.dirty = true
+		s.changed()
 	}
 }
 
@@ -186,9 +321,12 @@ func (s *Session) Delete(key string) {
 func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.use() != nil {
+		return
+	}
 	if len(s.values) > 0 {
 		clear(s.values)
-		s.dirty = true
+		s.changed()
 	}
 }
 
@@ -198,11 +336,11 @@ func (s *Session) Clear() {
 // afterwards (session fixation). It must be called before the response
 // starts.
 func (s *Session) Renew() error {
-	if s.mode == ReadOnly {
-		return fmt.Errorf("httpsession: renew: %w", fsstore.ErrReadOnly)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("httpsession: renew: %w", err)
+	}
 	if s.started {
 		return errors.New("httpsession: renew after the response started")
 	}
@@ -215,11 +353,11 @@ func (s *Session) Renew() error {
 // out). Values put afterwards in the same request start a new session with
 // a fresh ID.
 func (s *Session) Destroy() error {
-	if s.mode == ReadOnly {
-		return fmt.Errorf("httpsession: destroy: %w", fsstore.ErrReadOnly)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("httpsession: destroy: %w", err)
+	}
 	if s.rec != nil {
 		s.deleteID = s.rec.ID
 	}
@@ -227,6 +365,37 @@ func (s *Session) Destroy() error {
 	clear(s.values)
 	s.dirty = true
 	return nil
+}
+
+// Release saves the session now and releases its lock, like PHP's
+// session_write_close: call it in a long handler (a report, a slow
+// upstream call, a streamed download) once it has made its changes, so
+// that the user's other requests, and the process's lock slots, are not
+// held for the rest of the handler. Before the response starts it can
+// still set the cookie of a new or renewed session.
+//
+// After Release the values stay readable; Put, Renew and Destroy fail with
+// ErrReleased, and a Delete or Clear makes the request fail with it. If the
+// save fails, Release returns the error, still releases the lock, and the
+// error handler answers when the response starts, as for any failed
+// commit. Calling it again does nothing.
+func (s *Session) Release() error {
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		return nil
+	}
+	var h http.Header
+	if !s.started {
+		h = s.hdr
+	}
+	err := s.commit(h)
+	s.released, s.pending = true, err
+	lk := s.lk
+	s.lk = nil
+	s.mu.Unlock()
+	s.unlockHandle(lk)
+	return err
 }
 
 func encode(values map[string]json.RawMessage) ([]byte, error) {
@@ -249,16 +418,37 @@ func decode(b []byte) (map[string]json.RawMessage, error) {
 	return v, nil
 }
 
-// commit publishes the request's changes. With h non-nil the response has
+// commitResponse commits for the response writer.
+func (s *Session) commitResponse(h http.Header) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commit(h)
+}
+
+// commit publishes the request's changes; s.mu is held. With h non-nil the response has
 // not started and the cookie can be set; with h nil it has, and any change
 // of ID is refused. It never lets the session ID into an error.
 func (s *Session) commit(h http.Header) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if h == nil && s.started && !s.dirty {
+	m := s.m
+	switch {
+	case s.released:
+		err := s.pending
+		s.pending = nil
+		return err
+	case !s.ready:
+		// The handler never used the session: nothing to save or touch.
+		if h != nil {
+			if s.badCookie {
+				m.expireCookie(h)
+			}
+			s.started = true
+		}
+		return nil
+	case s.loadErr != nil:
+		return s.loadErr
+	case h == nil && s.started && !s.dirty:
 		return nil
 	}
-	m := s.m
 	now := m.cfg.now()
 	ctx := s.ctx
 	if s.dirty && s.mode == ReadOnly {
@@ -344,7 +534,7 @@ func (s *Session) commit(h http.Header) error {
 		s.maybeTouch(ctx, now)
 	}
 	s.dirty, s.renew = false, false
-	if canSetCookie && s.rec == nil && (expireCookie || s.staleCookie) {
+	if canSetCookie && s.rec == nil && (expireCookie || s.staleCookie || s.badCookie) {
 		m.expireCookie(h)
 	}
 	if canSetCookie {
@@ -399,15 +589,20 @@ func (s *Session) deleteRecord(ctx context.Context, id string) error {
 	return nil
 }
 
-// release unlocks the session's lock, if any.
-func (s *Session) release() {
+// unlock releases the session's lock, if any, when the request ends.
+func (s *Session) unlock() {
 	s.mu.Lock()
 	lk := s.lk
 	s.lk = nil
 	s.mu.Unlock()
-	if lk != nil {
-		if err := lk.Unlock(); err != nil {
-			s.m.cfg.log.ErrorContext(s.ctx, "httpsession: unlock failed", "err", err)
-		}
+	s.unlockHandle(lk)
+}
+
+func (s *Session) unlockHandle(lk *fsstore.Locked) {
+	if lk == nil {
+		return
+	}
+	if err := lk.Unlock(); err != nil {
+		s.m.cfg.log.ErrorContext(s.ctx, "httpsession: unlock failed", "err", err)
 	}
 }

@@ -1,0 +1,648 @@
+package httpsession_test
+
+// Tests over real HTTP: an httptest server, a net/http client, cookies
+// and headers as a browser sees them.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// serve starts an HTTP server for h, closed when the test ends.
+func serve(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// client returns an HTTP client that opens as many connections as asked
+// (the tests hold many requests open at once) and never hangs a test: its
+// timeout is a hang detector, far above any expected latency.
+func client(t *testing.T, srv *httptest.Server) *http.Client {
+	t.Helper()
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 200
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+}
+
+// call sends one request with the session cookie value ("" for none).
+func call(t *testing.T, c *http.Client, method, url, cookie string, reqBody io.Reader) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, reqBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// readAll returns the response body; for use in goroutines (no Fatal).
+func readAll(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(b)
+}
+
+// setCookieHeader returns the raw Set-Cookie header for the named cookie.
+func setCookieHeader(resp *http.Response, name string) string {
+	for _, v := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, name+"=") {
+			return v
+		}
+	}
+	return ""
+}
+
+func TestCookieZeroFieldsAreSafeOverHTTP(t *testing.T) {
+	tests := []struct {
+		name     string
+		cookie   httpsession.Cookie
+		wantName string
+	}{
+		{"zero value", httpsession.Cookie{}, "session"},
+		{"only a name", httpsession.Cookie{Name: "sid"}, "sid"},
+		{"only a domain", httpsession.Cookie{Domain: "example.com"}, "session"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, []fsstore.Option{fsstore.WithLifetime(time.Hour)}, httpsession.WithCookie(tt.cookie))
+			srv := serve(t, e.m.Handler(counter()))
+			resp := call(t, client(t, srv), "GET", srv.URL, "", nil)
+			raw := setCookieHeader(resp, tt.wantName)
+			if raw == "" {
+				t.Fatalf("no %s cookie in %q", tt.wantName, resp.Header.Values("Set-Cookie"))
+			}
+			for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age="} {
+				if !strings.Contains(raw, "; "+attr) {
+					t.Errorf("Set-Cookie %q lacks %s", raw, attr)
+				}
+			}
+		})
+	}
+}
+
+func TestCookieWeakeningsAreExplicitOverHTTP(t *testing.T) {
+	tests := []struct {
+		name        string
+		cookie      httpsession.Cookie
+		present     []string
+		absent      []string
+		wantFailure bool
+	}{
+		{"insecure for http://localhost", httpsession.Cookie{Insecure: true},
+			[]string{"HttpOnly", "SameSite=Lax"}, []string{"Secure"}, false},
+		{"script access", httpsession.Cookie{ScriptAccess: true},
+			[]string{"Secure", "SameSite=Lax"}, []string{"HttpOnly"}, false},
+		{"browser session", httpsession.Cookie{BrowserSession: true},
+			[]string{"Secure", "HttpOnly"}, []string{"Max-Age", "Expires"}, false},
+		{"strict", httpsession.Cookie{SameSite: http.SameSiteStrictMode},
+			[]string{"SameSite=Strict", "Secure"}, nil, false},
+		{"no SameSite attribute", httpsession.Cookie{SameSite: http.SameSiteDefaultMode},
+			[]string{"Secure"}, []string{"SameSite"}, false},
+		{"SameSite=None needs Secure", httpsession.Cookie{SameSite: http.SameSiteNoneMode, Insecure: true}, nil, nil, true},
+		{"invalid name", httpsession.Cookie{Name: "a b"}, nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, []fsstore.Option{fsstore.WithLifetime(time.Hour)}, httpsession.WithCookie(tt.cookie))
+			srv := serve(t, e.m.Handler(counter()))
+			resp := call(t, client(t, srv), "GET", srv.URL, "", nil)
+			if tt.wantFailure {
+				// A cookie browsers would drop must not fail silently.
+				if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(e.log.String(), "invalid configuration") {
+					t.Errorf("status %d, log %q: want 500 and the configuration error logged", resp.StatusCode, e.log)
+				}
+				return
+			}
+			raw := setCookieHeader(resp, "session")
+			if raw == "" {
+				t.Fatalf("no session cookie in %q", resp.Header.Values("Set-Cookie"))
+			}
+			for _, attr := range tt.present {
+				if !strings.Contains(raw, "; "+attr) {
+					t.Errorf("Set-Cookie %q lacks %s", raw, attr)
+				}
+			}
+			for _, attr := range tt.absent {
+				if strings.Contains(raw, "; "+attr) {
+					t.Errorf("Set-Cookie %q has %s", raw, attr)
+				}
+			}
+		})
+	}
+}
+
+// TestOperatorGuideNestedModes runs docs/operator-guide.md's example as
+// written: Handler around the mux, Middleware(ReadOnly) around one route.
+func TestOperatorGuideNestedModes(t *testing.T) {
+	e := newEnv(t, nil)
+	st := e.st
+	var putErr error
+	var mode httpsession.Mode
+	reportHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		mode = s.Mode()
+		putErr = s.Put("report", "seen")
+		fmt.Fprint(w, s.GetInt("n"))
+	})
+
+	// From the guide (ListenAndServe replaced by a test server).
+	sessions := httpsession.New(st, httpsession.WithIdleTimeout(30*time.Minute))
+	mux := http.NewServeMux()
+	mux.Handle("GET /report", sessions.Middleware(httpsession.ReadOnly)(reportHandler))
+
+	mux.Handle("GET /count", counter())
+	held, hold := make(chan struct{}), make(chan struct{})
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).Put("slow", true) // takes the lock
+		close(held)
+		<-hold
+	})
+	srv := serve(t, sessions.Handler(mux)) // Exclusive by default
+	c := client(t, srv)
+	id := mustCookie(t, call(t, c, "GET", srv.URL+"/count", "", nil)).Value
+
+	if got := body(t, call(t, c, "GET", srv.URL+"/report", id, nil)); got != "1" {
+		t.Errorf("report = %q, want 1", got)
+	}
+	if mode != httpsession.ReadOnly || !errors.Is(putErr, fsstore.ErrReadOnly) {
+		t.Errorf("report ran in mode %v, Put error %v: want read-only", mode, putErr)
+	}
+	// A read-only route does not queue behind the user's slow request.
+	slow := make(chan *http.Response)
+	go func() {
+		resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/slow", id))
+		if err != nil {
+			t.Error(err)
+		}
+		slow <- resp
+	}()
+	<-held
+	if resp := call(t, c, "GET", srv.URL+"/report", id, nil); resp.StatusCode != 200 {
+		t.Errorf("report while the session is locked: status %d", resp.StatusCode)
+	}
+	close(hold)
+	if resp := <-slow; resp != nil {
+		resp.Body.Close()
+	}
+}
+
+func mustRequest(t *testing.T, method, url, cookie string) *http.Request {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Error(err)
+	}
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+	}
+	return req
+}
+
+func TestNestedModes(t *testing.T) {
+	// readUser is an outer middleware that reads the session before
+	// routing (a logger, say).
+	readUser := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpsession.FromContext(r.Context()).GetString("user")
+			next.ServeHTTP(w, r)
+		})
+	}
+	putOuter := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpsession.FromContext(r.Context()).Put("outer", 1)
+			next.ServeHTTP(w, r)
+		})
+	}
+	none := func(next http.Handler) http.Handler { return next }
+	tests := []struct {
+		name       string
+		outer      httpsession.Mode
+		between    func(http.Handler) http.Handler
+		inner      httpsession.Mode
+		wantStatus int
+		wantN      string // counter after the request ("" to skip)
+	}{
+		{"exclusive around read-only", httpsession.Exclusive, none, httpsession.ReadOnly, 500, "1"},
+		{"exclusive around read-only, outer reads first", httpsession.Exclusive, readUser, httpsession.ReadOnly, 500, "1"},
+		{"read-only around exclusive", httpsession.ReadOnly, none, httpsession.Exclusive, 200, "2"},
+		{"read-only around exclusive, outer reads first", httpsession.ReadOnly, readUser, httpsession.Exclusive, 200, "2"},
+		{"optimistic around exclusive", httpsession.Optimistic, readUser, httpsession.Exclusive, 200, "2"},
+		{"exclusive around optimistic", httpsession.Exclusive, readUser, httpsession.Optimistic, 200, "2"},
+		{"outer changed the session", httpsession.Exclusive, putOuter, httpsession.ReadOnly, 500, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			mux := http.NewServeMux()
+			mux.Handle("GET /count", counter())
+			mux.Handle("GET /route", e.m.Middleware(tt.inner)(counter()))
+			mux.Handle("GET /read", e.m.Middleware(httpsession.ReadOnly)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+			})))
+			srv := serve(t, e.m.Middleware(tt.outer)(tt.between(mux)))
+			c := client(t, srv)
+			// Create the session through an exclusive route of another
+			// server on the same store.
+			seed := serve(t, e.m.Handler(counter()))
+			id := mustCookie(t, call(t, client(t, seed), "GET", seed.URL, "", nil)).Value
+			resp := call(t, c, "GET", srv.URL+"/route", id, nil)
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status %d, want %d (body %q)", resp.StatusCode, tt.wantStatus, body(t, resp))
+			}
+			if tt.wantN != "" {
+				if got := body(t, call(t, c, "GET", srv.URL+"/read", id, nil)); got != tt.wantN {
+					t.Errorf("counter = %s, want %s", got, tt.wantN)
+				}
+			}
+		})
+	}
+}
+
+func TestOversizedSessionOverHTTP(t *testing.T) {
+	tests := []struct {
+		name       string
+		handler    func(http.ResponseWriter, *http.Request, error)
+		wantStatus int
+		wantLog    []string
+	}{
+		{"default", nil, 500, []string{"fsstore.WithMaxSize", "limit 64"}},
+		{"mapped by the app", func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, fsstore.ErrTooLarge) {
+				http.Error(w, "too much in your cart", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "oops", 500)
+		}, 413, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []httpsession.Option
+			if tt.handler != nil {
+				opts = append(opts, httpsession.WithErrorHandler(tt.handler))
+			}
+			e := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(64)}, opts...)
+			srv := serve(t, e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				httpsession.FromContext(r.Context()).Put("cart", strings.Repeat("x", 100))
+				fmt.Fprint(w, "added")
+			})))
+			resp := call(t, client(t, srv), "GET", srv.URL, "", nil)
+			if resp.StatusCode != tt.wantStatus || sessionCookie(resp) != nil {
+				t.Errorf("status %d, cookie %v: want %d and no cookie", resp.StatusCode, sessionCookie(resp), tt.wantStatus)
+			}
+			if b := body(t, resp); strings.Contains(b, "added") {
+				t.Errorf("the handler's body was sent: %q", b)
+			}
+			for _, s := range tt.wantLog {
+				if !strings.Contains(e.log.String(), s) {
+					t.Errorf("log %q lacks %q", e.log, s)
+				}
+			}
+		})
+	}
+}
+
+// TestCookieNeverOutlivesSession uses the real clock: the store fixes the
+// deadline a little after the middleware reads the time, and the cookie
+// must still not outlast it.
+func TestCookieNeverOutlivesSession(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := []struct {
+		name      string
+		storeOpts []fsstore.Option
+		opts      []httpsession.Option
+	}{
+		{"store lifetime", []fsstore.Option{fsstore.WithLifetime(day)}, nil},
+		{"middleware lifetime", nil, []httpsession.Option{httpsession.WithLifetime(day)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := fsstore.Open(t.TempDir(), append([]fsstore.Option{fsstore.WithDurability(fsstore.DurabilityNone)}, tt.storeOpts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			m := httpsession.New(st, append([]httpsession.Option{httpsession.WithLogger(slog.New(slog.DiscardHandler))}, tt.opts...)...)
+			srv := serve(t, m.Handler(counter()))
+			c := mustCookie(t, call(t, client(t, srv), "GET", srv.URL, "", nil))
+			sess, err := st.Load(t.Context(), c.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MaxAge <= 0 || c.MaxAge > int(day/time.Second) {
+				t.Errorf("Max-Age = %d, want (0, %d]", c.MaxAge, int(day/time.Second))
+			}
+			if c.Expires.After(sess.Deadline) {
+				t.Errorf("cookie Expires %v after the session's deadline %v", c.Expires, sess.Deadline)
+			}
+		})
+	}
+}
+
+func TestRetiredKeyStartsFreshSessionOverHTTP(t *testing.T) {
+	oldKey, _ := fsstore.NewKey(1)
+	newKey, _ := fsstore.NewKey(2)
+	dir := t.TempDir()
+	open := func(t *testing.T, obs fsstore.Observer, keys ...fsstore.Key) *fsstore.Store {
+		opts := []fsstore.Option{fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(keys...)}
+		if obs != nil {
+			opts = append(opts, fsstore.WithObserver(obs))
+		}
+		st, err := fsstore.Open(dir, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	before := serve(t, httpsession.New(open(t, nil, oldKey)).Handler(counter()))
+	id := mustCookie(t, call(t, client(t, before), "GET", before.URL, "", nil)).Value
+
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.ReadOnly, httpsession.Optimistic} {
+		t.Run(mode.String(), func(t *testing.T) {
+			// The old key was dropped before every record was rekeyed.
+			obs := &outcomes{}
+			var logBuf bytes.Buffer
+			m := httpsession.New(open(t, obs, newKey), httpsession.WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, nil))))
+			srv := serve(t, m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				fmt.Fprint(w, s.GetInt("n"), s.IsNew())
+			})))
+			resp := call(t, client(t, srv), "GET", srv.URL, id, nil)
+			if got := body(t, resp); resp.StatusCode != 200 || got != "0 true" {
+				t.Errorf("status %d, body %q: want 200 and a fresh session", resp.StatusCode, got)
+			}
+			if c := sessionCookie(resp); c == nil || c.MaxAge >= 0 {
+				t.Errorf("cookie %v: want the dead cookie expired", c)
+			}
+			if _, err := os.Stat(recordPathIn(dir, id)); err != nil {
+				t.Error("the undecryptable record was removed; it is the sweep's to remove")
+			}
+			if !strings.Contains(logBuf.String(), "key") || strings.Contains(logBuf.String(), id) {
+				t.Errorf("log %q: want a line about the key, without the session ID", logBuf.String())
+			}
+			if obs.count(fsstore.OpLoad, fsstore.OutcomeCorrupt) == 0 {
+				t.Errorf("observer saw %v, want a load with outcome corrupt", obs.seen())
+			}
+		})
+	}
+}
+
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) Observe(ev fsstore.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[ev.Op.String()+"/"+ev.Outcome.String()]++
+}
+
+func (o *outcomes) count(op fsstore.Op, out fsstore.Outcome) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[op.String()+"/"+out.String()]
+}
+
+func (o *outcomes) seen() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n
+}
+
+func TestConcurrentIncrementsOverHTTP(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := serve(t, e.m.Handler(counter()))
+	c := client(t, srv)
+	id := mustCookie(t, call(t, c, "GET", srv.URL, "", nil)).Value
+	const n = 100
+	var wg sync.WaitGroup
+	for range n - 1 {
+		wg.Go(func() {
+			resp, err := c.Do(mustRequest(t, "GET", srv.URL, id))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if b := readAll(resp); resp.StatusCode != 200 {
+				t.Errorf("status %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+	wg.Wait()
+	if got := body(t, call(t, c, "GET", srv.URL, id, nil)); got != strconv.Itoa(n+1) {
+		t.Errorf("counter = %s after %d increments, want %d: lost updates", got, n+1, n+1)
+	}
+}
+
+// seedSessions creates n sessions directly in the store and returns their
+// IDs, to be sent as cookies.
+func seedSessions(t *testing.T, st *fsstore.Store, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		id, err := fsstore.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Save(t.Context(), &fsstore.Session{ID: id, Data: []byte(`{"n":1}`)}); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+// TestSlowBodiesHoldNoLock: 80 users post forms one byte at a time (the
+// bytes come from pipes the test holds) while the process may hold at most
+// 64 locks. The session is locked only when the handler first uses it,
+// after it has read the form, so an unrelated user is served at once.
+func TestSlowBodiesHoldNoLock(t *testing.T) {
+	const slow = 80
+	e := newEnv(t, []fsstore.Option{fsstore.WithMaxHeldLocks(64)})
+	ids := seedSessions(t, e.st, slow+1)
+	entered := make(chan struct{}, slow)
+	mux := http.NewServeMux()
+	mux.Handle("GET /", counter())
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s := httpsession.FromContext(r.Context())
+		if err := s.Put("comment", r.PostForm.Get("comment")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, "saved")
+	})
+	form := e.m.Handler(mux)
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			entered <- struct{}{}
+		}
+		form.ServeHTTP(w, r)
+	}))
+	c := client(t, srv)
+	type post struct {
+		w    *io.PipeWriter
+		done chan string
+	}
+	posts := make([]post, slow)
+	for i := range posts {
+		pr, pw := io.Pipe()
+		posts[i] = post{pw, make(chan string, 1)}
+		t.Cleanup(func() { pw.CloseWithError(errors.New("test over")) })
+		go func() {
+			req, err := http.NewRequest("POST", srv.URL, pr)
+			if err != nil {
+				posts[i].done <- err.Error()
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: "session", Value: ids[i]})
+			resp, err := c.Do(req)
+			if err != nil {
+				posts[i].done <- err.Error()
+				return
+			}
+			posts[i].done <- strconv.Itoa(resp.StatusCode) + " " + readAll(resp)
+		}()
+		// The first byte of the body; the rest waits for the test.
+		if _, err := pw.Write([]byte("c")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range slow {
+		<-entered // counted before the middleware: no lock is needed to get here
+	}
+	resp := call(t, c, "GET", srv.URL, ids[slow], nil)
+	if got := body(t, resp); resp.StatusCode != 200 || got != "2" {
+		t.Errorf("unrelated user while %d bodies trickle in: status %d, body %q", slow, resp.StatusCode, got)
+	}
+	for _, p := range posts {
+		io.WriteString(p.w, "omment=hi")
+		p.w.Close()
+	}
+	for i, p := range posts {
+		if got := <-p.done; got != "200 saved" {
+			t.Errorf("slow post %d: %s", i, got)
+		}
+	}
+	if sess, err := e.st.Load(t.Context(), ids[0]); err != nil || string(sess.Data) != `{"comment":"hi","n":1}` {
+		t.Errorf("slow post's session: %v %s", err, sess.Data)
+	}
+}
+
+// TestLongHandlersHoldNoLock: 80 users sit in long handlers (held by a
+// channel) while the process may hold at most 64 locks. A handler that has
+// not used the session yet holds no lock, nor one that called Release, so
+// an unrelated user is served at once.
+func TestLongHandlersHoldNoLock(t *testing.T) {
+	const long = 80
+	tests := []struct {
+		name    string
+		handler func(s *httpsession.Session, hold <-chan struct{}, entered chan<- struct{}) error
+	}{
+		{"long work before the first use", func(s *httpsession.Session, hold <-chan struct{}, entered chan<- struct{}) error {
+			entered <- struct{}{}
+			<-hold // a slow upstream call, say
+			return s.Put("n", s.GetInt("n")+1)
+		}},
+		{"long work after Release", func(s *httpsession.Session, hold <-chan struct{}, entered chan<- struct{}) error {
+			if err := s.Put("n", s.GetInt("n")+1); err != nil {
+				return err
+			}
+			if err := s.Release(); err != nil {
+				return err
+			}
+			entered <- struct{}{}
+			<-hold // a long report, a streamed download
+			return nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, []fsstore.Option{fsstore.WithMaxHeldLocks(64)})
+			ids := seedSessions(t, e.st, long+1)
+			entered, hold := make(chan struct{}, long), make(chan struct{})
+			mux := http.NewServeMux()
+			mux.Handle("GET /count", counter())
+			mux.HandleFunc("GET /long", func(w http.ResponseWriter, r *http.Request) {
+				if err := tt.handler(httpsession.FromContext(r.Context()), hold, entered); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				fmt.Fprint(w, "done")
+			})
+			srv := serve(t, e.m.Handler(mux))
+			var release sync.Once
+			// Before the server closes, or a failed test hangs in Close.
+			t.Cleanup(func() { release.Do(func() { close(hold) }) })
+			c := client(t, srv)
+			done := make(chan string, long)
+			for i := range long {
+				go func() {
+					resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/long", ids[i]))
+					if err != nil {
+						done <- err.Error()
+						return
+					}
+					done <- strconv.Itoa(resp.StatusCode) + " " + readAll(resp)
+				}()
+			}
+			for range long {
+				select {
+				case <-entered:
+				case got := <-done:
+					t.Fatalf("a long request ended before its handler ran: %s", got)
+				}
+			}
+			resp := call(t, c, "GET", srv.URL+"/count", ids[long], nil)
+			if got := body(t, resp); resp.StatusCode != 200 || got != "2" {
+				t.Errorf("unrelated user while %d handlers run: status %d, body %q", long, resp.StatusCode, got)
+			}
+			release.Do(func() { close(hold) })
+			for range long {
+				if got := <-done; got != "200 done" {
+					t.Errorf("long request: %s", got)
+				}
+			}
+			for _, id := range ids[:long] {
+				if sess, err := e.st.Load(t.Context(), id); err != nil || string(sess.Data) != `{"n":2}` {
+					t.Errorf("long request's session: %v %s", err, sess.Data)
+					break
+				}
+			}
+		})
+	}
+}
