@@ -23,12 +23,17 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <body>
 <h1>sessfs cluster demo</h1>
 <p>This page was served by app server <b id="server">{{.Server}}</b> (pid <span id="pid">{{.PID}}</span>).</p>
-<p>You have loaded it <b id="count">{{.Count}}</b> times{{if .User}}, <span id="user">{{.User}}</span>{{end}}.</p>
+{{if .User}}<p>You have loaded it <b id="count">{{.Count}}</b> times since you logged in, <span id="user">{{.User}}</span>.</p>
 <table><tr><th>server</th><th>visits it answered</th></tr>
 {{range .PerServer}}<tr><td>{{.Server}}</td><td>{{.Count}}</td></tr>
 {{end}}</table>
-<p><a href="/">reload</a> · <a href="/login">log in (new session ID, data kept)</a> · <a href="/logout">log out</a></p>
-<p>The servers share no memory and the proxy has no sticky sessions: the counter is
+<p><a href="/">reload</a></p>
+<form method="post" action="/logout"><button>log out</button></form>
+{{else}}<p>You are not logged in (visits counted: <b id="count">0</b>): this page stored nothing, not even an empty session.</p>
+<form method="post" action="/login"><button id="login">log in</button></form>
+{{end}}
+<p>Only logged-in visits write a session: an anonymous visit, or a crawler, costs
+one page and no file. The servers share no memory and the proxy has no sticky sessions: the counter is
 consistent because every server reads and writes the same session directory, and a
 user's requests take the session's lock in turn.</p>
 </body></html>
@@ -51,52 +56,67 @@ func serveApp(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	cookie := httpsession.DefaultCookie()
-	cookie.Name = "sessfs_demo"
-	// The demo speaks plain HTTP on loopback; a real deployment behind
-	// TLS keeps the Secure default.
-	cookie.Secure = false
+	// The demo speaks plain HTTP on loopback, hence Insecure; a real
+	// deployment behind TLS leaves it false.
+	cookie := httpsession.Cookie{Name: "sessfs_demo", Insecure: true}
 	m := httpsession.New(st, httpsession.WithCookie(cookie))
 
 	server := strconv.Itoa(o.serve)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s := httpsession.FromContext(r.Context())
-		count := s.GetInt("count") + 1
-		seen := map[string]int{}
-		s.Get("per_server", &seen)
-		seen[server]++
-		if err := s.Put("count", count); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		s.Put("per_server", seen)
 		data := struct {
 			Server    string
 			PID       int
 			Count     int
 			User      string
 			PerServer []perServer
-		}{Server: server, PID: os.Getpid(), Count: count, User: s.GetString("user")}
-		for k, v := range seen {
-			data.PerServer = append(data.PerServer, perServer{k, v})
+		}{Server: server, PID: os.Getpid(), User: s.GetString("user")}
+		// Count only a logged-in user's visits: an anonymous visit puts
+		// nothing in the session, so no record is written and no cookie
+		// set. A demo that wrote one per visit would teach every copy of it
+		// to write a file per crawler hit.
+		if data.User != "" {
+			data.Count = s.GetInt("count") + 1
+			seen := map[string]int{}
+			s.Get("per_server", &seen)
+			seen[server]++
+			if err := s.Put("count", data.Count); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			s.Put("per_server", seen)
+			for k, v := range seen {
+				data.PerServer = append(data.PerServer, perServer{k, v})
+			}
+			sort.Slice(data.PerServer, func(i, j int) bool { return data.PerServer[i].Server < data.PerServer[j].Server })
 		}
-		sort.Slice(data.PerServer, func(i, j int) bool { return data.PerServer[i].Server < data.PerServer[j].Server })
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		page.Execute(w, data)
 	})
-	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+	// Log in and out change state: POST only, so that a link, a prefetch
+	// or a crawler cannot do it, and SameSite=Lax keeps other sites' forms
+	// from sending the cookie.
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		s := httpsession.FromContext(r.Context())
+		// A fresh ID at log in: an ID planted or seen before is useless
+		// afterwards (session fixation).
 		if err := s.Renew(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		s.Put("user", "demo user")
+		if err := s.Put("user", "demo user"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
-	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
-		httpsession.FromContext(r.Context()).Destroy()
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := httpsession.FromContext(r.Context()).Destroy(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

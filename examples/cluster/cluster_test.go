@@ -3,8 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"github.com/sessfs/sessfs/internal/testenv"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // mainEnv makes the test binary act as the cluster command: the test
@@ -32,8 +35,9 @@ func TestMain(m *testing.M) {
 }
 
 // startCluster runs the cluster command with n servers and returns the
-// proxy URL. The cluster is stopped (SIGTERM) when the test ends.
-func startCluster(t *testing.T, n int) string {
+// proxy URL and the session directory. The cluster is stopped (SIGTERM)
+// when the test ends.
+func startCluster(t *testing.T, n int) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-n", strconv.Itoa(n), "-addr", "127.0.0.1:0", "-dir", dir)
@@ -70,11 +74,11 @@ func startCluster(t *testing.T, n int) string {
 		if !ok {
 			t.Fatal("cluster exited without printing the proxy URL")
 		}
-		return u
+		return u, dir
 	case <-time.After(60 * time.Second):
 		t.Fatal("cluster did not print the proxy URL within 60s")
 	}
-	return ""
+	return "", ""
 }
 
 var (
@@ -104,28 +108,66 @@ func get(t *testing.T, client *http.Client, u string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readOK(t, resp, "GET "+u)
+}
+
+// post sends an empty form (the demo's log in and log out buttons).
+func post(t *testing.T, client *http.Client, u string) string {
+	t.Helper()
+	resp, err := client.PostForm(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readOK(t, resp, "POST "+u)
+}
+
+func readOK(t *testing.T, resp *http.Response, what string) string {
+	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+		t.Fatalf("%s: %d %s", what, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// sessionFiles counts the files under the store's data directory.
+func sessionFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestClusterEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four processes")
 	}
-	proxy := startCluster(t, 3)
+	proxy, _ := startCluster(t, 3)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	want := 0
+	// Log in; the redirect to the page is the first counted visit.
+	want := 1
+	if v := parsePage(t, post(t, client, proxy+"login")); v.count != want {
+		t.Fatalf("after log in: counter %d, want %d", v.count, want)
+	}
 	pids := map[string]map[string]bool{} // server -> pids seen
 	drive := func(requests int) {
 		t.Helper()
@@ -153,10 +195,58 @@ func TestClusterEndToEnd(t *testing.T) {
 	if len(pids["2"]) != 2 {
 		t.Errorf("server 2 answered from pids %v, want the old and the new process", pids["2"])
 	}
-	// A new user starts at 1: the counter is per session, not global.
+	// A new user starts anonymous: the counter is per session, not global.
 	other := &http.Client{Timeout: 30 * time.Second}
-	if v := parsePage(t, get(t, other, proxy)); v.count != 1 {
+	if v := parsePage(t, get(t, other, proxy)); v.count != 0 {
 		t.Errorf("a client without cookies got counter %d", v.count)
+	}
+	// Log out ends the count.
+	if v := parsePage(t, post(t, client, proxy+"logout")); v.count != 0 {
+		t.Errorf("after log out: counter %d, want 0", v.count)
+	}
+}
+
+// TestAnonymousVisitsWriteNothing: what people copy from the demo must not
+// write a session file per anonymous request, and must not log in or out
+// on a GET (a link, a prefetch, a crawler).
+func TestAnonymousVisitsWriteNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	proxy, dir := startCluster(t, 3)
+	anonymous := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for range 30 {
+		resp, err := anonymous.Get(proxy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /: status %d", resp.StatusCode)
+		}
+		if c := resp.Header.Values("Set-Cookie"); len(c) != 0 {
+			t.Fatalf("anonymous visit got cookies %q", c)
+		}
+	}
+	for _, path := range []string{"login", "logout"} {
+		resp, err := anonymous.Get(proxy + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET /%s: status %d, want 405", path, resp.StatusCode)
+		}
+	}
+	if n := sessionFiles(t, dir); n != 0 {
+		t.Errorf("%d session files after anonymous visits, want 0", n)
+	}
+	jar, _ := cookiejar.New(nil)
+	user := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	post(t, user, proxy+"login")
+	if n := sessionFiles(t, dir); n != 1 {
+		t.Errorf("%d session files after one log in, want 1", n)
 	}
 }
 
@@ -174,8 +264,9 @@ func chromium() string {
 	return ""
 }
 
-// TestBrowser loads the demo page twice in headless Chromium with one
-// profile, so the cookie persists from one run to the next.
+// TestBrowser logs in with headless Chromium (a local page that submits
+// the demo's log in form, as a click would), then loads the demo page again
+// with the same profile, so the cookie persists from one run to the next.
 func TestBrowser(t *testing.T) {
 	bin := chromium()
 	if bin == "" {
@@ -184,16 +275,24 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	proxy := startCluster(t, 3)
+	proxy, _ := startCluster(t, 3)
 	profile := t.TempDir()
-	load := func() visit {
+	login := filepath.Join(profile, "login.html")
+	form := `<!doctype html><form method="post" action="` + proxy + `login"></form><script>document.forms[0].submit()</script>`
+	if err := os.WriteFile(login, []byte(form), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(u string) visit {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin,
 			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--user-data-dir="+profile, "--dump-dom", proxy)
+			// Virtual time lets the form's navigation finish before the
+			// DOM is dumped.
+			"--virtual-time-budget=10000",
+			"--user-data-dir="+profile, "--dump-dom", u)
 		cmd.Env = append(os.Environ(), "HOME="+filepath.Join(profile, "home"))
 		out, err := cmd.Output()
 		if err != nil {
@@ -201,7 +300,7 @@ func TestBrowser(t *testing.T) {
 		}
 		return parsePage(t, string(out))
 	}
-	first, second := load(), load()
+	first, second := load("file://"+login), load(proxy)
 	if first.count != 1 || second.count != 2 {
 		t.Errorf("browser saw counters %d then %d, want 1 then 2", first.count, second.count)
 	}

@@ -4,8 +4,9 @@
 //
 //	go run ./examples/cluster -n 3
 //
-// and open the printed proxy URL: every reload is answered by the next
-// server, and your visit counter stays exact whichever server answers.
+// and open the printed proxy URL, then log in: every reload is answered by
+// the next server, and your visit counter stays exact whichever server
+// answers. Anonymous visits write nothing to the session directory.
 // GET /_restart?server=2 on the proxy (or SIGHUP to this process, which
 // restarts every server in turn) kills a server process and starts a new
 // one; no session is lost, because no server holds any.
