@@ -5,6 +5,8 @@ package httpsession_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -406,8 +408,8 @@ func TestRetiredKeyStartsFreshSessionOverHTTP(t *testing.T) {
 			if !strings.Contains(logBuf.String(), "key") || strings.Contains(logBuf.String(), id) {
 				t.Errorf("log %q: want a line about the key, without the session ID", logBuf.String())
 			}
-			if obs.count(fsstore.OpLoad, fsstore.OutcomeCorrupt) == 0 {
-				t.Errorf("observer saw %v, want a load with outcome corrupt", obs.seen())
+			if obs.count(fsstore.OpLoad, fsstore.OutcomeUnknownKey) == 0 {
+				t.Errorf("observer saw %v, want a load with outcome unknown_key", obs.seen())
 			}
 		})
 	}
@@ -646,3 +648,80 @@ func TestLongHandlersHoldNoLock(t *testing.T) {
 		})
 	}
 }
+
+// stripeOf mirrors the store's choice of lock stripe for an ID, so that a
+// test can pick sessions that need distinct OS locks.
+func stripeOf(id string, stripes int) uint32 {
+	sum := sha256.Sum256([]byte("sessfs-name\x00" + id))
+	return binary.BigEndian.Uint32(sum[12:16]) % uint32(stripes)
+}
+
+// TestLockCapAnswers503: with the process at its cap of held locks, a
+// user needing one more lock is answered 503 with Retry-After at once,
+// however long the lock timeout: never a hang.
+func TestLockCapAnswers503(t *testing.T) {
+	const held = 2
+	e := newEnv(t, []fsstore.Option{fsstore.WithMaxHeldLocks(held)}, httpsession.WithLockTimeout(time.Hour))
+	_, stripes, _, err := fsstore.ReadLayout(e.st.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// held+1 sessions on distinct stripes: each needs its own OS lock.
+	var ids []string
+	used := map[uint32]bool{}
+	for len(ids) < held+1 {
+		id := seedSessions(t, e.st, 1)[0]
+		if s := stripeOf(id, stripes); !used[s] {
+			used[s] = true
+			ids = append(ids, id)
+		}
+	}
+	entered, hold := make(chan struct{}, held), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /count", counter())
+	mux.HandleFunc("GET /long", func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).Put("long", true) // locks, and keeps the lock
+		entered <- struct{}{}
+		<-hold
+	})
+	srv := serve(t, e.m.Handler(mux))
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(hold) }) })
+	c := client(t, srv)
+	done := make(chan string, held)
+	for _, id := range ids[:held] {
+		go func() {
+			resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/long", id))
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- strconv.Itoa(resp.StatusCode) + " " + readAll(resp)
+		}()
+	}
+	for range held {
+		select {
+		case <-entered:
+		case got := <-done:
+			t.Fatalf("a long request ended before its handler ran: %s", got)
+		}
+	}
+	resp := call(t, c, "GET", srv.URL+"/count", ids[held], nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("user over the lock cap: status %d, Retry-After %q: want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(e.log.String(), "MaxHeld") {
+		t.Errorf("log %q does not name the cap", e.log)
+	}
+	release.Do(func() { close(hold) })
+	for range held {
+		if got := <-done; got != "200 " {
+			t.Errorf("long request: %q", got)
+		}
+	}
+	// The slots are free again.
+	if got := body(t, call(t, c, "GET", srv.URL+"/count", ids[held], nil)); got != "2" {
+		t.Errorf("after the long requests: counter %q, want 2", got)
+	}
+}
+

@@ -49,10 +49,7 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 		o.apply(&c)
 	}
 	if c.idle <= 0 {
-		c.idle = 24 * time.Minute
-		if _, _, maxIdle, err := fsstore.ReadLayout(st.Dir()); err == nil && maxIdle > 0 {
-			c.idle = maxIdle
-		}
+		c.idle = st.IdleTimeout()
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -107,8 +104,9 @@ var unavailableErrnos = []syscall.Errno{
 // than "this request or this server is broken" (500).
 func unavailable(err error) bool {
 	switch {
-	case errors.Is(err, fsstore.ErrLocked), errors.Is(err, fsstore.ErrLockLost),
-		errors.Is(err, fsstore.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, fsstore.ErrLocked), errors.Is(err, fsstore.ErrTooManyLocks),
+		errors.Is(err, fsstore.ErrLockLost), errors.Is(err, fsstore.ErrClosed),
+		errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
 	for _, e := range unavailableErrnos {

@@ -127,12 +127,12 @@ func WithCookie(c Cookie) Option { return optionFunc(func(cf *config) { cf.cooki
 // WithMode sets the mode of Manager.Handler (default Exclusive).
 func WithMode(m Mode) Option { return optionFunc(func(c *config) { c.mode = m }) }
 
-// WithIdleTimeout tells the middleware the store's idle timeout, which it
-// uses only to decide when a read-only request should Touch the session
-// (when less than half of it remains). Default: the largest idle timeout
-// recorded in the store directory, which is at least the store's own. Set
-// it to the value given to fsstore.WithIdleTimeout; a larger value only
-// makes touches more frequent, never lets a session expire early.
+// WithIdleTimeout is the idle timeout the middleware assumes for a record
+// that does not carry its own, to decide when a request that changes
+// nothing should Touch the session (when less than half of it remains).
+// Records written by this version of fsstore carry their own, which wins,
+// so the option rarely matters. Default: the store's
+// (fsstore.WithIdleTimeout).
 func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.idle = d }) }
 
 // WithLifetime sets the absolute lifetime of new sessions (and of sessions
@@ -158,7 +158,8 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // (an Optimistic commit lost a race; the client may retry); 503 Service
 // Unavailable with Retry-After when the failure should pass (the lock wait
 // timed out, fsstore.ErrLocked; the lock was lost, fsstore.ErrLockLost;
-// the process holds as many locks as it may; the store is closed or its
+// the process holds as many locks as it may, fsstore.ErrTooManyLocks; the
+// store is closed or its
 // file server unreachable or out of space); and 500 Internal Server Error
 // otherwise, including a session over the store's size limit
 // (fsstore.ErrTooLarge), logged as such. The error never contains the

@@ -549,7 +549,12 @@ func (s *Session) commit(h http.Header) error {
 // read. Failures are logged, not returned: the response is still correct,
 // the session merely expires on its old schedule.
 func (s *Session) maybeTouch(ctx context.Context, now time.Time) {
-	rec, idle := s.rec, s.m.cfg.idle
+	// The record's own idle timeout decides: another application (an
+	// adapter, another process) may have saved it with a longer one.
+	rec, idle := s.rec, s.rec.Idle
+	if idle <= 0 {
+		idle = s.m.cfg.idle
+	}
 	if rec.Expires.IsZero() || rec.Expires.Sub(now) >= idle/2 {
 		return
 	}
