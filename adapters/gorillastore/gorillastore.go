@@ -2,7 +2,7 @@
 // fsstore.Store, a drop-in replacement for sessions.FilesystemStore that
 // works across hosts sharing one NFS or EFS directory:
 //
-//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithIdleTimeout(24*time.Hour))
+//	st, err := fsstore.Open("/mnt/efs/sessions")
 //	store := gorillastore.New(st, []byte(os.Getenv("SESSION_KEY")))
 //	session, _ := store.Get(r, "session-name")
 //	session.Values["user"] = "alice"
@@ -21,12 +21,14 @@
 // values were signed do not load (their users get a new session). IDs come
 // from fsstore.NewID (256 random bits).
 //
-// Expiry: Options.MaxAge is the cookie's lifetime and, on each Save, sets
-// the record's absolute deadline to now plus MaxAge. The store's idle
-// timeout (fsstore.WithIdleTimeout) applies on top: a session not saved for
-// that long is gone, so choose it at least as long as you expect users to
-// stay away. Options.MaxAge <= 0 deletes the session at Save, as
-// FilesystemStore does.
+// Expiry: as with FilesystemStore, a session lives Options.MaxAge after
+// its last Save (30 days by default), the cookie's lifetime: each Save sets
+// the record's deadline to now plus MaxAge and its own idle timeout
+// (fsstore.Session.Idle) to MaxAge, whatever the store's idle timeout, and
+// the sweep never removes it earlier. A session that is only read (not
+// saved) is not extended, as with FilesystemStore. MaxAge is capped at
+// fsstore.MaxIdleTimeout (400 days). Options.MaxAge <= 0 deletes the
+// session at Save, as FilesystemStore does.
 //
 // Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
 // package when a user's concurrent requests must not lose updates.
@@ -168,10 +170,15 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if err != nil {
 		return fmt.Errorf("gorillastore: encode values: %w", err)
 	}
+	// The record's own idle timeout is MaxAge: gorilla apps save when they
+	// change the session, so the store's idle timeout (24 min by default)
+	// would log their users out long before the cookie's MaxAge.
+	maxAge := time.Duration(session.Options.MaxAge) * time.Second
 	rec := &fsstore.Session{
 		ID:       session.ID,
 		Data:     []byte(values),
-		Deadline: s.now().Add(time.Duration(session.Options.MaxAge) * time.Second),
+		Deadline: s.now().Add(maxAge),
+		Idle:     min(maxAge, fsstore.MaxIdleTimeout),
 	}
 	if err := s.st.Save(ctx, rec); err != nil {
 		return fmt.Errorf("gorillastore: save: %w", err)

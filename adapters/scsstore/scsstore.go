@@ -1,7 +1,7 @@
 // Package scsstore lets applications built on github.com/alexedwards/scs/v2
 // keep their sessions in an fsstore.Store with one line:
 //
-//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithIdleTimeout(24*time.Hour))
+//	st, err := fsstore.Open("/mnt/efs/sessions")
 //	sessionManager := scs.New()
 //	sessionManager.Store = scsstore.New(st)
 //
@@ -11,12 +11,15 @@
 // # Expiry
 //
 // scs hands Commit an absolute expiry (the earlier of its Lifetime deadline
-// and, with IdleTimeout set, now plus IdleTimeout), which becomes the
-// record's fsstore deadline. The store applies its own idle timeout on top:
-// a session not committed for longer than fsstore.WithIdleTimeout is gone
-// whatever scs said. So open the store with an idle timeout at least as long
-// as scs's Lifetime (or, when scs's IdleTimeout is set, at least that):
-// otherwise users are logged out early.
+// and, with IdleTimeout set, now plus IdleTimeout), and the record lives
+// exactly that long: its deadline is the expiry and its own idle timeout
+// (fsstore.Session.Idle) reaches it, whatever the store's idle timeout. scs
+// commits only when the session changes (or on every request when its
+// IdleTimeout is set), so with scs's defaults a user who only reads stays
+// logged in for the whole 24 h Lifetime, as with scs's own stores. The
+// sweep never removes a record before its own expiry. One limit: a record
+// not committed for fsstore.MaxIdleTimeout (400 days) expires then even if
+// scs's Lifetime is longer.
 //
 // # Payload
 //
@@ -119,14 +122,18 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 
 // CommitCtx is Commit with a context.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	if !expiry.After(s.now()) {
+	now := s.now()
+	if !expiry.After(now) {
 		return s.DeleteCtx(ctx, token)
 	}
 	tok := ""
 	if s.iterable {
 		tok = token
 	}
-	sess := &fsstore.Session{ID: token, Data: wrap(tok, b), Deadline: expiry}
+	// The record's own idle timeout reaches scs's expiry: scs does not
+	// commit a session it only read, so the store's idle timeout (24 min by
+	// default) would log its users out long before scs meant to.
+	sess := &fsstore.Session{ID: token, Data: wrap(tok, b), Deadline: expiry, Idle: recordIdle(expiry.Sub(now))}
 	if err := s.st.Save(ctx, sess); err != nil {
 		return fmt.Errorf("scsstore: commit: %w", err)
 	}
@@ -180,6 +187,15 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		return nil, fmt.Errorf("scsstore: all: %w", err)
 	}
 	return out, nil
+}
+
+// recordIdle is the per-record idle timeout that keeps a record alive for
+// d after a save: d rounded up to a whole second, within the store's
+// 1s..fsstore.MaxIdleTimeout. The record's deadline still ends it at the
+// exact expiry.
+func recordIdle(d time.Duration) time.Duration {
+	d = (d + time.Second - 1).Truncate(time.Second)
+	return min(max(d, time.Second), fsstore.MaxIdleTimeout)
 }
 
 func wrap(token string, data []byte) []byte {
