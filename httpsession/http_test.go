@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // serve starts an HTTP server for h, closed when the test ends.
@@ -725,3 +727,56 @@ func TestLockCapAnswers503(t *testing.T) {
 	}
 }
 
+// TestUnavailableAnswers503: failures that pass (a lock lost to another
+// holder, a store that is gone) answer 503 with Retry-After, not 500, and
+// save nothing.
+func TestUnavailableAnswers503(t *testing.T) {
+	tests := []struct {
+		name      string
+		storeOpts []fsstore.Option
+		// mid runs in the handler, between a read and a Put.
+		mid     func(t *testing.T, st *fsstore.Store)
+		wantLog string
+	}{
+		{"lock lost", []fsstore.Option{fsstore.WithLockStrategy(lock.Lease)}, func(t *testing.T, st *fsstore.Store) {
+			// Another host broke the lease (it expired while this one
+			// was cut off): the lease file is gone.
+			n := 0
+			filepath.WalkDir(st.Dir(), func(p string, d os.DirEntry, err error) error {
+				if err == nil && strings.HasSuffix(p, ".lease") {
+					if os.Remove(p) == nil {
+						n++
+					}
+				}
+				return nil
+			})
+			if n == 0 {
+				t.Error("no lease file to remove")
+			}
+		}, "lock lost"},
+		{"store closed", nil, func(t *testing.T, st *fsstore.Store) { st.Close() }, "store closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.storeOpts)
+			id := seedSessions(t, e.st, 1)[0]
+			srv := serve(t, e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				n := s.GetInt("n")
+				tt.mid(t, e.st)
+				s.Put("n", n+1)
+				fmt.Fprint(w, n+1)
+			})))
+			resp := call(t, client(t, srv), "GET", srv.URL, id, nil)
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("status %d, Retry-After %q: want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+			if b := body(t, resp); strings.Contains(b, "2") {
+				t.Errorf("the handler's answer was sent: %q", b)
+			}
+			if !strings.Contains(e.log.String(), tt.wantLog) {
+				t.Errorf("log %q lacks %q", e.log, tt.wantLog)
+			}
+		})
+	}
+}

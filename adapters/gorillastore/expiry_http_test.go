@@ -16,19 +16,30 @@ import (
 )
 
 // gorillaApp serves an app with gorilla's defaults (MaxAge 30 days): /login
-// saves a user, / reads it without saving.
+// saves a user, / reads it without saving; both answer 500 when the store
+// returns an error.
 func gorillaApp(t *testing.T, store sessions.Store) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := store.Get(r, "app")
+		s, err := store.Get(r, "app")
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
 		s.Values["user"] = "alice"
 		if err := s.Save(r, w); err != nil {
 			http.Error(w, err.Error(), 500)
 		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := store.Get(r, "app")
+		// An app that checks the error, as gorilla's documentation does:
+		// an expired or unreadable session must not become a 500.
+		s, err := store.Get(r, "app")
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
 		fmt.Fprint(w, s.Values["user"])
 	})
 	srv := httptest.NewServer(mux)
