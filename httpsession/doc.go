@@ -43,7 +43,8 @@
 // application maps them with errors.Is). By default: 503 Service
 // Unavailable with Retry-After for a lock wait that timed out
 // (fsstore.ErrLocked), a lost lock (fsstore.ErrLockLost), a full lock
-// table and a store that is unreachable or out of resources; 409 Conflict
+// table (fsstore.ErrTooManyLocks) and a store that is closed, unreachable
+// or out of resources; 409 Conflict
 // for an Optimistic commit that lost a race (fsstore.ErrConflict); and 500
 // otherwise, including a session over the store's size limit
 // (fsstore.ErrTooLarge, logged as such). A record that is damaged or sealed
@@ -57,7 +58,8 @@
 // A session is written only when its encoded payload differs from what was
 // loaded. A request that reads but does not change the session writes
 // nothing; it calls Store.Touch (one attribute update, one NFS round trip)
-// only when less than half of the idle timeout remains, so that an active
+// only when less than half of the session's idle timeout (the one its
+// record carries) remains, so that an active
 // user's session does not expire while a busy page costs no write per
 // request. Touch is skipped when the absolute deadline, not the idle timeout,
 // ends the session sooner. Read-only routes touch too: a touch moves the
