@@ -61,6 +61,17 @@ func TestREADMEQuickStart(t *testing.T) {
 	root := consumertest.RepoRoot(t)
 	blocks, _ := parseMarkdown(t, root, filepath.Join(root, "README.md"))
 
+	// The README opens with the two set-up commands: the main job on an
+	// embedded default, and the whole test suite, the one CI runs.
+	first := blocks[0]
+	setup := strings.Join(first.code, "\n")
+	if first.line > 4 || !strings.Contains(setup, "go run ./cmd/sessbench run") || !strings.Contains(setup, "go test -race ./...") {
+		t.Errorf("README:%d: the first block must hold the two set-up commands, go run ./cmd/sessbench run and go test -race ./...", first.line)
+	}
+	if ci, err := os.ReadFile(filepath.Join(root, ".ci", "run")); err != nil || !strings.Contains(string(ci), "\ngo test -race ./...\n") {
+		t.Errorf(".ci/run does not run the README's test command, go test -race ./... (%v)", err)
+	}
+
 	var goGet []string
 	var example *block
 	for i, b := range blocks {
