@@ -50,6 +50,7 @@ var nfsScenarios = []nfsScenario{
 	{name: "LoadStorm", hostA: nfsStormA, hostB: nfsStormB},
 	{name: "SweepKeepsLocked", hostA: nfsSweepA, hostB: nfsSweepB},
 	{name: "RPCBudgets", hostA: nfsRPCA, hostB: nfsRPCB, direct: true},
+	{name: "TwoIDsOneStripe", hostA: nfsTwoIDsOneStripeA, hostB: nfsTwoIDsOneStripeB, direct: true},
 	// Last: it cuts hostA's link for longer than the lease.
 	{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB},
 }
