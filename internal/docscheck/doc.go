@@ -2,7 +2,8 @@
 // their Go code samples compile against this checkout, every sessgc and
 // sessbench flag they name exists, their relative links and #anchors
 // resolve, and the README's quick start works when followed in a new module
-// outside the repository.
+// outside the repository. Code, comments, docs and scripts carry no
+// tracker numbers or build-machine paths that readers cannot follow.
 //
 // Conventions for Markdown authors:
 //
