@@ -36,7 +36,8 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageErrorf("%w", err) })
 	// cobra returns its own errors (unknown command, a bad argument count)
 	// before any hook runs; those are usage errors. After the hook, an
-	// error without a code is the command failing.
+	// error without a code is the command failing. cobra runs only the
+	// nearest PersistentPreRun, so no subcommand may define its own.
 	started := false
 	pre := root.PersistentPreRunE
 	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
