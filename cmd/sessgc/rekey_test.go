@@ -168,6 +168,9 @@ func TestRekeyPlaintextStore(t *testing.T) {
 	if s := rekeyJSON(t, r); r.code != 1 || s.Rekeyed != 0 || s.Errors != 5 {
 		t.Fatalf("without --migrate-plaintext: exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}
+	if !strings.Contains(r.stderr, "--migrate-plaintext") {
+		t.Errorf("without --migrate-plaintext: stderr %q does not say what to do", r.stderr)
+	}
 	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json", "--migrate-plaintext"}, "SESSGC_KEYS="+keyLines(";", k1))
 	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 || s.Plaintext != 5 {
 		t.Fatalf("exit %d, %+v, stderr %s", r.code, s, r.stderr)

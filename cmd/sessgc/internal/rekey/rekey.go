@@ -178,6 +178,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	// st (Rekey leaves it for the next pass), so st needs no correction.
 	var (
 		unknownKey atomic.Bool
+		plaintext  atomic.Bool
 		st         fsstore.RekeyStats
 	)
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, MaxDuration: opts.MaxDuration}
@@ -189,6 +190,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 			OnError: func(err error) {
 				if errors.Is(err, fsstore.ErrUnknownKey) {
 					unknownKey.Store(true)
+				}
+				if errors.Is(err, fsstore.ErrUnencrypted) {
+					plaintext.Store(true)
 				}
 				el.Add(err)
 			},
@@ -207,6 +211,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 		hint := ""
 		if unknownKey.Load() {
 			hint = "; some are under a key that is not in the key set: keep the old keys, after the newest, until a rekey pass ends with 0 errors"
+		}
+		if plaintext.Load() {
+			hint += "; some are plaintext: pass --migrate-plaintext if you are turning encryption on for this store, otherwise a host runs without keys or someone forged records"
 		}
 		return cmdutil.FailureErrorf("%d records could not be rewritten under key %d%s", st.Errors, sum.KeyID, hint)
 	}
