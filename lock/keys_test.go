@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -397,6 +398,134 @@ func TestCrossProcessKeys(t *testing.T) {
 				}
 				if want := strconv.Itoa(procs * goroutines / keys * tc.iter); string(b) != want {
 					t.Fatalf("counter of k%d = %s, want %s: updates were lost", k, b, want)
+				}
+			}
+		})
+	}
+}
+
+// Randomised: goroutines of two Tables (two "processes") lock random keys
+// on a few files in random modes, sometimes a second key while holding
+// the first. Checked throughout: an exclusive holder of a key is alone
+// with it in its Table; Shared holders only share with Shared; the two
+// Tables never hold keys on the same file at once (the OS lock). At the
+// end nothing is held, waited for or left open beyond MaxOpen.
+func TestKeysRandomised(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			tabs := []*lock.Table{
+				newTable(t, lock.Config{Dir: dir, Strategy: strategy}),
+				newTable(t, lock.Config{Dir: dir, Strategy: strategy}),
+			}
+			const files, keys, goroutines = 3, 5, 12
+			iter := 80
+			if strategy == lock.Lease {
+				iter = 20
+			}
+			var (
+				mu      sync.Mutex
+				excl    = map[[2]int]int{} // [table, key] → exclusive holders
+				shared  = map[[2]int]int{} // [table, key] → shared holders
+				perFile = map[[2]int]int{} // [table, file] → holders
+			)
+			fileOf := func(k int) int { return k % files }
+			enter := func(tb, k int, mode lock.Mode) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if mode == lock.Exclusive {
+					excl[[2]int{tb, k}]++
+				} else {
+					shared[[2]int{tb, k}]++
+				}
+				perFile[[2]int{tb, fileOf(k)}]++
+				if e, s := excl[[2]int{tb, k}], shared[[2]int{tb, k}]; e > 1 || (e == 1 && s > 0) {
+					return fmt.Errorf("table %d key %d: %d exclusive and %d shared holders", tb, k, e, s)
+				}
+				if perFile[[2]int{0, fileOf(k)}] > 0 && perFile[[2]int{1, fileOf(k)}] > 0 {
+					return fmt.Errorf("both tables hold keys on file %d", fileOf(k))
+				}
+				return nil
+			}
+			leave := func(tb, k int, mode lock.Mode) {
+				mu.Lock()
+				defer mu.Unlock()
+				if mode == lock.Exclusive {
+					excl[[2]int{tb, k}]--
+				} else {
+					shared[[2]int{tb, k}]--
+				}
+				perFile[[2]int{tb, fileOf(k)}]--
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, goroutines)
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					tb := g % 2
+					tab := tabs[tb]
+					seed := uint64(g)*0x9e3779b97f4a7c15 + 1
+					rnd := func(n int) int {
+						seed ^= seed << 13
+						seed ^= seed >> 7
+						seed ^= seed << 17
+						return int(seed % uint64(n))
+					}
+					lockKey := func(k int, mode lock.Mode) (*lock.Handle, error) {
+						h, err := tab.Lock(hangCtx(t), fmt.Sprint("f", fileOf(k)), fmt.Sprint("k", k), mode)
+						if err != nil {
+							return nil, err
+						}
+						if err := enter(tb, k, mode); err != nil {
+							h.Unlock()
+							return nil, err
+						}
+						return h, nil
+					}
+					for i := 0; i < iter; i++ {
+						k1, m1 := rnd(keys), lock.Mode(rnd(2))
+						h1, err := lockKey(k1, m1)
+						if err != nil {
+							errs <- err
+							return
+						}
+						if k2 := rnd(keys); k2 != k1 && rnd(2) == 0 {
+							m2 := lock.Mode(rnd(2))
+							// A second key in this goroutine: on the same
+							// file (never waits for the first), or on a
+							// later file, so that goroutines of the two
+							// Tables holding two files cannot wait for
+							// each other in a cycle: across processes the
+							// file is the unit, and so is lock ordering.
+							if f1, f2 := fileOf(k1), fileOf(k2); f2 > f1 || (f2 == f1 && k2 > k1) {
+								h2, err := lockKey(k2, m2)
+								if err != nil {
+									errs <- err
+									return
+								}
+								runtime.Gosched()
+								leave(tb, k2, m2)
+								h2.Unlock()
+							}
+						}
+						runtime.Gosched()
+						leave(tb, k1, m1)
+						if err := h1.Unlock(); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}(g)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			for i, tab := range tabs {
+				if st := tab.Stats(); st.Held != 0 || st.Waiting != 0 || st.Open > tab.MaxOpen() {
+					t.Errorf("table %d after the run: %+v", i, st)
 				}
 			}
 		})
