@@ -33,8 +33,11 @@ var (
 	// ErrLocked reports a lock held elsewhere (TryLock, or Lock whose context
 	// ended; the latter also matches the context's error).
 	ErrLocked = lock.ErrLocked
-	// ErrLockLost reports that a lock was taken away while held; the save
-	// that discovered it did not happen.
+	// ErrLockLost reports that a lock was taken away while held. A save
+	// that finds it before publishing its record did not happen; one that
+	// finds it right after (its message says "saved, but") did, and may
+	// have replaced another holder's record: the caller's update is in
+	// doubt either way.
 	ErrLockLost = lock.ErrLockLost
 	// ErrTooManyLocks reports that this process already holds as many lock
 	// files locked as it may (WithMaxHeldLocks; on AWS EFS the per-host

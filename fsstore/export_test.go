@@ -15,3 +15,13 @@ func (s *Store) RecordPathForTest(id string) string {
 func (s *Store) StripeForTest(id string) string {
 	return stripeName(deriveKey(id).stripe, s.layout.stripes)
 }
+
+// SetSweepHooksForTest injects a link(2) replacement into the sweep's
+// put-back and callbacks around its move aside (nil: none).
+func (s *Store) SetSweepHooksForTest(link func(oldpath, newpath string) error, beforeMove, beforeSettle func(path string)) {
+	s.testHooks.link, s.testHooks.beforeMove, s.testHooks.beforeSettle = link, beforeMove, beforeSettle
+}
+
+// SetLockCheckHookForTest runs h before a locked save verifies its lock
+// right before its rename (stage "rename") and after it ("after").
+func (s *Store) SetLockCheckHookForTest(h func(stage string)) { s.testHooks.beforeVerify = h }

@@ -37,6 +37,10 @@ func (*rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dir
 	return platformErr
 }
 
+func (*rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check func() error) error {
+	return platformErr
+}
+
 func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
 	return platformErr
 }

@@ -309,6 +309,13 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
 // With prealloc the temp file's blocks are allocated up front (Linux only,
 // see Store.prealloc for when that pays).
 func (r *rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
+	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil)
+}
+
+// writeAtomicCheck is writeAtomic with a check run right before the
+// rename, when everything but the rename is done: a locked save verifies
+// its lock there, as late as it can. A failing check publishes nothing.
+func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check func() error) error {
 	dflags := dirLookupFlags
 	if d >= DurabilityFull {
 		dflags = unix.O_RDONLY // fsync needs a real descriptor
@@ -325,7 +332,7 @@ func (r *rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, d
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check)
 }
 
 // writeAtomic is rootDir.writeAtomic for a directory that is not below a
@@ -345,10 +352,10 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil)
 }
 
-func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool) error {
+func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check func() error) error {
 	tmpName := tempPrefix + name + "-" + randHex(8)
 	tmp := filepath.Join(dir, tmpName)
 	// No O_EXCL: an exclusive create costs NFSv4.1 a second round trip
@@ -392,6 +399,11 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	// EIO) at close, and the file must not be published then.
 	if err := unix.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: tmp, Err: err}
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	if err := unix.Renameat(dfd, tmpName, dfd, name); err != nil {
 		return &fs.PathError{Op: "rename", Path: filepath.Join(dir, name), Err: err}

@@ -3,6 +3,7 @@
 package fsstore_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/proctest"
@@ -65,6 +67,82 @@ func runHelper(role string) error {
 		say("locked")
 		io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
 		return l.Unlock()
+	case "sweep-loop":
+		// Sweep without pause until the parent closes stdin; every
+		// record older than the marker's idle is a candidate.
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithIdleTimeout(time.Second))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		stop := make(chan struct{})
+		go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+		say("sweeping")
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				say("swept %d", n)
+				return nil
+			default:
+			}
+			if _, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond}); err != nil {
+				return err
+			}
+		}
+	case "hammer":
+		return runHammerWorker(ctx, dir, strings.Split(os.Getenv("STORE_IDS"), ","), os.Getenv("HAMMER_LOG"))
+	case "raise":
+		// Open with STORE_IDLE and, if STORE_RECORD_IDLE is set, save a
+		// session carrying that idle timeout, both as soon as the parent
+		// says "go", so that the raises of several processes interleave.
+		idle, err := time.ParseDuration(os.Getenv("STORE_IDLE"))
+		if err != nil {
+			return err
+		}
+		say("ready")
+		bufio.NewScanner(os.Stdin).Scan()
+		s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(idle))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if v := os.Getenv("STORE_RECORD_IDLE"); v != "" {
+			ri, err := time.ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			id, err := fsstore.NewID()
+			if err != nil {
+				return err
+			}
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x"), Idle: ri, Deadline: time.Now().Add(30 * 24 * time.Hour)}); err != nil {
+				return err
+			}
+		}
+		say("done")
+		return nil
+	case "sweep-step":
+		// One sweep that stops after judging a record expired and again
+		// after moving it aside, until the parent says "go".
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithIdleTimeout(time.Second))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		in := bufio.NewScanner(os.Stdin)
+		pause := func(msg string) func(string) {
+			return func(string) {
+				say(msg)
+				in.Scan()
+			}
+		}
+		s.SetSweepHooksForTest(nil, pause("judged"), pause("moved"))
+		st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+		if err != nil {
+			return err
+		}
+		say("swept sessions=%d renewed=%d errors=%d", st.Sessions, st.SkippedRenewed, st.Errors)
+		return nil
 	case "open":
 		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
 		if err != nil {

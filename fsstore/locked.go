@@ -136,7 +136,11 @@ func (l *Locked) verify(op string) error {
 }
 
 // Save writes the session (see Store.Save) after checking that the lock is
-// still held. sess.ID must be the locked ID.
+// still held: before it writes, right before the rename that publishes the
+// record, and after it. A lock found lost before the rename fails the save
+// with ErrLockLost and nothing is written; found lost after it, the record
+// is written (and may have replaced another holder's) and the error is
+// ErrLockLost too, never a silent success. sess.ID must be the locked ID.
 func (l *Locked) Save(ctx context.Context, sess *Session) error {
 	if err := l.usable(ctx, true); err != nil {
 		return err
@@ -147,7 +151,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 	start := l.s.begin()
 	err := l.verify("save")
 	if err == nil {
-		err = l.s.save(ctx, l.k, sess)
+		err = l.s.save(ctx, l.k, sess, l.h.Verify)
 	}
 	l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
 	return err

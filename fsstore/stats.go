@@ -38,7 +38,7 @@ type Stats struct {
 	MaxIdle     time.Duration // largest idle timeout recorded in the marker
 
 	Live         int64 // session records a sweep would keep
-	Expired      int64 // session records a sweep would remove (unless locked or renewed by then)
+	Expired      int64 // session records a sweep would remove (unless locked or renewed by then, or their own idle timeout is longer than the marker says)
 	LiveBytes    int64
 	ExpiredBytes int64
 	Temps        int64 // temp files, in use or abandoned
@@ -47,7 +47,7 @@ type Stats struct {
 	LockFiles    int64 // stripe lock files and the marker's lock file (never removed)
 	Leases       int64 // lease lock files, held or abandoned
 	StaleLeases  int64 // lease files a sweep would remove
-	Foreign      int64 // files the store did not write (never removed)
+	Foreign      int64 // files and directories the store did not write, anywhere in it (never removed)
 	Bytes        int64 // bytes in all regular files counted above
 
 	// OldestExpiry and NewestExpiry bound the expiry of the session records
@@ -96,7 +96,7 @@ func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
 	}
-	err = s.walkShards(ctx, opts.Concurrency, c.shard)
+	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between)
 	if err == nil {
 		err = c.locks(ctx, filepath.Join(s.dir, LockDir), s.cfg.leaseTTL)
 	}
@@ -160,16 +160,34 @@ func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Dur
 	return st.size, mtime, c.clock.now().Sub(mtime), true
 }
 
-// root counts foreign files at the top of the store: anything but the
-// marker, the two directories and temp files.
+// root counts foreign files at the top of the store (see foreignAtRoot).
 func (c *statsCounter) root(ctx context.Context, dir string) error {
 	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
-		switch n := e.Name(); {
-		case n == MarkerFile, n == DataDir, n == LockDir, strings.HasPrefix(n, tempPrefix):
-		default:
+		if foreignAtRoot(e) {
 			c.foreign.Add(1)
 		}
 	})
+}
+
+// between counts the entries of the directories above the leaf shards
+// that are not shards: temp files (Open's writability probe) and foreign
+// files, as the sweep's between does.
+func (c *statsCounter) between(_ context.Context, dir string, e fs.DirEntry) error {
+	if !isTemp(e) {
+		c.foreign.Add(1)
+		return nil
+	}
+	size, _, age, ok := c.stat(filepath.Join(dir, e.Name()))
+	if !ok {
+		return nil
+	}
+	c.bytes.Add(size)
+	c.temps.Add(1)
+	c.tempBytes.Add(size)
+	if age >= c.opts.TempAge {
+		c.staleTemps.Add(1)
+	}
+	return nil
 }
 
 func (c *statsCounter) shard(ctx context.Context, dir string) error {
@@ -243,15 +261,11 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 		if strings.HasPrefix(name, ".") {
 			return
 		}
-		if !e.Type().IsRegular() {
+		if foreignInLocks(e) {
 			c.foreign.Add(1)
 			return
 		}
 		_, broken, isLease := lock.IsLeaseFile(name)
-		if !isLease && !isStripeName(name) && name != markerLock {
-			c.foreign.Add(1)
-			return
-		}
 		size, _, age, ok := c.stat(filepath.Join(dir, name))
 		if !ok {
 			return
@@ -266,6 +280,39 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 			c.staleLeases.Add(1)
 		}
 	})
+}
+
+// The sweep and Stats count the same files as foreign (files the store did
+// not write, never removed): these rules, one per kind of directory, and
+// in the shard directories anything that is not a regular file named like
+// a record or a temp file.
+
+// foreignAtRoot reports whether an entry of the store directory is not the
+// store's: anything but the marker, the data and lock directories and temp
+// files (a crashed Open's or Sweep's).
+func foreignAtRoot(e fs.DirEntry) bool {
+	switch e.Name() {
+	case MarkerFile, DataDir, LockDir:
+		return false
+	}
+	return !isTemp(e)
+}
+
+// foreignInLocks reports whether an entry of the lock directory is not the
+// store's. Dot files are the lock directory's own (probes, the fleet lock)
+// and are not passed here.
+func foreignInLocks(e fs.DirEntry) bool {
+	name := e.Name()
+	if !e.Type().IsRegular() {
+		return true
+	}
+	_, _, isLease := lock.IsLeaseFile(name)
+	return !isLease && !isStripeName(name) && name != markerLock
+}
+
+// isTemp reports whether an entry is a temp file.
+func isTemp(e fs.DirEntry) bool {
+	return e.Type().IsRegular() && strings.HasPrefix(e.Name(), tempPrefix)
 }
 
 // isStripeName reports whether name has the form stripeName produces.

@@ -85,6 +85,24 @@ type Store struct {
 	maxIdle atomic.Int64
 	ownIdle atomic.Int64
 	raiseMu sync.Mutex
+
+	testHooks testHooks
+}
+
+// testHooks let tests inject failures and pauses at points no real
+// process can be made to stop at reliably. All nil outside tests.
+type testHooks struct {
+	// link replaces link(2) in the sweep's put-back.
+	link func(oldpath, newpath string) error
+	// beforeVerify runs before a locked save verifies its lock right
+	// before its rename ("rename") and after it ("after").
+	beforeVerify func(stage string)
+	// beforeMove runs after the sweep judged a record expired, before it
+	// moves it aside.
+	beforeMove func(path string)
+	// beforeSettle runs after the sweep moved a record aside, before it
+	// decides about it.
+	beforeSettle func(path string)
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
@@ -336,6 +354,10 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
 			b, st, err = s.root.readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+			if errors.Is(err, fs.ErrNotExist) {
+				// A sweep may hold the record aside this instant.
+				b, st, err = s.readMovedAside(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+			}
 			if !isStale(err) || try == 3 {
 				break
 			}
@@ -448,13 +470,17 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 	start := s.begin()
 	k, err := s.check(ctx, sess.ID)
 	if err == nil {
-		err = s.save(ctx, k, sess)
+		err = s.save(ctx, k, sess, nil)
 	}
 	s.end(OpSave, start, err, len(sess.Data), k.name)
 	return err
 }
 
-func (s *Store) save(ctx context.Context, k key, sess *Session) error {
+// save writes sess. For a save under a lock, verify checks the lock: right
+// before the rename that publishes the record, and again after it, so that
+// a lock lost meanwhile is reported (ErrLockLost) even when the rename went
+// through; see docs/design.md for the window that remains.
+func (s *Store) save(ctx context.Context, k key, sess *Session, verify func() error) error {
 	if s.keys.Load() == nil && s.layout.encrypted {
 		return fmt.Errorf("fsstore: save: %w", ErrKeysRequired)
 	}
@@ -503,9 +529,23 @@ func (s *Store) save(ctx context.Context, k key, sess *Session) error {
 	}
 	record.Finish(buf, &h)
 	dir, _ := s.path(k)
-	err := s.root.writeAtomic(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc)
+	preRename := verify
+	if h := s.testHooks.beforeVerify; h != nil && verify != nil {
+		preRename = func() error { h("rename"); return verify() }
+	}
+	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename)
 	if err == nil && s.cfg.fakeClock {
 		err = s.root.setMtime(filepath.Join(dir, k.name), now)
+	}
+	if err == nil && verify != nil {
+		if h := s.testHooks.beforeVerify; h != nil {
+			h("after")
+		}
+		if err = verify(); err != nil {
+			// The record is written; under a lost lock it may have
+			// replaced another holder's save. Say so rather than succeed.
+			err = fmt.Errorf("saved, but %w", err)
+		}
 	}
 	if cap(buf) <= 2*(record.HeaderSize+sealOverhead+s.cfg.maxSize) {
 		*bp = buf
@@ -566,13 +606,13 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		// Replacing an expired record: a fresh session.
 		fresh := *sess
 		fresh.Version, fresh.Created, fresh.Deadline = base, time.Time{}, time.Time{}
-		if err := s.save(ctx, k, &fresh); err != nil {
+		if err := s.save(ctx, k, &fresh, h.Verify); err != nil {
 			return err
 		}
 		*sess = fresh
 		return nil
 	}
-	return s.save(ctx, k, sess)
+	return s.save(ctx, k, sess, h.Verify)
 }
 
 // Delete removes the session. Deleting a missing session does nothing and

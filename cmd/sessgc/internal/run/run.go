@@ -277,7 +277,7 @@ func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 	m.Gauge("sessgc_removed_bytes", "Bytes freed by the last sweep.", float64(sum.BytesFreed))
 	m.Gauge("sessgc_skipped_locked", "Expired sessions kept by the last sweep because a request held their lock.", float64(sum.SkippedLocked))
 	m.Gauge("sessgc_skipped_renewed", "Sessions renewed while the last sweep examined them, and kept.", float64(sum.SkippedRenewed))
-	m.Gauge("sessgc_foreign_files", "Files in shard directories that the store did not write, left alone by the last sweep.", float64(sum.Foreign))
+	m.Gauge("sessgc_foreign_files", "Files and directories anywhere in the store that it did not write, left alone by the last sweep.", float64(sum.Foreign))
 	m.Gauge("sessgc_errors", "Files or directories the last sweep could not examine or remove.", float64(sum.Errors))
 	return m
 }

@@ -1,0 +1,546 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
+)
+
+// The hammer: hammerProcs worker processes × hammerGoroutines goroutines
+// run locked and CAS increments on a handful of counter sessions, renew
+// and destroy sessions of their own, and revisit short-lived sessions
+// around their expiry, while the parent sweeps every 100 ms with a grace
+// of 1 ms and SIGKILLs or SIGSTOPs a random worker every few hundred
+// milliseconds. Half the sessions have a 1 s idle timeout, half 2 s.
+//
+// Workers log every acknowledged update and every violation they see to a
+// file of their own, one write(2) per line (a SIGKILL cannot tear a line
+// in the middle; a partial last line is ignored). The parent then checks:
+//
+//   - no lost acknowledged update: no two acknowledged increments of a
+//     counter wrote the same value (two read-modify-writes overlapped),
+//     and the counter ends at least at its largest acknowledged value;
+//   - no live session swept: a Load that starts before the expiry that the
+//     last Save reported finds the session (workers check their own
+//     sessions; a counter never disappears while acknowledged as live);
+//   - no hang: every operation ends within its context's deadline plus a
+//     slack; a lock wait that times out is counted, not a failure.
+//
+// SESSFS_HAMMER_SECONDS sets the duration (CI: 60, see .ci/run).
+func TestHammer(t *testing.T) {
+	seconds := proctest.EnvInt("SESSFS_HAMMER_SECONDS", 5)
+	const (
+		procs    = 3
+		counters = 6
+	)
+	dir := t.TempDir()
+	logs := t.TempDir()
+	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+	var ids []string
+	for i := 0; i < counters; i++ {
+		ids = append(ids, newID(t))
+	}
+	env := func(slot, gen int) []string {
+		return []string{"STORE_DIR=" + dir, "STORE_IDS=" + strings.Join(ids, ","),
+			"HAMMER_LOG=" + filepath.Join(logs, fmt.Sprintf("w%d-%d.log", slot, gen))}
+	}
+	workers := make([]*child, procs)
+	gens := make([]int, procs)
+	for i := range workers {
+		workers[i] = startChild(t, "hammer", env(i, 0))
+		workers[i].Expect(t, "running")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		sweeps int
+		swept  fsstore.SweepStats
+		sweepE []error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+			st, err := s.Sweep(sctx, fsstore.SweepOptions{Grace: time.Millisecond})
+			scancel()
+			if err != nil && ctx.Err() == nil {
+				sweepE = append(sweepE, err)
+			}
+			sweeps++
+			swept.Sessions += st.Sessions
+			swept.SkippedLocked += st.SkippedLocked
+			swept.SkippedRenewed += st.SkippedRenewed
+			swept.Errors += st.Errors
+		}
+	}()
+
+	kills, stops := 0, 0
+	end := time.Now().Add(time.Duration(seconds) * time.Second)
+	for time.Now().Before(end) {
+		pause := time.NewTimer(time.Duration(200+rand.IntN(400)) * time.Millisecond)
+		<-pause.C
+		i := rand.IntN(procs)
+		w := workers[i]
+		if rand.IntN(2) == 0 {
+			w.Cmd.Process.Signal(syscall.SIGKILL)
+			w.Wait()
+			gens[i]++
+			workers[i] = startChild(t, "hammer", env(i, gens[i]))
+			workers[i].Expect(t, "running")
+			kills++
+		} else {
+			w.Cmd.Process.Signal(syscall.SIGSTOP)
+			hold := time.NewTimer(time.Duration(50+rand.IntN(350)) * time.Millisecond)
+			<-hold.C
+			w.Cmd.Process.Signal(syscall.SIGCONT)
+			stops++
+		}
+	}
+	for _, w := range workers {
+		w.Finish(t)
+	}
+	cancel()
+	wg.Wait()
+	t.Logf("%d sweeps (%d sessions removed, %d skipped locked, %d skipped renewed, %d errors), %d kills, %d stops",
+		sweeps, swept.Sessions, swept.SkippedLocked, swept.SkippedRenewed, swept.Errors, kills, stops)
+	for _, err := range sweepE {
+		t.Errorf("sweep: %v", err)
+	}
+	checkHammerLogs(t, s, ids, logs)
+}
+
+// hammerAck is one acknowledged counter update: the value written, when
+// the Save returned and the expiry it reported (both by the worker's
+// clock, which is the test machine's).
+type hammerAck struct {
+	value         int
+	done, expires time.Time
+}
+
+func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(logs, "*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := map[int][]hammerAck{}
+	var resets []string
+	ops, timeouts := 0, 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for _, line := range lines[:len(lines)-1] { // the last is empty or torn
+			fields := strings.Fields(line)
+			if len(fields) == 0 {
+				continue
+			}
+			switch fields[0] {
+			case "ack":
+				var slot, v int
+				var done, exp int64
+				if _, err := fmt.Sscan(strings.Join(fields[1:], " "), &slot, &v, &done, &exp); err != nil {
+					t.Fatalf("%s: bad line %q", f, line)
+				}
+				acks[slot] = append(acks[slot], hammerAck{v, time.Unix(0, done), time.Unix(0, exp)})
+			case "reset":
+				resets = append(resets, line)
+			case "ops":
+				n, _ := strconv.Atoi(fields[1])
+				m, _ := strconv.Atoi(fields[2])
+				ops += n
+				timeouts += m
+			case "bad":
+				t.Errorf("%s: %s", filepath.Base(f), line)
+			}
+		}
+	}
+	total := 0
+	for slot, as := range acks {
+		total += len(as)
+		seen := map[int]bool{}
+		maxV := 0
+		for _, a := range as {
+			if seen[a.value] {
+				t.Errorf("counter %d: value %d acknowledged twice: a lost update", slot, a.value)
+			}
+			seen[a.value] = true
+			maxV = max(maxV, a.value)
+		}
+		last := as[0]
+		for _, a := range as {
+			if a.done.After(last.done) {
+				last = a
+			}
+		}
+		checkAt := time.Now()
+		sess, err := s.Load(context.Background(), ids[slot])
+		if errors.Is(err, fsstore.ErrNotFound) && !checkAt.Before(last.expires.Add(-hammerClockSlop)) {
+			continue // expired since the workers stopped
+		}
+		if err != nil {
+			t.Errorf("counter %d at the end: %v (last save expires %v)", slot, err, last.expires.Format(time.StampMicro))
+			continue
+		}
+		n, err := counterOf(sess)
+		if err != nil || n < maxV {
+			t.Errorf("counter %d ends at %d (%v), below its largest acknowledged value %d", slot, n, err, maxV)
+		}
+	}
+	// A counter found missing is a live session swept unless its last
+	// acknowledged save had expired by then.
+	for _, r := range resets {
+		var slot int
+		var at int64
+		fmt.Sscan(strings.TrimPrefix(r, "reset "), &slot, &at)
+		seen := time.Unix(0, at)
+		for _, a := range acks[slot] {
+			if a.done.Before(seen) && a.expires.Add(-hammerClockSlop).After(seen) {
+				t.Errorf("counter %d vanished at %v, live until %v (value %d saved at %v): a live session swept",
+					slot, seen.Format(time.StampMicro), a.expires.Format(time.StampMicro), a.value, a.done.Format(time.StampMicro))
+				break
+			}
+		}
+	}
+	t.Logf("%d operations by workers that were not killed, %d acknowledged counter updates, %d lock waits timed out, %d counter creations (first use or after an expiry)", ops, total, timeouts, len(resets))
+	if total == 0 {
+		t.Error("no counter update was acknowledged")
+	}
+}
+
+// runHammerWorker is the body of a hammer worker process.
+func runHammerWorker(ctx context.Context, dir string, ids []string, logPath string) error {
+	s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithIdleTimeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	lf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	var logMu sync.Mutex
+	logf := func(format string, args ...any) {
+		line := fmt.Sprintf(format+"\n", args...)
+		logMu.Lock()
+		lf.WriteString(line) // one write(2): whole or not at all under SIGKILL
+		logMu.Unlock()
+	}
+	stop := make(chan struct{})
+	go func() {
+		bufio.NewScanner(os.Stdin).Scan() // EOF: the parent wants us done
+		close(stop)
+	}()
+	say("running")
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &hammerWorker{s: s, ids: ids, logf: logf}
+			for {
+				select {
+				case <-stop:
+					w.finish()
+					return
+				default:
+				}
+				w.step(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// hammerOpTimeout bounds each operation; hammerSlack is what an operation
+// may overrun it by before it counts as a hang (a lock wait polls, and a
+// SIGSTOP of this very process stretches any operation).
+const (
+	hammerOpTimeout = 3 * time.Second
+	hammerSlack     = 2 * time.Second
+)
+
+// hammerClockSlop is how much earlier than the Expires its Save reported
+// a session may really expire: Save computes Expires from the clock read
+// before it writes, but the kernel stamps the file's mtime from its
+// coarse clock, which lags the fine one by up to a tick (4 ms at
+// HZ=250). Not a timing threshold on the code under test: a bound on the
+// kernel's timestamp granularity.
+const hammerClockSlop = 20 * time.Millisecond
+
+type hammerWorker struct {
+	s    *fsstore.Store
+	ids  []string
+	logf func(string, ...any)
+
+	ops, timeouts int
+	// chain is this goroutine's own session, renewed and destroyed.
+	chain     string
+	chainN    int
+	chainIdle time.Duration
+	// chainExpires is the expiry the chain's last save reported.
+	chainExpires time.Time
+	// probes are short-lived sessions revisited around their expiry.
+	probes []hammerProbe
+}
+
+type hammerProbe struct {
+	id      string
+	expires time.Time // as Save reported: no later than the real expiry
+	visitAt time.Time
+}
+
+func slotIdle(slot int) time.Duration { return time.Duration(1+slot%2) * time.Second }
+
+func (w *hammerWorker) finish() { w.logf("ops %d %d", w.ops, w.timeouts) }
+
+// step runs one random operation under its own deadline and reports a
+// hang if it overran it.
+func (w *hammerWorker) step(parent context.Context) {
+	ctx, cancel := context.WithTimeout(parent, hammerOpTimeout)
+	defer cancel()
+	start := time.Now()
+	var op string
+	var err error
+	switch r := rand.IntN(100); {
+	case r < 40:
+		op, err = "locked increment", w.increment(ctx, true)
+	case r < 70:
+		op, err = "CAS increment", w.increment(ctx, false)
+	case r < 85:
+		op, err = "chain", w.chainStep(ctx)
+	default:
+		op, err = "probe", w.probe(ctx)
+	}
+	w.ops++
+	if d := time.Since(start); d > hammerOpTimeout+hammerSlack {
+		w.logf("bad hang: %s took %v", op, d)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, fsstore.ErrLocked) && errors.Is(err, context.DeadlineExceeded):
+		w.timeouts++
+	default:
+		w.logf("bad %s: %v", op, err)
+	}
+}
+
+// increment adds one to a random counter, locked or by CompareAndSwap,
+// and acknowledges the value written.
+func (w *hammerWorker) increment(ctx context.Context, locked bool) error {
+	slot := rand.IntN(len(w.ids))
+	id := w.ids[slot]
+	fresh := func() *fsstore.Session {
+		w.logf("reset %d %d", slot, time.Now().UnixNano())
+		return &fsstore.Session{ID: id, Data: []byte("0"), Idle: slotIdle(slot)}
+	}
+	if locked {
+		l, err := w.s.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			return err
+		}
+		defer l.Unlock()
+		sess, err := l.Load(ctx)
+		if errors.Is(err, fsstore.ErrNotFound) {
+			sess, err = fresh(), nil
+		}
+		if err != nil {
+			return err
+		}
+		n, err := counterOf(sess)
+		if err != nil {
+			return err
+		}
+		sess.Data = []byte(strconv.Itoa(n + 1))
+		if err := l.Save(ctx, sess); err != nil {
+			return err
+		}
+		w.logf("ack %d %d %d %d", slot, n+1, time.Now().UnixNano(), sess.Expires.UnixNano())
+		return nil
+	}
+	for {
+		sess, err := w.s.Load(ctx, id)
+		if errors.Is(err, fsstore.ErrNotFound) {
+			sess, err = fresh(), nil
+		}
+		if err != nil {
+			return err
+		}
+		n, err := counterOf(sess)
+		if err != nil {
+			return err
+		}
+		sess.Data = []byte(strconv.Itoa(n + 1))
+		err = w.s.CompareAndSwap(ctx, sess)
+		if errors.Is(err, fsstore.ErrConflict) {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("%w: %w", fsstore.ErrLocked, err)
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		w.logf("ack %d %d %d %d", slot, n+1, time.Now().UnixNano(), sess.Expires.UnixNano())
+		return nil
+	}
+}
+
+// chainStep advances this goroutine's own session: create it, increment
+// it under its lock, renew it (CompareAndSwap to a fresh ID while holding
+// the old one's lock, then delete the old one) or destroy it. Only this
+// goroutine writes it and it is never idle for long, so every step must
+// find exactly what the previous one left.
+func (w *hammerWorker) chainStep(ctx context.Context) error {
+	if w.chain == "" {
+		id, err := fsstore.NewID()
+		if err != nil {
+			return err
+		}
+		w.chainIdle = time.Duration(1+rand.IntN(2)) * time.Second
+		sess := &fsstore.Session{ID: id, Data: []byte("0"), Idle: w.chainIdle}
+		if err := w.s.CompareAndSwap(ctx, sess); err != nil {
+			return err
+		}
+		w.chain, w.chainN, w.chainExpires = id, 0, sess.Expires
+		return nil
+	}
+	l, err := w.s.Lock(ctx, w.chain, fsstore.Exclusive)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	sess, err := l.Load(ctx)
+	end := time.Now()
+	if err != nil {
+		id := w.chain
+		w.chain = ""
+		if errors.Is(err, fsstore.ErrNotFound) && !end.Before(w.chainExpires.Add(-hammerClockSlop)) {
+			return nil // idle past its timeout (this process was stopped, or waited): gone by rule
+		}
+		return fmt.Errorf("own session %s (idle %v, expires %v) at %v: %w", id[:6], w.chainIdle,
+			w.chainExpires.Format(time.StampMicro), end.Format(time.StampMicro), err)
+	}
+	if n, err := counterOf(sess); err != nil || n != w.chainN {
+		w.chain = ""
+		return fmt.Errorf("own session holds %q, want %d", sess.Data, w.chainN)
+	}
+	switch r := rand.IntN(10); {
+	case r < 6:
+		sess.Data = []byte(strconv.Itoa(w.chainN + 1))
+		if err := l.Save(ctx, sess); err != nil {
+			w.chain = ""
+			return err
+		}
+		w.chainN++
+		w.chainExpires = sess.Expires
+	case r < 9:
+		// Renew, as httpsession does in Exclusive mode.
+		id, err := fsstore.NewID()
+		if err != nil {
+			return err
+		}
+		next := &fsstore.Session{ID: id, Data: sess.Data, Idle: sess.Idle}
+		if err := w.s.CompareAndSwap(ctx, next); err != nil {
+			w.chain = ""
+			return fmt.Errorf("renew: %w", err)
+		}
+		if err := l.Delete(ctx); err != nil {
+			w.chain = ""
+			return fmt.Errorf("renew: delete the old ID: %w", err)
+		}
+		if _, err := w.s.Load(ctx, w.chain); !errors.Is(err, fsstore.ErrNotFound) {
+			w.chain = ""
+			return fmt.Errorf("renew: the old ID still loads: %v", err)
+		}
+		w.chain, w.chainExpires = id, next.Expires
+	default:
+		if err := l.Delete(ctx); err != nil {
+			return fmt.Errorf("destroy: %w", err)
+		}
+		w.chain = ""
+	}
+	return nil
+}
+
+// probe creates a short-lived session, or revisits one that is due: a
+// Load that starts before the expiry its Save reported must find it (the
+// sweep must not have taken it); one that starts after may or may not.
+// A found session is saved again half the time, reviving it just around
+// its expiry, which is when the sweep is likeliest to be judging it.
+func (w *hammerWorker) probe(ctx context.Context) error {
+	now := time.Now()
+	for i, p := range w.probes {
+		if now.Before(p.visitAt) {
+			continue
+		}
+		w.probes = append(w.probes[:i], w.probes[i+1:]...)
+		sess, err := w.s.Load(ctx, p.id)
+		end := time.Now()
+		switch {
+		case errors.Is(err, fsstore.ErrNotFound) && end.Before(p.expires.Add(-hammerClockSlop)):
+			w.logf("bad live session swept: Load done at %v, expires %v", end.Format(time.StampMicro), p.expires.Format(time.StampMicro))
+			return nil
+		case errors.Is(err, fsstore.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		if rand.IntN(2) == 0 {
+			if err := w.s.Save(ctx, sess); err != nil {
+				return err
+			}
+			w.schedule(p.id, sess.Expires, sess.Idle)
+		}
+		return nil
+	}
+	if len(w.probes) >= 20 {
+		return nil
+	}
+	id, err := fsstore.NewID()
+	if err != nil {
+		return err
+	}
+	sess := &fsstore.Session{ID: id, Data: []byte("probe"), Idle: time.Duration(1+rand.IntN(2)) * time.Second}
+	if err := w.s.Save(ctx, sess); err != nil {
+		return err
+	}
+	w.schedule(id, sess.Expires, sess.Idle)
+	return nil
+}
+
+// schedule revisits a probe at a random time from half its idle timeout
+// to a bit past its expiry.
+func (w *hammerWorker) schedule(id string, expires time.Time, idle time.Duration) {
+	at := expires.Add(-idle / 2).Add(time.Duration(rand.Int64N(int64(idle/2 + 300*time.Millisecond))))
+	w.probes = append(w.probes, hammerProbe{id: id, expires: expires, visitAt: at})
+}

@@ -1,0 +1,61 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// A lock lost while a locked save is under way is reported as
+// ErrLockLost wherever it is found: right before the rename (nothing is
+// written) or right after it (the record is written, and the caller is
+// told it may have replaced another holder's). The lease strategy lets a
+// test take the lock away at will: removing the lease file.
+func TestLockedSaveLockLostMidSave(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		stage string
+		want  string // the record afterwards
+	}{
+		{"rename", "old"},
+		{"after", "new"},
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			s := openTemp(t, fsstore.WithLockStrategy(lock.Lease))
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
+			}
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			sess, err := l.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lease := filepath.Join(s.Dir(), "locks", s.StripeForTest(id)+".lease")
+			s.SetLockCheckHookForTest(func(stage string) {
+				if stage == tc.stage {
+					if err := os.Remove(lease); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			sess.Data = []byte("new")
+			if err := l.Save(ctx, sess); !errors.Is(err, fsstore.ErrLockLost) {
+				t.Errorf("Save with the lock lost at %q: %v, want ErrLockLost", tc.stage, err)
+			}
+			s.SetLockCheckHookForTest(nil)
+			mustLoad(t, s, id, tc.want)
+		})
+	}
+}

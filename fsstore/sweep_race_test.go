@@ -1,0 +1,298 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
+)
+
+// asides lists the files a sweep left aside in dir.
+func asides(t *testing.T, dir string) []string {
+	t.Helper()
+	var all []string
+	for _, pat := range []string{"data/.tmp-gc-*", "data/*/.tmp-gc-*"} {
+		m, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, m...)
+	}
+	return all
+}
+
+// An unlocked Save lands between the sweep's judgement of an expired record
+// and its move aside, so the sweep moves the fresh record. Putting it back
+// fails (injected link errors): the fresh record must survive, readable by
+// Load all along, and a later sweep must put it back. Nothing may be
+// counted as removed.
+func TestSweepPutBackLinkFailure(t *testing.T) {
+	ctx := context.Background()
+	for _, linkErr := range []error{syscall.EIO, syscall.ENOSPC, syscall.EPERM, syscall.EMLINK} {
+		t.Run(linkErr.Error(), func(t *testing.T) {
+			s := openTemp(t, fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
+			}
+			age(t, p)
+			var links atomic.Int32
+			s.SetSweepHooksForTest(
+				func(oldpath, newpath string) error {
+					links.Add(1)
+					return linkErr
+				},
+				func(string) {
+					// The request's Save, unlocked, after the judgement.
+					if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
+						t.Error(err)
+					}
+				}, nil)
+			var errs []error
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond, OnError: func(err error) { errs = append(errs, err) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if links.Load() != 1 {
+				t.Fatalf("put-back called link %d times, want 1", links.Load())
+			}
+			if st.Sessions != 0 || st.Errors != 1 || len(errs) != 1 || !errors.Is(errs[0], linkErr) {
+				t.Errorf("sweep stats %+v, errors %v; want nothing removed and the link error reported", st, errs)
+			}
+			mustLoad(t, s, id, "fresh")
+
+			// A sweep without the fault puts it back.
+			s.SetSweepHooksForTest(nil, nil, nil)
+			if st, err = s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond}); err != nil || st.Sessions != 0 || st.Errors != 0 {
+				t.Fatalf("second sweep: %+v, %v", st, err)
+			}
+			if !exists(t, p) || len(asides(t, s.Dir())) != 0 {
+				t.Fatalf("after the second sweep: record present %v, left aside %v", exists(t, p), asides(t, s.Dir()))
+			}
+			mustLoad(t, s, id, "fresh")
+		})
+	}
+}
+
+// A sweep that left a record aside and died is finished by the next one:
+// a live record goes back, an expired one goes, and a record saved under
+// the name meanwhile wins over the one aside.
+func TestSweepSettlesLeftAside(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		expired bool // the record aside is expired
+		newer   bool // a Save recreated the name meanwhile
+		want    string
+		removed int64
+	}{
+		{"live", false, false, "aside", 0},
+		{"expired", true, false, "", 1},
+		{"live, newer saved", false, true, "newer", 0},
+		{"expired, newer saved", true, true, "newer", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t, fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("aside")}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.expired {
+				age(t, p)
+			}
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.expired {
+				// Loads see the record while it is aside.
+				mustLoad(t, s, id, "aside")
+			}
+			if tc.newer {
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("newer")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+			if err != nil || st.Errors != 0 || st.Sessions != tc.removed {
+				t.Fatalf("sweep: %+v, %v; want %d removed", st, err, tc.removed)
+			}
+			if exists(t, aside) {
+				t.Fatal("the sweep left the record aside")
+			}
+			if tc.want == "" {
+				if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+					t.Fatalf("Load: %v, want ErrNotFound", err)
+				}
+				return
+			}
+			mustLoad(t, s, id, tc.want)
+		})
+	}
+}
+
+// The same, step by step across processes: the sweeping process judges an
+// expired record, a Save replaces it, the sweep moves the fresh record
+// aside, and a Load then must see the fresh record; after the sweep
+// settles, it is back under its name.
+func TestLoadAfterSaveWhileMovedAside(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	age(t, s.RecordPathForTest(id))
+	sw := startChild(t, "sweep-step", []string{"STORE_DIR=" + dir})
+	sw.Expect(t, "judged")
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
+		t.Fatal(err)
+	}
+	sw.Send(t, "go")
+	sw.Expect(t, "moved")
+	sess, err := s.Load(ctx, id)
+	if err != nil || string(sess.Data) != "fresh" {
+		t.Errorf("Load after the Save returned, while the sweep holds the record aside: %v, want the saved value", err)
+	}
+	sw.Send(t, "go")
+	if got := sw.Expect(t, "swept"); got != "swept sessions=0 renewed=1 errors=0" {
+		t.Errorf("sweeper: %s, want the record put back", got)
+	}
+	sw.Finish(t)
+	mustLoad(t, s, id, "fresh")
+}
+
+// loadAfterSaveTrials runs goroutines that each, over and over, plant an
+// expired record for a fresh ID, save a fresh value over it (unlocked) and
+// Load it at once, while sweeps run elsewhere. A Load that starts after a
+// Save returned must see that save (nothing else writes the ID). It
+// returns the number of trials and a description of every violation.
+func loadAfterSaveTrials(ctx context.Context, s *fsstore.Store, goroutines int, d time.Duration, plant func(id string) error) (int64, []string) {
+	var (
+		trials atomic.Int64
+		mu     sync.Mutex
+		bad    []string
+		wg     sync.WaitGroup
+	)
+	end := time.Now().Add(d)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) && ctx.Err() == nil {
+				id, err := fsstore.NewID()
+				if err == nil {
+					err = plant(id)
+				}
+				if err == nil {
+					err = s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")})
+				}
+				if err != nil {
+					mu.Lock()
+					bad = append(bad, "setup: "+err.Error())
+					mu.Unlock()
+					return
+				}
+				sess, err := s.Load(ctx, id)
+				if err != nil || string(sess.Data) != "fresh" {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("Load right after Save: %v", err))
+					mu.Unlock()
+				}
+				trials.Add(1)
+				s.Delete(ctx, id)
+			}
+		}()
+	}
+	wg.Wait()
+	return trials.Load(), bad
+}
+
+// The invariant a Load that starts after a Save returned sees that save
+// (or a later one) holds while another process sweeps the same directory
+// without pause and keeps catching records between the judgement and the
+// move aside.
+func TestLoadAfterSaveDuringSweep(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Hour))
+	sweeper := startChild(t, "sweep-loop", []string{"STORE_DIR=" + dir})
+	sweeper.Expect(t, "sweeping")
+	d := time.Duration(proctest.EnvInt("SESSFS_RACE_SECONDS", 5)) * time.Second
+	trials, bad := loadAfterSaveTrials(ctx, s, 8, d, func(id string) error {
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+			return err
+		}
+		p := s.RecordPathForTest(id)
+		return os.Chtimes(p, longAgo, longAgo)
+	})
+	sweeper.Finish(t)
+	t.Logf("%d save+load trials against a sweeping process", trials)
+	if len(bad) > 0 {
+		t.Fatalf("%d of %d Loads right after a Save did not see it; first: %s", len(bad), trials, strings.Join(bad[:min(len(bad), 3)], "; "))
+	}
+	if left := asides(t, dir); len(left) != 0 {
+		t.Errorf("records left aside: %v", left)
+	}
+}
+
+// Sweep and Stats count the same files as foreign, wherever they are: at
+// the top of the store, beside the shards in data/, in a shard, and in
+// locks/.
+func TestSweepAndStatsCountForeignAlike(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	shard := filepath.Dir(s.RecordPathForTest(id))
+	foreign := []string{
+		filepath.Join(dir, "README"),
+		filepath.Join(dir, "ab", "0123456789abcdef0123456789abcdef"), // counted once: the directory ab
+		filepath.Join(dir, fsstore.DataDir, "notes.txt"),
+		filepath.Join(shard, "sess_0123456789abcdef"),
+		filepath.Join(shard, "subdir", "file"), // counted once: the directory subdir
+		filepath.Join(dir, fsstore.LockDir, "owner.txt"),
+	}
+	for _, p := range foreign {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("not the store's"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.Stats(ctx, fsstore.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := s.Sweep(ctx, fsstore.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Foreign != int64(len(foreign)) || sw.Foreign != int64(len(foreign)) {
+		t.Errorf("foreign files: Stats %d, Sweep %d; want %d each", st.Foreign, sw.Foreign, len(foreign))
+	}
+	for _, p := range foreign {
+		if !exists(t, p) {
+			t.Errorf("%s removed", p)
+		}
+	}
+}
