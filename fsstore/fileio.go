@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
+	"sync"
 	"time"
 )
 
@@ -15,6 +16,7 @@ type fileStat struct {
 	size         int64
 	typ          fs.FileMode // type bits only: 0 for a regular file
 	mtime, atime time.Time
+	ctime        time.Time // any change to the inode, a touch included
 }
 
 var (
@@ -58,4 +60,55 @@ func (r *rootDir) readFile(path string, limit int) ([]byte, fileStat, error) {
 		n += m
 	}
 	return buf[:n], st, nil
+}
+
+// seenHeaders remembers, per record name, the idle timeout and deadline of
+// the record file this process last loaded, with the file's identity, so
+// that a Touch after a Load need not read the header again (on NFS that is
+// an OPEN, a READ and a CLOSE: the client drops its cached data after every
+// touch). A record file is never changed in place: Save and Rekey write a
+// new file, and only a touch, a rename or a link changes the inode's ctime
+// otherwise. So the same device, inode, size and ctime mean the same
+// header; a file whose ctime moved (another host's Touch, this one's, the
+// sweep's move-aside) is read again. Bounded; an entry dropped costs one
+// header read.
+type seenHeaders struct {
+	mu sync.Mutex
+	m  map[string]seenHeader
+}
+
+type seenHeader struct {
+	dev, ino       uint64
+	size           int64
+	ctime          time.Time
+	idle, deadline int64
+}
+
+// maxSeenHeaders bounds seenHeaders at about 100 bytes an entry.
+const maxSeenHeaders = 4096
+
+func (c *seenHeaders) remember(name string, st fileStat, idle, deadline int64) {
+	e := seenHeader{dev: st.dev, ino: st.ino, size: st.size, ctime: st.ctime, idle: idle, deadline: deadline}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]seenHeader)
+	}
+	if _, ok := c.m[name]; !ok && len(c.m) >= maxSeenHeaders {
+		for n := range c.m { // an arbitrary victim: map order is random
+			delete(c.m, n)
+			break
+		}
+	}
+	c.m[name] = e
+}
+
+func (c *seenHeaders) lookup(name string, st fileStat) (idle, deadline int64, ok bool) {
+	c.mu.Lock()
+	e, ok := c.m[name]
+	c.mu.Unlock()
+	if !ok || e.dev != st.dev || e.ino != st.ino || e.size != st.size || !e.ctime.Equal(st.ctime) || st.ctime.IsZero() {
+		return 0, 0, false
+	}
+	return e.idle, e.deadline, true
 }

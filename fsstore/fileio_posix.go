@@ -44,6 +44,7 @@ func statOf(st *unix.Stat_t) fileStat {
 		size:  st.Size,
 		mtime: time.Unix(st.Mtim.Unix()),
 		atime: time.Unix(st.Atim.Unix()),
+		ctime: time.Unix(st.Ctim.Unix()),
 	}
 	switch uint32(st.Mode) & unix.S_IFMT {
 	case unix.S_IFREG:

@@ -174,7 +174,7 @@ func (l *Locked) Touch(ctx context.Context) error {
 		// touch's lstat (one system call; on NFS possibly a GETATTR).
 		err = l.s.touchLive(l.k)
 	default:
-		err = l.s.touch(l.k)
+		err = l.s.touch(l.id, l.k)
 	}
 	l.s.end(OpTouch, start, err, 0, l.k.name)
 	return err

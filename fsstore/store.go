@@ -69,6 +69,7 @@ type Store struct {
 	// it; DurabilityNone promises nothing there.
 	prealloc bool
 	cache    *cache
+	seen     seenHeaders
 	// keys is swapped whole when the keys file is reloaded
 	// (WithKeysFile), never to nil: an operation that seals or checks
 	// takes one snapshot.
@@ -399,6 +400,7 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		}
 	}
 decoded:
+	s.seen.remember(k.name, st, h.Idle, h.Deadline)
 	sess := &Session{ID: id, Data: pl, Created: time.Unix(0, h.Created), Version: h.Version, Idle: time.Duration(h.Idle)}
 	if h.Deadline != 0 {
 		sess.Deadline = time.Unix(0, h.Deadline)
@@ -563,9 +565,11 @@ func (s *Store) save(ctx context.Context, k key, sess *Session, verify func() er
 }
 
 // CompareAndSwap saves sess only if the version on disk is still
-// sess.Version (0: no record exists), and fails with ErrConflict otherwise.
-// It holds the session's lock just for the check and the write, for callers
-// that do not want to hold a lock across a request.
+// sess.Version (0: no live record exists), and fails with ErrConflict
+// otherwise. A corrupt record counts as absent for version 0, which
+// replaces it; any other version fails with ErrCorrupt. It holds the
+// session's lock just for the check and the write, for callers that do not
+// want to hold a lock across a request.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	if sess == nil {
 		return errors.New("fsstore: compare-and-swap: nil session")
@@ -585,6 +589,12 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	// or a caller who found no session could never create one. The new
 	// record's version continues from the expired one's, so a client still
 	// holding the old version cannot mistake the new session for it.
+	//
+	// A corrupt record counts as absent for a caller creating a session
+	// (version 0): Load reports it as ErrCorrupt, and the caller's way out
+	// must not be Delete, which would race with other hosts. A caller who
+	// expects a version gets ErrCorrupt: whatever it read is not what is
+	// on disk.
 	var onDisk, base uint64
 	cur, err := s.load(sess.ID, k, false)
 	switch {
@@ -593,6 +603,8 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	case err == nil:
 		onDisk, base = cur.Version, cur.Version
 	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrCorrupt) && sess.Version == 0:
+		s.cfg.logger.Warn("compare-and-swap: replacing a corrupt record", "err", err)
 	default:
 		return err
 	}
@@ -639,38 +651,99 @@ func (s *Store) delete(k key) error {
 }
 
 // Touch extends the session's idle expiry without rewriting it: one
-// attribute update (one round trip on NFS). A missing or already expired
-// session is ErrNotFound: Touch never revives an expired session. The
-// absolute deadline still applies (Load checks it).
+// attribute update. A missing or already expired session is ErrNotFound:
+// Touch never revives an expired session. Expiry is judged by the record's
+// own idle timeout and deadline, from its header, whatever this store's
+// idle timeout; a record that is not a complete, well-formed record of
+// this ID is ErrCorrupt. Reading the header costs an open and a read (on
+// NFS, OPEN, READ and CLOSE besides the SETATTR); Locked.Touch after a
+// Locked.Load reuses the Load's header instead.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	start := s.begin()
 	k, err := s.check(ctx, id)
 	if err == nil {
-		err = s.touch(k)
+		err = s.touch(id, k)
 	}
 	s.end(OpTouch, start, err, 0, k.name)
 	return err
 }
 
-func (s *Store) touch(k key) error {
+func (s *Store) touch(id string, k key) error {
 	_, p := s.path(k)
 	// As in load: without revalidating the directory first, the NFS client
-	// may stat and touch a replaced file through its stale cached handle.
+	// may open and touch a replaced file through its stale cached handle.
 	// A Touch after a Load under the same lock skips this (Locked.Touch).
 	s.refreshDir(p)
+	// The record's own idle timeout and deadline are the truth, not this
+	// store's: processes may use different timeouts, and a session may
+	// carry its own (Session.Idle). They are in the header. A Load in this
+	// process has usually just read it: then a stat (one GETATTR on NFS at
+	// most, usually answered from the attributes the directory refresh
+	// left fresh) shows whether the file is still the one loaded.
 	st, err := s.root.lstat(p)
+	switch {
+	case err != nil:
+		return s.touchError(p, err)
+	case st.typ != 0:
+		return s.touchError(p, errNotRegular)
+	}
+	if idle, deadline, ok := s.seen.lookup(k.name, st); ok {
+		if exp := expiry(st.mtime, idle, deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+			return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
+		}
+		return s.touchRemember(k, p, st, idle, deadline)
+	}
+	f, st, err := s.root.openRead(p)
+	if err != nil {
+		return s.touchError(p, err)
+	}
+	var hb [record.HeaderSize]byte
+	n, err := f.readAt(hb[:], 0)
+	f.close()
+	if err != nil {
+		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "read", Path: p, Err: err})
+	}
+	h, plen, err := record.DecodeHeader(hb[:n])
+	switch {
+	case err != nil:
+		return fmt.Errorf("fsstore: touch %s: %w", p, err)
+	case st.size > int64(record.HeaderSize+sealOverhead+s.cfg.maxSize):
+		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, over the size limit", p, ErrCorrupt, st.size)
+	case st.size != int64(record.HeaderSize+plen):
+		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, header says %d (truncated or extended)", p, ErrCorrupt, st.size, record.HeaderSize+plen)
+	case h.Bind != record.Bind(id):
+		return fmt.Errorf("fsstore: touch %s: %w: record belongs to another session ID", p, ErrCorrupt)
+	}
+	if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
+	}
+	return s.touchRemember(k, p, st, h.Idle, h.Deadline)
+}
+
+// touchRemember touches a live record and remembers its header with the
+// ctime the touch gave it, so that the next Touch needs no header read. The
+// stat after the touch costs no round trip on NFS: the SETATTR's reply
+// carried the new attributes.
+func (s *Store) touchRemember(k key, p string, st fileStat, idle, deadline int64) error {
+	if err := s.touchLive(k); err != nil {
+		return err
+	}
+	if now, err := s.root.lstat(p); err == nil && now.dev == st.dev && now.ino == st.ino && now.size == st.size {
+		s.seen.remember(k.name, now, idle, deadline)
+	}
+	return nil
+}
+
+func (s *Store) touchError(p string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "stat", Path: p, Err: err})
-	case st.typ != 0:
-		return fmt.Errorf("fsstore: touch %s: %w: not a regular file", p, ErrCorrupt)
+	case isSymlinkErr(err):
+		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store: %w", p, &fs.PathError{Op: "open", Path: p, Err: err})
+	case err == errNotRegular:
+		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
 	}
-	if !s.cfg.now().Before(st.mtime.Add(s.cfg.idle)) {
-		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
-	}
-	return s.touchLive(k)
+	return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "open", Path: p, Err: err})
 }
 
 // touchLive sets the record's mtime to now, for a session known to be live.

@@ -1,0 +1,169 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// touchOps are the two ways to touch without a Load first.
+var touchOps = []struct {
+	name  string
+	touch func(ctx context.Context, s *fsstore.Store, id string) error
+}{
+	{"Store.Touch", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Touch(ctx, id) }},
+	{"Locked.Touch", func(ctx context.Context, s *fsstore.Store, id string) error {
+		l, err := s.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			return err
+		}
+		defer l.Unlock()
+		return l.Touch(ctx)
+	}},
+}
+
+// Touch judges expiry by the record's own idle timeout, in its header, not
+// by the idle timeout of the store that touches it: a store with a long
+// timeout must not revive a record written with a short one that has
+// expired, and a store with a short timeout must not call a live record
+// written with a long one expired.
+func TestTouchJudgesByRecordIdle(t *testing.T) {
+	tests := []struct {
+		name                string
+		writerIdle, ownIdle time.Duration
+		idleFor             time.Duration
+		wantLive            bool
+	}{
+		{"long store, short expired record", 2 * time.Second, time.Hour, 3 * time.Second, false},
+		{"short store, long live record", time.Hour, 2 * time.Second, 3 * time.Second, true},
+		{"same idle, live", time.Minute, time.Minute, 30 * time.Second, true},
+		{"same idle, expired", time.Minute, time.Minute, 2 * time.Minute, false},
+	}
+	for _, tt := range tests {
+		for _, op := range touchOps {
+			for _, loadFirst := range []bool{false, true} {
+				name := tt.name + "/" + op.name
+				if loadFirst {
+					name += "/after a Load"
+				}
+				t.Run(name, func(t *testing.T) {
+					ctx := context.Background()
+					clock := fakeclock.New()
+					dir := t.TempDir()
+					w := openDir(t, dir, fsstore.WithIdleTimeout(tt.writerIdle), fsstore.WithClock(clock.Now))
+					id := newID(t)
+					if err := w.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v")}); err != nil {
+						t.Fatal(err)
+					}
+					p := w.RecordPathForTest(id)
+					s := openDir(t, dir, fsstore.WithIdleTimeout(tt.ownIdle), fsstore.WithClock(clock.Now))
+					if loadFirst {
+						// What the Load learnt of the record must not
+						// mislead the Touch either.
+						mustLoad(t, s, id, "v")
+					}
+					clock.Advance(tt.idleFor)
+					before := mtime(t, p)
+					err := op.touch(ctx, s, id)
+					switch {
+					case tt.wantLive && err != nil:
+						t.Fatalf("Touch of a live record: %v", err)
+					case tt.wantLive && !mtime(t, p).After(before):
+						t.Errorf("Touch of a live record left its mtime at %v", before)
+					case !tt.wantLive && !errors.Is(err, fsstore.ErrNotFound):
+						t.Fatalf("Touch of an expired record: %v, want ErrNotFound", err)
+					case !tt.wantLive && !mtime(t, p).Equal(before):
+						t.Errorf("Touch revived an expired record: mtime %v → %v", before, mtime(t, p))
+					}
+				})
+			}
+		}
+	}
+}
+
+// Touch on a record that is not complete and well formed fails with
+// ErrCorrupt and leaves the file alone: an empty file, a cut one, one with
+// bytes appended, one over the size limit.
+func TestTouchRefusesDamagedRecord(t *testing.T) {
+	const maxSize = 1024
+	damage := []struct {
+		name string
+		do   func(b []byte) []byte
+	}{
+		{"zero-length", func(b []byte) []byte { return nil }},
+		{"header cut", func(b []byte) []byte { return b[:20] }},
+		{"payload cut", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"extended", func(b []byte) []byte { return append(b, 0) }},
+		{"oversized", func(b []byte) []byte { return append(b, make([]byte, 2*maxSize)...) }},
+		{"not a record", func(b []byte) []byte {
+			return []byte("<?php session data, not ours ...................................")
+		}},
+	}
+	for _, d := range damage {
+		for _, op := range touchOps {
+			for _, loadFirst := range []bool{false, true} {
+				name := d.name + "/" + op.name
+				if loadFirst {
+					name += "/after a Load"
+				}
+				t.Run(name, func(t *testing.T) {
+					ctx := context.Background()
+					s := openTemp(t, fsstore.WithMaxSize(maxSize))
+					id := newID(t)
+					if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("some session data")}); err != nil {
+						t.Fatal(err)
+					}
+					if loadFirst {
+						mustLoad(t, s, id, "some session data")
+					}
+					p := s.RecordPathForTest(id)
+					b, err := os.ReadFile(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(p, d.do(b), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					old := time.Now().Add(-time.Minute).Truncate(time.Second)
+					if err := os.Chtimes(p, old, old); err != nil {
+						t.Fatal(err)
+					}
+					if err := op.touch(ctx, s, id); !errors.Is(err, fsstore.ErrCorrupt) {
+						t.Errorf("Touch: %v, want ErrCorrupt", err)
+					}
+					if got := mtime(t, p); !got.Equal(old) {
+						t.Errorf("Touch changed the damaged record's mtime to %v", got)
+					}
+				})
+			}
+		}
+	}
+}
+
+// What a Load learnt of a record does not outlive the record: after
+// another process replaces it with one of a shorter idle timeout, Touch
+// judges by the new record.
+func TestTouchAfterLoadSeesReplacedRecord(t *testing.T) {
+	ctx := context.Background()
+	clock := fakeclock.New()
+	dir := t.TempDir()
+	long := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
+	short := openDir(t, dir, fsstore.WithIdleTimeout(2*time.Second), fsstore.WithClock(clock.Now))
+	id := newID(t)
+	if err := long.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, long, id, "v")
+	if err := short.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v"), Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(3 * time.Second)
+	if err := long.Touch(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("Touch of the replaced, expired record: %v, want ErrNotFound", err)
+	}
+}
