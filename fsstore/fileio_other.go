@@ -24,6 +24,13 @@ func (*rootDir) close() error                { return nil }
 
 type rfile struct{}
 
+type dirRef struct{}
+
+func (*rootDir) dirOf(p string) (dirRef, error) { return dirRef{}, platformErr }
+func (dirRef) close()                           {}
+func (dirRef) lstat() (fileStat, error)         { return fileStat{}, platformErr }
+func (dirRef) touch(t *time.Time) error         { return platformErr }
+
 func (*rootDir) openRead(path string) (rfile, fileStat, error) {
 	return rfile{}, fileStat{}, platformErr
 }
@@ -52,7 +59,6 @@ func (*rootDir) lstat(path string) (fileStat, error)                { return fil
 func (*rootDir) unlink(path string) error                           { return platformErr }
 func (*rootDir) rename(oldpath, newpath string) error               { return platformErr }
 func (*rootDir) link(oldpath, newpath string) error                 { return platformErr }
-func (*rootDir) touchNow(path string) error                         { return platformErr }
 func (*rootDir) setMtime(path string, t time.Time) error            { return platformErr }
 func (*rootDir) setTimes(path string, atime, mtime time.Time) error { return platformErr }
 func isExt4(dir string) bool                                        { return false }

@@ -488,13 +488,43 @@ func (r *rootDir) link(oldpath, newpath string) error {
 	return unix.Linkat(dfd, name, dfd, filepath.Base(newpath), 0)
 }
 
-// touchNow sets a file's times to the current time. On NFS the client sends
+// dirRef is an open directory and a name in it, for several operations on
+// one name at the cost of one resolution.
+type dirRef struct {
+	fd   int
+	name string
+}
+
+// dirOf opens the directory holding p (below the root) without following
+// symlinks.
+func (r *rootDir) dirOf(p string) (dirRef, error) {
+	fd, name, err := r.parent(p, false)
+	return dirRef{fd, name}, err
+}
+
+func (d dirRef) close() { unix.Close(d.fd) }
+
+// lstat returns the name's attributes, not following a symlink.
+func (d dirRef) lstat() (fileStat, error) {
+	var st unix.Stat_t
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(d.fd, d.name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	if err != nil {
+		return fileStat{}, err
+	}
+	return statOf(&st), nil
+}
+
+// touch sets the name's access and modification times to t, or to the
+// current time when t is nil: then the NFS client sends
 // SET_TO_SERVER_TIME, so every mtime in the store comes from the server's
 // clock, whichever host wrote it.
-func (r *rootDir) touchNow(p string) error {
-	// No times (both "now") is what makes the NFS client ask for the
-	// server's clock.
-	return r.utimes(p, nil)
+func (d dirRef) touch(t *time.Time) error {
+	var ts []unix.Timespec
+	if t != nil {
+		ts = []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
+	}
+	_, err := retryEINTR(func() (int, error) { return 0, unix.UtimesNanoAt(d.fd, d.name, ts, unix.AT_SYMLINK_NOFOLLOW) })
+	return err
 }
 
 // setMtime sets a file's times to t (WithClock only).

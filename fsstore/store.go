@@ -680,7 +680,12 @@ func (s *Store) touch(id string, k key) error {
 	// process has usually just read it: then a stat (one GETATTR on NFS at
 	// most, usually answered from the attributes the directory refresh
 	// left fresh) shows whether the file is still the one loaded.
-	st, err := s.root.lstat(p)
+	d, err := s.root.dirOf(p)
+	if err != nil {
+		return s.touchError(p, err)
+	}
+	defer d.close()
+	st, err := d.lstat()
 	switch {
 	case err != nil:
 		return s.touchError(p, err)
@@ -691,7 +696,7 @@ func (s *Store) touch(id string, k key) error {
 		if exp := expiry(st.mtime, idle, deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 			return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 		}
-		return s.touchRemember(k, p, st, idle, deadline)
+		return s.touchRemember(d, k, p, st, idle, deadline)
 	}
 	f, st, err := s.root.openRead(p)
 	if err != nil {
@@ -717,18 +722,18 @@ func (s *Store) touch(id string, k key) error {
 	if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 	}
-	return s.touchRemember(k, p, st, h.Idle, h.Deadline)
+	return s.touchRemember(d, k, p, st, h.Idle, h.Deadline)
 }
 
 // touchRemember touches a live record and remembers its header with the
 // ctime the touch gave it, so that the next Touch needs no header read. The
 // stat after the touch costs no round trip on NFS: the SETATTR's reply
 // carried the new attributes.
-func (s *Store) touchRemember(k key, p string, st fileStat, idle, deadline int64) error {
-	if err := s.touchLive(k); err != nil {
+func (s *Store) touchRemember(d dirRef, k key, p string, st fileStat, idle, deadline int64) error {
+	if err := s.touchIn(d, k, p); err != nil {
 		return err
 	}
-	if now, err := s.root.lstat(p); err == nil && now.dev == st.dev && now.ino == st.ino && now.size == st.size {
+	if now, err := d.lstat(); err == nil && now.dev == st.dev && now.ino == st.ino && now.size == st.size {
 		s.seen.remember(k.name, now, idle, deadline)
 	}
 	return nil
@@ -749,11 +754,22 @@ func (s *Store) touchError(p string, err error) error {
 // touchLive sets the record's mtime to now, for a session known to be live.
 func (s *Store) touchLive(k key) error {
 	_, p := s.path(k)
-	touch := s.root.touchNow
-	if s.cfg.fakeClock {
-		touch = func(p string) error { return s.root.setMtime(p, s.cfg.now()) }
+	d, err := s.root.dirOf(p)
+	if err != nil {
+		return s.touchError(p, err)
 	}
-	if err := touch(p); err != nil {
+	defer d.close()
+	return s.touchIn(d, k, p)
+}
+
+// touchIn is touchLive in a directory already open.
+func (s *Store) touchIn(d dirRef, k key, p string) error {
+	var t *time.Time
+	if s.cfg.fakeClock {
+		now := s.cfg.now()
+		t = &now
+	}
+	if err := d.touch(t); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 		}
