@@ -294,7 +294,7 @@ func runLockKeysHelper(role string) error {
 		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 			return err
 		}
-		rl.Cur = n
+		setRlimit(&rl.Cur, n)
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 			return err
 		}
@@ -387,3 +387,7 @@ func lockCycle(ctx context.Context, s *fsstore.Store, id string) error {
 	}
 	return l.Unlock()
 }
+
+// setRlimit sets a field of syscall.Rlimit, uint64 on most systems and
+// int64 on FreeBSD.
+func setRlimit[T int64 | uint64](p *T, n uint64) { *p = T(n) }
