@@ -1,0 +1,447 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/nfstest"
+	"github.com/sessfs/sessfs/internal/proctest"
+)
+
+// The sweep, the marker and the lost-lock window on two real NFS client
+// hosts (see nfs_test.go for the harness): one guest boot, delegations off
+// as on AWS EFS.
+func TestNFSSweep(t *testing.T) {
+	nfstest.Require(t)
+	cfg := nfstest.Config{Hosts: 2, Timeout: 8 * time.Minute}
+	scenarios := []nfsScenario{
+		{name: "MarkerRaise", hostA: nfsMarkerRaise, hostB: nfsMarkerRaise},
+		{name: "LoadWhileMovedAside", hostA: nfsMovedAsideA, hostB: nfsMovedAsideB},
+		// Last: it cuts hostA's link for longer than the lease.
+		{name: "LostLockWindow", hostA: nfsLostLockA, hostB: nfsLostLockB},
+	}
+	run := func(role func(nfsScenario) func(*testing.T)) func(*testing.T) {
+		return func(t *testing.T) {
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					defer func() {
+						if t.Failed() {
+							nfstest.Signal(nfsSig(t, "abort-"+nfstest.Host()))
+						}
+					}()
+					role(sc)(t)
+				})
+			}
+		}
+	}
+	nfstest.Run(t, cfg, map[string]func(*testing.T){
+		"hostA": run(func(sc nfsScenario) func(*testing.T) { return sc.hostA }),
+		"hostB": run(func(sc nfsScenario) func(*testing.T) { return sc.hostB }),
+	})
+}
+
+// nfsSweepHelperEnv selects the role of this file's child processes.
+const nfsSweepHelperEnv = "SESSFS_NFS_SWEEP_HELPER"
+
+// TestNFSSweepHelperProcess is not a test: it is the body of the child
+// processes of TestNFSSweep.
+func TestNFSSweepHelperProcess(t *testing.T) {
+	proctest.Main(t, nfsSweepHelperEnv, func(role string) error {
+		switch role {
+		case "raise":
+			return nfsRaiseChild()
+		}
+		return fmt.Errorf("unknown role %q", role)
+	})
+}
+
+// nfsRaiseChild opens the store with NFS_CHILD_IDLE and saves a session
+// with NFS_CHILD_RECORD_IDLE (if set), once the parent says go.
+func nfsRaiseChild() error {
+	idle, err := time.ParseDuration(os.Getenv("NFS_CHILD_IDLE"))
+	if err != nil {
+		return err
+	}
+	nfsSay("ready")
+	bufio.NewScanner(os.Stdin).Scan()
+	s, err := fsstore.Open(os.Getenv("NFS_CHILD_DIR"), fsstore.WithIdleTimeout(idle))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if v := os.Getenv("NFS_CHILD_RECORD_IDLE"); v != "" {
+		ri, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		id, err := fsstore.NewID()
+		if err != nil {
+			return err
+		}
+		sess := &fsstore.Session{ID: id, Data: []byte("x"), Idle: ri, Deadline: time.Now().Add(30 * 24 * time.Hour)}
+		if err := s.Save(context.Background(), sess); err != nil {
+			return err
+		}
+	}
+	nfsSay("done")
+	return nil
+}
+
+// nfsMarkerRaise: in every trial, two processes on each host raise a fresh
+// store's marker at once (from WithIdleTimeout and from a session's own
+// idle timeout); the largest value must win, as seen from both hosts.
+func nfsMarkerRaise(t *testing.T) {
+	const trials = 6
+	mine := map[string][][2]time.Duration{
+		"hostA": {{2 * time.Hour, 6 * time.Hour}, {3 * time.Hour, 0}},
+		"hostB": {{4 * time.Hour, 0}, {5 * time.Hour, 7 * time.Hour}},
+	}[nfstest.Host()]
+	for i := 0; i < trials; i++ {
+		dir := filepath.Join(nfstest.Dir(t), fmt.Sprintf("raise-%d", i))
+		if nfstest.Host() == "hostA" {
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+		}
+		nfsBarrier(t, fmt.Sprintf("raise-%d-created", i), nfsWait)
+		var kids []*child
+		for j, r := range mine {
+			// Rotate which process starts first, so the largest value is
+			// not always written last.
+			r = mine[(j+i)%len(mine)]
+			env := []string{"NFS_CHILD_DIR=" + dir, "NFS_CHILD_IDLE=" + r[0].String()}
+			if r[1] != 0 {
+				env = append(env, "NFS_CHILD_RECORD_IDLE="+r[1].String())
+			}
+			k := proctest.Start(t, "TestNFSSweepHelperProcess", nfsSweepHelperEnv, "raise", env)
+			k.Expect(t, "ready")
+			kids = append(kids, k)
+		}
+		nfsBarrier(t, fmt.Sprintf("raise-%d-ready", i), nfsWait)
+		for _, k := range kids {
+			k.Send(t, "go")
+		}
+		for _, k := range kids {
+			k.Expect(t, "done")
+			k.Finish(t)
+		}
+		nfsBarrier(t, fmt.Sprintf("raise-%d-done", i), nfsWait)
+		if err := nfstest.RefreshDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		if got := markerIdle(t, dir); got != 7*time.Hour {
+			t.Errorf("trial %d: marker %v seen from %s, want the largest idle in use, 7h", i, got, nfstest.Host())
+		}
+	}
+}
+
+// nfsMovedAside*: hostA sweeps and stops after judging an expired record
+// of hostB's, and again after moving it aside; hostB saves a fresh record
+// over it in between, then Loads while the sweep holds it aside. The Load
+// must see the fresh record, and the sweep must put it back, though
+// hostA's client believes the aside name holds the judged file (it moved
+// its own cached entry there). In the "held open" round hostB keeps the
+// expired file open across its save, so that the server keeps it alive
+// (with no link) and hostA's forced GETATTR does not fail with ESTALE.
+var nfsMovedAsideRounds = []string{"plain", "held open", "plain again"}
+
+func nfsMovedAsideA(t *testing.T) {
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	for r, round := range nfsMovedAsideRounds {
+		var judged string
+		var judgedIno uint64
+		oldCheck := "not run"
+		s.SetSweepHooksForTest(nil,
+			func(p string) {
+				judged = p
+				var st syscall.Stat_t
+				if err := syscall.Lstat(p, &st); err == nil {
+					judgedIno = uint64(st.Ino)
+				}
+				nfsSignal(t, fmt.Sprintf("judged-%d", r))
+				nfsWaitSig(t, fmt.Sprintf("saved-%d", r), nfsWait)
+			},
+			func(p string) {
+				// What the old check, a plain lstat of the aside name,
+				// would have concluded on this client.
+				var st syscall.Stat_t
+				aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+				switch err := syscall.Lstat(aside, &st); {
+				case err != nil:
+					oldCheck = err.Error()
+				case uint64(st.Ino) == judgedIno:
+					oldCheck = "same inode as judged: it would have unlinked hostB's fresh record"
+				default:
+					oldCheck = "a different inode: it would have put the record back"
+				}
+				nfsSignal(t, fmt.Sprintf("moved-%d", r))
+				nfsWaitSig(t, fmt.Sprintf("loaded-%d", r), nfsWait)
+			})
+		nfsWaitSig(t, fmt.Sprintf("planted-%d", r), nfsWait)
+		st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+		s.SetSweepHooksForTest(nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %q: sweep %+v; a plain lstat of the aside name saw %s", round, st, oldCheck)
+		if judged == "" {
+			t.Fatalf("round %q: the sweep judged nothing expired", round)
+		}
+		if st.Sessions != 0 {
+			t.Errorf("round %q: the sweep removed %d sessions; hostB's fresh record was among them", round, st.Sessions)
+		}
+		// A failed put-back leaves the record aside, reported; the next
+		// sweep settles it.
+		if st.SkippedRenewed+st.Errors != 1 {
+			t.Errorf("round %q: the sweep neither put the record back nor left it aside reported", round)
+		}
+		if st, err = s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond}); err != nil || st.Sessions != 0 || st.Errors != 0 {
+			t.Errorf("round %q: settling sweep: %+v, %v", round, st, err)
+		}
+		nfsSignal(t, fmt.Sprintf("settled-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("checked-%d", r), nfsWait)
+	}
+}
+
+func nfsMovedAsideB(t *testing.T) {
+	ctx := nfsCtx(t, 3*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	old := time.Now().Add(-2 * time.Hour)
+	for r, round := range nfsMovedAsideRounds {
+		id := nfsID("aside", r)
+		p := s.RecordPathForTest(id)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("expired")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("planted-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("judged-%d", r), nfsWait)
+		var held *os.File
+		if round == "held open" {
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = f
+		}
+		want := "fresh " + round
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(want)}); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("saved-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("moved-%d", r), nfsWait)
+		if got, err := s.Load(ctx, id); err != nil || string(got.Data) != want {
+			t.Errorf("round %q: Load after the Save returned, while hostA's sweep holds the record aside: %v, %v; want %q", round, nfsData(got), err, want)
+		}
+		nfsSignal(t, fmt.Sprintf("loaded-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("settled-%d", r), nfsWait)
+		if held != nil {
+			held.Close()
+		}
+		if got, err := s.Load(ctx, id); err != nil || string(got.Data) != want {
+			t.Errorf("round %q: Load after the sweeps: %v, %v; want %q", round, nfsData(got), err, want)
+		}
+		nfsSignal(t, fmt.Sprintf("checked-%d", r))
+	}
+}
+
+// nfsLostLockA measures the lost-lock window of Locked.Save. First, for a
+// few hundred locked read-modify-write cycles, the time from the last lock
+// check before the rename to the rename's return: the part of a save
+// during which a cut that outlasts the lease can still let the rename
+// overwrite another host's save. Then, nfsLostLockCuts times, hostA runs
+// such cycles back to back and cuts its own link at a random moment for
+// longer than the lease; hostB takes the lock once the server expires
+// hostA's lease and saves; when the link is back, hostA's interrupted
+// cycle must either not have written (ErrLockLost before the rename), or
+// report ErrLockLost for a write that did get through, never succeed over
+// hostB's save.
+const nfsLostLockCuts = 3
+
+func nfsLostLockA(t *testing.T) {
+	ctx := nfsCtx(t, 6*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("window", 1)
+
+	var mu sync.Mutex
+	var checked time.Time
+	var windows []time.Duration
+	s.SetLockCheckHookForTest(func(stage string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch stage {
+		case "rename":
+			checked = time.Now()
+		case "after":
+			windows = append(windows, time.Since(checked))
+		}
+	})
+	// cycle is one locked read-modify-write writing v; it returns what it
+	// loaded.
+	cycle := func(v string) (string, error) {
+		l, err := s.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			return "", err
+		}
+		defer l.Unlock()
+		sess, err := l.Load(ctx)
+		if errors.Is(err, fsstore.ErrNotFound) {
+			sess, err = &fsstore.Session{ID: id}, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		loaded := string(sess.Data)
+		sess.Data = []byte(v)
+		return loaded, l.Save(ctx, sess)
+	}
+	for i := 0; i < 300; i++ {
+		if _, err := cycle(fmt.Sprintf("A-warm-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	ws := append([]time.Duration(nil), windows...)
+	windows = nil
+	mu.Unlock()
+	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
+	t.Logf("WINDOW| lock check before the rename to the rename's return, %d locked saves: p50 %v, p90 %v, p99 %v, max %v",
+		len(ws), ws[len(ws)/2], ws[len(ws)*9/10], ws[len(ws)*99/100], ws[len(ws)-1])
+
+	for c := 0; c < nfsLostLockCuts; c++ {
+		var stop atomic.Bool
+		type outcome struct {
+			value, loaded string
+			err           error
+			start         time.Time
+			returned      time.Time
+		}
+		done := make(chan outcome, 1)
+		bval := fmt.Sprintf("B-%d", c)
+		var sawB atomic.Bool // some cycle of this round built on hostB's save
+		go func() {
+			for i := 0; ; i++ {
+				v := fmt.Sprintf("A-%d-%d", c, i)
+				start := time.Now()
+				loaded, err := cycle(v)
+				if loaded == bval {
+					sawB.Store(true)
+				}
+				if stop.Load() || err != nil {
+					done <- outcome{v, loaded, err, start, time.Now()}
+					return
+				}
+			}
+		}()
+		d := time.Duration(rand.IntN(200)) * time.Millisecond
+		time.Sleep(d) // a random moment in the cycles; not waiting for an event
+		nfsSignal(t, fmt.Sprintf("cutting-%d", c))
+		cutAt := time.Now()
+		cut, err := nfstest.CutLink("hostA", nfsCut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		downAt := time.Now()
+		// The cycle in flight now is cut off wherever it is: the one to
+		// judge once the link is back.
+		stop.Store(true)
+		if err := cut.Wait(nfsCtx(t, nfsCut+nfsWait)); err != nil {
+			t.Fatal(err)
+		}
+		o := <-done
+		nfsWaitSig(t, fmt.Sprintf("b-saved-%d", c), 2*time.Minute)
+		got, lerr := s.Load(ctx, id)
+		class := "did not write"
+		switch {
+		case lerr == nil && string(got.Data) == o.value && sawB.Load():
+			class = "locked again after hostB's save, built on it"
+		case lerr == nil && string(got.Data) == o.value && o.err == nil:
+			class = "SILENT CLOBBER"
+			t.Errorf("cut %d: hostA's save %q succeeded over hostB's", c, o.value)
+		case lerr == nil && string(got.Data) == o.value:
+			class = "clobber reported"
+			if !errors.Is(o.err, fsstore.ErrLockLost) {
+				t.Errorf("cut %d: hostA's save %q overwrote hostB's and failed with %v, want ErrLockLost", c, o.value, o.err)
+			}
+		case lerr == nil && string(got.Data) == bval:
+		default:
+			t.Errorf("cut %d: record after the cut: %v, %v", c, nfsData(got), lerr)
+		}
+		t.Logf("CUT| %d: link down %v after the request; the cycle in flight (%q, loaded %q) started %v before the link went down, returned %v after: %v (%s); record now %q",
+			c, downAt.Sub(cutAt).Round(time.Millisecond), o.value, o.loaded, downAt.Sub(o.start).Round(time.Microsecond),
+			o.returned.Sub(downAt).Round(time.Millisecond), o.err, class, nfsData(got))
+		nfsSignal(t, fmt.Sprintf("checked-%d", c))
+	}
+	s.SetLockCheckHookForTest(nil)
+}
+
+func nfsLostLockB(t *testing.T) {
+	ctx := nfsCtx(t, 6*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("window", 1)
+	for c := 0; c < nfsLostLockCuts; c++ {
+		seen := nfsCutsDown(t)
+		nfsWaitSig(t, fmt.Sprintf("cutting-%d", c), 2*time.Minute)
+		// Compete for the lock only once hostA's link is down, so that
+		// hostB's save falls in the cut.
+		deadline := time.Now().Add(nfsWait)
+		for len(nfsCutsDown(t)) == len(seen) {
+			if time.Now().After(deadline) {
+				t.Fatalf("cut %d: hostA's link did not go down within %v", c, nfsWait)
+			}
+			time.Sleep(10 * time.Millisecond) // a local directory; polling is cheap
+		}
+		l, err := s.Lock(nfsCtx(t, nfsCut+nfsWait), id, fsstore.Exclusive)
+		if err != nil {
+			t.Fatalf("cut %d: Lock while hostA is cut off: %v", c, err)
+		}
+		sess, err := l.Load(ctx)
+		if errors.Is(err, fsstore.ErrNotFound) {
+			sess, err = &fsstore.Session{ID: id}, nil
+		}
+		if err == nil {
+			sess.Data = []byte(fmt.Sprintf("B-%d", c))
+			err = l.Save(ctx, sess)
+		}
+		l.Unlock()
+		if err != nil {
+			t.Fatalf("cut %d: hostB's locked save: %v", c, err)
+		}
+		nfsSignal(t, fmt.Sprintf("b-saved-%d", c))
+		nfsWaitSig(t, fmt.Sprintf("checked-%d", c), 2*time.Minute)
+	}
+}
+
+// nfsCutsDown lists the harness's records of hostA's links taken down
+// (files NAME.down in the guest-local control directory, see
+// nfstest.CutLink).
+func nfsCutsDown(t *testing.T) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(os.Getenv("NFS_CTL"), "hostA-*.down"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
