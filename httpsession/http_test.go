@@ -658,26 +658,42 @@ func stripeOf(id string, stripes int) uint32 {
 	return binary.BigEndian.Uint32(sum[12:16]) % uint32(stripes)
 }
 
+// seedDistinctStripes is seedSessions with every session on its own lock
+// stripe, so that each one held takes one OS lock of its own.
+func seedDistinctStripes(t *testing.T, st *fsstore.Store, n int) []string {
+	t.Helper()
+	_, stripes, _, err := fsstore.ReadLayout(st.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	used := map[uint32]bool{}
+	for len(ids) < n {
+		id, err := fsstore.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := stripeOf(id, stripes); !used[s] {
+			used[s] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		if err := st.Save(t.Context(), &fsstore.Session{ID: id, Data: []byte(`{"n":1}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
 // TestLockCapAnswers503: with the process at its cap of held locks, a
 // user needing one more lock is answered 503 with Retry-After at once,
 // however long the lock timeout: never a hang.
 func TestLockCapAnswers503(t *testing.T) {
 	const held = 2
 	e := newEnv(t, []fsstore.Option{fsstore.WithMaxHeldLocks(held)}, httpsession.WithLockTimeout(time.Hour))
-	_, stripes, _, err := fsstore.ReadLayout(e.st.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// held+1 sessions on distinct stripes: each needs its own OS lock.
-	var ids []string
-	used := map[uint32]bool{}
-	for len(ids) < held+1 {
-		id := seedSessions(t, e.st, 1)[0]
-		if s := stripeOf(id, stripes); !used[s] {
-			used[s] = true
-			ids = append(ids, id)
-		}
-	}
+	ids := seedDistinctStripes(t, e.st, held+1)
 	entered, hold := make(chan struct{}, held), make(chan struct{})
 	mux := http.NewServeMux()
 	mux.Handle("GET /count", counter())

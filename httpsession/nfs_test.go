@@ -1,0 +1,215 @@
+package httpsession_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/nfstest"
+)
+
+// TestNFSWaitersHoldNoSlot tries lock-slot starvation across two app
+// servers on one NFS export: on hostA, 64 users sit in long handlers
+// holding their sessions' locks; on hostB, capped at 64 held locks, 64
+// requests of the same users wait for those locks. An unrelated user on
+// hostB is served at once (waiting takes no lock slot, and the session is
+// locked only on first use), and once hostA lets go, hostB's requests
+// complete with no update lost.
+func TestNFSWaitersHoldNoSlot(t *testing.T) {
+	nfstest.Require(t)
+	const busy = 64
+	nfstest.Run(t, nfstest.Config{Hosts: 2, Timeout: 5 * time.Minute}, map[string]func(*testing.T){
+		"hostA": func(t *testing.T) {
+			dir := nfstest.Dir(t)
+			abortOnFailure(t, dir)
+			st := openNFSStore(t, dir)
+			// Distinct stripes: each held session takes a lock of its own.
+			ids := seedDistinctStripes(t, st, busy+1)
+			writeShared(t, filepath.Join(dir, "ids"), strings.Join(ids, "\n"))
+			entered, hold := make(chan struct{}, busy), make(chan struct{})
+			m := httpsession.New(st, httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+			srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				if err := s.Put("n", s.GetInt("n")+1); err != nil { // locks, and keeps the lock
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				entered <- struct{}{}
+				<-hold
+			})))
+			defer srv.Close()
+			released := false
+			release := func() {
+				if !released {
+					released = true
+					close(hold)
+				}
+			}
+			defer release()
+			done := startRequests(t, srv, ids[:busy])
+			for range busy {
+				select {
+				case <-entered:
+				case got := <-done:
+					t.Fatalf("a long request ended before its handler ran: %s", got)
+				}
+			}
+			writeShared(t, filepath.Join(dir, "held"), "")
+			waitShared(t, filepath.Join(dir, "served"))
+			release()
+			for range busy {
+				if got := <-done; got != "200 " {
+					t.Errorf("hostA long request: %q", got)
+				}
+			}
+			writeShared(t, filepath.Join(dir, "released"), "")
+		},
+		"hostB": func(t *testing.T) {
+			dir := nfstest.Dir(t)
+			abortOnFailure(t, dir)
+			waitShared(t, filepath.Join(dir, "held"))
+			b, err := os.ReadFile(filepath.Join(dir, "ids"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := strings.Split(string(b), "\n")
+			st := openNFSStore(t, dir, fsstore.WithMaxHeldLocks(busy))
+			m := httpsession.New(st, httpsession.WithLockTimeout(3*time.Minute), httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+			entered := make(chan struct{}, busy)
+			h := m.Handler(counter())
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/busy" {
+					entered <- struct{}{}
+				}
+				h.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			done := make(chan string, busy)
+			c := client(t, srv)
+			for _, id := range ids[:busy] {
+				go func() {
+					resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/busy", id))
+					if err != nil {
+						done <- err.Error()
+						return
+					}
+					done <- strconv.Itoa(resp.StatusCode) + " " + readAll(resp)
+				}()
+			}
+			for range busy {
+				select {
+				case <-entered:
+				case got := <-done:
+					t.Fatalf("a request for a session locked on hostA ended early: %s", got)
+				}
+			}
+			resp := call(t, c, "GET", srv.URL+"/other", ids[busy], nil)
+			if got := body(t, resp); resp.StatusCode != 200 || got != "2" {
+				t.Errorf("unrelated user on hostB while %d requests wait for hostA: status %d, body %q", busy, resp.StatusCode, got)
+			}
+			// Served while they all still wait, not after some gave up.
+			select {
+			case got := <-done:
+				t.Fatalf("the unrelated user was served only after a waiting request ended: %s", got)
+			default:
+			}
+			writeShared(t, filepath.Join(dir, "served"), "")
+			for range busy {
+				// hostA's increment, then this one: nothing lost.
+				if got := <-done; got != "200 3" {
+					t.Errorf("hostB request after hostA let go: %q", got)
+				}
+			}
+			waitShared(t, filepath.Join(dir, "released"))
+		},
+	})
+}
+
+func openNFSStore(t *testing.T, dir string, opts ...fsstore.Option) *fsstore.Store {
+	t.Helper()
+	p := filepath.Join(dir, "store")
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := fsstore.Open(p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// startRequests sends one GET /long per ID and reports "status body" for
+// each on the returned channel.
+func startRequests(t *testing.T, srv *httptest.Server, ids []string) <-chan string {
+	done := make(chan string, len(ids))
+	c := client(t, srv)
+	for _, id := range ids {
+		go func() {
+			resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/long", id))
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- strconv.Itoa(resp.StatusCode) + " " + readAll(resp)
+		}()
+	}
+	return done
+}
+
+// writeShared publishes a file to the other host (atomically).
+func writeShared(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := fmt.Sprintf("%s.tmp-%s", path, nfstest.Host())
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitShared waits for the other host's file, or fails at once when the
+// other host has failed (see abortOnFailure); the bound is a hang
+// detector, far above the scenario's expected length.
+func waitShared(t *testing.T, path string) {
+	t.Helper()
+	other := "hostA"
+	if nfstest.Host() == "hostA" {
+		other = "hostB"
+	}
+	abort := filepath.Join(filepath.Dir(path), "abort-"+other)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		nfstest.RefreshDir(filepath.Dir(path))
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if _, err := os.Stat(abort); err == nil {
+			t.Fatalf("%s failed; not waiting for %s", other, filepath.Base(path))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not write %s", other, filepath.Base(path))
+		}
+		time.Sleep(20 * time.Millisecond) // polling another host's file: there is no event to wait on
+	}
+}
+
+// abortOnFailure tells the other host, when this one fails, to stop
+// waiting for it.
+func abortOnFailure(t *testing.T, dir string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			writeShared(t, filepath.Join(dir, "abort-"+nfstest.Host()), "")
+		}
+	})
+}
