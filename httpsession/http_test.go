@@ -796,3 +796,32 @@ func TestUnavailableAnswers503(t *testing.T) {
 		})
 	}
 }
+
+// TestTouchFollowsRecordIdle: a record saved with its own idle timeout
+// (by an adapter, or a process configured differently) is touched by the
+// rule of its own timeout, not the middleware's.
+func TestTouchFollowsRecordIdle(t *testing.T) {
+	e := newEnv(t, nil, httpsession.WithIdleTimeout(10*time.Minute))
+	id, err := fsstore.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Save(t.Context(), &fsstore.Session{ID: id, Data: []byte(`{"n":1}`), Idle: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, e.m.Middleware(httpsession.ReadOnly)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+	})))
+	e.clk.Advance(40 * time.Minute) // 20 of the record's 60 minutes left
+	if got := body(t, call(t, client(t, srv), "GET", srv.URL, id, nil)); got != "1" {
+		t.Fatalf("body %q", got)
+	}
+	e.clk.Advance(30 * time.Minute) // past the record's idle unless touched
+	sess, err := e.st.Load(t.Context(), id)
+	if err != nil {
+		t.Fatalf("session expired: the read did not touch it: %v (log %s)", err, e.log)
+	}
+	if sess.Idle != time.Hour {
+		t.Errorf("record idle %v after the touch", sess.Idle)
+	}
+}
