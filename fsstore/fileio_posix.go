@@ -208,12 +208,43 @@ func (r *rootDir) open(p string, flags int, mode uint32) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	fd, err := r.openRel(rel, flags, mode)
+	if err == unix.ESTALE && r.reopen() == nil {
+		// The held descriptor may be what went stale: on NFS, the
+		// store's directory removed and created again on the server (a
+		// restore from backup). An open by path would have looked it up
+		// afresh; so does this, once.
+		fd, err = r.openRel(rel, flags, mode)
+	}
+	return fd, err
+}
+
+func (r *rootDir) openRel(rel string, flags int, mode uint32) (int, error) {
 	root, err := r.acquire()
 	if err != nil {
 		return -1, err
 	}
 	defer r.release()
 	return r.openBeneath(root, rel, flags, mode)
+}
+
+// reopen replaces the held descriptor with a fresh open of the root's path.
+func (r *rootDir) reopen() error {
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(r.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fd < 0 {
+		unix.Close(fd)
+		return ErrClosed
+	}
+	unix.Close(r.fd)
+	r.fd = fd
+	return nil
 }
 
 // parent opens the directory holding p, for the *at syscalls on its name.
