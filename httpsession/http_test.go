@@ -825,3 +825,110 @@ func TestTouchFollowsRecordIdle(t *testing.T) {
 		t.Errorf("record idle %v after the touch", sess.Idle)
 	}
 }
+
+// TestRelease: Release saves at once, frees the lock for the user's next
+// request while the handler goes on, and refuses later changes.
+func TestRelease(t *testing.T) {
+	e := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(64)})
+	released, proceed := make(chan error, 1), make(chan struct{})
+	var putAfter error
+	mux := http.NewServeMux()
+	mux.Handle("GET /count", counter())
+	mux.HandleFunc("GET /long", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		s.Put("n", s.GetInt("n")+1)
+		released <- s.Release()
+		<-proceed
+		putAfter = s.Put("late", 1)
+		fmt.Fprint(w, s.GetInt("n"))
+	})
+	mux.HandleFunc("GET /delete-after", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		s.Put("x", 1)
+		s.Release()
+		s.Delete("x")
+		fmt.Fprint(w, "changed after release")
+	})
+	mux.HandleFunc("GET /too-big", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		s.Put("big", strings.Repeat("x", 100))
+		released <- s.Release()
+		fmt.Fprint(w, "big")
+	})
+	srv := serve(t, e.m.Handler(mux))
+	c := client(t, srv)
+
+	t.Run("new session gets its cookie; the lock is free at once", func(t *testing.T) {
+		done := make(chan *http.Response, 1)
+		go func() {
+			resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/long", ""))
+			if err != nil {
+				t.Error(err)
+			}
+			done <- resp
+		}()
+		if err := <-released; err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		close(proceed)
+		resp := <-done
+		if resp == nil {
+			t.FailNow()
+		}
+		id := mustCookie(t, resp).Value
+		if got := readAll(resp); got != "1" {
+			t.Errorf("body %q", got)
+		}
+		if !errors.Is(putAfter, httpsession.ErrReleased) {
+			t.Errorf("Put after Release: %v, want ErrReleased", putAfter)
+		}
+		if got := body(t, call(t, c, "GET", srv.URL+"/count", id, nil)); got != "2" {
+			t.Errorf("next request: counter %q, want 2 (the late Put must not be saved)", got)
+		}
+	})
+	t.Run("existing session: the user's next request runs while the handler goes on", func(t *testing.T) {
+		id := seedSessions(t, e.st, 1)[0]
+		proceed = make(chan struct{})
+		done := make(chan *http.Response, 1)
+		go func() {
+			resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/long", id))
+			if err != nil {
+				t.Error(err)
+			}
+			done <- resp
+		}()
+		if err := <-released; err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		// The long handler is still running: this would wait for its lock.
+		if got := body(t, call(t, c, "GET", srv.URL+"/count", id, nil)); got != "3" {
+			t.Errorf("concurrent request: counter %q, want 3", got)
+		}
+		close(proceed)
+		if resp := <-done; resp != nil {
+			readAll(resp)
+		}
+	})
+	t.Run("a change after Release fails the request", func(t *testing.T) {
+		resp := call(t, c, "GET", srv.URL+"/delete-after", "", nil)
+		if resp.StatusCode != 500 || strings.Contains(body(t, resp), "changed") {
+			t.Errorf("status %d: want 500 and not the handler's body", resp.StatusCode)
+		}
+	})
+	t.Run("a failed save is returned and answered", func(t *testing.T) {
+		done := make(chan *http.Response, 1)
+		go func() {
+			resp, err := c.Do(mustRequest(t, "GET", srv.URL+"/too-big", ""))
+			if err != nil {
+				t.Error(err)
+			}
+			done <- resp
+		}()
+		if err := <-released; !errors.Is(err, fsstore.ErrTooLarge) {
+			t.Errorf("Release: %v, want ErrTooLarge", err)
+		}
+		if resp := <-done; resp == nil || resp.StatusCode != 500 || sessionCookie(resp) != nil {
+			t.Errorf("response %v: want a 500 without cookie", resp)
+		}
+	})
+}
