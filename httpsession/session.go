@@ -450,7 +450,13 @@ func (s *Session) commit(h http.Header) error {
 		return nil
 	}
 	now := m.cfg.now()
-	ctx := s.ctx
+	// The commit outlives a client that hangs up (s.ctx is detached from
+	// the request), so that an acknowledged change is not half applied; but
+	// it must not wait without end for a lock: a fresh ID's stripe may be
+	// held by another host that is itself waiting for a stripe this request
+	// holds. The lock timeout bounds it, and the caller sees a 503.
+	ctx, cancel := context.WithTimeout(s.ctx, m.cfg.lockTimeout)
+	defer cancel()
 	if s.dirty && s.mode == ReadOnly {
 		return fmt.Errorf("httpsession: commit: %w", fsstore.ErrReadOnly)
 	}
