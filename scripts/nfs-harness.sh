@@ -28,6 +28,8 @@
 #                   latency D, RTT = 2*D (env NETEM_DELAY; default none)
 #   --delegations   let nfsd grant NFSv4 delegations (env NFS_DELEGATIONS=1).
 #                   Default off, like AWS EFS, which grants none.
+#   --lease S       NFSv4 lease and grace time in seconds (env NFS_LEASE;
+#                   default 10; nfsd and EFS use 90)
 #   --on HOST CMD   shell command string for one host (repeatable)
 #   --server-local  instead of hosts: run CMD once in the server's namespace
 #                   with a loopback NFS mount at /run/mnt (NFS_MNT) and a
@@ -46,6 +48,8 @@
 #   NFS_SERVER_VETH  server-side veth of this host (vethA-s ...)
 #   NFS_CTL          control dir for link cuts (see below)
 #   NFS_DELEGATIONS  0 or 1;  NETEM_DELAY  the delay ("" if none)
+#   NFS_LEASE        the server's lease (and grace) time in seconds
+#   NFS_TIMELINE     file to append "HH:MM:SS.mmm who: event" lines to (UTC)
 # The command starts in the caller's working directory (through hostfs).
 #
 # Link cuts (lease-loss tests): any host writes a file NAME.req into $NFS_CTL
@@ -53,11 +57,15 @@
 # or "restore HOST". A loop in the server namespace then runs
 # `ip link set vethX-s down`, creates NAME.down, sleeps SECS, brings the link
 # up and creates NAME.up. Errors create NAME.err. Lease time and grace time
-# are 10 s, so a cut longer than 10 s makes the host lose its lease.
+# are 10 s (--lease), so a longer cut makes the host lose its lease.
 #
 # Outputs, in the state dir: HOST.out (stdout+stderr of the command), HOST.rc
 # (exit code), console.log (guest console), clients.txt (the server's list of
-# NFSv4 clients, one per host), ctl.log (link cuts). Exit status: 0 if every host's
+# NFSv4 clients, one per host), ctl.log (link cuts), timeline.log (UTC
+# timestamps of setup, link cuts and restores, each host's start and exit, and
+# whatever commands append to $NFS_TIMELINE), HOST.mountstats (the host's
+# /proc/self/mountstats when its command ended, or at the guest's timeout),
+# dmesg.log (the guest kernel's log at power-off). Exit status: 0 if every host's
 # command exited 0; else the exit code of the first failing host (in name
 # order); 124 on timeout; 125 if the guest failed to set up (e.g. a mount).
 #
@@ -78,6 +86,7 @@ die() { echo "nfs-harness: $*" >&2; exit 125; }
 HOSTS=${NFS_HOSTS:-2}
 DELAY=${NETEM_DELAY:-}
 DELEG=${NFS_DELEGATIONS:-0}
+LEASE=${NFS_LEASE:-10}
 TIMEOUT=${UML_TIMEOUT:-600}
 STATE=${STATE:-}
 MODE=hosts
@@ -94,6 +103,7 @@ while [ $# -gt 0 ]; do
   -d | --delay) DELAY=${2?}; shift 2 ;;
   --delegations) DELEG=1; shift ;;
   --no-delegations) DELEG=0; shift ;;
+  --lease) LEASE=${2:?}; shift 2 ;;
   --on) ON[${2:?}]=${3:?}; shift 3 ;;
   --server-local) MODE=server; shift ;;
   -s | --state) STATE=${2:?}; shift 2 ;;
@@ -109,6 +119,7 @@ done
 [[ $HOSTS =~ ^[0-9]+$ ]] && [ "$HOSTS" -ge 1 ] && [ "$HOSTS" -le 26 ] || die "--hosts must be 1..26"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] && [ "$TIMEOUT" -ge 30 ] || die "--timeout must be >= 30 seconds"
 [[ $DELEG == [01] ]] || die "NFS_DELEGATIONS must be 0 or 1"
+[[ $LEASE =~ ^[0-9]+$ ]] && [ "$LEASE" -ge 5 ] && [ "$LEASE" -le 3600 ] || die "--lease must be 5..3600 seconds"
 [[ -z $DELAY || $DELAY =~ ^[0-9.]+(us|ms|s)$ ]] || die "bad delay '$DELAY' (e.g. 500us, 1ms)"
 [ "$(id -u)" = 0 ] || die "must run as root (UML nfsd setup needs it)"
 
@@ -146,8 +157,12 @@ STATE=$(cd "$STATE" && pwd -P)
 case $STATE/ in /run/* | /var/lib/nfs/* | /proc/* | /sys/* | /dev/*)
   die "state dir $STATE is hidden inside the guest; use one under /tmp" ;;
 esac
-rm -f "$STATE"/*.rc "$STATE"/*.out "$STATE"/*.mount "$STATE"/cmd.* "$STATE"/guest.* "$STATE"/console.log
+rm -f "$STATE"/*.rc "$STATE"/*.out "$STATE"/*.mount "$STATE"/*.mountstats "$STATE"/cmd.* "$STATE"/guest.* \
+  "$STATE"/console.log "$STATE"/dmesg.log "$STATE"/timeline.log "$STATE"/ctl.log
 CWD=$(pwd -P)
+# The timeline: one line per event, UTC, from this script, the guest and the
+# hosts' commands (NFS_TIMELINE), merged by time when a run is diagnosed.
+event() { echo "$(date -u +%T.%3N) $*" >>"$STATE/timeline.log"; }
 
 # Commands: a shell string per host, run with bash -c.
 for h in "${NAMES[@]}"; do
@@ -169,7 +184,9 @@ cat >"$STATE/host.sh" <<'EOF'
 # args: HOST IDX STATE SERVER_ADDR MOUNTPOINT
 H=$1 I=$2 STATE=$3 SRV=$4 MNT=$5
 G=/run/harness
+event() { echo "$(date -u +%T.%3N) $*" >>"$STATE/timeline.log"; }
 hostname "$H"
+echo $$ >"$G/$H.pid"
 if ! out=$(mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:/" "$MNT" 2>&1); then
   echo "mount $SRV:/ on $MNT failed: $out" >"$G/$H.mount"; exit 1
 fi
@@ -190,14 +207,17 @@ if [ -e "$STATE/cmd.$H" ]; then
   set -a; . "$STATE/env.sh"; set +a
   export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
   export NFS_HOST=$H NFS_HOSTS=$NHOSTS NFS_MNT=$MNT NFS_CTL=$G/ctl \
-    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY
+    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_TIMELINE=$STATE/timeline.log
   if [ "$H" = server ]; then export NFS_LOCAL=/run/local; else export NFS_SERVER_VETH=veth${H#host}-s; fi
   cd "$CWD" 2>/dev/null || cd /
+  event "$H: command started"
   bash -c "$(cat "$STATE/cmd.$H")" </dev/null >"$STATE/$H.out" 2>&1
   rc=$?
+  event "$H: command exited $rc"
 else
   rc=0
 fi
+cat /proc/self/mountstats >"$STATE/$H.mountstats" 2>/dev/null
 cd /
 umount -l -f "$MNT" 2>/dev/null
 echo $rc >"$G/$H.rc"
@@ -208,13 +228,15 @@ cat >"$STATE/init.sh" <<EOF
 #!/bin/bash
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 export STATE=$(printf %q "$STATE") CWD=$(printf %q "$CWD") MOUNT_OPTS=$(printf %q "$MOUNT_OPTS")
-export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY")
+export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY") LEASE=$LEASE
 NAMES=(${NAMES[*]})
 MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT
 EOF
 cat >>"$STATE/init.sh" <<'EOF'
 G=/run/harness
-off() { sync; echo o >/proc/sysrq-trigger; sleep 60; }
+event() { echo "$(date -u +%T.%3N) $*" >>"$STATE/timeline.log"; }
+# The kernel's log goes to the state dir on every way out, for diagnosis.
+off() { dmesg >"$STATE/dmesg.log" 2>&1; sync; echo o >/proc/sysrq-trigger; sleep 60; }
 fail() { echo "nfs-harness: guest setup failed: $*"; echo "$*" >"$STATE/guest.err"; off; }
 mount -t proc proc /proc; mount -t sysfs sys /sys
 mountpoint -q /dev || mount -t devtmpfs dev /dev
@@ -223,8 +245,14 @@ mkdir -p $G/ctl /run/netns /run/nfs /run/export /run/mnt /run/local \
   /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
 touch /var/lib/nfs/etab /var/lib/nfs/rmtab
 # Watchdog: the guest powers itself off before the host-side timeout.
+# Hosts' commands still running then get their mountstats taken from outside.
 ( sleep $((TIMEOUT - 10)); echo "nfs-harness: guest timeout after $((TIMEOUT - 10))s"
+  event "guest: timeout after $((TIMEOUT - 10))s"
+  for h in "${NAMES[@]}"; do
+    [ -e $G/$h.rc ] || cat /proc/"$(cat $G/$h.pid 2>/dev/null)"/mountstats >"$STATE/$h.mountstats" 2>/dev/null
+  done
   echo timeout >"$STATE/guest.timeout"; off ) &
+event "guest: booted"
 
 M=/usr/lib/uml/modules/$KVER/kernel
 for m in net/sunrpc/sunrpc fs/nfs_common/grace fs/lockd/lockd fs/netfs/netfs \
@@ -245,7 +273,7 @@ exportfs -o $O 127.0.0.1:/run/export && exportfs -o $O 10.99.0.0/16:/run/export 
 rpc.mountd 2>/dev/null || fail rpc.mountd
 # Short lease and grace so lease-loss tests take seconds, not minutes
 # (EFS and nfsd default to 90 s leases).
-echo 10 >/proc/fs/nfsd/nfsv4leasetime; echo 10 >/proc/fs/nfsd/nfsv4gracetime
+echo $LEASE >/proc/fs/nfsd/nfsv4leasetime; echo $LEASE >/proc/fs/nfsd/nfsv4gracetime
 # EFS grants no delegations; nfsd grants none when file leases are disabled.
 [ "$DELEG" = 1 ] || echo 0 >/proc/sys/fs/leases-enable
 # NFSv4 only: no lockd, so no NLM grace period blocking the first LOCK.
@@ -268,10 +296,13 @@ ctl() {
         [[ $secs =~ ^[0-9.]+$ ]] || { echo "bad seconds '$secs'" >"$id.err"; continue; }
         ( ip link set "$veth" down && touch "$id.down"
           echo "$(date +%T.%N) cut $h ($veth) for ${secs}s" >>"$STATE/ctl.log"
+          event "server: link of $h down for ${secs}s (${id##*/})"
           sleep "$secs"; ip link set "$veth" up && touch "$id.up"
-          echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log" ) & ;;
+          echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log"
+          event "server: link of $h up (${id##*/})" ) & ;;
       restore)
-        ip link set "$veth" up && touch "$id.up" ;;
+        ip link set "$veth" up && touch "$id.up"
+        event "server: link of $h restored on request (${id##*/})" ;;
       *) echo "unknown verb '$verb'" >"$id.err" ;;
       esac
     done
@@ -315,6 +346,7 @@ fi
 # The server's view of its NFSv4 clients: one per host, each its own identity.
 for f in /proc/fs/nfsd/clients/*/info; do cat "$f"; echo; done >"$STATE/clients.txt" 2>/dev/null
 echo "nfs-harness: ${#NAMES[@]} host(s) mounted (lease $(cat /proc/fs/nfsd/nfsv4leasetime)s, delegations=$DELEG, delay=${DELAY:-none}); running"
+event "guest: ${#NAMES[@]} host(s) mounted (lease $(cat /proc/fs/nfsd/nfsv4leasetime)s, delegations=$DELEG, delay=${DELAY:-none}); go"
 touch $G/go
 for h in "${NAMES[@]}"; do
   while [ ! -e $G/$h.rc ]; do sleep 0.1; done
@@ -326,6 +358,7 @@ EOF
 chmod +x "$STATE/init.sh" "$STATE/host.sh"
 
 t0=$SECONDS
+event "harness: starting the guest"
 # UML's pid/umid files go to the state dir, not ~/.uml; a unique umid lets
 # several guests run at once.
 timeout -k 10 "$TIMEOUT" linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
@@ -334,6 +367,7 @@ timeout -k 10 "$TIMEOUT" linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml"
   grep --line-buffered -vE 'SELinux|mmapper_init|ubd device|svc_tli_create|^sysrq|^reboot|Power down|^$' |
   tee "$STATE/console.log" || true
 elapsed=$((SECONDS - t0))
+event "harness: guest exited after ${elapsed}s"
 
 status=0
 if [ -e "$STATE/guest.err" ]; then

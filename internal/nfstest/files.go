@@ -56,7 +56,16 @@ func Signal(path string) error {
 		os.Remove(tmp)
 		return err
 	}
+	Event("signalled %s", rel(path))
 	return nil
+}
+
+// rel shortens a path on the export for the timeline.
+func rel(path string) string {
+	if r, err := filepath.Rel(Mount(), path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
 }
 
 // WaitFile waits until path exists, or until ctx is done.
@@ -78,6 +87,7 @@ func WaitFile(ctx context.Context, path string) error {
 		}
 		_, err := os.Stat(path)
 		if err == nil {
+			Event("saw %s", rel(path))
 			return nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -128,6 +138,7 @@ func Barrier(t testing.TB, name string, timeout time.Duration) {
 			t.Fatalf("nfstest: barrier %s: %s did not arrive: %v", name, HostName(i), err)
 		}
 	}
+	Event("passed barrier %s", name)
 }
 
 // A Cut is a link cut requested with CutLink.
@@ -160,14 +171,25 @@ func CutLink(host string, d time.Duration) (*Cut, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	Event("asked to cut %s for %v (%s)", host, d, filepath.Base(c.id))
 	if err := c.wait(ctx, ".down"); err != nil {
+		Event("cut of %s: %v", host, err)
 		return nil, err
 	}
+	Event("link of %s is down (%s)", host, filepath.Base(c.id))
 	return c, nil
 }
 
 // Wait waits until the cut link is up again.
-func (c *Cut) Wait(ctx context.Context) error { return c.wait(ctx, ".up") }
+func (c *Cut) Wait(ctx context.Context) error {
+	err := c.wait(ctx, ".up")
+	if err != nil {
+		Event("cut of %s: %v", c.host, err)
+	} else {
+		Event("link of %s is up again (%s)", c.host, filepath.Base(c.id))
+	}
+	return err
+}
 
 // wait polls the guest-local control dir (tmpfs, not NFS: no caching).
 func (c *Cut) wait(ctx context.Context, ext string) error {

@@ -36,8 +36,25 @@ type Config struct {
 	// Delegations lets the server grant NFSv4 delegations. Default false,
 	// as on AWS EFS, which never grants them.
 	Delegations bool
-	// Timeout bounds the whole guest run, boot included. Default 5 minutes.
+	// Timeout bounds the whole guest run, boot included. Default 5 minutes;
+	// Run shortens it when the test's own deadline (go test -timeout) is
+	// nearer, so that a hung guest is reported with its diagnostics rather
+	// than by the testing package's panic.
 	Timeout time.Duration
+	// Lease is the server's NFSv4 lease and grace time, whole seconds,
+	// at least 5 s. Default 10 s (nfsd and EFS use 90 s), so that lease-loss
+	// tests take seconds. In the guest, [Lease] reports it.
+	Lease time.Duration
+}
+
+// DefaultLease is the harness's lease and grace time when Config.Lease is 0.
+const DefaultLease = 10 * time.Second
+
+func (c Config) lease() time.Duration {
+	if c.Lease <= 0 {
+		return DefaultLease
+	}
+	return c.Lease
 }
 
 func (c Config) hosts(roles map[string]func(*testing.T)) int {
@@ -75,6 +92,16 @@ func Hosts() int { n, _ := strconv.Atoi(os.Getenv("NFS_HOSTS")); return n }
 // Mount returns this host's mount point of the shared export, or "" outside
 // the harness.
 func Mount() string { return os.Getenv("NFS_MNT") }
+
+// Lease returns the server's NFSv4 lease time in the harness (NFS_LEASE),
+// or DefaultLease outside it. Tests that wait for a lease to expire derive
+// their cuts and bounds from it rather than from fixed numbers.
+func Lease() time.Duration {
+	if n, err := strconv.Atoi(os.Getenv("NFS_LEASE")); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return DefaultLease
+}
 
 // Available reports why NFS tests cannot run here, or nil if they can: in
 // the harness's guest they always can; elsewhere Run needs Linux, root, the
@@ -192,22 +219,28 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
 	}
+	if l := cfg.lease(); l < 5*time.Second || l%time.Second != 0 {
+		t.Fatalf("nfstest: Config.Lease %v: want whole seconds, at least 5 s", l)
+	}
 	script, err := harnessPath()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Built before taking the machine-wide lock: building needs no guest.
 	exe, err := guestBinary()
 	if err != nil {
 		t.Fatalf("nfstest: test binary: %v", err)
 	}
 	state := t.TempDir()
+	defer lockGuests(t, &cfg, state)()
 	for _, p := range []string{exe, state} {
 		if hiddenInGuest(p) {
 			t.Fatalf("nfstest: %s is hidden inside the guest (its /run and /var/lib/nfs are private); use a build/temp dir elsewhere, e.g. under /tmp", p)
 		}
 	}
 	secs := int(cfg.Timeout / time.Second)
-	args := []string{script, "-q", "-n", strconv.Itoa(n), "-s", state, "-t", strconv.Itoa(max(secs, 30))}
+	args := []string{script, "-q", "-n", strconv.Itoa(n), "-s", state, "-t", strconv.Itoa(max(secs, 30)),
+		"--lease", strconv.Itoa(int(cfg.lease() / time.Second))}
 	if cfg.Delay != "" {
 		args = append(args, "-d", cfg.Delay)
 	}
@@ -217,7 +250,7 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		args = append(args, "--no-delegations")
 	}
 	args = append(args, "--", exe, "-test.run", RunPattern(t.Name()), "-test.v",
-		"-test.timeout", cfg.Timeout.String())
+		"-test.timeout", guestTestTimeout(cfg.Timeout).String())
 	cmd := exec.Command("bash", args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -233,8 +266,9 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		code = ee.ExitCode()
 	}
 	t.Logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
+	timeline(state, "parent", fmt.Sprintf("harness exited %d", code))
 	if code == 125 {
-		t.Fatalf("nfstest: harness failed to set up the guest:\n%s", out.String())
+		t.Fatalf("nfstest: harness failed to set up the guest:\n%s%s", out.String(), diagnose(state, nil))
 	}
 	names := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
@@ -257,8 +291,25 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		}
 	}
 	if code != 0 && !failed {
+		failed = true
 		t.Errorf("nfstest: harness exited %d:\n%s", code, out.String())
 	}
+	if failed {
+		t.Logf("nfstest: diagnostics of the failed guest run (state dir %s):%s", state, diagnose(state, names))
+	}
+}
+
+// guestTestTimeout is the -test.timeout of the test binary in the guest:
+// short enough that, when a role hangs, the testing package's panic (with
+// every goroutine's stack) comes before the harness's watchdog, which fires
+// 10 s before the guest's timeout and counts from boot, while the role's
+// clock starts only after setup (10-20 s on a busy machine).
+func guestTestTimeout(guest time.Duration) time.Duration {
+	const setup = 40 * time.Second
+	if guest >= 2*setup {
+		return guest - setup
+	}
+	return guest / 2
 }
 
 // runRole runs this host's role, in the guest.
@@ -269,6 +320,9 @@ func runRole(t *testing.T, cfg Config, n int, roles map[string]func(*testing.T))
 	}
 	if got := os.Getenv("NETEM_DELAY"); got != cfg.Delay {
 		t.Skipf("nfstest: test wants delay %q; this harness has %q", cfg.Delay, got)
+	}
+	if got := Lease(); got != cfg.lease() {
+		t.Skipf("nfstest: test wants lease %v; this harness has %v", cfg.lease(), got)
 	}
 	if Hosts() < n {
 		t.Skipf("nfstest: test wants %d hosts; this harness has %d", n, Hosts())

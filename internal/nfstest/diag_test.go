@@ -1,0 +1,56 @@
+package nfstest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLockPath(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"", DefaultLockPath},
+		{"off", ""},
+		{"/var/tmp/x.lock", "/var/tmp/x.lock"},
+	} {
+		t.Setenv(EnvLock, tc.env)
+		if got := lockPath(); got != tc.want {
+			t.Errorf("%s=%q: lockPath() = %q, want %q", EnvLock, tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestGuestTestTimeout(t *testing.T) {
+	for _, tc := range []struct{ guest, want time.Duration }{
+		{5 * time.Minute, 4*time.Minute + 20*time.Second},
+		{80 * time.Second, 40 * time.Second},
+		{30 * time.Second, 15 * time.Second},
+	} {
+		if got := guestTestTimeout(tc.guest); got != tc.want {
+			t.Errorf("guestTestTimeout(%v) = %v, want %v", tc.guest, got, tc.want)
+		}
+	}
+}
+
+func TestTrimMountstats(t *testing.T) {
+	in := `device rootfs mounted on / with fstype rootfs
+	opts: rw
+device 10.99.1.1:/ mounted on /run/nfs/hostA with fstype nfs4 statvers=1.1
+	opts:	rw,vers=4.1
+	events:	1 2 3
+	per-op statistics
+	        NULL: 1 1 0 44 24 0 0 0 0
+	        READ: 0 0 0 0 0 0 0 0 0
+	        OPEN: 3 3 0 900 800 1 2 3 0
+`
+	got := trimMountstats(in)
+	for _, want := range []string{"mounted on /run/nfs/hostA", "events:\t1 2 3", "NULL: 1", "OPEN: 3"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trimmed mountstats lacks %q:\n%s", want, got)
+		}
+	}
+	for _, gone := range []string{"rootfs", "READ:"} {
+		if strings.Contains(got, gone) {
+			t.Errorf("trimmed mountstats keeps %q:\n%s", gone, got)
+		}
+	}
+}
