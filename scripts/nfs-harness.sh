@@ -294,15 +294,13 @@ ctl() {
       case $verb in
       cut)
         [[ $secs =~ ^[0-9.]+$ ]] || { echo "bad seconds '$secs'" >"$id.err"; continue; }
-        ( ip link set "$veth" down && touch "$id.down"
+        ( ip link set "$veth" down && event "server: link of $h down for ${secs}s (${id##*/})" &&
+            touch "$id.down"
           echo "$(date +%T.%N) cut $h ($veth) for ${secs}s" >>"$STATE/ctl.log"
-          event "server: link of $h down for ${secs}s (${id##*/})"
-          sleep "$secs"; ip link set "$veth" up && touch "$id.up"
-          echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log"
-          event "server: link of $h up (${id##*/})" ) & ;;
+          sleep "$secs"; ip link set "$veth" up && event "server: link of $h up (${id##*/})" && touch "$id.up"
+          echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log" ) & ;;
       restore)
-        ip link set "$veth" up && touch "$id.up"
-        event "server: link of $h restored on request (${id##*/})" ;;
+        ip link set "$veth" up && event "server: link of $h restored on request (${id##*/})" && touch "$id.up" ;;
       *) echo "unknown verb '$verb'" >"$id.err" ;;
       esac
     done

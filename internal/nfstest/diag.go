@@ -114,7 +114,7 @@ func diagnose(state string, hosts []string) string {
 		fmt.Fprintf(&b, "\n--- %s mountstats (operations with no calls left out) ---\n%s", h, trimMountstats(string(ms)))
 	}
 	if dm, err := os.ReadFile(filepath.Join(state, "dmesg.log")); err == nil {
-		fmt.Fprintf(&b, "\n--- guest dmesg ---\n%s", tail(strings.Split(strings.TrimRight(string(dm), "\n"), "\n"), diagDmesgLines))
+		fmt.Fprintf(&b, "\n--- guest dmesg (after the kernel's boot) ---\n%s", tail(afterBoot(string(dm)), diagDmesgLines))
 	} else {
 		fmt.Fprintf(&b, "\n--- guest dmesg: none (%v)", err)
 	}
@@ -136,7 +136,7 @@ func trimMountstats(s string) string {
 	inNFS, perOp := false, false
 	for _, line := range strings.Split(s, "\n") {
 		if strings.HasPrefix(line, "device ") {
-			inNFS = strings.Contains(line, " fstype nfs")
+			inNFS = strings.Contains(line, " fstype nfs ") || strings.Contains(line, " fstype nfs4 ")
 			perOp = false
 		}
 		if !inNFS || strings.TrimSpace(line) == "" {
@@ -155,4 +155,21 @@ func trimMountstats(s string) string {
 		return "(no NFS mount listed)"
 	}
 	return strings.Join(out, "\n")
+}
+
+// afterBoot returns the kernel log's lines from the start of the guest's
+// init on: what came before is the same on every boot.
+func afterBoot(dmesg string) []string {
+	lines := strings.Split(strings.TrimRight(dmesg, "\n"), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, " as init process") {
+			// Skip init's arguments and environment, indented below it.
+			j := i + 1
+			for j < len(lines) && strings.Contains(lines[j], "]   ") {
+				j++
+			}
+			return lines[j:]
+		}
+	}
+	return lines
 }

@@ -34,6 +34,7 @@ func TestGuestTestTimeout(t *testing.T) {
 func TestTrimMountstats(t *testing.T) {
 	in := `device rootfs mounted on / with fstype rootfs
 	opts: rw
+device nfsd mounted on /proc/fs/nfsd with fstype nfsd
 device 10.99.1.1:/ mounted on /run/nfs/hostA with fstype nfs4 statvers=1.1
 	opts:	rw,vers=4.1
 	events:	1 2 3
@@ -48,9 +49,22 @@ device 10.99.1.1:/ mounted on /run/nfs/hostA with fstype nfs4 statvers=1.1
 			t.Errorf("trimmed mountstats lacks %q:\n%s", want, got)
 		}
 	}
-	for _, gone := range []string{"rootfs", "READ:"} {
+	for _, gone := range []string{"rootfs", "/proc/fs/nfsd", "READ:"} {
 		if strings.Contains(got, gone) {
 			t.Errorf("trimmed mountstats keeps %q:\n%s", gone, got)
 		}
+	}
+}
+
+func TestAfterBoot(t *testing.T) {
+	in := `[    0.000000] Linux version 6.1
+[    1.160000] Run /tmp/x/init.sh as init process
+[    1.160000]   with arguments:
+[    1.160000]     /tmp/x/init.sh
+[    1.690000] RPC: Registered tcp transport module.
+[   20.000000] nfs: server 10.99.1.1 not responding, still trying`
+	got := strings.Join(afterBoot(in), "\n")
+	if want := "[    1.690000] RPC: Registered tcp transport module.\n[   20.000000] nfs: server 10.99.1.1 not responding, still trying"; got != want {
+		t.Errorf("afterBoot:\n%s\nwant\n%s", got, want)
 	}
 }
