@@ -281,7 +281,7 @@ func nfsMovedAsideB(t *testing.T) {
 const nfsLostLockCuts = 3
 
 func nfsLostLockA(t *testing.T) {
-	ctx := nfsCtx(t, 6*time.Minute)
+	ctx := nfsCtx(t, nfsLostLockCuts*nfsCrossCut()+3*time.Minute)
 	s := openNFSStore(t)
 	id := nfsID("window", 1)
 
@@ -359,7 +359,7 @@ func nfsLostLockA(t *testing.T) {
 		time.Sleep(d) // a random moment in the cycles; not waiting for an event
 		nfsSignal(t, fmt.Sprintf("cutting-%d", c))
 		cutAt := time.Now()
-		cut, err := nfstest.CutLink("hostA", nfsCut)
+		cut, err := nfstest.CutLink("hostA", nfsCut())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -367,11 +367,11 @@ func nfsLostLockA(t *testing.T) {
 		// The cycle in flight now is cut off wherever it is: the one to
 		// judge once the link is back.
 		stop.Store(true)
-		if err := cut.Wait(nfsCtx(t, nfsCut+nfsWait)); err != nil {
+		if err := cut.Wait(nfsCtx(t, nfsCrossCut())); err != nil {
 			t.Fatal(err)
 		}
 		o := <-done
-		nfsWaitSig(t, fmt.Sprintf("b-saved-%d", c), 2*time.Minute)
+		nfsWaitSig(t, fmt.Sprintf("b-saved-%d", c), nfsCrossCut())
 		got, lerr := s.Load(ctx, id)
 		class := "did not write"
 		switch {
@@ -398,7 +398,7 @@ func nfsLostLockA(t *testing.T) {
 }
 
 func nfsLostLockB(t *testing.T) {
-	ctx := nfsCtx(t, 6*time.Minute)
+	ctx := nfsCtx(t, nfsLostLockCuts*nfsCrossCut()+3*time.Minute)
 	s := openNFSStore(t)
 	id := nfsID("window", 1)
 	for c := 0; c < nfsLostLockCuts; c++ {
@@ -413,7 +413,7 @@ func nfsLostLockB(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond) // a local directory; polling is cheap
 		}
-		l, err := s.Lock(nfsCtx(t, nfsCut+nfsWait), id, fsstore.Exclusive)
+		l, err := s.Lock(nfsCtx(t, nfsCrossCut()), id, fsstore.Exclusive)
 		if err != nil {
 			t.Fatalf("cut %d: Lock while hostA is cut off: %v", c, err)
 		}
@@ -430,7 +430,7 @@ func nfsLostLockB(t *testing.T) {
 			t.Fatalf("cut %d: hostB's locked save: %v", c, err)
 		}
 		nfsSignal(t, fmt.Sprintf("b-saved-%d", c))
-		nfsWaitSig(t, fmt.Sprintf("checked-%d", c), 2*time.Minute)
+		nfsWaitSig(t, fmt.Sprintf("checked-%d", c), nfsCrossCut()+nfsWait)
 	}
 }
 

@@ -913,11 +913,19 @@ func nfsRPCB(t *testing.T) {
 // the lock over and saves; hostA's locked save must then fail with
 // ErrLockLost and leave hostB's record alone.
 
-// nfsCut is how long hostA's link stays down: past the harness's 10 s lease.
-const nfsCut = 15 * time.Second
+// nfsCut is how long hostA's link stays down: half a lease past the server's
+// lease (10 s in the harness), so that the server has expired hostA's state
+// well before the link returns. Everything that waits across a cut is
+// bounded by nfsCrossCut, derived from it, never by fixed numbers that a
+// longer lease would outrun.
+func nfsCut() time.Duration { return nfstest.Lease() * 3 / 2 }
+
+// nfsCrossCut bounds a wait for the other host across one cut: the cut,
+// then the expiry, the lock, the save and the signal of the other host.
+func nfsCrossCut() time.Duration { return nfsCut() + nfsWait }
 
 func nfsLeaseLossA(t *testing.T) {
-	ctx := nfsCtx(t, 4*time.Minute)
+	ctx := nfsCtx(t, 2*nfsCrossCut()+nfsWait)
 	s := openNFSStore(t)
 	id := nfsID("lease", 1)
 	l, err := nfsLock(ctx, s, id)
@@ -936,17 +944,18 @@ func nfsLeaseLossA(t *testing.T) {
 	nfsWaitSig(t, "tried", nfsWait)
 	nfsSignal(t, "cutting")
 	cutAt := time.Now()
-	cut, err := nfstest.CutLink("hostA", nfsCut)
+	cut, err := nfstest.CutLink("hostA", nfsCut())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cut.Wait(nfsCtx(t, nfsCut+nfsWait)); err != nil {
+	if err := cut.Wait(nfsCtx(t, nfsCrossCut())); err != nil {
 		t.Fatal(err)
 	}
-	nfsWaitSig(t, "b-saved", 2*time.Minute)
+	nfsWaitSig(t, "b-saved", nfsCrossCut())
 	t.Logf("link back and hostB's save seen %v after the cut", time.Since(cutAt).Round(time.Millisecond))
 	sess.Data = []byte("A")
 	err = l.Save(ctx, sess)
+	nfstest.Event("hostA's locked Save after the cut: %v", err)
 	t.Logf("locked Save after the lease was lost: %v", err)
 	if !errors.Is(err, fsstore.ErrLockLost) {
 		t.Errorf("locked Save after hostA lost its lease = %v, want ErrLockLost", err)
@@ -974,7 +983,7 @@ func nfsLeaseLossA(t *testing.T) {
 }
 
 func nfsLeaseLossB(t *testing.T) {
-	ctx := nfsCtx(t, 4*time.Minute)
+	ctx := nfsCtx(t, 2*nfsCrossCut()+nfsWait)
 	s := openNFSStore(t)
 	id := nfsID("lease", 1)
 	nfsWaitSig(t, "locked", nfsWait)
@@ -987,11 +996,12 @@ func nfsLeaseLossB(t *testing.T) {
 	nfsSignal(t, "tried")
 	nfsWaitSig(t, "cutting", nfsWait)
 	start := time.Now()
-	l, err := nfsLock(nfsCtx(t, nfsCut+nfsWait), s, id)
+	l, err := nfsLock(nfsCtx(t, nfsCrossCut()), s, id)
 	if err != nil {
 		t.Fatalf("Lock while hostA is cut off: %v", err)
 	}
-	t.Logf("hostB took the lock %v after hostA's cut began (lease 10 s)", time.Since(start).Round(time.Millisecond))
+	nfstest.Event("hostB took the lock")
+	t.Logf("hostB took the lock %v after hostA's cut began (lease %v)", time.Since(start).Round(time.Millisecond), nfstest.Lease())
 	sess, err := l.Load(ctx)
 	if errors.Is(err, fsstore.ErrNotFound) {
 		sess, err = &fsstore.Session{ID: id}, nil
@@ -1005,7 +1015,7 @@ func nfsLeaseLossB(t *testing.T) {
 	}
 	l.Unlock()
 	nfsSignal(t, "b-saved")
-	nfsWaitSig(t, "a2", 3*time.Minute)
+	nfsWaitSig(t, "a2", nfsCrossCut()+nfsWait)
 	if got, err := s.Load(ctx, id); err != nil || string(got.Data) != "A2" {
 		t.Errorf("after hostA relocked and saved: %v, %v; want \"A2\"", nfsData(got), err)
 	}

@@ -272,7 +272,10 @@ func nfsFileLock(t *testing.T) {
 // is tiny so that every Verify asks the server (with the default 5 s the
 // lock here is old enough anyway).
 func nfsLockLeaseLoss(t *testing.T) {
-	const cutFor = 15 * time.Second
+	// Half a lease past the server's lease, and every wait across the cut
+	// bounded from it: a longer lease must not outrun fixed numbers.
+	cutFor := nfstest.Lease() * 3 / 2
+	crossCut := cutFor + nfsLockWait
 	tab := nfsTable(t, lock.Config{Strategy: lock.Flock, VerifyAfter: time.Nanosecond})
 	if nfstest.Host() == "hostA" {
 		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "l", "l", lock.Exclusive)
@@ -289,11 +292,12 @@ func nfsLockLeaseLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cut.Wait(nfsLockCtx(t, cutFor+nfsLockWait)); err != nil {
+		if err := cut.Wait(nfsLockCtx(t, crossCut)); err != nil {
 			t.Fatal(err)
 		}
-		nfsLockWaitSig(t, "taken", 2*time.Minute)
+		nfsLockWaitSig(t, "taken", crossCut)
 		err = h.Verify()
+		nfstest.Event("hostA's Verify after the cut: %v", err)
 		t.Logf("Verify after the lease was lost: %v", err)
 		if !errors.Is(err, lock.ErrLockLost) {
 			t.Errorf("Verify after hostA lost its lease = %v, want ErrLockLost", err)
@@ -319,15 +323,16 @@ func nfsLockLeaseLoss(t *testing.T) {
 	}
 	nfsLockSignal(t, "tried")
 	start := time.Now()
-	h, err := tab.Lock(nfsLockCtx(t, cutFor+nfsLockWait), "l", "l", lock.Exclusive)
+	h, err := tab.Lock(nfsLockCtx(t, crossCut), "l", "l", lock.Exclusive)
 	if err != nil {
 		t.Fatalf("Lock while hostA is cut off: %v", err)
 	}
-	t.Logf("hostB took the lock %v after asking (lease 10 s)", time.Since(start).Round(time.Millisecond))
+	nfstest.Event("hostB took the lock")
+	t.Logf("hostB took the lock %v after asking (lease %v)", time.Since(start).Round(time.Millisecond), nfstest.Lease())
 	nfsLockSignal(t, "taken")
 	// Hold it until hostA has verified, so hostA's Verify cannot succeed by
 	// re-acquiring a free lock.
-	nfsLockWaitSig(t, "verified", 3*time.Minute)
+	nfsLockWaitSig(t, "verified", crossCut+nfsLockWait)
 	if err := h.Unlock(); err != nil {
 		t.Error(err)
 	}
