@@ -44,6 +44,13 @@
 // skips when its Config (hosts, delay, delegations) does not match the
 // harness's.
 //
+// # One guest at a time
+//
+// Run holds a machine-wide flock (/tmp/sessfs-uml.lock, or $SESSFS_UML_LOCK)
+// while its guest runs, so that the packages that go test ./... runs at
+// once take turns; see [EnvLock]. When a role fails, Run logs the run's
+// timeline, each host's mountstats and the guest's kernel log.
+//
 // # Availability
 //
 // Without root or the Debian packages user-mode-linux, nfs-kernel-server,
