@@ -3,6 +3,7 @@ package docscheck
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -53,6 +54,8 @@ func TestREADMEExampleServes(t *testing.T) {
 }
 `
 
+var ciTestLine = regexp.MustCompile(`(?m)^go test -race (?:-timeout \S+ )?\./\.\.\.$`)
+
 // TestREADMEQuickStart follows the README as a new user would, in a new
 // module outside the repository: the go get line it gives (resolved to this
 // checkout by a replace directive), then its first Go example, which must
@@ -68,8 +71,14 @@ func TestREADMEQuickStart(t *testing.T) {
 	if first.line > 4 || !strings.Contains(setup, "go run ./cmd/sessbench run") || !strings.Contains(setup, "go test -race ./...") {
 		t.Errorf("README:%d: the first block must hold the two set-up commands, go run ./cmd/sessbench run and go test -race ./...", first.line)
 	}
-	if ci, err := os.ReadFile(filepath.Join(root, ".ci", "run")); err != nil || !strings.Contains(string(ci), "\ngo test -race ./...\n") {
-		t.Errorf(".ci/run does not run the README's test command, go test -race ./... (%v)", err)
+	// CI may add flags that change no test's outcome (a longer -timeout for
+	// its NFS guests), but runs the same tests with the race detector.
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ciTestLine.Match(ci) {
+		t.Errorf(".ci/run does not run the README's test command, go test -race [-timeout D] ./...")
 	}
 
 	var goGet []string
