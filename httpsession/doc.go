@@ -13,6 +13,10 @@
 //		fmt.Fprintln(w, n)
 //	}
 //
+// It runs wherever fsstore does: Linux, macOS and FreeBSD (see fsstore's
+// Platforms section). On Windows it compiles, and fsstore.Open fails with
+// fsstore.ErrNotSupported.
+//
 // # Request life cycle
 //
 // The middleware reads the session ID from the request's cookie and does
