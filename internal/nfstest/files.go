@@ -17,6 +17,9 @@ import (
 // costs a few RPCs, so this is the floor of their latency.
 const pollInterval = 20 * time.Millisecond
 
+// cutDownBound bounds how long CutLink waits for the link to go down.
+const cutDownBound = 60 * time.Second
+
 // Dir returns a directory on the shared export for this test, the same path
 // on every host (relative to each host's mount), and creates it. Outside the
 // harness it fails the test.
@@ -152,7 +155,7 @@ type Cut struct {
 // <server-side veth> down`, and returns once the link is down. The link
 // comes back up by itself after d; Wait waits for that. A host may cut its
 // own link: its NFS calls then block (hard mount) until the link returns,
-// and if d exceeds the 10 s lease the server expires its state.
+// and if d exceeds the lease ([Lease]) the server expires its state.
 func CutLink(host string, d time.Duration) (*Cut, error) {
 	ctl := os.Getenv("NFS_CTL")
 	if ctl == "" {
@@ -169,7 +172,9 @@ func CutLink(host string, d time.Duration) (*Cut, error) {
 	if err := os.Rename(c.id+".tmp", c.id+".req"); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Only a bound: the control loop polls every 50 ms, but each command
+	// in UML costs a process creation, slow on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), cutDownBound)
 	defer cancel()
 	Event("asked to cut %s for %v (%s)", host, d, filepath.Base(c.id))
 	if err := c.wait(ctx, ".down"); err != nil {
