@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +41,14 @@ import (
 //     last Save reported finds the session (workers check their own
 //     sessions; a counter never disappears while acknowledged as live);
 //   - no hang: every operation ends within its context's deadline plus a
-//     slack; a lock wait that times out is counted, not a failure.
+//     slack; a lock wait that times out is counted, not a failure. A
+//     watchdog per operation (the workers') and per sweep (the parent's)
+//     reports one still running then, with every goroutine's stack, and a
+//     worker that does not exit when told to is SIGQUIT and failed, so a
+//     hang fails the hammer within its own deadlines rather than at go
+//     test's timeout (TestHammerWatchdog shows it);
+//   - an increment acknowledged twice with the same value is a lost update,
+//     counting afresh after each legitimate counter reset (an expiry).
 //
 // SESSFS_HAMMER_SECONDS sets the duration (CI: 60, see .ci/run).
 func TestHammer(t *testing.T) {
@@ -56,8 +65,7 @@ func TestHammer(t *testing.T) {
 		ids = append(ids, newID(t))
 	}
 	env := func(slot, gen int) []string {
-		return []string{"STORE_DIR=" + dir, "STORE_IDS=" + strings.Join(ids, ","),
-			"HAMMER_LOG=" + filepath.Join(logs, fmt.Sprintf("w%d-%d.log", slot, gen))}
+		return hammerEnv(dir, ids, filepath.Join(logs, fmt.Sprintf("w%d-%d.log", slot, gen)))
 	}
 	workers := make([]*child, procs)
 	gens := make([]int, procs)
@@ -69,14 +77,15 @@ func TestHammer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var (
-		wg     sync.WaitGroup
-		sweeps int
-		swept  fsstore.SweepStats
-		sweepE []error
+		sweeps  int
+		swept   fsstore.SweepStats
+		sweepE  []error
+		hangMu  sync.Mutex
+		hangs   []string // sweeps the watchdog found stuck
+		sweeper = make(chan struct{})
 	)
-	wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer close(sweeper)
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -85,8 +94,14 @@ func TestHammer(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+			sctx, scancel := context.WithTimeout(ctx, hammerSweepTimeout)
+			watch := watchOp("sweep", hammerSweepTimeout+hammerSlack, func(format string, args ...any) {
+				hangMu.Lock()
+				hangs = append(hangs, fmt.Sprintf(format, args...))
+				hangMu.Unlock()
+			})
 			st, err := s.Sweep(sctx, fsstore.SweepOptions{Grace: time.Millisecond})
+			watch.Stop()
 			scancel()
 			if err != nil && ctx.Err() == nil {
 				sweepE = append(sweepE, err)
@@ -121,17 +136,86 @@ func TestHammer(t *testing.T) {
 			stops++
 		}
 	}
-	for _, w := range workers {
-		w.Finish(t)
+	// Told to stop, a worker finishes the operation each goroutine is
+	// in, each bounded by hammerOpTimeout: one still running long after
+	// is stuck, and Stop fails it with its stacks.
+	stopErrs := make([]error, len(workers))
+	var stopping sync.WaitGroup
+	for i, w := range workers {
+		stopping.Add(1)
+		go func() {
+			defer stopping.Done()
+			stopErrs[i] = w.Stop(2 * (hammerOpTimeout + hammerSlack))
+		}()
+	}
+	stopping.Wait()
+	for _, err := range stopErrs {
+		if err != nil {
+			t.Errorf("worker: %v", err)
+		}
 	}
 	cancel()
-	wg.Wait()
+	select {
+	case <-sweeper:
+	case <-time.After(hammerSweepTimeout + 2*hammerSlack):
+		hangMu.Lock()
+		defer hangMu.Unlock()
+		for _, h := range hangs {
+			t.Error(h)
+		}
+		t.Errorf("bad hang: the parent's sweep did not end after its context was cancelled\n%s", allStacks())
+		checkHammerLogs(t, s, ids, logs)
+		return
+	}
+	hangMu.Lock()
+	for _, h := range hangs {
+		t.Error(h)
+	}
+	hangMu.Unlock()
 	t.Logf("%d sweeps (%d sessions removed, %d skipped locked, %d skipped renewed, %d errors), %d kills, %d stops",
 		sweeps, swept.Sessions, swept.SkippedLocked, swept.SkippedRenewed, swept.Errors, kills, stops)
 	for _, err := range sweepE {
 		t.Errorf("sweep: %v", err)
 	}
 	checkHammerLogs(t, s, ids, logs)
+}
+
+// TestHammerWatchdog shows that the hammer catches an operation that never
+// returns: a worker told to hang one operation logs "bad hang" with the
+// stuck goroutine's stack while it is stuck, and does not exit when told
+// to, which Stop reports with the worker's stacks.
+func TestHammerWatchdog(t *testing.T) {
+	dir := t.TempDir()
+	openDir(t, dir)
+	logPath := filepath.Join(t.TempDir(), "w.log")
+	w := startChild(t, "hammer", append(hammerEnv(dir, []string{newID(t)}, logPath), "HAMMER_HANG=1"))
+	w.Expect(t, "running")
+	var log string
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for deadline := time.Now().Add(proctest.Deadline); !strings.Contains(log, "bad hang: injected hang"); <-poll.C {
+		if time.Now().After(deadline) {
+			t.Fatalf("no hang logged within %v; log:\n%s", proctest.Deadline, log)
+		}
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log = string(b)
+	}
+	if !strings.Contains(log, "stack ") || !strings.Contains(log, "injectedHang") {
+		t.Errorf("the hang's log has no stack of the stuck goroutine:\n%s", log)
+	}
+	err := w.Stop(time.Second)
+	if !errors.Is(err, proctest.ErrHung) || !strings.Contains(err.Error(), "injectedHang") {
+		t.Errorf("Stop of the hung worker: %v, want ErrHung with its stacks", err)
+	}
+}
+
+// hammerEnv is the environment of a hammer worker. GOTRACEBACK=all makes
+// the SIGQUIT that Stop sends a hung worker print every goroutine.
+func hammerEnv(dir string, ids []string, logPath string) []string {
+	return []string{"STORE_DIR=" + dir, "STORE_IDS=" + strings.Join(ids, ","), "HAMMER_LOG=" + logPath, "GOTRACEBACK=all"}
 }
 
 // hammerAck is one acknowledged counter update: the value written, when
@@ -149,7 +233,8 @@ func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) 
 		t.Fatal(err)
 	}
 	acks := map[int][]hammerAck{}
-	var resets []string
+	resets := map[int][]time.Time{}
+	nresets := 0
 	ops, timeouts := 0, 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -157,6 +242,12 @@ func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) 
 			t.Fatal(err)
 		}
 		lines := strings.Split(string(b), "\n")
+		var stacks []string
+		defer func() {
+			if len(stacks) > 0 {
+				t.Logf("%s: goroutines at the hang:\n%s", filepath.Base(f), strings.Join(stacks, "\n"))
+			}
+		}()
 		for _, line := range lines[:len(lines)-1] { // the last is empty or torn
 			fields := strings.Fields(line)
 			if len(fields) == 0 {
@@ -171,7 +262,13 @@ func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) 
 				}
 				acks[slot] = append(acks[slot], hammerAck{v, time.Unix(0, done), time.Unix(0, exp)})
 			case "reset":
-				resets = append(resets, line)
+				var slot int
+				var at int64
+				if _, err := fmt.Sscan(strings.Join(fields[1:], " "), &slot, &at); err != nil {
+					t.Fatalf("%s: bad line %q", f, line)
+				}
+				resets[slot] = append(resets[slot], time.Unix(0, at))
+				nresets++
 			case "ops":
 				n, _ := strconv.Atoi(fields[1])
 				m, _ := strconv.Atoi(fields[2])
@@ -179,27 +276,57 @@ func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) 
 				timeouts += m
 			case "bad":
 				t.Errorf("%s: %s", filepath.Base(f), line)
+			case "stack":
+				stacks = append(stacks, line)
 			}
+		}
+	}
+	// A counter found missing is a live session swept unless its last
+	// acknowledged save had expired by then. One that had is created
+	// afresh from 1: its values count again from there.
+	var epochs = map[int][]time.Time{}
+	for slot, rs := range resets {
+	reset:
+		for _, seen := range rs {
+			for _, a := range acks[slot] {
+				if a.done.Before(seen) && a.expires.Add(-hammerClockSlop).After(seen) {
+					t.Errorf("counter %d vanished at %v, live until %v (value %d saved at %v): a live session swept",
+						slot, seen.Format(time.StampMicro), a.expires.Format(time.StampMicro), a.value, a.done.Format(time.StampMicro))
+					continue reset
+				}
+			}
+			epochs[slot] = append(epochs[slot], seen)
 		}
 	}
 	total := 0
 	for slot, as := range acks {
 		total += len(as)
+		// Two acknowledged increments that wrote the same value overlapped,
+		// unless a legitimate reset lies between them: walk the acks in
+		// the order they were made, starting over at each reset (acks of
+		// the old counter were all made before the reset saw it gone; of
+		// the new one, after).
+		slices.SortFunc(as, func(a, b hammerAck) int { return a.done.Compare(b.done) })
+		rs := epochs[slot]
+		slices.SortFunc(rs, time.Time.Compare)
 		seen := map[int]bool{}
-		maxV := 0
+		maxV := 0 // of the counter as it is now: since the last reset
 		for _, a := range as {
+			for len(rs) > 0 && !rs[0].After(a.done) {
+				clear(seen)
+				maxV = 0
+				rs = rs[1:]
+			}
 			if seen[a.value] {
 				t.Errorf("counter %d: value %d acknowledged twice: a lost update", slot, a.value)
 			}
 			seen[a.value] = true
 			maxV = max(maxV, a.value)
 		}
-		last := as[0]
-		for _, a := range as {
-			if a.done.After(last.done) {
-				last = a
-			}
+		if len(rs) > 0 {
+			maxV = 0 // reset after its last ack; the next save was not acknowledged
 		}
+		last := as[len(as)-1]
 		checkAt := time.Now()
 		sess, err := s.Load(context.Background(), ids[slot])
 		if errors.Is(err, fsstore.ErrNotFound) && !checkAt.Before(last.expires.Add(-hammerClockSlop)) {
@@ -214,22 +341,7 @@ func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) 
 			t.Errorf("counter %d ends at %d (%v), below its largest acknowledged value %d", slot, n, err, maxV)
 		}
 	}
-	// A counter found missing is a live session swept unless its last
-	// acknowledged save had expired by then.
-	for _, r := range resets {
-		var slot int
-		var at int64
-		fmt.Sscan(strings.TrimPrefix(r, "reset "), &slot, &at)
-		seen := time.Unix(0, at)
-		for _, a := range acks[slot] {
-			if a.done.Before(seen) && a.expires.Add(-hammerClockSlop).After(seen) {
-				t.Errorf("counter %d vanished at %v, live until %v (value %d saved at %v): a live session swept",
-					slot, seen.Format(time.StampMicro), a.expires.Format(time.StampMicro), a.value, a.done.Format(time.StampMicro))
-				break
-			}
-		}
-	}
-	t.Logf("%d operations by workers that were not killed, %d acknowledged counter updates, %d lock waits timed out, %d counter creations (first use or after an expiry)", ops, total, timeouts, len(resets))
+	t.Logf("%d operations by workers that were not killed, %d acknowledged counter updates, %d lock waits timed out, %d counter creations (first use or after an expiry)", ops, total, timeouts, nresets)
 	if total == 0 {
 		t.Error("no counter update was acknowledged")
 	}
@@ -260,12 +372,15 @@ func runHammerWorker(ctx context.Context, dir string, ids []string, logPath stri
 		close(stop)
 	}()
 	say("running")
+	// HAMMER_HANG makes one goroutine's first operation never return,
+	// for the test of the watchdog.
+	hang := os.Getenv("HAMMER_HANG") != ""
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &hammerWorker{s: s, ids: ids, logf: logf}
+			w := &hammerWorker{s: s, ids: ids, logf: logf, hang: hang && g == 0}
 			for {
 				select {
 				case <-stop:
@@ -284,10 +399,37 @@ func runHammerWorker(ctx context.Context, dir string, ids []string, logPath stri
 // hammerOpTimeout bounds each operation; hammerSlack is what an operation
 // may overrun it by before it counts as a hang (a lock wait polls, and a
 // SIGSTOP of this very process stretches any operation).
+// hammerSweepTimeout bounds each of the parent's sweeps.
 const (
-	hammerOpTimeout = 3 * time.Second
-	hammerSlack     = 2 * time.Second
+	hammerOpTimeout    = 3 * time.Second
+	hammerSweepTimeout = 10 * time.Second
+	hammerSlack        = 2 * time.Second
 )
+
+// watchOp arms a watchdog for an operation that must end within d: if it
+// has not, the watchdog logs a hang with every goroutine's stack while the
+// operation is still stuck, so that one that never returns is reported
+// too, not only one that returns late. Stop the timer when the operation
+// ends.
+func watchOp(op string, d time.Duration, logf func(string, ...any)) *time.Timer {
+	return time.AfterFunc(d, func() {
+		// One call: the worker's log gets it in one write.
+		stacks := strings.TrimRight(allStacks(), "\n")
+		logf("bad hang: %s still running after %v\nstack %s", op, d, strings.ReplaceAll(stacks, "\n", "\nstack "))
+	})
+}
+
+// allStacks returns the stacks of every goroutine of this process.
+func allStacks() string {
+	buf := make([]byte, 64<<10)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
 
 // hammerClockSlop is how much earlier than the Expires its Save reported
 // a session may really expire: Save computes Expires from the clock read
@@ -301,6 +443,8 @@ type hammerWorker struct {
 	s    *fsstore.Store
 	ids  []string
 	logf func(string, ...any)
+	// hang makes the next operation never return.
+	hang bool
 
 	ops, timeouts int
 	// chain is this goroutine's own session, renewed and destroyed.
@@ -323,28 +467,29 @@ func slotIdle(slot int) time.Duration { return time.Duration(1+slot%2) * time.Se
 
 func (w *hammerWorker) finish() { w.logf("ops %d %d", w.ops, w.timeouts) }
 
-// step runs one random operation under its own deadline and reports a
-// hang if it overran it.
+// step runs one random operation under its own deadline, watched for a
+// hang.
 func (w *hammerWorker) step(parent context.Context) {
 	ctx, cancel := context.WithTimeout(parent, hammerOpTimeout)
 	defer cancel()
-	start := time.Now()
 	var op string
-	var err error
+	var run func(context.Context) error
 	switch r := rand.IntN(100); {
+	case w.hang:
+		op, run = "injected hang", w.injectedHang
 	case r < 40:
-		op, err = "locked increment", w.increment(ctx, true)
+		op, run = "locked increment", func(ctx context.Context) error { return w.increment(ctx, true) }
 	case r < 70:
-		op, err = "CAS increment", w.increment(ctx, false)
+		op, run = "CAS increment", func(ctx context.Context) error { return w.increment(ctx, false) }
 	case r < 85:
-		op, err = "chain", w.chainStep(ctx)
+		op, run = "chain", w.chainStep
 	default:
-		op, err = "probe", w.probe(ctx)
+		op, run = "probe", w.probe
 	}
+	watch := watchOp(op, hammerOpTimeout+hammerSlack, w.logf)
+	err := run(ctx)
+	watch.Stop()
 	w.ops++
-	if d := time.Since(start); d > hammerOpTimeout+hammerSlack {
-		w.logf("bad hang: %s took %v", op, d)
-	}
 	switch {
 	case err == nil:
 	case errors.Is(err, fsstore.ErrLocked) && errors.Is(err, context.DeadlineExceeded):
@@ -352,6 +497,11 @@ func (w *hammerWorker) step(parent context.Context) {
 	default:
 		w.logf("bad %s: %v", op, err)
 	}
+}
+
+// injectedHang is an operation stuck for good, ignoring its context.
+func (w *hammerWorker) injectedHang(context.Context) error {
+	select {}
 }
 
 // increment adds one to a random counter, locked or by CompareAndSwap,

@@ -59,3 +59,39 @@ func TestLockedSaveLockLostMidSave(t *testing.T) {
 		})
 	}
 }
+
+// CompareAndSwap verifies its lock the same way, right before its rename
+// and right after it.
+func TestCompareAndSwapLockLostMidSave(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		stage string
+		want  string // the record afterwards
+	}{
+		{"rename", "old"},
+		{"after", "new"},
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			s := openTemp(t, fsstore.WithLockStrategy(lock.Lease))
+			id := newID(t)
+			sess := &fsstore.Session{ID: id, Data: []byte("old")}
+			if err := s.CompareAndSwap(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			lease := filepath.Join(s.Dir(), "locks", s.StripeForTest(id)+".lease")
+			s.SetLockCheckHookForTest(func(stage string) {
+				if stage == tc.stage {
+					if err := os.Remove(lease); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			sess.Data = []byte("new")
+			if err := s.CompareAndSwap(ctx, sess); !errors.Is(err, fsstore.ErrLockLost) {
+				t.Errorf("CompareAndSwap with the lock lost at %q: %v, want ErrLockLost", tc.stage, err)
+			}
+			s.SetLockCheckHookForTest(nil)
+			mustLoad(t, s, id, tc.want)
+		})
+	}
+}

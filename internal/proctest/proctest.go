@@ -12,6 +12,7 @@ package proctest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -168,6 +170,44 @@ func (c *Child) Finish(t testing.TB) {
 	if err := c.Wait(); err != nil {
 		t.Fatalf("child: %v; stderr:\n%s", err, c.Stderr)
 	}
+}
+
+// ErrHung reports a child that did not exit when told to.
+var ErrHung = errors.New("proctest: child hung")
+
+// Stop closes the child's stdin and waits up to d for it to exit, so that a
+// child stuck forever fails the test within d instead of at go test's
+// timeout. A child still running then gets SIGQUIT, on which the Go
+// runtime prints every goroutine's stack to stderr and exits (SIGKILL if it
+// has not within Deadline, or where SIGQUIT cannot be sent); the error,
+// ErrHung, carries that stderr. A child that exits in time but fails
+// yields its exit error and stderr.
+func (c *Child) Stop(d time.Duration) error {
+	c.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("child: %w; stderr:\n%s", err, c.Stderr)
+		}
+		return nil
+	case <-timer.C:
+	}
+	quit := time.NewTimer(Deadline)
+	defer quit.Stop()
+	if c.Cmd.Process.Signal(syscall.SIGQUIT) != nil {
+		quit.Reset(0)
+	}
+	select {
+	case <-done:
+	case <-quit.C:
+		c.Cmd.Process.Kill()
+		<-done
+	}
+	return fmt.Errorf("%w: still running %v after its stdin closed; its stderr (stacks on SIGQUIT):\n%s", ErrHung, d, c.Stderr)
 }
 
 // Kill sends SIGKILL and waits for the child: once Kill returns, the kernel
