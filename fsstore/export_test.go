@@ -25,3 +25,6 @@ func (s *Store) SetSweepHooksForTest(link func(oldpath, newpath string) error, b
 // SetLockCheckHookForTest runs h before a locked save verifies its lock
 // right before its rename (stage "rename") and after it ("after").
 func (s *Store) SetLockCheckHookForTest(h func(stage string)) { s.testHooks.beforeVerify = h }
+
+// KeylessRecheck is how often a keyless store re-reads the marker.
+const KeylessRecheck = keylessRecheck

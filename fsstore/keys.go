@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
@@ -136,7 +137,9 @@ func (k Key) String() string {
 // A store opened WithKeys is encrypted for good: its marker records it, so
 // that processes without keys refuse to open it (ErrKeysRequired), and
 // plaintext records are refused (ErrUnencrypted), since only someone
-// without the keys writes them. To encrypt a store that already holds
+// without the keys writes them. A process that opened the store without
+// keys before it was marked refuses saves (ErrKeysRequired) within 2
+// seconds, or at once when it loads an encrypted record. To encrypt a store that already holds
 // sessions, see WithPlaintextMigration.
 //
 // Each record is sealed with a random 96-bit nonce, and authenticated with
@@ -174,6 +177,7 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 		m, err := s.readMarker()
 		if err != nil || m.encrypted {
 			s.layout.encrypted = err == nil
+			s.encrypted.Store(err == nil)
 			return err
 		}
 		h, err := s.locks.Lock(ctx, markerLock, markerLock, lock.Exclusive)
@@ -183,6 +187,7 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 		if m, err = s.readMarker(); err != nil || m.encrypted {
 			h.Unlock()
 			s.layout.encrypted = err == nil
+			s.encrypted.Store(err == nil)
 			return err
 		}
 		next := m
@@ -218,7 +223,54 @@ func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte
 		}
 		return pl, nil
 	}
+	if kr == nil {
+		// Only a keyed process writes an encrypted record, and a keyed
+		// process marks the store encrypted before its first write: this
+		// keyless store must stop writing plaintext now, not at its next
+		// re-read of the marker.
+		s.encrypted.Store(true)
+	}
 	return kr.open(h, name, pl)
+}
+
+// keylessRecheck is how often a store opened without keys re-reads the
+// marker before a save, to learn that a process with keys has since
+// marked the store encrypted (docs/security.md, "No downgrade"). A keyless
+// process may go on writing plaintext for at most this long, by its clock,
+// after the marker says encrypted (plus the saves already under way); a
+// keyed store never re-reads.
+const keylessRecheck = 2 * time.Second
+
+// refusePlaintext returns ErrKeysRequired when this keyless store must not
+// write a plaintext record: the store is known to be encrypted, or a
+// re-read of the marker, at most every keylessRecheck, says it now is.
+// One save re-reads; concurrent saves in the same interval go on with what
+// is known. A marker that cannot be read fails the save that read it: it
+// could have said encrypted.
+func (s *Store) refusePlaintext() error {
+	if s.encrypted.Load() {
+		return ErrKeysRequired
+	}
+	now := s.cfg.now().UnixNano()
+	last := s.markerReadAt.Load()
+	// A clock that went back re-reads too, rather than trusting a read
+	// stamped in the future for longer than the interval.
+	if now-last < int64(keylessRecheck) && now >= last {
+		return nil
+	}
+	if !s.markerReadAt.CompareAndSwap(last, now) {
+		return nil
+	}
+	m, err := s.readMarker()
+	if err != nil {
+		s.markerReadAt.CompareAndSwap(now, last)
+		return fmt.Errorf("check whether the store is encrypted: %w", err)
+	}
+	if m.encrypted {
+		s.encrypted.Store(true)
+		return ErrKeysRequired
+	}
+	return nil
 }
 
 // keyring holds the AEADs of the configured keys.

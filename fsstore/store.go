@@ -73,10 +73,16 @@ type Store struct {
 	// keys is swapped whole when the keys file is reloaded
 	// (WithKeysFile), never to nil: an operation that seals or checks
 	// takes one snapshot.
-	keys   atomic.Pointer[keyring]
-	keysW  *keysWatcher
-	bufs   sync.Pool
-	closed atomic.Bool
+	keys  atomic.Pointer[keyring]
+	keysW *keysWatcher
+	// encrypted: the store is known to be encrypted, from the marker (at
+	// Open or a later re-read) or from an encrypted record met by a Load.
+	// Never cleared. markerReadAt is when (store clock, Unix ns) a keyless
+	// store last read the marker to learn it; see refusePlaintext.
+	encrypted    atomic.Bool
+	markerReadAt atomic.Int64
+	bufs         sync.Pool
+	closed       atomic.Bool
 
 	// maxIdle is the marker's max idle as this process last confirmed it:
 	// at least every effective idle timeout this process has written into
@@ -164,6 +170,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}()
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root}
 	s.maxIdle.Store(int64(m.maxIdle))
+	s.encrypted.Store(m.encrypted)
+	s.markerReadAt.Store(c.now().UnixNano())
 	if c.keysFile != "" {
 		if c.keys, err = KeysFromFile(c.keysFile); err != nil {
 			return nil, err
@@ -483,8 +491,10 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 // a lock lost meanwhile is reported (ErrLockLost) even when the rename went
 // through; see docs/design.md for the window that remains.
 func (s *Store) save(ctx context.Context, k key, sess *Session, verify func() error) error {
-	if s.keys.Load() == nil && s.layout.encrypted {
-		return fmt.Errorf("fsstore: save: %w", ErrKeysRequired)
+	if s.keys.Load() == nil {
+		if err := s.refusePlaintext(); err != nil {
+			return fmt.Errorf("fsstore: save: %w", err)
+		}
 	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)

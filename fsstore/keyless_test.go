@@ -1,0 +1,97 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// TestKeylessStoreLearnsEncryption: a process opened without keys before
+// a process with keys marked the store encrypted must stop writing
+// plaintext, over the encrypted session and under a new ID, once it re-reads
+// the marker (after KeylessRecheck by its clock) or as soon as a Load meets
+// an encrypted record. It used to write plaintext forever: it knew only what
+// the marker said when it opened.
+func TestKeylessStoreLearnsEncryption(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// learn makes the keyless store find out, by advancing its clock
+		// or loading an encrypted record.
+		learn func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string)
+	}{
+		{"marker re-read", func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
+			clk.Advance(fsstore.KeylessRecheck)
+		}},
+		{"Load of an encrypted record", func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
+			if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) {
+				t.Fatalf("keyless Load of an encrypted record: %v, want ErrUnknownKey", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := fakeclock.New()
+			keyless, err := fsstore.Open(dir, fsstore.WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer keyless.Close()
+			keyed, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 1)), fsstore.WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer keyed.Close()
+			id, fresh := newID(t), newID(t)
+			if err := keyed.Save(ctx, &fsstore.Session{ID: id, Data: []byte("secret")}); err != nil {
+				t.Fatal(err)
+			}
+
+			tc.learn(t, clk, keyless, id)
+			for _, sid := range []string{id, fresh} {
+				if err := keyless.Save(ctx, &fsstore.Session{ID: sid, Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {
+					t.Fatalf("keyless Save after the store was encrypted: %v, want ErrKeysRequired", err)
+				}
+				// Over the encrypted session, CompareAndSwap's read of the
+				// current version may refuse first.
+				err := keyless.CompareAndSwap(ctx, &fsstore.Session{ID: sid, Data: []byte("clear")})
+				if !errors.Is(err, fsstore.ErrKeysRequired) && !(sid == id && errors.Is(err, fsstore.ErrUnknownKey)) {
+					t.Fatalf("keyless CompareAndSwap after the store was encrypted: %v, want ErrKeysRequired", err)
+				}
+			}
+			// It stays refused: the knowledge is never dropped.
+			clk.Advance(fsstore.KeylessRecheck)
+			if err := keyless.Save(ctx, &fsstore.Session{ID: fresh, Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {
+				t.Fatalf("keyless Save later: %v, want ErrKeysRequired", err)
+			}
+			if got, err := keyed.Load(ctx, id); err != nil || string(got.Data) != "secret" {
+				t.Fatalf("keyed Load of the encrypted session: %v %q, want it intact", err, got.Data)
+			}
+			if _, err := keyed.Load(ctx, fresh); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Fatalf("keyed Load of the new ID: %v, want ErrNotFound (no plaintext record)", err)
+			}
+		})
+	}
+}
+
+// TestKeylessStoreStaysUsable: the re-read must not refuse saves on a
+// store nobody encrypted, however much time passes.
+func TestKeylessStoreStaysUsable(t *testing.T) {
+	ctx := context.Background()
+	clk := fakeclock.New()
+	s, err := fsstore.Open(t.TempDir(), fsstore.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := newID(t)
+	for i := 0; i < 3; i++ {
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("clear")}); err != nil {
+			t.Fatalf("save %d: %v", i, err)
+		}
+		clk.Advance(fsstore.KeylessRecheck)
+	}
+}
