@@ -244,33 +244,46 @@ const keylessRecheck = 2 * time.Second
 // refusePlaintext returns ErrKeysRequired when this keyless store must not
 // write a plaintext record: the store is known to be encrypted, or a
 // re-read of the marker, at most every keylessRecheck, says it now is.
-// One save re-reads; concurrent saves in the same interval go on with what
-// is known. A marker that cannot be read fails the save that read it: it
+// Saves that find the interval over while another one re-reads wait for
+// that read rather than go ahead, so that none starting after the
+// interval escapes it. A marker that cannot be read fails the save: it
 // could have said encrypted.
 func (s *Store) refusePlaintext() error {
 	if s.encrypted.Load() {
 		return ErrKeysRequired
 	}
-	now := s.cfg.now().UnixNano()
-	last := s.markerReadAt.Load()
-	// A clock that went back re-reads too, rather than trusting a read
-	// stamped in the future for longer than the interval.
-	if now-last < int64(keylessRecheck) && now >= last {
+	if s.markerFresh() {
 		return nil
 	}
-	if !s.markerReadAt.CompareAndSwap(last, now) {
+	s.markerMu.Lock()
+	defer s.markerMu.Unlock()
+	if s.encrypted.Load() {
+		return ErrKeysRequired
+	}
+	if s.markerFresh() {
 		return nil
 	}
+	// Stamped with the time before the read: what it shows is at least
+	// that recent.
+	start := s.cfg.now().UnixNano()
 	m, err := s.readMarker()
 	if err != nil {
-		s.markerReadAt.CompareAndSwap(now, last)
 		return fmt.Errorf("check whether the store is encrypted: %w", err)
 	}
 	if m.encrypted {
 		s.encrypted.Store(true)
 		return ErrKeysRequired
 	}
+	s.markerReadAt.Store(start)
 	return nil
+}
+
+// markerFresh reports whether the keyless store read the marker less than
+// keylessRecheck ago. A clock that went back counts as stale, rather than
+// trusting a read stamped in the future for longer than the interval.
+func (s *Store) markerFresh() bool {
+	now, last := s.cfg.now().UnixNano(), s.markerReadAt.Load()
+	return now >= last && now-last < int64(keylessRecheck)
 }
 
 // keyring holds the AEADs of the configured keys.

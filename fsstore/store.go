@@ -78,9 +78,11 @@ type Store struct {
 	// encrypted: the store is known to be encrypted, from the marker (at
 	// Open or a later re-read) or from an encrypted record met by a Load.
 	// Never cleared. markerReadAt is when (store clock, Unix ns) a keyless
-	// store last read the marker to learn it; see refusePlaintext.
+	// store last read the marker to learn it; markerMu serializes those
+	// reads. See refusePlaintext.
 	encrypted    atomic.Bool
 	markerReadAt atomic.Int64
+	markerMu     sync.Mutex
 	bufs         sync.Pool
 	closed       atomic.Bool
 
