@@ -226,7 +226,7 @@ type hammerAck struct {
 	done, expires time.Time
 }
 
-func checkHammerLogs(t *testing.T, s *fsstore.Store, ids []string, logs string) {
+func checkHammerLogs(t testing.TB, s *fsstore.Store, ids []string, logs string) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(logs, "*.log"))
 	if err != nil {
@@ -693,4 +693,57 @@ func (w *hammerWorker) probe(ctx context.Context) error {
 func (w *hammerWorker) schedule(id string, expires time.Time, idle time.Duration) {
 	at := expires.Add(-idle / 2).Add(time.Duration(rand.Int64N(int64(idle/2 + 300*time.Millisecond))))
 	w.probes = append(w.probes, hammerProbe{id: id, expires: expires, visitAt: at})
+}
+
+// errorsTB records the failures reported to it instead of failing.
+type errorsTB struct {
+	testing.TB
+	errs []string
+}
+
+func (e *errorsTB) Errorf(format string, args ...any) {
+	e.errs = append(e.errs, fmt.Sprintf(format, args...))
+}
+
+// TestHammerLogCheck shows what the hammer's log check calls a lost update
+// or a live session swept, on made-up logs: a counter that expired and
+// started over at 1 is neither.
+func TestHammerLogCheck(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	at := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+	ack := func(v int, done, exp time.Duration) string {
+		return fmt.Sprintf("ack 0 %d %d %d", v, at(done), at(exp))
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		want  string // in one of the failures reported; "" for none
+	}{
+		{"restart after an expiry", []string{
+			"reset 0 " + strconv.FormatInt(at(0), 10), ack(1, 1, time.Second), ack(2, 2, 2*time.Second),
+			"reset 0 " + strconv.FormatInt(at(3*time.Second), 10), ack(1, 4*time.Second, 5*time.Second),
+		}, ""},
+		{"same value twice", []string{
+			"reset 0 " + strconv.FormatInt(at(0), 10), ack(1, 1, time.Second), ack(1, 2, 2*time.Second),
+		}, "acknowledged twice"},
+		{"reset while live", []string{
+			"reset 0 " + strconv.FormatInt(at(0), 10), ack(1, 1, 3*time.Second),
+			"reset 0 " + strconv.FormatInt(at(2*time.Second), 10), ack(1, 3*time.Second, 4*time.Second),
+		}, "a live session swept"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := t.TempDir()
+			if err := os.WriteFile(filepath.Join(logs, "w0-0.log"), []byte(strings.Join(tc.lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rec := &errorsTB{TB: t}
+			checkHammerLogs(rec, openTemp(t), []string{newID(t)}, logs)
+			switch {
+			case tc.want == "" && len(rec.errs) > 0:
+				t.Errorf("check failed a valid log: %q", rec.errs)
+			case tc.want != "" && !slices.ContainsFunc(rec.errs, func(e string) bool { return strings.Contains(e, tc.want) }):
+				t.Errorf("check reported %q, want a failure with %q", rec.errs, tc.want)
+			}
+		})
+	}
 }
