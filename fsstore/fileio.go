@@ -44,22 +44,47 @@ func (r *rootDir) readFile(path string, limit int) ([]byte, fileStat, error) {
 		return nil, st, err
 	}
 	defer f.close()
+	b, err := readAll(f, st, limit)
+	return b, st, err
+}
+
+// readSmallFile reads a store-owned file that sits directly in the store's
+// directory (the marker, a key check file) by path, for the callers that
+// have no directory descriptor: Open before it has one, ReadLayout, the
+// keys check. The same guards as rootDir.readFile hold: the open is
+// non-blocking and refuses a symlink (the store's directory itself may be
+// one; the file in it may not), the type is checked on the descriptor and
+// the size is capped, so a FIFO, a device or a huge file planted at the
+// marker's name is refused (errNotRegular, errTooBig, ELOOP) instead of
+// hanging Open and every Sweep.
+func readSmallFile(path string, limit int) ([]byte, error) {
+	f, st, err := openReadPath(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
+	return readAll(f, st, limit)
+}
+
+// readAll reads the file f, whose attributes are st, refusing one larger
+// than limit.
+func readAll(f rfile, st fileStat, limit int) ([]byte, error) {
 	if st.size > int64(limit) {
-		return nil, st, errTooBig
+		return nil, errTooBig
 	}
 	buf := make([]byte, st.size)
 	n := 0
 	for n < len(buf) {
 		m, err := f.read(buf[n:])
 		if err != nil {
-			return nil, st, err
+			return nil, err
 		}
 		if m == 0 {
 			break // shorter than fstat said: the decoder reports truncation
 		}
 		n += m
 	}
-	return buf[:n], st, nil
+	return buf[:n], nil
 }
 
 // seenHeaders remembers, per record name, the idle timeout and deadline of

@@ -4,6 +4,7 @@ package fsstore
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime"
@@ -22,7 +23,34 @@ type rootDir struct{}
 func openRoot(path string) (*rootDir, error) { return nil, platformErr }
 func (*rootDir) close() error                { return nil }
 
-type rfile struct{}
+// rfile is a file open for reading. Only readSmallFile opens one here, so
+// that ReadLayout works for tools on this platform.
+type rfile struct{ f *os.File }
+
+// openReadPath opens a regular file for reading. Without O_NOFOLLOW or
+// O_NONBLOCK here, it refuses a symlink or non-regular file seen by Lstat,
+// and checks the type again on the open file.
+func openReadPath(p string) (rfile, fileStat, error) {
+	if fi, err := os.Lstat(p); err != nil {
+		return rfile{}, fileStat{}, err
+	} else if !fi.Mode().IsRegular() {
+		return rfile{}, fileStat{typ: fi.Mode().Type()}, errNotRegular
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return rfile{}, fileStat{}, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return rfile{}, fileStat{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return rfile{}, fileStat{typ: fi.Mode().Type()}, errNotRegular
+	}
+	return rfile{f}, fileStat{size: fi.Size(), mtime: fi.ModTime()}, nil
+}
 
 type dirRef struct{}
 
@@ -35,8 +63,21 @@ func (*rootDir) openRead(path string) (rfile, fileStat, error) {
 	return rfile{}, fileStat{}, platformErr
 }
 func (rfile) readAt(b []byte, off int64) (int, error) { return 0, platformErr }
-func (rfile) read(b []byte) (int, error)              { return 0, platformErr }
-func (rfile) close() error                            { return nil }
+
+func (r rfile) read(b []byte) (int, error) {
+	n, err := r.f.Read(b)
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+func (r rfile) close() error {
+	if r.f == nil {
+		return nil
+	}
+	return r.f.Close()
+}
 
 func (*rootDir) openDir(dir string) (*os.File, error) { return nil, platformErr }
 

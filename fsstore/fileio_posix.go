@@ -271,6 +271,25 @@ type rfile struct{ fd int }
 // NFS close-to-open consistency the open revalidated them.
 func (r *rootDir) openRead(p string) (rfile, fileStat, error) {
 	fd, err := r.open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	return checkRegular(fd, err)
+}
+
+// openReadPath is openRead for a path not resolved below a rootDir: only
+// its last component is refused as a symlink.
+func openReadPath(p string) (rfile, fileStat, error) {
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+	f, st, err := checkRegular(fd, noFollowErr(err))
+	if err != nil && err != errNotRegular {
+		err = &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return f, st, err
+}
+
+// checkRegular finishes a non-blocking open for reading: it keeps the
+// descriptor only if it is a regular file.
+func checkRegular(fd int, err error) (rfile, fileStat, error) {
 	if err == unix.ENXIO || err == unix.EOPNOTSUPP {
 		// A socket (or a device without a driver): only non-regular
 		// files fail so.

@@ -367,11 +367,16 @@ func authData(h *record.Header, sealedLen int, name string) []byte {
 // first process to use that key ID wrote into the store, so a wrong secret
 // under a known ID is a clear error at Open instead of every Load failing
 // as corrupt.
+// maxKeyCheckSize caps a key check file read: a real one is 12 bytes of
+// nonce and a sealed "sessfs"; the read refuses a FIFO or symlink there
+// like the marker's.
+const maxKeyCheckSize = 4 << 10
+
 func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
 	for id, aead := range kr.aeads {
 		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
 		ad := []byte(fmt.Sprintf("sessfs-keycheck %d", id))
-		b, err := os.ReadFile(p)
+		b, err := readSmallFile(p, maxKeyCheckSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			nonce := make([]byte, 12)
 			rand.Read(nonce)
@@ -385,7 +390,7 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
 			if err == nil {
 				continue
 			}
-			if b, err = os.ReadFile(p); err != nil {
+			if b, err = readSmallFile(p, maxKeyCheckSize); err != nil {
 				return fmt.Errorf("fsstore: key check: %w", err)
 			}
 		} else if err != nil {

@@ -97,14 +97,30 @@ func parseMarker(b []byte) (marker, error) {
 	return m, nil
 }
 
+// maxMarkerSize caps a marker read: a real one is a few dozen bytes.
+const maxMarkerSize = 64 << 10
+
+// readMarker reads the marker of the store in dir by path (Open, before
+// the store holds its directory open; ReadLayout).
 func readMarker(dir string) (marker, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MarkerFile))
-	if err != nil {
+	p := filepath.Join(dir, MarkerFile)
+	b, err := readSmallFile(p, maxMarkerSize)
+	return decodeMarker(p, b, err)
+}
+
+// decodeMarker parses a marker read from p. A marker that is not a regular
+// file (a FIFO, a device, a symlink: refused unopened or unread) or is too
+// large is no store's marker: ErrNotStore, matching the cause as well.
+func decodeMarker(p string, b []byte, err error) (marker, error) {
+	switch {
+	case err == errNotRegular, err == errTooBig, isSymlinkErr(err):
+		return marker{}, fmt.Errorf("%w: %s: %w", ErrNotStore, p, err)
+	case err != nil:
 		return marker{}, err
 	}
 	m, err := parseMarker(b)
 	if err != nil {
-		return m, fmt.Errorf("%w: %s: %v", ErrNotStore, filepath.Join(dir, MarkerFile), err)
+		return m, fmt.Errorf("%w: %s: %v", ErrNotStore, p, err)
 	}
 	return m, nil
 }
@@ -211,8 +227,10 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 // directory so that a marker another host replaced is looked up again
 // rather than opened through a stale cached handle.
 func (s *Store) readMarker() (marker, error) {
-	s.refreshDir(filepath.Join(s.dir, MarkerFile))
-	return readMarker(s.dir)
+	p := filepath.Join(s.dir, MarkerFile)
+	s.refreshDir(p)
+	b, _, err := s.root.readFile(p, maxMarkerSize)
+	return decodeMarker(p, b, err)
 }
 
 // markerMode is the marker's permission: the session file mode, plus read

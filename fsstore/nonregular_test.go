@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -87,5 +88,85 @@ func TestNonRegularRecord(t *testing.T) {
 				t.Errorf("the %s was removed: %v", k.name, err)
 			}
 		})
+	}
+}
+
+// A FIFO or a symlink at the store's marker is not a store's marker: Open,
+// a Sweep, Stats and a Save that must raise the marker's max idle fail with
+// ErrNotStore and return. A FIFO used to hang each of them forever in
+// open(2), and a symlink was followed to whatever marker it pointed at.
+func TestNonRegularMarker(t *testing.T) {
+	kinds := []struct {
+		name string
+		make func(t *testing.T, p string) error
+	}{
+		{"fifo", func(t *testing.T, p string) error { return unix.Mkfifo(p, 0o600) }},
+		{"symlink", func(t *testing.T, p string) error {
+			// A valid marker outside: following the link would succeed.
+			b, err := os.ReadFile(p + ".saved")
+			if err != nil {
+				return err
+			}
+			out := filepath.Join(t.TempDir(), fsstore.MarkerFile)
+			if err := os.WriteFile(out, b, 0o644); err != nil {
+				return err
+			}
+			return os.Symlink(out, p)
+		}},
+	}
+	ops := []struct {
+		name string
+		do   func(ctx context.Context, dir string, s *fsstore.Store) error
+	}{
+		{"Open", func(ctx context.Context, dir string, _ *fsstore.Store) error {
+			s, err := fsstore.Open(dir)
+			if err == nil {
+				s.Close()
+			}
+			return err
+		}},
+		{"Sweep", func(ctx context.Context, _ string, s *fsstore.Store) error {
+			_, err := s.Sweep(ctx, fsstore.SweepOptions{})
+			return err
+		}},
+		{"Stats", func(ctx context.Context, _ string, s *fsstore.Store) error {
+			_, err := s.Stats(ctx, fsstore.StatsOptions{})
+			return err
+		}},
+		{"Save raising the max idle", func(ctx context.Context, _ string, s *fsstore.Store) error {
+			id, _ := fsstore.NewID()
+			return s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x"), Idle: 100 * time.Hour})
+		}},
+	}
+	for _, k := range kinds {
+		for _, op := range ops {
+			t.Run(k.name+"/"+op.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				dir := t.TempDir()
+				s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+				p := filepath.Join(dir, fsstore.MarkerFile)
+				if err := os.Rename(p, p+".saved"); err != nil {
+					t.Fatal(err)
+				}
+				if err := k.make(t, p); err != nil {
+					t.Skipf("cannot make a %s here: %v", k.name, err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- op.do(ctx, dir, s) }()
+				select {
+				case err := <-done:
+					if !errors.Is(err, fsstore.ErrNotStore) {
+						t.Errorf("%s with a %s marker: %v, want ErrNotStore", op.name, k.name, err)
+					}
+				case <-ctx.Done():
+					// Let the hung open return, so the test binary can go on.
+					if fd, err := unix.Open(p, unix.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+						unix.Close(fd)
+					}
+					t.Fatalf("%s with a %s marker still blocked after the deadline", op.name, k.name)
+				}
+			})
+		}
 	}
 }

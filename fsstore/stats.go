@@ -83,7 +83,7 @@ func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err := walkDefaults("stats", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return Stats{}, err
 	}
-	m, err := readMarker(s.dir)
+	m, err := s.readMarker()
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
