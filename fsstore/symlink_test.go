@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // snapshot describes every file under root: path, type, size, mtime and a
@@ -174,5 +175,71 @@ func TestSymlinkedDirectoryNotFollowed(t *testing.T) {
 				t.Errorf("the directory outside the store changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
+	}
+}
+
+// No symlink at the lock directory is followed either, with either lock
+// strategy: with locks/ replaced by a symlink to a directory outside the
+// store, Open fails with an error matching ELOOP; with the store already
+// open (its lock directory held open, the original removed), Lock, Sweep
+// and Stats fail or create nothing. Nothing outside is created or touched.
+func TestSymlinkedLockDirNotFollowed(t *testing.T) {
+	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
+		for _, phase := range []string{"at Open", "while open"} {
+			t.Run(strategy.String()+"/"+phase, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				dir := t.TempDir()
+				opts := []fsstore.Option{fsstore.WithLockStrategy(strategy), fsstore.WithLockStripes(64)}
+				s := openDir(t, dir, opts...)
+				id, _ := fsstore.NewID()
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+					t.Fatal(err)
+				}
+				locks := filepath.Join(dir, fsstore.LockDir)
+				outside := filepath.Join(t.TempDir(), "outside")
+				if err := os.Mkdir(outside, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(outside, "precious"), []byte("keep"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if phase == "at Open" {
+					if err := s.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.RemoveAll(locks); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(outside, locks); err != nil {
+					t.Fatal(err)
+				}
+				before := snapshot(t, outside)
+				if phase == "at Open" {
+					s2, err := fsstore.Open(dir, opts...)
+					if err == nil {
+						s2.Close()
+						t.Errorf("Open with a symlinked %s directory succeeded", fsstore.LockDir)
+					} else if !errors.Is(err, syscall.ELOOP) {
+						t.Errorf("Open with a symlinked %s directory: %v, want an error matching ELOOP", fsstore.LockDir, err)
+					}
+				} else {
+					if l, err := s.Lock(ctx, id, fsstore.Exclusive); err == nil {
+						l.Unlock()
+						t.Errorf("Lock with the lock directory replaced by a symlink succeeded")
+					}
+					if _, err := s.Sweep(ctx, fsstore.SweepOptions{}); !errors.Is(err, syscall.ELOOP) {
+						t.Errorf("Sweep with a symlinked lock directory: %v, want an error matching ELOOP", err)
+					}
+					if _, err := s.Stats(ctx, fsstore.StatsOptions{}); !errors.Is(err, syscall.ELOOP) {
+						t.Errorf("Stats with a symlinked lock directory: %v, want an error matching ELOOP", err)
+					}
+				}
+				if after := snapshot(t, outside); after != before {
+					t.Errorf("the directory outside the store changed:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+			})
+		}
 	}
 }

@@ -16,7 +16,7 @@ func probeFlock(dir string, _ fs.FileMode) error {
 }
 
 // newFlockBackend is never reached: probeFlock refuses first.
-func newFlockBackend(*Config) backend { return unsupportedBackend{} }
+func newFlockBackend(*Config, *lockDir) backend { return unsupportedBackend{} }
 
 type unsupportedBackend struct{}
 

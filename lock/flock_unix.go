@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 // cost two extra round trips per lock cycle (5 RPCs instead of 3, measured in
 // docs/benchmarks.md). gofrs/flock still serves the one-shot locks in file.go.
 type flockBackend struct {
-	dir         string
+	dir         *lockDir
 	perm        fs.FileMode
 	maxOpen     int
 	nfs         bool
@@ -39,9 +38,9 @@ type lockFile struct {
 	elem *list.Element // in idle while not in use
 }
 
-func newFlockBackend(cfg *Config) *flockBackend {
+func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
 	return &flockBackend{
-		dir:         cfg.Dir,
+		dir:         dir,
 		perm:        cfg.FileMode,
 		maxOpen:     cfg.MaxOpen,
 		nfs:         cfg.nfs,
@@ -49,8 +48,6 @@ func newFlockBackend(cfg *Config) *flockBackend {
 		files:       make(map[string]*lockFile),
 	}
 }
-
-func (b *flockBackend) path(name string) string { return filepath.Join(b.dir, name) }
 
 // get returns the open lock file for name, opening it if needed. The Table
 // guarantees one OS acquisition per file at a time, so the file is ours until
@@ -85,13 +82,10 @@ func (b *flockBackend) get(name string) (*lockFile, error) {
 // system) it closes every idle lock descriptor and tries once more: those
 // are a cache, the lock being asked for is not.
 func (b *flockBackend) open(name string) (int, error) {
-	p := b.path(name)
 	evicted := false
 	for {
-		fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(b.perm.Perm()))
+		fd, err := b.dir.openFd(name, unix.O_RDWR|unix.O_CREAT, b.perm)
 		switch {
-		case err == unix.EINTR:
-			continue
 		case (err == unix.EMFILE || err == unix.ENFILE) && !evicted:
 			evicted = true
 			if b.evictIdle(0) > 0 {
@@ -99,7 +93,10 @@ func (b *flockBackend) open(name string) (int, error) {
 			}
 		}
 		if err != nil {
-			return -1, &fs.PathError{Op: "open lock", Path: p, Err: err}
+			if err == ErrClosed {
+				return -1, err
+			}
+			return -1, &fs.PathError{Op: "open lock", Path: b.dir.join(name), Err: err}
 		}
 		return fd, nil
 	}
@@ -175,7 +172,7 @@ func (b *flockBackend) try(name string) (osLock, error) {
 			// kernel) is out of locks for us, e.g. AWS EFS past its
 			// per-mount budget.
 			b.put(lf)
-			return nil, fmt.Errorf("lock %s: %w: the server refused another lock (%v)", b.path(name), ErrTooManyLocks, err)
+			return nil, fmt.Errorf("lock %s: %w: the server refused another lock (%v)", b.dir.join(name), ErrTooManyLocks, err)
 		case attempt == 0 && (err == unix.EBADF || err == unix.EIO || err == unix.ESTALE):
 			// A kept descriptor can go bad: ESTALE if the file was
 			// replaced on the server, EIO after a lost NFS lease. Reopen
@@ -184,7 +181,7 @@ func (b *flockBackend) try(name string) (osLock, error) {
 			continue
 		default:
 			b.discard(lf)
-			return nil, &fs.PathError{Op: "flock", Path: b.path(name), Err: err}
+			return nil, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
 		}
 	}
 }
@@ -210,6 +207,7 @@ func (b *flockBackend) close() error {
 		delete(b.files, lf.name)
 		unix.Close(lf.fd)
 	}
+	b.dir.close()
 	return nil
 }
 
@@ -241,7 +239,7 @@ func (h *flockHeld) verify() error {
 	if !h.b.nfs || time.Since(h.checked) < h.b.verifyAfter {
 		return nil
 	}
-	p := h.b.path(h.lf.name)
+	p := h.b.dir.join(h.lf.name)
 	if _, err := unix.Pwrite(h.lf.fd, []byte{'L'}, 0); err != nil {
 		h.lostErr = fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err)
 		return h.lostErr
@@ -264,7 +262,7 @@ func (h *flockHeld) unlock() error {
 	if err := flockRetry(h.lf.fd, unix.LOCK_UN); err != nil {
 		// Closing the descriptor releases whatever is left of the lock.
 		h.b.discard(h.lf)
-		return &fs.PathError{Op: "unlock", Path: h.b.path(h.lf.name), Err: err}
+		return &fs.PathError{Op: "unlock", Path: h.b.dir.join(h.lf.name), Err: err}
 	}
 	h.b.put(h.lf)
 	return nil
@@ -273,8 +271,13 @@ func (h *flockHeld) unlock() error {
 // probeFlock reports whether flock works in dir, using a dot file that is
 // created once and never removed.
 func probeFlock(dir string, perm fs.FileMode) error {
-	p := filepath.Join(dir, ".probe")
-	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
+	d, err := openLockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	p := d.join(".probe")
+	fd, err := d.openFd(".probe", unix.O_RDWR|unix.O_CREAT, perm)
 	if err != nil {
 		return &fs.PathError{Op: "open lock", Path: p, Err: err}
 	}

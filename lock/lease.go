@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +25,7 @@ const brokenInfix = ".broken-"
 // create is atomic on every filesystem we target, NFSv3 included (NFSv3 has
 // an exclusive CREATE; NFSv2 did not).
 type leaseBackend struct {
-	dir   string
+	dir   *lockDir
 	perm  fs.FileMode
 	ttl   time.Duration
 	grace time.Duration
@@ -34,11 +33,11 @@ type leaseBackend struct {
 	pid   int
 }
 
-func newLeaseBackend(cfg *Config) *leaseBackend {
-	return &leaseBackend{dir: cfg.Dir, perm: cfg.FileMode, ttl: cfg.LeaseTTL, grace: cfg.LeaseGrace, host: cfg.Hostname, pid: os.Getpid()}
+func newLeaseBackend(cfg *Config, dir *lockDir) *leaseBackend {
+	return &leaseBackend{dir: dir, perm: cfg.FileMode, ttl: cfg.LeaseTTL, grace: cfg.LeaseGrace, host: cfg.Hostname, pid: os.Getpid()}
 }
 
-func (b *leaseBackend) close() error { return nil }
+func (b *leaseBackend) close() error { b.dir.close(); return nil }
 
 // openFiles: leases keep no descriptor open between calls.
 func (b *leaseBackend) openFiles() int { return 0 }
@@ -119,18 +118,21 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (b *leaseBackend) path(name string) string { return filepath.Join(b.dir, name+leaseSuffix) }
-
 func (b *leaseBackend) try(name string) (osLock, error) {
-	p := b.path(name)
+	p := name + leaseSuffix
 	for attempt := 0; attempt < 2; attempt++ {
 		rec := leaseRecord{token: newToken(), expires: time.Now().Add(b.ttl), pid: b.pid, host: b.host}
+		if _, err := b.dir.use(); err != nil {
+			return nil, err
+		}
 		err := b.create(p, rec)
 		if err == nil {
-			h := &leaseHeld{b: b, path: p, rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
+			// The held lease keeps the directory open until unlock.
+			h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
 			go h.renew()
 			return h, nil
 		}
+		b.dir.done()
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, err
 		}
@@ -146,7 +148,7 @@ func (b *leaseBackend) try(name string) (osLock, error) {
 // anyone can act on the lock, so a crash cannot leave an empty lease file
 // whose owner nobody can tell.
 func (b *leaseBackend) create(p string, rec leaseRecord) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, b.perm)
+	f, err := b.dir.open(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, b.perm)
 	if err != nil {
 		return err
 	}
@@ -158,14 +160,14 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(p)
-		return &fs.PathError{Op: "create lease", Path: p, Err: err}
+		b.dir.remove(p)
+		return &fs.PathError{Op: "create lease", Path: b.dir.join(p), Err: err}
 	}
 	return nil
 }
 
-func readLease(p string) (leaseRecord, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
+func readLease(d *lockDir, p string) (leaseRecord, error) {
+	f, err := d.open(p, os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
 		return leaseRecord{}, err
 	}
@@ -181,7 +183,7 @@ func readLease(p string) (leaseRecord, error) {
 // breakExpired removes the lease file at p if its lease expired more than the
 // grace period ago. It reports whether the caller should retry the create.
 func (b *leaseBackend) breakExpired(p string) (bool, error) {
-	rec, err := readLease(p)
+	rec, err := readLease(b.dir, p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return true, nil // released meanwhile
 	}
@@ -189,11 +191,11 @@ func (b *leaseBackend) breakExpired(p string) (bool, error) {
 	if err != nil {
 		// Unreadable record (a crash between create and write on a
 		// filesystem that lost the fsync): judge by its age.
-		st, serr := os.Lstat(p)
+		mtime, serr := b.dir.modTime(p)
 		if serr != nil {
 			return errors.Is(serr, fs.ErrNotExist), nil
 		}
-		expires = st.ModTime().Add(b.ttl)
+		expires = time.Unix(0, mtime).Add(b.ttl)
 	}
 	if time.Now().Before(expires.Add(b.grace)) {
 		return false, nil
@@ -203,27 +205,28 @@ func (b *leaseBackend) breakExpired(p string) (bool, error) {
 	// it moved is the expired record it read, not a fresh lease that a faster
 	// breaker's successor created meanwhile.
 	aside := p + brokenInfix + newToken()
-	if err := os.Rename(p, aside); err != nil {
+	if err := b.dir.rename(p, aside); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return true, nil
 		}
 		return false, err
 	}
-	moved, merr := readLease(aside)
+	moved, merr := readLease(b.dir, aside)
 	if err == nil && (merr != nil || moved.token != rec.token) {
 		// We moved a live lease: put it back unless yet another has been
 		// created; its holder then finds its lease gone at Verify.
-		os.Link(aside, p)
-		os.Remove(aside)
+		b.dir.link(aside, p)
+		b.dir.remove(aside)
 		return false, nil
 	}
-	os.Remove(aside)
+	b.dir.remove(aside)
 	return true, nil
 }
 
 type leaseHeld struct {
 	b    *leaseBackend
-	path string
+	name string // in b.dir
+	path string // for messages
 	stop chan struct{}
 	done chan struct{}
 
@@ -261,7 +264,7 @@ func (h *leaseHeld) renewOnce() error {
 	if time.Now().After(h.rec.expires) {
 		return fmt.Errorf("lock %s: %w: lease expired before it could be renewed", h.path, ErrLockLost)
 	}
-	f, err := os.OpenFile(h.path, os.O_RDWR|syscallNoFollow, 0)
+	f, err := h.b.dir.open(h.name, os.O_RDWR|syscallNoFollow, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
@@ -295,7 +298,7 @@ func (h *leaseHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	cur, err := readLease(h.path)
+	cur, err := readLease(h.b.dir, h.name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		h.lostErr = fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
@@ -318,16 +321,17 @@ func (h *leaseHeld) lost() bool {
 func (h *leaseHeld) unlock() error {
 	close(h.stop)
 	<-h.done
+	defer h.b.dir.done()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	cur, err := readLease(h.path)
+	cur, err := readLease(h.b.dir, h.name)
 	if err != nil || cur.token != h.rec.token {
 		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
 	}
-	if err := os.Remove(h.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := h.b.dir.remove(h.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
@@ -335,13 +339,18 @@ func (h *leaseHeld) unlock() error {
 
 // probeLease checks that lease files can be created and removed in cfg.Dir.
 func probeLease(cfg *Config) error {
-	p := filepath.Join(cfg.Dir, ".probe-"+newToken()+leaseSuffix)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, cfg.FileMode)
+	d, err := openLockDir(cfg.Dir)
 	if err != nil {
-		return &fs.PathError{Op: "create lease", Path: p, Err: err}
+		return err
+	}
+	defer d.close()
+	p := ".probe-" + newToken() + leaseSuffix
+	f, err := d.open(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, cfg.FileMode)
+	if err != nil {
+		return fmt.Errorf("create lease: %w", err)
 	}
 	f.Close()
-	return os.Remove(p)
+	return d.remove(p)
 }
 
 // IsLeaseFile reports whether name (a file name in a lock directory) is a
@@ -358,8 +367,14 @@ func IsLeaseFile(name string) (lockName string, broken, ok bool) {
 
 // BreakExpiredLease removes the lease file for name in dir when its lease
 // expired more than grace ago, as a sweeper does for holders that died. It
-// reports whether the file is gone.
+// reports whether the file is gone. A dir that is a symlink is refused,
+// like at NewTable.
 func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
-	b := &leaseBackend{dir: dir, ttl: ttl, grace: grace}
-	return b.breakExpired(b.path(name))
+	d, err := openLockDir(dir)
+	if err != nil {
+		return false, err
+	}
+	defer d.close()
+	b := &leaseBackend{dir: d, ttl: ttl, grace: grace}
+	return b.breakExpired(name + leaseSuffix)
 }

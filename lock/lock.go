@@ -95,7 +95,9 @@ func ParseStrategy(s string) (Strategy, error) {
 // Config configures a Table. The zero value of every field but Dir selects
 // the documented default.
 type Config struct {
-	// Dir holds the lock files. It must exist.
+	// Dir holds the lock files. It must exist and must not itself be a
+	// symlink (the directories above it may be): NewTable opens it once and
+	// reaches every lock file relative to it.
 	Dir string
 	// Strategy defaults to Auto.
 	Strategy Strategy

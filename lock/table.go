@@ -165,6 +165,12 @@ func NewTable(cfg Config) (*Table, error) {
 		return nil, err
 	}
 	cfg.setLimits()
+	// The directory is opened once, refusing a symlink at its name; every
+	// lock and lease file is then reached relative to it.
+	dir, err := openLockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
 	t := &Table{
 		cfg:      cfg,
 		strategy: strategy,
@@ -173,9 +179,9 @@ func NewTable(cfg Config) (*Table, error) {
 	}
 	switch strategy {
 	case Flock:
-		t.be = newFlockBackend(&cfg)
+		t.be = newFlockBackend(&cfg, dir)
 	case Lease:
-		t.be = newLeaseBackend(&cfg)
+		t.be = newLeaseBackend(&cfg, dir)
 	}
 	return t, nil
 }

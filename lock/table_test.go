@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
@@ -444,5 +445,70 @@ func TestParseStrategy(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseStrategy(%q) = %v, %v", tc.in, got, err)
 		}
+	}
+}
+
+// A lock directory that is a symlink is refused at NewTable, with either
+// strategy, and nothing is created where it points. With the directory
+// replaced after NewTable, lock files are still created only relative to
+// the directory the table opened, never through the new symlink; a lease
+// held across Close still removes its file at Unlock.
+func TestSymlinkedLockDir(t *testing.T) {
+	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
+		t.Run(strategy.String(), func(t *testing.T) {
+			ctx := context.Background()
+			base := t.TempDir()
+			outside := filepath.Join(base, "outside")
+			if err := os.Mkdir(outside, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(base, "locks")
+			if err := os.Symlink(outside, link); err != nil {
+				t.Fatal(err)
+			}
+			if tb, err := lock.NewTable(lock.Config{Dir: link, Strategy: strategy}); err == nil {
+				tb.Close()
+				t.Errorf("NewTable on a symlinked directory succeeded")
+			} else if !errors.Is(err, syscall.ELOOP) {
+				t.Errorf("NewTable on a symlinked directory: %v, want an error matching ELOOP", err)
+			}
+
+			// Replaced after NewTable: the table keeps its own directory.
+			real := filepath.Join(base, "real")
+			if err := os.Mkdir(real, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tb, err := lock.NewTable(lock.Config{Dir: real, Strategy: strategy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved := filepath.Join(base, "moved")
+			if err := os.Rename(real, moved); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, real); err != nil {
+				t.Fatal(err)
+			}
+			h, err := tb.Lock(ctx, "f1", "k", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tb.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Unlock(); err != nil {
+				t.Errorf("Unlock after Close: %v", err)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Errorf("files created through the symlink: %v", ents)
+			}
+			if strategy == lock.Lease {
+				if ents, _ := os.ReadDir(moved); len(ents) != 0 {
+					t.Errorf("lease files left in the lock directory after Unlock: %v", ents)
+				}
+			} else if _, err := os.Stat(filepath.Join(moved, "f1")); err != nil {
+				t.Errorf("the lock file is not in the table's directory: %v", err)
+			}
+		})
 	}
 }

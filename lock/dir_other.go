@@ -1,0 +1,56 @@
+//go:build !unix
+
+package lock
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// lockDir is the lock directory. Without directory descriptors and *at
+// calls here (Windows: only the lease strategy runs), files are opened by
+// path; the lock directory is checked not to be a symlink when the table
+// opens it, not at every open.
+type lockDir struct{ path string }
+
+func openLockDir(path string) (*lockDir, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return nil, &fs.PathError{Op: "open lock directory", Path: path, Err: errDirSymlink}
+	}
+	return &lockDir{path: path}, nil
+}
+
+var errDirSymlink = fs.ErrInvalid
+
+func (d *lockDir) use() (int, error) { return 0, nil }
+func (d *lockDir) done()             {}
+func (d *lockDir) close()            {}
+
+func (d *lockDir) join(name string) string { return filepath.Join(d.path, name) }
+
+func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, error) {
+	return os.OpenFile(d.join(name), flags, perm)
+}
+
+func (d *lockDir) remove(name string) error { return os.Remove(d.join(name)) }
+
+func (d *lockDir) rename(oldName, newName string) error {
+	return os.Rename(d.join(oldName), d.join(newName))
+}
+
+func (d *lockDir) link(oldName, newName string) error {
+	return os.Link(d.join(oldName), d.join(newName))
+}
+
+func (d *lockDir) modTime(name string) (int64, error) {
+	st, err := os.Lstat(d.join(name))
+	if err != nil {
+		return 0, err
+	}
+	return st.ModTime().UnixNano(), nil
+}

@@ -1,0 +1,176 @@
+//go:build unix
+
+package lock
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockDir is the lock directory, held open. Lock and lease files are
+// opened, created, renamed and removed relative to its descriptor, so a
+// directory swapped for a symlink after the table opened it is not
+// followed; the directory itself is opened with O_NOFOLLOW, so a symlink
+// at its own name is refused at NewTable (the directories above it are the
+// operator's choice and are followed once, there). An open relative to a
+// directory descriptor costs the same lookup, on NFS the same OPEN, as one
+// by path.
+//
+// The descriptor is closed once the table is closed and nothing still
+// uses it: a lease held across Close still removes its file at Unlock.
+type lockDir struct {
+	path string
+
+	mu     sync.Mutex
+	fd     int
+	refs   int // the table's, plus one per operation or held lease
+	closed bool
+}
+
+// errDirSymlink is the refusal of a lock directory that is a symlink.
+var errDirSymlink = errors.New("lock directory is a symlink")
+
+func openLockDir(path string) (*lockDir, error) {
+	fd, err := openDirNoFollow(path)
+	if err != nil {
+		return nil, err
+	}
+	return &lockDir{path: path, fd: fd, refs: 1}, nil
+}
+
+func openDirNoFollow(path string) (int, error) {
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.ELOOP || err == unix.EMLINK || err == unix.ENOTDIR {
+			if st, serr := os.Lstat(path); serr == nil && st.Mode()&fs.ModeSymlink != 0 {
+				return -1, fmt.Errorf("%w: %s: %w", errDirSymlink, path, unix.ELOOP)
+			}
+		}
+		if err != nil {
+			return -1, &fs.PathError{Op: "open lock directory", Path: path, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+// use returns the descriptor, valid until done.
+func (d *lockDir) use() (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fd < 0 {
+		return -1, ErrClosed
+	}
+	d.refs++
+	return d.fd, nil
+}
+
+func (d *lockDir) done() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.refs--
+	if d.refs == 0 && d.fd >= 0 {
+		unix.Close(d.fd)
+		d.fd = -1
+	}
+}
+
+// close drops the table's reference.
+func (d *lockDir) close() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.closed = true
+	d.mu.Unlock()
+	d.done()
+}
+
+func (d *lockDir) join(name string) string { return filepath.Join(d.path, name) }
+
+// openFd opens name in the directory, never following a symlink.
+func (d *lockDir) openFd(name string, flags int, perm fs.FileMode) (int, error) {
+	dfd, err := d.use()
+	if err != nil {
+		return -1, err
+	}
+	defer d.done()
+	for {
+		fd, err := unix.Openat(dfd, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EMLINK {
+			err = unix.ELOOP // FreeBSD's spelling of O_NOFOLLOW's refusal
+		}
+		return fd, err
+	}
+}
+
+// open is openFd for an *os.File, with os.OpenFile's error.
+func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, error) {
+	fd, err := d.openFd(name, flags, perm)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: d.join(name), Err: err}
+	}
+	return os.NewFile(uintptr(fd), d.join(name)), nil
+}
+
+func (d *lockDir) remove(name string) error {
+	dfd, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer d.done()
+	if err := unix.Unlinkat(dfd, name, 0); err != nil {
+		return &fs.PathError{Op: "remove", Path: d.join(name), Err: err}
+	}
+	return nil
+}
+
+func (d *lockDir) rename(oldName, newName string) error {
+	dfd, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer d.done()
+	if err := unix.Renameat(dfd, oldName, dfd, newName); err != nil {
+		return &os.LinkError{Op: "rename", Old: d.join(oldName), New: d.join(newName), Err: err}
+	}
+	return nil
+}
+
+func (d *lockDir) link(oldName, newName string) error {
+	dfd, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer d.done()
+	if err := unix.Linkat(dfd, oldName, dfd, newName, 0); err != nil {
+		return &os.LinkError{Op: "link", Old: d.join(oldName), New: d.join(newName), Err: err}
+	}
+	return nil
+}
+
+// modTime is the mtime of name, not following a symlink.
+func (d *lockDir) modTime(name string) (int64, error) {
+	dfd, err := d.use()
+	if err != nil {
+		return 0, err
+	}
+	defer d.done()
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return 0, &fs.PathError{Op: "lstat", Path: d.join(name), Err: err}
+	}
+	return st.Mtim.Nano(), nil
+}
