@@ -42,14 +42,7 @@ func TestLockedSaveLockLostMidSave(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lease := filepath.Join(s.Dir(), "locks", s.StripeForTest(id)+".lease")
-			s.SetLockCheckHookForTest(func(stage string) {
-				if stage == tc.stage {
-					if err := os.Remove(lease); err != nil {
-						t.Error(err)
-					}
-				}
-			})
+			loseLeaseAt(t, s, id, tc.stage)
 			sess.Data = []byte("new")
 			if err := l.Save(ctx, sess); !errors.Is(err, fsstore.ErrLockLost) {
 				t.Errorf("Save with the lock lost at %q: %v, want ErrLockLost", tc.stage, err)
@@ -78,14 +71,7 @@ func TestCompareAndSwapLockLostMidSave(t *testing.T) {
 			if err := s.CompareAndSwap(ctx, sess); err != nil {
 				t.Fatal(err)
 			}
-			lease := filepath.Join(s.Dir(), "locks", s.StripeForTest(id)+".lease")
-			s.SetLockCheckHookForTest(func(stage string) {
-				if stage == tc.stage {
-					if err := os.Remove(lease); err != nil {
-						t.Error(err)
-					}
-				}
-			})
+			loseLeaseAt(t, s, id, tc.stage)
 			sess.Data = []byte("new")
 			if err := s.CompareAndSwap(ctx, sess); !errors.Is(err, fsstore.ErrLockLost) {
 				t.Errorf("CompareAndSwap with the lock lost at %q: %v, want ErrLockLost", tc.stage, err)
@@ -94,4 +80,19 @@ func TestCompareAndSwapLockLostMidSave(t *testing.T) {
 			mustLoad(t, s, id, tc.want)
 		})
 	}
+}
+
+// loseLeaseAt makes s lose id's lease (the Lease strategy's lock file is
+// removed, as another host breaking it would) when its lock check reaches
+// stage.
+func loseLeaseAt(t *testing.T, s *fsstore.Store, id, stage string) {
+	t.Helper()
+	lease := filepath.Join(s.Dir(), "locks", s.StripeForTest(id)+".lease")
+	s.SetLockCheckHookForTest(func(at string) {
+		if at == stage {
+			if err := os.Remove(lease); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
