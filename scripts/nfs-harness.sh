@@ -58,6 +58,9 @@
 # `ip link set vethX-s down`, creates NAME.down, sleeps SECS, brings the link
 # up and creates NAME.up. Errors create NAME.err. Lease time and grace time
 # are 10 s (--lease), so a longer cut makes the host lose its lease.
+# "nfsd-stop SECS" stops the server's nfsd instead (`rpc.nfsd 0`: every
+# client's state is lost, as in a server reboot), creates NAME.down, and
+# starts it again after SECS (a new grace period), then creates NAME.up.
 #
 # Outputs, in the state dir: HOST.out (stdout+stderr of the command), HOST.rc
 # (exit code), console.log (guest console), clients.txt (the server's list of
@@ -287,6 +290,17 @@ ctl() {
       [ -e "$f" ] || continue
       id=${f%.req}; mv "$f" "$id.taken"
       read -r verb h secs <"$id.taken"
+      if [ "$verb" = nfsd-stop ]; then
+        # "nfsd-stop SECS": no host; the server's nfsd stops (every client's
+        # opens and locks are forgotten, as in a server reboot) and starts
+        # again after SECS, with a fresh grace period.
+        [[ $h =~ ^[0-9.]+$ ]] || { echo "bad seconds '$h'" >"$id.err"; continue; }
+        ( rpc.nfsd 0 && event "server: nfsd stopped for ${h}s, state lost (${id##*/})" && touch "$id.down"
+          echo "$(date +%T.%N) nfsd stopped for ${h}s" >>"$STATE/ctl.log"
+          sleep "$h"; rpc.nfsd -N 3 8 && event "server: nfsd started again (${id##*/})" && touch "$id.up"
+          echo "$(date +%T.%N) nfsd started" >>"$STATE/ctl.log" ) &
+        continue
+      fi
       veth=veth${h#host}-s
       if ! ip link show "$veth" >/dev/null 2>&1; then
         echo "no link $veth for host '$h'" >"$id.err"; continue

@@ -157,16 +157,50 @@ type Cut struct {
 // own link: its NFS calls then block (hard mount) until the link returns,
 // and if d exceeds the lease ([Lease]) the server expires its state.
 func CutLink(host string, d time.Duration) (*Cut, error) {
-	ctl := os.Getenv("NFS_CTL")
-	if ctl == "" {
-		return nil, errors.New("nfstest.CutLink: NFS_CTL not set (not running under nfs-harness.sh)")
-	}
 	if hostIndex(host) == 0 || hostIndex(host) > Hosts() {
 		return nil, fmt.Errorf("nfstest.CutLink: no host %q", host)
 	}
-	c := &Cut{host: host, id: filepath.Join(ctl, fmt.Sprintf("%s-%d-%d", Host(), os.Getpid(), time.Now().UnixNano()))}
+	id := fmt.Sprintf("%s-%d-%d", Host(), os.Getpid(), time.Now().UnixNano())
 	secs := strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
-	if err := os.WriteFile(c.id+".tmp", []byte("cut "+host+" "+secs+"\n"), 0o644); err != nil {
+	return request(host, id, "cut "+host+" "+secs, fmt.Sprintf("cut %s for %v", host, d))
+}
+
+// StopServer stops the server's nfsd for d and returns once it is stopped;
+// the harness starts it again after d, and Wait waits for that. Stopping
+// nfsd forgets every client's opens and locks, as a server reboot does:
+// the clients must reclaim them in the grace period that follows the
+// restart (as long as the lease, [Lease]), and lose those they do not
+// reclaim in time. Other hosts follow the same outage with [AwaitStop] and
+// the same name, unique within the run.
+func StopServer(name string, d time.Duration) (*Cut, error) {
+	secs := strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+	return request("server", "stop-"+name, "nfsd-stop "+secs, fmt.Sprintf("stop nfsd for %v", d))
+}
+
+// AwaitStop waits until the server stop that another host started with
+// StopServer(name, ...) has begun, and returns it, for Wait.
+func AwaitStop(ctx context.Context, name string) (*Cut, error) {
+	ctl := os.Getenv("NFS_CTL")
+	if ctl == "" {
+		return nil, errors.New("nfstest.AwaitStop: NFS_CTL not set (not running under nfs-harness.sh)")
+	}
+	c := &Cut{host: "server", id: filepath.Join(ctl, "stop-"+name)}
+	if err := c.wait(ctx, ".down"); err != nil {
+		return nil, err
+	}
+	Event("saw nfsd stopped (%s)", filepath.Base(c.id))
+	return c, nil
+}
+
+// request hands one command line to the harness's control loop and waits
+// until what it takes down is down.
+func request(host, id, line, what string) (*Cut, error) {
+	ctl := os.Getenv("NFS_CTL")
+	if ctl == "" {
+		return nil, fmt.Errorf("nfstest: %s: NFS_CTL not set (not running under nfs-harness.sh)", what)
+	}
+	c := &Cut{host: host, id: filepath.Join(ctl, id)}
+	if err := os.WriteFile(c.id+".tmp", []byte(line+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(c.id+".tmp", c.id+".req"); err != nil {
@@ -176,22 +210,22 @@ func CutLink(host string, d time.Duration) (*Cut, error) {
 	// in UML costs a process creation, slow on a busy machine.
 	ctx, cancel := context.WithTimeout(context.Background(), cutDownBound)
 	defer cancel()
-	Event("asked to cut %s for %v (%s)", host, d, filepath.Base(c.id))
+	Event("asked to %s (%s)", what, filepath.Base(c.id))
 	if err := c.wait(ctx, ".down"); err != nil {
-		Event("cut of %s: %v", host, err)
+		Event("%s: %v", what, err)
 		return nil, err
 	}
-	Event("link of %s is down (%s)", host, filepath.Base(c.id))
+	Event("%s: down (%s)", what, filepath.Base(c.id))
 	return c, nil
 }
 
-// Wait waits until the cut link is up again.
+// Wait waits until the cut link (or the stopped server) is up again.
 func (c *Cut) Wait(ctx context.Context) error {
 	err := c.wait(ctx, ".up")
 	if err != nil {
 		Event("cut of %s: %v", c.host, err)
 	} else {
-		Event("link of %s is up again (%s)", c.host, filepath.Base(c.id))
+		Event("%s is up again (%s)", c.host, filepath.Base(c.id))
 	}
 	return err
 }
