@@ -3,6 +3,7 @@
 package httpsession_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +25,22 @@ import (
 // keeps that stripe, the commit used to wait on a context detached from the
 // client, forever. It must give up after the lock timeout with a 503.
 func TestCommitLockWaitIsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		lockTimeout time.Duration
+		deadline    time.Duration // the request's deadline; 0: none
+	}{
+		{"lock timeout", 200 * time.Millisecond, 0},
+		// A new visitor's commit runs detached from the client's
+		// cancellation, but not from the request's deadline: the server's
+		// handler timeout must bound it, however long the lock timeout.
+		{"request deadline", time.Hour, 200 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testCommitLockWaitIsBounded(t, tt.lockTimeout, tt.deadline) })
+	}
+}
+
+func testCommitLockWaitIsBounded(t *testing.T, lockTimeout, deadline time.Duration) {
 	dir := t.TempDir()
 	st, err := fsstore.Open(dir, fsstore.WithLockStripes(1), fsstore.WithLockStrategy(lock.Flock))
 	if err != nil {
@@ -42,7 +59,7 @@ func TestCommitLockWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m := httpsession.New(st, httpsession.WithLockTimeout(200*time.Millisecond))
+	m := httpsession.New(st, httpsession.WithLockTimeout(lockTimeout))
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := httpsession.FromContext(r.Context())
 		if err := s.Put("user", "alice"); err != nil {
@@ -53,7 +70,13 @@ func TestCommitLockWaitIsBounded(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.ServeHTTP(rec, httptest.NewRequest("POST", "http://example.com/login", nil))
+		req := httptest.NewRequest("POST", "http://example.com/login", nil)
+		if deadline > 0 {
+			ctx, cancel := context.WithTimeout(req.Context(), deadline)
+			defer cancel()
+			req = req.WithContext(ctx)
+		}
+		h.ServeHTTP(rec, req)
 	}()
 	select {
 	case <-done:

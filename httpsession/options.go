@@ -143,7 +143,11 @@ func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { 
 // WithLockTimeout bounds how long an Exclusive request waits for the
 // session's lock (default 30 seconds; the request's context also bounds
 // it). A request that times out gets the error handler with an error
-// matching fsstore.ErrLocked (503 by default).
+// matching fsstore.ErrLocked (503 by default). It also bounds the commit
+// that saves the session when the request has no earlier deadline: a
+// commit runs on even if the client hangs up, but never past the
+// request's deadline (set one, e.g. with a middleware, as the operator
+// guide shows) or this timeout.
 func WithLockTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.lockTimeout = d })
 }

@@ -450,12 +450,7 @@ func (s *Session) commit(h http.Header) error {
 		return nil
 	}
 	now := m.cfg.now()
-	// The commit outlives a client that hangs up (s.ctx is detached from
-	// the request), so that an acknowledged change is not half applied; but
-	// it must not wait without end for a lock: a fresh ID's stripe may be
-	// held by another host that is itself waiting for a stripe this request
-	// holds. The lock timeout bounds it, and the caller sees a 503.
-	ctx, cancel := context.WithTimeout(s.ctx, m.cfg.lockTimeout)
+	ctx, cancel := s.commitContext()
 	defer cancel()
 	if s.dirty && s.mode == ReadOnly {
 		return fmt.Errorf("httpsession: commit: %w", fsstore.ErrReadOnly)
@@ -547,6 +542,23 @@ func (s *Session) commit(h http.Header) error {
 		s.started = true
 	}
 	return nil
+}
+
+// commitContext returns the context of a commit. The commit outlives a
+// client that hangs up (s.ctx is detached from the request), so that a
+// change is not abandoned half way because the client left; but no store
+// I/O may run on a context that can never end: a fresh ID's stripe may be
+// held by another host that is itself waiting for a stripe this request
+// holds, and an unreachable file server never answers. The request's
+// deadline bounds it (the client is not waiting longer), and the lock
+// timeout when the request has none or a later one; the caller then sees
+// a 503.
+func (s *Session) commitContext() (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(s.m.cfg.lockTimeout)
+	if d, ok := s.reqCtx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(s.ctx, deadline)
 }
 
 // maybeTouch extends the idle expiry of an unchanged session, but only when

@@ -1,0 +1,104 @@
+package httpsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// A HealthChecker reports whether a store can serve requests now.
+// *fsstore.Store is one (its Health method).
+type HealthChecker interface {
+	Health(ctx context.Context) error
+}
+
+// DefaultHealthTimeout bounds a readiness answer when HealthHandler is
+// given no timeout: below the one-second default timeout of a Kubernetes
+// readinessProbe, so that a hung file server reads as "not ready" rather
+// than as a probe that timed out.
+const DefaultHealthTimeout = 800 * time.Millisecond
+
+// HealthHandler returns a readiness handler for load balancers (an ALB
+// target group's health check, a Kubernetes readinessProbe): 200 "ok"
+// while hc reports healthy, 503 Service Unavailable with Retry-After when
+// it reports an error or does not answer within timeout (≤ 0:
+// DefaultHealthTimeout). Point the probe at it so that a load balancer
+// drains an app server whose session store hangs, instead of sending it
+// requests that can only fail; see docs/operator-guide.md.
+//
+// The answer comes within timeout even if a check hangs in a call to the
+// file server despite its deadline: the handler stops waiting, and later
+// probes share the check still running rather than start another, so a
+// hung server costs one goroutine, not one per probe. The body never
+// carries the error (it may name paths); a failure is not logged, since
+// probes repeat every few seconds and the store logs its own state
+// changes.
+func HealthHandler(hc HealthChecker, timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
+	return &healthHandler{hc: hc, timeout: timeout}
+}
+
+type healthHandler struct {
+	hc      HealthChecker
+	timeout time.Duration
+
+	mu      sync.Mutex
+	running chan struct{} // closed when the check in progress ends; nil if none
+	err     error         // that check's result, once running is closed
+}
+
+// errHealthTimeout reports a check that did not answer in time.
+var errHealthTimeout = errors.New("httpsession: store health check did not answer in time")
+
+func (h *healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	done, result := h.check()
+	var err error
+	select {
+	case <-done:
+		err = result()
+	case <-ctx.Done():
+		err = fmt.Errorf("%w (%v)", errHealthTimeout, h.timeout)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "unavailable")
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// check joins the check in progress, or starts one, and returns a channel
+// closed when it ends and a function giving its result then.
+func (h *healthHandler) check() (<-chan struct{}, func() error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.running == nil {
+		done := make(chan struct{})
+		h.running = done
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+			err := h.hc.Health(ctx)
+			cancel()
+			h.mu.Lock()
+			h.err, h.running = err, nil
+			h.mu.Unlock()
+			close(done)
+		}()
+	}
+	done := h.running
+	return done, func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.err
+	}
+}
