@@ -40,6 +40,11 @@
 #   -q, --quiet     don't print the hosts' output at the end, only the summary
 #   -h, --help      this text
 #
+# The script boots its guest only while holding flock(1) on the machine-wide
+# guest lock SESSFS_UML_LOCK (default /tmp/sessfs-uml.lock; "off": don't),
+# so that guests never share the cores; NFS_HARNESS_LOCKED=1 tells it that
+# the caller holds the lock (internal/nfstest's Run sets it).
+#
 # Environment of each host's command: the caller's exported environment, plus
 #   NFS_HOST         hostA, hostB, ... ("server" with --server-local)
 #   NFS_HOSTS        number of hosts
@@ -136,6 +141,21 @@ if missing; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends \
     user-mode-linux nfs-kernel-server kmod iproute2 >/dev/null
   ! missing || die "tools still missing after apt-get install"
+fi
+# One guest at a time on the machine: two guests sharing the cores make
+# timing-sensitive scenarios flaky and benchmarks wrong. Take the lock that
+# internal/nfstest's Run takes (SESSFS_UML_LOCK, default
+# /tmp/sessfs-uml.lock; "off" when the caller serializes guests otherwise),
+# unless the caller holds it already (Run sets NFS_HARNESS_LOCKED=1). Do
+# not wrap this script in `flock` on the same file: it would wait for its
+# own caller; set NFS_HARNESS_LOCKED=1 then.
+UML_LOCK=${SESSFS_UML_LOCK:-/tmp/sessfs-uml.lock}
+if [ "${NFS_HARNESS_LOCKED:-0}" != 1 ] && [ "$UML_LOCK" != off ]; then
+  exec 9>>"$UML_LOCK" || die "cannot open the machine-wide guest lock $UML_LOCK"
+  if ! flock -n 9; then
+    echo "nfs-harness: waiting for the machine-wide guest lock $UML_LOCK" >&2
+    flock 9 || die "cannot take the machine-wide guest lock $UML_LOCK"
+  fi
 fi
 KVER=$(ls /usr/lib/uml/modules 2>/dev/null | head -1)
 [ -n "$KVER" ] || die "no UML modules in /usr/lib/uml/modules"

@@ -252,6 +252,9 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	args = append(args, "--", exe, "-test.run", RunPattern(t.Name()), "-test.v",
 		"-test.timeout", guestTestTimeout(cfg.Timeout).String())
 	cmd := exec.Command("bash", args...)
+	// The script takes the machine-wide lock itself when run by hand; here
+	// lockGuests holds it (or it is off).
+	cmd.Env = append(os.Environ(), "NFS_HARNESS_LOCKED=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
