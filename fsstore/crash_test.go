@@ -5,6 +5,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -102,4 +103,109 @@ func tempFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// What a power loss can leave of a record saved with the default durability
+// (no fsync before the rename) on a local disk: the rename reached the
+// journal, the data did not. The name then points at an empty file, or at
+// blocks that were allocated but never written (the ext4 preallocation, or
+// a partial writeback of a larger record), which read as zeros. Every
+// operation must treat such a record as damaged and the same way: Load,
+// Store.Touch and Locked.Load report ErrCorrupt (httpsession then serves a
+// new session), a Save replaces it, and once it is older than the store's
+// idle timeout the sweep removes it like any expired session rather than
+// keeping it forever as a file the store did not write.
+func TestPowerLossStates(t *testing.T) {
+	if d := openTemp(t).Durability(); d != fsstore.DurabilityNone {
+		t.Fatalf("default durability %v: this test covers what DurabilityNone can leave", d)
+	}
+	ctx := context.Background()
+	states := []struct {
+		name   string
+		damage func(rec []byte) []byte
+	}{
+		{"empty", func([]byte) []byte { return nil }},
+		{"zeros", func(rec []byte) []byte { return make([]byte, len(rec)) }},
+		{"zeros-to-block", func(rec []byte) []byte { return make([]byte, (len(rec)+4095)/4096*4096) }},
+		{"zero-tail", func(rec []byte) []byte {
+			clear(rec[min(len(rec), 4096):])
+			clear(rec[len(rec)/2:])
+			return rec
+		}},
+		{"zero-head", func(rec []byte) []byte { clear(rec[:min(len(rec), 4096)]); return rec }},
+	}
+	for _, size := range []int{1 << 10, 16 << 10} {
+		for _, st := range states {
+			t.Run(fmt.Sprintf("%dKiB/%s", size>>10, st.name), func(t *testing.T) {
+				s := openTemp(t)
+				id := newID(t)
+				payload := strings.Repeat("p", size)
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(payload)}); err != nil {
+					t.Fatal(err)
+				}
+				p := s.RecordPathForTest(id)
+				rec, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, st.damage(rec), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				// Another process, as after a reboot: nothing cached.
+				s2 := openDir(t, s.Dir())
+				if _, err := s2.Load(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) {
+					t.Errorf("Load: %v, want ErrCorrupt", err)
+				}
+				// Touch reads the header only (its point is not to read
+				// the payload): behind an intact header a damaged payload
+				// is touched, and the next Load reports it.
+				if err := s2.Touch(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) && !(err == nil && st.name == "zero-tail") {
+					t.Errorf("Touch: %v, want ErrCorrupt", err)
+				}
+				l, err := s2.Lock(ctx, id, fsstore.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := l.Load(ctx); !errors.Is(err, fsstore.ErrCorrupt) {
+					t.Errorf("Locked.Load: %v, want ErrCorrupt", err)
+				}
+				if err := l.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+
+				// Young: the sweep keeps it (its owner may still come back
+				// and save over it).
+				sw, err := s2.Sweep(ctx, fsstore.SweepOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sw.Sessions != 0 || sw.Foreign != 0 {
+					t.Errorf("sweep of a fresh damaged record: %+v, want it kept, not foreign", sw)
+				}
+				// Older than the idle timeout: removed as an expired session.
+				old := time.Now().Add(-2 * s2.IdleTimeout()).Add(-time.Hour)
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
+				sw, err = s2.Sweep(ctx, fsstore.SweepOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sw.Sessions != 1 || sw.Foreign != 0 || sw.Errors != 0 {
+					t.Errorf("sweep of an expired damaged record: %+v, want it removed as a session", sw)
+				}
+				if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("damaged record still there after the sweep: %v", err)
+				}
+				if _, err := s2.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+					t.Errorf("Load after the sweep: %v, want ErrNotFound", err)
+				}
+				// And a Save brings the session back.
+				if err := s2.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
+					t.Fatal(err)
+				}
+				mustLoad(t, s2, id, "fresh")
+			})
+		}
+	}
 }

@@ -170,3 +170,28 @@ func ExampleNewID() {
 	// 43 true
 	// true
 }
+
+// A store on a local disk that must keep every returned Save across a power
+// loss asks for an fsync per Save; on NFS and EFS the default already
+// keeps it (see DurabilityNone).
+func ExampleStore_Durability() {
+	dir, cleanup := exampleDir()
+	defer cleanup()
+
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("default:", s.Durability())
+	s.Close()
+
+	s, err = fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityFile))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	fmt.Println("local disk, fsync per save:", s.Durability())
+	// Output:
+	// default: none
+	// local disk, fsync per save: file
+}

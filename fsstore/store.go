@@ -254,6 +254,10 @@ func (s *Store) checkWritable() error {
 // Session.Idle (WithIdleTimeout).
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idle }
 
+// Durability reports the durability level of Save: the one given with
+// WithDurability, or the default.
+func (s *Store) Durability() Durability { return s.cfg.durability }
+
 // Dir returns the store's directory (absolute).
 func (s *Store) Dir() string { return s.dir }
 

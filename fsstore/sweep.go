@@ -425,6 +425,28 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	return err
 }
 
+// lostWrite reports whether a file at a record's name, whose first bytes
+// are head, is what a power loss leaves of a record saved without fsync
+// (DurabilityNone, the default): the rename reached the disk, the data did
+// not, so the file is empty or its first blocks were allocated but never
+// written and read as zeros. Such a record has no header to judge it by;
+// the sweep removes it once it is older than the marker's idle timeout,
+// like any session, instead of keeping it forever as a foreign file.
+func lostWrite(head []byte, size int64) bool {
+	if size == 0 {
+		return true
+	}
+	if len(head) < 4 {
+		return false
+	}
+	for _, b := range head {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 	if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) &&
 		shardPath(sw.s.dataDir, rec, sw.s.layout.shardDepth) == dir {
@@ -525,11 +547,12 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 		sw.renewed.Add(1)
 		return nil
 	}
-	// A file is removed only if it starts like a record: a stray file that
-	// happens to have a record's name and place was not written by us.
+	// A file is removed only if it starts like a record, or like what a
+	// power loss leaves of one (lostWrite): a stray file that happens to
+	// have a record's name and place was not written by us.
 	var hb [record.HeaderSize]byte
 	n, err := f.readAt(hb[:], 0)
-	if err != nil || n < 4 || string(hb[:4]) != "SSFS" {
+	if err != nil || !(n >= 4 && string(hb[:4]) == "SSFS" || lostWrite(hb[:n], st.size)) {
 		sw.foreign.Add(1)
 		return nil
 	}
