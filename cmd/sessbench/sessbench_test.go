@@ -571,3 +571,94 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPPeers runs "sessbench http" with every peer, a real redis-server
+// behind scs's redisstore, and checks the report: every peer at every size,
+// the durability the sessfs store used, sessfs losing no update of the
+// same-session test, and the chart.
+func TestHTTPPeers(t *testing.T) {
+	addr := startRedis(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // in sessfs's description
+	}{
+		{"default durability", nil, "durability none (the store's default)"},
+		{"durability file", []string{"--durability", "file"}, "durability file (--durability)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := benchDir(t)
+			plot := filepath.Join(t.TempDir(), "http.svg")
+			args := append([]string{"http", "--dir", d, "--redis", addr, "--json", "--plot", plot,
+				"--duration", "200ms", "--rounds", "2", "--sessions", "4", "--concurrency", "2", "--hot", "4x10",
+				"--size", "512,4KiB"}, tt.args...)
+			r := run(t, nil, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			var rep struct {
+				Peers []struct {
+					Name, Desc string
+				}
+				Results []struct {
+					Peer       string
+					Size       int
+					P50NS      int64   `json:"p50_ns"`
+					Throughput float64 `json:"throughput_rps"`
+					HotOK      int     `json:"hot_ok"`
+					HotGain    int     `json:"hot_gain"`
+					Lost       int     `json:"lost_updates"`
+				}
+				Ratios []struct{ Of, To string }
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("%v\n%s", err, r.stdout)
+			}
+			var names []string
+			for _, p := range rep.Peers {
+				names = append(names, p.Name)
+				if p.Name == "sessfs" && !strings.Contains(p.Desc, tt.want) {
+					t.Errorf("sessfs described as %q, want it to name %q", p.Desc, tt.want)
+				}
+			}
+			if want := []string{"sessfs", "scs-redis", "scs-mem", "gorilla-fs"}; !slices.Equal(names, want) {
+				t.Fatalf("peers %v, want %v", names, want)
+			}
+			if len(rep.Results) != 8 {
+				t.Fatalf("%d results, want 4 peers × 2 sizes", len(rep.Results))
+			}
+			for _, x := range rep.Results {
+				if x.P50NS <= 0 || x.Throughput <= 0 {
+					t.Errorf("%s %d B: p50 %d ns, %.0f req/s", x.Peer, x.Size, x.P50NS, x.Throughput)
+				}
+				if x.Peer == "sessfs" && (x.Lost != 0 || x.HotOK != 40 || x.HotGain != 40) {
+					t.Errorf("sessfs %d B: %d of %d increments lost (counter %d), want none", x.Size, x.Lost, x.HotOK, x.HotGain)
+				}
+			}
+			if len(rep.Ratios) != 2 || rep.Ratios[0].Of != "sessfs" || rep.Ratios[0].To != "scs-redis" {
+				t.Errorf("ratios %+v, want sessfs ÷ scs-redis at both sizes", rep.Ratios)
+			}
+			svg, err := os.ReadFile(plot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := xml.NewDecoder(bytes.NewReader(svg))
+			for {
+				if _, err := dec.Token(); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatalf("chart is not well-formed XML: %v", err)
+				}
+			}
+			for _, n := range names {
+				if !bytes.Contains(svg, []byte(n)) {
+					t.Errorf("chart does not name %s", n)
+				}
+			}
+			// Everything the peers wrote is gone; the caller's file stays.
+			if ents, err := os.ReadDir(d); err != nil || len(ents) != 1 {
+				t.Errorf("left in --dir: %v %v", ents, err)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/httppeers"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/run"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 )
@@ -32,9 +33,10 @@ Exit codes:
   130  interrupted (Ctrl-C; 143 for SIGTERM): the run stopped and removed
        what it created`,
 		Example: `  sessbench run
-  sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379`,
+  sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379
+  sessbench http --dir /var/tmp/bench --redis 127.0.0.1:6379`,
 	}
-	cmd.AddCommand(run.NewCmdRun(io, nil))
+	cmd.AddCommand(run.NewCmdRun(io, nil), httppeers.NewCmdHTTP(io))
 	return cmd
 }
 

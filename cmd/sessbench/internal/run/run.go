@@ -157,7 +157,7 @@ target against concurrency, one panel per workload and size, under --title
 	f.DurationVar(&opts.Warmup, "warmup", 200*time.Millisecond, "unrecorded warm-up before each target's first measurement")
 	f.IntVar(&opts.Rounds, "rounds", 3, "interleaved rounds each measurement is split into")
 	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible)")
-	f.StringVar(&opts.Durability, "durability", "file", "fsstore durability: none, file or full")
+	f.StringVar(&opts.Durability, "durability", "", "fsstore durability: none, file or full (default: the store's own default; the report says which was used)")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	f.BoolVar(&opts.CSV, "csv", false, "print the results as CSV")
 	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (SVG; name it .svg)")
@@ -209,8 +209,9 @@ func complete(values []string, list bool) cobra.CompletionFunc {
 
 // plan is the validated form of RunOptions.
 type plan struct {
-	cfg  bench.Config
-	dur  fsstore.Durability
+	cfg bench.Config
+	// dur is the --durability given; nil leaves the store's default.
+	dur  *fsstore.Durability
 	plot report.PlotOptions
 }
 
@@ -272,11 +273,13 @@ func (o *RunOptions) validate() (*plan, error) {
 	if err := c.Validate(); err != nil {
 		return nil, cmdutil.UsageErrorf("%w", err)
 	}
-	d, err := fsstore.ParseDurability(o.Durability)
-	if err != nil {
-		return nil, cmdutil.UsageErrorf("--durability: %w", err)
+	if o.Durability != "" {
+		d, err := fsstore.ParseDurability(o.Durability)
+		if err != nil {
+			return nil, cmdutil.UsageErrorf("--durability: %w", err)
+		}
+		p.dur = &d
 	}
-	p.dur = d
 	p.plot.Title = o.Title
 	for _, s := range o.Percentiles {
 		s = strings.ToLower(strings.TrimSpace(s))
@@ -409,8 +412,12 @@ func runRun(opts *RunOptions) (err error) {
 	for _, n := range p.cfg.Concurrency {
 		maxConc = max(maxConc, n)
 	}
+	var storeOpts []fsstore.Option
+	if p.dur != nil {
+		storeOpts = append(storeOpts, fsstore.WithDurability(*p.dur))
+	}
 	for i, d := range dirs {
-		t, err := fstarget.Open(names[i], d, p.dur)
+		t, err := fstarget.Open(names[i], d, storeOpts...)
 		if err != nil {
 			return err
 		}
@@ -438,7 +445,7 @@ func runRun(opts *RunOptions) (err error) {
 	if err != nil {
 		return cmdutil.Interrupted(ctx, err)
 	}
-	rep := report.Build(reportConfig(opts, p), targetInfos(targets), results, started, time.Now())
+	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets), results, started, time.Now())
 	if opts.Plot != "" {
 		// Replaced atomically, so a failed run leaves no half chart behind
 		// and a server never serves one.
@@ -469,12 +476,24 @@ func runRun(opts *RunOptions) (err error) {
 // by all, as a file made with os.Create usually is.
 const outputMode = 0o644
 
-func reportConfig(o *RunOptions, p *plan) report.Config {
+// reportConfig describes the run. Its durability is what the stores used
+// (each target's info repeats its own), so a run with the store's default
+// says which level that was.
+func reportConfig(o *RunOptions, p *plan, ts []bench.Target) report.Config {
 	c := report.Config{
 		PayloadSizes: p.cfg.Sizes, Concurrency: p.cfg.Concurrency, Sessions: p.cfg.Sessions,
 		HotSessions: p.cfg.HotSessions, WriteRatio: p.cfg.WriteRatio, DurationSec: p.cfg.Duration.Seconds(),
 		Ops: p.cfg.Ops, WarmupSec: p.cfg.Warmup.Seconds(), Rounds: p.cfg.Rounds, Rate: p.cfg.Rate,
-		Durability: p.dur.String(),
+	}
+	var used []string
+	for _, t := range ts {
+		if d := t.Info().Durability; d != "" && !slices.Contains(used, d) {
+			used = append(used, d)
+		}
+	}
+	c.Durability = strings.Join(used, ",")
+	if p.dur == nil && c.Durability != "" {
+		c.Durability += " (default)"
 	}
 	for _, w := range p.cfg.Workloads {
 		c.Workloads = append(c.Workloads, string(w))

@@ -31,7 +31,7 @@ func TestFlagDefaults(t *testing.T) {
 	if !slices.Equal(c.Workloads, []bench.Workload{bench.Cycle, bench.Load, bench.Save, bench.Touch}) ||
 		!slices.Equal(c.Sizes, []int{1024, 16384}) || !slices.Equal(c.Concurrency, []int{1, 8, 64}) ||
 		c.Sessions != 1000 || c.HotSessions != 1 || c.WriteRatio != 0.1 || c.Duration != time.Second ||
-		c.Warmup != 200*time.Millisecond || c.Rounds != 3 || c.Rate != 0 || p.dur != fsstore.DurabilityFile ||
+		c.Warmup != 200*time.Millisecond || c.Rounds != 3 || c.Rate != 0 || p.dur != nil ||
 		len(o.Dirs) != 0 || o.Redis != "" || o.JSON || o.CSV || o.Plot != "" {
 		t.Errorf("defaults: %+v %+v", c, o)
 	}
@@ -55,7 +55,7 @@ func TestFlags(t *testing.T) {
 					slices.Equal(p.cfg.Workloads, []bench.Workload{bench.Hot, bench.Mixed})
 			}, ""},
 		{"ops replaces duration", []string{"--ops", "500"}, func(_ *RunOptions, p *plan) bool { return p.cfg.Ops == 500 && p.cfg.Duration == 0 }, ""},
-		{"durability", []string{"--durability", "full"}, func(_ *RunOptions, p *plan) bool { return p.dur == fsstore.DurabilityFull }, ""},
+		{"durability", []string{"--durability", "full"}, func(_ *RunOptions, p *plan) bool { return p.dur != nil && *p.dur == fsstore.DurabilityFull }, ""},
 		{"plot", []string{"--plot", filepath.Join(dir, "x.svg")}, func(o *RunOptions, _ *plan) bool { return o.Plot != "" }, ""},
 		{"bad workload", []string{"--workload", "nap"}, nil, "unknown workload"},
 		{"bad size", []string{"--size", "big"}, nil, "bad size"},

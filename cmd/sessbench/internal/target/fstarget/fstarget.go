@@ -26,9 +26,9 @@ type Target struct {
 }
 
 // Open checks that dir is an existing, writable directory, creates a private
-// subdirectory in it and opens a store there. Nothing outside that
+// subdirectory in it and opens a store there with opts. Nothing outside that
 // subdirectory is ever written, so Close leaves dir as it was.
-func Open(name, dir string, d fsstore.Durability) (*Target, error) {
+func Open(name, dir string, opts ...fsstore.Option) (*Target, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("--dir %s: %w", dir, err)
@@ -40,19 +40,21 @@ func Open(name, dir string, d fsstore.Durability) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--dir %s: not writable: %w", dir, err)
 	}
-	t := &Target{name: name, dir: dir, sub: sub, dur: d}
+	t := &Target{name: name, dir: dir, sub: sub}
 	// Mount details are for the report; not knowing them is no reason to
 	// refuse to measure.
 	if m, err := mountinfo.Lookup(sub); err == nil {
 		t.mount = m
 		t.nfs = m.IsNFS()
 	}
-	st, err := fsstore.Open(sub, fsstore.WithDurability(d))
+	st, err := fsstore.Open(sub, opts...)
 	if err != nil {
 		os.RemoveAll(sub)
 		return nil, fmt.Errorf("--dir %s: opening store: %w", dir, err)
 	}
-	t.st = st
+	// What the store uses, which with no option is its default for this
+	// filesystem: the report says what was measured.
+	t.st, t.dur = st, st.Durability()
 	return t, nil
 }
 

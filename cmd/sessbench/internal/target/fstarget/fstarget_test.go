@@ -12,7 +12,7 @@ import (
 
 func TestTargetOperationsAndCleanup(t *testing.T) {
 	dir := t.TempDir()
-	tg, err := Open("t", dir, fsstore.DurabilityNone)
+	tg, err := Open("t", dir, fsstore.WithDurability(fsstore.DurabilityNone))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Open("t", tt.dir, fsstore.DurabilityFile)
+			_, err := Open("t", tt.dir, fsstore.WithDurability(fsstore.DurabilityFile))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.dir) {
 				t.Fatalf("err = %v, want one naming %s and saying %q", err, tt.dir, tt.want)
 			}

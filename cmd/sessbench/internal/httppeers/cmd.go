@@ -1,0 +1,189 @@
+package httppeers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/run"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// Options are the settings of "sessbench http"; flags bind to them.
+type Options struct {
+	IO          *cmdutil.IOStreams
+	Dir         string
+	Redis       string
+	Peers       []string
+	Sizes       []string
+	Duration    time.Duration
+	Rounds      int
+	Concurrency int
+	Sessions    int
+	Hot         string
+	Durability  string
+	JSON        bool
+	Plot        string
+	Title       string
+}
+
+// NewCmdHTTP returns the http command.
+func NewCmdHTTP(io *cmdutil.IOStreams) *cobra.Command {
+	o := &Options{IO: io}
+	cmd := &cobra.Command{
+		Use:   "http",
+		Short: "Compare one HTTP request through sessfs with other Go session stores",
+		Long: `Serve the same HTTP request through each peer's session middleware: read a
+counter from the session, increment it, write the session back. The session
+also holds a padding string that makes it --size bytes.
+
+Peers (--peers, in report order; ratios are the first ÷ the second):
+  sessfs      httpsession (Exclusive) over fsstore.Open with its defaults,
+              in a private directory under --dir
+  scs-redis   alexedwards/scs v2 with redisstore on the --redis server
+  scs-mem     scs v2 with memstore (process memory)
+  gorilla-fs  gorilla/sessions FilesystemStore under --dir
+
+Requests call each peer's http.Handler directly (no sockets). For each peer
+and size: p50 and p99 latency with one client sending requests back to back,
+then throughput and p50 with --concurrency clients on sessions of their own,
+each measured for --duration in --rounds rounds that interleave the peers.
+Last, --hot CLIENTSxINCREMENTS requests increment the counter of one
+session all at once: every increment answered 200 that the counter does not
+show is a lost update.
+
+The output is a Markdown table (or --json), the ratios of the first peer
+to the second, and how each peer was set up, including the durability the
+sessfs store used.`,
+		Example: `  sessbench http --dir /mnt/ext4/bench --redis 127.0.0.1:6379 --plot http.svg
+  sessbench http --peers sessfs,scs-mem --size 1KiB --duration 1s`,
+		Args: cmdutil.NoArgs("peers and targets are given with flags"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runHTTP(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Dir, "dir", "", "`directory` for the sessfs and gorilla stores (default: a temporary directory on local disk)")
+	f.StringVar(&o.Redis, "redis", "", "Redis server `host:port` for scs-redis (without it, scs-redis is left out)")
+	f.StringSliceVar(&o.Peers, "peers", AllPeers, "`peers` to compare: "+strings.Join(AllPeers, ", "))
+	f.StringSliceVar(&o.Sizes, "size", []string{"1KiB", "16KiB"}, "session `sizes` (B, KiB, MiB)")
+	f.DurationVar(&o.Duration, "duration", 2*time.Second, "measured time per peer, size and measurement, over all rounds")
+	f.IntVar(&o.Rounds, "rounds", 3, "interleaved rounds")
+	f.IntVar(&o.Concurrency, "concurrency", 8, "clients of the throughput measurement")
+	f.IntVar(&o.Sessions, "sessions", 64, "sessions per peer and size")
+	f.StringVar(&o.Hot, "hot", "8x50", "same-session lost-update test: `CLIENTSxINCREMENTS` (0x0: none)")
+	f.StringVar(&o.Durability, "durability", "", "sessfs durability: none, file or full (default: the store's default)")
+	f.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	f.StringVar(&o.Plot, "plot", "", "write a bar chart to `file` (SVG)")
+	f.StringVar(&o.Title, "title", "", "header `text` of the --plot chart")
+	return cmd
+}
+
+func runHTTP(ctx context.Context, o *Options) (err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg := Config{Duration: o.Duration, Rounds: o.Rounds, Concurrency: o.Concurrency, Sessions: o.Sessions}
+	for _, s := range o.Sizes {
+		n, err := run.ParseSize(s)
+		if err != nil {
+			return cmdutil.UsageErrorf("--size: %w", err)
+		}
+		cfg.Sizes = append(cfg.Sizes, n)
+	}
+	c, i, ok := strings.Cut(o.Hot, "x")
+	var cerr, ierr error
+	cfg.HotClients, cerr = strconv.Atoi(c)
+	cfg.HotIncrements, ierr = strconv.Atoi(i)
+	if !ok || cerr != nil || ierr != nil {
+		return cmdutil.UsageErrorf("--hot %q: want CLIENTSxINCREMENTS, e.g. 8x50", o.Hot)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cmdutil.UsageErrorf("%w", err)
+	}
+	po := PeerOptions{Dir: o.Dir, Redis: o.Redis}
+	if o.Durability != "" {
+		d, err := fsstore.ParseDurability(o.Durability)
+		if err != nil {
+			return cmdutil.UsageErrorf("--durability: %w", err)
+		}
+		po.Durability = &d
+	}
+	var names []string
+	for _, p := range o.Peers {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(AllPeers, p) {
+			return cmdutil.UsageErrorf("--peers %s: want some of %s", p, strings.Join(AllPeers, ", "))
+		}
+		if slices.Contains(names, p) {
+			return cmdutil.UsageErrorf("--peers %s: given twice", p)
+		}
+		if p == PeerSCSRedis && o.Redis == "" {
+			fmt.Fprintln(o.IO.ErrOut, "sessbench http: no --redis: scs-redis left out")
+			continue
+		}
+		names = append(names, p)
+	}
+	if len(names) == 0 {
+		return cmdutil.UsageErrorf("--peers: nothing to measure")
+	}
+	if o.Plot != "" && !strings.EqualFold(filepath.Ext(o.Plot), ".svg") {
+		return cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", o.Plot)
+	}
+	if po.Dir == "" {
+		tmp, err := os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, os.RemoveAll(tmp)) }()
+		po.Dir = tmp
+	}
+	var peers []*Peer
+	defer func() {
+		for i := len(peers) - 1; i >= 0; i-- {
+			err = errors.Join(err, peers[i].Close())
+		}
+	}()
+	for _, n := range names {
+		p, err := OpenPeer(ctx, n, po)
+		if err != nil {
+			return err
+		}
+		peers = append(peers, p)
+	}
+	if o.IO.ErrTTY {
+		cfg.OnStep = func(s string) { fmt.Fprintf(o.IO.ErrOut, "\r\033[K%s", s) }
+	}
+	started := time.Now()
+	res, err := Run(ctx, cfg, peers)
+	if o.IO.ErrTTY {
+		fmt.Fprint(o.IO.ErrOut, "\r\033[K")
+	}
+	if err != nil {
+		return cmdutil.Interrupted(ctx, err)
+	}
+	rep := BuildReport(cfg, peers, res, started, time.Now())
+	if o.Plot != "" {
+		title := o.Title
+		if title == "" {
+			title = fmt.Sprintf("sessbench http, %s", started.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		if err := cmdutil.WriteFile(o.Plot, 0o644, func(w io.Writer) error { return WritePlot(w, rep, title) }); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	if o.JSON {
+		return WriteJSON(o.IO.Out, rep)
+	}
+	return WriteMarkdown(o.IO.Out, rep)
+}

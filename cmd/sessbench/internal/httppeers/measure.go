@@ -1,0 +1,301 @@
+package httppeers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config is what one run measures.
+type Config struct {
+	Sizes []int // session payload sizes, bytes
+	// Duration is the measured time per peer, size and measurement (one
+	// client, then Concurrency clients), split over Rounds.
+	Duration time.Duration
+	Rounds   int
+	// Concurrency is the number of clients of the throughput measurement,
+	// each on sessions of its own.
+	Concurrency int
+	// Sessions per peer and size the latency and throughput requests
+	// cycle through.
+	Sessions int
+	// HotClients × HotIncrements requests increment one session's counter
+	// concurrently; what the counter misses are lost updates.
+	HotClients, HotIncrements int
+	// OnStep, if set, is called before each measurement with its name.
+	OnStep func(string)
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Sizes) == 0:
+		return errors.New("no session size")
+	case c.Duration <= 0:
+		return errors.New("duration must be positive")
+	case c.Rounds < 1:
+		return errors.New("rounds must be at least 1")
+	case c.Concurrency < 1:
+		return errors.New("concurrency must be at least 1")
+	case c.Sessions < c.Concurrency:
+		return fmt.Errorf("sessions (%d) must be at least the concurrency (%d)", c.Sessions, c.Concurrency)
+	case c.HotClients < 0 || c.HotIncrements < 0:
+		return errors.New("negative lost-update test size")
+	}
+	return nil
+}
+
+// Result is one peer at one session size.
+type Result struct {
+	Peer string `json:"peer"`
+	Size int    `json:"size"`
+	// One client, requests back to back.
+	P50NS      int64   `json:"p50_ns"`
+	P99NS      int64   `json:"p99_ns"`
+	Requests1  int     `json:"requests_1"`
+	Throughput float64 `json:"throughput_rps"` // with Concurrency clients
+	P50NSConc  int64   `json:"p50_ns_concurrent"`
+	RequestsN  int     `json:"requests_concurrent"`
+	// Lost updates of the same-session test: increments sent and answered
+	// 200 minus what the counter gained.
+	HotSent  int `json:"hot_sent"`
+	HotOK    int `json:"hot_ok"`
+	HotGain  int `json:"hot_gain"`
+	Lost     int `json:"lost_updates"`
+	HotFails int `json:"hot_failed"` // answered with an error status
+}
+
+// client is one user's cookie on one peer.
+type client struct {
+	h      http.Handler
+	cookie string
+}
+
+// do sends one request and returns the status and body.
+func (c *client) do(path string) (int, string) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if c.cookie != "" {
+		req.Header.Set("Cookie", c.cookie)
+	}
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req)
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == cookieName {
+			c.cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	return rec.Code, rec.Body.String()
+}
+
+// newSession creates a session of about size bytes on h and returns its
+// client.
+func newSession(h http.Handler, size int) (*client, error) {
+	c := &client{h: h}
+	code, body := c.do(pathNew + "?size=" + strconv.Itoa(size))
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("creating a session: %d %s", code, strings.TrimSpace(body))
+	}
+	if c.cookie == "" {
+		return nil, errors.New("creating a session: no session cookie in the response")
+	}
+	return c, nil
+}
+
+// incr is one measured request; an error status fails the run, since a
+// peer that answers errors fast would otherwise look good.
+func (c *client) incr() error {
+	code, body := c.do(pathIncr)
+	if code != http.StatusOK {
+		return fmt.Errorf("%s: %d %s", pathIncr, code, strings.TrimSpace(body))
+	}
+	return nil
+}
+
+// Run measures every peer at every size. Rounds interleave the peers (A B C
+// A B C ...), so drift on a shared machine hits them alike.
+func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	type cell struct {
+		res     Result
+		clients []*client
+		lat1    []int64
+		latN    []int64
+		elapsed time.Duration
+	}
+	var cells []*cell
+	for _, size := range cfg.Sizes {
+		for _, p := range peers {
+			c := &cell{res: Result{Peer: p.Name, Size: size}}
+			for range cfg.Sessions {
+				cl, err := newSession(p.Handler, size)
+				if err != nil {
+					return nil, fmt.Errorf("%s, %d B: %w", p.Name, size, err)
+				}
+				c.clients = append(c.clients, cl)
+			}
+			// Warm-up: every session once, unrecorded.
+			for _, cl := range c.clients {
+				if err := cl.incr(); err != nil {
+					return nil, fmt.Errorf("%s, %d B, warm-up: %w", p.Name, size, err)
+				}
+			}
+			cells = append(cells, c)
+		}
+	}
+	slice := cfg.Duration / time.Duration(cfg.Rounds)
+	for round := range cfg.Rounds {
+		for _, c := range cells {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			step := fmt.Sprintf("round %d/%d: %s, %d B", round+1, cfg.Rounds, c.res.Peer, c.res.Size)
+			if cfg.OnStep != nil {
+				cfg.OnStep(step + ", 1 client")
+			}
+			lat, err := measure(ctx, c.clients[:1], 1, slice)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", step, err)
+			}
+			c.lat1 = append(c.lat1, lat...)
+			if cfg.OnStep != nil {
+				cfg.OnStep(fmt.Sprintf("%s, %d clients", step, cfg.Concurrency))
+			}
+			start := time.Now()
+			lat, err = measure(ctx, c.clients, cfg.Concurrency, slice)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", step, err)
+			}
+			c.elapsed += time.Since(start)
+			c.latN = append(c.latN, lat...)
+		}
+	}
+	var out []Result
+	for _, c := range cells {
+		r := c.res
+		r.Requests1, r.RequestsN = len(c.lat1), len(c.latN)
+		r.P50NS, r.P99NS = percentile(c.lat1, 50), percentile(c.lat1, 99)
+		r.P50NSConc = percentile(c.latN, 50)
+		if c.elapsed > 0 {
+			r.Throughput = float64(len(c.latN)) / c.elapsed.Seconds()
+		}
+		if cfg.HotClients > 0 && cfg.HotIncrements > 0 {
+			if cfg.OnStep != nil {
+				cfg.OnStep(fmt.Sprintf("lost updates: %s, %d B", r.Peer, r.Size))
+			}
+			if err := hot(ctx, cfg, c.clients[0].h, &r); err != nil {
+				return nil, fmt.Errorf("lost updates, %s, %d B: %w", r.Peer, r.Size, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// measure runs n clients, client i on sessions i, i+n, ..., for d and
+// returns every request's latency in nanoseconds.
+func measure(ctx context.Context, clients []*client, n int, d time.Duration) ([]int64, error) {
+	var (
+		wg    sync.WaitGroup
+		stop  atomic.Bool
+		mu    sync.Mutex
+		all   []int64
+		first error
+	)
+	timer := time.AfterFunc(d, func() { stop.Store(true) })
+	defer timer.Stop()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []*client
+			for j := i; j < len(clients); j += n {
+				mine = append(mine, clients[j])
+			}
+			lat := make([]int64, 0, 4096)
+			var err error
+			for k := 0; !stop.Load() && ctx.Err() == nil; k++ {
+				t0 := time.Now()
+				if err = mine[k%len(mine)].incr(); err != nil {
+					stop.Store(true)
+					break
+				}
+				lat = append(lat, int64(time.Since(t0)))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return all, first
+}
+
+// hot sends HotClients × HotIncrements increments to one new session at
+// once and counts what the counter lost.
+func hot(ctx context.Context, cfg Config, h http.Handler, r *Result) error {
+	base, err := newSession(h, r.Size)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var ok, failed atomic.Int64
+	for range cfg.HotClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &client{h: h, cookie: base.cookie}
+			for range cfg.HotIncrements {
+				if ctx.Err() != nil {
+					return
+				}
+				if code, _ := c.do(pathIncr); code == http.StatusOK {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	code, body := base.do(pathGet)
+	if code != http.StatusOK {
+		return fmt.Errorf("%s: %d %s", pathGet, code, strings.TrimSpace(body))
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(body))
+	if err != nil {
+		return fmt.Errorf("%s: counter %q: %w", pathGet, body, err)
+	}
+	r.HotSent = cfg.HotClients * cfg.HotIncrements
+	r.HotOK, r.HotFails, r.HotGain = int(ok.Load()), int(failed.Load()), n
+	r.Lost = r.HotOK - n
+	return nil
+}
+
+// percentile returns the p-th percentile (nearest rank) of ns, sorting it.
+func percentile(ns []int64, p int) int64 {
+	if len(ns) == 0 {
+		return 0
+	}
+	slices.Sort(ns)
+	i := (len(ns)*p + 99) / 100
+	return ns[max(i-1, 0)]
+}

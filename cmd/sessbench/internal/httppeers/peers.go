@@ -1,0 +1,287 @@
+// Package httppeers implements "sessbench http": the same HTTP request
+// (read a counter from the session, increment it, write the session back)
+// served through sessfs's httpsession middleware and through the session
+// libraries a Go user would otherwise pick, measured side by side.
+//
+// Requests go straight to each peer's http.Handler (ServeHTTP with a
+// recorded response): no sockets, so what is compared is the session
+// middleware and its store, not the network stack, which would add the
+// same cost to every peer.
+package httppeers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/gomodule/redigo/redis"
+	"github.com/gorilla/sessions"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// The peers, by the names used on the command line and in reports.
+const (
+	PeerSessfs    = "sessfs"
+	PeerSCSRedis  = "scs-redis"
+	PeerSCSMem    = "scs-mem"
+	PeerGorillaFS = "gorilla-fs"
+)
+
+// AllPeers lists every peer in report order: sessfs first (the ratios'
+// numerator), scs+redisstore second (the ratios' denominator).
+var AllPeers = []string{PeerSessfs, PeerSCSRedis, PeerSCSMem, PeerGorillaFS}
+
+// Paths every peer serves.
+const (
+	pathNew  = "/new"  // create a session: counter 0 and a pad of ?size= bytes
+	pathIncr = "/incr" // read the counter, add one, write; the body is the new value
+	pathGet  = "/get"  // read the counter without changing the session
+)
+
+// cookieName is the session cookie of every peer (each library's default
+// is "session" already, except gorilla's, which is the name passed to Get).
+const cookieName = "session"
+
+// Peer is one session library serving the benchmark's routes.
+type Peer struct {
+	Name string
+	// Desc says what the peer is and how it is configured, for the report.
+	Desc    string
+	Handler http.Handler
+	close   func() error
+}
+
+// Close releases what the peer opened and removes what it wrote.
+func (p *Peer) Close() error {
+	if p.close == nil {
+		return nil
+	}
+	return p.close()
+}
+
+// PeerOptions say where the peers keep their sessions.
+type PeerOptions struct {
+	// Dir is where sessfs and gorilla's FilesystemStore get their private
+	// subdirectories.
+	Dir string
+	// Redis is the host:port of the Redis server behind scs's redisstore.
+	Redis string
+	// Durability, if not nil, overrides the store's default for sessfs.
+	Durability *fsstore.Durability
+}
+
+// OpenPeer opens the named peer.
+func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
+	switch name {
+	case PeerSessfs:
+		return openSessfs(o)
+	case PeerSCSRedis:
+		return openSCSRedis(ctx, o.Redis)
+	case PeerSCSMem:
+		sm := scs.New()
+		sm.Store = memstore.NewWithCleanupInterval(0)
+		return &Peer{Name: name, Desc: "scs v2 LoadAndSave with memstore (process memory)", Handler: scsRoutes(sm)}, nil
+	case PeerGorillaFS:
+		return openGorilla(o.Dir)
+	}
+	return nil, fmt.Errorf("unknown peer %q (want %s)", name, strings.Join(AllPeers, ", "))
+}
+
+func openSessfs(o PeerOptions) (*Peer, error) {
+	sub, err := os.MkdirTemp(o.Dir, ".sessbench-http-")
+	if err != nil {
+		return nil, fmt.Errorf("sessfs peer: %w", err)
+	}
+	var opts []fsstore.Option
+	if o.Durability != nil {
+		opts = append(opts, fsstore.WithDurability(*o.Durability))
+	}
+	st, err := fsstore.Open(sub, opts...)
+	if err != nil {
+		os.RemoveAll(sub)
+		return nil, fmt.Errorf("sessfs peer: %w", err)
+	}
+	how := "the store's default"
+	if o.Durability != nil {
+		how = "--durability"
+	}
+	m := httpsession.New(st)
+	mux := http.NewServeMux()
+	mux.HandleFunc(pathNew, func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		pad, err := padOf(r)
+		if err == nil {
+			err = errors.Join(s.Put("n", 0), s.Put("pad", pad))
+		}
+		reply(w, 0, err)
+	})
+	mux.HandleFunc(pathIncr, func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		n := s.GetInt("n") + 1
+		reply(w, n, s.Put("n", n))
+	})
+	mux.HandleFunc(pathGet, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, httpsession.FromContext(r.Context()).GetInt("n"), nil)
+	})
+	return &Peer{
+		Name:    PeerSessfs,
+		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open defaults, durability %s (%s)", st.Durability(), how),
+		Handler: m.Handler(mux),
+		close: func() error {
+			return errors.Join(st.Close(), os.RemoveAll(sub))
+		},
+	}, nil
+}
+
+func openSCSRedis(ctx context.Context, addr string) (*Peer, error) {
+	if addr == "" {
+		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
+	}
+	pool := &redis.Pool{
+		MaxIdle: 64,
+		Dial: func() (redis.Conn, error) {
+			return redis.Dial("tcp", addr, redis.DialConnectTimeout(5*time.Second))
+		},
+	}
+	c, err := pool.GetContext(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("scs-redis peer: %s: %w", addr, err)
+	}
+	info, err := redis.String(c.Do("INFO", "server"))
+	c.Close()
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("scs-redis peer: %s: %w", addr, err)
+	}
+	version := "?"
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			version = v
+		}
+	}
+	// A prefix of our own, so that Close removes exactly our keys.
+	prefix := fmt.Sprintf("sessbench:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	sm := scs.New()
+	sm.Store = redisstore.NewWithPrefix(pool, prefix)
+	return &Peer{
+		Name:    PeerSCSRedis,
+		Desc:    fmt.Sprintf("scs v2 LoadAndSave with redisstore (redigo pool), Redis %s at %s", version, addr),
+		Handler: scsRoutes(sm),
+		close: func() error {
+			c := pool.Get()
+			keys, err := redis.Strings(c.Do("KEYS", prefix+"*"))
+			if err == nil && len(keys) > 0 {
+				args := make([]any, len(keys))
+				for i, k := range keys {
+					args[i] = k
+				}
+				_, err = c.Do("DEL", args...)
+			}
+			return errors.Join(err, c.Close(), pool.Close())
+		},
+	}, nil
+}
+
+func scsRoutes(sm *scs.SessionManager) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(pathNew, func(w http.ResponseWriter, r *http.Request) {
+		pad, err := padOf(r)
+		if err == nil {
+			sm.Put(r.Context(), "n", 0)
+			sm.Put(r.Context(), "pad", pad)
+		}
+		reply(w, 0, err)
+	})
+	mux.HandleFunc(pathIncr, func(w http.ResponseWriter, r *http.Request) {
+		n := sm.GetInt(r.Context(), "n") + 1
+		sm.Put(r.Context(), "n", n)
+		reply(w, n, nil)
+	})
+	mux.HandleFunc(pathGet, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, sm.GetInt(r.Context(), "n"), nil)
+	})
+	return sm.LoadAndSave(mux)
+}
+
+func openGorilla(dir string) (*Peer, error) {
+	sub, err := os.MkdirTemp(dir, ".sessbench-gorilla-")
+	if err != nil {
+		return nil, fmt.Errorf("gorilla-fs peer: %w", err)
+	}
+	// A fixed key: the benchmark's cookies never leave the process.
+	st := sessions.NewFilesystemStore(sub, []byte("sessbench-gorilla-hash-key-32byt"))
+	// The default 4096-byte limit would refuse a 16 KiB session; 0 lifts it.
+	st.MaxLength(0)
+	get := func(w http.ResponseWriter, r *http.Request) *sessions.Session {
+		s, err := st.Get(r, cookieName)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return nil
+		}
+		return s
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(pathNew, func(w http.ResponseWriter, r *http.Request) {
+		s := get(w, r)
+		if s == nil {
+			return
+		}
+		pad, err := padOf(r)
+		if err == nil {
+			s.Values["n"], s.Values["pad"] = 0, pad
+			err = s.Save(r, w)
+		}
+		reply(w, 0, err)
+	})
+	mux.HandleFunc(pathIncr, func(w http.ResponseWriter, r *http.Request) {
+		s := get(w, r)
+		if s == nil {
+			return
+		}
+		n, _ := s.Values["n"].(int)
+		n++
+		s.Values["n"] = n
+		reply(w, n, s.Save(r, w))
+	})
+	mux.HandleFunc(pathGet, func(w http.ResponseWriter, r *http.Request) {
+		if s := get(w, r); s != nil {
+			n, _ := s.Values["n"].(int)
+			reply(w, n, nil)
+		}
+	})
+	return &Peer{
+		Name:    PeerGorillaFS,
+		Desc:    "gorilla/sessions FilesystemStore (file per session, written in place, no fsync)",
+		Handler: mux,
+		close:   func() error { return os.RemoveAll(sub) },
+	}, nil
+}
+
+// padOf returns the ?size= bytes of padding that make a session that size.
+func padOf(r *http.Request) (string, error) {
+	n, err := strconv.Atoi(r.URL.Query().Get("size"))
+	if err != nil || n < 0 || n > 64<<20 {
+		return "", fmt.Errorf("bad size %q", r.URL.Query().Get("size"))
+	}
+	return strings.Repeat("x", n), nil
+}
+
+func reply(w http.ResponseWriter, n int, err error) {
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write(strconv.AppendInt(nil, int64(n), 10))
+}
