@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 )
@@ -61,9 +62,24 @@ const (
 	// configured (ErrUnknownKey): a key was retired before every record
 	// was rekeyed. Users of such records get a fresh session.
 	OutcomeUnknownKey
+	// OutcomeTooManyLocks reports a lock refused at once because this
+	// process holds its cap of OS locks (WithMaxHeldLocks) or the server
+	// refused another one (ErrTooManyLocks).
+	OutcomeTooManyLocks
+	// OutcomeNoSpace reports a write refused because the file system or
+	// the user's quota is full (ENOSPC, EDQUOT).
+	OutcomeNoSpace
+	// OutcomeReadOnlyFS reports a write refused because the file system is
+	// mounted read-only (EROFS), as after an NFS or disk error remount.
+	OutcomeReadOnlyFS
+	// OutcomePermission reports a file the process may not read or write
+	// (EACCES, EPERM): usually a uid or mode mismatch between hosts.
+	OutcomePermission
 )
 
-var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key"}
+// The other failures stay OutcomeError; the ones above get their own
+// label because each has its own fix (see the operator guide's alerts).
+var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key", "too_many_locks", "no_space", "read_only_fs", "permission"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -123,10 +139,17 @@ func outcomeOf(err error) Outcome {
 		return OutcomeCorrupt
 	case errors.Is(err, ErrLockLost):
 		return OutcomeLockLost
+	case errors.Is(err, ErrTooManyLocks):
+		return OutcomeTooManyLocks
 	case errors.Is(err, ErrLocked), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return OutcomeLockTimeout
 	case errors.Is(err, ErrInvalidID), errors.Is(err, ErrTooLarge), errors.Is(err, ErrReadOnly):
 		return OutcomeInvalid
+	case errors.Is(err, fs.ErrPermission):
+		return OutcomePermission
+	}
+	if out, ok := osOutcome(err); ok {
+		return out
 	}
 	return OutcomeError
 }
@@ -153,7 +176,7 @@ func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
 		s.cfg.logger.Warn("session record under a key that is not configured; rekey before retiring a key", "op", op.String(), "file", name, "err", err)
 	case OutcomeLockLost:
 		s.cfg.logger.Error("session lock lost; write refused", "op", op.String(), "file", name, "err", err)
-	case OutcomeError:
+	case OutcomeError, OutcomeTooManyLocks, OutcomeNoSpace, OutcomeReadOnlyFS, OutcomePermission:
 		s.cfg.logger.Error("session store operation failed", "op", op.String(), "file", name, "err", err)
 	}
 }
