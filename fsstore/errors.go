@@ -56,6 +56,17 @@ var (
 	ErrLayoutMismatch = errors.New("store layout differs from the options")
 	// ErrClosed reports use of a closed Store.
 	ErrClosed = errors.New("store closed")
+	// ErrUnavailable reports that the store could not do an operation in
+	// time: the filesystem did not answer before the caller's context
+	// ended or the store's ceiling passed (WithOpTimeout), the circuit
+	// breaker is open after repeated timeouts (WithBreaker), or the store
+	// already has as many operations waiting for the filesystem as it
+	// allows (WithMaxInFlight). Nothing waits for the server on the
+	// caller's behalf any more; a write given up on before it started is
+	// skipped, and one already under way says so in its message. When the
+	// caller's context ended, the error matches its error too. An HTTP
+	// server should answer 503 with Retry-After.
+	ErrUnavailable = errors.New("session store unavailable: the filesystem did not answer in time or the circuit breaker is open")
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).
 	ErrNotSupported = errors.New("platform not supported")

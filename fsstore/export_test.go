@@ -1,5 +1,7 @@
 package fsstore
 
+import "time"
+
 // Test-only access to internals for the external test package: where a
 // session's record lives and which lock stripe covers it, so that tests
 // can corrupt a record or pick sessions on distinct stripes without
@@ -28,3 +30,16 @@ func (s *Store) SetLockCheckHookForTest(h func(stage string)) { s.testHooks.befo
 
 // KeylessRecheck is how often a keyless store re-reads the marker.
 const KeylessRecheck = keylessRecheck
+
+// WithTestFSForTest is withTestFS: hook runs where a hung server would
+// block a bounded store's work.
+func WithTestFSForTest(hook func(site string)) Option { return withTestFS(hook) }
+
+// WithTestAfterForTest is withTestAfter: the breaker's timers.
+func WithTestAfterForTest(after func(time.Duration) <-chan time.Time) Option {
+	return withTestAfter(after)
+}
+
+// InFlightForTest reports the bounded store's operations in flight,
+// those given up on included.
+func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -36,6 +37,16 @@ type Locked struct {
 
 	mu       sync.Mutex
 	unlocked bool
+	// running counts operations on the session whose work is under way
+	// (on a bounded store possibly on another goroutine, given up on by
+	// their caller): the lock is released only once it is zero, so that
+	// nothing is written under a lock given back. wantUnlock: Unlock was
+	// called meanwhile; the last operation to end releases the lock.
+	running    int
+	wantUnlock bool
+	// broken: an operation was given up on (ErrUnavailable) and may still
+	// complete; every later operation fails with ErrUnavailable.
+	broken bool
 	// live is set by a Load under this lock that found the session live,
 	// liveUntil to its expiry: until then Touch needs no lstat to refuse
 	// reviving an expired session, as nobody else saves it meanwhile.
@@ -61,7 +72,24 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode)
+	var h *lock.Handle
+	if b := s.bnd; b == nil {
+		h, err = s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode)
+	} else {
+		c := b.get("lock", OpLockWait, k.name)
+		c.fn = func(c *call) error {
+			var err error
+			c.h, err = s.locks.Lock(opwatch.NewContext(ctx, &c.op), stripeName(k.stripe, s.layout.stripes), k.name, mode)
+			if err != nil && c.op.Refused() {
+				return b.fullErr("lock")
+			}
+			return err
+		}
+		if err = b.run(ctx, c, lockOp); err == nil {
+			h = c.h
+		}
+		b.put(c)
+	}
 	if err != nil {
 		err = fmt.Errorf("fsstore: lock: %w", err)
 	}
@@ -79,7 +107,24 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode)
+	var h *lock.Handle
+	if b := s.bnd; b == nil {
+		h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode)
+	} else {
+		// No wait for a holder here: all of it counts as waiting for the
+		// filesystem, bounded by the ceiling.
+		c := b.get("lock", OpLockWait, k.name)
+		c.fn = func(c *call) error {
+			c.hook("lock")
+			var err error
+			c.h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode)
+			return err
+		}
+		if err = b.run(context.Background(), c, fsOp); err == nil {
+			h = c.h
+		}
+		b.put(c)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: lock: %w", err)
 	}
@@ -92,26 +137,86 @@ func (l *Locked) ID() string { return l.id }
 // Mode returns the mode the lock was requested in.
 func (l *Locked) Mode() LockMode { return l.mode }
 
-func (l *Locked) usable(ctx context.Context, write bool) error {
+// enter checks that the session may be used and counts an operation as
+// running on it; end must follow, where the operation's work ends.
+func (l *Locked) enter(ctx context.Context, write bool) error {
 	l.mu.Lock()
-	unlocked := l.unlocked
-	l.mu.Unlock()
+	defer l.mu.Unlock()
 	switch {
-	case unlocked:
+	case l.unlocked:
 		return errors.New("fsstore: session used after Unlock")
 	case write && l.mode != Exclusive:
 		return ErrReadOnly
+	case l.broken:
+		return fmt.Errorf("fsstore: %w: an earlier operation under this lock was given up on and may still complete", ErrUnavailable)
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.running++
+	return nil
+}
+
+// end ends an operation counted by enter, releasing the lock if Unlock
+// was called meanwhile.
+func (l *Locked) end() {
+	l.mu.Lock()
+	l.running--
+	release := l.running == 0 && l.wantUnlock
+	l.wantUnlock = l.wantUnlock && !release
+	l.mu.Unlock()
+	if release {
+		if err := l.h.Unlock(); err != nil {
+			l.s.cfg.logger.Warn("releasing a session lock after the operation given up on returned", "file", l.k.name, "err", err)
+		}
+	}
+}
+
+func (l *Locked) markBroken() {
+	l.mu.Lock()
+	l.broken = true
+	l.mu.Unlock()
+}
+
+// run runs one operation's work on the session: on the caller's goroutine,
+// or for a bounded store under its bound (see bounder.run).
+func (l *Locked) run(ctx context.Context, what string, kind Op, fn func(c *call) error) error {
+	b := l.s.bnd
+	if b == nil {
+		err := fn(nil)
+		l.end()
+		return err
+	}
+	c := b.get(what, kind, l.k.name)
+	c.fn, c.l = fn, l
+	err := b.run(ctx, c, fsOp)
+	b.put(c)
+	return err
 }
 
 // Load reads the session (see Store.Load).
 func (l *Locked) Load(ctx context.Context) (*Session, error) {
-	if err := l.usable(ctx, false); err != nil {
+	if err := l.enter(ctx, false); err != nil {
 		return nil, err
 	}
 	start := l.s.begin()
-	sess, err := l.s.load(l.id, l.k, true)
+	var sess *Session
+	var err error
+	if l.s.bnd == nil {
+		sess, err = l.s.load(l.id, l.k, true)
+		l.end()
+	} else {
+		var res *Session
+		err = l.run(ctx, "load", OpLoad, func(c *call) error {
+			c.hook("load")
+			var err error
+			res, err = l.s.load(l.id, l.k, true)
+			return err
+		})
+		if !errors.Is(err, ErrUnavailable) {
+			sess = res
+		}
+	}
 	n := 0
 	if sess != nil {
 		n = len(sess.Data)
@@ -142,16 +247,23 @@ func (l *Locked) verify(op string) error {
 // is written (and may have replaced another holder's) and the error is
 // ErrLockLost too, never a silent success. sess.ID must be the locked ID.
 func (l *Locked) Save(ctx context.Context, sess *Session) error {
-	if err := l.usable(ctx, true); err != nil {
-		return err
-	}
 	if sess == nil || sess.ID != l.id {
 		return errors.New("fsstore: save: session is not the locked one")
 	}
+	if err := l.enter(ctx, true); err != nil {
+		return err
+	}
 	start := l.s.begin()
-	err := l.verify("save")
-	if err == nil {
-		err = l.s.save(ctx, l.k, sess, l.h.Verify)
+	var err error
+	if l.s.bnd == nil {
+		err = l.save(ctx, nil, sess)
+		l.end()
+	} else {
+		cp := detachedCopy(sess)
+		if err = l.run(ctx, "save", OpSave, func(c *call) error { return l.save(ctx, c, cp) }); err == nil {
+			cp.Data = sess.Data
+			*sess = *cp
+		}
 	}
 	l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
 	return err
@@ -159,22 +271,16 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 
 // Touch extends the session's idle expiry (see Store.Touch).
 func (l *Locked) Touch(ctx context.Context) error {
-	if err := l.usable(ctx, true); err != nil {
+	if err := l.enter(ctx, true); err != nil {
 		return err
 	}
 	start := l.s.begin()
-	err := l.verify("touch")
-	l.mu.Lock()
-	live, until := l.live, l.liveUntil
-	l.mu.Unlock()
-	switch {
-	case err != nil:
-	case live && (until.IsZero() || l.s.cfg.now().Before(until)):
-		// Load saw the session live and it has not expired since: skip
-		// touch's lstat (one system call; on NFS possibly a GETATTR).
-		err = l.s.touchLive(l.k)
-	default:
-		err = l.s.touch(l.id, l.k)
+	var err error
+	if l.s.bnd == nil {
+		err = l.touch(nil)
+		l.end()
+	} else {
+		err = l.run(ctx, "touch", OpTouch, l.touch)
 	}
 	l.s.end(OpTouch, start, err, 0, l.k.name)
 	return err
@@ -182,28 +288,87 @@ func (l *Locked) Touch(ctx context.Context) error {
 
 // Delete removes the session (see Store.Delete).
 func (l *Locked) Delete(ctx context.Context) error {
-	if err := l.usable(ctx, true); err != nil {
+	if err := l.enter(ctx, true); err != nil {
 		return err
 	}
 	start := l.s.begin()
-	err := l.verify("delete")
-	if err == nil {
-		err = l.s.delete(l.k)
+	var err error
+	if l.s.bnd == nil {
+		err = l.delete(nil)
+		l.end()
+	} else {
+		err = l.run(ctx, "delete", OpDelete, l.delete)
 	}
 	l.s.end(OpDelete, start, err, 0, l.k.name)
 	return err
 }
 
-// Unlock releases the lock. Calling it again does nothing.
+func (l *Locked) save(ctx context.Context, c *call, sess *Session) error {
+	c.hook("save")
+	if err := l.verify("save"); err != nil {
+		return err
+	}
+	return l.s.save(ctx, c, l.k, sess, l.h.Verify)
+}
+
+func (l *Locked) touch(c *call) error {
+	c.hook("touch")
+	if err := l.verify("touch"); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	live, until := l.live, l.liveUntil
+	l.mu.Unlock()
+	if live && (until.IsZero() || l.s.cfg.now().Before(until)) {
+		// Load saw the session live and it has not expired since: skip
+		// touch's lstat (one system call; on NFS possibly a GETATTR).
+		return l.s.touchLive(c, l.k)
+	}
+	return l.s.touch(c, l.id, l.k)
+}
+
+func (l *Locked) delete(c *call) error {
+	c.hook("delete")
+	if err := l.verify("delete"); err != nil {
+		return err
+	}
+	return l.s.delete(c, l.k)
+}
+
+// Unlock releases the lock. Calling it again does nothing. While an
+// operation on the session is still under way (on a bounded store, one
+// given up on with ErrUnavailable that the filesystem has not finished),
+// the lock is released only when it ends, so that nothing is written under
+// a lock given back; Unlock then returns at once, with an error matching
+// ErrUnavailable if that operation was given up on. On a bounded store,
+// Unlock waits for the release up to the ceiling (WithOpTimeout), or not
+// at all while the circuit breaker is open, and the release goes on in the
+// background (ErrUnavailable).
 func (l *Locked) Unlock() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.unlocked {
+		l.mu.Unlock()
 		return nil
 	}
 	l.unlocked = true
-	if err := l.h.Unlock(); err != nil {
+	if l.running > 0 {
+		l.wantUnlock = true
+		broken := l.broken
+		l.mu.Unlock()
+		if broken {
+			return fmt.Errorf("fsstore: unlock: %w: released once the operation given up on returns", ErrUnavailable)
+		}
+		return nil
+	}
+	l.mu.Unlock()
+	var err error
+	if b := l.s.bnd; b == nil {
+		err = l.h.Unlock()
+	} else {
+		err = b.unlock(l.h, l.k.name)
+	}
+	if err != nil && !errors.Is(err, ErrUnavailable) {
 		return fmt.Errorf("fsstore: unlock: %w", err)
 	}
-	return nil
+	return err
 }

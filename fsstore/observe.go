@@ -75,11 +75,19 @@ const (
 	// OutcomePermission reports a file the process may not read or write
 	// (EACCES, EPERM): usually a uid or mode mismatch between hosts.
 	OutcomePermission
+	// OutcomeUnavailable reports an operation that failed with
+	// ErrUnavailable: the filesystem did not answer in time, the circuit
+	// breaker was open, or the bound on operations in flight was full.
+	OutcomeUnavailable
+	// OutcomeLate reports a write (save, touch, delete) that the
+	// filesystem applied after its caller had been told the store is
+	// unavailable. Reported when the write completes, with no duration.
+	OutcomeLate
 )
 
 // The other failures stay OutcomeError; the ones above get their own
 // label because each has its own fix (see the operator guide's alerts).
-var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key", "too_many_locks", "no_space", "read_only_fs", "permission"}
+var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key", "too_many_locks", "no_space", "read_only_fs", "permission", "unavailable", "late"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -129,6 +137,8 @@ func outcomeOf(err error) Outcome {
 	switch {
 	case err == nil:
 		return OutcomeOK
+	case errors.Is(err, ErrUnavailable):
+		return OutcomeUnavailable
 	case errors.Is(err, ErrNotFound):
 		return OutcomeNotFound
 	case errors.Is(err, ErrConflict):

@@ -102,6 +102,15 @@ type config struct {
 	observer     Observer
 	logger       *slog.Logger
 
+	// The bound on store work (bound.go).
+	maxInFlight     int
+	maxInFlightSet  bool
+	opTimeout       time.Duration
+	breakerFailures int
+	breakerCooldown time.Duration
+	testFS          func(site string)
+	testAfter       func(time.Duration) <-chan time.Time
+
 	// See the options of the same names (keys.go).
 	plaintextMigration bool
 	maintenanceOnly    bool
@@ -121,6 +130,11 @@ func defaultConfig() config {
 		cacheBytes:  64 << 20,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
+
+		maxInFlight:     DefaultMaxInFlight,
+		opTimeout:       DefaultOpTimeout,
+		breakerFailures: DefaultBreakerFailures,
+		breakerCooldown: DefaultBreakerCooldown,
 	}
 }
 
@@ -148,6 +162,14 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: negative cache size")
 	case c.keysFile != "" && len(c.keys) > 0:
 		return fmt.Errorf("fsstore: WithKeys and WithKeysFile are exclusive")
+	case c.maxInFlight < 0 || c.maxInFlight > 1<<16:
+		return fmt.Errorf("fsstore: max in flight %d outside 0..65536", c.maxInFlight)
+	case c.opTimeout <= 0:
+		return fmt.Errorf("fsstore: operation timeout %v not positive", c.opTimeout)
+	case c.breakerFailures < 1:
+		return fmt.Errorf("fsstore: breaker failures %d below 1", c.breakerFailures)
+	case c.breakerCooldown <= 0:
+		return fmt.Errorf("fsstore: breaker cool-down %v not positive", c.breakerCooldown)
 	}
 	return nil
 }

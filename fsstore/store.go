@@ -14,6 +14,7 @@ import (
 
 	"syscall"
 
+	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -94,6 +95,12 @@ type Store struct {
 	maxIdle atomic.Int64
 	ownIdle atomic.Int64
 	raiseMu sync.Mutex
+
+	// bnd runs operations under the bound (WithMaxInFlight); nil runs
+	// them on the caller's goroutine.
+	bnd      *bounder
+	healthMu sync.Mutex
+	health   *healthProbe // the health probe in flight, if any
 
 	testHooks testHooks
 }
@@ -192,6 +199,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse", abs, ErrKeysRequired, MarkerFile)
 	}
 	s.nfs = onNFS(abs)
+	if !c.maxInFlightSet && !s.nfs && !c.efs {
+		s.cfg.maxInFlight = 0 // local disk: see WithMaxInFlight
+	}
+	if s.cfg.maxInFlight > 0 {
+		s.bnd = newBounder(s, &s.cfg)
+	}
 	s.prealloc = c.durability == DurabilityNone && !s.nfs && isExt4(abs)
 	if err := s.checkWritable(); err != nil {
 		return nil, err
@@ -277,6 +290,10 @@ func (s *Store) Close() error {
 	if s.keysW != nil {
 		s.keysW.close()
 	}
+	if s.bnd != nil {
+		close(s.bnd.brk.stop)
+		close(s.bnd.quit)
+	}
 	err := s.locks.Close()
 	if rerr := s.root.close(); err == nil {
 		err = rerr
@@ -322,8 +339,22 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 	start := s.begin()
 	k, err := s.check(ctx, id)
 	var sess *Session
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.bnd == nil:
 		sess, err = s.load(id, k, true)
+	default:
+		c := s.bnd.get("load", OpLoad, k.name)
+		c.fn = func(c *call) error {
+			c.hook("load")
+			var err error
+			c.sess, err = s.load(id, k, true)
+			return err
+		}
+		if err = s.bnd.run(ctx, c, fsOp); !errors.Is(err, ErrUnavailable) {
+			sess = c.sess
+		}
+		s.bnd.put(c)
 	}
 	n := 0
 	if sess != nil {
@@ -485,8 +516,22 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 	}
 	start := s.begin()
 	k, err := s.check(ctx, sess.ID)
-	if err == nil {
-		err = s.save(ctx, k, sess, nil)
+	switch {
+	case err != nil:
+	case s.bnd == nil:
+		err = s.save(ctx, nil, k, sess, nil)
+	default:
+		c := s.bnd.get("save", OpSave, k.name)
+		cp := detachedCopy(sess)
+		c.fn = func(c *call) error {
+			c.hook("save")
+			return s.save(ctx, c, k, cp, nil)
+		}
+		if err = s.bnd.run(ctx, c, fsOp); err == nil {
+			cp.Data = sess.Data
+			*sess = *cp
+		}
+		s.bnd.put(c)
 	}
 	s.end(OpSave, start, err, len(sess.Data), k.name)
 	return err
@@ -495,8 +540,10 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 // save writes sess. For a save under a lock, verify checks the lock: right
 // before the rename that publishes the record, and again after it, so that
 // a lock lost meanwhile is reported (ErrLockLost) even when the rename went
-// through; see docs/design.md for the window that remains.
-func (s *Store) save(ctx context.Context, k key, sess *Session, verify func() error) error {
+// through; see docs/design.md for the window that remains. c is the
+// bounded call it runs in (nil on the caller's goroutine): a save its
+// caller gave up on skips the rename if it has not begun it.
+func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify func() error) error {
 	if s.keys.Load() == nil {
 		if err := s.refusePlaintext(); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
@@ -551,6 +598,18 @@ func (s *Store) save(ctx context.Context, k key, sess *Session, verify func() er
 	if h := s.testHooks.beforeVerify; h != nil && verify != nil {
 		preRename = func() error { h("rename"); return verify() }
 	}
+	if c != nil {
+		check := preRename
+		preRename = func() error {
+			if !c.commit() {
+				return errAbandoned
+			}
+			if check != nil {
+				return check()
+			}
+			return nil
+		}
+	}
 	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename)
 	if err == nil && s.cfg.fakeClock {
 		err = s.root.setMtime(filepath.Join(dir, k.name), now)
@@ -596,11 +655,51 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	if err != nil {
 		return err
 	}
-	h, err := s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, lock.Exclusive)
+	if s.bnd == nil {
+		return s.compareAndSwap(ctx, nil, k, sess)
+	}
+	c := s.bnd.get("compare-and-swap", OpCompareAndSwap, k.name)
+	cp := detachedCopy(sess)
+	c.fn = func(c *call) error { return s.compareAndSwap(ctx, c, k, cp) }
+	if err = s.bnd.run(ctx, c, lockOp); err == nil {
+		cp.Data = sess.Data
+		*sess = *cp
+	}
+	s.bnd.put(c)
+	return err
+}
+
+// compareAndSwap is CompareAndSwap's work. With c (a bounded call) its wait
+// for the lock ends with ctx and each lock attempt counts as a call into
+// the filesystem; once it holds the lock, everything does.
+func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Session) error {
+	lctx := ctx
+	if c != nil {
+		lctx = opwatch.NewContext(ctx, &c.op)
+	}
+	h, err := s.locks.Lock(lctx, stripeName(k.stripe, s.layout.stripes), k.name, lock.Exclusive)
 	if err != nil {
+		if c != nil && c.op.Refused() {
+			return s.bnd.fullErr("compare-and-swap")
+		}
 		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
 	}
+	if c != nil && !c.op.Enter() {
+		// Given up on as the lock was granted, or no slot for the rest:
+		// not even a read.
+		c.op.EnterAlways()
+		h.Unlock()
+		c.op.Exit()
+		if c.op.Refused() {
+			return s.bnd.fullErr("compare-and-swap")
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+		}
+		return fmt.Errorf("fsstore: compare-and-swap: %w", errAbandoned)
+	}
 	defer h.Unlock()
+	c.hook("compare-and-swap")
 	// An expired record counts as absent (version 0), as it does for Load,
 	// or a caller who found no session could never create one. The new
 	// record's version continues from the expired one's, so a client still
@@ -634,13 +733,13 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		// Replacing an expired record: a fresh session.
 		fresh := *sess
 		fresh.Version, fresh.Created, fresh.Deadline = base, time.Time{}, time.Time{}
-		if err := s.save(ctx, k, &fresh, h.Verify); err != nil {
+		if err := s.save(ctx, c, k, &fresh, h.Verify); err != nil {
 			return err
 		}
 		*sess = fresh
 		return nil
 	}
-	return s.save(ctx, k, sess, h.Verify)
+	return s.save(ctx, c, k, sess, h.Verify)
 }
 
 // Delete removes the session. Deleting a missing session does nothing and
@@ -648,17 +747,30 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 func (s *Store) Delete(ctx context.Context, id string) error {
 	start := s.begin()
 	k, err := s.check(ctx, id)
-	if err == nil {
-		err = s.delete(k)
+	switch {
+	case err != nil:
+	case s.bnd == nil:
+		err = s.delete(nil, k)
+	default:
+		c := s.bnd.get("delete", OpDelete, k.name)
+		c.fn = func(c *call) error {
+			c.hook("delete")
+			return s.delete(c, k)
+		}
+		err = s.bnd.run(ctx, c, fsOp)
+		s.bnd.put(c)
 	}
 	s.end(OpDelete, start, err, 0, k.name)
 	return err
 }
 
-func (s *Store) delete(k key) error {
+func (s *Store) delete(c *call, k key) error {
 	_, p := s.path(k)
 	if s.cache != nil {
 		s.cache.drop(k.name)
+	}
+	if !c.commit() {
+		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
 	}
 	if err := s.root.unlink(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: p, Err: err})
@@ -677,14 +789,24 @@ func (s *Store) delete(k key) error {
 func (s *Store) Touch(ctx context.Context, id string) error {
 	start := s.begin()
 	k, err := s.check(ctx, id)
-	if err == nil {
-		err = s.touch(id, k)
+	switch {
+	case err != nil:
+	case s.bnd == nil:
+		err = s.touch(nil, id, k)
+	default:
+		c := s.bnd.get("touch", OpTouch, k.name)
+		c.fn = func(c *call) error {
+			c.hook("touch")
+			return s.touch(c, id, k)
+		}
+		err = s.bnd.run(ctx, c, fsOp)
+		s.bnd.put(c)
 	}
 	s.end(OpTouch, start, err, 0, k.name)
 	return err
 }
 
-func (s *Store) touch(id string, k key) error {
+func (s *Store) touch(c *call, id string, k key) error {
 	_, p := s.path(k)
 	// As in load: without revalidating the directory first, the NFS client
 	// may open and touch a replaced file through its stale cached handle.
@@ -712,7 +834,7 @@ func (s *Store) touch(id string, k key) error {
 		if exp := expiry(st.mtime, idle, deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 			return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 		}
-		return s.touchRemember(d, k, p, st, idle, deadline)
+		return s.touchRemember(c, d, k, p, st, idle, deadline)
 	}
 	f, st, err := s.root.openRead(p)
 	if err != nil {
@@ -738,15 +860,15 @@ func (s *Store) touch(id string, k key) error {
 	if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 	}
-	return s.touchRemember(d, k, p, st, h.Idle, h.Deadline)
+	return s.touchRemember(c, d, k, p, st, h.Idle, h.Deadline)
 }
 
 // touchRemember touches a live record and remembers its header with the
 // ctime the touch gave it, so that the next Touch needs no header read. The
 // stat after the touch costs no round trip on NFS: the SETATTR's reply
 // carried the new attributes.
-func (s *Store) touchRemember(d dirRef, k key, p string, st fileStat, idle, deadline int64) error {
-	if err := s.touchIn(d, k, p); err != nil {
+func (s *Store) touchRemember(c *call, d dirRef, k key, p string, st fileStat, idle, deadline int64) error {
+	if err := s.touchIn(c, d, k, p); err != nil {
 		return err
 	}
 	if now, err := d.lstat(); err == nil && now.dev == st.dev && now.ino == st.ino && now.size == st.size {
@@ -768,22 +890,25 @@ func (s *Store) touchError(p string, err error) error {
 }
 
 // touchLive sets the record's mtime to now, for a session known to be live.
-func (s *Store) touchLive(k key) error {
+func (s *Store) touchLive(c *call, k key) error {
 	_, p := s.path(k)
 	d, err := s.root.dirOf(p)
 	if err != nil {
 		return s.touchError(p, err)
 	}
 	defer d.close()
-	return s.touchIn(d, k, p)
+	return s.touchIn(c, d, k, p)
 }
 
 // touchIn is touchLive in a directory already open.
-func (s *Store) touchIn(d dirRef, k key, p string) error {
+func (s *Store) touchIn(c *call, d dirRef, k key, p string) error {
 	var t *time.Time
 	if s.cfg.fakeClock {
 		now := s.cfg.now()
 		t = &now
+	}
+	if !c.commit() {
+		return fmt.Errorf("fsstore: touch: %w", errAbandoned)
 	}
 	if err := d.touch(t); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/opwatch"
 )
 
 // maxHandoffs bounds how many times in a row a file's OS lock passes from
@@ -346,7 +348,10 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
 				// The OS lock was kept for waiters that all gave up.
+				w := opwatch.FromContext(ctx)
+				w.EnterAlways()
 				err = t.releaseOS(f)
+				w.Exit()
 			}
 			t.forget(file, f)
 			t.mu.Unlock()
@@ -392,13 +397,24 @@ func (t *Table) forget(file string, f *fileState) {
 // returns early on a signal), hence the polling. Waiting takes no MaxHeld
 // slot: the cap is checked before each attempt (so a full table fails fast)
 // and a slot is taken only once the lock is ours.
+//
+// A caller that runs Lock on a goroutine of its own, so as to give up on a
+// server that does not answer, says so with an opwatch.Op in ctx: each
+// attempt is then marked as a call into the OS, and none is started once
+// the caller has given up.
 func (t *Table) acquireOS(ctx context.Context, file string, block bool) (osLock, error) {
+	w := opwatch.FromContext(ctx)
 	var d time.Duration
 	for {
 		if err := t.slotFree(file); err != nil {
 			return nil, err
 		}
+		if !w.Enter() {
+			return nil, &waitError{path: t.path(file), err: abandonedErr(ctx)}
+		}
+		w.RunHook("lock")
 		l, err := t.be.try(file)
+		w.Exit()
 		if err != nil {
 			return nil, err
 		}
@@ -407,7 +423,9 @@ func (t *Table) acquireOS(ctx context.Context, file string, block bool) (osLock,
 			if t.held >= t.cfg.MaxHeld {
 				// Others filled the table during our attempt.
 				t.mu.Unlock()
+				w.EnterAlways()
 				l.unlock()
+				w.Exit()
 				return nil, t.tooMany(file)
 			}
 			t.held++
@@ -426,6 +444,15 @@ func (t *Table) acquireOS(ctx context.Context, file string, block bool) (osLock,
 			return nil, &waitError{path: t.path(file), err: err}
 		}
 	}
+}
+
+// abandonedErr is the error of an attempt its caller gave up on: the
+// context's, or a deadline (the caller's own ceiling) when it has none.
+func abandonedErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }
 
 func (t *Table) slotFree(file string) error {

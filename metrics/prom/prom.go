@@ -16,12 +16,14 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// Observer is an fsstore.Observer and a prometheus.Collector.
+// Observer is an fsstore.Observer (a BreakerObserver too) and a
+// prometheus.Collector.
 type Observer struct {
 	ops      *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
 	swept    *prometheus.CounterVec
+	breaker  prometheus.Gauge
 }
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
@@ -46,6 +48,10 @@ func New(namespace string) *Observer {
 			Namespace: namespace, Subsystem: "sessfs", Name: "sweep_removed_files_total",
 			Help: "Files removed by sweeps, by kind (session, temp, lease).",
 		}, []string{"kind"}),
+		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "sessfs", Name: "breaker_open",
+			Help: "1 while the store's circuit breaker is open (the filesystem stopped answering; operations fail fast with outcome unavailable), 0 otherwise.",
+		}),
 	}
 	// Pre-create every series so that dashboards and alerts see zeros
 	// rather than absent metrics.
@@ -71,9 +77,22 @@ func (o *Observer) Observe(e fsstore.Event) {
 		return
 	}
 	o.ops.WithLabelValues(op, e.Outcome.String()).Inc()
+	if e.Outcome == fsstore.OutcomeLate {
+		return // reported when a write given up on completes: no duration
+	}
 	o.duration.WithLabelValues(op).Observe(e.Duration.Seconds())
 	if e.Bytes > 0 && (e.Op == fsstore.OpLoad || e.Op == fsstore.OpSave) && e.Outcome == fsstore.OutcomeOK {
 		o.bytes.WithLabelValues(op).Add(float64(e.Bytes))
+	}
+}
+
+// ObserveBreaker implements fsstore.BreakerObserver: sessfs_breaker_open
+// is 1 while the breaker is open or probing.
+func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
+	if s == fsstore.BreakerClosed {
+		o.breaker.Set(0)
+	} else {
+		o.breaker.Set(1)
 	}
 }
 
@@ -83,6 +102,7 @@ func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.duration.Describe(ch)
 	o.bytes.Describe(ch)
 	o.swept.Describe(ch)
+	o.breaker.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -91,4 +111,5 @@ func (o *Observer) Collect(ch chan<- prometheus.Metric) {
 	o.duration.Collect(ch)
 	o.bytes.Collect(ch)
 	o.swept.Collect(ch)
+	o.breaker.Collect(ch)
 }

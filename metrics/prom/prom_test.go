@@ -130,3 +130,63 @@ func TestUnknownKeyOutcome(t *testing.T) {
 		}
 	}
 }
+
+// The breaker's state is a gauge, and the outcomes of an unavailable
+// store are series of their own, pre-created with the others; a write
+// applied late counts without a duration (it has none).
+func TestBreakerAndUnavailable(t *testing.T) {
+	obs := prom.New("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	var _ fsstore.BreakerObserver = obs
+	for _, tc := range []struct {
+		state fsstore.BreakerState
+		want  float64
+	}{
+		{fsstore.BreakerClosed, 0}, {fsstore.BreakerOpen, 1}, {fsstore.BreakerProbing, 1}, {fsstore.BreakerClosed, 0},
+	} {
+		obs.ObserveBreaker(tc.state)
+		if got := testutil.ToFloat64(obs.BreakerGaugeForTest()); got != tc.want {
+			t.Fatalf("sessfs_breaker_open after %v = %v, want %v", tc.state, got, tc.want)
+		}
+	}
+	for _, out := range []string{"unavailable", "late"} {
+		if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": out}); v != 0 {
+			t.Fatalf("pre-created %s = %v", out, v)
+		}
+	}
+	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Duration: time.Second})
+	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate})
+	for _, out := range []string{"unavailable", "late"} {
+		if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": out}); v != 1 {
+			t.Fatalf("operations_total{outcome=%q} = %v, want 1", out, v)
+		}
+	}
+	if n := histogramCount(t, reg, "sessfs_operation_duration_seconds", "save"); n != 1 {
+		t.Fatalf("save durations observed: %d, want 1 (the late write has none)", n)
+	}
+}
+
+func histogramCount(t *testing.T, reg *prometheus.Registry, name, op string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" && l.GetValue() == op {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{op=%q}", name, op)
+	return 0
+}

@@ -1,0 +1,615 @@
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessfs/sessfs/internal/opwatch"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// Defaults of the bound on store work (see WithMaxInFlight, WithOpTimeout
+// and WithBreaker, and docs/design.md, "Bounded store work").
+const (
+	// DefaultMaxInFlight is the default bound on a Store's operations in
+	// flight on a network filesystem: far above what a healthy server
+	// needs (an operation takes a few round trips, so 64 at once carry
+	// thousands of requests a second), low enough that an outage parks at
+	// most this many goroutines and OS threads in the kernel.
+	DefaultMaxInFlight = 64
+	// DefaultOpTimeout is the default ceiling on one operation's wait for
+	// the filesystem, for callers whose context has no earlier deadline
+	// (background work, commits detached from a request). A healthy NFS
+	// or EFS server answers in milliseconds, a busy one in hundreds of
+	// them; ten seconds is well past both and still short enough that a
+	// load balancer's health check sees the outage.
+	DefaultOpTimeout = 10 * time.Second
+	// DefaultBreakerFailures is how many operations in a row must run out
+	// of time before the circuit breaker opens.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerCooldown is how long an open breaker waits before
+	// its first probe of the server, and between probes that fail.
+	DefaultBreakerCooldown = 5 * time.Second
+)
+
+// WithMaxInFlight bounds the operations of this Store that may wait for the
+// filesystem at once, counting those it gave up on that are still stuck in
+// the kernel. An operation that finds the bound full fails at once with
+// ErrUnavailable. With n ≥ 1 every operation runs on a goroutine of its
+// own, so that the caller can be answered at its context's deadline (and
+// WithOpTimeout's ceiling) even when a system call on a hard NFS mount
+// never returns; the circuit breaker (WithBreaker) is then active too.
+// n = 0 runs operations on the caller's goroutine: no deadline, no bound,
+// no breaker.
+//
+// The default is DefaultMaxInFlight on NFS (AWS EFS included) and 0 on
+// local filesystems, where a system call does not wait for a server and
+// the hand-off to another goroutine would cost more than the operation
+// (docs/benchmarks.md). Set it for other network filesystems. n must lie
+// within 0..65536.
+func WithMaxInFlight(n int) Option {
+	return optionFunc(func(c *config) { c.maxInFlight, c.maxInFlightSet = n, true })
+}
+
+// WithOpTimeout sets the store-level ceiling on how long an operation waits
+// for the filesystem (default DefaultOpTimeout), applied on top of the
+// context's deadline: the earlier of the two ends the wait with
+// ErrUnavailable. For Lock it bounds each call into the OS, not the wait
+// for another holder, which only the context ends. Only a bounded Store
+// (WithMaxInFlight) enforces it. d must be positive.
+func WithOpTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.opTimeout = d })
+}
+
+// WithBreaker sets the circuit breaker of a bounded Store: after failures
+// operations in a row run out of time (their context's deadline or the
+// WithOpTimeout ceiling), the breaker opens and every new operation fails
+// at once with ErrUnavailable; after cooldown one background probe asks
+// the server for the store directory's attributes, and its answer closes
+// the breaker. Defaults DefaultBreakerFailures and DefaultBreakerCooldown;
+// failures must be at least 1 and cooldown positive.
+func WithBreaker(failures int, cooldown time.Duration) Option {
+	return optionFunc(func(c *config) { c.breakerFailures, c.breakerCooldown = failures, cooldown })
+}
+
+// withTestFS makes hook run where a hung server would block a bounded
+// store's work: at the start of each operation (site: its name), before
+// each lock attempt ("lock"), once a write has committed to its rename or
+// its single system call ("commit"), and in probes ("probe"). Tests block
+// in it on channels to play a server that does not answer.
+func withTestFS(hook func(site string)) Option {
+	return optionFunc(func(c *config) { c.testFS = hook })
+}
+
+// withTestAfter replaces time.After for the breaker's cool-down, so tests
+// decide when a probe starts.
+func withTestAfter(after func(time.Duration) <-chan time.Time) Option {
+	return optionFunc(func(c *config) { c.testAfter = after })
+}
+
+// BreakerState is the state of a Store's circuit breaker.
+type BreakerState uint8
+
+const (
+	// BreakerClosed: operations run.
+	BreakerClosed BreakerState = iota
+	// BreakerOpen: operations fail at once with ErrUnavailable, until a
+	// probe of the server succeeds.
+	BreakerOpen
+	// BreakerProbing: open, with a probe of the server in flight.
+	BreakerProbing
+)
+
+var breakerNames = [...]string{"closed", "open", "probing"}
+
+func (b BreakerState) String() string {
+	if int(b) < len(breakerNames) {
+		return breakerNames[b]
+	}
+	return fmt.Sprintf("BreakerState(%d)", int(b))
+}
+
+// A BreakerObserver is an Observer that also wants to know when the
+// circuit breaker changes state. ObserveBreaker is called once per change,
+// from the goroutine that made it, and must not block.
+type BreakerObserver interface {
+	Observer
+	ObserveBreaker(BreakerState)
+}
+
+// Breaker reports the state of the Store's circuit breaker (always
+// BreakerClosed for a Store that is not bounded).
+func (s *Store) Breaker() BreakerState {
+	if s.bnd == nil {
+		return BreakerClosed
+	}
+	return BreakerState(s.bnd.brk.state.Load())
+}
+
+// bounder runs a bounded Store's operations: each on a goroutine of its
+// own, at most max at once, each waited for until the caller's context
+// ends or the ceiling passes, whichever is first.
+type bounder struct {
+	s       *Store
+	timeout time.Duration
+	slots   opwatch.Bound
+	hook    func(site string)
+	brk     breaker
+	calls   sync.Pool
+
+	// Workers run the calls. They are kept, up to maxIdle idle ones,
+	// because a fresh goroutine's stack must grow to the depth of the
+	// filesystem code on every call, which costs more than the call
+	// (docs/benchmarks.md). work hands a call to an idle worker; quit
+	// (closed by Close) ends the idle ones.
+	work    chan *call
+	idle    atomic.Int64
+	maxIdle int64
+	quit    chan struct{}
+}
+
+// call is one operation handed to a goroutine. The waiter reads its
+// results once done has delivered; a call whose waiter gave up belongs to
+// its goroutine and is never reused.
+type call struct {
+	op    opwatch.Op
+	b     *bounder
+	what  string // for errors: "load", "save", …
+	kind  Op     // for a late write's Event
+	fn    func(*call) error
+	done  chan error
+	timer *time.Timer
+	l     *Locked // the Locked the operation runs under, if any
+	name  string  // record file name, for logs
+	slot  bool    // holds a slot from its start to its end
+
+	sess *Session
+	h    *lock.Handle
+}
+
+func newBounder(s *Store, c *config) *bounder {
+	b := &bounder{s: s, timeout: c.opTimeout, hook: c.testFS, work: make(chan *call), maxIdle: int64(c.maxInFlight), quit: make(chan struct{})}
+	b.slots.Max = int64(c.maxInFlight)
+	b.brk = breaker{b: b, failures: int32(c.breakerFailures), cooldown: c.breakerCooldown, after: c.testAfter, stop: make(chan struct{})}
+	if b.brk.after == nil {
+		b.brk.after = time.After
+	}
+	return b
+}
+
+func (b *bounder) get(what string, kind Op, name string) *call {
+	c, _ := b.calls.Get().(*call)
+	if c == nil {
+		c = &call{b: b, done: make(chan error, 1)}
+	}
+	c.what, c.kind, c.name = what, kind, name
+	c.op.Hook, c.op.Bound = b.hook, &b.slots
+	return c
+}
+
+// put returns a call to the pool, unless its waiter gave up on it: it
+// then belongs to its goroutine.
+func (b *bounder) put(c *call) {
+	if c.op.Detached() {
+		return
+	}
+	c.op.Reset()
+	c.fn, c.l, c.sess, c.h, c.slot = nil, nil, nil, nil, false
+	b.calls.Put(c)
+}
+
+// hook runs the test hook at site.
+func (c *call) hook(site string) {
+	if c != nil {
+		c.op.RunHook(site)
+	}
+}
+
+// commit is the last point where an operation given up on skips its write:
+// false once its waiter has returned ErrUnavailable. Called right before
+// the rename (or single system call) that makes a write visible.
+func (c *call) commit() bool {
+	if c == nil {
+		return true
+	}
+	if !c.op.Commit() {
+		return false
+	}
+	c.hook("commit")
+	return true
+}
+
+// errAbandoned fails a write whose caller had already been told the store
+// is unavailable, before it changed anything.
+var errAbandoned = errors.New("operation given up on by its caller; skipped")
+
+// How run admits an operation.
+const (
+	// fsOp: inside the filesystem from its start to its end; takes a slot
+	// for all of it, or fails at once.
+	fsOp = iota
+	// lockOp: waits for a lock holder between its calls into the
+	// filesystem, which take a slot each (opwatch.Op.Enter) and fail
+	// when none is free; the wait takes none.
+	lockOp
+	// forcedOp: an fsOp that takes a slot even over the bound and while
+	// the breaker is open: releasing a lock must never be refused.
+	forcedOp
+)
+
+func (b *bounder) breakerErr(what string) error {
+	if st := BreakerState(b.brk.state.Load()); st != BreakerClosed {
+		return fmt.Errorf("fsstore: %s: %w: circuit breaker %s", what, ErrUnavailable, st)
+	}
+	return nil
+}
+
+func (b *bounder) fullErr(what string) error {
+	return fmt.Errorf("fsstore: %s: %w: %d operations already waiting for the filesystem (WithMaxInFlight)", what, ErrUnavailable, b.slots.Max)
+}
+
+// run runs c.fn on a goroutine of its own and waits for it (see wait);
+// the caller takes c's results and then puts it back. An operation that
+// the breaker or a full bound refuses fails at once. An operation under a
+// Locked was counted as running by Locked.enter; its goroutine ends it.
+func (b *bounder) run(ctx context.Context, c *call, mode int) error {
+	var err error
+	switch mode {
+	case forcedOp:
+		b.slots.Acquire()
+		c.slot = true
+	case fsOp:
+		if err = b.breakerErr(c.what); err == nil {
+			if c.slot = b.slots.TryAcquire(); !c.slot {
+				err = b.fullErr(c.what)
+			}
+		}
+	case lockOp:
+		err = b.breakerErr(c.what)
+	}
+	if err != nil {
+		if c.l != nil {
+			c.l.end()
+		}
+		return err
+	}
+	if mode != lockOp {
+		c.op.MarkInOS()
+	}
+	b.start(c)
+	return b.wait(ctx, c)
+}
+
+// start hands c to an idle worker, or to a new one.
+func (b *bounder) start(c *call) {
+	select {
+	case b.work <- c:
+	default:
+		go b.worker(c)
+	}
+}
+
+func (b *bounder) worker(c *call) {
+	for {
+		c.work()
+		if b.idle.Add(1) > b.maxIdle {
+			b.idle.Add(-1)
+			return
+		}
+		select {
+		case c = <-b.work:
+			b.idle.Add(-1)
+		case <-b.quit:
+			b.idle.Add(-1)
+			return
+		}
+	}
+}
+
+func (c *call) work() {
+	err := c.fn(c)
+	c.op.Exit()
+	if c.slot {
+		c.b.slots.Release()
+	}
+	if c.op.Finish() {
+		c.late(err)
+		if c.l != nil {
+			c.l.end()
+		}
+		return
+	}
+	if c.l != nil {
+		c.l.end()
+	}
+	c.done <- err
+}
+
+// wait waits for c until ctx ends or the operation has been inside the
+// filesystem for the ceiling. Given up on inside the filesystem, it
+// returns ErrUnavailable at once and leaves c to its goroutine; given up
+// on outside (a lock's wait for its holder), c ends by itself and wait
+// takes its outcome.
+func (b *bounder) wait(ctx context.Context, c *call) error {
+	if c.timer == nil {
+		c.timer = time.NewTimer(b.timeout)
+	} else {
+		c.timer.Reset(b.timeout)
+	}
+	done := ctx.Done()
+	for {
+		select {
+		case err := <-c.done:
+			c.timer.Stop()
+			b.brk.ok()
+			return err
+		case <-done:
+			done = nil
+			if inOS, fin := c.op.Abandon(); fin || !inOS {
+				continue
+			}
+			if ok, committed := c.op.Detach(); ok {
+				return b.gaveUp(c, committed, ctx.Err())
+			}
+		case <-c.timer.C:
+			inOS, since := c.op.InOS()
+			if inOS {
+				if el := time.Duration(opwatch.Now() - since); el < b.timeout {
+					c.timer.Reset(b.timeout - el)
+					continue
+				}
+				if ok, committed := c.op.Detach(); ok {
+					return b.gaveUp(c, committed, nil)
+				}
+				continue // finished meanwhile: done has its outcome
+			}
+			c.timer.Reset(b.timeout)
+		}
+	}
+}
+
+// unlock releases h on a goroutine of its own: a release is never refused
+// (it takes a slot even over the bound), waited for up to the ceiling, and
+// not waited for at all while the breaker is open.
+func (b *bounder) unlock(h *lock.Handle, name string) error {
+	c := b.get("unlock", OpLockWait, name)
+	c.fn = func(c *call) error {
+		c.hook("unlock")
+		return h.Unlock()
+	}
+	if st := BreakerState(b.brk.state.Load()); st != BreakerClosed {
+		b.slots.Acquire()
+		c.slot = true
+		c.op.MarkInOS()
+		c.op.Detach()
+		b.start(c)
+		return fmt.Errorf("fsstore: unlock: %w: circuit breaker %s; the lock is released in the background", ErrUnavailable, st)
+	}
+	err := b.run(context.Background(), c, forcedOp)
+	b.put(c)
+	return err
+}
+
+// detachedCopy is what a bounded write works on: a copy of sess with its
+// own payload, so that a write left to finish in the background never
+// reads or changes what its caller holds.
+func detachedCopy(sess *Session) *Session {
+	cp := *sess
+	cp.Data = append([]byte(nil), sess.Data...)
+	return &cp
+}
+
+// gaveUp is the caller's error for an operation left to finish in the
+// background. ctxErr is the context's error, nil for the ceiling.
+func (b *bounder) gaveUp(c *call, committed bool, ctxErr error) error {
+	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
+		b.brk.timeout()
+	}
+	if c.l != nil {
+		c.l.markBroken()
+	}
+	doubt := ""
+	if committed {
+		doubt = "; its write was under way and may still be applied"
+	}
+	if ctxErr != nil {
+		return fmt.Errorf("fsstore: %s: %w%s (%w)", c.what, ErrUnavailable, doubt, ctxErr)
+	}
+	return fmt.Errorf("fsstore: %s: %w: no answer within %v%s", c.what, ErrUnavailable, b.timeout, doubt)
+}
+
+// late deals with the outcome of an operation whose caller was told the
+// store is unavailable: a lock acquired meanwhile is released, and a write
+// that went through is reported, never passed off as not having happened.
+func (c *call) late(err error) {
+	s := c.b.s
+	if c.h != nil {
+		uerr := c.h.Unlock()
+		s.cfg.logger.Info("session lock acquired after its caller gave up; released", "file", c.name, "err", uerr)
+	}
+	if !c.op.Committed() || errors.Is(err, errAbandoned) {
+		return
+	}
+	out := OutcomeLate
+	if err != nil {
+		out = outcomeOf(err)
+	}
+	if s.cfg.observer != nil {
+		s.cfg.observer.Observe(Event{Op: c.kind, Outcome: out})
+	}
+	switch {
+	case err == nil:
+		s.cfg.logger.Warn("session write applied after its caller was told the store is unavailable", "op", c.kind.String(), "file", c.name)
+	case out == OutcomeLockLost:
+		s.cfg.logger.Error("session write given up on by its caller found its lock lost", "op", c.kind.String(), "file", c.name, "err", err)
+	default:
+		s.cfg.logger.Warn("session write given up on by its caller failed", "op", c.kind.String(), "file", c.name, "err", err)
+	}
+}
+
+// breaker is the circuit breaker of a bounded Store.
+type breaker struct {
+	b        *bounder
+	failures int32
+	cooldown time.Duration
+	after    func(time.Duration) <-chan time.Time
+	stop     chan struct{} // closed by Close: ends the prober
+
+	fails atomic.Int32  // operations run out of time in a row
+	state atomic.Uint32 // a BreakerState
+	mu    sync.Mutex    // serializes state changes
+}
+
+// ok records an operation that finished in time.
+func (br *breaker) ok() {
+	if br.fails.Load() != 0 {
+		br.fails.Store(0)
+	}
+}
+
+// timeout records an operation that ran out of time, and opens the breaker
+// at the threshold.
+func (br *breaker) timeout() {
+	if br.fails.Add(1) < br.failures {
+		return
+	}
+	if !br.set(BreakerClosed, BreakerOpen) {
+		return
+	}
+	br.b.s.cfg.logger.Warn("session store unavailable: the filesystem did not answer in time; failing fast until a probe succeeds",
+		"dir", br.b.s.dir, "timeouts_in_a_row", br.fails.Load(), "probe_after", br.cooldown)
+	go br.probe()
+}
+
+// set moves the breaker from one state to another and reports the change.
+func (br *breaker) set(from, to BreakerState) bool {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if BreakerState(br.state.Load()) != from {
+		return false
+	}
+	br.state.Store(uint32(to))
+	if o, ok := br.b.s.cfg.observer.(BreakerObserver); ok {
+		o.ObserveBreaker(to)
+	}
+	return true
+}
+
+// probe closes the breaker once the server answers: after the cool-down,
+// one forced attribute fetch of the data directory at a time. A probe
+// still stuck past the ceiling is not repeated (it would only park another
+// thread); its answer, whenever it comes, closes the breaker.
+func (br *breaker) probe() {
+	res := make(chan error, 1)
+	inFlight := false
+	var overdue <-chan time.Time
+	wake := br.after(br.cooldown)
+	for {
+		select {
+		case <-br.stop:
+			return
+		case <-wake:
+			wake = nil
+			if inFlight {
+				continue
+			}
+			inFlight = true
+			br.set(BreakerOpen, BreakerProbing)
+			go func() { res <- br.b.s.probeFS(br.b.hook) }()
+			overdue = br.after(br.b.timeout)
+		case <-overdue:
+			overdue = nil
+			br.set(BreakerProbing, BreakerOpen)
+		case err := <-res:
+			inFlight, overdue = false, nil
+			if err == nil {
+				br.fails.Store(0)
+				if br.set(BreakerProbing, BreakerClosed) || br.set(BreakerOpen, BreakerClosed) {
+					br.b.s.cfg.logger.Info("session store available again: the filesystem answered a probe", "dir", br.b.s.dir)
+				}
+				return
+			}
+			br.set(BreakerProbing, BreakerOpen)
+			br.b.s.cfg.logger.Warn("session store probe failed", "dir", br.b.s.dir, "err", err)
+			wake = br.after(br.cooldown)
+		}
+	}
+}
+
+// probeFS asks the server for the data directory's attributes, past the
+// client's attribute cache (see statFresh).
+func (s *Store) probeFS(hook func(string)) error {
+	if hook != nil {
+		hook("probe")
+	}
+	_, err := s.root.statFresh(s.dataDir)
+	return err
+}
+
+// healthProbe is the one health probe in flight; concurrent Health calls
+// share it, so a hung server parks one goroutine however often the
+// health check is polled.
+type healthProbe struct {
+	start time.Time
+	done  chan struct{}
+	err   error
+}
+
+// Health reports whether the store can serve requests: nil when the
+// server answers a forced attribute fetch of the store's data directory,
+// an error matching ErrUnavailable when it does not answer before ctx ends
+// or the store's ceiling (WithOpTimeout) passes, when it answers with an
+// error, or when the circuit breaker is open. It returns within that time
+// even if the mount hangs: the fetch runs on a goroutine of its own, one at
+// a time however many callers ask. Meant for a load balancer's health
+// check or a readiness probe (httpsession has an http.Handler for it).
+func (s *Store) Health(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if st := s.Breaker(); st != BreakerClosed {
+		return fmt.Errorf("fsstore: health: %w: circuit breaker %s", ErrUnavailable, st)
+	}
+	timeout := s.cfg.opTimeout
+	s.healthMu.Lock()
+	p := s.health
+	if p == nil {
+		p = &healthProbe{start: time.Now(), done: make(chan struct{})}
+		s.health = p
+		go func() {
+			err := s.probeFS(s.cfg.testFS)
+			s.healthMu.Lock()
+			p.err = err
+			s.health = nil
+			s.healthMu.Unlock()
+			close(p.done)
+		}()
+	}
+	s.healthMu.Unlock()
+	t := time.NewTimer(timeout - time.Since(p.start))
+	defer t.Stop()
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("fsstore: health: %w: %w", ErrUnavailable, p.err)
+		}
+		if s.bnd != nil {
+			s.bnd.brk.ok()
+		}
+		return nil
+	case <-ctx.Done():
+		if s.bnd != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			s.bnd.brk.timeout()
+		}
+		return fmt.Errorf("fsstore: health: %w (%w)", ErrUnavailable, ctx.Err())
+	case <-t.C:
+		if s.bnd != nil {
+			s.bnd.brk.timeout()
+		}
+		return fmt.Errorf("fsstore: health: %w: no answer within %v", ErrUnavailable, timeout)
+	}
+}

@@ -1,0 +1,717 @@
+package fsstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// fakeFS plays a file server that stops answering: a bounded store calls
+// its hook where a system call could block on the server, and a hook at a
+// site the test has hung blocks there until the test lets it go. Every
+// hang is reported on entered, so tests wait for events, never for time.
+type fakeFS struct {
+	mu      sync.Mutex
+	gates   map[string]chan struct{}
+	calls   map[string]int
+	entered chan string
+}
+
+func newFakeFS() *fakeFS {
+	return &fakeFS{gates: map[string]chan struct{}{}, calls: map[string]int{}, entered: make(chan string, 256)}
+}
+
+func (f *fakeFS) hook(site string) {
+	f.mu.Lock()
+	f.calls[site]++
+	g := f.gates[site]
+	f.mu.Unlock()
+	if g != nil {
+		f.entered <- site
+		<-g
+	}
+}
+
+// hang makes calls at site block until release is called.
+func (f *fakeFS) hang(site string) (release func()) {
+	g := make(chan struct{})
+	f.mu.Lock()
+	f.gates[site] = g
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			if f.gates[site] == g {
+				delete(f.gates, site)
+			}
+			f.mu.Unlock()
+			close(g)
+		})
+	}
+}
+
+func (f *fakeFS) count(site string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[site]
+}
+
+// await waits for a hung call at site to begin.
+func (f *fakeFS) await(t *testing.T, site string) {
+	t.Helper()
+	select {
+	case got := <-f.entered:
+		if got != site {
+			t.Fatalf("hung at %q, want %q", got, site)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("no call reached %q", site)
+	}
+}
+
+// deadlineCtx is a context whose deadline the test declares passed: its
+// expiry is an event, not a time.
+type deadlineCtx struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newDeadlineCtx() *deadlineCtx {
+	return &deadlineCtx{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
+func (c *deadlineCtx) Done() <-chan struct{}       { return c.done }
+func (c *deadlineCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+func (c *deadlineCtx) expire() { c.once.Do(func() { close(c.done) }) }
+
+// afterQueue replaces the breaker's timers: each request waits until the
+// test fires it.
+type afterQueue chan afterReq
+
+type afterReq struct {
+	d  time.Duration
+	ch chan time.Time
+}
+
+func (q afterQueue) after(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	q <- afterReq{d, ch}
+	return ch
+}
+
+// next returns the breaker's next timer request, which must be for d.
+func (q afterQueue) next(t *testing.T, d time.Duration) afterReq {
+	t.Helper()
+	select {
+	case r := <-q:
+		if r.d != d {
+			t.Fatalf("breaker timer for %v, want %v", r.d, d)
+		}
+		return r
+	case <-time.After(time.Minute):
+		t.Fatalf("no breaker timer for %v", d)
+	}
+	return afterReq{}
+}
+
+type boundRecorder struct {
+	mu       sync.Mutex
+	events   []fsstore.Event
+	breakers []fsstore.BreakerState
+}
+
+func (r *boundRecorder) Observe(e fsstore.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *boundRecorder) ObserveBreaker(s fsstore.BreakerState) {
+	r.mu.Lock()
+	r.breakers = append(r.breakers, s)
+	r.mu.Unlock()
+}
+
+func (r *boundRecorder) count(op fsstore.Op, out fsstore.Outcome) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if e.Op == op && e.Outcome == out {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *boundRecorder) states() []fsstore.BreakerState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]fsstore.BreakerState(nil), r.breakers...)
+}
+
+type boundFixture struct {
+	dir    string
+	s      *fsstore.Store
+	fs     *fakeFS
+	obs    *boundRecorder
+	timers afterQueue
+	log    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func newBoundFixture(t *testing.T, opts ...fsstore.Option) *boundFixture {
+	t.Helper()
+	f := &boundFixture{dir: t.TempDir(), fs: newFakeFS(), obs: &boundRecorder{}, timers: make(afterQueue, 64), log: &syncBuffer{}}
+	base := []fsstore.Option{
+		fsstore.WithMaxInFlight(8),
+		fsstore.WithOpTimeout(time.Hour),
+		fsstore.WithBreaker(1000, time.Hour),
+		fsstore.WithTestFSForTest(f.fs.hook),
+		fsstore.WithTestAfterForTest(f.timers.after),
+		fsstore.WithObserver(f.obs),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))),
+	}
+	s, err := fsstore.Open(f.dir, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s = s
+	t.Cleanup(func() { s.Close() })
+	return f
+}
+
+// settle waits until every operation the store gave up on has returned.
+func (f *boundFixture) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for f.s.InFlightForTest() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d operations still in flight", f.s.InFlightForTest())
+		}
+		time.Sleep(time.Millisecond) // polling for an event, bounded above
+	}
+}
+
+func mustSave(t *testing.T, s *fsstore.Store, id string, data string) *fsstore.Session {
+	t.Helper()
+	sess := &fsstore.Session{ID: id, Data: []byte(data)}
+	if err := s.Save(context.Background(), sess); err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+func isUnavailable(t *testing.T, err error, alsoMatches error) {
+	t.Helper()
+	if !errors.Is(err, fsstore.ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if alsoMatches != nil && !errors.Is(err, alsoMatches) {
+		t.Fatalf("err = %v, want it to match %v too", err, alsoMatches)
+	}
+}
+
+// TestBoundGivesUp: an operation whose filesystem call does not return
+// fails with ErrUnavailable when the caller's context ends (deadline or
+// cancellation) or the store's ceiling passes, while the call is left to
+// finish in the background.
+func TestBoundGivesUp(t *testing.T) {
+	id := newID(t)
+	for _, tc := range []struct {
+		name    string
+		opts    []fsstore.Option
+		ctx     func() (context.Context, func())
+		matches error
+	}{
+		{"deadline", nil, func() (context.Context, func()) { c := newDeadlineCtx(); return c, c.expire }, context.DeadlineExceeded},
+		{"cancel", nil, func() (context.Context, func()) { return context.WithCancel(context.Background()) }, context.Canceled},
+		{"ceiling", []fsstore.Option{fsstore.WithOpTimeout(time.Millisecond)}, func() (context.Context, func()) { return context.Background(), func() {} }, nil},
+	} {
+		for _, op := range []struct {
+			site string
+			do   func(ctx context.Context, s *fsstore.Store) error
+		}{
+			{"load", func(ctx context.Context, s *fsstore.Store) error { _, err := s.Load(ctx, id); return err }},
+			{"save", func(ctx context.Context, s *fsstore.Store) error {
+				return s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+			}},
+			{"touch", func(ctx context.Context, s *fsstore.Store) error { return s.Touch(ctx, id) }},
+			{"delete", func(ctx context.Context, s *fsstore.Store) error { return s.Delete(ctx, id) }},
+			{"compare-and-swap", func(ctx context.Context, s *fsstore.Store) error {
+				return s.CompareAndSwap(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")})
+			}},
+			{"lock", func(ctx context.Context, s *fsstore.Store) error {
+				l, err := s.Lock(ctx, newID(t), fsstore.Exclusive)
+				if err == nil {
+					l.Unlock()
+				}
+				return err
+			}},
+		} {
+			t.Run(tc.name+"/"+op.site, func(t *testing.T) {
+				f := newBoundFixture(t, tc.opts...)
+				mustSave(t, openPlain(t, f.dir), id, "v1")
+				release := f.fs.hang(op.site)
+				defer release()
+				ctx, end := tc.ctx()
+				defer end()
+				errc := make(chan error, 1)
+				go func() { errc <- op.do(ctx, f.s) }()
+				f.fs.await(t, op.site)
+				end()
+				err := <-errc // returned while the call still hangs
+				isUnavailable(t, err, tc.matches)
+				if n := f.s.InFlightForTest(); n != 1 {
+					t.Fatalf("in flight %d while the call hangs, want 1 (the bound counts it)", n)
+				}
+				if n := f.obs.count(fsstore.OpLoad, fsstore.OutcomeUnavailable) + f.obs.count(fsstore.OpSave, fsstore.OutcomeUnavailable) +
+					f.obs.count(fsstore.OpTouch, fsstore.OutcomeUnavailable) + f.obs.count(fsstore.OpDelete, fsstore.OutcomeUnavailable) +
+					f.obs.count(fsstore.OpCompareAndSwap, fsstore.OutcomeUnavailable) + f.obs.count(fsstore.OpLockWait, fsstore.OutcomeUnavailable); n != 1 {
+					t.Fatalf("%d unavailable events, want 1", n)
+				}
+				release()
+				f.settle(t)
+			})
+		}
+	}
+}
+
+// TestBoundFull: the bound counts operations still stuck in the kernel
+// after their callers gave up, and a new operation that finds it full
+// fails at once, without touching the filesystem.
+func TestBoundFull(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithMaxInFlight(2))
+	id := newID(t)
+	mustSave(t, f.s, id, "v1")
+	release := f.fs.hang("load")
+	for i := 0; i < 2; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { _, err := f.s.Load(ctx, id); errc <- err }()
+		f.fs.await(t, "load")
+		cancel()
+		isUnavailable(t, <-errc, context.Canceled)
+	}
+	before := f.fs.count("save")
+	err := f.s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("v2")})
+	isUnavailable(t, err, nil)
+	if !strings.Contains(err.Error(), "WithMaxInFlight") {
+		t.Errorf("error %q does not name the bound", err)
+	}
+	if f.fs.count("save") != before {
+		t.Fatal("an operation over the bound reached the filesystem")
+	}
+	release()
+	f.settle(t)
+	if _, err := f.s.Load(context.Background(), id); err != nil {
+		t.Fatalf("after the stuck calls returned: %v", err)
+	}
+}
+
+// TestBreaker: after the configured number of timeouts in a row the
+// breaker opens and operations fail fast without reaching the filesystem;
+// after the cool-down one probe runs, and its answer closes the breaker.
+// A probe stuck past the ceiling leaves it open (state back from probing)
+// and is not repeated; its late answer closes it.
+func TestBreaker(t *testing.T) {
+	for _, stuckProbe := range []bool{false, true} {
+		name := "probe-answers"
+		if stuckProbe {
+			name = "probe-late"
+		}
+		t.Run(name, func(t *testing.T) {
+			const cooldown = 7 * time.Second
+			f := newBoundFixture(t, fsstore.WithBreaker(2, cooldown))
+			id := newID(t)
+			mustSave(t, f.s, id, "v1")
+
+			release := f.fs.hang("load")
+			for i := 0; i < 2; i++ {
+				if got := f.s.Breaker(); got != fsstore.BreakerClosed {
+					t.Fatalf("breaker %v after %d timeouts, want closed", got, i)
+				}
+				ctx := newDeadlineCtx()
+				errc := make(chan error, 1)
+				go func() { _, err := f.s.Load(ctx, id); errc <- err }()
+				f.fs.await(t, "load")
+				ctx.expire()
+				isUnavailable(t, <-errc, context.DeadlineExceeded)
+			}
+			if got := f.s.Breaker(); got != fsstore.BreakerOpen {
+				t.Fatalf("breaker %v after 2 timeouts, want open", got)
+			}
+			loads := f.fs.count("load")
+			_, err := f.s.Load(context.Background(), id)
+			isUnavailable(t, err, nil)
+			if f.fs.count("load") != loads {
+				t.Fatal("an operation ran while the breaker was open")
+			}
+			if err := f.s.Health(context.Background()); !errors.Is(err, fsstore.ErrUnavailable) {
+				t.Fatalf("Health with the breaker open: %v", err)
+			}
+			release()
+			f.settle(t)
+			if got := f.s.Breaker(); got != fsstore.BreakerOpen {
+				t.Fatalf("breaker %v once the stuck calls returned, want open until a probe", got)
+			}
+
+			releaseProbe := f.fs.hang("probe")
+			f.timers.next(t, cooldown).ch <- time.Now()
+			f.fs.await(t, "probe")
+			overdue := f.timers.next(t, time.Hour) // the ceiling
+			if got := f.s.Breaker(); got != fsstore.BreakerProbing {
+				t.Fatalf("breaker %v with a probe in flight, want probing", got)
+			}
+			if stuckProbe {
+				overdue.ch <- time.Now()
+				eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerOpen }, "the breaker state")
+			}
+			releaseProbe()
+			eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerClosed }, "the breaker state")
+			if f.fs.count("probe") != 1 {
+				t.Fatalf("%d probes, want 1", f.fs.count("probe"))
+			}
+			if _, err := f.s.Load(context.Background(), id); err != nil {
+				t.Fatalf("after the breaker closed: %v", err)
+			}
+			want := []fsstore.BreakerState{fsstore.BreakerOpen, fsstore.BreakerProbing, fsstore.BreakerClosed}
+			if stuckProbe {
+				want = []fsstore.BreakerState{fsstore.BreakerOpen, fsstore.BreakerProbing, fsstore.BreakerOpen, fsstore.BreakerClosed}
+			}
+			if got := f.obs.states(); !equalStates(got, want) {
+				t.Fatalf("breaker states %v, want %v", got, want)
+			}
+			log := f.log.String()
+			if strings.Count(log, "session store unavailable") != 1 || strings.Count(log, "available again") != 1 {
+				t.Fatalf("want the opening and the closing logged once each:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestBreakerProbeFails: a probe answered with an error keeps the breaker
+// open and the next probe comes after another cool-down.
+func TestBreakerProbeFails(t *testing.T) {
+	const cooldown = 3 * time.Second
+	f := newBoundFixture(t, fsstore.WithBreaker(1, cooldown))
+	id := newID(t)
+	release := f.fs.hang("load")
+	ctx := newDeadlineCtx()
+	errc := make(chan error, 1)
+	go func() { _, err := f.s.Load(ctx, id); errc <- err }()
+	f.fs.await(t, "load")
+	ctx.expire()
+	isUnavailable(t, <-errc, nil)
+	release()
+	f.settle(t)
+
+	// The probe fetches the data directory's attributes: without it, the
+	// server answers with an error.
+	data := filepath.Join(f.dir, "data")
+	if err := os.Rename(data, data+".away"); err != nil {
+		t.Fatal(err)
+	}
+	f.timers.next(t, cooldown).ch <- time.Now()
+	f.timers.next(t, time.Hour) // the probe's ceiling, never fired
+	f.timers.next(t, cooldown)  // the probe failed: another cool-down
+	if got := f.s.Breaker(); got != fsstore.BreakerOpen {
+		t.Fatalf("breaker %v after a failed probe, want open", got)
+	}
+	if err := os.Rename(data+".away", data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func equalStates(a, b []fsstore.BreakerState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLateSave: a Locked.Save given up on before its rename skips it; one
+// given up on after its rename began is applied late and reported. Either
+// way the session's lock stays held until the save has returned, and no
+// other operation runs under the lock meanwhile.
+func TestLateSave(t *testing.T) {
+	for _, tc := range []struct {
+		site    string
+		applied bool
+	}{
+		{"save", false},  // hung before the rename: skipped
+		{"commit", true}, // hung in the rename: applied late
+	} {
+		t.Run(tc.site, func(t *testing.T) {
+			f := newBoundFixture(t)
+			id := newID(t)
+			mustSave(t, f.s, id, "v1")
+			l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, err := l.Load(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := f.fs.hang(tc.site)
+			sess.Data = []byte("v2")
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- l.Save(ctx, sess) }()
+			f.fs.await(t, tc.site)
+			cancel()
+			err = <-errc
+			isUnavailable(t, err, context.Canceled)
+			if got := strings.Contains(err.Error(), "may still be applied"); got != tc.applied {
+				t.Errorf("error %q: says the write may still be applied: %v, want %v", err, got, tc.applied)
+			}
+			if sess.Version != 1 {
+				t.Fatalf("the caller's session changed: version %d", sess.Version)
+			}
+			// The lock is in doubt: later operations under it fail, and
+			// Unlock leaves the release to the save.
+			if _, err := l.Load(context.Background()); !errors.Is(err, fsstore.ErrUnavailable) {
+				t.Fatalf("Load after a save given up on: %v", err)
+			}
+			isUnavailable(t, l.Unlock(), nil)
+			other := openPlain(t, f.dir)
+			if l2, err := other.TryLock(id, fsstore.Exclusive); err == nil {
+				l2.Unlock()
+				t.Fatal("the lock was released while the save given up on could still write")
+			}
+
+			release()
+			f.settle(t)
+			eventually(t, func() bool {
+				l2, err := other.TryLock(id, fsstore.Exclusive)
+				if err == nil {
+					l2.Unlock()
+				}
+				return err == nil
+			}, "the lock's release")
+			got, err := other.Load(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "v1"
+			if tc.applied {
+				want = "v2"
+			}
+			if string(got.Data) != want {
+				t.Fatalf("record holds %q, want %q", got.Data, want)
+			}
+			if late := f.obs.count(fsstore.OpSave, fsstore.OutcomeLate); late != map[bool]int{false: 0, true: 1}[tc.applied] {
+				t.Fatalf("%d late saves reported", late)
+			}
+			if tc.applied && !strings.Contains(f.log.String(), "applied after its caller was told") {
+				t.Fatalf("late save not logged:\n%s", f.log.String())
+			}
+			if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.s.RecordPathForTest(id)), ".tmp-*")); len(tmps) != 0 {
+				t.Fatalf("temp files left: %v", tmps)
+			}
+		})
+	}
+}
+
+// TestLateSaveLockLost: a save applied late under a lock lost meanwhile is
+// reported as a lost lock, not as a success (the lost-lock verification
+// runs after the rename, as for any save).
+func TestLateSaveLockLost(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
+	id := newID(t)
+	mustSave(t, f.s, id, "v1")
+	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := l.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := f.fs.hang("commit")
+	sess.Data = []byte("v2")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- l.Save(ctx, sess) }()
+	f.fs.await(t, "commit")
+	cancel()
+	isUnavailable(t, <-errc, nil)
+	// Another host breaks the lease meanwhile.
+	if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	f.settle(t)
+	if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLockLost); n != 1 {
+		t.Fatalf("%d late saves reported as lock lost, want 1", n)
+	}
+	if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLate); n != 0 {
+		t.Fatalf("a late save under a lost lock was reported as applied")
+	}
+}
+
+// TestLateLock: a lock acquired after its waiter gave up is released at
+// once; a wait for another holder that ends with the context is ErrLocked
+// as before, not ErrUnavailable, and does not count toward the breaker.
+func TestLateLock(t *testing.T) {
+	t.Run("acquired-late", func(t *testing.T) {
+		f := newBoundFixture(t)
+		id := newID(t)
+		release := f.fs.hang("lock")
+		ctx := newDeadlineCtx()
+		errc := make(chan error, 1)
+		go func() { _, err := f.s.Lock(ctx, id, fsstore.Exclusive); errc <- err }()
+		f.fs.await(t, "lock")
+		ctx.expire()
+		isUnavailable(t, <-errc, context.DeadlineExceeded)
+		release()
+		f.settle(t)
+		other := openPlain(t, f.dir)
+		l, err := other.TryLock(id, fsstore.Exclusive)
+		if err != nil {
+			t.Fatalf("lock acquired late not released: %v", err)
+		}
+		l.Unlock()
+		if !strings.Contains(f.log.String(), "acquired after its caller gave up") {
+			t.Fatalf("late lock not logged:\n%s", f.log.String())
+		}
+	})
+	t.Run("held-elsewhere", func(t *testing.T) {
+		f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
+		id := newID(t)
+		held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Unlock()
+		ctx := newDeadlineCtx()
+		errc := make(chan error, 1)
+		go func() { _, err := f.s.Lock(ctx, id, fsstore.Exclusive); errc <- err }()
+		eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
+		ctx.expire()
+		err = <-errc
+		if !errors.Is(err, fsstore.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrLocked and DeadlineExceeded, not ErrUnavailable", err)
+		}
+		if got := f.s.Breaker(); got != fsstore.BreakerClosed {
+			t.Fatalf("a lock wait opened the breaker (%v)", got)
+		}
+	})
+}
+
+// TestHealth: Health answers nil while the server answers, and
+// ErrUnavailable by the caller's deadline while it does not; concurrent
+// callers share one probe.
+func TestHealth(t *testing.T) {
+	f := newBoundFixture(t)
+	if err := f.s.Health(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	release := f.fs.hang("probe")
+	defer release()
+	before := f.fs.count("probe")
+	const callers = 3
+	ctxs := make([]*deadlineCtx, callers)
+	errc := make(chan error, callers)
+	for i := range ctxs {
+		ctxs[i] = newDeadlineCtx()
+		go func(ctx context.Context) { errc <- f.s.Health(ctx) }(ctxs[i])
+	}
+	f.fs.await(t, "probe")
+	for _, c := range ctxs {
+		c.expire()
+	}
+	for range ctxs {
+		isUnavailable(t, <-errc, context.DeadlineExceeded)
+	}
+	if n := f.fs.count("probe") - before; n != 1 {
+		t.Fatalf("%d probes for %d concurrent callers, want 1", n, callers)
+	}
+	release()
+	eventually(t, func() bool { return f.s.Health(context.Background()) == nil }, "health")
+}
+
+func TestBoundOptionsValidated(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  fsstore.Option
+	}{
+		{"negative-in-flight", fsstore.WithMaxInFlight(-1)},
+		{"huge-in-flight", fsstore.WithMaxInFlight(1<<16 + 1)},
+		{"zero-timeout", fsstore.WithOpTimeout(0)},
+		{"zero-failures", fsstore.WithBreaker(0, time.Second)},
+		{"zero-cooldown", fsstore.WithBreaker(1, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if s, err := fsstore.Open(t.TempDir(), tc.opt); err == nil {
+				s.Close()
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func openPlain(t *testing.T, dir string) *fsstore.Store {
+	t.Helper()
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// eventually polls cond until it holds, failing after a minute: the
+// events it waits for come from goroutines the test does not join.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

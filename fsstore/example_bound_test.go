@@ -1,0 +1,67 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// A store on a network filesystem bounds its work (the defaults apply on
+// NFS by themselves; WithMaxInFlight turns it on elsewhere). A request
+// whose store operation cannot finish by its deadline gets ErrUnavailable
+// at that deadline, and Health tells a load balancer the same.
+func ExampleWithMaxInFlight() {
+	dir, cleanup := exampleDir()
+	defer cleanup()
+
+	s, err := fsstore.Open(dir,
+		fsstore.WithMaxInFlight(64),           // operations waiting for the server at once
+		fsstore.WithOpTimeout(10*time.Second), // ceiling for callers without a deadline
+		fsstore.WithBreaker(5, 5*time.Second), // fail fast after 5 timeouts in a row
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	id, _ := fsstore.NewID()
+	_, err = s.Load(ctx, id)
+	switch {
+	case errors.Is(err, fsstore.ErrUnavailable):
+		fmt.Println("503: the filesystem did not answer in time")
+	case errors.Is(err, fsstore.ErrNotFound):
+		fmt.Println("new session")
+	}
+	fmt.Println("breaker:", s.Breaker())
+	// Output:
+	// new session
+	// breaker: closed
+}
+
+// Health answers within its context's deadline even when the mount hangs:
+// wire it to a readiness probe.
+func ExampleStore_Health() {
+	dir, cleanup := exampleDir()
+	defer cleanup()
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.Health(ctx); err != nil {
+		fmt.Println("unhealthy:", errors.Is(err, fsstore.ErrUnavailable))
+		return
+	}
+	fmt.Println("healthy")
+	// Output:
+	// healthy
+}

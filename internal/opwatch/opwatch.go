@@ -1,0 +1,239 @@
+// Package opwatch lets a goroutine that waits for store work running on
+// another goroutine tell whether that work is inside a filesystem call,
+// which may never return on a hard NFS mount, or merely waiting (for a lock
+// holder, for a poll interval), which ends with its context. The waiter
+// gives up on the work with Abandon; the work asks Enter before each call
+// that may block on the server and Commit before its irreversible step, and
+// skips them once abandoned.
+//
+// It is internal: fsstore runs its operations on goroutines of its own and
+// the lock package, which it calls, reports its calls into the OS.
+package opwatch
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	abandoned = 1 << iota
+	inOS
+	committed
+	finished
+	detached
+)
+
+// Bound counts the operations of a store inside the filesystem, those given
+// up on included, against a maximum.
+type Bound struct {
+	n   atomic.Int64
+	Max int64
+}
+
+// TryAcquire takes a slot if one is free.
+func (b *Bound) TryAcquire() bool {
+	if b.n.Add(1) > b.Max {
+		b.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Acquire takes a slot even over the maximum: for calls that must be made
+// (releasing a lock).
+func (b *Bound) Acquire() { b.n.Add(1) }
+
+// Release gives a slot back.
+func (b *Bound) Release() { b.n.Add(-1) }
+
+// InFlight reports the slots taken.
+func (b *Bound) InFlight() int64 { return b.n.Load() }
+
+// Op is the shared state of one operation. The zero value is an operation
+// not inside the OS; a nil *Op accepts every call and is never abandoned.
+type Op struct {
+	state atomic.Uint32
+	since atomic.Int64 // monotonic ns (see Now) when the current OS call began
+
+	// Hook, when set (tests only), runs inside every OS call the lock
+	// package makes for this operation, where a hung server would block.
+	Hook func(site string)
+
+	// Bound, when set, is taken for each call Enter and EnterAlways
+	// admit, and given back by Exit; Enter fails when it is full. slot
+	// and refused belong to the operation's own goroutine.
+	Bound   *Bound
+	slot    bool
+	refused bool
+}
+
+// base anchors Now: time.Since reads the monotonic clock.
+var base = time.Now()
+
+// Now is a monotonic clock reading, for Since.
+func Now() int64 { return int64(time.Since(base)) }
+
+// Enter marks the start of a call that may block on the server. It returns
+// false, and the caller must not make the call, once the operation was
+// abandoned.
+//
+// It also returns false when the operation's Bound is full (Refused then
+// reports true).
+func (o *Op) Enter() bool {
+	if o == nil {
+		return true
+	}
+	if o.Bound != nil {
+		if !o.Bound.TryAcquire() {
+			o.refused = true
+			return false
+		}
+		o.slot = true
+	}
+	o.since.Store(Now())
+	for {
+		s := o.state.Load()
+		if s&abandoned != 0 {
+			o.Exit()
+			return false
+		}
+		if o.state.CompareAndSwap(s, s|inOS) {
+			return true
+		}
+	}
+}
+
+// Refused reports whether Enter failed for want of a slot.
+func (o *Op) Refused() bool { return o != nil && o.refused }
+
+// EnterAlways is Enter for a call that must be made even when abandoned
+// or over the bound: releasing a lock.
+func (o *Op) EnterAlways() {
+	if o != nil {
+		if o.Bound != nil && !o.slot {
+			o.Bound.Acquire()
+			o.slot = true
+		}
+		o.MarkInOS()
+	}
+}
+
+// MarkInOS marks the operation inside the OS from now on, its slot taken
+// by its caller.
+func (o *Op) MarkInOS() {
+	o.since.Store(Now())
+	o.state.Or(inOS)
+}
+
+// Exit marks the end of a call begun with Enter or EnterAlways.
+func (o *Op) Exit() {
+	if o != nil {
+		o.state.And(^uint32(inOS))
+		if o.slot {
+			o.slot = false
+			o.Bound.Release()
+		}
+	}
+}
+
+// Commit marks the start of the operation's irreversible step (the rename
+// that publishes a record). It returns false, and the caller must skip the
+// step, once the operation was abandoned; after it returns true, Abandon
+// reports the step as begun.
+func (o *Op) Commit() bool {
+	if o == nil {
+		return true
+	}
+	for {
+		s := o.state.Load()
+		if s&abandoned != 0 {
+			return false
+		}
+		if o.state.CompareAndSwap(s, s|committed) {
+			return true
+		}
+	}
+}
+
+// Abandon marks the operation abandoned by its waiter: it starts no
+// further call that Enter guards and skips its Commit. It reports whether
+// the operation was inside an OS call at that moment (if not, it ends
+// without waiting for the server, and the waiter may wait for it) and
+// whether it had finished already.
+func (o *Op) Abandon() (inOSCall, done bool) {
+	s := o.state.Or(abandoned)
+	return s&inOS != 0, s&finished != 0
+}
+
+// Detach hands the operation's outcome to the operation itself: its waiter
+// returns without it. It fails when the operation has finished (the waiter
+// then takes the outcome as usual) and reports whether the operation had
+// committed.
+func (o *Op) Detach() (ok, wasCommitted bool) {
+	for {
+		s := o.state.Load()
+		if s&finished != 0 {
+			return false, s&committed != 0
+		}
+		if o.state.CompareAndSwap(s, s|detached|abandoned) {
+			return true, s&committed != 0
+		}
+	}
+}
+
+// Finish marks the operation finished. It returns true when its waiter
+// detached first: the operation must then deal with its own outcome.
+func (o *Op) Finish() (wasDetached bool) {
+	for {
+		s := o.state.Load()
+		if s&detached != 0 {
+			return true
+		}
+		if o.state.CompareAndSwap(s, s|finished) {
+			return false
+		}
+	}
+}
+
+// Detached reports whether Detach succeeded: the operation is its own.
+func (o *Op) Detached() bool { return o.state.Load()&detached != 0 }
+
+// Abandoned reports whether Abandon was called.
+func (o *Op) Abandoned() bool { return o != nil && o.state.Load()&abandoned != 0 }
+
+// Committed reports whether Commit succeeded.
+func (o *Op) Committed() bool { return o != nil && o.state.Load()&committed != 0 }
+
+// InOS reports whether the operation is inside an OS call, and since when
+// (a Now reading).
+func (o *Op) InOS() (bool, int64) {
+	return o.state.Load()&inOS != 0, o.since.Load()
+}
+
+// Reset makes o a fresh operation, for reuse from a pool.
+func (o *Op) Reset() {
+	o.state.Store(0)
+	o.since.Store(0)
+	o.Hook, o.Bound, o.slot, o.refused = nil, nil, false, false
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying o, for the lock package.
+func NewContext(ctx context.Context, o *Op) context.Context {
+	return context.WithValue(ctx, ctxKey{}, o)
+}
+
+// FromContext returns the Op ctx carries, or nil.
+func FromContext(ctx context.Context) *Op {
+	o, _ := ctx.Value(ctxKey{}).(*Op)
+	return o
+}
+
+// RunHook runs o's test hook, if any.
+func (o *Op) RunHook(site string) {
+	if o != nil && o.Hook != nil {
+		o.Hook(site)
+	}
+}
