@@ -394,6 +394,54 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 	return err
 }
 
+// boundScan runs a maintenance scan (Sweep, Stats, Rekey) on a bounded
+// store: on a goroutine of its own, holding one slot, refused while the
+// breaker is open. A scan checks its context between files, so it ends
+// soon after ctx does unless a system call is stuck; boundScan waits for
+// it that long plus the ceiling, then gives up with ErrUnavailable and
+// leaves the scan to end in the background. Its results are returned only
+// when it ends in time.
+func boundScan[T any](s *Store, ctx context.Context, what string, fn func(context.Context) (T, error)) (T, error) {
+	b := s.bnd
+	if b == nil {
+		return fn(ctx)
+	}
+	var zero T
+	if err := b.breakerErr(what); err != nil {
+		return zero, err
+	}
+	if !b.slots.TryAcquire() {
+		return zero, b.fullErr(what)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if b.hook != nil {
+			b.hook(what)
+		}
+		v, err := fn(ctx)
+		b.slots.Release()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(b.timeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-t.C:
+		b.brk.timeout()
+		return zero, fmt.Errorf("fsstore: %s: %w: a system call still had no answer %v after the context ended (%w)", what, ErrUnavailable, b.timeout, ctx.Err())
+	}
+}
+
 // detachedCopy is what a bounded write works on: a copy of sess with its
 // own payload, so that a write left to finish in the background never
 // reads or changes what its caller holds.

@@ -715,3 +715,50 @@ func eventually(t *testing.T, cond func() bool, what string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestBoundScan: a sweep, stats or rekey pass stuck in a system call
+// returns ErrUnavailable the ceiling after its context ends, holding one
+// slot until the call returns; refused while the breaker is open.
+func TestBoundScan(t *testing.T) {
+	for _, tc := range []struct {
+		site string
+		run  func(ctx context.Context, s *fsstore.Store) error
+	}{
+		{"sweep", func(ctx context.Context, s *fsstore.Store) error {
+			_, err := s.Sweep(ctx, fsstore.SweepOptions{})
+			return err
+		}},
+		{"stats", func(ctx context.Context, s *fsstore.Store) error {
+			_, err := s.Stats(ctx, fsstore.StatsOptions{})
+			return err
+		}},
+		{"rekey", func(ctx context.Context, s *fsstore.Store) error {
+			_, err := s.Rekey(ctx, fsstore.RekeyOptions{})
+			return err
+		}},
+	} {
+		t.Run(tc.site, func(t *testing.T) {
+			f := newBoundFixture(t, fsstore.WithOpTimeout(time.Millisecond), fsstore.WithBreaker(1, time.Hour), fsstore.WithKeys(fsstore.Key{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}))
+			if err := tc.run(context.Background(), f.s); err != nil {
+				t.Fatalf("healthy %s: %v", tc.site, err)
+			}
+			release := f.fs.hang(tc.site)
+			defer release()
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- tc.run(ctx, f.s) }()
+			f.fs.await(t, tc.site)
+			cancel()
+			isUnavailable(t, <-errc, context.Canceled)
+			if n := f.s.InFlightForTest(); n != 1 {
+				t.Fatalf("in flight %d, want 1", n)
+			}
+			if got := f.s.Breaker(); got != fsstore.BreakerOpen {
+				t.Fatalf("breaker %v, want open", got)
+			}
+			isUnavailable(t, tc.run(context.Background(), f.s), nil)
+			release()
+			f.settle(t)
+		})
+	}
+}

@@ -51,7 +51,13 @@ type RekeyStats struct {
 // neither extends nor shortens any session. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted.
+//
+// On a bounded store it is bounded as Sweep is.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
+	return boundScan(s, ctx, "rekey", func(ctx context.Context) (RekeyStats, error) { return s.rekey(ctx, opts) })
+}
+
+func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
 	start := time.Now()
 	if s.keys.Load() == nil {
 		return RekeyStats{}, errors.New("fsstore: rekey: no keys configured (WithKeys)")

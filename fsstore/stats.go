@@ -75,7 +75,12 @@ type Stats struct {
 // and removes one temp file in the store directory to read the file
 // server's clock, as Sweep does). Stats stops early with ctx's error when
 // ctx ends.
+// On a bounded store it is bounded as Sweep is.
 func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
+	return boundScan(s, ctx, "stats", func(ctx context.Context) (Stats, error) { return s.stats(ctx, opts) })
+}
+
+func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	start := time.Now()
 	if s.closed.Load() {
 		return Stats{}, ErrClosed

@@ -119,7 +119,15 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then.
+//
+// On a bounded store (WithMaxInFlight) the sweep takes one slot and returns
+// at the latest the ceiling (WithOpTimeout) after ctx ends, with
+// ErrUnavailable if a system call is still stuck then.
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
+	return boundScan(s, ctx, "sweep", func(ctx context.Context) (SweepStats, error) { return s.sweep(ctx, opts) })
+}
+
+func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
 	start := time.Now()
 	if s.closed.Load() {
 		return SweepStats{}, ErrClosed
