@@ -1,0 +1,85 @@
+// Package echosession is the httpsession middleware as an
+// echo.MiddlewareFunc: locked, lost-update-free sessions for
+// github.com/labstack/echo/v4 applications sharing one NFS or EFS
+// directory.
+//
+//	sessions := httpsession.New(st)
+//	e := echo.New()
+//	e.Use(echosession.Handler(sessions))
+//	e.GET("/", func(c echo.Context) error {
+//		s := echosession.FromContext(c)
+//		n := s.GetInt("visits") + 1
+//		if err := s.Put("visits", n); err != nil {
+//			return err
+//		}
+//		return c.String(http.StatusOK, fmt.Sprintf("visit %d", n))
+//	})
+//
+// Everything httpsession documents holds: the session is loaded (and in
+// Exclusive mode locked) when the handler first uses it and saved just
+// before the response headers go out, so the cookie goes with them; the
+// user's other requests wait until the handler returns. Routes or groups
+// take another mode with Middleware, for example
+// echosession.Middleware(sessions, httpsession.ReadOnly).
+//
+// A handler's returned error is rendered by echo's HTTPErrorHandler after
+// the middleware returned: the session was saved by then (its cookie is in
+// the error response's headers) and unlocked. When the session cannot be
+// saved, the Manager's error handler answers (503 or 500) in place of the
+// handler's response, and echo's error handler then finds the response
+// committed and writes nothing.
+package echosession
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// Handler returns the middleware in the Manager's default mode.
+func Handler(m *httpsession.Manager) echo.MiddlewareFunc {
+	return wrap(m.Handler)
+}
+
+// Middleware returns the middleware for one mode. As with
+// httpsession.Manager.Middleware, the innermost mode applies when
+// middlewares of the same Manager nest (a group's over the server's).
+func Middleware(m *httpsession.Manager, mode httpsession.Mode) echo.MiddlewareFunc {
+	return wrap(m.Middleware(mode))
+}
+
+// FromContext returns the request's session, or nil when no middleware of
+// this package (or httpsession's, around the server) ran for it.
+func FromContext(c echo.Context) *httpsession.Session {
+	r := c.Request()
+	if r == nil {
+		return nil
+	}
+	return httpsession.FromContext(r.Context())
+}
+
+func wrap(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			resp := c.Response()
+			var err error
+			mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c.SetRequest(r)
+				if w != http.ResponseWriter(resp) {
+					// The handler writes through the session's writer,
+					// which writes through echo's Response: the
+					// Before hooks of outer middlewares still run and
+					// Committed stays true.
+					c.SetResponse(echo.NewResponse(w, c.Echo()))
+				}
+				err = next(c)
+			})).ServeHTTP(resp, c.Request())
+			// What runs after (outer middlewares, the error handler)
+			// sees echo's own Response: its Status is what was sent.
+			c.SetResponse(resp)
+			return err
+		}
+	}
+}

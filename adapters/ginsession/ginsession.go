@@ -1,0 +1,122 @@
+// Package ginsession is the httpsession middleware as a gin.HandlerFunc:
+// locked, lost-update-free sessions for github.com/gin-gonic/gin
+// applications sharing one NFS or EFS directory.
+//
+//	sessions := httpsession.New(st)
+//	r := gin.New()
+//	r.Use(ginsession.Handler(sessions))
+//	r.GET("/", func(c *gin.Context) {
+//		s := ginsession.FromContext(c)
+//		n := s.GetInt("visits") + 1
+//		if err := s.Put("visits", n); err != nil {
+//			c.AbortWithStatus(http.StatusServiceUnavailable)
+//			return
+//		}
+//		c.String(http.StatusOK, "visit %d", n)
+//	})
+//
+// Everything httpsession documents holds: the session is loaded (and in
+// Exclusive mode locked) when the handler first uses it, and saved just
+// before gin writes the response headers, so the cookie goes out with them;
+// the user's other requests wait until the handler chain returns. Routes
+// or groups take another mode with Middleware, for example
+// ginsession.Middleware(sessions, httpsession.ReadOnly).
+//
+// gin buffers the status code until the first byte of the body (or the end
+// of the handler chain), and so does this middleware's commit: a handler
+// may still change the session after c.Status. When the session cannot be
+// saved, the Manager's error handler answers (503 or 500) in place of the
+// handler's response, and the rest of the chain is aborted if it has not
+// run yet.
+package ginsession
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// Handler returns the middleware in the Manager's default mode.
+func Handler(m *httpsession.Manager) gin.HandlerFunc {
+	return wrap(m.Handler)
+}
+
+// Middleware returns the middleware for one mode. As with
+// httpsession.Manager.Middleware, the innermost mode applies when
+// middlewares of the same Manager nest (a group's over the engine's).
+func Middleware(m *httpsession.Manager, mode httpsession.Mode) gin.HandlerFunc {
+	return wrap(m.Middleware(mode))
+}
+
+// FromContext returns the request's session, or nil when no middleware of
+// this package (or httpsession's, around the engine) ran for it.
+func FromContext(c *gin.Context) *httpsession.Session {
+	if c.Request == nil {
+		return nil
+	}
+	return httpsession.FromContext(c.Request.Context())
+}
+
+func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		orig, origReq := c.Writer, c.Request
+		ran := false
+		mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ran = true
+			c.Request = r
+			if w != http.ResponseWriter(orig) {
+				c.Writer = &writer{ResponseWriter: orig, session: w}
+			}
+			c.Next()
+		})).ServeHTTP(orig, origReq)
+		// Middlewares before this one see gin's own writer again (its
+		// Status and Size are the response's).
+		c.Writer = orig
+		if !ran {
+			// The error handler answered (an invalid mode or Manager
+			// configuration): no later handler may write.
+			c.Abort()
+		}
+	}
+}
+
+// writer routes gin's writes through the session's writer, which saves the
+// session before the headers go out. Status, Size, Written, CloseNotify and
+// Pusher are gin's.
+type writer struct {
+	gin.ResponseWriter
+	// session is httpsession's writer around ResponseWriter.
+	session http.ResponseWriter
+}
+
+// WriteHeader only records the status, as gin's writer does: the headers
+// (and the session's cookie) are decided when the body starts.
+func (w *writer) WriteHeader(code int) { w.ResponseWriter.WriteHeader(code) }
+
+// WriteHeaderNow saves the session, then writes the headers.
+func (w *writer) WriteHeaderNow() {
+	w.session.WriteHeader(w.ResponseWriter.Status())
+	w.ResponseWriter.WriteHeaderNow()
+}
+
+func (w *writer) Write(b []byte) (int, error) { return w.session.Write(b) }
+
+func (w *writer) WriteString(s string) (int, error) { return io.WriteString(w.session, s) }
+
+func (w *writer) Flush() {
+	if f, ok := w.session.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *writer) Hijack() (c net.Conn, rw *bufio.ReadWriter, err error) {
+	return http.NewResponseController(w.session).Hijack()
+}
+
+// Unwrap gives http.ResponseController the session's writer.
+func (w *writer) Unwrap() http.ResponseWriter { return w.session }

@@ -1,0 +1,55 @@
+// Package ginstore is a github.com/gin-contrib/sessions Store backed by an
+// fsstore.Store, for gin applications that already use gin-contrib's
+// sessions middleware: the switch from its cookie, Redis or memstore
+// stores is one line, and handlers do not change.
+//
+//	st, err := fsstore.Open("/mnt/efs/sessions")
+//	store := ginstore.NewStore(st, []byte(os.Getenv("SESSION_KEY")))
+//	r.Use(sessions.Sessions("app", store))
+//
+// It is adapters/gorillastore (gin-contrib's Store is gorilla's Store plus
+// Options), so everything gorillastore documents holds: the cookie carries
+// only the signed session ID, values are stored gob-encoded and signed
+// (encrypted with a second key), and a session lives Options.MaxAge after
+// its last Save.
+//
+// Saves are last-writer-wins, as with every gin-contrib store: when one
+// user's requests overlap, each loads the session, and the one that saves
+// last overwrites the other's changes, on one host or across hosts. Two
+// overlapping increments of a counter leave it one higher, not two. Use
+// adapters/ginsession (the httpsession middleware, which locks the session
+// for the request) where a user's concurrent requests must not lose
+// updates.
+package ginstore
+
+import (
+	"github.com/gin-contrib/sessions"
+
+	"github.com/sessfs/sessfs/adapters/gorillastore"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// Store is a gin-contrib/sessions Store.
+type Store struct {
+	*gorillastore.Store
+}
+
+var _ sessions.Store = Store{}
+
+// NewStore returns a store keeping sessions in st (which the caller opened
+// and closes), with cookies and stored values protected by keyPairs as in
+// gin-contrib's cookie.NewStore: an authentication key, optionally
+// followed by an encryption key, repeated for key rotation.
+func NewStore(st *fsstore.Store, keyPairs ...[]byte) Store {
+	return Store{gorillastore.New(st, keyPairs...)}
+}
+
+// Options sets the options of sessions created from now on, as
+// gin-contrib's stores do. A positive MaxAge also bounds the age of the
+// signed cookie (gorillastore.Store.MaxAge).
+func (s Store) Options(o sessions.Options) {
+	s.Store.Options = o.ToGorillaOptions()
+	if o.MaxAge > 0 {
+		s.Store.MaxAge(o.MaxAge)
+	}
+}
