@@ -122,7 +122,10 @@ func TestCommitThroughEchoResponse(t *testing.T) {
 		{"JSON", func(c echo.Context) error { put(c); return c.JSON(http.StatusCreated, map[string]bool{"ok": true}) }, http.StatusCreated},
 		{"NoContent", func(c echo.Context) error { put(c); return c.NoContent(http.StatusNoContent) }, http.StatusNoContent},
 		{"Redirect", func(c echo.Context) error { put(c); return c.Redirect(http.StatusFound, "/n") }, http.StatusFound},
-		{"Stream", func(c echo.Context) error { put(c); return c.Stream(http.StatusOK, "text/plain", strings.NewReader("ok")) }, http.StatusOK},
+		{"Stream", func(c echo.Context) error {
+			put(c)
+			return c.Stream(http.StatusOK, "text/plain", strings.NewReader("ok"))
+		}, http.StatusOK},
 		{"Flush", func(c echo.Context) error {
 			put(c)
 			c.Response().WriteHeader(http.StatusOK)
@@ -236,4 +239,3 @@ func TestFromContextWithoutMiddleware(t *testing.T) {
 		t.Error("a session without the middleware")
 	}
 }
-

@@ -22,6 +22,18 @@ var heavy = []string{
 	"github.com/spf13/",
 	"github.com/google/renameio",
 	"golang.org/x/term",
+	// The web framework integrations (adapters/ginsession, echosession,
+	// ginstore, the echo-contrib and chi tests) and what they pull in.
+	"github.com/gin-gonic/",
+	"github.com/gin-contrib/",
+	"github.com/labstack/",
+	"github.com/go-chi/",
+	"github.com/bytedance/",
+	"github.com/go-playground/",
+	"github.com/quic-go/",
+	"go.mongodb.org/",
+	"golang.org/x/net",
+	"golang.org/x/crypto",
 }
 
 // TestConsumerDependencies builds a module that imports fsstore and

@@ -237,6 +237,60 @@ func (g *Gate) AwaitArrival(t *testing.T) {
 	}
 }
 
+// Overlap documents what a last-writer-wins store loses. It starts a
+// session with POST /inc on urls[0], then sends two increments of it, A to
+// urls[0] and B to urls[1], each with ?gate, so that the app holds each at
+// its instance's gate after reading the counter and before saving: both
+// read the same value. Then A saves and answers, then B. It returns A's
+// and B's answers and the counter afterwards.
+func Overlap(t *testing.T, c *Client, urls [2]string, gates [2]*Gate) (a, b, final int) {
+	t.Helper()
+	if code, body, err := c.Do(t.Context(), http.MethodPost, urls[0], "/inc"); err != nil || code != http.StatusOK || body != "1" {
+		t.Fatalf("first POST /inc: %d %q %v, want 200 \"1\"", code, body, err)
+	}
+	type answer struct {
+		n   int
+		err error
+	}
+	send := func(base string) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			code, body, err := c.Do(t.Context(), http.MethodPost, base, "/inc?gate")
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("status %d %q", code, body)
+			}
+			var n int
+			if err == nil {
+				n, err = ParseCount(body)
+			}
+			ch <- answer{n, err}
+		}()
+		return ch
+	}
+	wait := func(ch chan answer, name string) int {
+		t.Helper()
+		select {
+		case r := <-ch:
+			if r.err != nil {
+				t.Fatalf("request %s: %v", name, r.err)
+			}
+			return r.n
+		case <-time.After(proctest.Deadline):
+			t.Fatalf("request %s did not answer", name)
+		}
+		return 0
+	}
+	chA := send(urls[0])
+	gates[0].AwaitArrival(t)
+	chB := send(urls[1])
+	gates[1].AwaitArrival(t)
+	gates[0].Release()
+	a = wait(chA, "A")
+	gates[1].Release()
+	b = wait(chB, "B")
+	return a, b, c.Counter(t, urls[0])
+}
+
 // ParseCount reads a counter answer.
 func ParseCount(body string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(body))
