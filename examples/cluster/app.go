@@ -13,8 +13,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/metrics/prom"
 )
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -51,7 +55,12 @@ func serveApp(ctx context.Context, o options, out io.Writer) error {
 	if o.dir == "" {
 		return errors.New("-serve needs -dir")
 	}
-	st, err := fsstore.Open(o.dir, fsstore.WithIdleTimeout(30*time.Minute))
+	// No namespace: the shipped alerts and dashboard (deploy/) query
+	// sessfs_* names.
+	obs := prom.New("")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(obs)
+	st, err := fsstore.Open(o.dir, fsstore.WithIdleTimeout(30*time.Minute), fsstore.WithObserver(obs))
 	if err != nil {
 		return err
 	}
@@ -125,8 +134,13 @@ func serveApp(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Scrapes stay outside the session middleware: they carry no cookie
+	// and must not be counted as store operations.
+	top := http.NewServeMux()
+	top.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	top.Handle("/", m.Handler(served(server, mux)))
 	srv := &http.Server{
-		Handler: m.Handler(served(server, mux)),
+		Handler: top,
 		// Bound slow clients; the lock wait is bounded by the middleware.
 		ReadHeaderTimeout: 10 * time.Second,
 	}

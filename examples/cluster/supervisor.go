@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,7 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_restart", s.handleRestart)
 	mux.HandleFunc("/_status", s.handleStatus)
+	mux.HandleFunc("GET /_targets", s.handleTargets)
 	mux.Handle("/", &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			b := s.pick()
@@ -88,6 +90,7 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "sessfs cluster: %d app server processes sharing session directory %s\n", o.n, o.dir)
 	fmt.Fprintf(out, "proxy: http://%s/\n", ln.Addr())
+	fmt.Fprintf(out, "metrics: each server's /metrics, listed for Prometheus at http://%s/_targets (http_sd_configs)\n", ln.Addr())
 	fmt.Fprintf(out, "restart one server: GET http://%s/_restart?server=2 (or send SIGHUP to pid %d to restart all in turn)\n", ln.Addr(), os.Getpid())
 
 	hup := make(chan os.Signal, 1)
@@ -218,6 +221,27 @@ func (s *supervisor) handleStatus(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "server %d pid %d %s up=%v\n", b.num, pid, b.url, b.up.Load())
 		b.mu.Unlock()
 	}
+}
+
+// handleTargets lists every app server's address in Prometheus's HTTP
+// service discovery format, so that Prometheus scrapes each server's
+// /metrics directly (through the proxy, a scrape would reach a different
+// server each time) and follows restarts, which change the ports.
+func (s *supervisor) handleTargets(w http.ResponseWriter, r *http.Request) {
+	type group struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	groups := []group{}
+	for _, b := range s.backends {
+		b.mu.Lock()
+		if b.up.Load() && b.url != nil {
+			groups = append(groups, group{Targets: []string{b.url.Host}, Labels: map[string]string{"server": strconv.Itoa(b.num)}})
+		}
+		b.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(groups)
 }
 
 func (b *backend) pid() int {

@@ -1,0 +1,248 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+const (
+	rulesFile     = "prometheus/sessfs-rules.yml"
+	rulesTestFile = "prometheus/sessfs-rules.test.yml"
+	dashboardFile = "grafana/sessfs-dashboard.json"
+)
+
+// tool returns the path of a Prometheus binary, or skips the test.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		testenv.Skip(t, testenv.Prometheus, "%s not found (Debian package prometheus): %v", name, err)
+	}
+	return p
+}
+
+// TestPromtool checks the rules and runs their unit tests with promtool.
+func TestPromtool(t *testing.T) {
+	promtool := tool(t, "promtool")
+	for _, args := range [][]string{
+		{"check", "rules", rulesFile},
+		{"test", "rules", rulesTestFile},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			out, err := exec.Command(promtool, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+}
+
+var (
+	alertRe    = regexp.MustCompile(`(?m)^\s*- alert: (\w+)$`)
+	runbookRe  = regexp.MustCompile(`runbook_url: "https://github\.com/sessfs/sessfs/blob/main/(docs/[\w-]+\.md)#([\w-]+)"`)
+	quietRe    = regexp.MustCompile(`(?m)alertname: (\w+)\n\s*exp_alerts: \[\]$`)
+	firingRe   = regexp.MustCompile(`(?m)alertname: (\w+)\n\s*exp_alerts:\n\s*- exp_labels:`)
+	headingRe  = regexp.MustCompile(`(?m)^#+ (.+)$`)
+	slugDropRe = regexp.MustCompile("[^a-z0-9 _-]")
+)
+
+// Every alert has a unit test in which it fires and one in which it does
+// not, and a runbook link to a section that exists.
+func TestEveryAlertTestedAndDocumented(t *testing.T) {
+	rules := read(t, rulesFile)
+	tests := read(t, rulesTestFile)
+	alerts := names(alertRe, rules)
+	if len(alerts) == 0 {
+		t.Fatal("no alerts found")
+	}
+	quiet, firing := names(quietRe, tests), names(firingRe, tests)
+	for _, a := range alerts {
+		if !slices.Contains(firing, a) {
+			t.Errorf("%s: no unit test in which it fires", a)
+		}
+		if !slices.Contains(quiet, a) {
+			t.Errorf("%s: no unit test in which it does not fire", a)
+		}
+	}
+	links := runbookRe.FindAllStringSubmatch(rules, -1)
+	if len(links) != len(alerts) {
+		t.Errorf("%d runbook links of the expected form for %d alerts", len(links), len(alerts))
+	}
+	for _, l := range links {
+		doc, anchor := l[1], l[2]
+		if !slices.Contains(anchors(t, filepath.Join("..", doc)), anchor) {
+			t.Errorf("runbook %s#%s: no such section", doc, anchor)
+		}
+	}
+}
+
+func names(re *regexp.Regexp, s string) []string {
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// anchors returns the GitHub anchors of a Markdown file's headings.
+func anchors(t *testing.T, path string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range headingRe.FindAllStringSubmatch(read(t, path), -1) {
+		s := slugDropRe.ReplaceAllString(strings.ToLower(strings.TrimSpace(m[1])), "")
+		out = append(out, strings.ReplaceAll(s, " ", "-"))
+	}
+	return out
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// dashboard is the part of Grafana's dashboard model the tests check.
+type dashboard struct {
+	UID           string  `json:"uid"`
+	Title         string  `json:"title"`
+	SchemaVersion int     `json:"schemaVersion"`
+	Panels        []panel `json:"panels"`
+	Templating    struct {
+		List []struct {
+			Name       string `json:"name"`
+			Type       string `json:"type"`
+			Definition string `json:"definition"`
+		} `json:"list"`
+	} `json:"templating"`
+}
+
+type panel struct {
+	ID         int    `json:"id"`
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Datasource *struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	} `json:"datasource"`
+	GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+	Targets []struct {
+		RefID string `json:"refId"`
+		Expr  string `json:"expr"`
+	} `json:"targets"`
+}
+
+// loadDashboard parses the dashboard and checks its structure: unique
+// panel IDs, every non-row panel on the Prometheus data source variable
+// with at least one target, each with a query and a distinct refId, and
+// panels inside the 24-column grid without overlapping.
+func loadDashboard(t *testing.T) dashboard {
+	t.Helper()
+	var d dashboard
+	dec := json.NewDecoder(strings.NewReader(read(t, dashboardFile)))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	if d.UID == "" || d.Title == "" || d.SchemaVersion == 0 {
+		t.Errorf("dashboard uid %q, title %q, schemaVersion %d: all required", d.UID, d.Title, d.SchemaVersion)
+	}
+	ids := map[int]bool{}
+	type cell struct{ x, y int }
+	used := map[cell]int{}
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel %q: id %d used twice", p.Title, p.ID)
+		}
+		ids[p.ID] = true
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 || g.Y < 0 {
+			t.Errorf("panel %q: gridPos %+v outside the 24-column grid", p.Title, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if other, ok := used[cell{x, y}]; ok {
+					t.Errorf("panel %q overlaps panel %d at (%d,%d)", p.Title, other, x, y)
+					x, y = g.X+g.W, g.Y+g.H
+				}
+				used[cell{x, y}] = p.ID
+			}
+		}
+		if p.Type == "row" {
+			continue
+		}
+		if p.Datasource == nil || p.Datasource.Type != "prometheus" || p.Datasource.UID != "${datasource}" {
+			t.Errorf("panel %q: datasource %+v, want the prometheus ${datasource} variable", p.Title, p.Datasource)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q: no targets", p.Title)
+		}
+		refs := map[string]bool{}
+		for _, tg := range p.Targets {
+			if strings.TrimSpace(tg.Expr) == "" || tg.RefID == "" || refs[tg.RefID] {
+				t.Errorf("panel %q: target %q with refId %q: want a query and a distinct refId", p.Title, tg.Expr, tg.RefID)
+			}
+			refs[tg.RefID] = true
+		}
+	}
+	return d
+}
+
+// dashboardQueries returns every query of the dashboard (panel targets and
+// template variables) with Grafana's variables replaced, ready for
+// Prometheus, named for error messages.
+func dashboardQueries(t *testing.T, d dashboard, rateInterval string) map[string]string {
+	t.Helper()
+	vars := strings.NewReplacer("$__rate_interval", rateInterval, "$job", ".+", "$dir", ".+")
+	out := map[string]string{}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			out[fmt.Sprintf("panel %q target %s", p.Title, tg.RefID)] = vars.Replace(tg.Expr)
+		}
+	}
+	for _, v := range d.Templating.List {
+		if v.Type != "query" {
+			continue
+		}
+		// label_values(metric, label) lists the label's values on metric.
+		m := regexp.MustCompile(`^label_values\((\w+), (\w+)\)$`).FindStringSubmatch(v.Definition)
+		if m == nil {
+			t.Errorf("variable %s: definition %q is not label_values(metric, label)", v.Name, v.Definition)
+			continue
+		}
+		out["variable "+v.Name] = fmt.Sprintf("count by (%s) (%s)", m[2], m[1])
+	}
+	for name, q := range out {
+		if strings.Contains(q, "$") {
+			t.Errorf("%s: unknown variable left in %q", name, q)
+		}
+	}
+	return out
+}
+
+func TestDashboard(t *testing.T) {
+	d := loadDashboard(t)
+	qs := dashboardQueries(t, d, "1m")
+	if len(qs) < 10 {
+		t.Errorf("only %d queries", len(qs))
+	}
+	for name, q := range qs {
+		if !metricRe.MatchString(q) {
+			t.Errorf("%s: %q queries no sessfs or sessgc metric", name, q)
+		}
+	}
+}
+
+// metricRe matches the selectors of the project's metrics (and recording
+// rules) inside a query: name and optional label matchers.
+var metricRe = regexp.MustCompile(`\b(?:sessfs|sessgc)[:_][a-z_:]+(?:\{[^}]*\})?`)
