@@ -55,7 +55,7 @@ func TestScrapeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy := startCluster(t, filepath.Join(bin, "cluster"), store)
+	proxy := startCluster(t, filepath.Join(bin, "cluster"), store, filepath.Join(work, "cluster.log"))
 
 	// sessgc writes its textfile; node-exporter would serve it, this
 	// handler does the same for the one file.
@@ -117,11 +117,17 @@ scrape_configs:
 }
 
 // startCluster runs the cluster binary with two app servers and returns
-// the proxy URL; the cluster stops when the test ends.
-func startCluster(t *testing.T, binary, store string) string {
+// the proxy URL; the cluster stops when the test ends. Its log (requests
+// cut short when the load stops are logged too) is shown if the test
+// fails.
+func startCluster(t *testing.T, binary, store, logPath string) string {
 	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(binary, "-n", "2", "-addr", "127.0.0.1:0", "-dir", store)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +149,11 @@ func startCluster(t *testing.T, binary, store string) string {
 	t.Cleanup(func() {
 		stop(cmd)
 		<-done
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("cluster log:\n%s", b)
+		}
 	})
 	select {
 	case u, ok := <-found:
