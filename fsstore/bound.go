@@ -401,7 +401,7 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 // it that long plus the ceiling, then gives up with ErrUnavailable and
 // leaves the scan to end in the background. Its results are returned only
 // when it ends in time.
-func boundScan[T any](s *Store, ctx context.Context, what string, fn func(context.Context) (T, error)) (T, error) {
+func boundScan[T any](ctx context.Context, s *Store, what string, fn func(context.Context) (T, error)) (T, error) {
 	b := s.bnd
 	if b == nil {
 		return fn(ctx)
