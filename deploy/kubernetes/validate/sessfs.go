@@ -1,0 +1,210 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// forbiddenMountOptions break sessfs on NFS (docs/operator-guide.md): soft
+// turns a blip into a half-written session, and the attribute-cache
+// switches cost a round trip on every access.
+var forbiddenMountOptions = []string{"soft", "noac", "actimeo=0", "lookupcache=none", "local_lock=all", "local_lock=flock"}
+
+// Check checks the set of objects as a whole: what the API server would
+// refuse, and what sessfs needs on EKS with the EFS CSI driver.
+func Check(objs []Object) error {
+	var errs []error
+	fail := func(o Object, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s %s/%s: %s", o.File, o.Kind, o.Name, fmt.Sprintf(format, args...)))
+	}
+	classes := map[string]*storagev1.StorageClass{}
+	claims := map[string]*corev1.PersistentVolumeClaim{}
+	var templates []map[string]string
+	seen := map[string]bool{}
+	for _, o := range objs {
+		if key := o.Kind + "/" + o.Name; seen[key] {
+			fail(o, "defined twice")
+		} else {
+			seen[key] = true
+		}
+		switch v := o.Value.(type) {
+		case *storagev1.StorageClass:
+			classes[v.Name] = v
+		case *corev1.PersistentVolumeClaim:
+			claims[v.Name] = v
+		case *appsv1.Deployment:
+			templates = append(templates, v.Spec.Template.Labels)
+		}
+	}
+	for _, o := range objs {
+		switch v := o.Value.(type) {
+		case *storagev1.StorageClass:
+			if err := checkStorageClass(v); err != nil {
+				fail(o, "%v", err)
+			}
+		case *corev1.PersistentVolumeClaim:
+			if !slices.Equal(v.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}) {
+				fail(o, "access modes %v: every pod mounts the store, ReadWriteMany", v.Spec.AccessModes)
+			}
+			if v.Spec.StorageClassName == nil || classes[*v.Spec.StorageClassName] == nil {
+				fail(o, "storage class is not the EFS class defined here")
+			}
+			if q, ok := v.Spec.Resources.Requests[corev1.ResourceStorage]; !ok || q.Sign() <= 0 {
+				fail(o, "no storage request (the API requires one, EFS ignores it)")
+			}
+		case *appsv1.Deployment:
+			if err := CheckPodTemplate(v.Spec.Selector, &v.Spec.Template); err != nil {
+				fail(o, "%v", err)
+			}
+			if err := checkPod(&v.Spec.Template.Spec, claims); err != nil {
+				fail(o, "%v", err)
+			}
+			if v.Name == "sessfs-app" {
+				if err := checkApp(&v.Spec.Template.Spec); err != nil {
+					fail(o, "%v", err)
+				}
+			}
+		case *batchv1.CronJob:
+			if err := checkCronJob(v, claims); err != nil {
+				fail(o, "%v", err)
+			}
+		case *corev1.Service:
+			sel := labels.SelectorFromSet(v.Spec.Selector)
+			if len(v.Spec.Selector) == 0 || !slices.ContainsFunc(templates, func(l map[string]string) bool { return sel.Matches(labels.Set(l)) }) {
+				fail(o, "selector %v selects no Deployment's pods", v.Spec.Selector)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkStorageClass(sc *storagev1.StorageClass) error {
+	var errs []error
+	if sc.Provisioner != "efs.csi.aws.com" {
+		errs = append(errs, fmt.Errorf("provisioner %q, want efs.csi.aws.com", sc.Provisioner))
+	}
+	p := sc.Parameters
+	if p["provisioningMode"] != "efs-ap" {
+		errs = append(errs, fmt.Errorf("provisioningMode %q, want efs-ap (an access point per volume)", p["provisioningMode"]))
+	}
+	// A fixed uid and gid on the access point: every pod's NFS calls run as
+	// them, so the store's 0600 files are readable by every pod.
+	for _, k := range []string{"uid", "gid", "directoryPerms", "fileSystemId"} {
+		if p[k] == "" {
+			errs = append(errs, fmt.Errorf("parameter %s missing", k))
+		}
+	}
+	if p["uid"] == "0" || p["gid"] == "0" {
+		errs = append(errs, errors.New("access point uid/gid 0: sessions would be root's files"))
+	}
+	for _, opt := range sc.MountOptions {
+		if slices.Contains(forbiddenMountOptions, opt) {
+			errs = append(errs, fmt.Errorf("mount option %s breaks sessfs on NFS", opt))
+		}
+	}
+	for _, want := range []string{"hard", "noresvport"} {
+		if !slices.Contains(sc.MountOptions, want) {
+			errs = append(errs, fmt.Errorf("mount option %s missing", want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkPod: non-root, read-only root file system, and the shared claim.
+func checkPod(spec *corev1.PodSpec, claims map[string]*corev1.PersistentVolumeClaim) error {
+	var errs []error
+	sc := spec.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+		errs = append(errs, errors.New("the pod must run as a numeric non-root user (runAsNonRoot, runAsUser)"))
+	}
+	for _, c := range spec.Containers {
+		csc := c.SecurityContext
+		if csc == nil || csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem ||
+			csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
+			errs = append(errs, fmt.Errorf("container %s: want readOnlyRootFilesystem and no privilege escalation", c.Name))
+		}
+	}
+	for _, v := range spec.Volumes {
+		if v.PersistentVolumeClaim != nil && claims[v.PersistentVolumeClaim.ClaimName] == nil {
+			errs = append(errs, fmt.Errorf("volume %s: claim %q is not defined here", v.Name, v.PersistentVolumeClaim.ClaimName))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mountedDir reports whether the container mounts a volume at a prefix of
+// path.
+func mountedDir(c corev1.Container, path string) bool {
+	return slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return !m.ReadOnly && strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/")
+	})
+}
+
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+func checkApp(spec *corev1.PodSpec) error {
+	var errs []error
+	for _, c := range spec.Containers {
+		if dir := flagValue(c.Args, "-dir"); dir == "" || !mountedDir(c, dir) {
+			errs = append(errs, fmt.Errorf("container %s: -dir %q is not on a writable mount", c.Name, dir))
+		}
+		p := c.ReadinessProbe
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
+			errs = append(errs, fmt.Errorf("container %s: no readiness probe on /healthz (httpsession.HealthHandler)", c.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkCronJob(cj *batchv1.CronJob, claims map[string]*corev1.PersistentVolumeClaim) error {
+	var errs []error
+	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		errs = append(errs, fmt.Errorf("concurrencyPolicy %q, want Forbid", cj.Spec.ConcurrencyPolicy))
+	}
+	if f := strings.Fields(cj.Spec.Schedule); len(f) != 5 && !strings.HasPrefix(cj.Spec.Schedule, "@") {
+		errs = append(errs, fmt.Errorf("schedule %q is not a 5-field cron expression", cj.Spec.Schedule))
+	}
+	tpl := &cj.Spec.JobTemplate.Spec.Template
+	if err := CheckPodTemplate(nil, tpl); err != nil {
+		errs = append(errs, err)
+	}
+	if rp := tpl.Spec.RestartPolicy; rp != corev1.RestartPolicyNever && rp != corev1.RestartPolicyOnFailure {
+		errs = append(errs, fmt.Errorf("restartPolicy %q: a Job's pods need Never or OnFailure", rp))
+	}
+	if err := checkPod(&tpl.Spec, claims); err != nil {
+		errs = append(errs, err)
+	}
+	for _, c := range tpl.Spec.Containers {
+		if slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--no-fleet-lock") }) {
+			errs = append(errs, fmt.Errorf("container %s: --no-fleet-lock: keep the fleet lock on", c.Name))
+		}
+		if len(c.Args) == 0 || c.Args[0] != "run" {
+			errs = append(errs, fmt.Errorf("container %s: args %v do not start with the run command", c.Name, c.Args))
+		}
+		if dir := flagValue(c.Args, "--dir"); dir == "" || !mountedDir(c, dir) {
+			errs = append(errs, fmt.Errorf("container %s: --dir %q is not on a writable mount", c.Name, dir))
+		}
+		if tf := flagValue(c.Args, "--textfile"); tf == "" || !mountedDir(c, tf) {
+			errs = append(errs, fmt.Errorf("container %s: --textfile %q is not on a writable mount: its metrics would be lost", c.Name, tf))
+		}
+	}
+	return errors.Join(errs...)
+}

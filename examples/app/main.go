@@ -1,0 +1,144 @@
+// Command app is a minimal sessfs web application for containers and
+// Kubernetes: one HTTP server (no supervisor, unlike examples/cluster) on
+// the shared session directory, with the readiness and metrics endpoints
+// a Deployment points at.
+//
+//	app -dir /mnt/efs/sessions -addr :8080
+//
+// POST /visit adds one to the session's visit counter and GET / shows it;
+// GET /healthz is the readiness check (503 while the session store does
+// not answer, see httpsession.HealthHandler); GET /metrics serves the
+// store's Prometheus metrics. It stops gracefully on SIGTERM, as
+// Kubernetes asks. The session cookie is Secure: serve it behind TLS (an
+// ALB or an ingress terminating HTTPS), or pass -insecure-cookie for plain
+// HTTP on a developer's machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/metrics/prom"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "app:", err)
+		os.Exit(1)
+	}
+}
+
+// version describes the build, for -version.
+func version() string {
+	v := "devel"
+	info, ok := debug.ReadBuildInfo()
+	if ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	goVersion := "unknown"
+	if ok {
+		goVersion = info.GoVersion
+	}
+	return fmt.Sprintf("app %s, %s", v, goVersion)
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("app", flag.ContinueOnError)
+	dir := fs.String("dir", os.Getenv("SESSFS_DIR"), "shared session `directory`, created if missing (default $SESSFS_DIR)")
+	addr := fs.String("addr", ":8080", "listen `address`")
+	insecure := fs.Bool("insecure-cookie", false, "send the session cookie over plain HTTP too (development only)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(out, version())
+		return nil
+	}
+	if *dir == "" {
+		return errors.New("-dir (or SESSFS_DIR) is required")
+	}
+	// On a fresh volume (a new EFS access point) the store's directory does
+	// not exist yet; every pod may race to create it, which MkdirAll allows.
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	obs := prom.New("")
+	reg.MustRegister(obs)
+	st, err := fsstore.Open(*dir, fsstore.WithObserver(obs))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: routes(st, reg, *insecure),
+		// Bound slow clients; the middleware bounds the lock wait.
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		// Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds:
+		// finish the requests in flight (and their session saves).
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func routes(st *fsstore.Store, reg *prometheus.Registry, insecure bool) http.Handler {
+	c := httpsession.DefaultCookie()
+	c.Insecure = insecure
+	sessions := httpsession.New(st, httpsession.WithCookie(c))
+	app := http.NewServeMux()
+	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "visits: %d\n", httpsession.FromContext(r.Context()).GetInt("visits"))
+	})
+	app.HandleFunc("POST /visit", func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		n := s.GetInt("visits") + 1
+		if err := s.Put("visits", n); err != nil {
+			http.Error(w, "session unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, strconv.Itoa(n)+"\n")
+	})
+	mux := http.NewServeMux()
+	// Probes and scrapes carry no session: they stay outside the middleware.
+	mux.Handle("GET /healthz", httpsession.HealthHandler(st, 0))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", sessions.Handler(app))
+	return mux
+}

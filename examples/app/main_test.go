@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServes runs the app as its container does and checks the endpoints
+// the Kubernetes manifests point at.
+func TestServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-dir", filepath.Join(t.TempDir(), "store"), "-addr", "127.0.0.1:0", "-insecure-cookie"}, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v (run: %v)", err, <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	base := "http://" + strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: time.Minute}
+	call := func(method, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tests := []struct {
+		method, path string
+		code         int
+		body         string
+	}{
+		{"GET", "/healthz", 200, "ok"},
+		{"POST", "/visit", 200, "1\n"},
+		{"POST", "/visit", 200, "2\n"},
+		{"GET", "/", 200, "visits: 2\n"},
+		{"GET", "/metrics", 200, "sessfs_operations_total"},
+	}
+	for _, tt := range tests {
+		code, body := call(tt.method, tt.path)
+		if code != tt.code || !strings.Contains(body, tt.body) {
+			t.Errorf("%s %s: %d %q, want %d containing %q", tt.method, tt.path, code, body, tt.code, tt.body)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after SIGTERM: %v", err)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out strings.Builder
+	if err := run(t.Context(), []string{"-version"}, &out); err != nil || !strings.HasPrefix(out.String(), "app ") {
+		t.Errorf("-version: %q %v", out.String(), err)
+	}
+	if err := run(t.Context(), nil, io.Discard); err == nil {
+		t.Error("no -dir accepted")
+	}
+}

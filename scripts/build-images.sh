@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the container images of deploy/container with buildah (daemonless,
+# no registry pull: both images start FROM scratch) and tests them: the
+# image config (numeric non-root user, entrypoint), the files (exactly the
+# static binaries built here, byte for byte, and no shell), and each binary
+# run inside its image. CI runs it as root; buildah keeps its storage in a
+# temporary directory removed on exit, so nothing is left on the machine.
+#
+#   scripts/build-images.sh            # build and test
+#   KEEP=1 scripts/build-images.sh     # also print the storage path and keep it
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d)
+B=(buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs)
+cleanup() {
+  "${B[@]}" rm --all >/dev/null 2>&1 || true
+  if [ -z "${KEEP:-}" ]; then
+    "${B[@]}" rmi --all --force >/dev/null 2>&1 || true
+    rm -rf "$work"
+  else
+    echo "images kept in $work/storage"
+  fi
+}
+trap cleanup EXIT
+fail() { echo "build-images: $*" >&2; exit 1; }
+
+ctx=$work/ctx
+mkdir -p "$ctx"
+echo "build-images: static binaries"
+CGO_ENABLED=0 go build -trimpath -o "$ctx/" ./cmd/sessgc ./cmd/sessbench ./examples/app
+for b in sessgc sessbench app; do
+  go version -m "$ctx/$b" | grep -q 'CGO_ENABLED=0' || fail "$b was not built with CGO_ENABLED=0"
+done
+
+# check IMAGE DOCKERFILE WANT_ENTRYPOINT FILES... : build, then test.
+check() {
+  local image=$1 dockerfile=$2 entrypoint=$3
+  shift 3
+  echo "build-images: $image from $dockerfile"
+  "${B[@]}" bud --isolation chroot --quiet -f "$dockerfile" -t "$image" "$ctx" >/dev/null
+  local user ep
+  user=$("${B[@]}" inspect --type image --format '{{.OCIv1.Config.User}}' "$image")
+  ep=$("${B[@]}" inspect --type image --format '{{.OCIv1.Config.Entrypoint}}' "$image")
+  [ "$user" = "65532:65532" ] || fail "$image: user $user, want 65532:65532"
+  [ "$ep" = "[$entrypoint]" ] || fail "$image: entrypoint $ep, want [$entrypoint]"
+  local c mnt
+  c=$("${B[@]}" from "$image")
+  mnt=$("${B[@]}" mount "$c")
+  local files want
+  files=$(cd "$mnt" && find . -mindepth 1 -maxdepth 1 ! -name dev ! -name proc ! -name sys ! -name etc ! -name run | sort | tr '\n' ' ')
+  want=$(printf './%s\n' "$@" | sort | tr '\n' ' ')
+  [ "$files" = "$want" ] || fail "$image: files $files, want $want"
+  [ ! -e "$mnt/bin/sh" ] || fail "$image: has a shell"
+  for b in "$@"; do
+    cmp -s "$mnt/$b" "$ctx/$b" || fail "$image: /$b is not the binary built and tested here"
+    out=$("${B[@]}" run --isolation chroot "$c" -- "/$b" --version 2>&1) || fail "$image: /$b --version: $out"
+    case "$out" in "$b "*) ;; *) fail "$image: /$b --version printed: $out" ;; esac
+    echo "build-images: $image: /$b --version: $out"
+  done
+  "${B[@]}" umount "$c" >/dev/null
+}
+check sessfs/tools:ci deploy/container/Dockerfile /sessgc sessgc sessbench
+check sessfs/app:ci deploy/container/Dockerfile.app /app app
+echo "build-images: ok"
