@@ -87,6 +87,14 @@ func writeProxy(t *testing.T, proxy, root, version string) {
 		if d.IsDir() && d.Name() == ".git" {
 			return filepath.SkipDir
 		}
+		// A directory with its own go.mod is another module (the
+		// manifests' validator): the go command leaves it out of this
+		// module's zip, and refuses a zip that holds it.
+		if d.IsDir() && p != root {
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
+		}
 		if !d.Type().IsRegular() { // directories, and links, which module zips cannot hold
 			return nil
 		}
