@@ -1,7 +1,6 @@
 package fsstore
 
 import (
-	"bytes"
 	"container/list"
 	"sync"
 
@@ -9,13 +8,20 @@ import (
 )
 
 // cache is a bounded LRU of decoded records. It is always revalidated: get
-// re-opens the file and compares its 64-byte header (version counter, times,
-// length and the CRC-32C of the payload) and inode with the cached ones, so
-// a hit is as fresh as a full read. On NFS what makes this valid is the
-// open, after Load has revalidated the directory (see Store.load): the open
-// revalidates the file's attributes, while a bare stat may answer from the
-// attribute cache for up to a minute. The hit saves the payload read, the
-// checksum and the allocation.
+// fetches the file's attributes from the file server (on NFS one GETATTR,
+// forced past the attribute cache, after Load has revalidated the
+// directory so that the name leads to the current file; see Store.load)
+// and serves the entry only if the file is still the one it was read from:
+// same device, inode, size and ctime. A record file is never changed in
+// place (Save, CompareAndSwap and Rekey write a new file and rename it over
+// the name), and any touch, rename or link of it moves its ctime, so an
+// unchanged identity means unchanged bytes. The residual risk is an inode
+// number freed and reused by a later save of the same session: that needs
+// the same size and a ctime stamped in the same timestamp tick as the
+// cached one (the file server's clock granularity), with the session saved
+// twice more, or deleted and saved again, within that tick. The hit saves the
+// OPEN, READ and CLOSE on NFS (2 round trips instead of 3), the payload
+// read, the checksum and the allocation; a touched record is read again.
 type cache struct {
 	maxEntries, maxBytes int
 	root                 *rootDir
@@ -28,12 +34,9 @@ type cache struct {
 
 type cacheEntry struct {
 	name    string
-	raw     [record.HeaderSize]byte
 	header  record.Header
 	payload []byte
-	ino     uint64
-	dev     uint64
-	st      fileStat
+	st      fileStat // of the file it was read from
 }
 
 func newCache(entries, maxBytes int) *cache {
@@ -53,16 +56,9 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 	if !ok {
 		return e, false
 	}
-	f, st, err := c.root.openRead(path)
-	if err != nil {
-		return e, false
-	}
-	defer f.close()
-	var hdr [record.HeaderSize]byte
-	if st.ino != e.ino || st.dev != e.dev || st.size != e.st.size {
-		return e, false
-	}
-	if n, err := f.readAt(hdr[:], 0); err != nil || n != len(hdr) || !bytes.Equal(hdr[:], e.raw[:]) {
+	st, err := c.root.statNow(path)
+	if err != nil || st.typ != 0 || st.ino != e.st.ino || st.dev != e.st.dev || st.size != e.st.size ||
+		st.ctime.IsZero() || !st.ctime.Equal(e.st.ctime) {
 		return e, false
 	}
 	c.mu.Lock()
@@ -71,17 +67,16 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 	}
 	c.mu.Unlock()
 	e.payload = append([]byte(nil), e.payload...)
-	e.st = st // a Touch changes the mtime, not the record
+	e.st = st
 	return e, true
 }
 
-// put stores a decoded record; payload aliases raw.
-func (c *cache) put(name string, raw []byte, h record.Header, payload []byte, st fileStat) {
+// put stores a decoded record read from a file whose attributes are st.
+func (c *cache) put(name string, h record.Header, payload []byte, st fileStat) {
 	if len(payload) > c.maxBytes {
 		return
 	}
-	e := &cacheEntry{name: name, header: h, payload: payload, ino: st.ino, dev: st.dev, st: st}
-	copy(e.raw[:], raw)
+	e := &cacheEntry{name: name, header: h, payload: payload, st: st}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[name]; ok {

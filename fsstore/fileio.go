@@ -17,9 +17,13 @@ type fileStat struct {
 	typ          fs.FileMode // type bits only: 0 for a regular file
 	mtime, atime time.Time
 	ctime        time.Time // any change to the inode, a touch included
+	nlink        uint64    // 0: open somewhere, but no name left
 }
 
 var (
+	// errNoFDTouch: this platform cannot set the times of an open
+	// descriptor; the caller touches the file by name instead.
+	errNoFDTouch  = errors.New("touch by descriptor not supported")
 	errNotRegular = errors.New("not a regular file")
 	errTooBig     = errors.New("file larger than the size limit")
 )
@@ -39,13 +43,39 @@ func randHex(n int) string {
 // (errNotRegular). It returns the bytes and the file's attributes, taken
 // from the open descriptor.
 func (r *rootDir) readFile(path string, limit int) ([]byte, fileStat, error) {
+	b, st, _, err := r.readFileKeep(path, limit, false)
+	return b, st, err
+}
+
+// readFileKeep is readFile that, with keep, returns the file still open
+// (ok set) when it returns no error: a locked Load keeps its record open
+// so that a Touch in the same request sets the times through the
+// descriptor, without resolving the name again.
+func (r *rootDir) readFileKeep(path string, limit int, keep bool) ([]byte, fileStat, keptFile, error) {
 	f, st, err := r.openRead(path)
 	if err != nil {
-		return nil, st, err
+		return nil, st, keptFile{}, err
 	}
-	defer f.close()
 	b, err := readAll(f, st, limit)
-	return b, st, err
+	if err != nil || !keep {
+		f.close()
+		return b, st, keptFile{}, err
+	}
+	return b, st, keptFile{f: f, ok: true}, nil
+}
+
+// keptFile is a record file a locked Load left open; ok is false when
+// there is none.
+type keptFile struct {
+	f  rfile
+	ok bool
+}
+
+func (k *keptFile) close() {
+	if k.ok {
+		k.f.close()
+		*k = keptFile{}
+	}
 }
 
 // readSmallFile reads a store-owned file that sits directly in the store's
@@ -126,6 +156,14 @@ func (c *seenHeaders) remember(name string, st fileStat, idle, deadline int64) {
 		}
 	}
 	c.m[name] = e
+}
+
+// has reports whether an entry for name exists, whatever file it was for.
+func (c *seenHeaders) has(name string) bool {
+	c.mu.Lock()
+	_, ok := c.m[name]
+	c.mu.Unlock()
+	return ok
 }
 
 func (c *seenHeaders) lookup(name string, st fileStat) (idle, deadline int64, ok bool) {

@@ -44,3 +44,26 @@ const dirLookupFlags = unix.O_RDONLY
 func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int, error) {
 	return walkBeneath(root, rel, flags, mode)
 }
+
+// pathOnlyFlags is 0: there is no O_PATH here, so openPath opens nothing.
+const pathOnlyFlags = 0
+
+// touchFD is not available here; the caller touches by name.
+func touchFD(fd int, ts []unix.Timespec) error { return errNoFDTouch }
+
+// touchPathFD is not available here; the caller touches by name.
+func touchPathFD(fd int, ts []unix.Timespec) error { return errNoFDTouch }
+
+// statFreshAt returns name's attributes in dfd (no symlink followed). No
+// flag here forces the NFS client past its attribute cache (see
+// forceGetattr).
+func statFreshAt(dfd int, name string) (fileStat, error) {
+	var st unix.Stat_t
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+		return fileStat{}, err
+	}
+	return statOf(&st), nil
+}
+
+// noatimeFlag is 0: there is no O_NOATIME here.
+const noatimeFlag = 0

@@ -2,6 +2,8 @@ package fsstore
 
 import (
 	"io/fs"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -80,3 +82,62 @@ func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int
 	}
 	return walkBeneath(root, rel, flags, mode)
 }
+
+// pathOnlyFlags opens a file only to name it: no NFS OPEN round trip.
+const pathOnlyFlags = unix.O_PATH
+
+// touchFD sets the times of the open file fd: utimensat with a NULL path
+// acts on the descriptor itself (a regular descriptor, not O_PATH).
+func touchFD(fd int, ts []unix.Timespec) error {
+	var p unsafe.Pointer
+	if ts != nil {
+		p = unsafe.Pointer(&ts[0])
+	}
+	_, err := retryEINTR(func() (int, error) {
+		_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(p), 0, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		return 0, nil
+	})
+	return err
+}
+
+// touchPathFD sets the times of the file opened O_PATH as fd
+// (AT_EMPTY_PATH). A kernel that does not take AT_EMPTY_PATH here says
+// EINVAL or ENOENT: errNoFDTouch, the caller touches by name.
+func touchPathFD(fd int, ts []unix.Timespec) error {
+	_, err := retryEINTR(func() (int, error) { return 0, unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH) })
+	if err == unix.EINVAL || err == unix.ENOENT {
+		return errNoFDTouch
+	}
+	return err
+}
+
+// statFreshAt returns name's attributes in dfd (no symlink followed) from
+// the file server: statx with AT_STATX_FORCE_SYNC sends a GETATTR on NFS,
+// whatever the attribute cache holds; on a local filesystem it is a stat.
+func statFreshAt(dfd int, name string) (fileStat, error) {
+	var stx unix.Statx_t
+	_, err := retryEINTR(func() (int, error) {
+		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
+	})
+	if err != nil {
+		return fileStat{}, err
+	}
+	st := unix.Stat_t{
+		Dev:  unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		Ino:  stx.Ino,
+		Mode: uint32(stx.Mode),
+		Size: int64(stx.Size),
+	}
+	fst := statOf(&st)
+	fst.nlink = uint64(stx.Nlink)
+	fst.mtime = time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))
+	fst.atime = time.Unix(stx.Atime.Sec, int64(stx.Atime.Nsec))
+	fst.ctime = time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec))
+	return fst, nil
+}
+
+// noatimeFlag keeps reads from updating the access time (see openRead).
+const noatimeFlag = unix.O_NOATIME

@@ -105,3 +105,14 @@ func (*rootDir) setTimes(path string, atime, mtime time.Time) error { return pla
 func isExt4(dir string) bool                                        { return false }
 func onNFS(dir string) bool                                         { return false }
 func forceGetattr(dir string) error                                 { return platformErr }
+
+func (rfile) touch(t *time.Time) error                      { return platformErr }
+func (rfile) stat() (fileStat, error)                       { return fileStat{}, platformErr }
+func (*rootDir) statNow(p string) (fileStat, error)         { return fileStat{}, platformErr }
+func (*rootDir) openPath(p string) (pfile, fileStat, error) { return pfile{}, fileStat{}, platformErr }
+
+type pfile struct{}
+
+func (pfile) close() error             { return nil }
+func (pfile) stat() (fileStat, error)  { return fileStat{}, platformErr }
+func (pfile) touch(t *time.Time) error { return platformErr }

@@ -45,6 +45,7 @@ func statOf(st *unix.Stat_t) fileStat {
 		mtime: time.Unix(st.Mtim.Unix()),
 		atime: time.Unix(st.Atim.Unix()),
 		ctime: time.Unix(st.Ctim.Unix()),
+		nlink: uint64(st.Nlink), // uint16 on darwin, uint32 on linux/arm64
 	}
 	switch uint32(st.Mode) & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -98,6 +99,7 @@ type rootDir struct {
 	fd int          // -1 once closed
 
 	noOpenat2 atomic.Bool // openat2 is unavailable (old kernel, seccomp)
+	noNoatime atomic.Bool // an O_NOATIME open was refused (files not ours)
 }
 
 // openRoot opens the store's directory.
@@ -269,8 +271,23 @@ type rfile struct{ fd int }
 // checked on the open descriptor, so nothing swapped in between a check and
 // the open gets through. The attributes come from that descriptor: under
 // NFS close-to-open consistency the open revalidated them.
+//
+// Reads do not update the access time (O_NOATIME, where the process owns
+// the files): nothing reads it, and under relatime every first read after
+// a save or touch would otherwise dirty the inode, a journal write on ext4
+// paid by every Load.
 func (r *rootDir) openRead(p string) (rfile, fileStat, error) {
-	fd, err := r.open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	flags := unix.O_RDONLY | unix.O_NONBLOCK
+	if noatimeFlag != 0 && !r.noNoatime.Load() {
+		fd, err := r.open(p, flags|noatimeFlag, 0)
+		if err != unix.EPERM {
+			return checkRegular(fd, err)
+		}
+		// Not the files' owner (a fleet sharing files through their
+		// group): plain opens from now on.
+		r.noNoatime.Store(true)
+	}
+	fd, err := r.open(p, flags, 0)
 	return checkRegular(fd, err)
 }
 
@@ -320,6 +337,73 @@ func (f rfile) read(b []byte) (int, error) {
 }
 
 func (f rfile) close() error { return unix.Close(f.fd) }
+
+// stat returns the open file's attributes (on NFS from the attribute
+// cache while it is valid).
+func (f rfile) stat() (fileStat, error) {
+	var st unix.Stat_t
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Fstat(f.fd, &st) }); err != nil {
+		return fileStat{}, err
+	}
+	return statOf(&st), nil
+}
+
+// touch sets the open file's access and modification times to t, or to
+// the current time when t is nil (the server's, on NFS): through the
+// descriptor, no name resolved. errNoFDTouch where the platform cannot.
+func (f rfile) touch(t *time.Time) error { return touchFD(f.fd, timesOf(t)) }
+
+// timesOf is utimensat's times argument: nil means now.
+func timesOf(t *time.Time) []unix.Timespec {
+	if t == nil {
+		return nil
+	}
+	ts := unix.NsecToTimespec(t.UnixNano())
+	return []unix.Timespec{ts, ts}
+}
+
+// pfile is a file opened only to name it (O_PATH on Linux): no NFS OPEN,
+// nothing to read.
+type pfile struct{ fd int }
+
+// openPath opens the file at p (below the root, no symlink followed) for
+// stat and touch only, and returns its attributes. Where the platform has
+// no O_PATH it returns errNoFDTouch without opening anything.
+func (r *rootDir) openPath(p string) (pfile, fileStat, error) {
+	if pathOnlyFlags == 0 {
+		return pfile{}, fileStat{}, errNoFDTouch
+	}
+	fd, err := r.open(p, pathOnlyFlags, 0)
+	if err != nil {
+		return pfile{}, fileStat{}, err
+	}
+	f := pfile{fd}
+	st, err := f.stat()
+	if err != nil {
+		f.close()
+		return pfile{}, fileStat{}, err
+	}
+	return f, st, nil
+}
+
+func (f pfile) close() error { return unix.Close(f.fd) }
+
+func (f pfile) stat() (fileStat, error) { return rfile(f).stat() }
+
+// touch sets the times as rfile.touch does, on a file opened by openPath.
+func (f pfile) touch(t *time.Time) error { return touchPathFD(f.fd, timesOf(t)) }
+
+// statNow returns the attributes of the file at p (below the root, no
+// symlink followed) from the file server rather than this client's
+// attribute cache (statFreshAt).
+func (r *rootDir) statNow(p string) (fileStat, error) {
+	dfd, name, err := r.parent(p, false)
+	if err != nil {
+		return fileStat{}, err
+	}
+	defer unix.Close(dfd)
+	return statFreshAt(dfd, name)
+}
 
 // openDir opens a directory below the root (or the root) for listing.
 func (r *rootDir) openDir(dir string) (*os.File, error) {

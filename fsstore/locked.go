@@ -52,6 +52,12 @@ type Locked struct {
 	// reviving an expired session, as nobody else saves it meanwhile.
 	live      bool
 	liveUntil time.Time
+	// file is the record as that Load opened it, kept open until Save,
+	// Delete or Unlock so that Touch sets the times through it: no name
+	// resolved again, no directory opened. Closed before a Save or
+	// Delete replaces the name: on NFS a file this host still has open
+	// would be renamed to .nfsXXXX instead of removed.
+	file keptFile
 }
 
 // Lock acquires the session's lock, waiting until it is free or ctx ends
@@ -200,12 +206,18 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 		return nil, err
 	}
 	start := l.s.begin()
-	var sess *Session
-	var err error
+	var (
+		sess *Session
+		err  error
+		kept keptFile
+	)
 	if l.s.bnd == nil {
-		sess, err = l.s.load(l.id, l.k, true)
+		// Keep the record open for a Touch in this request (see file).
+		sess, err = l.s.loadKeep(l.id, l.k, true, &kept)
 		l.end()
 	} else {
+		// Under the bound the work may outlive this call; it keeps
+		// nothing open past it.
 		var res *Session
 		err = l.run(ctx, "load", OpLoad, func(c *call) error {
 			c.hook("load")
@@ -222,6 +234,12 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 		n = len(sess.Data)
 	}
 	l.mu.Lock()
+	l.file.close()
+	if l.unlocked {
+		kept.close() // Unlock ran meanwhile
+	} else {
+		l.file = kept
+	}
 	l.live = err == nil
 	if err == nil {
 		l.liveUntil = sess.Expires
@@ -253,6 +271,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 	if err := l.enter(ctx, true); err != nil {
 		return err
 	}
+	l.closeFile()
 	start := l.s.begin()
 	var err error
 	if l.s.bnd == nil {
@@ -291,6 +310,7 @@ func (l *Locked) Delete(ctx context.Context) error {
 	if err := l.enter(ctx, true); err != nil {
 		return err
 	}
+	l.closeFile()
 	start := l.s.begin()
 	var err error
 	if l.s.bnd == nil {
@@ -320,8 +340,18 @@ func (l *Locked) touch(c *call) error {
 	live, until := l.live, l.liveUntil
 	l.mu.Unlock()
 	if live && (until.IsZero() || l.s.cfg.now().Before(until)) {
-		// Load saw the session live and it has not expired since: skip
-		// touch's lstat (one system call; on NFS possibly a GETATTR).
+		// Load saw the session live and it has not expired since: no
+		// need to judge it again. Touch the file Load read, through the
+		// descriptor it kept (unbounded stores only), or by name.
+		l.mu.Lock()
+		err := errNoFDTouch
+		if l.file.ok {
+			err = l.s.touchOpen(c, l.k, l.file.f)
+		}
+		l.mu.Unlock()
+		if err != errNoFDTouch {
+			return err
+		}
 		return l.s.touchLive(c, l.k)
 	}
 	return l.s.touch(c, l.id, l.k)
@@ -351,6 +381,7 @@ func (l *Locked) Unlock() error {
 		return nil
 	}
 	l.unlocked = true
+	l.file.close()
 	if l.running > 0 {
 		l.wantUnlock = true
 		broken := l.broken
@@ -371,4 +402,11 @@ func (l *Locked) Unlock() error {
 		return fmt.Errorf("fsstore: unlock: %w", err)
 	}
 	return err
+}
+
+// closeFile closes the file the last Load kept open, if any.
+func (l *Locked) closeFile() {
+	l.mu.Lock()
+	l.file.close()
+	l.mu.Unlock()
 }

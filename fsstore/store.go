@@ -367,6 +367,13 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 // load reads and checks a record. With live false it returns expired
 // records too (CompareAndSwap compares against whatever is on disk).
 func (s *Store) load(id string, k key, live bool) (*Session, error) {
+	return s.loadKeep(id, k, live, nil)
+}
+
+// loadKeep is load that, when keep is not nil and the session was read
+// live from its file, leaves that file open in *keep (a cache hit and a
+// record read from the sweep's aside name leave none).
+func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile) (*Session, error) {
 	_, p := s.path(k)
 	var (
 		b  []byte
@@ -394,12 +401,16 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 		}
 	}
 	{
-		var err error
+		var (
+			err  error
+			kept keptFile
+		)
+		defer kept.close() // unless handed to keep below
 		// ESTALE: on NFS another host may replace the file between our
 		// lookup of the name and the open or read. The file under the name
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
-			b, st, err = s.root.readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+			b, st, kept, err = s.root.readFileKeep(p, record.HeaderSize+sealOverhead+s.cfg.maxSize, keep != nil)
 			if errors.Is(err, fs.ErrNotExist) {
 				// A sweep may hold the record aside this instant.
 				b, st, err = s.readMovedAside(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
@@ -440,8 +451,11 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
 		if s.cache != nil {
-			s.cache.put(k.name, b, h, pl, st)
+			s.cache.put(k.name, h, pl, st)
 			pl = append([]byte(nil), pl...) // the cache keeps its copy
+		}
+		if keep != nil {
+			*keep, kept = kept, keptFile{} // read live: expired returned above
 		}
 	}
 decoded:
@@ -808,6 +822,9 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 
 func (s *Store) touch(c *call, id string, k key) error {
 	_, p := s.path(k)
+	if done, err := s.touchKnown(c, k, p); done {
+		return err
+	}
 	// As in load: without revalidating the directory first, the NFS client
 	// may open and touch a replaced file through its stale cached handle.
 	// A Touch after a Load under the same lock skips this (Locked.Touch).
@@ -863,6 +880,62 @@ func (s *Store) touch(c *call, id string, k key) error {
 	return s.touchRemember(c, d, k, p, st, h.Idle, h.Deadline)
 }
 
+// touchKnown touches a record whose header this process knows, without
+// revalidating the directory: on NFS the SETATTR alone, one round trip.
+// It opens the name for naming only (O_PATH: no OPEN), takes the file's
+// attributes (from the attribute cache on NFS while valid), and goes on
+// only if the file is the one a Load or Touch of this process last saw
+// (seenHeaders) and, by those attributes, still live: a cached mtime is
+// never newer than the server's, and a stale cached name leads to the file
+// that name held before, which this process saw live too. The SETATTR's
+// reply carries the touched file's attributes, and they settle it: a file
+// with a name left is the record (records are only ever linked at their
+// name, or at the sweep's aside name, which holds only records the sweep
+// judged expired by a fresh mtime, past this check's own judgement). A
+// replaced file is gone (ESTALE) or has no name left (nlink 0, kept alive
+// by an open descriptor somewhere); touching it changed nothing anyone
+// reads. done is false whenever any of this does not hold, and the caller
+// then revalidates and judges the record afresh.
+func (s *Store) touchKnown(c *call, k key, p string) (done bool, err error) {
+	if !s.seen.has(k.name) {
+		return false, nil
+	}
+	f, st, err := s.root.openPath(p)
+	if err != nil {
+		return false, nil
+	}
+	defer f.close()
+	idle, deadline, ok := s.seen.lookup(k.name, st)
+	if !ok || st.typ != 0 {
+		return false, nil
+	}
+	if exp := expiry(st.mtime, idle, deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+		return false, nil // expired by the cached attributes: judge afresh
+	}
+	var t *time.Time
+	if s.cfg.fakeClock {
+		now := s.cfg.now()
+		t = &now
+	}
+	if !c.commit() {
+		return true, fmt.Errorf("fsstore: touch: %w", errAbandoned)
+	}
+	if err := f.touch(t); err != nil {
+		return false, nil
+	}
+	now, err := f.stat()
+	if err != nil || now.nlink == 0 || now.ino != st.ino || now.dev != st.dev {
+		return false, nil
+	}
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	if now.size == st.size {
+		s.seen.remember(k.name, now, idle, deadline)
+	}
+	return true, nil
+}
+
 // touchRemember touches a live record and remembers its header with the
 // ctime the touch gave it, so that the next Touch needs no header read. The
 // stat after the touch costs no round trip on NFS: the SETATTR's reply
@@ -898,6 +971,31 @@ func (s *Store) touchLive(c *call, k key) error {
 	}
 	defer d.close()
 	return s.touchIn(c, d, k, p)
+}
+
+// touchOpen sets the mtime of the record file f, open since a Load under
+// the session's lock saw it live, to now. errNoFDTouch where the platform
+// cannot; the caller then touches by name.
+func (s *Store) touchOpen(c *call, k key, f rfile) error {
+	var t *time.Time
+	if s.cfg.fakeClock {
+		now := s.cfg.now()
+		t = &now
+	}
+	if !c.commit() {
+		return fmt.Errorf("fsstore: touch: %w", errAbandoned)
+	}
+	if err := f.touch(t); err != nil {
+		if err == errNoFDTouch {
+			return err
+		}
+		_, p := s.path(k)
+		return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "utimes", Path: p, Err: err})
+	}
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	return nil
 }
 
 // touchIn is touchLive in a directory already open.

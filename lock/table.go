@@ -78,8 +78,9 @@ type Table struct {
 }
 
 // fileState is the in-process state of one lock file. Every field is guarded
-// by Table.mu. changed is closed and replaced on every state change, so
-// waiters can select on it together with their context.
+// by Table.mu. changed is closed on every state change, so waiters can
+// select on it together with their context; it is made only when a waiter
+// asks for it (wait), so the uncontended lock and unlock allocate none.
 type fileState struct {
 	os       osLock // nil while this process holds no OS lock on the file
 	busy     bool   // a goroutine is taking or releasing the OS lock
@@ -98,7 +99,7 @@ type fileState struct {
 }
 
 func newFileState() *fileState {
-	f := &fileState{changed: make(chan struct{})}
+	f := &fileState{}
 	f.keys = f.keyBuf[:0]
 	return f
 }
@@ -115,8 +116,18 @@ type keyState struct {
 }
 
 func (f *fileState) broadcast() {
-	close(f.changed)
-	f.changed = make(chan struct{})
+	if f.changed != nil {
+		close(f.changed)
+		f.changed = nil
+	}
+}
+
+// wait returns the channel the next state change closes.
+func (f *fileState) wait() <-chan struct{} {
+	if f.changed == nil {
+		f.changed = make(chan struct{})
+	}
+	return f.changed
 }
 
 func (f *fileState) key(k string) *keyState {
@@ -337,7 +348,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.mu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		}
-		ch := f.changed
+		ch := f.wait()
 		t.mu.Unlock()
 		select {
 		case <-ch:
