@@ -11,6 +11,10 @@
 // restarts every server in turn) kills a server process and starts a new
 // one; no session is lost, because no server holds any.
 //
+// Each app server serves its store's Prometheus metrics at /metrics, and
+// GET /_targets on the proxy lists the servers for Prometheus's
+// http_sd_configs (deploy/ has alerts and a dashboard for them).
+//
 // On a real fleet, -dir is the NFS or EFS mount every host shares.
 package main
 
