@@ -146,11 +146,24 @@ fi
 # timing-sensitive scenarios flaky and benchmarks wrong. Take the lock that
 # internal/nfstest's Run takes (SESSFS_UML_LOCK, default
 # /tmp/sessfs-uml.lock; "off" when the caller serializes guests otherwise),
-# unless the caller holds it already (Run sets NFS_HARNESS_LOCKED=1). Do
-# not wrap this script in `flock` on the same file: it would wait for its
-# own caller; set NFS_HARNESS_LOCKED=1 then.
+# unless the caller holds it already (Run sets NFS_HARNESS_LOCKED=1; an
+# ancestor process holding it, such as a `flock` wrapper, counts too).
 UML_LOCK=${SESSFS_UML_LOCK:-/tmp/sessfs-uml.lock}
-if [ "${NFS_HARNESS_LOCKED:-0}" != 1 ] && [ "$UML_LOCK" != off ]; then
+# ancestor_holds FILE: whether a process above this one holds a flock on
+# FILE (a test binary built before Run passed NFS_HARNESS_LOCKED, or a
+# `flock FILE` wrapper): waiting for it would wait for ourselves.
+ancestor_holds() {
+  local ino holders p
+  ino=$(stat -c %i "$1" 2>/dev/null) || return 1
+  holders=" $(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, a, ":"); if (a[n] == ino) print $5 }' /proc/locks | tr '\n' ' ')"
+  p=$$
+  while [ "${p:-0}" -gt 1 ]; do
+    p=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f2)
+    case $holders in *" $p "*) return 0 ;; esac
+  done
+  return 1
+}
+if [ "${NFS_HARNESS_LOCKED:-0}" != 1 ] && [ "$UML_LOCK" != off ] && ! ancestor_holds "$UML_LOCK"; then
   exec 9>>"$UML_LOCK" || die "cannot open the machine-wide guest lock $UML_LOCK"
   if ! flock -n 9; then
     echo "nfs-harness: waiting for the machine-wide guest lock $UML_LOCK" >&2
