@@ -1,10 +1,8 @@
 package nfstest
 
 import (
-	"context"
 	"errors"
 	"os"
-	"time"
 )
 
 // EnvLock names the machine-wide lock file that serializes guest runs (see
@@ -23,11 +21,6 @@ const DefaultLockPath = "/tmp/sessfs-uml.lock"
 // machine-wide guest lock is not free before the deadline.
 var ErrLockTimeout = errors.New("nfstest: machine-wide UML guest lock still held at the deadline")
 
-// lockPoll is how often a waiter tries the lock again. flock has no timed
-// wait, so waiting with a deadline means polling; a guest run takes tens of
-// seconds, so a quarter second costs nothing.
-const lockPoll = 250 * time.Millisecond
-
 // lockPath returns the lock file to use, or "" when locking is off.
 func lockPath() string {
 	switch p := os.Getenv(EnvLock); p {
@@ -37,17 +30,5 @@ func lockPath() string {
 		return ""
 	default:
 		return p
-	}
-}
-
-// waitOrDone sleeps one poll interval, or returns ctx's error.
-func waitOrDone(ctx context.Context) error {
-	t := time.NewTimer(lockPoll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -44,33 +44,63 @@ func lockMachine(ctx context.Context, path string, waiting func(holder string)) 
 		if err != nil {
 			return "", nil, fmt.Errorf("nfstest: machine-wide guest lock: %w", err)
 		}
-		reported := false
-		for {
-			err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-			if err == nil {
-				return p, func() { f.Close() }, nil
-			}
-			if !errors.Is(err, unix.EWOULDBLOCK) {
-				f.Close()
-				return "", nil, fmt.Errorf("nfstest: machine-wide guest lock: flock %s: %w", p, err)
-			}
-			holders := lockHolders(p)
-			if ancestorHolds(holders) {
-				break // an outer flock of this very run: nest one level down
-			}
-			if !reported && waiting != nil {
-				waiting(describeHolders(holders))
-				reported = true
-			}
-			if err := waitOrDone(ctx); err != nil {
-				f.Close()
-				return "", nil, fmt.Errorf("%w: %s is held by %s; waited %v (%w)",
-					ErrLockTimeout, p, describeHolders(lockHolders(p)), time.Since(start).Round(time.Millisecond), err)
-			}
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return p, func() { f.Close() }, nil
 		}
-		f.Close()
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return "", nil, fmt.Errorf("nfstest: machine-wide guest lock: flock %s: %w", p, err)
+		}
+		holders := lockHolders(p)
+		if ancestorHolds(holders) {
+			f.Close()
+			continue // an outer flock of this very run: nest one level down
+		}
+		if waiting != nil {
+			waiting(describeHolders(holders))
+		}
+		if err := waitFlock(ctx, f); err != nil {
+			return "", nil, fmt.Errorf("%w: %s is held by %s; waited %v (%w)",
+				ErrLockTimeout, p, describeHolders(lockHolders(p)), time.Since(start).Round(time.Millisecond), err)
+		}
+		return p, func() { f.Close() }, nil
 	}
 	return "", nil, fmt.Errorf("nfstest: machine-wide guest lock: %s and %d nested locks are all held by ancestors of this process", path, maxLockNesting)
+}
+
+// waitFlock blocks in flock(2) until f is locked or ctx ends. Waiting in
+// the kernel rather than polling matters: a waiter blocked there (flock(1)
+// run by hand, another test binary) is woken the moment the lock is free
+// and beats any poller to it, so a poller could wait until its test's
+// deadline while others took turns. If ctx ends first, the blocked call
+// is left to finish in its goroutine, which then releases the lock at once
+// by closing f.
+func waitFlock(ctx context.Context, f *os.File) error {
+	got := make(chan error, 1)
+	go func() {
+		for {
+			err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
+			if err != unix.EINTR {
+				got <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("flock: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		go func() {
+			<-got
+			f.Close()
+		}()
+		return ctx.Err()
+	}
 }
 
 // lockHolders returns the pids that hold a flock on path, from /proc/locks
