@@ -45,8 +45,10 @@
 // the handler's response is discarded and the error handler answers
 // ([WithErrorHandler]; the errors wrap fsstore's sentinels, so an
 // application maps them with errors.Is). By default: 503 Service
-// Unavailable with Retry-After for a lock wait that timed out
-// (fsstore.ErrLocked), a lost lock (fsstore.ErrLockLost), a full lock
+// Unavailable with Retry-After for a store whose file server did not
+// answer in time or whose circuit breaker is open (fsstore.ErrUnavailable),
+// a lock wait that timed out (fsstore.ErrLocked), a lost lock
+// (fsstore.ErrLockLost, as after a file server restart), a full lock
 // table (fsstore.ErrTooManyLocks) and a store that is closed, unreachable
 // or out of resources; 409 Conflict
 // for an Optimistic commit that lost a race (fsstore.ErrConflict); and 500
@@ -56,6 +58,18 @@
 // a new session, the old record is left for the sweep, and a warning
 // without the session ID is logged (the store's Observer sees the load's
 // outcome).
+//
+// # Outages
+//
+// Every store operation is bounded (see fsstore.ErrUnavailable), and a
+// commit, which runs on when the client hangs up, still ends at the
+// request's deadline or the lock timeout: give requests a deadline (a
+// middleware around the handler) and an unreachable file server costs each
+// request at most that before its 503. [HealthHandler] answers a load
+// balancer's readiness probe from the store's Health, so that an app
+// server whose store hangs is taken out of rotation and put back when it
+// answers; docs/operator-guide.md shows the wiring and which requests may
+// have been applied when their client saw a 503 or a timeout.
 //
 // # Lazy writes and Touch
 //

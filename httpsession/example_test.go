@@ -60,3 +60,27 @@ func ExampleManager_Handler() {
 	// visit 2
 	// visit 3
 }
+
+// A readiness endpoint for the load balancer (an ALB target group's health
+// check, a Kubernetes readinessProbe): 200 while the session store answers,
+// 503 with Retry-After within 800 ms while its file server does not, so that
+// the instance is taken out of rotation until the store is back.
+func ExampleHealthHandler() {
+	dir, err := os.MkdirTemp("", "sessions-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := fsstore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /readyz", httpsession.HealthHandler(st, 0)) // 0: DefaultHealthTimeout
+	probe := httptest.NewRecorder()
+	mux.ServeHTTP(probe, httptest.NewRequest("GET", "/readyz", nil))
+	fmt.Print(probe.Code, " ", probe.Body.String())
+	// Output: 200 ok
+}

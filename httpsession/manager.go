@@ -104,9 +104,9 @@ var unavailableErrnos = []syscall.Errno{
 // than "this request or this server is broken" (500).
 func unavailable(err error) bool {
 	switch {
-	case errors.Is(err, fsstore.ErrLocked), errors.Is(err, fsstore.ErrTooManyLocks),
-		errors.Is(err, fsstore.ErrLockLost), errors.Is(err, fsstore.ErrClosed),
-		errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, fsstore.ErrLocked),
+		errors.Is(err, fsstore.ErrTooManyLocks), errors.Is(err, fsstore.ErrLockLost),
+		errors.Is(err, fsstore.ErrClosed), errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
 	for _, e := range unavailableErrnos {

@@ -160,8 +160,10 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // could not be loaded or committed before the response started. The
 // default logs the error and answers 409 Conflict for fsstore.ErrConflict
 // (an Optimistic commit lost a race; the client may retry); 503 Service
-// Unavailable with Retry-After when the failure should pass (the lock wait
-// timed out, fsstore.ErrLocked; the lock was lost, fsstore.ErrLockLost;
+// Unavailable with Retry-After when the failure should pass (the store's
+// file server did not answer in time or its circuit breaker is open,
+// fsstore.ErrUnavailable; the lock wait timed out, fsstore.ErrLocked; the
+// lock was lost, fsstore.ErrLockLost, as after a file server restart;
 // the process holds as many locks as it may, fsstore.ErrTooManyLocks; the
 // store is closed or its
 // file server unreachable or out of space); and 500 Internal Server Error
