@@ -53,11 +53,32 @@
 // or out of resources; 409 Conflict
 // for an Optimistic commit that lost a race (fsstore.ErrConflict); and 500
 // otherwise, including a session over the store's size limit
-// (fsstore.ErrTooLarge, logged as such). A record that is damaged or sealed
-// with a key that is no longer configured is not an error: the user starts
-// a new session, the old record is left for the sweep, and a warning
-// without the session ID is logged (the store's Observer sees the load's
-// outcome).
+// (fsstore.ErrTooLarge, logged as such). A record that is damaged (left
+// empty, cut short or zero-filled by a power loss, or with a payload that is
+// not a JSON object) or sealed with a key that is no longer configured is
+// not an error: the user starts a new session, the old record is left for
+// the sweep, and a warning without the session ID is logged (the store's
+// Observer counts the load's outcome, corrupt or unknown_key).
+//
+// # Payload
+//
+// A session is stored as a JSON object, one member per line and keys
+// sorted, readable with any JSON tool:
+//
+//	{
+//	"cart":{"items":3},
+//	"user":"ada"
+//	}
+//
+// Its cost follows what a request touches, not the session's size: loading
+// splits the payload at its line breaks and reads the keys, a value is
+// parsed when Get first asks for it, and saving copies the bytes of every
+// value the request did not change. A payload in another layout (written
+// by an older version, or by another tool) is validated in full as it is
+// loaded, and a damaged one starts a new session like a damaged record. A
+// payload in this layout is trusted as this package wrote it: a value
+// damaged in it fails the Get that reads it, and the other keys stay
+// readable.
 //
 // # Outages
 //
@@ -73,8 +94,8 @@
 //
 // # Lazy writes and Touch
 //
-// A session is written only when its encoded payload differs from what was
-// loaded. A request that reads but does not change the session writes
+// A session is written only when a value differs from what was loaded
+// (putting back the value a key held is no change). A request that reads but does not change the session writes
 // nothing; it calls Store.Touch (one attribute update, one NFS round trip)
 // only when less than half of the session's idle timeout (the one its
 // record carries) remains, so that an active

@@ -3,7 +3,6 @@ package httpsession
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -177,7 +176,7 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 // looks at the session, holds no lock and costs no round trip.
 func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session {
 	s := &Session{
-		m: m, mode: mode, hdr: h, values: map[string]json.RawMessage{},
+		m: m, mode: mode, hdr: h,
 		reqCtx: r.Context(), ctx: context.WithoutCancel(r.Context()),
 	}
 	if c, err := r.Cookie(m.cfg.cookie.Name); err == nil {

@@ -477,7 +477,7 @@ func TestOptimisticConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(sess.Data) != `{"n":2}` {
+	if compact(sess.Data) != `{"n":2}` {
 		t.Errorf("stored %s, want the winner's update", sess.Data)
 	}
 }
@@ -529,7 +529,7 @@ func TestCommitTiming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(sess.Data) != `{"after":2,"before":1}` {
+	if compact(sess.Data) != `{"after":2,"before":1}` {
 		t.Errorf("stored %s", sess.Data)
 	}
 }

@@ -1,14 +1,11 @@
 package httpsession
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -50,9 +47,8 @@ type Session struct {
 	loadErr error // that load failed: the session is unusable
 	lk      *fsstore.Locked
 	rec     *fsstore.Session
-	loaded  []byte // payload as last loaded or saved
-	values  map[string]json.RawMessage
-	dirty   bool // values may differ from loaded
+	values  values // as last loaded or saved, and the changes since
+	dirty   bool   // a change was asked for: values, Renew or Destroy
 
 	renew       bool
 	deleteID    string // a record that Destroy asked to remove
@@ -107,7 +103,7 @@ func (s *Session) load() error {
 		s.staleCookie = true
 		return nil
 	}
-	values, err := decode(rec.Data)
+	vals, err := decodeValues(rec.Data)
 	if err != nil {
 		// Not ours (another application's encoding) or damaged: start
 		// afresh rather than fail every request of this user.
@@ -117,7 +113,7 @@ func (s *Session) load() error {
 		s.staleCookie = true
 		return nil
 	}
-	s.rec, s.loaded, s.values = rec, rec.Data, values
+	s.rec, s.values = rec, vals
 	return nil
 }
 
@@ -135,8 +131,7 @@ func (s *Session) setMode(mode Mode) error {
 			return fmt.Errorf("httpsession: %v route: the session was changed in %v mode before reaching it: %w", mode, s.mode, ErrModeConflict)
 		}
 		s.unlockHandle(s.lk)
-		s.lk, s.ready, s.loadErr, s.rec, s.loaded = nil, false, nil, nil, nil
-		s.values = map[string]json.RawMessage{}
+		s.lk, s.ready, s.loadErr, s.rec, s.values = nil, false, nil, nil, values{}
 		s.staleCookie, s.touched = false, false
 	}
 	s.mode = mode
@@ -187,7 +182,7 @@ func (s *Session) Get(key string, dst any) (bool, error) {
 		s.mu.Unlock()
 		return false, err
 	}
-	raw, ok := s.values[key]
+	raw, ok := s.values.get(key)
 	s.mu.Unlock()
 	if !ok {
 		return false, nil
@@ -246,7 +241,7 @@ func (s *Session) Exists(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
-	_, ok := s.values[key]
+	_, ok := s.values.get(key)
 	return ok
 }
 
@@ -255,7 +250,7 @@ func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
-	return slices.Sorted(maps.Keys(s.values))
+	return s.values.keys()
 }
 
 // Put stores v, encoded as JSON, under key. It fails when v cannot be
@@ -272,11 +267,9 @@ func (s *Session) Put(key string, v any) error {
 	if err := s.writable(); err != nil {
 		return fmt.Errorf("httpsession: put %q: %w", key, err)
 	}
-	if old, ok := s.values[key]; ok && bytes.Equal(old, raw) {
-		return nil
+	if s.values.put(key, raw) {
+		s.dirty = true
 	}
-	s.values[key] = raw
-	s.dirty = true
 	return nil
 }
 
@@ -311,8 +304,7 @@ func (s *Session) Delete(key string) {
 	if s.use() != nil {
 		return
 	}
-	if _, ok := s.values[key]; ok {
-		delete(s.values, key)
+	if s.values.del(key) {
 		s.changed()
 	}
 }
@@ -324,8 +316,7 @@ func (s *Session) Clear() {
 	if s.use() != nil {
 		return
 	}
-	if len(s.values) > 0 {
-		clear(s.values)
+	if s.values.clear() {
 		s.changed()
 	}
 }
@@ -361,8 +352,7 @@ func (s *Session) Destroy() error {
 	if s.rec != nil {
 		s.deleteID = s.rec.ID
 	}
-	s.rec, s.loaded, s.renew = nil, nil, false
-	clear(s.values)
+	s.rec, s.values, s.renew = nil, values{}, false
 	s.dirty = true
 	return nil
 }
@@ -396,26 +386,6 @@ func (s *Session) Release() error {
 	s.mu.Unlock()
 	s.unlockHandle(lk)
 	return err
-}
-
-func encode(values map[string]json.RawMessage) ([]byte, error) {
-	// json.Marshal sorts map keys, so equal values encode to equal bytes
-	// and the lazy-write comparison works.
-	return json.Marshal(values)
-}
-
-func decode(b []byte) (map[string]json.RawMessage, error) {
-	v := map[string]json.RawMessage{}
-	if len(b) == 0 {
-		return v, nil
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	if v == nil { // the payload was JSON null
-		v = map[string]json.RawMessage{}
-	}
-	return v, nil
 }
 
 // commitResponse commits for the response writer.
@@ -468,14 +438,18 @@ func (s *Session) commit(h http.Header) error {
 		expireCookie = true
 	}
 
-	var payload []byte
-	changed := false
-	if s.dirty {
+	// A payload is encoded only to be written: a request that changed
+	// nothing (or set values back) encodes nothing.
+	changed := s.dirty && s.values.changed()
+	var (
+		payload []byte
+		saved   values // s.values once payload is written
+	)
+	if changed || s.renew && s.rec != nil || s.rec == nil && s.dirty && s.values.len() > 0 {
 		var err error
-		if payload, err = encode(s.values); err != nil {
+		if payload, saved, err = s.values.encode(); err != nil {
 			return fmt.Errorf("httpsession: encode session: %w", err)
 		}
-		changed = !bytes.Equal(payload, s.loaded)
 	}
 
 	switch {
@@ -496,10 +470,10 @@ func (s *Session) commit(h http.Header) error {
 		if err := s.deleteRecord(ctx, s.rec.ID); err != nil {
 			return err
 		}
-		s.rec, s.loaded = fresh, payload
+		s.rec, s.values = fresh, saved
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		expireCookie = false
-	case s.rec == nil && len(s.values) > 0:
+	case s.rec == nil && payload != nil:
 		if !canSetCookie {
 			return errors.New("httpsession: session created after the response started; not saved")
 		}
@@ -510,7 +484,7 @@ func (s *Session) commit(h http.Header) error {
 		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
 			return fmt.Errorf("httpsession: save new session: %w", err)
 		}
-		s.rec, s.loaded = fresh, payload
+		s.rec, s.values = fresh, saved
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		expireCookie = false
 	case s.rec != nil && changed:
@@ -530,7 +504,7 @@ func (s *Session) commit(h http.Header) error {
 			*s.rec = prev
 			return fmt.Errorf("httpsession: save session: %w", err)
 		}
-		s.loaded = payload
+		s.values = saved
 	case s.rec != nil && !s.touched:
 		s.maybeTouch(ctx, now)
 	}

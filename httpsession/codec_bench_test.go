@@ -1,0 +1,83 @@
+package httpsession
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// codecPayload returns a session payload of about size bytes as this
+// package writes it, in one of the shapes of BenchmarkRequest: "blob" (a
+// counter and one string) or "keys" (a counter and small records), and a
+// new encoding for every key, for the all-changed case.
+func codecPayload(tb testing.TB, shape string, size int) ([]byte, map[string][]byte) {
+	tb.Helper()
+	vals := map[string]any{"n": 0}
+	switch shape {
+	case "blob":
+		vals["blob"] = strings.Repeat("x", size-20)
+	case "keys":
+		for i := 0; i*100 < size-40; i++ {
+			vals[fmt.Sprintf("item%04d", i)] = map[string]any{"id": i, "name": strings.Repeat("x", 40), "tags": []string{"alpha", "beta <&>"}}
+		}
+	}
+	var v values
+	changed := map[string][]byte{}
+	for k, x := range vals {
+		raw, err := json.Marshal(x)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		v.put(k, raw)
+		changed[k] = append(append([]byte("["), raw...), ']')
+	}
+	b, _, err := v.encode()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b, changed
+}
+
+// BenchmarkCodec is the session codec alone, as a request uses it: decode
+// the payload loaded and read the counter (read-only); also set the counter
+// and encode (one-changed); or set every key and encode (all-changed). The
+// new encodings are made before the timer starts: json.Marshal of the
+// application's values is not the codec's cost.
+func BenchmarkCodec(b *testing.B) {
+	for _, shape := range []string{"blob", "keys"} {
+		for _, size := range []int{1 << 10, 16 << 10} {
+			payload, changed := codecPayload(b, shape, size)
+			for _, work := range []string{"read-only", "one-changed", "all-changed"} {
+				b.Run(fmt.Sprintf("%s/%dK/%s", shape, size>>10, work), func(b *testing.B) {
+					b.ReportAllocs()
+					b.SetBytes(int64(len(payload)))
+					for i := 0; i < b.N; i++ {
+						v, err := decodeValues(payload)
+						if err != nil {
+							b.Fatal(err)
+						}
+						raw, _ := v.get("n")
+						var n int
+						if err := json.Unmarshal(raw, &n); err != nil {
+							b.Fatal(err)
+						}
+						switch work {
+						case "read-only":
+							continue
+						case "one-changed":
+							v.put("n", []byte("1"))
+						case "all-changed":
+							for k, raw := range changed {
+								v.put(k, raw)
+							}
+						}
+						if _, _, err := v.encode(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}

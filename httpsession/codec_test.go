@@ -1,0 +1,254 @@
+package httpsession
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// members returns v's current members, failing when they are not sorted
+// by key and unique.
+func members(t testing.TB, v *values) ([]string, map[string][]byte) {
+	t.Helper()
+	keys := v.keys()
+	got := make(map[string][]byte, len(keys))
+	for i, k := range keys {
+		if i > 0 && keys[i-1] >= k {
+			t.Fatalf("keys %q not sorted and unique", keys)
+		}
+		raw, ok := v.get(k)
+		if !ok {
+			t.Fatalf("key %q listed but not found", k)
+		}
+		got[k] = raw
+	}
+	if n := v.len(); n != len(keys) {
+		t.Fatalf("len %d, %d keys", n, len(keys))
+	}
+	return keys, got
+}
+
+// short quotes b for a failure message, cut to a readable length.
+func short(b []byte) string {
+	if len(b) > 200 {
+		return fmt.Sprintf("%q... (%d bytes)", b[:200], len(b))
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+func compactOf(b []byte) string {
+	var c bytes.Buffer
+	if err := json.Compact(&c, b); err != nil {
+		return "invalid:" + string(b)
+	}
+	return c.String()
+}
+
+// inLineLayout reports whether b is laid out as encode writes it.
+func inLineLayout(b []byte) bool {
+	return len(b) >= 4 && string(b[:2]) == "{\n" && string(b[len(b)-2:]) == "\n}"
+}
+
+// checkDecode holds decodeValues to its contract against encoding/json,
+// the parser the payload was read with before: what it refuses, decode
+// refuses; what it accepts, decode splits into the same members; and
+// a payload in the line layout may load with a damaged value, which then
+// is the only difference. It then checks that encoding after a change
+// writes the untouched values' bytes as loaded and loads back the same.
+func checkDecode(t testing.TB, b []byte) {
+	t.Helper()
+	v, err := decodeValues(b)
+	var want map[string]json.RawMessage
+	werr := json.Unmarshal(b, &want)
+	if len(b) == 0 {
+		werr, want = nil, nil // an empty payload is an empty session
+	}
+	if err != nil {
+		if werr == nil {
+			t.Fatalf("decode refused %s, which json.Unmarshal accepts: %v", short(b), err)
+		}
+		return
+	}
+	keys, got := members(t, &v)
+	// A value is valid alone, and as a member (for the depth limit).
+	allValid := true
+	for _, raw := range got {
+		allValid = allValid && json.Valid(raw) && json.Valid(append(append([]byte(`{"":`), raw...), '}'))
+	}
+	switch {
+	case werr != nil && (!inLineLayout(b) || allValid):
+		t.Fatalf("decode accepted %s, which json.Unmarshal refuses (%v)", short(b), werr)
+	case werr == nil && allValid:
+		if len(got) != len(want) {
+			t.Fatalf("decode %s: keys %q, json.Unmarshal has %d", short(b), keys, len(want))
+		}
+		for k, w := range want {
+			g, ok := got[k]
+			switch {
+			case !ok:
+				t.Fatalf("decode %s: key %q missing", short(b), k)
+			case bytes.IndexByte(b, '\n') < 0 && !bytes.Equal(g, w):
+				t.Fatalf("decode %s: key %q holds %s, json.Unmarshal %s", short(b), k, short(g), short(w))
+			case compactOf(g) != compactOf(w):
+				t.Fatalf("decode %s: key %q holds %s, json.Unmarshal %s", short(b), k, short(g), short(w))
+			}
+		}
+	}
+
+	// Change one key, and delete another.
+	const added = "\x00added <&>"
+	v.put(added, []byte(`[1,"\u003c"]`))
+	var deleted string
+	if len(keys) > 0 {
+		deleted = keys[len(keys)/2]
+		v.del(deleted)
+	}
+	if !v.changed() {
+		t.Fatal("no change recorded")
+	}
+	out, next, err := v.encode()
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	if allValid && !json.Valid(out) {
+		t.Fatalf("encode of %s wrote invalid JSON %s", short(b), short(out))
+	}
+	back, err := decodeValues(out)
+	if err != nil {
+		t.Fatalf("encoding %s does not load: %v", short(out), err)
+	}
+	if _, ok := splitLines(out); !ok {
+		t.Fatalf("encoding %s is not in the line layout", short(out))
+	}
+	for _, w := range []*values{&next, &back} {
+		k2, g2 := members(t, w)
+		if len(k2) != v.len() {
+			t.Fatalf("encoding %s has keys %q, want %d", short(out), k2, v.len())
+		}
+		for _, k := range k2 {
+			want, _ := v.get(k)
+			if !bytes.Equal(g2[k], want) {
+				t.Fatalf("encoding %s: key %q holds %s, want %s (the bytes as loaded or put)", short(out), k, short(g2[k]), short(want))
+			}
+		}
+		if _, ok := g2[deleted]; ok && deleted != added {
+			t.Fatalf("encoding %s kept deleted key %q", short(out), deleted)
+		}
+	}
+	if next.changed() {
+		t.Fatal("encode's values have changes pending")
+	}
+}
+
+var decodeCases = []string{
+	``, `null`, ` null `, `{}`, ` { } `, "{\n}", `{"a":1}`, `{"b":1,"a":2}`, `{"a":1,"a":2}`,
+	`{"a" : [1, 2 ,{"x":null}] , "b":"\u00e9\n"}`, "{\n\"a\":1,\n\"b\":{\"c\":[true,false,null]}\n}",
+	"{\n\"a\":{\"x\":1,\n\"y\":2},\n\"b\":3\n}", "{\n\"a\":{\"x\":{},\n\"y\":{}},\n\"b\":3\n}",
+	"{\n\"a\":\"x\",\"b\":\"y\"\n}", "{\n\"a\":1,\"b\":2\n}", "{\n\"a\":\"x\\\\\",\"b\":\"y\\\"\"\n}", "{\n\"a\": 1\n}", "{\n\"a\":1\n}\n", "{\n\"b\":1,\n\"a\":2,\n\"b\":3\n}",
+	`{"\u0061":1,"a":2}`, "{\"\xff\":1}", `{"\ud800":1}`, `{"<>&":"<>&"}`, `{"a":-0.5e+10,"b":0,"c":-1E-2}`,
+	`{"a":"\/\b\f\n\r\t\"\\"}`, `{"a":1e400}`,
+	// Refused.
+	` `, `nul`, `nulls`, `[]`, `"str"`, `1`, `true`, `{"a":1,}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`,
+	`{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":"x` + "\x01" + `"}`, `{"a":"\x"}`, `{"a":"\u12g4"}`,
+	`{"a"1}`, `{a:1}`, `{"a":1}}`, `{"a":1} x`, `{"a":[1,]}`, `{"a":{"b"}}`, `{"a":[1 2]}`, `{`, `{"a`,
+	"{\n\"a\":1,\n}", "{\n\"a\":1\n\n}", "{\n,\n}", "{\n\"a\":\n}", "{\n\"a\":1,\n\"b\"\n}",
+	"{\n\"a\":tru\n}", "{\n\"a\":[1,]\n}", "{\n\"a\":\"\x01\"\n}", "{\n\"\x01\":1\n}", "{\n\"a\"\x01:1\n}",
+}
+
+func TestDecodeMatchesEncodingJSON(t *testing.T) {
+	for _, c := range decodeCases {
+		t.Run(fmt.Sprintf("%q", c), func(t *testing.T) { checkDecode(t, []byte(c)) })
+	}
+}
+
+// TestDecodeDepth holds the nesting limit to encoding/json's, on both
+// sides of it.
+func TestDecodeDepth(t *testing.T) {
+	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+		for _, layout := range []string{`{"a":%s}`, "{\n\"a\":%s\n}"} {
+			inner := strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1)
+			b := []byte(fmt.Sprintf(layout, inner))
+			t.Run(fmt.Sprintf("%d/%t", depth, inLineLayout(b)), func(t *testing.T) {
+				checkDecode(t, b)
+				if _, err := decodeValues(b); (err == nil) != json.Valid(b) && !inLineLayout(b) {
+					t.Errorf("decode error %v, json.Valid %t", err, json.Valid(b))
+				}
+			})
+		}
+	}
+}
+
+// TestEditsTrackChanges: a change is what differs from the loaded values,
+// however it was reached.
+func TestEditsTrackChanges(t *testing.T) {
+	tests := []struct {
+		name    string
+		do      func(v *values) bool // reports what the last call said
+		changed bool
+		keys    string
+	}{
+		{"put same", func(v *values) bool { return v.put("a", []byte("1")) }, false, "[a b]"},
+		{"put new value", func(v *values) bool { return v.put("a", []byte("2")) }, true, "[a b]"},
+		{"put back", func(v *values) bool { v.put("a", []byte("2")); return v.put("a", []byte("1")) }, false, "[a b]"},
+		{"put new key", func(v *values) bool { return v.put("c", []byte("3")) }, true, "[a b c]"},
+		{"add and delete", func(v *values) bool { v.put("c", []byte("3")); return v.del("c") }, false, "[a b]"},
+		{"delete missing", func(v *values) bool { return v.del("z") }, false, "[a b]"},
+		{"delete", func(v *values) bool { return v.del("a") }, true, "[b]"},
+		{"delete and put back", func(v *values) bool { v.del("a"); return v.put("a", []byte("1")) }, false, "[a b]"},
+		{"clear", func(v *values) bool { return v.clear() }, true, "[]"},
+		{"clear and refill", func(v *values) bool {
+			v.clear()
+			v.put("a", []byte("1"))
+			return v.put("b", []byte(`"x"`))
+		}, false, "[a b]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := decodeValues([]byte(`{"a":1,"b":"x"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.do(&v)
+			if v.changed() != tt.changed {
+				t.Errorf("changed %t, want %t (edits %v)", v.changed(), tt.changed, v.edits)
+			}
+			if got := fmt.Sprint(v.keys()); got != tt.keys {
+				t.Errorf("keys %s, want %s", got, tt.keys)
+			}
+		})
+	}
+	var empty values
+	if empty.clear() || empty.del("a") || empty.len() != 0 || empty.changed() {
+		t.Error("the zero values are not empty")
+	}
+	out, _, err := empty.encode()
+	if err != nil || string(out) != "{}" {
+		t.Errorf("empty encoding %q, %v", out, err)
+	}
+}
+
+// TestEncodeKeepsUntouchedBytes: a value nobody changed reaches the store
+// as the very bytes loaded (another tool's spacing and escapes included),
+// and a changed value as json.Marshal wrote it.
+func TestEncodeKeepsUntouchedBytes(t *testing.T) {
+	src := []byte(`{"big":"` + strings.Repeat("<x>", 100) + `","esc":"\u00e9","n":1,"obj":{"b":1,  "a":[ 1 ]}}`)
+	v, err := decodeValues(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(2)
+	v.put("n", raw)
+	out, next, err := v.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n" + `"big":"` + strings.Repeat("<x>", 100) + `",` + "\n" + `"esc":"\u00e9",` + "\n" + `"n":2,` + "\n" + `"obj":{"b":1,  "a":[ 1 ]}` + "\n}"
+	if string(out) != want {
+		t.Errorf("encoding\n%s\nwant\n%s", out, want)
+	}
+	if next.src == nil || &next.src[0] != &out[0] {
+		t.Error("the values to adopt do not describe the payload written")
+	}
+}
