@@ -33,6 +33,13 @@ type marker struct {
 	shardDepth int
 	stripes    int
 	maxIdle    time.Duration // the largest idle timeout any process uses
+	// everIdle is the largest max idle the marker ever held (at least
+	// maxIdle): raises set both, and an operator who lowers the fleet's
+	// timeout edits max-idle-seconds alone, so records written with the
+	// older, longer value still carry at most this one. The sweep removes
+	// a record by its mtime alone only past everIdle; between maxIdle and
+	// everIdle it reads the record's header.
+	everIdle time.Duration
 	// encrypted: a process opened the store WithKeys. From then on a
 	// process without keys refuses to open it for writing (see
 	// markEncrypted), so that no host can write plaintext next to hosts
@@ -41,8 +48,8 @@ type marker struct {
 }
 
 func (m marker) encode() []byte {
-	b := fmt.Appendf(nil, "sessfs-store %d\nshard-depth %d\nlock-stripes %d\nmax-idle-seconds %d\n",
-		markerVersion, m.shardDepth, m.stripes, int64(m.maxIdle/time.Second))
+	b := fmt.Appendf(nil, "sessfs-store %d\nshard-depth %d\nlock-stripes %d\nmax-idle-seconds %d\nmax-idle-ever-seconds %d\n",
+		markerVersion, m.shardDepth, m.stripes, int64(m.maxIdle/time.Second), int64(max(m.everIdle, m.maxIdle)/time.Second))
 	if m.encrypted {
 		b = append(b, "encrypted 1\n"...)
 	}
@@ -83,9 +90,11 @@ func parseMarker(b []byte) (marker, error) {
 			m.stripes = int(n)
 		case k == "max-idle-seconds" && n >= 1 && n <= int64(math.MaxInt64/time.Second):
 			m.maxIdle = time.Duration(n) * time.Second
+		case k == "max-idle-ever-seconds" && n >= 1 && n <= int64(math.MaxInt64/time.Second):
+			m.everIdle = time.Duration(n) * time.Second
 		case k == "encrypted" && (n == 0 || n == 1):
 			m.encrypted = n == 1
-		case k == "shard-depth", k == "lock-stripes", k == "max-idle-seconds", k == "encrypted":
+		case k == "shard-depth", k == "lock-stripes", k == "max-idle-seconds", k == "max-idle-ever-seconds", k == "encrypted":
 			return m, fmt.Errorf("marker line %d: %s %d out of range", i+1, k, n)
 		default:
 			// Unknown keys from a newer minor revision are ignored.
@@ -94,6 +103,9 @@ func parseMarker(b []byte) (marker, error) {
 	if !seen["sessfs-store"] || !seen["shard-depth"] || !seen["lock-stripes"] || !seen["max-idle-seconds"] {
 		return m, errors.New("marker is missing a field")
 	}
+	// Markers written before the line existed, or by such a version since:
+	// max-idle-seconds is all that is known.
+	m.everIdle = max(m.everIdle, m.maxIdle)
 	return m, nil
 }
 
@@ -207,6 +219,7 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 		}
 		next := m
 		next.maxIdle = idle
+		next.everIdle = max(m.everIdle, idle)
 		err = writeAtomic(s.dir, MarkerFile, next.encode(), markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
 		if err == nil {
 			// A lock lost while we wrote means another raise may have run

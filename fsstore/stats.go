@@ -312,7 +312,7 @@ func foreignInLocks(e fs.DirEntry) bool {
 		return true
 	}
 	_, _, isLease := lock.IsLeaseFile(name)
-	return !isLease && !isStripeName(name) && name != markerLock
+	return !isLease && !isStripeName(name) && name != markerLock && name != sweepLock
 }
 
 // isTemp reports whether an entry is a temp file.

@@ -106,19 +106,24 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // the file's mtime. On NFS those mtimes come from the server's clock, and
 // Sweep reads the server's clock too (the mtime of a file it creates), so
 // clock skew between app hosts and the sweeping host does not matter. A
-// record is a candidate only when it is older than the largest idle timeout
-// in the store's marker plus Grace; the sweep then takes the session's lock
-// without waiting (a locked session is skipped), re-reads the file's
-// attributes with an open (fresh under close-to-open consistency), reads
-// the record's header and keeps it until its own expiry (its idle timeout
-// and deadline) plus Grace has passed, and moves it aside before unlinking
-// it, putting it back if a concurrent unlocked Save replaced it meanwhile.
+// record younger than the largest idle timeout in the store's marker plus
+// Grace is live. One older than the largest idle timeout the marker ever
+// recorded plus Grace is expired whatever its own idle timeout: Sweep moves
+// it aside, checks that what it moved is the file it judged, with the same
+// mtime (a Save after the scan replaced the file, a Touch moved its mtime:
+// either puts it back), and unlinks it; no lock and no read of the record.
+// Only between the two, which happens only after an operator lowered the
+// marker's max idle, does Sweep read the record's header, under the
+// session's lock, and keep it until its own expiry plus Grace.
+//
+// One Sweep at a time runs on a store: a second one, from any process or
+// host, waits for the first (or for ctx).
 //
 // Stripe lock files are never removed (see the lock package); files the
 // store did not write are never removed.
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
-// done until then.
+// done until then, and records it moved aside are settled before it returns.
 //
 // On a bounded store (WithMaxInFlight) the sweep takes one slot and returns
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
@@ -158,8 +163,8 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
-	sw := &sweeper{s: s, opts: opts, clock: clock, expireAfter: m.maxIdle + opts.Grace,
-		stripeMu: make([]sync.Mutex, s.layout.stripes)}
+	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: m.maxIdle + opts.Grace,
+		expireAfter: max(m.everIdle, m.maxIdle) + opts.Grace, stripeMu: make([]sync.Mutex, s.layout.stripes)}
 	if opts.Rate > 0 {
 		sw.limit = newLimiter(opts.Rate)
 	}
@@ -178,6 +183,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if err == nil {
 		err = sw.locks(ctx)
 	}
+	sw.release()
 	st := sw.stats()
 	st.Duration = time.Since(start)
 	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
@@ -350,16 +356,54 @@ func (r *rootDir) forEachEntry(ctx context.Context, dir string, fn func(fs.DirEn
 	}
 }
 
+// sweepLock names the lock, in the store's lock directory, that one Sweep
+// at a time holds.
+const sweepLock = "sweep"
+
 type sweeper struct {
-	s           *Store
-	opts        SweepOptions
-	clock       serverClock
-	expireAfter time.Duration
-	limit       *limiter
-	stripeMu    []sync.Mutex // one per lock stripe: workers queue here, not on the lock
+	s     *Store
+	opts  SweepOptions
+	clock serverClock
+	// liveFor: a record younger is live (the marker's max idle plus
+	// Grace). expireAfter: a record older is expired whatever its header
+	// says (the largest max idle the marker ever held, plus Grace).
+	liveFor, expireAfter time.Duration
+	limit                *limiter
+	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
 
 	scanned, live, sessions, temps, leases, bytes atomic.Int64
 	locked, renewed, foreign, errs                atomic.Int64
+
+	exclMu sync.Mutex
+	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
+}
+
+// exclusive takes the store's sweep lock, once per sweep, before the first
+// record is moved aside: two sweeps moving the same record aside would
+// replace each other's aside file, where one of them may hold a fresh
+// record it is about to put back. A sweep that removes nothing does not
+// take it.
+func (sw *sweeper) exclusive(ctx context.Context) error {
+	sw.exclMu.Lock()
+	defer sw.exclMu.Unlock()
+	if sw.excl != nil {
+		return nil
+	}
+	h, err := sw.s.locks.Lock(ctx, sweepLock, sweepLock, lock.Exclusive)
+	if err != nil {
+		return fmt.Errorf("sweep lock: %w", err)
+	}
+	sw.excl = h
+	return nil
+}
+
+func (sw *sweeper) release() {
+	sw.exclMu.Lock()
+	defer sw.exclMu.Unlock()
+	if sw.excl != nil {
+		sw.excl.Unlock()
+		sw.excl = nil
+	}
 }
 
 func (sw *sweeper) stats() SweepStats {
@@ -400,9 +444,35 @@ func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error
 	return nil
 }
 
+// sweepBatch is the most expired records a worker judges before it moves
+// them aside, and sweepInFlight the most removals it keeps in flight: on
+// NFS each costs round trips, and a batch is checked with one listing.
+const (
+	sweepBatch    = 256
+	sweepInFlight = 8
+)
+
+// candidate is a record judged expired from its directory entry.
+type candidate struct {
+	name string
+	st   fileStat
+}
+
 func (sw *sweeper) dir(ctx context.Context, dir string) error {
-	var ctxErr error
-	err := sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	sd, err := sw.s.root.openShard(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
+		return nil
+	}
+	defer sd.close()
+	var (
+		ctxErr error
+		batch  []candidate
+	)
+	err = sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		if ctxErr != nil {
 			return
 		}
@@ -416,7 +486,15 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		case !e.Type().IsRegular():
 			sw.foreign.Add(1) // directories, symlinks: not ours to remove
 		case isRecordName(name) && shardPath(sw.s.dataDir, name, sw.s.layout.shardDepth) == dir:
-			ctxErr = sw.record(ctx, dir, name)
+			var c candidate
+			var ok bool
+			if c, ok, ctxErr = sw.judge(ctx, sd, name); ok {
+				batch = append(batch, c)
+				if len(batch) == sweepBatch {
+					ctxErr = sw.removeBatch(ctx, sd, batch)
+					batch = batch[:0]
+				}
+			}
 		case strings.HasPrefix(name, tempPrefix):
 			ctxErr = sw.temp(ctx, dir, name)
 		default:
@@ -425,6 +503,9 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	})
 	if err == nil {
 		err = ctxErr
+	}
+	if err == nil && len(batch) > 0 {
+		err = sw.removeBatch(ctx, sd, batch)
 	}
 	if err != nil && ctx.Err() == nil {
 		sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
@@ -453,6 +534,207 @@ func lostWrite(head []byte, size int64) bool {
 		}
 	}
 	return true
+}
+
+// judge decides about a record from its directory entry's attributes
+// (on NFS the READDIR reply primes them, so this costs no round trip):
+// live, expired for sure (returned as a candidate for removeBatch), or,
+// between the marker's max idle and the largest it ever held, removed or
+// kept by its header under its lock (removeRecord).
+func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string) (candidate, bool, error) {
+	st, err := sd.lstat(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			sw.fail(err)
+		}
+		return candidate{}, false, nil
+	}
+	age := sw.clock.now().Sub(st.mtime)
+	switch {
+	case age <= sw.liveFor:
+		sw.live.Add(1)
+		return candidate{}, false, nil
+	case age <= sw.expireAfter:
+		if err := sw.wait(ctx); err != nil {
+			return candidate{}, false, err
+		}
+		return candidate{}, false, sw.removeRecord(ctx, sd.path, name)
+	}
+	return candidate{name: name, st: st}, true, nil
+}
+
+// removeBatch removes records judged expired from their directory entries.
+// Per record, on NFS: a RENAME to the aside name, a REMOVE, and a share of
+// one READDIR that checks the whole batch. See Sweep for the protocol; in
+// short: move aside (Loads look there, see readMovedAside), check that the
+// file aside is the one judged with the mtime judged, unlink it, or put it
+// back when a Save or Touch came after the scan.
+func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candidate) error {
+	if sw.opts.DryRun {
+		for _, c := range batch {
+			if err := sw.wait(ctx); err != nil {
+				return err
+			}
+			sw.removed(sw.removal(sd, c), &sw.sessions)
+		}
+		return nil
+	}
+	if err := sw.exclusive(ctx); err != nil {
+		return err
+	}
+	moved := make([]bool, len(batch))
+	var ctxErr atomic.Pointer[error]
+	parallel(len(batch), sweepInFlight, func(i int) {
+		if err := sw.wait(ctx); err != nil {
+			ctxErr.CompareAndSwap(nil, &err)
+			return
+		}
+		c := batch[i]
+		if h := sw.s.testHooks.beforeMove; h != nil {
+			h(filepath.Join(sd.path, c.name))
+		}
+		if err := sd.rename(c.name, asideName(c.name)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				sw.fail(err)
+			}
+			return
+		}
+		moved[i] = true
+	})
+	// What moved is settled even when ctx ended meanwhile: left aside, a
+	// record would wait for the next sweep.
+	asides := sw.checkAside(sd, batch, moved)
+	parallel(len(batch), sweepInFlight, func(i int) {
+		if !moved[i] {
+			return
+		}
+		c, a := batch[i], asides[i]
+		p, aside := filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name))
+		switch {
+		case errors.Is(a.err, fs.ErrNotExist):
+			return // gone already: nothing of ours to do
+		case a.err != nil:
+			// Undecided: leave it aside. Loads find it there, and the
+			// next sweep settles it (pending).
+			sw.fail(a.err)
+			return
+		case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
+			sw.putBack(p, aside)
+			return
+		}
+		if err := sd.unlink(asideName(c.name)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				sw.fail(err)
+			}
+			return
+		}
+		if cache := sw.s.cache; cache != nil {
+			cache.drop(c.name)
+		}
+		sw.removed(sw.removal(sd, c), &sw.sessions)
+	})
+	if err := ctxErr.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+func (sw *sweeper) removal(sd shardDir, c candidate) Removal {
+	return Removal{Path: filepath.Join(sd.path, c.name), Kind: KindSession, Size: c.st.size, Age: sw.clock.now().Sub(c.st.mtime)}
+}
+
+// asideStat is what the sweep learnt about an aside name after its move.
+type asideStat struct {
+	st  fileStat
+	err error
+}
+
+// checkAside returns the attributes of the files now at the aside names
+// of the moved records, as the file server has them.
+//
+// On local filesystems an lstat tells. On NFS it need not: after its own
+// rename the Linux client moves its cached entry for the record's name
+// (the judged file) to the aside name and marks it valid, whatever the
+// server moved; and a cached mtime may predate a Touch from another host.
+// So the directory is listed again: the client must send a READDIR, since
+// the renames changed the directory, and the reply refreshes the entry and
+// attributes of every name in it (the two-host NFS suite checks this,
+// LoadWhileMovedAside and TouchedAfterScan). One READDIR serves the whole
+// batch. A name the listing does not show is looked up on its own
+// (revalidateName) and its attributes fetched from the server (statFresh).
+func (sw *sweeper) checkAside(sd shardDir, batch []candidate, moved []bool) []asideStat {
+	out := make([]asideStat, len(batch))
+	var want map[string]int
+	for i, c := range batch {
+		if !moved[i] {
+			continue
+		}
+		if h := sw.s.testHooks.beforeSettle; h != nil {
+			h(filepath.Join(sd.path, c.name))
+		}
+		if sw.s.nfs {
+			if want == nil {
+				want = make(map[string]int)
+			}
+			want[asideName(c.name)] = i
+			out[i].err = errNotListed
+		} else {
+			out[i].st, out[i].err = sd.lstat(asideName(c.name))
+		}
+	}
+	if len(want) == 0 {
+		return out
+	}
+	err := sw.s.root.forEachEntry(context.Background(), sd.path, func(e fs.DirEntry) {
+		if i, ok := want[e.Name()]; ok {
+			out[i].st, out[i].err = sd.lstat(e.Name())
+		}
+	})
+	for i, c := range batch {
+		if !moved[i] || !errors.Is(out[i].err, errNotListed) {
+			continue
+		}
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		aside := filepath.Join(sd.path, asideName(c.name))
+		sw.s.revalidateName(aside)
+		id, err := sw.s.root.statFresh(aside)
+		switch {
+		case err != nil:
+			out[i].err = err
+		case id.nlink == 0:
+			out[i].err = fs.ErrNotExist
+		default:
+			out[i].st = fileStat{ino: id.ino, dev: id.dev, mtime: id.mtime, size: c.st.size}
+		}
+	}
+	return out
+}
+
+// errNotListed marks an aside name the listing did not show.
+var errNotListed = errors.New("not in the directory listing")
+
+// parallel calls f(0..n-1) with at most width calls running at once.
+func parallel(n, width int, f func(i int)) {
+	if n == 1 || width == 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, width)
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
@@ -494,30 +776,17 @@ func (sw *sweeper) wait(ctx context.Context) error {
 	return sw.limit.wait(ctx)
 }
 
-func (sw *sweeper) record(ctx context.Context, dir, name string) error {
-	p := filepath.Join(dir, name)
-	st, err := sw.s.root.lstat(p)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
-		}
-		return nil
-	}
-	if sw.clock.now().Sub(st.mtime) <= sw.expireAfter {
-		sw.live.Add(1)
-		return nil
-	}
-	if err := sw.wait(ctx); err != nil {
-		return err
-	}
-	return sw.removeRecord(ctx, dir, name)
-}
-
-// removeRecord removes an expired-looking record under its lock; see Sweep
-// for the protocol.
+// removeRecord removes a record whose mtime is past the marker's max idle
+// but not past the largest it ever held, under its lock, by its header;
+// see Sweep.
 func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	s := sw.s
 	p := filepath.Join(dir, name)
+	if !sw.opts.DryRun {
+		if err := sw.exclusive(ctx); err != nil {
+			return err
+		}
+	}
 	// Sessions share stripes, so two workers of this sweep may want the
 	// same stripe at once. They queue on the sweep's own mutex first, so a
 	// failed TryLock below always means a request (or another process)
@@ -551,7 +820,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 		}
 	}()
 	age := sw.clock.now().Sub(st.mtime)
-	if age <= sw.expireAfter {
+	if age <= sw.liveFor {
 		sw.renewed.Add(1)
 		return nil
 	}
@@ -683,6 +952,11 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 	s := sw.s
 	rec := strings.TrimPrefix(name, asidePrefix)
 	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
+	if !sw.opts.DryRun {
+		if err := sw.exclusive(ctx); err != nil {
+			return err
+		}
+	}
 	si := stripeOfName(rec) % uint32(s.layout.stripes)
 	mu := &sw.stripeMu[si]
 	mu.Lock()

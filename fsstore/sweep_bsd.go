@@ -2,7 +2,11 @@
 
 package fsstore
 
-import "golang.org/x/sys/unix"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // statID returns the identity of name in dfd (no symlink followed). These
 // systems have no Linux AT_STATX_FORCE_SYNC: it is an fstatat, exact on
@@ -10,5 +14,5 @@ import "golang.org/x/sys/unix"
 func statID(dfd int, name string) (fileID, string, error) {
 	var st unix.Stat_t
 	_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
-	return fileID{ino: uint64(st.Ino), dev: uint64(st.Dev), nlink: uint32(st.Nlink)}, "fstatat", err
+	return fileID{ino: uint64(st.Ino), dev: uint64(st.Dev), nlink: uint32(st.Nlink), mtime: time.Unix(st.Mtim.Unix())}, "fstatat", err
 }

@@ -1,6 +1,10 @@
 package fsstore
 
-import "golang.org/x/sys/unix"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // statID returns the identity of name in dfd (no symlink followed) from the
 // file server, not from this client's attribute cache: statx with
@@ -10,7 +14,8 @@ func statID(dfd int, name string) (fileID, string, error) {
 	var stx unix.Statx_t
 	_, err := retryEINTR(func() (int, error) {
 		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC,
-			unix.STATX_INO|unix.STATX_NLINK, &stx)
+			unix.STATX_INO|unix.STATX_NLINK|unix.STATX_MTIME, &stx)
 	})
-	return fileID{ino: stx.Ino, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), nlink: stx.Nlink}, "statx", err
+	return fileID{ino: stx.Ino, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), nlink: stx.Nlink,
+		mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, "statx", err
 }

@@ -2,10 +2,21 @@
 
 package fsstore
 
+import "time"
+
 // fileID identifies a file and tells whether it still has a name.
 type fileID struct {
 	ino, dev uint64
 	nlink    uint32
+	mtime    time.Time
 }
 
 func (*rootDir) statFresh(p string) (fileID, error) { return fileID{}, platformErr }
+
+type shardDir struct{}
+
+func (*rootDir) openShard(string) (shardDir, error) { return shardDir{}, platformErr }
+func (shardDir) close()                             {}
+func (shardDir) lstat(string) (fileStat, error)     { return fileStat{}, platformErr }
+func (shardDir) rename(string, string) error        { return platformErr }
+func (shardDir) unlink(string) error                { return platformErr }

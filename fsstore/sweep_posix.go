@@ -4,6 +4,8 @@ package fsstore
 
 import (
 	"io/fs"
+	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,6 +14,7 @@ import (
 type fileID struct {
 	ino, dev uint64
 	nlink    uint32
+	mtime    time.Time
 }
 
 // statFresh returns the identity of the file at p (below the root, no
@@ -28,4 +31,46 @@ func (r *rootDir) statFresh(p string) (fileID, error) {
 		return fileID{}, &fs.PathError{Op: op, Path: p, Err: err}
 	}
 	return id, nil
+}
+
+// shardDir is an open shard directory: the sweep resolves it once per
+// batch of names instead of once per system call.
+type shardDir struct {
+	fd   int
+	path string
+}
+
+func (r *rootDir) openShard(dir string) (shardDir, error) {
+	fd, _, err := r.parent(filepath.Join(dir, "x"), false)
+	if err != nil {
+		return shardDir{}, err
+	}
+	return shardDir{fd: fd, path: dir}, nil
+}
+
+func (d shardDir) close() { unix.Close(d.fd) }
+
+func (d shardDir) lstat(name string) (fileStat, error) {
+	var st unix.Stat_t
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	if err != nil {
+		return fileStat{}, &fs.PathError{Op: "stat", Path: filepath.Join(d.path, name), Err: err}
+	}
+	return statOf(&st), nil
+}
+
+func (d shardDir) rename(from, to string) error {
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Renameat(d.fd, from, d.fd, to) })
+	if err != nil {
+		return &fs.PathError{Op: "rename", Path: filepath.Join(d.path, from), Err: err}
+	}
+	return nil
+}
+
+func (d shardDir) unlink(name string) error {
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Unlinkat(d.fd, name, 0) })
+	if err != nil {
+		return &fs.PathError{Op: "unlink", Path: filepath.Join(d.path, name), Err: err}
+	}
+	return nil
 }

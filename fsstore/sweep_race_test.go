@@ -296,3 +296,63 @@ func TestSweepAndStatsCountForeignAlike(t *testing.T) {
 		}
 	}
 }
+
+// A record the scan judged expired but that a Save replaced or a Touch
+// renewed before the sweep moved it aside is put back, never removed: the
+// sweep removes only the file it judged, with the mtime it judged. The
+// Touch comes from a host whose clock lags (so it still finds the session
+// live) or is an mtime set by hand; the Save is unlocked.
+func TestSweepKeepsRecordRenewedAfterScan(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		renew func(t *testing.T, dir, id, p string)
+		want  string
+	}{
+		{"touched by a lagging host", func(t *testing.T, dir, id, p string) {
+			lag := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(func() time.Time { return longAgo.Add(time.Minute) }))
+			if err := lag.Touch(ctx, id); err != nil {
+				t.Errorf("Touch: %v", err)
+			}
+		}, "old"},
+		{"mtime set to now", func(t *testing.T, dir, id, p string) {
+			now := time.Now()
+			if err := os.Chtimes(p, now, now); err != nil {
+				t.Error(err)
+			}
+		}, "old"},
+		{"saved", func(t *testing.T, dir, id, p string) {
+			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
+				t.Error(err)
+			}
+		}, "fresh"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
+			}
+			age(t, p)
+			s.SetSweepHooksForTest(nil, func(string) { tc.renew(t, dir, id, p) }, nil)
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+			s.SetSweepHooksForTest(nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Sessions != 0 || st.SkippedRenewed != 1 || st.Errors != 0 {
+				t.Errorf("sweep %+v: want nothing removed, one record put back", st)
+			}
+			if !exists(t, p) || len(asides(t, dir)) != 0 {
+				t.Fatalf("record present %v, left aside %v", exists(t, p), asides(t, dir))
+			}
+			b, err := os.ReadFile(p)
+			if err != nil || !strings.HasSuffix(string(b), tc.want) {
+				t.Errorf("record after the sweep: %q, %v; want the payload %q", b, err, tc.want)
+			}
+		})
+	}
+}
