@@ -184,10 +184,9 @@ const markerLock = "marker"
 // Max-Age there), so no session can usefully outlive it.
 const MaxIdleTimeout = 400 * 24 * time.Hour
 
-// raiseMaxIdle makes the marker's max idle at least idle, so that a sweep
-// judging files by the marker alone (an older sessgc, or this package's
-// first, metadata-only pass) never takes a record this process writes for
-// expired before its own expiry.
+// raiseMaxIdle makes the marker's max idle (and the largest it ever held)
+// at least idle, so that a sweep judging files by the marker alone never
+// takes a record this process writes for expired before its own expiry.
 //
 // The raise is a read-modify-write under a dedicated lock (markerLock, in
 // the store's lock strategy, so it excludes other hosts wherever the

@@ -47,8 +47,8 @@ type SweepOptions struct {
 	// DryRun reports what would be removed and removes nothing.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once
-	// (default 1, at most 64). On NFS each worker keeps one round trip in
-	// flight; a few help on high-latency mounts.
+	// (default 1, at most 64). Each worker keeps up to 8 removals in
+	// flight, so on NFS a few workers keep a high-latency mount busy.
 	Concurrency int
 	// Rate caps removals per second across workers (0: no cap), so that a
 	// sweep cannot saturate a shared NFS server (on EFS a removal is metered
@@ -63,8 +63,7 @@ type SweepOptions struct {
 	// difference between the server's clock and the app hosts' clocks.
 	Grace time.Duration
 	// OnRemove, if set, is called for every file removed (or, with DryRun,
-	// that would be). With Concurrency > 1 it is called from several
-	// goroutines at once.
+	// that would be). It is called from several goroutines at once.
 	OnRemove func(Removal)
 	// OnError, if set, is called for every file that could not be examined
 	// or removed. The sweep goes on; SweepStats.Errors counts them.
@@ -81,14 +80,17 @@ type Removal struct {
 
 // SweepStats summarizes a sweep.
 type SweepStats struct {
-	Scanned        int64 // files examined
-	Live           int64 // live sessions kept
-	Sessions       int64 // expired sessions removed
-	Temps          int64 // abandoned temp files removed
-	Leases         int64 // expired lease files removed
-	Bytes          int64 // bytes freed
-	SkippedLocked  int64 // expired but locked by a request: kept
-	SkippedRenewed int64 // renewed while the sweep looked at it: kept
+	Scanned  int64 // files examined
+	Live     int64 // live sessions kept
+	Sessions int64 // expired sessions removed
+	Temps    int64 // abandoned temp files removed
+	Leases   int64 // expired lease files removed
+	Bytes    int64 // bytes freed
+	// SkippedLocked counts records kept because a request held their
+	// lock: only those whose header the sweep reads (see Sweep), that is,
+	// past the marker's max idle but not the largest it ever held.
+	SkippedLocked  int64
+	SkippedRenewed int64 // saved or touched after the scan judged it: put back
 	Foreign        int64 // files and directories the store did not write, anywhere in it: never removed
 	Errors         int64
 	Duration       time.Duration
@@ -471,21 +473,28 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	var (
 		ctxErr error
 		batch  []candidate
+		n      int
 	)
+	// The records this shard may hold start with its name's hex digits.
+	depth := sw.s.layout.shardDepth
+	prefix := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(dir, sw.s.dataDir), string(filepath.Separator)), string(filepath.Separator), "")
+	inShard := len(prefix) == 2*depth && shardPath(sw.s.dataDir, prefix+strings.Repeat("0", 32-len(prefix)), depth) == dir
 	err = sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		if ctxErr != nil {
 			return
 		}
-		if err := ctx.Err(); err != nil {
-			ctxErr = err
-			return
+		if n++; n%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				ctxErr = err
+				return
+			}
 		}
 		name := e.Name()
 		sw.scanned.Add(1)
 		switch {
 		case !e.Type().IsRegular():
 			sw.foreign.Add(1) // directories, symlinks: not ours to remove
-		case isRecordName(name) && shardPath(sw.s.dataDir, name, sw.s.layout.shardDepth) == dir:
+		case inShard && isRecordName(name) && strings.HasPrefix(name, prefix):
 			var c candidate
 			var ok bool
 			if c, ok, ctxErr = sw.judge(ctx, sd, name); ok {
@@ -584,7 +593,13 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 	}
 	moved := make([]bool, len(batch))
 	var ctxErr atomic.Pointer[error]
-	parallel(len(batch), sweepInFlight, func(i int) {
+	// Local system calls return when done: in flight at once, they would
+	// only cost goroutines. NFS ones wait for the server.
+	width := 1
+	if sw.s.nfs {
+		width = sweepInFlight
+	}
+	parallel(len(batch), width, func(i int) {
 		if err := sw.wait(ctx); err != nil {
 			ctxErr.CompareAndSwap(nil, &err)
 			return
@@ -604,7 +619,7 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 	// What moved is settled even when ctx ended meanwhile: left aside, a
 	// record would wait for the next sweep.
 	asides := sw.checkAside(sd, batch, moved)
-	parallel(len(batch), sweepInFlight, func(i int) {
+	parallel(len(batch), width, func(i int) {
 		if !moved[i] {
 			return
 		}

@@ -8,8 +8,11 @@
 #   sessgc run --dir STORE --json              (lock-aware sweep)
 # each under /usr/bin/time -v after dropping the page cache (when allowed),
 # then a second, warm pass of each with nothing left to delete.
-# Reports wall time, files/s (files examined per second of wall time) and
-# peak RSS. Needs GNU time (apt-get install time) and about 9 GB free.
+# Reports wall time, files/s (files examined per second of wall time),
+# peak RSS, CPU (user + system seconds) and data read (GNU time's "file
+# system inputs", 512-byte blocks). Before the warm passes both trees are
+# read once (find without -delete), so that neither warm pass pays for the
+# other's cold one. Needs GNU time (apt-get install time) and about 9 GB free.
 #
 # Usage: scripts/gc-bench.sh [WORKDIR] [N] [CONCURRENCY]
 set -eu
@@ -39,6 +42,8 @@ start=$(date +%s)
 cp -a "$WORK/store" "$WORK/copy"
 echo "copy: $(( $(date +%s) - start )) s"
 
+# dropcache empties the page cache, then reads both programs back in, so
+# that a cold pass's data read is the store's, not a 10 MB Go binary's.
 dropcache() {
 	sync
 	if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then
@@ -46,6 +51,7 @@ dropcache() {
 	else
 		echo "(could not drop the page cache: runs are warm)"
 	fi
+	cat "$(command -v find)" "$WORK/bin/sessgc" >/dev/null
 }
 
 count() { find "$1/data" -type f | wc -l; }
@@ -59,7 +65,9 @@ measure() {
 	secs=$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
 	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.$label")
 	cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$WORK/time.$label")
-	echo "$label: files=$files wall=${secs}s files/s=$(awk -v f="$files" -v s="$secs" 'BEGIN { printf "%.0f", f / s }') peakRSS=$((rss / 1024))MiB cpu=$cpu"
+	cpus=$(awk -F': ' '/User time|System time/ {t += $2} END {printf "%.2f", t}' "$WORK/time.$label")
+	inputs=$(awk -F': ' '/File system inputs/ {print $2}' "$WORK/time.$label")
+	echo "$label: files=$files wall=${secs}s files/s=$(awk -v f="$files" -v s="$secs" 'BEGIN { printf "%.0f", f / s }') peakRSS=$((rss / 1024))MiB cpu=$cpu cpu_s=$cpus fs_inputs=$inputs"
 }
 
 before=$(count "$WORK/copy")
@@ -72,6 +80,7 @@ measure sessgc-cold "$before" "$WORK/bin/sessgc" run --dir "$WORK/store" --json 
 echo "sessgc left $(count "$WORK/store") files; summary: $(tail -n 1 "$WORK/out.sessgc-cold")"
 
 after=$(count "$WORK/copy")
+find "$WORK/copy" "$WORK/store" -type f -mmin +1440 >/dev/null
 echo "== warm pass, nothing to delete ($after files each)"
 measure find-warm "$after" find "$WORK/copy" -type f -mmin +1440 -delete
 measure sessgc-warm "$after" "$WORK/bin/sessgc" run --dir "$WORK/store" --json --concurrency "$CONC"
