@@ -86,11 +86,9 @@ sed -i "s|\"\$BIN/|\"$BIN/|g" "$BIN/guest.sh"
 STATE=$(mktemp -d)
 echo "nfs-gc-bench: N=$N delay=$DELAY; $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown); $(date -u +%FT%TZ)" | tee "$OUT/nfs-gc-bench.txt"
 status=0
-# One guest at a time on the machine (see internal/nfstest, "One guest at a time").
-LOCK=${SESSFS_UML_LOCK:-/tmp/sessfs-uml.lock}
-[ "$LOCK" = off ] && LOCK=
 export N
-STATE=$STATE ${LOCK:+flock "$LOCK"} "$ROOT/scripts/nfs-harness.sh" -q -n 1 -d "$DELAY" -t 1200 -- bash "$BIN/guest.sh" "$@" || status=$?
+# nfs-harness.sh takes the machine-wide guest lock itself.
+STATE=$STATE "$ROOT/scripts/nfs-harness.sh" -q -n 1 -d "$DELAY" -t 1200 -- bash "$BIN/guest.sh" "$@" || status=$?
 cat "$STATE/hostA.out" | tee -a "$OUT/nfs-gc-bench.txt"
 echo "command: scripts/nfs-gc-bench.sh -n $N -d $DELAY${*:+ -- $*}" | tee -a "$OUT/nfs-gc-bench.txt"
 rm -rf "$STATE"
