@@ -600,7 +600,11 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 		width = sweepInFlight
 	}
 	parallel(len(batch), width, func(i int) {
-		if err := sw.wait(ctx); err != nil {
+		err := ctx.Err()
+		if err == nil {
+			err = sw.wait(ctx)
+		}
+		if err != nil {
 			ctxErr.CompareAndSwap(nil, &err)
 			return
 		}

@@ -356,3 +356,39 @@ func TestSweepKeepsRecordRenewedAfterScan(t *testing.T) {
 		})
 	}
 }
+
+// A sweep whose context ends while it moves records aside settles the ones
+// it moved before it returns: none is left aside for the next sweep.
+func TestSweepCanceledSettlesWhatItMoved(t *testing.T) {
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Hour))
+	var ids []string
+	for i := 0; i < 5; i++ {
+		id := newID(t)
+		if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+			t.Fatal(err)
+		}
+		age(t, s.RecordPathForTest(id))
+		ids = append(ids, id)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.SetSweepHooksForTest(nil, func(string) { cancel() }, nil)
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+	s.SetSweepHooksForTest(nil, nil, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sweep: %v, want context.Canceled", err)
+	}
+	if left := asides(t, dir); len(left) != 0 {
+		t.Errorf("records left aside: %v", left)
+	}
+	kept := 0
+	for _, id := range ids {
+		if exists(t, s.RecordPathForTest(id)) {
+			kept++
+		}
+	}
+	if st.Sessions != 1 || kept != len(ids)-1 {
+		t.Errorf("sweep %+v, %d records kept; want the one moved removed and the rest kept", st, kept)
+	}
+}
