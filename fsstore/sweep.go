@@ -474,7 +474,11 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		ctxErr error
 		batch  []candidate
 		n      int
+		// Counted here and added once: workers adding to shared
+		// counters per file would contend for their cache line.
+		scanned, live int64
 	)
+	defer func() { sw.scanned.Add(scanned); sw.live.Add(live) }()
 	// The records this shard may hold start with its name's hex digits.
 	depth := sw.s.layout.shardDepth
 	prefix := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(dir, sw.s.dataDir), string(filepath.Separator)), string(filepath.Separator), "")
@@ -490,14 +494,14 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 			}
 		}
 		name := e.Name()
-		sw.scanned.Add(1)
+		scanned++
 		switch {
 		case !e.Type().IsRegular():
 			sw.foreign.Add(1) // directories, symlinks: not ours to remove
 		case inShard && isRecordName(name) && strings.HasPrefix(name, prefix):
 			var c candidate
 			var ok bool
-			if c, ok, ctxErr = sw.judge(ctx, sd, name); ok {
+			if c, ok, ctxErr = sw.judge(ctx, sd, name, &live); ok {
 				batch = append(batch, c)
 				if len(batch) == sweepBatch {
 					ctxErr = sw.removeBatch(ctx, sd, batch)
@@ -550,7 +554,7 @@ func lostWrite(head []byte, size int64) bool {
 // live, expired for sure (returned as a candidate for removeBatch), or,
 // between the marker's max idle and the largest it ever held, removed or
 // kept by its header under its lock (removeRecord).
-func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string) (candidate, bool, error) {
+func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, live *int64) (candidate, bool, error) {
 	st, err := sd.lstat(name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -561,7 +565,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string) (candida
 	age := sw.clock.now().Sub(st.mtime)
 	switch {
 	case age <= sw.liveFor:
-		sw.live.Add(1)
+		*live++
 		return candidate{}, false, nil
 	case age <= sw.expireAfter:
 		if err := sw.wait(ctx); err != nil {
