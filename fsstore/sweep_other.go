@@ -13,7 +13,7 @@ type fileID struct {
 
 func (*rootDir) statFresh(p string) (fileID, error) { return fileID{}, platformErr }
 
-type shardDir struct{}
+type shardDir struct{ path string }
 
 func (*rootDir) openShard(string) (shardDir, error) { return shardDir{}, platformErr }
 func (shardDir) close()                             {}
