@@ -26,8 +26,9 @@
 // of the handler chain), and so does this middleware's commit: a handler
 // may still change the session after c.Status. When the session cannot be
 // saved, the Manager's error handler answers (503 or 500) in place of the
-// handler's response, and the rest of the chain is aborted if it has not
-// run yet.
+// handler's response, and the handler's writes from then on fail. A
+// middleware that cannot run at all (an invalid mode or Manager
+// configuration) answers with the error handler and aborts the chain.
 package ginsession
 
 import (
