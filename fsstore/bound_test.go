@@ -762,3 +762,23 @@ func TestBoundScan(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundClose: Close of a bounded store whose directory is still in
+// use by a stuck call returns ErrUnavailable after the ceiling instead of
+// waiting for the server; the close completes once the call returns.
+func TestBoundClose(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithOpTimeout(time.Millisecond))
+	id := newID(t)
+	release := f.fs.hang("root")
+	defer release()
+	errc := make(chan error, 1)
+	go func() { errc <- f.s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("x")}) }()
+	f.fs.await(t, "root") // inside the save, holding the store's directory
+	isUnavailable(t, <-errc, nil)
+	isUnavailable(t, f.s.Close(), nil)
+	if _, err := f.s.Load(context.Background(), id); !errors.Is(err, fsstore.ErrClosed) {
+		t.Fatalf("Load after Close: %v", err)
+	}
+	release()
+	f.settle(t)
+}

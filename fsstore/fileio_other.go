@@ -22,6 +22,7 @@ type rootDir struct{}
 
 func openRoot(path string) (*rootDir, error) { return nil, platformErr }
 func (*rootDir) close() error                { return nil }
+func (*rootDir) setTestHook(func(string))    {}
 
 // rfile is a file open for reading. Only readSmallFile opens one here, so
 // that ReadLayout works for tools on this platform.

@@ -100,7 +100,13 @@ type rootDir struct {
 
 	noOpenat2 atomic.Bool // openat2 is unavailable (old kernel, seccomp)
 	noNoatime atomic.Bool // an O_NOATIME open was refused (files not ours)
+
+	// testHook (tests only, see withTestFS) runs with the descriptor in
+	// use, where a call on a hung server would hold it.
+	testHook func(site string)
 }
+
+func (r *rootDir) setTestHook(h func(site string)) { r.testHook = h }
 
 // openRoot opens the store's directory.
 func openRoot(path string) (*rootDir, error) {
@@ -130,6 +136,9 @@ func (r *rootDir) acquire() (int, error) {
 	if r.fd < 0 {
 		r.mu.RUnlock()
 		return -1, ErrClosed
+	}
+	if r.testHook != nil {
+		r.testHook("root")
 	}
 	return r.fd, nil
 }

@@ -177,6 +177,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 			root.close()
 		}
 	}()
+	if c.testFS != nil {
+		root.setTestHook(c.testFS)
+	}
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root}
 	s.maxIdle.Store(int64(m.maxIdle))
 	s.encrypted.Store(m.encrypted)
@@ -283,6 +286,12 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // Close releases the store's resources: kept-open lock descriptors and the
 // keys file watch. Held locks stay held until unlocked. Calling Close again
 // does nothing.
+//
+// Closing descriptors on NFS talks to the server, and the store's
+// directory is closed only once no operation uses it: on a bounded store
+// (WithMaxInFlight) Close waits for that at most the ceiling
+// (WithOpTimeout) and then returns ErrUnavailable, the rest going on in the
+// background, so that a process can shut down during an outage.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
@@ -290,10 +299,25 @@ func (s *Store) Close() error {
 	if s.keysW != nil {
 		s.keysW.close()
 	}
-	if s.bnd != nil {
-		close(s.bnd.brk.stop)
-		close(s.bnd.quit)
+	if s.bnd == nil {
+		return s.release()
 	}
+	close(s.bnd.brk.stop)
+	close(s.bnd.quit)
+	done := make(chan error, 1)
+	go func() { done <- s.release() }()
+	t := time.NewTimer(s.bnd.timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("fsstore: close: %w: no answer within %v; closing in the background", ErrUnavailable, s.bnd.timeout)
+	}
+}
+
+// release closes the lock table and the store's directory.
+func (s *Store) release() error {
 	err := s.locks.Close()
 	if rerr := s.root.close(); err == nil {
 		err = rerr
