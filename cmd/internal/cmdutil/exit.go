@@ -20,6 +20,10 @@ const (
 	// ExitStore: sessgc only: the store is unusable and nothing was
 	// changed.
 	ExitStore = 3
+	// ExitUnresponsive: sessgc only: the store's file server did not
+	// answer within --max-duration (unreachable or hung); the pass was
+	// abandoned in the middle of a call to it and the process exited.
+	ExitUnresponsive = 4
 	// ExitInterrupted is the status after SIGINT (Ctrl-C): 128 plus the
 	// signal number, as a shell reports a process killed by it. SIGTERM
 	// gives 143 the same way.

@@ -23,7 +23,7 @@ type Outcome struct {
 	Skipped      bool     `json:"skipped"`               // another host held the fleet lock; nothing done
 	SkipReason   string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
 	StoppedEarly bool     `json:"stopped_early"`
-	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration" or "interrupted"
+	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration", "interrupted" or "unresponsive"
 	ErrorSamples []string `json:"error_samples"`         // the first 20 errors
 	Error        string   `json:"error,omitempty"`
 	ExitCode     int      `json:"exit_code"`
@@ -37,6 +37,14 @@ func (o *Outcome) SetErr(err error) error {
 		o.Error = err.Error()
 	}
 	return err
+}
+
+// Abandoned records how a pass that Watchdog abandoned ended.
+func (o *Outcome) Abandoned(err error) {
+	o.StoppedEarly, o.StopReason = true, "unresponsive"
+	if !errors.Is(err, ErrUnresponsive) {
+		o.StopReason = "interrupted"
+	}
 }
 
 // Human returns the end of a pass's human summary: "; N errors" when
@@ -53,6 +61,8 @@ func (o Outcome) Human(errors int64, maxDuration time.Duration, next string) str
 		s += fmt.Sprintf("sessgc: stopped early: --max-duration %s spent; %s\n", maxDuration, next)
 	case "interrupted":
 		s += fmt.Sprintf("sessgc: stopped early: interrupted; %s\n", next)
+	case "unresponsive":
+		s += fmt.Sprintf("sessgc: stopped early: the file server did not answer within --max-duration %s; %s\n", maxDuration, next)
 	}
 	return s
 }
@@ -75,7 +85,8 @@ type Limits struct {
 //
 //   - Another host holds the lock: work does not run, Outcome.Skipped, and
 //     the error is nil (exit 0): the same cron line runs on every host.
-//   - The budget ran out: Outcome.StoppedEarly with "max-duration", nil
+//   - The budget ran out (MaxDuration, or ctx ended with ErrBudgetSpent,
+//     as Watchdog's does): Outcome.StoppedEarly with "max-duration", nil
 //     error (exit 0); the next pass continues. Any error of work is then
 //     the deadline's, and records may be left even when work returned nil,
 //     so a spent budget always counts as stopped early.
@@ -101,13 +112,13 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	workCtx := ctx
 	if lim.MaxDuration > 0 {
 		var cancel context.CancelFunc
-		workCtx, cancel = context.WithTimeout(ctx, lim.MaxDuration)
+		workCtx, cancel = context.WithTimeoutCause(ctx, lim.MaxDuration, ErrBudgetSpent)
 		defer cancel()
 	}
 	start := time.Now()
 	err := work(workCtx)
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
 		out.StoppedEarly, out.StopReason = true, "interrupted"
 		return out, Interrupted(ctx, fmt.Sprintf("after %s", time.Since(start).Round(time.Millisecond)))
 	case workCtx.Err() != nil:

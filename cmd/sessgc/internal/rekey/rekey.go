@@ -81,7 +81,10 @@ a key ID that is not in the key set, I/O errors); 130 (143) interrupted by
 SIGINT (SIGTERM); 2 usage:
 bad flags, no keys, key file unreadable, readable by others or malformed;
 3 store unusable, including a key whose secret does not match the one the
-store was written with ("wrong key"). Nothing is rewritten on 2 or 3.`,
+store was written with ("wrong key"). Nothing is rewritten on 2 or 3.
+4 the file server did not answer within --max-duration (unreachable or hung):
+the pass was abandoned and the process exited; every rewrite is atomic, so
+records are in their old or new form, and the next pass continues.`,
 		Example: `  # Rotate from key 1 to key 2 (see docs/operations.md):
   sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys --rate 200
 
@@ -137,7 +140,17 @@ type Summary struct {
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	el := pass.NewErrorLog(opts.IO.ErrOut)
 	sum := Summary{Event: "summary", Dir: opts.Dir}
-	err := sum.SetErr(rekey(ctx, opts, el, &sum))
+	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
+	// may still write to it after this function returned.
+	start, done := time.Now(), sum
+	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return rekey(ctx, opts, el, &done) })
+	if abandoned {
+		sum.Abandoned(err)
+		sum.DurationSecs = time.Since(start).Seconds()
+	} else {
+		sum = done
+	}
+	err = sum.SetErr(err)
 	// Usage errors (no keys, bad key file) leave no metrics: nothing was
 	// attempted, and the path may be the mistake.
 	if sum.ExitCode != cmdutil.ExitUsage {

@@ -67,7 +67,10 @@ on every host. A --dry-run takes no fleet lock.
 
 --max-duration bounds the pass: when it is spent the pass stops cleanly,
 reports stopped_early, and exits 0; the next run starts over and passes
-quickly over the parts already cleaned.
+quickly over the parts already cleaned. It also bounds a pass stuck in a
+call to an unreachable file server (an NFS hard mount waits for the server
+without end): a tenth of --max-duration later (at least 1 s, at most 30 s)
+sessgc gives up, reports stop_reason "unresponsive" and exits 4.
 
 --textfile PATH writes the summary as Prometheus gauges (sessgc_*) for the
 node-exporter textfile collector, replacing PATH atomically after every run:
@@ -188,7 +191,17 @@ func (p *printer) error(err error) { p.errs.Add(err) }
 func runRun(ctx context.Context, opts *RunOptions) error {
 	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
 	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun}
-	err := sum.SetErr(sweep(ctx, opts, p, &sum))
+	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
+	// may still write to it after this function returned.
+	start, swept := time.Now(), sum
+	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &swept) })
+	if abandoned {
+		sum.Abandoned(err)
+		sum.DurationSecs = time.Since(start).Seconds()
+	} else {
+		sum = swept
+	}
+	err = sum.SetErr(err)
 	if !opts.DryRun {
 		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut))
 	}

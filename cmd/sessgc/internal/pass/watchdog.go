@@ -1,0 +1,82 @@
+package pass
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+)
+
+// ErrBudgetSpent is the cause of a pass's context once its --max-duration
+// is spent; Run reports such a pass as stopped early, exit 0.
+var ErrBudgetSpent = errors.New("--max-duration spent")
+
+// ErrUnresponsive reports a pass that Watchdog abandoned: it was still in a
+// call to the file server after its budget and the grace to stop. It exits
+// with cmdutil.ExitUnresponsive.
+var ErrUnresponsive = errors.New("the store's file server did not answer in time")
+
+// StopGrace is how long a pass whose budget is spent (or that was
+// interrupted) may take to stop cleanly before Watchdog abandons it: a
+// tenth of the budget, at least one second, at most thirty.
+func StopGrace(maxDuration time.Duration) time.Duration {
+	return min(30*time.Second, max(time.Second, maxDuration/10))
+}
+
+// Watchdog runs pass, a whole pass over a store (opening it, the fleet
+// lock, the work, closing it), under the budget maxDuration (0: none),
+// and returns its error, and whether it abandoned the pass still running
+// (the caller must then not read what the pass writes). A pass stops by itself between files once its
+// context ends; but a call into a hung file server (an NFS hard mount
+// whose server is unreachable) does not return until the server answers,
+// which may be never. So Watchdog waits only StopGrace past the budget,
+// or past an interruption of ctx, and then returns an error matching
+// ErrUnresponsive (exit cmdutil.ExitUnresponsive), or the interruption's,
+// leaving pass blocked in its goroutine: the caller reports and the
+// process exits, which ends the blocked call.
+//
+// Nothing is left half-done: every change a pass makes is a single rename
+// or removal, made whole or not at all. The fleet lock is a lock on a file
+// descriptor, released when the process exits: at once for this host; on
+// the server when it answers the release the kernel sends, or when this
+// host's NFS lease expires while it is unreachable, whichever is first.
+// Until then another host's pass finds it held and skips (exit 0).
+func Watchdog(ctx context.Context, maxDuration time.Duration, pass func(context.Context) error) (abandoned bool, err error) {
+	passCtx := ctx
+	var budget <-chan time.Time
+	if maxDuration > 0 {
+		var cancel context.CancelFunc
+		passCtx, cancel = context.WithTimeoutCause(ctx, maxDuration, ErrBudgetSpent)
+		defer cancel()
+		t := time.NewTimer(maxDuration + StopGrace(maxDuration))
+		defer t.Stop()
+		budget = t.C
+	}
+	start := time.Now()
+	done := make(chan error, 1) // the pass may finish after Watchdog returned
+	go func() { done <- pass(passCtx) }()
+	unresponsive := func() (bool, error) {
+		return true, cmdutil.Errorf(cmdutil.ExitUnresponsive,
+			"%w: pass abandoned after %s (--max-duration %s, then %s to stop) in a call to the file server that did not return; every change is one atomic rename or removal, so nothing is half-done, and the fleet lock is released with this process",
+			ErrUnresponsive, time.Since(start).Round(time.Millisecond), maxDuration, StopGrace(maxDuration))
+	}
+	select {
+	case err := <-done:
+		return false, err
+	case <-budget:
+		return unresponsive()
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(StopGrace(maxDuration))
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		return false, err
+	case <-budget:
+		return unresponsive()
+	case <-grace.C:
+		return true, Interrupted(ctx, fmt.Sprintf("after %s, abandoning a call to the file server that did not return", time.Since(start).Round(time.Millisecond)))
+	}
+}

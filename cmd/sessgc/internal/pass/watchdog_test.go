@@ -1,0 +1,73 @@
+package pass
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+)
+
+// TestWatchdog drives a fake pass with channels: one that returns, one
+// that stops at its budget, and one stuck in a call that never returns
+// (a hung NFS server), which Watchdog must abandon with exit code 4, and
+// one interrupted while stuck.
+func TestWatchdog(t *testing.T) {
+	errWork := errors.New("work failed")
+	tests := []struct {
+		name          string
+		maxDuration   time.Duration
+		interrupt     bool
+		pass          func(ctx context.Context, stuck <-chan struct{}) error
+		wantAbandoned bool
+		wantCode      int
+		wantIs        error
+	}{
+		{"returns", time.Hour, false, func(context.Context, <-chan struct{}) error { return errWork }, false, cmdutil.ExitFailure, errWork},
+		{"no budget", 0, false, func(context.Context, <-chan struct{}) error { return nil }, false, cmdutil.ExitOK, nil},
+		{"stops at its budget", time.Millisecond, false, func(ctx context.Context, _ <-chan struct{}) error {
+			<-ctx.Done()
+			if !errors.Is(context.Cause(ctx), ErrBudgetSpent) {
+				t.Errorf("cause %v, want ErrBudgetSpent", context.Cause(ctx))
+			}
+			return nil
+		}, false, cmdutil.ExitOK, nil},
+		{"stuck past its budget", time.Millisecond, false, func(_ context.Context, stuck <-chan struct{}) error {
+			<-stuck
+			return nil
+		}, true, cmdutil.ExitUnresponsive, ErrUnresponsive},
+		{"stuck when interrupted", 0, true, func(_ context.Context, stuck <-chan struct{}) error {
+			<-stuck
+			return nil
+		}, true, cmdutil.ExitInterrupted, cmdutil.ErrInterrupted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stuck := make(chan struct{})
+			defer close(stuck) // lets an abandoned pass go
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			if tt.interrupt {
+				cancel(&cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: cmdutil.ErrInterrupted})
+			}
+			abandoned, err := Watchdog(ctx, tt.maxDuration, func(ctx context.Context) error { return tt.pass(ctx, stuck) })
+			if abandoned != tt.wantAbandoned || cmdutil.ExitCode(err) != tt.wantCode || tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("abandoned %v, err %v (exit %d); want abandoned %v, exit %d, matching %v",
+					abandoned, err, cmdutil.ExitCode(err), tt.wantAbandoned, tt.wantCode, tt.wantIs)
+			}
+		})
+	}
+}
+
+// TestRunBudgetThroughContext: a pass whose context carries the watchdog's
+// budget (ErrBudgetSpent) reports max-duration, exit 0, not an
+// interruption.
+func TestRunBudgetThroughContext(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(ErrBudgetSpent)
+	out, err := Run(ctx, nil, Limits{NoFleetLock: true}, func(ctx context.Context) error { return ctx.Err() })
+	if err != nil || out.StopReason != "max-duration" {
+		t.Errorf("outcome %+v, err %v; want max-duration, nil", out, err)
+	}
+}

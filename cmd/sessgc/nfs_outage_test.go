@@ -1,0 +1,244 @@
+//go:build unix
+
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/run"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/nfstest"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// envBin passes the sessgc binary that TestMain built on the parent to the
+// NFS harness's hosts, which see the parent's files and environment.
+const envBin = "SESSGC_TEST_BIN"
+
+// TestNFSSweepUnderOutage: a sweep on hostA is in the middle of its work,
+// holding the fleet lock, when hostA's link to the NFS server goes down
+// for longer than the lease. sessgc must exit 4 ("unresponsive") within
+// --max-duration plus its stop grace, although its calls to the server
+// hang; hostB must get the fleet lock once hostA's lease has expired,
+// without hostA coming back, and sweep; and when hostA is back, nothing
+// is half-done: every expired record is gone, every live one is there, no
+// other file is left in the data directory, and hostA sweeps again.
+func TestNFSSweepUnderOutage(t *testing.T) {
+	nfstest.Require(t)
+	if !nfstest.InGuest() {
+		t.Setenv(envBin, sessgcBin)
+	}
+	const (
+		expired, live = 300, 30
+		rate          = 20 // removals/s: the sweep takes expired/rate = 15 s unhindered
+		maxDuration   = 6 * time.Second
+	)
+	lease := nfstest.Lease()
+	// Longer than the lease, so that the server expires hostA's state
+	// (and with it the fleet lock) while hostA is still cut off.
+	cutFor := 2*lease + maxDuration
+	bound := maxDuration + pass.StopGrace(maxDuration)
+	storeDir := func(t *testing.T) string { return filepath.Join(nfstest.Dir(t), "store") }
+	nfstest.Run(t, nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 5 * time.Minute}, map[string]func(*testing.T){
+		"hostA": func(t *testing.T) {
+			dir := storeDir(t)
+			s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &store{t: t, dir: dir, s: s}
+			old := st.save(expired)
+			st.expire(old...)
+			keep := st.save(live)
+			s.Close()
+			writeIDs(t, filepath.Join(nfstest.Dir(t), "ids"), old, keep)
+
+			cmd := command([]string{"run", "--dir", dir, "--json", "-v", "--rate", fmt.Sprint(rate),
+				"--max-duration", maxDuration.String()})
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out := lines(t, cmd)
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			var outLines []string
+			for range 3 { // sweeping, so holding the fleet lock
+				outLines = append(outLines, waitLine(t, out, `"event":"remove"`))
+			}
+			if err := nfstest.Signal(filepath.Join(nfstest.Dir(t), "sweeping")); err != nil {
+				t.Fatal(err)
+			}
+			cut, err := nfstest.CutLink("hostA", cutFor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nfstest.Event("sessgc sweeping, link cut")
+			var werr error
+			select {
+			case werr = <-exited:
+			case <-time.After(cutFor): // a hang detector: the link is back then
+				t.Fatalf("sessgc still running %v after it started, with the server unreachable; want an exit within --max-duration %v + %v",
+					time.Since(start).Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration))
+			}
+			took := time.Since(start)
+			nfstest.Event("sessgc exited after %v: %v", took.Round(time.Millisecond), werr)
+			for l := range out {
+				outLines = append(outLines, l)
+			}
+			r := result{stdout: strings.Join(outLines, "\n") + "\n", stderr: stderr.String(), code: exitCode(t, werr)}
+			_, sum := summary(t, r)
+			t.Logf("sessgc exited %d after %v (bound %v + 1 s to start and exit); summary: stopped_early %v, stop_reason %q, removed %d; stderr: %s",
+				r.code, took.Round(time.Millisecond), bound, sum.StoppedEarly, sum.StopReason, sum.Removed, r.stderr)
+			if r.code != 4 || sum.StopReason != "unresponsive" || !sum.StoppedEarly || sum.ExitCode != 4 {
+				t.Errorf("exit %d, stop_reason %q, stopped_early %v, exit_code %d; want 4, unresponsive, true, 4",
+					r.code, sum.StopReason, sum.StoppedEarly, sum.ExitCode)
+			}
+			if took > bound+time.Second {
+				t.Errorf("sessgc took %v with the server unreachable; want at most --max-duration %v + %v to stop (+1 s to start and exit)",
+					took.Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration))
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), cutFor+time.Minute)
+			defer cancel()
+			if err := cut.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := nfstest.WaitFile(ctx, filepath.Join(nfstest.Dir(t), "swept")); err != nil {
+				t.Fatal(err)
+			}
+			checkSwept(t, dir, old, keep)
+			// hostA sweeps again: it gets the fleet lock, finds nothing
+			// to remove, and nothing it cannot examine.
+			r = runGC(t, []string{"run", "--dir", dir, "--json"})
+			if _, sum := summary(t, r); r.code != 0 || sum.Skipped || sum.Removed != 0 || sum.Errors != 0 {
+				t.Errorf("hostA's sweep after the outage: exit %d, skipped %v, removed %d, errors %d; want 0, false, 0, 0\n%s%s",
+					r.code, sum.Skipped, sum.Removed, sum.Errors, r.stdout, r.stderr)
+			}
+			nfstest.Barrier(t, "done", 0)
+		},
+		"hostB": func(t *testing.T) {
+			dir := storeDir(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := nfstest.WaitFile(ctx, filepath.Join(nfstest.Dir(t), "sweeping")); err != nil {
+				t.Fatal(err)
+			}
+			// The fleet lock is hostA's until the server expires hostA's
+			// lease: poll for it (each try is one LOCK call).
+			seen := time.Now()
+			fleet := filepath.Join(dir, fsstore.LockDir, run.FleetLockName)
+			var l *lock.FileLock
+			for {
+				var err error
+				l, err = lock.TryLockFile(fleet)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, lock.ErrLocked) {
+					t.Fatal(err)
+				}
+				if time.Since(seen) > cutFor {
+					t.Fatalf("the fleet lock of hostA's abandoned sweep still held %v after hostA was cut off (lease %v)", time.Since(seen).Round(time.Millisecond), lease)
+				}
+				time.Sleep(100 * time.Millisecond) // another host's lock: no event to wait on
+			}
+			took := time.Since(seen)
+			l.Unlock()
+			t.Logf("hostB got the fleet lock %v after hostA's sweep was cut off (lease %v)", took.Round(time.Millisecond), lease)
+			nfstest.Event("hostB got the fleet lock after %v", took.Round(time.Millisecond))
+			r := runGC(t, []string{"run", "--dir", dir, "--json"})
+			if _, sum := summary(t, r); r.code != 0 || sum.Skipped || sum.Errors != 0 {
+				t.Errorf("hostB's sweep: exit %d, skipped %v, errors %d; want 0, false, 0\n%s%s", r.code, sum.Skipped, sum.Errors, r.stdout, r.stderr)
+			}
+			old, keep := readIDs(t, filepath.Join(nfstest.Dir(t), "ids"))
+			checkSwept(t, dir, old, keep)
+			if err := nfstest.Signal(filepath.Join(nfstest.Dir(t), "swept")); err != nil {
+				t.Fatal(err)
+			}
+			nfstest.Barrier(t, "done", 0)
+		},
+	})
+}
+
+func writeIDs(t *testing.T, path string, old, keep []string) {
+	t.Helper()
+	b, _ := json.Marshal([2][]string{old, keep})
+	if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readIDs(t *testing.T, path string) (old, keep []string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids [2][]string
+	if err := json.Unmarshal(b, &ids); err != nil {
+		t.Fatal(err)
+	}
+	return ids[0], ids[1]
+}
+
+// checkSwept checks the store after a complete sweep: the expired records
+// gone, the live ones there, and nothing else in the data directory (no
+// temp file or other remains of a removal cut short).
+func checkSwept(t *testing.T, dir string, old, keep []string) {
+	t.Helper()
+	st := &store{t: t, dir: dir}
+	// Another host removed the records: refresh this host's view of every
+	// shard directory, or cached lookups may still show them.
+	data := filepath.Join(dir, fsstore.DataDir)
+	nfstest.RefreshDir(data)
+	shards, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shards {
+		nfstest.RefreshDir(filepath.Join(data, sh.Name()))
+	}
+	var left, lost int
+	for _, id := range old {
+		if st.exists(id) {
+			left++
+		}
+	}
+	for _, id := range keep {
+		if !st.exists(id) {
+			lost++
+		}
+	}
+	var other []string
+	err = filepath.WalkDir(filepath.Join(dir, fsstore.DataDir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (len(d.Name()) != 32 || strings.Trim(d.Name(), "0123456789abcdef") != "") {
+			other = append(other, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 || lost != 0 || len(other) != 0 {
+		t.Errorf("after the sweep: %d of %d expired records left, %d of %d live ones gone, other files %q", left, len(old), lost, len(keep), other)
+	}
+}
