@@ -52,6 +52,10 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 	nfstest.Run(t, nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 5 * time.Minute}, map[string]func(*testing.T){
 		"hostA": func(t *testing.T) {
 			dir := storeDir(t)
+			abortOnFailure(t)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
 			s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
 			if err != nil {
 				t.Fatal(err)
@@ -90,8 +94,9 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			select {
 			case werr = <-exited:
 			case <-time.After(cutFor): // a hang detector: the link is back then
-				t.Fatalf("sessgc still running %v after it started, with the server unreachable; want an exit within --max-duration %v + %v",
-					time.Since(start).Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration))
+				t.Errorf("sessgc still running %v after it started, with the server unreachable; want an exit within --max-duration %v + %v; its threads:\n%s",
+					time.Since(start).Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration), threads(cmd.Process.Pid))
+				werr = <-exited // once the link is back
 			}
 			took := time.Since(start)
 			nfstest.Event("sessgc exited after %v: %v", took.Round(time.Millisecond), werr)
@@ -116,8 +121,8 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			if err := cut.Wait(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := nfstest.WaitFile(ctx, filepath.Join(nfstest.Dir(t), "swept")); err != nil {
-				t.Fatal(err)
+			if waitEither(ctx, t, filepath.Join(nfstest.Dir(t), "swept"), filepath.Join(nfstest.Dir(t), "abort-hostB")) != "swept" {
+				t.Fatal("hostB failed")
 			}
 			checkSwept(t, dir, old, keep)
 			// hostA sweeps again: it gets the fleet lock, finds nothing
@@ -127,14 +132,14 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 				t.Errorf("hostA's sweep after the outage: exit %d, skipped %v, removed %d, errors %d; want 0, false, 0, 0\n%s%s",
 					r.code, sum.Skipped, sum.Removed, sum.Errors, r.stdout, r.stderr)
 			}
-			nfstest.Barrier(t, "done", 0)
 		},
 		"hostB": func(t *testing.T) {
 			dir := storeDir(t)
+			abortOnFailure(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			if err := nfstest.WaitFile(ctx, filepath.Join(nfstest.Dir(t), "sweeping")); err != nil {
-				t.Fatal(err)
+			if waitEither(ctx, t, filepath.Join(nfstest.Dir(t), "sweeping"), filepath.Join(nfstest.Dir(t), "abort-hostA")) != "sweeping" {
+				t.Fatal("hostA failed before its sweep got going")
 			}
 			// The fleet lock is hostA's until the server expires hostA's
 			// lease: poll for it (each try is one LOCK call).
@@ -168,7 +173,6 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			if err := nfstest.Signal(filepath.Join(nfstest.Dir(t), "swept")); err != nil {
 				t.Fatal(err)
 			}
-			nfstest.Barrier(t, "done", 0)
 		},
 	})
 }
@@ -241,4 +245,53 @@ func checkSwept(t *testing.T, dir string, old, keep []string) {
 	if left != 0 || lost != 0 || len(other) != 0 {
 		t.Errorf("after the sweep: %d of %d expired records left, %d of %d live ones gone, other files %q", left, len(old), lost, len(keep), other)
 	}
+}
+
+// abortOnFailure tells the other host, when this one fails, to stop
+// waiting for it: it signals abort-HOST.
+func abortOnFailure(t *testing.T) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			nfstest.Signal(filepath.Join(nfstest.Dir(t), "abort-"+nfstest.Host()))
+		}
+	})
+}
+
+// waitEither waits for one of the files another host creates and returns
+// the name of the first seen.
+func waitEither(ctx context.Context, t *testing.T, paths ...string) string {
+	t.Helper()
+	for {
+		for _, p := range paths {
+			nfstest.RefreshDir(filepath.Dir(p))
+			if _, err := os.Stat(p); err == nil {
+				return filepath.Base(p)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("none of %q appeared: %v", paths, ctx.Err())
+		case <-time.After(50 * time.Millisecond): // another host's file: no event to wait on
+		}
+	}
+}
+
+// threads describes a process's threads for a diagnosis: state, kernel
+// wait channel and kernel stack of each.
+func threads(pid int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid %d", pid)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		stat, _ := os.ReadFile(filepath.Join(task, "stat"))
+		wchan, _ := os.ReadFile(filepath.Join(task, "wchan"))
+		stack, _ := os.ReadFile(filepath.Join(task, "stack"))
+		st := string(stat)
+		if i := strings.LastIndexByte(st, ')'); i >= 0 && i+3 < len(st) {
+			st = st[i+2 : i+3]
+		}
+		fmt.Fprintf(&b, "\n  task %s: state %s, wchan %s\n    %s", filepath.Base(task), st, wchan,
+			strings.ReplaceAll(strings.TrimSpace(string(stack)), "\n", "\n    "))
+	}
+	return b.String()
 }

@@ -954,18 +954,27 @@ func TestOnePassRemovesAllWithConcurrency(t *testing.T) {
 // slow sweep: it stops cleanly, prints its summary, and exits with 128 plus
 // the signal's number, as a shell reports a command it interrupted, in the
 // process status and in the summary alike.
+//
+// The signal goes to the process, as kill or a supervisor sends it, or to
+// its whole process group, as a terminal's Ctrl-C or systemd's stop does:
+// then sessgc's worker process gets it twice (directly and passed on by
+// the parent), and must still stop cleanly.
 func TestSignalExitCodes(t *testing.T) {
 	for _, tc := range []struct {
-		sig  syscall.Signal
-		code int
+		sig   syscall.Signal
+		group bool
+		code  int
 	}{
-		{syscall.SIGINT, 130},
-		{syscall.SIGTERM, 143},
+		{syscall.SIGINT, false, 130},
+		{syscall.SIGTERM, false, 143},
+		{syscall.SIGINT, true, 130},
+		{syscall.SIGTERM, true, 143},
 	} {
-		t.Run(tc.sig.String(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%v/group=%v", tc.sig, tc.group), func(t *testing.T) {
 			st := newStore(t)
 			st.expire(st.save(60)...)
 			cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "5"})
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
 			out := lines(t, cmd)
@@ -974,7 +983,11 @@ func TestSignalExitCodes(t *testing.T) {
 			}
 			defer cmd.Process.Kill()
 			waitLine(t, out, `"event":"remove"`)
-			if err := cmd.Process.Signal(tc.sig); err != nil {
+			pid := cmd.Process.Pid
+			if tc.group {
+				pid = -pid
+			}
+			if err := syscall.Kill(pid, tc.sig); err != nil {
 				t.Fatal(err)
 			}
 			var last string

@@ -80,9 +80,17 @@ install-cron writes cron and systemd files for Unix hosts.`,
 // Main runs sessgc with the process's arguments and streams and returns the
 // exit code.
 func Main() int {
+	if os.Getenv(envWorker) == "" {
+		if code, ok := supervise(); ok {
+			return code
+		}
+	}
+	worker()
 	ctx, stop := cmdutil.InterruptContext(context.Background())
-	defer stop()
-	return Execute(ctx, cmdutil.System(), os.Args[1:])
+	code := Execute(ctx, cmdutil.System(), os.Args[1:])
+	stop()
+	report(code)
+	return code
 }
 
 // Execute runs sessgc with args and returns the exit code.

@@ -1,0 +1,121 @@
+//go:build unix
+
+package root
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// envWorker marks the process that does the work under supervise; its
+// value is the descriptor on which it reports its exit code.
+const envWorker = "SESSFS_SESSGC_WORKER_FD"
+
+// supervise runs sessgc's work in a child process (this binary again) and
+// returns the exit code the child reports, without waiting for the child
+// to be gone; ok is false when the child could not be started (the caller
+// then works in this process).
+//
+// Why a child: a process that exits while it holds files open on an NFS
+// hard mount must close them on the way out, and the kernel's close of an
+// NFSv4 file waits for the server's answer however the process is dying.
+// With the server unreachable, sessgc's watchdog gave up on time but the
+// process stayed in the kernel, unkillable, until the server came back.
+// The child reports its exit code and closes its standard output and
+// error before it exits; this process, which never opens the store,
+// exits at once with that code, and the child's exit completes whenever
+// the server answers.
+func supervise() (code int, ok bool) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, false
+	}
+	defer r.Close()
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{w} // descriptor 3
+	cmd.Env = append(os.Environ(), envWorker+"=3")
+	// A signal is passed on to the child, which stops cleanly (Ctrl-C may
+	// reach it from the terminal too: it treats repeats as one). A second
+	// signal here gives up on the child: it is killed and this process
+	// exits at once, as a second Ctrl-C kills a process that hangs.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	if err := cmd.Start(); err != nil {
+		return 0, false
+	}
+	w.Close()
+	reported := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r) // until the child reports, or dies
+		reported <- strings.TrimSpace(string(b))
+	}()
+	signalled := false
+	for {
+		select {
+		case s := <-sig:
+			if signalled {
+				cmd.Process.Kill()
+				if n, ok := s.(syscall.Signal); ok {
+					return 128 + int(n), true
+				}
+				return 130, true
+			}
+			signalled = true
+			cmd.Process.Signal(s)
+		case rep := <-reported:
+			if c, err := strconv.Atoi(rep); err == nil {
+				return c, true
+			}
+			// Died without a report (killed, crashed): its own status.
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			switch {
+			case err == nil:
+				return 0, true
+			case errors.As(err, &ee):
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return 128 + int(ws.Signal()), true
+				}
+				return ee.ExitCode(), true
+			}
+			return 1, true
+		}
+	}
+}
+
+// worker, in the child, keeps SIGINT and SIGTERM caught for good: the
+// first one stops the work (cmdutil.InterruptContext); repeats, such as
+// the parent passing on a Ctrl-C the terminal also sent here, are
+// dropped, and it is the parent that gives up on a second one.
+func worker() {
+	if os.Getenv(envWorker) != "" {
+		signal.Notify(make(chan os.Signal, 1), os.Interrupt, syscall.SIGTERM)
+	}
+}
+
+// report, in the child, closes standard output and error (so that whoever
+// reads them sees the end now, not when the process is gone) and tells
+// the supervising parent the exit code.
+func report(code int) {
+	fd, err := strconv.Atoi(os.Getenv(envWorker))
+	if err != nil {
+		return
+	}
+	os.Stdout.Close()
+	os.Stderr.Close()
+	f := os.NewFile(uintptr(fd), "sessgc-status")
+	f.WriteString(strconv.Itoa(code))
+	f.Close()
+}
