@@ -92,6 +92,8 @@ type Limits struct {
 //     so a spent budget always counts as stopped early.
 //   - ctx ended (a signal): "interrupted", and an error that exits 130 for
 //     SIGINT (143 for SIGTERM).
+//   - An error matching fsstore.ErrUnavailable: the file server did not
+//     answer in time; "unresponsive", exit 4 (see Unavailable).
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
 func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
@@ -124,6 +126,9 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	case workCtx.Err() != nil:
 		out.StoppedEarly, out.StopReason = true, "max-duration"
 		return out, nil
+	case errors.Is(err, fsstore.ErrUnavailable):
+		out.StoppedEarly, out.StopReason = true, "unresponsive"
+		return out, Unavailable(err)
 	case err != nil:
 		return out, cmdutil.StoreErrorf("%w", err)
 	}

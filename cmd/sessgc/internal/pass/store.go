@@ -48,6 +48,8 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		return s, nil
 	}
 	switch {
+	case errors.Is(err, fsstore.ErrUnavailable):
+		return nil, Unavailable(fmt.Errorf("opening store %s: %w", dir, err))
 	case errors.Is(err, fsstore.ErrNotSupported):
 		return nil, cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
 	case errors.Is(err, fsstore.ErrNotStore):

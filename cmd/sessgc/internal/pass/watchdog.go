@@ -18,6 +18,15 @@ var ErrBudgetSpent = errors.New("--max-duration spent")
 // with cmdutil.ExitUnresponsive.
 var ErrUnresponsive = errors.New("the store's file server did not answer in time")
 
+// Unavailable returns the error of a pass that the store gave up on:
+// fsstore.ErrUnavailable, as its operations are bounded (an unreachable
+// file server, or the store's circuit breaker open after repeated
+// timeouts). It exits with cmdutil.ExitUnresponsive, as an abandoned pass
+// does, and matches ErrUnresponsive and err.
+func Unavailable(err error) error {
+	return cmdutil.Errorf(cmdutil.ExitUnresponsive, "%w: %w", ErrUnresponsive, err)
+}
+
 // StopGrace is how long a pass whose budget is spent (or that was
 // interrupted) may take to stop cleanly before Watchdog abandons it: a
 // tenth of the budget, at least one second, at most thirty.

@@ -190,9 +190,10 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	// A record cut short by the deadline is neither scanned nor failed in
 	// st (Rekey leaves it for the next pass), so st needs no correction.
 	var (
-		unknownKey atomic.Bool
-		plaintext  atomic.Bool
-		st         fsstore.RekeyStats
+		unknownKey  atomic.Bool
+		plaintext   atomic.Bool
+		unavailable atomic.Bool
+		st          fsstore.RekeyStats
 	)
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, MaxDuration: opts.MaxDuration}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
@@ -207,6 +208,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 				if errors.Is(err, fsstore.ErrUnencrypted) {
 					plaintext.Store(true)
 				}
+				if errors.Is(err, fsstore.ErrUnavailable) {
+					unavailable.Store(true)
+				}
 				el.Add(err)
 			},
 		})
@@ -219,6 +223,12 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	sum.DurationSecs = st.Duration.Seconds()
 	if err != nil {
 		return err
+	}
+	if st.Errors > 0 && unavailable.Load() {
+		// The store gave up on the file server: an outage, not records
+		// that are wrong.
+		sum.StoppedEarly, sum.StopReason = true, "unresponsive"
+		return pass.Unavailable(fmt.Errorf("%d records could not be rewritten: %w", st.Errors, fsstore.ErrUnavailable))
 	}
 	if st.Errors > 0 {
 		hint := ""

@@ -5,6 +5,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -234,13 +235,19 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 	sum.Dir = s.Dir()
 
 	var removed, freed atomic.Int64
+	var unavailable atomic.Bool
 	so := fsstore.SweepOptions{
 		DryRun:      opts.DryRun,
 		Concurrency: opts.Concurrency,
 		Rate:        opts.Rate,
 		Grace:       opts.Grace,
 		TempAge:     opts.TempAge,
-		OnError:     p.error,
+		OnError: func(err error) {
+			if errors.Is(err, fsstore.ErrUnavailable) {
+				unavailable.Store(true)
+			}
+			p.error(err)
+		},
 		OnRemove: func(r fsstore.Removal) {
 			removed.Add(1)
 			freed.Add(r.Size)
@@ -267,6 +274,12 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 	fill(sum, &st)
 	if err != nil {
 		return err
+	}
+	if st.Errors > 0 && unavailable.Load() {
+		// The store gave up on the file server: an outage, not files
+		// that are wrong.
+		sum.StoppedEarly, sum.StopReason = true, "unresponsive"
+		return pass.Unavailable(fmt.Errorf("%d files or directories could not be examined or removed: %w", st.Errors, fsstore.ErrUnavailable))
 	}
 	if st.Errors > 0 {
 		return cmdutil.FailureErrorf("%d files or directories could not be examined or removed", st.Errors)
