@@ -549,9 +549,10 @@ func nfsRemovalBudgetA(t *testing.T) {
 
 func nfsRemovalBudgetB(t *testing.T) {
 	ctx := nfsCtx(t, 4*time.Minute)
-	nfsWaitSig(t, "written", 3*time.Minute)
-	// As sessgc opens it: no idle of its own.
+	// As sessgc opens it: no idle of its own. Before hostA writes, so
+	// that this client has seen none of the sessions.
 	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Second), fsstore.WithCreate(false))
+	nfsWaitSig(t, "written", 3*time.Minute)
 	before, err := nfstest.RPCStats("")
 	if err != nil {
 		t.Fatal(err)
