@@ -89,8 +89,9 @@ func decodeValues(b []byte) (values, error) {
 	return scanObject(b)
 }
 
-// splitLines splits a payload in the line layout, and reports false for
-// one that is not in it.
+// splitLines splits a payload in the line layout (one member per line,
+// keys sorted and unique, as encode writes it), and reports false for one
+// that is not in it.
 func splitLines(b []byte) (values, bool) {
 	n := len(b)
 	if n < 4 || b[0] != '{' || b[1] != '\n' || b[n-2] != '\n' || b[n-1] != '}' {
@@ -98,7 +99,6 @@ func splitLines(b []byte) (values, bool) {
 	}
 	// One member per line: a memchr count sizes the slice exactly.
 	v := values{src: b, base: make([]member, 0, bytes.Count(b, newline)-1)}
-	sorted := true
 	for i := 2; i < n-1; {
 		end := i + bytes.IndexByte(b[i:], '\n') // found: b[n-2] is one
 		vend := end
@@ -123,13 +123,12 @@ func splitLines(b []byte) (values, bool) {
 			return values{}, false
 		}
 		if k := len(v.base); k > 0 && bytes.Compare(v.key(v.base[k-1]), v.key(m)) >= 0 {
-			sorted = false
+			// Not as written here, where keys are sorted and unique: a
+			// repeated key could hide a damaged value.
+			return values{}, false
 		}
 		v.base = append(v.base, m)
 		i = end + 1
-	}
-	if !sorted {
-		v.sortBase()
 	}
 	return v, true
 }
