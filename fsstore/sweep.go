@@ -47,8 +47,9 @@ type SweepOptions struct {
 	// DryRun reports what would be removed and removes nothing.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once
-	// (default 1, at most 64). Each worker keeps up to 8 removals in
-	// flight, so on NFS a few workers keep a high-latency mount busy.
+	// (default 1, at most 64). Each worker has one removal in flight (the
+	// NFS client serializes them within a directory), so on NFS several
+	// workers keep a high-latency mount busy.
 	Concurrency int
 	// Rate caps removals per second across workers (0: no cap), so that a
 	// sweep cannot saturate a shared NFS server (on EFS a removal is metered
@@ -63,7 +64,8 @@ type SweepOptions struct {
 	// difference between the server's clock and the app hosts' clocks.
 	Grace time.Duration
 	// OnRemove, if set, is called for every file removed (or, with DryRun,
-	// that would be). It is called from several goroutines at once.
+	// that would be). With Concurrency > 1 it is called from several
+	// goroutines at once.
 	OnRemove func(Removal)
 	// OnError, if set, is called for every file that could not be examined
 	// or removed. The sweep goes on; SweepStats.Errors counts them.
@@ -447,12 +449,8 @@ func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error
 }
 
 // sweepBatch is the most expired records a worker judges before it moves
-// them aside, and sweepInFlight the most removals it keeps in flight: on
-// NFS each costs round trips, and a batch is checked with one listing.
-const (
-	sweepBatch    = 256
-	sweepInFlight = 8
-)
+// them aside: on NFS a batch is checked with one listing.
+const sweepBatch = 256
 
 // candidate is a record judged expired from its directory entry.
 type candidate struct {
@@ -595,24 +593,18 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 	if err := sw.exclusive(ctx); err != nil {
 		return err
 	}
+	// One at a time: Linux holds the directory's lock across an NFS
+	// RENAME or REMOVE in it, so more in flight in one directory would
+	// only queue there. Workers in other directories overlap (Concurrency).
 	moved := make([]bool, len(batch))
-	var ctxErr atomic.Pointer[error]
-	// Local system calls return when done: in flight at once, they would
-	// only cost goroutines. NFS ones wait for the server.
-	width := 1
-	if sw.s.nfs {
-		width = sweepInFlight
-	}
-	parallel(len(batch), width, func(i int) {
-		err := ctx.Err()
-		if err == nil {
-			err = sw.wait(ctx)
+	var ctxErr error
+	for i, c := range batch {
+		if ctxErr = ctx.Err(); ctxErr == nil {
+			ctxErr = sw.wait(ctx)
 		}
-		if err != nil {
-			ctxErr.CompareAndSwap(nil, &err)
-			return
+		if ctxErr != nil {
+			break
 		}
-		c := batch[i]
 		if h := sw.s.testHooks.beforeMove; h != nil {
 			h(filepath.Join(sd.path, c.name))
 		}
@@ -620,46 +612,47 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 			if !errors.Is(err, fs.ErrNotExist) {
 				sw.fail(err)
 			}
-			return
+			continue
 		}
 		moved[i] = true
-	})
+	}
 	// What moved is settled even when ctx ended meanwhile: left aside, a
 	// record would wait for the next sweep.
 	asides := sw.checkAside(sd, batch, moved)
-	parallel(len(batch), width, func(i int) {
-		if !moved[i] {
-			return
+	for i := range batch {
+		if moved[i] {
+			sw.settleMoved(sd, batch[i], asides[i])
 		}
-		c, a := batch[i], asides[i]
-		p, aside := filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name))
-		switch {
-		case errors.Is(a.err, fs.ErrNotExist):
-			return // gone already: nothing of ours to do
-		case a.err != nil:
-			// Undecided: leave it aside. Loads find it there, and the
-			// next sweep settles it (pending).
-			sw.fail(a.err)
-			return
-		case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
-			sw.putBack(p, aside)
-			return
-		}
-		if err := sd.unlink(asideName(c.name)); err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				sw.fail(err)
-			}
-			return
-		}
-		if cache := sw.s.cache; cache != nil {
-			cache.drop(c.name)
-		}
-		sw.removed(sw.removal(sd, c), &sw.sessions)
-	})
-	if err := ctxErr.Load(); err != nil {
-		return *err
 	}
-	return nil
+	return ctxErr
+}
+
+// settleMoved removes a record moved aside if checkAside found the file
+// judged there, with the mtime judged, and puts it back otherwise.
+func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat) {
+	p, aside := filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name))
+	switch {
+	case errors.Is(a.err, fs.ErrNotExist):
+		return // gone already: nothing of ours to do
+	case a.err != nil:
+		// Undecided: leave it aside. Loads find it there, and the
+		// next sweep settles it (pending).
+		sw.fail(a.err)
+		return
+	case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
+		sw.putBack(p, aside)
+		return
+	}
+	if err := sd.unlink(asideName(c.name)); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			sw.fail(err)
+		}
+		return
+	}
+	if cache := sw.s.cache; cache != nil {
+		cache.drop(c.name)
+	}
+	sw.removed(sw.removal(sd, c), &sw.sessions)
 }
 
 func (sw *sweeper) removal(sd shardDir, c candidate) Removal {
@@ -738,27 +731,6 @@ func (sw *sweeper) checkAside(sd shardDir, batch []candidate, moved []bool) []as
 
 // errNotListed marks an aside name the listing did not show.
 var errNotListed = errors.New("not in the directory listing")
-
-// parallel calls f(0..n-1) with at most width calls running at once.
-func parallel(n, width int, f func(i int)) {
-	if n == 1 || width == 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, width)
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f(i)
-		}()
-	}
-	wg.Wait()
-}
 
 func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 	if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) &&

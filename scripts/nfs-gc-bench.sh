@@ -14,16 +14,19 @@
 # by operation, and whether each removed exactly the expired set (the names
 # left, listed on the server, against the names that were not aged).
 #
-# Usage: scripts/nfs-gc-bench.sh [-n N] [-d DELAY] [-o OUTDIR] [-- SESSGC_FLAGS...]
+# Usage: scripts/nfs-gc-bench.sh [-n N] [-d DELAY] [-o OUTDIR] [-a FLAGS] [-- SESSGC_FLAGS...]
 #   -n N       sessions (default 20000)
 #   -d DELAY   netem delay on each end of the link (default 1ms: RTT 2 ms)
 #   -o OUTDIR  where the report goes (default ./nfs-gc-bench-out)
+#   -a FLAGS   also time `sessgc run` with these flags (e.g. "-c 16") on a
+#              third identical copy, in the same guest
 # Needs what nfs-harness.sh needs (root, user-mode-linux, nfs-kernel-server).
 set -euo pipefail
 
-N=20000 DELAY=1ms OUT=./nfs-gc-bench-out
+N=20000 DELAY=1ms OUT=./nfs-gc-bench-out ALT=
 while [ $# -gt 0 ]; do
   case $1 in
+  -a) ALT=$2; shift 2 ;;
   -n) N=$2; shift 2 ;;
   -d) DELAY=$2; shift 2 ;;
   -o) OUT=$2; shift 2 ;;
@@ -73,6 +76,7 @@ run() {
 }
 "$BIN/gcgen" -dir "$E/store" -n "$N" -expired 0.1 -workers 2
 cp -a "$E/store" "$E/copy"
+[ -z "$ALT" ] || cp -a "$E/store" "$E/alt"
 (cd "$E/store/data" && find . -type f | sort) >"$E/all"
 (cd "$E/store/data" && find . -type f -mmin -1440 | sort) >"$E/live"
 echo "sessions: $(wc -l <"$E/all"), expired: $(( $(wc -l <"$E/all") - $(wc -l <"$E/live") )); delay $NETEM_DELAY each way; $(uname -r)"
@@ -80,16 +84,21 @@ run find copy find "$M/copy/data" -type f -mmin +1440 -delete
 run sessgc store "$BIN/sessgc" run --dir "$M/store" --json "$@"
 echo "sessgc summary: $(tail -n 1 "$E/sessgc.out")"
 awk 'NR == FNR { f = $1; next } { printf "sessgc is %.2fx faster than find\n", f / $1 }' "$E/find.secs" "$E/sessgc.secs"
+if [ -n "$ALT" ]; then
+  # shellcheck disable=SC2086
+  run sessgc-alt alt "$BIN/sessgc" run --dir "$M/alt" --json $ALT
+  awk -v a="$ALT" 'NR == FNR { f = $1; next } { printf "sessgc %s is %.2fx faster than find\n", a, f / $1 }' "$E/find.secs" "$E/sessgc-alt.secs"
+fi
 EOF
 sed -i "s|\"\$BIN/|\"$BIN/|g" "$BIN/guest.sh"
 
 STATE=$(mktemp -d)
 echo "nfs-gc-bench: N=$N delay=$DELAY; $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown); $(date -u +%FT%TZ)" | tee "$OUT/nfs-gc-bench.txt"
 status=0
-export N
+export N ALT
 # nfs-harness.sh takes the machine-wide guest lock itself.
 STATE=$STATE "$ROOT/scripts/nfs-harness.sh" -q -n 1 -d "$DELAY" -t 1200 -- bash "$BIN/guest.sh" "$@" || status=$?
 cat "$STATE/hostA.out" | tee -a "$OUT/nfs-gc-bench.txt"
-echo "command: scripts/nfs-gc-bench.sh -n $N -d $DELAY${*:+ -- $*}" | tee -a "$OUT/nfs-gc-bench.txt"
+echo "command: scripts/nfs-gc-bench.sh -n $N -d $DELAY${ALT:+ -a \"$ALT\"}${*:+ -- $*}" | tee -a "$OUT/nfs-gc-bench.txt"
 rm -rf "$STATE"
 exit $status
