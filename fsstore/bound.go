@@ -145,12 +145,15 @@ type bounder struct {
 	// Workers run the calls. They are kept, up to maxIdle idle ones,
 	// because a fresh goroutine's stack must grow to the depth of the
 	// filesystem code on every call, which costs more than the call
-	// (docs/benchmarks.md). work hands a call to an idle worker; quit
-	// (closed by Close) ends the idle ones.
-	work    chan *call
-	idle    atomic.Int64
-	maxIdle int64
-	quit    chan struct{}
+	// (docs/benchmarks.md). work hands a call to an idle worker; Close
+	// closes it, which ends them. workMu (held shared to send) keeps a
+	// send from meeting the closed channel: cheaper than a select on a
+	// second channel in every worker's wait.
+	work     chan *call
+	workMu   sync.RWMutex
+	workDone bool // work is closed
+	idle     atomic.Int64
+	maxIdle  int64
 }
 
 // call is one operation handed to a goroutine. The waiter reads its
@@ -173,7 +176,7 @@ type call struct {
 }
 
 func newBounder(s *Store, c *config) *bounder {
-	b := &bounder{s: s, timeout: c.opTimeout, hook: c.testFS, work: make(chan *call), maxIdle: int64(c.maxInFlight), quit: make(chan struct{})}
+	b := &bounder{s: s, timeout: c.opTimeout, hook: c.testFS, work: make(chan *call), maxIdle: int64(c.maxInFlight)}
 	b.slots.Max = int64(c.maxInFlight)
 	b.brk = breaker{b: b, failures: int32(c.breakerFailures), cooldown: c.breakerCooldown, after: c.testAfter, stop: make(chan struct{})}
 	if b.brk.after == nil {
@@ -287,11 +290,17 @@ func (b *bounder) run(ctx context.Context, c *call, mode int) error {
 
 // start hands c to an idle worker, or to a new one.
 func (b *bounder) start(c *call) {
-	select {
-	case b.work <- c:
-	default:
-		go b.worker(c)
+	b.workMu.RLock()
+	if !b.workDone {
+		select {
+		case b.work <- c:
+			b.workMu.RUnlock()
+			return
+		default:
+		}
 	}
+	b.workMu.RUnlock()
+	go b.worker(c)
 }
 
 func (b *bounder) worker(c *call) {
@@ -301,14 +310,20 @@ func (b *bounder) worker(c *call) {
 			b.idle.Add(-1)
 			return
 		}
-		select {
-		case c = <-b.work:
-			b.idle.Add(-1)
-		case <-b.quit:
-			b.idle.Add(-1)
+		var ok bool
+		if c, ok = <-b.work; !ok {
 			return
 		}
+		b.idle.Add(-1)
 	}
+}
+
+// stopWorkers ends the idle workers; busy ones end after their call.
+func (b *bounder) stopWorkers() {
+	b.workMu.Lock()
+	b.workDone = true
+	close(b.work)
+	b.workMu.Unlock()
 }
 
 func (c *call) work() {

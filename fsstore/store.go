@@ -303,7 +303,7 @@ func (s *Store) Close() error {
 		return s.release()
 	}
 	close(s.bnd.brk.stop)
-	close(s.bnd.quit)
+	s.bnd.stopWorkers()
 	done := make(chan error, 1)
 	go func() { done <- s.release() }()
 	t := time.NewTimer(s.bnd.timeout)
