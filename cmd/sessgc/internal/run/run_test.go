@@ -21,7 +21,7 @@ func testIO(env map[string]string) (*cmdutil.IOStreams, *bytes.Buffer, *bytes.Bu
 }
 
 func TestNewCmdRunFlags(t *testing.T) {
-	defaults := RunOptions{Dir: "/s", Concurrency: 4, Grace: time.Minute, TempAge: 10 * time.Minute}
+	defaults := RunOptions{Dir: "/s", Concurrency: 16, Grace: time.Minute, TempAge: 10 * time.Minute}
 	cmdtest.TestFlags(t, NewCmdRun, defaults, []cmdtest.FlagCase[RunOptions]{
 		{Name: "defaults", Args: "--dir /s", Want: func(o *RunOptions) {}},
 		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress",
