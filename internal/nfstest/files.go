@@ -230,6 +230,20 @@ func (c *Cut) Wait(ctx context.Context) error {
 	return err
 }
 
+// Times returns when the harness took the link (or the server) down and
+// brought it up again, as the control files' modification times: the
+// moments themselves, not when a poller noticed them. Up is zero while it
+// is still down.
+func (c *Cut) Times() (down, up time.Time) {
+	if fi, err := os.Stat(c.id + ".down"); err == nil {
+		down = fi.ModTime()
+	}
+	if fi, err := os.Stat(c.id + ".up"); err == nil {
+		up = fi.ModTime()
+	}
+	return down, up
+}
+
 // wait polls the guest-local control dir (tmpfs, not NFS: no caching).
 func (c *Cut) wait(ctx context.Context, ext string) error {
 	for {
