@@ -384,7 +384,7 @@ func (s *Session) Release() error {
 	lk := s.lk
 	s.lk = nil
 	s.mu.Unlock()
-	s.unlockHandle(lk)
+	s.release(lk)
 	return err
 }
 
@@ -592,7 +592,31 @@ func (s *Session) unlock() {
 	lk := s.lk
 	s.lk = nil
 	s.mu.Unlock()
-	s.unlockHandle(lk)
+	s.release(lk)
+}
+
+// release unlocks lk, waiting for it no longer than the request's deadline
+// (or the lock timeout; see commitContext). On an unreachable file server
+// the store bounds the release by its own ceiling, which may be far longer
+// than the client waits; the response must not wait for it. A release
+// still under way then finishes in the background, and the store keeps the
+// lock held in this process until it does, so the user's next request
+// waits for it as it would for any held lock.
+func (s *Session) release(lk *fsstore.Locked) {
+	if lk == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.unlockHandle(lk)
+	}()
+	ctx, cancel := s.commitContext()
+	defer cancel()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 func (s *Session) unlockHandle(lk *fsstore.Locked) {
