@@ -584,7 +584,7 @@ func TestHTTPPeers(t *testing.T) {
 		want string // in sessfs's description
 	}{
 		{"default durability", nil, "durability none (the store's default)"},
-		{"durability file", []string{"--durability", "file"}, "durability file (--durability)"},
+		{"durability file, profiled", []string{"--durability", "file", "--cpuprofile", "PROFILE"}, "durability file (--durability)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := benchDir(t)
@@ -592,6 +592,12 @@ func TestHTTPPeers(t *testing.T) {
 			args := append([]string{"http", "--dir", d, "--redis", addr, "--json", "--plot", plot,
 				"--duration", "200ms", "--rounds", "2", "--sessions", "4", "--concurrency", "2", "--hot", "4x10",
 				"--size", "512,4KiB"}, tt.args...)
+			profile := filepath.Join(t.TempDir(), "cpu.prof")
+			for i, a := range args {
+				if a == "PROFILE" {
+					args[i] = profile
+				}
+			}
 			r := run(t, nil, args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -653,6 +659,11 @@ func TestHTTPPeers(t *testing.T) {
 			for _, n := range names {
 				if !bytes.Contains(svg, []byte(n)) {
 					t.Errorf("chart does not name %s", n)
+				}
+			}
+			if slices.Contains(args, profile) {
+				if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+					t.Errorf("--cpuprofile: %v", err)
 				}
 			}
 			// Everything the peers wrote is gone; the caller's file stays.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type Options struct {
 	JSON        bool
 	Plot        string
 	Title       string
+	CPUProfile  string
 }
 
 // NewCmdHTTP returns the http command.
@@ -86,6 +88,7 @@ sessfs store used.`,
 	f.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	f.StringVar(&o.Plot, "plot", "", "write a bar chart to `file` (SVG)")
 	f.StringVar(&o.Title, "title", "", "header `text` of the --plot chart")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measurements to `file` (go tool pprof)")
 	return cmd
 }
 
@@ -163,6 +166,20 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	}
 	if o.IO.ErrTTY {
 		cfg.OnStep = func(s string) { fmt.Fprintf(o.IO.ErrOut, "\r\033[K%s", s) }
+	}
+	if o.CPUProfile != "" {
+		pf, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			err = errors.Join(err, pf.Close())
+		}()
 	}
 	started := time.Now()
 	res, err := Run(ctx, cfg, peers)
