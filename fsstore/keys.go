@@ -382,7 +382,10 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
 			rand.Read(nonce)
 			sealed := aead.Seal(nonce, nonce, []byte("sessfs"), ad)
 			tmp := filepath.Join(dir, tempPrefix+"keycheck-"+randHex(8))
-			if err := os.WriteFile(tmp, sealed, perm); err != nil {
+			// Synced before the link, as the marker is: a power loss must
+			// not leave the name with no content, which would make every
+			// later Open fail on a damaged key check.
+			if err := writeSynced(tmp, sealed, perm); err != nil {
 				return fmt.Errorf("fsstore: key check: %w", err)
 			}
 			err = os.Link(tmp, p) // fails if another process won the race

@@ -161,7 +161,11 @@ func initStore(dir string, c *config) (marker, error) {
 	}
 	m := marker{shardDepth: c.shardDepth, stripes: c.lockStripes, maxIdle: c.idle}
 	tmp := filepath.Join(dir, tempPrefix+"marker-"+randHex(8))
-	if err := os.WriteFile(tmp, m.encode(), markerMode(c.fileMode, c.dirMode)); err != nil {
+	// Synced before the link: the directory is synced after it, so
+	// without this a power loss soon after creating the store could keep
+	// the name and lose the content, and no process could open the store
+	// again (an empty marker is malformed).
+	if err := writeSynced(tmp, m.encode(), markerMode(c.fileMode, c.dirMode)); err != nil {
 		return m, err
 	}
 	defer os.Remove(tmp)
@@ -173,6 +177,25 @@ func initStore(dir string, c *config) (marker, error) {
 		return m, err
 	}
 	return m, syncDir(dir)
+}
+
+// writeSynced creates the file name with data and fsyncs it.
+func writeSynced(name string, data []byte, perm fs.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
 }
 
 // markerLock names the lock, in the store's lock directory, that serializes

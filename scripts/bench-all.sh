@@ -100,7 +100,7 @@ fi
 
 # --- machine and commit
 commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$repo" status --porcelain 2>/dev/null | grep -v '^??' | wc -l)
+dirty=$(git -C "$repo" status --porcelain 2>/dev/null | grep -vc '^??' || true)
 {
 	echo "date:     $(date -u +%FT%TZ)"
 	echo "commit:   $commit$([ "$dirty" != 0 ] && echo " (with $dirty changed files)")"

@@ -1,0 +1,287 @@
+package fsstore_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/nfstest"
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+// powerLossGuestEnv, set in the guest, makes TestPowerLossUML the writer:
+// it names the store directory on the guest's ext4 disk and the progress log
+// on the host (through hostfs).
+const powerLossGuestEnv = "SESSFS_POWERLOSS_GUEST"
+
+const powerLossSessions = 64
+
+// TestPowerLossUML cuts the power under a writer saving with the default
+// durability, for real: the writer runs in a User-Mode-Linux guest on an
+// ext4 file system whose disk is an image file of the host, and the host
+// kills the guest with SIGKILL while it saves. The guest's page cache
+// (everything not yet written back to its disk) is lost as in a power loss;
+// what its block layer had written is in the image. The host then mounts
+// the image (the journal is replayed) and judges every session against the
+// last Save that had returned in the guest: a record must load as a value
+// its session was saved with, or be ErrCorrupt or ErrNotFound; never
+// another session's data, never a value from the future. The sweep then
+// removes whatever was left damaged, without counting it as foreign. The
+// log line POWERLOSS| says what the power loss did.
+func TestPowerLossUML(t *testing.T) {
+	if g := os.Getenv(powerLossGuestEnv); g != "" {
+		powerLossWriter(t, g)
+		return
+	}
+	if testing.Short() {
+		t.Skip("boots a User-Mode-Linux guest")
+	}
+	uml, err := exec.LookPath("linux.uml")
+	if err != nil {
+		testenv.Skip(t, nfstest.EnvRequire, "linux.uml not found (apt-get install user-mode-linux)")
+	}
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		testenv.Skip(t, testenv.Root, "mkfs.ext4 not found")
+	}
+	if os.Geteuid() != 0 {
+		testenv.Skip(t, testenv.Root, "mounting the guest's disk image needs root")
+	}
+	// Guests take turns machine-wide, as the NFS harness's do.
+	lockPath := os.Getenv("SESSFS_UML_LOCK")
+	if lockPath == "" {
+		lockPath = "/tmp/sessfs-uml.lock"
+	}
+	if lockPath != "off" {
+		lf, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o666)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lf.Close()
+		if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The guest sees the host's files through hostfs: this directory, the
+	// test binary and the progress log alike.
+	dir := t.TempDir()
+	img, guestMnt, hostMnt := filepath.Join(dir, "disk.img"), filepath.Join(dir, "guest"), filepath.Join(dir, "host")
+	for _, d := range []string{guestMnt, hostMnt} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(mkfs, "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := filepath.Join(dir, "progress.log")
+	init := filepath.Join(dir, "init.sh")
+	script := fmt.Sprintf(`#!/bin/sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mountpoint -q /dev || mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /run
+mount -t ext4 /dev/ubda %[1]s || { echo "POWERLOSS-MOUNT-FAILED"; exec sleep 1000; }
+echo "POWERLOSS-MOUNTED"
+%[2]s=%[1]s/store:%[3]s exec %[4]s -test.run '^TestPowerLossUML$' -test.v
+`, guestMnt, powerLossGuestEnv, progress, self)
+	if err := os.WriteFile(init, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	console, err := os.Create(filepath.Join(dir, "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	cmd := exec.Command(uml, "mem=256M", "umid=sessfs-pl"+strconv.Itoa(os.Getpid()), "uml_dir="+dir,
+		"ubd0="+img, "root=/dev/root", "rootfstype=hostfs", "rootflags=/", "rw", "init="+init,
+		"con=null", "con0=null,fd:1", "quiet")
+	cmd.Stdout, cmd.Stderr = console, console
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	kill := func() {
+		if !killed {
+			killed = true
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+		}
+	}
+	t.Cleanup(kill)
+
+	// Let the writer get going, then cut the power at a random moment.
+	deadline := time.Now().Add(2 * time.Minute)
+	target := 3000 + rand.N(3000)
+	for countLines(progress) < target {
+		if time.Now().After(deadline) {
+			kill()
+			out, _ := os.ReadFile(console.Name())
+			t.Fatalf("the guest's writer did not reach %d saves in 2 minutes (%d); console:\n%s", target, countLines(progress), out)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a file another kernel writes
+	}
+	kill()
+
+	last, err := readProgress(progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, hostMnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount the guest's disk: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", hostMnt).Run() })
+	s := openDir(t, filepath.Join(hostMnt, "store"))
+	ctx := context.Background()
+	var kept, older, damaged, gone int
+	for i := range powerLossSessions {
+		id := powerLossID(i)
+		want := last[id] // 0: no Save had returned
+		sess, err := s.Load(ctx, id)
+		switch {
+		case errors.Is(err, fsstore.ErrCorrupt):
+			damaged++
+		case errors.Is(err, fsstore.ErrNotFound):
+			gone++
+		case err != nil:
+			t.Errorf("session %d: Load: %v, want a value, ErrCorrupt or ErrNotFound", i, err)
+		default:
+			n, ok := parsePowerLossPayload(id, sess.Data)
+			switch {
+			case !ok:
+				t.Errorf("session %d: Load returned data that is not this session's: %.60q", i, sess.Data)
+			case n > want+1:
+				// want+1: a Save that had completed but whose line the
+				// writer had not yet logged.
+				t.Errorf("session %d: value %d, but the last Save that returned wrote %d", i, n, want)
+			case n >= want:
+				kept++
+			default:
+				older++
+			}
+		}
+	}
+	t.Logf("POWERLOSS| %d saves returned before the cut; of %d sessions: %d kept the last value, %d an older one, %d damaged (ErrCorrupt), %d gone",
+		countLines(progress), powerLossSessions, kept, older, damaged, gone)
+
+	// What is left damaged goes with the sweep once it is old, and no
+	// file of ours counts as foreign.
+	old := time.Now().Add(-2 * s.IdleTimeout()).Add(-time.Hour)
+	for i := range powerLossSessions {
+		os.Chtimes(s.RecordPathForTest(powerLossID(i)), old, old)
+	}
+	sw, err := s.Sweep(ctx, fsstore.SweepOptions{TempAge: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Foreign != 0 || sw.Errors != 0 {
+		t.Errorf("sweep after the power loss: %+v, want no foreign files and no errors", sw)
+	}
+	for i := range powerLossSessions {
+		if _, err := s.Load(ctx, powerLossID(i)); !errors.Is(err, fsstore.ErrNotFound) {
+			t.Errorf("session %d after the sweep: %v, want ErrNotFound", i, err)
+		}
+	}
+}
+
+func powerLossID(i int) string { return fmt.Sprintf("powerloss-session-%04d", i) }
+
+// powerLossPayload is the session's ID, the value, and padding that makes
+// records from 1 KiB to 16 KiB, so that writeback can catch a record
+// partly written.
+func powerLossPayload(id string, n int) []byte {
+	head := fmt.Sprintf("%s n=%d ", id, n)
+	size := 1<<10 + (n*7919)%(15<<10)
+	return []byte(head + strings.Repeat("x", max(size-len(head), 0)))
+}
+
+func parsePowerLossPayload(id string, b []byte) (int, bool) {
+	rest, ok := strings.CutPrefix(string(b), id+" n=")
+	if !ok {
+		return 0, false
+	}
+	num, pad, ok := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || string(powerLossPayload(id, n)) != string(b) || strings.Trim(pad, "x") != "" {
+		return 0, false
+	}
+	return n, true
+}
+
+// powerLossWriter runs in the guest: it saves the sessions round-robin with
+// the store's defaults and logs each Save once it returned, through hostfs,
+// so the host knows what returned before the power went.
+func powerLossWriter(t *testing.T, arg string) {
+	dir, logPath, _ := strings.Cut(arg, ":")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for k := 0; ; k++ {
+		id := powerLossID(k % powerLossSessions)
+		n := k/powerLossSessions + 1
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: powerLossPayload(id, n)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Fprintf(lf, "%s %d\n", id, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func countLines(path string) int {
+	b, _ := os.ReadFile(path)
+	return strings.Count(string(b), "\n")
+}
+
+// readProgress returns the last value logged per session.
+func readProgress(path string) (map[string]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	last := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		id, num, ok := strings.Cut(sc.Text(), " ")
+		if n, err := strconv.Atoi(num); ok && err == nil {
+			last[id] = n
+		}
+	}
+	return last, sc.Err()
+}
