@@ -49,7 +49,7 @@ const (
 // The default is DefaultMaxInFlight on NFS (AWS EFS included) and 0 on
 // local filesystems, where a system call does not wait for a server and
 // the hand-off to another goroutine would cost more than the operation
-// (docs/benchmarks.md). Set it for other network filesystems. n must lie
+// (docs/measurements.md). Set it for other network filesystems. n must lie
 // within 0..65536.
 func WithMaxInFlight(n int) Option {
 	return optionFunc(func(c *config) { c.maxInFlight, c.maxInFlightSet = n, true })
@@ -145,7 +145,7 @@ type bounder struct {
 	// Workers run the calls. They are kept, up to maxIdle idle ones,
 	// because a fresh goroutine's stack must grow to the depth of the
 	// filesystem code on every call, which costs more than the call
-	// (docs/benchmarks.md). work hands a call to an idle worker; Close
+	// (docs/measurements.md). work hands a call to an idle worker; Close
 	// closes it, which ends them. workMu (held shared to send) keeps a
 	// send from meeting the closed channel: cheaper than a select on a
 	// second channel in every worker's wait.

@@ -17,7 +17,7 @@ func syncData(fd int) error { return unix.Fdatasync(fd) }
 // preallocate allocates a temp file's blocks before the write. ext4's
 // auto_da_alloc makes rename(2) over an existing file start writeback of the
 // new file's delayed-allocation blocks: ~50 µs of a ~90 µs DurabilityNone
-// save, measured (docs/benchmarks.md). Blocks allocated up front are not
+// save, measured (docs/measurements.md). Blocks allocated up front are not
 // delayed, so the rename skips it. Failure (EOPNOTSUPP, ENOSPC) is ignored:
 // the write reports a real lack of space, and the save then works as
 // without it.

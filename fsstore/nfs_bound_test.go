@@ -151,7 +151,7 @@ func nfsOutageBoundA(t *testing.T) {
 // nfsBoundCost logs what the hand-off costs a locked cycle on NFS: the
 // same cycles through the bounded store and through an unbounded one on
 // the same directory, alternating, medians compared. A measurement for
-// docs/benchmarks.md, not an assertion.
+// docs/measurements.md, not an assertion.
 func nfsBoundCost(t *testing.T, bounded *fsstore.Store) {
 	plain, err := fsstore.Open(nfsStoreDir(t), fsstore.WithMaxInFlight(0))
 	if err != nil {

@@ -779,7 +779,7 @@ func (m *nfsMeter) report(budgets []nfsBudget) {
 }
 
 // nfsRPCBudgets are the RPCs of the bare system calls each operation
-// needs (docs/benchmarks.md, "NFS round trips per operation": 2, 4, 1, 9,
+// needs (docs/measurements.md, "NFS round trips of the bare system calls": 2, 4, 1, 9,
 // 11) plus the one GETATTR of the shard directory that every Load (and a
 // Touch without a Load before it) pays on NFS: without it the Linux client
 // opens a cached name by its old file handle and returns a replaced record,
