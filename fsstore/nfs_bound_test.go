@@ -4,8 +4,8 @@ package fsstore_test
 
 import (
 	"context"
-	"os"
 	"errors"
+	"os"
 	"sort"
 	"testing"
 	"time"
