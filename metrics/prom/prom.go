@@ -8,6 +8,10 @@
 //
 // Labels carry only the operation, its outcome and the kind of swept file:
 // never a session ID or anything derived from one.
+//
+// Every series New pre-creates can move: a series that is always 0 would
+// show on a dashboard as an operation that never happens when it cannot
+// happen at all.
 package prom
 
 import (
@@ -36,10 +40,10 @@ func New(namespace string) *Observer {
 		}, []string{"op", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operation_duration_seconds",
-			Help: "Latency of store operations; for lock_wait, the time spent waiting for the session lock.",
+			Help: "Latency of store operations by operation and outcome; for lock_wait, the time spent waiting for the session lock.",
 			// 50µs (local disk) to ~5s (lock waits on a busy NFS mount).
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2.5, 13),
-		}, []string{"op"}),
+		}, []string{"op", "outcome"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "payload_bytes_total",
 			Help: "Session payload bytes loaded and saved.",
@@ -53,13 +57,25 @@ func New(namespace string) *Observer {
 			Help: "1 while the store's circuit breaker is open (the filesystem stopped answering; operations fail fast with outcome unavailable), 0 otherwise.",
 		}),
 	}
-	// Pre-create every series so that dashboards and alerts see zeros
-	// rather than absent metrics.
+	// Pre-create the counters alerts use, so that increase() sees the
+	// first failure as a step from 0 rather than a new series, and
+	// dashboards see zeros rather than absent metrics. Each histogram
+	// series is 14 series (13 buckets, sum and count): only the "ok" one
+	// of each op is pre-created, so that an op's failures, which each
+	// have one outcome in practice, cost series only once they happen.
+	// Sweep removals are counted by kind in sweep_removed_files_total
+	// (see Observe), and only writes complete late.
 	for _, op := range fsstore.Ops() {
+		if op == fsstore.OpSweepRemove {
+			continue
+		}
 		for _, out := range fsstore.Outcomes() {
+			if out == fsstore.OutcomeLate && !write(op) {
+				continue
+			}
 			o.ops.WithLabelValues(op.String(), out.String())
 		}
-		o.duration.WithLabelValues(op.String())
+		o.duration.WithLabelValues(op.String(), fsstore.OutcomeOK.String())
 	}
 	o.bytes.WithLabelValues(fsstore.OpLoad.String())
 	o.bytes.WithLabelValues(fsstore.OpSave.String())
@@ -69,18 +85,30 @@ func New(namespace string) *Observer {
 	return o
 }
 
-// Observe implements fsstore.Observer.
+// write reports whether op writes a record: only writes can complete
+// after their caller gave up on them (fsstore.OutcomeLate).
+func write(op fsstore.Op) bool {
+	switch op {
+	case fsstore.OpSave, fsstore.OpTouch, fsstore.OpDelete, fsstore.OpCompareAndSwap:
+		return true
+	}
+	return false
+}
+
+// Observe implements fsstore.Observer. A sweep removal counts in
+// sweep_removed_files_total only: it is no request, and its file's size
+// is no payload.
 func (o *Observer) Observe(e fsstore.Event) {
-	op := e.Op.String()
+	op, out := e.Op.String(), e.Outcome.String()
 	if e.Op == fsstore.OpSweepRemove {
 		o.swept.WithLabelValues(e.Kind.String()).Inc()
 		return
 	}
-	o.ops.WithLabelValues(op, e.Outcome.String()).Inc()
+	o.ops.WithLabelValues(op, out).Inc()
 	if e.Outcome == fsstore.OutcomeLate {
 		return // reported when a write given up on completes: no duration
 	}
-	o.duration.WithLabelValues(op).Observe(e.Duration.Seconds())
+	o.duration.WithLabelValues(op, out).Observe(e.Duration.Seconds())
 	if e.Bytes > 0 && (e.Op == fsstore.OpLoad || e.Op == fsstore.OpSave) && e.Outcome == fsstore.OutcomeOK {
 		o.bytes.WithLabelValues(op).Add(float64(e.Bytes))
 	}

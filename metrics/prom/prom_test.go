@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/metrics/prom"
@@ -164,29 +165,143 @@ func TestBreakerAndUnavailable(t *testing.T) {
 			t.Fatalf("operations_total{outcome=%q} = %v, want 1", out, v)
 		}
 	}
-	if n := histogramCount(t, reg, "sessfs_operation_duration_seconds", "save"); n != 1 {
+	if n := histogramCount(reg, "sessfs_operation_duration_seconds", map[string]string{"op": "save"}); n != 1 {
 		t.Fatalf("save durations observed: %d, want 1 (the late write has none)", n)
 	}
 }
 
-func histogramCount(t *testing.T, reg *prometheus.Registry, name, op string) uint64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+// histogramCount returns the observations of the histogram series of
+// name whose labels include labels, added up.
+func histogramCount(reg *prometheus.Registry, name string, labels map[string]string) uint64 {
+	var n uint64
+	for _, m := range series(reg, name, labels) {
+		n += m.GetHistogram().GetSampleCount()
 	}
+	return n
+}
+
+// series returns the series of name gathered from reg whose labels
+// include labels.
+func series(reg *prometheus.Registry, name string, labels map[string]string) []*dto.Metric {
+	mfs, _ := reg.Gather()
+	var out []*dto.Metric
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "op" && l.GetValue() == op {
-					return m.GetHistogram().GetSampleCount()
-				}
+			if hasLabels(m, labels) {
+				out = append(out, m)
 			}
 		}
 	}
-	t.Fatalf("no %s{op=%q}", name, op)
-	return 0
+	return out
+}
+
+func hasLabels(m *dto.Metric, labels map[string]string) bool {
+	n := 0
+	for _, l := range m.GetLabel() {
+		if want, ok := labels[l.GetName()]; ok {
+			if want != l.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(labels)
+}
+
+// Latency is labelled with the outcome too: a failure's latency (a lock
+// timeout's, an unavailable store's) differs from a success's. Only the
+// "ok" histogram of each op exists before anything happened.
+func TestLatencyByOutcome(t *testing.T) {
+	obs := prom.New("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	const name = "sessfs_operation_duration_seconds"
+	for _, m := range series(reg, name, nil) {
+		if !hasLabels(m, map[string]string{"outcome": "ok"}) {
+			t.Errorf("pre-created histogram %v: want outcome ok only", m.GetLabel())
+		}
+	}
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	id, _ := fsstore.NewID()
+	st.Load(ctx, id) // not found
+	if err := st.Save(ctx, &fsstore.Session{ID: id, Data: []byte("abc")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		op, outcome string
+		want        uint64
+	}{
+		{"load", "not_found", 1}, {"load", "ok", 0}, {"save", "ok", 1}, {"save", "not_found", 0},
+	} {
+		if got := histogramCount(reg, name, map[string]string{"op": c.op, "outcome": c.outcome}); got != c.want {
+			t.Errorf("%s{op=%q,outcome=%q} count %d, want %d", name, c.op, c.outcome, got, c.want)
+		}
+	}
+	if n := len(series(reg, name, map[string]string{"outcome": "not_found"})); n != 1 {
+		t.Errorf("%d not_found histograms, want 1 (load's, created when it happened)", n)
+	}
+}
+
+// Every series New pre-creates moves when the store reports an event it
+// can report: a pre-created series that never moves shows on dashboards
+// as an operation that never happens when it cannot happen at all. The
+// events are fsstore's contract: every op with every outcome, but sweep
+// removals only with ok and a kind, and late outcomes only for writes.
+func TestEveryPreCreatedSeriesMoves(t *testing.T) {
+	obs := prom.New("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	before, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := map[fsstore.Op]bool{fsstore.OpSave: true, fsstore.OpTouch: true, fsstore.OpDelete: true, fsstore.OpCompareAndSwap: true}
+	for _, op := range fsstore.Ops() {
+		if op == fsstore.OpSweepRemove {
+			for _, k := range []fsstore.FileKind{fsstore.KindSession, fsstore.KindTemp, fsstore.KindLease} {
+				obs.Observe(fsstore.Event{Op: op, Outcome: fsstore.OutcomeOK, Duration: time.Millisecond, Bytes: 10, Kind: k})
+			}
+			continue
+		}
+		for _, out := range fsstore.Outcomes() {
+			if out == fsstore.OutcomeLate && !writes[op] {
+				continue
+			}
+			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
+		}
+	}
+	obs.ObserveBreaker(fsstore.BreakerOpen)
+	n := 0
+	for _, mf := range before {
+		for _, m := range mf.GetMetric() {
+			n++
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			after := series(reg, mf.GetName(), labels)
+			if len(after) != 1 {
+				t.Fatalf("%s%v: %d series after the events", mf.GetName(), labels, len(after))
+			}
+			a := after[0]
+			if a.GetCounter().GetValue() == 0 && a.GetGauge().GetValue() == 0 && a.GetHistogram().GetSampleCount() == 0 {
+				t.Errorf("%s%v: pre-created, but no event moves it", mf.GetName(), labels)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no pre-created series")
+	}
 }
