@@ -177,6 +177,11 @@ func TestSweepKeepsRecordPastLoweredMarker(t *testing.T) {
 	if st.Sessions != 0 || !exists(t, w.RecordPathForTest(id)) {
 		t.Fatalf("the sweep removed a session 90m idle whose own idle timeout is 2h (stats %+v)", st)
 	}
+	// Kept by its header, not its directory entry: counted live all the
+	// same, with its size.
+	if fi, err := os.Stat(w.RecordPathForTest(id)); err != nil || st.Live != 1 || st.LiveBytes != fi.Size() {
+		t.Errorf("sweep: Live %d, LiveBytes %d; want 1 and the record's size (%v)", st.Live, st.LiveBytes, err)
+	}
 	mustLoad(t, w, id, "v")
 	clock.Advance(32 * time.Minute)
 	if st, err = gc.Sweep(ctx, fsstore.SweepOptions{}); err != nil || st.Sessions != 1 {

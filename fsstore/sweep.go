@@ -82,12 +82,16 @@ type Removal struct {
 
 // SweepStats summarizes a sweep.
 type SweepStats struct {
-	Scanned  int64 // files examined
-	Live     int64 // live sessions kept
-	Sessions int64 // expired sessions removed
-	Temps    int64 // abandoned temp files removed
-	Leases   int64 // expired lease files removed
-	Bytes    int64 // bytes freed
+	Scanned int64 // files examined
+	Live    int64 // live sessions kept
+	// LiveBytes is the size of the records counted in Live, from the
+	// attributes the scan reads anyway: what the store's live sessions
+	// take on disk.
+	LiveBytes int64
+	Sessions  int64 // expired sessions removed
+	Temps     int64 // abandoned temp files removed
+	Leases    int64 // expired lease files removed
+	Bytes     int64 // bytes freed
 	// SkippedLocked counts records kept because a request held their
 	// lock: only those whose header the sweep reads (see Sweep), that is,
 	// past the marker's max idle but not the largest it ever held.
@@ -191,7 +195,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	st := sw.stats()
 	st.Duration = time.Since(start)
 	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
-		"leases", st.Leases, "bytes", st.Bytes, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
+		"leases", st.Leases, "bytes", st.Bytes, "live", st.Live, "live_bytes", st.LiveBytes, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
 	if err != nil {
 		return st, fmt.Errorf("fsstore: sweep: %w", err)
 	}
@@ -375,8 +379,8 @@ type sweeper struct {
 	limit                *limiter
 	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
 
-	scanned, live, sessions, temps, leases, bytes atomic.Int64
-	locked, renewed, foreign, errs                atomic.Int64
+	scanned, live, liveBytes, sessions, temps, leases, bytes atomic.Int64
+	locked, renewed, foreign, errs                           atomic.Int64
 
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
@@ -412,7 +416,7 @@ func (sw *sweeper) release() {
 
 func (sw *sweeper) stats() SweepStats {
 	return SweepStats{
-		Scanned: sw.scanned.Load(), Live: sw.live.Load(), Sessions: sw.sessions.Load(),
+		Scanned: sw.scanned.Load(), Live: sw.live.Load(), LiveBytes: sw.liveBytes.Load(), Sessions: sw.sessions.Load(),
 		Temps: sw.temps.Load(), Leases: sw.leases.Load(), Bytes: sw.bytes.Load(),
 		SkippedLocked: sw.locked.Load(), SkippedRenewed: sw.renewed.Load(),
 		Foreign: sw.foreign.Load(), Errors: sw.errs.Load(),
@@ -474,9 +478,9 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		n      int
 		// Counted here and added once: workers adding to shared
 		// counters per file would contend for their cache line.
-		scanned, live int64
+		scanned, live, liveBytes int64
 	)
-	defer func() { sw.scanned.Add(scanned); sw.live.Add(live) }()
+	defer func() { sw.scanned.Add(scanned); sw.live.Add(live); sw.liveBytes.Add(liveBytes) }()
 	// The records this shard may hold start with its name's hex digits.
 	depth := sw.s.layout.shardDepth
 	prefix := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(dir, sw.s.dataDir), string(filepath.Separator)), string(filepath.Separator), "")
@@ -499,7 +503,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		case inShard && isRecordName(name) && strings.HasPrefix(name, prefix):
 			var c candidate
 			var ok bool
-			if c, ok, ctxErr = sw.judge(ctx, sd, name, &live); ok {
+			if c, ok, ctxErr = sw.judge(ctx, sd, name, &live, &liveBytes); ok {
 				batch = append(batch, c)
 				if len(batch) == sweepBatch {
 					ctxErr = sw.removeBatch(ctx, sd, batch)
@@ -552,7 +556,7 @@ func lostWrite(head []byte, size int64) bool {
 // live, expired for sure (returned as a candidate for removeBatch), or,
 // between the marker's max idle and the largest it ever held, removed or
 // kept by its header under its lock (removeRecord).
-func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, live *int64) (candidate, bool, error) {
+func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, live, liveBytes *int64) (candidate, bool, error) {
 	st, err := sd.lstat(name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -564,6 +568,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, live *in
 	switch {
 	case age <= sw.liveFor:
 		*live++
+		*liveBytes += st.size
 		return candidate{}, false, nil
 	case age <= sw.expireAfter:
 		if err := sw.wait(ctx); err != nil {
@@ -837,6 +842,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 		own := expiry(st.mtime, h.Idle, h.Deadline)
 		if sw.clock.now().Before(own.Add(sw.opts.Grace)) {
 			sw.live.Add(1)
+			sw.liveBytes.Add(st.size)
 			return nil
 		}
 	}

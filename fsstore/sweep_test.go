@@ -167,6 +167,65 @@ func TestSweep(t *testing.T) {
 	}
 }
 
+// SweepStats.LiveBytes is the size on disk of the live records the sweep
+// kept, to the byte: neither the expired records it removed, nor foreign
+// files, nor temp files count. Stats, which reads the same attributes,
+// agrees.
+func TestSweepLiveBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		live, expired []int // payload sizes
+	}{
+		{"empty store", nil, nil},
+		{"only expired", nil, []int{100, 2000}},
+		{"live and expired", []int{0, 1, 1000, 70000}, []int{5000}},
+		{"many live", []int{10, 10, 10, 10, 10, 10, 10, 10, 10, 300000}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+			save := func(n int) string {
+				id := newID(t)
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(strings.Repeat("x", n))}); err != nil {
+					t.Fatal(err)
+				}
+				return s.RecordPathForTest(id)
+			}
+			var want int64
+			for _, n := range tc.live {
+				fi, err := os.Stat(save(n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Size() < int64(n) {
+					t.Fatalf("record of %d payload bytes is %d bytes", n, fi.Size())
+				}
+				want += fi.Size()
+			}
+			for _, n := range tc.expired {
+				age(t, save(n))
+			}
+			writeOld(t, filepath.Join(dir, fsstore.DataDir, "README"))
+			stats, err := s.Stats(ctx, fsstore.StatsOptions{Grace: time.Nanosecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.Sweep(ctx, sweepOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Live != int64(len(tc.live)) || st.LiveBytes != want || st.Sessions != int64(len(tc.expired)) {
+				t.Errorf("sweep: Live %d, LiveBytes %d, Sessions %d; want %d, %d, %d",
+					st.Live, st.LiveBytes, st.Sessions, len(tc.live), want, len(tc.expired))
+			}
+			if stats.LiveBytes != st.LiveBytes {
+				t.Errorf("Stats says %d live bytes, Sweep %d", stats.LiveBytes, st.LiveBytes)
+			}
+		})
+	}
+}
+
 // A file with a record name in the wrong shard directory was not written by
 // the store (the store writes a record only into the shard its name
 // selects), so the sweep must leave it alone.
