@@ -156,6 +156,20 @@ func (st *store) expire(ids ...string) {
 	}
 }
 
+// sizes returns the size on disk of the records of ids, added up.
+func (st *store) sizes(ids ...string) int64 {
+	st.t.Helper()
+	var n int64
+	for _, id := range ids {
+		info, err := os.Stat(st.path(id))
+		if err != nil {
+			st.t.Fatal(err)
+		}
+		n += info.Size()
+	}
+	return n
+}
+
 func (st *store) exists(id string) bool {
 	_, err := os.Lstat(st.path(id))
 	return err == nil
@@ -263,6 +277,7 @@ type jsonSummary struct {
 	StopReason     string   `json:"stop_reason"`
 	Scanned        int64    `json:"scanned"`
 	Live           int64    `json:"live"`
+	LiveBytes      int64    `json:"live_bytes"`
 	Removed        int64    `json:"removed"`
 	Sessions       int64    `json:"sessions"`
 	Temps          int64    `json:"temps"`
@@ -361,6 +376,7 @@ type fixture struct {
 	freshLease              string
 	foreign                 []string // files the store did not write
 	expiredRecordBytes      int64
+	liveRecordBytes         int64
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -369,10 +385,8 @@ func newFixture(t *testing.T) *fixture {
 	f.live = f.save(5)
 	f.expired = f.save(5)
 	f.expire(f.expired...)
-	for _, id := range f.expired {
-		info, _ := os.Stat(f.path(id))
-		f.expiredRecordBytes += info.Size()
-	}
+	f.expiredRecordBytes = f.sizes(f.expired...)
+	f.liveRecordBytes = f.sizes(f.live...)
 	shard := filepath.Dir(f.path(f.live[0]))
 	locks := filepath.Join(f.dir, fsstore.LockDir)
 	f.staleTemp = filepath.Join(shard, ".tmp-crashed-writer")
@@ -471,7 +485,7 @@ func TestRunRemovesExactlyTheExpired(t *testing.T) {
 		}
 	}
 	want := jsonSummary{
-		Event: "summary", Dir: f.dir, Live: 5, Removed: 8, Sessions: 5, Temps: 1, Leases: 2,
+		Event: "summary", Dir: f.dir, Live: 5, LiveBytes: f.liveRecordBytes, Removed: 8, Sessions: 5, Temps: 1, Leases: 2,
 		Foreign:      6, // every file in f.foreign, as stats counts them (ab/ and subdir/ once each)
 		ErrorSamples: []string{},
 	}
@@ -483,7 +497,7 @@ func TestRunRemovesExactlyTheExpired(t *testing.T) {
 	if s.BytesFreed < f.expiredRecordBytes || s.Scanned < 10 || s.DurationSecs <= 0 {
 		t.Errorf("summary figures %+v", s)
 	}
-	for _, k := range []string{"event", "dir", "dry_run", "skipped", "stopped_early", "scanned", "live", "removed",
+	for _, k := range []string{"event", "dir", "dry_run", "skipped", "stopped_early", "scanned", "live", "live_bytes", "removed",
 		"sessions", "temps", "leases", "bytes_freed", "skipped_locked", "skipped_renewed", "foreign",
 		"errors", "error_samples", "duration_seconds", "files_per_second", "exit_code"} {
 		if _, ok := m[k]; !ok {

@@ -119,6 +119,7 @@ func TestTextfileRun(t *testing.T) {
 		"sessgc_stopped_early":               0,
 		"sessgc_scanned_files":               5,
 		"sessgc_live_sessions":               2,
+		"sessgc_live_bytes":                  float64(st.sizes(ids[3:]...)),
 		"sessgc_removed_files{kind=session}": 3,
 		"sessgc_removed_files{kind=temp}":    0,
 		"sessgc_removed_files{kind=lease}":   0,
@@ -136,8 +137,8 @@ func TestTextfileRun(t *testing.T) {
 	if ts := got["sessgc_last_run_timestamp_seconds"]; ts < float64(before.Unix()) || ts > float64(after.Unix()+1) {
 		t.Errorf("sessgc_last_run_timestamp_seconds %v not within the run [%d, %d]", ts, before.Unix(), after.Unix())
 	}
-	if len(got) != 16 {
-		t.Errorf("%d samples, want 16: %v", len(got), got)
+	if len(got) != 17 {
+		t.Errorf("%d samples, want 17: %v", len(got), got)
 	}
 	if fi, err := os.Stat(prom); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("textfile mode %v (%v), want 0644 for node-exporter", fi.Mode().Perm(), err)

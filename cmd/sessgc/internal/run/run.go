@@ -129,7 +129,8 @@ type Summary struct {
 	pass.Outcome
 	Scanned        int64   `json:"scanned"`
 	Live           int64   `json:"live"`
-	Removed        int64   `json:"removed"` // sessions + temps + leases
+	LiveBytes      int64   `json:"live_bytes"` // size of the live records counted in live
+	Removed        int64   `json:"removed"`    // sessions + temps + leases
 	Sessions       int64   `json:"sessions"`
 	Temps          int64   `json:"temps"`
 	Leases         int64   `json:"leases"`
@@ -294,6 +295,7 @@ func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 	m := pass.PassMetrics(opts.Dir, "sessgc_", "run", &sum.Outcome, sum.DurationSecs, now)
 	m.Gauge("sessgc_scanned_files", "Files examined by the last sweep.", float64(sum.Scanned))
 	m.Gauge("sessgc_live_sessions", "Live sessions kept by the last sweep.", float64(sum.Live))
+	m.Gauge("sessgc_live_bytes", "Bytes of the live session records kept by the last sweep (those counted in sessgc_live_sessions).", float64(sum.LiveBytes))
 	for _, k := range []struct {
 		kind string
 		n    int64
@@ -309,7 +311,7 @@ func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 }
 
 func fill(sum *Summary, st *fsstore.SweepStats) {
-	sum.Scanned, sum.Live, sum.Removed = st.Scanned, st.Live, st.Removed()
+	sum.Scanned, sum.Live, sum.LiveBytes, sum.Removed = st.Scanned, st.Live, st.LiveBytes, st.Removed()
 	sum.Sessions, sum.Temps, sum.Leases, sum.BytesFreed = st.Sessions, st.Temps, st.Leases, st.Bytes
 	sum.SkippedLocked, sum.SkippedRenewed = st.SkippedLocked, st.SkippedRenewed
 	sum.Foreign, sum.Errors = st.Foreign, st.Errors
