@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/testenv"
 )
 
@@ -110,6 +111,9 @@ scrape_configs:
 	for _, sel := range metricRe.FindAllString(read(t, rulesFile), -1) {
 		queries["rule selector "+sel] = sel
 	}
+	// The latency panel splits by outcome: the load's stale cookies make
+	// loads that find no session, whose latency must show on their own.
+	queries["latency of a failed outcome"] = `histogram_quantile(0.99, sum by (op, outcome, le) (rate(sessfs_operation_duration_seconds_bucket{op="load", outcome="not_found"}[5s])))`
 	queries["both app servers scraped"] = `count(up{job="app"} == 1) == 2`
 	queries["sessgc scraped"] = `up{job="sessgc"} == 1`
 	waitForData(ctx, t, api, queries)
@@ -222,16 +226,29 @@ func startPrometheus(ctx context.Context, t *testing.T, binary, work, config str
 }
 
 // load drives the demo as one user until ctx ends: log in, then reload
-// the page two requests at a time.
+// the page two requests at a time, and once per round visit it with the
+// cookie of a session that no longer exists (a load that finds nothing).
 func load(ctx context.Context, t *testing.T, proxy string) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	do := func(method string) {
+	// No jar: the stale cookie is sent as it is, and the user's kept.
+	stale := &http.Client{Timeout: 30 * time.Second}
+	do := func(method string, staleCookie bool) {
 		req, _ := http.NewRequestWithContext(ctx, method, proxy, nil)
+		cl := c
 		if method == http.MethodPost {
 			req.URL.Path = "/login"
 		}
-		resp, err := c.Do(req)
+		if staleCookie {
+			id, err := fsstore.NewID()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			cl = stale
+			req.AddCookie(&http.Cookie{Name: "sessfs_demo", Value: id})
+		}
+		resp, err := cl.Do(req)
 		if err != nil {
 			if ctx.Err() == nil {
 				t.Errorf("%s %s: %v", method, req.URL, err)
@@ -244,13 +261,14 @@ func load(ctx context.Context, t *testing.T, proxy string) {
 			t.Errorf("%s %s: %s", method, req.URL, resp.Status)
 		}
 	}
-	do(http.MethodPost)
+	do(http.MethodPost, false)
 	for ctx.Err() == nil {
 		var wg sync.WaitGroup
 		for range 2 {
 			wg.Add(1)
-			go func() { defer wg.Done(); do(http.MethodGet) }()
+			go func() { defer wg.Done(); do(http.MethodGet, false) }()
 		}
+		do(http.MethodGet, true)
 		wg.Wait()
 	}
 }
