@@ -32,6 +32,14 @@ type Observer struct {
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
 // empty) and "sessfs_".
+//
+// Its counters start with a series, at zero, for every op and outcome the
+// store can report, so that alerts on increase() see the first failure.
+// The latency histogram (operation_duration_seconds) is labelled by op and
+// outcome too, but each of its series is 14 (13 buckets, sum and count):
+// only each op's "ok" series exists from the start, and a failed
+// outcome's appears when it first happens, which keeps the series count
+// near one histogram per op in a healthy process.
 func New(namespace string) *Observer {
 	o := &Observer{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
