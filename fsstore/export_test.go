@@ -43,3 +43,8 @@ func WithTestAfterForTest(after func(time.Duration) <-chan time.Time) Option {
 // InFlightForTest reports the bounded store's operations in flight,
 // those given up on included.
 func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }
+
+// SetDeleteHookForTest runs h after each unlink of a Delete: "name" after
+// the record's name, "aside" after the sweep's aside name, "again" after
+// the name once more (nil: none).
+func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDelete = h }

@@ -119,6 +119,9 @@ type testHooks struct {
 	// beforeSettle runs after the sweep moved a record aside, before it
 	// decides about it.
 	beforeSettle func(path string)
+	// afterDelete runs after each unlink of a Delete ("name", "aside",
+	// "again").
+	afterDelete func(step string)
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
@@ -802,6 +805,20 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return err
 }
 
+// delete removes the record under its name, then any copy a sweep holds
+// aside, then the name once more. A sweep moves an expired record aside
+// and links it back if it was touched or saved after the sweep's scan
+// (see Sweep); with the name alone, a Delete while the record is aside
+// would find nothing, and the put-back would bring the session back after
+// the Delete returned. The record only moves from the name to the aside
+// name and back, so removing it from the name, the aside name and the name
+// again, in that order, finds it wherever it is: escaping would take a
+// second move aside after the first put-back, that is, a session expired
+// again since (see docs/design.md, the removal protocol).
+//
+// On NFS each step starts with a fresh look at the directory: the sweep
+// runs on another host, and this client answers an unlink from a cached
+// "no such file" for as long as the directory's cached attributes last.
 func (s *Store) delete(c *call, k key) error {
 	_, p := s.path(k)
 	if s.cache != nil {
@@ -810,8 +827,15 @@ func (s *Store) delete(c *call, k key) error {
 	if !c.commit() {
 		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
 	}
-	if err := s.root.unlink(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: p, Err: err})
+	aside := filepath.Join(filepath.Dir(p), asideName(k.name))
+	for _, step := range [...]struct{ name, path string }{{"name", p}, {"aside", aside}, {"again", p}} {
+		s.refreshDir(p)
+		if err := s.root.unlink(step.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: step.path, Err: err})
+		}
+		if h := s.testHooks.afterDelete; h != nil {
+			h(step.name)
+		}
 	}
 	return nil
 }

@@ -933,6 +933,11 @@ func (sw *sweeper) putBack(p, aside string) {
 		linkFn = h
 	}
 	err := linkFn(aside, p)
+	if errors.Is(err, fs.ErrNotExist) || isStale(err) {
+		// A Delete removed it while it was aside (see Store.delete): the
+		// session ended, and must stay ended.
+		return
+	}
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		sw.fail(fmt.Errorf("sweep: put back %s: %w", p, &fs.PathError{Op: "link", Path: aside, Err: err}))
 		return

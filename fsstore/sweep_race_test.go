@@ -392,3 +392,187 @@ func TestSweepCanceledSettlesWhatItMoved(t *testing.T) {
 		t.Errorf("sweep %+v, %d records kept; want the one moved removed and the rest kept", st, kept)
 	}
 }
+
+// A session ended while the sweep holds its record aside stays ended: the
+// sweep's put-back (for a record touched or saved after the scan) must not
+// bring back a session that a Delete, locked or not, removed meanwhile,
+// whatever Saves came in between; and a Save while it is aside is never
+// clobbered by the put-back. The interleavings are injected at the sweep's
+// and Delete's own steps.
+func TestSweepPutBackLosesToDelete(t *testing.T) {
+	ctx := context.Background()
+	touch := func(t *testing.T, s *fsstore.Store, id, p string) {
+		now := time.Now()
+		if err := os.Chtimes(p, now, now); err != nil {
+			t.Error(err)
+		}
+	}
+	save := func(data string) func(t *testing.T, s *fsstore.Store, id, p string) {
+		return func(t *testing.T, s *fsstore.Store, id, p string) {
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(data)}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	del := func(t *testing.T, s *fsstore.Store, id, p string) {
+		if err := s.Delete(ctx, id); err != nil {
+			t.Error(err)
+		}
+	}
+	lockedDel := func(t *testing.T, s *fsstore.Store, id, p string) {
+		l, err := s.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer l.Unlock()
+		if err := l.Delete(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	type step func(t *testing.T, s *fsstore.Store, id, p string)
+	for _, tc := range []struct {
+		name string
+		// afterScan runs between the sweep's judgement and its move aside,
+		// whileAside between the move and the check, atLink between the
+		// check and the put-back's link.
+		afterScan, whileAside, atLink []step
+		want                          string // "": the session is gone
+	}{
+		{"touched, deleted while aside", []step{touch}, []step{del}, nil, ""},
+		{"touched, deleted under its lock while aside", []step{touch}, []step{lockedDel}, nil, ""},
+		{"saved, deleted while aside", []step{save("fresh")}, []step{del}, nil, ""},
+		{"touched, saved and deleted while aside", []step{touch}, []step{save("fresh"), del}, nil, ""},
+		{"saved, saved and deleted while aside", []step{save("fresh")}, []step{save("fresher"), del}, nil, ""},
+		{"touched, deleted before the put-back", []step{touch}, nil, []step{del}, ""},
+		{"touched, saved and deleted before the put-back", []step{touch}, nil, []step{save("fresh"), del}, ""},
+		{"touched, saved while aside", []step{touch}, []step{save("fresh")}, nil, "fresh"},
+		{"touched, saved before the put-back", []step{touch}, nil, []step{save("fresh")}, "fresh"},
+		{"saved, saved while aside", []step{save("fresh")}, []step{save("fresher")}, nil, "fresher"},
+		{"touched, nothing while aside", []step{touch}, nil, nil, "old"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
+			}
+			age(t, p)
+			run := func(steps []step) func(string) {
+				return func(string) {
+					for _, f := range steps {
+						f(t, s, id, p)
+					}
+				}
+			}
+			link := func(oldpath, newpath string) error {
+				run(tc.atLink)("")
+				return os.Link(oldpath, newpath)
+			}
+			s.SetSweepHooksForTest(link, run(tc.afterScan), run(tc.whileAside))
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+			s.SetSweepHooksForTest(nil, nil, nil)
+			if err != nil || st.Errors != 0 || st.Sessions != 0 {
+				t.Fatalf("sweep: %+v, %v; want nothing removed by the sweep, no error", st, err)
+			}
+			checkEnded(t, s, id, tc.want)
+		})
+	}
+}
+
+// checkEnded checks that nothing is left aside and that id loads with
+// want, or, with want "", is gone for good: not found now, nor after
+// another sweep.
+func checkEnded(t *testing.T, s *fsstore.Store, id, want string) {
+	t.Helper()
+	ctx := context.Background()
+	if left := asides(t, s.Dir()); len(left) != 0 {
+		t.Errorf("left aside: %v", left)
+	}
+	if want != "" {
+		mustLoad(t, s, id, want)
+		return
+	}
+	for i := 0; i < 2; i++ {
+		if sess, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+			t.Fatalf("Load after the Delete returned (%v, %v), want ErrNotFound: a deleted session came back", sess, err)
+		}
+		if _, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A Delete that overlaps the whole put-back (its first unlink before the
+// sweep links the record back, its look aside after the sweep removed the
+// aside name) still ends the session: the record moved back under its name
+// behind the Delete's back.
+func TestDeleteOverlappingPutBack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	age(t, p)
+	paused, resume, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var once sync.Once
+	s.SetDeleteHookForTest(func(step string) {
+		if step == "name" {
+			once.Do(func() { close(paused); <-resume })
+		}
+	})
+	s.SetSweepHooksForTest(nil,
+		func(string) {
+			now := time.Now()
+			if err := os.Chtimes(p, now, now); err != nil {
+				t.Error(err)
+			}
+		},
+		func(string) {
+			// The Delete starts while the record is aside and waits after
+			// its first unlink (which finds nothing) for the put-back.
+			go func() { done <- s.Delete(ctx, id) }()
+			select {
+			case <-paused:
+			case err := <-done: // a Delete with no steps to pause at
+				done <- err
+			}
+		})
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+	s.SetSweepHooksForTest(nil, nil, nil)
+	if err != nil || st.Errors != 0 || st.SkippedRenewed != 1 {
+		t.Fatalf("sweep: %+v, %v; want the record put back", st, err)
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	s.SetDeleteHookForTest(nil)
+	checkEnded(t, s, id, "")
+}
+
+// A record left aside by a sweep that died (or whose put-back failed) is
+// the session's: a Delete removes it there too, so that neither a Load nor
+// the next sweep brings it back.
+func TestDeleteRemovesRecordLeftAside(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("aside")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, id, "aside")
+	if err := s.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	checkEnded(t, s, id, "")
+}
