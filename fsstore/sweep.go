@@ -128,7 +128,12 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // host, waits for the first (or for ctx).
 //
 // Stripe lock files are never removed (see the lock package); files the
-// store did not write are never removed.
+// store did not write are never removed: an expired file named like a
+// record goes only if it starts like one (or like what a power loss leaves
+// of one: empty, or zeros). On NFS, where reading it would cost more round
+// trips than removing it, only its size is checked: a file shorter than a
+// record's header is kept, a longer one with a record's name and place is
+// taken for a record.
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then, and records it moved aside are settled before it returns.
@@ -551,6 +556,49 @@ func lostWrite(head []byte, size int64) bool {
 	return true
 }
 
+// sizeOfRecord reports whether a file of size bytes can be a record, or
+// what a power loss leaves of one: a record is never shorter than its
+// header, and a lost write is empty or the record's full size.
+func sizeOfRecord(size int64) bool { return size == 0 || size >= record.HeaderSize }
+
+// startsLikeRecord reports whether a file of size bytes whose first bytes
+// are head is a record, or what a power loss leaves of one (lostWrite).
+func startsLikeRecord(head []byte, size int64) bool {
+	if !sizeOfRecord(size) {
+		return false
+	}
+	return len(head) >= 4 && string(head[:4]) == "SSFS" || lostWrite(head, size)
+}
+
+// ours reports whether an expired file named like a record is one the
+// store wrote, so that the sweep may remove it. Its size is known from the
+// directory listing, free. On local filesystems its header is read too (an
+// open and a read, no round trip). On NFS that would cost an OPEN, a READ
+// and a CLOSE per removal, more than the removal itself (see the removal
+// protocol in docs/design.md), so the size alone decides there. A file
+// replaced since the listing (by a Save) is not judged here: the check
+// after the move aside tells it apart by its inode. A file it cannot read
+// is an error, and kept.
+func (sw *sweeper) ours(sd shardDir, name string, st fileStat) (bool, error) {
+	if !sizeOfRecord(st.size) {
+		return false, nil
+	}
+	if sw.s.nfs {
+		return true, nil
+	}
+	p := filepath.Join(sd.path, name)
+	head, now, err := sw.s.readHeader(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil // gone: the move aside finds nothing
+	case err != nil:
+		return false, &fs.PathError{Op: "read", Path: p, Err: err}
+	case now.ino != st.ino || now.dev != st.dev:
+		return true, nil // replaced: the check after the move puts it back
+	}
+	return startsLikeRecord(head, now.size), nil
+}
+
 // judge decides about a record from its directory entry's attributes
 // (on NFS the READDIR reply primes them, so this costs no round trip):
 // live, expired for sure (returned as a candidate for removeBatch), or,
@@ -575,6 +623,14 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, live, li
 			return candidate{}, false, err
 		}
 		return candidate{}, false, sw.removeRecord(ctx, sd.path, name)
+	}
+	switch ok, err := sw.ours(sd, name, st); {
+	case err != nil:
+		sw.fail(err)
+		return candidate{}, false, nil
+	case !ok:
+		sw.foreign.Add(1)
+		return candidate{}, false, nil
 	}
 	return candidate{name: name, st: st}, true, nil
 }
@@ -829,7 +885,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	// have a record's name and place was not written by us.
 	var hb [record.HeaderSize]byte
 	n, err := f.readAt(hb[:], 0)
-	if err != nil || !(n >= 4 && string(hb[:4]) == "SSFS" || lostWrite(hb[:n], st.size)) {
+	if err != nil || !startsLikeRecord(hb[:n], st.size) {
 		sw.foreign.Add(1)
 		return nil
 	}

@@ -408,3 +408,55 @@ func TestSweepConcurrentWithLockers(t *testing.T) {
 		t.Errorf("sweeps reported %d errors", total.Errors)
 	}
 }
+
+// A file the store did not write is never removed, even when it has a
+// record's name in the shard that name selects: the sweep removes only
+// what starts like a record, or like what a power loss leaves of one (an
+// empty file, or zeros where the header should be). On NFS, where the
+// sweep reads no record, only the size tells (see docs/design.md): files
+// shorter than a record's header are kept there too.
+func TestSweepKeepsForeignFilesNamedLikeRecords(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		content []byte
+		removed bool
+	}{
+		{"short text", []byte("not ours"), false},
+		{"long text", []byte(strings.Repeat("a line the operator wrote\n", 10)), false},
+		{"63 bytes", make([]byte, 63), false},
+		{"empty: a power loss", nil, true},
+		{"zeros: a power loss", make([]byte, 200), true},
+		{"a record", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t, fsstore.WithIdleTimeout(time.Second))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			if tc.name == "a record" {
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, tc.content, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			age(t, p)
+			var removed []string
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond, OnRemove: func(r fsstore.Removal) { removed = append(removed, r.Path) }})
+			if err != nil || st.Errors != 0 {
+				t.Fatalf("sweep: %+v, %v", st, err)
+			}
+			if got := !exists(t, p); got != tc.removed {
+				t.Fatalf("removed %v, want %v (sweep %+v)", got, tc.removed, st)
+			}
+			if want := map[bool]int64{true: 0, false: 1}[tc.removed]; st.Foreign != want || int64(len(removed)) != 1-want {
+				t.Errorf("sweep %+v, removed %v: want Foreign %d", st, removed, want)
+			}
+		})
+	}
+}
