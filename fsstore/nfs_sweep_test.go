@@ -35,6 +35,7 @@ func TestNFSSweep(t *testing.T) {
 		{name: "MarkerRaise", hostA: nfsMarkerRaise, hostB: nfsMarkerRaise},
 		{name: "LoadWhileMovedAside", hostA: nfsMovedAsideA, hostB: nfsMovedAsideB},
 		{name: "TouchedAfterScan", hostA: nfsTouchedA, hostB: nfsTouchedB},
+		{name: "DeletedWhileAside", hostA: nfsDeletedAsideA, hostB: nfsDeletedAsideB},
 		{name: "RemovalRPCBudget", hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
 		// Last: it cuts hostA's link for longer than the lease.
 		{name: "LostLockWindow", hostA: nfsLostLockA, hostB: nfsLostLockB},
@@ -498,6 +499,81 @@ func nfsTouchedB(t *testing.T) {
 	if got, err := s.Load(ctx, id); err != nil || string(got.Data) != "touched" {
 		t.Errorf("Load after the sweep: %v, %v; want the touched session", nfsData(got), err)
 	}
+}
+
+// nfsDeletedAside*: hostA's sweep judges hostB's record expired; hostB
+// touches it (so the sweep will put it back), and deletes it while hostA
+// holds it aside. hostB's client has the aside name cached as missing (a
+// Load looked there before the record existed), so a Delete that trusted
+// its cache would not see hostA's move. The session must stay deleted on
+// both hosts. hostB logs the RPCs of that Delete and of plain ones.
+func nfsDeletedAsideA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	id := nfsID("deleted-aside", 1)
+	s.SetSweepHooksForTest(nil, func(string) {
+		nfsSignal(t, "judged")
+		nfsWaitSig(t, "touched", nfsWait)
+	}, func(string) {
+		nfsSignal(t, "aside")
+		nfsWaitSig(t, "deleted", nfsWait)
+	})
+	nfsWaitSig(t, "planted", nfsWait)
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+	s.SetSweepHooksForTest(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sweep: %+v", st)
+	if st.Sessions != 0 || st.SkippedRenewed != 0 || st.Errors != 0 {
+		t.Errorf("sweep %+v: want the deleted record neither removed by the sweep nor put back", st)
+	}
+	if got, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("hostA: Load after the sweep: %v, %v; want ErrNotFound: a deleted session came back", nfsData(got), err)
+	}
+	nfsSignal(t, "swept")
+}
+
+func nfsDeletedAsideB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	id := nfsID("deleted-aside", 1)
+	p := s.RecordPathForTest(id)
+	// Caches the name and the aside name as missing.
+	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("Load before the Save: %v, want ErrNotFound", err)
+	}
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("logged in")}); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	nfsSignal(t, "planted")
+	nfsWaitSig(t, "judged", nfsWait)
+	now := time.Now()
+	if err := os.Chtimes(p, now, now); err != nil {
+		t.Fatal(err)
+	}
+	nfsSignal(t, "touched")
+	nfsWaitSig(t, "aside", nfsWait)
+	m := &nfsMeter{t: t, sums: map[string]nfstest.Stats{}, reps: map[string]int{}}
+	m.measure("Delete, record aside on the other host", func() error { return s.Delete(ctx, id) })
+	nfsSignal(t, "deleted")
+	nfsWaitSig(t, "swept", nfsWait)
+	if got, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("hostB: Load after the sweep: %v, %v; want ErrNotFound: a deleted session came back", nfsData(got), err)
+	}
+	// The common case: a Delete of a record under its name, no sweep.
+	for i := range nfsRPCReps {
+		other := nfsID("deleted-plain", i)
+		if err := s.Save(ctx, &fsstore.Session{ID: other, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		m.measure("Delete", func() error { return s.Delete(ctx, other) })
+	}
+	m.report([]nfsBudget{{"Delete, record aside on the other host", 0}, {"Delete", 0}})
 }
 
 // nfsRemovalSessions and nfsRemovalExpired size the RPC budget scenario:
