@@ -25,6 +25,9 @@ type flockBackend struct {
 	maxOpen     int
 	nfs         bool
 	verifyAfter time.Duration
+	// closeFd closes a lock descriptor: unix.Close, replaced in tests to
+	// stand for a close that hangs on the server.
+	closeFd func(fd int) error
 
 	mu     sync.Mutex
 	files  map[string]*lockFile
@@ -45,6 +48,7 @@ func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
 		maxOpen:     cfg.MaxOpen,
 		nfs:         cfg.nfs,
 		verifyAfter: cfg.VerifyAfter,
+		closeFd:     unix.Close,
 		files:       make(map[string]*lockFile),
 	}
 }
@@ -111,7 +115,7 @@ func (b *flockBackend) evictIdle(keep int) int {
 	for len(b.files) > keep && b.idle.Len() > 0 {
 		old := b.idle.Remove(b.idle.Front()).(*lockFile)
 		delete(b.files, old.name)
-		unix.Close(old.fd)
+		b.closeFd(old.fd)
 		n++
 	}
 	return n
@@ -127,7 +131,7 @@ func (b *flockBackend) put(lf *lockFile) {
 			delete(b.files, lf.name)
 		}
 		b.mu.Unlock()
-		unix.Close(lf.fd)
+		b.closeFd(lf.fd)
 		return
 	}
 	lf.elem = b.idle.PushBack(lf)
@@ -149,7 +153,7 @@ func (b *flockBackend) discard(lf *lockFile) {
 		delete(b.files, lf.name)
 	}
 	b.mu.Unlock()
-	unix.Close(lf.fd)
+	b.closeFd(lf.fd)
 }
 
 // try takes an exclusive lock; the Table never asks for a shared one (see
@@ -205,7 +209,7 @@ func (b *flockBackend) close() error {
 	for b.idle.Len() > 0 {
 		lf := b.idle.Remove(b.idle.Front()).(*lockFile)
 		delete(b.files, lf.name)
-		unix.Close(lf.fd)
+		b.closeFd(lf.fd)
 	}
 	b.dir.close()
 	return nil
