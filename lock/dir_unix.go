@@ -75,11 +75,15 @@ func (d *lockDir) use() (int, error) {
 
 func (d *lockDir) done() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.refs--
+	fd := -1
 	if d.refs == 0 && d.fd >= 0 {
-		unix.Close(d.fd)
-		d.fd = -1
+		fd, d.fd = d.fd, -1
+	}
+	d.mu.Unlock()
+	// Closed outside d.mu, which every open of a lock or lease file takes.
+	if fd >= 0 {
+		unix.Close(fd)
 	}
 }
 

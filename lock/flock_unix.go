@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,9 @@ type flockBackend struct {
 	// stand for a close that hangs on the server.
 	closeFd func(fd int) error
 
+	// mu guards files and idle, and every lock of the Table goes through
+	// it. Descriptors are closed after it is released: a close is a CLOSE
+	// round trip on NFS, and never returns on a hung mount.
 	mu     sync.Mutex
 	files  map[string]*lockFile
 	idle   list.List // *lockFile not in use, least recently used first
@@ -107,18 +111,23 @@ func (b *flockBackend) open(name string) (int, error) {
 }
 
 // evictIdle closes idle descriptors, least recently used first, until at
-// most keep files are open, and reports how many it closed.
+// most keep files are open, and reports how many it closed. The files are
+// forgotten under b.mu and closed after it: a get for one of them meanwhile
+// opens a new descriptor, and closing the old one, which holds no lock,
+// releases nothing of the new one's (flock locks belong to the open file).
 func (b *flockBackend) evictIdle(keep int) int {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
+	var fds []int
 	for len(b.files) > keep && b.idle.Len() > 0 {
 		old := b.idle.Remove(b.idle.Front()).(*lockFile)
 		delete(b.files, old.name)
-		b.closeFd(old.fd)
-		n++
+		fds = append(fds, old.fd)
 	}
-	return n
+	b.mu.Unlock()
+	for _, fd := range fds {
+		b.closeFd(fd)
+	}
+	return len(fds)
 }
 
 // put returns a file to the idle list and closes the least recently used
@@ -204,13 +213,9 @@ func flockRetry(fd, how int) error {
 
 func (b *flockBackend) close() error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.closed = true
-	for b.idle.Len() > 0 {
-		lf := b.idle.Remove(b.idle.Front()).(*lockFile)
-		delete(b.files, lf.name)
-		b.closeFd(lf.fd)
-	}
+	b.mu.Unlock()
+	b.evictIdle(0)
 	b.dir.close()
 	return nil
 }
@@ -223,6 +228,10 @@ type flockHeld struct {
 	mu      sync.Mutex
 	checked time.Time // when the server last confirmed the lock
 	lostErr error     // set once verify found the lock gone; sticky
+
+	// isLost is lostErr != nil, for lost, which must not wait for a
+	// verify's round trip under mu.
+	isLost atomic.Bool
 }
 
 // verify detects a lock lost with the NFS lease. The Linux client marks such
@@ -245,22 +254,23 @@ func (h *flockHeld) verify() error {
 	}
 	p := h.b.dir.join(h.lf.name)
 	if _, err := unix.Pwrite(h.lf.fd, []byte{'L'}, 0); err != nil {
-		h.lostErr = fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err)
-		return h.lostErr
+		return h.setLost(fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err))
 	}
 	if err := datasync(h.lf.fd); err != nil {
-		h.lostErr = fmt.Errorf("lock %s: %w: fsync: %w", p, ErrLockLost, err)
-		return h.lostErr
+		return h.setLost(fmt.Errorf("lock %s: %w: fsync: %w", p, ErrLockLost, err))
 	}
 	h.checked = time.Now()
 	return nil
 }
 
-func (h *flockHeld) lost() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lostErr != nil
+// setLost records err as the lock's loss. h.mu must be held.
+func (h *flockHeld) setLost(err error) error {
+	h.lostErr = err
+	h.isLost.Store(true)
+	return err
 }
+
+func (h *flockHeld) lost() bool { return h.isLost.Load() }
 
 func (h *flockHeld) unlock() error {
 	if err := flockRetry(h.lf.fd, unix.LOCK_UN); err != nil {

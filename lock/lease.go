@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -230,9 +231,12 @@ type leaseHeld struct {
 	stop chan struct{}
 	done chan struct{}
 
+	// mu is held across the lease file's I/O (a renewal, a verify), so
+	// lost reads isLost, lostErr != nil, instead of waiting for it.
 	mu      sync.Mutex
 	rec     leaseRecord
 	lostErr error
+	isLost  atomic.Bool
 }
 
 // renew extends the lease every ttl/3 until unlock. It never extends a lease
@@ -251,6 +255,7 @@ func (h *leaseHeld) renew() {
 		h.mu.Lock()
 		if h.lostErr == nil {
 			h.lostErr = h.renewOnce()
+			h.isLost.Store(h.lostErr != nil)
 		}
 		lost := h.lostErr
 		h.mu.Unlock()
@@ -309,14 +314,11 @@ func (h *leaseHeld) verify() error {
 	case time.Now().After(h.rec.expires):
 		h.lostErr = fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost)
 	}
+	h.isLost.Store(h.lostErr != nil)
 	return h.lostErr
 }
 
-func (h *leaseHeld) lost() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lostErr != nil
-}
+func (h *leaseHeld) lost() bool { return h.isLost.Load() }
 
 func (h *leaseHeld) unlock() error {
 	close(h.stop)

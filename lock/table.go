@@ -41,7 +41,8 @@ type osLock interface {
 	// verify reports ErrLockLost once the lock is known to be gone; it
 	// may be called by several goroutines at once.
 	verify() error
-	// lost reports whether verify has already found the lock gone.
+	// lost reports whether verify has already found the lock gone. It
+	// never waits, not even for a verify in flight.
 	lost() bool
 	unlock() error
 }
@@ -71,6 +72,13 @@ type Table struct {
 	be       backend
 	efs      bool
 
+	// mu guards the in-process state of every lock file, so every Lock
+	// and Unlock of the process takes it. It is never held across a call
+	// into the backend or an osLock: those reach the filesystem (a round
+	// trip on NFS, milliseconds on EFS, forever on a hung mount), and one
+	// stripe's slow call must not hold up the others. A file whose OS lock
+	// is being taken or released is marked busy instead, and its waiters
+	// wait for that call to end.
 	mu     sync.Mutex
 	files  map[string]*fileState
 	held   int // OS locks held, including those being released
@@ -318,8 +326,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				f.handoffs++
 			}
 			t.grant(f, ks, mode)
+			l := f.os
 			t.mu.Unlock()
-			return &Handle{t: t, file: file, key: key, f: f, ks: ks, mode: mode}, nil
+			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 
 		case free && !f.busy:
 			f.busy = true
@@ -337,7 +346,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			f.os, f.handoffs = l, 0
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
-			return &Handle{t: t, file: file, key: key, f: f, ks: ks, mode: mode}, nil
+			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 		}
 
 		// The key is held in this process, or another goroutine is taking
@@ -486,6 +495,9 @@ func (t *Table) tooMany(file string) error {
 
 // releaseOS releases the file's OS lock. t.mu must be held; it is dropped
 // during the unlock call (a round trip on NFS) and held again on return.
+// Meanwhile the file is busy with no OS lock: a goroutine that comes for
+// it waits for the release to end, then takes a new OS lock, so it neither
+// shares the one being released nor skips taking one.
 func (t *Table) releaseOS(f *fileState) error {
 	l := f.os
 	f.os, f.busy = nil, true
@@ -505,6 +517,7 @@ type Handle struct {
 	key  string
 	f    *fileState
 	ks   *keyState // may be reused for another key once this handle is unlocked
+	os   osLock    // f.os, which stays the same while this handle holds it
 	mode Mode
 
 	mu       sync.Mutex
@@ -530,10 +543,7 @@ func (h *Handle) Verify() error {
 	if h.released {
 		return fmt.Errorf("lock %s: verify after unlock: %w", h.file, ErrLockLost)
 	}
-	h.t.mu.Lock()
-	l := h.f.os
-	h.t.mu.Unlock()
-	return l.verify()
+	return h.os.verify()
 }
 
 // Unlock releases this holder's share. Calling it again does nothing. An
@@ -547,6 +557,8 @@ func (h *Handle) Unlock() error {
 	}
 	h.released = true
 	t, f, ks := h.t, h.f, h.ks
+	// Asked before t.mu is taken, as every osLock call is.
+	lost := h.os.lost()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ks.holders--
@@ -556,7 +568,7 @@ func (h *Handle) Unlock() error {
 	if f.refs > 0 {
 		return nil
 	}
-	if f.waiters > 0 && f.handoffs < maxHandoffs && !f.os.lost() && !t.closed {
+	if f.waiters > 0 && f.handoffs < maxHandoffs && !lost && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}

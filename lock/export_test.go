@@ -1,0 +1,107 @@
+package lock
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// FakeOS is an in-memory OS lock backend for the Table's tests: a test
+// stands for a slow or hung server by blocking in its hooks. Set the hooks
+// before the table is used.
+type FakeOS struct {
+	// OnUnlock, when set, runs at the start of every OS unlock, while the
+	// lock is still held.
+	OnUnlock func(file string)
+	// OnLost, when set, runs at the start of every lost check, as the real
+	// backends' check once waited for a Verify in flight on the lock.
+	OnLost func(file string)
+
+	mu      sync.Mutex
+	holders map[string]*fakeLock
+	gen     int
+}
+
+type fakeLock struct {
+	os     *FakeOS
+	file   string
+	gen    int
+	isLost atomic.Bool
+}
+
+// NewTableWithFakeOS returns a Table whose OS locks are os's.
+func NewTableWithFakeOS(cfg Config, os *FakeOS) *Table {
+	cfg.setLimits()
+	os.holders = make(map[string]*fakeLock)
+	return &Table{cfg: cfg, strategy: Flock, be: os, files: make(map[string]*fileState)}
+}
+
+func (o *FakeOS) try(file string) (osLock, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.holders[file] != nil {
+		return nil, nil
+	}
+	o.gen++
+	l := &fakeLock{os: o, file: file, gen: o.gen}
+	o.holders[file] = l
+	return l, nil
+}
+
+func (o *FakeOS) openFiles() int    { return 0 }
+func (o *FakeOS) evictIdle(int) int { return 0 }
+func (o *FakeOS) close() error      { return nil }
+
+// Holder reports the generation of the OS lock held on file (each
+// acquisition gets the next one, from 1), or 0 when none is.
+func (o *FakeOS) Holder(file string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if l := o.holders[file]; l != nil {
+		return l.gen
+	}
+	return 0
+}
+
+// MarkLost makes the OS lock held on file lost, as a server that gave it
+// to somebody else.
+func (o *FakeOS) MarkLost(file string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.holders[file].isLost.Store(true)
+}
+
+func (l *fakeLock) verify() error {
+	if l.isLost.Load() {
+		return fmt.Errorf("fake %s: %w", l.file, ErrLockLost)
+	}
+	return nil
+}
+
+func (l *fakeLock) lost() bool {
+	if l.os.OnLost != nil {
+		l.os.OnLost(l.file)
+	}
+	return l.isLost.Load()
+}
+
+func (l *fakeLock) unlock() error {
+	if l.os.OnUnlock != nil {
+		l.os.OnUnlock(l.file)
+	}
+	l.os.mu.Lock()
+	defer l.os.mu.Unlock()
+	if l.os.holders[l.file] != l {
+		return errors.New("fake: unlock of a lock not held")
+	}
+	delete(l.os.holders, l.file)
+	return nil
+}
+
+// HandleGen reports the generation of the fake OS lock under h.
+func HandleGen(h *Handle) int {
+	h.t.mu.Lock()
+	defer h.t.mu.Unlock()
+	return h.f.os.(*fakeLock).gen
+}

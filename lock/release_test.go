@@ -1,0 +1,206 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package lock_test
+
+import (
+	"context"
+
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// gate stands for a server that does not answer: the first call of its
+// hook for file reports itself on entered and blocks until open.
+type gate struct {
+	file    string
+	entered chan struct{}
+	opened  chan struct{}
+	first   atomic.Bool
+	once    sync.Once
+}
+
+func newGate(t *testing.T, file string) *gate {
+	g := &gate{file: file, entered: make(chan struct{}), opened: make(chan struct{})}
+	// Opened before the cleanups registered earlier run (the table's
+	// Close), so a call blocked in a failed test returns.
+	t.Cleanup(g.open)
+	return g
+}
+
+func (g *gate) hook(file string) {
+	if file == g.file && g.first.CompareAndSwap(false, true) {
+		close(g.entered)
+		<-g.opened
+	}
+}
+
+func (g *gate) open() { g.once.Do(func() { close(g.opened) }) }
+
+// within runs fn and fails the test when it has not returned by
+// proctest.Deadline: a hang becomes a failure. Nothing is measured.
+func within(t *testing.T, what string, fn func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-hangCtx(t).Done():
+		t.Fatalf("%s did not complete while another stripe's OS call was blocked", what)
+	}
+}
+
+func await(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-hangCtx(t).Done():
+		t.Fatalf("gave up waiting for %s", what)
+	}
+}
+
+type lockResult struct {
+	h   *lock.Handle
+	err error
+}
+
+// lockAsync locks key on file on a goroutine of its own.
+func lockAsync(t *testing.T, tab *lock.Table, file, key string) <-chan lockResult {
+	ch := make(chan lockResult, 1)
+	go func() {
+		h, err := tab.Lock(hangCtx(t), file, key, lock.Exclusive)
+		ch <- lockResult{h, err}
+	}()
+	return ch
+}
+
+func cycle(ctx context.Context, tab *lock.Table, file, key string) error {
+	h, err := tab.Lock(ctx, file, key, lock.Exclusive)
+	if err != nil {
+		return err
+	}
+	return h.Unlock()
+}
+
+// While one stripe's OS lock is being released, or its lost state is being
+// checked, and the server does not answer, the Table's other stripes lock
+// and unlock as usual; a second locker of the blocked stripe waits, and
+// then gets the lock the release left it: a fresh OS lock, never the one
+// being released, or the held one handed over when it was not lost.
+func TestBlockedReleaseDelaysOnlyItsStripe(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		block      string // the OS call that hangs: "unlock" or "lost"
+		lost       bool   // the OS lock is lost before the release
+		waiterInAt string // the waiter arrives "before" the release or "during" it
+		handedOver bool   // the waiter gets A's OS lock, not a fresh one
+	}{
+		{name: "unlock", block: "unlock", waiterInAt: "during"},
+		{name: "lost-check-before-handoff", block: "lost", waiterInAt: "before", handedOver: true},
+		{name: "lost-lock-not-handed-over", block: "unlock", lost: true, waiterInAt: "before"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &lock.FakeOS{}
+			tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
+			t.Cleanup(func() { tab.Close() })
+			g := newGate(t, "s1")
+			if tc.block == "unlock" {
+				fake.OnUnlock = g.hook
+			} else {
+				fake.OnLost = g.hook
+			}
+
+			a, err := tab.TryLock("s1", "a", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			aGen := lock.HandleGen(a)
+			if tc.lost {
+				fake.MarkLost("s1")
+			}
+			var waiter <-chan lockResult
+			if tc.waiterInAt == "before" {
+				waiter = lockAsync(t, tab, "s1", "a")
+				waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+			}
+			unlocked := make(chan error, 1)
+			go func() { unlocked <- a.Unlock() }()
+			await(t, g.entered, "the blocked "+tc.block)
+			if tc.waiterInAt == "during" {
+				waiter = lockAsync(t, tab, "s1", "a")
+				waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+			}
+
+			within(t, "Lock and Unlock of another stripe", func() error { return cycle(hangCtx(t), tab, "s2", "b") })
+			within(t, "another key's TryLock on another stripe", func() error {
+				h, err := tab.TryLock("s3", "c", lock.Shared)
+				if err != nil {
+					return err
+				}
+				return h.Unlock()
+			})
+			within(t, "Stats", func() error { tab.Stats(); return nil })
+			select {
+			case r := <-waiter:
+				t.Fatalf("the waiter got the stripe while it was being released: %+v", r)
+			case err := <-unlocked:
+				t.Fatalf("Unlock returned while its OS call was blocked: %v", err)
+			default:
+			}
+
+			g.open()
+			if err := <-unlocked; err != nil {
+				t.Fatalf("Unlock: %v", err)
+			}
+			r := <-waiter
+			if r.err != nil {
+				t.Fatalf("waiter: %v", r.err)
+			}
+			got, held := lock.HandleGen(r.h), fake.Holder("s1")
+			if got != held || (got == aGen) != tc.handedOver {
+				t.Fatalf("waiter holds OS lock %d, the OS has %d on the stripe; the released one was %d, handed over: want %v", got, held, aGen, tc.handedOver)
+			}
+			if err := r.h.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			if st := tab.Stats(); st.Held != 0 || st.Waiting != 0 || fake.Holder("s1") != 0 {
+				t.Fatalf("after the last Unlock: %+v, OS lock %d, want nothing held", st, fake.Holder("s1"))
+			}
+		})
+	}
+}
+
+// A close of a lock descriptor that does not return (an evicted idle
+// descriptor's CLOSE on a hung NFS mount) delays only the call that makes
+// it: other stripes lock and unlock meanwhile.
+func TestBlockedCloseDelaysNoOtherStripe(t *testing.T) {
+	tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: lock.Flock, MaxOpen: 1})
+	g := newGate(t, "")
+	lock.SetCloseHook(tab, func() { g.hook("") })
+	if err := cycle(context.Background(), tab, "s1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	// s2's descriptor makes two with MaxOpen 1: s1's idle one is closed.
+	got := lockAsync(t, tab, "s2", "b")
+	await(t, g.entered, "the eviction's close")
+
+	within(t, "Lock and Unlock of another stripe", func() error { return cycle(hangCtx(t), tab, "s3", "c") })
+	within(t, "Stats", func() error { tab.Stats(); return nil })
+
+	g.open()
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if err := r.h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if st := tab.Stats(); st.Held != 0 || st.Open > 1 {
+		t.Fatalf("after the unlocks: %+v, want nothing held and at most MaxOpen=1 open", st)
+	}
+}
