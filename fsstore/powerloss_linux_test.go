@@ -94,7 +94,7 @@ func TestPowerLossUML(t *testing.T) {
 	if out, err := exec.Command(mkfs, "-q", "-F", img).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
 	}
-	self, err := os.Executable()
+	self, err := nfstest.GuestBinary() // the race detector cannot run in the guest
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,11 @@ var guestBin struct {
 	err  error
 }
 
+// GuestBinary returns the test binary a User-Mode-Linux guest should run:
+// this one, or, when it was built with -race, a copy built without it.
+// For tests that boot a guest of their own rather than through Run.
+func GuestBinary() (string, error) { return guestBinary() }
+
 // guestBinary returns the test binary the guest should run.
 func guestBinary() (string, error) {
 	exe, err := os.Executable()
