@@ -704,8 +704,11 @@ type nfsBudget struct {
 // nfsRPCNoise is how far an average may exceed its budget: the client
 // now and then sends a GETATTR or READ because a cached attribute timed out
 // (acregmin, 3 s) during the measurement, which depends on timing, not on
-// the store. A whole extra RPC per operation still fails.
-const nfsRPCNoise = 0.25
+// the store, and grows with how long the 20 repetitions take: on a loaded
+// machine (several guests at once) a locked cycle measured 10.30 against
+// its 10 with delegations on (CLOSE, OPEN_NOATTR and READ after expiries).
+// Half an RPC allows that; a whole extra RPC per operation still fails.
+const nfsRPCNoise = 0.5
 
 // nfsIgnoredOps are RPCs that the client sends on its own schedule (lease
 // renewal), not because of the operation measured.
