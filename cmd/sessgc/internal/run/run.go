@@ -195,10 +195,15 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned.
+	// The removals are counted as they happen too, so that the summary
+	// and the textfile metrics of an abandoned pass say what it did before
+	// it hung rather than nothing.
 	start, swept := time.Now(), sum
-	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &swept) })
+	var done removals
+	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &done, &swept) })
 	if abandoned {
 		sum.Abandoned(err)
+		done.fill(&sum)
 		sum.DurationSecs = time.Since(start).Seconds()
 	} else {
 		sum = swept
@@ -217,7 +222,34 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	return err
 }
 
-func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) error {
+// removals counts a sweep's removals as they are made, for the progress
+// line and for a pass that Watchdog abandoned.
+type removals struct {
+	sessions, temps, leases, bytes atomic.Int64
+}
+
+func (r *removals) add(rm fsstore.Removal) {
+	switch rm.Kind {
+	case fsstore.KindSession:
+		r.sessions.Add(1)
+	case fsstore.KindTemp:
+		r.temps.Add(1)
+	case fsstore.KindLease:
+		r.leases.Add(1)
+	}
+	r.bytes.Add(rm.Size)
+}
+
+func (r *removals) total() int64 { return r.sessions.Load() + r.temps.Load() + r.leases.Load() }
+
+// fill sets what an abandoned pass removed; what it scanned and kept is
+// known only at the end of a shard, so it stays zero.
+func (r *removals) fill(sum *Summary) {
+	sum.Sessions, sum.Temps, sum.Leases = r.sessions.Load(), r.temps.Load(), r.leases.Load()
+	sum.Removed, sum.BytesFreed = sum.Sessions+sum.Temps+sum.Leases, r.bytes.Load()
+}
+
+func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, sum *Summary) error {
 	if opts.Jitter > 0 {
 		t := time.NewTimer(rand.N(opts.Jitter))
 		select {
@@ -235,7 +267,6 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 	defer s.Close()
 	sum.Dir = s.Dir()
 
-	var removed, freed atomic.Int64
 	var unavailable atomic.Bool
 	so := fsstore.SweepOptions{
 		DryRun:      opts.DryRun,
@@ -250,8 +281,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 			p.error(err)
 		},
 		OnRemove: func(r fsstore.Removal) {
-			removed.Add(1)
-			freed.Add(r.Size)
+			done.add(r)
 			if opts.Verbose || opts.DryRun {
 				p.removal(r)
 			}
@@ -262,7 +292,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, sum *Summary) erro
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, MaxDuration: opts.MaxDuration}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
-			stop := startProgress(opts, p, &removed, &freed)
+			stop := startProgress(opts, p, done)
 			defer stop()
 		}
 		var err error
@@ -348,7 +378,7 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 // startProgress redraws one status line on stderr until stop is called.
 // The total is unknown without a second walk, so it shows counts and rate
 // rather than a percentage.
-func startProgress(opts *RunOptions, p *printer, removed, freed *atomic.Int64) (stop func()) {
+func startProgress(opts *RunOptions, p *printer, rm *removals) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -364,9 +394,9 @@ func startProgress(opts *RunOptions, p *printer, removed, freed *atomic.Int64) (
 				return
 			case <-t.C:
 				el := time.Since(start)
-				n := removed.Load()
+				n := rm.total()
 				p.line(opts.IO.ErrOut, fmt.Sprintf("\r\033[Ksessgc: %s removed, %s freed, %.0f/s, %s",
-					pass.Count(n), pass.Bytes(freed.Load()), float64(n)/el.Seconds(), el.Round(time.Second)))
+					pass.Count(n), pass.Bytes(rm.bytes.Load()), float64(n)/el.Seconds(), el.Round(time.Second)))
 			}
 		}
 	}()

@@ -4,6 +4,7 @@ package stats
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -23,6 +24,7 @@ type StatsOptions struct {
 	Concurrency int
 	Grace       time.Duration
 	TempAge     time.Duration
+	MaxDuration time.Duration // 0: no limit
 	JSON        bool
 }
 
@@ -39,7 +41,12 @@ temp files, lock and lease files, foreign files, the range of session expiry
 times, and how full the shard directories are. It removes nothing.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
-the file server's clock) plus the largest idle timeout recorded in the store.`,
+the file server's clock) plus the largest idle timeout recorded in the store.
+
+With --max-duration, a census that has not finished in time ends with exit 1,
+and one stuck in a call to a file server that does not answer (a hung NFS or
+EFS mount) is abandoned and exits 4, as "sessgc run" does, instead of waiting
+for the server as long as the mount does.`,
 		Example: `  sessgc stats --dir /srv/sessions
   sessgc stats --dir /srv/sessions --json | jq .expired`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
@@ -50,13 +57,14 @@ the file server's clock) plus the largest idle timeout recorded in the store.`,
 	f.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "shard directories walked in parallel, 1..64")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "as for run: extra age before a session counts as expired")
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "as for run: age after which a temp file counts as stale")
+	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "give up after this long (0: no limit): exit 1, or 4 if the file server does not answer")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
 	cmd.MarkFlagDirname("dir")
 	return cmd
 }
 
 func (o *StatsOptions) validate() error {
-	if err := pass.Check(o.Dir, o.Concurrency, 0, 0, ""); err != nil {
+	if err := pass.Check(o.Dir, o.Concurrency, 0, o.MaxDuration, ""); err != nil {
 		return err
 	}
 	return pass.CheckAges(o.Grace, o.TempAge)
@@ -93,19 +101,37 @@ type Report struct {
 }
 
 func statsRun(ctx context.Context, opts *StatsOptions) error {
-	s, err := pass.OpenStore(opts.Dir)
-	if err != nil {
+	// The census runs under the watchdog, opening the store included: on a
+	// hung mount the first call to the server never returns. What it
+	// fills is read only when it returned.
+	var (
+		st  fsstore.Stats
+		dir string
+	)
+	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error {
+		s, err := pass.OpenStore(opts.Dir)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		got, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge})
+		switch {
+		case errors.Is(err, fsstore.ErrUnavailable):
+			return pass.Unavailable(err)
+		case err != nil && errors.Is(context.Cause(ctx), pass.ErrBudgetSpent):
+			return cmdutil.FailureErrorf("--max-duration %s spent before the census was complete: %w", opts.MaxDuration, err)
+		case err != nil && ctx.Err() != nil:
+			return cmdutil.FailureErrorf("interrupted: %w", err)
+		case err != nil:
+			return cmdutil.StoreErrorf("%w", err)
+		}
+		st, dir = got, s.Dir()
+		return nil
+	})
+	if abandoned || err != nil {
 		return err
 	}
-	defer s.Close()
-	st, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge})
-	if err != nil {
-		if ctx.Err() != nil {
-			return cmdutil.FailureErrorf("interrupted: %w", err)
-		}
-		return cmdutil.StoreErrorf("%w", err)
-	}
-	r := newReport(s.Dir(), &st)
+	r := newReport(dir, &st)
 	if opts.JSON {
 		b, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
