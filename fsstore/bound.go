@@ -139,8 +139,11 @@ type bounder struct {
 	timeout time.Duration
 	slots   opwatch.Bound
 	hook    func(site string)
-	brk     breaker
-	calls   sync.Pool
+	// closed reports whether the breaker is closed: the Gate of every
+	// call, which lets a lock waiter refused a slot try again later.
+	closed func() bool
+	brk    breaker
+	calls  sync.Pool
 
 	// Workers run the calls. They are kept, up to maxIdle idle ones,
 	// because a fresh goroutine's stack must grow to the depth of the
@@ -182,6 +185,7 @@ func newBounder(s *Store, c *config) *bounder {
 	if b.brk.after == nil {
 		b.brk.after = time.After
 	}
+	b.closed = func() bool { return BreakerState(b.brk.state.Load()) == BreakerClosed }
 	return b
 }
 
@@ -191,7 +195,7 @@ func (b *bounder) get(what string, kind Op, name string) *call {
 		c = &call{b: b, done: make(chan error, 1)}
 	}
 	c.what, c.kind, c.name = what, kind, name
-	c.op.Hook, c.op.Bound = b.hook, &b.slots
+	c.op.Hook, c.op.Bound, c.op.Gate = b.hook, &b.slots, b.closed
 	return c
 }
 
@@ -237,8 +241,11 @@ const (
 	// for all of it, or fails at once.
 	fsOp = iota
 	// lockOp: waits for a lock holder between its calls into the
-	// filesystem, which take a slot each (opwatch.Op.Enter) and fail
-	// when none is free; the wait takes none.
+	// filesystem, which take a slot each (opwatch.Op.Enter); the wait
+	// takes none. Its first call fails when no slot is free; a later
+	// one, refused, counts as a poll that found the lock held (while the
+	// breaker is closed), and once the lock is granted the operation
+	// runs to its end even over the bound.
 	lockOp
 	// forcedOp: an fsOp that takes a slot even over the bound and while
 	// the breaker is open: releasing a lock must never be refused.

@@ -782,3 +782,113 @@ func TestBoundClose(t *testing.T) {
 	release()
 	f.settle(t)
 }
+
+// TestBoundFullWhileWaiting: a lock waiter whose poll finds every slot
+// taken (other waiters' polls, or calls stuck in the kernel) keeps waiting
+// while the breaker is closed, and is granted the lock once its holder lets
+// go; only an open breaker fails it. The first attempt of an operation is
+// still refused at once when the bound is full (TestBoundFull).
+func TestBoundFullWhileWaiting(t *testing.T) {
+	ops := []struct {
+		name string
+		run  func(s *fsstore.Store, id string) error
+	}{
+		{"Lock", func(s *fsstore.Store, id string) error {
+			l, err := s.Lock(context.Background(), id, fsstore.Exclusive)
+			if err == nil {
+				err = l.Unlock()
+			}
+			return err
+		}},
+		{"CompareAndSwap", func(s *fsstore.Store, id string) error {
+			return s.CompareAndSwap(context.Background(), &fsstore.Session{ID: id, Data: []byte("w")})
+		}},
+	}
+	for _, op := range ops {
+		for _, breakerOpens := range []bool{false, true} {
+			name := op.name + "/breaker-closed"
+			if breakerOpens {
+				name = op.name + "/breaker-opens"
+			}
+			t.Run(name, func(t *testing.T) {
+				failures := 1000
+				if breakerOpens {
+					failures = 1
+				}
+				f := newBoundFixture(t, fsstore.WithMaxInFlight(1), fsstore.WithBreaker(failures, time.Hour))
+				id := newID(t)
+				held, err := openPlain(t, f.dir).Lock(context.Background(), id, fsstore.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer held.Unlock()
+				errc := make(chan error, 1)
+				go func() { errc <- op.run(f.s, id) }()
+				eventually(t, func() bool { return f.fs.count("lock") > 0 }, "the waiter's first attempt")
+
+				// Fill the one slot with a load stuck in the kernel and given up
+				// on; a load refused because a poll had the slot tries again.
+				releaseLoad := f.fs.hang("load")
+				defer releaseLoad()
+				var releaseRequeue func()
+				if !breakerOpens {
+					releaseRequeue = f.fs.hang("lock-requeue")
+					defer releaseRequeue()
+				}
+				// The waiter's refusal may be reported before the load's hang.
+				requeued := false
+				for filled := false; !filled; {
+					ctx := newDeadlineCtx()
+					lerr := make(chan error, 1)
+					go func() { _, err := f.s.Load(ctx, newID(t)); lerr <- err }()
+				wait:
+					select {
+					case site := <-f.fs.entered:
+						switch site {
+						case "lock-requeue":
+							requeued = true
+							goto wait
+						case "load":
+						default:
+							t.Fatalf("hung at %q, want load", site)
+						}
+						ctx.expire()
+						isUnavailable(t, <-lerr, context.DeadlineExceeded)
+						filled = true
+					case err := <-lerr:
+						isUnavailable(t, err, nil)
+					case err := <-errc:
+						t.Fatalf("the waiter ended while its lock was held elsewhere: %v", err)
+					}
+				}
+
+				if breakerOpens {
+					// The store is known not to answer: the waiter stops.
+					err := <-errc
+					isUnavailable(t, err, nil)
+					return
+				}
+				if !requeued {
+					select {
+					case err := <-errc:
+						t.Fatalf("a waiter refused a slot after it had begun waiting failed: %v", err)
+					case site := <-f.fs.entered:
+						if site != "lock-requeue" {
+							t.Fatalf("hung at %q, want lock-requeue", site)
+						}
+					case <-time.After(time.Minute):
+						t.Fatal("the waiter neither failed nor was refused a slot")
+					}
+				}
+				releaseRequeue()
+				releaseLoad()
+				if err := held.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("once the holder let go: %v", err)
+				}
+			})
+		}
+	}
+}

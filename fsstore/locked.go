@@ -78,26 +78,29 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	if err != nil {
 		return nil, err
 	}
+	// Errors of the bound (run, fullErr) name the operation already.
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
-		h, err = s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode)
+		if h, err = s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
+			err = fmt.Errorf("fsstore: lock: %w", err)
+		}
 	} else {
 		c := b.get("lock", OpLockWait, k.name)
 		c.fn = func(c *call) error {
 			var err error
 			c.h, err = s.locks.Lock(opwatch.NewContext(ctx, &c.op), stripeName(k.stripe, s.layout.stripes), k.name, mode)
-			if err != nil && c.op.Refused() {
+			switch {
+			case err != nil && c.op.Refused():
 				return b.fullErr("lock")
+			case err != nil:
+				return fmt.Errorf("fsstore: lock: %w", err)
 			}
-			return err
+			return nil
 		}
 		if err = b.run(ctx, c, lockOp); err == nil {
 			h = c.h
 		}
 		b.put(c)
-	}
-	if err != nil {
-		err = fmt.Errorf("fsstore: lock: %w", err)
 	}
 	s.end(OpLockWait, start, err, 0, k.name)
 	if err != nil {
@@ -115,7 +118,9 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	}
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
-		h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode)
+		if h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
+			err = fmt.Errorf("fsstore: lock: %w", err)
+		}
 	} else {
 		// No wait for a holder here: all of it counts as waiting for the
 		// filesystem, bounded by the ceiling.
@@ -123,8 +128,10 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 		c.fn = func(c *call) error {
 			c.hook("lock")
 			var err error
-			c.h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode)
-			return err
+			if c.h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
+				return fmt.Errorf("fsstore: lock: %w", err)
+			}
+			return nil
 		}
 		if err = b.run(context.Background(), c, fsOp); err == nil {
 			h = c.h
@@ -132,7 +139,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 		b.put(c)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: lock: %w", err)
+		return nil, err
 	}
 	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
 }

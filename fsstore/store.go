@@ -726,18 +726,23 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
 	}
 	if c != nil && !c.op.Enter() {
-		// Given up on as the lock was granted, or no slot for the rest:
-		// not even a read.
+		if !c.op.Requeue() {
+			// Given up on as the lock was granted, or the store is known
+			// not to answer: not even a read.
+			c.op.EnterAlways()
+			h.Unlock()
+			c.op.Exit()
+			if c.op.Refused() {
+				return s.bnd.fullErr("compare-and-swap")
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+			}
+			return fmt.Errorf("fsstore: compare-and-swap: %w", errAbandoned)
+		}
+		// Granted the lock with every slot taken: an operation admitted
+		// and granted is not refused now, it runs over the bound.
 		c.op.EnterAlways()
-		h.Unlock()
-		c.op.Exit()
-		if c.op.Refused() {
-			return s.bnd.fullErr("compare-and-swap")
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("fsstore: compare-and-swap: %w", err)
-		}
-		return fmt.Errorf("fsstore: compare-and-swap: %w", errAbandoned)
 	}
 	defer h.Unlock()
 	c.hook("compare-and-swap")

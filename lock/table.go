@@ -425,18 +425,28 @@ func (t *Table) forget(file string, f *fileState) {
 func (t *Table) acquireOS(ctx context.Context, file string, block bool) (osLock, error) {
 	w := opwatch.FromContext(ctx)
 	var d time.Duration
-	for {
+	for tried := false; ; tried = true {
 		if err := t.slotFree(file); err != nil {
 			return nil, err
 		}
-		if !w.Enter() {
+		var l osLock
+		if w.Enter() {
+			w.RunHook("lock")
+			var err error
+			l, err = t.be.try(file)
+			w.Exit()
+			if err != nil {
+				return nil, err
+			}
+		} else if !block || !tried || !w.Requeue() {
+			// Given up on, or refused a slot at the first attempt: the
+			// operation could not start, and says so at once.
 			return nil, &waitError{path: t.path(file), err: abandonedErr(ctx)}
-		}
-		w.RunHook("lock")
-		l, err := t.be.try(file)
-		w.Exit()
-		if err != nil {
-			return nil, err
+		} else {
+			// Refused a slot while waiting for another owner: other
+			// waiters' polls fill the caller's bound for a moment. This
+			// attempt counts as one that found the lock held.
+			w.RunHook("lock-requeue")
 		}
 		if l != nil {
 			t.mu.Lock()

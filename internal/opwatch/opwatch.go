@@ -63,7 +63,10 @@ type Op struct {
 	// Bound, when set, is taken for each call Enter and EnterAlways
 	// admit, and given back by Exit; Enter fails when it is full. slot
 	// and refused belong to the operation's own goroutine.
-	Bound   *Bound
+	Bound *Bound
+	// Gate, when set, tells a waiter refused a slot whether it may try
+	// again later (Requeue): false once the store is known not to answer.
+	Gate    func() bool
 	slot    bool
 	refused bool
 }
@@ -106,6 +109,21 @@ func (o *Op) Enter() bool {
 
 // Refused reports whether Enter failed for want of a slot.
 func (o *Op) Refused() bool { return o != nil && o.refused }
+
+// Requeue reports whether a call that Enter refused for want of a slot,
+// made by an operation that is waiting anyway (for another owner's lock),
+// may be tried again at its next poll, and clears the refusal if so. The
+// slots are then taken by other calls that each last a round trip; failing
+// an operation that already waited would turn a busy moment into an
+// error. It returns false when the operation was abandoned, was not
+// refused, or the Gate says the store does not answer.
+func (o *Op) Requeue() bool {
+	if o == nil || !o.refused || o.Abandoned() || (o.Gate != nil && !o.Gate()) {
+		return false
+	}
+	o.refused = false
+	return true
+}
 
 // EnterAlways is Enter for a call that must be made even when abandoned
 // or over the bound: releasing a lock.
@@ -215,7 +233,7 @@ func (o *Op) InOS() (bool, int64) {
 func (o *Op) Reset() {
 	o.state.Store(0)
 	o.since.Store(0)
-	o.Hook, o.Bound, o.slot, o.refused = nil, nil, false, false
+	o.Hook, o.Bound, o.Gate, o.slot, o.refused = nil, nil, nil, false, false
 }
 
 type ctxKey struct{}
