@@ -26,11 +26,18 @@ var (
 	errNoFDTouch  = errors.New("touch by descriptor not supported")
 	errNotRegular = errors.New("not a regular file")
 	errTooBig     = errors.New("file larger than the size limit")
+	// errTempTaken: a fenced write's temp file was gone at its rename and
+	// the record does not hold the write (see writeAtomicAt).
+	errTempTaken = errors.New("the temp file was moved or removed by another writer (a host that lost this session's lock, or the sweep) and the record does not hold this write")
 )
 
 // tempPrefix starts the name of every temp file. Sweeps recognise stale temp
 // files by it; a dot keeps them out of casual listings.
 const tempPrefix = ".tmp-"
+
+// fencedTemp is the temp file name of a write under a record's lock: one
+// fixed name per record (see writeAtomicAt).
+func fencedTemp(record string) string { return tempPrefix + record + ".locked" }
 
 func randHex(n int) string {
 	b := make([]byte, n)

@@ -3,6 +3,7 @@
 package fsstore
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -453,13 +454,14 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
 // With prealloc the temp file's blocks are allocated up front (Linux only,
 // see Store.prealloc for when that pays).
 func (r *rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
-	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil)
+	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil, false)
 }
 
 // writeAtomicCheck is writeAtomic with a check run right before the
 // rename, when everything but the rename is done: a locked save verifies
 // its lock there, as late as it can. A failing check publishes nothing.
-func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check func() error) error {
+// fenced is for a write under the session's lock: see writeAtomicAt.
+func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check func() error, fenced bool) error {
 	dflags := dirLookupFlags
 	if d >= DurabilityFull {
 		dflags = unix.O_RDONLY // fsync needs a real descriptor
@@ -476,7 +478,7 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fenced)
 }
 
 // writeAtomic is rootDir.writeAtomic for a directory that is not below a
@@ -496,25 +498,63 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, false)
 }
 
-func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check func() error) error {
+// writeAtomicAt writes data to a temp file in dfd and renames it to name.
+//
+// A fenced write is one under the session's lock (Locked.Save,
+// CompareAndSwap, Rekey). Its temp file has one fixed name per record
+// (fencedTemp) and is created exclusively, removing a leftover of an
+// earlier holder first. That is what keeps a late rename from a host that
+// lost the lock from publishing its record over a newer one: on NFS a
+// RENAME sent before a network cut can reach the server after the cut
+// outlasted the lease and another host took the lock and saved. The
+// RENAME names the temp file, and by then the later holder has removed
+// that name or renamed its own file away under it: the late RENAME fails
+// (ENOENT), or at worst publishes the later holder's own, exclusively
+// created, file a moment early. The second case shows up as this write's
+// rename failing with ENOENT; the record then holds these bytes, and
+// sameFile checks that before reporting success.
+func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check func() error, fenced bool) error {
+	// No O_EXCL for an unfenced write: an exclusive create costs NFSv4.1 a
+	// second round trip (SETATTR after the OPEN, measured), and the 64
+	// random bits of the name make a collision with another writer as
+	// unlikely as guessing a key. O_NOFOLLOW refuses a symlink planted at
+	// the temp name; O_TRUNC would only matter in that impossible
+	// collision. A fenced write pays the round trip: its name is shared by
+	// every holder of the lock in turn, and it must never write into a file
+	// another holder (one that lost the lock and does not know yet) still
+	// writes to, as opening that file with O_TRUNC would.
 	tmpName := tempPrefix + name + "-" + randHex(8)
-	tmp := filepath.Join(dir, tmpName)
-	// No O_EXCL: an exclusive create costs NFSv4.1 a second round trip
-	// (SETATTR after the OPEN, measured), and the 64 random bits of the name
-	// make a collision with another writer as unlikely as guessing a key.
-	// O_NOFOLLOW refuses a symlink planted at the temp name; O_TRUNC would
-	// only matter in that impossible collision.
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fd, err := retryEINTR(func() (int, error) { return unix.Openat(dfd, tmpName, flags, uint32(perm.Perm())) })
+	if fenced {
+		tmpName = fencedTemp(name)
+		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	}
+	tmp := filepath.Join(dir, tmpName)
+	create := func() (int, error) {
+		return retryEINTR(func() (int, error) { return unix.Openat(dfd, tmpName, flags, uint32(perm.Perm())) })
+	}
+	fd, err := create()
+	if fenced && err == unix.EEXIST {
+		// Left by an earlier holder of the lock: one that crashed, or one
+		// cut off from the server whose rename may still come. Removing
+		// the name is what fences that rename off.
+		if err = unlinkNoEnt(dfd, tmpName); err == nil {
+			fd, err = create()
+		}
+	}
 	if err != nil {
 		return &fs.PathError{Op: "create temp", Path: tmp, Err: noFollowErr(err)}
 	}
 	ok := false
+	lost := false
 	defer func() {
-		if !ok {
+		// A fenced write that found its lock lost leaves its temp file to
+		// the next holder or the sweep: the next holder may be writing
+		// under that name by now.
+		if !ok && !(fenced && lost) {
 			unix.Unlinkat(dfd, tmpName, 0)
 		}
 	}()
@@ -546,11 +586,18 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	}
 	if check != nil {
 		if err := check(); err != nil {
+			lost = !errors.Is(err, errAbandoned)
 			return err
 		}
 	}
 	if err := unix.Renameat(dfd, tmpName, dfd, name); err != nil {
-		return &fs.PathError{Op: "rename", Path: filepath.Join(dir, name), Err: err}
+		if !(fenced && err == unix.ENOENT && sameContent(dfd, name, data)) {
+			if fenced && err == unix.ENOENT {
+				err = errTempTaken
+			}
+			return &fs.PathError{Op: "rename", Path: filepath.Join(dir, name), Err: err}
+		}
+		// Renamed early by a late rename of an earlier holder: published.
 	}
 	ok = true
 	if d >= DurabilityFull {
@@ -559,6 +606,39 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		}
 	}
 	return nil
+}
+
+// unlinkNoEnt removes dfd/name; a name already gone is no error.
+func unlinkNoEnt(dfd int, name string) error {
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Unlinkat(dfd, name, 0) })
+	if err == unix.ENOENT {
+		return nil
+	}
+	return err
+}
+
+// sameContent reports whether dfd/name, a regular file, holds exactly data.
+func sameContent(dfd int, name string, data []byte) bool {
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, len(data)+1)
+	n := 0
+	for n < len(buf) {
+		m, err := retryEINTR(func() (int, error) { return unix.Read(fd, buf[n:]) })
+		if err != nil {
+			return false
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return bytes.Equal(buf[:n], data)
 }
 
 // syncDir fsyncs a directory, making renames in it durable. It is for the

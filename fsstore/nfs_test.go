@@ -795,6 +795,11 @@ func (m *nfsMeter) report(budgets []nfsBudget) {
 // Touch of a record this process has seen costs the SETATTR alone: its
 // reply shows whether the touched file still has a name, which settles
 // that it was the record (see Store.touchKnown).
+//
+// A save under the lock creates its fenced temp file exclusively (see
+// writeAtomicAt): the Linux client follows that OPEN with a SETATTR that
+// resets the times the server kept the create verifier in, one RPC more
+// than the unlocked Save's create.
 var nfsRPCBudgets = []nfsBudget{
 	{"Load, this host wrote last", 3},
 	{"Load, other host wrote last", 6},
@@ -802,8 +807,8 @@ var nfsRPCBudgets = []nfsBudget{
 	{"Load with cache, other host wrote", 0},
 	{"Save", 4},
 	{"Touch", 1},
-	{"Lock+Load+Save+Unlock, own write", 10},
-	{"Lock+Load+Save+Unlock, other wrote", 13},
+	{"Lock+Load+Save+Unlock, own write", 11},
+	{"Lock+Load+Save+Unlock, other wrote", 14},
 	{"Lock+Load+Unlock, own write", 6},
 	// 7 plus a READ: the client drops its cached data after its own
 	// SETATTR (the change attribute moved), so the Load that follows a

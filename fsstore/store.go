@@ -640,18 +640,22 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		preRename = func() error { h("rename"); return verify() }
 	}
 	if c != nil {
+		// The lock is checked first: a save given up on while its check
+		// waits for the server is skipped, not left "in doubt".
 		check := preRename
 		preRename = func() error {
+			if check != nil {
+				if err := check(); err != nil {
+					return err
+				}
+			}
 			if !c.commit() {
 				return errAbandoned
-			}
-			if check != nil {
-				return check()
 			}
 			return nil
 		}
 	}
-	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename)
+	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify != nil)
 	if err == nil && s.cfg.fakeClock {
 		err = s.root.setMtime(filepath.Join(dir, k.name), now)
 	}

@@ -1,0 +1,130 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestLateRenameFenced plays the partition that the lost-lock checks
+// cannot catch: hostA's locked save passed its last check and sent its
+// rename, the network was cut until its lock lease ran out, hostB took the
+// lock and saved, and then hostA's rename reached the server. The rename
+// must not publish hostA's record over hostB's acknowledged one, whether
+// it arrives after hostB's save or while hostB's temp file is written.
+//
+// The lease strategy stands in for the lease running out (the test removes
+// the lease file), and a hung "commit" hook for the rename in flight.
+func TestLateRenameFenced(t *testing.T) {
+	writes := []struct {
+		name string
+		save func(ctx context.Context, s *fsstore.Store, id, data string) error
+	}{
+		{"Locked.Save", func(ctx context.Context, s *fsstore.Store, id, data string) error {
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			sess, err := l.Load(ctx)
+			if err != nil {
+				return err
+			}
+			sess.Data = []byte(data)
+			return l.Save(ctx, sess)
+		}},
+		{"CompareAndSwap", func(ctx context.Context, s *fsstore.Store, id, data string) error {
+			sess, err := s.Load(ctx, id)
+			if err != nil {
+				return err
+			}
+			sess.Data = []byte(data)
+			return s.CompareAndSwap(ctx, sess)
+		}},
+	}
+	for _, w := range writes {
+		for _, during := range []bool{false, true} {
+			name := w.name + "/after-the-next-save"
+			if during {
+				name = w.name + "/during-the-next-save"
+			}
+			t.Run(name, func(t *testing.T) {
+				ctx := context.Background()
+				f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
+				id := newID(t)
+				mustSave(t, f.s, id, "v1")
+
+				// hostA: a locked save stuck in its rename, given up on.
+				la, err := f.s.Lock(ctx, id, fsstore.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sa, err := la.Load(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				releaseA := f.fs.hang("commit")
+				defer releaseA()
+				sa.Data = []byte("A")
+				actx, cancel := context.WithCancel(ctx)
+				errc := make(chan error, 1)
+				go func() { errc <- la.Save(actx, sa) }()
+				f.fs.await(t, "commit")
+				cancel()
+				isUnavailable(t, <-errc, nil)
+
+				// Its lease runs out; hostB takes the lock and saves.
+				if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+					t.Fatal(err)
+				}
+				fsB := newFakeFS()
+				b, err := fsstore.Open(f.dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithMaxInFlight(8),
+					fsstore.WithOpTimeout(time.Hour), fsstore.WithBreaker(1000, time.Hour), fsstore.WithTestFSForTest(fsB.hook))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer b.Close()
+				if !during {
+					if err := w.save(ctx, b, id, "B"); err != nil {
+						t.Fatalf("hostB's save: %v", err)
+					}
+					releaseA() // hostA's rename reaches the server
+					f.settle(t)
+				} else {
+					releaseB := fsB.hang("commit")
+					defer releaseB()
+					berr := make(chan error, 1)
+					go func() { berr <- w.save(ctx, b, id, "B") }()
+					fsB.await(t, "commit")
+					releaseA() // lands while hostB's temp file is written
+					f.settle(t)
+					releaseB()
+					if err := <-berr; err != nil {
+						t.Fatalf("hostB's save, its temp file renamed by hostA's late rename: %v", err)
+					}
+				}
+				got, err := b.Load(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got.Data) != "B" {
+					t.Fatalf("record holds %q: hostA's late rename overwrote hostB's acknowledged save", got.Data)
+				}
+				if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.s.RecordPathForTest(id)), ".tmp-*")); len(tmps) != 0 {
+					t.Fatalf("temp files left: %v", tmps)
+				}
+				if !strings.Contains(f.log.String(), "given up on by its caller") {
+					t.Fatalf("hostA's failed late save was not logged:\n%s", f.log.String())
+				}
+			})
+		}
+	}
+}
