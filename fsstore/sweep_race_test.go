@@ -329,14 +329,7 @@ func TestSweepKeepsRecordRenewedAfterScan(t *testing.T) {
 		}, "fresh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
-			id := newID(t)
-			p := s.RecordPathForTest(id)
-			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-				t.Fatal(err)
-			}
-			age(t, p)
+			dir, s, id, p := agedRecord(t)
 			s.SetSweepHooksForTest(nil, func(string) { tc.renew(t, dir, id, p) }, nil)
 			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
 			s.SetSweepHooksForTest(nil, nil, nil)
@@ -452,14 +445,7 @@ func TestSweepPutBackLosesToDelete(t *testing.T) {
 		{"touched, nothing while aside", []step{touch}, nil, nil, "old"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
-			id := newID(t)
-			p := s.RecordPathForTest(id)
-			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-				t.Fatal(err)
-			}
-			age(t, p)
+			_, s, id, p := agedRecord(t)
 			run := func(steps []step) func(string) {
 				return func(string) {
 					for _, f := range steps {
@@ -575,4 +561,19 @@ func TestDeleteRemovesRecordLeftAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEnded(t, s, id, "")
+}
+
+// agedRecord opens a store with an idle timeout of an hour in a new
+// directory, saves "old" under a new ID and ages the record past it.
+func agedRecord(t *testing.T) (dir string, s *fsstore.Store, id, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	s = openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+	id = newID(t)
+	path = s.RecordPathForTest(id)
+	if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	age(t, path)
+	return dir, s, id, path
 }

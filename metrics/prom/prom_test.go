@@ -20,17 +20,8 @@ func TestCollectorLintAndCounts(t *testing.T) {
 	if err := reg.Register(obs); err != nil {
 		t.Fatal(err)
 	}
-	st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, id := observedStore(t, obs)
 	ctx := context.Background()
-	id, _ := fsstore.NewID()
-	st.Load(ctx, id) // not found
-	if err := st.Save(ctx, &fsstore.Session{ID: id, Data: []byte("abc")}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := st.Load(ctx, id); err != nil {
 		t.Fatal(err)
 	}
@@ -226,17 +217,7 @@ func TestLatencyByOutcome(t *testing.T) {
 			t.Errorf("pre-created histogram %v: want outcome ok only", m.GetLabel())
 		}
 	}
-	st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
-	id, _ := fsstore.NewID()
-	st.Load(ctx, id) // not found
-	if err := st.Save(ctx, &fsstore.Session{ID: id, Data: []byte("abc")}); err != nil {
-		t.Fatal(err)
-	}
+	observedStore(t, obs)
 	for _, c := range []struct {
 		op, outcome string
 		want        uint64
@@ -304,4 +285,22 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no pre-created series")
 	}
+}
+
+// observedStore opens a store reporting to obs in a new directory, and
+// runs a Load that finds nothing and a Save of a new session (its ID).
+func observedStore(t *testing.T, obs fsstore.Observer) (*fsstore.Store, string) {
+	t.Helper()
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	id, _ := fsstore.NewID()
+	st.Load(ctx, id) // not found
+	if err := st.Save(ctx, &fsstore.Session{ID: id, Data: []byte("abc")}); err != nil {
+		t.Fatal(err)
+	}
+	return st, id
 }
