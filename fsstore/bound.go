@@ -78,7 +78,8 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 
 // withTestFS makes hook run where a hung server would block a bounded
 // store's work: at the start of each operation (site: its name), before
-// each lock attempt ("lock"), once a write has committed to its rename or
+// each lock attempt ("lock"), before a save creates its temp file
+// ("write"), once a write has committed to its rename or
 // its single system call ("commit"), in probes ("probe"), and whenever the
 // store's directory descriptor is in use ("root"). Tests block
 // in it on channels to play a server that does not answer.

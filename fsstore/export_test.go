@@ -44,7 +44,7 @@ func WithTestAfterForTest(after func(time.Duration) <-chan time.Time) Option {
 // those given up on included.
 func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }
 
-// SetDeleteHookForTest runs h after each unlink of a Delete: "name" after
-// the record's name, "aside" after the sweep's aside name, "again" after
+// SetDeleteHookForTest runs h after each unlink of a Delete: "temp" after
+// the fenced temp file's name, "name" after the record's name, "aside" after the sweep's aside name, "again" after
 // the name once more (nil: none).
 func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDelete = h }

@@ -4,6 +4,7 @@ package fsstore_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,7 @@ func TestLateRenameFenced(t *testing.T) {
 					berr := make(chan error, 1)
 					go func() { berr <- w.save(ctx, b, id, "B") }()
 					fsB.await(t, "commit")
-					releaseA() // lands while hostB's temp file is written
+					releaseA() // lands while hostB's finished temp file awaits its rename
 					f.settle(t)
 					releaseB()
 					if err := <-berr; err != nil {
@@ -126,5 +127,127 @@ func TestLateRenameFenced(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLateRenameAfterDelete: a log-out on hostB while hostA's locked save
+// is cut off with its rename on the wire stays a log-out when that rename
+// lands: Delete removes the fenced temp file first.
+func TestLateRenameAfterDelete(t *testing.T) {
+	for _, locked := range []bool{false, true} {
+		name := "Store.Delete"
+		if locked {
+			name = "Locked.Delete"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
+			id := newID(t)
+			mustSave(t, f.s, id, "v1")
+			la, err := f.s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sa, err := la.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			releaseA := f.fs.hang("commit")
+			defer releaseA()
+			sa.Data = []byte("A")
+			actx, cancel := context.WithCancel(ctx)
+			errc := make(chan error, 1)
+			go func() { errc <- la.Save(actx, sa) }()
+			f.fs.await(t, "commit")
+			cancel()
+			isUnavailable(t, <-errc, nil)
+			if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+				t.Fatal(err)
+			}
+			b := openDir(t, f.dir, fsstore.WithLockStrategy(lock.Lease))
+			if locked {
+				lb, err := b.Lock(ctx, id, fsstore.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := lb.Delete(ctx); err != nil {
+					t.Fatal(err)
+				}
+				lb.Unlock()
+			} else if err := b.Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			releaseA()
+			f.settle(t)
+			if got, err := b.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Fatalf("after the log-out and hostA's late rename: %v, %v; want ErrNotFound (a session deleted came back)", nfsData(got), err)
+			}
+		})
+	}
+}
+
+// TestFencedTempOfTheLiveHolderIsKept: a host that lost the lock without
+// knowing it (here a CompareAndSwap stalled after its lock check, before
+// creating its temp file, its lease broken meanwhile) finds the live holder's fenced temp
+// file under the name it wants. It must verify its lock and fail, not
+// remove that file and write its own there, which the live holder's
+// rename would then publish as its own save.
+func TestFencedTempOfTheLiveHolderIsKept(t *testing.T) {
+	ctx := context.Background()
+	f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
+	id := newID(t)
+	v1 := mustSave(t, f.s, id, "v1")
+
+	releaseA := f.fs.hang("write")
+	defer releaseA()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- f.s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Version: v1.Version, Data: []byte("A")})
+	}()
+	f.fs.await(t, "write")
+	if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+		t.Fatal(err)
+	}
+
+	fsB := newFakeFS()
+	b, err := fsstore.Open(f.dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithMaxInFlight(8),
+		fsstore.WithOpTimeout(time.Hour), fsstore.WithBreaker(1000, time.Hour), fsstore.WithTestFSForTest(fsB.hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	releaseB := fsB.hang("commit")
+	defer releaseB()
+	berr := make(chan error, 1)
+	go func() {
+		l, err := b.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			berr <- err
+			return
+		}
+		defer l.Unlock()
+		sess, err := l.Load(ctx)
+		if err == nil {
+			sess.Data = []byte("B")
+			err = l.Save(ctx, sess)
+		}
+		berr <- err
+	}()
+	fsB.await(t, "commit") // hostB's temp file is written, its rename next
+
+	releaseA()
+	if err := <-errc; !errors.Is(err, fsstore.ErrLockLost) {
+		t.Fatalf("hostA's CompareAndSwap under a lost lock: %v, want ErrLockLost", err)
+	}
+	releaseB()
+	if err := <-berr; err != nil {
+		t.Fatalf("hostB's save: %v", err)
+	}
+	got, err := b.Load(ctx, id)
+	if err != nil || string(got.Data) != "B" {
+		t.Fatalf("record after hostB's save: %v, %v; want \"B\" (hostA wrote into the name hostB published)", nfsData(got), err)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.s.RecordPathForTest(id)), ".tmp-*")); len(tmps) != 0 {
+		t.Fatalf("temp files left: %v", tmps)
 	}
 }

@@ -27,8 +27,8 @@ var (
 	errNotRegular = errors.New("not a regular file")
 	errTooBig     = errors.New("file larger than the size limit")
 	// errTempTaken: a fenced write's temp file was gone at its rename and
-	// the record does not hold the write (see writeAtomicAt).
-	errTempTaken = errors.New("the temp file was moved or removed by another writer (a host that lost this session's lock, or the sweep) and the record does not hold this write")
+	// the record was not found to hold the write (see writeAtomicAt).
+	errTempTaken = errors.New("the temp file was moved or removed by another writer (a host that lost this session's lock, or the sweep), and the record could not be confirmed to hold this write")
 )
 
 // tempPrefix starts the name of every temp file. Sweeps recognise stale temp

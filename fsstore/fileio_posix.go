@@ -448,20 +448,22 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
 // the target, and optionally fsync the directory. Readers see the old file
 // or the new one, never a mix: rename(2) swaps the directory entry
 // atomically, on NFS too (one RENAME operation on the server). The temp
-// file is removed on every error, so a failed save leaves the previous
-// session untouched.
+// file is removed on every error (a fenced write's only under a verified
+// lock, see writeAtomicAt), so a failed save leaves the previous session
+// untouched.
 //
 // With prealloc the temp file's blocks are allocated up front (Linux only,
 // see Store.prealloc for when that pays).
 func (r *rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
-	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil, false)
+	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil, nil)
 }
 
 // writeAtomicCheck is writeAtomic with a check run right before the
 // rename, when everything but the rename is done: a locked save verifies
 // its lock there, as late as it can. A failing check publishes nothing.
-// fenced is for a write under the session's lock: see writeAtomicAt.
-func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check func() error, fenced bool) error {
+// fence, for a write under the session's lock, verifies that lock: see
+// writeAtomicAt.
+func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check, fence func() error) error {
 	dflags := dirLookupFlags
 	if d >= DurabilityFull {
 		dflags = unix.O_RDONLY // fsync needs a real descriptor
@@ -478,7 +480,7 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fenced)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence)
 }
 
 // writeAtomic is rootDir.writeAtomic for a directory that is not below a
@@ -498,25 +500,27 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, false)
+	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil)
 }
 
 // writeAtomicAt writes data to a temp file in dfd and renames it to name.
 //
-// A fenced write is one under the session's lock (Locked.Save,
-// CompareAndSwap, Rekey). Its temp file has one fixed name per record
-// (fencedTemp) and is created exclusively, removing a leftover of an
-// earlier holder first. That is what keeps a late rename from a host that
-// lost the lock from publishing its record over a newer one: on NFS a
-// RENAME sent before a network cut can reach the server after the cut
-// outlasted the lease and another host took the lock and saved. The
-// RENAME names the temp file, and by then the later holder has removed
-// that name or renamed its own file away under it: the late RENAME fails
-// (ENOENT), or at worst publishes the later holder's own, exclusively
-// created, file a moment early. The second case shows up as this write's
+// A fenced write (fence non-nil) is one under the session's lock
+// (Locked.Save, CompareAndSwap, Rekey); fence verifies that lock. Its temp
+// file has one fixed name per record (fencedTemp), created exclusively,
+// and only a writer that has just verified its lock removes a file found
+// under that name. That keeps a late rename from a host that lost the lock
+// from publishing its record over a newer one: on NFS a RENAME sent before
+// a network cut can reach the server after the cut outlasted the lease and
+// another host took the lock and saved. The RENAME names the temp file,
+// and by then the later holder has removed that name or renamed its own
+// file away under it: the late RENAME fails (ENOENT), or publishes the
+// later holder's own file early. The second case shows up as this write's
 // rename failing with ENOENT; the record then holds these bytes, and
-// sameFile checks that before reporting success.
-func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check func() error, fenced bool) error {
+// sameContent checks that before reporting success. A holder that lost its
+// lock without knowing it finds the name taken, fails its verification
+// and leaves the name alone. See docs/design.md, "The lost-lock window".
+func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check, fence func() error) error {
 	// No O_EXCL for an unfenced write: an exclusive create costs NFSv4.1 a
 	// second round trip (SETATTR after the OPEN, measured), and the 64
 	// random bits of the name make a collision with another writer as
@@ -526,6 +530,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	// every holder of the lock in turn, and it must never write into a file
 	// another holder (one that lost the lock and does not know yet) still
 	// writes to, as opening that file with O_TRUNC would.
+	fenced := fence != nil
 	tmpName := tempPrefix + name + "-" + randHex(8)
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	if fenced {
@@ -538,9 +543,13 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	}
 	fd, err := create()
 	if fenced && err == unix.EEXIST {
-		// Left by an earlier holder of the lock: one that crashed, or one
-		// cut off from the server whose rename may still come. Removing
-		// the name is what fences that rename off.
+		// Left by an earlier holder of the lock (one that crashed, or one
+		// cut off whose rename may still come: removing the name fences
+		// it off), or being written by the current holder if this one lost
+		// the lock without knowing: the verification tells which.
+		if err = fence(); err != nil {
+			return err
+		}
 		if err = unlinkNoEnt(dfd, tmpName); err == nil {
 			fd, err = create()
 		}
@@ -549,12 +558,14 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		return &fs.PathError{Op: "create temp", Path: tmp, Err: noFollowErr(err)}
 	}
 	ok := false
-	lost := false
 	defer func() {
-		// A fenced write that found its lock lost leaves its temp file to
-		// the next holder or the sweep: the next holder may be writing
-		// under that name by now.
-		if !ok && !(fenced && lost) {
+		if ok {
+			return
+		}
+		// A fenced write removes its temp file only under a lock it has
+		// just verified: otherwise the name may be the next holder's by
+		// now, and the file is left to the next holder or the sweep.
+		if !fenced || fence() == nil {
 			unix.Unlinkat(dfd, tmpName, 0)
 		}
 	}()
@@ -586,7 +597,6 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	}
 	if check != nil {
 		if err := check(); err != nil {
-			lost = !errors.Is(err, errAbandoned)
 			return err
 		}
 	}

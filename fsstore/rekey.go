@@ -179,7 +179,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	h.Flags &^= record.FlagEncrypted
 	h.KeyID = 0
 	sealed := kr.seal(nil, &h, name, pl)
-	if err := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, hl.Verify, true); err != nil {
+	if err := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, hl.Verify, hl.Verify); err != nil {
 		return rekeyUpToDate, err
 	}
 	// Restore the last-activity time: rekeying is not activity.

@@ -655,7 +655,8 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 			return nil
 		}
 	}
-	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify != nil)
+	c.hook("write")
+	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify)
 	if err == nil && s.cfg.fakeClock {
 		err = s.root.setMtime(filepath.Join(dir, k.name), now)
 	}
@@ -825,6 +826,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // second move aside after the first put-back, that is, a session expired
 // again since (see docs/design.md, the removal protocol).
 //
+// First of all it removes the fenced temp file of a save under the lock
+// (see writeAtomicAt): a save on another host whose rename is still on the
+// wire, cut off from the server, would otherwise bring the session back
+// when its rename lands after the Delete.
+//
 // On NFS each step starts with a fresh look at the directory: the sweep
 // runs on another host, and this client answers an unlink from a cached
 // "no such file" for as long as the directory's cached attributes last.
@@ -837,7 +843,8 @@ func (s *Store) delete(c *call, k key) error {
 		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
 	}
 	aside := filepath.Join(filepath.Dir(p), asideName(k.name))
-	for _, step := range [...]struct{ name, path string }{{"name", p}, {"aside", aside}, {"again", p}} {
+	temp := filepath.Join(filepath.Dir(p), fencedTemp(k.name))
+	for _, step := range [...]struct{ name, path string }{{"temp", temp}, {"name", p}, {"aside", aside}, {"again", p}} {
 		s.refreshDir(p)
 		if err := s.root.unlink(step.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: step.path, Err: err})

@@ -309,7 +309,10 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	if mode == Exclusive {
 		ks.exclWaiters++
 	}
-	for {
+	// waited: this caller has waited already (in this process, for
+	// another key's holder or taker), so a poll refused a slot of its
+	// bound is no longer its first attempt (see acquireOS).
+	for waited := false; ; waited = true {
 		if t.closed {
 			// Closed while we waited.
 			t.leave(f, ks, mode)
@@ -333,7 +336,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		case free && !f.busy:
 			f.busy = true
 			t.mu.Unlock()
-			l, err := t.acquireOS(ctx, file, block)
+			l, err := t.acquireOS(ctx, file, block, waited)
 			t.mu.Lock()
 			f.busy = false
 			f.broadcast()
@@ -421,11 +424,14 @@ func (t *Table) forget(file string, f *fileState) {
 // A caller that runs Lock on a goroutine of its own, so as to give up on a
 // server that does not answer, says so with an opwatch.Op in ctx: each
 // attempt is then marked as a call into the OS, and none is started once
-// the caller has given up.
-func (t *Table) acquireOS(ctx context.Context, file string, block bool) (osLock, error) {
+// the caller has given up. An attempt refused a slot of the caller's bound
+// fails the caller if it is its first (the operation cannot start) and
+// counts as finding the lock held if the caller has waited already: in an
+// earlier poll, or in this process (waited).
+func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) (osLock, error) {
 	w := opwatch.FromContext(ctx)
 	var d time.Duration
-	for tried := false; ; tried = true {
+	for tried := waited; ; tried = true {
 		if err := t.slotFree(file); err != nil {
 			return nil, err
 		}
