@@ -221,6 +221,7 @@ cat >"$STATE/host.sh" <<'EOF'
 H=$1 I=$2 STATE=$3 SRV=$4 MNT=$5
 G=/run/harness
 event() { echo "$(date -u +%T.%3N) $*" >>"$STATE/timeline.log"; }
+nap() { read -rt "$1" <>$G/nap || true; } # see init.sh
 hostname "$H"
 echo $$ >"$G/$H.pid"
 if ! out=$(mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:/" "$MNT" 2>&1); then
@@ -237,7 +238,7 @@ rm -f "$MNT/.harness-$H"
 echo ok >"$G/$H.mount"
 while [ ! -e "$G/go" ]; do
   [ -e "$G/abort" ] && exit 1
-  sleep 0.05
+  nap 0.05
 done
 if [ -e "$STATE/cmd.$H" ]; then
   set -a; . "$STATE/env.sh"; set +a
@@ -280,6 +281,12 @@ mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/lib/nfs
 mkdir -p $G/ctl /run/netns /run/nfs /run/export /run/mnt /run/local \
   /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
 touch /var/lib/nfs/etab /var/lib/nfs/rmtab
+# The poll loops' pause, without a process: a read that times out on a FIFO
+# nobody writes to. A sleep(1) costs about 0.2 s of the guest's one CPU to
+# start, which the loops below, two of them for the whole run, took from
+# the hosts' commands.
+mkfifo $G/nap
+nap() { read -rt "$1" <>$G/nap || true; }
 # Watchdog: the guest powers itself off before the host-side timeout.
 # Hosts' commands still running then get their mountstats taken from outside.
 ( sleep $((TIMEOUT - 10)); echo "nfs-harness: guest timeout after $((TIMEOUT - 10))s"
@@ -351,7 +358,7 @@ ctl() {
       *) echo "unknown verb '$verb'" >"$id.err" ;;
       esac
     done
-    sleep 0.05
+    nap 0.05
   done
 }
 ctl &
@@ -380,7 +387,7 @@ fi
 # Every host must have mounted before any command starts.
 deadline=$((SECONDS + 60)) bad=
 for h in "${NAMES[@]}"; do
-  while [ ! -s $G/$h.mount ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  while [ ! -s $G/$h.mount ] && [ $SECONDS -lt $deadline ]; do nap 0.05; done
   r=$(cat $G/$h.mount 2>/dev/null || echo "mount timed out after 60s")
   if [ "$r" != ok ]; then bad+="$h: $r"$'\n'; fi
 done
@@ -394,7 +401,7 @@ echo "nfs-harness: ${#NAMES[@]} host(s) mounted (lease $(cat /proc/fs/nfsd/nfsv4
 event "guest: ${#NAMES[@]} host(s) mounted (lease $(cat /proc/fs/nfsd/nfsv4leasetime)s, delegations=$DELEG, delay=${DELAY:-none}); go"
 touch $G/go
 for h in "${NAMES[@]}"; do
-  while [ ! -e $G/$h.rc ]; do sleep 0.1; done
+  while [ ! -e $G/$h.rc ]; do nap 0.1; done
   cp $G/$h.rc "$STATE/$h.rc"
 done
 echo done >"$STATE/guest.done"
