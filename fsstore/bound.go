@@ -484,14 +484,16 @@ func (b *bounder) gaveUp(c *call, committed bool, ctxErr error) error {
 	if c.l != nil {
 		c.l.markBroken()
 	}
-	doubt := ""
-	if committed {
-		doubt = "; its write was under way and may still be applied"
-	}
+	var err error
 	if ctxErr != nil {
-		return fmt.Errorf("fsstore: %s: %w%s (%w)", c.what, ErrUnavailable, doubt, ctxErr)
+		err = fmt.Errorf("fsstore: %s: %w (%w)", c.what, ErrUnavailable, ctxErr)
+	} else {
+		err = fmt.Errorf("fsstore: %s: %w: no answer within %v", c.what, ErrUnavailable, b.timeout)
 	}
-	return fmt.Errorf("fsstore: %s: %w: no answer within %v%s", c.what, ErrUnavailable, b.timeout, doubt)
+	if committed {
+		err = fmt.Errorf("%w; its write was under way: %w", err, ErrInDoubt)
+	}
+	return err
 }
 
 // late deals with the outcome of an operation whose caller was told the

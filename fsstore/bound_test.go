@@ -504,8 +504,8 @@ func TestLateSave(t *testing.T) {
 			cancel()
 			err = <-errc
 			isUnavailable(t, err, context.Canceled)
-			if got := strings.Contains(err.Error(), "may still be applied"); got != tc.applied {
-				t.Errorf("error %q: says the write may still be applied: %v, want %v", err, got, tc.applied)
+			if got := errors.Is(err, fsstore.ErrInDoubt); got != tc.applied {
+				t.Errorf("error %q: matches ErrInDoubt: %v, want %v", err, got, tc.applied)
 			}
 			if sess.Version != 1 {
 				t.Fatalf("the caller's session changed: version %d", sess.Version)

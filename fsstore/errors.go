@@ -35,10 +35,17 @@ var (
 	ErrLocked = lock.ErrLocked
 	// ErrLockLost reports that a lock was taken away while held. A save
 	// that finds it before publishing its record did not happen; one that
-	// finds it right after (its message says "saved, but") did, and may
-	// have replaced another holder's record: the caller's update is in
-	// doubt either way.
+	// finds it right after did (its error also matches ErrInDoubt).
 	ErrLockLost = lock.ErrLockLost
+	// ErrInDoubt reports a write whose outcome the store cannot tell: it
+	// gave up waiting (ErrUnavailable) once the write's final step (the
+	// rename of a save, the unlink of a delete) was already in the kernel,
+	// so it may still be applied when the server answers; or a save found
+	// its lock lost right after publishing its record (ErrLockLost). It
+	// always comes with one of those two. Every other failed write was not
+	// applied. An HTTP server should not promise a retry is safe: httpsession
+	// answers 504 Gateway Timeout, not 503.
+	ErrInDoubt = errors.New("write in doubt: it may have been applied")
 	// ErrTooManyLocks reports that this process already holds as many lock
 	// files locked as it may (WithMaxHeldLocks; on AWS EFS the per-host
 	// budget), or that the server refused another lock. It is returned at
@@ -63,7 +70,7 @@ var (
 	// already has as many operations waiting for the filesystem as it
 	// allows (WithMaxInFlight). Nothing waits for the server on the
 	// caller's behalf any more; a write given up on before it started is
-	// skipped, and one already under way says so in its message. When the
+	// skipped, and one already under way also matches ErrInDoubt. When the
 	// caller's context ended, the error matches its error too. An HTTP
 	// server should answer 503 with Retry-After.
 	ErrUnavailable = errors.New("session store unavailable: the filesystem did not answer in time or the circuit breaker is open")

@@ -44,8 +44,13 @@ func TestLockedSaveLockLostMidSave(t *testing.T) {
 			}
 			loseLeaseAt(t, s, id, tc.stage)
 			sess.Data = []byte("new")
-			if err := l.Save(ctx, sess); !errors.Is(err, fsstore.ErrLockLost) {
+			err = l.Save(ctx, sess)
+			if !errors.Is(err, fsstore.ErrLockLost) {
 				t.Errorf("Save with the lock lost at %q: %v, want ErrLockLost", tc.stage, err)
+			}
+			// Published (lost after the rename) is in doubt; refused is not.
+			if got, want := errors.Is(err, fsstore.ErrInDoubt), tc.want == "new"; got != want {
+				t.Errorf("Save with the lock lost at %q: %v: matches ErrInDoubt %v, want %v", tc.stage, err, got, want)
 			}
 			s.SetLockCheckHookForTest(nil)
 			mustLoad(t, s, id, tc.want)

@@ -667,7 +667,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		if err = verify(); err != nil {
 			// The record is written; under a lost lock it may have
 			// replaced another holder's save. Say so rather than succeed.
-			err = fmt.Errorf("saved, but %w", err)
+			err = fmt.Errorf("saved, but %w: %w", err, ErrInDoubt)
 		}
 	}
 	if cap(buf) <= 2*(record.HeaderSize+sealOverhead+s.cfg.maxSize) {

@@ -82,6 +82,11 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 	switch {
 	case errors.Is(err, fsstore.ErrConflict):
 		code = http.StatusConflict
+	case errors.Is(err, fsstore.ErrInDoubt):
+		// Not 503: a retry is not known to be safe, the change may have
+		// been saved.
+		code = http.StatusGatewayTimeout
+		msg = "httpsession: request failed; its session change may have been saved"
 	case unavailable(err):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")

@@ -155,7 +155,7 @@ type outageLog struct {
 	mu   sync.Mutex
 	msgs map[string]int
 	// inDoubt counts failed requests whose write the store reported as
-	// under way when it gave up ("may still be applied").
+	// in doubt (fsstore.ErrInDoubt: answered 504).
 	inDoubt int
 }
 
@@ -178,7 +178,7 @@ func (l *outageLog) Handle(_ context.Context, r slog.Record) error {
 	})
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if strings.Contains(msg, "may still be applied") {
+	if strings.Contains(msg, fsstore.ErrInDoubt.Error()) {
 		l.inDoubt++
 	}
 	if l.msgs == nil {
@@ -534,9 +534,9 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	applied []seqRanges, created map[string]bool) string {
 	t.Helper()
 	type tally struct {
-		n, ok, unavailable, timeout, other, slow int
-		lost, lateAfter503, lateAfterTimeout     int
-		maxDur                                   time.Duration
+		n, ok, unavailable, inDoubt, timeout, other, slow  int
+		lost, lateAfter503, lateAfter504, lateAfterTimeout int
+		maxDur                                             time.Duration
 	}
 	var all tally
 	statuses := map[string]int{}
@@ -560,6 +560,11 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 			all.unavailable++
 			if wasApplied {
 				all.lateAfter503++
+			}
+		case 504:
+			all.inDoubt++
+			if wasApplied {
+				all.lateAfter504++
 			}
 		case 0:
 			all.timeout++
@@ -633,17 +638,20 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 		t.Errorf("%d acknowledged updates lost; the first (times from the outage's start): %q", all.lost, lostReqs)
 	}
 	if all.other > 0 || all.timeout > 0 {
-		t.Errorf("requests ended with other statuses than 200 and 503: %v", statuses)
+		t.Errorf("requests ended with other statuses than 200, 503 and 504: %v", statuses)
 	}
 	if all.slow > 0 {
 		t.Errorf("%d requests took longer than their deadline %v + %v (longest %v)", all.slow, outageDeadline, outageSlack, all.maxDur.Round(time.Millisecond))
 	}
-	// A 503 means "not saved", except when the store gave up while the
-	// write was already under way: it says so ("may still be applied"),
-	// and only those may be applied late.
+	// A 503 means "not saved"; a write the store gave up on while it was
+	// already under way is in doubt, answered 504, and only those may be
+	// applied late.
 	inDoubt := r.app.log.doubts()
-	if all.lateAfter503 > inDoubt {
-		t.Errorf("%d updates were applied although their client got a 503, but only %d writes were reported in doubt", all.lateAfter503, inDoubt)
+	if all.lateAfter503 > 0 {
+		t.Errorf("%d updates were applied although their client got a 503 (not saved)", all.lateAfter503)
+	}
+	if all.inDoubt != inDoubt {
+		t.Errorf("%d requests answered 504, but the app logged %d writes in doubt", all.inDoubt, inDoubt)
 	}
 	if unhealthyAt.IsZero() || unhealthyAt.Sub(downAt) > outageFlip {
 		t.Errorf("readiness turned unhealthy %s after the outage began; want within %v", since(unhealthyAt, downAt), outageFlip)
@@ -657,12 +665,12 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	if maxG > goroutineBound {
 		t.Errorf("goroutines reached %d during the outage; bound %d (baseline %d)", maxG, goroutineBound, baseline)
 	}
-	return fmt.Sprintf("%d requests: %d ok, %d 503, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
-		"lost %d; applied late after 503: %d (writes in doubt: %d), after no response: %d; "+
+	return fmt.Sprintf("%d requests: %d ok, %d 503, %d 504, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
+		"lost %d; applied late after 503: %d, after 504 (in doubt): %d of %d, after no response: %d; "+
 		"in flight max %d (bound %d); goroutines max %d (baseline %d, bound %d); "+
 		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (flips from the outage's start, %v long: %v); all workers served again +%s after it ended",
-		all.n, all.ok, all.unavailable, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
-		all.lost, all.lateAfter503, inDoubt, all.lateAfterTimeout,
+		all.n, all.ok, all.unavailable, all.inDoubt, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
+		all.lost, all.lateAfter503, all.lateAfter504, all.inDoubt, all.lateAfterTimeout,
 		maxIn, inFlightBound, maxG, baseline, goroutineBound,
 		since(unhealthyAt, downAt), since(healthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, since(recoveredAt, upAt))
 }

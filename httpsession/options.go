@@ -159,7 +159,8 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // WithErrorHandler sets the function that answers a request whose session
 // could not be loaded or committed before the response started. The
 // default logs the error and answers 409 Conflict for fsstore.ErrConflict
-// (an Optimistic commit lost a race; the client may retry); 503 Service
+// (an Optimistic commit lost a race; the client may retry); 504 Gateway
+// Timeout for fsstore.ErrInDoubt (the change may have been saved); 503 Service
 // Unavailable with Retry-After when the failure should pass (the store's
 // file server did not answer in time or its circuit breaker is open,
 // fsstore.ErrUnavailable; the lock wait timed out, fsstore.ErrLocked; the

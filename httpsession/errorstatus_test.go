@@ -1,0 +1,48 @@
+package httpsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestDefaultErrorStatus: the default error handler's status for each
+// kind of store failure. A write in doubt is 504, never 503 (whose
+// promise is "not saved, retry"), whatever it also matches.
+func TestDefaultErrorStatus(t *testing.T) {
+	inDoubt := fmt.Errorf("fsstore: save: %w (%w); its write was under way: %w", fsstore.ErrUnavailable, context.DeadlineExceeded, fsstore.ErrInDoubt)
+	savedLockLost := fmt.Errorf("fsstore: save: saved, but %w: %w", fsstore.ErrLockLost, fsstore.ErrInDoubt)
+	for _, tc := range []struct {
+		name       string
+		err        error
+		code       int
+		retryAfter bool
+	}{
+		{"unavailable", fmt.Errorf("x: %w", fsstore.ErrUnavailable), http.StatusServiceUnavailable, true},
+		{"lock lost before the rename", fmt.Errorf("x: %w", fsstore.ErrLockLost), http.StatusServiceUnavailable, true},
+		{"given up during the rename", inDoubt, http.StatusGatewayTimeout, false},
+		{"saved, but lock lost", savedLockLost, http.StatusGatewayTimeout, false},
+		{"conflict", fmt.Errorf("x: %w", fsstore.ErrConflict), http.StatusConflict, false},
+		{"disk full", fmt.Errorf("x: %w", syscall.ENOSPC), http.StatusServiceUnavailable, true},
+		{"too large", fmt.Errorf("x: %w", fsstore.ErrTooLarge), http.StatusInternalServerError, false},
+		{"other", errors.New("x"), http.StatusInternalServerError, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Manager{}
+			m.cfg.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			rec := httptest.NewRecorder()
+			m.defaultErrorHandler(rec, httptest.NewRequest("GET", "/", nil), tc.err)
+			if rec.Code != tc.code || (rec.Header().Get("Retry-After") != "") != tc.retryAfter {
+				t.Errorf("status %d, Retry-After %q; want %d, Retry-After set: %v", rec.Code, rec.Header().Get("Retry-After"), tc.code, tc.retryAfter)
+			}
+		})
+	}
+}
