@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -701,14 +702,15 @@ type nfsBudget struct {
 	budget float64 // 0: logged, not asserted
 }
 
-// nfsRPCNoise is how far an average may exceed its budget: the client
-// now and then sends a GETATTR or READ because a cached attribute timed out
-// (acregmin, 3 s) during the measurement, which depends on timing, not on
-// the store, and grows with how long the 20 repetitions take: on a loaded
-// machine (several guests at once) a locked cycle measured 10.30 against
-// its 10 with delegations on (CLOSE, OPEN_NOATTR and READ after expiries).
-// Half an RPC allows that; a whole extra RPC per operation still fails.
-const nfsRPCNoise = 0.5
+// The budget is checked against the median repetition, not the average:
+// the client now and then sends a GETATTR, an OPEN_NOATTR and CLOSE or a
+// READ because a cached attribute timed out (acregmin, 3 s) during the
+// measurement, which depends on timing, not on the store, and grows with
+// how long the 20 repetitions take. On a loaded machine the average of
+// "Lock+Load+Save+Unlock, other wrote" reached 15.10 against its 14, all of
+// the excess in such ops (CLOSE 2.40, GETATTR 1.40, OPEN_NOATTR 0.40,
+// FREE_STATEID 0.90). Expiries hit some repetitions; an RPC the store
+// sends every time moves the median, and fails.
 
 // nfsIgnoredOps are RPCs that the client sends on its own schedule (lease
 // renewal), not because of the operation measured.
@@ -719,9 +721,10 @@ var nfsIgnoredOps = map[string]bool{"SEQUENCE": true, "RENEW": true, "DELEGRETUR
 
 // nfsMeter accumulates RPC counts of repeated measurements.
 type nfsMeter struct {
-	t    *testing.T
-	sums map[string]nfstest.Stats
-	reps map[string]int
+	t      *testing.T
+	sums   map[string]nfstest.Stats
+	reps   map[string]int
+	totals map[string][]uint64 // per repetition, ignored ops left out
 }
 
 func (m *nfsMeter) measure(name string, f func() error) {
@@ -740,10 +743,31 @@ func (m *nfsMeter) measure(name string, f func() error) {
 	if m.sums[name] == nil {
 		m.sums[name] = nfstest.Stats{}
 	}
+	var total uint64
 	for op, n := range nfstest.Diff(before, after) {
 		m.sums[name][op] += n
+		if !nfsIgnoredOps[op] {
+			total += n
+		}
 	}
 	m.reps[name]++
+	if m.totals == nil {
+		m.totals = map[string][]uint64{}
+	}
+	m.totals[name] = append(m.totals[name], total)
+}
+
+// medianRPCs returns the median of the repetitions' totals.
+func medianRPCs(v []uint64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return float64(s[len(s)/2])
+	}
+	return float64(s[len(s)/2-1]+s[len(s)/2]) / 2
 }
 
 // report logs the average RPCs per op and checks the budgets.
@@ -774,9 +798,10 @@ func (m *nfsMeter) report(budgets []nfsBudget) {
 		if b.budget > 0 {
 			limit = fmt.Sprintf("budget %.0f", b.budget)
 		}
-		m.t.Logf("RPC| %-34s | %5.2f | %-9s | %s", b.name, avg, limit, strings.Join(parts, " "))
-		if b.budget > 0 && avg > b.budget+nfsRPCNoise {
-			m.t.Errorf("%s: %.2f RPCs on average (%s), budget %.0f", b.name, avg, strings.Join(parts, " "), b.budget)
+		med := medianRPCs(m.totals[b.name])
+		m.t.Logf("RPC| %-34s | %5.2f | median %4.1f | %-9s | %s", b.name, avg, med, limit, strings.Join(parts, " "))
+		if b.budget > 0 && med > b.budget {
+			m.t.Errorf("%s: %.1f RPCs in the median repetition (average %.2f: %s), budget %.0f", b.name, med, avg, strings.Join(parts, " "), b.budget)
 		}
 	}
 }
