@@ -59,33 +59,10 @@ func TestLateRenameFenced(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				ctx := context.Background()
-				f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
-				id := newID(t)
-				mustSave(t, f.s, id, "v1")
-
-				// hostA: a locked save stuck in its rename, given up on.
-				la, err := f.s.Lock(ctx, id, fsstore.Exclusive)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sa, err := la.Load(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				releaseA := f.fs.hang("commit")
+				f, id, releaseA := lateRenameOnTheWire(t)
 				defer releaseA()
-				sa.Data = []byte("A")
-				actx, cancel := context.WithCancel(ctx)
-				errc := make(chan error, 1)
-				go func() { errc <- la.Save(actx, sa) }()
-				f.fs.await(t, "commit")
-				cancel()
-				isUnavailable(t, <-errc, nil)
 
-				// Its lease runs out; hostB takes the lock and saves.
-				if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
-					t.Fatal(err)
-				}
+				// hostB takes the lock and saves.
 				fsB := newFakeFS()
 				b, err := fsstore.Open(f.dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithMaxInFlight(8),
 					fsstore.WithOpTimeout(time.Hour), fsstore.WithBreaker(1000, time.Hour), fsstore.WithTestFSForTest(fsB.hook))
@@ -141,29 +118,8 @@ func TestLateRenameAfterDelete(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
-			id := newID(t)
-			mustSave(t, f.s, id, "v1")
-			la, err := f.s.Lock(ctx, id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sa, err := la.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			releaseA := f.fs.hang("commit")
+			f, id, releaseA := lateRenameOnTheWire(t)
 			defer releaseA()
-			sa.Data = []byte("A")
-			actx, cancel := context.WithCancel(ctx)
-			errc := make(chan error, 1)
-			go func() { errc <- la.Save(actx, sa) }()
-			f.fs.await(t, "commit")
-			cancel()
-			isUnavailable(t, <-errc, nil)
-			if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
-				t.Fatal(err)
-			}
 			b := openDir(t, f.dir, fsstore.WithLockStrategy(lock.Lease))
 			if locked {
 				lb, err := b.Lock(ctx, id, fsstore.Exclusive)
@@ -250,4 +206,37 @@ func TestFencedTempOfTheLiveHolderIsKept(t *testing.T) {
 	if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.s.RecordPathForTest(id)), ".tmp-*")); len(tmps) != 0 {
 		t.Fatalf("temp files left: %v", tmps)
 	}
+}
+
+// lateRenameOnTheWire plays hostA's side of a cut: a session saved as
+// "v1", then a locked save of "A" past its last lock check and stuck in
+// its rename, given up on by its caller, and the lease of its lock broken
+// (as when it expires during the cut). releaseA lets the rename land.
+func lateRenameOnTheWire(t *testing.T) (f *boundFixture, id string, releaseA func()) {
+	t.Helper()
+	ctx := context.Background()
+	f = newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
+	id = newID(t)
+	mustSave(t, f.s, id, "v1")
+	la, err := f.s.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := la.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseA = f.fs.hang("commit")
+	sa.Data = []byte("A")
+	actx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- la.Save(actx, sa) }()
+	f.fs.await(t, "commit")
+	cancel()
+	isUnavailable(t, <-errc, nil)
+	if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+		releaseA()
+		t.Fatal(err)
+	}
+	return f, id, releaseA
 }
