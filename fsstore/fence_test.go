@@ -29,19 +29,7 @@ func TestLateRenameFenced(t *testing.T) {
 		name string
 		save func(ctx context.Context, s *fsstore.Store, id, data string) error
 	}{
-		{"Locked.Save", func(ctx context.Context, s *fsstore.Store, id, data string) error {
-			l, err := s.Lock(ctx, id, fsstore.Exclusive)
-			if err != nil {
-				return err
-			}
-			defer l.Unlock()
-			sess, err := l.Load(ctx)
-			if err != nil {
-				return err
-			}
-			sess.Data = []byte(data)
-			return l.Save(ctx, sess)
-		}},
+		{"Locked.Save", lockedSave},
 		{"CompareAndSwap", func(ctx context.Context, s *fsstore.Store, id, data string) error {
 			sess, err := s.Load(ctx, id)
 			if err != nil {
@@ -63,13 +51,7 @@ func TestLateRenameFenced(t *testing.T) {
 				defer releaseA()
 
 				// hostB takes the lock and saves.
-				fsB := newFakeFS()
-				b, err := fsstore.Open(f.dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithMaxInFlight(8),
-					fsstore.WithOpTimeout(time.Hour), fsstore.WithBreaker(1000, time.Hour), fsstore.WithTestFSForTest(fsB.hook))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer b.Close()
+				b, fsB := hookedLeaseStore(t, f.dir)
 				if !during {
 					if err := w.save(ctx, b, id, "B"); err != nil {
 						t.Fatalf("hostB's save: %v", err)
@@ -165,30 +147,11 @@ func TestFencedTempOfTheLiveHolderIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fsB := newFakeFS()
-	b, err := fsstore.Open(f.dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithMaxInFlight(8),
-		fsstore.WithOpTimeout(time.Hour), fsstore.WithBreaker(1000, time.Hour), fsstore.WithTestFSForTest(fsB.hook))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, fsB := hookedLeaseStore(t, f.dir)
 	releaseB := fsB.hang("commit")
 	defer releaseB()
 	berr := make(chan error, 1)
-	go func() {
-		l, err := b.Lock(ctx, id, fsstore.Exclusive)
-		if err != nil {
-			berr <- err
-			return
-		}
-		defer l.Unlock()
-		sess, err := l.Load(ctx)
-		if err == nil {
-			sess.Data = []byte("B")
-			err = l.Save(ctx, sess)
-		}
-		berr <- err
-	}()
+	go func() { berr <- lockedSave(ctx, b, id, "B") }()
 	fsB.await(t, "commit") // hostB's temp file is written, its rename next
 
 	releaseA()
@@ -239,4 +202,33 @@ func lateRenameOnTheWire(t *testing.T) (f *boundFixture, id string, releaseA fun
 		t.Fatal(err)
 	}
 	return f, id, releaseA
+}
+
+// hookedLeaseStore opens a second bounded store on dir, for hostB, with
+// the lease strategy and a fake filesystem layer of its own.
+func hookedLeaseStore(t *testing.T, dir string) (*fsstore.Store, *fakeFS) {
+	t.Helper()
+	fs := newFakeFS()
+	s, err := fsstore.Open(dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithMaxInFlight(8),
+		fsstore.WithOpTimeout(time.Hour), fsstore.WithBreaker(1000, time.Hour), fsstore.WithTestFSForTest(fs.hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, fs
+}
+
+// lockedSave is one locked read-modify-write setting the session's data.
+func lockedSave(ctx context.Context, s *fsstore.Store, id, data string) error {
+	l, err := s.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	sess, err := l.Load(ctx)
+	if err != nil {
+		return err
+	}
+	sess.Data = []byte(data)
+	return l.Save(ctx, sess)
 }
