@@ -194,6 +194,7 @@ func (b *bounder) get(what string, kind Op, name string) *call {
 	c, _ := b.calls.Get().(*call)
 	if c == nil {
 		c = &call{b: b, done: make(chan error, 1)}
+		c.op.Woken = make(chan struct{}, 1)
 	}
 	c.what, c.kind, c.name = what, kind, name
 	c.op.Hook, c.op.Bound, c.op.Gate = b.hook, &b.slots, b.closed
@@ -357,7 +358,8 @@ func (c *call) work() {
 // filesystem for the ceiling. Given up on inside the filesystem, it
 // returns ErrUnavailable at once and leaves c to its goroutine; given up
 // on outside (a lock's wait for its holder), c ends by itself and wait
-// takes its outcome.
+// takes its outcome, unless c enters the filesystem after all (to release
+// a lock it no longer wants): wait then leaves it to its goroutine too.
 func (b *bounder) wait(ctx context.Context, c *call) error {
 	if c.timer == nil {
 		c.timer = time.NewTimer(b.timeout)
@@ -378,6 +380,16 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 			}
 			if ok, committed := c.op.Detach(); ok {
 				return b.gaveUp(c, committed, ctx.Err())
+			}
+		case <-c.op.Woken:
+			// Given up on outside the filesystem, the operation entered
+			// it anyway for a call that must be made (releasing a lock
+			// it no longer wants): that call may hang like any other,
+			// and the caller's context has ended.
+			if inOS, _ := c.op.InOS(); inOS {
+				if ok, committed := c.op.Detach(); ok {
+					return b.gaveUp(c, committed, ctx.Err())
+				}
 			}
 		case <-c.timer.C:
 			inOS, since := c.op.InOS()

@@ -641,6 +641,54 @@ func TestLateLock(t *testing.T) {
 	})
 }
 
+// TestGivenUpWaiterReleasing: a Lock given up on while it waited in this
+// process for another request's hold of the session may still have to
+// release the OS lock that was kept for it (the holder let go just as the
+// waiter gave up). That release is a call to a server that may hang: the
+// caller must get its error at once, not when the release returns or the
+// store's ceiling passes.
+func TestGivenUpWaiterReleasing(t *testing.T) {
+	f := newBoundFixture(t)
+	id := newID(t)
+	held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newDeadlineCtx()
+	errc := make(chan error, 1)
+	go func() { _, err := f.s.Lock(ctx, id, fsstore.Exclusive); errc <- err }()
+	eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
+
+	// The waiter gives up; before it leaves, the holder lets go, and the
+	// OS lock is kept for the waiter, which must then release it itself.
+	releaseGiveUp := f.fs.hang("lock-give-up")
+	defer releaseGiveUp()
+	ctx.expire()
+	f.fs.await(t, "lock-give-up")
+	if err := held.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	releaseUnlock := f.fs.hang("unlock")
+	defer releaseUnlock()
+	releaseGiveUp()
+	f.fs.await(t, "unlock")
+
+	select {
+	case err := <-errc:
+		isUnavailable(t, err, context.DeadlineExceeded)
+	case <-time.After(time.Minute):
+		t.Fatal("the Lock given up on did not return while its release hung")
+	}
+
+	releaseUnlock()
+	f.settle(t)
+	l, err := openPlain(t, f.dir).TryLock(id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatalf("the lock kept for the waiter was not released: %v", err)
+	}
+	l.Unlock()
+}
+
 // TestHealth: Health answers nil while the server answers, and
 // ErrUnavailable by the caller's deadline while it does not; concurrent
 // callers share one probe.

@@ -366,14 +366,15 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		case <-ch:
 			t.mu.Lock()
 		case <-ctx.Done():
+			w := opwatch.FromContext(ctx)
+			w.RunHook("lock-give-up")
 			t.mu.Lock()
 			t.leave(f, ks, mode)
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
 				// The OS lock was kept for waiters that all gave up.
-				w := opwatch.FromContext(ctx)
 				w.EnterAlways()
-				err = t.releaseOS(f)
+				err = t.releaseOS(f, w)
 				w.Exit()
 			}
 			t.forget(file, f)
@@ -514,10 +515,13 @@ func (t *Table) tooMany(file string) error {
 // Meanwhile the file is busy with no OS lock: a goroutine that comes for
 // it waits for the release to end, then takes a new OS lock, so it neither
 // shares the one being released nor skips taking one.
-func (t *Table) releaseOS(f *fileState) error {
+//
+// w, when not nil, is the operation the release is made for.
+func (t *Table) releaseOS(f *fileState, w *opwatch.Op) error {
 	l := f.os
 	f.os, f.busy = nil, true
 	t.mu.Unlock()
+	w.RunHook("unlock")
 	err := l.unlock()
 	t.mu.Lock()
 	t.held--
@@ -588,7 +592,7 @@ func (h *Handle) Unlock() error {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
-	err := t.releaseOS(f)
+	err := t.releaseOS(f, nil)
 	t.forget(h.file, f)
 	return err
 }

@@ -66,7 +66,14 @@ type Op struct {
 	Bound *Bound
 	// Gate, when set, tells a waiter refused a slot whether it may try
 	// again later (Requeue): false once the store is known not to answer.
-	Gate    func() bool
+	Gate func() bool
+	// Woken, when set, is signalled (without blocking; give it a buffer
+	// of one) each time the operation enters the OS after it was
+	// abandoned, as a call that must be made even then (EnterAlways)
+	// does. Its waiter, which keeps waiting for an abandoned operation
+	// only while that stays outside the OS, then gives up on it at once
+	// instead of at its ceiling.
+	Woken   chan struct{}
 	slot    bool
 	refused bool
 }
@@ -141,7 +148,15 @@ func (o *Op) EnterAlways() {
 // by its caller.
 func (o *Op) MarkInOS() {
 	o.since.Store(Now())
-	o.state.Or(inOS)
+	// Abandon sets its bit with the same kind of atomic Or: whichever of
+	// the two comes second sees the other's bit, so either Abandon
+	// reports the operation inside the OS or the waiter is woken here.
+	if o.state.Or(inOS)&abandoned != 0 && o.Woken != nil {
+		select {
+		case o.Woken <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
 }
 
 // Exit marks the end of a call begun with Enter or EnterAlways.
@@ -229,10 +244,17 @@ func (o *Op) InOS() (bool, int64) {
 	return o.state.Load()&inOS != 0, o.since.Load()
 }
 
-// Reset makes o a fresh operation, for reuse from a pool.
+// Reset makes o a fresh operation, for reuse from a pool. A signal left
+// in Woken is drained; the channel is kept.
 func (o *Op) Reset() {
 	o.state.Store(0)
 	o.since.Store(0)
+	if o.Woken != nil {
+		select {
+		case <-o.Woken:
+		default:
+		}
+	}
 	o.Hook, o.Bound, o.Gate, o.slot, o.refused = nil, nil, nil, false, false
 }
 

@@ -102,3 +102,69 @@ func TestContext(t *testing.T) {
 	nilOp.Exit()
 	nilOp.EnterAlways()
 }
+
+// TestWoken: an operation that enters the OS after its waiter abandoned it
+// wakes the waiter, whichever of the two came first; one that was inside
+// already is reported by Abandon instead, with no wake-up.
+func TestWoken(t *testing.T) {
+	woken := func(o *Op) bool {
+		select {
+		case <-o.Woken:
+			return true
+		default:
+			return false
+		}
+	}
+	tests := []struct {
+		name      string
+		run       func(o *Op) (abandonSawInOS bool)
+		wantWoken bool
+		wantInOS  bool
+	}{
+		{"abandoned, then enters", func(o *Op) bool {
+			in, _ := o.Abandon()
+			o.EnterAlways()
+			return in
+		}, true, true},
+		{"inside, then abandoned", func(o *Op) bool {
+			o.EnterAlways()
+			in, _ := o.Abandon()
+			return in
+		}, false, true},
+		{"abandoned, never enters", func(o *Op) bool {
+			in, _ := o.Abandon()
+			return in
+		}, false, false},
+		{"Enter refused once abandoned", func(o *Op) bool {
+			in, _ := o.Abandon()
+			if o.Enter() {
+				t.Error("Enter admitted an abandoned operation")
+			}
+			return in
+		}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Op{Woken: make(chan struct{}, 1)}
+			sawInOS := tt.run(o)
+			if got := woken(o); got != tt.wantWoken {
+				t.Errorf("woken = %v, want %v", got, tt.wantWoken)
+			}
+			if in, _ := o.InOS(); in != tt.wantInOS {
+				t.Errorf("InOS = %v, want %v", in, tt.wantInOS)
+			}
+			if sawInOS == tt.wantWoken && tt.wantInOS {
+				t.Errorf("Abandon reported inOS=%v and the waiter was woken=%v: exactly one must tell", sawInOS, tt.wantWoken)
+			}
+			// A second entry while a wake-up is pending does not block.
+			if tt.wantWoken {
+				o.EnterAlways()
+				o.EnterAlways()
+				o.Reset()
+				if woken(o) {
+					t.Error("Reset left a wake-up pending")
+				}
+			}
+		})
+	}
+}
