@@ -61,11 +61,16 @@
 # (write it elsewhere in $NFS_CTL first, then rename) holding "cut HOST SECS"
 # or "restore HOST". A loop in the server namespace then runs
 # `ip link set vethX-s down`, creates NAME.down, sleeps SECS, brings the link
-# up and creates NAME.up. Errors create NAME.err. Lease time and grace time
+# up and creates NAME.up. NAME.down and a link's NAME.up carry as their
+# mtime the moment the command began (created beforehand, renamed into
+# place after): the earliest moment the outage may have begun or ended.
+# Errors create NAME.err. Lease time and grace time
 # are 10 s (--lease), so a longer cut makes the host lose its lease.
 # "nfsd-stop SECS" stops the server's nfsd instead (`rpc.nfsd 0`: every
 # client's state is lost, as in a server reboot), creates NAME.down, and
-# starts it again after SECS (a new grace period), then creates NAME.up.
+# starts it again after SECS (a new grace period), then creates NAME.up
+# as soon as rpc.nfsd has returned (nfsd answers once its threads run;
+# starting them takes seconds on a busy guest).
 #
 # Outputs, in the state dir: HOST.out (stdout+stderr of the command), HOST.rc
 # (exit code), console.log (guest console), clients.txt (the server's list of
@@ -335,9 +340,9 @@ ctl() {
         # opens and locks are forgotten, as in a server reboot) and starts
         # again after SECS, with a fresh grace period.
         [[ $h =~ ^[0-9.]+$ ]] || { echo "bad seconds '$h'" >"$id.err"; continue; }
-        ( rpc.nfsd 0 && event "server: nfsd stopped for ${h}s, state lost (${id##*/})" && touch "$id.down"
+        ( touch "$id.down.t"; rpc.nfsd 0 && event "server: nfsd stopped for ${h}s, state lost (${id##*/})" && mv "$id.down.t" "$id.down"
           echo "$(date +%T.%N) nfsd stopped for ${h}s" >>"$STATE/ctl.log"
-          sleep "$h"; rpc.nfsd -N 3 8 && event "server: nfsd started again (${id##*/})" && touch "$id.up"
+          sleep "$h"; rpc.nfsd -N 3 8 && touch "$id.up" && event "server: nfsd started again (${id##*/})"
           echo "$(date +%T.%N) nfsd started" >>"$STATE/ctl.log" ) &
         continue
       fi
@@ -348,10 +353,16 @@ ctl() {
       case $verb in
       cut)
         [[ $secs =~ ^[0-9.]+$ ]] || { echo "bad seconds '$secs'" >"$id.err"; continue; }
-        ( ip link set "$veth" down && event "server: link of $h down for ${secs}s (${id##*/})" &&
-            touch "$id.down"
+        ( touch "$id.down.t"; ip link set "$veth" down && event "server: link of $h down for ${secs}s (${id##*/})" &&
+            mv "$id.down.t" "$id.down"
           echo "$(date +%T.%N) cut $h ($veth) for ${secs}s" >>"$STATE/ctl.log"
-          sleep "$secs"; ip link set "$veth" up && event "server: link of $h up (${id##*/})" && touch "$id.up"
+          sleep "$secs"
+          # The host's TCP connection to nfsd retransmits with exponential
+          # backoff while the link is down; its next retry, not the link,
+          # decides when the host is heard again. Record it.
+          tcp=$(ip netns exec "$h" ss -tniH 'dport = :2049' 2>/dev/null | grep -o 'rto:[0-9.]*\|backoff:[0-9]*' | tr '\n' ' ')
+          event "server: link of $h coming up; its NFS connection: ${tcp:-none}"
+          touch "$id.up.t"; ip link set "$veth" up && event "server: link of $h up (${id##*/})" && mv "$id.up.t" "$id.up"
           echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log" ) & ;;
       restore)
         ip link set "$veth" up && event "server: link of $h restored on request (${id##*/})" && touch "$id.up" ;;

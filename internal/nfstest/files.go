@@ -230,10 +230,11 @@ func (c *Cut) Wait(ctx context.Context) error {
 	return err
 }
 
-// Times returns when the harness took the link (or the server) down and
-// brought it up again, as the control files' modification times: the
-// moments themselves, not when a poller noticed them. Up is zero while it
-// is still down.
+// Times returns when the harness began to take the link (or the server)
+// down and to bring the link up again, or when the restarted server's
+// nfsd was running again, as the control files' modification times: the
+// earliest moments the outage may have begun and ended, not when a poller
+// noticed them. Up is zero while it is still down.
 func (c *Cut) Times() (down, up time.Time) {
 	if fi, err := os.Stat(c.id + ".down"); err == nil {
 		down = fi.ModTime()
