@@ -80,9 +80,12 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // store's work: at the start of each operation (site: its name), before
 // each lock attempt ("lock"), before a save creates its temp file
 // ("write"), once a write has committed to its rename or
-// its single system call ("commit"), in probes ("probe"), and whenever the
-// store's directory descriptor is in use ("root"). Tests block
-// in it on channels to play a server that does not answer.
+// its single system call ("commit"), in probes ("probe"), whenever the
+// store's directory descriptor is in use ("root"), before a session lock
+// is released ("unlock"), when a lock wait ends with its context
+// ("lock-give-up") and when a waiter refused a slot tries again
+// ("lock-requeue"). Tests block in it on channels to play a server that
+// does not answer.
 func withTestFS(hook func(site string)) Option {
 	return optionFunc(func(c *config) { c.testFS = hook })
 }
@@ -341,17 +344,21 @@ func (c *call) work() {
 	if c.slot {
 		c.b.slots.Release()
 	}
+	// The operation has ended for its Locked, but a release of the lock
+	// that Unlock left to it (a round trip that may hang) waits until the
+	// caller has its outcome: c may be back in the pool by then.
+	var release func()
+	if c.l != nil {
+		release = c.l.endLater()
+	}
 	if c.op.Finish() {
 		c.late(err)
-		if c.l != nil {
-			c.l.end()
-		}
-		return
+	} else {
+		c.done <- err
 	}
-	if c.l != nil {
-		c.l.end()
+	if release != nil {
+		release()
 	}
-	c.done <- err
 }
 
 // wait waits for c until ctx ends or the operation has been inside the
@@ -385,10 +392,11 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 			// Given up on outside the filesystem, the operation entered
 			// it anyway for a call that must be made (releasing a lock
 			// it no longer wants): that call may hang like any other,
-			// and the caller's context has ended.
+			// and the caller's context has ended. The caller learns what
+			// it would have learnt without the release: its wait ended.
 			if inOS, _ := c.op.InOS(); inOS {
-				if ok, committed := c.op.Detach(); ok {
-					return b.gaveUp(c, committed, ctx.Err())
+				if ok, _ := c.op.Detach(); ok {
+					return waitedOut(c, ctx.Err())
 				}
 			}
 		case <-c.timer.C:
@@ -506,6 +514,18 @@ func (b *bounder) gaveUp(c *call, committed bool, ctxErr error) error {
 		err = fmt.Errorf("%w; its write was under way: %w", err, ErrInDoubt)
 	}
 	return err
+}
+
+// waitedOut is the error of an operation whose caller's context ended
+// while it waited for a session lock's holder, and which then had to
+// release a lock it no longer wanted (see opwatch.Op.Woken): a lock wait
+// timed out (ErrLocked) for Lock, the context's error for the others. The
+// store did not fail to answer: the breaker does not count it.
+func waitedOut(c *call, ctxErr error) error {
+	if c.kind == OpLockWait {
+		return fmt.Errorf("fsstore: %s: %w while waiting for the holder (%w); the lock is released in the background", c.what, ErrLocked, ctxErr)
+	}
+	return fmt.Errorf("fsstore: %s: %w", c.what, ctxErr)
 }
 
 // late deals with the outcome of an operation whose caller was told the

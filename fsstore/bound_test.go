@@ -648,7 +648,9 @@ func TestLateLock(t *testing.T) {
 // caller must get its error at once, not when the release returns or the
 // store's ceiling passes.
 func TestGivenUpWaiterReleasing(t *testing.T) {
-	f := newBoundFixture(t)
+	// A breaker that opens at the first timeout: a lock wait that ran out
+	// is not one, even when it had to release a lock.
+	f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
 	id := newID(t)
 	held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
 	if err != nil {
@@ -675,9 +677,14 @@ func TestGivenUpWaiterReleasing(t *testing.T) {
 
 	select {
 	case err := <-errc:
-		isUnavailable(t, err, context.DeadlineExceeded)
+		if !errors.Is(err, fsstore.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrLocked and DeadlineExceeded, not ErrUnavailable", err)
+		}
 	case <-time.After(time.Minute):
 		t.Fatal("the Lock given up on did not return while its release hung")
+	}
+	if got := f.s.Breaker(); got != fsstore.BreakerClosed {
+		t.Fatalf("a lock wait that ran out opened the breaker (%v)", got)
 	}
 
 	releaseUnlock()
@@ -687,6 +694,49 @@ func TestGivenUpWaiterReleasing(t *testing.T) {
 		t.Fatalf("the lock kept for the waiter was not released: %v", err)
 	}
 	l.Unlock()
+}
+
+// TestReleaseLeftToTheOperation: Unlock called while an operation on the
+// session is under way leaves the release to that operation (nothing may
+// be written under a lock given back). The release is a round trip that
+// may hang; the operation's caller must have its outcome without waiting
+// for it.
+func TestReleaseLeftToTheOperation(t *testing.T) {
+	f := newBoundFixture(t)
+	id := newID(t)
+	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseLoad := f.fs.hang("load")
+	defer releaseLoad()
+	errc := make(chan error, 1)
+	go func() { _, err := l.Load(context.Background()); errc <- err }()
+	f.fs.await(t, "load")
+	if err := l.Unlock(); err != nil {
+		t.Fatalf("Unlock during a load: %v", err)
+	}
+	releaseUnlock := f.fs.hang("unlock")
+	defer releaseUnlock()
+	releaseLoad()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, fsstore.ErrNotFound) {
+			t.Fatalf("Load = %v, want ErrNotFound", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the Load waited for the release of the lock that Unlock left to it")
+	}
+	f.fs.await(t, "unlock")
+	releaseUnlock()
+	f.settle(t)
+	eventually(t, func() bool {
+		other, err := openPlain(t, f.dir).TryLock(id, fsstore.Exclusive)
+		if err == nil {
+			other.Unlock()
+		}
+		return err == nil
+	}, "the lock's release")
 }
 
 // TestHealth: Health answers nil while the server answers, and

@@ -173,12 +173,26 @@ func (l *Locked) enter(ctx context.Context, write bool) error {
 // end ends an operation counted by enter, releasing the lock if Unlock
 // was called meanwhile.
 func (l *Locked) end() {
+	if release := l.endLater(); release != nil {
+		release()
+	}
+}
+
+// endLater is end, but returns the release of the lock, when Unlock left
+// it to this operation, for the caller to run (nil when there is none).
+func (l *Locked) endLater() (release func()) {
 	l.mu.Lock()
 	l.running--
-	release := l.running == 0 && l.wantUnlock
-	l.wantUnlock = l.wantUnlock && !release
+	last := l.running == 0 && l.wantUnlock
+	l.wantUnlock = l.wantUnlock && !last
 	l.mu.Unlock()
-	if release {
+	if !last {
+		return nil
+	}
+	return func() {
+		if b := l.s.bnd; b != nil && b.hook != nil {
+			b.hook("unlock")
+		}
 		if err := l.h.Unlock(); err != nil {
 			l.s.cfg.logger.Warn("releasing a session lock after the operation given up on returned", "file", l.k.name, "err", err)
 		}

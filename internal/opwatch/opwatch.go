@@ -57,7 +57,8 @@ type Op struct {
 	since atomic.Int64 // monotonic ns (see Now) when the current OS call began
 
 	// Hook, when set (tests only), runs inside every OS call the lock
-	// package makes for this operation, where a hung server would block.
+	// package makes for this operation, where a hung server would block,
+	// and where a lock wait ends with its context ("lock-give-up").
 	Hook func(site string)
 
 	// Bound, when set, is taken for each call Enter and EnterAlways

@@ -147,14 +147,15 @@ func TestWoken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := &Op{Woken: make(chan struct{}, 1)}
 			sawInOS := tt.run(o)
-			if got := woken(o); got != tt.wantWoken {
+			got := woken(o)
+			if got != tt.wantWoken {
 				t.Errorf("woken = %v, want %v", got, tt.wantWoken)
 			}
 			if in, _ := o.InOS(); in != tt.wantInOS {
 				t.Errorf("InOS = %v, want %v", in, tt.wantInOS)
 			}
-			if sawInOS == tt.wantWoken && tt.wantInOS {
-				t.Errorf("Abandon reported inOS=%v and the waiter was woken=%v: exactly one must tell", sawInOS, tt.wantWoken)
+			if tt.wantInOS && sawInOS == got {
+				t.Errorf("Abandon reported inOS=%v and the waiter was woken=%v: exactly one must tell", sawInOS, got)
 			}
 			// A second entry while a wake-up is pending does not block.
 			if tt.wantWoken {
