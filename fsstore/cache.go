@@ -44,8 +44,9 @@ func newCache(entries, maxBytes int) *cache {
 }
 
 // get returns a copy of the cached entry for name if the file at path still
-// holds the same record.
-func (c *cache) get(name, path string) (cacheEntry, bool) {
+// holds the same record. The payload is copied into dst's capacity when it
+// fits there.
+func (c *cache) get(name, path string, dst []byte) (cacheEntry, bool) {
 	c.mu.Lock()
 	el, ok := c.items[name]
 	var e cacheEntry
@@ -66,7 +67,10 @@ func (c *cache) get(name, path string) (cacheEntry, bool) {
 		c.lru.MoveToFront(el)
 	}
 	c.mu.Unlock()
-	e.payload = append([]byte(nil), e.payload...)
+	if cap(dst) < len(e.payload) {
+		dst = nil
+	}
+	e.payload = append(dst[:0], e.payload...)
 	e.st = st
 	return e, true
 }

@@ -50,20 +50,21 @@ func randHex(n int) string {
 // (errNotRegular). It returns the bytes and the file's attributes, taken
 // from the open descriptor.
 func (r *rootDir) readFile(path string, limit int) ([]byte, fileStat, error) {
-	b, st, _, err := r.readFileKeep(path, limit, false)
+	b, st, _, err := r.readFileKeep(path, limit, false, nil)
 	return b, st, err
 }
 
 // readFileKeep is readFile that, with keep, returns the file still open
 // (ok set) when it returns no error: a locked Load keeps its record open
 // so that a Touch in the same request sets the times through the
-// descriptor, without resolving the name again.
-func (r *rootDir) readFileKeep(path string, limit int, keep bool) ([]byte, fileStat, keptFile, error) {
+// descriptor, without resolving the name again. The file is read into buf
+// when it fits there (see readAll).
+func (r *rootDir) readFileKeep(path string, limit int, keep bool, buf []byte) ([]byte, fileStat, keptFile, error) {
 	f, st, err := r.openRead(path)
 	if err != nil {
 		return nil, st, keptFile{}, err
 	}
-	b, err := readAll(f, st, limit)
+	b, err := readAll(f, st, limit, buf)
 	if err != nil || !keep {
 		f.close()
 		return b, st, keptFile{}, err
@@ -100,16 +101,22 @@ func readSmallFile(path string, limit int) ([]byte, error) {
 		return nil, err
 	}
 	defer f.close()
-	return readAll(f, st, limit)
+	return readAll(f, st, limit, nil)
 }
 
 // readAll reads the file f, whose attributes are st, refusing one larger
-// than limit.
-func readAll(f rfile, st fileStat, limit int) ([]byte, error) {
+// than limit. It reads into buf's capacity when the file fits there, and
+// into a new slice otherwise; only the bytes read are returned, so what buf
+// held before never shows, even when the file is shorter than st says.
+func readAll(f rfile, st fileStat, limit int, buf []byte) ([]byte, error) {
 	if st.size > int64(limit) {
 		return nil, errTooBig
 	}
-	buf := make([]byte, st.size)
+	if int64(cap(buf)) >= st.size {
+		buf = buf[:st.size]
+	} else {
+		buf = make([]byte, st.size)
+	}
 	n := 0
 	for n < len(buf) {
 		m, err := f.read(buf[n:])

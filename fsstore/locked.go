@@ -223,6 +223,13 @@ func (l *Locked) run(ctx context.Context, what string, kind Op, fn func(c *call)
 
 // Load reads the session (see Store.Load).
 func (l *Locked) Load(ctx context.Context) (*Session, error) {
+	return l.LoadInto(ctx, nil)
+}
+
+// LoadInto is Load reading the record into buf when it fits there; the
+// returned Data may alias buf, and after an error matching ErrUnavailable
+// the store may still be reading into it (see Store.LoadInto).
+func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
 	if err := l.enter(ctx, false); err != nil {
 		return nil, err
 	}
@@ -234,7 +241,7 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 	)
 	if l.s.bnd == nil {
 		// Keep the record open for a Touch in this request (see file).
-		sess, err = l.s.loadKeep(l.id, l.k, true, &kept)
+		sess, err = l.s.loadKeep(l.id, l.k, true, &kept, buf)
 		l.end()
 	} else {
 		// Under the bound the work may outlive this call; it keeps
@@ -243,7 +250,7 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 		err = l.run(ctx, "load", OpLoad, func(c *call) error {
 			c.hook("load")
 			var err error
-			res, err = l.s.load(l.id, l.k, true)
+			res, err = l.s.loadKeep(l.id, l.k, true, nil, buf)
 			return err
 		})
 		if !errors.Is(err, ErrUnavailable) {

@@ -363,19 +363,32 @@ func (s *Store) path(k key) (dir, file string) {
 // is an error matching ErrNotFound; a damaged record is ErrCorrupt; a bad
 // ID is ErrInvalidID.
 func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
+	return s.LoadInto(ctx, id, nil)
+}
+
+// LoadInto is Load reading the record into buf when it fits in buf's
+// capacity (the record is the payload plus a 64-byte header, 28 bytes more
+// when encrypted), so that a caller reusing its buffers across requests
+// allocates nothing per load; otherwise it allocates as Load does. The
+// returned session's Data may alias buf: the caller must not change or
+// reuse buf while it uses Data. The store keeps no reference to buf once
+// LoadInto returns, except after an error matching ErrUnavailable: a
+// bounded store (WithMaxInFlight) that gave up waiting may still be
+// reading into buf, which the caller must then drop, not reuse.
+func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, error) {
 	start := s.begin()
 	k, err := s.check(ctx, id)
 	var sess *Session
 	switch {
 	case err != nil:
 	case s.bnd == nil:
-		sess, err = s.load(id, k, true)
+		sess, err = s.loadKeep(id, k, true, nil, buf)
 	default:
 		c := s.bnd.get("load", OpLoad, k.name)
 		c.fn = func(c *call) error {
 			c.hook("load")
 			var err error
-			c.sess, err = s.load(id, k, true)
+			c.sess, err = s.loadKeep(id, k, true, nil, buf)
 			return err
 		}
 		if err = s.bnd.run(ctx, c, fsOp); !errors.Is(err, ErrUnavailable) {
@@ -394,13 +407,14 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 // load reads and checks a record. With live false it returns expired
 // records too (CompareAndSwap compares against whatever is on disk).
 func (s *Store) load(id string, k key, live bool) (*Session, error) {
-	return s.loadKeep(id, k, live, nil)
+	return s.loadKeep(id, k, live, nil, nil)
 }
 
 // loadKeep is load that, when keep is not nil and the session was read
 // live from its file, leaves that file open in *keep (a cache hit and a
-// record read from the sweep's aside name leave none).
-func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile) (*Session, error) {
+// record read from the sweep's aside name leave none). It reads into buf
+// when the record fits there (see LoadInto); the cache never keeps buf.
+func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte) (*Session, error) {
 	_, p := s.path(k)
 	var (
 		b  []byte
@@ -422,7 +436,7 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile) (*Session,
 	// The cache's revalidation opens the file too, so this comes first.
 	s.refreshDir(p)
 	if s.cache != nil {
-		if e, ok := s.cache.get(k.name, p); ok {
+		if e, ok := s.cache.get(k.name, p, buf); ok {
 			h, pl, st = e.header, e.payload, e.st
 			goto decoded
 		}
@@ -437,7 +451,7 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile) (*Session,
 		// lookup of the name and the open or read. The file under the name
 		// is then a complete newer record, so look the name up again.
 		for try := 0; ; try++ {
-			b, st, kept, err = s.root.readFileKeep(p, record.HeaderSize+sealOverhead+s.cfg.maxSize, keep != nil)
+			b, st, kept, err = s.root.readFileKeep(p, record.HeaderSize+sealOverhead+s.cfg.maxSize, keep != nil, buf)
 			if errors.Is(err, fs.ErrNotExist) {
 				// A sweep may hold the record aside this instant.
 				b, st, err = s.readMovedAside(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
@@ -478,8 +492,9 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile) (*Session,
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
 		if s.cache != nil {
-			s.cache.put(k.name, h, pl, st)
-			pl = append([]byte(nil), pl...) // the cache keeps its copy
+			// The cache keeps a copy of its own: pl may be in the
+			// caller's buffer, which it reuses for other sessions.
+			s.cache.put(k.name, h, append([]byte(nil), pl...), st)
 		}
 		if keep != nil {
 			*keep, kept = kept, keptFile{} // read live: expired returned above
