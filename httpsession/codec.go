@@ -68,13 +68,14 @@ type values struct {
 	edits map[string]edit
 }
 
-// decodeValues splits a payload into its members. The values keep b (or a
-// compacted copy), which must not change.
-func decodeValues(b []byte) (values, error) {
+// decodeValues splits a payload into its members, listed over base (or a
+// new slice when base is too small). The values keep b (or a compacted
+// copy), which must not change, and base.
+func decodeValues(b []byte, base []member) (values, error) {
 	if len(b) > math.MaxInt32 {
 		return values{}, errors.New("httpsession: session payload over 2 GiB")
 	}
-	if v, ok := splitLines(b); ok {
+	if v, ok := splitLines(b, base); ok {
 		return v, nil
 	}
 	if bytes.IndexByte(b, '\n') >= 0 {
@@ -86,19 +87,22 @@ func decodeValues(b []byte) (values, error) {
 		}
 		b = c.Bytes()
 	}
-	return scanObject(b)
+	return scanObject(b, base)
 }
 
 // splitLines splits a payload in the line layout (one member per line,
 // keys sorted and unique, as encode writes it), and reports false for one
 // that is not in it.
-func splitLines(b []byte) (values, bool) {
+func splitLines(b []byte, base []member) (values, bool) {
 	n := len(b)
 	if n < 4 || b[0] != '{' || b[1] != '\n' || b[n-2] != '\n' || b[n-1] != '}' {
 		return values{}, false
 	}
 	// One member per line: a memchr count sizes the slice exactly.
-	v := values{src: b, base: make([]member, 0, bytes.Count(b, newline)-1)}
+	if c := bytes.Count(b, newline) - 1; cap(base) < c {
+		base = make([]member, 0, c)
+	}
+	v := values{src: b, base: base[:0]}
 	for i := 2; i < n-1; {
 		end := i + bytes.IndexByte(b[i:], '\n') // found: b[n-2] is one
 		vend := end
@@ -216,7 +220,7 @@ func (v *values) sortBase() {
 // It accepts what json.Unmarshal into a map[string]json.RawMessage accepts
 // (an object, null, or nothing at all) and refuses the rest; each member's
 // value is the bytes json.Unmarshal would give.
-func scanObject(b []byte) (values, error) {
+func scanObject(b []byte, base []member) (values, error) {
 	v := values{src: b}
 	i := skipSpace(b, 0)
 	if i == len(b) {
@@ -245,7 +249,10 @@ func scanObject(b []byte) (values, error) {
 	// A guess at the member count (one per 128 bytes) saves most of the
 	// slice's regrowth without reserving much for a session of one long
 	// value.
-	v.base = make([]member, 0, len(b)/128+4)
+	if c := len(b)/128 + 4; cap(base) < c {
+		base = make([]member, 0, c)
+	}
+	v.base = base[:0]
 	i = skipSpace(b, i+1)
 	sorted := true
 	if i < len(b) && b[i] == '}' {
@@ -438,9 +445,11 @@ func (v *values) keys() []string {
 
 // encode returns the payload for the current values, and the values that
 // describe it with no change pending, to adopt once it is saved. The
-// payload is a new slice: untouched members are copied as they were
-// loaded, and only the changed keys are encoded.
-func (v *values) encode() ([]byte, values, error) {
+// payload is written over dst when it fits in dst's capacity, and in a new
+// slice otherwise, and its members listed over base likewise; neither may
+// hold v's. Untouched members are copied as they were loaded, and only the
+// changed keys are encoded.
+func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 	ekeys := v.editKeys()
 	qkeys := make([][]byte, len(ekeys))
 	n := 4 // {\n and \n}
@@ -460,9 +469,16 @@ func (v *values) encode() ([]byte, values, error) {
 	if n > math.MaxInt32 {
 		return nil, values{}, errors.New("httpsession: encode session: payload over 2 GiB")
 	}
-	out := make([]byte, 2, n)
-	out[0], out[1] = '{', '\n'
-	next := values{base: make([]member, 0, len(v.base)+len(ekeys))}
+	if cap(dst) < n {
+		// Room to grow by a little (a counter gaining a digit) before
+		// the next request's encoding needs a new buffer.
+		dst = make([]byte, 0, n+n/8)
+	}
+	out := append(dst[:0], '{', '\n')
+	if c := len(v.base) + len(ekeys); cap(base) < c {
+		base = make([]member, 0, c+c/8)
+	}
+	next := values{base: base[:0]}
 	add := func(qkey, raw, key []byte) {
 		if len(next.base) > 0 {
 			out = append(out, ',', '\n')

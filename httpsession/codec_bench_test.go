@@ -32,7 +32,7 @@ func codecPayload(tb testing.TB, shape string, size int) ([]byte, map[string][]b
 		v.put(k, raw)
 		changed[k] = append(append([]byte("["), raw...), ']')
 	}
-	b, _, err := v.encode()
+	b, _, err := v.encode(nil, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func BenchmarkCodec(b *testing.B) {
 					b.ReportAllocs()
 					b.SetBytes(int64(len(payload)))
 					for i := 0; i < b.N; i++ {
-						v, err := decodeValues(payload)
+						v, err := decodeValues(payload, nil)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -72,7 +72,7 @@ func BenchmarkCodec(b *testing.B) {
 								v.put(k, raw)
 							}
 						}
-						if _, _, err := v.encode(); err != nil {
+						if _, _, err := v.encode(nil, nil); err != nil {
 							b.Fatal(err)
 						}
 					}

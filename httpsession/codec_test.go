@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,7 +60,7 @@ func inLineLayout(b []byte) bool {
 // writes the untouched values' bytes as loaded and loads back the same.
 func checkDecode(t testing.TB, b []byte) {
 	t.Helper()
-	v, err := decodeValues(b)
+	v, err := decodeValues(b, nil)
 	var want map[string]json.RawMessage
 	werr := json.Unmarshal(b, &want)
 	if len(b) == 0 {
@@ -108,18 +109,18 @@ func checkDecode(t testing.TB, b []byte) {
 	if !v.changed() {
 		t.Fatal("no change recorded")
 	}
-	out, next, err := v.encode()
+	out, next, err := v.encode(nil, nil)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
 	if allValid && !json.Valid(out) {
 		t.Fatalf("encode of %s wrote invalid JSON %s", short(b), short(out))
 	}
-	back, err := decodeValues(out)
+	back, err := decodeValues(out, nil)
 	if err != nil {
 		t.Fatalf("encoding %s does not load: %v", short(out), err)
 	}
-	if _, ok := splitLines(out); !ok {
+	if _, ok := splitLines(out, nil); !ok {
 		t.Fatalf("encoding %s is not in the line layout", short(out))
 	}
 	for _, w := range []*values{&next, &back} {
@@ -139,6 +140,51 @@ func checkDecode(t testing.TB, b []byte) {
 	}
 	if next.changed() {
 		t.Fatal("encode's values have changes pending")
+	}
+	checkReuse(t, b, &v, out)
+}
+
+// checkReuse decodes b and encodes v again into buffers a request reuses,
+// filled with what an earlier, larger session left there: the results
+// must be those made in fresh buffers (want, v's encoding), none of the
+// earlier bytes or members showing through.
+func checkReuse(t testing.TB, b []byte, v *values, want []byte) {
+	t.Helper()
+	junk := bytes.Repeat([]byte(`"old":"secret",`), len(b)/8+64)
+	oldBase := make([]member, len(b)+64)
+	for i := range oldBase {
+		oldBase[i] = member{q0: 1, q1: 6, v0: 7, v1: 15}
+	}
+	fresh, ferr := decodeValues(b, nil)
+	reused, rerr := decodeValues(b, oldBase[:3])
+	if (ferr == nil) != (rerr == nil) {
+		t.Fatalf("decode of %s into a reused list: %v, into a new one: %v", short(b), rerr, ferr)
+	}
+	if ferr == nil {
+		if fk, rk := fresh.keys(), reused.keys(); !slices.Equal(fk, rk) {
+			t.Fatalf("decode of %s into a reused list has keys %q, want %q", short(b), rk, fk)
+		}
+	}
+	out, next, err := v.encode(junk[:7], oldBase[:5])
+	if err != nil {
+		t.Fatalf("encode into a reused buffer: %v", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Fatalf("encode into a reused buffer wrote %s, want %s", short(out), short(want))
+	}
+	back, err := decodeValues(out, nil)
+	if err != nil {
+		t.Fatalf("encoding into a reused buffer does not load: %v", err)
+	}
+	if nk, bk := next.keys(), back.keys(); !slices.Equal(nk, bk) {
+		t.Fatalf("encode into a reused buffer describes keys %q, its payload holds %q", nk, bk)
+	}
+	for _, k := range back.keys() {
+		g1, _ := next.get(k)
+		g2, _ := back.get(k)
+		if !bytes.Equal(g1, g2) {
+			t.Fatalf("encode into a reused buffer: key %q is %s, its payload holds %s", k, short(g1), short(g2))
+		}
 	}
 }
 
@@ -172,7 +218,7 @@ func TestDecodeDepth(t *testing.T) {
 			b := []byte(fmt.Sprintf(layout, inner))
 			t.Run(fmt.Sprintf("%d/%t", depth, inLineLayout(b)), func(t *testing.T) {
 				checkDecode(t, b)
-				if _, err := decodeValues(b); (err == nil) != json.Valid(b) && !inLineLayout(b) {
+				if _, err := decodeValues(b, nil); (err == nil) != json.Valid(b) && !inLineLayout(b) {
 					t.Errorf("decode error %v, json.Valid %t", err, json.Valid(b))
 				}
 			})
@@ -206,7 +252,7 @@ func TestEditsTrackChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := decodeValues([]byte(`{"a":1,"b":"x"}`))
+			v, err := decodeValues([]byte(`{"a":1,"b":"x"}`), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +269,7 @@ func TestEditsTrackChanges(t *testing.T) {
 	if empty.clear() || empty.del("a") || empty.len() != 0 || empty.changed() {
 		t.Error("the zero values are not empty")
 	}
-	out, _, err := empty.encode()
+	out, _, err := empty.encode(nil, nil)
 	if err != nil || string(out) != "{}" {
 		t.Errorf("empty encoding %q, %v", out, err)
 	}
@@ -234,13 +280,13 @@ func TestEditsTrackChanges(t *testing.T) {
 // and a changed value as json.Marshal wrote it.
 func TestEncodeKeepsUntouchedBytes(t *testing.T) {
 	src := []byte(`{"big":"` + strings.Repeat("<x>", 100) + `","esc":"\u00e9","n":1,"obj":{"b":1,  "a":[ 1 ]}}`)
-	v, err := decodeValues(src)
+	v, err := decodeValues(src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(2)
 	v.put("n", raw)
-	out, next, err := v.encode()
+	out, next, err := v.encode(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

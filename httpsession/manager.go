@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 var (
 	// ErrReleased reports a change to a session after Session.Release: the
 	// session was already saved and unlocked, so the change is not saved.
+	// A session used after its request ended (by a goroutine the handler
+	// left running) fails with it too: its values are gone by then.
 	ErrReleased = errors.New("httpsession: session already released")
 	// ErrModeConflict reports a route whose Middleware asks for another
 	// mode than an outer one after the outer handler already changed the
@@ -36,6 +39,40 @@ type Manager struct {
 	// error: every request fails with it, loudly, instead of running with a
 	// setting the caller did not ask for.
 	cfgErr error
+	// bufs holds *reqBuf for the records and encodings of requests (see
+	// Session.held), so that a request's cost does not include
+	// allocating, clearing and collecting its session's size.
+	bufs sync.Pool
+}
+
+// reqBuf is a buffer a request reads a record or encodes a payload into,
+// with the list of the payload's members.
+type reqBuf struct {
+	b []byte
+	m []member
+}
+
+// maxPooledBuf bounds the buffers kept in Manager.bufs: a rare large
+// session does not pin its size in every pooled buffer.
+const maxPooledBuf = 1 << 20
+
+// recordRoom is what a record adds to its payload: fsstore's 64-byte
+// header and, encrypted, 28 bytes of nonce and tag (see
+// fsstore.Store.LoadInto). It sizes the buffers loads read into.
+const recordRoom = 64 + 28
+
+func (m *Manager) getBuf() *reqBuf {
+	if bp, ok := m.bufs.Get().(*reqBuf); ok {
+		return bp
+	}
+	return new(reqBuf)
+}
+
+func (m *Manager) putBuf(bp *reqBuf) {
+	if cap(bp.b) <= maxPooledBuf {
+		bp.b, bp.m = bp.b[:0], bp.m[:0]
+		m.bufs.Put(bp)
+	}
 }
 
 // New returns a Manager keeping sessions in st. The store stays the
@@ -168,7 +205,7 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 	// Unlock only after the handler returns (or when it calls Release),
 	// even if it panics: the lock serializes the user's requests for their
 	// whole length, not just until the headers are out.
-	defer s.unlock()
+	defer s.end()
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
 	sw := &responseWriter{ResponseWriter: w, s: s, r: r}
 	next.ServeHTTP(sw, r)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,10 +58,26 @@ type Session struct {
 	touched     bool
 	released    bool  // Release ran: no lock, no further saves
 	pending     error // reported by the next commit (Release's failure, a change after it)
+
+	// Buffers from the Manager's pool, reused across requests so that a
+	// request allocates nothing the size of its session: the record as
+	// loaded and the encodings. They go back to the pool when the request
+	// ends, and the session is emptied then (ended): a goroutine still
+	// holding it never reads another request's bytes.
+	held    []*reqBuf
+	src     *reqBuf // the held buffer s.rec.Data and s.values may alias
+	reading int     // Gets decoding a value outside s.mu: no held buffer may be overwritten
+	ended   bool
 }
+
+// errEnded is the error of a session used after its request ended.
+var errEnded = fmt.Errorf("httpsession: session used after its request ended: %w", ErrReleased)
 
 // use loads the session on its first use. s.mu is held.
 func (s *Session) use() error {
+	if s.ended {
+		return errEnded
+	}
 	if !s.ready {
 		s.ready = true
 		s.loadErr = s.load()
@@ -88,13 +105,17 @@ func (s *Session) load() error {
 		if lerr != nil {
 			return fmt.Errorf("httpsession: lock session: %w", lerr)
 		}
-		if rec, err = lk.Load(s.reqCtx); err != nil {
+		bp := s.spareBuf()
+		if rec, err = lk.LoadInto(s.reqCtx, bp.b); err != nil {
 			s.unlockHandle(lk)
 		} else {
 			s.lk = lk
 		}
+		s.loaded(bp, rec, err)
 	} else {
-		rec, err = m.st.Load(s.reqCtx, id)
+		bp := s.spareBuf()
+		rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
+		s.loaded(bp, rec, err)
 	}
 	if err != nil {
 		if err = m.loadError(s.reqCtx, err); err != nil {
@@ -103,7 +124,11 @@ func (s *Session) load() error {
 		s.staleCookie = true
 		return nil
 	}
-	vals, err := decodeValues(rec.Data)
+	var base []member
+	if s.src != nil {
+		base = s.src.m
+	}
+	vals, err := decodeValues(rec.Data, base)
 	if err != nil {
 		// Not ours (another application's encoding) or damaged: start
 		// afresh rather than fail every request of this user.
@@ -114,6 +139,9 @@ func (s *Session) load() error {
 		return nil
 	}
 	s.rec, s.values = rec, vals
+	if s.src != nil {
+		s.src.m = vals.base[:0] // keep a list decode had to grow
+	}
 	return nil
 }
 
@@ -131,7 +159,7 @@ func (s *Session) setMode(mode Mode) error {
 			return fmt.Errorf("httpsession: %v route: the session was changed in %v mode before reaching it: %w", mode, s.mode, ErrModeConflict)
 		}
 		s.unlockHandle(s.lk)
-		s.lk, s.ready, s.loadErr, s.rec, s.values = nil, false, nil, nil, values{}
+		s.lk, s.ready, s.loadErr, s.rec, s.values, s.src = nil, false, nil, nil, values{}, nil
 		s.staleCookie, s.touched = false, false
 	}
 	s.mode = mode
@@ -183,11 +211,19 @@ func (s *Session) Get(key string, dst any) (bool, error) {
 		return false, err
 	}
 	raw, ok := s.values.get(key)
-	s.mu.Unlock()
 	if !ok {
+		s.mu.Unlock()
 		return false, nil
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
+	// Decode outside the lock (dst's UnmarshalJSON may use the session),
+	// counted so that raw's buffer is not overwritten meanwhile.
+	s.reading++
+	s.mu.Unlock()
+	err := json.Unmarshal(raw, dst)
+	s.mu.Lock()
+	s.reading--
+	s.mu.Unlock()
+	if err != nil {
 		return true, fmt.Errorf("httpsession: get %q: %w", key, err)
 	}
 	return true, nil
@@ -352,7 +388,7 @@ func (s *Session) Destroy() error {
 	if s.rec != nil {
 		s.deleteID = s.rec.ID
 	}
-	s.rec, s.values, s.renew = nil, values{}, false
+	s.rec, s.values, s.src, s.renew = nil, values{}, nil, false
 	s.dirty = true
 	return nil
 }
@@ -401,6 +437,8 @@ func (s *Session) commitResponse(h http.Header) error {
 func (s *Session) commit(h http.Header) error {
 	m := s.m
 	switch {
+	case s.ended:
+		return errEnded
 	case s.released:
 		err := s.pending
 		s.pending = nil
@@ -443,13 +481,16 @@ func (s *Session) commit(h http.Header) error {
 	changed := s.dirty && s.values.changed()
 	var (
 		payload []byte
-		saved   values // s.values once payload is written
+		saved   values  // s.values once payload is written
+		out     *reqBuf // the buffer payload and saved are in
 	)
 	if changed || s.renew && s.rec != nil || s.rec == nil && s.dirty && s.values.len() > 0 {
 		var err error
-		if payload, saved, err = s.values.encode(); err != nil {
+		out = s.spareBuf()
+		if payload, saved, err = s.values.encode(out.b, out.m); err != nil {
 			return fmt.Errorf("httpsession: encode session: %w", err)
 		}
+		out.b, out.m = payload[:0], saved.base[:0] // keep what encode had to grow
 	}
 
 	switch {
@@ -470,7 +511,7 @@ func (s *Session) commit(h http.Header) error {
 		if err := s.deleteRecord(ctx, s.rec.ID); err != nil {
 			return err
 		}
-		s.rec, s.values = fresh, saved
+		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		expireCookie = false
 	case s.rec == nil && payload != nil:
@@ -484,7 +525,7 @@ func (s *Session) commit(h http.Header) error {
 		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
 			return fmt.Errorf("httpsession: save new session: %w", err)
 		}
-		s.rec, s.values = fresh, saved
+		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		expireCookie = false
 	case s.rec != nil && changed:
@@ -504,7 +545,7 @@ func (s *Session) commit(h http.Header) error {
 			*s.rec = prev
 			return fmt.Errorf("httpsession: save session: %w", err)
 		}
-		s.values = saved
+		s.values, s.src = saved, out
 	case s.rec != nil && !s.touched:
 		s.maybeTouch(ctx, now)
 	}
@@ -586,13 +627,67 @@ func (s *Session) deleteRecord(ctx context.Context, id string) error {
 	return nil
 }
 
-// unlock releases the session's lock, if any, when the request ends.
-func (s *Session) unlock() {
+// end ends the request's use of the session: it releases the lock, if
+// any, empties the session and hands its buffers back to the Manager's
+// pool. A goroutine of the handler's that still holds the session gets
+// errEnded from it from now on; one still decoding a value keeps that
+// value's buffer out of the pool.
+func (s *Session) end() {
 	s.mu.Lock()
 	lk := s.lk
 	s.lk = nil
+	s.ended = true
+	s.values, s.src = values{}, nil
+	if s.rec != nil {
+		s.rec.Data = nil
+	}
+	held := s.held
+	s.held = nil
+	if s.reading > 0 {
+		held = nil // dropped, not reused: a Get is reading one of them
+	}
 	s.mu.Unlock()
 	s.release(lk)
+	for _, bp := range held {
+		s.m.putBuf(bp)
+	}
+}
+
+// spareBuf returns a buffer to read or encode into: a held one that no
+// data of the session's lives in, else one from the pool, then held. s.mu
+// is held.
+func (s *Session) spareBuf() *reqBuf {
+	if s.reading == 0 {
+		for _, bp := range s.held {
+			if bp != s.src {
+				return bp
+			}
+		}
+	}
+	bp := s.m.getBuf()
+	s.held = append(s.held, bp)
+	return bp
+}
+
+// loaded records what a load into bp left there: the record, in bp when
+// it fitted (the store allocates otherwise, and bp grows for the next
+// request). bp is dropped after a load that ran out of time: a bounded
+// store that gave up waiting may still be reading into it. s.mu is held.
+func (s *Session) loaded(bp *reqBuf, rec *fsstore.Session, err error) {
+	if errors.Is(err, fsstore.ErrUnavailable) {
+		s.held = slices.DeleteFunc(s.held, func(b *reqBuf) bool { return b == bp })
+		return
+	}
+	if err != nil {
+		return
+	}
+	s.src = bp
+	if need := len(rec.Data) + recordRoom; cap(bp.b) < need {
+		// Not read into bp: the store allocated. Grow bp, so that the
+		// pool soon holds buffers this Manager's sessions fit in; the
+		// members' list stays bp's.
+		bp.b = make([]byte, 0, need+need/8)
+	}
 }
 
 // release unlocks lk, waiting for it no longer than the request's deadline

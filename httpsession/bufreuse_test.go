@@ -1,0 +1,173 @@
+package httpsession_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// seedSession saves vals as a new session through m and returns its ID.
+func seedSession(t *testing.T, m *httpsession.Manager, vals map[string]any) string {
+	t.Helper()
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		for k, v := range vals {
+			if err := s.Put(k, v); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	return mustCookie(t, do(t, h, "")).Value
+}
+
+// TestBuffersNeverCarryAnotherSession: a Manager reuses the buffers it
+// reads records and encodes payloads into from one request to the next.
+// Requests alternating between a large session and small ones, in every
+// mode and store setting, each see exactly their own keys and values, and
+// save exactly their own: nothing of the large session shows through the
+// buffer it left behind.
+func TestBuffersNeverCarryAnotherSession(t *testing.T) {
+	key, err := fsstore.NewKey(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := []struct {
+		name string
+		opts []fsstore.Option
+	}{
+		{"plain", nil},
+		{"cache", []fsstore.Option{fsstore.WithCache(64, 1<<20)}},
+		{"encrypted", []fsstore.Option{fsstore.WithKeys(key)}},
+		{"bounded", []fsstore.Option{fsstore.WithMaxInFlight(4)}},
+	}
+	for _, sc := range stores {
+		for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic, httpsession.ReadOnly} {
+			t.Run(fmt.Sprintf("%s/%v", sc.name, mode), func(t *testing.T) {
+				e := newEnv(t, sc.opts)
+				big := seedSession(t, e.m, map[string]any{"n": 0, "secret": strings.Repeat("S", 16<<10), "zz": "big"})
+				small := seedSession(t, e.m, map[string]any{"n": 0, "a": "small"})
+				empty := seedSession(t, e.m, map[string]any{"n": 0})
+				want := map[string][]string{big: {"n", "secret", "zz"}, small: {"a", "n"}, empty: {"n"}}
+				counts := map[string]int{}
+				h := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					s := httpsession.FromContext(r.Context())
+					n := s.GetInt("n")
+					if mode != httpsession.ReadOnly {
+						n++
+						if err := s.Put("n", n); err != nil {
+							t.Error(err)
+						}
+					}
+					fmt.Fprintf(w, "%d %s", n, strings.Join(s.Keys(), ","))
+				}))
+				for i, id := range []string{big, small, big, empty, small, empty, big, small} {
+					if mode != httpsession.ReadOnly {
+						counts[id]++
+					}
+					resp := do(t, h, id)
+					if resp.StatusCode != http.StatusOK {
+						t.Fatalf("request %d: status %d: %s", i, resp.StatusCode, body(t, resp))
+					}
+					if got, w := body(t, resp), fmt.Sprintf("%d %s", counts[id], strings.Join(want[id], ",")); got != w {
+						t.Fatalf("request %d: session answered %q, want %q", i, got, w)
+					}
+				}
+				for _, id := range []string{small, empty} {
+					sess, err := e.st.Load(t.Context(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if bytes.Contains(sess.Data, []byte("SSS")) || bytes.Contains(sess.Data, []byte("zz")) {
+						t.Fatalf("session %v saved the large session's bytes: %.80q", want[id], sess.Data)
+					}
+				}
+			})
+		}
+	}
+}
+
+// blockingValue is a session value whose decoding reports the bytes it was
+// given, then waits: a Get that is still decoding when its request ends.
+type blockingValue struct {
+	got     chan<- []byte
+	release <-chan struct{}
+	after   []byte // the bytes it was given, read again once released
+}
+
+func (b *blockingValue) UnmarshalJSON(raw []byte) error {
+	b.got <- bytes.Clone(raw)
+	<-b.release
+	b.after = bytes.Clone(raw)
+	return nil
+}
+
+// TestSessionAfterItsRequest: a goroutine the handler leaves running with
+// the session finds it emptied once the request ended (ErrReleased), and
+// one that was decoding a value when it ended keeps reading that value's
+// bytes, while later requests, of other sessions, reuse the Manager's
+// buffers.
+func TestSessionAfterItsRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode httpsession.Mode
+	}{
+		{"exclusive", httpsession.Exclusive},
+		{"optimistic", httpsession.Optimistic},
+		{"read-only", httpsession.ReadOnly},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			first := seedSession(t, e.m, map[string]any{"v": strings.Repeat("A", 4<<10), "n": 1})
+			other := seedSession(t, e.m, map[string]any{"v": strings.Repeat("B", 4<<10), "n": 2})
+
+			got := make(chan []byte)
+			release := make(chan struct{})
+			decoded := make(chan error)
+			bv := &blockingValue{got: got, release: release}
+			var kept *httpsession.Session
+			h := e.m.Middleware(tc.mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				kept = s
+				go func() {
+					_, err := s.Get("v", bv)
+					decoded <- err
+				}()
+				<-got // the Get is decoding: end the request under it
+				fmt.Fprint(w, s.GetInt("n"))
+			}))
+			if got := body(t, do(t, h, first)); got != "1" {
+				t.Fatalf("first request answered %q", got)
+			}
+			// Other sessions' requests, through the same Manager, read
+			// and write records into its buffers meanwhile.
+			for range 3 {
+				if got := body(t, do(t, e.m.Handler(counter()), other)); got == "" {
+					t.Fatal("no answer")
+				}
+			}
+			close(release)
+			if err := <-decoded; err != nil {
+				t.Fatal(err)
+			}
+			if want := `"` + strings.Repeat("A", 4<<10) + `"`; string(bv.after) != want {
+				t.Fatalf("the Get decoding when its request ended read %.40q..., want %.40q...", bv.after, want)
+			}
+			var v string
+			if ok, err := kept.Get("v", &v); ok || !errors.Is(err, httpsession.ErrReleased) {
+				t.Fatalf("Get after the request ended = %v, %v (value %.20q), want ErrReleased", ok, err, v)
+			}
+			if keys := kept.Keys(); len(keys) != 0 {
+				t.Fatalf("Keys after the request ended = %q, want none", keys)
+			}
+			if err := kept.Put("n", 5); tc.mode != httpsession.ReadOnly && !errors.Is(err, httpsession.ErrReleased) {
+				t.Fatalf("Put after the request ended = %v, want ErrReleased", err)
+			}
+		})
+	}
+}
