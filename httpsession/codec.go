@@ -98,9 +98,11 @@ func splitLines(b []byte, base []member) (values, bool) {
 	if n < 4 || b[0] != '{' || b[1] != '\n' || b[n-2] != '\n' || b[n-1] != '}' {
 		return values{}, false
 	}
-	// One member per line: a memchr count sizes the slice exactly.
-	if c := bytes.Count(b, newline) - 1; cap(base) < c {
-		base = make([]member, 0, c)
+	// One member per line: with no list to reuse, a memchr count sizes the
+	// new one exactly. A reused list grows as it must instead: the count
+	// would be a pass over the payload for nothing.
+	if cap(base) == 0 {
+		base = make([]member, 0, bytes.Count(b, newline)-1)
 	}
 	v := values{src: b, base: base[:0]}
 	for i := 2; i < n-1; {
