@@ -25,7 +25,11 @@ func FromContext(ctx context.Context) *Session {
 // Session is one request's view of a user's session. Its values are JSON
 // documents: the payload on disk is a JSON object, readable with any tool,
 // and the typed getters parse exactly what Put wrote (integers stay exact).
-// Methods are safe for concurrent use by the handler's goroutines.
+// Methods are safe for concurrent use by the handler's goroutines. The
+// session lives as long as its request: once the handler has returned, a
+// goroutine still holding it finds it empty, and Get, Put, Renew and
+// Destroy fail with ErrReleased (the Manager reuses the request's buffers
+// for later requests).
 //
 // The session is read (and in Exclusive mode locked) on its first use by
 // any method. If that fails (the lock wait timed out, the store is
