@@ -21,8 +21,9 @@ import (
 var (
 	// ErrReleased reports a change to a session after Session.Release: the
 	// session was already saved and unlocked, so the change is not saved.
-	// A session used after its request ended (by a goroutine the handler
-	// left running) fails with it too: its values are gone by then.
+	// A session changed after its request ended (by a goroutine the
+	// handler left running, say) fails with it too: its values can still
+	// be read, but no change is saved any more.
 	ErrReleased = errors.New("httpsession: session already released")
 	// ErrModeConflict reports a route whose Middleware asks for another
 	// mode than an outer one after the outer handler already changed the

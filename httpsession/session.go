@@ -26,10 +26,10 @@ func FromContext(ctx context.Context) *Session {
 // documents: the payload on disk is a JSON object, readable with any tool,
 // and the typed getters parse exactly what Put wrote (integers stay exact).
 // Methods are safe for concurrent use by the handler's goroutines. The
-// session lives as long as its request: once the handler has returned, a
-// goroutine still holding it finds it empty, and Get, Put, Renew and
-// Destroy fail with ErrReleased (the Manager reuses the request's buffers
-// for later requests).
+// session is saved when its request ends: after that, code still holding
+// it (a framework's error handler, an outer middleware, a goroutine the
+// handler started) reads the values it had, and Put, Renew and Destroy
+// fail with ErrReleased, since no change can be saved any more.
 //
 // The session is read (and in Exclusive mode locked) on its first use by
 // any method. If that fails (the lock wait timed out, the store is
@@ -63,11 +63,11 @@ type Session struct {
 	released    bool  // Release ran: no lock, no further saves
 	pending     error // reported by the next commit (Release's failure, a change after it)
 
-	// Buffers from the Manager's pool, reused across requests so that a
-	// request allocates nothing the size of its session: the record as
-	// loaded and the encodings. They go back to the pool when the request
-	// ends, and the session is emptied then (ended): a goroutine still
-	// holding it never reads another request's bytes.
+	// Buffers from the Manager's pool, reused across requests: the record
+	// as loaded and the encodings. When the request ends (ended), those
+	// the session's data does not live in go back to the pool; the one it
+	// does (src) stays with the session, which remains readable, so that
+	// nothing still holding the session reads another request's bytes.
 	held    []*reqBuf
 	src     *reqBuf // the held buffer s.rec.Data and s.values may alias
 	reading int     // Gets decoding a value outside s.mu: no held buffer may be overwritten
@@ -79,8 +79,8 @@ var errEnded = fmt.Errorf("httpsession: session used after its request ended: %w
 
 // use loads the session on its first use. s.mu is held.
 func (s *Session) use() error {
-	if s.ended {
-		return errEnded
+	if s.ended && !s.ready {
+		return errEnded // too late to load: the request has ended
 	}
 	if !s.ready {
 		s.ready = true
@@ -317,6 +317,8 @@ func (s *Session) Put(key string, v any) error {
 // is held.
 func (s *Session) writable() error {
 	switch {
+	case s.ended:
+		return errEnded
 	case s.mode == ReadOnly:
 		return fsstore.ErrReadOnly
 	case s.released:
@@ -641,15 +643,19 @@ func (s *Session) end() {
 	lk := s.lk
 	s.lk = nil
 	s.ended = true
-	s.values, s.src = values{}, nil
-	if s.rec != nil {
-		s.rec.Data = nil
+	// The session stays readable: code that runs after the handler (a
+	// framework's error handler, an outer middleware that logs the user)
+	// may read it. So the buffer its data lives in (s.src) is left to it
+	// and the garbage collector; only the others go back to the pool.
+	var held []*reqBuf
+	if s.reading == 0 { // else dropped, not reused: a Get is reading one of them
+		for _, bp := range s.held {
+			if bp != s.src {
+				held = append(held, bp)
+			}
+		}
 	}
-	held := s.held
 	s.held = nil
-	if s.reading > 0 {
-		held = nil // dropped, not reused: a Get is reading one of them
-	}
 	s.mu.Unlock()
 	s.release(lk)
 	for _, bp := range held {
