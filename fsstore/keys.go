@@ -348,8 +348,9 @@ func (kr *keyring) open(h *record.Header, name string, sealed []byte) ([]byte, e
 	if len(sealed) < sealOverhead {
 		return nil, fmt.Errorf("%w: encrypted payload too short", ErrCorrupt)
 	}
-	// Decrypt in place: the ciphertext buffer is ours (read from the file)
-	// and reusing it saves an allocation the size of the payload.
+	// Decrypt in place: the ciphertext buffer was read from the file for
+	// this load (the store's, or the caller's own buffer given to
+	// LoadInto) and reusing it saves an allocation the size of the payload.
 	plain, err := aead.Open(sealed[12:12], sealed[:12], sealed[12:], authData(h, len(sealed), name))
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload fails authentication (tampered, moved from another session, or wrong key)", ErrCorrupt)

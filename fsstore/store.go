@@ -374,7 +374,10 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 // reuse buf while it uses Data. The store keeps no reference to buf once
 // LoadInto returns, except after an error matching ErrUnavailable: a
 // bounded store (WithMaxInFlight) that gave up waiting may still be
-// reading into buf, which the caller must then drop, not reuse.
+// reading into buf, which the caller must then drop, not reuse. buf's
+// length is ignored (it is written from index 0), and after any error its
+// contents are unspecified: a partial record, an expired or undecryptable
+// one, or a record found to belong to another ID; never use them.
 func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, error) {
 	start := s.begin()
 	k, err := s.check(ctx, id)
