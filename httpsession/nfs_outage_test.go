@@ -791,7 +791,7 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	}
 	// The timing bounds are asserted only on request (see envOutageTiming);
 	// a miss is always reported.
-	timing := t.Logf
+	var timing func(format string, args ...any)
 	if os.Getenv(envOutageTiming) == "1" {
 		timing = t.Errorf
 	} else {
