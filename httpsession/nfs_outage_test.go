@@ -46,20 +46,25 @@ const (
 	outageVisitors      = 8 // workers per host that arrive without a cookie
 	// outagePace is each worker's request interval: steady load, not a
 	// spin loop of instant 503s. Both app hosts, their clients and the
-	// server share the guest's one CPU, and an HTTP request costs it
-	// milliseconds (every system call is expensive under User-Mode
-	// Linux): at 100 ms the guest's CPU was busy all the time, and
-	// requests and the clients themselves waited seconds for it (the
-	// report gives the guest's CPU use). A slower pace keeps the test a
-	// measure of the store, not of the guest's run queue.
-	outagePace = 500 * time.Millisecond
+	// server share the guest's one CPU, where a request costs tens of
+	// milliseconds (every system call, clock reads included, traps into
+	// the User-Mode-Linux kernel): the guest carries about 30 requests a
+	// second, and at a 1 s pace (32 a second) it was busy all the time
+	// and requests waited about a second for it before any outage. At
+	// 2 s the test measures the store, not the guest's run queue; the
+	// report gives the guest's CPU use and the latencies under steady
+	// load.
+	outagePace = 2 * time.Second
 	// outageProbe is how often the load balancer asks the readiness
 	// handler, with outageProbeTimeout as its timeout.
-	outageProbe        = 100 * time.Millisecond
+	outageProbe        = 250 * time.Millisecond
 	outageProbeTimeout = time.Second
 	// outageFlip bounds how long the readiness handler may take to turn
 	// unhealthy after the server went away, and healthy after it is back.
 	outageFlip = 5 * time.Second
+	// outageSteady is the window of steady load before the outage that
+	// the report takes as its reference.
+	outageSteady = 5 * time.Second
 )
 
 // TestNFSOutage runs the outage scenarios on two app hosts (about two
@@ -87,16 +92,16 @@ func TestNFSOutage(t *testing.T) {
 		map[string]func(*testing.T){"hostA": role, "hostB": role})
 }
 
-// envOutageTiming, set to 1, makes TestNFSOutage fail when a request
-// takes longer than its deadline + outageSlack or readiness takes longer
-// than outageFlip to follow the outage; otherwise it only reports it. The
-// bounds hold on a quiet machine; on a loaded one the guest's one CPU,
-// which runs both apps, their clients and the server, is busy all the
-// time (the report gives its share) and the requests wait for it, which
-// says nothing about the store. Everything else (no update lost, none
-// applied after a 503, every status a 200, 503 or 504, the in-flight and
-// goroutine bounds, readiness unhealthy during the outage and healthy
-// after it) is always asserted.
+// envOutageTiming, set to 0, makes TestNFSOutage only report, not fail,
+// when a request takes longer than its deadline + outageSlack or readiness
+// takes longer than outageFlip to follow the outage: for a developer's
+// machine busy with other work, where the guest's one CPU, which runs both
+// apps, their clients and the server, waits for the host's and requests
+// wait for it, which says nothing about the store (the report gives the
+// guest's CPU use). CI asserts the bounds. Everything else (no update
+// lost, none applied after a 503, every status a 200, 503 or 504, the
+// in-flight and goroutine bounds, readiness unhealthy during the outage
+// and healthy after it) is always asserted.
 const envOutageTiming = "SESSFS_NFS_OUTAGE_TIMING"
 
 type outageKind int
@@ -127,6 +132,11 @@ type outageSample struct {
 	// has one CPU for both app hosts and the server, and a request that
 	// waits for it is late for reasons no store can help.
 	cpuBusy, cpuTotal int64
+	// cpuSelf is this app's process's CPU time so far (user and
+	// system), in the same ticks: the share of the guest's CPU that the
+	// app and its clients use, the rest being the other host and the
+	// server.
+	cpuSelf int64
 }
 
 // harnessEvents returns the lines of the run's timeline that contain
@@ -161,6 +171,26 @@ func guestCPU() (busy, total int64) {
 		}
 	}
 	return busy, total
+}
+
+// selfCPU reads this process's user and system time from /proc/self/stat.
+func selfCPU() int64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, may hold spaces: count from its end.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return utime + stime
 }
 
 // outageProbeResult is one readiness probe.
@@ -350,6 +380,18 @@ type outageRun struct {
 	probes  []outageProbeResult
 	// lastOK is when each worker last saw a 200 start (UnixNano).
 	lastOK [outageShared + outageVisitors]atomic.Int64
+	// steadyAt is when the load was steady, a while before the outage.
+	steadyAt time.Time
+}
+
+// rpcStats reads this host's NFS RPC counts.
+func rpcStats(t *testing.T) nfstest.Stats {
+	t.Helper()
+	c, err := nfstest.RPCStats(nfstest.Mount())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func workerName(w int) string { return nfstest.Host()[4:] + strconv.Itoa(w) }
@@ -443,7 +485,7 @@ func (r *outageRun) start(phase string, ids []string) {
 	})
 	loop(outageProbe, func(int) bool {
 		busy, total := guestCPU()
-		r.samples = append(r.samples, outageSample{at: time.Now(), inFlight: r.app.inFlight.Load(), goroutines: runtime.NumGoroutine(), cpuBusy: busy, cpuTotal: total})
+		r.samples = append(r.samples, outageSample{at: time.Now(), inFlight: r.app.inFlight.Load(), goroutines: runtime.NumGoroutine(), cpuBusy: busy, cpuTotal: total, cpuSelf: selfCPU()})
 		return true
 	})
 }
@@ -473,6 +515,12 @@ func (r *outageRun) allOKSince(t time.Time) bool {
 }
 
 func outagePhase(t *testing.T, kind outageKind) {
+	// An app host stands for a server with cores of its own; in the
+	// guest, with its one CPU, Go would run one goroutine at a time, and
+	// one in a blocking NFS call would hold up the rest until the runtime
+	// hands its processor on. With 4 the requests' latencies under steady
+	// load fell (p90 45-140 ms against 50-370 ms, one run each).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0))))
 	lease := nfstest.Lease()
 	// Hang detectors, far above what a passing run takes: the NFS client
 	// retries a hard mount's calls after the outage with its own backoff,
@@ -519,7 +567,15 @@ func outagePhase(t *testing.T, kind outageKind) {
 	if !waitFor(time.Minute, func() bool { return r.allOKSince(startAt) }) {
 		t.Fatal("the load did not get going: some worker saw no 200 in a minute")
 	}
+	// A window of steady load before the outage, the reference for the
+	// report's latencies, CPU and RPCs (the first seconds are every
+	// worker's first request at once, with new connections and cold
+	// caches).
+	r.steadyAt = time.Now()
+	rpcSteady := rpcStats(t)
+	time.Sleep(outageSteady) // a measurement window, not a wait for an event
 	nfstest.Barrier(t, "cut", 0)
+	rpcCut := rpcStats(t)
 	// The baseline: the app's goroutines under load, before the outage.
 	baseline := runtime.NumGoroutine()
 
@@ -561,6 +617,7 @@ func outagePhase(t *testing.T, kind outageKind) {
 	// the outage, and then did so once more (load on a working store).
 	recovered := waitFor(recoverBound, func() bool { return r.allOKSince(upAt) })
 	recoveredAt := time.Now()
+	rpcRecovered := rpcStats(t)
 	if recovered {
 		nfstest.Event("every worker served again")
 		waitFor(recoverBound, func() bool { return r.allOKSince(recoveredAt) })
@@ -624,7 +681,9 @@ func outagePhase(t *testing.T, kind outageKind) {
 	}
 
 	rep := outageReport(t, r, downAt, upAt, recoveredAt, baseline, applied, created)
-	t.Logf("%s: %s\napp log:\n%s", nfstest.Host(), rep, app.log)
+	steady, outage := rpcCut.Sub(rpcSteady), rpcRecovered.Sub(rpcCut)
+	t.Logf("%s: %s\nNFS RPCs under steady load: %.0f/s (%v); from the outage's start to recovery: %v\napp log:\n%s",
+		nfstest.Host(), rep, float64(steady.Total())/outageSteady.Seconds(), steady, outage, app.log)
 	if t.Failed() {
 		if st := app.slowStacks(); st != "" {
 			t.Logf("%s: stacks while a request ran late:\n%s", nfstest.Host(), st)
@@ -646,14 +705,25 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	statuses := map[string]int{}
 	var lostReqs []string // the first few, for the diagnosis
 	var slowReqs []string // likewise
-	slowDuring, slowAfter := 0, 0
+	slowDuring, slowAfter, slowBefore := 0, 0, 0
+	var okBefore []time.Duration // 200s that started before the outage
 	count := func(q outageReq, wasApplied bool) {
+		if q.status == 200 && !q.start.Before(r.steadyAt) && q.start.Before(downAt) {
+			okBefore = append(okBefore, q.dur)
+		}
 		if q.status == 200 && !wasApplied && len(lostReqs) < 20 {
 			lostReqs = append(lostReqs, fmt.Sprintf("seq %d %s started %+.3fs took %v", q.seq, q.token, q.start.Sub(downAt).Seconds(), q.dur.Round(time.Millisecond)))
 		}
 		all.n++
 		all.maxDur = max(all.maxDur, q.dur)
-		if q.dur > outageDeadline+outageSlack {
+		// The bound is for requests that the outage could reach: one
+		// that succeeded before the cut is outside it (the acceptance's
+		// "503, or success before the cut"), and is only reported.
+		succeededBefore := q.status == 200 && q.start.Add(q.dur).Before(downAt)
+		if q.dur > outageDeadline+outageSlack && succeededBefore {
+			slowBefore++
+		}
+		if q.dur > outageDeadline+outageSlack && !succeededBefore {
 			all.slow++
 			if q.start.Before(upAt) {
 				slowDuring++
@@ -713,7 +783,7 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 
 	// The guest's CPU: busy share during the outage, from its end until
 	// every worker was served again, and the busiest second of the two.
-	cpu := func(from, to time.Time) (share, peak float64) {
+	cpu := func(from, to time.Time) (share, peak, self float64) {
 		var first, last *outageSample
 		for i := range r.samples {
 			sm := &r.samples[i]
@@ -726,9 +796,10 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 			last = sm
 		}
 		if first == nil || last == first || last.cpuTotal == first.cpuTotal {
-			return 0, 0
+			return 0, 0, 0
 		}
 		share = float64(last.cpuBusy-first.cpuBusy) / float64(last.cpuTotal-first.cpuTotal)
+		self = float64(last.cpuSelf-first.cpuSelf) / float64(last.cpuTotal-first.cpuTotal)
 		mark := first
 		for i := range r.samples {
 			sm := &r.samples[i]
@@ -740,11 +811,11 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 			}
 			mark = sm
 		}
-		return share, peak
+		return share, peak, self
 	}
-	cpuBefore, _ := cpu(time.Time{}, downAt)
-	cpuOut, peakOut := cpu(downAt, upAt)
-	cpuRec, peakRec := cpu(upAt, recoveredAt)
+	cpuBefore, _, selfBefore := cpu(r.steadyAt, downAt)
+	cpuOut, peakOut, _ := cpu(downAt, upAt)
+	cpuRec, peakRec, _ := cpu(upAt, recoveredAt)
 
 	// Samples during the outage and until recovery.
 	maxIn, maxG := int64(0), 0
@@ -789,19 +860,23 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	if all.other > 0 || all.timeout > 0 {
 		t.Errorf("requests ended with other statuses than 200, 503 and 504: %v", statuses)
 	}
-	// The timing bounds are asserted only on request (see envOutageTiming);
-	// a miss is always reported.
+	// The timing bounds are asserted unless envOutageTiming is 0; a miss
+	// is always reported.
 	var timing func(format string, args ...any)
-	if os.Getenv(envOutageTiming) == "1" {
+	if os.Getenv(envOutageTiming) != "0" {
 		timing = t.Errorf
 	} else {
 		timing = func(format string, args ...any) {
-			t.Logf("timing bound missed (asserted with %s=1): "+format, append([]any{envOutageTiming}, args...)...)
+			t.Logf("timing bound missed (not asserted: %s=0): "+format, append([]any{envOutageTiming}, args...)...)
 		}
 	}
 	if all.slow > 0 {
-		timing("%d requests took longer than their deadline %v + %v (longest %v; %d started during the outage, %d after it); the first (times from the outage's start): %q",
+		timing("%d requests took longer than their deadline %v + %v (longest %v; %d started before the outage's end, %d after it); the first (times from the outage's start): %q",
 			all.slow, outageDeadline, outageSlack, all.maxDur.Round(time.Millisecond), slowDuring, slowAfter, slowReqs)
+	}
+	if slowBefore > 0 {
+		t.Logf("%d requests succeeded before the outage after more than their deadline %v + %v: the guest's CPU was short under steady load (see its use below)",
+			slowBefore, outageDeadline, outageSlack)
 	}
 	// A 503 means "not saved"; a write the store gave up on while it was
 	// already under way is in doubt, answered 504, and only those may be
@@ -831,14 +906,21 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	if maxG > goroutineBound {
 		t.Errorf("goroutines reached %d during the outage; bound %d (baseline %d)", maxG, goroutineBound, baseline)
 	}
-	return fmt.Sprintf("%d requests: %d ok, %d 503, %d 504, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
+	slices.Sort(okBefore)
+	pct := func(p float64) time.Duration {
+		if len(okBefore) == 0 {
+			return 0
+		}
+		return okBefore[int(p*float64(len(okBefore)-1))].Round(time.Millisecond)
+	}
+	return fmt.Sprintf("%d requests (200s under steady load before the outage: p50 %v, p90 %v, max %v): %d ok, %d 503, %d 504, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
 		"lost %d; applied late after 503: %d, after 504 (in doubt): %d of %d, after no response: %d; "+
 		"in flight max %d (bound %d); goroutines max %d (baseline %d, bound %d); "+
 		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (flips from the outage's start, %v long: %v); all workers served again +%s after it ended; "+
-		"guest CPU busy %.0f%% under load before the outage, %.0f%% during it (busiest second %.0f%%), %.0f%% from its end to recovery (%.0f%%)",
-		all.n, all.ok, all.unavailable, all.inDoubt, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
+		"guest CPU busy %.0f%% under steady load before the outage (this app's process %.0f%%), %.0f%% during it (busiest second %.0f%%), %.0f%% from its end to recovery (%.0f%%)",
+		all.n, pct(0.5), pct(0.9), pct(1), all.ok, all.unavailable, all.inDoubt, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
 		all.lost, all.lateAfter503, all.lateAfter504, all.inDoubt, all.lateAfterTimeout,
 		maxIn, inFlightBound, maxG, baseline, goroutineBound,
 		since(unhealthyAt, downAt), since(healthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, since(recoveredAt, upAt),
-		100*cpuBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec)
+		100*cpuBefore, 100*selfBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec)
 }

@@ -423,8 +423,11 @@ chmod +x "$STATE/init.sh" "$STATE/host.sh"
 t0=$SECONDS
 event "harness: starting the guest"
 # UML's pid/umid files go to the state dir, not ~/.uml; a unique umid lets
-# several guests run at once.
-timeout -k 10 "$TIMEOUT" linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
+# several guests run at once. The guest has one CPU for its hosts and
+# server, and its tests time requests against deadlines: it runs ahead of
+# the machine's other work (go test runs other packages beside it) at a
+# higher priority, as real hosts would have CPUs of their own.
+timeout -k 10 "$TIMEOUT" nice -n -10 linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$STATE/init.sh" \
   con=null con0=null,fd:1 quiet </dev/null 2>&1 |
   grep --line-buffered -vE 'SELinux|mmapper_init|ubd device|svc_tli_create|^sysrq|^reboot|Power down|^$' |
