@@ -178,3 +178,57 @@ func TestSessionAfterItsRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestGetDecodingAcrossItsCommit: a Get still decoding a value when its
+// request saves a change and ends keeps reading the bytes it was given.
+// The save moves the session's values into a new buffer, so the one the
+// Get reads from is no longer the session's; it must still not go back to
+// the Manager's pool, where the next requests would read records into it.
+func TestGetDecodingAcrossItsCommit(t *testing.T) {
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic} {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := newEnv(t, nil)
+			want := strings.Repeat("A", 4<<10)
+			first := seedSession(t, e.m, map[string]any{"v": want, "n": 1})
+			other := seedSession(t, e.m, map[string]any{"v": strings.Repeat("B", 4<<10), "n": 2})
+			// Requests of the other session first, so that the Manager's
+			// pool holds buffers its records fit in.
+			for range 3 {
+				do(t, e.m.Handler(counter()), other)
+			}
+
+			got := make(chan []byte)
+			release := make(chan struct{})
+			decoded := make(chan error)
+			bv := &blockingValue{got: got, release: release}
+			h := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				go func() {
+					_, err := s.Get("v", bv)
+					decoded <- err
+				}()
+				<-got // the Get is decoding: save a change and end the request under it
+				if err := s.Put("n", 5); err != nil {
+					t.Error(err)
+				}
+				fmt.Fprint(w, "ok")
+			}))
+			if resp := do(t, h, first); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, body(t, resp))
+			}
+			// Other requests through the same Manager read records into
+			// its pooled buffers meanwhile. (A sync.Pool may drop what it
+			// is given, at random under the race detector: several.)
+			for range 8 {
+				do(t, e.m.Handler(counter()), other)
+			}
+			close(release)
+			if err := <-decoded; err != nil {
+				t.Fatal(err)
+			}
+			if string(bv.after) != `"`+want+`"` {
+				t.Fatalf("the Get decoding when its request saved and ended read %.40q..., want %.40q...", bv.after, `"`+want)
+			}
+		})
+	}
+}
