@@ -179,12 +179,13 @@ func selfCPU() int64 {
 	if err != nil {
 		return 0
 	}
-	// The command name, field 2, may hold spaces: count from its end.
-	_, rest, ok := strings.Cut(string(b), ") ")
-	if !ok {
+	// The command name, field 2, may hold spaces and parentheses: count
+	// from its end.
+	i := strings.LastIndex(string(b), ") ")
+	if i < 0 {
 		return 0
 	}
-	f := strings.Fields(rest)
+	f := strings.Fields(string(b[i+2:]))
 	if len(f) < 13 {
 		return 0
 	}
@@ -384,12 +385,12 @@ type outageRun struct {
 	steadyAt time.Time
 }
 
-// rpcStats reads this host's NFS RPC counts.
+// rpcStats reads this host's NFS RPC counts, for the report only.
 func rpcStats(t *testing.T) nfstest.Stats {
 	t.Helper()
 	c, err := nfstest.RPCStats(nfstest.Mount())
 	if err != nil {
-		t.Fatal(err)
+		t.Logf("NFS RPC counts: %v", err)
 	}
 	return c
 }
@@ -498,7 +499,7 @@ func waitFor(bound time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(outagePace) // polling the load's counters: no event to wait on
+		time.Sleep(outageProbe) // polling the load's counters: no event to wait on
 	}
 	return true
 }
@@ -575,7 +576,7 @@ func outagePhase(t *testing.T, kind outageKind) {
 	rpcSteady := rpcStats(t)
 	time.Sleep(outageSteady) // a measurement window, not a wait for an event
 	nfstest.Barrier(t, "cut", 0)
-	rpcCut := rpcStats(t)
+	rpcCut, cutAt := rpcStats(t), time.Now()
 	// The baseline: the app's goroutines under load, before the outage.
 	baseline := runtime.NumGoroutine()
 
@@ -683,7 +684,7 @@ func outagePhase(t *testing.T, kind outageKind) {
 	rep := outageReport(t, r, downAt, upAt, recoveredAt, baseline, applied, created)
 	steady, outage := rpcCut.Sub(rpcSteady), rpcRecovered.Sub(rpcCut)
 	t.Logf("%s: %s\nNFS RPCs under steady load: %.0f/s (%v); from the outage's start to recovery: %v\napp log:\n%s",
-		nfstest.Host(), rep, float64(steady.Total())/outageSteady.Seconds(), steady, outage, app.log)
+		nfstest.Host(), rep, float64(steady.Total())/cutAt.Sub(r.steadyAt).Seconds(), steady, outage, app.log)
 	if t.Failed() {
 		if st := app.slowStacks(); st != "" {
 			t.Logf("%s: stacks while a request ran late:\n%s", nfstest.Host(), st)
@@ -700,15 +701,20 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 		n, ok, unavailable, inDoubt, timeout, other, slow  int
 		lost, lateAfter503, lateAfter504, lateAfterTimeout int
 		maxDur                                             time.Duration
+		maxBounded                                         time.Duration // of those the bound is for
 	}
 	var all tally
 	statuses := map[string]int{}
 	var lostReqs []string // the first few, for the diagnosis
 	var slowReqs []string // likewise
-	slowDuring, slowAfter, slowBefore := 0, 0, 0
-	var okBefore []time.Duration // 200s that started before the outage
+	var slowOK []string   // slow requests that succeeded before the outage
+	slowDuring, slowAfter := 0, 0
+	// okBefore are the durations of the 200s of the steady window: started
+	// in it and done before the outage began.
+	var okBefore []time.Duration
 	count := func(q outageReq, wasApplied bool) {
-		if q.status == 200 && !q.start.Before(r.steadyAt) && q.start.Before(downAt) {
+		end := q.start.Add(q.dur)
+		if q.status == 200 && !q.start.Before(r.steadyAt) && end.Before(downAt) {
 			okBefore = append(okBefore, q.dur)
 		}
 		if q.status == 200 && !wasApplied && len(lostReqs) < 20 {
@@ -719,9 +725,12 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 		// The bound is for requests that the outage could reach: one
 		// that succeeded before the cut is outside it (the acceptance's
 		// "503, or success before the cut"), and is only reported.
-		succeededBefore := q.status == 200 && q.start.Add(q.dur).Before(downAt)
+		succeededBefore := q.status == 200 && end.Before(downAt)
 		if q.dur > outageDeadline+outageSlack && succeededBefore {
-			slowBefore++
+			slowOK = append(slowOK, fmt.Sprintf("%s seq %d started %+.3fs took %v", q.path, q.seq, q.start.Sub(downAt).Seconds(), q.dur.Round(time.Millisecond)))
+		}
+		if !succeededBefore {
+			all.maxBounded = max(all.maxBounded, q.dur)
 		}
 		if q.dur > outageDeadline+outageSlack && !succeededBefore {
 			all.slow++
@@ -872,11 +881,11 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	}
 	if all.slow > 0 {
 		timing("%d requests took longer than their deadline %v + %v (longest %v; %d started before the outage's end, %d after it); the first (times from the outage's start): %q",
-			all.slow, outageDeadline, outageSlack, all.maxDur.Round(time.Millisecond), slowDuring, slowAfter, slowReqs)
+			all.slow, outageDeadline, outageSlack, all.maxBounded.Round(time.Millisecond), slowDuring, slowAfter, slowReqs)
 	}
-	if slowBefore > 0 {
-		t.Logf("%d requests succeeded before the outage after more than their deadline %v + %v: the guest's CPU was short under steady load (see its use below)",
-			slowBefore, outageDeadline, outageSlack)
+	if len(slowOK) > 0 {
+		t.Logf("%d requests succeeded before the outage, after longer than their deadline %v + %v (outside the bound): %q",
+			len(slowOK), outageDeadline, outageSlack, slowOK)
 	}
 	// A 503 means "not saved"; a write the store gave up on while it was
 	// already under way is in doubt, answered 504, and only those may be
@@ -897,7 +906,9 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	switch {
 	case healthyAt.IsZero():
 		t.Errorf("readiness did not turn healthy again after the outage")
-	case healthyAt.Before(upAt) || healthyAt.Sub(upAt) > outageFlip:
+	case healthyAt.Before(upAt):
+		t.Errorf("readiness turned healthy %s before the server came back", upAt.Sub(healthyAt).Round(time.Millisecond))
+	case healthyAt.Sub(upAt) > outageFlip:
 		timing("readiness turned healthy again %s after the server came back; want within %v", since(healthyAt, upAt), outageFlip)
 	}
 	if maxIn > inFlightBound {
