@@ -366,10 +366,15 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 	return s.LoadInto(ctx, id, nil)
 }
 
+// RecordOverhead is the most a stored record adds to its payload: its
+// header and, in an encrypted store, the cipher's nonce and tag. A buffer
+// with a capacity of the payload's length plus RecordOverhead holds the
+// record (see LoadInto).
+const RecordOverhead = record.HeaderSize + sealOverhead
+
 // LoadInto is Load reading the record into buf when it fits in buf's
-// capacity (the record is the payload plus a 64-byte header, 28 bytes more
-// when encrypted), so that a caller reusing its buffers across requests
-// allocates nothing per load; otherwise it allocates as Load does. The
+// capacity (the payload plus up to RecordOverhead), so that a caller
+// reusing its buffers across requests allocates nothing per load; otherwise it allocates as Load does. The
 // returned session's Data may alias buf: the caller must not change or
 // reuse buf while it uses Data. The store keeps no reference to buf once
 // LoadInto returns, except after an error matching ErrUnavailable: a

@@ -57,10 +57,9 @@ type reqBuf struct {
 // session does not pin its size in every pooled buffer.
 const maxPooledBuf = 1 << 20
 
-// recordRoom is what a record adds to its payload: fsstore's 64-byte
-// header and, encrypted, 28 bytes of nonce and tag (see
+// recordRoom is what a record adds to its payload (see
 // fsstore.Store.LoadInto). It sizes the buffers loads read into.
-const recordRoom = 64 + 28
+const recordRoom = fsstore.RecordOverhead
 
 func (m *Manager) getBuf() *reqBuf {
 	if bp, ok := m.bufs.Get().(*reqBuf); ok {
