@@ -761,6 +761,8 @@ func TestBadInput(t *testing.T) {
 		{"not a directory", []string{"--dir", aFile}, nil, 3, "is not a directory"},
 		{"not a store", []string{"--dir", notStore}, nil, 3, "is not a sessfs store"},
 		{"not a store, stats", []string{"stats", "--dir", notStore}, nil, 3, "is not a sessfs store"},
+		{"not a store, --missing-ok", []string{"--dir", notStore, "--missing-ok"}, nil, 3, "is not a sessfs store"},
+		{"not a store, SESSGC_MISSING_OK", []string{"run", "--dir", notStore}, []string{"SESSGC_MISSING_OK=true"}, 3, "is not a sessfs store"},
 		{"bad marker", []string{"--dir", badMarker.dir}, nil, 3, "is not a sessfs store"},
 		{"no dir", []string{"run"}, nil, 2, "pass --dir or set SESSGC_DIR"},
 		{"no dir, stats", []string{"stats"}, nil, 2, "pass --dir or set SESSGC_DIR"},
@@ -790,8 +792,18 @@ func TestBadInput(t *testing.T) {
 	if !badMarker.exists(badMarkerIDs[0]) {
 		t.Errorf("a sweep of a store with a bad marker deleted a file")
 	}
-	// --json reports the failure as JSON too.
-	r := runGC(t, []string{"--dir", notStore, "--json"})
+	// --json reports the failure as JSON too, and a run before the store
+	// exists says why it did nothing.
+	empty := t.TempDir()
+	r := runGC(t, []string{"--dir", empty, "--missing-ok", "--json"})
+	if m, s := summary(t, r); r.code != 0 || !s.Skipped || s.SkipReason != "no-store" || s.ExitCode != 0 || m["error"] != nil {
+		t.Errorf("--missing-ok on an empty directory: exit %d, %+v", r.code, s)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("sessgc wrote into an empty directory: %v", entries)
+	}
+
+	r = runGC(t, []string{"--dir", notStore, "--json"})
 	if _, s := summary(t, r); r.code != 3 || s.ExitCode != 3 || !strings.Contains(s.Error, "not a sessfs store") {
 		t.Errorf("--json on a non-store: exit %d, %+v", r.code, s)
 	}

@@ -116,6 +116,7 @@ func TestTextfileRun(t *testing.T) {
 		"sessgc_last_run_success":            1,
 		"sessgc_last_run_exit_code":          0,
 		"sessgc_fleet_lock_held":             0,
+		"sessgc_store_missing":               0,
 		"sessgc_stopped_early":               0,
 		"sessgc_scanned_files":               5,
 		"sessgc_live_sessions":               2,
@@ -137,8 +138,8 @@ func TestTextfileRun(t *testing.T) {
 	if ts := got["sessgc_last_run_timestamp_seconds"]; ts < float64(before.Unix()) || ts > float64(after.Unix()+1) {
 		t.Errorf("sessgc_last_run_timestamp_seconds %v not within the run [%d, %d]", ts, before.Unix(), after.Unix())
 	}
-	if len(got) != 17 {
-		t.Errorf("%d samples, want 17: %v", len(got), got)
+	if len(got) != 18 {
+		t.Errorf("%d samples, want 18: %v", len(got), got)
 	}
 	if fi, err := os.Stat(prom); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("textfile mode %v (%v), want 0644 for node-exporter", fi.Mode().Perm(), err)
@@ -162,7 +163,7 @@ func TestTextfileRun(t *testing.T) {
 		t.Error("textfile rewritten in place, not replaced")
 	}
 	checkValues(t, promFile(t, prom, st.dir), map[string]float64{
-		"sessgc_last_run_success": 1, "sessgc_fleet_lock_held": 1, "sessgc_scanned_files": 0,
+		"sessgc_last_run_success": 1, "sessgc_fleet_lock_held": 1, "sessgc_store_missing": 0, "sessgc_scanned_files": 0,
 		"sessgc_removed_files{kind=session}": 0,
 	})
 	onlyFile(t, tdir, "sessgc.prom")
@@ -180,7 +181,32 @@ func TestTextfileRun(t *testing.T) {
 	}
 	checkValues(t, promFile(t, prom, missing), map[string]float64{
 		"sessgc_last_run_success": 0, "sessgc_last_run_exit_code": 3, "sessgc_scanned_files": 0,
+		"sessgc_store_missing": 0,
 	})
+
+	// With --missing-ok (here from the environment) it is a successful
+	// run that did nothing: not a fleet-lock skip, which alerts when it
+	// lasts.
+	ino = inode(t, prom)
+	if r := runGC(t, []string{"run", "--dir", missing, "-q", "--textfile", prom}, "SESSGC_MISSING_OK=true"); r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Fatalf("missing store, --missing-ok: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if inode(t, prom) == ino {
+		t.Error("textfile not replaced after a no-store run")
+	}
+	got = promFile(t, prom, missing)
+	checkValues(t, got, map[string]float64{
+		"sessgc_last_run_success": 1, "sessgc_last_run_exit_code": 0, "sessgc_store_missing": 1,
+		"sessgc_fleet_lock_held": 0, "sessgc_stopped_early": 0, "sessgc_scanned_files": 0,
+		"sessgc_removed_files{kind=session}": 0, "sessgc_errors": 0,
+	})
+	if len(got) != 18 {
+		t.Errorf("no-store run: %d samples, want 18: %v", len(got), got)
+	}
+	if exists(missing) {
+		t.Error("a no-store run created the store directory")
+	}
+	onlyFile(t, tdir, "sessgc.prom")
 }
 
 func TestTextfileRekey(t *testing.T) {

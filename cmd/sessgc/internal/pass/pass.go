@@ -17,11 +17,20 @@ import (
 	"github.com/sessfs/sessfs/lock"
 )
 
+// Why a pass was skipped (Outcome.SkipReason).
+const (
+	// SkipFleetLock: another host held the fleet lock.
+	SkipFleetLock = "fleet-lock-held"
+	// SkipNoStore: the store directory was missing or empty and the
+	// command was told that is fine (run --missing-ok); see ErrNoStore.
+	SkipNoStore = "no-store"
+)
+
 // Outcome is how a pass ended besides its counts; run and rekey put it in
 // their JSON summaries. Its fields are documented in docs/operations.md.
 type Outcome struct {
-	Skipped      bool     `json:"skipped"`               // another host held the fleet lock; nothing done
-	SkipReason   string   `json:"skip_reason,omitempty"` // "fleet-lock-held"
+	Skipped      bool     `json:"skipped"`               // nothing done, for SkipReason
+	SkipReason   string   `json:"skip_reason,omitempty"` // SkipFleetLock or SkipNoStore
 	StoppedEarly bool     `json:"stopped_early"`
 	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration", "interrupted" or "unresponsive"
 	ErrorSamples []string `json:"error_samples"`         // the first 20 errors
@@ -103,7 +112,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	if !lim.NoFleetLock {
 		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName))
 		if errors.Is(err, lock.ErrLocked) {
-			out.Skipped, out.SkipReason = true, "fleet-lock-held"
+			out.Skipped, out.SkipReason = true, SkipFleetLock
 			return out, nil
 		}
 		if err != nil {

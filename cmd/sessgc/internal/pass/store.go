@@ -3,6 +3,7 @@ package pass
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime"
@@ -14,8 +15,24 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
+// ErrNoStore matches the error of OpenStore when dir does not exist or is
+// an empty directory: no application has created the store there yet (a
+// fresh volume). `sessgc run --missing-ok` does nothing then. A directory
+// with anything in it but no valid marker never matches: it may be a
+// mistyped --dir, and stays refused.
+var ErrNoStore = errors.New("no store yet")
+
+// noStore is a store error that also matches ErrNoStore; its message and
+// exit code are those of the error it wraps, so that a command without
+// --missing-ok reports it as it always did.
+type noStore struct{ error }
+
+func (e noStore) Unwrap() error        { return e.error }
+func (e noStore) Is(target error) bool { return target == ErrNoStore }
+
 // OpenStore opens an existing store for sweeping, or returns an ExitError
-// (cmdutil.ExitUsage or cmdutil.ExitStore) that says what is wrong with dir.
+// (cmdutil.ExitUsage or cmdutil.ExitStore) that says what is wrong with dir;
+// that error matches ErrNoStore when dir is missing or empty.
 //
 // It never creates a store (WithCreate(false)), so a mistyped --dir cannot
 // turn an arbitrary directory into one, and it opens with the smallest idle
@@ -31,7 +48,7 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, cmdutil.StoreErrorf("store directory %s does not exist", dir)
+		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist", dir)}
 	case errors.Is(err, fs.ErrPermission):
 		return nil, cmdutil.StoreErrorf("cannot reach store directory %s: permission denied", dir)
 	case err != nil:
@@ -53,13 +70,29 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	case errors.Is(err, fsstore.ErrNotSupported):
 		return nil, cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
 	case errors.Is(err, fsstore.ErrNotStore):
-		return nil, cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
+		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
+		if isEmpty(dir) {
+			return nil, noStore{err}
+		}
+		return nil, err
 	case errors.Is(err, syscall.EROFS):
 		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted: %w", dir, err)
 	case errors.Is(err, fs.ErrPermission):
 		return nil, cmdutil.StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted: %w", dir, os.Getuid(), err)
 	}
 	return nil, cmdutil.StoreErrorf("store %s is unusable: %w", dir, err)
+}
+
+// isEmpty reports whether dir has no entry at all. Any error, including
+// one listing it, counts as not empty: the caller then refuses dir.
+func isEmpty(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return errors.Is(err, io.EOF)
 }
 
 // Check checks the flags every pass over a store has (stats passes 0 and

@@ -3,7 +3,9 @@ package pass
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
@@ -118,6 +120,27 @@ func TestLoadKeys(t *testing.T) {
 			}
 			if len(ids) != len(tc.wantIDs) || ids[0] != tc.wantIDs[0] || ids[1] != tc.wantIDs[1] {
 				t.Errorf("key IDs %v, want %v", ids, tc.wantIDs)
+			}
+		})
+	}
+}
+
+// TestPassMetricsSkipped: the fleet-lock gauge says only that another host
+// held the lock, not that the pass was skipped for another reason.
+func TestPassMetricsSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Outcome
+		held string
+	}{
+		{"swept", Outcome{}, "0"},
+		{"fleet lock held", Outcome{Skipped: true, SkipReason: SkipFleetLock}, "1"},
+		{"no store", Outcome{Skipped: true, SkipReason: SkipNoStore}, "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := PassMetrics("/s", "x_", "run", &tc.o, 0, time.Unix(0, 0))
+			if want := "x_fleet_lock_held{dir=\"/s\"} " + tc.held + "\n"; !strings.Contains(string(m.Bytes()), want) {
+				t.Errorf("metrics lack %q:\n%s", want, m.Bytes())
 			}
 		})
 	}

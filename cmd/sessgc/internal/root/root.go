@@ -38,15 +38,16 @@ are never given as a flag: --keys-file (SESSGC_KEYS_FILE) names a file, or
 SESSGC_KEYS holds the keys.
 
 Exit codes:
-  0    done, or nothing to do (another host holds the fleet lock, or
-       --max-duration stopped the sweep early: see stopped_early)
+  0    done, or nothing to do (another host holds the fleet lock,
+       --max-duration stopped the sweep early: see stopped_early, or
+       run --missing-ok found no store yet)
   1    partial failure: some files could not be examined or removed, or
        --textfile could not be written
   2    usage error: bad flags, arguments or SESSGC_* values; no keys, or a
        key file that is unreadable, readable by others or malformed
-  3    store unusable: missing, not a store, unreadable or read-only, or
-       a key that does not match the store ("wrong key"); nothing was
-       deleted or rewritten
+  3    store unusable: missing (unless run --missing-ok), not a store,
+       unreadable or read-only, or a key that does not match the store
+       ("wrong key"); nothing was deleted or rewritten
   4    the store's file server did not answer within --max-duration plus
        a tenth of it (at least 1 s, at most 30 s): a hung or unreachable
        NFS/EFS server. The pass was abandoned in a call to it and the

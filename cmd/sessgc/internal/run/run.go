@@ -43,6 +43,7 @@ type RunOptions struct {
 	Quiet       bool
 	NoProgress  bool
 	Textfile    string // node-exporter textfile to write the summary to; "": none
+	MissingOK   bool   // a missing or empty Dir is no error: no store yet
 }
 
 // NewCmdRun returns the run command. runF, when not nil, replaces the
@@ -76,7 +77,14 @@ sessgc gives up, reports stop_reason "unresponsive" and exits 4.
 --textfile PATH writes the summary as Prometheus gauges (sessgc_*) for the
 node-exporter textfile collector, replacing PATH atomically after every run:
 also after a run skipped because of the fleet lock, and after a failed one
-(sessgc_last_run_success 0). A --dry-run does not write it.`,
+(sessgc_last_run_success 0). A --dry-run does not write it.
+
+--missing-ok is for jobs that may run before any application has created
+the store, such as a CronJob on a fresh volume: when DIR does not exist, or
+exists and is empty, the run does nothing, prints one line, reports skipped
+with skip_reason "no-store" (sessgc_store_missing 1) and exits 0 instead of
+3. A DIR with anything in it but no valid .sessfs marker is still refused
+with exit 3 and left untouched, with or without the flag.`,
 		Example: `  # What cron runs on every host (only one of them sweeps):
   sessgc run --dir /srv/sessions --quiet --jitter 1m --max-duration 8m --rate 200
 
@@ -85,6 +93,9 @@ also after a run skipped because of the fleet lock, and after a failed one
 
   # Machine-readable summary, configuration from the environment:
   SESSGC_DIR=/srv/sessions SESSGC_RATE=500 sessgc run --json
+
+  # A CronJob that may start before the application creates the store:
+  sessgc run --dir /mnt/sessions/store --quiet --missing-ok --max-duration 8m
 
   # Metrics for node-exporter's textfile collector:
   sessgc run --dir /srv/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
@@ -106,6 +117,7 @@ also after a run skipped because of the fleet lock, and after a failed one
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
 	f.StringVar(&opts.Textfile, "textfile", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
+	f.BoolVar(&opts.MissingOK, "missing-ok", false, "exit 0 doing nothing when --dir does not exist or is empty (no store created yet)")
 	cmd.MarkFlagDirname("dir")
 	return cmd
 }
@@ -261,6 +273,12 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 		}
 	}
 	s, err := pass.OpenStore(opts.Dir)
+	if opts.MissingOK && errors.Is(err, pass.ErrNoStore) {
+		// The applications create the store when they first open it: until
+		// then there is nothing to sweep, and nothing is created here.
+		sum.Skipped, sum.SkipReason = true, pass.SkipNoStore
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -324,6 +342,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 // never rename them.
 func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 	m := pass.PassMetrics(opts.Dir, "sessgc_", "run", &sum.Outcome, sum.DurationSecs, now)
+	m.Gauge("sessgc_store_missing", "1 if the last sessgc run did nothing because --missing-ok was given and the store directory was missing or empty.", pass.Bool(sum.Skipped && sum.SkipReason == pass.SkipNoStore))
 	m.Gauge("sessgc_scanned_files", "Files examined by the last sweep.", float64(sum.Scanned))
 	m.Gauge("sessgc_live_sessions", "Live sessions kept by the last sweep.", float64(sum.Live))
 	m.Gauge("sessgc_live_bytes", "Bytes of the live session records kept by the last sweep (those counted in sessgc_live_sessions).", float64(sum.LiveBytes))
@@ -353,7 +372,10 @@ func fill(sum *Summary, st *fsstore.SweepStats) {
 }
 
 func humanSummary(opts *RunOptions, sum *Summary) string {
-	if sum.Skipped {
+	switch {
+	case sum.Skipped && sum.SkipReason == pass.SkipNoStore:
+		return fmt.Sprintf("sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n", sum.Dir)
+	case sum.Skipped:
 		return fmt.Sprintf("sessgc: another host is sweeping %s (fleet lock %s held); nothing to do\n",
 			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
 	}

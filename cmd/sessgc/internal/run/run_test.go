@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,12 +27,16 @@ func TestNewCmdRunFlags(t *testing.T) {
 	defaults := RunOptions{Dir: "/s", Concurrency: 16, Grace: time.Minute, TempAge: 10 * time.Minute}
 	cmdtest.TestFlags(t, NewCmdRun, defaults, []cmdtest.FlagCase[RunOptions]{
 		{Name: "defaults", Args: "--dir /s", Want: func(o *RunOptions) {}},
-		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress",
+		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress --missing-ok",
 			Want: func(o *RunOptions) {
 				o.DryRun, o.MaxDuration, o.Concurrency, o.Rate = true, 5*time.Minute, 8, 250.5
 				o.Grace, o.TempAge, o.Jitter, o.NoFleetLock = 2*time.Minute, time.Hour, 30*time.Second, true
-				o.JSON, o.Verbose, o.Quiet, o.NoProgress = true, true, true, true
+				o.JSON, o.Verbose, o.Quiet, o.NoProgress, o.MissingOK = true, true, true, true, true
 			}},
+		{Name: "missing-ok env", Args: "--dir /s", Env: map[string]string{"SESSGC_MISSING_OK": "true"},
+			Want: func(o *RunOptions) { o.MissingOK = true }},
+		{Name: "missing-ok flag beats env", Args: "--dir /s --missing-ok=false", Env: map[string]string{"SESSGC_MISSING_OK": "true"},
+			Want: func(o *RunOptions) {}},
 		{Name: "env", Args: "", Env: map[string]string{"SESSGC_DIR": "/s", "SESSGC_RATE": "100", "SESSGC_NO_FLEET_LOCK": "true", "SESSGC_MAX_DURATION": "1m"},
 			Want: func(o *RunOptions) { o.Rate, o.NoFleetLock, o.MaxDuration = 100, true, time.Minute }},
 		{Name: "flag beats env", Args: "--dir /s --rate 7", Env: map[string]string{"SESSGC_DIR": "/other", "SESSGC_RATE": "100"},
@@ -149,5 +156,141 @@ func TestRunRunCancelled(t *testing.T) {
 	var s Summary
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil || !s.StoppedEarly || s.StopReason != "interrupted" || s.ExitCode != 1 {
 		t.Errorf("summary %s (%v)", out, err)
+	}
+}
+
+// listing returns every path under dir with its mode and size ("" when dir
+// does not exist), to check that a run changed nothing there.
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %v %d\n", p, info.Mode(), info.Size())
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestRunRunMissingOK: with --missing-ok a store directory that does not
+// exist or is empty is a clean no-op (exit 0, skipped "no-store", nothing
+// created, the textfile written); one with anything in it but no valid
+// marker is refused with exit 3 as without the flag, and left untouched.
+func TestRunRunMissingOK(t *testing.T) {
+	mkdir := func(t *testing.T, dir string) {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	with := func(name string, isDir bool) func(*testing.T, string) {
+		return func(t *testing.T, dir string) {
+			mkdir(t, dir)
+			p := filepath.Join(dir, name)
+			if isDir {
+				mkdir(t, p)
+			} else if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		setup     func(t *testing.T, dir string) // nil: dir does not exist
+		missingOK bool
+		code      int
+		msg       string // in the error of a failed run
+	}{
+		{name: "missing", code: cmdutil.ExitStore, msg: "does not exist"},
+		{name: "missing, --missing-ok", missingOK: true},
+		{name: "empty", setup: mkdir, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "empty, --missing-ok", setup: mkdir, missingOK: true},
+		{name: "a file, --missing-ok", setup: with("old.txt", false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "a dot file, --missing-ok", setup: with(".keep", false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "an empty directory, --missing-ok", setup: with(fsstore.DataDir, true), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "bad marker, --missing-ok", setup: with(fsstore.MarkerFile, false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			if tc.setup != nil {
+				tc.setup(t, dir)
+			}
+			before := listing(t, dir)
+			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			io, out, _ := testIO(nil)
+			opts := RunOptions{IO: io, Dir: dir, Concurrency: 2, Grace: time.Minute, TempAge: 10 * time.Minute,
+				JSON: true, Textfile: prom, MissingOK: tc.missingOK}
+			err := runRun(context.Background(), &opts)
+			if cmdutil.ExitCode(err) != tc.code || tc.code != 0 && !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err %v, want exit %d and %q", err, tc.code, tc.msg)
+			}
+			if after := listing(t, dir); after != before {
+				t.Errorf("the directory changed:\n%s\nwant\n%s", after, before)
+			}
+			var s Summary
+			if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+				t.Fatalf("not one JSON object: %v\n%s", err, out)
+			}
+			noStore := tc.code == 0
+			if s.Skipped != noStore || noStore && s.SkipReason != "no-store" || s.ExitCode != tc.code || s.Scanned != 0 {
+				t.Errorf("summary %s", out)
+			}
+			b, err := os.ReadFile(prom)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, v := range map[string]int{
+				"sessgc_store_missing":      map[bool]int{true: 1}[noStore],
+				"sessgc_fleet_lock_held":    0,
+				"sessgc_last_run_success":   map[bool]int{true: 1}[noStore],
+				"sessgc_last_run_exit_code": tc.code,
+			} {
+				if want := fmt.Sprintf("%s{dir=%q} %d\n", name, dir, v); !strings.Contains(string(b), want) {
+					t.Errorf("textfile lacks %q:\n%s", want, b)
+				}
+			}
+		})
+	}
+}
+
+// TestRunRunMissingOKOutput: the no-store run says so in one line, unless
+// --quiet; a dry run behaves the same.
+func TestRunRunMissingOKOutput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts RunOptions
+		want string
+	}{
+		{name: "human", want: "sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n"},
+		{name: "quiet", opts: RunOptions{Quiet: true}},
+		{name: "dry run", opts: RunOptions{DryRun: true}, want: "sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			io, out, errb := testIO(nil)
+			opts := tc.opts
+			opts.IO, opts.Dir, opts.Concurrency, opts.Grace, opts.TempAge, opts.MissingOK = io, dir, 2, time.Minute, 10*time.Minute, true
+			if err := runRun(context.Background(), &opts); err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			if tc.want != "" {
+				want = fmt.Sprintf(tc.want, dir)
+			}
+			if out.String() != want || errb.Len() != 0 {
+				t.Errorf("stdout %q, stderr %q; want stdout %q", out, errb, want)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the store directory was created: %v", err)
+			}
+		})
 	}
 }
