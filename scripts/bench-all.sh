@@ -80,8 +80,14 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench-all: run as root (loop mount, drop_caches)" >&2
 	exit 2
 fi
-for tool in go php redis-server mkfs.ext4 /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "bench-all: $tool not found" >&2; exit 2; }
+# The tools and the Debian packages that have them (.ci/run installs only
+# what the tests need, not PHP).
+for tp in go:golang php:php-cli redis-server:redis-server mkfs.ext4:e2fsprogs /usr/bin/time:time; do
+	tool=${tp%%:*} pkg=${tp#*:}
+	command -v "$tool" >/dev/null || {
+		echo "bench-all: $tool not found (Debian: apt-get install -y --no-install-recommends $pkg)" >&2
+		exit 2
+	}
 done
 
 mnt=$work/mnt
