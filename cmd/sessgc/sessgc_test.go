@@ -741,6 +741,9 @@ func TestBadInput(t *testing.T) {
 
 	notStore := t.TempDir()
 	writeFile(t, filepath.Join(notStore, "old.txt"), "x", old)
+	// A textfile written into the empty directory would make every later
+	// run refuse it as not a store.
+	emptyDir := t.TempDir()
 	aFile := filepath.Join(t.TempDir(), "file")
 	writeFile(t, aFile, "x", old)
 	badMarker := newStore(t)
@@ -764,6 +767,8 @@ func TestBadInput(t *testing.T) {
 		{"not a store, --missing-ok", []string{"--dir", notStore, "--missing-ok"}, nil, 3, "is not a sessfs store"},
 		{"not a store, SESSGC_MISSING_OK", []string{"run", "--dir", notStore}, []string{"SESSGC_MISSING_OK=true"}, 3, "is not a sessfs store"},
 		{"bad marker", []string{"--dir", badMarker.dir}, nil, 3, "is not a sessfs store"},
+		{"textfile in the store", []string{"--dir", good.dir, "--textfile", filepath.Join(good.dir, "sessgc.prom")}, nil, 2, "is inside the store directory"},
+		{"textfile in an empty directory, --missing-ok", []string{"--dir", emptyDir, "--missing-ok", "--textfile", filepath.Join(emptyDir, "sessgc.prom")}, nil, 2, "is inside the store directory"},
 		{"no dir", []string{"run"}, nil, 2, "pass --dir or set SESSGC_DIR"},
 		{"no dir, stats", []string{"stats"}, nil, 2, "pass --dir or set SESSGC_DIR"},
 		{"unknown flag", []string{"--dir", good.dir, "--bogus"}, nil, 2, "unknown flag: --bogus"},
@@ -788,6 +793,9 @@ func TestBadInput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(notStore); len(entries) != 1 {
 		t.Errorf("sessgc wrote into a directory that is not a store: %v", entries)
+	}
+	if entries, _ := os.ReadDir(emptyDir); len(entries) != 0 {
+		t.Errorf("sessgc wrote into an empty directory: %v", entries)
 	}
 	if !badMarker.exists(badMarkerIDs[0]) {
 		t.Errorf("a sweep of a store with a bad marker deleted a file")
@@ -878,6 +886,39 @@ func TestUnreadableAndReadOnlyStores(t *testing.T) {
 			}
 			if after := snapshotAsRoot(st.dir); before != after {
 				t.Errorf("store changed")
+			}
+		})
+	}
+}
+
+// TestMissingOKUnreadableDir: an empty store directory that sessgc cannot
+// list or search is no missing store: with --missing-ok too it exits 3 and
+// writes nothing there. Run as root, the binary runs as nobody, whom the
+// modes hold (root is not held by them); run as another user, the modes
+// hold that user as the directory's owner.
+func TestMissingOKUnreadableDir(t *testing.T) {
+	for _, mode := range []fs.FileMode{0, 0o300} {
+		t.Run(fmt.Sprintf("%04o", uint32(mode)), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			openUp(t, filepath.Dir(dir))
+			if err := os.Chmod(dir, mode); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			cmd := command([]string{"run", "--dir", dir, "--missing-ok", "--json"})
+			asUnprivileged(cmd)
+			r := runCmd(t, cmd)
+			if _, s := summary(t, r); r.code != 3 || s.ExitCode != 3 || s.Skipped {
+				t.Errorf("exit %d, summary %+v, stderr %q; want exit 3, not skipped", r.code, s, r.stderr)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("sessgc wrote into the directory: %v", entries)
 			}
 		})
 	}

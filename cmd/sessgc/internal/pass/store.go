@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +24,16 @@ import (
 // mistyped --dir, and stays refused.
 var ErrNoStore = errors.New("no store yet")
 
+// ErrStoreCreating matches the error of OpenStore when dir has no valid
+// marker but holds nothing except what an application makes while it
+// creates a store, before it publishes the marker (fsstore's initStore:
+// empty data and lock directories, marker temp files). That lasts a few
+// round trips, so `sessgc run --missing-ok` tries once more a moment later
+// rather than failing on the day the store is created; without the flag,
+// or when the directory still looks so, it is refused like any other
+// directory without a marker.
+var ErrStoreCreating = errors.New("store being created")
+
 // noStore is a store error that also matches ErrNoStore; its message and
 // exit code are those of the error it wraps, so that a command without
 // --missing-ok reports it as it always did.
@@ -30,9 +42,16 @@ type noStore struct{ error }
 func (e noStore) Unwrap() error        { return e.error }
 func (e noStore) Is(target error) bool { return target == ErrNoStore }
 
+// storeCreating is noStore's counterpart for ErrStoreCreating.
+type storeCreating struct{ error }
+
+func (e storeCreating) Unwrap() error        { return e.error }
+func (e storeCreating) Is(target error) bool { return target == ErrStoreCreating }
+
 // OpenStore opens an existing store for sweeping, or returns an ExitError
 // (cmdutil.ExitUsage or cmdutil.ExitStore) that says what is wrong with dir;
-// that error matches ErrNoStore when dir is missing or empty.
+// that error matches ErrNoStore when dir is missing or empty, and
+// ErrStoreCreating when it looks like a store half-way through its creation.
 //
 // It never creates a store (WithCreate(false)), so a mistyped --dir cannot
 // turn an arbitrary directory into one, and it opens with the smallest idle
@@ -48,6 +67,12 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if link := danglingLink(dir); link != "" {
+			// Someone made that link to reach a store: where it points
+			// is missing (an unmounted volume, a moved directory), which
+			// is not the fresh volume --missing-ok is for.
+			return nil, cmdutil.StoreErrorf("store directory %s does not exist: %s is a symbolic link to a missing target", dir, link)
+		}
 		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist", dir)}
 	case errors.Is(err, fs.ErrPermission):
 		return nil, cmdutil.StoreErrorf("cannot reach store directory %s: permission denied", dir)
@@ -71,8 +96,11 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		return nil, cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
 	case errors.Is(err, fsstore.ErrNotStore):
 		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
-		if isEmpty(dir) {
+		switch {
+		case isEmpty(dir):
 			return nil, noStore{err}
+		case creating(dir):
+			return nil, storeCreating{err}
 		}
 		return nil, err
 	case errors.Is(err, syscall.EROFS):
@@ -95,6 +123,58 @@ func isEmpty(dir string) bool {
 	return errors.Is(err, io.EOF)
 }
 
+// danglingLink returns the symbolic link that makes dir missing: the
+// deepest existing path of dir and its parents, when that is a link whose
+// target does not exist. It returns "" when dir is simply missing.
+func danglingLink(dir string) string {
+	for p := filepath.Clean(dir); ; {
+		fi, err := os.Lstat(p)
+		if err == nil {
+			if fi.Mode()&fs.ModeSymlink == 0 {
+				return ""
+			}
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				return p
+			}
+			return ""
+		}
+		parent := filepath.Dir(p)
+		if parent == p || !errors.Is(err, fs.ErrNotExist) {
+			return ""
+		}
+		p = parent
+	}
+}
+
+// markerTempPrefix starts the name of the temp file fsstore writes the
+// marker to while it creates a store, before linking it to MarkerFile.
+const markerTempPrefix = ".tmp-marker-"
+
+// creating reports whether dir holds only what fsstore's store creation
+// makes before the marker appears: its data and lock directories, still
+// empty, and marker temp files. Any error counts as not creating.
+func creating(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return false
+	}
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case name == fsstore.DataDir || name == fsstore.LockDir:
+			if !e.IsDir() || !isEmpty(filepath.Join(dir, name)) {
+				return false
+			}
+		case strings.HasPrefix(name, markerTempPrefix):
+			if !e.Type().IsRegular() {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // Check checks the flags every pass over a store has (stats passes 0 and
 // "" for those it lacks).
 func Check(dir string, concurrency int, rate float64, maxDuration time.Duration, textfile string) error {
@@ -108,7 +188,38 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 	case maxDuration < 0:
 		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", maxDuration)
 	}
-	return CheckTextfile(textfile)
+	if err := CheckTextfile(textfile); err != nil {
+		return err
+	}
+	if textfile != "" && within(textfile, dir) {
+		// In an empty directory the textfile would make every later run
+		// refuse it as "not a sessfs store", and in a store it is a file
+		// the store did not write: keep the metrics beside the store.
+		return cmdutil.UsageErrorf("--textfile %s is inside the store directory %s: write it beside the store", textfile, dir)
+	}
+	return nil
+}
+
+// within reports whether path is dir or inside it, comparing cleaned
+// absolute paths and, when they resolve, the paths with symbolic links
+// resolved too (dir may not exist yet).
+func within(path, dir string) bool {
+	inside := func(p, d string) bool {
+		rel, err := filepath.Rel(d, p)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if inside(p, d) {
+		return true
+	}
+	// The textfile need not exist, its directory does (CheckTextfile).
+	rp, err1 := filepath.EvalSymlinks(filepath.Dir(p))
+	rd, err2 := filepath.EvalSymlinks(d)
+	return err1 == nil && err2 == nil && inside(filepath.Join(rp, filepath.Base(p)), rd)
 }
 
 // CheckAges checks the --grace and --temp-age flags of run and stats.

@@ -14,19 +14,60 @@ import (
 )
 
 // TestOpenStoreNoStore: only a missing or empty directory matches
-// ErrNoStore; its error keeps the message and exit code it had before.
+// ErrNoStore, and only one holding nothing but what creating a store makes
+// matches ErrStoreCreating; their errors keep the message and exit code
+// they had before. A dangling symbolic link is no missing directory.
 func TestOpenStoreNoStore(t *testing.T) {
+	creatingFiles := func(names ...string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			mkdir(t, dir)
+			mkdir(t, filepath.Join(dir, fsstore.DataDir))
+			mkdir(t, filepath.Join(dir, fsstore.LockDir))
+			for _, n := range names {
+				touch(t, filepath.Join(dir, n))
+			}
+		}
+	}
 	for _, tc := range []struct {
-		name    string
-		setup   func(t *testing.T, dir string) // nil: dir does not exist
-		noStore bool
-		code    int
-		msg     string
+		name     string
+		setup    func(t *testing.T, dir string) // nil: dir does not exist
+		noStore  bool
+		creating bool
+		code     int
+		msg      string
 	}{
 		{name: "missing", noStore: true, code: cmdutil.ExitStore, msg: "does not exist"},
 		{name: "empty", setup: func(t *testing.T, dir string) { mkdir(t, dir) }, noStore: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "a file", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, "x")) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
-		{name: "an empty directory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, fsstore.LockDir)) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "one empty subdirectory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, "sub")) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "an empty lock directory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, fsstore.LockDir)) }, creating: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "being created", setup: creatingFiles(), creating: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "being created, marker temp files", setup: creatingFiles(".tmp-marker-0123456789abcdef", ".tmp-marker-fedcba9876543210"), creating: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "being created, and a file", setup: creatingFiles("old.txt"), code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "being created, and another temp file", setup: creatingFiles(".tmp-0123"), code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "a data directory with a file", setup: func(t *testing.T, dir string) {
+			creatingFiles()(t, dir)
+			touch(t, filepath.Join(dir, fsstore.DataDir, "x"))
+		}, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "a data file", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, fsstore.DataDir)) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "a marker temp directory", setup: func(t *testing.T, dir string) {
+			creatingFiles()(t, dir)
+			mkdir(t, filepath.Join(dir, ".tmp-marker-0123"))
+		}, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "dangling symlink", setup: func(t *testing.T, dir string) { symlink(t, filepath.Join(filepath.Dir(dir), "gone"), dir) }, code: cmdutil.ExitStore, msg: "is a symbolic link to a missing target"},
+		{name: "dangling symlink parent", setup: func(t *testing.T, dir string) {
+			// dir is TMP/store: make TMP/store a link to TMP/mnt/store, TMP/mnt a link to nowhere.
+			symlink(t, filepath.Join(filepath.Dir(dir), "mnt", "store"), dir)
+			symlink(t, filepath.Join(filepath.Dir(dir), "gone"), filepath.Join(filepath.Dir(dir), "mnt"))
+		}, code: cmdutil.ExitStore, msg: "is a symbolic link to a missing target"},
+		{name: "symlink to a missing directory in an existing one", setup: func(t *testing.T, dir string) {
+			mkdir(t, filepath.Join(filepath.Dir(dir), "mnt"))
+			symlink(t, filepath.Join(filepath.Dir(dir), "mnt", "store"), dir)
+		}, code: cmdutil.ExitStore, msg: "is a symbolic link to a missing target"},
+		{name: "symlink to an empty directory", setup: func(t *testing.T, dir string) {
+			mkdir(t, filepath.Join(filepath.Dir(dir), "mnt"))
+			symlink(t, filepath.Join(filepath.Dir(dir), "mnt"), dir)
+		}, noStore: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "bad marker", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, fsstore.MarkerFile)) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "not a directory", setup: func(t *testing.T, dir string) { touch(t, dir) }, code: cmdutil.ExitStore, msg: "is not a directory"},
 		{name: "a store", setup: func(t *testing.T, dir string) {
@@ -47,10 +88,91 @@ func TestOpenStoreNoStore(t *testing.T) {
 			if err == nil {
 				s.Close()
 			}
-			if errors.Is(err, ErrNoStore) != tc.noStore || cmdutil.ExitCode(err) != tc.code || err != nil && !strings.Contains(err.Error(), tc.msg) {
-				t.Errorf("err %v: want ErrNoStore %v, exit %d, %q", err, tc.noStore, tc.code, tc.msg)
+			if errors.Is(err, ErrNoStore) != tc.noStore || errors.Is(err, ErrStoreCreating) != tc.creating ||
+				cmdutil.ExitCode(err) != tc.code || err != nil && !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err %v: want ErrNoStore %v, ErrStoreCreating %v, exit %d, %q", err, tc.noStore, tc.creating, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// TestOpenStoreUnreadable: an empty store directory this user cannot list
+// or search is refused (exit 3), never taken for a missing store: sessgc
+// cannot know it is empty.
+func TestOpenStoreUnreadable(t *testing.T) {
+	for _, mode := range []os.FileMode{0, 0o300} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			mkdir(t, dir)
+			chmod(t, dir, mode)
+			s, err := OpenStore(dir)
+			if err == nil {
+				s.Close()
+			}
+			if errors.Is(err, ErrNoStore) || errors.Is(err, ErrStoreCreating) || cmdutil.ExitCode(err) != cmdutil.ExitStore {
+				t.Errorf("err %v: want exit %d, not ErrNoStore", err, cmdutil.ExitStore)
+			}
+		})
+	}
+}
+
+// chmod sets dir's mode, restores it at the end of the test (so that
+// TempDir can remove it), and skips the test when this user can still read
+// dir: a root user, or one with CAP_DAC_OVERRIDE, is not held by modes.
+// Probing says that for every such case, where os.Geteuid() == 0 would miss
+// the capability and says nothing on Windows.
+func chmod(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	if f, err := os.Open(dir); err == nil {
+		f.Close()
+		t.Skipf("this user (uid %d) can read a directory with mode %v: permissions are not enforced", os.Geteuid(), mode)
+	}
+}
+
+// TestCheckTextfileInDir: a --textfile inside --dir (or with it, in
+// symbolic links) is a usage error, one beside it is fine.
+func TestCheckTextfileInDir(t *testing.T) {
+	tmp := t.TempDir()
+	store, empty := filepath.Join(tmp, "store"), filepath.Join(tmp, "empty")
+	mkdir(t, store)
+	mkdir(t, filepath.Join(store, fsstore.DataDir))
+	mkdir(t, empty)
+	symlink(t, store, filepath.Join(tmp, "link"))
+	t.Chdir(tmp)
+	for _, tc := range []struct {
+		name, dir, textfile string
+		inside              bool
+	}{
+		{"beside", store, filepath.Join(tmp, "sessgc.prom"), false},
+		{"sibling with the same prefix", store, filepath.Join(tmp, "store.prom"), false},
+		{"inside", store, filepath.Join(store, "sessgc.prom"), true},
+		{"inside the data directory", store, filepath.Join(store, fsstore.DataDir, "sessgc.prom"), true},
+		{"inside an empty directory", empty, filepath.Join(empty, "sessgc.prom"), true},
+		{"inside, relative", "store", "store/sessgc.prom", true},
+		{"inside, relative and absolute", store, "store/sessgc.prom", true},
+		{"inside, uncleaned", store + "/./", filepath.Join(tmp, "empty", "..", "store", "sessgc.prom"), true},
+		{"dots in the name", store, filepath.Join(store, "..sessgc.prom"), true},
+		{"inside, through a symlink", filepath.Join(tmp, "link"), filepath.Join(store, "sessgc.prom"), true},
+		{"inside a symlink", store, filepath.Join(tmp, "link", "sessgc.prom"), true},
+		{"missing dir", filepath.Join(tmp, "nope"), filepath.Join(tmp, "sessgc.prom"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check(tc.dir, 1, 0, 0, tc.textfile)
+			if tc.inside != (err != nil) || tc.inside && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "is inside the store directory")) {
+				t.Errorf("Check(%q, textfile %q): %v, want a usage error %v", tc.dir, tc.textfile, err, tc.inside)
+			}
+		})
+	}
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
 	}
 }
 

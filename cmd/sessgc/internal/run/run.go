@@ -44,7 +44,27 @@ type RunOptions struct {
 	NoProgress  bool
 	Textfile    string // node-exporter textfile to write the summary to; "": none
 	MissingOK   bool   // a missing or empty Dir is no error: no store yet
+
+	// creatingWait waits before OpenStore is tried again on a store that
+	// is being created; nil: creatingDelay. Tests replace it. (An
+	// interface, not a func, keeps RunOptions comparable for flag tests.)
+	creatingWait waiter
 }
+
+// waiter waits for something outside the process, or until ctx is done.
+type waiter interface {
+	wait(ctx context.Context) error
+}
+
+// waitFunc is a func as a waiter.
+type waitFunc func(ctx context.Context) error
+
+func (f waitFunc) wait(ctx context.Context) error { return f(ctx) }
+
+// creatingDelay is how long a run with --missing-ok waits for an
+// application that is creating the store to publish its marker: creation
+// takes a few round trips, even on a slow NFS server.
+const creatingDelay = time.Second
 
 // NewCmdRun returns the run command. runF, when not nil, replaces the
 // sweep; tests use it to check flag parsing.
@@ -84,7 +104,11 @@ the store, such as a CronJob on a fresh volume: when DIR does not exist, or
 exists and is empty, the run does nothing, prints one line, reports skipped
 with skip_reason "no-store" (sessgc_store_missing 1) and exits 0 instead of
 3. A DIR with anything in it but no valid .sessfs marker is still refused
-with exit 3 and left untouched, with or without the flag.`,
+with exit 3 and left untouched, with or without the flag; so is a DIR that
+is a symbolic link to a missing target, or that cannot be listed. When DIR
+holds only what an application makes while creating the store (empty data/
+and locks/ directories, a marker temp file), the run looks once more a
+second later before refusing it. The --textfile must not be inside DIR.`,
 		Example: `  # What cron runs on every host (only one of them sweeps):
   sessgc run --dir /srv/sessions --quiet --jitter 1m --max-duration 8m --rate 200
 
@@ -205,6 +229,11 @@ func (p *printer) error(err error) { p.errs.Add(err) }
 func runRun(ctx context.Context, opts *RunOptions) error {
 	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
 	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun}
+	if abs, err := filepath.Abs(opts.Dir); err == nil {
+		// As the store reports it after opening, so that a run that
+		// never opens one (no store yet, or an error) says the same.
+		sum.Dir = abs
+	}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned.
 	// The removals are counted as they happen too, so that the summary
@@ -273,6 +302,21 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 		}
 	}
 	s, err := pass.OpenStore(opts.Dir)
+	if opts.MissingOK && errors.Is(err, pass.ErrStoreCreating) {
+		// The first application is creating the store right now: this
+		// is the fresh volume --missing-ok is for, so give it a moment
+		// rather than fail. A directory that still looks half-created
+		// after that (an application died creating it) is refused.
+		var w waiter = waitFunc(waitCreating)
+		if opts.creatingWait != nil {
+			w = opts.creatingWait
+		}
+		if err := w.wait(ctx); err != nil {
+			sum.StoppedEarly, sum.StopReason = true, "interrupted"
+			return pass.Interrupted(ctx, "before the sweep started")
+		}
+		s, err = pass.OpenStore(opts.Dir)
+	}
 	if opts.MissingOK && errors.Is(err, pass.ErrNoStore) {
 		// The applications create the store when they first open it: until
 		// then there is nothing to sweep, and nothing is created here.
@@ -335,6 +379,18 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 		return cmdutil.FailureErrorf("%d files or directories could not be examined or removed", st.Errors)
 	}
 	return nil
+}
+
+// waitCreating waits creatingDelay, or until ctx is done.
+func waitCreating(ctx context.Context) error {
+	t := time.NewTimer(creatingDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // metrics renders a run's summary for the node-exporter textfile

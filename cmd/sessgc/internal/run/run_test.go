@@ -215,7 +215,7 @@ func TestRunRunMissingOK(t *testing.T) {
 		{name: "empty, --missing-ok", setup: mkdir, missingOK: true},
 		{name: "a file, --missing-ok", setup: with("old.txt", false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "a dot file, --missing-ok", setup: with(".keep", false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
-		{name: "an empty directory, --missing-ok", setup: with(fsstore.DataDir, true), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "one empty subdirectory, --missing-ok", setup: with("sub", true), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "bad marker, --missing-ok", setup: with(fsstore.MarkerFile, false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,6 +231,9 @@ func TestRunRunMissingOK(t *testing.T) {
 			err := runRun(context.Background(), &opts)
 			if cmdutil.ExitCode(err) != tc.code || tc.code != 0 && !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err %v, want exit %d and %q", err, tc.code, tc.msg)
+			}
+			if s := out.String(); tc.code == 0 && !strings.Contains(s, fmt.Sprintf("%q", dir)) {
+				t.Errorf("summary %s: want dir %q", s, dir)
 			}
 			if after := listing(t, dir); after != before {
 				t.Errorf("the directory changed:\n%s\nwant\n%s", after, before)
@@ -262,22 +265,32 @@ func TestRunRunMissingOK(t *testing.T) {
 }
 
 // TestRunRunMissingOKOutput: the no-store run says so in one line, unless
-// --quiet; a dry run behaves the same.
+// --quiet; a dry run behaves the same. It names the store directory by its
+// absolute path, as a run over a store does.
 func TestRunRunMissingOKOutput(t *testing.T) {
+	const human = "sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n"
 	for _, tc := range []struct {
-		name string
-		opts RunOptions
-		want string
+		name     string
+		opts     RunOptions
+		relative bool // --dir relative to the working directory
+		want     string
 	}{
-		{name: "human", want: "sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n"},
+		{name: "human", want: human},
 		{name: "quiet", opts: RunOptions{Quiet: true}},
-		{name: "dry run", opts: RunOptions{DryRun: true}, want: "sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n"},
+		{name: "dry run", opts: RunOptions{DryRun: true}, want: human},
+		{name: "human, relative", relative: true, want: human},
+		{name: "json, relative", opts: RunOptions{JSON: true}, relative: true, want: `"dir":%q`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
+			arg := dir
+			if tc.relative {
+				t.Chdir(filepath.Dir(dir))
+				arg = filepath.Base(dir)
+			}
 			io, out, errb := testIO(nil)
 			opts := tc.opts
-			opts.IO, opts.Dir, opts.Concurrency, opts.Grace, opts.TempAge, opts.MissingOK = io, dir, 2, time.Minute, 10*time.Minute, true
+			opts.IO, opts.Dir, opts.Concurrency, opts.Grace, opts.TempAge, opts.MissingOK = io, arg, 2, time.Minute, 10*time.Minute, true
 			if err := runRun(context.Background(), &opts); err != nil {
 				t.Fatal(err)
 			}
@@ -285,7 +298,7 @@ func TestRunRunMissingOKOutput(t *testing.T) {
 			if tc.want != "" {
 				want = fmt.Sprintf(tc.want, dir)
 			}
-			if out.String() != want || errb.Len() != 0 {
+			if opts.JSON && !strings.Contains(out.String(), want) || !opts.JSON && out.String() != want || errb.Len() != 0 {
 				t.Errorf("stdout %q, stderr %q; want stdout %q", out, errb, want)
 			}
 			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
