@@ -3,6 +3,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -148,6 +149,13 @@ func mountedDir(c corev1.Container, path string) bool {
 	})
 }
 
+// within reports whether the container path p is dir or inside it.
+// Container paths are slash-separated whatever the host.
+func within(p, dir string) bool {
+	p, dir = path.Clean(p), path.Clean(dir)
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+}
+
 func flagValue(args []string, name string) string {
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(a, name+"="); ok {
@@ -199,11 +207,19 @@ func checkCronJob(cj *batchv1.CronJob, claims map[string]*corev1.PersistentVolum
 		if len(c.Args) == 0 || c.Args[0] != "run" {
 			errs = append(errs, fmt.Errorf("container %s: args %v do not start with the run command", c.Name, c.Args))
 		}
-		if dir := flagValue(c.Args, "--dir"); dir == "" || !mountedDir(c, dir) {
+		dir := flagValue(c.Args, "--dir")
+		if dir == "" || !mountedDir(c, dir) {
 			errs = append(errs, fmt.Errorf("container %s: --dir %q is not on a writable mount", c.Name, dir))
 		}
-		if tf := flagValue(c.Args, "--textfile"); tf == "" || !mountedDir(c, tf) {
+		tf := flagValue(c.Args, "--textfile")
+		if tf == "" || !mountedDir(c, tf) {
 			errs = append(errs, fmt.Errorf("container %s: --textfile %q is not on a writable mount: its metrics would be lost", c.Name, tf))
+		}
+		if dir != "" && tf != "" && within(tf, dir) {
+			// sessgc refuses it (exit 2): in the store directory before the
+			// store exists, the file would make every later run refuse the
+			// directory as not a store.
+			errs = append(errs, fmt.Errorf("container %s: --textfile %q is inside --dir %q: put it beside the store", c.Name, tf, dir))
 		}
 	}
 	return errors.Join(errs...)

@@ -46,6 +46,8 @@ func TestCatchesMistakes(t *testing.T) {
 		{"soft mount", "storageclass.yaml", "- hard", "- soft", "soft breaks sessfs"},
 		{"overlapping sweeps", "sessgc-cronjob.yaml", "concurrencyPolicy: Forbid", "concurrencyPolicy: Allow", "want Forbid"},
 		{"fleet lock off", "sessgc-cronjob.yaml", "- --quiet", "- --no-fleet-lock", "keep the fleet lock on"},
+		{"textfile in the store", "sessgc-cronjob.yaml", "--textfile=/mnt/sessions/sessgc.prom", "--textfile=/mnt/sessions/store/sessgc.prom", "is inside --dir"},
+		{"textfile in the store, uncleaned", "sessgc-cronjob.yaml", "--textfile=/mnt/sessions/sessgc.prom", "--textfile=/mnt/sessions/./store//sessgc.prom", "is inside --dir"},
 		{"textfile off the volume", "sessgc-cronjob.yaml", "--textfile=/mnt/sessions/sessgc.prom", "--textfile=/tmp/sessgc.prom", "metrics would be lost"},
 		{"root", "app.yaml", "runAsUser: 65532", "runAsUser: 0", "non-root"},
 		{"selector mismatch", "app.yaml", "      app.kubernetes.io/name: sessfs-app\n  template:", "      app.kubernetes.io/name: other\n  template:", "does not select"},
