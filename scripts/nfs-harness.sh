@@ -276,7 +276,14 @@ MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT
 EOF
 cat >>"$STATE/init.sh" <<'EOF'
 G=/run/harness
-event() { echo "$(date -u +%T.%3N) $*" >>"$STATE/timeline.log"; }
+# The timeline's clock without a process (date(1) would be one): the
+# outage stamps below must be moments, not process starts, apart.
+export TZ=UTC
+event() {
+  local t=$EPOCHREALTIME s
+  printf -v s '%(%T)T' "${t%.*}"; t=${t#*.}
+  echo "$s.${t:0:3} $*" >>"$STATE/timeline.log"
+}
 # The kernel's log goes to the state dir on every way out, for diagnosis.
 off() { dmesg >"$STATE/dmesg.log" 2>&1; sync; echo o >/proc/sysrq-trigger; sleep 60; }
 fail() { echo "nfs-harness: guest setup failed: $*"; echo "$*" >"$STATE/guest.err"; off; }
@@ -327,6 +334,25 @@ echo $LEASE >/proc/fs/nfsd/nfsv4leasetime; echo $LEASE >/proc/fs/nfsd/nfsv4grace
 # NFSv4 only: no lockd, so no NLM grace period blocking the first LOCK.
 rpc.nfsd -N 3 8 || fail rpc.nfsd
 
+# Links change through one ip process, started now and fed commands on a
+# FIFO: starting a process in a busy guest takes up to seconds, and an
+# outage is timed from its stamp, which must be moments from the change.
+# linkset VETH up|down returns once the link's flag changed (5 s at most).
+mkfifo $G/ipcmd
+exec 7<>$G/ipcmd
+ip -force -batch - <$G/ipcmd >>"$STATE/ctl.log" 2>&1 &
+linkset() {
+  local want=0 f i
+  [ "$2" = up ] && want=1
+  echo "link set $1 $2" >&7
+  for ((i = 0; i < 500; i++)); do
+    read -r f <"/sys/class/net/$1/flags" && (( (f & 1) == want )) && return 0
+    nap 0.01
+  done
+  echo "link set $1 $2: the flag did not change in 5 s" >>"$STATE/ctl.log"
+  return 1
+}
+
 # Link-cut control loop (see the header of nfs-harness.sh).
 ctl() {
   local f id verb h secs veth
@@ -340,7 +366,9 @@ ctl() {
         # opens and locks are forgotten, as in a server reboot) and starts
         # again after SECS, with a fresh grace period.
         [[ $h =~ ^[0-9.]+$ ]] || { echo "bad seconds '$h'" >"$id.err"; continue; }
-        ( touch "$id.down.t"; rpc.nfsd 0 && event "server: nfsd stopped for ${h}s, state lost (${id##*/})" && mv "$id.down.t" "$id.down"
+        # Stopped by writing what rpc.nfsd 0 writes, without starting it:
+        # the stop must follow its stamp at once (see linkset).
+        ( : >"$id.down.t"; echo 0 >/proc/fs/nfsd/threads && event "server: nfsd stopped for ${h}s, state lost (${id##*/})" && mv "$id.down.t" "$id.down"
           echo "$(date +%T.%N) nfsd stopped for ${h}s" >>"$STATE/ctl.log"
           sleep "$h"; rpc.nfsd -N 3 8 && touch "$id.up" && event "server: nfsd started again (${id##*/})"
           echo "$(date +%T.%N) nfsd started" >>"$STATE/ctl.log" ) &
@@ -353,7 +381,7 @@ ctl() {
       case $verb in
       cut)
         [[ $secs =~ ^[0-9.]+$ ]] || { echo "bad seconds '$secs'" >"$id.err"; continue; }
-        ( touch "$id.down.t"; ip link set "$veth" down && event "server: link of $h down for ${secs}s (${id##*/})" &&
+        ( : >"$id.down.t"; linkset "$veth" down && event "server: link of $h down for ${secs}s (${id##*/})" &&
             mv "$id.down.t" "$id.down"
           echo "$(date +%T.%N) cut $h ($veth) for ${secs}s" >>"$STATE/ctl.log"
           sleep "$secs"
@@ -362,10 +390,10 @@ ctl() {
           # decides when the host is heard again. Record it.
           tcp=$(ip netns exec "$h" ss -tniH 'dport = :2049' 2>/dev/null | grep -o 'rto:[0-9.]*\|backoff:[0-9]*' | tr '\n' ' ')
           event "server: link of $h coming up; its NFS connection: ${tcp:-none}"
-          touch "$id.up.t"; ip link set "$veth" up && event "server: link of $h up (${id##*/})" && mv "$id.up.t" "$id.up"
+          : >"$id.up.t"; linkset "$veth" up && event "server: link of $h up (${id##*/})" && mv "$id.up.t" "$id.up"
           echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log" ) & ;;
       restore)
-        ip link set "$veth" up && event "server: link of $h restored on request (${id##*/})" && touch "$id.up" ;;
+        linkset "$veth" up && event "server: link of $h restored on request (${id##*/})" && : >"$id.up" ;;
       *) echo "unknown verb '$verb'" >"$id.err" ;;
       esac
     done

@@ -234,7 +234,9 @@ func (c *Cut) Wait(ctx context.Context) error {
 // down and to bring the link up again, or when the restarted server's
 // nfsd was running again, as the control files' modification times: the
 // earliest moments the outage may have begun and ended, not when a poller
-// noticed them. Up is zero while it is still down.
+// noticed them. The harness changes links (and stops nfsd) without starting
+// a process, so each change follows its stamp by moments even in a busy
+// guest. Up is zero while it is still down.
 func (c *Cut) Times() (down, up time.Time) {
 	if fi, err := os.Stat(c.id + ".down"); err == nil {
 		down = fi.ModTime()
