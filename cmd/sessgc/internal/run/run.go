@@ -292,11 +292,7 @@ func (r *removals) fill(sum *Summary) {
 
 func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, sum *Summary) error {
 	if opts.Jitter > 0 {
-		t := time.NewTimer(rand.N(opts.Jitter))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if sleepCtx(ctx, rand.N(opts.Jitter)) != nil {
 			sum.StoppedEarly, sum.StopReason = true, "interrupted"
 			return pass.Interrupted(ctx, "before the sweep started")
 		}
@@ -382,8 +378,12 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 }
 
 // waitCreating waits creatingDelay, or until ctx is done.
-func waitCreating(ctx context.Context) error {
-	t := time.NewTimer(creatingDelay)
+func waitCreating(ctx context.Context) error { return sleepCtx(ctx, creatingDelay) }
+
+// sleepCtx waits d, or until ctx is done: the jitter before a sweep and
+// the wait for a store being created.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
