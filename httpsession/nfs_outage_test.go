@@ -110,19 +110,19 @@ func TestNFSOutage(t *testing.T) {
 // answer within outageClientTimeout, or readiness takes longer than
 // outageFlip to follow the outage. Those bounds are about the store, but
 // in the harness they measure the guest as much: its one CPU runs both
-// apps, their clients and the server, and it waits for the host's. On
-// our shared 2-core machines one idle machine's guest was 26-65% busy
-// under the steady load in the morning and 89-92% in the afternoon, and
-// the bounds held in 10 of 11 CI runs in the morning and in none of 4
-// runs in the afternoon (requests and readiness waiting seconds for the
-// CPU, during the recovery most). So by default, CI included, they are reported with the
-// guest's CPU use; set it to 1 on a machine with CPU to spare. Even then
-// they are only reported when the guest was saturated before the outage
-// (see saturated), with the reason. Everything else (no update lost,
-// none applied after a 503, every answer a 200, 503 or 504, no client
-// error but its own timeout, the
-// in-flight and goroutine bounds, readiness unhealthy during the outage
-// and healthy after it) is always asserted.
+// apps, their clients and the server, and it waits for the host's. On our
+// shared 2-core machines one idle machine's guest was 26-65% busy under
+// the steady load in the morning and 89-92% in the afternoon, and the
+// bounds held in 10 of 11 CI runs in the morning and in none of 4 runs in
+// the afternoon (requests and readiness waiting seconds for the CPU,
+// during the recovery most). So by default, CI included, they are reported
+// with the guest's CPU use; set it to 1 on a machine with CPU to spare.
+// Even then they are only reported when the guest was saturated before the
+// outage (see saturated), with the reason. Everything else (no update
+// lost, none applied after a 503, every answer a 200, 503 or 504, no
+// client error but its own timeout, the in-flight and goroutine bounds,
+// readiness unhealthy during the outage and healthy after it) is always
+// asserted.
 const envOutageTiming = "SESSFS_NFS_OUTAGE_TIMING"
 
 // envOutageReport names a file to which TestNFSOutage appends each host's
@@ -556,8 +556,7 @@ func (r *outageRun) start(phase string, ids []string) {
 	// The probe and the sampler: appended to by one goroutine each, read
 	// after wg.Wait.
 	probe := &http.Client{Timeout: outageProbeTimeout}
-	every := func() time.Duration { return outageProbe }
-	loop(every, func(int) bool {
+	loop(func() time.Duration { return outageProbe }, func(int) bool {
 		resp, err := probe.Get(r.app.srv.URL + "/ready")
 		ok := err == nil && resp.StatusCode == 200
 		if err == nil {
