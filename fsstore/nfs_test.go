@@ -49,6 +49,7 @@ var nfsScenarios = []nfsScenario{
 	{name: "LockHolderKilled", hostA: nfsHolderKilledA, hostB: nfsHolderKilledB, direct: true},
 	{name: "CrashMidSave", hostA: nfsCrashA, hostB: nfsCrashB},
 	{name: "LoadStorm", hostA: nfsStormA, hostB: nfsStormB},
+	{name: "SaveOverOpenRecord", hostA: nfsOpenSaveA, hostB: nfsOpenSaveB},
 	{name: "SweepLockedSessions", hostA: nfsSweepA, hostB: nfsSweepB},
 	{name: "RPCBudgets", hostA: nfsRPCA, hostB: nfsRPCB, direct: true},
 	{name: "TwoIDsOneStripe", hostA: nfsTwoIDsOneStripeA, hostB: nfsTwoIDsOneStripeB, direct: true},
@@ -578,6 +579,54 @@ func nfsStormA(t *testing.T) {
 	nfsSignal(t, "done")
 	nfsBarrier(t, "end", nfsWait)
 	nfsCheckComplete(t, s, id)
+}
+
+// nfsOpenSaves is how many times hostA saves over a record it holds open.
+const nfsOpenSaves = 100
+
+// A save over a record that a process of the saving host holds open (a
+// concurrent Load of the same session on the same app server): the host's
+// NFS client first renames the busy record to a .nfsXXXX name, then the
+// new one over the name, so for the time between the two RENAMEs the name
+// is gone on the server. A Load on the other host in that moment must
+// still find the session, not answer "not found" (a request would start a
+// fresh session and lose the user's).
+func nfsOpenSaveA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("opensave", 1)
+	sess := &fsstore.Session{ID: id, Data: nfsPayload(1)}
+	if err := nfsSave(ctx, s, sess); err != nil {
+		t.Fatal(err)
+	}
+	nfsBarrier(t, "ready", nfsWait)
+	p := s.RecordPathForTest(id)
+	for n := 2; n <= nfsOpenSaves; n++ {
+		f, err := os.Open(p) // as a concurrent Load would, for the save's time
+		if err != nil {
+			t.Fatalf("open before save %d: %v", n, err)
+		}
+		sess.Data = nfsPayload(n)
+		err = nfsSave(ctx, s, sess)
+		f.Close()
+		if err != nil {
+			t.Errorf("save %d: %v", n, err)
+			break
+		}
+	}
+	nfsSignal(t, "done")
+	nfsBarrier(t, "end", nfsWait)
+	nfsCheckComplete(t, s, id)
+}
+
+func nfsOpenSaveB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t)
+	id := nfsID("opensave", 1)
+	nfsBarrier(t, "ready", nfsWait)
+	loads, bad := nfsLoadUntil(t, ctx, s, id, "done")
+	t.Logf("%d loads during %d saves over an open record on hostA; %d bad", loads, nfsOpenSaves, bad)
+	nfsBarrier(t, "end", nfsWait)
 }
 
 func nfsStormB(t *testing.T) {

@@ -458,13 +458,32 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 		// ESTALE: on NFS another host may replace the file between our
 		// lookup of the name and the open or read. The file under the name
 		// is then a complete newer record, so look the name up again.
+		//
+		// ENOENT on NFS may be a save in flight on another host: when a
+		// process there holds the record open (a concurrent Load on the
+		// same app server), its client renames the busy record to a
+		// .nfsXXXX name first and only then the new record over the
+		// name, so between the two round trips the name is gone on the
+		// server (the two-host suite's SaveOverOpenRecord saw 14 "not
+		// found" in 922 loads). More looks, each after the directory's
+		// attributes and a wait that doubles from 1 ms, outlast that gap
+		// (four looks without the waits still missed it 6 times in 673
+		// loads in a busy guest); a session really gone costs them, about
+		// 31 ms and five directory GETATTRs, only on NFS.
+		gone := 0
 		for try := 0; ; try++ {
 			b, st, kept, err = s.root.readFileKeep(p, record.HeaderSize+sealOverhead+s.cfg.maxSize, keep != nil, buf)
 			if errors.Is(err, fs.ErrNotExist) {
 				// A sweep may hold the record aside this instant.
 				b, st, err = s.readMovedAside(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
 			}
-			if !isStale(err) || try == 3 {
+			if s.nfs && errors.Is(err, fs.ErrNotExist) && gone < nfsGoneLooks {
+				time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
+				gone++
+				s.refreshDir(p)
+				continue
+			}
+			if !isStale(err) || try >= 3+gone {
 				break
 			}
 		}
@@ -557,6 +576,10 @@ func (s *Store) refreshDir(p string) {
 		}
 	}
 }
+
+// nfsGoneLooks is how many more times a Load on NFS looks for a record it
+// did not find (see loadKeep).
+const nfsGoneLooks = 5
 
 func (s *Store) readError(p string, err error) error {
 	switch {
