@@ -39,7 +39,9 @@ const (
 // WithMaxInFlight bounds the operations of this Store that may wait for the
 // filesystem at once, counting those it gave up on that are still stuck in
 // the kernel. An operation that finds the bound full fails at once with
-// ErrUnavailable. With n ≥ 1 every operation runs on a goroutine of its
+// ErrUnavailable. A Lock waiting for a holder takes a slot only for each
+// attempt, and its polls leave a quarter of the bound free for the reads
+// and saves of requests that hold their locks. With n ≥ 1 every operation runs on a goroutine of its
 // own, so that the caller can be answered at its context's deadline (and
 // WithOpTimeout's ceiling) even when a system call on a hard NFS mount
 // never returns; the circuit breaker (WithBreaker) is then active too.
@@ -250,7 +252,8 @@ const (
 	// takes none. Its first call fails when no slot is free; a later
 	// one, refused, counts as a poll that found the lock held (while the
 	// breaker is closed), and once the lock is granted the operation
-	// runs to its end even over the bound.
+	// runs to its end even over the bound. The later ones leave a
+	// quarter of the bound to other calls (opwatch.Op.EnterPoll).
 	lockOp
 	// forcedOp: an fsOp that takes a slot even over the bound and while
 	// the breaker is open: releasing a lock must never be refused.

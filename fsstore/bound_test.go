@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -994,4 +995,115 @@ func TestBoundFullWhileWaiting(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestPollsLeaveRoom: lock waiters polling for locks held elsewhere are
+// speculative work, and a refused poll only waits for the next one; they
+// must not take the slots that work which cannot wait needs. Four waiters
+// poll a server that stops answering, on a bound of four: a holder's Load
+// and Save and a new visitor's Load still each find a slot (a quarter of
+// the bound is kept from polls), and no waiter fails.
+func TestPollsLeaveRoom(t *testing.T) {
+	const max = 4
+	f := newBoundFixture(t, fsstore.WithMaxInFlight(max))
+	ctx := context.Background()
+	ids := distinctStripeIDs(f.s, "poll", max+2, nil)
+	holderID, freshID, waitIDs := ids[0], ids[1], ids[2:]
+	mustSave(t, f.s, holderID, "h")
+	holder, err := f.s.Lock(ctx, holderID, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := openPlain(t, f.dir)
+	var held []*fsstore.Locked
+	for _, id := range waitIDs {
+		l, err := other.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, l)
+	}
+	errc := make(chan error, len(waitIDs))
+	for _, id := range waitIDs {
+		go func() {
+			l, err := f.s.Lock(ctx, id, fsstore.Exclusive)
+			if err == nil {
+				err = l.Unlock()
+			}
+			errc <- err
+		}()
+	}
+	eventually(t, func() bool { return f.fs.count("lock") >= len(waitIDs) }, "the waiters' first attempts")
+
+	// The server stops answering lock calls: polls that begin stay in.
+	release := f.fs.hang("lock")
+	defer release()
+	hung := 0
+	requeues := -1
+	eventually(t, func() bool {
+		for {
+			select {
+			case site := <-f.fs.entered:
+				if site != "lock" {
+					t.Fatalf("hung at %q, want lock", site)
+				}
+				if hung++; hung == max-1 {
+					requeues = f.fs.count("lock-requeue")
+				}
+				continue
+			case err := <-errc:
+				t.Fatalf("a waiter ended while its lock was held elsewhere: %v", err)
+			default:
+			}
+			break
+		}
+		// All four polls in (as before), or the fourth refused a slot.
+		return hung == max || (hung == max-1 && f.fs.count("lock-requeue") > requeues)
+	}, "the waiters' polls to fill what they may")
+
+	if _, err := holder.Load(ctx); err != nil {
+		t.Errorf("the holder's Load while %d polls are stuck: %v", hung, err)
+	}
+	if err := holder.Save(ctx, &fsstore.Session{ID: holderID, Data: []byte("h2")}); err != nil {
+		t.Errorf("the holder's Save while %d polls are stuck: %v", hung, err)
+	}
+	if _, err := f.s.Load(ctx, freshID); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("a new visitor's Load while %d polls are stuck: %v, want ErrNotFound", hung, err)
+	}
+	if err := holder.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+
+	release()
+	for _, l := range held {
+		if err := l.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range waitIDs {
+		if err := <-errc; err != nil {
+			t.Errorf("a waiter, once the holders let go: %v", err)
+		}
+	}
+}
+
+// lockKeysID is a valid session ID made of prefix and i.
+func lockKeysID(prefix string, i int) string { return fmt.Sprintf("%s%022d", prefix, i) }
+
+// distinctStripeIDs returns n IDs whose stripes differ from each other and
+// from those in avoid.
+func distinctStripeIDs(s *fsstore.Store, prefix string, n int, avoid map[string]bool) []string {
+	seen := map[string]bool{}
+	for k := range avoid {
+		seen[k] = true
+	}
+	var ids []string
+	for i := 0; len(ids) < n; i++ {
+		id := lockKeysID(prefix, i)
+		if st := s.StripeForTest(id); !seen[st] {
+			seen[st] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

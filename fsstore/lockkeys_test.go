@@ -35,8 +35,6 @@ func noHang(t *testing.T) context.Context {
 	return ctx
 }
 
-func lockKeysID(prefix string, i int) string { return fmt.Sprintf("%s%022d", prefix, i) }
-
 // Two session IDs on one stripe, locked by one goroutine, in every way the
 // store offers (Lock, TryLock, CompareAndSwap while holding, Shared then
 // Exclusive), with both lock strategies: none may wait for the other. It
@@ -136,24 +134,6 @@ func TestLockTooManyLocks(t *testing.T) {
 	if err := s.CompareAndSwap(noHang(t), &fsstore.Session{ID: ids[2]}); !errors.Is(err, fsstore.ErrTooManyLocks) {
 		t.Fatalf("CompareAndSwap with the cap reached: %v, want ErrTooManyLocks", err)
 	}
-}
-
-// distinctStripeIDs returns n IDs whose stripes differ from each other and
-// from those in avoid.
-func distinctStripeIDs(s *fsstore.Store, prefix string, n int, avoid map[string]bool) []string {
-	seen := map[string]bool{}
-	for k := range avoid {
-		seen[k] = true
-	}
-	var ids []string
-	for i := 0; len(ids) < n; i++ {
-		id := lockKeysID(prefix, i)
-		if st := s.StripeForTest(id); !seen[st] {
-			seen[st] = true
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }
 
 // 64 requests of this process wait for sessions another process holds,

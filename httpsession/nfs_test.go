@@ -31,12 +31,12 @@ func TestNFSWaitersHoldNoSlot(t *testing.T) {
 		"hostA": func(t *testing.T) {
 			dir := nfstest.Dir(t)
 			abortOnFailure(t, dir)
-			st := openNFSStore(t, dir)
+			st := openNFSStore(t, dir, fsstore.WithLogger(testLogger(t)))
 			// Distinct stripes: each held session takes a lock of its own.
 			ids := seedDistinctStripes(t, st, busy+1)
 			writeShared(t, filepath.Join(dir, "ids"), strings.Join(ids, "\n"))
 			entered, hold := make(chan struct{}, busy), make(chan struct{})
-			m := httpsession.New(st, httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+			m := httpsession.New(st, httpsession.WithLogger(testLogger(t)))
 			srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := httpsession.FromContext(r.Context())
 				if err := s.Put("n", s.GetInt("n")+1); err != nil { // locks, and keeps the lock
@@ -82,8 +82,8 @@ func TestNFSWaitersHoldNoSlot(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids := strings.Split(string(b), "\n")
-			st := openNFSStore(t, dir, fsstore.WithMaxHeldLocks(busy))
-			m := httpsession.New(st, httpsession.WithLockTimeout(3*time.Minute), httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+			st := openNFSStore(t, dir, fsstore.WithMaxHeldLocks(busy), fsstore.WithLogger(testLogger(t)))
+			m := httpsession.New(st, httpsession.WithLockTimeout(3*time.Minute), httpsession.WithLogger(testLogger(t)))
 			entered := make(chan struct{}, busy)
 			h := m.Handler(counter())
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +132,12 @@ func TestNFSWaitersHoldNoSlot(t *testing.T) {
 			waitShared(t, filepath.Join(dir, "released"))
 		},
 	})
+}
+
+// testLogger logs to the test's output, which a host's run shows when it
+// fails: a 503 in a scenario says why there.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
 
 func openNFSStore(t *testing.T, dir string, opts ...fsstore.Option) *fsstore.Store {

@@ -428,7 +428,9 @@ func (t *Table) forget(file string, f *fileState) {
 // the caller has given up. An attempt refused a slot of the caller's bound
 // fails the caller if it is its first (the operation cannot start) and
 // counts as finding the lock held if the caller has waited already: in an
-// earlier poll, or in this process (waited).
+// earlier poll, or in this process (waited). Such a poll may fill only part
+// of the bound (opwatch.Op.EnterPoll), so that waiters never leave the
+// holders of other locks without a slot.
 func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) (osLock, error) {
 	w := opwatch.FromContext(ctx)
 	var d time.Duration
@@ -437,7 +439,15 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 			return nil, err
 		}
 		var l osLock
-		if w.Enter() {
+		// A poll after the first attempt may be put off (Requeue), so it
+		// leaves room in the caller's bound for calls that may not.
+		entered := false
+		if block && tried {
+			entered = w.EnterPoll()
+		} else {
+			entered = w.Enter()
+		}
+		if entered {
 			w.RunHook("lock")
 			var err error
 			l, err = t.be.try(file)

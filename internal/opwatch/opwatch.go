@@ -32,8 +32,15 @@ type Bound struct {
 }
 
 // TryAcquire takes a slot if one is free.
-func (b *Bound) TryAcquire() bool {
-	if b.n.Add(1) > b.Max {
+func (b *Bound) TryAcquire() bool { return b.tryAcquire(b.Max) }
+
+// pollMax is how many slots polls may fill (see Op.EnterPoll): all but a
+// quarter of the bound, which is kept for calls that cannot wait. A bound
+// under four keeps none: its polls would have no slot at all.
+func (b *Bound) pollMax() int64 { return b.Max - b.Max/4 }
+
+func (b *Bound) tryAcquire(max int64) bool {
+	if b.n.Add(1) > max {
 		b.n.Add(-1)
 		return false
 	}
@@ -92,11 +99,34 @@ func Now() int64 { return int64(time.Since(base)) }
 // It also returns false when the operation's Bound is full (Refused then
 // reports true).
 func (o *Op) Enter() bool {
+	if o == nil || o.Bound == nil {
+		return o.enter(0)
+	}
+	return o.enter(o.Bound.Max)
+}
+
+// EnterPoll is Enter for a poll of a lock held elsewhere by an operation
+// that has waited for it already: a poll refused a slot only waits for the
+// next one (Requeue). Polls may fill no more than three quarters of the
+// Bound. The rest is kept for calls that cannot be put off without an
+// error, those of operations that are starting or that hold their lock:
+// without the reserve, the polls of many waiters, each inside the OS for a
+// round trip, could leave a request that already holds its session's lock
+// no slot to read or save it with.
+func (o *Op) EnterPoll() bool {
+	if o == nil || o.Bound == nil {
+		return o.enter(0)
+	}
+	return o.enter(o.Bound.pollMax())
+}
+
+// enter is Enter with a Bound that admits at most max calls.
+func (o *Op) enter(max int64) bool {
 	if o == nil {
 		return true
 	}
 	if o.Bound != nil {
-		if !o.Bound.TryAcquire() {
+		if !o.Bound.tryAcquire(max) {
 			o.refused = true
 			return false
 		}

@@ -169,3 +169,35 @@ func TestWoken(t *testing.T) {
 		})
 	}
 }
+
+// Polls fill at most three quarters of a bound; other calls fill the rest.
+func TestPollReserve(t *testing.T) {
+	for _, tc := range []struct {
+		max, polls int64 // polls: how many polls are admitted
+	}{
+		{1, 1}, {2, 2}, {3, 3}, {4, 3}, {8, 6}, {64, 48}, {65, 49},
+	} {
+		b := &Bound{Max: tc.max}
+		var polls int64
+		for {
+			o := &Op{Bound: b}
+			if !o.EnterPoll() {
+				if !o.Refused() {
+					t.Fatalf("max %d: a poll refused a slot does not say so", tc.max)
+				}
+				break
+			}
+			polls++
+		}
+		if polls != tc.polls {
+			t.Errorf("max %d: %d polls admitted, want %d", tc.max, polls, tc.polls)
+		}
+		others := int64(0)
+		for (&Op{Bound: b}).Enter() {
+			others++
+		}
+		if polls+others != tc.max {
+			t.Errorf("max %d: %d polls and then %d other calls admitted, want %d in all", tc.max, polls, others, tc.max)
+		}
+	}
+}
