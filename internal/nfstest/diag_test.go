@@ -1,6 +1,8 @@
 package nfstest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +68,22 @@ func TestAfterBoot(t *testing.T) {
 	got := strings.Join(afterBoot(in), "\n")
 	if want := "[    1.690000] RPC: Registered tcp transport module.\n[   20.000000] nfs: server 10.99.1.1 not responding, still trying"; got != want {
 		t.Errorf("afterBoot:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Every guest run appends its line to the report file, beside the lines
+// of other runs (and other test binaries).
+func TestReportGuest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "guests")
+	t.Setenv(EnvGuestReport, path)
+	reportGuest(t, 12340*time.Millisecond, 0)
+	reportGuest(t, 1500*time.Millisecond, 1)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "   12.3 s  TestReportGuest (exit 0)\n    1.5 s  TestReportGuest (exit 1)\n"
+	if string(b) != want {
+		t.Fatalf("report:\n%s\nwant:\n%s", b, want)
 	}
 }

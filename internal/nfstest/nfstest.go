@@ -22,6 +22,11 @@ const (
 	EnvRequire = "SESSFS_REQUIRE_NFS"
 	// EnvHarness overrides the path of scripts/nfs-harness.sh.
 	EnvHarness = "NFSTEST_HARNESS"
+	// EnvGuestReport names a file to which every Run appends one line:
+	// the test, how long its guest ran and the harness's exit code. The
+	// guests take turns on the machine, so their sum is the floor of a
+	// test run's wall time; CI prints the file to show where it goes.
+	EnvGuestReport = "SESSFS_NFS_GUEST_REPORT"
 )
 
 // Config describes the guest that Run boots.
@@ -269,6 +274,7 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		code = ee.ExitCode()
 	}
 	t.Logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
+	reportGuest(t, elapsed, code)
 	timeline(state, "parent", fmt.Sprintf("harness exited %d", code))
 	if code == 125 {
 		t.Fatalf("nfstest: harness failed to set up the guest:\n%s%s", out.String(), diagnose(state, nil))
@@ -365,4 +371,24 @@ func indent(b []byte) string {
 		return "    (no output)"
 	}
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// reportGuest appends the guest run's line to the EnvGuestReport file, if
+// one is named. One short write with O_APPEND: the test binaries of
+// several packages append to the file.
+func reportGuest(t testing.TB, ran time.Duration, code int) {
+	path := os.Getenv(EnvGuestReport)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d)\n", ran.Seconds(), t.Name(), code)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		t.Logf("nfstest: %s: %v", EnvGuestReport, err)
+	}
 }
