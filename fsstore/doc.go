@@ -56,10 +56,10 @@
 //     (renameio's documentation warns that rename is not atomic for other
 //     NFS clients; what a client can see without the refresh is an old
 //     record, never a torn one.) An ESTALE from a file replaced between
-//     lookup and open is retried. So, for about 31 ms, is a name not found:
-//     a client saving over a record that one of its processes holds open
-//     renames the busy record away first, and for a round trip the name is
-//     gone on the server.
+//     lookup and open is retried. So, for about 31 ms, is a name that Load
+//     or Touch does not find: a client saving over a record that one of its
+//     processes holds open renames the busy record away first, and for a
+//     round trip the name is gone on the server.
 //   - Locks are flock(2), which the Linux client turns into NFSv4 byte-range
 //     locks held by the server. They live in files apart from the records: a
 //     rename over a locked file would drop the lock. A host cut off for

@@ -470,7 +470,7 @@ func nfsCrashB(t *testing.T) {
 	s := openNFSStore(t)
 	id := nfsID("crash", 1)
 	nfsBarrier(t, "ready", nfsWait)
-	loads, bad := nfsLoadUntil(t, ctx, s, id, "done")
+	loads, bad := nfsLoadUntil(t, ctx, s, id, "done", false)
 	t.Logf("%d loads while hostA's writers were killed %d times; %d bad", loads, nfsCrashKills, bad)
 	nfsBarrier(t, "end", nfsWait)
 	nfsCheckComplete(t, s, id)
@@ -489,11 +489,12 @@ func nfsCheckComplete(t *testing.T, s *fsstore.Store, id string) {
 	}
 }
 
-// nfsLoadUntil loads id in nfsStormReaders goroutines until the signal
-// until arrives, checking that every Load succeeds with a complete payload
-// and that a goroutine never sees a version older than one it saw before.
-// It returns the number of loads and of bad ones.
-func nfsLoadUntil(t *testing.T, ctx context.Context, s *fsstore.Store, id, until string) (loads, bad int64) {
+// nfsLoadUntil loads id in two goroutines until the signal until arrives,
+// checking that every Load succeeds with a complete payload and that a
+// goroutine never sees a version older than one it saw before. With touch,
+// a third goroutine touches the session meanwhile, and every Touch must
+// succeed too. It returns the number of loads and touches and of bad ones.
+func nfsLoadUntil(t *testing.T, ctx context.Context, s *fsstore.Store, id, until string, touch bool) (looks, bad int64) {
 	const readers = 2
 	var (
 		stop        atomic.Bool
@@ -511,7 +512,11 @@ func nfsLoadUntil(t *testing.T, ctx context.Context, s *fsstore.Store, id, until
 			t.Error(msg)
 		}
 	}
-	for r := range readers {
+	n := readers
+	if touch {
+		n++
+	}
+	for r := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -525,8 +530,16 @@ func nfsLoadUntil(t *testing.T, ctx context.Context, s *fsstore.Store, id, until
 					stop.Store(true)
 					return
 				}
-				sess, err := s.Load(ctx, id)
 				nLoads.Add(1)
+				if r == readers { // the toucher
+					if err := s.Touch(ctx, id); errors.Is(err, fsstore.ErrNotFound) {
+						report("touch-notfound", fmt.Sprintf("Touch of an existing session: %v", err))
+					} else if err != nil {
+						report("touch-error", fmt.Sprintf("Touch: %v", err))
+					}
+					continue
+				}
+				sess, err := s.Load(ctx, id)
 				switch {
 				case errors.Is(err, fsstore.ErrNotFound):
 					report("notfound", fmt.Sprintf("Load of an existing session: %v", err))
@@ -548,7 +561,7 @@ func nfsLoadUntil(t *testing.T, ctx context.Context, s *fsstore.Store, id, until
 	}
 	wg.Wait()
 	if len(kinds) > 0 {
-		t.Logf("bad loads by kind: %v", kinds)
+		t.Logf("bad looks by kind: %v", kinds)
 	}
 	return nLoads.Load(), nBd.Load()
 }
@@ -569,7 +582,7 @@ const nfsOpenSaves = 100
 // new one over the name, so for the time between the two RENAMEs the name
 // is gone on the server. A Load on the other host in that moment must
 // still find the session, not answer "not found" (a request would start a
-// fresh session and lose the user's).
+// fresh session and lose the user's), and a Touch must still touch it.
 func nfsOpenSaveA(t *testing.T) { nfsSavesA(t, "opensave", nfsOpenSaves, true) }
 
 // nfsSavesA saves session tag/1 saves times while hostB loads it, holding
@@ -614,8 +627,8 @@ func nfsOpenSaveB(t *testing.T) {
 	s := openNFSStore(t)
 	id := nfsID("opensave", 1)
 	nfsBarrier(t, "ready", nfsWait)
-	loads, bad := nfsLoadUntil(t, ctx, s, id, "done")
-	t.Logf("%d loads during %d saves over an open record on hostA; %d bad", loads, nfsOpenSaves, bad)
+	looks, bad := nfsLoadUntil(t, ctx, s, id, "done", true)
+	t.Logf("%d loads and touches during %d saves over an open record on hostA; %d bad", looks, nfsOpenSaves, bad)
 	nfsBarrier(t, "end", nfsWait)
 }
 
@@ -624,7 +637,7 @@ func nfsStormB(t *testing.T) {
 	s := openNFSStore(t)
 	id := nfsID("storm", 1)
 	nfsBarrier(t, "ready", nfsWait)
-	loads, bad := nfsLoadUntil(t, ctx, s, id, "done")
+	loads, bad := nfsLoadUntil(t, ctx, s, id, "done", false)
 	t.Logf("%d loads during %d saves on hostA; %d bad", loads, nfsStormSaves, bad)
 	nfsBarrier(t, "end", nfsWait)
 	if sess, err := s.Load(ctx, id); err != nil {

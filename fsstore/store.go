@@ -577,8 +577,8 @@ func (s *Store) refreshDir(p string) {
 	}
 }
 
-// nfsGoneLooks is how many more times a Load on NFS looks for a record it
-// did not find (see loadKeep).
+// nfsGoneLooks is how many more times a Load or Touch on NFS looks for a
+// record it did not find (see loadKeep).
 const nfsGoneLooks = 5
 
 func (s *Store) readError(p string, err error) error {
@@ -935,6 +935,21 @@ func (s *Store) touch(c *call, id string, k key) error {
 	if done, err := s.touchKnown(c, k, p); done {
 		return err
 	}
+	// As a Load does (see loadKeep), a Touch on NFS looks again before it
+	// answers "not found": a save on another host over a record a process
+	// there holds open leaves the name missing on the server between its
+	// two RENAMEs.
+	for gone := 0; ; gone++ {
+		err := s.touchByName(c, id, k, p)
+		if !s.nfs || gone >= nfsGoneLooks || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
+			return err
+		}
+		time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
+	}
+}
+
+// touchByName is Touch's work once the name must be looked up afresh.
+func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	// As in load: without revalidating the directory first, the NFS client
 	// may open and touch a replaced file through its stale cached handle.
 	// A Touch after a Load under the same lock skips this (Locked.Touch).
