@@ -40,11 +40,12 @@ const (
 // filesystem at once, counting those it gave up on that are still stuck in
 // the kernel. An operation that finds the bound full fails at once with
 // ErrUnavailable. A Lock waiting for a holder takes a slot only for each
-// attempt, and its polls leave a quarter of the bound free for the reads
-// and saves of requests that hold their locks. With n ≥ 1 every operation runs on a goroutine of its
-// own, so that the caller can be answered at its context's deadline (and
-// WithOpTimeout's ceiling) even when a system call on a hard NFS mount
-// never returns; the circuit breaker (WithBreaker) is then active too.
+// attempt, and its polls leave a quarter of the bound (at least one slot)
+// free for the reads and saves of requests that hold their locks. With
+// n ≥ 1 every operation runs on a goroutine of its own, so that the caller
+// can be answered at its context's deadline (and WithOpTimeout's ceiling)
+// even when a system call on a hard NFS mount never returns; the circuit
+// breaker (WithBreaker) is then active too.
 // n = 0 runs operations on the caller's goroutine: no deadline, no bound,
 // no breaker.
 //
@@ -269,6 +270,22 @@ func (b *bounder) breakerErr(what string) error {
 
 func (b *bounder) fullErr(what string) error {
 	return fmt.Errorf("fsstore: %s: %w: %d operations already waiting for the filesystem (WithMaxInFlight)", what, ErrUnavailable, b.slots.Max)
+}
+
+// refusedErr is the error of a lock wait that ended on a call refused a
+// slot (lockErr, from the lock package): a poll is refused and not tried
+// again when the waiter's context has ended, and the caller then learns
+// what a wait that ran out of time says (ErrLocked and the context's
+// error), or when the store is known not to answer (the open breaker).
+// Otherwise the bound was full at the first attempt.
+func (b *bounder) refusedErr(ctx context.Context, what string, lockErr error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("fsstore: %s: %w", what, lockErr)
+	}
+	if err := b.breakerErr(what); err != nil {
+		return err
+	}
+	return b.fullErr(what)
 }
 
 // run runs c.fn on a goroutine of its own and waits for it (see wait);

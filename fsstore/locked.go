@@ -91,7 +91,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 			c.h, err = s.locks.Lock(opwatch.NewContext(ctx, &c.op), stripeName(k.stripe, s.layout.stripes), k.name, mode)
 			switch {
 			case err != nil && c.op.Refused():
-				return b.fullErr("lock")
+				return b.refusedErr(ctx, "lock", err)
 			case err != nil:
 				return fmt.Errorf("fsstore: lock: %w", err)
 			}

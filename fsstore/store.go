@@ -772,7 +772,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	h, err := s.locks.Lock(lctx, stripeName(k.stripe, s.layout.stripes), k.name, lock.Exclusive)
 	if err != nil {
 		if c != nil && c.op.Refused() {
-			return s.bnd.fullErr("compare-and-swap")
+			return s.bnd.refusedErr(ctx, "compare-and-swap", err)
 		}
 		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
 	}
@@ -935,13 +935,19 @@ func (s *Store) touch(c *call, id string, k key) error {
 	if done, err := s.touchKnown(c, k, p); done {
 		return err
 	}
-	// As a Load does (see loadKeep), a Touch on NFS looks again before it
-	// answers "not found": a save on another host over a record a process
-	// there holds open leaves the name missing on the server between its
-	// two RENAMEs.
+	return s.touchLooking(c, func() error { return s.touchByName(c, id, k, p) })
+}
+
+// touchLooking runs touch, a Touch by name, and on NFS runs it again while
+// it answers "not found", as a Load looks again (see loadKeep): a save on
+// another host over a record a process there holds open leaves the name
+// missing on the server between its two RENAMEs. It stops once the
+// caller has given up on the operation.
+func (s *Store) touchLooking(c *call, touch func() error) error {
 	for gone := 0; ; gone++ {
-		err := s.touchByName(c, id, k, p)
-		if !s.nfs || gone >= nfsGoneLooks || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
+		err := touch()
+		if !s.nfs || gone >= nfsGoneLooks || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) ||
+			(c != nil && c.op.Abandoned()) {
 			return err
 		}
 		time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
@@ -1090,12 +1096,19 @@ func (s *Store) touchError(p string, err error) error {
 // touchLive sets the record's mtime to now, for a session known to be live.
 func (s *Store) touchLive(c *call, k key) error {
 	_, p := s.path(k)
-	d, err := s.root.dirOf(p)
-	if err != nil {
-		return s.touchError(p, err)
-	}
-	defer d.close()
-	return s.touchIn(c, d, k, p)
+	looked := false
+	return s.touchLooking(c, func() error {
+		if looked {
+			s.refreshDir(p) // a fresh look at the name, as touchByName's
+		}
+		looked = true
+		d, err := s.root.dirOf(p)
+		if err != nil {
+			return s.touchError(p, err)
+		}
+		defer d.close()
+		return s.touchIn(c, d, k, p)
+	})
 }
 
 // touchOpen sets the mtime of the record file f, open since a Load under

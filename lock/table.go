@@ -452,6 +452,9 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 			var err error
 			l, err = t.be.try(file)
 			w.Exit()
+			if !tried {
+				w.RunHook("lock-first-done") // tests: what follows are polls
+			}
 			if err != nil {
 				return nil, err
 			}

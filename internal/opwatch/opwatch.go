@@ -35,16 +35,29 @@ type Bound struct {
 func (b *Bound) TryAcquire() bool { return b.tryAcquire(b.Max) }
 
 // pollMax is how many slots polls may fill (see Op.EnterPoll): all but a
-// quarter of the bound, which is kept for calls that cannot wait. A bound
-// under four keeps none: its polls would have no slot at all.
-func (b *Bound) pollMax() int64 { return b.Max - b.Max/4 }
-
-func (b *Bound) tryAcquire(max int64) bool {
-	if b.n.Add(1) > max {
-		b.n.Add(-1)
-		return false
+// quarter of the bound, rounded down, and at least one slot, which are kept
+// for calls that cannot wait. A bound of one keeps none: its polls would
+// have no slot at all.
+func (b *Bound) pollMax() int64 {
+	if b.Max < 2 {
+		return b.Max
 	}
-	return true
+	return b.Max - max(1, b.Max/4)
+}
+
+// tryAcquire takes a slot if fewer than limit are taken. It never counts
+// a slot it does not get, even for a moment: a call refused under a lower
+// limit must not make one under the full bound fail.
+func (b *Bound) tryAcquire(limit int64) bool {
+	for {
+		n := b.n.Load()
+		if n >= limit {
+			return false
+		}
+		if b.n.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // Acquire takes a slot even over the maximum: for calls that must be made
@@ -107,9 +120,9 @@ func (o *Op) Enter() bool {
 
 // EnterPoll is Enter for a poll of a lock held elsewhere by an operation
 // that has waited for it already: a poll refused a slot only waits for the
-// next one (Requeue). Polls may fill no more than three quarters of the
-// Bound. The rest is kept for calls that cannot be put off without an
-// error, those of operations that are starting or that hold their lock:
+// next one (Requeue). Polls may fill all of the Bound but a quarter of it
+// (rounded down; at least one slot of a bound of two or more). The rest is
+// kept for calls that cannot be put off without an error, those of operations that are starting or that hold their lock:
 // without the reserve, the polls of many waiters, each inside the OS for a
 // round trip, could leave a request that already holds its session's lock
 // no slot to read or save it with.
@@ -120,13 +133,13 @@ func (o *Op) EnterPoll() bool {
 	return o.enter(o.Bound.pollMax())
 }
 
-// enter is Enter with a Bound that admits at most max calls.
-func (o *Op) enter(max int64) bool {
+// enter is Enter with a Bound that admits at most limit calls.
+func (o *Op) enter(limit int64) bool {
 	if o == nil {
 		return true
 	}
 	if o.Bound != nil {
-		if !o.Bound.tryAcquire(max) {
+		if !o.Bound.tryAcquire(limit) {
 			o.refused = true
 			return false
 		}

@@ -170,12 +170,13 @@ func TestWoken(t *testing.T) {
 	}
 }
 
-// Polls fill at most three quarters of a bound; other calls fill the rest.
+// Polls fill all of a bound but a quarter (at least one slot); other calls
+// fill the rest.
 func TestPollReserve(t *testing.T) {
 	for _, tc := range []struct {
 		max, polls int64 // polls: how many polls are admitted
 	}{
-		{1, 1}, {2, 2}, {3, 3}, {4, 3}, {8, 6}, {64, 48}, {65, 49},
+		{1, 1}, {2, 1}, {3, 2}, {4, 3}, {5, 4}, {8, 6}, {64, 48}, {65, 49},
 	} {
 		b := &Bound{Max: tc.max}
 		var polls int64
