@@ -86,9 +86,9 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // its single system call ("commit"), in probes ("probe"), whenever the
 // store's directory descriptor is in use ("root"), before a session lock
 // is released ("unlock"), when a lock wait ends with its context
-// ("lock-give-up") and when a waiter refused a slot tries again
-// ("lock-requeue"). Tests block in it on channels to play a server that
-// does not answer.
+// ("lock-give-up"), after a lock's first attempt ("lock-first-done") and
+// when a waiter refused a slot tries again ("lock-requeue"). Tests block in
+// it on channels to play a server that does not answer.
 func withTestFS(hook func(site string)) Option {
 	return optionFunc(func(c *config) { c.testFS = hook })
 }
