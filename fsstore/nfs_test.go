@@ -466,14 +466,24 @@ func nfsCrashA(t *testing.T) {
 }
 
 func nfsCrashB(t *testing.T) {
+	s, id := nfsLoadsB(t, "crash", false, func(loads, bad int64) string {
+		return fmt.Sprintf("%d loads while hostA's writers were killed %d times; %d bad", loads, nfsCrashKills, bad)
+	})
+	nfsCheckComplete(t, s, id)
+}
+
+// nfsLoadsB is hostB's role while hostA saves session tag/1 until it
+// signals "done": loads (and touches, with touch) of it, checked by
+// nfsLoadUntil, a log line made by what from their counts, and the "end"
+// barrier. It returns the store and the ID for the role's final check.
+func nfsLoadsB(t *testing.T, tag string, touch bool, what func(looks, bad int64) string) (*fsstore.Store, string) {
 	ctx := nfsCtx(t, 2*time.Minute)
 	s := openNFSStore(t)
-	id := nfsID("crash", 1)
+	id := nfsID(tag, 1)
 	nfsBarrier(t, "ready", nfsWait)
-	loads, bad := nfsLoadUntil(t, ctx, s, id, "done", false)
-	t.Logf("%d loads while hostA's writers were killed %d times; %d bad", loads, nfsCrashKills, bad)
+	t.Log(what(nfsLoadUntil(t, ctx, s, id, "done", touch)))
 	nfsBarrier(t, "end", nfsWait)
-	nfsCheckComplete(t, s, id)
+	return s, id
 }
 
 // nfsCheckComplete fails unless id loads as a complete nfsPayload.
@@ -623,24 +633,16 @@ func nfsSavesA(t *testing.T, tag string, saves int, holdOpen bool) {
 }
 
 func nfsOpenSaveB(t *testing.T) {
-	ctx := nfsCtx(t, 2*time.Minute)
-	s := openNFSStore(t)
-	id := nfsID("opensave", 1)
-	nfsBarrier(t, "ready", nfsWait)
-	looks, bad := nfsLoadUntil(t, ctx, s, id, "done", true)
-	t.Logf("%d loads and touches during %d saves over an open record on hostA; %d bad", looks, nfsOpenSaves, bad)
-	nfsBarrier(t, "end", nfsWait)
+	nfsLoadsB(t, "opensave", true, func(looks, bad int64) string {
+		return fmt.Sprintf("%d loads and touches during %d saves over an open record on hostA; %d bad", looks, nfsOpenSaves, bad)
+	})
 }
 
 func nfsStormB(t *testing.T) {
-	ctx := nfsCtx(t, 2*time.Minute)
-	s := openNFSStore(t)
-	id := nfsID("storm", 1)
-	nfsBarrier(t, "ready", nfsWait)
-	loads, bad := nfsLoadUntil(t, ctx, s, id, "done", false)
-	t.Logf("%d loads during %d saves on hostA; %d bad", loads, nfsStormSaves, bad)
-	nfsBarrier(t, "end", nfsWait)
-	if sess, err := s.Load(ctx, id); err != nil {
+	s, id := nfsLoadsB(t, "storm", false, func(loads, bad int64) string {
+		return fmt.Sprintf("%d loads during %d saves on hostA; %d bad", loads, nfsStormSaves, bad)
+	})
+	if sess, err := s.Load(nfsCtx(t, time.Minute), id); err != nil {
 		t.Errorf("final load: %v", err)
 	} else if n, ok := nfsParsePayload(sess.Data); !ok || n != nfsStormSaves {
 		t.Errorf("final load after hostA's last save: generation %d (complete %v), want %d", n, ok, nfsStormSaves)
