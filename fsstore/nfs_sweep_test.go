@@ -590,6 +590,16 @@ const (
 	nfsRemovalExpired  = 2000
 )
 
+// nfsRemovalWriters is how many goroutines write the sessions. The guest
+// has one CPU, which the writes saturate: more writers only queue, and a
+// queue that long starves some saves past the store's 10 s ceiling
+// (DefaultOpTimeout), which counts the whole operation. Measured in the
+// guest with the host's two cores busy otherwise: with 32 writers this
+// scenario took 32-35 s and its saves p99 1.1-1.4 s, max 1.8-2.6 s (and
+// one CI run, on a busier machine, had a save over 10 s); with 8 writers
+// it took 28 s, p99 0.25 s, max 0.52 s.
+const nfsRemovalWriters = 8
+
 // nfsRemovalBudget*: hostA writes the sessions and ages nfsRemovalExpired;
 // hostB, whose client has seen none of them, sweeps with sessgc's default
 // concurrency and counts every RPC the sweep sends. The budget is 3 RPCs
@@ -602,14 +612,17 @@ func nfsRemovalBudgetA(t *testing.T) {
 	old := time.Now().Add(-2 * time.Hour)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for g := 0; g < 32; g++ {
+	errs := make(chan error, nfsRemovalWriters)
+	took := make([]time.Duration, nfsRemovalSessions)
+	for range nfsRemovalWriters {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < nfsRemovalSessions; i = int(next.Add(1)) - 1 {
 				id := nfsID("budget", i)
+				start := time.Now()
 				err := s.Save(ctx, &fsstore.Session{ID: id, Data: make([]byte, 960)})
+				took[i] = time.Since(start)
 				if err == nil && i < nfsRemovalExpired {
 					err = os.Chtimes(s.RecordPathForTest(id), old, old)
 				}
@@ -621,6 +634,8 @@ func nfsRemovalBudgetA(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	slices.Sort(took)
+	t.Logf("SAVES| %d saves by %d goroutines: p50 %v, p99 %v, max %v", nfsRemovalSessions, nfsRemovalWriters, took[len(took)/2], took[len(took)*99/100], took[len(took)-1])
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
