@@ -41,10 +41,13 @@ var (
 	// gave up waiting (ErrUnavailable) once the write's final step (the
 	// rename of a save, the unlink of a delete) was already in the kernel,
 	// so it may still be applied when the server answers; or a save found
-	// its lock lost right after publishing its record (ErrLockLost). It
-	// always comes with one of those two. Every other failed write was not
-	// applied. An HTTP server should not promise a retry is safe: httpsession
-	// answers 504 Gateway Timeout, not 503.
+	// its lock lost right after publishing its record (ErrLockLost); or,
+	// with DurabilityFull, a save published its record but the fsync of
+	// the record's directory failed (the error also matches that
+	// failure's errno), so readers see the record and a crash may still
+	// lose it. Every other failed write was not applied. An HTTP server
+	// should not promise a retry is safe: httpsession answers 504 Gateway
+	// Timeout, not 503.
 	ErrInDoubt = errors.New("write in doubt: it may have been applied")
 	// ErrTooManyLocks reports that this process already holds as many lock
 	// files locked as it may (WithMaxHeldLocks; on AWS EFS the per-host

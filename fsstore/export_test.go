@@ -28,6 +28,10 @@ func (s *Store) SetSweepHooksForTest(link func(oldpath, newpath string) error, b
 // right before its rename (stage "rename") and after it ("after").
 func (s *Store) SetLockCheckHookForTest(h func(stage string)) { s.testHooks.beforeVerify = h }
 
+// SetDirSyncForTest replaces the fsync of a record's directory after its
+// rename (DurabilityFull) with f (nil: fsync(2) again).
+func (s *Store) SetDirSyncForTest(f func(dfd int) error) { s.root.setTestDirSync(f) }
+
 // KeylessRecheck is how often a keyless store re-reads the marker.
 const KeylessRecheck = keylessRecheck
 

@@ -20,9 +20,10 @@ var platformErr = fmt.Errorf("%w: %s/%s (linux, darwin and freebsd are)", ErrNot
 
 type rootDir struct{}
 
-func openRoot(path string) (*rootDir, error) { return nil, platformErr }
-func (*rootDir) close() error                { return nil }
-func (*rootDir) setTestHook(func(string))    {}
+func openRoot(path string) (*rootDir, error)    { return nil, platformErr }
+func (*rootDir) close() error                   { return nil }
+func (*rootDir) setTestHook(func(string))       {}
+func (*rootDir) setTestDirSync(func(int) error) {}
 
 // rfile is a file open for reading. Only readSmallFile opens one here, so
 // that ReadLayout works for tools on this platform.

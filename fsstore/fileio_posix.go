@@ -5,6 +5,7 @@ package fsstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,9 +106,14 @@ type rootDir struct {
 	// testHook (tests only, see withTestFS) runs with the descriptor in
 	// use, where a call on a hung server would hold it.
 	testHook func(site string)
+	// testDirSync (tests only) replaces the fsync of a record's directory
+	// after its rename, which no filesystem fails on demand.
+	testDirSync func(dfd int) error
 }
 
 func (r *rootDir) setTestHook(h func(site string)) { r.testHook = h }
+
+func (r *rootDir) setTestDirSync(f func(dfd int) error) { r.testDirSync = f }
 
 // openRoot opens the store's directory.
 func openRoot(path string) (*rootDir, error) {
@@ -480,7 +486,26 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence)
+	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence); err != nil {
+		return err
+	}
+	if d >= DurabilityFull {
+		sync := unix.Fsync
+		if r.testDirSync != nil {
+			sync = r.testDirSync
+		}
+		return syncPublished(dfd, dir, sync)
+	}
+	return nil
+}
+
+// syncPublished makes the rename of a record into dfd durable with sync
+// (fsync(2) but in tests); its failure is errUnsynced.
+func syncPublished(dfd int, dir string, sync func(int) error) error {
+	if err := sync(dfd); err != nil {
+		return fmt.Errorf("%w: %w", errUnsynced, &fs.PathError{Op: "fsync dir", Path: dir, Err: err})
+	}
+	return nil
 }
 
 // writeAtomic is rootDir.writeAtomic for a directory that is not below a
@@ -500,10 +525,18 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	return writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil)
+	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil); err != nil {
+		return err
+	}
+	if d >= DurabilityFull {
+		return syncPublished(dfd, dir, unix.Fsync)
+	}
+	return nil
 }
 
 // writeAtomicAt writes data to a temp file in dfd and renames it to name.
+// With DurabilityFile and up it syncs the file first; the directory, which
+// DurabilityFull syncs after the rename, is its callers' (syncPublished).
 //
 // A fenced write (fence non-nil) is one under the session's lock
 // (Locked.Save, CompareAndSwap, Rekey); fence verifies that lock. Its temp
@@ -610,11 +643,6 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		// Renamed early by a late rename of an earlier holder: published.
 	}
 	ok = true
-	if d >= DurabilityFull {
-		if err := unix.Fsync(dfd); err != nil {
-			return &fs.PathError{Op: "fsync dir", Path: dir, Err: err}
-		}
-	}
 	return nil
 }
 

@@ -43,7 +43,9 @@ const (
 	// local disk the name never points at data that is not on disk.
 	DurabilityFile
 	// DurabilityFull also fsyncs the directory after the rename, so on a
-	// local disk the new name itself survives a power loss.
+	// local disk the new name itself survives a power loss. A save whose
+	// directory fsync fails was published all the same: its error matches
+	// ErrInDoubt.
 	DurabilityFull
 )
 

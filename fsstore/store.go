@@ -703,6 +703,10 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	}
 	c.hook("write")
 	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify)
+	if errors.Is(err, errUnsynced) {
+		// Published: readers may have it already. Not "nothing saved".
+		err = fmt.Errorf("%w: %w", err, ErrInDoubt)
+	}
 	if err == nil && s.cfg.fakeClock {
 		err = s.root.setMtime(filepath.Join(dir, k.name), now)
 	}

@@ -52,8 +52,9 @@
 // table (fsstore.ErrTooManyLocks) and a store that is closed, unreachable
 // or out of resources; 504 Gateway Timeout for a commit whose outcome the
 // store cannot tell (fsstore.ErrInDoubt: it gave up while the write's
-// final step was under way, so the change may have been saved and a
-// retry is not known to be safe); 409 Conflict
+// final step was under way, or the write was published but not made
+// durable, so the change may have been saved and a retry is not known to
+// be safe); 409 Conflict
 // for an Optimistic commit that lost a race (fsstore.ErrConflict); and 500
 // otherwise, including a session over the store's size limit
 // (fsstore.ErrTooLarge, logged as such). A record that is damaged (left

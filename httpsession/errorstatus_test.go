@@ -20,6 +20,8 @@ import (
 func TestDefaultErrorStatus(t *testing.T) {
 	inDoubt := fmt.Errorf("fsstore: save: %w (%w); its write was under way: %w", fsstore.ErrUnavailable, context.DeadlineExceeded, fsstore.ErrInDoubt)
 	savedLockLost := fmt.Errorf("fsstore: save: saved, but %w: %w", fsstore.ErrLockLost, fsstore.ErrInDoubt)
+	// As fsstore words it: the I/O error would be a 503 on its own.
+	savedUnsynced := fmt.Errorf("fsstore: save: published, but its directory was not synced: fsync dir d: %w: %w", syscall.EIO, fsstore.ErrInDoubt)
 	for _, tc := range []struct {
 		name       string
 		err        error
@@ -30,6 +32,7 @@ func TestDefaultErrorStatus(t *testing.T) {
 		{"lock lost before the rename", fmt.Errorf("x: %w", fsstore.ErrLockLost), http.StatusServiceUnavailable, true},
 		{"given up during the rename", inDoubt, http.StatusGatewayTimeout, false},
 		{"saved, but lock lost", savedLockLost, http.StatusGatewayTimeout, false},
+		{"saved, directory not synced", savedUnsynced, http.StatusGatewayTimeout, false},
 		{"conflict", fmt.Errorf("x: %w", fsstore.ErrConflict), http.StatusConflict, false},
 		{"disk full", fmt.Errorf("x: %w", syscall.ENOSPC), http.StatusServiceUnavailable, true},
 		{"too large", fmt.Errorf("x: %w", fsstore.ErrTooLarge), http.StatusInternalServerError, false},
