@@ -600,6 +600,62 @@ func (r *outageRun) allOKSince(t time.Time) bool {
 	return true
 }
 
+// storeLog records, with their times, the store's circuit breaker
+// changes (as its BreakerObserver) and the records it logs (the breaker's
+// probes among them), and copies each to the harness's timeline: how
+// readiness follows an outage is the breaker's doing.
+type storeLog struct {
+	mu     sync.Mutex
+	events []storeEvent
+}
+
+type storeEvent struct {
+	at   time.Time
+	what string
+}
+
+func (l *storeLog) add(what string) {
+	nfstest.Event("store: %s", what)
+	// The report keeps what readiness follows: the breaker's changes and
+	// its probes (late writes and locks have their own counts there).
+	if !strings.Contains(what, "breaker") && !strings.Contains(what, "probe") && !strings.Contains(what, "available") {
+		return
+	}
+	l.mu.Lock()
+	l.events = append(l.events, storeEvent{time.Now(), what})
+	l.mu.Unlock()
+}
+
+func (l *storeLog) Observe(fsstore.Event)                    {}
+func (l *storeLog) ObserveBreaker(st fsstore.BreakerState)   { l.add("breaker " + st.String()) }
+func (l *storeLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *storeLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *storeLog) WithGroup(string) slog.Handler            { return l }
+func (l *storeLog) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" {
+			msg += ": " + a.Value.String()
+		}
+		return true
+	})
+	l.add(msg)
+	return nil
+}
+
+// since lists the events from from on, each at its offset from from.
+func (l *storeLog) since(from time.Time) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, e := range l.events {
+		if !e.at.Before(from) {
+			out = append(out, fmt.Sprintf("%+.2fs %s", e.at.Sub(from).Seconds(), e.what))
+		}
+	}
+	return out
+}
+
 func outagePhase(t *testing.T, kind outageKind) {
 	// An app host stands for a server with cores of its own; in the
 	// guest, with its one CPU, Go would run one goroutine at a time, and
@@ -619,8 +675,10 @@ func outagePhase(t *testing.T, kind outageKind) {
 	var st *fsstore.Store
 	var ids []string
 	idsFile := filepath.Join(dir, "ids")
+	stLog := &storeLog{}
+	storeOpts := append(outageStoreOptions(), fsstore.WithObserver(stLog), fsstore.WithLogger(slog.New(stLog)))
 	if nfstest.Host() == "hostA" {
-		st = openNFSStore(t, dir, outageStoreOptions()...)
+		st = openNFSStore(t, dir, storeOpts...)
 		ids = seedSessions(t, st, outageShared)
 		writeShared(t, idsFile, strings.Join(ids, "\n"))
 	} else {
@@ -630,7 +688,7 @@ func outagePhase(t *testing.T, kind outageKind) {
 			t.Fatal(err)
 		}
 		ids = strings.Split(string(b), "\n")
-		st = openNFSStore(t, dir, outageStoreOptions()...)
+		st = openNFSStore(t, dir, storeOpts...)
 	}
 	app := newOutageApp(t, st)
 	tr := app.srv.Client().Transport.(*http.Transport).Clone()
@@ -765,7 +823,7 @@ func outagePhase(t *testing.T, kind outageKind) {
 		created[tok] = true
 	}
 
-	rep := outageReport(t, r, downAt, upAt, recoveredAt, baseline, applied, created)
+	rep := outageReport(t, r, downAt, upAt, recoveredAt, baseline, applied, created, stLog)
 	steady, outage := rpcCut.Sub(rpcSteady), rpcRecovered.Sub(rpcCut)
 	t.Logf("%s: %s\nNFS RPCs under steady load: %.0f/s (%v); from the outage's start to recovery: %v\napp log:\n%s",
 		nfstest.Host(), rep, float64(steady.Total())/cutAt.Sub(r.steadyAt).Seconds(), steady, outage, app.log)
@@ -804,7 +862,7 @@ func saturated(busy float64, p90, pace time.Duration) string {
 
 // outageReport checks and summarizes one host's phase.
 func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Time, baseline int,
-	applied []seqRanges, created map[string]bool) string {
+	applied []seqRanges, created map[string]bool, stLog *storeLog) string {
 	t.Helper()
 	type tally struct {
 		n, ok, unavailable, inDoubt, timeout, other, slow  int
@@ -953,13 +1011,19 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	// Readiness, as the load balancer sees it (probe answers): the first
 	// failure after the outage began, and the start of the run of passes
 	// that lasts to the end.
-	var unhealthyAt, healthyAt time.Time
+	// firstHealthyAt is the first pass after the outage began: later than
+	// healthyAt's only when readiness failed again after it (a probe that
+	// timed out in the recovery's rush, say), which the report tells apart.
+	var unhealthyAt, healthyAt, firstHealthyAt time.Time
 	for i, p := range r.probes {
 		if unhealthyAt.IsZero() && !p.healthy && !p.at.Before(downAt) {
 			unhealthyAt = p.at
 		}
 		if p.healthy && p.at.After(downAt) && (i == 0 || !r.probes[i-1].healthy) {
 			healthyAt = p.at
+			if firstHealthyAt.IsZero() && !unhealthyAt.IsZero() {
+				firstHealthyAt = p.at
+			}
 		}
 	}
 	if n := len(r.probes); n > 0 && !r.probes[n-1].healthy || healthyAt.Before(unhealthyAt) {
@@ -1074,12 +1138,12 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	return fmt.Sprintf("%d requests (200s under steady load before the outage, a request every %v per worker: p50 %v, p90 %v, max %v): %d ok, %d 503, %d 504, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
 		"lost %d; applied late after 503: %d, after 504 (in doubt): %d of %d, after no response: %d; "+
 		"in flight max %d (bound %d); goroutines max %d (baseline %d, bound %d); "+
-		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (flips from the outage's start, %v long: %v); all workers served again +%s after it ended; "+
+		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (first pass +%s; flips from the outage's start, %v long: %v; the store's breaker and log: %q); all workers served again +%s after it ended; "+
 		"guest CPU busy %.0f%% under steady load before the outage (this app's process %.0f%%), %.0f%% during it (busiest second %.0f%%), %.0f%% from its end to recovery (%.0f%%)",
 		all.n, r.paceNow(), pct(0.5), pct(0.9), pct(1), all.ok, all.unavailable, all.inDoubt, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
 		all.lost, all.lateAfter503, all.lateAfter504, all.inDoubt, all.lateAfterTimeout,
 		maxIn, inFlightBound, maxG, baseline, goroutineBound,
-		since(unhealthyAt, downAt), since(healthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, since(recoveredAt, upAt),
+		since(unhealthyAt, downAt), since(healthyAt, upAt), since(firstHealthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, stLog.since(downAt), since(recoveredAt, upAt),
 		100*cpuBefore, 100*selfBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec) +
 		fmt.Sprintf("; timing bounds asserted: %s; missed: %d %q", asserted, len(missed), missed)
 }
