@@ -561,7 +561,7 @@ func (c *call) late(err error) {
 		return
 	}
 	out := OutcomeLate
-	if err != nil {
+	if err != nil && !errors.Is(err, errUnsynced) {
 		out = outcomeOf(err)
 	}
 	if s.cfg.observer != nil {
@@ -570,6 +570,8 @@ func (c *call) late(err error) {
 	switch {
 	case err == nil:
 		s.cfg.logger.Warn("session write applied after its caller was told the store is unavailable", "op", c.kind.String(), "file", c.name)
+	case out == OutcomeLate:
+		s.cfg.logger.Warn("session write applied after its caller was told the store is unavailable; its directory was not synced", "op", c.kind.String(), "file", c.name, "err", err)
 	case out == OutcomeLockLost:
 		s.cfg.logger.Error("session write given up on by its caller found its lock lost", "op", c.kind.String(), "file", c.name, "err", err)
 	default:

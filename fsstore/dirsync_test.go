@@ -5,10 +5,14 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // TestDirSyncFailedInDoubt: with DurabilityFull a save fsyncs the record's
@@ -74,5 +78,83 @@ func TestDirSyncFailedInDoubt(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDirSyncFailedLockLost: a locked save whose lock is lost while its
+// directory fsync fails reports both, as a lock found lost right after a
+// save that went through is reported (ErrLockLost with ErrInDoubt).
+func TestDirSyncFailedLockLost(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	// The lease strategy stands in for a lock taken away: the test
+	// removes the lease file.
+	s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityFull), fsstore.WithLockStrategy(lock.Lease))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := "dir-sync-fails-lock-lost"
+	l, err := s.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	s.SetDirSyncForTest(func(int) error {
+		if err := os.Remove(filepath.Join(dir, "locks", s.StripeForTest(id)+".lease")); err != nil {
+			t.Error(err)
+		}
+		return syscall.EIO
+	})
+	err = l.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+	s.SetDirSyncForTest(nil)
+	if !errors.Is(err, fsstore.ErrInDoubt) || !errors.Is(err, fsstore.ErrLockLost) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("locked save, lock lost as its directory fsync failed: %v; want ErrInDoubt, ErrLockLost and the fsync's error", err)
+	}
+}
+
+// TestDirSyncFailedRekey: a record that Rekey rewrote although its
+// directory fsync failed keeps its last-activity time, as every rekeyed
+// record does (rekeying is not activity), and counts as an error.
+func TestDirSyncFailedRekey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	s1, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	if err := s1.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+	p := s1.RecordPathForTest(id)
+	old := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithDurability(fsstore.DurabilityFull))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.SetDirSyncForTest(func(int) error { return syscall.EIO })
+	var recErr error
+	st, err := s2.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { recErr = err }})
+	s2.SetDirSyncForTest(nil)
+	if err != nil || st.Errors != 1 || !errors.Is(recErr, fsstore.ErrInDoubt) {
+		t.Fatalf("rekey with the directory fsync failing: %+v, %v, the record's error %v; want one error matching ErrInDoubt", st, err, recErr)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(old) {
+		t.Errorf("the rewritten record's mtime is %v; want its last activity %v kept", fi.ModTime(), old)
+	}
+	// It was rewritten under the new key: the next pass finds it done.
+	if st, err := s2.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.UpToDate != 1 {
+		t.Errorf("second rekey pass: %+v, %v; want the record up to date", st, err)
 	}
 }

@@ -42,8 +42,8 @@ var (
 	// rename of a save, the unlink of a delete) was already in the kernel,
 	// so it may still be applied when the server answers; or a save found
 	// its lock lost right after publishing its record (ErrLockLost); or,
-	// with DurabilityFull, a save published its record but the fsync of
-	// the record's directory failed (the error also matches that
+	// with DurabilityFull, a save (or Rekey) published its record but the
+	// fsync of the record's directory failed (the error also matches that
 	// failure's errno), so readers see the record and a crash may still
 	// lose it. Every other failed write was not applied. An HTTP server
 	// should not promise a retry is safe: httpsession answers 504 Gateway

@@ -456,7 +456,8 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
 // atomically, on NFS too (one RENAME operation on the server). The temp
 // file is removed on every error (a fenced write's only under a verified
 // lock, see writeAtomicAt), so a failed save leaves the previous session
-// untouched.
+// untouched, except when only the directory's fsync after the rename
+// failed (errUnsynced): the new record is in place then.
 //
 // With prealloc the temp file's blocks are allocated up front (Linux only,
 // see Store.prealloc for when that pays).
@@ -528,8 +529,12 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil); err != nil {
 		return err
 	}
+	// The marker is raised before the record that needs it is written, so
+	// a failure here fails a save that wrote nothing: no errUnsynced.
 	if d >= DurabilityFull {
-		return syncPublished(dfd, dir, unix.Fsync)
+		if err := unix.Fsync(dfd); err != nil {
+			return &fs.PathError{Op: "fsync dir", Path: dir, Err: err}
+		}
 	}
 	return nil
 }

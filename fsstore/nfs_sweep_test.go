@@ -634,12 +634,12 @@ func nfsRemovalBudgetA(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	slices.Sort(took)
-	t.Logf("SAVES| %d saves by %d goroutines: p50 %v, p99 %v, max %v", nfsRemovalSessions, nfsRemovalWriters, took[len(took)/2], took[len(took)*99/100], took[len(took)-1])
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
+	slices.Sort(took)
+	t.Logf("SAVES| %d saves by %d goroutines: p50 %v, p99 %v, max %v", nfsRemovalSessions, nfsRemovalWriters, took[len(took)/2], took[len(took)*99/100], took[len(took)-1])
 	nfsSignal(t, "written")
 	nfsWaitSig(t, "swept", 5*time.Minute)
 }

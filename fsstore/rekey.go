@@ -179,8 +179,15 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	h.Flags &^= record.FlagEncrypted
 	h.KeyID = 0
 	sealed := kr.seal(nil, &h, name, pl)
-	if err := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, hl.Verify, hl.Verify); err != nil {
-		return rekeyUpToDate, err
+	werr := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, hl.Verify, hl.Verify)
+	if werr != nil && !errors.Is(werr, errUnsynced) {
+		return rekeyUpToDate, werr
+	}
+	if werr != nil {
+		// Rewritten, its directory not synced: the record is in place,
+		// so its times are restored all the same, and it counts as an
+		// error for the next pass to see it up to date.
+		werr = fmt.Errorf("%w: %w", werr, ErrInDoubt)
 	}
 	// Restore the last-activity time: rekeying is not activity.
 	if err := s.root.setTimes(p, st.atime, st.mtime); err != nil {
@@ -189,7 +196,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	if s.cache != nil {
 		s.cache.drop(name)
 	}
-	return res, nil
+	return res, werr
 }
 
 // expired reports whether a record with header h and attributes st has

@@ -706,6 +706,12 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	if errors.Is(err, errUnsynced) {
 		// Published: readers may have it already. Not "nothing saved".
 		err = fmt.Errorf("%w: %w", err, ErrInDoubt)
+		if verify != nil {
+			// And a lock lost meanwhile is still reported, as below.
+			if verr := verify(); verr != nil {
+				err = fmt.Errorf("%w; and %w", err, verr)
+			}
+		}
 	}
 	if err == nil && s.cfg.fakeClock {
 		err = s.root.setMtime(filepath.Join(dir, k.name), now)
