@@ -614,11 +614,10 @@ type storeEvent struct {
 	what string
 }
 
-func (l *storeLog) add(what string) {
+// add records what; the report keeps it only when keep is set.
+func (l *storeLog) add(what string, keep bool) {
 	nfstest.Event("store: %s", what)
-	// The report keeps what readiness follows: the breaker's changes and
-	// its probes (late writes and locks have their own counts there).
-	if !strings.Contains(what, "breaker") && !strings.Contains(what, "probe") && !strings.Contains(what, "available") {
+	if !keep {
 		return
 	}
 	l.mu.Lock()
@@ -626,12 +625,18 @@ func (l *storeLog) add(what string) {
 	l.mu.Unlock()
 }
 
+// breakerMessages start the store's log records about its breaker: the
+// report keeps those, what readiness follows (late writes and locks have
+// their own counts there).
+var breakerMessages = []string{"session store unavailable:", "session store probe failed", "session store available again"}
+
 func (l *storeLog) Observe(fsstore.Event)                    {}
-func (l *storeLog) ObserveBreaker(st fsstore.BreakerState)   { l.add("breaker " + st.String()) }
+func (l *storeLog) ObserveBreaker(st fsstore.BreakerState)   { l.add("breaker "+st.String(), true) }
 func (l *storeLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *storeLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *storeLog) WithGroup(string) slog.Handler            { return l }
 func (l *storeLog) Handle(_ context.Context, r slog.Record) error {
+	keep := slices.ContainsFunc(breakerMessages, func(m string) bool { return strings.HasPrefix(r.Message, m) })
 	msg := r.Message
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "err" {
@@ -639,7 +644,7 @@ func (l *storeLog) Handle(_ context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	l.add(msg)
+	l.add(msg, keep)
 	return nil
 }
 
