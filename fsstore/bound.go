@@ -62,8 +62,13 @@ func WithMaxInFlight(n int) Option {
 // for the filesystem (default DefaultOpTimeout), applied on top of the
 // context's deadline: the earlier of the two ends the wait with
 // ErrUnavailable. For Lock it bounds each call into the OS, not the wait
-// for another holder, which only the context ends. Only a bounded Store
-// (WithMaxInFlight) enforces it. d must be positive.
+// for another holder, which only the context ends. Any other operation it
+// bounds as a whole: its system calls and the CPU time between them, so a
+// client whose CPU is saturated (an operation queued behind many others
+// for a core) can reach it while the server answers every call in time;
+// the ceiling is for a server that does not answer, far above a healthy
+// operation. Only a bounded Store (WithMaxInFlight) enforces it. d must be
+// positive.
 func WithOpTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.opTimeout = d })
 }
