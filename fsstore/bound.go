@@ -61,14 +61,16 @@ func WithMaxInFlight(n int) Option {
 // WithOpTimeout sets the store-level ceiling on how long an operation waits
 // for the filesystem (default DefaultOpTimeout), applied on top of the
 // context's deadline: the earlier of the two ends the wait with
-// ErrUnavailable. For Lock it bounds each call into the OS, not the wait
-// for another holder, which only the context ends. Any other operation it
-// bounds as a whole: its system calls and the CPU time between them, so a
-// client whose CPU is saturated (an operation queued behind many others
-// for a core) can reach it while the server answers every call in time;
-// the ceiling is for a server that does not answer, far above a healthy
-// operation. Only a bounded Store (WithMaxInFlight) enforces it. d must be
-// positive.
+// ErrUnavailable. A wait for another lock holder (Lock, CompareAndSwap)
+// is not bounded by it, only by the context; each call into the OS while
+// waiting is. A maintenance scan (Sweep, Stats, Rekey) is bounded by it
+// only once its context has ended (see Store.Sweep). Everything else,
+// CompareAndSwap once it holds the lock included, it bounds as a whole:
+// the system calls and the CPU time between them. So a client whose CPU
+// is saturated (an operation queued behind many others for a core) can
+// reach it while the server answers every call in time; the ceiling is for
+// a server that does not answer, far above a healthy operation. Only a
+// bounded Store (WithMaxInFlight) enforces it. d must be positive.
 func WithOpTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.opTimeout = d })
 }
@@ -566,7 +568,7 @@ func (c *call) late(err error) {
 		return
 	}
 	out := OutcomeLate
-	if err != nil && !errors.Is(err, errUnsynced) {
+	if err != nil && (!errors.Is(err, errUnsynced) || errors.Is(err, ErrLockLost)) {
 		out = outcomeOf(err)
 	}
 	if s.cfg.observer != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -563,38 +564,51 @@ func TestLateSave(t *testing.T) {
 
 // TestLateSaveLockLost: a save applied late under a lock lost meanwhile is
 // reported as a lost lock, not as a success (the lost-lock verification
-// runs after the rename, as for any save).
+// runs after the rename, as for any save), also when the directory fsync
+// after its rename failed (DurabilityFull): the write was applied, but
+// the lost lock is what matters.
 func TestLateSaveLockLost(t *testing.T) {
-	f := newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
-	id := newID(t)
-	mustSave(t, f.s, id, "v1")
-	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := l.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := f.fs.hang("commit")
-	sess.Data = []byte("v2")
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- l.Save(ctx, sess) }()
-	f.fs.await(t, "commit")
-	cancel()
-	isUnavailable(t, <-errc, nil)
-	// Another host breaks the lease meanwhile.
-	if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
-		t.Fatal(err)
-	}
-	release()
-	f.settle(t)
-	if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLockLost); n != 1 {
-		t.Fatalf("%d late saves reported as lock lost, want 1", n)
-	}
-	if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLate); n != 0 {
-		t.Fatalf("a late save under a lost lock was reported as applied")
+	for _, dirSyncFails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "synced", true: "dir-sync-failed"}[dirSyncFails], func(t *testing.T) {
+			opts := []fsstore.Option{fsstore.WithLockStrategy(lock.Lease)}
+			if dirSyncFails {
+				opts = append(opts, fsstore.WithDurability(fsstore.DurabilityFull))
+			}
+			f := newBoundFixture(t, opts...)
+			id := newID(t)
+			mustSave(t, f.s, id, "v1")
+			l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, err := l.Load(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := f.fs.hang("commit")
+			sess.Data = []byte("v2")
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- l.Save(ctx, sess) }()
+			f.fs.await(t, "commit")
+			cancel()
+			isUnavailable(t, <-errc, nil)
+			// Another host breaks the lease meanwhile.
+			if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+				t.Fatal(err)
+			}
+			if dirSyncFails {
+				f.s.SetDirSyncForTest(func(int) error { return syscall.EIO })
+			}
+			release()
+			f.settle(t)
+			if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLockLost); n != 1 {
+				t.Fatalf("%d late saves reported as lock lost, want 1", n)
+			}
+			if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLate); n != 0 {
+				t.Fatalf("a late save under a lost lock was reported as applied")
+			}
+		})
 	}
 }
 

@@ -510,7 +510,10 @@ func syncPublished(dfd int, dir string, sync func(int) error) error {
 }
 
 // writeAtomic is rootDir.writeAtomic for a directory that is not below a
-// store's root: the store's root itself (the marker file).
+// store's root: the store's root itself (the marker file). A failed
+// directory fsync is a plain error here, not errUnsynced, though the new
+// marker is in place: the marker is raised before the record that needs
+// it is written, so the save it fails has written nothing.
 func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
 	dfd, err := retryEINTR(func() (int, error) {
 		return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

@@ -21,7 +21,8 @@ type RekeyOptions struct {
 	// (default 1, at most 64).
 	Concurrency int
 	// OnError, if set, is called for every record that could not be
-	// rewritten; the pass goes on.
+	// rewritten, or was rewritten but not made durable (ErrInDoubt); the
+	// pass goes on.
 	OnError func(error)
 }
 
@@ -75,7 +76,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	var scanned, rekeyed, upToDate, plain, expired, errs atomic.Int64
 	fail := func(err error) {
 		errs.Add(1)
-		s.cfg.logger.Warn("rekey: record skipped", "err", err)
+		s.cfg.logger.Warn("rekey: record failed", "err", err)
 		if opts.OnError != nil {
 			opts.OnError(err)
 		}
@@ -185,13 +186,14 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	}
 	if werr != nil {
 		// Rewritten, its directory not synced: the record is in place,
-		// so its times are restored all the same, and it counts as an
-		// error for the next pass to see it up to date.
+		// so its times are restored all the same. It is reported (an
+		// error: it may not survive a crash), and the next pass finds
+		// it up to date or rewrites it again.
 		werr = fmt.Errorf("%w: %w", werr, ErrInDoubt)
 	}
 	// Restore the last-activity time: rekeying is not activity.
 	if err := s.root.setTimes(p, st.atime, st.mtime); err != nil {
-		return res, &fs.PathError{Op: "utimes", Path: p, Err: err}
+		return res, errors.Join(werr, &fs.PathError{Op: "utimes", Path: p, Err: err})
 	}
 	if s.cache != nil {
 		s.cache.drop(name)

@@ -600,10 +600,11 @@ func (r *outageRun) allOKSince(t time.Time) bool {
 	return true
 }
 
-// storeLog records, with their times, the store's circuit breaker
-// changes (as its BreakerObserver) and the records it logs (the breaker's
-// probes among them), and copies each to the harness's timeline: how
-// readiness follows an outage is the breaker's doing.
+// storeLog copies the store's circuit-breaker changes (as its
+// BreakerObserver) and the records it logs to the harness's timeline, and
+// keeps, with their times, the changes and the breaker's own records (its
+// probes) for the report: how readiness follows an outage is the breaker's
+// doing.
 type storeLog struct {
 	mu     sync.Mutex
 	events []storeEvent
