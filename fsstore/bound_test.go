@@ -478,6 +478,41 @@ func equalStates(a, b []fsstore.BreakerState) bool {
 	return true
 }
 
+// givenUp is a locked save whose caller gave up while it hung (see
+// giveUpLockedSave).
+type givenUp struct {
+	id      string
+	l       *fsstore.Locked
+	sess    *fsstore.Session // the caller's copy, as the save left it
+	err     error            // what the caller got
+	release func()           // lets the hung call go on
+}
+
+// giveUpLockedSave saves "v1" to a new session, locks and loads it, and
+// starts a Locked.Save of data that hangs at the fake filesystem's site;
+// its caller then gives up (its context is canceled).
+func giveUpLockedSave(t *testing.T, f *boundFixture, site, data string) givenUp {
+	t.Helper()
+	g := givenUp{id: newID(t)}
+	mustSave(t, f.s, g.id, "v1")
+	var err error
+	if g.l, err = f.s.Lock(context.Background(), g.id, fsstore.Exclusive); err != nil {
+		t.Fatal(err)
+	}
+	if g.sess, err = g.l.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.release = f.fs.hang(site)
+	g.sess.Data = []byte(data)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- g.l.Save(ctx, g.sess) }()
+	f.fs.await(t, site)
+	cancel()
+	g.err = <-errc
+	return g
+}
+
 // TestLateSave: a Locked.Save given up on before its rename skips it; one
 // given up on after its rename began is applied late and reported. Either
 // way the session's lock stays held until the save has returned, and no
@@ -492,24 +527,8 @@ func TestLateSave(t *testing.T) {
 	} {
 		t.Run(tc.site, func(t *testing.T) {
 			f := newBoundFixture(t)
-			id := newID(t)
-			mustSave(t, f.s, id, "v1")
-			l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sess, err := l.Load(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			release := f.fs.hang(tc.site)
-			sess.Data = []byte("v2")
-			ctx, cancel := context.WithCancel(context.Background())
-			errc := make(chan error, 1)
-			go func() { errc <- l.Save(ctx, sess) }()
-			f.fs.await(t, tc.site)
-			cancel()
-			err = <-errc
+			g := giveUpLockedSave(t, f, tc.site, "v2")
+			id, l, sess, err, release := g.id, g.l, g.sess, g.err, g.release
 			isUnavailable(t, err, context.Canceled)
 			if got := errors.Is(err, fsstore.ErrInDoubt); got != tc.applied {
 				t.Errorf("error %q: matches ErrInDoubt: %v, want %v", err, got, tc.applied)
@@ -575,32 +594,16 @@ func TestLateSaveLockLost(t *testing.T) {
 				opts = append(opts, fsstore.WithDurability(fsstore.DurabilityFull))
 			}
 			f := newBoundFixture(t, opts...)
-			id := newID(t)
-			mustSave(t, f.s, id, "v1")
-			l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sess, err := l.Load(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			release := f.fs.hang("commit")
-			sess.Data = []byte("v2")
-			ctx, cancel := context.WithCancel(context.Background())
-			errc := make(chan error, 1)
-			go func() { errc <- l.Save(ctx, sess) }()
-			f.fs.await(t, "commit")
-			cancel()
-			isUnavailable(t, <-errc, nil)
+			g := giveUpLockedSave(t, f, "commit", "v2")
+			isUnavailable(t, g.err, nil)
 			// Another host breaks the lease meanwhile.
-			if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
+			if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(g.id)+".lease")); err != nil {
 				t.Fatal(err)
 			}
 			if dirSyncFails {
 				f.s.SetDirSyncForTest(func(int) error { return syscall.EIO })
 			}
-			release()
+			g.release()
 			f.settle(t)
 			if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLockLost); n != 1 {
 				t.Fatalf("%d late saves reported as lock lost, want 1", n)

@@ -177,31 +177,14 @@ func TestFencedTempOfTheLiveHolderIsKept(t *testing.T) {
 // (as when it expires during the cut). releaseA lets the rename land.
 func lateRenameOnTheWire(t *testing.T) (f *boundFixture, id string, releaseA func()) {
 	t.Helper()
-	ctx := context.Background()
 	f = newBoundFixture(t, fsstore.WithLockStrategy(lock.Lease))
-	id = newID(t)
-	mustSave(t, f.s, id, "v1")
-	la, err := f.s.Lock(ctx, id, fsstore.Exclusive)
-	if err != nil {
+	g := giveUpLockedSave(t, f, "commit", "A")
+	isUnavailable(t, g.err, nil)
+	if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(g.id)+".lease")); err != nil {
+		g.release()
 		t.Fatal(err)
 	}
-	sa, err := la.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	releaseA = f.fs.hang("commit")
-	sa.Data = []byte("A")
-	actx, cancel := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- la.Save(actx, sa) }()
-	f.fs.await(t, "commit")
-	cancel()
-	isUnavailable(t, <-errc, nil)
-	if err := os.Remove(filepath.Join(f.dir, "locks", f.s.StripeForTest(id)+".lease")); err != nil {
-		releaseA()
-		t.Fatal(err)
-	}
-	return f, id, releaseA
+	return f, g.id, g.release
 }
 
 // hookedLeaseStore opens a second bounded store on dir, for hostB, with
