@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/proctest"
@@ -42,7 +45,8 @@ func runNFSHelper(role string) error {
 	switch role {
 	case "incr":
 		return nfsIncrementers(ctx, s, strings.Split(os.Getenv("NFS_CHILD_IDS"), ","),
-			os.Getenv("NFS_CHILD_MODE"), proctest.EnvInt("NFS_CHILD_GOROUTINES", 1), proctest.EnvInt("NFS_CHILD_ITER", 1))
+			os.Getenv("NFS_CHILD_MODE"), proctest.EnvInt("NFS_CHILD_GOROUTINES", 1), proctest.EnvInt("NFS_CHILD_ITER", 1),
+			os.Getenv("NFS_CHILD_HIST"))
 	case "hold":
 		// The store's own lock, whatever the breakage: this role tests that
 		// the death of a holder frees the lock for other hosts.
@@ -61,74 +65,189 @@ func runNFSHelper(role string) error {
 
 // nfsIncrementers runs goroutines that each increment every session iter
 // times, by mode "lock" (nfsLock, Load, +1, Save, Unlock) or "cas" (Load,
-// +1, CompareAndSwap, retried on ErrConflict).
-func nfsIncrementers(ctx context.Context, s *fsstore.Store, ids []string, mode string, goroutines, iter int) error {
-	var wg sync.WaitGroup
+// +1, CompareAndSwap, retried on ErrConflict). Each acknowledged increment
+// is written to the file hist (one line, see incrStep), so that a lost
+// update can be traced to the two increments that claimed one version.
+func nfsIncrementers(ctx context.Context, s *fsstore.Store, ids []string, mode string, goroutines, iter int, hist string) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		lines []string
+	)
+	host, _ := os.Hostname()
 	errs := make(chan error, goroutines)
 	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
+			who := fmt.Sprintf("%s/%d/g%d", host, os.Getpid(), g)
 			for i := 0; i < iter; i++ {
 				for j := range ids {
 					id := ids[(g+j)%len(ids)] // goroutines start on different sessions
-					var err error
+					var (
+						st  incrStep
+						err error
+					)
 					if mode == "cas" {
-						err = nfsIncrementCAS(ctx, s, id)
+						st, err = nfsIncrementCAS(ctx, s, id)
 					} else {
-						err = nfsIncrementLocked(ctx, s, id)
+						st, err = nfsIncrementLocked(ctx, s, id)
 					}
 					if err != nil {
 						errs <- fmt.Errorf("%s increment of %s: %w", mode, id, err)
 						return
 					}
+					st.id, st.who = id, who
+					mu.Lock()
+					lines = append(lines, st.String())
+					mu.Unlock()
 				}
 			}
 		}(g)
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs
+	err := <-errs
+	if hist != "" {
+		if werr := os.WriteFile(hist, []byte(strings.Join(lines, "")), 0o644); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
 }
 
-func nfsIncrementLocked(ctx context.Context, s *fsstore.Store, id string) error {
+// incrStep is one acknowledged increment: the version it read and the one
+// it wrote, and when it began, when it held the lock (or, for a
+// CompareAndSwap, when it called it) and when it was acknowledged.
+type incrStep struct {
+	id, who                string
+	from, to               uint64
+	counter                int
+	start, critical, ended time.Time
+}
+
+func (st incrStep) String() string {
+	return fmt.Sprintf("%s %d %d %d %s %s %s %s\n", st.id, st.from, st.to, st.counter, st.who,
+		st.start.UTC().Format(time.RFC3339Nano), st.critical.UTC().Format(time.RFC3339Nano), st.ended.UTC().Format(time.RFC3339Nano))
+}
+
+func parseIncrStep(line string) (incrStep, bool) {
+	f := strings.Fields(line)
+	if len(f) != 8 {
+		return incrStep{}, false
+	}
+	var st incrStep
+	var err [6]error
+	st.id, st.who = f[0], f[4]
+	st.from, err[0] = strconv.ParseUint(f[1], 10, 64)
+	st.to, err[1] = strconv.ParseUint(f[2], 10, 64)
+	st.counter, err[2] = strconv.Atoi(f[3])
+	st.start, err[3] = time.Parse(time.RFC3339Nano, f[5])
+	st.critical, err[4] = time.Parse(time.RFC3339Nano, f[6])
+	st.ended, err[5] = time.Parse(time.RFC3339Nano, f[7])
+	return st, errors.Join(err[:]...) == nil
+}
+
+func nfsIncrementLocked(ctx context.Context, s *fsstore.Store, id string) (incrStep, error) {
+	st := incrStep{start: time.Now()}
 	l, err := nfsLock(ctx, s, id)
 	if err != nil {
-		return err
+		return st, err
 	}
 	defer l.Unlock()
+	st.critical = time.Now()
 	sess, err := l.Load(ctx)
 	if err != nil {
-		return err
+		return st, err
 	}
 	n, err := counterOf(sess)
 	if err != nil {
-		return err
+		return st, err
 	}
+	st.from, st.counter = sess.Version, n+1
 	sess.Data = []byte(strconv.Itoa(n + 1))
 	if err := l.Save(ctx, sess); err != nil {
-		return err
+		return st, err
 	}
-	return l.Unlock()
+	st.to = sess.Version
+	err = l.Unlock()
+	st.ended = time.Now()
+	return st, err
 }
 
-func nfsIncrementCAS(ctx context.Context, s *fsstore.Store, id string) error {
+func nfsIncrementCAS(ctx context.Context, s *fsstore.Store, id string) (incrStep, error) {
+	st := incrStep{start: time.Now()}
 	for {
 		sess, err := s.Load(ctx, id)
 		if err != nil {
-			return err
+			return st, err
 		}
 		n, err := counterOf(sess)
 		if err != nil {
-			return err
+			return st, err
 		}
+		st.from, st.counter = sess.Version, n+1
 		sess.Data = []byte(strconv.Itoa(n + 1))
+		st.critical = time.Now()
 		err = s.CompareAndSwap(ctx, sess)
 		if errors.Is(err, fsstore.ErrConflict) {
 			continue
 		}
-		return err
+		st.to, st.ended = sess.Version, time.Now()
+		return st, err
 	}
+}
+
+// incrReport describes, for a session whose counter came out short, every
+// version that more than one acknowledged increment wrote: who wrote it,
+// from which version, and when. Two increments from one version whose
+// critical sections (lock held, or CompareAndSwap called, to acknowledged)
+// overlap point at the lock; one that began after the other was
+// acknowledged read a stale record.
+func incrReport(histDir, id string) string {
+	files, _ := filepath.Glob(filepath.Join(histDir, "*"))
+	byTo := map[uint64][]incrStep{}
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if st, ok := parseIncrStep(line); ok && st.id == id {
+				byTo[st.to] = append(byTo[st.to], st)
+				n++
+			}
+		}
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "%d acknowledged increments of %s in %d history files", n, id, len(files))
+	tos := make([]uint64, 0, len(byTo))
+	for to := range byTo {
+		tos = append(tos, to)
+	}
+	slices.Sort(tos)
+	for _, to := range tos {
+		sts := byTo[to]
+		if len(sts) < 2 {
+			continue
+		}
+		fmt.Fprintf(&out, "\n  version %d written %d times:", to, len(sts))
+		for _, st := range sts {
+			fmt.Fprintf(&out, "\n    %s from version %d, counter %d: began %s, critical %s, acknowledged %s",
+				st.who, st.from, st.counter, st.start.Format("15:04:05.000000"), st.critical.Format("15:04:05.000000"), st.ended.Format("15:04:05.000000"))
+		}
+		a, b := sts[0], sts[1]
+		if b.critical.Before(a.critical) {
+			a, b = b, a
+		}
+		if b.critical.Before(a.ended) {
+			fmt.Fprintf(&out, "\n    the two overlap: the second began its critical section %v before the first was acknowledged", a.ended.Sub(b.critical))
+		} else {
+			fmt.Fprintf(&out, "\n    the second began its critical section %v after the first was acknowledged: it read a stale record", b.critical.Sub(a.ended))
+		}
+	}
+	return out.String()
 }
 
 // nfsPayload is genPayload at ~96 KiB and ~2 KiB: smaller than the local

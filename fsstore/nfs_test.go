@@ -250,11 +250,16 @@ func nfsIncrements(t *testing.T, mode string) {
 			}
 		}
 	}
+	hist := filepath.Join(nfstest.Dir(t), "hist")
+	if err := os.MkdirAll(hist, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	nfsBarrier(t, "ready", nfsWait)
 	kid := startNFSChild(t, "incr", nfsStoreDir(t), "NFS_CHILD_IDS="+strings.Join(ids, ","), "NFS_CHILD_MODE="+mode,
-		"NFS_CHILD_GOROUTINES="+strconv.Itoa(nfsIncrChildGoroutines), "NFS_CHILD_ITER="+strconv.Itoa(iter))
+		"NFS_CHILD_GOROUTINES="+strconv.Itoa(nfsIncrChildGoroutines), "NFS_CHILD_ITER="+strconv.Itoa(iter),
+		"NFS_CHILD_HIST="+filepath.Join(hist, nfstest.Host()+"-child"))
 	start := time.Now()
-	if err := nfsIncrementers(ctx, s, ids, mode, nfsIncrGoroutines, iter); err != nil {
+	if err := nfsIncrementers(ctx, s, ids, mode, nfsIncrGoroutines, iter, filepath.Join(hist, nfstest.Host())); err != nil {
 		t.Error(err)
 	}
 	kid.Finish(t)
@@ -273,8 +278,8 @@ func nfsIncrements(t *testing.T, mode string) {
 			continue
 		}
 		if n != want || sess.Version != uint64(want)+1 {
-			t.Errorf("session %s: counter %d, version %d; want %d increments (version %d): %d lost updates",
-				id, n, sess.Version, want, want+1, want-n)
+			t.Errorf("session %s: counter %d, version %d; want %d increments (version %d): %d lost updates\n%s",
+				id, n, sess.Version, want, want+1, want-n, incrReport(hist, id))
 		}
 	}
 }

@@ -1,0 +1,38 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIncrReport checks the NFS suite's lost-update report on a made-up
+// history: two increments that wrote one version, once overlapping and once
+// one after the other.
+func TestIncrReport(t *testing.T) {
+	at := func(ms int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, ms*int(time.Millisecond), time.UTC) }
+	step := func(who string, from uint64, critical, ended int) string {
+		return incrStep{id: "s", who: who, from: from, to: from + 1, counter: int(from), start: at(0), critical: at(critical), ended: at(ended)}.String()
+	}
+	for _, tc := range []struct {
+		name, a, b, want string
+	}{
+		{"overlap", step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 20, 40), "the two overlap: the second began its critical section 10ms before"},
+		{"stale", step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 35, 50), "the second began its critical section 5ms after the first was acknowledged: it read a stale record"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "hostA"), []byte(step("hostA/1/g0", 3, 1, 2)+tc.a), 0o644)
+			os.WriteFile(filepath.Join(dir, "hostB"), []byte(tc.b), 0o644)
+			got := incrReport(dir, "s")
+			if !strings.Contains(got, "3 acknowledged increments of s in 2 history files") ||
+				!strings.Contains(got, "version 5 written 2 times") || !strings.Contains(got, tc.want) || strings.Contains(got, "version 4 written") {
+				t.Errorf("report:\n%s\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
