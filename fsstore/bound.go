@@ -21,12 +21,12 @@ const (
 	// thousands of requests a second), low enough that an outage parks at
 	// most this many goroutines and OS threads in the kernel.
 	DefaultMaxInFlight = 64
-	// DefaultOpTimeout is the default ceiling on one operation's wait for
-	// the filesystem, for callers whose context has no earlier deadline
-	// (background work, commits detached from a request). A healthy NFS
-	// or EFS server answers in milliseconds, a busy one in hundreds of
-	// them; ten seconds is well past both and still short enough that a
-	// load balancer's health check sees the outage.
+	// DefaultOpTimeout is the default ceiling on a step of an operation that
+	// gets no answer from the filesystem, for callers whose context has no
+	// earlier deadline (background work, commits detached from a request). A
+	// healthy NFS or EFS server answers in milliseconds, a busy one in
+	// hundreds of them; ten seconds is well past both and still short enough
+	// that a load balancer's health check sees the outage.
 	DefaultOpTimeout = 10 * time.Second
 	// DefaultBreakerFailures is how many operations in a row must run out
 	// of time before the circuit breaker opens.
@@ -59,18 +59,23 @@ func WithMaxInFlight(n int) Option {
 }
 
 // WithOpTimeout sets the store-level ceiling on how long an operation waits
-// for the filesystem (default DefaultOpTimeout), applied on top of the
-// context's deadline: the earlier of the two ends the wait with
-// ErrUnavailable. A wait for another lock holder (Lock, CompareAndSwap)
-// is not bounded by it, only by the context; each call into the OS while
-// waiting is. A maintenance scan (Sweep, Stats, Rekey) is bounded by it
-// only once its context has ended (see Store.Sweep). Everything else,
-// CompareAndSwap once it holds the lock included, it bounds as a whole:
-// the system calls and the CPU time between them. So a client whose CPU
-// is saturated (an operation queued behind many others for a core) can
-// reach it while the server answers every call in time; the ceiling is for
-// a server that does not answer, far above a healthy operation. Only a
-// bounded Store (WithMaxInFlight) enforces it. d must be positive.
+// for the filesystem without progress (default DefaultOpTimeout), applied
+// on top of the context's deadline: the earlier of the two ends the wait
+// with ErrUnavailable. The ceiling counts from the start of each step of
+// an operation (a lock attempt, a read, writing a temp file, the rename
+// that publishes it, the lock check after it), not from the operation's
+// start: a server that does not answer leaves a step unfinished forever,
+// while a client whose CPU is saturated (an operation queued behind many
+// others for a core) finishes its steps late but finishes them, and is
+// not taken for an outage. A step may be several system calls (the
+// rename and the directory sync after it; a Delete's unlinks). The
+// caller's context bounds the operation as a whole; without a deadline, a
+// server that answers each step just within the ceiling can keep an
+// operation of several steps going for several ceilings. A wait for another lock holder (Lock, CompareAndSwap) is not
+// bounded by it, only by the context; each call into the OS while waiting
+// is. A maintenance scan (Sweep, Stats, Rekey) is bounded by it only once
+// its context has ended (see Store.Sweep). Only a bounded Store
+// (WithMaxInFlight) enforces it. d must be positive.
 func WithOpTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.opTimeout = d })
 }
@@ -225,10 +230,19 @@ func (b *bounder) put(c *call) {
 	b.calls.Put(c)
 }
 
-// hook runs the test hook at site.
+// hook marks the operation's progress at site, the start of one of its
+// steps (see opwatch.Op.Progress), and runs the test hook there.
 func (c *call) hook(site string) {
 	if c != nil {
+		c.op.Progress()
 		c.op.RunHook(site)
+	}
+}
+
+// progress marks the end of a step that no hook site follows.
+func (c *call) progress() {
+	if c != nil {
+		c.op.Progress()
 	}
 }
 
@@ -389,11 +403,12 @@ func (c *call) work() {
 }
 
 // wait waits for c until ctx ends or the operation has been inside the
-// filesystem for the ceiling. Given up on inside the filesystem, it
-// returns ErrUnavailable at once and leaves c to its goroutine; given up
-// on outside (a lock's wait for its holder), c ends by itself and wait
-// takes its outcome, unless c enters the filesystem after all (to release
-// a lock it no longer wants): wait then leaves it to its goroutine too.
+// filesystem for the ceiling since its last progress. Given up on inside
+// the filesystem, it returns ErrUnavailable at once and leaves c to its
+// goroutine; given up on outside (a lock's wait for its holder), c ends by
+// itself and wait takes its outcome, unless c enters the filesystem after
+// all (to release a lock it no longer wants): wait then leaves it to its
+// goroutine too.
 func (b *bounder) wait(ctx context.Context, c *call) error {
 	if c.timer == nil {
 		c.timer = time.NewTimer(b.timeout)

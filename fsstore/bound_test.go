@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -264,11 +265,8 @@ func TestBoundGivesUp(t *testing.T) {
 	}{
 		{"deadline", nil, func() (context.Context, func()) { c := newDeadlineCtx(); return c, c.expire }, context.DeadlineExceeded},
 		{"cancel", nil, func() (context.Context, func()) { return context.WithCancel(context.Background()) }, context.Canceled},
-		// The ceiling counts every filesystem call of the operation, not
-		// only the one that hangs: it must outlast those before it (a
-		// new session's shard directory, its lock file), or the
-		// operation gives up before it reaches the hang. At 1 ms it did
-		// once, in a CI run under -race on a busy machine.
+		// Generous: at 1 ms the operation once gave up before it
+		// reached the hang, in a CI run under -race on a busy machine.
 		{"ceiling", []fsstore.Option{fsstore.WithOpTimeout(time.Second)}, func() (context.Context, func()) { return context.Background(), func() {} }, nil},
 	} {
 		for _, op := range []struct {
@@ -1125,4 +1123,65 @@ func distinctStripeIDs(s *fsstore.Store, prefix string, n int, avoid map[string]
 		}
 	}
 	return ids
+}
+
+// TestCeilingCountsSteps: the store's ceiling bounds each step of an
+// operation, not the whole of it. An operation whose steps are each slower
+// than half the ceiling, but none slower than the ceiling (a client whose
+// CPU is saturated, not a server that does not answer), completes; counted
+// from the operation's start it failed with ErrUnavailable ("no answer
+// within"), with the server answering every call. The slow steps are
+// writing the temp file, the rename, and, for a save under a lock, the
+// lock check after the rename, so that each point where the operation
+// marks progress lies between two of them.
+func TestCeilingCountsSteps(t *testing.T) {
+	const (
+		ceiling = 2 * time.Second
+		step    = ceiling * 6 / 10
+	)
+	for _, op := range []struct {
+		name string
+		do   func(ctx context.Context, s *fsstore.Store, id string) error
+	}{
+		{"save", func(ctx context.Context, s *fsstore.Store, id string) error {
+			return s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+		}},
+		{"compare-and-swap", func(ctx context.Context, s *fsstore.Store, id string) error {
+			return s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+		}},
+		{"locked-save", func(ctx context.Context, s *fsstore.Store, id string) error {
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			return l.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+		}},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			t.Parallel()
+			var slow atomic.Bool
+			// A slow step is what is under test here, not an event to
+			// wait for: hence the sleeps.
+			s, err := fsstore.Open(t.TempDir(), fsstore.WithMaxInFlight(8), fsstore.WithOpTimeout(ceiling),
+				fsstore.WithTestFSForTest(func(site string) {
+					if slow.Load() && (site == "write" || site == "commit") {
+						time.Sleep(step)
+					}
+				}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.SetLockCheckHookForTest(func(stage string) {
+				if slow.Load() && stage == "after" {
+					time.Sleep(step)
+				}
+			})
+			slow.Store(true)
+			if err := op.do(context.Background(), s, newID(t)); err != nil {
+				t.Fatalf("%s with steps of %v each, ceiling %v: %v", op.name, step, ceiling, err)
+			}
+		})
+	}
 }

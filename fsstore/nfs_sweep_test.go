@@ -592,8 +592,8 @@ const (
 
 // nfsRemovalWriters is how many goroutines write the sessions. The guest
 // has one CPU, which the writes saturate: more writers only queue, and a
-// queue that long starves some saves past the store's 10 s ceiling
-// (DefaultOpTimeout), which counts the whole operation. Measured in the
+// queue that long made some saves take over 10 s (when the store's
+// ceiling counted a whole operation, that was a 503). Measured in the
 // guest with the host's two cores busy otherwise: with 32 writers this
 // scenario took 32-35 s and its saves p99 1.1-1.4 s, max 1.8-2.6 s (and
 // one CI run, on a busier machine, had a save over 10 s); with 8 writers

@@ -703,6 +703,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	}
 	c.hook("write")
 	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify)
+	c.progress() // the lock check after the rename is a step of its own
 	if errors.Is(err, errUnsynced) {
 		// Published: readers may have it already. Not "nothing saved".
 		err = fmt.Errorf("%w: %w", err, ErrInDoubt)

@@ -74,7 +74,7 @@ func (b *Bound) InFlight() int64 { return b.n.Load() }
 // not inside the OS; a nil *Op accepts every call and is never abandoned.
 type Op struct {
 	state atomic.Uint32
-	since atomic.Int64 // monotonic ns (see Now) when the current OS call began
+	since atomic.Int64 // monotonic ns (see Now) when the current OS call began, or it last made progress
 
 	// Hook, when set (tests only), runs inside every OS call the lock
 	// package makes for this operation, where a hung server would block,
@@ -203,6 +203,18 @@ func (o *Op) MarkInOS() {
 	}
 }
 
+// Progress marks a step of an operation inside the OS done: its waiter's
+// ceiling counts from here. An operation that makes several calls in one
+// stretch inside the OS (a save: write, rename, check) is then judged by
+// its longest step without progress, not by its total, so that a client
+// slowed by its own load (a saturated CPU between calls) is not taken for
+// a server that does not answer. It does nothing outside the OS.
+func (o *Op) Progress() {
+	if o != nil && o.state.Load()&inOS != 0 {
+		o.since.Store(Now())
+	}
+}
+
 // Exit marks the end of a call begun with Enter or EnterAlways.
 func (o *Op) Exit() {
 	if o != nil {
@@ -283,7 +295,7 @@ func (o *Op) Abandoned() bool { return o != nil && o.state.Load()&abandoned != 0
 func (o *Op) Committed() bool { return o != nil && o.state.Load()&committed != 0 }
 
 // InOS reports whether the operation is inside an OS call, and since when
-// (a Now reading).
+// (a Now reading): when it entered, or last made progress (Progress).
 func (o *Op) InOS() (bool, int64) {
 	return o.state.Load()&inOS != 0, o.since.Load()
 }

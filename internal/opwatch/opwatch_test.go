@@ -202,3 +202,22 @@ func TestPollReserve(t *testing.T) {
 		}
 	}
 }
+
+// TestProgress: progress inside the OS moves the start the ceiling counts
+// from; outside the OS it changes nothing, and a nil Op accepts it.
+func TestProgress(t *testing.T) {
+	var o Op
+	o.since.Store(1)
+	o.Progress()
+	if _, since := o.InOS(); since != 1 {
+		t.Fatalf("progress outside the OS moved since to %d", since)
+	}
+	o.MarkInOS()
+	o.since.Store(1)
+	o.Progress()
+	if in, since := o.InOS(); !in || since <= 1 {
+		t.Fatalf("progress inside the OS: in %v, since %d; want a later since", in, since)
+	}
+	var nilOp *Op
+	nilOp.Progress()
+}
