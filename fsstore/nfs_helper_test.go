@@ -203,7 +203,8 @@ func nfsIncrementCAS(ctx context.Context, s *fsstore.Store, id string) (incrStep
 // from which version, and when. Two increments from one version whose
 // critical sections (lock held, or CompareAndSwap called, to acknowledged)
 // overlap point at the lock; one that began after the other was
-// acknowledged read a stale record.
+// acknowledged read a stale record, unless a write of the version it read
+// was acknowledged in between (the late half of an earlier duplicate).
 func incrReport(histDir, id string) string {
 	files, _ := filepath.Glob(filepath.Join(histDir, "*"))
 	byTo := map[uint64][]incrStep{}
@@ -243,6 +244,21 @@ func incrReport(histDir, id string) string {
 		}
 		if b.critical.Before(a.ended) {
 			fmt.Fprintf(&out, "\n    the two overlap: the second began its critical section %v before the first was acknowledged", a.ended.Sub(b.critical))
+			continue
+		}
+		// The second read version b.from after the first had replaced
+		// it. Another write of that version acknowledged in between
+		// (one of an earlier duplicate, published late) explains the
+		// read; otherwise the read was stale.
+		var late *incrStep
+		for i, w := range byTo[b.from] {
+			if w.ended.After(a.ended) && w.ended.Before(b.critical) {
+				late = &byTo[b.from][i]
+			}
+		}
+		if late != nil {
+			fmt.Fprintf(&out, "\n    the second began its critical section %v after the first was acknowledged, and read version %d as %s wrote it, acknowledged %v after the first: a consequence of that earlier duplicate",
+				b.critical.Sub(a.ended), b.from, late.who, late.ended.Sub(a.ended))
 		} else {
 			fmt.Fprintf(&out, "\n    the second began its critical section %v after the first was acknowledged: it read a stale record", b.critical.Sub(a.ended))
 		}
