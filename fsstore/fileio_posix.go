@@ -532,8 +532,6 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil); err != nil {
 		return err
 	}
-	// The marker is raised before the record that needs it is written, so
-	// a failure here fails a save that wrote nothing: no errUnsynced.
 	if d >= DurabilityFull {
 		if err := unix.Fsync(dfd); err != nil {
 			return &fs.PathError{Op: "fsync dir", Path: dir, Err: err}
