@@ -204,7 +204,8 @@ func nfsIncrementCAS(ctx context.Context, s *fsstore.Store, id string) (incrStep
 // critical sections (lock held, or CompareAndSwap called, to acknowledged)
 // overlap point at the lock; one that began after the other was
 // acknowledged read a stale record, unless a write of the version it read
-// was acknowledged in between (the late half of an earlier duplicate).
+// may have been published in between (the late half of an earlier
+// duplicate).
 func incrReport(histDir, id string) string {
 	files, _ := filepath.Glob(filepath.Join(histDir, "*"))
 	byTo := map[uint64][]incrStep{}
@@ -247,18 +248,20 @@ func incrReport(histDir, id string) string {
 			continue
 		}
 		// The second read version b.from after the first had replaced
-		// it. Another write of that version acknowledged in between
-		// (one of an earlier duplicate, published late) explains the
-		// read; otherwise the read was stale.
+		// it. Another write of that version that may have been published
+		// in between (one of an earlier duplicate, published late: its
+		// critical section ends after the first's began and begins before
+		// the second's read ended) explains the read; otherwise the read
+		// was stale.
 		var late *incrStep
 		for i, w := range byTo[b.from] {
-			if w.ended.After(a.ended) && w.ended.Before(b.critical) {
+			if w.ended.After(a.critical) && w.critical.Before(b.ended) {
 				late = &byTo[b.from][i]
 			}
 		}
 		if late != nil {
-			fmt.Fprintf(&out, "\n    the second began its critical section %v after the first was acknowledged, and read version %d as %s wrote it, acknowledged %v after the first: a consequence of that earlier duplicate",
-				b.critical.Sub(a.ended), b.from, late.who, late.ended.Sub(a.ended))
+			fmt.Fprintf(&out, "\n    the second began its critical section %v after the first was acknowledged, and may have read version %d as %s wrote it late (acknowledged %s): a consequence of that earlier duplicate",
+				b.critical.Sub(a.ended), b.from, late.who, late.ended.Format("15:04:05.000000"))
 		} else {
 			fmt.Fprintf(&out, "\n    the second began its critical section %v after the first was acknowledged: it read a stale record", b.critical.Sub(a.ended))
 		}
