@@ -61,21 +61,21 @@ func WithMaxInFlight(n int) Option {
 // WithOpTimeout sets the store-level ceiling on how long an operation waits
 // for the filesystem without progress (default DefaultOpTimeout), applied
 // on top of the context's deadline: the earlier of the two ends the wait
-// with ErrUnavailable. The ceiling counts from the start of each step of
-// an operation (a lock attempt, a read, writing a temp file, the rename
-// that publishes it, the lock check after it), not from the operation's
-// start: a server that does not answer leaves a step unfinished forever,
-// while a client whose CPU is saturated (an operation queued behind many
-// others for a core) finishes its steps late but finishes them, and is
-// not taken for an outage. A step may be several system calls (the
-// rename and the directory sync after it; a Delete's unlinks). The
-// caller's context bounds the operation as a whole; without a deadline, a
-// server that answers each step just within the ceiling can keep an
-// operation of several steps going for several ceilings. A wait for another lock holder (Lock, CompareAndSwap) is not
-// bounded by it, only by the context; each call into the OS while waiting
-// is. A maintenance scan (Sweep, Stats, Rekey) is bounded by it only once
-// its context has ended (see Store.Sweep). Only a bounded Store
-// (WithMaxInFlight) enforces it. d must be positive.
+// with ErrUnavailable. The ceiling counts from the start of each step of an
+// operation (a lock attempt, a read, writing a temp file, the rename that
+// publishes it, the lock check after it), not from the operation's start: a
+// server that does not answer leaves a step unfinished forever, while a
+// client whose CPU is saturated (an operation queued behind many others for
+// a core) finishes its steps late but finishes them, and is not taken for
+// an outage. A step may be several system calls (the rename and the
+// directory sync after it; a Delete's unlinks). The caller's context bounds
+// the operation as a whole; without a deadline, a server that answers each
+// step just within the ceiling can keep an operation of several steps going
+// for several ceilings. A wait for another lock holder (Lock,
+// CompareAndSwap) is not bounded by it, only by the context; each call into
+// the OS while waiting is. A scan (Sweep, Stats, Rekey, Range) is bounded
+// by it only once its context has ended (see Store.Sweep). Only a bounded
+// Store (WithMaxInFlight) enforces it. d must be positive.
 func WithOpTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.opTimeout = d })
 }
@@ -480,7 +480,7 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 	return err
 }
 
-// boundScan runs a maintenance scan (Sweep, Stats, Rekey) on a bounded
+// boundScan runs a scan (Sweep, Stats, Rekey, Range) on a bounded
 // store: on a goroutine of its own, holding one slot, refused while the
 // breaker is open. A scan checks its context between files, so it ends
 // soon after ctx does unless a system call is stuck; boundScan waits for

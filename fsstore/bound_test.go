@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -855,6 +856,10 @@ func TestBoundScan(t *testing.T) {
 			_, err := s.Rekey(ctx, fsstore.RekeyOptions{})
 			return err
 		}},
+		{"range", func(ctx context.Context, s *fsstore.Store) error {
+			_, err := s.Range(ctx, func(*fsstore.Record) bool { return true })
+			return err
+		}},
 	} {
 		t.Run(tc.site, func(t *testing.T) {
 			f := newBoundFixture(t, fsstore.WithOpTimeout(time.Millisecond), fsstore.WithBreaker(1, time.Hour), fsstore.WithKeys(fsstore.Key{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}))
@@ -1183,5 +1188,44 @@ func TestCeilingCountsSteps(t *testing.T) {
 				t.Fatalf("%s with steps of %v each, ceiling %v: %v", op.name, step, ceiling, err)
 			}
 		})
+	}
+}
+
+// TestBoundRangeCallback: a Range given up on while a system call hangs
+// never calls its callback again, though the scan goes on in the
+// background once the call returns.
+func TestBoundRangeCallback(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithOpTimeout(time.Millisecond))
+	plain := openPlain(t, f.dir)
+	for i := range 8 {
+		mustSave(t, plain, newID(t), strconv.Itoa(i))
+	}
+	var (
+		calls   atomic.Int32
+		release func()
+	)
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.s.Range(ctx, func(*fsstore.Record) bool {
+			if calls.Add(1) == 1 {
+				release = f.fs.hang("root") // the next record's read hangs
+			}
+			return true
+		})
+		errc <- err
+	}()
+	f.fs.await(t, "root")
+	cancel()
+	isUnavailable(t, <-errc, context.Canceled)
+	release()
+	f.settle(t)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("callback called %d times, want once: the scan went on after Range returned and called it", n)
 	}
 }

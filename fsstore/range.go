@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/record"
@@ -48,12 +49,40 @@ type RangeStats struct {
 // state, never torn.
 //
 // Range stops with ctx's error when ctx ends; the stats cover the records
-// seen until then.
+// seen until then. On a bounded store (the default on NFS) it is a scan
+// like Sweep: it fails at once while the circuit breaker is open or every
+// slot is taken, and when a system call is still stuck the ceiling
+// (WithOpTimeout) after ctx ended, it returns ErrUnavailable and leaves
+// the call to the background. fn is never called after Range returns.
 func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, error) {
-	var st RangeStats
 	if s.closed.Load() {
-		return st, ErrClosed
+		return RangeStats{}, ErrClosed
 	}
+	if s.bnd == nil {
+		return s.rangeRecords(ctx, fn)
+	}
+	// The scan may outlive this call, stuck in the kernel: fn, the
+	// caller's, runs only while the call waits for it.
+	var (
+		mu   sync.Mutex
+		gone bool
+	)
+	defer func() {
+		mu.Lock()
+		gone = true
+		mu.Unlock()
+	}()
+	guarded := func(r *Record) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !gone && fn(r)
+	}
+	return boundScan(ctx, s, "range", func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
+}
+
+// rangeRecords is Range's scan.
+func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeStats, error) {
+	var st RangeStats
 	walkCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	stopped := false
