@@ -487,7 +487,11 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 // it that long plus the ceiling, then gives up with ErrUnavailable and
 // leaves the scan to end in the background. Its results are returned only
 // when it ends in time.
-func boundScan[T any](ctx context.Context, s *Store, what string, fn func(context.Context) (T, error)) (T, error) {
+//
+// busy, when not nil, reports whether the scan is running its caller's own
+// code (Range's callback) rather than waiting for the filesystem: it is
+// then not given up on, nor counted as a timeout.
+func boundScan[T any](ctx context.Context, s *Store, what string, busy func() bool, fn func(context.Context) (T, error)) (T, error) {
 	b := s.bnd
 	if b == nil {
 		return fn(ctx)
@@ -519,12 +523,18 @@ func boundScan[T any](ctx context.Context, s *Store, what string, fn func(contex
 	}
 	t := time.NewTimer(b.timeout)
 	defer t.Stop()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-t.C:
-		b.brk.timeout()
-		return zero, fmt.Errorf("fsstore: %s: %w: a system call still had no answer %v after the context ended (%w)", what, ErrUnavailable, b.timeout, ctx.Err())
+	for {
+		select {
+		case r := <-done:
+			return r.v, r.err
+		case <-t.C:
+			if busy != nil && busy() {
+				t.Reset(b.timeout)
+				continue
+			}
+			b.brk.timeout()
+			return zero, fmt.Errorf("fsstore: %s: %w: a system call still had no answer %v after the context ended (%w)", what, ErrUnavailable, b.timeout, ctx.Err())
+		}
 	}
 }
 

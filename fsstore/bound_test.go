@@ -836,7 +836,7 @@ func eventually(t *testing.T, cond func() bool, what string) {
 	}
 }
 
-// TestBoundScan: a sweep, stats or rekey pass stuck in a system call
+// TestBoundScan: a sweep, stats, rekey or range pass stuck in a system call
 // returns ErrUnavailable the ceiling after its context ends, holding one
 // slot until the call returns; refused while the breaker is open.
 func TestBoundScan(t *testing.T) {
@@ -1200,26 +1200,21 @@ func TestBoundRangeCallback(t *testing.T) {
 	for i := range 8 {
 		mustSave(t, plain, newID(t), strconv.Itoa(i))
 	}
-	var (
-		calls   atomic.Int32
-		release func()
-	)
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
+	var calls atomic.Int32
+	hung := make(chan func(), 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
 		_, err := f.s.Range(ctx, func(*fsstore.Record) bool {
 			if calls.Add(1) == 1 {
-				release = f.fs.hang("root") // the next record's read hangs
+				hung <- f.fs.hang("root") // the next record's read hangs
 			}
 			return true
 		})
 		errc <- err
 	}()
+	release := <-hung
+	defer release()
 	f.fs.await(t, "root")
 	cancel()
 	isUnavailable(t, <-errc, context.Canceled)
@@ -1228,4 +1223,60 @@ func TestBoundRangeCallback(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("callback called %d times, want once: the scan went on after Range returned and called it", n)
 	}
+}
+
+// TestBoundRangeSlowCallback: time in Range's callback is the caller's,
+// not the filesystem's: a callback still running well past the ceiling
+// after the context ended neither makes Range give up nor counts toward
+// the breaker, and a panic in the callback reaches Range's caller.
+func TestBoundRangeSlowCallback(t *testing.T) {
+	const ceiling = 200 * time.Millisecond // outlasts the reads after the callback, under -race
+	fixture := func(t *testing.T) *boundFixture {
+		f := newBoundFixture(t, fsstore.WithOpTimeout(ceiling), fsstore.WithBreaker(1, time.Hour))
+		plain := openPlain(t, f.dir)
+		for i := range 4 {
+			mustSave(t, plain, newID(t), strconv.Itoa(i))
+		}
+		return f
+	}
+	t.Run("slow", func(t *testing.T) {
+		f := fixture(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		inside, proceed := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
+		errc := make(chan error, 1)
+		go func() {
+			_, err := f.s.Range(ctx, func(*fsstore.Record) bool {
+				if calls.Add(1) == 1 {
+					close(inside)
+					<-proceed
+				}
+				return true
+			})
+			errc <- err
+		}()
+		<-inside
+		cancel()
+		// Ceilings pass while the callback runs: the duration is what
+		// is under test, not an event to wait for.
+		time.Sleep(3 * ceiling)
+		close(proceed)
+		err := <-errc
+		if errors.Is(err, fsstore.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Range with a slow callback: %v, want the context's error only", err)
+		}
+		if got := f.s.Breaker(); got != fsstore.BreakerClosed {
+			t.Fatalf("breaker %v after a slow callback, want closed", got)
+		}
+	})
+	t.Run("panic", func(t *testing.T) {
+		f := fixture(t)
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Fatalf("recovered %v, want the callback's panic", p)
+			}
+		}()
+		f.s.Range(context.Background(), func(*fsstore.Record) bool { panic("boom") })
+		t.Fatal("Range returned after its callback panicked")
+	})
 }

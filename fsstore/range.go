@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/record"
@@ -52,8 +53,11 @@ type RangeStats struct {
 // seen until then. On a bounded store (the default on NFS) it is a scan
 // like Sweep: it fails at once while the circuit breaker is open or every
 // slot is taken, and when a system call is still stuck the ceiling
-// (WithOpTimeout) after ctx ended, it returns ErrUnavailable and leaves
-// the call to the background. fn is never called after Range returns.
+// (WithOpTimeout) after ctx ended, it returns ErrUnavailable, with empty
+// stats, and leaves the call to the background. fn then runs on another
+// goroutine than the caller's (a panic in it is raised again in Range's
+// caller); it is never called after Range returns, and time spent in it
+// does not count against the ceiling.
 func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, error) {
 	if s.closed.Load() {
 		return RangeStats{}, ErrClosed
@@ -64,20 +68,39 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 	// The scan may outlive this call, stuck in the kernel: fn, the
 	// caller's, runs only while the call waits for it.
 	var (
-		mu   sync.Mutex
-		gone bool
+		mu       sync.Mutex
+		gone     bool
+		inFn     atomic.Bool
+		panicked any
 	)
 	defer func() {
 		mu.Lock()
 		gone = true
 		mu.Unlock()
 	}()
-	guarded := func(r *Record) bool {
+	guarded := func(r *Record) (more bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		return !gone && fn(r)
+		if gone || panicked != nil {
+			return false
+		}
+		inFn.Store(true)
+		defer func() {
+			inFn.Store(false)
+			if p := recover(); p != nil {
+				panicked, more = p, false
+			}
+		}()
+		return fn(r)
 	}
-	return boundScan(ctx, s, "range", func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
+	st, err := boundScan(ctx, s, "range", inFn.Load, func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
+	mu.Lock()
+	p := panicked
+	mu.Unlock()
+	if p != nil {
+		panic(p)
+	}
+	return st, err
 }
 
 // rangeRecords is Range's scan.

@@ -55,7 +55,7 @@ type RekeyStats struct {
 //
 // On a bounded store it is bounded as Sweep is.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
-	return boundScan(ctx, s, "rekey", func(ctx context.Context) (RekeyStats, error) { return s.rekey(ctx, opts) })
+	return boundScan(ctx, s, "rekey", nil, func(ctx context.Context) (RekeyStats, error) { return s.rekey(ctx, opts) })
 }
 
 func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {

@@ -77,7 +77,7 @@ type Stats struct {
 // ctx ends.
 // On a bounded store it is bounded as Sweep is.
 func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
-	return boundScan(ctx, s, "stats", func(ctx context.Context) (Stats, error) { return s.stats(ctx, opts) })
+	return boundScan(ctx, s, "stats", nil, func(ctx context.Context) (Stats, error) { return s.stats(ctx, opts) })
 }
 
 func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {

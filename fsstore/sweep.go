@@ -142,7 +142,7 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
 // ErrUnavailable if a system call is still stuck then.
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
-	return boundScan(ctx, s, "sweep", func(ctx context.Context) (SweepStats, error) { return s.sweep(ctx, opts) })
+	return boundScan(ctx, s, "sweep", nil, func(ctx context.Context) (SweepStats, error) { return s.sweep(ctx, opts) })
 }
 
 func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {

@@ -162,7 +162,10 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 // encrypted; expired, damaged and foreign records are skipped, and a token
 // is returned only if the record it was read from is the one stored for
 // it (fsstore.Record.IsFor), so a record copied under another name cannot
-// smuggle in a token.
+// smuggle in a token. On a bounded store (the default on NFS) it fails
+// with an error matching fsstore.ErrUnavailable while the store's circuit
+// breaker is open; give AllCtx a deadline to bound it when the file server
+// stops answering (see fsstore.Store.Range).
 func (s *Store) All() (map[string][]byte, error) { return s.AllCtx(context.Background()) }
 
 // AllCtx is All with a context.
