@@ -18,18 +18,23 @@ func TestIncrReport(t *testing.T) {
 	step := func(who string, from uint64, critical, ended int) string {
 		return incrStep{id: "s", who: who, from: from, to: from + 1, counter: int(from), start: at(0), critical: at(critical), ended: at(ended)}.String()
 	}
+	base := step("hostA/1/g9", 3, 1, 2)
 	for _, tc := range []struct {
-		name, a, b, want string
+		name, base, a, b, want string
 	}{
-		{"overlap", step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 20, 40), "the two overlap: the second began its critical section 10ms before"},
-		{"stale", step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 35, 50), "the second began its critical section 5ms after the first was acknowledged: it read a stale record"},
-		// hostA's write of version 4, published after hostB's version 5,
-		// is what hostA read: not a stale read.
-		{"late", step("hostA/1/g0", 4, 10, 30) + step("hostA/1/g2", 3, 5, 32), step("hostB/2/g1", 4, 35, 50), "may have read version 4 as hostA/1/g2 wrote it late (acknowledged 00:00:00.032000)"},
+		{"overlap", base, step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 20, 40), "hostA/1/g0 and hostB/2/g1 overlap: the second began its critical section 10ms before"},
+		{"stale", base, step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 35, 50), "hostB/2/g1 began its critical section 5ms after hostA/1/g0 was acknowledged: it read a stale record"},
+		// hostA's write of version 4, published after hostA/1/g0's
+		// version 5, is what hostB read: not a stale read.
+		{"late", base, step("hostA/1/g0", 4, 10, 30) + step("hostA/1/g2", 3, 5, 32), step("hostB/2/g1", 4, 35, 50), "may have read version 4 as hostA/1/g2 wrote it late (acknowledged 00:00:00.032000)"},
+		// The only write of version 4, acknowledged after the first
+		// write of version 5 began: both read it, so the second's read
+		// was stale.
+		{"one-writer", step("hostA/1/g9", 3, 1, 12), step("hostA/1/g0", 4, 10, 30), step("hostB/2/g1", 4, 35, 50), "it read a stale record"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, "hostA"), []byte(step("hostA/1/g0", 3, 1, 2)+tc.a), 0o644)
+			os.WriteFile(filepath.Join(dir, "hostA"), []byte(tc.base+tc.a), 0o644)
 			os.WriteFile(filepath.Join(dir, "hostB"), []byte(tc.b), 0o644)
 			got := incrReport(dir, "s")
 			if !strings.Contains(got, " acknowledged increments of s in 2 history files") ||

@@ -252,7 +252,9 @@ func nfsIncrements(t *testing.T, mode string) {
 	}
 	hist := filepath.Join(nfstest.Dir(t), "hist")
 	if err := os.MkdirAll(hist, 0o777); err != nil {
-		t.Fatal(err)
+		// Only for a report: failing here would leave the other host
+		// waiting at the barrier.
+		t.Logf("no increment history: %v", err)
 	}
 	nfsBarrier(t, "ready", nfsWait)
 	kid := startNFSChild(t, "incr", nfsStoreDir(t), "NFS_CHILD_IDS="+strings.Join(ids, ","), "NFS_CHILD_MODE="+mode,
