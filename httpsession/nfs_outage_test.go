@@ -153,6 +153,7 @@ const (
 // outageReq is one request as its client saw it.
 type outageReq struct {
 	path   string
+	worker string
 	seq    int
 	token  string // visitors: the token put in the new session
 	start  time.Time
@@ -329,6 +330,12 @@ type outageApp struct {
 	log      *outageLog
 	inFlight atomic.Int64
 
+	// answers is the status the app wrote for each request (by
+	// answerKey): a client that gave up before the answer arrived
+	// still has its request judged by what the app said.
+	answersMu sync.Mutex
+	answers   map[string]int
+
 	// stacks holds the app's goroutines that were serving requests when
 	// one ran past its deadline + outageSlack/2 (the first few times):
 	// where a slow request waits is the diagnosis of its slowness.
@@ -365,8 +372,49 @@ func (a *outageApp) slowStacks() string {
 	return strings.Join(a.stacks, "\n")
 }
 
+// answerKey names one request of the load: a worker's sequence number
+// for the shared sessions, the token for a new visitor.
+func answerKey(path, worker string, seq int, token string) string {
+	return path + " " + worker + " " + strconv.Itoa(seq) + " " + token
+}
+
+// answered returns the status the app wrote for q, and false if it
+// wrote none (the request never reached a handler, or is still in one).
+func (a *outageApp) answered(q outageReq) (int, bool) {
+	a.answersMu.Lock()
+	defer a.answersMu.Unlock()
+	code, ok := a.answers[answerKey(q.path, q.worker, q.seq, q.token)]
+	return code, ok
+}
+
+// statusRecorder passes the status a handler writes to note, once.
+type statusRecorder struct {
+	http.ResponseWriter
+	note  func(code int)
+	noted bool
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	w.record(code)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	w.record(http.StatusOK)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) record(code int) {
+	if !w.noted {
+		w.noted = true
+		w.note(code)
+	}
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func newOutageApp(t *testing.T, st *fsstore.Store) *outageApp {
-	a := &outageApp{st: st, log: &outageLog{}}
+	a := &outageApp{st: st, log: &outageLog{}, answers: map[string]int{}}
 	m := httpsession.New(st, append(outageManagerOptions(), httpsession.WithLogger(slog.New(a.log)))...)
 	mux := http.NewServeMux()
 	mux.Handle("/count", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -402,7 +450,21 @@ func newOutageApp(t *testing.T, st *fsstore.Store) *outageApp {
 		defer slow.Stop()
 		ctx, cancel := context.WithTimeout(r.Context(), outageDeadline)
 		defer cancel()
-		mux.ServeHTTP(w, r.WithContext(ctx))
+		if r.Header.Get("X-Seq") == "" { // the readiness probe
+			mux.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		// The status is noted before it is sent: by the time the
+		// client has it, so has the report.
+		seq, _ := strconv.Atoi(r.Header.Get("X-Seq"))
+		key := answerKey(r.URL.Path, r.Header.Get("X-Worker"), seq, r.Header.Get("X-Token"))
+		rec := &statusRecorder{ResponseWriter: w, note: func(code int) {
+			a.answersMu.Lock()
+			a.answers[key] = code
+			a.answersMu.Unlock()
+		}}
+		mux.ServeHTTP(rec, r.WithContext(ctx))
+		rec.record(http.StatusOK) // what net/http sends for a handler that wrote nothing
 	}))
 	t.Cleanup(a.srv.Close)
 	return a
@@ -486,7 +548,7 @@ func (r *outageRun) do(path, worker string, seq int, cookie, token string) outag
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
 	}
-	q := outageReq{path: path, seq: seq, token: token, start: time.Now()}
+	q := outageReq{path: path, worker: worker, seq: seq, token: token, start: time.Now()}
 	resp, err := r.c.Do(req)
 	if err == nil {
 		readAll(resp)
@@ -871,8 +933,12 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	applied []seqRanges, created map[string]bool, stLog *storeLog) string {
 	t.Helper()
 	type tally struct {
-		n, ok, unavailable, inDoubt, timeout, other, slow  int
-		connErr                                            int // no response, not a timeout
+		n, ok, unavailable, inDoubt, timeout, other, slow int
+		connErr                                           int // no response, not a timeout
+		// unseen504 counts requests the app answered 504 after their
+		// client had given up; mismatch, those answered otherwise than
+		// the client saw.
+		unseen504, mismatch                                int
 		lost, lateAfter503, lateAfter504, lateAfterTimeout int
 		maxDur                                             time.Duration
 		maxBounded                                         time.Duration // of those the bound is for
@@ -883,6 +949,10 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	var slowReqs []string // likewise
 	var slowOK []string   // slow requests that succeeded before the outage
 	var connErrs []string // client errors other than timeouts, the first few
+	var mismatches []string
+	// unanswered counts, by what the app answered, the requests whose
+	// client saw no response ("none": the app wrote nothing).
+	unanswered := map[string]int{}
 	slowDuring, slowAfter := 0, 0
 	// okBefore are the durations of the 200s of the steady window: started
 	// in it and done before the outage began.
@@ -945,8 +1015,29 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 			if wasApplied {
 				all.lateAfterTimeout++
 			}
+			// The client gave up, but the app may have answered: its
+			// answer is what the request is held to.
+			code, ok := r.app.answered(q)
+			switch {
+			case !ok:
+				unanswered["none"]++
+			default:
+				unanswered[strconv.Itoa(code)]++
+			}
+			switch {
+			case code == 503 && wasApplied:
+				all.lateAfter503++
+			case code == 504:
+				all.unseen504++
+			}
 		default:
 			all.other++
+		}
+		if code, ok := r.app.answered(q); q.status != 0 && ok && code != q.status {
+			all.mismatch++
+			if len(mismatches) < 5 {
+				mismatches = append(mismatches, fmt.Sprintf("%s seq %d: the app answered %d, the client saw %d", q.path, q.seq, code, q.status))
+			}
 		}
 		if q.status != 200 {
 			k := strconv.Itoa(q.status)
@@ -1116,10 +1207,13 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	// applied late.
 	inDoubt := r.app.log.doubts()
 	if all.lateAfter503 > 0 {
-		t.Errorf("%d updates were applied although their client got a 503 (not saved)", all.lateAfter503)
+		t.Errorf("%d updates were applied although the app answered 503 (not saved)", all.lateAfter503)
 	}
-	if all.inDoubt != inDoubt {
-		t.Errorf("%d requests answered 504, but the app logged %d writes in doubt", all.inDoubt, inDoubt)
+	if all.inDoubt+all.unseen504 != inDoubt {
+		t.Errorf("%d requests answered 504 (%d of them after their client gave up), but the app logged %d writes in doubt", all.inDoubt+all.unseen504, all.unseen504, inDoubt)
+	}
+	if all.mismatch > 0 {
+		t.Errorf("%d requests were answered otherwise than their client saw: %q", all.mismatch, mismatches)
 	}
 	switch {
 	case unhealthyAt.IsZero() || !unhealthyAt.Before(upAt):
@@ -1142,12 +1236,12 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 		t.Errorf("goroutines reached %d during the outage; bound %d (baseline %d)", maxG, goroutineBound, baseline)
 	}
 	return fmt.Sprintf("%d requests (200s under steady load before the outage, a request every %v per worker: p50 %v, p90 %v, max %v): %d ok, %d 503, %d 504, %d no response, %d other (non-200: %v); longest %v, %d over %v; "+
-		"lost %d; applied late after 503: %d, after 504 (in doubt): %d of %d, after no response: %d; "+
+		"lost %d; applied late after 503: %d, after 504 (in doubt): %d of %d, after no response: %d (the app's answers to those with none: %v); "+
 		"in flight max %d (bound %d); goroutines max %d (baseline %d, bound %d); "+
 		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (first pass +%s; flips from the outage's start, %v long: %v; the store's breaker and log: %q); all workers served again +%s after it ended; "+
 		"guest CPU busy %.0f%% under steady load before the outage (this app's process %.0f%%), %.0f%% during it (busiest second %.0f%%), %.0f%% from its end to recovery (%.0f%%)",
 		all.n, r.paceNow(), pct(0.5), pct(0.9), pct(1), all.ok, all.unavailable, all.inDoubt, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
-		all.lost, all.lateAfter503, all.lateAfter504, all.inDoubt, all.lateAfterTimeout,
+		all.lost, all.lateAfter503, all.lateAfter504, all.inDoubt, all.lateAfterTimeout, unanswered,
 		maxIn, inFlightBound, maxG, baseline, goroutineBound,
 		since(unhealthyAt, downAt), since(healthyAt, upAt), since(firstHealthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, stLog.since(downAt), since(recoveredAt, upAt),
 		100*cpuBefore, 100*selfBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec) +
