@@ -81,18 +81,64 @@ func runNFSScenarios(t *testing.T, role func(nfsScenario) func(*testing.T)) {
 			if sc.direct && nfsBreakage != "" {
 				t.Skipf("uses the store directly; nothing to learn under sessfs_break_%s", nfsBreakage)
 			}
-			defer func() {
-				if t.Failed() {
-					// Tell the other host, so that it stops waiting for us
-					// (see nfsWaitSig) instead of timing out.
-					nfstest.Signal(nfsSig(t, "abort-"+nfstest.Host()))
-				}
-			}()
+			defer nfsAbortOnFailure(t)
 			start := time.Now()
 			role(sc)(t)
 			t.Logf("%s took %v", sc.name, time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// nfsAbortOnFailure, deferred by a scenario, tells the other host that this
+// one failed, so that it stops waiting for us (see nfsWaitSig) instead of
+// timing out.
+func nfsAbortOnFailure(t *testing.T) {
+	if t.Failed() {
+		nfstest.Signal(nfsSig(t, "abort-"+nfstest.Host()))
+	}
+}
+
+// Environment of TestNFSIncrementsRepeated.
+const (
+	envIncrRounds = "SESSFS_NFS_INCR_ROUNDS"
+	envIncrDeleg  = "SESSFS_NFS_INCR_DELEGATIONS"
+)
+
+// TestNFSIncrementsRepeated runs the increment scenarios again and again
+// in one guest, to look for a lost update too rare for one run of
+// TestNFSStore to meet: SESSFS_NFS_INCR_ROUNDS rounds, two of
+// CompareAndSwap to one of Lock, with delegations on unless
+// SESSFS_NFS_INCR_DELEGATIONS=0. A round takes 5 to 15 s. It stops at the
+// first short counter, whose report names the writes involved. Without
+// SESSFS_NFS_INCR_ROUNDS it skips: CI runs the scenarios once each, in
+// TestNFSStore.
+func TestNFSIncrementsRepeated(t *testing.T) {
+	rounds, err := strconv.Atoi(os.Getenv(envIncrRounds))
+	if err != nil || rounds <= 0 {
+		t.Skipf("set %s=N to run the increment scenarios N times (docs/testing.md)", envIncrRounds)
+	}
+	nfstest.Require(t)
+	role := func(t *testing.T) {
+		for i := range rounds {
+			mode := "cas"
+			if i%3 == 2 {
+				mode = "lock"
+			}
+			ok := t.Run(fmt.Sprintf("%04d-%s", i, mode), func(t *testing.T) {
+				defer nfsAbortOnFailure(t)
+				nfsIncrements(t, mode)
+			})
+			if !ok {
+				return
+			}
+		}
+	}
+	cfg := nfstest.Config{
+		Hosts:       2,
+		Delegations: os.Getenv(envIncrDeleg) != "0",
+		Timeout:     5*time.Minute + time.Duration(rounds)*30*time.Second,
+	}
+	nfstest.Run(t, cfg, map[string]func(*testing.T){"hostA": role, "hostB": role})
 }
 
 // nfsWait bounds every cross-host wait that does not span a lease expiry.
