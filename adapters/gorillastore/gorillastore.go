@@ -32,6 +32,28 @@
 //
 // Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
 // package when a user's concurrent requests must not lose updates.
+//
+// # When the store fails
+//
+// When the store fails to read a session in a way that passes (its file
+// server did not answer in time, fsstore.ErrUnavailable; the store is
+// closed; the request's context ended; an I/O error), Get returns the
+// session with IsNew set and no values of the application's, with the
+// error, as gorilla's stores do. Applications often ignore that error
+// (gorilla's own examples do, and gin-contrib/sessions only logs it), and
+// saving the empty session once the store answers again would replace the
+// user's: a logout caused by a passing outage. So Save refuses such a
+// session with an error wrapping the one Get returned (an outage's
+// fsstore.ErrUnavailable: answer 503). Values holds one key of this
+// package's for that: code that ranges over Values must not assume string
+// keys. A logout (Options.MaxAge <= 0) deletes the stored session as
+// usual, and values the application cleared are saved over it. gorilla's
+// sessions.Save reports errors as text, so test for
+// fsstore.ErrUnavailable on Session.Save's or Store.Save's error.
+//
+// A record that is damaged, fails authentication or is refused (a symbolic
+// link at its name, a permission error) is no session: Get returns a new
+// session with the error, and saving it starts the user afresh.
 package gorillastore
 
 import (
@@ -39,6 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -139,25 +162,45 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		// logs and reports to its Observer) is no session either, rather
 		// than an error on every request of that user.
 		return session, nil
-	case err != nil:
+	case passing(err):
+		// The session may well exist: see "When the store fails". Its ID
+		// is kept (the cookie's signature vouches for it), so that a
+		// logout, or values cleared and saved, act on the user's session
+		// as after a load.
+		session.ID = id
+		session.Values[notLoaded{}] = &notLoadedMark{err: err}
 		return session, err
+	case err != nil:
+		return session, err // damaged, or refused: saving starts the user afresh
 	}
 	session.ID, session.Values, session.IsNew = id, values, false
 	return session, nil
 }
 
 // Save writes the session and sets its cookie. With Options.MaxAge <= 0 it
-// deletes the session and expires the cookie.
+// expires the cookie and deletes the session.
+//
+// It refuses a session Get could not load because the store failed, unless
+// it is to be deleted or its values were cleared; see "When the store
+// fails".
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	ctx := r.Context()
+	mark, _ := session.Values[notLoaded{}].(*notLoadedMark)
 	if session.Options.MaxAge <= 0 {
+		// The cookie goes even if the delete fails: the user asked to
+		// be logged out of this browser, and the error says the stored
+		// session may remain.
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
 		if session.ID != "" {
 			if err := s.st.Delete(ctx, session.ID); err != nil && !errors.Is(err, fsstore.ErrInvalidID) {
 				return fmt.Errorf("gorillastore: delete: %w", err)
 			}
 		}
-		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
+		delete(session.Values, notLoaded{})
 		return nil
+	}
+	if mark != nil {
+		return fmt.Errorf("gorillastore: save: refusing to replace a session that could not be loaded: %w", mark.err)
 	}
 	if session.ID == "" {
 		id, err := fsstore.NewID()
@@ -202,6 +245,36 @@ func (s *Store) MaxAge(age int) {
 	}
 }
 
+// notLoaded is the key, in a session's Values, of a notLoadedMark: Get
+// could not load the session because the store failed.
+type notLoaded struct{}
+
+// notLoadedMark says why a session was not loaded.
+type notLoadedMark struct{ err error }
+
+// passing reports whether a load failed in a way that passes: the store
+// did not answer in time or is closed, the request ended, or the file
+// server or this host's resources failed for now. A refused record (a
+// symbolic link planted at its name, permissions) fails the same way on
+// every request and is treated as damaged instead, or its user could
+// never save again.
+func passing(err error) bool {
+	switch {
+	case errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, fsstore.ErrClosed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.EIO, syscall.ESTALE, syscall.ETIMEDOUT, syscall.ENOTCONN, syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// errValues marks stored values that fail authentication.
+var errValues = errors.New("gorillastore: stored values")
+
 func (s *Store) load(ctx context.Context, name, id string) (map[any]any, error) {
 	rec, err := s.st.Load(ctx, id)
 	if err != nil {
@@ -212,7 +285,7 @@ func (s *Store) load(ctx context.Context, name, id string) (map[any]any, error) 
 	// someone without the keys (or moved from another session): like
 	// FilesystemStore, New then returns a new session with the error.
 	if err := securecookie.DecodeMulti(valuesName(name, id), string(rec.Data), &values, s.Codecs...); err != nil {
-		return nil, fmt.Errorf("gorillastore: stored values: %w", err)
+		return nil, fmt.Errorf("%w: %w", errValues, err)
 	}
 	return values, nil
 }
