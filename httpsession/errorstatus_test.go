@@ -46,6 +46,12 @@ func TestDefaultErrorStatus(t *testing.T) {
 			if rec.Code != tc.code || (rec.Header().Get("Retry-After") != "") != tc.retryAfter {
 				t.Errorf("status %d, Retry-After %q; want %d, Retry-After set: %v", rec.Code, rec.Header().Get("Retry-After"), tc.code, tc.retryAfter)
 			}
+			if got := StatusCode(tc.err); got != tc.code {
+				t.Errorf("StatusCode: %d; want %d, as the default error handler answers", got, tc.code)
+			}
 		})
+	}
+	if got := StatusCode(nil); got != http.StatusOK {
+		t.Errorf("StatusCode(nil) = %d; want 200", got)
 	}
 }

@@ -114,24 +114,45 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 }
 
 func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	code := http.StatusInternalServerError
+	code := StatusCode(err)
 	msg := "httpsession: request failed"
 	switch {
-	case errors.Is(err, fsstore.ErrConflict):
-		code = http.StatusConflict
-	case errors.Is(err, fsstore.ErrInDoubt):
-		// Not 503: a retry is not known to be safe, the change may have
-		// been saved.
-		code = http.StatusGatewayTimeout
+	case code == http.StatusGatewayTimeout:
 		msg = "httpsession: request failed; its session change may have been saved"
-	case unavailable(err):
-		code = http.StatusServiceUnavailable
+	case code == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	case errors.Is(err, fsstore.ErrTooLarge):
 		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
 	}
 	m.cfg.log.ErrorContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
 	http.Error(w, http.StatusText(code), code)
+}
+
+// StatusCode is the HTTP status that answers a request whose session
+// failed with err, as the Manager's default error handler answers it:
+// 409 Conflict for fsstore.ErrConflict (an Optimistic commit lost a race;
+// the client may retry), 504 Gateway Timeout for fsstore.ErrInDoubt (the
+// change may have been saved, so a retry is not known to be safe), 503
+// Service Unavailable for a failure that should pass (the file server did
+// not answer in time or the store's circuit breaker is open,
+// fsstore.ErrUnavailable; a lock wait timed out or a lock was lost; the
+// store is closed; the file server failed or is out of space), and 500
+// Internal Server Error otherwise; 200 for nil. Send Retry-After with a
+// 503. For handlers of other session libraries on an fsstore.Store, such
+// as scs's ErrorFunc (see adapters/scsstore.ErrorFunc) or a gorilla
+// application's check of Session.Save's error.
+func StatusCode(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, fsstore.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, fsstore.ErrInDoubt):
+		return http.StatusGatewayTimeout
+	case unavailable(err):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // unavailableErrnos are failures of the file server or of this host's

@@ -44,7 +44,7 @@
 // saving the empty session once the store answers again would replace the
 // user's: a logout caused by a passing outage. So Save refuses such a
 // session with an error wrapping the one Get returned (an outage's
-// fsstore.ErrUnavailable: answer 503). Values holds one key of this
+// fsstore.ErrUnavailable: answer 503; httpsession.StatusCode maps it). Values holds one key of this
 // package's for that: code that ranges over Values must not assume string
 // keys. A logout (Options.MaxAge <= 0) deletes the stored session as
 // usual, and values the application cleared are saved over it. gorilla's

@@ -32,6 +32,8 @@ func Example() {
 
 	sessionManager := scs.New()
 	sessionManager.Store = scsstore.New(st)
+	// 503 with Retry-After rather than 500 while the file server is away.
+	sessionManager.ErrorFunc = scsstore.ErrorFunc(nil)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {

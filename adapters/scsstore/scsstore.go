@@ -4,6 +4,7 @@
 //	st, err := fsstore.Open("/mnt/efs/sessions")
 //	sessionManager := scs.New()
 //	sessionManager.Store = scsstore.New(st)
+//	sessionManager.ErrorFunc = scsstore.ErrorFunc(logger) // 503, not 500, in an outage
 //
 // Store satisfies scs.Store, scs.CtxStore, scs.IterableStore and
 // scs.IterableCtxStore.
