@@ -44,9 +44,9 @@
 // saving the empty session once the store answers again would replace the
 // user's: a logout caused by a passing outage. So Save refuses such a
 // session with an error wrapping the one Get returned (an outage's
-// fsstore.ErrUnavailable: answer 503; httpsession.StatusCode maps it). Values holds one key of this
-// package's for that: code that ranges over Values must not assume string
-// keys. A logout (Options.MaxAge <= 0) deletes the stored session as
+// fsstore.ErrUnavailable: answer 503; httpsession.StatusCode maps it).
+// Values holds one key of this package's for that: code that ranges over
+// Values must not assume string keys. A logout (Options.MaxAge <= 0) deletes the stored session as
 // usual, and values the application cleared are saved over it. gorilla's
 // sessions.Save reports errors as text, so test for
 // fsstore.ErrUnavailable on Session.Save's or Store.Save's error.
@@ -61,13 +61,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
 )
 
 // Store is a gorilla/sessions store. Its fields may be changed after New
@@ -185,7 +185,6 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 // fails".
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	ctx := r.Context()
-	mark, _ := session.Values[notLoaded{}].(*notLoadedMark)
 	if session.Options.MaxAge <= 0 {
 		// The cookie goes even if the delete fails: the user asked to
 		// be logged out of this browser, and the error says the stored
@@ -199,7 +198,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		delete(session.Values, notLoaded{})
 		return nil
 	}
-	if mark != nil {
+	if mark, ok := session.Values[notLoaded{}].(*notLoadedMark); ok {
 		return fmt.Errorf("gorillastore: save: refusing to replace a session that could not be loaded: %w", mark.err)
 	}
 	if session.ID == "" {
@@ -252,24 +251,14 @@ type notLoaded struct{}
 // notLoadedMark says why a session was not loaded.
 type notLoadedMark struct{ err error }
 
-// passing reports whether a load failed in a way that passes: the store
-// did not answer in time or is closed, the request ended, or the file
-// server or this host's resources failed for now. A refused record (a
-// symbolic link planted at its name, permissions) fails the same way on
-// every request and is treated as damaged instead, or its user could
-// never save again.
+// passing reports whether a load failed in a way that passes: what
+// httpsession answers 503 for (the store did not answer in time or is
+// closed, the file server or this host's resources failed for now), or
+// the request ended. A refused record (a symbolic link planted at its
+// name, permissions) fails the same way on every request and is treated
+// as damaged instead, or its user could never save again.
 func passing(err error) bool {
-	switch {
-	case errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, fsstore.ErrClosed),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return true
-	}
-	for _, e := range []syscall.Errno{syscall.EIO, syscall.ESTALE, syscall.ETIMEDOUT, syscall.ENOTCONN, syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return errors.Is(err, context.Canceled) || httpsession.StatusCode(err) == http.StatusServiceUnavailable
 }
 
 // errValues marks stored values that fail authentication.
