@@ -958,6 +958,7 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 	// in it and done before the outage began.
 	var okBefore []time.Duration
 	count := func(q outageReq, wasApplied bool) {
+		answer, answeredOK := r.app.answered(q) // what the app sent, whether the client saw it or not
 		end := q.start.Add(q.dur)
 		if q.status == 200 && !q.start.Before(r.steadyAt) && end.Before(downAt) {
 			okBefore = append(okBefore, q.dur)
@@ -1017,26 +1018,24 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, recoveredAt time.Tim
 			}
 			// The client gave up, but the app may have answered: its
 			// answer is what the request is held to.
-			code, ok := r.app.answered(q)
-			switch {
-			case !ok:
+			if answeredOK {
+				unanswered[strconv.Itoa(answer)]++
+			} else {
 				unanswered["none"]++
-			default:
-				unanswered[strconv.Itoa(code)]++
 			}
 			switch {
-			case code == 503 && wasApplied:
+			case answer == 503 && wasApplied:
 				all.lateAfter503++
-			case code == 504:
+			case answer == 504:
 				all.unseen504++
 			}
 		default:
 			all.other++
 		}
-		if code, ok := r.app.answered(q); q.status != 0 && ok && code != q.status {
+		if q.status != 0 && answeredOK && answer != q.status {
 			all.mismatch++
 			if len(mismatches) < 5 {
-				mismatches = append(mismatches, fmt.Sprintf("%s seq %d: the app answered %d, the client saw %d", q.path, q.seq, code, q.status))
+				mismatches = append(mismatches, fmt.Sprintf("%s seq %d: the app answered %d, the client saw %d", q.path, q.seq, answer, q.status))
 			}
 		}
 		if q.status != 200 {
