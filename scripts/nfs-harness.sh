@@ -136,7 +136,7 @@ done
 [[ -z $DELAY || $DELAY =~ ^[0-9.]+(us|ms|s)$ ]] || die "bad delay '$DELAY' (e.g. 500us, 1ms)"
 [ "$(id -u)" = 0 ] || die "must run as root (UML nfsd setup needs it)"
 
-need=(linux.uml rpc.nfsd rpc.mountd rpcbind exportfs insmod tc ip unshare)
+need=(linux.uml rpc.nfsd rpc.mountd rpcbind exportfs modprobe tc ip unshare)
 missing() { local c; for c in "${need[@]}"; do command -v "$c" >/dev/null || return 0; done; return 1; }
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 if missing; then
@@ -225,7 +225,11 @@ cat >"$STATE/host.sh" <<'EOF'
 # args: HOST IDX STATE SERVER_ADDR MOUNTPOINT
 H=$1 I=$2 STATE=$3 SRV=$4 MNT=$5
 G=/run/harness
-event() { echo "$(date -u +%T.%3N) $*" >>"$STATE/timeline.log"; }
+event() { # see init.sh (TZ=UTC comes from there)
+  local t=$EPOCHREALTIME s
+  printf -v s '%(%T)T' "${t%.*}"; t=${t#*.}
+  echo "$s.${t:0:3} $*" >>"$STATE/timeline.log"
+}
 nap() { read -rt "$1" <>$G/nap || true; } # see init.sh
 hostname "$H"
 echo $$ >"$G/$H.pid"
@@ -240,6 +244,7 @@ if ! echo "$H" >"$MNT/.harness-$H" 2>"$G/$H.err"; then
   echo "cannot write to $MNT: $(cat "$G/$H.err")" >"$G/$H.mount"; exit 1
 fi
 rm -f "$MNT/.harness-$H"
+event "$H: mounted"
 echo ok >"$G/$H.mount"
 while [ ! -e "$G/go" ]; do
   [ -e "$G/abort" ] && exit 1
@@ -309,14 +314,11 @@ nap() { read -rt "$1" <>$G/nap || true; }
   echo timeout >"$STATE/guest.timeout"; off ) &
 event "guest: booted"
 
-M=/usr/lib/uml/modules/$KVER/kernel
-for m in net/sunrpc/sunrpc fs/nfs_common/grace fs/lockd/lockd fs/netfs/netfs \
-  fs/fscache/fscache fs/nfs/nfs fs/nfs_common/nfs_acl fs/nfs/nfsv3 \
-  net/dns_resolver/dns_resolver fs/nfs/nfsv4 lib/oid_registry \
-  net/sunrpc/auth_gss/auth_rpcgss fs/nfsd/nfsd net/sched/sch_netem \
-  drivers/net/veth; do
-  insmod $M/$m.ko || fail "insmod $m"
-done
+# One modprobe loads the modules and what they depend on, from the UML
+# package's tree (it has its modules.dep), seen at <root>/lib/modules: an
+# insmod per module was 14 process starts, seconds of a busy guest's boot.
+mkdir -p /run/kmod/lib && ln -s /usr/lib/uml/modules /run/kmod/lib/modules &&
+  modprobe -d /run/kmod -S "$KVER" -a nfsd nfsv4 sch_netem veth || fail "modprobe"
 ip link set lo up
 mount -t nfsd nfsd /proc/fs/nfsd || fail "mount nfsd fs"
 mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs
@@ -333,6 +335,13 @@ echo $LEASE >/proc/fs/nfsd/nfsv4leasetime; echo $LEASE >/proc/fs/nfsd/nfsv4grace
 [ "$DELEG" = 1 ] || echo 0 >/proc/sys/fs/leases-enable
 # NFSv4 only: no lockd, so no NLM grace period blocking the first LOCK.
 rpc.nfsd -N 3 8 || fail rpc.nfsd
+# A server that has just started for the first time has no client to
+# reclaim anything, so its grace period would only hold up the hosts'
+# first OPEN: refused until it ends, retried with the client's doubling
+# back-off, it cost 15-20 s per guest. End it. A restart (nfsd-stop below)
+# keeps its grace period, which the lease-loss tests are about.
+echo Y >/proc/fs/nfsd/v4_end_grace || fail "end nfsd's grace period"
+event "guest: nfsd started"
 
 # Links change through one ip process, started now and fed commands on a
 # FIFO: starting a process in a busy guest takes up to seconds, and an
@@ -414,19 +423,31 @@ if [ "$MODE" = server ]; then
   [ -n "$DELAY" ] && tc qdisc add dev lo root netem delay "$DELAY"
   bash "$STATE/host.sh" server 0 "$STATE" 127.0.0.1 /run/mnt &
 else
+  # Batches, one ip or tc process for many changes: each process start
+  # costs the busy guest a fraction of a second, and these are many.
+  srv= tcs=
   for i in "${!NAMES[@]}"; do
     h=${NAMES[$i]} n=$((i + 1)) L=${NAMES[$i]#host}
-    ip netns add $h || fail "netns add $h"
-    ip link add veth$L-s type veth peer name veth$L-c || fail "veth $L"
-    ip link set veth$L-c netns $h
-    ip addr add 10.99.$n.1/24 dev veth$L-s && ip link set veth$L-s up
-    ip -n $h addr add 10.99.$n.2/24 dev veth$L-c && ip -n $h link set veth$L-c up &&
-      ip -n $h link set lo up || fail "addresses for $h"
+    srv+="netns add $h
+link add veth$L-s type veth peer name veth$L-c
+link set veth$L-c netns $h
+addr add 10.99.$n.1/24 dev veth$L-s
+link set veth$L-s up
+"
+    tcs+="qdisc add dev veth$L-s root netem delay $DELAY
+"
+  done
+  ip -batch - <<<"$srv" || fail "links and namespaces for the hosts"
+  if [ -n "$DELAY" ]; then tc -batch - <<<"$tcs" || fail "netem $DELAY"; fi
+  mkdir -p "${NAMES[@]/#//run/nfs/}"
+  for i in "${!NAMES[@]}"; do
+    h=${NAMES[$i]} n=$((i + 1)) L=${NAMES[$i]#host}
+    ip -n $h -batch - <<<"addr add 10.99.$n.2/24 dev veth$L-c
+link set veth$L-c up
+link set lo up" || fail "addresses for $h"
     if [ -n "$DELAY" ]; then
-      tc qdisc add dev veth$L-s root netem delay "$DELAY" &&
-        ip netns exec $h tc qdisc add dev veth$L-c root netem delay "$DELAY" || fail "netem $DELAY"
+      tc -n $h qdisc add dev veth$L-c root netem delay "$DELAY" || fail "netem $DELAY"
     fi
-    mkdir -p /run/nfs/$h
     ip netns exec $h unshare --uts bash "$STATE/host.sh" $h $n "$STATE" 10.99.$n.1 /run/nfs/$h &
   done
 fi
