@@ -69,8 +69,9 @@
 # "nfsd-stop SECS" stops the server's nfsd instead (`rpc.nfsd 0`: every
 # client's state is lost, as in a server reboot), creates NAME.down, and
 # starts it again after SECS (a new grace period), then creates NAME.up
-# as soon as rpc.nfsd has returned (nfsd answers once its threads run;
-# starting them takes seconds on a busy guest).
+# once rpc.nfsd has returned (starting nfsd's threads takes seconds on a
+# busy guest), with the moment the restart began as its mtime: nfsd may
+# answer from any moment after it.
 #
 # Outputs, in the state dir: HOST.out (stdout+stderr of the command), HOST.rc
 # (exit code), console.log (guest console), clients.txt (the server's list of
@@ -362,6 +363,13 @@ linkset() {
   return 1
 }
 
+# ctl.log's lines carry their time without a process (see event).
+ctllog() {
+  local t=$EPOCHREALTIME s
+  printf -v s '%(%T)T' "${t%.*}"
+  echo "$s.${t#*.} $*" >>"$STATE/ctl.log"
+}
+
 # Link-cut control loop (see the header of nfs-harness.sh).
 # Between a request and its link going down, only builtins and one fork:
 # each exec in a busy one-CPU guest can take a second (a cut once came 5.5 s
@@ -386,9 +394,12 @@ ctl() {
         # Stopped by writing what rpc.nfsd 0 writes, without starting it:
         # the stop must follow its stamp at once (see linkset).
         ( : >"$id.down.t"; echo 0 >/proc/fs/nfsd/threads && event "server: nfsd stopped for ${h}s, state lost (${id##*/})" && mv "$id.down.t" "$id.down"
-          echo "$(date +%T.%N) nfsd stopped for ${h}s" >>"$STATE/ctl.log"
-          sleep "$h"; rpc.nfsd -N 3 8 && touch "$id.up" && event "server: nfsd started again (${id##*/})"
-          echo "$(date +%T.%N) nfsd started" >>"$STATE/ctl.log" ) &
+          ctllog "nfsd stopped for ${h}s"
+          # Stamped before rpc.nfsd: nfsd may answer as soon as it has
+          # written the thread count, before rpc.nfsd has even exited.
+          nap "$h"; : >"$id.up.t"
+          rpc.nfsd -N 3 8 && mv "$id.up.t" "$id.up" && event "server: nfsd started again (${id##*/})"
+          ctllog "nfsd started" ) &
         continue
       fi
       veth=veth${h#host}-s
@@ -400,15 +411,15 @@ ctl() {
         [[ $secs =~ ^[0-9.]+$ ]] || { echo "bad seconds '$secs'" >"$id.err"; continue; }
         ( : >"$id.down.t"; linkset "$veth" down && event "server: link of $h down for ${secs}s (${id##*/})" &&
             mv "$id.down.t" "$id.down"
-          echo "$(date +%T.%N) cut $h ($veth) for ${secs}s" >>"$STATE/ctl.log"
-          sleep "$secs"
+          ctllog "cut $h ($veth) for ${secs}s"
+          nap "$secs"
           # The host's TCP connection to nfsd retransmits with exponential
           # backoff while the link is down; its next retry, not the link,
           # decides when the host is heard again. Record it.
           tcp=$(ip netns exec "$h" ss -tniH 'dport = :2049' 2>/dev/null | grep -o 'rto:[0-9.]*\|backoff:[0-9]*' | tr '\n' ' ')
           event "server: link of $h coming up; its NFS connection: ${tcp:-none}"
           : >"$id.up.t"; linkset "$veth" up && event "server: link of $h up (${id##*/})" && mv "$id.up.t" "$id.up"
-          echo "$(date +%T.%N) restored $h" >>"$STATE/ctl.log" ) & ;;
+          ctllog "restored $h" ) & ;;
       restore)
         linkset "$veth" up && event "server: link of $h restored on request (${id##*/})" && : >"$id.up" ;;
       *) echo "unknown verb '$verb'" >"$id.err" ;;

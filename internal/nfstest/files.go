@@ -231,12 +231,12 @@ func (c *Cut) Wait(ctx context.Context) error {
 }
 
 // Times returns when the harness began to take the link (or the server)
-// down and to bring the link up again, or when the restarted server's
-// nfsd was running again, as the control files' modification times: the
-// earliest moments the outage may have begun and ended, not when a poller
-// noticed them. The harness changes links (and stops nfsd) without starting
-// a process, so each change follows its stamp by moments even in a busy
-// guest. Up is zero while it is still down.
+// down and to bring it up again, as the control files' modification times:
+// the earliest moments the outage may have begun and ended, not when a
+// poller noticed them. The harness changes links (and stops nfsd) without
+// starting a process, so each change follows its stamp by moments even in
+// a busy guest; a restarted nfsd may take seconds from its stamp to answer.
+// Up is zero while it is still down.
 func (c *Cut) Times() (down, up time.Time) {
 	if fi, err := os.Stat(c.id + ".down"); err == nil {
 		down = fi.ModTime()
