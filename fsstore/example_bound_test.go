@@ -65,3 +65,26 @@ func ExampleStore_Health() {
 	// Output:
 	// healthy
 }
+
+// A process that starts while the file server is away (a new instance
+// launched during an outage) would hang in Open on a hard mount.
+// OpenContext gives up at its deadline, so the process can say why and
+// exit, for its supervisor to start it again.
+func ExampleOpenContext() {
+	dir, cleanup := exampleDir()
+	defer cleanup()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := fsstore.OpenContext(ctx, dir)
+	if errors.Is(err, fsstore.ErrUnavailable) {
+		log.Fatalf("session store: %v", err) // the mount did not answer in 30 s
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	fmt.Println("opened")
+	// Output:
+	// opened
+}

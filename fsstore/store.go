@@ -131,7 +131,48 @@ const openRaiseTimeout = time.Minute
 // Open opens the store in dir, creating its layout when dir has none (unless
 // WithCreate(false)). It checks that the directory exists, is writable and
 // supports a working lock strategy, and returns a clear error otherwise.
+//
+// On an NFS or EFS hard mount whose server does not answer, those checks
+// block until it answers again; OpenContext gives up instead.
 func Open(dir string, opts ...Option) (*Store, error) {
+	return open(context.Background(), dir, opts...)
+}
+
+// OpenContext is Open, giving up when ctx ends: it then returns an error
+// matching both ErrUnavailable and ctx's error. A system call of Open's
+// checks still blocked in the kernel goes on in the background, and a store
+// it opens after all is closed there. So a process that starts while the
+// file server is away (a new instance launched during an outage) can say
+// why and exit or try again, rather than hang before it serves anything,
+// its health check included.
+func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
+	}
+	type opened struct {
+		s   *Store
+		err error
+	}
+	// Buffered: the goroutine must never block on a caller that gave up.
+	done := make(chan opened, 1)
+	go func() {
+		s, err := open(ctx, dir, opts...)
+		done <- opened{s, err}
+	}()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.s != nil {
+				r.s.Close()
+			}
+		}()
+		return nil, fmt.Errorf("fsstore: open %s: %w (%w)", dir, ErrUnavailable, ctx.Err())
+	}
+}
+
+func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	c := defaultConfig()
 	for _, o := range opts {
 		o.apply(&c)
@@ -231,7 +272,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	// first Save, so that the marker tells tools (sessgc, httpsession's
 	// cookie lifetime) the timeout of every process that has the store
 	// open.
-	ctx, cancel := context.WithTimeout(context.Background(), openRaiseTimeout)
+	ctx, cancel := context.WithTimeout(ctx, openRaiseTimeout)
 	err = s.ensureMaxIdle(ctx, c.idle)
 	if err == nil && kr != nil && !s.layout.encrypted {
 		err = s.markEncrypted(ctx)
