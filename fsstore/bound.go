@@ -99,8 +99,9 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // store's directory descriptor is in use ("root"), before a session lock
 // is released ("unlock"), when a lock wait ends with its context
 // ("lock-give-up"), after a lock's first attempt ("lock-first-done") and
-// when a waiter refused a slot tries again ("lock-requeue"). Tests block in
-// it on channels to play a server that does not answer.
+// when a waiter refused a slot tries again ("lock-requeue"), and before a
+// changed keys file's keys are checked against the store ("keys"). Tests
+// block in it on channels to play a server that does not answer.
 func withTestFS(hook func(site string)) Option {
 	return optionFunc(func(c *config) { c.testFS = hook })
 }

@@ -106,6 +106,9 @@ func (kw *keysWatcher) reload() {
 			return
 		}
 		if kr, err = newKeyring(keys); err == nil {
+			if h := kw.s.cfg.testFS; h != nil {
+				h("keys")
+			}
 			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +225,57 @@ func TestCacheCreatesNoShardDirectories(t *testing.T) {
 		if e.IsDir() {
 			t.Fatalf("Open with a cache created shard directory %s before any save", e.Name())
 		}
+	}
+}
+
+// TestCloseDuringKeysReload: a rotated keys file's reload checks the new
+// keys against the store's directory, which on a hung mount does not
+// return (a hook blocks there). Close of a bounded store must still give
+// up after its ceiling with ErrUnavailable, as its doc promises, rather
+// than wait for the reload.
+func TestCloseDuringKeysReload(t *testing.T) {
+	dir := t.TempDir()
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, keysPath, keysFileText(k1))
+	checking := make(chan struct{}, 1)
+	answer := make(chan struct{})
+	goroutines := runtime.NumGoroutine()
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath),
+		fsstore.WithMaxInFlight(4), fsstore.WithOpTimeout(10*time.Millisecond),
+		fsstore.WithTestFSForTest(func(site string) {
+			if site == "keys" {
+				checking <- struct{}{}
+				<-answer
+			}
+		}))
+	must(t, err)
+	renameOver(t, keysPath, keysFileText(k2, k1))
+	select {
+	case <-checking:
+	case <-time.After(time.Minute):
+		close(answer)
+		s.Close()
+		t.Fatal("no reload of the rotated keys file within a minute")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, fsstore.ErrUnavailable) {
+			t.Errorf("Close with the reload's check hung = %v, want ErrUnavailable", err)
+		}
+	case <-time.After(time.Minute):
+		close(answer)
+		t.Fatal("Close still blocked a minute after it was called, waiting for a hung reload (ceiling 10ms)")
+	}
+	// The server answers: the reload and the release end in the
+	// background, before the test's directories are removed.
+	close(answer)
+	for deadline := time.Now().Add(time.Minute); runtime.NumGoroutine() > goroutines; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines a minute after the reload could go on, %d before the store", runtime.NumGoroutine(), goroutines)
+		}
+		time.Sleep(10 * time.Millisecond) // background work ending: nothing to wait on
 	}
 }

@@ -93,8 +93,8 @@ func TestOpenContextEnded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s, err := fsstore.OpenContext(ctx, dir)
-	if s != nil || !errors.Is(err, context.Canceled) {
-		t.Fatalf("OpenContext with an ended context = %v, %v; want nil, context.Canceled", s, err)
+	if s != nil || !errors.Is(err, context.Canceled) || !errors.Is(err, fsstore.ErrUnavailable) {
+		t.Fatalf("OpenContext with an ended context = %v, %v; want nil, ErrUnavailable and context.Canceled", s, err)
 	}
 	if _, err := os.Stat(dir + "/" + fsstore.MarkerFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("OpenContext with an ended context created the store: %v", err)

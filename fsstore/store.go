@@ -146,8 +146,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 // why and exit or try again, rather than hang before it serves anything,
 // its health check included.
 func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
+	gaveUp := func() error { return fmt.Errorf("fsstore: open %s: %w (%w)", dir, ErrUnavailable, ctx.Err()) }
+	if ctx.Err() != nil {
+		return nil, gaveUp()
 	}
 	type opened struct {
 		s   *Store
@@ -159,17 +160,25 @@ func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 		s, err := open(ctx, dir, opts...)
 		done <- opened{s, err}
 	}()
+	var r opened
 	select {
-	case r := <-done:
-		return r.s, r.err
+	case r = <-done:
 	case <-ctx.Done():
-		go func() {
-			if r := <-done; r.s != nil {
-				r.s.Close()
-			}
-		}()
-		return nil, fmt.Errorf("fsstore: open %s: %w (%w)", dir, ErrUnavailable, ctx.Err())
+		select {
+		case r = <-done: // finished as the context ended: keep what it did
+		default:
+			go func() {
+				if r := <-done; r.s != nil {
+					r.s.Close()
+				}
+			}()
+			return nil, gaveUp()
+		}
 	}
+	if r.err != nil && ctx.Err() != nil && errors.Is(r.err, ctx.Err()) {
+		return nil, gaveUp() // open stopped at a step because ctx ended
+	}
+	return r.s, r.err
 }
 
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
@@ -195,6 +204,11 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, syscall.ENOTDIR)
 	}
 	m, err := readMarker(abs)
+	// Between steps, a caller of OpenContext that gave up stops the rest:
+	// a late open does no more than the call it is in.
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, cerr)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !c.create:
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
@@ -253,8 +267,14 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		s.bnd = newBounder(s, &s.cfg)
 	}
 	s.prealloc = c.durability == DurabilityNone && !s.nfs && isExt4(abs)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	}
 	if err := s.checkWritable(); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
 	}
 	s.locks, err = lock.NewTable(lock.Config{
 		Dir:      filepath.Join(abs, LockDir),
@@ -340,9 +360,6 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if s.keysW != nil {
-		s.keysW.close()
-	}
 	if s.bnd == nil {
 		return s.release()
 	}
@@ -360,8 +377,14 @@ func (s *Store) Close() error {
 	}
 }
 
-// release closes the lock table and the store's directory.
+// release stops the keys file watch and closes the lock table and the
+// store's directory. The watch's goroutine may be in a reload, which
+// checks new keys against the store's directory: on a hung mount, only
+// as long as Close waits for the rest.
 func (s *Store) release() error {
+	if s.keysW != nil {
+		s.keysW.close()
+	}
 	err := s.locks.Close()
 	if rerr := s.root.close(); err == nil {
 		err = rerr
