@@ -233,6 +233,19 @@ func (f *boundFixture) settle(t *testing.T) {
 	}
 }
 
+// waitLog waits for a line with substr in the store's log. What an
+// operation finished after its caller gave up logs (and reports to the
+// Observer) comes after it left its slot, which settle waits for.
+func (f *boundFixture) waitLog(t *testing.T, substr, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(f.log.String(), substr); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not logged:\n%s", what, f.log.String())
+		}
+		time.Sleep(time.Millisecond) // polling for an event, bounded above
+	}
+}
+
 func mustSave(t *testing.T, s *fsstore.Store, id string, data string) *fsstore.Session {
 	t.Helper()
 	sess := &fsstore.Session{ID: id, Data: []byte(data)}
@@ -567,11 +580,11 @@ func TestLateSave(t *testing.T) {
 			if string(got.Data) != want {
 				t.Fatalf("record holds %q, want %q", got.Data, want)
 			}
+			if tc.applied {
+				f.waitLog(t, "applied after its caller was told", "late save")
+			}
 			if late := f.obs.count(fsstore.OpSave, fsstore.OutcomeLate); late != map[bool]int{false: 0, true: 1}[tc.applied] {
 				t.Fatalf("%d late saves reported", late)
-			}
-			if tc.applied && !strings.Contains(f.log.String(), "applied after its caller was told") {
-				t.Fatalf("late save not logged:\n%s", f.log.String())
 			}
 			if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.s.RecordPathForTest(id)), ".tmp-*")); len(tmps) != 0 {
 				t.Fatalf("temp files left: %v", tmps)
@@ -604,6 +617,7 @@ func TestLateSaveLockLost(t *testing.T) {
 			}
 			g.release()
 			f.settle(t)
+			f.waitLog(t, "found its lock lost", "the late save's lost lock")
 			if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLockLost); n != 1 {
 				t.Fatalf("%d late saves reported as lock lost, want 1", n)
 			}
@@ -630,15 +644,13 @@ func TestLateLock(t *testing.T) {
 		isUnavailable(t, <-errc, context.DeadlineExceeded)
 		release()
 		f.settle(t)
+		f.waitLog(t, "acquired after its caller gave up", "late lock") // logged once released
 		other := openPlain(t, f.dir)
 		l, err := other.TryLock(id, fsstore.Exclusive)
 		if err != nil {
 			t.Fatalf("lock acquired late not released: %v", err)
 		}
 		l.Unlock()
-		if !strings.Contains(f.log.String(), "acquired after its caller gave up") {
-			t.Fatalf("late lock not logged:\n%s", f.log.String())
-		}
 	})
 	t.Run("held-elsewhere", func(t *testing.T) {
 		f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
