@@ -489,10 +489,11 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 // leaves the scan to end in the background. Its results are returned only
 // when it ends in time.
 //
-// busy, when not nil, reports whether the scan is running its caller's own
-// code (Range's callback) rather than waiting for the filesystem: it is
-// then not given up on, nor counted as a timeout.
-func boundScan[T any](ctx context.Context, s *Store, what string, busy func() bool, fn func(context.Context) (T, error)) (T, error) {
+// caller, when not nil, reports whether the scan is running its caller's
+// own code (Range's callback) rather than waiting for the filesystem, and
+// when that code last returned: the caller's time is neither given up on
+// nor counted as a timeout, and the scan has a whole ceiling after it.
+func boundScan[T any](ctx context.Context, s *Store, what string, caller func() (inside bool, left time.Time), fn func(context.Context) (T, error)) (T, error) {
 	b := s.bnd
 	if b == nil {
 		return fn(ctx)
@@ -529,9 +530,18 @@ func boundScan[T any](ctx context.Context, s *Store, what string, busy func() bo
 		case r := <-done:
 			return r.v, r.err
 		case <-t.C:
-			if busy != nil && busy() {
-				t.Reset(b.timeout)
-				continue
+			if caller != nil {
+				inside, left := caller()
+				if inside {
+					t.Reset(b.timeout)
+					continue
+				}
+				// A tick just after the callback returned would leave
+				// the scan's own reads only what remained of the period.
+				if rest := b.timeout - time.Since(left); rest > 0 {
+					t.Reset(rest)
+					continue
+				}
 			}
 			b.brk.timeout()
 			return zero, fmt.Errorf("fsstore: %s: %w: a system call still had no answer %v after the context ended (%w)", what, ErrUnavailable, b.timeout, ctx.Err())

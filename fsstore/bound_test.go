@@ -1242,7 +1242,7 @@ func TestBoundRangeCallback(t *testing.T) {
 // after the context ended neither makes Range give up nor counts toward
 // the breaker, and a panic in the callback reaches Range's caller.
 func TestBoundRangeSlowCallback(t *testing.T) {
-	const ceiling = 200 * time.Millisecond // outlasts the reads after the callback, under -race
+	const ceiling = time.Second
 	fixture := func(t *testing.T) *boundFixture {
 		f := newBoundFixture(t, fsstore.WithOpTimeout(ceiling), fsstore.WithBreaker(1, time.Hour))
 		plain := openPlain(t, f.dir)
@@ -1270,8 +1270,10 @@ func TestBoundRangeSlowCallback(t *testing.T) {
 		<-inside
 		cancel()
 		// Ceilings pass while the callback runs: the duration is what
-		// is under test, not an event to wait for.
-		time.Sleep(3 * ceiling)
+		// is under test, not an event to wait for. A whole number of
+		// them makes the callback return about when the waiter checks
+		// again, which once left the reads after it no time at all.
+		time.Sleep(2 * ceiling)
 		close(proceed)
 		err := <-errc
 		if errors.Is(err, fsstore.ErrUnavailable) || !errors.Is(err, context.Canceled) {

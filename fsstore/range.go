@@ -71,6 +71,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		mu       sync.Mutex
 		gone     bool
 		inFn     atomic.Bool
+		left     atomic.Int64 // when fn last returned, in Unix nanoseconds
 		panicked any
 	)
 	defer func() {
@@ -86,6 +87,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		}
 		inFn.Store(true)
 		defer func() {
+			left.Store(time.Now().UnixNano()) // before inFn: a reader seeing it false sees this
 			inFn.Store(false)
 			if p := recover(); p != nil {
 				panicked, more = p, false
@@ -93,7 +95,8 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		}()
 		return fn(r)
 	}
-	st, err := boundScan(ctx, s, "range", inFn.Load, func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
+	caller := func() (bool, time.Time) { return inFn.Load(), time.Unix(0, left.Load()) }
+	st, err := boundScan(ctx, s, "range", caller, func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
 	mu.Lock()
 	p := panicked
 	mu.Unlock()
