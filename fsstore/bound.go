@@ -38,7 +38,7 @@ const (
 
 // WithMaxInFlight bounds the operations of this Store that may wait for the
 // filesystem at once, counting those it gave up on that are still stuck in
-// the kernel. An operation that finds the bound full fails at once with
+// the kernel and the releases of session locks under way. An operation that finds the bound full fails at once with
 // ErrUnavailable. A Lock waiting for a holder takes a slot only for each
 // attempt, and its polls leave a quarter of the bound (at least one slot)
 // free for the reads and saves of requests that hold their locks. With
@@ -383,9 +383,6 @@ func (b *bounder) stopWorkers() {
 func (c *call) work() {
 	err := c.fn(c)
 	c.op.Exit()
-	if c.slot {
-		c.b.slots.Release()
-	}
 	// The operation has ended for its Locked, but a release of the lock
 	// that Unlock left to it (a round trip that may hang) waits until the
 	// caller has its outcome: c may be back in the pool by then.
@@ -393,9 +390,27 @@ func (c *call) work() {
 	if c.l != nil {
 		release = c.l.endLater()
 	}
+	slot := c.slot
 	if c.op.Finish() {
+		// Given up on, c is this goroutine's. Its slot is kept through
+		// late, whose unlock of a lock acquired meanwhile may hang like
+		// the operation did: the bound counts that round trip too (a
+		// lock wait holds no slot of its own, and a release is never
+		// refused), and once the slots are free every late outcome has
+		// been logged and reported.
+		if !slot && c.h != nil {
+			c.b.slots.Acquire()
+			slot = true
+		}
 		c.late(err)
+		if slot {
+			c.b.slots.Release()
+		}
 	} else {
+		// Before done: the waiter may put c back in the pool.
+		if slot {
+			c.b.slots.Release()
+		}
 		c.done <- err
 	}
 	if release != nil {
@@ -597,6 +612,9 @@ func waitedOut(c *call, ctxErr error) error {
 func (c *call) late(err error) {
 	s := c.b.s
 	if c.h != nil {
+		if c.b.hook != nil {
+			c.b.hook("unlock")
+		}
 		uerr := c.h.Unlock()
 		s.cfg.logger.Info("session lock acquired after its caller gave up; released", "file", c.name, "err", uerr)
 	}

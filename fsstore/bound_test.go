@@ -224,13 +224,7 @@ func newBoundFixture(t *testing.T, opts ...fsstore.Option) *boundFixture {
 // settle waits until every operation the store gave up on has returned.
 func (f *boundFixture) settle(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for f.s.InFlightForTest() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d operations still in flight", f.s.InFlightForTest())
-		}
-		time.Sleep(time.Millisecond) // polling for an event, bounded above
-	}
+	eventually(t, func() bool { return f.s.InFlightForTest() == 0 }, "the operations in flight to return")
 }
 
 // waitLog waits for a line with substr in the store's log. What an
@@ -238,11 +232,8 @@ func (f *boundFixture) settle(t *testing.T) {
 // Observer) comes after it left its slot, which settle waits for.
 func (f *boundFixture) waitLog(t *testing.T, substr, what string) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(f.log.String(), substr); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not logged:\n%s", what, f.log.String())
-		}
-		time.Sleep(time.Millisecond) // polling for an event, bounded above
+	if !poll(func() bool { return strings.Contains(f.log.String(), substr) }) {
+		t.Fatalf("%s not logged:\n%s", what, f.log.String())
 	}
 }
 
@@ -642,7 +633,16 @@ func TestLateLock(t *testing.T) {
 		f.fs.await(t, "lock")
 		ctx.expire()
 		isUnavailable(t, <-errc, context.DeadlineExceeded)
+		// The lock, acquired after all, is released: a round trip
+		// that may hang, which holds a slot.
+		releaseUnlock := f.fs.hang("unlock")
+		defer releaseUnlock()
 		release()
+		f.fs.await(t, "unlock")
+		if n := f.s.InFlightForTest(); n != 1 {
+			t.Errorf("%d slots taken while the release of a lock acquired late hangs, want 1", n)
+		}
+		releaseUnlock()
 		f.settle(t)
 		f.waitLog(t, "acquired after its caller gave up", "late lock") // logged once released
 		other := openPlain(t, f.dir)
@@ -762,6 +762,9 @@ func TestReleaseLeftToTheOperation(t *testing.T) {
 		t.Fatal("the Load waited for the release of the lock that Unlock left to it")
 	}
 	f.fs.await(t, "unlock")
+	if n := f.s.InFlightForTest(); n != 1 {
+		t.Errorf("%d slots taken while the release left to the operation hangs, want 1", n)
+	}
 	releaseUnlock()
 	f.settle(t)
 	eventually(t, func() bool {
@@ -839,13 +842,21 @@ func openPlain(t *testing.T, dir string) *fsstore.Store {
 // events it waits for come from goroutines the test does not join.
 func eventually(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	if !poll(cond) {
+		t.Fatalf("gave up waiting for %s", what)
 	}
+}
+
+// poll reports whether cond held within a minute, for callers whose
+// failure says more than eventually's.
+func poll(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond) // polling for an event, bounded above
+	}
+	return true
 }
 
 // TestBoundScan: a sweep, stats, rekey or range pass stuck in a system call

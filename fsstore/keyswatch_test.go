@@ -272,10 +272,7 @@ func TestCloseDuringKeysReload(t *testing.T) {
 	// The server answers: the reload and the release end in the
 	// background, before the test's directories are removed.
 	close(answer)
-	for deadline := time.Now().Add(time.Minute); runtime.NumGoroutine() > goroutines; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines a minute after the reload could go on, %d before the store", runtime.NumGoroutine(), goroutines)
-		}
-		time.Sleep(10 * time.Millisecond) // background work ending: nothing to wait on
+	if !poll(func() bool { return runtime.NumGoroutine() <= goroutines }) {
+		t.Fatalf("%d goroutines a minute after the reload could go on, %d before the store", runtime.NumGoroutine(), goroutines)
 	}
 }

@@ -190,8 +190,14 @@ func (l *Locked) endLater() (release func()) {
 		return nil
 	}
 	return func() {
-		if b := l.s.bnd; b != nil && b.hook != nil {
-			b.hook("unlock")
+		if b := l.s.bnd; b != nil {
+			// A round trip that may hang, counted by the bound like
+			// every other; a release is never refused.
+			b.slots.Acquire()
+			defer b.slots.Release()
+			if b.hook != nil {
+				b.hook("unlock")
+			}
 		}
 		if err := l.h.Unlock(); err != nil {
 			l.s.cfg.logger.Warn("releasing a session lock after the operation given up on returned", "file", l.k.name, "err", err)

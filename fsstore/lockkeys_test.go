@@ -14,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/proctest"
@@ -175,7 +174,7 @@ func TestLockWaitersTakeNoSlot(t *testing.T) {
 			}
 		}(id)
 	}
-	waitFor(t, func() bool { return s.LockWaitersForTest() == n }, "64 waiters")
+	eventually(t, func() bool { return s.LockWaitersForTest() == n }, "64 waiters")
 	l, err := s.TryLock(unrelated, fsstore.Exclusive)
 	if err != nil {
 		t.Fatalf("unrelated session with 64 requests waiting: %v", err)
@@ -186,19 +185,6 @@ func TestLockWaitersTakeNoSlot(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond until it holds or proctest.Deadline passes.
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	ctx := noHang(t)
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
 	}
 }
 

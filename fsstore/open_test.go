@@ -68,16 +68,9 @@ func TestOpenContextGivesUp(t *testing.T) {
 	}
 
 	close(release) // the server answers
-	deadline := time.Now().Add(time.Minute)
-	for {
-		g, f := runtime.NumGoroutine(), descriptors(t)
-		if g <= goroutines && f <= fds {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a minute after the server answered: %d goroutines (%d before), %d descriptors (%d before): the store opened in the background was not closed", g, goroutines, f, fds)
-		}
-		time.Sleep(10 * time.Millisecond) // background work ending: nothing to wait on
+	if !poll(func() bool { return runtime.NumGoroutine() <= goroutines && descriptors(t) <= fds }) {
+		t.Fatalf("a minute after the server answered: %d goroutines (%d before), %d descriptors (%d before): the store opened in the background was not closed",
+			runtime.NumGoroutine(), goroutines, descriptors(t), fds)
 	}
 	// And the store opens as usual.
 	s, err := fsstore.OpenContext(context.Background(), dir)

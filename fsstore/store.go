@@ -203,11 +203,17 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, syscall.ENOTDIR)
 	}
-	m, err := readMarker(abs)
 	// Between steps, a caller of OpenContext that gave up stops the rest:
 	// a late open does no more than the call it is in.
-	if cerr := ctx.Err(); cerr != nil {
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, cerr)
+	stopped := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("fsstore: open %s: %w", abs, err)
+		}
+		return nil
+	}
+	m, err := readMarker(abs)
+	if err := stopped(); err != nil {
+		return nil, err
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !c.create:
@@ -267,14 +273,14 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		s.bnd = newBounder(s, &s.cfg)
 	}
 	s.prealloc = c.durability == DurabilityNone && !s.nfs && isExt4(abs)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	if err := stopped(); err != nil {
+		return nil, err
 	}
 	if err := s.checkWritable(); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	if err := stopped(); err != nil {
+		return nil, err
 	}
 	s.locks, err = lock.NewTable(lock.Config{
 		Dir:      filepath.Join(abs, LockDir),
