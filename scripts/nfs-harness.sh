@@ -219,19 +219,34 @@ done
 export -p | grep -vE '^declare -x (PWD|OLDPWD|SHLVL|_|HOSTNAME|NFS_[A-Z_]*|NETEM_DELAY|BASH_[A-Z_]*)(=|$)' \
   >"$STATE/env.sh" || true
 
+# Functions for the guest's scripts (init.sh and host.sh source it).
+cat >"$STATE/lib.sh" <<'EOF'
+G=/run/harness
+# stamp FILE MSG...: a line with the time, without a process (date(1)
+# would be one): the outage stamps must be moments, not process starts,
+# apart. TZ=UTC comes from init.sh.
+stamp() {
+  local f=$1 t=$EPOCHREALTIME s
+  shift
+  printf -v s '%(%T)T' "${t%.*}"; t=${t#*.}
+  echo "$s.${t:0:3} $*" >>"$f"
+}
+event() { stamp "$STATE/timeline.log" "$@"; }
+ctllog() { stamp "$STATE/ctl.log" "$@"; }
+# The poll loops' pause, without a process: a read that times out on a FIFO
+# nobody writes to (init.sh makes it). A sleep(1) costs about 0.2 s of the
+# guest's one CPU to start, which the loops, two of them for the whole run,
+# took from the hosts' commands.
+nap() { read -rt "$1" <>$G/nap || true; }
+EOF
+
 # Runs in each host's netns (and its own UTS and mount namespaces):
 # set the nodename, mount, report, wait for the go signal, run the command.
 cat >"$STATE/host.sh" <<'EOF'
 #!/bin/bash
 # args: HOST IDX STATE SERVER_ADDR MOUNTPOINT
 H=$1 I=$2 STATE=$3 SRV=$4 MNT=$5
-G=/run/harness
-event() { # see init.sh (TZ=UTC comes from there)
-  local t=$EPOCHREALTIME s
-  printf -v s '%(%T)T' "${t%.*}"; t=${t#*.}
-  echo "$s.${t:0:3} $*" >>"$STATE/timeline.log"
-}
-nap() { read -rt "$1" <>$G/nap || true; } # see init.sh
+. "$STATE/lib.sh"
 hostname "$H"
 echo $$ >"$G/$H.pid"
 if ! out=$(mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:/" "$MNT" 2>&1); then
@@ -281,15 +296,8 @@ NAMES=(${NAMES[*]})
 MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT
 EOF
 cat >>"$STATE/init.sh" <<'EOF'
-G=/run/harness
-# The timeline's clock without a process (date(1) would be one): the
-# outage stamps below must be moments, not process starts, apart.
-export TZ=UTC
-event() {
-  local t=$EPOCHREALTIME s
-  printf -v s '%(%T)T' "${t%.*}"; t=${t#*.}
-  echo "$s.${t:0:3} $*" >>"$STATE/timeline.log"
-}
+export TZ=UTC # for lib.sh's stamps
+. "$STATE/lib.sh"
 # The kernel's log goes to the state dir on every way out, for diagnosis.
 off() { dmesg >"$STATE/dmesg.log" 2>&1; sync; echo o >/proc/sysrq-trigger; sleep 60; }
 fail() { echo "nfs-harness: guest setup failed: $*"; echo "$*" >"$STATE/guest.err"; off; }
@@ -299,12 +307,7 @@ mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/lib/nfs
 mkdir -p $G/ctl /run/netns /run/nfs /run/export /run/mnt /run/local \
   /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
 touch /var/lib/nfs/etab /var/lib/nfs/rmtab
-# The poll loops' pause, without a process: a read that times out on a FIFO
-# nobody writes to. A sleep(1) costs about 0.2 s of the guest's one CPU to
-# start, which the loops below, two of them for the whole run, took from
-# the hosts' commands.
-mkfifo $G/nap
-nap() { read -rt "$1" <>$G/nap || true; }
+mkfifo $G/nap # for lib.sh's nap
 # Watchdog: the guest powers itself off before the host-side timeout.
 # Hosts' commands still running then get their mountstats taken from outside.
 ( sleep $((TIMEOUT - 10)); echo "nfs-harness: guest timeout after $((TIMEOUT - 10))s"
@@ -361,13 +364,6 @@ linkset() {
   done
   echo "link set $1 $2: the flag did not change in 5 s" >>"$STATE/ctl.log"
   return 1
-}
-
-# ctl.log's lines carry their time without a process (see event).
-ctllog() {
-  local t=$EPOCHREALTIME s
-  printf -v s '%(%T)T' "${t%.*}"
-  echo "$s.${t#*.} $*" >>"$STATE/ctl.log"
 }
 
 # Link-cut control loop (see the header of nfs-harness.sh).
