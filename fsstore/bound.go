@@ -746,6 +746,10 @@ type healthProbe struct {
 	start time.Time
 	done  chan struct{}
 	err   error
+	// late is set by the first caller that gives up on the probe: the
+	// breaker counts one unanswered probe once, however many callers
+	// (a load balancer's nodes each poll) shared it.
+	late atomic.Bool
 }
 
 // Health reports whether the store can serve requests: nil when the
@@ -791,12 +795,12 @@ func (s *Store) Health(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		if s.bnd != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if s.bnd != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && p.late.CompareAndSwap(false, true) {
 			s.bnd.brk.timeout()
 		}
 		return fmt.Errorf("fsstore: health: %w (%w)", ErrUnavailable, ctx.Err())
 	case <-t.C:
-		if s.bnd != nil {
+		if s.bnd != nil && p.late.CompareAndSwap(false, true) {
 			s.bnd.brk.timeout()
 		}
 		return fmt.Errorf("fsstore: health: %w: no answer within %v", ErrUnavailable, timeout)

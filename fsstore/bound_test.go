@@ -780,7 +780,9 @@ func TestReleaseLeftToTheOperation(t *testing.T) {
 // ErrUnavailable by the caller's deadline while it does not; concurrent
 // callers share one probe.
 func TestHealth(t *testing.T) {
-	f := newBoundFixture(t)
+	// One unanswered probe is one timeout for the breaker, however many
+	// callers shared it: two would open this one.
+	f := newBoundFixture(t, fsstore.WithBreaker(2, time.Hour))
 	if err := f.s.Health(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -803,6 +805,9 @@ func TestHealth(t *testing.T) {
 	}
 	if n := f.fs.count("probe") - before; n != 1 {
 		t.Fatalf("%d probes for %d concurrent callers, want 1", n, callers)
+	}
+	if st := f.s.Breaker(); st != fsstore.BreakerClosed {
+		t.Fatalf("breaker %v after one probe that %d callers gave up on, want closed (it opens at 2 timeouts)", st, callers)
 	}
 	release()
 	eventually(t, func() bool { return f.s.Health(context.Background()) == nil }, "health")
