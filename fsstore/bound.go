@@ -38,10 +38,11 @@ const (
 
 // WithMaxInFlight bounds the operations of this Store that may wait for the
 // filesystem at once, counting those it gave up on that are still stuck in
-// the kernel and the releases of session locks under way. An operation that finds the bound full fails at once with
-// ErrUnavailable. A Lock waiting for a holder takes a slot only for each
-// attempt, and its polls leave a quarter of the bound (at least one slot)
-// free for the reads and saves of requests that hold their locks. With
+// the kernel and the releases of session locks under way. An operation
+// that finds the bound full fails at once with ErrUnavailable. A Lock
+// waiting for a holder takes a slot only for each attempt, and its polls
+// leave a quarter of the bound (at least one slot) free for the reads and
+// saves of requests that hold their locks. With
 // n ≥ 1 every operation runs on a goroutine of its own, so that the caller
 // can be answered at its context's deadline (and WithOpTimeout's ceiling)
 // even when a system call on a hard NFS mount never returns; the circuit
@@ -97,7 +98,8 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // ("write"), once a write has committed to its rename or
 // its single system call ("commit"), in probes ("probe"), whenever the
 // store's directory descriptor is in use ("root"), before a session lock
-// is released ("unlock"), when a lock wait ends with its context
+// is released ("unlock"), when an operation under a Locked is refused
+// ("refused"), when a lock wait ends with its context
 // ("lock-give-up"), after a lock's first attempt ("lock-first-done") and
 // when a waiter refused a slot tries again ("lock-requeue"), and before a
 // changed keys file's keys are checked against the store ("keys"). Tests
@@ -331,7 +333,14 @@ func (b *bounder) run(ctx context.Context, c *call, mode int) error {
 	}
 	if err != nil {
 		if c.l != nil {
-			c.l.end()
+			c.hook("refused")
+			// A release of the lock that Unlock left to this operation
+			// is a round trip that may hang (the breaker may be open
+			// because the server does not answer): the refused caller
+			// has its error at once, the release goes on by itself.
+			if release := c.l.endLater(); release != nil {
+				go release()
+			}
 		}
 		return err
 	}
@@ -382,7 +391,6 @@ func (b *bounder) stopWorkers() {
 
 func (c *call) work() {
 	err := c.fn(c)
-	c.op.Exit()
 	// The operation has ended for its Locked, but a release of the lock
 	// that Unlock left to it (a round trip that may hang) waits until the
 	// caller has its outcome: c may be back in the pool by then.
@@ -392,22 +400,26 @@ func (c *call) work() {
 	}
 	slot := c.slot
 	if c.op.Finish() {
-		// Given up on, c is this goroutine's. Its slot is kept through
-		// late, whose unlock of a lock acquired meanwhile may hang like
-		// the operation did: the bound counts that round trip too (a
-		// lock wait holds no slot of its own, and a release is never
-		// refused), and once the slots are free every late outcome has
-		// been logged and reported.
+		// Given up on, c is this goroutine's. Its slots (the operation's,
+		// and the one its last call into the filesystem holds: a
+		// compare-and-swap's) are kept through late, whose unlock of a
+		// lock acquired meanwhile may hang like the operation did: the
+		// bound counts that round trip too, and once the slots are free
+		// every late outcome has been logged and reported. A lock wait
+		// holds no slot of its own and gave back its attempt's: its late
+		// unlock takes one (a release is never refused).
 		if !slot && c.h != nil {
 			c.b.slots.Acquire()
 			slot = true
 		}
 		c.late(err)
+		c.op.Exit()
 		if slot {
 			c.b.slots.Release()
 		}
 	} else {
 		// Before done: the waiter may put c back in the pool.
+		c.op.Exit()
 		if slot {
 			c.b.slots.Release()
 		}
@@ -746,10 +758,31 @@ type healthProbe struct {
 	start time.Time
 	done  chan struct{}
 	err   error
-	// late is set by the first caller that gives up on the probe: the
-	// breaker counts one unanswered probe once, however many callers
-	// (a load balancer's nodes each poll) shared it.
-	late atomic.Bool
+	// counted is the last of the probe's ceilings (1 for the first,
+	// from its start) in which a caller that gave up on it counted a
+	// timeout for the breaker: an unanswered probe counts once per
+	// ceiling, as a hung operation would, however many callers (a load
+	// balancer's nodes each poll) shared it.
+	counted atomic.Int64
+}
+
+// giveUp counts a caller giving up on p toward the breaker, once per
+// ceiling of p's (see counted).
+func (p *healthProbe) giveUp(b *bounder, ceiling time.Duration) {
+	if b == nil {
+		return
+	}
+	n := int64(time.Since(p.start)/ceiling) + 1
+	for {
+		last := p.counted.Load()
+		if n <= last {
+			return
+		}
+		if p.counted.CompareAndSwap(last, n) {
+			b.brk.timeout()
+			return
+		}
+	}
 }
 
 // Health reports whether the store can serve requests: nil when the
@@ -795,14 +828,12 @@ func (s *Store) Health(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		if s.bnd != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && p.late.CompareAndSwap(false, true) {
-			s.bnd.brk.timeout()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			p.giveUp(s.bnd, timeout)
 		}
 		return fmt.Errorf("fsstore: health: %w (%w)", ErrUnavailable, ctx.Err())
 	case <-t.C:
-		if s.bnd != nil && p.late.CompareAndSwap(false, true) {
-			s.bnd.brk.timeout()
-		}
+		p.giveUp(s.bnd, timeout)
 		return fmt.Errorf("fsstore: health: %w: no answer within %v", ErrUnavailable, timeout)
 	}
 }

@@ -186,12 +186,32 @@ type boundFixture struct {
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// slots, when set, is read as each late outcome is logged (a line
+	// about "its caller"): lines logged with no slot taken go to free.
+	slots func() int64
+	free  []string
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.slots != nil && bytes.Contains(p, []byte("its caller")) && b.slots() < 1 {
+		b.free = append(b.free, string(p))
+	}
 	return b.b.Write(p)
+}
+
+func (b *syncBuffer) watch(slots func() int64) {
+	b.mu.Lock()
+	b.slots = slots
+	b.mu.Unlock()
+}
+
+// loggedFree returns the late outcomes logged with no slot taken.
+func (b *syncBuffer) loggedFree() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.free...)
 }
 
 func (b *syncBuffer) String() string {
@@ -217,23 +237,36 @@ func newBoundFixture(t *testing.T, opts ...fsstore.Option) *boundFixture {
 		t.Fatal(err)
 	}
 	f.s = s
+	f.log.watch(s.InFlightForTest)
 	t.Cleanup(func() { s.Close() })
 	return f
 }
 
 // settle waits until every operation the store gave up on has returned.
+// An operation given up on holds its slot until it has logged and
+// reported its late outcome, so that settle means done: settle checks that
+// too.
 func (f *boundFixture) settle(t *testing.T) {
 	t.Helper()
-	eventually(t, func() bool { return f.s.InFlightForTest() == 0 }, "the operations in flight to return")
+	n := f.s.InFlightForTest()
+	if !poll(func() bool { n = f.s.InFlightForTest(); return n <= 0 }) || n < 0 {
+		t.Fatalf("%d slots taken once the operations given up on should have returned, want 0", n)
+	}
+	if free := f.log.loggedFree(); len(free) != 0 {
+		t.Fatalf("late outcomes logged after their operation gave back its slot: %q", free)
+	}
 }
 
-// waitLog waits for a line with substr in the store's log. What an
+// waitLog waits for a line with substr in the store's log: what an
 // operation finished after its caller gave up logs (and reports to the
-// Observer) comes after it left its slot, which settle waits for.
+// Observer), which it does before it gives back its slot, settle or not.
 func (f *boundFixture) waitLog(t *testing.T, substr, what string) {
 	t.Helper()
 	if !poll(func() bool { return strings.Contains(f.log.String(), substr) }) {
 		t.Fatalf("%s not logged:\n%s", what, f.log.String())
+	}
+	if free := f.log.loggedFree(); len(free) != 0 {
+		t.Fatalf("late outcomes logged after their operation gave back its slot: %q", free)
 	}
 }
 
@@ -584,6 +617,41 @@ func TestLateSave(t *testing.T) {
 	}
 }
 
+// TestLateCompareAndSwap: a compare-and-swap given up on in its rename is
+// applied late, and reported so before it gives back its slot: once the
+// slots are free (settle), the outcome is there to see.
+func TestLateCompareAndSwap(t *testing.T) {
+	f := newBoundFixture(t)
+	id := newID(t)
+	v1 := mustSave(t, f.s, id, "v1")
+	release := f.fs.hang("commit")
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- f.s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Version: v1.Version, Data: []byte("v2")})
+	}()
+	f.fs.await(t, "commit")
+	cancel()
+	err := <-errc
+	isUnavailable(t, err, context.Canceled)
+	if !errors.Is(err, fsstore.ErrInDoubt) {
+		t.Errorf("error %q does not match ErrInDoubt", err)
+	}
+	release()
+	f.settle(t)
+	if n := f.obs.count(fsstore.OpCompareAndSwap, fsstore.OutcomeLate); n != 1 {
+		t.Fatalf("%d late compare-and-swaps reported once the slots were free, want 1", n)
+	}
+	got, err := f.s.Load(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Data) != "v2" {
+		t.Fatalf("after the late compare-and-swap the record holds %q, want v2", got.Data)
+	}
+}
+
 // TestLateSaveLockLost: a save applied late under a lock lost meanwhile is
 // reported as a lost lock, not as a success (the lost-lock verification
 // runs after the rename, as for any save), also when the directory fsync
@@ -811,6 +879,80 @@ func TestHealth(t *testing.T) {
 	}
 	release()
 	eventually(t, func() bool { return f.s.Health(context.Background()) == nil }, "health")
+}
+
+// TestHealthCountsPerCeiling: a probe that stays unanswered counts toward
+// the breaker again once a ceiling has passed, as a hung operation would:
+// callers that give up on it later still open the breaker.
+func TestHealthCountsPerCeiling(t *testing.T) {
+	const ceiling = 20 * time.Millisecond
+	f := newBoundFixture(t, fsstore.WithBreaker(2, time.Hour), fsstore.WithOpTimeout(ceiling))
+	release := f.fs.hang("probe")
+	defer release()
+	isUnavailable(t, f.s.Health(context.Background()), nil) // at the ceiling
+	if st := f.s.Breaker(); st != fsstore.BreakerClosed {
+		t.Fatalf("breaker %v after one timeout, want closed (it opens at 2)", st)
+	}
+	// The clock passing a ceiling, not an event.
+	for start := time.Now(); time.Since(start) <= ceiling; {
+		time.Sleep(ceiling / 4)
+	}
+	isUnavailable(t, f.s.Health(context.Background()), nil) // shares the hung probe
+	if st := f.s.Breaker(); st != fsstore.BreakerOpen {
+		t.Fatalf("breaker %v after a probe went unanswered for two ceilings, want open", st)
+	}
+}
+
+// TestRefusedReleasesLater: an operation under a Locked that the store
+// refuses (bound full, breaker open) may be the one left to release the
+// lock (Unlock was called while operations ran). That release is a round
+// trip that may hang: the refused caller must have its error at once.
+func TestRefusedReleasesLater(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithMaxInFlight(1))
+	id := newID(t)
+	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A holds the one slot, hung; B is refused and stops before it ends.
+	releaseLoad := f.fs.hang("load")
+	defer releaseLoad()
+	errA := make(chan error, 1)
+	go func() { _, err := l.Load(context.Background()); errA <- err }()
+	f.fs.await(t, "load")
+	releaseRefused := f.fs.hang("refused")
+	defer releaseRefused()
+	errB := make(chan error, 1)
+	go func() { errB <- l.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("b")}) }()
+	f.fs.await(t, "refused")
+	// Unlock leaves the release to the operations; A ends first, so the
+	// release falls to B.
+	if err := l.Unlock(); err != nil {
+		t.Fatalf("Unlock during operations: %v", err)
+	}
+	releaseLoad()
+	if err := <-errA; !errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("Load = %v, want ErrNotFound", err)
+	}
+	releaseUnlock := f.fs.hang("unlock")
+	defer releaseUnlock()
+	releaseRefused()
+	select {
+	case err := <-errB:
+		isUnavailable(t, err, nil)
+	case <-time.After(time.Minute):
+		t.Fatal("the refused Save waited for the release of the lock left to it")
+	}
+	f.fs.await(t, "unlock")
+	releaseUnlock()
+	f.settle(t)
+	eventually(t, func() bool {
+		other, err := openPlain(t, f.dir).TryLock(id, fsstore.Exclusive)
+		if err == nil {
+			other.Unlock()
+		}
+		return err == nil
+	}, "the lock's release")
 }
 
 func TestBoundOptionsValidated(t *testing.T) {
