@@ -393,8 +393,10 @@ ctl() {
           ctllog "nfsd stopped for ${h}s"
           # Stamped before rpc.nfsd: nfsd may answer as soon as it has
           # written the thread count, before rpc.nfsd has even exited.
+          # And when rpc.nfsd has returned, nfsd surely answers: the
+          # server came back between the two stamps (nfstest's Cut.Ready).
           nap "$h"; : >"$id.up.t"
-          rpc.nfsd -N 3 8 && mv "$id.up.t" "$id.up" && event "server: nfsd started again (${id##*/})"
+          rpc.nfsd -N 3 8 && : >"$id.ready" && mv "$id.up.t" "$id.up" && event "server: nfsd started again (${id##*/})"
           ctllog "nfsd started" ) &
         continue
       fi

@@ -236,7 +236,7 @@ func (c *Cut) Wait(ctx context.Context) error {
 // poller noticed them. The harness changes links (and stops nfsd) without
 // starting a process, so each change follows its stamp by moments even in
 // a busy guest; a restarted nfsd may take seconds from its stamp to answer.
-// Up is zero while it is still down.
+// Up is zero while it is still down; see Ready for the latest moment.
 func (c *Cut) Times() (down, up time.Time) {
 	if fi, err := os.Stat(c.id + ".down"); err == nil {
 		down = fi.ModTime()
@@ -245,6 +245,21 @@ func (c *Cut) Times() (down, up time.Time) {
 		up = fi.ModTime()
 	}
 	return down, up
+}
+
+// Ready returns the latest moment the outage may have ended: for a stopped
+// server, when the command that started nfsd again had returned (nfsd
+// answered from some moment between Times' up and this one, seconds apart
+// in a busy guest); for a link, Times' up. A bound on how soon something
+// follows the outage's end is measured from here, so that it fails only
+// when surely missed, as one on how late something precedes it is from
+// Times' up. Zero while the outage lasts.
+func (c *Cut) Ready() time.Time {
+	if fi, err := os.Stat(c.id + ".ready"); err == nil {
+		return fi.ModTime()
+	}
+	_, up := c.Times()
+	return up
 }
 
 // wait polls the guest-local control dir (tmpfs, not NFS: no caching).
