@@ -399,7 +399,8 @@ func (c *call) work() {
 		release = c.l.endLater()
 	}
 	slot := c.slot
-	if c.op.Finish() {
+	late := c.op.Finish()
+	if late {
 		// Given up on, c is this goroutine's. Its slots (the operation's,
 		// and the one its last call into the filesystem holds: a
 		// compare-and-swap's) are kept through late, whose unlock of a
@@ -413,17 +414,13 @@ func (c *call) work() {
 			slot = true
 		}
 		c.late(err)
-		c.op.Exit()
-		if slot {
-			c.b.slots.Release()
-		}
-	} else {
-		// Before done: the waiter may put c back in the pool.
-		c.op.Exit()
-		if slot {
-			c.b.slots.Release()
-		}
-		c.done <- err
+	}
+	c.op.Exit()
+	if slot {
+		c.b.slots.Release()
+	}
+	if !late {
+		c.done <- err // last: the waiter may put c back in the pool
 	}
 	if release != nil {
 		release()
