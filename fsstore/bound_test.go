@@ -586,13 +586,7 @@ func TestLateSave(t *testing.T) {
 
 			release()
 			f.settle(t)
-			eventually(t, func() bool {
-				l2, err := other.TryLock(id, fsstore.Exclusive)
-				if err == nil {
-					l2.Unlock()
-				}
-				return err == nil
-			}, "the lock's release")
+			waitReleased(t, other, id)
 			got, err := other.Load(context.Background(), id)
 			if err != nil {
 				t.Fatal(err)
@@ -835,13 +829,7 @@ func TestReleaseLeftToTheOperation(t *testing.T) {
 	}
 	releaseUnlock()
 	f.settle(t)
-	eventually(t, func() bool {
-		other, err := openPlain(t, f.dir).TryLock(id, fsstore.Exclusive)
-		if err == nil {
-			other.Unlock()
-		}
-		return err == nil
-	}, "the lock's release")
+	waitReleased(t, openPlain(t, f.dir), id)
 }
 
 // TestHealth: Health answers nil while the server answers, and
@@ -946,13 +934,7 @@ func TestRefusedReleasesLater(t *testing.T) {
 	f.fs.await(t, "unlock")
 	releaseUnlock()
 	f.settle(t)
-	eventually(t, func() bool {
-		other, err := openPlain(t, f.dir).TryLock(id, fsstore.Exclusive)
-		if err == nil {
-			other.Unlock()
-		}
-		return err == nil
-	}, "the lock's release")
+	waitReleased(t, openPlain(t, f.dir), id)
 }
 
 func TestBoundOptionsValidated(t *testing.T) {
@@ -983,6 +965,19 @@ func openPlain(t *testing.T, dir string) *fsstore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// waitReleased waits until other, a store on the same directory, can take
+// id's lock: a release left to the background has happened.
+func waitReleased(t *testing.T, other *fsstore.Store, id string) {
+	t.Helper()
+	eventually(t, func() bool {
+		l, err := other.TryLock(id, fsstore.Exclusive)
+		if err == nil {
+			l.Unlock()
+		}
+		return err == nil
+	}, "the lock's release")
 }
 
 // eventually polls cond until it holds, failing after a minute: the
