@@ -17,17 +17,17 @@ import (
 	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
-// TestNFSWaitersHoldNoSlot tries lock-slot starvation across two app
-// servers on one NFS export: on hostA, 64 users sit in long handlers
-// holding their sessions' locks; on hostB, capped at 64 held locks, 64
-// requests of the same users wait for those locks. An unrelated user on
-// hostB is served at once (waiting takes no lock slot, and the session is
-// locked only on first use), and once hostA lets go, hostB's requests
-// complete with no update lost.
-func TestNFSWaitersHoldNoSlot(t *testing.T) {
-	nfstest.Require(t)
+// waitersHoldNoSlot tries lock-slot starvation across two app servers on
+// one NFS export: on hostA, 64 users sit in long handlers holding their
+// sessions' locks; on hostB, capped at 64 held locks, 64 requests of the
+// same users wait for those locks. An unrelated user on hostB is served at
+// once (waiting takes no lock slot, and the session is locked only on
+// first use), and once hostA lets go, hostB's requests complete with no
+// update lost. It returns each host's role; TestNFSOutage runs them in its
+// guest, before the outage phases, rather than in a boot of its own.
+func waitersHoldNoSlot() map[string]func(*testing.T) {
 	const busy = 64
-	nfstest.Run(t, nfstest.Config{Hosts: 2, Timeout: 5 * time.Minute}, map[string]func(*testing.T){
+	return map[string]func(*testing.T){
 		"hostA": func(t *testing.T) {
 			dir := nfstest.Dir(t)
 			abortOnFailure(t, dir)
@@ -135,7 +135,7 @@ func TestNFSWaitersHoldNoSlot(t *testing.T) {
 			}
 			waitShared(t, filepath.Join(dir, "released"))
 		},
-	})
+	}
 }
 
 // testLogger logs to the test's output, which a host's run shows when it
