@@ -792,6 +792,24 @@ func TestGivenUpWaiterReleasing(t *testing.T) {
 	l.Unlock()
 }
 
+// loadHung locks a new session and starts a Load under it that hangs at
+// the "load" site. It returns the lock, the session's ID, the release of
+// the hang (run at the test's end too) and the Load's outcome.
+func (f *boundFixture) loadHung(t *testing.T) (l *fsstore.Locked, id string, release func(), done <-chan error) {
+	t.Helper()
+	id = newID(t)
+	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release = f.fs.hang("load")
+	t.Cleanup(release)
+	errc := make(chan error, 1)
+	go func() { _, err := l.Load(context.Background()); errc <- err }()
+	f.fs.await(t, "load")
+	return l, id, release, errc
+}
+
 // TestReleaseLeftToTheOperation: Unlock called while an operation on the
 // session is under way leaves the release to that operation (nothing may
 // be written under a lock given back). The release is a round trip that
@@ -799,16 +817,7 @@ func TestGivenUpWaiterReleasing(t *testing.T) {
 // for it.
 func TestReleaseLeftToTheOperation(t *testing.T) {
 	f := newBoundFixture(t)
-	id := newID(t)
-	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	releaseLoad := f.fs.hang("load")
-	defer releaseLoad()
-	errc := make(chan error, 1)
-	go func() { _, err := l.Load(context.Background()); errc <- err }()
-	f.fs.await(t, "load")
+	l, id, releaseLoad, errc := f.loadHung(t)
 	if err := l.Unlock(); err != nil {
 		t.Fatalf("Unlock during a load: %v", err)
 	}
@@ -897,17 +906,8 @@ func TestHealthCountsPerCeiling(t *testing.T) {
 // trip that may hang: the refused caller must have its error at once.
 func TestRefusedReleasesLater(t *testing.T) {
 	f := newBoundFixture(t, fsstore.WithMaxInFlight(1))
-	id := newID(t)
-	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A holds the one slot, hung; B is refused and stops before it ends.
-	releaseLoad := f.fs.hang("load")
-	defer releaseLoad()
-	errA := make(chan error, 1)
-	go func() { _, err := l.Load(context.Background()); errA <- err }()
-	f.fs.await(t, "load")
+	l, id, releaseLoad, errA := f.loadHung(t)
 	releaseRefused := f.fs.hang("refused")
 	defer releaseRefused()
 	errB := make(chan error, 1)
