@@ -244,46 +244,88 @@ const keylessRecheck = 2 * time.Second
 // refusePlaintext returns ErrKeysRequired when this keyless store must not
 // write a plaintext record: the store is known to be encrypted, or a
 // re-read of the marker, at most every keylessRecheck, says it now is.
-// Saves that find the interval over while another one re-reads wait for
-// that read rather than go ahead, so that none starting after the
-// interval escapes it. A marker that cannot be read fails the save: it
-// could have said encrypted.
+// A save is answered by a read that began at most keylessRecheck before
+// the save asked, or after: one that finds such a read under way waits for
+// it, and all that wait wake together when it ends. Saves taking turns on
+// a mutex and judging the last read by when their turn came would, after a
+// read that took longer than the interval (a client whose CPU is
+// saturated), each read again in turn, the last waiting for the sum of the
+// reads before it. A marker that cannot be read fails the save: it could
+// have said encrypted.
 func (s *Store) refusePlaintext() error {
 	if s.encrypted.Load() {
 		return ErrKeysRequired
 	}
-	if s.markerFresh() {
+	asked := s.cfg.now().UnixNano()
+	if s.markerFreshFor(asked) {
 		return nil
 	}
 	s.markerMu.Lock()
-	defer s.markerMu.Unlock()
+	r := s.markerReading
+	if r != nil && asked-r.start < int64(keylessRecheck) {
+		s.markerMu.Unlock()
+		if h := s.testHooks.markerCheck; h != nil {
+			h("wait")
+		}
+		<-r.done
+	} else {
+		// None under way, or one that began too long before this save
+		// asked to answer for it: a read of its own, which later saves
+		// share.
+		r = &markerRead{start: s.cfg.now().UnixNano(), done: make(chan struct{})}
+		s.markerReading = r
+		s.markerMu.Unlock()
+		if h := s.testHooks.markerCheck; h != nil {
+			h("read")
+		}
+		r.err = s.recheckMarker(r.start)
+		s.markerMu.Lock()
+		if s.markerReading == r {
+			s.markerReading = nil
+		}
+		s.markerMu.Unlock()
+		close(r.done)
+	}
+	if r.err != nil {
+		return r.err
+	}
 	if s.encrypted.Load() {
 		return ErrKeysRequired
 	}
-	if s.markerFresh() {
-		return nil
-	}
-	// Stamped with the time before the read: what it shows is at least
-	// that recent.
-	start := s.cfg.now().UnixNano()
+	return nil
+}
+
+// markerRead is a re-read of the marker by a keyless store, which the
+// saves that ask while it is under way share.
+type markerRead struct {
+	start int64 // store clock, Unix ns: what it shows is at least that recent
+	done  chan struct{}
+	err   error // set before done is closed
+}
+
+// recheckMarker reads the marker, for a read begun at start, and records
+// what it says.
+func (s *Store) recheckMarker(start int64) error {
 	m, err := s.readMarker()
 	if err != nil {
 		return fmt.Errorf("check whether the store is encrypted: %w", err)
 	}
 	if m.encrypted {
 		s.encrypted.Store(true)
-		return ErrKeysRequired
+		return nil
 	}
 	s.markerReadAt.Store(start)
 	return nil
 }
 
-// markerFresh reports whether the keyless store read the marker less than
-// keylessRecheck ago. A clock that went back counts as stale, rather than
-// trusting a read stamped in the future for longer than the interval.
-func (s *Store) markerFresh() bool {
+// markerFreshFor reports whether the keyless store's last read of the
+// marker answers for a save that asked at asked (store clock, Unix ns): it
+// began less than keylessRecheck before, or after. A clock that went back
+// counts as stale, rather than trusting a read stamped in the future for
+// longer than the interval.
+func (s *Store) markerFreshFor(asked int64) bool {
 	now, last := s.cfg.now().UnixNano(), s.markerReadAt.Load()
-	return now >= last && now-last < int64(keylessRecheck)
+	return now >= last && asked-last < int64(keylessRecheck)
 }
 
 // keyring holds the AEADs of the configured keys.

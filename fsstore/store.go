@@ -79,13 +79,14 @@ type Store struct {
 	// encrypted: the store is known to be encrypted, from the marker (at
 	// Open or a later re-read) or from an encrypted record met by a Load.
 	// Never cleared. markerReadAt is when (store clock, Unix ns) a keyless
-	// store last read the marker to learn it; markerMu serializes those
-	// reads. See refusePlaintext.
-	encrypted    atomic.Bool
-	markerReadAt atomic.Int64
-	markerMu     sync.Mutex
-	bufs         sync.Pool
-	closed       atomic.Bool
+	// store last read the marker to learn it; markerReading is its read
+	// under way, if any, guarded by markerMu. See refusePlaintext.
+	encrypted     atomic.Bool
+	markerReadAt  atomic.Int64
+	markerMu      sync.Mutex
+	markerReading *markerRead
+	bufs          sync.Pool
+	closed        atomic.Bool
 
 	// maxIdle is the marker's max idle as this process last confirmed it:
 	// at least every effective idle timeout this process has written into
@@ -122,6 +123,10 @@ type testHooks struct {
 	// afterDelete runs after each unlink of a Delete ("name", "aside",
 	// "again").
 	afterDelete func(step string)
+	// markerCheck runs in a keyless store's save when the marker needs a
+	// re-read: before it waits for a read under way ("wait"), or before it
+	// reads the marker itself ("read").
+	markerCheck func(stage string)
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
@@ -705,6 +710,8 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		if err := s.refusePlaintext(); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
+		// A step of its own: it may have waited for another save's read.
+		c.progress()
 	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
