@@ -3,6 +3,8 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,52 +102,83 @@ func TestKeylessStoreStaysUsable(t *testing.T) {
 
 // TestKeylessSavesShareAMarkerRead: saves of a keyless store that ask while
 // another save re-reads the marker are answered by that read, however long
-// it takes. They used to judge it by when they got their turn: after a read
-// that took longer than KeylessRecheck (a client whose CPU is saturated),
-// each waiting save read again in turn, waiting for the sum of the reads
-// before it, and 64 saves at once on an NFS mount in a busy guest ran past
-// the store's 10 s ceiling (503s) with nothing wrong with the server.
+// it takes, and share its outcome. They used to judge it by when they got
+// their turn: after a read that took longer than KeylessRecheck (a client
+// whose CPU is saturated), each waiting save read again in turn, waiting
+// for the sum of the reads before it, and 64 saves at once on an NFS mount
+// in a busy guest ran past the store's 10 s ceiling (503s) with nothing
+// wrong with the server.
 func TestKeylessSavesShareAMarkerRead(t *testing.T) {
 	const saves = 8
 	ctx := context.Background()
-	clk := fakeclock.New()
-	s, err := fsstore.Open(t.TempDir(), fsstore.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	asked := make(chan struct{}, saves)
-	var reads atomic.Int32
-	s.SetMarkerCheckHookForTest(func(stage string) {
-		switch stage {
-		case "wait":
-			asked <- struct{}{}
-		case "read":
-			if reads.Add(1) == 1 {
-				// The first read is under way until every other save
-				// has asked.
-				for range saves - 1 {
-					<-asked
+	for _, tc := range []struct {
+		name string
+		// meanwhile runs during the shared read, before the marker is read.
+		meanwhile func(t *testing.T, dir string)
+		ok        func(err error) bool
+		want      string
+	}{
+		{"not encrypted", nil, func(err error) bool { return err == nil }, "nil"},
+		{"encrypted meanwhile", func(t *testing.T, dir string) {
+			keyed, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 1)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			keyed.Close()
+		}, func(err error) bool { return errors.Is(err, fsstore.ErrKeysRequired) }, "ErrKeysRequired"},
+		{"marker unreadable", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, fsstore.MarkerFile)); err != nil {
+				t.Error(err)
+			}
+		}, func(err error) bool { return err != nil && !errors.Is(err, fsstore.ErrKeysRequired) }, "the read's error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := fakeclock.New()
+			s, err := fsstore.Open(dir, fsstore.WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			asked := make(chan struct{}, saves)
+			var reads atomic.Int32
+			s.SetMarkerCheckHookForTest(func(stage string) {
+				if stage == "wait" || reads.Add(1) > 1 {
+					// A save that reads for itself instead has asked
+					// too: the first read must not wait for it in vain.
+					asked <- struct{}{}
+				} else {
+					// The first read is under way until every other
+					// save has asked.
+					for range saves - 1 {
+						<-asked
+					}
+					if tc.meanwhile != nil {
+						tc.meanwhile(t, dir)
+					}
+				}
+				if stage == "read" {
+					// Each read takes longer than the interval.
+					clk.Advance(fsstore.KeylessRecheck + time.Second)
+				}
+			})
+			clk.Advance(fsstore.KeylessRecheck) // Open's read is stale
+			errs := make(chan error, saves)
+			for range saves {
+				id := newID(t)
+				go func() {
+					errs <- s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("clear")})
+				}()
+			}
+			for range saves {
+				if err := <-errs; !tc.ok(err) {
+					t.Errorf("save: %v, want %s", err, tc.want)
 				}
 			}
-			// Each read takes longer than the interval.
-			clk.Advance(fsstore.KeylessRecheck + time.Second)
-		}
-	})
-	clk.Advance(fsstore.KeylessRecheck) // Open's read is stale
-	errs := make(chan error, saves)
-	for range saves {
-		id := newID(t)
-		go func() {
-			errs <- s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("clear")})
-		}()
-	}
-	for range saves {
-		if err := <-errs; err != nil {
-			t.Errorf("save: %v", err)
-		}
-	}
-	if got := reads.Load(); got != 1 {
-		t.Errorf("%d saves asking during one marker read made %d reads, want 1", saves, got)
+			if got := reads.Load(); got != 1 {
+				t.Errorf("%d saves asking during one marker read made %d reads, want 1", saves, got)
+			}
+		})
 	}
 }

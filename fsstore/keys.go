@@ -262,7 +262,10 @@ func (s *Store) refusePlaintext() error {
 	}
 	s.markerMu.Lock()
 	r := s.markerReading
-	if r != nil && asked-r.start < int64(keylessRecheck) {
+	// A read stamped in the future (the clock went back) answers for
+	// none, as in markerFreshFor. One begun after asked, by a save that
+	// took the mutex first, answers.
+	if now := s.cfg.now().UnixNano(); r != nil && now >= r.start && asked-r.start < int64(keylessRecheck) {
 		s.markerMu.Unlock()
 		if h := s.testHooks.markerCheck; h != nil {
 			h("wait")
@@ -275,16 +278,7 @@ func (s *Store) refusePlaintext() error {
 		r = &markerRead{start: s.cfg.now().UnixNano(), done: make(chan struct{})}
 		s.markerReading = r
 		s.markerMu.Unlock()
-		if h := s.testHooks.markerCheck; h != nil {
-			h("read")
-		}
-		r.err = s.recheckMarker(r.start)
-		s.markerMu.Lock()
-		if s.markerReading == r {
-			s.markerReading = nil
-		}
-		s.markerMu.Unlock()
-		close(r.done)
+		s.readMarkerFor(r)
 	}
 	if r.err != nil {
 		return r.err
@@ -303,19 +297,54 @@ type markerRead struct {
 	err   error // set before done is closed
 }
 
-// recheckMarker reads the marker, for a read begun at start, and records
-// what it says.
-func (s *Store) recheckMarker(start int64) error {
+// errMarkerUnread is a shared re-read's outcome until it returns: should it
+// panic, the saves waiting for it fail rather than take the silence for "not
+// encrypted".
+var errMarkerUnread = errors.New("check whether the store is encrypted: the read of the marker did not finish")
+
+// readMarkerFor makes the read r, records what it says and wakes the saves
+// waiting for it.
+func (s *Store) readMarkerFor(r *markerRead) {
+	r.err = errMarkerUnread
+	defer func() {
+		s.markerMu.Lock()
+		if s.markerReading == r {
+			s.markerReading = nil
+		}
+		s.markerMu.Unlock()
+		close(r.done)
+	}()
+	if h := s.testHooks.markerCheck; h != nil {
+		h("read")
+	}
 	m, err := s.readMarker()
 	if err != nil {
-		return fmt.Errorf("check whether the store is encrypted: %w", err)
+		r.err = fmt.Errorf("check whether the store is encrypted: %w", err)
+		return
 	}
 	if m.encrypted {
 		s.encrypted.Store(true)
-		return nil
+	} else {
+		s.noteMarkerRead(r.start)
 	}
-	s.markerReadAt.Store(start)
-	return nil
+	r.err = nil
+}
+
+// noteMarkerRead records a read of the marker begun at start that found the
+// store not encrypted. A read that ends after a later-begun one does not
+// wind the stamp back, unless the stamp is in the future (the clock went
+// back), where it would make every save read.
+func (s *Store) noteMarkerRead(start int64) {
+	now := s.cfg.now().UnixNano()
+	for {
+		last := s.markerReadAt.Load()
+		if last >= start && last <= now {
+			return
+		}
+		if s.markerReadAt.CompareAndSwap(last, start) {
+			return
+		}
+	}
 }
 
 // markerFreshFor reports whether the keyless store's last read of the

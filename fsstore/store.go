@@ -216,6 +216,9 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		}
 		return nil
 	}
+	// Stamped before the read, as a keyless store's re-reads are: what it
+	// shows is at least that recent.
+	readAt := c.now().UnixNano()
 	m, err := readMarker(abs)
 	if err := stopped(); err != nil {
 		return nil, err
@@ -252,7 +255,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root}
 	s.maxIdle.Store(int64(m.maxIdle))
 	s.encrypted.Store(m.encrypted)
-	s.markerReadAt.Store(c.now().UnixNano())
+	s.markerReadAt.Store(readAt)
 	if c.keysFile != "" {
 		if c.keys, err = KeysFromFile(c.keysFile); err != nil {
 			return nil, err
