@@ -13,31 +13,18 @@ import (
 	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
-// TestNFSEncryption: encryption across two NFS client hosts, in one guest
-// boot (a boot costs more than both scenarios):
+// Encryption across two NFS client hosts, scenarios of TestNFSStore (with
+// delegations off and on):
 //
-// Store: hostA opens the store with keys (which marks it encrypted) and
-// saves a session. hostB, without keys, cannot open it for writing; with
-// the keys it reads hostA's session; as an attacker it then writes a
-// cleartext {"user":"admin"} over it, which hostA refuses.
+// EncryptedStore: hostA opens the store with keys (which marks it
+// encrypted) and saves a session. hostB, without keys, cannot open it for
+// writing; with the keys it reads hostA's session; as an attacker it then
+// writes a cleartext {"user":"admin"} over it, which hostA refuses.
 //
 // KeylessHostLearns: hostB opens the store without keys; hostA then opens
 // it with keys, which marks it encrypted in the marker, and saves. hostB,
 // still running, must re-read the marker through its NFS client's caches
 // and refuse its saves (ErrKeysRequired), here on the real clock.
-func TestNFSEncryption(t *testing.T) {
-	cfg := nfstest.Config{Hosts: 2, Timeout: 4 * time.Minute}
-	nfstest.Run(t, cfg, map[string]func(*testing.T){
-		"hostA": func(t *testing.T) {
-			t.Run("Store", nfsEncryptedStoreA)
-			t.Run("KeylessHostLearns", nfsKeylessHostA)
-		},
-		"hostB": func(t *testing.T) {
-			t.Run("Store", nfsEncryptedStoreB)
-			t.Run("KeylessHostLearns", nfsKeylessHostB)
-		},
-	})
-}
 
 var nfsCryptoKey = fsstore.Key{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}
 

@@ -53,6 +53,8 @@ var nfsScenarios = []nfsScenario{
 	{name: "SweepLockedSessions", hostA: nfsSweepA, hostB: nfsSweepB},
 	{name: "RPCBudgets", hostA: nfsRPCA, hostB: nfsRPCB, direct: true},
 	{name: "TwoIDsOneStripe", hostA: nfsTwoIDsOneStripeA, hostB: nfsTwoIDsOneStripeB, direct: true},
+	{name: "EncryptedStore", hostA: nfsEncryptedStoreA, hostB: nfsEncryptedStoreB, direct: true},
+	{name: "KeylessHostLearns", hostA: nfsKeylessHostA, hostB: nfsKeylessHostB, direct: true},
 	// Last: it cuts hostA's link for longer than the lease.
 	{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB},
 }
