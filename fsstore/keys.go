@@ -262,10 +262,8 @@ func (s *Store) refusePlaintext() error {
 	}
 	s.markerMu.Lock()
 	r := s.markerReading
-	// A read stamped in the future (the clock went back) answers for
-	// none, as in markerFreshFor. One begun after asked, by a save that
-	// took the mutex first, answers.
-	if now := s.cfg.now().UnixNano(); r != nil && now >= r.start && asked-r.start < int64(keylessRecheck) {
+	// One begun after asked, by a save that took the mutex first, answers.
+	if r != nil && answers(r.start, asked, s.cfg.now().UnixNano()) {
 		s.markerMu.Unlock()
 		if h := s.testHooks.markerCheck; h != nil {
 			h("wait")
@@ -348,13 +346,18 @@ func (s *Store) noteMarkerRead(start int64) {
 }
 
 // markerFreshFor reports whether the keyless store's last read of the
-// marker answers for a save that asked at asked (store clock, Unix ns): it
-// began less than keylessRecheck before, or after. A clock that went back
-// counts as stale, rather than trusting a read stamped in the future for
-// longer than the interval.
+// marker answers for a save that asked at asked (store clock, Unix ns).
 func (s *Store) markerFreshFor(asked int64) bool {
-	now, last := s.cfg.now().UnixNano(), s.markerReadAt.Load()
-	return now >= last && asked-last < int64(keylessRecheck)
+	return answers(s.markerReadAt.Load(), asked, s.cfg.now().UnixNano())
+}
+
+// answers reports whether a read of the marker begun at start answers for
+// a save that asked at asked, the store's clock reading now (Unix ns): it
+// began less than keylessRecheck before the save asked, or after. A read
+// stamped in the future (the clock went back) answers for none, rather
+// than be trusted for longer than the interval.
+func answers(start, asked, now int64) bool {
+	return now >= start && asked-start < int64(keylessRecheck)
 }
 
 // keyring holds the AEADs of the configured keys.
