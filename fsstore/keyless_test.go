@@ -39,16 +39,8 @@ func TestKeylessStoreLearnsEncryption(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			clk := fakeclock.New()
-			keyless, err := fsstore.Open(dir, fsstore.WithClock(clk.Now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer keyless.Close()
-			keyed, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 1)), fsstore.WithClock(clk.Now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer keyed.Close()
+			keyless := openDir(t, dir, fsstore.WithClock(clk.Now))
+			keyed := openDir(t, dir, fsstore.WithKeys(mustKey(t, 1)), fsstore.WithClock(clk.Now))
 			id, fresh := newID(t), newID(t)
 			if err := keyed.Save(ctx, &fsstore.Session{ID: id, Data: []byte("secret")}); err != nil {
 				t.Fatal(err)
@@ -86,11 +78,7 @@ func TestKeylessStoreLearnsEncryption(t *testing.T) {
 func TestKeylessStoreStaysUsable(t *testing.T) {
 	ctx := context.Background()
 	clk := fakeclock.New()
-	s, err := fsstore.Open(t.TempDir(), fsstore.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, fsstore.WithClock(clk.Now))
 	id := newID(t)
 	for i := 0; i < 3; i++ {
 		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("clear")}); err != nil {
@@ -136,11 +124,7 @@ func TestKeylessSavesShareAMarkerRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			clk := fakeclock.New()
-			s, err := fsstore.Open(dir, fsstore.WithClock(clk.Now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openDir(t, dir, fsstore.WithClock(clk.Now))
 			asked := make(chan struct{}, saves)
 			var reads atomic.Int32
 			s.SetMarkerCheckHookForTest(func(stage string) {
