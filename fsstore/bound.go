@@ -72,9 +72,15 @@ func WithMaxInFlight(n int) Option {
 // directory sync after it; a Delete's unlinks). The caller's context bounds
 // the operation as a whole; without a deadline, a server that answers each
 // step just within the ceiling can keep an operation of several steps going
-// for several ceilings. A wait for another lock holder (Lock,
-// CompareAndSwap) is not bounded by it, only by the context; each call into
-// the OS while waiting is. A scan (Sweep, Stats, Rekey, Range) is bounded
+// for several ceilings. A step that has waited a ceiling while the server
+// answered the store's other calls is queued behind them (a burst fills
+// the NFS client's RPC slots, which serve calls in turn), not lost with
+// the server: it is given up on once the server has answered none of the
+// store's calls for a ceiling, and at three ceilings in any case (a server
+// that holds up one call while it answers the rest); Health and scans keep
+// one ceiling. A wait for another lock holder (Lock, CompareAndSwap) is
+// not bounded by it, only by the context; each call into the OS while
+// waiting is. A scan (Sweep, Stats, Rekey, Range) is bounded
 // by it only once its context has ended (see Store.Sweep). Only a bounded
 // Store (WithMaxInFlight) enforces it. d must be positive.
 func WithOpTimeout(d time.Duration) Option {
@@ -391,6 +397,14 @@ func (b *bounder) stopWorkers() {
 
 func (c *call) work() {
 	err := c.fn(c)
+	if err == nil && c.kind != OpLockWait {
+		// A load, save, touch or delete that succeeded had the server's
+		// answer (patience). A lock or a release may have been shared
+		// in the process, without a call; a lock attempt records its own
+		// answer. An error may come from the client alone (an argument
+		// refused, a soft mount's timeout).
+		c.op.Answered()
+	}
 	// The operation has ended for its Locked, but a release of the lock
 	// that Unlock left to it (a round trip that may hang) waits until the
 	// caller has its outcome: c may be back in the pool by then.
@@ -428,7 +442,8 @@ func (c *call) work() {
 }
 
 // wait waits for c until ctx ends or the operation has been inside the
-// filesystem for the ceiling since its last progress. Given up on inside
+// filesystem for the ceiling since its last progress (longer while the
+// store's other calls are answered: see patience). Given up on inside
 // the filesystem, it returns ErrUnavailable at once and leaves c to its
 // goroutine; given up on outside (a lock's wait for its holder), c ends by
 // itself and wait takes its outcome, unless c enters the filesystem after
@@ -453,7 +468,7 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 				continue
 			}
 			if ok, committed := c.op.Detach(); ok {
-				return b.gaveUp(c, committed, ctx.Err())
+				return b.gaveUp(c, committed, ctx.Err(), false)
 			}
 		case <-c.op.Woken:
 			// Given up on outside the filesystem, the operation entered
@@ -469,12 +484,13 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 		case <-c.timer.C:
 			inOS, since := c.op.InOS()
 			if inOS {
-				if el := time.Duration(opwatch.Now() - since); el < b.timeout {
-					c.timer.Reset(b.timeout - el)
+				rest, capped := b.patience(since)
+				if rest > 0 {
+					c.timer.Reset(rest)
 					continue
 				}
 				if ok, committed := c.op.Detach(); ok {
-					return b.gaveUp(c, committed, nil)
+					return b.gaveUp(c, committed, nil, capped)
 				}
 				continue // finished meanwhile: done has its outcome
 			}
@@ -582,9 +598,36 @@ func detachedCopy(sess *Session) *Session {
 	return &cp
 }
 
+// queuedCeilings is how many ceilings a step waits for the filesystem at
+// most while the store's other calls keep being answered (see patience).
+const queuedCeilings = 3
+
+// patience reports how much longer a step inside the filesystem since
+// since (an opwatch.Now reading) is waited for, and whether that wait ends
+// at the cap rather than after a ceiling without answers. A step is given
+// up on once it has waited a ceiling and the server has answered none of
+// the store's calls for a ceiling, and at queuedCeilings ceilings in any
+// case. A server that does not answer answers none of them; one that
+// answers others is busy (its own CPU, or the client's RPC slots, which a
+// burst of calls fills and which serve them in turn), and a step queued
+// behind the others has its answer coming. The cap gives up on a call the
+// server holds up while it answers the rest (a file in recovery).
+func (b *bounder) patience(since int64) (rest time.Duration, capped bool) {
+	end := since + int64(b.timeout)
+	if last := b.slots.LastAnswer(); last > since {
+		end = last + int64(b.timeout)
+		if limit := since + queuedCeilings*int64(b.timeout); end >= limit {
+			end, capped = limit, true
+		}
+	}
+	return time.Duration(end - opwatch.Now()), capped
+}
+
 // gaveUp is the caller's error for an operation left to finish in the
-// background. ctxErr is the context's error, nil for the ceiling.
-func (b *bounder) gaveUp(c *call, committed bool, ctxErr error) error {
+// background. ctxErr is the context's error, nil for the ceiling; capped
+// says the step then waited queuedCeilings ceilings while the server
+// answered other calls (see patience).
+func (b *bounder) gaveUp(c *call, committed bool, ctxErr error, capped bool) error {
 	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
 		b.brk.timeout()
 	}
@@ -596,6 +639,9 @@ func (b *bounder) gaveUp(c *call, committed bool, ctxErr error) error {
 		err = fmt.Errorf("fsstore: %s: %w (%w)", c.what, ErrUnavailable, ctxErr)
 	} else {
 		err = fmt.Errorf("fsstore: %s: %w: no answer within %v", c.what, ErrUnavailable, b.timeout)
+		if capped {
+			err = fmt.Errorf("fsstore: %s: %w: no answer within %v, though the filesystem answered other calls meanwhile", c.what, ErrUnavailable, queuedCeilings*b.timeout)
+		}
 	}
 	if committed {
 		err = fmt.Errorf("%w; its write was under way: %w", err, ErrInDoubt)
@@ -739,12 +785,16 @@ func (br *breaker) probe() {
 }
 
 // probeFS asks the server for the data directory's attributes, past the
-// client's attribute cache (see statFresh).
+// client's attribute cache (see statFresh). Its answer counts as one for
+// the store's steps (patience).
 func (s *Store) probeFS(hook func(string)) error {
 	if hook != nil {
 		hook("probe")
 	}
 	_, err := s.root.statFresh(s.dataDir)
+	if err == nil && s.bnd != nil {
+		s.bnd.slots.Answered()
+	}
 	return err
 }
 

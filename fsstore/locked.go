@@ -405,8 +405,9 @@ func (l *Locked) delete(c *call) error {
 // the lock is released only when it ends, so that nothing is written under
 // a lock given back; Unlock then returns at once, with an error matching
 // ErrUnavailable if that operation was given up on. On a bounded store,
-// Unlock waits for the release up to the ceiling (WithOpTimeout), or not
-// at all while the circuit breaker is open, and the release goes on in the
+// Unlock waits for the release up to the ceiling (WithOpTimeout, longer
+// while the server answers other calls), or not at all while the circuit
+// breaker is open, and the release goes on in the
 // background (ErrUnavailable).
 func (l *Locked) Unlock() error {
 	l.mu.Lock()

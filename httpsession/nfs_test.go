@@ -68,9 +68,11 @@ func waitersHoldNoSlot() map[string]func(*testing.T) {
 			// All at once: 64 saves here and 64 lock-load-save cycles on
 			// hostB start together in the guest's one CPU. Each finishes
 			// its steps late, and none may be taken for an outage (a
-			// 503): the store's ceiling counts a step, not the queue,
-			// and the saves of these keyless stores share their re-reads
-			// of the marker rather than take turns at them.
+			// 503): the store's ceiling counts a step, not the queue;
+			// a step queued behind the others in the NFS client waits
+			// while they are answered; and the saves of these keyless
+			// stores share their re-reads of the marker rather than take
+			// turns at them.
 			release()
 			for range busy {
 				if got := <-done; got != "200 " {

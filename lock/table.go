@@ -451,6 +451,10 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 			w.RunHook("lock")
 			var err error
 			l, err = t.be.try(file)
+			if err == nil {
+				// Granted or refused, by the server on NFS: it answers.
+				w.Answered()
+			}
 			w.Exit()
 			if !tried {
 				w.RunHook("lock-first-done") // tests: what follows are polls

@@ -25,10 +25,38 @@ const (
 )
 
 // Bound counts the operations of a store inside the filesystem, those given
-// up on included, against a maximum.
+// up on included, against a maximum, and records when the server last
+// answered one of them (LastAnswer).
 type Bound struct {
 	n   atomic.Int64
 	Max int64
+	// answered is when the server last answered a call under the bound
+	// (a Now reading, 0 before the first): see LastAnswer.
+	answered atomic.Int64
+}
+
+// LastAnswer reports when the server last answered a call of an
+// operation under the bound (a Now reading; 0 if it has not yet): see
+// Answered. A call still waiting long after others were answered since it
+// began is queued behind them (in the client's RPC slots, for a saturated
+// CPU), not lost with the server.
+func (b *Bound) LastAnswer() int64 { return b.answered.Load() }
+
+// Answered records that the server answered a call just now. Callers say
+// so only where it did: a call that returned an error may not have reached
+// it (a soft mount's timeout), and an operation may end without a call (an
+// argument refused, a lock shared in the process). The latest reading
+// wins: a goroutine delayed between its reading and its store never winds
+// the record back.
+func (b *Bound) Answered() { b.answer(Now()) }
+
+func (b *Bound) answer(now int64) {
+	for {
+		last := b.answered.Load()
+		if now <= last || b.answered.CompareAndSwap(last, now) {
+			return
+		}
+	}
 }
 
 // TryAcquire takes a slot if one is free.
@@ -212,6 +240,14 @@ func (o *Op) MarkInOS() {
 func (o *Op) Progress() {
 	if o != nil && o.state.Load()&inOS != 0 {
 		o.since.Store(Now())
+	}
+}
+
+// Answered records on the operation's Bound, if any, that the server
+// answered one of its calls (see Bound.Answered).
+func (o *Op) Answered() {
+	if o != nil && o.Bound != nil {
+		o.Bound.Answered()
 	}
 }
 

@@ -221,3 +221,38 @@ func TestProgress(t *testing.T) {
 	var nilOp *Op
 	nilOp.Progress()
 }
+
+// TestLastAnswer: an answer is recorded on the operation's Bound only
+// where the caller says the server answered (not by entering or leaving
+// the OS), not at all without a Bound, and the record never moves back.
+func TestLastAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		steps    func(o *Op)
+		answered bool
+	}{
+		{"answered", func(o *Op) { o.Enter(); o.Answered(); o.Exit() }, true},
+		{"poll-answered", func(o *Op) { o.EnterPoll(); o.Answered(); o.Exit() }, true},
+		{"call-returned-unanswered", func(o *Op) { o.Enter(); o.Exit() }, false},
+		{"operation-ended", func(o *Op) { o.MarkInOS(); o.Exit() }, false},
+		{"abandoned-before-call", func(o *Op) { o.Abandon(); o.Enter() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &Bound{Max: 1}
+			tc.steps(&Op{Bound: b})
+			if got := b.LastAnswer() != 0; got != tc.answered {
+				t.Fatalf("answer recorded: %v, want %v", got, tc.answered)
+			}
+		})
+	}
+	var nilOp *Op
+	nilOp.Answered()
+	(&Op{}).Answered() // no Bound: nothing to record on
+	b := &Bound{}
+	b.Answered()
+	last := b.LastAnswer()
+	b.answer(last - 1)
+	if got := b.LastAnswer(); got != last {
+		t.Fatalf("an older reading moved the record from %d to %d", last, got)
+	}
+}
