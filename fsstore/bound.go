@@ -398,11 +398,12 @@ func (b *bounder) stopWorkers() {
 func (c *call) work() {
 	err := c.fn(c)
 	if err == nil && c.kind != OpLockWait {
-		// A load, save, touch or delete that succeeded had the server's
-		// answer (patience). A lock or a release may have been shared
-		// in the process, without a call; a lock attempt records its own
-		// answer. An error may come from the client alone (an argument
-		// refused, a soft mount's timeout).
+		// A load, save, compare-and-swap, touch or delete that
+		// succeeded had the server's answer (patience). A lock or a
+		// release may have been shared in the process, without a call;
+		// a lock attempt granted records its own answer. An error may
+		// come from the client alone (an argument refused, a soft
+		// mount's timeout).
 		c.op.Answered()
 	}
 	// The operation has ended for its Locked, but a release of the lock
@@ -785,14 +786,15 @@ func (br *breaker) probe() {
 }
 
 // probeFS asks the server for the data directory's attributes, past the
-// client's attribute cache (see statFresh). Its answer counts as one for
-// the store's steps (patience).
+// client's attribute cache (see statFresh). Where that fetch is forced
+// (Linux), its success counts as the server's answer for the store's steps
+// (patience); elsewhere the cache may have answered.
 func (s *Store) probeFS(hook func(string)) error {
 	if hook != nil {
 		hook("probe")
 	}
 	_, err := s.root.statFresh(s.dataDir)
-	if err == nil && s.bnd != nil {
+	if err == nil && s.bnd != nil && statFreshForced {
 		s.bnd.slots.Answered()
 	}
 	return err

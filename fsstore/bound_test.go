@@ -1388,6 +1388,7 @@ func TestCeilingWaitsWhileOthersAnswered(t *testing.T) {
 			answered = "though the filesystem answered other calls meanwhile"
 			silent   = "no answer within 1s"
 		)
+		tooLarge := make([]byte, 1<<20+1) // past the default WithMaxSize
 		for _, tc := range []struct {
 			name   string
 			others func(s *fsstore.Store, id string) error // made meanwhile, for answers; nil: none
@@ -1400,13 +1401,25 @@ func TestCeilingWaitsWhileOthersAnswered(t *testing.T) {
 			{"answers-stop", loadOf, ceiling / 2, 0, silent},
 			{"silent", nil, 0, 0, silent},
 			{"refused-calls", func(s *fsstore.Store, id string) error {
-				err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: make([]byte, 5<<20)})
+				err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: tooLarge})
 				if errors.Is(err, fsstore.ErrTooLarge) {
 					return nil
 				}
 				return fmt.Errorf("oversized save: %v, want ErrTooLarge", err)
 			}, 0, 0, silent},
+			// A lock granted is an answer too (not while the lock
+			// attempts are what hangs).
+			{"locks-granted", func(s *fsstore.Store, id string) error {
+				l, err := s.Lock(context.Background(), id, fsstore.Exclusive)
+				if err != nil {
+					return err
+				}
+				return l.Unlock()
+			}, 0, 0, answered},
 		} {
+			if tc.name == "locks-granted" && op.site == "lock" {
+				continue
+			}
 			t.Run(op.site+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				f := newBoundFixture(t, fsstore.WithOpTimeout(ceiling))
@@ -1440,7 +1453,7 @@ func TestCeilingWaitsWhileOthersAnswered(t *testing.T) {
 				var stopOnce sync.Once
 				stopOthers := func() { stopOnce.Do(func() { close(stop) }) }
 				if tc.stop > 0 {
-					time.AfterFunc(tc.stop, stopOthers)
+					defer time.AfterFunc(tc.stop, stopOthers).Stop()
 				}
 				if tc.hold > 0 {
 					// The clock passing, not an event: the step's length

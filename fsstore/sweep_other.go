@@ -11,6 +11,8 @@ type fileID struct {
 	mtime    time.Time
 }
 
+const statFreshForced = false
+
 func (*rootDir) statFresh(p string) (fileID, error) { return fileID{}, platformErr }
 
 type shardDir struct{ path string }

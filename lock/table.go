@@ -451,8 +451,10 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 			w.RunHook("lock")
 			var err error
 			l, err = t.be.try(file)
-			if err == nil {
-				// Granted or refused, by the server on NFS: it answers.
+			if l != nil {
+				// Granted: on NFS by the server. A refusal may come from
+				// the client alone (the NFS client refuses a lock that
+				// another process on this host holds without asking).
 				w.Answered()
 			}
 			w.Exit()
