@@ -636,13 +636,13 @@ func (b *bounder) gaveUp(c *call, committed bool, ctxErr error, capped bool) err
 		c.l.markBroken()
 	}
 	var err error
-	if ctxErr != nil {
+	switch {
+	case ctxErr != nil:
 		err = fmt.Errorf("fsstore: %s: %w (%w)", c.what, ErrUnavailable, ctxErr)
-	} else {
+	case capped:
+		err = fmt.Errorf("fsstore: %s: %w: no answer within %v, though the filesystem answered other calls meanwhile", c.what, ErrUnavailable, queuedCeilings*b.timeout)
+	default:
 		err = fmt.Errorf("fsstore: %s: %w: no answer within %v", c.what, ErrUnavailable, b.timeout)
-		if capped {
-			err = fmt.Errorf("fsstore: %s: %w: no answer within %v, though the filesystem answered other calls meanwhile", c.what, ErrUnavailable, queuedCeilings*b.timeout)
-		}
 	}
 	if committed {
 		err = fmt.Errorf("%w; its write was under way: %w", err, ErrInDoubt)

@@ -407,8 +407,8 @@ func (l *Locked) delete(c *call) error {
 // ErrUnavailable if that operation was given up on. On a bounded store,
 // Unlock waits for the release up to the ceiling (WithOpTimeout, longer
 // while the server answers other calls), or not at all while the circuit
-// breaker is open, and the release goes on in the
-// background (ErrUnavailable).
+// breaker is open, and the release goes on in the background
+// (ErrUnavailable).
 func (l *Locked) Unlock() error {
 	l.mu.Lock()
 	if l.unlocked {

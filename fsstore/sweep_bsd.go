@@ -8,13 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// statID returns the identity of name in dfd (no symlink followed). These
-// systems have no Linux AT_STATX_FORCE_SYNC: it is an fstatat, exact on
-// local filesystems; on an NFS client it may come from the attribute cache.
 // statFreshForced: a plain fstatat may be answered from the client's
 // attribute cache.
 const statFreshForced = false
 
+// statID returns the identity of name in dfd (no symlink followed). These
+// systems have no Linux AT_STATX_FORCE_SYNC: it is an fstatat, exact on
+// local filesystems; on an NFS client it may come from the attribute cache.
 func statID(dfd int, name string) (fileID, string, error) {
 	var st unix.Stat_t
 	_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })

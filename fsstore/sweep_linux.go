@@ -6,14 +6,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// statID returns the identity of name in dfd (no symlink followed) from the
-// file server, not from this client's attribute cache: statx with
-// AT_STATX_FORCE_SYNC sends a GETATTR on NFS, by the cached file handle:
-// call Store.revalidateName first for the name's current file.
 // statFreshForced: statID asks the server past the attribute cache
 // (AT_STATX_FORCE_SYNC), so its success is the server's answer.
 const statFreshForced = true
 
+// statID returns the identity of name in dfd (no symlink followed) from the
+// file server, not from this client's attribute cache: statx with
+// AT_STATX_FORCE_SYNC sends a GETATTR on NFS, by the cached file handle:
+// call Store.revalidateName first for the name's current file.
 func statID(dfd int, name string) (fileID, string, error) {
 	var stx unix.Statx_t
 	_, err := retryEINTR(func() (int, error) {
