@@ -128,12 +128,13 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // host, waits for the first (or for ctx).
 //
 // Stripe lock files are never removed (see the lock package); files the
-// store did not write are never removed: an expired file named like a
-// record goes only if it starts like one (or like what a power loss leaves
-// of one: empty, or zeros). On NFS, where reading it would cost more round
-// trips than removing it, only its size is checked: a file shorter than a
-// record's header is kept, a longer one with a record's name and place is
-// taken for a record.
+// store did not write are never removed: directories, symbolic links, any
+// name that is not a record's or a temp file's, and a file with a
+// record's name that is too short to be one (shorter than a record's
+// header, and not empty as a power loss leaves one). A longer file with a
+// record's name, in the shard that name selects, is taken for a record:
+// Sweep does not open it to read its header (see ours), so keep your own
+// files out of the data directory.
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then, and records it moved aside are settled before it returns.
@@ -579,33 +580,17 @@ func startsLikeRecord(head []byte, size int64) bool {
 }
 
 // ours reports whether an expired file named like a record is one the
-// store wrote, so that the sweep may remove it. Its size is known from the
-// directory listing, free. On local filesystems its header is read too (an
-// open and a read, no round trip). On NFS that would cost an OPEN, a READ
-// and a CLOSE per removal, more than the removal itself (see the removal
-// protocol in docs/design.md), so the size alone decides there. A file
-// replaced since the listing (by a Save) is not judged here: the check
-// after the move aside tells it apart by its inode. A file it cannot read
-// is an error, and kept.
-func (sw *sweeper) ours(sd shardDir, name string, st fileStat) (bool, error) {
-	if !sizeOfRecord(st.size) {
-		return false, nil
-	}
-	if sw.s.nfs {
-		return true, nil
-	}
-	p := filepath.Join(sd.path, name)
-	head, now, err := sw.s.readHeader(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return true, nil // gone: the move aside finds nothing
-	case err != nil:
-		return false, &fs.PathError{Op: "read", Path: p, Err: err}
-	case now.ino != st.ino || now.dev != st.dev:
-		return true, nil // replaced: the check after the move puts it back
-	}
-	return startsLikeRecord(head, now.size), nil
-}
+// store wrote, so that the sweep may remove it: it is, unless it is too
+// short to be one. Its size comes with the directory listing, free. The
+// sweep does not open it to look at its header, on any filesystem: on NFS
+// that is an OPEN, a READ and a CLOSE per removal, more than the removal
+// itself, and on a local disk one cold block read per removal, which
+// doubled a cold sweep's time and data read (docs/measurements.md). What
+// that look would protect is a file that imitates a record's 32-hex name,
+// its shard and its size, which only a person or another program puts in
+// data/. A file replaced since the listing (by a Save) is not judged here:
+// the check after the move aside tells it apart by its inode.
+func ours(st fileStat) bool { return sizeOfRecord(st.size) }
 
 // judge decides about a record from its directory entry's attributes
 // (on NFS the READDIR reply primes them, so this costs no round trip):
@@ -634,11 +619,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time
 		}
 		return candidate{}, false, sw.removeRecord(ctx, sd.path, name)
 	}
-	switch ok, err := sw.ours(sd, name, st); {
-	case err != nil:
-		sw.fail(err)
-		return candidate{}, false, nil
-	case !ok:
+	if !ours(st) {
 		sw.foreign.Add(1)
 		return candidate{}, false, nil
 	}

@@ -409,12 +409,11 @@ func TestSweepConcurrentWithLockers(t *testing.T) {
 	}
 }
 
-// A file the store did not write is never removed, even when it has a
-// record's name in the shard that name selects: the sweep removes only
-// what starts like a record, or like what a power loss leaves of one (an
-// empty file, or zeros where the header should be). On NFS, where the
-// sweep reads no record, only the size tells (see docs/design.md): files
-// shorter than a record's header are kept there too.
+// A file with a record's name in the shard that name selects is judged by
+// its size alone, on every filesystem (the sweep reads no record, see
+// docs/design.md): one shorter than a record's header is not the store's
+// and is kept; an empty one is what a power loss leaves of a record, and
+// goes with it; a longer one is taken for a record.
 func TestSweepKeepsForeignFilesNamedLikeRecords(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -423,7 +422,8 @@ func TestSweepKeepsForeignFilesNamedLikeRecords(t *testing.T) {
 		removed bool
 	}{
 		{"short text", []byte("not ours"), false},
-		{"long text", []byte(strings.Repeat("a line the operator wrote\n", 10)), false},
+		{"62 bytes of text", []byte(strings.Repeat("x", 62) + "\n"), false},
+		{"64 bytes of text: taken for a record", []byte(strings.Repeat("x", 63) + "\n"), true},
 		{"63 bytes", make([]byte, 63), false},
 		{"empty: a power loss", nil, true},
 		{"zeros: a power loss", make([]byte, 200), true},
