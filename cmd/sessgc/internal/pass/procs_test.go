@@ -14,19 +14,21 @@ func TestThreadsFor(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     string // "" for unset
+		onNFS   bool
 		workers int
 		want    int
 	}{
-		{"raised to a P per worker plus one", "", orig + 15, orig + 16},
-		{"never lowered", "", 0, orig},
-		{"explicit GOMAXPROCS kept", "3", orig + 15, orig},
+		{"raised to a P per worker plus one", "", true, orig + 15, orig + 16},
+		{"never lowered", "", true, 0, orig},
+		{"explicit GOMAXPROCS kept", "3", true, orig + 15, orig},
+		{"local filesystem: kept", "", false, orig + 15, orig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.env != "" {
 				t.Setenv("GOMAXPROCS", tt.env)
 			}
-			restore := ThreadsFor(tt.workers)
+			restore := ThreadsFor(tt.onNFS, tt.workers)
 			if got := runtime.GOMAXPROCS(0); got != tt.want {
 				t.Errorf("GOMAXPROCS during the pass = %d, want %d", got, tt.want)
 			}

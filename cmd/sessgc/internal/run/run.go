@@ -345,7 +345,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 			}
 		},
 	}
-	defer pass.ThreadsFor(opts.Concurrency)()
+	defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
 	var st fsstore.SweepStats
 	// A dry run changes nothing, so it needs no fleet lock.
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, MaxDuration: opts.MaxDuration}

@@ -114,7 +114,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 			return err
 		}
 		defer s.Close()
-		defer pass.ThreadsFor(opts.Concurrency)()
+		defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
 		got, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge})
 		switch {
 		case errors.Is(err, fsstore.ErrUnavailable):
