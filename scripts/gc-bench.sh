@@ -3,12 +3,10 @@
 #
 # Builds two stores of N sessions each (default 1,000,000, 1 KiB each,
 # depth-1 shards) with 10% aged 48 h, one for each program, both written by
-# gcgen as an application writes a store: sessions created in random order
-# across the shards, so that a shard's inodes lie scattered over the inode
-# tables. (A copy made with cp -a would lay each directory's inodes out
-# together, and a cold scan of it reads a third of the blocks: the program
-# given the copy would be measured on an easier disk.) Then, on the same
-# machine and in the same run:
+# gcgen as an application writes a store (sessions created in random order
+# across the shards), so that neither program meets a tree laid out
+# differently, as a cp -a copy is. Then, on the same machine and in the
+# same run:
 #   find FINDSTORE -type f -mmin +1440 -delete  (what PHP operators run today)
 #   sessgc run --dir STORE --json               (lock-aware sweep)
 # each under /usr/bin/time -v after dropping the page cache (when allowed),
