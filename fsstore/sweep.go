@@ -581,7 +581,8 @@ func startsLikeRecord(head []byte, size int64) bool {
 
 // ours reports whether an expired file named like a record is one the
 // store wrote, so that the sweep may remove it: it is, unless it is too
-// short to be one. Its size comes with the directory listing, free. The
+// short to be one, or no longer a regular file (swapped since the listing,
+// which said it was: moved aside, a directory could not be put back). Its size comes with the directory listing, free. The
 // sweep does not open it to look at its header, on any filesystem: on NFS
 // that is an OPEN, a READ and a CLOSE per removal, more than the removal
 // itself, and on a local disk one cold block read per removal, which
@@ -590,7 +591,7 @@ func startsLikeRecord(head []byte, size int64) bool {
 // its shard and its size, which only a person or another program puts in
 // data/. A file replaced since the listing (by a Save) is not judged here:
 // the check after the move aside tells it apart by its inode.
-func ours(st fileStat) bool { return sizeOfRecord(st.size) }
+func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 
 // judge decides about a record from its directory entry's attributes
 // (on NFS the READDIR reply primes them, so this costs no round trip):

@@ -422,7 +422,7 @@ func TestSweepKeepsForeignFilesNamedLikeRecords(t *testing.T) {
 		removed bool
 	}{
 		{"short text", []byte("not ours"), false},
-		{"62 bytes of text", []byte(strings.Repeat("x", 62) + "\n"), false},
+		{"62 bytes of text", []byte(strings.Repeat("x", 61) + "\n"), false},
 		{"64 bytes of text: taken for a record", []byte(strings.Repeat("x", 63) + "\n"), true},
 		{"63 bytes", make([]byte, 63), false},
 		{"empty: a power loss", nil, true},

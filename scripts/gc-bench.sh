@@ -1,5 +1,5 @@
 #!/bin/sh
-# gc-bench.sh: sessgc against the find(1) baseline on identical trees.
+# gc-bench.sh: sessgc against the find(1) baseline on two trees written alike.
 #
 # Builds two stores of N sessions each (default 1,000,000, 1 KiB each,
 # depth-1 shards) with 10% aged 48 h, one for each program, both written by
@@ -15,7 +15,9 @@
 # peak RSS, CPU (user + system seconds) and data read (GNU time's "file
 # system inputs", 512-byte blocks). Before the warm passes both trees are
 # read once (find without -delete), so that neither warm pass pays for the
-# other's cold one. Needs GNU time (apt-get install time) and about 9 GB free.
+# other's cold one. Needs GNU time (apt-get install time) and about 9 GB free;
+# dropping the caches and freezing the file system (fsfreeze, util-linux)
+# need root, and without them the cold passes are not cold.
 #
 # Usage: scripts/gc-bench.sh [WORKDIR] [N] [CONCURRENCY]
 set -eu
@@ -57,8 +59,14 @@ done
 mnt=$(df --output=target "$WORK" | tail -n 1)
 dropcache() {
 	sync
-	if [ "$mnt" != / ] && fsfreeze -f "$mnt" 2>/dev/null; then
+	if [ "$mnt" = / ]; then
+		echo "(work directory on /, not frozen: the tree written last may start warmer)"
+	elif fsfreeze -f "$mnt" 2>/dev/null; then
+		# Never leave the file system frozen, whatever stops the script.
+		trap 'fsfreeze -u "$mnt"' EXIT
+		trap 'exit 130' INT TERM
 		fsfreeze -u "$mnt"
+		trap - EXIT INT TERM
 	else
 		echo "(could not freeze $mnt: the tree written last may start warmer)"
 	fi
