@@ -581,10 +581,11 @@ func startsLikeRecord(head []byte, size int64) bool {
 
 // ours reports whether an expired file named like a record is one the
 // store wrote, so that the sweep may remove it: it is, unless it is too
-// short to be one, or no longer a regular file (swapped since the listing,
-// which said it was: moved aside, a directory could not be put back). Its size comes with the directory listing, free. The
-// sweep does not open it to look at its header, on any filesystem: on NFS
-// that is an OPEN, a READ and a CLOSE per removal, more than the removal
+// short to be one, or no longer a regular file (swapped in since the
+// listing, which said regular: once moved aside, a directory could not be
+// put back). Its size comes with the directory listing, free. The sweep
+// does not open it to look at its header, on any filesystem: on NFS that
+// is an OPEN, a READ and a CLOSE per removal, more than the removal
 // itself, and on a local disk one cold block read per removal, which
 // doubled a cold sweep's time and data read (docs/measurements.md). What
 // that look would protect is a file that imitates a record's 32-hex name,

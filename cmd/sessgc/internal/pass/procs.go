@@ -22,9 +22,10 @@ import (
 //
 // Not elsewhere, on a local filesystem say: there a call blocks for a
 // disk read at most, the runtime's hand-off is cheap next to it, and more
-// Ps than CPUs only add threads that contend for them. On ext4 (2 CPUs, 16 workers) a warm
-// sweep of 180,000 records took 0.42 s and 0.79 s of CPU with a P per
-// worker, 0.35 s and 0.65 s without (docs/measurements.md).
+// Ps than CPUs only add threads that contend for them. On ext4 (2 CPUs,
+// 16 workers) a warm sweep of 180,000 records took 0.42 s and 0.79 s of
+// CPU with a P per worker, 0.35 s and 0.65 s without
+// (docs/measurements.md).
 func ThreadsFor(onNFS bool, workers int) (restore func()) {
 	if _, set := os.LookupEnv("GOMAXPROCS"); set || !onNFS {
 		return func() {}
