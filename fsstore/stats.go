@@ -47,7 +47,7 @@ type Stats struct {
 	LockFiles    int64 // stripe lock files and the marker's lock file (never removed)
 	Leases       int64 // lease lock files, held or abandoned
 	StaleLeases  int64 // lease files a sweep would remove
-	Foreign      int64 // files and directories the store did not write, anywhere in it (never removed)
+	Foreign      int64 // files and directories anywhere in it not taken for the store's (see Store.Sweep; never removed)
 	Bytes        int64 // bytes in all regular files counted above
 
 	// OldestExpiry and NewestExpiry bound the expiry of the session records
@@ -287,8 +287,8 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 	})
 }
 
-// The sweep and Stats count the same files as foreign (files the store did
-// not write, never removed): these rules, one per kind of directory, and
+// The sweep and Stats count the same files as foreign (not taken for the
+// store's, never removed): these rules, one per kind of directory, and
 // in the shard directories anything that is not a regular file named like
 // a record or a temp file.
 

@@ -97,7 +97,7 @@ type SweepStats struct {
 	// past the marker's max idle but not the largest it ever held.
 	SkippedLocked  int64
 	SkippedRenewed int64 // saved or touched after the scan judged it: put back
-	Foreign        int64 // files and directories the store did not write, anywhere in it: never removed
+	Foreign        int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
 	Errors         int64
 	Duration       time.Duration
 }
@@ -127,14 +127,14 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // One Sweep at a time runs on a store: a second one, from any process or
 // host, waits for the first (or for ctx).
 //
-// Stripe lock files are never removed (see the lock package); files the
-// store did not write are never removed: directories, symbolic links, any
-// name that is not a record's or a temp file's, and a file with a
-// record's name that is too short to be one (shorter than a record's
-// header, and not empty as a power loss leaves one). A longer file with a
-// record's name, in the shard that name selects, is taken for a record:
-// Sweep does not open it to read its header (see ours), so keep your own
-// files out of the data directory.
+// Stripe lock files are never removed (see the lock package). Sweep
+// judges what is the store's by name, place, type and size, without
+// opening the file: a regular file with a record's name, in the shard that
+// name selects, that is empty (as a power loss leaves one) or at least a
+// record's header long, is taken for a record, so keep your own files out
+// of the data directory. Everything else that is not a temp or lease file
+// is foreign and never removed: directories, symbolic links, other names,
+// and files too short to be a record.
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then, and records it moved aside are settled before it returns.
