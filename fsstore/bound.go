@@ -150,6 +150,13 @@ type BreakerObserver interface {
 	ObserveBreaker(BreakerState)
 }
 
+// Bounded reports whether the Store bounds its operations
+// (WithMaxInFlight n ≥ 1: by default on NFS and EFS, not on a local
+// filesystem). Only then may a call wait on a server that does not answer,
+// so code that hands a store call to a goroutine of its own to stop
+// waiting for it needs to do so only then.
+func (s *Store) Bounded() bool { return s.bnd != nil }
+
 // Breaker reports the state of the Store's circuit breaker (always
 // BreakerClosed for a Store that is not bounded).
 func (s *Store) Breaker() BreakerState {
