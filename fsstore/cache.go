@@ -22,6 +22,11 @@ import (
 // twice more, or deleted and saved again, within that tick. The hit saves the
 // OPEN, READ and CLOSE on NFS (2 round trips instead of 3), the payload
 // read, the checksum and the allocation; a touched record is read again.
+//
+// An entry is also served only under the key set it was opened with: what
+// a record may be opened with changes when the keys file is reloaded (a
+// retired key, see docs/security.md), and the cache must not outlive that
+// judgement.
 type cache struct {
 	maxEntries, maxBytes int
 	root                 *rootDir
@@ -37,6 +42,7 @@ type cacheEntry struct {
 	header  record.Header
 	payload []byte
 	st      fileStat // of the file it was read from
+	keys    *keyring // the key set it was opened with (nil: none)
 }
 
 func newCache(entries, maxBytes int) *cache {
@@ -44,14 +50,18 @@ func newCache(entries, maxBytes int) *cache {
 }
 
 // get returns a copy of the cached entry for name if the file at path still
-// holds the same record. The payload is copied into dst's capacity when it
-// fits there.
-func (c *cache) get(name, path string, dst []byte) (cacheEntry, bool) {
+// holds the same record and the entry was opened with keys, the key set in
+// use. The payload is copied into dst's capacity when it fits there.
+func (c *cache) get(name, path string, keys *keyring, dst []byte) (cacheEntry, bool) {
 	c.mu.Lock()
 	el, ok := c.items[name]
 	var e cacheEntry
 	if ok {
 		e = *el.Value.(*cacheEntry)
+		if e.keys != keys {
+			c.removeLocked(el)
+			ok = false
+		}
 	}
 	c.mu.Unlock()
 	if !ok {
@@ -75,12 +85,13 @@ func (c *cache) get(name, path string, dst []byte) (cacheEntry, bool) {
 	return e, true
 }
 
-// put stores a decoded record read from a file whose attributes are st.
-func (c *cache) put(name string, h record.Header, payload []byte, st fileStat) {
+// put stores a record read from a file whose attributes are st and opened
+// with keys.
+func (c *cache) put(name string, h record.Header, payload []byte, st fileStat, keys *keyring) {
 	if len(payload) > c.maxBytes {
 		return
 	}
-	e := &cacheEntry{name: name, header: h, payload: payload, st: st}
+	e := &cacheEntry{name: name, header: h, payload: payload, st: st, keys: keys}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[name]; ok {

@@ -276,3 +276,53 @@ func TestCloseDuringKeysReload(t *testing.T) {
 		t.Fatalf("%d goroutines a minute after the reload could go on, %d before the store", runtime.NumGoroutine(), goroutines)
 	}
 }
+
+// TestKeysFileRetireReachesCache retires a key through the keys file and
+// checks that a record it sealed is refused from then on, by every way of
+// loading it, also when the store caches decoded records: a cache filled
+// under the old key set must not outlive the reload (docs/security.md,
+// retiring a key).
+func TestKeysFileRetireReachesCache(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []fsstore.Option
+	}{
+		{"no cache", nil},
+		{"cache", []fsstore.Option{fsstore.WithCache(100, 1<<20)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "keys")
+			k1, k2 := mustKey(t, 1), mustKey(t, 2)
+			writeFile0600(t, path, keysFileText(k1))
+			ev := make(reloadEvents, 16)
+			s, err := fsstore.Open(t.TempDir(), append([]fsstore.Option{fsstore.WithKeysFile(path), fsstore.WithObserver(ev)}, tc.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("sealed with key 1")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Load(ctx, id); err != nil { // fills the cache, if any
+				t.Fatal(err)
+			}
+			renameOver(t, path, keysFileText(k2)) // key 1 retired
+			if got := waitReload(t, ev); got != fsstore.OutcomeOK {
+				t.Fatalf("reload outcome %v", got)
+			}
+			if got, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) {
+				t.Errorf("Load after key 1 was retired: %v, %v; want ErrUnknownKey", got, err)
+			}
+			lk, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lk.Unlock()
+			if got, err := lk.Load(ctx); !errors.Is(err, fsstore.ErrUnknownKey) {
+				t.Errorf("Locked.Load after key 1 was retired: %v, %v; want ErrUnknownKey", got, err)
+			}
+		})
+	}
+}

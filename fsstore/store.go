@@ -521,8 +521,9 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 	// "no such file" for a session another host has just created.
 	// The cache's revalidation opens the file too, so this comes first.
 	s.refreshDir(p)
+	kr := s.keys.Load() // one key set for the cache's judgement and the record's
 	if s.cache != nil {
-		if e, ok := s.cache.get(k.name, p, buf); ok {
+		if e, ok := s.cache.get(k.name, p, kr, buf); ok {
 			h, pl, st = e.header, e.payload, e.st
 			goto decoded
 		}
@@ -569,7 +570,7 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 			return nil, s.readError(p, err)
 		}
 		h, pl, err = record.Split(b)
-		if err == nil && (h.Flags&record.FlagEncrypted == 0 || s.keys.Load() == nil) {
+		if err == nil && (h.Flags&record.FlagEncrypted == 0 || kr == nil) {
 			err = record.VerifyChecksum(b)
 		}
 		if err != nil {
@@ -593,13 +594,13 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 			}
 			return sess, nil
 		}
-		if pl, err = s.unseal(&h, k.name, pl); err != nil {
+		if pl, err = s.unsealWith(kr, &h, k.name, pl); err != nil {
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
 		if s.cache != nil {
 			// The cache keeps a copy of its own: pl may be in the
 			// caller's buffer, which it reuses for other sessions.
-			s.cache.put(k.name, h, append([]byte(nil), pl...), st)
+			s.cache.put(k.name, h, append([]byte(nil), pl...), st, kr)
 		}
 		if keep != nil {
 			*keep, kept = kept, keptFile{} // read live: expired returned above
