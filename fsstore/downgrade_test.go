@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +258,64 @@ func TestRetiredKey(t *testing.T) {
 	}
 	if got, err := s2.Load(ctx, id); err != nil || string(got.Data) != "new" {
 		t.Fatalf("after CompareAndSwap: %v", err)
+	}
+}
+
+// TestMaintenanceRekeyLeavesPlaintextStoreAlone opens a plaintext store in
+// use by a keyless host the way a maintenance tool (sessgc rekey) does:
+// with keys and WithMaintenanceOnly. Without WithPlaintextMigration it must
+// not mark the store encrypted, whose keyless hosts would then fail every
+// save and every restart, and Rekey refuses it with ErrNotEncrypted,
+// rewriting nothing. With WithPlaintextMigration (the operator's statement
+// that the store is being migrated) it marks the store and encrypts.
+func TestMaintenanceRekeyLeavesPlaintextStoreAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	app, err := fsstore.Open(dir) // a keyless application host, running throughout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	id := newID(t)
+	if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("before")}); err != nil {
+		t.Fatal(err)
+	}
+	k := mustKey(t, 1)
+
+	tool, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithCreate(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := tool.Rekey(ctx, fsstore.RekeyOptions{})
+	tool.Close()
+	if !errors.Is(err, fsstore.ErrNotEncrypted) || st.Scanned != 0 {
+		t.Errorf("Rekey of a store no host opened with keys: %+v, %v; want ErrNotEncrypted and nothing scanned", st, err)
+	}
+	marker, err := os.ReadFile(filepath.Join(dir, fsstore.MarkerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(marker), "encrypted") {
+		t.Errorf("a maintenance open with keys marked the store encrypted:\n%s", marker)
+	}
+	restarted, err := fsstore.Open(dir) // a keyless host restarting
+	if err != nil {
+		t.Fatalf("keyless Open after the maintenance open: %v", err)
+	}
+	restarted.Close()
+	if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("after")}); err != nil {
+		t.Errorf("keyless save after the maintenance open: %v", err)
+	}
+
+	mig, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithPlaintextMigration(), fsstore.WithCreate(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mig.Close()
+	if st, err := mig.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Plaintext != 1 {
+		t.Errorf("Rekey while migrating: %+v, %v; want the one plaintext record encrypted", st, err)
+	}
+	if _, err := fsstore.Open(dir); !errors.Is(err, fsstore.ErrKeysRequired) {
+		t.Errorf("keyless Open after the migration's rekey: %v, want ErrKeysRequired", err)
 	}
 }

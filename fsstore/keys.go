@@ -48,6 +48,11 @@ var (
 	// other hosts refuse. Open fails with it unless WithMaintenanceOnly is
 	// given, and saves through a WithMaintenanceOnly store fail with it.
 	ErrKeysRequired = errors.New("store is encrypted: open it WithKeys")
+	// ErrNotEncrypted reports, from Rekey, a store whose marker does not
+	// say it is encrypted: no process has opened it with keys yet, and
+	// the hosts running without keys would fail every save if a rekey
+	// turned it encrypted (see WithMaintenanceOnly).
+	ErrNotEncrypted = errors.New("store is not encrypted: no process has opened it WithKeys")
 )
 
 // ParseKeys reads a key set: one key per line, "ID BASE64SECRET", the newest
@@ -164,7 +169,13 @@ func WithPlaintextMigration() Option {
 // maintenance that never writes a session: Sweep, Stats, Delete. Without
 // it, Open refuses an encrypted store when no keys are given
 // (ErrKeysRequired); with it, Save, CompareAndSwap and locked saves fail
-// with ErrKeysRequired. It changes nothing when keys are given.
+// with ErrKeysRequired. With keys, for Rekey, it leaves the marker as it
+// is unless WithPlaintextMigration is given too: a maintenance tool turns
+// a store encrypted, which makes every application host still running
+// without keys fail its saves, only when told that the store is being
+// migrated to encryption. Otherwise the first application host opened
+// WithKeys marks it (see WithKeys), and Rekey refuses a store not marked
+// yet (ErrNotEncrypted).
 func WithMaintenanceOnly() Option {
 	return optionFunc(func(c *config) { c.maintenanceOnly = true })
 }

@@ -308,7 +308,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	// open.
 	ctx, cancel := context.WithTimeout(ctx, openRaiseTimeout)
 	err = s.ensureMaxIdle(ctx, c.idle)
-	if err == nil && kr != nil && !s.layout.encrypted {
+	if err == nil && kr != nil && !s.layout.encrypted && (!c.maintenanceOnly || c.plaintextMigration) {
 		err = s.markEncrypted(ctx)
 	}
 	cancel()

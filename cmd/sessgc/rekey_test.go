@@ -161,15 +161,25 @@ func TestRekeyRoundTrip(t *testing.T) {
 // Without the flag they are errors: a rekey must not turn a record forged
 // in clear text into a valid encrypted one.
 func TestRekeyPlaintextStore(t *testing.T) {
-	st := newStore(t)
+	st := newStore(t) // a keyless application host, running throughout
 	ids := st.save(5)
 	k1 := newKey(t, 1)
+	// Without --migrate-plaintext the store is refused as it is: marked
+	// encrypted, its keyless hosts would fail every save and restart.
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, "SESSGC_KEYS="+keyLines(";", k1))
-	if s := rekeyJSON(t, r); r.code != 1 || s.Rekeyed != 0 || s.Errors != 5 {
+	if s := rekeyJSON(t, r); r.code != 3 || s.Scanned != 0 || s.Rekeyed != 0 {
 		t.Fatalf("without --migrate-plaintext: exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "--migrate-plaintext") {
-		t.Errorf("without --migrate-plaintext: stderr %q does not say what to do", r.stderr)
+	if !strings.Contains(r.stderr, "not an encrypted store") || !strings.Contains(r.stderr, "--migrate-plaintext") {
+		t.Errorf("without --migrate-plaintext: stderr %q does not say why, nor what to do", r.stderr)
+	}
+	if err := st.s.Save(context.Background(), &fsstore.Session{ID: ids[0], Data: []byte("payload " + ids[0])}); err != nil {
+		t.Errorf("keyless application save after the refused rekey: %v", err)
+	}
+	if s, err := fsstore.Open(st.dir); err != nil {
+		t.Errorf("keyless application restart after the refused rekey: %v", err)
+	} else {
+		s.Close()
 	}
 	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json", "--migrate-plaintext"}, "SESSGC_KEYS="+keyLines(";", k1))
 	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 || s.Plaintext != 5 {

@@ -58,7 +58,9 @@ Plaintext records are rewritten only with --migrate-plaintext, which ends a
 migration of an unencrypted store to encryption (the app hosts run with
 fsstore.WithPlaintextMigration meanwhile); without it they are errors, so
 that a record forged in clear text by someone who can write the mount is
-never turned into a valid encrypted one.
+never turned into a valid encrypted one. Without it, a store that no host
+has opened with keys yet is refused (exit 3) and left as it is: marking it
+encrypted would make the hosts still running without keys fail every save.
 
 The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
 "ID BASE64SECRET" lines, newest key first, that only its owner may read; or
@@ -81,7 +83,8 @@ a key ID that is not in the key set, I/O errors); 130 (143) interrupted by
 SIGINT (SIGTERM); 2 usage:
 bad flags, no keys, key file unreadable, readable by others or malformed;
 3 store unusable, including a key whose secret does not match the one the
-store was written with ("wrong key"). Nothing is rewritten on 2 or 3.
+store was written with ("wrong key"), and a store not encrypted yet (see
+above). Nothing is rewritten on 2 or 3.
 4 the file server did not answer within --max-duration (unreachable or hung):
 the pass was abandoned and the process exited; every rewrite is atomic, so
 records are in their old or new form, and the next pass continues.`,
@@ -221,6 +224,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
 	sum.Expired, sum.Plaintext = st.Expired, st.Plaintext
 	sum.DurationSecs = st.Duration.Seconds()
+	if errors.Is(err, fsstore.ErrNotEncrypted) {
+		return cmdutil.StoreErrorf("%s is not an encrypted store: no application host has opened it with keys, and a rekey does not turn it encrypted (the hosts still running without keys would fail every save); to turn encryption on, follow docs/security.md, \"Turning encryption on for a store in use\", which ends with rekey --migrate-plaintext: %w", sum.Dir, err)
+	}
 	if err != nil {
 		return err
 	}
