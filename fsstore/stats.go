@@ -96,7 +96,7 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
-	c := &statsCounter{fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: m.maxIdle + opts.Grace}
+	c := &statsCounter{fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace)}
 	c.minShard.Store(-1)
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -177,8 +178,8 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
-	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: m.maxIdle + opts.Grace,
-		expireAfter: max(m.everIdle, m.maxIdle) + opts.Grace, stripeMu: make([]sync.Mutex, s.layout.stripes)}
+	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: addAge(m.maxIdle, opts.Grace),
+		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes)}
 	if opts.Rate > 0 {
 		sw.limit = newLimiter(opts.Rate)
 	}
@@ -209,6 +210,16 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 }
 
 // walkDefaults fills in and checks the options Sweep and Stats share.
+// addAge adds two non-negative ages, saturating instead of wrapping: a
+// huge Grace means "keep everything", and a sum wrapped negative would make
+// every record look expired.
+func addAge(a, b time.Duration) time.Duration {
+	if b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 func walkDefaults(op string, concurrency *int, tempAge, grace *time.Duration) error {
 	if *concurrency == 0 {
 		*concurrency = 1

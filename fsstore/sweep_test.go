@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -456,6 +457,36 @@ func TestSweepKeepsForeignFilesNamedLikeRecords(t *testing.T) {
 			}
 			if want := map[bool]int64{true: 0, false: 1}[tc.removed]; st.Foreign != want || int64(len(removed)) != 1-want {
 				t.Errorf("sweep %+v, removed %v: want Foreign %d", st, removed, want)
+			}
+		})
+	}
+}
+
+// TestSweepHugeGraceKeepsEverything sweeps and counts with a Grace so large
+// that adding it to the idle timeout overflows a time.Duration. A huge
+// Grace means "keep everything": the sum must not wrap negative and make
+// every record look expired.
+func TestSweepHugeGraceKeepsEverything(t *testing.T) {
+	for _, grace := range []time.Duration{math.MaxInt64, math.MaxInt64 - time.Hour, 1 << 62} {
+		t.Run(grace.String(), func(t *testing.T) {
+			ctx := context.Background()
+			s, err := fsstore.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("live")}); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := s.Stats(ctx, fsstore.StatsOptions{Grace: grace}); err != nil || st.Live != 1 || st.Expired != 0 {
+				t.Errorf("Stats: %+v, %v; want the one record live", st, err)
+			}
+			if st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: grace}); err != nil || st.Sessions != 0 {
+				t.Errorf("Sweep: %+v, %v; want nothing removed", st, err)
+			}
+			if _, err := s.Load(ctx, id); err != nil {
+				t.Errorf("live session after the sweep: %v", err)
 			}
 		})
 	}
