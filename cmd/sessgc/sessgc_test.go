@@ -422,6 +422,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		{"run", "--dir", f.dir, "--dry-run", "-c", "1"},
 		{"run", "--dir", f.dir, "--dry-run", "--json", "-c", "1"},
 		{"--dir", f.dir, "-n", "-v", "--json", "-c", "1"}, // default command, short flags
+		{"-v", "-n", "--dir", f.dir, "-c", "1"},           // -v first: run's verbose, not a version flag
 	} {
 		r := runGC(t, args)
 		if r.code != 0 {
@@ -988,6 +989,11 @@ func TestHelpAndCompletion(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
 			t.Errorf("%v: exit %d, missing %q in %q (stderr %q)", tc.args, r.code, tc.want, r.stdout, r.stderr)
 		}
+	}
+	// A leading -v selects the default command (run's --verbose), so the
+	// root's help must not offer it as the version: "sessgc -v" swept.
+	if r := runGC(t, []string{"--help"}); strings.Contains(r.stdout, "-v, --version") {
+		t.Errorf("--help lists -v as the version flag, but sessgc -v runs a sweep:\n%s", r.stdout)
 	}
 }
 

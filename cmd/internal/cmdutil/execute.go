@@ -30,6 +30,13 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		root.Version = Version()
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	if root.Flags().Lookup("version") == nil {
+		// Declared here so that cobra gives it no -v: "sessgc -v" means
+		// "sessgc run -v" (verbose), as every leading flag selects the
+		// default command, and a -v listed in the root's help as the
+		// version sent operators into a sweep.
+		root.Flags().Bool("version", false, "version for "+root.Name())
+	}
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	root.SilenceErrors, root.SilenceUsage = true, true
