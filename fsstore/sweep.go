@@ -1056,6 +1056,9 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 		live = now.Sub(st.mtime) < sw.opts.TempAge
 	}
 	if sw.opts.DryRun {
+		if !live { // as the removal below reports it
+			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
+		}
 		return nil
 	}
 	if live {

@@ -5,10 +5,12 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -489,5 +491,73 @@ func TestSweepHugeGraceKeepsEverything(t *testing.T) {
 				t.Errorf("live session after the sweep: %v", err)
 			}
 		})
+	}
+}
+
+// TestDryRunReportsWhatASweepRemoves runs a dry run and then a sweep over
+// every kind of file a sweep removes or keeps, among them the records a
+// sweep that died left at its aside name, expired and live: the dry run
+// must report exactly the removals the sweep then makes.
+func TestDryRunReportsWhatASweepRemoves(t *testing.T) {
+	ctx := context.Background()
+	s, err := fsstore.Open(t.TempDir(), fsstore.WithIdleTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := time.Now().Add(-48 * time.Hour)
+	record := func(aside, expired bool) string {
+		id := newID(t)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		p := s.RecordPathForTest(id)
+		if aside {
+			if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+				t.Fatal(err)
+			}
+			p = filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+		}
+		if expired {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	record(false, true) // expired
+	record(false, false)
+	record(true, true) // left aside by a dead sweep, expired
+	record(true, false)
+	temp := filepath.Join(filepath.Dir(s.RecordPathForTest(record(false, false))), ".tmp-abandoned")
+	if err := os.WriteFile(temp, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(temp, old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	collect := func(dry bool) (fsstore.SweepStats, []string) {
+		var got []string
+		var mu sync.Mutex
+		st, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: dry, OnRemove: func(r fsstore.Removal) {
+			mu.Lock()
+			got = append(got, fmt.Sprintf("%v %s", r.Kind, r.Path))
+			mu.Unlock()
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		return st, got
+	}
+	dryStats, dry := collect(true)
+	realStats, real := collect(false)
+	if strings.Join(dry, "\n") != strings.Join(real, "\n") || dryStats.Sessions != realStats.Sessions || dryStats.Temps != realStats.Temps {
+		t.Errorf("dry run reported %d sessions, %d temps:\n%s\nthe sweep removed %d sessions, %d temps:\n%s",
+			dryStats.Sessions, dryStats.Temps, strings.Join(dry, "\n"), realStats.Sessions, realStats.Temps, strings.Join(real, "\n"))
+	}
+	if realStats.Sessions != 2 || realStats.Temps != 1 {
+		t.Errorf("the sweep removed %d sessions and %d temps, want 2 and 1: %v", realStats.Sessions, realStats.Temps, real)
 	}
 }
