@@ -29,6 +29,12 @@
 // handler's response, and the handler's writes from then on fail. A
 // middleware that cannot run at all (an invalid mode or Manager
 // configuration) answers with the error handler and aborts the chain.
+//
+// When a handler panics, the session is not saved (as with httpsession
+// alone) and its lock is released; a recovery registered before this
+// middleware (gin.Recovery, gin.CustomRecovery) writes its answer through
+// gin's own writer, and the chain is aborted, so that no handler after the
+// one that panicked runs with the session ended.
 package ginsession
 
 import (
@@ -66,7 +72,21 @@ func FromContext(c *gin.Context) *httpsession.Session {
 func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		orig, origReq := c.Writer, c.Request
-		ran := false
+		ran, returned := false, false
+		defer func() {
+			// Middlewares before this one see gin's own writer again (its
+			// Status and Size are the response's), also when a handler
+			// panicked: a recovery's answer written through the session's
+			// writer would commit a session that has ended, and the
+			// error handler would answer instead.
+			c.Writer = orig
+			if !returned {
+				// A recovery that does not abort goes on with the chain
+				// after the handler that panicked, which would run
+				// with the session ended.
+				c.Abort()
+			}
+		}()
 		mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ran = true
 			c.Request = r
@@ -75,9 +95,7 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 			}
 			c.Next()
 		})).ServeHTTP(orig, origReq)
-		// Middlewares before this one see gin's own writer again (its
-		// Status and Size are the response's).
-		c.Writer = orig
+		returned = true
 		if !ran {
 			// The error handler answered (an invalid mode or Manager
 			// configuration): no later handler may write.
