@@ -28,6 +28,10 @@
 // saved, the Manager's error handler answers (503 or 500) in place of the
 // handler's response, and echo's error handler then finds the response
 // committed and writes nothing.
+//
+// When a handler panics, the session is not saved (as with httpsession
+// alone) and its lock is released; middleware.Recover, outside this
+// middleware, has echo's error handler answer through echo's own Response.
 package echosession
 
 import (
@@ -64,6 +68,13 @@ func wrap(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			resp := c.Response()
+			// What runs after (outer middlewares, the error handler)
+			// sees echo's own Response: its Status is what was sent.
+			// Also after a panic: middleware.Recover's error page,
+			// written through the session's writer, would commit a
+			// session that has ended, and the session's error handler
+			// would answer instead.
+			defer c.SetResponse(resp)
 			var err error
 			mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c.SetRequest(r)
@@ -76,9 +87,6 @@ func wrap(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
 				}
 				err = next(c)
 			})).ServeHTTP(resp, c.Request())
-			// What runs after (outer middlewares, the error handler)
-			// sees echo's own Response: its Status is what was sent.
-			c.SetResponse(resp)
 			return err
 		}
 	}
