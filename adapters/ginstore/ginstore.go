@@ -13,6 +13,14 @@
 // (encrypted with a second key), and a session lives Options.MaxAge after
 // its last Save.
 //
+// Options.MaxAge means what gin-contrib's Options says, as with its cookie
+// store: a negative MaxAge deletes the session at Save, and 0 (Options set
+// without a MaxAge) keeps it with a cookie that has no Max-Age and ends
+// with the browser session; its record expires the store's idle timeout
+// (fsstore.WithIdleTimeout, 24 minutes by default) after its last Save.
+// (gorillastore, like gorilla's FilesystemStore, deletes at 0 unless
+// told otherwise: gorillastore.Store.KeepZeroMaxAge, which NewStore sets.)
+//
 // Saves are last-writer-wins, as with every gin-contrib store: when one
 // user's requests overlap, each loads the session, and the one that saves
 // last overwrites the other's changes, on one host or across hosts. Two
@@ -41,7 +49,9 @@ var _ sessions.Store = Store{}
 // gin-contrib's cookie.NewStore: an authentication key, optionally
 // followed by an encryption key, repeated for key rotation.
 func NewStore(st *fsstore.Store, keyPairs ...[]byte) Store {
-	return Store{gorillastore.New(st, keyPairs...)}
+	s := gorillastore.New(st, keyPairs...)
+	s.KeepZeroMaxAge = true
+	return Store{s}
 }
 
 // Options sets the options of sessions created from now on, as

@@ -27,8 +27,14 @@
 // (fsstore.Session.Idle) to MaxAge, whatever the store's idle timeout, and
 // the sweep never removes it earlier. A session that is only read (not
 // saved) is not extended, as with FilesystemStore. MaxAge is capped at
-// fsstore.MaxIdleTimeout (400 days). Options.MaxAge <= 0 deletes the
-// session at Save, as FilesystemStore does.
+// fsstore.MaxIdleTimeout (400 days).
+//
+// Options.MaxAge 0 deletes the session at Save, as FilesystemStore does,
+// not as CookieStore, which keeps it with a cookie that ends with the
+// browser session (gorilla's Options: "MaxAge=0 means no Max-Age
+// attribute"). An application moving from CookieStore (or redistore) that
+// sets MaxAge 0 must set KeepZeroMaxAge, or every Save of its sessions
+// logs the user out. A negative MaxAge deletes the session at Save.
 //
 // Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
 // package when a user's concurrent requests must not lose updates.
@@ -46,10 +52,11 @@
 // session with an error wrapping the one Get returned (an outage's
 // fsstore.ErrUnavailable: answer 503; httpsession.StatusCode maps it).
 // Values holds one key of this package's for that: code that ranges over
-// Values must not assume string keys. A logout (Options.MaxAge <= 0) deletes the stored session as
-// usual, and values the application cleared are saved over it. gorilla's
-// sessions.Save reports errors as text, so test for
-// fsstore.ErrUnavailable on Session.Save's or Store.Save's error.
+// Values must not assume string keys. A logout (Options.MaxAge < 0, or 0
+// without KeepZeroMaxAge) deletes the stored session as usual, and values
+// the application cleared are saved over it. gorilla's sessions.Save
+// reports errors as text, so test for fsstore.ErrUnavailable on
+// Session.Save's or Store.Save's error.
 //
 // A record that is damaged, fails authentication or is refused (a symbolic
 // link at its name, a permission error) is no session: Get returns a new
@@ -79,6 +86,16 @@ type Store struct {
 	// Options is the default configuration of new sessions: Path "/",
 	// MaxAge 30 days, HttpOnly, Secure, SameSite Lax.
 	Options *sessions.Options
+	// KeepZeroMaxAge makes Save keep a session whose Options.MaxAge is 0,
+	// as gorilla's CookieStore (and so gin-contrib's cookie store) does, where
+	// FilesystemStore deletes it (the default here, false). Its cookie
+	// then has no Max-Age or Expires: it ends with the browser session.
+	// Its record, which no browser ends, expires the store's idle timeout
+	// (fsstore.WithIdleTimeout, 24 minutes by default) after its last Save
+	// (and at the store's lifetime, fsstore.WithLifetime, from that Save),
+	// as redistore keeps such a session its DefaultMaxAge. A negative
+	// MaxAge deletes the session either way. adapters/ginstore sets it.
+	KeepZeroMaxAge bool
 
 	st  *fsstore.Store
 	now func() time.Time
@@ -177,15 +194,17 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	return session, nil
 }
 
-// Save writes the session and sets its cookie. With Options.MaxAge <= 0 it
-// expires the cookie and deletes the session.
+// Save writes the session and sets its cookie. With Options.MaxAge < 0, or
+// 0 unless KeepZeroMaxAge is set, it expires the cookie and deletes the
+// session.
 //
 // It refuses a session Get could not load because the store failed, unless
 // it is to be deleted or its values were cleared; see "When the store
 // fails".
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	ctx := r.Context()
-	if session.Options.MaxAge <= 0 {
+	maxAge := session.Options.MaxAge
+	if maxAge < 0 || maxAge == 0 && !s.KeepZeroMaxAge {
 		// The cookie goes even if the delete fails: the user asked to
 		// be logged out of this browser, and the error says the stored
 		// session may remain.
@@ -212,15 +231,15 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if err != nil {
 		return fmt.Errorf("gorillastore: encode values: %w", err)
 	}
-	// The record's own idle timeout is MaxAge: gorilla apps save when they
-	// change the session, so the store's idle timeout (24 min by default)
-	// would log their users out long before the cookie's MaxAge.
-	maxAge := time.Duration(session.Options.MaxAge) * time.Second
-	rec := &fsstore.Session{
-		ID:       session.ID,
-		Data:     []byte(values),
-		Deadline: s.now().Add(maxAge),
-		Idle:     min(maxAge, fsstore.MaxIdleTimeout),
+	rec := &fsstore.Session{ID: session.ID, Data: []byte(values)}
+	if maxAge > 0 {
+		// The record's own idle timeout is MaxAge: gorilla apps save when
+		// they change the session, so the store's idle timeout (24 min by
+		// default) would log their users out long before the cookie's
+		// MaxAge.
+		d := time.Duration(maxAge) * time.Second
+		rec.Deadline = s.now().Add(d)
+		rec.Idle = min(d, fsstore.MaxIdleTimeout)
 	}
 	if err := s.st.Save(ctx, rec); err != nil {
 		return fmt.Errorf("gorillastore: save: %w", err)

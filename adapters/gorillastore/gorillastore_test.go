@@ -172,6 +172,53 @@ func TestDelete(t *testing.T) {
 	}
 }
 
+// TestKeepZeroMaxAge: with KeepZeroMaxAge, MaxAge 0 is CookieStore's
+// browser-session cookie (no Max-Age, no Expires) for a record kept the
+// store's idle timeout (an hour in open) after its last Save; a negative
+// MaxAge still deletes.
+func TestKeepZeroMaxAge(t *testing.T) {
+	tests := []struct {
+		maxAge int
+		kept   bool
+	}{
+		{0, true},
+		{-1, false},
+	}
+	for _, tt := range tests {
+		clk := fakeclock.New()
+		s, st := open(t, t.TempDir(), clk)
+		s.KeepZeroMaxAge = true
+		req := request(nil)
+		session, _ := s.New(req, "hello")
+		session.Values["x"] = 1
+		if err := session.Save(req, httptest.NewRecorder()); err != nil {
+			t.Fatal(err)
+		}
+		session.Options.MaxAge = tt.maxAge
+		w := httptest.NewRecorder()
+		if err := session.Save(req, w); err != nil {
+			t.Fatalf("MaxAge %d: %v", tt.maxAge, err)
+		}
+		c := cookieOf(t, w, "hello")
+		rec, err := st.Load(t.Context(), session.ID)
+		if !tt.kept {
+			if err == nil || c.Value != "" {
+				t.Errorf("MaxAge %d: record or cookie kept", tt.maxAge)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("MaxAge %d: %v", tt.maxAge, err)
+		}
+		if c.Value == "" || c.MaxAge != 0 || !c.Expires.IsZero() {
+			t.Errorf("MaxAge %d: cookie %q, want a browser-session cookie", tt.maxAge, w.Header().Get("Set-Cookie"))
+		}
+		if rec.Idle != time.Hour {
+			t.Errorf("MaxAge %d: record idle timeout %v, want the store's hour", tt.maxAge, rec.Idle)
+		}
+	}
+}
+
 func TestExpiry(t *testing.T) {
 	clk := fakeclock.New()
 	s, _ := open(t, t.TempDir(), clk)
