@@ -538,13 +538,12 @@ func (s *Session) commit(h http.Header) error {
 		prev := *s.rec
 		s.rec.Data = payload
 		var err error
-		switch {
-		case s.lk != nil:
-			err = s.lk.Save(ctx, s.rec)
-		default:
-			// Optimistic mode, or a session this request created: nobody
-			// else knew its ID when it was written, so compare-and-swap
-			// is as safe as the lock.
+		if lk := s.lockOf(s.rec.ID); lk != nil {
+			err = lk.Save(ctx, s.rec)
+		} else {
+			// Optimistic mode, or a record this request wrote under a
+			// fresh ID (a new session, Renew): its version is known, so
+			// compare-and-swap loses no update the lock would have kept.
 			err = m.st.CompareAndSwap(ctx, s.rec)
 		}
 		if err != nil {
@@ -601,8 +600,8 @@ func (s *Session) maybeTouch(ctx context.Context, now time.Time) {
 		return // the absolute deadline ends the session first
 	}
 	var err error
-	if s.lk != nil {
-		err = s.lk.Touch(ctx)
+	if lk := s.lockOf(rec.ID); lk != nil {
+		err = lk.Touch(ctx)
 	} else {
 		err = s.m.st.Touch(ctx, rec.ID)
 	}
@@ -620,10 +619,21 @@ func (s *Session) maybeTouch(ctx context.Context, now time.Time) {
 	}
 }
 
+// lockOf returns the request's lock when it is id's. After Renew, or
+// Destroy and a new value, the request still holds the old ID's lock (it
+// is released with the request, as any other) while the record it saves
+// has a fresh ID, which that lock cannot write. s.mu is held.
+func (s *Session) lockOf(id string) *fsstore.Locked {
+	if s.lk != nil && s.lk.ID() == id {
+		return s.lk
+	}
+	return nil
+}
+
 func (s *Session) deleteRecord(ctx context.Context, id string) error {
 	var err error
-	if s.lk != nil && s.lk.ID() == id {
-		err = s.lk.Delete(ctx)
+	if lk := s.lockOf(id); lk != nil {
+		err = lk.Delete(ctx)
 	} else {
 		err = s.m.st.Delete(ctx, id)
 	}

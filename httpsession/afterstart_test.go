@@ -1,0 +1,82 @@
+package httpsession_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// TestChangeAfterRenewedResponseIsSaved: a change made after the response
+// started is saved when the handler returns, also when the request moved
+// the session to a fresh ID before (Renew at log in, Destroy and a new
+// value at log out). The lock the request holds is the old ID's: the
+// fresh record must not be saved through it.
+func TestChangeAfterRenewedResponseIsSaved(t *testing.T) {
+	tests := []struct {
+		name    string
+		mode    httpsession.Mode
+		before  func(s *httpsession.Session) error // before the response starts
+		release bool                               // Release after the late change
+	}{
+		{"renew", httpsession.Exclusive, (*httpsession.Session).Renew, false},
+		{"renew, then Release", httpsession.Exclusive, (*httpsession.Session).Renew, true},
+		{"renew, optimistic", httpsession.Optimistic, (*httpsession.Session).Renew, false},
+		{"destroy and a new value", httpsession.Exclusive, func(s *httpsession.Session) error {
+			if err := s.Destroy(); err != nil {
+				return err
+			}
+			return s.Put("flash", "bye")
+		}, false},
+		{"destroy and a new value, then Release", httpsession.Exclusive, func(s *httpsession.Session) error {
+			if err := s.Destroy(); err != nil {
+				return err
+			}
+			return s.Put("flash", "bye")
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			old := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			h := e.m.Middleware(tt.mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				if err := s.Put("user", "ada"); err != nil {
+					t.Error(err)
+				}
+				if err := tt.before(s); err != nil {
+					t.Error(err)
+				}
+				fmt.Fprint(w, "started")
+				if err := s.Put("late", 1); err != nil {
+					t.Errorf("Put after the response started: %v", err)
+				}
+				if tt.release {
+					if err := s.Release(); err != nil {
+						t.Errorf("Release: %v", err)
+					}
+				}
+			}))
+			fresh := mustCookie(t, do(t, h, old)).Value
+			if fresh == old {
+				t.Fatal("the session kept its ID")
+			}
+			if recordExists(e.st, old) {
+				t.Error("the old record is still there")
+			}
+			sess, err := e.st.Load(t.Context(), fresh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(sess.Data), `"late"`) {
+				t.Errorf("the change made after the response started was not saved: record %s; log: %s", sess.Data, e.log)
+			}
+			// The old ID's lock was released with the request.
+			if got := body(t, do(t, e.m.Handler(counter()), old)); got != "1" {
+				t.Errorf("a request with the old cookie answered %q, want a fresh session", got)
+			}
+		})
+	}
+}
