@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -76,6 +77,48 @@ func TestChangeAfterRenewedResponseIsSaved(t *testing.T) {
 			// The old ID's lock was released with the request.
 			if got := body(t, do(t, e.m.Handler(counter()), old)); got != "1" {
 				t.Errorf("a request with the old cookie answered %q, want a fresh session", got)
+			}
+		})
+	}
+}
+
+// TestReadAfterResponseStartTouches: a request that reads the session
+// only after its response started (a streamed page, a template reading it
+// lazily) extends it by the same rule as one that reads it before, when
+// the handler returns or calls Release.
+func TestReadAfterResponseStartTouches(t *testing.T) {
+	tests := []struct {
+		name    string
+		mode    httpsession.Mode
+		release bool
+	}{
+		{"exclusive", httpsession.Exclusive, false},
+		{"read-only", httpsession.ReadOnly, false},
+		{"optimistic", httpsession.Optimistic, false},
+		{"exclusive, Release", httpsession.Exclusive, true},
+		{"read-only, Release", httpsession.ReadOnly, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil) // idle timeout 10 minutes
+			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			h := e.m.Middleware(tt.mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.(http.Flusher).Flush()
+				s := httpsession.FromContext(r.Context())
+				fmt.Fprint(w, s.GetInt("n"))
+				if tt.release {
+					if err := s.Release(); err != nil {
+						t.Errorf("Release: %v", err)
+					}
+				}
+			}))
+			e.clk.Advance(8 * time.Minute) // 2 of 10 minutes left: touch
+			if got := body(t, do(t, h, id)); got != "1" {
+				t.Fatalf("body %q, want 1", got)
+			}
+			e.clk.Advance(4 * time.Minute)
+			if _, err := e.st.Load(t.Context(), id); err != nil {
+				t.Errorf("the session expired 4 minutes after the user's last request: %v (log %s)", err, e.log)
 			}
 		})
 	}

@@ -106,8 +106,10 @@
 // user's session does not expire while a busy page costs no write per
 // request. Touch is skipped when the absolute deadline, not the idle timeout,
 // ends the session sooner. Read-only routes touch too: a touch moves the
-// record's mtime and never its contents. A request whose handler never uses
-// the session neither reads nor touches it.
+// record's mtime and never its contents. So does a handler that reads the
+// session only after its response started (a streamed page, a template
+// reading it lazily), when it returns or calls Release. A request whose
+// handler never uses the session neither reads nor touches it.
 //
 // # Locking modes
 //

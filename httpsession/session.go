@@ -461,6 +461,12 @@ func (s *Session) commit(h http.Header) error {
 	case s.loadErr != nil:
 		return s.loadErr
 	case h == nil && s.started && !s.dirty:
+		// Nothing to save. A session first read after the response
+		// started (a streamed page, a template reading it lazily) is due
+		// the touch a read earns as much as one read before.
+		if s.rec != nil && !s.touched {
+			s.maybeTouch(m.cfg.now())
+		}
 		return nil
 	}
 	now := m.cfg.now()
@@ -552,7 +558,7 @@ func (s *Session) commit(h http.Header) error {
 		}
 		s.values, s.src = saved, out
 	case s.rec != nil && !s.touched:
-		s.maybeTouch(ctx, now)
+		s.maybeTouch(now)
 	}
 	s.dirty, s.renew = false, false
 	if canSetCookie && s.rec == nil && (expireCookie || s.staleCookie || s.badCookie) {
@@ -585,8 +591,8 @@ func (s *Session) commitContext() (context.Context, context.CancelFunc) {
 // less than half of the idle timeout remains: a touch is a round trip to
 // the file server, and doing it on every request would cost as much as the
 // read. Failures are logged, not returned: the response is still correct,
-// the session merely expires on its old schedule.
-func (s *Session) maybeTouch(ctx context.Context, now time.Time) {
+// the session merely expires on its old schedule. s.mu is held.
+func (s *Session) maybeTouch(now time.Time) {
 	// The record's own idle timeout decides: another application (an
 	// adapter, another process) may have saved it with a longer one.
 	rec, idle := s.rec, s.rec.Idle
@@ -599,6 +605,10 @@ func (s *Session) maybeTouch(ctx context.Context, now time.Time) {
 	if !rec.Deadline.IsZero() && !rec.Deadline.After(rec.Expires) {
 		return // the absolute deadline ends the session first
 	}
+	// A context of its own: most reads touch nothing, and a commit with
+	// nothing to save after the response started makes none.
+	ctx, cancel := s.commitContext()
+	defer cancel()
 	var err error
 	if lk := s.lockOf(rec.ID); lk != nil {
 		err = lk.Touch(ctx)
