@@ -44,7 +44,10 @@
 // When the session cannot be loaded or saved before the response starts,
 // the handler's response is discarded and the error handler answers
 // ([WithErrorHandler]; the errors wrap fsstore's sentinels, so an
-// application maps them with errors.Is). By default: 503 Service
+// application maps them with errors.Is). The headers the handler set go
+// with its response; those set before the middleware ran (an outer CORS
+// or request ID middleware's) stay, and so does the cookie of a session
+// that [Session.Release] saved before the failure. By default: 503 Service
 // Unavailable with Retry-After for a store whose file server did not
 // answer in time or whose circuit breaker is open (fsstore.ErrUnavailable),
 // a lock wait that timed out (fsstore.ErrLocked), a lost lock

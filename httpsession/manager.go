@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -222,13 +223,16 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 		m.cfg.errorHandler(w, r, m.cfgErr)
 		return
 	}
+	// The header as outer middlewares left it (CORS, a request ID, their
+	// Vary): an error answer keeps it, and drops only what the handler set.
+	base := w.Header().Clone()
 	s := m.newSession(r, mode, w.Header())
 	// Unlock only after the handler returns (or when it calls Release),
 	// even if it panics: the lock serializes the user's requests for their
 	// whole length, not just until the headers are out.
 	defer s.end()
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
-	sw := &responseWriter{ResponseWriter: w, s: s, r: r}
+	sw := &responseWriter{ResponseWriter: w, s: s, r: r, base: base}
 	next.ServeHTTP(sw, r)
 	sw.finish()
 }
@@ -322,6 +326,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	s       *Session
 	r       *http.Request
+	base    http.Header // the header when the middleware was entered
 	started bool
 	failed  bool
 }
@@ -336,10 +341,17 @@ func (w *responseWriter) start() bool {
 	if err := w.s.commitResponse(w.Header()); err != nil {
 		w.failed = true
 		h := w.Header()
-		// Drop what the handler prepared (Content-Length, Location...):
-		// it describes a response that will not be sent.
+		// Drop what the handler prepared (Content-Length, Content-Type,
+		// Location, its cookies): it describes a response that will not
+		// be sent. What outer middlewares set stays: without their CORS
+		// header a browser could not even read the error. So does the
+		// cookie a successful Release committed: its record is saved, and
+		// after Renew the old one is gone.
 		clear(h)
-		h.Set("Vary", "Cookie")
+		maps.Copy(h, w.base)
+		for k, v := range w.s.keptHeader() {
+			h[k] = append(h[k], v...)
+		}
 		w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 		return false
 	}

@@ -60,8 +60,9 @@ type Session struct {
 	staleCookie bool   // the request's cookie named no live session
 	started     bool   // response headers are out: the ID is fixed
 	touched     bool
-	released    bool  // Release ran: no lock, no further saves
-	pending     error // reported by the next commit (Release's failure, a change after it)
+	released    bool        // Release ran: no lock, no further saves
+	pending     error       // reported by the next commit (Release's failure, a change after it)
+	kept        http.Header // the cookie lines Release committed, for an error answer
 
 	// Buffers from the Manager's pool, reused across requests: the record
 	// as loaded and the encodings. When the request ends (ended), those
@@ -410,24 +411,56 @@ func (s *Session) Destroy() error {
 // ErrReleased, and a Delete or Clear makes the request fail with it. If the
 // save fails, Release returns the error, still releases the lock, and the
 // error handler answers when the response starts, as for any failed
-// commit. Calling it again does nothing.
+// commit. If it succeeds, the cookie it set goes out with the response
+// even when the error handler answers in its place. Calling it again does
+// nothing.
 func (s *Session) Release() error {
 	s.mu.Lock()
 	if s.released {
 		s.mu.Unlock()
 		return nil
 	}
-	var h http.Header
+	var (
+		h               http.Header
+		cookies, caches int
+	)
 	if !s.started {
 		h = s.hdr
+		cookies, caches = len(h["Set-Cookie"]), len(h["Cache-Control"])
 	}
 	err := s.commit(h)
+	if err == nil && h != nil {
+		s.kept = added(h, cookies, caches)
+	}
 	s.released, s.pending = true, err
 	lk := s.lk
 	s.lk = nil
 	s.mu.Unlock()
 	s.release(lk)
 	return err
+}
+
+// added returns what a successful commit added to h: the Set-Cookie lines
+// past the first cookies and the Cache-Control lines past the first
+// caches. A commit adds a cookie only once its record is saved or deleted,
+// so an error answer that comes later must still carry it.
+func added(h http.Header, cookies, caches int) http.Header {
+	c := h["Set-Cookie"]
+	if len(c) <= cookies {
+		return nil
+	}
+	kept := http.Header{"Set-Cookie": slices.Clone(c[cookies:])}
+	if cc := h["Cache-Control"]; len(cc) > caches {
+		kept["Cache-Control"] = slices.Clone(cc[caches:])
+	}
+	return kept
+}
+
+// keptHeader returns the cookie lines Release committed.
+func (s *Session) keptHeader() http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kept
 }
 
 // commitResponse commits for the response writer.

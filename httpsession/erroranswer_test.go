@@ -1,0 +1,150 @@
+package httpsession_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// TestErrorAnswerHeaders: when the session cannot be committed, the
+// error handler's answer replaces the handler's response, and with it
+// only what the handler set. What outer middlewares set before the
+// session middleware ran (CORS, a request ID, their Vary) stays, or a
+// browser could not even read the 503; and a cookie a successful Release
+// already committed stays, since its record is saved (and after Renew the
+// old one deleted): without it the user would hold no session.
+func TestErrorAnswerHeaders(t *testing.T) {
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "https://app.example")
+			w.Header().Set("X-Request-Id", "abc")
+			w.Header().Add("Vary", "Origin")
+			next.ServeHTTP(w, r)
+		})
+	}
+	// handlerHeaders sets what describes the response that is not sent.
+	handlerHeaders := func(w http.ResponseWriter) {
+		h := w.Header()
+		h.Set("Location", "/next")
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", "1234")
+		h.Set("X-Handler", "1")
+		h.Set("Access-Control-Allow-Origin", "https://handler.example")
+		h.Add("Set-Cookie", "csrf=x")
+	}
+	tests := []struct {
+		name       string
+		opts       []httpsession.Option
+		lockedOut  bool // another holder has the session's lock
+		handler    func(t *testing.T, w http.ResponseWriter, s *httpsession.Session)
+		wantStatus int
+		wantCookie string // "renewed", "new" or "" for none
+	}{
+		{
+			name:      "lock wait timed out",
+			opts:      []httpsession.Option{httpsession.WithLockTimeout(50 * time.Millisecond)},
+			lockedOut: true,
+			handler: func(t *testing.T, w http.ResponseWriter, s *httpsession.Session) {
+				handlerHeaders(w)
+				fmt.Fprint(w, s.GetInt("n"))
+			},
+			wantStatus: http.StatusServiceUnavailable,
+		},
+		{
+			name: "change after a Release that renewed",
+			handler: func(t *testing.T, w http.ResponseWriter, s *httpsession.Session) {
+				s.Put("user", "ada")
+				s.Put("flash", "welcome")
+				if err := s.Renew(); err != nil {
+					t.Error(err)
+				}
+				if err := s.Release(); err != nil {
+					t.Error(err)
+				}
+				handlerHeaders(w)
+				fmt.Fprint(w, s.PopString("flash"))
+			},
+			wantStatus: http.StatusInternalServerError,
+			wantCookie: "renewed",
+		},
+		{
+			name: "change after a Release that destroyed and created",
+			handler: func(t *testing.T, w http.ResponseWriter, s *httpsession.Session) {
+				s.GetInt("n")
+				s.Destroy()
+				s.Put("flash", "bye")
+				if err := s.Release(); err != nil {
+					t.Error(err)
+				}
+				handlerHeaders(w)
+				fmt.Fprint(w, s.PopString("flash"))
+			},
+			wantStatus: http.StatusInternalServerError,
+			wantCookie: "new",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, tt.opts...)
+			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			if tt.lockedOut {
+				lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lk.Unlock()
+			}
+			h := outer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tt.handler(t, w, httpsession.FromContext(r.Context()))
+			})))
+			resp := do(t, h, id)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			for name, want := range map[string]string{
+				"Access-Control-Allow-Origin": "https://app.example",
+				"X-Request-Id":                "abc",
+				"Location":                    "",
+				"X-Handler":                   "",
+			} {
+				if got := resp.Header.Get(name); got != want {
+					t.Errorf("%s: %q, want %q", name, got, want)
+				}
+			}
+			if got := resp.Header.Values("Vary"); !slices.Contains(got, "Origin") || !slices.Contains(got, "Cookie") {
+				t.Errorf("Vary %q, want Origin and Cookie", got)
+			}
+			if got := resp.Header.Get("Content-Type"); strings.Contains(got, "json") {
+				t.Errorf("Content-Type %q: the handler's", got)
+			}
+			if b := body(t, resp); resp.ContentLength == 1234 || strings.Contains(b, "welcome") || strings.Contains(b, "bye") {
+				t.Errorf("length %d, body %q: the handler's", resp.ContentLength, b)
+			}
+			if setCookieHeader(resp, "csrf") != "" {
+				t.Error("the handler's own cookie was sent with the error answer")
+			}
+			c := sessionCookie(resp)
+			if tt.wantCookie == "" {
+				if c != nil {
+					t.Errorf("session cookie %v with the error answer", c)
+				}
+				return
+			}
+			if c == nil || c.Value == "" || c.Value == id {
+				t.Fatalf("session cookie %v, want the %s session's (headers %v)", c, tt.wantCookie, resp.Header)
+			}
+			if !slices.Contains(resp.Header.Values("Cache-Control"), `no-cache="Set-Cookie"`) {
+				t.Errorf("Cache-Control %q: caches may store the cookie", resp.Header.Values("Cache-Control"))
+			}
+			if _, err := e.st.Load(t.Context(), c.Value); err != nil {
+				t.Errorf("the cookie's session: %v", err)
+			}
+		})
+	}
+}
