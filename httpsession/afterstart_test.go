@@ -123,3 +123,35 @@ func TestReadAfterResponseStartTouches(t *testing.T) {
 		})
 	}
 }
+
+// TestDestroyAfterResponseStart: a log out whose response already started
+// still ends the session where it matters, on the server: Destroy
+// succeeds and the record is deleted when the handler returns. The cookie
+// can no longer be expired with the response; it names a session that no
+// longer exists, is never adopted again, and the next request that uses
+// the session expires it.
+func TestDestroyAfterResponseStart(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	logout := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		fmt.Fprint(w, "bye ", s.GetInt("n"))
+		if err := s.Destroy(); err != nil {
+			t.Errorf("Destroy after the response started: %v", err)
+		}
+	}))
+	resp := do(t, logout, id)
+	if c := sessionCookie(resp); c != nil {
+		t.Errorf("cookie %v set after the response started", c)
+	}
+	if recordExists(e.st, id) {
+		t.Fatal("the record survived Destroy")
+	}
+	next := do(t, e.m.Handler(counter()), id)
+	if got := body(t, next); got != "1" {
+		t.Errorf("the old cookie's next request answered %q, want a fresh session", got)
+	}
+	if c := mustCookie(t, next); c.Value == id {
+		t.Error("the destroyed ID was adopted again")
+	}
+}

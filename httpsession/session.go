@@ -385,7 +385,11 @@ func (s *Session) Renew() error {
 
 // Destroy deletes the session at commit and expires the cookie (on log
 // out). Values put afterwards in the same request start a new session with
-// a fresh ID.
+// a fresh ID. After the response started it still succeeds: the record is
+// deleted when the handler returns (or calls Release), which is what ends
+// the session, but the cookie can no longer be expired. The browser then
+// sends an ID the store no longer knows, which is never adopted, and the
+// next response that uses the session expires the cookie.
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
