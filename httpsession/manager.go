@@ -195,6 +195,15 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // already changed it, the request fails with ErrModeConflict (500). A
 // middleware of another Manager starts its own session, which its routes
 // see through FromContext.
+//
+// So nest only the middlewares of one Manager, and give a second Manager
+// on the same store a cookie name of its own. Two Managers with the same
+// store and cookie name, one inside the other, open the same session twice
+// in one request: once the outer one holds its lock (Exclusive mode, after
+// its first use), the inner one's first use in Exclusive mode waits for
+// that lock, which nothing releases before the inner lock timeout, and the
+// route answers 503 on every request. For options that differ by route,
+// use one Manager and Middleware(mode).
 func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
