@@ -141,6 +141,15 @@ func defaultConfig() config {
 }
 
 func (c *config) validate() error {
+	// A setgid directory mode, in Unix notation (0o2770) or Go's
+	// (os.ModeSetgid|0o770), is what WithPermissions documents for a
+	// shared group. The bit is not applied here: every directory the
+	// store creates inherits it, and the group, from the store's top
+	// directory, which the operator makes setgid (mkdir(2) applies
+	// neither on Linux; BSDs always take the parent's group).
+	if c.dirMode&(0o2000|fs.ModeSetgid) != 0 {
+		c.dirMode &^= 0o2000 | fs.ModeSetgid
+	}
 	switch {
 	case c.shardDepth < 0 || c.shardDepth > 3:
 		return fmt.Errorf("fsstore: shard depth %d outside 0..3", c.shardDepth)
@@ -157,7 +166,7 @@ func (c *config) validate() error {
 	case c.fileMode&^0o777 != 0 || c.fileMode&0o600 != 0o600:
 		return fmt.Errorf("fsstore: file mode %v must be permission bits including 0600", c.fileMode)
 	case c.dirMode&^0o777 != 0 || c.dirMode&0o700 != 0o700:
-		return fmt.Errorf("fsstore: directory mode %v must be permission bits including 0700", c.dirMode)
+		return fmt.Errorf("fsstore: directory mode %v must be permission bits including 0700, and the setgid bit at most", c.dirMode)
 	case c.logger == nil:
 		return fmt.Errorf("fsstore: nil logger")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
@@ -250,7 +259,9 @@ func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { 
 
 // WithPermissions sets the modes of session files and directories (defaults
 // 0600 and 0700). Use 0660/2770 with a shared group when app servers run as
-// different users; the process umask still applies.
+// different users, and make the store's top directory setgid to that group:
+// the directories the store creates inherit the bit and the group from it.
+// The process umask still applies.
 func WithPermissions(file, dir fs.FileMode) Option {
 	return optionFunc(func(c *config) { c.fileMode, c.dirMode = file, dir })
 }
