@@ -192,3 +192,68 @@ func TestSizeLimit(t *testing.T) {
 		t.Fatalf("version %d after refused saves, want 1", sess.Version)
 	}
 }
+
+// TestMaxSizeLimitsWritesOnly shares a store between a process whose
+// WithMaxSize is larger than the default and one with the default: a
+// session the first saved over the second's limit is valid, and every way
+// the second reads it must take it as such. Taken for damaged, it was
+// refused (ErrCorrupt) and then replaced by the documented way out of a
+// damaged record, a CompareAndSwap at version 0.
+func TestMaxSizeLimitsWritesOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	big := openDir(t, dir, fsstore.WithMaxSize(4<<20))
+	small := openDir(t, dir) // the default limit, 1 MiB
+	id := newID(t)
+	data := bytes.Repeat([]byte("s"), 2<<20)
+	if err := big.Save(ctx, &fsstore.Session{ID: id, Data: data}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		do   func() error
+	}{
+		{"Load", func() error {
+			sess, err := small.Load(ctx, id)
+			if err == nil && !bytes.Equal(sess.Data, data) {
+				return errors.New("loaded other data")
+			}
+			return err
+		}},
+		{"Locked.Load", func() error {
+			lk, err := small.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer lk.Unlock()
+			_, err = lk.Load(ctx)
+			return err
+		}},
+		{"Touch", func() error { return small.Touch(ctx, id) }},
+		{"CompareAndSwap at version 0", func() error {
+			err := small.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("replaced")})
+			if err == nil {
+				return errors.New("replaced a valid session as if it were damaged")
+			}
+			if !errors.Is(err, fsstore.ErrConflict) {
+				return err
+			}
+			return nil
+		}},
+		{"Range", func() error {
+			var seen bool
+			st, err := small.Range(ctx, func(r *fsstore.Record) bool {
+				seen = seen || r.IsFor(id)
+				return true
+			})
+			if err == nil && (!seen || st.Corrupt != 0 || st.Errors != 0) {
+				return fmt.Errorf("Range saw it %v, %+v", seen, st)
+			}
+			return err
+		}},
+	} {
+		if err := tc.do(); err != nil {
+			t.Errorf("%s of a valid record over this process's WithMaxSize: %v", tc.name, err)
+		}
+	}
+}

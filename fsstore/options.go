@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"fmt"
+	"github.com/sessfs/sessfs/internal/record"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -161,7 +162,7 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: idle timeout %v outside 1s..%v", c.idle, MaxIdleTimeout)
 	case c.lifetime < 0:
 		return fmt.Errorf("fsstore: negative lifetime %v", c.lifetime)
-	case c.maxSize < 1 || c.maxSize > 64<<20:
+	case c.maxSize < 1 || c.maxSize > maxMaxSize:
 		return fmt.Errorf("fsstore: max size %d outside 1..64MiB", c.maxSize)
 	case c.fileMode&^0o777 != 0 || c.fileMode&0o600 != 0o600:
 		return fmt.Errorf("fsstore: file mode %v must be permission bits including 0600", c.fileMode)
@@ -226,9 +227,19 @@ func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config)
 // when set, takes precedence.
 func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { c.lifetime = d }) }
 
-// WithMaxSize sets the largest payload Save accepts (default 1 MiB); larger
-// ones fail with ErrTooLarge.
+// WithMaxSize sets the largest payload Save accepts (default 1 MiB, at most
+// 64 MiB); larger ones fail with ErrTooLarge. It limits what this process
+// writes, not what it reads: a record that a process with a larger limit
+// saved loads, touches and rekeys here too, so that processes (and sessgc)
+// configured differently never take each other's sessions for damaged ones.
 func WithMaxSize(n int) Option { return optionFunc(func(c *config) { c.maxSize = n }) }
+
+// maxMaxSize is the largest limit WithMaxSize accepts.
+const maxMaxSize = 64 << 20
+
+// maxRecordFile is the size of the largest record any store writes: what
+// reads accept. A larger file is damaged (ErrCorrupt) and is not read.
+const maxRecordFile = record.HeaderSize + sealOverhead + maxMaxSize
 
 // WithLockStrategy forces a locking strategy (default lock.Auto: probe the
 // directory).

@@ -152,7 +152,7 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 // readRecord reads, checks and decrypts one record file for Range.
 func (s *Store) readRecord(dir, name string) (*Record, error) {
 	p := filepath.Join(dir, name)
-	b, fst, err := s.root.readFile(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+	b, fst, err := s.root.readFile(p, maxRecordFile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound

@@ -138,7 +138,7 @@ const (
 func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (rekeyResult, error) {
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
-	limit := record.HeaderSize + sealOverhead + s.cfg.maxSize
+	limit := maxRecordFile
 	b, st, err := s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

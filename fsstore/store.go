@@ -551,10 +551,10 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 		// 31 ms and five directory GETATTRs, only on NFS.
 		gone := 0
 		for try := 0; ; try++ {
-			b, st, kept, err = s.root.readFileKeep(p, record.HeaderSize+sealOverhead+s.cfg.maxSize, keep != nil, buf)
+			b, st, kept, err = s.root.readFileKeep(p, maxRecordFile, keep != nil, buf)
 			if errors.Is(err, fs.ErrNotExist) {
 				// A sweep may hold the record aside this instant.
-				b, st, err = s.readMovedAside(p, record.HeaderSize+sealOverhead+s.cfg.maxSize)
+				b, st, err = s.readMovedAside(p, maxRecordFile)
 			}
 			if s.nfs && errors.Is(err, fs.ErrNotExist) && gone < nfsGoneLooks {
 				time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
@@ -1090,7 +1090,7 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("fsstore: touch %s: %w", p, err)
-	case st.size > int64(record.HeaderSize+sealOverhead+s.cfg.maxSize):
+	case st.size > int64(maxRecordFile):
 		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, over the size limit", p, ErrCorrupt, st.size)
 	case st.size != int64(record.HeaderSize+plen):
 		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, header says %d (truncated or extended)", p, ErrCorrupt, st.size, record.HeaderSize+plen)
