@@ -37,7 +37,8 @@ type Session struct {
 	// Save fixes it on the first save.
 	Deadline time.Time
 	// Version counts saves; 0 for a session never saved. CompareAndSwap
-	// checks it.
+	// checks it. Save writes the caller's Version plus one without reading
+	// the record it replaces (see Save).
 	Version uint64
 	// Idle is the session's own idle timeout: it expires Idle after its
 	// last Save or Touch (capped by Deadline). Zero means the store's
@@ -676,6 +677,13 @@ func (s *Store) readError(p string, err error) error {
 // writer wins. Use Lock (or CompareAndSwap) to serialize read-modify-write
 // cycles. Save sets sess.Version, Created, Deadline and Expires. On any
 // error the previously saved session is intact.
+//
+// Save does not read the record it replaces: the version it writes is
+// sess.Version+1, whatever the version on disk. So do not mix it with
+// CompareAndSwap on one session: a Save from an older version writes a
+// version number that a client still holding it may then compare-and-swap
+// against successfully, and the write in between is lost. Locked.Save
+// writes under the lock the version its Load read, plus one.
 func (s *Store) Save(ctx context.Context, sess *Session) error {
 	if sess == nil {
 		return errors.New("fsstore: save: nil session")
