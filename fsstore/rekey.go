@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -77,7 +78,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1
 	}
-	if opts.Concurrency < 1 || opts.Concurrency > 64 || opts.Rate < 0 {
+	if opts.Concurrency < 1 || opts.Concurrency > 64 || opts.Rate < 0 || math.IsNaN(opts.Rate) {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: concurrency must be 1..64 and rate not negative")
 	}
 	var lim *limiter

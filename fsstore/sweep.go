@@ -155,8 +155,8 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	if err := walkDefaults("sweep", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return SweepStats{}, err
 	}
-	if opts.Rate < 0 {
-		return SweepStats{}, fmt.Errorf("fsstore: sweep: negative rate")
+	if opts.Rate < 0 || math.IsNaN(opts.Rate) {
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: rate %v is negative or not a number", opts.Rate)
 	}
 	m, err := s.readMarker()
 	if err == nil && m.maxIdle < time.Duration(s.ownIdle.Load()) {
@@ -1184,7 +1184,13 @@ type limiter struct {
 }
 
 func newLimiter(rate float64) *limiter {
-	return &limiter{interval: time.Duration(float64(time.Second) / rate)}
+	// A rate so small that its interval overflows a Duration waits the
+	// longest one, rather than none (a wrapped, negative interval).
+	interval := float64(time.Second) / rate
+	if interval >= math.MaxInt64 {
+		return &limiter{interval: math.MaxInt64}
+	}
+	return &limiter{interval: time.Duration(interval)}
 }
 
 func (l *limiter) wait(ctx context.Context) error {

@@ -561,3 +561,43 @@ func TestDryRunReportsWhatASweepRemoves(t *testing.T) {
 		t.Errorf("the sweep removed %d sessions and %d temps, want 2 and 1: %v", realStats.Sessions, realStats.Temps, real)
 	}
 }
+
+// TestSweepTinyRate sweeps with a rate so small that one removal's
+// interval overflows a time.Duration: it must cap the sweep at its first
+// removal until the caller gives up, not wrap to no cap at all. A rate that
+// is not a number is refused.
+func TestSweepTinyRate(t *testing.T) {
+	ctx := context.Background()
+	open := func(t *testing.T) *fsstore.Store {
+		s, err := fsstore.Open(t.TempDir(), fsstore.WithIdleTimeout(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		old := time.Now().Add(-48 * time.Hour)
+		for range 3 {
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(s.RecordPathForTest(id), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	t.Run("NaN", func(t *testing.T) {
+		if st, err := open(t).Sweep(ctx, fsstore.SweepOptions{Rate: math.NaN()}); err == nil {
+			t.Errorf("Sweep accepted a rate that is not a number and removed %d sessions", st.Sessions)
+		}
+	})
+	t.Run("1e-20", func(t *testing.T) {
+		// The deadline only ends the wait for the second removal, which
+		// a working cap makes last centuries.
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		if st, _ := open(t).Sweep(short, fsstore.SweepOptions{Rate: 1e-20}); st.Sessions > 1 {
+			t.Errorf("a sweep capped at 1e-20 removals a second removed %d sessions", st.Sessions)
+		}
+	})
+}

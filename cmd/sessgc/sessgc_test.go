@@ -775,6 +775,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"--dir", good.dir, "--bogus"}, nil, 2, "unknown flag: --bogus"},
 		{"bad rate", []string{"--dir", good.dir, "--rate", "fast"}, nil, 2, "invalid argument \"fast\""},
 		{"negative rate", []string{"--dir", good.dir, "--rate", "-1"}, nil, 2, "--rate -1"},
+		{"rate not a number", []string{"--dir", good.dir, "--rate", "NaN"}, nil, 2, "--rate NaN"},
 		{"bad concurrency", []string{"--dir", good.dir, "-c", "0"}, nil, 2, "--concurrency 0: want 1..64"},
 		{"bad env", []string{"run"}, []string{"SESSGC_DIR=" + good.dir, "SESSGC_CONCURRENCY=many"}, 2, "SESSGC_CONCURRENCY=\"many\""},
 		{"zero grace", []string{"--dir", good.dir, "--grace", "0"}, nil, 2, "--grace 0s"},

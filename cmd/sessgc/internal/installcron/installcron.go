@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"text/template"
@@ -87,7 +88,7 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--dir, --binary and --user must not contain spaces, quotes, '%%', '$' or backslashes")
 	case o.User == "":
 		return cmdutil.UsageErrorf("--user is empty")
-	case o.Rate < 0 || o.Jitter < 0 || o.MaxDuration <= 0:
+	case o.Rate < 0 || math.IsNaN(o.Rate) || o.Jitter < 0 || o.MaxDuration <= 0:
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
 	case o.MaxDuration+o.Jitter >= o.Every:
 		return cmdutil.UsageErrorf("--max-duration %s plus --jitter %s must stay below --every %s, or runs pile up", o.MaxDuration, o.Jitter, o.Every)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -183,7 +184,7 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	case concurrency < 1 || concurrency > 64:
 		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", concurrency)
-	case rate < 0:
+	case rate < 0 || math.IsNaN(rate):
 		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", rate)
 	case maxDuration < 0:
 		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", maxDuration)
