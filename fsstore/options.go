@@ -243,6 +243,13 @@ const maxRecordFile = record.HeaderSize + sealOverhead + maxMaxSize
 
 // WithLockStrategy forces a locking strategy (default lock.Auto: probe the
 // directory).
+//
+// Every process that shares the store must lock the same way: an flock
+// and a lease file do not exclude each other, so a host on the other
+// strategy (sessgc too, which uses lock.Auto) could save over a session
+// another host holds locked. lock.Auto decides per mount, so mount the
+// export with the same options on every host (local_lock in particular);
+// force a strategy only on all of them.
 func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config) { c.strategy = s }) }
 
 // WithMaxHeldLocks caps the lock files this Store holds locked at once;
