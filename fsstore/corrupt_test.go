@@ -132,7 +132,9 @@ func TestRenamedRecordBelongsToAnotherSession(t *testing.T) {
 	}
 }
 
-// A file over the size limit is refused without being read whole, and a
+// A file larger than any record a store writes (a 64 MiB payload, its
+// header and seal) is refused without being read whole, a file over this
+// store's own WithMaxSize that is no record is refused as damaged, and a
 // directory where a record should be is not a record.
 func TestOversizedAndNonRegularRecords(t *testing.T) {
 	ctx := context.Background()
@@ -146,7 +148,16 @@ func TestOversizedAndNonRegularRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) {
-		t.Fatalf("Load of an oversized file: %v, want ErrCorrupt", err)
+		t.Fatalf("Load of a damaged file over WithMaxSize: %v, want ErrCorrupt", err)
+	}
+	if err := os.Truncate(p, 64<<20+64+28+1); err != nil { // sparse
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) || !strings.Contains(err.Error(), "larger than any record") {
+		t.Fatalf("Load of a file larger than any record: %v, want ErrCorrupt", err)
+	}
+	if err := s.Touch(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) {
+		t.Fatalf("Touch of a file larger than any record: %v, want ErrCorrupt", err)
 	}
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)

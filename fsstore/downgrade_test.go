@@ -287,10 +287,18 @@ func TestMaintenanceRekeyLeavesPlaintextStoreAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := tool.Rekey(ctx, fsstore.RekeyOptions{})
-	tool.Close()
 	if !errors.Is(err, fsstore.ErrNotEncrypted) || st.Scanned != 0 {
 		t.Errorf("Rekey of a store no host opened with keys: %+v, %v; want ErrNotEncrypted and nothing scanned", st, err)
 	}
+	// Nor may it write an encrypted record, which would stop the keyless
+	// hosts that load it.
+	if err := tool.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("sealed")}); !errors.Is(err, fsstore.ErrNotEncrypted) {
+		t.Errorf("Save through the maintenance open: %v, want ErrNotEncrypted", err)
+	}
+	if err := tool.CompareAndSwap(ctx, &fsstore.Session{ID: newID(t), Data: []byte("sealed")}); !errors.Is(err, fsstore.ErrNotEncrypted) {
+		t.Errorf("CompareAndSwap through the maintenance open: %v, want ErrNotEncrypted", err)
+	}
+	tool.Close()
 	marker, err := os.ReadFile(filepath.Join(dir, fsstore.MarkerFile))
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ var (
 	// descriptor; the caller touches the file by name instead.
 	errNoFDTouch  = errors.New("touch by descriptor not supported")
 	errNotRegular = errors.New("not a regular file")
-	errTooBig     = errors.New("file larger than the size limit")
+	errTooBig     = errors.New("file larger than any record a store writes (64 MiB and its header)")
 	// errTempTaken: a fenced write's temp file was gone at its rename and
 	// the record was not found to hold the write (see writeAtomicAt).
 	errTempTaken = errors.New("the temp file was moved or removed by another writer (a host that lost this session's lock, or the sweep), and the record could not be confirmed to hold this write")

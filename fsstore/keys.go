@@ -48,11 +48,12 @@ var (
 	// other hosts refuse. Open fails with it unless WithMaintenanceOnly is
 	// given, and saves through a WithMaintenanceOnly store fail with it.
 	ErrKeysRequired = errors.New("store is encrypted: open it WithKeys")
-	// ErrNotEncrypted reports, from Rekey, a store whose marker does not
-	// say it is encrypted: no process has opened it with keys yet, and
-	// the hosts running without keys would fail every save if a rekey
-	// turned it encrypted (see WithMaintenanceOnly).
-	ErrNotEncrypted = errors.New("store is not encrypted: no process has opened it WithKeys")
+	// ErrNotEncrypted reports, from Rekey and from the saves of a store
+	// opened WithMaintenanceOnly and with keys, a store whose marker does
+	// not say it is encrypted: no application process has opened it with
+	// keys yet, and the hosts running without keys would fail every save
+	// if maintenance turned it encrypted (see WithMaintenanceOnly).
+	ErrNotEncrypted = errors.New("store is not encrypted: no application process has opened it WithKeys (a maintenance open does not mark it)")
 )
 
 // ParseKeys reads a key set: one key per line, "ID BASE64SECRET", the newest
@@ -174,8 +175,8 @@ func WithPlaintextMigration() Option {
 // a store encrypted, which makes every application host still running
 // without keys fail its saves, only when told that the store is being
 // migrated to encryption. Otherwise the first application host opened
-// WithKeys marks it (see WithKeys), and Rekey refuses a store not marked
-// yet (ErrNotEncrypted).
+// WithKeys marks it (see WithKeys), and Rekey and saves refuse a store not
+// marked yet (ErrNotEncrypted).
 func WithMaintenanceOnly() Option {
 	return optionFunc(func(c *config) { c.maintenanceOnly = true })
 }

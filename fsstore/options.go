@@ -96,6 +96,7 @@ type config struct {
 	leaseTTL     time.Duration
 	fileMode     fs.FileMode
 	dirMode      fs.FileMode
+	dirSetgid    bool // WithPermissions asked for a setgid directory mode
 	cacheEntries int
 	cacheBytes   int
 	now          func() time.Time
@@ -148,8 +149,10 @@ func (c *config) validate() error {
 	// store creates inherits it, and the group, from the store's top
 	// directory, which the operator makes setgid (mkdir(2) applies
 	// neither on Linux; BSDs always take the parent's group).
+	asked := c.dirMode
 	if c.dirMode&(0o2000|fs.ModeSetgid) != 0 {
 		c.dirMode &^= 0o2000 | fs.ModeSetgid
+		c.dirSetgid = true
 	}
 	switch {
 	case c.shardDepth < 0 || c.shardDepth > 3:
@@ -167,7 +170,7 @@ func (c *config) validate() error {
 	case c.fileMode&^0o777 != 0 || c.fileMode&0o600 != 0o600:
 		return fmt.Errorf("fsstore: file mode %v must be permission bits including 0600", c.fileMode)
 	case c.dirMode&^0o777 != 0 || c.dirMode&0o700 != 0o700:
-		return fmt.Errorf("fsstore: directory mode %v must be permission bits including 0700, and the setgid bit at most", c.dirMode)
+		return fmt.Errorf("fsstore: directory mode %#o must be permission bits including 0700, and the setgid bit at most", uint32(asked.Perm())|uint32(asked&0o7000)|modeBits(asked))
 	case c.logger == nil:
 		return fmt.Errorf("fsstore: nil logger")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
@@ -232,6 +235,9 @@ func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { 
 // writes, not what it reads: a record that a process with a larger limit
 // saved loads, touches and rekeys here too, so that processes (and sessgc)
 // configured differently never take each other's sessions for damaged ones.
+// So a Load reads any file up to 64 MiB and its header whole before it can
+// judge it (a damaged or planted one is then ErrCorrupt); a larger file is
+// refused by its size alone.
 func WithMaxSize(n int) Option { return optionFunc(func(c *config) { c.maxSize = n }) }
 
 // maxMaxSize is the largest limit WithMaxSize accepts.
@@ -300,4 +306,20 @@ func WithCache(entries, maxBytes int) Option {
 // expiry stays consistent under a fake clock.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now, c.fakeClock = now, true })
+}
+
+// modeBits returns the Unix setuid, setgid and sticky bits of Go's mode
+// bits in m, for an error message in the notation the caller likely used.
+func modeBits(m fs.FileMode) uint32 {
+	var b uint32
+	if m&fs.ModeSetuid != 0 {
+		b |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		b |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		b |= 0o1000
+	}
+	return b
 }

@@ -3,9 +3,11 @@ package fsstore_test
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -36,7 +38,8 @@ func TestPermissionsSetgid(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := fsstore.Open(top, fsstore.WithPermissions(0o660, tc.dir))
+			var log strings.Builder
+			s, err := fsstore.Open(top, fsstore.WithPermissions(0o660, tc.dir), fsstore.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 			if !tc.ok {
 				if err == nil {
 					s.Close()
@@ -52,6 +55,9 @@ func TestPermissionsSetgid(t *testing.T) {
 			if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
 				t.Fatal(err)
 			}
+			if strings.Contains(log.String(), "not setgid") {
+				t.Errorf("warned of a top directory that is not setgid: %s", log.String())
+			}
 			if runtime.GOOS != "linux" {
 				return
 			}
@@ -63,5 +69,23 @@ func TestPermissionsSetgid(t *testing.T) {
 				t.Errorf("shard directory mode %v: the setgid bit of the top directory was not inherited", shard.Mode())
 			}
 		})
+	}
+}
+
+// TestPermissionsSetgidWarns opens a store whose top directory is not
+// setgid with a setgid directory mode: its directories will not get the
+// shared group, and Open says so in the log rather than nothing at all.
+func TestPermissionsSetgidWarns(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no setgid directories on Windows")
+	}
+	var log strings.Builder
+	s, err := fsstore.Open(t.TempDir(), fsstore.WithPermissions(0o660, 0o2770), fsstore.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if !strings.Contains(log.String(), "not setgid") {
+		t.Errorf("no warning of a top directory that is not setgid; log: %q", log.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -257,6 +258,14 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s.maxIdle.Store(int64(m.maxIdle))
 	s.encrypted.Store(m.encrypted)
 	s.markerReadAt.Store(readAt)
+	if c.dirSetgid && runtime.GOOS != "windows" {
+		// The store's directories take the bit, and the group, only from
+		// a setgid top directory (see WithPermissions): without it the
+		// mode asked for is not what they get.
+		if fi, err := os.Stat(abs); err == nil && fi.Mode()&fs.ModeSetgid == 0 {
+			c.logger.Warn("store directory is not setgid: the directories the store creates get this process's group, not the directory's, whatever WithPermissions asks; chmod g+s it", "dir", abs)
+		}
+	}
 	if c.keysFile != "" {
 		if c.keys, err = KeysFromFile(c.keysFile); err != nil {
 			return nil, err
@@ -724,6 +733,18 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		}
 		// A step of its own: it may have waited for another save's read.
 		c.progress()
+	} else if s.cfg.maintenanceOnly && !s.encrypted.Load() {
+		// Opened with keys for maintenance, which leaves an unmarked
+		// store unmarked (see WithMaintenanceOnly): an encrypted record
+		// would stop its keyless hosts as surely as the mark would.
+		m, err := s.readMarker()
+		if err != nil {
+			return fmt.Errorf("fsstore: save: %w", err)
+		}
+		if !m.encrypted {
+			return fmt.Errorf("fsstore: save: %w", ErrNotEncrypted)
+		}
+		s.encrypted.Store(true)
 	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
@@ -1099,7 +1120,7 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	case err != nil:
 		return fmt.Errorf("fsstore: touch %s: %w", p, err)
 	case st.size > int64(maxRecordFile):
-		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, over the size limit", p, ErrCorrupt, st.size)
+		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, larger than any record a store writes", p, ErrCorrupt, st.size)
 	case st.size != int64(record.HeaderSize+plen):
 		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, header says %d (truncated or extended)", p, ErrCorrupt, st.size, record.HeaderSize+plen)
 	case h.Bind != record.Bind(id):

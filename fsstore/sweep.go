@@ -209,7 +209,6 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	return st, nil
 }
 
-// walkDefaults fills in and checks the options Sweep and Stats share.
 // addAge adds two non-negative ages, saturating instead of wrapping: a
 // huge Grace means "keep everything", and a sum wrapped negative would make
 // every record look expired.
@@ -220,6 +219,7 @@ func addAge(a, b time.Duration) time.Duration {
 	return a + b
 }
 
+// walkDefaults fills in and checks the options Sweep and Stats share.
 func walkDefaults(op string, concurrency *int, tempAge, grace *time.Duration) error {
 	if *concurrency == 0 {
 		*concurrency = 1

@@ -38,14 +38,15 @@ func TestErrorAnswerHeaders(t *testing.T) {
 		h.Set("Access-Control-Allow-Origin", "https://handler.example")
 		h.Add("Set-Cookie", "csrf=x")
 	}
-	tests := []struct {
+	type errorCase struct {
 		name       string
 		opts       []httpsession.Option
 		lockedOut  bool // another holder has the session's lock
 		handler    func(t *testing.T, w http.ResponseWriter, s *httpsession.Session)
 		wantStatus int
 		wantCookie string // "renewed", "new" or "" for none
-	}{
+	}
+	tests := []errorCase{
 		{
 			name:      "lock wait timed out",
 			opts:      []httpsession.Option{httpsession.WithLockTimeout(50 * time.Millisecond)},
@@ -89,62 +90,74 @@ func TestErrorAnswerHeaders(t *testing.T) {
 			wantCookie: "new",
 		},
 	}
+	run := func(t *testing.T, tt errorCase, withOuter bool) {
+		e := newEnv(t, nil, tt.opts...)
+		id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+		if tt.lockedOut {
+			lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lk.Unlock()
+		}
+		wrap := outer
+		if !withOuter {
+			wrap = func(next http.Handler) http.Handler { return next }
+		}
+		h := wrap(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tt.handler(t, w, httpsession.FromContext(r.Context()))
+		})))
+		resp := do(t, h, id)
+		if resp.StatusCode != tt.wantStatus {
+			t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+		}
+		want := map[string]string{
+			"Access-Control-Allow-Origin": "https://app.example",
+			"X-Request-Id":                "abc",
+			"Location":                    "",
+			"X-Handler":                   "",
+		}
+		wantVary := []string{"Origin", "Cookie"}
+		if !withOuter {
+			want["Access-Control-Allow-Origin"], want["X-Request-Id"] = "", ""
+			wantVary = []string{"Cookie"}
+		}
+		for name, want := range want {
+			if got := resp.Header.Get(name); got != want {
+				t.Errorf("%s: %q, want %q", name, got, want)
+			}
+		}
+		if got := resp.Header.Values("Vary"); !slices.Equal(got, wantVary) {
+			t.Errorf("Vary %q, want %q", got, wantVary)
+		}
+		if got := resp.Header.Get("Content-Type"); strings.Contains(got, "json") {
+			t.Errorf("Content-Type %q: the handler's", got)
+		}
+		if b := body(t, resp); resp.ContentLength == 1234 || strings.Contains(b, "welcome") || strings.Contains(b, "bye") {
+			t.Errorf("length %d, body %q: the handler's", resp.ContentLength, b)
+		}
+		if setCookieHeader(resp, "csrf") != "" {
+			t.Error("the handler's own cookie was sent with the error answer")
+		}
+		c := sessionCookie(resp)
+		if tt.wantCookie == "" {
+			if c != nil {
+				t.Errorf("session cookie %v with the error answer", c)
+			}
+			return
+		}
+		if c == nil || c.Value == "" || c.Value == id {
+			t.Fatalf("session cookie %v, want the %s session's (headers %v)", c, tt.wantCookie, resp.Header)
+		}
+		if !slices.Contains(resp.Header.Values("Cache-Control"), `no-cache="Set-Cookie"`) {
+			t.Errorf("Cache-Control %q: caches may store the cookie", resp.Header.Values("Cache-Control"))
+		}
+		if _, err := e.st.Load(t.Context(), c.Value); err != nil {
+			t.Errorf("the cookie's session: %v", err)
+		}
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil, tt.opts...)
-			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
-			if tt.lockedOut {
-				lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer lk.Unlock()
-			}
-			h := outer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				tt.handler(t, w, httpsession.FromContext(r.Context()))
-			})))
-			resp := do(t, h, id)
-			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
-			}
-			for name, want := range map[string]string{
-				"Access-Control-Allow-Origin": "https://app.example",
-				"X-Request-Id":                "abc",
-				"Location":                    "",
-				"X-Handler":                   "",
-			} {
-				if got := resp.Header.Get(name); got != want {
-					t.Errorf("%s: %q, want %q", name, got, want)
-				}
-			}
-			if got := resp.Header.Values("Vary"); !slices.Contains(got, "Origin") || !slices.Contains(got, "Cookie") {
-				t.Errorf("Vary %q, want Origin and Cookie", got)
-			}
-			if got := resp.Header.Get("Content-Type"); strings.Contains(got, "json") {
-				t.Errorf("Content-Type %q: the handler's", got)
-			}
-			if b := body(t, resp); resp.ContentLength == 1234 || strings.Contains(b, "welcome") || strings.Contains(b, "bye") {
-				t.Errorf("length %d, body %q: the handler's", resp.ContentLength, b)
-			}
-			if setCookieHeader(resp, "csrf") != "" {
-				t.Error("the handler's own cookie was sent with the error answer")
-			}
-			c := sessionCookie(resp)
-			if tt.wantCookie == "" {
-				if c != nil {
-					t.Errorf("session cookie %v with the error answer", c)
-				}
-				return
-			}
-			if c == nil || c.Value == "" || c.Value == id {
-				t.Fatalf("session cookie %v, want the %s session's (headers %v)", c, tt.wantCookie, resp.Header)
-			}
-			if !slices.Contains(resp.Header.Values("Cache-Control"), `no-cache="Set-Cookie"`) {
-				t.Errorf("Cache-Control %q: caches may store the cookie", resp.Header.Values("Cache-Control"))
-			}
-			if _, err := e.st.Load(t.Context(), c.Value); err != nil {
-				t.Errorf("the cookie's session: %v", err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { run(t, tt, true) })
+		t.Run(tt.name+", no outer middleware", func(t *testing.T) { run(t, tt, false) })
 	}
 }

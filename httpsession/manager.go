@@ -234,7 +234,11 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 	}
 	// The header as outer middlewares left it (CORS, a request ID, their
 	// Vary): an error answer keeps it, and drops only what the handler set.
-	base := w.Header().Clone()
+	// Without outer middlewares it is the Vary above alone: no copy.
+	var base http.Header
+	if h := w.Header(); len(h) != 1 || len(h["Vary"]) != 1 {
+		base = h.Clone()
+	}
 	s := m.newSession(r, mode, w.Header())
 	// Unlock only after the handler returns (or when it calls Release),
 	// even if it panics: the lock serializes the user's requests for their
@@ -335,7 +339,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	s       *Session
 	r       *http.Request
-	base    http.Header // the header when the middleware was entered
+	base    http.Header // the header when the middleware was entered; nil: Vary: Cookie alone
 	started bool
 	failed  bool
 }
@@ -357,6 +361,9 @@ func (w *responseWriter) start() bool {
 		// cookie a successful Release committed: its record is saved, and
 		// after Renew the old one is gone.
 		clear(h)
+		if w.base == nil {
+			h.Set("Vary", "Cookie")
+		}
 		maps.Copy(h, w.base)
 		for k, v := range w.s.keptHeader() {
 			h[k] = append(h[k], v...)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -119,8 +120,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("warmup %v is negative", c.Warmup)
 	case c.Rounds < 1:
 		return fmt.Errorf("rounds %d: need at least 1", c.Rounds)
-	case c.Rate < 0:
-		return fmt.Errorf("rate %g is negative", c.Rate)
+	case c.Rate < 0 || math.IsNaN(c.Rate):
+		return fmt.Errorf("rate %g is negative or not a number", c.Rate)
 	}
 	for i, s := range c.Sizes {
 		if s < 0 || s > 64<<20 {
@@ -441,7 +442,13 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	op := s.op()
 	var interval time.Duration
 	if s.cfg.Rate > 0 {
-		interval = time.Duration(float64(len(workers)) / s.cfg.Rate * float64(time.Second))
+		// Saturated: a rate so small that the interval overflows paces
+		// at the longest one, not at none (a wrapped, negative interval).
+		iv := float64(len(workers)) / s.cfg.Rate * float64(time.Second)
+		interval = math.MaxInt64
+		if iv < math.MaxInt64 {
+			interval = time.Duration(iv)
+		}
 	}
 	var seed [8]byte
 	rand.Read(seed[:])

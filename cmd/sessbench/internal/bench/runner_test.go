@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -232,6 +233,7 @@ func TestConfigValidate(t *testing.T) {
 		{"rounds", func(c *Config) { c.Rounds = 0 }},
 		{"no duration", func(c *Config) { c.Ops = 0; c.Duration = 0 }},
 		{"rate", func(c *Config) { c.Rate = -1 }},
+		{"rate not a number", func(c *Config) { c.Rate = math.NaN() }},
 		{"repeated conc", func(c *Config) { c.Concurrency = []int{1, 2, 1} }},
 		{"repeated size", func(c *Config) { c.Sizes = []int{1024, 1024} }},
 		{"repeated workload", func(c *Config) { c.Workloads = []Workload{Load, Load} }},
