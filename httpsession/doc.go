@@ -60,7 +60,9 @@
 // final step was under way, or the write was published but not made
 // durable, so the change may have been saved and a retry is not known to
 // be safe); 409 Conflict
-// for an Optimistic commit that lost a race (fsstore.ErrConflict); and 500
+// for an Optimistic commit that lost a race (fsstore.ErrConflict); 499
+// ([StatusClientClosedRequest], logged at Info) for a client that went
+// away while its session was loading or waiting for its lock; and 500
 // otherwise, including a session over the store's size limit
 // (fsstore.ErrTooLarge, logged as such). A record that is damaged (left
 // empty, cut short or zero-filled by a power loss, or with a payload that is

@@ -1,8 +1,10 @@
 package httpsession_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -159,5 +161,30 @@ func TestErrorAnswerHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { run(t, tt, true) })
 		t.Run(tt.name+", no outer middleware", func(t *testing.T) { run(t, tt, false) })
+	}
+}
+
+// TestClientGoneDuringLockWait: a client that goes away while its request
+// waits for the session's lock is answered 499 and logged at Info, not as
+// a server error (a 500 and an ERROR line for every closed tab).
+func TestClientGoneDuringLockWait(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // gone before the wait begins: it ends at once
+	req := httptest.NewRequest("GET", "http://example.com/", nil).WithContext(ctx)
+	req.AddCookie(&http.Cookie{Name: "session", Value: id})
+	rec := httptest.NewRecorder()
+	e.m.Handler(counter()).ServeHTTP(rec, req)
+	if rec.Code != httpsession.StatusClientClosedRequest {
+		t.Errorf("status %d, want %d", rec.Code, httpsession.StatusClientClosedRequest)
+	}
+	if strings.Contains(e.log.String(), "level=ERROR") {
+		t.Errorf("a client's hang-up logged as an error: %s", e.log.String())
 	}
 }

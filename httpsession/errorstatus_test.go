@@ -37,6 +37,11 @@ func TestDefaultErrorStatus(t *testing.T) {
 		{"disk full", fmt.Errorf("x: %w", syscall.ENOSPC), http.StatusServiceUnavailable, true},
 		{"too large", fmt.Errorf("x: %w", fsstore.ErrTooLarge), http.StatusInternalServerError, false},
 		{"other", errors.New("x"), http.StatusInternalServerError, false},
+		// The client went away: not a server error, unless the store
+		// gave up on its file server meanwhile (an outage stays a 503).
+		{"client gone during the lock wait", fmt.Errorf("httpsession: lock session: %w", fmt.Errorf("%w: %w", fsstore.ErrLocked, context.Canceled)), StatusClientClosedRequest, false},
+		{"client gone during the load", fmt.Errorf("fsstore: load: %w", context.Canceled), StatusClientClosedRequest, false},
+		{"client gone, file server not answering", fmt.Errorf("fsstore: load: %w (%w)", fsstore.ErrUnavailable, context.Canceled), http.StatusServiceUnavailable, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &Manager{}

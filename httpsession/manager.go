@@ -116,8 +116,12 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 
 func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := StatusCode(err)
-	msg := "httpsession: request failed"
+	msg, level := "httpsession: request failed", slog.LevelError
 	switch {
+	case code == StatusClientClosedRequest:
+		// Not the server's failure, and common (a closed tab, a
+		// client's own timeout): no ERROR line for each.
+		msg, level = "httpsession: the client went away while its session was loading or waiting for its lock", slog.LevelInfo
 	case code == http.StatusGatewayTimeout:
 		msg = "httpsession: request failed; its session change may have been saved"
 	case code == http.StatusServiceUnavailable:
@@ -125,15 +129,26 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 	case errors.Is(err, fsstore.ErrTooLarge):
 		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
 	}
-	m.cfg.log.ErrorContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	m.cfg.log.Log(r.Context(), level, msg, "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
 	http.Error(w, http.StatusText(code), code)
 }
+
+// StatusClientClosedRequest is the status StatusCode gives a request whose
+// client went away (its context was canceled) while its session was
+// loading or waiting for its lock: 499, as nginx logs such requests. No
+// one reads the answer; the status is for access logs and metrics, which
+// should not count a client's hang-up as a server error.
+const StatusClientClosedRequest = 499
 
 // StatusCode is the HTTP status that answers a request whose session
 // failed with err, as the Manager's default error handler answers it:
 // 409 Conflict for fsstore.ErrConflict (an Optimistic commit lost a race;
 // the client may retry), 504 Gateway Timeout for fsstore.ErrInDoubt (the
-// change may have been saved, so a retry is not known to be safe), 503
+// change may have been saved, so a retry is not known to be safe),
+// StatusClientClosedRequest (499) for a request whose client went away
+// (context.Canceled, unless the store also gave up on its file server:
+// that stays a 503, so that an outage is not hidden by its clients
+// leaving), 503
 // Service Unavailable for a failure that should pass (the file server did
 // not answer in time or the store's circuit breaker is open,
 // fsstore.ErrUnavailable; a lock wait timed out or a lock was lost; the
@@ -150,6 +165,8 @@ func StatusCode(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, fsstore.ErrInDoubt):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, context.Canceled) && !errors.Is(err, fsstore.ErrUnavailable):
+		return StatusClientClosedRequest
 	case unavailable(err):
 		return http.StatusServiceUnavailable
 	}

@@ -418,6 +418,11 @@ func (s *Session) Destroy() error {
 // commit. If it succeeds, the cookie it set goes out with the response
 // even when the error handler answers in its place. Calling it again does
 // nothing.
+//
+// Before the response starts, Release writes that cookie into the
+// response's header, which http.Header does not allow while another
+// goroutine writes it: call it from the handler's goroutine, or from one
+// the handler does not race with on the header.
 func (s *Session) Release() error {
 	s.mu.Lock()
 	if s.released {
