@@ -181,6 +181,25 @@ func WithMaintenanceOnly() Option {
 	return optionFunc(func(c *config) { c.maintenanceOnly = true })
 }
 
+// checkMarkedEncrypted returns ErrNotEncrypted unless the store is marked
+// encrypted. A process that has not seen the mark reads the marker again:
+// a store opened WithMaintenanceOnly before an application host marked it
+// would otherwise never learn it.
+func (s *Store) checkMarkedEncrypted() error {
+	if s.encrypted.Load() {
+		return nil
+	}
+	m, err := s.readMarker()
+	if err != nil {
+		return err
+	}
+	if !m.encrypted {
+		return fmt.Errorf("%w (its %s file says so)", ErrNotEncrypted, MarkerFile)
+	}
+	s.encrypted.Store(true)
+	return nil
+}
+
 // markEncrypted records in the marker that the store is encrypted. Like
 // raiseMaxIdle, it is a read-modify-write under the marker lock, so that
 // neither change can undo the other; the flag is never cleared.

@@ -64,16 +64,8 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if s.keys.Load() == nil {
 		return RekeyStats{}, errors.New("fsstore: rekey: no keys configured (WithKeys)")
 	}
-	if !s.encrypted.Load() {
-		// Opened WithMaintenanceOnly before any application host marked
-		// the store: look again, since one may have since.
-		m, err := s.readMarker()
-		if err != nil {
-			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w", err)
-		}
-		if !m.encrypted {
-			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w (its %s file says so); nothing was rewritten", ErrNotEncrypted, MarkerFile)
-		}
+	if err := s.checkMarkedEncrypted(); err != nil {
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 	}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1

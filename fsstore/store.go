@@ -733,18 +733,13 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		}
 		// A step of its own: it may have waited for another save's read.
 		c.progress()
-	} else if s.cfg.maintenanceOnly && !s.encrypted.Load() {
+	} else if s.cfg.maintenanceOnly {
 		// Opened with keys for maintenance, which leaves an unmarked
 		// store unmarked (see WithMaintenanceOnly): an encrypted record
 		// would stop its keyless hosts as surely as the mark would.
-		m, err := s.readMarker()
-		if err != nil {
+		if err := s.checkMarkedEncrypted(); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
-		if !m.encrypted {
-			return fmt.Errorf("fsstore: save: %w", ErrNotEncrypted)
-		}
-		s.encrypted.Store(true)
 	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
