@@ -189,10 +189,12 @@ func (b *leaseBackend) breakExpired(p string) (bool, error) {
 		return true, nil // released meanwhile
 	}
 	expires := rec.expires
+	var mtime int64 // of the unreadable record judged by its age
 	if err != nil {
 		// Unreadable record (a crash between create and write on a
 		// filesystem that lost the fsync): judge by its age.
-		mtime, serr := b.dir.modTime(p)
+		var serr error
+		mtime, serr = b.dir.modTime(p)
 		if serr != nil {
 			return errors.Is(serr, fs.ErrNotExist), nil
 		}
@@ -213,7 +215,18 @@ func (b *leaseBackend) breakExpired(p string) (bool, error) {
 		return false, err
 	}
 	moved, merr := readLease(b.dir, aside)
-	if err == nil && (merr != nil || moved.token != rec.token) {
+	var live bool
+	if err == nil {
+		live = merr != nil || moved.token != rec.token
+	} else {
+		// What was judged had no record to compare by token: what was
+		// moved is another file if it has one now (a lease a faster
+		// breaker's successor created) or another mtime (one being
+		// written).
+		movedMtime, serr := b.dir.modTime(aside)
+		live = merr == nil || serr != nil || movedMtime != mtime
+	}
+	if live {
 		// We moved a live lease: put it back unless yet another has been
 		// created; its holder then finds its lease gone at Verify.
 		b.dir.link(aside, p)

@@ -314,10 +314,22 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	// bound is no longer its first attempt (see acquireOS).
 	for waited := false; ; waited = true {
 		if t.closed {
-			// Closed while we waited.
+			// Closed while we waited. An Unlock may have kept the OS
+			// lock for the waiters: with none left, no handle owns it
+			// and nothing else would ever release it.
 			t.leave(f, ks, mode)
+			var err error
+			if f.os != nil && f.refs == 0 && f.waiters == 0 {
+				w := opwatch.FromContext(ctx)
+				w.EnterAlways()
+				err = t.releaseOS(f, w)
+				w.Exit()
+			}
 			t.forget(file, f)
 			t.mu.Unlock()
+			if err != nil {
+				return nil, fmt.Errorf("%w (and releasing the lock kept for waiters failed: %v)", ErrClosed, err)
+			}
 			return nil, ErrClosed
 		}
 		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
@@ -404,6 +416,12 @@ func (t *Table) leave(f *fileState, ks *keyState, mode Mode) {
 	ks.waiters--
 	if mode == Exclusive {
 		ks.exclWaiters--
+		if ks.exclWaiters == 0 {
+			// Shared waiters queue behind an Exclusive one (so that it
+			// is not starved); with none left, they may be free now,
+			// also when it gave up rather than took the lock.
+			f.broadcast()
+		}
 	}
 	f.dropKey(ks)
 }
@@ -419,7 +437,8 @@ func (t *Table) forget(file string, f *fileState) {
 // acquireOS takes the OS lock on file, polling with backoff while another
 // owner holds it. Blocking lock calls cannot honour a context (flock(2) only
 // returns early on a signal), hence the polling. Waiting takes no MaxHeld
-// slot: the cap is checked before each attempt (so a full table fails fast)
+// slot: the cap is checked before each attempt (so a full table fails the
+// first one fast, and makes a later one count as finding the lock held)
 // and a slot is taken only once the lock is ours.
 //
 // A caller that runs Lock on a goroutine of its own, so as to give up on a
@@ -435,19 +454,29 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 	w := opwatch.FromContext(ctx)
 	var d time.Duration
 	for tried := waited; ; tried = true {
-		if err := t.slotFree(file); err != nil {
-			return nil, err
-		}
 		var l osLock
+		// A full table fails the first attempt at once; a caller that has
+		// waited already keeps waiting, as for a held lock, until a slot
+		// frees or its context ends: ErrTooManyLocks is an answer given
+		// at once, never after a wait (see ErrTooManyLocks).
+		full := t.slotFree(file)
+		if full != nil && (!block || !tried) {
+			return nil, full
+		}
 		// A poll after the first attempt may be put off (Requeue), so it
 		// leaves room in the caller's bound for calls that may not.
 		entered := false
-		if block && tried {
-			entered = w.EnterPoll()
-		} else {
-			entered = w.Enter()
+		if full == nil {
+			if block && tried {
+				entered = w.EnterPoll()
+			} else {
+				entered = w.Enter()
+			}
 		}
-		if entered {
+		switch {
+		case full != nil:
+			// Counted as an attempt that found the lock held.
+		case entered:
 			w.RunHook("lock")
 			var err error
 			l, err = t.be.try(file)
@@ -464,11 +493,11 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 			if err != nil {
 				return nil, err
 			}
-		} else if !block || !tried || !w.Requeue() {
+		case !block || !tried || !w.Requeue():
 			// Given up on, or refused a slot at the first attempt: the
 			// operation could not start, and says so at once.
 			return nil, &waitError{path: t.path(file), err: abandonedErr(ctx)}
-		} else {
+		default:
 			// Refused a slot while waiting for another owner: other
 			// waiters' polls fill the caller's bound for a moment. This
 			// attempt counts as one that found the lock held.
@@ -476,17 +505,19 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 		}
 		if l != nil {
 			t.mu.Lock()
-			if t.held >= t.cfg.MaxHeld {
-				// Others filled the table during our attempt.
+			if t.held < t.cfg.MaxHeld {
+				t.held++
 				t.mu.Unlock()
-				w.EnterAlways()
-				l.unlock()
-				w.Exit()
+				return l, nil
+			}
+			// Others filled the table during our attempt.
+			t.mu.Unlock()
+			w.EnterAlways()
+			l.unlock()
+			w.Exit()
+			if !block || !tried {
 				return nil, t.tooMany(file)
 			}
-			t.held++
-			t.mu.Unlock()
-			return l, nil
 		}
 		if !block {
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)

@@ -1,0 +1,227 @@
+//go:build unix
+
+package lock_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/internal/opwatch"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestExclusiveGiveUpWakesSharedWaiters: Shared waiters queue behind an
+// Exclusive waiter, so that it is not starved by a stream of Shared
+// holders. When that waiter gives up, they must be woken: only Shared
+// holders remain, and nothing else would change the lock's state for them.
+func TestExclusiveGiveUpWakesSharedWaiters(t *testing.T) {
+	tab, err := lock.NewTable(lock.Config{Dir: t.TempDir(), Strategy: lock.Flock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	s1, err := tab.Lock(context.Background(), "f", "k", lock.Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Unlock()
+	ectx, giveUp := context.WithCancel(context.Background())
+	excl := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(ectx, "f", "k", lock.Exclusive)
+		if err == nil {
+			h.Unlock()
+		}
+		excl <- err
+	}()
+	waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the Exclusive waiter")
+	shared := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(hangCtx(t), "f", "k", lock.Shared) // no deadline of its own
+		if err == nil {
+			h.Unlock()
+		}
+		shared <- err
+	}()
+	waitUntil(t, func() bool { return tab.Stats().Waiting == 2 }, "the Shared waiter behind it")
+	giveUp()
+	if err := <-excl; !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("the Exclusive waiter: %v, want ErrLocked", err)
+	}
+	// The hang deadline only bounds the failure: a woken waiter is
+	// granted at once.
+	select {
+	case err := <-shared:
+		if err != nil {
+			t.Fatalf("the Shared waiter: %v", err)
+		}
+	case <-hangCtx(t).Done():
+		t.Fatal("the Shared waiter still sleeps though only Shared holders remain")
+	}
+}
+
+// TestCloseReleasesLockKeptForWaiters closes a table right after an
+// Unlock kept the OS lock for a waiter. The waiter wakes to ErrClosed, so
+// no handle owns that lock any more: it must be released, or another
+// process stays locked out of the file until this one exits. The race is
+// narrow; repetitions make it likely.
+func TestCloseReleasesLockKeptForWaiters(t *testing.T) {
+	hit := 0
+	for range 100 {
+		dir := t.TempDir()
+		tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := tab.Lock(context.Background(), "f", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiter := make(chan error, 1)
+		go func() {
+			h, err := tab.Lock(context.Background(), "f", "k", lock.Exclusive)
+			if err == nil {
+				h.Unlock()
+			}
+			waiter <- err
+		}()
+		waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+		h.Unlock() // keeps the OS lock for the waiter
+		tab.Close()
+		if err := <-waiter; !errors.Is(err, lock.ErrClosed) {
+			continue // it took the lock before Close: not the race
+		}
+		hit++
+		other, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock}) // another process's view
+		if err != nil {
+			t.Fatal(err)
+		}
+		oh, err := other.TryLock("f", "x", lock.Exclusive)
+		if err != nil {
+			other.Close()
+			t.Fatalf("after Close failed its waiter, the lock kept for it is still held: %v (stats %+v)", err, tab.Stats())
+		}
+		oh.Unlock()
+		other.Close()
+	}
+	t.Logf("the waiter met the closed table in %d of 100 repetitions", hit)
+}
+
+// TestWaiterOutlastsFullTable: ErrTooManyLocks is an answer given at once
+// (the table is full when the caller asks), never after a wait. A waiter
+// whose table filled up while it waited for another owner keeps waiting,
+// as for a held lock, until its context ends (or a slot frees).
+func TestWaiterOutlastsFullTable(t *testing.T) {
+	dir := t.TempDir()
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock, MaxHeld: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	other, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock}) // another process's view
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	held, err := other.Lock(context.Background(), "a", "a", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstDone := make(chan struct{})
+	var once sync.Once
+	op := &opwatch.Op{Hook: func(site string) {
+		if site == "lock-first-done" {
+			once.Do(func() { close(firstDone) })
+		}
+	}}
+	// The deadline ends the wait that the full table leaves this waiter
+	// in; it bounds nothing else.
+	ctx, cancel := context.WithTimeout(opwatch.NewContext(context.Background(), op), 300*time.Millisecond)
+	defer cancel()
+	waiter := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(ctx, "a", "a", lock.Exclusive)
+		if err == nil {
+			h.Unlock()
+		}
+		waiter <- err
+	}()
+	<-firstDone                                     // it found "a" held elsewhere and now polls
+	b, err := tab.TryLock("b", "b", lock.Exclusive) // fills the table
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Unlock()
+	held.Unlock() // "a" is free, but this process has no slot for it
+	err = <-waiter
+	if errors.Is(err, lock.ErrTooManyLocks) {
+		t.Fatalf("a waiter got ErrTooManyLocks after waiting: %v", err)
+	}
+	if !errors.Is(err, lock.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the waiter: %v, want ErrLocked at its deadline", err)
+	}
+}
+
+// TestBreakUnreadableLeaseOnce: a lease file left unreadable by a crash
+// (created, never written) is judged by its age, and several hosts may
+// break it at once. Only one may end up holding the lease: a breaker that
+// judged the old file must not remove the fresh lease another breaker's
+// successor created in its place. Six tables stand for six hosts; the race
+// is narrow, so it is run many times.
+func TestBreakUnreadableLeaseOnce(t *testing.T) {
+	dir := t.TempDir()
+	const hosts = 6
+	var tabs []*lock.Table
+	for range hosts {
+		tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		tabs = append(tabs, tab)
+	}
+	lease := filepath.Join(dir, "f.lease")
+	old := time.Now().Add(-time.Hour)
+	for i := range 1500 {
+		if err := os.WriteFile(lease, nil, 0o600); err != nil { // a crash-left, unreadable lease
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(lease, old, old); err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		got := make([]*lock.Handle, hosts)
+		for h := range tabs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if l, err := tabs[h].TryLock("f", "k", lock.Exclusive); err == nil {
+					got[h] = l
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		holders := 0
+		for _, l := range got {
+			if l != nil {
+				holders++
+			}
+		}
+		if holders > 1 {
+			t.Fatalf("repetition %d: %d hosts hold the lease at once", i, holders)
+		}
+		for _, l := range got {
+			if l != nil {
+				l.Unlock()
+			}
+		}
+	}
+}
