@@ -138,9 +138,42 @@ type panel struct {
 	} `json:"datasource"`
 	GridPos struct{ H, W, X, Y int } `json:"gridPos"`
 	Targets []struct {
-		RefID string `json:"refId"`
-		Expr  string `json:"expr"`
+		RefID        string `json:"refId"`
+		Expr         string `json:"expr"`
+		LegendFormat string `json:"legendFormat"`
 	} `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+		Overrides []struct {
+			Matcher struct {
+				ID      string `json:"id"`
+				Options string `json:"options"`
+			} `json:"matcher"`
+			Properties []struct {
+				ID    string `json:"id"`
+				Value any    `json:"value"`
+			} `json:"properties"`
+		} `json:"overrides"`
+	} `json:"fieldConfig"`
+}
+
+// unitOf returns the unit the panel shows the target refID in: its
+// override's, or the panel's default.
+func (p panel) unitOf(refID string) string {
+	unit := p.FieldConfig.Defaults.Unit
+	for _, o := range p.FieldConfig.Overrides {
+		if o.Matcher.ID != "byFrameRefID" || o.Matcher.Options != refID {
+			continue
+		}
+		for _, pr := range o.Properties {
+			if u, ok := pr.Value.(string); ok && pr.ID == "unit" {
+				unit = u
+			}
+		}
+	}
+	return unit
 }
 
 // loadDashboard parses the dashboard and checks its structure: unique
@@ -239,6 +272,22 @@ func TestDashboard(t *testing.T) {
 	for name, q := range qs {
 		if !metricRe.MatchString(q) {
 			t.Errorf("%s: %q queries no sessfs or sessgc metric", name, q)
+		}
+	}
+}
+
+// TestDashboardUnits: a series whose legend says it is bytes is shown in
+// bytes, not in its panel's other unit (a count, or bytes per second for
+// a mean size beside a throughput).
+func TestDashboardUnits(t *testing.T) {
+	for _, p := range loadDashboard(t).Panels {
+		for _, tg := range p.Targets {
+			if !strings.Contains(strings.ToLower(tg.LegendFormat), "bytes") {
+				continue
+			}
+			if u := p.unitOf(tg.RefID); u != "bytes" && u != "decbytes" {
+				t.Errorf("panel %q: series %q (%s) shown in unit %q, want bytes", p.Title, tg.LegendFormat, tg.RefID, u)
+			}
 		}
 	}
 }

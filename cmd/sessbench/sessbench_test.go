@@ -298,6 +298,30 @@ func TestCSVAndPlot(t *testing.T) {
 	}
 }
 
+// TestHTTPBadInput: sessbench http refuses, before measuring anything,
+// what sessbench run refuses: a result that would be measured twice, a
+// chart it could not write at the end, a round of no time.
+func TestHTTPBadInput(t *testing.T) {
+	d := benchDir(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"repeated size", []string{"--size", "1KiB,1024"}, "--size 1024: the same as 1KiB"},
+		{"title without plot", []string{"--title", "x"}, "--plot"},
+		{"plot dir missing", []string{"--plot", filepath.Join(d, "no", "x.svg")}, "does not exist"},
+		{"rounds of no time", []string{"--duration", "2ns", "--rounds", "3"}, "less than 1ns per round"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, nil, append([]string{"http", "--dir", d, "--peers", "sessfs,scs-mem"}, tt.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 mentioning %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	d := benchDir(t)
 	file := filepath.Join(d, "keep.txt")
@@ -319,6 +343,10 @@ func TestBadInput(t *testing.T) {
 		{"bad size", []string{"--dir", d, "--size", "1GiB"}, 2, "bad size"},
 		{"bad workload", []string{"--dir", d, "--workload", "sleep"}, 2, "unknown workload"},
 		{"bad ratio", []string{"--dir", d, "--write-ratio", "-1"}, 2, "write ratio"},
+		{"ratio not a number", []string{"--dir", d, "--workload", "mixed", "--write-ratio", "NaN"}, 2, "write ratio"},
+		{"infinite rate", []string{"--dir", d, "--rate", "Inf"}, 2, "rate +Inf"},
+		{"rate not a number", []string{"--dir", d, "--rate", "NaN"}, 2, "rate NaN"},
+		{"rounds of no time", []string{"--dir", d, "--duration", "2ns", "--rounds", "3"}, 2, "less than 1ns per round"},
 		{"zero duration", []string{"--dir", d, "--duration", "0s"}, 2, "duration"},
 		{"bad durability", []string{"--dir", d, "--durability", "eventual"}, 2, "durability"},
 		{"json and csv", []string{"--dir", d, "--json", "--csv"}, 2, "--json and --csv"},

@@ -110,7 +110,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("sessions %d: need at least 1", c.Sessions)
 	case c.HotSessions < 1 || c.HotSessions > c.Sessions:
 		return fmt.Errorf("hot sessions %d: need 1..sessions (%d)", c.HotSessions, c.Sessions)
-	case c.WriteRatio < 0 || c.WriteRatio > 1:
+	case !(c.WriteRatio >= 0 && c.WriteRatio <= 1): // NaN too
 		return fmt.Errorf("write ratio %g outside 0..1", c.WriteRatio)
 	case c.Ops < 0:
 		return fmt.Errorf("ops %d is negative", c.Ops)
@@ -120,8 +120,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("warmup %v is negative", c.Warmup)
 	case c.Rounds < 1:
 		return fmt.Errorf("rounds %d: need at least 1", c.Rounds)
-	case c.Rate < 0 || math.IsNaN(c.Rate):
-		return fmt.Errorf("rate %g is negative or not a number", c.Rate)
+	case c.Ops == 0 && c.Duration/time.Duration(c.Rounds) <= 0:
+		// A round of no time would run with no end.
+		return fmt.Errorf("duration %v: less than 1ns per round (%d rounds)", c.Duration, c.Rounds)
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return fmt.Errorf("rate %g: want 0 (closed loop) or a finite rate", c.Rate)
 	}
 	for i, s := range c.Sizes {
 		if s < 0 || s > 64<<20 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -104,6 +103,14 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		}
 		cfg.Sizes = append(cfg.Sizes, n)
 	}
+	// Compared as byte counts: 1KiB and 1024 are one size.
+	sizeOf := func(s string) int { n, _ := run.ParseSize(s); return n }
+	if err := run.Repeated("--size", o.Sizes, sizeOf, strings.TrimSpace); err != nil {
+		return err
+	}
+	if o.Title != "" && o.Plot == "" {
+		return cmdutil.UsageErrorf("--title applies to the chart; add --plot FILE")
+	}
 	c, i, ok := strings.Cut(o.Hot, "x")
 	var cerr, ierr error
 	cfg.HotClients, cerr = strconv.Atoi(c)
@@ -140,8 +147,8 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if len(names) == 0 {
 		return cmdutil.UsageErrorf("--peers: nothing to measure")
 	}
-	if o.Plot != "" && !strings.EqualFold(filepath.Ext(o.Plot), ".svg") {
-		return cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", o.Plot)
+	if err := run.CheckPlot(o.Plot); err != nil {
+		return err
 	}
 	if po.Dir == "" {
 		tmp, err := os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")

@@ -43,6 +43,8 @@ func (c *Config) Validate() error {
 		return errors.New("duration must be positive")
 	case c.Rounds < 1:
 		return errors.New("rounds must be at least 1")
+	case c.Duration/time.Duration(c.Rounds) <= 0:
+		return fmt.Errorf("duration %v: less than 1ns per round (%d rounds)", c.Duration, c.Rounds)
 	case c.Concurrency < 1:
 		return errors.New("concurrency must be at least 1")
 	case c.Sessions < c.Concurrency:

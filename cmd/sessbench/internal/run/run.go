@@ -153,7 +153,7 @@ target against concurrency, one panel per workload and size, under --title
 	f.IntVar(&opts.HotSessions, "hot-sessions", 1, "sessions all clients share in the hot workload")
 	f.Float64Var(&opts.WriteRatio, "write-ratio", 0.1, "fraction of mixed-workload requests that are full cycles (writes); the rest are loads")
 	f.DurationVar(&opts.Duration, "duration", time.Second, "measured time per target and measurement, over all rounds")
-	f.Int64Var(&opts.Ops, "ops", 0, "measure this many operations per target and measurement instead of --duration")
+	f.Int64Var(&opts.Ops, "ops", 0, "measure at least this many operations per target and measurement instead of --duration (each client of each round does its share, rounded up)")
 	f.DurationVar(&opts.Warmup, "warmup", 200*time.Millisecond, "unrecorded warm-up before each target's first measurement")
 	f.IntVar(&opts.Rounds, "rounds", 3, "interleaved rounds each measurement is split into")
 	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible)")
@@ -215,10 +215,10 @@ type plan struct {
 	plot report.PlotOptions
 }
 
-// repeated reports the first value of vs whose key equals an earlier one's,
+// Repeated reports the first value of vs whose key equals an earlier one's,
 // as a usage error naming the flag: a value given twice would measure the
 // same cell twice and print it as two rows.
-func repeated[T any, K comparable](flag string, vs []T, key func(T) K, show func(T) string) error {
+func Repeated[T any, K comparable](flag string, vs []T, key func(T) K, show func(T) string) error {
 	seen := map[K]int{}
 	for i, v := range vs {
 		k := key(v)
@@ -235,6 +235,21 @@ func repeated[T any, K comparable](flag string, vs []T, key func(T) K, show func
 	return nil
 }
 
+// CheckPlot checks a --plot file name before any work starts, so that a
+// chart that cannot be written does not cost the run's results at its end.
+func CheckPlot(path string) error {
+	if path == "" {
+		return nil
+	}
+	if !strings.EqualFold(filepath.Ext(path), ".svg") {
+		return cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", path)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return cmdutil.UsageErrorf("--plot %s: directory %s does not exist", path, filepath.Dir(path))
+	}
+	return nil
+}
+
 // validate checks every option before any work starts.
 func (o *RunOptions) validate() (*plan, error) {
 	p := &plan{}
@@ -246,7 +261,7 @@ func (o *RunOptions) validate() (*plan, error) {
 		}
 		c.Workloads = append(c.Workloads, wl)
 	}
-	if err := repeated("--workload", o.Workloads, strings.TrimSpace, strings.TrimSpace); err != nil {
+	if err := Repeated("--workload", o.Workloads, strings.TrimSpace, strings.TrimSpace); err != nil {
 		return nil, err
 	}
 	for _, s := range o.Sizes {
@@ -258,10 +273,10 @@ func (o *RunOptions) validate() (*plan, error) {
 	}
 	// Compared as byte counts: 1KiB and 1024 are one size.
 	sizeOf := func(s string) int { n, _ := ParseSize(s); return n }
-	if err := repeated("--size", o.Sizes, sizeOf, strings.TrimSpace); err != nil {
+	if err := Repeated("--size", o.Sizes, sizeOf, strings.TrimSpace); err != nil {
 		return nil, err
 	}
-	if err := repeated("--concurrency", o.Concurrency, func(n int) int { return n }, strconv.Itoa); err != nil {
+	if err := Repeated("--concurrency", o.Concurrency, func(n int) int { return n }, strconv.Itoa); err != nil {
 		return nil, err
 	}
 	c.Concurrency = o.Concurrency
@@ -291,16 +306,11 @@ func (o *RunOptions) validate() (*plan, error) {
 	if len(p.plot.Percentiles) == 0 {
 		return nil, cmdutil.UsageErrorf("--percentiles: name at least one of %s", strings.Join(report.Percentiles(), ", "))
 	}
-	if err := repeated("--percentiles", p.plot.Percentiles, func(s string) string { return s }, func(s string) string { return s }); err != nil {
+	if err := Repeated("--percentiles", p.plot.Percentiles, func(s string) string { return s }, func(s string) string { return s }); err != nil {
 		return nil, err
 	}
-	if o.Plot != "" {
-		if !strings.EqualFold(filepath.Ext(o.Plot), ".svg") {
-			return nil, cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", o.Plot)
-		}
-		if fi, err := os.Stat(filepath.Dir(o.Plot)); err != nil || !fi.IsDir() {
-			return nil, cmdutil.UsageErrorf("--plot %s: directory %s does not exist", o.Plot, filepath.Dir(o.Plot))
-		}
+	if err := CheckPlot(o.Plot); err != nil {
+		return nil, err
 	}
 	if o.Redis != "" {
 		if _, port, err := splitHostPort(o.Redis); err != nil || port == "" {
