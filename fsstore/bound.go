@@ -475,6 +475,21 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 			if inOS, fin := c.op.Abandon(); fin || !inOS {
 				continue
 			}
+			if c.kind == OpLockWait && c.op.Polling() {
+				// A poll of a lock found held elsewhere was on the wire
+				// when the wait ended: one round trip of many, most
+				// likely answered in milliseconds, not a sign that the
+				// server does not answer. The wait timed out (ErrLocked),
+				// and the breaker does not count it: under contention,
+				// counting it opened the breaker for the whole store. A
+				// server that does not answer still shows in the first
+				// attempts of lock waits and in every other call. A lock
+				// that poll is granted is released in the background.
+				if ok, _ := c.op.Detach(); ok {
+					return fmt.Errorf("fsstore: %s: %w while waiting for the holder (%w)", c.what, ErrLocked, ctx.Err())
+				}
+				continue
+			}
 			if ok, committed := c.op.Detach(); ok {
 				return b.gaveUp(c, committed, ctx.Err(), false)
 			}

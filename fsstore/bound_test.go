@@ -1582,3 +1582,48 @@ func TestBoundRangeSlowCallback(t *testing.T) {
 		t.Fatal("Range returned after its callback panicked")
 	})
 }
+
+// TestContentionLeavesBreakerClosed: lock waits that time out because
+// another host holds the session are contention, not a file server that
+// does not answer, even when the wait's deadline falls while one of its
+// polls is on the wire (here every LOCK round trip takes 10 ms). They end
+// with ErrLocked, and the breaker stays closed for the store's other
+// sessions; counted as failures, three in a row opened it.
+func TestContentionLeavesBreakerClosed(t *testing.T) {
+	dir := t.TempDir()
+	other, err := fsstore.Open(dir) // another host, holding the session
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	id := newID(t)
+	held, err := other.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	s, err := fsstore.Open(dir, fsstore.WithMaxInFlight(8), fsstore.WithBreaker(3, time.Hour),
+		fsstore.WithTestFSForTest(func(site string) {
+			if site == "lock" {
+				time.Sleep(10 * time.Millisecond) // an answered LOCK round trip
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := s.Lock(ctx, id, fsstore.Exclusive)
+		cancel()
+		if !errors.Is(err, fsstore.ErrLocked) || errors.Is(err, fsstore.ErrUnavailable) {
+			t.Fatalf("wait %d for a session held elsewhere: %v, want ErrLocked", i, err)
+		}
+	}
+	if got := s.Breaker(); got != fsstore.BreakerClosed {
+		t.Errorf("breaker %v after lock waits that only met contention", got)
+	}
+	if _, err := s.Load(context.Background(), newID(t)); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("an unrelated Load: %v, want ErrNotFound", err)
+	}
+}

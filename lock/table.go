@@ -468,6 +468,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 		entered := false
 		if full == nil {
 			if block && tried {
+				w.Poll() // the lock was found held, here or in this process
 				entered = w.EnterPoll()
 			} else {
 				entered = w.Enter()

@@ -22,6 +22,7 @@ const (
 	committed
 	finished
 	detached
+	polling
 )
 
 // Bound counts the operations of a store inside the filesystem, those given
@@ -323,6 +324,18 @@ func (o *Op) Finish() (wasDetached bool) {
 
 // Detached reports whether Detach succeeded: the operation is its own.
 func (o *Op) Detached() bool { return o.state.Load()&detached != 0 }
+
+// Poll marks a lock wait's first attempt done: its calls from now on poll
+// a lock found held, and the one in the OS when the caller gives up is a
+// round trip like any other, not a sign that the server does not answer.
+func (o *Op) Poll() {
+	if o != nil {
+		o.state.Or(polling)
+	}
+}
+
+// Polling reports whether Poll was called.
+func (o *Op) Polling() bool { return o != nil && o.state.Load()&polling != 0 }
 
 // Abandoned reports whether Abandon was called.
 func (o *Op) Abandoned() bool { return o != nil && o.state.Load()&abandoned != 0 }
