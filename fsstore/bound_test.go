@@ -1612,8 +1612,8 @@ func TestContentionLeavesBreakerClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for i := range 20 {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	for i := range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		_, err := s.Lock(ctx, id, fsstore.Exclusive)
 		cancel()
 		if !errors.Is(err, fsstore.ErrLocked) || errors.Is(err, fsstore.ErrUnavailable) {

@@ -62,7 +62,10 @@
 // be safe); 409 Conflict
 // for an Optimistic commit that lost a race (fsstore.ErrConflict); 499
 // ([StatusClientClosedRequest], logged at Info) for a client that went
-// away while its session was loading or waiting for its lock; and 500
+// away while its session was loading or waiting for its lock, outside a
+// call into the filesystem (one inside a call the store gave up on, as on
+// NFS a load in progress, stays a 503: a hung server looks the same); and
+// 500
 // otherwise, including a session over the store's size limit
 // (fsstore.ErrTooLarge, logged as such). A record that is damaged (left
 // empty, cut short or zero-filled by a power loss, or with a payload that is

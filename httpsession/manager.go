@@ -146,9 +146,10 @@ const StatusClientClosedRequest = 499
 // the client may retry), 504 Gateway Timeout for fsstore.ErrInDoubt (the
 // change may have been saved, so a retry is not known to be safe),
 // StatusClientClosedRequest (499) for a request whose client went away
-// (context.Canceled, unless the store also gave up on its file server:
-// that stays a 503, so that an outage is not hidden by its clients
-// leaving), 503
+// (context.Canceled, unless the store gave up on a call into the file
+// system meanwhile, fsstore.ErrUnavailable, which on NFS or EFS a load in
+// progress is: that stays a 503, since a server that does not answer
+// looks the same and its clients leaving must not hide it), 503
 // Service Unavailable for a failure that should pass (the file server did
 // not answer in time or the store's circuit breaker is open,
 // fsstore.ErrUnavailable; a lock wait timed out or a lock was lost; the

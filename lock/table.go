@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -317,7 +318,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// Closed while we waited. An Unlock may have kept the OS
 			// lock for the waiters: with none left, no handle owns it
 			// and nothing else would ever release it.
-			t.leave(f, ks, mode)
+			t.giveUp(f, ks, mode)
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
 				w := opwatch.FromContext(ctx)
@@ -328,7 +329,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.forget(file, f)
 			t.mu.Unlock()
 			if err != nil {
-				return nil, fmt.Errorf("%w (and releasing the lock kept for waiters failed: %v)", ErrClosed, err)
+				return nil, fmt.Errorf("%w (and releasing the lock kept for waiters failed: %w)", ErrClosed, err)
 			}
 			return nil, ErrClosed
 		}
@@ -353,7 +354,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			f.busy = false
 			f.broadcast()
 			if err != nil {
-				t.leave(f, ks, mode)
+				t.giveUp(f, ks, mode)
 				t.forget(file, f)
 				t.mu.Unlock()
 				return nil, err
@@ -367,7 +368,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		// The key is held in this process, or another goroutine is taking
 		// or releasing the file's OS lock: wait here.
 		if !block {
-			t.leave(f, ks, mode)
+			t.giveUp(f, ks, mode)
 			t.forget(file, f)
 			t.mu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
@@ -381,7 +382,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			w := opwatch.FromContext(ctx)
 			w.RunHook("lock-give-up")
 			t.mu.Lock()
-			t.leave(f, ks, mode)
+			t.giveUp(f, ks, mode)
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
 				// The OS lock was kept for waiters that all gave up.
@@ -416,14 +417,20 @@ func (t *Table) leave(f *fileState, ks *keyState, mode Mode) {
 	ks.waiters--
 	if mode == Exclusive {
 		ks.exclWaiters--
-		if ks.exclWaiters == 0 {
-			// Shared waiters queue behind an Exclusive one (so that it
-			// is not starved); with none left, they may be free now,
-			// also when it gave up rather than took the lock.
-			f.broadcast()
-		}
 	}
 	f.dropKey(ks)
+}
+
+// giveUp is leave for a waiter that does not take the lock. Shared waiters
+// queue behind an Exclusive one (so that it is not starved): when the last
+// Exclusive waiter gives up, they may be free now, and nothing else would
+// wake them. t.mu must be held.
+func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
+	wake := mode == Exclusive && ks.exclWaiters == 1 && ks.waiters > 1
+	t.leave(f, ks, mode)
+	if wake {
+		f.broadcast()
+	}
 }
 
 // forget drops a file state nobody uses, so memory does not grow with the
@@ -468,7 +475,6 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 		entered := false
 		if full == nil {
 			if block && tried {
-				w.Poll() // the lock was found held, here or in this process
 				entered = w.EnterPoll()
 			} else {
 				entered = w.Enter()
@@ -477,6 +483,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 		switch {
 		case full != nil:
 			// Counted as an attempt that found the lock held.
+			w.RunHook("lock-table-full") // tests
 		case entered:
 			w.RunHook("lock")
 			var err error
@@ -488,8 +495,20 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 				w.Answered()
 			}
 			w.Exit()
+			if l == nil && err == nil {
+				// Found held: the calls from now on poll (see
+				// opwatch.Op.Poll). Not before: a first attempt that
+				// hangs says the server does not answer.
+				w.Poll()
+			}
 			if !tried {
 				w.RunHook("lock-first-done") // tests: what follows are polls
+			}
+			if errors.Is(err, ErrTooManyLocks) && block && tried {
+				// The server refused another lock (ENOLCK) while this
+				// caller waited: as for a full table, it keeps waiting;
+				// ErrTooManyLocks is an answer given at once.
+				err = nil
 			}
 			if err != nil {
 				return nil, err

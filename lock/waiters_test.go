@@ -227,3 +227,57 @@ func TestBreakUnreadableLeaseOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestWaiterGetsSlotFreedWhileWaiting: a waiter whose table filled up
+// while it waited takes the lock once both the other owner and a slot of
+// its own process have let go.
+func TestWaiterGetsSlotFreedWhileWaiting(t *testing.T) {
+	dir := t.TempDir()
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock, MaxHeld: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	other, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock}) // another process's view
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	held, err := other.Lock(context.Background(), "a", "a", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstDone, sawFull := make(chan struct{}), make(chan struct{})
+	var once1, once2 sync.Once
+	op := &opwatch.Op{Hook: func(site string) {
+		switch site {
+		case "lock-first-done":
+			once1.Do(func() { close(firstDone) })
+		case "lock-table-full":
+			once2.Do(func() { close(sawFull) })
+		}
+	}}
+	waiter := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(opwatch.NewContext(hangCtx(t), op), "a", "a", lock.Exclusive)
+		if err == nil {
+			h.Unlock()
+		}
+		waiter <- err
+	}()
+	<-firstDone
+	b, err := tab.TryLock("b", "b", lock.Exclusive) // fills the table
+	if err != nil {
+		t.Fatal(err)
+	}
+	held.Unlock()
+	select { // the waiter meets the full table, and waits on
+	case <-sawFull:
+	case <-hangCtx(t).Done():
+		t.Fatal("the waiter never met the full table")
+	}
+	b.Unlock()
+	if err := <-waiter; err != nil {
+		t.Fatalf("the waiter, once a slot freed: %v", err)
+	}
+}
