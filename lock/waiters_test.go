@@ -117,28 +117,9 @@ func TestCloseReleasesLockKeptForWaiters(t *testing.T) {
 // whose table filled up while it waited for another owner keeps waiting,
 // as for a held lock, until its context ends (or a slot frees).
 func TestWaiterOutlastsFullTable(t *testing.T) {
-	dir := t.TempDir()
-	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock, MaxHeld: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	other, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock}) // another process's view
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	held, err := other.Lock(context.Background(), "a", "a", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstDone := make(chan struct{})
-	var once sync.Once
-	op := &opwatch.Op{Hook: func(site string) {
-		if site == "lock-first-done" {
-			once.Do(func() { close(firstDone) })
-		}
-	}}
+	tab, held := oneSlotAndHeldElsewhere(t)
+	op, seen := signals("lock-first-done")
+	firstDone := seen["lock-first-done"]
 	// The deadline ends the wait that the full table leaves this waiter
 	// in; it bounds nothing else.
 	ctx, cancel := context.WithTimeout(opwatch.NewContext(context.Background(), op), 300*time.Millisecond)
@@ -232,31 +213,9 @@ func TestBreakUnreadableLeaseOnce(t *testing.T) {
 // while it waited takes the lock once both the other owner and a slot of
 // its own process have let go.
 func TestWaiterGetsSlotFreedWhileWaiting(t *testing.T) {
-	dir := t.TempDir()
-	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock, MaxHeld: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	other, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock}) // another process's view
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	held, err := other.Lock(context.Background(), "a", "a", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstDone, sawFull := make(chan struct{}), make(chan struct{})
-	var once1, once2 sync.Once
-	op := &opwatch.Op{Hook: func(site string) {
-		switch site {
-		case "lock-first-done":
-			once1.Do(func() { close(firstDone) })
-		case "lock-table-full":
-			once2.Do(func() { close(sawFull) })
-		}
-	}}
+	tab, held := oneSlotAndHeldElsewhere(t)
+	op, seen := signals("lock-first-done", "lock-table-full")
+	firstDone, sawFull := seen["lock-first-done"], seen["lock-table-full"]
 	waiter := make(chan error, 1)
 	go func() {
 		h, err := tab.Lock(opwatch.NewContext(hangCtx(t), op), "a", "a", lock.Exclusive)
@@ -280,4 +239,42 @@ func TestWaiterGetsSlotFreedWhileWaiting(t *testing.T) {
 	if err := <-waiter; err != nil {
 		t.Fatalf("the waiter, once a slot freed: %v", err)
 	}
+}
+
+// oneSlotAndHeldElsewhere returns a table capped at one OS lock, and the
+// handle by which another table (another process's view) holds the lock
+// file "a" that the test's waiter will ask for.
+func oneSlotAndHeldElsewhere(t *testing.T) (*lock.Table, *lock.Handle) {
+	t.Helper()
+	dir := t.TempDir()
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock, MaxHeld: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.Close() })
+	other, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	held, err := other.Lock(context.Background(), "a", "a", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab, held
+}
+
+// signals returns an operation whose hook closes, the first time the lock
+// package reaches each of sites, that site's channel.
+func signals(sites ...string) (*opwatch.Op, map[string]chan struct{}) {
+	chans := map[string]chan struct{}{}
+	onces := map[string]*sync.Once{}
+	for _, site := range sites {
+		chans[site], onces[site] = make(chan struct{}), new(sync.Once)
+	}
+	return &opwatch.Op{Hook: func(site string) {
+		if once, ok := onces[site]; ok {
+			once.Do(func() { close(chans[site]) })
+		}
+	}}, chans
 }
