@@ -18,8 +18,13 @@ import (
 // leaseSuffix names lease files: a lease for "0a1" lives in "0a1.lease".
 const leaseSuffix = ".lease"
 
-// brokenInfix marks a lease file moved aside by the owner breaking it.
-const brokenInfix = ".broken-"
+// Names of the files a breaker leaves beside a lease while it works, and
+// leaves behind if it dies: the sweep removes them by age.
+const (
+	claimInfix  = ".claim-"  // a breaker's claim on an expired lease
+	takeInfix   = ".take-"   // the lease replacing it, until renamed over it
+	brokenInfix = ".broken-" // a lease moved aside by an earlier version
+)
 
 // leaseBackend implements Lease. A lease file exists exactly while someone
 // holds the lock; creating it with O_EXCL is the acquisition, because O_EXCL
@@ -32,6 +37,10 @@ type leaseBackend struct {
 	grace time.Duration
 	host  string
 	pid   int
+
+	// judged, when set by a test, runs when a breaker has judged a lease
+	// expired, before it acts on that.
+	judged func(p string)
 }
 
 func newLeaseBackend(cfg *Config, dir *lockDir) *leaseBackend {
@@ -121,27 +130,33 @@ func newToken() string {
 
 func (b *leaseBackend) try(name string) (osLock, error) {
 	p := name + leaseSuffix
+	if _, err := b.dir.use(); err != nil {
+		return nil, err
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		rec := leaseRecord{token: newToken(), expires: time.Now().Add(b.ttl), pid: b.pid, host: b.host}
-		if _, err := b.dir.use(); err != nil {
-			return nil, err
-		}
 		err := b.create(p, rec)
-		if err == nil {
-			// The held lease keeps the directory open until unlock.
-			h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
-			go h.renew()
-			return h, nil
+		if errors.Is(err, fs.ErrExist) {
+			var took, gone bool
+			took, gone, err = b.breakExpired(p, &rec)
+			if !took {
+				if gone && err == nil {
+					continue // released meanwhile: create it
+				}
+				b.dir.done()
+				return nil, err
+			}
 		}
-		b.dir.done()
-		if !errors.Is(err, fs.ErrExist) {
+		if err != nil {
+			b.dir.done()
 			return nil, err
 		}
-		broke, err := b.breakExpired(p)
-		if err != nil || !broke {
-			return nil, err
-		}
+		// The held lease keeps the directory open until unlock.
+		h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
+		go h.renew()
+		return h, nil
 	}
+	b.dir.done()
 	return nil, nil
 }
 
@@ -181,60 +196,114 @@ func readLease(d *lockDir, p string) (leaseRecord, error) {
 	return parseLease(buf[:n])
 }
 
-// breakExpired removes the lease file at p if its lease expired more than the
-// grace period ago. It reports whether the caller should retry the create.
-func (b *leaseBackend) breakExpired(p string) (bool, error) {
+// judge reads the lease at p. When it expired more than the grace period
+// ago it returns what identifies it: its token, or for an unreadable record
+// (a crash between create and write on a filesystem that lost the fsync)
+// its mtime, by which it was judged. gone reports that p does not exist.
+func (b *leaseBackend) judge(p string) (id string, gone bool, err error) {
 	rec, err := readLease(b.dir, p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return true, nil // released meanwhile
+		return "", true, nil
 	}
-	expires := rec.expires
-	var mtime int64 // of the unreadable record judged by its age
+	id, expires := rec.token, rec.expires
 	if err != nil {
-		// Unreadable record (a crash between create and write on a
-		// filesystem that lost the fsync): judge by its age.
-		var serr error
-		mtime, serr = b.dir.modTime(p)
+		mtime, serr := b.dir.modTime(p)
 		if serr != nil {
-			return errors.Is(serr, fs.ErrNotExist), nil
+			return "", errors.Is(serr, fs.ErrNotExist), nil
 		}
-		expires = time.Unix(0, mtime).Add(b.ttl)
+		id, expires = "m"+strconv.FormatInt(mtime, 10), time.Unix(0, mtime).Add(b.ttl)
 	}
 	if time.Now().Before(expires.Add(b.grace)) {
-		return false, nil
+		return "", false, nil
 	}
-	// Move the file aside instead of unlinking it: rename is atomic, so of
-	// several breakers exactly one wins, and the winner can check that what
-	// it moved is the expired record it read, not a fresh lease that a faster
-	// breaker's successor created meanwhile.
-	aside := p + brokenInfix + newToken()
-	if err := b.dir.rename(p, aside); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return true, nil
+	return id, false, nil
+}
+
+// breakExpired takes over the lease at p for repl, or removes it when repl
+// is nil, if it expired more than the grace period ago. It reports whether
+// it did, and whether p was found gone, so that the caller may create it.
+//
+// No filesystem compares and deletes in one step, so breakers first agree
+// on who may act: each creates a claim named after the expired lease with
+// O_EXCL, which exactly one can win, and only the winner touches p. It then
+// reads p again, because the lease it judged may have been released and
+// replaced by a fresh one meanwhile, and replaces it by renaming over it.
+// p therefore never goes missing while a lease exists: neither a waiting
+// host's create nor the holder's renewal can slip into a gap. (An earlier
+// protocol moved the lease aside and put it back when it proved live; a
+// third host could create its own in the gap, and two held the lock.) A
+// lease's holder does not touch a lease it let expire, and the grace
+// period bounds the stalls the protocol tolerates, as it does for leases.
+func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone bool, err error) {
+	id, gone, err := b.judge(p)
+	if id == "" || err != nil {
+		return false, gone, err
+	}
+	if b.judged != nil {
+		b.judged(p)
+	}
+	claims, won, err := b.claim(p, id)
+	defer func() {
+		for _, c := range claims {
+			b.dir.remove(c)
 		}
-		return false, err
+	}()
+	if !won || err != nil {
+		return false, false, err
 	}
-	moved, merr := readLease(b.dir, aside)
-	var live bool
-	if err == nil {
-		live = merr != nil || moved.token != rec.token
-	} else {
-		// What was judged had no record to compare by token: what was
-		// moved is another file if it has one now (a lease a faster
-		// breaker's successor created) or another mtime (one being
-		// written).
-		movedMtime, serr := b.dir.modTime(aside)
-		live = merr == nil || serr != nil || movedMtime != mtime
+	now, gone, err := b.judge(p)
+	if now != id || err != nil {
+		return false, gone, err
 	}
-	if live {
-		// We moved a live lease: put it back unless yet another has been
-		// created; its holder then finds its lease gone at Verify.
-		b.dir.link(aside, p)
-		b.dir.remove(aside)
-		return false, nil
+	if repl == nil {
+		if err := b.dir.remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, false, err
+		}
+		return true, false, nil
 	}
-	b.dir.remove(aside)
-	return true, nil
+	tmp := p + takeInfix + repl.token
+	if err := b.create(tmp, *repl); err != nil {
+		return false, false, err
+	}
+	if err := b.dir.rename(tmp, p); err != nil {
+		b.dir.remove(tmp)
+		return false, false, err
+	}
+	return true, false, nil
+}
+
+// maxClaims bounds the claims tried for one lease: each further one needs
+// a breaker that died holding the one before.
+const maxClaims = 8
+
+// claim creates the breaker's claim on the expired lease id at p. A claim
+// older than the lease period plus grace belongs to a breaker that died
+// (one holds it for a few file operations), and the next in sequence is
+// tried; the stale ones are returned to be removed with the winner's own,
+// and nobody removes a claim while others may still contend for it.
+func (b *leaseBackend) claim(p, id string) (names []string, won bool, err error) {
+	for n := range maxClaims {
+		c := p + claimInfix + id + "-" + strconv.Itoa(n)
+		f, err := b.dir.open(c, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, b.perm)
+		if err == nil {
+			f.Close()
+			return append(names, c), true, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return names, false, err
+		}
+		mtime, err := b.dir.modTime(c)
+		if err != nil {
+			// Removed meanwhile by a breaker that finished: the lease
+			// was broken, and the caller sees its successor next time.
+			return names, false, nil
+		}
+		if time.Since(time.Unix(0, mtime)) < b.ttl+b.grace {
+			return names, false, nil // another host is breaking it
+		}
+		names = append(names, c)
+	}
+	return names, false, fmt.Errorf("lock %s: %d stale claims to break its lease", b.dir.join(p), maxClaims)
 }
 
 type leaseHeld struct {
@@ -342,6 +411,12 @@ func (h *leaseHeld) unlock() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
+	if time.Now().After(h.rec.expires) {
+		// A breaker may replace the lease from its expiry plus grace on:
+		// a check of the token and a remove could then remove the
+		// breaker's lease. The expired one is left to breakers.
+		return fmt.Errorf("lock %s: %w: lease expired before unlock", h.path, ErrLockLost)
+	}
 	cur, err := readLease(h.b.dir, h.name)
 	if err != nil || cur.token != h.rec.token {
 		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
@@ -369,10 +444,14 @@ func probeLease(cfg *Config) error {
 }
 
 // IsLeaseFile reports whether name (a file name in a lock directory) is a
-// lease file or one moved aside while breaking, and returns the lock name.
+// lease file or one a breaker left beside it (broken: a claim, a
+// replacement not yet in place, or a lease an earlier version moved aside),
+// and returns the lock name.
 func IsLeaseFile(name string) (lockName string, broken, ok bool) {
-	if i := strings.Index(name, leaseSuffix+brokenInfix); i > 0 {
-		return name[:i], true, true
+	for _, infix := range []string{claimInfix, takeInfix, brokenInfix} {
+		if i := strings.Index(name, leaseSuffix+infix); i > 0 {
+			return name[:i], true, true
+		}
 	}
 	if strings.HasSuffix(name, leaseSuffix) && len(name) > len(leaseSuffix) {
 		return strings.TrimSuffix(name, leaseSuffix), false, true
@@ -390,6 +469,7 @@ func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error)
 		return false, err
 	}
 	defer d.close()
-	b := &leaseBackend{dir: d, ttl: ttl, grace: grace}
-	return b.breakExpired(name + leaseSuffix)
+	b := &leaseBackend{dir: d, perm: 0o600, ttl: ttl, grace: grace}
+	done, gone, err := b.breakExpired(name+leaseSuffix, nil)
+	return done || gone, err
 }

@@ -152,10 +152,8 @@ func TestWaiterOutlastsFullTable(t *testing.T) {
 // (created, never written) is judged by its age, and two hosts may break
 // it at once. Only one may end up holding the lease: a breaker that judged
 // the old file must not remove the fresh lease the other created in its
-// place. The race is narrow, so it is run many times. (With three or more
-// breakers at once a narrower window remains, for readable leases too:
-// one that moved a live lease aside finds its name taken by a third and
-// cannot put it back; see breakExpired.)
+// place. The race is narrow, so it is run many times. (TestBreakersKeepOneHolder
+// forces the interleavings of three.)
 func TestBreakUnreadableLeaseOnce(t *testing.T) {
 	dir := t.TempDir()
 	const hosts = 2

@@ -1,0 +1,194 @@
+package lock_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+const deadToken = "0123456789abcdef0123456789abcdef"
+
+// leftBehind writes, at the lease file p, what a dead holder leaves: an
+// expired record, or one its crash left unreadable (created, never
+// written) and old.
+var leftBehind = []struct {
+	name  string
+	leave func(t *testing.T, p string)
+}{
+	{"expired", func(t *testing.T, p string) {
+		if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}},
+	{"unreadable", func(t *testing.T, p string) {
+		old := time.Now().Add(-time.Hour)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}},
+}
+
+func leaseTable(t *testing.T, dir string) *lock.Table {
+	t.Helper()
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.Close() })
+	return tab
+}
+
+// TestBreakersKeepOneHolder: host A judges a dead holder's lease expired
+// and is slow to act; meanwhile B breaks it and takes the lock, and C keeps
+// trying. When A acts, it must neither take B's lease nor open a gap in
+// which C creates its own: B alone holds the lock, and its lease still
+// verifies. (Moving the lease aside to check it, as breakers once did,
+// opened that gap: C got the lock too, and B lost it.)
+func TestBreakersKeepOneHolder(t *testing.T) {
+	for _, tc := range leftBehind {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a, b, c := leaseTable(t, dir), leaseTable(t, dir), leaseTable(t, dir)
+			type pause struct{ judged, resume chan struct{} }
+			var next atomic.Pointer[pause]
+			lock.SetLeaseJudged(a, func(string) {
+				if p := next.Swap(nil); p != nil {
+					close(p.judged)
+					<-p.resume
+				}
+			})
+			p := filepath.Join(dir, "f.lease")
+			// C's attempts must fall into A's gap: repeat so that a gap,
+			// if there is one, is hit.
+			for i := range 100 {
+				tc.leave(t, p)
+				ps := &pause{make(chan struct{}), make(chan struct{})}
+				next.Store(ps)
+				gotA := make(chan *lock.Handle, 1)
+				go func() {
+					h, _ := a.TryLock("f", "k", lock.Exclusive)
+					gotA <- h
+				}()
+				<-ps.judged
+				hb, err := b.TryLock("f", "k", lock.Exclusive)
+				if err != nil {
+					t.Fatalf("repetition %d: B cannot break the dead lease: %v", i, err)
+				}
+				stop, trying, gotC := make(chan struct{}), make(chan struct{}), make(chan *lock.Handle, 1)
+				go func() {
+					for n := 0; ; n++ {
+						h, _ := c.TryLock("f", "k", lock.Exclusive)
+						if n == 0 {
+							close(trying)
+						}
+						select {
+						case <-stop:
+						default:
+							if h == nil {
+								continue
+							}
+						}
+						gotC <- h
+						return
+					}
+				}()
+				<-trying
+				close(ps.resume)
+				ha := <-gotA
+				close(stop)
+				hc := <-gotC
+				for who, h := range map[string]*lock.Handle{"A": ha, "C": hc} {
+					if h != nil {
+						t.Errorf("repetition %d: %s holds the lock B holds", i, who)
+						h.Unlock()
+					}
+				}
+				if err := hb.Verify(); err != nil {
+					t.Errorf("repetition %d: B's lease: %v", i, err)
+				}
+				if err := hb.Unlock(); err != nil {
+					t.Errorf("repetition %d: B's unlock: %v", i, err)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestBreakerClaims: a breaker that died holding its claim on an expired
+// lease delays the next breaker by the lease period plus grace, not
+// forever; a live breaker's claim keeps the others off; and what a breaker
+// leaves beside a lease is counted as a lease's leftovers, for the sweep.
+func TestBreakerClaims(t *testing.T) {
+	dir := t.TempDir()
+	tab := leaseTable(t, dir)
+	p := filepath.Join(dir, "f.lease")
+	claim := p + ".claim-" + deadToken + "-0"
+	if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.WriteFile(claim, nil, 0o600); err != nil { // a live breaker's
+		t.Fatal(err)
+	}
+	if h, err := tab.TryLock("f", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("TryLock beside a live claim = %v, %v; want ErrLocked", h, err)
+	}
+	if b, err := os.ReadFile(p); err != nil || !strings.Contains(string(b), "token="+deadToken) {
+		t.Fatalf("lease beside a live claim changed: %q, %v", b, err)
+	}
+
+	old := time.Now().Add(-time.Hour) // its breaker died
+	if err := os.Chtimes(claim, old, old); err != nil {
+		t.Fatal(err)
+	}
+	h, err := tab.TryLock("f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatalf("TryLock beside a dead breaker's claim: %v", err)
+	}
+	if err := h.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	left, err := filepath.Glob(p + ".*")
+	if err != nil || len(left) != 0 {
+		t.Errorf("files left beside the lease: %v, %v", left, err)
+	}
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{"f.lease.claim-" + deadToken + "-3", "f.lease.take-" + deadToken, "f.lease.broken-" + deadToken} {
+		if lockName, broken, ok := lock.IsLeaseFile(name); lockName != "f" || !broken || !ok {
+			t.Errorf("IsLeaseFile(%s) = %q %v %v, want f true true", name, lockName, broken, ok)
+		}
+	}
+}
+
+// TestUnlockLeavesExpiredLease: a holder whose lease ran out unrenewed must
+// not remove the lease file at unlock, because a breaker may be replacing
+// it at that moment, and the remove would take the breaker's lease. It
+// reports the loss and leaves the file to breakers.
+func TestUnlockLeavesExpiredLease(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lock.TryLeaseExpired(leaseTable(t, dir), "f")
+	if err != nil || unlock == nil {
+		t.Fatalf("TryLeaseExpired = %v", err)
+	}
+	if err := unlock(); !errors.Is(err, lock.ErrLockLost) {
+		t.Errorf("unlock of an expired lease = %v, want ErrLockLost", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f.lease")); err != nil {
+		t.Errorf("expired lease file after unlock: %v, want it left", err)
+	}
+}
