@@ -56,7 +56,6 @@ var quick = []string{"--ops", "40", "--rounds", "2", "--warmup", "0", "--concurr
 type result struct {
 	stdout, stderr string
 	code           int
-	took           time.Duration
 }
 
 func run(t *testing.T, env []string, args ...string) result {
@@ -67,9 +66,8 @@ func run(t *testing.T, env []string, args ...string) result {
 	cmd.Env = append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	start := time.Now()
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String(), took: time.Since(start)}
+	r := result{stdout: out.String(), stderr: errOut.String()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -367,9 +365,6 @@ func TestBadInput(t *testing.T) {
 			r := run(t, nil, append([]string{"run"}, tt.args...)...)
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, tt.code, tt.want)
-			}
-			if r.took > 5*time.Second {
-				t.Errorf("took %v to fail", r.took)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout %q on failure", r.stdout)
