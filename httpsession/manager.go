@@ -345,6 +345,8 @@ func (m *Manager) expireCookie(h http.Header) {
 	c.MaxAge = -1
 	c.Expires = time.Unix(1, 0)
 	h.Add("Set-Cookie", c.String())
+	// A shared cache replaying the removal would log other users out.
+	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
 }
 
 // errDiscarded is returned to a handler writing after the session commit

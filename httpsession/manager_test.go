@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -347,6 +348,11 @@ func TestDestroy(t *testing.T) {
 	c := mustCookie(t, resp)
 	if c.MaxAge >= 0 || c.Value != "" {
 		t.Errorf("logout cookie = %q Max-Age %d, want empty with Max-Age<0", c.Value, c.MaxAge)
+	}
+	// A shared cache that stored the removal with the page would replay
+	// it to other users and log them out.
+	if !slices.Contains(resp.Header.Values("Cache-Control"), `no-cache="Set-Cookie"`) {
+		t.Errorf("logout Cache-Control = %q, want no-cache=\"Set-Cookie\"", resp.Header.Values("Cache-Control"))
 	}
 	if recordExists(e.st, id) {
 		t.Error("record still exists after Destroy")
