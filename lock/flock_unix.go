@@ -242,7 +242,8 @@ type flockHeld struct {
 // VerifyAfter: acquiring it renewed the lease, which cannot have expired yet.
 //
 // A lock once found lost stays lost for every key sharing it: the Table then
-// releases it when the last of them unlocks instead of handing it over.
+// lets no further key share it, and releases it when the last of them
+// unlocks instead of handing it over.
 func (h *flockHeld) verify() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -4,7 +4,7 @@ package lock_test
 
 import (
 	"context"
-
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -202,5 +202,64 @@ func TestBlockedCloseDelaysNoOtherStripe(t *testing.T) {
 	}
 	if st := tab.Stats(); st.Held != 0 || st.Open > 1 {
 		t.Fatalf("after the unlocks: %+v, want nothing held and at most MaxOpen=1 open", st)
+	}
+}
+
+// TestLostLockIsNotShared: once a holder found its file's OS lock lost (the
+// server gave it to another host), no other key of the process may join
+// that lock. Joining it, every save under the new key failed its Verify,
+// and while keys kept overlapping the file was never free to take afresh.
+// A new key waits for the holders of the lost lock to leave, then gets a
+// fresh OS lock; a TryLock meanwhile finds the file locked.
+func TestLostLockIsNotShared(t *testing.T) {
+	for _, found := range []string{"verify", "unlock"} {
+		t.Run("found-at-"+found, func(t *testing.T) {
+			fake := &lock.FakeOS{}
+			tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
+			t.Cleanup(func() { tab.Close() })
+			a, err := tab.TryLock("s1", "a", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := tab.TryLock("s1", "b", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lostGen := lock.HandleGen(a)
+			fake.MarkLost("s1")
+			if found == "verify" {
+				if err := a.Verify(); !errors.Is(err, lock.ErrLockLost) {
+					t.Fatalf("Verify of the lost lock = %v", err)
+				}
+			} else {
+				a.Unlock() // b still holds the lost lock
+			}
+
+			if h, err := tab.TryLock("s1", "c", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+				t.Fatalf("TryLock of a new key beside the lost lock = %v, %v; want ErrLocked", h, err)
+			}
+			waiter := lockAsync(t, tab, "s1", "c")
+			waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+			if found == "verify" {
+				a.Unlock()
+			}
+			select {
+			case r := <-waiter:
+				t.Fatalf("the new key got the file while a holder of the lost lock remained: %+v", r)
+			default:
+			}
+			b.Unlock()
+			r := <-waiter
+			if r.err != nil {
+				t.Fatalf("waiter: %v", r.err)
+			}
+			if got := lock.HandleGen(r.h); got == lostGen || got != fake.Holder("s1") {
+				t.Fatalf("new key holds OS lock %d, the OS has %d; the lost one was %d", got, fake.Holder("s1"), lostGen)
+			}
+			if err := r.h.Verify(); err != nil {
+				t.Fatalf("Verify under the fresh lock: %v", err)
+			}
+			r.h.Unlock()
+		})
 	}
 }

@@ -95,9 +95,14 @@ type fileState struct {
 	busy     bool   // a goroutine is taking or releasing the OS lock
 	refs     int    // handles holding a key under os
 	handoffs int    // times os was kept for a waiter since it was taken
-	waiters  int    // goroutines in acquire for a key on this file
-	keys     []*keyState
-	changed  chan struct{}
+	// lostOS: a holder found os lost. No further key may share it: its
+	// Verify would fail every save, and while keys overlap the file would
+	// never be free to take afresh. It is released when the last holder
+	// unlocks.
+	lostOS  bool
+	waiters int // goroutines in acquire for a key on this file
+	keys    []*keyState
+	changed chan struct{}
 
 	// The first key and the slice's first slots live here: most files
 	// have one key at a time, and the uncontended lock then allocates no
@@ -335,7 +340,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		}
 		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
 		switch {
-		case free && f.os != nil:
+		case free && f.os != nil && !f.lostOS:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
 			if f.refs == 0 {
@@ -346,7 +351,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 
-		case free && !f.busy:
+		case free && f.os == nil && !f.busy:
 			f.busy = true
 			t.mu.Unlock()
 			l, err := t.acquireOS(ctx, file, block, waited)
@@ -365,8 +370,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 		}
 
-		// The key is held in this process, or another goroutine is taking
-		// or releasing the file's OS lock: wait here.
+		// The key is held in this process, another goroutine is taking
+		// or releasing the file's OS lock, or its holders found it lost:
+		// wait here.
 		if !block {
 			t.giveUp(f, ks, mode)
 			t.forget(file, f)
@@ -589,7 +595,7 @@ func (t *Table) tooMany(file string) error {
 // w, when not nil, is the operation the release is made for.
 func (t *Table) releaseOS(f *fileState, w *opwatch.Op) error {
 	l := f.os
-	f.os, f.busy = nil, true
+	f.os, f.busy, f.lostOS = nil, true, false
 	t.mu.Unlock()
 	w.RunHook("unlock")
 	err := l.unlock()
@@ -633,7 +639,13 @@ func (h *Handle) Verify() error {
 	if h.released {
 		return fmt.Errorf("lock %s: verify after unlock: %w", h.file, ErrLockLost)
 	}
-	return h.os.verify()
+	err := h.os.verify()
+	if errors.Is(err, ErrLockLost) {
+		h.t.mu.Lock()
+		h.f.lostOS = true // h holds f.os, which stays the same meanwhile
+		h.t.mu.Unlock()
+	}
+	return err
 }
 
 // Unlock releases this holder's share. Calling it again does nothing. An
@@ -654,11 +666,14 @@ func (h *Handle) Unlock() error {
 	ks.holders--
 	f.refs--
 	f.dropKey(ks)
+	if lost {
+		f.lostOS = true
+	}
 	f.broadcast()
 	if f.refs > 0 {
 		return nil
 	}
-	if f.waiters > 0 && f.handoffs < maxHandoffs && !lost && !t.closed {
+	if f.waiters > 0 && f.handoffs < maxHandoffs && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
