@@ -282,7 +282,9 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 		}
 		c.leases.Add(1)
 		if broken && age >= c.opts.TempAge || !broken && age >= ttl {
-			c.staleLeases.Add(1)
+			if inUse, _ := lock.LeaseLeftoverInUse(dir, name); !inUse {
+				c.staleLeases.Add(1)
+			}
 		}
 	})
 }

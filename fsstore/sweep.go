@@ -1148,6 +1148,14 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		if broken && age < sw.opts.TempAge || !broken && age < ttl {
 			return
 		}
+		if broken {
+			if inUse, err := lock.LeaseLeftoverInUse(dir, e.Name()); inUse {
+				if err != nil {
+					sw.fail(err)
+				}
+				return
+			}
+		}
 		if ctxErr = sw.wait(ctx); ctxErr != nil {
 			return
 		}

@@ -43,10 +43,6 @@ func (d *lockDir) rename(oldName, newName string) error {
 	return os.Rename(d.join(oldName), d.join(newName))
 }
 
-func (d *lockDir) link(oldName, newName string) error {
-	return os.Link(d.join(oldName), d.join(newName))
-}
-
 func (d *lockDir) modTime(name string) (int64, error) {
 	st, err := os.Lstat(d.join(name))
 	if err != nil {

@@ -153,18 +153,6 @@ func (d *lockDir) rename(oldName, newName string) error {
 	return nil
 }
 
-func (d *lockDir) link(oldName, newName string) error {
-	dfd, err := d.use()
-	if err != nil {
-		return err
-	}
-	defer d.done()
-	if err := unix.Linkat(dfd, oldName, dfd, newName, 0); err != nil {
-		return &os.LinkError{Op: "link", Old: d.join(oldName), New: d.join(newName), Err: err}
-	}
-	return nil
-}
-
 // modTime is the mtime of name, not following a symlink.
 func (d *lockDir) modTime(name string) (int64, error) {
 	dfd, err := d.use()

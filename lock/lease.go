@@ -196,22 +196,36 @@ func readLease(d *lockDir, p string) (leaseRecord, error) {
 	return parseLease(buf[:n])
 }
 
-// judge reads the lease at p. When it expired more than the grace period
-// ago it returns what identifies it: its token, or for an unreadable record
-// (a crash between create and write on a filesystem that lost the fsync)
-// its mtime, by which it was judged. gone reports that p does not exist.
-func (b *leaseBackend) judge(p string) (id string, gone bool, err error) {
-	rec, err := readLease(b.dir, p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", true, nil
+// leaseID reads the lease at p and returns what identifies it, "" when p
+// does not exist: its token, or for an unreadable record (a crash between
+// create and write on a filesystem that lost the fsync) its mtime, by
+// which its expiry is judged. Tokens are random and mtimes move on, so an
+// id once gone from p never comes back.
+func leaseID(d *lockDir, ttl time.Duration, p string) (id string, expires time.Time, err error) {
+	rec, err := readLease(d, p)
+	switch {
+	case err == nil:
+		return rec.token, rec.expires, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return "", time.Time{}, nil
 	}
-	id, expires := rec.token, rec.expires
+	mtime, err := d.modTime(p)
 	if err != nil {
-		mtime, serr := b.dir.modTime(p)
-		if serr != nil {
-			return "", errors.Is(serr, fs.ErrNotExist), nil
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
 		}
-		id, expires = "m"+strconv.FormatInt(mtime, 10), time.Unix(0, mtime).Add(b.ttl)
+		return "", time.Time{}, err
+	}
+	return "m" + strconv.FormatInt(mtime, 10), time.Unix(0, mtime).Add(ttl), nil
+}
+
+// judge returns the id of the lease at p (see leaseID) when it expired more
+// than the grace period ago, "" otherwise; gone reports that p does not
+// exist.
+func (b *leaseBackend) judge(p string) (id string, gone bool, err error) {
+	id, expires, err := leaseID(b.dir, b.ttl, p)
+	if id == "" || err != nil {
+		return "", id == "" && err == nil, err
 	}
 	if time.Now().Before(expires.Add(b.grace)) {
 		return "", false, nil
@@ -243,22 +257,38 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 		b.judged(p)
 	}
 	claims, won, err := b.claim(p, id)
+	if !won || err != nil {
+		return false, false, err
+	}
+	// The claims may all go once the judged lease is gone from p: a later
+	// breaker that wins one of them again finds another lease there. While
+	// it is in place, only the winner's own may go: with a stale one gone,
+	// a second breaker could win it while this one acts.
+	judgedGone := false
 	defer func() {
+		if !judgedGone {
+			claims = claims[len(claims)-1:]
+		}
 		for _, c := range claims {
 			b.dir.remove(c)
 		}
 	}()
-	if !won || err != nil {
+	now, expires, err := leaseID(b.dir, b.ttl, p)
+	if err != nil {
 		return false, false, err
 	}
-	now, gone, err := b.judge(p)
-	if now != id || err != nil {
-		return false, gone, err
+	if now != id {
+		judgedGone = true
+		return false, now == "", nil
+	}
+	if time.Now().Before(expires.Add(b.grace)) {
+		return false, false, nil // cannot happen: expiries only pass
 	}
 	if repl == nil {
 		if err := b.dir.remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return false, false, err
 		}
+		judgedGone = true
 		return true, false, nil
 	}
 	tmp := p + takeInfix + repl.token
@@ -269,6 +299,7 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 		b.dir.remove(tmp)
 		return false, false, err
 	}
+	judgedGone = true
 	return true, false, nil
 }
 
@@ -279,8 +310,8 @@ const maxClaims = 8
 // claim creates the breaker's claim on the expired lease id at p. A claim
 // older than the lease period plus grace belongs to a breaker that died
 // (one holds it for a few file operations), and the next in sequence is
-// tried; the stale ones are returned to be removed with the winner's own,
-// and nobody removes a claim while others may still contend for it.
+// tried. When it wins, it returns the stale claims it passed and its own,
+// last.
 func (b *leaseBackend) claim(p, id string) (names []string, won bool, err error) {
 	for n := range maxClaims {
 		c := p + claimInfix + id + "-" + strconv.Itoa(n)
@@ -290,20 +321,34 @@ func (b *leaseBackend) claim(p, id string) (names []string, won bool, err error)
 			return append(names, c), true, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return names, false, err
+			return nil, false, err
 		}
 		mtime, err := b.dir.modTime(c)
 		if err != nil {
 			// Removed meanwhile by a breaker that finished: the lease
 			// was broken, and the caller sees its successor next time.
-			return names, false, nil
+			return nil, false, nil
 		}
 		if time.Since(time.Unix(0, mtime)) < b.ttl+b.grace {
-			return names, false, nil // another host is breaking it
+			return nil, false, nil // another host is breaking it
 		}
 		names = append(names, c)
 	}
-	return names, false, fmt.Errorf("lock %s: %d stale claims to break its lease", b.dir.join(p), maxClaims)
+	return nil, false, fmt.Errorf("lock %s: %d stale claims to break its lease", b.dir.join(p), maxClaims)
+}
+
+// claimOf returns the lock name and the lease id of a claim's file name.
+func claimOf(name string) (lockName, id string, ok bool) {
+	i := strings.Index(name, leaseSuffix+claimInfix)
+	if i <= 0 {
+		return "", "", false
+	}
+	rest := name[i+len(leaseSuffix+claimInfix):]
+	j := strings.LastIndexByte(rest, '-')
+	if j <= 0 {
+		return "", "", false
+	}
+	return name[:i], rest[:j], true
 }
 
 type leaseHeld struct {
@@ -457,6 +502,27 @@ func IsLeaseFile(name string) (lockName string, broken, ok bool) {
 		return strings.TrimSuffix(name, leaseSuffix), false, true
 	}
 	return "", false, false
+}
+
+// LeaseLeftoverInUse reports whether name, a file a lease breaker left in
+// dir (IsLeaseFile reports it broken), must stay whatever its age: a claim
+// on a lease still in place. Another breaker may be acting on that lease
+// under a later claim, and with this one gone a second could win it.
+func LeaseLeftoverInUse(dir, name string) (bool, error) {
+	lockName, id, ok := claimOf(name)
+	if !ok {
+		return false, nil
+	}
+	d, err := openLockDir(dir)
+	if err != nil {
+		return true, err
+	}
+	defer d.close()
+	now, _, err := leaseID(d, 0, lockName+leaseSuffix)
+	if err != nil {
+		return true, err
+	}
+	return now == id, nil
 }
 
 // BreakExpiredLease removes the lease file for name in dir when its lease

@@ -192,3 +192,64 @@ func TestUnlockLeavesExpiredLease(t *testing.T) {
 		t.Errorf("expired lease file after unlock: %v, want it left", err)
 	}
 }
+
+// TestLosingBreakerKeepsStaleClaims: a breaker that found a dead breaker's
+// claim stale and lost the next one to a live breaker leaves the stale one
+// alone. Removing it (as breakers once did on the way out) let the loser
+// win it at its next poll while the live breaker was still acting: both
+// renamed their lease over the expired one, and both held the lock.
+func TestLosingBreakerKeepsStaleClaims(t *testing.T) {
+	dir := t.TempDir()
+	tab := leaseTable(t, dir)
+	p := filepath.Join(dir, "f.lease")
+	if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dead, live := p+".claim-"+deadToken+"-0", p+".claim-"+deadToken+"-1"
+	old := time.Now().Add(-time.Hour)
+	for _, c := range []string{dead, live} {
+		if err := os.WriteFile(c, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(dead, old, old); err != nil {
+		t.Fatal(err)
+	}
+	for poll := range 2 {
+		if h, err := tab.TryLock("f", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+			t.Fatalf("poll %d beside a live breaker's claim = %v, %v; want ErrLocked", poll, h, err)
+		}
+		if _, err := os.Stat(dead); err != nil {
+			t.Fatalf("poll %d: the dead breaker's claim: %v, want it kept", poll, err)
+		}
+	}
+}
+
+// TestLeaseLeftoverInUse: what a breaker leaves may be removed by age
+// (the sweep does) except a claim on a lease still in place, for the same
+// reason as in TestLosingBreakerKeepsStaleClaims.
+func TestLeaseLeftoverInUse(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.lease")
+	if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := "fedcba9876543210fedcba9876543210"
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{
+		{"f.lease.claim-" + deadToken + "-0", true},
+		{"f.lease.claim-" + deadToken + "-7", true},
+		{"f.lease.claim-" + other + "-0", false},     // its lease was replaced
+		{"g.lease.claim-" + deadToken + "-0", false}, // its lease is gone
+		{"f.lease.take-" + deadToken, false},
+		{"f.lease.broken-" + deadToken, false},
+		{"f.lease", false},
+	} {
+		got, err := lock.LeaseLeftoverInUse(dir, tt.name)
+		if got != tt.want || err != nil {
+			t.Errorf("LeaseLeftoverInUse(%s) = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func TestWaiterOutlastsFullTable(t *testing.T) {
 // it at once. Only one may end up holding the lease: a breaker that judged
 // the old file must not remove the fresh lease the other created in its
 // place. The race is narrow, so it is run many times. (TestBreakersKeepOneHolder
-// forces the interleavings of three.)
+// holds one breaker at the point where three could interleave.)
 func TestBreakUnreadableLeaseOnce(t *testing.T) {
 	dir := t.TempDir()
 	const hosts = 2
