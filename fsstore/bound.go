@@ -704,7 +704,7 @@ func (c *call) late(err error) {
 		out = outcomeOf(err)
 	}
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Op: c.kind, Outcome: out})
+		s.cfg.observer.Observe(Event{Op: c.kind, Outcome: out, Late: true})
 	}
 	switch {
 	case err == nil:

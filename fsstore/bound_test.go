@@ -156,6 +156,19 @@ func (r *boundRecorder) ObserveBreaker(s fsstore.BreakerState) {
 	r.mu.Unlock()
 }
 
+// countLate counts op's events marked Late.
+func (r *boundRecorder) countLate(op fsstore.Op) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if e.Op == op && e.Late {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *boundRecorder) count(op fsstore.Op, out fsstore.Outcome) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -676,6 +689,9 @@ func TestLateSaveLockLost(t *testing.T) {
 			}
 			if n := f.obs.count(fsstore.OpSave, fsstore.OutcomeLate); n != 0 {
 				t.Fatalf("a late save under a lost lock was reported as applied")
+			}
+			if n := f.obs.countLate(fsstore.OpSave); n != 1 {
+				t.Fatalf("%d save events marked Late, want the one lost lock", n)
 			}
 		})
 	}

@@ -113,6 +113,12 @@ type Event struct {
 	Duration time.Duration
 	Bytes    int      // payload bytes loaded or saved; file size for OpSweepRemove
 	Kind     FileKind // OpSweepRemove only
+	// Late marks the end of a write whose caller had already been told
+	// ErrUnavailable (and reported with OutcomeUnavailable): Outcome says
+	// how it ended (OutcomeLate when it was applied, OutcomeLockLost when
+	// its lock was found lost, ...), and Duration is zero. Latency
+	// histograms should skip it: its duration is not known.
+	Late bool
 }
 
 // Observer receives an Event after every store operation. Observe is called

@@ -113,7 +113,7 @@ func (o *Observer) Observe(e fsstore.Event) {
 		return
 	}
 	o.ops.WithLabelValues(op, out).Inc()
-	if e.Outcome == fsstore.OutcomeLate {
+	if e.Late || e.Outcome == fsstore.OutcomeLate {
 		return // reported when a write given up on completes: no duration
 	}
 	o.duration.WithLabelValues(op, out).Observe(e.Duration.Seconds())

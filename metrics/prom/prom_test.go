@@ -150,7 +150,14 @@ func TestBreakerAndUnavailable(t *testing.T) {
 		}
 	}
 	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Duration: time.Second})
-	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate})
+	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate, Late: true})
+	// A write given up on that then failed: counted by its outcome (the
+	// lock_lost alert needs it), but its duration is not known, and a
+	// zero would drag the latency quantiles down.
+	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLockLost, Late: true})
+	if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": "lock_lost"}); v != 1 {
+		t.Fatalf("operations_total{outcome=lock_lost} = %v after a late lost lock, want 1", v)
+	}
 	for _, out := range []string{"unavailable", "late"} {
 		if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": out}); v != 1 {
 			t.Fatalf("operations_total{outcome=%q} = %v, want 1", out, v)
