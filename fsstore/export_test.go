@@ -57,3 +57,7 @@ func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }
 // the fenced temp file's name, "name" after the record's name, "aside" after the sweep's aside name, "again" after
 // the name once more (nil: none).
 func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDelete = h }
+
+// SetRekeyReadHookForTest makes s's Rekey call h after it read a record
+// under its lock, before it writes the rewrite.
+func (s *Store) SetRekeyReadHookForTest(h func(name string)) { s.testHooks.rekeyRead = h }

@@ -87,7 +87,7 @@ func (*rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dir
 	return platformErr
 }
 
-func (*rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check, fence func() error) error {
+func (*rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check, fence func() error, times *[2]time.Time) error {
 	return platformErr
 }
 

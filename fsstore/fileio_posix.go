@@ -462,15 +462,16 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
 // With prealloc the temp file's blocks are allocated up front (Linux only,
 // see Store.prealloc for when that pays).
 func (r *rootDir) writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool) error {
-	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil, nil)
+	return r.writeAtomicCheck(dir, name, data, perm, dirPerm, d, prealloc, nil, nil, nil)
 }
 
 // writeAtomicCheck is writeAtomic with a check run right before the
 // rename, when everything but the rename is done: a locked save verifies
 // its lock there, as late as it can. A failing check publishes nothing.
 // fence, for a write under the session's lock, verifies that lock: see
-// writeAtomicAt.
-func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check, fence func() error) error {
+// writeAtomicAt. times, when set, are the atime and mtime the new file
+// gets before it is published.
+func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.FileMode, d Durability, prealloc bool, check, fence func() error, times *[2]time.Time) error {
 	dflags := dirLookupFlags
 	if d >= DurabilityFull {
 		dflags = unix.O_RDONLY // fsync needs a real descriptor
@@ -487,7 +488,7 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence); err != nil {
+	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence, times); err != nil {
 		return err
 	}
 	if d >= DurabilityFull {
@@ -529,7 +530,7 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil); err != nil {
+	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil, nil); err != nil {
 		return err
 	}
 	if d >= DurabilityFull {
@@ -559,7 +560,7 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 // sameContent checks that before reporting success. A holder that lost its
 // lock without knowing it finds the name taken, fails its verification
 // and leaves the name alone. See docs/design.md, "The lost-lock window".
-func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check, fence func() error) error {
+func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check, fence func() error, times *[2]time.Time) error {
 	// No O_EXCL for an unfenced write: an exclusive create costs NFSv4.1 a
 	// second round trip (SETATTR after the OPEN, measured), and the 64
 	// random bits of the name make a collision with another writer as
@@ -633,6 +634,15 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	// EIO) at close, and the file must not be published then.
 	if err := unix.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: tmp, Err: err}
+	}
+	if times != nil {
+		// After the close, which on NFS flushes the writes that would
+		// set the mtime again on the server; before the rename, so that a
+		// write by someone else after it keeps its own times.
+		ts := []unix.Timespec{unix.NsecToTimespec(times[0].UnixNano()), unix.NsecToTimespec(times[1].UnixNano())}
+		if _, err := retryEINTR(func() (int, error) { return 0, unix.UtimesNanoAt(dfd, tmpName, ts, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+			return &fs.PathError{Op: "utimes", Path: tmp, Err: err}
+		}
 	}
 	if check != nil {
 		if err := check(); err != nil {

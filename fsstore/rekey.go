@@ -49,8 +49,11 @@ type RekeyStats struct {
 // (ErrUnencrypted), never laundered into valid encrypted records.
 // Expired records are skipped.
 // Each record is rewritten under its lock with the same version, times and
-// payload, and its mtime (its last activity) is restored, so rekeying
-// neither extends nor shortens any session. The pass is resumable: an
+// payload, and keeps its mtime (its last activity), so rekeying neither
+// extends nor shortens any session. Requests may go on meanwhile: a record
+// that one saves, touches or deletes between the rekey's read and its
+// rename (checked right before the rename) is left as the request left it,
+// and read again. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted.
 //
@@ -92,6 +95,16 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			}
 			scanned.Add(1)
 			res, err := s.rekeyOne(ctx, dir, e.Name(), lim)
+			// A record a request changed meanwhile is read again: a
+			// touch leaves it under the old key. Deleted or saved, it is
+			// gone or under the newest key then.
+			for try := 1; res == rekeyRaced && err == nil; try++ {
+				if try == rekeyTries {
+					err = fmt.Errorf("fsstore: rekey: %s: %w %d times in a row; the next pass tries again", filepath.Join(dir, e.Name()), errRekeyRaced, try)
+					break
+				}
+				res, err = s.rekeyOne(ctx, dir, e.Name(), lim)
+			}
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 				scanned.Add(-1) // cut short, not failed: left for the next pass
@@ -125,6 +138,7 @@ const (
 	rekeyedSealed                    // rewritten from an older key
 	rekeyedPlain                     // rewritten from plaintext (migration)
 	rekeyExpired                     // expired: left for the sweep
+	rekeyRaced                       // changed by a request meanwhile: left as it is
 )
 
 // rekeyOne rewrites one record if needed.
@@ -184,26 +198,60 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	h.Flags &^= record.FlagEncrypted
 	h.KeyID = 0
 	sealed := kr.seal(nil, &h, name, pl)
-	werr := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, hl.Verify, hl.Verify)
+	if hk := s.testHooks.rekeyRead; hk != nil {
+		hk(name)
+	}
+	// The lock keeps out locked writers only: Store.Save, Delete and
+	// Touch take none (scs's and gorilla's stores use them). Publishing
+	// the rewrite of what was read after one of them would bring back a
+	// deleted session, lose a save, or undo a touch. So the record must
+	// be the one read, right before the rename. (A Delete between that
+	// look and the rename removes the fenced temp file first, which fails
+	// the rename; a Save or Touch in that instant is still undone.)
+	unchanged := func() error {
+		if err := hl.Verify(); err != nil {
+			return err
+		}
+		s.refreshDir(p)
+		now, err := s.root.statNow(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return &fs.PathError{Op: "stat", Path: p, Err: err}
+		}
+		if err != nil || now.dev != st.dev || now.ino != st.ino || now.size != st.size || !now.mtime.Equal(st.mtime) || !now.ctime.Equal(st.ctime) {
+			return errRekeyRaced
+		}
+		return nil
+	}
+	// Rekeying is not activity: the rewrite keeps the last-activity time.
+	times := [2]time.Time{st.atime, st.mtime}
+	werr := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, unchanged, hl.Verify, &times)
+	if errors.Is(werr, errRekeyRaced) {
+		// Written or removed meanwhile by a request: what it wrote is
+		// under the newest key, and a record left under an old one (a
+		// touch) is rewritten by the next pass.
+		return rekeyRaced, nil
+	}
 	if werr != nil && !errors.Is(werr, errUnsynced) {
 		return rekeyUpToDate, werr
 	}
 	if werr != nil {
-		// Rewritten, its directory not synced: the record is in place,
-		// so its times are restored all the same. It is reported (an
-		// error: it may not survive a crash), and the next pass finds
-		// it up to date or rewrites it again.
+		// Rewritten, its directory not synced: the record is in place.
+		// It is reported (an error: it may not survive a crash), and the
+		// next pass finds it up to date or rewrites it again.
 		werr = fmt.Errorf("%w: %w", werr, ErrInDoubt)
-	}
-	// Restore the last-activity time: rekeying is not activity.
-	if err := s.root.setTimes(p, st.atime, st.mtime); err != nil {
-		return res, errors.Join(werr, &fs.PathError{Op: "utimes", Path: p, Err: err})
 	}
 	if s.cache != nil {
 		s.cache.drop(name)
 	}
 	return res, werr
 }
+
+// rekeyTries is how many times a rekey reads a record that requests keep
+// changing before it reports it as an error.
+const rekeyTries = 3
+
+// errRekeyRaced: the record changed between a rekey's read and its rename.
+var errRekeyRaced = errors.New("record changed while it was rekeyed")
 
 // expired reports whether a record with header h and attributes st has
 // expired by the store's clock (its own idle timeout and deadline).

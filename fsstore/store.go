@@ -129,6 +129,9 @@ type testHooks struct {
 	// re-read: before it waits for a read under way ("wait"), or before it
 	// reads the marker itself ("read").
 	markerCheck func(stage string)
+	// rekeyRead runs after a rekey read a record under its lock, before
+	// it writes the rewrite.
+	rekeyRead func(name string)
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
@@ -807,7 +810,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		}
 	}
 	c.hook("write")
-	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify)
+	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify, nil)
 	c.progress() // the lock check after the rename is a step of its own
 	if errors.Is(err, errUnsynced) {
 		// Published: readers may have it already. Not "nothing saved".

@@ -1,0 +1,151 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestRekeyLeavesRequestsChanges: the rekey's lock keeps out locked
+// writers only, and Store.Save, Delete and Touch take none (scs's and
+// gorilla's stores use them). A request that deletes, saves or touches a
+// record after the rekey read it and before its rename must find its
+// change in place afterwards: no logged-out session back, no save lost,
+// no touch undone (which expired the session early). A touched record
+// stays under the old key only until the rekey reads it again.
+func TestRekeyLeavesRequestsChanges(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	for _, tc := range []struct {
+		name    string
+		request func(t *testing.T, app *fsstore.Store, id string)
+		check   func(t *testing.T, app *fsstore.Store, id, p string)
+	}{
+		{"delete", func(t *testing.T, app *fsstore.Store, id string) {
+			if err := app.Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, app *fsstore.Store, id, p string) {
+			if got, err := app.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load of the session deleted during the rekey = %q, %v; want ErrNotFound", got.Data, err)
+			}
+		}},
+		{"save", func(t *testing.T, app *fsstore.Store, id string) {
+			if err := app.Save(ctx, &fsstore.Session{ID: id, Version: 1, Data: []byte("new")}); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, app *fsstore.Store, id, p string) {
+			got, err := app.Load(ctx, id)
+			if err != nil || string(got.Data) != "new" || got.Version != 2 {
+				t.Errorf("Load of the session saved during the rekey = %q version %d, %v; want new, version 2", got.Data, got.Version, err)
+			}
+		}},
+		{"touch", func(t *testing.T, app *fsstore.Store, id string) {
+			if err := app.Touch(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, app *fsstore.Store, id, p string) {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if age := time.Since(st.ModTime()); age > 10*time.Minute {
+				t.Errorf("last activity of the session touched during the rekey is %v ago; the touch was undone", age.Round(time.Minute))
+			}
+			if got, err := app.Load(ctx, id); err != nil || string(got.Data) != "old" {
+				t.Errorf("Load = %q, %v; want old", got.Data, err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			old, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := newID(t)
+			if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
+			}
+			old.Close()
+			p := old.RecordPathForTest(id)
+			idle := time.Now().Add(-50 * time.Minute)
+			if err := os.Chtimes(p, idle, idle); err != nil {
+				t.Fatal(err)
+			}
+			app, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithIdleTimeout(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer app.Close()
+			rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithIdleTimeout(time.Hour), fsstore.WithMaintenanceOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rk.Close()
+			reads := 0
+			rk.SetRekeyReadHookForTest(func(string) {
+				if reads++; reads == 1 {
+					tc.request(t, app, id)
+				}
+			})
+			st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+			if err != nil || st.Errors != 0 {
+				t.Fatalf("Rekey = %+v, %v", st, err)
+			}
+			tc.check(t, app, id, p)
+			// Whatever is left is under the newest key: the old one can go.
+			only2, err := fsstore.Open(dir, fsstore.WithKeys(k2), fsstore.WithIdleTimeout(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer only2.Close()
+			if _, err := only2.Load(ctx, id); err != nil && !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load with the old key retired: %v", err)
+			}
+		})
+	}
+}
+
+// TestRekeyGivesUpOnABusyRecord: a record that requests change at every
+// read is reported as an error, for the next pass, not counted as done:
+// an operator retires the old key once a pass reports no errors.
+func TestRekeyGivesUpOnABusyRecord(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	old, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithMaintenanceOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rk.Close()
+	p, touches := old.RecordPathForTest(id), 0
+	rk.SetRekeyReadHookForTest(func(string) {
+		touches++
+		at := time.Now().Add(time.Duration(touches) * time.Second)
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Error(err)
+		}
+	})
+	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || st.Errors != 1 || st.Rekeyed != 0 || st.UpToDate != 0 {
+		t.Fatalf("Rekey of a record touched at every read = %+v, %v; want one error", st, err)
+	}
+	rk.SetRekeyReadHookForTest(nil)
+	if st, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 {
+		t.Fatalf("next pass = %+v, %v; want the record rekeyed", st, err)
+	}
+}
