@@ -2,9 +2,11 @@ package fsstore_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,10 +27,24 @@ func ageAll(t *testing.T, dir string, at time.Time) {
 	}
 }
 
+// deadLease is the owner record a lease holder that died leaves: expired an
+// hour before now. (A lease file without a record is dated by its ctime,
+// which a test cannot set back.)
+func deadLease() string {
+	s := fmt.Sprintf("sessfs-lease 1 token=0123456789abcdef0123456789abcdef expires=%019d pid=%010d host=gone", time.Now().Add(-time.Hour).UnixNano(), 1)
+	return s + strings.Repeat(" ", 159-len(s)) + "\n"
+}
+
 // writeAged writes a file and sets its mtime to at.
 func writeAged(t *testing.T, p string, size int, at time.Time) {
 	t.Helper()
-	if err := os.WriteFile(p, make([]byte, size), 0o600); err != nil {
+	writeAgedContent(t, p, string(make([]byte, size)), at)
+}
+
+// writeAgedContent writes content to a file and sets its mtime to at.
+func writeAgedContent(t *testing.T, p, content string, at time.Time) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chtimes(p, at, at); err != nil {
@@ -80,7 +96,7 @@ func TestStats(t *testing.T) {
 			writeAged(t, filepath.Join(shard, "sess_php"), 10, old)
 			writeAged(t, filepath.Join(dir, "README"), 10, old)
 			locks := filepath.Join(dir, fsstore.LockDir)
-			writeAged(t, filepath.Join(locks, "0001.lease"), 160, old)
+			writeAgedContent(t, filepath.Join(locks, "0001.lease"), deadLease(), old)
 			writeAged(t, filepath.Join(locks, "0002.lease"), 160, time.Now())
 			writeAged(t, filepath.Join(locks, "0003.lease.broken-ab"), 160, old)
 			l, err := s.Lock(ctx, newID(t), fsstore.Exclusive) // creates one stripe lock file

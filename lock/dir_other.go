@@ -43,10 +43,12 @@ func (d *lockDir) rename(oldName, newName string) error {
 	return os.Rename(d.join(oldName), d.join(newName))
 }
 
-func (d *lockDir) modTime(name string) (int64, error) {
+// ident returns 0 for the inode number, which os.FileInfo does not give
+// here, and the mtime for the ctime.
+func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error) {
 	st, err := os.Lstat(d.join(name))
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	return st.ModTime().UnixNano(), nil
+	return 0, st.ModTime().UnixNano(), st.ModTime().UnixNano(), nil
 }

@@ -153,16 +153,20 @@ func (d *lockDir) rename(oldName, newName string) error {
 	return nil
 }
 
-// modTime is the mtime of name, not following a symlink.
-func (d *lockDir) modTime(name string) (int64, error) {
+// ident returns the inode number of name, its ctime and its mtime, not
+// following a symlink. A file's age is its ctime, not its mtime: an NFS
+// exclusive create parks its verifier in the new file's atime and mtime
+// (some time between 1970 and 2038) until the client's SETATTR that
+// follows the OPEN, while the ctime is the server's clock from the start.
+func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error) {
 	dfd, err := d.use()
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	defer d.done()
 	var st unix.Stat_t
 	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return 0, &fs.PathError{Op: "lstat", Path: d.join(name), Err: err}
+		return 0, 0, 0, &fs.PathError{Op: "lstat", Path: d.join(name), Err: err}
 	}
-	return st.Mtim.Nano(), nil
+	return uint64(st.Ino), st.Ctim.Nano(), st.Mtim.Nano(), nil
 }

@@ -8,6 +8,17 @@ func SetLeaseJudged(t *Table, judged func(leaseFile string)) {
 	t.be.(*leaseBackend).judged = judged
 }
 
+// SetLeaseActing makes t's lease breakers call acting when one has won its
+// claim on a lease and found it still the one it judged, before it
+// replaces it.
+func SetLeaseActing(t *Table, acting func(leaseFile string)) {
+	t.be.(*leaseBackend).acting = acting
+}
+
+// SetLeaseAgeByMtime makes t's lease breakers date files by their mtime
+// instead of their ctime, so that a test can make a file look old.
+func SetLeaseAgeByMtime(t *Table) { t.be.(*leaseBackend).ageByMtime = true }
+
 // ExpiredLease returns a lease record with token (32 hex digits) that
 // expired an hour ago, as a holder that died leaves it.
 func ExpiredLease(token string) []byte {

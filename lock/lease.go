@@ -39,8 +39,22 @@ type leaseBackend struct {
 	pid   int
 
 	// judged, when set by a test, runs when a breaker has judged a lease
-	// expired, before it acts on that.
-	judged func(p string)
+	// expired, before it acts on that; acting, when it has won the claim
+	// and found the lease still the one it judged, before it replaces it.
+	judged, acting func(p string)
+	// ageByMtime, set by tests, dates files by their mtime instead of
+	// their ctime: a test cannot set a ctime back to make a file look old.
+	ageByMtime bool
+}
+
+// born returns when the file at name in b.dir was created, for a file
+// never written since (see lockDir.ident), and its inode number.
+func (b *leaseBackend) born(name string) (ino uint64, at time.Time, err error) {
+	ino, ctime, mtime, err := b.dir.ident(name)
+	if b.ageByMtime {
+		ctime = mtime
+	}
+	return ino, time.Unix(0, ctime), err
 }
 
 func newLeaseBackend(cfg *Config, dir *lockDir) *leaseBackend {
@@ -182,6 +196,9 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 	return nil
 }
 
+// errBadLease: the lease file was read, and holds no lease record.
+var errBadLease = errors.New("not a lease record")
+
 func readLease(d *lockDir, p string) (leaseRecord, error) {
 	f, err := d.open(p, os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
@@ -190,40 +207,52 @@ func readLease(d *lockDir, p string) (leaseRecord, error) {
 	defer f.Close()
 	buf := make([]byte, leaseRecordLen+1)
 	n, err := io.ReadFull(f, buf)
-	if err != nil && err != io.ErrUnexpectedEOF {
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return leaseRecord{}, err
 	}
-	return parseLease(buf[:n])
+	rec, err := parseLease(buf[:n])
+	if err != nil {
+		return leaseRecord{}, fmt.Errorf("%w: %w", errBadLease, err)
+	}
+	return rec, nil
 }
 
 // leaseID reads the lease at p and returns what identifies it, "" when p
-// does not exist: its token, or for an unreadable record (a crash between
-// create and write on a filesystem that lost the fsync) its mtime, by
-// which its expiry is judged. Tokens are random and mtimes move on, so an
-// id once gone from p never comes back.
-func leaseID(d *lockDir, ttl time.Duration, p string) (id string, expires time.Time, err error) {
-	rec, err := readLease(d, p)
+// does not exist: its token, or for a file that holds no record (a crash
+// between create and write on a filesystem that lost the fsync) its inode
+// number, judged by its ctime (its creation, for a file never written).
+// Tokens are random, and a breaker that acts on an inode checks again that
+// it is still that unwritten, expired file. A failed read is an error, not
+// a file without a record: breakers must all name a lease alike.
+func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err error) {
+	rec, err := readLease(b.dir, p)
 	switch {
 	case err == nil:
 		return rec.token, rec.expires, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return "", time.Time{}, nil
+	case !errors.Is(err, errBadLease):
+		return "", time.Time{}, err
 	}
-	mtime, err := d.modTime(p)
+	ino, born, err := b.born(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			err = nil
 		}
 		return "", time.Time{}, err
 	}
-	return "m" + strconv.FormatInt(mtime, 10), time.Unix(0, mtime).Add(ttl), nil
+	id = "i" + strconv.FormatUint(ino, 10)
+	if ino == 0 { // no inode numbers here: the time names it
+		id = "c" + strconv.FormatInt(born.UnixNano(), 10)
+	}
+	return id, born.Add(b.ttl), nil
 }
 
 // judge returns the id of the lease at p (see leaseID) when it expired more
 // than the grace period ago, "" otherwise; gone reports that p does not
 // exist.
 func (b *leaseBackend) judge(p string) (id string, gone bool, err error) {
-	id, expires, err := leaseID(b.dir, b.ttl, p)
+	id, expires, err := b.leaseID(p)
 	if id == "" || err != nil {
 		return "", id == "" && err == nil, err
 	}
@@ -273,7 +302,7 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 			b.dir.remove(c)
 		}
 	}()
-	now, expires, err := leaseID(b.dir, b.ttl, p)
+	now, expires, err := b.leaseID(p)
 	if err != nil {
 		return false, false, err
 	}
@@ -282,7 +311,12 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 		return false, now == "", nil
 	}
 	if time.Now().Before(expires.Add(b.grace)) {
-		return false, false, nil // cannot happen: expiries only pass
+		// The inode of an unwritten lease was written or touched since,
+		// or reused by a fresh lease that is unwritten yet.
+		return false, false, nil
+	}
+	if b.acting != nil {
+		b.acting(p)
 	}
 	if repl == nil {
 		if err := b.dir.remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -303,12 +337,15 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 	return true, false, nil
 }
 
-// maxClaims bounds the claims tried for one lease: each further one needs
-// a breaker that died holding the one before.
-const maxClaims = 8
+// maxClaims bounds the claims tried for one lease, against a loop on a
+// filesystem gone wrong: each further one needs a breaker that died
+// holding the one before, and a bound reached locks the file out until
+// someone removes the claims.
+const maxClaims = 1000
 
 // claim creates the breaker's claim on the expired lease id at p. A claim
-// older than the lease period plus grace belongs to a breaker that died
+// created longer ago than the lease period plus grace (by its ctime, see
+// lockDir.ident) belongs to a breaker that died
 // (one holds it for a few file operations), and the next in sequence is
 // tried. When it wins, it returns the stale claims it passed and its own,
 // last.
@@ -323,13 +360,13 @@ func (b *leaseBackend) claim(p, id string) (names []string, won bool, err error)
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, false, err
 		}
-		mtime, err := b.dir.modTime(c)
+		_, born, err := b.born(c)
 		if err != nil {
 			// Removed meanwhile by a breaker that finished: the lease
 			// was broken, and the caller sees its successor next time.
 			return nil, false, nil
 		}
-		if time.Since(time.Unix(0, mtime)) < b.ttl+b.grace {
+		if time.Since(born) < b.ttl+b.grace {
 			return nil, false, nil // another host is breaking it
 		}
 		names = append(names, c)
@@ -518,7 +555,7 @@ func LeaseLeftoverInUse(dir, name string) (bool, error) {
 		return true, err
 	}
 	defer d.close()
-	now, _, err := leaseID(d, 0, lockName+leaseSuffix)
+	now, _, err := (&leaseBackend{dir: d}).leaseID(lockName + leaseSuffix)
 	if err != nil {
 		return true, err
 	}

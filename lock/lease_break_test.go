@@ -2,6 +2,7 @@ package lock_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,7 @@ func leaseTable(t *testing.T, dir string) *lock.Table {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tab.Close() })
+	lock.SetLeaseAgeByMtime(tab) // so that Chtimes makes a file look old
 	return tab
 }
 
@@ -234,6 +236,14 @@ func TestLeaseLeftoverInUse(t *testing.T) {
 	if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A lease that cannot be read is not one without a record: which
+	// lease it is stays unknown, and its claims stay.
+	if err := os.Mkdir(filepath.Join(dir, "d.lease"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if inUse, err := lock.LeaseLeftoverInUse(dir, "d.lease.claim-i1-0"); !inUse || err == nil {
+		t.Errorf("LeaseLeftoverInUse of a claim on an unreadable lease = %v, %v; want true and the error", inUse, err)
+	}
 	other := "fedcba9876543210fedcba9876543210"
 	for _, tt := range []struct {
 		name string
@@ -251,5 +261,110 @@ func TestLeaseLeftoverInUse(t *testing.T) {
 		if got != tt.want || err != nil {
 			t.Errorf("LeaseLeftoverInUse(%s) = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
+	}
+}
+
+// TestBreakersNameALeaseAlike: breakers must agree on what they break, so
+// all must name a lease alike. A lease file without a record was named by
+// its mtime, so that one touched to another past time while a breaker
+// acted on it (a restore, rsync -t) got a second name, a second claim,
+// and a second breaker: both renamed their lease over it, and both held
+// the lock. It is named by its inode now.
+func TestBreakersNameALeaseAlike(t *testing.T) {
+	dir := t.TempDir()
+	a, b := leaseTable(t, dir), leaseTable(t, dir)
+	p := filepath.Join(dir, "f.lease")
+	leftBehind[1].leave(t, p) // unreadable and old
+	acting, resume := make(chan struct{}), make(chan struct{})
+	lock.SetLeaseActing(a, func(string) {
+		close(acting)
+		<-resume
+	})
+	gotA := make(chan *lock.Handle, 1)
+	go func() {
+		h, _ := a.TryLock("f", "k", lock.Exclusive)
+		gotA <- h
+	}()
+	<-acting
+	older := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(p, older, older); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := b.TryLock("f", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+		t.Errorf("B's TryLock while A breaks the lease = %v, %v; want ErrLocked", h, err)
+		if h != nil {
+			h.Unlock()
+		}
+	}
+	close(resume)
+	ha := <-gotA
+	if ha == nil {
+		t.Fatal("A did not get the lock it broke")
+	}
+	if err := ha.Verify(); err != nil {
+		t.Errorf("A's lease: %v", err)
+	}
+	ha.Unlock()
+}
+
+// TestClaimAgeIsItsCtime: a claim's age is its ctime, not its mtime. An
+// NFS exclusive create parks its verifier in the new file's mtime until
+// the client's SETATTR after the OPEN: a losing breaker that looked then
+// saw a live claim as years old, took the next one, and both acted.
+func TestClaimAgeIsItsCtime(t *testing.T) {
+	dir := t.TempDir()
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close() // dating files as it would on NFS: by ctime
+	p := filepath.Join(dir, "f.lease")
+	if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	claim := p + ".claim-" + deadToken + "-0"
+	if err := os.WriteFile(claim, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verifier := time.Unix(1<<30, 0) // 2004, as a verifier may read
+	if err := os.Chtimes(claim, verifier, verifier); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := tab.TryLock("f", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("TryLock beside a claim just created = %v, %v; want ErrLocked", h, err)
+	}
+}
+
+// TestManyDeadBreakers: a lease whose breakers kept dying leaves many
+// stale claims; the next breaker still gets through (a bound of 8 locked
+// the file out for good: the sweep keeps claims on a lease in place).
+func TestManyDeadBreakers(t *testing.T) {
+	dir := t.TempDir()
+	tab := leaseTable(t, dir)
+	p := filepath.Join(dir, "f.lease")
+	if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	for n := range 20 {
+		writeOld(t, fmt.Sprintf("%s.claim-%s-%d", p, deadToken, n), old)
+	}
+	h, err := tab.TryLock("f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatalf("TryLock past 20 dead breakers' claims: %v", err)
+	}
+	h.Unlock()
+	if left, _ := filepath.Glob(p + ".*"); len(left) != 0 {
+		t.Errorf("left beside the lease: %v", left)
+	}
+}
+
+func writeOld(t *testing.T, p string, at time.Time) {
+	t.Helper()
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, at, at); err != nil {
+		t.Fatal(err)
 	}
 }

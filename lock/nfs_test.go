@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ func TestNFSLocks(t *testing.T) {
 		{"KeysAcrossHosts", nfsLockKeys},
 		{"WaitersTakeNoSlot", nfsLockWaitersNoSlot},
 		{"FileLockAcrossHosts", nfsFileLock},
+		{"BreakDeadLeases", nfsBreakDeadLeases},
 		// Last: it cuts hostA's link for longer than the lease.
 		{"VerifyAfterLeaseLoss", nfsLockLeaseLoss},
 	}
@@ -74,6 +76,87 @@ func nfsLockWaitSig(t *testing.T, name string, d time.Duration) {
 	if err := nfstest.WaitFile(nfsLockCtx(t, d), filepath.Join(nfstest.Dir(t), "sig", name)); err != nil {
 		t.Fatalf("waiting for the other host: %v", err)
 	}
+}
+
+// nfsBreakDeadLeases: both hosts break the same dead leases at once, as
+// the hosts of a fleet do after a holder died: leases with an expired
+// record, and leases created and never written (judged by their ctime,
+// from the server's clock: an NFS exclusive create parks a verifier in the
+// mtime). Each lock ends up with exactly one holder, whose lease verifies.
+func nfsBreakDeadLeases(t *testing.T) {
+	const n = 40
+	const ttl, grace = 2 * time.Second, time.Second
+	tab := nfsTable(t, lock.Config{Strategy: lock.Lease, LeaseTTL: ttl, LeaseGrace: grace})
+	dir := filepath.Join(nfstest.Dir(t), "locks")
+	name := func(i int) string { return fmt.Sprintf("dead%02d", i) }
+	if nfstest.Host() == "hostA" {
+		for i := range n {
+			var rec []byte
+			if i%2 == 0 {
+				rec = lock.ExpiredLease(fmt.Sprintf("%032x", i+1))
+			}
+			if err := os.WriteFile(filepath.Join(dir, name(i)+".lease"), rec, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nfstest.Barrier(t, "dead-left", nfsLockWait)
+	// Until the unwritten ones have expired: a duration, not an event.
+	time.Sleep(ttl + grace + 500*time.Millisecond)
+	nfstest.Barrier(t, "break", nfsLockWait)
+	var won []string
+	var held []*lock.Handle
+	defer func() {
+		for _, h := range held {
+			h.Unlock()
+		}
+	}()
+	for i := range n {
+		h, err := tab.TryLock(name(i), "k", lock.Exclusive)
+		switch {
+		case err == nil:
+			won = append(won, name(i))
+			held = append(held, h)
+		case !errors.Is(err, lock.ErrLocked):
+			t.Errorf("%s: %v", name(i), err)
+		}
+	}
+	mine := filepath.Join(nfstest.Dir(t), "won-"+nfstest.Host())
+	if err := os.WriteFile(mine+".tmp", []byte(strings.Join(won, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(mine+".tmp", mine); err != nil {
+		t.Fatal(err)
+	}
+	nfstest.Barrier(t, "listed", nfsLockWait)
+	other := "hostB"
+	if nfstest.Host() == "hostB" {
+		other = "hostA"
+	}
+	theirs := filepath.Join(nfstest.Dir(t), "won-"+other)
+	if err := nfstest.WaitFile(nfsLockCtx(t, nfsLockWait), theirs); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders := make(map[string]int, n)
+	for _, w := range append(won, strings.Fields(string(b))...) {
+		holders[w]++
+	}
+	for i := range n {
+		if holders[name(i)] != 1 {
+			t.Errorf("%s: %d holders, want 1", name(i), holders[name(i)])
+		}
+	}
+	t.Logf("%s won %d of %d dead leases", nfstest.Host(), len(won), n)
+	for _, h := range held { // nobody took them over since
+		if err := h.Verify(); err != nil {
+			t.Errorf("%s: the lease won is lost: %v", h.Name(), err)
+		}
+	}
+	nfstest.Barrier(t, "verified", nfsLockWait)
 }
 
 // nfsLockExclusion: goroutines on both hosts increment a counter file

@@ -164,6 +164,7 @@ func TestBreakUnreadableLeaseOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tab.Close()
+		lock.SetLeaseAgeByMtime(tab)
 		tabs = append(tabs, tab)
 	}
 	lease := filepath.Join(dir, "f.lease")

@@ -396,7 +396,7 @@ func newFixture(t *testing.T) *fixture {
 	f.freshLease = filepath.Join(locks, "0abe.lease")
 	writeFile(t, f.staleTemp, "partial", old)
 	writeFile(t, f.freshTemp, "partial", time.Now())
-	writeFile(t, f.staleLease, "garbage owner record", old)
+	writeFile(t, f.staleLease, deadLease(), old)
 	writeFile(t, f.brokenLease, "garbage owner record", old)
 	writeFile(t, f.freshLease, "garbage owner record", time.Now())
 	f.foreign = []string{
@@ -411,6 +411,14 @@ func newFixture(t *testing.T) *fixture {
 		writeFile(t, p, "not the store's", old)
 	}
 	return f
+}
+
+// deadLease is the owner record a lease holder that died leaves: expired an
+// hour before now. (A lease file without a record is dated by its ctime,
+// which a test cannot set back.)
+func deadLease() string {
+	s := fmt.Sprintf("sessfs-lease 1 token=0123456789abcdef0123456789abcdef expires=%019d pid=%010d host=gone", time.Now().Add(-time.Hour).UnixNano(), 1)
+	return s + strings.Repeat(" ", 159-len(s)) + "\n"
 }
 
 // ---- tests ----
