@@ -61,3 +61,15 @@ func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDel
 // SetRekeyReadHookForTest makes s's Rekey call h after it read a record
 // under its lock, before it writes the rewrite.
 func (s *Store) SetRekeyReadHookForTest(h func(name string)) { s.testHooks.rekeyRead = h }
+
+// SetKeysCheckHookForTest makes s's keys file reloads fail their key check
+// with h's error, when h returns one.
+func (s *Store) SetKeysCheckHookForTest(h func() error) {
+	s.keysW.mu.Lock()
+	s.testHooks.keysCheck = h
+	s.keysW.mu.Unlock()
+}
+
+// SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
+// record, before it reads it.
+func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rekeyListed = h }

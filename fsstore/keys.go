@@ -478,6 +478,10 @@ func authData(h *record.Header, sealedLen int, name string) []byte {
 // like the marker's.
 const maxKeyCheckSize = 4 << 10
 
+// errKeyCheck: a key failed its check, or the check file is damaged: the
+// keys' fault (or the store's for good), unlike an I/O error in the check.
+var errKeyCheck = errors.New("key check failed")
+
 func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
 	for id, aead := range kr.aeads {
 		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
@@ -506,10 +510,10 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
 			return fmt.Errorf("fsstore: key check: %w", err)
 		}
 		if len(b) < sealOverhead {
-			return fmt.Errorf("fsstore: key check file %s is damaged", p)
+			return fmt.Errorf("fsstore: key check file %s is damaged: %w", p, errKeyCheck)
 		}
 		if _, err := aead.Open(nil, b[:12], b[12:], ad); err != nil {
-			return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key", id, p)
+			return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key: %w", id, p, errKeyCheck)
 		}
 	}
 	return nil

@@ -21,15 +21,22 @@ import (
 // and atomic writers (write a temporary file, rename it over the keys file,
 // as configuration management and Kubernetes secret volumes do) replace the
 // file, and a watch on the old file would never fire again. Replace the file
-// atomically: a file rewritten in place may be read half-written, which
-// fails to parse and is skipped until the next change.
+// atomically: a file rewritten in place may be read half-written. A state
+// that fails to parse is skipped until the next change, but one cut at the
+// end of a line is a valid, smaller key set, and is applied: a rotation
+// step written in place can drop a key from use for that moment, and the
+// users of its records get fresh sessions.
 //
 // A file that cannot be read or parsed, or whose keys fail the store's key
 // check (a known key ID with a different secret), leaves the keys in use
 // unchanged: the error goes to the logger (WithLogger) and, as an
-// OpKeysReload event with a failed outcome, to the Observer. A successful
+// OpKeysReload event with a failed outcome, to the Observer. A key check
+// that failed for want of the store (an I/O error, a full disk, a server
+// that did not answer) is tried again, after 1s, then twice as long each
+// time up to a minute, until it passes or the file changes. A successful
 // reload is logged with the key IDs, never the secrets. Open fails if the
-// file cannot be loaded at all.
+// file cannot be loaded at all; a change made while Open ran is applied
+// once the watch starts.
 //
 // WithKeysFile and WithKeys are exclusive.
 func WithKeysFile(path string) Option {
@@ -49,6 +56,9 @@ type keysWatcher struct {
 	// are neither logged nor observed twice.
 	mu   sync.Mutex
 	last string
+	// checkFailed is the key set whose check last failed for want of the
+	// store, tried again on a timer rather than at every event.
+	checkFailed string
 }
 
 // watchKeys starts watching the keys file's directory.
@@ -70,8 +80,23 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 	return kw, nil
 }
 
+// Retries of a key check that failed for want of the store.
+const (
+	keysRetryFirst = time.Second
+	keysRetryMax   = time.Minute
+)
+
 func (kw *keysWatcher) run() {
 	defer close(kw.done)
+	// Open read the file before the watch began: a change in between
+	// raised no event.
+	retry := kw.reload()
+	wait := keysRetryFirst
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	if !retry {
+		t.Stop()
+	}
 	for {
 		select {
 		case _, ok := <-kw.w.Events:
@@ -81,49 +106,77 @@ func (kw *keysWatcher) run() {
 			// Any event in the directory may have replaced the file (a
 			// renamed temporary file, a swapped symlink); reading a few
 			// lines is cheap, and reload ignores a file that did not change.
-			kw.reload()
+			retry = kw.reload()
+			wait = keysRetryFirst
 		case err, ok := <-kw.w.Errors:
 			if !ok {
 				return
 			}
 			// An overflowed event queue may have hidden a change.
 			kw.s.cfg.logger.Warn("keys file watch", "file", kw.path, "err", err)
-			kw.reload()
+			retry = kw.reload()
+			wait = keysRetryFirst
+		case <-t.C:
+			kw.forgetFailure()
+			retry = kw.reload()
+			wait = min(2*wait, keysRetryMax)
+		}
+		t.Stop()
+		if retry {
+			t.Reset(wait)
 		}
 	}
 }
 
+// forgetFailure makes the next reload try a key set whose check failed,
+// although the file did not change.
+func (kw *keysWatcher) forgetFailure() {
+	kw.mu.Lock()
+	kw.checkFailed = ""
+	kw.mu.Unlock()
+}
+
 // reload reads the keys file and, if it holds a new valid key set, makes
-// the store use it.
-func (kw *keysWatcher) reload() {
+// the store use it. It reports whether to try again later: the key set's
+// check failed for want of the store, not for its keys.
+func (kw *keysWatcher) reload() (retry bool) {
 	kw.mu.Lock()
 	defer kw.mu.Unlock()
 	start := kw.s.begin()
 	keys, err := KeysFromFile(kw.path)
 	var kr *keyring
 	if err == nil {
-		if keysText(keys) == kw.last {
-			return
+		text := keysText(keys)
+		if text == kw.last || text == kw.checkFailed {
+			return text == kw.checkFailed
 		}
 		if kr, err = newKeyring(keys); err == nil {
 			if h := kw.s.cfg.testFS; h != nil {
 				h("keys")
 			}
 			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode)
+			if h := kw.s.testHooks.keysCheck; h != nil && err == nil {
+				err = h()
+			}
+			// A known key ID with another secret is the keys' fault; any
+			// other failure is the store's, and may pass.
+			if err != nil && !errors.Is(err, errKeyCheck) {
+				kw.checkFailed, retry = text, true
+			}
 		}
 	}
 	if err != nil {
 		msg := err.Error()
 		if msg == kw.last {
-			return
+			return retry
 		}
 		kw.last = msg
 		err = fmt.Errorf("%w: %w", ErrKeysReload, err)
 		kw.s.cfg.logger.Error("keys file not reloaded; the keys in use are unchanged", "file", kw.path, "err", err)
 		kw.s.observe(OpKeysReload, start, err)
-		return
+		return retry
 	}
-	kw.last = keysText(keys)
+	kw.last, kw.checkFailed = keysText(keys), ""
 	kw.s.keys.Store(kr)
 	ids := make([]uint32, len(keys))
 	for i, k := range keys {
@@ -131,6 +184,7 @@ func (kw *keysWatcher) reload() {
 	}
 	kw.s.cfg.logger.Info("keys file reloaded", "file", kw.path, "key_ids", ids)
 	kw.s.observe(OpKeysReload, start, nil)
+	return false
 }
 
 func (kw *keysWatcher) close() {

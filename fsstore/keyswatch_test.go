@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -324,5 +326,82 @@ func TestKeysFileRetireReachesCache(t *testing.T) {
 				t.Errorf("Locked.Load after key 1 was retired: %v, %v; want ErrUnknownKey", got, err)
 			}
 		})
+	}
+}
+
+// TestKeysFileChangedDuringOpen: Open reads the keys file well before the
+// watch on its directory begins (in between come the key check, the write
+// check and the marker, round trips on NFS). A rotation landing in between
+// raised no event, and the host kept the old key set until some other
+// change in the keys directory. It is applied once the watch starts.
+func TestKeysFileChangedDuringOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, keysPath, keysFileText(k1))
+	var once sync.Once
+	ev := make(reloadEvents, 64)
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
+		fsstore.WithTestFSForTest(func(string) {
+			once.Do(func() { renameOver(t, keysPath, keysFileText(k2, k1)) })
+		}))
+	must(t, err)
+	defer s.Close()
+	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+		t.Fatalf("reload of the keys file changed during Open: outcome %v", out)
+	}
+	only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+	must(t, err)
+	defer only2.Close()
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+	if _, err := only2.Load(ctx, id); err != nil {
+		t.Fatalf("record saved after the reload: key 2 cannot read it: %v", err)
+	}
+}
+
+// TestKeysCheckRetried: a reload whose key check failed for want of the
+// store (an I/O error writing the check file, a full disk, a server that
+// did not answer) was never tried again until the keys directory changed
+// once more, which on a Kubernetes secret volume is the next rotation: the
+// host kept the old key set, unable to read the new key's records. It is
+// tried again on a timer until it passes.
+func TestKeysCheckRetried(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 64)
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+	must(t, err)
+	defer s.Close()
+	failed := false
+	s.SetKeysCheckHookForTest(func() error {
+		if failed {
+			return nil
+		}
+		failed = true
+		return fmt.Errorf("fsstore: key check: %w", syscall.EIO)
+	})
+	// Renamed in from another directory: one event in the watched one,
+	// so that only a retry can apply the file.
+	staged := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, staged, keysFileText(k2, k1))
+	must(t, os.Rename(staged, keysPath))
+	if out := waitReload(t, ev); out == fsstore.OutcomeOK {
+		t.Fatal("the failed key check was not reported")
+	}
+	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+		t.Fatalf("reload retried after the failed key check: outcome %v, want ok", out)
+	}
+	only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+	must(t, err)
+	defer only2.Close()
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+	if _, err := only2.Load(ctx, id); err != nil {
+		t.Fatalf("record saved after the retried reload: key 2 cannot read it: %v", err)
 	}
 }

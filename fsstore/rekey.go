@@ -94,6 +94,9 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 				return
 			}
 			scanned.Add(1)
+			if h := s.testHooks.rekeyListed; h != nil {
+				h(e.Name())
+			}
 			res, err := s.rekeyOne(ctx, dir, e.Name(), lim)
 			// A record a request changed meanwhile is read again: a
 			// touch leaves it under the old key. Deleted or saved, it is
@@ -149,7 +152,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	b, st, err := s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return rekeyUpToDate, nil
+			return s.rekeyGone(dir, name)
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
@@ -175,7 +178,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	b, st, err = s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return rekeyUpToDate, nil
+			return s.rekeyGone(dir, name)
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
@@ -244,6 +247,26 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		s.cache.drop(name)
 	}
 	return res, werr
+}
+
+// rekeyGone judges a record listed but not found under its name: deleted,
+// or held aside by a sweep this instant (see readMovedAside), which puts a
+// live one back, under its old key. Counted as up to date, such a record
+// would let a pass report nothing left to do, and the old key be retired.
+// An expired one is left to the sweep, as under its name.
+func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
+	aside := filepath.Join(dir, asideName(name))
+	b, st, err := s.readHeader(aside)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return rekeyUpToDate, nil
+	case err != nil:
+		return rekeyUpToDate, &fs.PathError{Op: "read", Path: aside, Err: err}
+	}
+	if h, _, err := record.DecodeHeader(b); err == nil && s.expired(st, &h) {
+		return rekeyExpired, nil
+	}
+	return rekeyRaced, nil
 }
 
 // rekeyTries is how many times a rekey reads a record that requests keep

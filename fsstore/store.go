@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -132,6 +133,11 @@ type testHooks struct {
 	// rekeyRead runs after a rekey read a record under its lock, before
 	// it writes the rewrite.
 	rekeyRead func(name string)
+	// rekeyListed runs when a rekey has listed a record, before it reads
+	// it.
+	rekeyListed func(name string)
+	// keysCheck, after a keys file reload's key check passed, may fail it.
+	keysCheck func() error
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
@@ -632,6 +638,21 @@ decoded:
 	return sess, nil
 }
 
+// unixNanos is t in Unix nanoseconds, as a record's header holds times,
+// saturated to what the header can hold: a time before 1970 is its first
+// nanosecond (0 means "none": a deadline that early has passed, not gone),
+// one after 2262 its last (UnixNano wraps around, and a far deadline came
+// back as one long past).
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, 1)):
+		return 1
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
 // expiry is the earlier of mtime+idle and the deadline; zero when neither
 // applies.
 func expiry(mtime time.Time, idle, deadline int64) time.Time {
@@ -769,13 +790,13 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		return fmt.Errorf("fsstore: save: %w", err)
 	}
 	h := record.Header{
-		Created: created.UnixNano(),
+		Created: unixNanos(created),
 		Idle:    int64(idle),
 		Version: sess.Version + 1,
 		Bind:    record.Bind(sess.ID),
 	}
 	if !deadline.IsZero() {
-		h.Deadline = deadline.UnixNano()
+		h.Deadline = unixNanos(deadline)
 	}
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -1054,7 +1075,20 @@ func (s *Store) touch(c *call, id string, k key) error {
 	if done, err := s.touchKnown(c, k, p); done {
 		return err
 	}
-	return s.touchLooking(c, func() error { return s.touchByName(c, id, k, p) })
+	return s.touchLooking(c, func() error {
+		err := s.touchByName(c, id, k, p)
+		if errors.Is(err, ErrNotFound) {
+			// A sweep may hold the record aside this instant, as Load
+			// finds (readMovedAside): the touch goes there, where the
+			// sweep looks for it before it removes the record. Then the
+			// name once more, in case the sweep put it back in between.
+			dir, name := filepath.Split(p)
+			if err = s.touchByName(c, id, k, dir+asideName(name)); errors.Is(err, ErrNotFound) {
+				err = s.touchByName(c, id, k, p)
+			}
+		}
+		return err
+	})
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while

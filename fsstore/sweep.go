@@ -969,7 +969,10 @@ func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal) {
 		// sweep settles it (pending).
 		sw.fail(&fs.PathError{Op: "stat", Path: aside, Err: err})
 		return
-	case moved.ino != judged.ino || moved.dev != judged.dev || moved.nlink == 0:
+	case moved.ino != judged.ino || moved.dev != judged.dev || moved.nlink == 0,
+		!moved.mtime.Equal(judged.mtime):
+		// Another file (a Save's, perhaps under the judged file's freed
+		// inode number), or the judged one touched since.
 		sw.putBack(p, aside)
 		return
 	}
