@@ -90,13 +90,23 @@ func (kw *keysWatcher) run() {
 	defer close(kw.done)
 	// Open read the file before the watch began: a change in between
 	// raised no event.
-	retry := kw.reload()
-	wait := keysRetryFirst
-	t := time.NewTimer(wait)
+	t := time.NewTimer(keysRetryFirst)
+	t.Stop()
 	defer t.Stop()
-	if !retry {
-		t.Stop()
+	// The retry timer runs while a key check keeps failing, whatever
+	// else happens in the directory: events there must not put it off.
+	armed, wait := false, keysRetryFirst
+	next := func(retry bool) {
+		switch {
+		case !retry:
+			t.Stop()
+			armed, wait = false, keysRetryFirst
+		case !armed:
+			t.Reset(wait)
+			armed = true
+		}
 	}
+	next(kw.reload())
 	for {
 		select {
 		case _, ok := <-kw.w.Events:
@@ -106,24 +116,18 @@ func (kw *keysWatcher) run() {
 			// Any event in the directory may have replaced the file (a
 			// renamed temporary file, a swapped symlink); reading a few
 			// lines is cheap, and reload ignores a file that did not change.
-			retry = kw.reload()
-			wait = keysRetryFirst
+			next(kw.reload())
 		case err, ok := <-kw.w.Errors:
 			if !ok {
 				return
 			}
 			// An overflowed event queue may have hidden a change.
 			kw.s.cfg.logger.Warn("keys file watch", "file", kw.path, "err", err)
-			retry = kw.reload()
-			wait = keysRetryFirst
+			next(kw.reload())
 		case <-t.C:
 			kw.forgetFailure()
-			retry = kw.reload()
-			wait = min(2*wait, keysRetryMax)
-		}
-		t.Stop()
-		if retry {
-			t.Reset(wait)
+			armed, wait = false, min(2*wait, keysRetryMax)
+			next(kw.reload())
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -366,42 +367,67 @@ func TestKeysFileChangedDuringOpen(t *testing.T) {
 // did not answer) was never tried again until the keys directory changed
 // once more, which on a Kubernetes secret volume is the next rotation: the
 // host kept the old key set, unable to read the new key's records. It is
-// tried again on a timer until it passes.
+// tried again on a timer until it passes, also while other files of the
+// directory keep changing (their events must not put the retry off).
 func TestKeysCheckRetried(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	keysPath := filepath.Join(t.TempDir(), "keys")
-	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	writeFile0600(t, keysPath, keysFileText(k1))
-	ev := make(reloadEvents, 64)
-	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
-	must(t, err)
-	defer s.Close()
-	failed := false
-	s.SetKeysCheckHookForTest(func() error {
-		if failed {
-			return nil
-		}
-		failed = true
-		return fmt.Errorf("fsstore: key check: %w", syscall.EIO)
-	})
-	// Renamed in from another directory: one event in the watched one,
-	// so that only a retry can apply the file.
-	staged := filepath.Join(t.TempDir(), "keys")
-	writeFile0600(t, staged, keysFileText(k2, k1))
-	must(t, os.Rename(staged, keysPath))
-	if out := waitReload(t, ev); out == fsstore.OutcomeOK {
-		t.Fatal("the failed key check was not reported")
-	}
-	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
-		t.Fatalf("reload retried after the failed key check: outcome %v, want ok", out)
-	}
-	only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
-	must(t, err)
-	defer only2.Close()
-	id := newID(t)
-	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
-	if _, err := only2.Load(ctx, id); err != nil {
-		t.Fatalf("record saved after the retried reload: key 2 cannot read it: %v", err)
+	for _, busy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "quiet", true: "busy-directory"}[busy], func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			keysDir := t.TempDir()
+			keysPath := filepath.Join(keysDir, "keys")
+			k1, k2 := mustKey(t, 1), mustKey(t, 2)
+			writeFile0600(t, keysPath, keysFileText(k1))
+			ev := make(reloadEvents, 64)
+			s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+			must(t, err)
+			defer s.Close()
+			failed := false
+			s.SetKeysCheckHookForTest(func() error {
+				if failed {
+					return nil
+				}
+				failed = true
+				return fmt.Errorf("fsstore: key check: %w", syscall.EIO)
+			})
+			// Renamed in from another directory: one event in the watched
+			// one, so that only a retry can apply the file.
+			staged := filepath.Join(t.TempDir(), "keys")
+			writeFile0600(t, staged, keysFileText(k2, k1))
+			must(t, os.Rename(staged, keysPath))
+			if out := waitReload(t, ev); out == fsstore.OutcomeOK {
+				t.Fatal("the failed key check was not reported")
+			}
+			if busy {
+				stop, done := make(chan struct{}), make(chan struct{})
+				go func() {
+					defer close(done)
+					other := filepath.Join(keysDir, "other")
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						// An event about every 50ms, more often than the
+						// retry's first second.
+						os.WriteFile(other, []byte(strconv.Itoa(i)), 0o600)
+						time.Sleep(50 * time.Millisecond)
+					}
+				}()
+				defer func() { close(stop); <-done }()
+			}
+			if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+				t.Fatalf("reload retried after the failed key check: outcome %v, want ok", out)
+			}
+			only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+			must(t, err)
+			defer only2.Close()
+			id := newID(t)
+			must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+			if _, err := only2.Load(ctx, id); err != nil {
+				t.Fatalf("record saved after the retried reload: key 2 cannot read it: %v", err)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +91,24 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	}
 	err := s.walkShards(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
 		return s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
-			if !e.Type().IsRegular() || !isRecordName(e.Name()) || ctx.Err() != nil {
+			if !e.Type().IsRegular() || ctx.Err() != nil {
+				return
+			}
+			if rec, ok := strings.CutPrefix(e.Name(), asidePrefix); ok && isRecordName(rec) {
+				// Left aside by a sweep that died or could not put it
+				// back: not listed under its name, and put back under
+				// its old key by the next sweep if it is live.
+				switch res, err := s.rekeyAside(dir, rec); {
+				case err != nil:
+					scanned.Add(1)
+					fail(err)
+				case res == rekeyExpired:
+					scanned.Add(1)
+					expired.Add(1)
+				}
+				return
+			}
+			if !isRecordName(e.Name()) {
 				return
 			}
 			scanned.Add(1)
@@ -247,6 +265,33 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		s.cache.drop(name)
 	}
 	return res, werr
+}
+
+// rekeyAside judges a record found aside: nothing to do if its name holds
+// a record (the sweep drops the copy aside then), or it expired, or it is
+// under the newest key; otherwise an error, since the pass cannot rewrite
+// it where it is (the sweep puts it back by linking it).
+func (s *Store) rekeyAside(dir, name string) (rekeyResult, error) {
+	if _, err := s.root.lstat(filepath.Join(dir, name)); err == nil {
+		return rekeyUpToDate, nil
+	}
+	aside := filepath.Join(dir, asideName(name))
+	b, st, err := s.readHeader(aside)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return rekeyUpToDate, nil
+	case err != nil:
+		return rekeyUpToDate, &fs.PathError{Op: "read", Path: aside, Err: err}
+	}
+	if h, _, err := record.DecodeHeader(b); err == nil {
+		if s.expired(st, &h) {
+			return rekeyExpired, nil
+		}
+		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == s.keys.Load().newest {
+			return rekeyUpToDate, nil
+		}
+	}
+	return rekeyUpToDate, fmt.Errorf("fsstore: rekey: %s is held aside by a sweep, under an old key: run a sweep (sessgc run) to put it back, then rekey again", aside)
 }
 
 // rekeyGone judges a record listed but not found under its name: deleted,

@@ -1075,20 +1075,18 @@ func (s *Store) touch(c *call, id string, k key) error {
 	if done, err := s.touchKnown(c, k, p); done {
 		return err
 	}
-	return s.touchLooking(c, func() error {
-		err := s.touchByName(c, id, k, p)
-		if errors.Is(err, ErrNotFound) {
-			// A sweep may hold the record aside this instant, as Load
-			// finds (readMovedAside): the touch goes there, where the
-			// sweep looks for it before it removes the record. Then the
-			// name once more, in case the sweep put it back in between.
-			dir, name := filepath.Split(p)
-			if err = s.touchByName(c, id, k, dir+asideName(name)); errors.Is(err, ErrNotFound) {
-				err = s.touchByName(c, id, k, p)
-			}
+	err := s.touchLooking(c, func() error { return s.touchByName(c, id, k, p) })
+	if errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) {
+		// A sweep may hold the record aside this instant, as Load finds
+		// (readMovedAside): the touch goes there, where the sweep looks
+		// for it before it removes the record. Then the name once more,
+		// in case the sweep put it back in between.
+		dir, name := filepath.Split(p)
+		if err = s.touchByName(c, id, k, dir+asideName(name)); errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) {
+			err = s.touchByName(c, id, k, p)
 		}
-		return err
-	})
+	}
+	return err
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while

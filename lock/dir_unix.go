@@ -170,3 +170,7 @@ func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error)
 	}
 	return uint64(st.Ino), st.Ctim.Nano(), st.Mtim.Nano(), nil
 }
+
+// isStale reports an NFS stale file handle: the file read was removed or
+// replaced on the server meanwhile.
+func isStale(err error) bool { return errors.Is(err, unix.ESTALE) }

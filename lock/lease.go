@@ -229,7 +229,9 @@ func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err erro
 	switch {
 	case err == nil:
 		return rec.token, rec.expires, nil
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), isStale(err):
+		// Gone, or (a stale NFS handle) removed or replaced since the
+		// lookup: whatever is there now is met by an O_EXCL create.
 		return "", time.Time{}, nil
 	case !errors.Is(err, errBadLease):
 		return "", time.Time{}, err

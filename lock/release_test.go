@@ -209,8 +209,9 @@ func TestBlockedCloseDelaysNoOtherStripe(t *testing.T) {
 // server gave it to another host), no other key of the process may join
 // that lock. Joining it, every save under the new key failed its Verify,
 // and while keys kept overlapping the file was never free to take afresh.
-// A new key waits for the holders of the lost lock to leave, then gets a
-// fresh OS lock; a TryLock meanwhile finds the file locked.
+// Nor may the new key wait for the lost lock's holders: the goroutine
+// asking may be one of them. It fails at once with ErrLockLost, and once
+// the holders have left, the file's lock is taken afresh.
 func TestLostLockIsNotShared(t *testing.T) {
 	for _, found := range []string{"verify", "unlock"} {
 		t.Run("found-at-"+found, func(t *testing.T) {
@@ -235,31 +236,29 @@ func TestLostLockIsNotShared(t *testing.T) {
 				a.Unlock() // b still holds the lost lock
 			}
 
-			if h, err := tab.TryLock("s1", "c", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
-				t.Fatalf("TryLock of a new key beside the lost lock = %v, %v; want ErrLocked", h, err)
+			if h, err := tab.TryLock("s1", "c", lock.Exclusive); !errors.Is(err, lock.ErrLockLost) {
+				t.Fatalf("TryLock of a new key beside the lost lock = %v, %v; want ErrLockLost", h, err)
 			}
-			waiter := lockAsync(t, tab, "s1", "c")
-			waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+			// As a holder of the lost lock would ask, on its own goroutine:
+			// an answer, not a wait for itself.
+			if h, err := tab.Lock(hangCtx(t), "s1", "c", lock.Exclusive); !errors.Is(err, lock.ErrLockLost) {
+				t.Fatalf("Lock of a new key beside the lost lock = %v, %v; want ErrLockLost", h, err)
+			}
 			if found == "verify" {
 				a.Unlock()
 			}
-			select {
-			case r := <-waiter:
-				t.Fatalf("the new key got the file while a holder of the lost lock remained: %+v", r)
-			default:
-			}
 			b.Unlock()
-			r := <-waiter
-			if r.err != nil {
-				t.Fatalf("waiter: %v", r.err)
+			h, err := tab.TryLock("s1", "c", lock.Exclusive)
+			if err != nil {
+				t.Fatalf("TryLock once the lost lock's holders left: %v", err)
 			}
-			if got := lock.HandleGen(r.h); got == lostGen || got != fake.Holder("s1") {
+			if got := lock.HandleGen(h); got == lostGen || got != fake.Holder("s1") {
 				t.Fatalf("new key holds OS lock %d, the OS has %d; the lost one was %d", got, fake.Holder("s1"), lostGen)
 			}
-			if err := r.h.Verify(); err != nil {
+			if err := h.Verify(); err != nil {
 				t.Fatalf("Verify under the fresh lock: %v", err)
 			}
-			r.h.Unlock()
+			h.Unlock()
 		})
 	}
 }

@@ -96,9 +96,10 @@ type fileState struct {
 	refs     int    // handles holding a key under os
 	handoffs int    // times os was kept for a waiter since it was taken
 	// lostOS: a holder found os lost. No further key may share it: its
-	// Verify would fail every save, and while keys overlap the file would
-	// never be free to take afresh. It is released when the last holder
-	// unlocks.
+	// Verify would fail every save, and while keys overlapped the file
+	// would never be free to take afresh. Nor may one wait for it: the
+	// goroutine asking may be its holder. Asking fails with ErrLockLost
+	// until the last holder unlocks, which releases it.
 	lostOS  bool
 	waiters int // goroutines in acquire for a key on this file
 	keys    []*keyState
@@ -340,6 +341,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		}
 		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
 		switch {
+		case free && f.os != nil && f.lostOS:
+			t.giveUp(f, ks, mode)
+			t.forget(file, f)
+			t.mu.Unlock()
+			return nil, fmt.Errorf("lock %s: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLockLost)
 		case free && f.os != nil && !f.lostOS:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
@@ -370,9 +376,8 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 		}
 
-		// The key is held in this process, another goroutine is taking
-		// or releasing the file's OS lock, or its holders found it lost:
-		// wait here.
+		// The key is held in this process, or another goroutine is taking
+		// or releasing the file's OS lock: wait here.
 		if !block {
 			t.giveUp(f, ks, mode)
 			t.forget(file, f)
