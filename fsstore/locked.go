@@ -71,7 +71,10 @@ type Locked struct {
 // take turns. That is the price of never removing lock files (see the lock
 // package). Within one process distinct sessions never wait for each other:
 // a caller may hold several at once, and CompareAndSwap or Lock of another
-// session under a held lock never waits for the caller itself.
+// session under a held lock never waits for the caller itself. Once a
+// holder has found its stripe's lock lost (ErrLockLost: the server gave it
+// to another host), Lock of another session on that stripe fails with
+// ErrLockLost too, until the stripe's holders in this process let go.
 func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
 	k, err := s.check(ctx, id)
