@@ -55,6 +55,7 @@ var nfsScenarios = []nfsScenario{
 	{name: "TwoIDsOneStripe", hostA: nfsTwoIDsOneStripeA, hostB: nfsTwoIDsOneStripeB, direct: true},
 	{name: "EncryptedStore", hostA: nfsEncryptedStoreA, hostB: nfsEncryptedStoreB, direct: true},
 	{name: "KeylessHostLearns", hostA: nfsKeylessHostA, hostB: nfsKeylessHostB, direct: true},
+	{name: "SCSAcrossHosts", hostA: nfsSCSA, hostB: nfsSCSB, direct: true},
 	// Last: it cuts hostA's link for longer than the lease.
 	{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB},
 }
