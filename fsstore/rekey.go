@@ -188,6 +188,11 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		}
 	}
 	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), name, lock.Exclusive)
+	if errors.Is(err, lock.ErrLockLost) {
+		// Its stripe's lock, held here for another record, was found
+		// lost: tried again once its holders let go (see lockedHere).
+		return rekeyRaced, nil
+	}
 	if err != nil {
 		return rekeyUpToDate, err
 	}
@@ -319,7 +324,7 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 const rekeyTries = 3
 
 // errRekeyRaced: the record changed between a rekey's read and its rename.
-var errRekeyRaced = errors.New("record changed while it was rekeyed")
+var errRekeyRaced = errors.New("record changed, or its lock was busy, while it was rekeyed")
 
 // expired reports whether a record with header h and attributes st has
 // expired by the store's clock (its own idle timeout and deadline).
