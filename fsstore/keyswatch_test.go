@@ -336,7 +336,6 @@ func TestKeysFileRetireReachesCache(t *testing.T) {
 // raised no event, and the host kept the old key set until some other
 // change in the keys directory. It is applied once the watch starts.
 func TestKeysFileChangedDuringOpen(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	keysPath := filepath.Join(t.TempDir(), "keys")
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
@@ -352,13 +351,21 @@ func TestKeysFileChangedDuringOpen(t *testing.T) {
 	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
 		t.Fatalf("reload of the keys file changed during Open: outcome %v", out)
 	}
-	only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
+	mustSealWith(t, s, dir, k2)
+}
+
+// mustSealWith checks that s seals a new record with key k: a reader that
+// holds k alone can read it.
+func mustSealWith(t *testing.T, s *fsstore.Store, dir string, k fsstore.Key) {
+	t.Helper()
+	ctx := context.Background()
+	only, err := fsstore.Open(dir, fsstore.WithKeys(k))
 	must(t, err)
-	defer only2.Close()
+	defer only.Close()
 	id := newID(t)
 	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
-	if _, err := only2.Load(ctx, id); err != nil {
-		t.Fatalf("record saved after the reload: key 2 cannot read it: %v", err)
+	if _, err := only.Load(ctx, id); err != nil {
+		t.Fatalf("record saved now: key %d cannot read it: %v", k.ID, err)
 	}
 }
 
@@ -372,7 +379,6 @@ func TestKeysFileChangedDuringOpen(t *testing.T) {
 func TestKeysCheckRetried(t *testing.T) {
 	for _, busy := range []bool{false, true} {
 		t.Run(map[bool]string{false: "quiet", true: "busy-directory"}[busy], func(t *testing.T) {
-			ctx := context.Background()
 			dir := t.TempDir()
 			keysDir := t.TempDir()
 			keysPath := filepath.Join(keysDir, "keys")
@@ -420,14 +426,7 @@ func TestKeysCheckRetried(t *testing.T) {
 			if out := waitReload(t, ev); out != fsstore.OutcomeOK {
 				t.Fatalf("reload retried after the failed key check: outcome %v, want ok", out)
 			}
-			only2, err := fsstore.Open(dir, fsstore.WithKeys(k2))
-			must(t, err)
-			defer only2.Close()
-			id := newID(t)
-			must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
-			if _, err := only2.Load(ctx, id); err != nil {
-				t.Fatalf("record saved after the retried reload: key 2 cannot read it: %v", err)
-			}
+			mustSealWith(t, s, dir, k2)
 		})
 	}
 }

@@ -273,13 +273,27 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 }
 
 // rekeyAside judges a record found aside: nothing to do if its name holds
-// a record (the sweep drops the copy aside then), or it expired, or it is
-// under the newest key; otherwise an error, since the pass cannot rewrite
-// it where it is (the sweep puts it back by linking it).
+// a record (the sweep drops the copy aside then), or as rekeyGone judges
+// it; but where rekeyGone would have it read again, an error, since the
+// pass cannot rewrite it where it is (the sweep puts it back by linking).
 func (s *Store) rekeyAside(dir, name string) (rekeyResult, error) {
 	if _, err := s.root.lstat(filepath.Join(dir, name)); err == nil {
 		return rekeyUpToDate, nil
 	}
+	res, err := s.rekeyGone(dir, name)
+	if res == rekeyRaced && err == nil {
+		return rekeyUpToDate, fmt.Errorf("fsstore: rekey: %s is held aside by a sweep, under an old key: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, asideName(name)))
+	}
+	return res, err
+}
+
+// rekeyGone judges a record listed but not found under its name: deleted,
+// or held aside by a sweep this instant (see readMovedAside), which puts a
+// live one back, under its old key. Counted as up to date, such a record
+// would let a pass report nothing left to do, and the old key be retired:
+// it is to be read again (rekeyRaced), unless it expired (left to the
+// sweep, as under its name) or is under the newest key already.
+func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 	aside := filepath.Join(dir, asideName(name))
 	b, st, err := s.readHeader(aside)
 	switch {
@@ -295,26 +309,6 @@ func (s *Store) rekeyAside(dir, name string) (rekeyResult, error) {
 		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == s.keys.Load().newest {
 			return rekeyUpToDate, nil
 		}
-	}
-	return rekeyUpToDate, fmt.Errorf("fsstore: rekey: %s is held aside by a sweep, under an old key: run a sweep (sessgc run) to put it back, then rekey again", aside)
-}
-
-// rekeyGone judges a record listed but not found under its name: deleted,
-// or held aside by a sweep this instant (see readMovedAside), which puts a
-// live one back, under its old key. Counted as up to date, such a record
-// would let a pass report nothing left to do, and the old key be retired.
-// An expired one is left to the sweep, as under its name.
-func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
-	aside := filepath.Join(dir, asideName(name))
-	b, st, err := s.readHeader(aside)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return rekeyUpToDate, nil
-	case err != nil:
-		return rekeyUpToDate, &fs.PathError{Op: "read", Path: aside, Err: err}
-	}
-	if h, _, err := record.DecodeHeader(b); err == nil && s.expired(st, &h) {
-		return rekeyExpired, nil
 	}
 	return rekeyRaced, nil
 }

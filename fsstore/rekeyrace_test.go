@@ -66,16 +66,7 @@ func TestRekeyLeavesRequestsChanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			old, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			id := newID(t)
-			if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-				t.Fatal(err)
-			}
-			old.Close()
-			p := old.RecordPathForTest(id)
+			id, p := savedUnderKey(t, dir, k1)
 			idle := time.Now().Add(-50 * time.Minute)
 			if err := os.Chtimes(p, idle, idle); err != nil {
 				t.Fatal(err)
@@ -85,11 +76,7 @@ func TestRekeyLeavesRequestsChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer app.Close()
-			rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithIdleTimeout(time.Hour), fsstore.WithMaintenanceOnly())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rk.Close()
+			rk := rekeyingStore(t, dir, k2, k1)
 			reads := 0
 			rk.SetRekeyReadHookForTest(func(string) {
 				if reads++; reads == 1 {
@@ -121,21 +108,9 @@ func TestRekeyGivesUpOnABusyRecord(t *testing.T) {
 	ctx := context.Background()
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
 	dir := t.TempDir()
-	old, err := fsstore.Open(dir, fsstore.WithKeys(k1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := newID(t)
-	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
-	rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithMaintenanceOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rk.Close()
-	p, touches := old.RecordPathForTest(id), 0
+	_, p := savedUnderKey(t, dir, k1)
+	rk := rekeyingStore(t, dir, k2, k1)
+	touches := 0
 	rk.SetRekeyReadHookForTest(func(string) {
 		touches++
 		at := time.Now().Add(time.Duration(touches) * time.Second)
@@ -164,27 +139,14 @@ func TestRekeyRecordAside(t *testing.T) {
 	for _, expired := range []bool{false, true} {
 		t.Run(map[bool]string{false: "live", true: "expired"}[expired], func(t *testing.T) {
 			dir := t.TempDir()
-			old, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			id := newID(t)
-			if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-				t.Fatal(err)
-			}
-			old.Close()
-			p := old.RecordPathForTest(id)
+			_, p := savedUnderKey(t, dir, k1)
 			if expired {
 				long := time.Now().Add(-2 * time.Hour)
 				if err := os.Chtimes(p, long, long); err != nil {
 					t.Fatal(err)
 				}
 			}
-			rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithMaintenanceOnly())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rk.Close()
+			rk := rekeyingStore(t, dir, k2, k1)
 			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
 			rk.SetRekeyListedHookForTest(func(name string) { // the sweep moves it as the rekey lists it
 				if err := os.Rename(p, aside); err != nil {
@@ -223,25 +185,12 @@ func TestRekeyRecordLeftAside(t *testing.T) {
 	ctx := context.Background()
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
 	dir := t.TempDir()
-	old, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := newID(t)
-	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
-	p := old.RecordPathForTest(id)
+	_, p := savedUnderKey(t, dir, k1)
 	aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
 	if err := os.Rename(p, aside); err != nil {
 		t.Fatal(err)
 	}
-	rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithMaintenanceOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rk.Close()
+	rk := rekeyingStore(t, dir, k2, k1)
 	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
 	if err != nil || st.Errors != 1 {
 		t.Fatalf("Rekey with a live record left aside = %+v, %v; want one error", st, err)
@@ -252,4 +201,31 @@ func TestRekeyRecordLeftAside(t *testing.T) {
 	if st, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
 		t.Fatalf("pass after the sweep = %+v, %v; want the record rekeyed", st, err)
 	}
+}
+
+// savedUnderKey saves a session "old" (idle timeout 1h) in the store in dir
+// sealed with key k, and returns its ID and its record's path.
+func savedUnderKey(t *testing.T, dir string, k fsstore.Key) (id, p string) {
+	t.Helper()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithIdleTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id = newID(t)
+	if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	return id, s.RecordPathForTest(id)
+}
+
+// rekeyingStore opens the store in dir as sessgc rekey does, with keys.
+func rekeyingStore(t *testing.T, dir string, keys ...fsstore.Key) *fsstore.Store {
+	t.Helper()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithMaintenanceOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
