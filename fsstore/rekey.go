@@ -190,7 +190,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), name, lock.Exclusive)
 	if errors.Is(err, lock.ErrLockLost) {
 		// Its stripe's lock, held here for another record, was found
-		// lost: tried again once its holders let go (see lockedHere).
+		// lost: tried again once its holders let go.
 		return rekeyRaced, nil
 	}
 	if err != nil {

@@ -856,7 +856,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	mu.Lock()
 	defer mu.Unlock()
 	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), name, lock.Exclusive)
-	if lockedHere(err) {
+	if errors.Is(err, lock.ErrLocked) {
 		sw.locked.Add(1)
 		return nil
 	}
@@ -933,14 +933,6 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	}
 	sw.settle(p, aside, st, r)
 	return nil
-}
-
-// lockedHere reports a TryLock refused because the session's stripe is in
-// use: held, or held in this process under a lock found lost (the holders
-// must let go before anyone takes it afresh). Either way the record waits
-// for the next sweep.
-func lockedHere(err error) bool {
-	return errors.Is(err, lock.ErrLocked) || errors.Is(err, lock.ErrLockLost)
 }
 
 // asidePrefix starts the name under which the sweep moves a record aside
@@ -1039,7 +1031,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 	mu.Lock()
 	defer mu.Unlock()
 	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), rec, lock.Exclusive)
-	if lockedHere(err) {
+	if errors.Is(err, lock.ErrLocked) {
 		sw.locked.Add(1)
 		return nil
 	}

@@ -19,9 +19,10 @@ var (
 	// ErrLockLost reports that a lock this process held was taken away: the
 	// NFS lease expired while the host was cut off, or a Lease lock was broken
 	// by another host after it expired. Work done under the lock must not be
-	// published. Lock and TryLock return it too, for another key on a lock
-	// file whose lock this process holds and has found lost: the key cannot
-	// share that lock, nor wait for its holders (the caller may be one).
+	// published. Lock and TryLock return it too, with ErrLocked, for
+	// another key on a lock file whose lock this process holds and has
+	// found lost: the key cannot share that lock, nor wait for its holders
+	// (the caller may be one).
 	ErrLockLost = errors.New("lock: lock lost")
 	// ErrNotSupported reports that no locking strategy works in the directory.
 	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")

@@ -345,7 +345,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.giveUp(f, ks, mode)
 			t.forget(file, f)
 			t.mu.Unlock()
-			return nil, fmt.Errorf("lock %s: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLockLost)
+			// Both: the file is busy to this caller as to any other
+			// (a sweep skips it), and the reason is a lost lock.
+			return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
 		case free && f.os != nil && !f.lostOS:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
