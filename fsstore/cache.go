@@ -68,8 +68,7 @@ func (c *cache) get(name, path string, keys *keyring, dst []byte) (cacheEntry, b
 		return e, false
 	}
 	st, err := c.root.statNow(path)
-	if err != nil || st.typ != 0 || st.ino != e.st.ino || st.dev != e.st.dev || st.size != e.st.size ||
-		st.ctime.IsZero() || !st.ctime.Equal(e.st.ctime) {
+	if err != nil || st.typ != 0 || st.ctime.IsZero() || !st.sameFile(e.st) {
 		return e, false
 	}
 	c.mu.Lock()

@@ -20,6 +20,12 @@ type fileStat struct {
 	nlink        uint64    // 0: open somewhere, but no name left
 }
 
+// sameFile reports whether a and b show the same file, unchanged: the
+// same inode, size and ctime (any write or touch moves the ctime).
+func (a fileStat) sameFile(b fileStat) bool {
+	return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.ctime.Equal(b.ctime)
+}
+
 var (
 	// errNoFDTouch: this platform cannot set the times of an open
 	// descriptor; the caller touches the file by name instead.

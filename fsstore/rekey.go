@@ -175,11 +175,8 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if s.expired(st, &h) {
-			return rekeyExpired, nil
-		}
-		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == kr.newest {
-			return rekeyUpToDate, nil
+		if res, done := s.rekeyDone(kr, st, &h); done {
+			return res, nil
 		}
 	}
 	if lim != nil {
@@ -209,14 +206,12 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 	if err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
-	if s.expired(st, &h) {
-		return rekeyExpired, nil
+	if res, done := s.rekeyDone(kr, st, &h); done {
+		return res, nil
 	}
 	res := rekeyedSealed
 	if h.Flags&record.FlagEncrypted == 0 {
 		res = rekeyedPlain
-	} else if h.KeyID == kr.newest {
-		return rekeyUpToDate, nil
 	}
 	if pl, err = s.unsealWith(kr, &h, name, pl); err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
@@ -243,7 +238,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return &fs.PathError{Op: "stat", Path: p, Err: err}
 		}
-		if err != nil || now.dev != st.dev || now.ino != st.ino || now.size != st.size || !now.mtime.Equal(st.mtime) || !now.ctime.Equal(st.ctime) {
+		if err != nil || !now.sameFile(st) || !now.mtime.Equal(st.mtime) {
 			return errRekeyRaced
 		}
 		return nil
@@ -303,14 +298,24 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: aside, Err: err}
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if s.expired(st, &h) {
-			return rekeyExpired, nil
-		}
-		if h.Flags&record.FlagEncrypted != 0 && h.KeyID == s.keys.Load().newest {
-			return rekeyUpToDate, nil
+		if res, done := s.rekeyDone(s.keys.Load(), st, &h); done {
+			return res, nil
 		}
 	}
 	return rekeyRaced, nil
+}
+
+// rekeyDone reports a record with header h and attributes st that needs
+// no rewrite under kr: expired (left for the sweep), or under the newest
+// key already.
+func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header) (rekeyResult, bool) {
+	switch {
+	case s.expired(st, h):
+		return rekeyExpired, true
+	case h.Flags&record.FlagEncrypted != 0 && h.KeyID == kr.newest:
+		return rekeyUpToDate, true
+	}
+	return rekeyUpToDate, false
 }
 
 // rekeyTries is how many times a rekey reads a record that requests keep

@@ -348,7 +348,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// Both: the file is busy to this caller as to any other
 			// (a sweep skips it), and the reason is a lost lock.
 			return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
-		case free && f.os != nil && !f.lostOS:
+		case free && f.os != nil:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
 			if f.refs == 0 {
