@@ -250,12 +250,16 @@ const maxRecordFile = record.HeaderSize + sealOverhead + maxMaxSize
 // WithLockStrategy forces a locking strategy (default lock.Auto: probe the
 // directory).
 //
-// Every process that shares the store must lock the same way: an flock
+// Every process that shares the store must lock the same way: a flock
 // and a lease file do not exclude each other, so a host on the other
-// strategy (sessgc too, which uses lock.Auto) could save over a session
-// another host holds locked. lock.Auto decides per mount, so mount the
-// export with the same options on every host (local_lock in particular);
-// force a strategy only on all of them.
+// strategy could save over a session another host holds locked. The first
+// process to open the store records its strategy in the lock directory
+// (lock.StrategyFile); a process with lock.Auto (sessgc's default) adopts
+// it, and Open fails with lock.ErrStrategyMismatch for one that forces the
+// other or on whose mount the recorded one does not work (say, a host
+// mounted with local_lock=flock beside hosts using flock). So force a
+// strategy on every host or on none, and mount the export with the same
+// options everywhere.
 func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config) { c.strategy = s }) }
 
 // WithMaxHeldLocks caps the lock files this Store holds locked at once;

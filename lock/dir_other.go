@@ -3,6 +3,7 @@
 package lock
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,6 +43,16 @@ func (d *lockDir) remove(name string) error { return os.Remove(d.join(name)) }
 func (d *lockDir) rename(oldName, newName string) error {
 	return os.Rename(d.join(oldName), d.join(newName))
 }
+
+// link makes newName a hard link to oldName, failing if newName exists.
+func (d *lockDir) link(oldName, newName string) error {
+	return os.Link(d.join(oldName), d.join(newName))
+}
+
+// linkUnsupported: here only the lease strategy runs (see NewTable), so a
+// filesystem that refuses the link for any other reason than an existing
+// file records nothing rather than failing.
+func linkUnsupported(err error) bool { return !errors.Is(err, fs.ErrExist) }
 
 // ident returns 0 for the inode number, which os.FileInfo does not give
 // here, and the mtime for the ctime.

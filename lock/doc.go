@@ -22,6 +22,12 @@
 // not local-only (an NFS mount with local_lock=flock or local_lock=all would
 // let two hosts hold the "same" lock), Lease otherwise.
 //
+// A flock and a lease file do not exclude each other, so every process that
+// shares a directory must use one strategy. The first [Table] records its
+// strategy in the directory ([StrategyFile]); a later Auto one adopts it,
+// and [NewTable] fails with [ErrStrategyMismatch] for one that asks for the
+// other or whose mount rules the recorded one out.
+//
 // # Keys and lock files
 //
 // A lock is asked for a key (a session, say) on a lock file (the stripe the

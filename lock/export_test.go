@@ -105,3 +105,17 @@ func HandleGen(h *Handle) int {
 	defer h.t.mu.Unlock()
 	return h.f.os.(*fakeLock).gen
 }
+
+// AgreeStrategy runs NewTable's agreement on a strategy in cfg.Dir as a
+// process whose NFS mount has local_lock=localOnly ("" for none) would.
+func AgreeStrategy(cfg Config, localOnly string) (Strategy, error) {
+	if err := cfg.validate(); err != nil {
+		return 0, err
+	}
+	d, err := openLockDir(cfg.Dir)
+	if err != nil {
+		return 0, err
+	}
+	defer d.close()
+	return agreeStrategy(&cfg, d, localOnly)
+}

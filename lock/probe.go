@@ -11,16 +11,17 @@ import (
 	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
-// probe checks cfg.Dir and resolves cfg.Strategy to Flock or Lease.
-func probe(cfg *Config) (Strategy, error) {
+// probeMount checks cfg.Dir and what its mount says about locking: it sets
+// cfg.nfs and cfg.efs, and returns the local_lock option of an NFS mount
+// whose flock locks stay on this host ("" otherwise).
+func probeMount(cfg *Config) (localOnly string, err error) {
 	st, err := os.Stat(cfg.Dir)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	if !st.IsDir() {
-		return 0, fmt.Errorf("lock: %s is not a directory", cfg.Dir)
+		return "", fmt.Errorf("lock: %s is not a directory", cfg.Dir)
 	}
-	localOnly := ""
 	cfg.efs = cfg.EFS
 	if m, err := mountinfo.Lookup(cfg.Dir); err == nil && m.IsNFS() {
 		cfg.nfs = true
@@ -31,7 +32,13 @@ func probe(cfg *Config) (Strategy, error) {
 			localOnly = v
 		}
 	}
-	switch cfg.Strategy {
+	return localOnly, nil
+}
+
+// pickStrategy resolves want to Flock or Lease, checking that it works in
+// cfg.Dir: Auto picks Flock where flock works and reaches other hosts.
+func pickStrategy(cfg *Config, want Strategy, localOnly string) (Strategy, error) {
+	switch want {
 	case Flock:
 		if localOnly != "" {
 			return 0, fmt.Errorf("%w: %s is an NFS mount with local_lock=%s, so flock does not exclude other hosts; use the lease strategy or remount", ErrNotSupported, cfg.Dir, localOnly)

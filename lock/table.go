@@ -184,11 +184,18 @@ func (f *fileState) dropKey(ks *keyState) {
 // NewTable returns a Table for cfg.Dir, probing the directory when
 // cfg.Strategy is Auto. It fails when the directory cannot hold locks with
 // the requested strategy.
+//
+// Every process that shares the directory must use the same strategy: a
+// flock and a lease file do not exclude each other. So the first Table
+// records its strategy in the directory (StrategyFile); a later one with
+// Auto adopts it, and one that asks for the other strategy, or on whose
+// mount the recorded one does not work (an NFS mount with local_lock=flock
+// where the others use flock), fails with ErrStrategyMismatch.
 func NewTable(cfg Config) (*Table, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	strategy, err := probe(&cfg)
+	localOnly, err := probeMount(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +204,11 @@ func NewTable(cfg Config) (*Table, error) {
 	// lock and lease file is then reached relative to it.
 	dir, err := openLockDir(cfg.Dir)
 	if err != nil {
+		return nil, err
+	}
+	strategy, err := agreeStrategy(&cfg, dir, localOnly)
+	if err != nil {
+		dir.close()
 		return nil, err
 	}
 	t := &Table{

@@ -1,0 +1,134 @@
+package lock
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// StrategyFile is the file in a lock directory that records the strategy
+// of the processes sharing it. A flock and a lease file do not exclude
+// each other, so a process that picked the other strategy (a host whose
+// mount has local_lock=flock, or lacks lock support; a forced strategy)
+// would run beside them unexcluded; see NewTable.
+const StrategyFile = ".strategy"
+
+// strategyNote follows the strategy's name in StrategyFile, for the
+// operator who finds the file.
+const strategyNote = `# sessfs lock strategy of every process that shares this directory.
+# A process that cannot use it refuses to start, since a flock and a lease
+# file do not exclude each other. To change it, stop all of them, then
+# remove this file.
+`
+
+// maxStrategyFile bounds what is read of StrategyFile.
+const maxStrategyFile = 4096
+
+// readStrategy returns the strategy recorded in d, or Auto when none is.
+func readStrategy(d *lockDir) (Strategy, error) {
+	f, err := d.open(StrategyFile, os.O_RDONLY|syscallNoFollow, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Auto, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStrategyFile))
+	if err != nil {
+		return 0, &fs.PathError{Op: "read", Path: d.join(StrategyFile), Err: err}
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	s, err := ParseStrategy(string(bytes.TrimSpace(line)))
+	if err != nil || s == Auto {
+		return 0, fmt.Errorf("lock: %s: first line %q names no strategy (flock or lease); with every process that uses the directory stopped, remove the file", d.join(StrategyFile), line)
+	}
+	return s, nil
+}
+
+// recordStrategy records s in d unless a strategy is recorded already, and
+// returns the recorded one. The file is written under a name of its own,
+// flushed, and then linked to StrategyFile, which fails if another process
+// got there first: no reader ever sees a file half written, and a crash
+// leaves at most a stray temporary dot file. On a filesystem without hard
+// links nothing is recorded (and Auto is returned): nothing is checked
+// there, as before this file existed.
+func recordStrategy(d *lockDir, s Strategy, perm fs.FileMode) (Strategy, error) {
+	tmp := StrategyFile + "-" + newToken() + ".tmp"
+	f, err := d.open(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, perm)
+	if err != nil {
+		return 0, err
+	}
+	defer d.remove(tmp) // its link, if any, stays; a failed remove leaves a stray dot file
+	_, err = f.WriteString(s.String() + "\n" + strategyNote)
+	if err == nil {
+		// Before the link: a power loss must not leave StrategyFile in
+		// place and empty.
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, &fs.PathError{Op: "write", Path: d.join(tmp), Err: err}
+	}
+	switch err := d.link(tmp, StrategyFile); {
+	case err == nil:
+		return s, nil
+	case errors.Is(err, fs.ErrExist):
+		return readStrategy(d)
+	case linkUnsupported(err):
+		return Auto, nil
+	default:
+		return 0, err
+	}
+}
+
+// ErrStrategyMismatch reports a lock directory whose processes use another
+// strategy than the one asked for (Config.Strategy), or than the only one
+// that works for this process. A flock and a lease file do not exclude
+// each other, so the process must not run beside them.
+var ErrStrategyMismatch = errors.New("lock: the processes sharing the lock directory use another strategy")
+
+// agreeStrategy returns the strategy this process uses in cfg.Dir: the one
+// recorded there (StrategyFile) when cfg.Strategy is Auto and it works
+// here, cfg.Strategy or the probe's pick otherwise, recorded when nothing
+// is. A strategy recorded that cfg.Strategy or this mount rules out is
+// ErrStrategyMismatch.
+func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) {
+	rec, err := readStrategy(d)
+	if err != nil {
+		return 0, err
+	}
+	for range 2 {
+		want := cfg.Strategy
+		if want == Auto {
+			want = rec
+		}
+		if rec != Auto && want != rec {
+			return 0, fmt.Errorf("%w: %s records %s, and this process asks for %s; force the same strategy on every process, or none", ErrStrategyMismatch, d.join(StrategyFile), rec, want)
+		}
+		s, err := pickStrategy(cfg, want, localOnly)
+		if err != nil {
+			if rec != Auto {
+				return 0, fmt.Errorf("%w: %s records %s, which does not work for this process (%w); mount the export with the same options on every host", ErrStrategyMismatch, d.join(StrategyFile), rec, err)
+			}
+			return 0, err
+		}
+		if rec != Auto {
+			return s, nil
+		}
+		if rec, err = recordStrategy(d, s, cfg.FileMode); err != nil {
+			return 0, err
+		}
+		if rec == Auto || rec == s {
+			return s, nil
+		}
+		// Another process recorded another strategy meanwhile: adopt it
+		// (Auto), or fail as if it had been there first.
+	}
+	return 0, fmt.Errorf("%w: %s changed while this process opened it", ErrStrategyMismatch, d.join(StrategyFile))
+}
