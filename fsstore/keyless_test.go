@@ -31,8 +31,11 @@ func TestKeylessStoreLearnsEncryption(t *testing.T) {
 			clk.Advance(fsstore.KeylessRecheck)
 		}},
 		{"Load of an encrypted record", func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
-			if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) {
-				t.Fatalf("keyless Load of an encrypted record: %v, want ErrUnknownKey", err)
+			// Not ErrUnknownKey: the key is not unknown, this process has
+			// none (and the UnknownKey alert would send the operator after
+			// a retired key).
+			if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrKeysRequired) || errors.Is(err, fsstore.ErrUnknownKey) {
+				t.Fatalf("keyless Load of an encrypted record: %v, want ErrKeysRequired", err)
 			}
 		}},
 	} {
@@ -54,7 +57,7 @@ func TestKeylessStoreLearnsEncryption(t *testing.T) {
 				// Over the encrypted session, CompareAndSwap's read of the
 				// current version may refuse first.
 				err := keyless.CompareAndSwap(ctx, &fsstore.Session{ID: sid, Data: []byte("clear")})
-				if !errors.Is(err, fsstore.ErrKeysRequired) && !(sid == id && errors.Is(err, fsstore.ErrUnknownKey)) {
+				if !errors.Is(err, fsstore.ErrKeysRequired) {
 					t.Fatalf("keyless CompareAndSwap after the store was encrypted: %v, want ErrKeysRequired", err)
 				}
 			}
@@ -164,5 +167,41 @@ func TestKeylessSavesShareAMarkerRead(t *testing.T) {
 				t.Errorf("%d saves asking during one marker read made %d reads, want 1", saves, got)
 			}
 		})
+	}
+}
+
+// A process without keys that meets an encrypted record is told so
+// (ErrKeysRequired), not that the record's key is unknown: that outcome
+// (OutcomeUnknownKey) means a keyed process lacks a key, and its alert
+// sends the operator after a retired key. Range, which can read no record
+// of an encrypted store without keys, says so once instead of counting
+// and logging every record as an error.
+func TestKeylessMeetsEncryptedRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var obs outcomes
+	keyless := openDir(t, dir, fsstore.WithObserver(&obs))
+	keyed := openDir(t, dir, fsstore.WithKeys(mustKey(t, 1)))
+	for range 3 {
+		if err := keyed.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("secret")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := newID(t)
+	if err := keyed.Save(ctx, &fsstore.Session{ID: id, Data: []byte("secret")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := keyless.Load(ctx, id)
+	if !errors.Is(err, fsstore.ErrKeysRequired) || errors.Is(err, fsstore.ErrUnknownKey) {
+		t.Fatalf("keyless Load of an encrypted record: %v, want ErrKeysRequired", err)
+	}
+	if n := obs.get(fsstore.OutcomeUnknownKey); n != 0 {
+		t.Fatalf("Observer saw %d unknown_key outcomes, want 0", n)
+	}
+
+	maint := openDir(t, dir, fsstore.WithMaintenanceOnly())
+	st, err := maint.Range(ctx, func(*fsstore.Record) bool { return true })
+	if !errors.Is(err, fsstore.ErrKeysRequired) || st.Errors != 0 || st.UnknownKey != 0 {
+		t.Fatalf("keyless Range of an encrypted store: %+v, %v; want ErrKeysRequired", st, err)
 	}
 }

@@ -258,8 +258,11 @@ func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte
 		// Only a keyed process writes an encrypted record, and a keyed
 		// process marks the store encrypted before its first write: this
 		// keyless store must stop writing plaintext now, not at its next
-		// re-read of the marker.
+		// re-read of the marker. Nor is the record's key unknown, as
+		// it would be for a keyed process (ErrUnknownKey, whose alert
+		// says a key was retired too early): this process has none.
 		s.encrypted.Store(true)
+		return nil, fmt.Errorf("%w: the record is encrypted (key ID %d) and this process has no keys", ErrKeysRequired, h.KeyID)
 	}
 	return kr.open(h, name, pl)
 }

@@ -49,6 +49,10 @@ type RangeStats struct {
 // lock: a record saved while Range runs may be seen in its old or new
 // state, never torn.
 //
+// A store opened without keys (WithMaintenanceOnly) in an encrypted one
+// can read no record: Range stops at the first encrypted record with an
+// error matching ErrKeysRequired.
+//
 // Range stops with ctx's error when ctx ends; the stats cover the records
 // seen until then. On a bounded store (the default on NFS) it is a scan
 // like Sweep: it fails at once while the circuit breaker is open or every
@@ -112,6 +116,7 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 	walkCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	stopped := false
+	var keysErr error
 	err := s.walkShards(walkCtx, 1, func(wctx context.Context, dir string) error {
 		return s.root.forEachEntry(wctx, dir, func(e fs.DirEntry) {
 			if stopped || !e.Type().IsRegular() || !isRecordName(e.Name()) {
@@ -130,6 +135,10 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				st.Expired++
 			case errors.Is(err, ErrNotFound):
 				st.Scanned-- // removed since the listing: not there
+			case errors.Is(err, ErrKeysRequired):
+				// A keyless store in an encrypted one reads none.
+				keysErr, stopped = err, true
+				stop()
 			case errors.Is(err, ErrUnknownKey):
 				st.UnknownKey++
 			case errors.Is(err, ErrCorrupt):
@@ -141,7 +150,7 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 		})
 	})
 	if stopped && ctx.Err() == nil {
-		err = nil
+		err = keysErr
 	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: range: %w", err)

@@ -27,7 +27,8 @@ const (
 	KindSession FileKind = iota
 	// KindTemp is a temp file left by a writer that crashed.
 	KindTemp
-	// KindLease is an expired lease lock file whose holder died.
+	// KindLease is an expired lease lock file whose holder died, or a
+	// claim or replacement lease that a breaker of one left when it died.
 	KindLease
 )
 
@@ -91,7 +92,7 @@ type SweepStats struct {
 	LiveBytes int64
 	Sessions  int64 // expired sessions removed
 	Temps     int64 // abandoned temp files removed
-	Leases    int64 // expired lease files removed
+	Leases    int64 // expired lease files removed, and claims and replacements that dead lease breakers left
 	Bytes     int64 // bytes freed
 	// SkippedLocked counts records kept because a request held their
 	// lock: only those whose header the sweep reads (see Sweep), that is,
