@@ -59,6 +59,10 @@ type keysWatcher struct {
 	// checkFailed is the key set whose check last failed for want of the
 	// store, tried again on a timer rather than at every event.
 	checkFailed string
+	// retrying is the key set whose failed check was reported and is
+	// being retried: its next failures are not reported again, whatever
+	// their text (it names a temporary file of its own each time).
+	retrying string
 }
 
 // watchKeys starts watching the keys file's directory.
@@ -148,9 +152,12 @@ func (kw *keysWatcher) reload() (retry bool) {
 	defer kw.mu.Unlock()
 	start := kw.s.begin()
 	keys, err := KeysFromFile(kw.path)
-	var kr *keyring
+	var (
+		kr   *keyring
+		text string
+	)
 	if err == nil {
-		text := keysText(keys)
+		text = keysText(keys)
 		if text == kw.last || text == kw.checkFailed {
 			return text == kw.checkFailed
 		}
@@ -171,16 +178,19 @@ func (kw *keysWatcher) reload() (retry bool) {
 	}
 	if err != nil {
 		msg := err.Error()
-		if msg == kw.last {
+		if msg == kw.last || retry && text == kw.retrying {
 			return retry
 		}
 		kw.last = msg
+		if retry {
+			kw.retrying = text
+		}
 		err = fmt.Errorf("%w: %w", ErrKeysReload, err)
 		kw.s.cfg.logger.Error("keys file not reloaded; the keys in use are unchanged", "file", kw.path, "err", err)
 		kw.s.observe(OpKeysReload, start, err)
 		return retry
 	}
-	kw.last, kw.checkFailed = keysText(keys), ""
+	kw.last, kw.checkFailed, kw.retrying = keysText(keys), "", ""
 	kw.s.keys.Store(kr)
 	ids := make([]uint32, len(keys))
 	for i, k := range keys {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -429,4 +431,52 @@ func TestKeysCheckRetried(t *testing.T) {
 			mustSealWith(t, s, dir, k2)
 		})
 	}
+}
+
+// A key check that keeps failing for want of the store is reported once,
+// not at every retry: its error names a temporary file of its own each
+// time, so telling failures apart by their text logged and counted every
+// retry, once a minute for as long as it lasted.
+func TestKeysCheckFailureReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 64)
+	logs := &syncBuffer{}
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	must(t, err)
+	defer s.Close()
+	const failures = 2 // the first and the retry 1s later; the one 2s later passes
+	var calls atomic.Int32
+	s.SetKeysCheckHookForTest(func() error {
+		n := calls.Add(1)
+		if n > failures {
+			return nil
+		}
+		return fmt.Errorf("fsstore: key check: write .check-%d: %w", n, syscall.EIO)
+	})
+	staged := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, staged, keysFileText(k2, k1))
+	must(t, os.Rename(staged, keysPath))
+	var outcomes []fsstore.Outcome
+	for {
+		out := waitReload(t, ev)
+		outcomes = append(outcomes, out)
+		if out == fsstore.OutcomeOK {
+			break
+		}
+	}
+	if n := calls.Load(); n != failures+1 {
+		t.Fatalf("key checks: %d, want %d", n, failures+1)
+	}
+	if len(outcomes) != 2 {
+		t.Errorf("reload outcomes: %v, want one failure, then ok", outcomes)
+	}
+	text := logs.String()
+	if n := strings.Count(text, "level=ERROR"); n != 1 {
+		t.Errorf("the failing key check was logged %d times, want once:\n%s", n, text)
+	}
+	mustSealWith(t, s, dir, k2)
 }
