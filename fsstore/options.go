@@ -256,8 +256,8 @@ const maxRecordFile = record.HeaderSize + sealOverhead + maxMaxSize
 // process to open the store records its strategy in the lock directory
 // (lock.StrategyFile); a process with lock.Auto (sessgc's default) adopts
 // it, and Open fails with lock.ErrStrategyMismatch for one that forces the
-// other or on whose mount the recorded one does not work (say, a host
-// mounted with local_lock=flock beside hosts using flock). So force a
+// other or on whose mount the recorded one does not work (say, an NFSv3
+// host mounted nolock or local_lock=flock beside hosts using flock). So force a
 // strategy on every host or on none, and mount the export with the same
 // options everywhere.
 func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config) { c.strategy = s }) }

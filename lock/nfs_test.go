@@ -35,6 +35,7 @@ func TestNFSLocks(t *testing.T) {
 		{"WaitersTakeNoSlot", nfsLockWaitersNoSlot},
 		{"FileLockAcrossHosts", nfsFileLock},
 		{"BreakDeadLeases", nfsBreakDeadLeases},
+		{"StrategyAcrossHosts", nfsStrategyAcrossHosts},
 		// Last: it cuts hostA's link for longer than the lease.
 		{"VerifyAfterLeaseLoss", nfsLockLeaseLoss},
 	}
@@ -418,5 +419,54 @@ func nfsLockLeaseLoss(t *testing.T) {
 	nfsLockWaitSig(t, "verified", crossCut+nfsLockWait)
 	if err := h.Unlock(); err != nil {
 		t.Error(err)
+	}
+}
+
+// nfsStrategyAcrossHosts: hostA locks with flock (Auto picks it on the
+// harness's mount, and records it). On hostB a table forced to lease
+// files, which would not exclude hostA's flock, is refused, and an Auto
+// table adopts flock and is kept out of hostA's lock. (A host whose mount
+// keeps flock local, NFSv3 with local_lock=flock or nolock, is refused
+// likewise; the harness serves NFSv4, where Linux ignores local_lock:
+// TestStrategyRecordedDoesNotWorkHere covers it.)
+func nfsStrategyAcrossHosts(t *testing.T) {
+	tab := nfsTable(t, lock.Config{})
+	if nfstest.Host() == "hostA" {
+		if tab.Strategy() != lock.Flock {
+			t.Fatalf("Auto on the harness mount picked %s, want flock", tab.Strategy())
+		}
+		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "k", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nfsLockSignal(t, "held")
+		nfsLockWaitSig(t, "done", nfsLockWait)
+		if err := h.Unlock(); err != nil {
+			t.Error(err)
+		}
+		return
+	}
+	nfsLockWaitSig(t, "held", nfsLockWait)
+	defer nfsLockSignal(t, "done")
+	if tab.Strategy() != lock.Flock {
+		t.Errorf("Auto beside hostA picked %s, want flock", tab.Strategy())
+	}
+	if h, err := tab.TryLock("k", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+		t.Errorf("TryLock while hostA holds k = %v, want ErrLocked", err)
+		if h != nil {
+			h.Unlock()
+		}
+	}
+	other, err := lock.NewTable(lock.Config{Dir: tab.Dir(), Strategy: lock.Lease})
+	if err == nil {
+		defer other.Close()
+		h, lerr := other.TryLock("k", "k", lock.Exclusive)
+		if h != nil {
+			defer h.Unlock()
+		}
+		t.Fatalf("NewTable(lease) beside hostA's flock opened (and its TryLock of the key hostA holds: %v)", lerr)
+	}
+	if !errors.Is(err, lock.ErrStrategyMismatch) {
+		t.Errorf("NewTable(lease) beside hostA's flock = %v, want ErrStrategyMismatch", err)
 	}
 }
