@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -389,14 +391,13 @@ func TestUnknownIDIsNotAdopted(t *testing.T) {
 	if recordExists(e.st, planted) {
 		t.Error("a record exists under the planted ID")
 	}
-	// A stale cookie on a request that reads but stores nothing is
-	// cleared.
+	// A cookie whose record is gone, on a request that reads but stores
+	// nothing, is left alone (see TestStaleCookieAfterRenewKeepsLogin).
 	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpsession.FromContext(r.Context()).GetString("user")
 	})
-	c := mustCookie(t, do(t, e.m.Handler(read), planted))
-	if c.MaxAge >= 0 {
-		t.Errorf("stale cookie not expired: Max-Age %d", c.MaxAge)
+	if c := sessionCookie(do(t, e.m.Handler(read), planted)); c != nil {
+		t.Errorf("stale cookie answered with %v", c)
 	}
 }
 
@@ -630,4 +631,44 @@ func TestTypedGetters(t *testing.T) {
 	if got := body(t, do(t, pop, id)); got != "" {
 		t.Errorf("second pop %q", got)
 	}
+}
+
+// A request that left with the cookie of before a log in (a poll, another
+// tab, a request queued on the session's lock) and is answered after the
+// log in's Renew finds no record under its ID. It used to answer with a
+// removal cookie, which the browser applied after the log in's new
+// cookie: the user was logged out right after logging in.
+func TestStaleCookieAfterRenewKeepsLogin(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	login := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		if err := s.Put("user", "ada"); err != nil {
+			t.Error(err)
+		}
+		if err := s.Renew(); err != nil {
+			t.Error(err)
+		}
+	}))
+	read := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).GetString("user")
+	}))
+	respLogin := do(t, login, id)
+	respPoll := do(t, read, id)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("https://example.com/")
+	jar.SetCookies(u, respLogin.Cookies())
+	jar.SetCookies(u, respPoll.Cookies())
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "session" {
+			if c.Value == id {
+				t.Fatalf("the browser holds the pre-login ID")
+			}
+			return
+		}
+	}
+	t.Errorf("the browser holds no session cookie after logging in: the stale request's Set-Cookie %q", respPoll.Header.Values("Set-Cookie"))
 }

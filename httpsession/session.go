@@ -123,10 +123,17 @@ func (s *Session) load() error {
 		s.loaded(bp, rec, err)
 	}
 	if err != nil {
+		// A record that is gone (not expired) may have been replaced a
+		// moment ago by a concurrent request's Renew (a log in in another
+		// tab, or one whose response is still on its way): a removal
+		// cookie answered after that request's would remove its new
+		// cookie and log the user out. So only a cookie whose record is
+		// there but unusable, or expired, is cleared; a gone one is left
+		// for the next save to replace.
+		s.staleCookie = !errors.Is(err, fsstore.ErrNotFound) || errors.Is(err, fsstore.ErrExpired)
 		if err = m.loadError(s.reqCtx, err); err != nil {
 			return err
 		}
-		s.staleCookie = true
 		return nil
 	}
 	var base []member
