@@ -5,6 +5,7 @@ package httpsession_test
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -129,8 +130,18 @@ func TestCookieWeakeningsAreExplicitOverHTTP(t *testing.T) {
 			[]string{"SameSite=Strict", "Secure"}, nil, false},
 		{"no SameSite attribute", httpsession.Cookie{SameSite: http.SameSiteDefaultMode},
 			[]string{"Secure"}, []string{"SameSite"}, false},
+		{"__Host- prefix", httpsession.Cookie{Name: "__Host-sid"},
+			[]string{"Secure", "Path=/"}, []string{"Domain"}, false},
+		{"__Secure- prefix", httpsession.Cookie{Name: "__Secure-sid", Domain: "127.0.0.1"},
+			[]string{"Secure"}, nil, false},
 		{"SameSite=None needs Secure", httpsession.Cookie{SameSite: http.SameSiteNoneMode, Insecure: true}, nil, nil, true},
 		{"invalid name", httpsession.Cookie{Name: "a b"}, nil, nil, true},
+		// Name prefixes whose promise the attributes break: browsers drop
+		// such cookies (the prefix matches regardless of case).
+		{"__Host- with a Domain", httpsession.Cookie{Name: "__Host-sid", Domain: "example.com"}, nil, nil, true},
+		{"__Host- with a Path", httpsession.Cookie{Name: "__Host-sid", Path: "/app"}, nil, nil, true},
+		{"__Host- insecure", httpsession.Cookie{Name: "__host-sid", Insecure: true}, nil, nil, true},
+		{"__Secure- insecure", httpsession.Cookie{Name: "__Secure-sid", Insecure: true}, nil, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,7 +155,7 @@ func TestCookieWeakeningsAreExplicitOverHTTP(t *testing.T) {
 				}
 				return
 			}
-			raw := setCookieHeader(resp, "session")
+			raw := setCookieHeader(resp, cmp.Or(tt.cookie.Name, "session"))
 			if raw == "" {
 				t.Fatalf("no session cookie in %q", resp.Header.Values("Set-Cookie"))
 			}

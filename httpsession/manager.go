@@ -415,10 +415,17 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 }
 
 // Flush commits the session and flushes, when the underlying writer can.
-func (w *responseWriter) Flush() {
-	if w.start() {
-		_ = http.NewResponseController(w.ResponseWriter).Flush()
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush with its outcome, which http.ResponseController's
+// Flush returns: errDiscarded when the session's commit failed and the
+// error answer replaced the response, or the underlying writer's error
+// (http.ErrNotSupported for one that cannot flush).
+func (w *responseWriter) FlushError() error {
+	if !w.start() {
+		return errDiscarded
 	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Hijack commits the session and hands over the connection.

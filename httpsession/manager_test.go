@@ -672,3 +672,32 @@ func TestStaleCookieAfterRenewKeepsLogin(t *testing.T) {
 	}
 	t.Errorf("the browser holds no session cookie after logging in: the stale request's Set-Cookie %q", respPoll.Header.Values("Set-Cookie"))
 }
+
+type noFlushWriter struct{ http.ResponseWriter }
+
+// http.ResponseController's Flush through the middleware reports what
+// happened, as it does without it: the underlying writer's refusal, or
+// the error answer that replaced the response.
+func TestFlushErrorThroughMiddleware(t *testing.T) {
+	e := newEnv(t, nil)
+	var got error
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = http.NewResponseController(w).Flush()
+	}))
+	h.ServeHTTP(noFlushWriter{httptest.NewRecorder()}, httptest.NewRequest("GET", "/", nil))
+	if !errors.Is(got, http.ErrNotSupported) {
+		t.Errorf("Flush through the middleware on a writer that cannot flush: %v, want http.ErrNotSupported", got)
+	}
+	e.st.Close() // every commit fails from now on
+	h = e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := httpsession.FromContext(r.Context()).Put("k", 1); err != nil {
+			t.Error(err)
+		}
+		got = http.NewResponseController(w).Flush()
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if got == nil || rec.Code < 500 {
+		t.Errorf("Flush after a failed commit: %v (status %d), want an error", got, rec.Code)
+	}
+}

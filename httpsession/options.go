@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -43,7 +44,10 @@ func (m Mode) valid() bool { return m >= Exclusive && m <= Optimistic }
 // For a development server on plain http://localhost, set Insecure; never
 // in production, where the cookie would then travel in clear text.
 type Cookie struct {
-	// Name of the cookie. Default "session".
+	// Name of the cookie. Default "session". A name with the __Host- or
+	// __Secure- prefix must come with the attributes the prefix promises
+	// (Secure, and for __Host- Path "/" and no Domain): browsers drop the
+	// cookie otherwise, so New refuses such a setting.
 	Name string
 	// Path of the cookie. Default "/".
 	Path string
@@ -90,6 +94,15 @@ func (c Cookie) resolve() (Cookie, error) {
 		return c, fmt.Errorf("httpsession: unknown cookie SameSite value %d", int(c.SameSite))
 	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
 		return c, errors.New("httpsession: cookie SameSite=None requires Secure: browsers drop it with Insecure")
+	}
+	// Browsers drop a cookie whose name prefix (matched regardless of
+	// case) promises what its attributes do not (RFC 6265bis, "Cookie Name
+	// Prefixes").
+	switch name := strings.ToLower(c.Name); {
+	case strings.HasPrefix(name, "__secure-") && c.Insecure:
+		return c, fmt.Errorf("httpsession: cookie %q: the __Secure- prefix requires Secure: browsers drop it with Insecure", c.Name)
+	case strings.HasPrefix(name, "__host-") && (c.Insecure || c.Path != "/" || c.Domain != ""):
+		return c, fmt.Errorf("httpsession: cookie %q: the __Host- prefix requires Secure, Path \"/\" and no Domain: browsers drop it otherwise", c.Name)
 	}
 	// http.Cookie.String silently drops a cookie it cannot format and
 	// attributes it cannot encode: check them here, once, rather than lose
