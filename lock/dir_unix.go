@@ -153,23 +153,11 @@ func (d *lockDir) rename(oldName, newName string) error {
 	return nil
 }
 
-// link makes newName a hard link to oldName, failing if newName exists.
-func (d *lockDir) link(oldName, newName string) error {
-	dfd, err := d.use()
-	if err != nil {
-		return err
-	}
-	defer d.done()
-	if err := unix.Linkat(dfd, oldName, dfd, newName, 0); err != nil {
-		return &os.LinkError{Op: "link", Old: d.join(oldName), New: d.join(newName), Err: err}
-	}
-	return nil
-}
-
-// linkUnsupported reports a filesystem without hard links (FAT, some FUSE
-// filesystems): EPERM is how Linux's vfat refuses one.
+// linkUnsupported reports a filesystem without hard links (FAT, exFAT,
+// SMB, some FUSE filesystems): EPERM is how Linux refuses one, ENOTSUP
+// (not EOPNOTSUPP there) how macOS does.
 func linkUnsupported(err error) bool {
-	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS)
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOSYS)
 }
 
 // ident returns the inode number of name, its ctime and its mtime, not

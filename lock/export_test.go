@@ -107,8 +107,11 @@ func HandleGen(h *Handle) int {
 }
 
 // AgreeStrategy runs NewTable's agreement on a strategy in cfg.Dir as a
-// process whose NFS mount has local_lock=localOnly ("" for none) would.
-func AgreeStrategy(cfg Config, localOnly string) (Strategy, error) {
+// process whose NFS mount has local_lock=localOnly ("" for none) would;
+// linkResult, when set, replaces the outcome of the link that publishes
+// StrategyFile.
+func AgreeStrategy(cfg Config, localOnly string, linkResult func(error) error) (Strategy, error) {
+	cfg.linkResult = linkResult
 	if err := cfg.validate(); err != nil {
 		return 0, err
 	}
@@ -119,3 +122,6 @@ func AgreeStrategy(cfg Config, localOnly string) (Strategy, error) {
 	defer d.close()
 	return agreeStrategy(&cfg, d, localOnly)
 }
+
+// LinkUnsupported exposes linkUnsupported.
+func LinkUnsupported(err error) bool { return linkUnsupported(err) }

@@ -144,6 +144,9 @@ type Config struct {
 
 	nfs bool // set by probe: Dir is on an NFS mount
 	efs bool // set by probe: Dir is on AWS EFS (detected or declared)
+	// linkResult, in tests, replaces the outcome of the link that
+	// publishes StrategyFile.
+	linkResult func(err error) error
 }
 
 // Defaults of MaxHeld and MaxOpen, before the file-descriptor bound.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // StrategyFile is the file in a lock directory that records the strategy
@@ -54,11 +55,12 @@ func readStrategy(d *lockDir) (Strategy, error) {
 // flushed, and then linked to StrategyFile, which fails if another process
 // got there first: no reader ever sees a file half written, and a crash
 // leaves at most a stray temporary dot file. On a filesystem without hard
-// links nothing is recorded (and Auto is returned): nothing is checked
-// there, as before this file existed.
-func recordStrategy(d *lockDir, s Strategy, perm fs.FileMode) (Strategy, error) {
+// links nothing is recorded (errNoLinks): nothing is checked there, as
+// before this file existed. Auto with no error means that the file another
+// process linked was gone again when read: the caller looks again.
+func recordStrategy(cfg *Config, d *lockDir, s Strategy) (Strategy, error) {
 	tmp := StrategyFile + "-" + newToken() + ".tmp"
-	f, err := d.open(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, perm)
+	f, err := d.open(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, cfg.FileMode)
 	if err != nil {
 		return 0, err
 	}
@@ -75,13 +77,17 @@ func recordStrategy(d *lockDir, s Strategy, perm fs.FileMode) (Strategy, error) 
 	if err != nil {
 		return 0, &fs.PathError{Op: "write", Path: d.join(tmp), Err: err}
 	}
-	switch err := d.link(tmp, StrategyFile); {
+	err = d.link(tmp, StrategyFile)
+	if cfg.linkResult != nil {
+		err = cfg.linkResult(err)
+	}
+	switch {
 	case err == nil:
 		return s, nil
 	case errors.Is(err, fs.ErrExist):
 		return readStrategy(d)
 	case linkUnsupported(err):
-		return Auto, nil
+		return Auto, errNoLinks
 	default:
 		return 0, err
 	}
@@ -93,6 +99,9 @@ func recordStrategy(d *lockDir, s Strategy, perm fs.FileMode) (Strategy, error) 
 // each other, so the process must not run beside them.
 var ErrStrategyMismatch = errors.New("lock: the processes sharing the lock directory use another strategy")
 
+// errNoLinks reports a filesystem where StrategyFile cannot be published.
+var errNoLinks = errors.New("lock: no hard links here")
+
 // agreeStrategy returns the strategy this process uses in cfg.Dir: the one
 // recorded there (StrategyFile) when cfg.Strategy is Auto and it works
 // here, cfg.Strategy or the probe's pick otherwise, recorded when nothing
@@ -103,7 +112,7 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 	if err != nil {
 		return 0, err
 	}
-	for range 2 {
+	for range 3 {
 		want := cfg.Strategy
 		if want == Auto {
 			want = rec
@@ -113,7 +122,9 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 		}
 		s, err := pickStrategy(cfg, want, localOnly)
 		if err != nil {
-			if rec != Auto {
+			// Only a strategy that cannot work here is a mismatch; an
+			// I/O error is itself (and may pass).
+			if rec != Auto && errors.Is(err, ErrNotSupported) {
 				return 0, fmt.Errorf("%w: %s records %s, which does not work for this process (%w); mount the export with the same options on every host", ErrStrategyMismatch, d.join(StrategyFile), rec, err)
 			}
 			return 0, err
@@ -121,14 +132,55 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 		if rec != Auto {
 			return s, nil
 		}
-		if rec, err = recordStrategy(d, s, cfg.FileMode); err != nil {
-			return 0, err
+		if cfg.Strategy == Auto && s == Lease {
+			// Processes of an earlier version record nothing and may be
+			// locking here with flock, which does not work for this one:
+			// recording lease would make every later Auto process adopt
+			// it, beside them.
+			if name, err := flockFile(d); err != nil || name != "" {
+				if err != nil {
+					return 0, err
+				}
+				return 0, fmt.Errorf("%w: %s records no strategy and holds flock lock files (%s), and flock does not work for this process; mount the export with the same options on every host, or, if no process locks with flock here any more, force the lease strategy once to record it", ErrStrategyMismatch, d.path, name)
+			}
 		}
-		if rec == Auto || rec == s {
+		rec, err = recordStrategy(cfg, d, s)
+		switch {
+		case errors.Is(err, errNoLinks):
+			return s, nil
+		case err != nil:
+			return 0, err
+		case rec == s:
 			return s, nil
 		}
 		// Another process recorded another strategy meanwhile: adopt it
-		// (Auto), or fail as if it had been there first.
+		// (Auto), or fail as if it had been there first. Or what it
+		// recorded was gone again when read (rec is Auto): look again.
 	}
 	return 0, fmt.Errorf("%w: %s changed while this process opened it", ErrStrategyMismatch, d.join(StrategyFile))
+}
+
+// flockFile returns the name of a flock lock file in d, or "" if there is
+// none: a name that is neither a dot file nor a lease file (or one a lease
+// breaker left).
+func flockFile(d *lockDir) (string, error) {
+	f, err := os.Open(d.path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(256)
+		for _, n := range names {
+			if _, _, lease := IsLeaseFile(n); !lease && !strings.HasPrefix(n, ".") {
+				return n, nil
+			}
+		}
+		if err == io.EOF {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
 }

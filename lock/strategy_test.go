@@ -4,10 +4,12 @@ package lock_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/lock"
@@ -63,7 +65,7 @@ func TestStrategyRecordedDoesNotWorkHere(t *testing.T) {
 	dir := localDir(t)
 	newTable(t, lock.Config{Dir: dir, Strategy: lock.Flock})
 	for _, localOnly := range []string{"flock", "all"} {
-		s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, localOnly)
+		s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, localOnly, nil)
 		if !errors.Is(err, lock.ErrStrategyMismatch) || !errors.Is(err, lock.ErrNotSupported) {
 			t.Errorf("local_lock=%s, flock recorded: %v, %v; want ErrStrategyMismatch and ErrNotSupported", localOnly, s, err)
 		}
@@ -71,13 +73,13 @@ func TestStrategyRecordedDoesNotWorkHere(t *testing.T) {
 	// Where lease was recorded, such a host joins.
 	dir = localDir(t)
 	newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
-	if s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "flock"); err != nil || s != lock.Lease {
+	if s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "flock", nil); err != nil || s != lock.Lease {
 		t.Errorf("local_lock=flock, lease recorded: %v, %v; want lease", s, err)
 	}
 	// A fresh directory: such a host records lease, and a host whose
 	// flock works adopts it.
 	dir = localDir(t)
-	if s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "all"); err != nil || s != lock.Lease {
+	if s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "all", nil); err != nil || s != lock.Lease {
 		t.Fatalf("local_lock=all, nothing recorded: %v, %v; want lease", s, err)
 	}
 	if tab := newTable(t, lock.Config{Dir: dir}); tab.Strategy() != lock.Lease {
@@ -191,4 +193,118 @@ func readStrategyFile(t *testing.T, dir string) lock.Strategy {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// A store that processes of an earlier version use records no strategy.
+// The first process of this one to open it records its own, which every
+// later Auto process adopts: one on whose mount flock does not work must
+// not record lease files beside the flock lock files the others use.
+func TestStrategyUnrecordedBesideFlockFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   []string
+		refused bool
+	}{
+		{"flock stripe files", []string{"0000", "03ff", ".probe"}, true},
+		{"the marker's flock file", []string{"marker"}, true},
+		{"lease files and dot files only", []string{"0000.lease", "0001.lease.claim-x-1", ".probe", ".sessgc"}, false},
+		{"nothing", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := localDir(t)
+			for _, n := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "flock", nil)
+			if tc.refused {
+				if !errors.Is(err, lock.ErrStrategyMismatch) {
+					t.Fatalf("Auto where flock does not work, beside flock lock files: %v, %v; want ErrStrategyMismatch", s, err)
+				}
+				if _, err := os.Stat(filepath.Join(dir, lock.StrategyFile)); !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("a strategy was recorded: %v", err)
+				}
+				// Forcing it is the operator's way to say no process
+				// uses flock there any more.
+				if s, err := lock.AgreeStrategy(lock.Config{Dir: dir, Strategy: lock.Lease}, "flock", nil); err != nil || s != lock.Lease {
+					t.Fatalf("forced lease: %v, %v", s, err)
+				}
+				return
+			}
+			if err != nil || s != lock.Lease {
+				t.Fatalf("Auto where flock does not work: %v, %v; want lease", s, err)
+			}
+		})
+	}
+}
+
+// A probe that fails for another reason than the strategy (an I/O error,
+// here a directory at the probe's name) is that error, not a mismatch: it
+// may pass, and the mount's options are not to blame.
+func TestStrategyProbeErrorIsNotMismatch(t *testing.T) {
+	dir := localDir(t)
+	newTable(t, lock.Config{Dir: dir, Strategy: lock.Flock}).Close()
+	if err := os.Remove(filepath.Join(dir, ".probe")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".probe"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := lock.NewTable(lock.Config{Dir: dir})
+	if err == nil {
+		tab.Close()
+		t.Fatal("NewTable succeeded with a directory at the probe's name")
+	}
+	if errors.Is(err, lock.ErrStrategyMismatch) {
+		t.Fatalf("a probe's I/O error reported as a strategy mismatch: %v", err)
+	}
+}
+
+// The link that publishes the strategy fails because another process's is
+// there, which is gone again when read (removed by an operator, say): the
+// process looks again rather than run unchecked. A filesystem without hard
+// links records nothing and checks nothing.
+func TestStrategyLinkOutcomes(t *testing.T) {
+	dir := localDir(t)
+	tries := 0
+	s, err := lock.AgreeStrategy(lock.Config{Dir: dir, Strategy: lock.Lease}, "", func(err error) error {
+		tries++
+		if tries == 1 && err == nil {
+			if rerr := os.Remove(filepath.Join(dir, lock.StrategyFile)); rerr != nil {
+				t.Fatal(rerr)
+			}
+			return fs.ErrExist
+		}
+		return err
+	})
+	if err != nil || s != lock.Lease || tries != 2 {
+		t.Fatalf("after a vanished record: %v, %v, %d links; want lease after 2", s, err, tries)
+	}
+	if rec := readStrategyFile(t, dir); rec != lock.Lease {
+		t.Fatalf("recorded %s", rec)
+	}
+
+	dir = localDir(t)
+	s, err = lock.AgreeStrategy(lock.Config{Dir: dir, Strategy: lock.Lease}, "", func(error) error {
+		// As if the link had not been made.
+		if err := os.Remove(filepath.Join(dir, lock.StrategyFile)); err != nil {
+			t.Fatal(err)
+		}
+		return &os.LinkError{Op: "link", Err: syscall.ENOTSUP}
+	})
+	if err != nil || s != lock.Lease {
+		t.Fatalf("no hard links: %v, %v; want lease, unrecorded", s, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, lock.StrategyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("no hard links, yet recorded: %v", err)
+	}
+	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.ENOTSUP, syscall.EOPNOTSUPP, syscall.ENOSYS} {
+		if !lock.LinkUnsupported(&os.LinkError{Op: "link", Err: errno}) {
+			t.Errorf("linkUnsupported(%v) = false", errno)
+		}
+	}
+	if lock.LinkUnsupported(&os.LinkError{Op: "link", Err: syscall.EIO}) {
+		t.Error("linkUnsupported(EIO) = true")
+	}
 }
