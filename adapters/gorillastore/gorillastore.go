@@ -67,6 +67,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -237,7 +238,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		// they change the session, so the store's idle timeout (24 min by
 		// default) would log their users out long before the cookie's
 		// MaxAge.
-		d := time.Duration(maxAge) * time.Second
+		// A MaxAge of centuries ("never expire", math.MaxInt) would
+		// wrap the Duration around to a negative one.
+		d := time.Duration(min(int64(maxAge), int64(math.MaxInt64/time.Second))) * time.Second
 		rec.Deadline = s.now().Add(d)
 		rec.Idle = min(d, fsstore.MaxIdleTimeout)
 	}

@@ -3,6 +3,7 @@ package gorillastore_test
 import (
 	"encoding/gob"
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -288,4 +289,30 @@ func mustEncode(t *testing.T, v string, codecs ...securecookie.Codec) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// A MaxAge of centuries ("never expire") is capped like any MaxAge above
+// the store's limits; it used to wrap around to a negative idle timeout,
+// and every save failed.
+func TestHugeMaxAgeIsCapped(t *testing.T) {
+	for _, maxAge := range []int{math.MaxInt32, 1 << 34, math.MaxInt} {
+		s, st := open(t, t.TempDir(), fakeclock.New())
+		req := request(nil)
+		sess, err := s.New(req, "hello")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Options.MaxAge = maxAge
+		sess.Values["x"] = 1
+		if err := sess.Save(req, httptest.NewRecorder()); err != nil {
+			t.Fatalf("MaxAge %d: Save: %v", maxAge, err)
+		}
+		rec, err := st.Load(t.Context(), sess.ID)
+		if err != nil {
+			t.Fatalf("MaxAge %d: Load: %v", maxAge, err)
+		}
+		if rec.Idle != fsstore.MaxIdleTimeout {
+			t.Errorf("MaxAge %d: idle %v, want the cap %v", maxAge, rec.Idle, fsstore.MaxIdleTimeout)
+		}
+	}
 }
