@@ -55,11 +55,19 @@ func NewStore(st *fsstore.Store, keyPairs ...[]byte) Store {
 }
 
 // Options sets the options of sessions created from now on, as
-// gin-contrib's stores do. A positive MaxAge also bounds the age of the
-// signed cookie (gorillastore.Store.MaxAge).
+// gin-contrib's stores do. A MaxAge longer than the signed cookie's
+// default age bound (30 days) raises the bound to it, so that such
+// sessions' cookies stay valid; a shorter one leaves the bound, so that a
+// session given a longer MaxAge of its own than the store's ("remember
+// me") is not refused once the store's has passed. The record's own
+// deadline still ends every session at its MaxAge.
 func (s Store) Options(o sessions.Options) {
 	s.Store.Options = o.ToGorillaOptions()
-	if o.MaxAge > 0 {
+	if o.MaxAge > defaultCookieAge {
 		s.Store.MaxAge(o.MaxAge)
 	}
 }
+
+// defaultCookieAge is the signed cookie's age bound that
+// gorillastore.New sets, in seconds (its default MaxAge).
+const defaultCookieAge = 86400 * 30

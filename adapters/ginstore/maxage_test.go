@@ -3,12 +3,15 @@ package ginstore_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/securecookie"
 
 	"github.com/sessfs/sessfs/adapters/ginstore"
 	"github.com/sessfs/sessfs/fsstore"
@@ -89,4 +92,43 @@ func TestMaxAge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The store's Options set options only, as gin-contrib's stores' do: a
+// short store-wide MaxAge must not bound the signed cookie's age, or a
+// session given a longer MaxAge of its own ("remember me") is refused
+// ("expired timestamp") once the store's has passed.
+func TestOptionsLeaveCookieAgeBound(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	store := ginstore.NewStore(st, key)
+	before := codecMaxAges(t, store.Codecs)
+	store.Options(sessions.Options{Path: "/", MaxAge: 1, HttpOnly: true})
+	if after := codecMaxAges(t, store.Codecs); !slices.Equal(after, before) {
+		t.Fatalf("Options(MaxAge 1) changed the signed cookie's age bound from %v to %v s", before, after)
+	}
+	// A store-wide MaxAge longer than the bound raises it: its sessions'
+	// cookies must stay valid as long.
+	const long = 90 * 86400
+	store.Options(sessions.Options{Path: "/", MaxAge: long, HttpOnly: true})
+	if after := codecMaxAges(t, store.Codecs); !slices.Equal(after, []int64{long}) {
+		t.Fatalf("Options(MaxAge 90 days): the signed cookie's age bound is %v s", after)
+	}
+}
+
+// codecMaxAges reads securecookie's age bound, which it does not export.
+func codecMaxAges(t *testing.T, codecs []securecookie.Codec) []int64 {
+	t.Helper()
+	var ages []int64
+	for _, c := range codecs {
+		sc, ok := c.(*securecookie.SecureCookie)
+		if !ok {
+			t.Fatalf("codec %T", c)
+		}
+		ages = append(ages, reflect.ValueOf(sc).Elem().FieldByName("maxAge").Int())
+	}
+	return ages
 }
