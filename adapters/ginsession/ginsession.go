@@ -39,6 +39,7 @@ package ginsession
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -72,6 +73,7 @@ func FromContext(c *gin.Context) *httpsession.Session {
 func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		orig, origReq := c.Writer, c.Request
+		restore := orig
 		ran, returned := false, false
 		defer func() {
 			// Middlewares before this one see gin's own writer again (its
@@ -79,7 +81,7 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 			// panicked: a recovery's answer written through the session's
 			// writer would commit a session that has ended, and the
 			// error handler would answer instead.
-			c.Writer = orig
+			c.Writer = restore
 			if !returned {
 				// A recovery that does not abort goes on with the chain
 				// after the handler that panicked, which would run
@@ -89,10 +91,23 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 		}()
 		mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ran = true
-			c.Request = r
-			if w != http.ResponseWriter(orig) {
-				c.Writer = &writer{ResponseWriter: orig, session: w}
+			switch ww, _ := r.Context().Value(writerKey{}).(*writer); {
+			case w != http.ResponseWriter(orig):
+				// The session's own writer: the handlers after this one
+				// write through it. The request carries it for a chain
+				// run again on this gin.Context (below).
+				ww = &writer{ResponseWriter: orig, session: w}
+				c.Writer = ww
+				r = r.WithContext(context.WithValue(r.Context(), writerKey{}, ww))
+			case ww != nil && c.Writer != gin.ResponseWriter(ww):
+				// Passed through: an outer middleware of this Manager has
+				// the session, but gin reset the writer to its own, as
+				// engine.HandleContext does before it runs the chain
+				// again. Its handlers must write through the session's
+				// writer, and so must the outer ones after it returns.
+				c.Writer, restore = ww, ww
 			}
+			c.Request = r
 			c.Next()
 		})).ServeHTTP(orig, origReq)
 		returned = true
@@ -107,6 +122,10 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 // writer routes gin's writes through the session's writer, which saves the
 // session before the headers go out. Status, Size, Written, CloseNotify and
 // Pusher are gin's.
+// writerKey is the request context's key of the *writer that the
+// outermost middleware of a Manager put in place.
+type writerKey struct{}
+
 type writer struct {
 	gin.ResponseWriter
 	// session is httpsession's writer around ResponseWriter.

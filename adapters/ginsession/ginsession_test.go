@@ -228,3 +228,38 @@ func TestFromContextWithoutMiddleware(t *testing.T) {
 		t.Error("a session without the middleware")
 	}
 }
+
+// gin's internal redirect, engine.HandleContext, runs the chain again on
+// the same gin.Context, whose writer gin resets to its own: the session's
+// writer must still see the target handler's response, or the session is
+// committed after the response left, without its cookie, and a new
+// session never reaches the browser.
+func TestHandleContextKeepsTheSessionWriter(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "sid", Insecure: true}))
+	r := gin.New()
+	r.Use(ginsession.Handler(m))
+	r.GET("/login", func(c *gin.Context) {
+		if err := ginsession.FromContext(c).Put("user", "ada"); err != nil {
+			c.AbortWithStatus(http.StatusServiceUnavailable)
+			return
+		}
+		c.String(http.StatusOK, "hello")
+	})
+	r.GET("/signin", func(c *gin.Context) {
+		c.Request.URL.Path = "/login"
+		r.HandleContext(c)
+	})
+	for _, path := range []string{"/login", "/signin"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if sent := w.Result().Header.Values("Set-Cookie"); len(sent) != 1 {
+			t.Errorf("GET %s: %d %q; Set-Cookie sent %q, in the header map after the response %q",
+				path, w.Code, w.Body.String(), sent, w.Header().Values("Set-Cookie"))
+		}
+	}
+}
