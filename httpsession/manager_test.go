@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -699,5 +700,49 @@ func TestFlushErrorThroughMiddleware(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if got == nil || rec.Code < 500 {
 		t.Errorf("Flush after a failed commit: %v (status %d), want an error", got, rec.Code)
+	}
+}
+
+// In Optimistic mode a commit whose record another request saved since
+// it was read fails with ErrConflict (409) rather than lose that save;
+// with Renew too, which used to copy the stale values to a fresh ID and
+// delete the record under the other request's change unchecked.
+func TestOptimisticRenewKeepsConcurrentSave(t *testing.T) {
+	for _, renew := range []bool{false, true} {
+		t.Run(map[bool]string{false: "put", true: "put+renew"}[renew], func(t *testing.T) {
+			e := newEnv(t, nil)
+			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			addCart := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := httpsession.FromContext(r.Context()).Put("cart", "book"); err != nil {
+					t.Error(err)
+				}
+			}))
+			h := e.m.Middleware(httpsession.Optimistic)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				s.GetInt("n")
+				if resp := do(t, addCart, id); resp.StatusCode != http.StatusOK {
+					t.Fatalf("concurrent request: %d", resp.StatusCode)
+				}
+				if err := s.Put("user", "ada"); err != nil {
+					t.Error(err)
+				}
+				if renew {
+					if err := s.Renew(); err != nil {
+						t.Error(err)
+					}
+				}
+			}))
+			resp := do(t, h, id)
+			if resp.StatusCode != http.StatusConflict {
+				t.Errorf("status %d, want 409", resp.StatusCode)
+			}
+			rec, err := e.st.Load(t.Context(), id)
+			if err != nil {
+				t.Fatalf("the record the other request saved: %v", err)
+			}
+			if !strings.Contains(string(rec.Data), "cart") {
+				t.Errorf("the concurrent save is lost: record %q", rec.Data)
+			}
+		})
 	}
 }

@@ -563,13 +563,40 @@ func (s *Session) commit(h http.Header) error {
 		if err != nil {
 			return err
 		}
+		// Without the old record's lock (Optimistic mode), another
+		// request may have saved it since this one loaded it: its change
+		// would be lost with the old record, as a compare-and-swap of it
+		// would not allow. So the old record is locked for the time of
+		// the renewal, and it must still be the one loaded.
+		var old *fsstore.Locked
+		if s.lockOf(s.rec.ID) == nil {
+			if old, err = m.st.Lock(ctx, s.rec.ID, fsstore.Exclusive); err != nil {
+				return fmt.Errorf("httpsession: renew: %w", err)
+			}
+			defer s.unlockHandle(old)
+			cur, err := old.Load(ctx)
+			switch {
+			case errors.Is(err, fsstore.ErrNotFound) || err == nil && cur.Version != s.rec.Version:
+				return fmt.Errorf("httpsession: renew: the session changed since it was read: %w", fsstore.ErrConflict)
+			case err != nil:
+				return fmt.Errorf("httpsession: renew: %w", err)
+			}
+		}
 		// Publish the new record before deleting the old one: a failure
 		// in between leaves the user logged in under the old ID rather
 		// than with no session at all.
 		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
 			return fmt.Errorf("httpsession: renew: %w", err)
 		}
-		if err := s.deleteRecord(ctx, s.rec.ID); err != nil {
+		if old != nil {
+			err = old.Delete(ctx)
+			if err != nil {
+				err = fmt.Errorf("httpsession: delete session: %w", err)
+			}
+		} else {
+			err = s.deleteRecord(ctx, s.rec.ID)
+		}
+		if err != nil {
 			return err
 		}
 		s.rec, s.values, s.src = fresh, saved, out
