@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -277,15 +278,30 @@ func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session
 		m: m, mode: mode, hdr: h,
 		reqCtx: r.Context(), ctx: context.WithoutCancel(r.Context()),
 	}
-	if c, err := r.Cookie(m.cfg.cookie.Name); err == nil {
-		if fsstore.ValidID(c.Value) == nil {
+	// Browsers send every cookie of the name that matches the request,
+	// the longest path first: one left by an earlier Cookie.Path, or by
+	// a sibling subdomain, may come before the session's. So each
+	// well-formed ID is a candidate (see Session.load).
+	bad := false
+	for _, c := range r.CookiesNamed(m.cfg.cookie.Name) {
+		switch {
+		case fsstore.ValidID(c.Value) != nil:
+			bad = true
+		case s.cookieID == "":
 			s.cookieID = c.Value
-		} else {
-			s.badCookie = true
+		case c.Value != s.cookieID && !slices.Contains(s.moreIDs, c.Value) && len(s.moreIDs) < maxMoreIDs:
+			s.moreIDs = append(s.moreIDs, c.Value)
 		}
 	}
+	// A malformed cookie is cleared only when no well-formed one came
+	// with it: the removal would remove that one too.
+	s.badCookie = bad && s.cookieID == ""
 	return s
 }
+
+// maxMoreIDs bounds the further candidate IDs a request's cookies name
+// (see newSession): each costs a load.
+const maxMoreIDs = 3
 
 // loadError turns "no usable session" into nil (the caller starts afresh)
 // and keeps real failures.

@@ -746,3 +746,28 @@ func TestOptimisticRenewKeepsConcurrentSave(t *testing.T) {
 		})
 	}
 }
+
+// Browsers send every cookie of the name that matches the request, the
+// longest path first: one left by an earlier Cookie.Path, or by a sibling
+// subdomain, comes before the session's. It used to hide the session (only
+// the first was read), and every request under that path started a new
+// one. A malformed cookie beside a valid one is not cleared either: the
+// removal would clear the valid one.
+func TestDuplicateCookieNames(t *testing.T) {
+	e := newEnv(t, nil)
+	valid := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	stale, _ := fsstore.NewID()
+	for _, first := range []string{stale, "x"} {
+		req := httptest.NewRequest("GET", "http://example.com/app/", nil)
+		req.Header.Set("Cookie", "session="+first+"; session="+valid)
+		rec := httptest.NewRecorder()
+		e.m.Handler(counter()).ServeHTTP(rec, req)
+		resp := rec.Result()
+		if b := body(t, resp); b != "2" && b != "3" {
+			t.Errorf("first cookie %q: body %q, want the valid session's counter; Set-Cookie %q", first, b, resp.Header.Values("Set-Cookie"))
+		}
+		if c := sessionCookie(resp); c != nil && (c.Value == "" || c.Value != valid) {
+			t.Errorf("first cookie %q: Set-Cookie %v, want none or the valid session's", first, c)
+		}
+	}
+}

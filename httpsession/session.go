@@ -43,8 +43,9 @@ type Session struct {
 	ctx    context.Context // the same without its cancellation: saves complete
 	hdr    http.Header     // the response's header, for Release
 
-	cookieID  string // the request cookie's ID, when well-formed
-	badCookie bool   // the request carried a malformed cookie
+	cookieID  string   // the request cookie's ID, when well-formed
+	moreIDs   []string // the IDs of further cookies of the name, tried if cookieID names no record
+	badCookie bool     // the request carried a malformed cookie
 
 	mu      sync.Mutex
 	mode    Mode
@@ -103,24 +104,31 @@ func (s *Session) load() error {
 		rec *fsstore.Session
 		err error
 	)
-	if s.mode == Exclusive && !s.released {
-		ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
-		lk, lerr := m.st.Lock(ctx, id, fsstore.Exclusive)
-		cancel()
-		if lerr != nil {
-			return fmt.Errorf("httpsession: lock session: %w", lerr)
-		}
-		bp := s.spareBuf()
-		if rec, err = lk.LoadInto(s.reqCtx, bp.b); err != nil {
-			s.unlockHandle(lk)
+	for i := 0; ; i++ {
+		if s.mode == Exclusive && !s.released {
+			ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
+			lk, lerr := m.st.Lock(ctx, id, fsstore.Exclusive)
+			cancel()
+			if lerr != nil {
+				return fmt.Errorf("httpsession: lock session: %w", lerr)
+			}
+			bp := s.spareBuf()
+			if rec, err = lk.LoadInto(s.reqCtx, bp.b); err != nil {
+				s.unlockHandle(lk)
+			} else {
+				s.lk = lk
+			}
+			s.loaded(bp, rec, err)
 		} else {
-			s.lk = lk
+			bp := s.spareBuf()
+			rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
+			s.loaded(bp, rec, err)
 		}
-		s.loaded(bp, rec, err)
-	} else {
-		bp := s.spareBuf()
-		rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
-		s.loaded(bp, rec, err)
+		if !errors.Is(err, fsstore.ErrNotFound) || i == len(s.moreIDs) {
+			break
+		}
+		// Another cookie of the name may name the session.
+		id = s.moreIDs[i]
 	}
 	if err != nil {
 		// A record that is gone (not expired) may have been replaced a
