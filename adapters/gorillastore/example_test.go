@@ -1,6 +1,7 @@
 package gorillastore_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -38,8 +39,12 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		session, err := store.Get(r, "app")
-		if err != nil && !session.IsNew {
-			http.Error(w, "session unavailable", http.StatusInternalServerError)
+		if errors.Is(err, fsstore.ErrUnavailable) {
+			// The file server did not answer in time: ask the client to
+			// retry rather than carry on with an empty session (which
+			// Save would refuse). Any other error (a forged cookie, a
+			// damaged record) leaves a new session to carry on with.
+			http.Error(w, "session unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		n, _ := session.Values["visits"].(int)
