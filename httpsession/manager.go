@@ -407,6 +407,20 @@ func (w *responseWriter) start() bool {
 		w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 		return false
 	}
+	// The lines a Release committed went into this header map then; a
+	// writer between the handler and this one with a header map of its
+	// own (http.TimeoutHandler, a buffering middleware) copies its map
+	// over this one before it writes, replacing them when the handler set
+	// a cookie of its own. Its record is saved (after Renew the old one is
+	// gone): they must go out.
+	h := w.Header()
+	for k, lines := range w.s.keptHeader() {
+		for _, l := range lines {
+			if !slices.Contains(h[k], l) {
+				h[k] = append(h[k], l)
+			}
+		}
+	}
 	return true
 }
 

@@ -1,11 +1,15 @@
 package httpsession_test
 
 import (
+	"errors"
+	"net/http"
 	"runtime/metrics"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
 )
 
 // goroutinesCreated returns how many goroutines the program has started.
@@ -57,5 +61,39 @@ func TestReleaseStartsNoGoroutineOnLocalStores(t *testing.T) {
 				t.Errorf("%d locked requests on a bounded store started %d goroutines, want at least one each (the release)", n, created)
 			}
 		})
+	}
+}
+
+// The cookie a Release committed goes out under a writer with a header
+// map of its own (http.TimeoutHandler here), which copies its map over
+// the middleware's when the handler returns: when the handler set a cookie
+// of its own, that replaced the renewed session's cookie, whose old record
+// is already gone, and the user was logged out.
+func TestReleaseCookieUnderTimeoutHandler(t *testing.T) {
+	e := newEnv(t, nil)
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		if err := s.Put("user", "ada"); err != nil {
+			t.Error(err)
+		}
+		if err := s.Renew(); err != nil {
+			t.Error(err)
+		}
+		if err := s.Release(); err != nil {
+			t.Error(err)
+		}
+		http.SetCookie(w, &http.Cookie{Name: "csrf", Value: "t"})
+		w.Write([]byte("ok"))
+	})
+	resp := do(t, e.m.Handler(http.TimeoutHandler(inner, time.Minute, "timeout")), id)
+	if c := sessionCookie(resp); c == nil || c.Value == "" || c.Value == id {
+		t.Errorf("no renewed session cookie: Set-Cookie %q", resp.Header.Values("Set-Cookie"))
+	}
+	if n := len(resp.Header.Values("Set-Cookie")); n != 2 {
+		t.Errorf("Set-Cookie %q, want the handler's and the session's", resp.Header.Values("Set-Cookie"))
+	}
+	if _, err := e.st.Load(t.Context(), id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("old record: %v", err)
 	}
 }
