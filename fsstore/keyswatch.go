@@ -182,6 +182,7 @@ func (kw *keysWatcher) reload() (retry bool) {
 			return retry
 		}
 		kw.last = msg
+		kw.retrying = ""
 		if retry {
 			kw.retrying = text
 		}

@@ -480,3 +480,35 @@ func TestKeysCheckFailureReportedOnce(t *testing.T) {
 	}
 	mustSealWith(t, s, dir, k2)
 }
+
+// A failing key check reported once is reported again when the same key
+// set comes back after another error was reported in between: the last
+// line logged must not be an error that no longer holds.
+func TestKeysCheckFailureReportedAgainAfterOtherError(t *testing.T) {
+	dir := t.TempDir()
+	keysDir := t.TempDir()
+	keysPath := filepath.Join(keysDir, "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 64)
+	logs := &syncBuffer{}
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	must(t, err)
+	defer s.Close()
+	s.SetKeysCheckHookForTest(func() error { return fmt.Errorf("fsstore: key check: %w", syscall.EIO) })
+	replace := func(text string) {
+		staged := filepath.Join(t.TempDir(), "keys")
+		writeFile0600(t, staged, text)
+		must(t, os.Rename(staged, keysPath))
+		if out := waitReload(t, ev); out == fsstore.OutcomeOK {
+			t.Fatalf("keys %q applied, want a failure", text)
+		}
+	}
+	replace(keysFileText(k2, k1)) // the check fails
+	replace("not a key\n")        // unparsable
+	replace(keysFileText(k2, k1)) // the check fails again: reported again
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 3 {
+		t.Errorf("%d errors logged, want 3:\n%s", n, logs)
+	}
+}

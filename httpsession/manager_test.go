@@ -771,3 +771,29 @@ func TestDuplicateCookieNames(t *testing.T) {
 		}
 	}
 }
+
+// The removal cookie would clear every cookie of the name: it is not sent
+// when any of the request's cookies names a record that is merely gone
+// (renewed away a moment ago, perhaps), whatever the others name.
+func TestGoneCookieBesideExpiredIsNotCleared(t *testing.T) {
+	e := newEnv(t, nil)
+	expired := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	e.clk.Advance(11 * time.Minute)
+	gone, _ := fsstore.NewID()
+	read := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpsession.FromContext(r.Context()).GetString("user")
+	}))
+	for _, cookies := range [][2]string{{gone, expired}, {expired, gone}} {
+		req := httptest.NewRequest("GET", "http://example.com/", nil)
+		req.Header.Set("Cookie", "session="+cookies[0]+"; session="+cookies[1])
+		rec := httptest.NewRecorder()
+		read.ServeHTTP(rec, req)
+		if c := sessionCookie(rec.Result()); c != nil {
+			t.Errorf("cookies %q: Set-Cookie %v, want none", cookies, c)
+		}
+	}
+	// Alone, the expired one is cleared.
+	if c := sessionCookie(do(t, read, expired)); c == nil || c.MaxAge >= 0 {
+		t.Errorf("an expired session's cookie: Set-Cookie %v, want its removal", c)
+	}
+}

@@ -101,8 +101,9 @@ func (s *Session) load() error {
 		return nil
 	}
 	var (
-		rec *fsstore.Session
-		err error
+		rec  *fsstore.Session
+		err  error
+		gone bool // an ID tried names no record at all
 	)
 	for i := 0; ; i++ {
 		if s.mode == Exclusive && !s.released {
@@ -124,6 +125,9 @@ func (s *Session) load() error {
 			rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
 			s.loaded(bp, rec, err)
 		}
+		if errors.Is(err, fsstore.ErrNotFound) && !errors.Is(err, fsstore.ErrExpired) {
+			gone = true
+		}
 		if !errors.Is(err, fsstore.ErrNotFound) || i == len(s.moreIDs) {
 			break
 		}
@@ -137,8 +141,10 @@ func (s *Session) load() error {
 		// cookie answered after that request's would remove its new
 		// cookie and log the user out. So only a cookie whose record is
 		// there but unusable, or expired, is cleared; a gone one is left
-		// for the next save to replace.
-		s.staleCookie = !errors.Is(err, fsstore.ErrNotFound) || errors.Is(err, fsstore.ErrExpired)
+		// for the next save to replace (the price: until then each of
+		// its requests looks for the record), and so is any cookie that
+		// came with one (the removal would clear both).
+		s.staleCookie = !gone
 		if err = m.loadError(s.reqCtx, err); err != nil {
 			return err
 		}
@@ -403,8 +409,9 @@ func (s *Session) Renew() error {
 // a fresh ID. After the response started it still succeeds: the record is
 // deleted when the handler returns (or calls Release), which is what ends
 // the session, but the cookie can no longer be expired. The browser then
-// sends an ID the store no longer knows, which is never adopted, and the
-// next response that uses the session expires the cookie.
+// sends an ID the store no longer knows, which is never adopted (nor
+// cleared: see load), until the next save replaces the cookie or the
+// browser drops it.
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -581,7 +588,7 @@ func (s *Session) commit(h http.Header) error {
 			if old, err = m.st.Lock(ctx, s.rec.ID, fsstore.Exclusive); err != nil {
 				return fmt.Errorf("httpsession: renew: %w", err)
 			}
-			defer s.unlockHandle(old)
+			defer s.release(old)
 			cur, err := old.Load(ctx)
 			switch {
 			case errors.Is(err, fsstore.ErrNotFound) || err == nil && cur.Version != s.rec.Version:

@@ -132,12 +132,29 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 		if rec != Auto {
 			return s, nil
 		}
+		if cfg.Strategy == Auto && s == Flock {
+			// Nothing recorded, and lease files (not probes: those are
+			// dot files) in use: processes of an earlier version lock
+			// here with leases. Join them, and record it.
+			name, err := fileOf(d, func(n string) bool {
+				_, broken, ok := IsLeaseFile(n)
+				return ok && !broken && !strings.HasPrefix(n, ".")
+			})
+			if err != nil {
+				return 0, err
+			}
+			if name != "" {
+				if s, err = pickStrategy(cfg, Lease, localOnly); err != nil {
+					return 0, err
+				}
+			}
+		}
 		if cfg.Strategy == Auto && s == Lease {
 			// Processes of an earlier version record nothing and may be
 			// locking here with flock, which does not work for this one:
 			// recording lease would make every later Auto process adopt
 			// it, beside them.
-			if name, err := flockFile(d); err != nil || name != "" {
+			if name, err := fileOf(d, isFlockFile); err != nil || name != "" {
 				if err != nil {
 					return 0, err
 				}
@@ -160,10 +177,16 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 	return 0, fmt.Errorf("%w: %s changed while this process opened it", ErrStrategyMismatch, d.join(StrategyFile))
 }
 
-// flockFile returns the name of a flock lock file in d, or "" if there is
-// none: a name that is neither a dot file nor a lease file (or one a lease
-// breaker left).
-func flockFile(d *lockDir) (string, error) {
+// isFlockFile reports whether name, in a lock directory, is a flock lock
+// file: neither a dot file (probes, fleet locks, StrategyFile) nor a lease
+// file (or one a lease breaker left).
+func isFlockFile(name string) bool {
+	_, _, lease := IsLeaseFile(name)
+	return !lease && !strings.HasPrefix(name, ".")
+}
+
+// fileOf returns the name of a file in d that is, or "" if there is none.
+func fileOf(d *lockDir, is func(name string) bool) (string, error) {
 	f, err := os.Open(d.path)
 	if err != nil {
 		return "", err
@@ -172,7 +195,7 @@ func flockFile(d *lockDir) (string, error) {
 	for {
 		names, err := f.Readdirnames(256)
 		for _, n := range names {
-			if _, _, lease := IsLeaseFile(n); !lease && !strings.HasPrefix(n, ".") {
+			if is(n) {
 				return n, nil
 			}
 		}

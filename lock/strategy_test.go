@@ -308,3 +308,41 @@ func TestStrategyLinkOutcomes(t *testing.T) {
 		t.Error("linkUnsupported(EIO) = true")
 	}
 }
+
+// The other way round: a process on whose mount flock works, opening a
+// store that processes of an earlier version lock with lease files (their
+// mounts have no working flock), joins them instead of recording flock,
+// which would not exclude them and would refuse every later one of theirs.
+func TestStrategyUnrecordedBesideLeaseFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  lock.Strategy
+	}{
+		{"held leases", []string{"0000.lease", "01a2.lease", "marker.lease"}, lock.Lease},
+		{"probes and a dead breaker's claim only", []string{".probe-ab.lease", "0001.lease.claim-x-1"}, lock.Flock},
+		{"flock files", []string{"0000", "0001"}, lock.Flock},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := localDir(t)
+			for _, n := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "", nil)
+			if err != nil || s != tc.want {
+				t.Fatalf("Auto where flock works, beside %q: %v, %v; want %s", tc.files, s, err, tc.want)
+			}
+			if rec := readStrategyFile(t, dir); rec != tc.want {
+				t.Fatalf("recorded %s, want %s", rec, tc.want)
+			}
+			// A host of that fleet whose flock does not work joins.
+			if tc.want == lock.Lease {
+				if s, err := lock.AgreeStrategy(lock.Config{Dir: dir}, "flock", nil); err != nil || s != lock.Lease {
+					t.Fatalf("a lease host after the upgrade: %v, %v", s, err)
+				}
+			}
+		})
+	}
+}

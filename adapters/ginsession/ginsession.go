@@ -99,12 +99,16 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 				ww = &writer{ResponseWriter: orig, session: w}
 				c.Writer = ww
 				r = r.WithContext(context.WithValue(r.Context(), writerKey{}, ww))
-			case ww != nil && c.Writer != gin.ResponseWriter(ww):
+			case ww != nil && c.Writer == ww.ResponseWriter:
 				// Passed through: an outer middleware of this Manager has
-				// the session, but gin reset the writer to its own, as
-				// engine.HandleContext does before it runs the chain
+				// the session, and the writer is again the one that
+				// middleware wrapped, as after engine.HandleContext,
+				// which resets gin's writer before it runs the chain
 				// again. Its handlers must write through the session's
 				// writer, and so must the outer ones after it returns.
+				// (Another writer here is a wrapper that a middleware
+				// between the two put in place, over the session's: it
+				// stays.)
 				c.Writer, restore = ww, ww
 			}
 			c.Request = r

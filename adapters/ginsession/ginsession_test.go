@@ -1,6 +1,7 @@
 package ginsession_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -261,5 +262,33 @@ func TestHandleContextKeepsTheSessionWriter(t *testing.T) {
 			t.Errorf("GET %s: %d %q; Set-Cookie sent %q, in the header map after the response %q",
 				path, w.Code, w.Body.String(), sent, w.Header().Values("Set-Cookie"))
 		}
+	}
+}
+
+type upperWriter struct{ gin.ResponseWriter }
+
+func (w *upperWriter) Write(b []byte) (int, error)       { return w.ResponseWriter.Write(bytes.ToUpper(b)) }
+func (w *upperWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+// A writer wrapper that a middleware between Handler and a route's
+// Middleware puts in place (gzip, say) stays in place.
+func TestNestedMiddlewareKeepsWriterWrapper(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "sid", Insecure: true}))
+	r := gin.New()
+	r.Use(ginsession.Handler(m))
+	r.Use(func(c *gin.Context) { c.Writer = &upperWriter{c.Writer}; c.Next() })
+	r.GET("/ro", ginsession.Middleware(m, httpsession.ReadOnly), func(c *gin.Context) {
+		ginsession.FromContext(c).GetString("user")
+		c.String(http.StatusOK, "hello")
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("GET", "/ro", nil))
+	if got := w.Body.String(); got != "HELLO" {
+		t.Errorf("body %q, want HELLO: the route's session middleware bypassed the writer wrapper", got)
 	}
 }

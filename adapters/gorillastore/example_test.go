@@ -1,7 +1,6 @@
 package gorillastore_test
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/gorillastore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
 )
 
 // A gorilla/sessions application switches from FilesystemStore (or any
@@ -39,11 +39,12 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		session, err := store.Get(r, "app")
-		if errors.Is(err, fsstore.ErrUnavailable) {
-			// The file server did not answer in time: ask the client to
-			// retry rather than carry on with an empty session (which
-			// Save would refuse). Any other error (a forged cookie, a
-			// damaged record) leaves a new session to carry on with.
+		if err != nil && httpsession.StatusCode(err) == http.StatusServiceUnavailable {
+			// The store did not answer in time (or is closed): ask the
+			// client to retry rather than carry on with an empty session,
+			// which Save would refuse. A forged cookie or a damaged
+			// record leaves a new session to carry on with; other
+			// failures are refused by Save.
 			http.Error(w, "session unavailable", http.StatusServiceUnavailable)
 			return
 		}
