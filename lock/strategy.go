@@ -185,7 +185,9 @@ func isFlockFile(name string) bool {
 	return !lease && !strings.HasPrefix(name, ".")
 }
 
-// fileOf returns the name of a file in d that is, or "" if there is none.
+// fileOf returns the name of a regular file in d that is, or "" if there
+// is none. Directories (lost+found at a file system's root) are no one's
+// locks.
 func fileOf(d *lockDir, is func(name string) bool) (string, error) {
 	f, err := os.Open(d.path)
 	if err != nil {
@@ -193,10 +195,10 @@ func fileOf(d *lockDir, is func(name string) bool) (string, error) {
 	}
 	defer f.Close()
 	for {
-		names, err := f.Readdirnames(256)
-		for _, n := range names {
-			if is(n) {
-				return n, nil
+		ents, err := f.ReadDir(256)
+		for _, e := range ents {
+			if e.Type().IsRegular() && is(e.Name()) {
+				return e.Name(), nil
 			}
 		}
 		if err == io.EOF {

@@ -209,11 +209,18 @@ func TestStrategyUnrecordedBesideFlockFiles(t *testing.T) {
 		{"the marker's flock file", []string{"marker"}, true},
 		{"lease files and dot files only", []string{"0000.lease", "0001.lease.claim-x-1", ".probe", ".sessgc"}, false},
 		{"nothing", nil, false},
+		{"a directory", []string{"lost+found/"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := localDir(t)
 			for _, n := range tc.files {
-				if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+				var err error
+				if d, ok := strings.CutSuffix(n, "/"); ok {
+					err = os.Mkdir(filepath.Join(dir, d), 0o700)
+				} else {
+					err = os.WriteFile(filepath.Join(dir, n), nil, 0o600)
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 			}
