@@ -438,16 +438,8 @@ func TestKeysCheckRetried(t *testing.T) {
 // time, so telling failures apart by their text logged and counted every
 // retry, once a minute for as long as it lasted.
 func TestKeysCheckFailureReportedOnce(t *testing.T) {
-	dir := t.TempDir()
-	keysPath := filepath.Join(t.TempDir(), "keys")
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	writeFile0600(t, keysPath, keysFileText(k1))
-	ev := make(reloadEvents, 64)
-	logs := &syncBuffer{}
-	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
-		fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	must(t, err)
-	defer s.Close()
+	dir, keysPath, s, ev, logs := openWatchedAndLogged(t, k1)
 	const failures = 2 // the first and the retry 1s later; the one 2s later passes
 	var calls atomic.Int32
 	s.SetKeysCheckHookForTest(func() error {
@@ -485,17 +477,8 @@ func TestKeysCheckFailureReportedOnce(t *testing.T) {
 // set comes back after another error was reported in between: the last
 // line logged must not be an error that no longer holds.
 func TestKeysCheckFailureReportedAgainAfterOtherError(t *testing.T) {
-	dir := t.TempDir()
-	keysDir := t.TempDir()
-	keysPath := filepath.Join(keysDir, "keys")
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	writeFile0600(t, keysPath, keysFileText(k1))
-	ev := make(reloadEvents, 64)
-	logs := &syncBuffer{}
-	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
-		fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	must(t, err)
-	defer s.Close()
+	_, keysPath, s, ev, logs := openWatchedAndLogged(t, k1)
 	s.SetKeysCheckHookForTest(func() error { return fmt.Errorf("fsstore: key check: %w", syscall.EIO) })
 	replace := func(text string) {
 		staged := filepath.Join(t.TempDir(), "keys")
@@ -511,4 +494,18 @@ func TestKeysCheckFailureReportedAgainAfterOtherError(t *testing.T) {
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 3 {
 		t.Errorf("%d errors logged, want 3:\n%s", n, logs)
 	}
+}
+
+// openWatchedAndLogged opens a store in a fresh directory with a keys file
+// holding keys, its reload events observed and its log kept.
+func openWatchedAndLogged(t *testing.T, keys ...fsstore.Key) (dir, keysPath string, s *fsstore.Store, ev reloadEvents, logs *syncBuffer) {
+	t.Helper()
+	dir, keysPath = t.TempDir(), filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(keys...))
+	ev, logs = make(reloadEvents, 64), &syncBuffer{}
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return dir, keysPath, s, ev, logs
 }

@@ -236,12 +236,7 @@ func TestFromContextWithoutMiddleware(t *testing.T) {
 // committed after the response left, without its cookie, and a new
 // session never reaches the browser.
 func TestHandleContextKeepsTheSessionWriter(t *testing.T) {
-	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m := httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "sid", Insecure: true}))
+	m := plainManager(t)
 	r := gin.New()
 	r.Use(ginsession.Handler(m))
 	r.GET("/login", func(c *gin.Context) {
@@ -273,12 +268,7 @@ func (w *upperWriter) WriteString(s string) (int, error) { return w.Write([]byte
 // A writer wrapper that a middleware between Handler and a route's
 // Middleware puts in place (gzip, say) stays in place.
 func TestNestedMiddlewareKeepsWriterWrapper(t *testing.T) {
-	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m := httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "sid", Insecure: true}))
+	m := plainManager(t)
 	r := gin.New()
 	r.Use(ginsession.Handler(m))
 	r.Use(func(c *gin.Context) { c.Writer = &upperWriter{c.Writer}; c.Next() })
@@ -291,4 +281,16 @@ func TestNestedMiddlewareKeepsWriterWrapper(t *testing.T) {
 	if got := w.Body.String(); got != "HELLO" {
 		t.Errorf("body %q, want HELLO: the route's session middleware bypassed the writer wrapper", got)
 	}
+}
+
+// plainManager returns a Manager on a fresh store whose cookie, "sid",
+// also travels over plain HTTP.
+func plainManager(t *testing.T) *httpsession.Manager {
+	t.Helper()
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "sid", Insecure: true}))
 }
