@@ -1,6 +1,7 @@
 package httpsession
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -545,7 +546,7 @@ func (s *Session) commit(h http.Header) error {
 	if s.deleteID != "" {
 		// Delete even when the cookie can no longer be cleared: a logged
 		// out session must be unusable server-side.
-		if err := s.deleteRecord(ctx, s.deleteID); err != nil {
+		if err := s.deleteRecord(ctx, s.deleteID, nil); err != nil {
 			return err
 		}
 		s.deleteID = ""
@@ -603,15 +604,7 @@ func (s *Session) commit(h http.Header) error {
 		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
 			return fmt.Errorf("httpsession: renew: %w", err)
 		}
-		if old != nil {
-			err = old.Delete(ctx)
-			if err != nil {
-				err = fmt.Errorf("httpsession: delete session: %w", err)
-			}
-		} else {
-			err = s.deleteRecord(ctx, s.rec.ID)
-		}
-		if err != nil {
+		if err := s.deleteRecord(ctx, s.rec.ID, old); err != nil {
 			return err
 		}
 		s.rec, s.values, s.src = fresh, saved, out
@@ -731,9 +724,11 @@ func (s *Session) lockOf(id string) *fsstore.Locked {
 	return nil
 }
 
-func (s *Session) deleteRecord(ctx context.Context, id string) error {
+// deleteRecord deletes id's record under held, or else under the request's
+// lock when it is id's, or else without a lock.
+func (s *Session) deleteRecord(ctx context.Context, id string, held *fsstore.Locked) error {
 	var err error
-	if lk := s.lockOf(id); lk != nil {
+	if lk := cmp.Or(held, s.lockOf(id)); lk != nil {
 		err = lk.Delete(ctx)
 	} else {
 		err = s.m.st.Delete(ctx, id)
