@@ -23,6 +23,14 @@ var (
 	// ErrCorrupt reports a record that fails its integrity checks
 	// (truncated, bit-flipped, foreign or belonging to another ID).
 	ErrCorrupt = record.ErrCorrupt
+	// ErrRefused reports a record the store will not or cannot read for
+	// what is at its name: a symbolic link (the store never follows one)
+	// or a file (or shard directory) this process may not read, which
+	// matches fs.ErrPermission too. It is left in place and fails the same
+	// way until an operator fixes it, so a web layer should start the user
+	// afresh, as for ErrCorrupt, rather than fail every request; the store
+	// logs it at Error.
+	ErrRefused = errors.New("session record refused")
 	// ErrConflict reports a CompareAndSwap whose expected version is not the
 	// one on disk.
 	ErrConflict = errors.New("session version conflict")

@@ -208,12 +208,30 @@ func TestPermissionDenied(t *testing.T) {
 		name  string
 		setup func(t *testing.T, dir string)
 		want  string
+		load  string // the child's second line, when Open succeeds
 	}{
-		{"store-dir-0700", func(t *testing.T, dir string) { os.Chmod(dir, 0o700) }, "open permission: "},
+		{"store-dir-0700", func(t *testing.T, dir string) { os.Chmod(dir, 0o700) }, "open permission: ", ""},
 		{"data-dir-only", func(t *testing.T, dir string) {
 			os.Chmod(dir, 0o755)
 			os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o644)
-		}, "open permission: "},
+		}, "open permission: ", ""},
+		// The store is open to everyone but one record is not: Load
+		// reports that record refused, which a web layer answers with a
+		// fresh session rather than an error on every request.
+		{"record-only", func(t *testing.T, dir string) {
+			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				switch {
+				case d.IsDir():
+					return os.Chmod(p, 0o777)
+				case strings.Contains(p, "/data/"): // the record
+					return os.Chmod(p, 0o600)
+				}
+				return os.Chmod(p, 0o666)
+			})
+		}, "open ok", "load refused: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(base, tc.name)
@@ -233,6 +251,13 @@ func TestPermissionDenied(t *testing.T) {
 				t.Fatalf("Open as uid %d: %q, want %q...", nobody, got, tc.want)
 			}
 			t.Logf("child: %s", got)
+			if tc.load != "" {
+				got := kid.Expect(t, "load ")
+				if !strings.HasPrefix(got, tc.load) {
+					t.Fatalf("Load as uid %d: %q, want %q...", nobody, got, tc.load)
+				}
+				t.Logf("child: %s", got)
+			}
 			kid.Finish(t)
 		})
 	}

@@ -165,6 +165,8 @@ func runHelper(role string) error {
 // describe classifies an error for the parent.
 func describe(err error) string {
 	switch {
+	case errors.Is(err, fsstore.ErrRefused):
+		return "refused: " + err.Error()
 	case errors.Is(err, fs.ErrPermission):
 		return "permission: " + err.Error()
 	case errors.Is(err, syscall.EROFS):

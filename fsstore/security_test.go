@@ -152,9 +152,13 @@ func TestSymlinkAtRecordPath(t *testing.T) {
 	}
 	if sess, err := s.Load(ctx, id); err == nil {
 		t.Fatalf("Load followed a symlink out of the store and returned %q", sess.Data)
+	} else if !errors.Is(err, fsstore.ErrRefused) {
+		t.Errorf("Load of a symlinked record: %v, want ErrRefused", err)
 	}
 	if err := s.Touch(ctx, id); err == nil {
 		t.Fatal("Touch of a symlinked record succeeded")
+	} else if !errors.Is(err, fsstore.ErrRefused) {
+		t.Errorf("Touch of a symlinked record: %v, want ErrRefused", err)
 	}
 	if !mtime(t, target).Equal(old) {
 		t.Fatal("Touch changed the symlink target's mtime")

@@ -699,9 +699,11 @@ func (s *Store) readError(p string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
 	case isSymlinkErr(err):
-		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store: %w", p, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	case err == errNotRegular, err == errTooBig:
 		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("fsstore: load: %w: %w", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err})
 	}
 	return fmt.Errorf("fsstore: load: %w", &fs.PathError{Op: "read", Path: p, Err: err})
 }
@@ -1126,6 +1128,9 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	switch {
 	case err != nil:
 		return s.touchError(p, err)
+	case st.typ == fs.ModeSymlink:
+		// As Load reports it, which would have refused it too.
+		return s.touchError(p, syscall.ELOOP)
 	case st.typ != 0:
 		return s.touchError(p, errNotRegular)
 	}
@@ -1237,7 +1242,7 @@ func (s *Store) touchError(p string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 	case isSymlinkErr(err):
-		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store: %w", p, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	case err == errNotRegular:
 		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
 	}

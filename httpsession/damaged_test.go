@@ -129,3 +129,55 @@ func TestForeignPayloadStartsFreshSession(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedRecordStartsFreshSession: a record the store refuses (a
+// symbolic link at its name; a file this process may not read) fails the
+// same way on every request until an operator fixes it, so it is no
+// session, as a damaged one is: the request is served, the dead cookie is
+// cleared or replaced, and the refusal is logged without the ID. The link
+// and its target are left alone.
+func TestRefusedRecordStartsFreshSession(t *testing.T) {
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.ReadOnly, httpsession.Optimistic} {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := newEnv(t, nil)
+			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			path := recordPath(e.st, id)
+			target := path + ".elsewhere"
+			if err := os.Rename(path, target); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, path); err != nil {
+				t.Skip(err)
+			}
+			e.log.Reset()
+			h := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				n := s.GetInt("n")
+				if mode != httpsession.ReadOnly {
+					if err := s.Put("n", n+1); err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+						return
+					}
+				}
+				fmt.Fprint(w, n, s.IsNew())
+			}))
+			resp := do(t, h, id)
+			if got := body(t, resp); resp.StatusCode != http.StatusOK || got != "0 true" {
+				t.Fatalf("status %d, body %q: want 200 and a fresh session", resp.StatusCode, got)
+			}
+			c := sessionCookie(resp)
+			switch {
+			case mode == httpsession.ReadOnly && (c == nil || c.MaxAge >= 0):
+				t.Errorf("cookie %v: want the dead cookie expired", c)
+			case mode != httpsession.ReadOnly && (c == nil || c.Value == id || c.MaxAge < 0):
+				t.Errorf("cookie %v: want a new session under a new ID", c)
+			}
+			if logs := e.log.String(); !strings.Contains(logs, "refused") || strings.Contains(logs, id) {
+				t.Errorf("log %q: want a line about the refused record, without the session ID", logs)
+			}
+			if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("the link at the record's name: %v, %v; want it left alone", fi, err)
+			}
+		})
+	}
+}

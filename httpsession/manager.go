@@ -318,6 +318,13 @@ func (m *Manager) loadError(ctx context.Context, err error) error {
 	case errors.Is(err, fsstore.ErrCorrupt):
 		m.cfg.log.WarnContext(ctx, "httpsession: damaged session record; starting a new session", "err", err)
 		return nil
+	case errors.Is(err, fsstore.ErrRefused):
+		// A symbolic link or an unreadable file at the record's name
+		// fails the same way until an operator fixes it: a fresh session
+		// rather than a 500 on every request of this user. Error, not
+		// Warn: unlike damage, nothing the store does leaves it.
+		m.cfg.log.ErrorContext(ctx, "httpsession: session record refused; starting a new session", "err", err)
+		return nil
 	}
 	return fmt.Errorf("httpsession: load session: %w", err)
 }

@@ -22,12 +22,15 @@
 // take another mode with Middleware, for example
 // echosession.Middleware(sessions, httpsession.ReadOnly).
 //
-// A handler's returned error is rendered by echo's HTTPErrorHandler after
-// the middleware returned: the session was saved by then (its cookie is in
-// the error response's headers) and unlocked. When the session cannot be
+// A handler's returned error is rendered by echo's HTTPErrorHandler inside
+// the middleware (c.Error), as echo's Logger does, so that an error page
+// can read and change the session; the session is saved as that answer
+// starts. The error is still returned for outer middlewares; echo's error
+// handler, called with it again, finds the response committed and writes
+// nothing (a custom HTTPErrorHandler must check c.Response().Committed, as
+// with any middleware that renders errors). When the session cannot be
 // saved, the Manager's error handler answers (503 or 500) in place of the
-// handler's response, and echo's error handler then finds the response
-// committed and writes nothing.
+// handler's response, and echo's error handler likewise writes nothing.
 //
 // When a handler panics, the session is not saved (as with httpsession
 // alone) and its lock is released; middleware.Recover, outside this
@@ -86,6 +89,15 @@ func wrap(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
 					c.SetResponse(echo.NewResponse(w, c.Echo()))
 				}
 				err = next(c)
+				if err != nil {
+					// Render the error while the session is live, as
+					// echo's Logger and BodyDump do: the error handler
+					// may read and change the session, and the commit
+					// goes out with its answer. echo's error handler,
+					// called again with the returned error, finds the
+					// response committed.
+					c.Error(err)
+				}
 			})).ServeHTTP(resp, c.Request())
 			return err
 		}

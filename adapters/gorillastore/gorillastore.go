@@ -170,7 +170,10 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	var id string
 	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
-		return session, fmt.Errorf("gorillastore: %w", err)
+		// The securecookie error itself, as gorilla's stores return it:
+		// applications test err.(securecookie.Error).IsDecode() to ignore
+		// a stale or foreign cookie.
+		return session, err
 	}
 	values, err := s.load(r.Context(), name, id)
 	switch {
@@ -203,7 +206,12 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 // it is to be deleted or its values were cleared; see "When the store
 // fails".
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
-	ctx := r.Context()
+	// gorilla's stores never use the request in Save, and callers rely
+	// on it: authboss-clientstate's WriteState calls Save(nil, w, s).
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
 	maxAge := session.Options.MaxAge
 	if maxAge < 0 || maxAge == 0 && !s.KeepZeroMaxAge {
 		// The cookie goes even if the delete fails: the user asked to

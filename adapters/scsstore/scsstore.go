@@ -87,9 +87,9 @@ func New(st *fsstore.Store, opts ...Option) *Store {
 	return s
 }
 
-// Find returns the data of a live session. A missing, expired, malformed or
-// damaged session is found=false with a nil error, as scs requires; err
-// reports system failures only.
+// Find returns the data of a live session. A missing, expired, malformed,
+// damaged or refused session (fsstore.ErrRefused) is found=false with a nil
+// error, as scs requires; err reports system failures only.
 func (s *Store) Find(token string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), token)
 }
@@ -100,10 +100,14 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	switch {
 	case err == nil:
 	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrCorrupt),
-		errors.Is(err, fsstore.ErrUnknownKey):
-		// ErrUnknownKey: sealed with a key no longer configured. The
-		// store logs it and reports it to its Observer; the user gets a
-		// fresh session rather than an error on every request.
+		errors.Is(err, fsstore.ErrUnknownKey), errors.Is(err, fsstore.ErrRefused):
+		// ErrUnknownKey: sealed with a key no longer configured;
+		// ErrRefused: a symbolic link or an unreadable file at the
+		// record's name. Either fails the same way on every request, and
+		// scs neither renews nor clears a cookie whose Find failed, so an
+		// error would be a 500 until the cookie expires. The store logs
+		// it and reports it to its Observer; the user gets a fresh
+		// session, whose record has another name.
 		return nil, false, nil
 	default:
 		return nil, false, fmt.Errorf("scsstore: find: %w", err)
