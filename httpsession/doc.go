@@ -72,7 +72,24 @@
 // not a JSON object) or sealed with a key that is no longer configured is
 // not an error: the user starts a new session, the old record is left for
 // the sweep, and a warning without the session ID is logged (the store's
-// Observer counts the load's outcome, corrupt or unknown_key).
+// Observer counts the load's outcome, corrupt or unknown_key). So is a
+// record the store refuses (fsstore.ErrRefused: a symbolic link or an
+// unreadable file at its name), logged as an error.
+//
+// An error answer saves nothing: once the error handler has answered, or
+// an inner Middleware refused the route (ErrModeConflict), or a 503 went
+// out through the middleware before the session was committed, nothing
+// the request changed is saved afterwards, Release returns the error and
+// Put, Renew and Destroy fail. A 503 is the answer of [http.TimeoutHandler]
+// whose handler is still running; put this middleware around
+// TimeoutHandler (and around any middleware that buffers the response),
+// not inside it: inside, the session is committed when the handler's
+// first bytes go into the buffer, and a timeout after that discards the
+// cookie the commit set (after Renew, whose old record is then gone, the
+// user is logged out). A handler that answers 503 itself has its changes
+// discarded too. Hijack saves the session before handing over the
+// connection but cannot send a cookie, so it fails (through the error
+// handler) for a session that needs one: a new one, or one renewed.
 //
 // # Payload
 //

@@ -227,12 +227,17 @@ func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !mode.valid() {
+				err := fmt.Errorf("httpsession: unknown mode %v", mode)
+				if s := FromContext(r.Context()); s != nil && s.m == m {
+					s.abort(err)
+				}
 				w.Header().Add("Vary", "Cookie")
-				m.cfg.errorHandler(w, r, fmt.Errorf("httpsession: unknown mode %v", mode))
+				m.cfg.errorHandler(w, r, err)
 				return
 			}
 			if s := FromContext(r.Context()); s != nil && s.m == m {
 				if err := s.setMode(mode); err != nil {
+					s.abort(err) // the outer writer must not commit for the error answer
 					m.cfg.errorHandler(w, r, err)
 					return
 				}
@@ -372,6 +377,14 @@ func (m *Manager) expireCookie(h http.Header) {
 	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
 }
 
+// errUnavailableAnswer is the error of a session whose response is a 503
+// (http.TimeoutHandler's, say): nothing is saved.
+var errUnavailableAnswer = errors.New("httpsession: the response is a 503 Service Unavailable; session changes are not saved")
+
+// errAborted ends a lock wait under way when the request is answered with
+// an error on another goroutine.
+var errAborted = errors.New("httpsession: the request was answered with an error while waiting for the session's lock")
+
 // errDiscarded is returned to a handler writing after the session commit
 // failed and the error handler answered instead.
 var errDiscarded = errors.New("httpsession: response discarded because the session could not be saved")
@@ -438,6 +451,12 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
+	if code == http.StatusServiceUnavailable && !w.started {
+		// "Not done, try again": the answer of http.TimeoutHandler
+		// around a handler still running, and of handlers that gave up.
+		// Saving the session's changes would contradict it.
+		w.s.abort(errUnavailableAnswer)
+	}
 	if w.start() {
 		w.ResponseWriter.WriteHeader(code)
 	}
@@ -465,12 +484,42 @@ func (w *responseWriter) FlushError() error {
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack commits the session and hands over the connection.
+// Hijack commits the session and hands over the connection. The hijacker
+// writes its own response, so the commit can send no cookie: a session
+// that needs one (new, renewed) fails it, and the error handler answers.
+// Where nothing can be hijacked (HTTP/2), it fails before committing.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.start() {
+	if !w.started {
+		if !canHijack(w.ResponseWriter) {
+			return nil, nil, fmt.Errorf("httpsession: hijack: %w", http.ErrNotSupported)
+		}
+		// The hijacker writes its own response: the header map, and a
+		// cookie in it, is never sent. So the ID may not change.
+		w.started = true
+		if err := w.s.commitHijack(); err != nil {
+			w.failed = true
+			w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
+			return nil, nil, errDiscarded
+		}
+	} else if w.failed {
 		return nil, nil, errDiscarded
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// canHijack reports whether w, or a writer it wraps, can be hijacked.
+func canHijack(w http.ResponseWriter) bool {
+	for w != nil {
+		if _, ok := w.(http.Hijacker); ok {
+			return true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+	return false
 }
 
 // Unwrap gives http.ResponseController access to the underlying writer.

@@ -43,6 +43,7 @@ type Session struct {
 	reqCtx context.Context // the request's context: bounds lock waits and loads
 	ctx    context.Context // the same without its cancellation: saves complete
 	hdr    http.Header     // the response's header, for Release
+	wait   lockWait        // the lock wait under way, which an error answer ends
 
 	cookieID  string   // the request cookie's ID, when well-formed
 	moreIDs   []string // the IDs of further cookies of the name, tried if cookieID names no record
@@ -65,6 +66,7 @@ type Session struct {
 	released    bool        // Release ran: no lock, no further saves
 	pending     error       // reported by the next commit (Release's failure, a change after it)
 	kept        http.Header // the cookie lines Release committed, for an error answer
+	aborted     error       // the request was answered with an error: nothing more is saved
 
 	// Buffers from the Manager's pool, reused across requests: the record
 	// as loaded and the encodings. When the request ends (ended), those
@@ -109,7 +111,7 @@ func (s *Session) load() error {
 	for i := 0; ; i++ {
 		if s.mode == Exclusive && !s.released {
 			ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
-			lk, lerr := m.st.Lock(ctx, id, fsstore.Exclusive)
+			lk, lerr := s.wait.lock(ctx, cancel, m.st, id)
 			cancel()
 			if lerr != nil {
 				return fmt.Errorf("httpsession: lock session: %w", lerr)
@@ -342,6 +344,8 @@ func (s *Session) writable() error {
 	switch {
 	case s.ended:
 		return errEnded
+	case s.aborted != nil:
+		return fmt.Errorf("httpsession: the request was answered with an error (%w); nothing more is saved: %w", s.aborted, ErrReleased)
 	case s.mode == ReadOnly:
 		return fsstore.ErrReadOnly
 	case s.released:
@@ -452,6 +456,15 @@ func (s *Session) Release() error {
 		s.mu.Unlock()
 		return nil
 	}
+	if s.aborted != nil {
+		err := s.aborted
+		s.released = true
+		lk := s.lk
+		s.lk = nil
+		s.mu.Unlock()
+		s.release(lk)
+		return err
+	}
 	var (
 		h               http.Header
 		cookies, caches int
@@ -499,7 +512,46 @@ func (s *Session) keptHeader() http.Header {
 func (s *Session) commitResponse(h http.Header) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.commit(h)
+	err := s.commit(h)
+	if err != nil && h != nil {
+		// The error handler answers: nothing may be saved afterwards,
+		// and the header map is the error answer's now.
+		s.abortLocked(err)
+	}
+	return err
+}
+
+// commitHijack commits for a connection about to be hijacked: nothing the
+// commit puts in the header would be sent, so it may not change the ID.
+func (s *Session) commitHijack() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.commit(nil)
+	if err != nil {
+		s.abortLocked(err)
+		return err
+	}
+	s.started = true
+	return nil
+}
+
+// abort marks the request as answered with an error (err): no change is
+// saved from now on. s.mu is not held.
+func (s *Session) abort(err error) {
+	// A lock wait under way on another goroutine (the handler's, under
+	// http.TimeoutHandler) holds s.mu: end it first, so that the error
+	// answer does not wait for it.
+	s.wait.stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abortLocked(err)
+}
+
+func (s *Session) abortLocked(err error) {
+	if s.aborted == nil {
+		s.aborted = err
+	}
+	s.started = true
 }
 
 // commit publishes the request's changes; s.mu is held. With h non-nil the response has
@@ -510,6 +562,8 @@ func (s *Session) commit(h http.Header) error {
 	switch {
 	case s.ended:
 		return errEnded
+	case s.aborted != nil:
+		return nil // the error answer goes out; nothing is saved
 	case s.released:
 		err := s.pending
 		s.pending = nil
@@ -845,5 +899,45 @@ func (s *Session) unlockHandle(lk *fsstore.Locked) {
 	}
 	if err := lk.Unlock(); err != nil {
 		s.m.cfg.log.ErrorContext(s.ctx, "httpsession: unlock failed", "err", err)
+	}
+}
+
+// lockWait lets an error answer written on another goroutine (that of
+// http.TimeoutHandler around the handler) end a lock wait the handler's
+// goroutine is in, which holds s.mu for as long as the lock timeout. Only
+// lock waits need it: a load is bounded by the store. A context of its
+// own for every request would do the same at an allocation per request.
+type lockWait struct {
+	mu      sync.Mutex
+	cancel  context.CancelFunc // the wait under way, if any
+	stopped bool
+}
+
+// lock takes id's lock with ctx, which cancel ends, unless stop came first.
+func (w *lockWait) lock(ctx context.Context, cancel context.CancelFunc, st *fsstore.Store, id string) (*fsstore.Locked, error) {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return nil, errAborted
+	}
+	w.cancel = cancel
+	w.mu.Unlock()
+	lk, err := st.Lock(ctx, id, fsstore.Exclusive)
+	w.mu.Lock()
+	w.cancel = nil
+	if w.stopped && err != nil {
+		err = errAborted
+	}
+	w.mu.Unlock()
+	return lk, err
+}
+
+// stop ends the wait under way and refuses later ones.
+func (w *lockWait) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.cancel != nil {
+		w.cancel()
 	}
 }
