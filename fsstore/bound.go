@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -816,6 +818,12 @@ func (s *Store) probeFS(hook func(string)) error {
 		hook("probe")
 	}
 	_, err := s.root.statFresh(s.dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// data/ is created again by the next save (shards are created
+		// on first use): the store works without it. Ask about the
+		// marker instead.
+		_, err = s.root.statFresh(filepath.Join(s.dir, MarkerFile))
+	}
 	if err == nil && s.bnd != nil && statFreshForced {
 		s.bnd.slots.Answered()
 	}

@@ -504,6 +504,13 @@ func TestBreakerProbeFails(t *testing.T) {
 	if err := os.Rename(data, data+".away"); err != nil {
 		t.Fatal(err)
 	}
+	// A missing data/ alone is healthy (the store recreates it): the probe
+	// then asks about the marker, which must be gone too.
+	marker := filepath.Join(f.dir, fsstore.MarkerFile)
+	if err := os.Rename(marker, marker+".away"); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Rename(marker+".away", marker)
 	f.timers.next(t, cooldown).ch <- time.Now()
 	f.timers.next(t, time.Hour) // the probe's ceiling, never fired
 	f.timers.next(t, cooldown)  // the probe failed: another cool-down

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,12 +119,30 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 	stopped := false
 	var keysErr error
 	err := s.walkShards(walkCtx, 1, func(wctx context.Context, dir string) error {
+		prefix, inShard := shardPrefix(s.dataDir, dir, s.layout.shardDepth)
 		return s.root.forEachEntry(wctx, dir, func(e fs.DirEntry) {
-			if stopped || !e.Type().IsRegular() || !isRecordName(e.Name()) {
+			if stopped || !e.Type().IsRegular() || !inShard {
+				return
+			}
+			if wctx.Err() != nil {
+				stopped = true
+				return
+			}
+			name, file := e.Name(), e.Name()
+			if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) {
+				// Held aside by a sweep (or left there by one that died):
+				// still the session while its name is empty, as Load
+				// finds it (readMovedAside).
+				if _, err := s.root.lstat(filepath.Join(dir, rec)); !errors.Is(err, fs.ErrNotExist) {
+					return
+				}
+				name = rec
+			}
+			if !isRecordName(name) || !strings.HasPrefix(name, prefix) {
 				return
 			}
 			st.Scanned++
-			r, err := s.readRecord(dir, e.Name())
+			r, err := s.readRecordAt(dir, file, name)
 			switch {
 			case err == nil:
 				st.Live++
@@ -158,9 +177,10 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 	return st, nil
 }
 
-// readRecord reads, checks and decrypts one record file for Range.
-func (s *Store) readRecord(dir, name string) (*Record, error) {
-	p := filepath.Join(dir, name)
+// readRecordAt reads, checks and decrypts the record name stored in file
+// (its name, or the sweep's aside name) for Range.
+func (s *Store) readRecordAt(dir, file, name string) (*Record, error) {
+	p := filepath.Join(dir, file)
 	b, fst, err := s.root.readFile(p, maxRecordFile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -96,7 +96,8 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
-	c := &statsCounter{fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace)}
+	c := &statsCounter{fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace),
+		dataDir: s.dataDir, depth: s.layout.shardDepth}
 	c.minShard.Store(-1)
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
@@ -118,6 +119,8 @@ type statsCounter struct {
 	clock       serverClock
 	maxIdle     time.Duration
 	expireAfter time.Duration
+	dataDir     string
+	depth       int
 
 	live, expired, liveBytes, expiredBytes  atomic.Int64
 	temps, staleTemps, tempBytes            atomic.Int64
@@ -150,10 +153,11 @@ func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
 	return st
 }
 
-// stat returns a file's size and age by the file server's clock; ok is
-// false (and the error counted) when the file could not be examined. A file
-// that vanished since the listing is skipped silently.
-func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Duration, ok bool) {
+// stat returns a file's size and age by the file server's clock (a temp
+// file's by tempTime, as the sweep judges it); ok is false (and the error
+// counted) when the file could not be examined. A file that vanished since
+// the listing is skipped silently.
+func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, age time.Duration, ok bool) {
 	st, err := c.fs.lstat(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -162,13 +166,33 @@ func (c *statsCounter) stat(p string) (size int64, mtime time.Time, age time.Dur
 		return 0, time.Time{}, 0, false
 	}
 	mtime = st.mtime
+	if temp {
+		mtime = tempTime(filepath.Base(p), st)
+	}
 	return st.size, mtime, c.clock.now().Sub(mtime), true
+}
+
+// temp counts a temp file as the sweep judges it.
+func (c *statsCounter) temp(p string) {
+	size, _, age, ok := c.stat(p, true)
+	if !ok {
+		return
+	}
+	c.bytes.Add(size)
+	c.temps.Add(1)
+	c.tempBytes.Add(size)
+	if age >= c.opts.TempAge {
+		c.staleTemps.Add(1)
+	}
 }
 
 // root counts foreign files at the top of the store (see foreignAtRoot).
 func (c *statsCounter) root(ctx context.Context, dir string) error {
 	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
-		if foreignAtRoot(e) {
+		switch {
+		case isTemp(e):
+			c.temp(filepath.Join(dir, e.Name()))
+		case foreignAtRoot(e):
 			c.foreign.Add(1)
 		}
 	})
@@ -182,21 +206,13 @@ func (c *statsCounter) between(_ context.Context, dir string, e fs.DirEntry) err
 		c.foreign.Add(1)
 		return nil
 	}
-	size, _, age, ok := c.stat(filepath.Join(dir, e.Name()))
-	if !ok {
-		return nil
-	}
-	c.bytes.Add(size)
-	c.temps.Add(1)
-	c.tempBytes.Add(size)
-	if age >= c.opts.TempAge {
-		c.staleTemps.Add(1)
-	}
+	c.temp(filepath.Join(dir, e.Name()))
 	return nil
 }
 
 func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	var n int64
+	prefix, inShard := shardPrefix(c.dataDir, dir, c.depth)
 	err := c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		n++
 		name := e.Name()
@@ -204,13 +220,17 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			c.foreign.Add(1)
 			return
 		}
-		isRecord := isRecordName(name)
+		isRecord := inShard && isRecordName(name) && strings.HasPrefix(name, prefix)
 		if !isRecord && !strings.HasPrefix(name, tempPrefix) {
 			c.foreign.Add(1)
 			return
 		}
-		size, mtime, age, ok := c.stat(filepath.Join(dir, name))
+		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord)
 		if !ok {
+			return
+		}
+		if isRecord && age > c.expireAfter && !sizeOfRecord(size) {
+			c.foreign.Add(1) // the sweep keeps it: too short to be a record
 			return
 		}
 		c.bytes.Add(size)
@@ -264,6 +284,13 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") {
+			switch {
+			case lockDotOwn(name):
+			case lockDotTemp(e):
+				c.temp(filepath.Join(dir, name))
+			default:
+				c.foreign.Add(1)
+			}
 			return
 		}
 		if foreignInLocks(e) {
@@ -271,7 +298,7 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 			return
 		}
 		_, broken, isLease := lock.IsLeaseFile(name)
-		size, _, age, ok := c.stat(filepath.Join(dir, name))
+		size, _, age, ok := c.stat(filepath.Join(dir, name), false)
 		if !ok {
 			return
 		}
@@ -294,6 +321,13 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 // in the shard directories anything that is not a regular file named like
 // a record or a temp file.
 
+// shardPrefix returns the hex digits the record names in shard directory
+// dir start with, and whether dir is the leaf shard those digits select.
+func shardPrefix(dataDir, dir string, depth int) (string, bool) {
+	prefix := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(dir, dataDir), string(filepath.Separator)), string(filepath.Separator), "")
+	return prefix, len(prefix) == 2*depth && shardPath(dataDir, prefix+strings.Repeat("0", 32-len(prefix)), depth) == dir
+}
+
 // foreignAtRoot reports whether an entry of the store directory is not the
 // store's: anything but the marker, the data and lock directories and temp
 // files (a crashed Open's or Sweep's).
@@ -302,7 +336,45 @@ func foreignAtRoot(e fs.DirEntry) bool {
 	case MarkerFile, DataDir, LockDir:
 		return false
 	}
+	if n, ok := strings.CutPrefix(e.Name(), ".keycheck-"); ok && e.Type().IsRegular() && n != "" && strings.Trim(n, "0123456789") == "" {
+		return false // keyring.checkKeys's, one per key ID
+	}
 	return !isTemp(e)
+}
+
+// lockDotOwn reports whether a dot file of the lock directory is one the
+// store or sessgc keeps there for good: probes, the strategy, fleet locks.
+func lockDotOwn(name string) bool {
+	switch name {
+	case ".probe", lock.StrategyFile, ".sessgc", ".sessgc-rekey":
+		return true
+	}
+	return false
+}
+
+// lockDotTemp reports whether a dot file of the lock directory is a
+// temporary file of the lock package (a strategy being recorded, a lease
+// probe), which a process that died at the wrong moment leaves behind.
+func lockDotTemp(e fs.DirEntry) bool {
+	n := e.Name()
+	return e.Type().IsRegular() && (strings.HasPrefix(n, lock.StrategyFile+"-") && strings.HasSuffix(n, ".tmp") ||
+		strings.HasPrefix(n, ".probe-") && strings.HasSuffix(n, ".lease"))
+}
+
+// tempTime is the time a temp file's age counts from: its mtime, or the
+// later of its mtime and its ctime for a file whose mtime does not date
+// it. A rekey sets its fenced temp file's (.locked) mtime back to the
+// record's last activity before the rename (the utimes moves the ctime to
+// now), and an exclusive create on NFS, which makes fenced temp files,
+// lease probes and strategy records, holds the client's verifier in the
+// times until the SETATTR that follows. Other temp files are dated by
+// their mtime alone: nothing sets it back.
+func tempTime(name string, st fileStat) time.Time {
+	excl := strings.HasSuffix(name, ".locked") || strings.HasPrefix(name, ".probe-") || strings.HasPrefix(name, lock.StrategyFile+"-")
+	if excl && st.ctime.After(st.mtime) {
+		return st.ctime
+	}
+	return st.mtime
 }
 
 // foreignInLocks reports whether an entry of the lock directory is not the

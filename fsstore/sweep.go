@@ -506,9 +506,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	)
 	defer func() { sw.scanned.Add(scanned); sw.live.Add(live); sw.liveBytes.Add(liveBytes) }()
 	// The records this shard may hold start with its name's hex digits.
-	depth := sw.s.layout.shardDepth
-	prefix := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(dir, sw.s.dataDir), string(filepath.Separator)), string(filepath.Separator), "")
-	inShard := len(prefix) == 2*depth && shardPath(sw.s.dataDir, prefix+strings.Repeat("0", 32-len(prefix)), depth) == dir
+	prefix, inShard := shardPrefix(sw.s.dataDir, dir, sw.s.layout.shardDepth)
 	err = sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		if ctxErr != nil {
 			return
@@ -811,7 +809,7 @@ func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 		}
 		return nil
 	}
-	age := sw.clock.now().Sub(st.mtime)
+	age := sw.clock.now().Sub(tempTime(name, st))
 	if age < sw.opts.TempAge {
 		return nil
 	}
@@ -831,6 +829,9 @@ func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 }
 
 func (sw *sweeper) wait(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if sw.limit == nil {
 		return nil
 	}
@@ -1132,7 +1133,14 @@ func (sw *sweeper) locks(ctx context.Context) error {
 			return
 		}
 		if strings.HasPrefix(e.Name(), ".") {
-			return // the lock directory's own: probes, the fleet lock
+			switch {
+			case lockDotOwn(e.Name()):
+			case lockDotTemp(e):
+				ctxErr = sw.temp(ctx, dir, e.Name())
+			default:
+				sw.foreign.Add(1)
+			}
+			return
 		}
 		if foreignInLocks(e) {
 			sw.foreign.Add(1)
@@ -1146,6 +1154,9 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		p := filepath.Join(dir, e.Name())
 		st, err := sw.s.root.lstat(p)
 		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+			}
 			return
 		}
 		age := sw.clock.now().Sub(st.mtime)
@@ -1168,6 +1179,9 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		case sw.opts.DryRun:
 		case broken:
 			if err := sw.s.root.unlink(p); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					sw.fail(&fs.PathError{Op: "unlink", Path: p, Err: err})
+				}
 				return
 			}
 		default:

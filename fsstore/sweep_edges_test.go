@@ -1,0 +1,364 @@
+//go:build unix
+
+package fsstore_test
+
+// Sweep, Stats, Range and Health at the edges: leftover and stray files,
+// files in use by a rekey, cancellation, a Touch racing the sweep.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// A rekey rewrites a record through the fenced temp file
+// .tmp-<name>.locked and, before its rename, sets that file's mtime back to
+// the record's last activity (Rekey keeps it). A sweep listing the shard in
+// that moment must not take the file for a crashed writer's leftover (by
+// its mtime it is older than TempAge for any record idle that long): rekey
+// runs alongside sweeps. Fenced temp files are dated by their ctime too.
+func TestSweepRemovesRekeysTempInFlight(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	id, p := savedUnderKey(t, dir, k1)
+	idle := time.Now().Add(-50 * time.Minute) // live: the idle timeout is 1 h
+	if err := os.Chtimes(p, idle, idle); err != nil {
+		t.Fatal(err)
+	}
+	app, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithIdleTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	temp := filepath.Join(filepath.Dir(p), ".tmp-"+filepath.Base(p)+".locked")
+	var armed, swept atomic.Bool
+	var sw fsstore.SweepStats
+	var swErr error
+	// The hook runs whenever the rekeying store uses its directory
+	// descriptor: after the rewrite's temp file is written, its times set,
+	// the rekey checks the record (statNow) before its rename.
+	hook := func(site string) {
+		if site != "root" || !armed.Load() {
+			return
+		}
+		if _, err := os.Lstat(temp); err != nil {
+			return
+		}
+		armed.Store(false)
+		sw, swErr = app.Sweep(ctx, fsstore.SweepOptions{}) // the defaults sessgc uses
+		swept.Store(true)
+	}
+	rk, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithMaintenanceOnly(), fsstore.WithTestFSForTest(hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rk.Close()
+	rk.SetRekeyReadHookForTest(func(string) { armed.Store(true) })
+	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+	if !swept.Load() {
+		t.Fatal("the sweep did not run while the rekey's temp file existed")
+	}
+	if swErr != nil {
+		t.Fatal(swErr)
+	}
+	t.Logf("sweep during the rekey: %+v", sw)
+	if sw.Temps != 0 {
+		t.Errorf("the sweep removed %d temp file(s) as abandoned: the rekey's temp file, in use", sw.Temps)
+	}
+	if err != nil || st.Errors != 0 || st.Rekeyed != 1 {
+		t.Errorf("Rekey alongside a sweep = %+v, %v; want the record rekeyed, no error", st, err)
+	}
+	mustLoad(t, app, id, "old")
+}
+
+// The lock package's temporary dot files in locks/, left when a process
+// dies at the wrong moment (a strategy record's .strategy-<token>.tmp, a
+// lease probe's .probe-<token>.lease), are removed by the sweep once older
+// than TempAge and counted by Stats as temp files; any other dot file
+// there is foreign, as everywhere in the store. The store's own (.probe,
+// .strategy, sessgc's fleet locks) are left alone.
+func TestSweepLockDirDotLeftovers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	locks := filepath.Join(dir, fsstore.LockDir)
+	old := time.Now().Add(-48 * time.Hour)
+	leftovers := []string{
+		filepath.Join(locks, ".strategy-0123456789abcdef0123456789abcdef.tmp"), // recordStrategy, crashed
+		filepath.Join(locks, ".probe-0123456789abcdef0123456789abcdef.lease"),  // probeLease, crashed
+	}
+	for _, p := range leftovers {
+		writeAgedContent(t, p, "flock\n", old)
+	}
+	foreign := filepath.Join(locks, ".DS_Store")
+	writeAgedContent(t, foreign, "someone else's", old)
+
+	// (TempAge tiny: a fix that dates these files by their ctime, which
+	// a test cannot set back, must remove them too.)
+	st, err := s.Stats(ctx, fsstore.StatsOptions{TempAge: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := s.Sweep(ctx, fsstore.SweepOptions{TempAge: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stats %+v\nsweep %+v", st, sw)
+	for _, p := range leftovers {
+		if exists(t, p) {
+			t.Errorf("%s: a crashed process's temp file in locks/, two days old, survived the sweep", filepath.Base(p))
+		}
+	}
+	if got := sw.Temps + sw.Leases + sw.Foreign; got != int64(len(leftovers))+1 {
+		t.Errorf("sweep reported %d of the %d dot files it met in locks/ (removed or foreign)", got, len(leftovers)+1)
+	}
+	if got := st.StaleTemps + st.StaleLeases + st.Foreign; got != int64(len(leftovers))+1 {
+		t.Errorf("Stats reported %d of the %d dot files in locks/ (stale or foreign)", got, len(leftovers)+1)
+	}
+	if !exists(t, foreign) {
+		t.Errorf("foreign file %s removed", foreign)
+	}
+}
+
+// Stats predicts the sweep ("what it calls expired and stale is what a
+// default sweep removes") also for files the sweep judges by place and
+// size:
+//   - a stale temp file at the top of the store (a crashed Open's or
+//     Sweep's) is a stale temp file to both;
+//   - a record-named file in a shard its name does not select is foreign
+//     to both;
+//   - an expired record-named file shorter than a record's header is
+//     foreign to both.
+func TestStatsPredictsSweepOnStrayFiles(t *testing.T) {
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour)
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, dir string, s *fsstore.Store)
+	}{
+		{"stale temp at the top", func(t *testing.T, dir string, s *fsstore.Store) {
+			writeAged(t, filepath.Join(dir, ".tmp-marker-0123456789abcdef"), 10, old)
+		}},
+		{"record name in the wrong shard", func(t *testing.T, dir string, s *fsstore.Store) {
+			p := filepath.Join(dir, fsstore.DataDir, "00", strings.Repeat("ff", 16))
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			writeAged(t, p, 200, old)
+		}},
+		{"short file at a record's name", func(t *testing.T, dir string, s *fsstore.Store) {
+			p := s.RecordPathForTest(newID(t))
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			writeAgedContent(t, p, "not a record", old)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Minute))
+			tc.plant(t, dir, s)
+			st, err := s.Stats(ctx, fsstore.StatsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sw, err := s.Sweep(ctx, fsstore.SweepOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sw.Sessions != st.Expired || sw.Temps != st.StaleTemps || sw.Foreign != st.Foreign || sw.Live != st.Live {
+				t.Errorf("Stats does not predict the sweep:\n stats: expired %d, stale temps %d, foreign %d, live %d\n sweep: sessions %d, temps %d, foreign %d, live %d",
+					st.Expired, st.StaleTemps, st.Foreign, st.Live, sw.Sessions, sw.Temps, sw.Foreign, sw.Live)
+			}
+		})
+	}
+}
+
+// An encrypted store writes .keycheck-<id> at its top, one per key ID ever
+// used, and keeps it: the sweep and Stats must not count the store's own
+// files as foreign (sessgc_foreign_files: "files the store did not write").
+func TestKeyCheckFilesAreNotForeign(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithKeys(mustKey(t, 2), mustKey(t, 1)))
+	if err := s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	st, err := s.Stats(ctx, fsstore.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := s.Sweep(ctx, fsstore.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Foreign != 0 || sw.Foreign != 0 {
+		t.Errorf("a store holding only its own files (top: %v) reports foreign files: Stats %d, Sweep %d", names, st.Foreign, sw.Foreign)
+	}
+}
+
+// A sweep whose context ends stops between files, also without a Rate
+// (whose limiter used to be the only per-file check): it used to go on
+// removing up to 63 more files of the shard it was in.
+func TestSweepStopsRemovingAtCancel(t *testing.T) {
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithShardDepth(0))
+	data := filepath.Join(dir, fsstore.DataDir)
+	old := time.Now().Add(-48 * time.Hour)
+	for i := 0; i < 60; i++ {
+		writeAged(t, filepath.Join(data, fmt.Sprintf(".tmp-crashed-%03d", i)), 10, old)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var after atomic.Int64
+	var canceled atomic.Bool
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{OnRemove: func(fsstore.Removal) {
+		if canceled.Load() {
+			after.Add(1)
+		}
+		canceled.Store(true)
+		cancel()
+	}})
+	t.Logf("sweep %+v, %v", st, err)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("sweep = %v, want context.Canceled", err)
+	}
+	if n := after.Load(); n != 0 {
+		t.Errorf("the sweep removed %d more files after its context was canceled", n)
+	}
+}
+
+// Range stops calling fn once its context ended, not only between
+// directory batches of 512 entries (on NFS three round trips per record
+// for a caller that has gone).
+func TestRangeStopsCallingAtCancel(t *testing.T) {
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Hour))
+	for i := 0; i < 40; i++ {
+		if err := s.Save(context.Background(), &fsstore.Session{ID: newID(t), Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	st, err := s.Range(ctx, func(*fsstore.Record) bool {
+		calls++
+		cancel() // the caller goes away (a request context, a deadline)
+		return true
+	})
+	t.Logf("range %+v, %v", st, err)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Range = %v, want context.Canceled", err)
+	}
+	if calls != 1 {
+		t.Errorf("Range called fn %d times, %d of them after its context was canceled", calls, calls-1)
+	}
+}
+
+// A record a sweep left aside (its put-back failed, or the sweeping
+// process died between the move and the settle) is still the session, as
+// Load finds it until the next sweep puts it back: Range hands it over too
+// (scsstore's All, an export).
+func TestRangeSeesRecordLeftAside(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("left aside")}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.RecordPathForTest(id)
+	if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, id, "left aside") // Load sees it
+	found := false
+	st, err := s.Range(ctx, func(r *fsstore.Record) bool {
+		found = found || r.IsFor(id)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Errorf("Range (%+v) missed a live session that Load serves (held aside by a dead sweep)", st)
+	}
+}
+
+// The store works without data/ (shard directories, and data/ with them,
+// are created by the next save; a Load finds no session): an operator who
+// empties the store by removing data/ must not see Health report it
+// unavailable, which would take every host out of rotation and keep an
+// open circuit breaker open.
+func TestHealthWithoutDataDir(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	if err := os.RemoveAll(filepath.Join(dir, fsstore.DataDir)); err != nil {
+		t.Fatal(err)
+	}
+	herr := s.Health(ctx)
+	id := newID(t)
+	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("Load = %v, want ErrNotFound", err)
+	}
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	mustLoad(t, s, id, "x")
+	if herr != nil {
+		t.Errorf("Health = %v for a store that serves Load and Save", herr)
+	}
+}
+
+// A record file in a shard its name does not select is not a session: the
+// store never writes one there, Load never finds it, and the sweep keeps
+// it as foreign (TestSweepRecordNameInWrongShard). Range must not hand it
+// over as live either.
+func TestRangeSkipsRecordInWrongShard(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("misplaced")}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.RecordPathForTest(id)
+	wrong := "00"
+	if filepath.Base(filepath.Dir(p)) == wrong {
+		wrong = "01"
+	}
+	q := filepath.Join(filepath.Dir(filepath.Dir(p)), wrong, filepath.Base(p))
+	if err := os.MkdirAll(filepath.Dir(q), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, q); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("Load of the misplaced record = %v, want ErrNotFound", err)
+	}
+	st, err := s.Range(ctx, func(r *fsstore.Record) bool {
+		if r.IsFor(id) {
+			t.Errorf("Range passed a record Load cannot find (%s, in shard %s) as a live session", filepath.Base(q), wrong)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("range %+v", st)
+}
