@@ -155,6 +155,22 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 					statsMax, rs.code, statsTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit, rs.stderr)
 			}
 
+			// So does a run started while the server is unreachable, with
+			// its metrics on local disk (the documented cron line): its
+			// checks of --dir and --textfile come before the watchdog.
+			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			runStart := time.Now()
+			rr := runGC(t, []string{"run", "--dir", dir, "-q", "--max-duration", statsMax.String(), "--textfile", prom})
+			runTook := time.Since(runStart)
+			nfstest.Event("sessgc run --textfile exited %d after %v", rr.code, runTook.Round(time.Millisecond))
+			if rr.code != 4 || runTook > statsMax+pass.StopGrace(statsMax)+startExit+pass.FSCheckTimeout {
+				t.Errorf("sessgc run --textfile --max-duration %v started with the server unreachable: exit %d after %v; want 4 within %v + %v (+%v, +%v for its checks)\n%s",
+					statsMax, rr.code, runTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit, pass.FSCheckTimeout, rr.stderr)
+			}
+			if b, err := os.ReadFile(prom); err != nil || !strings.Contains(string(b), "sessgc_last_run_exit_code") {
+				t.Errorf("textfile after the run on the unreachable server: %v; want the run's metrics", err)
+			}
+
 			ctx, cancel := context.WithTimeout(context.Background(), cutFor+time.Minute)
 			defer cancel()
 			if err := cut.Wait(ctx); err != nil {

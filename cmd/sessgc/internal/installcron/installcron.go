@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -84,10 +85,13 @@ func (o *InstallOptions) validate() error {
 	switch {
 	case !filepath.IsAbs(o.Dir) || !filepath.IsAbs(o.Binary):
 		return cmdutil.UsageErrorf("--dir and --binary must be absolute paths")
-	case strings.ContainsAny(o.Dir+o.Binary+o.User, " \t\n%'\"\\$"):
-		return cmdutil.UsageErrorf("--dir, --binary and --user must not contain spaces, quotes, '%%', '$' or backslashes")
 	case o.User == "":
 		return cmdutil.UsageErrorf("--user is empty")
+	case !shellWord.MatchString(o.Dir) || !shellWord.MatchString(o.Binary) || !shellWord.MatchString(o.User):
+		// cron hands the line to /bin/sh: only characters that mean
+		// nothing to it (no spaces, quotes, '%', '$', ';', '&', '|',
+		// '<', '>', '`', '(', ')', globs, '~', backslashes).
+		return cmdutil.UsageErrorf("--dir, --binary and --user may only contain letters, digits and _ . / : @ + , = -")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || o.Jitter < 0 || o.MaxDuration <= 0:
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
 	case o.MaxDuration+o.Jitter >= o.Every:
@@ -98,6 +102,9 @@ func (o *InstallOptions) validate() error {
 	}
 	return nil
 }
+
+// shellWord matches a word that /bin/sh and systemd take literally.
+var shellWord = regexp.MustCompile(`^[A-Za-z0-9_./:@+,=-]+$`)
 
 // cronSchedule turns an interval into the first five cron fields.
 func cronSchedule(d time.Duration) (string, error) {

@@ -110,7 +110,9 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	// Run reports how the pass ended, not its result: the caller records
 	// that with SetErr.
 	if !lim.NoFleetLock {
-		l, err := lock.TryLockFile(filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName))
+		path := filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName)
+		createLockFile(s.Dir(), path) // with the store's file mode, not 0600
+		l, err := lock.TryLockFile(path)
 		if errors.Is(err, lock.ErrLocked) {
 			out.Skipped, out.SkipReason = true, SkipFleetLock
 			return out, nil

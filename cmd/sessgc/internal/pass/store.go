@@ -82,11 +82,11 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 	case !st.IsDir():
 		return nil, cmdutil.StoreErrorf("%s is not a directory", dir)
 	}
-	s, err := fsstore.Open(dir, append([]fsstore.Option{
+	s, err := fsstore.Open(dir, append(append([]fsstore.Option{
 		fsstore.WithCreate(false),
 		fsstore.WithIdleTimeout(time.Second),
 		fsstore.WithMaintenanceOnly(),
-	}, opts...)...)
+	}, storePermissions(dir)...), opts...)...)
 	if err == nil {
 		return s, nil
 	}
@@ -218,9 +218,40 @@ func within(path, dir string) bool {
 		return true
 	}
 	// The textfile need not exist, its directory does (CheckTextfile).
-	rp, err1 := filepath.EvalSymlinks(filepath.Dir(p))
-	rd, err2 := filepath.EvalSymlinks(d)
-	return err1 == nil && err2 == nil && inside(filepath.Join(rp, filepath.Base(p)), rd)
+	// bounded: the store may be on a hung mount, and this runs before
+	// the watchdog; a path that does not resolve in time is not
+	// compared (the pass then reports the mount).
+	var rp, rd string
+	err := bounded(FSCheckTimeout, func() error {
+		var err1, err2 error
+		rp, err1 = filepath.EvalSymlinks(filepath.Dir(p))
+		rd, err2 = filepath.EvalSymlinks(d)
+		return errors.Join(err1, err2)
+	})
+	return err == nil && inside(filepath.Join(rp, filepath.Base(p)), rd)
+}
+
+// FSCheckTimeout bounds the file system calls made before a pass's
+// watchdog starts and after it gave up (resolving --dir, checking and
+// writing --textfile): on a hung mount they never return.
+const FSCheckTimeout = 5 * time.Second
+
+// errNoAnswer: bounded gave up.
+var errNoAnswer = errors.New("no answer from the file system")
+
+// bounded runs f and returns its error, or errNoAnswer after d, leaving f
+// blocked in its goroutine (a call into a hung NFS mount does not return).
+func bounded(d time.Duration, f func() error) error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-ch:
+		return err
+	case <-t.C:
+		return fmt.Errorf("%w within %v", errNoAnswer, d)
+	}
 }
 
 // CheckAges checks the --grace and --temp-age flags of run and stats.

@@ -2,6 +2,7 @@ package pass
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,7 +92,7 @@ var (
 	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
 )
 
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
+func escapeLabel(s string) string { return labelEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD")) }
 func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
 
 // CheckTextfile checks, before any work is done, that the directory of a
@@ -104,8 +105,11 @@ func CheckTextfile(path string) error {
 	if !strings.HasSuffix(path, ".prom") {
 		return cmdutil.UsageErrorf("--textfile %s: the node-exporter textfile collector only reads files ending in .prom", path)
 	}
-	st, err := os.Stat(filepath.Dir(path))
+	var st os.FileInfo
+	err := bounded(FSCheckTimeout, func() (err error) { st, err = os.Stat(filepath.Dir(path)); return err })
 	switch {
+	case errors.Is(err, errNoAnswer):
+		return nil // a hung mount: the pass reports it, and Finish gives up on the file
 	case err != nil:
 		return cmdutil.UsageErrorf("--textfile %s: %w", path, err)
 	case !st.IsDir():
@@ -119,8 +123,10 @@ func CheckTextfile(path string) error {
 // metrics or this run's, never a half-written file. The file is readable
 // by all (node-exporter usually runs as another user).
 func WriteTextfile(path string, m *Metrics) error {
-	return cmdutil.WriteFile(path, 0o644, func(w io.Writer) error {
-		_, err := w.Write(m.Bytes())
-		return err
+	return bounded(FSCheckTimeout, func() error {
+		return cmdutil.WriteFile(path, 0o644, func(w io.Writer) error {
+			_, err := w.Write(m.Bytes())
+			return err
+		})
 	})
 }

@@ -180,6 +180,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	if opts.MigratePlaintext {
 		storeOpts = append(storeOpts, fsstore.WithPlaintextMigration())
 	}
+	if err := pass.CheckOwner(opts.Dir); err != nil {
+		return err
+	}
 	s, err := pass.OpenStore(opts.Dir, storeOpts...)
 	if err != nil {
 		// A wrong secret under a known key ID fails here, with a message

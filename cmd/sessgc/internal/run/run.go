@@ -239,9 +239,22 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// The removals are counted as they happen too, so that the summary
 	// and the textfile metrics of an abandoned pass say what it did before
 	// it hung rather than nothing.
-	start, swept := time.Now(), sum
-	var done removals
-	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &done, &swept) })
+	// The jitter comes before the budget: --max-duration bounds the
+	// sweep, and jitter plus budget is what must stay below the interval.
+	var (
+		done      removals
+		abandoned bool
+		err       error
+		start     = time.Now()
+		swept     = sum
+	)
+	if opts.Jitter > 0 && sleepCtx(ctx, rand.N(opts.Jitter)) != nil {
+		swept.StoppedEarly, swept.StopReason = true, "interrupted"
+		err = pass.Interrupted(ctx, "before the sweep started")
+	} else {
+		start = time.Now()
+		abandoned, err = pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &done, &swept) })
+	}
 	if abandoned {
 		sum.Abandoned(err)
 		done.fill(&sum)
@@ -291,10 +304,9 @@ func (r *removals) fill(sum *Summary) {
 }
 
 func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, sum *Summary) error {
-	if opts.Jitter > 0 {
-		if sleepCtx(ctx, rand.N(opts.Jitter)) != nil {
-			sum.StoppedEarly, sum.StopReason = true, "interrupted"
-			return pass.Interrupted(ctx, "before the sweep started")
+	if !opts.DryRun {
+		if err := pass.CheckOwner(opts.Dir); err != nil {
+			return err
 		}
 	}
 	s, err := pass.OpenStore(opts.Dir)

@@ -122,7 +122,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		case err != nil && errors.Is(context.Cause(ctx), pass.ErrBudgetSpent):
 			return cmdutil.FailureErrorf("--max-duration %s spent before the census was complete: %w", opts.MaxDuration, err)
 		case err != nil && ctx.Err() != nil:
-			return cmdutil.FailureErrorf("interrupted: %w", err)
+			return pass.Interrupted(ctx, "before the census was complete") // 130, 143 for a signal
 		case err != nil:
 			return cmdutil.StoreErrorf("%w", err)
 		}

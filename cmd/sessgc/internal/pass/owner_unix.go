@@ -1,0 +1,66 @@
+//go:build unix
+
+package pass
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// CheckOwner refuses to change a store as root when another user owns it:
+// the lock files and rewritten records root would create there (mode 0600)
+// could not be opened by the applications nor by sessgc run as their user.
+// dir that cannot be looked at is left to OpenStore to report.
+func CheckOwner(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(filepath.Join(dir, fsstore.MarkerFile))
+	if err != nil {
+		return nil
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+		return cmdutil.UsageErrorf("running as root, but the store %s belongs to uid %d: run sessgc as that user (e.g. sudo -u '#%d' sessgc ...); files root creates there would be unusable by the applications", dir, st.Uid, st.Uid)
+	}
+	return nil
+}
+
+// storePermissions returns the modes the store's own files have, so that
+// what sessgc creates (lock files, rewritten records) is as usable by the
+// applications as what they create (a group-shared store, see
+// fsstore.WithPermissions), and widens the umask to let them through.
+func storePermissions(dir string) []fsstore.Option {
+	mi, err1 := os.Stat(filepath.Join(dir, fsstore.MarkerFile))
+	di, err2 := os.Stat(filepath.Join(dir, fsstore.DataDir))
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	file := mi.Mode().Perm()&0o660 | 0o600
+	d := di.Mode().Perm()&0o770 | 0o700
+	var mode fs.FileMode = d
+	if di.Mode()&fs.ModeSetgid != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if file&0o060 != 0 {
+		old := syscall.Umask(0)
+		syscall.Umask(old &^ int(file&0o060))
+	}
+	return []fsstore.Option{fsstore.WithPermissions(file, mode)}
+}
+
+// createLockFile creates the lock file path, if missing, with the mode of
+// the store's marker (lock.TryLockFile would create it 0600).
+func createLockFile(dir, path string) {
+	mi, err := os.Stat(filepath.Join(dir, fsstore.MarkerFile))
+	if err != nil {
+		return
+	}
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, mi.Mode().Perm()&0o660|0o600); err == nil {
+		f.Close()
+	}
+}

@@ -1,0 +1,189 @@
+//go:build unix
+
+package main_test
+
+// A store owned by the applications' user (or group), and sessgc run as
+// root or as another user of the group.
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// chownTree gives dir and everything under it to uid/gid, as a store owned
+// by the application's user is.
+func chownTree(t *testing.T, dir string, uid, gid int) {
+	t.Helper()
+	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rootOwned lists the files under dir that root owns.
+func rootOwned(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Sys().(*syscall.Stat_t).Uid == 0 {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestRunAsRootBreaksAppUserRuns: docs/operations.md says "Run it as
+// the user that owns the store's files (the app's user). As root it works
+// but any shard directory it creates would be root's." One sweep as root
+// (an operator trying it by hand with sudo) leaves locks/.sessgc and
+// locks/sweep owned by root, mode 0600; from then on every cron run as the
+// app's user exits 3 ("fleet lock .sessgc: ... permission denied"), and
+// with the fleet lock file fixed, 1 with an error per shard (sweep lock),
+// removing no session. Either a root run must refuse a store that another
+// user owns (nothing created), or what it creates must belong to the
+// store's owner.
+func TestRunAsRootBreaksAppUserRuns(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	st := newStore(t)
+	st.expire(st.save(4)...)
+	st.s.Close()
+	openUp(t, filepath.Dir(st.dir))
+	chownTree(t, st.dir, 65534, 65534)
+
+	asRoot := runGC(t, []string{"run", "--dir", st.dir, "-q"})
+	t.Logf("as root: exit %d, stderr %q; root-owned now: %v", asRoot.code, asRoot.stderr, rootOwned(t, st.dir))
+
+	cmd := command([]string{"run", "--dir", st.dir, "--json"})
+	asUnprivileged(cmd)
+	r := runCmd(t, cmd)
+	if r.code != 0 {
+		t.Errorf("the app user's run after a run as root: exit %d, stderr %q; want 0", r.code, r.stderr)
+	}
+	if left := rootOwned(t, st.dir); len(left) > 0 {
+		t.Errorf("files in the app user's store owned by root after sessgc run as root: %v", left)
+	}
+}
+
+// TestRekeyAsRootMakesRecordsUnreadable: the documented rotation
+// runs "sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys";
+// run with sudo (the key file is 0600), every record it rewrites is a new
+// file owned by root, mode 0600: the applications, running as the store's
+// owner, can no longer read any of those sessions (EACCES on Load).
+func TestRekeyAsRootMakesRecordsUnreadable(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	st.save(10)
+	st.s.Close()
+	openUp(t, filepath.Dir(st.dir))
+	chownTree(t, st.dir, 65534, 65534)
+	keys := writeKeys(t, 0o600, k2, k1)
+
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0"})
+	t.Logf("rekey as root: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	var records []string
+	for _, p := range rootOwned(t, st.dir) {
+		if filepath.Dir(filepath.Dir(p)) == fsstore.DataDir {
+			records = append(records, p)
+		}
+	}
+	if len(records) > 0 {
+		t.Errorf("after sessgc rekey as root, %d session records of the app user's store belong to root (mode 0600), unreadable by the applications: %v",
+			len(records), records[:min(3, len(records))])
+	}
+}
+
+// TestSharedGroupStore: docs/operator-guide.md, "Permissions and user
+// IDs": app servers that run as different users share one group, open the
+// store with fsstore.WithPermissions(0o660, 0o2770), and the top directory
+// is "install -d -o root -g app -m 2770". sessgc has no such option and
+// always opens the store with the defaults (0600/0700): the fleet lock and
+// sweep lock files the first sessgc creates are 0600, so sessgc running as
+// any other app user of the group (another host's cron line) exits 3 at
+// the fleet lock from then on; and every record sessgc rekey rewrites
+// becomes 0600, unreadable by the other app users.
+func TestSharedGroupStore(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root (two users sharing a group)")
+	}
+	old := syscall.Umask(0o007)
+	defer syscall.Umask(old)
+	const gid = 4242
+	userA := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4001, Gid: gid}}
+	userB := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4002, Gid: gid}}
+
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	parent := t.TempDir()
+	openUp(t, parent)
+	dir := filepath.Join(parent, "store")
+	if err := os.Mkdir(dir, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 0, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o2770); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(dir, fsstore.WithPermissions(0o660, 0o2770), fsstore.WithKeys(k1), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &store{t: t, dir: dir, s: s}
+	ids := st.save(6)
+	st.expire(ids[:2]...)
+	s.Close()
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil && p != dir {
+			os.Lchown(p, 4001, gid)
+		}
+		return err
+	})
+
+	// Host 1's cron line, as app user A.
+	cmd := command([]string{"run", "--dir", dir, "-q"})
+	cmd.SysProcAttr = userA
+	if r := runCmd(t, cmd); r.code != 0 {
+		t.Fatalf("run as A: exit %d, %s", r.code, r.stderr)
+	}
+	// Host 2's cron line, as app user B of the same group.
+	cmd = command([]string{"run", "--dir", dir, "-q"})
+	cmd.SysProcAttr = userB
+	if r := runCmd(t, cmd); r.code != 0 {
+		t.Errorf("run as B after a run as A: exit %d, stderr %q; want 0", r.code, r.stderr)
+	}
+
+	// A rotation run as A.
+	keys := writeKeys(t, 0o600, k2, k1)
+	os.Chown(keys, 4001, gid)
+	openUp(t, filepath.Dir(keys))
+	cmd = command([]string{"rekey", "--dir", dir, "--keys-file", keys, "--rate", "0", "--no-fleet-lock"})
+	cmd.SysProcAttr = userA
+	r := runCmd(t, cmd)
+	t.Logf("rekey as A: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	for _, id := range ids[2:] {
+		fi, err := os.Stat(st.path(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o660 {
+			t.Errorf("record %s is %v after sessgc rekey, was 0660: the other app users of the group cannot read it", filepath.Base(st.path(id)), fi.Mode().Perm())
+			break
+		}
+	}
+}
