@@ -20,10 +20,10 @@ func TestFailedHijackOverHTTP2(t *testing.T) {
 	e := newEnv(t, nil)
 	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
 	type result struct {
-		proto              string
-		hijackErr          error
-		savedBeforeAnswer  string
-		renewErr, flashErr error
+		proto             string
+		hijackErr         error
+		savedBeforeAnswer string
+		renewErr          error
 	}
 	res := make(chan result, 1)
 	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
