@@ -257,6 +257,10 @@ func TestPermissionDenied(t *testing.T) {
 					t.Fatalf("Load as uid %d: %q, want %q...", nobody, got, tc.load)
 				}
 				t.Logf("child: %s", got)
+				// Touch says the same of the record.
+				if got := kid.Expect(t, "touch "); !strings.HasPrefix(got, "touch "+strings.TrimPrefix(tc.load, "load ")) {
+					t.Fatalf("Touch as uid %d: %q, want %q...", nobody, got, "touch "+strings.TrimPrefix(tc.load, "load "))
+				}
 			}
 			kid.Finish(t)
 		})

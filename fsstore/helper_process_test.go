@@ -154,6 +154,11 @@ func runHelper(role string) error {
 		sess, err := s.Load(ctx, os.Getenv("STORE_ID"))
 		if err != nil {
 			say("load %s", describe(err))
+			if err := s.Touch(ctx, os.Getenv("STORE_ID")); err != nil {
+				say("touch %s", describe(err))
+			} else {
+				say("touch ok")
+			}
 			return nil
 		}
 		say("load ok %s", sess.Data)

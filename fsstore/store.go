@@ -1245,6 +1245,8 @@ func (s *Store) touchError(p string, err error) error {
 		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	case err == errNotRegular:
 		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("fsstore: touch: %w: %w", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	}
 	return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "open", Path: p, Err: err})
 }

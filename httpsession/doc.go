@@ -74,22 +74,27 @@
 // the sweep, and a warning without the session ID is logged (the store's
 // Observer counts the load's outcome, corrupt or unknown_key). So is a
 // record the store refuses (fsstore.ErrRefused: a symbolic link or an
-// unreadable file at its name), logged as an error.
+// unreadable file at its name), logged as an error; for a permission
+// error, which may be a whole shard's and passing, the cookie is kept.
 //
 // An error answer saves nothing: once the error handler has answered, or
-// an inner Middleware refused the route (ErrModeConflict), or a 503 went
-// out through the middleware before the session was committed, nothing
-// the request changed is saved afterwards, Release returns the error and
-// Put, Renew and Destroy fail. A 503 is the answer of [http.TimeoutHandler]
-// whose handler is still running; put this middleware around
-// TimeoutHandler (and around any middleware that buffers the response),
-// not inside it: inside, the session is committed when the handler's
-// first bytes go into the buffer, and a timeout after that discards the
-// cookie the commit set (after Renew, whose old record is then gone, the
-// user is logged out). A handler that answers 503 itself has its changes
-// discarded too. Hijack saves the session before handing over the
-// connection but cannot send a cookie, so it fails (through the error
-// handler) for a session that needs one: a new one, or one renewed.
+// an inner Middleware refused the route (ErrModeConflict), or a server
+// error (5xx) went out through the middleware before the session was
+// committed, nothing the request changed is saved (as Django's session
+// middleware skips the save for a 5xx), Release returns the error and
+// Put, Renew and Destroy fail. Only a Destroy made before is still carried
+// out: an error page must not leave a user who logged out logged in. So a
+// handler that fails half way, a recovery middleware's 500 after a panic
+// and the 503 of an [http.TimeoutHandler] whose handler is still running
+// leave the session as it was. Put this middleware around TimeoutHandler
+// (and around any middleware that buffers the response), not inside it:
+// inside, the session is committed when the handler's first bytes go into
+// the buffer, and a timeout after that discards the cookie the commit set
+// (after Renew, whose old record is then gone, the user is logged out).
+// Hijack saves the session before handing over the connection but cannot
+// send a cookie, so it fails (through the error handler) for a session
+// that needs one: a new one, or one renewed; over HTTP/2, where nothing
+// can be hijacked, it fails before saving anything.
 //
 // # Payload
 //

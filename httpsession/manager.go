@@ -377,9 +377,9 @@ func (m *Manager) expireCookie(h http.Header) {
 	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
 }
 
-// errUnavailableAnswer is the error of a session whose response is a 503
-// (http.TimeoutHandler's, say): nothing is saved.
-var errUnavailableAnswer = errors.New("httpsession: the response is a 503 Service Unavailable; session changes are not saved")
+// errServerErrorAnswer is the error of a session whose response is a
+// server error (5xx): nothing is saved.
+var errServerErrorAnswer = errors.New("httpsession: the response is a server error (5xx); session changes are not saved")
 
 // errAborted ends a lock wait under way when the request is answered with
 // an error on another goroutine.
@@ -451,11 +451,13 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
-	if code == http.StatusServiceUnavailable && !w.started {
-		// "Not done, try again": the answer of http.TimeoutHandler
-		// around a handler still running, and of handlers that gave up.
-		// Saving the session's changes would contradict it.
-		w.s.abort(errUnavailableAnswer)
+	if code >= 500 && !w.started {
+		// A server error says the request was not done: saving what the
+		// handler changed on its way would contradict it (Django's
+		// session middleware skips the save for 5xx too). It is also
+		// http.TimeoutHandler's 503 for a handler still running, and a
+		// recovery middleware's 500 after a panic.
+		w.s.abort(errServerErrorAnswer)
 	}
 	if w.start() {
 		w.ResponseWriter.WriteHeader(code)
@@ -490,7 +492,9 @@ func (w *responseWriter) FlushError() error {
 // Where nothing can be hijacked (HTTP/2), it fails before committing.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.started {
-		if !canHijack(w.ResponseWriter) {
+		// Only HTTP/1 connections can be hijacked; echo's and gin's
+		// writers have a Hijack method whatever the protocol.
+		if w.r.ProtoMajor != 1 || !canHijack(w.ResponseWriter) {
 			return nil, nil, fmt.Errorf("httpsession: hijack: %w", http.ErrNotSupported)
 		}
 		// The hijacker writes its own response: the header map, and a

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"slices"
 	"sync"
@@ -147,7 +148,10 @@ func (s *Session) load() error {
 		// for the next save to replace (the price: until then each of
 		// its requests looks for the record), and so is any cookie that
 		// came with one (the removal would clear both).
-		s.staleCookie = !gone
+		// A permission error may be store-wide and passing (a shard
+		// made unreadable by mistake): its records are intact, so the
+		// cookie is kept.
+		s.staleCookie = !gone && !errors.Is(err, fs.ErrPermission)
 		if err = m.loadError(s.reqCtx, err); err != nil {
 			return err
 		}
@@ -562,8 +566,29 @@ func (s *Session) commit(h http.Header) error {
 	switch {
 	case s.ended:
 		return errEnded
+	case s.aborted != nil && s.loadErr != nil && !errors.Is(s.loadErr, errAborted):
+		// The handler answers an error because the session could not be
+		// loaded: the error handler answers in its place, with the
+		// status that error calls for (503 for a lock wait, ...). (A
+		// load the error answer itself ended is not that.)
+		return s.loadErr
 	case s.aborted != nil:
-		return nil // the error answer goes out; nothing is saved
+		// The error answer goes out and nothing is saved, but a Destroy
+		// (a log out) is still carried out: an error page must not leave
+		// the user logged in.
+		if s.deleteID == "" {
+			return nil
+		}
+		ctx, cancel := s.commitContext()
+		defer cancel()
+		if err := s.deleteRecord(ctx, s.deleteID, nil); err != nil {
+			return err
+		}
+		s.deleteID = ""
+		if h != nil {
+			m.expireCookie(h)
+		}
+		return nil
 	case s.released:
 		err := s.pending
 		s.pending = nil
@@ -640,7 +665,10 @@ func (s *Session) commit(h http.Header) error {
 		// the renewal, and it must still be the one loaded.
 		var old *fsstore.Locked
 		if s.lockOf(s.rec.ID) == nil {
-			if old, err = m.st.Lock(ctx, s.rec.ID, fsstore.Exclusive); err != nil {
+			lctx, lcancel := context.WithCancel(ctx) // an error answer (abort) ends this wait too
+			old, err = s.wait.lock(lctx, lcancel, m.st, s.rec.ID)
+			lcancel()
+			if err != nil {
 				return fmt.Errorf("httpsession: renew: %w", err)
 			}
 			defer s.release(old)

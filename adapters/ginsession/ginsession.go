@@ -113,6 +113,12 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 			}
 			c.Request = r
 			c.Next()
+			if ww, ok := c.Writer.(*writer); ok && ww.session == w && !ww.Written() {
+				// Nothing written: gin writes the status it kept once the
+				// chain is done, past this writer. The session commits for
+				// that status now (a 5xx saves nothing).
+				w.WriteHeader(ww.Status())
+			}
 		})).ServeHTTP(orig, origReq)
 		returned = true
 		if !ran {
@@ -146,9 +152,21 @@ func (w *writer) WriteHeaderNow() {
 	w.ResponseWriter.WriteHeaderNow()
 }
 
-func (w *writer) Write(b []byte) (int, error) { return w.session.Write(b) }
+// Write saves the session for the status gin kept (WriteHeader only
+// records it), then writes.
+func (w *writer) Write(b []byte) (int, error) {
+	if !w.ResponseWriter.Written() {
+		w.session.WriteHeader(w.ResponseWriter.Status())
+	}
+	return w.session.Write(b)
+}
 
-func (w *writer) WriteString(s string) (int, error) { return io.WriteString(w.session, s) }
+func (w *writer) WriteString(s string) (int, error) {
+	if !w.ResponseWriter.Written() {
+		w.session.WriteHeader(w.ResponseWriter.Status())
+	}
+	return io.WriteString(w.session, s)
+}
 
 func (w *writer) Flush() {
 	if f, ok := w.session.(http.Flusher); ok {

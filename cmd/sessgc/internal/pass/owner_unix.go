@@ -3,6 +3,7 @@
 package pass
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ func CheckOwner(dir string) error {
 		return nil
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
-		return cmdutil.UsageErrorf("running as root, but the store %s belongs to uid %d: run sessgc as that user (e.g. sudo -u '#%d' sessgc ...); files root creates there would be unusable by the applications", dir, st.Uid, st.Uid)
+		return cmdutil.StoreErrorf("running as root, but the store %s belongs to uid %d: run sessgc as that user (e.g. sudo -u '#%d' sessgc ...); files root creates there would be unusable by the applications", dir, st.Uid, st.Uid)
 	}
 	return nil
 }
@@ -37,10 +38,15 @@ func CheckOwner(dir string) error {
 func storePermissions(dir string) []fsstore.Option {
 	mi, err1 := os.Stat(filepath.Join(dir, fsstore.MarkerFile))
 	di, err2 := os.Stat(filepath.Join(dir, fsstore.DataDir))
+	if errors.Is(err2, fs.ErrNotExist) {
+		// Removed to empty the store: the next save creates it like
+		// the store's directory.
+		di, err2 = os.Stat(dir)
+	}
 	if err1 != nil || err2 != nil {
 		return nil
 	}
-	file := mi.Mode().Perm()&0o660 | 0o600
+	file := sharedFileMode(mi.Mode())
 	d := di.Mode().Perm()&0o770 | 0o700
 	var mode fs.FileMode = d
 	if di.Mode()&fs.ModeSetgid != 0 {
@@ -60,7 +66,18 @@ func createLockFile(dir, path string) {
 	if err != nil {
 		return
 	}
-	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, mi.Mode().Perm()&0o660|0o600); err == nil {
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, sharedFileMode(mi.Mode())); err == nil {
 		f.Close()
 	}
+}
+
+// sharedFileMode returns the mode of the store's files from its marker's:
+// 0600, or 0660 for a group-shared store. The marker is also group- (and
+// world-) readable where the directories are (so that tools can read the
+// layout), so only its group-write bit says the records are shared.
+func sharedFileMode(marker fs.FileMode) fs.FileMode {
+	if marker.Perm()&0o020 == 0 {
+		return 0o600
+	}
+	return 0o660
 }
