@@ -85,8 +85,10 @@
 // Put, Renew and Destroy fail. Only a Destroy made before is still carried
 // out: an error page must not leave a user who logged out logged in. So a
 // handler that fails half way, a recovery middleware's 500 after a panic
-// and the 503 of an [http.TimeoutHandler] whose handler is still running
-// leave the session as it was. Put this middleware around TimeoutHandler
+// (also after the response started: what changed since is not saved at
+// the end) and the 503 of an [http.TimeoutHandler] whose handler is still
+// running leave the session as it was. An error page may still read the
+// session (in Exclusive mode without waiting for its lock). Put this middleware around TimeoutHandler
 // (and around any middleware that buffers the response), not inside it:
 // inside, the session is committed when the handler's first bytes go into
 // the buffer, and a timeout after that discards the cookie the commit set

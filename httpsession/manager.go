@@ -451,12 +451,14 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
-	if code >= 500 && !w.started {
+	if code >= 500 {
 		// A server error says the request was not done: saving what the
 		// handler changed on its way would contradict it (Django's
 		// session middleware skips the save for 5xx too). It is also
 		// http.TimeoutHandler's 503 for a handler still running, and a
-		// recovery middleware's 500 after a panic.
+		// recovery middleware's 500 after a panic, even one that comes
+		// after the response started (a superfluous WriteHeader): what
+		// the handler changed after that is not saved at its end.
 		w.s.abort(errServerErrorAnswer)
 	}
 	if w.start() {

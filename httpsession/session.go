@@ -80,6 +80,9 @@ type Session struct {
 	ended   bool
 }
 
+// errNeedsCookie: the commit would set a cookie the response can no longer carry.
+var errNeedsCookie = errors.New("the session needs a cookie")
+
 // errEnded is the error of a session used after its request ended.
 var errEnded = fmt.Errorf("httpsession: session used after its request ended: %w", ErrReleased)
 
@@ -110,7 +113,9 @@ func (s *Session) load() error {
 		gone bool // an ID tried names no record at all
 	)
 	for i := 0; ; i++ {
-		if s.mode == Exclusive && !s.released {
+		// After an error answer nothing is saved: a read (an error page
+		// showing the user) needs no lock, and may not wait for one.
+		if s.mode == Exclusive && !s.released && s.aborted == nil {
 			ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
 			lk, lerr := s.wait.lock(ctx, cancel, m.st, id)
 			cancel()
@@ -531,6 +536,12 @@ func (s *Session) commitHijack() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.commit(nil)
+	if errors.Is(err, errNeedsCookie) {
+		// Most often a new or renewed session, whose cookie the
+		// hijacker's own response cannot carry: say so, whatever the
+		// commit called it.
+		err = fmt.Errorf("httpsession: hijack (the hijacked connection's response cannot set the session's cookie; save the session in an earlier response): %w", err)
+	}
 	if err != nil {
 		s.abortLocked(err)
 		return err
@@ -652,7 +663,7 @@ func (s *Session) commit(h http.Header) error {
 	switch {
 	case s.renew && s.rec != nil:
 		if !canSetCookie {
-			return errors.New("httpsession: session renewed after the response started; not saved")
+			return fmt.Errorf("httpsession: session renewed after the response started; not saved: %w", errNeedsCookie)
 		}
 		fresh, err := m.newRecord(payload)
 		if err != nil {
@@ -694,7 +705,7 @@ func (s *Session) commit(h http.Header) error {
 		expireCookie = false
 	case s.rec == nil && payload != nil:
 		if !canSetCookie {
-			return errors.New("httpsession: session created after the response started; not saved")
+			return fmt.Errorf("httpsession: session created after the response started; not saved: %w", errNeedsCookie)
 		}
 		fresh, err := m.newRecord(payload)
 		if err != nil {
@@ -716,7 +727,11 @@ func (s *Session) commit(h http.Header) error {
 			// Optimistic mode, or a record this request wrote under a
 			// fresh ID (a new session, Renew): its version is known, so
 			// compare-and-swap loses no update the lock would have kept.
-			err = m.st.CompareAndSwap(ctx, s.rec)
+			// It waits for the record's lock, which an error answer
+			// ends.
+			cctx, ccancel := context.WithCancel(ctx)
+			err = s.wait.run(cctx, ccancel, func(ctx context.Context) error { return m.st.CompareAndSwap(ctx, s.rec) })
+			ccancel()
 		}
 		if err != nil {
 			*s.rec = prev
@@ -931,32 +946,44 @@ func (s *Session) unlockHandle(lk *fsstore.Locked) {
 }
 
 // lockWait lets an error answer written on another goroutine (that of
-// http.TimeoutHandler around the handler) end a lock wait the handler's
-// goroutine is in, which holds s.mu for as long as the lock timeout. Only
-// lock waits need it: a load is bounded by the store. A context of its
-// own for every request would do the same at an allocation per request.
+// http.TimeoutHandler around the handler) end a wait for a lock that the
+// handler's goroutine is in, holding s.mu, for as long as the lock
+// timeout: the session's own lock, or a record's under a compare-and-swap
+// or a renewal. Other store calls are bounded by the store. A context of
+// its own for every request would do the same at an allocation per
+// request.
 type lockWait struct {
 	mu      sync.Mutex
 	cancel  context.CancelFunc // the wait under way, if any
 	stopped bool
 }
 
-// lock takes id's lock with ctx, which cancel ends, unless stop came first.
-func (w *lockWait) lock(ctx context.Context, cancel context.CancelFunc, st *fsstore.Store, id string) (*fsstore.Locked, error) {
+// run calls fn with ctx, which cancel ends, unless stop came first; stop
+// ends it while it runs.
+func (w *lockWait) run(ctx context.Context, cancel context.CancelFunc, fn func(context.Context) error) error {
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
-		return nil, errAborted
+		return errAborted
 	}
 	w.cancel = cancel
 	w.mu.Unlock()
-	lk, err := st.Lock(ctx, id, fsstore.Exclusive)
+	err := fn(ctx)
 	w.mu.Lock()
 	w.cancel = nil
 	if w.stopped && err != nil {
 		err = errAborted
 	}
 	w.mu.Unlock()
+	return err
+}
+
+// lock takes id's lock through run.
+func (w *lockWait) lock(ctx context.Context, cancel context.CancelFunc, st *fsstore.Store, id string) (lk *fsstore.Locked, err error) {
+	err = w.run(ctx, cancel, func(ctx context.Context) error {
+		lk, err = st.Lock(ctx, id, fsstore.Exclusive)
+		return err
+	})
 	return lk, err
 }
 

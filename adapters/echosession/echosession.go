@@ -25,7 +25,8 @@
 // A handler's returned error is rendered by echo's HTTPErrorHandler inside
 // the middleware (c.Error), as echo's Logger does, so that an error page
 // can read and change the session; the session is saved as that answer
-// starts. The error is still returned for outer middlewares; echo's error
+// starts, unless it is a server error (5xx: a plain returned error renders
+// as 500), which saves nothing the request changed. The error is still returned for outer middlewares; echo's error
 // handler, called with it again, finds the response committed and writes
 // nothing (a custom HTTPErrorHandler must check c.Response().Committed, as
 // with any middleware that renders errors). When the session cannot be

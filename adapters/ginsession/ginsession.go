@@ -113,11 +113,12 @@ func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 			}
 			c.Request = r
 			c.Next()
-			if ww, ok := c.Writer.(*writer); ok && ww.session == w && !ww.Written() {
+			if w != http.ResponseWriter(orig) && !orig.Written() {
 				// Nothing written: gin writes the status it kept once the
-				// chain is done, past this writer. The session commits for
+				// chain is done, past this writer (and past any a later
+				// middleware put in its place). The session commits for
 				// that status now (a 5xx saves nothing).
-				w.WriteHeader(ww.Status())
+				w.WriteHeader(orig.Status())
 			}
 		})).ServeHTTP(orig, origReq)
 		returned = true
@@ -168,7 +169,11 @@ func (w *writer) WriteString(s string) (int, error) {
 	return io.WriteString(w.session, s)
 }
 
+// Flush, like Write, saves the session for the status gin kept.
 func (w *writer) Flush() {
+	if !w.ResponseWriter.Written() {
+		w.session.WriteHeader(w.ResponseWriter.Status())
+	}
 	if f, ok := w.session.(http.Flusher); ok {
 		f.Flush()
 	}
