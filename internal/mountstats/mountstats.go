@@ -152,13 +152,17 @@ func Parse(r io.Reader, point string) (Counts, error) {
 	want := " mounted on " + escaper.Replace(filepath.Clean(point)) + " with fstype "
 	in, perOp, found := false, false, false
 	c := Counts{}
+	// The last entry at the point with per-op statistics is the visible
+	// mount, the one mountinfo.Lookup picks: an automounted NFS mount
+	// lies on an autofs entry, a remount on the mount it hides.
+	var last Counts
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "device ") {
-			if in {
-				break // the next mount starts; ours is done
+			if in && perOp {
+				last = c
 			}
-			in = strings.Contains(line, want)
+			in, perOp, c = strings.Contains(line, want), false, Counts{}
 			found = found || in
 			continue
 		}
@@ -190,11 +194,14 @@ func Parse(r io.Reader, point string) (Counts, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("mountstats: %w", err)
 	}
+	if in && perOp {
+		last = c
+	}
 	if !found {
 		return nil, fmt.Errorf("mountstats: no mountstats entry for %s", point)
 	}
-	if !perOp {
+	if last == nil {
 		return nil, fmt.Errorf("mountstats: %s has no per-op statistics (not NFS?)", point)
 	}
-	return c, nil
+	return last, nil
 }

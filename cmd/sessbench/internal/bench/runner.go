@@ -475,7 +475,7 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	for i, w := range workers {
 		// Stagger paced clients evenly over one interval.
 		first := start.Add(interval * time.Duration(i) / time.Duration(len(workers)))
-		wg.Go(func() { w.loop(ctx, op, &stop, done, quota, first, interval) })
+		wg.Go(func() { w.loop(ctx, op, &stop, done, quota, first, interval, &timerPacer{}) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -498,36 +498,33 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	return elapsed, nil
 }
 
-func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, quota int64, intended time.Time, interval time.Duration) {
-	var tm *time.Timer
+func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, quota int64, intended time.Time, interval time.Duration, p pacer) {
+	defer p.stop()
 	for n := int64(0); quota == 0 || n < quota; n++ {
 		if stop.Load() {
 			return
 		}
 		var start time.Time
 		if interval > 0 {
-			if wait := time.Until(intended); wait > 0 {
-				if tm == nil {
-					tm = time.NewTimer(wait)
-					defer tm.Stop()
-				} else {
-					tm.Reset(wait)
-				}
-				select {
-				case <-tm.C:
-				case <-done:
+			// Measure from when the operation should have started, so that
+			// time spent queued behind a slow one counts; but not the
+			// pacing timer's own lateness (Go's timers wake up to a
+			// millisecond late), which is the harness's, not the
+			// target's: an operation that waited starts when it woke.
+			start = intended
+			if p.now().Before(intended) {
+				woke, ok := p.waitUntil(intended, done)
+				if !ok {
 					return
 				}
+				start = woke
 			}
-			// Measure from when the operation should have started, so that
-			// time spent queued behind a slow one counts.
-			start = intended
 			intended = intended.Add(interval)
 		} else {
-			start = time.Now()
+			start = p.now()
 		}
 		err := op(ctx, w)
-		end := time.Now()
+		end := p.now()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -540,5 +537,41 @@ func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) err
 		}
 		w.h.Record(end.Sub(start))
 		w.ops++
+	}
+}
+
+// pacer tells the time and waits for a paced operation's; tests give the
+// worker a fake one.
+type pacer interface {
+	now() time.Time
+	// waitUntil waits until t, or until done is closed (ok false), and
+	// returns when it woke.
+	waitUntil(t time.Time, done <-chan struct{}) (woke time.Time, ok bool)
+	stop()
+}
+
+// timerPacer waits on one reused timer.
+type timerPacer struct{ tm *time.Timer }
+
+func (*timerPacer) now() time.Time { return time.Now() }
+
+func (p *timerPacer) waitUntil(t time.Time, done <-chan struct{}) (time.Time, bool) {
+	wait := time.Until(t)
+	if p.tm == nil {
+		p.tm = time.NewTimer(wait)
+	} else {
+		p.tm.Reset(wait)
+	}
+	select {
+	case <-p.tm.C:
+		return time.Now(), true
+	case <-done:
+		return time.Time{}, false
+	}
+}
+
+func (p *timerPacer) stop() {
+	if p.tm != nil {
+		p.tm.Stop()
 	}
 }

@@ -121,7 +121,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
-	po := PeerOptions{Dir: o.Dir, Redis: o.Redis}
+	po := PeerOptions{Dir: o.Dir, Redis: o.Redis, MaxSize: min(64<<20, max(1<<20, slices.Max(cfg.Sizes)+4096))}
 	if o.Durability != "" {
 		d, err := fsstore.ParseDurability(o.Durability)
 		if err != nil {

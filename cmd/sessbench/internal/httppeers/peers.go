@@ -78,6 +78,9 @@ type PeerOptions struct {
 	Redis string
 	// Durability, if not nil, overrides the store's default for sessfs.
 	Durability *fsstore.Durability
+	// MaxSize, if not 0, is sessfs's fsstore.WithMaxSize: the largest
+	// --size plus the session's encoding.
+	MaxSize int
 }
 
 // OpenPeer opens the named peer.
@@ -105,6 +108,9 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	var opts []fsstore.Option
 	if o.Durability != nil {
 		opts = append(opts, fsstore.WithDurability(*o.Durability))
+	}
+	if o.MaxSize > 0 {
+		opts = append(opts, fsstore.WithMaxSize(o.MaxSize))
 	}
 	st, err := fsstore.Open(sub, opts...)
 	if err != nil {

@@ -422,7 +422,9 @@ func runRun(opts *RunOptions) (err error) {
 	for _, n := range p.cfg.Concurrency {
 		maxConc = max(maxConc, n)
 	}
-	var storeOpts []fsstore.Option
+	// The store refuses payloads over 1 MiB by default; --size allows up
+	// to 64 MiB.
+	storeOpts := []fsstore.Option{fsstore.WithMaxSize(max(1<<20, slices.Max(p.cfg.Sizes)))}
 	if p.dur != nil {
 		storeOpts = append(storeOpts, fsstore.WithDurability(*p.dur))
 	}
@@ -456,14 +458,6 @@ func runRun(opts *RunOptions) (err error) {
 		return cmdutil.Interrupted(ctx, err)
 	}
 	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets), results, started, time.Now())
-	if opts.Plot != "" {
-		// Replaced atomically, so a failed run leaves no half chart behind
-		// and a server never serves one.
-		err := cmdutil.WriteFile(opts.Plot, outputMode, func(w io.Writer) error { return report.WritePlot(w, rep, p.plot) })
-		if err != nil {
-			return fmt.Errorf("--plot: %w", err)
-		}
-	}
 	switch {
 	case opts.JSON:
 		err = report.WriteJSON(opts.IO.Out, rep)
@@ -476,6 +470,13 @@ func runRun(opts *RunOptions) (err error) {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	if opts.Plot != "" {
+		// After the report, so that a chart that cannot be written does
+		// not cost the results. Replaced atomically, so a failed write
+		// leaves no half chart behind and a server never serves one.
+		err := cmdutil.WriteFile(opts.Plot, outputMode, func(w io.Writer) error { return report.WritePlot(w, rep, p.plot) })
+		if err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
 		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Plot)
 	}
 	return nil

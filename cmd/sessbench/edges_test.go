@@ -1,0 +1,49 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tiny is the smallest useful measurement.
+var tiny = []string{"--ops", "4", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--workload", "cycle"}
+
+// TestPlotFailureKeepsResults: a --plot path that passes the up-front
+// check but cannot be written at the end (here: a directory named x.svg)
+// must not throw away the run's results: the report is printed first.
+func TestPlotFailureKeepsResults(t *testing.T) {
+	d := benchDir(t)
+	plot := filepath.Join(t.TempDir(), "x.svg")
+	if err := os.Mkdir(plot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, append([]string{"run", "--dir", d, "--size", "1KiB", "--plot", plot}, tiny...)...)
+	refusedEarly := r.code == 2
+	printed := strings.Contains(r.stdout, "TARGET")
+	if !refusedEarly && !printed {
+		t.Errorf("exit %d, stdout %q, stderr %q: the run was measured and its results thrown away", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestSizeAboveStoreLimit: --size accepts up to 64MiB, beyond fsstore's
+// default 1 MiB limit, which the --dir targets raise to the largest size.
+func TestSizeAboveStoreLimit(t *testing.T) {
+	d := benchDir(t)
+	r := run(t, nil, append([]string{"run", "--dir", d, "--size", "2MiB"}, tiny...)...)
+	if r.code != 0 {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestHTTPSize1MiB: "sessbench http --size 1MiB" works at the sessfs
+// peer, whose encoded session is larger than the store's 1 MiB default
+// limit.
+func TestHTTPSize1MiB(t *testing.T) {
+	d := benchDir(t)
+	r := run(t, nil, "http", "--dir", d, "--peers", "sessfs,scs-mem", "--size", "1MiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0")
+	if r.code != 0 {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+}
