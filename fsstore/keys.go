@@ -108,7 +108,11 @@ func KeysFromFile(path string) ([]Key, error) {
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it", path, st.Mode().Perm())
 	}
-	return ParseKeys(f)
+	keys, err := ParseKeys(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w (keys file %s)", err, path)
+	}
+	return keys, nil
 }
 
 // KeysFromEnv reads a key set from an environment variable, keys separated

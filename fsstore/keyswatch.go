@@ -56,6 +56,9 @@ type keysWatcher struct {
 	// are neither logged nor observed twice.
 	mu   sync.Mutex
 	last string
+	// dir is the watched directory of path; target the directory of what
+	// path resolves to, watched too when a symlink leads out of dir.
+	dir, target string
 	// checkFailed is the key set whose check last failed for want of the
 	// store, tried again on a timer rather than at every event.
 	checkFailed string
@@ -79,7 +82,7 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("fsstore: keys file: watch %s: %w", filepath.Dir(abs), err)
 	}
-	kw := &keysWatcher{s: s, path: abs, w: w, done: make(chan struct{}), last: keysText(loaded)}
+	kw := &keysWatcher{s: s, path: abs, dir: filepath.Dir(abs), w: w, done: make(chan struct{}), last: keysText(loaded)}
 	go kw.run()
 	return kw, nil
 }
@@ -110,16 +113,35 @@ func (kw *keysWatcher) run() {
 			armed = true
 		}
 	}
+	// rewatch polls for the keys directory while it is gone: its watch
+	// ended with it, and a directory created again under its name
+	// raises no event.
+	rewatch := time.NewTicker(keysRetryFirst)
+	rewatch.Stop()
+	defer rewatch.Stop()
+	kw.followTarget()
 	next(kw.reload())
 	for {
 		select {
-		case _, ok := <-kw.w.Events:
+		case ev, ok := <-kw.w.Events:
 			if !ok {
 				return
+			}
+			if ev.Name == kw.dir && ev.Has(fsnotify.Remove|fsnotify.Rename) {
+				kw.w.Remove(kw.dir)
+				rewatch.Reset(keysRetryFirst)
 			}
 			// Any event in the directory may have replaced the file (a
 			// renamed temporary file, a swapped symlink); reading a few
 			// lines is cheap, and reload ignores a file that did not change.
+			kw.followTarget()
+			next(kw.reload())
+		case <-rewatch.C:
+			if kw.w.Add(kw.dir) != nil {
+				continue
+			}
+			rewatch.Stop()
+			kw.followTarget()
 			next(kw.reload())
 		case err, ok := <-kw.w.Errors:
 			if !ok {
@@ -133,6 +155,30 @@ func (kw *keysWatcher) run() {
 			armed, wait = false, min(2*wait, keysRetryMax)
 			next(kw.reload())
 		}
+	}
+}
+
+// followTarget watches the directory of the file the keys path resolves
+// to, when a symlink leads out of the keys directory: replacing the target
+// there raises no event in the keys directory.
+func (kw *keysWatcher) followTarget() {
+	real, err := filepath.EvalSymlinks(kw.path)
+	if err != nil {
+		return
+	}
+	td := filepath.Dir(real)
+	if rd, err := filepath.EvalSymlinks(kw.dir); err != nil || td == rd {
+		td = "" // the keys directory itself, perhaps by another name
+	}
+	if td == kw.target {
+		return
+	}
+	if kw.target != "" {
+		kw.w.Remove(kw.target)
+	}
+	kw.target = ""
+	if td != "" && kw.w.Add(td) == nil {
+		kw.target = td
 	}
 }
 

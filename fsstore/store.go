@@ -281,6 +281,9 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		}
 	}
 	kr, err := newKeyring(c.keys)
+	if err != nil && c.keysFile != "" {
+		return nil, fmt.Errorf("%w (keys file %s)", err, c.keysFile)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,273 @@
+package fsstore_test
+
+// Key handling at the edges: the keys directory replaced, a keys file
+// behind a symlink, errors naming the file, two hosts adding a key at
+// once, downgrade attempts on every read path.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/forge"
+)
+
+// waitReloadOK waits up to d for a successful keys reload, skipping failed
+// ones (the intermediate states of a change), and reports whether one came.
+func waitReloadOK(t *testing.T, ev reloadEvents, d time.Duration) bool {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case e := <-ev:
+			if e.Outcome == fsstore.OutcomeOK {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// The keys file's directory is removed and created again (rm -rf + mkdir by
+// configuration management; systemd's RuntimeDirectory= of a key-fetching
+// unit that restarts; a tmpfs remounted), or moved away and replaced, or
+// the path goes through a Kubernetes secret volume's ..data symlink, whose
+// target directory is swapped and deleted at each update. The watch on the
+// old directory ends with it: the host must still pick up the keys file
+// now under that path, not keep its old key set for good with no error.
+func TestKeysDirRecreated(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// setup writes the first keys file and returns the path to open;
+		// replace makes the directory anew with text in it.
+		setup   func(t *testing.T, root, text string) string
+		replace func(t *testing.T, root, text string, gen int)
+	}{
+		{
+			name: "rm -rf and mkdir",
+			setup: func(t *testing.T, root, text string) string {
+				mustWrite(t, filepath.Join(root, "sessfs", "keys"), text)
+				return filepath.Join(root, "sessfs", "keys")
+			},
+			replace: func(t *testing.T, root, text string, _ int) {
+				must(t, os.RemoveAll(filepath.Join(root, "sessfs")))
+				mustWrite(t, filepath.Join(root, "sessfs", "keys"), text)
+			},
+		},
+		{
+			name: "mv away and mkdir",
+			setup: func(t *testing.T, root, text string) string {
+				mustWrite(t, filepath.Join(root, "sessfs", "keys"), text)
+				return filepath.Join(root, "sessfs", "keys")
+			},
+			replace: func(t *testing.T, root, text string, gen int) {
+				must(t, os.Rename(filepath.Join(root, "sessfs"), filepath.Join(root, fmt.Sprintf("sessfs.old%d", gen))))
+				mustWrite(t, filepath.Join(root, "sessfs", "keys"), text)
+			},
+		},
+		{
+			name: "path through ..data",
+			setup: func(t *testing.T, root, text string) string {
+				mustWrite(t, filepath.Join(root, "..v1", "keys"), text)
+				must(t, os.Symlink("..v1", filepath.Join(root, "..data")))
+				return filepath.Join(root, "..data", "keys")
+			},
+			replace: func(t *testing.T, root, text string, gen int) {
+				v := fmt.Sprintf("..v%d", gen+1)
+				mustWrite(t, filepath.Join(root, v, "keys"), text)
+				must(t, os.Symlink(v, filepath.Join(root, "..data_tmp")))
+				must(t, os.Rename(filepath.Join(root, "..data_tmp"), filepath.Join(root, "..data")))
+				must(t, os.RemoveAll(filepath.Join(root, fmt.Sprintf("..v%d", gen))))
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, root := t.TempDir(), t.TempDir()
+			k1 := mustKey(t, 1)
+			keysPath := tc.setup(t, root, keysFileText(k1))
+			ev := make(reloadEvents, 64)
+			s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+			must(t, err)
+			defer s.Close()
+			// Two rotations: the second shows whether the watch survived the first.
+			for gen := 1; gen <= 2; gen++ {
+				k := mustKey(t, uint32(gen+1))
+				tc.replace(t, root, keysFileText(k, k1), gen)
+				if !waitReloadOK(t, ev, 10*time.Second) {
+					t.Fatalf("update %d: the keys file now at the path was never applied: the watch ended with the old directory", gen)
+				}
+				mustSealWith(t, s, dir, k)
+			}
+		})
+	}
+}
+
+// The keys file is a symlink into another directory (/etc/sessfs/keys ->
+// /run/secrets/sessfs/keys, a vault agent's or a secrets manager's output),
+// and the target is replaced atomically there. The change must be applied.
+func TestKeysSymlinkToOtherDir(t *testing.T) {
+	dir := t.TempDir()
+	linkDir, targetDir := t.TempDir(), t.TempDir()
+	target := filepath.Join(targetDir, "keys")
+	keysPath := filepath.Join(linkDir, "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, target, keysFileText(k1))
+	must(t, os.Symlink(target, keysPath))
+	ev := make(reloadEvents, 64)
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+	must(t, err)
+	defer s.Close()
+
+	// Two updates: the first may be read by the watcher's first look at
+	// the file; the second shows whether it watches the target.
+	for gen, k := range []fsstore.Key{k2, mustKey(t, 3)} {
+		renameOver(t, target, keysFileText(k, k1))
+		if !waitReloadOK(t, ev, 10*time.Second) {
+			t.Fatalf("update %d: keys file is a symlink to another directory: replacing its target was never applied", gen+1)
+		}
+		mustSealWith(t, s, dir, k)
+	}
+}
+
+// A keys file that does not parse makes Open fail: the error must name the
+// file, so that an operator with several keys files (app, sessgc, a
+// staging copy) knows which one to fix.
+func TestKeysParseErrorNamesFile(t *testing.T) {
+	k := mustKey(t, 1)
+	for _, tc := range []struct{ name, text string }{
+		{"bad base64", "1 !!!notbase64!!!\n"},
+		{"short secret", "1 AAAA\n"},
+		{"duplicate ID", keysFileText(k, k)},
+		{"empty", "# only a comment\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "app-keys")
+			writeFile0600(t, path, tc.text)
+			s, err := fsstore.Open(t.TempDir(), fsstore.WithKeysFile(path))
+			if err == nil {
+				s.Close()
+				t.Fatal("Open with a bad keys file succeeded")
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("Open error does not name the keys file %s: %v", path, err)
+			}
+		})
+	}
+}
+
+// Two hosts adding the same new key ID with different secrets (two keys
+// files that disagree) race to create .keycheck-N: exactly one key wins,
+// the other Open fails with "wrong key", never both succeed.
+func TestKeyCheckCreateRace(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		dir := t.TempDir()
+		boot, err := fsstore.Open(dir)
+		must(t, err)
+		boot.Close()
+		a, b := mustKey(t, 7), mustKey(t, 7)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j, k := range []fsstore.Key{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := fsstore.Open(dir, fsstore.WithKeys(k))
+				if err == nil {
+					s.Close()
+				}
+				errs[j] = err
+			}()
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("race %d: want exactly one Open to win, got %v / %v", i, errs[0], errs[1])
+		}
+		for _, err := range errs {
+			if err != nil && !strings.Contains(err.Error(), "wrong key") {
+				t.Fatalf("race %d: loser's error does not say wrong key: %v", i, err)
+			}
+		}
+	}
+}
+
+// Downgrade attempts by a writer of the mount without the keys, against a
+// cached, keys-file store, through every read path: a cleartext record
+// (written in place over a cached session: same inode), a record flagged
+// encrypted under a configured key ID with the writer's own bytes, and one
+// under an unknown key ID. None may be served as data.
+func TestDowngradeEveryReadPath(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(mustKey(t, 1)))
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithCache(100, 1<<20))
+	must(t, err)
+	defer s.Close()
+	for _, tc := range []struct {
+		name  string
+		edit  func(b []byte) // of a plaintext forged record
+		inPlc bool
+	}{
+		{name: "cleartext in place", inPlc: true},
+		{name: "cleartext renamed in"},
+		{name: "flag encrypted, key 1, attacker bytes", edit: func(b []byte) {
+			b[6] |= 1
+			b[44] = 1
+			forge.Rechecksum(b)
+		}},
+		{name: "flag encrypted, unknown key 9", edit: func(b []byte) {
+			b[6] |= 1
+			b[44] = 9
+			forge.Rechecksum(b)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newID(t)
+			must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(`{"user":"alice"}`)}))
+			if _, err := s.Load(ctx, id); err != nil { // cached now
+				t.Fatal(err)
+			}
+			b := forge.Record{ID: id, Payload: []byte(`{"user":"admin","pad":"..................................................."}`), Version: 9}.Encode()
+			if tc.edit != nil {
+				tc.edit(b)
+			}
+			p := forge.Path(dir, id, 1)
+			if tc.inPlc {
+				f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+				must(t, err)
+				_, err = f.Write(b)
+				must(t, err)
+				f.Close()
+			} else {
+				must(t, os.WriteFile(p+".x", b, 0o600))
+				must(t, os.Rename(p+".x", p))
+			}
+			if got, err := s.Load(ctx, id); err == nil {
+				t.Errorf("Load served %q", got.Data)
+			}
+			if got, err := s.LoadInto(ctx, id, make([]byte, 0, 4096)); err == nil {
+				t.Errorf("LoadInto served %q", got.Data)
+			}
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			must(t, err)
+			if got, err := l.Load(ctx); err == nil {
+				t.Errorf("Locked.Load served %q", got.Data)
+			}
+			l.Unlock()
+			s.Range(ctx, func(r *fsstore.Record) bool {
+				if r.IsFor(id) {
+					t.Errorf("Range served %q", r.Data)
+				}
+				return true
+			})
+			must(t, os.Remove(p))
+		})
+	}
+}
