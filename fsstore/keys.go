@@ -490,10 +490,29 @@ const maxKeyCheckSize = 4 << 10
 var errKeyCheck = errors.New("key check failed")
 
 func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
+	return kr.checkKeysCreate(dir, perm, true)
+}
+
+// newestDeployed returns ErrKeyNotDeployed unless the newest key's check
+// file exists (an application host, which creates it, has the key).
+func (kr *keyring) newestDeployed(dir string) error {
+	p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", kr.newest))
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (no %s): deploy key %d to every application host, after the old key, before rekeying", ErrKeyNotDeployed, p, kr.newest)
+	}
+	return nil
+}
+
+// checkKeysCreate is checkKeys; without create, a key with no check file
+// is left unchecked and no check file is written (maintenance opens).
+func (kr *keyring) checkKeysCreate(dir string, perm os.FileMode, create bool) error {
 	for id, aead := range kr.aeads {
 		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
 		ad := []byte(fmt.Sprintf("sessfs-keycheck %d", id))
 		b, err := readSmallFile(p, maxKeyCheckSize)
+		if errors.Is(err, fs.ErrNotExist) && !create {
+			continue
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			nonce := make([]byte, 12)
 			rand.Read(nonce)

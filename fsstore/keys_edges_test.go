@@ -6,6 +6,7 @@ package fsstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -269,5 +270,34 @@ func TestDowngradeEveryReadPath(t *testing.T) {
 			})
 			must(t, os.Remove(p))
 		})
+	}
+}
+
+// Out-of-order rotation: the operator runs sessgc rekey with the new key
+// first before any application host has it. Rewriting every live record
+// under that key would log every user out, fleet-wide, at once: as with
+// ErrNotEncrypted ("a maintenance open does not mark it"), a maintenance
+// open writes no key check file, and Rekey refuses a newest key whose check
+// file no application host has written (ErrKeyNotDeployed).
+func TestRekeyBeforeAnyHostHasNewKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	app, err := fsstore.Open(dir, fsstore.WithKeys(k1)) // every host: [1]
+	must(t, err)
+	defer app.Close()
+	id := newID(t)
+	must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("user 42")}))
+
+	// sessgc rekey --keys-file [2,1], as pass.OpenStore opens it.
+	gc, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1))
+	must(t, err)
+	st, rerr := gc.Rekey(ctx, fsstore.RekeyOptions{})
+	gc.Close()
+	if !errors.Is(rerr, fsstore.ErrKeyNotDeployed) || st.Rekeyed != 0 {
+		t.Errorf("rekey to a key no application host has: %+v, %v; want ErrKeyNotDeployed, nothing rewritten", st, rerr)
+	}
+	if _, err := app.Load(ctx, id); err != nil {
+		t.Fatalf("after a rekey to a key no application host has, the hosts lose every session: %v", err)
 	}
 }

@@ -71,6 +71,11 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if err := s.checkMarkedEncrypted(); err != nil {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 	}
+	if s.cfg.maintenanceOnly && !s.cfg.plaintextMigration {
+		if err := s.keys.Load().newestDeployed(s.dir); err != nil {
+			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
+		}
+	}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1
 	}

@@ -219,9 +219,16 @@ func savedUnderKey(t *testing.T, dir string, k fsstore.Key) (id, p string) {
 	return id, s.RecordPathForTest(id)
 }
 
-// rekeyingStore opens the store in dir as sessgc rekey does, with keys.
+// rekeyingStore opens the store in dir as sessgc rekey does, with keys,
+// once an application host has opened it with them (a rekey refuses a
+// newest key no host has).
 func rekeyingStore(t *testing.T, dir string, keys ...fsstore.Key) *fsstore.Store {
 	t.Helper()
+	app, err := fsstore.Open(dir, fsstore.WithKeys(keys...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Close()
 	s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithMaintenanceOnly())
 	if err != nil {
 		t.Fatal(err)

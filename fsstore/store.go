@@ -289,7 +289,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	s.keys.Store(kr)
 	if kr != nil {
-		if err := kr.checkKeys(abs, c.fileMode); err != nil {
+		if err := kr.checkKeysCreate(abs, c.fileMode, !c.maintenanceOnly || c.plaintextMigration); err != nil {
 			return nil, err
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {

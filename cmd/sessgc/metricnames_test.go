@@ -54,6 +54,7 @@ func TestDocumentedMetricsExist(t *testing.T) {
 	st.save(2)
 	tdir := t.TempDir()
 	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
 	for _, args := range [][]string{
 		{"run", "--dir", st.dir, "-q", "--textfile", filepath.Join(tdir, "run.prom")},
 		{"rekey", "--dir", st.dir, "--keys-file", keys, "-q", "--textfile", filepath.Join(tdir, "rekey.prom")},

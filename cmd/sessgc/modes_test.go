@@ -26,6 +26,7 @@ func TestRekeyKeepsPrivateRecordModes(t *testing.T) {
 	}
 	mi, _ := os.Stat(filepath.Join(st.dir, fsstore.MarkerFile))
 	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--no-fleet-lock"})
 	if r.code != 0 {
 		t.Fatalf("rekey: exit %d, %s", r.code, r.stderr)

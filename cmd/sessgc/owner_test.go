@@ -168,7 +168,12 @@ func TestSharedGroupStore(t *testing.T) {
 		t.Errorf("run as B after a run as A: exit %d, stderr %q; want 0", r.code, r.stderr)
 	}
 
-	// A rotation run as A.
+	// A rotation run as A, once the hosts have the new key.
+	s, err = fsstore.Open(dir, fsstore.WithPermissions(0o660, 0o2770), fsstore.WithKeys(k2, k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 	keys := writeKeys(t, 0o600, k2, k1)
 	os.Chown(keys, 4001, gid)
 	openUp(t, filepath.Dir(keys))

@@ -83,6 +83,18 @@ func writeKeys(t *testing.T, mode os.FileMode, keys ...fsstore.Key) string {
 	return p
 }
 
+// deployKeys opens dir with keys as an application host does once an
+// operator deployed them, which writes their check files: a rekey refuses
+// a newest key that no host has opened the store with.
+func deployKeys(t *testing.T, dir string, keys ...fsstore.Key) {
+	t.Helper()
+	s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithKeys(keys...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
 // loadAll opens dir with keys and checks every session loads with the
 // payload save gave it.
 func loadAll(t *testing.T, dir string, ids []string, keys ...fsstore.Key) error {
@@ -117,6 +129,7 @@ func TestRekeyRoundTrip(t *testing.T) {
 		mtimes[id] = fi.ModTime()
 	}
 	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
 
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"})
 	s := rekeyJSON(t, r)
@@ -208,6 +221,7 @@ func TestRekeyResume(t *testing.T) {
 	st := newStore(t, fsstore.WithKeys(k1))
 	ids := st.save(n)
 	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
 
 	// 100 records at 50/s need 2 s; the budget is 300 ms.
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "50", "--max-duration", "300ms", "--json"})
@@ -268,6 +282,7 @@ func TestRekeyKeySources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t, fsstore.WithKeys(k1))
 			ids := st.save(3)
+			deployKeys(t, st.dir, k2, k1)
 			before := snapshot(t, st.dir)
 			r := runGC(t, append([]string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, tc.args...), tc.env...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
@@ -323,6 +338,7 @@ func TestKeygen(t *testing.T) {
 	st := newStore(t, fsstore.WithKeys(k1))
 	ids := st.save(4)
 	keysFile := writeKeys(t, 0o600, append([]fsstore.Key{}, keys[0], k1)...)
+	deployKeys(t, st.dir, keys[0], k1)
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keysFile, "--rate", "0", "--json"})
 	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 4 || s.KeyID != 7 {
 		t.Fatalf("rekey with a keygen key: exit %d, %+v", r.code, s)
@@ -337,6 +353,7 @@ func TestRekeyFleetLock(t *testing.T) {
 	st := newStore(t, fsstore.WithKeys(k1))
 	st.save(3)
 	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
 	args := []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"}
 
 	// The sweep's fleet lock does not stop a rekey.

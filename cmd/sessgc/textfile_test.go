@@ -214,6 +214,7 @@ func TestTextfileRekey(t *testing.T) {
 	st := newStore(t, fsstore.WithKeys(k1))
 	st.save(6)
 	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
 	tdir := t.TempDir()
 	prom := filepath.Join(tdir, "sessgc-rekey.prom")
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "-q", "--textfile", prom})
@@ -239,6 +240,7 @@ func TestTextfileRekey(t *testing.T) {
 
 	// Records under a key left out of the set: exit 1, recorded.
 	k3 := newKey(t, 3)
+	deployKeys(t, st.dir, k3)
 	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "-q", "--textfile", prom}, "SESSGC_KEYS="+k3.String())
 	if r.code != 1 || !strings.Contains(r.stderr, "keep the old keys") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

@@ -230,6 +230,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	if errors.Is(err, fsstore.ErrNotEncrypted) {
 		return cmdutil.StoreErrorf("%s is not an encrypted store: no application host has opened it with keys, and a rekey does not turn it encrypted (the hosts still running without keys would fail every save); to turn encryption on, follow docs/security.md, \"Turning encryption on for a store in use\", which ends with rekey --migrate-plaintext: %w", sum.Dir, err)
 	}
+	if errors.Is(err, fsstore.ErrKeyNotDeployed) {
+		return cmdutil.StoreErrorf("%w", err)
+	}
 	if err != nil {
 		return err
 	}
