@@ -94,7 +94,11 @@ func ParseKeys(r io.Reader) ([]Key, error) {
 }
 
 // KeysFromFile reads a key set (see ParseKeys) from a file that only its
-// owner may read: a key file readable by group or others is refused.
+// owner may read: a key file readable by group or others is refused, except
+// one owned by root that only its group may also read (0640), as
+// PostgreSQL allows for its key files: a Kubernetes secret volume with the
+// pod's fsGroup gives its files that mode, whatever defaultMode says, and
+// a non-root pod could read it no other way.
 func KeysFromFile(path string) ([]Key, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -105,8 +109,8 @@ func KeysFromFile(path string) ([]Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: keys: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it", path, st.Mode().Perm())
+	if perm := st.Mode().Perm(); perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
+		return nil, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
 	}
 	keys, err := ParseKeys(f)
 	if err != nil {

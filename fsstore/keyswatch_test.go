@@ -194,6 +194,14 @@ func TestKeysFileOpen(t *testing.T) {
 	groupReadable := filepath.Join(kdir, "group")
 	writeFile0600(t, groupReadable, keysFileText(k))
 	must(t, os.Chmod(groupReadable, 0o640))
+	rootGroup := filepath.Join(kdir, "root-group")
+	writeFile0600(t, rootGroup, keysFileText(k))
+	must(t, os.Chmod(rootGroup, 0o640))
+	if os.Geteuid() == 0 {
+		// Root's group-readable file is allowed (a Kubernetes secret
+		// volume with fsGroup); another user's is not.
+		must(t, os.Chown(groupReadable, 65534, 65534))
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -203,6 +211,7 @@ func TestKeysFileOpen(t *testing.T) {
 		{"good file", []fsstore.Option{fsstore.WithKeysFile(good)}, true},
 		{"missing file", []fsstore.Option{fsstore.WithKeysFile(filepath.Join(kdir, "none"))}, false},
 		{"group-readable file", []fsstore.Option{fsstore.WithKeysFile(groupReadable)}, false},
+		{"root's group-readable file", []fsstore.Option{fsstore.WithKeysFile(rootGroup)}, os.Geteuid() == 0},
 		{"with WithKeys too", []fsstore.Option{fsstore.WithKeysFile(good), fsstore.WithKeys(k)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

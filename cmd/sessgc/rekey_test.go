@@ -83,6 +83,18 @@ func writeKeys(t *testing.T, mode os.FileMode, keys ...fsstore.Key) string {
 	return p
 }
 
+// notRoots gives the file at p to another user than root, when the tests
+// run as root: root's group-readable keys file is allowed.
+func notRoots(t *testing.T, p string) string {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
 // deployKeys opens dir with keys as an application host does once an
 // operator deployed them, which writes their check files: a rekey refuses
 // a newest key that no host has opened the store with.
@@ -272,7 +284,7 @@ func TestRekeyKeySources(t *testing.T) {
 		{name: "both variables", env: []string{"SESSGC_KEYS_FILE=" + good, "SESSGC_KEYS=" + keyLines(";", k2, k1)}, code: 2, msg: "both SESSGC_KEYS_FILE and SESSGC_KEYS are set"},
 		{name: "no keys", code: 2, msg: "no keys: pass --keys-file"},
 		{name: "world-readable file", args: []string{"--keys-file", writeKeys(t, 0o644, k2, k1)}, code: 2, msg: "readable by group or others"},
-		{name: "group-readable file", args: []string{"--keys-file", writeKeys(t, 0o640, k2, k1)}, code: 2, msg: "chmod 600"},
+		{name: "group-readable file", args: []string{"--keys-file", notRoots(t, writeKeys(t, 0o640, k2, k1))}, code: 2, msg: "chmod 600"},
 		{name: "missing file", args: []string{"--keys-file", filepath.Join(t.TempDir(), "nope")}, code: 2, msg: "no such file"},
 		{name: "malformed SESSGC_KEYS", env: []string{"SESSGC_KEYS=" + secretish}, code: 2, msg: "secret must be 32 bytes"},
 		{name: "duplicate ID", args: []string{"--keys-file", writeKeys(t, 0o600, k2, k1, k2)}, code: 2, msg: "key ID 2 appears twice"},
