@@ -18,16 +18,6 @@ import (
 // panic. A Destroy (a log out) is still carried out, and its cookie
 // cleared.
 func TestServerErrorAnswerSavesNothing(t *testing.T) {
-	recovering := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer func() {
-				if recover() != nil {
-					http.Error(w, "internal error", http.StatusInternalServerError)
-				}
-			}()
-			next.ServeHTTP(w, r)
-		})
-	}
 	for _, tc := range []struct {
 		name    string
 		handler http.Handler
@@ -85,5 +75,18 @@ func TestServerErrorAnswerSavesNothing(t *testing.T) {
 		if c := sessionCookie(resp); c == nil || c.MaxAge >= 0 {
 			t.Errorf("cookie %v: want it cleared", c)
 		}
+	})
+}
+
+// recovering is a recovery middleware, as placed inside the session's: a
+// panic becomes a 500.
+func recovering(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if recover() != nil {
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
 	})
 }

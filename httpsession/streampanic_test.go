@@ -14,16 +14,6 @@ import (
 // superfluous WriteHeader, the response has started) still says the
 // request failed, so the change is not saved at its end.
 func TestStreamThenPanicUnderRecovery(t *testing.T) {
-	recovering := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer func() {
-				if recover() != nil {
-					http.Error(w, "internal error", http.StatusInternalServerError)
-				}
-			}()
-			next.ServeHTTP(w, r)
-		})
-	}
 	e := newEnv(t, nil)
 	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
 	resp := do(t, e.m.Handler(recovering(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

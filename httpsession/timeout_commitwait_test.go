@@ -1,0 +1,61 @@
+package httpsession_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// TestTimeoutAnswerEndsCommitLockWait: a Release whose commit waits for a
+// record's lock, held by an Exclusive request of the same user, holds the
+// session: an Optimistic save's compare-and-swap, or an Optimistic Renew,
+// which locks the old record for the renewal. http.TimeoutHandler's 503
+// must still go out without waiting for it (up to the lock timeout, an
+// hour here: the answer must come while the lock is still held).
+func TestTimeoutAnswerEndsCommitLockWait(t *testing.T) {
+	for _, renew := range []bool{false, true} {
+		name := "save"
+		if renew {
+			name = "renew"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil, httpsession.WithLockTimeout(time.Hour))
+			id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			held := make(chan struct{})
+			var lk *fsstore.Locked
+			inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				s.GetInt("n") // loaded without a lock (Optimistic)
+				var err error
+				lk, err = e.st.Lock(t.Context(), id, fsstore.Exclusive) // a slow request of the same user
+				if err != nil {
+					t.Error(err)
+				}
+				close(held)
+				s.Put("user", "ada")
+				if renew {
+					s.Renew()
+				}
+				s.Release() // waits for the record's lock, holding the session
+			})
+			h := e.m.Middleware(httpsession.Optimistic)(http.TimeoutHandler(inner, 50*time.Millisecond, "timeout"))
+			answered := make(chan *http.Response, 1)
+			go func() { answered <- do(t, h, id) }()
+			<-held
+			defer func() { lk.Unlock() }()
+			select {
+			case resp := <-answered:
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
+				}
+			case <-time.After(time.Minute):
+				lk.Unlock()
+				<-answered
+				t.Fatal("no 503 after a minute (TimeoutHandler: 50ms): the timeout answer waits for the handler's Release, waiting for a record's lock")
+			}
+		})
+	}
+}
