@@ -485,13 +485,29 @@ func TestSIGINTCleansUp(t *testing.T) {
 // returns its address. It skips the test when redis-server is missing.
 func startRedis(t *testing.T) string {
 	t.Helper()
+	return startRedisWith(t, nil, nil)
+}
+
+// startRedisWith starts a private redis-server with extra arguments, and
+// waits until a client set up by opts (the address filled in) gets an
+// answer. args may use PORT for the port; without it the server listens on
+// the plain --port.
+func startRedisWith(t *testing.T, args []string, opts func(*redis.Options)) string {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		testenv.Skip(t, testenv.Redis, "redis-server not on PATH; install it (apt-get install redis-server) to run the Redis tests")
 	}
 	addr := freePort(t)
 	_, port, _ := net.SplitHostPort(addr)
-	srv := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	all := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
+	for _, a := range args {
+		if a == "PORT" {
+			a = port
+		}
+		all = append(all, a)
+	}
+	srv := exec.Command(path, all...)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +515,11 @@ func startRedis(t *testing.T) string {
 		srv.Process.Kill()
 		srv.Wait()
 	})
-	c := redis.NewClient(&redis.Options{Addr: addr})
+	o := &redis.Options{Addr: addr}
+	if opts != nil {
+		opts(o)
+	}
+	c := redis.NewClient(o)
 	defer c.Close()
 	waitFor(t, "redis-server", 10*time.Second, func() bool { return c.Ping(context.Background()).Err() == nil })
 	return addr

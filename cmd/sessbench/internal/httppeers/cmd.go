@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/run"
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -75,7 +76,7 @@ sessfs store used.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Dir, "dir", "", "`directory` for the sessfs and gorilla stores (default: a temporary directory on local disk)")
-	f.StringVar(&o.Redis, "redis", "", "Redis server `host:port` for scs-redis (without it, scs-redis is left out)")
+	f.StringVar(&o.Redis, "redis", "", "Redis server for scs-redis, `address` host:port, redis://[user@]host:port[/db] or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+"; without it, scs-redis is left out)")
 	f.StringSliceVar(&o.Peers, "peers", AllPeers, "`peers` to compare: "+strings.Join(AllPeers, ", "))
 	f.StringSliceVar(&o.Sizes, "size", []string{"1KiB", "16KiB"}, "session `sizes` (B, KiB, MiB)")
 	f.DurationVar(&o.Duration, "duration", 2*time.Second, "measured time per peer, size and measurement, over all rounds")
@@ -121,7 +122,14 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
-	po := PeerOptions{Dir: o.Dir, Redis: o.Redis, MaxSize: min(64<<20, max(1<<20, slices.Max(cfg.Sizes)+4096))}
+	po := PeerOptions{Dir: o.Dir, MaxSize: min(64<<20, max(1<<20, slices.Max(cfg.Sizes)+4096))}
+	if o.Redis != "" {
+		srv, err := redisaddr.Parse(o.Redis, os.Getenv)
+		if err != nil {
+			return cmdutil.UsageErrorf("--redis: %w", err)
+		}
+		po.Redis = &srv
+	}
 	if o.Durability != "" {
 		d, err := fsstore.ParseDurability(o.Durability)
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/gorilla/sessions"
 
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -74,8 +75,8 @@ type PeerOptions struct {
 	// Dir is where sessfs and gorilla's FilesystemStore get their private
 	// subdirectories.
 	Dir string
-	// Redis is the host:port of the Redis server behind scs's redisstore.
-	Redis string
+	// Redis is the Redis server behind scs's redisstore, nil for none.
+	Redis *redisaddr.Server
 	// Durability, if not nil, overrides the store's default for sessfs.
 	Durability *fsstore.Durability
 	// MaxSize, if not 0, is sessfs's fsstore.WithMaxSize: the largest
@@ -149,26 +150,36 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}, nil
 }
 
-func openSCSRedis(ctx context.Context, addr string) (*Peer, error) {
-	if addr == "" {
+func openSCSRedis(ctx context.Context, srv *redisaddr.Server) (*Peer, error) {
+	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
+	}
+	addr := srv.String()
+	dialOpts := []redis.DialOption{
+		redis.DialConnectTimeout(5 * time.Second),
+		redis.DialUsername(srv.Username),
+		redis.DialPassword(srv.Password),
+		redis.DialDatabase(srv.DB),
+	}
+	if srv.TLS {
+		dialOpts = append(dialOpts, redis.DialUseTLS(true), redis.DialTLSConfig(srv.TLSConfig()))
 	}
 	pool := &redis.Pool{
 		MaxIdle: 64,
 		Dial: func() (redis.Conn, error) {
-			return redis.Dial("tcp", addr, redis.DialConnectTimeout(5*time.Second))
+			return redis.Dial("tcp", srv.Addr, dialOpts...)
 		},
 	}
 	c, err := pool.GetContext(ctx)
 	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("scs-redis peer: %s: %w", addr, err)
+		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	info, err := redis.String(c.Do("INFO", "server"))
 	c.Close()
 	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("scs-redis peer: %s: %w", addr, err)
+		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	version := "?"
 	for _, line := range strings.Split(info, "\n") {
@@ -186,17 +197,39 @@ func openSCSRedis(ctx context.Context, addr string) (*Peer, error) {
 		Handler: scsRoutes(sm),
 		close: func() error {
 			c := pool.Get()
-			keys, err := redis.Strings(c.Do("KEYS", prefix+"*"))
-			if err == nil && len(keys) > 0 {
-				args := make([]any, len(keys))
-				for i, k := range keys {
-					args[i] = k
-				}
-				_, err = c.Do("DEL", args...)
-			}
+			err := deletePrefix(c, prefix)
 			return errors.Join(err, c.Close(), pool.Close())
 		},
 	}, nil
+}
+
+// deletePrefix deletes the keys under prefix with SCAN and UNLINK: KEYS
+// would stop a shared server (a fleet's own Redis, pointed at to compare)
+// for as long as it takes to walk every key it holds.
+func deletePrefix(c redis.Conn, prefix string) error {
+	cursor := "0"
+	for {
+		reply, err := redis.Values(c.Do("SCAN", cursor, "MATCH", prefix+"*", "COUNT", 1000))
+		if err != nil {
+			return err
+		}
+		var keys []string
+		if _, err := redis.Scan(reply, &cursor, &keys); err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			args := make([]any, len(keys))
+			for i, k := range keys {
+				args[i] = k
+			}
+			if _, err := c.Do("UNLINK", args...); err != nil {
+				return err
+			}
+		}
+		if cursor == "0" {
+			return nil
+		}
+	}
 }
 
 func scsRoutes(sm *scs.SessionManager) http.Handler {

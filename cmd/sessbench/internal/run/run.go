@@ -18,6 +18,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/progress"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
@@ -145,7 +146,7 @@ target against concurrency, one panel per workload and size, under --title
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Dirs, "dir", nil, "benchmark a session store in `directory` (repeatable; default: a temporary directory on local disk)")
-	f.StringVar(&opts.Redis, "redis", "", "also benchmark the Redis server at `host:port`")
+	f.StringVar(&opts.Redis, "redis", "", "also benchmark the Redis server at `address`: host:port, redis://[user@]host:port[/db], or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+")")
 	f.StringSliceVar(&opts.Workloads, "workload", []string{"cycle", "load", "save", "touch"}, "`workloads` to run: cycle, load, save, touch, mixed, hot")
 	f.StringSliceVar(&opts.Sizes, "size", []string{"1KiB", "16KiB"}, "session payload `sizes` (B, KiB, MiB)")
 	f.IntSliceVar(&opts.Concurrency, "concurrency", []int{1, 8, 64}, "concurrent `clients`, a sweep")
@@ -213,6 +214,8 @@ type plan struct {
 	// dur is the --durability given; nil leaves the store's default.
 	dur  *fsstore.Durability
 	plot report.PlotOptions
+	// redis is the --redis server, nil without one.
+	redis *redisaddr.Server
 }
 
 // Repeated reports the first value of vs whose key equals an earlier one's,
@@ -313,22 +316,13 @@ func (o *RunOptions) validate() (*plan, error) {
 		return nil, err
 	}
 	if o.Redis != "" {
-		if _, port, err := splitHostPort(o.Redis); err != nil || port == "" {
-			return nil, cmdutil.UsageErrorf("--redis %q: want host:port", o.Redis)
+		srv, err := redisaddr.Parse(o.Redis, os.Getenv)
+		if err != nil {
+			return nil, cmdutil.UsageErrorf("--redis: %w", err)
 		}
+		p.redis = &srv
 	}
 	return p, nil
-}
-
-func splitHostPort(s string) (string, string, error) {
-	i := strings.LastIndexByte(s, ':')
-	if i < 0 {
-		return "", "", errors.New("no port")
-	}
-	if _, err := strconv.ParseUint(s[i+1:], 10, 16); err != nil {
-		return "", "", err
-	}
-	return s[:i], s[i+1:], nil
 }
 
 // ParseSize parses a payload size: a byte count with an optional unit B,
@@ -435,8 +429,8 @@ func runRun(opts *RunOptions) (err error) {
 		}
 		targets = append(targets, t)
 	}
-	if opts.Redis != "" {
-		t, err := redistarget.Open(ctx, "redis", opts.Redis, maxConc)
+	if p.redis != nil {
+		t, err := redistarget.Open(ctx, "redis", *p.redis, maxConc)
 		if err != nil {
 			return cmdutil.Interrupted(ctx, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 )
 
 // Session timings, as a session handler would set them.
@@ -47,14 +48,19 @@ type Target struct {
 	tokens                     atomic.Uint64
 }
 
-// Open connects to addr with a pool big enough for conns concurrent clients
+// Open connects to srv with a pool big enough for conns concurrent clients
 // (a smaller pool would queue clients inside go-redis and charge the wait to
 // Redis) and checks that the server answers.
-func Open(ctx context.Context, name, addr string, conns int) (*Target, error) {
+func Open(ctx context.Context, name string, srv redisaddr.Server, conns int) (*Target, error) {
 	var b [6]byte
 	rand.Read(b[:])
+	addr := srv.String()
 	c := redis.NewClient(&redis.Options{
-		Addr:        addr,
+		Addr:        srv.Addr,
+		Username:    srv.Username,
+		Password:    srv.Password,
+		DB:          srv.DB,
+		TLSConfig:   srv.TLSConfig(),
 		PoolSize:    conns + 4,
 		DialTimeout: 3 * time.Second,
 		// Fail an unreachable server quickly, and count a failed command
@@ -71,7 +77,7 @@ func Open(ctx context.Context, name, addr string, conns int) (*Target, error) {
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("--redis %s: unreachable: %w", addr, err)
+		return nil, redisaddr.Explain(srv, err)
 	}
 	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis"}
 	if info, err := c.Info(pctx, "server").Result(); err == nil {

@@ -1,0 +1,150 @@
+// Package redisaddr parses the --redis flag of sessbench: where a Redis
+// server is and how to log in to it.
+//
+// Benchmarks are often pointed at the Redis a fleet would otherwise use
+// (ElastiCache, Memorystore, a managed Redis), which asks for a password
+// and TLS; a bare host:port only reaches a local test server. The password
+// can come from the environment, as redis-cli takes it, so that it stays
+// out of the process list and shell history.
+package redisaddr
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// PasswordEnv names the environment variable that holds the password when
+// the address carries none: redis-cli's own, so one export serves both.
+const PasswordEnv = "REDISCLI_AUTH"
+
+// Server is where and how to reach a Redis server.
+type Server struct {
+	Addr     string // host:port
+	Username string // ACL user; empty is Redis's "default" user
+	Password string
+	DB       int  // logical database (SELECT), 0 by default
+	TLS      bool // rediss://: TLS, server certificate checked against the system roots
+}
+
+// Parse reads host:port, redis://[[user]:password@]host[:port][/db] or the
+// same with rediss:// for TLS. A port left out of a URL is 6379. getenv
+// (os.Getenv in the program) supplies PasswordEnv when the address has no
+// password.
+func Parse(s string, getenv func(string) string) (Server, error) {
+	var srv Server
+	if !strings.Contains(s, "://") {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil || host == "" || !validPort(port) {
+			return Server{}, fmt.Errorf("%q: want host:port, redis://host:port or rediss://host:port", s)
+		}
+		srv.Addr = s
+	} else {
+		u, err := url.Parse(s)
+		if err != nil {
+			// url.Error quotes the whole address, password included.
+			return Server{}, errors.New("not a valid URL")
+		}
+		shown := u.Redacted()
+		fail := func(format string, args ...any) (Server, error) {
+			return Server{}, fmt.Errorf("%s: "+format, append([]any{shown}, args...)...)
+		}
+		switch u.Scheme {
+		case "redis":
+		case "rediss":
+			srv.TLS = true
+		default:
+			return fail("scheme %q: want redis:// or rediss://", u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return fail("no host")
+		}
+		port := u.Port()
+		if port == "" {
+			port = "6379"
+		} else if !validPort(port) {
+			return fail("port %q: want 1..65535", port)
+		}
+		srv.Addr = net.JoinHostPort(u.Hostname(), port)
+		if u.User != nil {
+			srv.Username = u.User.Username()
+			srv.Password, _ = u.User.Password()
+		}
+		if p := strings.Trim(u.Path, "/"); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				return fail("database %q: want a number", p)
+			}
+			srv.DB = n
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return fail("query and fragment not supported: give the database as /N")
+		}
+	}
+	if srv.Password == "" && getenv != nil {
+		srv.Password = getenv(PasswordEnv)
+	}
+	return srv, nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.ParseUint(p, 10, 16)
+	return err == nil && n > 0
+}
+
+// String is the address as reports and errors show it: never the password.
+func (s Server) String() string {
+	if !s.TLS && s.Username == "" && s.DB == 0 {
+		return s.Addr
+	}
+	u := url.URL{Scheme: "redis", Host: s.Addr}
+	if s.TLS {
+		u.Scheme = "rediss"
+	}
+	if s.Username != "" {
+		u.User = url.User(s.Username)
+	}
+	if s.DB != 0 {
+		u.Path = "/" + strconv.Itoa(s.DB)
+	}
+	return u.String()
+}
+
+// TLSConfig is the client's TLS configuration, or nil without TLS. The
+// server name comes from the address, so the certificate is checked.
+func (s Server) TLSConfig() *tls.Config {
+	if !s.TLS {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(s.Addr)
+	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+}
+
+// Explain words a failure to reach or log in to srv for the person running
+// the benchmark.
+func Explain(srv Server, err error) error {
+	addr, msg := srv.String(), err.Error()
+	switch {
+	case strings.HasPrefix(msg, "NOAUTH"), strings.Contains(msg, "no password is set"):
+		return fmt.Errorf("--redis %s: the server wants a password: set %s, or give it in the URL (redis://:PASSWORD@HOST:PORT): %w", addr, PasswordEnv, err)
+	case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "ERR invalid password"):
+		return fmt.Errorf("--redis %s: the server refused the user name or password: %w", addr, err)
+	case strings.HasPrefix(msg, "ERR DB index"), strings.HasPrefix(msg, "ERR invalid DB index"):
+		return fmt.Errorf("--redis %s: no such database on the server: %w", addr, err)
+	}
+	if !srv.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		return fmt.Errorf("--redis %s: the server closed the connection; if it wants TLS, give rediss://%s: %w", addr, srv.Addr, err)
+	}
+	var ne net.Error
+	var oe *net.OpError
+	if errors.As(err, &oe) || errors.As(err, &ne) {
+		return fmt.Errorf("--redis %s: unreachable: %w", addr, err)
+	}
+	return fmt.Errorf("--redis %s: %w", addr, err)
+}

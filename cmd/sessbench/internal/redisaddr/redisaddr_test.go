@@ -1,0 +1,85 @@
+package redisaddr
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == PasswordEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tt := range []struct {
+		in, env string
+		want    Server
+		shown   string
+		err     string
+	}{
+		{in: "127.0.0.1:6379", want: Server{Addr: "127.0.0.1:6379"}, shown: "127.0.0.1:6379"},
+		{in: "[::1]:6380", env: "pw", want: Server{Addr: "[::1]:6380", Password: "pw"}, shown: "[::1]:6380"},
+		{in: "redis://cache.internal", want: Server{Addr: "cache.internal:6379"}, shown: "cache.internal:6379"},
+		{in: "redis://:pw@h:7000/3", env: "other", want: Server{Addr: "h:7000", Password: "pw", DB: 3}, shown: "redis://h:7000/3"},
+		{in: "rediss://app:p%40ss@h/", want: Server{Addr: "h:6379", Username: "app", Password: "p@ss", TLS: true}, shown: "rediss://app@h:6379"},
+		{in: "rediss://a%40b@h:1", env: "pw", want: Server{Addr: "h:1", Username: "a@b", Password: "pw", TLS: true}, shown: "rediss://a%40b@h:1"},
+		{in: "localhost", err: `"localhost": want host:port`},
+		{in: ":6379", err: "want host:port"},
+		{in: "h:0", err: "want host:port"},
+		{in: "h:65536", err: "want host:port"},
+		{in: "http://h:1", err: `scheme "http"`},
+		{in: "redis://:secret@h:99999", err: "redis://:xxxxx@h:99999: port"},
+		{in: "redis://:secret@/", err: "no host"},
+		{in: "redis://h/x", err: `database "x"`},
+		{in: "redis://h/-1", err: `database "-1"`},
+		{in: "redis://h/1?timeout=1", err: "query"},
+		{in: "redis://:sec%zzret@h", err: "not a valid URL"},
+	} {
+		got, err := Parse(tt.in, env(tt.env))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("Parse(%q) = %+v, %v; want error %q", tt.in, got, err, tt.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("Parse(%q): the error shows the password: %v", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			continue
+		}
+		if s := got.String(); s != tt.shown {
+			t.Errorf("Parse(%q).String() = %q, want %q", tt.in, s, tt.shown)
+		}
+		if (got.TLSConfig() != nil) != got.TLS {
+			t.Errorf("Parse(%q).TLSConfig() = %v with TLS %v", tt.in, got.TLSConfig(), got.TLS)
+		}
+	}
+}
+
+// FuzzParse checks that no address panics Parse, that String never shows
+// the password and that it reads back as the same server.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:6379", "redis://u:p@h:1/2", "rediss://h", "[::1]:1", "redis://%zz@h", "redis://:p@[::1]/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		srv, err := Parse(s, nil)
+		if err != nil {
+			return
+		}
+		shown := srv.String()
+		back, err := Parse(shown, nil)
+		if err != nil {
+			t.Fatalf("Parse(%q) = %+v shown as %q, which does not parse: %v", s, srv, shown, err)
+		}
+		srv.Password = ""
+		if back != srv {
+			t.Fatalf("Parse(%q) = %+v shown as %q, which reads back as %+v", s, srv, shown, back)
+		}
+	})
+}

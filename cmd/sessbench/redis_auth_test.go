@@ -1,0 +1,165 @@
+package main_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisPassword is distinctive enough that finding it in any output means
+// sessbench printed it.
+const redisPassword = "pw-7f3a91c2"
+
+// TestRedisPassword runs both subcommands against a Redis that asks for a
+// password, as a managed Redis does: given in the environment as for
+// redis-cli, or in a redis:// URL with a database, and never printed.
+func TestRedisPassword(t *testing.T) {
+	addr := startRedisWith(t, []string{"--requirepass", redisPassword}, func(o *redis.Options) { o.Password = redisPassword })
+	runArgs := func(redisArg string) []string {
+		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle",
+			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "2", "--sessions", "4", "--size", "512", "--durability", "none"}
+	}
+	httpArgs := func(redisArg string) []string {
+		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
+			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "2", "--hot", "2x5", "--size", "512"}
+	}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string // in stderr when code != 0
+	}{
+		{"run, no password", []string{"REDISCLI_AUTH="}, runArgs(addr), 1, "the server wants a password: set REDISCLI_AUTH"},
+		{"run, wrong password", []string{"REDISCLI_AUTH=wrong-9d1e"}, runArgs(addr), 1, "refused the user name or password"},
+		{"run, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, runArgs(addr), 0, ""},
+		{"run, URL with database", []string{"REDISCLI_AUTH="}, runArgs("redis://:" + redisPassword + "@" + addr + "/3"), 0, ""},
+		{"run, no such database", []string{"REDISCLI_AUTH=" + redisPassword}, runArgs("redis://" + addr + "/99"), 1, "no such database"},
+		{"http, no password", []string{"REDISCLI_AUTH="}, httpArgs(addr), 1, "the server wants a password"},
+		{"http, URL", []string{"REDISCLI_AUTH="}, httpArgs("redis://default:" + redisPassword + "@" + addr + "/2"), 0, ""},
+		{"http, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, httpArgs(addr), 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.env, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", r.code, tt.code, r.stderr)
+			}
+			if tt.code != 0 && !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q, want it to say %q", r.stderr, tt.want)
+
+			}
+			for _, secret := range []string{redisPassword, "wrong-9d1e"} {
+				if strings.Contains(r.stdout+r.stderr, secret) {
+					t.Errorf("the password is in the output:\n%s\n%s", r.stdout, r.stderr)
+				}
+			}
+		})
+	}
+	for db := range 16 {
+		c := redis.NewClient(&redis.Options{Addr: addr, Password: redisPassword, DB: db})
+		if n, err := c.DBSize(context.Background()).Result(); err != nil || n != 0 {
+			t.Errorf("database %d holds %d keys after the runs (%v)", db, n, err)
+		}
+		c.Close()
+	}
+}
+
+// TestRedisTLS runs both subcommands against a Redis that speaks only TLS,
+// as ElastiCache with in-transit encryption does. The server certificate
+// is checked against the system roots (SSL_CERT_FILE here).
+func TestRedisTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca, certFile, keyFile := selfSigned(t, dir)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	addr := startRedisWith(t, []string{"--port", "0", "--tls-port", "PORT", "--tls-cert-file", certFile,
+		"--tls-key-file", keyFile, "--tls-ca-cert-file", certFile, "--tls-auth-clients", "no"},
+		func(o *redis.Options) { o.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "localhost"} })
+	_, port, _ := net.SplitHostPort(addr)
+	url := "rediss://localhost:" + port
+	trusted := []string{"SSL_CERT_FILE=" + certFile, "SSL_CERT_DIR=" + dir}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{"run", trusted, []string{"run", "--dir", benchDir(t), "--redis", url, "--json", "--workload", "cycle",
+			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}, 0, ""},
+		{"http", trusted, []string{"http", "--dir", benchDir(t), "--redis", url, "--json", "--peers", "sessfs,scs-redis",
+			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}, 0, ""},
+		{"run, untrusted certificate", []string{"SSL_CERT_FILE=" + filepath.Join(dir, "none.pem"), "SSL_CERT_DIR=" + filepath.Join(dir, "none")},
+			[]string{"run", "--dir", benchDir(t), "--redis", url, "--ops", "1", "--size", "512"}, 1, "certificate"},
+		{"run, plain client", nil, []string{"run", "--dir", benchDir(t), "--redis", addr, "--ops", "1", "--size", "512"}, 1, "if it wants TLS, give rediss://" + addr},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.env, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", r.code, tt.code, r.stderr)
+			}
+			if tt.code != 0 && !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q, want it to say %q", r.stderr, tt.want)
+
+			}
+			if tt.code == 0 && !strings.Contains(r.stdout, "rediss://localhost:"+port) {
+				t.Errorf("the report does not say it measured over TLS:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// selfSigned writes a self-signed certificate for localhost and its key.
+func selfSigned(t *testing.T, dir string) (*x509.Certificate, string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, certFile, keyFile
+}
