@@ -45,6 +45,7 @@ func supervise() (code int, ok bool) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{w} // descriptor 3
 	cmd.Env = append(os.Environ(), envWorker+"=3")
+	stopWithParent(cmd)
 	// A signal is passed on to the child, which stops cleanly (Ctrl-C may
 	// reach it from the terminal too: it treats repeats as one). A second
 	// signal here gives up on the child: it is killed and this process

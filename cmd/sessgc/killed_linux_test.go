@@ -1,0 +1,74 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKilledParentStopsWorker kills sessgc with SIGKILL in the middle of a
+// slow sweep, as "timeout -s KILL" around a cron line or an operator's
+// kill -9 does. sessgc does its work in a child process (see supervise):
+// that worker must stop too, cleanly, rather than sweep on unseen.
+func TestKilledParentStopsWorker(t *testing.T) {
+	st := newStore(t)
+	st.expire(st.save(60)...)
+	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
+	out := lines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLine(t, out, `"event":"remove"`)
+	// Each thread lists the children it started.
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/*/children")
+	var children []string
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Skipf("cannot list the worker process: %v", err)
+		}
+		children = append(children, strings.Fields(string(b))...)
+	}
+	if len(children) != 1 {
+		t.Fatalf("sessgc's children: %q, want one worker", children)
+	}
+	worker, err := strconv.Atoi(children[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The worker holds the other end of the output pipe: the output ends
+	// when it exits. Waiting for the parent first would close the pipe
+	// under the worker.
+	var last string
+	deadline := time.After(2 * time.Minute) // a hang detector only
+	for done := false; !done; {
+		select {
+		case l, ok := <-out:
+			if !ok {
+				done = true
+				break
+			}
+			last = l
+		case <-deadline:
+			syscall.Kill(worker, syscall.SIGKILL)
+			t.Fatal("the worker's output did not end")
+		}
+	}
+	cmd.Wait()
+	var s jsonSummary
+	if err := json.Unmarshal([]byte(last), &s); err != nil || s.StopReason != "interrupted" || s.ExitCode != 143 {
+		t.Errorf("the worker ended with %q (%v); want a summary of a pass stopped by SIGTERM", last, err)
+	}
+	if s.Sessions >= 60 {
+		t.Errorf("the worker removed all %d sessions after sessgc was killed", s.Sessions)
+	}
+}
