@@ -161,7 +161,7 @@ func (k Key) String() string {
 // hash of the session ID — as associated data: a record copied to another
 // session's name, or with an altered header, fails to decrypt (ErrCorrupt).
 func WithKeys(keys ...Key) Option {
-	return optionFunc(func(c *config) { c.keys = append([]Key(nil), keys...) })
+	return optionFunc(func(c *config) { c.keys, c.keysGiven = append([]Key(nil), keys...), true })
 }
 
 // WithPlaintextMigration lets a store opened WithKeys read plaintext

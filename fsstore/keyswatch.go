@@ -40,7 +40,7 @@ import (
 //
 // WithKeysFile and WithKeys are exclusive.
 func WithKeysFile(path string) Option {
-	return optionFunc(func(c *config) { c.keysFile = path })
+	return optionFunc(func(c *config) { c.keysFile, c.keysFileGiven = path, true })
 }
 
 // keysWatcher reloads the store's key set when its keys file changes.

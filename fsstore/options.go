@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"errors"
 	"fmt"
 	"github.com/sessfs/sessfs/internal/record"
 	"io/fs"
@@ -103,8 +104,13 @@ type config struct {
 	fakeClock    bool
 	keys         []Key
 	keysFile     string
-	observer     Observer
-	logger       *slog.Logger
+	// keysGiven and keysFileGiven record that WithKeys or WithKeysFile
+	// was used at all, so that an empty one (an unset environment
+	// variable) is an error rather than a store without encryption.
+	keysGiven     bool
+	keysFileGiven bool
+	observer      Observer
+	logger        *slog.Logger
 
 	// The bound on store work (bound.go).
 	maxInFlight     int
@@ -175,8 +181,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: nil logger")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
 		return fmt.Errorf("fsstore: negative cache size")
-	case c.keysFile != "" && len(c.keys) > 0:
+	case c.keysFileGiven && c.keysGiven:
 		return fmt.Errorf("fsstore: WithKeys and WithKeysFile are exclusive")
+	case c.keysFileGiven && c.keysFile == "":
+		return errors.New("fsstore: WithKeysFile given an empty path (an unset environment variable?); leave the option out for a store without encryption")
+	case c.keysGiven && len(c.keys) == 0:
+		return errors.New("fsstore: WithKeys given no keys; leave the option out for a store without encryption")
 	case c.maxInFlight < 0 || c.maxInFlight > 1<<16:
 		return fmt.Errorf("fsstore: max in flight %d outside 0..65536", c.maxInFlight)
 	case c.opTimeout <= 0:

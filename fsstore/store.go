@@ -208,6 +208,11 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if platformErr != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, platformErr)
 	}
+	if dir == "" {
+		// filepath.Abs would make it the working directory: a store of
+		// this host's own, where the fleet was meant to share one.
+		return nil, errors.New(`fsstore: open "": no directory given (an unset environment variable?)`)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)

@@ -2,7 +2,10 @@
 // fsstore.Store, so that any number of app servers sharing one NFS or EFS
 // directory serve the same users without sticky sessions.
 //
-//	st, _ := fsstore.Open("/mnt/efs/sessions")
+//	st, err := fsstore.Open("/mnt/efs/sessions")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	m := httpsession.New(st)
 //	http.ListenAndServe(addr, m.Handler(mux))
 //

@@ -42,6 +42,9 @@ type Manager struct {
 	// error: every request fails with it, loudly, instead of running with a
 	// setting the caller did not ask for.
 	cfgErr error
+	// recIdle is the idle timeout WithIdleTimeout asked new records to
+	// carry; 0 leaves them the store's.
+	recIdle time.Duration
 	// bufs holds *reqBuf for the records and encodings of requests (see
 	// Session.held), so that a request's cost does not include
 	// allocating, clearing and collecting its session's size.
@@ -86,7 +89,8 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	if c.idle <= 0 {
+	recIdle := c.idle
+	if c.idle <= 0 && st != nil {
 		c.idle = st.IdleTimeout()
 	}
 	if c.log == nil {
@@ -95,10 +99,14 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	m := &Manager{st: st, cfg: c}
+	m := &Manager{st: st, cfg: c, recIdle: recIdle}
 	m.cfg.cookie, m.cfgErr = c.cookie.resolve()
 	switch {
 	case m.cfgErr != nil:
+	case st == nil:
+		m.cfgErr = errors.New("httpsession: nil store (did fsstore.Open fail?)")
+	case recIdle != 0 && (recIdle < time.Second || recIdle > fsstore.MaxIdleTimeout):
+		m.cfgErr = fmt.Errorf("httpsession: idle timeout %v outside 1s..%v", recIdle, fsstore.MaxIdleTimeout)
 	case c.lockTimeout <= 0:
 		m.cfgErr = fmt.Errorf("httpsession: lock timeout %v is not positive", c.lockTimeout)
 	case c.lifetime < 0:
@@ -340,7 +348,7 @@ func (m *Manager) newRecord(payload []byte) (*fsstore.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpsession: %w", err)
 	}
-	rec := &fsstore.Session{ID: id, Data: payload}
+	rec := &fsstore.Session{ID: id, Data: payload, Idle: m.recIdle}
 	if m.cfg.lifetime > 0 {
 		rec.Deadline = m.cfg.now().Add(m.cfg.lifetime)
 	}

@@ -140,12 +140,14 @@ func WithCookie(c Cookie) Option { return optionFunc(func(cf *config) { cf.cooki
 // WithMode sets the mode of Manager.Handler (default Exclusive).
 func WithMode(m Mode) Option { return optionFunc(func(c *config) { c.mode = m }) }
 
-// WithIdleTimeout is the idle timeout the middleware assumes for a record
-// that does not carry its own, to decide when a request that changes
-// nothing should Touch the session (when less than half of it remains).
-// Records written by this version of fsstore carry their own, which wins,
-// so the option rarely matters. Default: the store's
-// (fsstore.WithIdleTimeout).
+// WithIdleTimeout sets the idle timeout of new sessions (and of sessions
+// given a fresh ID by Renew): each expires this long after its last
+// request that saved or touched it. The record carries it
+// (fsstore.Session.Idle), so every process and the sweep honour it
+// whatever their own setting; a session created earlier keeps the idle
+// timeout it was created with. It must lie within
+// 1s..fsstore.MaxIdleTimeout; outside that every request fails with a 500
+// naming it. Default 0: the store's (fsstore.WithIdleTimeout).
 func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.idle = d }) }
 
 // WithLifetime sets the absolute lifetime of new sessions (and of sessions

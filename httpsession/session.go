@@ -303,7 +303,10 @@ func (s *Session) GetBool(key string) bool { return getAs[bool](s, key) }
 func (s *Session) GetTime(key string) time.Time { return getAs[time.Time](s, key) }
 
 // PopString returns the string under key and deletes the key: for one-shot
-// "flash" messages.
+// "flash" messages. In ReadOnly mode, popping a key that is there makes
+// the commit fail with fsstore.ErrReadOnly, as Delete does: show flash
+// messages on pages that can write the session, or read them there with
+// GetString.
 func (s *Session) PopString(key string) string {
 	v := s.GetString(key)
 	s.Delete(key)
@@ -404,6 +407,16 @@ func (s *Session) Clear() {
 // or changes privilege, so that an ID planted or seen before cannot be used
 // afterwards (session fixation). It must be called before the response
 // starts.
+//
+// A request that carried the old ID and was still running (another tab,
+// waiting for the lock) finds the session gone. If it only reads, it gets
+// an empty session and leaves the browser's cookie alone; if it changes
+// the session, it starts a new one, and its cookie replaces the renewed
+// one if its response arrives last: the user is logged out again. Every
+// store that deletes the old ID on renewal (scs, gorilla, PHP's
+// session_regenerate_id(true)) shares this; serving the old ID for a
+// while longer, as the alternative, would hand the logged-in session to
+// whoever planted it.
 func (s *Session) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

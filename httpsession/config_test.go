@@ -1,0 +1,72 @@
+package httpsession_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// TestIdleTimeoutOption checks that WithIdleTimeout sets the idle timeout
+// of the sessions the middleware creates and renews, as WithLifetime does
+// their lifetime: a record carries its own idle timeout, so an option that
+// only stood in for records without one changed nothing.
+func TestIdleTimeoutOption(t *testing.T) {
+	e := newEnv(t, nil, httpsession.WithIdleTimeout(2*time.Hour)) // the store's: 10 minutes
+	renew := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := httpsession.FromContext(r.Context()).Renew(); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	h := e.m.Handler(counter())
+	id := mustCookie(t, do(t, h, "")).Value
+	e.clk.Advance(30 * time.Minute)
+	if got := body(t, do(t, h, id)); got != "2" {
+		t.Fatalf("after 30 minutes idle the counter reads %q, want 2: the session did not get the 2 h idle timeout", got)
+	}
+	renewed := mustCookie(t, do(t, e.m.Handler(renew), id)).Value
+	if sess, err := e.st.Load(t.Context(), renewed); err != nil || sess.Idle != 2*time.Hour {
+		t.Errorf("renewed record: idle %v (%v), want 2h", sess.Idle, err)
+	}
+}
+
+// TestInvalidManagerConfig checks the settings New cannot return an error
+// for: each makes every request fail with a 500 and a log line naming it,
+// rather than run with something the caller did not ask for (or panic on
+// the first request, for a nil store from an ignored Open error).
+func TestInvalidManagerConfig(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, tt := range []struct {
+		name string
+		st   *fsstore.Store
+		opts []httpsession.Option
+		want string
+	}{
+		{"nil store", nil, nil, "nil store"},
+		{"idle below a second", st, []httpsession.Option{httpsession.WithIdleTimeout(500 * time.Millisecond)}, "idle timeout 500ms"},
+		{"negative idle", st, []httpsession.Option{httpsession.WithIdleTimeout(-time.Minute)}, "idle timeout -1m0s"},
+		{"idle above the store's limit", st, []httpsession.Option{httpsession.WithIdleTimeout(fsstore.MaxIdleTimeout + time.Hour)}, "idle timeout 9601h"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			m := httpsession.New(tt.st, append([]httpsession.Option{httpsession.WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &log}, nil)))}, tt.opts...)...)
+			if !strings.Contains(log.String(), "invalid configuration") || !strings.Contains(log.String(), tt.want) {
+				t.Errorf("New logged %q, want the invalid configuration named (%q)", log.String(), tt.want)
+			}
+			for _, h := range []http.Handler{m.Handler(counter()), m.Middleware(httpsession.ReadOnly)(counter())} {
+				if resp := do(t, h, ""); resp.StatusCode != http.StatusInternalServerError {
+					t.Errorf("status %d, want 500", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
