@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -80,15 +81,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *dir == "" {
 		return errors.New("-dir (or SESSFS_DIR) is required")
 	}
-	// On a fresh volume (a new EFS access point) the store's directory does
-	// not exist yet; every pod may race to create it, which MkdirAll allows.
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	obs := prom.New("")
 	reg.MustRegister(obs)
-	st, err := fsstore.Open(*dir, fsstore.WithObserver(obs))
+	st, err := openStore(ctx, *dir, fsstore.WithObserver(obs), fsstore.WithLogger(slog.Default()))
 	if err != nil {
 		return err
 	}
@@ -104,18 +100,45 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
+	// Serve returns as soon as Shutdown starts; the requests in flight
+	// end within Shutdown, and the store must stay open until they have.
+	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
 		// Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds:
 		// finish the requests in flight (and their session saves).
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		srv.Shutdown(sctx)
+		shut <- srv.Shutdown(sctx)
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return <-shut
+}
+
+// openStore creates the store's directory if missing and opens the store,
+// giving up after 30 s: a pod started while the file server does not
+// answer would otherwise hang here as long as the mount does, where
+// exiting lets Kubernetes restart it (with back-off) and says why.
+func openStore(ctx context.Context, dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// On a fresh volume (a new EFS access point) the directory does not
+	// exist yet; every pod may race to create it, which MkdirAll allows.
+	// MkdirAll has no deadline of its own: it runs aside, and is waited
+	// for only as long as the context allows.
+	mkdir := make(chan error, 1)
+	go func() { mkdir <- os.MkdirAll(dir, 0o700) }()
+	select {
+	case err := <-mkdir:
+		if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("creating %s: the file server did not answer: %w", dir, ctx.Err())
+	}
+	return fsstore.OpenContext(ctx, dir, opts...)
 }
 
 func routes(st *fsstore.Store, reg *prometheus.Registry, insecure bool) http.Handler {

@@ -153,16 +153,19 @@ func serveApp(ctx context.Context, o options, out io.Writer) error {
 		io.Copy(io.Discard, os.Stdin)
 		cancel()
 	}()
+	// Serve returns as soon as Shutdown starts; the requests in flight
+	// end within Shutdown, and the store must stay open until they have.
+	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
 		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
 		defer c()
-		srv.Shutdown(sctx)
+		shut <- srv.Shutdown(sctx)
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return <-shut
 }
 
 // served labels responses with the server that produced them.

@@ -110,16 +110,19 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 			}
 		}
 	}()
+	// Serve returns as soon as Shutdown starts; the requests in flight
+	// end within Shutdown, and the store must stay open until they have.
+	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(sctx)
+		shut <- srv.Shutdown(sctx)
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return <-shut
 }
 
 // pick returns the next backend that is up, round robin.

@@ -1,0 +1,63 @@
+package prom_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/metrics/prom"
+)
+
+// TestDurationBucketsCoverTheSlowest checks that the latency histogram's
+// top finite bucket is above the slowest durations it can be given: the
+// store's operation ceiling and httpsession's default lock timeout (30 s).
+// Above the top bucket an observation lands in +Inf only, and
+// histogram_quantile reports the top bucket's bound: the dashboard and
+// SessfsLockWaitSlow would show a 10 s lock wait as 3 s.
+func TestDurationBucketsCoverTheSlowest(t *testing.T) {
+	obs := prom.New("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	const lockTimeout = 30 * time.Second // httpsession's default
+	slowest := max(fsstore.DefaultOpTimeout, lockTimeout)
+	obs.Observe(fsstore.Event{Op: fsstore.OpLockWait, Outcome: fsstore.OutcomeOK, Duration: slowest})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top float64
+	var text strings.Builder
+	for _, mf := range mfs {
+		if mf.GetName() != "sessfs_operation_duration_seconds" {
+			continue
+		}
+		expfmt.MetricFamilyToText(&text, mf)
+		for _, m := range mf.GetMetric() {
+			for _, b := range m.GetHistogram().GetBucket() {
+				if !math.IsInf(b.GetUpperBound(), 1) {
+					top = max(top, b.GetUpperBound())
+				}
+			}
+		}
+	}
+	if top < slowest.Seconds() {
+		t.Errorf("largest finite bucket %gs, below the slowest duration observed (%v)", top, slowest)
+	}
+	// The operator guide sizes each histogram series in the exposition.
+	n := 0
+	for _, line := range strings.Split(text.String(), "\n") {
+		if strings.HasPrefix(line, "sessfs_operation_duration_seconds") && strings.Contains(line, `op="load"`) {
+			n++
+		}
+	}
+	if n != 19 {
+		t.Errorf("the load histogram is %d series in the exposition; the docs say 19", n)
+	}
+}
