@@ -20,7 +20,14 @@
 //
 // [Auto] probes the directory and picks Flock when flock(2) works there and is
 // not local-only (an NFS mount with local_lock=flock or local_lock=all would
-// let two hosts hold the "same" lock), Lease otherwise.
+// let two hosts hold the "same" lock), Lease otherwise. On Linux it picks
+// Lease on every FUSE mount: for a FUSE filesystem without lock support
+// (sshfs, s3fs, rclone) the kernel grants flock on the local host alone,
+// which no probe can tell from a working one. A FUSE filesystem that does
+// forward locks between hosts (CephFS's, GlusterFS's) may force Flock.
+//
+// Lock file names are one path element without the ".lease" infix, which
+// marks lease files and the leftovers of breaking one.
 //
 // A flock and a lease file do not exclude each other, so every process that
 // shares a directory must use one strategy. The first [Table] records its

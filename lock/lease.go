@@ -200,7 +200,9 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 var errBadLease = errors.New("not a lease record")
 
 func readLease(d *lockDir, p string) (leaseRecord, error) {
-	f, err := d.open(p, os.O_RDONLY|syscallNoFollow, 0)
+	// O_NONBLOCK: a FIFO at the name must not block the open forever
+	// (read then finds no record, and the file is judged by its age).
+	f, err := d.open(p, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
 	if err != nil {
 		return leaseRecord{}, err
 	}

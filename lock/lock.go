@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -142,8 +143,9 @@ type Config struct {
 	// Hostname is recorded in Lease owner records. Default os.Hostname().
 	Hostname string
 
-	nfs bool // set by probe: Dir is on an NFS mount
-	efs bool // set by probe: Dir is on AWS EFS (detected or declared)
+	nfs  bool // set by probe: Dir is on an NFS mount
+	fuse bool // set by probe: Dir is on a FUSE mount, whose flock may be local only
+	efs  bool // set by probe: Dir is on AWS EFS (detected or declared)
 	// linkResult, in tests, replaces the outcome of the link that
 	// publishes StrategyFile.
 	linkResult func(err error) error
@@ -212,13 +214,22 @@ func (c *Config) setLimits() {
 
 // validName reports whether name may name a lock file in Dir: one path
 // element, no dot files (those belong to the table itself).
+//
+// Names that contain ".lease" are refused: lease files ("x.lease") and the
+// files a lease breaker leaves ("x.lease.claim-...", "x.lease.take-...")
+// are told apart from lock files by that infix (IsLeaseFile), so a flock
+// lock file so named would pass for a lease in use (the strategy agreement
+// would join "it" with leases beside its flock holder) and a lease lock so
+// named for a breaker's leftover (which a sweep removes). A path separator
+// of this system (a backslash on Windows) and, on Windows, a drive or
+// stream colon are refused too: the name would not be one element there.
 func validName(name string) bool {
-	if name == "" || len(name) > 200 || name[0] == '.' {
+	if name == "" || len(name) > 200 || name[0] == '.' || strings.Contains(name, leaseSuffix) {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if c == '/' || c == 0 || c < 0x20 || c >= 0x7f {
+		if c == '/' || os.IsPathSeparator(c) || c == 0 || c < 0x20 || c >= 0x7f || (c == ':' && runtime.GOOS == "windows") {
 			return false
 		}
 	}

@@ -23,7 +23,16 @@ func probeMount(cfg *Config) (localOnly string, err error) {
 		return "", fmt.Errorf("lock: %s is not a directory", cfg.Dir)
 	}
 	cfg.efs = cfg.EFS
-	if m, err := mountinfo.Lookup(cfg.Dir); err == nil && m.IsNFS() {
+	m, merr := mountinfo.Lookup(cfg.Dir)
+	if merr == nil && (m.FSType == "fuse" || strings.HasPrefix(m.FSType, "fuse.")) {
+		// A FUSE daemon without lock support (sshfs, s3fs, rclone, ...)
+		// gets flock(2) emulated by the kernel on this host alone, which
+		// the probe cannot tell from the real thing: Auto picks Lease. A
+		// filesystem that forwards locks (CephFS, GlusterFS) may force
+		// Flock.
+		cfg.fuse = true
+	}
+	if merr == nil && m.IsNFS() {
 		cfg.nfs = true
 		cfg.efs = cfg.efs || isEFS(m)
 		// With local_lock=flock (or all) the client keeps flock locks to
@@ -47,7 +56,7 @@ func pickStrategy(cfg *Config, want Strategy, localOnly string) (Strategy, error
 	case Lease:
 		return Lease, probeLease(cfg)
 	}
-	if localOnly == "" {
+	if localOnly == "" && !cfg.fuse {
 		err := probeFlock(cfg.Dir, cfg.FileMode)
 		if err == nil {
 			return Flock, nil

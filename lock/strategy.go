@@ -30,7 +30,7 @@ const maxStrategyFile = 4096
 
 // readStrategy returns the strategy recorded in d, or Auto when none is.
 func readStrategy(d *lockDir) (Strategy, error) {
-	f, err := d.open(StrategyFile, os.O_RDONLY|syscallNoFollow, 0)
+	f, err := d.open(StrategyFile, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Auto, nil
 	}
@@ -132,6 +132,7 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 		if rec != Auto {
 			return s, nil
 		}
+		joined := "" // a lease file this process picked Lease to join
 		if cfg.Strategy == Auto && s == Flock {
 			// Nothing recorded, and lease files (not probes: those are
 			// dot files) in use: processes of an earlier version lock
@@ -147,6 +148,7 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 				if s, err = pickStrategy(cfg, Lease, localOnly); err != nil {
 					return 0, err
 				}
+				joined = name
 			}
 		}
 		if cfg.Strategy == Auto && s == Lease {
@@ -157,6 +159,9 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 			if name, err := fileOf(d, isFlockFile); err != nil || name != "" {
 				if err != nil {
 					return 0, err
+				}
+				if joined != "" {
+					return 0, fmt.Errorf("%w: %s records no strategy and holds both lease files (%s) and flock lock files (%s); with every process stopped, or once you know which strategy the running ones use, force that strategy once to record it", ErrStrategyMismatch, d.path, joined, name)
 				}
 				return 0, fmt.Errorf("%w: %s records no strategy and holds flock lock files (%s), and flock does not work for this process; mount the export with the same options on every host, or, if no process locks with flock here any more, force the lease strategy once to record it", ErrStrategyMismatch, d.path, name)
 			}

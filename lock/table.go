@@ -491,7 +491,14 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 		// waited already keeps waiting, as for a held lock, until a slot
 		// frees or its context ends: ErrTooManyLocks is an answer given
 		// at once, never after a wait (see ErrTooManyLocks).
-		full := t.slotFree(file)
+		full, closed := t.slotFree(file)
+		if closed {
+			// Close wakes only the waiters queued in this process; a
+			// poller of a lock held elsewhere stops here, at its next
+			// attempt, whatever the backend would still allow (a Lease
+			// table's directory stays open while it holds any lease).
+			return nil, ErrClosed
+		}
 		if full != nil && (!block || !tried) {
 			return nil, full
 		}
@@ -550,6 +557,15 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) 
 		}
 		if l != nil {
 			t.mu.Lock()
+			if t.closed && tried {
+				// Closed while this caller waited: no lock is taken on a
+				// closed table after a wait (see Close).
+				t.mu.Unlock()
+				w.EnterAlways()
+				l.unlock()
+				w.Exit()
+				return nil, ErrClosed
+			}
 			if t.held < t.cfg.MaxHeld {
 				t.held++
 				t.mu.Unlock()
@@ -587,14 +603,14 @@ func abandonedErr(ctx context.Context) error {
 	return context.DeadlineExceeded
 }
 
-func (t *Table) slotFree(file string) error {
+func (t *Table) slotFree(file string) (full error, closed bool) {
 	t.mu.Lock()
-	full := t.held >= t.cfg.MaxHeld
+	isFull, closed := t.held >= t.cfg.MaxHeld, t.closed
 	t.mu.Unlock()
-	if full {
-		return t.tooMany(file)
+	if isFull {
+		return t.tooMany(file), closed
 	}
-	return nil
+	return nil, closed
 }
 
 func (t *Table) tooMany(file string) error {
