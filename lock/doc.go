@@ -17,6 +17,8 @@
 //     ago. It works on any filesystem where O_EXCL create is atomic (NFSv3
 //     mounted nolock, FUSE filesystems without lock support) at the price of
 //     wall-clock assumptions: host clocks must agree to within the grace period.
+//     A record whose expiry lies further ahead than [MaxLeaseTTL] (a dead
+//     holder's clock ran ahead) is dated by its file's last change instead.
 //
 // [Auto] probes the directory and picks Flock when flock(2) works there and is
 // not local-only (an NFS mount with local_lock=flock or local_lock=all would

@@ -209,3 +209,59 @@ func TestMismatchMessageNamesBothKinds(t *testing.T) {
 		t.Fatalf("NewTable on a mount where flock works: %v, want ErrStrategyMismatch naming both kinds of file", err)
 	}
 }
+
+// TestFarFutureLeaseIsDatedByItsFile: a lease whose record expires far
+// ahead (written by a holder whose clock ran ahead, which then died) kept
+// the lock from everyone until then, years perhaps, and the sweep could
+// not break it either. Such a record is dated by its file's last change;
+// an expiry within reach of an agreeing clock is still trusted.
+func TestFarFutureLeaseIsDatedByItsFile(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	for _, tt := range []struct {
+		name      string
+		expires   time.Duration // from now, as recorded
+		changed   time.Duration // ago: the file's last change
+		breakable bool
+	}{
+		{"far ahead, file untouched for longer than any lease", 10 * 365 * 24 * time.Hour, lock.MaxLeaseTTL + time.Minute, true},
+		{"far ahead, file just written", 10 * 365 * 24 * time.Hour, 0, false},
+		{"a few minutes ahead, file untouched", 5 * time.Minute, lock.MaxLeaseTTL + time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: time.Second, LeaseGrace: 100 * time.Millisecond})
+			lock.SetLeaseAgeByMtime(tab)
+			p := filepath.Join(dir, "k.lease")
+			if err := os.WriteFile(p, lock.LeaseRecordExpiring(token, time.Now().Add(tt.expires)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			at := time.Now().Add(-tt.changed)
+			if err := os.Chtimes(p, at, at); err != nil {
+				t.Fatal(err)
+			}
+			h, err := tab.TryLock("k", "k", lock.Exclusive)
+			switch {
+			case tt.breakable && err != nil:
+				t.Fatalf("TryLock: %v; want the dead holder's lease broken", err)
+			case !tt.breakable && err == nil:
+				h.Unlock()
+				t.Fatal("TryLock broke a lease that may still be held")
+			case !tt.breakable && !errors.Is(err, lock.ErrLocked):
+				t.Fatalf("TryLock: %v, want ErrLocked", err)
+			}
+			if err == nil {
+				h.Unlock()
+			}
+		})
+	}
+}
+
+// TestLeaseTTLBounded: a lease longer than MaxLeaseTTL is refused, since
+// the date a far-ahead record gets assumes that no live holder's lease is.
+func TestLeaseTTLBounded(t *testing.T) {
+	tab, err := lock.NewTable(lock.Config{Dir: t.TempDir(), Strategy: lock.Lease, LeaseTTL: lock.MaxLeaseTTL + time.Second})
+	if err == nil {
+		tab.Close()
+		t.Fatal("NewTable accepted a LeaseTTL above MaxLeaseTTL")
+	}
+}

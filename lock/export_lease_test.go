@@ -39,3 +39,9 @@ func TryLeaseExpired(t *Table, name string) (unlock func() error, err error) {
 	h.mu.Unlock()
 	return h.unlock, nil
 }
+
+// LeaseRecordExpiring returns the owner record of a lease with token that
+// expires at expires, as a holder would have written it.
+func LeaseRecordExpiring(token string, expires time.Time) []byte {
+	return leaseRecord{token: token, expires: expires, pid: 1, host: "gone"}.encode()
+}

@@ -229,6 +229,21 @@ func readLease(d *lockDir, p string) (leaseRecord, error) {
 func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err error) {
 	rec, err := readLease(b.dir, p)
 	switch {
+	case err == nil && rec.expires.After(time.Now().Add(MaxLeaseTTL+b.grace)):
+		// No holder whose clock agrees with ours within the grace period
+		// wrote this expiry: its clock ran ahead (a VM booted with a wrong
+		// clock, then died) or the record is forged. Trusted, it would
+		// keep everyone out until then, for years perhaps. A live holder
+		// rewrites its file every LeaseTTL/3, so the file's last change
+		// dates it instead.
+		_, changed, err := b.born(p)
+		if errors.Is(err, fs.ErrNotExist) || isStale(err) {
+			return "", time.Time{}, nil
+		}
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		return rec.token, changed.Add(MaxLeaseTTL), nil
 	case err == nil:
 		return rec.token, rec.expires, nil
 	case errors.Is(err, fs.ErrNotExist), isStale(err):

@@ -130,7 +130,7 @@ type Config struct {
 	// (127.0.0.1 with a port in efs-utils' 20049-21049 range), is detected.
 	EFS bool
 	// LeaseTTL is the lease length for the Lease strategy. The holder renews
-	// it every LeaseTTL/3. Default 15s.
+	// it every LeaseTTL/3. Default 15s, at most MaxLeaseTTL.
 	LeaseTTL time.Duration
 	// LeaseGrace is how long past its expiry a lease must be before another
 	// owner may break it; it absorbs clock skew between hosts. Default 2s.
@@ -184,6 +184,8 @@ func (c *Config) validate() error {
 		return errors.New("lock: MaxHeld and MaxOpen must not be negative")
 	case c.LeaseTTL < 100*time.Millisecond:
 		return fmt.Errorf("lock: LeaseTTL %v is below 100ms", c.LeaseTTL)
+	case c.LeaseTTL > MaxLeaseTTL:
+		return fmt.Errorf("lock: LeaseTTL %v is above %v", c.LeaseTTL, MaxLeaseTTL)
 	case c.LeaseGrace < 0, c.VerifyAfter < 0:
 		return errors.New("lock: LeaseGrace and VerifyAfter must not be negative")
 	case c.Strategy < Auto || c.Strategy > Lease:
@@ -211,6 +213,13 @@ func (c *Config) setLimits() {
 	}
 	c.MaxOpen = min(c.MaxOpen, fdBudget)
 }
+
+// MaxLeaseTTL is the longest lease a holder may take (Config.LeaseTTL). It
+// also bounds how long the lease of a dead holder whose clock ran ahead
+// keeps others out: a recorded expiry further ahead than this (plus the
+// grace period) cannot come from a holder whose clock agrees with ours,
+// so such a lease is dated by its file's last change instead.
+const MaxLeaseTTL = 10 * time.Minute
 
 // validName reports whether name may name a lock file in Dir: one path
 // element, no dot files (those belong to the table itself).
