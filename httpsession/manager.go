@@ -131,6 +131,10 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 		// Not the server's failure, and common (a closed tab, a
 		// client's own timeout): no ERROR line for each.
 		msg, level = "httpsession: the client went away while its session was loading or waiting for its lock", slog.LevelInfo
+	case code == http.StatusConflict:
+		// Optimistic mode working as meant: the change was refused so
+		// that another request's is not lost. Not the server's failure.
+		msg, level = "httpsession: the session changed since this request read it (Optimistic mode); its change was refused", slog.LevelWarn
 	case code == http.StatusGatewayTimeout:
 		msg = "httpsession: request failed; its session change may have been saved"
 	case code == http.StatusServiceUnavailable:
