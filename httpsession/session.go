@@ -1,6 +1,7 @@
 package httpsession
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -60,6 +61,7 @@ type Session struct {
 	dirty   bool   // a change was asked for: values, Renew or Destroy
 
 	renew       bool
+	renewedAway bool   // the cookie's ID was given up by another request's Renew a moment ago
 	deleteID    string // a record that Destroy asked to remove
 	staleCookie bool   // the request's cookie named no live session
 	started     bool   // response headers are out: the ID is fixed
@@ -162,6 +164,19 @@ func (s *Session) load() error {
 		}
 		return nil
 	}
+	if bytes.Equal(rec.Data, renewedMarker) {
+		// Another request's Renew moved this session to a fresh ID a
+		// moment ago; this one carried the old ID (another tab's request,
+		// sent before the log in's answer set the new cookie). It reads
+		// as no session, and its cookie is left alone: the browser may
+		// hold the new one by now. A change it makes is refused (see
+		// commit) rather than saved under yet another ID, whose cookie
+		// would replace the renewed one and log the user out.
+		s.unlockHandle(s.lk)
+		s.lk = nil
+		s.renewedAway = true
+		return nil
+	}
 	var base []member
 	if s.src != nil {
 		base = s.src.m
@@ -198,7 +213,7 @@ func (s *Session) setMode(mode Mode) error {
 		}
 		s.unlockHandle(s.lk)
 		s.lk, s.ready, s.loadErr, s.rec, s.values, s.src = nil, false, nil, nil, values{}, nil
-		s.staleCookie, s.touched = false, false
+		s.staleCookie, s.touched, s.renewedAway = false, false, false
 	}
 	s.mode = mode
 	return nil
@@ -402,21 +417,21 @@ func (s *Session) Clear() {
 	}
 }
 
-// Renew moves the session's data to a fresh ID at commit, deleting the old
-// record, and restarts its absolute lifetime. Call it when the user logs in
+// Renew moves the session's data to a fresh ID at commit and restarts its
+// absolute lifetime. Call it when the user logs in
 // or changes privilege, so that an ID planted or seen before cannot be used
 // afterwards (session fixation). It must be called before the response
 // starts.
 //
-// A request that carried the old ID and was still running (another tab,
-// waiting for the lock) finds the session gone. If it only reads, it gets
-// an empty session and leaves the browser's cookie alone; if it changes
-// the session, it starts a new one, and its cookie replaces the renewed
-// one if its response arrives last: the user is logged out again. Every
-// store that deletes the old ID on renewal (scs, gorilla, PHP's
-// session_regenerate_id(true)) shares this; serving the old ID for a
-// while longer, as the alternative, would hand the logged-in session to
-// whoever planted it.
+// The old record is not deleted but replaced by a marker that holds
+// nothing of the session and names no new ID, for the lock timeout plus
+// two minutes (the sweep removes it then). A request still under way with
+// the old ID (another tab's, waiting for the lock during the log in) reads
+// no session and sets no cookie; if it changes the session, its commit
+// fails with fsstore.ErrConflict (409) instead of creating a new session
+// whose cookie, answered after the log in's, would log the user out. The
+// old ID is never served the renewed session: whoever planted it gets
+// nothing.
 func (s *Session) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -704,18 +719,20 @@ func (s *Session) commit(h http.Header) error {
 				return fmt.Errorf("httpsession: renew: %w", err)
 			}
 		}
-		// Publish the new record before deleting the old one: a failure
+		// Publish the new record before replacing the old one: a failure
 		// in between leaves the user logged in under the old ID rather
 		// than with no session at all.
 		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
 			return fmt.Errorf("httpsession: renew: %w", err)
 		}
-		if err := s.deleteRecord(ctx, s.rec.ID, old); err != nil {
+		if err := s.leaveRenewed(ctx, s.rec, old); err != nil {
 			return err
 		}
 		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		expireCookie = false
+	case s.rec == nil && payload != nil && s.renewedAway:
+		return fmt.Errorf("httpsession: the session was renewed by another request (a log in, in another tab?) while this one was under way; its change was not saved: %w", fsstore.ErrConflict)
 	case s.rec == nil && payload != nil:
 		if !canSetCookie {
 			return fmt.Errorf("httpsession: session created after the response started; not saved: %w", errNeedsCookie)
@@ -836,6 +853,33 @@ func (s *Session) lockOf(id string) *fsstore.Locked {
 
 // deleteRecord deletes id's record under held, or else under the request's
 // lock when it is id's, or else without a lock.
+// renewedMarker is the payload left at a renewed session's old ID (see
+// leaveRenewed). It is not JSON, so no session's values encode to it.
+var renewedMarker = []byte("\x00sessfs: renewed")
+
+// leaveRenewed replaces the record of a session that Renew moved to a fresh
+// ID with a marker that expires soon after. A request still under way with
+// the old ID (another tab's, waiting for the lock while the log in ran)
+// then finds the marker rather than nothing: deleted, the session looked
+// like one that never existed, and such a request that changed anything
+// created a new session whose cookie, answered after the log in's, logged
+// the user out again. The marker holds nothing of the session and names
+// no new ID: whoever holds the old ID (planted it, say) learns nothing.
+// It lives for as long as a request may have waited for the lock, plus a
+// margin; held is the old record's lock (the request's own when nil).
+func (s *Session) leaveRenewed(ctx context.Context, rec *fsstore.Session, held *fsstore.Locked) error {
+	lk := cmp.Or(held, s.lockOf(rec.ID))
+	if lk == nil {
+		return s.deleteRecord(ctx, rec.ID, nil)
+	}
+	idle := min(s.m.cfg.lockTimeout+2*time.Minute, fsstore.MaxIdleTimeout)
+	marker := &fsstore.Session{ID: rec.ID, Data: renewedMarker, Version: rec.Version, Idle: idle}
+	if err := lk.Save(ctx, marker); err != nil {
+		return fmt.Errorf("httpsession: renew: replace the old record: %w", err)
+	}
+	return nil
+}
+
 func (s *Session) deleteRecord(ctx context.Context, id string, held *fsstore.Locked) error {
 	var err error
 	if lk := cmp.Or(held, s.lockOf(id)); lk != nil {
