@@ -9,10 +9,18 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// TestCloseEndsLockWaitWithErrClosed closes a store while a Lock waits:
-// the wait ends with an error matching ErrClosed, which callers (and
-// httpsession, which answers 503 for it) know, not the lock table's own.
+// TestCloseEndsLockWaitWithErrClosed closes a store while a Lock, or a
+// CompareAndSwap (which httpsession uses for new sessions, Renew and
+// Optimistic mode), waits for a session's lock: the wait ends with an
+// error matching ErrClosed, which callers (and httpsession, which answers
+// 503 for it) know, not the lock table's own.
 func TestCloseEndsLockWaitWithErrClosed(t *testing.T) {
+	for _, cas := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Lock", true: "CompareAndSwap"}[cas], func(t *testing.T) { closeEndsLockWait(t, cas) })
+	}
+}
+
+func closeEndsLockWait(t *testing.T, cas bool) {
 	s, err := fsstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +36,10 @@ func TestCloseEndsLockWaitWithErrClosed(t *testing.T) {
 	}
 	waited := make(chan error, 1)
 	go func() {
+		if cas {
+			waited <- s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+			return
+		}
 		l, err := s.Lock(ctx, id, fsstore.Exclusive)
 		if err == nil {
 			l.Unlock()
@@ -46,7 +58,7 @@ func TestCloseEndsLockWaitWithErrClosed(t *testing.T) {
 	select {
 	case err := <-waited:
 		if !errors.Is(err, fsstore.ErrClosed) {
-			t.Errorf("Lock waiting at Close: %v, want an error matching fsstore.ErrClosed", err)
+			t.Errorf("waiting at Close: %v, want an error matching fsstore.ErrClosed", err)
 		}
 	case <-time.After(time.Minute): // a hang detector only
 		t.Fatal("Lock still waiting a minute after Close")

@@ -85,7 +85,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
 		if h, err = s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
-			err = lockErr(err)
+			err = lockErr("lock", err)
 		}
 	} else {
 		c := b.get("lock", OpLockWait, k.name)
@@ -96,7 +96,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 			case err != nil && c.op.Refused():
 				return b.refusedErr(ctx, "lock", err)
 			case err != nil:
-				return lockErr(err)
+				return lockErr("lock", err)
 			}
 			return nil
 		}
@@ -122,7 +122,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
 		if h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
-			err = lockErr(err)
+			err = lockErr("lock", err)
 		}
 	} else {
 		// No wait for a holder here: all of it counts as waiting for the
@@ -132,7 +132,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 			c.hook("lock")
 			var err error
 			if c.h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
-				return lockErr(err)
+				return lockErr("lock", err)
 			}
 			return nil
 		}
@@ -449,12 +449,12 @@ func (l *Locked) closeFile() {
 	l.mu.Unlock()
 }
 
-// lockErr wraps an error of the lock table. The table closes with the
-// store, so a wait that Close ended also matches ErrClosed, the error
+// lockErr wraps an error of the lock table for op. The table closes with
+// the store, so a wait that Close ended also matches ErrClosed, the error
 // callers know (httpsession answers 503 for it, as for a restart).
-func lockErr(err error) error {
+func lockErr(op string, err error) error {
 	if errors.Is(err, lock.ErrClosed) {
-		return fmt.Errorf("fsstore: lock: %w: %w", ErrClosed, err)
+		return fmt.Errorf("fsstore: %s: %w: %w", op, ErrClosed, err)
 	}
-	return fmt.Errorf("fsstore: lock: %w", err)
+	return fmt.Errorf("fsstore: %s: %w", op, err)
 }

@@ -924,7 +924,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		if c != nil && c.op.Refused() {
 			return s.bnd.refusedErr(ctx, "compare-and-swap", err)
 		}
-		return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+		return lockErr("compare-and-swap", err)
 	}
 	if c != nil && !c.op.Enter() {
 		if !c.op.Requeue() {

@@ -12,8 +12,8 @@ import (
 )
 
 // TestKilledParentStopsWorker kills sessgc with SIGKILL in the middle of a
-// slow sweep, as "timeout -s KILL" around a cron line or an operator's
-// kill -9 does. sessgc does its work in a child process (see supervise):
+// slow sweep, as an operator's kill -9 of its pid, or a supervisor that
+// kills only the process it started, does. sessgc does its work in a child process (see supervise):
 // that worker must stop too, cleanly, rather than sweep on unseen.
 func TestKilledParentStopsWorker(t *testing.T) {
 	st := newStore(t)

@@ -7,9 +7,11 @@ import (
 )
 
 // stopWithParent has the kernel send the worker SIGTERM when this process
-// dies, so that killing sessgc with SIGKILL (a "timeout -s KILL" around the
-// cron line, an operator's kill -9) stops the sweep too, cleanly, rather
-// than leave it running unseen under a fleet lock.
+// dies, so that killing sessgc's own process with SIGKILL (an operator's
+// kill -9 of the pid, a supervisor that kills only the process it started)
+// stops the sweep too, cleanly, rather than leave it running unseen under
+// a fleet lock. (A signal to the whole process group, as timeout(1) and
+// systemd send, reaches the worker directly.)
 //
 // The signal fires when the thread that started the child exits, not the
 // process, so the starting goroutine keeps its thread for the rest of the
