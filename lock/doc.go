@@ -26,7 +26,9 @@
 // Lease on every FUSE mount: for a FUSE filesystem without lock support
 // (sshfs, s3fs, rclone) the kernel grants flock on the local host alone,
 // which no probe can tell from a working one. A FUSE filesystem that does
-// forward locks between hosts (CephFS's, GlusterFS's) may force Flock.
+// forward locks between hosts (CephFS's, GlusterFS's) may force Flock. A
+// directory without a recorded strategy that holds flock lock files (of
+// processes of an earlier version, which picked Flock there) keeps Flock.
 //
 // Lock file names are one path element without the ".lease" infix, which
 // marks lease files and the leftovers of breaking one.

@@ -97,12 +97,10 @@ func TestLeaseInfixRefusedInNames(t *testing.T) {
 	}
 }
 
-// TestFUSEPicksLease: on a FUSE filesystem that does not implement locking
-// (sshfs, s3fs, rclone, bindfs without --enable-lock-forwarding) Linux
-// emulates flock(2) on the local host alone, so flock "works" but excludes
-// only users of the same mount. Auto picked Flock, and two hosts (here two
-// FUSE mounts of one directory) both held the same lock.
-func TestFUSEPicksLease(t *testing.T) {
+// bindfsMounts mounts src at n FUSE mount points (bindfs, which has no
+// lock support), as n hosts of one FUSE filesystem, or skips.
+func bindfsMounts(t *testing.T, src string, n int) []string {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("FUSE mounts by bindfs: Linux only")
 	}
@@ -113,15 +111,27 @@ func TestFUSEPicksLease(t *testing.T) {
 	if err != nil {
 		testenv.Skip(t, testenv.Root, "bindfs not installed (apt-get install bindfs)")
 	}
-	src, a, b := t.TempDir(), t.TempDir(), t.TempDir()
-	for _, mp := range []string{a, b} {
+	var mps []string
+	for range n {
+		mp := t.TempDir()
 		if out, err := exec.Command(bindfs, src, mp).CombinedOutput(); err != nil {
 			testenv.Skip(t, testenv.Root, "bindfs %s: %v: %s (no /dev/fuse in this container?)", mp, err, out)
 		}
 		t.Cleanup(func() { exec.Command("umount", "-l", mp).Run() })
+		mps = append(mps, mp)
 	}
-	ta := newTable(t, lock.Config{Dir: a}) // host A
-	tb := newTable(t, lock.Config{Dir: b}) // host B, same shared directory
+	return mps
+}
+
+// TestFUSEPicksLease: on a FUSE filesystem that does not implement locking
+// (sshfs, s3fs, rclone, bindfs without --enable-lock-forwarding) Linux
+// emulates flock(2) on the local host alone, so flock "works" but excludes
+// only users of the same mount. Auto picked Flock, and two hosts (here two
+// FUSE mounts of one directory) both held the same lock.
+func TestFUSEPicksLease(t *testing.T) {
+	mps := bindfsMounts(t, t.TempDir(), 2)
+	ta := newTable(t, lock.Config{Dir: mps[0]}) // host A
+	tb := newTable(t, lock.Config{Dir: mps[1]}) // host B, same shared directory
 	h, err := ta.TryLock("0001", "sess", lock.Exclusive)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +144,27 @@ func TestFUSEPicksLease(t *testing.T) {
 	}
 	if !errors.Is(err, lock.ErrLocked) {
 		t.Fatalf("host B: %v, want ErrLocked", err)
+	}
+}
+
+// TestFUSEStoreOfEarlierVersionKeepsFlock: earlier versions recorded no
+// strategy and picked Flock on a FUSE mount where flock works (GlusterFS,
+// ceph-fuse and JuiceFS forward it between hosts). Such a directory holds
+// their flock lock files and no record; an upgraded Auto process must
+// still open it, with flock as they do, not refuse it.
+func TestFUSEStoreOfEarlierVersionKeepsFlock(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "0001"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mp := bindfsMounts(t, src, 1)[0]
+	tab, err := lock.NewTable(lock.Config{Dir: mp})
+	if err != nil {
+		t.Fatalf("NewTable(Auto) on a FUSE mount of a directory an earlier version locked with flock: %v", err)
+	}
+	defer tab.Close()
+	if s := tab.Strategy(); s != lock.Flock {
+		t.Errorf("strategy %v beside the flock lock files of running processes, want Flock", s)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -196,13 +197,26 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 	return nil
 }
 
+// openRecord opens a lease or strategy file for reading. O_NONBLOCK: a
+// FIFO at the name must not block the open for ever (its read then finds
+// no record, and a lease file is judged by its age). But a regular file
+// under a kernel lease (F_SETLEASE: knfsd's delegations and Samba's
+// oplocks on an export, met by a process on the server host) then fails
+// with EAGAIN where open would wait for the lease to break: that one is
+// opened again, waiting. A FIFO never fails so.
+func openRecord(d *lockDir, p string) (*os.File, error) {
+	f, err := d.open(p, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
+	if err != nil && syscallNonBlock != 0 && errors.Is(err, syscall.EAGAIN) {
+		f, err = d.open(p, os.O_RDONLY|syscallNoFollow, 0)
+	}
+	return f, err
+}
+
 // errBadLease: the lease file was read, and holds no lease record.
 var errBadLease = errors.New("not a lease record")
 
 func readLease(d *lockDir, p string) (leaseRecord, error) {
-	// O_NONBLOCK: a FIFO at the name must not block the open forever
-	// (read then finds no record, and the file is judged by its age).
-	f, err := d.open(p, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
+	f, err := openRecord(d, p)
 	if err != nil {
 		return leaseRecord{}, err
 	}

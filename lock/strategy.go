@@ -30,7 +30,7 @@ const maxStrategyFile = 4096
 
 // readStrategy returns the strategy recorded in d, or Auto when none is.
 func readStrategy(d *lockDir) (Strategy, error) {
-	f, err := d.open(StrategyFile, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
+	f, err := openRecord(d, StrategyFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Auto, nil
 	}
@@ -156,10 +156,22 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 			// locking here with flock, which does not work for this one:
 			// recording lease would make every later Auto process adopt
 			// it, beside them.
-			if name, err := fileOf(d, isFlockFile); err != nil || name != "" {
-				if err != nil {
-					return 0, err
+			name, err := fileOf(d, isFlockFile)
+			if err != nil {
+				return 0, err
+			}
+			if name != "" && joined == "" && cfg.fuse {
+				// A FUSE mount, where Auto picks Lease since flock may
+				// reach this host alone; but processes of an earlier
+				// version picked flock here, and its lock files are
+				// here. Join them, as before, where flock works at all,
+				// and record it. (To move the store to leases: stop
+				// every process and force Lease once.)
+				if f, ferr := pickStrategy(cfg, Flock, localOnly); ferr == nil {
+					s, name = f, ""
 				}
+			}
+			if name != "" {
 				if joined != "" {
 					return 0, fmt.Errorf("%w: %s records no strategy and holds both lease files (%s) and flock lock files (%s); with every process stopped, or once you know which strategy the running ones use, force that strategy once to record it", ErrStrategyMismatch, d.path, joined, name)
 				}
