@@ -163,3 +163,24 @@ func selfSigned(t *testing.T, dir string) (*x509.Certificate, string, string) {
 	}
 	return cert, certFile, keyFile
 }
+
+// TestStrayREDISCLIAUTH: REDISCLI_AUTH exported for another server (a
+// developer who uses redis-cli against a managed Redis) must not break a
+// run against a Redis without a password, the documented local setup:
+// redis-cli itself goes on when that AUTH is refused.
+func TestStrayREDISCLIAUTH(t *testing.T) {
+	addr := startRedis(t)
+	env := []string{"REDISCLI_AUTH=for-another-server"}
+	for _, args := range [][]string{
+		{"run", "--dir", benchDir(t), "--redis", addr, "--json", "--workload", "cycle",
+			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"},
+		{"http", "--dir", benchDir(t), "--redis", addr, "--json", "--peers", "sessfs,scs-redis",
+			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			if r := run(t, env, args...); r.code != 0 {
+				t.Errorf("exit %d with REDISCLI_AUTH set for another server: %s", r.code, strings.TrimSpace(r.stderr))
+			}
+		})
+	}
+}

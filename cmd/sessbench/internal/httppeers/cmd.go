@@ -76,7 +76,7 @@ sessfs store used.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Dir, "dir", "", "`directory` for the sessfs and gorilla stores (default: a temporary directory on local disk)")
-	f.StringVar(&o.Redis, "redis", "", "Redis server for scs-redis, `address` host:port, redis://[user@]host:port[/db] or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+"; without it, scs-redis is left out)")
+	f.StringVar(&o.Redis, "redis", "", "Redis server for scs-redis, `address` host:port, redis://[[user]:password@]host[:port][/db] or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+"; without it, scs-redis is left out)")
 	f.StringSliceVar(&o.Peers, "peers", AllPeers, "`peers` to compare: "+strings.Join(AllPeers, ", "))
 	f.StringSliceVar(&o.Sizes, "size", []string{"1KiB", "16KiB"}, "session `sizes` (B, KiB, MiB)")
 	f.DurationVar(&o.Duration, "duration", 2*time.Second, "measured time per peer, size and measurement, over all rounds")

@@ -173,6 +173,11 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server) (*Peer, error) {
 	c, err := pool.GetContext(ctx)
 	if err != nil {
 		pool.Close()
+		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
+			bare := *srv
+			bare.Password, bare.PasswordFromEnv = "", false
+			return openSCSRedis(ctx, &bare)
+		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	info, err := redis.String(c.Do("INFO", "server"))

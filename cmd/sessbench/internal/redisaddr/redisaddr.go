@@ -31,18 +31,27 @@ type Server struct {
 	Password string
 	DB       int  // logical database (SELECT), 0 by default
 	TLS      bool // rediss://: TLS, server certificate checked against the system roots
+	// PasswordFromEnv: Password came from PasswordEnv, not the address. A
+	// server with no password refuses it, and is then asked without one,
+	// as redis-cli goes on after warning (the variable may have been
+	// exported for another server).
+	PasswordFromEnv bool
 }
 
 // Parse reads host:port, redis://[[user]:password@]host[:port][/db] or the
-// same with rediss:// for TLS. A port left out of a URL is 6379. getenv
-// (os.Getenv in the program) supplies PasswordEnv when the address has no
-// password.
+// same with rediss:// for TLS. A port left out of a URL is 6379. As for
+// redis-cli, user info without a colon is the password
+// (redis://PASSWORD@host); redis://user:@host names a user whose password
+// comes from the environment. getenv (os.Getenv in the program) supplies
+// PasswordEnv when the address has no password. Errors never show the
+// address's user info.
 func Parse(s string, getenv func(string) string) (Server, error) {
 	var srv Server
 	if !strings.Contains(s, "://") {
 		host, port, err := net.SplitHostPort(s)
-		if err != nil || host == "" || !validPort(port) {
-			return Server{}, fmt.Errorf("%q: want host:port, redis://host:port or rediss://host:port", s)
+		if err != nil || host == "" || !validPort(port) || strings.ContainsAny(host, "@/") {
+			// Not quoted: a mistyped URL may hold a password.
+			return Server{}, errors.New("not host:port, redis://host:port or rediss://host:port")
 		}
 		srv.Addr = s
 	} else {
@@ -51,7 +60,10 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 			// url.Error quotes the whole address, password included.
 			return Server{}, errors.New("not a valid URL")
 		}
-		shown := u.Redacted()
+		shown := u.Scheme + "://" + u.Host
+		if u.User != nil {
+			shown = u.Scheme + "://xxxxx@" + u.Host
+		}
 		fail := func(format string, args ...any) (Server, error) {
 			return Server{}, fmt.Errorf("%s: "+format, append([]any{shown}, args...)...)
 		}
@@ -72,9 +84,15 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 			return fail("port %q: want 1..65535", port)
 		}
 		srv.Addr = net.JoinHostPort(u.Hostname(), port)
+		if h, _, err := net.SplitHostPort(srv.Addr); err != nil || h == "" || strings.ContainsAny(h, "[]@/ ") {
+			return fail("not a host name or address")
+		}
 		if u.User != nil {
-			srv.Username = u.User.Username()
-			srv.Password, _ = u.User.Password()
+			if pw, ok := u.User.Password(); ok {
+				srv.Username, srv.Password = u.User.Username(), pw
+			} else {
+				srv.Password = u.User.Username()
+			}
 		}
 		if p := strings.Trim(u.Path, "/"); p != "" {
 			n, err := strconv.Atoi(p)
@@ -89,6 +107,7 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 	}
 	if srv.Password == "" && getenv != nil {
 		srv.Password = getenv(PasswordEnv)
+		srv.PasswordFromEnv = srv.Password != ""
 	}
 	return srv, nil
 }
@@ -108,7 +127,9 @@ func (s Server) String() string {
 		u.Scheme = "rediss"
 	}
 	if s.Username != "" {
-		u.User = url.User(s.Username)
+		// "user:" rather than "user": user info without a colon is a
+		// password (see Parse).
+		u.User = url.UserPassword(s.Username, "")
 	}
 	if s.DB != 0 {
 		u.Path = "/" + strconv.Itoa(s.DB)
@@ -131,7 +152,9 @@ func (s Server) TLSConfig() *tls.Config {
 func Explain(srv Server, err error) error {
 	addr, msg := srv.String(), err.Error()
 	switch {
-	case strings.HasPrefix(msg, "NOAUTH"), strings.Contains(msg, "no password is set"):
+	case NoPasswordConfigured(err):
+		return fmt.Errorf("--redis %s: the server has no password, but one was sent (%s, or in the URL): leave it out: %w", addr, PasswordEnv, err)
+	case strings.HasPrefix(msg, "NOAUTH"):
 		return fmt.Errorf("--redis %s: the server wants a password: set %s, or give it in the URL (redis://:PASSWORD@HOST:PORT): %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "ERR invalid password"):
 		return fmt.Errorf("--redis %s: the server refused the user name or password: %w", addr, err)
@@ -147,4 +170,11 @@ func Explain(srv Server, err error) error {
 		return fmt.Errorf("--redis %s: unreachable: %w", addr, err)
 	}
 	return fmt.Errorf("--redis %s: %w", addr, err)
+}
+
+// NoPasswordConfigured reports the server's refusal of a password it does
+// not have (Redis 6 and later, and before 6).
+func NoPasswordConfigured(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "without any password configured") || strings.Contains(msg, "no password is set")
 }

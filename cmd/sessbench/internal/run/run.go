@@ -146,7 +146,7 @@ target against concurrency, one panel per workload and size, under --title
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Dirs, "dir", nil, "benchmark a session store in `directory` (repeatable; default: a temporary directory on local disk)")
-	f.StringVar(&opts.Redis, "redis", "", "also benchmark the Redis server at `address`: host:port, redis://[user@]host:port[/db], or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+")")
+	f.StringVar(&opts.Redis, "redis", "", "also benchmark the Redis server at `address`: host:port, redis://[[user]:password@]host[:port][/db], or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+")")
 	f.StringSliceVar(&opts.Workloads, "workload", []string{"cycle", "load", "save", "touch"}, "`workloads` to run: cycle, load, save, touch, mixed, hot")
 	f.StringSliceVar(&opts.Sizes, "size", []string{"1KiB", "16KiB"}, "session payload `sizes` (B, KiB, MiB)")
 	f.IntSliceVar(&opts.Concurrency, "concurrency", []int{1, 8, 64}, "concurrent `clients`, a sweep")

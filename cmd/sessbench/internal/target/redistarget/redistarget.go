@@ -77,6 +77,10 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int) (*T
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
 		c.Close()
+		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
+			srv.Password, srv.PasswordFromEnv = "", false
+			return Open(ctx, name, srv, conns)
+		}
 		return nil, redisaddr.Explain(srv, err)
 	}
 	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis"}
