@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // TestOpenRefusesBadOptions checks that Open refuses a setting it would
@@ -31,6 +32,10 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"idle timeout", true, []fsstore.Option{fsstore.WithIdleTimeout(time.Millisecond)}, "idle timeout"},
 		{"max size", true, []fsstore.Option{fsstore.WithMaxSize(0)}, "max size"},
 		{"file mode", true, []fsstore.Option{fsstore.WithPermissions(0o400, 0o700)}, "file mode"},
+		{"lease longer than any holder can vouch for", true, []fsstore.Option{fsstore.WithLeaseTTL(lock.MaxLeaseTTL + time.Second)}, "LeaseTTL"},
+		{"lease too short to renew", true, []fsstore.Option{fsstore.WithLeaseTTL(time.Millisecond)}, "LeaseTTL"},
+		{"negative lock budget", true, []fsstore.Option{fsstore.WithMaxHeldLocks(-1)}, "MaxHeld"},
+		{"unknown lock strategy", true, []fsstore.Option{fsstore.WithLockStrategy(lock.Strategy(9))}, "strategy"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wd := t.TempDir()

@@ -217,6 +217,18 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
 	}
+	lockCfg := lock.Config{
+		Dir:      filepath.Join(abs, LockDir),
+		Strategy: c.strategy,
+		FileMode: c.fileMode,
+		MaxHeld:  c.maxHeldLocks,
+		MaxOpen:  c.maxOpenLocks,
+		EFS:      c.efs,
+		LeaseTTL: c.leaseTTL,
+	}
+	if err := lockCfg.Validate(); err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
+	}
 	st, err := os.Stat(abs)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open: %w", err)
@@ -317,15 +329,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err := stopped(); err != nil {
 		return nil, err
 	}
-	s.locks, err = lock.NewTable(lock.Config{
-		Dir:      filepath.Join(abs, LockDir),
-		Strategy: c.strategy,
-		FileMode: c.fileMode,
-		MaxHeld:  c.maxHeldLocks,
-		MaxOpen:  c.maxOpenLocks,
-		EFS:      c.efs,
-		LeaseTTL: c.leaseTTL,
-	})
+	s.locks, err = lock.NewTable(lockCfg)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
 	}

@@ -158,6 +158,11 @@ const (
 	defaultMaxOpen    = 1024
 )
 
+// Validate reports a setting NewTable would refuse, without touching
+// c.Dir, so that a caller can refuse a configuration before it creates
+// anything on disk.
+func (c Config) Validate() error { return c.validate() }
+
 // validate checks cfg and fills in the defaults that do not depend on the
 // directory.
 func (c *Config) validate() error {
