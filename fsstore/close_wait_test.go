@@ -1,6 +1,7 @@
 package fsstore_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"testing"
@@ -15,18 +16,29 @@ import (
 // error matching ErrClosed, which callers (and httpsession, which answers
 // 503 for it) know, not the lock table's own.
 func TestCloseEndsLockWaitWithErrClosed(t *testing.T) {
-	for _, cas := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Lock", true: "CompareAndSwap"}[cas], func(t *testing.T) { closeEndsLockWait(t, cas) })
+	for _, waiter := range []string{"Lock", "CompareAndSwap", "Rekey"} {
+		t.Run(waiter, func(t *testing.T) { closeEndsLockWait(t, waiter) })
 	}
 }
 
-func closeEndsLockWait(t *testing.T, cas bool) {
-	s, err := fsstore.Open(t.TempDir())
+func closeEndsLockWait(t *testing.T, waiter string) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	id, err := fsstore.NewID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	id, err := fsstore.NewID()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	// A record under an older key, for Rekey to wait on.
+	old, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +48,14 @@ func closeEndsLockWait(t *testing.T, cas bool) {
 	}
 	waited := make(chan error, 1)
 	go func() {
-		if cas {
-			waited <- s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("x")})
+		switch waiter {
+		case "CompareAndSwap":
+			waited <- s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("y")})
+			return
+		case "Rekey":
+			var recErr error
+			_, err := s.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { recErr = err }})
+			waited <- cmp.Or(recErr, err)
 			return
 		}
 		l, err := s.Lock(ctx, id, fsstore.Exclusive)
@@ -58,10 +76,10 @@ func closeEndsLockWait(t *testing.T, cas bool) {
 	select {
 	case err := <-waited:
 		if !errors.Is(err, fsstore.ErrClosed) {
-			t.Errorf("waiting at Close: %v, want an error matching fsstore.ErrClosed", err)
+			t.Errorf("%s waiting at Close: %v, want an error matching fsstore.ErrClosed", waiter, err)
 		}
 	case <-time.After(time.Minute): // a hang detector only
-		t.Fatal("Lock still waiting a minute after Close")
+		t.Fatalf("%s still waiting a minute after Close", waiter)
 	}
 	held.Unlock()
 	<-closed

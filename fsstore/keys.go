@@ -221,7 +221,7 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 		}
 		h, err := s.locks.Lock(ctx, markerLock, markerLock, lock.Exclusive)
 		if err != nil {
-			return fmt.Errorf("mark store encrypted: %w", err)
+			return fmt.Errorf("mark store encrypted: %w", closedLock(err))
 		}
 		if m, err = s.readMarker(); err != nil || m.encrypted {
 			h.Unlock()

@@ -231,7 +231,7 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 		}
 		h, err := s.locks.Lock(ctx, markerLock, markerLock, lock.Exclusive)
 		if err != nil {
-			return m, fmt.Errorf("raise max idle: %w", err)
+			return m, fmt.Errorf("raise max idle: %w", closedLock(err))
 		}
 		// Under the lock the marker may already cover idle: another raise
 		// got there first.

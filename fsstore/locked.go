@@ -453,8 +453,14 @@ func (l *Locked) closeFile() {
 // the store, so a wait that Close ended also matches ErrClosed, the error
 // callers know (httpsession answers 503 for it, as for a restart).
 func lockErr(op string, err error) error {
-	if errors.Is(err, lock.ErrClosed) {
-		return fmt.Errorf("fsstore: %s: %w: %w", op, ErrClosed, err)
+	return fmt.Errorf("fsstore: %s: %w", op, closedLock(err))
+}
+
+// closedLock is err of the lock table, made to match ErrClosed too when the
+// table was closed (see lockErr). Every error of s.locks goes through it.
+func closedLock(err error) error {
+	if errors.Is(err, lock.ErrClosed) && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	return fmt.Errorf("fsstore: %s: %w", op, err)
+	return err
 }

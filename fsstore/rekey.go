@@ -196,7 +196,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		return rekeyRaced, nil
 	}
 	if err != nil {
-		return rekeyUpToDate, err
+		return rekeyUpToDate, lockErr("rekey: lock "+p, err)
 	}
 	defer hl.Unlock()
 	// Re-read under the lock: a request may have saved meanwhile.

@@ -417,7 +417,7 @@ func (sw *sweeper) exclusive(ctx context.Context) error {
 	}
 	h, err := sw.s.locks.Lock(ctx, sweepLock, sweepLock, lock.Exclusive)
 	if err != nil {
-		return fmt.Errorf("sweep lock: %w", err)
+		return fmt.Errorf("sweep lock: %w", closedLock(err))
 	}
 	sw.excl = h
 	return nil
@@ -863,7 +863,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 		return nil
 	}
 	if err != nil {
-		sw.fail(fmt.Errorf("sweep %s: %w", p, err))
+		sw.fail(fmt.Errorf("sweep %s: %w", p, closedLock(err)))
 		return nil
 	}
 	defer h.Unlock()
@@ -1038,7 +1038,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 		return nil
 	}
 	if err != nil {
-		sw.fail(fmt.Errorf("sweep %s: %w", aside, err))
+		sw.fail(fmt.Errorf("sweep %s: %w", aside, closedLock(err)))
 		return nil
 	}
 	defer h.Unlock()
