@@ -58,7 +58,9 @@ type SweepOptions struct {
 	// as five operations).
 	Rate float64
 	// TempAge is the age after which a temp file counts as abandoned
-	// (default 10 minutes; a live save keeps its temp file for milliseconds).
+	// (default 10 minutes; a live save keeps its temp file for milliseconds,
+	// but as long as the NFS server takes to answer, and a save whose temp
+	// file is removed fails: sessgc accepts no less than a minute).
 	TempAge time.Duration
 	// Grace is added to the store's largest idle timeout before a session
 	// counts as expired (default 1 minute). Sweep compares file times with

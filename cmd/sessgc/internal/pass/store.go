@@ -254,13 +254,18 @@ func bounded(d time.Duration, f func() error) error {
 	}
 }
 
+// MinTempAge is the shortest --temp-age: a save in progress keeps its temp
+// file for milliseconds, but for as long as a busy or failing-over NFS
+// server takes to answer, and removing it under the save fails the save.
+const MinTempAge = time.Minute
+
 // CheckAges checks the --grace and --temp-age flags of run and stats.
 func CheckAges(grace, tempAge time.Duration) error {
 	switch {
 	case grace <= 0:
 		return cmdutil.UsageErrorf("--grace %v: want a positive duration", grace)
-	case tempAge <= 0:
-		return cmdutil.UsageErrorf("--temp-age %v: want a positive duration", tempAge)
+	case tempAge < MinTempAge:
+		return cmdutil.UsageErrorf("--temp-age %v: want at least %v, or saves still in progress lose their temp files", tempAge, MinTempAge)
 	}
 	return nil
 }

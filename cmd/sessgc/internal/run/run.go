@@ -133,7 +133,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	f.IntVarP(&opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64; on NFS each keeps one round trip in flight")
 	f.Float64VarP(&opts.Rate, "rate", "r", 0, "at most this many removals per second across workers (0: no cap)")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
-	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned")
+	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned (at least 1m)")
 	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")

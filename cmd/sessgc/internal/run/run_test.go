@@ -47,6 +47,7 @@ func TestNewCmdRunFlags(t *testing.T) {
 		{Name: "negative rate", Args: "--dir /s --rate -1", Code: cmdutil.ExitUsage},
 		{Name: "negative budget", Args: "--dir /s --max-duration -1s", Code: cmdutil.ExitUsage},
 		{Name: "zero temp age", Args: "--dir /s --temp-age 0", Code: cmdutil.ExitUsage},
+		{Name: "temp age shorter than a slow save", Args: "--dir /s --temp-age 1s", Code: cmdutil.ExitUsage},
 		{Name: "argument", Args: "--dir /s now", Code: cmdutil.ExitUsage},
 		{Name: "textfile", Args: "--dir /s --textfile /tmp/sessgc.prom", Want: func(o *RunOptions) { o.Textfile = "/tmp/sessgc.prom" }},
 		{Name: "textfile env", Args: "--dir /s", Env: map[string]string{"SESSGC_TEXTFILE": "/tmp/sessgc.prom"},
