@@ -105,7 +105,9 @@ type Store struct {
 // New returns a store keeping sessions in st (which the caller opened and
 // closes), with cookies and stored values protected by keyPairs as in
 // securecookie.CodecsFromPairs: an authentication key, optionally
-// followed by an encryption key, repeated for key rotation.
+// followed by an encryption key, repeated for key rotation. With a nil st
+// (an Open whose error was dropped) loads and saves fail with an error
+// saying so.
 //
 // securecookie limits encoded values to 4096 bytes by default, which
 // suits cookies but not stored values; New lifts the limit (as
@@ -212,6 +214,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if r != nil {
 		ctx = r.Context()
 	}
+	if s.st == nil {
+		return fmt.Errorf("gorillastore: save: %w", errNoStore)
+	}
 	maxAge := session.Options.MaxAge
 	if maxAge < 0 || maxAge == 0 && !s.KeepZeroMaxAge {
 		// The cookie goes even if the delete fails: the user asked to
@@ -291,10 +296,17 @@ func passing(err error) bool {
 	return errors.Is(err, context.Canceled) || httpsession.StatusCode(err) == http.StatusServiceUnavailable
 }
 
+// errNoStore is what a Store made from a nil *fsstore.Store fails with,
+// rather than panicking.
+var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
+
 // errValues marks stored values that fail authentication.
 var errValues = errors.New("gorillastore: stored values")
 
 func (s *Store) load(ctx context.Context, name, id string) (map[any]any, error) {
+	if s.st == nil {
+		return nil, fmt.Errorf("gorillastore: load: %w", errNoStore)
+	}
 	rec, err := s.st.Load(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("gorillastore: load: %w", err)

@@ -77,8 +77,13 @@ func WithoutIteration() Option { return optionFunc(func(s *Store) { s.iterable =
 // pass the same clock as fsstore.WithClock. For tests.
 func WithClock(now func() time.Time) Option { return optionFunc(func(s *Store) { s.now = now }) }
 
+// errNoStore is what every method of a Store made from a nil
+// *fsstore.Store fails with (a 500 from scs), rather than panicking.
+var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
+
 // New returns an scs store keeping sessions in st, which the caller opened
-// and closes.
+// and closes. With a nil st (an Open whose error was dropped) every method
+// fails with an error saying so.
 func New(st *fsstore.Store, opts ...Option) *Store {
 	s := &Store{st: st, iterable: true, now: time.Now}
 	for _, o := range opts {
@@ -96,6 +101,9 @@ func (s *Store) Find(token string) ([]byte, bool, error) {
 
 // FindCtx is Find with a context.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	if s.st == nil {
+		return nil, false, fmt.Errorf("scsstore: find: %w", errNoStore)
+	}
 	sess, err := s.st.Load(ctx, token)
 	switch {
 	case err == nil:
@@ -127,6 +135,9 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 
 // CommitCtx is Commit with a context.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if s.st == nil {
+		return fmt.Errorf("scsstore: commit: %w", errNoStore)
+	}
 	now := s.now()
 	if !expiry.After(now) {
 		return s.DeleteCtx(ctx, token)
@@ -150,6 +161,9 @@ func (s *Store) Delete(token string) error { return s.DeleteCtx(context.Backgrou
 
 // DeleteCtx is Delete with a context.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	if s.st == nil {
+		return fmt.Errorf("scsstore: delete: %w", errNoStore)
+	}
 	err := s.st.Delete(ctx, token)
 	if errors.Is(err, fsstore.ErrInvalidID) {
 		return nil // no such session can exist
@@ -177,6 +191,9 @@ func (s *Store) All() (map[string][]byte, error) { return s.AllCtx(context.Backg
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if !s.iterable {
 		return nil, ErrNotIterable
+	}
+	if s.st == nil {
+		return nil, fmt.Errorf("scsstore: all: %w", errNoStore)
 	}
 	out := map[string][]byte{}
 	now := s.now()
