@@ -63,7 +63,9 @@
 // final step was under way, or the write was published but not made
 // durable, so the change may have been saved and a retry is not known to
 // be safe); 409 Conflict
-// for an Optimistic commit that lost a race (fsstore.ErrConflict, logged
+// for an Optimistic commit that lost a race, or a change made with the
+// old cookie of a session that another request renewed (a log in in
+// another tab) while this one was under way (fsstore.ErrConflict, logged
 // at Warn); 499
 // ([StatusClientClosedRequest], logged at Info) for a client that went
 // away while its session was loading or waiting for its lock, outside a

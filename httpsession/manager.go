@@ -132,9 +132,10 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 		// client's own timeout): no ERROR line for each.
 		msg, level = "httpsession: the client went away while its session was loading or waiting for its lock", slog.LevelInfo
 	case code == http.StatusConflict:
-		// Optimistic mode working as meant: the change was refused so
-		// that another request's is not lost. Not the server's failure.
-		msg, level = "httpsession: the session changed since this request read it (Optimistic mode); its change was refused", slog.LevelWarn
+		// Refused so that another request's change (an Optimistic
+		// commit's, a log in's Renew) is not lost. Not the server's
+		// failure.
+		msg, level = "httpsession: the session changed since this request read it (another request saved or renewed it); its change was refused", slog.LevelWarn
 	case code == http.StatusGatewayTimeout:
 		msg = "httpsession: request failed; its session change may have been saved"
 	case code == http.StatusServiceUnavailable:
@@ -294,6 +295,7 @@ func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session
 	s := &Session{
 		m: m, mode: mode, hdr: h,
 		reqCtx: r.Context(), ctx: context.WithoutCancel(r.Context()),
+		arrived: m.cfg.now(),
 	}
 	// Browsers send every cookie of the name that matches the request,
 	// the longest path first: one left by an earlier Cookie.Path, or by

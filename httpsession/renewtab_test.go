@@ -3,6 +3,7 @@ package httpsession_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -58,6 +59,62 @@ func TestRenewWithOtherTab(t *testing.T) {
 			resp = do(t, e.m.Middleware(mode)(counter()), oldID)
 			if got := body(t, resp); resp.StatusCode != http.StatusOK || got != "1" || sessionCookie(resp) == nil {
 				t.Errorf("an hour later, the old cookie answered %d %q, cookie %v; want a fresh session", resp.StatusCode, got, sessionCookie(resp))
+			}
+		})
+	}
+}
+
+// TestRenewedIDLater: the marker a Renew leaves refuses only the requests
+// under way when it was written. A log in retried with the old cookie (its
+// answer, with the new cookie, was lost) logs the user in, at once and a
+// minute later; a request sent later with the old cookie starts afresh as
+// for any gone session; and a request that sends both the old cookie (a
+// leftover of a longer path, or a sibling subdomain's) and the new one
+// reads the logged-in session.
+func TestRenewedIDLater(t *testing.T) {
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic} {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := newEnv(t, nil)
+			login := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				if err := s.Renew(); err != nil {
+					t.Error(err)
+				}
+				s.Put("user", "ada")
+			}))
+			show := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "%q", httpsession.FromContext(r.Context()).GetString("user"))
+			}))
+			for _, after := range []time.Duration{0, time.Minute} {
+				oldID := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+				newID := mustCookie(t, do(t, login, oldID)).Value
+				e.clk.Advance(after)
+				resp := do(t, login, oldID)
+				c := sessionCookie(resp)
+				if resp.StatusCode != http.StatusOK || c == nil || c.Value == oldID || c.Value == newID {
+					t.Errorf("log in retried %v later with the old cookie: %d, cookie %v; want 200 and a fresh session", after, resp.StatusCode, c)
+					continue
+				}
+				if got := body(t, do(t, show, c.Value)); got != `"ada"` {
+					t.Errorf("the retried log in's session reads %s", got)
+				}
+			}
+
+			oldID := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+			newID := mustCookie(t, do(t, login, oldID)).Value
+			req := httptest.NewRequest(http.MethodGet, "http://example.com/", nil)
+			req.AddCookie(&http.Cookie{Name: "session", Value: oldID})
+			req.AddCookie(&http.Cookie{Name: "session", Value: newID})
+			rec := httptest.NewRecorder()
+			show.ServeHTTP(rec, req)
+			if got := body(t, rec.Result()); got != `"ada"` {
+				t.Errorf("with the old and the new cookie: %s, want the logged-in session", got)
+			}
+
+			e.clk.Advance(time.Minute)
+			resp := do(t, e.m.Middleware(mode)(counter()), oldID)
+			if got := body(t, resp); resp.StatusCode != http.StatusOK || got != "1" || sessionCookie(resp) == nil {
+				t.Errorf("a minute later, a change with the old cookie: %d %q, cookie %v; want a fresh session", resp.StatusCode, got, sessionCookie(resp))
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,10 +62,11 @@ type Session struct {
 	dirty   bool   // a change was asked for: values, Renew or Destroy
 
 	renew       bool
-	renewedAway bool   // the cookie's ID was given up by another request's Renew a moment ago
-	deleteID    string // a record that Destroy asked to remove
-	staleCookie bool   // the request's cookie named no live session
-	started     bool   // response headers are out: the ID is fixed
+	renewedAway bool      // the cookie's ID was given up by another request's Renew while this one was under way
+	arrived     time.Time // when the request reached the Manager
+	deleteID    string    // a record that Destroy asked to remove
+	staleCookie bool      // the request's cookie named no live session
+	started     bool      // response headers are out: the ID is fixed
 	touched     bool
 	released    bool        // Release ran: no lock, no further saves
 	pending     error       // reported by the next commit (Release's failure, a change after it)
@@ -110,9 +112,10 @@ func (s *Session) load() error {
 		return nil
 	}
 	var (
-		rec  *fsstore.Session
-		err  error
-		gone bool // an ID tried names no record at all
+		rec     *fsstore.Session
+		err     error
+		gone    bool      // an ID tried names no record at all
+		renewed time.Time // when a Renew left the marker an ID tried names
 	)
 	for i := 0; ; i++ {
 		// After an error answer nothing is saved: a read (an error page
@@ -136,6 +139,19 @@ func (s *Session) load() error {
 			rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
 			s.loaded(bp, rec, err)
 		}
+		if err == nil {
+			if at, ok := renewedAt(rec.Data); ok {
+				// Another request's Renew moved this session to a fresh
+				// ID (see leaveRenewed): no session here, but another
+				// cookie of the name may name one.
+				s.unlockHandle(s.lk)
+				s.lk, s.src = nil, nil
+				if at.After(renewed) {
+					renewed = at
+				}
+				rec, err = nil, errRenewedAway
+			}
+		}
 		if errors.Is(err, fsstore.ErrNotFound) && !errors.Is(err, fsstore.ErrExpired) {
 			gone = true
 		}
@@ -144,6 +160,20 @@ func (s *Session) load() error {
 		}
 		// Another cookie of the name may name the session.
 		id = s.moreIDs[i]
+	}
+	if err != nil && !renewed.IsZero() && errors.Is(err, fsstore.ErrNotFound) {
+		// The browser sent the old ID of a session another request
+		// renewed. A request that was under way by then (another tab's,
+		// sent before the log in's answer set the new cookie) reads no
+		// session and may change none (see commit): a session it created
+		// would get a cookie answered after the log in's, and log the user
+		// out again. One that arrived later was sent after the renewal: a
+		// log in retried because its answer was lost, or a cookie the
+		// browser never replaced; it starts afresh, as for a gone record.
+		// Either way the cookie is left alone: the browser may hold the
+		// new one by now.
+		s.renewedAway = !s.arrived.After(renewed.Add(renewedSkew))
+		return nil
 	}
 	if err != nil {
 		// A record that is gone (not expired) may have been replaced a
@@ -162,19 +192,6 @@ func (s *Session) load() error {
 		if err = m.loadError(s.reqCtx, err); err != nil {
 			return err
 		}
-		return nil
-	}
-	if bytes.Equal(rec.Data, renewedMarker) {
-		// Another request's Renew moved this session to a fresh ID a
-		// moment ago; this one carried the old ID (another tab's request,
-		// sent before the log in's answer set the new cookie). It reads
-		// as no session, and its cookie is left alone: the browser may
-		// hold the new one by now. A change it makes is refused (see
-		// commit) rather than saved under yet another ID, whose cookie
-		// would replace the renewed one and log the user out.
-		s.unlockHandle(s.lk)
-		s.lk = nil
-		s.renewedAway = true
 		return nil
 	}
 	var base []member
@@ -731,7 +748,9 @@ func (s *Session) commit(h http.Header) error {
 		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		expireCookie = false
-	case s.rec == nil && payload != nil && s.renewedAway:
+	case s.rec == nil && payload != nil && s.renewedAway && !s.renew:
+		// A request that renews (a log in of its own) starts afresh: its
+		// cookie names a session of its own making.
 		return fmt.Errorf("httpsession: the session was renewed by another request (a log in, in another tab?) while this one was under way; its change was not saved: %w", fsstore.ErrConflict)
 	case s.rec == nil && payload != nil:
 		if !canSetCookie {
@@ -853,9 +872,27 @@ func (s *Session) lockOf(id string) *fsstore.Locked {
 
 // deleteRecord deletes id's record under held, or else under the request's
 // lock when it is id's, or else without a lock.
-// renewedMarker is the payload left at a renewed session's old ID (see
-// leaveRenewed). It is not JSON, so no session's values encode to it.
-var renewedMarker = []byte("\x00sessfs: renewed")
+// renewedMarker begins the payload left at a renewed session's old ID (see
+// leaveRenewed), followed by the time of the renewal (Unix nanoseconds,
+// big-endian). It is not JSON, so no session's values encode to it.
+var renewedMarker = []byte("\x00sessfs: renewed ")
+
+// renewedSkew is how much later than a renewal, by its host's clock, a
+// request may arrive and still count as under way at the time (see load):
+// it absorbs the clocks' difference between hosts.
+const renewedSkew = 2 * time.Second
+
+// errRenewedAway stands for a marker left by Renew where a record was.
+var errRenewedAway = fmt.Errorf("renewed by another request: %w", fsstore.ErrNotFound)
+
+// renewedAt reads the time of the renewal from a marker payload.
+func renewedAt(data []byte) (time.Time, bool) {
+	ts, ok := bytes.CutPrefix(data, renewedMarker)
+	if !ok || len(ts) != 8 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(ts))), true
+}
 
 // leaveRenewed replaces the record of a session that Renew moved to a fresh
 // ID with a marker that expires soon after. A request still under way with
@@ -873,7 +910,8 @@ func (s *Session) leaveRenewed(ctx context.Context, rec *fsstore.Session, held *
 		return s.deleteRecord(ctx, rec.ID, nil)
 	}
 	idle := min(s.m.cfg.lockTimeout+2*time.Minute, fsstore.MaxIdleTimeout)
-	marker := &fsstore.Session{ID: rec.ID, Data: renewedMarker, Version: rec.Version, Idle: idle}
+	data := binary.BigEndian.AppendUint64(slices.Clip(renewedMarker), uint64(s.m.cfg.now().UnixNano()))
+	marker := &fsstore.Session{ID: rec.ID, Data: data, Version: rec.Version, Idle: idle}
 	if err := lk.Save(ctx, marker); err != nil {
 		return fmt.Errorf("httpsession: renew: replace the old record: %w", err)
 	}
