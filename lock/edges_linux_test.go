@@ -1,6 +1,7 @@
 package lock_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/signal"
@@ -14,20 +15,31 @@ import (
 	"github.com/sessfs/sessfs/lock"
 )
 
-// TestOpenOfLeasedLeaseFileWaits: the O_NONBLOCK that keeps a FIFO from
+// TestKernelLeaseOnLeaseFile: the O_NONBLOCK that keeps a FIFO from
 // blocking an open changes open(2) of a regular file too. On a file that
 // carries a kernel write lease (fcntl F_SETLEASE: what knfsd's write
 // delegations and Samba's oplocks put on the files of an export, met by a
 // process on the server host through the local path) an open without it
-// waits for the lease to be broken; with it, it fails at once with
-// EWOULDBLOCK, and Lock failed with that. Here the lease's holder lets go
-// as soon as it is asked (SIGIO), as a delegation's client does on recall.
-func TestOpenOfLeasedLeaseFileWaits(t *testing.T) {
+// waits, up to the kernel's lease-break-time (45 s), for the lease to be
+// let go; with it, it fails at once with EWOULDBLOCK, and Lock failed with
+// that. The lock now counts as held while the lease is being broken: a
+// Lock waits for it under its context, and gets it once the lease's holder
+// lets go (as a delegation's client does on recall), but not after its
+// context has ended when the holder does not.
+func TestKernelLeaseOnLeaseFile(t *testing.T) {
+	for _, letsGo := range []bool{true, false} {
+		t.Run(map[bool]string{true: "holder lets go", false: "holder ignores the break"}[letsGo], func(t *testing.T) {
+			kernelLeaseOnLeaseFile(t, letsGo)
+		})
+	}
+}
+
+func kernelLeaseOnLeaseFile(t *testing.T, letsGo bool) {
 	const token = "0123456789abcdef0123456789abcdef"
 	dir := t.TempDir()
 	tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: time.Second, LeaseGrace: 100 * time.Millisecond})
 	p := filepath.Join(dir, "k.lease")
-	// A dead holder's lease, expired long ago: TryLock should take it over.
+	// A dead holder's lease, expired long ago: Lock should take it over.
 	if err := os.WriteFile(p, lock.LeaseRecordExpiring(token, time.Now().Add(-time.Hour)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -36,26 +48,47 @@ func TestOpenOfLeasedLeaseFileWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	fd := f.Fd()
 	sigio := make(chan os.Signal, 1)
 	signal.Notify(sigio, syscall.SIGIO)
 	defer signal.Stop(sigio)
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETLEASE, unix.F_WRLCK); err != nil {
+	if _, err := unix.FcntlInt(fd, unix.F_SETLEASE, unix.F_WRLCK); err != nil {
 		t.Skipf("F_SETLEASE: %v", err)
 	}
 	released := make(chan struct{})
 	go func() {
 		defer close(released)
 		<-sigio // the kernel asks the lease holder to let go
-		unix.FcntlInt(f.Fd(), unix.F_SETLEASE, unix.F_UNLCK)
+		if letsGo {
+			unix.FcntlInt(fd, unix.F_SETLEASE, unix.F_UNLCK)
+		}
 	}()
+	defer func() { <-released }() // before f.Close
+
 	h, err := tab.TryLock("k", "k", lock.Exclusive)
-	if err == nil {
+	switch {
+	case err == nil:
 		h.Unlock()
+	case errors.Is(err, lock.ErrLocked): // the lease is still being broken
+	default:
+		t.Fatalf("TryLock on an expired lease whose file carries a kernel lease: %v, want the lock or ErrLocked", err)
 	}
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		t.Fatalf("TryLock on an expired lease whose file carries a kernel lease: %v", err)
+	if !letsGo {
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		h, err := tab.Lock(ctx, "k", "k", lock.Exclusive)
+		if err == nil {
+			h.Unlock()
+			t.Fatal("Lock granted after its context ended, while the file's kernel lease was still held")
+		}
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, lock.ErrLocked) {
+			t.Errorf("Lock: %v, want its context's end", err)
+		}
+		return
 	}
+	h, err = tab.Lock(t.Context(), "k", "k", lock.Exclusive)
 	if err != nil {
-		t.Fatalf("TryLock: %v, want the expired lease taken over", err)
+		t.Fatalf("Lock: %v, want the expired lease taken over once the kernel lease is let go", err)
 	}
+	h.Unlock()
 }

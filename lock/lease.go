@@ -200,23 +200,41 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 // openRecord opens a lease or strategy file for reading. O_NONBLOCK: a
 // FIFO at the name must not block the open for ever (its read then finds
 // no record, and a lease file is judged by its age). But a regular file
-// under a kernel lease (F_SETLEASE: knfsd's delegations and Samba's
-// oplocks on an export, met by a process on the server host) then fails
-// with EAGAIN where open would wait for the lease to break: that one is
-// opened again, waiting. A FIFO never fails so.
-func openRecord(d *lockDir, p string) (*os.File, error) {
-	f, err := d.open(p, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
-	if err != nil && syscallNonBlock != 0 && errors.Is(err, syscall.EAGAIN) {
-		f, err = d.open(p, os.O_RDONLY|syscallNoFollow, 0)
+// under a kernel write lease (F_SETLEASE: knfsd's write delegations and
+// Samba's oplocks on an export, met by a process on the server host) then
+// fails with EAGAIN where a blocking open would wait, for up to the
+// kernel's lease-break-time (45 s by default), for its holder to let go.
+// The refused open has asked the holder to; openRecord tries again for up
+// to patience, and then returns the EAGAIN (see errKernelLease). It never
+// opens waiting: a FIFO swapped in meanwhile would block it.
+func openRecord(d *lockDir, p string, patience time.Duration) (*os.File, error) {
+	deadline := time.Now().Add(patience)
+	for pause := time.Millisecond; ; pause *= 2 {
+		f, err := d.open(p, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
+		if !errKernelLease(err) || time.Now().Add(pause).After(deadline) {
+			return f, err
+		}
+		time.Sleep(pause)
 	}
-	return f, err
 }
+
+// errKernelLease reports an open refused, without waiting, because the
+// file carries a kernel lease that is being broken (see openRecord).
+func errKernelLease(err error) bool {
+	return err != nil && syscallNonBlock != 0 && errors.Is(err, syscall.EAGAIN)
+}
+
+// recordPatience bounds how long a holder's check of its own lease
+// (verify, unlock), and a reading of the strategy file, waits for a kernel
+// lease on the file to be let go: a fraction of the lease, so that the
+// renewals the wait holds up cannot let it lapse.
+func recordPatience(ttl time.Duration) time.Duration { return min(time.Second, ttl/4) }
 
 // errBadLease: the lease file was read, and holds no lease record.
 var errBadLease = errors.New("not a lease record")
 
-func readLease(d *lockDir, p string) (leaseRecord, error) {
-	f, err := openRecord(d, p)
+func readLease(d *lockDir, p string, patience time.Duration) (leaseRecord, error) {
+	f, err := openRecord(d, p, patience)
 	if err != nil {
 		return leaseRecord{}, err
 	}
@@ -241,8 +259,14 @@ func readLease(d *lockDir, p string) (leaseRecord, error) {
 // it is still that unwritten, expired file. A failed read is an error, not
 // a file without a record: breakers must all name a lease alike.
 func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err error) {
-	rec, err := readLease(b.dir, p)
+	rec, err := readLease(b.dir, p, 0)
 	switch {
+	case errKernelLease(err):
+		// The file is in use on the file server's host, and the refused
+		// open asked its user to let go: until it has, the lock counts
+		// as held, and a waiter polls again under its own context rather
+		// than block in an open.
+		return "busy", time.Now().Add(b.ttl), nil
 	case err == nil && rec.expires.After(time.Now().Add(MaxLeaseTTL+b.grace)):
 		// No holder whose clock agrees with ours within the grace period
 		// wrote this expiry: its clock ran ahead (a VM booted with a wrong
@@ -500,7 +524,7 @@ func (h *leaseHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	cur, err := readLease(h.b.dir, h.name)
+	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		h.lostErr = fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
@@ -532,7 +556,7 @@ func (h *leaseHeld) unlock() error {
 		// breaker's lease. The expired one is left to breakers.
 		return fmt.Errorf("lock %s: %w: lease expired before unlock", h.path, ErrLockLost)
 	}
-	cur, err := readLease(h.b.dir, h.name)
+	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
 	if err != nil || cur.token != h.rec.token {
 		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
 	}

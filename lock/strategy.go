@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 )
 
 // StrategyFile is the file in a lock directory that records the strategy
@@ -30,7 +31,7 @@ const maxStrategyFile = 4096
 
 // readStrategy returns the strategy recorded in d, or Auto when none is.
 func readStrategy(d *lockDir) (Strategy, error) {
-	f, err := openRecord(d, StrategyFile)
+	f, err := openRecord(d, StrategyFile, time.Second)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Auto, nil
 	}
