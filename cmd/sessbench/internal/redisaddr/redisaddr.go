@@ -55,17 +55,38 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 		}
 		srv.Addr = s
 	} else {
-		u, err := url.Parse(s)
+		// The user info ends at the first "@", as for redis-cli, before
+		// the rest is read as a URL: a password may hold "/", "?" or "#",
+		// which would end a URL's user info early and put the password
+		// in the host or path (and in the errors that show them).
+		scheme, rest, _ := strings.Cut(s, "://")
+		userinfo, hostpart, hasUser := strings.Cut(rest, "@")
+		if !hasUser {
+			hostpart = rest
+		}
+		u, err := url.Parse(scheme + "://" + hostpart)
 		if err != nil {
-			// url.Error quotes the whole address, password included.
+			// url.Error quotes the whole address.
 			return Server{}, errors.New("not a valid URL")
 		}
 		shown := u.Scheme + "://" + u.Host
-		if u.User != nil {
+		if hasUser {
 			shown = u.Scheme + "://xxxxx@" + u.Host
 		}
 		fail := func(format string, args ...any) (Server, error) {
 			return Server{}, fmt.Errorf("%s: "+format, append([]any{shown}, args...)...)
+		}
+		if hasUser {
+			user, pw, hasColon := strings.Cut(userinfo, ":")
+			if !hasColon {
+				user, pw = "", user // as for redis-cli: no colon, a password
+			}
+			if srv.Username, err = url.PathUnescape(user); err == nil {
+				srv.Password, err = url.PathUnescape(pw)
+			}
+			if err != nil {
+				return fail("user info: invalid %%-escape")
+			}
 		}
 		switch u.Scheme {
 		case "redis":
@@ -84,15 +105,12 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 			return fail("port %q: want 1..65535", port)
 		}
 		srv.Addr = net.JoinHostPort(u.Hostname(), port)
-		if h, _, err := net.SplitHostPort(srv.Addr); err != nil || h == "" || strings.ContainsAny(h, "[]@/ ") {
-			return fail("not a host name or address")
-		}
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok {
-				srv.Username, srv.Password = u.User.Username(), pw
-			} else {
-				srv.Password = u.User.Username()
-			}
+		h, _, err := net.SplitHostPort(srv.Addr)
+		// An IPv6 address must be bracketed: redis://2001:db8::10 would
+		// otherwise be read as host 2001:db8: and port 10.
+		if err != nil || h == "" || strings.ContainsAny(h, "[]@/ ") || strings.Contains(h, ":") && !strings.HasPrefix(u.Host, "[") ||
+			strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return fail("not a host name or address (an IPv6 address goes in brackets: [::1]:6379)")
 		}
 		if p := strings.Trim(u.Path, "/"); p != "" {
 			n, err := strconv.Atoi(p)

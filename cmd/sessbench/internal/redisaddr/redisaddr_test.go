@@ -45,7 +45,16 @@ func TestParse(t *testing.T) {
 		{in: "redis://h/x", err: `database "x"`},
 		{in: "redis://h/-1", err: `database "-1"`},
 		{in: "redis://h/1?timeout=1", err: "query"},
-		{in: "redis://:sec%zzret@h", err: "not a valid URL"},
+		{in: "redis://:sec%zzret@h", err: "invalid %-escape"},
+		// A password with "/", "?" or "#" (base64, generated ones): the
+		// user info ends at the "@", as for redis-cli.
+		{in: "redis://Zm9v/YmFy+secret@cache.internal", want: Server{Addr: "cache.internal:6379", Password: "Zm9v/YmFy+secret"}, shown: "cache.internal:6379"},
+		{in: "redis://app:pa?ss#secret@h:7000/2", want: Server{Addr: "h:7000", Username: "app", Password: "pa?ss#secret", DB: 2}, shown: "redis://app:@h:7000/2"},
+		{in: "redis://:8412/secret@h:99999", err: "redis://xxxxx@h:99999: port"},
+		{in: "redis://x/secret@/", err: "no host"},
+		{in: "redis://2001:db8::10", err: "IPv6 address goes in brackets"},
+		{in: "redis://h:6379:6379", err: "not a host name"},
+		{in: "redis://[2001:db8::10]", want: Server{Addr: "[2001:db8::10]:6379"}, shown: "[2001:db8::10]:6379"},
 	} {
 		got, err := Parse(tt.in, env(tt.env))
 		if tt.err != "" {
@@ -76,8 +85,29 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"127.0.0.1:6379", "redis://u:p@h:1/2", "rediss://h", "[::1]:1", "redis://%zz@h", "redis://:p@[::1]/0"} {
 		f.Add(s)
 	}
+	f.Add("redis://Zm9v/YmFy+cXV4@cache.internal")
+	f.Add("redis://u:pa?ss#word@h:1")
 	f.Fuzz(func(t *testing.T, s string) {
 		srv, err := Parse(s, nil)
+		// String never depends on the password.
+		if err == nil {
+			alt := srv
+			alt.Password = "other"
+			if alt.String() != srv.String() {
+				t.Fatalf("Parse(%q).String() = %q depends on the password", s, srv.String())
+			}
+		}
+		// An error never shows a password holding what ends a URL's user
+		// info early (a shorter one, or one of the host's characters,
+		// may be in an error by chance).
+		if _, rest, ok := strings.Cut(s, "://"); ok && err != nil {
+			if info, _, ok := strings.Cut(rest, "@"); ok {
+				_, pw, _ := strings.Cut(info, ":")
+				if len(pw) >= 4 && strings.ContainsAny(pw, "/?#") && strings.Contains(err.Error(), pw) {
+					t.Fatalf("Parse(%q): the error shows the password: %v", s, err)
+				}
+			}
+		}
 		if err != nil {
 			return
 		}
