@@ -333,6 +333,11 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
 	}
+	if s.locks.FlockOnFUSE() {
+		// Kept so as not to lock beside processes that use flock here,
+		// but unsafe across hosts unless the filesystem forwards locks.
+		c.logger.Warn("fsstore: the store locks with flock on a FUSE mount, where flock may exclude this host's processes alone (sshfs, s3fs, rclone): unless the filesystem forwards locks to its server, move the store to the lease strategy (stop every process, remove "+filepath.Join(abs, LockDir, lock.StrategyFile)+", open once with WithLockStrategy(lock.Lease))", "dir", abs)
+	}
 	// The store's own idle timeout is recorded now rather than at the
 	// first Save, so that the marker tells tools (sessgc, httpsession's
 	// cookie lifetime) the timeout of every process that has the store

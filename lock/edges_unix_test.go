@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -97,39 +95,13 @@ func TestLeaseInfixRefusedInNames(t *testing.T) {
 	}
 }
 
-// bindfsMounts mounts src at n FUSE mount points (bindfs, which has no
-// lock support), as n hosts of one FUSE filesystem, or skips.
-func bindfsMounts(t *testing.T, src string, n int) []string {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("FUSE mounts by bindfs: Linux only")
-	}
-	if os.Geteuid() != 0 {
-		testenv.Skip(t, testenv.Root, "needs root to mount FUSE filesystems")
-	}
-	bindfs, err := exec.LookPath("bindfs")
-	if err != nil {
-		testenv.Skip(t, testenv.Root, "bindfs not installed (apt-get install bindfs)")
-	}
-	var mps []string
-	for range n {
-		mp := t.TempDir()
-		if out, err := exec.Command(bindfs, src, mp).CombinedOutput(); err != nil {
-			testenv.Skip(t, testenv.Root, "bindfs %s: %v: %s (no /dev/fuse in this container?)", mp, err, out)
-		}
-		t.Cleanup(func() { exec.Command("umount", "-l", mp).Run() })
-		mps = append(mps, mp)
-	}
-	return mps
-}
-
 // TestFUSEPicksLease: on a FUSE filesystem that does not implement locking
 // (sshfs, s3fs, rclone, bindfs without --enable-lock-forwarding) Linux
 // emulates flock(2) on the local host alone, so flock "works" but excludes
 // only users of the same mount. Auto picked Flock, and two hosts (here two
 // FUSE mounts of one directory) both held the same lock.
 func TestFUSEPicksLease(t *testing.T) {
-	mps := bindfsMounts(t, t.TempDir(), 2)
+	mps := testenv.BindfsMounts(t, t.TempDir(), 2)
 	ta := newTable(t, lock.Config{Dir: mps[0]}) // host A
 	tb := newTable(t, lock.Config{Dir: mps[1]}) // host B, same shared directory
 	h, err := ta.TryLock("0001", "sess", lock.Exclusive)
@@ -157,7 +129,7 @@ func TestFUSEStoreOfEarlierVersionKeepsFlock(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "0001"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mp := bindfsMounts(t, src, 1)[0]
+	mp := testenv.BindfsMounts(t, src, 1)[0]
 	tab, err := lock.NewTable(lock.Config{Dir: mp})
 	if err != nil {
 		t.Fatalf("NewTable(Auto) on a FUSE mount of a directory an earlier version locked with flock: %v", err)
@@ -165,6 +137,13 @@ func TestFUSEStoreOfEarlierVersionKeepsFlock(t *testing.T) {
 	defer tab.Close()
 	if s := tab.Strategy(); s != lock.Flock {
 		t.Errorf("strategy %v beside the flock lock files of running processes, want Flock", s)
+	}
+	if !tab.FlockOnFUSE() {
+		t.Error("FlockOnFUSE() = false: nothing tells the caller to warn that flock may exclude only this host")
+	}
+	local := newTable(t, lock.Config{Dir: t.TempDir()})
+	if local.Strategy() == lock.Flock && local.FlockOnFUSE() {
+		t.Error("FlockOnFUSE() on a local directory")
 	}
 }
 

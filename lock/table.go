@@ -229,6 +229,17 @@ func NewTable(cfg Config) (*Table, error) {
 // Strategy reports the strategy in use (never Auto).
 func (t *Table) Strategy() Strategy { return t.strategy }
 
+// FlockOnFUSE reports that the table locks with flock on a FUSE mount. The
+// kernel grants flock there on this host alone when the filesystem does
+// not forward locks (sshfs, s3fs, rclone, bindfs): every host may then
+// hold the same lock. Auto picks Lease on FUSE mounts, but keeps flock in
+// a directory whose StrategyFile records it, or that holds flock lock
+// files and records nothing (an earlier version's processes may be
+// locking there), and lock files are never removed: such a store stays on
+// flock until it is moved (stop every process, remove StrategyFile, and
+// force Lease once). Callers warn about it.
+func (t *Table) FlockOnFUSE() bool { return t.strategy == Flock && t.cfg.fuse }
+
 // Dir returns the directory that holds the lock files.
 func (t *Table) Dir() string { return t.cfg.Dir }
 

@@ -8,6 +8,8 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
+	"runtime"
 	"testing"
 )
 
@@ -32,4 +34,32 @@ func Skip(t testing.TB, requirement, format string, args ...any) {
 		t.Fatalf(format+" (and %s=1 forbids skipping)", append(args, requirement)...)
 	}
 	t.Skipf(format, args...)
+}
+
+// BindfsMounts mounts src n times with bindfs (a FUSE filesystem without
+// lock forwarding, where Linux emulates flock on the local host alone, as
+// for sshfs, s3fs and rclone), unmounting them at the end of t. It skips t
+// where that cannot be done: not Linux, not root, no bindfs, no /dev/fuse.
+func BindfsMounts(t testing.TB, src string, n int) []string {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("FUSE mounts by bindfs: Linux only")
+	}
+	if os.Geteuid() != 0 {
+		Skip(t, Root, "needs root to mount FUSE filesystems")
+	}
+	bindfs, err := exec.LookPath("bindfs")
+	if err != nil {
+		Skip(t, Root, "bindfs not installed (apt-get install bindfs)")
+	}
+	var mps []string
+	for range n {
+		mp := t.TempDir()
+		if out, err := exec.Command(bindfs, src, mp).CombinedOutput(); err != nil {
+			Skip(t, Root, "bindfs %s: %v: %s (no /dev/fuse in this container?)", mp, err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", "-l", mp).Run() })
+		mps = append(mps, mp)
+	}
+	return mps
 }
