@@ -55,13 +55,7 @@ func TestRedisPassword(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, tt.env, tt.args...)
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d: %s", r.code, tt.code, r.stderr)
-			}
-			if tt.code != 0 && !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q, want it to say %q", r.stderr, tt.want)
-
-			}
+			wantExit(t, r, tt.code, tt.want)
 			for _, secret := range []string{redisPassword, "wrong-9d1e"} {
 				if strings.Contains(r.stdout+r.stderr, secret) {
 					t.Errorf("the password is in the output:\n%s\n%s", r.stdout, r.stderr)
@@ -109,13 +103,7 @@ func TestRedisTLS(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, tt.env, tt.args...)
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d: %s", r.code, tt.code, r.stderr)
-			}
-			if tt.code != 0 && !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q, want it to say %q", r.stderr, tt.want)
-
-			}
+			wantExit(t, r, tt.code, tt.want)
 			if tt.code == 0 && !strings.Contains(r.stdout, "rediss://localhost:"+port) {
 				t.Errorf("the report does not say it measured over TLS:\n%s", r.stdout)
 			}
@@ -182,5 +170,17 @@ func TestStrayREDISCLIAUTH(t *testing.T) {
 				t.Errorf("exit %d with REDISCLI_AUTH set for another server: %s", r.code, strings.TrimSpace(r.stderr))
 			}
 		})
+	}
+}
+
+// wantExit checks a run's exit code and, for a failure, that its stderr
+// says want.
+func wantExit(t *testing.T, r result, code int, want string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d: %s", r.code, code, r.stderr)
+	}
+	if code != 0 && !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q, want it to say %q", r.stderr, want)
 	}
 }
