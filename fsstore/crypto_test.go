@@ -179,12 +179,12 @@ func TestBadKeys(t *testing.T) {
 		}
 	}
 	k := mustKey(t, 9)
-	keys, err := fsstore.ParseKeys(strings.NewReader("# rotation\n" + k.String() + "\n"))
+	keys, err := fsstore.ParseKeys(strings.NewReader("# rotation\n" + k.SecretLine() + "\n"))
 	if err != nil || len(keys) != 1 || keys[0].ID != 9 || !bytes.Equal(keys[0].Secret, k.Secret) {
 		t.Fatalf("ParseKeys round trip: %v", err)
 	}
 	p := filepath.Join(t.TempDir(), "keys")
-	os.WriteFile(p, []byte(k.String()+"\n"), 0o644)
+	os.WriteFile(p, []byte(k.SecretLine()+"\n"), 0o644)
 	if _, err := fsstore.KeysFromFile(p); err == nil {
 		t.Fatal("KeysFromFile accepted a world-readable key file")
 	}
@@ -192,7 +192,7 @@ func TestBadKeys(t *testing.T) {
 	if _, err := fsstore.KeysFromFile(p); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("SESSFS_TEST_KEYS", k.String())
+	t.Setenv("SESSFS_TEST_KEYS", k.SecretLine())
 	if _, err := fsstore.KeysFromEnv("SESSFS_TEST_KEYS"); err != nil {
 		t.Fatal(err)
 	}

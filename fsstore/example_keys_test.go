@@ -37,7 +37,7 @@ func ExampleWithKeysFile() {
 	keysFile := filepath.Join(keysDir, "keys") // in production: on each host's local disk, mode 0600
 	k1, _ := fsstore.NewKey(1)
 	k2, _ := fsstore.NewKey(2)
-	if err := os.WriteFile(keysFile, []byte(k1.String()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(keysFile, []byte(k1.SecretLine()+"\n"), 0o600); err != nil {
 		log.Fatal(err)
 	}
 
@@ -51,7 +51,7 @@ func ExampleWithKeysFile() {
 	// Rotation: the new key first, the old one kept for reading. Replace
 	// the file atomically: write a temporary file, rename it over.
 	tmp := keysFile + ".new"
-	if err := os.WriteFile(tmp, []byte(k2.String()+"\n"+k1.String()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tmp, []byte(k2.SecretLine()+"\n"+k1.SecretLine()+"\n"), 0o600); err != nil {
 		log.Fatal(err)
 	}
 	if err := os.Rename(tmp, keysFile); err != nil {

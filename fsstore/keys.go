@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -138,10 +139,41 @@ func NewKey(id uint32) (Key, error) {
 	return k, nil
 }
 
-// String formats the key as a key-file line. Keep it secret.
-func (k Key) String() string {
+// SecretLine formats the key as a line of a keys file, "ID BASE64SECRET",
+// which ParseKeys reads back. It holds the secret: write it only where the
+// key belongs (a keys file, a secret store), never to a log.
+func (k Key) SecretLine() string {
 	return fmt.Sprintf("%d %s", k.ID, base64.StdEncoding.EncodeToString(k.Secret))
 }
+
+// String names the key without its secret, "key 1 (secret redacted)":
+// a key or key set that reaches a log line or an error message by mistake
+// must not carry the secret there. SecretLine gives the keys file line.
+func (k Key) String() string {
+	return fmt.Sprintf("key %d (secret redacted)", k.ID)
+}
+
+// GoString is String, for %#v.
+func (k Key) GoString() string { return k.String() }
+
+// Format prints String for every verb (%q quotes it): without it, verbs
+// that do not use String, such as %d or %#v, would print the fields,
+// secret bytes included, and so would %v of a struct that holds a key.
+func (k Key) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		io.WriteString(f, strconv.Quote(k.String()))
+		return
+	}
+	io.WriteString(f, k.String())
+}
+
+// LogValue is String, for log/slog.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// MarshalText is String, so that encoding/json, and the slog JSON handler
+// given a key set, never write the secret either. There is no
+// UnmarshalText: a key is read with ParseKeys.
+func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // WithKeys encrypts payloads at rest with AES-256-GCM. The first key is the
 // newest: new writes use it; reads accept every key given, so rotation is:

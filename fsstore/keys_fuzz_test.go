@@ -10,7 +10,7 @@ import (
 
 // FuzzParseKeys: a keys file is operator input. ParseKeys never panics,
 // every key it accepts has an ID from 1 and a 32-byte secret, and the key
-// set it accepts survives being written back (Key.String, one per line)
+// set it accepts survives being written back (Key.SecretLine, one per line)
 // and parsed again.
 func FuzzParseKeys(f *testing.F) {
 	f.Add([]byte("# newest first\n2 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n1 ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8\n"))
@@ -32,7 +32,7 @@ func FuzzParseKeys(f *testing.F) {
 			if k.ID == 0 || len(k.Secret) != 32 {
 				t.Fatalf("ParseKeys(%q) accepted key %d with a %d-byte secret", b, k.ID, len(k.Secret))
 			}
-			text.WriteString(k.String() + "\n")
+			text.WriteString(k.SecretLine() + "\n")
 		}
 		again, err := fsstore.ParseKeys(strings.NewReader(text.String()))
 		if err != nil || len(again) != len(keys) {

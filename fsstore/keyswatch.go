@@ -262,7 +262,7 @@ var ErrKeysReload = errors.New("keys file not reloaded")
 func keysText(keys []Key) string {
 	var b bytes.Buffer
 	for _, k := range keys {
-		b.WriteString(k.String())
+		b.WriteString(k.SecretLine())
 		b.WriteByte('\n')
 	}
 	return b.String()

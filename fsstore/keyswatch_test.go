@@ -45,7 +45,7 @@ func keysFileText(keys ...fsstore.Key) string {
 	var b strings.Builder
 	b.WriteString("# newest first\n")
 	for _, k := range keys {
-		fmt.Fprintln(&b, k.String())
+		fmt.Fprintln(&b, k.SecretLine())
 	}
 	return b.String()
 }

@@ -65,7 +65,7 @@ func newKey(t *testing.T, id uint32) fsstore.Key {
 func keyLines(sep string, keys ...fsstore.Key) string {
 	var l []string
 	for _, k := range keys {
-		l = append(l, k.String())
+		l = append(l, k.SecretLine())
 	}
 	return strings.Join(l, sep) + sep
 }
@@ -300,7 +300,7 @@ func TestRekeyKeySources(t *testing.T) {
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
 				t.Fatalf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.code, tc.msg)
 			}
-			if strings.Contains(r.stderr+r.stdout, strings.Fields(secretish)[1]) || strings.Contains(r.stderr+r.stdout, k1.String()[2:]) {
+			if strings.Contains(r.stderr+r.stdout, strings.Fields(secretish)[1]) || strings.Contains(r.stderr+r.stdout, k1.SecretLine()[2:]) {
 				t.Errorf("output quotes secret material: %q %q", r.stdout, r.stderr)
 			}
 			s := rekeyJSON(t, r)
@@ -413,7 +413,7 @@ func TestRekeyBadInput(t *testing.T) {
 		{"not a store", []string{"rekey", "--dir", notStore, "--keys-file", keys}, 3, "is not a sessfs store"},
 		{"bad rate", []string{"rekey", "--dir", notStore, "--keys-file", keys, "--rate", "-1"}, 2, "--rate -1"},
 		{"bad concurrency", []string{"rekey", "--dir", notStore, "--keys-file", keys, "-c", "65"}, 2, "--concurrency 65"},
-		{"key on the command line", []string{"rekey", "--dir", notStore, "--keys", k1.String()}, 2, "unknown flag: --keys"},
+		{"key on the command line", []string{"rekey", "--dir", notStore, "--keys", k1.SecretLine()}, 2, "unknown flag: --keys"},
 		{"argument", []string{"rekey", "--dir", notStore, "--keys-file", keys, "now"}, 2, "takes no arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -241,7 +241,7 @@ func TestTextfileRekey(t *testing.T) {
 	// Records under a key left out of the set: exit 1, recorded.
 	k3 := newKey(t, 3)
 	deployKeys(t, st.dir, k3)
-	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "-q", "--textfile", prom}, "SESSGC_KEYS="+k3.String())
+	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "-q", "--textfile", prom}, "SESSGC_KEYS="+k3.SecretLine())
 	if r.code != 1 || !strings.Contains(r.stderr, "keep the old keys") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

@@ -59,7 +59,7 @@ func keygenRun(_ context.Context, opts *KeygenOptions) error {
 	if err != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("generating a key: %w", err)}
 	}
-	if _, err := fmt.Fprintln(opts.IO.Out, k.String()); err != nil {
+	if _, err := fmt.Fprintln(opts.IO.Out, k.SecretLine()); err != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("writing the key: %w", err)}
 	}
 	return nil
