@@ -263,11 +263,14 @@ func TestRetiredKey(t *testing.T) {
 
 // TestMaintenanceRekeyLeavesPlaintextStoreAlone opens a plaintext store in
 // use by a keyless host the way a maintenance tool (sessgc rekey) does:
-// with keys and WithMaintenanceOnly. Without WithPlaintextMigration it must
-// not mark the store encrypted, whose keyless hosts would then fail every
-// save and every restart, and Rekey refuses it with ErrNotEncrypted,
-// rewriting nothing. With WithPlaintextMigration (the operator's statement
-// that the store is being migrated) it marks the store and encrypts.
+// with keys and WithMaintenanceOnly. With or without WithPlaintextMigration
+// it must not mark the store encrypted, whose keyless hosts would then fail
+// every save and every restart, and Rekey refuses it with ErrNotEncrypted,
+// rewriting nothing: no application host has the keys yet, and a record
+// encrypted for none of them logs its user out. Once the first step of the
+// migration is done (an application host opened WithKeys and
+// WithPlaintextMigration, which marks the store and vouches for the key),
+// the maintenance rekey WithPlaintextMigration encrypts what is left.
 func TestMaintenanceRekeyLeavesPlaintextStoreAlone(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -282,39 +285,54 @@ func TestMaintenanceRekeyLeavesPlaintextStoreAlone(t *testing.T) {
 	}
 	k := mustKey(t, 1)
 
-	tool, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithCreate(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := tool.Rekey(ctx, fsstore.RekeyOptions{})
-	if !errors.Is(err, fsstore.ErrNotEncrypted) || st.Scanned != 0 {
-		t.Errorf("Rekey of a store no host opened with keys: %+v, %v; want ErrNotEncrypted and nothing scanned", st, err)
-	}
-	// Nor may it write an encrypted record, which would stop the keyless
-	// hosts that load it.
-	if err := tool.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("sealed")}); !errors.Is(err, fsstore.ErrNotEncrypted) {
-		t.Errorf("Save through the maintenance open: %v, want ErrNotEncrypted", err)
-	}
-	if err := tool.CompareAndSwap(ctx, &fsstore.Session{ID: newID(t), Data: []byte("sealed")}); !errors.Is(err, fsstore.ErrNotEncrypted) {
-		t.Errorf("CompareAndSwap through the maintenance open: %v, want ErrNotEncrypted", err)
-	}
-	tool.Close()
-	marker, err := os.ReadFile(filepath.Join(dir, fsstore.MarkerFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(marker), "encrypted") {
-		t.Errorf("a maintenance open with keys marked the store encrypted:\n%s", marker)
-	}
-	restarted, err := fsstore.Open(dir) // a keyless host restarting
-	if err != nil {
-		t.Fatalf("keyless Open after the maintenance open: %v", err)
-	}
-	restarted.Close()
-	if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("after")}); err != nil {
-		t.Errorf("keyless save after the maintenance open: %v", err)
+	for _, tc := range []struct {
+		name string
+		opts []fsstore.Option
+	}{
+		{"rekey", nil},
+		{"rekey --migrate-plaintext", []fsstore.Option{fsstore.WithPlaintextMigration()}},
+	} {
+		tool, err := fsstore.Open(dir, append([]fsstore.Option{fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithCreate(false)}, tc.opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := tool.Rekey(ctx, fsstore.RekeyOptions{})
+		if !errors.Is(err, fsstore.ErrNotEncrypted) || st.Scanned != 0 {
+			t.Errorf("%s of a store no host opened with keys: %+v, %v; want ErrNotEncrypted and nothing scanned", tc.name, st, err)
+		}
+		// Nor may it write an encrypted record, which would stop the
+		// keyless hosts that load it.
+		if err := tool.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("sealed")}); !errors.Is(err, fsstore.ErrNotEncrypted) {
+			t.Errorf("%s: Save through the maintenance open: %v, want ErrNotEncrypted", tc.name, err)
+		}
+		if err := tool.CompareAndSwap(ctx, &fsstore.Session{ID: newID(t), Data: []byte("sealed")}); !errors.Is(err, fsstore.ErrNotEncrypted) {
+			t.Errorf("%s: CompareAndSwap through the maintenance open: %v, want ErrNotEncrypted", tc.name, err)
+		}
+		tool.Close()
+		marker, err := os.ReadFile(filepath.Join(dir, fsstore.MarkerFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(marker), "encrypted") {
+			t.Errorf("%s: a maintenance open with keys marked the store encrypted:\n%s", tc.name, marker)
+		}
+		restarted, err := fsstore.Open(dir) // a keyless host restarting
+		if err != nil {
+			t.Fatalf("%s: keyless Open after the maintenance open: %v", tc.name, err)
+		}
+		restarted.Close()
+		if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("after")}); err != nil {
+			t.Errorf("%s: keyless save after the maintenance open: %v", tc.name, err)
+		}
 	}
 
+	// Step 1 of the migration: an application host opened with the key
+	// and WithPlaintextMigration.
+	host, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithPlaintextMigration(), fsstore.WithCreate(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
 	mig, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithPlaintextMigration(), fsstore.WithCreate(false))
 	if err != nil {
 		t.Fatal(err)
@@ -325,5 +343,8 @@ func TestMaintenanceRekeyLeavesPlaintextStoreAlone(t *testing.T) {
 	}
 	if _, err := fsstore.Open(dir); !errors.Is(err, fsstore.ErrKeysRequired) {
 		t.Errorf("keyless Open after the migration's rekey: %v, want ErrKeysRequired", err)
+	}
+	if got, err := host.Load(ctx, id); err != nil || string(got.Data) != "after" {
+		t.Errorf("the keyed host's Load after the migration's rekey: %v", err)
 	}
 }

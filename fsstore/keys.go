@@ -199,7 +199,9 @@ func WithKeys(keys ...Key) Option {
 // WithPlaintextMigration lets a store opened WithKeys read plaintext
 // records, for the rollout of encryption on a store that has sessions: the
 // next save of each session, or `sessgc rekey --migrate-plaintext`,
-// encrypts it. Remove it once every host has keys and a rekey pass has
+// encrypts it. The application hosts are opened with it first; the rekey,
+// a maintenance store (WithMaintenanceOnly), comes after them, and is
+// refused until one of them has opened the store with its newest key. Remove it once every host has keys and a rekey pass has
 // ended with no errors: while it is on, anyone who can write the store
 // directory can forge a session in clear text.
 func WithPlaintextMigration() Option {
@@ -210,13 +212,17 @@ func WithPlaintextMigration() Option {
 // maintenance that never writes a session: Sweep, Stats, Delete. Without
 // it, Open refuses an encrypted store when no keys are given
 // (ErrKeysRequired); with it, Save, CompareAndSwap and locked saves fail
-// with ErrKeysRequired. With keys, for Rekey, it leaves the marker as it
-// is unless WithPlaintextMigration is given too: a maintenance tool turns
-// a store encrypted, which makes every application host still running
-// without keys fail its saves, only when told that the store is being
-// migrated to encryption. Otherwise the first application host opened
-// WithKeys marks it (see WithKeys), and Rekey and saves refuse a store not
-// marked yet (ErrNotEncrypted).
+// with ErrKeysRequired.
+//
+// With keys, for Rekey, it vouches for nothing, WithPlaintextMigration or
+// not: it leaves the marker as it is, since marking the store encrypted
+// makes every application host still running without keys fail its saves,
+// and writes no key check file, since it proves nothing about which keys
+// the hosts have. The first application host opened WithKeys does both
+// (see WithKeys). Rekey and saves refuse a store not marked yet
+// (ErrNotEncrypted), and Rekey a newest key that has no check file
+// (ErrKeyNotDeployed), also when a keys file reload (WithKeysFile) makes
+// it newest during the pass.
 func WithMaintenanceOnly() Option {
 	return optionFunc(func(c *config) { c.maintenanceOnly = true })
 }
@@ -512,10 +518,6 @@ func authData(h *record.Header, sealedLen int, name string) []byte {
 	return append(append(ad, p[:]...), name...)
 }
 
-// checkKeys verifies each configured key against a small check file the
-// first process to use that key ID wrote into the store, so a wrong secret
-// under a known ID is a clear error at Open instead of every Load failing
-// as corrupt.
 // maxKeyCheckSize caps a key check file read: a real one is 12 bytes of
 // nonce and a sealed "sessfs"; the read refuses a FIFO or symlink there
 // like the marker's.
@@ -525,58 +527,71 @@ const maxKeyCheckSize = 4 << 10
 // keys' fault (or the store's for good), unlike an I/O error in the check.
 var errKeyCheck = errors.New("key check failed")
 
-func (kr *keyring) checkKeys(dir string, perm os.FileMode) error {
-	return kr.checkKeysCreate(dir, perm, true)
-}
-
-// newestDeployed returns ErrKeyNotDeployed unless the newest key's check
-// file exists (an application host, which creates it, has the key).
-func (kr *keyring) newestDeployed(dir string) error {
-	p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", kr.newest))
-	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w (no %s): deploy key %d to every application host, after the old key, before rekeying", ErrKeyNotDeployed, p, kr.newest)
+// checkKeys verifies each configured key against a small check file the
+// first process to use that key ID wrote into the store, so a wrong secret
+// under a known ID is a clear error at Open instead of every Load failing
+// as corrupt. With vouch (an application host), it writes the check file
+// of a key that has none, which tells maintenance that a host has the key
+// (newestDeployed); without (a maintenance store, which proves nothing
+// about the hosts), such a key is left unchecked.
+func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool) error {
+	for id, aead := range kr.aeads {
+		err := checkKey(dir, id, aead, perm, vouch)
+		if !vouch && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// checkKeysCreate is checkKeys; without create, a key with no check file
-// is left unchecked and no check file is written (maintenance opens).
-func (kr *keyring) checkKeysCreate(dir string, perm os.FileMode, create bool) error {
-	for id, aead := range kr.aeads {
-		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
-		ad := []byte(fmt.Sprintf("sessfs-keycheck %d", id))
-		b, err := readSmallFile(p, maxKeyCheckSize)
-		if errors.Is(err, fs.ErrNotExist) && !create {
-			continue
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			nonce := make([]byte, 12)
-			rand.Read(nonce)
-			sealed := aead.Seal(nonce, nonce, []byte("sessfs"), ad)
-			tmp := filepath.Join(dir, tempPrefix+"keycheck-"+randHex(8))
-			// Synced before the link, as the marker is: a power loss must
-			// not leave the name with no content, which would make every
-			// later Open fail on a damaged key check.
-			if err := writeSynced(tmp, sealed, perm); err != nil {
-				return fmt.Errorf("fsstore: key check: %w", err)
-			}
-			err = os.Link(tmp, p) // fails if another process won the race
-			os.Remove(tmp)
-			if err == nil {
-				continue
-			}
-			if b, err = readSmallFile(p, maxKeyCheckSize); err != nil {
-				return fmt.Errorf("fsstore: key check: %w", err)
-			}
-		} else if err != nil {
+// newestDeployed returns ErrKeyNotDeployed unless the newest key's check
+// file exists (an application host, which creates it, has the key), and
+// the check's error if the file is not that key's: a host wrote it with
+// another secret under the same ID after this store was opened.
+func (kr *keyring) newestDeployed(dir string) error {
+	err := checkKey(dir, kr.newest, kr.aeads[kr.newest], 0, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", kr.newest))
+		return fmt.Errorf("%w (no %s): deploy key %d to every application host, after the old key, before rekeying", ErrKeyNotDeployed, p, kr.newest)
+	}
+	return err
+}
+
+// checkKey verifies key id against its check file in dir. A missing file
+// is created with create, and an error matching fs.ErrNotExist otherwise.
+func checkKey(dir string, id uint32, aead cipher.AEAD, perm os.FileMode, create bool) error {
+	p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
+	ad := []byte(fmt.Sprintf("sessfs-keycheck %d", id))
+	b, err := readSmallFile(p, maxKeyCheckSize)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		nonce := make([]byte, 12)
+		rand.Read(nonce)
+		sealed := aead.Seal(nonce, nonce, []byte("sessfs"), ad)
+		tmp := filepath.Join(dir, tempPrefix+"keycheck-"+randHex(8))
+		// Synced before the link, as the marker is: a power loss must
+		// not leave the name with no content, which would make every
+		// later Open fail on a damaged key check.
+		if err := writeSynced(tmp, sealed, perm); err != nil {
 			return fmt.Errorf("fsstore: key check: %w", err)
 		}
-		if len(b) < sealOverhead {
-			return fmt.Errorf("fsstore: key check file %s is damaged: %w", p, errKeyCheck)
+		err = os.Link(tmp, p) // fails if another process won the race
+		os.Remove(tmp)
+		if err == nil {
+			return nil
 		}
-		if _, err := aead.Open(nil, b[:12], b[12:], ad); err != nil {
-			return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key: %w", id, p, errKeyCheck)
-		}
+		b, err = readSmallFile(p, maxKeyCheckSize)
+	}
+	if err != nil {
+		return fmt.Errorf("fsstore: key check: %w", err)
+	}
+	if len(b) < sealOverhead {
+		return fmt.Errorf("fsstore: key check file %s is damaged: %w", p, errKeyCheck)
+	}
+	if _, err := aead.Open(nil, b[:12], b[12:], ad); err != nil {
+		return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key: %w", id, p, errKeyCheck)
 	}
 	return nil
 }

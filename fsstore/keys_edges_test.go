@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -299,5 +301,144 @@ func TestRekeyBeforeAnyHostHasNewKey(t *testing.T) {
 	}
 	if _, err := app.Load(ctx, id); err != nil {
 		t.Fatalf("after a rekey to a key no application host has, the hosts lose every session: %v", err)
+	}
+}
+
+// A maintenance store (sessgc) never vouches that the hosts have a key:
+// not when it is opened WithPlaintextMigration (sessgc rekey
+// --migrate-plaintext), which used to write the new key's check file and
+// skip the check, and not when its keys file is reloaded. Otherwise a
+// rekey run before the keys file reached any host rewrites every live
+// record under a key no host can read, and leaves a check file behind
+// that lets the next rekey through as well.
+func TestMaintenanceStoreNeverVouchesForAKey(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	for _, tc := range []struct {
+		name string
+		// open opens dir as the maintenance tool does, with key set
+		// [2, 1], where every application host has [1] only.
+		open func(t *testing.T, dir string) *fsstore.Store
+	}{
+		{
+			name: "rekey",
+			open: func(t *testing.T, dir string) *fsstore.Store {
+				s, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1), fsstore.WithCreate(false))
+				must(t, err)
+				return s
+			},
+		},
+		{
+			name: "rekey --migrate-plaintext",
+			open: func(t *testing.T, dir string) *fsstore.Store {
+				s, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1), fsstore.WithPlaintextMigration(), fsstore.WithCreate(false))
+				must(t, err)
+				return s
+			},
+		},
+		{
+			name: "keys file reloaded",
+			open: func(t *testing.T, dir string) *fsstore.Store {
+				p := filepath.Join(t.TempDir(), "keys")
+				writeFile0600(t, p, keysFileText(k1))
+				ev := make(reloadEvents, 16)
+				s, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeysFile(p), fsstore.WithObserver(ev), fsstore.WithCreate(false))
+				must(t, err)
+				renameOver(t, p, keysFileText(k2, k1))
+				if !waitReloadOK(t, ev, 30*time.Second) {
+					t.Fatal("the maintenance store did not reload its keys file")
+				}
+				return s
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// Every host: [1], in the middle of a migration to encryption.
+			app, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithPlaintextMigration())
+			must(t, err)
+			defer app.Close()
+			id := newID(t)
+			must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("user 42")}))
+
+			gc := tc.open(t, dir)
+			st, rerr := gc.Rekey(ctx, fsstore.RekeyOptions{})
+			gc.Close()
+			if !errors.Is(rerr, fsstore.ErrKeyNotDeployed) || st.Rekeyed != 0 {
+				t.Errorf("rekey to a key no application host has: %+v, %v; want ErrKeyNotDeployed, nothing rewritten", st, rerr)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, ".keycheck-2")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the maintenance store wrote key 2's check file (%v): a later rekey would take it for a host's", err)
+			}
+			if _, err := app.Load(ctx, id); err != nil {
+				t.Fatalf("the hosts lost a session to the maintenance store: %v", err)
+			}
+			again, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1), fsstore.WithCreate(false))
+			must(t, err)
+			defer again.Close()
+			if st, err := again.Rekey(ctx, fsstore.RekeyOptions{}); !errors.Is(err, fsstore.ErrKeyNotDeployed) || st.Rekeyed != 0 {
+				t.Errorf("a later rekey: %+v, %v; want ErrKeyNotDeployed, nothing rewritten", st, err)
+			}
+		})
+	}
+}
+
+// A maintenance store's keys file is reloaded during a rekey pass with a
+// newest key that no host has: the records the pass rewrites after the
+// reload must not go under that key, which the pass checked only for the
+// key newest when it began.
+func TestMaintenanceRekeyKeysReloadedMidPass(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2, k3 := mustKey(t, 1), mustKey(t, 2), mustKey(t, 3)
+	app, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	must(t, err)
+	ids := make([]string, 3)
+	for i := range ids {
+		ids[i] = newID(t)
+		must(t, app.Save(ctx, &fsstore.Session{ID: ids[i], Data: []byte("user")}))
+	}
+	app.Close()
+	// Every host now has [2, 1]: key 2 is deployed, key 3 nowhere.
+	app, err = fsstore.Open(dir, fsstore.WithKeys(k2, k1))
+	must(t, err)
+	defer app.Close()
+
+	p := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, p, keysFileText(k2, k1))
+	ev := make(reloadEvents, 16)
+	gc, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeysFile(p), fsstore.WithObserver(ev), fsstore.WithCreate(false))
+	must(t, err)
+	defer gc.Close()
+	var (
+		once      sync.Once
+		reloadErr error
+	)
+	gc.SetRekeyListedHookForTest(func(string) {
+		once.Do(func() {
+			// Not t.Fatal: this runs on the pass's goroutine.
+			tmp := p + ".tmp"
+			if reloadErr = os.WriteFile(tmp, []byte(keysFileText(k3, k2, k1)), 0o600); reloadErr == nil {
+				reloadErr = os.Rename(tmp, p)
+			}
+			if reloadErr == nil && !waitReloadOK(t, ev, 30*time.Second) {
+				reloadErr = errors.New("no keys reload within 30s")
+			}
+		})
+	})
+	var notDeployed atomic.Int64
+	st, err := gc.Rekey(ctx, fsstore.RekeyOptions{Concurrency: 1, OnError: func(err error) {
+		if errors.Is(err, fsstore.ErrKeyNotDeployed) {
+			notDeployed.Add(1)
+		}
+	}})
+	must(t, reloadErr)
+	if err != nil || st.Rekeyed != 0 || st.Errors != int64(len(ids)) || notDeployed.Load() != int64(len(ids)) {
+		t.Errorf("rekey with key 3 made newest mid-pass: %+v, %v, %d ErrKeyNotDeployed; want every record an ErrKeyNotDeployed error, none rewritten", st, err, notDeployed.Load())
+	}
+	for _, id := range ids {
+		if _, err := app.Load(ctx, id); err != nil {
+			t.Errorf("the hosts lost session %s to the rekey: %v", id, err)
+		}
 	}
 }

@@ -211,7 +211,7 @@ func (kw *keysWatcher) reload() (retry bool) {
 			if h := kw.s.cfg.testFS; h != nil {
 				h("keys")
 			}
-			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode)
+			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode, !kw.s.cfg.maintenanceOnly)
 			if h := kw.s.testHooks.keysCheck; h != nil && err == nil {
 				err = h()
 			}

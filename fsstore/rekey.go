@@ -71,8 +71,12 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if err := s.checkMarkedEncrypted(); err != nil {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 	}
-	if s.cfg.maintenanceOnly && !s.cfg.plaintextMigration {
-		if err := s.keys.Load().newestDeployed(s.dir); err != nil {
+	// A maintenance store (sessgc) rewrites records only under a key that
+	// an application host vouched for, migrating plaintext or not.
+	var guard *deployedGuard
+	if s.cfg.maintenanceOnly {
+		guard = &deployedGuard{dir: s.dir}
+		if err := guard.check(s.keys.Load()); err != nil {
 			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 		}
 	}
@@ -120,7 +124,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			if h := s.testHooks.rekeyListed; h != nil {
 				h(e.Name())
 			}
-			res, err := s.rekeyOne(ctx, dir, e.Name(), lim)
+			res, err := s.rekeyOne(ctx, dir, e.Name(), lim, guard)
 			// A record a request changed meanwhile is read again: a
 			// touch leaves it under the old key. Deleted or saved, it is
 			// gone or under the newest key then.
@@ -129,7 +133,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 					err = fmt.Errorf("fsstore: rekey: %s: %w %d times in a row; the next pass tries again", filepath.Join(dir, e.Name()), errRekeyRaced, try)
 					break
 				}
-				res, err = s.rekeyOne(ctx, dir, e.Name(), lim)
+				res, err = s.rekeyOne(ctx, dir, e.Name(), lim, guard)
 			}
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -167,8 +171,33 @@ const (
 	rekeyRaced                       // changed by a request meanwhile: left as it is
 )
 
-// rekeyOne rewrites one record if needed.
-func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (rekeyResult, error) {
+// deployedGuard checks that the newest key of the key set a maintenance
+// store's rekey seals a record with was vouched for by an application host.
+// Checked once at the start of the pass, it would let a keys file reloaded
+// meanwhile (WithKeysFile) make newest a key that no host has, and rewrite
+// the rest of the pass under it: so each record's key set is checked, at
+// the cost of one small read each time the newest key changes.
+type deployedGuard struct {
+	dir     string
+	checked atomic.Uint32 // the newest key last found vouched for; 0: none
+}
+
+// check returns ErrKeyNotDeployed, or the key check's error, unless kr's
+// newest key has a check file written with its secret.
+func (g *deployedGuard) check(kr *keyring) error {
+	if g == nil || kr.newest == g.checked.Load() {
+		return nil
+	}
+	if err := kr.newestDeployed(g.dir); err != nil {
+		return err
+	}
+	g.checked.Store(kr.newest)
+	return nil
+}
+
+// rekeyOne rewrites one record if needed, under the newest key if guard
+// (nil: no check) finds it deployed.
+func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard) (rekeyResult, error) {
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
 	limit := maxRecordFile
@@ -183,6 +212,9 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter) (r
 		if res, done := s.rekeyDone(kr, st, &h); done {
 			return res, nil
 		}
+	}
+	if err := guard.check(kr); err != nil {
+		return rekeyUpToDate, fmt.Errorf("fsstore: rekey: %s: %w", p, err)
 	}
 	if lim != nil {
 		if err := lim.wait(ctx); err != nil {

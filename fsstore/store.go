@@ -306,7 +306,10 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	s.keys.Store(kr)
 	if kr != nil {
-		if err := kr.checkKeysCreate(abs, c.fileMode, !c.maintenanceOnly || c.plaintextMigration); err != nil {
+		// Only an application host vouches for its keys: a maintenance
+		// store (sessgc) that wrote a check file would let a rekey make
+		// newest a key that no host has (see newestDeployed).
+		if err := kr.checkKeys(abs, c.fileMode, !c.maintenanceOnly); err != nil {
 			return nil, err
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
@@ -344,7 +347,12 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	// open.
 	ctx, cancel := context.WithTimeout(ctx, openRaiseTimeout)
 	err = s.ensureMaxIdle(ctx, c.idle)
-	if err == nil && kr != nil && !s.layout.encrypted && (!c.maintenanceOnly || c.plaintextMigration) {
+	// A maintenance store never marks the store encrypted,
+	// WithPlaintextMigration or not: the first application host opened
+	// with keys does, and a rekey of an unmarked store, refused
+	// (ErrNotEncrypted), must leave the hosts still running without keys
+	// able to save.
+	if err == nil && kr != nil && !s.layout.encrypted && !c.maintenanceOnly {
 		err = s.markEncrypted(ctx)
 	}
 	cancel()

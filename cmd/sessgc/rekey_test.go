@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,32 +182,47 @@ func TestRekeyRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRekeyPlaintextStore: enabling encryption on an existing store, then
+// TestRekeyPlaintextStore: enabling encryption on an existing store (the
+// application hosts opened with keys and WithPlaintextMigration), then
 // rekeying with --migrate-plaintext, encrypts the records written before.
 // Without the flag they are errors: a rekey must not turn a record forged
-// in clear text into a valid encrypted one.
+// in clear text into a valid encrypted one. Before any host has the keys,
+// a rekey is refused with the flag or without, and changes nothing.
 func TestRekeyPlaintextStore(t *testing.T) {
 	st := newStore(t) // a keyless application host, running throughout
 	ids := st.save(5)
 	k1 := newKey(t, 1)
-	// Without --migrate-plaintext the store is refused as it is: marked
-	// encrypted, its keyless hosts would fail every save and restart.
-	r := runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, "SESSGC_KEYS="+keyLines(";", k1))
-	if s := rekeyJSON(t, r); r.code != 3 || s.Scanned != 0 || s.Rekeyed != 0 {
-		t.Fatalf("without --migrate-plaintext: exit %d, %+v, stderr %s", r.code, s, r.stderr)
+	for _, args := range [][]string{nil, {"--migrate-plaintext"}} {
+		// The store is refused as it is: marked encrypted, its keyless
+		// hosts would fail every save and restart; and none of them could
+		// read a record sealed with a key that only sessgc has.
+		r := runGC(t, append([]string{"rekey", "--dir", st.dir, "--rate", "0", "--json"}, args...), "SESSGC_KEYS="+keyLines(";", k1))
+		if s := rekeyJSON(t, r); r.code != 3 || s.Scanned != 0 || s.Rekeyed != 0 {
+			t.Fatalf("rekey %v before any host has keys: exit %d, %+v, stderr %s", args, r.code, s, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "not an encrypted store") || !strings.Contains(r.stderr, "--migrate-plaintext") {
+			t.Errorf("rekey %v before any host has keys: stderr %q does not say why, nor what to do", args, r.stderr)
+		}
+		if _, err := os.Lstat(filepath.Join(st.dir, ".keycheck-1")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("rekey %v before any host has keys wrote key 1's check file (%v)", args, err)
+		}
+		if err := st.s.Save(context.Background(), &fsstore.Session{ID: ids[0], Data: []byte("payload " + ids[0])}); err != nil {
+			t.Errorf("keyless application save after the refused rekey %v: %v", args, err)
+		}
+		if s, err := fsstore.Open(st.dir); err != nil {
+			t.Errorf("keyless application restart after the refused rekey %v: %v", args, err)
+		} else {
+			s.Close()
+		}
 	}
-	if !strings.Contains(r.stderr, "not an encrypted store") || !strings.Contains(r.stderr, "--migrate-plaintext") {
-		t.Errorf("without --migrate-plaintext: stderr %q does not say why, nor what to do", r.stderr)
+	// Step 1 of the migration (docs/security.md): the application hosts
+	// get the keys, with WithPlaintextMigration.
+	host, err := fsstore.Open(st.dir, fsstore.WithCreate(false), fsstore.WithKeys(k1), fsstore.WithPlaintextMigration())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := st.s.Save(context.Background(), &fsstore.Session{ID: ids[0], Data: []byte("payload " + ids[0])}); err != nil {
-		t.Errorf("keyless application save after the refused rekey: %v", err)
-	}
-	if s, err := fsstore.Open(st.dir); err != nil {
-		t.Errorf("keyless application restart after the refused rekey: %v", err)
-	} else {
-		s.Close()
-	}
-	r = runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json", "--migrate-plaintext"}, "SESSGC_KEYS="+keyLines(";", k1))
+	host.Close()
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--json", "--migrate-plaintext"}, "SESSGC_KEYS="+keyLines(";", k1))
 	if s := rekeyJSON(t, r); r.code != 0 || s.Rekeyed != 5 || s.Plaintext != 5 {
 		t.Fatalf("exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}

@@ -58,9 +58,15 @@ Plaintext records are rewritten only with --migrate-plaintext, which ends a
 migration of an unencrypted store to encryption (the app hosts run with
 fsstore.WithPlaintextMigration meanwhile); without it they are errors, so
 that a record forged in clear text by someone who can write the mount is
-never turned into a valid encrypted one. Without it, a store that no host
-has opened with keys yet is refused (exit 3) and left as it is: marking it
-encrypted would make the hosts still running without keys fail every save.
+never turned into a valid encrypted one. With it or without, a store that
+no host has opened with keys yet is refused (exit 3) and left as it is:
+marking it encrypted would make the hosts still running without keys fail
+every save.
+
+sessgc never vouches that the hosts have a key: an application host writes
+a key's check file when it first opens the store with it, and a rekey whose
+newest key has none is refused (exit 3, nothing rewritten), since no host
+could read the records rewritten under it.
 
 The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
 "ID BASE64SECRET" lines, newest key first, that only its owner may read; or
@@ -228,7 +234,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	sum.Expired, sum.Plaintext = st.Expired, st.Plaintext
 	sum.DurationSecs = st.Duration.Seconds()
 	if errors.Is(err, fsstore.ErrNotEncrypted) {
-		return cmdutil.StoreErrorf("%s is not an encrypted store: no application host has opened it with keys, and a rekey does not turn it encrypted (the hosts still running without keys would fail every save); to turn encryption on, follow docs/security.md, \"Turning encryption on for a store in use\", which ends with rekey --migrate-plaintext: %w", sum.Dir, err)
+		return cmdutil.StoreErrorf("%s is not an encrypted store: no application host has opened it with keys, and a rekey does not turn it encrypted (the hosts still running without keys would fail every save); to turn encryption on, follow docs/security.md, \"Turning encryption on for a store in use\": the application hosts get the keys first, and rekey --migrate-plaintext comes last: %w", sum.Dir, err)
 	}
 	if errors.Is(err, fsstore.ErrKeyNotDeployed) {
 		return cmdutil.StoreErrorf("%w", err)
