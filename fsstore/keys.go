@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -59,10 +60,20 @@ var (
 
 // ParseKeys reads a key set: one key per line, "ID BASE64SECRET", the newest
 // key first (new writes use it; reads accept all). Blank lines and lines
-// starting with # are ignored. Errors never quote secret material.
+// starting with # are ignored, and so is a UTF-8 byte-order mark at the
+// start, which Windows editors write; UTF-16 text is refused by name.
+// Errors never quote secret material.
 func ParseKeys(r io.Reader) ([]Key, error) {
 	var keys []Key
-	sc := bufio.NewScanner(r)
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(len(utf8BOM)); bytes.HasPrefix(head, utf8BOM) {
+		br.Discard(len(utf8BOM))
+	} else if bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+		// PowerShell 5 redirection (>) and Out-File write UTF-16; every
+		// line would otherwise fail as a key ID that is not a number.
+		return nil, errors.New("fsstore: keys: the text is UTF-16 (it starts with a UTF-16 byte-order mark): save the keys as UTF-8 or ASCII")
+	}
+	sc := bufio.NewScanner(br)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
@@ -94,30 +105,76 @@ func ParseKeys(r io.Reader) ([]Key, error) {
 	return keys, nil
 }
 
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte-order mark.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // KeysFromFile reads a key set (see ParseKeys) from a file that only its
 // owner may read: a key file readable by group or others is refused, except
 // one owned by root that only its group may also read (0640), as
 // PostgreSQL allows for its key files: a Kubernetes secret volume with the
 // pod's fsGroup gives its files that mode, whatever defaultMode says, and
 // a non-root pod could read it no other way.
+//
+// The file must be a regular file (a symbolic link to one is followed) of at
+// most 64 KiB: a FIFO, a device or a directory at the path is refused
+// before it is read, rather than wait for a writer or read without end.
 func KeysFromFile(path string) ([]Key, error) {
-	f, err := os.Open(path)
+	f, err := openKeysFile(path)
+	if errors.Is(err, errNotRegular) {
+		return nil, fmt.Errorf("fsstore: keys: %s is not a regular file (a socket?)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: keys: %w", err)
 	}
 	defer f.Close()
+	// The type and size are those of the file opened, not of what the path
+	// named a moment before: it may have been replaced in between.
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: keys: %w", err)
 	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("fsstore: keys: %s is not a regular file (%s)", path, fileTypeName(st.Mode()))
+	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
 		return nil, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
 	}
-	keys, err := ParseKeys(f)
+	tooBig := fmt.Errorf("fsstore: keys: %s is larger than %d KiB, which no key set is: is it the keys file?", path, maxKeysFile>>10)
+	if st.Size() > maxKeysFile {
+		return nil, tooBig
+	}
+	// Limited again: the file may grow while it is read.
+	b, err := io.ReadAll(io.LimitReader(f, maxKeysFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: keys: %w", err)
+	}
+	if len(b) > maxKeysFile {
+		return nil, tooBig
+	}
+	keys, err := ParseKeys(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w (keys file %s)", err, path)
 	}
 	return keys, nil
+}
+
+// maxKeysFile caps the size of a keys file: a key line is about 50 bytes,
+// so this is a thousand keys with room for comments.
+const maxKeysFile = 64 << 10
+
+// fileTypeName names the type of a file that is not a regular file.
+func fileTypeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // KeysFromEnv reads a key set from an environment variable, keys separated
