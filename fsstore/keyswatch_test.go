@@ -518,3 +518,36 @@ func openWatchedAndLogged(t *testing.T, keys ...fsstore.Key) (dir, keysPath stri
 	t.Cleanup(func() { s.Close() })
 	return dir, keysPath, s, ev, logs
 }
+
+// TestMaintenanceKeysReloadWritesNoKeyCheck: check files are how application
+// hosts vouch that they have a key, and Rekey in a maintenance store
+// refuses a newest key none of them has (ErrKeyNotDeployed). A maintenance
+// store that reloads its keys file must not vouch for the new key itself:
+// a sessgc-style process watching [2,1] before any host has key 2 would
+// otherwise let a rekey log every user out.
+func TestMaintenanceKeysReloadWritesNoKeyCheck(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	app, err := fsstore.Open(dir, fsstore.WithKeys(k1)) // every host: [1]
+	must(t, err)
+	defer app.Close()
+
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 64)
+	gc, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+	must(t, err)
+	defer gc.Close()
+
+	renameOver(t, keysPath, keysFileText(k2, k1))
+	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+		t.Fatalf("reload of [2,1] in a maintenance store: outcome %v", out)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, ".keycheck-2")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a maintenance store's keys reload wrote .keycheck-2 (stat: %v): it vouches for a key no application host has", err)
+	}
+	if st, err := gc.Rekey(ctx, fsstore.RekeyOptions{}); !errors.Is(err, fsstore.ErrKeyNotDeployed) {
+		t.Errorf("rekey after the reload: %+v, %v; want ErrKeyNotDeployed", st, err)
+	}
+}
