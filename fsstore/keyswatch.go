@@ -113,13 +113,25 @@ func (kw *keysWatcher) run() {
 			armed = true
 		}
 	}
-	// rewatch polls for the keys directory while it is gone: its watch
-	// ended with it, and a directory created again under its name
-	// raises no event.
+	// rewatch polls for the keys directory, or for the file a symlink
+	// leads to, while it is gone: a watch ends with its directory, and a
+	// directory created again under its name raises no event where one
+	// is still watched.
 	rewatch := time.NewTicker(keysRetryFirst)
 	rewatch.Stop()
 	defer rewatch.Stop()
-	kw.followTarget()
+	dirLost, targetLost, polling := false, false, false
+	follow := func() {
+		targetLost = !kw.followTarget()
+		if lost := dirLost || targetLost; lost != polling {
+			if polling = lost; lost {
+				rewatch.Reset(keysRetryFirst)
+			} else {
+				rewatch.Stop()
+			}
+		}
+	}
+	follow()
 	next(kw.reload())
 	for {
 		select {
@@ -127,22 +139,34 @@ func (kw *keysWatcher) run() {
 			if !ok {
 				return
 			}
-			if ev.Name == kw.dir && ev.Has(fsnotify.Remove|fsnotify.Rename) {
-				kw.w.Remove(kw.dir)
-				rewatch.Reset(keysRetryFirst)
+			if ev.Has(fsnotify.Remove | fsnotify.Rename) {
+				switch ev.Name {
+				case kw.dir:
+					kw.w.Remove(kw.dir)
+					dirLost = true
+				case kw.target:
+					// The directory under that name now, if any, is
+					// another: followTarget must watch it anew.
+					kw.w.Remove(kw.target)
+					kw.target = ""
+				}
 			}
 			// Any event in the directory may have replaced the file (a
 			// renamed temporary file, a swapped symlink); reading a few
 			// lines is cheap, and reload ignores a file that did not change.
-			kw.followTarget()
+			follow()
 			next(kw.reload())
 		case <-rewatch.C:
-			if kw.w.Add(kw.dir) != nil {
-				continue
+			wasLost := targetLost
+			found := dirLost && kw.w.Add(kw.dir) == nil
+			if found {
+				dirLost = false
 			}
-			rewatch.Stop()
-			kw.followTarget()
-			next(kw.reload())
+			follow()
+			if found || wasLost && !targetLost {
+				// The file may have changed before the watch began.
+				next(kw.reload())
+			}
 		case err, ok := <-kw.w.Errors:
 			if !ok {
 				return
@@ -160,26 +184,31 @@ func (kw *keysWatcher) run() {
 
 // followTarget watches the directory of the file the keys path resolves
 // to, when a symlink leads out of the keys directory: replacing the target
-// there raises no event in the keys directory.
-func (kw *keysWatcher) followTarget() {
+// there raises no event in the keys directory. It reports whether the
+// path resolved and that directory, if any, is watched.
+func (kw *keysWatcher) followTarget() bool {
 	real, err := filepath.EvalSymlinks(kw.path)
 	if err != nil {
-		return
+		return false
 	}
 	td := filepath.Dir(real)
 	if rd, err := filepath.EvalSymlinks(kw.dir); err != nil || td == rd {
 		td = "" // the keys directory itself, perhaps by another name
 	}
 	if td == kw.target {
-		return
+		return true
 	}
 	if kw.target != "" {
 		kw.w.Remove(kw.target)
 	}
 	kw.target = ""
-	if td != "" && kw.w.Add(td) == nil {
+	if td != "" {
+		if kw.w.Add(td) != nil {
+			return false
+		}
 		kw.target = td
 	}
+	return true
 }
 
 // forgetFailure makes the next reload try a key set whose check failed,

@@ -551,3 +551,58 @@ func TestMaintenanceKeysReloadWritesNoKeyCheck(t *testing.T) {
 		t.Errorf("rekey after the reload: %+v, %v; want ErrKeyNotDeployed", st, err)
 	}
 }
+
+// TestKeysFileTargetDirectoryMadeAgain: a keys file that is a symlink into
+// a directory that is removed or renamed away and made again (systemd's
+// RuntimeDirectory=, a secrets agent restarting) is still followed: the
+// watch on the old directory died with it, and the new one must be watched.
+func TestKeysFileTargetDirectoryMadeAgain(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("directory removal and renaming are seen through inotify here")
+	}
+	for _, tc := range []struct {
+		name string
+		drop func(t *testing.T, dir string)
+	}{
+		{"removed", func(t *testing.T, dir string) { must(t, os.RemoveAll(dir)) }},
+		{"renamed away", func(t *testing.T, dir string) { must(t, os.Rename(dir, dir+".old")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			target := filepath.Join(t.TempDir(), "sessfs") // e.g. /run/x/sessfs
+			keysPath := filepath.Join(t.TempDir(), "keys") // e.g. /etc/sessfs/keys
+			k1, k2, k3 := mustKey(t, 1), mustKey(t, 2), mustKey(t, 3)
+			mustWrite(t, filepath.Join(target, "keys"), keysFileText(k1))
+			must(t, os.Symlink(filepath.Join(target, "keys"), keysPath))
+			ev := make(reloadEvents, 64)
+			s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+			must(t, err)
+			defer s.Close()
+			// A change seen in the target directory: its watch is set.
+			renameOver(t, filepath.Join(target, "keys"), keysFileText(k1, k2))
+			if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+				t.Fatalf("reload of [1,2]: outcome %v", out)
+			}
+
+			tc.drop(t, target)
+			mustWrite(t, filepath.Join(target, "keys"), keysFileText(k2, k1))
+			// A moment without the file, or with it empty, is reported and
+			// skipped: what counts is that the new file is applied.
+			for waitReload(t, ev) != fsstore.OutcomeOK {
+			}
+			// Later replacements in the new directory are seen too.
+			renameOver(t, filepath.Join(target, "keys"), keysFileText(k3, k2, k1))
+			for waitReload(t, ev) != fsstore.OutcomeOK {
+			}
+			id := newID(t)
+			must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+			only3, err := fsstore.Open(dir, fsstore.WithKeys(k3))
+			must(t, err)
+			defer only3.Close()
+			if _, err := only3.Load(ctx, id); err != nil {
+				t.Fatalf("after the last reload the store does not seal with key 3: %v", err)
+			}
+		})
+	}
+}
