@@ -70,6 +70,15 @@ func (s *Store) SetKeysCheckHookForTest(h func() error) {
 	s.keysW.mu.Unlock()
 }
 
+// SetKeysSettleHookForTest makes s's keys file watcher call h when a
+// read of the file that it held back (see WithKeysFile) is due to be
+// confirmed, before it reads the file again.
+func (s *Store) SetKeysSettleHookForTest(h func()) {
+	s.keysW.mu.Lock()
+	s.keysW.settleHook = h
+	s.keysW.mu.Unlock()
+}
+
 // SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
 // record, before it reads it.
 func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rekeyListed = h }

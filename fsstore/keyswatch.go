@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,11 +22,14 @@ import (
 // and atomic writers (write a temporary file, rename it over the keys file,
 // as configuration management and Kubernetes secret volumes do) replace the
 // file, and a watch on the old file would never fire again. Replace the file
-// atomically: a file rewritten in place may be read half-written. A state
-// that fails to parse is skipped until the next change, but one cut at the
-// end of a line is a valid, smaller key set, and is applied: a rotation
-// step written in place can drop a key from use for that moment, and the
-// users of its records get fresh sessions.
+// atomically: a file rewritten in place may be read half-written, and one
+// cut at the end of a line is a valid, smaller key set. So a read that
+// would drop a key in use, or that fails, is acted on only when the file
+// reads the same again 250ms later; a read that keeps every key in use is
+// applied at once (a half-written one already has the new file's newest
+// key). Retiring a key thus takes effect 250ms after the change, and a
+// writer that stalls mid-write for longer than that can still drop a key
+// from use for that moment: the users of its records get fresh sessions.
 //
 // A file that cannot be read or parsed, or whose keys fail the store's key
 // check (a known key ID with a different secret), leaves the keys in use
@@ -66,6 +70,11 @@ type keysWatcher struct {
 	// being retried: its next failures are not reported again, whatever
 	// their text (it names a temporary file of its own each time).
 	retrying string
+	// held identifies the read being held (see keysSettle): the key
+	// set's text, or the error's.
+	held string
+	// settleHook, in tests, runs before a held read is confirmed.
+	settleHook func()
 }
 
 // watchKeys starts watching the keys file's directory.
@@ -103,9 +112,24 @@ func (kw *keysWatcher) run() {
 	// The retry timer runs while a key check keeps failing, whatever
 	// else happens in the directory: events there must not put it off.
 	armed, wait := false, keysRetryFirst
-	next := func(retry bool) {
+	// settle confirms a held read (see keysSettle).
+	settle := time.NewTimer(keysSettle)
+	settle.Stop()
+	defer settle.Stop()
+	next := func(r reloadNext) {
+		switch r.hold {
+		case holdNone:
+			settle.Stop()
+		case holdNew:
+			settle.Reset(keysSettle)
+		}
+		if r.hold != holdNone {
+			// The file no longer shows the key set under retry, if any;
+			// the retry timer reads it again all the same.
+			return
+		}
 		switch {
-		case !retry:
+		case !r.retry:
 			t.Stop()
 			armed, wait = false, keysRetryFirst
 		case !armed:
@@ -132,7 +156,7 @@ func (kw *keysWatcher) run() {
 		}
 	}
 	follow()
-	next(kw.reload())
+	next(kw.reload(false))
 	for {
 		select {
 		case ev, ok := <-kw.w.Events:
@@ -155,7 +179,7 @@ func (kw *keysWatcher) run() {
 			// renamed temporary file, a swapped symlink); reading a few
 			// lines is cheap, and reload ignores a file that did not change.
 			follow()
-			next(kw.reload())
+			next(kw.reload(false))
 		case <-rewatch.C:
 			wasLost := targetLost
 			found := dirLost && kw.w.Add(kw.dir) == nil
@@ -165,7 +189,7 @@ func (kw *keysWatcher) run() {
 			follow()
 			if found || wasLost && !targetLost {
 				// The file may have changed before the watch began.
-				next(kw.reload())
+				next(kw.reload(false))
 			}
 		case err, ok := <-kw.w.Errors:
 			if !ok {
@@ -173,11 +197,13 @@ func (kw *keysWatcher) run() {
 			}
 			// An overflowed event queue may have hidden a change.
 			kw.s.cfg.logger.Warn("keys file watch", "file", kw.path, "err", err)
-			next(kw.reload())
+			next(kw.reload(false))
 		case <-t.C:
 			kw.forgetFailure()
 			armed, wait = false, min(2*wait, keysRetryMax)
-			next(kw.reload())
+			next(kw.reload(false))
+		case <-settle.C:
+			next(kw.reload(true))
 		}
 	}
 }
@@ -219,23 +245,77 @@ func (kw *keysWatcher) forgetFailure() {
 	kw.mu.Unlock()
 }
 
+// keysSettle is how long a read of the keys file that would drop a key in
+// use, or that fails, is held before it is acted on: it must read the same
+// again after this long. A file rewritten in place is read half-written,
+// and one cut at the end of a line is a valid, smaller key set; applying
+// it would make the records under the keys it lacks unknown, and log their
+// users out, until the write completes. A read that keeps every key in use
+// is applied at once: any prefix of such a file has the same newest key.
+const keysSettle = 250 * time.Millisecond
+
+// hold says what a reload asks of the settle timer.
+type hold int
+
+const (
+	holdNone  hold = iota // nothing held: stop the timer
+	holdNew               // a new read held: (re)start the timer
+	holdAgain             // the held read, read again: leave the timer
+)
+
+// reloadNext is what a reload asks of the watcher's timers.
+type reloadNext struct {
+	// retry: the key set's check failed for want of the store, not for
+	// its keys; try again later.
+	retry bool
+	hold  hold
+}
+
 // reload reads the keys file and, if it holds a new valid key set, makes
-// the store use it. It reports whether to try again later: the key set's
-// check failed for want of the store, not for its keys.
-func (kw *keysWatcher) reload() (retry bool) {
+// the store use it. A read that would drop a key in use, or that fails, is
+// held (keysSettle): it is acted on by the reload with confirm, the
+// settle timer's, when that reads the same.
+func (kw *keysWatcher) reload(confirm bool) reloadNext {
+	if confirm {
+		kw.mu.Lock()
+		h := kw.settleHook
+		kw.mu.Unlock()
+		if h != nil {
+			h()
+		}
+	}
 	kw.mu.Lock()
 	defer kw.mu.Unlock()
 	start := kw.s.begin()
 	keys, err := KeysFromFile(kw.path)
 	var (
-		kr   *keyring
-		text string
+		kr    *keyring
+		text  string
+		retry bool
 	)
 	if err == nil {
 		text = keysText(keys)
 		if text == kw.last || text == kw.checkFailed {
-			return text == kw.checkFailed
+			kw.held = ""
+			return reloadNext{retry: text == kw.checkFailed}
 		}
+	}
+	// A key set under retry was held before its first check.
+	if err != nil && err.Error() != kw.last || err == nil && text != kw.retrying && kw.drops(keys) {
+		seen := text
+		if err != nil {
+			seen = "\x00" + err.Error() // no key set's text starts so
+		}
+		switch {
+		case seen != kw.held:
+			kw.held = seen
+			return reloadNext{hold: holdNew}
+		case !confirm:
+			return reloadNext{hold: holdAgain}
+		}
+	}
+	kw.held = ""
+	if err == nil {
 		if kr, err = newKeyring(keys); err == nil {
 			if h := kw.s.cfg.testFS; h != nil {
 				h("keys")
@@ -254,7 +334,7 @@ func (kw *keysWatcher) reload() (retry bool) {
 	if err != nil {
 		msg := err.Error()
 		if msg == kw.last || retry && text == kw.retrying {
-			return retry
+			return reloadNext{retry: retry}
 		}
 		kw.last = msg
 		kw.retrying = ""
@@ -264,7 +344,7 @@ func (kw *keysWatcher) reload() (retry bool) {
 		err = fmt.Errorf("%w: %w", ErrKeysReload, err)
 		kw.s.cfg.logger.Error("keys file not reloaded; the keys in use are unchanged", "file", kw.path, "err", err)
 		kw.s.observe(OpKeysReload, start, err)
-		return retry
+		return reloadNext{retry: retry}
 	}
 	kw.last, kw.checkFailed, kw.retrying = keysText(keys), "", ""
 	kw.s.keys.Store(kr)
@@ -274,6 +354,21 @@ func (kw *keysWatcher) reload() (retry bool) {
 	}
 	kw.s.cfg.logger.Info("keys file reloaded", "file", kw.path, "key_ids", ids)
 	kw.s.observe(OpKeysReload, start, nil)
+	return reloadNext{}
+}
+
+// drops reports whether the store would lose a key it uses if keys
+// replaced its key set.
+func (kw *keysWatcher) drops(keys []Key) bool {
+	kr := kw.s.keys.Load()
+	if kr == nil {
+		return false
+	}
+	for id := range kr.aeads {
+		if !slices.ContainsFunc(keys, func(k Key) bool { return k.ID == id }) {
+			return true
+		}
+	}
 	return false
 }
 

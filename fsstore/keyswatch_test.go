@@ -606,3 +606,53 @@ func TestKeysFileTargetDirectoryMadeAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysFileHalfWrittenNotApplied: a keys file rewritten in place can be
+// read half-written, and one cut at the end of a line is a valid, smaller
+// key set. [1] being rewritten as [2,1], read as [2] alone, would make
+// every record sealed with key 1 unknown, and log its user out, until the
+// write completes. A read that drops a key in use is held until the file
+// reads the same again a moment later; the hook holds that moment open
+// while the write completes, so nothing here depends on timing.
+func TestKeysFileHalfWrittenNotApplied(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	_, keysPath, s, ev, logs := openWatchedAndLogged(t, k1)
+	old := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: old, Data: []byte("sealed with key 1")}))
+
+	settling, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.SetKeysSettleHookForTest(func() {
+		once.Do(func() {
+			settling <- struct{}{}
+			<-release
+		})
+	})
+	writeFile0600(t, keysPath, keysFileText(k2)) // the first line of [2,1]
+	// A failed reload (the file read empty) leaves the keys in use: only
+	// applying [2] does harm.
+	for held := false; !held; {
+		select {
+		case <-settling:
+			held = true
+		case e := <-ev:
+			if e.Outcome == fsstore.OutcomeOK {
+				t.Fatalf("the half-written key set [2] was applied; log:\n%s", logs)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the half-written keys file was neither held nor applied within 30s")
+		}
+	}
+	writeFile0600(t, keysPath, keysFileText(k2, k1)) // the write completes
+	close(release)
+	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+		t.Fatalf("reload of the completed file: outcome %v; log:\n%s", out, logs)
+	}
+	if strings.Contains(logs.String(), "key_ids=[2]\n") {
+		t.Errorf("the half-written key set [2] was applied:\n%s", logs)
+	}
+	if got, err := s.Load(ctx, old); err != nil || string(got.Data) != "sealed with key 1" {
+		t.Fatalf("record sealed with key 1 after the rewrite: %v", err)
+	}
+}
