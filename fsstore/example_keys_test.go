@@ -48,16 +48,28 @@ func ExampleWithKeysFile() {
 	}
 	defer st.Close()
 
-	// Rotation: the new key first, the old one kept for reading. Replace
-	// the file atomically: write a temporary file, rename it over.
-	tmp := keysFile + ".new"
-	if err := os.WriteFile(tmp, []byte(k2.SecretLine()+"\n"+k1.SecretLine()+"\n"), 0o600); err != nil {
-		log.Fatal(err)
+	// Replace the file atomically: write a temporary file, rename it over.
+	deploy := func(keys ...fsstore.Key) {
+		var text string
+		for _, k := range keys {
+			text += k.SecretLine() + "\n"
+		}
+		tmp := keysFile + ".new"
+		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.Rename(tmp, keysFile); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("reload:", <-events)
 	}
-	if err := os.Rename(tmp, keysFile); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("reload:", <-events)
+	// Rotation, step 1, on every host: the new key after the old one.
+	// Every host can read key 2; all still write with key 1.
+	deploy(k1, k2)
+	// Step 2, once every host has step 1: the new key first. New writes
+	// use it, and every host can read them. (Then `sessgc rekey`, then
+	// deploy key 2 alone.)
+	deploy(k2, k1)
 
 	// New saves use key 2; a store holding only key 2 reads them.
 	id, _ := fsstore.NewID()
@@ -75,6 +87,7 @@ func ExampleWithKeysFile() {
 	}
 	fmt.Println(string(sess.Data))
 	// Output:
+	// reload: ok
 	// reload: ok
 	// hello
 }

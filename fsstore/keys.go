@@ -234,8 +234,9 @@ func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // WithKeys encrypts payloads at rest with AES-256-GCM. The first key is the
 // newest: new writes use it; reads accept every key given, so rotation is:
-// add the new key first, deploy, run `sessgc rekey`, then drop the old key
-// (docs/security.md gives the safe order).
+// add the new key last and deploy it to every host, then move it first and
+// deploy again, run `sessgc rekey`, then drop the old key (docs/security.md
+// says why in that order).
 //
 // A store opened WithKeys is encrypted for good: its marker records it, so
 // that processes without keys refuse to open it (ErrKeysRequired), and

@@ -361,7 +361,8 @@ func TestKeygen(t *testing.T) {
 		}
 	}
 
-	// The documented rotation: new key first, then the current ones.
+	// The key set of the documented rotation once the new key is first
+	// (step 2), as rekey reads it.
 	k1 := newKey(t, 1)
 	st := newStore(t, fsstore.WithKeys(k1))
 	ids := st.save(4)

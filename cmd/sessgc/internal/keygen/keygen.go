@@ -31,14 +31,21 @@ stdout. The ID names the key in record headers: pick one not used before in
 this store (1 for the first key, then 2, 3...).
 
 A key file lists the newest key FIRST (new writes use it; reads accept every
-key) and must be readable by its owner only. To rotate, write a new file with
-the new key followed by the old ones, deploy it, run "sessgc rekey", then drop
-the old key (see docs/operations.md).`,
+key) and must be readable by its owner only. Rotate in this order (see
+docs/operations.md): add the new key AFTER the current ones and deploy the
+file to every host, so that every host can read it; once every host has it,
+move it first and deploy again, so that new writes use it; then run
+"sessgc rekey"; then drop the old key. Putting the new key first in one step
+makes the hosts not yet deployed fail to read what the others write.`,
 		Example: `  # First key:
   (umask 077; sessgc keygen --id 1 > /etc/sessfs/keys)
 
-  # Rotation: the new key first, then the current ones:
-  (umask 077; { sessgc keygen --id 2; cat /etc/sessfs/keys; } > /etc/sessfs/keys.new)
+  # Rotation, step 1: the new key AFTER the current ones, on every host:
+  (umask 077; { cat /etc/sessfs/keys; sessgc keygen --id 2; } > /etc/sessfs/keys.new)
+  mv /etc/sessfs/keys.new /etc/sessfs/keys
+
+  # Step 2, once every host has it: key 2 first, on every host:
+  (umask 077; { grep '^2 ' /etc/sessfs/keys; grep -v '^2 ' /etc/sessfs/keys; } > /etc/sessfs/keys.new)
   mv /etc/sessfs/keys.new /etc/sessfs/keys`,
 		Args: cmdutil.NoArgs("the key ID is given with --id"),
 		RunE: pass.RunE(io, opts, opts.validate, runF, keygenRun),
