@@ -295,7 +295,6 @@ func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session
 	s := &Session{
 		m: m, mode: mode, hdr: h,
 		reqCtx: r.Context(), ctx: context.WithoutCancel(r.Context()),
-		arrived: m.cfg.now(),
 	}
 	// Browsers send every cookie of the name that matches the request,
 	// the longest path first: one left by an earlier Cookie.Path, or by

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,11 +61,10 @@ type Session struct {
 	dirty   bool   // a change was asked for: values, Renew or Destroy
 
 	renew       bool
-	renewedAway bool      // the cookie's ID was given up by another request's Renew while this one was under way
-	arrived     time.Time // when the request reached the Manager
-	deleteID    string    // a record that Destroy asked to remove
-	staleCookie bool      // the request's cookie named no live session
-	started     bool      // response headers are out: the ID is fixed
+	renewedAway bool   // the cookie's ID was given up by another request's Renew a moment ago
+	deleteID    string // a record that Destroy asked to remove
+	staleCookie bool   // the request's cookie named no live session
+	started     bool   // response headers are out: the ID is fixed
 	touched     bool
 	released    bool        // Release ran: no lock, no further saves
 	pending     error       // reported by the next commit (Release's failure, a change after it)
@@ -114,8 +112,8 @@ func (s *Session) load() error {
 	var (
 		rec     *fsstore.Session
 		err     error
-		gone    bool      // an ID tried names no record at all
-		renewed time.Time // when a Renew left the marker an ID tried names
+		gone    bool // an ID tried names no record at all
+		renewed bool // an ID tried names the marker a Renew left
 	)
 	for i := 0; ; i++ {
 		// After an error answer nothing is saved: a read (an error page
@@ -140,15 +138,13 @@ func (s *Session) load() error {
 			s.loaded(bp, rec, err)
 		}
 		if err == nil {
-			if at, ok := renewedAt(rec.Data); ok {
+			if bytes.Equal(rec.Data, renewedMarker) {
 				// Another request's Renew moved this session to a fresh
 				// ID (see leaveRenewed): no session here, but another
 				// cookie of the name may name one.
 				s.unlockHandle(s.lk)
 				s.lk, s.src = nil, nil
-				if at.After(renewed) {
-					renewed = at
-				}
+				renewed = true
 				rec, err = nil, errRenewedAway
 			}
 		}
@@ -161,18 +157,19 @@ func (s *Session) load() error {
 		// Another cookie of the name may name the session.
 		id = s.moreIDs[i]
 	}
-	if err != nil && !renewed.IsZero() && errors.Is(err, fsstore.ErrNotFound) {
+	if err != nil && renewed && errors.Is(err, fsstore.ErrNotFound) {
 		// The browser sent the old ID of a session another request
-		// renewed. A request that was under way by then (another tab's,
-		// sent before the log in's answer set the new cookie) reads no
+		// renewed a moment ago: another tab's request, sent before the
+		// log in's answer set the new cookie, or a cookie the browser
+		// never replaced (the log in's answer was lost). It reads no
 		// session and may change none (see commit): a session it created
-		// would get a cookie answered after the log in's, and log the user
-		// out again. One that arrived later was sent after the renewal: a
-		// log in retried because its answer was lost, or a cookie the
-		// browser never replaced; it starts afresh, as for a gone record.
-		// Either way the cookie is left alone: the browser may hold the
-		// new one by now.
-		s.renewedAway = !s.arrived.After(renewed.Add(renewedSkew))
+		// would get a cookie that, answered after the log in's, logs the
+		// user out again. No clock tells the two apart safely (the hosts'
+		// clocks differ, and the new cookie reaches the browser only with
+		// the log in's answer), so both are refused until the marker
+		// expires; a log in retried is not (it renews). The cookie is
+		// left alone: the browser may hold the new one by now.
+		s.renewedAway = true
 		return nil
 	}
 	if err != nil {
@@ -446,7 +443,12 @@ func (s *Session) Clear() {
 // the old ID (another tab's, waiting for the lock during the log in) reads
 // no session and sets no cookie; if it changes the session, its commit
 // fails with fsstore.ErrConflict (409) instead of creating a new session
-// whose cookie, answered after the log in's, would log the user out. The
+// whose cookie, answered after the log in's, would log the user out. So
+// is a change sent later with the old cookie, until the marker expires:
+// no clock tells it apart (the new cookie reaches the browser only with
+// the log in's answer). A request with the old ID that renews too (a log
+// in retried because its answer was lost) starts a session of its own;
+// so renew for a log in or a change of privilege, not on a timer. The
 // old ID is never served the renewed session: whoever planted it gets
 // nothing.
 func (s *Session) Renew() error {
@@ -872,27 +874,12 @@ func (s *Session) lockOf(id string) *fsstore.Locked {
 
 // deleteRecord deletes id's record under held, or else under the request's
 // lock when it is id's, or else without a lock.
-// renewedMarker begins the payload left at a renewed session's old ID (see
-// leaveRenewed), followed by the time of the renewal (Unix nanoseconds,
-// big-endian). It is not JSON, so no session's values encode to it.
-var renewedMarker = []byte("\x00sessfs: renewed ")
-
-// renewedSkew is how much later than a renewal, by its host's clock, a
-// request may arrive and still count as under way at the time (see load):
-// it absorbs the clocks' difference between hosts.
-const renewedSkew = 2 * time.Second
+// renewedMarker is the payload left at a renewed session's old ID (see
+// leaveRenewed). It is not JSON, so no session's values encode to it.
+var renewedMarker = []byte("\x00sessfs: renewed")
 
 // errRenewedAway stands for a marker left by Renew where a record was.
 var errRenewedAway = fmt.Errorf("renewed by another request: %w", fsstore.ErrNotFound)
-
-// renewedAt reads the time of the renewal from a marker payload.
-func renewedAt(data []byte) (time.Time, bool) {
-	ts, ok := bytes.CutPrefix(data, renewedMarker)
-	if !ok || len(ts) != 8 {
-		return time.Time{}, false
-	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(ts))), true
-}
 
 // leaveRenewed replaces the record of a session that Renew moved to a fresh
 // ID with a marker that expires soon after. A request still under way with
@@ -910,8 +897,7 @@ func (s *Session) leaveRenewed(ctx context.Context, rec *fsstore.Session, held *
 		return s.deleteRecord(ctx, rec.ID, nil)
 	}
 	idle := min(s.m.cfg.lockTimeout+2*time.Minute, fsstore.MaxIdleTimeout)
-	data := binary.BigEndian.AppendUint64(slices.Clip(renewedMarker), uint64(s.m.cfg.now().UnixNano()))
-	marker := &fsstore.Session{ID: rec.ID, Data: data, Version: rec.Version, Idle: idle}
+	marker := &fsstore.Session{ID: rec.ID, Data: renewedMarker, Version: rec.Version, Idle: idle}
 	if err := lk.Save(ctx, marker); err != nil {
 		return fmt.Errorf("httpsession: renew: replace the old record: %w", err)
 	}
