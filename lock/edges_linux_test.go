@@ -74,6 +74,12 @@ func kernelLeaseOnLeaseFile(t *testing.T, letsGo bool) {
 		t.Fatalf("TryLock on an expired lease whose file carries a kernel lease: %v, want the lock or ErrLocked", err)
 	}
 	if !letsGo {
+		// A breaker's claim on the expired lease, left by one that died:
+		// the sweep must keep it while the lease file cannot be read.
+		claim := "k.lease.claim-" + token + "-1"
+		if inUse, err := lock.LeaseLeftoverInUse(dir, claim); !inUse {
+			t.Errorf("LeaseLeftoverInUse(%s) while the lease file's kernel lease is broken: false (%v), want true", claim, err)
+		}
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		defer cancel()
 		h, err := tab.Lock(ctx, "k", "k", lock.Exclusive)

@@ -141,6 +141,14 @@ func TestFUSEStoreOfEarlierVersionKeepsFlock(t *testing.T) {
 	if !tab.FlockOnFUSE() {
 		t.Error("FlockOnFUSE() = false: nothing tells the caller to warn that flock may exclude only this host")
 	}
+	forced, err := lock.NewTable(lock.Config{Dir: mp, Strategy: lock.Flock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forced.Close()
+	if forced.FlockOnFUSE() {
+		t.Error("FlockOnFUSE() on a table that forces Flock (a filesystem that forwards locks)")
+	}
 	local := newTable(t, lock.Config{Dir: t.TempDir()})
 	if local.Strategy() == lock.Flock && local.FlockOnFUSE() {
 		t.Error("FlockOnFUSE() on a local directory")

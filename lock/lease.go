@@ -218,6 +218,10 @@ func openRecord(d *lockDir, p string, patience time.Duration) (*os.File, error) 
 	}
 }
 
+// busyLease is the id leaseID gives a lease file it cannot read while a
+// kernel lease on it is broken: in use, and no one's to break.
+const busyLease = "busy"
+
 // errKernelLease reports an open refused, without waiting, because the
 // file carries a kernel lease that is being broken (see openRecord).
 func errKernelLease(err error) bool {
@@ -266,7 +270,7 @@ func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err erro
 		// open asked its user to let go: until it has, the lock counts
 		// as held, and a waiter polls again under its own context rather
 		// than block in an open.
-		return "busy", time.Now().Add(b.ttl), nil
+		return busyLease, time.Now().Add(b.ttl), nil
 	case err == nil && rec.expires.After(time.Now().Add(MaxLeaseTTL+b.grace)):
 		// No holder whose clock agrees with ours within the grace period
 		// wrote this expiry: its clock ran ahead (a VM booted with a wrong
@@ -557,6 +561,10 @@ func (h *leaseHeld) unlock() error {
 		return fmt.Errorf("lock %s: %w: lease expired before unlock", h.path, ErrLockLost)
 	}
 	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
+	if errKernelLease(err) {
+		// Not lost: unreadable for now. Left to expire, and to breakers.
+		return &fs.PathError{Op: "unlock lease", Path: h.path, Err: err}
+	}
 	if err != nil || cur.token != h.rec.token {
 		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
 	}
@@ -616,7 +624,7 @@ func LeaseLeftoverInUse(dir, name string) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	return now == id, nil
+	return now == id || now == busyLease, nil
 }
 
 // BreakExpiredLease removes the lease file for name in dir when its lease

@@ -237,8 +237,12 @@ func (t *Table) Strategy() Strategy { return t.strategy }
 // files and records nothing (an earlier version's processes may be
 // locking there), and lock files are never removed: such a store stays on
 // flock until it is moved (stop every process, remove StrategyFile, and
-// force Lease once). Callers warn about it.
-func (t *Table) FlockOnFUSE() bool { return t.strategy == Flock && t.cfg.fuse }
+// force Lease once). Callers warn about it. A table that forces Flock
+// (Config.Strategy) is not reported: a filesystem that forwards locks
+// (GlusterFS, ceph-fuse, JuiceFS) is meant to.
+func (t *Table) FlockOnFUSE() bool {
+	return t.strategy == Flock && t.cfg.fuse && t.cfg.Strategy != Flock
+}
 
 // Dir returns the directory that holds the lock files.
 func (t *Table) Dir() string { return t.cfg.Dir }
