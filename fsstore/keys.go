@@ -612,16 +612,20 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool) error {
 func (kr *keyring) newestDeployed(dir string) error {
 	err := checkKey(dir, kr.newest, kr.aeads[kr.newest], 0, false)
 	if errors.Is(err, fs.ErrNotExist) {
-		p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", kr.newest))
-		return fmt.Errorf("%w (no %s): deploy key %d to every application host, after the old key, before rekeying", ErrKeyNotDeployed, p, kr.newest)
+		return fmt.Errorf("%w (no %s): deploy key %d to every application host, after the old key, before rekeying", ErrKeyNotDeployed, keyCheckPath(dir, kr.newest), kr.newest)
 	}
 	return err
+}
+
+// keyCheckPath is the name of key id's check file in the store dir.
+func keyCheckPath(dir string, id uint32) string {
+	return filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
 }
 
 // checkKey verifies key id against its check file in dir. A missing file
 // is created with create, and an error matching fs.ErrNotExist otherwise.
 func checkKey(dir string, id uint32, aead cipher.AEAD, perm os.FileMode, create bool) error {
-	p := filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
+	p := keyCheckPath(dir, id)
 	ad := []byte(fmt.Sprintf("sessfs-keycheck %d", id))
 	b, err := readSmallFile(p, maxKeyCheckSize)
 	if errors.Is(err, fs.ErrNotExist) && create {

@@ -137,16 +137,14 @@ func (s *Session) load() error {
 			rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
 			s.loaded(bp, rec, err)
 		}
-		if err == nil {
-			if bytes.Equal(rec.Data, renewedMarker) {
-				// Another request's Renew moved this session to a fresh
-				// ID (see leaveRenewed): no session here, but another
-				// cookie of the name may name one.
-				s.unlockHandle(s.lk)
-				s.lk, s.src = nil, nil
-				renewed = true
-				rec, err = nil, errRenewedAway
-			}
+		if err == nil && bytes.Equal(rec.Data, renewedMarker) {
+			// Another request's Renew moved this session to a fresh ID
+			// (see leaveRenewed): no session here, but another cookie of
+			// the name may name one.
+			s.unlockHandle(s.lk)
+			s.lk, s.src = nil, nil
+			renewed = true
+			rec, err = nil, errRenewedAway
 		}
 		if errors.Is(err, fsstore.ErrNotFound) && !errors.Is(err, fsstore.ErrExpired) {
 			gone = true
