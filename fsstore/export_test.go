@@ -79,6 +79,17 @@ func (s *Store) SetKeysSettleHookForTest(h func()) {
 	s.keysW.mu.Unlock()
 }
 
+// SetKeysSettleClockForTest replaces the clock that bounds how long s's
+// keys file watcher holds reads back in all.
+func (s *Store) SetKeysSettleClockForTest(now func() time.Time) {
+	s.keysW.mu.Lock()
+	s.keysW.now = now
+	s.keysW.mu.Unlock()
+}
+
+// KeysSettleMax is how long reads are held back in all.
+const KeysSettleMax = keysSettleMax
+
 // SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
 // record, before it reads it.
 func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rekeyListed = h }

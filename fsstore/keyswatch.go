@@ -30,6 +30,9 @@ import (
 // key). Retiring a key thus takes effect 250ms after the change, and a
 // writer that stalls mid-write for longer than that can still drop a key
 // from use for that moment: the users of its records get fresh sessions.
+// A file that reads differently at every look (a writer rewriting it in
+// place without pause) is held back for 2s at most in all; then its
+// latest read is acted on.
 //
 // A file that cannot be read or parsed, or whose keys fail the store's key
 // check (a known key ID with a different secret), leaves the keys in use
@@ -71,10 +74,14 @@ type keysWatcher struct {
 	// their text (it names a temporary file of its own each time).
 	retrying string
 	// held identifies the read being held (see keysSettle): the key
-	// set's text, or the error's.
-	held string
-	// settleHook, in tests, runs before a held read is confirmed.
+	// set's text, or the error's. heldSince is when the file first read
+	// as something held, since the last read acted on (keysSettleMax).
+	held      string
+	heldSince time.Time
+	// settleHook, in tests, runs before a held read is confirmed; now is
+	// the clock of keysSettleMax, replaced in tests.
 	settleHook func()
+	now        func() time.Time
 }
 
 // watchKeys starts watching the keys file's directory.
@@ -91,7 +98,7 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("fsstore: keys file: watch %s: %w", filepath.Dir(abs), err)
 	}
-	kw := &keysWatcher{s: s, path: abs, dir: filepath.Dir(abs), w: w, done: make(chan struct{}), last: keysText(loaded)}
+	kw := &keysWatcher{s: s, path: abs, dir: filepath.Dir(abs), w: w, done: make(chan struct{}), last: keysText(loaded), now: time.Now}
 	go kw.run()
 	return kw, nil
 }
@@ -254,6 +261,14 @@ func (kw *keysWatcher) forgetFailure() {
 // is applied at once: any prefix of such a file has the same newest key.
 const keysSettle = 250 * time.Millisecond
 
+// keysSettleMax bounds how long reads are held in all while the file
+// reads differently at every look: a writer rewriting it in place more
+// often than keysSettle, without pause, would otherwise put off the
+// removal of a key (one retired because it leaked) for as long as it
+// runs. Past it, the latest read is acted on; a half-written one among
+// them is corrected by the next complete read, which keeps every key.
+const keysSettleMax = 2 * time.Second
+
 // hold says what a reload asks of the settle timer.
 type hold int
 
@@ -306,11 +321,15 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 		if err != nil {
 			seen = "\x00" + err.Error() // no key set's text starts so
 		}
+		now := kw.now()
+		if kw.held == "" {
+			kw.heldSince = now
+		}
 		switch {
-		case seen != kw.held:
+		case seen != kw.held && now.Sub(kw.heldSince) < keysSettleMax:
 			kw.held = seen
 			return reloadNext{hold: holdNew}
-		case !confirm:
+		case seen == kw.held && !confirm:
 			return reloadNext{hold: holdAgain}
 		}
 	}

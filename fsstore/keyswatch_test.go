@@ -656,3 +656,54 @@ func TestKeysFileHalfWrittenNotApplied(t *testing.T) {
 		t.Fatalf("record sealed with key 1 after the rewrite: %v", err)
 	}
 }
+
+// TestKeysFileChurningWriterBounded: a read that drops a key in use is held
+// until the file reads the same again, but a writer rewriting the file in
+// place more often than that, without pause, makes every read differ. The
+// key's removal (one retired because it leaked) must not wait for as long
+// as such a writer runs: past a bound, the latest read is acted on. The
+// hook plays the writer at each confirmation and moves the watcher's clock,
+// so nothing here depends on timing.
+func TestKeysFileChurningWriterBounded(t *testing.T) {
+	k1, k3, k4 := mustKey(t, 1), mustKey(t, 3), mustKey(t, 4)
+	_, keysPath, s, ev, logs := openWatchedAndLogged(t, k1)
+
+	var (
+		mu     sync.Mutex
+		now    = time.Unix(1_000_000, 0)
+		writes int
+		stop   bool
+	)
+	s.SetKeysSettleClockForTest(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	})
+	sets := []string{keysFileText(k3), keysFileText(k4)}
+	s.SetKeysSettleHookForTest(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stop {
+			return
+		}
+		now = now.Add(fsstore.KeysSettleMax / 4)
+		writes++
+		// In place, each time different from the read held: no read is
+		// ever confirmed by reading the same.
+		if err := os.WriteFile(keysPath, []byte(sets[writes%2]), 0o600); err != nil {
+			t.Errorf("the churning writer: %v", err)
+		}
+	})
+	writeFile0600(t, keysPath, sets[0]) // drops key 1: held
+	applied := waitReloadOK(t, ev, 30*time.Second)
+	mu.Lock()
+	stop = true
+	n := writes
+	mu.Unlock()
+	if !applied {
+		t.Fatalf("after %d rewrites, none applied: a writer that never pauses holds key 1 in use for good; log:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "key_ids=[3]") && !strings.Contains(logs.String(), "key_ids=[4]") {
+		t.Errorf("applied something other than the writer's key sets:\n%s", logs)
+	}
+}
