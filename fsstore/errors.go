@@ -85,11 +85,11 @@ var (
 	// caller's context ended, the error matches its error too. An HTTP
 	// server should answer 503 with Retry-After.
 	ErrUnavailable = errors.New("session store unavailable: the filesystem did not answer in time or the circuit breaker is open")
-	// ErrKeyNotDeployed reports, from Rekey in a maintenance store (sessgc
-	// rekey, with WithPlaintextMigration or without), a newest key that no
-	// application host has opened the store with (it has no key check
-	// file): rewriting records under it would make them unreadable to
-	// every host. Deploy the key to every host first, after the key it
+	// ErrKeyNotDeployed reports, from Rekey or a save in a maintenance
+	// store (sessgc rekey, with WithPlaintextMigration or without), a
+	// newest key that no application host has opened the store with (it
+	// has no key check file): writing records under it would make them
+	// unreadable to every host. Deploy the key to every host first, after the key it
 	// replaces. A pass whose keys file is reloaded with such a key newest
 	// reports each record it would rewrite with this error instead.
 	ErrKeyNotDeployed = errors.New("no application host has opened the store with the newest key yet")

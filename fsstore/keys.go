@@ -278,9 +278,9 @@ func WithPlaintextMigration() Option {
 // and writes no key check file, since it proves nothing about which keys
 // the hosts have. The first application host opened WithKeys does both
 // (see WithKeys). Rekey and saves refuse a store not marked yet
-// (ErrNotEncrypted), and Rekey a newest key that has no check file
-// (ErrKeyNotDeployed), also when a keys file reload (WithKeysFile) makes
-// it newest during the pass.
+// (ErrNotEncrypted), and Rekey and saves a newest key that has no check
+// file (ErrKeyNotDeployed), also when a keys file reload (WithKeysFile)
+// makes it newest during the pass.
 func WithMaintenanceOnly() Option {
 	return optionFunc(func(c *config) { c.maintenanceOnly = true })
 }

@@ -442,3 +442,58 @@ func TestMaintenanceRekeyKeysReloadedMidPass(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceSaveUnderUndeployedKey: a maintenance store's keys prove
+// nothing about the application hosts' (see Rekey), so its saves must not
+// seal a record under a newest key that none of them has vouched for: the
+// hosts could not read it, and its user would be logged out. Once a host
+// has opened the store with that key, they go through.
+func TestMaintenanceSaveUnderUndeployedKey(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	for _, tc := range []struct {
+		name string
+		save func(s *fsstore.Store, sess *fsstore.Session) error
+	}{
+		{"Save", func(s *fsstore.Store, sess *fsstore.Session) error { return s.Save(ctx, sess) }},
+		{"CompareAndSwap", func(s *fsstore.Store, sess *fsstore.Session) error { return s.CompareAndSwap(ctx, sess) }},
+		{"Locked.Save", func(s *fsstore.Store, sess *fsstore.Session) error {
+			l, err := s.Lock(ctx, sess.ID, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			return l.Save(ctx, sess)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			app, err := fsstore.Open(dir, fsstore.WithKeys(k1)) // every host: [1]
+			must(t, err)
+			defer app.Close()
+			id := newID(t)
+			must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("user 42")}))
+			cur, err := app.Load(ctx, id)
+			must(t, err)
+
+			gc, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1), fsstore.WithCreate(false))
+			must(t, err)
+			defer gc.Close()
+			sess := &fsstore.Session{ID: id, Data: []byte("user 42, changed"), Version: cur.Version}
+			if err := tc.save(gc, sess); !errors.Is(err, fsstore.ErrKeyNotDeployed) {
+				t.Fatalf("save under key 2, which no host has: %v; want ErrKeyNotDeployed", err)
+			}
+			if got, err := app.Load(ctx, id); err != nil || string(got.Data) != "user 42" {
+				t.Fatalf("the hosts' session after the refused save: %v", err)
+			}
+
+			deployed, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1)) // a host with [2, 1]
+			must(t, err)
+			defer deployed.Close()
+			must(t, tc.save(gc, sess))
+			if got, err := deployed.Load(ctx, id); err != nil || string(got.Data) != "user 42, changed" {
+				t.Fatalf("a host with key 2 reading the maintenance store's save: %v", err)
+			}
+		})
+	}
+}

@@ -79,6 +79,9 @@ type Store struct {
 	// takes one snapshot.
 	keys  atomic.Pointer[keyring]
 	keysW *keysWatcher
+	// deployed, in a maintenance store, refuses saves sealed under a
+	// newest key that no application host has vouched for.
+	deployed deployedGuard
 	// encrypted: the store is known to be encrypted, from the marker (at
 	// Open or a later re-read) or from an encrypted record met by a Load.
 	// Never cleared. markerReadAt is when (store clock, Unix ns) a keyless
@@ -280,7 +283,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if c.testFS != nil {
 		root.setTestHook(c.testFS)
 	}
-	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root}
+	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}}
 	s.maxIdle.Store(int64(m.maxIdle))
 	s.encrypted.Store(m.encrypted)
 	s.markerReadAt.Store(readAt)
@@ -789,6 +792,11 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		// store unmarked (see WithMaintenanceOnly): an encrypted record
 		// would stop its keyless hosts as surely as the mark would.
 		if err := s.checkMarkedEncrypted(); err != nil {
+			return fmt.Errorf("fsstore: save: %w", err)
+		}
+		// Its keys prove nothing about the hosts' (see Rekey): a record
+		// sealed under a newest key they lack is unknown to them.
+		if err := s.deployed.check(s.keys.Load()); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
 	}
