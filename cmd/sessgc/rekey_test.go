@@ -355,10 +355,14 @@ func TestKeygen(t *testing.T) {
 	if r1.stdout == r2.stdout {
 		t.Error("two keygen runs printed the same key")
 	}
-	for _, args := range [][]string{{"keygen"}, {"keygen", "--id", "0"}, {"keygen", "--id", "-1"}, {"keygen", "--id", "4294967296"}} {
+	for _, args := range [][]string{{"keygen"}, {"keygen", "--id", "0"}, {"keygen", "--id", "-1"}, {"keygen", "--id", "4294967296"}, {"keygen", "--id", "0x10"}} {
 		if r := runGC(t, args); r.code != 2 || r.stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q", args, r.code, r.stdout)
 		}
+	}
+	// Key 10, not octal 8: a key ID is decimal wherever an operator types it.
+	if r := runGC(t, []string{"keygen", "--id", "010"}); r.code != 0 || !strings.HasPrefix(r.stdout, "10 ") {
+		t.Errorf("keygen --id 010: exit %d, %q: want key 10", r.code, strings.SplitN(r.stdout, " ", 2)[0])
 	}
 
 	// The key set of the documented rotation once the new key is first

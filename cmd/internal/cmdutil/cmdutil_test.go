@@ -70,6 +70,11 @@ func TestExecute(t *testing.T) {
 		{"unknown flag", context.Background, nil, []string{"leaf", "--nope"}, ExitUsage, "tool: unknown flag: --nope\nRun 'tool leaf --help' for usage.\n"},
 		{"argument", context.Background, nil, []string{"leaf", "x"}, ExitUsage, "(input comes from flags)"},
 		{"failure", context.Background, errors.New("disk on fire"), []string{"leaf"}, ExitFailure, "tool: disk on fire\n"},
+		{"help", context.Background, nil, []string{"help"}, ExitOK, ""},
+		{"help on a command", context.Background, nil, []string{"help", "leaf"}, ExitOK, ""},
+		// cobra's own help prints "Unknown help topic" and exits 0.
+		{"help on no command", context.Background, nil, []string{"help", "nope"}, ExitUsage, "tool: unknown help topic \"nope\"\nRun 'tool --help' for usage.\n"},
+		{"help past a command", context.Background, nil, []string{"help", "leaf", "nope"}, ExitUsage, "tool: unknown help topic \"leaf nope\"\n"},
 		{"store", context.Background, StoreErrorf("not a store"), []string{"leaf"}, ExitStore, "tool: not a store\n"},
 		{"interrupted", signalled, ErrInterrupted, []string{"leaf"}, ExitInterrupted, "tool: interrupted\n"},
 		{"cancelled without a signal", func() context.Context {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -54,8 +55,12 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		}
 		return nil
 	}
+	help := strictHelp(root)
 	root.SetArgs(args)
 	c, err := root.ExecuteContextC(ctx)
+	if c == help && help != nil {
+		c = root // "tool help --help" would only describe help itself
+	}
 	if _, coded := err.(*ExitError); err != nil && !coded && !started {
 		err = &ExitError{Code: ExitUsage, Err: err}
 	}
@@ -109,4 +114,37 @@ func Interrupted(ctx context.Context, err error) error {
 		return cause
 	}
 	return err
+}
+
+// strictHelp makes root's help command, if it has one, fail with a usage
+// error for a topic that is not a command: cobra's prints "Unknown help
+// topic" and exits 0, so a script or a mistyped "tool help rn" looks
+// like success. It returns the help command.
+func strictHelp(root *cobra.Command) *cobra.Command {
+	root.InitDefaultHelpCmd()
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root || help.Run == nil {
+		return nil
+	}
+	run := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		cmd, rest, err := c.Root().Find(args)
+		if err == nil && cmd != nil {
+			// cobra stops at the deepest command it knows; a word past it
+			// names a topic that does not exist.
+			for _, a := range rest {
+				if !strings.HasPrefix(a, "-") {
+					err = errors.New(a)
+					break
+				}
+			}
+		}
+		if cmd == nil || err != nil {
+			return UsageErrorf("unknown help topic %q", strings.Join(args, " "))
+		}
+		run(c, args)
+		return nil
+	}
+	return help
 }

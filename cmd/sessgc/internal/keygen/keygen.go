@@ -50,7 +50,7 @@ makes the hosts not yet deployed fail to read what the others write.`,
 		Args: cmdutil.NoArgs("the key ID is given with --id"),
 		RunE: pass.RunE(io, opts, opts.validate, runF, keygenRun),
 	}
-	cmd.Flags().Uint32Var(&opts.ID, "id", 0, "key ID, 1 to 4294967295, not used before in this store (required)")
+	cmdutil.IntVarP(cmd.Flags(), &opts.ID, "id", "", 0, "key ID, 1 to 4294967295, not used before in this store (required)")
 	return cmd
 }
 

@@ -114,7 +114,7 @@ records are in their old or new form, and the next pass continues.`,
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
 	f.StringVar(&opts.KeysFile, "keys-file", "", "file with the key set, newest key first, mode 0600 (or set SESSGC_KEYS)")
 	f.Float64VarP(&opts.Rate, "rate", "r", 200, "at most this many records rewritten per second (0: no cap)")
-	f.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
+	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly after this long (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
 	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")

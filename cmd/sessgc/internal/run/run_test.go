@@ -44,6 +44,11 @@ func TestNewCmdRunFlags(t *testing.T) {
 		{Name: "no dir", Args: "", Code: cmdutil.ExitUsage},
 		{Name: "bad env", Args: "--dir /s", Env: map[string]string{"SESSGC_JSON": "maybe"}, Code: cmdutil.ExitUsage},
 		{Name: "concurrency 65", Args: "--dir /s -c 65", Code: cmdutil.ExitUsage},
+		// Decimal, as an operator means it: pflag reads 010 as 8, 08 not at all.
+		{Name: "concurrency zero-padded", Args: "--dir /s -c 010", Want: func(o *RunOptions) { o.Concurrency = 10 }},
+		{Name: "concurrency zero-padded env", Args: "--dir /s", Env: map[string]string{"SESSGC_CONCURRENCY": "08"},
+			Want: func(o *RunOptions) { o.Concurrency = 8 }},
+		{Name: "concurrency hex", Args: "--dir /s -c 0x10", Code: cmdutil.ExitUsage},
 		{Name: "negative rate", Args: "--dir /s --rate -1", Code: cmdutil.ExitUsage},
 		{Name: "negative budget", Args: "--dir /s --max-duration -1s", Code: cmdutil.ExitUsage},
 		{Name: "zero temp age", Args: "--dir /s --temp-age 0", Code: cmdutil.ExitUsage},
