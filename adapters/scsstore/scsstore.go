@@ -219,8 +219,13 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 // 1s..fsstore.MaxIdleTimeout. The record's deadline still ends it at the
 // exact expiry.
 func recordIdle(d time.Duration) time.Duration {
+	// Cap before rounding up: for an expiry beyond Duration's range (scs's
+	// SetDeadline far in the future) expiry.Sub(now) saturates, and adding
+	// the rounding second would overflow to a negative idle timeout, raised
+	// to 1s. MaxIdleTimeout is whole seconds, so the rounding keeps it.
+	d = min(d, fsstore.MaxIdleTimeout)
 	d = (d + time.Second - 1).Truncate(time.Second)
-	return min(max(d, time.Second), fsstore.MaxIdleTimeout)
+	return max(d, time.Second)
 }
 
 func wrap(token string, data []byte) []byte {
