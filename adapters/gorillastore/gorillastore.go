@@ -160,7 +160,9 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // when the request's cookie names a live session, a new one otherwise.
 // Like FilesystemStore, it returns the new session together with an error
 // when the cookie could not be decoded or the session could not be
-// loaded; a missing or expired session is not an error.
+// loaded; a missing or expired session is not an error, and neither is a
+// cookie that gorilla's CookieStore signed with the same keys (an
+// application switching from it: its users get a new session).
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.Options
@@ -172,6 +174,15 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	var id string
 	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
+		if isCookieStoreCookie(name, c.Value, s.Codecs) {
+			// Signed with these keys but holding values, not an ID: the
+			// application's own cookie from before it switched from
+			// CookieStore. Like a validly signed unknown ID, no session
+			// and no error: with the error, a handler that returns it
+			// (echo-contrib's usage) would answer 500 on every request
+			// until the cookie expired, as no Save would replace it.
+			return session, nil
+		}
 		// The securecookie error itself, as gorilla's stores return it:
 		// applications test err.(securecookie.Error).IsDecode() to ignore
 		// a stale or foreign cookie.
@@ -277,6 +288,15 @@ func (s *Store) MaxAge(age int) {
 			sc.MaxAge(age)
 		}
 	}
+}
+
+// isCookieStoreCookie reports whether value is a cookie that gorilla's
+// CookieStore (or gin-contrib's cookie store) wrote with these codecs: the
+// session's values, signed, where this store's cookie holds the ID. Only
+// called when the cookie does not decode as an ID.
+func isCookieStoreCookie(name, value string, codecs []securecookie.Codec) bool {
+	values := map[any]any{}
+	return securecookie.DecodeMulti(name, value, &values, codecs...) == nil
 }
 
 // notLoaded is the key, in a session's Values, of a notLoadedMark: Get
