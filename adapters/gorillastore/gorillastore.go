@@ -27,7 +27,11 @@
 // (fsstore.Session.Idle) to MaxAge, whatever the store's idle timeout, and
 // the sweep never removes it earlier. A session that is only read (not
 // saved) is not extended, as with FilesystemStore. MaxAge is capped at
-// fsstore.MaxIdleTimeout (400 days).
+// fsstore.MaxIdleTimeout (400 days). A session's own Options.MaxAge longer
+// than the store's (Store.MaxAge, 30 days unless set) lasts only the
+// store's without a Save, as in gorilla's stores: the codecs refuse a
+// cookie signed longer ago than that. A "remember me" session of 90 days
+// needs Store.MaxAge(90 * 86400) (or more) on the store.
 //
 // Options.MaxAge 0 deletes the session at Save, as FilesystemStore does,
 // not as CookieStore, which keeps it with a cookie that ends with the
