@@ -71,6 +71,11 @@ func (f optionFunc) apply(s *Store) { f(s) }
 
 // WithoutIteration stores no token inside the records: All then fails with
 // ErrNotIterable, and a stolen copy of the directory reveals no token.
+// Records saved so are skipped by All after iteration is turned back on
+// (or by the hosts that have it during a rolling change) until scs saves
+// them again, which it does only when a session changes: do not rely on
+// All to find every session (to log a user out everywhere, say) until
+// every record saved without a token has expired.
 func WithoutIteration() Option { return optionFunc(func(s *Store) { s.iterable = false }) }
 
 // WithClock replaces time.Now for deciding whether an expiry has passed;
