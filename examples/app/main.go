@@ -3,12 +3,14 @@
 // the shared session directory, with the readiness and metrics endpoints
 // a Deployment points at.
 //
-//	app -dir /mnt/efs/sessions -addr :8080
+//	app -dir /mnt/efs/sessions -addr :8080 -metrics-addr :9090
 //
 // POST /visit adds one to the session's visit counter and GET / shows it;
 // GET /healthz is the readiness check (503 while the session store does
-// not answer, see httpsession.HealthHandler); GET /metrics serves the
-// store's Prometheus metrics. It stops gracefully on SIGTERM, as
+// not answer, see httpsession.HealthHandler). GET /metrics serves the
+// store's Prometheus metrics on a listener of its own, -metrics-addr, so
+// that the operation counts and latencies are not published to the users
+// the load balancer lets in on -addr. It stops gracefully on SIGTERM, as
 // Kubernetes asks. The session cookie is Secure: serve it behind TLS (an
 // ALB or an ingress terminating HTTPS), or pass -insecure-cookie for plain
 // HTTP on a developer's machine.
@@ -69,6 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	dir := fs.String("dir", os.Getenv("SESSFS_DIR"), "shared session `directory`, created if missing (default $SESSFS_DIR)")
 	addr := fs.String("addr", ":8080", "listen `address`")
+	metricsAddr := fs.String("metrics-addr", ":9090", "listen `address` for GET /metrics, apart from the users' traffic; empty: none")
 	insecure := fs.Bool("insecure-cookie", false, "send the session cookie over plain HTTP too (development only)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -95,11 +98,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: routes(st, reg, *insecure),
+		Handler: routes(st, *insecure),
 		// Bound slow clients; the middleware bounds the lock wait.
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-metrics-addr: %w", err)
+		}
+		msrv := &http.Server{Handler: metricsRoutes(reg), ReadHeaderTimeout: 10 * time.Second}
+		fmt.Fprintf(out, "metrics on %s\n", mln.Addr())
+		go msrv.Serve(mln)
+		// Scraped until the store closes: the last requests' saves are
+		// in the last scrape that reaches it.
+		defer msrv.Close()
+	}
 	// Serve returns as soon as Shutdown starts; the requests in flight
 	// end within Shutdown, and the store must stay open until they have.
 	shut := make(chan error, 1)
@@ -141,7 +157,7 @@ func openStore(ctx context.Context, dir string, opts ...fsstore.Option) (*fsstor
 	return fsstore.OpenContext(ctx, dir, opts...)
 }
 
-func routes(st *fsstore.Store, reg *prometheus.Registry, insecure bool) http.Handler {
+func routes(st *fsstore.Store, insecure bool) http.Handler {
 	c := httpsession.DefaultCookie()
 	c.Insecure = insecure
 	sessions := httpsession.New(st, httpsession.WithCookie(c))
@@ -159,9 +175,14 @@ func routes(st *fsstore.Store, reg *prometheus.Registry, insecure bool) http.Han
 		io.WriteString(w, strconv.Itoa(n)+"\n")
 	})
 	mux := http.NewServeMux()
-	// Probes and scrapes carry no session: they stay outside the middleware.
+	// Probes carry no session: they stay outside the middleware.
 	mux.Handle("GET /healthz", httpsession.HealthHandler(st, 0))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", sessions.Handler(app))
+	return mux
+}
+
+func metricsRoutes(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }

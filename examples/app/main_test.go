@@ -19,20 +19,26 @@ func TestServes(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-dir", filepath.Join(t.TempDir(), "store"), "-addr", "127.0.0.1:0", "-insecure-cookie"}, pw)
+		done <- run(ctx, []string{"-dir", filepath.Join(t.TempDir(), "store"), "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-insecure-cookie"}, pw)
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	br := bufio.NewReader(pr)
+	line, err := br.ReadString('\n')
 	if err != nil {
 		t.Fatalf("no listening line: %v (run: %v)", err, <-done)
 	}
-	go io.Copy(io.Discard, pr)
+	mline, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(mline, "metrics on ") {
+		t.Fatalf("no metrics line: %q, %v", mline, err)
+	}
+	go io.Copy(io.Discard, br)
 	base := "http://" + strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	metrics := "http://" + strings.TrimSpace(strings.TrimPrefix(mline, "metrics on "))
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: time.Minute}
-	call := func(method, path string) (int, string) {
+	call := func(method, url string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, nil)
+		req, _ := http.NewRequest(method, url, nil)
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -42,20 +48,22 @@ func TestServes(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	tests := []struct {
-		method, path string
-		code         int
-		body         string
+		method, url string
+		code        int
+		body        string
 	}{
-		{"GET", "/healthz", 200, "ok"},
-		{"POST", "/visit", 200, "1\n"},
-		{"POST", "/visit", 200, "2\n"},
-		{"GET", "/", 200, "visits: 2\n"},
-		{"GET", "/metrics", 200, "sessfs_operations_total"},
+		{"GET", base + "/healthz", 200, "ok"},
+		{"POST", base + "/visit", 200, "1\n"},
+		{"POST", base + "/visit", 200, "2\n"},
+		{"GET", base + "/", 200, "visits: 2\n"},
+		{"GET", metrics + "/metrics", 200, "sessfs_operations_total"},
+		// Not on the users' listener: the load balancer would publish it.
+		{"GET", base + "/metrics", 404, ""},
 	}
 	for _, tt := range tests {
-		code, body := call(tt.method, tt.path)
+		code, body := call(tt.method, tt.url)
 		if code != tt.code || !strings.Contains(body, tt.body) {
-			t.Errorf("%s %s: %d %q, want %d containing %q", tt.method, tt.path, code, body, tt.code, tt.body)
+			t.Errorf("%s %s: %d %q, want %d containing %q", tt.method, tt.url, code, body, tt.code, tt.body)
 		}
 	}
 	cancel()

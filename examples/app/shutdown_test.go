@@ -23,7 +23,7 @@ func startApp(t *testing.T, ctx context.Context, dir string) (string, <-chan err
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-dir", dir, "-addr", "127.0.0.1:0", "-insecure-cookie"}, pw)
+		done <- run(ctx, []string{"-dir", dir, "-addr", "127.0.0.1:0", "-metrics-addr", "", "-insecure-cookie"}, pw)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
