@@ -23,8 +23,9 @@ type RekeyOptions struct {
 	// (default 1, at most 64).
 	Concurrency int
 	// OnError, if set, is called for every record that could not be
-	// rewritten, or was rewritten but not made durable (ErrInDoubt); the
-	// pass goes on.
+	// rewritten, or was rewritten but not made durable (ErrInDoubt), and
+	// for every shard directory that could not be listed; the pass goes
+	// on.
 	OnError func(error)
 }
 
@@ -98,8 +99,18 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			opts.OnError(err)
 		}
 	}
-	err := s.walkShards(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
-		return s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	// A shard directory that cannot be listed is one failure, as a record
+	// that cannot be rewritten is: the pass goes on with the others (it
+	// used to stop as a whole, as if the store were unusable).
+	// It counts as scanned too, so that Scanned stays the sum of the
+	// outcomes.
+	dirFailed := func(dir string, err error) error {
+		scanned.Add(1)
+		fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err))
+		return nil
+	}
+	err := s.walkShardsBetween(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
+		err := s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 			if !e.Type().IsRegular() || ctx.Err() != nil {
 				return
 			}
@@ -151,7 +162,11 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 				upToDate.Add(1)
 			}
 		})
-	})
+		if err != nil && ctx.Err() == nil {
+			return dirFailed(dir, err)
+		}
+		return err
+	}, nil, dirFailed)
 	st := RekeyStats{Scanned: scanned.Load(), Rekeyed: rekeyed.Load(), UpToDate: upToDate.Load(),
 		Plaintext: plain.Load(), Expired: expired.Load(), Errors: errs.Load(), Duration: time.Since(start)}
 	if err != nil {

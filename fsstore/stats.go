@@ -102,7 +102,10 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
 	}
-	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between)
+	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between, func(string, error) error {
+		c.errs.Add(1) // as for a leaf: an unreadable shard does not stop the walk
+		return nil
+	})
 	if err == nil {
 		err = c.locks(ctx, filepath.Join(s.dir, LockDir), s.cfg.leaseTTL)
 	}

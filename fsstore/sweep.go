@@ -196,7 +196,10 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 		}
 	})
 	if err == nil {
-		err = s.walkShardsBetween(ctx, opts.Concurrency, sw.dir, sw.between)
+		err = s.walkShardsBetween(ctx, opts.Concurrency, sw.dir, sw.between, func(dir string, err error) error {
+			sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
+			return nil
+		})
 	}
 	if err == nil {
 		err = sw.locks(ctx)
@@ -273,13 +276,20 @@ func (c serverClock) now() time.Time { return c.base.Add(time.Since(c.start)) }
 // of the store. Other entries of the directories above the leaves are
 // passed to between, when not nil.
 func (s *Store) walkShards(ctx context.Context, workers int, fn func(ctx context.Context, dir string) error) error {
-	return s.walkShardsBetween(ctx, workers, fn, nil)
+	return s.walkShardsBetween(ctx, workers, fn, nil, nil)
 }
 
 // walkShardsBetween is walkShards with a callback for the entries of the
-// directories above the leaves.
+// directories above the leaves, and one for a shard directory above the
+// leaves (depth 2 and more) that cannot be opened or listed: dirErr, when
+// not nil, reports it and the walk goes on with the other shards, as the
+// walk's callers do for a leaf they cannot list, unless dirErr returns an
+// error. One unreadable directory is not an unusable store: without
+// dirErr a sweep of a depth-2 store stopped as a whole, after it had
+// swept other shards, at the first such directory. An error listing the
+// data directory itself always ends the walk.
 func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx context.Context, dir string) error,
-	between func(ctx context.Context, dir string, e fs.DirEntry) error) error {
+	between func(ctx context.Context, dir string, e fs.DirEntry) error, dirErr func(dir string, err error) error) error {
 	dirs := make(chan string)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -312,17 +322,23 @@ func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx 
 				return ctx.Err()
 			}
 		}
+		failed := func(err error) error {
+			if level == 0 || dirErr == nil || ctx.Err() != nil {
+				return err
+			}
+			return dirErr(dir, err)
+		}
 		f, err := s.root.openDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // shards are created on first use
 		}
 		if err != nil {
-			return err
+			return failed(err)
 		}
 		defer f.Close()
 		ents, err := f.ReadDir(-1) // 256 shards, plus the odd temp file
 		if err != nil {
-			return err
+			return failed(err)
 		}
 		if level == 0 && len(ents) > 1 {
 			// Start at a random shard, so that sweeps cut short by a time
