@@ -46,7 +46,8 @@ func (k FileKind) String() string {
 
 // SweepOptions configures Sweep. The zero value sweeps with the defaults.
 type SweepOptions struct {
-	// DryRun reports what would be removed and removes nothing.
+	// DryRun reports what would be removed and removes nothing. It takes
+	// no session lock either, so it never counts SkippedLocked.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once
 	// (default 1, at most 64). Each worker has one removal in flight (the
@@ -867,24 +868,11 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 			return err
 		}
 	}
-	// Sessions share stripes, so two workers of this sweep may want the
-	// same stripe at once. They queue on the sweep's own mutex first, so a
-	// failed TryLock below always means a request (or another process)
-	// holds the session.
-	si := stripeOfName(name) % uint32(s.layout.stripes)
-	mu := &sw.stripeMu[si]
-	mu.Lock()
-	defer mu.Unlock()
-	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), name, lock.Exclusive)
-	if errors.Is(err, lock.ErrLocked) {
-		sw.locked.Add(1)
+	unlock, ok := sw.lockSession(name, p)
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		sw.fail(fmt.Errorf("sweep %s: %w", p, closedLock(err)))
-		return nil
-	}
-	defer h.Unlock()
+	defer unlock()
 	// Fresh attributes: open (close-to-open revalidation on NFS), fstat.
 	f, st, err := s.root.openRead(p)
 	if err != nil {
@@ -953,6 +941,42 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 	}
 	sw.settle(p, aside, st, r)
 	return nil
+}
+
+// lockSession takes the lock of the session whose record is named name
+// (at path, for errors) without waiting, for removeRecord and pending, and
+// returns the function that releases it; ok is false, and the session
+// counted as locked or failed, when the lock could not be had.
+//
+// A dry run takes no lock and judges the record as it is: it changes
+// nothing, while taking a lock creates the stripe's lock file on its
+// first use, and a dry run is the one sessgc lets root run on a store
+// another user owns: such a file, root's and mode 0600, would lock the
+// applications out of every session of its stripe.
+func (sw *sweeper) lockSession(name, path string) (unlock func(), ok bool) {
+	if sw.opts.DryRun {
+		return func() {}, true
+	}
+	s := sw.s
+	// Sessions share stripes, so two workers of this sweep may want the
+	// same stripe at once. They queue on the sweep's own mutex first, so a
+	// failed TryLock below always means a request (or another process)
+	// holds the session.
+	si := stripeOfName(name) % uint32(s.layout.stripes)
+	mu := &sw.stripeMu[si]
+	mu.Lock()
+	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), name, lock.Exclusive)
+	switch {
+	case errors.Is(err, lock.ErrLocked):
+		mu.Unlock()
+		sw.locked.Add(1)
+		return nil, false
+	case err != nil:
+		mu.Unlock()
+		sw.fail(fmt.Errorf("sweep %s: %w", path, closedLock(err)))
+		return nil, false
+	}
+	return func() { h.Unlock(); mu.Unlock() }, true
 }
 
 // asidePrefix starts the name under which the sweep moves a record aside
@@ -1046,20 +1070,11 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 			return err
 		}
 	}
-	si := stripeOfName(rec) % uint32(s.layout.stripes)
-	mu := &sw.stripeMu[si]
-	mu.Lock()
-	defer mu.Unlock()
-	h, err := s.locks.TryLock(stripeName(si, s.layout.stripes), rec, lock.Exclusive)
-	if errors.Is(err, lock.ErrLocked) {
-		sw.locked.Add(1)
+	unlock, ok := sw.lockSession(rec, aside)
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		sw.fail(fmt.Errorf("sweep %s: %w", aside, closedLock(err)))
-		return nil
-	}
-	defer h.Unlock()
+	defer unlock()
 	s.revalidateName(aside) // this host may have moved a stale entry here
 	b, st, err := s.readHeader(aside)
 	switch {

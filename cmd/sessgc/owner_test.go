@@ -8,8 +8,10 @@ package main_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -190,5 +192,71 @@ func TestSharedGroupStore(t *testing.T) {
 			t.Errorf("record %s is %v after sessgc rekey, was 0660: the other app users of the group cannot read it", filepath.Base(st.path(id)), fi.Mode().Perm())
 			break
 		}
+	}
+}
+
+// TestDryRunAsRootCreatesNothing: "sessgc run --dry-run" skips the root
+// check of run ("a dry run changes nothing"), so an operator may preview
+// a sweep with sudo. But a dry run judged the records it must read under
+// their session's lock, as a sweep does: those idle between a lowered
+// max-idle-seconds and max-idle-ever-seconds (docs/operations.md,
+// "Lowering the idle timeout"), and records a sweep left aside. Taking
+// the lock created the stripe's lock file, owned by root, mode 0600, in
+// the app user's store: the applications could no longer lock any session
+// of those stripes (EACCES). A dry run must not create such files.
+func TestDryRunAsRootCreatesNothing(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, tc := range []string{"lowered idle", "aside"} {
+		t.Run(tc, func(t *testing.T) {
+			st := newStore(t)
+			ids := st.save(6)
+			switch tc {
+			case "lowered idle":
+				// Idle 10 minutes: past the lowered max idle (1m plus
+				// --grace), not past the largest ever (24m).
+				for _, id := range ids {
+					setMtime(t, st.path(id), time.Now().Add(-10*time.Minute))
+				}
+				m := filepath.Join(st.dir, fsstore.MarkerFile)
+				b, err := os.ReadFile(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lowered := strings.Replace(string(b), "\nmax-idle-seconds 1440\n", "\nmax-idle-seconds 60\n", 1)
+				if lowered == string(b) {
+					t.Fatalf("marker %q has no max-idle-seconds 1440 line", b)
+				}
+				if err := os.WriteFile(m, []byte(lowered), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case "aside":
+				// Left aside by a sweep that died, long expired.
+				for _, id := range ids {
+					p := st.path(id)
+					aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+					if err := os.Rename(p, aside); err != nil {
+						t.Fatal(err)
+					}
+					setMtime(t, aside, old)
+				}
+			}
+			st.s.Close()
+			openUp(t, filepath.Dir(st.dir))
+			chownTree(t, st.dir, 65534, 65534)
+			before := snapshot(t, st.dir)
+
+			r := runGC(t, []string{"run", "--dir", st.dir, "--dry-run", "--json", "-c", "1"})
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			if left := rootOwned(t, st.dir); len(left) > 0 {
+				t.Errorf("a dry run as root created files owned by root in the app user's store: %v", left)
+			}
+			if after := snapshot(t, st.dir); !equal(before, after) {
+				t.Errorf("the dry run changed the store:\nbefore %v\nafter  %v", before, after)
+			}
+		})
 	}
 }
