@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -34,6 +35,19 @@ func StopGrace(maxDuration time.Duration) time.Duration {
 	return min(30*time.Second, max(time.Second, maxDuration/10))
 }
 
+// abandonAfter is how long after its start Watchdog abandons a pass with
+// the budget maxDuration (> 0): the budget plus StopGrace, saturating. A
+// budget within StopGrace of the largest Duration (an operator's way of
+// saying "no limit") wrapped the sum negative, and the timer then fired at
+// once: the pass was abandoned as unresponsive (exit 4) before it began.
+func abandonAfter(maxDuration time.Duration) time.Duration {
+	grace := StopGrace(maxDuration)
+	if maxDuration > math.MaxInt64-grace {
+		return math.MaxInt64
+	}
+	return maxDuration + grace
+}
+
 // Watchdog runs pass, a whole pass over a store (opening it, the fleet
 // lock, the work, closing it), under the budget maxDuration (0: none),
 // and returns its error, and whether it abandoned the pass still running
@@ -59,7 +73,7 @@ func Watchdog(ctx context.Context, maxDuration time.Duration, pass func(context.
 		var cancel context.CancelFunc
 		passCtx, cancel = context.WithTimeoutCause(ctx, maxDuration, ErrBudgetSpent)
 		defer cancel()
-		t := time.NewTimer(maxDuration + StopGrace(maxDuration))
+		t := time.NewTimer(abandonAfter(maxDuration))
 		defer t.Stop()
 		budget = t.C
 	}

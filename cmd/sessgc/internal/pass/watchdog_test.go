@@ -3,6 +3,7 @@ package pass
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -69,5 +70,23 @@ func TestRunBudgetThroughContext(t *testing.T) {
 	out, err := Run(ctx, nil, Limits{NoFleetLock: true}, func(ctx context.Context) error { return ctx.Err() })
 	if err != nil || out.StopReason != "max-duration" {
 		t.Errorf("outcome %+v, err %v; want max-duration, nil", out, err)
+	}
+}
+
+// TestAbandonAfter: the watchdog gives a pass its whole budget and then
+// StopGrace, whatever the budget. A budget near the largest Duration
+// (--max-duration 2562047h47m16s) wrapped the sum negative: the timer
+// fired at once and sessgc run and stats exited 4, "the store's file
+// server did not answer in time: pass abandoned after 0s", on a healthy
+// store.
+func TestAbandonAfter(t *testing.T) {
+	for _, d := range []time.Duration{
+		time.Millisecond, time.Second, 8 * time.Minute, 10 * time.Hour,
+		math.MaxInt64 - 30*time.Second, math.MaxInt64 - time.Second, math.MaxInt64,
+	} {
+		got := abandonAfter(d)
+		if got < d || got-d > StopGrace(d) {
+			t.Errorf("abandonAfter(%v) = %v; want between the budget and the budget plus %v", d, got, StopGrace(d))
+		}
 	}
 }
