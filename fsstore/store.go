@@ -380,12 +380,24 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 // checkWritable creates and removes a temp file where saves will write, so
 // a read-only mount or a permission problem is reported by Open rather than
 // by the first request.
+//
+// A maintenance store (WithMaintenanceOnly: sessgc) probes the store
+// directory instead when data/ is missing (an operator emptied the store
+// by removing it): creating data/ is the applications' next save's job,
+// and sessgc's read-only commands may run as root, whose data/ would
+// lock every application out of the store.
 func (s *Store) checkWritable() error {
+	dir := s.dataDir
+	if s.cfg.maintenanceOnly {
+		if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+			dir = s.dir
+		}
+	}
 	probe := tempPrefix + "probe-" + randHex(8)
-	if err := s.root.writeAtomic(s.dataDir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
+	if err := s.root.writeAtomic(dir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
 		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
 	}
-	if err := s.root.unlink(filepath.Join(s.dataDir, probe)); err != nil {
+	if err := s.root.unlink(filepath.Join(dir, probe)); err != nil {
 		return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
 	}
 	return nil

@@ -260,3 +260,35 @@ func TestDryRunAsRootCreatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestReadOnlyCommandsAsRootWithoutDataDir: an operator may empty a store
+// by removing data/ (the applications recreate it with their next save).
+// "sessgc stats" and "sessgc run --dry-run" change nothing and may run as
+// root, but opening the store probed that it is writable by creating a
+// temp file in data/, and so created data/ itself: root's, in the app
+// user's store, and every save of the applications then failed (EACCES).
+func TestReadOnlyCommandsAsRootWithoutDataDir(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, args := range [][]string{{"stats"}, {"run", "--dry-run"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			st := newStore(t)
+			st.save(2)
+			st.s.Close()
+			if err := os.RemoveAll(filepath.Join(st.dir, fsstore.DataDir)); err != nil {
+				t.Fatal(err)
+			}
+			openUp(t, filepath.Dir(st.dir))
+			chownTree(t, st.dir, 65534, 65534)
+
+			r := runGC(t, append(args, "--dir", st.dir))
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			if left := rootOwned(t, st.dir); len(left) > 0 {
+				t.Errorf("sessgc %s as root created files owned by root in the app user's store: %v", args[0], left)
+			}
+		})
+	}
+}
