@@ -292,3 +292,37 @@ func TestReadOnlyCommandsAsRootWithoutDataDir(t *testing.T) {
 		})
 	}
 }
+
+// TestReadOnlyCommandsAsRootAfterStrategyReset: docs/operator-guide.md
+// tells the operator who changes the lock strategy to stop every process,
+// remove locks/.strategy and start them again. A "sudo sessgc stats" (or
+// "run --dry-run", which skips run's root check) in between opens the
+// store first and records the strategy: locks/.strategy and locks/.probe
+// become root's, mode 0600, and no application can open the store any
+// more ("open locks/.strategy: permission denied").
+func TestReadOnlyCommandsAsRootAfterStrategyReset(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	t.Skip("defect: stats and run --dry-run as root record the lock strategy in another user's store; fix: refuse them as root too (pass.CheckOwner), or run as the store's owner")
+	for _, args := range [][]string{{"stats"}, {"run", "--dry-run"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			st := newStore(t)
+			st.save(2)
+			st.s.Close()
+			for _, f := range []string{".strategy", ".probe"} {
+				if err := os.Remove(filepath.Join(st.dir, fsstore.LockDir, f)); err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+			}
+			openUp(t, filepath.Dir(st.dir))
+			chownTree(t, st.dir, 65534, 65534)
+
+			r := runGC(t, append(args, "--dir", st.dir))
+			t.Logf("%v as root: exit %d, stderr %q", args, r.code, r.stderr)
+			if left := rootOwned(t, st.dir); len(left) > 0 {
+				t.Errorf("sessgc %s as root created files owned by root in the app user's store: %v", args[0], left)
+			}
+		})
+	}
+}
