@@ -195,19 +195,14 @@ func TestSharedGroupStore(t *testing.T) {
 	}
 }
 
-// TestDryRunAsRootCreatesNothing: "sessgc run --dry-run" skips the root
-// check of run ("a dry run changes nothing"), so an operator may preview
-// a sweep with sudo. But a dry run judged the records it must read under
-// their session's lock, as a sweep does: those idle between a lowered
-// max-idle-seconds and max-idle-ever-seconds (docs/operations.md,
-// "Lowering the idle timeout"), and records a sweep left aside. Taking
-// the lock created the stripe's lock file, owned by root, mode 0600, in
-// the app user's store: the applications could no longer lock any session
-// of those stripes (EACCES). A dry run must not create such files.
-func TestDryRunAsRootCreatesNothing(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
-	}
+// TestDryRunCreatesNothing: a dry run judged the records it must read
+// under their session's lock, as a sweep does: those idle between a
+// lowered max-idle-seconds and max-idle-ever-seconds (docs/operations.md,
+// "Lowering the idle timeout"), and records a sweep left aside. Taking the
+// lock created the stripe's lock file on its first use, so a dry run
+// changed the store (and, run as another user than the applications',
+// made lock files they might not open). A dry run creates nothing.
+func TestDryRunCreatesNothing(t *testing.T) {
 	for _, tc := range []string{"lowered idle", "aside"} {
 		t.Run(tc, func(t *testing.T) {
 			st := newStore(t)
@@ -243,35 +238,47 @@ func TestDryRunAsRootCreatesNothing(t *testing.T) {
 				}
 			}
 			st.s.Close()
-			openUp(t, filepath.Dir(st.dir))
-			chownTree(t, st.dir, 65534, 65534)
-			before := snapshot(t, st.dir)
+			before, locksBefore := snapshot(t, st.dir), lockFiles(t, st.dir)
 
 			r := runGC(t, []string{"run", "--dir", st.dir, "--dry-run", "--json", "-c", "1"})
 			if r.code != 0 {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 			}
-			if left := rootOwned(t, st.dir); len(left) > 0 {
-				t.Errorf("a dry run as root created files owned by root in the app user's store: %v", left)
-			}
 			if after := snapshot(t, st.dir); !equal(before, after) {
 				t.Errorf("the dry run changed the store:\nbefore %v\nafter  %v", before, after)
+			}
+			if after := lockFiles(t, st.dir); !equal(locksBefore, after) {
+				t.Errorf("the dry run made lock files:\nbefore %v\nafter  %v", locksBefore, after)
 			}
 		})
 	}
 }
 
-// TestReadOnlyCommandsAsRootWithoutDataDir: an operator may empty a store
-// by removing data/ (the applications recreate it with their next save).
-// "sessgc stats" and "sessgc run --dry-run" change nothing and may run as
-// root, but opening the store probed that it is writable by creating a
-// temp file in data/, and so created data/ itself: root's, in the app
-// user's store, and every save of the applications then failed (EACCES).
-func TestReadOnlyCommandsAsRootWithoutDataDir(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
+// lockFiles lists the names in dir's lock directory, dot files aside
+// (lock probes come and go).
+func lockFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, fsstore.LockDir))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"stats"}, {"run", "--dry-run"}} {
+	var out []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// TestReadOnlyCommandsWithoutDataDir: an operator may empty a store by
+// removing data/ (the applications recreate it with their next save).
+// Opening the store probed that it is writable by creating a temp file in
+// data/, and so created data/ itself, with sessgc's user and modes rather
+// than the next application save's. "sessgc stats" and "sessgc run
+// --dry-run" change nothing; a sweep has nothing to do there.
+func TestReadOnlyCommandsWithoutDataDir(t *testing.T) {
+	for _, args := range [][]string{{"stats"}, {"run", "--dry-run"}, {"run"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			st := newStore(t)
 			st.save(2)
@@ -279,33 +286,30 @@ func TestReadOnlyCommandsAsRootWithoutDataDir(t *testing.T) {
 			if err := os.RemoveAll(filepath.Join(st.dir, fsstore.DataDir)); err != nil {
 				t.Fatal(err)
 			}
-			openUp(t, filepath.Dir(st.dir))
-			chownTree(t, st.dir, 65534, 65534)
-
 			r := runGC(t, append(args, "--dir", st.dir))
 			if r.code != 0 {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 			}
-			if left := rootOwned(t, st.dir); len(left) > 0 {
-				t.Errorf("sessgc %s as root created files owned by root in the app user's store: %v", args[0], left)
+			if _, err := os.Lstat(filepath.Join(st.dir, fsstore.DataDir)); !os.IsNotExist(err) {
+				t.Errorf("sessgc %v made data/ again (%v)", args, err)
 			}
 		})
 	}
 }
 
-// TestReadOnlyCommandsAsRootAfterStrategyReset: docs/operator-guide.md
-// tells the operator who changes the lock strategy to stop every process,
-// remove locks/.strategy and start them again. A "sudo sessgc stats" (or
-// "run --dry-run", which skips run's root check) in between opens the
-// store first and records the strategy: locks/.strategy and locks/.probe
-// become root's, mode 0600, and no application can open the store any
-// more ("open locks/.strategy: permission denied").
-func TestReadOnlyCommandsAsRootAfterStrategyReset(t *testing.T) {
+// TestCommandsAsRootOnAnotherUsersStore: every command that opens a store
+// refuses, as root, a store that another user owns, also those that
+// change nothing. docs/operator-guide.md tells the operator who changes
+// the lock strategy to stop every process, remove locks/.strategy and
+// start them again; a "sudo sessgc stats" (or "run --dry-run") in between
+// opened the store first and recorded the strategy: locks/.strategy and
+// locks/.probe became root's, mode 0600, and no application could open
+// the store any more ("open locks/.strategy: permission denied").
+func TestCommandsAsRootOnAnotherUsersStore(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root")
+		t.Skip("needs root (CI runs it as root)")
 	}
-	t.Skip("defect: stats and run --dry-run as root record the lock strategy in another user's store; fix: refuse them as root too (pass.CheckOwner), or run as the store's owner")
-	for _, args := range [][]string{{"stats"}, {"run", "--dry-run"}} {
+	for _, args := range [][]string{{"stats"}, {"run", "--dry-run"}, {"run"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			st := newStore(t)
 			st.save(2)
@@ -319,9 +323,11 @@ func TestReadOnlyCommandsAsRootAfterStrategyReset(t *testing.T) {
 			chownTree(t, st.dir, 65534, 65534)
 
 			r := runGC(t, append(args, "--dir", st.dir))
-			t.Logf("%v as root: exit %d, stderr %q", args, r.code, r.stderr)
+			if r.code != 3 || !strings.Contains(r.stderr, "run sessgc as that user") {
+				t.Errorf("sessgc %v as root on uid 65534's store: exit %d, stderr %q; want exit 3 saying to run as that user", args, r.code, r.stderr)
+			}
 			if left := rootOwned(t, st.dir); len(left) > 0 {
-				t.Errorf("sessgc %s as root created files owned by root in the app user's store: %v", args[0], left)
+				t.Errorf("sessgc %v as root created files owned by root in the app user's store: %v", args, left)
 			}
 		})
 	}

@@ -13,9 +13,12 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// CheckOwner refuses to change a store as root when another user owns it:
+// CheckOwner refuses to open a store as root when another user owns it:
 // the lock files and rewritten records root would create there (mode 0600)
 // could not be opened by the applications nor by sessgc run as their user.
+// Commands that change nothing refuse too: opening a store may record its
+// lock strategy (after an operator removed locks/.strategy to change it),
+// and root's record would keep every application from opening the store.
 // dir that cannot be looked at is left to OpenStore to report.
 func CheckOwner(dir string) error {
 	if os.Geteuid() != 0 {

@@ -46,9 +46,9 @@ Exit codes:
   2    usage error: bad flags, arguments or SESSGC_* values; no keys, or a
        key file that is unreadable, readable by others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
-       unreadable or read-only, a key that does not match the store
-       ("wrong key"), or for rekey a store not encrypted yet; nothing was
-       deleted or rewritten
+       unreadable or read-only, owned by another user while sessgc runs
+       as root, a key that does not match the store ("wrong key"), or for
+       rekey a store not encrypted yet; nothing was deleted or rewritten
   4    the store's file server did not answer within --max-duration plus
        a tenth of it (at least 1 s, at most 30 s): a hung or unreachable
        NFS/EFS server. The pass was abandoned in a call to it and the

@@ -304,10 +304,8 @@ func (r *removals) fill(sum *Summary) {
 }
 
 func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, sum *Summary) error {
-	if !opts.DryRun {
-		if err := pass.CheckOwner(opts.Dir); err != nil {
-			return err
-		}
+	if err := pass.CheckOwner(opts.Dir); err != nil {
+		return err
 	}
 	s, err := pass.OpenStore(opts.Dir)
 	if opts.MissingOK && errors.Is(err, pass.ErrStoreCreating) {

@@ -109,6 +109,9 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		dir string
 	)
 	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error {
+		if err := pass.CheckOwner(opts.Dir); err != nil {
+			return err
+		}
 		s, err := pass.OpenStore(opts.Dir)
 		if err != nil {
 			return err
