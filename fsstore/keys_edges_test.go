@@ -497,3 +497,60 @@ func TestMaintenanceSaveUnderUndeployedKey(t *testing.T) {
 		})
 	}
 }
+
+// TestMaintenanceSaveKeysReloadedMidSave: a maintenance store's save
+// checks that its newest key is deployed, then (raising the marker for a
+// long idle timeout) goes to the file system before it seals. A keys file
+// reloaded in between, with a newest key no host has, must not be what
+// the record is sealed with: one key set for the whole save.
+func TestMaintenanceSaveKeysReloadedMidSave(t *testing.T) {
+	ctx := context.Background()
+	k1, k3 := mustKey(t, 1), mustKey(t, 3)
+	dir := t.TempDir()
+	app, err := fsstore.Open(dir, fsstore.WithKeys(k1)) // every host: [1]
+	must(t, err)
+	defer app.Close()
+
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 16)
+	var armed atomic.Bool
+	reloaded := make(chan error, 1)
+	hook := func(site string) {
+		if site == "save" || site == "keys" || !armed.CompareAndSwap(true, false) {
+			return
+		}
+		// Past the deployed check: the operator's keys file moves on.
+		if err := os.WriteFile(keysPath+".new", []byte(keysFileText(k3, k1)), 0o600); err != nil {
+			reloaded <- err
+			return
+		}
+		if err := os.Rename(keysPath+".new", keysPath); err != nil {
+			reloaded <- err
+			return
+		}
+		if !waitReloadOK(t, ev, 30*time.Second) {
+			reloaded <- errors.New("the keys file [3,1] was not reloaded")
+			return
+		}
+		reloaded <- nil
+	}
+	gc, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeysFile(keysPath),
+		fsstore.WithObserver(ev), fsstore.WithCreate(false), fsstore.WithTestFSForTest(hook))
+	must(t, err)
+	defer gc.Close()
+
+	id := newID(t)
+	armed.Store(true)
+	// An idle timeout past the marker's: the save raises it first.
+	must(t, gc.Save(ctx, &fsstore.Session{ID: id, Data: []byte("user 42"), Idle: 300 * 24 * time.Hour}))
+	select {
+	case err := <-reloaded:
+		must(t, err)
+	default:
+		t.Fatal("the save went to the file system nowhere after its checks; the test proves nothing")
+	}
+	if got, err := app.Load(ctx, id); err != nil || string(got.Data) != "user 42" {
+		t.Fatalf("a host with key 1 reading the maintenance store's save: %v", err)
+	}
+}

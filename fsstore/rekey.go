@@ -187,7 +187,8 @@ const (
 )
 
 // deployedGuard checks that the newest key of the key set a maintenance
-// store's rekey seals a record with was vouched for by an application host.
+// store's rekey or save seals a record with was vouched for by an
+// application host.
 // Checked once at the start of the pass, it would let a keys file reloaded
 // meanwhile (WithKeysFile) make newest a key that no host has, and rewrite
 // the rest of the pass under it: so each record's key set is checked, at

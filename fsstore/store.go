@@ -793,7 +793,10 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 // bounded call it runs in (nil on the caller's goroutine): a save its
 // caller gave up on skips the rename if it has not begun it.
 func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify func() error) error {
-	if s.keys.Load() == nil {
+	// One key set for the whole save: a keys file reloaded meanwhile
+	// must not change the key it is sealed with after the checks below.
+	kr := s.keys.Load()
+	if kr == nil {
 		if err := s.refusePlaintext(); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
@@ -808,7 +811,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		}
 		// Its keys prove nothing about the hosts' (see Rekey): a record
 		// sealed under a newest key they lack is unknown to them.
-		if err := s.deployed.check(s.keys.Load()); err != nil {
+		if err := s.deployed.check(kr); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
 	}
@@ -850,7 +853,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		bp = new([]byte)
 	}
 	buf := append((*bp)[:0], make([]byte, record.HeaderSize)...)
-	if kr := s.keys.Load(); kr != nil {
+	if kr != nil {
 		buf = kr.seal(buf, &h, k.name, sess.Data)
 	} else {
 		buf = append(buf, sess.Data...)
