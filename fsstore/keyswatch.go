@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,8 @@ import (
 // from use for that moment: the users of its records get fresh sessions.
 // A file that reads differently at every look (a writer rewriting it in
 // place without pause) is held back for 2s at most in all; then its
-// latest read is acted on.
+// latest read is acted on, unless it only adds keys to the read held (a
+// file still being written a line at a time), which is held until done.
 //
 // A file that cannot be read or parsed, or whose keys fail the store's key
 // check (a known key ID with a different secret), leaves the keys in use
@@ -265,9 +267,17 @@ const keysSettle = 250 * time.Millisecond
 // reads differently at every look: a writer rewriting it in place more
 // often than keysSettle, without pause, would otherwise put off the
 // removal of a key (one retired because it leaked) for as long as it
-// runs. Past it, the latest read is acted on; a half-written one among
-// them is corrected by the next complete read, which keeps every key.
+// runs. Past it, the latest read is acted on, unless it only adds keys to
+// the one held: that is a file still being written, line by line (a
+// script appending each key it fetches), and its prefix would drop keys
+// in use. The file's size limit bounds such growth.
 const keysSettleMax = 2 * time.Second
+
+// grows reports whether the key set read, seen, is the held one with more
+// keys after it: the file is being written, not churned.
+func grows(held, seen string) bool {
+	return held != "" && held[0] != 0 && len(seen) > len(held) && strings.HasPrefix(seen, held)
+}
 
 // hold says what a reload asks of the settle timer.
 type hold int
@@ -326,7 +336,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 			kw.heldSince = now
 		}
 		switch {
-		case seen != kw.held && now.Sub(kw.heldSince) < keysSettleMax:
+		case seen != kw.held && (now.Sub(kw.heldSince) < keysSettleMax || grows(kw.held, seen)):
 			kw.held = seen
 			return reloadNext{hold: holdNew}
 		case seen == kw.held && !confirm:

@@ -707,3 +707,47 @@ func TestKeysFileChurningWriterBounded(t *testing.T) {
 		t.Errorf("applied something other than the writer's key sets:\n%s", logs)
 	}
 }
+
+// TestKeysFileSlowWriterNotCut: the bound on holding reads back must not
+// apply a file that is still being written, a line at a time with short
+// pauses (a script appending each key it fetches), however long it
+// takes: each read then only adds keys to the one held, and applying one
+// would drop keys in use until the last line. The hook writes one more
+// line at each confirmation and moves the watcher's clock past the bound
+// as it goes, so nothing here depends on timing.
+func TestKeysFileSlowWriterNotCut(t *testing.T) {
+	var keys []fsstore.Key
+	for id := uint32(5); id >= 1; id-- {
+		keys = append(keys, mustKey(t, id))
+	}
+	_, keysPath, s, ev, logs := openWatchedAndLogged(t, keys[4]) // [1]
+
+	var (
+		mu    sync.Mutex
+		now   = time.Unix(1_000_000, 0)
+		lines = 1
+	)
+	s.SetKeysSettleClockForTest(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	})
+	s.SetKeysSettleHookForTest(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(fsstore.KeysSettleMax / 2)
+		if lines < len(keys) {
+			lines++
+			if err := os.WriteFile(keysPath, []byte(keysFileText(keys[:lines]...)), 0o600); err != nil {
+				t.Errorf("the writer: %v", err)
+			}
+		}
+	})
+	writeFile0600(t, keysPath, keysFileText(keys[0])) // [5]: drops key 1, held
+	if !waitReloadOK(t, ev, 30*time.Second) {
+		t.Fatalf("the completed file was not applied; log:\n%s", logs)
+	}
+	if n := strings.Count(logs.String(), "keys file reloaded"); n != 1 || !strings.Contains(logs.String(), `key_ids="[5 4 3 2 1]"`) {
+		t.Errorf("applied %d times, want once, the whole file [5 4 3 2 1]:\n%s", n, logs)
+	}
+}
