@@ -77,4 +77,27 @@ func TestSwitchFromCookieStore(t *testing.T) {
 	} else if cerr, ok := err.(securecookie.Error); !ok || !cerr.IsDecode() {
 		t.Errorf("a CookieStore cookie under another key: %T %v; want a securecookie decode error", err, err)
 	}
+	// Not even base64: the securecookie error too.
+	if _, err := ours.New(request(&http.Cookie{Name: "app", Value: "not base64!"}), "app"); err == nil {
+		t.Error("a cookie that is not base64: no error")
+	}
+}
+
+// TestSwitchFromCookieStoreValuesNotDecodable: the old application's
+// cookie may hold values that this binary cannot decode at all: a type it
+// no longer registers with gob (renamed, or gone), or another serializer.
+// Signed with the store's keys, it is still the application's own cookie:
+// a new session, no error.
+func TestSwitchFromCookieStoreValuesNotDecodable(t *testing.T) {
+	ours, _ := open(t, t.TempDir(), fakeclock.New())
+	// The values as JSON stand for any content gob cannot read here.
+	old := securecookie.New(key, nil).SetSerializer(securecookie.JSONEncoder{})
+	enc, err := old.Encode("app", map[string]any{"flash": map[string]string{"kind": "info"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := ours.New(request(&http.Cookie{Name: "app", Value: enc}), "app")
+	if err != nil || !sess.IsNew {
+		t.Fatalf("an old cookie signed with the store's key, values not decodable: new %v, %v; want a new session and no error", sess.IsNew, err)
+	}
 }

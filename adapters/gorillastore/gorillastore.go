@@ -69,6 +69,7 @@ package gorillastore
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -178,7 +179,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	var id string
 	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
-		if isCookieStoreCookie(name, c.Value, s.Codecs) {
+		if signedNotAnID(err) {
 			// Signed with these keys but holding values, not an ID: the
 			// application's own cookie from before it switched from
 			// CookieStore. Like a validly signed unknown ID, no session
@@ -294,13 +295,28 @@ func (s *Store) MaxAge(age int) {
 	}
 }
 
-// isCookieStoreCookie reports whether value is a cookie that gorilla's
-// CookieStore (or gin-contrib's cookie store) wrote with these codecs: the
-// session's values, signed, where this store's cookie holds the ID. Only
-// called when the cookie does not decode as an ID.
-func isCookieStoreCookie(name, value string, codecs []securecookie.Codec) bool {
-	values := map[any]any{}
-	return securecookie.DecodeMulti(name, value, &values, codecs...) == nil
+// signedNotAnID reports whether err, from decoding a cookie as an ID,
+// says that one of the codecs verified the cookie's signature and age (and
+// decrypted it) and only its content was not an ID: a cookie that gorilla's
+// CookieStore (or gin-contrib's cookie store) wrote with these keys, the
+// session's values where this store's cookie holds the ID. securecookie
+// gives a cause to the error of its serializer, and to that of a value
+// that is not base64, which it reports before checking the signature;
+// nothing else has one. Decoding the values themselves would not do: they
+// may hold types this binary no longer registers with gob.
+func signedNotAnID(err error) bool {
+	var errs securecookie.MultiError
+	if !errors.As(err, &errs) {
+		errs = securecookie.MultiError{err}
+	}
+	for _, e := range errs {
+		var se securecookie.Error
+		var b64 base64.CorruptInputError
+		if errors.As(e, &se) && se.Cause() != nil && !errors.As(se.Cause(), &b64) {
+			return true
+		}
+	}
+	return false
 }
 
 // notLoaded is the key, in a session's Values, of a notLoadedMark: Get
