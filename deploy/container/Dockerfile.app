@@ -6,6 +6,6 @@
 FROM scratch
 COPY app /
 USER 65532:65532
-EXPOSE 8080 9090
+EXPOSE 8080 2112
 ENTRYPOINT ["/app"]
-CMD ["-dir", "/mnt/sessions/store", "-addr", ":8080", "-metrics-addr", ":9090"]
+CMD ["-dir", "/mnt/sessions/store", "-addr", ":8080", "-metrics-addr", ":2112"]

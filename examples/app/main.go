@@ -3,7 +3,7 @@
 // the shared session directory, with the readiness and metrics endpoints
 // a Deployment points at.
 //
-//	app -dir /mnt/efs/sessions -addr :8080 -metrics-addr :9090
+//	app -dir /mnt/efs/sessions -addr :8080 -metrics-addr :2112
 //
 // POST /visit adds one to the session's visit counter and GET / shows it;
 // GET /healthz is the readiness check (503 while the session store does
@@ -71,7 +71,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	dir := fs.String("dir", os.Getenv("SESSFS_DIR"), "shared session `directory`, created if missing (default $SESSFS_DIR)")
 	addr := fs.String("addr", ":8080", "listen `address`")
-	metricsAddr := fs.String("metrics-addr", ":9090", "listen `address` for GET /metrics, apart from the users' traffic; empty: none")
+	// 2112, as in the Prometheus Go client's guide: clear of Prometheus's
+	// own 9090 on a machine that runs both.
+	metricsAddr := fs.String("metrics-addr", ":2112", "listen `address` for GET /metrics, apart from the users' traffic; empty: none")
 	insecure := fs.Bool("insecure-cookie", false, "send the session cookie over plain HTTP too (development only)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

@@ -59,7 +59,9 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 	root.SetArgs(args)
 	c, err := root.ExecuteContextC(ctx)
 	if c == help && help != nil {
-		c = root // "tool help --help" would only describe help itself
+		// The hint below names c: "Run 'tool help --help'" would send a
+		// user who asked for an unknown topic to help's own help.
+		c = root
 	}
 	if _, coded := err.(*ExitError); err != nil && !coded && !started {
 		err = &ExitError{Code: ExitUsage, Err: err}
