@@ -26,6 +26,10 @@ type StatsOptions struct {
 	// TempAge is the age after which a temp file counts as stale (default
 	// 10 minutes), as SweepOptions.TempAge.
 	TempAge time.Duration
+	// OnError, if set, is called for every file or directory that could
+	// not be examined (counted in Stats.Errors), with its path; the census
+	// goes on.
+	OnError func(error)
 }
 
 // Stats describes the files of a store as a sweep would judge them when
@@ -102,8 +106,8 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
 	}
-	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between, func(string, error) error {
-		c.errs.Add(1) // as for a leaf: an unreadable shard does not stop the walk
+	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between, func(dir string, err error) error {
+		c.fail(fmt.Errorf("stats %s: %w", dir, err)) // as for a leaf: the walk goes on
 		return nil
 	})
 	if err == nil {
@@ -156,6 +160,14 @@ func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
 	return st
 }
 
+// fail counts a file or directory that could not be examined.
+func (c *statsCounter) fail(err error) {
+	c.errs.Add(1)
+	if c.opts.OnError != nil {
+		c.opts.OnError(err)
+	}
+}
+
 // stat returns a file's size and age by the file server's clock (a temp
 // file's by tempTime, as the sweep judges it); ok is false (and the error
 // counted) when the file could not be examined. A file that vanished since
@@ -164,7 +176,7 @@ func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, a
 	st, err := c.fs.lstat(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			c.errs.Add(1)
+			c.fail(fmt.Errorf("stats %s: %w", p, err))
 		}
 		return 0, time.Time{}, 0, false
 	}
@@ -258,7 +270,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c.errs.Add(1) // like Sweep: an unreadable shard does not stop the walk
+		c.fail(fmt.Errorf("stats %s: %w", dir, err)) // like Sweep: the walk goes on
 		return nil
 	}
 	c.shards.Add(1)

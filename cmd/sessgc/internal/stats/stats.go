@@ -97,6 +97,7 @@ type Report struct {
 	MaxShardFiles  int64      `json:"max_shard_files"`
 	MeanShardFiles float64    `json:"mean_shard_files"`
 	Errors         int64      `json:"errors"`
+	ErrorSamples   []string   `json:"error_samples"` // the first errors, with their paths
 	DurationSecs   float64    `json:"duration_seconds"`
 }
 
@@ -108,6 +109,9 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		st  fsstore.Stats
 		dir string
 	)
+	// The first errors go to stderr as they come, with their paths: the
+	// count alone does not say where to look.
+	el := pass.NewErrorLog(opts.IO.ErrOut)
 	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error {
 		if err := pass.CheckOwner(opts.Dir); err != nil {
 			return err
@@ -118,7 +122,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		}
 		defer s.Close()
 		defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
-		got, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge})
+		got, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge, OnError: el.Add})
 		switch {
 		case errors.Is(err, fsstore.ErrUnavailable):
 			return pass.Unavailable(err)
@@ -136,6 +140,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return err
 	}
 	r := newReport(dir, &st)
+	r.ErrorSamples = append([]string{}, el.Samples()...) // [] rather than null in JSON
 	if opts.JSON {
 		b, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
