@@ -94,8 +94,11 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--dir, --binary and --user may only contain letters, digits and _ . / : @ + , = -")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || o.Jitter < 0 || o.MaxDuration <= 0:
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
-	case o.MaxDuration+o.Jitter >= o.Every:
-		return cmdutil.UsageErrorf("--max-duration %s plus --jitter %s must stay below --every %s, or runs pile up", o.MaxDuration, o.Jitter, o.Every)
+	case o.MaxDuration+pass.StopGrace(o.MaxDuration)+o.Jitter >= o.Every:
+		// A pass on a hung mount is abandoned (exit 4) only StopGrace
+		// after its budget: that is how long a run may last.
+		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it, plus --jitter %s must stay below --every %s, or runs pile up",
+			o.MaxDuration, pass.StopGrace(o.MaxDuration), o.Jitter, o.Every)
 	}
 	if _, err := cronSchedule(o.Every); err != nil {
 		return err

@@ -66,6 +66,9 @@ func TestGenerate(t *testing.T) {
 			want: []string{"OnCalendar=*:0/5", "RandomizedDelaySec=30s", "--max-duration 4m --rate 200", "TimeoutStartSec=5m"}},
 		{args: "--every 7m", code: cmdutil.ExitUsage},
 		{args: "--every 5m", code: cmdutil.ExitUsage}, // 8m budget does not fit
+		// 8m45s + 1m fits in 10m, but not with the 30s a hung pass may
+		// take to be abandoned after its budget.
+		{args: "--every 10m --jitter 1m --max-duration 8m45s", code: cmdutil.ExitUsage},
 		{args: "--dir relative", code: cmdutil.ExitUsage},
 		{args: "--dir /a%b", code: cmdutil.ExitUsage}, // % is special in crontab
 		{args: "--user", code: cmdutil.ExitUsage},
