@@ -94,8 +94,8 @@
 // Round trips are what cost on NFS. On a warm client a Load costs 3 RPCs
 // (GETATTR of the directory, OPEN, CLOSE; a READ only when the data
 // changed), a Save 4 (OPEN, WRITE, CLOSE, RENAME), a Touch after a Load 1
-// (SETATTR), and a locked read-modify-write request 10 — one more than PHP's
-// non-atomic in-place handler — because lock descriptors stay open between
-// requests. docs/testing.md has the counts measured on a real kernel NFS
+// (SETATTR), and a locked read-modify-write request 11, against 9 for PHP's
+// files handler, which rewrites the file in place (readers may see it
+// half-written). docs/testing.md has the counts measured on a real kernel NFS
 // mount; the test suite asserts them.
 package fsstore
