@@ -31,7 +31,9 @@ stdout. The ID names the key in record headers: pick one not used before in
 this store (1 for the first key, then 2, 3...).
 
 A key file lists the newest key FIRST (new writes use it; reads accept every
-key) and must be readable by its owner only. Rotate in this order (see
+key) and must be readable by its owner only: run the commands below as the
+applications' user (sudo -u app sh -c '...'), or the file is root's and
+the applications cannot read it. Rotate in this order (see
 docs/operations.md): add the new key AFTER the current ones and deploy the
 file to every host, so that every host can read it; once every host has it,
 move it first and deploy again, so that new writes use it; then run
