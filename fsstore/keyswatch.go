@@ -80,6 +80,9 @@ type keysWatcher struct {
 	// as something held, since the last read acted on (keysSettleMax).
 	held      string
 	heldSince time.Time
+	// heldSet is the last key set held since then (held may be a failed
+	// read after it).
+	heldSet string
 	// settleHook, in tests, runs before a held read is confirmed; now is
 	// the clock of keysSettleMax, replaced in tests.
 	settleHook func()
@@ -268,15 +271,15 @@ const keysSettle = 250 * time.Millisecond
 // often than keysSettle, without pause, would otherwise put off the
 // removal of a key (one retired because it leaked) for as long as it
 // runs. Past it, the latest read is acted on, unless it only adds keys to
-// the one held: that is a file still being written, line by line (a
-// script appending each key it fetches), and its prefix would drop keys
+// the last key set held: that is a file still being written, line by line
+// (a script appending each key it fetches), and its prefix would drop keys
 // in use. The file's size limit bounds such growth.
 const keysSettleMax = 2 * time.Second
 
 // grows reports whether the key set read, seen, is the held one with more
 // keys after it: the file is being written, not churned.
 func grows(held, seen string) bool {
-	return held != "" && held[0] != 0 && len(seen) > len(held) && strings.HasPrefix(seen, held)
+	return held != "" && len(seen) > len(held) && strings.HasPrefix(seen, held)
 }
 
 // hold says what a reload asks of the settle timer.
@@ -321,7 +324,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	if err == nil {
 		text = keysText(keys)
 		if text == kw.last || text == kw.checkFailed {
-			kw.held = ""
+			kw.held, kw.heldSet = "", ""
 			return reloadNext{retry: text == kw.checkFailed}
 		}
 	}
@@ -335,15 +338,22 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 		if kw.held == "" {
 			kw.heldSince = now
 		}
+		// Past the bound, only a key set read is acted on at once: acting
+		// on a failed read changes nothing but the log, and one cut
+		// mid-line between two longer prefixes is still a file being
+		// written.
 		switch {
-		case seen != kw.held && (now.Sub(kw.heldSince) < keysSettleMax || grows(kw.held, seen)):
+		case seen != kw.held && (err != nil || now.Sub(kw.heldSince) < keysSettleMax || grows(kw.heldSet, seen)):
 			kw.held = seen
+			if err == nil {
+				kw.heldSet = seen
+			}
 			return reloadNext{hold: holdNew}
 		case seen == kw.held && !confirm:
 			return reloadNext{hold: holdAgain}
 		}
 	}
-	kw.held = ""
+	kw.held, kw.heldSet = "", ""
 	if err == nil {
 		if kr, err = newKeyring(keys); err == nil {
 			if h := kw.s.cfg.testFS; h != nil {

@@ -711,10 +711,11 @@ func TestKeysFileChurningWriterBounded(t *testing.T) {
 // TestKeysFileSlowWriterNotCut: the bound on holding reads back must not
 // apply a file that is still being written, a line at a time with short
 // pauses (a script appending each key it fetches), however long it
-// takes: each read then only adds keys to the one held, and applying one
-// would drop keys in use until the last line. The hook writes one more
-// line at each confirmation and moves the watcher's clock past the bound
-// as it goes, so nothing here depends on timing.
+// takes: each read then only adds keys to the last one held (a read cut
+// mid-line in between fails to parse), and applying one would drop keys
+// in use until the last line. The hook writes half a line more at each
+// confirmation and moves the watcher's clock past the bound as it goes,
+// so nothing here depends on timing.
 func TestKeysFileSlowWriterNotCut(t *testing.T) {
 	var keys []fsstore.Key
 	for id := uint32(5); id >= 1; id-- {
@@ -722,10 +723,18 @@ func TestKeysFileSlowWriterNotCut(t *testing.T) {
 	}
 	_, keysPath, s, ev, logs := openWatchedAndLogged(t, keys[4]) // [1]
 
+	// The file as the writer leaves it at each step: whole lines, then a
+	// line cut short.
+	var steps []string
+	for n := 1; n < len(keys); n++ {
+		whole := keysFileText(keys[:n]...)
+		steps = append(steps, whole, whole+keys[n].SecretLine()[:12])
+	}
+	steps = append(steps[1:], keysFileText(keys...))
 	var (
-		mu    sync.Mutex
-		now   = time.Unix(1_000_000, 0)
-		lines = 1
+		mu   sync.Mutex
+		now  = time.Unix(1_000_000, 0)
+		step int
 	)
 	s.SetKeysSettleClockForTest(func() time.Time {
 		mu.Lock()
@@ -736,11 +745,11 @@ func TestKeysFileSlowWriterNotCut(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		now = now.Add(fsstore.KeysSettleMax / 2)
-		if lines < len(keys) {
-			lines++
-			if err := os.WriteFile(keysPath, []byte(keysFileText(keys[:lines]...)), 0o600); err != nil {
+		if step < len(steps) {
+			if err := os.WriteFile(keysPath, []byte(steps[step]), 0o600); err != nil {
 				t.Errorf("the writer: %v", err)
 			}
+			step++
 		}
 	})
 	writeFile0600(t, keysPath, keysFileText(keys[0])) // [5]: drops key 1, held
