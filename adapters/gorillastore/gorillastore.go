@@ -168,17 +168,47 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // loaded; a missing or expired session is not an error, and neither is a
 // cookie that gorilla's CookieStore signed with the same keys (an
 // application switching from it: its users get a new session).
+//
+// Browsers send every cookie of the name that matches the request, the
+// longest path first: one left by an earlier Options.Path, or set by a
+// sibling subdomain, may come before the session's. So each of them (up to
+// four) is tried in turn, and the first that names a live session is the
+// session; without that, the new session's Save would replace the user's
+// cookie and log the user out. When none does, the error is the first
+// cookie's, as gorilla's stores report it.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.Options
 	session.Options = &opts
 	session.IsNew = true
-	c, err := r.Cookie(name)
-	if err != nil {
-		return session, nil
+	var firstErr error
+	for i, c := range r.CookiesNamed(name) {
+		if i == maxCookies {
+			break
+		}
+		ok, err := s.fromCookie(r.Context(), session, name, c.Value)
+		if ok {
+			return session, err
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
+	return session, firstErr
+}
+
+// maxCookies bounds the cookies of the session's name that New tries:
+// each costs a decode and a load.
+const maxCookies = 4
+
+// fromCookie loads into session the session that value (a cookie's)
+// names. It reports whether it settled the session: loaded, or not loaded
+// because the store failed in a way that passes (with that error). Else it
+// returns the cookie's error, if it is one: a cookie that does not decode,
+// or names a damaged or refused record.
+func (s *Store) fromCookie(ctx context.Context, session *sessions.Session, name, value string) (bool, error) {
 	var id string
-	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
+	if err := securecookie.DecodeMulti(name, value, &id, s.Codecs...); err != nil {
 		if signedNotAnID(err) {
 			// Signed with these keys but holding values, not an ID: the
 			// application's own cookie from before it switched from
@@ -186,21 +216,21 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 			// and no error: with the error, a handler that returns it
 			// (echo-contrib's usage) would answer 500 on every request
 			// until the cookie expired, as no Save would replace it.
-			return session, nil
+			return false, nil
 		}
 		// The securecookie error itself, as gorilla's stores return it:
 		// applications test err.(securecookie.Error).IsDecode() to ignore
 		// a stale or foreign cookie.
-		return session, err
+		return false, err
 	}
-	values, err := s.load(r.Context(), name, id)
+	values, err := s.load(ctx, name, id)
 	switch {
 	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrUnknownKey):
 		// Never adopt an unknown ID: Save will issue a fresh one. A
 		// record sealed with a key no longer configured (which the store
 		// logs and reports to its Observer) is no session either, rather
 		// than an error on every request of that user.
-		return session, nil
+		return false, nil
 	case passing(err):
 		// The session may well exist: see "When the store fails". Its ID
 		// is kept (the cookie's signature vouches for it), so that a
@@ -208,12 +238,12 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		// as after a load.
 		session.ID = id
 		session.Values[notLoaded{}] = &notLoadedMark{err: err}
-		return session, err
+		return true, err
 	case err != nil:
-		return session, err // damaged, or refused: saving starts the user afresh
+		return false, err // damaged, or refused: saving starts the user afresh
 	}
 	session.ID, session.Values, session.IsNew = id, values, false
-	return session, nil
+	return true, nil
 }
 
 // Save writes the session and sets its cookie. With Options.MaxAge < 0, or

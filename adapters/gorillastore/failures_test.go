@@ -1,0 +1,123 @@
+package gorillastore_test
+
+import (
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/securecookie"
+
+	"github.com/sessfs/sessfs/adapters/gorillastore"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// counterApp is a gorilla application as gorilla's documentation writes
+// one: it ignores Get's error (the session is new then) and answers
+// Save's error with httpsession.StatusCode.
+func counterApp(s *gorillastore.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := s.Get(r, "app")
+		n, _ := sess.Values["n"].(int)
+		sess.Values["n"] = n + 1
+		if err := sess.Save(r, w); err != nil {
+			http.Error(w, err.Error(), httpsession.StatusCode(err))
+			return
+		}
+		fmt.Fprint(w, n+1)
+	})
+}
+
+func serveCookie(h http.Handler, header string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", "http://www.example.com/", nil)
+	if header != "" {
+		req.Header.Set("Cookie", header)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// TestBadCookiesOverHTTP: a session cookie that is not one of this store's
+// (a path, 100 KB, junk bytes, empty, an ID signed with the key but
+// malformed) is a new visitor: 200, a fresh session whose cookie names a
+// well-formed ID, and nothing reaches the file system. Sent beside the
+// user's real cookie of the same name (another Path's, a sibling domain's,
+// before it as browsers send the longer path first), it must not cost the
+// user the session.
+func TestBadCookiesOverHTTP(t *testing.T) {
+	s, st := open(t, t.TempDir(), fakeclock.New())
+	signedBad, err := securecookie.EncodeMulti("app", "../../etc/passwd", s.Codecs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := counterApp(s)
+	for _, bad := range []struct{ name, value string }{
+		{"path traversal", "../../etc/passwd"},
+		{"100 KB", strings.Repeat("A", 100<<10)},
+		{"empty", ""},
+		{"non-ASCII", strings.Repeat("é", 20)},
+		{"NUL bytes", "MTIzNDU2Nzg5MA\x00MTIzNDU2Nzg5MA"},
+		{"signed malformed ID", signedBad},
+		{"signed with another key", mustEncode(t, "AAAAAAAAAAAAAAAAAAAA", securecookie.CodecsFromPairs([]byte("other key"))...)},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			records := len(recordFiles(t, st.Dir()))
+			w := serveCookie(h, "app="+bad.value)
+			if w.Code != http.StatusOK || w.Body.String() != "1" {
+				t.Fatalf("alone: status %d, body %q; want 200 and a new session", w.Code, w.Body)
+			}
+			if id := decodeID(t, s, cookieOf(t, w, "app")); fsstore.ValidID(id) != nil {
+				t.Errorf("new cookie names %q: want a well-formed ID", id)
+			}
+			if n := len(recordFiles(t, st.Dir())); n != records+1 {
+				t.Errorf("%d records, want %d: the new session's alone", n, records+1)
+			}
+
+			user := cookieOf(t, serveCookie(h, ""), "app")
+			userID := decodeID(t, s, user)
+			for _, header := range []string{"app=" + bad.value + "; app=" + user.Value, "app=" + user.Value + "; app=" + bad.value} {
+				w = serveCookie(h, header)
+				if w.Code != http.StatusOK {
+					t.Fatalf("%q: status %d, body %q", header[:min(len(header), 40)], w.Code, w.Body)
+				}
+				if c := cookieOf(t, w, "app"); decodeID(t, s, c) != userID {
+					t.Errorf("beside the user's cookie: body %q, and the answer's cookie replaces the user's session with another: the user is logged out", w.Body)
+				}
+			}
+			if sess, err := s.New(request(user), "app"); err != nil || sess.Values["n"] != 3 {
+				t.Errorf("the user's session: %v (err %v), want n=3", sess.Values, err)
+			}
+		})
+	}
+}
+
+func decodeID(t *testing.T, s *gorillastore.Store, c *http.Cookie) string {
+	t.Helper()
+	var id string
+	if err := securecookie.DecodeMulti(c.Name, c.Value, &id, s.Codecs...); err != nil {
+		t.Fatalf("cookie %s: %v", c.Name, err)
+	}
+	return id
+}
+
+// recordFiles lists the session records under the store directory dir.
+func recordFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(filepath.Join(dir, fsstore.DataDir), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			found = append(found, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
