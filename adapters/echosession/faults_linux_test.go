@@ -3,9 +3,7 @@
 package echosession_test
 
 import (
-	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +15,7 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 	"github.com/sessfs/sessfs/internal/testenv"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestBadCookieAndFullDisk: through echo, a malformed session cookie is a
@@ -44,46 +43,5 @@ func TestBadCookieAndFullDisk(t *testing.T) {
 		}
 		return c.String(http.StatusOK, strconv.Itoa(n))
 	})
-	serve := func(cookie string) *http.Response {
-		req := httptest.NewRequest("GET", "/", nil)
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		return w.Result()
-	}
-	cookieOf := func(resp *http.Response) *http.Cookie {
-		for _, c := range resp.Cookies() {
-			if c.Name == "session" {
-				return c
-			}
-		}
-		return nil
-	}
-	for _, bad := range []string{"session=../../etc/passwd", "session=", "session=\x00\x00"} {
-		resp := serve(bad)
-		c := cookieOf(resp)
-		if body := readBody(resp); resp.StatusCode != http.StatusOK || body != "1" || c == nil || fsstore.ValidID(c.Value) != nil {
-			t.Errorf("cookie %q: status %d, body %q, Set-Cookie %v: want a new session", bad, resp.StatusCode, body, c)
-		}
-	}
-	user := cookieOf(serve(""))
-	free := testenv.FillUp(t, mnt)
-	for _, cookie := range []string{"session=" + user.Value, ""} {
-		resp := serve(cookie)
-		if body := readBody(resp); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || body == "1" || body == "2" || cookieOf(resp) != nil {
-			t.Errorf("disk full, cookie %v: status %d, Retry-After %q, body %q, Set-Cookie %v: want a bare 503", cookie != "", resp.StatusCode, resp.Header.Get("Retry-After"), body, cookieOf(resp))
-		}
-	}
-	free()
-	if resp := serve("session=" + user.Value); readBody(resp) != "2" {
-		t.Errorf("once space is freed: status %d; want the user's session, 2", resp.StatusCode)
-	}
-}
-
-func readBody(resp *http.Response) string {
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return b.String()
+	webtest.BadCookieAndFullDisk(t, r, func() func() { return testenv.FillUp(t, mnt) })
 }
