@@ -4,17 +4,13 @@ package echosession_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sessfs/sessfs/adapters/echosession"
-	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
-	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/internal/webtest"
 )
 
@@ -23,16 +19,7 @@ import (
 // the Manager's 503 with Retry-After, without the handler's answer or a
 // cookie; the session saved before counts on once space is freed.
 func TestBadCookieAndFullDisk(t *testing.T) {
-	mnt := testenv.MountTmpfs(t, "1m")
-	dir := filepath.Join(mnt, "store")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	st, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, fill := webtest.SmallStore(t)
 	r := echo.New()
 	r.Use(echosession.Handler(httpsession.New(st)))
 	r.GET("/", func(c echo.Context) error {
@@ -43,5 +30,5 @@ func TestBadCookieAndFullDisk(t *testing.T) {
 		}
 		return c.String(http.StatusOK, strconv.Itoa(n))
 	})
-	webtest.BadCookieAndFullDisk(t, r, func() func() { return testenv.FillUp(t, mnt) })
+	webtest.BadCookieAndFullDisk(t, r, fill)
 }

@@ -4,16 +4,12 @@ package ginsession_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessfs/sessfs/adapters/ginsession"
-	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
-	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/internal/webtest"
 )
 
@@ -22,16 +18,7 @@ import (
 // the Manager's 503 with Retry-After, without the handler's answer or a
 // cookie; the session saved before counts on once space is freed.
 func TestBadCookieAndFullDisk(t *testing.T) {
-	mnt := testenv.MountTmpfs(t, "1m")
-	dir := filepath.Join(mnt, "store")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	st, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, fill := webtest.SmallStore(t)
 	r := gin.New()
 	r.Use(ginsession.Handler(httpsession.New(st)))
 	r.GET("/", func(c *gin.Context) {
@@ -43,5 +30,5 @@ func TestBadCookieAndFullDisk(t *testing.T) {
 		}
 		c.String(http.StatusOK, "%d", n)
 	})
-	webtest.BadCookieAndFullDisk(t, r, func() func() { return testenv.FillUp(t, mnt) })
+	webtest.BadCookieAndFullDisk(t, r, fill)
 }

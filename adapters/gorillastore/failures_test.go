@@ -2,10 +2,8 @@ package gorillastore_test
 
 import (
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // counterApp is a gorilla application as gorilla's documentation writes
@@ -67,7 +66,7 @@ func TestBadCookiesOverHTTP(t *testing.T) {
 		{"signed with another key", mustEncode(t, "AAAAAAAAAAAAAAAAAAAA", securecookie.CodecsFromPairs([]byte("other key"))...)},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
-			records := len(recordFiles(t, st.Dir()))
+			records := len(webtest.RecordFiles(t, st.Dir()))
 			w := serveCookie(h, "app="+bad.value)
 			if w.Code != http.StatusOK || w.Body.String() != "1" {
 				t.Fatalf("alone: status %d, body %q; want 200 and a new session", w.Code, w.Body)
@@ -75,7 +74,7 @@ func TestBadCookiesOverHTTP(t *testing.T) {
 			if id := decodeID(t, s, cookieOf(t, w, "app")); fsstore.ValidID(id) != nil {
 				t.Errorf("new cookie names %q: want a well-formed ID", id)
 			}
-			if n := len(recordFiles(t, st.Dir())); n != records+1 {
+			if n := len(webtest.RecordFiles(t, st.Dir())); n != records+1 {
 				t.Errorf("%d records, want %d: the new session's alone", n, records+1)
 			}
 
@@ -104,20 +103,4 @@ func decodeID(t *testing.T, s *gorillastore.Store, c *http.Cookie) string {
 		t.Fatalf("cookie %s: %v", c.Name, err)
 	}
 	return id
-}
-
-// recordFiles lists the session records under the store directory dir.
-func recordFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var found []string
-	err := filepath.WalkDir(filepath.Join(dir, fsstore.DataDir), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			found = append(found, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return found
 }

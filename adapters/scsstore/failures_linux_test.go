@@ -4,7 +4,6 @@ package scsstore_test
 
 import (
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/fakeclock"
 	"github.com/sessfs/sessfs/internal/testenv"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 func scsCounter(sm *scs.SessionManager) http.Handler {
@@ -73,7 +73,7 @@ func TestFailuresOverHTTP(t *testing.T) {
 				t.Errorf("token %.20q: new token %.20q", bad, tok)
 			}
 		}
-		if n := len(records(t, dir)); n != 5 {
+		if n := len(webtest.RecordFiles(t, dir)); n != 5 {
 			t.Errorf("%d records; want the five new sessions'", n)
 		}
 	})
@@ -89,7 +89,7 @@ func TestFailuresOverHTTP(t *testing.T) {
 			dir := t.TempDir()
 			sm, h := newApp(t, dir)
 			victim := tokenOf(t, serveToken(h, sm.Cookie.Name, "", false), sm.Cookie.Name)
-			rec := records(t, dir)[0]
+			rec := webtest.RecordFiles(t, dir)[0]
 			other := tokenOf(t, serveToken(h, sm.Cookie.Name, "", false), sm.Cookie.Name)
 			b, err := os.ReadFile(rec)
 			if err != nil {
@@ -130,20 +130,4 @@ func TestFailuresOverHTTP(t *testing.T) {
 			t.Errorf("once space is freed: status %d, body %q; want the user's session, 2", w.Code, w.Body)
 		}
 	})
-}
-
-// records lists the session records under the store directory dir.
-func records(t *testing.T, dir string) []string {
-	t.Helper()
-	var found []string
-	err := filepath.WalkDir(filepath.Join(dir, fsstore.DataDir), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			found = append(found, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return found
 }
