@@ -20,6 +20,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/proctest"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // Cross-process tests re-run this test binary as a child selected by
@@ -67,6 +68,51 @@ func runHelper(role string) error {
 		say("locked")
 		io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
 		return l.Unlock()
+	case "die-in-save":
+		// Save STORE_ID under its lock (STORE_OP "locked": Lock, Load,
+		// Locked.Save; "cas": Load, CompareAndSwap), stopping at
+		// STORE_STAGE of the save ("rename": the temp file written, before
+		// the rename that publishes it; "after": right after the rename,
+		// the lock still held) until the parent kills this process.
+		var opts []fsstore.Option
+		if os.Getenv("STORE_STRATEGY") == "lease" {
+			opts = append(opts, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Second))
+		}
+		s, err := fsstore.Open(dir, opts...)
+		if err != nil {
+			return err
+		}
+		id, stage := os.Getenv("STORE_ID"), os.Getenv("STORE_STAGE")
+		s.SetLockCheckHookForTest(func(at string) {
+			if at == stage {
+				say("at %s", at)
+				io.Copy(io.Discard, os.Stdin) // until killed
+			}
+		})
+		data := bytes.Repeat([]byte("new "), 16<<10)
+		switch os.Getenv("STORE_OP") {
+		case "locked":
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			sess, err := l.Load(ctx)
+			if err != nil {
+				return err
+			}
+			sess.Data = data
+			err = l.Save(ctx, sess)
+			return fmt.Errorf("Locked.Save returned (%v) instead of stopping at %q", err, stage)
+		case "cas":
+			sess, err := s.Load(ctx, id)
+			if err != nil {
+				return err
+			}
+			sess.Data = data
+			err = s.CompareAndSwap(ctx, sess)
+			return fmt.Errorf("CompareAndSwap returned (%v) instead of stopping at %q", err, stage)
+		}
+		return fmt.Errorf("unknown STORE_OP %q", os.Getenv("STORE_OP"))
 	case "sweep-loop":
 		// Sweep without pause until the parent closes stdin; every
 		// record older than the marker's idle is a candidate.
@@ -142,6 +188,37 @@ func runHelper(role string) error {
 			return err
 		}
 		say("swept sessions=%d renewed=%d errors=%d", st.Sessions, st.SkippedRenewed, st.Errors)
+		return nil
+	case "perm-ops":
+		// Every operation on STORE_ID, each reported as "<op> <outcome>",
+		// for a process the record's permissions do not let read it.
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+		if err != nil {
+			say("open %s", describe(err))
+			return nil
+		}
+		defer s.Close()
+		id := os.Getenv("STORE_ID")
+		report := func(op string, err error) {
+			if err != nil {
+				say("%s %s", op, describe(err))
+			} else {
+				say("%s ok", op)
+			}
+		}
+		_, err = s.LoadInto(ctx, id, nil)
+		report("loadinto", err)
+		l, err := s.Lock(ctx, id, fsstore.Exclusive)
+		report("lock", err)
+		if err == nil {
+			_, err = l.Load(ctx)
+			report("locked-load", err)
+			report("locked-touch", l.Touch(ctx))
+			l.Unlock()
+		}
+		report("cas", s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("cas"), Version: 1}))
+		_, err = s.Range(ctx, func(*fsstore.Record) bool { return true })
+		report("range", err)
 		return nil
 	case "open":
 		s, err := fsstore.Open(dir, fsstore.WithCreate(false))

@@ -80,6 +80,7 @@ func TestInvalidIDs(t *testing.T) {
 	}
 	ops := []op{
 		{"Load", func(id string) error { _, err := s.Load(ctx, id); return err }},
+		{"LoadInto", func(id string) error { _, err := s.LoadInto(ctx, id, make([]byte, 0, 64)); return err }},
 		{"Save", func(id string) error { return s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}) }},
 		{"CompareAndSwap", func(id string) error { return s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("x")}) }},
 		{"Delete", func(id string) error { return s.Delete(ctx, id) }},
