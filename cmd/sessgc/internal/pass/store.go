@@ -105,9 +105,9 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		}
 		return nil, err
 	case errors.Is(err, syscall.EROFS):
-		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted: %w", dir, err)
+		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted or rewritten: %w", dir, err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, cmdutil.StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted: %w", dir, os.Getuid(), err)
+		return nil, cmdutil.StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted or rewritten: %w", dir, os.Getuid(), err)
 	}
 	return nil, cmdutil.StoreErrorf("store %s is unusable: %w", dir, err)
 }
