@@ -25,7 +25,8 @@ type RekeyOptions struct {
 	// OnError, if set, is called for every record that could not be
 	// rewritten, or was rewritten but not made durable (ErrInDoubt), and
 	// for every shard directory that could not be listed; the pass goes
-	// on.
+	// on. With Concurrency > 1 it is called from several goroutines at
+	// once.
 	OnError func(error)
 }
 

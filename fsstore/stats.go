@@ -28,7 +28,8 @@ type StatsOptions struct {
 	TempAge time.Duration
 	// OnError, if set, is called for every file or directory that could
 	// not be examined (counted in Stats.Errors), with its path; the census
-	// goes on.
+	// goes on. With Concurrency > 1 it is called from several goroutines
+	// at once.
 	OnError func(error)
 }
 

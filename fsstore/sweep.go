@@ -72,8 +72,10 @@ type SweepOptions struct {
 	// that would be). With Concurrency > 1 it is called from several
 	// goroutines at once.
 	OnRemove func(Removal)
-	// OnError, if set, is called for every file that could not be examined
-	// or removed. The sweep goes on; SweepStats.Errors counts them.
+	// OnError, if set, is called for every file or shard directory that
+	// could not be examined or removed. The sweep goes on; SweepStats.Errors
+	// counts them. With Concurrency > 1 it is called from several
+	// goroutines at once.
 	OnError func(error)
 }
 

@@ -104,3 +104,65 @@ func decodeID(t *testing.T, s *gorillastore.Store, c *http.Cookie) string {
 	}
 	return id
 }
+
+// TestCookieOrderAndErrors: with several cookies of the session's name,
+// New's error is the first cookie's, as when only it was read: a stale
+// cookie of this store (its session gone) followed by one signed with
+// other keys is a new session without an error, or a handler returning
+// Get's error would answer 500 for good, never saving the cookie that
+// replaces the stale one. Junk cookies do not count toward the bound on
+// loads, so any number of them before the user's cannot hide it.
+func TestCookieOrderAndErrors(t *testing.T) {
+	s, _ := open(t, t.TempDir(), fakeclock.New())
+	stale, err := securecookie.EncodeMulti("app", strings.Repeat("ab", 32), s.Codecs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := securecookie.EncodeMulti("app", strings.Repeat("cd", 32), securecookie.New([]byte("another application's key, 32 b"), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := cookieOf(t, serveCookie(counterApp(s), ""), "app").Value
+	junk := strings.Repeat("app=junk; ", 6)
+	for _, tc := range []struct {
+		name, header string
+		wantErr      bool
+		wantN        int // the session's counter; 0: a new session
+	}{
+		{"stale", "app=" + stale, false, 0},
+		{"stale, then foreign", "app=" + stale + "; app=" + foreign, false, 0},
+		{"foreign, then stale", "app=" + foreign + "; app=" + stale, true, 0},
+		{"junk before the user's", junk + "app=" + user, false, 1},
+		{"the user's twice", "app=" + user + "; app=" + user, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "http://www.example.com/", nil)
+			req.Header.Set("Cookie", tc.header)
+			sess, err := s.New(req, "app")
+			n, _ := sess.Values["n"].(int)
+			if (err != nil) != tc.wantErr || n != tc.wantN {
+				t.Errorf("New: n=%d, err %v; want n=%d, error %v", n, err, tc.wantN, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestBadBlockKeyCodec: a codec whose block key AES refuses fails every
+// cookie with a usage error that has a cause; that must not pass for a
+// cookie signed with the store's keys, or any forged cookie would be
+// taken for the application's own and answered without an error.
+func TestBadBlockKeyCodec(t *testing.T) {
+	_, st := open(t, t.TempDir(), fakeclock.New())
+	s := gorillastore.New(st, key, nil, []byte("old hash key"), []byte("20-byte-block-key!!!"))
+	foreign, err := securecookie.EncodeMulti("app", strings.Repeat("cd", 32), securecookie.New([]byte("another application's key, 32 b"), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{foreign, "Zm9vYmFy"} {
+		req := httptest.NewRequest("GET", "http://www.example.com/", nil)
+		req.Header.Set("Cookie", "app="+v)
+		if _, err := s.New(req, "app"); err == nil {
+			t.Errorf("cookie %.20q: no error; want securecookie's", v)
+		}
+	}
+}

@@ -171,58 +171,77 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 //
 // Browsers send every cookie of the name that matches the request, the
 // longest path first: one left by an earlier Options.Path, or set by a
-// sibling subdomain, may come before the session's. So each of them (up to
-// four) is tried in turn, and the first that names a live session is the
-// session; without that, the new session's Save would replace the user's
-// cookie and log the user out. When none does, the error is the first
-// cookie's, as gorilla's stores report it.
+// sibling subdomain, may come before the session's. So each of them is
+// tried in turn (at most four loads, each value once), and the first that
+// names a live session is the session; without that, the new session's
+// Save would replace the user's cookie and log the user out. When none
+// does, the error is the first cookie's, as gorilla's stores report it: a
+// later cookie signed with other keys must not turn the new session the
+// first one gets into an error (a handler returning it would answer 500
+// for good, never saving the cookie that replaces the stale one).
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.Options
 	session.Options = &opts
 	session.IsNew = true
 	var firstErr error
+	tried, loads := map[string]bool{}, 0
 	for i, c := range r.CookiesNamed(name) {
-		if i == maxCookies {
-			break
+		if tried[c.Value] {
+			continue
 		}
-		ok, err := s.fromCookie(r.Context(), session, name, c.Value)
-		if ok {
-			return session, err
+		tried[c.Value] = true
+		id, err := s.decodeID(name, c.Value)
+		if err == nil && id != "" {
+			if loads == maxLoads {
+				break
+			}
+			loads++
+			var ok bool
+			if ok, err = s.loadID(r.Context(), session, name, id); ok {
+				return session, err
+			}
 		}
-		if firstErr == nil {
+		if i == 0 {
 			firstErr = err
 		}
 	}
 	return session, firstErr
 }
 
-// maxCookies bounds the cookies of the session's name that New tries:
-// each costs a decode and a load.
-const maxCookies = 4
+// maxLoads bounds the session loads New makes for the cookies of the
+// session's name: only cookies signed with these keys count, so junk
+// cookies before the user's cannot hide it.
+const maxLoads = 4
 
-// fromCookie loads into session the session that value (a cookie's)
-// names. It reports whether it settled the session: loaded, or not loaded
-// because the store failed in a way that passes (with that error). Else it
-// returns the cookie's error, if it is one: a cookie that does not decode,
-// or names a damaged or refused record.
-func (s *Store) fromCookie(ctx context.Context, session *sessions.Session, name, value string) (bool, error) {
+// decodeID returns the session ID a cookie's value holds, "" for a cookie
+// that names no session without being an error, or the cookie's error.
+func (s *Store) decodeID(name, value string) (string, error) {
 	var id string
-	if err := securecookie.DecodeMulti(name, value, &id, s.Codecs...); err != nil {
-		if signedNotAnID(err) {
-			// Signed with these keys but holding values, not an ID: the
-			// application's own cookie from before it switched from
-			// CookieStore. Like a validly signed unknown ID, no session
-			// and no error: with the error, a handler that returns it
-			// (echo-contrib's usage) would answer 500 on every request
-			// until the cookie expired, as no Save would replace it.
-			return false, nil
-		}
-		// The securecookie error itself, as gorilla's stores return it:
-		// applications test err.(securecookie.Error).IsDecode() to ignore
-		// a stale or foreign cookie.
-		return false, err
+	err := securecookie.DecodeMulti(name, value, &id, s.Codecs...)
+	switch {
+	case err == nil:
+		return id, nil
+	case signedNotAnID(err):
+		// Signed with these keys but holding values, not an ID: the
+		// application's own cookie from before it switched from
+		// CookieStore. Like a validly signed unknown ID, no session and
+		// no error: with the error, a handler that returns it
+		// (echo-contrib's usage) would answer 500 on every request until
+		// the cookie expired, as no Save would replace it.
+		return "", nil
 	}
+	// The securecookie error itself, as gorilla's stores return it:
+	// applications test err.(securecookie.Error).IsDecode() to ignore a
+	// stale or foreign cookie.
+	return "", err
+}
+
+// loadID loads into session the session id names. It reports whether it
+// settled the session: loaded, or not loaded because the store failed in a
+// way that passes (with that error). Else it returns the record's error,
+// if it is one: a damaged or refused record.
+func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id string) (bool, error) {
 	values, err := s.load(ctx, name, id)
 	switch {
 	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrUnknownKey):
@@ -329,11 +348,13 @@ func (s *Store) MaxAge(age int) {
 // says that one of the codecs verified the cookie's signature and age (and
 // decrypted it) and only its content was not an ID: a cookie that gorilla's
 // CookieStore (or gin-contrib's cookie store) wrote with these keys, the
-// session's values where this store's cookie holds the ID. securecookie
-// gives a cause to the error of its serializer, and to that of a value
-// that is not base64, which it reports before checking the signature;
-// nothing else has one. Decoding the values themselves would not do: they
-// may hold types this binary no longer registers with gob.
+// session's values where this store's cookie holds the ID. Among decode
+// errors, securecookie gives a cause to that of its serializer, and to
+// that of a value that is not base64, which it reports before checking
+// the signature; nothing else has one. (A codec with an unusable block key
+// fails every cookie with a usage error that has a cause: not ours.)
+// Decoding the values themselves would not do: they may hold types this
+// binary no longer registers with gob.
 func signedNotAnID(err error) bool {
 	var errs securecookie.MultiError
 	if !errors.As(err, &errs) {
@@ -342,7 +363,7 @@ func signedNotAnID(err error) bool {
 	for _, e := range errs {
 		var se securecookie.Error
 		var b64 base64.CorruptInputError
-		if errors.As(e, &se) && se.Cause() != nil && !errors.As(se.Cause(), &b64) {
+		if errors.As(e, &se) && se.IsDecode() && !se.IsUsage() && se.Cause() != nil && !errors.As(se.Cause(), &b64) {
 			return true
 		}
 	}

@@ -100,9 +100,11 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
 	case o.Textfile != "" && (!filepath.IsAbs(o.Textfile) || !shellWord.MatchString(o.Textfile) || !strings.HasSuffix(o.Textfile, ".prom")):
 		return cmdutil.UsageErrorf("--textfile %s: want an absolute path ending in .prom, of letters, digits and _ . / : @ + , = -", o.Textfile)
-	case o.MaxDuration+pass.StopGrace(o.MaxDuration)+o.Jitter >= o.Every:
+	case o.MaxDuration >= o.Every || o.Jitter >= o.Every-o.MaxDuration-pass.StopGrace(o.MaxDuration):
 		// A pass on a hung mount is abandoned (exit 4) only StopGrace
-		// after its budget: that is how long a run may last.
+		// after its budget: that is how long a run may last. Compared by
+		// subtraction, so that a huge --max-duration cannot wrap a sum
+		// below --every.
 		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it, plus --jitter %s must stay below --every %s, or runs pile up",
 			o.MaxDuration, pass.StopGrace(o.MaxDuration), o.Jitter, o.Every)
 	}

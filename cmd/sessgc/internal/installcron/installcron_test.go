@@ -79,6 +79,8 @@ func TestGenerate(t *testing.T) {
 		// 8m45s + 1m fits in 10m, but not with the 30s a hung pass may
 		// take to be abandoned after its budget.
 		{args: "--every 10m --jitter 1m --max-duration 8m45s", code: cmdutil.ExitUsage},
+		// The largest duration: a sum with it would wrap negative.
+		{args: "--every 1h --jitter 0s --max-duration 2562047h47m16s", code: cmdutil.ExitUsage},
 		{args: "--dir relative", code: cmdutil.ExitUsage},
 		{args: "--dir /a%b", code: cmdutil.ExitUsage}, // % is special in crontab
 		{args: "--user", code: cmdutil.ExitUsage},

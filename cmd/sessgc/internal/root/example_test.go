@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,7 +71,7 @@ func Example_sweep() {
 // The cron entry to install on every host of a fleet; "--systemd" prints a
 // service and a timer instead, and "--write /etc/cron.d" writes the file.
 func Example_installCron() {
-	io := &cmdutil.IOStreams{Out: os.Stdout, ErrOut: os.Stdout, Getenv: func(string) string { return "" }}
+	io := &cmdutil.IOStreams{Out: os.Stdout, ErrOut: io.Discard, Getenv: func(string) string { return "" }}
 	root.Execute(context.Background(), io, []string{"install-cron", "--dir", "/srv/sessions", "--user", "www-data"})
 	// Output:
 	// # /etc/cron.d/sessgc: sweep the sessfs store /srv/sessions.
