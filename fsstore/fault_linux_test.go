@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sessfs/sessfs/internal/testenv"
 	"io"
 	"io/fs"
 	"os"
@@ -17,29 +16,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/testenv"
+
 	"github.com/sessfs/sessfs/fsstore"
 )
-
-// mountTmpfs mounts a tmpfs of the given size on a fresh directory and
-// unmounts it at the end of the test. It skips the test when not root or
-// when mounting is not allowed (a container without CAP_SYS_ADMIN).
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testenv.Skip(t, testenv.Root, "needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
-		testenv.Skip(t, testenv.Root, "cannot mount a tmpfs on %s: %v", dir, err)
-	}
-	// Registered after t.TempDir, so it runs before the directory is removed.
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
 
 func remount(t *testing.T, dir string, flags uintptr) {
 	t.Helper()
@@ -52,7 +32,7 @@ func remount(t *testing.T, dir string, flags uintptr) {
 // no temp file behind and leaves every previously saved session intact,
 // including the one whose update failed.
 func TestDiskFull(t *testing.T) {
-	dir := mountTmpfs(t, "256k")
+	dir := testenv.MountTmpfs(t, "256k")
 	s := openDir(t, dir, fsstore.WithShardDepth(0))
 	ctx := context.Background()
 	saved := map[string][]byte{}
@@ -129,7 +109,7 @@ func TestReadOnlyStore(t *testing.T) {
 		mustLoad(t, s, id, "kept")
 		return
 	}
-	dir := mountTmpfs(t, "1m")
+	dir := testenv.MountTmpfs(t, "1m")
 	s := openDir(t, dir)
 	id := newID(t)
 	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("kept")}); err != nil {

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // A failing filesystem, case by case for every public operation of a
@@ -151,7 +151,7 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 		for _, op := range faultOps {
 			t.Run(fault+"/"+op.name, func(t *testing.T) {
 				ctx := context.Background()
-				dir := mountTmpfs(t, "1m")
+				dir := testenv.MountTmpfs(t, "1m")
 				k1, k2 := mustKey(t, 1), mustKey(t, 2)
 				// The sessions are written under k1, the store is used
 				// under k2 (already deployed by its Open): Rekey has
@@ -175,7 +175,7 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 				want := op.full
 				switch fault {
 				case "full":
-					fillUp(t, dir)
+					testenv.FillUp(t, dir)
 				case "read-only":
 					want = op.readOnly
 					remount(t, dir, syscall.MS_RDONLY)
@@ -218,25 +218,6 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 					t.Errorf("%s left temp files:\n%s", op.name, strings.Join(left, "\n"))
 				}
 			})
-		}
-	}
-}
-
-// fillUp writes a file into the filesystem of dir until it is full.
-func fillUp(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // A full or read-only file system is reported under its own outcome by a
@@ -29,7 +30,7 @@ func TestFileSystemOutcomesObserved(t *testing.T) {
 		}, []byte("x"), "read_only_fs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := mountTmpfs(t, tc.size)
+			dir := testenv.MountTmpfs(t, tc.size)
 			rec := &recorder{}
 			s := openDir(t, dir, fsstore.WithObserver(rec), fsstore.WithMaxSize(1<<20))
 			tc.setup(t, dir)

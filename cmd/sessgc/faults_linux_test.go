@@ -53,43 +53,6 @@ func (fs *faultStore) intact(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size on a fresh directory for the test.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testenv.Skip(t, testenv.Root, "needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
-		testenv.Skip(t, testenv.Root, "cannot mount a tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillUp writes a file into the filesystem of dir until it is full.
-func fillUp(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
-	}
-}
-
 // On a full disk, sweeping (the operator's way out) still works, stats
 // reports, and a rekey fails each rewrite with a clear error and exit 1
 // while every record stays readable. On a read-only mount, stats and
@@ -112,12 +75,12 @@ func TestFilesystemFaultsCommands(t *testing.T) {
 		{"read-only", "rekey", 3, "is on a read-only filesystem; nothing was deleted or rewritten", false},
 	} {
 		t.Run(tc.fault+"/"+tc.cmd, func(t *testing.T) {
-			dir := mountTmpfs(t, "1m")
+			dir := testenv.MountTmpfs(t, "1m")
 			fs := newFaultStore(t, dir)
 			target := dir
 			switch tc.fault {
 			case "full":
-				fillUp(t, dir)
+				testenv.FillUp(t, dir)
 			case "read-only":
 				target = t.TempDir()
 				if err := unix.Mount(dir, target, "", unix.MS_BIND, ""); err != nil {
