@@ -101,10 +101,9 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 		}
 	}
 	// A shard directory that cannot be listed is one failure, as a record
-	// that cannot be rewritten is: the pass goes on with the others (it
-	// used to stop as a whole, as if the store were unusable).
-	// It counts as scanned too, so that Scanned stays the sum of the
-	// outcomes.
+	// that cannot be rewritten is: one unreadable directory is not an
+	// unusable store, and the pass goes on with the others. It counts as
+	// scanned too, so that Scanned stays the sum of the outcomes.
 	dirFailed := func(dir string, err error) error {
 		scanned.Add(1)
 		fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err))
