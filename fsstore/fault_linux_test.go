@@ -171,18 +171,7 @@ func TestPermissionDenied(t *testing.T) {
 		}
 		return
 	}
-	// The child must be able to execute the test binary: copy it where
-	// user nobody can reach it.
-	base, err := os.MkdirTemp("", "sessfs-perm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	binary := filepath.Join(base, "fsstore.test")
-	copyFile(t, os.Args[0], binary, 0o755)
+	base, binary := binaryForOthers(t)
 	const nobody = 65534
 	for _, tc := range []struct {
 		name  string
@@ -245,6 +234,24 @@ func TestPermissionDenied(t *testing.T) {
 			kid.Finish(t)
 		})
 	}
+}
+
+// binaryForOthers copies the test binary into a fresh directory that
+// every user may enter, for a child run as another user (t.TempDir's
+// parents are root's alone), and returns the directory and the copy.
+func binaryForOthers(t *testing.T) (base, binary string) {
+	t.Helper()
+	base, err := os.MkdirTemp("", "sessfs-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	binary = filepath.Join(base, "fsstore.test")
+	copyFile(t, os.Args[0], binary, 0o755)
+	return base, binary
 }
 
 func copyFile(t *testing.T, src, dst string, perm fs.FileMode) {

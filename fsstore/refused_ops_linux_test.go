@@ -26,16 +26,7 @@ func TestPermissionDeniedRecordEveryOperation(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to run a child as another user")
 	}
-	base, err := os.MkdirTemp("", "sessfs-perm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	binary := filepath.Join(base, "fsstore.test")
-	copyFile(t, os.Args[0], binary, 0o755)
+	base, binary := binaryForOthers(t)
 	dir := filepath.Join(base, "store")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -45,7 +36,7 @@ func TestPermissionDeniedRecordEveryOperation(t *testing.T) {
 	if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("secret")}); err != nil {
 		t.Fatal(err)
 	}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			return err

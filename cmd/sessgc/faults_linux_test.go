@@ -205,14 +205,7 @@ func TestRekeyKilled(t *testing.T) {
 	k1, k2 := newKey(t, 1), newKey(t, 2)
 	st := newStore(t, fsstore.WithKeys(k1))
 	ids := st.save(n)
-	mtimes := map[string]time.Time{}
-	for _, id := range ids {
-		fi, err := os.Stat(st.path(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mtimes[id] = fi.ModTime()
-	}
+	mtimes := st.mtimes(ids)
 	keys := writeKeys(t, 0o600, k2, k1)
 	deployKeys(t, st.dir, k2, k1)
 
@@ -275,15 +268,7 @@ func TestRekeyKilled(t *testing.T) {
 	if err := loadAll(t, st.dir, ids, k2); err != nil {
 		t.Fatalf("with the new key only: %v", err)
 	}
-	for _, id := range ids {
-		fi, err := os.Stat(st.path(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !fi.ModTime().Equal(mtimes[id]) {
-			t.Errorf("%s: mtime %v, want its last activity %v kept", id, fi.ModTime(), mtimes[id])
-		}
-	}
+	st.keptMtimes(ids, mtimes)
 	// A temp file the killed rewrite left is the record's locked temp
 	// name, which the next pass's rewrite of that record reused.
 	if temps, _ := filepath.Glob(filepath.Join(st.dir, fsstore.DataDir, "*", ".tmp-*")); len(temps) > 0 {

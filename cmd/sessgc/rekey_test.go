@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/lock"
@@ -133,14 +132,7 @@ func TestRekeyRoundTrip(t *testing.T) {
 	k1, k2 := newKey(t, 1), newKey(t, 2)
 	st := newStore(t, fsstore.WithKeys(k1))
 	ids := st.save(30)
-	mtimes := map[string]time.Time{}
-	for _, id := range ids {
-		fi, err := os.Stat(st.path(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mtimes[id] = fi.ModTime()
-	}
+	mtimes := st.mtimes(ids)
 	keys := writeKeys(t, 0o600, k2, k1)
 	deployKeys(t, st.dir, k2, k1)
 
@@ -150,15 +142,7 @@ func TestRekeyRoundTrip(t *testing.T) {
 		t.Fatalf("first rekey: exit %d, %+v, stderr %s", r.code, s, r.stderr)
 	}
 	// Rekeying is not activity: every record keeps its last-activity time.
-	for _, id := range ids {
-		fi, err := os.Stat(st.path(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !fi.ModTime().Equal(mtimes[id]) {
-			t.Errorf("rekey changed the mtime of %s: %v -> %v", id, mtimes[id], fi.ModTime())
-		}
-	}
+	st.keptMtimes(ids, mtimes)
 	// The new key alone reads everything; the old key alone reads nothing.
 	if err := loadAll(t, st.dir, ids, k2); err != nil {
 		t.Fatalf("with only the new key: %v", err)

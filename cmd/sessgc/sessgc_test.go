@@ -117,6 +117,32 @@ func newStore(t *testing.T, opts ...fsstore.Option) *store {
 	return &store{t: t, dir: dir, s: s}
 }
 
+// mtimes returns the records' modification times, their last activity,
+// by session ID.
+func (st *store) mtimes(ids []string) map[string]time.Time {
+	st.t.Helper()
+	m := make(map[string]time.Time, len(ids))
+	for _, id := range ids {
+		fi, err := os.Stat(st.path(id))
+		if err != nil {
+			st.t.Fatal(err)
+		}
+		m[id] = fi.ModTime()
+	}
+	return m
+}
+
+// keptMtimes reports each record whose modification time is no longer
+// the one in before: a rewrite that is not activity must keep it.
+func (st *store) keptMtimes(ids []string, before map[string]time.Time) {
+	st.t.Helper()
+	for id, mt := range st.mtimes(ids) {
+		if !mt.Equal(before[id]) {
+			st.t.Errorf("%s: mtime %v, want its last activity %v kept", id, mt, before[id])
+		}
+	}
+}
+
 // save stores n new sessions and returns their IDs.
 func (st *store) save(n int) []string {
 	st.t.Helper()
