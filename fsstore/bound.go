@@ -708,6 +708,9 @@ func (c *call) late(err error) {
 	if s.cfg.observer != nil {
 		s.cfg.observer.Observe(Event{Op: c.kind, Outcome: out, Late: true})
 	}
+	if out == OutcomeReadOnlyFS {
+		s.noteReadOnly(err)
+	}
 	switch {
 	case err == nil:
 		s.cfg.logger.Warn("session write applied after its caller was told the store is unavailable", "op", c.kind.String(), "file", c.name)
@@ -872,6 +875,16 @@ func (p *healthProbe) giveUp(b *bounder, ceiling time.Duration) {
 // even if the mount hangs: the fetch runs on a goroutine of its own, one at
 // a time however many callers ask. Meant for a load balancer's health
 // check or a readiness probe (httpsession has an http.Handler for it).
+//
+// A mount that turned read-only on this host still answers the fetch, and
+// the host would stay in rotation while every write there fails. So once
+// a write of this store has failed because the file system is read-only
+// (EROFS), Health tests a write itself (a temp file created and removed)
+// instead of the fetch, and reports an error matching both ErrUnavailable
+// and that OS error until the test write succeeds: the host leaves the
+// rotation, and comes back by itself once the mount is writable again,
+// whether or not traffic still reaches it. Until a write has failed so,
+// Health makes no call beyond the fetch.
 func (s *Store) Health(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -886,7 +899,7 @@ func (s *Store) Health(ctx context.Context) error {
 		p = &healthProbe{start: time.Now(), done: make(chan struct{})}
 		s.health = p
 		go func() {
-			err := s.probeFS(s.cfg.testFS)
+			err := s.healthCheck(s.cfg.testFS)
 			s.healthMu.Lock()
 			p.err = err
 			s.health = nil

@@ -142,6 +142,9 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 		b.put(c)
 	}
 	if err != nil {
+		if outcomeOf(err) == OutcomeReadOnlyFS { // a lock file it could not create
+			s.noteReadOnly(err)
+		}
 		return nil, err
 	}
 	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil

@@ -179,7 +179,8 @@ func (s *Store) begin() time.Time {
 	return time.Now()
 }
 
-// end reports an operation and logs the failures operators must see.
+// end reports an operation, logs the failures operators must see and
+// notes a read-only file system for Health.
 func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
 	out := outcomeOf(err)
 	if s.cfg.observer != nil {
@@ -194,5 +195,8 @@ func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
 		s.cfg.logger.Error("session lock lost; write refused", "op", op.String(), "file", name, "err", err)
 	case OutcomeError, OutcomeTooManyLocks, OutcomeNoSpace, OutcomeReadOnlyFS, OutcomePermission:
 		s.cfg.logger.Error("session store operation failed", "op", op.String(), "file", name, "err", err)
+	}
+	if out == OutcomeReadOnlyFS {
+		s.noteReadOnly(err)
 	}
 }

@@ -108,6 +108,10 @@ type Store struct {
 	bnd      *bounder
 	healthMu sync.Mutex
 	health   *healthProbe // the health probe in flight, if any
+	// readOnly is nonzero while the store is found read-only on this
+	// host (see noteReadOnly); roSeq numbers the findings.
+	readOnly atomic.Uint64
+	roSeq    atomic.Uint64
 
 	testHooks testHooks
 }
@@ -380,13 +384,26 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 // checkWritable creates and removes a temp file where saves will write, so
 // a read-only mount or a permission problem is reported by Open rather than
 // by the first request.
+func (s *Store) checkWritable() error {
+	if err := s.writeProbe(); err != nil {
+		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
+	}
+	return nil
+}
+
+// writeProbe creates and removes a temp file where saves will write: the
+// one test that a write works which holds for every cause of a refusal
+// (a read-only mount on the client, an export the server holds read-only,
+// a file system remounted read-only after an error), where asking the
+// kernel about access would see only some of them. Open and Health
+// (while the store is found read-only) use it.
 //
 // A maintenance store (WithMaintenanceOnly: sessgc) probes the store
 // directory instead when data/ is missing (an operator emptied the store
 // by removing it): creating data/ is the applications' next save's job,
 // and sessgc's read-only commands may run as root, whose data/ would
 // lock every application out of the store.
-func (s *Store) checkWritable() error {
+func (s *Store) writeProbe() error {
 	dir := s.dataDir
 	if s.cfg.maintenanceOnly {
 		if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -395,10 +412,10 @@ func (s *Store) checkWritable() error {
 	}
 	probe := tempPrefix + "probe-" + randHex(8)
 	if err := s.root.writeAtomic(dir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
-		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
+		return err
 	}
 	if err := s.root.unlink(filepath.Join(dir, probe)); err != nil {
-		return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
+		return &fs.PathError{Op: "unlink", Path: filepath.Join(dir, probe), Err: err}
 	}
 	return nil
 }
