@@ -132,8 +132,9 @@
 // middleware around the handler) and an unreachable file server costs each
 // request at most that before its 503. [HealthHandler] answers a load
 // balancer's readiness probe from the store's Health, so that an app
-// server whose store hangs is taken out of rotation and put back when it
-// answers; docs/operator-guide.md shows the wiring and which requests may
+// server whose store hangs, or whose mount of it turned read-only, is
+// taken out of rotation and put back when it answers (or takes writes)
+// again; docs/operator-guide.md shows the wiring and which requests may
 // have been applied when their client saw a 503 or a timeout.
 //
 // # Lazy writes and Touch

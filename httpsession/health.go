@@ -26,8 +26,9 @@ const DefaultHealthTimeout = 800 * time.Millisecond
 // while hc reports healthy, 503 Service Unavailable with Retry-After when
 // it reports an error or does not answer within timeout (≤ 0:
 // DefaultHealthTimeout). Point the probe at it so that a load balancer
-// drains an app server whose session store hangs, instead of sending it
-// requests that can only fail; see docs/operator-guide.md.
+// drains an app server whose session store hangs, or whose mount of it
+// turned read-only, instead of sending it requests that can only fail;
+// see docs/operator-guide.md.
 //
 // The answer comes within timeout even if a check hangs in a call to the
 // file server despite its deadline: the handler stops waiting, and later

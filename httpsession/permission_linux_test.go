@@ -18,7 +18,8 @@ import (
 // directory is not writable by the application (a chmod or an EFS access
 // point mistake). Reading the session works; a change fails with a 500
 // whose logged error is the permission error, with no cookie and the
-// handler's answer dropped, and the stored session is unchanged.
+// handler's answer dropped, and the stored session is unchanged. The
+// host's readiness is not affected.
 func TestSaveWithoutWritePermission(t *testing.T) {
 	if os.Getuid() == 0 {
 		reexecUnprivileged(t, "TestSaveWithoutWritePermission")
@@ -50,6 +51,11 @@ func TestSaveWithoutWritePermission(t *testing.T) {
 			}
 			if !errors.Is(seen, fs.ErrPermission) {
 				t.Errorf("error %v; want a permission error", seen)
+			}
+			// Every host meets this shard alike: readiness failing for it
+			// would take them all out of rotation.
+			if err := e.st.Health(t.Context()); err != nil {
+				t.Errorf("Health after a write refused for permission: %v, want nil", err)
 			}
 			os.Chmod(shard, 0o700)
 			if got := body(t, do(t, e.m.Handler(counter()), id)); got != "2" {
