@@ -950,6 +950,11 @@ var nfsRPCBudgets = []nfsBudget{
 	// Touch reads the record again.
 	{"Lock+Load+Touch+Unlock, own write", 8},
 	{"Lock+Load+Unlock, other wrote", 0},
+	// The forced GETATTR of the data directory alone: a readiness probe
+	// polls it every few seconds on every host, and the test write it
+	// makes once a write was refused as read-only must not reach the
+	// healthy path.
+	{"Health", 1},
 }
 
 func nfsRPCA(t *testing.T) {
@@ -1019,6 +1024,9 @@ func nfsRPCA(t *testing.T) {
 	}
 	for range nfsRPCReps {
 		m.measure("Touch", func() error { return s.Touch(ctx, id) })
+	}
+	for range nfsRPCReps {
+		m.measure("Health", func() error { return s.Health(ctx) })
 	}
 	for range nfsRPCReps {
 		m.measure("Lock+Load+Save+Unlock, own write", rmw(true))
