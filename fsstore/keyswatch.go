@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -75,14 +74,8 @@ type keysWatcher struct {
 	// being retried: its next failures are not reported again, whatever
 	// their text (it names a temporary file of its own each time).
 	retrying string
-	// held identifies the read being held (see keysSettle): the key
-	// set's text, or the error's. heldSince is when the file first read
-	// as something held, since the last read acted on (keysSettleMax).
-	held      string
-	heldSince time.Time
-	// heldSet is the last key set held since then (held may be a failed
-	// read after it).
-	heldSet string
+	// settle holds back reads that may be of a half-written file.
+	settle keysSettler
 	// settleHook, in tests, runs before a held read is confirmed; now is
 	// the clock of keysSettleMax, replaced in tests.
 	settleHook func()
@@ -257,40 +250,6 @@ func (kw *keysWatcher) forgetFailure() {
 	kw.mu.Unlock()
 }
 
-// keysSettle is how long a read of the keys file that would drop a key in
-// use, or that fails, is held before it is acted on: it must read the same
-// again after this long. A file rewritten in place is read half-written,
-// and one cut at the end of a line is a valid, smaller key set; applying
-// it would make the records under the keys it lacks unknown, and log their
-// users out, until the write completes. A read that keeps every key in use
-// is applied at once: any prefix of such a file has the same newest key.
-const keysSettle = 250 * time.Millisecond
-
-// keysSettleMax bounds how long reads are held in all while the file
-// reads differently at every look: a writer rewriting it in place more
-// often than keysSettle, without pause, would otherwise put off the
-// removal of a key (one retired because it leaked) for as long as it
-// runs. Past it, the latest read is acted on, unless it only adds keys to
-// the last key set held: that is a file still being written, line by line
-// (a script appending each key it fetches), and its prefix would drop keys
-// in use. The file's size limit bounds such growth.
-const keysSettleMax = 2 * time.Second
-
-// grows reports whether the key set read, seen, is the held one with more
-// keys after it: the file is being written, not churned.
-func grows(held, seen string) bool {
-	return held != "" && len(seen) > len(held) && strings.HasPrefix(seen, held)
-}
-
-// hold says what a reload asks of the settle timer.
-type hold int
-
-const (
-	holdNone  hold = iota // nothing held: stop the timer
-	holdNew               // a new read held: (re)start the timer
-	holdAgain             // the held read, read again: leave the timer
-)
-
 // reloadNext is what a reload asks of the watcher's timers.
 type reloadNext struct {
 	// retry: the key set's check failed for want of the store, not for
@@ -324,36 +283,17 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	if err == nil {
 		text = keysText(keys)
 		if text == kw.last || text == kw.checkFailed {
-			kw.held, kw.heldSet = "", ""
+			kw.settle.reset()
 			return reloadNext{retry: text == kw.checkFailed}
 		}
 	}
 	// A key set under retry was held before its first check.
 	if err != nil && err.Error() != kw.last || err == nil && text != kw.retrying && kw.drops(keys) {
-		seen := text
-		if err != nil {
-			seen = "\x00" + err.Error() // no key set's text starts so
-		}
-		now := kw.now()
-		if kw.held == "" {
-			kw.heldSince = now
-		}
-		// Past the bound, only a key set read is acted on at once: acting
-		// on a failed read changes nothing but the log, and one cut
-		// mid-line between two longer prefixes is still a file being
-		// written.
-		switch {
-		case seen != kw.held && (err != nil || now.Sub(kw.heldSince) < keysSettleMax || grows(kw.heldSet, seen)):
-			kw.held = seen
-			if err == nil {
-				kw.heldSet = seen
-			}
-			return reloadNext{hold: holdNew}
-		case seen == kw.held && !confirm:
-			return reloadNext{hold: holdAgain}
+		if h := kw.settle.read(keysSeen(text, err), err != nil, kw.now(), confirm); h != holdNone {
+			return reloadNext{hold: h}
 		}
 	}
-	kw.held, kw.heldSet = "", ""
+	kw.settle.reset()
 	if err == nil {
 		if kr, err = newKeyring(keys); err == nil {
 			if h := kw.s.cfg.testFS; h != nil {
