@@ -1,6 +1,10 @@
 package fsstore
 
-import "time"
+import (
+	"context"
+	"slices"
+	"time"
+)
 
 // Test-only access to internals for the external test package: where a
 // session's record lives and which lock stripe covers it, so that tests
@@ -89,6 +93,44 @@ func (s *Store) SetKeysSettleClockForTest(now func() time.Time) {
 
 // KeysSettleMax is how long reads are held back in all.
 const KeysSettleMax = keysSettleMax
+
+// KeysSettle is how long a held read waits to be confirmed.
+const KeysSettle = keysSettle
+
+// KeysReadHooks are withKeysRead's hooks: the clock, the settle timer,
+// and a call before each read of the keys file (nil: the real ones, none).
+type KeysReadHooks struct {
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	Read  func()
+}
+
+func (h KeysReadHooks) internal() keysReadHooks {
+	return keysReadHooks{now: h.Now, after: h.After, read: h.Read}
+}
+
+// WithKeysReadForTest is withKeysRead: hooks in Open's read of the keys
+// file (WithKeysFile).
+func WithKeysReadForTest(h KeysReadHooks) Option { return withKeysRead(h.internal()) }
+
+// KeysFromFileForTest is KeysFromFile with hooks in its reads.
+func KeysFromFileForTest(path string, h KeysReadHooks) ([]Key, error) {
+	return keysFromFileSettled(context.Background(), path, h.internal())
+}
+
+// KeysInUseForTest returns the IDs of s's keys: the newest, and all of
+// them in ascending order.
+func (s *Store) KeysInUseForTest() (newest uint32, ids []uint32) {
+	kr := s.keys.Load()
+	if kr == nil {
+		return 0, nil
+	}
+	for id := range kr.aeads {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return kr.newest, ids
+}
 
 // SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
 // record, before it reads it.

@@ -4,6 +4,8 @@ package fsstore
 
 import (
 	"io/fs"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,3 +69,16 @@ func statFreshAt(dfd int, name string) (fileStat, error) {
 
 // noatimeFlag is 0: there is no O_NOATIME here.
 const noatimeFlag = 0
+
+// changedAt is when the file fi describes last changed: the later of its
+// mtime and its ctime, which a tool that sets the mtime back after its
+// write (cp -p, rsync -t) also moves.
+func changedAt(fi fs.FileInfo) time.Time {
+	t := fi.ModTime()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if c := time.Unix(st.Ctimespec.Unix()); c.After(t) {
+			t = c
+		}
+	}
+	return t
+}

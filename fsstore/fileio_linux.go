@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"io/fs"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -141,3 +142,16 @@ func statFreshAt(dfd int, name string) (fileStat, error) {
 
 // noatimeFlag keeps reads from updating the access time (see openRead).
 const noatimeFlag = unix.O_NOATIME
+
+// changedAt is when the file fi describes last changed: the later of its
+// mtime and its ctime, which a tool that sets the mtime back after its
+// write (cp -p, rsync -t) also moves.
+func changedAt(fi fs.FileInfo) time.Time {
+	t := fi.ModTime()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if c := time.Unix(st.Ctim.Unix()); c.After(t) {
+			t = c
+		}
+	}
+	return t
+}

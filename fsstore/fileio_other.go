@@ -118,3 +118,7 @@ type pfile struct{}
 func (pfile) close() error             { return nil }
 func (pfile) stat() (fileStat, error)  { return fileStat{}, platformErr }
 func (pfile) touch(t *time.Time) error { return platformErr }
+
+// changedAt is when the file fi describes last changed: its mtime, the
+// only time known everywhere.
+func changedAt(fi fs.FileInfo) time.Time { return fi.ModTime() }

@@ -118,44 +118,66 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // The file must be a regular file (a symbolic link to one is followed) of at
 // most 64 KiB: a FIFO, a device or a directory at the path is refused
 // before it is read, rather than wait for a writer or read without end.
+//
+// A file rewritten in place can be read half-written: empty, cut mid-line
+// (a parse error), or cut at the end of a line, a valid key set without
+// the keys below the cut, so that the records sealed under those would
+// not load. So a file changed within the last 250ms, or that cannot be
+// read or parsed, is read again every 250ms until two reads in a row
+// agree, for 2s at most (the rule of WithKeysFile's reloads). A file left
+// alone for longer that parses, the common case, is read once. A file
+// still failing at the bound fails with its last read's error; one whose
+// every read adds keys to the one before (written a line at a time) fails
+// rather than give some of its keys.
 func KeysFromFile(path string) ([]Key, error) {
+	return keysFromFileSettled(context.Background(), path, keysReadHooks{})
+}
+
+// readKeysFile reads a key set from a keys file once (see KeysFromFile)
+// and, when it parses, tells when the file last changed, for a settled
+// read to tell a file that no one is writing.
+func readKeysFile(path string) (keys []Key, changed time.Time, err error) {
 	f, err := openKeysFile(path)
 	if errors.Is(err, errNotRegular) {
-		return nil, fmt.Errorf("fsstore: keys: %s is not a regular file (a socket?)", path)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (a socket?)", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: keys: %w", err)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w", err)
 	}
 	defer f.Close()
 	// The type and size are those of the file opened, not of what the path
 	// named a moment before: it may have been replaced in between.
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: keys: %w", err)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("fsstore: keys: %s is not a regular file (%s)", path, fileTypeName(st.Mode()))
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (%s)", path, fileTypeName(st.Mode()))
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
-		return nil, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
 	}
 	tooBig := fmt.Errorf("fsstore: keys: %s is larger than %d KiB, which no key set is: is it the keys file?", path, maxKeysFile>>10)
 	if st.Size() > maxKeysFile {
-		return nil, tooBig
+		return nil, time.Time{}, tooBig
 	}
 	// Limited again: the file may grow while it is read.
 	b, err := io.ReadAll(io.LimitReader(f, maxKeysFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: keys: %w", err)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w", err)
 	}
 	if len(b) > maxKeysFile {
-		return nil, tooBig
+		return nil, time.Time{}, tooBig
 	}
-	keys, err := ParseKeys(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("%w (keys file %s)", err, path)
+	if keys, err = ParseKeys(bytes.NewReader(b)); err != nil {
+		return nil, time.Time{}, fmt.Errorf("%w (keys file %s)", err, path)
 	}
-	return keys, nil
+	// Looked at after the read: a write that any of what was read came
+	// from had moved the times by then (a write sets them as it begins).
+	if st, err = f.Stat(); err != nil {
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w", err)
+	}
+	return keys, changedAt(st), nil
 }
 
 // maxKeysFile caps the size of a keys file: a key line is about 50 bytes,

@@ -1,6 +1,8 @@
 package fsstore
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -89,3 +91,95 @@ const (
 	holdNew               // a new read held: (re)start the timer
 	holdAgain             // the held read, read again: leave the timer
 )
+
+// keysFromFileSettled reads a keys file that may be being rewritten in
+// place, for a process that has no keys yet (Open, KeysFromFile): a key
+// set read half-written would be taken for good by one without a watcher,
+// and until the watch starts by one with. Every read is held by the
+// watcher's rule, as one that drops keys in use is (nothing is in use
+// yet, and a prefix drops the keys below its cut), so the file is read
+// every keysSettle until two reads in a row agree, for keysSettleMax at
+// most. A read that parses, of a file that had not changed for keysSettle
+// when it was read, is taken at once: no one was writing it, and a file
+// not being written costs Open no wait. A failed read is held all the
+// same: a writer that truncated the file and waits for its keys (a shell
+// redirect from a secrets client) leaves an empty file alone for a while.
+//
+// Past the bound, what the watcher would still hold fails: a failed read
+// with its error, as a single read of the file failed before; a file that
+// only gains keys, read after read, with an error saying so, rather than
+// start with some of its keys. The bound is the watcher's, not Open's
+// context's or WithOpTimeout's: those are about the store's file server,
+// and the keys file is on local disk; the context still cuts the wait.
+func keysFromFileSettled(ctx context.Context, path string, hk keysReadHooks) ([]Key, error) {
+	now, after := time.Now, time.After
+	if hk.now != nil {
+		now = hk.now
+	}
+	if hk.after != nil {
+		after = hk.after
+	}
+	var st keysSettler
+	for confirm := false; ; confirm = true {
+		if hk.read != nil {
+			hk.read()
+		}
+		keys, changed, err := readKeysFile(path)
+		at := now()
+		if err == nil && keysQuiet(changed, at) {
+			return keys, nil
+		}
+		var text string
+		if err == nil {
+			text = keysText(keys)
+		}
+		h := st.read(keysSeen(text, err), err != nil, at, confirm)
+		switch {
+		case h == holdNone:
+			return keys, err
+		case at.Sub(st.since) < keysSettleMax:
+			// Held: the next read decides.
+		case err != nil:
+			return nil, err
+		default:
+			return nil, fmt.Errorf("fsstore: keys: %s is still being written: for %v every read had more keys than the one before; replace the file atomically (write a temporary file, rename it over the keys file)", path, keysSettleMax)
+		}
+		select {
+		case <-after(keysSettle):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("fsstore: keys: %s was changing as it was read, and the wait for it to settle ended: %w", path, ctx.Err())
+		}
+	}
+}
+
+// keysReadHooks replace, in tests, the clock and the settle timer of a
+// settled read of a keys file, and run read before each read of it. Nil
+// fields: the real ones.
+type keysReadHooks struct {
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+	read  func()
+}
+
+// keysQuiet reports whether a keys file whose times say it changed at
+// changed had been left alone for keysSettle at now. A file system that
+// keeps whole seconds (ext4 with small inodes, HFS+) or two (FAT) shows
+// a change up to that long after as this time; one in the future (a clock
+// set back) says nothing.
+func keysQuiet(changed, now time.Time) bool {
+	if changed.IsZero() {
+		return false
+	}
+	if changed.Nanosecond() == 0 {
+		changed = changed.Add(2 * time.Second)
+	}
+	return now.Sub(changed) >= keysSettle
+}
+
+// withKeysRead replaces the clock and the settle timer of Open's read of
+// the keys file (WithKeysFile) and runs read before each read of it, so
+// that tests play a writer between reads and move the clock past the
+// bound without waiting for it.
+func withKeysRead(hk keysReadHooks) Option {
+	return optionFunc(func(c *config) { c.keysRead = hk })
+}

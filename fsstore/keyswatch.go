@@ -42,9 +42,16 @@ import (
 // that failed for want of the store (an I/O error, a full disk, a server
 // that did not answer) is tried again, after 1s, then twice as long each
 // time up to a minute, until it passes or the file changes. A successful
-// reload is logged with the key IDs, never the secrets. Open fails if the
-// file cannot be loaded at all; a change made while Open ran is applied
-// once the watch starts.
+// reload is logged with the key IDs, never the secrets.
+//
+// Open reads the file as KeysFromFile does, by the reloads' rule: a file
+// changed within the last 250ms, or that fails, is read again every 250ms
+// until two reads in a row agree, for 2s at most, so that a process
+// started while the file is rewritten in place neither fails on a line cut
+// short nor starts without the keys below the cut (OpenContext's context
+// ends the wait). A file left alone for longer costs one read. Open fails
+// if the file cannot be loaded at all, or still gains keys at every read
+// after 2s; a change made while Open ran is applied once the watch starts.
 //
 // WithKeysFile and WithKeys are exclusive.
 func WithKeysFile(path string) Option {
@@ -274,7 +281,9 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	kw.mu.Lock()
 	defer kw.mu.Unlock()
 	start := kw.s.begin()
-	keys, err := KeysFromFile(kw.path)
+	// One read: the settle timer, not a wait here, holds back a file
+	// caught half-written.
+	keys, _, err := readKeysFile(kw.path)
 	var (
 		kr    *keyring
 		text  string

@@ -723,14 +723,8 @@ func TestKeysFileSlowWriterNotCut(t *testing.T) {
 	}
 	_, keysPath, s, ev, logs := openWatchedAndLogged(t, keys[4]) // [1]
 
-	// The file as the writer leaves it at each step: whole lines, then a
-	// line cut short.
-	var steps []string
-	for n := 1; n < len(keys); n++ {
-		whole := keysFileText(keys[:n]...)
-		steps = append(steps, whole, whole+keys[n].SecretLine()[:12])
-	}
-	steps = append(steps[1:], keysFileText(keys...))
+	// The test writes the first line itself, below.
+	steps := writtenLineByLine(keys...)[2:]
 	var (
 		mu   sync.Mutex
 		now  = time.Unix(1_000_000, 0)
@@ -759,4 +753,16 @@ func TestKeysFileSlowWriterNotCut(t *testing.T) {
 	if n := strings.Count(logs.String(), "keys file reloaded"); n != 1 || !strings.Contains(logs.String(), `key_ids="[5 4 3 2 1]"`) {
 		t.Errorf("applied %d times, want once, the whole file [5 4 3 2 1]:\n%s", n, logs)
 	}
+}
+
+// writtenLineByLine returns a keys file holding keys as a writer rewriting
+// it in place a line at a time leaves it at each step: emptied, then each
+// line whole and then the next one cut short, then complete.
+func writtenLineByLine(keys ...fsstore.Key) []string {
+	steps := []string{""}
+	for n := 1; n < len(keys); n++ {
+		whole := keysFileText(keys[:n]...)
+		steps = append(steps, whole, whole+keys[n].SecretLine()[:12])
+	}
+	return append(steps, keysFileText(keys...))
 }

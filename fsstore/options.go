@@ -109,6 +109,7 @@ type config struct {
 	// variable) is an error rather than a store without encryption.
 	keysGiven     bool
 	keysFileGiven bool
+	keysRead      keysReadHooks // tests only: see withKeysRead
 	observer      Observer
 	logger        *slog.Logger
 

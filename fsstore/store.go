@@ -300,7 +300,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		}
 	}
 	if c.keysFile != "" {
-		if c.keys, err = KeysFromFile(c.keysFile); err != nil {
+		if c.keys, err = keysFromFileSettled(ctx, c.keysFile, c.keysRead); err != nil {
 			return nil, err
 		}
 	}
