@@ -489,16 +489,27 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 	}
 	defer unix.Close(dfd)
 	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence, times); err != nil {
-		return err
+		return targetErr(dir, name, err)
 	}
 	if d >= DurabilityFull {
 		sync := unix.Fsync
 		if r.testDirSync != nil {
 			sync = r.testDirSync
 		}
-		return syncPublished(dfd, dir, sync)
+		return targetErr(dir, name, syncPublished(dfd, dir, sync))
 	}
 	return nil
+}
+
+// targetErr names the file a write replaces (a record, the marker) in
+// front of err, an error of the write: an operator looks for that file,
+// not for the temp file that a full or read-only disk refused, whose name
+// alone says little.
+func targetErr(dir, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
 }
 
 // syncPublished makes the rename of a record into dfd durable with sync
@@ -531,11 +542,11 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 	}
 	defer unix.Close(dfd)
 	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, nil, nil, nil); err != nil {
-		return err
+		return targetErr(dir, name, err)
 	}
 	if d >= DurabilityFull {
 		if err := unix.Fsync(dfd); err != nil {
-			return &fs.PathError{Op: "fsync dir", Path: dir, Err: err}
+			return targetErr(dir, name, &fs.PathError{Op: "fsync dir", Path: dir, Err: err})
 		}
 	}
 	return nil
@@ -560,6 +571,9 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 // sameContent checks that before reporting success. A holder that lost its
 // lock without knowing it finds the name taken, fails its verification
 // and leaves the name alone. See docs/design.md, "The lost-lock window".
+//
+// Its errors name the files by their names in dir: its callers, the
+// entry points above, put the path of the file being replaced in front.
 func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d Durability, prealloc bool, check, fence func() error, times *[2]time.Time) error {
 	// No O_EXCL for an unfenced write: an exclusive create costs NFSv4.1 a
 	// second round trip (SETATTR after the OPEN, measured), and the 64
@@ -577,7 +591,6 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		tmpName = fencedTemp(name)
 		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
-	tmp := filepath.Join(dir, tmpName)
 	create := func() (int, error) {
 		return retryEINTR(func() (int, error) { return unix.Openat(dfd, tmpName, flags, uint32(perm.Perm())) })
 	}
@@ -595,7 +608,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		}
 	}
 	if err != nil {
-		return &fs.PathError{Op: "create temp", Path: tmp, Err: noFollowErr(err)}
+		return &fs.PathError{Op: "create temp", Path: tmpName, Err: noFollowErr(err)}
 	}
 	ok := false
 	defer func() {
@@ -616,7 +629,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		n, err := retryEINTR(func() (int, error) { return unix.Write(fd, data[off:]) })
 		if err != nil {
 			unix.Close(fd)
-			return &fs.PathError{Op: "write", Path: tmp, Err: err}
+			return &fs.PathError{Op: "write", Path: tmpName, Err: err}
 		}
 		off += n
 	}
@@ -627,13 +640,13 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		// and only for renames over an existing file).
 		if err := syncData(fd); err != nil {
 			unix.Close(fd)
-			return &fs.PathError{Op: "fsync", Path: tmp, Err: err}
+			return &fs.PathError{Op: "fsync", Path: tmpName, Err: err}
 		}
 	}
 	// Close errors matter: NFS reports deferred write errors (ENOSPC, EDQUOT,
 	// EIO) at close, and the file must not be published then.
 	if err := unix.Close(fd); err != nil {
-		return &fs.PathError{Op: "close", Path: tmp, Err: err}
+		return &fs.PathError{Op: "close", Path: tmpName, Err: err}
 	}
 	if times != nil {
 		// After the close, which on NFS flushes the writes that would
@@ -641,7 +654,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		// write by someone else after it keeps its own times.
 		ts := []unix.Timespec{unix.NsecToTimespec(times[0].UnixNano()), unix.NsecToTimespec(times[1].UnixNano())}
 		if _, err := retryEINTR(func() (int, error) { return 0, unix.UtimesNanoAt(dfd, tmpName, ts, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
-			return &fs.PathError{Op: "utimes", Path: tmp, Err: err}
+			return &fs.PathError{Op: "utimes", Path: tmpName, Err: err}
 		}
 	}
 	if check != nil {
@@ -654,7 +667,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 			if fenced && err == unix.ENOENT {
 				err = errTempTaken
 			}
-			return &fs.PathError{Op: "rename", Path: filepath.Join(dir, name), Err: err}
+			return &os.LinkError{Op: "rename", Old: tmpName, New: name, Err: err}
 		}
 		// Renamed early by a late rename of an earlier holder: published.
 	}

@@ -41,7 +41,12 @@ type faultOp struct {
 	// removes: the operation, when it succeeds, removes id (Delete) or
 	// stale (Sweep); everything else must still load.
 	removes string
-	do      func(ctx context.Context, s *fsstore.Store, id, fresh string) error
+	// names: the session ("id" or "fresh") whose record its error must
+	// name, as the operator knows it, rather than only a temp or lock
+	// file of the store's; "each": every error (one per line) must name
+	// the record of id or other; "": the store's path is enough.
+	names string
+	do    func(ctx context.Context, s *fsstore.Store, id, fresh string) error
 }
 
 // faultPayload is large enough that a write of it cannot fit into the
@@ -55,7 +60,10 @@ var faultOps = []faultOp{
 	{name: "LoadInto", do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return loadKept(s.LoadInto(ctx, id, make([]byte, 0, 16)))
 	}},
-	{name: "CompareAndSwap", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Save", names: "id", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+		return s.Save(ctx, &fsstore.Session{ID: id, Version: 1, Data: faultPayload})
+	}},
+	{name: "CompareAndSwap", names: "id", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		sess, err := s.Load(ctx, id)
 		if err != nil {
 			return err
@@ -63,29 +71,29 @@ var faultOps = []faultOp{
 		sess.Data = faultPayload
 		return s.CompareAndSwap(ctx, sess)
 	}},
-	{name: "CompareAndSwap new", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, fresh string) error {
+	{name: "CompareAndSwap new", names: "fresh", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, fresh string) error {
 		return s.CompareAndSwap(ctx, &fsstore.Session{ID: fresh, Data: faultPayload})
 	}},
-	{name: "Touch", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Touch", names: "id", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return s.Touch(ctx, id)
 	}},
-	{name: "Delete", readOnly: syscall.EROFS, removes: "id", do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Delete", names: "id", readOnly: syscall.EROFS, removes: "id", do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return s.Delete(ctx, id)
 	}},
-	{name: "Lock", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, fresh string) error {
+	{name: "Lock", names: "fresh", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, fresh string) error {
 		return underLock(ctx, s, fresh, func(*fsstore.Locked) error { return nil })
 	}},
-	{name: "TryLock", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, fresh string) error {
+	{name: "TryLock", names: "fresh", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, fresh string) error {
 		l, err := s.TryLock(fresh, fsstore.Shared)
 		if err != nil {
 			return err
 		}
 		return l.Unlock()
 	}},
-	{name: "Locked.Load", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Locked.Load", names: "id", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return underLock(ctx, s, id, func(l *fsstore.Locked) error { return loadKept(l.Load(ctx)) })
 	}},
-	{name: "Locked.Save", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Locked.Save", names: "id", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return underLock(ctx, s, id, func(l *fsstore.Locked) error {
 			sess, err := l.Load(ctx)
 			if err != nil {
@@ -95,10 +103,10 @@ var faultOps = []faultOp{
 			return l.Save(ctx, sess)
 		})
 	}},
-	{name: "Locked.Touch", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Locked.Touch", names: "id", readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return underLock(ctx, s, id, func(l *fsstore.Locked) error { return l.Touch(ctx) })
 	}},
-	{name: "Locked.Delete", readOnly: syscall.EROFS, removes: "id", do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
+	{name: "Locked.Delete", names: "id", readOnly: syscall.EROFS, removes: "id", do: func(ctx context.Context, s *fsstore.Store, id, _ string) error {
 		return underLock(ctx, s, id, func(l *fsstore.Locked) error { return l.Delete(ctx) })
 	}},
 	{name: "Range", do: func(ctx context.Context, s *fsstore.Store, _, _ string) error {
@@ -122,7 +130,7 @@ var faultOps = []faultOp{
 		}
 		return err
 	}},
-	{name: "Rekey", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, _ string) error {
+	{name: "Rekey", names: "each", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, _ string) error {
 		var errs []error
 		st, err := s.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { errs = append(errs, err) }})
 		if err != nil {
@@ -182,7 +190,8 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 					t.Cleanup(func() { remount(t, dir, 0) })
 				}
 
-				err = op.do(ctx, s, id, newID(t))
+				fresh := newID(t)
+				err = op.do(ctx, s, id, fresh)
 				switch {
 				case want == nil && err != nil:
 					t.Errorf("%s on a %s filesystem: %v, want success", op.name, fault, err)
@@ -190,6 +199,17 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 					t.Errorf("%s on a %s filesystem: %v, want an error wrapping %v", op.name, fault, err, want)
 				case want != nil && !strings.Contains(err.Error(), dir):
 					t.Errorf("%s on a %s filesystem: %q does not name the store's path", op.name, fault, err)
+				case want != nil && op.names == "each":
+					for _, line := range strings.Split(err.Error(), "\n") {
+						if !strings.Contains(line, s.RecordPathForTest(id)+":") && !strings.Contains(line, s.RecordPathForTest(other)+":") {
+							t.Errorf("%s on a %s filesystem: %q does not name the record it is about", op.name, fault, line)
+						}
+					}
+				case want != nil && op.names != "":
+					rec := s.RecordPathForTest(map[string]string{"id": id, "fresh": fresh}[op.names])
+					if !strings.Contains(err.Error(), rec+":") {
+						t.Errorf("%s on a %s filesystem: %q does not name the session's record %s", op.name, fault, err, rec)
+					}
 				}
 				t.Logf("%s: %v", op.name, err)
 

@@ -85,7 +85,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
 		if h, err = s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
-			err = lockErr("lock", err)
+			err = lockErr("lock: "+s.recordPath(k), err)
 		}
 	} else {
 		c := b.get("lock", OpLockWait, k.name)
@@ -96,7 +96,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 			case err != nil && c.op.Refused():
 				return b.refusedErr(ctx, "lock", err)
 			case err != nil:
-				return lockErr("lock", err)
+				return lockErr("lock: "+s.recordPath(k), err)
 			}
 			return nil
 		}
@@ -122,7 +122,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
 		if h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
-			err = lockErr("lock", err)
+			err = lockErr("lock: "+s.recordPath(k), err)
 		}
 	} else {
 		// No wait for a holder here: all of it counts as waiting for the
@@ -132,7 +132,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 			c.hook("lock")
 			var err error
 			if c.h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
-				return lockErr("lock", err)
+				return lockErr("lock: "+s.recordPath(k), err)
 			}
 			return nil
 		}
@@ -450,6 +450,14 @@ func (l *Locked) closeFile() {
 	l.mu.Lock()
 	l.file.close()
 	l.mu.Unlock()
+}
+
+// recordPath is the path of k's record, which an error about its session
+// names: the lock file an operation failed on is shared by a stripe of
+// sessions, and says nothing of which one.
+func (s *Store) recordPath(k key) string {
+	_, p := s.path(k)
+	return p
 }
 
 // lockErr wraps an error of the lock table for op. The table closes with

@@ -121,7 +121,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 				switch res, err := s.rekeyAside(dir, rec); {
 				case err != nil:
 					scanned.Add(1)
-					fail(err)
+					fail(fmt.Errorf("fsstore: rekey: %w", err))
 				case res == rekeyExpired:
 					scanned.Add(1)
 					expired.Add(1)
@@ -141,7 +141,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			// gone or under the newest key then.
 			for try := 1; res == rekeyRaced && err == nil; try++ {
 				if try == rekeyTries {
-					err = fmt.Errorf("fsstore: rekey: %s: %w %d times in a row; the next pass tries again", filepath.Join(dir, e.Name()), errRekeyRaced, try)
+					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, e.Name()), errRekeyRaced, try)
 					break
 				}
 				res, err = s.rekeyOne(ctx, dir, e.Name(), lim, guard)
@@ -150,7 +150,9 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 				scanned.Add(-1) // cut short, not failed: left for the next pass
 			case err != nil:
-				fail(err)
+				// Every error names the record (rekeyOne), however deep
+				// in the rewrite it arose.
+				fail(fmt.Errorf("fsstore: rekey: %w", err))
 			case res == rekeyedPlain:
 				plain.Add(1)
 				rekeyed.Add(1)
@@ -212,7 +214,9 @@ func (g *deployedGuard) check(kr *keyring) error {
 }
 
 // rekeyOne rewrites one record if needed, under the newest key if guard
-// (nil: no check) finds it deployed.
+// (nil: no check) finds it deployed. Its errors name the record by its
+// path: on a full or read-only disk the call that fails is about a temp
+// or lock file, which says nothing to the operator.
 func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard) (rekeyResult, error) {
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
@@ -230,7 +234,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		}
 	}
 	if err := guard.check(kr); err != nil {
-		return rekeyUpToDate, fmt.Errorf("fsstore: rekey: %s: %w", p, err)
+		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
 	if lim != nil {
 		if err := lim.wait(ctx); err != nil {
@@ -244,7 +248,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		return rekeyRaced, nil
 	}
 	if err != nil {
-		return rekeyUpToDate, lockErr("rekey: lock "+p, err)
+		return rekeyUpToDate, fmt.Errorf("%s: lock: %w", p, closedLock(err))
 	}
 	defer hl.Unlock()
 	// Re-read under the lock: a request may have saved meanwhile.
@@ -289,7 +293,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		s.refreshDir(p)
 		now, err := s.root.statNow(p)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return &fs.PathError{Op: "stat", Path: p, Err: err}
+			return fmt.Errorf("stat: %w", err) // the write names the record
 		}
 		if err != nil || !now.sameFile(st) || !now.mtime.Equal(st.mtime) {
 			return errRekeyRaced
@@ -330,7 +334,7 @@ func (s *Store) rekeyAside(dir, name string) (rekeyResult, error) {
 	}
 	res, err := s.rekeyGone(dir, name)
 	if res == rekeyRaced && err == nil {
-		return rekeyUpToDate, fmt.Errorf("fsstore: rekey: %s is held aside by a sweep, under an old key: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, asideName(name)))
+		return rekeyUpToDate, fmt.Errorf("%s is held aside by a sweep (as %s), under an old key: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, name), asideName(name))
 	}
 	return res, err
 }
@@ -348,7 +352,7 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return rekeyUpToDate, nil
 	case err != nil:
-		return rekeyUpToDate, &fs.PathError{Op: "read", Path: aside, Err: err}
+		return rekeyUpToDate, fmt.Errorf("%s: %w", filepath.Join(dir, name), &fs.PathError{Op: "read", Path: asideName(name), Err: err})
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
 		if res, done := s.rekeyDone(s.keys.Load(), st, &h); done {

@@ -981,7 +981,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		if c != nil && c.op.Refused() {
 			return s.bnd.refusedErr(ctx, "compare-and-swap", err)
 		}
-		return lockErr("compare-and-swap", err)
+		return lockErr("compare-and-swap: "+s.recordPath(k), err)
 	}
 	if c != nil && !c.op.Enter() {
 		if !c.op.Requeue() {
@@ -1095,12 +1095,14 @@ func (s *Store) delete(c *call, k key) error {
 	if !c.commit() {
 		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
 	}
-	aside := filepath.Join(filepath.Dir(p), asideName(k.name))
-	temp := filepath.Join(filepath.Dir(p), fencedTemp(k.name))
-	for _, step := range [...]struct{ name, path string }{{"temp", temp}, {"name", p}, {"aside", aside}, {"again", p}} {
+	dir := filepath.Dir(p)
+	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"again", k.name}} {
 		s.refreshDir(p)
-		if err := s.root.unlink(step.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("fsstore: delete: %w", &fs.PathError{Op: "unlink", Path: step.path, Err: err})
+		if err := s.root.unlink(filepath.Join(dir, step.file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// The record is what the operator knows: the first unlink, of
+			// a temp file that is usually not there, is the one a
+			// read-only disk refuses.
+			return fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: step.file, Err: err})
 		}
 		if h := s.testHooks.afterDelete; h != nil {
 			h(step.name)

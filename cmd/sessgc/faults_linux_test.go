@@ -100,6 +100,15 @@ func TestFilesystemFaultsCommands(t *testing.T) {
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
 				t.Errorf("%v on a %s filesystem: exit %d, stderr %q; want %d and %q", args, tc.fault, r.code, r.stderr, tc.code, tc.stderr)
 			}
+			if tc.cmd == "rekey" && tc.fault == "full" {
+				// Each record that could not be rewritten is named as the
+				// operator finds it in data/, not by its temp file.
+				for _, id := range fs.live {
+					if !strings.Contains(r.stderr, fs.path(id)+": ") {
+						t.Errorf("rekey on a full filesystem: stderr %q does not name the record %s", r.stderr, fs.path(id))
+					}
+				}
+			}
 			t.Logf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 			fs.intact(t)
 			if got := fs.exists(fs.expired); got == tc.expSwept {
