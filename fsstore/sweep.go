@@ -104,9 +104,14 @@ type SweepStats struct {
 	// past the marker's max idle but not the largest it ever held.
 	SkippedLocked  int64
 	SkippedRenewed int64 // saved or touched after the scan judged it: put back
-	Foreign        int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
-	Errors         int64
-	Duration       time.Duration
+	// Restored counts live records that an earlier sweep had moved aside
+	// and left there (it died midway, or could not put them back), put
+	// back under their names by this one. They are kept sessions that Live
+	// does not count: it counts the records found under their names.
+	Restored int64
+	Foreign  int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
+	Errors   int64
+	Duration time.Duration
 }
 
 // Removed returns the number of files removed.
@@ -211,7 +216,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	st := sw.stats()
 	st.Duration = time.Since(start)
 	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
-		"leases", st.Leases, "bytes", st.Bytes, "live", st.Live, "live_bytes", st.LiveBytes, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
+		"leases", st.Leases, "bytes", st.Bytes, "live", st.Live, "live_bytes", st.LiveBytes, "restored", st.Restored, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
 	if err != nil {
 		return st, fmt.Errorf("fsstore: sweep: %w", err)
 	}
@@ -422,7 +427,7 @@ type sweeper struct {
 	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
 
 	scanned, live, liveBytes, sessions, temps, leases, bytes atomic.Int64
-	locked, renewed, foreign, errs                           atomic.Int64
+	locked, renewed, restored, foreign, errs                 atomic.Int64
 
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
@@ -460,7 +465,7 @@ func (sw *sweeper) stats() SweepStats {
 	return SweepStats{
 		Scanned: sw.scanned.Load(), Live: sw.live.Load(), LiveBytes: sw.liveBytes.Load(), Sessions: sw.sessions.Load(),
 		Temps: sw.temps.Load(), Leases: sw.leases.Load(), Bytes: sw.bytes.Load(),
-		SkippedLocked: sw.locked.Load(), SkippedRenewed: sw.renewed.Load(),
+		SkippedLocked: sw.locked.Load(), SkippedRenewed: sw.renewed.Load(), Restored: sw.restored.Load(),
 		Foreign: sw.foreign.Load(), Errors: sw.errs.Load(),
 	}
 }
@@ -728,7 +733,7 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat) {
 		sw.fail(a.err)
 		return
 	case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
-		sw.putBack(p, aside)
+		sw.putBackRenewed(p, aside)
 		return
 	}
 	if err := sd.unlink(asideName(c.name)); err != nil {
@@ -1022,7 +1027,7 @@ func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal) {
 		!moved.mtime.Equal(judged.mtime):
 		// Another file (a Save's, perhaps under the judged file's freed
 		// inode number), or the judged one touched since.
-		sw.putBack(p, aside)
+		sw.putBackRenewed(p, aside)
 		return
 	}
 	if err := sw.s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -1035,11 +1040,23 @@ func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal) {
 	sw.removed(r, &sw.sessions)
 }
 
+// putBackResult is what putBack did with a record aside.
+type putBackResult int
+
+const (
+	putBackNone   putBackResult = iota // gone (deleted meanwhile), or failed and left aside
+	putBackLinked                      // back under its name
+	putBackNewer                       // a newer record had the name: the copy aside went
+)
+
 // putBack returns a record the sweep moved aside to its name, unless a
 // newer record took the name meanwhile (link fails with EEXIST; the one
 // aside is then older and goes). Any other failure leaves it aside, where
 // Loads still find it and the next sweep tries again: nothing is lost.
-func (sw *sweeper) putBack(p, aside string) {
+// The caller counts the result: a record this sweep judged and moved
+// aside itself was renewed since (settle), one an earlier sweep left
+// aside is restored (pending).
+func (sw *sweeper) putBack(p, aside string) putBackResult {
 	linkFn := sw.s.root.link
 	if h := sw.s.testHooks.link; h != nil {
 		linkFn = h
@@ -1048,18 +1065,29 @@ func (sw *sweeper) putBack(p, aside string) {
 	if errors.Is(err, fs.ErrNotExist) || isStale(err) {
 		// A Delete removed it while it was aside (see Store.delete): the
 		// session ended, and must stay ended.
-		return
+		return putBackNone
 	}
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		sw.fail(fmt.Errorf("sweep: put back %s: %w", p, &fs.PathError{Op: "link", Path: aside, Err: err}))
-		return
+		return putBackNone
 	}
 	if err := sw.s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// Both names hold the record (or p a newer one): the aside copy
 		// is harmless, and the next sweep removes it.
 		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 	}
-	sw.renewed.Add(1)
+	if err != nil {
+		return putBackNewer
+	}
+	return putBackLinked
+}
+
+// putBackRenewed puts back a record this sweep moved aside after its scan
+// judged it expired, which a Save or Touch renewed since.
+func (sw *sweeper) putBackRenewed(p, aside string) {
+	if sw.putBack(p, aside) != putBackNone {
+		sw.renewed.Add(1)
+	}
 }
 
 // pending settles a record a sweep left aside: one whose put-back failed,
@@ -1105,7 +1133,12 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 		return nil
 	}
 	if live {
-		sw.putBack(p, aside)
+		// Kept, not renewed: nothing happened to the session since it was
+		// judged, by a sweep that did not finish. A newer record at its
+		// name is counted by the listing, as any live one.
+		if sw.putBack(p, aside) == putBackLinked {
+			sw.restored.Add(1)
+		}
 		return nil
 	}
 	if err := s.root.unlink(aside); err != nil {

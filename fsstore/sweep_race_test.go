@@ -577,3 +577,81 @@ func agedRecord(t *testing.T) (dir string, s *fsstore.Store, id, path string) {
 	age(t, path)
 	return dir, s, id, path
 }
+
+// A sweep settles a live record that an earlier sweep left aside (it died
+// between the move and the settle, or could not put the record back) by
+// keeping the session: that is no renewal, and is counted as Restored,
+// while SkippedRenewed counts only records renewed after this sweep's own
+// scan judged them. A record saved under the name since is counted live
+// by the listing, and the older copy aside goes uncounted. An expired one
+// is removed, as any expired session.
+func TestSweepCountsRestoredApartFromRenewed(t *testing.T) {
+	ctx := context.Background()
+	aside := func(t *testing.T, p string) string {
+		t.Helper()
+		a := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+		if err := os.Rename(p, a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name string
+		// setUp leaves the store as the case needs it; renew, when set,
+		// runs after this sweep's scan judged the record expired.
+		setUp                      func(t *testing.T, s *fsstore.Store, id, p string)
+		renew                      bool
+		want                       string // the payload at the record's name after the sweep; "": none
+		sessions, renewed, restore int64
+	}{
+		{"left aside live", func(t *testing.T, s *fsstore.Store, id, p string) {
+			now := time.Now()
+			if err := os.Chtimes(aside(t, p), now, now); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "old", 0, 0, 1},
+		{"left aside live, saved again since", func(t *testing.T, s *fsstore.Store, id, p string) {
+			now := time.Now()
+			if err := os.Chtimes(aside(t, p), now, now); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "fresh", 0, 0, 0}, // the newer record is counted live; the copy aside goes
+		{"left aside expired", func(t *testing.T, s *fsstore.Store, id, p string) { aside(t, p) }, false, "", 1, 0, 0},
+		{"renewed after the scan", func(*testing.T, *fsstore.Store, string, string) {}, true, "old", 0, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, s, id, p := agedRecord(t)
+			tc.setUp(t, s, id, p)
+			if tc.renew {
+				s.SetSweepHooksForTest(nil, func(string) {
+					now := time.Now()
+					if err := os.Chtimes(p, now, now); err != nil {
+						t.Error(err)
+					}
+				}, nil)
+			}
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+			s.SetSweepHooksForTest(nil, nil, nil)
+			if err != nil || st.Errors != 0 {
+				t.Fatalf("sweep: %+v, %v", st, err)
+			}
+			if st.Sessions != tc.sessions || st.SkippedRenewed != tc.renewed || st.Restored != tc.restore {
+				t.Errorf("sweep removed %d sessions, counted %d renewed and %d restored; want %d, %d and %d (%+v)",
+					st.Sessions, st.SkippedRenewed, st.Restored, tc.sessions, tc.renewed, tc.restore, st)
+			}
+			if left := asides(t, dir); len(left) != 0 {
+				t.Errorf("left aside: %v", left)
+			}
+			b, err := os.ReadFile(p)
+			switch {
+			case tc.want == "" && !errors.Is(err, os.ErrNotExist):
+				t.Errorf("record after the sweep: %q, %v; want it removed", b, err)
+			case tc.want != "" && (err != nil || !strings.HasSuffix(string(b), tc.want)):
+				t.Errorf("record after the sweep: %q, %v; want the payload %q", b, err, tc.want)
+			}
+		})
+	}
+}

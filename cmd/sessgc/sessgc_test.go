@@ -311,6 +311,7 @@ type jsonSummary struct {
 	BytesFreed     int64    `json:"bytes_freed"`
 	SkippedLocked  int64    `json:"skipped_locked"`
 	SkippedRenewed int64    `json:"skipped_renewed"`
+	Restored       int64    `json:"restored"`
 	Foreign        int64    `json:"foreign"`
 	Errors         int64    `json:"errors"`
 	ErrorSamples   []string `json:"error_samples"`

@@ -126,6 +126,7 @@ func TestTextfileRun(t *testing.T) {
 		"sessgc_removed_files{kind=lease}":   0,
 		"sessgc_skipped_locked":              0,
 		"sessgc_skipped_renewed":             0,
+		"sessgc_restored_sessions":           0,
 		"sessgc_foreign_files":               0,
 		"sessgc_errors":                      0,
 	})
@@ -138,8 +139,8 @@ func TestTextfileRun(t *testing.T) {
 	if ts := got["sessgc_last_run_timestamp_seconds"]; ts < float64(before.Unix()) || ts > float64(after.Unix()+1) {
 		t.Errorf("sessgc_last_run_timestamp_seconds %v not within the run [%d, %d]", ts, before.Unix(), after.Unix())
 	}
-	if len(got) != 18 {
-		t.Errorf("%d samples, want 18: %v", len(got), got)
+	if len(got) != 19 {
+		t.Errorf("%d samples, want 19: %v", len(got), got)
 	}
 	if fi, err := os.Stat(prom); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("textfile mode %v (%v), want 0644 for node-exporter", fi.Mode().Perm(), err)
@@ -200,8 +201,8 @@ func TestTextfileRun(t *testing.T) {
 		"sessgc_fleet_lock_held": 0, "sessgc_stopped_early": 0, "sessgc_scanned_files": 0,
 		"sessgc_removed_files{kind=session}": 0, "sessgc_errors": 0,
 	})
-	if len(got) != 18 {
-		t.Errorf("no-store run: %d samples, want 18: %v", len(got), got)
+	if len(got) != 19 {
+		t.Errorf("no-store run: %d samples, want 19: %v", len(got), got)
 	}
 	if exists(missing) {
 		t.Error("a no-store run created the store directory")
@@ -306,5 +307,48 @@ func TestTextfileBadPath(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(tdir); len(ents) != 1 {
 		t.Errorf("temp file left behind: %v", ents)
+	}
+}
+
+// A live session that a sweep which died midway left moved aside is put
+// back by the next run, which reports it as restored, in every output,
+// and not as renewed: nothing renewed it, and an operator watching
+// skipped_renewed for sweeps racing requests must not see it there.
+func TestRestoredFromDeadSweep(t *testing.T) {
+	for _, mode := range []string{"json", "human", "textfile"} {
+		t.Run(mode, func(t *testing.T) {
+			st := newStore(t)
+			ids := st.save(2)
+			p := st.path(ids[0])
+			if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+				t.Fatal(err)
+			}
+			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			args := map[string][]string{
+				"json":     {"run", "--dir", st.dir, "--json"},
+				"human":    {"run", "--dir", st.dir},
+				"textfile": {"run", "--dir", st.dir, "-q", "--textfile", prom},
+			}[mode]
+			r := runGC(t, args)
+			if r.code != 0 || !st.exists(ids[0]) {
+				t.Fatalf("exit %d, session put back %v: %s%s", r.code, st.exists(ids[0]), r.stdout, r.stderr)
+			}
+			switch mode {
+			case "json":
+				if _, sum := summary(t, r); sum.Restored != 1 || sum.SkippedRenewed != 0 || sum.Live != 1 {
+					t.Errorf("restored %d, skipped_renewed %d, live %d; want 1, 0, 1\n%s", sum.Restored, sum.SkippedRenewed, sum.Live, r.stdout)
+				}
+			case "human":
+				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 restored after an interrupted sweep)"; !strings.Contains(r.stdout, want) {
+					t.Errorf("summary %q, want it to say %q", r.stdout, want)
+				}
+			case "textfile":
+				checkValues(t, promFile(t, prom, st.dir), map[string]float64{
+					"sessgc_live_sessions":     1,
+					"sessgc_skipped_renewed":   0,
+					"sessgc_restored_sessions": 1,
+				})
+			}
+		})
 	}
 }

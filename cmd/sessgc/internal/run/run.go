@@ -173,6 +173,7 @@ type Summary struct {
 	BytesFreed     int64   `json:"bytes_freed"`
 	SkippedLocked  int64   `json:"skipped_locked"`
 	SkippedRenewed int64   `json:"skipped_renewed"`
+	Restored       int64   `json:"restored"` // live records an interrupted sweep left aside, put back
 	Foreign        int64   `json:"foreign"`
 	Errors         int64   `json:"errors"`
 	DurationSecs   float64 `json:"duration_seconds"`
@@ -421,6 +422,7 @@ func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 	m.Gauge("sessgc_removed_bytes", "Bytes freed by the last sweep.", float64(sum.BytesFreed))
 	m.Gauge("sessgc_skipped_locked", "Expired sessions kept by the last sweep because a request held their lock.", float64(sum.SkippedLocked))
 	m.Gauge("sessgc_skipped_renewed", "Sessions renewed while the last sweep examined them, and kept.", float64(sum.SkippedRenewed))
+	m.Gauge("sessgc_restored_sessions", "Live sessions that an interrupted sweep had left moved aside, put back by the last sweep.", float64(sum.Restored))
 	m.Gauge("sessgc_foreign_files", "Files and directories anywhere in the store that it did not write, left alone by the last sweep.", float64(sum.Foreign))
 	m.Gauge("sessgc_errors", "Files or directories the last sweep could not examine or remove.", float64(sum.Errors))
 	return m
@@ -429,7 +431,7 @@ func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
 func fill(sum *Summary, st *fsstore.SweepStats) {
 	sum.Scanned, sum.Live, sum.LiveBytes, sum.Removed = st.Scanned, st.Live, st.LiveBytes, st.Removed()
 	sum.Sessions, sum.Temps, sum.Leases, sum.BytesFreed = st.Sessions, st.Temps, st.Leases, st.Bytes
-	sum.SkippedLocked, sum.SkippedRenewed = st.SkippedLocked, st.SkippedRenewed
+	sum.SkippedLocked, sum.SkippedRenewed, sum.Restored = st.SkippedLocked, st.SkippedRenewed, st.Restored
 	sum.Foreign, sum.Errors = st.Foreign, st.Errors
 	sum.DurationSecs = st.Duration.Seconds()
 	if sum.DurationSecs > 0 {
@@ -453,11 +455,16 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 		verb, did = "dry run of", "would remove"
 	}
 	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
-	s := fmt.Sprintf("sessgc: %s %s in %s: %s %s files (%s sessions, %s temp, %s lease), %s; kept %s live sessions (%s locked, %s renewed meanwhile); scanned %s files (%.0f/s)",
+	// Restored only when there are any: it takes a sweep that died.
+	restored := ""
+	if sum.Restored > 0 {
+		restored = fmt.Sprintf(", %s restored after an interrupted sweep", pass.Count(sum.Restored))
+	}
+	s := fmt.Sprintf("sessgc: %s %s in %s: %s %s files (%s sessions, %s temp, %s lease), %s; kept %s live sessions (%s locked, %s renewed meanwhile%s); scanned %s files (%.0f/s)",
 		verb, sum.Dir, d, did, pass.Count(sum.Removed), pass.Count(sum.Sessions),
 		pass.Count(sum.Temps), pass.Count(sum.Leases), pass.Bytes(sum.BytesFreed),
-		pass.Count(sum.Live+sum.SkippedLocked+sum.SkippedRenewed), pass.Count(sum.SkippedLocked),
-		pass.Count(sum.SkippedRenewed), pass.Count(sum.Scanned), sum.FilesPerSecond)
+		pass.Count(sum.Live+sum.SkippedLocked+sum.SkippedRenewed+sum.Restored), pass.Count(sum.SkippedLocked),
+		pass.Count(sum.SkippedRenewed), restored, pass.Count(sum.Scanned), sum.FilesPerSecond)
 	if sum.Foreign > 0 {
 		s += fmt.Sprintf("; left %s foreign files alone", pass.Count(sum.Foreign))
 	}
