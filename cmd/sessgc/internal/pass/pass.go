@@ -94,15 +94,20 @@ type Limits struct {
 //
 //   - Another host holds the lock: work does not run, Outcome.Skipped, and
 //     the error is nil (exit 0): the same cron line runs on every host.
-//   - The budget ran out (MaxDuration, or ctx ended with ErrBudgetSpent,
-//     as Watchdog's does): Outcome.StoppedEarly with "max-duration", nil
-//     error (exit 0); the next pass continues. Any error of work is then
-//     the deadline's, and records may be left even when work returned nil,
-//     so a spent budget always counts as stopped early.
 //   - ctx ended (a signal): "interrupted", and an error that exits 130 for
 //     SIGINT (143 for SIGTERM).
 //   - An error matching fsstore.ErrUnavailable: the file server did not
-//     answer in time; "unresponsive", exit 4 (see Unavailable).
+//     answer in time; "unresponsive", exit 4 (see Unavailable), also when
+//     the budget ran out meanwhile: a store on NFS gives up on a call
+//     the server does not answer only after the budget ends (its scans
+//     are bounded once their context ends), and that must exit as
+//     Watchdog's abandonment of the same call does, whichever of the
+//     two gives up first.
+//   - The budget ran out (MaxDuration, or ctx ended with ErrBudgetSpent,
+//     as Watchdog's does): Outcome.StoppedEarly with "max-duration", nil
+//     error (exit 0); the next pass continues. Any other error of work is
+//     then the deadline's, and records may be left even when work
+//     returned nil, so a spent budget always counts as stopped early.
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
 func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
@@ -134,12 +139,12 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
 		out.StoppedEarly, out.StopReason = true, "interrupted"
 		return out, Interrupted(ctx, fmt.Sprintf("after %s", time.Since(start).Round(time.Millisecond)))
-	case workCtx.Err() != nil:
-		out.StoppedEarly, out.StopReason = true, "max-duration"
-		return out, nil
 	case errors.Is(err, fsstore.ErrUnavailable):
 		out.StoppedEarly, out.StopReason = true, "unresponsive"
 		return out, Unavailable(err)
+	case workCtx.Err() != nil:
+		out.StoppedEarly, out.StopReason = true, "max-duration"
+		return out, nil
 	case err != nil:
 		return out, cmdutil.StoreErrorf("%w", err)
 	}

@@ -3,11 +3,13 @@ package pass
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
 )
 
 // TestWatchdog drives a fake pass with channels: one that returns, one
@@ -88,5 +90,55 @@ func TestAbandonAfter(t *testing.T) {
 		if got < d || got-d > StopGrace(d) {
 			t.Errorf("abandonAfter(%v) = %v; want between the budget and the budget plus %v", d, got, StopGrace(d))
 		}
+	}
+}
+
+// TestRunUnresponsiveAtBudget: a store on NFS bounds its scans, and once
+// the budget has ended gives up on a call the file server does not answer
+// with fsstore.ErrUnavailable (after its ceiling, 10 s by default), while
+// the watchdog abandons the pass at the budget plus StopGrace (up to
+// 30 s). Whichever comes first, the server did not answer: exit 4. The
+// store's answer came first for every budget over 100 s (StopGrace over
+// the ceiling), and the pass was reported as stopped by its budget, exit
+// 0; at 100 s the two timers raced. Both orders, without timers: the
+// budget spent through the context, and Watchdog itself.
+func TestRunUnresponsiveAtBudget(t *testing.T) {
+	gaveUp := func(ctx context.Context) error {
+		<-ctx.Done()
+		// As fsstore's bounded scans word it.
+		return fmt.Errorf("fsstore: sweep: %w: a system call still had no answer 10s after the context ended (%w)", fsstore.ErrUnavailable, ctx.Err())
+	}
+	tests := []struct {
+		name       string
+		work       func(ctx context.Context) error
+		wantReason string
+		wantCode   int
+	}{
+		{"stopped by its budget", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, "max-duration", cmdutil.ExitOK},
+		{"store gave up after the budget", gaveUp, "unresponsive", cmdutil.ExitUnresponsive},
+		{"store gave up at once", func(context.Context) error {
+			return fmt.Errorf("fsstore: sweep: %w: no answer within 10s", fsstore.ErrUnavailable)
+		}, "unresponsive", cmdutil.ExitUnresponsive},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			cancel(ErrBudgetSpent)
+			out, err := Run(ctx, nil, Limits{NoFleetLock: true}, tt.work)
+			if out.StopReason != tt.wantReason || cmdutil.ExitCode(err) != tt.wantCode {
+				t.Errorf("outcome %+v, err %v (exit %d); want %s, exit %d", out, err, cmdutil.ExitCode(err), tt.wantReason, tt.wantCode)
+			}
+		})
+		t.Run(tt.name+" under Watchdog", func(t *testing.T) {
+			var out Outcome
+			abandoned, err := Watchdog(context.Background(), time.Millisecond, func(ctx context.Context) error {
+				var err error
+				out, err = Run(ctx, nil, Limits{NoFleetLock: true}, tt.work)
+				return err
+			})
+			if abandoned || out.StopReason != tt.wantReason || cmdutil.ExitCode(err) != tt.wantCode {
+				t.Errorf("abandoned %v, outcome %+v, err %v (exit %d); want %s, exit %d", abandoned, out, err, cmdutil.ExitCode(err), tt.wantReason, tt.wantCode)
+			}
+		})
 	}
 }

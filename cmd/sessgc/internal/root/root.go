@@ -50,11 +50,12 @@ Exit codes:
        as root, a key that does not match the store ("wrong key"), or for
        rekey a store not encrypted yet; nothing was deleted or rewritten
   4    the store's file server did not answer within --max-duration plus
-       a tenth of it (at least 1 s, at most 30 s): a hung or unreachable
-       NFS/EFS server. The pass was abandoned in a call to it and the
-       process exited on time; every removal or rewrite is atomic, so
-       nothing is half-done, and the fleet lock goes with the process
-       (see docs/operations.md). Without --max-duration, sessgc waits
+       a tenth of it (at least 1 s, at most 30 s), or the store gave up
+       on a call to it first: a hung or unreachable NFS/EFS server. The
+       pass was abandoned in a call to it and the process exited on
+       time; every removal or rewrite is atomic, so nothing is
+       half-done, and the fleet lock goes with the process (see
+       docs/operations.md). Without --max-duration, sessgc waits
        for the server as long as the mount does
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM: the pass stopped
        cleanly and printed its summary (stopped_early)
