@@ -28,6 +28,25 @@ type RekeyOptions struct {
 	// on. With Concurrency > 1 it is called from several goroutines at
 	// once.
 	OnError func(error)
+	// Progress, if set, is where the pass counts as it goes, so that the
+	// counts can be read before Rekey returns: by a caller that gives up
+	// on a pass stuck in a call to a file server that does not answer,
+	// which may never return, and still reports what it rewrote. Give
+	// each pass its own.
+	Progress *RekeyProgress
+}
+
+// RekeyProgress holds a running Rekey pass's counts (see
+// RekeyOptions.Progress). Its zero value is ready to use.
+type RekeyProgress struct {
+	scanned, rekeyed, upToDate, plain, expired, errs atomic.Int64
+}
+
+// Stats returns the counts so far, each record counted as it is done;
+// Duration is left zero. It may be called from any goroutine at any time.
+func (p *RekeyProgress) Stats() RekeyStats {
+	return RekeyStats{Scanned: p.scanned.Load(), Rekeyed: p.rekeyed.Load(), UpToDate: p.upToDate.Load(),
+		Plaintext: p.plain.Load(), Expired: p.expired.Load(), Errors: p.errs.Load()}
 }
 
 // RekeyStats summarizes a Rekey pass.
@@ -92,7 +111,11 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if opts.Rate > 0 {
 		lim = newLimiter(opts.Rate)
 	}
-	var scanned, rekeyed, upToDate, plain, expired, errs atomic.Int64
+	c := opts.Progress
+	if c == nil {
+		c = new(RekeyProgress)
+	}
+	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
 	fail := func(err error) {
 		errs.Add(1)
 		s.cfg.logger.Warn("rekey: record failed", "err", err)
@@ -169,8 +192,8 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 		}
 		return err
 	}, nil, dirFailed)
-	st := RekeyStats{Scanned: scanned.Load(), Rekeyed: rekeyed.Load(), UpToDate: upToDate.Load(),
-		Plaintext: plain.Load(), Expired: expired.Load(), Errors: errs.Load(), Duration: time.Since(start)}
+	st := c.Stats()
+	st.Duration = time.Since(start)
 	if err != nil {
 		return st, fmt.Errorf("fsstore: rekey: %w", err)
 	}

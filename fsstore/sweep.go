@@ -77,6 +77,34 @@ type SweepOptions struct {
 	// counts them. With Concurrency > 1 it is called from several
 	// goroutines at once.
 	OnError func(error)
+	// Progress, if set, is where the sweep counts as it goes, so that
+	// they can be read before Sweep returns: by a progress display, or by
+	// a caller that gives up on a sweep stuck in a call to a file server
+	// that does not answer, which may never return, and still reports
+	// what it did. Give each sweep its own.
+	Progress *SweepProgress
+}
+
+// SweepProgress holds a running sweep's counts (see SweepOptions.Progress).
+// Its zero value is ready to use.
+type SweepProgress struct {
+	scanned, live, liveBytes, sessions, temps, leases, bytes atomic.Int64
+	locked, renewed, restored, foreign, errs                 atomic.Int64
+}
+
+// Stats returns the counts so far; Duration is left zero. It may be
+// called from any goroutine at any time. Removals and the kept records
+// that are not live are counted as they happen; files scanned and live
+// sessions in batches (at most 64 entries of a shard directory, and
+// before each batch of removals), so that workers do not contend for the
+// counters' cache lines on every file.
+func (p *SweepProgress) Stats() SweepStats {
+	return SweepStats{
+		Scanned: p.scanned.Load(), Live: p.live.Load(), LiveBytes: p.liveBytes.Load(), Sessions: p.sessions.Load(),
+		Temps: p.temps.Load(), Leases: p.leases.Load(), Bytes: p.bytes.Load(),
+		SkippedLocked: p.locked.Load(), SkippedRenewed: p.renewed.Load(), Restored: p.restored.Load(),
+		Foreign: p.foreign.Load(), Errors: p.errs.Load(),
+	}
 }
 
 // Removal describes one file removed by a sweep.
@@ -190,7 +218,11 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: addAge(m.maxIdle, opts.Grace),
-		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes)}
+		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes),
+		SweepProgress: opts.Progress}
+	if sw.SweepProgress == nil {
+		sw.SweepProgress = new(SweepProgress)
+	}
 	if opts.Rate > 0 {
 		sw.limit = newLimiter(opts.Rate)
 	}
@@ -426,8 +458,7 @@ type sweeper struct {
 	limit                *limiter
 	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
 
-	scanned, live, liveBytes, sessions, temps, leases, bytes atomic.Int64
-	locked, renewed, restored, foreign, errs                 atomic.Int64
+	*SweepProgress // the counts: the caller's (SweepOptions.Progress), or the sweep's own
 
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
@@ -461,14 +492,7 @@ func (sw *sweeper) release() {
 	}
 }
 
-func (sw *sweeper) stats() SweepStats {
-	return SweepStats{
-		Scanned: sw.scanned.Load(), Live: sw.live.Load(), LiveBytes: sw.liveBytes.Load(), Sessions: sw.sessions.Load(),
-		Temps: sw.temps.Load(), Leases: sw.leases.Load(), Bytes: sw.bytes.Load(),
-		SkippedLocked: sw.locked.Load(), SkippedRenewed: sw.renewed.Load(), Restored: sw.restored.Load(),
-		Foreign: sw.foreign.Load(), Errors: sw.errs.Load(),
-	}
-}
+func (sw *sweeper) stats() SweepStats { return sw.SweepProgress.Stats() }
 
 func (sw *sweeper) fail(err error) {
 	sw.errs.Add(1)
@@ -523,8 +547,8 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		ctxErr error
 		batch  []candidate
 		n      int
-		// Counted here and added once: workers adding to shared
-		// counters per file would contend for their cache line.
+		// Counted here and added in batches (flush): workers adding to
+		// shared counters per file would contend for their cache line.
 		scanned, live, liveBytes int64
 		// The server's time, read once per 64 entries rather than per
 		// entry: in a guest without a vDSO (User-Mode Linux) each read
@@ -533,7 +557,15 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		// younger, so staleness keeps records, never removes them.
 		now = sw.clock.now()
 	)
-	defer func() { sw.scanned.Add(scanned); sw.live.Add(live); sw.liveBytes.Add(liveBytes) }()
+	// Before each batch of removals too, which is where a hung file
+	// server stops a sweep: one given up on then reports what it saw.
+	flush := func() {
+		sw.scanned.Add(scanned)
+		sw.live.Add(live)
+		sw.liveBytes.Add(liveBytes)
+		scanned, live, liveBytes = 0, 0, 0
+	}
+	defer flush()
 	// The records this shard may hold start with its name's hex digits.
 	prefix, inShard := shardPrefix(sw.s.dataDir, dir, sw.s.layout.shardDepth)
 	err = sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
@@ -546,6 +578,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 				return
 			}
 			now = sw.clock.now()
+			flush()
 		}
 		name := e.Name()
 		scanned++
@@ -558,6 +591,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 			if c, ok, ctxErr = sw.judge(ctx, sd, name, now, &live, &liveBytes); ok {
 				batch = append(batch, c)
 				if len(batch) == sweepBatch {
+					flush()
 					ctxErr = sw.removeBatch(ctx, sd, batch)
 					batch = batch[:0]
 					now = sw.clock.now()
@@ -573,6 +607,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		err = ctxErr
 	}
 	if err == nil && len(batch) > 0 {
+		flush()
 		err = sw.removeBatch(ctx, sd, batch)
 	}
 	if err != nil && ctx.Err() == nil {
