@@ -150,11 +150,16 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	el := pass.NewErrorLog(opts.IO.ErrOut)
 	sum := Summary{Event: "summary", Dir: opts.Dir}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
-	// may still write to it after this function returned.
+	// may still write to it after this function returned. It counts into
+	// prog as it goes too, so that an abandoned pass says what it did
+	// before it hung rather than nothing.
+	var prog progress
 	start, done := time.Now(), sum
-	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return rekey(ctx, opts, el, &done) })
+	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return rekey(ctx, opts, el, &prog, &done) })
 	if abandoned {
 		sum.Abandoned(err)
+		sum.KeyID = prog.keyID.Load()
+		fill(&sum, prog.Stats())
 		sum.DurationSecs = time.Since(start).Seconds()
 	} else {
 		sum = done
@@ -176,12 +181,20 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	return err
 }
 
-func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summary) error {
+// progress is what a pass tells as it goes, for its summary if it is
+// abandoned: the key it rewrites under, and its counts.
+type progress struct {
+	fsstore.RekeyProgress
+	keyID atomic.Uint32
+}
+
+func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *progress, sum *Summary) error {
 	keys, err := pass.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.IO.Getenv)
 	if err != nil {
 		return err
 	}
 	sum.KeyID = keys[0].ID
+	prog.keyID.Store(keys[0].ID)
 	storeOpts := []fsstore.Option{fsstore.WithKeys(keys...)}
 	if opts.MigratePlaintext {
 		storeOpts = append(storeOpts, fsstore.WithPlaintextMigration())
@@ -209,8 +222,10 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 	)
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, MaxDuration: opts.MaxDuration}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
+		start := time.Now()
 		var err error
 		st, err = s.Rekey(ctx, fsstore.RekeyOptions{
+			Progress:    &prog.RekeyProgress,
 			Rate:        opts.Rate,
 			Concurrency: opts.Concurrency,
 			OnError: func(err error) {
@@ -226,13 +241,17 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, sum *Summ
 				el.Add(err)
 			},
 		})
+		if errors.Is(err, fsstore.ErrUnavailable) {
+			// Given up on in a call the file server did not answer, and
+			// perhaps still in it: what it did so far is in prog.
+			st = prog.Stats()
+			st.Duration = time.Since(start)
+		}
 		// Rekey fails as a whole only when the store itself is unusable;
 		// single records are counted in st.Errors.
 		return err
 	})
-	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
-	sum.Expired, sum.Plaintext = st.Expired, st.Plaintext
-	sum.DurationSecs = st.Duration.Seconds()
+	fill(sum, st)
 	if errors.Is(err, fsstore.ErrNotEncrypted) {
 		return cmdutil.StoreErrorf("%s is not an encrypted store: no application host has opened it with keys, and a rekey does not turn it encrypted (the hosts still running without keys would fail every save); to turn encryption on, follow docs/security.md, \"Turning encryption on for a store in use\": the application hosts get the keys first, and rekey --migrate-plaintext comes last: %w", sum.Dir, err)
 	}
@@ -273,12 +292,21 @@ func metrics(opts *RekeyOptions, sum *Summary, now time.Time) *pass.Metrics {
 	return m
 }
 
+// fill sets the counts of sum from st.
+func fill(sum *Summary, st fsstore.RekeyStats) {
+	sum.Scanned, sum.Rekeyed, sum.UpToDate, sum.Errors = st.Scanned, st.Rekeyed, st.UpToDate, st.Errors
+	sum.Expired, sum.Plaintext = st.Expired, st.Plaintext
+	sum.DurationSecs = st.Duration.Seconds()
+}
+
 func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	if sum.Skipped {
 		return fmt.Sprintf("sessgc: another rekey of %s is running (lock %s held); nothing to do\n",
 			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
 	}
-	if sum.Error != "" && sum.Scanned == 0 {
+	// A pass the file server stopped answering says what it did before,
+	// nothing at all included, as one its budget stopped does.
+	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != "unresponsive" {
 		return "" // the error itself is printed by main
 	}
 	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)

@@ -1,11 +1,13 @@
 package rekey
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 )
 
 func TestNewCmdRekeyFlags(t *testing.T) {
@@ -28,4 +30,38 @@ func TestNewCmdRekeyFlags(t *testing.T) {
 		{Name: "textfile not .prom", Args: "--dir /s --textfile /tmp/x.txt", Code: cmdutil.ExitUsage},
 		{Name: "no key flag", Args: "--dir /s --keys 1", Code: cmdutil.ExitUsage},
 	})
+}
+
+// TestHumanSummaryAbandoned: a pass given up on in a call the file server
+// did not answer says what it rewrote before, as one its budget stopped
+// does; it printed only the error line. A pass that failed before it
+// scanned anything (a wrong key) still leaves it to the error line.
+func TestHumanSummaryAbandoned(t *testing.T) {
+	opts := &RekeyOptions{MaxDuration: 30 * time.Minute}
+	for _, tc := range []struct {
+		name string
+		sum  Summary
+		want []string // nil: no summary
+	}{
+		{"abandoned", Summary{Dir: "/s", KeyID: 2, Rekeyed: 5, UpToDate: 1, Scanned: 6,
+			Outcome: pass.Outcome{StoppedEarly: true, StopReason: "unresponsive", Error: "the store's file server did not answer in time", ExitCode: 4}},
+			[]string{"sessgc: rekeyed /s to key 2 in ", "rewrote 5 records, 1 already up to date; scanned 6 records\n",
+				"sessgc: stopped early: the file server did not answer within --max-duration 30m0s"}},
+		{"abandoned opening the store", Summary{Dir: "/s", KeyID: 2,
+			Outcome: pass.Outcome{StoppedEarly: true, StopReason: "unresponsive", Error: "the store's file server did not answer in time", ExitCode: 4}},
+			[]string{"rewrote 0 records", "sessgc: stopped early: the file server did not answer"}},
+		{"wrong key", Summary{Dir: "/s", KeyID: 2, Outcome: pass.Outcome{Error: "wrong key", ExitCode: 3}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := humanSummary(opts, &tc.sum)
+			if tc.want == nil && got != "" {
+				t.Errorf("summary %q, want none", got)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("summary %q, want it to hold %q", got, w)
+				}
+			}
+		})
+	}
 }

@@ -49,6 +49,10 @@ type RunOptions struct {
 	// is being created; nil: creatingDelay. Tests replace it. (An
 	// interface, not a func, keeps RunOptions comparable for flag tests.)
 	creatingWait waiter
+	// removeWait, when set, is waited for after each removal is counted:
+	// tests block in it to play a file server that stops answering in the
+	// middle of a pass.
+	removeWait waiter
 }
 
 // waiter waits for something outside the process, or until ctx is done.
@@ -237,13 +241,13 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned.
-	// The removals are counted as they happen too, so that the summary
-	// and the textfile metrics of an abandoned pass say what it did before
+	// The sweep counts into prog as it goes too, so that the summary and
+	// the textfile metrics of an abandoned pass say what it did before
 	// it hung rather than nothing.
 	// The jitter comes before the budget: --max-duration bounds the
 	// sweep, and jitter plus budget is what must stay below the interval.
 	var (
-		done      removals
+		prog      fsstore.SweepProgress
 		abandoned bool
 		err       error
 		start     = time.Now()
@@ -254,12 +258,13 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		err = pass.Interrupted(ctx, "before the sweep started")
 	} else {
 		start = time.Now()
-		abandoned, err = pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &done, &swept) })
+		abandoned, err = pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &prog, &swept) })
 	}
 	if abandoned {
 		sum.Abandoned(err)
-		done.fill(&sum)
-		sum.DurationSecs = time.Since(start).Seconds()
+		st := prog.Stats()
+		st.Duration = time.Since(start)
+		fill(&sum, &st)
 	} else {
 		sum = swept
 	}
@@ -277,34 +282,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	return err
 }
 
-// removals counts a sweep's removals as they are made, for the progress
-// line and for a pass that Watchdog abandoned.
-type removals struct {
-	sessions, temps, leases, bytes atomic.Int64
-}
-
-func (r *removals) add(rm fsstore.Removal) {
-	switch rm.Kind {
-	case fsstore.KindSession:
-		r.sessions.Add(1)
-	case fsstore.KindTemp:
-		r.temps.Add(1)
-	case fsstore.KindLease:
-		r.leases.Add(1)
-	}
-	r.bytes.Add(rm.Size)
-}
-
-func (r *removals) total() int64 { return r.sessions.Load() + r.temps.Load() + r.leases.Load() }
-
-// fill sets what an abandoned pass removed; what it scanned and kept is
-// known only at the end of a shard, so it stays zero.
-func (r *removals) fill(sum *Summary) {
-	sum.Sessions, sum.Temps, sum.Leases = r.sessions.Load(), r.temps.Load(), r.leases.Load()
-	sum.Removed, sum.BytesFreed = sum.Sessions+sum.Temps+sum.Leases, r.bytes.Load()
-}
-
-func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, sum *Summary) error {
+func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.SweepProgress, sum *Summary) error {
 	if err := pass.CheckOwner(opts.Dir); err != nil {
 		return err
 	}
@@ -350,11 +328,14 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 			p.error(err)
 		},
 		OnRemove: func(r fsstore.Removal) {
-			done.add(r)
 			if opts.Verbose || opts.DryRun {
 				p.removal(r)
 			}
+			if opts.removeWait != nil {
+				opts.removeWait.wait(ctx)
+			}
 		},
+		Progress: prog,
 	}
 	defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
 	var st fsstore.SweepStats
@@ -362,11 +343,18 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, done *removals, su
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, MaxDuration: opts.MaxDuration}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
-			stop := startProgress(opts, p, done)
+			stop := startProgress(opts, p, prog)
 			defer stop()
 		}
+		start := time.Now()
 		var err error
 		st, err = s.Sweep(ctx, so)
+		if errors.Is(err, fsstore.ErrUnavailable) {
+			// Given up on in a call the file server did not answer, and
+			// perhaps still in it: what it did so far is in prog.
+			st = prog.Stats()
+			st.Duration = time.Since(start)
+		}
 		// Sweep only fails as a whole when the store itself is unusable
 		// (marker, data directory or lock directory unreadable); errors on
 		// single files and shards are counted in st.Errors instead.
@@ -447,7 +435,9 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 		return fmt.Sprintf("sessgc: another host is sweeping %s (fleet lock %s held); nothing to do\n",
 			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
 	}
-	if sum.Error != "" && sum.Scanned == 0 {
+	// A pass the file server stopped answering says what it did before,
+	// nothing at all included, as one its budget stopped does.
+	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != "unresponsive" {
 		return "" // the error itself is printed by main
 	}
 	verb, did := "swept", "removed"
@@ -474,7 +464,7 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 // startProgress redraws one status line on stderr until stop is called.
 // The total is unknown without a second walk, so it shows counts and rate
 // rather than a percentage.
-func startProgress(opts *RunOptions, p *printer, rm *removals) (stop func()) {
+func startProgress(opts *RunOptions, p *printer, prog *fsstore.SweepProgress) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -490,9 +480,10 @@ func startProgress(opts *RunOptions, p *printer, rm *removals) (stop func()) {
 				return
 			case <-t.C:
 				el := time.Since(start)
-				n := rm.total()
+				st := prog.Stats()
+				n := st.Removed()
 				p.line(opts.IO.ErrOut, fmt.Sprintf("\r\033[Ksessgc: %s removed, %s freed, %.0f/s, %s",
-					pass.Count(n), pass.Bytes(rm.bytes.Load()), float64(n)/el.Seconds(), el.Round(time.Second)))
+					pass.Count(n), pass.Bytes(st.Bytes), float64(n)/el.Seconds(), el.Round(time.Second)))
 			}
 		}
 	}()
