@@ -16,6 +16,7 @@
 package hist
 
 import (
+	"math"
 	"math/bits"
 	"time"
 )
@@ -121,9 +122,10 @@ func (h *Histogram) Mean() time.Duration {
 	return time.Duration(h.sum / h.n)
 }
 
-// Quantile returns the value at quantile q in [0, 1]: the highest value
-// equivalent to the sample of that rank (as HdrHistogram reports), clamped
-// to the exact Min and Max. It returns 0 for an empty histogram.
+// Quantile returns the value at quantile q in [0, 1], read to nine decimal
+// places: the highest value equivalent to the sample of nearest rank
+// ceil(q·n) (as HdrHistogram reports), clamped to the exact Min and Max. It
+// returns 0 for an empty histogram.
 func (h *Histogram) Quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
@@ -134,11 +136,17 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	if q >= 1 {
 		return time.Duration(h.max)
 	}
-	// Rank of the sample, 1-based: the smallest r with r/n >= q.
-	rank := uint64(q*float64(h.n) + 0.999999999)
-	if rank < 1 {
-		rank = 1
-	}
+	// Rank of the sample, 1-based: the smallest r with r/n >= q, that is
+	// ceil(q·n) (the nearest rank). It is worked out in integers, with q
+	// read to nine decimal places, because in float64 q·n is inexact
+	// (0.07·100 is 7.000000000000001, whose ceiling is a rank too high)
+	// and no fixed tolerance absorbs that for every n: 1e-9 rounds to a
+	// whole rank once n passes 2^24.
+	p := uint64(math.Round(q * 1e9))
+	hi, lo := bits.Mul64(p, h.n)
+	lo, carry := bits.Add64(lo, 1e9-1, 0)
+	rank, _ := bits.Div64(hi+carry, lo, 1e9) // p <= 1e9, so no overflow
+	rank = max(rank, 1)
 	var seen uint64
 	for i, c := range h.counts {
 		seen += c

@@ -86,3 +86,52 @@ func BenchmarkRecord(b *testing.B) {
 		h.Record(d + time.Duration(i&1023))
 	}
 }
+
+// recordN records d count times, as count calls of Record would, without
+// taking count calls: the rank test needs tens of millions of samples.
+func (h *Histogram) recordN(d time.Duration, count uint64) {
+	if count == 0 {
+		return
+	}
+	h.Record(d)
+	v := min(uint64(d), maxValue)
+	h.counts[index(v)] += count - 1
+	h.n += count - 1
+	h.sum += uint64(d) * (count - 1)
+}
+
+// TestQuantileNearestRank checks the rank each printed percentile is read
+// at: the nearest rank, the ceil(q·n)-th smallest sample, computed here in
+// integers. Below that rank every sample is 100 ns and from it on 200 ns
+// (both counted exactly), so reading one rank too high or too low changes
+// the answer. The counts include the neighbours of every rank's rounding
+// and counts above 2^24, where a float64 q·n plus a fixed fudge rounds up
+// to the next integer.
+func TestQuantileNearestRank(t *testing.T) {
+	quantiles := []struct {
+		q      float64
+		perMil uint64
+	}{{0.5, 500}, {0.9, 900}, {0.99, 990}, {0.999, 999}}
+	counts := []uint64{1, 2, 3, 7, 9, 10, 11, 99, 100, 101, 999, 1000, 1001, 1003, 123457,
+		1<<24 + 1, 16795000, 16946700, 18641360, 1 << 30}
+	for _, qq := range quantiles {
+		for _, n := range counts {
+			rank := (n*qq.perMil + 999) / 1000 // ceil(q·n), at least 1
+			for _, tc := range []struct {
+				name string
+				low  uint64 // samples of 100 ns; the rest are 200 ns
+				want time.Duration
+			}{
+				{"rank is the last low sample", rank, 100},
+				{"rank is the first high sample", rank - 1, 200},
+			} {
+				var h Histogram
+				h.recordN(100, tc.low)
+				h.recordN(200, n-tc.low)
+				if got := h.Quantile(qq.q); got != tc.want {
+					t.Errorf("q%g of %d samples (%s, rank %d): %v, want %v", qq.q, n, tc.name, rank, got, tc.want)
+				}
+			}
+		}
+	}
+}
