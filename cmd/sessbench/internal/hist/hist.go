@@ -28,7 +28,8 @@ const (
 	subCount = 1 << SubBits
 	half     = subCount / 2
 	// maxBits bounds trackable values to 2^maxBits-1 ns (about 73 minutes);
-	// larger values are clamped into the top bucket (Max stays exact).
+	// larger values are clamped into the top bucket (Max stays exact, and
+	// is what a quantile in that bucket reports).
 	maxBits    = 42
 	maxValue   = 1<<maxBits - 1
 	numBuckets = subCount + (maxBits-SubBits)*half
@@ -151,6 +152,12 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	for i, c := range h.counts {
 		seen += c
 		if seen >= rank {
+			if i == numBuckets-1 {
+				// The top bucket also holds the samples beyond the
+				// tracked range, so its highest value is Max, not the
+				// range's end, which would read below all of them.
+				return time.Duration(h.max)
+			}
 			_, hi := bounds(i)
 			return time.Duration(min(max(hi, h.min), h.max))
 		}

@@ -135,3 +135,34 @@ func TestQuantileNearestRank(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantileAboveTrackedRange: samples above the tracked range (about 73
+// minutes: an operation stuck on a hung hard mount) share the top bucket,
+// whose highest value is the exact Max. A quantile that falls there must
+// not read as the range's end, below every sample it stands for.
+func TestQuantileAboveTrackedRange(t *testing.T) {
+	tests := []struct {
+		name    string
+		samples map[time.Duration]uint64
+		q       float64
+		want    time.Duration
+	}{
+		{"all above", map[time.Duration]uint64{3 * time.Hour: 100}, 0.5, 3 * time.Hour},
+		{"tail above", map[time.Duration]uint64{time.Millisecond: 90, 2 * time.Hour: 10}, 0.99, 2 * time.Hour},
+		{"below the tail", map[time.Duration]uint64{time.Millisecond: 90, 2 * time.Hour: 10}, 0.9, time.Millisecond},
+		{"top bucket, in range", map[time.Duration]uint64{maxValue - 5: 10}, 0.5, maxValue - 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h Histogram
+			for d, n := range tt.samples {
+				h.recordN(d, n)
+			}
+			got := h.Quantile(tt.q)
+			// Within the histogram's precision above the exact value.
+			if got < tt.want || got > tt.want+tt.want/128 {
+				t.Errorf("q%g = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
