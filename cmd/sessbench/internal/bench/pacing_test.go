@@ -2,13 +2,14 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // latePacer is a fake clock whose timer wakes late by lateness, as Go's
-// timers do by up to a millisecond; an operation takes opTime.
+// timers do by up to a millisecond.
 type latePacer struct {
 	t        time.Time
 	lateness time.Duration
@@ -21,51 +22,59 @@ func (p *latePacer) waitUntil(t time.Time, _ <-chan struct{}) (time.Time, bool) 
 }
 func (*latePacer) stop() {}
 
+// repeat returns n copies of d.
+func repeat(d time.Duration, n int) []time.Duration { return slices.Repeat([]time.Duration{d}, n) }
+
 // TestPacingChargesQueueingNotTimerLateness: under --rate, an operation
-// is measured from when it should have started, so that time queued
-// behind a slow one counts; but the pacing timer's own lateness is the
-// harness's, not the target's. It was charged to every operation: a
-// 9 µs load paced at 200/s showed a p50 of 600 µs.
+// is charged the time it would have queued behind slower ones had each
+// started at its intended time, so that a stall counts for every
+// operation it delayed; but the pacing timer's own lateness is the
+// harness's, not the target's, whether the operation waited for its
+// timer or started behind a late one. Charged to the operation that
+// waited, it made a 9 µs load paced at 200/s show a p50 of 600 µs; charged
+// to those queued behind the late wake-up, it made every load paced more
+// often than the timer's lateness (--rate 2000 with one client: every
+// 500 µs) show hundreds of microseconds.
 func TestPacingChargesQueueingNotTimerLateness(t *testing.T) {
+	ms, us := time.Millisecond, time.Microsecond
 	for _, tc := range []struct {
-		name             string
-		opTime, interval time.Duration
-		want             time.Duration // every operation's recorded latency
+		name               string
+		interval, lateness time.Duration
+		ops                []time.Duration // each operation's own duration
+		// The recorded latencies' mean and maximum, both exact.
+		wantMean, wantMax time.Duration
 	}{
-		// Idle: each operation waits for its time, the timer wakes 1 ms
-		// late, the operation takes 10 µs.
-		{"on schedule", 10 * time.Microsecond, 5 * time.Millisecond, 10 * time.Microsecond},
+		{"on schedule, late timer", 5 * ms, ms, repeat(10*us, 20), 10 * us, 10 * us},
+		{"interval shorter than the timer's lateness", 200 * us, ms, repeat(10*us, 20), 10 * us, 10 * us},
+		// Each takes 3 ms against a 2 ms interval: the k-th (from 0)
+		// starts k ms late and is charged k+3 ms.
+		{"behind schedule", 2 * ms, 0, repeat(3*ms, 10), 7500 * us, 12 * ms},
+		{"behind schedule, late timer", 2 * ms, ms, repeat(3*ms, 10), 7500 * us, 12 * ms},
+		// A 5 ms stall at an operation a millisecond: the four intended
+		// during it are charged 4.01, 3.02, 2.03, 1.04 ms, the next 50 µs.
+		{"stall", ms, 0, append([]time.Duration{10 * us, 5 * ms}, repeat(10*us, 8)...), 1519 * us, 5 * ms},
+		{"stall, late timer", ms, ms, append([]time.Duration{10 * us, 5 * ms}, repeat(10*us, 8)...), 1519 * us, 5 * ms},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Unix(1_000_000, 0)
-			p := &latePacer{t: start, lateness: time.Millisecond}
+			p := &latePacer{t: start, lateness: tc.lateness}
+			i := 0
 			op := func(context.Context, *worker) error {
-				p.t = p.t.Add(tc.opTime)
+				p.t = p.t.Add(tc.ops[i])
+				i++
 				return nil
 			}
 			var w worker
 			w.reset(1)
 			var stop atomic.Bool
-			w.loop(context.Background(), op, &stop, make(chan struct{}), 20, start.Add(tc.interval), tc.interval, p)
-			if w.ops != 20 {
-				t.Fatalf("%d operations, want 20", w.ops)
+			w.loop(context.Background(), op, &stop, make(chan struct{}), int64(len(tc.ops)), start.Add(tc.interval), tc.interval, p)
+			if w.ops != uint64(len(tc.ops)) {
+				t.Fatalf("%d operations, want %d", w.ops, len(tc.ops))
 			}
-			if got := w.h.Max(); got > tc.want+tc.want/10 {
-				t.Errorf("an operation of %v paced every %v was recorded as up to %v: the timer's lateness (1 ms) is charged", tc.opTime, tc.interval, got)
+			if mean, max := w.h.Mean(), w.h.Max(); mean != tc.wantMean || max != tc.wantMax {
+				t.Errorf("operations paced every %v, timer %v late: latency mean %v, max %v; want %v, %v",
+					tc.interval, tc.lateness, mean, max, tc.wantMean, tc.wantMax)
 			}
 		})
-	}
-	// Behind schedule: operations take 3 ms against a 2 ms interval, so
-	// each starts later than it should have; that queueing counts.
-	start := time.Unix(1_000_000, 0)
-	p := &latePacer{t: start}
-	op := func(context.Context, *worker) error { p.t = p.t.Add(3 * time.Millisecond); return nil }
-	var w worker
-	w.reset(1)
-	var stop atomic.Bool
-	w.loop(context.Background(), op, &stop, make(chan struct{}), 10, start, 2*time.Millisecond, p)
-	// The tenth starts 9 ms late and takes 3 ms.
-	if got := w.h.Max(); got < 11*time.Millisecond {
-		t.Errorf("behind schedule, the slowest operation was recorded as %v, want about 12 ms: queueing is not counted", got)
 	}
 }

@@ -93,7 +93,8 @@ type Config struct {
 	// loop, each client starts its next operation as soon as the last ends).
 	// With a rate, latency is measured from each operation's intended start
 	// time, so a stall is charged to every operation it delayed
-	// (coordinated omission).
+	// (coordinated omission), but the pacing timer's lateness is not (see
+	// worker.loop).
 	Rate float64
 }
 
@@ -500,31 +501,39 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 
 func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, quota int64, intended time.Time, interval time.Duration, p pacer) {
 	defer p.stop()
+	// Under pacing, when the previous operation would have ended had
+	// every one so far started at its intended time.
+	var ideal time.Time
 	for n := int64(0); quota == 0 || n < quota; n++ {
 		if stop.Load() {
 			return
 		}
 		var start time.Time
-		if interval > 0 {
-			// Measure from when the operation should have started, so that
-			// time spent queued behind a slow one counts; but not the
-			// pacing timer's own lateness (Go's timers wake up to a
-			// millisecond late), which is the harness's, not the
-			// target's: an operation that waited starts when it woke.
-			start = intended
-			if p.now().Before(intended) {
-				woke, ok := p.waitUntil(intended, done)
-				if !ok {
-					return
-				}
-				start = woke
+		if interval > 0 && p.now().Before(intended) {
+			woke, ok := p.waitUntil(intended, done)
+			if !ok {
+				return
 			}
-			intended = intended.Add(interval)
+			start = woke
 		} else {
 			start = p.now()
 		}
 		err := op(ctx, w)
 		end := p.now()
+		lat := end.Sub(start)
+		if interval > 0 {
+			// Replay the operation on the intended schedule: it starts at
+			// its intended time or when the one before it would have
+			// ended, whichever is later, and takes as long as it took.
+			// Queueing behind a slow operation counts (coordinated
+			// omission); the pacing timer's lateness (Go's timers wake up
+			// to a millisecond late) counts nowhere, neither for the
+			// operation that waited for it nor for those that start
+			// behind schedule because of it.
+			ideal = later(intended, ideal).Add(lat)
+			lat = ideal.Sub(intended)
+			intended = intended.Add(interval)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -535,9 +544,16 @@ func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) err
 			}
 			continue
 		}
-		w.h.Record(end.Sub(start))
+		w.h.Record(lat)
 		w.ops++
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // pacer tells the time and waits for a paced operation's; tests give the
