@@ -67,7 +67,9 @@ func TestPacingChargesQueueingNotTimerLateness(t *testing.T) {
 			var w worker
 			w.reset(1)
 			var stop atomic.Bool
-			w.loop(context.Background(), op, &stop, make(chan struct{}), int64(len(tc.ops)), start.Add(tc.interval), tc.interval, p)
+			var budget atomic.Int64
+			budget.Store(int64(len(tc.ops)))
+			w.loop(context.Background(), op, &stop, make(chan struct{}), &budget, start.Add(tc.interval), tc.interval, p)
 			if w.ops != uint64(len(tc.ops)) {
 				t.Fatalf("%d operations, want %d", w.ops, len(tc.ops))
 			}

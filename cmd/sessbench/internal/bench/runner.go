@@ -82,7 +82,9 @@ type Config struct {
 	// Ignored when Ops > 0.
 	Duration time.Duration
 	// Ops is the measured operation count per target and cell, summed over
-	// rounds; 0 means use Duration.
+	// rounds; 0 means use Duration. Each round does its share, rounded up
+	// and at least one per client, and its clients take operations from
+	// that share as they go, so that all of them are busy until it is done.
 	Ops int64
 	// Warmup runs, unrecorded, before each target's first slice of a cell.
 	Warmup time.Duration
@@ -269,8 +271,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 				var quota int64
 				if c.Ops > 0 {
 					dur = 0
-					// Spread the op count over rounds and clients, at least one each.
-					quota = max(1, (c.Ops+int64(c.Rounds*cell.Concurrency)-1)/int64(c.Rounds*cell.Concurrency))
+					quota = max(int64(cell.Concurrency), (c.Ops+int64(c.Rounds)-1)/int64(c.Rounds))
 				}
 				if r.OnStep != nil {
 					r.OnStep(Step{Index: step, Total: total, Duration: dur + c.Warmup*time.Duration(b2i(round == 0)),
@@ -438,9 +439,14 @@ func (s *slice) op() func(ctx context.Context, w *worker) error {
 	}
 }
 
-// run runs the workload on the workers for dur, or quota operations per
-// worker when quota > 0, and returns the wall time it took. Workers finish
-// the operation in flight when time is up, so no operation is cut short.
+// run runs the workload on the workers for dur, or for quota operations in
+// all when quota > 0, and returns the wall time it took. Workers finish the
+// operation in flight when time is up, so no operation is cut short.
+//
+// The quota is shared, not split into a share per worker: with shares, a
+// worker that finished its own early sat idle while the others went on,
+// so the end of the slice ran with fewer clients than it is reported at.
+// Shared, every worker is busy until the last operation has started.
 func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, quota int64) (time.Duration, error) {
 	var stop atomic.Bool
 	op := s.op()
@@ -472,11 +478,16 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 		tm := time.AfterFunc(dur, halt)
 		defer tm.Stop()
 	}
+	var budget *atomic.Int64
+	if quota > 0 {
+		budget = new(atomic.Int64)
+		budget.Store(quota)
+	}
 	var wg sync.WaitGroup
 	for i, w := range workers {
 		// Stagger paced clients evenly over one interval.
 		first := start.Add(interval * time.Duration(i) / time.Duration(len(workers)))
-		wg.Go(func() { w.loop(ctx, op, &stop, done, quota, first, interval, &timerPacer{}) })
+		wg.Go(func() { w.loop(ctx, op, &stop, done, budget, first, interval, &timerPacer{}) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -499,13 +510,15 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	return elapsed, nil
 }
 
-func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, quota int64, intended time.Time, interval time.Duration, p pacer) {
+// loop runs operations until stop is set, or until budget (nil: no limit),
+// shared with the other workers, runs out.
+func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, budget *atomic.Int64, intended time.Time, interval time.Duration, p pacer) {
 	defer p.stop()
 	// Under pacing, when the previous operation would have ended had
 	// every one so far started at its intended time.
 	var ideal time.Time
-	for n := int64(0); quota == 0 || n < quota; n++ {
-		if stop.Load() {
+	for {
+		if stop.Load() || (budget != nil && budget.Add(-1) < 0) {
 			return
 		}
 		var start time.Time

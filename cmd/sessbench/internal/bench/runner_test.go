@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/mountstats"
@@ -331,4 +332,46 @@ func TestRPCCountsCoverMeasuredOpsOnly(t *testing.T) {
 	if got := res[0].RPC; got["GETATTR"] != 2*res[0].Ops || got["READ"] != res[0].Ops {
 		t.Errorf("RPCs %v for %d ops", got, res[0].Ops)
 	}
+}
+
+// slowFirst is a target whose first load takes first and every other one
+// rest, in the fake time of a synctest bubble.
+type slowFirst struct {
+	Noop
+	first, rest time.Duration
+	calls       atomic.Int64
+}
+
+func (s *slowFirst) Load(context.Context, string) error {
+	if s.calls.Add(1) == 1 {
+		time.Sleep(s.first) // the operation's own duration, in fake time
+	} else {
+		time.Sleep(s.rest)
+	}
+	return nil
+}
+
+// TestOpsSharedByClients: with --ops, a measurement ends when the cell's
+// operations are done, so that every client is busy until then. When each
+// client had a share of its own, one that finished early idled while the
+// others went on with fewer clients than the row says, and the row's
+// throughput and latencies took in that tail.
+func TestOpsSharedByClients(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := baseConfig()
+		cfg.Workloads = []Workload{Load}
+		cfg.Concurrency = []int{2}
+		cfg.Rounds = 1
+		cfg.Ops = 10
+		tg := &slowFirst{first: 9 * time.Millisecond, rest: time.Millisecond}
+		res, err := (&Runner{Config: cfg, Targets: []Target{tg}}).Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One client spends 9 ms on its first load while the other does
+		// the nine others, 1 ms each: both are busy to the end, at 9 ms.
+		if r := res[0]; r.Ops != 10 || r.Elapsed != 9*time.Millisecond {
+			t.Errorf("%d loads in %v (%.0f/s), want 10 in 9ms: a client sat idle while the other finished", r.Ops, r.Elapsed, r.Throughput())
+		}
+	})
 }

@@ -154,7 +154,7 @@ target against concurrency, one panel per workload and size, under --title
 	cmdutil.IntVarP(f, &opts.HotSessions, "hot-sessions", "", 1, "sessions all clients share in the hot workload")
 	f.Float64Var(&opts.WriteRatio, "write-ratio", 0.1, "fraction of mixed-workload requests that are full cycles (writes); the rest are loads")
 	f.DurationVar(&opts.Duration, "duration", time.Second, "measured time per target and measurement, over all rounds")
-	cmdutil.IntVarP(f, &opts.Ops, "ops", "", 0, "measure at least this many operations per target and measurement instead of --duration (each client of each round does its share, rounded up)")
+	cmdutil.IntVarP(f, &opts.Ops, "ops", "", 0, "measure at least this many operations per target and measurement instead of --duration (split over the rounds, rounded up, at least one per client; the clients of a round share its operations)")
 	f.DurationVar(&opts.Warmup, "warmup", 200*time.Millisecond, "unrecorded warm-up before each target's first measurement")
 	cmdutil.IntVarP(f, &opts.Rounds, "rounds", "", 3, "interleaved rounds each measurement is split into")
 	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible)")
