@@ -375,3 +375,45 @@ func TestOpsSharedByClients(t *testing.T) {
 		}
 	})
 }
+
+// fixedTarget's loads take load and its saves save, in the fake time of a
+// synctest bubble.
+type fixedTarget struct {
+	Noop
+	load, save time.Duration
+}
+
+func (f *fixedTarget) Load(context.Context, string) error { time.Sleep(f.load); return nil }
+func (f *fixedTarget) Save(context.Context, string, []byte) error {
+	time.Sleep(f.save)
+	return nil
+}
+
+// TestThroughputWindow: throughput and latency cover the measured slices
+// only, the same for both: not the sessions' creation nor the warm-up, and
+// every client's operations over the wall time of the slice, including
+// the one each had in flight when time was up.
+func TestThroughputWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := baseConfig()
+		cfg.Workloads = []Workload{Load}
+		cfg.Concurrency = []int{2}
+		cfg.Ops = 0
+		cfg.Duration = 20 * time.Millisecond // two rounds of 10 ms
+		cfg.Warmup = 5 * time.Millisecond
+		tg := &fixedTarget{load: 3 * time.Millisecond, save: time.Second}
+		res, err := (&Runner{Config: cfg, Targets: []Target{tg}}).Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// In each round, each client's loads end at 3, 6, 9 and 12 ms:
+		// the fourth is in flight at 10 ms.
+		r := res[0]
+		if r.Ops != 16 || r.Elapsed != 24*time.Millisecond || r.Hist.Count() != 16 || r.Hist.Mean() != 3*time.Millisecond {
+			t.Errorf("%d loads (%d recorded, mean %v) in %v, want 16 of 3ms in 24ms", r.Ops, r.Hist.Count(), r.Hist.Mean(), r.Elapsed)
+		}
+		if got, want := r.Throughput(), 16/0.024; math.Abs(got-want) > 1e-9*want {
+			t.Errorf("throughput %g, want %g", got, want)
+		}
+	})
+}
