@@ -150,6 +150,16 @@ func TestVerdict(t *testing.T) {
 			r.Results = []Row{r.Results[0], r.Results[3]}
 			return r
 		}, []string{"On memory (tmpfs, tmpfs)", "its own p99 is 153× its p50"}, nil, nil},
+		{"single target, failures", func() *Report {
+			r := onlyLocal(sampleReport(t, false))
+			r.Results[1].Errors = 7
+			return r
+		}, []string{"On local disk", "7 operations failed"}, nil, nil},
+		{"failures on two targets", func() *Report {
+			r := sampleReport(t, false)
+			r.Results[0].Errors, r.Results[4].Errors = 2, 5
+			return r
+		}, []string{"7 operations failed (efs 2, local 5)"}, nil, nil},
 		{"empty", func() *Report { return &Report{} }, []string{"No results"}, nil, nil},
 	}
 	for _, tt := range tests {

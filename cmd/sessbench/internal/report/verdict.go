@@ -74,6 +74,7 @@ func Verdict(r *Report) string {
 		}
 		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
 		nfsSentence(&b, a)
+		failedSentence(&b, r)
 		b.WriteString(" Add a --dir on the shared mount, a local --dir and --redis to compare them.")
 		return b.String()
 	}
@@ -107,14 +108,32 @@ func Verdict(r *Report) string {
 	}
 	noiseSentence(&b, "the baseline's own", []Row{bb, bh}, lo, hi)
 	nfsSentence(&b, a)
-	var failed uint64
-	for _, row := range r.Results {
-		failed += row.Errors
-	}
-	if failed > 0 {
-		fmt.Fprintf(&b, " %d operations failed and are not in the latencies; see the errors above.", failed)
-	}
+	failedSentence(&b, r)
 	return b.String()
+}
+
+// failedSentence counts the operations that failed, by target. Failed
+// operations are in neither the latencies nor the throughput, so a target
+// that failed fast or timed out can look better than it served: a verdict
+// that leaves them out reads as if the run went well.
+func failedSentence(b *strings.Builder, r *Report) {
+	var total uint64
+	byTarget := map[string]uint64{}
+	for _, row := range r.Results {
+		total += row.Errors
+		byTarget[row.Target] += row.Errors
+	}
+	if total == 0 {
+		return
+	}
+	var parts []string
+	for _, t := range r.Targets {
+		if n := byTarget[t.Name]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", t.Name, n))
+		}
+	}
+	fmt.Fprintf(b, " %d operations failed (%s) and are in neither the latencies nor the throughput; each row's first error is listed with it.",
+		total, strings.Join(parts, ", "))
 }
 
 // noiseSentence says that p99 measures the machine rather than the storage
