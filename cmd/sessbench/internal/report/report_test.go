@@ -491,3 +491,76 @@ func TestPlotOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestVerdictDurability: a save on the shared mount is on the file
+// server's stable storage when it returns, at every durability level; on
+// local disk only at file or full. A verdict that sets one against the
+// other for a workload that saves must say that they do not promise the
+// same, or it compares a durable save with one a power loss can undo.
+func TestVerdictDurability(t *testing.T) {
+	withDurability := func(r *Report, nfsDur, localDur string, wl string) *Report {
+		for i := range r.Targets {
+			switch r.Targets[i].Kind {
+			case "fs":
+				r.Targets[i].Durability = localDur
+				if r.Targets[i].NFS {
+					r.Targets[i].Durability = nfsDur
+				}
+			}
+		}
+		for i := range r.Results {
+			r.Results[i].Workload = wl
+		}
+		r.Config.Workloads = []string{wl}
+		return r
+	}
+	noRedis := func(r *Report) *Report {
+		r.Targets = r.Targets[:2]
+		var rows []Row
+		for _, row := range r.Results {
+			if row.Target != "redis" {
+				rows = append(rows, row)
+			}
+		}
+		r.Results = rows
+		return r
+	}
+	tests := []struct {
+		name          string
+		rep           func() *Report
+		want, notWant []string
+	}{
+		{"defaults, cycle", func() *Report { return withDurability(sampleReport(t, true), "none", "none", "cycle") }, []string{
+			"not equally safe", "on the shared mount a returned save is on the file server's stable storage",
+			"on local disk at durability none a power loss can undo the last seconds of saves",
+			"Redis keeps only what its persistence settings save",
+			"--durability file gives local disk the same promise",
+		}, nil},
+		{"defaults, save, no Redis", func() *Report { return noRedis(withDurability(sampleReport(t, true), "none", "none", "save")) },
+			[]string{"not equally safe", "durability none a power loss"}, []string{"Redis keeps"}},
+		{"local disk at file", func() *Report { return noRedis(withDurability(sampleReport(t, true), "file", "file", "cycle")) },
+			nil, []string{"not equally safe", "power loss"}},
+		{"loads only", func() *Report { return withDurability(sampleReport(t, true), "none", "none", "load") },
+			nil, []string{"not equally safe", "power loss", "persistence"}},
+		{"memory", func() *Report {
+			r := noRedis(withDurability(sampleReport(t, true), "none", "none", "hot"))
+			r.Targets[1].FSType = "tmpfs"
+			return r
+		}, []string{"not equally safe", "memory (tmpfs) keeps nothing across a reboot"}, []string{"--durability file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Verdict(tt.rep())
+			for _, w := range tt.want {
+				if !strings.Contains(v, w) {
+					t.Errorf("verdict lacks %q:\n%s", w, v)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(v, w) {
+					t.Errorf("verdict has %q:\n%s", w, v)
+				}
+			}
+		})
+	}
+}

@@ -106,6 +106,9 @@ func Verdict(r *Report) string {
 		fmt.Fprintf(&b, " At p99 it is %s against %s (%s); throughput %.0f against %.0f operations/s.",
 			d(ah.P99NS), d(bh.P99NS), times(ah.P99NS, bh.P99NS), ah.OpsPerSec, bh.OpsPerSec)
 	}
+	if saves(wl, r.Config.WriteRatio) {
+		durabilitySentence(&b, r.Targets)
+	}
 	noiseSentence(&b, "the baseline's own", []Row{bb, bh}, lo, hi)
 	nfsSentence(&b, a)
 	failedSentence(&b, r)
@@ -134,6 +137,62 @@ func failedSentence(b *strings.Builder, r *Report) {
 	}
 	fmt.Fprintf(b, " %d operations failed (%s) and are in neither the latencies nor the throughput; each row's first error is listed with it.",
 		total, strings.Join(parts, ", "))
+}
+
+// saves reports whether workload wl writes sessions, so that what a crash
+// keeps of its saves can differ between targets.
+func saves(wl string, writeRatio float64) bool {
+	switch wl {
+	case "cycle", "save", "hot":
+		return true
+	case "mixed":
+		return writeRatio > 0
+	}
+	return false
+}
+
+// durabilitySentence says so when the targets do not promise the same for
+// a save that returned. On the shared mount it is on the file server's
+// stable storage at every durability level (close waits for a stable
+// WRITE, the server commits the rename before it answers); on local disk
+// only at file or full. The store's default is none everywhere, so without
+// this the verdict set a durable save against one a power loss can undo,
+// and gave the faster number to the weaker promise unremarked.
+func durabilitySentence(b *strings.Builder, ts []Target) {
+	var safe, unsafe []string
+	add := func(list *[]string, s string) {
+		if !slices.Contains(*list, s) {
+			*list = append(*list, s)
+		}
+	}
+	nfs, localNone := false, false
+	for _, t := range ts {
+		switch {
+		case t.Kind == "fs" && t.NFS:
+			nfs = true
+			add(&safe, "on "+short(t)+" a returned save is on the file server's stable storage")
+		case t.Kind == "fs" && (t.FSType == "tmpfs" || t.FSType == "ramfs"):
+			add(&unsafe, short(t)+" keeps nothing across a reboot")
+		case t.Kind == "fs" && t.Durability == "none":
+			localNone = true
+			add(&unsafe, fmt.Sprintf("on %s at durability none a power loss can undo the last seconds of saves", short(t)))
+		case t.Kind == "fs" && (t.Durability == "file" || t.Durability == "full"):
+			add(&safe, fmt.Sprintf("on %s at durability %s a returned save is on disk", short(t), t.Durability))
+		case t.Kind == "redis":
+			add(&unsafe, "Redis keeps only what its persistence settings save")
+		}
+	}
+	if len(safe) == 0 || len(unsafe) == 0 {
+		return
+	}
+	fmt.Fprintf(b, " Saves are not equally safe here: %s, while %s.", strings.Join(safe, "; "), strings.Join(unsafe, "; "))
+	if localNone {
+		b.WriteString(" --durability file gives local disk the same promise, at a disk flush per save")
+		if nfs {
+			b.WriteString(", and costs the shared mount nothing")
+		}
+		b.WriteString(".")
+	}
 }
 
 // noiseSentence says that p99 measures the machine rather than the storage
