@@ -4,6 +4,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
@@ -124,6 +125,31 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 	r.Verdict = Verdict(r)
 	return r
 }
+
+// keptUp is the share of --rate a row's clients must have started for the
+// row to count as paced at that rate: a little below 1, for the clients'
+// staggered starts and the operation in flight at the end.
+const keptUp = 0.9
+
+// issued returns the operations per second the row's clients started,
+// failed ones included.
+func (row *Row) issued() float64 {
+	if row.Seconds <= 0 {
+		return 0
+	}
+	return float64(row.Ops+row.Errors) / row.Seconds
+}
+
+// behindRate reports whether the row's target could not keep up with the
+// paced rate (0: closed loop). Its operations then queued behind each
+// other for as long as the measurement ran, so its latencies measure a
+// backlog that grows with the duration, not the latency at that rate.
+func (row *Row) behindRate(rate float64) bool {
+	return rate > 0 && row.Seconds > 0 && row.issued() < keptUp*rate
+}
+
+// formatRate prints a --rate as given: 1000000, not 1e+06.
+func formatRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }
 
 // perOp divides the RPC counts by the operations they were sent for: the
 // groups, and every operation that was sent at all by name.

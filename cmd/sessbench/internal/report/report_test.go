@@ -564,3 +564,60 @@ func TestVerdictDurability(t *testing.T) {
 		})
 	}
 }
+
+// TestBehindRate: with --rate, a target that cannot sustain the rate
+// builds a backlog for as long as the measurement runs, and its paced
+// latencies measure that backlog, which grows with --duration; the report
+// must say which rows fell behind instead of printing them as the
+// target's latency at that rate.
+func TestBehindRate(t *testing.T) {
+	paced := func(rate float64) *Report {
+		r := sampleReport(t, false)
+		r.Config.Rate = rate
+		return r
+	}
+	tests := []struct {
+		name          string
+		rep           *Report
+		want, notWant []string
+	}{
+		// In every cell efs starts 100 operations a second, local 300, redis 200.
+		{"two behind", paced(300), []string{
+			"At --rate 300 operations/s efs started only 100 a second with 1 client and 100 a second with 64 concurrent clients",
+			"redis started only 200 a second with 1 client and 200 a second with 64 concurrent clients",
+			"backlog",
+		}, []string{"local started"}},
+		{"all kept up", paced(100), nil, []string{"started only", "backlog"}},
+		{"closed loop", paced(0), nil, []string{"started only", "backlog"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rep.Verdict = Verdict(tt.rep)
+			var b bytes.Buffer
+			if err := WriteTable(&b, tt.rep); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(tt.rep.Verdict, w) {
+					t.Errorf("verdict lacks %q:\n%s", w, tt.rep.Verdict)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(tt.rep.Verdict, w) {
+					t.Errorf("verdict has %q:\n%s", w, tt.rep.Verdict)
+				}
+			}
+			behind := strings.Count(b.String(), "behind --rate:")
+			if want := 4 * b2i(tt.name == "two behind"); behind != want {
+				t.Errorf("table flags %d rows behind --rate, want %d:\n%s", behind, want, b.String())
+			}
+		})
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -67,7 +67,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	mode := "closed loop"
 	if r.Config.Rate > 0 {
-		mode = fmt.Sprintf("paced at %g ops/s, latency from intended start", r.Config.Rate)
+		mode = fmt.Sprintf("paced at %s ops/s, latency from intended start", formatRate(r.Config.Rate))
 	}
 	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d sessions per size.\n\n",
 		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), mode, r.Config.Sessions)
@@ -132,6 +132,17 @@ func WriteTable(w io.Writer, r *Report) error {
 				fmt.Fprintf(&b, "errors on %s %s %s c=%d, first: %s\n", row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency, row.FirstError)
 			}
 		}
+	}
+	anyBehind := false
+	for _, row := range r.Results {
+		if row.behindRate(r.Config.Rate) {
+			anyBehind = true
+			fmt.Fprintf(&b, "behind --rate: %s %s %s c=%d started %.0f of %s operations/s\n",
+				row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency, row.issued(), formatRate(r.Config.Rate))
+		}
+	}
+	if anyBehind {
+		b.WriteString("A row behind --rate measures a backlog that grew for as long as the measurement ran, not the latency at that rate.\n")
 	}
 	fmt.Fprintf(&b, "\n%s\n", r.Verdict)
 	_, err := io.WriteString(w, b.String())

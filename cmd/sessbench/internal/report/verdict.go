@@ -72,6 +72,7 @@ func Verdict(r *Report) string {
 		} else {
 			fmt.Fprintf(&b, " and %s at p99 (%.0f operations/s).", d(a.P99NS), a.OpsPerSec)
 		}
+		rateSentence(&b, r, []Target{subject}, low, high, lo, hi)
 		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
 		nfsSentence(&b, a)
 		failedSentence(&b, r)
@@ -106,6 +107,7 @@ func Verdict(r *Report) string {
 		fmt.Fprintf(&b, " At p99 it is %s against %s (%s); throughput %.0f against %.0f operations/s.",
 			d(ah.P99NS), d(bh.P99NS), times(ah.P99NS, bh.P99NS), ah.OpsPerSec, bh.OpsPerSec)
 	}
+	rateSentence(&b, r, append([]Target{subject, *baseline}, others...), low, high, lo, hi)
 	if saves(wl, r.Config.WriteRatio) {
 		durabilitySentence(&b, r.Targets)
 	}
@@ -137,6 +139,36 @@ func failedSentence(b *strings.Builder, r *Report) {
 	}
 	fmt.Fprintf(b, " %d operations failed (%s) and are in neither the latencies nor the throughput; each row's first error is listed with it.",
 		total, strings.Join(parts, ", "))
+}
+
+// rateSentence names the targets that could not keep up with --rate in
+// the verdict's rows: their paced latencies measure a backlog that grew for
+// as long as the measurement ran, and read as the latency at that rate
+// they make a target that cannot take the load look merely slow.
+func rateSentence(b *strings.Builder, r *Report, ts []Target, low, high map[string]Row, lo, hi int) {
+	rate := r.Config.Rate
+	var parts []string
+	for _, t := range ts {
+		var at []string
+		if row, ok := low[t.Name]; ok && row.behindRate(rate) {
+			at = append(at, fmt.Sprintf("%.0f a second %s", row.issued(), with(lo)))
+		}
+		if row, ok := high[t.Name]; ok && hi != lo && row.behindRate(rate) {
+			at = append(at, fmt.Sprintf("%.0f a second %s", row.issued(), with(hi)))
+		}
+		if len(at) > 0 {
+			parts = append(parts, fmt.Sprintf("%s started only %s", t.Name, strings.Join(at, " and ")))
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	whose := "its latencies"
+	if len(parts) > 1 {
+		whose = "their latencies"
+	}
+	fmt.Fprintf(b, " At --rate %s operations/s %s: %s there measure a backlog that grew for as long as the measurement ran, not the latency at that rate.",
+		formatRate(rate), strings.Join(parts, "; "), whose)
 }
 
 // saves reports whether workload wl writes sessions, so that what a crash
