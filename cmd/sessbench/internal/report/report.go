@@ -43,9 +43,11 @@ type Target struct {
 	bench.Info
 }
 
-// Row is one target in one cell. Latencies are in nanoseconds. Ratios
-// compare the row with the first target's row for the same cell (so they
-// are 1 for the first target); higher latency ratios mean slower.
+// Row is one target in one cell. Latencies are in nanoseconds, 0 when no
+// operation succeeded. Ratios compare the row with the first target's row
+// for the same cell (so they are 1 for the first target); higher latency
+// ratios mean slower; 0 means there is nothing to compare (a row without a
+// successful operation).
 type Row struct {
 	Target       string  `json:"target"`
 	Workload     string  `json:"workload"`

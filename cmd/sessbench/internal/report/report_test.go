@@ -621,3 +621,39 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// TestTableNothingMeasured: a row without one successful operation (a
+// measurement too short for any to finish) has no latencies, and a ratio
+// to it none either; printed as 0ns and 0.00 they read as measured, and
+// as infinitely fast.
+func TestTableNothingMeasured(t *testing.T) {
+	targets := []Target{
+		{Name: "a", Info: bench.Info{Kind: "fs", FSType: "ext4"}},
+		{Name: "b", Info: bench.Info{Kind: "fs", FSType: "ext4"}},
+	}
+	results := []*bench.Result{
+		result("a", bench.Load, 1, 0, 0), // nothing measured
+		result("b", bench.Load, 1, 20*time.Microsecond, 50),
+		result("a", bench.Load, 8, 0, 0),
+		result("b", bench.Load, 8, 0, 0),
+	}
+	cfg := Config{Workloads: []string{"load"}, PayloadSizes: []int{1024}, Concurrency: []int{1, 8}, Rounds: 1}
+	r := Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
+	var b bytes.Buffer
+	if err := WriteTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 12 || f[1] != "load" {
+			continue
+		}
+		// TARGET WORKLOAD SIZE CONC OPS/S P50 P90 P99 P99.9 MAX P50× P99×
+		measured := f[0] == "b" && f[3] == "1"
+		for i, v := range f[5:] {
+			if !measured && v != "-" || measured && i >= 5 && v != "-" || measured && i < 5 && v == "-" {
+				t.Errorf("row %q: column %d is %q", l, 5+i, v)
+			}
+		}
+	}
+}

@@ -97,11 +97,25 @@ func WriteTable(w io.Writer, r *Report) error {
 			t.add() // a blank line between groups of rows to compare
 		}
 		prev = cell
-		d := func(ns int64) string { return FormatDuration(time.Duration(ns)) }
+		// A row without a successful operation has no latencies, and a
+		// ratio to one is 0: printed, they would read as measured, and as
+		// infinitely fast.
+		d := func(ns int64) string {
+			if row.Ops == 0 {
+				return "-"
+			}
+			return FormatDuration(time.Duration(ns))
+		}
+		x := func(ratio float64) string {
+			if ratio == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", ratio)
+		}
 		f := []string{row.Target, row.Workload, FormatSize(row.PayloadBytes), strconv.Itoa(row.Concurrency),
 			fmt.Sprintf("%.0f", row.OpsPerSec), d(row.P50NS), d(row.P90NS), d(row.P99NS), d(row.P999NS), d(row.MaxNS)}
 		if multi {
-			f = append(f, fmt.Sprintf("%.2f", row.P50Ratio), fmt.Sprintf("%.2f", row.P99Ratio))
+			f = append(f, x(row.P50Ratio), x(row.P99Ratio))
 		}
 		if anyErr {
 			f = append(f, strconv.FormatUint(row.Errors, 10))
