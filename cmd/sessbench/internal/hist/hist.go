@@ -10,8 +10,9 @@
 // would have to check on every sample buys nothing for that.
 //
 // Values below 2^SubBits are counted exactly; above, every power-of-two range
-// is split into 2^(SubBits-1) equal buckets, so a reported quantile is within
-// 1/2^(SubBits-1) (0.8%) of the true sample value. Memory is fixed (about
+// is split into 2^(SubBits-1) equal buckets, and a quantile reports its
+// bucket's highest value: at or above the true sample value, by less than
+// 1/2^(SubBits-1) (0.8%). Memory is fixed (about
 // 37 KiB) however many samples are recorded, so long runs stay flat.
 package hist
 

@@ -86,7 +86,36 @@ measured once: giving one twice is an error.
 The verdict at the end leads with the p50 difference with the fewest
 clients (the storage's own cost), then p99 and throughput with the most
 (queueing). When the baseline's own p99 is over 20× its p50, it says the
-run's tails are machine noise (scheduling), not storage.
+run's tails are machine noise (scheduling), not storage. For a workload
+that saves, it says when the targets do not promise the same for a save
+that returned: on the shared mount it is on the file server's stable
+storage at every --durability, on local disk only at file or full.
+
+What the numbers are:
+  - Latencies are of successful operations. Failed ones are counted in
+    ERRORS (errors), named in the verdict, and in neither the latencies
+    nor the throughput; a measurement whose every operation fails stops
+    the run.
+  - P50 to P99.9 are nearest-rank percentiles (the ceil(q·n)-th fastest
+    operation) read from a log-linear histogram: each is at or above the
+    exact value, by less than 0.8% (1/128). Min, mean and max are exact.
+  - OPS/S is successful operations per second of measured time: the
+    warm-up and the sessions' creation are left out of it, as of the
+    latencies.
+  - Without --rate the loop is closed: each client sends its next
+    operation when the last one returns, so a stall delays the operations
+    behind it without being charged to them, and the tail is understated
+    for a load that arrives regardless. With --rate, clients keep a
+    schedule and each operation is also charged the time it would have
+    queued behind slower ones had it started on time (not the pacing
+    timer's own lateness). A target that cannot keep up with the rate is
+    named ("behind --rate"): its latencies then measure a backlog that
+    grows with --duration.
+  - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
+    measured time, ops_per_sec, ops and errors as counts, p50_ratio,
+    p99_ratio and ops_ratio against the first target's row for the same
+    workload, size and concurrency (0: nothing to compare, a row without a
+    successful operation).
 
 On an NFS mount the report also shows NFS RPCs per operation, read from
 /proc/self/mountstats for the whole mount (other users of the mount inflate
