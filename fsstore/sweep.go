@@ -245,7 +245,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 		err = sw.locks(ctx)
 	}
 	sw.release()
-	st := sw.stats()
+	st := sw.Stats()
 	st.Duration = time.Since(start)
 	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
 		"leases", st.Leases, "bytes", st.Bytes, "live", st.Live, "live_bytes", st.LiveBytes, "restored", st.Restored, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
@@ -491,8 +491,6 @@ func (sw *sweeper) release() {
 		sw.excl = nil
 	}
 }
-
-func (sw *sweeper) stats() SweepStats { return sw.SweepProgress.Stats() }
 
 func (sw *sweeper) fail(err error) {
 	sw.errs.Add(1)
