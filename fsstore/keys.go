@@ -128,7 +128,10 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // alone for longer that parses, the common case, is read once. A file
 // still failing at the bound fails with its last read's error; one whose
 // every read adds keys to the one before (written a line at a time) fails
-// rather than give some of its keys.
+// rather than give some of its keys. A writer that pauses for 250ms or
+// more mid-file leaves a file that looks finished: read at the pause, it
+// gives the keys above it. Replace the file atomically (write a temporary
+// file, rename it over the keys file) to be safe from every writer.
 func KeysFromFile(path string) ([]Key, error) {
 	return keysFromFileSettled(context.Background(), path, keysReadHooks{})
 }

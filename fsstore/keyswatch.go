@@ -49,7 +49,11 @@ import (
 // until two reads in a row agree, for 2s at most, so that a process
 // started while the file is rewritten in place neither fails on a line cut
 // short nor starts without the keys below the cut (OpenContext's context
-// ends the wait). A file left alone for longer costs one read. Open fails
+// ends the wait). A writer that pauses for 250ms or more mid-file (a
+// script fetching each key before it writes the next) is indistinguishable
+// from a finished file at the pause, and Open takes the keys above it:
+// only replacing the file atomically is safe from every writer. A file
+// left alone for longer costs one read. Open fails
 // if the file cannot be loaded at all, or still gains keys at every read
 // after 2s; a change made while Open ran is applied once the watch starts.
 //
