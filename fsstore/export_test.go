@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"context"
+	"io/fs"
 	"slices"
 	"time"
 )
@@ -135,3 +136,12 @@ func (s *Store) KeysInUseForTest() (newest uint32, ids []uint32) {
 // SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
 // record, before it reads it.
 func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rekeyListed = h }
+
+// SetSweepRelistHookForTest makes s's sweep list, after the entries of a
+// shard directory, the entries h returns for it (nil: none), as a file
+// system may list names created while the listing went on.
+func (s *Store) SetSweepRelistHookForTest(h func(dir string) []fs.DirEntry) { s.testHooks.relisted = h }
+
+// SweepBatchForTest is how many records judged expired the sweep moves
+// aside and settles at once.
+const SweepBatchForTest = sweepBatch

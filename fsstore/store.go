@@ -145,6 +145,10 @@ type testHooks struct {
 	rekeyListed func(name string)
 	// keysCheck, after a keys file reload's key check passed, may fail it.
 	keysCheck func() error
+	// relisted returns entries that the sweep's listing of a shard
+	// directory shows after the directory's own: names created while the
+	// listing went on, which a file system may list or not.
+	relisted func(dir string) []fs.DirEntry
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which

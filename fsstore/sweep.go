@@ -134,8 +134,10 @@ type SweepStats struct {
 	SkippedRenewed int64 // saved or touched after the scan judged it: put back
 	// Restored counts live records that an earlier sweep had moved aside
 	// and left there (it died midway, or could not put them back), put
-	// back under their names by this one. They are kept sessions that Live
-	// does not count: it counts the records found under their names.
+	// back under their names by this one. They are kept sessions that
+	// Live does not count: it counts the records found under their names,
+	// and not one this sweep put back, restored or renewed, when the
+	// listing shows its name again.
 	Restored int64
 	Foreign  int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
 	Errors   int64
@@ -548,6 +550,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		// Counted here and added in batches (flush): workers adding to
 		// shared counters per file would contend for their cache line.
 		scanned, live, liveBytes int64
+		back                     putBacks
 		// The server's time, read once per 64 entries rather than per
 		// entry: in a guest without a vDSO (User-Mode Linux) each read
 		// is a system call that doubled the scan's CPU time. A reading
@@ -566,7 +569,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	defer flush()
 	// The records this shard may hold start with its name's hex digits.
 	prefix, inShard := shardPrefix(sw.s.dataDir, dir, sw.s.layout.shardDepth)
-	err = sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	visit := func(e fs.DirEntry) {
 		if ctxErr != nil {
 			return
 		}
@@ -579,6 +582,12 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 			flush()
 		}
 		name := e.Name()
+		if back.has(name) {
+			// Put back by this pass, which counted it then: a file
+			// system may list a name created during a listing, and the
+			// listing is read in chunks.
+			return
+		}
 		scanned++
 		switch {
 		case !e.Type().IsRegular():
@@ -586,27 +595,35 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		case inShard && isRecordName(name) && strings.HasPrefix(name, prefix):
 			var c candidate
 			var ok bool
-			if c, ok, ctxErr = sw.judge(ctx, sd, name, now, &live, &liveBytes); ok {
+			if c, ok, ctxErr = sw.judge(ctx, sd, name, now, &live, &liveBytes, &back); ok {
 				batch = append(batch, c)
 				if len(batch) == sweepBatch {
 					flush()
-					ctxErr = sw.removeBatch(ctx, sd, batch)
+					ctxErr = sw.removeBatch(ctx, sd, batch, &back)
 					batch = batch[:0]
 					now = sw.clock.now()
 				}
 			}
+		case inShard && isAsideOf(name, prefix):
+			ctxErr = sw.pending(ctx, dir, name, &back)
 		case strings.HasPrefix(name, tempPrefix):
 			ctxErr = sw.temp(ctx, dir, name)
 		default:
 			sw.foreign.Add(1)
 		}
-	})
+	}
+	err = sw.s.root.forEachEntry(ctx, dir, visit)
+	if h := sw.s.testHooks.relisted; h != nil && err == nil {
+		for _, e := range h(dir) {
+			visit(e)
+		}
+	}
 	if err == nil {
 		err = ctxErr
 	}
 	if err == nil && len(batch) > 0 {
 		flush()
-		err = sw.removeBatch(ctx, sd, batch)
+		err = sw.removeBatch(ctx, sd, batch, &back)
 	}
 	if err != nil && ctx.Err() == nil {
 		sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
@@ -673,7 +690,7 @@ func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 // kept by its header under its lock (removeRecord).
 //
 // now is the server's time read before the entry was stat'ed (see dir).
-func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time.Time, live, liveBytes *int64) (candidate, bool, error) {
+func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
 	st, err := sd.lstat(name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -691,7 +708,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time
 		if err := sw.wait(ctx); err != nil {
 			return candidate{}, false, err
 		}
-		return candidate{}, false, sw.removeRecord(ctx, sd.path, name)
+		return candidate{}, false, sw.removeRecord(ctx, sd.path, name, back)
 	}
 	if !ours(st) {
 		sw.foreign.Add(1)
@@ -706,7 +723,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time
 // short: move aside (Loads look there, see readMovedAside), check that the
 // file aside is the one judged with the mtime judged, unlink it, or put it
 // back when a Save or Touch came after the scan.
-func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candidate) error {
+func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candidate, back *putBacks) error {
 	if sw.opts.DryRun {
 		for _, c := range batch {
 			if err := sw.wait(ctx); err != nil {
@@ -747,7 +764,7 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 	asides := sw.checkAside(sd, batch, moved)
 	for i := range batch {
 		if moved[i] {
-			sw.settleMoved(sd, batch[i], asides[i])
+			sw.settleMoved(sd, batch[i], asides[i], back)
 		}
 	}
 	return ctxErr
@@ -755,7 +772,7 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 
 // settleMoved removes a record moved aside if checkAside found the file
 // judged there, with the mtime judged, and puts it back otherwise.
-func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat) {
+func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putBacks) {
 	p, aside := filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name))
 	switch {
 	case errors.Is(a.err, fs.ErrNotExist):
@@ -766,7 +783,7 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat) {
 		sw.fail(a.err)
 		return
 	case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
-		sw.putBackRenewed(p, aside)
+		sw.putBackRenewed(p, aside, back)
 		return
 	}
 	if err := sd.unlink(asideName(c.name)); err != nil {
@@ -859,10 +876,6 @@ func (sw *sweeper) checkAside(sd shardDir, batch []candidate, moved []bool) []as
 var errNotListed = errors.New("not in the directory listing")
 
 func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
-	if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) &&
-		shardPath(sw.s.dataDir, rec, sw.s.layout.shardDepth) == dir {
-		return sw.pending(ctx, dir, name)
-	}
 	p := filepath.Join(dir, name)
 	st, err := sw.s.root.lstat(p)
 	if err != nil {
@@ -903,7 +916,7 @@ func (sw *sweeper) wait(ctx context.Context) error {
 // removeRecord removes a record whose mtime is past the marker's max idle
 // but not past the largest it ever held, under its lock, by its header;
 // see Sweep.
-func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
+func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *putBacks) error {
 	s := sw.s
 	p := filepath.Join(dir, name)
 	if !sw.opts.DryRun {
@@ -982,7 +995,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string) error {
 		}
 		return nil
 	}
-	sw.settle(p, aside, st, r)
+	sw.settle(p, aside, st, r, back)
 	return nil
 }
 
@@ -1041,7 +1054,7 @@ func asideName(name string) string { return asidePrefix + name }
 // the judged file still open on the host that replaced it, that host's
 // client keeps it alive under a .nfsXXXX name, so a GETATTR by the judged
 // file's handle succeeds and shows a link.
-func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal) {
+func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal, back *putBacks) {
 	if h := sw.s.testHooks.beforeSettle; h != nil {
 		h(p)
 	}
@@ -1060,7 +1073,7 @@ func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal) {
 		!moved.mtime.Equal(judged.mtime):
 		// Another file (a Save's, perhaps under the judged file's freed
 		// inode number), or the judged one touched since.
-		sw.putBackRenewed(p, aside)
+		sw.putBackRenewed(p, aside, back)
 		return
 	}
 	if err := sw.s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -1117,17 +1130,46 @@ func (sw *sweeper) putBack(p, aside string) putBackResult {
 
 // putBackRenewed puts back a record this sweep moved aside after its scan
 // judged it expired, which a Save or Touch renewed since.
-func (sw *sweeper) putBackRenewed(p, aside string) {
+func (sw *sweeper) putBackRenewed(p, aside string, back *putBacks) {
 	if sw.putBack(p, aside) != putBackNone {
 		sw.renewed.Add(1)
+		// Counted: whether linked back or saved anew meanwhile, the
+		// name is new in the directory, and the listing may show it.
+		back.add(filepath.Base(p))
 	}
+}
+
+// putBacks holds the names of the records one pass over a shard
+// directory put back under their names (restored or renewed) and
+// counted. Its zero value is empty. Few: a put-back takes a sweep that
+// died or a request racing this one, so memory still does not grow with
+// the directory.
+type putBacks struct{ names map[string]struct{} }
+
+func (b *putBacks) add(name string) {
+	if b.names == nil {
+		b.names = make(map[string]struct{})
+	}
+	b.names[name] = struct{}{}
+}
+
+func (b *putBacks) has(name string) bool {
+	_, ok := b.names[name]
+	return ok
+}
+
+// isAsideOf reports whether name is the aside name of a record in the
+// shard whose records start with prefix.
+func isAsideOf(name, prefix string) bool {
+	rec, ok := strings.CutPrefix(name, asidePrefix)
+	return ok && isRecordName(rec) && strings.HasPrefix(rec, prefix)
 }
 
 // pending settles a record a sweep left aside: one whose put-back failed,
 // or whose sweep died midway. Under the session's lock: a live record
 // (by its own expiry) goes back to its name, unless a newer one took it;
 // an expired one is removed.
-func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
+func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks) error {
 	s := sw.s
 	rec := strings.TrimPrefix(name, asidePrefix)
 	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
@@ -1171,6 +1213,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string) error {
 		// name is counted by the listing, as any live one.
 		if sw.putBack(p, aside) == putBackLinked {
 			sw.restored.Add(1)
+			back.add(rec)
 		}
 		return nil
 	}
