@@ -46,8 +46,10 @@ func (k FileKind) String() string {
 
 // SweepOptions configures Sweep. The zero value sweeps with the defaults.
 type SweepOptions struct {
-	// DryRun reports what would be removed and removes nothing. It takes
-	// no session lock either, so it never counts SkippedLocked.
+	// DryRun reports what the sweep would do and changes nothing: the
+	// files it would remove (OnRemove, and the counts), and the sessions
+	// an earlier sweep left aside that it would put back (Restored). It
+	// takes no session lock either, so it never counts SkippedLocked.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once
 	// (default 1, at most 64). Each worker has one removal in flight (the
@@ -134,10 +136,10 @@ type SweepStats struct {
 	SkippedRenewed int64 // saved or touched after the scan judged it: put back
 	// Restored counts live records that an earlier sweep had moved aside
 	// and left there (it died midway, or could not put them back), put
-	// back under their names by this one. They are kept sessions that
-	// Live does not count: it counts the records found under their names,
-	// and not one this sweep put back, restored or renewed, when the
-	// listing shows its name again.
+	// back under their names by this one (with DryRun, that it would put
+	// back). They are kept sessions that Live does not count: it counts
+	// the records found under their names, and not one this sweep put
+	// back, restored or renewed, when the listing shows its name again.
 	Restored int64
 	Foreign  int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
 	Errors   int64
@@ -1168,7 +1170,7 @@ func isAsideOf(name, prefix string) bool {
 // pending settles a record a sweep left aside: one whose put-back failed,
 // or whose sweep died midway. Under the session's lock: a live record
 // (by its own expiry) goes back to its name, unless a newer one took it;
-// an expired one is removed.
+// an expired one is removed. With DryRun, it counts what it would do.
 func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks) error {
 	s := sw.s
 	rec := strings.TrimPrefix(name, asidePrefix)
@@ -1202,7 +1204,9 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 		live = now.Sub(st.mtime) < sw.opts.TempAge
 	}
 	if sw.opts.DryRun {
-		if !live { // as the removal below reports it
+		if live {
+			sw.wouldRestore(p)
+		} else { // as the removal below reports it
 			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
 		}
 		return nil
@@ -1225,6 +1229,20 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
 	return nil
+}
+
+// wouldRestore counts, for a dry run, a live record left aside that the
+// sweep would put back at p: it would, unless a newer record has the name
+// (then the listing counts that one live, and the copy aside goes).
+func (sw *sweeper) wouldRestore(p string) {
+	sw.s.revalidateName(p) // as the put-back's link would look it up
+	_, err := sw.s.root.lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		sw.restored.Add(1)
+	case err != nil:
+		sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+	}
 }
 
 // revalidateName makes this host's NFS client look path up on the server

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -225,6 +226,92 @@ func (c *relistEnv) touch(t *testing.T) {
 	if err := os.Chtimes(c.p, now, now); err != nil {
 		t.Error(err)
 	}
+}
+
+// A dry run reports the sessions it would put back, as it reports the
+// ones it would remove: its counts are those of the sweep that follows
+// it, and it changes nothing.
+func TestSweepDryRunCountsRestored(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// idle is how long ago X was saved when X is moved aside and the
+		// sweeps run.
+		idle time.Duration
+		// newer: X is saved again after it was moved aside.
+		newer              bool
+		restored, sessions int64
+		live               int64
+	}{
+		{"live", 10 * time.Minute, false, 1, 0, 1},
+		{"live, saved again since", 10 * time.Minute, true, 0, 0, 2},
+		{"expired", 2 * time.Hour, false, 0, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newRelistEnv(t, time.Hour)
+			if err := c.w.Save(ctx, &fsstore.Session{ID: c.id, Data: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			c.clock.Advance(tc.idle)
+			if err := os.Rename(c.p, c.aside); err != nil {
+				t.Fatal(err)
+			}
+			if tc.newer {
+				if err := c.w.Save(ctx, &fsstore.Session{ID: c.id, Data: []byte("newer")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.w.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("b")}); err != nil {
+				t.Fatal(err)
+			}
+			before := tree(t, c.dir)
+			var wouldRemove []string
+			dry, err := c.gc.Sweep(ctx, fsstore.SweepOptions{DryRun: true, OnRemove: func(r fsstore.Removal) {
+				wouldRemove = append(wouldRemove, r.Path)
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := tree(t, c.dir); !slices.Equal(before, after) {
+				t.Errorf("the dry run changed the store:\nbefore %v\nafter  %v", before, after)
+			}
+			if dry.Restored != tc.restored || dry.Sessions != tc.sessions || dry.Live != tc.live || int64(len(wouldRemove)) != tc.sessions {
+				t.Errorf("dry run: restored %d, removed %d (%v), live %d; want %d, %d, %d (%+v)",
+					dry.Restored, dry.Sessions, wouldRemove, dry.Live, tc.restored, tc.sessions, tc.live, dry)
+			}
+			swept, err := c.gc.Sweep(ctx, fsstore.SweepOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dry.Duration, swept.Duration = 0, 0
+			if dry != swept {
+				t.Errorf("the dry run counted\n%+v\nthe sweep after it\n%+v", dry, swept)
+			}
+		})
+	}
+}
+
+// tree lists the files under dir with their sizes and mtimes.
+func tree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			out = append(out, p+" "+fi.ModTime().String()+" "+fi.Mode().String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // The same on the file system itself, without hooks: the sweep reads a

@@ -313,33 +313,42 @@ func TestTextfileBadPath(t *testing.T) {
 // A live session that a sweep which died midway left moved aside is put
 // back by the next run, which reports it as restored, in every output,
 // and not as renewed: nothing renewed it, and an operator watching
-// skipped_renewed for sweeps racing requests must not see it there.
+// skipped_renewed for sweeps racing requests must not see it there. A dry
+// run reports it as one it would restore, and leaves it aside.
 func TestRestoredFromDeadSweep(t *testing.T) {
-	for _, mode := range []string{"json", "human", "textfile"} {
+	for _, mode := range []string{"json", "human", "textfile", "dry-run json", "dry-run human"} {
 		t.Run(mode, func(t *testing.T) {
 			st := newStore(t)
 			ids := st.save(2)
 			p := st.path(ids[0])
-			if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
 				t.Fatal(err)
 			}
 			prom := filepath.Join(t.TempDir(), "sessgc.prom")
 			args := map[string][]string{
-				"json":     {"run", "--dir", st.dir, "--json"},
-				"human":    {"run", "--dir", st.dir},
-				"textfile": {"run", "--dir", st.dir, "-q", "--textfile", prom},
+				"json":          {"run", "--dir", st.dir, "--json"},
+				"human":         {"run", "--dir", st.dir},
+				"textfile":      {"run", "--dir", st.dir, "-q", "--textfile", prom},
+				"dry-run json":  {"run", "--dir", st.dir, "--json", "--dry-run"},
+				"dry-run human": {"run", "--dir", st.dir, "--dry-run"},
 			}[mode]
 			r := runGC(t, args)
-			if r.code != 0 || !st.exists(ids[0]) {
-				t.Fatalf("exit %d, session put back %v: %s%s", r.code, st.exists(ids[0]), r.stdout, r.stderr)
+			dry := strings.HasPrefix(mode, "dry-run")
+			if _, err := os.Lstat(aside); r.code != 0 || st.exists(ids[0]) == dry || (err == nil) != dry {
+				t.Fatalf("exit %d, session put back %v, left aside %v (%v): %s%s", r.code, st.exists(ids[0]), err == nil, err, r.stdout, r.stderr)
 			}
 			switch mode {
-			case "json":
+			case "json", "dry-run json":
 				if _, sum := summary(t, r); sum.Restored != 1 || sum.SkippedRenewed != 0 || sum.Live != 1 {
 					t.Errorf("restored %d, skipped_renewed %d, live %d; want 1, 0, 1\n%s", sum.Restored, sum.SkippedRenewed, sum.Live, r.stdout)
 				}
 			case "human":
 				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 restored after an interrupted sweep)"; !strings.Contains(r.stdout, want) {
+					t.Errorf("summary %q, want it to say %q", r.stdout, want)
+				}
+			case "dry-run human":
+				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 would be restored after an interrupted sweep)"; !strings.Contains(r.stdout, want) {
 					t.Errorf("summary %q, want it to say %q", r.stdout, want)
 				}
 			case "textfile":

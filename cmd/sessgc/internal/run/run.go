@@ -177,7 +177,7 @@ type Summary struct {
 	BytesFreed     int64   `json:"bytes_freed"`
 	SkippedLocked  int64   `json:"skipped_locked"`
 	SkippedRenewed int64   `json:"skipped_renewed"`
-	Restored       int64   `json:"restored"` // live records an interrupted sweep left aside, put back
+	Restored       int64   `json:"restored"` // live records an interrupted sweep left aside, put back (or that would be, with DryRun)
 	Foreign        int64   `json:"foreign"`
 	Errors         int64   `json:"errors"`
 	DurationSecs   float64 `json:"duration_seconds"`
@@ -440,15 +440,15 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != "unresponsive" {
 		return "" // the error itself is printed by main
 	}
-	verb, did := "swept", "removed"
+	verb, did, restore := "swept", "removed", "restored"
 	if opts.DryRun {
-		verb, did = "dry run of", "would remove"
+		verb, did, restore = "dry run of", "would remove", "would be restored"
 	}
 	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
 	// Restored only when there are any: it takes a sweep that died.
 	restored := ""
 	if sum.Restored > 0 {
-		restored = fmt.Sprintf(", %s restored after an interrupted sweep", pass.Count(sum.Restored))
+		restored = fmt.Sprintf(", %s %s after an interrupted sweep", pass.Count(sum.Restored), restore)
 	}
 	s := fmt.Sprintf("sessgc: %s %s in %s: %s %s files (%s sessions, %s temp, %s lease), %s; kept %s live sessions (%s locked, %s renewed meanwhile%s); scanned %s files (%.0f/s)",
 		verb, sum.Dir, d, did, pass.Count(sum.Removed), pass.Count(sum.Sessions),
