@@ -184,6 +184,12 @@ type Result struct {
 	Errors   uint64
 	FirstErr string
 	Elapsed  time.Duration // measured wall time, summed over rounds
+	// Behind is, with a Rate, the operations the schedule called for that
+	// had not started when the measurement ended, because the target was
+	// still busy with earlier ones: the backlog a target that cannot keep
+	// up builds. The clients started Ops+Errors of the Ops+Errors+Behind
+	// operations the schedule called for. 0 in a closed loop.
+	Behind uint64
 	// RPC is the NFS RPCs sent during the measured slices (nil off NFS).
 	RPC mountstats.Counts
 }
@@ -308,6 +314,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 					res.Hist.Merge(&w.h)
 					res.Ops += w.ops
 					res.Errors += w.errs
+					res.Behind += w.behind
 					if res.FirstErr == "" && w.firstErr != nil {
 						res.FirstErr = w.firstErr.Error()
 					}
@@ -381,12 +388,68 @@ type worker struct {
 	ops      uint64
 	errs     uint64
 	firstErr error
+	// sched is where a paced loop left its schedule, for slice.run to
+	// count behind.
+	sched sched
+	// behind is the operations the schedule called for that the worker
+	// had not started when the measurement ended (see backlog).
+	behind uint64
+}
+
+// sched is where a paced worker's schedule stood when its loop returned.
+type sched struct {
+	// next is the intended start of the first operation not started.
+	next time.Time
+	// began and free are when the last operation started would have
+	// started and ended on the replayed schedule (see worker.loop), which
+	// leaves out the pacing timer's lateness; zero if none started.
+	began, free time.Time
+	// late is how much later than on the replayed schedule the last
+	// operation really started: the pacing timer's lateness, carried
+	// along by the operations that then started behind schedule.
+	late time.Duration
+	// waiting is set when the measurement ended while the worker waited
+	// for its next operation's time: it was on schedule.
+	waiting bool
 }
 
 func (w *worker) reset(seed uint64) {
 	w.h.Reset()
 	w.rng = seed | 1
 	w.ops, w.errs, w.firstErr = 0, 0, nil
+	w.sched, w.behind = sched{}, 0
+}
+
+// backlog returns how many operations the schedule called for that the
+// worker had not started when the measurement ended at end, because the
+// target was still busy with earlier ones.
+//
+// It is counted on the replayed schedule, so that the pacing timer's
+// lateness, the harness's and not the target's, leaves none behind. For a
+// measured time, end is on the wall clock: when the replayed worker was
+// still busy then, the operations due until end are behind; when it would
+// have been free before end but the real worker was not (it started late
+// by sched.late), those due until end minus that lateness. For a quota of
+// operations, end is on the replayed schedule (when its last operation
+// started), and the operations due until then that queued behind the
+// worker's last one are behind; those due once it was free found the quota
+// taken by the other workers, and are not.
+func (w *worker) backlog(end time.Time, interval time.Duration, quota bool) uint64 {
+	s := &w.sched
+	if interval <= 0 || s.waiting {
+		return 0
+	}
+	cut := end
+	switch {
+	case quota && s.free.Before(end):
+		cut = s.free
+	case !quota && s.free.Before(end):
+		cut = end.Add(-s.late)
+	}
+	if !s.next.Before(cut) {
+		return 0
+	}
+	return uint64((cut.Sub(s.next)-1)/interval) + 1
 }
 
 // next returns a uniform random number in [0, n) from a xorshift64*
@@ -494,6 +557,25 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	if err := ctx.Err(); err != nil {
 		return elapsed, err
 	}
+	if interval > 0 {
+		// What the schedule called for and the target left waiting at
+		// the end says whether it kept up. The wall time does not: it
+		// also holds the operations in flight at the end, and by it 10
+		// clients that each started a load of 60 ms every 100 ms, on
+		// time, started only 87 a second, not 100.
+		end := start.Add(dur)
+		if budget != nil {
+			// The quota's schedule ended when its last operation started
+			// (on the replayed schedule).
+			end = time.Time{}
+			for _, w := range workers {
+				end = later(end, w.sched.began)
+			}
+		}
+		for _, w := range workers {
+			w.behind = w.backlog(end, interval, budget != nil)
+		}
+	}
 	var ops, errs uint64
 	var first error
 	for _, w := range workers {
@@ -514,17 +596,22 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 // shared with the other workers, runs out.
 func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) error, stop *atomic.Bool, done <-chan struct{}, budget *atomic.Int64, intended time.Time, interval time.Duration, p pacer) {
 	defer p.stop()
-	// Under pacing, when the previous operation would have ended had
-	// every one so far started at its intended time.
-	var ideal time.Time
+	// Under pacing, when the previous operation would have started
+	// (began) and ended (ideal) had every one so far started at its
+	// intended time; start is when it really started.
+	var ideal, began, start time.Time
+	waiting := false
+	defer func() {
+		w.sched = sched{next: intended, began: began, free: ideal, late: start.Sub(began), waiting: waiting}
+	}()
 	for {
 		if stop.Load() || (budget != nil && budget.Add(-1) < 0) {
 			return
 		}
-		var start time.Time
 		if interval > 0 && p.now().Before(intended) {
 			woke, ok := p.waitUntil(intended, done)
 			if !ok {
+				waiting = true
 				return
 			}
 			start = woke
@@ -543,7 +630,8 @@ func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) err
 			// to a millisecond late) counts nowhere, neither for the
 			// operation that waited for it nor for those that start
 			// behind schedule because of it.
-			ideal = later(intended, ideal).Add(lat)
+			began = later(intended, ideal)
+			ideal = began.Add(lat)
 			lat = ideal.Sub(intended)
 			intended = intended.Add(interval)
 		}
