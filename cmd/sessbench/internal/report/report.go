@@ -47,7 +47,9 @@ type Target struct {
 // operation succeeded. Ratios compare the row with the first target's row
 // for the same cell (so they are 1 for the first target); higher latency
 // ratios mean slower; 0 means there is nothing to compare (a row without a
-// successful operation).
+// successful operation). Behind is, with --rate, the operations the
+// schedule called for that had not started when the measurement ended,
+// the target still busy with earlier ones; they are in no latency.
 type Row struct {
 	Target       string  `json:"target"`
 	Workload     string  `json:"workload"`
@@ -55,6 +57,7 @@ type Row struct {
 	Concurrency  int     `json:"concurrency"`
 	Ops          uint64  `json:"ops"`
 	Errors       uint64  `json:"errors"`
+	Behind       uint64  `json:"behind"`
 	FirstError   string  `json:"first_error,omitempty"`
 	Seconds      float64 `json:"seconds"`
 	OpsPerSec    float64 `json:"ops_per_sec"`
@@ -103,7 +106,7 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 		h := &res.Hist
 		row := Row{
 			Target: res.Target, Workload: string(res.Workload), PayloadBytes: res.Size, Concurrency: res.Concurrency,
-			Ops: res.Ops, Errors: res.Errors, FirstError: res.FirstErr,
+			Ops: res.Ops, Errors: res.Errors, Behind: res.Behind, FirstError: res.FirstErr,
 			Seconds: res.Elapsed.Seconds(), OpsPerSec: res.Throughput(),
 			MinNS: int64(h.Min()), MeanNS: int64(h.Mean()),
 			P50NS: int64(h.Quantile(0.50)), P90NS: int64(h.Quantile(0.90)), P99NS: int64(h.Quantile(0.99)),
@@ -128,26 +131,39 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 	return r
 }
 
-// keptUp is the share of --rate a row's clients must have started for the
-// row to count as paced at that rate: a little below 1, for the clients'
-// staggered starts and the operation in flight at the end.
+// keptUp is the share of the operations the schedule called for that a
+// row's clients must have started for the row to count as paced at --rate
+// (run --help gives it as 90%): a little below 1, so that a stall near
+// the end of the measurement, whose queueing the latencies already charge,
+// does not name a target that kept up until then.
 const keptUp = 0.9
 
-// issued returns the operations per second the row's clients started,
-// failed ones included.
-func (row *Row) issued() float64 {
-	if row.Seconds <= 0 {
+// scheduled returns the operations the --rate schedule called for during
+// the row's measured time: those started, failed ones included, and those
+// the target left waiting.
+func (row *Row) scheduled() uint64 { return row.Ops + row.Errors + row.Behind }
+
+// issued returns the operations per second the row's clients started at
+// --rate rate, failed ones included: that rate times the share of the
+// scheduled operations they started. Operations divided by the wall time
+// would undercount a target that kept up, since the wall time also holds
+// the operations still in flight when the schedule ended.
+func (row *Row) issued(rate float64) float64 {
+	n := row.scheduled()
+	if n == 0 {
 		return 0
 	}
-	return float64(row.Ops+row.Errors) / row.Seconds
+	return rate * float64(row.Ops+row.Errors) / float64(n)
 }
 
 // behindRate reports whether the row's target could not keep up with the
-// paced rate (0: closed loop). Its operations then queued behind each
-// other for as long as the measurement ran, so its latencies measure a
-// backlog that grows with the duration, not the latency at that rate.
+// paced rate (0: closed loop): its clients started too few of the
+// operations the schedule called for. Its operations then queued behind
+// each other for as long as the measurement ran, so its latencies measure
+// a backlog that grows with the duration, not the latency at that rate.
+// Long operations started on time are no sign of it.
 func (row *Row) behindRate(rate float64) bool {
-	return rate > 0 && row.Seconds > 0 && row.issued() < keptUp*rate
+	return rate > 0 && row.Behind > 0 && float64(row.Ops+row.Errors) < keptUp*float64(row.scheduled())
 }
 
 // formatRate prints a --rate as given: 1000000, not 1e+06.

@@ -21,7 +21,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 // CSVHeader is the header row of WriteCSV. NFS columns are empty off NFS;
 // ratios compare with the first target's row for the same cell.
 var CSVHeader = []string{
-	"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "seconds", "ops_per_sec",
+	"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "behind", "seconds", "ops_per_sec",
 	"min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns",
 	"p50_ratio", "p99_ratio", "ops_ratio",
 	"nfs_reads_per_op", "nfs_writes_per_op", "nfs_getattrs_per_op", "nfs_lookups_per_op",
@@ -40,7 +40,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 	for _, row := range r.Results {
 		rec := []string{
-			row.Target, row.Workload, i(row.PayloadBytes), i(row.Concurrency), u(row.Ops), u(row.Errors),
+			row.Target, row.Workload, i(row.PayloadBytes), i(row.Concurrency), u(row.Ops), u(row.Errors), u(row.Behind),
 			f(row.Seconds), f(row.OpsPerSec),
 			n(row.MinNS), n(row.MeanNS), n(row.P50NS), n(row.P90NS), n(row.P99NS), n(row.P999NS), n(row.MaxNS),
 			f(row.P50Ratio), f(row.P99Ratio), f(row.OpsRatio),
@@ -147,16 +147,27 @@ func WriteTable(w io.Writer, r *Report) error {
 			}
 		}
 	}
-	anyBehind := false
+	anyBehind, anyBacklog := false, false
 	for _, row := range r.Results {
-		if row.behindRate(r.Config.Rate) {
+		name := fmt.Sprintf("%s %s %s c=%d", row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency)
+		switch {
+		case row.behindRate(r.Config.Rate):
 			anyBehind = true
-			fmt.Fprintf(&b, "behind --rate: %s %s %s c=%d started %.0f of %s operations/s\n",
-				row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency, row.issued(), formatRate(r.Config.Rate))
+			fmt.Fprintf(&b, "behind --rate: %s started %.0f of %s operations/s; %d of the %d scheduled had not started at the end\n",
+				name, row.issued(r.Config.Rate), formatRate(r.Config.Rate), row.Behind, row.scheduled())
+		case row.Behind > 0:
+			// The target kept up, but a stall near the end left
+			// operations waiting, whose latencies no percentile has.
+			anyBacklog = true
+			fmt.Fprintf(&b, "backlog at the end: %s, %d of the %d scheduled operations had not started\n",
+				name, row.Behind, row.scheduled())
 		}
 	}
 	if anyBehind {
 		b.WriteString("A row behind --rate measures a backlog that grew for as long as the measurement ran, not the latency at that rate.\n")
+	}
+	if anyBacklog || anyBehind {
+		b.WriteString("Operations that had not started when the measurement ended are in no latency.\n")
 	}
 	fmt.Fprintf(&b, "\n%s\n", r.Verdict)
 	_, err := io.WriteString(w, b.String())

@@ -151,10 +151,10 @@ func rateSentence(b *strings.Builder, r *Report, ts []Target, low, high map[stri
 	for _, t := range ts {
 		var at []string
 		if row, ok := low[t.Name]; ok && row.behindRate(rate) {
-			at = append(at, fmt.Sprintf("%.0f a second %s", row.issued(), with(lo)))
+			at = append(at, fmt.Sprintf("%.0f a second %s", row.issued(rate), with(lo)))
 		}
 		if row, ok := high[t.Name]; ok && hi != lo && row.behindRate(rate) {
-			at = append(at, fmt.Sprintf("%.0f a second %s", row.issued(), with(hi)))
+			at = append(at, fmt.Sprintf("%.0f a second %s", row.issued(rate), with(hi)))
 		}
 		if len(at) > 0 {
 			parts = append(parts, fmt.Sprintf("%s started only %s", t.Name, strings.Join(at, " and ")))

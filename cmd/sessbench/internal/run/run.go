@@ -108,14 +108,19 @@ What the numbers are:
     for a load that arrives regardless. With --rate, clients keep a
     schedule and each operation is also charged the time it would have
     queued behind slower ones had it started on time (not the pacing
-    timer's own lateness). A target that cannot keep up with the rate is
-    named ("behind --rate"): its latencies then measure a backlog that
-    grows with --duration.
+    timer's own lateness). Operations the schedule called for that had
+    not started when the measurement ended (with --ops, when its last
+    operation started), because the target was still busy with earlier
+    ones, are counted as behind; they are in no latency. A target whose
+    clients started fewer than 90% of the operations the schedule called
+    for is named ("behind --rate"): it could not keep up with the rate,
+    and its latencies measure a backlog that grows with --duration. Long
+    operations started on time are not behind.
   - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
-    measured time, ops_per_sec, ops and errors as counts, p50_ratio,
-    p99_ratio and ops_ratio against the first target's row for the same
-    workload, size and concurrency (0: nothing to compare, a row without a
-    successful operation).
+    measured time, ops_per_sec, ops, errors and behind (0 without --rate)
+    as counts, p50_ratio, p99_ratio and ops_ratio against the first
+    target's row for the same workload, size and concurrency (0: nothing
+    to compare, a row without a successful operation).
 
 On an NFS mount the report also shows NFS RPCs per operation, read from
 /proc/self/mountstats for the whole mount (other users of the mount inflate
