@@ -66,6 +66,32 @@ func ExampleStore_Health() {
 	// healthy
 }
 
+// When Health fails, ReadOnlyFS tells a mount that turned read-only on
+// this host, which a remount fixes, from a file server that does not
+// answer.
+func ExampleStore_ReadOnlyFS() {
+	dir, cleanup := exampleDir()
+	defer cleanup()
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	switch err := s.Health(ctx); {
+	case err == nil:
+		fmt.Println("healthy")
+	case s.ReadOnlyFS():
+		fmt.Println("read-only on this host: remount read-write")
+	default:
+		fmt.Println("unavailable:", errors.Is(err, fsstore.ErrUnavailable))
+	}
+	// Output:
+	// healthy
+}
+
 // A process that starts while the file server is away (a new instance
 // launched during an outage) would hang in Open on a hard mount.
 // OpenContext gives up at its deadline, so the process can say why and

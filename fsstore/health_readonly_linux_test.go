@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -23,6 +25,10 @@ import (
 // so without further writes; once the mount is writable again, Health must
 // turn healthy by itself, with no write in between (a host out of
 // rotation gets none), and writes must work.
+//
+// Store.ReadOnlyFS and a ReadOnlyFSObserver follow the same finding, once
+// per change: an alert on the refused writes alone resolved while the host,
+// drained and getting no writes, was still read-only.
 func TestHealthReadOnlyMount(t *testing.T) {
 	ops := []struct {
 		name string
@@ -61,7 +67,8 @@ func TestHealthReadOnlyMount(t *testing.T) {
 				ctx := context.Background()
 				dir := testenv.MountTmpfs(t, "1m")
 				logs := &syncBuffer{}
-				opts := []fsstore.Option{fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}
+				rec := &readOnlyRecorder{}
+				opts := []fsstore.Option{fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), fsstore.WithObserver(rec)}
 				if bounded {
 					opts = append(opts, fsstore.WithMaxInFlight(4))
 				}
@@ -73,12 +80,14 @@ func TestHealthReadOnlyMount(t *testing.T) {
 				if err := s.Health(ctx); err != nil {
 					t.Fatalf("Health before the remount: %v", err)
 				}
+				rec.check(t, s, "before the remount", false)
 
 				testenv.RemountTmpfs(t, dir, true)
 				t.Cleanup(func() { testenv.RemountTmpfs(t, dir, false) })
 				if err := op.do(ctx, s, id); !errors.Is(err, syscall.EROFS) {
 					t.Fatalf("%s on a read-only mount: %v, want an error matching EROFS", op.name, err)
 				}
+				rec.check(t, s, "after the refused write", false, true)
 				for range 2 { // the second without a write in between
 					err := s.Health(ctx)
 					if !errors.Is(err, fsstore.ErrUnavailable) || !errors.Is(err, syscall.EROFS) {
@@ -86,10 +95,12 @@ func TestHealthReadOnlyMount(t *testing.T) {
 					}
 				}
 				mustLoad(t, s, id, "kept")
+				rec.check(t, s, "after Health failed twice with no write", false, true)
 
 				testenv.RemountTmpfs(t, dir, false)
 				var herr error
 				eventually(t, func() bool { herr = s.Health(ctx); return herr == nil }, "Health to pass after the remount read-write")
+				rec.check(t, s, "after Health passed", false, true, false)
 				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("after"), Version: 1}); err != nil {
 					t.Fatalf("Save after the remount read-write: %v", err)
 				}
@@ -97,6 +108,7 @@ func TestHealthReadOnlyMount(t *testing.T) {
 				if err := s.Health(ctx); err != nil {
 					t.Fatalf("Health after a save: %v", err)
 				}
+				rec.check(t, s, "after a save", false, true, false)
 				// One line for each change, not one per failed write or check.
 				for _, msg := range []string{"session store is read-only on this host", "session store no longer read-only on this host"} {
 					if n := strings.Count(logs.String(), msg); n != 1 {
@@ -105,5 +117,34 @@ func TestHealthReadOnlyMount(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// readOnlyRecorder records what a store reports to its ReadOnlyFSObserver.
+type readOnlyRecorder struct {
+	mu      sync.Mutex
+	changes []bool
+}
+
+func (r *readOnlyRecorder) Observe(fsstore.Event) {}
+
+func (r *readOnlyRecorder) ObserveReadOnlyFS(readOnly bool) {
+	r.mu.Lock()
+	r.changes = append(r.changes, readOnly)
+	r.mu.Unlock()
+}
+
+// check fails t unless s.ReadOnlyFS is the last of want and the observer
+// was told of exactly the changes in want after the first (the state
+// before any change).
+func (r *readOnlyRecorder) check(t *testing.T, s *fsstore.Store, when string, want ...bool) {
+	t.Helper()
+	if got := s.ReadOnlyFS(); got != want[len(want)-1] {
+		t.Errorf("%s: ReadOnlyFS() = %v, want %v", when, got, want[len(want)-1])
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Equal(r.changes, want[1:]) {
+		t.Errorf("%s: ObserveReadOnlyFS called with %v, want %v", when, r.changes, want[1:])
 	}
 }

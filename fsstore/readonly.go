@@ -20,19 +20,60 @@ import "fmt"
 // the sessions stored there only. A host whose user ID cannot write the
 // store at all fails in Open's check instead (checkWritable).
 
+// A ReadOnlyFSObserver is an Observer that also wants to know when the
+// store finds its file system read-only on this host and when it finds it
+// writable again (see Store.ReadOnlyFS), for a state to alert on: once a
+// load balancer drains the host, no more writes reach it to fail, so a
+// count of refused writes stops rising while the mount is still read-only.
+// ObserveReadOnlyFS is called once per change, never twice in a row with
+// the same value, starting from writable: the calls of one store are made
+// one at a time, in the order of the changes, from the goroutine that made
+// each; it must not block.
+type ReadOnlyFSObserver interface {
+	Observer
+	ObserveReadOnlyFS(readOnly bool)
+}
+
+// ReadOnlyFS reports whether the store finds its file system read-only on
+// this host: a write failed because it is (EROFS; on Windows, a
+// write-protected volume) and no test write of Health has succeeded since.
+// Health fails meanwhile. Only Health's test write ends the finding, so it
+// lasts until the next Health call after the mount turns writable. It makes
+// no call to the file system.
+func (s *Store) ReadOnlyFS() bool { return s.readOnly.Load() != 0 }
+
 // noteReadOnly records a write refused because the file system is
 // read-only on this host. Each finding gets a number of its own, so that a
 // test write that began before it (Health's) cannot clear it.
+//
+// The change and its report are made under roMu: a ReadOnlyFSObserver keeps
+// a gauge from the reports, and a clearing reported before the finding it
+// cleared would leave the gauge at 1 on a writable store. A refused write
+// waits for the lock only while another refused write or a clearing holds
+// it, never on a healthy store.
 func (s *Store) noteReadOnly(err error) {
-	if s.readOnly.Swap(s.roSeq.Add(1)) == 0 {
-		s.cfg.logger.Warn("session store is read-only on this host: health checks fail until a test write succeeds; check the mount and the kernel log, then remount read-write", "dir", s.dir, "err", err)
+	s.roMu.Lock()
+	defer s.roMu.Unlock()
+	s.roSeq++
+	if s.readOnly.Swap(s.roSeq) != 0 {
+		return
+	}
+	s.cfg.logger.Warn("session store is read-only on this host: health checks fail until a test write succeeds; check the mount and the kernel log, then remount read-write", "dir", s.dir, "err", err)
+	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
+		o.ObserveReadOnlyFS(true)
 	}
 }
 
 // clearReadOnly ends the finding seen as seq, unless another came since.
 func (s *Store) clearReadOnly(seq uint64) {
-	if s.readOnly.CompareAndSwap(seq, 0) {
-		s.cfg.logger.Info("session store no longer read-only on this host", "dir", s.dir)
+	s.roMu.Lock()
+	defer s.roMu.Unlock()
+	if !s.readOnly.CompareAndSwap(seq, 0) {
+		return
+	}
+	s.cfg.logger.Info("session store no longer read-only on this host", "dir", s.dir)
+	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
+		o.ObserveReadOnlyFS(false)
 	}
 }
 

@@ -109,9 +109,11 @@ type Store struct {
 	healthMu sync.Mutex
 	health   *healthProbe // the health probe in flight, if any
 	// readOnly is nonzero while the store is found read-only on this
-	// host (see noteReadOnly); roSeq numbers the findings.
+	// host (see noteReadOnly); roSeq numbers the findings. Both change
+	// under roMu only; readOnly is read without it.
 	readOnly atomic.Uint64
-	roSeq    atomic.Uint64
+	roMu     sync.Mutex
+	roSeq    uint64
 
 	testHooks testHooks
 }
