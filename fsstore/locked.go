@@ -142,7 +142,10 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 		b.put(c)
 	}
 	if err != nil {
-		if outcomeOf(err) == OutcomeReadOnlyFS { // a lock file it could not create
+		// A lock file it could not create. TryLock reports no Event, so
+		// it asks what Health's test write asks, not which outcome label
+		// the error would get.
+		if isReadOnly(err) {
 			s.noteReadOnly(err)
 		}
 		return nil, err
