@@ -20,14 +20,15 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// Observer is an fsstore.Observer (a BreakerObserver too) and a
-// prometheus.Collector.
+// Observer is an fsstore.Observer (a BreakerObserver and a
+// ReadOnlyFSObserver too) and a prometheus.Collector.
 type Observer struct {
 	ops      *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
 	swept    *prometheus.CounterVec
 	breaker  prometheus.Gauge
+	readOnly prometheus.Gauge
 }
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
@@ -68,6 +69,10 @@ func New(namespace string) *Observer {
 		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "breaker_open",
 			Help: "1 while the store's circuit breaker is open (the filesystem stopped answering; operations fail fast with outcome unavailable), 0 otherwise.",
+		}),
+		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "sessfs", Name: "read_only_fs",
+			Help: "1 while the store finds its file system read-only on this host (a write failed with EROFS and no test write of Store.Health has succeeded since; Health fails meanwhile), 0 otherwise; with several stores sharing this Observer, the number of them that do.",
 		}),
 	}
 	// Pre-create the counters alerts use, so that increase() sees the
@@ -137,6 +142,20 @@ func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
 	}
 }
 
+// ObserveReadOnlyFS implements fsstore.ReadOnlyFSObserver:
+// sessfs_read_only_fs is 1 while the store finds its file system read-only
+// on this host. It counts rather than being set, so that stores sharing
+// one Observer add up: set, one store's clearing would hide another's
+// finding. A store reports each change once, in order, so the count
+// cannot drift.
+func (o *Observer) ObserveReadOnlyFS(readOnly bool) {
+	if readOnly {
+		o.readOnly.Inc()
+	} else {
+		o.readOnly.Dec()
+	}
+}
+
 // Describe implements prometheus.Collector.
 func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.ops.Describe(ch)
@@ -144,6 +163,7 @@ func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.bytes.Describe(ch)
 	o.swept.Describe(ch)
 	o.breaker.Describe(ch)
+	o.readOnly.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -153,4 +173,5 @@ func (o *Observer) Collect(ch chan<- prometheus.Metric) {
 	o.bytes.Collect(ch)
 	o.swept.Collect(ch)
 	o.breaker.Collect(ch)
+	o.readOnly.Collect(ch)
 }

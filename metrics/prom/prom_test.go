@@ -168,6 +168,50 @@ func TestBreakerAndUnavailable(t *testing.T) {
 	}
 }
 
+// The store's read-only finding is a gauge: a count of refused writes
+// stops rising once the host is drained, while the mount is still
+// read-only. One store moves it between 0 and 1; stores sharing the
+// Observer add up, so that one store's clearing does not hide another's
+// finding.
+func TestReadOnlyFSGauge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		changes []bool
+		want    []float64 // after each change
+	}{
+		{"one store", []bool{true, false, true, false}, []float64{1, 0, 1, 0}},
+		{"two stores", []bool{true, true, false, false}, []float64{1, 2, 1, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := prom.New("")
+			reg := prometheus.NewPedanticRegistry()
+			if err := reg.Register(obs); err != nil {
+				t.Fatal(err)
+			}
+			var _ fsstore.ReadOnlyFSObserver = obs
+			if got := gauge(t, reg, "sessfs_read_only_fs"); got != 0 {
+				t.Fatalf("sessfs_read_only_fs = %v before any change, want 0", got)
+			}
+			for i, ro := range tc.changes {
+				obs.ObserveReadOnlyFS(ro)
+				if got := gauge(t, reg, "sessfs_read_only_fs"); got != tc.want[i] {
+					t.Fatalf("sessfs_read_only_fs after %v = %v, want %v", tc.changes[:i+1], got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// gauge returns the value of the gauge name, which has no labels.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	ms := series(reg, name, nil)
+	if len(ms) != 1 || ms[0].GetGauge() == nil {
+		t.Fatalf("%s: %d series, want one gauge", name, len(ms))
+	}
+	return ms[0].GetGauge().GetValue()
+}
+
 // histogramCount returns the observations of the histogram series of
 // name whose labels include labels, added up.
 func histogramCount(reg *prometheus.Registry, name string, labels map[string]string) uint64 {
@@ -271,6 +315,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 		}
 	}
 	obs.ObserveBreaker(fsstore.BreakerOpen)
+	obs.ObserveReadOnlyFS(true)
 	n := 0
 	for _, mf := range before {
 		for _, m := range mf.GetMetric() {
