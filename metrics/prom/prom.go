@@ -2,9 +2,14 @@
 // It lives apart from fsstore so that the store does not depend on
 // Prometheus.
 //
-//	obs := prom.New("myapp")
+//	obs := prom.New("")
 //	prometheus.MustRegister(obs)
 //	st, err := fsstore.Open(dir, fsstore.WithObserver(obs))
+//
+// The empty namespace names the metrics sessfs_*, as the alerting rules and
+// the Grafana dashboard in the repository's deploy/ directory expect; with
+// a namespace, they are <namespace>_sessfs_* and those files need the same
+// prefix (docs/operator-guide.md, "6. Monitor it").
 //
 // Labels carry only the operation, its outcome and the kind of swept file:
 // never a session ID or anything derived from one.
