@@ -14,8 +14,9 @@ import (
 )
 
 // A visit counter kept in the session. The browser's cookie carries only the
-// session ID; the middleware loads the session before the handler runs and
-// saves it when the handler has changed it.
+// session ID; the middleware loads (and locks) the session when the handler
+// first uses it and saves it, when the handler has changed it, as the
+// response starts.
 func ExampleManager_Handler() {
 	// In production every app server opens the same NFS or EFS directory.
 	dir, err := os.MkdirTemp("", "sessions-")
