@@ -30,7 +30,8 @@
 // handler, called with it again, finds the response committed and writes
 // nothing (a custom HTTPErrorHandler must check c.Response().Committed, as
 // with any middleware that renders errors). When the session cannot be
-// saved, the Manager's error handler answers (503 or 500) in place of the
+// saved, the Manager's error handler answers (by default 503, 504, 409 or
+// 500, as httpsession.StatusCode maps the error) in place of the
 // handler's response, and echo's error handler likewise writes nothing.
 //
 // When a handler panics, the session is not saved (as with httpsession

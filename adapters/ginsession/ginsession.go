@@ -25,7 +25,8 @@
 // gin buffers the status code until the first byte of the body (or the end
 // of the handler chain), and so does this middleware's commit: a handler
 // may still change the session after c.Status. When the session cannot be
-// saved, the Manager's error handler answers (503 or 500) in place of the
+// saved, the Manager's error handler answers (by default 503, 504, 409 or
+// 500, as httpsession.StatusCode maps the error) in place of the
 // handler's response, and the handler's writes from then on fail. A
 // middleware that cannot run at all (an invalid mode or Manager
 // configuration) answers with the error handler and aborts the chain.
