@@ -1,9 +1,11 @@
 // Package docscheck holds the tests that keep README.md and docs/*.md true:
 // their Go code samples compile against this checkout, every sessgc and
 // sessbench flag they name exists, their relative links and #anchors
-// resolve, and the README's quick start works when followed in a new module
-// outside the repository. Code, comments, docs and scripts carry no
-// tracker numbers or build-machine paths that readers cannot follow.
+// resolve, every section named by its title in the docs or in Go files
+// (docs/design.md, "Locking protocol") exists, and the README's quick start
+// works when followed in a new module outside the repository. Code,
+// comments, docs and scripts carry no tracker numbers or build-machine
+// paths that readers cannot follow.
 //
 // Conventions for Markdown authors:
 //
