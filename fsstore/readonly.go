@@ -26,9 +26,12 @@ import "fmt"
 // load balancer drains the host, no more writes reach it to fail, so a
 // count of refused writes stops rising while the mount is still read-only.
 // ObserveReadOnlyFS is called once per change, never twice in a row with
-// the same value, starting from writable: the calls of one store are made
-// one at a time, in the order of the changes, from the goroutine that made
-// each; it must not block.
+// the same value, starting from writable and, once the store is closed,
+// ending writable: Close ends a finding it meets, so that a count kept
+// from the calls drops a store that is no longer used, and nothing is
+// reported after Close. The calls of one store are made one at a time, in
+// the order of the changes, from the goroutine that made each; it must not
+// block.
 type ReadOnlyFSObserver interface {
 	Observer
 	ObserveReadOnlyFS(readOnly bool)
@@ -38,8 +41,9 @@ type ReadOnlyFSObserver interface {
 // this host: a write failed because it is (EROFS; on Windows, a
 // write-protected volume) and no test write of Health has succeeded since.
 // Health fails meanwhile. Only Health's test write ends the finding, so it
-// lasts until the next Health call after the mount turns writable. It makes
-// no call to the file system.
+// lasts until the next Health call after the mount turns writable, or
+// until Close: a closed store reports false. It makes no call to the file
+// system.
 func (s *Store) ReadOnlyFS() bool { return s.readOnly.Load() != 0 }
 
 // noteReadOnly records a write refused because the file system is
@@ -51,9 +55,16 @@ func (s *Store) ReadOnlyFS() bool { return s.readOnly.Load() != 0 }
 // cleared would leave the gauge at 1 on a writable store. A refused write
 // waits for the lock only while another refused write or a clearing holds
 // it, never on a healthy store.
+//
+// A write refused once Close has begun (one still in flight, or given up
+// on and finishing late) is not noted: Close reports the end of the
+// findings, and one noted after it would never be ended.
 func (s *Store) noteReadOnly(err error) {
 	s.roMu.Lock()
 	defer s.roMu.Unlock()
+	if s.closed.Load() {
+		return
+	}
 	s.roSeq++
 	if s.readOnly.Swap(s.roSeq) != 0 {
 		return
@@ -72,6 +83,20 @@ func (s *Store) clearReadOnly(seq uint64) {
 		return
 	}
 	s.cfg.logger.Info("session store no longer read-only on this host", "dir", s.dir)
+	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
+		o.ObserveReadOnlyFS(false)
+	}
+}
+
+// endReadOnly ends the finding for Close. Close marks the store closed
+// before it, so under roMu nothing can note a finding after it; a test
+// write under way then finds its finding gone and reports nothing.
+func (s *Store) endReadOnly() {
+	s.roMu.Lock()
+	defer s.roMu.Unlock()
+	if s.readOnly.Swap(0) == 0 {
+		return
+	}
 	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
 		o.ObserveReadOnlyFS(false)
 	}

@@ -447,6 +447,11 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // keys file watch. Held locks stay held until unlocked. Calling Close again
 // does nothing.
 //
+// A closed store is not read-only (ReadOnlyFS): Close ends that state and
+// reports its end to an Observer that implements ReadOnlyFSObserver, so
+// that metrics kept from the reports, which other stores may share, no
+// longer count it.
+//
 // Closing descriptors on NFS talks to the server, and the store's
 // directory is closed only once no operation uses it: on a bounded store
 // (WithMaxInFlight) Close waits for that at most the ceiling
@@ -456,6 +461,8 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	// Reported first: release may wait for a server that does not answer.
+	s.endReadOnly()
 	if s.bnd == nil {
 		return s.release()
 	}

@@ -151,8 +151,9 @@ func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
 // sessfs_read_only_fs is 1 while the store finds its file system read-only
 // on this host. It counts rather than being set, so that stores sharing
 // one Observer add up: set, one store's clearing would hide another's
-// finding. A store reports each change once, in order, so the count
-// cannot drift.
+// finding. A store reports each change once, in order, and the end of
+// its finding when it is closed, so the count cannot drift, nor keep a
+// store that was closed (a reload) for good.
 func (o *Observer) ObserveReadOnlyFS(readOnly bool) {
 	if readOnly {
 		o.readOnly.Inc()
