@@ -146,7 +146,11 @@ func (b BreakerState) String() string {
 
 // A BreakerObserver is an Observer that also wants to know when the
 // circuit breaker changes state. ObserveBreaker is called once per change,
-// from the goroutine that made it, and must not block.
+// from the goroutine that made it, and must not block. Close reports a
+// breaker that is open or probing as closed (a closed store has no open
+// breaker: see Store.Breaker), so that a gauge kept from the calls does
+// not stay open for a store that is no longer used, whose probes stop at
+// Close; nothing is reported after Close.
 type BreakerObserver interface {
 	Observer
 	ObserveBreaker(BreakerState)
@@ -160,9 +164,9 @@ type BreakerObserver interface {
 func (s *Store) Bounded() bool { return s.bnd != nil }
 
 // Breaker reports the state of the Store's circuit breaker (always
-// BreakerClosed for a Store that is not bounded).
+// BreakerClosed for a Store that is not bounded or is closed).
 func (s *Store) Breaker() BreakerState {
-	if s.bnd == nil {
+	if s.bnd == nil || s.closed.Load() {
 		return BreakerClosed
 	}
 	return BreakerState(s.bnd.brk.state.Load())
@@ -758,17 +762,40 @@ func (br *breaker) timeout() {
 }
 
 // set moves the breaker from one state to another and reports the change.
+// Once Close has begun it changes nothing: Close reported the breaker
+// closed (see shut), and an operation given up on after it must not open
+// it again, with no prober left to close it.
 func (br *breaker) set(from, to BreakerState) bool {
 	br.mu.Lock()
 	defer br.mu.Unlock()
-	if BreakerState(br.state.Load()) != from {
+	if br.b.s.closed.Load() || BreakerState(br.state.Load()) != from {
 		return false
 	}
 	br.state.Store(uint32(to))
+	br.report(to)
+	return true
+}
+
+// shut reports an open or probing breaker closed, for Close: a closed
+// store counts as no open breaker (see Store.Breaker). Close marks the
+// store closed before it, so under mu no change can follow it. The state
+// itself is kept: releases of locks still held after Close go on in the
+// background while it is open, as before, rather than each waiting the
+// ceiling for a server that did not answer.
+func (br *breaker) shut() {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if BreakerState(br.state.Load()) != BreakerClosed {
+		br.report(BreakerClosed)
+	}
+}
+
+// report tells the observer of a change; the caller holds mu, so that
+// the changes reach it in order.
+func (br *breaker) report(to BreakerState) {
 	if o, ok := br.b.s.cfg.observer.(BreakerObserver); ok {
 		o.ObserveBreaker(to)
 	}
-	return true
 }
 
 // probe closes the breaker once the server answers: after the cool-down,

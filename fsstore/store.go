@@ -447,10 +447,10 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // keys file watch. Held locks stay held until unlocked. Calling Close again
 // does nothing.
 //
-// A closed store is not read-only (ReadOnlyFS): Close ends that state and
-// reports its end to an Observer that implements ReadOnlyFSObserver, so
-// that metrics kept from the reports, which other stores may share, no
-// longer count it.
+// A closed store is not read-only (ReadOnlyFS) and has no open breaker
+// (Breaker): Close ends those states and reports their end to an Observer
+// that implements ReadOnlyFSObserver or BreakerObserver, so that metrics
+// kept from the reports, which other stores may share, no longer count it.
 //
 // Closing descriptors on NFS talks to the server, and the store's
 // directory is closed only once no operation uses it: on a bounded store
@@ -466,6 +466,7 @@ func (s *Store) Close() error {
 	if s.bnd == nil {
 		return s.release()
 	}
+	s.bnd.brk.shut()
 	close(s.bnd.brk.stop)
 	s.bnd.stopWorkers()
 	done := make(chan error, 1)

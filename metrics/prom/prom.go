@@ -138,7 +138,15 @@ func (o *Observer) Observe(e fsstore.Event) {
 }
 
 // ObserveBreaker implements fsstore.BreakerObserver: sessfs_breaker_open
-// is 1 while the breaker is open or probing.
+// is 1 while the breaker is open or probing, and a store reports its
+// breaker closed when it is closed. It is set, not counted like
+// sessfs_read_only_fs: a store reports BreakerOpen both when its breaker
+// opens and when a probe fails or is given up on (back from probing), and
+// no report says which store made it, so no count of open breakers can be
+// kept from them. With several stores sharing this Observer it shows the
+// last change any of them reported; to see each, give each store an
+// Observer of its own, registered with a label that tells them apart
+// (prometheus.WrapRegistererWith).
 func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
 	if s == fsstore.BreakerClosed {
 		o.breaker.Set(0)
