@@ -59,7 +59,7 @@ func TestClusterMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatalf("server %s: /metrics: %v", g.Labels["server"], err)
 		}
-		for _, name := range []string{"sessfs_operations_total", "sessfs_operation_duration_seconds", "sessfs_payload_bytes_total", "sessfs_breaker_open"} {
+		for _, name := range []string{"sessfs_operations_total", "sessfs_operation_duration_seconds", "sessfs_payload_bytes_total", "sessfs_breaker_open", "sessfs_read_only_fs"} {
 			if fams[name] == nil {
 				t.Errorf("server %s: no %s", g.Labels["server"], name)
 			}
