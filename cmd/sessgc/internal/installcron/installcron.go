@@ -11,8 +11,10 @@ import (
 	"math"
 	"os"
 	"os/user"
+	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"text/template"
 	"time"
@@ -85,9 +87,15 @@ sweep each time, and the random start delay spreads the attempts. Keep
 	return cmd
 }
 
+// validate checks the options. --dir, --binary and --textfile name files
+// on the Unix hosts the generated files are for, whatever the OS
+// install-cron runs on, so they are slash paths, read with package path:
+// path/filepath follows this host (on Windows it finds the default
+// /usr/local/bin/sessgc not absolute, and its Dir gives backslashes), and
+// is only for --write, a directory on this host.
 func (o *InstallOptions) validate() error {
 	switch {
-	case !filepath.IsAbs(o.Dir) || !filepath.IsAbs(o.Binary):
+	case !path.IsAbs(o.Dir) || !path.IsAbs(o.Binary):
 		return cmdutil.UsageErrorf("--dir and --binary must be absolute paths")
 	case o.User == "":
 		return cmdutil.UsageErrorf("--user is empty")
@@ -98,7 +106,7 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--dir, --binary and --user may only contain letters, digits and _ . / : @ + , = -")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || o.Jitter < 0 || o.MaxDuration <= 0:
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
-	case o.Textfile != "" && (!filepath.IsAbs(o.Textfile) || !shellWord.MatchString(o.Textfile) || !strings.HasSuffix(o.Textfile, ".prom")):
+	case o.Textfile != "" && (!path.IsAbs(o.Textfile) || !shellWord.MatchString(o.Textfile) || !strings.HasSuffix(o.Textfile, ".prom")):
 		return cmdutil.UsageErrorf("--textfile %s: want an absolute path ending in .prom, of letters, digits and _ . / : @ + , = -", o.Textfile)
 	case o.MaxDuration >= o.Every || o.Jitter >= o.Every-o.MaxDuration-pass.StopGrace(o.MaxDuration):
 		// A pass on a hung mount is abandoned (exit 4) only StopGrace
@@ -246,7 +254,7 @@ func Generate(opts *InstallOptions) ([]File, error) {
 		"MaxDuration": dur(opts.MaxDuration), "Timeout": dur(opts.MaxDuration + time.Minute),
 		"Rate": fmt.Sprint(opts.Rate), "Args": args.String(),
 		// The unit's file system is read-only but for these (ProtectSystem).
-		"Textfile": opts.Textfile, "TextfileDir": filepath.Dir(opts.Textfile),
+		"Textfile": opts.Textfile, "TextfileDir": path.Dir(opts.Textfile),
 	}
 	gen := func(name string, t *template.Template) (File, error) {
 		var b bytes.Buffer
@@ -276,7 +284,7 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
-	warnMissing(opts)
+	warnMissing(opts, runtime.GOOS)
 	if opts.Write == "" {
 		for i, f := range files {
 			if i > 0 {
@@ -306,8 +314,13 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 // warnMissing warns when the binary or the user the files name does not
 // exist on this host: the files may well be for other hosts, but on this
 // one cron would fail every run quietly (go install puts sessgc in
-// $GOPATH/bin, not --binary's default).
-func warnMissing(opts *InstallOptions) {
+// $GOPATH/bin, not --binary's default). goos is this host's GOOS: on
+// Windows, where neither cron nor systemd runs, the files can only be for
+// other hosts, and a Windows file never has the execute bits checked here.
+func warnMissing(opts *InstallOptions, goos string) {
+	if goos == "windows" {
+		return
+	}
 	if fi, err := os.Stat(opts.Binary); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %s is not an executable on this host: install sessgc there on every host, or pass --binary\n", opts.Binary)
 	}

@@ -2,8 +2,13 @@ package installcron
 
 import (
 	"bytes"
+	"cmp"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -102,18 +107,95 @@ func TestGenerate(t *testing.T) {
 // TestWarnsAboutMissingBinaryAndUser: go install puts sessgc in
 // $GOPATH/bin, not at --binary's default, and --user defaults to
 // www-data: files naming what this host lacks would make cron fail every
-// run quietly. They may be meant for other hosts, so it is a warning.
+// run quietly. They may be meant for other hosts, so it is a warning; on
+// Windows they can only be, and no file there has execute bits, so
+// warning about them is noise.
 func TestWarnsAboutMissingBinaryAndUser(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, err := execute(t, "--binary /nonexistent/sessgc --user no-such-user-sessgc")
-	if err != nil || !strings.Contains(errOut, "/nonexistent/sessgc is not an executable on this host") || !strings.Contains(errOut, "user no-such-user-sessgc") {
-		t.Errorf("missing binary and user: %v, stderr %q; want a warning for each", err, errOut)
+	for _, tc := range []struct {
+		goos, binary, user string
+		want               []string // warnings; none if empty
+	}{
+		{"linux", "/nonexistent/sessgc", "no-such-user-sessgc",
+			[]string{"/nonexistent/sessgc is not an executable on this host", "user no-such-user-sessgc"}},
+		{"linux", self, "root", nil},
+		{"windows", "/nonexistent/sessgc", "no-such-user-sessgc", nil},
+	} {
+		var errOut bytes.Buffer
+		opts := &InstallOptions{IO: &cmdutil.IOStreams{ErrOut: &errOut}, Binary: tc.binary, User: tc.user}
+		warnMissing(opts, tc.goos)
+		got := errOut.String()
+		if len(tc.want) == 0 && got != "" {
+			t.Errorf("%s, --binary %s --user %s: warned %q; want no warning", tc.goos, tc.binary, tc.user, got)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s, --binary %s --user %s: warned %q; want a warning with %q", tc.goos, tc.binary, tc.user, got, w)
+			}
+		}
 	}
-	_, errOut, err = execute(t, "--binary "+self+" --user root")
-	if err != nil || strings.Contains(errOut, "warning") {
-		t.Errorf("existing binary and user: %v, stderr %q; want no warning", err, errOut)
+	// The command checks this host.
+	_, errOut, err := execute(t, "--binary /nonexistent/sessgc")
+	if warned := strings.Contains(errOut, "/nonexistent/sessgc is not an executable on this host"); err != nil || warned != (runtime.GOOS != "windows") {
+		t.Errorf("missing binary on %s: %v, stderr %q; want a warning unless on windows", runtime.GOOS, err, errOut)
+	}
+}
+
+// TestHostPathsAreSlashPaths: --dir, --binary and --textfile are paths on
+// the Unix hosts the files are for, whatever the OS install-cron runs on.
+// path/filepath reads them as this host's paths: on Windows it rejected
+// the default --binary /usr/local/bin/sessgc as not absolute and gave
+// ReadWritePaths a backslashed directory. The two packages agree on the
+// Unix hosts tests run on, so this checks the source instead: package
+// path/filepath serves only the functions that handle paths on this host.
+func TestHostPathsAreSlashPaths(t *testing.T) {
+	thisHost := map[string]bool{
+		"installRun": true, // joins --write, a directory on this host
+	}
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := ""
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"path/filepath"` {
+				local = "filepath"
+				if imp.Name != nil {
+					local = imp.Name.Name
+				}
+			}
+		}
+		if local == "" {
+			continue
+		}
+		for _, decl := range f.Decls {
+			fn := ""
+			if d, ok := decl.(*ast.FuncDecl); ok {
+				fn = d.Name.Name
+			}
+			ast.Inspect(decl, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == local && !thisHost[fn] {
+					t.Errorf("%s: filepath.%s in %s: the files are for Unix hosts, whose paths are slash paths whatever the OS install-cron runs on; use package path",
+						fset.Position(sel.Pos()), sel.Sel.Name, cmp.Or(fn, "a package-level declaration"))
+				}
+				return true
+			})
+		}
 	}
 }
