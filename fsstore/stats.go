@@ -35,8 +35,12 @@ type StatsOptions struct {
 
 // Stats describes the files of a store as a sweep would judge them when
 // Stats ran. Every figure comes from directory listings and file attributes;
-// no record is opened, so on NFS Stats costs one READDIR per directory batch
-// and one GETATTR per file, like a sweep with nothing to remove.
+// no record is opened, so on NFS Stats costs what a sweep with nothing to
+// remove costs: a few round trips per directory where the client reads it
+// with READDIR, whose reply carries the files' attributes, and a GETATTR
+// per file in a directory unchanged since this host last listed it, once
+// the attributes it cached have expired (docs/operations.md, "Sizing
+// `--rate` and `--concurrency` for NFS and EFS").
 type Stats struct {
 	ShardDepth  int           // directory levels under data/
 	LockStripes int           // lock stripes recorded in the marker

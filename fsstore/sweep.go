@@ -686,8 +686,10 @@ func startsLikeRecord(head []byte, size int64) bool {
 func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 
 // judge decides about a record from its directory entry's attributes
-// (on NFS the READDIR reply primes them, so this costs no round trip):
-// live, expired for sure (returned as a candidate for removeBatch), or,
+// (on NFS a READDIR reply primes them, so this costs no round trip; a
+// directory the client lists from its cache, unchanged since it last
+// listed it, costs a GETATTR per file whose cached attributes expired,
+// see docs/operations.md): live, expired for sure (returned as a candidate for removeBatch), or,
 // between the marker's max idle and the largest it ever held, removed or
 // kept by its header under its lock (removeRecord).
 //
