@@ -674,7 +674,7 @@ func startsLikeRecord(head []byte, size int64) bool {
 // store wrote, so that the sweep may remove it: it is, unless it is too
 // short to be one, or no longer a regular file (swapped in since the
 // listing, which said regular: once moved aside, a directory could not be
-// put back). Its size comes with the directory listing, free. The sweep
+// put back). Its size comes with the attributes judge already has. The sweep
 // does not open it to look at its header, on any filesystem: on NFS that
 // is an OPEN, a READ and a CLOSE per removal, more than the removal
 // itself, and on a local disk one cold block read per removal, which

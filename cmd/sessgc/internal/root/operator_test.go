@@ -88,13 +88,12 @@ func TestStatsInterruptedExitCode(t *testing.T) {
 	}
 }
 
-// TestInstallCronShellMetacharacters: the cron line is run by
-// /bin/sh, and install-cron's check is meant to keep it a plain word list
-// (it refuses spaces, quotes, '%', '$' and backslashes), but it lets
-// through ';', '&', '|', '<', '>', '`', '(', ')', '*', '?', '[', '~':
-// a store called /srv/sessions&co generates a line that runs
-// "sessgc run --dir /srv/sessions" in the background and then a command
-// "co"; a backquote runs anything.
+// TestInstallCronShellMetacharacters: the cron line is run by /bin/sh,
+// so install-cron must keep it a plain word list and refuse shell
+// metacharacters in a path, not only spaces, quotes, '%', '$' and
+// backslashes: a store called /srv/sessions&co would generate a line that
+// runs "sessgc run --dir /srv/sessions" in the background and then a
+// command "co", and a backquote runs anything.
 func TestInstallCronShellMetacharacters(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "ran")
 	for _, dir := range []string{
