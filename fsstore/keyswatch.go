@@ -284,7 +284,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	}
 	kw.mu.Lock()
 	defer kw.mu.Unlock()
-	start := kw.s.begin()
+	start := kw.s.begin().t
 	// One read: the settle timer, not a wait here, holds back a file
 	// caught half-written.
 	keys, _, err := readKeysFile(kw.path)

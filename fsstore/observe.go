@@ -170,21 +170,31 @@ func outcomeOf(err error) Outcome {
 	return OutcomeError
 }
 
-// begin returns the start time of an observed operation, or the zero time
-// when nothing observes (so unobserved stores pay no clock read).
-func (s *Store) begin() time.Time {
-	if s.cfg.observer == nil {
-		return time.Time{}
+// opStart is what end needs to know of an operation's start.
+type opStart struct {
+	// t is the zero time when nothing observes, so that unobserved
+	// stores pay no clock read.
+	t time.Time
+	// ro is the read-only finding in force (see noteReadOnly), which a
+	// write that succeeds ends: it was refused before this one began.
+	ro uint64
+}
+
+// begin marks the start of an operation for end.
+func (s *Store) begin() opStart {
+	st := opStart{ro: s.readOnly.Load()}
+	if s.cfg.observer != nil {
+		st.t = time.Now()
 	}
-	return time.Now()
+	return st
 }
 
 // end reports an operation, logs the failures operators must see and
-// notes a read-only file system for Health.
-func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
+// notes a read-only file system for Health, or its end.
+func (s *Store) end(op Op, start opStart, err error, bytes int, name string) {
 	out := outcomeOf(err)
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: time.Since(start), Bytes: bytes})
+		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: time.Since(start.t), Bytes: bytes})
 	}
 	switch out {
 	case OutcomeCorrupt:
@@ -196,7 +206,22 @@ func (s *Store) end(op Op, start time.Time, err error, bytes int, name string) {
 	case OutcomeError, OutcomeTooManyLocks, OutcomeNoSpace, OutcomeReadOnlyFS, OutcomePermission:
 		s.cfg.logger.Error("session store operation failed", "op", op.String(), "file", name, "err", err)
 	}
-	if out == OutcomeReadOnlyFS {
+	switch {
+	case out == OutcomeReadOnlyFS:
 		s.noteReadOnly(err)
+	case err == nil && start.ro != 0 && op.writes():
+		// The file system took a write issued after it refused one: it
+		// is writable again, whether or not anything calls Health.
+		s.clearReadOnly(start.ro)
 	}
+}
+
+// writes reports whether the operation's success means the file system
+// took a write: each of these changes a file or a directory, or fails.
+func (o Op) writes() bool {
+	switch o {
+	case OpSave, OpCompareAndSwap, OpTouch, OpDelete:
+		return true
+	}
+	return false
 }

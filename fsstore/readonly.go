@@ -39,16 +39,18 @@ type ReadOnlyFSObserver interface {
 
 // ReadOnlyFS reports whether the store finds its file system read-only on
 // this host: a write failed because it is (EROFS; on Windows, a
-// write-protected volume) and no test write of Health has succeeded since.
-// Health fails meanwhile. Only Health's test write ends the finding, so it
-// lasts until the next Health call after the mount turns writable, or
-// until Close: a closed store reports false. It makes no call to the file
+// write-protected volume) and no write has succeeded since, Health's test
+// write or one begun after the refusal. Health fails meanwhile. A host
+// drained by its readiness probe gets no writes, so there Health's test
+// write ends the finding, at the first Health call after the mount turns
+// writable. A closed store reports false. It makes no call to the file
 // system.
 func (s *Store) ReadOnlyFS() bool { return s.readOnly.Load() != 0 }
 
 // noteReadOnly records a write refused because the file system is
 // read-only on this host. Each finding gets a number of its own, so that a
-// test write that began before it (Health's) cannot clear it.
+// write that began before it (Health's test write, or any other, see end)
+// cannot clear it.
 //
 // The change and its report are made under roMu: a ReadOnlyFSObserver keeps
 // a gauge from the reports, and a clearing reported before the finding it
@@ -69,7 +71,7 @@ func (s *Store) noteReadOnly(err error) {
 	if s.readOnly.Swap(s.roSeq) != 0 {
 		return
 	}
-	s.cfg.logger.Warn("session store is read-only on this host: health checks fail until a test write succeeds; check the mount and the kernel log, then remount read-write", "dir", s.dir, "err", err)
+	s.cfg.logger.Warn("session store is read-only on this host: health checks fail until a write succeeds; check the mount and the kernel log, then remount read-write", "dir", s.dir, "err", err)
 	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
 		o.ObserveReadOnlyFS(true)
 	}

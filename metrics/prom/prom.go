@@ -77,7 +77,7 @@ func New(namespace string) *Observer {
 		}),
 		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "read_only_fs",
-			Help: "1 while the store finds its file system read-only on this host (a write failed with EROFS and no test write of Store.Health has succeeded since; Health fails meanwhile), 0 otherwise; with several stores sharing this Observer, the number of them that do.",
+			Help: "1 while the store finds its file system read-only on this host (a write failed with EROFS and no write, Store.Health's test write or another, has succeeded since; Health fails meanwhile), 0 otherwise; with several stores sharing this Observer, the number of them that do.",
 		}),
 	}
 	// Pre-create the counters alerts use, so that increase() sees the
