@@ -18,6 +18,8 @@
 //	DIR/data/ab/.tmp-*       temp files of saves in progress (or of crashed writers)
 //	DIR/locks/<4 hex>        lock files, one per stripe, never removed
 //
+// [Open] refuses a directory inside another store ([ErrInsideStore]).
+//
 // File names are a SHA-256 of the session ID, so a directory listing, a
 // backup or a log of file names does not reveal live session tokens, and no
 // path is ever built from caller input; IDs are validated ([ValidID]) before

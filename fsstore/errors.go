@@ -68,6 +68,10 @@ var (
 	// marker file when opened WithCreate(false), or a marker that does not
 	// parse or has a layout version this build does not understand.
 	ErrNotStore = errors.New("not a sessfs store")
+	// ErrInsideStore reports, from Open, a directory that is part of
+	// another store: its data or lock directory, or a directory up to
+	// three levels below either, such as a shard directory (see Open).
+	ErrInsideStore = errors.New("directory inside a sessfs store")
 	// ErrLayoutMismatch reports, from Open, a shard depth or lock stripe
 	// count asked for explicitly (WithShardDepth, WithLockStripes) that
 	// differs from the one the store was created with.

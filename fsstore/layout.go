@@ -148,6 +148,48 @@ func ReadLayout(dir string) (shardDepth, lockStripes int, maxIdle time.Duration,
 	return m.shardDepth, m.stripes, m.maxIdle, err
 }
 
+// nestDepth is how far above the directory given to Open the directory of
+// a store that holds it can be: data/, then as many shard levels as
+// WithShardDepth allows.
+const nestDepth = 1 + 3
+
+// storeAround returns the directory of the store whose data or lock
+// directory is dir or holds it within nestDepth levels, and dir's path
+// inside that store; "" when there is none (see Open for why such a
+// directory is refused).
+//
+// The links in dir's path are resolved first: a link to a store's data
+// directory is that directory, and the names checked are the real ones.
+// Only a component named data or locks costs a look-up (of the marker
+// beside it), so that a store's usual path costs none beyond those of
+// resolving the links.
+func storeAround(dir string) (root, rel string) {
+	p := dir
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		p = r
+	}
+	for child, i := p, 0; i < nestDepth; i++ {
+		parent := filepath.Dir(child)
+		if parent == child {
+			break
+		}
+		if n := filepath.Base(child); n == DataDir || n == LockDir {
+			// A marker this process cannot look up is no reason to
+			// refuse: if the directory is unusable, Open's own checks
+			// say so.
+			if fi, err := os.Lstat(filepath.Join(parent, MarkerFile)); err == nil && fi.Mode().IsRegular() {
+				rel, err := filepath.Rel(parent, p)
+				if err != nil {
+					rel = p
+				}
+				return parent, rel
+			}
+		}
+		child = parent
+	}
+	return "", ""
+}
+
 // initStore creates the layout of a new store, or returns the marker of one
 // that another process created first. The marker is written to a temp file
 // and published with link(2), which fails if the name exists: of several

@@ -161,6 +161,17 @@ const openRaiseTimeout = time.Minute
 // WithCreate(false)). It checks that the directory exists, is writable and
 // supports a working lock strategy, and returns a clear error otherwise.
 //
+// Open refuses a directory inside another store, created there or not
+// (ErrInsideStore): the other store's data or lock directory, or a
+// directory up to three levels below either, such as a shard directory. A
+// store there would keep its own sessions apart from the other store's
+// hosts; the other store's sweep would never expire them, and the inner
+// store's sweep would remove, as old temp files, the outer store's
+// sessions that an interrupted sweep left aside. The check resolves the
+// symbolic links in dir's path (a look-up per component) and looks for a
+// marker above each of its last four components named data or locks: for
+// a usual path, none.
+//
 // On an NFS or EFS hard mount whose server does not answer, those checks
 // block until it answers again; OpenContext gives up instead.
 func Open(dir string, opts ...Option) (*Store, error) {
@@ -248,6 +259,12 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, syscall.ENOTDIR)
+	}
+	// Before the marker is read: an existing store inside another is as
+	// wrong as a new one, and its hosts should say so rather than go on
+	// splitting the sessions.
+	if root, rel := storeAround(abs); root != "" {
+		return nil, fmt.Errorf("fsstore: open %s: %w: it is %s in the store %s (open %s to use that store)", abs, ErrInsideStore, rel, root, root)
 	}
 	// Between steps, a caller of OpenContext that gave up stops the rest:
 	// a late open does no more than the call it is in.

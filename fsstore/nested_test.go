@@ -1,0 +1,138 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestOpenInsideStore: Open refuses a directory that is part of another
+// store (its data or lock directory, a shard directory, a directory of
+// one's own put in either), with or without WithCreate, whether or not a
+// store was already created there, and through a symbolic link too; and it
+// changes nothing in the outer store. A store there would split the
+// sessions between two stores, and the inner store's sweep removed the
+// outer one's records left aside by an interrupted sweep.
+func TestOpenInsideStore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		depth int
+		// at returns the directory to open, given the outer store's
+		// directory and the directory of one of its records.
+		at   func(t *testing.T, outer, shard string) string
+		opts []fsstore.Option
+	}{
+		{name: "data", depth: 1, at: below("data")},
+		{name: "locks", depth: 1, at: below("locks")},
+		{name: "data, WithCreate(false)", depth: 1, at: below("data"), opts: []fsstore.Option{fsstore.WithCreate(false)}},
+		{name: "data, depth 0", depth: 0, at: below("data")},
+		{name: "leaf shard, depth 1", depth: 1, at: leafShard},
+		{name: "upper shard, depth 2", depth: 2, at: func(t *testing.T, outer, shard string) string { return filepath.Dir(shard) }},
+		{name: "leaf shard, depth 3", depth: 3, at: leafShard},
+		{name: "own directory in data", depth: 1, at: mkdirBelow("data", "mine")},
+		{name: "own directory in locks", depth: 1, at: mkdirBelow("locks", "mine")},
+		{
+			name: "symbolic link to data", depth: 1,
+			at: func(t *testing.T, outer, shard string) string {
+				link := filepath.Join(t.TempDir(), "sessions")
+				must(t, os.Symlink(filepath.Join(outer, fsstore.DataDir), link))
+				return link
+			},
+		},
+		{
+			// Created before Open refused it: its hosts should stop.
+			name: "existing store in data", depth: 1, opts: []fsstore.Option{fsstore.WithCreate(false)},
+			at: func(t *testing.T, outer, shard string) string {
+				inner := filepath.Join(outer, fsstore.DataDir)
+				b, err := os.ReadFile(filepath.Join(outer, fsstore.MarkerFile))
+				must(t, err)
+				must(t, os.WriteFile(filepath.Join(inner, fsstore.MarkerFile), b, 0o600))
+				for _, d := range []string{fsstore.DataDir, fsstore.LockDir} {
+					must(t, os.Mkdir(filepath.Join(inner, d), 0o700))
+				}
+				return inner
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outer := t.TempDir()
+			s, err := fsstore.Open(outer, fsstore.WithShardDepth(tc.depth))
+			must(t, err)
+			id, err := fsstore.NewID()
+			must(t, err)
+			must(t, s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("outer")}))
+			shard := filepath.Dir(s.RecordPathForTest(id))
+			must(t, s.Close())
+			dir := tc.at(t, outer, shard)
+			before := snapshot(t, outer)
+
+			inner, err := fsstore.Open(dir, tc.opts...)
+			if inner != nil {
+				inner.Close()
+			}
+			if !errors.Is(err, fsstore.ErrInsideStore) || !strings.Contains(err.Error(), outer) {
+				t.Errorf("Open(%s) = %v, want ErrInsideStore naming %s", dir, err, outer)
+			}
+			if after := snapshot(t, outer); after != before {
+				t.Errorf("refused Open changed the outer store:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+func below(name string) func(t *testing.T, outer, shard string) string {
+	return func(t *testing.T, outer, shard string) string { return filepath.Join(outer, name) }
+}
+
+func mkdirBelow(parent, name string) func(t *testing.T, outer, shard string) string {
+	return func(t *testing.T, outer, shard string) string {
+		d := filepath.Join(outer, parent, name)
+		must(t, os.Mkdir(d, 0o700))
+		return d
+	}
+}
+
+func leafShard(t *testing.T, outer, shard string) string { return shard }
+
+// TestOpenNearStore: what only looks like the inside of a store, or sits
+// beside one, still opens: a store in a directory named data or locks that
+// no store holds, and a store reopened, at every shard depth.
+func TestOpenNearStore(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dir  func(t *testing.T) string
+	}{
+		{name: "directory named data", dir: func(t *testing.T) string { return mkdir(t, t.TempDir(), "data") }},
+		{name: "directory named locks", dir: func(t *testing.T) string { return mkdir(t, t.TempDir(), "locks") }},
+		{name: "named like a shard below one named data", dir: func(t *testing.T) string { return mkdir(t, t.TempDir(), "data", "ab", "cd") }},
+		{
+			name: "existing store at depth 3",
+			dir: func(t *testing.T) string {
+				d := t.TempDir()
+				s, err := fsstore.Open(d, fsstore.WithShardDepth(3))
+				must(t, err)
+				must(t, s.Close())
+				return d
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := fsstore.Open(tc.dir(t))
+			if err != nil {
+				t.Fatalf("Open = %v, want a store", err)
+			}
+			s.Close()
+		})
+	}
+}
+
+func mkdir(t *testing.T, parts ...string) string {
+	d := filepath.Join(parts...)
+	must(t, os.MkdirAll(d, 0o700))
+	return d
+}
