@@ -18,7 +18,9 @@
 //	DIR/data/ab/.tmp-*       temp files of saves in progress (or of crashed writers)
 //	DIR/locks/<4 hex>        lock files, one per stripe, never removed
 //
-// [Open] refuses a directory inside another store ([ErrInsideStore]).
+// The store takes DIR for its own: [Open] creates the layout only in an
+// empty directory, and refuses a directory inside another store
+// ([ErrInsideStore]).
 //
 // File names are a SHA-256 of the session ID, so a directory listing, a
 // backup or a log of file names does not reveal live session tokens, and no

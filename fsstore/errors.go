@@ -65,8 +65,10 @@ var (
 	// ErrReadOnly reports a write through a Shared lock.
 	ErrReadOnly = errors.New("session locked read-only")
 	// ErrNotStore reports a directory that is not a session store: no
-	// marker file when opened WithCreate(false), or a marker that does not
-	// parse or has a layout version this build does not understand.
+	// marker file when opened WithCreate(false), a marker that does not
+	// parse or has a layout version this build does not understand, or,
+	// where Open would create the store, no marker in a directory that is
+	// not empty (see Open).
 	ErrNotStore = errors.New("not a sessfs store")
 	// ErrInsideStore reports, from Open, a directory that is part of
 	// another store: its data or lock directory, or a directory up to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -188,6 +189,64 @@ func storeAround(dir string) (root, rel string) {
 		child = parent
 	}
 	return "", ""
+}
+
+// foreignShown is how many entries that are not a store's a refusal to
+// create a store lists: enough to recognise the directory.
+const foreignShown = 3
+
+// checkCreatable refuses to create a store in dir when dir holds anything
+// a store does not keep at its top (see foreignAtRoot): its own names, and
+// the temp files of a process creating it at the same moment, are
+// allowed. A store assumes it owns its directory (its sweep removes old
+// .tmp-* files there), and a directory with other files in it is more
+// likely a mistaken path, such as the mount above the store or a home
+// directory, than a place meant for sessions: sessgc refuses to touch such
+// a directory as well. The error matches ErrNotStore, as for sessgc, and
+// names a subdirectory that is a store, if one of those listed is.
+func checkCreatable(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var foreign []fs.DirEntry
+	for len(foreign) <= foreignShown {
+		ents, err := f.ReadDir(64)
+		for _, e := range ents {
+			if foreignAtRoot(e) {
+				foreign = append(foreign, e)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(foreign) == 0 {
+		return nil
+	}
+	names := make([]string, 0, foreignShown+1)
+	var inner string
+	for _, e := range foreign[:min(len(foreign), foreignShown)] {
+		names = append(names, e.Name())
+		if e.IsDir() && inner == "" {
+			if fi, err := os.Lstat(filepath.Join(dir, e.Name(), MarkerFile)); err == nil && fi.Mode().IsRegular() {
+				inner = filepath.Join(dir, e.Name())
+			}
+		}
+	}
+	if len(foreign) > foreignShown {
+		names = append(names, "...")
+	}
+	err = fmt.Errorf("%w (no %s file) and not empty: it holds %s; a store is created only in an empty directory of its own",
+		ErrNotStore, MarkerFile, strings.Join(names, ", "))
+	if inner != "" {
+		err = fmt.Errorf("%w; %s is a store: open it to use that store", err, inner)
+	}
+	return err
 }
 
 // initStore creates the layout of a new store, or returns the marker of one

@@ -136,3 +136,69 @@ func mkdir(t *testing.T, parts ...string) string {
 	must(t, os.MkdirAll(d, 0o700))
 	return d
 }
+
+// TestOpenCreatesOnlyInEmptyDir: Open creates a store only in a directory
+// that holds nothing but what a store keeps at its top (a half-created
+// store's directories and temp files, or a store whose marker was
+// removed). Anything else, as in a home directory or the mount above a
+// store, is ErrNotStore, as sessgc refuses it, and nothing is created;
+// the error names what is there, and a store below, if one of those is.
+func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries []string // files, or directories when ending in "/"
+		store   string   // a subdirectory to create a store in first
+		want    error
+		msg     []string // in the error
+	}{
+		{name: "empty"},
+		{name: "half-created store", entries: []string{"data/", "locks/", ".tmp-marker-0123456789abcdef"}},
+		{name: "store without its marker", entries: []string{"data/ab/", "data/ab/ab000000000000000000000000000000", "locks/", "locks/0000", ".keycheck-1"}},
+		{name: "a file", entries: []string{"notes.txt"}, want: fsstore.ErrNotStore, msg: []string{"notes.txt"}},
+		{name: "a dot file", entries: []string{".bashrc"}, want: fsstore.ErrNotStore, msg: []string{".bashrc"}},
+		{name: "lost+found", entries: []string{"lost+found/"}, want: fsstore.ErrNotStore, msg: []string{"lost+found"}},
+		{name: "beside a store's own names", entries: []string{"data/", "README"}, want: fsstore.ErrNotStore, msg: []string{"README"}},
+		{name: "many", entries: []string{"a", "b", "c", "d", "e"}, want: fsstore.ErrNotStore, msg: []string{", ..."}},
+		{name: "a store below", store: "sessions", want: fsstore.ErrNotStore, msg: []string{"sessions is a store"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, e := range tc.entries {
+				p := filepath.Join(dir, filepath.FromSlash(e))
+				if strings.HasSuffix(e, "/") {
+					must(t, os.MkdirAll(p, 0o700))
+				} else {
+					must(t, os.WriteFile(p, nil, 0o600))
+				}
+			}
+			if tc.store != "" {
+				s, err := fsstore.Open(mkdir(t, dir, tc.store))
+				must(t, err)
+				must(t, s.Close())
+			}
+			before := snapshot(t, dir)
+			s, err := fsstore.Open(dir)
+			if s != nil {
+				s.Close()
+			}
+			if !errors.Is(err, tc.want) || tc.want == nil && err != nil {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
+			if tc.want == nil {
+				return
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("Open = %v, want it to say %q", err, m)
+				}
+			}
+			if after := snapshot(t, dir); after != before {
+				t.Errorf("refused Open changed the directory:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			// As before, WithCreate(false) refuses it the same way.
+			if _, err := fsstore.Open(dir, fsstore.WithCreate(false)); !errors.Is(err, fsstore.ErrNotStore) {
+				t.Errorf("Open(WithCreate(false)) = %v, want ErrNotStore", err)
+			}
+		})
+	}
+}

@@ -201,9 +201,10 @@ func (c *config) validate() error {
 }
 
 // WithCreate controls whether Open creates the store layout in an existing
-// directory that has none (default true). With false, such a directory is
-// ErrNotStore: tools such as sessgc use it so they never turn an arbitrary
-// directory into a store.
+// directory that has none (default true; Open creates it only in an empty
+// directory). With false, such a directory is ErrNotStore, empty or not:
+// tools such as sessgc use it so they never turn an arbitrary directory
+// into a store.
 func WithCreate(create bool) Option { return optionFunc(func(c *config) { c.create = create }) }
 
 // WithShardDepth sets the number of directory levels (256 directories each)

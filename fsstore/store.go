@@ -161,6 +161,14 @@ const openRaiseTimeout = time.Minute
 // WithCreate(false)). It checks that the directory exists, is writable and
 // supports a working lock strategy, and returns a clear error otherwise.
 //
+// Open creates a store only in an empty directory: one that holds anything
+// but a store's own names (a half-created store's, or a store's whose
+// marker was removed) is ErrNotStore, as sessgc refuses it, since a store
+// takes its directory for its own and such a directory is more likely a
+// mistaken path (a home directory, or the mount above a store) than one
+// meant for sessions. Give the store a directory of its own, such as a
+// subdirectory of the mount.
+//
 // Open refuses a directory inside another store, created there or not
 // (ErrInsideStore): the other store's data or lock directory, or a
 // directory up to three levels below either, such as a shard directory. A
@@ -285,6 +293,9 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	case errors.Is(err, fs.ErrNotExist) && !c.create:
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
 	case errors.Is(err, fs.ErrNotExist):
+		if err := checkCreatable(abs); err != nil {
+			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, err)
+		}
 		if m, err = initStore(abs, &c); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, err)
 		}
