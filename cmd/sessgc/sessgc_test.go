@@ -782,6 +782,23 @@ func TestBadInput(t *testing.T) {
 	emptyDir := t.TempDir()
 	aFile := filepath.Join(t.TempDir(), "file")
 	writeFile(t, aFile, "x", old)
+	// A store no session was saved in yet: its data directory is empty.
+	fresh := newStore(t)
+	// A store made in another's data directory before fsstore refused to:
+	// sessgc swept it, as the outer store's sweep never does.
+	nested := newStore(t)
+	nested.save(1)
+	marker, err := os.ReadFile(filepath.Join(nested.dir, fsstore.MarkerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := filepath.Join(nested.dir, fsstore.DataDir)
+	for _, d := range []string{fsstore.DataDir, fsstore.LockDir} {
+		if err := os.Mkdir(filepath.Join(inner, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(inner, fsstore.MarkerFile), string(marker), time.Now())
 	badMarker := newStore(t)
 	badMarkerIDs := badMarker.save(1)
 	badMarker.expire(badMarkerIDs...)
@@ -803,6 +820,11 @@ func TestBadInput(t *testing.T) {
 		{"not a store, --missing-ok", []string{"--dir", notStore, "--missing-ok"}, nil, 3, "is not a sessfs store"},
 		{"not a store, SESSGC_MISSING_OK", []string{"run", "--dir", notStore}, []string{"SESSGC_MISSING_OK=true"}, 3, "is not a sessfs store"},
 		{"bad marker", []string{"--dir", badMarker.dir}, nil, 3, "is not a sessfs store"},
+		{"data directory of a store", []string{"--dir", filepath.Join(good.dir, fsstore.DataDir)}, nil, 3, "is part of a sessfs store"},
+		{"empty data directory of a store, --missing-ok", []string{"--dir", filepath.Join(fresh.dir, fsstore.DataDir), "--missing-ok"}, nil, 3, "is part of a sessfs store"},
+		{"shard directory of a store, stats", []string{"stats", "--dir", filepath.Dir(good.path(goodIDs[0]))}, nil, 3, "is part of a sessfs store"},
+		{"store inside a store's data directory", []string{"--dir", inner}, nil, 3, "is part of a sessfs store"},
+		{"lock directory of a store, dry run", []string{"--dir", filepath.Join(good.dir, fsstore.LockDir), "--dry-run"}, nil, 3, "is part of a sessfs store"},
 		{"textfile in the store", []string{"--dir", good.dir, "--textfile", filepath.Join(good.dir, "sessgc.prom")}, nil, 2, "is inside the store directory"},
 		{"textfile in an empty directory, --missing-ok", []string{"--dir", emptyDir, "--missing-ok", "--textfile", filepath.Join(emptyDir, "sessgc.prom")}, nil, 2, "is inside the store directory"},
 		{"no dir", []string{"run"}, nil, 2, "pass --dir or set SESSGC_DIR"},

@@ -58,6 +58,8 @@ func (e storeCreating) Is(target error) bool { return target == ErrStoreCreating
 // turn an arbitrary directory into one, and it opens with the smallest idle
 // timeout (one second) so that opening never raises the idle timeout the
 // marker records: the sweep must use the applications' value, not ours.
+// A directory inside a store (its data directory, a shard) is refused, as
+// fsstore.Open refuses it, and never matches ErrNoStore.
 // It opens an encrypted store without keys (fsstore.WithMaintenanceOnly):
 // sweeping never decrypts nor writes a session.
 // opts are applied after those defaults (rekey adds fsstore.WithKeys).
@@ -95,6 +97,11 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		return nil, Unavailable(fmt.Errorf("opening store %s: %w", dir, err))
 	case errors.Is(err, fsstore.ErrNotSupported):
 		return nil, cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
+	case errors.Is(err, fsstore.ErrInsideStore):
+		// Not ErrNoStore even when dir is empty, as the data directory
+		// of a store that holds no session yet is: --missing-ok would
+		// take a mistaken --dir for a fresh volume and exit 0.
+		return nil, cmdutil.StoreErrorf("%s is part of a sessfs store, not a store's directory; refusing to touch it: %w", dir, err)
 	case errors.Is(err, fsstore.ErrNotStore):
 		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 		switch {

@@ -70,6 +70,16 @@ func TestOpenStoreNoStore(t *testing.T) {
 		}, noStore: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "bad marker", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, fsstore.MarkerFile)) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "not a directory", setup: func(t *testing.T, dir string) { touch(t, dir) }, code: cmdutil.ExitStore, msg: "is not a directory"},
+		{name: "link to the empty data directory of a store", setup: func(t *testing.T, dir string) {
+			outer := filepath.Join(filepath.Dir(dir), "outer")
+			mkdir(t, outer)
+			s, err := fsstore.Open(outer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			symlink(t, filepath.Join(outer, fsstore.DataDir), dir)
+		}, code: cmdutil.ExitStore, msg: "is part of a sessfs store"},
 		{name: "a store", setup: func(t *testing.T, dir string) {
 			mkdir(t, dir)
 			s, err := fsstore.Open(dir)
