@@ -230,6 +230,11 @@ func checkCreatable(dir string) error {
 	}
 	names := make([]string, 0, foreignShown+1)
 	var inner string
+	mountPoint := false
+	for _, e := range foreign {
+		// mkfs makes lost+found at a file system's root.
+		mountPoint = mountPoint || e.IsDir() && e.Name() == "lost+found"
+	}
 	for _, e := range foreign[:min(len(foreign), foreignShown)] {
 		names = append(names, e.Name())
 		if e.IsDir() && inner == "" {
@@ -245,6 +250,9 @@ func checkCreatable(dir string) error {
 		ErrNotStore, MarkerFile, strings.Join(names, ", "))
 	if inner != "" {
 		err = fmt.Errorf("%w; %s is a store: open it to use that store", err, inner)
+	}
+	if mountPoint {
+		err = fmt.Errorf("%w; lost+found says it is the root of a file system: create the store in a directory below it", err)
 	}
 	return err
 }

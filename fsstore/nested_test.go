@@ -156,7 +156,7 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 		{name: "store without its marker", entries: []string{"data/ab/", "data/ab/ab000000000000000000000000000000", "locks/", "locks/0000", ".keycheck-1"}},
 		{name: "a file", entries: []string{"notes.txt"}, want: fsstore.ErrNotStore, msg: []string{"notes.txt"}},
 		{name: "a dot file", entries: []string{".bashrc"}, want: fsstore.ErrNotStore, msg: []string{".bashrc"}},
-		{name: "lost+found", entries: []string{"lost+found/"}, want: fsstore.ErrNotStore, msg: []string{"lost+found"}},
+		{name: "lost+found", entries: []string{"lost+found/"}, want: fsstore.ErrNotStore, msg: []string{"lost+found", "root of a file system"}},
 		{name: "beside a store's own names", entries: []string{"data/", "README"}, want: fsstore.ErrNotStore, msg: []string{"README"}},
 		{name: "many", entries: []string{"a", "b", "c", "d", "e"}, want: fsstore.ErrNotStore, msg: []string{", ..."}},
 		{name: "a store below", store: "sessions", want: fsstore.ErrNotStore, msg: []string{"sessions is a store"}},
