@@ -142,6 +142,19 @@ func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rek
 // system may list names created while the listing went on.
 func (s *Store) SetSweepRelistHookForTest(h func(dir string) []fs.DirEntry) { s.testHooks.relisted = h }
 
+// SetSweepJudgeStatHookForTest makes s's sweep call h with the mtime of
+// each stat it judges a record by: cached for the attributes the client
+// has cached (only where the sweep looks at those first,
+// SweepJudgesCachedFirstForTest), else a fresh stat. The sweep goes on
+// with the mtime h returns.
+func (s *Store) SetSweepJudgeStatHookForTest(h func(name string, cached bool, mtime time.Time) time.Time) {
+	s.testHooks.judgeStat = h
+}
+
+// SweepJudgesCachedFirstForTest reports whether the sweep judges a record
+// by the client's cached attributes before a fresh stat.
+const SweepJudgesCachedFirstForTest = judgeCachedFirst
+
 // SweepBatchForTest is how many records judged expired the sweep moves
 // aside and settles at once.
 const SweepBatchForTest = sweepBatch

@@ -119,9 +119,15 @@ func touchPathFD(fd int, ts []unix.Timespec) error {
 // the file server: statx with AT_STATX_FORCE_SYNC sends a GETATTR on NFS,
 // whatever the attribute cache holds; on a local filesystem it is a stat.
 func statFreshAt(dfd int, name string) (fileStat, error) {
+	return statxAt(dfd, name, unix.AT_STATX_FORCE_SYNC)
+}
+
+// statxAt is statFreshAt with the say over the attribute cache left to
+// sync: AT_STATX_FORCE_SYNC asks the server, AT_STATX_DONT_SYNC never does.
+func statxAt(dfd int, name string, sync int) (fileStat, error) {
 	var stx unix.Statx_t
 	_, err := retryEINTR(func() (int, error) {
-		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
+		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|sync, unix.STATX_BASIC_STATS, &stx)
 	})
 	if err != nil {
 		return fileStat{}, err

@@ -35,12 +35,13 @@ type StatsOptions struct {
 
 // Stats describes the files of a store as a sweep would judge them when
 // Stats ran. Every figure comes from directory listings and file attributes;
-// no record is opened, so on NFS Stats costs what a sweep with nothing to
-// remove costs: a few round trips per directory where the client reads it
-// with READDIR, whose reply carries the files' attributes, and a GETATTR
-// per file in a directory unchanged since this host last listed it, once
-// the attributes it cached have expired (docs/operations.md, "Sizing
-// `--rate` and `--concurrency` for NFS and EFS").
+// no record is opened. On NFS it costs a few round trips per directory
+// where the client reads it with READDIR, whose reply carries the files'
+// attributes, and a GETATTR per file in a directory unchanged since this
+// host last listed it, once the attributes it cached have expired
+// (docs/operations.md, "Sizing `--rate` and `--concurrency` for NFS and
+// EFS"): there it costs more than a sweep on Linux, which keeps the records
+// the cached attributes show live without asking the server.
 type Stats struct {
 	ShardDepth  int           // directory levels under data/
 	LockStripes int           // lock stripes recorded in the marker

@@ -151,6 +151,10 @@ type testHooks struct {
 	// directory shows after the directory's own: names created while the
 	// listing went on, which a file system may list or not.
 	relisted func(dir string) []fs.DirEntry
+	// judgeStat sees the mtime of each stat the sweep judges a record by
+	// (cached: the client's cached attributes, else a fresh stat) and
+	// returns the one the sweep goes on with.
+	judgeStat func(name string, cached bool, mtime time.Time) time.Time
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which

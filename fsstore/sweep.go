@@ -685,17 +685,45 @@ func startsLikeRecord(head []byte, size int64) bool {
 // the check after the move aside tells it apart by its inode.
 func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 
-// judge decides about a record from its directory entry's attributes
-// (on NFS a READDIR reply primes them, so this costs no round trip; a
-// directory the client lists from its cache, unchanged since it last
-// listed it, costs a GETATTR per file whose cached attributes expired,
-// see docs/operations.md): live, expired for sure (returned as a candidate for removeBatch), or,
+// judge decides about a record from its directory entry's attributes:
+// live, expired for sure (returned as a candidate for removeBatch), or,
 // between the marker's max idle and the largest it ever held, removed or
 // kept by its header under its lock (removeRecord).
 //
+// On NFS a READDIR reply primes every file's attributes, so a plain stat
+// after it costs no round trip; but a directory the client lists from its
+// cache, unchanged since it last listed it, costs a GETATTR per file whose
+// cached attributes expired (docs/operations.md), one per live session on
+// a second run minutes after the first. So where the platform can
+// (judgeCachedFirst), the record is first judged from the attributes the
+// client has, however old: a record's mtime only moves forward (Save and
+// Touch stamp the server's time), so a cached mtime is no newer than the
+// server's, and a record it shows live is live. Anything else (expired,
+// between, not a record's type or size, an error) is decided by a fresh
+// stat, as without the cached look, so no removal rests on cached
+// attributes. An mtime set back (a rekey's rewrite undoing a Touch that
+// landed in its last instant, a restore by hand) can keep a record past
+// its expiry, at most until its cached mtime plus the marker's max idle
+// and Grace: Load and Touch judge expiry themselves, and a later sweep
+// removes it.
+//
 // now is the server's time read before the entry was stat'ed (see dir).
 func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
+	if judgeCachedFirst {
+		st, err := sd.lstatCached(name)
+		if h := sw.s.testHooks.judgeStat; h != nil {
+			st.mtime = h(name, true, st.mtime)
+		}
+		if err == nil && now.Sub(st.mtime) <= sw.liveFor && ours(st) {
+			*live++
+			*liveBytes += st.size
+			return candidate{}, false, nil
+		}
+	}
 	st, err := sd.lstat(name)
+	if h := sw.s.testHooks.judgeStat; h != nil {
+		st.mtime = h(name, false, st.mtime)
+	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(err)

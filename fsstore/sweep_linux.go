@@ -1,6 +1,8 @@
 package fsstore
 
 import (
+	"io/fs"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,4 +24,20 @@ func statID(dfd int, name string) (fileID, string, error) {
 	})
 	return fileID{ino: stx.Ino, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), nlink: stx.Nlink,
 		mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, "statx", err
+}
+
+// judgeCachedFirst: the sweep judges a record first by the attributes
+// the client already has (shardDir.lstatCached), see sweeper.judge.
+const judgeCachedFirst = true
+
+// lstatCached returns name's attributes in d as this host's NFS client has
+// them cached, however old, without a round trip (statx with
+// AT_STATX_DONT_SYNC); a name the client has no inode for is looked up,
+// which brings fresh ones. On a local filesystem it is an lstat.
+func (d shardDir) lstatCached(name string) (fileStat, error) {
+	st, err := statxAt(d.fd, name, unix.AT_STATX_DONT_SYNC)
+	if err != nil {
+		return fileStat{}, &fs.PathError{Op: "statx", Path: filepath.Join(d.path, name), Err: err}
+	}
+	return st, nil
 }

@@ -50,7 +50,15 @@ type Config struct {
 	// at least 5 s. Default 10 s (nfsd and EFS use 90 s), so that lease-loss
 	// tests take seconds. In the guest, [Lease] reports it.
 	Lease time.Duration
+	// MountOptions replaces the options every host mounts the export
+	// with. Default "": the harness's (EFSMountOptions, unless
+	// NFS_MOUNT_OPTS in the environment names others).
+	MountOptions string
 }
+
+// EFSMountOptions are the harness's default mount options, those AWS
+// recommends for EFS.
+const EFSMountOptions = "vers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport"
 
 // DefaultLease is the harness's lease and grace time when Config.Lease is 0.
 const DefaultLease = 10 * time.Second
@@ -260,6 +268,9 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	// The script takes the machine-wide lock itself when run by hand; here
 	// lockGuests holds it (or it is off).
 	cmd.Env = append(os.Environ(), "NFS_HARNESS_LOCKED=1")
+	if cfg.MountOptions != "" {
+		cmd.Env = append(cmd.Env, "NFS_MOUNT_OPTS="+cfg.MountOptions)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -332,6 +343,11 @@ func runRole(t *testing.T, cfg Config, n int, roles map[string]func(*testing.T))
 	}
 	if got := Lease(); got != cfg.lease() {
 		t.Skipf("nfstest: test wants lease %v; this harness has %v", cfg.lease(), got)
+	}
+	// The harness passes its hosts' commands the options it mounted with.
+	// A test that names none runs with any, as NFS_MOUNT_OPTS set them.
+	if got := os.Getenv("MOUNT_OPTS"); cfg.MountOptions != "" && got != cfg.MountOptions {
+		t.Skipf("nfstest: test wants mount options %q; this harness has %q", cfg.MountOptions, got)
 	}
 	if Hosts() < n {
 		t.Skipf("nfstest: test wants %d hosts; this harness has %d", n, Hosts())
