@@ -908,9 +908,10 @@ func (p *healthProbe) giveUp(b *bounder, ceiling time.Duration) {
 // a write of this store has failed because the file system is read-only
 // (EROFS), Health tests a write itself (a temp file created and removed)
 // instead of the fetch, and reports an error matching both ErrUnavailable
-// and that OS error until the test write succeeds: the host leaves the
-// rotation, and comes back by itself once the mount is writable again,
-// whether or not traffic still reaches it. Until a write has failed so,
+// and that OS error until the test write, or another write begun after the
+// refusal, succeeds: the host leaves the rotation, and comes back by itself
+// once the mount is writable again, whether or not traffic still reaches
+// it. Until a write has failed so,
 // Health makes no call beyond the fetch.
 func (s *Store) Health(ctx context.Context) error {
 	if s.closed.Load() {

@@ -149,6 +149,12 @@ func ReadLayout(dir string) (shardDepth, lockStripes int, maxIdle time.Duration,
 	return m.shardDepth, m.stripes, m.maxIdle, err
 }
 
+// isMarker reports whether dir holds a store's marker that parses.
+func isMarker(dir string) bool {
+	_, err := readMarker(dir)
+	return err == nil
+}
+
 // nestDepth is how far above the directory given to Open the directory of
 // a store that holds it can be: data/, then as many shard levels as
 // WithShardDepth allows.
@@ -178,7 +184,9 @@ func storeAround(dir string) (root, rel string) {
 			// A marker this process cannot look up is no reason to
 			// refuse: if the directory is unusable, Open's own checks
 			// say so.
-			if fi, err := os.Lstat(filepath.Join(parent, MarkerFile)); err == nil && fi.Mode().IsRegular() {
+			// A marker that parses, not any file of that name: a stray
+			// ~/.sessfs must not refuse a store at ~/data/sessions.
+			if fi, err := os.Lstat(filepath.Join(parent, MarkerFile)); err == nil && fi.Mode().IsRegular() && isMarker(parent) {
 				rel, err := filepath.Rel(parent, p)
 				if err != nil {
 					rel = p
@@ -214,7 +222,11 @@ func checkCreatable(dir string) error {
 	for len(foreign) <= foreignShown {
 		ents, err := f.ReadDir(64)
 		for _, e := range ents {
-			if foreignAtRoot(e) {
+			// .nfsXXXX: an NFS client's name for a file removed while
+			// open, which it removes itself; a store's own, here only
+			// while it exists and the marker's look-up was answered
+			// from a stale negative cache.
+			if foreignAtRoot(e) && !strings.HasPrefix(e.Name(), ".nfs") {
 				foreign = append(foreign, e)
 			}
 		}

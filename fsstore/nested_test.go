@@ -111,6 +111,15 @@ func TestOpenNearStore(t *testing.T) {
 		{name: "directory named locks", dir: func(t *testing.T) string { return mkdir(t, t.TempDir(), "locks") }},
 		{name: "named like a shard below one named data", dir: func(t *testing.T) string { return mkdir(t, t.TempDir(), "data", "ab", "cd") }},
 		{
+			// A stray file of the marker's name is no store's marker.
+			name: "below data beside a .sessfs that is not a marker",
+			dir: func(t *testing.T) string {
+				home := t.TempDir()
+				must(t, os.WriteFile(filepath.Join(home, fsstore.MarkerFile), []byte("notes\n"), 0o600))
+				return mkdir(t, home, "data", "sessions")
+			},
+		},
+		{
 			name: "existing store at depth 3",
 			dir: func(t *testing.T) string {
 				d := t.TempDir()
@@ -153,6 +162,7 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 	}{
 		{name: "empty"},
 		{name: "half-created store", entries: []string{"data/", "locks/", ".tmp-marker-0123456789abcdef"}},
+		{name: "half-created, an NFS client's file removed while open", entries: []string{"data/", "locks/", ".nfs000000000000abcd00000001"}},
 		{name: "store without its marker", entries: []string{"data/ab/", "data/ab/ab000000000000000000000000000000", "locks/", "locks/0000", ".keycheck-1"}},
 		{name: "a file", entries: []string{"notes.txt"}, want: fsstore.ErrNotStore, msg: []string{"notes.txt"}},
 		{name: "a dot file", entries: []string{".bashrc"}, want: fsstore.ErrNotStore, msg: []string{".bashrc"}},

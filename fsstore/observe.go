@@ -217,10 +217,13 @@ func (s *Store) end(op Op, start opStart, err error, bytes int, name string) {
 }
 
 // writes reports whether the operation's success means the file system
-// took a write: each of these changes a file or a directory, or fails.
+// took a write: each of these creates a file or changes one, or fails.
+// Delete is not one: it succeeds on a name that is already gone, and an
+// NFS client whose server holds the export read-only answers that from a
+// LOOKUP, with no REMOVE to refuse.
 func (o Op) writes() bool {
 	switch o {
-	case OpSave, OpCompareAndSwap, OpTouch, OpDelete:
+	case OpSave, OpCompareAndSwap, OpTouch:
 		return true
 	}
 	return false

@@ -39,8 +39,8 @@ type ReadOnlyFSObserver interface {
 
 // ReadOnlyFS reports whether the store finds its file system read-only on
 // this host: a write failed because it is (EROFS; on Windows, a
-// write-protected volume) and no write has succeeded since, Health's test
-// write or one begun after the refusal. Health fails meanwhile. A host
+// write-protected volume) and no write has succeeded since: Health's test
+// write, or a Save, CompareAndSwap or Touch begun after the refusal. Health fails meanwhile. A host
 // drained by its readiness probe gets no writes, so there Health's test
 // write ends the finding, at the first Health call after the mount turns
 // writable. A closed store reports false. It makes no call to the file

@@ -14,7 +14,8 @@ import (
 // was writable again. A write that succeeds after the refusal shows the
 // file system writable and must end the finding. A write that began
 // before the refusal must not (it says nothing of the file system since),
-// nor must a read or a write that failed for another reason.
+// nor must a read, a write that failed for another reason, or a Delete,
+// which succeeds on a missing name without writing anything.
 func TestWriteEndsReadOnlyFS(t *testing.T) {
 	ctx := context.Background()
 	erofs := errors.New("read-only file system")
@@ -35,7 +36,18 @@ func TestWriteEndsReadOnlyFS(t *testing.T) {
 			return s.CompareAndSwap(ctx, sess)
 		}, true},
 		{"Touch", func(t *testing.T, s *Store, id string) error { return s.Touch(ctx, id) }, true},
-		{"Delete", func(t *testing.T, s *Store, id string) error { return s.Delete(ctx, id) }, true},
+		// A Delete succeeds without a write when the name is gone, which
+		// says nothing of the file system: it never ends the finding.
+		{"Delete", func(t *testing.T, s *Store, id string) error { return s.Delete(ctx, id) }, false},
+		{"Delete of a missing session", func(t *testing.T, s *Store, id string) error { return s.Delete(ctx, mustID(t)) }, false},
+		{"Locked.Delete of a missing session", func(t *testing.T, s *Store, id string) error {
+			l, err := s.Lock(ctx, mustID(t), Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			return l.Delete(ctx)
+		}, false},
 		{"Locked.Save", func(t *testing.T, s *Store, id string) error {
 			l, err := s.Lock(ctx, id, Exclusive)
 			if err != nil {
