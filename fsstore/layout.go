@@ -181,11 +181,10 @@ func storeAround(dir string) (root, rel string) {
 			break
 		}
 		if n := filepath.Base(child); n == DataDir || n == LockDir {
-			// A marker this process cannot look up is no reason to
-			// refuse: if the directory is unusable, Open's own checks
-			// say so.
-			// A marker that parses, not any file of that name: a stray
-			// ~/.sessfs must not refuse a store at ~/data/sessions.
+			// Only a marker that parses: a stray ~/.sessfs must not
+			// refuse a store at ~/data/sessions. One this process cannot
+			// read is no reason to refuse either: if the directory is
+			// unusable, Open's own checks say so.
 			if fi, err := os.Lstat(filepath.Join(parent, MarkerFile)); err == nil && fi.Mode().IsRegular() && isMarker(parent) {
 				rel, err := filepath.Rel(parent, p)
 				if err != nil {
@@ -222,10 +221,10 @@ func checkCreatable(dir string) error {
 	for len(foreign) <= foreignShown {
 		ents, err := f.ReadDir(64)
 		for _, e := range ents {
-			// .nfsXXXX: an NFS client's name for a file removed while
-			// open, which it removes itself; a store's own, here only
-			// while it exists and the marker's look-up was answered
-			// from a stale negative cache.
+			// .nfsXXXX is an NFS client's name for a file removed while
+			// still open, which the client removes itself: one here (a
+			// store's, its marker's look-up answered from a stale
+			// negative cache) says nothing of whose directory this is.
 			if foreignAtRoot(e) && !strings.HasPrefix(e.Name(), ".nfs") {
 				foreign = append(foreign, e)
 			}
