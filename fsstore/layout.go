@@ -185,7 +185,7 @@ func storeAround(dir string) (root, rel string) {
 			// refuse a store at ~/data/sessions. One this process cannot
 			// read is no reason to refuse either: if the directory is
 			// unusable, Open's own checks say so.
-			if fi, err := os.Lstat(filepath.Join(parent, MarkerFile)); err == nil && fi.Mode().IsRegular() && isMarker(parent) {
+			if isMarker(parent) {
 				rel, err := filepath.Rel(parent, p)
 				if err != nil {
 					rel = p
