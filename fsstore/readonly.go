@@ -72,9 +72,7 @@ func (s *Store) noteReadOnly(err error) {
 		return
 	}
 	s.cfg.logger.Warn("session store is read-only on this host: health checks fail until a write succeeds; check the mount and the kernel log, then remount read-write", "dir", s.dir, "err", err)
-	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
-		o.ObserveReadOnlyFS(true)
-	}
+	s.reportReadOnly(true)
 }
 
 // clearReadOnly ends the finding seen as seq, unless another came since.
@@ -85,9 +83,7 @@ func (s *Store) clearReadOnly(seq uint64) {
 		return
 	}
 	s.cfg.logger.Info("session store no longer read-only on this host", "dir", s.dir)
-	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
-		o.ObserveReadOnlyFS(false)
-	}
+	s.reportReadOnly(false)
 }
 
 // endReadOnly ends the finding for Close. Close marks the store closed
@@ -99,8 +95,14 @@ func (s *Store) endReadOnly() {
 	if s.readOnly.Swap(0) == 0 {
 		return
 	}
+	s.reportReadOnly(false)
+}
+
+// reportReadOnly tells the observer of a change of the finding; the
+// caller holds roMu, so that the changes reach it in order.
+func (s *Store) reportReadOnly(readOnly bool) {
 	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
-		o.ObserveReadOnlyFS(false)
+		o.ObserveReadOnlyFS(readOnly)
 	}
 }
 
