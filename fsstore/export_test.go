@@ -144,12 +144,18 @@ func (s *Store) SetSweepRelistHookForTest(h func(dir string) []fs.DirEntry) { s.
 
 // SetSweepJudgeStatHookForTest makes s's sweep call h with the mtime of
 // each stat it judges a record by: cached for the attributes the client
-// has cached (only where the sweep looks at those first,
-// SweepJudgesCachedFirstForTest), else a fresh stat. The sweep goes on
+// has cached (only where the sweep looks at those first: on NFS where
+// SweepJudgesCachedFirstForTest, or after SetSweepCachedFirstForTest),
+// else a fresh stat. The sweep goes on
 // with the mtime h returns.
 func (s *Store) SetSweepJudgeStatHookForTest(h func(name string, cached bool, mtime time.Time) time.Time) {
 	s.testHooks.judgeStat = h
 }
+
+// SetSweepCachedFirstForTest makes the sweep judge records by the cached
+// attributes first on any file system, as it does on NFS, so that tests
+// on a local disk can drive that path through SetSweepJudgeStatHookForTest.
+func (s *Store) SetSweepCachedFirstForTest() { s.testHooks.cachedFirst = true }
 
 // SweepJudgesCachedFirstForTest reports whether the sweep judges a record
 // by the client's cached attributes before a fresh stat.

@@ -155,6 +155,9 @@ type testHooks struct {
 	// (cached: the client's cached attributes, else a fresh stat) and
 	// returns the one the sweep goes on with.
 	judgeStat func(name string, cached bool, mtime time.Time) time.Time
+	// cachedFirst makes the sweep judge by cached attributes first off
+	// NFS too, where they are the file system's own (see sweeper.judge).
+	cachedFirst bool
 }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which

@@ -223,7 +223,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: addAge(m.maxIdle, opts.Grace),
 		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes),
-		SweepProgress: opts.Progress}
+		SweepProgress: opts.Progress, cachedFirst: judgeCachedFirst && (s.nfs || s.testHooks.cachedFirst)}
 	if sw.SweepProgress == nil {
 		sw.SweepProgress = new(SweepProgress)
 	}
@@ -461,6 +461,10 @@ type sweeper struct {
 	liveFor, expireAfter time.Duration
 	limit                *limiter
 	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
+	// cachedFirst: judge records by the client's cached attributes first
+	// (see judge). Only on NFS: elsewhere a stat is already the file
+	// system's own answer, and a second one would repeat it.
+	cachedFirst bool
 
 	*SweepProgress // the counts: the caller's (SweepOptions.Progress), or the sweep's own
 
@@ -694,7 +698,7 @@ func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 // after it costs no round trip; but a directory the client lists from its
 // cache, unchanged since it last listed it, costs a GETATTR per file whose
 // cached attributes expired (docs/operations.md), one per live session on
-// a second run minutes after the first. So where the platform can
+// a second run minutes after the first. So on NFS, where the platform can
 // (judgeCachedFirst), the record is first judged from the attributes the
 // client has, however old: a record's mtime only moves forward (Save and
 // Touch stamp the server's time), so a cached mtime is no newer than the
@@ -705,11 +709,12 @@ func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 // landed in its last instant, a restore by hand) can keep a record past
 // its expiry, at most until its cached mtime plus the marker's max idle
 // and Grace: Load and Touch judge expiry themselves, and a later sweep
-// removes it.
+// removes it. Off NFS a stat is the file system's own answer, with no
+// client cache to read around, so one stat judges.
 //
 // now is the server's time read before the entry was stat'ed (see dir).
 func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
-	if judgeCachedFirst {
+	if sw.cachedFirst {
 		st, err := sd.lstatCached(name)
 		if h := sw.s.testHooks.judgeStat; h != nil {
 			st.mtime = h(name, true, st.mtime)

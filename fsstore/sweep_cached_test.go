@@ -84,6 +84,7 @@ func TestSweepJudgesLiveFromCachedAttributes(t *testing.T) {
 		setBack: time.Now(),
 	}}
 	s.SetSweepJudgeStatHookForTest(log.hook)
+	s.SetSweepCachedFirstForTest()
 	st, err := s.Sweep(ctx, sweepOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -122,5 +123,43 @@ func TestSweepJudgesLiveFromCachedAttributes(t *testing.T) {
 	}
 	if exists(t, setBackPath) || st.Sessions != 1 {
 		t.Errorf("second sweep %+v: the record with its mtime set back is still there", st)
+	}
+}
+
+// Off NFS a stat is the file system's own answer, with no client cache to
+// be stale, so the sweep judges each record by one stat: a second one for
+// a record that looks expired would repeat the first, a system call per
+// expired record for nothing.
+func TestSweepStatsOnceOffNFS(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Second))
+	if s.OnNFS() {
+		t.Skip("the store is on NFS, where the sweep looks at cached attributes first")
+	}
+	var names []string
+	for _, aged := range []bool{false, true, false, true} {
+		id := newID(t)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		p := s.RecordPathForTest(id)
+		if aged {
+			age(t, p)
+		}
+		names = append(names, filepath.Base(p))
+	}
+	log := &statLog{cached: map[string]int{}, fresh: map[string]int{}}
+	s.SetSweepJudgeStatHookForTest(log.hook)
+	st, err := s.Sweep(ctx, sweepOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if got := log.cached[n] + log.fresh[n]; got != 1 {
+			t.Errorf("%s: judged by %d cached and %d fresh stats, want one stat", n, log.cached[n], log.fresh[n])
+		}
+	}
+	if st.Live != 2 || st.Sessions != 2 || st.Errors != 0 {
+		t.Errorf("sweep %+v: want 2 live, 2 removed, no errors", st)
 	}
 }
