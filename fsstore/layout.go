@@ -248,10 +248,10 @@ func checkCreatable(dir string) error {
 	}
 	for _, e := range foreign[:min(len(foreign), foreignShown)] {
 		names = append(names, e.Name())
-		if e.IsDir() && inner == "" {
-			if fi, err := os.Lstat(filepath.Join(dir, e.Name(), MarkerFile)); err == nil && fi.Mode().IsRegular() {
-				inner = filepath.Join(dir, e.Name())
-			}
+		// A store's marker, as the nested-store check judges one: a
+		// stray .sessfs file does not make its directory a store.
+		if e.IsDir() && inner == "" && isMarker(filepath.Join(dir, e.Name())) {
+			inner = filepath.Join(dir, e.Name())
 		}
 	}
 	if len(foreign) > foreignShown {

@@ -159,6 +159,7 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 		store   string   // a subdirectory to create a store in first
 		want    error
 		msg     []string // in the error
+		notMsg  string   // not in the error
 	}{
 		{name: "empty"},
 		{name: "half-created store", entries: []string{"data/", "locks/", ".tmp-marker-0123456789abcdef"}},
@@ -170,6 +171,9 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 		{name: "beside a store's own names", entries: []string{"data/", "README"}, want: fsstore.ErrNotStore, msg: []string{"README"}},
 		{name: "many", entries: []string{"a", "b", "c", "d", "e"}, want: fsstore.ErrNotStore, msg: []string{", ..."}},
 		{name: "a store below", store: "sessions", want: fsstore.ErrNotStore, msg: []string{"sessions is a store"}},
+		// An empty marker is no store's: the refusal must not send the
+		// user to open it.
+		{name: "a stray marker below", entries: []string{"sessions/", "sessions/.sessfs"}, want: fsstore.ErrNotStore, msg: []string{"sessions"}, notMsg: "is a store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -201,6 +205,9 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 				if !strings.Contains(err.Error(), m) {
 					t.Errorf("Open = %v, want it to say %q", err, m)
 				}
+			}
+			if tc.notMsg != "" && strings.Contains(err.Error(), tc.notMsg) {
+				t.Errorf("Open = %v, want it not to say %q", err, tc.notMsg)
 			}
 			if after := snapshot(t, dir); after != before {
 				t.Errorf("refused Open changed the directory:\nbefore:\n%s\nafter:\n%s", before, after)
