@@ -411,8 +411,18 @@ func foreignInLocks(e fs.DirEntry) bool {
 }
 
 // isTemp reports whether an entry is a temp file.
-func isTemp(e fs.DirEntry) bool {
-	return e.Type().IsRegular() && strings.HasPrefix(e.Name(), tempPrefix)
+func isTemp(e fs.DirEntry) bool { return e.Type().IsRegular() && isTempName(e.Name()) }
+
+// isTempName reports whether name is a temp file's. A record held aside by
+// a sweep (asidePrefix) is a session, not a temp file: its own shard's
+// pass settles it, and anywhere else it was put by something other than
+// this store (a store made inside another, whose top is the outer one's
+// shard), which removing it as stale would cost a session.
+func isTempName(name string) bool {
+	if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) {
+		return false
+	}
+	return strings.HasPrefix(name, tempPrefix)
 }
 
 // isStripeName reports whether name has the form stripeName produces.

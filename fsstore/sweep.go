@@ -178,7 +178,8 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // record's header long, is taken for a record, so keep your own files out
 // of the data directory. Everything else that is not a temp or lease file
 // is foreign and never removed: directories, symbolic links, other names,
-// and files too short to be a record.
+// files too short to be a record, and a record held aside (.tmp-gc-<name>)
+// anywhere but in the shard its name selects.
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then, and records it moved aside are settled before it returns.
@@ -612,7 +613,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 			}
 		case inShard && isAsideOf(name, prefix):
 			ctxErr = sw.pending(ctx, dir, name, &back)
-		case strings.HasPrefix(name, tempPrefix):
+		case isTempName(name):
 			ctxErr = sw.temp(ctx, dir, name)
 		default:
 			sw.foreign.Add(1)
