@@ -9,9 +9,22 @@ package bench
 
 import (
 	"context"
+	"time"
 
 	"github.com/sessfs/sessfs/internal/mountstats"
 )
+
+// SessionIdle is how long every target keeps a session after its last
+// write (fsstore's idle timeout, Redis's TTL), and no target limits a
+// session's life from its creation. A run measures live sessions however
+// long it lasts: with a session handler's usual 24 minutes, a load or
+// touch workload (which never saves), many sessions per client, or a long
+// --duration left sessions unwritten for longer than that, and their
+// loads and touches found them gone, failing or measuring a miss, which
+// costs less than a hit. It is the longest idle timeout fsstore accepts
+// (fsstore.MaxIdleTimeout); a target removes its sessions on Close, so
+// they outlive the run only when sessbench is killed.
+const SessionIdle = 400 * 24 * time.Hour
 
 // Target is a session backend under test. Every method may be called from
 // many goroutines at once. Targets own everything they create and remove it

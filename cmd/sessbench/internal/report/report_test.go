@@ -42,7 +42,8 @@ func sampleReport(t *testing.T, nfs bool) *Report {
 			result("local", bench.Cycle, c, 1*time.Millisecond, 300),
 			result("redis", bench.Cycle, c, 1500*time.Microsecond, 200))
 	}
-	cfg := Config{Workloads: []string{"cycle"}, PayloadSizes: []int{1024}, Concurrency: []int{1, 64}, Rounds: 3, Durability: "file"}
+	cfg := Config{Workloads: []string{"cycle"}, PayloadSizes: []int{1024}, Concurrency: []int{1, 64}, Rounds: 3, Durability: "file",
+		SessionIdleSec: bench.SessionIdle.Seconds()}
 	return Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
 }
 
@@ -196,7 +197,7 @@ func TestWriters(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := b.String()
-		for _, w := range []string{"TARGET", "P99.9", "P99×", "RPC/OP", "nfs4", "redis 7.0.15", r.Verdict} {
+		for _, w := range []string{"TARGET", "P99.9", "P99×", "RPC/OP", "nfs4", "redis 7.0.15", r.Verdict, "kept 400 days after each write"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("table lacks %q:\n%s", w, out)
 			}

@@ -27,7 +27,9 @@ type Target struct {
 
 // Open checks that dir is an existing, writable directory, creates a private
 // subdirectory in it and opens a store there with opts. Nothing outside that
-// subdirectory is ever written, so Close leaves dir as it was.
+// subdirectory is ever written, so Close leaves dir as it was. The store's
+// sessions live bench.SessionIdle after their last write and have no
+// lifetime from their creation; opts come after, and may change that.
 func Open(name, dir string, opts ...fsstore.Option) (*Target, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -47,6 +49,11 @@ func Open(name, dir string, opts ...fsstore.Option) (*Target, error) {
 		t.mount = m
 		t.nfs = m.IsNFS()
 	}
+	// The store's defaults, 24 minutes idle and 24 hours from creation,
+	// would expire sessions in a long run (see bench.SessionIdle). Neither
+	// changes what an operation costs: each record carries its expiry in
+	// its header whatever it is.
+	opts = append([]fsstore.Option{fsstore.WithIdleTimeout(bench.SessionIdle), fsstore.WithLifetime(0)}, opts...)
 	st, err := fsstore.Open(sub, opts...)
 	if err != nil {
 		os.RemoveAll(sub)

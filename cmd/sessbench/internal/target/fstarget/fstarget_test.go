@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -68,5 +70,39 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s and saying %q", err, tt.dir, tt.want)
 			}
 		})
+	}
+}
+
+// TestSessionsOutliveTheRun: a session the target saved loads and touches
+// however long after, as a run of any length needs; with the store's
+// defaults it expired 24 minutes after its last write, and absolutely 24
+// hours after its creation.
+func TestSessionsOutliveTheRun(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tg, err := Open("t", t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	ctx := context.Background()
+	id, err := fsstore.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Save(ctx, id, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, later := range []time.Duration{25 * time.Minute, 25 * time.Hour, 30 * 24 * time.Hour} {
+		mu.Lock()
+		now = now.Add(later)
+		mu.Unlock()
+		if err := tg.Load(ctx, id); err != nil {
+			t.Fatalf("load %v after the last write: %v", later, err)
+		}
+		if err := tg.Touch(ctx, id); err != nil {
+			t.Fatalf("touch %v after the last write: %v", later, err)
+		}
 	}
 }

@@ -20,9 +20,11 @@ import (
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 )
 
-// Session timings, as a session handler would set them.
+// Session timings. A session handler's idle TTL is usually 24 minutes
+// (PHP's session.gc_maxlifetime), which a long run outlasts; the TTL's
+// length costs a command nothing (see bench.SessionIdle).
 const (
-	idleTTL = 24 * time.Minute // PHP's session.gc_maxlifetime default
+	idleTTL = bench.SessionIdle
 	lockTTL = 30 * time.Second // lock expiry if the holder dies
 )
 
@@ -171,9 +173,15 @@ func (t *Target) Save(ctx context.Context, id string, payload []byte) error {
 	return t.c.Set(ctx, t.key(id), payload, idleTTL).Err()
 }
 
-// Touch implements bench.Target.
+// Touch implements bench.Target. Touching a missing session fails, as
+// fsstore's Touch does: PEXPIRE answers 0 for it, which, taken for a
+// success, would measure a miss as a touch.
 func (t *Target) Touch(ctx context.Context, id string) error {
-	return t.c.PExpire(ctx, t.key(id), idleTTL).Err()
+	ok, err := t.c.PExpire(ctx, t.key(id), idleTTL).Result()
+	if err == nil && !ok {
+		return fmt.Errorf("session %s… missing", id[:6])
+	}
+	return err
 }
 
 // Close implements bench.Target: it deletes every key under the prefix and

@@ -1,0 +1,65 @@
+package run
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestSessionsOutliveTheRun: a run measures live sessions however long it
+// lasts. The stores' clock here moves an hour at every reading, so the
+// run spans weeks of store time: under fsstore's defaults (24 minutes
+// idle, 24 hours' lifetime) the sessions created before the first
+// measurement expired during it, and every load and touch of them failed
+// as not found, counted as errors (or stopped the run) instead of
+// measured.
+func TestSessionsOutliveTheRun(t *testing.T) {
+	base := time.Now()
+	var readings atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(readings.Add(1)) * time.Hour) }
+	args := []string{"--json", "--workload", "load,touch,cycle,mixed", "--ops", "40", "--rounds", "2", "--warmup", "0",
+		"--concurrency", "1,2", "--sessions", "4", "--size", "512", "--durability", "none"}
+	r := cmdtest.Run(t, NewCmdRun, func(o *RunOptions) error {
+		o.TempBase = t.TempDir()
+		o.storeOpts = []fsstore.Option{fsstore.WithClock(clock)}
+		return runRun(o)
+	}, args, nil)
+	if r.Err != nil {
+		t.Fatalf("run failed: %v\n%s", r.Err, r.ErrOut)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(r.Out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 4*2 {
+		t.Fatalf("%d rows, want 8", len(rep.Results))
+	}
+	for _, row := range rep.Results {
+		if row.Errors != 0 || row.Ops < 40 {
+			t.Errorf("%s c=%d: %d ops, %d errors (%s)", row.Workload, row.Concurrency, row.Ops, row.Errors, row.FirstError)
+		}
+	}
+	if span := time.Duration(readings.Load()) * time.Hour; span < 48*time.Hour {
+		t.Errorf("the run spanned %v of store time, want days: the clock is not the stores'", span)
+	}
+	if !strings.Contains(r.Out, "session_idle_seconds") {
+		t.Errorf("the JSON report does not say how long sessions live:\n%s", r.Out)
+	}
+}
+
+// TestHelpSaysHowLongSessionsLive: run --help gives bench.SessionIdle in
+// days, written out in its text.
+func TestHelpSaysHowLongSessionsLive(t *testing.T) {
+	want := fmt.Sprintf("for %d days after its last write", bench.SessionIdle/(24*time.Hour))
+	if long := strings.Join(strings.Fields(NewCmdRun(nil, nil).Long), " "); !strings.Contains(long, want) {
+		t.Errorf("run --help does not say %q", want)
+	}
+}
