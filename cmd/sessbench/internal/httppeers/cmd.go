@@ -62,7 +62,10 @@ then throughput and p50 with --concurrency clients on sessions of their own,
 each measured for --duration in --rounds rounds that interleave the peers.
 Last, --hot CLIENTSxINCREMENTS requests increment the counter of one
 session all at once: every increment answered 200 that the counter does not
-show is a lost update.
+show is a lost update (two answered with the same value: one overwrote the
+other). Increments answered with an error status are counted as failed,
+and those the counter shows all the same as saved: a 504 from sessfs says
+the change may have been saved. They are not set off against lost updates.
 
 The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the

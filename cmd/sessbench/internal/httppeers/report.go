@@ -96,10 +96,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, x := range r.Results {
 		lost := "–"
 		if x.HotSent > 0 {
-			lost = fmt.Sprintf("%d of %d", x.Lost, x.HotOK)
-			if x.HotFails > 0 {
-				lost += fmt.Sprintf(" (%d failed)", x.HotFails)
-			}
+			lost = fmt.Sprintf("%d of %d", x.Lost, x.HotOK) + failedNote(x)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f req/s | %s | %s |\n",
 			x.Peer, FormatSize(x.Size), FormatNS(x.P50NS), FormatNS(x.P99NS), x.Throughput, FormatNS(x.P50NSConc), lost)
@@ -116,6 +113,16 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), r.Duration, r.Rounds, r.Sessions)
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// failedNote says how many of the same-session test's increments were
+// answered with an error status, and how many of those the counter shows
+// saved nonetheless: " (3 failed, 2 of them saved)", or nothing.
+func failedNote(x Result) string {
+	if x.HotFails == 0 && x.HotSavedFailed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d failed, %d of them saved)", x.HotFails, x.HotSavedFailed)
 }
 
 // FormatNS prints a duration in µs or ms with three significant digits.
@@ -216,7 +223,7 @@ func WritePlot(w io.Writer, r *Report, title string) error {
 		var lost []string
 		for _, size := range sizes {
 			if x := r.find(p.Name, size); x != nil && x.HotSent > 0 {
-				lost = append(lost, fmt.Sprintf("%s: %d of %d lost", FormatSize(size), x.Lost, x.HotOK))
+				lost = append(lost, fmt.Sprintf("%s: %d of %d lost", FormatSize(size), x.Lost, x.HotOK)+failedNote(*x))
 			}
 		}
 		label := p.Name
