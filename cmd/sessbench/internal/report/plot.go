@@ -123,8 +123,16 @@ func newChart(r *Report, opts PlotOptions, measure measureFunc) (*chart, error) 
 	if title == "" {
 		title = DefaultTitle(r)
 	}
-	sub := fmt.Sprintf("Session latency by concurrency (log scale; lower is better). sessbench %s, %d round(s).",
-		r.Started.Format(time.RFC3339), r.Config.Rounds)
+	// The loop and the durability are what a chart shown on its own must
+	// say for its latencies to be read right: a closed loop's tail leaves
+	// out the queueing a stall causes, and a local disk's save at none
+	// promises less than the shared mount's.
+	sub := fmt.Sprintf("Session latency by concurrency (log scale; lower is better), %s. sessbench %s, %d round(s)",
+		r.Config.loop(), r.Started.Format(time.RFC3339), r.Config.Rounds)
+	if d := r.Config.Durability; d != "" {
+		sub += ", fsstore durability " + d
+	}
+	sub += "."
 	want := opts.Percentiles
 	if len(want) == 0 {
 		want = DefaultPercentiles()

@@ -170,6 +170,15 @@ func (row *Row) behindRate(rate float64) bool {
 	return rate > 0 && row.Behind > 0 && float64(row.Ops+row.Errors) < keptUp*float64(row.scheduled())
 }
 
+// loop says how the clients sent their operations: "closed loop (back to
+// back)", or "paced at 2000 ops/s, latency from intended start".
+func (c *Config) loop() string {
+	if c.Rate > 0 {
+		return fmt.Sprintf("paced at %s ops/s, latency from intended start", formatRate(c.Rate))
+	}
+	return "closed loop (back to back)"
+}
+
 // formatRate prints a --rate as given: 1000000, not 1e+06.
 func formatRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }
 

@@ -667,3 +667,72 @@ func TestTableNothingMeasured(t *testing.T) {
 		}
 	}
 }
+
+// svgText returns the text an SVG document shows, its text elements'
+// contents joined by spaces: the chart wraps a sentence over several.
+func svgText(t *testing.T, svg string) string {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(svg))
+	var words []string
+	in := false
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			in = tok.Name.Local == "text"
+		case xml.EndElement:
+			in = false
+		case xml.CharData:
+			if in {
+				words = append(words, strings.Fields(string(tok))...)
+			}
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// TestPlotSubtitle: the chart says whether its latencies are of a closed
+// loop, where a stall delays the operations behind it without charging
+// them, or of a paced run, which charges them; and, for a store, the
+// durability its saves had. Without them a chart shared on its own could
+// not be read right.
+func TestPlotSubtitle(t *testing.T) {
+	tests := []struct {
+		name       string
+		rate       float64
+		durability string
+		want       []string
+		notWant    []string
+	}{
+		{"closed loop", 0, "none (default)", []string{"closed loop (back to back)", "fsstore durability none (default)"}, []string{"paced"}},
+		{"paced", 2000, "file", []string{"paced at 2000 ops/s, latency from intended start", "fsstore durability file"}, []string{"closed loop"}},
+		{"redis only", 1e6, "", []string{"paced at 1000000 ops/s"}, []string{"durability"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := sampleReport(t, false)
+			r.Config.Rate, r.Config.Durability = tt.rate, tt.durability
+			var b bytes.Buffer
+			if err := WritePlot(&b, r, PlotOptions{Title: "t"}); err != nil {
+				t.Fatal(err)
+			}
+			text := svgText(t, b.String())
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("chart does not say %q: %s", w, text)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(text, w) {
+					t.Errorf("chart says %q: %s", w, text)
+				}
+			}
+		})
+	}
+}

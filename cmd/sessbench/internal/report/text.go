@@ -65,12 +65,8 @@ func WriteTable(w io.Writer, r *Report) error {
 	for i, t := range r.Targets {
 		fmt.Fprintf(&b, "  %d. %-12s %s\n", i+1, t.Name, describe(t))
 	}
-	mode := "closed loop"
-	if r.Config.Rate > 0 {
-		mode = fmt.Sprintf("paced at %s ops/s, latency from intended start", formatRate(r.Config.Rate))
-	}
 	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d sessions per size%s.\n\n",
-		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), mode, r.Config.Sessions, kept(r.Config.SessionIdleSec))
+		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, kept(r.Config.SessionIdleSec))
 
 	anyNFS, anyErr := false, false
 	for _, row := range r.Results {
