@@ -19,9 +19,9 @@ import (
 // session's life from its creation. A run measures live sessions however
 // long it lasts: with a session handler's usual 24 minutes, a load or
 // touch workload (which never saves), many sessions per client, or a long
-// --duration left sessions unwritten for longer than that, and their
-// loads and touches found them gone, failing or measuring a miss, which
-// costs less than a hit. It is the longest idle timeout fsstore accepts
+// --duration would leave sessions unwritten for longer than that, and
+// their loads and touches would find them gone: failing, or measuring a
+// miss, which costs less than a hit. It is the longest idle timeout fsstore accepts
 // (fsstore.MaxIdleTimeout); a target removes its sessions on Close, so
 // they outlive the run only when sessbench is killed.
 const SessionIdle = 400 * 24 * time.Hour
