@@ -150,10 +150,37 @@ func (b BreakerState) String() string {
 // breaker that is open or probing as closed (a closed store has no open
 // breaker: see Store.Breaker), so that a gauge kept from the calls does
 // not stay open for a store that is no longer used, whose probes stop at
-// Close; nothing is reported after Close.
+// Close; nothing is reported after Close. The state alone cannot be
+// counted over several stores (BreakerOpen is both a breaker that opens
+// and one back from probing): a count takes BreakerChangeObserver.
 type BreakerObserver interface {
 	Observer
 	ObserveBreaker(BreakerState)
+}
+
+// A BreakerChangeObserver is an Observer that also wants to know each
+// change of the circuit breaker with the state it left, to count the
+// stores whose breaker is open when several share the observer: the new
+// state alone, which BreakerObserver gets, does not tell a breaker that
+// opens (from closed) from a probe that failed or was given up on (from
+// probing); both are BreakerOpen.
+//
+// ObserveBreakerChange is called once per change, never with from equal
+// to to; a store's first call is from BreakerClosed and each next one from
+// the last one's to. Close reports an open or probing breaker's change to
+// BreakerClosed and nothing is reported after it, so a closed store's
+// calls end at BreakerClosed and a count kept from them drops a store that
+// is no longer used. The calls of one store are made one at a time, in
+// the order of the changes, from the goroutine that made each; it must not
+// block.
+//
+// An Observer that implements both this and BreakerObserver gets
+// ObserveBreakerChange only: the change says all that ObserveBreaker
+// would, and an observer that keeps ObserveBreaker for code that calls it
+// by hand would otherwise see every change twice.
+type BreakerChangeObserver interface {
+	Observer
+	ObserveBreakerChange(from, to BreakerState)
 }
 
 // Bounded reports whether the Store bounds its operations
@@ -772,7 +799,7 @@ func (br *breaker) set(from, to BreakerState) bool {
 		return false
 	}
 	br.state.Store(uint32(to))
-	br.report(to)
+	br.report(from, to)
 	return true
 }
 
@@ -785,15 +812,19 @@ func (br *breaker) set(from, to BreakerState) bool {
 func (br *breaker) shut() {
 	br.mu.Lock()
 	defer br.mu.Unlock()
-	if BreakerState(br.state.Load()) != BreakerClosed {
-		br.report(BreakerClosed)
+	if st := BreakerState(br.state.Load()); st != BreakerClosed {
+		br.report(st, BreakerClosed)
 	}
 }
 
 // report tells the observer of a change; the caller holds mu, so that
-// the changes reach it in order.
-func (br *breaker) report(to BreakerState) {
-	if o, ok := br.b.s.cfg.observer.(BreakerObserver); ok {
+// the changes reach it in order. An observer that takes changes gets
+// only them (see BreakerChangeObserver).
+func (br *breaker) report(from, to BreakerState) {
+	switch o := br.b.s.cfg.observer.(type) {
+	case BreakerChangeObserver:
+		o.ObserveBreakerChange(from, to)
+	case BreakerObserver:
 		o.ObserveBreaker(to)
 	}
 }

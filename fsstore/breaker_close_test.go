@@ -8,6 +8,21 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
+// openBreaker makes a load of f's store run out of time, which opens a
+// breaker whose threshold is one timeout.
+func openBreaker(t *testing.T, f *boundFixture) {
+	t.Helper()
+	release := f.fs.hang("load")
+	ctx := newDeadlineCtx()
+	errc := make(chan error, 1)
+	go func() { _, err := f.s.Load(ctx, newID(t)); errc <- err }()
+	f.fs.await(t, "load")
+	ctx.expire()
+	isUnavailable(t, <-errc, context.DeadlineExceeded)
+	release()
+	f.settle(t)
+}
+
 // TestCloseClosesBreaker: a metrics back end keeps a gauge from the
 // breaker's changes, and a store closed with its breaker open or probing
 // never reported it closed: the prober stops at Close, so a process that
@@ -16,19 +31,6 @@ import (
 // operation given up on after Close must not open it again.
 func TestCloseClosesBreaker(t *testing.T) {
 	const cooldown = 7 * time.Second
-	// openBreaker makes a load run out of time, which opens the breaker
-	// (one timeout is the threshold).
-	openBreaker := func(t *testing.T, f *boundFixture) {
-		release := f.fs.hang("load")
-		ctx := newDeadlineCtx()
-		errc := make(chan error, 1)
-		go func() { _, err := f.s.Load(ctx, newID(t)); errc <- err }()
-		f.fs.await(t, "load")
-		ctx.expire()
-		isUnavailable(t, <-errc, context.DeadlineExceeded)
-		release()
-		f.settle(t)
-	}
 	for _, tc := range []struct {
 		name string
 		run  func(t *testing.T, f *boundFixture)

@@ -1,0 +1,122 @@
+package fsstore_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// changeRecorder records what a store reports to its
+// BreakerChangeObserver, and to ObserveBreaker, which it implements too and
+// must not be called.
+type changeRecorder struct {
+	mu      sync.Mutex
+	changes []string // "from→to"
+	states  []fsstore.BreakerState
+}
+
+func (r *changeRecorder) Observe(fsstore.Event) {}
+
+func (r *changeRecorder) ObserveBreakerChange(from, to fsstore.BreakerState) {
+	r.mu.Lock()
+	r.changes = append(r.changes, fmt.Sprintf("%v→%v", from, to))
+	r.mu.Unlock()
+}
+
+func (r *changeRecorder) ObserveBreaker(s fsstore.BreakerState) {
+	r.mu.Lock()
+	r.states = append(r.states, s)
+	r.mu.Unlock()
+}
+
+func (r *changeRecorder) got() (changes []string, states []fsstore.BreakerState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.changes), slices.Clone(r.states)
+}
+
+// TestBreakerChangeObserver: a metrics back end counts the stores whose
+// breaker is open when several share one observer, and a state alone
+// cannot be counted: BreakerOpen is both a breaker that opens and a probe
+// that failed or was given up on. A BreakerChangeObserver gets each change
+// with the state it left, once, in order, Close's report of an open or
+// probing breaker as closed included, so that a count kept from the
+// changes ends where it began; an observer that implements BreakerObserver
+// too gets the changes only.
+func TestBreakerChangeObserver(t *testing.T) {
+	const cooldown = 7 * time.Second
+	// probe lets the breaker's cool-down pass and waits for the probe to
+	// hang, leaving its ceiling's timer unfired for the caller.
+	probe := func(t *testing.T, f *boundFixture) (overdue afterReq, release func()) {
+		release = f.fs.hang("probe")
+		f.timers.next(t, cooldown).ch <- time.Now()
+		f.fs.await(t, "probe")
+		return f.timers.next(t, time.Hour), release
+	}
+	waitState := func(t *testing.T, f *boundFixture, want fsstore.BreakerState) {
+		t.Helper()
+		eventually(t, func() bool { return f.s.Breaker() == want }, "the breaker "+want.String())
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, f *boundFixture) // the store is closed after it
+		want []string
+	}{
+		{"never opened", func(t *testing.T, f *boundFixture) {}, nil},
+		{"open at Close", openBreaker, []string{"closed→open", "open→closed"}},
+		{"probing at Close", func(t *testing.T, f *boundFixture) {
+			openBreaker(t, f)
+			_, release := probe(t, f)
+			t.Cleanup(release)
+		}, []string{"closed→open", "open→probing", "probing→closed"}},
+		{"probe answers, opens again", func(t *testing.T, f *boundFixture) {
+			openBreaker(t, f)
+			_, release := probe(t, f)
+			release()
+			waitState(t, f, fsstore.BreakerClosed)
+			openBreaker(t, f)
+		}, []string{"closed→open", "open→probing", "probing→closed", "closed→open", "open→closed"}},
+		{"probe given up on, then answers", func(t *testing.T, f *boundFixture) {
+			openBreaker(t, f)
+			overdue, release := probe(t, f)
+			overdue.ch <- time.Now()
+			waitState(t, f, fsstore.BreakerOpen)
+			release()
+			waitState(t, f, fsstore.BreakerClosed)
+		}, []string{"closed→open", "open→probing", "probing→open", "open→closed"}},
+		{"probe fails", func(t *testing.T, f *boundFixture) {
+			openBreaker(t, f)
+			// Without the data directory and the marker the server
+			// answers the probe with an error (see TestBreakerProbeFails).
+			for _, name := range []string{"data", fsstore.MarkerFile} {
+				p := filepath.Join(f.dir, name)
+				if err := os.Rename(p, p+".away"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.timers.next(t, cooldown).ch <- time.Now()
+			f.timers.next(t, time.Hour) // the probe's ceiling, never fired
+			f.timers.next(t, cooldown)  // the probe failed: another cool-down
+		}, []string{"closed→open", "open→probing", "probing→open", "open→closed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &changeRecorder{}
+			f := newBoundFixture(t, fsstore.WithBreaker(1, cooldown), fsstore.WithObserver(rec))
+			tc.run(t, f)
+			f.s.Close()
+			changes, states := rec.got()
+			if !slices.Equal(changes, tc.want) {
+				t.Errorf("breaker changes %q, want %q", changes, tc.want)
+			}
+			if len(states) != 0 {
+				t.Errorf("ObserveBreaker called with %v beside ObserveBreakerChange, want no call", states)
+			}
+		})
+	}
+}
