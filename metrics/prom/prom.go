@@ -20,13 +20,17 @@
 package prom
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// Observer is an fsstore.Observer (a BreakerObserver and a
-// ReadOnlyFSObserver too) and a prometheus.Collector.
+// Observer is an fsstore.Observer (a BreakerChangeObserver, a
+// BreakerObserver and a ReadOnlyFSObserver too) and a
+// prometheus.Collector. Several stores may share one: its gauges count
+// the stores in each state.
 type Observer struct {
 	ops      *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -34,6 +38,10 @@ type Observer struct {
 	swept    *prometheus.CounterVec
 	breaker  prometheus.Gauge
 	readOnly prometheus.Gauge
+
+	// handMu guards hand, the last state ObserveBreaker was given.
+	handMu sync.Mutex
+	hand   fsstore.BreakerState
 }
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
@@ -73,7 +81,7 @@ func New(namespace string) *Observer {
 		}, []string{"kind"}),
 		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "breaker_open",
-			Help: "1 while the store's circuit breaker is open (the filesystem stopped answering; operations fail fast with outcome unavailable), 0 otherwise.",
+			Help: "1 while the store's circuit breaker is open or probing (the filesystem stopped answering; operations fail fast with outcome unavailable), 0 otherwise; with several stores sharing this Observer, the number of them whose breaker is.",
 		}),
 		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "read_only_fs",
@@ -137,22 +145,40 @@ func (o *Observer) Observe(e fsstore.Event) {
 	}
 }
 
-// ObserveBreaker implements fsstore.BreakerObserver: sessfs_breaker_open
-// is 1 while the breaker is open or probing, and a store reports its
-// breaker closed when it is closed. It is set, not counted like
-// sessfs_read_only_fs: a store reports BreakerOpen both when its breaker
-// opens and when a probe fails or is given up on (back from probing), and
-// no report says which store made it, so no count of open breakers can be
-// kept from them. With several stores sharing this Observer it shows the
-// last change any of them reported; to see each, give each store an
-// Observer of its own, registered with a label that tells them apart
-// (prometheus.WrapRegistererWith).
-func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
-	if s == fsstore.BreakerClosed {
-		o.breaker.Set(0)
-	} else {
-		o.breaker.Set(1)
+// ObserveBreakerChange implements fsstore.BreakerChangeObserver:
+// sessfs_breaker_open is 1 while the store's breaker is open or probing.
+// It counts rather than being set, so that stores sharing one Observer add
+// up: set, one store's recovery or Close would hide another's open
+// breaker. It counts the changes that cross between closed and the other
+// two states, and not those between open and probing, which a store makes
+// while its breaker stays open (a probe starts, fails or is given up on).
+// A store reports each change once, in order, and an open breaker as
+// closed when it is closed, so the count cannot drift, nor keep a store
+// that was closed (a reload) for good.
+func (o *Observer) ObserveBreakerChange(from, to fsstore.BreakerState) {
+	wasOpen, open := from != fsstore.BreakerClosed, to != fsstore.BreakerClosed
+	switch {
+	case open && !wasOpen:
+		o.breaker.Inc()
+	case wasOpen && !open:
+		o.breaker.Dec()
 	}
+}
+
+// ObserveBreaker implements fsstore.BreakerObserver, for code that
+// forwards a store's reports to this Observer by hand; a store calls
+// ObserveBreakerChange instead (see fsstore.BreakerChangeObserver). The
+// state alone does not say which store's breaker it is, so the Observer
+// takes the states it is given as one store's and counts their changes
+// from the last of them (closed at first): fed by one store, this counts
+// it as ObserveBreakerChange would; fed by several, it adds at most 1, while
+// the last state it was given is open or probing. Forward
+// ObserveBreakerChange to count several.
+func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
+	o.handMu.Lock()
+	defer o.handMu.Unlock()
+	o.ObserveBreakerChange(o.hand, s)
+	o.hand = s
 }
 
 // ObserveReadOnlyFS implements fsstore.ReadOnlyFSObserver:

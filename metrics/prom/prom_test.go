@@ -123,9 +123,11 @@ func TestUnknownKeyOutcome(t *testing.T) {
 	}
 }
 
-// The breaker's state is a gauge, and the outcomes of an unavailable
-// store are series of their own, pre-created with the others; a write
-// applied late counts without a duration (it has none).
+// The breaker's state is a gauge (fed by hand here, one store's states
+// through ObserveBreaker: a store reports changes, see
+// TestBreakerGaugeCounts), and the outcomes of an unavailable store are
+// series of their own, pre-created with the others; a write applied late
+// counts without a duration (it has none).
 func TestBreakerAndUnavailable(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
@@ -133,11 +135,13 @@ func TestBreakerAndUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var _ fsstore.BreakerObserver = obs
+	var _ fsstore.BreakerChangeObserver = obs
 	for _, tc := range []struct {
 		state fsstore.BreakerState
 		want  float64
 	}{
-		{fsstore.BreakerClosed, 0}, {fsstore.BreakerOpen, 1}, {fsstore.BreakerProbing, 1}, {fsstore.BreakerClosed, 0},
+		{fsstore.BreakerClosed, 0}, {fsstore.BreakerOpen, 1}, {fsstore.BreakerProbing, 1}, {fsstore.BreakerOpen, 1},
+		{fsstore.BreakerClosed, 0}, {fsstore.BreakerClosed, 0}, {fsstore.BreakerProbing, 1}, {fsstore.BreakerClosed, 0},
 	} {
 		obs.ObserveBreaker(tc.state)
 		if got := testutil.ToFloat64(obs.BreakerGaugeForTest()); got != tc.want {
@@ -165,6 +169,72 @@ func TestBreakerAndUnavailable(t *testing.T) {
 	}
 	if n := histogramCount(reg, "sessfs_operation_duration_seconds", map[string]string{"op": "save"}); n != 1 {
 		t.Fatalf("save durations observed: %d, want 1 (the late write has none)", n)
+	}
+}
+
+// report tells obs of a change of a store's breaker as the store does:
+// with the state it left to a BreakerChangeObserver, or else the new state
+// to a BreakerObserver.
+func report(obs fsstore.Observer, from, to fsstore.BreakerState) {
+	switch o := obs.(type) {
+	case fsstore.BreakerChangeObserver:
+		o.ObserveBreakerChange(from, to)
+	case fsstore.BreakerObserver:
+		o.ObserveBreaker(to)
+	}
+}
+
+// sessfs_breaker_open counts the stores whose breaker is open or probing.
+// Stores sharing one Observer (one registry per process, several stores,
+// or a store closed and reopened on a reload) add up: set from each
+// report, one store's recovery or Close hid another's open breaker, and
+// the alert on it. The changes between open and probing, which a store
+// makes while its breaker stays open, do not count.
+func TestBreakerGaugeCounts(t *testing.T) {
+	const (
+		closed  = fsstore.BreakerClosed
+		open    = fsstore.BreakerOpen
+		probing = fsstore.BreakerProbing
+	)
+	type change struct {
+		store    string
+		from, to fsstore.BreakerState
+		want     float64 // after the change
+	}
+	for _, tc := range []struct {
+		name    string
+		changes []change
+	}{
+		{"one store", []change{
+			{"a", closed, open, 1}, {"a", open, probing, 1}, {"a", probing, open, 1},
+			{"a", open, probing, 1}, {"a", probing, closed, 0},
+		}},
+		{"the other's probe fails, then answers", []change{
+			{"a", closed, open, 1}, {"b", closed, open, 2}, {"b", open, probing, 2},
+			{"b", probing, open, 2}, {"b", open, probing, 2}, {"b", probing, closed, 1},
+		}},
+		{"the other is closed while open", []change{
+			{"a", closed, open, 1}, {"b", closed, open, 2}, {"b", open, closed, 1},
+			{"a", open, probing, 1},
+		}},
+		{"the other opens after one recovered", []change{
+			{"a", closed, open, 1}, {"a", open, probing, 1}, {"b", closed, open, 2},
+			{"a", probing, closed, 1}, {"b", open, probing, 1}, {"b", probing, closed, 0},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := prom.New("")
+			reg := prometheus.NewPedanticRegistry()
+			if err := reg.Register(obs); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range tc.changes {
+				report(obs, c.from, c.to)
+				if got := gauge(t, reg, "sessfs_breaker_open"); got != c.want {
+					t.Errorf("sessfs_breaker_open after change %d (store %s %v→%v) = %v, want %v", i+1, c.store, c.from, c.to, got, c.want)
+				}
+			}
+		})
 	}
 }
 
@@ -314,7 +384,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
 		}
 	}
-	obs.ObserveBreaker(fsstore.BreakerOpen)
+	obs.ObserveBreakerChange(fsstore.BreakerClosed, fsstore.BreakerOpen)
 	obs.ObserveReadOnlyFS(true)
 	n := 0
 	for _, mf := range before {
