@@ -144,7 +144,15 @@ type panel struct {
 	} `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
-			Unit string `json:"unit"`
+			Unit       string `json:"unit"`
+			Mappings   []any  `json:"mappings"`
+			Thresholds *struct {
+				Mode  string `json:"mode"`
+				Steps []struct {
+					Color string   `json:"color"`
+					Value *float64 `json:"value"`
+				} `json:"steps"`
+			} `json:"thresholds"`
 		} `json:"defaults"`
 		Overrides []struct {
 			Matcher struct {
@@ -289,6 +297,53 @@ func TestDashboardUnits(t *testing.T) {
 				t.Errorf("panel %q: series %q (%s) shown in unit %q, want bytes", p.Title, tg.LegendFormat, tg.RefID, u)
 			}
 		}
+	}
+}
+
+// countedRe matches the gauges that count a process's stores in a state
+// (stores may share one Observer), so that 2 is two of them.
+var countedRe = regexp.MustCompile(`\bsessfs_(?:breaker_open|read_only_fs)\b`)
+
+// TestDashboardCounts: a panel of a gauge that counts stores shows the
+// count, not on/off (Grafana's bool units show 2 as "On", like 1), maps no
+// value to a text, and colours 1 unlike 0 (without thresholds of its own
+// a stat panel turns red only at 80).
+func TestDashboardCounts(t *testing.T) {
+	n := 0
+	for _, p := range loadDashboard(t).Panels {
+		counted := false
+		for _, tg := range p.Targets {
+			counted = counted || countedRe.MatchString(tg.Expr)
+		}
+		if !counted {
+			continue
+		}
+		n++
+		d := p.FieldConfig.Defaults
+		if strings.HasPrefix(d.Unit, "bool") {
+			t.Errorf("panel %q: unit %q shows a count of stores as on/off", p.Title, d.Unit)
+		}
+		if len(d.Mappings) != 0 {
+			t.Errorf("panel %q: value mappings %v hide a count of stores", p.Title, d.Mappings)
+		}
+		colour := func(v float64) string {
+			c := ""
+			if d.Thresholds == nil || d.Thresholds.Mode != "absolute" {
+				return c
+			}
+			for _, st := range d.Thresholds.Steps {
+				if st.Value == nil || *st.Value <= v {
+					c = st.Color
+				}
+			}
+			return c
+		}
+		if colour(0) == "" || colour(1) == colour(0) || colour(2) != colour(1) {
+			t.Errorf("panel %q: absolute thresholds colour 0, 1 and 2 %q, %q and %q; want 1 and 2 alike, unlike 0", p.Title, colour(0), colour(1), colour(2))
+		}
+	}
+	if n == 0 {
+		t.Error("no panel shows a counted gauge")
 	}
 }
 
