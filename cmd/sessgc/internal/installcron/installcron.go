@@ -108,6 +108,14 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
 	case o.Textfile != "" && (!path.IsAbs(o.Textfile) || !shellWord.MatchString(o.Textfile) || !strings.HasSuffix(o.Textfile, ".prom")):
 		return cmdutil.UsageErrorf("--textfile %s: want an absolute path ending in .prom, of letters, digits and _ . / : @ + , = -", o.Textfile)
+	case dotDot(o.Dir) || dotDot(o.Binary) || dotDot(o.Textfile):
+		// A ".." after a symbolic link leaves the directory the path
+		// reads as being in, and the unit would grant a different one.
+		return cmdutil.UsageErrorf("--dir, --binary and --textfile must not contain a .. component: give the path itself")
+	case path.Clean(o.Dir) == "/" || o.Textfile != "" && path.Dir(o.Textfile) == "/":
+		// The systemd unit may write only --dir and the textfile's
+		// directory (ReadWritePaths); "/" would make it all writable.
+		return cmdutil.UsageErrorf("--dir and the directory of --textfile must not be /: use the store's own directory and the node exporter's textfile directory (such as /var/lib/node_exporter/textfile)")
 	case o.MaxDuration >= o.Every || o.Jitter >= o.Every-o.MaxDuration-pass.StopGrace(o.MaxDuration):
 		// A pass on a hung mount is abandoned (exit 4) only StopGrace
 		// after its budget: that is how long a run may last. Compared by
@@ -120,6 +128,16 @@ func (o *InstallOptions) validate() error {
 		return err
 	}
 	return nil
+}
+
+// dotDot reports whether the slash path p has a ".." component.
+func dotDot(p string) bool {
+	for _, c := range strings.Split(p, "/") {
+		if c == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // shellWord matches a word that /bin/sh and systemd take literally.

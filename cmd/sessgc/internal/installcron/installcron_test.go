@@ -78,6 +78,13 @@ func TestGenerate(t *testing.T) {
 			want: []string{"--rate 200 --textfile /var/lib/node_exporter/textfile/sessgc.prom\n",
 				"ReadWritePaths=/srv/sessions /var/lib/node_exporter/textfile\n"}},
 		{args: "--textfile sessgc.prom", code: cmdutil.ExitUsage},
+		// The unit may write the directories it names (ReadWritePaths):
+		// "/" would lift the read-only protection of the whole system,
+		// and ".." makes the path name another directory than it reads.
+		{args: "--systemd --textfile /sessgc.prom", code: cmdutil.ExitUsage},
+		{args: "--systemd --dir /", code: cmdutil.ExitUsage},
+		{args: "--systemd --dir /srv/sessions/..", code: cmdutil.ExitUsage},
+		{args: "--textfile /var/lib/node_exporter/../sessgc.prom", code: cmdutil.ExitUsage},
 		{args: "--textfile /var/lib/node_exporter/textfile/sessgc.txt", code: cmdutil.ExitUsage},
 		{args: "--every 7m", code: cmdutil.ExitUsage},
 		{args: "--every 5m", code: cmdutil.ExitUsage}, // 8m budget does not fit
