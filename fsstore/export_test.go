@@ -142,20 +142,26 @@ func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rek
 // system may list names created while the listing went on.
 func (s *Store) SetSweepRelistHookForTest(h func(dir string) []fs.DirEntry) { s.testHooks.relisted = h }
 
-// SetSweepJudgeStatHookForTest makes s's sweep call h with the mtime of
-// each stat it judges a record by: cached for the attributes the client
-// has cached (only where the sweep looks at those first: on NFS where
-// SweepJudgesCachedFirstForTest, or after SetSweepCachedFirstForTest),
-// else a fresh stat. The sweep goes on
-// with the mtime h returns.
+// SetSweepJudgeStatHookForTest makes s's sweep and Stats call h with the
+// mtime of each stat they judge a record by: cached for the attributes the
+// client has cached (only where the scans look at those first: on NFS
+// where SweepJudgesCachedFirstForTest, or after
+// SetSweepCachedFirstForTest), else a fresh stat. They go on with the
+// mtime h returns.
 func (s *Store) SetSweepJudgeStatHookForTest(h func(name string, cached bool, mtime time.Time) time.Time) {
 	s.testHooks.judgeStat = h
 }
 
-// SetSweepCachedFirstForTest makes the sweep judge records by the cached
-// attributes first on any file system, as it does on NFS, so that tests
-// on a local disk can drive that path through SetSweepJudgeStatHookForTest.
+// SetSweepCachedFirstForTest makes the sweep and Stats look at the cached
+// attributes first on any file system, as they do on NFS, so that tests on
+// a local disk can stand in for a stale NFS cache through
+// SetSweepJudgeStatHookForTest.
 func (s *Store) SetSweepCachedFirstForTest() { s.testHooks.cachedFirst = true }
+
+// LooksCachedFirstForTest reports whether s's scans look at a record's
+// cached attributes before a fresh stat: on NFS where the platform can,
+// or after SetSweepCachedFirstForTest.
+func (s *Store) LooksCachedFirstForTest() bool { return s.lookCachedFirst() }
 
 // SweepJudgesCachedFirstForTest reports whether the sweep judges a record
 // by the client's cached attributes before a fresh stat.

@@ -5,6 +5,7 @@ package fsstore_test
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,19 +17,27 @@ import (
 	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
-// nfsRescanSessions is the number of live sessions the rescan scenario
-// sweeps twice: 7.8 per shard, as in the removal budget scenario.
+// nfsRescanSessions is the number of live sessions the rescan scenarios
+// walk twice: 7.8 per shard, as in the removal budget scenario.
 const nfsRescanSessions = 2000
 
-// A second sweep over shards unchanged since this host listed them: the
+// nfsRescanBudget is the most RPCs per live session a second pass over
+// shards unchanged since this host listed them may send: a directory's
+// share (a GETATTR per shard directory, 256 for 2,000 sessions, and the
+// pass's clock file), where a GETATTR per file is 1 and more.
+const nfsRescanBudget = 0.25
+
+// A second pass over shards unchanged since this host listed them: the
 // client lists them from its cache, with the attributes it cached for
 // their files, which on the default mount expire 3 to 60 s after they were
 // fetched (acregmin, acregmax). The host mounts with both at 0, so that
 // every cached attribute has expired at once, as after a minute's wait on
-// the default mount. A sweep that judged each file by a fresh stat sent a
-// GETATTR per live session here; on Linux it keeps the records their
-// cached attributes show live, and the budget is a directory's share.
-func TestNFSSweepRescan(t *testing.T) {
+// the default mount. A pass that judged each file by a fresh stat sent a
+// GETATTR per live session here; on Linux the sweep and Stats count the
+// records their cached attributes show live, and the budget is a
+// directory's share. Both scenarios share the host's one boot and the
+// sessions it saved.
+func TestNFSRescan(t *testing.T) {
 	nfstest.Require(t)
 	cfg := nfstest.Config{Hosts: 1, Timeout: 5 * time.Minute,
 		MountOptions: nfstest.EFSMountOptions + ",acregmin=0,acregmax=0"}
@@ -58,21 +67,58 @@ func nfsRescan(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	pass := func(label string) (float64, nfstest.Stats) {
+	// The first pass after this host's saves, which changed every shard,
+	// reads them with READDIR; the second lists them from the cache. The
+	// sweep's passes leave the shards unchanged, so Stats' first is a
+	// second already.
+	t.Run("Sweep", func(t *testing.T) {
+		nfsRescanPasses(t, "sweep", func() error {
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 4})
+			if err == nil && (st.Live != nfsRescanSessions || st.Removed() != 0 || st.Errors != 0) {
+				err = fmt.Errorf("sweep %+v: want %d live, none removed, no errors", st, nfsRescanSessions)
+			}
+			return err
+		})
+	})
+	t.Run("Stats", func(t *testing.T) {
+		if fsstore.SweepJudgesCachedFirstForTest && !s.LooksCachedFirstForTest() {
+			t.Fatal("a store on NFS does not look at the cached attributes first")
+		}
+		// The records' size: what LiveBytes adds up, from cached
+		// attributes or fresh ones.
+		fi, err := os.Lstat(s.RecordPathForTest(nfsID("rescan", 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := fi.Size()
+		nfsRescanPasses(t, "stats", func() error {
+			st, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: 4})
+			if err == nil && (st.Live != nfsRescanSessions || st.LiveBytes != nfsRescanSessions*size ||
+				st.Expired != 0 || st.Errors != 0) {
+				err = fmt.Errorf("stats %+v: want %d live of %d bytes, none expired, no errors", st, nfsRescanSessions, nfsRescanSessions*size)
+			}
+			return err
+		})
+	})
+}
+
+// nfsRescanPasses runs pass twice, counting the RPCs of each, and fails
+// the test when the second sends more than nfsRescanBudget per live
+// session.
+func nfsRescanPasses(t *testing.T, what string, pass func() error) {
+	t.Helper()
+	run := func(label string) (float64, nfstest.Stats) {
+		t.Helper()
 		before, err := nfstest.RPCStats("")
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 4})
-		if err != nil {
-			t.Fatal(err)
+		if err := pass(); err != nil {
+			t.Fatalf("%s %s: %v", label, what, err)
 		}
 		after, err := nfstest.RPCStats("")
 		if err != nil {
 			t.Fatal(err)
-		}
-		if st.Live != nfsRescanSessions || st.Removed() != 0 || st.Errors != 0 {
-			t.Errorf("%s sweep %+v: want %d live, none removed, no errors", label, st, nfsRescanSessions)
 		}
 		d := nfstest.Diff(before, after)
 		var parts []string
@@ -80,13 +126,11 @@ func nfsRescan(t *testing.T) {
 			parts = append(parts, fmt.Sprintf("%s=%d", op, d[op]))
 		}
 		per := float64(d.Total()) / nfsRescanSessions
-		t.Logf("RPC| %s sweep of %d live sessions, attributes cached 0 s, per file | %.3f | %s", label, nfsRescanSessions, per, strings.Join(parts, " "))
+		t.Logf("RPC| %s %s of %d live sessions, attributes cached 0 s, per file | %.3f | %s", label, what, nfsRescanSessions, per, strings.Join(parts, " "))
 		return per, d
 	}
-	// The first after this host's saves, which changed every shard: read
-	// with READDIR.
-	pass("first")
-	if per, d := pass("second"); per > 0.25 {
-		t.Errorf("the second sweep over unchanged shards sent %.3f RPCs per live session (%s), budget 0.25: a directory's share", per, d)
+	run("first")
+	if per, d := run("second"); per > nfsRescanBudget {
+		t.Errorf("the second %s over unchanged shards sent %.3f RPCs per live session (%s), budget %.2f: a directory's share", what, per, d, nfsRescanBudget)
 	}
 }

@@ -35,13 +35,23 @@ type StatsOptions struct {
 
 // Stats describes the files of a store as a sweep would judge them when
 // Stats ran. Every figure comes from directory listings and file attributes;
-// no record is opened. On NFS it costs a few round trips per directory
-// where the client reads it with READDIR, whose reply carries the files'
-// attributes, and a GETATTR per file in a directory unchanged since this
-// host last listed it, once the attributes it cached have expired
+// no record is opened. On NFS it costs a few round trips per directory where
+// the client reads it with READDIR, whose reply carries the files'
+// attributes. A directory unchanged since this host last listed it is listed
+// from the client's cache, and there, as in the sweep, on Linux a record the
+// attributes the client has cached show live is counted live on them,
+// without a round trip: a record's mtime only moves forward (Save and Touch
+// stamp the server's time), so a cached mtime is no newer than the server's,
+// and a record it shows live is live. Any other file is looked at afresh,
+// which costs a GETATTR once its cached attributes have expired
 // (docs/operations.md, "Sizing `--rate` and `--concurrency` for NFS and
-// EFS"): there it costs more than a sweep on Linux, which keeps the records
-// the cached attributes show live without asking the server.
+// EFS"); on other systems every file is. So Live and Expired are what fresh
+// attributes show (but for a record whose mtime was set back, by a restore
+// by hand, say: counted live, as the sweep keeps it, until its cached mtime
+// is MaxIdle plus Grace old), while the bytes of live sessions (LiveBytes,
+// Bytes) may come from cached sizes, and their expiry (OldestExpiry,
+// NewestExpiry) from cached mtimes older than another host's last Save or
+// Touch.
 type Stats struct {
 	ShardDepth  int           // directory levels under data/
 	LockStripes int           // lock stripes recorded in the marker
@@ -49,7 +59,7 @@ type Stats struct {
 
 	Live         int64 // session records a sweep would keep
 	Expired      int64 // session records a sweep would remove (unless locked or renewed by then, or their own idle timeout is longer than the marker says)
-	LiveBytes    int64
+	LiveBytes    int64 // on NFS, possibly from cached sizes (see Stats)
 	ExpiredBytes int64
 	Temps        int64 // temp files, in use or abandoned
 	StaleTemps   int64 // temp files older than TempAge: a sweep removes them
@@ -62,9 +72,11 @@ type Stats struct {
 
 	// OldestExpiry and NewestExpiry bound the expiry of the session records
 	// as a sweep sees it: file mtime (the last Save or Touch, by the file
-	// server's clock) plus MaxIdle. A record's own, shorter idle timeout and
-	// its absolute deadline are in its header, which Stats does not read.
-	// Both are zero when the store holds no record.
+	// server's clock) plus MaxIdle; on NFS, for a live record, possibly an
+	// older mtime the client had cached (see Stats). A record's own,
+	// shorter idle timeout and its absolute deadline are in its header,
+	// which Stats does not read. Both are zero when the store holds no
+	// record.
 	OldestExpiry time.Time
 	NewestExpiry time.Time
 
@@ -106,8 +118,8 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
-	c := &statsCounter{fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace),
-		dataDir: s.dataDir, depth: s.layout.shardDepth}
+	c := &statsCounter{s: s, fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace),
+		dataDir: s.dataDir, depth: s.layout.shardDepth, cachedFirst: s.lookCachedFirst()}
 	c.minShard.Store(-1)
 	if err := c.root(ctx, s.dir); err != nil {
 		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
@@ -127,6 +139,7 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 }
 
 type statsCounter struct {
+	s           *Store
 	fs          *rootDir
 	opts        StatsOptions
 	clock       serverClock
@@ -134,6 +147,9 @@ type statsCounter struct {
 	expireAfter time.Duration
 	dataDir     string
 	depth       int
+	// cachedFirst: count a record its cached attributes show live
+	// without a fresh stat (Store.lookCachedFirst).
+	cachedFirst bool
 
 	live, expired, liveBytes, expiredBytes  atomic.Int64
 	temps, staleTemps, tempBytes            atomic.Int64
@@ -175,9 +191,9 @@ func (c *statsCounter) fail(err error) {
 }
 
 // stat returns a file's size and age by the file server's clock (a temp
-// file's by tempTime, as the sweep judges it); ok is false (and the error
-// counted) when the file could not be examined. A file that vanished since
-// the listing is skipped silently.
+// file's by tempTime, as the sweep judges it) from a fresh stat; ok is
+// false (and the error counted) when the file could not be examined. A
+// file that vanished since the listing is skipped silently.
 func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, age time.Duration, ok bool) {
 	st, err := c.fs.lstat(p)
 	if err != nil {
@@ -189,6 +205,8 @@ func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, a
 	mtime = st.mtime
 	if temp {
 		mtime = tempTime(filepath.Base(p), st)
+	} else if h := c.s.testHooks.judgeStat; h != nil {
+		mtime = h(filepath.Base(p), false, mtime)
 	}
 	return st.size, mtime, c.clock.now().Sub(mtime), true
 }
@@ -234,6 +252,17 @@ func (c *statsCounter) between(_ context.Context, dir string, e fs.DirEntry) err
 func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	var n int64
 	prefix, inShard := shardPrefix(c.dataDir, dir, c.depth)
+	// The cached look needs the directory open; where that fails, each
+	// file is looked at afresh, which reports what is wrong.
+	var sd shardDir
+	cached := false
+	if c.cachedFirst && inShard {
+		var err error
+		if sd, err = c.fs.openShard(dir); err == nil {
+			defer sd.close()
+			cached = true
+		}
+	}
 	err := c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		n++
 		name := e.Name()
@@ -245,6 +274,18 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 		if !isRecord && !strings.HasPrefix(name, tempPrefix) {
 			c.foreign.Add(1)
 			return
+		}
+		if isRecord && cached {
+			// Counted live on the attributes the client has cached, as
+			// the sweep keeps it on them; anything else is counted
+			// from a fresh stat below, as without the look.
+			if st, live := c.s.cachedLive(sd, name, c.clock.now(), c.expireAfter); live {
+				c.bytes.Add(st.size)
+				c.live.Add(1)
+				c.liveBytes.Add(st.size)
+				c.expiry(st.mtime.Add(c.maxIdle))
+				return
+			}
 		}
 		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord)
 		if !ok {

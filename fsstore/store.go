@@ -151,12 +151,13 @@ type testHooks struct {
 	// directory shows after the directory's own: names created while the
 	// listing went on, which a file system may list or not.
 	relisted func(dir string) []fs.DirEntry
-	// judgeStat sees the mtime of each stat the sweep judges a record by
-	// (cached: the client's cached attributes, else a fresh stat) and
-	// returns the one the sweep goes on with.
+	// judgeStat sees the mtime of each stat the sweep or Stats judges a
+	// record by (cached: the client's cached attributes, else a fresh
+	// stat) and returns the one they go on with.
 	judgeStat func(name string, cached bool, mtime time.Time) time.Time
-	// cachedFirst makes the sweep judge by cached attributes first off
-	// NFS too, where they are the file system's own (see sweeper.judge).
+	// cachedFirst makes the sweep and Stats look at cached attributes
+	// first off NFS too, where they are the file system's own
+	// (Store.lookCachedFirst).
 	cachedFirst bool
 }
 

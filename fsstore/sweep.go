@@ -224,7 +224,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: addAge(m.maxIdle, opts.Grace),
 		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes),
-		SweepProgress: opts.Progress, cachedFirst: judgeCachedFirst && (s.nfs || s.testHooks.cachedFirst)}
+		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst()}
 	if sw.SweepProgress == nil {
 		sw.SweepProgress = new(SweepProgress)
 	}
@@ -463,8 +463,7 @@ type sweeper struct {
 	limit                *limiter
 	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
 	// cachedFirst: judge records by the client's cached attributes first
-	// (see judge). Only on NFS: elsewhere a stat is already the file
-	// system's own answer, and a second one would repeat it.
+	// (see judge, Store.lookCachedFirst).
 	cachedFirst bool
 
 	*SweepProgress // the counts: the caller's (SweepOptions.Progress), or the sweep's own
@@ -716,11 +715,7 @@ func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 // now is the server's time read before the entry was stat'ed (see dir).
 func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
 	if sw.cachedFirst {
-		st, err := sd.lstatCached(name)
-		if h := sw.s.testHooks.judgeStat; h != nil {
-			st.mtime = h(name, true, st.mtime)
-		}
-		if err == nil && now.Sub(st.mtime) <= sw.liveFor && ours(st) {
+		if st, ok := sw.s.cachedLive(sd, name, now, sw.liveFor); ok {
 			*live++
 			*liveBytes += st.size
 			return candidate{}, false, nil
