@@ -162,14 +162,27 @@ const nestDepth = 1 + 3
 
 // storeAround returns the directory of the store whose data or lock
 // directory is dir or holds it within nestDepth levels, and dir's path
-// inside that store; "" when there is none (see Open for why such a
-// directory is refused).
+// inside that store, with the store's own name for its data or lock
+// directory; "" when there is none (see Open for why such a directory is
+// refused).
 //
 // The links in dir's path are resolved first: a link to a store's data
 // directory is that directory, and the names checked are the real ones.
-// Only a component named data or locks costs a look-up (of the marker
-// beside it), so that a store's usual path costs none beyond those of
-// resolving the links.
+// Only a component whose name is data or locks, ignoring case, costs a
+// look-up (of the marker beside it), so that a store's usual path costs
+// none beyond those of resolving the links.
+//
+// On a file system that ignores case (macOS's default, an SMB share, a
+// Linux directory with the casefold attribute), DATA names a store's data
+// directory too, and resolving the links keeps the name as given (on
+// Windows it gives the stored names instead). A component that only folds
+// to data or locks is the store's own when it is the same file as the
+// directory of that name beside it, which is exact either way: where case
+// tells names apart, a directory named DATA beside data is another
+// directory, and no store's. That costs two look-ups more, made only for
+// such a component beside a marker. It relies on the file system giving a
+// directory one identity (device and inode number) under either name, as
+// local file systems do; where one does not, such a path is not refused.
 func storeAround(dir string) (root, rel string) {
 	p := dir
 	if r, err := filepath.EvalSymlinks(dir); err == nil {
@@ -180,22 +193,45 @@ func storeAround(dir string) (root, rel string) {
 		if parent == child {
 			break
 		}
-		if n := filepath.Base(child); n == DataDir || n == LockDir {
+		if own := storeName(filepath.Base(child)); own != "" {
 			// Only a marker that parses: a stray ~/.sessfs must not
 			// refuse a store at ~/data/sessions. One this process cannot
 			// read is no reason to refuse either: if the directory is
 			// unusable, Open's own checks say so.
-			if isMarker(parent) {
-				rel, err := filepath.Rel(parent, p)
+			if isMarker(parent) && (own == filepath.Base(child) || sameFile(child, filepath.Join(parent, own))) {
+				rel, err := filepath.Rel(child, p)
 				if err != nil {
-					rel = p
+					return parent, p
 				}
-				return parent, rel
+				return parent, filepath.Join(own, rel)
 			}
 		}
 		child = parent
 	}
 	return "", ""
+}
+
+// storeName returns DataDir or LockDir for a name equal to either but
+// for case, and "" for any other name.
+func storeName(name string) string {
+	for _, own := range []string{DataDir, LockDir} {
+		if strings.EqualFold(name, own) {
+			return own
+		}
+	}
+	return ""
+}
+
+// sameFile reports whether the paths a and b name the same file, not
+// following a link at the last component of either; false when either
+// cannot be looked up.
+func sameFile(a, b string) bool {
+	fa, err := os.Lstat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Lstat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // foreignShown is how many entries that are not a store's a refusal to

@@ -101,7 +101,9 @@ func leafShard(t *testing.T, outer, shard string) string { return shard }
 
 // TestOpenNearStore: what only looks like the inside of a store, or sits
 // beside one, still opens: a store in a directory named data or locks that
-// no store holds, and a store reopened, at every shard depth.
+// no store holds, in one named DATA or Locks beside a store's own where
+// the file system tells case apart, and a store reopened, at every shard
+// depth.
 func TestOpenNearStore(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -119,6 +121,11 @@ func TestOpenNearStore(t *testing.T) {
 				return mkdir(t, home, "data", "sessions")
 			},
 		},
+		// Beside a store, on a file system that tells case apart, DATA
+		// is a directory of its own, not the store's data.
+		{name: "directory named DATA beside a store's data", dir: func(t *testing.T) string { return besideStore(t, "DATA") }},
+		{name: "below a directory named Locks beside a store's locks", dir: func(t *testing.T) string { return besideStore(t, "Locks", "mine") }},
+		{name: "named like a shard below a directory named Data beside a store's data", dir: func(t *testing.T) string { return besideStore(t, "Data", "ab") }},
 		{
 			name: "existing store at depth 3",
 			dir: func(t *testing.T) string {
@@ -138,6 +145,21 @@ func TestOpenNearStore(t *testing.T) {
 			s.Close()
 		})
 	}
+}
+
+// besideStore creates a store and returns the directory below it named by
+// parts, whose first is data or locks in another case, created. It skips t
+// where the file system ignores case: there that name is the store's own.
+func besideStore(t *testing.T, parts ...string) string {
+	t.Helper()
+	d := t.TempDir()
+	s, err := fsstore.Open(d)
+	must(t, err)
+	must(t, s.Close())
+	if _, err := os.Lstat(filepath.Join(d, parts[0])); err == nil {
+		t.Skipf("the file system of %s ignores case: %s is the store's own", d, parts[0])
+	}
+	return mkdir(t, append([]string{d}, parts...)...)
 }
 
 func mkdir(t *testing.T, parts ...string) string {

@@ -186,7 +186,10 @@ const openRaiseTimeout = time.Minute
 // sessions that an interrupted sweep left aside. The check resolves the
 // symbolic links in dir's path (a look-up per component) and looks for a
 // marker above each of its last four components named data or locks: for
-// a usual path, none.
+// a usual path, none. Where the file system ignores case, a component
+// such as DATA that is the store's data directory under another case is
+// refused too; a directory named DATA beside data, where case tells names
+// apart, is not.
 //
 // On an NFS or EFS hard mount whose server does not answer, those checks
 // block until it answers again; OpenContext gives up instead.
