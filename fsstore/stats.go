@@ -271,7 +271,12 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			return
 		}
 		isRecord := inShard && isRecordName(name) && strings.HasPrefix(name, prefix)
-		if !isRecord && !strings.HasPrefix(name, tempPrefix) {
+		// A record a sweep left aside is a session to the next sweep,
+		// which puts it back while it is live and removes it once
+		// expired (Sweep's pending): counted as a record by its mtime,
+		// which the move kept. Elsewhere one is foreign (isTempName).
+		aside := inShard && isAsideOf(name, prefix)
+		if !isRecord && !aside && !isTempName(name) {
 			c.foreign.Add(1)
 			return
 		}
@@ -287,7 +292,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 				return
 			}
 		}
-		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord)
+		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord && !aside)
 		if !ok {
 			return
 		}
@@ -296,7 +301,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			return
 		}
 		c.bytes.Add(size)
-		if !isRecord {
+		if !isRecord && !aside {
 			c.temps.Add(1)
 			c.tempBytes.Add(size)
 			if age >= c.opts.TempAge {

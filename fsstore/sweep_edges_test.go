@@ -155,6 +155,34 @@ func TestStatsPredictsSweepOnStrayFiles(t *testing.T) {
 			}
 			writeAged(t, p, 200, old)
 		}},
+		// A record held aside, outside the shard its name selects: not
+		// a temp file to the sweep, so not a stale one to Stats.
+		{"record aside at the top", func(t *testing.T, dir string, s *fsstore.Store) {
+			writeAged(t, filepath.Join(dir, ".tmp-gc-"+strings.Repeat("ff", 16)), 200, old)
+		}},
+		{"record aside in the wrong shard", func(t *testing.T, dir string, s *fsstore.Store) {
+			p := filepath.Join(dir, fsstore.DataDir, "00", ".tmp-gc-"+strings.Repeat("ff", 16))
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			writeAged(t, p, 200, old)
+		}},
+		// In its own shard, an expired record aside (a sweep died
+		// midway) is a session the next sweep removes.
+		{"expired record aside in its shard", func(t *testing.T, dir string, s *fsstore.Store) {
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			p := s.RecordPathForTest(id)
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(aside, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"short file at a record's name", func(t *testing.T, dir string, s *fsstore.Store) {
 			p := s.RecordPathForTest(newID(t))
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
