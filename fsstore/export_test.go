@@ -163,8 +163,9 @@ func (s *Store) SetSweepCachedFirstForTest() { s.testHooks.cachedFirst = true }
 // or after SetSweepCachedFirstForTest.
 func (s *Store) LooksCachedFirstForTest() bool { return s.lookCachedFirst() }
 
-// SweepJudgesCachedFirstForTest reports whether the sweep judges a record
-// by the client's cached attributes before a fresh stat.
+// SweepJudgesCachedFirstForTest reports whether the platform lets the
+// scans judge a record by the client's cached attributes before a fresh
+// stat; they do on NFS, or after SetSweepCachedFirstForTest.
 const SweepJudgesCachedFirstForTest = judgeCachedFirst
 
 // SweepBatchForTest is how many records judged expired the sweep moves

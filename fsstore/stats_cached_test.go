@@ -25,6 +25,9 @@ func TestStatsCountsLiveFromCachedAttributes(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Second))
+	if s.OnNFS() {
+		t.Skip("the temp directory is on NFS, where the scans look at cached attributes first anyway")
+	}
 	if s.LooksCachedFirstForTest() {
 		t.Fatal("a store on a local filesystem takes the cached look: its attributes are fresh already, the look would double each stat")
 	}

@@ -125,3 +125,13 @@ func equal(a, b []int) bool {
 	}
 	return true
 }
+
+// A counter that moved more than the requests could make it (a peer that
+// saves twice for one request) does not make more saved failures than
+// failures.
+func TestCountHotSavedAtMostFailed(t *testing.T) {
+	lost, saved := countHot([]int{1, 2}, 5, 1)
+	if lost != 0 || saved != 1 {
+		t.Errorf("countHot([1 2], final 5, 1 failed) = lost %d, saved failures %d; want 0, 1", lost, saved)
+	}
+}

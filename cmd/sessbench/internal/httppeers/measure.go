@@ -311,7 +311,7 @@ func hot(ctx context.Context, cfg Config, h http.Handler, r *Result) error {
 	}
 	r.HotSent = cfg.HotClients * cfg.HotIncrements
 	r.HotOK, r.HotFails, r.HotGain = len(wrote), failed, n
-	r.Lost, r.HotSavedFailed = countHot(wrote, n)
+	r.Lost, r.HotSavedFailed = countHot(wrote, n, failed)
 	return nil
 }
 
@@ -331,14 +331,18 @@ func hot(ctx context.Context, cfg Config, h http.Handler, r *Result) error {
 // The difference of the totals, answered minus final, set the two against
 // each other: a saved failure hid a lost update, and more of them than
 // lost updates made it negative.
-func countHot(wrote []int, final int) (lost, savedFailed int) {
+//
+// Saved failures are at most the failed increments: a counter that moved
+// more than the requests sent could make it (a peer that saves twice for
+// one request) is not the failures' doing.
+func countHot(wrote []int, final, failed int) (lost, savedFailed int) {
 	seen := make(map[int]bool, len(wrote))
 	for _, v := range wrote {
 		if v >= 1 && v <= final {
 			seen[v] = true
 		}
 	}
-	return len(wrote) - len(seen), final - len(seen)
+	return len(wrote) - len(seen), min(final-len(seen), failed)
 }
 
 // percentile returns the p-th percentile (nearest rank) of ns, sorting it.
