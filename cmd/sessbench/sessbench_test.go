@@ -25,7 +25,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 )
 
 // binary is the sessbench executable built once for all tests.
@@ -538,6 +540,14 @@ func TestRedisTarget(t *testing.T) {
 	}
 	if len(rep.Targets) != 2 || rep.Targets[1].Kind != "redis" || !strings.HasPrefix(rep.Targets[1].Server, "redis ") {
 		t.Fatalf("targets = %+v", rep.Targets)
+	}
+	// Each target says how long it kept a session: a directory the
+	// store's longest idle timeout, Redis a TTL from this short run's plan.
+	if got := rep.Targets[0].SessionIdleSec; got != bench.SessionIdle.Seconds() {
+		t.Errorf("directory kept sessions %vs, want %vs", got, bench.SessionIdle.Seconds())
+	}
+	if got := rep.Targets[1].SessionIdleSec; got != redistarget.MinTTL.Seconds() {
+		t.Errorf("redis kept sessions %vs, want %vs", got, redistarget.MinTTL.Seconds())
 	}
 	var redisRows int
 	for _, row := range rep.Results {

@@ -175,6 +175,29 @@ func (c *Config) Cells() []Cell {
 	return cells
 }
 
+// PlannedLength returns how long measuring targets targets is planned to
+// take: each target's warm-up and Duration in every cell (Duration is per
+// target and cell over all rounds; the warm-up runs once per target and
+// cell). It leaves out what the plan cannot know: creating the sessions
+// before the first measurement, and an operation still running when its
+// slice's time is up. It returns 0 for a count-based run (Ops > 0), whose
+// length depends on how fast the targets are, and saturates at the
+// longest time.Duration rather than overflow.
+func (c *Config) PlannedLength(targets int) time.Duration {
+	if c.Ops > 0 || targets <= 0 {
+		return 0
+	}
+	per := c.Duration + c.Warmup
+	if per < c.Duration { // overflowed
+		return math.MaxInt64
+	}
+	n := int64(targets) * int64(len(c.Cells()))
+	if n > 0 && int64(per) > math.MaxInt64/n {
+		return math.MaxInt64
+	}
+	return per * time.Duration(n)
+}
+
 // Result is the measurement of one target in one cell.
 type Result struct {
 	Target string

@@ -9,22 +9,24 @@ package bench
 
 import (
 	"context"
-	"time"
 
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
-// SessionIdle is how long every target keeps a session after its last
-// write (fsstore's idle timeout, Redis's TTL), and no target limits a
-// session's life from its creation. A run measures live sessions however
-// long it lasts: with a session handler's usual 24 minutes, a load or
-// touch workload (which never saves), many sessions per client, or a long
-// --duration would leave sessions unwritten for longer than that, and
-// their loads and touches would find them gone: failing, or measuring a
-// miss, which costs less than a hit. It is the longest idle timeout fsstore accepts
-// (fsstore.MaxIdleTimeout); a target removes its sessions on Close, so
-// they outlive the run only when sessbench is killed.
-const SessionIdle = 400 * 24 * time.Hour
+// SessionIdle is how long a directory target keeps a session after its
+// last write (fsstore's idle timeout), with no limit from the session's
+// creation. A run measures live sessions however long it lasts: with a
+// session handler's usual 24 minutes, a load or touch workload (which
+// never saves), many sessions per client, or a long --duration would
+// leave sessions unwritten for longer than that, and their loads and
+// touches would find them gone: failing, or measuring a miss, which costs
+// less than a hit. It is the longest idle timeout fsstore accepts; the
+// store lives in a directory of its own that Close removes, and a killed
+// run's leftovers there trouble no one else. A Redis target's TTL is
+// shorter, derived from the run's plan (see redistarget.TTL): its keys
+// share a server whose eviction may pick by TTL.
+const SessionIdle = fsstore.MaxIdleTimeout
 
 // Target is a session backend under test. Every method may be called from
 // many goroutines at once. Targets own everything they create and remove it
@@ -61,6 +63,10 @@ type Info struct {
 	Durability string `json:"durability,omitempty"`
 	// Server describes a Redis server ("redis 7.0.15").
 	Server string `json:"server,omitempty"`
+	// SessionIdleSec is how long the target keeps a session after its
+	// last write, in seconds: SessionIdle for a directory, the TTL for
+	// Redis; 0 when sessions do not expire (noop).
+	SessionIdleSec float64 `json:"session_idle_seconds,omitempty"`
 }
 
 // RPCCounter is implemented by targets on an NFS mount: it returns the

@@ -35,10 +35,6 @@ type Config struct {
 	Rounds       int      `json:"rounds"`
 	Rate         float64  `json:"rate,omitempty"`
 	Durability   string   `json:"durability"`
-	// SessionIdleSec is how long the targets kept each session after its
-	// last write (bench.SessionIdle): longer than the run, so that no
-	// operation found its session expired.
-	SessionIdleSec float64 `json:"session_idle_seconds"`
 }
 
 // Target names a target and says where it lives.

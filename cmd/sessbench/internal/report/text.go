@@ -66,7 +66,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "  %d. %-12s %s\n", i+1, t.Name, describe(t))
 	}
 	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d sessions per size%s.\n\n",
-		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, kept(r.Config.SessionIdleSec))
+		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, kept(r))
 
 	anyNFS, anyErr := false, false
 	for _, row := range r.Results {
@@ -221,17 +221,66 @@ func (t *table) write(b *strings.Builder) {
 }
 
 // kept says how long the targets kept each session after its last write,
-// ", kept 400 days after each write (none expires during the run)": the
-// reader of a long run's table learns that its loads and touches found
-// live sessions. Empty when the report does not say (0).
-func kept(sec float64) string {
-	if sec <= 0 {
+// ", kept 400 days after each write (none expires during the run)", or
+// with targets that differ, ", kept after each write: 400 days on a, b;
+// 25h on redis (...)": the reader of a long run's table learns that its
+// loads and touches found live sessions. When the run lasted as long as a
+// target's time, it says that sessions may have expired on that target
+// instead. Empty when no target says (0).
+func kept(r *Report) string {
+	var idles []float64
+	names := map[float64][]string{}
+	var run time.Duration
+	if r.Finished.After(r.Started) {
+		run = r.Finished.Sub(r.Started)
+	}
+	var expired []string
+	for _, t := range r.Targets {
+		sec := t.SessionIdleSec
+		if sec <= 0 {
+			continue
+		}
+		if _, ok := names[sec]; !ok {
+			idles = append(idles, sec)
+		}
+		names[sec] = append(names[sec], t.Name)
+		if run >= time.Duration(sec*float64(time.Second)) {
+			expired = append(expired, t.Name)
+		}
+	}
+	if len(idles) == 0 {
 		return ""
 	}
-	d := time.Duration(sec * float64(time.Second))
-	how := FormatDuration(d)
-	if d >= 48*time.Hour {
-		how = fmt.Sprintf("%d days", d/(24*time.Hour))
+	var parts []string
+	for _, sec := range idles {
+		p := idleString(time.Duration(sec * float64(time.Second)))
+		if len(idles) > 1 {
+			p += " on " + strings.Join(names[sec], ", ")
+		}
+		parts = append(parts, p)
 	}
-	return fmt.Sprintf(", kept %s after each write (none expires during the run)", how)
+	note := "none expires during the run"
+	if len(expired) > 0 {
+		note = "the run lasted longer: sessions may have expired on " + strings.Join(expired, ", ")
+	}
+	if len(parts) > 1 {
+		return fmt.Sprintf(", kept after each write: %s (%s)", strings.Join(parts, "; "), note)
+	}
+	return fmt.Sprintf(", kept %s after each write (%s)", parts[0], note)
+}
+
+// idleString prints a session's time to live: "400 days", "3 days 2h",
+// "25h", or finer for a time that is not whole hours.
+func idleString(d time.Duration) string {
+	if d%time.Hour != 0 {
+		return FormatDuration(d)
+	}
+	days, hours := d/(24*time.Hour), (d%(24*time.Hour))/time.Hour
+	switch {
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case hours == 0:
+		return fmt.Sprintf("%d days", days)
+	}
+	return fmt.Sprintf("%d days %dh", days, hours)
 }

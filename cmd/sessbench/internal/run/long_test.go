@@ -11,6 +11,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -56,10 +57,16 @@ func TestSessionsOutliveTheRun(t *testing.T) {
 }
 
 // TestHelpSaysHowLongSessionsLive: run --help gives bench.SessionIdle in
-// days, written out in its text.
+// days and redistarget.MinTTL in hours, written out in its text.
 func TestHelpSaysHowLongSessionsLive(t *testing.T) {
-	want := fmt.Sprintf("for %d days after its last write", bench.SessionIdle/(24*time.Hour))
-	if long := strings.Join(strings.Fields(NewCmdRun(nil, nil).Long), " "); !strings.Contains(long, want) {
-		t.Errorf("run --help does not say %q", want)
+	long := strings.Join(strings.Fields(NewCmdRun(nil, nil).Long), " ")
+	for _, want := range []string{
+		fmt.Sprintf("keeps a session for %d days (the store's idle timeout)", bench.SessionIdle/(24*time.Hour)),
+		fmt.Sprintf("at least %d hours (the TTL)", redistarget.MinTTL/time.Hour),
+		fmt.Sprintf("its Redis TTL is %d hours", redistarget.MinTTL/time.Hour),
+	} {
+		if !strings.Contains(long, want) {
+			t.Errorf("run --help does not say %q", want)
+		}
 	}
 }

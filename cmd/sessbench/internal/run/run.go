@@ -120,12 +120,19 @@ What the numbers are:
     for is named ("behind --rate"): it could not keep up with the rate,
     and its latencies measure a backlog that grows with --duration. Long
     operations started on time are not behind.
-  - Sessions do not expire during a run: every target keeps a session
-    for 400 days after its last write (the store's idle timeout, the
-    Redis TTL) and sets no limit from its creation, so a run of any
-    length, or a load or touch workload that never saves, measures
-    live sessions, not misses (with a session handler's usual 24
-    minutes, they would have expired mid-run). Close removes them.
+  - Sessions do not expire during a run, so a run of any length, or a
+    load or touch workload that never saves, measures live sessions,
+    not misses (with a session handler's usual 24 minutes, they would
+    have expired mid-run). No target sets a limit from a session's
+    creation; after its last write, a directory keeps a session for 400
+    days (the store's idle timeout), and Redis for twice the run's
+    planned length plus an hour, at least 24 hours (the TTL). The
+    planned length is --duration + --warmup times the number of
+    targets × workloads × sizes × concurrencies. An --ops run has none:
+    its Redis TTL is 24 hours, and one that lasts longer (the table
+    says so) may have measured expired Redis sessions; give it a
+    --duration instead. Close removes the sessions; the Redis keys of
+    a run killed before it could (SIGKILL) expire after the TTL.
   - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
     measured time, ops_per_sec, ops, errors and behind (0 without --rate)
     as counts, p50_ratio, p99_ratio and ops_ratio against the first
@@ -475,7 +482,10 @@ func runRun(opts *RunOptions) (err error) {
 		targets = append(targets, t)
 	}
 	if p.redis != nil {
-		t, err := redistarget.Open(ctx, "redis", *p.redis, maxConc)
+		// Its sessions outlive the run, and a killed run's keys not by
+		// much (see redistarget.TTL); Redis is the last target.
+		ttl := redistarget.TTL(p.cfg.PlannedLength(len(targets) + 1))
+		t, err := redistarget.Open(ctx, "redis", *p.redis, maxConc, ttl)
 		if err != nil {
 			return cmdutil.Interrupted(ctx, err)
 		}
@@ -534,7 +544,6 @@ func reportConfig(o *RunOptions, p *plan, ts []bench.Target) report.Config {
 		PayloadSizes: p.cfg.Sizes, Concurrency: p.cfg.Concurrency, Sessions: p.cfg.Sessions,
 		HotSessions: p.cfg.HotSessions, WriteRatio: p.cfg.WriteRatio, DurationSec: p.cfg.Duration.Seconds(),
 		Ops: p.cfg.Ops, WarmupSec: p.cfg.Warmup.Seconds(), Rounds: p.cfg.Rounds, Rate: p.cfg.Rate,
-		SessionIdleSec: bench.SessionIdle.Seconds(),
 	}
 	var used []string
 	for _, t := range ts {

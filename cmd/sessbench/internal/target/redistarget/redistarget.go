@@ -20,13 +20,34 @@ import (
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 )
 
-// Session timings. A session handler's idle TTL is usually 24 minutes
-// (PHP's session.gc_maxlifetime), which a long run outlasts; the TTL's
-// length costs a command nothing (see bench.SessionIdle).
-const (
-	idleTTL = bench.SessionIdle
-	lockTTL = 30 * time.Second // lock expiry if the holder dies
-)
+// lockTTL is a lock's expiry, should its holder die.
+const lockTTL = 30 * time.Second
+
+// MinTTL is the shortest session TTL TTL gives, and the TTL of a
+// count-based (--ops) run, whose length the plan does not give: a day,
+// far longer than such a run usually lasts, and soon enough gone after a
+// killed one.
+const MinTTL = 24 * time.Hour
+
+// TTL returns the session TTL for a run planned to last planned
+// (bench.Config.PlannedLength; 0 when not known): twice that plus an hour,
+// rounded up to a whole hour, at least MinTTL and at most
+// bench.SessionIdle. A session may go unwritten for the whole run (a load
+// or touch workload never writes), so it must outlive the run, the time
+// spent creating sessions and slices that overrun their time included;
+// the doubling and the hour cover those. A session handler's usual 24
+// minutes would not. It must not be much longer either: the keys of a
+// killed run (SIGKILL; Ctrl-C cleans up) stay until it ends, and on a
+// server with maxmemory-policy volatile-ttl, real sessions with shorter
+// TTLs would be evicted before them. The TTL's length costs a command
+// nothing.
+func TTL(planned time.Duration) time.Duration {
+	if planned >= (bench.SessionIdle-time.Hour)/2 {
+		return bench.SessionIdle
+	}
+	ttl := (2*planned + time.Hour + time.Hour - 1).Truncate(time.Hour)
+	return min(max(ttl, MinTTL), bench.SessionIdle)
+}
 
 // release deletes the lock only if it still holds our token, so a request
 // whose lock expired cannot release the next holder's lock.
@@ -48,12 +69,17 @@ type Target struct {
 	name, addr, prefix, server string
 	c                          *redis.Client
 	tokens                     atomic.Uint64
+	ttl                        time.Duration // of a session after each write
 }
 
 // Open connects to srv with a pool big enough for conns concurrent clients
 // (a smaller pool would queue clients inside go-redis and charge the wait to
-// Redis) and checks that the server answers.
-func Open(ctx context.Context, name string, srv redisaddr.Server, conns int) (*Target, error) {
+// Redis) and checks that the server answers. Each write gives a session
+// ttl to live (see TTL), a whole number of milliseconds of at least one.
+func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl time.Duration) (*Target, error) {
+	if ttl < time.Millisecond || ttl%time.Millisecond != 0 {
+		return nil, fmt.Errorf("redis session TTL %v: want whole milliseconds, at least 1ms", ttl)
+	}
 	var b [6]byte
 	rand.Read(b[:])
 	addr := srv.String()
@@ -81,11 +107,11 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int) (*T
 		c.Close()
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			srv.Password, srv.PasswordFromEnv = "", false
-			return Open(ctx, name, srv, conns)
+			return Open(ctx, name, srv, conns, ttl)
 		}
 		return nil, redisaddr.Explain(srv, err)
 	}
-	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis"}
+	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis", ttl: ttl}
 	if info, err := c.Info(pctx, "server").Result(); err == nil {
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
@@ -101,7 +127,7 @@ func (t *Target) Name() string { return t.name }
 
 // Info implements bench.Target.
 func (t *Target) Info() bench.Info {
-	return bench.Info{Kind: "redis", Location: t.addr, Server: t.server}
+	return bench.Info{Kind: "redis", Location: t.addr, Server: t.server, SessionIdleSec: t.ttl.Seconds()}
 }
 
 func (t *Target) key(id string) string     { return t.prefix + "s:" + id }
@@ -126,7 +152,7 @@ func (t *Target) Cycle(ctx context.Context, id string, payload []byte) (err erro
 	if err := t.c.Get(ctx, k).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
-	return t.c.Set(ctx, k, payload, idleTTL).Err()
+	return t.c.Set(ctx, k, payload, t.ttl).Err()
 }
 
 // lock spins on SET NX with capped exponential backoff, as Redis session
@@ -170,14 +196,14 @@ func (t *Target) Load(ctx context.Context, id string) error {
 
 // Save implements bench.Target.
 func (t *Target) Save(ctx context.Context, id string, payload []byte) error {
-	return t.c.Set(ctx, t.key(id), payload, idleTTL).Err()
+	return t.c.Set(ctx, t.key(id), payload, t.ttl).Err()
 }
 
 // Touch implements bench.Target. Touching a missing session fails, as
 // fsstore's Touch does: PEXPIRE answers 0 for it, which, taken for a
 // success, would measure a miss as a touch.
 func (t *Target) Touch(ctx context.Context, id string) error {
-	ok, err := t.c.PExpire(ctx, t.key(id), idleTTL).Result()
+	ok, err := t.c.PExpire(ctx, t.key(id), t.ttl).Result()
 	if err == nil && !ok {
 		return fmt.Errorf("session %s… missing", id[:6])
 	}
