@@ -144,43 +144,25 @@ func (b BreakerState) String() string {
 	return fmt.Sprintf("BreakerState(%d)", int(b))
 }
 
-// A BreakerObserver is an Observer that also wants to know when the
-// circuit breaker changes state. ObserveBreaker is called once per change,
-// from the goroutine that made it, and must not block. Close reports a
-// breaker that is open or probing as closed (a closed store has no open
-// breaker: see Store.Breaker), so that a gauge kept from the calls does
-// not stay open for a store that is no longer used, whose probes stop at
-// Close; nothing is reported after Close. The state alone cannot be
-// counted over several stores (BreakerOpen is both a breaker that opens
-// and one back from probing): a count takes BreakerChangeObserver.
+// A BreakerObserver is an Observer that also wants to know each change of
+// the circuit breaker. ObserveBreaker gets the state the breaker left as
+// well as the one it entered, so that stores sharing one observer can be
+// counted: the new state alone does not tell a breaker that opens (from
+// closed) from a probe that failed or was given up on (from probing); both
+// are BreakerOpen.
+//
+// ObserveBreaker is called once per change, never with from equal to to; a
+// store's first call is from BreakerClosed and each next one from the last
+// one's to. Close reports an open or probing breaker's change to
+// BreakerClosed (a closed store has no open breaker: see Store.Breaker)
+// and nothing is reported after it, so a closed store's calls end at
+// BreakerClosed and a count kept from them drops a store that is no longer
+// used, whose probes stop at Close. The calls of one store are made one at
+// a time, in the order of the changes, from the goroutine that made each;
+// ObserveBreaker must not block.
 type BreakerObserver interface {
 	Observer
-	ObserveBreaker(BreakerState)
-}
-
-// A BreakerChangeObserver is an Observer that also wants to know each
-// change of the circuit breaker with the state it left, to count the
-// stores whose breaker is open when several share the observer: the new
-// state alone, which BreakerObserver gets, does not tell a breaker that
-// opens (from closed) from a probe that failed or was given up on (from
-// probing); both are BreakerOpen.
-//
-// ObserveBreakerChange is called once per change, never with from equal
-// to to; a store's first call is from BreakerClosed and each next one from
-// the last one's to. Close reports an open or probing breaker's change to
-// BreakerClosed and nothing is reported after it, so a closed store's
-// calls end at BreakerClosed and a count kept from them drops a store that
-// is no longer used. The calls of one store are made one at a time, in
-// the order of the changes, from the goroutine that made each; it must not
-// block.
-//
-// An Observer that implements both this and BreakerObserver gets
-// ObserveBreakerChange only: the change says all that ObserveBreaker
-// would, and an observer that keeps ObserveBreaker for code that calls it
-// by hand would otherwise see every change twice.
-type BreakerChangeObserver interface {
-	Observer
-	ObserveBreakerChange(from, to BreakerState)
+	ObserveBreaker(from, to BreakerState)
 }
 
 // Bounded reports whether the Store bounds its operations
@@ -818,14 +800,10 @@ func (br *breaker) shut() {
 }
 
 // report tells the observer of a change; the caller holds mu, so that
-// the changes reach it in order. An observer that takes changes gets
-// only them (see BreakerChangeObserver).
+// the changes reach it in order.
 func (br *breaker) report(from, to BreakerState) {
-	switch o := br.b.s.cfg.observer.(type) {
-	case BreakerChangeObserver:
-		o.ObserveBreakerChange(from, to)
-	case BreakerObserver:
-		o.ObserveBreaker(to)
+	if o, ok := br.b.s.cfg.observer.(BreakerObserver); ok {
+		o.ObserveBreaker(from, to)
 	}
 }
 

@@ -150,9 +150,9 @@ func (r *boundRecorder) Observe(e fsstore.Event) {
 	r.mu.Unlock()
 }
 
-func (r *boundRecorder) ObserveBreaker(s fsstore.BreakerState) {
+func (r *boundRecorder) ObserveBreaker(_, to fsstore.BreakerState) {
 	r.mu.Lock()
-	r.breakers = append(r.breakers, s)
+	r.breakers = append(r.breakers, to)
 	r.mu.Unlock()
 }
 

@@ -488,9 +488,8 @@ func (s *Store) OnNFS() bool { return s.nfs }
 //
 // A closed store is not read-only (ReadOnlyFS) and has no open breaker
 // (Breaker): Close ends those states and reports their end to an Observer
-// that implements ReadOnlyFSObserver, BreakerChangeObserver or
-// BreakerObserver, so that metrics kept from the reports, which other
-// stores may share, no longer count it.
+// that implements ReadOnlyFSObserver or BreakerObserver, so that metrics
+// kept from the reports, which other stores may share, no longer count it.
 //
 // Closing descriptors on NFS talks to the server, and the store's
 // directory is closed only once no operation uses it: on a bounded store

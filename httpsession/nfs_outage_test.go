@@ -721,8 +721,10 @@ func (l *storeLog) add(what string, keep bool) {
 // their own counts there).
 var breakerMessages = []string{"session store unavailable:", "session store probe failed", "session store available again"}
 
-func (l *storeLog) Observe(fsstore.Event)                    {}
-func (l *storeLog) ObserveBreaker(st fsstore.BreakerState)   { l.add("breaker "+st.String(), true) }
+func (l *storeLog) Observe(fsstore.Event) {}
+func (l *storeLog) ObserveBreaker(_, to fsstore.BreakerState) {
+	l.add("breaker "+to.String(), true)
+}
 func (l *storeLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *storeLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *storeLog) WithGroup(string) slog.Handler            { return l }

@@ -20,17 +20,14 @@
 package prom
 
 import (
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// Observer is an fsstore.Observer (a BreakerChangeObserver, a
-// BreakerObserver and a ReadOnlyFSObserver too) and a
-// prometheus.Collector. Several stores may share one: its gauges count
-// the stores in each state.
+// Observer is an fsstore.Observer (a BreakerObserver and a
+// ReadOnlyFSObserver too) and a prometheus.Collector. Several stores may
+// share one: its gauges count the stores in each state.
 type Observer struct {
 	ops      *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -38,10 +35,6 @@ type Observer struct {
 	swept    *prometheus.CounterVec
 	breaker  prometheus.Gauge
 	readOnly prometheus.Gauge
-
-	// handMu guards hand, the last state ObserveBreaker was given.
-	handMu sync.Mutex
-	hand   fsstore.BreakerState
 }
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
@@ -145,7 +138,7 @@ func (o *Observer) Observe(e fsstore.Event) {
 	}
 }
 
-// ObserveBreakerChange implements fsstore.BreakerChangeObserver:
+// ObserveBreaker implements fsstore.BreakerObserver:
 // sessfs_breaker_open is 1 while the store's breaker is open or probing.
 // It counts rather than being set, so that stores sharing one Observer add
 // up: set, one store's recovery or Close would hide another's open
@@ -155,7 +148,7 @@ func (o *Observer) Observe(e fsstore.Event) {
 // A store reports each change once, in order, and an open breaker as
 // closed when it is closed, so the count cannot drift, nor keep a store
 // that was closed (a reload) for good.
-func (o *Observer) ObserveBreakerChange(from, to fsstore.BreakerState) {
+func (o *Observer) ObserveBreaker(from, to fsstore.BreakerState) {
 	wasOpen, open := from != fsstore.BreakerClosed, to != fsstore.BreakerClosed
 	switch {
 	case open && !wasOpen:
@@ -163,22 +156,6 @@ func (o *Observer) ObserveBreakerChange(from, to fsstore.BreakerState) {
 	case wasOpen && !open:
 		o.breaker.Dec()
 	}
-}
-
-// ObserveBreaker implements fsstore.BreakerObserver, for code that
-// forwards a store's reports to this Observer by hand; a store calls
-// ObserveBreakerChange instead (see fsstore.BreakerChangeObserver). The
-// state alone does not say which store's breaker it is, so the Observer
-// takes the states it is given as one store's and counts their changes
-// from the last of them (closed at first): fed by one store, this counts
-// it as ObserveBreakerChange would; fed by several, it adds at most 1, while
-// the last state it was given is open or probing. Forward
-// ObserveBreakerChange to count several.
-func (o *Observer) ObserveBreaker(s fsstore.BreakerState) {
-	o.handMu.Lock()
-	defer o.handMu.Unlock()
-	o.ObserveBreakerChange(o.hand, s)
-	o.hand = s
 }
 
 // ObserveReadOnlyFS implements fsstore.ReadOnlyFSObserver:

@@ -123,30 +123,14 @@ func TestUnknownKeyOutcome(t *testing.T) {
 	}
 }
 
-// The breaker's state is a gauge (fed by hand here, one store's states
-// through ObserveBreaker: a store reports changes, see
-// TestBreakerGaugeCounts), and the outcomes of an unavailable store are
-// series of their own, pre-created with the others; a write applied late
-// counts without a duration (it has none).
-func TestBreakerAndUnavailable(t *testing.T) {
+// The outcomes of an unavailable store (its breaker's gauge: see
+// TestBreakerGaugeCounts) are series of their own, pre-created with the
+// others; a write applied late counts without a duration (it has none).
+func TestUnavailableOutcomes(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(obs); err != nil {
 		t.Fatal(err)
-	}
-	var _ fsstore.BreakerObserver = obs
-	var _ fsstore.BreakerChangeObserver = obs
-	for _, tc := range []struct {
-		state fsstore.BreakerState
-		want  float64
-	}{
-		{fsstore.BreakerClosed, 0}, {fsstore.BreakerOpen, 1}, {fsstore.BreakerProbing, 1}, {fsstore.BreakerOpen, 1},
-		{fsstore.BreakerClosed, 0}, {fsstore.BreakerClosed, 0}, {fsstore.BreakerProbing, 1}, {fsstore.BreakerClosed, 0},
-	} {
-		obs.ObserveBreaker(tc.state)
-		if got := testutil.ToFloat64(obs.BreakerGaugeForTest()); got != tc.want {
-			t.Fatalf("sessfs_breaker_open after %v = %v, want %v", tc.state, got, tc.want)
-		}
 	}
 	for _, out := range []string{"unavailable", "late"} {
 		if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": out}); v != 0 {
@@ -172,18 +156,6 @@ func TestBreakerAndUnavailable(t *testing.T) {
 	}
 }
 
-// report tells obs of a change of a store's breaker as the store does:
-// with the state it left to a BreakerChangeObserver, or else the new state
-// to a BreakerObserver.
-func report(obs fsstore.Observer, from, to fsstore.BreakerState) {
-	switch o := obs.(type) {
-	case fsstore.BreakerChangeObserver:
-		o.ObserveBreakerChange(from, to)
-	case fsstore.BreakerObserver:
-		o.ObserveBreaker(to)
-	}
-}
-
 // sessfs_breaker_open counts the stores whose breaker is open or probing.
 // Stores sharing one Observer (one registry per process, several stores,
 // or a store closed and reopened on a reload) add up: set from each
@@ -191,6 +163,7 @@ func report(obs fsstore.Observer, from, to fsstore.BreakerState) {
 // the alert on it. The changes between open and probing, which a store
 // makes while its breaker stays open, do not count.
 func TestBreakerGaugeCounts(t *testing.T) {
+	var _ fsstore.BreakerObserver = prom.New("")
 	const (
 		closed  = fsstore.BreakerClosed
 		open    = fsstore.BreakerOpen
@@ -229,7 +202,7 @@ func TestBreakerGaugeCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, c := range tc.changes {
-				report(obs, c.from, c.to)
+				obs.ObserveBreaker(c.from, c.to)
 				if got := gauge(t, reg, "sessfs_breaker_open"); got != c.want {
 					t.Errorf("sessfs_breaker_open after change %d (store %s %v→%v) = %v, want %v", i+1, c.store, c.from, c.to, got, c.want)
 				}
@@ -384,7 +357,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
 		}
 	}
-	obs.ObserveBreakerChange(fsstore.BreakerClosed, fsstore.BreakerOpen)
+	obs.ObserveBreaker(fsstore.BreakerClosed, fsstore.BreakerOpen)
 	obs.ObserveReadOnlyFS(true)
 	n := 0
 	for _, mf := range before {

@@ -12,44 +12,34 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// changeRecorder records what a store reports to its
-// BreakerChangeObserver, and to ObserveBreaker, which it implements too and
-// must not be called.
+// changeRecorder records what a store reports to its BreakerObserver.
 type changeRecorder struct {
 	mu      sync.Mutex
 	changes []string // "from→to"
-	states  []fsstore.BreakerState
 }
 
 func (r *changeRecorder) Observe(fsstore.Event) {}
 
-func (r *changeRecorder) ObserveBreakerChange(from, to fsstore.BreakerState) {
+func (r *changeRecorder) ObserveBreaker(from, to fsstore.BreakerState) {
 	r.mu.Lock()
 	r.changes = append(r.changes, fmt.Sprintf("%v→%v", from, to))
 	r.mu.Unlock()
 }
 
-func (r *changeRecorder) ObserveBreaker(s fsstore.BreakerState) {
-	r.mu.Lock()
-	r.states = append(r.states, s)
-	r.mu.Unlock()
-}
-
-func (r *changeRecorder) got() (changes []string, states []fsstore.BreakerState) {
+func (r *changeRecorder) got() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.changes), slices.Clone(r.states)
+	return slices.Clone(r.changes)
 }
 
-// TestBreakerChangeObserver: a metrics back end counts the stores whose
+// TestBreakerObserverChanges: a metrics back end counts the stores whose
 // breaker is open when several share one observer, and a state alone
 // cannot be counted: BreakerOpen is both a breaker that opens and a probe
-// that failed or was given up on. A BreakerChangeObserver gets each change
-// with the state it left, once, in order, Close's report of an open or
-// probing breaker as closed included, so that a count kept from the
-// changes ends where it began; an observer that implements BreakerObserver
-// too gets the changes only.
-func TestBreakerChangeObserver(t *testing.T) {
+// that failed or was given up on. A BreakerObserver gets each change with
+// the state it left, once, in order, Close's report of an open or probing
+// breaker as closed included, so that a count kept from the changes ends
+// where it began.
+func TestBreakerObserverChanges(t *testing.T) {
 	const cooldown = 7 * time.Second
 	// probe lets the breaker's cool-down pass and waits for the probe to
 	// hang, leaving its ceiling's timer unfired for the caller.
@@ -110,12 +100,8 @@ func TestBreakerChangeObserver(t *testing.T) {
 			f := newBoundFixture(t, fsstore.WithBreaker(1, cooldown), fsstore.WithObserver(rec))
 			tc.run(t, f)
 			f.s.Close()
-			changes, states := rec.got()
-			if !slices.Equal(changes, tc.want) {
+			if changes := rec.got(); !slices.Equal(changes, tc.want) {
 				t.Errorf("breaker changes %q, want %q", changes, tc.want)
-			}
-			if len(states) != 0 {
-				t.Errorf("ObserveBreaker called with %v beside ObserveBreakerChange, want no call", states)
 			}
 		})
 	}
