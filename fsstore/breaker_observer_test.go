@@ -106,3 +106,35 @@ func TestBreakerObserverChanges(t *testing.T) {
 		})
 	}
 }
+
+// ownBreaker embeds an observer that counts breaker changes, as a type
+// embedding prom.Observer does, and overrides ObserveBreaker to see them
+// itself before passing them on.
+type ownBreaker struct {
+	*changeRecorder
+	own changeRecorder
+}
+
+func (o *ownBreaker) ObserveBreaker(from, to fsstore.BreakerState) {
+	o.own.ObserveBreaker(from, to)
+	o.changeRecorder.ObserveBreaker(from, to)
+}
+
+// TestBreakerObserverOverride: an observer that embeds another (a
+// prom.Observer, say) and overrides ObserveBreaker gets every change
+// through its override. With a second interface taking precedence, a
+// store called the embedded type's method of that interface and the
+// override saw nothing.
+func TestBreakerObserverOverride(t *testing.T) {
+	obs := &ownBreaker{changeRecorder: &changeRecorder{}}
+	f := newBoundFixture(t, fsstore.WithBreaker(1, 7*time.Second), fsstore.WithObserver(obs))
+	openBreaker(t, f)
+	f.s.Close()
+	want := []string{"closed→open", "open→closed"}
+	if got := obs.own.got(); !slices.Equal(got, want) {
+		t.Errorf("the override saw breaker changes %q, want %q", got, want)
+	}
+	if got := obs.changeRecorder.got(); !slices.Equal(got, want) {
+		t.Errorf("the embedded observer saw breaker changes %q, want %q", got, want)
+	}
+}
