@@ -89,17 +89,10 @@ func TestCloseKeepsReleasesInBackground(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := f.fs.hang("load")
-	ctx := newDeadlineCtx()
-	errc := make(chan error, 1)
-	go func() { _, err := f.s.Load(ctx, newID(t)); errc <- err }()
-	f.fs.await(t, "load")
-	ctx.expire()
-	isUnavailable(t, <-errc, context.DeadlineExceeded)
-	release()
-	f.settle(t)
+	openBreaker(t, f)
 	f.s.Close()
 
+	errc := make(chan error, 1)
 	releaseUnlock := f.fs.hang("unlock")
 	defer releaseUnlock()
 	go func() { errc <- l.Unlock() }()
