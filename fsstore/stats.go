@@ -35,7 +35,8 @@ type StatsOptions struct {
 
 // Stats describes the files of a store as a sweep would judge them when
 // Stats ran. Every figure comes from directory listings and file attributes;
-// no record is opened. On NFS it costs a few round trips per directory where
+// no record is opened, but for one a sweep left aside (.tmp-gc-<name>, a
+// sweep that died midway), whose header it reads as the next sweep does. On NFS it costs a few round trips per directory where
 // the client reads it with READDIR, whose reply carries the files'
 // attributes. A directory unchanged since this host last listed it is listed
 // from the client's cache, and there, as in the sweep, on Linux a record the
@@ -271,12 +272,13 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			return
 		}
 		isRecord := inShard && isRecordName(name) && strings.HasPrefix(name, prefix)
-		// A record a sweep left aside is a session to the next sweep,
-		// which puts it back while it is live and removes it once
-		// expired (Sweep's pending): counted as a record by its mtime,
-		// which the move kept. Elsewhere one is foreign (isTempName).
-		aside := inShard && isAsideOf(name, prefix)
-		if !isRecord && !aside && !isTempName(name) {
+		// A record a sweep left aside is a session to the next sweep
+		// (see aside); elsewhere one is foreign (isTempName).
+		if inShard && isAsideOf(name, prefix) {
+			c.aside(filepath.Join(dir, name))
+			return
+		}
+		if !isRecord && !isTempName(name) {
 			c.foreign.Add(1)
 			return
 		}
@@ -292,7 +294,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 				return
 			}
 		}
-		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord && !aside)
+		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord)
 		if !ok {
 			return
 		}
@@ -301,7 +303,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			return
 		}
 		c.bytes.Add(size)
-		if !isRecord && !aside {
+		if !isRecord {
 			c.temps.Add(1)
 			c.tempBytes.Add(size)
 			if age >= c.opts.TempAge {
@@ -329,6 +331,29 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	storeMin(&c.minShard, n)
 	storeMax(&c.maxShard, n)
 	return nil
+}
+
+// aside counts a record a sweep left aside (one that died midway) as the
+// next sweep settles it, by its header (asideLive): live, it is put back;
+// expired, removed. Unlike a record, whose mtime alone decides, it is read:
+// such records are few.
+func (c *statsCounter) aside(p string) {
+	b, st, err := c.s.readHeader(p)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			c.fail(fmt.Errorf("stats %s: %w", p, err))
+		}
+		return
+	}
+	c.bytes.Add(st.size)
+	if asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {
+		c.live.Add(1)
+		c.liveBytes.Add(st.size)
+	} else {
+		c.expired.Add(1)
+		c.expiredBytes.Add(st.size)
+	}
+	c.expiry(st.mtime.Add(c.maxIdle))
 }
 
 func (c *statsCounter) expiry(t time.Time) {

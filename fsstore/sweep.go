@@ -1198,6 +1198,18 @@ func isAsideOf(name, prefix string) bool {
 	return ok && isRecordName(rec) && strings.HasPrefix(rec, prefix)
 }
 
+// asideLive reports whether a record held aside, whose header is b and
+// attributes st, is live at now: by its own expiry (idle timeout and
+// deadline) plus grace, or, when the header cannot be judged, younger than
+// tempAge, as a temp file. Sweep puts such a record back and Stats counts
+// it live; otherwise it is removed, and counted expired.
+func asideLive(b []byte, st fileStat, now time.Time, grace, tempAge time.Duration) bool {
+	if hdr, _, err := record.DecodeHeader(b); err == nil && hdr.Idle > 0 {
+		return now.Before(expiry(st.mtime, hdr.Idle, hdr.Deadline).Add(grace))
+	}
+	return now.Sub(st.mtime) < tempAge
+}
+
 // pending settles a record a sweep left aside: one whose put-back failed,
 // or whose sweep died midway. Under the session's lock: a live record
 // (by its own expiry) goes back to its name, unless a newer one took it;
@@ -1226,14 +1238,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 		return nil
 	}
 	now := sw.clock.now()
-	hdr, _, herr := record.DecodeHeader(b)
-	var live bool
-	if herr == nil && hdr.Idle > 0 {
-		live = now.Before(expiry(st.mtime, hdr.Idle, hdr.Deadline).Add(sw.opts.Grace))
-	} else {
-		// Not a record we can judge: age it out like any temp file.
-		live = now.Sub(st.mtime) < sw.opts.TempAge
-	}
+	live := asideLive(b, st, now, sw.opts.Grace, sw.opts.TempAge)
 	if sw.opts.DryRun {
 		if live {
 			sw.wouldRestore(p)

@@ -183,6 +183,23 @@ func TestStatsPredictsSweepOnStrayFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		// By its header, not its mtime: its own idle timeout (1 s) ran
+		// out, where the marker's (a minute, plus the grace) has not.
+		{"record aside past its own idle timeout", func(t *testing.T, dir string, s *fsstore.Store) {
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x"), Idle: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			p := s.RecordPathForTest(id)
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			then := time.Now().Add(-90 * time.Second)
+			if err := os.Chtimes(aside, then, then); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"short file at a record's name", func(t *testing.T, dir string, s *fsstore.Store) {
 			p := s.RecordPathForTest(newID(t))
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
