@@ -30,6 +30,27 @@ func (r *changesRecorder) got() []bool {
 	return slices.Clone(r.changes)
 }
 
+// onRecordedStores runs f as the subtests local/name and bounded/name,
+// each on a fresh store, not bounded and bounded (WithMaxInFlight), that
+// reports to rec: the read-only finding takes both paths.
+func onRecordedStores(t *testing.T, name string, f func(t *testing.T, s *Store, rec *changesRecorder)) {
+	for _, bounded := range []bool{false, true} {
+		sub, opts := "local/"+name, []Option(nil)
+		if bounded {
+			sub, opts = "bounded/"+name, []Option{WithMaxInFlight(4)}
+		}
+		t.Run(sub, func(t *testing.T) {
+			rec := &changesRecorder{}
+			s, err := Open(t.TempDir(), append(opts, WithObserver(rec))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			f(t, s, rec)
+		})
+	}
+}
+
 // TestCloseEndsReadOnlyFS: a metrics back end counts the stores that find
 // their file system read-only (several stores may share one observer), and
 // a store closed while it did never reported the end of its finding: a
@@ -75,30 +96,16 @@ func TestCloseEndsReadOnlyFS(t *testing.T) {
 			s.Close()
 		}, []bool{true, false}},
 	}
-	for _, bounded := range []bool{false, true} {
-		for _, tc := range cases {
-			name := "local/" + tc.name
-			opts := []Option{}
-			if bounded {
-				name = "bounded/" + tc.name
-				opts = append(opts, WithMaxInFlight(4))
+	for _, tc := range cases {
+		onRecordedStores(t, tc.name, func(t *testing.T, s *Store, rec *changesRecorder) {
+			tc.run(s)
+			if got := rec.got(); !slices.Equal(got, tc.want) {
+				t.Errorf("ObserveReadOnlyFS called with %v, want %v", got, tc.want)
 			}
-			t.Run(name, func(t *testing.T) {
-				rec := &changesRecorder{}
-				s, err := Open(t.TempDir(), append(opts, WithObserver(rec))...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
-				tc.run(s)
-				if got := rec.got(); !slices.Equal(got, tc.want) {
-					t.Errorf("ObserveReadOnlyFS called with %v, want %v", got, tc.want)
-				}
-				if s.ReadOnlyFS() {
-					t.Error("ReadOnlyFS() = true on a closed store")
-				}
-			})
-		}
+			if s.ReadOnlyFS() {
+				t.Error("ReadOnlyFS() = true on a closed store")
+			}
+		})
 	}
 }
 

@@ -75,41 +75,27 @@ func TestWriteEndsReadOnlyFS(t *testing.T) {
 			return nil
 		}, false},
 	}
-	for _, bounded := range []bool{false, true} {
-		for _, tc := range cases {
-			name := "local/" + tc.name
-			var opts []Option
-			if bounded {
-				name = "bounded/" + tc.name
-				opts = append(opts, WithMaxInFlight(4))
+	for _, tc := range cases {
+		onRecordedStores(t, tc.name, func(t *testing.T, s *Store, rec *changesRecorder) {
+			id := mustID(t)
+			if err := s.Save(ctx, &Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
 			}
-			t.Run(name, func(t *testing.T) {
-				rec := &changesRecorder{}
-				s, err := Open(t.TempDir(), append(opts, WithObserver(rec))...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
-				id := mustID(t)
-				if err := s.Save(ctx, &Session{ID: id, Data: []byte("old")}); err != nil {
-					t.Fatal(err)
-				}
-				s.noteReadOnly(erofs) // a write refused, the mount since writable again
-				if err := tc.do(t, s, id); err != nil {
-					t.Fatalf("%s: %v", tc.name, err)
-				}
-				want := []bool{true}
-				if tc.ends {
-					want = append(want, false)
-				}
-				if got := rec.got(); !slices.Equal(got, want) {
-					t.Errorf("after %s: ObserveReadOnlyFS called with %v, want %v", tc.name, got, want)
-				}
-				if got := s.ReadOnlyFS(); got != !tc.ends {
-					t.Errorf("after %s: ReadOnlyFS() = %v, want %v", tc.name, got, !tc.ends)
-				}
-			})
-		}
+			s.noteReadOnly(erofs) // a write refused, the mount since writable again
+			if err := tc.do(t, s, id); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			want := []bool{true}
+			if tc.ends {
+				want = append(want, false)
+			}
+			if got := rec.got(); !slices.Equal(got, want) {
+				t.Errorf("after %s: ObserveReadOnlyFS called with %v, want %v", tc.name, got, want)
+			}
+			if got := s.ReadOnlyFS(); got != !tc.ends {
+				t.Errorf("after %s: ReadOnlyFS() = %v, want %v", tc.name, got, !tc.ends)
+			}
+		})
 	}
 }
 
