@@ -33,17 +33,13 @@ func TestStatsCountsLiveFromCachedAttributes(t *testing.T) {
 	}
 	var size int64
 	save := func() (string, string) {
-		id := newID(t)
-		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
-			t.Fatal(err)
-		}
-		p := s.RecordPathForTest(id)
+		name, p := saveRecord(t, s)
 		fi, err := os.Lstat(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		size = fi.Size()
-		return filepath.Base(p), p
+		return name, p
 	}
 	live, livePath := save()
 	expired, expiredPath := save()

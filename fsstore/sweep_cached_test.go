@@ -36,6 +36,18 @@ func (l *statLog) hook(name string, cached bool, mtime time.Time) time.Time {
 	return mtime
 }
 
+// saveRecord saves a new one-byte session in s and returns its record's
+// file name and path.
+func saveRecord(t *testing.T, s *fsstore.Store) (name, path string) {
+	t.Helper()
+	id := newID(t)
+	if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.RecordPathForTest(id)
+	return filepath.Base(p), p
+}
+
 // On NFS a record's attributes from the client's cache cost no round trip,
 // where a fresh stat of a file whose cached attributes expired costs a
 // GETATTR. The sweep judges a record by the cached ones first, and trusts
@@ -50,14 +62,7 @@ func TestSweepJudgesLiveFromCachedAttributes(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Second))
-	save := func() (string, string) {
-		id := newID(t)
-		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
-			t.Fatal(err)
-		}
-		p := s.RecordPathForTest(id)
-		return filepath.Base(p), p
-	}
+	save := func() (string, string) { return saveRecord(t, s) }
 	live, livePath := save()
 	expired, expiredPath := save()
 	age(t, expiredPath)
@@ -138,15 +143,11 @@ func TestSweepStatsOnceOffNFS(t *testing.T) {
 	}
 	var names []string
 	for _, aged := range []bool{false, true, false, true} {
-		id := newID(t)
-		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
-			t.Fatal(err)
-		}
-		p := s.RecordPathForTest(id)
+		name, p := saveRecord(t, s)
 		if aged {
 			age(t, p)
 		}
-		names = append(names, filepath.Base(p))
+		names = append(names, name)
 	}
 	log := &statLog{cached: map[string]int{}, fresh: map[string]int{}}
 	s.SetSweepJudgeStatHookForTest(log.hook)
