@@ -36,29 +36,30 @@ type StatsOptions struct {
 // Stats describes the files of a store as a sweep would judge them when
 // Stats ran. Every figure comes from directory listings and file attributes;
 // no record is opened, but for one a sweep left aside (.tmp-gc-<name>, a
-// sweep that died midway), whose header it reads as the next sweep does. On NFS it costs a few round trips per directory where
-// the client reads it with READDIR, whose reply carries the files'
-// attributes. A directory unchanged since this host last listed it is listed
-// from the client's cache, and there, as in the sweep, on Linux a record the
-// attributes the client has cached show live is counted live on them,
-// without a round trip: a record's mtime only moves forward (Save and Touch
-// stamp the server's time), so a cached mtime is no newer than the server's,
-// and a record it shows live is live. Any other file is looked at afresh,
-// which costs a GETATTR once its cached attributes have expired
-// (docs/operations.md, "Sizing `--rate` and `--concurrency` for NFS and
-// EFS"); on other systems every file is. So Live and Expired are what fresh
-// attributes show (but for a record whose mtime was set back, by a restore
-// by hand, say: counted live, as the sweep keeps it, until its cached mtime
-// is MaxIdle plus Grace old), while the bytes of live sessions (LiveBytes,
-// Bytes) may come from cached sizes, and their expiry (OldestExpiry,
-// NewestExpiry) from cached mtimes older than another host's last Save or
-// Touch.
+// sweep that died midway), whose header it reads, and for a live one whose
+// name it looks up, as the next sweep does (see Restorable). On NFS it costs
+// a few round trips per directory where the client reads it with READDIR,
+// whose reply carries the files' attributes. A directory unchanged since
+// this host last listed it is listed from the client's cache, and there, as
+// in the sweep, on Linux a record the attributes the client has cached show
+// live is counted live on them, without a round trip: a record's mtime only
+// moves forward (Save and Touch stamp the server's time), so a cached mtime
+// is no newer than the server's, and a record it shows live is live. Any
+// other file is looked at afresh, which costs a GETATTR once its cached
+// attributes have expired (docs/operations.md, "Sizing `--rate` and
+// `--concurrency` for NFS and EFS"); on other systems every file is. So Live
+// and Expired are what fresh attributes show (but for a record whose mtime
+// was set back, by a restore by hand, say: counted live, as the sweep keeps
+// it, until its cached mtime is MaxIdle plus Grace old), while the bytes of
+// live sessions (LiveBytes, Bytes) may come from cached sizes, and their
+// expiry (OldestExpiry, NewestExpiry) from cached mtimes older than another
+// host's last Save or Touch.
 type Stats struct {
 	ShardDepth  int           // directory levels under data/
 	LockStripes int           // lock stripes recorded in the marker
 	MaxIdle     time.Duration // largest idle timeout recorded in the marker
 
-	Live         int64 // session records a sweep would keep
+	Live         int64 // session records a sweep would keep, Restorable ones included
 	Expired      int64 // session records a sweep would remove (unless locked or renewed by then, or their own idle timeout is longer than the marker says)
 	LiveBytes    int64 // on NFS, possibly from cached sizes (see Stats)
 	ExpiredBytes int64
@@ -69,7 +70,20 @@ type Stats struct {
 	Leases       int64 // lease lock files, held or abandoned
 	StaleLeases  int64 // lease files a sweep would remove
 	Foreign      int64 // files and directories anywhere in it not taken for the store's (see Store.Sweep; never removed)
-	Bytes        int64 // bytes in all regular files counted above
+	Bytes        int64 // bytes in all regular files counted above, and in the copies aside described at Restorable
+
+	// Restorable counts the live session records that a sweep which died
+	// midway left aside (.tmp-gc-<name> in their shard), live by their
+	// header's expiry: Loads find them there, and the next sweep puts them
+	// back under their names and counts them as SweepStats.Restored,
+	// not in its Live. They are counted in Live and LiveBytes too: on a
+	// store nobody writes to meanwhile, the next sweep's Live is Live
+	// minus Restorable. A copy aside whose
+	// name a newer record took meanwhile is no second session: the sweep
+	// removes it (its put-back fails with EEXIST) and counts it nowhere,
+	// and Stats counts it in Bytes alone; the record under the name is
+	// counted as any other.
+	Restorable int64
 
 	// OldestExpiry and NewestExpiry bound the expiry of the session records
 	// as a sweep sees it: file mtime (the last Save or Touch, by the file
@@ -155,7 +169,7 @@ type statsCounter struct {
 	live, expired, liveBytes, expiredBytes  atomic.Int64
 	temps, staleTemps, tempBytes            atomic.Int64
 	lockFiles, leases, staleLeases, foreign atomic.Int64
-	bytes, shards, errs                     atomic.Int64
+	bytes, shards, errs, restorable         atomic.Int64
 	minShard, maxShard                      atomic.Int64
 
 	mu             sync.Mutex // guards oldest, newest
@@ -169,7 +183,7 @@ func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
 		LiveBytes: c.liveBytes.Load(), ExpiredBytes: c.expiredBytes.Load(),
 		Temps: c.temps.Load(), StaleTemps: c.staleTemps.Load(), TempBytes: c.tempBytes.Load(),
 		LockFiles: c.lockFiles.Load(), Leases: c.leases.Load(), StaleLeases: c.staleLeases.Load(),
-		Foreign: c.foreign.Load(), Bytes: c.bytes.Load(),
+		Foreign: c.foreign.Load(), Bytes: c.bytes.Load(), Restorable: c.restorable.Load(),
 		Shards: c.shards.Load(), ShardCapacity: 1 << (8 * m.shardDepth),
 		MaxShardFiles: c.maxShard.Load(), Errors: c.errs.Load(),
 	}
@@ -275,7 +289,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 		// A record a sweep left aside is a session to the next sweep
 		// (see aside); elsewhere one is foreign (isTempName).
 		if inShard && isAsideOf(name, prefix) {
-			c.aside(filepath.Join(dir, name))
+			c.aside(dir, name)
 			return
 		}
 		if !isRecord && !isTempName(name) {
@@ -334,10 +348,14 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 }
 
 // aside counts a record a sweep left aside (one that died midway) as the
-// next sweep settles it, by its header (asideLive): live, it is put back;
-// expired, removed. Unlike a record, whose mtime alone decides, it is read:
-// such records are few.
-func (c *statsCounter) aside(p string) {
+// next sweep settles it (pending), by its header (asideLive): expired, it
+// is removed; live, it is put back, unless its name holds a newer record,
+// and then it is removed uncounted, as an older copy of a session the
+// listing counts under its name. Unlike a record, whose mtime alone
+// decides, it is read, and a live one's name looked up: such records are
+// few, and a store without them pays nothing for this.
+func (c *statsCounter) aside(dir, name string) {
+	p := filepath.Join(dir, name)
 	b, st, err := c.s.readHeader(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -345,14 +363,26 @@ func (c *statsCounter) aside(p string) {
 		}
 		return
 	}
-	c.bytes.Add(st.size)
-	if asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {
-		c.live.Add(1)
-		c.liveBytes.Add(st.size)
-	} else {
+	if !asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {
+		c.bytes.Add(st.size)
 		c.expired.Add(1)
 		c.expiredBytes.Add(st.size)
+		c.expiry(st.mtime.Add(c.maxIdle))
+		return
 	}
+	rec := filepath.Join(dir, strings.TrimPrefix(name, asidePrefix))
+	taken, err := c.s.nameTaken(rec)
+	if err != nil {
+		c.fail(fmt.Errorf("stats %s: %w", rec, err))
+		return
+	}
+	c.bytes.Add(st.size)
+	if taken {
+		return
+	}
+	c.live.Add(1)
+	c.liveBytes.Add(st.size)
+	c.restorable.Add(1)
 	c.expiry(st.mtime.Add(c.maxIdle))
 }
 

@@ -1271,14 +1271,30 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 // sweep would put back at p: it would, unless a newer record has the name
 // (then the listing counts that one live, and the copy aside goes).
 func (sw *sweeper) wouldRestore(p string) {
-	sw.s.revalidateName(p) // as the put-back's link would look it up
-	_, err := sw.s.root.lstat(p)
+	taken, err := sw.s.nameTaken(p)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		sw.restored.Add(1)
 	case err != nil:
 		sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+	case !taken:
+		sw.restored.Add(1)
 	}
+}
+
+// nameTaken reports whether the name p of a live record held aside holds
+// a file, looked up as the put-back's link(2) looks it up: then the
+// put-back fails with EEXIST, and the copy aside, the older, is removed
+// uncounted (putBackNewer; the listing counts the record at p). The dry
+// run and Stats ask it, so that they count what the sweep will do.
+func (s *Store) nameTaken(p string) (bool, error) {
+	s.revalidateName(p) // this host's client may hold a stale entry for it
+	_, err := s.root.lstat(p)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
 }
 
 // revalidateName makes this host's NFS client look path up on the server

@@ -228,6 +228,86 @@ func TestStatsPredictsSweepOnStrayFiles(t *testing.T) {
 	}
 }
 
+// Stats predicts what the next sweep, dry run or not, does with a record a
+// sweep that died midway left aside in its shard, also where a newer Save
+// took its name meanwhile:
+//   - live and its name free: a live session, counted in Live and, as the
+//     sweep puts it back (Restored, not in its Live), in Restorable;
+//   - live and its name taken: the put-back fails with EEXIST and the older
+//     copy aside is removed uncounted, so it is no second live session (it
+//     used to be counted in Live and LiveBytes beside the record at the
+//     name);
+//   - expired and its name taken: removed, an expired session to both.
+func TestStatsPredictsSweepOnRecordsAside(t *testing.T) {
+	ctx := context.Background()
+	const oldData, newData = "held aside", "saved again after the sweep died"
+	for _, tc := range []struct {
+		name      string
+		expired   bool // the copy aside is past its expiry
+		newer     bool // a Save took the name while the record was aside
+		wantLive  int64
+		wantRest  int64 // Restorable
+		wantExp   int64
+		wantAfter string // what Load finds after the sweep
+	}{
+		{"live, name free", false, false, 1, 1, 0, oldData},
+		{"live, name taken", false, true, 1, 0, 0, newData},
+		{"expired, name taken", true, true, 1, 0, 1, newData},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(oldData)}); err != nil {
+				t.Fatal(err)
+			}
+			p := s.RecordPathForTest(id)
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			if tc.expired {
+				old := time.Now().Add(-48 * time.Hour)
+				if err := os.Chtimes(aside, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wantLiveBytes int64
+			if tc.newer {
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(newData)}); err != nil {
+					t.Fatal(err)
+				}
+				wantLiveBytes = fileSize(t, p)
+			} else if !tc.expired {
+				wantLiveBytes = fileSize(t, aside)
+			}
+
+			st, err := s.Stats(ctx, fsstore.StatsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Live != tc.wantLive || st.Restorable != tc.wantRest || st.Expired != tc.wantExp || st.LiveBytes != wantLiveBytes || st.Errors != 0 {
+				t.Errorf("Stats: live %d (%d bytes), restorable %d, expired %d, errors %d; want live %d (%d bytes), restorable %d, expired %d",
+					st.Live, st.LiveBytes, st.Restorable, st.Expired, st.Errors, tc.wantLive, wantLiveBytes, tc.wantRest, tc.wantExp)
+			}
+			type counts struct{ Live, Restored, Sessions, Temps, Foreign, Errors int64 }
+			want := counts{st.Live - st.Restorable, st.Restorable, st.Expired, st.StaleTemps, st.Foreign, st.Errors}
+			for _, dry := range []bool{true, false} {
+				sw, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: dry})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := (counts{sw.Live, sw.Restored, sw.Sessions, sw.Temps, sw.Foreign, sw.Errors}); got != want {
+					t.Errorf("sweep (dry run %v) counted %+v; Stats predicted %+v", dry, got, want)
+				}
+			}
+			if exists(t, aside) {
+				t.Errorf("the record aside survived the sweep")
+			}
+			mustLoad(t, s, id, tc.wantAfter)
+		})
+	}
+}
+
 // An encrypted store writes .keycheck-<id> at its top, one per key ID ever
 // used, and keeps it: the sweep and Stats must not count the store's own
 // files as foreign (sessgc_foreign_files: "files the store did not write").
