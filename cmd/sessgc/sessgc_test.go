@@ -1014,7 +1014,7 @@ func TestStatsCommand(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, rep[k], want)
 		}
 	}
-	for _, k := range []string{"oldest_expiry", "newest_expiry", "total_bytes", "min_shard_files", "max_shard_files", "mean_shard_files", "duration_seconds", "lock_files"} {
+	for _, k := range []string{"oldest_expiry", "newest_expiry", "total_bytes", "min_shard_files", "max_shard_files", "mean_shard_files", "duration_seconds", "lock_files", "restorable"} {
 		if _, ok := rep[k]; !ok {
 			t.Errorf("stats --json lacks %q", k)
 		}
@@ -1025,6 +1025,34 @@ func TestStatsCommand(t *testing.T) {
 	r = runGC(t, []string{"stats", "--dir", f.dir})
 	if r.code != 0 || !strings.Contains(r.stdout, "5 live") || !strings.Contains(r.stdout, "5 expired") {
 		t.Errorf("exit %d, %s", r.code, r.stdout)
+	}
+}
+
+// A live session that a sweep which died midway left aside is a live
+// session to stats, and one the next run restores: stats says so, in
+// both outputs, and the run that follows reports what stats predicted.
+func TestStatsCountsRestorable(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(2)
+	p := st.path(ids[0])
+	if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+		t.Fatal(err)
+	}
+	r := runGC(t, []string{"stats", "--dir", st.dir})
+	if want := "2 live"; r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "1 of the live held aside by an interrupted sweep") {
+		t.Errorf("exit %d, %q; want %q and the one held aside", r.code, r.stdout, want)
+	}
+	r = runGC(t, []string{"stats", "--dir", st.dir, "--json"})
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stats --json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if r.code != 0 || rep["live"] != 2.0 || rep["restorable"] != 1.0 {
+		t.Errorf("exit %d, live %v, restorable %v; want 2, 1", r.code, rep["live"], rep["restorable"])
+	}
+	_, sum := summary(t, runGC(t, []string{"run", "--dir", st.dir, "--json"}))
+	if sum.Live != 1 || sum.Restored != 1 {
+		t.Errorf("the run after it: live %d, restored %d; stats predicted 1, 1", sum.Live, sum.Restored)
 	}
 }
 

@@ -36,8 +36,9 @@ func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.C
 		Use:   "stats --dir DIR [flags]",
 		Short: "Count live, expired, temp and lock files in a store",
 		Long: `Walk a store once and count its files as a sweep with the same --grace and
---temp-age would judge them now: live and expired sessions with their bytes,
-temp files, lock and lease files, foreign files, the range of session expiry
+--temp-age would judge them now: live and expired sessions with their bytes
+(and how many of the live ones an interrupted sweep left aside, which the next
+sweep puts back and reports as restored), temp files, lock and lease files, foreign files, the range of session expiry
 times, and how full the shard directories are. It removes nothing.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
@@ -78,6 +79,7 @@ type Report struct {
 	LockStripes    int        `json:"lock_stripes"`
 	MaxIdleSecs    float64    `json:"max_idle_seconds"`
 	Live           int64      `json:"live"`
+	Restorable     int64      `json:"restorable"` // of live: held aside by an interrupted sweep, restored by the next
 	Expired        int64      `json:"expired"`
 	LiveBytes      int64      `json:"live_bytes"`
 	ExpiredBytes   int64      `json:"expired_bytes"`
@@ -159,7 +161,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 func newReport(dir string, st *fsstore.Stats) Report {
 	r := Report{
 		Dir: dir, ShardDepth: st.ShardDepth, LockStripes: st.LockStripes, MaxIdleSecs: st.MaxIdle.Seconds(),
-		Live: st.Live, Expired: st.Expired, LiveBytes: st.LiveBytes, ExpiredBytes: st.ExpiredBytes,
+		Live: st.Live, Restorable: st.Restorable, Expired: st.Expired, LiveBytes: st.LiveBytes, ExpiredBytes: st.ExpiredBytes,
 		Temps: st.Temps, StaleTemps: st.StaleTemps, TempBytes: st.TempBytes,
 		LockFiles: st.LockFiles, Leases: st.Leases, StaleLeases: st.StaleLeases,
 		Foreign: st.Foreign, TotalBytes: st.Bytes,
@@ -181,7 +183,12 @@ func writeHuman(w io.Writer, r *Report) {
 	c, b := pass.Count, pass.Bytes
 	fmt.Fprintf(w, "store     %s (shard depth %d, %d lock stripes, max idle %s)\n",
 		r.Dir, r.ShardDepth, r.LockStripes, time.Duration(r.MaxIdleSecs*float64(time.Second)))
-	fmt.Fprintf(w, "sessions  %s live (%s), %s expired (%s)\n", c(r.Live), b(r.LiveBytes), c(r.Expired), b(r.ExpiredBytes))
+	// Restorable only when there are any: it takes a sweep that died.
+	aside := ""
+	if r.Restorable > 0 {
+		aside = fmt.Sprintf("; %s of the live held aside by an interrupted sweep, which the next sweep restores", c(r.Restorable))
+	}
+	fmt.Fprintf(w, "sessions  %s live (%s), %s expired (%s)%s\n", c(r.Live), b(r.LiveBytes), c(r.Expired), b(r.ExpiredBytes), aside)
 	if r.OldestExpiry != nil {
 		fmt.Fprintf(w, "expiry    oldest %s, newest %s\n", r.OldestExpiry.Format(time.RFC3339), r.NewestExpiry.Format(time.RFC3339))
 	} else {
