@@ -38,7 +38,9 @@
 // browser session (gorilla's Options: "MaxAge=0 means no Max-Age
 // attribute"). An application moving from CookieStore (or redistore) that
 // sets MaxAge 0 must set KeepZeroMaxAge, or every Save of its sessions
-// logs the user out. A negative MaxAge deletes the session at Save.
+// logs the user out. A negative MaxAge deletes the session at Save. A
+// deletion expires the cookie; FilesystemStore's with MaxAge 0 leaves the
+// browser an empty cookie until it closes, which is no session here.
 //
 // Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
 // package when a user's concurrent requests must not lose updates.
@@ -165,7 +167,8 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // when the request's cookie names a live session, a new one otherwise.
 // Like FilesystemStore, it returns the new session together with an error
 // when the cookie could not be decoded or the session could not be
-// loaded; a missing or expired session is not an error, and neither is a
+// loaded; a missing or expired session is not an error, and neither is an
+// empty cookie (what FilesystemStore's logout with MaxAge 0 leaves) or a
 // cookie that gorilla's CookieStore signed with the same keys (an
 // application switching from it: its users get a new session).
 //
@@ -175,10 +178,11 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // tried in turn (at most four loads, each value once), and the first that
 // names a live session is the session; without that, the new session's
 // Save would replace the user's cookie and log the user out. When none
-// does, the error is the first cookie's, as gorilla's stores report it: a
-// later cookie signed with other keys must not turn the new session the
-// first one gets into an error (a handler returning it would answer 500
-// for good, never saving the cookie that replaces the stale one).
+// does, the error is the first non-empty cookie's, as gorilla's stores
+// report it: a later cookie signed with other keys must not turn the new
+// session the first one gets into an error (a handler returning it would
+// answer 500 for good, never saving the cookie that replaces the stale
+// one).
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.Options
@@ -186,10 +190,14 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session.IsNew = true
 	var firstErr error
 	tried, loads := map[string]bool{}, 0
-	for i, c := range r.CookiesNamed(name) {
-		if tried[c.Value] {
+	for _, c := range r.CookiesNamed(name) {
+		if c.Value == "" || tried[c.Value] {
+			// An empty value is what a logout leaves where the cookie
+			// was not expired (FilesystemStore's with MaxAge 0): no
+			// session, and not the first cookie's error either.
 			continue
 		}
+		first := len(tried) == 0
 		tried[c.Value] = true
 		id, err := s.decodeID(name, c.Value)
 		if err == nil && id != "" {
@@ -202,7 +210,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 				return session, err
 			}
 		}
-		if i == 0 {
+		if first {
 			firstErr = err
 		}
 	}
@@ -286,8 +294,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if maxAge < 0 || maxAge == 0 && !s.KeepZeroMaxAge {
 		// The cookie goes even if the delete fails: the user asked to
 		// be logged out of this browser, and the error says the stored
-		// session may remain.
-		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
+		// session may remain. It is expired also for MaxAge 0, where
+		// FilesystemStore's cookie (no Max-Age) stays, empty, until the
+		// browser closes.
+		expire := *session.Options
+		expire.MaxAge = -1
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expire))
 		if session.ID != "" {
 			if err := s.st.Delete(ctx, session.ID); err != nil && !errors.Is(err, fsstore.ErrInvalidID) {
 				return fmt.Errorf("gorillastore: delete: %w", err)
