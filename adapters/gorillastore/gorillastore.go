@@ -30,8 +30,10 @@
 // fsstore.MaxIdleTimeout (400 days). A session's own Options.MaxAge longer
 // than the store's (Store.MaxAge, 30 days unless set) lasts only the
 // store's without a Save, as in gorilla's stores: the codecs refuse a
-// cookie signed longer ago than that. A "remember me" session of 90 days
-// needs Store.MaxAge(90 * 86400) (or more) on the store.
+// cookie signed longer ago than that. Get then returns a new session
+// without an error, where gorilla's stores return securecookie's "expired
+// timestamp" until the browser drops the cookie. A "remember me" session
+// of 90 days needs Store.MaxAge(90 * 86400) (or more) on the store.
 //
 // Options.MaxAge 0 deletes the session at Save, as FilesystemStore does,
 // not as CookieStore, which keeps it with a cookie that ends with the
@@ -230,13 +232,14 @@ func (s *Store) decodeID(name, value string) (string, error) {
 	switch {
 	case err == nil:
 		return id, nil
-	case signedNotAnID(err):
-		// Signed with these keys but holding values, not an ID: the
+	case signedNotAnID(err), s.signedLongAgo(name, value):
+		// Signed with these keys but holding values, not an ID (the
 		// application's own cookie from before it switched from
-		// CookieStore. Like a validly signed unknown ID, no session and
-		// no error: with the error, a handler that returns it
-		// (echo-contrib's usage) would answer 500 on every request until
-		// the cookie expired, as no Save would replace it.
+		// CookieStore), or signed longer ago than the keys' age bound
+		// (an expired session). Like a validly signed unknown ID, no
+		// session and no error: with the error, a handler that returns
+		// it (echo-contrib's usage) would answer 500 on every request
+		// until the cookie expired, as no Save would replace it.
 		return "", nil
 	}
 	// The securecookie error itself, as gorilla's stores return it:
@@ -354,6 +357,29 @@ func (s *Store) MaxAge(age int) {
 			sc.MaxAge(age)
 		}
 	}
+}
+
+// signedLongAgo reports whether one of the codecs signed value, for the
+// cookie name, longer ago than its age bound (Store.MaxAge). The browser
+// keeps such a cookie as long as the Max-Age it came with: a session's own
+// Options.MaxAge past the store's ("remember me"), or a Store.MaxAge
+// lowered since. securecookie checks the age after the signature, so a
+// copy of a codec without the bound decodes the cookie only if the codec
+// signed it (holding an ID, or CookieStore's values).
+func (s *Store) signedLongAgo(name, value string) bool {
+	for _, c := range s.Codecs {
+		sc, ok := c.(*securecookie.SecureCookie)
+		if !ok {
+			continue
+		}
+		unbounded := *sc
+		unbounded.MaxAge(0)
+		var id string
+		if err := unbounded.Decode(name, value, &id); err == nil || signedNotAnID(err) {
+			return true
+		}
+	}
+	return false
 }
 
 // signedNotAnID reports whether err, from decoding a cookie as an ID,
