@@ -10,10 +10,11 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// gin-contrib's own conformance suite, as its cookie/redis/memstore
-// stores run it. The suite's requests are plain HTTP, so Secure is off as
-// in gin-contrib's stores' defaults... except the suite never sets it:
-// it relies on the store's defaults to let the cookie through.
+// gin-contrib's own conformance suite, all six of its checks, as its
+// cookie, redis and memstore stores run it, on the store's defaults. The
+// suite copies each Set-Cookie header into the next request's Cookie
+// header as it is, so the default Secure attribute does not keep the
+// cookie from its plain HTTP requests.
 func testerStore(t *testing.T) sessions.Store {
 	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
 	if err != nil {
