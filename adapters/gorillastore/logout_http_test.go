@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -90,6 +91,13 @@ func TestLogoutCookieIsNoSession(t *testing.T) {
 				t.Fatalf("after the login: %d %q", code, user)
 			}
 			get(fmt.Sprintf("/logout?max-age=%d", maxAge))
+			u, err := url.Parse(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cs := browser.Jar.Cookies(u); len(cs) != 0 {
+				t.Errorf("after the logout the browser keeps %v, want the cookie expired", cs)
+			}
 			if code, user := get("/"); code != http.StatusOK || user != "<nil>" {
 				t.Errorf("after the logout: %d %q, want 200 and no user", code, user)
 			}
