@@ -66,9 +66,17 @@
 // reports errors as text, so test for fsstore.ErrUnavailable on
 // Session.Save's or Store.Save's error.
 //
-// A record that is damaged, fails authentication or is refused (a symbolic
-// link at its name, a permission error) is no session: Get returns a new
-// session with the error, and saving it starts the user afresh.
+// A record that is damaged (fsstore.ErrCorrupt: a power loss on a local
+// disk, a truncated file) or refused (fsstore.ErrRefused: a symbolic link
+// at its name, a permission error) is no session, without an error, as a
+// missing one: it fails the same way on every request, and with the error a
+// handler that returns it (echo-contrib's usage) would answer 500 until the
+// cookie expired, never saving the session that replaces it. The store logs
+// it and reports it to its Observer (outcome corrupt or error). Stored
+// values that fail authentication (written with other keys, or by someone
+// without them) are no session too, but Get returns that error: the store
+// saw nothing wrong, and the error is the only trace. Saving the new
+// session starts the user afresh, under a new ID.
 package gorillastore
 
 import (
@@ -251,15 +259,18 @@ func (s *Store) decodeID(name, value string) (string, error) {
 // loadID loads into session the session id names. It reports whether it
 // settled the session: loaded, or not loaded because the store failed in a
 // way that passes (with that error). Else it returns the record's error,
-// if it is one: a damaged or refused record.
+// if it is one: stored values that fail authentication, or a failure
+// that is neither passing nor the record's.
 func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id string) (bool, error) {
 	values, err := s.load(ctx, name, id)
 	switch {
-	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrUnknownKey):
+	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrInvalidID), errors.Is(err, fsstore.ErrUnknownKey),
+		errors.Is(err, fsstore.ErrCorrupt), errors.Is(err, fsstore.ErrRefused):
 		// Never adopt an unknown ID: Save will issue a fresh one. A
-		// record sealed with a key no longer configured (which the store
-		// logs and reports to its Observer) is no session either, rather
-		// than an error on every request of that user.
+		// record sealed with a key no longer configured, damaged, or
+		// refused (which the store logs and reports to its Observer) is
+		// no session either, rather than an error on every request of
+		// that user, as in scsstore.
 		return false, nil
 	case passing(err):
 		// The session may well exist: see "When the store fails". Its ID
@@ -270,7 +281,7 @@ func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id 
 		session.Values[notLoaded{}] = &notLoadedMark{err: err}
 		return true, err
 	case err != nil:
-		return false, err // damaged, or refused: saving starts the user afresh
+		return false, err // values failing authentication: saving starts the user afresh
 	}
 	session.ID, session.Values, session.IsNew = id, values, false
 	return true, nil

@@ -117,33 +117,53 @@ func TestSessionNotLoadedIsNotReplaced(t *testing.T) {
 	}
 }
 
-// A record that is damaged or refused fails the same way on every request:
-// its user starts afresh at the next Save, or could never save again.
+// A damaged or refused record is no session, as a missing one: Get
+// returns a new session without an error (the store logs the record and
+// reports it to its Observer). With the error, a handler that returns it,
+// as echo-contrib's do, would answer 500 on every request of the user
+// until the cookie expired, never saving the session that replaces it.
+// Stored values that fail authentication, which the store cannot see, are
+// no session with the error. Saving the new session starts the user
+// afresh, under a new ID.
 func TestSessionDamagedStartsAfresh(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		damage func(t *testing.T, record string)
+		name    string
+		damage  func(t *testing.T, st *fsstore.Store, id, record string)
+		wantErr bool
 	}{
-		{"corrupt", func(t *testing.T, record string) {
+		{"corrupt", func(t *testing.T, _ *fsstore.Store, _, record string) {
 			if err := os.WriteFile(record, []byte("not a session record"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}},
-		{"symlink", func(t *testing.T, record string) {
+		}, false},
+		{"truncated", func(t *testing.T, _ *fsstore.Store, _, record string) {
+			if err := os.Truncate(record, 70); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"symlink", func(t *testing.T, _ *fsstore.Store, _, record string) {
 			if err := os.Remove(record); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Symlink(filepath.Join(t.TempDir(), "elsewhere"), record); err != nil {
 				t.Skipf("no symbolic links here: %v", err)
 			}
-		}},
+		}, false},
+		{"values of other keys", func(t *testing.T, st *fsstore.Store, id, _ string) {
+			if err := st.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("not values these keys signed")}); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, dir, cookie, id := loggedIn(t)
-			tc.damage(t, recordFile(t, dir))
+			s, st, dir, cookie, id := loggedIn(t)
+			tc.damage(t, st, id, recordFile(t, dir))
 			sess, err := s.Get(request(cookie), "app")
-			if err == nil {
-				t.Fatal("Get of a damaged record: no error")
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Get of the damaged record: error %v, want an error %v", err, tc.wantErr)
+			}
+			if !sess.IsNew || len(sess.Values) != 0 {
+				t.Fatalf("Get of the damaged record: IsNew %v, values %v; want a new, empty session", sess.IsNew, sess.Values)
 			}
 			sess.Values["user"] = "alice"
 			w := httptest.NewRecorder()
