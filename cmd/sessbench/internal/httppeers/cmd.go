@@ -50,8 +50,11 @@ counter from the session, increment it, write the session back. The session
 also holds a padding string that makes it --size bytes.
 
 Peers (--peers, in report order; ratios are the first ÷ the second):
-  sessfs      httpsession (Exclusive) over fsstore.Open with its defaults,
-              in a private directory under --dir
+  sessfs      httpsession (Exclusive) over fsstore.Open in a private
+              directory under --dir, with the store's default durability
+              (or --durability); sessions are kept 400 days after each
+              write and have no lifetime, so that none expires in a long
+              run (as sessbench run's directories)
   scs-redis   alexedwards/scs v2 with redisstore on the --redis server
   scs-mem     scs v2 with memstore (process memory)
   gorilla-fs  gorilla/sessions FilesystemStore under --dir
