@@ -113,8 +113,10 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 }
 
 // TryLock is Lock without waiting: it fails with ErrLocked when the lock is
-// held elsewhere.
+// held elsewhere. The Observer sees it as OpLockWait, a lock found held
+// with OutcomeBusy rather than Lock's OutcomeLockTimeout: it did not wait.
 func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
+	start := s.begin()
 	k, err := s.check(context.Background(), id)
 	if err != nil {
 		return nil, err
@@ -141,13 +143,14 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 		}
 		b.put(c)
 	}
+	out := outcomeOf(err)
+	if out == OutcomeLockTimeout && errors.Is(err, ErrLocked) {
+		out = OutcomeBusy
+	}
+	// Notes a lock file it could not create on a read-only file system,
+	// as Lock does.
+	s.endAs(OpLockWait, start, out, err, 0, k.name)
 	if err != nil {
-		// A lock file it could not create. TryLock reports no Event, so
-		// it asks what Health's test write asks, not which outcome label
-		// the error would get.
-		if isReadOnly(err) {
-			s.noteReadOnly(err)
-		}
 		return nil, err
 	}
 	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil

@@ -18,7 +18,8 @@ const (
 	OpTouch
 	OpDelete
 	OpCompareAndSwap
-	// OpLockWait reports the time spent acquiring a session lock.
+	// OpLockWait reports the time spent acquiring a session lock: Lock's
+	// wait, or TryLock's one attempt.
 	OpLockWait
 	// OpSweepRemove reports one file removed by Sweep (Event.Kind says
 	// which kind).
@@ -83,11 +84,15 @@ const (
 	// filesystem applied after its caller had been told the store is
 	// unavailable. Reported when the write completes, with no duration.
 	OutcomeLate
+	// OutcomeBusy reports a TryLock that found the session's lock held
+	// elsewhere (ErrLocked at once, without waiting); only with
+	// OpLockWait. A Lock whose wait ended is OutcomeLockTimeout.
+	OutcomeBusy
 )
 
 // The other failures stay OutcomeError; the ones above get their own
 // label because each has its own fix (see the operator guide's alerts).
-var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key", "too_many_locks", "no_space", "read_only_fs", "permission", "unavailable", "late"}
+var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key", "too_many_locks", "no_space", "read_only_fs", "permission", "unavailable", "late", "busy"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -192,7 +197,12 @@ func (s *Store) begin() opStart {
 // end reports an operation, logs the failures operators must see and
 // notes a read-only file system for Health, or its end.
 func (s *Store) end(op Op, start opStart, err error, bytes int, name string) {
-	out := outcomeOf(err)
+	s.endAs(op, start, outcomeOf(err), err, bytes, name)
+}
+
+// endAs is end with the outcome given, for an operation whose error alone
+// does not say it (TryLock's ErrLocked).
+func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, name string) {
 	if s.cfg.observer != nil {
 		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: time.Since(start.t), Bytes: bytes})
 	}

@@ -52,11 +52,11 @@ func New(namespace string) *Observer {
 	o := &Observer{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operations_total",
-			Help: "Store operations by operation and outcome (lock_wait timeouts, conflicts, corrupt records and lost locks included).",
+			Help: "Store operations by operation and outcome (lock_wait timeouts, TryLock attempts that found the lock held (busy), conflicts, corrupt records and lost locks included).",
 		}, []string{"op", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operation_duration_seconds",
-			Help: "Latency of store operations by operation and outcome; for lock_wait, the time spent waiting for the session lock.",
+			Help: "Latency of store operations by operation and outcome; for lock_wait, the time spent waiting for the session lock (for a TryLock, its one attempt).",
 			// 50µs (local disk) to 47s: above the store's operation
 			// ceiling (fsstore.DefaultOpTimeout, 10s) and httpsession's
 			// lock timeout (30s), which bound the slowest operations and
@@ -88,16 +88,16 @@ func New(namespace string) *Observer {
 	// of each op is pre-created, so that an op's failures, which each
 	// have one outcome in practice, cost series only once they happen.
 	// Sweep removals are counted by kind in sweep_removed_files_total
-	// (see Observe), and only writes complete late.
+	// (see Observe), only writes complete late, and only a lock attempt
+	// finds the lock busy.
 	for _, op := range fsstore.Ops() {
 		if op == fsstore.OpSweepRemove {
 			continue
 		}
 		for _, out := range fsstore.Outcomes() {
-			if out == fsstore.OutcomeLate && !write(op) {
-				continue
+			if reported(op, out) {
+				o.ops.WithLabelValues(op.String(), out.String())
 			}
-			o.ops.WithLabelValues(op.String(), out.String())
 		}
 		o.duration.WithLabelValues(op.String(), fsstore.OutcomeOK.String())
 	}
@@ -107,6 +107,18 @@ func New(namespace string) *Observer {
 		o.swept.WithLabelValues(k.String())
 	}
 	return o
+}
+
+// reported reports whether the store can report op with out: every
+// outcome but two, which only some operations have.
+func reported(op fsstore.Op, out fsstore.Outcome) bool {
+	switch out {
+	case fsstore.OutcomeLate:
+		return write(op)
+	case fsstore.OutcomeBusy:
+		return op == fsstore.OpLockWait
+	}
+	return true
 }
 
 // write reports whether op writes a record: only writes can complete

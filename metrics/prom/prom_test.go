@@ -156,6 +156,44 @@ func TestUnavailableOutcomes(t *testing.T) {
 	}
 }
 
+// A TryLock that found the session's lock held counts as lock_wait with
+// outcome busy, not lock_timeout: it did not wait, and lock_timeout is
+// what the dashboard shows as lock waits that timed out. The busy series
+// exists from the start for lock_wait only, the one op that has it.
+func TestTryLockBusyOutcome(t *testing.T) {
+	obs := prom.New("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	const name = "sessfs_operations_total"
+	var ops []string
+	for _, m := range series(reg, name, map[string]string{"outcome": "busy"}) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "op" {
+				ops = append(ops, l.GetValue())
+			}
+		}
+	}
+	if len(ops) != 1 || ops[0] != "lock_wait" {
+		t.Errorf("busy series pre-created for ops %v, want lock_wait only", ops)
+	}
+	st, id := observedStore(t, obs)
+	held, err := st.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	if _, err := st.TryLock(id, fsstore.Exclusive); err == nil {
+		t.Fatal("TryLock of a held session succeeded")
+	}
+	for out, want := range map[string]float64{"busy": 1, "lock_timeout": 0, "ok": 1} {
+		if got := value(t, reg, name, map[string]string{"op": "lock_wait", "outcome": out}); got != want {
+			t.Errorf("%s{op=lock_wait,outcome=%s} = %v, want %v", name, out, got, want)
+		}
+	}
+}
+
 // sessfs_breaker_open counts the stores whose breaker is open or probing.
 // Stores sharing one Observer (one registry per process, several stores,
 // or a store closed and reopened on a reload) add up: set from each
@@ -331,7 +369,8 @@ func TestLatencyByOutcome(t *testing.T) {
 // can report: a pre-created series that never moves shows on dashboards
 // as an operation that never happens when it cannot happen at all. The
 // events are fsstore's contract: every op with every outcome, but sweep
-// removals only with ok and a kind, and late outcomes only for writes.
+// removals only with ok and a kind, late outcomes only for writes, and
+// busy only for lock attempts (TryLock).
 func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
@@ -351,7 +390,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 			continue
 		}
 		for _, out := range fsstore.Outcomes() {
-			if out == fsstore.OutcomeLate && !writes[op] {
+			if out == fsstore.OutcomeLate && !writes[op] || out == fsstore.OutcomeBusy && op != fsstore.OpLockWait {
 				continue
 			}
 			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
