@@ -113,7 +113,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 }
 
 // TryLock is Lock without waiting: it fails with ErrLocked when the lock is
-// held elsewhere. The Observer sees it as OpLockWait, a lock found held
+// held elsewhere. The Observer sees it as OpTryLock, a lock found held
 // with OutcomeBusy rather than Lock's OutcomeLockTimeout: it did not wait.
 func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
@@ -149,7 +149,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	}
 	// Notes a lock file it could not create on a read-only file system,
 	// as Lock does.
-	s.endAs(OpLockWait, start, out, err, 0, k.name)
+	s.endAs(OpTryLock, start, out, err, 0, k.name)
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,7 @@ const (
 	OpTouch
 	OpDelete
 	OpCompareAndSwap
-	// OpLockWait reports the time spent acquiring a session lock: Lock's
-	// wait, or TryLock's one attempt.
+	// OpLockWait reports the time spent acquiring a session lock (Lock).
 	OpLockWait
 	// OpSweepRemove reports one file removed by Sweep (Event.Kind says
 	// which kind).
@@ -27,9 +26,14 @@ const (
 	// OpKeysReload reports a changed keys file applied, or rejected with
 	// the previous keys kept (WithKeysFile).
 	OpKeysReload
+	// OpTryLock reports one TryLock: a lock attempt that does not wait.
+	// Apart from OpLockWait, so that its attempts, quick whether they
+	// find the lock free or held, do not lower the lock waits' latency
+	// quantiles that alerts watch.
+	OpTryLock
 )
 
-var opNames = [...]string{"load", "save", "touch", "delete", "compare_and_swap", "lock_wait", "sweep_remove", "keys_reload"}
+var opNames = [...]string{"load", "save", "touch", "delete", "compare_and_swap", "lock_wait", "sweep_remove", "keys_reload", "try_lock"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -86,7 +90,7 @@ const (
 	OutcomeLate
 	// OutcomeBusy reports a TryLock that found the session's lock held
 	// elsewhere (ErrLocked at once, without waiting); only with
-	// OpLockWait. A Lock whose wait ended is OutcomeLockTimeout.
+	// OpTryLock. A Lock whose wait ended is OutcomeLockTimeout.
 	OutcomeBusy
 )
 

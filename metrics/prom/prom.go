@@ -52,11 +52,11 @@ func New(namespace string) *Observer {
 	o := &Observer{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operations_total",
-			Help: "Store operations by operation and outcome (lock_wait timeouts, TryLock attempts that found the lock held (busy), conflicts, corrupt records and lost locks included).",
+			Help: "Store operations by operation and outcome (lock_wait timeouts, try_lock attempts that found the lock held (busy), conflicts, corrupt records and lost locks included).",
 		}, []string{"op", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operation_duration_seconds",
-			Help: "Latency of store operations by operation and outcome; for lock_wait, the time spent waiting for the session lock (for a TryLock, its one attempt).",
+			Help: "Latency of store operations by operation and outcome; for lock_wait, the time spent waiting for the session lock.",
 			// 50µs (local disk) to 47s: above the store's operation
 			// ceiling (fsstore.DefaultOpTimeout, 10s) and httpsession's
 			// lock timeout (30s), which bound the slowest operations and
@@ -88,7 +88,7 @@ func New(namespace string) *Observer {
 	// of each op is pre-created, so that an op's failures, which each
 	// have one outcome in practice, cost series only once they happen.
 	// Sweep removals are counted by kind in sweep_removed_files_total
-	// (see Observe), only writes complete late, and only a lock attempt
+	// (see Observe), only writes complete late, and only a TryLock
 	// finds the lock busy.
 	for _, op := range fsstore.Ops() {
 		if op == fsstore.OpSweepRemove {
@@ -116,7 +116,7 @@ func reported(op fsstore.Op, out fsstore.Outcome) bool {
 	case fsstore.OutcomeLate:
 		return write(op)
 	case fsstore.OutcomeBusy:
-		return op == fsstore.OpLockWait
+		return op == fsstore.OpTryLock
 	}
 	return true
 }

@@ -156,10 +156,11 @@ func TestUnavailableOutcomes(t *testing.T) {
 	}
 }
 
-// A TryLock that found the session's lock held counts as lock_wait with
-// outcome busy, not lock_timeout: it did not wait, and lock_timeout is
-// what the dashboard shows as lock waits that timed out. The busy series
-// exists from the start for lock_wait only, the one op that has it.
+// A TryLock that found the session's lock held counts as try_lock with
+// outcome busy: not lock_timeout, as it did not wait, and lock_timeout is
+// what the dashboard shows as lock waits that timed out; not lock_wait,
+// whose latency quantiles alerts watch. The busy series exists from the
+// start for try_lock only, the one op that has it.
 func TestTryLockBusyOutcome(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
@@ -175,8 +176,8 @@ func TestTryLockBusyOutcome(t *testing.T) {
 			}
 		}
 	}
-	if len(ops) != 1 || ops[0] != "lock_wait" {
-		t.Errorf("busy series pre-created for ops %v, want lock_wait only", ops)
+	if len(ops) != 1 || ops[0] != "try_lock" {
+		t.Errorf("busy series pre-created for ops %v, want try_lock only", ops)
 	}
 	st, id := observedStore(t, obs)
 	held, err := st.Lock(context.Background(), id, fsstore.Exclusive)
@@ -187,9 +188,15 @@ func TestTryLockBusyOutcome(t *testing.T) {
 	if _, err := st.TryLock(id, fsstore.Exclusive); err == nil {
 		t.Fatal("TryLock of a held session succeeded")
 	}
-	for out, want := range map[string]float64{"busy": 1, "lock_timeout": 0, "ok": 1} {
-		if got := value(t, reg, name, map[string]string{"op": "lock_wait", "outcome": out}); got != want {
-			t.Errorf("%s{op=lock_wait,outcome=%s} = %v, want %v", name, out, got, want)
+	for _, c := range []struct {
+		op, out string
+		want    float64
+	}{
+		{"try_lock", "busy", 1}, {"try_lock", "ok", 0},
+		{"lock_wait", "lock_timeout", 0}, {"lock_wait", "ok", 1},
+	} {
+		if got := value(t, reg, name, map[string]string{"op": c.op, "outcome": c.out}); got != c.want {
+			t.Errorf("%s{op=%s,outcome=%s} = %v, want %v", name, c.op, c.out, got, c.want)
 		}
 	}
 }
@@ -370,7 +377,7 @@ func TestLatencyByOutcome(t *testing.T) {
 // as an operation that never happens when it cannot happen at all. The
 // events are fsstore's contract: every op with every outcome, but sweep
 // removals only with ok and a kind, late outcomes only for writes, and
-// busy only for lock attempts (TryLock).
+// busy only for TryLock.
 func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
@@ -390,7 +397,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 			continue
 		}
 		for _, out := range fsstore.Outcomes() {
-			if out == fsstore.OutcomeLate && !writes[op] || out == fsstore.OutcomeBusy && op != fsstore.OpLockWait {
+			if out == fsstore.OutcomeLate && !writes[op] || out == fsstore.OutcomeBusy && op != fsstore.OpTryLock {
 				continue
 			}
 			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
