@@ -184,7 +184,8 @@ func creating(dir string) bool {
 }
 
 // Check checks the flags every pass over a store has (stats passes 0 and
-// "" for those it lacks).
+// "" for those it lacks). It makes no file system call: what the paths
+// name is for CheckPaths to check, within the command's budget.
 func Check(dir string, concurrency int, rate float64, maxDuration time.Duration, textfile string) error {
 	switch {
 	case dir == "":
@@ -195,11 +196,59 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", rate)
 	case maxDuration < 0:
 		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", maxDuration)
+	case textfile != "" && !strings.HasSuffix(textfile, ".prom"):
+		return cmdutil.UsageErrorf("--textfile %s: the node-exporter textfile collector only reads files ending in .prom", textfile)
 	}
-	if err := CheckTextfile(textfile); err != nil {
-		return err
+	return nil
+}
+
+// PathFS is the file system as CheckPaths sees it; nil stands for the
+// operating system's. Tests pass one that does not answer, as a hard NFS
+// mount whose server is unreachable does not.
+type PathFS interface {
+	Stat(name string) (fs.FileInfo, error)
+	EvalSymlinks(path string) (string, error)
+}
+
+// osFS is the operating system's file system.
+type osFS struct{}
+
+func (osFS) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
+func (osFS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
+
+// CheckPaths checks, before a pass, what --dir and --textfile name
+// (textfile "": none): that the textfile's directory exists, so that a
+// typo is a usage error rather than a failure after a long pass, and that
+// the textfile is not inside dir. It runs before the pass's watchdog, and
+// its checks wait for the file system FSCheckTimeout in all at most, and
+// never past the end of the budget b, which they spend as the pass does:
+// on a hung mount a check without an answer by then is skipped (the pass
+// reports the mount), and the command still ends within its budget and
+// StopGrace. fsys nil: the operating system's file system.
+func CheckPaths(b Budget, dir, textfile string, fsys PathFS) error {
+	if textfile == "" {
+		return nil
 	}
-	if textfile != "" && within(textfile, dir) {
+	if fsys == nil {
+		fsys = osFS{}
+	}
+	wait := FSCheckTimeout
+	if b.Max > 0 {
+		wait = min(wait, b.Max-time.Since(b.Start))
+	}
+	deadline := time.Now().Add(wait)
+	var st fs.FileInfo
+	err := bounded(time.Until(deadline), func() (err error) { st, err = fsys.Stat(filepath.Dir(textfile)); return err })
+	switch {
+	case errors.Is(err, errNoAnswer):
+		// A hung mount: the pass reports it, and Finish gives up on
+		// the file.
+	case err != nil:
+		return cmdutil.UsageErrorf("--textfile %s: %w", textfile, err)
+	case !st.IsDir():
+		return cmdutil.UsageErrorf("--textfile %s: %s is not a directory", textfile, filepath.Dir(textfile))
+	}
+	if within(fsys, deadline, textfile, dir) {
 		// In an empty directory the textfile would make every later run
 		// refuse it as "not a sessfs store", and in a store it is a file
 		// the store did not write: keep the metrics beside the store.
@@ -209,9 +258,9 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 }
 
 // within reports whether path is dir or inside it, comparing cleaned
-// absolute paths and, when they resolve, the paths with symbolic links
-// resolved too (dir may not exist yet).
-func within(path, dir string) bool {
+// absolute paths and, when they resolve in fsys by deadline, the paths
+// with symbolic links resolved too (dir may not exist yet).
+func within(fsys PathFS, deadline time.Time, path, dir string) bool {
 	inside := func(p, d string) bool {
 		rel, err := filepath.Rel(d, p)
 		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
@@ -224,23 +273,23 @@ func within(path, dir string) bool {
 	if inside(p, d) {
 		return true
 	}
-	// The textfile need not exist, its directory does (CheckTextfile).
-	// bounded: the store may be on a hung mount, and this runs before
-	// the watchdog; a path that does not resolve in time is not
-	// compared (the pass then reports the mount).
+	// The textfile need not exist, its directory does (CheckPaths).
+	// Bounded: the store may be on a hung mount; a path that does not
+	// resolve in time is not compared (the pass then reports the mount).
 	var rp, rd string
-	err := bounded(FSCheckTimeout, func() error {
+	err := bounded(time.Until(deadline), func() error {
 		var err1, err2 error
-		rp, err1 = filepath.EvalSymlinks(filepath.Dir(p))
-		rd, err2 = filepath.EvalSymlinks(d)
+		rp, err1 = fsys.EvalSymlinks(filepath.Dir(p))
+		rd, err2 = fsys.EvalSymlinks(d)
 		return errors.Join(err1, err2)
 	})
 	return err == nil && inside(filepath.Join(rp, filepath.Base(p)), rd)
 }
 
 // FSCheckTimeout bounds the file system calls made before a pass's
-// watchdog starts and after it gave up (resolving --dir, checking and
-// writing --textfile): on a hung mount they never return.
+// watchdog starts (CheckPaths, which the budget may bound sooner) and
+// after it gave up (writing --textfile): on a hung mount they never
+// return.
 const FSCheckTimeout = 5 * time.Second
 
 // errNoAnswer: bounded gave up.

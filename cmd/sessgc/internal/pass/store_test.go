@@ -143,37 +143,43 @@ func chmod(t *testing.T, dir string, mode os.FileMode) {
 	}
 }
 
-// TestCheckTextfileInDir: a --textfile inside --dir (or with it, in
-// symbolic links) is a usage error, one beside it is fine.
-func TestCheckTextfileInDir(t *testing.T) {
+// TestCheckPaths: a --textfile inside --dir (or with it, in symbolic
+// links) is a usage error, one beside it is fine, and so is one in a
+// directory that is missing or not a directory.
+func TestCheckPaths(t *testing.T) {
 	tmp := t.TempDir()
 	store, empty := filepath.Join(tmp, "store"), filepath.Join(tmp, "empty")
 	mkdir(t, store)
 	mkdir(t, filepath.Join(store, fsstore.DataDir))
 	mkdir(t, empty)
 	symlink(t, store, filepath.Join(tmp, "link"))
+	touch(t, filepath.Join(tmp, "file"))
 	t.Chdir(tmp)
+	const inside = "is inside the store directory"
 	for _, tc := range []struct {
 		name, dir, textfile string
-		inside              bool
+		want                string // in the usage error; "": none
 	}{
-		{"beside", store, filepath.Join(tmp, "sessgc.prom"), false},
-		{"sibling with the same prefix", store, filepath.Join(tmp, "store.prom"), false},
-		{"inside", store, filepath.Join(store, "sessgc.prom"), true},
-		{"inside the data directory", store, filepath.Join(store, fsstore.DataDir, "sessgc.prom"), true},
-		{"inside an empty directory", empty, filepath.Join(empty, "sessgc.prom"), true},
-		{"inside, relative", "store", "store/sessgc.prom", true},
-		{"inside, relative and absolute", store, "store/sessgc.prom", true},
-		{"inside, uncleaned", store + "/./", filepath.Join(tmp, "empty", "..", "store", "sessgc.prom"), true},
-		{"dots in the name", store, filepath.Join(store, "..sessgc.prom"), true},
-		{"inside, through a symlink", filepath.Join(tmp, "link"), filepath.Join(store, "sessgc.prom"), true},
-		{"inside a symlink", store, filepath.Join(tmp, "link", "sessgc.prom"), true},
-		{"missing dir", filepath.Join(tmp, "nope"), filepath.Join(tmp, "sessgc.prom"), false},
+		{"beside", store, filepath.Join(tmp, "sessgc.prom"), ""},
+		{"sibling with the same prefix", store, filepath.Join(tmp, "store.prom"), ""},
+		{"inside", store, filepath.Join(store, "sessgc.prom"), inside},
+		{"inside the data directory", store, filepath.Join(store, fsstore.DataDir, "sessgc.prom"), inside},
+		{"inside an empty directory", empty, filepath.Join(empty, "sessgc.prom"), inside},
+		{"inside, relative", "store", "store/sessgc.prom", inside},
+		{"inside, relative and absolute", store, "store/sessgc.prom", inside},
+		{"inside, uncleaned", store + "/./", filepath.Join(tmp, "empty", "..", "store", "sessgc.prom"), inside},
+		{"dots in the name", store, filepath.Join(store, "..sessgc.prom"), inside},
+		{"inside, through a symlink", filepath.Join(tmp, "link"), filepath.Join(store, "sessgc.prom"), inside},
+		{"inside a symlink", store, filepath.Join(tmp, "link", "sessgc.prom"), inside},
+		{"missing dir", filepath.Join(tmp, "nope"), filepath.Join(tmp, "sessgc.prom"), ""},
+		{"missing textfile directory", store, filepath.Join(tmp, "nope", "sessgc.prom"), "no such file"},
+		{"textfile directory a file", store, filepath.Join(tmp, "file", "sessgc.prom"), "is not a directory"},
+		{"no textfile", store, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Check(tc.dir, 1, 0, 0, tc.textfile)
-			if tc.inside != (err != nil) || tc.inside && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "is inside the store directory")) {
-				t.Errorf("Check(%q, textfile %q): %v, want a usage error %v", tc.dir, tc.textfile, err, tc.inside)
+			err := CheckPaths(NewBudget(0), tc.dir, tc.textfile, nil)
+			if (tc.want != "") != (err != nil) || err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("CheckPaths(%q, textfile %q): %v, want a usage error saying %q", tc.dir, tc.textfile, err, tc.want)
 			}
 		})
 	}

@@ -2,10 +2,8 @@ package pass
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,29 +92,6 @@ var (
 
 func escapeLabel(s string) string { return labelEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD")) }
 func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
-
-// CheckTextfile checks, before any work is done, that the directory of a
-// --textfile exists, so that a typo is a usage error rather than a failure
-// after a long pass.
-func CheckTextfile(path string) error {
-	if path == "" {
-		return nil
-	}
-	if !strings.HasSuffix(path, ".prom") {
-		return cmdutil.UsageErrorf("--textfile %s: the node-exporter textfile collector only reads files ending in .prom", path)
-	}
-	var st os.FileInfo
-	err := bounded(FSCheckTimeout, func() (err error) { st, err = os.Stat(filepath.Dir(path)); return err })
-	switch {
-	case errors.Is(err, errNoAnswer):
-		return nil // a hung mount: the pass reports it, and Finish gives up on the file
-	case err != nil:
-		return cmdutil.UsageErrorf("--textfile %s: %w", path, err)
-	case !st.IsDir():
-		return cmdutil.UsageErrorf("--textfile %s: %s is not a directory", path, filepath.Dir(path))
-	}
-	return nil
-}
 
 // WriteTextfile replaces path with the metrics atomically: node-exporter
 // may read the file at any moment and must see either the previous run's

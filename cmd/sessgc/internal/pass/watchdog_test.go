@@ -15,35 +15,40 @@ import (
 // TestWatchdog drives a fake pass with channels: one that returns, one
 // that stops at its budget, and one stuck in a call that never returns
 // (a hung NFS server), which Watchdog must abandon with exit code 4, and
-// one interrupted while stuck.
+// one interrupted while stuck. The budget counts from its start, before
+// the pass (the checks of the paths spend it): a pass that begins with
+// the budget spent stops at once, and one stuck then is abandoned once
+// the budget's grace is spent too, not a whole budget later.
 func TestWatchdog(t *testing.T) {
 	errWork := errors.New("work failed")
+	stopsAtBudget := func(ctx context.Context, _ <-chan struct{}) error {
+		<-ctx.Done()
+		if !errors.Is(context.Cause(ctx), ErrBudgetSpent) {
+			t.Errorf("cause %v, want ErrBudgetSpent", context.Cause(ctx))
+		}
+		return nil
+	}
+	stuck := func(_ context.Context, stuck <-chan struct{}) error {
+		<-stuck
+		return nil
+	}
 	tests := []struct {
 		name          string
 		maxDuration   time.Duration
+		spent         time.Duration // of the budget, before the pass
 		interrupt     bool
 		pass          func(ctx context.Context, stuck <-chan struct{}) error
 		wantAbandoned bool
 		wantCode      int
 		wantIs        error
 	}{
-		{"returns", time.Hour, false, func(context.Context, <-chan struct{}) error { return errWork }, false, cmdutil.ExitFailure, errWork},
-		{"no budget", 0, false, func(context.Context, <-chan struct{}) error { return nil }, false, cmdutil.ExitOK, nil},
-		{"stops at its budget", time.Millisecond, false, func(ctx context.Context, _ <-chan struct{}) error {
-			<-ctx.Done()
-			if !errors.Is(context.Cause(ctx), ErrBudgetSpent) {
-				t.Errorf("cause %v, want ErrBudgetSpent", context.Cause(ctx))
-			}
-			return nil
-		}, false, cmdutil.ExitOK, nil},
-		{"stuck past its budget", time.Millisecond, false, func(_ context.Context, stuck <-chan struct{}) error {
-			<-stuck
-			return nil
-		}, true, cmdutil.ExitUnresponsive, ErrUnresponsive},
-		{"stuck when interrupted", 0, true, func(_ context.Context, stuck <-chan struct{}) error {
-			<-stuck
-			return nil
-		}, true, cmdutil.ExitInterrupted, cmdutil.ErrInterrupted},
+		{"returns", time.Hour, 0, false, func(context.Context, <-chan struct{}) error { return errWork }, false, cmdutil.ExitFailure, errWork},
+		{"no budget", 0, 0, false, func(context.Context, <-chan struct{}) error { return nil }, false, cmdutil.ExitOK, nil},
+		{"stops at its budget", time.Millisecond, 0, false, stopsAtBudget, false, cmdutil.ExitOK, nil},
+		{"stops at once, its budget spent before", time.Hour, time.Hour, false, stopsAtBudget, false, cmdutil.ExitOK, nil},
+		{"stuck past its budget", time.Millisecond, 0, false, stuck, true, cmdutil.ExitUnresponsive, ErrUnresponsive},
+		{"stuck, its budget and grace spent before", time.Hour, time.Hour + StopGrace(time.Hour), false, stuck, true, cmdutil.ExitUnresponsive, ErrUnresponsive},
+		{"stuck when interrupted", 0, 0, true, stuck, true, cmdutil.ExitInterrupted, cmdutil.ErrInterrupted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +59,8 @@ func TestWatchdog(t *testing.T) {
 			if tt.interrupt {
 				cancel(&cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: cmdutil.ErrInterrupted})
 			}
-			abandoned, err := Watchdog(ctx, tt.maxDuration, func(ctx context.Context) error { return tt.pass(ctx, stuck) })
+			b := Budget{Max: tt.maxDuration, Start: time.Now().Add(-tt.spent)}
+			abandoned, err := Watchdog(ctx, b, func(ctx context.Context) error { return tt.pass(ctx, stuck) })
 			if abandoned != tt.wantAbandoned || cmdutil.ExitCode(err) != tt.wantCode || tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("abandoned %v, err %v (exit %d); want abandoned %v, exit %d, matching %v",
 					abandoned, err, cmdutil.ExitCode(err), tt.wantAbandoned, tt.wantCode, tt.wantIs)
@@ -131,7 +137,7 @@ func TestRunUnresponsiveAtBudget(t *testing.T) {
 		})
 		t.Run(tt.name+" under Watchdog", func(t *testing.T) {
 			var out Outcome
-			abandoned, err := Watchdog(context.Background(), time.Millisecond, func(ctx context.Context) error {
+			abandoned, err := Watchdog(context.Background(), NewBudget(time.Millisecond), func(ctx context.Context) error {
 				var err error
 				out, err = Run(ctx, nil, Limits{NoFleetLock: true}, tt.work)
 				return err

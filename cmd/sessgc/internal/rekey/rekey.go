@@ -115,7 +115,7 @@ records are in their old or new form, and the next pass continues.`,
 	f.StringVar(&opts.KeysFile, "keys-file", "", "file with the key set, newest key first, mode 0600 (or set SESSGC_KEYS)")
 	f.Float64VarP(&opts.Rate, "rate", "r", 200, "at most this many records rewritten per second (0: no cap)")
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
-	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly after this long (0: no limit); exit 0 with stopped_early; the next pass continues")
+	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
 	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")
 	f.StringVar(&opts.Textfile, "textfile", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
@@ -154,13 +154,17 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	// prog as it goes too, so that an abandoned pass says what it did
 	// before it hung rather than nothing.
 	var prog progress
-	start, done := time.Now(), sum
-	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return rekey(ctx, opts, el, &prog, &done) })
+	// --max-duration counts from here: the checks of the paths spend it.
+	budget, done := pass.NewBudget(opts.MaxDuration), sum
+	if err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, nil); err != nil {
+		return err // a usage error: nothing attempted, no metrics
+	}
+	abandoned, err := pass.Watchdog(ctx, budget, func(ctx context.Context) error { return rekey(ctx, opts, el, &prog, &done) })
 	if abandoned {
 		sum.Abandoned(err)
 		sum.KeyID = prog.keyID.Load()
 		fill(&sum, prog.Stats())
-		sum.DurationSecs = time.Since(start).Seconds()
+		sum.DurationSecs = time.Since(budget.Start).Seconds()
 	} else {
 		sum = done
 	}

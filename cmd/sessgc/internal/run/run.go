@@ -53,6 +53,10 @@ type RunOptions struct {
 	// tests block in it to play a file server that stops answering in the
 	// middle of a pass.
 	removeWait waiter
+	// pathFS is the file system of the checks before the pass
+	// (pass.CheckPaths); nil: the operating system's. Tests play a hung
+	// mount with it.
+	pathFS pass.PathFS
 }
 
 // waiter waits for something outside the process, or until ctx is done.
@@ -91,12 +95,15 @@ DIR/locks/.sessgc without waiting: when another host is already sweeping the
 same store, sessgc prints one line and exits 0, so the same cron line can run
 on every host. A --dry-run takes no fleet lock.
 
---max-duration bounds the pass: when it is spent the pass stops cleanly,
-reports stopped_early, and exits 0; the next run starts over and passes
-quickly over the parts already cleaned. It also bounds a pass stuck in a
-call to an unreachable file server (an NFS hard mount waits for the server
-without end): a tenth of --max-duration later (at least 1 s, at most 30 s)
-sessgc gives up, reports stop_reason "unresponsive" and exits 4.
+--max-duration bounds the run, counted from its start (the checks of --dir
+and --textfile included, --jitter's sleep not): when it is spent the pass
+stops cleanly, reports stopped_early, and exits 0; the next run starts over
+and passes quickly over the parts already cleaned. It also bounds a run
+stuck in a call to an unreachable file server (an NFS hard mount waits for
+the server without end): a check that has no answer when the budget is
+spent is skipped, and a tenth of --max-duration later (at least 1 s, at
+most 30 s) sessgc gives up on the pass, reports stop_reason "unresponsive"
+and exits 4.
 
 --textfile PATH writes the summary as Prometheus gauges (sessgc_*) for the
 node-exporter textfile collector, replacing PATH atomically after every run:
@@ -133,7 +140,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
 	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be removed; change nothing")
-	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly after this long (0: no limit); exit 0 with stopped_early")
+	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting, --jitter's sleep not counted (0: no limit); exit 0 with stopped_early")
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64; on NFS each keeps one round trip in flight")
 	f.Float64VarP(&opts.Rate, "rate", "r", 0, "at most this many removals per second across workers (0: no cap)")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
@@ -232,6 +239,13 @@ func (p *printer) removal(r fsstore.Removal) {
 func (p *printer) error(err error) { p.errs.Add(err) }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
+	// --max-duration counts from here, the checks of the paths included
+	// (on a hung mount they wait), but not --jitter's sleep: jitter plus
+	// budget is what must stay below the interval.
+	budget := pass.NewBudget(opts.MaxDuration)
+	if err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, opts.pathFS); err != nil {
+		return err // a usage error: nothing done, no metrics
+	}
 	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
 	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun}
 	if abs, err := filepath.Abs(opts.Dir); err == nil {
@@ -244,26 +258,27 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// The sweep counts into prog as it goes too, so that the summary and
 	// the textfile metrics of an abandoned pass say what it did before
 	// it hung rather than nothing.
-	// The jitter comes before the budget: --max-duration bounds the
-	// sweep, and jitter plus budget is what must stay below the interval.
 	var (
 		prog      fsstore.SweepProgress
 		abandoned bool
 		err       error
-		start     = time.Now()
 		swept     = sum
 	)
-	if opts.Jitter > 0 && sleepCtx(ctx, rand.N(opts.Jitter)) != nil {
+	if opts.Jitter > 0 {
+		slept := time.Now()
+		err = sleepCtx(ctx, rand.N(opts.Jitter))
+		budget = budget.Excluding(time.Since(slept))
+	}
+	if err != nil {
 		swept.StoppedEarly, swept.StopReason = true, "interrupted"
 		err = pass.Interrupted(ctx, "before the sweep started")
 	} else {
-		start = time.Now()
-		abandoned, err = pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error { return sweep(ctx, opts, p, &prog, &swept) })
+		abandoned, err = pass.Watchdog(ctx, budget, func(ctx context.Context) error { return sweep(ctx, opts, p, &prog, &swept) })
 	}
 	if abandoned {
 		sum.Abandoned(err)
 		st := prog.Stats()
-		st.Duration = time.Since(start)
+		st.Duration = time.Since(budget.Start)
 		fill(&sum, &st)
 	} else {
 		sum = swept

@@ -114,7 +114,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	// The first errors go to stderr as they come, with their paths: the
 	// count alone does not say where to look.
 	el := pass.NewErrorLog(opts.IO.ErrOut)
-	abandoned, err := pass.Watchdog(ctx, opts.MaxDuration, func(ctx context.Context) error {
+	abandoned, err := pass.Watchdog(ctx, pass.NewBudget(opts.MaxDuration), func(ctx context.Context) error {
 		if err := pass.CheckOwner(opts.Dir); err != nil {
 			return err
 		}

@@ -1,0 +1,86 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+)
+
+// hungFS is a file system whose calls on the paths under hung do not
+// return until release is closed, as calls into a hard NFS mount whose
+// server is unreachable do not; other calls go to the operating system.
+type hungFS struct {
+	hung    []string
+	release <-chan struct{}
+}
+
+func (f hungFS) wait(name string) {
+	for _, h := range f.hung {
+		if name == h || strings.HasPrefix(name, h+string(filepath.Separator)) {
+			<-f.release
+			return
+		}
+	}
+}
+
+func (f hungFS) Stat(name string) (fs.FileInfo, error) {
+	f.wait(name)
+	return os.Stat(name)
+}
+
+func (f hungFS) EvalSymlinks(path string) (string, error) {
+	f.wait(path)
+	return filepath.EvalSymlinks(path)
+}
+
+// TestRunChecksSpendBudget: the checks run makes before its pass, of the
+// --textfile's directory and of whether the textfile is inside --dir,
+// wait for a hung mount, and spend --max-duration as the pass does: when
+// the file system does not answer them, they give up as the budget ends,
+// and the pass then finds it spent and stops at once (on a hung store the
+// watchdog abandons it a grace later, exit 4). They waited 5 s whatever
+// the budget, and the pass then had its whole budget: `sessgc run
+// --textfile --max-duration 2s` started while the NFS server was
+// unreachable exited 4 after 8 s of its own instead of 3.
+func TestRunChecksSpendBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hung func(dir, textfileDir string) []string
+	}{
+		{"store directory", func(dir, _ string) []string { return []string{dir} }},
+		{"textfile directory", func(_, textfileDir string) []string { return []string{textfileDir} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, tdir := newStore(t, 2, 3), t.TempDir()
+			prom := filepath.Join(tdir, "sessgc.prom")
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) }) // the hung checks return, before the directories go
+			io, out, _ := testIO(nil)
+			// The pass needs a few milliseconds of this budget; the
+			// checks, which the file system does not answer, spend it all.
+			opts := RunOptions{IO: io, Dir: dir, Concurrency: 1, Grace: time.Minute, TempAge: 10 * time.Minute,
+				JSON: true, Textfile: prom, MaxDuration: time.Second, pathFS: hungFS{hung: tc.hung(dir, tdir), release: release}}
+			err := runRun(context.Background(), &opts)
+			var sum Summary
+			if jerr := json.Unmarshal(out.Bytes(), &sum); jerr != nil {
+				t.Fatalf("err %v; stdout not one JSON object: %v\n%s", err, jerr, out)
+			}
+			if cmdutil.ExitCode(err) != cmdutil.ExitOK || !sum.StoppedEarly || sum.StopReason != "max-duration" || sum.Removed != 0 {
+				t.Errorf("err %v, stopped_early %v, stop_reason %q, removed %d; want exit 0, stopped early by max-duration, removed 0: the checks spent the budget",
+					err, sum.StoppedEarly, sum.StopReason, sum.Removed)
+			}
+			b, err := os.ReadFile(prom)
+			if line := regexp.MustCompile(`(?m)^sessgc_stopped_early\{.*$`).Find(b); err != nil || !strings.HasSuffix(string(line), "} 1") {
+				t.Errorf("textfile: %v, %q; want the run's metrics, stopped early", err, line)
+			}
+		})
+	}
+}
