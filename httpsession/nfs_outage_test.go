@@ -71,7 +71,7 @@ const (
 	// steady load.
 	outagePaceMin = 2 * time.Second
 	outagePaceMax = 8 * time.Second
-	outageBusyMax = 0.6
+	outageBusyMax = nfstest.BusyMax
 	// outageProbe is how often the load balancer asks the readiness
 	// handler, with outageProbeTimeout as its timeout.
 	outageProbe        = 250 * time.Millisecond
@@ -122,43 +122,23 @@ func TestNFSOutage(t *testing.T) {
 		map[string]func(*testing.T){"hostA": role, "hostB": role})
 }
 
-// envOutageTiming, set to 1, makes TestNFSOutage fail, not only report,
-// when a request takes longer than its deadline + outageSlack or gets no
-// answer within outageClientTimeout, or readiness takes longer than
-// outageFlip to follow the outage. Those bounds are about the store, but
-// in the harness they measure the guest as much: its one CPU runs both
-// apps, their clients and the server, and it waits for the host's. On our
-// shared 2-core machines one idle machine's guest was 26-65% busy under
-// the steady load in the morning and 89-92% in the afternoon, and the
-// bounds held in 10 of 11 CI runs in the morning and in none of 4 runs in
-// the afternoon (requests and readiness waiting seconds for the CPU,
-// during the recovery most). So by default, CI included, they are reported
-// with the guest's CPU use; set it to 1 on a machine with CPU to spare.
-// Even then they are only reported when the guest was saturated before the
-// outage (see saturated), with the reason. Everything else (no update
-// lost, none applied after a 503, every answer a 200, 503 or 504, no
-// client error but its own timeout, the in-flight and goroutine bounds,
-// readiness unhealthy during the outage and healthy after it) is always
-// asserted.
-const envOutageTiming = "SESSFS_NFS_OUTAGE_TIMING"
-
-// envOutageReport names a file to which TestNFSOutage appends each host's
-// summary of each phase, one line each, failing or not: CI prints it,
-// as go test shows a passing test's log only with -v.
-const envOutageReport = "SESSFS_NFS_OUTAGE_REPORT"
-
-// appendLine appends line and a newline to the file name, creating it.
-func appendLine(name, line string) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(line + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// The timing bounds (a request ends within its deadline + outageSlack and
+// gets an answer within outageClientTimeout, readiness follows the outage
+// within outageFlip) follow the outage tests' policy (nfstest.Timing):
+// reported, and asserted only with SESSFS_NFS_OUTAGE_TIMING=1 and only
+// for a host whose guest was not saturated before the outage (see
+// saturated). Those bounds are about the store, but in the harness they
+// measure the guest as much: its one CPU runs both apps, their clients
+// and the server, and it waits for the host's. On our shared 2-core
+// machines one idle machine's guest was 26-65% busy under the steady load
+// in the morning and 89-92% in the afternoon, and the bounds held in 10
+// of 11 CI runs in the morning and in none of 4 runs in the afternoon
+// (requests and readiness waiting seconds for the CPU, during the
+// recovery most). Everything else (no update lost, none applied after a
+// 503, every answer a 200, 503 or 504, no client error but its own
+// timeout, the in-flight and goroutine bounds, readiness unhealthy during
+// the outage and healthy after it) is always asserted. Each host's
+// summary of each phase goes to SESSFS_NFS_OUTAGE_REPORT (nfstest.Report).
 
 type outageKind int
 
@@ -187,11 +167,10 @@ type outageSample struct {
 	at         time.Time
 	inFlight   int64
 	goroutines int
-	// cpuBusy and cpuTotal are the guest's CPU time so far, busy (not
-	// idle, not waiting for I/O) and in all, in clock ticks: the guest
-	// has one CPU for both app hosts and the server, and a request that
-	// waits for it is late for reasons no store can help.
-	cpuBusy, cpuTotal int64
+	// cpu is the guest's CPU time so far: it has one CPU for both app
+	// hosts and the server, and a request that waits for it is late for
+	// reasons no store can help.
+	cpu nfstest.CPU
 	// cpuSelf is this app's process's CPU time so far (user and
 	// system), in the same ticks: the share of the guest's CPU that the
 	// app and its clients use, the rest being the other host and the
@@ -213,24 +192,6 @@ func harnessEvents(substr string) string {
 		}
 	}
 	return strings.Join(lines, "; ")
-}
-
-// guestCPU reads the CPU line of /proc/stat.
-func guestCPU() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	for i := 1; i < len(f); i++ {
-		n, _ := strconv.ParseInt(f[i], 10, 64)
-		total += n
-		if i != 4 && i != 5 { // idle, iowait
-			busy += n
-		}
-	}
-	return busy, total
 }
 
 // selfCPU reads this process's user and system time from /proc/self/stat.
@@ -525,13 +486,9 @@ func (r *outageRun) settle(t *testing.T, search bool) nfstest.Stats {
 		window := max(outageSteady, 2*r.paceNow())
 		r.steadyAt = time.Now()
 		rpcs := rpcStats(t)
-		busy0, total0 := guestCPU()
+		cpu0 := nfstest.ReadCPU()
 		time.Sleep(window) // a measurement window, not a wait for an event
-		busy1, total1 := guestCPU()
-		share, known := 0.0, total1 > total0
-		if known {
-			share = float64(busy1-busy0) / float64(total1-total0)
-		}
+		share, known := nfstest.ReadCPU().BusySince(cpu0)
 		p, next := r.paceNow(), time.Duration(0)
 		switch {
 		case !known:
@@ -660,8 +617,7 @@ func (r *outageRun) start(phase string, ids []string) {
 		return true
 	})
 	loop(func() time.Duration { return outageSampleEvery }, func(int) bool {
-		busy, total := guestCPU()
-		r.samples = append(r.samples, outageSample{at: time.Now(), inFlight: r.app.inFlight.Load(), goroutines: runtime.NumGoroutine(), cpuBusy: busy, cpuTotal: total, cpuSelf: selfCPU()})
+		r.samples = append(r.samples, outageSample{at: time.Now(), inFlight: r.app.inFlight.Load(), goroutines: runtime.NumGoroutine(), cpu: nfstest.ReadCPU(), cpuSelf: selfCPU()})
 		return true
 	})
 }
@@ -929,11 +885,7 @@ func outagePhase(t *testing.T, kind outageKind, pace time.Duration, search bool)
 	steady, outage := rpcCut.Sub(rpcSteady), rpcRecovered.Sub(rpcCut)
 	t.Logf("%s: %s\nNFS RPCs under steady load: %.0f/s (%v); from the outage's start to recovery: %v\napp log:\n%s",
 		nfstest.Host(), rep, float64(steady.Total())/cutAt.Sub(r.steadyAt).Seconds(), steady, outage, app.log)
-	if f := os.Getenv(envOutageReport); f != "" {
-		if err := appendLine(f, fmt.Sprintf("%s %s: %s", phase, nfstest.Host(), rep)); err != nil {
-			t.Logf("%s: %v", envOutageReport, err) // a report, not the test's result
-		}
-	}
+	nfstest.Report(t, fmt.Sprintf("%s %s: %s", phase, nfstest.Host(), rep))
 	if t.Failed() {
 		if st := app.slowStacks(); st != "" {
 			t.Logf("%s: stacks while a request ran late:\n%s", nfstest.Host(), st)
@@ -1110,19 +1062,22 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 			}
 			last = sm
 		}
-		if first == nil || last == first || last.cpuTotal == first.cpuTotal {
+		if first == nil || last == first {
 			return 0, 0, 0
 		}
-		share = float64(last.cpuBusy-first.cpuBusy) / float64(last.cpuTotal-first.cpuTotal)
-		self = float64(last.cpuSelf-first.cpuSelf) / float64(last.cpuTotal-first.cpuTotal)
+		share, known := last.cpu.BusySince(first.cpu)
+		if !known {
+			return 0, 0, 0
+		}
+		self = float64(last.cpuSelf-first.cpuSelf) / float64(last.cpu.Total-first.cpu.Total)
 		mark := first
 		for i := range r.samples {
 			sm := &r.samples[i]
 			if sm.at.Before(first.at) || sm.at.After(last.at) || sm.at.Sub(mark.at) < time.Second {
 				continue
 			}
-			if d := sm.cpuTotal - mark.cpuTotal; d > 0 {
-				peak = max(peak, float64(sm.cpuBusy-mark.cpuBusy)/float64(d))
+			if busy, known := sm.cpu.BusySince(mark.cpu); known {
+				peak = max(peak, busy)
 			}
 			mark = sm
 		}
@@ -1185,40 +1140,10 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 		}
 		return okBefore[int(p*float64(len(okBefore)-1))].Round(time.Millisecond)
 	}
-	// The timing bounds are asserted when envOutageTiming is 1 and the
-	// guest was not saturated before the outage; a miss is always
+	// The timing bounds are asserted when SESSFS_NFS_OUTAGE_TIMING is 1
+	// and the guest was not saturated before the outage; a miss is always
 	// reported.
-	var missed []string // for the summary
-	var report func(format string, args ...any)
-	why := saturated(cpuBefore, pct(0.9), r.paceNow())
-	asserted := "no (without " + envOutageTiming + "=1)"
-	switch {
-	case os.Getenv(envOutageTiming) != "1":
-		report = func(format string, args ...any) {
-			t.Logf("timing bound missed (not asserted without %s=1): "+format, append([]any{envOutageTiming}, args...)...)
-		}
-	case why != "":
-		t.Logf("%s: the timing bounds are only reported: %s", nfstest.Host(), why)
-		asserted = "no (the guest was saturated: " + why + ")"
-		report = func(format string, args ...any) {
-			t.Logf("timing bound missed (not asserted: the guest was saturated before the outage): "+format, args...)
-		}
-	default:
-		asserted = "yes"
-		report = t.Errorf
-	}
-	if why != "" && os.Getenv(envOutageTiming) != "1" {
-		asserted += "; the guest was saturated: " + why
-	}
-	timing := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		short := msg
-		if r := []rune(msg); len(r) > 200 {
-			short = string(r[:200]) + "..."
-		}
-		missed = append(missed, short)
-		report("%s", msg)
-	}
+	timing := nfstest.NewTiming(t, saturated(cpuBefore, pct(0.9), r.paceNow()))
 	if all.other > 0 {
 		t.Errorf("%d requests ended with other statuses than 200, 503 and 504: %v", all.other, statuses)
 	}
@@ -1226,10 +1151,10 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 		t.Errorf("%d requests ended in a client error other than its timeout (a reset or closed connection); the first: %q", all.connErr, connErrs)
 	}
 	if n := all.timeout - all.connErr; n > 0 {
-		timing("%d requests got no answer within the client's %v", n, outageClientTimeout)
+		timing.Miss("%d requests got no answer within the client's %v", n, outageClientTimeout)
 	}
 	if all.slow > 0 {
-		timing("%d requests took longer than their deadline %v + %v (longest %v; %d started before the outage's end, %d after it); the first (times from the outage's start): %q",
+		timing.Miss("%d requests took longer than their deadline %v + %v (longest %v; %d started before the outage's end, %d after it); the first (times from the outage's start): %q",
 			all.slow, outageDeadline, outageSlack, all.maxBounded.Round(time.Millisecond), slowDuring, slowAfter, slowReqs)
 	}
 	if len(slowOK) > 0 {
@@ -1253,7 +1178,7 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 	case unhealthyAt.IsZero() || !unhealthyAt.Before(upAt):
 		t.Errorf("readiness did not turn unhealthy during the outage")
 	case unhealthyAt.Sub(downAt) > outageFlip:
-		timing("readiness turned unhealthy %s after the outage began; want within %v", since(unhealthyAt, downAt), outageFlip)
+		timing.Miss("readiness turned unhealthy %s after the outage began; want within %v", since(unhealthyAt, downAt), outageFlip)
 	}
 	switch {
 	case healthyAt.IsZero():
@@ -1261,7 +1186,7 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 	case healthyAt.Before(upAt):
 		t.Errorf("readiness turned healthy %s before the server came back", upAt.Sub(healthyAt).Round(time.Millisecond))
 	case healthyAt.Sub(readyAt) > outageFlip:
-		timing("readiness turned healthy again %s after the server was surely back (%s after it began to come back); want within %v",
+		timing.Miss("readiness turned healthy again %s after the server was surely back (%s after it began to come back); want within %v",
 			since(healthyAt, readyAt), since(healthyAt, upAt), outageFlip)
 	}
 	if maxIn > inFlightBound {
@@ -1280,5 +1205,5 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 		maxIn, inFlightBound, maxG, baseline, goroutineBound,
 		since(unhealthyAt, downAt), since(healthyAt, upAt), since(healthyAt, readyAt), since(firstHealthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, stLog.since(downAt), since(recoveredAt, upAt),
 		100*cpuBefore, 100*selfBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec) +
-		fmt.Sprintf("; timing bounds asserted: %s; missed: %d %q", asserted, len(missed), missed)
+		"; " + timing.Summary()
 }
