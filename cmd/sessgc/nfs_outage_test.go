@@ -29,10 +29,18 @@ const envBin = "SESSGC_TEST_BIN"
 // holding the fleet lock, when hostA's link to the NFS server goes down
 // for longer than the lease. sessgc must exit 4 ("unresponsive") within
 // --max-duration plus its stop grace, although its calls to the server
-// hang; hostB must get the fleet lock once hostA's lease has expired,
-// without hostA coming back, and sweep; and when hostA is back, nothing
-// is half-done: every expired record is gone, every live one is there, no
-// other file is left in the data directory, and hostA sweeps again.
+// hang; so must a census, and a run with --textfile started while the
+// server is unreachable; hostB must get the fleet lock once hostA's lease
+// has expired, without hostA coming back, and sweep; and when hostA is
+// back, nothing is half-done: every expired record is gone, every live
+// one is there, no other file is left in the data directory, and hostA
+// sweeps again.
+//
+// Exit codes, summaries, textfile metrics and what is left in the store
+// are always asserted. The wall-clock bounds follow the outage tests'
+// policy (nfstest.Timing): asserted with SESSFS_NFS_OUTAGE_TIMING=1 for a
+// guest that was not saturated before the outage (see sweepSaturated),
+// reported otherwise; hostA's figures go to SESSFS_NFS_OUTAGE_REPORT.
 func TestNFSSweepUnderOutage(t *testing.T) {
 	nfstest.Require(t)
 	if !nfstest.InGuest() {
@@ -49,6 +57,9 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 		// Starting and ending a process in the one-CPU guest of a loaded
 		// machine: 3.5 s once in CI, around a pass abandoned on time.
 		startExit = 6 * time.Second
+		// steadyWindow is how long hostA measures the guest's CPU while
+		// its sweep goes on at rate, before it asks for the cut.
+		steadyWindow = time.Second
 	)
 	lease := nfstest.Lease()
 	// Longer than the lease, so that the server expires hostA's state
@@ -92,12 +103,20 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			if err := nfstest.Signal(filepath.Join(nfstest.Dir(t), "sweeping")); err != nil {
 				t.Fatal(err)
 			}
+			// The guest under the scenario's steady load: the sweep at its
+			// capped rate, hostB polling the fleet lock.
+			cpu0 := nfstest.ReadCPU()
+			time.Sleep(steadyWindow) // a measurement window, not a wait for an event
+			busyBefore, known := nfstest.ReadCPU().BusySince(cpu0)
+			nfstest.Event("guest CPU busy %.0f%% under the sweep", 100*busyBefore)
+			timing := nfstest.NewTiming(t, sweepSaturated(busyBefore, known, rate))
 			asked := time.Since(start)
 			cut, err := nfstest.CutLink("hostA", cutFor)
 			if err != nil {
 				t.Fatal(err)
 			}
 			down := time.Since(start)
+			cpuDown := nfstest.ReadCPU()
 			nfstest.Event("sessgc sweeping, link cut")
 			var werr error
 			select {
@@ -108,6 +127,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 				werr = <-exited // once the link is back
 			}
 			took := time.Since(start)
+			busyCut, _ := nfstest.ReadCPU().BusySince(cpuDown)
 			nfstest.Event("sessgc exited after %v: %v", took.Round(time.Millisecond), werr)
 			for l := range out {
 				outLines = append(outLines, l)
@@ -125,19 +145,20 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 						down.Round(time.Millisecond), asked.Round(time.Millisecond), maxDuration)
 				}
 			}
-			// sessgc's own time, from the start of its work to giving up
-			// (its summary's duration), is held to the bound; the margin
+			// sessgc's own time, from its start to giving up (its
+			// summary's duration), is held to the bound; the margin
 			// around it is for starting and ending the process in a
 			// one-CPU guest on a loaded machine. What matters is exiting
-			// long before the server is back (cutFor).
+			// long before the server is back (cutFor): that is asserted
+			// above, always.
 			own := time.Duration(sum.DurationSecs * float64(time.Second))
 			t.Logf("sessgc's own time %v; starting and exiting took %v", own.Round(time.Millisecond), (took - own).Round(time.Millisecond))
 			if own > bound+time.Second {
-				t.Errorf("sessgc gave up after %v of work with the server unreachable; want at most --max-duration %v + %v to stop",
+				timing.Miss("sessgc gave up after %v of work with the server unreachable; want at most --max-duration %v + %v to stop",
 					own.Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration))
 			}
 			if took > bound+startExit {
-				t.Errorf("sessgc took %v with the server unreachable; want at most --max-duration %v + %v to stop (+%v to start and exit)",
+				timing.Miss("sessgc took %v with the server unreachable; want at most --max-duration %v + %v to stop (+%v to start and exit)",
 					took.Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration), startExit)
 			}
 			// It waited for three removals before the cut: an abandoned
@@ -146,30 +167,62 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 				t.Errorf("abandoned pass reports removed %d (sessions %d); want at least the 3 seen before the cut", sum.Removed, sum.Sessions)
 			}
 			// A census on the unreachable server gives up on time too.
+			shortBound := statsMax + pass.StopGrace(statsMax)
+			cpu1 := nfstest.ReadCPU()
 			statsStart := time.Now()
 			rs := runGC(t, []string{"stats", "--dir", dir, "--max-duration", statsMax.String()})
 			statsTook := time.Since(statsStart)
+			busyStats, _ := nfstest.ReadCPU().BusySince(cpu1)
 			nfstest.Event("sessgc stats exited %d after %v", rs.code, statsTook.Round(time.Millisecond))
-			if rs.code != 4 || statsTook > statsMax+pass.StopGrace(statsMax)+startExit {
-				t.Errorf("sessgc stats --max-duration %v with the server unreachable: exit %d after %v; want 4 within %v + %v (+%v)\n%s",
-					statsMax, rs.code, statsTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit, rs.stderr)
+			if rs.code != 4 {
+				t.Errorf("sessgc stats --max-duration %v with the server unreachable: exit %d after %v; want 4\n%s",
+					statsMax, rs.code, statsTook.Round(time.Millisecond), rs.stderr)
+			}
+			if statsTook > shortBound+startExit {
+				timing.Miss("sessgc stats --max-duration %v with the server unreachable took %v; want at most %v + %v (+%v to start and exit)",
+					statsMax, statsTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit)
 			}
 
 			// So does a run started while the server is unreachable, with
 			// its metrics on local disk (the documented cron line): its
-			// checks of --dir and --textfile come before the watchdog.
+			// checks of --dir and --textfile, made before the watchdog,
+			// spend its budget too.
 			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			cpu2 := nfstest.ReadCPU()
 			runStart := time.Now()
-			rr := runGC(t, []string{"run", "--dir", dir, "-q", "--max-duration", statsMax.String(), "--textfile", prom})
+			rr := runGC(t, []string{"run", "--dir", dir, "--json", "--max-duration", statsMax.String(), "--textfile", prom})
 			runTook := time.Since(runStart)
+			busyRun, _ := nfstest.ReadCPU().BusySince(cpu2)
 			nfstest.Event("sessgc run --textfile exited %d after %v", rr.code, runTook.Round(time.Millisecond))
-			if rr.code != 4 || runTook > statsMax+pass.StopGrace(statsMax)+startExit+pass.FSCheckTimeout {
-				t.Errorf("sessgc run --textfile --max-duration %v started with the server unreachable: exit %d after %v; want 4 within %v + %v (+%v, +%v for its checks)\n%s",
-					statsMax, rr.code, runTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit, pass.FSCheckTimeout, rr.stderr)
+			_, rsum := summary(t, rr)
+			runOwn := time.Duration(rsum.DurationSecs * float64(time.Second))
+			if rr.code != 4 || rsum.StopReason != "unresponsive" || rsum.ExitCode != 4 {
+				t.Errorf("sessgc run --textfile --max-duration %v started with the server unreachable: exit %d, stop_reason %q, exit_code %d after %v; want 4, unresponsive, 4\n%s",
+					statsMax, rr.code, rsum.StopReason, rsum.ExitCode, runTook.Round(time.Millisecond), rr.stderr)
 			}
-			if b, err := os.ReadFile(prom); err != nil || !strings.Contains(string(b), "sessgc_last_run_exit_code") {
-				t.Errorf("textfile after the run on the unreachable server: %v; want the run's metrics", err)
+			if runOwn > shortBound+time.Second {
+				timing.Miss("sessgc run --textfile --max-duration %v started with the server unreachable gave up after %v of its own, its checks included; want at most %v + %v",
+					statsMax, runOwn.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax))
 			}
+			if runTook > shortBound+startExit {
+				timing.Miss("sessgc run --textfile --max-duration %v started with the server unreachable took %v; want at most %v + %v (+%v to start and exit)",
+					statsMax, runTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit)
+			}
+			checkValues(t, promFile(t, prom, dir), map[string]float64{
+				"sessgc_last_run_exit_code": 4,
+				"sessgc_last_run_success":   0,
+				"sessgc_stopped_early":      1,
+			})
+			rep := fmt.Sprintf("sessgc %s: guest CPU busy %.0f%% under the sweep at %d/s before the outage; the cut asked %v and down %v after sessgc started; "+
+				"the sweep cut off: exit %d after %v (its own %v; bound %v, +%v to start and exit), CPU busy %.0f%% from the cut to its exit; "+
+				"stats: exit %d after %v (bound %v, +%v), CPU %.0f%%; run --textfile: exit %d after %v (its own %v; bound %v, +%v), CPU %.0f%%; %s",
+				nfstest.Host(), 100*busyBefore, rate, asked.Round(time.Millisecond), down.Round(time.Millisecond),
+				r.code, took.Round(time.Millisecond), own.Round(time.Millisecond), bound, startExit, 100*busyCut,
+				rs.code, statsTook.Round(time.Millisecond), shortBound, startExit, 100*busyStats,
+				rr.code, runTook.Round(time.Millisecond), runOwn.Round(time.Millisecond), shortBound, startExit, 100*busyRun,
+				timing.Summary())
+			t.Log(rep)
+			nfstest.Report(t, rep)
 
 			ctx, cancel := context.WithTimeout(context.Background(), cutFor+time.Minute)
 			defer cancel()
@@ -234,6 +287,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			took := time.Since(downAt)
 			t.Logf("hostB got the fleet lock %v after hostA's link went down (lease %v)", took.Round(time.Millisecond), lease)
 			nfstest.Event("hostB got the fleet lock %v after hostA's link went down", took.Round(time.Millisecond))
+			nfstest.Report(t, fmt.Sprintf("sessgc %s: got the fleet lock %v after hostA's link went down (lease %v)", nfstest.Host(), took.Round(time.Millisecond), lease))
 			r := runGC(t, []string{"run", "--dir", dir, "--json"})
 			if _, sum := summary(t, r); r.code != 0 || sum.Skipped || sum.Errors != 0 {
 				t.Errorf("hostB's sweep: exit %d, skipped %v, errors %d; want 0, false, 0\n%s%s", r.code, sum.Skipped, sum.Errors, r.stdout, r.stderr)
@@ -245,6 +299,20 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			}
 		},
 	})
+}
+
+// sweepSaturated says why the guest could not carry the scenario's steady
+// load before the outage, or returns "": hostA's sweep capped at rate
+// removals a second and hostB polling the fleet lock every 100 ms, a
+// light load, kept the guest's CPU busier than nfstest.BusyMax. Starting
+// and ending a process then waits seconds for the CPU, which says nothing
+// about sessgc: the timing bounds are only reported. A CPU reading that
+// failed (known false) says nothing either way, and the bounds hold.
+func sweepSaturated(busy float64, known bool, rate int) string {
+	if !known || busy <= nfstest.BusyMax {
+		return ""
+	}
+	return fmt.Sprintf("the guest's CPU was %.0f%% busy under a sweep of %d removals a second and another host's polling, before the outage", 100*busy, rate)
 }
 
 func writeIDs(t *testing.T, path string, old, keep []string) {
