@@ -1281,13 +1281,22 @@ func (sw *sweeper) wouldRestore(p string) {
 }
 
 // nameTaken reports whether the name p of a live record held aside holds
-// a file, looked up as the put-back's link(2) looks it up: then the
+// a file on the file server, as the put-back's link(2) finds it: then the
 // put-back fails with EEXIST, and the copy aside, the older, is removed
 // uncounted (putBackNewer; the listing counts the record at p). The dry
 // run and Stats ask it, so that they count what the sweep will do.
 func (s *Store) nameTaken(p string) (bool, error) {
 	s.revalidateName(p) // this host's client may hold a stale entry for it
 	_, err := s.root.lstat(p)
+	if errors.Is(err, fs.ErrNotExist) && s.nfs {
+		// The link(2) above misses a name this host's client has cached
+		// as missing (a Load that fell back to the copy aside leaves
+		// that entry) without asking the server, and so does lstat:
+		// another host's Save since then is seen only once the
+		// directory's attributes are fetched afresh, as Load does.
+		s.refreshDir(p)
+		_, err = s.root.lstat(p)
+	}
 	switch {
 	case err == nil:
 		return true, nil

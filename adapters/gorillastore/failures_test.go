@@ -106,7 +106,7 @@ func decodeID(t *testing.T, s *gorillastore.Store, c *http.Cookie) string {
 }
 
 // TestCookieOrderAndErrors: with several cookies of the session's name,
-// New's error is the first cookie's, as when only it was read: a stale
+// New's error is the first non-empty cookie's, as when only it was read: a stale
 // cookie of this store (its session gone) followed by one signed with
 // other keys is a new session without an error, or a handler returning
 // Get's error would answer 500 for good, never saving the cookie that
@@ -132,6 +132,10 @@ func TestCookieOrderAndErrors(t *testing.T) {
 		{"stale", "app=" + stale, false, 0},
 		{"stale, then foreign", "app=" + stale + "; app=" + foreign, false, 0},
 		{"foreign, then stale", "app=" + foreign + "; app=" + stale, true, 0},
+		// An empty cookie (a logout's left by FilesystemStore) is no
+		// cookie: the first with a value decides the error.
+		{"empty, then foreign", "app=; app=" + foreign, true, 0},
+		{"empty, then stale", "app=; app=" + stale, false, 0},
 		{"junk before the user's", junk + "app=" + user, false, 1},
 		{"the user's twice", "app=" + user + "; app=" + user, false, 1},
 	} {

@@ -72,7 +72,7 @@
 // missing one: it fails the same way on every request, and with the error a
 // handler that returns it (echo-contrib's usage) would answer 500 until the
 // cookie expired, never saving the session that replaces it. The store logs
-// it and reports it to its Observer (outcome corrupt or error). Stored
+// it and reports it to its Observer (outcome corrupt, permission or error). Stored
 // values that fail authentication (written with other keys, or by someone
 // without them) are no session too, but Get returns that error: the store
 // saw nothing wrong, and the error is the only trace. Saving the new

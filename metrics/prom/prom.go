@@ -89,7 +89,8 @@ func New(namespace string) *Observer {
 	// have one outcome in practice, cost series only once they happen.
 	// Sweep removals are counted by kind in sweep_removed_files_total
 	// (see Observe), only writes complete late, and only a TryLock
-	// finds the lock busy.
+	// finds the lock busy, with fewer outcomes than the others (see
+	// reported).
 	for _, op := range fsstore.Ops() {
 		if op == fsstore.OpSweepRemove {
 			continue
@@ -110,8 +111,13 @@ func New(namespace string) *Observer {
 }
 
 // reported reports whether the store can report op with out: every
-// outcome but two, which only some operations have.
+// outcome but two, which only some operations have, and for TryLock only
+// those a lock attempt can end with (it reads no record and does not
+// wait).
 func reported(op fsstore.Op, out fsstore.Outcome) bool {
+	if op == fsstore.OpTryLock {
+		return tryLockOutcomes[out]
+	}
 	switch out {
 	case fsstore.OutcomeLate:
 		return write(op)
@@ -119,6 +125,15 @@ func reported(op fsstore.Op, out fsstore.Outcome) bool {
 		return op == fsstore.OpTryLock
 	}
 	return true
+}
+
+// tryLockOutcomes are those of a TryLock: taken, found held, a store that
+// does not answer, the lock file's creation or the OS lock failing. (An
+// invalid ID fails before the attempt, unreported, as for Lock.)
+var tryLockOutcomes = map[fsstore.Outcome]bool{
+	fsstore.OutcomeOK: true, fsstore.OutcomeBusy: true,
+	fsstore.OutcomeUnavailable: true, fsstore.OutcomeTooManyLocks: true, fsstore.OutcomeNoSpace: true,
+	fsstore.OutcomeReadOnlyFS: true, fsstore.OutcomePermission: true, fsstore.OutcomeError: true,
 }
 
 // write reports whether op writes a record: only writes can complete

@@ -2,6 +2,7 @@ package prom_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,20 @@ func TestTryLockBusyOutcome(t *testing.T) {
 	}
 	if len(ops) != 1 || ops[0] != "try_lock" {
 		t.Errorf("busy series pre-created for ops %v, want try_lock only", ops)
+	}
+	// Nor does try_lock get series for what a lock attempt cannot end
+	// with: it reads no record and does not wait.
+	var outs []string
+	for _, m := range series(reg, name, map[string]string{"op": "try_lock"}) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "outcome" {
+				outs = append(outs, l.GetValue())
+			}
+		}
+	}
+	slices.Sort(outs)
+	if want := []string{"busy", "error", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}; !slices.Equal(outs, want) {
+		t.Errorf("try_lock series pre-created for outcomes %v, want %v", outs, want)
 	}
 	st, id := observedStore(t, obs)
 	held, err := st.Lock(context.Background(), id, fsstore.Exclusive)
@@ -377,7 +392,7 @@ func TestLatencyByOutcome(t *testing.T) {
 // as an operation that never happens when it cannot happen at all. The
 // events are fsstore's contract: every op with every outcome, but sweep
 // removals only with ok and a kind, late outcomes only for writes, and
-// busy only for TryLock.
+// busy only for TryLock (TestTryLockBusyOutcome checks its others).
 func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
