@@ -348,3 +348,107 @@ func TestMaintenanceRekeyLeavesPlaintextStoreAlone(t *testing.T) {
 		t.Errorf("the keyed host's Load after the migration's rekey: %v", err)
 	}
 }
+
+// TestKeylessStoreRefusesPlaintextOnceEncrypted: a process without keys
+// that knows the store is encrypted (a maintenance store, which read the
+// marker at Open, or an application host opened before the marking that
+// has since learned it) must refuse a plaintext record as a keyed store
+// does: only someone without the keys writes one there. It used to serve
+// the forged record through every read path, the cache included, so that
+// a keyless host left running beside the keyed ones took a cleartext
+// {"user":"admin"} for a session.
+func TestKeylessStoreRefusesPlaintextOnceEncrypted(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// open opens the keyless store once the keyed host has marked
+		// the store (unless it was opened before, in before).
+		open func(t *testing.T, dir string, clk *fakeclock.Clock) *fsstore.Store
+		// before: the keyless store is opened before the marking.
+		before bool
+		// learn makes it learn that the store is encrypted; id names an
+		// encrypted session.
+		learn func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string)
+	}{
+		{
+			name: "maintenance store",
+			open: func(t *testing.T, dir string, clk *fakeclock.Clock) *fsstore.Store {
+				return openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithCache(100, 1<<20), fsstore.WithClock(clk.Now))
+			},
+		},
+		{
+			name:   "host that met an encrypted record",
+			before: true,
+			open: func(t *testing.T, dir string, clk *fakeclock.Clock) *fsstore.Store {
+				return openDir(t, dir, fsstore.WithCache(100, 1<<20), fsstore.WithClock(clk.Now))
+			},
+			learn: func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
+				if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrKeysRequired) {
+					t.Fatalf("keyless Load of an encrypted record: %v, want ErrKeysRequired", err)
+				}
+			},
+		},
+		{
+			name:   "host that re-read the marker",
+			before: true,
+			open: func(t *testing.T, dir string, clk *fakeclock.Clock) *fsstore.Store {
+				return openDir(t, dir, fsstore.WithCache(100, 1<<20), fsstore.WithClock(clk.Now))
+			},
+			learn: func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
+				clk.Advance(fsstore.KeylessRecheck)
+				if err := s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {
+					t.Fatalf("keyless Save after the marking: %v, want ErrKeysRequired", err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := fakeclock.New()
+			forged := newID(t)
+			var keyless *fsstore.Store
+			if tc.before {
+				keyless = tc.open(t, dir, clk)
+				// Forged, and loaded (and cached) while the store is
+				// still plaintext: the record is all this host knows.
+				if _, err := forge.Write(dir, forge.Record{ID: forged, Payload: forgedAdmin, Version: 9}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := keyless.Load(ctx, forged); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keyed := openDir(t, dir, fsstore.WithKeys(mustKey(t, 1)), fsstore.WithClock(clk.Now))
+			id := newID(t)
+			must(t, keyed.Save(ctx, &fsstore.Session{ID: id, Data: []byte(`{"user":"alice"}`)}))
+			if !tc.before {
+				if _, err := forge.Write(dir, forge.Record{ID: forged, Payload: forgedAdmin, Version: 9}); err != nil {
+					t.Fatal(err)
+				}
+				keyless = tc.open(t, dir, clk)
+			}
+			if tc.learn != nil {
+				tc.learn(t, clk, keyless, id)
+			}
+
+			if got, err := keyless.Load(ctx, forged); !errors.Is(err, fsstore.ErrUnencrypted) {
+				t.Errorf("Load: %q, %v; want ErrUnencrypted", got.Data, err)
+			}
+			if got, err := keyless.LoadInto(ctx, forged, make([]byte, 0, 4096)); !errors.Is(err, fsstore.ErrUnencrypted) {
+				t.Errorf("LoadInto: %q, %v; want ErrUnencrypted", got.Data, err)
+			}
+			l, err := keyless.Lock(ctx, forged, fsstore.Exclusive)
+			must(t, err)
+			if got, err := l.Load(ctx); !errors.Is(err, fsstore.ErrUnencrypted) {
+				t.Errorf("Locked.Load: %q, %v; want ErrUnencrypted", got.Data, err)
+			}
+			l.Unlock()
+			keyless.Range(ctx, func(r *fsstore.Record) bool {
+				if r.IsFor(forged) {
+					t.Errorf("Range served %q", r.Data)
+				}
+				return true
+			})
+		})
+	}
+}

@@ -41,9 +41,11 @@ var (
 	// whatever its key: expiry is checked before decryption.
 	ErrUnknownKey = errors.New("record encrypted with a key that is not configured")
 	// ErrUnencrypted reports a plaintext record met by a store opened
-	// WithKeys (without WithPlaintextMigration): someone without the keys
-	// wrote it, an attacker or a host deployed without keys. It matches
-	// ErrCorrupt.
+	// WithKeys (without WithPlaintextMigration), or by a store without
+	// keys that knows the store is encrypted (opened WithMaintenanceOnly,
+	// or opened before a keyed process marked it and told since): someone
+	// without the keys wrote it, an attacker or a host deployed without
+	// keys. It matches ErrCorrupt.
 	ErrUnencrypted = fmt.Errorf("%w: record is not encrypted but the store is", ErrCorrupt)
 	// ErrKeysRequired reports an encrypted store (its marker says so)
 	// opened without keys: such a process would write plaintext that the
@@ -295,7 +297,9 @@ func WithPlaintextMigration() Option {
 // maintenance that never writes a session: Sweep, Stats, Delete. Without
 // it, Open refuses an encrypted store when no keys are given
 // (ErrKeysRequired); with it, Save, CompareAndSwap and locked saves fail
-// with ErrKeysRequired.
+// with ErrKeysRequired, a load of an encrypted record fails with it too,
+// and a plaintext record is refused (ErrUnencrypted) as a keyed store
+// refuses it.
 //
 // With keys, for Rekey, it vouches for nothing, WithPlaintextMigration or
 // not: it leaves the marker as it is, since marking the store encrypted
@@ -377,11 +381,31 @@ func (s *Store) unseal(h *record.Header, name string, pl []byte) ([]byte, error)
 // unsealWith is unseal with a given key set, for callers that must use one
 // key set throughout (Rekey) across a keys file reload.
 func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte) ([]byte, error) {
+	if err := s.sealRefused(kr, h); err != nil {
+		return nil, err
+	}
 	if h.Flags&record.FlagEncrypted == 0 {
-		if kr != nil && !s.cfg.plaintextMigration {
-			return nil, ErrUnencrypted
-		}
 		return pl, nil
+	}
+	return kr.open(h, name, pl)
+}
+
+// sealRefused returns the refusal of a record with header h that its
+// header alone decides, under the key set kr: a plaintext record where
+// encryption is required (ErrUnencrypted), an encrypted record met
+// without keys (ErrKeysRequired), or one under a key not in kr
+// (ErrUnknownKey). Load decrypts what it lets through; Touch, which reads
+// the header only, refuses the same records.
+func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
+	if h.Flags&record.FlagEncrypted == 0 {
+		// A process that knows the store is encrypted refuses plaintext,
+		// keys or not: only someone without the keys writes it there,
+		// and a keyless host left running beside the keyed ones (or a
+		// maintenance store) would otherwise serve a forged session.
+		if (kr != nil || s.encrypted.Load()) && !s.cfg.plaintextMigration {
+			return ErrUnencrypted
+		}
+		return nil
 	}
 	if kr == nil {
 		// Only a keyed process writes an encrypted record, and a keyed
@@ -391,9 +415,12 @@ func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte
 		// it would be for a keyed process (ErrUnknownKey, whose alert
 		// says a key was retired too early): this process has none.
 		s.encrypted.Store(true)
-		return nil, fmt.Errorf("%w: the record is encrypted (key ID %d) and this process has no keys", ErrKeysRequired, h.KeyID)
+		return fmt.Errorf("%w: the record is encrypted (key ID %d) and this process has no keys", ErrKeysRequired, h.KeyID)
 	}
-	return kr.open(h, name, pl)
+	if kr.aeads[h.KeyID] == nil {
+		return fmt.Errorf("%w (key ID %d)", ErrUnknownKey, h.KeyID)
+	}
+	return nil
 }
 
 // keylessRecheck is how often a store opened without keys re-reads the

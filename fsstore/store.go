@@ -653,8 +653,13 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 	kr := s.keys.Load() // one key set for the cache's judgement and the record's
 	if s.cache != nil {
 		if e, ok := s.cache.get(k.name, p, kr, buf); ok {
-			h, pl, st = e.header, e.payload, e.st
-			goto decoded
+			// A plaintext record cached before this keyless store learned
+			// that the store is encrypted is judged again, from the file.
+			if s.sealRefused(kr, &e.header) == nil {
+				h, pl, st = e.header, e.payload, e.st
+				goto decoded
+			}
+			s.cache.drop(k.name)
 		}
 	}
 	{
