@@ -1174,9 +1174,14 @@ func (s *Store) delete(c *call, k key) error {
 // Touch never revives an expired session. Expiry is judged by the record's
 // own idle timeout and deadline, from its header, whatever this store's
 // idle timeout; a record that is not a complete, well-formed record of
-// this ID is ErrCorrupt. Reading the header costs an open and a read (on
-// NFS, OPEN, READ and CLOSE besides the SETATTR); Locked.Touch after a
-// Locked.Load reuses the Load's header instead.
+// this ID is ErrCorrupt, and one that Load refuses by its header is
+// refused with Load's error: plaintext where the store is encrypted
+// (ErrUnencrypted), under a key not configured (ErrUnknownKey), encrypted
+// in a process without keys (ErrKeysRequired). Touch does not decrypt:
+// only Load authenticates the payload and the header's times. Reading the
+// header costs an open and a read (on NFS, OPEN, READ and CLOSE besides
+// the SETATTR); Locked.Touch after a Locked.Load reuses the Load's header
+// instead.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	start := s.begin()
 	k, err := s.check(ctx, id)
@@ -1288,6 +1293,11 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	}
 	if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
+	}
+	// What Load would refuse before decrypting, Touch refuses: a forged
+	// cleartext record must not pass for a live session here either.
+	if err := s.sealRefused(s.keys.Load(), &h); err != nil {
+		return fmt.Errorf("fsstore: touch %s: %w", p, err)
 	}
 	return s.touchRemember(c, d, k, p, st, h.Idle, h.Deadline)
 }

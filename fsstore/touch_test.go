@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/forge"
 )
 
 // touchOps are the two ways to touch without a Load first.
@@ -165,5 +166,93 @@ func TestTouchAfterLoadSeesReplacedRecord(t *testing.T) {
 	clock.Advance(3 * time.Second)
 	if err := long.Touch(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
 		t.Fatalf("Touch of the replaced, expired record: %v, want ErrNotFound", err)
+	}
+}
+
+// Touch refuses what Load refuses from the record's header: a plaintext
+// record where encryption is required (a forged session), a record under
+// a key that is not configured, an encrypted record met without keys; and
+// leaves it untouched. It used to extend all three, answering nil for a
+// forged session that no Load would serve, so that an application
+// checking a session with Touch alone took the forgery for a live one.
+func TestTouchRefusesWhatLoadRefuses(t *testing.T) {
+	var k1, k2 fsstore.Key // each subtest's, made before it opens its stores
+	for _, tc := range []struct {
+		name string
+		// writer writes the record of id; toucher is the store that
+		// touches it.
+		writer  func(t *testing.T, dir string) *fsstore.Store
+		forge   bool // then a cleartext record is forged over it
+		toucher func(t *testing.T, dir string) *fsstore.Store
+		want    error // nil: touched
+	}{
+		{
+			name:    "plaintext in a keyed store",
+			writer:  func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithKeys(k1)) },
+			forge:   true,
+			toucher: func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithKeys(k1)) },
+			want:    fsstore.ErrUnencrypted,
+		},
+		{
+			name:    "plaintext, store known encrypted, no keys",
+			writer:  func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithKeys(k1)) },
+			forge:   true,
+			toucher: func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithMaintenanceOnly()) },
+			want:    fsstore.ErrUnencrypted,
+		},
+		{
+			name:    "under a key not configured",
+			writer:  func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithKeys(k2)) },
+			toucher: func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithKeys(k1)) },
+			want:    fsstore.ErrUnknownKey,
+		},
+		{
+			name:    "encrypted, no keys",
+			writer:  func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithKeys(k1)) },
+			toucher: func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir, fsstore.WithMaintenanceOnly()) },
+			want:    fsstore.ErrKeysRequired,
+		},
+		{
+			name:   "plaintext while migrating",
+			writer: func(t *testing.T, dir string) *fsstore.Store { return openDir(t, dir) },
+			toucher: func(t *testing.T, dir string) *fsstore.Store {
+				return openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithPlaintextMigration())
+			},
+		},
+	} {
+		for _, op := range touchOps {
+			t.Run(tc.name+"/"+op.name, func(t *testing.T) {
+				ctx := context.Background()
+				k1, k2 = mustKey(t, 1), mustKey(t, 2)
+				dir := t.TempDir()
+				w := tc.writer(t, dir)
+				id := newID(t)
+				if err := w.Save(ctx, &fsstore.Session{ID: id, Data: []byte(`{"user":"alice"}`)}); err != nil {
+					t.Fatal(err)
+				}
+				p := w.RecordPathForTest(id)
+				if tc.forge {
+					if _, err := forge.Write(dir, forge.Record{ID: id, Payload: forgedAdmin, Version: 9}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s := tc.toucher(t, dir)
+				old := time.Now().Add(-time.Minute).Truncate(time.Second)
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
+				err := op.touch(ctx, s, id)
+				switch {
+				case tc.want == nil && err != nil:
+					t.Fatalf("Touch: %v", err)
+				case tc.want == nil && mtime(t, p).Equal(old):
+					t.Errorf("Touch left the mtime at %v", old)
+				case tc.want != nil && !errors.Is(err, tc.want):
+					t.Errorf("Touch: %v, want %v", err, tc.want)
+				case tc.want != nil && !mtime(t, p).Equal(old):
+					t.Errorf("Touch extended a record that no Load serves: mtime %v → %v", old, mtime(t, p))
+				}
+			})
+		}
 	}
 }
