@@ -166,6 +166,10 @@ func TestBadKeys(t *testing.T) {
 		{"short secret", []fsstore.Key{{ID: 1, Secret: make([]byte, 16)}}},
 		{"zero id", []fsstore.Key{{ID: 0, Secret: make([]byte, 32)}}},
 		{"duplicate", []fsstore.Key{{ID: 3, Secret: make([]byte, 32)}, {ID: 3, Secret: make([]byte, 32)}}},
+		// A key line copied with only its ID changed: retiring and
+		// destroying key 3 would leave its secret in use as key 4, and
+		// a rotation away from a leaked key would protect nothing.
+		{"one secret under two IDs", []fsstore.Key{{ID: 4, Secret: bytes.Repeat([]byte{7}, 32)}, {ID: 3, Secret: bytes.Repeat([]byte{7}, 32)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := fsstore.Open(t.TempDir(), fsstore.WithKeys(tc.keys...)); err == nil {

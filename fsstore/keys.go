@@ -27,7 +27,8 @@ import (
 type Key struct {
 	// ID names the key in record headers; nonzero and unique in a key set.
 	ID uint32
-	// Secret is 32 random bytes.
+	// Secret is 32 random bytes, its own: a key set that gives one secret
+	// two IDs is refused.
 	Secret []byte
 }
 
@@ -561,6 +562,10 @@ func newKeyring(keys []Key) (*keyring, error) {
 		return nil, nil
 	}
 	kr := &keyring{newest: keys[0].ID, aeads: make(map[uint32]cipher.AEAD, len(keys))}
+	// A key line copied with only its ID changed keeps a secret in use
+	// after the key it belonged to is retired and destroyed: a rotation
+	// away from a leaked key would protect nothing.
+	ids := make(map[[32]byte]uint32, len(keys))
 	for _, k := range keys {
 		if k.ID == 0 {
 			return nil, errors.New("fsstore: key ID 0 is reserved for plaintext")
@@ -571,6 +576,10 @@ func newKeyring(keys []Key) (*keyring, error) {
 		if len(k.Secret) != 32 {
 			return nil, fmt.Errorf("fsstore: key %d: secret is %d bytes, want 32", k.ID, len(k.Secret))
 		}
+		if other, dup := ids[[32]byte(k.Secret)]; dup {
+			return nil, fmt.Errorf("fsstore: keys %d and %d have the same secret: give each key its own (sessgc keygen)", other, k.ID)
+		}
+		ids[[32]byte(k.Secret)] = k.ID
 		block, err := aes.NewCipher(k.Secret)
 		if err != nil {
 			return nil, err

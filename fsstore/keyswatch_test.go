@@ -167,10 +167,12 @@ func TestKeysFileReload(t *testing.T) {
 				t.Fatalf("record sealed with the old key after rotation: %v", err)
 			}
 
-			// Bad files keep the keys in use: garbage, and a known key ID
-			// with a different secret (caught by the store's key check).
+			// Bad files keep the keys in use: garbage, a known key ID
+			// with a different secret (caught by the store's key check),
+			// and a new ID given an old key's secret.
 			k2other := mustKey(t, 2)
-			for _, bad := range []string{"not a key file\n", keysFileText(k2other, k1)} {
+			k3copy := fsstore.Key{ID: 3, Secret: k1.Secret}
+			for _, bad := range []string{"not a key file\n", keysFileText(k2other, k1), keysFileText(k2, k1, k3copy)} {
 				w.replace(t, keysPath, bad)
 				for out := waitReload(t, ev); out == fsstore.OutcomeOK; out = waitReload(t, ev) {
 					t.Fatalf("bad keys file applied")
