@@ -99,6 +99,16 @@ var (
 	// replaces. A pass whose keys file is reloaded with such a key newest
 	// reports each record it would rewrite with this error instead.
 	ErrKeyNotDeployed = errors.New("no application host has opened the store with the newest key yet")
+	// ErrKeyRollback reports, from Rekey, a record sealed under a key of
+	// the key set that reached the application hosts after its newest
+	// key did (the key's check file is newer by more than
+	// keyRollbackSlack): the rekey's key set is older than the hosts'
+	// (the first step of a rotation, [old, new], on the host running
+	// sessgc, where the hosts have [new, old]), and rewriting the record
+	// under the older key would undo the rotation, whose old key is the
+	// next to be retired. The record is left as it is. A rotation goes
+	// forward only: to move off a key, rotate to a new one.
+	ErrKeyRollback = errors.New("the record's key reached the hosts after the newest key of this key set")
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).
 	ErrNotSupported = errors.New("platform not supported")

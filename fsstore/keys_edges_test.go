@@ -554,3 +554,48 @@ func TestMaintenanceSaveKeysReloadedMidSave(t *testing.T) {
 		t.Fatalf("a host with key 1 reading the maintenance store's save: %v", err)
 	}
 }
+
+// A rekey whose key set is older than the hosts' (sessgc's host still has
+// the first step of a rotation, [1, 2], where the hosts have moved on to
+// [2, 1]) must not undo the rotation by rewriting the records that the
+// hosts sealed under key 2 back under key 1: the operator then retires key
+// 1 and logs their users out. Key 2's check file, written when it first
+// reached a host, after key 1's, tells. A rekey with the hosts' key set
+// still rewrites forward.
+func TestRekeyNeverRollsBackARotation(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	app1 := openDir(t, dir, fsstore.WithKeys(k1)) // every host: [1]
+	old := newID(t)
+	must(t, app1.Save(ctx, &fsstore.Session{ID: old, Data: []byte("sealed under key 1")}))
+	// Key 1 was deployed an hour before key 2.
+	hourAgo := time.Now().Add(-time.Hour)
+	must(t, os.Chtimes(filepath.Join(dir, ".keycheck-1"), hourAgo, hourAgo))
+	app2 := openDir(t, dir, fsstore.WithKeys(k2, k1)) // the hosts now: [2, 1]
+	fresh := newID(t)
+	must(t, app2.Save(ctx, &fsstore.Session{ID: fresh, Data: []byte("sealed under key 2")}))
+	only2 := openDir(t, dir, fsstore.WithKeys(k2)) // after key 1 is retired
+
+	stale := openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k1, k2))
+	var rollback atomic.Int64
+	st, err := stale.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) {
+		if errors.Is(err, fsstore.ErrKeyRollback) {
+			rollback.Add(1)
+		}
+	}})
+	if err != nil || st.Rekeyed != 0 || st.Errors != 1 || rollback.Load() != 1 {
+		t.Errorf("rekey with the stale key set [1, 2]: %+v, %v, %d ErrKeyRollback; want the key 2 record an ErrKeyRollback error, nothing rewritten", st, err, rollback.Load())
+	}
+	if got, err := only2.Load(ctx, fresh); err != nil || string(got.Data) != "sealed under key 2" {
+		t.Fatalf("the stale rekey moved a session off key 2: once key 1 is retired, %v", err)
+	}
+
+	current := openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1))
+	if st, err := current.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
+		t.Fatalf("rekey with the hosts' key set [2, 1]: %+v, %v; want the key 1 record rewritten", st, err)
+	}
+	if _, err := only2.Load(ctx, old); err != nil {
+		t.Fatalf("after the rekey forward: %v", err)
+	}
+}

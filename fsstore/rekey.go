@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,7 +71,10 @@ type RekeyStats struct {
 // encrypted only when the store was opened WithPlaintextMigration (the
 // end of a migration to encryption); otherwise they are errors
 // (ErrUnencrypted), never laundered into valid encrypted records.
-// Expired records are skipped.
+// Expired records are skipped. A record under a key that reached the
+// application hosts after the newest key of this key set (by the key check
+// files) is not moved back under it (ErrKeyRollback): this key set is
+// older than the hosts'.
 // Each record is rewritten under its lock with the same version, times and
 // payload, and keeps its mtime (its last activity), so rekeying neither
 // extends nor shortens any session. Requests may go on meanwhile: a record
@@ -101,6 +106,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 		}
 	}
+	order := &rollbackGuard{dir: s.dir}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1
 	}
@@ -158,7 +164,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			if h := s.testHooks.rekeyListed; h != nil {
 				h(e.Name())
 			}
-			res, err := s.rekeyOne(ctx, dir, e.Name(), lim, guard)
+			res, err := s.rekeyOne(ctx, dir, e.Name(), lim, guard, order)
 			// A record a request changed meanwhile is read again: a
 			// touch leaves it under the old key. Deleted or saved, it is
 			// gone or under the newest key then.
@@ -167,7 +173,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, e.Name()), errRekeyRaced, try)
 					break
 				}
-				res, err = s.rekeyOne(ctx, dir, e.Name(), lim, guard)
+				res, err = s.rekeyOne(ctx, dir, e.Name(), lim, guard, order)
 			}
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -237,10 +243,11 @@ func (g *deployedGuard) check(kr *keyring) error {
 }
 
 // rekeyOne rewrites one record if needed, under the newest key if guard
-// (nil: no check) finds it deployed. Its errors name the record by its
-// path: on a full or read-only disk the call that fails is about a temp
-// or lock file, which says nothing to the operator.
-func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard) (rekeyResult, error) {
+// (nil: no check) finds it deployed, and if order finds that the key it
+// is sealed with did not reach the hosts after the newest one. Its errors
+// name the record by its path: on a full or read-only disk the call that
+// fails is about a temp or lock file, which says nothing to the operator.
+func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard) (rekeyResult, error) {
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
 	limit := maxRecordFile
@@ -292,6 +299,8 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	res := rekeyedSealed
 	if h.Flags&record.FlagEncrypted == 0 {
 		res = rekeyedPlain
+	} else if err := order.check(kr, h.KeyID); err != nil {
+		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
 	if pl, err = s.unsealWith(kr, &h, name, pl); err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
@@ -345,6 +354,51 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		s.cache.drop(name)
 	}
 	return res, werr
+}
+
+// rollbackGuard keeps a rekey from undoing a rotation: it refuses to move
+// a record off a key that reached the application hosts after the newest
+// key of the rekey's key set. When a key first reached a host is when
+// that host wrote its check file (checkKeys); the files' times are the
+// file server's, one clock. It judges each key once per key set.
+type rollbackGuard struct {
+	dir string
+
+	mu    sync.Mutex
+	kr    *keyring        // the key set judged; another one starts afresh
+	later map[uint32]bool // key ID: reached the hosts after kr.newest
+}
+
+// keyRollbackSlack is how much later than the newest key's check file a
+// key's must be for the guard to find that key newer: the first host
+// opened with several keys writes their check files one after the other,
+// in no particular order, within one Open.
+const keyRollbackSlack = time.Minute
+
+// check returns ErrKeyRollback if key id of kr reached the hosts after
+// kr's newest key. A check file that cannot be looked at proves nothing,
+// and refuses nothing.
+func (g *rollbackGuard) check(kr *keyring, id uint32) error {
+	if g == nil || id == kr.newest || kr.aeads[id] == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.kr != kr {
+		g.kr, g.later = kr, make(map[uint32]bool)
+	}
+	later, ok := g.later[id]
+	if !ok {
+		newest, err1 := os.Lstat(keyCheckPath(g.dir, kr.newest))
+		this, err2 := os.Lstat(keyCheckPath(g.dir, id))
+		later = err1 == nil && err2 == nil && this.ModTime().After(newest.ModTime().Add(keyRollbackSlack))
+		g.later[id] = later
+	}
+	if later {
+		return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s), but this key set puts key %d first: it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; left under key %d (update this keys file; to move off key %d, rotate to a new key)",
+			ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, id, id)
+	}
+	return nil
 }
 
 // rekeyAside judges a record found aside: nothing to do if its name holds

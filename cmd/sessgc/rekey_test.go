@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/lock"
@@ -221,6 +222,45 @@ func TestRekeyPlaintextStore(t *testing.T) {
 	}
 	if err := loadAll(t, st.dir, ids, k1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRekeyStaleKeySet: sessgc's keys file still has the first step of a
+// rotation, [1, 2], where the hosts have moved key 2 first: the records
+// they sealed under key 2 are left there, the run fails (exit 1) and says
+// that this key set is older than the hosts', rather than report them
+// rewritten "to key 1", which retiring key 1 would then log out.
+func TestRekeyStaleKeySet(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	ids := st.save(3)
+	hourAgo := time.Now().Add(-time.Hour) // key 1 reached the hosts first
+	if err := os.Chtimes(filepath.Join(st.dir, ".keycheck-1"), hourAgo, hourAgo); err != nil {
+		t.Fatal(err)
+	}
+	host, err := fsstore.Open(st.dir, fsstore.WithCreate(false), fsstore.WithKeys(k2, k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := "fresh-session-sealed-under-key-2"
+	if err := host.Save(context.Background(), &fsstore.Session{ID: fresh, Data: []byte("payload " + fresh)}); err != nil {
+		t.Fatal(err)
+	}
+	host.Close()
+
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", writeKeys(t, 0o600, k1, k2), "--rate", "0", "--json"})
+	s := rekeyJSON(t, r)
+	if r.code != 1 || s.Rekeyed != 0 || s.UpToDate != 3 || s.Errors != 1 {
+		t.Fatalf("rekey with a stale key set: exit %d, %+v; want exit 1, the key 2 record an error, nothing rewritten", r.code, s)
+	}
+	if !strings.Contains(r.stderr, "older than theirs") {
+		t.Errorf("stderr %q does not say that the key set is older than the hosts'", r.stderr)
+	}
+	if err := loadAll(t, st.dir, []string{fresh}, k2); err != nil {
+		t.Errorf("the session the hosts sealed under key 2: %v", err)
+	}
+	if err := loadAll(t, st.dir, ids, k2, k1); err != nil {
+		t.Error(err)
 	}
 }
 

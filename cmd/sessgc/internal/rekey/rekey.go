@@ -85,7 +85,9 @@ without waiting; if another rekey holds it, sessgc prints one line and exits
 
 Exit codes: 0 done (or another rekey is running, or --max-duration stopped
 it: see stopped_early); 1 some records could not be rewritten (a record under
-a key ID that is not in the key set, I/O errors); 130 (143) interrupted by
+a key ID that is not in the key set, or under a key that reached the
+application hosts after the newest key here, which a rewrite would roll
+back; I/O errors); 130 (143) interrupted by
 SIGINT (SIGTERM); 2 usage:
 bad flags, no keys, key file unreadable, readable by others or malformed;
 3 store unusable, including a key whose secret does not match the one the
@@ -220,6 +222,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 	// st (Rekey leaves it for the next pass), so st needs no correction.
 	var (
 		unknownKey  atomic.Bool
+		rollback    atomic.Bool
 		plaintext   atomic.Bool
 		unavailable atomic.Bool
 		st          fsstore.RekeyStats
@@ -235,6 +238,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 			OnError: func(err error) {
 				if errors.Is(err, fsstore.ErrUnknownKey) {
 					unknownKey.Store(true)
+				}
+				if errors.Is(err, fsstore.ErrKeyRollback) {
+					rollback.Store(true)
 				}
 				if errors.Is(err, fsstore.ErrUnencrypted) {
 					plaintext.Store(true)
@@ -275,6 +281,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 		hint := ""
 		if unknownKey.Load() {
 			hint = "; some are under a key that is not in the key set: keep the old keys, after the newest, until a rekey pass ends with 0 errors"
+		}
+		if rollback.Load() {
+			hint += fmt.Sprintf("; some are under a key that reached the application hosts after key %d: this key set is older than theirs (is key %d still first here, where they have moved the new key first?); update it and run again", sum.KeyID, sum.KeyID)
 		}
 		if plaintext.Load() {
 			hint += "; some are plaintext: pass --migrate-plaintext if you are turning encryption on for this store, otherwise a host runs without keys or someone forged records"
