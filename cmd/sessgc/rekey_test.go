@@ -328,6 +328,7 @@ func TestRekeyKeySources(t *testing.T) {
 		{name: "missing file", args: []string{"--keys-file", filepath.Join(t.TempDir(), "nope")}, code: 2, msg: "no such file"},
 		{name: "malformed SESSGC_KEYS", env: []string{"SESSGC_KEYS=" + secretish}, code: 2, msg: "secret must be 32 bytes"},
 		{name: "duplicate ID", args: []string{"--keys-file", writeKeys(t, 0o600, k2, k1, k2)}, code: 2, msg: "key ID 2 appears twice"},
+		{name: "one secret under two IDs", args: []string{"--keys-file", writeKeys(t, 0o600, k2, k1, fsstore.Key{ID: 3, Secret: k1.Secret})}, code: 2, msg: "keys 1 and 3 have the same secret"},
 		{name: "wrong key", args: []string{"--keys-file", writeKeys(t, 0o600, k2, wrong1)}, code: 3, msg: "wrong key"},
 		{name: "old key missing", args: []string{"--keys-file", writeKeys(t, 0o600, k2)}, code: 1, msg: "not configured"},
 	} {
