@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"sync"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/record"
 )
 
 // fileStat is what the store needs of a file's attributes, the same on
@@ -143,7 +145,9 @@ func readAll(f rfile, st fileStat, limit int, buf []byte) ([]byte, error) {
 }
 
 // seenHeaders remembers, per record name, the idle timeout and deadline of
-// the record file this process last loaded, with the file's identity, so
+// the record file this process last loaded, and whether and under which key
+// it is sealed (for Touch to refuse what Load would now refuse: the key set
+// may have changed since), with the file's identity, so
 // that a Touch after a Load need not read the header again (on NFS that is
 // an OPEN, a READ and a CLOSE: the client drops its cached data after every
 // touch). A record file is never changed in place: Save and Rekey write a
@@ -162,13 +166,16 @@ type seenHeader struct {
 	size           int64
 	ctime          time.Time
 	idle, deadline int64
+	flags          uint16
+	keyID          uint32
 }
 
 // maxSeenHeaders bounds seenHeaders at about 100 bytes an entry.
 const maxSeenHeaders = 4096
 
-func (c *seenHeaders) remember(name string, st fileStat, idle, deadline int64) {
-	e := seenHeader{dev: st.dev, ino: st.ino, size: st.size, ctime: st.ctime, idle: idle, deadline: deadline}
+// remember records h's times and sealing for the record file st.
+func (c *seenHeaders) remember(name string, st fileStat, h *record.Header) {
+	e := seenHeader{dev: st.dev, ino: st.ino, size: st.size, ctime: st.ctime, idle: h.Idle, deadline: h.Deadline, flags: h.Flags, keyID: h.KeyID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
@@ -191,12 +198,14 @@ func (c *seenHeaders) has(name string) bool {
 	return ok
 }
 
-func (c *seenHeaders) lookup(name string, st fileStat) (idle, deadline int64, ok bool) {
+// lookup returns what was remembered of the record file st, in a header
+// that holds only the fields remember keeps.
+func (c *seenHeaders) lookup(name string, st fileStat) (h record.Header, ok bool) {
 	c.mu.Lock()
 	e, ok := c.m[name]
 	c.mu.Unlock()
 	if !ok || e.dev != st.dev || e.ino != st.ino || e.size != st.size || !e.ctime.Equal(st.ctime) || st.ctime.IsZero() {
-		return 0, 0, false
+		return record.Header{}, false
 	}
-	return e.idle, e.deadline, true
+	return record.Header{Idle: e.idle, Deadline: e.deadline, Flags: e.flags, KeyID: e.keyID}, true
 }

@@ -741,7 +741,7 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 		}
 	}
 decoded:
-	s.seen.remember(k.name, st, h.Idle, h.Deadline)
+	s.seen.remember(k.name, st, &h)
 	sess := &Session{ID: id, Data: pl, Created: time.Unix(0, h.Created), Version: h.Version, Idle: time.Duration(h.Idle)}
 	if h.Deadline != 0 {
 		sess.Deadline = time.Unix(0, h.Deadline)
@@ -1264,11 +1264,16 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	case st.typ != 0:
 		return s.touchError(p, errNotRegular)
 	}
-	if idle, deadline, ok := s.seen.lookup(k.name, st); ok {
-		if exp := expiry(st.mtime, idle, deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+	if h, ok := s.seen.lookup(k.name, st); ok {
+		if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 			return fmt.Errorf("fsstore: touch %s: %w", p, ErrExpired)
 		}
-		return s.touchRemember(c, d, k, p, st, idle, deadline)
+		// Judged again: a keys file reload, or a keyless store told that
+		// the store is encrypted, changes what Load serves.
+		if err := s.sealRefused(s.keys.Load(), &h); err != nil {
+			return fmt.Errorf("fsstore: touch %s: %w", p, err)
+		}
+		return s.touchRemember(c, d, k, p, st, &h)
 	}
 	f, st, err := s.root.openRead(p)
 	if err != nil {
@@ -1299,7 +1304,7 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 	if err := s.sealRefused(s.keys.Load(), &h); err != nil {
 		return fmt.Errorf("fsstore: touch %s: %w", p, err)
 	}
-	return s.touchRemember(c, d, k, p, st, h.Idle, h.Deadline)
+	return s.touchRemember(c, d, k, p, st, &h)
 }
 
 // touchKnown touches a record whose header this process knows, without
@@ -1327,12 +1332,15 @@ func (s *Store) touchKnown(c *call, k key, p string) (done bool, err error) {
 		return false, nil
 	}
 	defer f.close()
-	idle, deadline, ok := s.seen.lookup(k.name, st)
+	h, ok := s.seen.lookup(k.name, st)
 	if !ok || st.typ != 0 {
 		return false, nil
 	}
-	if exp := expiry(st.mtime, idle, deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+	if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
 		return false, nil // expired by the cached attributes: judge afresh
+	}
+	if s.sealRefused(s.keys.Load(), &h) != nil {
+		return false, nil // refused since it was seen: judge afresh, and say why
 	}
 	var t *time.Time
 	if s.cfg.fakeClock {
@@ -1353,7 +1361,7 @@ func (s *Store) touchKnown(c *call, k key, p string) (done bool, err error) {
 		s.cache.drop(k.name)
 	}
 	if now.size == st.size {
-		s.seen.remember(k.name, now, idle, deadline)
+		s.seen.remember(k.name, now, &h)
 	}
 	return true, nil
 }
@@ -1362,12 +1370,12 @@ func (s *Store) touchKnown(c *call, k key, p string) (done bool, err error) {
 // ctime the touch gave it, so that the next Touch needs no header read. The
 // stat after the touch costs no round trip on NFS: the SETATTR's reply
 // carried the new attributes.
-func (s *Store) touchRemember(c *call, d dirRef, k key, p string, st fileStat, idle, deadline int64) error {
+func (s *Store) touchRemember(c *call, d dirRef, k key, p string, st fileStat, h *record.Header) error {
 	if err := s.touchIn(c, d, k, p); err != nil {
 		return err
 	}
 	if now, err := d.lstat(); err == nil && now.dev == st.dev && now.ino == st.ino && now.size == st.size {
-		s.seen.remember(k.name, now, idle, deadline)
+		s.seen.remember(k.name, now, h)
 	}
 	return nil
 }

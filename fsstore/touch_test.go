@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -251,6 +252,82 @@ func TestTouchRefusesWhatLoadRefuses(t *testing.T) {
 					t.Errorf("Touch: %v, want %v", err, tc.want)
 				case tc.want != nil && !mtime(t, p).Equal(old):
 					t.Errorf("Touch extended a record that no Load serves: mtime %v → %v", old, mtime(t, p))
+				}
+			})
+		}
+	}
+}
+
+// What a Load judged does not outlive the judgement: after a keys file
+// reload retires the key a record was loaded under, or once a keyless
+// store learns that the store is encrypted, Touch refuses the record as
+// Load now does, though the file is still the one the Load read (whose
+// header this process remembers, to touch without reading it again).
+func TestTouchAfterTheJudgementChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// prepare writes a record and returns its ID, the store that
+		// loads it, and change, which makes that store's judgement of the
+		// record change.
+		prepare func(t *testing.T, dir string) (id string, s *fsstore.Store, change func())
+		want    error
+	}{
+		{
+			name: "key retired by a reload",
+			prepare: func(t *testing.T, dir string) (string, *fsstore.Store, func()) {
+				k1, k2 := mustKey(t, 1), mustKey(t, 2)
+				id := newID(t)
+				must(t, openDir(t, dir, fsstore.WithKeys(k1)).Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("v")}))
+				keysPath := filepath.Join(t.TempDir(), "keys")
+				writeFile0600(t, keysPath, keysFileText(k2, k1))
+				ev := make(reloadEvents, 16)
+				s := openDir(t, dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+				return id, s, func() {
+					renameOver(t, keysPath, keysFileText(k2))
+					if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+						t.Fatalf("reload retiring key 1: %v", out)
+					}
+				}
+			},
+			want: fsstore.ErrUnknownKey,
+		},
+		{
+			name: "keyless store told the store is encrypted",
+			prepare: func(t *testing.T, dir string) (string, *fsstore.Store, func()) {
+				s := openDir(t, dir)
+				id := newID(t)
+				if _, err := forge.Write(dir, forge.Record{ID: id, Payload: []byte("v"), Version: 9}); err != nil {
+					t.Fatal(err)
+				}
+				return id, s, func() {
+					keyed := openDir(t, dir, fsstore.WithKeys(mustKey(t, 1)))
+					other := newID(t)
+					must(t, keyed.Save(context.Background(), &fsstore.Session{ID: other, Data: []byte("secret")}))
+					if _, err := s.Load(context.Background(), other); !errors.Is(err, fsstore.ErrKeysRequired) {
+						t.Fatalf("keyless Load of an encrypted record: %v, want ErrKeysRequired", err)
+					}
+				}
+			},
+			want: fsstore.ErrUnencrypted,
+		},
+	} {
+		for _, op := range touchOps {
+			t.Run(tc.name+"/"+op.name, func(t *testing.T) {
+				ctx := context.Background()
+				dir := t.TempDir()
+				id, s, change := tc.prepare(t, dir)
+				p := s.RecordPathForTest(id)
+				// Set before the Load: a change of the file's times after
+				// it would make the Touch read the header again.
+				old := time.Now().Add(-time.Minute).Truncate(time.Second)
+				must(t, os.Chtimes(p, old, old))
+				mustLoad(t, s, id, "v")
+				change()
+				if err := op.touch(ctx, s, id); !errors.Is(err, tc.want) {
+					t.Errorf("Touch: %v, want %v", err, tc.want)
+				}
+				if got := mtime(t, p); !got.Equal(old) {
+					t.Errorf("Touch extended a record that no Load serves: mtime %v → %v", old, got)
 				}
 			})
 		}
