@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -450,5 +451,60 @@ func TestKeylessStoreRefusesPlaintextOnceEncrypted(t *testing.T) {
 				return true
 			})
 		})
+	}
+}
+
+// TestLaggingHostLeavesNewKeySessionsAlone: during a rotation that skipped
+// its first step (or a host that has not got the keys file yet), host A
+// seals sessions under key 2 that host B, with key 1 only, cannot read. B
+// must not break them: every way B has at the record fails with
+// ErrUnknownKey and leaves it as A wrote it, so that once B gets key 2 the
+// session is there (httpsession and the adapters start B's user afresh
+// under a new ID meanwhile, see docs/security.md).
+func TestLaggingHostLeavesNewKeySessionsAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	b := openDir(t, dir, fsstore.WithKeys(k1))
+	a := openDir(t, dir, fsstore.WithKeys(k2, k1))
+	id := newID(t)
+	must(t, a.Save(ctx, &fsstore.Session{ID: id, Data: []byte("sealed under key 2")}))
+	for name, op := range map[string]func() error{
+		"Load":  func() error { _, err := b.Load(ctx, id); return err },
+		"Touch": func() error { return b.Touch(ctx, id) },
+		"CompareAndSwap": func() error {
+			return b.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("B's fresh session")})
+		},
+		"Locked.Load": func() error {
+			l, err := b.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			_, err = l.Load(ctx)
+			return err
+		},
+		"Rekey": func() error {
+			var first error
+			st, err := b.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) {
+				if first == nil {
+					first = err
+				}
+			}})
+			if err == nil && st.Rekeyed != 0 {
+				err = fmt.Errorf("rekeyed %d records", st.Rekeyed)
+			}
+			if err != nil {
+				return err
+			}
+			return first
+		},
+	} {
+		if err := op(); !errors.Is(err, fsstore.ErrUnknownKey) {
+			t.Errorf("B's %s of A's session: %v, want ErrUnknownKey", name, err)
+		}
+	}
+	if got, err := a.Load(ctx, id); err != nil || string(got.Data) != "sealed under key 2" {
+		t.Fatalf("A's session after B's attempts: %v", err)
 	}
 }
