@@ -18,6 +18,10 @@ func (s *Store) RecordPathForTest(id string) string {
 	return p
 }
 
+// NameTakenForTest reports whether the name p of a live record held aside
+// holds a file, as Stats and the dry run judge it (nameTaken).
+func (s *Store) NameTakenForTest(p string) (bool, error) { return s.nameTaken(p) }
+
 // StripeForTest returns the name of the lock file that covers id.
 func (s *Store) StripeForTest(id string) string {
 	return stripeName(deriveKey(id).stripe, s.layout.stripes)

@@ -36,6 +36,7 @@ func TestNFSSweep(t *testing.T) {
 		{name: "LoadWhileMovedAside", hostA: nfsMovedAsideA, hostB: nfsMovedAsideB},
 		{name: "TouchedAfterScan", hostA: nfsTouchedA, hostB: nfsTouchedB},
 		{name: "DeletedWhileAside", hostA: nfsDeletedAsideA, hostB: nfsDeletedAsideB},
+		{name: "AsideNameTaken", hostA: nfsNameTakenA, hostB: nfsNameTakenB},
 		{name: "RemovalRPCBudget", hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
 		// Last: it cuts hostA's link for longer than the lease.
 		{name: "LostLockWindow", hostA: nfsLostLockA, hostB: nfsLostLockB},
@@ -573,6 +574,129 @@ func nfsDeletedAsideB(t *testing.T) {
 		m.measure("Delete", func() error { return s.Delete(ctx, other) })
 	}
 	m.report([]nfsBudget{{"Delete, record aside on the other host", 0}, {"Delete", 0}})
+}
+
+// nfsNameTaken*: a live record lies aside (.tmp-gc-<name>, as a sweep on
+// hostA that died between its move and its settle leaves it), and a Load
+// on hostA falls back to it, which leaves hostA's client with the name
+// cached as missing; hostB then saves a fresh record under the name. Within
+// the directory's attribute cache time (acdirmin, 30 s) hostA must count
+// the copy aside as the sweep will treat it: removed uncounted, since its
+// put-back fails with EEXIST, not restorable. One round each asks Stats,
+// the dry run, and the name check they share (nameTaken) alone; each ends
+// with a real sweep on hostA, which must agree, and Loads of hostB's
+// record on both hosts. Measured on the 6.1 client with a check that did
+// not fetch the directory afresh: the name check alone sent no RPC and
+// called the name free (link(2) of a name cached as missing trusts that
+// entry, as lstat does); Stats and the dry run counted right all the same,
+// because they open the shard directory to list it before they look the
+// name up, and that open fetches its attributes (close-to-open), which
+// drops the cached entry.
+var nfsNameTakenRounds = []string{"Stats", "dry run", "name check"}
+
+func nfsNameTakenA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	for r, round := range nfsNameTakenRounds {
+		id := nfsID("name-taken", r)
+		p := s.RecordPathForTest(id)
+		aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+		held := fmt.Sprintf("held aside %d", r)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(held)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p, aside); err != nil { // the dead sweep's move
+			t.Fatal(err)
+		}
+		if got, err := s.Load(ctx, id); err != nil || string(got.Data) != held {
+			t.Fatalf("round %q: Load of the record aside: %v, %v; want %q", round, nfsData(got), err, held)
+		}
+		loaded := time.Now()
+		nfsSignal(t, fmt.Sprintf("nt-loaded-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("nt-saved-%d", r), nfsWait)
+		// The premise: this client still believes the name is free. A
+		// plain lstat answers from the cached entry, sending nothing.
+		var lst syscall.Stat_t
+		if err := syscall.Lstat(p, &lst); !errors.Is(err, syscall.ENOENT) {
+			t.Errorf("round %q: %v after the Load, a plain lstat of the name found %v, not its cached 'no such file': the scenario did not set up what it tests",
+				round, time.Since(loaded).Round(time.Millisecond), err)
+		}
+		before, err := nfstest.RPCStats("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Live counts the previous rounds' records and hostB's at p.
+		live := int64(r + 1)
+		switch round {
+		case "Stats":
+			st, err := s.Stats(ctx, fsstore.StatsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Restorable != 0 || st.Live != live || st.Errors != 0 {
+				t.Errorf("round %q: Stats: restorable %d, live %d, errors %d; want restorable 0, live %d: hostB's record holds the name, so the sweep removes the copy aside",
+					round, st.Restorable, st.Live, st.Errors, live)
+			}
+		case "dry run":
+			sw, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sw.Restored != 0 || sw.Live != live || sw.Removed() != 0 || sw.Errors != 0 {
+				t.Errorf("round %q: dry run %+v; want restored 0, live %d, nothing removed: hostB's record holds the name, so the sweep removes the copy aside uncounted",
+					round, sw, live)
+			}
+		case "name check":
+			if taken, err := s.NameTakenForTest(p); err != nil || !taken {
+				t.Errorf("round %q: name taken %v, %v; want true: hostB saved a record under it", round, taken, err)
+			}
+		}
+		after, err := nfstest.RPCStats("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := nfstest.Diff(before, after)
+		var ops []string
+		for _, op := range slices.Sorted(maps.Keys(d)) {
+			ops = append(ops, fmt.Sprintf("%s=%d", op, d[op]))
+		}
+		t.Logf("round %q: %v after the Load; RPCs: %s", round, time.Since(loaded).Round(time.Millisecond), strings.Join(ops, " "))
+		sw, err := s.Sweep(ctx, fsstore.SweepOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sw.Restored != 0 || sw.Live != live || sw.Removed() != 0 || sw.Errors != 0 {
+			t.Errorf("round %q: sweep %+v; want restored 0, live %d, nothing removed", round, sw, live)
+		}
+		if err := syscall.Lstat(aside, &lst); !errors.Is(err, syscall.ENOENT) {
+			t.Errorf("round %q: the copy aside after the sweep: lstat %v, want ENOENT", round, err)
+		}
+		want := fmt.Sprintf("saved on hostB %d", r)
+		if got, err := s.Load(ctx, id); err != nil || string(got.Data) != want {
+			t.Errorf("round %q: hostA: Load after the sweep: %v, %v; want %q", round, nfsData(got), err, want)
+		}
+		nfsSignal(t, fmt.Sprintf("nt-swept-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("nt-checked-%d", r), nfsWait)
+	}
+}
+
+func nfsNameTakenB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	for r, round := range nfsNameTakenRounds {
+		id := nfsID("name-taken", r)
+		want := fmt.Sprintf("saved on hostB %d", r)
+		nfsWaitSig(t, fmt.Sprintf("nt-loaded-%d", r), nfsWait)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(want)}); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("nt-saved-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("nt-swept-%d", r), nfsWait)
+		if got, err := s.Load(ctx, id); err != nil || string(got.Data) != want {
+			t.Errorf("round %q: hostB: Load after hostA's sweep: %v, %v; want %q", round, nfsData(got), err, want)
+		}
+		nfsSignal(t, fmt.Sprintf("nt-checked-%d", r))
+	}
 }
 
 // nfsRemovalSessions and nfsRemovalExpired size the RPC budget scenario:

@@ -1307,11 +1307,14 @@ func (s *Store) nameTaken(p string) (bool, error) {
 }
 
 // revalidateName makes this host's NFS client look path up on the server
-// again, whatever its cached entry says: link(2) of the name onto itself
-// looks the target name up for an exclusive create, which the Linux client
-// always checks with a LOOKUP, finds it taken and fails with EEXIST,
-// creating nothing. Elsewhere it costs one failing system call. Errors are
-// ignored: the caller's next look at the name reports them.
+// again when it has the name cached as a file: link(2) of the name onto
+// itself looks the target name up for an exclusive create, which the Linux
+// client always checks with a LOOKUP, finds it taken and fails with EEXIST,
+// creating nothing. A name cached as missing it does not revalidate: the
+// client trusts that entry while the directory's attributes are cached,
+// and link(2) fails with ENOENT without a round trip (see nameTaken).
+// Elsewhere it costs one failing system call. Errors are ignored: the
+// caller's next look at the name reports them.
 func (s *Store) revalidateName(path string) { s.root.link(path, path) }
 
 // readHeader reads the first HeaderSize bytes of a regular file (fewer if
