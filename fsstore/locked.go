@@ -52,6 +52,12 @@ type Locked struct {
 	// reviving an expired session, as nobody else saves it meanwhile.
 	live      bool
 	liveUntil time.Time
+	// liveKeys and liveEncrypted are the key set and the knowledge that
+	// the store is encrypted under which that Load served the record: a
+	// keys file reload or a keyless store told the store is encrypted
+	// since may refuse what it served, so Touch then judges again.
+	liveKeys      *keyring
+	liveEncrypted bool
 	// file is the record as that Load opened it, kept open until Save,
 	// Delete or Unlock so that Touch sets the times through it: no name
 	// resolved again, no directory opened. Closed before a Save or
@@ -289,6 +295,9 @@ func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
 	l.live = err == nil
 	if err == nil {
 		l.liveUntil = sess.Expires
+		// Read after the Load: a change between the two makes them
+		// differ from the Load's and Touch judge again, never less.
+		l.liveKeys, l.liveEncrypted = l.s.keys.Load(), l.s.encrypted.Load()
 	}
 	l.mu.Unlock()
 	l.s.end(OpLoad, start, err, n, l.k.name)
@@ -384,10 +393,11 @@ func (l *Locked) touch(c *call) error {
 	}
 	l.mu.Lock()
 	live, until := l.live, l.liveUntil
+	sameJudge := l.liveKeys == l.s.keys.Load() && l.liveEncrypted == l.s.encrypted.Load()
 	l.mu.Unlock()
-	if live && (until.IsZero() || l.s.cfg.now().Before(until)) {
-		// Load saw the session live and it has not expired since: no
-		// need to judge it again. Touch the file Load read, through the
+	if live && sameJudge && (until.IsZero() || l.s.cfg.now().Before(until)) {
+		// Load saw the session live, under the same key set, and it has
+		// not expired since: no need to judge it again. Touch the file Load read, through the
 		// descriptor it kept (unbounded stores only), or by name.
 		l.mu.Lock()
 		err := errNoFDTouch

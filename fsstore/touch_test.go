@@ -331,5 +331,31 @@ func TestTouchAfterTheJudgementChanged(t *testing.T) {
 				}
 			})
 		}
+		// The change within one request: Locked.Load judged the record
+		// under the key set of then, and Locked.Touch must not reuse
+		// that judgement (it touches without looking at the file).
+		t.Run(tc.name+"/Locked.Load then Locked.Touch", func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			id, s, change := tc.prepare(t, dir)
+			p := s.RecordPathForTest(id)
+			old := time.Now().Add(-time.Minute).Truncate(time.Second)
+			must(t, os.Chtimes(p, old, old))
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			if sess, err := l.Load(ctx); err != nil || string(sess.Data) != "v" {
+				t.Fatalf("Locked.Load: %v", err)
+			}
+			change()
+			if err := l.Touch(ctx); !errors.Is(err, tc.want) {
+				t.Errorf("Locked.Touch: %v, want %v", err, tc.want)
+			}
+			if got := mtime(t, p); !got.Equal(old) {
+				t.Errorf("Locked.Touch extended a record that no Load serves: mtime %v → %v", old, got)
+			}
+		})
 	}
 }
