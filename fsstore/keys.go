@@ -403,7 +403,9 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 		// keys or not: only someone without the keys writes it there,
 		// and a keyless host left running beside the keyed ones (or a
 		// maintenance store) would otherwise serve a forged session.
-		if (kr != nil || s.encrypted.Load()) && !s.cfg.plaintextMigration {
+		// The migration option lets plaintext through for a store with
+		// keys only: a keyless one would otherwise let any forgery in.
+		if kr != nil && !s.cfg.plaintextMigration || kr == nil && s.encrypted.Load() {
 			return ErrUnencrypted
 		}
 		return nil
