@@ -234,7 +234,10 @@ func CheckPaths(b Budget, dir, textfile string, fsys PathFS) error {
 	}
 	wait := FSCheckTimeout
 	if b.Max > 0 {
-		wait = min(wait, b.Max-time.Since(b.Start))
+		// At least minCheckWait: a file system that answers must get
+		// its usage errors (exit 2) whatever the budget; a hung one
+		// overruns the budget by that much, well within StopGrace.
+		wait = max(min(wait, b.Max-time.Since(b.Start)), minCheckWait)
 	}
 	deadline := time.Now().Add(wait)
 	var st fs.FileInfo
@@ -285,6 +288,10 @@ func within(fsys PathFS, deadline time.Time, path, dir string) bool {
 	})
 	return err == nil && inside(filepath.Join(rp, filepath.Base(p)), rd)
 }
+
+// minCheckWait is the least CheckPaths waits for an answer, however
+// little of the budget is left (a --max-duration of a nanosecond).
+const minCheckWait = 100 * time.Millisecond
 
 // FSCheckTimeout bounds the file system calls made before a pass's
 // watchdog starts (CheckPaths, which the budget may bound sooner) and

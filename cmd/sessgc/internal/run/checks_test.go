@@ -84,3 +84,40 @@ func TestRunChecksSpendBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestRunChecksTinyBudget: a budget too small for any check still gets
+// the checks' usage errors from a file system that answers: a textfile in
+// a directory that does not exist, or inside the store. With the checks'
+// wait clamped to the budget left, they were skipped as if the mount hung:
+// the run swept and exited 1 (the textfile could not be written), or
+// wrote its metrics inside the store.
+func TestRunChecksTinyBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// paths returns --dir and --textfile for the store dir.
+		paths func(t *testing.T, dir string) (string, string)
+	}{
+		{"textfile directory missing", func(t *testing.T, dir string) (string, string) {
+			return dir, filepath.Join(t.TempDir(), "missing", "sessgc.prom")
+		}},
+		{"textfile inside the store, named through a link", func(t *testing.T, dir string) (string, string) {
+			// Through a symbolic link, so that only resolving the
+			// paths, the check that waits, finds the textfile inside.
+			link := filepath.Join(t.TempDir(), "link")
+			if err := os.Symlink(dir, link); err != nil {
+				t.Skipf("no symbolic links here: %v", err)
+			}
+			return link, filepath.Join(dir, "sessgc.prom")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, textfile := tc.paths(t, newStore(t, 2, 3))
+			io, _, _ := testIO(nil)
+			opts := RunOptions{IO: io, Dir: dir, Concurrency: 1, Grace: time.Minute, TempAge: 10 * time.Minute,
+				JSON: true, Textfile: textfile, MaxDuration: time.Nanosecond}
+			if err := runRun(context.Background(), &opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+				t.Errorf("--max-duration 1ns: exit %d (%v), want %d (usage)", cmdutil.ExitCode(err), err, cmdutil.ExitUsage)
+			}
+		})
+	}
+}
