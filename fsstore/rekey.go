@@ -395,8 +395,8 @@ func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 		g.later[id] = later
 	}
 	if later {
-		return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s), but this key set puts key %d first: it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; left under key %d (update this keys file; to move off key %d, rotate to a new key)",
-			ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, id, id)
+		return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s), but this key set puts key %d first: most likely it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; left under key %d (update this keys file; if key %d was installed as a standby before key %d, or to move off key %d anyway, rotate to a new key)",
+			ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, id, kr.newest, id, id)
 	}
 	return nil
 }
