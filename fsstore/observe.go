@@ -95,7 +95,8 @@ const (
 )
 
 // The other failures stay OutcomeError; the ones above get their own
-// label because each has its own fix (see the operator guide's alerts).
+// label because each has its own fix (see the operator guide's alerts),
+// or, as OutcomeBusy, is an answer rather than a failure.
 var outcomeNames = [...]string{"ok", "not_found", "conflict", "corrupt", "lock_timeout", "lock_lost", "invalid", "error", "unknown_key", "too_many_locks", "no_space", "read_only_fs", "permission", "unavailable", "late", "busy"}
 
 func (o Outcome) String() string {

@@ -75,12 +75,12 @@ type Stats struct {
 	// Restorable counts the live session records that a sweep which died
 	// midway left aside (.tmp-gc-<name> in their shard), live by their
 	// header's expiry: Loads find them there, and the next sweep puts them
-	// back under their names and counts them as SweepStats.Restored,
-	// not in its Live (unless a request holds a session's lock then: that
-	// one is SkippedLocked, and left for the sweep after). They are counted in Live and LiveBytes too: on a
-	// store nobody writes to meanwhile, the next sweep's Live is Live
-	// minus Restorable. A copy aside whose
-	// name a newer record took meanwhile is no second session: the sweep
+	// back under their names and counts them as SweepStats.Restored, not
+	// in its Live (unless a request holds a session's lock then: that one
+	// is SkippedLocked, and left for the sweep after). They are counted in
+	// Live and LiveBytes too: on a store nobody writes to meanwhile, the
+	// next sweep's Live is Live minus Restorable. A copy aside whose name
+	// a newer record took meanwhile is no second session: the sweep
 	// removes it (its put-back fails with EEXIST) and counts it nowhere,
 	// and Stats counts it in Bytes alone; the record under the name is
 	// counted as any other.

@@ -37,9 +37,10 @@ func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.C
 		Short: "Count live, expired, temp and lock files in a store",
 		Long: `Walk a store once and count its files as a sweep with the same --grace and
 --temp-age would judge them now: live and expired sessions with their bytes
-(and how many of the live ones an interrupted sweep left aside, which the next
-sweep puts back and reports as restored), temp files, lock and lease files, foreign files, the range of session expiry
-times, and how full the shard directories are. It removes nothing.
+(and how many of the live ones an interrupted sweep left aside, which the
+next sweep puts back and reports as restored), temp files, lock and lease
+files, foreign files, the range of session expiry times, and how full the
+shard directories are. It removes nothing.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store.
