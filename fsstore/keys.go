@@ -559,29 +559,45 @@ type keyring struct {
 	aeads  map[uint32]cipher.AEAD
 }
 
+// CheckKeys reports what makes keys an invalid key set, as Open and a keys
+// file reload refuse it: a key ID 0 (plaintext's), an ID given twice, a
+// secret that is not 32 bytes, or one secret under two IDs. Tools that
+// take a key set from an operator (sessgc) call it to report a mistake in
+// it as such. Errors never quote secret material.
+func CheckKeys(keys []Key) error {
+	ids := make(map[uint32]bool, len(keys))
+	// A key line copied with only its ID changed keeps a secret in use
+	// after the key it belonged to is retired and destroyed: a rotation
+	// away from a leaked key would protect nothing.
+	secrets := make(map[[32]byte]uint32, len(keys))
+	for _, k := range keys {
+		if k.ID == 0 {
+			return errors.New("fsstore: key ID 0 is reserved for plaintext")
+		}
+		if ids[k.ID] {
+			return fmt.Errorf("fsstore: key ID %d appears twice in the key set", k.ID)
+		}
+		ids[k.ID] = true
+		if len(k.Secret) != 32 {
+			return fmt.Errorf("fsstore: key %d: secret is %d bytes, want 32", k.ID, len(k.Secret))
+		}
+		if other, dup := secrets[[32]byte(k.Secret)]; dup {
+			return fmt.Errorf("fsstore: keys %d and %d have the same secret: give each key its own (sessgc keygen)", other, k.ID)
+		}
+		secrets[[32]byte(k.Secret)] = k.ID
+	}
+	return nil
+}
+
 func newKeyring(keys []Key) (*keyring, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
+	if err := CheckKeys(keys); err != nil {
+		return nil, err
+	}
 	kr := &keyring{newest: keys[0].ID, aeads: make(map[uint32]cipher.AEAD, len(keys))}
-	// A key line copied with only its ID changed keeps a secret in use
-	// after the key it belonged to is retired and destroyed: a rotation
-	// away from a leaked key would protect nothing.
-	ids := make(map[[32]byte]uint32, len(keys))
 	for _, k := range keys {
-		if k.ID == 0 {
-			return nil, errors.New("fsstore: key ID 0 is reserved for plaintext")
-		}
-		if _, dup := kr.aeads[k.ID]; dup {
-			return nil, fmt.Errorf("fsstore: key ID %d given twice", k.ID)
-		}
-		if len(k.Secret) != 32 {
-			return nil, fmt.Errorf("fsstore: key %d: secret is %d bytes, want 32", k.ID, len(k.Secret))
-		}
-		if other, dup := ids[[32]byte(k.Secret)]; dup {
-			return nil, fmt.Errorf("fsstore: keys %d and %d have the same secret: give each key its own (sessgc keygen)", other, k.ID)
-		}
-		ids[[32]byte(k.Secret)] = k.ID
 		block, err := aes.NewCipher(k.Secret)
 		if err != nil {
 			return nil, err

@@ -48,19 +48,10 @@ func LoadKeys(file string, fileFromFlag bool, getenv func(string) string) ([]fss
 		return nil, cmdutil.UsageErrorf("no keys: pass --keys-file FILE, or set %s or %s (keys are never taken from the command line)",
 			EnvName("keys-file"), KeysEnv)
 	}
-	// fsstore.Open would refuse a duplicate, or a secret under two IDs,
-	// too, but as a store error; it is a mistake in the key file.
-	seen := make(map[uint32]bool, len(keys))
-	secrets := make(map[string]uint32, len(keys))
-	for _, k := range keys {
-		if seen[k.ID] {
-			return nil, cmdutil.UsageErrorf("key ID %d appears twice in the key set", k.ID)
-		}
-		seen[k.ID] = true
-		if other, dup := secrets[string(k.Secret)]; dup {
-			return nil, cmdutil.UsageErrorf("keys %d and %d have the same secret: give each key its own (sessgc keygen)", other, k.ID)
-		}
-		secrets[string(k.Secret)] = k.ID
+	// fsstore.Open would refuse such a key set too, but as a store error;
+	// it is a mistake in the key file.
+	if err := fsstore.CheckKeys(keys); err != nil {
+		return nil, cmdutil.UsageErrorf("%w", err)
 	}
 	return keys, nil
 }
