@@ -72,11 +72,11 @@
 // missing one: it fails the same way on every request, and with the error a
 // handler that returns it (echo-contrib's usage) would answer 500 until the
 // cookie expired, never saving the session that replaces it. The store logs
-// it and reports it to its Observer (outcome corrupt, permission or error). Stored
-// values that fail authentication (written with other keys, or by someone
-// without them) are no session too, but Get returns that error: the store
-// saw nothing wrong, and the error is the only trace. Saving the new
-// session starts the user afresh, under a new ID.
+// it and reports it to its Observer (outcome corrupt, permission or
+// error). Stored values that fail authentication (written with other keys,
+// or by someone without them) are no session too, but Get returns that
+// error: the store saw nothing wrong, and the error is the only trace.
+// Saving the new session starts the user afresh, under a new ID.
 package gorillastore
 
 import (
@@ -289,7 +289,11 @@ func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id 
 
 // Save writes the session and sets its cookie. With Options.MaxAge < 0, or
 // 0 unless KeepZeroMaxAge is set, it expires the cookie and deletes the
-// session.
+// session, and clears session.ID (and sets IsNew): saving it again, in
+// the same request, with a positive MaxAge stores its values as a new
+// session under a new ID, where FilesystemStore brings the deleted ID
+// back (and with it the cookie from before the logout). The values stay
+// in the session, as in gorilla's stores.
 //
 // It refuses a session Get could not load because the store failed, unless
 // it is to be deleted or its values were cleared; see "When the store
@@ -319,6 +323,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 				return fmt.Errorf("gorillastore: delete: %w", err)
 			}
 		}
+		// The session is gone: a later Save in this request (a deferred
+		// sessions.Save, MaxAge restored for a flash or a new login)
+		// starts a new one under a new ID rather than bring the deleted
+		// ID back to life for whoever holds the old cookie. Kept when the
+		// delete failed, so that saving again retries it.
+		session.ID, session.IsNew = "", true
 		delete(session.Values, notLoaded{})
 		return nil
 	}
