@@ -102,7 +102,10 @@
 // Hijack saves the session before handing over the connection but cannot
 // send a cookie, so it fails (through the error handler) for a session
 // that needs one: a new one, or one renewed; over HTTP/2, where nothing
-// can be hijacked, it fails before saving anything.
+// can be hijacked, it fails before saving anything. A Hijack that
+// succeeds releases the session as [Session.Release] does, so that a
+// websocket open for hours does not hold the user's other requests: the
+// values stay readable, and a change made after it is not saved.
 //
 // # Payload
 //

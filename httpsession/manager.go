@@ -501,10 +501,11 @@ func (w *responseWriter) FlushError() error {
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack commits the session and hands over the connection. The hijacker
-// writes its own response, so the commit can send no cookie: a session
-// that needs one (new, renewed) fails it, and the error handler answers.
-// Where nothing can be hijacked (HTTP/2), it fails before committing.
+// Hijack commits the session, releases it (see Session.Release) and hands
+// over the connection. The hijacker writes its own response, so the
+// commit can send no cookie: a session that needs one (new, renewed)
+// fails it, and the error handler answers. Where nothing can be hijacked
+// (HTTP/2), it fails before committing.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.started {
 		// Only HTTP/1 connections can be hijacked; echo's and gin's

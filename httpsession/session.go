@@ -577,9 +577,12 @@ func (s *Session) commitResponse(h http.Header) error {
 
 // commitHijack commits for a connection about to be hijacked: nothing the
 // commit puts in the header would be sent, so it may not change the ID.
+// Then it releases the session, as Release does: the connection (a
+// websocket) may stay open for hours after its request, and its lock held
+// that long would make each of the user's other requests wait out the
+// lock timeout and fail.
 func (s *Session) commitHijack() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	err := s.commit(nil)
 	if errors.Is(err, errNeedsCookie) {
 		// Most often a new or renewed session, whose cookie the
@@ -589,9 +592,14 @@ func (s *Session) commitHijack() error {
 	}
 	if err != nil {
 		s.abortLocked(err)
+		s.mu.Unlock()
 		return err
 	}
-	s.started = true
+	s.started, s.released = true, true
+	lk := s.lk
+	s.lk = nil
+	s.mu.Unlock()
+	s.release(lk)
 	return nil
 }
 
