@@ -93,7 +93,11 @@
 // handler that fails half way, a recovery middleware's 500 after a panic
 // (also after the response started: what changed since is not saved at
 // the end) and the 503 of an [http.TimeoutHandler] whose handler is still
-// running leave the session as it was. An error page may still read the
+// running leave the session as it was. So does a handler that panics
+// whatever answers the panic (a recovery middleware outside this one, or
+// net/http, which drops the connection), and a Destroy made before the
+// panic is carried out, though its cookie can no longer be cleared; the
+// lock is released in every case. An error page may still read the
 // session (in Exclusive mode without waiting for its lock). Put this middleware around TimeoutHandler
 // (and around any middleware that buffers the response), not inside it:
 // inside, the session is committed when the handler's first bytes go into

@@ -283,7 +283,18 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 	defer s.end()
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
 	sw := &responseWriter{ResponseWriter: w, s: s, r: r, base: base}
+	returned := false
+	defer func() {
+		if !returned {
+			// The handler panicked: nothing it changed is saved, but
+			// a log out it asked for is carried out, as for an error
+			// answer, whoever answers the panic (a recovery middleware
+			// outside this one, net/http's).
+			s.abandon(r.Context())
+		}
+	}()
 	next.ServeHTTP(sw, r)
+	returned = true
 	sw.finish()
 }
 

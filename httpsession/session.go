@@ -615,6 +615,26 @@ func (s *Session) abort(err error) {
 	s.abortLocked(err)
 }
 
+// abandon ends the use of a session whose handler panicked: nothing is
+// saved but a Destroy made before, under the lock still held. The cookie
+// is not cleared: nothing of this middleware's answers the request. s.mu is
+// not held.
+func (s *Session) abandon(ctx context.Context) {
+	s.wait.stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abortLocked(errPanicked)
+	if s.deleteID == "" {
+		return
+	}
+	if err := s.commit(nil); err != nil {
+		s.m.cfg.log.ErrorContext(ctx, "httpsession: the handler panicked, and deleting the session it destroyed failed", "err", err)
+	}
+}
+
+// errPanicked is the error of a session whose handler panicked.
+var errPanicked = errors.New("httpsession: the handler panicked; session changes are not saved")
+
 func (s *Session) abortLocked(err error) {
 	if s.aborted == nil {
 		s.aborted = err
