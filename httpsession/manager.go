@@ -535,7 +535,16 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	} else if w.failed {
 		return nil, nil, errDiscarded
 	}
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		// Hijacked after the response started (commitHijack released
+		// the session otherwise): the connection may stay open for
+		// hours, and the session's lock with it.
+		if rerr := w.s.Release(); rerr != nil {
+			w.s.m.cfg.log.ErrorContext(w.r.Context(), "httpsession: saving the session at Hijack failed", "method", w.r.Method, "path", w.r.URL.Path, "err", rerr)
+		}
+	}
+	return conn, brw, err
 }
 
 // canHijack reports whether w, or a writer it wraps, can be hijacked.
