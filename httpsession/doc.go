@@ -105,7 +105,8 @@
 // (after Renew, whose old record is then gone, the user is logged out).
 // Hijack saves the session before handing over the connection but cannot
 // send a cookie, so it fails (through the error handler) for a session
-// that needs one: a new one, or one renewed; over HTTP/2, where nothing
+// that needs one: a new one, or one renewed, also when Release saved it
+// (the error answer then carries its cookie); over HTTP/2, where nothing
 // can be hijacked, it fails before saving anything. A Hijack that
 // succeeds releases the session as [Session.Release] does, so that a
 // websocket open for hours does not hold the user's other requests: the

@@ -69,6 +69,7 @@ type Session struct {
 	released    bool        // Release ran: no lock, no further saves
 	pending     error       // reported by the next commit (Release's failure, a change after it)
 	kept        http.Header // the cookie lines Release committed, for an error answer
+	idCookie    bool        // a commit put a cookie naming a fresh ID into the header
 	aborted     error       // the request was answered with an error: nothing more is saved
 
 	// Buffers from the Manager's pool, reused across requests: the record
@@ -584,6 +585,13 @@ func (s *Session) commitResponse(h http.Header) error {
 func (s *Session) commitHijack() error {
 	s.mu.Lock()
 	err := s.commit(nil)
+	if err == nil && s.idCookie {
+		// Release saved a new or renewed session and put its cookie
+		// into the header, which the hijacker's response never sends:
+		// the user would keep the old ID (after Renew, a logged out
+		// one). Refused, the error answer carries the cookie.
+		err = fmt.Errorf("httpsession: the session was saved under a new ID by Release: %w", errNeedsCookie)
+	}
 	if errors.Is(err, errNeedsCookie) {
 		// Most often a new or renewed session, whose cookie the
 		// hijacker's own response cannot carry: say so, whatever the
@@ -775,6 +783,7 @@ func (s *Session) commit(h http.Header) error {
 		}
 		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
+		s.idCookie = true
 		expireCookie = false
 	case s.rec == nil && payload != nil && s.renewedAway && !s.renew:
 		// A request that renews (a log in of its own) starts afresh: its
@@ -793,6 +802,7 @@ func (s *Session) commit(h http.Header) error {
 		}
 		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
+		s.idCookie = true
 		expireCookie = false
 	case s.rec != nil && changed:
 		prev := *s.rec
