@@ -109,8 +109,9 @@ func (b *blockingValue) UnmarshalJSON(raw []byte) error {
 
 // TestSessionAfterItsRequest: code holding the session once its request
 // ended (a goroutine the handler left running, a framework's error
-// handler) reads the session's own values and cannot change it
-// (ErrReleased), and a Get that was decoding a value when it ended keeps
+// handler) reads the session's own values and cannot change it (Put fails
+// with ErrReleased; Delete, Clear and PopString's removal change nothing
+// in memory either), and a Get that was decoding a value when it ended keeps
 // reading that value's bytes, while later requests, of other sessions,
 // reuse the Manager's buffers.
 func TestSessionAfterItsRequest(t *testing.T) {
@@ -174,6 +175,20 @@ func TestSessionAfterItsRequest(t *testing.T) {
 			}
 			if err := kept.Put("n", 5); !errors.Is(err, httpsession.ErrReleased) {
 				t.Fatalf("Put after the request ended = %v, want ErrReleased", err)
+			}
+			// Nor do the changes that return no error: no commit is left
+			// to save them, so the session keeps showing what was saved
+			// (a flash popped now is still in the record).
+			if v := kept.PopString("v"); v != strings.Repeat("A", 4<<10) {
+				t.Fatalf("PopString after the request ended = %.20q..., want the session's value", v)
+			}
+			kept.Delete("n")
+			if !kept.Exists("v") || kept.GetInt("n") != 1 {
+				t.Fatalf("after PopString and Delete once the request ended: keys %q, n %d; want the saved session unchanged", kept.Keys(), kept.GetInt("n"))
+			}
+			kept.Clear()
+			if keys := kept.Keys(); len(keys) != 2 {
+				t.Fatalf("after Clear once the request ended: keys %q; want the saved session's two", keys)
 			}
 		})
 	}

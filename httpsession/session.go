@@ -407,10 +407,12 @@ func (s *Session) changed() {
 
 // Delete removes key. In ReadOnly mode removing an existing key makes the
 // commit fail with fsstore.ErrReadOnly, after Release with ErrReleased.
+// Once the request has ended it changes nothing: no commit is left to
+// save the removal, and the session goes on showing what was saved.
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.use() != nil {
+	if s.ended || s.use() != nil {
 		return
 	}
 	if s.values.del(key) {
@@ -418,11 +420,12 @@ func (s *Session) Delete(key string) {
 	}
 }
 
-// Clear removes every key but keeps the session and its ID.
+// Clear removes every key but keeps the session and its ID. Like Delete,
+// it changes nothing once the request has ended.
 func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.use() != nil {
+	if s.ended || s.use() != nil {
 		return
 	}
 	if s.values.clear() {
