@@ -100,15 +100,17 @@ var (
 	// reports each record it would rewrite with this error instead.
 	ErrKeyNotDeployed = errors.New("no application host has opened the store with the newest key yet")
 	// ErrKeyRollback reports, from Rekey, a record sealed under a key of
-	// the key set that reached the application hosts after its newest
-	// key did (the key's check file is newer by more than
-	// keyRollbackSlack): the rekey's key set is older than the hosts'
+	// the key set that became the application hosts' newest key after the
+	// set's newest key did: the rekey's key set is older than the hosts'
 	// (the first step of a rotation, [old, new], on the host running
 	// sessgc, where the hosts have [new, old]), and rewriting the record
 	// under the older key would undo the rotation, whose old key is the
-	// next to be retired. The record is left as it is. A rotation goes
-	// forward only: to move off a key, rotate to a new one.
-	ErrKeyRollback = errors.New("the record's key reached the hosts after the newest key of this key set")
+	// next to be retired. The record is left as it is. The order is the
+	// one the application hosts record in the store as each key becomes
+	// newest; for a key without that record (hosts of an older version),
+	// a key check file newer by more than a minute than the newest key's.
+	// A rotation goes forward only: to move off a key, rotate to a new one.
+	ErrKeyRollback = errors.New("the record's key became the hosts' newest key after the newest key of this key set")
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).
 	ErrNotSupported = errors.New("platform not supported")

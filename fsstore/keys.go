@@ -669,8 +669,10 @@ var errKeyCheck = errors.New("key check failed")
 // under a known ID is a clear error at Open instead of every Load failing
 // as corrupt. With vouch (an application host), it writes the check file
 // of a key that has none, which tells maintenance that a host has the key
-// (newestDeployed); without (a maintenance store, which proves nothing
-// about the hosts), such a key is left unchecked.
+// (newestDeployed), and records when the newest key became newest if that
+// is not recorded yet (recordNewest), which orders rotations for Rekey;
+// without (a maintenance store, which proves nothing about the hosts),
+// such a key is left unchecked, and nothing is recorded.
 func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool) error {
 	for id, aead := range kr.aeads {
 		err := checkKey(dir, id, aead, perm, vouch)
@@ -680,6 +682,9 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool) error {
 		if err != nil {
 			return err
 		}
+	}
+	if vouch {
+		return kr.recordNewest(dir, perm)
 	}
 	return nil
 }

@@ -559,9 +559,10 @@ func TestMaintenanceSaveKeysReloadedMidSave(t *testing.T) {
 // the first step of a rotation, [1, 2], where the hosts have moved on to
 // [2, 1]) must not undo the rotation by rewriting the records that the
 // hosts sealed under key 2 back under key 1: the operator then retires key
-// 1 and logs their users out. Key 2's check file, written when it first
-// reached a host, after key 1's, tells. A rekey with the hosts' key set
-// still rewrites forward.
+// 1 and logs their users out. The order the hosts recorded as each key
+// became newest tells (TestRekeyFollowsTheOrderKeysBecameNewest covers a
+// store without it). A rekey with the hosts' key set still rewrites
+// forward.
 func TestRekeyNeverRollsBackARotation(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -597,5 +598,183 @@ func TestRekeyNeverRollsBackARotation(t *testing.T) {
 	}
 	if _, err := only2.Load(ctx, old); err != nil {
 		t.Fatalf("after the rekey forward: %v", err)
+	}
+}
+
+// The rekey guard judges by the order in which keys became the newest key
+// of an application host's key set, which the hosts record in the store,
+// not by when each key's check file was written: a key installed as a
+// standby long before it was made newest, and a check file re-created or
+// whose times a copy of the store reset, neither stop a rotation going
+// forward nor let a stale key set move it back. A store without that
+// record (written by older versions) is judged by the check files.
+func TestRekeyFollowsTheOrderKeysBecameNewest(t *testing.T) {
+	k1, k2, k3 := mustKey(t, 1), mustKey(t, 2), mustKey(t, 3)
+	ago := func(t *testing.T, dir string, id int, d time.Duration) {
+		t.Helper()
+		at := time.Now().Add(-d)
+		must(t, os.Chtimes(filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id)), at, at))
+	}
+	// save opens an application host with keys, saves one session under
+	// its newest key and closes it.
+	save := func(t *testing.T, dir string, keys ...fsstore.Key) string {
+		t.Helper()
+		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...))
+		must(t, err)
+		defer s.Close()
+		id := newID(t)
+		must(t, s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("under key " + fmt.Sprint(keys[0].ID))}))
+		return id
+	}
+	// deploy opens an application host with keys and closes it.
+	deploy := func(t *testing.T, dir string, keys ...fsstore.Key) {
+		t.Helper()
+		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...))
+		must(t, err)
+		must(t, s.Close())
+	}
+	dropOrder := func(t *testing.T, dir string) {
+		t.Helper()
+		for _, pat := range []string{".keynewest-*", ".keyorder-*"} {
+			m, err := filepath.Glob(filepath.Join(dir, pat))
+			must(t, err)
+			for _, p := range m {
+				must(t, os.Remove(p))
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		rekey []fsstore.Key
+		// rolledBack: the record is refused as ErrKeyRollback; otherwise
+		// rewritten.
+		rolledBack bool
+	}{{
+		// [1, 3], then a rotation to 2 ([2, 3]), then 3 made newest.
+		name: "standby key made newest after the key it replaces",
+		setup: func(t *testing.T, dir string) {
+			deploy(t, dir, k1, k3)
+			ago(t, dir, 1, 2*time.Hour)
+			ago(t, dir, 3, 2*time.Hour)
+			save(t, dir, k2, k3)
+			save(t, dir, k3, k2)
+		},
+		rekey: []fsstore.Key{k3, k2},
+	}, {
+		name: "check file of the old key re-created",
+		setup: func(t *testing.T, dir string) {
+			save(t, dir, k1)
+			save(t, dir, k2, k1)
+			ago(t, dir, 2, time.Hour)
+			must(t, os.Remove(filepath.Join(dir, ".keycheck-1")))
+			save(t, dir, k2, k1) // writes it again, now
+		},
+		rekey: []fsstore.Key{k2, k1},
+	}, {
+		name: "stale key set",
+		setup: func(t *testing.T, dir string) {
+			save(t, dir, k1)
+			ago(t, dir, 1, time.Hour)
+			save(t, dir, k2, k1)
+		},
+		rekey:      []fsstore.Key{k1, k2},
+		rolledBack: true,
+	}, {
+		// A copy of the store that reset the files' times, or a check
+		// file re-created, makes the new key's look older.
+		name: "stale key set, the new key's check file older",
+		setup: func(t *testing.T, dir string) {
+			save(t, dir, k1)
+			save(t, dir, k2, k1)
+			ago(t, dir, 2, time.Hour)
+		},
+		rekey:      []fsstore.Key{k1, k2},
+		rolledBack: true,
+	}, {
+		name: "stale key set, store without the order record",
+		setup: func(t *testing.T, dir string) {
+			save(t, dir, k1)
+			ago(t, dir, 1, time.Hour)
+			save(t, dir, k2, k1)
+			dropOrder(t, dir)
+		},
+		rekey:      []fsstore.Key{k1, k2},
+		rolledBack: true,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			gc := openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(tc.rekey...))
+			var rollback atomic.Int64
+			var last error
+			st, err := gc.Rekey(context.Background(), fsstore.RekeyOptions{OnError: func(err error) {
+				last = err
+				if errors.Is(err, fsstore.ErrKeyRollback) {
+					rollback.Add(1)
+				}
+			}})
+			must(t, err)
+			// Every record but the newest key's own is to be judged: one
+			// under the set's other key (records under a key outside the
+			// set are errors of their own, and no case makes one).
+			if tc.rolledBack {
+				if st.Rekeyed != 0 || rollback.Load() == 0 || st.Errors != rollback.Load() {
+					t.Errorf("rekey with %v: %+v, %d ErrKeyRollback (last error %v); want every record not under key %d refused as a rollback", keyIDs(tc.rekey), st, rollback.Load(), last, tc.rekey[0].ID)
+				}
+				return
+			}
+			if st.Errors != 0 || st.Rekeyed == 0 {
+				t.Errorf("rekey with %v: %+v (last error %v); want the records rewritten forward, no errors", keyIDs(tc.rekey), st, last)
+			}
+		})
+	}
+}
+
+func keyIDs(keys []fsstore.Key) []uint32 {
+	ids := make([]uint32, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	return ids
+}
+
+// A host that rotates by reloading its keys file records the order as one
+// that restarts does: the standby key made newest after the key it
+// replaces is rewritten forward by a rekey with the hosts' key set, and a
+// rekey with the set before that last step is refused.
+func TestRekeyOrderRecordedByReloads(t *testing.T) {
+	ctx := context.Background()
+	k1, k2, k3 := mustKey(t, 1), mustKey(t, 2), mustKey(t, 3)
+	dir := t.TempDir()
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(k1, k3))
+	ev := make(reloadEvents, 16)
+	app := openDir(t, dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev))
+	// Key 3, the standby, reached the hosts long before key 2.
+	at := time.Now().Add(-2 * time.Hour)
+	must(t, os.Chtimes(filepath.Join(dir, ".keycheck-3"), at, at))
+	for _, step := range [][]fsstore.Key{{k2, k3}, {k3, k2}} {
+		must(t, os.WriteFile(keysPath+".new", []byte(keysFileText(step...)), 0o600))
+		must(t, os.Rename(keysPath+".new", keysPath))
+		if !waitReloadOK(t, ev, 30*time.Second) {
+			t.Fatalf("the keys file %v was not reloaded", keyIDs(step))
+		}
+		// One session sealed under each newest key.
+		must(t, app.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte(fmt.Sprint("under key ", step[0].ID))}))
+	}
+	stale := openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k3))
+	var rollback atomic.Int64
+	st, err := stale.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) {
+		if errors.Is(err, fsstore.ErrKeyRollback) {
+			rollback.Add(1)
+		}
+	}})
+	if err != nil || st.Rekeyed != 0 || st.Errors != 1 || rollback.Load() != 1 {
+		t.Errorf("rekey with the key set before the last step, [2, 3]: %+v, %v, %d ErrKeyRollback; want the record under key 3 refused as a rollback", st, err, rollback.Load())
+	}
+	current := openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k3, k2))
+	if st, err := current.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
+		t.Errorf("rekey with the hosts' key set [3, 2]: %+v, %v; want the record under key 2 rewritten", st, err)
 	}
 }

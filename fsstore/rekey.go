@@ -71,10 +71,11 @@ type RekeyStats struct {
 // encrypted only when the store was opened WithPlaintextMigration (the
 // end of a migration to encryption); otherwise they are errors
 // (ErrUnencrypted), never laundered into valid encrypted records.
-// Expired records are skipped. A record under a key that reached the
-// application hosts after the newest key of this key set (by the key check
-// files) is not moved back under it (ErrKeyRollback): this key set is
-// older than the hosts'.
+// Expired records are skipped. A record under a key that became the
+// application hosts' newest key after the newest key of this key set did
+// (by the order the hosts record in the store, or, for keys without that
+// record, by the key check files' times) is not moved back under it
+// (ErrKeyRollback): this key set is older than the hosts'.
 // Each record is rewritten under its lock with the same version, times and
 // payload, and keeps its mtime (its last activity), so rekeying neither
 // extends nor shortens any session. Requests may go on meanwhile: a record
@@ -357,27 +358,30 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 }
 
 // rollbackGuard keeps a rekey from undoing a rotation: it refuses to move
-// a record off a key that reached the application hosts after the newest
-// key of the rekey's key set. When a key first reached a host is when
-// that host wrote its check file (checkKeys); the files' times are the
-// file server's, one clock. It judges each key once per key set.
+// a record off a key that became the newest key of the application hosts
+// after the newest key of the rekey's key set did, by the order the hosts
+// record in the store (recordNewest), which needs no clock. For a key
+// without that record (a store whose hosts predate it), it judges by when
+// each key first reached a host: when that host wrote its check file
+// (checkKeys), by the file server's clock. It judges each key once per
+// key set.
 type rollbackGuard struct {
 	dir string
 
 	mu    sync.Mutex
-	kr    *keyring        // the key set judged; another one starts afresh
-	later map[uint32]bool // key ID: reached the hosts after kr.newest
+	kr    *keyring         // the key set judged; another one starts afresh
+	later map[uint32]error // key ID: ErrKeyRollback, or nil
 }
 
 // keyRollbackSlack is how much later than the newest key's check file a
-// key's must be for the guard to find that key newer: the first host
-// opened with several keys writes their check files one after the other,
-// in no particular order, within one Open.
+// key's must be for the guard, judging by the check files, to find that
+// key newer: the first host opened with several keys writes their check
+// files one after the other, in no particular order, within one Open.
 const keyRollbackSlack = time.Minute
 
-// check returns ErrKeyRollback if key id of kr reached the hosts after
-// kr's newest key. A check file that cannot be looked at proves nothing,
-// and refuses nothing.
+// check returns ErrKeyRollback if key id of kr became the hosts' newest
+// key after kr's newest key did. A record or check file that cannot be
+// read proves nothing, and refuses nothing.
 func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 	if g == nil || id == kr.newest || kr.aeads[id] == nil {
 		return nil
@@ -385,20 +389,36 @@ func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.kr != kr {
-		g.kr, g.later = kr, make(map[uint32]bool)
+		g.kr, g.later = kr, make(map[uint32]error)
 	}
-	later, ok := g.later[id]
+	err, ok := g.later[id]
 	if !ok {
-		newest, err1 := os.Lstat(keyCheckPath(g.dir, kr.newest))
-		this, err2 := os.Lstat(keyCheckPath(g.dir, id))
-		later = err1 == nil && err2 == nil && this.ModTime().After(newest.ModTime().Add(keyRollbackSlack))
-		g.later[id] = later
+		err = g.judge(kr, id)
+		g.later[id] = err
 	}
-	if later {
-		return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s), but this key set puts key %d first: most likely it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; left under key %d (update this keys file; if key %d was installed as a standby before key %d, or to move off key %d anyway, rotate to a new key)",
-			ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, id, kr.newest, id, id)
+	return err
+}
+
+// judge is check's verdict on key id, uncached.
+func (g *rollbackGuard) judge(kr *keyring, id uint32) error {
+	hint := fmt.Sprintf("left under key %d (update this keys file to the hosts' and run again; to move off key %d anyway, rotate to a new key, which every host then makes newest)", id, id)
+	newestAt, err1 := keyBecameNewest(g.dir, kr.newest, kr.aeads[kr.newest])
+	thisAt, err2 := keyBecameNewest(g.dir, id, kr.aeads[id])
+	if err1 == nil && err2 == nil {
+		if thisAt < newestAt {
+			return nil
+		}
+		return fmt.Errorf("%w: key %d became the hosts' newest key after key %d did (number %d and %d of the order recorded in %s and %s), but this key set puts key %d first: it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; %s",
+			ErrKeyRollback, id, kr.newest, thisAt, newestAt, keyNewestPath(g.dir, id), keyNewestPath(g.dir, kr.newest), kr.newest, kr.newest, hint)
 	}
-	return nil
+	// No order recorded for one of them: the check files' times.
+	newest, err1 := os.Lstat(keyCheckPath(g.dir, kr.newest))
+	this, err2 := os.Lstat(keyCheckPath(g.dir, id))
+	if err1 != nil || err2 != nil || !this.ModTime().After(newest.ModTime().Add(keyRollbackSlack)) {
+		return nil
+	}
+	return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s, and the store has no record of the order in which the two became newest, which only hosts of this version keep), but this key set puts key %d first: most likely it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; %s (also if key %d was installed as a standby before key %d, or its check file re-created: the new key's order is then recorded)",
+		ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, hint, kr.newest, id)
 }
 
 // rekeyAside judges a record found aside: nothing to do if its name holds

@@ -459,8 +459,8 @@ func foreignAtRoot(e fs.DirEntry) bool {
 	case MarkerFile, DataDir, LockDir:
 		return false
 	}
-	if n, ok := strings.CutPrefix(e.Name(), ".keycheck-"); ok && e.Type().IsRegular() && n != "" && strings.Trim(n, "0123456789") == "" {
-		return false // keyring.checkKeys's, one per key ID
+	if e.Type().IsRegular() && isKeyFile(e.Name()) {
+		return false // keyring.checkKeys's
 	}
 	return !isTemp(e)
 }

@@ -283,7 +283,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 			hint = "; some are under a key that is not in the key set: keep the old keys, after the newest, until a rekey pass ends with 0 errors"
 		}
 		if rollback.Load() {
-			hint += fmt.Sprintf("; some are under a key that reached the application hosts after key %d: this key set is older than theirs (is key %d still first here, where they have moved the new key first?); update it and run again (if that key was installed as a standby before key %d, rotate to a new key instead)", sum.KeyID, sum.KeyID, sum.KeyID)
+			hint += fmt.Sprintf("; some are under a key that the application hosts made newest after key %d: this key set is older than theirs (is key %d still first here, where they have moved the new key first?); update it and run again (to move off that key anyway, rotate to a new key)", sum.KeyID, sum.KeyID)
 		}
 		if plaintext.Load() {
 			hint += "; some are plaintext: pass --migrate-plaintext if you are turning encryption on for this store, otherwise a host runs without keys or someone forged records"

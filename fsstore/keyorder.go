@@ -1,0 +1,207 @@
+package fsstore
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The order in which keys became newest.
+//
+// A rekey must not move records back under a key the hosts have rotated
+// away from (ErrKeyRollback), so it needs to know which of two keys the
+// hosts made newest last. Neither the keys nor the check files say: a key
+// is often installed as a standby long before it is made newest, and a
+// check file may be re-created, or its times reset by a copy. So each
+// application host records it when it opens the store, or reloads its keys
+// file, with a newest key that has no record yet: the key takes the next
+// number of a sequence kept in the store directory, and the first number a
+// key took is when it first became newest, whichever host saw it first.
+//
+// The hosts of an NFS mount share no clock, and the file server's times
+// are only as good as its clock and whoever copied the files last. The
+// sequence needs neither: a number is taken by creating .keyorder-N with a
+// hard link, which the server makes for one host only (EEXIST for the
+// others, who take the next one), so no two keys share a number, and one
+// taken later is larger. The key's own record, .keynewest-ID, is another
+// link to the same file, made once (EEXIST again: another host recorded the
+// key first, and its number stands). The content (the number) is sealed
+// with the key itself, bound to its ID, so that someone who can write the
+// store but has not the key can neither forge nor move a record; one that
+// fails is no record, and the rekey falls back to the check files' times,
+// as for a store whose hosts predate the records.
+
+const (
+	keyOrderPrefix  = ".keyorder-"
+	keyNewestPrefix = ".keynewest-"
+	// keyOrderTries bounds the numbers one record tries: each one taken
+	// under it is another host's record of another newest key, made in the
+	// same instant.
+	keyOrderTries = 64
+)
+
+// keyNewestPath is the name of key id's record of when it became newest.
+func keyNewestPath(dir string, id uint32) string {
+	return filepath.Join(dir, keyNewestPrefix+strconv.FormatUint(uint64(id), 10))
+}
+
+// keyOrderPath is the name of the sequence's number seq.
+func keyOrderPath(dir string, seq uint64) string {
+	return filepath.Join(dir, keyOrderPrefix+strconv.FormatUint(seq, 10))
+}
+
+// keyOrderAD is the associated data of key id's record.
+func keyOrderAD(id uint32) []byte { return []byte(fmt.Sprintf("sessfs-keynewest %d", id)) }
+
+// errNoKeyOrder: a key has no record of when it became newest, or one
+// that does not authenticate under it.
+var errNoKeyOrder = errors.New("no record of when the key became newest")
+
+// keyBecameNewest returns the number of the sequence at which key id first
+// became newest, errNoKeyOrder (wrapped) if it has no valid record, or the
+// error of a read that failed.
+func keyBecameNewest(dir string, id uint32, aead cipher.AEAD) (uint64, error) {
+	p := keyNewestPath(dir, id)
+	b, err := readSmallFile(p, maxKeyCheckSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("%s: %w", p, errNoKeyOrder)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(b) < 12+8+16 {
+		return 0, fmt.Errorf("%s is damaged: %w", p, errNoKeyOrder)
+	}
+	seq, err := aead.Open(nil, b[:12], b[12:], keyOrderAD(id))
+	if err != nil || len(seq) != 8 {
+		return 0, fmt.Errorf("%s does not authenticate under key %d: %w", p, id, errNoKeyOrder)
+	}
+	return binary.BigEndian.Uint64(seq), nil
+}
+
+// recordNewest records that kr's newest key became newest, unless it has a
+// record already: one I/O at every Open and reload but the first with a
+// new newest key. A record that does not authenticate (damaged, forged) is
+// replaced.
+func (kr *keyring) recordNewest(dir string, perm os.FileMode) error {
+	id, aead := kr.newest, kr.aeads[kr.newest]
+	_, err := keyBecameNewest(dir, id, aead)
+	if !errors.Is(err, errNoKeyOrder) {
+		return err
+	}
+	_, lerr := os.Lstat(keyNewestPath(dir, id))
+	replace := lerr == nil
+	seq, err := lastKeyOrder(dir)
+	if err != nil {
+		return fmt.Errorf("fsstore: record key %d as newest: %w", id, err)
+	}
+	for range keyOrderTries {
+		if seq == math.MaxUint64 {
+			return fmt.Errorf("fsstore: record key %d as newest: the sequence in %s is at its end", id, dir)
+		}
+		seq++
+		taken, err := recordNewestAt(dir, id, aead, seq, perm, replace)
+		if err != nil {
+			return fmt.Errorf("fsstore: record key %d as newest: %w", id, err)
+		}
+		if !taken {
+			return nil
+		}
+	}
+	return fmt.Errorf("fsstore: record key %d as newest: %d numbers of the sequence in %s taken in a row by other hosts", id, keyOrderTries, dir)
+}
+
+// recordNewestAt tries to record key id as newest at number seq. taken
+// reports that another host has seq: try the next.
+func recordNewestAt(dir string, id uint32, aead cipher.AEAD, seq uint64, perm os.FileMode, replace bool) (taken bool, err error) {
+	nonce := make([]byte, 12)
+	rand.Read(nonce)
+	sealed := aead.Seal(nonce, nonce, binary.BigEndian.AppendUint64(nil, seq), keyOrderAD(id))
+	tmp := filepath.Join(dir, tempPrefix+"keyorder-"+randHex(8))
+	// Synced before the links, as the key check files are: a power loss
+	// must not leave a name with no content.
+	if err := writeSynced(tmp, sealed, perm); err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	switch err := linkExcl(tmp, keyOrderPath(dir, seq)); {
+	case errors.Is(err, fs.ErrExist):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	if replace {
+		// Over a record that failed: whichever host's replacement lands
+		// last stands, each a number taken when the key became newest.
+		return false, os.Rename(tmp, keyNewestPath(dir, id))
+	}
+	err = linkExcl(tmp, keyNewestPath(dir, id))
+	if errors.Is(err, fs.ErrExist) {
+		// Another host recorded the key first: its number stands, and
+		// the one taken here orders nothing.
+		return false, nil
+	}
+	return false, err
+}
+
+// linkExcl links old to new, failing with fs.ErrExist if new exists. An
+// NFS client that resends a LINK whose reply was lost gets EEXIST for its
+// own link: new being old's file then is success.
+func linkExcl(old, new string) error {
+	err := os.Link(old, new)
+	if errors.Is(err, fs.ErrExist) {
+		a, err1 := os.Lstat(old)
+		b, err2 := os.Lstat(new)
+		if err1 == nil && err2 == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	return err
+}
+
+// lastKeyOrder returns the largest number of the sequence taken, as far as
+// a listing of dir shows: one that lags (an NFS client's cached listing)
+// only makes the first links fail with EEXIST.
+func lastKeyOrder(dir string) (uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var last uint64
+	for _, e := range ents {
+		if n, ok := keyOrderNumber(e.Name()); ok && n > last {
+			last = n
+		}
+	}
+	return last, nil
+}
+
+// keyOrderNumber returns the number of a .keyorder-N name.
+func keyOrderNumber(name string) (uint64, bool) {
+	n, ok := strings.CutPrefix(name, keyOrderPrefix)
+	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(n, 10, 64)
+	return seq, err == nil
+}
+
+// isKeyFile reports whether name at the store's top is one of the key
+// files the store keeps for good: a key check file, a key's record of
+// when it became newest, or a number of their sequence.
+func isKeyFile(name string) bool {
+	for _, prefix := range []string{".keycheck-", keyNewestPrefix, keyOrderPrefix} {
+		if n, ok := strings.CutPrefix(name, prefix); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
