@@ -411,6 +411,30 @@ func TestKeylessStoreRefusesPlaintextOnceEncrypted(t *testing.T) {
 				}
 			},
 		},
+		{
+			// A host that serves reads only (or whose saves are all of
+			// sessions it cannot read): no save re-reads the marker, and
+			// no encrypted record tells it. Its loads re-read the marker
+			// as its saves do, at most every KeylessRecheck.
+			name:   "host that only reads",
+			before: true,
+			open: func(t *testing.T, dir string, clk *fakeclock.Clock) *fsstore.Store {
+				return openDir(t, dir, fsstore.WithCache(100, 1<<20), fsstore.WithClock(clk.Now))
+			},
+			learn: func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
+				clk.Advance(fsstore.KeylessRecheck)
+			},
+		},
+		{
+			name:   "host that only reads, uncached",
+			before: true,
+			open: func(t *testing.T, dir string, clk *fakeclock.Clock) *fsstore.Store {
+				return openDir(t, dir, fsstore.WithClock(clk.Now))
+			},
+			learn: func(t *testing.T, clk *fakeclock.Clock, s *fsstore.Store, id string) {
+				clk.Advance(fsstore.KeylessRecheck)
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -443,6 +467,9 @@ func TestKeylessStoreRefusesPlaintextOnceEncrypted(t *testing.T) {
 
 			if got, err := keyless.Load(ctx, forged); !errors.Is(err, fsstore.ErrUnencrypted) {
 				t.Errorf("Load: %q, %v; want ErrUnencrypted", got.Data, err)
+			}
+			if err := keyless.Touch(ctx, forged); !errors.Is(err, fsstore.ErrUnencrypted) {
+				t.Errorf("Touch: %v; want ErrUnencrypted", err)
 			}
 			if got, err := keyless.LoadInto(ctx, forged, make([]byte, 0, 4096)); !errors.Is(err, fsstore.ErrUnencrypted) {
 				t.Errorf("LoadInto: %q, %v; want ErrUnencrypted", got.Data, err)

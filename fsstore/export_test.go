@@ -44,7 +44,7 @@ func (s *Store) SetDirSyncForTest(f func(dfd int) error) { s.root.setTestDirSync
 // KeylessRecheck is how often a keyless store re-reads the marker.
 const KeylessRecheck = keylessRecheck
 
-// SetMarkerCheckHookForTest runs h in a keyless store's save that needs
+// SetMarkerCheckHookForTest runs h in a keyless store's save or load that needs
 // the marker re-read: "wait" before it waits for a read under way, "read"
 // before it reads the marker itself (nil: none).
 func (s *Store) SetMarkerCheckHookForTest(h func(stage string)) { s.testHooks.markerCheck = h }

@@ -205,3 +205,41 @@ func TestKeylessMeetsEncryptedRecord(t *testing.T) {
 		t.Fatalf("keyless Range of an encrypted store: %+v, %v; want ErrKeysRequired", st, err)
 	}
 }
+
+// A keyless store's loads of plaintext records learn that the store was
+// encrypted by re-reading the marker, but no more than its saves do: one
+// read per KeylessRecheck however many loads ask, none while the last
+// read is fresh, so that a read-mostly host on NFS pays no round trip per
+// load for it.
+func TestKeylessLoadsShareMarkerReads(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	s := openDir(t, dir, fsstore.WithClock(clk.Now))
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("clear")}))
+	var reads atomic.Int32
+	s.SetMarkerCheckHookForTest(func(stage string) {
+		if stage == "read" {
+			reads.Add(1)
+		}
+	})
+	load := func(n int) {
+		t.Helper()
+		for range n {
+			if _, err := s.Load(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			must(t, s.Touch(ctx, id))
+		}
+	}
+	load(100)
+	if got := reads.Load(); got != 0 {
+		t.Errorf("100 loads and touches while the last marker read is fresh made %d reads, want 0", got)
+	}
+	clk.Advance(fsstore.KeylessRecheck)
+	load(100)
+	if got := reads.Load(); got != 1 {
+		t.Errorf("100 loads and touches after KeylessRecheck made %d reads, want 1", got)
+	}
+}

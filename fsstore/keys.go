@@ -270,8 +270,9 @@ func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 // that processes without keys refuse to open it (ErrKeysRequired), and
 // plaintext records are refused (ErrUnencrypted), since only someone
 // without the keys writes them. A process that opened the store without
-// keys before it was marked refuses saves (ErrKeysRequired) within 2
-// seconds, or at once when it loads an encrypted record. To encrypt a store that already holds
+// keys before it was marked refuses saves (ErrKeysRequired), and
+// plaintext records (ErrUnencrypted), within 2 seconds, or at once when it
+// loads an encrypted record. To encrypt a store that already holds
 // sessions, see WithPlaintextMigration.
 //
 // Each record is sealed with a random 96-bit nonce, and authenticated with
@@ -405,7 +406,21 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 		// maintenance store) would otherwise serve a forged session.
 		// The migration option lets plaintext through for a store with
 		// keys only: a keyless one would otherwise let any forgery in.
-		if kr != nil && !s.cfg.plaintextMigration || kr == nil && s.encrypted.Load() {
+		if kr != nil {
+			if !s.cfg.plaintextMigration {
+				return ErrUnencrypted
+			}
+			return nil
+		}
+		// A keyless process that only reads (or loads only plaintext)
+		// would never learn from a save or an encrypted record that the
+		// store was encrypted since it last looked: it asks the marker
+		// as its saves do, at most every keylessRecheck, which answers
+		// most loads without a read.
+		if err := s.recheckMarker(); err != nil {
+			return err
+		}
+		if s.encrypted.Load() {
 			return ErrUnencrypted
 		}
 		return nil
@@ -427,52 +442,21 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 }
 
 // keylessRecheck is how often a store opened without keys re-reads the
-// marker before a save, to learn that a process with keys has since
-// marked the store encrypted (docs/security.md, "No downgrade"). A keyless
-// process may go on writing plaintext for at most this long, by its clock,
-// after the marker says encrypted (plus the saves already under way); a
-// keyed store never re-reads.
+// marker before a save or a load of a plaintext record, to learn that a
+// process with keys has since marked the store encrypted (docs/security.md,
+// "No downgrade"). A keyless process may go on writing, and serving,
+// plaintext for at most this long, by its clock, after the marker says
+// encrypted (plus the calls already under way); a keyed store never
+// re-reads.
 const keylessRecheck = 2 * time.Second
 
 // refusePlaintext returns ErrKeysRequired when this keyless store must not
 // write a plaintext record: the store is known to be encrypted, or a
-// re-read of the marker, at most every keylessRecheck, says it now is.
-// A save is answered by a read that began at most keylessRecheck before
-// the save asked, or after: one that finds such a read under way waits for
-// it, and all that wait wake together when it ends. Saves taking turns on
-// a mutex and judging the last read by when their turn came would, after a
-// read that took longer than the interval (a client whose CPU is
-// saturated), each read again in turn, the last waiting for the sum of the
-// reads before it. A marker that cannot be read fails the save: it could
-// have said encrypted.
+// re-read of the marker (recheckMarker) says it now is. A marker that
+// cannot be read fails the save: it could have said encrypted.
 func (s *Store) refusePlaintext() error {
-	if s.encrypted.Load() {
-		return ErrKeysRequired
-	}
-	asked := s.cfg.now().UnixNano()
-	if s.markerFreshFor(asked) {
-		return nil
-	}
-	s.markerMu.Lock()
-	r := s.markerReading
-	// One begun after asked, by a save that took the mutex first, answers.
-	if r != nil && answers(r.start, asked, s.cfg.now().UnixNano()) {
-		s.markerMu.Unlock()
-		if h := s.testHooks.markerCheck; h != nil {
-			h("wait")
-		}
-		<-r.done
-	} else {
-		// None under way, or one that began too long before this save
-		// asked to answer for it: a read of its own, which later saves
-		// share.
-		r = &markerRead{start: s.cfg.now().UnixNano(), done: make(chan struct{})}
-		s.markerReading = r
-		s.markerMu.Unlock()
-		s.readMarkerFor(r)
-	}
-	if r.err != nil {
-		return r.err
+	if err := s.recheckMarker(); err != nil {
+		return err
 	}
 	if s.encrypted.Load() {
 		return ErrKeysRequired
@@ -480,8 +464,47 @@ func (s *Store) refusePlaintext() error {
 	return nil
 }
 
+// recheckMarker re-reads the marker of this keyless store, at most every
+// keylessRecheck, so that s.encrypted tells whether a process with keys
+// has since marked the store encrypted; it returns the error of a read
+// that failed. A caller (a save, a load of a plaintext record) is answered
+// by a read that began at most keylessRecheck before it asked, or after:
+// one that finds such a read under way waits for it, and all that wait
+// wake together when it ends. Callers taking turns on a mutex and judging
+// the last read by when their turn came would, after a read that took
+// longer than the interval (a client whose CPU is saturated), each read
+// again in turn, the last waiting for the sum of the reads before it.
+func (s *Store) recheckMarker() error {
+	if s.encrypted.Load() {
+		return nil
+	}
+	asked := s.cfg.now().UnixNano()
+	if s.markerFreshFor(asked) {
+		return nil
+	}
+	s.markerMu.Lock()
+	r := s.markerReading
+	// One begun after asked, by a caller that took the mutex first, answers.
+	if r != nil && answers(r.start, asked, s.cfg.now().UnixNano()) {
+		s.markerMu.Unlock()
+		if h := s.testHooks.markerCheck; h != nil {
+			h("wait")
+		}
+		<-r.done
+	} else {
+		// None under way, or one that began too long before this caller
+		// asked to answer for it: a read of its own, which later callers
+		// share.
+		r = &markerRead{start: s.cfg.now().UnixNano(), done: make(chan struct{})}
+		s.markerReading = r
+		s.markerMu.Unlock()
+		s.readMarkerFor(r)
+	}
+	return r.err
+}
+
 // markerRead is a re-read of the marker by a keyless store, which the
-// saves that ask while it is under way share.
+// saves and loads that ask while it is under way share.
 type markerRead struct {
 	start int64 // store clock, Unix ns: what it shows is at least that recent
 	done  chan struct{}
@@ -489,12 +512,12 @@ type markerRead struct {
 }
 
 // errMarkerUnread is a shared re-read's outcome until it returns: should it
-// panic, the saves waiting for it fail rather than take the silence for "not
-// encrypted".
+// panic, the callers waiting for it fail rather than take the silence for
+// "not encrypted".
 var errMarkerUnread = errors.New("check whether the store is encrypted: the read of the marker did not finish")
 
-// readMarkerFor makes the read r, records what it says and wakes the saves
-// waiting for it.
+// readMarkerFor makes the read r, records what it says and wakes the
+// callers waiting for it.
 func (s *Store) readMarkerFor(r *markerRead) {
 	r.err = errMarkerUnread
 	defer func() {
