@@ -120,7 +120,7 @@ func WithKeysReadForTest(h KeysReadHooks) Option { return withKeysRead(h.interna
 
 // KeysFromFileForTest is KeysFromFile with hooks in its reads.
 func KeysFromFileForTest(path string, h KeysReadHooks) ([]Key, error) {
-	return keysFromFileSettled(context.Background(), path, h.internal())
+	return keysFromFileSettled(context.Background(), path, h.internal(), false)
 }
 
 // KeysInUseForTest returns the IDs of s's keys: the newest, and all of

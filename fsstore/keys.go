@@ -118,6 +118,14 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // pod's fsGroup gives its files that mode, whatever defaultMode says, and
 // a non-root pod could read it no other way.
 //
+// No user other than root and the process's own may be able to replace
+// it: a file owned by another user is refused, and so is one reached
+// through a directory (of the path, or of a symbolic link followed) owned
+// by another user or writable by group or others, unless that directory
+// has the sticky bit (/tmp, a Kubernetes secret volume) and the entry in
+// it is owned by root or the process's user. Windows is not checked so:
+// its ACLs decide who may replace a file, which mode bits do not show.
+//
 // The file must be a regular file (a symbolic link to one is followed) of at
 // most 64 KiB: a FIFO, a device or a directory at the path is refused
 // before it is read, rather than wait for a writer or read without end.
@@ -136,13 +144,15 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // gives the keys above it. Replace the file atomically (write a temporary
 // file, rename it over the keys file) to be safe from every writer.
 func KeysFromFile(path string) ([]Key, error) {
-	return keysFromFileSettled(context.Background(), path, keysReadHooks{})
+	return keysFromFileSettled(context.Background(), path, keysReadHooks{}, false)
 }
 
 // readKeysFile reads a key set from a keys file once (see KeysFromFile)
 // and, when it parses, tells when the file last changed, for a settled
 // read to tell a file that no one is writing.
-func readKeysFile(path string) (keys []Key, changed time.Time, err error) {
+// Unless trustPath, it refuses a file that another user could replace
+// (checkKeysPath).
+func readKeysFile(path string, trustPath bool) (keys []Key, changed time.Time, err error) {
 	f, err := openKeysFile(path)
 	if errors.Is(err, errNotRegular) {
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (a socket?)", path)
@@ -162,6 +172,11 @@ func readKeysFile(path string) (keys []Key, changed time.Time, err error) {
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
+	}
+	if !trustPath {
+		if err := checkKeysPath(path, st); err != nil {
+			return nil, time.Time{}, err
+		}
 	}
 	tooBig := fmt.Errorf("fsstore: keys: %s is larger than %d KiB, which no key set is: is it the keys file?", path, maxKeysFile>>10)
 	if st.Size() > maxKeysFile {

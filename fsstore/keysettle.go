@@ -111,7 +111,7 @@ const (
 // start with some of its keys. The bound is the watcher's, not Open's
 // context's or WithOpTimeout's: those are about the store's file server,
 // and the keys file is on local disk; the context still cuts the wait.
-func keysFromFileSettled(ctx context.Context, path string, hk keysReadHooks) ([]Key, error) {
+func keysFromFileSettled(ctx context.Context, path string, hk keysReadHooks, trustPath bool) ([]Key, error) {
 	now, after := time.Now, time.After
 	if hk.now != nil {
 		now = hk.now
@@ -124,7 +124,7 @@ func keysFromFileSettled(ctx context.Context, path string, hk keysReadHooks) ([]
 		if hk.read != nil {
 			hk.read()
 		}
-		keys, changed, err := readKeysFile(path)
+		keys, changed, err := readKeysFile(path, trustPath)
 		at := now()
 		if err == nil && keysQuiet(changed, at) {
 			return keys, nil

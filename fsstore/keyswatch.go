@@ -62,6 +62,19 @@ func WithKeysFile(path string) Option {
 	return optionFunc(func(c *config) { c.keysFile, c.keysFileGiven = path, true })
 }
 
+// WithKeysFileTrusted lets WithKeysFile read a keys file that a user other
+// than root and the process's own could replace: one owned by another
+// user, or reached through a directory that another user owns or may
+// write (and that has no sticky bit), which Open and the reloads refuse
+// otherwise, as OpenSSH refuses such an authorized_keys file unless
+// StrictModes is off. Whoever can replace the keys file chooses the keys
+// the store seals sessions with. Use it only where those users are
+// trusted with the sessions anyway; the file's own mode is checked all
+// the same (see KeysFromFile).
+func WithKeysFileTrusted() Option {
+	return optionFunc(func(c *config) { c.keysFileTrusted = true })
+}
+
 // keysWatcher reloads the store's key set when its keys file changes.
 type keysWatcher struct {
 	s    *Store
@@ -287,7 +300,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	start := kw.s.begin().t
 	// One read: the settle timer, not a wait here, holds back a file
 	// caught half-written.
-	keys, _, err := readKeysFile(kw.path)
+	keys, _, err := readKeysFile(kw.path, kw.s.cfg.keysFileTrusted)
 	var (
 		kr    *keyring
 		text  string

@@ -110,8 +110,10 @@ type config struct {
 	keysGiven     bool
 	keysFileGiven bool
 	keysRead      keysReadHooks // tests only: see withKeysRead
-	observer      Observer
-	logger        *slog.Logger
+	// keysFileTrusted: WithKeysFileTrusted.
+	keysFileTrusted bool
+	observer        Observer
+	logger          *slog.Logger
 
 	// The bound on store work (bound.go).
 	maxInFlight     int

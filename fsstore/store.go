@@ -345,7 +345,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		}
 	}
 	if c.keysFile != "" {
-		if c.keys, err = keysFromFileSettled(ctx, c.keysFile, c.keysRead); err != nil {
+		if c.keys, err = keysFromFileSettled(ctx, c.keysFile, c.keysRead, c.keysFileTrusted); err != nil {
 			return nil, err
 		}
 	}
