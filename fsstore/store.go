@@ -834,6 +834,14 @@ func (s *Store) readError(p string, err error) error {
 // version number that a client still holding it may then compare-and-swap
 // against successfully, and the write in between is lost. Locked.Save
 // writes under the lock the version its Load read, plus one.
+//
+// Taking no lock, Save is not kept out by a Rekey rewriting the same
+// record: the rekey looks at the record right before it renames its
+// rewrite into place and leaves a record that changed since its read, but
+// a Save that lands between that look and the rename (one round trip on
+// NFS) is replaced by the rewrite of what was there before it. Writers
+// that must not lose an update while a key rotation is rekeyed use Lock
+// or CompareAndSwap, which hold the lock the rekey takes.
 func (s *Store) Save(ctx context.Context, sess *Session) error {
 	if sess == nil {
 		return errors.New("fsstore: save: nil session")
@@ -1181,7 +1189,9 @@ func (s *Store) delete(c *call, k key) error {
 // only Load authenticates the payload and the header's times. Reading the
 // header costs an open and a read (on NFS, OPEN, READ and CLOSE besides
 // the SETATTR); Locked.Touch after a Locked.Load reuses the Load's header
-// instead.
+// instead. Like Save, Touch takes no lock, and a Rekey's rewrite of the
+// record in the same instant can set its last activity back (see Save);
+// Locked.Touch cannot be undone so.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	start := s.begin()
 	k, err := s.check(ctx, id)
