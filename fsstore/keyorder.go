@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The order in which keys became newest.
@@ -73,6 +74,11 @@ func keyBecameNewest(dir string, id uint32, aead cipher.AEAD) (uint64, error) {
 	b, err := readSmallFile(p, maxKeyCheckSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("%s: %w", p, errNoKeyOrder)
+	}
+	if errors.Is(err, errNotRegular) || errors.Is(err, errTooBig) || errors.Is(err, syscall.ELOOP) {
+		// Planted (a symbolic link, a FIFO): no record, and replaced
+		// as a damaged one is, rather than fail every Open.
+		return 0, fmt.Errorf("%s is not a record (%w): %w", p, err, errNoKeyOrder)
 	}
 	if err != nil {
 		return 0, err

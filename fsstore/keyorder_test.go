@@ -146,3 +146,30 @@ func TestKeyOrderTakenNumbersSkipped(t *testing.T) {
 		t.Errorf("key 7: number %d, %v; want 6", seq, err)
 	}
 }
+
+// Something planted at a key's record that is no file to read (a symbolic
+// link, here to another key's record) fails no Open: it is no record, and
+// is replaced.
+func TestKeyOrderPlantedLinkReplaced(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := testKeyring(t, 1), testKeyring(t, 2)
+	if err := k2.recordNewest(dir, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(keyNewestPath(dir, 2), keyNewestPath(dir, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyBecameNewest(dir, 1, k1.aeads[1]); !errors.Is(err, errNoKeyOrder) {
+		t.Fatalf("a symbolic link at key 1's record: %v; want errNoKeyOrder", err)
+	}
+	if err := k1.recordNewest(dir, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(keyNewestPath(dir, 1))
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("key 1's record after it was recorded again: %v, %v; want a regular file", fi, err)
+	}
+	if seq, err := keyBecameNewest(dir, 1, k1.aeads[1]); err != nil || seq != 2 {
+		t.Errorf("key 1: number %d, %v; want 2", seq, err)
+	}
+}
