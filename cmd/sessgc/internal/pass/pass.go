@@ -84,13 +84,13 @@ type Limits struct {
 	// NoFleetLock skips the lock (--no-fleet-lock, and dry runs, which
 	// change nothing).
 	NoFleetLock bool
-	// MaxDuration bounds the work (--max-duration); 0: no bound.
-	MaxDuration time.Duration
 }
 
 // Run is the skeleton of a pass over s: it takes the fleet lock without
-// waiting, runs work under the MaxDuration budget, and says how the pass
-// ended.
+// waiting, runs work, and says how the pass ended. ctx carries the
+// --max-duration budget: Run runs under Watchdog, whose context ends with
+// the cause ErrBudgetSpent once the budget, counted from the command's
+// start, is spent.
 //
 //   - Another host holds the lock: work does not run, Outcome.Skipped, and
 //     the error is nil (exit 0): the same cron line runs on every host.
@@ -103,10 +103,9 @@ type Limits struct {
 //     are bounded once their context ends), and that must exit as
 //     Watchdog's abandonment of the same call does, whichever of the
 //     two gives up first.
-//   - The budget ran out (MaxDuration, or ctx ended with ErrBudgetSpent,
-//     as Watchdog's does): Outcome.StoppedEarly with "max-duration", nil
-//     error (exit 0); the next pass continues. Any other error of work is
-//     then the deadline's, and records may be left even when work
+//   - The budget ran out (ctx ended with ErrBudgetSpent):
+//     Outcome.StoppedEarly with "max-duration", nil error (exit 0); the
+//     next pass continues. Any other error of work is then the deadline's, and records may be left even when work
 //     returned nil, so a spent budget always counts as stopped early.
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
@@ -127,14 +126,8 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 		}
 		defer l.Unlock()
 	}
-	workCtx := ctx
-	if lim.MaxDuration > 0 {
-		var cancel context.CancelFunc
-		workCtx, cancel = context.WithTimeoutCause(ctx, lim.MaxDuration, ErrBudgetSpent)
-		defer cancel()
-	}
 	start := time.Now()
-	err := work(workCtx)
+	err := work(ctx)
 	switch {
 	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
 		out.StoppedEarly, out.StopReason = true, "interrupted"
@@ -142,7 +135,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	case errors.Is(err, fsstore.ErrUnavailable):
 		out.StoppedEarly, out.StopReason = true, "unresponsive"
 		return out, Unavailable(err)
-	case workCtx.Err() != nil:
+	case ctx.Err() != nil: // the budget, the only other end of ctx
 		out.StoppedEarly, out.StopReason = true, "max-duration"
 		return out, nil
 	case err != nil:

@@ -227,7 +227,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 		unavailable atomic.Bool
 		st          fsstore.RekeyStats
 	)
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, MaxDuration: opts.MaxDuration}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		start := time.Now()
 		var err error
