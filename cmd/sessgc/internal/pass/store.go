@@ -208,6 +208,10 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 type PathFS interface {
 	Stat(name string) (fs.FileInfo, error)
 	EvalSymlinks(path string) (string, error)
+	// Abs is filepath.Abs: for a relative path it asks for the working
+	// directory, which os.Getwd checks with a stat of "." when $PWD is
+	// set, as shells set it.
+	Abs(path string) (string, error)
 }
 
 // osFS is the operating system's file system.
@@ -215,20 +219,22 @@ type osFS struct{}
 
 func (osFS) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
 func (osFS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
+func (osFS) Abs(path string) (string, error)          { return filepath.Abs(path) }
 
 // CheckPaths checks, before a pass, what --dir and --textfile name
 // (textfile "": none): that the textfile's directory exists, so that a
 // typo is a usage error rather than a failure after a long pass, and that
-// the textfile is not inside dir. It runs before the pass's watchdog, and
-// its checks wait for the file system FSCheckTimeout in all at most, and
-// never past the end of the budget b, which they spend as the pass does:
-// on a hung mount a check without an answer by then is skipped (the pass
-// reports the mount), and the command still ends within its budget and
-// StopGrace. fsys nil: the operating system's file system.
-func CheckPaths(b Budget, dir, textfile string, fsys PathFS) error {
-	if textfile == "" {
-		return nil
-	}
+// the textfile is not inside dir. It returns dir made absolute, for the
+// summary and the label of the metrics, which must not ask for the working
+// directory again: a relative dir in a working directory on the hung mount
+// would block them past the watchdog. It runs before the pass's watchdog,
+// and its checks wait for the file system FSCheckTimeout in all at most,
+// and never past the end of the budget b, which they spend as the pass
+// does: on a hung mount a check without an answer by then is skipped (the
+// pass reports the mount), dir returned as given if it could not be made
+// absolute, and the command still ends within its budget and StopGrace.
+// fsys nil: the operating system's file system.
+func CheckPaths(b Budget, dir, textfile string, fsys PathFS) (string, error) {
 	if fsys == nil {
 		fsys = osFS{}
 	}
@@ -240,6 +246,10 @@ func CheckPaths(b Budget, dir, textfile string, fsys PathFS) error {
 		wait = max(min(wait, b.Max-time.Since(b.Start)), minCheckWait)
 	}
 	deadline := time.Now().Add(wait)
+	absDir, dirOK := abs(fsys, deadline, dir)
+	if textfile == "" {
+		return absDir, nil
+	}
 	var st fs.FileInfo
 	err := bounded(time.Until(deadline), func() (err error) { st, err = fsys.Stat(filepath.Dir(textfile)); return err })
 	switch {
@@ -247,33 +257,42 @@ func CheckPaths(b Budget, dir, textfile string, fsys PathFS) error {
 		// A hung mount: the pass reports it, and Finish gives up on
 		// the file.
 	case err != nil:
-		return cmdutil.UsageErrorf("--textfile %s: %w", textfile, err)
+		return absDir, cmdutil.UsageErrorf("--textfile %s: %w", textfile, err)
 	case !st.IsDir():
-		return cmdutil.UsageErrorf("--textfile %s: %s is not a directory", textfile, filepath.Dir(textfile))
+		return absDir, cmdutil.UsageErrorf("--textfile %s: %s is not a directory", textfile, filepath.Dir(textfile))
 	}
-	if within(fsys, deadline, textfile, dir) {
+	if absText, ok := abs(fsys, deadline, textfile); ok && dirOK && within(fsys, deadline, absText, absDir) {
 		// In an empty directory the textfile would make every later run
 		// refuse it as "not a sessfs store", and in a store it is a file
 		// the store did not write: keep the metrics beside the store.
-		return cmdutil.UsageErrorf("--textfile %s is inside the store directory %s: write it beside the store", textfile, dir)
+		return absDir, cmdutil.UsageErrorf("--textfile %s is inside the store directory %s: write it beside the store", textfile, dir)
 	}
-	return nil
+	return absDir, nil
 }
 
-// within reports whether path is dir or inside it, comparing cleaned
-// absolute paths and, when they resolve in fsys by deadline, the paths
-// with symbolic links resolved too (dir may not exist yet).
+// abs returns path made absolute and true, or path as given and false
+// when the working directory gave no answer by deadline, or an error.
+func abs(fsys PathFS, deadline time.Time, path string) (string, bool) {
+	if filepath.IsAbs(path) {
+		return filepath.Clean(path), true
+	}
+	var a string
+	err := bounded(time.Until(deadline), func() (err error) { a, err = fsys.Abs(path); return err })
+	if err != nil {
+		return path, false
+	}
+	return a, true
+}
+
+// within reports whether path is dir or inside it, both absolute,
+// comparing them cleaned and, when they resolve in fsys by deadline, with
+// symbolic links resolved too (dir may not exist yet).
 func within(fsys PathFS, deadline time.Time, path, dir string) bool {
 	inside := func(p, d string) bool {
 		rel, err := filepath.Rel(d, p)
 		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 	}
-	p, err1 := filepath.Abs(path)
-	d, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	if inside(p, d) {
+	if inside(path, dir) {
 		return true
 	}
 	// The textfile need not exist, its directory does (CheckPaths).
@@ -282,11 +301,11 @@ func within(fsys PathFS, deadline time.Time, path, dir string) bool {
 	var rp, rd string
 	err := bounded(time.Until(deadline), func() error {
 		var err1, err2 error
-		rp, err1 = fsys.EvalSymlinks(filepath.Dir(p))
-		rd, err2 = fsys.EvalSymlinks(d)
+		rp, err1 = fsys.EvalSymlinks(filepath.Dir(path))
+		rd, err2 = fsys.EvalSymlinks(dir)
 		return errors.Join(err1, err2)
 	})
-	return err == nil && inside(filepath.Join(rp, filepath.Base(p)), rd)
+	return err == nil && inside(filepath.Join(rp, filepath.Base(path)), rd)
 }
 
 // minCheckWait is the least CheckPaths waits for an answer, however

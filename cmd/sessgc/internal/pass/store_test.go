@@ -177,7 +177,10 @@ func TestCheckPaths(t *testing.T) {
 		{"no textfile", store, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckPaths(NewBudget(0), tc.dir, tc.textfile, nil)
+			dir, err := CheckPaths(NewBudget(0), tc.dir, tc.textfile, nil)
+			if want, _ := filepath.Abs(tc.dir); dir != want {
+				t.Errorf("CheckPaths(%q, textfile %q) returned the directory %q, want %q", tc.dir, tc.textfile, dir, want)
+			}
 			if (tc.want != "") != (err != nil) || err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("CheckPaths(%q, textfile %q): %v, want a usage error saying %q", tc.dir, tc.textfile, err, tc.want)
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -54,16 +53,14 @@ func (m *Metrics) Gauge(name, help string, v float64, labels ...Label) {
 	m.buf.WriteByte('\n')
 }
 
-// PassMetrics returns the metrics of a pass over the store at dir ended
-// as o said, after duration, at now: every sample labelled with the
-// store's absolute path (the same label whichever way --dir was spelled),
-// and the gauges every pass has, named prefix+"last_run_timestamp_seconds"
+// PassMetrics returns the metrics of a pass over the store at dir, its
+// absolute path as CheckPaths returns it, ended as o said, after
+// duration, at now: every sample labelled with dir (the same label
+// whichever way --dir was spelled; made absolute here, after the pass, a
+// relative --dir would ask for a working directory on a hung mount), and the gauges every pass has, named prefix+"last_run_timestamp_seconds"
 // and so on; what names the pass in their help ("run", "rekey"). The
 // caller adds its counts.
 func PassMetrics(dir, prefix, what string, o *Outcome, duration float64, now time.Time) *Metrics {
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
 	m := NewMetrics(Label{Name: "dir", Value: dir})
 	m.Gauge(prefix+"last_run_timestamp_seconds", "Unix time at which the last sessgc "+what+" ended (also skipped and failed ones).", float64(now.UnixNano())/1e9)
 	m.Gauge(prefix+"last_run_duration_seconds", "Wall time of the last sessgc "+what+".", duration)

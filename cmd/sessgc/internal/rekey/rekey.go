@@ -150,17 +150,20 @@ type Summary struct {
 
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	el := pass.NewErrorLog(opts.IO.ErrOut)
-	sum := Summary{Event: "summary", Dir: opts.Dir}
+	// --max-duration counts from here: the checks of the paths spend it.
+	budget := pass.NewBudget(opts.MaxDuration)
+	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, nil)
+	if err != nil {
+		return err // a usage error: nothing attempted, no metrics
+	}
+	// Absolute, as the store reports it after opening.
+	sum := Summary{Event: "summary", Dir: absDir}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned. It counts into
 	// prog as it goes too, so that an abandoned pass says what it did
 	// before it hung rather than nothing.
 	var prog progress
-	// --max-duration counts from here: the checks of the paths spend it.
-	budget, done := pass.NewBudget(opts.MaxDuration), sum
-	if err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, nil); err != nil {
-		return err // a usage error: nothing attempted, no metrics
-	}
+	done := sum
 	abandoned, err := pass.Watchdog(ctx, budget, func(ctx context.Context) error { return rekey(ctx, opts, el, &prog, &done) })
 	if abandoned {
 		sum.Abandoned(err)
@@ -174,7 +177,7 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	// Usage errors (no keys, bad key file) leave no metrics: nothing was
 	// attempted, and the path may be the mistake.
 	if sum.ExitCode != cmdutil.ExitUsage {
-		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut))
+		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(opts, absDir, &sum, time.Now()), err, opts.IO.ErrOut))
 	}
 	sum.ErrorSamples = append([]string{}, el.Samples()...) // [] rather than null in JSON
 	switch {
@@ -294,9 +297,10 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 }
 
 // metrics renders a pass's summary for the node-exporter textfile
-// collector. The names are documented in docs/operations.md.
-func metrics(opts *RekeyOptions, sum *Summary, now time.Time) *pass.Metrics {
-	m := pass.PassMetrics(opts.Dir, "sessgc_rekey_", "rekey", &sum.Outcome, sum.DurationSecs, now)
+// collector, labelled with the store's absolute path dir. The names are
+// documented in docs/operations.md.
+func metrics(opts *RekeyOptions, dir string, sum *Summary, now time.Time) *pass.Metrics {
+	m := pass.PassMetrics(dir, "sessgc_rekey_", "rekey", &sum.Outcome, sum.DurationSecs, now)
 	m.Gauge("sessgc_rekey_key_id", "ID of the newest key, which the last rekey rewrote records under.", float64(sum.KeyID))
 	m.Gauge("sessgc_rekey_scanned_records", "Records examined by the last rekey.", float64(sum.Scanned))
 	m.Gauge("sessgc_rekey_rekeyed_records", "Records rewritten under the newest key by the last rekey.", float64(sum.Rekeyed))

@@ -41,6 +41,17 @@ func (f hungFS) EvalSymlinks(path string) (string, error) {
 	return filepath.EvalSymlinks(path)
 }
 
+func (f hungFS) Abs(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		f.wait(wd)
+	}
+	return filepath.Abs(path)
+}
+
 // TestRunChecksSpendBudget: the checks run makes before its pass, of the
 // --textfile's directory and of whether the textfile is inside --dir,
 // wait for a hung mount, and spend --max-duration as the pass does: when

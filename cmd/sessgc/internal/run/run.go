@@ -243,16 +243,14 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// (on a hung mount they wait), but not --jitter's sleep: jitter plus
 	// budget is what must stay below the interval.
 	budget := pass.NewBudget(opts.MaxDuration)
-	if err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, opts.pathFS); err != nil {
+	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, opts.pathFS)
+	if err != nil {
 		return err // a usage error: nothing done, no metrics
 	}
 	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
-	sum := Summary{Event: "summary", Dir: opts.Dir, DryRun: opts.DryRun}
-	if abs, err := filepath.Abs(opts.Dir); err == nil {
-		// As the store reports it after opening, so that a run that
-		// never opens one (no store yet, or an error) says the same.
-		sum.Dir = abs
-	}
+	// Absolute, as the store reports it after opening, so that a run
+	// that never opens one (no store yet, or an error) says the same.
+	sum := Summary{Event: "summary", Dir: absDir, DryRun: opts.DryRun}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned.
 	// The sweep counts into prog as it goes too, so that the summary and
@@ -261,7 +259,6 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	var (
 		prog      fsstore.SweepProgress
 		abandoned bool
-		err       error
 		swept     = sum
 	)
 	if opts.Jitter > 0 {
@@ -285,7 +282,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	err = sum.SetErr(err)
 	if !opts.DryRun {
-		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(opts, &sum, time.Now()), err, opts.IO.ErrOut))
+		err = sum.SetErr(pass.Finish(opts.Textfile, metrics(absDir, &sum, time.Now()), err, opts.IO.ErrOut))
 	}
 	sum.ErrorSamples = append([]string{}, p.errs.Samples()...) // [] rather than null in JSON
 	switch {
@@ -408,10 +405,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // metrics renders a run's summary for the node-exporter textfile
-// collector. The names are documented in docs/operations.md; add metrics,
-// never rename them.
-func metrics(opts *RunOptions, sum *Summary, now time.Time) *pass.Metrics {
-	m := pass.PassMetrics(opts.Dir, "sessgc_", "run", &sum.Outcome, sum.DurationSecs, now)
+// collector, labelled with the store's absolute path dir. The names are
+// documented in docs/operations.md; add metrics, never rename them.
+func metrics(dir string, sum *Summary, now time.Time) *pass.Metrics {
+	m := pass.PassMetrics(dir, "sessgc_", "run", &sum.Outcome, sum.DurationSecs, now)
 	m.Gauge("sessgc_store_missing", "1 if the last sessgc run did nothing because --missing-ok was given and the store directory was missing or empty.", pass.Bool(sum.Skipped && sum.SkipReason == pass.SkipNoStore))
 	m.Gauge("sessgc_scanned_files", "Files examined by the last sweep.", float64(sum.Scanned))
 	m.Gauge("sessgc_live_sessions", "Live sessions kept by the last sweep.", float64(sum.Live))

@@ -1,0 +1,123 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+// hungMount mounts src with bindfs in the foreground and returns the mount
+// point and a function that stops the bindfs process: from then on every
+// call into the mount that reaches it (attributes are not cached) waits,
+// as calls into a hard NFS mount whose server is unreachable do, until
+// the test ends. It skips where bindfs cannot mount.
+func hungMount(t *testing.T, src string) (mp string, hang func()) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to mount FUSE filesystems")
+	}
+	bindfs, err := exec.LookPath("bindfs")
+	if err != nil {
+		testenv.Skip(t, testenv.Root, "bindfs not installed (apt-get install bindfs)")
+	}
+	mp = t.TempDir()
+	cmd := exec.Command(bindfs, "-f", "-o", "attr_timeout=0,entry_timeout=0", src, mp)
+	if err := cmd.Start(); err != nil {
+		testenv.Skip(t, testenv.Root, "bindfs: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		exec.Command("umount", "-l", mp).Run()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	// Mounted once the store's marker shows through it; the deadline only
+	// guards against a hang.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if _, err := os.Stat(filepath.Join(mp, "store", fsstore.MarkerFile)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			testenv.Skip(t, testenv.Root, "bindfs %s did not mount (no /dev/fuse in this container?)", mp)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return mp, func() { cmd.Process.Signal(syscall.SIGSTOP) }
+}
+
+// TestRelativeDirInHungWorkingDirectory: a cron line `cd /mnt/efs &&
+// sessgc run --dir store --max-duration ...` whose mount stops answering.
+// The shell exports PWD, and Go's os.Getwd, which filepath.Abs calls for a
+// relative path, then stats "." to check PWD: a call into the hung mount.
+// sessgc made --dir absolute (for its summary and its metrics' label)
+// outside its watchdog, before the pass and again after it, and blocked
+// there, without end, instead of exiting 4 a grace after its budget.
+func TestRelativeDirInHungWorkingDirectory(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"no textfile", nil},
+		{"textfile on local disk", []string{"--textfile", filepath.Join(t.TempDir(), "sessgc.prom")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := t.TempDir()
+			if err := os.Mkdir(filepath.Join(src, "store"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			s, err := fsstore.Open(filepath.Join(src, "store"), fsstore.WithDurability(fsstore.DurabilityNone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			mp, hang := hungMount(t, src)
+			args := append([]string{"run", "--dir", "store", "--json", "--max-duration", "1s"}, tc.args...)
+			// The shell enters the mount while it answers, says so, and
+			// waits for a line before it runs sessgc there.
+			cmd := command(append([]string{"-c", `cd "$0" && echo entered && read x && exec "$@"`, mp, sessgcBin}, args...))
+			cmd.Path, cmd.Args[0] = "/bin/sh", "sh"
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := lines(t, cmd)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			waitLine(t, out, "entered")
+			hang()
+			stdin.Write([]byte("go\n"))
+			var last string
+			deadline := time.After(time.Minute) // a hang detector only
+			for done := false; !done; {
+				select {
+				case l, ok := <-out:
+					if !ok {
+						done = true
+						break
+					}
+					last = l
+				case <-deadline:
+					t.Fatalf("sessgc %s did not exit a minute after it started with --max-duration 1s, in a working directory that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
+				}
+			}
+			code := exitCode(t, cmd.Wait())
+			var sum jsonSummary
+			if err := json.Unmarshal([]byte(last), &sum); err != nil || code != 4 || sum.StopReason != "unresponsive" {
+				t.Errorf("exit %d, last line %q (%v); want exit 4 with a summary saying unresponsive; stderr:\n%s", code, last, err, stderr.String())
+			}
+		})
+	}
+}
