@@ -581,8 +581,8 @@ func nfsDeletedAsideB(t *testing.T) {
 // on hostA falls back to it, which leaves hostA's client with the name
 // cached as missing; hostB then saves a fresh record under the name. Within
 // the directory's attribute cache time (acdirmin, 30 s) hostA must count
-// the copy aside as the sweep will treat it: removed uncounted, since its
-// put-back fails with EEXIST, not restorable. One round each asks Stats,
+// the copy aside as the sweep will treat it: removed as a stale temp file,
+// since its put-back fails with EEXIST, not restorable. One round each asks Stats,
 // the dry run, and the name check they share (nameTaken) alone; each ends
 // with a real sweep on hostA, which must agree, and Loads of hostB's
 // record on both hosts. Measured on the 6.1 client with a check that did
@@ -633,17 +633,17 @@ func nfsNameTakenA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Restorable != 0 || st.Live != live || st.Errors != 0 {
-				t.Errorf("round %q: Stats: restorable %d, live %d, errors %d; want restorable 0, live %d: hostB's record holds the name, so the sweep removes the copy aside",
-					round, st.Restorable, st.Live, st.Errors, live)
+			if st.Restorable != 0 || st.Live != live || st.StaleTemps != 1 || st.Errors != 0 {
+				t.Errorf("round %q: Stats: restorable %d, live %d, stale temps %d, errors %d; want restorable 0, live %d, stale temps 1: hostB's record holds the name, so the sweep removes the copy aside",
+					round, st.Restorable, st.Live, st.StaleTemps, st.Errors, live)
 			}
 		case "dry run":
 			sw, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sw.Restored != 0 || sw.Live != live || sw.Removed() != 0 || sw.Errors != 0 {
-				t.Errorf("round %q: dry run %+v; want restored 0, live %d, nothing removed: hostB's record holds the name, so the sweep removes the copy aside uncounted",
+			if sw.Restored != 0 || sw.Live != live || sw.Sessions != 0 || sw.Temps != 1 || sw.Errors != 0 {
+				t.Errorf("round %q: dry run %+v; want restored 0, live %d, no session and one temp removed: hostB's record holds the name, so the sweep removes the copy aside as a temp file",
 					round, sw, live)
 			}
 		case "name check":
@@ -665,8 +665,8 @@ func nfsNameTakenA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sw.Restored != 0 || sw.Live != live || sw.Removed() != 0 || sw.Errors != 0 {
-			t.Errorf("round %q: sweep %+v; want restored 0, live %d, nothing removed", round, sw, live)
+		if sw.Restored != 0 || sw.Live != live || sw.Sessions != 0 || sw.Temps != 1 || sw.Errors != 0 {
+			t.Errorf("round %q: sweep %+v; want restored 0, live %d, no session and one temp (the copy aside) removed", round, sw, live)
 		}
 		if err := syscall.Lstat(aside, &lst); !errors.Is(err, syscall.ENOENT) {
 			t.Errorf("round %q: the copy aside after the sweep: lstat %v, want ENOENT", round, err)

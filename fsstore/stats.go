@@ -64,13 +64,13 @@ type Stats struct {
 	LiveBytes    int64 // on NFS, possibly from cached sizes (see Stats)
 	ExpiredBytes int64
 	Temps        int64 // temp files, in use or abandoned
-	StaleTemps   int64 // temp files older than TempAge: a sweep removes them
+	StaleTemps   int64 // temp files a sweep removes: older than TempAge, and the superseded copies aside described at Restorable
 	TempBytes    int64
 	LockFiles    int64 // stripe lock files and the marker's lock file (never removed)
 	Leases       int64 // lease lock files, held or abandoned
 	StaleLeases  int64 // lease files a sweep would remove
 	Foreign      int64 // files and directories anywhere in it not taken for the store's (see Store.Sweep; never removed)
-	Bytes        int64 // bytes in all regular files counted above, and in the copies aside described at Restorable
+	Bytes        int64 // bytes in all regular files counted above
 
 	// Restorable counts the live session records that a sweep which died
 	// midway left aside (.tmp-gc-<name> in their shard), live by their
@@ -81,9 +81,9 @@ type Stats struct {
 	// Live and LiveBytes too: on a store nobody writes to meanwhile, the
 	// next sweep's Live is Live minus Restorable. A copy aside whose name
 	// a newer record took meanwhile is no second session: the sweep
-	// removes it (its put-back fails with EEXIST) and counts it nowhere,
-	// and Stats counts it in Bytes alone; the record under the name is
-	// counted as any other.
+	// removes it (its put-back fails with EEXIST) and counts it as a
+	// removed temp file, and Stats counts it in Temps, StaleTemps and
+	// TempBytes; the record under the name is counted as any other.
 	Restorable int64
 
 	// OldestExpiry and NewestExpiry bound the expiry of the session records
@@ -351,8 +351,8 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 // aside counts a record a sweep left aside (one that died midway) as the
 // next sweep settles it (pending), by its header (asideLive): expired, it
 // is removed; live, it is put back, unless its name holds a newer record,
-// and then it is removed uncounted, as an older copy of a session the
-// listing counts under its name. Unlike a record, whose mtime alone
+// and then it is removed as a stale temp file, an older copy of a session
+// the listing counts under its name. Unlike a record, whose mtime alone
 // decides, it is read, and a live one's name looked up: such records are
 // few, and a store without them pays nothing for this.
 func (c *statsCounter) aside(dir, name string) {
@@ -379,6 +379,10 @@ func (c *statsCounter) aside(dir, name string) {
 	}
 	c.bytes.Add(st.size)
 	if taken {
+		// The sweep removes it as a temp file (see superseded).
+		c.temps.Add(1)
+		c.staleTemps.Add(1)
+		c.tempBytes.Add(st.size)
 		return
 	}
 	c.live.Add(1)

@@ -126,7 +126,7 @@ type SweepStats struct {
 	// take on disk.
 	LiveBytes int64
 	Sessions  int64 // expired sessions removed
-	Temps     int64 // abandoned temp files removed
+	Temps     int64 // abandoned temp files removed, and copies aside a newer record superseded (see Restored)
 	Leases    int64 // expired lease files removed, and claims and replacements that dead lease breakers left
 	Bytes     int64 // bytes freed
 	// SkippedLocked counts records kept because a request held their
@@ -140,6 +140,9 @@ type SweepStats struct {
 	// back). They are kept sessions that Live does not count: it counts
 	// the records found under their names, and not one this sweep put
 	// back, restored or renewed, when the listing shows its name again.
+	// A copy aside whose name a newer record took is the older one: it is
+	// removed, reported to OnRemove by its own path as a KindTemp, and
+	// counted in Temps and Bytes.
 	Restored int64
 	Foreign  int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
 	Errors   int64
@@ -816,7 +819,7 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putB
 		sw.fail(a.err)
 		return
 	case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
-		sw.putBackRenewed(p, aside, back)
+		sw.putBackRenewed(p, aside, &a.st, back)
 		return
 	}
 	if err := sd.unlink(asideName(c.name)); err != nil {
@@ -1106,7 +1109,7 @@ func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal, back *put
 		!moved.mtime.Equal(judged.mtime):
 		// Another file (a Save's, perhaps under the judged file's freed
 		// inode number), or the judged one touched since.
-		sw.putBackRenewed(p, aside, back)
+		sw.putBackRenewed(p, aside, nil, back)
 		return
 	}
 	if err := sw.s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -1128,14 +1131,24 @@ const (
 	putBackNewer                       // a newer record had the name: the copy aside went
 )
 
-// putBack returns a record the sweep moved aside to its name, unless a
-// newer record took the name meanwhile (link fails with EEXIST; the one
-// aside is then older and goes). Any other failure leaves it aside, where
-// Loads still find it and the next sweep tries again: nothing is lost.
-// The caller counts the result: a record this sweep judged and moved
-// aside itself was renewed since (settle), one an earlier sweep left
-// aside is restored (pending).
-func (sw *sweeper) putBack(p, aside string) putBackResult {
+// superseded reports the removal of a copy aside, whose attributes are st,
+// that a newer record at its name superseded: a file of the store's
+// removed, reported as every removal, by its own path and as a temp file
+// (the session itself lives on under its name, so it is no expired
+// session).
+func (sw *sweeper) superseded(aside string, st fileStat) {
+	sw.removed(Removal{Path: aside, Kind: KindTemp, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.temps)
+}
+
+// putBack returns a record the sweep moved aside, whose attributes are st
+// (nil: looked up if needed), to its name, unless a newer record took the name meanwhile (link fails
+// with EEXIST; the one aside is then older, goes, and is counted as a
+// removed temp file, see superseded). Any other failure leaves it aside,
+// where Loads still find it and the next sweep tries again: nothing is
+// lost. The caller counts the session: a record this sweep judged and
+// moved aside itself was renewed since (settle), one an earlier sweep
+// left aside is restored (pending).
+func (sw *sweeper) putBack(p, aside string, st *fileStat) putBackResult {
 	linkFn := sw.s.root.link
 	if h := sw.s.testHooks.link; h != nil {
 		linkFn = h
@@ -1150,10 +1163,19 @@ func (sw *sweeper) putBack(p, aside string) putBackResult {
 		sw.fail(fmt.Errorf("sweep: put back %s: %w", p, &fs.PathError{Op: "link", Path: aside, Err: err}))
 		return putBackNone
 	}
-	if err := sw.s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err != nil && st == nil {
+		// For the removal's report: its size and age. Rare (a Save
+		// raced this sweep's own move), so one more call is cheap.
+		a, _ := sw.s.root.lstat(aside)
+		st = &a
+	}
+	switch uerr := sw.s.root.unlink(aside); {
+	case uerr != nil && !errors.Is(uerr, fs.ErrNotExist):
 		// Both names hold the record (or p a newer one): the aside copy
 		// is harmless, and the next sweep removes it.
-		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
+		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: uerr})
+	case uerr == nil && err != nil:
+		sw.superseded(aside, *st)
 	}
 	if err != nil {
 		return putBackNewer
@@ -1162,9 +1184,10 @@ func (sw *sweeper) putBack(p, aside string) putBackResult {
 }
 
 // putBackRenewed puts back a record this sweep moved aside after its scan
-// judged it expired, which a Save or Touch renewed since.
-func (sw *sweeper) putBackRenewed(p, aside string, back *putBacks) {
-	if sw.putBack(p, aside) != putBackNone {
+// judged it expired, which a Save or Touch renewed since; st: the
+// attributes of the file aside, nil if unknown.
+func (sw *sweeper) putBackRenewed(p, aside string, st *fileStat, back *putBacks) {
+	if sw.putBack(p, aside, st) != putBackNone {
 		sw.renewed.Add(1)
 		// Counted: whether linked back or saved anew meanwhile, the
 		// name is new in the directory, and the listing may show it.
@@ -1241,7 +1264,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 	live := asideLive(b, st, now, sw.opts.Grace, sw.opts.TempAge)
 	if sw.opts.DryRun {
 		if live {
-			sw.wouldRestore(p)
+			sw.wouldRestore(p, aside, st)
 		} else { // as the removal below reports it
 			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
 		}
@@ -1251,7 +1274,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 		// Kept, not renewed: nothing happened to the session since it was
 		// judged, by a sweep that did not finish. A newer record at its
 		// name is counted by the listing, as any live one.
-		if sw.putBack(p, aside) == putBackLinked {
+		if sw.putBack(p, aside, &st) == putBackLinked {
 			sw.restored.Add(1)
 			back.add(rec)
 		}
@@ -1267,15 +1290,18 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 	return nil
 }
 
-// wouldRestore counts, for a dry run, a live record left aside that the
-// sweep would put back at p: it would, unless a newer record has the name
-// (then the listing counts that one live, and the copy aside goes).
-func (sw *sweeper) wouldRestore(p string) {
+// wouldRestore counts, for a dry run, a live record left aside at aside,
+// with the attributes st, that the sweep would put back at p: it would,
+// unless a newer record has the name (then the listing counts that one
+// live, and the copy aside would go, see superseded).
+func (sw *sweeper) wouldRestore(p, aside string, st fileStat) {
 	taken, err := sw.s.nameTaken(p)
 	switch {
 	case err != nil:
 		sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
-	case !taken:
+	case taken:
+		sw.superseded(aside, st)
+	default:
 		sw.restored.Add(1)
 	}
 }
@@ -1283,7 +1309,8 @@ func (sw *sweeper) wouldRestore(p string) {
 // nameTaken reports whether the name p of a live record held aside holds
 // a file on the file server, as the put-back's link(2) finds it: then the
 // put-back fails with EEXIST, and the copy aside, the older, is removed
-// uncounted (putBackNewer; the listing counts the record at p). The dry
+// as a temp file (putBackNewer, superseded; the listing counts the record
+// at p as the session). The dry
 // run and Stats ask it, so that they count what the sweep will do.
 func (s *Store) nameTaken(p string) (bool, error) {
 	s.revalidateName(p) // this host's client may hold a stale entry for it

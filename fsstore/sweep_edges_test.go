@@ -234,9 +234,9 @@ func TestStatsPredictsSweepOnStrayFiles(t *testing.T) {
 //   - live and its name free: a live session, counted in Live and, as the
 //     sweep puts it back (Restored, not in its Live), in Restorable;
 //   - live and its name taken: the put-back fails with EEXIST and the older
-//     copy aside is removed uncounted, so it is no second live session (it
-//     used to be counted in Live and LiveBytes beside the record at the
-//     name);
+//     copy aside is removed as a stale temp file, so it is no second live
+//     session (it used to be counted in Live and LiveBytes beside the
+//     record at the name);
 //   - expired and its name taken: removed, an expired session to both.
 func TestStatsPredictsSweepOnRecordsAside(t *testing.T) {
 	ctx := context.Background()
@@ -486,4 +486,89 @@ func TestRangeSkipsRecordInWrongShard(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("range %+v", st)
+}
+
+// A copy aside that a newer record superseded (its put-back finds the name
+// taken) is a file the sweep removes, and reports as every removal: to
+// OnRemove, by its own path, as a temp file, in Temps and in Bytes, in
+// the dry run as in the sweep, as Stats predicts it (StaleTemps,
+// TempBytes). The sweep unlinked it silently: -v and --json listed no
+// such removal, bytes_freed left its bytes out, and Removed() differed
+// from the number of OnRemove calls. Both ways a copy is superseded: left
+// aside by a sweep that died, and moved aside by this sweep, then touched
+// there (so it is no longer the file judged) while a Save took its name.
+func TestSweepReportsSupersededCopyAside(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// setup returns the store, the copy aside's path and its size.
+		setup func(t *testing.T) (*fsstore.Store, string, int64)
+		dry   bool // also sweep with DryRun first, and check Stats
+	}{
+		{"left aside by a dead sweep", func(t *testing.T) (*fsstore.Store, string, int64) {
+			s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("held aside")}); err != nil {
+				t.Fatal(err)
+			}
+			p := s.RecordPathForTest(id)
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("saved again after the sweep died")}); err != nil {
+				t.Fatal(err)
+			}
+			return s, aside, fileSize(t, aside)
+		}, true},
+		{"moved aside by this sweep, touched there, name taken", func(t *testing.T) (*fsstore.Store, string, int64) {
+			dir, s, id, p := agedRecord(t)
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			size := fileSize(t, p)
+			saver := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+			s.SetSweepHooksForTest(nil, nil, func(string) {
+				now := time.Now() // a Touch that found the record aside
+				if err := os.Chtimes(aside, now, now); err != nil {
+					t.Error(err)
+				}
+				if err := saver.Save(ctx, &fsstore.Session{ID: id, Data: []byte("saved meanwhile")}); err != nil {
+					t.Error(err)
+				}
+			})
+			t.Cleanup(func() { s.SetSweepHooksForTest(nil, nil, nil) })
+			return s, aside, size
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, aside, size := tc.setup(t)
+			runs := []bool{false}
+			if tc.dry {
+				st, err := s.Stats(ctx, fsstore.StatsOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.StaleTemps != 1 || st.TempBytes != size || st.Live != 1 || st.Restorable != 0 {
+					t.Errorf("Stats: stale temps %d (%d bytes), live %d, restorable %d; want the copy aside a stale temp of %d bytes beside one live session",
+						st.StaleTemps, st.TempBytes, st.Live, st.Restorable, size)
+				}
+				runs = []bool{true, false}
+			}
+			for _, dry := range runs {
+				var got []fsstore.Removal
+				st, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: dry, Grace: time.Nanosecond, OnRemove: func(r fsstore.Removal) { got = append(got, r) }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 1 || got[0].Path != aside || got[0].Kind != fsstore.KindTemp || got[0].Size != size {
+					t.Errorf("dry run %v: OnRemove got %+v; want one temp removal of %s, %d bytes", dry, got, aside, size)
+				}
+				if st.Temps != 1 || st.Bytes != size || st.Removed() != int64(len(got)) || st.Sessions != 0 || st.Restored != 0 || st.Errors != 0 {
+					t.Errorf("dry run %v: sweep %+v; want one temp of %d bytes removed, no session", dry, st, size)
+				}
+			}
+			if exists(t, aside) {
+				t.Errorf("the copy aside survived the sweep")
+			}
+		})
+	}
 }

@@ -583,7 +583,7 @@ func agedRecord(t *testing.T) (dir string, s *fsstore.Store, id, path string) {
 // keeping the session: that is no renewal, and is counted as Restored,
 // while SkippedRenewed counts only records renewed after this sweep's own
 // scan judged them. A record saved under the name since is counted live
-// by the listing, and the older copy aside goes uncounted. An expired one
+// by the listing, and the older copy aside goes as a temp file. An expired one
 // is removed, as any expired session.
 func TestSweepCountsRestoredApartFromRenewed(t *testing.T) {
 	ctx := context.Background()
@@ -618,7 +618,7 @@ func TestSweepCountsRestoredApartFromRenewed(t *testing.T) {
 			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
 				t.Fatal(err)
 			}
-		}, false, "fresh", 0, 0, 0}, // the newer record is counted live; the copy aside goes
+		}, false, "fresh", 0, 0, 0}, // the newer record is counted live; the copy aside goes, a temp
 		{"left aside expired", func(t *testing.T, s *fsstore.Store, id, p string) { aside(t, p) }, false, "", 1, 0, 0},
 		{"renewed after the scan", func(*testing.T, *fsstore.Store, string, string) {}, true, "old", 0, 1, 0},
 	} {

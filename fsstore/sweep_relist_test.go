@@ -241,11 +241,12 @@ func TestSweepDryRunCountsRestored(t *testing.T) {
 		// newer: X is saved again after it was moved aside.
 		newer              bool
 		restored, sessions int64
+		temps              int64 // the copy aside a newer save superseded
 		live               int64
 	}{
-		{"live", 10 * time.Minute, false, 1, 0, 1},
-		{"live, saved again since", 10 * time.Minute, true, 0, 0, 2},
-		{"expired", 2 * time.Hour, false, 0, 1, 1},
+		{"live", 10 * time.Minute, false, 1, 0, 0, 1},
+		{"live, saved again since", 10 * time.Minute, true, 0, 0, 1, 2},
+		{"expired", 2 * time.Hour, false, 0, 1, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newRelistEnv(t, time.Hour)
@@ -275,9 +276,9 @@ func TestSweepDryRunCountsRestored(t *testing.T) {
 			if after := tree(t, c.dir); !slices.Equal(before, after) {
 				t.Errorf("the dry run changed the store:\nbefore %v\nafter  %v", before, after)
 			}
-			if dry.Restored != tc.restored || dry.Sessions != tc.sessions || dry.Live != tc.live || int64(len(wouldRemove)) != tc.sessions {
-				t.Errorf("dry run: restored %d, removed %d (%v), live %d; want %d, %d, %d (%+v)",
-					dry.Restored, dry.Sessions, wouldRemove, dry.Live, tc.restored, tc.sessions, tc.live, dry)
+			if dry.Restored != tc.restored || dry.Sessions != tc.sessions || dry.Temps != tc.temps || dry.Live != tc.live || int64(len(wouldRemove)) != tc.sessions+tc.temps {
+				t.Errorf("dry run: restored %d, removed %d sessions and %d temps (%v), live %d; want %d, %d, %d, %d (%+v)",
+					dry.Restored, dry.Sessions, dry.Temps, wouldRemove, dry.Live, tc.restored, tc.sessions, tc.temps, tc.live, dry)
 			}
 			swept, err := c.gc.Sweep(ctx, fsstore.SweepOptions{})
 			if err != nil {
