@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -215,6 +216,9 @@ func checkCronJob(cj *batchv1.CronJob, claims map[string]*corev1.PersistentVolum
 		if tf == "" || !mountedDir(c, tf) {
 			errs = append(errs, fmt.Errorf("container %s: --textfile %q is not on a writable mount: its metrics would be lost", c.Name, tf))
 		}
+		if err := checkBudget(c, cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds); err != nil {
+			errs = append(errs, err)
+		}
 		if dir != "" && tf != "" && within(tf, dir) {
 			// sessgc refuses it (exit 2): in the store directory before the
 			// store exists, the file would make every later run refuse the
@@ -223,4 +227,48 @@ func checkCronJob(cj *batchv1.CronJob, claims map[string]*corev1.PersistentVolum
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// textfileWait bounds sessgc's write of --textfile after a pass the file
+// server stopped answering (pass.FSCheckTimeout): in the CronJob the
+// textfile is on the same EFS volume as the store.
+const textfileWait = 5 * time.Second
+
+// stopGrace is sessgc's pass.StopGrace: how long after --max-duration a
+// pass stuck in a call to the file server is abandoned (exit 4).
+func stopGrace(maxDuration time.Duration) time.Duration {
+	return min(30*time.Second, max(time.Second, maxDuration/10))
+}
+
+// checkBudget: the sweep has a --max-duration (flag or SESSGC_MAX_DURATION),
+// and the Job's deadline, if any, comes after the longest a run lasts with
+// it: the budget, the grace to stop on a hung mount, and the textfile's
+// write. A deadline within that kills sweeps midway, which leaves records
+// moved aside for the next run (SessgcRestoredSessions) and no textfile;
+// without a budget a run on a hung mount waits for the mount until the
+// deadline.
+func checkBudget(c corev1.Container, activeDeadlineSeconds *int64) error {
+	v := flagValue(c.Args, "--max-duration")
+	if v == "" {
+		for _, e := range c.Env {
+			if e.Name == "SESSGC_MAX_DURATION" {
+				v = e.Value
+			}
+		}
+	}
+	if v == "" {
+		return fmt.Errorf("container %s: no --max-duration: on a hung mount a run would wait as long as the mount does", c.Name)
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("container %s: --max-duration %q: want a positive duration, such as 8m", c.Name, v)
+	}
+	if activeDeadlineSeconds == nil {
+		return nil
+	}
+	if longest := d + stopGrace(d) + textfileWait; time.Duration(*activeDeadlineSeconds)*time.Second <= longest {
+		return fmt.Errorf("container %s: activeDeadlineSeconds %d ends the Job before a run with --max-duration %s is sure to have ended (%s: the budget, %s to give up on a hung mount, %s to write --textfile there): Kubernetes would kill sweeps midway",
+			c.Name, *activeDeadlineSeconds, d, longest, stopGrace(d), textfileWait)
+	}
+	return nil
 }

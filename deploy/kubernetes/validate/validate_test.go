@@ -56,6 +56,10 @@ func TestCatchesMistakes(t *testing.T) {
 		{"store off the volume", "app.yaml", `"-dir", "/mnt/sessions/store"`, `"-dir", "/data/store"`, "not on a writable mount"},
 		{"service selects nothing", "app.yaml", "  selector:\n    app.kubernetes.io/name: sessfs-app\n  ports:", "  selector:\n    app: sessfs\n  ports:", "selects no Deployment"},
 		{"unlisted claim", "sessgc-cronjob.yaml", "claimName: sessfs-sessions", "claimName: sessions", `claim "sessions" is not defined`},
+		{"no budget", "sessgc-cronjob.yaml", "- --max-duration=8m\n", "", "no --max-duration"},
+		{"bad budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=8", "--max-duration"},
+		{"deadline within the budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=10m", "activeDeadlineSeconds 600"},
+		{"deadline within the grace after the budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=9m40s", "activeDeadlineSeconds 600"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
