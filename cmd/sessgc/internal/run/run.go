@@ -86,9 +86,10 @@ func NewCmdRun(io *cmdutil.IOStreams, runF func(*RunOptions) error) *cobra.Comma
 The pass removes session records idle for longer than the largest idle timeout
 recorded in the store plus --grace, temp files older than --temp-age left by
 writers that crashed, and lease lock files whose holder died. It never removes
-a session that is locked by a request or was renewed while the pass looked at
-it, stripe lock files, or any file the store did not write. Memory use does not
-depend on the number of files.
+a session that was saved or touched while the pass looked at it, stripe lock
+files, or any file the store did not write; a session's lock matters only
+after its idle timeout was lowered by hand (see docs/operations.md): then one
+a request holds is kept. Memory use does not depend on the number of files.
 
 Unless --no-fleet-lock is given, the pass first takes the fleet lock
 DIR/locks/.sessgc without waiting: when another host is already sweeping the
