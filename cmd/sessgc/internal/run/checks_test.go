@@ -60,25 +60,34 @@ func (f hungFS) Abs(path string) (string, error) {
 // watchdog abandons it a grace later, exit 4). They waited 5 s whatever
 // the budget, and the pass then had its whole budget: `sessgc run
 // --textfile --max-duration 2s` started while the NFS server was
-// unreachable exited 4 after 8 s of its own instead of 3.
+// unreachable exited 4 after 8 s of its own instead of 3. A relative
+// --dir in a working directory that does not answer is made absolute
+// among the checks too: its labels then carry --dir as given.
 func TestRunChecksSpendBudget(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		hung func(dir, textfileDir string) []string
+		name     string
+		hung     func(dir, textfileDir string) []string
+		relative bool // --dir relative to the working directory, the store's parent
 	}{
-		{"store directory", func(dir, _ string) []string { return []string{dir} }},
-		{"textfile directory", func(_, textfileDir string) []string { return []string{textfileDir} }},
+		{"store directory", func(dir, _ string) []string { return []string{dir} }, false},
+		{"textfile directory", func(_, textfileDir string) []string { return []string{textfileDir} }, false},
+		{"working directory", func(dir, _ string) []string { return []string{filepath.Dir(dir)} }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, tdir := newStore(t, 2, 3), t.TempDir()
 			prom := filepath.Join(tdir, "sessgc.prom")
+			hung := tc.hung(dir, tdir)
+			if tc.relative {
+				t.Chdir(filepath.Dir(dir))
+				dir = filepath.Base(dir)
+			}
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) }) // the hung checks return, before the directories go
 			io, out, _ := testIO(nil)
 			// The pass needs a few milliseconds of this budget; the
 			// checks, which the file system does not answer, spend it all.
 			opts := RunOptions{IO: io, Dir: dir, Concurrency: 1, Grace: time.Minute, TempAge: 10 * time.Minute,
-				JSON: true, Textfile: prom, MaxDuration: time.Second, pathFS: hungFS{hung: tc.hung(dir, tdir), release: release}}
+				JSON: true, Textfile: prom, MaxDuration: time.Second, pathFS: hungFS{hung: hung, release: release}}
 			err := runRun(context.Background(), &opts)
 			var sum Summary
 			if jerr := json.Unmarshal(out.Bytes(), &sum); jerr != nil {
@@ -91,6 +100,9 @@ func TestRunChecksSpendBudget(t *testing.T) {
 			b, err := os.ReadFile(prom)
 			if line := regexp.MustCompile(`(?m)^sessgc_stopped_early\{.*$`).Find(b); err != nil || !strings.HasSuffix(string(line), "} 1") {
 				t.Errorf("textfile: %v, %q; want the run's metrics, stopped early", err, line)
+			}
+			if tc.relative && !strings.Contains(string(b), `{dir="`+dir+`"}`) {
+				t.Errorf("textfile:\n%s\nwant the label dir=%q, --dir as given", b, dir)
 			}
 		})
 	}
