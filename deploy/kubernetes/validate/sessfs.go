@@ -219,6 +219,9 @@ func checkCronJob(cj *batchv1.CronJob, claims map[string]*corev1.PersistentVolum
 		if err := checkBudget(c, cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds); err != nil {
 			errs = append(errs, err)
 		}
+		if err := checkTermination(c, tpl.Spec.TerminationGracePeriodSeconds); err != nil {
+			errs = append(errs, err)
+		}
 		if dir != "" && tf != "" && within(tf, dir) {
 			// sessgc refuses it (exit 2): in the store directory before the
 			// store exists, the file would make every later run refuse the
@@ -240,6 +243,48 @@ func stopGrace(maxDuration time.Duration) time.Duration {
 	return min(30*time.Second, max(time.Second, maxDuration/10))
 }
 
+// defaultTerminationGrace is Kubernetes' terminationGracePeriodSeconds
+// when a pod sets none.
+const defaultTerminationGrace = 30 * time.Second
+
+// checkTermination: a pod told to stop (a node drained, the pod evicted or
+// preempted) gets SIGTERM, and SIGKILL once its termination grace is over.
+// On SIGTERM sessgc stops its pass cleanly, which on a hung mount takes up
+// to its stop grace, and then writes --textfile (up to textfileWait there).
+// A shorter termination grace kills it in the middle of that: records left
+// aside for the next run and no textfile, which the default 30 s is with
+// the 30 s stop grace of any --max-duration of 5 minutes or more.
+func checkTermination(c corev1.Container, seconds *int64) error {
+	d, err := time.ParseDuration(maxDuration(c))
+	if err != nil || d <= 0 {
+		return nil // checkBudget reports it
+	}
+	grace := defaultTerminationGrace
+	if seconds != nil {
+		grace = time.Duration(*seconds) * time.Second
+	}
+	if need := stopGrace(d) + textfileWait; grace <= need {
+		return fmt.Errorf("container %s: terminationGracePeriodSeconds %d kills sessgc before it can stop on SIGTERM (%s: %s to give up on a hung mount with --max-duration %s, %s to write --textfile there): set it above %d",
+			c.Name, int64(grace/time.Second), need, stopGrace(d), d, textfileWait, int64(need/time.Second))
+	}
+	return nil
+}
+
+// maxDuration is the container's --max-duration, given as a flag or in
+// SESSGC_MAX_DURATION; "" if neither.
+func maxDuration(c corev1.Container) string {
+	if v := flagValue(c.Args, "--max-duration"); v != "" {
+		return v
+	}
+	v := ""
+	for _, e := range c.Env {
+		if e.Name == "SESSGC_MAX_DURATION" {
+			v = e.Value
+		}
+	}
+	return v
+}
+
 // checkBudget: the sweep has a --max-duration (flag or SESSGC_MAX_DURATION),
 // and the Job's deadline, if any, comes after the longest a run lasts with
 // it: the budget, the grace to stop on a hung mount, and the textfile's
@@ -248,14 +293,7 @@ func stopGrace(maxDuration time.Duration) time.Duration {
 // without a budget a run on a hung mount waits for the mount until the
 // deadline.
 func checkBudget(c corev1.Container, activeDeadlineSeconds *int64) error {
-	v := flagValue(c.Args, "--max-duration")
-	if v == "" {
-		for _, e := range c.Env {
-			if e.Name == "SESSGC_MAX_DURATION" {
-				v = e.Value
-			}
-		}
-	}
+	v := maxDuration(c)
 	if v == "" {
 		return fmt.Errorf("container %s: no --max-duration: on a hung mount a run would wait as long as the mount does", c.Name)
 	}

@@ -60,6 +60,8 @@ func TestCatchesMistakes(t *testing.T) {
 		{"bad budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=8", "--max-duration"},
 		{"deadline within the budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=10m", "activeDeadlineSeconds 600"},
 		{"deadline within the grace after the budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=9m40s", "activeDeadlineSeconds 600"},
+		{"default termination grace", "sessgc-cronjob.yaml", "          terminationGracePeriodSeconds: 45\n", "", "terminationGracePeriodSeconds 30"},
+		{"short termination grace", "sessgc-cronjob.yaml", "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 35", "terminationGracePeriodSeconds 35"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
