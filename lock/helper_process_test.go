@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +71,8 @@ func runHelper(role string) error {
 		return helperHold(tab, name)
 	case "holdmany":
 		return helperHoldMany(tab, name, proctest.EnvInt("LOCK_COUNT", 1))
+	case "contend":
+		return helperContend(tab, name, proctest.EnvInt("LOCK_GOROUTINES", 4))
 	case "countkeys":
 		return helperCountKeys(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_KEYS", 2), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	}
@@ -201,6 +204,59 @@ func helperHoldMany(tab *lock.Table, name string, n int) error {
 	say("locked")
 	io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// helperContend keeps the lock name busy inside this process: goroutines
+// lock and unlock it in a loop, so that the others queue up while one
+// holds it and the table hands the OS lock over between them. It reports
+// "contending" once they have had the lock a few times, answers "cycles"
+// on stdin with the number of times they have had it, and goes on until
+// stdin closes.
+func helperContend(tab *lock.Table, name string, goroutines int) error {
+	var stop atomic.Bool
+	var cycles atomic.Int64
+	started := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				h, err := tab.Lock(context.Background(), name, name, lock.Exclusive)
+				if err != nil {
+					errs <- err
+					return
+				}
+				// A request's work, during which the others queue up.
+				time.Sleep(100 * time.Microsecond)
+				if err := h.Unlock(); err != nil {
+					errs <- err
+					return
+				}
+				if cycles.Add(1) == int64(goroutines)*16 {
+					once.Do(func() { close(started) })
+				}
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		once.Do(func() { close(started) })
+	}()
+	<-started
+	say("contending")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "cycles" {
+			say("cycles %d", cycles.Load())
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	return errors.Join(<-errs)
 }
 
 func classify(err error) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -126,6 +127,56 @@ func TestKilledHolderReleases(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "k.lease")); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("lease file after unlock: %v, want it removed", err)
 			}
+		})
+	}
+}
+
+// A process whose goroutines keep one lock busy among themselves hands the
+// OS lock from one to the next, and releases it after a few handovers so
+// that waiters elsewhere get a turn. A waiter in another process must then
+// get it: the busy process's goroutines used to take it again within
+// microseconds of each release, while the other process slept between
+// polls, and it waited while they had the lock thousands of times. The
+// test counts those turns, not time: a waiter that polls in every yield
+// gets the lock within a few releases, that is within a few dozen turns.
+func TestWaiterElsewhereGetsTurn(t *testing.T) {
+	// About a hundred releases for other hosts' sake.
+	const maxTurns = 1000
+	for _, cfg := range []lock.Config{{Strategy: lock.Flock}, {Strategy: lock.Lease}} {
+		t.Run(cfg.Strategy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg.Dir = dir
+			tab := newTable(t, cfg)
+			kid := startChild(t, "contend", strategyEnv(dir, "hot", cfg)...)
+			kid.Expect(t, "contending")
+			turns := func() int {
+				kid.Send(t, "cycles")
+				n, err := strconv.Atoi(strings.TrimPrefix(kid.Expect(t, "cycles "), "cycles "))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			before := turns()
+			for i := 0; i < 3; i++ {
+				h, err := tab.Lock(hangCtx(t), "hot", "hot", lock.Exclusive)
+				if err != nil {
+					t.Fatalf("Lock %d while another process's goroutines take turns on it: %v", i, err)
+				}
+				n := turns() - before
+				if err := h.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				if n > maxTurns {
+					t.Fatalf("Lock %d: the other process had the lock %d times while this one waited (want at most %d): it never released it long enough for a waiter elsewhere", i, n, maxTurns)
+				}
+				// This process took the lock at once the times before:
+				// wait for the other to be busy with it again.
+				for before = turns(); turns() < before+64; {
+				}
+				before = turns()
+			}
+			kid.Finish(t)
 		})
 	}
 }

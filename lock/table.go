@@ -18,6 +18,14 @@ import (
 // releasing now and then gives waiters on other hosts their turn.
 const maxHandoffs = 8
 
+// yieldAfterHandoffs is how long this process leaves a file's OS lock
+// alone after releasing it for other hosts' sake (maxHandoffs) while its
+// own goroutines still wait for it. Those waiters would otherwise take it
+// again within microseconds of the release, while a waiter elsewhere
+// sleeps between polls for up to maxPoll: it would never get its turn.
+// A waiter elsewhere polls at least once in this long.
+const yieldAfterHandoffs = maxPoll
+
 // maxPoll caps the interval between attempts while another owner holds a
 // lock. Each attempt is a LOCK round trip on NFS; 20ms keeps a waiting host
 // from flooding the server and bounds the extra wait after a release.
@@ -104,6 +112,10 @@ type fileState struct {
 	waiters int // goroutines in acquire for a key on this file
 	keys    []*keyState
 	changed chan struct{}
+	// yieldUntil: the OS lock was released for other hosts' sake while
+	// goroutines of this process waited for it; none takes it again
+	// before this time (see yieldAfterHandoffs).
+	yieldUntil time.Time
 
 	// The first key and the slice's first slots live here: most files
 	// have one key at a time, and the uncontended lock then allocates no
@@ -388,8 +400,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 
 		case free && f.os == nil && !f.busy:
 			f.busy = true
+			yield := time.Until(f.yieldUntil)
 			t.mu.Unlock()
-			l, err := t.acquireOS(ctx, file, block, waited)
+			l, err := t.acquireOS(ctx, file, block, waited, yield)
 			t.mu.Lock()
 			f.busy = false
 			f.broadcast()
@@ -497,8 +510,16 @@ func (t *Table) forget(file string, f *fileState) {
 // earlier poll, or in this process (waited). Such a poll may fill only part
 // of the bound (opwatch.Op.EnterPoll), so that waiters never leave the
 // holders of other locks without a slot.
-func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool) (osLock, error) {
+//
+// A blocking caller sleeps for yield first: the file's OS lock was just
+// released for waiters on other hosts (see yieldAfterHandoffs).
+func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, yield time.Duration) (osLock, error) {
 	w := opwatch.FromContext(ctx)
+	if block && yield > 0 {
+		if err := sleepCtx(ctx, yield); err != nil {
+			return nil, &waitError{path: t.path(file), err: err}
+		}
+	}
 	var d time.Duration
 	for tried := waited; ; tried = true {
 		var l osLock
@@ -726,6 +747,10 @@ func (h *Handle) Unlock() error {
 	if f.waiters > 0 && f.handoffs < maxHandoffs && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
+	}
+	if f.waiters > 0 && !f.lostOS && !t.closed {
+		// Released for waiters elsewhere: give them time to take it.
+		f.yieldUntil = time.Now().Add(yieldAfterHandoffs)
 	}
 	err := t.releaseOS(f, nil)
 	t.forget(h.file, f)
