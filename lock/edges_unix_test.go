@@ -283,3 +283,43 @@ func TestLeaseTTLBounded(t *testing.T) {
 		t.Fatal("NewTable accepted a LeaseTTL above MaxLeaseTTL")
 	}
 }
+
+// TestFileLockRefusesSymlink: a symlink planted at a one-shot lock's name
+// (sessgc's fleet locks live in the store's lock directory, beside the
+// Table's lock files, which are opened with O_NOFOLLOW) must not make
+// TryLockFile or LockFile create, open or lock the file it points to.
+func TestFileLockRefusesSymlink(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		exists bool // the link's target exists
+	}{{"dangling", false}, {"existing", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			outside := filepath.Join(t.TempDir(), "outside")
+			if tc.exists {
+				if err := os.WriteFile(outside, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := filepath.Join(t.TempDir(), ".sessgc")
+			if err := os.Symlink(outside, p); err != nil {
+				t.Fatal(err)
+			}
+			for _, take := range []struct {
+				name string
+				fn   func() (*lock.FileLock, error)
+			}{
+				{"TryLockFile", func() (*lock.FileLock, error) { return lock.TryLockFile(p) }},
+				{"LockFile", func() (*lock.FileLock, error) { return lock.LockFile(hangCtx(t), p) }},
+			} {
+				l, err := take.fn()
+				if err == nil {
+					l.Unlock()
+					t.Errorf("%s through a symlink to %s succeeded, want an error", take.name, outside)
+				}
+				if _, err := os.Stat(outside); !tc.exists && err == nil {
+					t.Fatalf("%s created %s, the symlink's target", take.name, outside)
+				}
+			}
+		})
+	}
+}
