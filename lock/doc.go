@@ -66,6 +66,13 @@
 // BSDs. Elsewhere (Windows) Auto picks Lease, and Flock fails at NewTable
 // with [ErrNotSupported].
 //
+// What the mount says (NFS, local_lock, FUSE, AWS EFS) is read from
+// /proc/self/mountinfo, on Linux only. On macOS and the BSDs Auto picks
+// Flock wherever flock(2) succeeds, also on a mount that keeps locks on
+// the host (macOS's locallocks, FreeBSD's nolockd, a FUSE filesystem):
+// force Lease there. [Handle.Verify] checks a lock on NFS only on Linux,
+// whose client fails I/O under a lost lock; [Config.EFS] declares EFS.
+//
 // # Lost locks
 //
 // An NFSv4 lock lives inside the client's lease. A client cut off from the
