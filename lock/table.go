@@ -748,11 +748,14 @@ func (h *Handle) Unlock() error {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
-	if f.waiters > 0 && !f.lostOS && !t.closed {
-		// Released for waiters elsewhere: give them time to take it.
+	// Released for waiters elsewhere: give them time to take it, from the
+	// moment it is free (on NFS the release is a round trip). The waiters
+	// here can start no attempt before releaseOS returns.
+	yield := f.waiters > 0 && !f.lostOS && !t.closed
+	err := t.releaseOS(f, nil)
+	if yield {
 		f.yieldUntil = time.Now().Add(yieldAfterHandoffs)
 	}
-	err := t.releaseOS(f, nil)
 	t.forget(h.file, f)
 	return err
 }
