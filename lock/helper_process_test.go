@@ -230,7 +230,7 @@ func helperContend(tab *lock.Table, name string, goroutines int) error {
 					return
 				}
 				// A request's work, during which the others queue up.
-				time.Sleep(100 * time.Microsecond)
+				time.Sleep(time.Millisecond)
 				if err := h.Unlock(); err != nil {
 					errs <- err
 					return

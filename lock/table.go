@@ -12,18 +12,24 @@ import (
 	"github.com/sessfs/sessfs/internal/opwatch"
 )
 
-// maxHandoffs bounds how many times in a row a file's OS lock passes from
-// the last holder of this process to a waiting goroutine of this process
-// without being released. Handing over saves two round trips on NFS;
-// releasing now and then gives waiters on other hosts their turn.
-const maxHandoffs = 8
+// maxHandoffs and minHandoffHold bound how long a file's OS lock passes
+// from the last holder of this process to a waiting goroutine of this
+// process without being released: it is released once it was handed over
+// maxHandoffs times and held minHandoffHold since it was taken. Handing
+// over saves two round trips on NFS; releasing now and then gives waiters
+// on other hosts their turn.
+const (
+	maxHandoffs    = 8
+	minHandoffHold = 5 * yieldAfterHandoffs
+)
 
 // yieldAfterHandoffs is how long this process leaves a file's OS lock
-// alone after releasing it for other hosts' sake (maxHandoffs) while its
-// own goroutines still wait for it. Those waiters would otherwise take it
-// again within microseconds of the release, while a waiter elsewhere
-// sleeps between polls for up to maxPoll: it would never get its turn.
-// A waiter elsewhere polls at least once in this long.
+// alone after releasing it for other hosts' sake while its own goroutines
+// still wait for it. Those waiters would otherwise take it again within
+// microseconds of the release, while a waiter elsewhere sleeps between
+// polls for up to maxPoll: it would never get its turn. A waiter elsewhere
+// polls at least once in this long. With minHandoffHold, the process
+// gives up at most a sixth of a stripe it keeps busy on its own.
 const yieldAfterHandoffs = maxPoll
 
 // maxPoll caps the interval between attempts while another owner holds a
@@ -99,10 +105,11 @@ type Table struct {
 // select on it together with their context; it is made only when a waiter
 // asks for it (wait), so the uncontended lock and unlock allocate none.
 type fileState struct {
-	os       osLock // nil while this process holds no OS lock on the file
-	busy     bool   // a goroutine is taking or releasing the OS lock
-	refs     int    // handles holding a key under os
-	handoffs int    // times os was kept for a waiter since it was taken
+	os       osLock    // nil while this process holds no OS lock on the file
+	busy     bool      // a goroutine is taking or releasing the OS lock
+	refs     int       // handles holding a key under os
+	handoffs int       // times os was kept for a waiter since it was taken
+	taken    time.Time // when os was taken
 	// lostOS: a holder found os lost. No further key may share it: its
 	// Verify would fail every save, and while keys overlapped the file
 	// would never be free to take afresh. Nor may one wait for it: the
@@ -412,7 +419,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				t.mu.Unlock()
 				return nil, err
 			}
-			f.os, f.handoffs = l, 0
+			f.os, f.handoffs, f.taken = l, 0, time.Now()
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
@@ -744,7 +751,7 @@ func (h *Handle) Unlock() error {
 	if f.refs > 0 {
 		return nil
 	}
-	if f.waiters > 0 && f.handoffs < maxHandoffs && !f.lostOS && !t.closed {
+	if f.waiters > 0 && (f.handoffs < maxHandoffs || time.Since(f.taken) < minHandoffHold) && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
