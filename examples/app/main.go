@@ -10,8 +10,10 @@
 // not answer, see httpsession.HealthHandler). GET /metrics serves the
 // store's Prometheus metrics on a listener of its own, -metrics-addr, so
 // that the operation counts and latencies are not published to the users
-// the load balancer lets in on -addr. It stops gracefully on SIGTERM, as
-// Kubernetes asks. The session cookie is Secure: serve it behind TLS (an
+// the load balancer lets in on -addr. Every request has a deadline (10 s),
+// which ends its session's lock wait and save, and it stops gracefully on
+// SIGTERM, as Kubernetes asks: the requests in flight finish, within
+// their deadline, before the store closes. The session cookie is Secure: serve it behind TLS (an
 // ALB or an ingress terminating HTTPS), or pass -insecure-cookie for plain
 // HTTP on a developer's machine.
 package main
@@ -101,7 +103,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler: routes(st, *insecure),
-		// Bound slow clients; the middleware bounds the lock wait.
+		// Bound slow clients; each request's deadline (requestTimeout)
+		// bounds its session work.
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
@@ -125,7 +128,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		<-ctx.Done()
 		// Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds:
 		// finish the requests in flight (and their session saves).
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		shut <- srv.Shutdown(sctx)
 	}()
@@ -159,6 +162,29 @@ func openStore(ctx context.Context, dir string, opts ...fsstore.Option) (*fsstor
 	return fsstore.OpenContext(ctx, dir, opts...)
 }
 
+// The bounds a SIGTERM has to fit in. Every request's session work (its
+// lock wait, loads and the commit) ends by its deadline, requestTimeout;
+// Shutdown waits that long plus a margin for the response; and the
+// Deployment's terminationGracePeriodSeconds (30 s in
+// deploy/kubernetes/app.yaml) is longer still. Without the deadline a lock
+// wait lasts httpsession's lock timeout, 30 s: Shutdown gave up on it and
+// the store closed under the request. Keep the order if you change them.
+const (
+	requestTimeout  = 10 * time.Second
+	shutdownTimeout = 20 * time.Second
+)
+
+// withDeadline gives each request a deadline, as the operator guide asks:
+// the session middleware's lock wait and commit end with it, and a request
+// whose client stopped waiting does not hold the user's lock longer.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 func routes(st *fsstore.Store, insecure bool) http.Handler {
 	c := httpsession.DefaultCookie()
 	c.Insecure = insecure
@@ -179,7 +205,7 @@ func routes(st *fsstore.Store, insecure bool) http.Handler {
 	mux := http.NewServeMux()
 	// Probes carry no session: they stay outside the middleware.
 	mux.Handle("GET /healthz", httpsession.HealthHandler(st, 0))
-	mux.Handle("/", sessions.Handler(app))
+	mux.Handle("/", withDeadline(requestTimeout, sessions.Handler(app)))
 	return mux
 }
 
