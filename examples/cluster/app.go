@@ -49,9 +49,9 @@ type perServer struct {
 }
 
 // serveApp runs one app server: it prints "LISTEN host:port" once it
-// accepts connections and stops when ctx ends or its standard input closes
-// (the supervisor died).
-func serveApp(ctx context.Context, o options, out io.Writer) error {
+// accepts connections and stops when ctx ends or in, its standard input,
+// closes (the supervisor stopped it or died).
+func serveApp(ctx context.Context, o options, in io.Reader, out io.Writer) error {
 	if o.dir == "" {
 		return errors.New("-serve needs -dir")
 	}
@@ -150,7 +150,7 @@ func serveApp(ctx context.Context, o options, out io.Writer) error {
 	defer cancel()
 	go func() {
 		// The supervisor holds our stdin open; EOF means it is gone.
-		io.Copy(io.Discard, os.Stdin)
+		io.Copy(io.Discard, in)
 		cancel()
 	}()
 	// Serve returns as soon as Shutdown starts; the requests in flight

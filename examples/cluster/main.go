@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if o.serve > 0 {
-		return serveApp(ctx, o, out)
+		return serveApp(ctx, o, os.Stdin, out)
 	}
 	if o.n < 1 || o.n > 64 {
 		return fmt.Errorf("-n %d outside 1..64", o.n)
