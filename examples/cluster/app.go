@@ -138,10 +138,11 @@ func serveApp(ctx context.Context, o options, in io.Reader, out io.Writer) error
 	// and must not be counted as store operations.
 	top := http.NewServeMux()
 	top.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	top.Handle("/", m.Handler(served(server, mux)))
+	top.Handle("/", withDeadline(requestTimeout, m.Handler(served(server, mux))))
 	srv := &http.Server{
 		Handler: top,
-		// Bound slow clients; the lock wait is bounded by the middleware.
+		// Bound slow clients; each request's deadline (requestTimeout)
+		// bounds its session work.
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(out, "LISTEN %s\n", ln.Addr())
@@ -158,7 +159,7 @@ func serveApp(ctx context.Context, o options, in io.Reader, out io.Writer) error
 	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, c := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer c()
 		shut <- srv.Shutdown(sctx)
 	}()
@@ -166,6 +167,29 @@ func serveApp(ctx context.Context, o options, in io.Reader, out io.Writer) error
 		return err
 	}
 	return <-shut
+}
+
+// The bounds a stop has to fit in. Every request's session work (its lock
+// wait, loads and the commit) ends by its deadline, requestTimeout; an app
+// server's Shutdown waits that long plus a margin for the response, and so
+// does the proxy's; the supervisor kills an app server only after that.
+// Without the deadline a lock wait lasts httpsession's lock timeout, 30 s:
+// Shutdown gave up on it and the store closed under the request.
+const (
+	requestTimeout  = 10 * time.Second
+	shutdownTimeout = 20 * time.Second
+	killTimeout     = shutdownTimeout + 5*time.Second
+)
+
+// withDeadline gives each request a deadline, as the operator guide asks:
+// the session middleware's lock wait and commit end with it, and a request
+// whose client stopped waiting does not hold the user's lock longer.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // served labels responses with the server that produced them.

@@ -115,7 +115,7 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		shut <- srv.Shutdown(sctx)
 	}()
@@ -256,18 +256,26 @@ func (b *backend) pid() int {
 	return b.cmd.Process.Pid
 }
 
-// stopAll closes every server's stdin, which makes it shut down, and waits.
+// stopAll closes every server's stdin, which makes it shut down, and waits
+// for them, killing one that has not stopped within killTimeout: all
+// shut down at once, each finishing its requests in flight.
 func (s *supervisor) stopAll() {
 	for _, b := range s.backends {
 		b.mu.Lock()
 		b.up.Store(false)
 		if b.cmd != nil {
 			b.in.Close()
+		}
+	}
+	kill, cancel := context.WithTimeout(context.Background(), killTimeout)
+	defer cancel()
+	for _, b := range s.backends {
+		if b.cmd != nil {
 			done := make(chan struct{})
 			go func() { b.cmd.Wait(); close(done) }()
 			select {
 			case <-done:
-			case <-time.After(10 * time.Second):
+			case <-kill.Done():
 				b.cmd.Process.Kill()
 				<-done
 			}
