@@ -28,6 +28,11 @@ import (
 // Observer is an fsstore.Observer (a BreakerObserver and a
 // ReadOnlyFSObserver too) and a prometheus.Collector. Several stores may
 // share one: its gauges count the stores in each state.
+//
+// Make one per registry and give it to every store of the process, a store
+// opened again after Close included: a second Observer with the same
+// namespace has the same metrics, and registering it fails with
+// prometheus.AlreadyRegisteredError (prometheus.MustRegister panics).
 type Observer struct {
 	ops      *prometheus.CounterVec
 	duration *prometheus.HistogramVec
