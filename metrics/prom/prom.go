@@ -48,7 +48,7 @@ type Observer struct {
 // Its counters start with a series, at zero, for every op and outcome the
 // store can report, so that alerts on increase() see the first failure.
 // The latency histogram (operation_duration_seconds) is labelled by op and
-// outcome too, but each of its series is 19 (16 buckets, +Inf, sum and
+// outcome too, but each of its series is 22 (19 buckets, +Inf, sum and
 // count):
 // only each op's "ok" series exists from the start, and a failed
 // outcome's appears when it first happens, which keeps the series count
@@ -62,12 +62,17 @@ func New(namespace string) *Observer {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operation_duration_seconds",
 			Help: "Latency of store operations by operation and outcome; for lock_wait, the time spent waiting for the session lock.",
-			// 50µs (local disk) to 47s: above the store's operation
-			// ceiling (fsstore.DefaultOpTimeout, 10s) and httpsession's
-			// lock timeout (30s), which bound the slowest operations and
-			// lock waits. A histogram whose top bucket is below them
-			// reports every slower one as its top bucket's bound.
-			Buckets: prometheus.ExponentialBuckets(50e-6, 2.5, 16),
+			// 3.2µs to 47s. An operation on local disk takes a few
+			// µs (docs/benchmarks.md): below the lowest bucket, every
+			// one would land in it and its quantiles be interpolated
+			// from 0. The top is above the store's operation ceiling
+			// (fsstore.DefaultOpTimeout, 10s) and httpsession's lock
+			// timeout (30s), which bound the slowest operations and
+			// lock waits: a histogram whose top bucket is below them
+			// reports every slower one as its top bucket's bound. The
+			// buckets from 50µs up are those of earlier versions,
+			// exactly, so that their le labels carry on.
+			Buckets: append([]float64{3.2e-6, 8e-6, 20e-6}, prometheus.ExponentialBuckets(50e-6, 2.5, 16)...),
 		}, []string{"op", "outcome"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "payload_bytes_total",
@@ -89,7 +94,7 @@ func New(namespace string) *Observer {
 	// Pre-create the counters alerts use, so that increase() sees the
 	// first failure as a step from 0 rather than a new series, and
 	// dashboards see zeros rather than absent metrics. Each histogram
-	// series is 19 series (16 buckets, +Inf, sum and count): only the "ok" one
+	// series is 22 series (19 buckets, +Inf, sum and count): only the "ok" one
 	// of each op is pre-created, so that an op's failures, which each
 	// have one outcome in practice, cost series only once they happen.
 	// Sweep removals are counted by kind in sweep_removed_files_total
