@@ -12,8 +12,10 @@
 // that the operation counts and latencies are not published to the users
 // the load balancer lets in on -addr. Every request has a deadline (10 s),
 // which ends its session's lock wait and save, and it stops gracefully on
-// SIGTERM, as Kubernetes asks: the requests in flight finish, within
-// their deadline, before the store closes. The session cookie is Secure: serve it behind TLS (an
+// SIGTERM, as Kubernetes asks: it answers readiness 503 and goes on
+// serving for -drain (5 s), while load balancers take it out, then the
+// requests in flight finish, within their deadline, before the store
+// closes. The session cookie is Secure: serve it behind TLS (an
 // ALB or an ingress terminating HTTPS), or pass -insecure-cookie for plain
 // HTTP on a developer's machine.
 package main
@@ -31,6 +33,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,6 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// own 9090 on a machine that runs both.
 	metricsAddr := fs.String("metrics-addr", ":2112", "listen `address` for GET /metrics, apart from the users' traffic; empty: none")
 	insecure := fs.Bool("insecure-cookie", false, "send the session cookie over plain HTTP too (development only)")
+	drain := fs.Duration("drain", 5*time.Second, "after SIGTERM, go on serving this long with /healthz answering 503, so that load balancers stop sending requests before the listener closes; 0: none. It and the 20 s the requests in flight then have must fit in the supervisor's grace period (Kubernetes: terminationGracePeriodSeconds)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,6 +91,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *dir == "" {
 		return errors.New("-dir (or SESSFS_DIR) is required")
+	}
+	if *drain < 0 {
+		return fmt.Errorf("-drain %v: negative", *drain)
 	}
 	reg := prometheus.NewRegistry()
 	obs := prom.New("")
@@ -101,8 +108,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler: routes(st, *insecure),
+		Handler: routes(st, *insecure, &draining),
 		// Bound slow clients; each request's deadline (requestTimeout)
 		// bounds its session work.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -126,8 +134,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		// Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds:
-		// finish the requests in flight (and their session saves).
+		// Kubernetes sends SIGTERM as it takes the pod out of the
+		// Service's endpoints, and load balancers act on that a moment
+		// later: until they do, new requests still come, and a closed
+		// listener would refuse them. Fail readiness (for those that probe
+		// it) and go on serving meanwhile.
+		draining.Store(true)
+		if *drain > 0 {
+			t := time.NewTimer(*drain)
+			<-t.C
+		}
+		// Then finish the requests in flight (and their session saves)
+		// within terminationGracePeriodSeconds.
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		shut <- srv.Shutdown(sctx)
@@ -166,9 +184,10 @@ func openStore(ctx context.Context, dir string, opts ...fsstore.Option) (*fsstor
 // lock wait, loads and the commit) ends by its deadline, requestTimeout;
 // Shutdown waits that long plus a margin for the response; and the
 // Deployment's terminationGracePeriodSeconds (30 s in
-// deploy/kubernetes/app.yaml) is longer still. Without the deadline a lock
-// wait lasts httpsession's lock timeout, 30 s: Shutdown gave up on it and
-// the store closed under the request. Keep the order if you change them.
+// deploy/kubernetes/app.yaml) is longer than -drain (5 s) and Shutdown's
+// wait together. Without the deadline a lock wait lasts httpsession's
+// lock timeout, 30 s: Shutdown gave up on it and the store closed under
+// the request. Keep the order if you change them.
 const (
 	requestTimeout  = 10 * time.Second
 	shutdownTimeout = 20 * time.Second
@@ -185,7 +204,8 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 	})
 }
 
-func routes(st *fsstore.Store, insecure bool) http.Handler {
+// routes returns the app's handler; readiness fails once draining is set.
+func routes(st *fsstore.Store, insecure bool, draining *atomic.Bool) http.Handler {
 	c := httpsession.DefaultCookie()
 	c.Insecure = insecure
 	sessions := httpsession.New(st, httpsession.WithCookie(c))
@@ -204,7 +224,14 @@ func routes(st *fsstore.Store, insecure bool) http.Handler {
 	})
 	mux := http.NewServeMux()
 	// Probes carry no session: they stay outside the middleware.
-	mux.Handle("GET /healthz", httpsession.HealthHandler(st, 0))
+	health := httpsession.HealthHandler(st, 0)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		health.ServeHTTP(w, r)
+	})
 	mux.Handle("/", withDeadline(requestTimeout, sessions.Handler(app)))
 	return mux
 }

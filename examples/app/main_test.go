@@ -19,7 +19,7 @@ func TestServes(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-dir", filepath.Join(t.TempDir(), "store"), "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-insecure-cookie"}, pw)
+		done <- run(ctx, []string{"-dir", filepath.Join(t.TempDir(), "store"), "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-insecure-cookie", "-drain", "0"}, pw)
 		pw.Close()
 	}()
 	br := bufio.NewReader(pr)

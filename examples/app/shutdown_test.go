@@ -16,14 +16,22 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// startApp runs the app on dir as its container does and returns its base
-// URL and the channel run's result arrives on.
+// startApp runs the app on dir as its container does, with no drain at
+// SIGTERM, and returns its base URL and the channel run's result arrives
+// on.
 func startApp(t *testing.T, ctx context.Context, dir string) (string, <-chan error) {
+	t.Helper()
+	return startAppArgs(t, ctx, "-dir", dir, "-addr", "127.0.0.1:0", "-metrics-addr", "", "-insecure-cookie", "-drain", "0")
+}
+
+// startAppArgs runs the app with args, which must not name a metrics
+// listener, and returns as startApp does.
+func startAppArgs(t *testing.T, ctx context.Context, args ...string) (string, <-chan error) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-dir", dir, "-addr", "127.0.0.1:0", "-metrics-addr", "", "-insecure-cookie"}, pw)
+		done <- run(ctx, args, pw)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
