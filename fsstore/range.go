@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -44,11 +45,15 @@ type RangeStats struct {
 // Range calls fn for every live session in the store, one record at a
 // time from one goroutine, until fn returns false. Records are decrypted;
 // expired, damaged, forged (a plaintext record in an encrypted store) and
-// undecryptable records are skipped and counted. Memory does not grow with
-// the number of records: shard directories are streamed. Range costs one
-// read per record (on NFS, minutes for a million sessions) and takes no
-// lock: a record saved while Range runs may be seen in its old or new
-// state, never torn.
+// undecryptable records are skipped and counted. Shard directories are
+// streamed, so memory grows with the largest shard, not with the store:
+// Range remembers the names of the shard it lists (16 bytes each), so that
+// it hands each session over at most once, also while a sweep moves its
+// record aside or back. Range costs one read per record (on NFS, minutes
+// for a million sessions) and takes no lock: a record saved while Range
+// runs may be seen in its old or new state, never torn, and a session
+// created while Range runs, or whose record a sweep moves while Range
+// lists its shard, may be missed.
 //
 // A store opened without keys (WithMaintenanceOnly) in an encrypted one
 // can read no record: Range stops at the first encrypted record with an
@@ -118,8 +123,15 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 	defer stop()
 	stopped := false
 	var keysErr error
+	// passed holds the records of the shard being listed that were
+	// judged, by name: a sweep moving a record between its name and the
+	// aside name while the shard is listed makes the name it moves to
+	// new, and a listing read in chunks may show it again later (ext4
+	// does when the name's hash lies ahead of the listing's position).
+	passed := map[[16]byte]struct{}{}
 	err := s.walkShards(walkCtx, 1, func(wctx context.Context, dir string) error {
 		prefix, inShard := shardPrefix(s.dataDir, dir, s.layout.shardDepth)
+		clear(passed)
 		return s.root.forEachEntry(wctx, dir, func(e fs.DirEntry) {
 			if stopped || !e.Type().IsRegular() || !inShard {
 				return
@@ -141,8 +153,16 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 			if !isRecordName(name) || !strings.HasPrefix(name, prefix) {
 				return
 			}
+			var rec [16]byte
+			hex.Decode(rec[:], []byte(name))
+			if _, ok := passed[rec]; ok {
+				return
+			}
 			st.Scanned++
 			r, err := s.readRecordAt(dir, file, name)
+			if !errors.Is(err, ErrNotFound) {
+				passed[rec] = struct{}{}
+			}
 			switch {
 			case err == nil:
 				st.Live++

@@ -3,6 +3,8 @@ package fsstore_test
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,5 +110,121 @@ func TestRange(t *testing.T) {
 	cancel()
 	if _, err := s.Range(cctx, func(*fsstore.Record) bool { return true }); err == nil {
 		t.Error("Range with a cancelled context returned nil")
+	}
+}
+
+// Range hands each session over once, even when a sweep moves its record
+// between its name and the aside name while Range lists the shard: a name
+// created during a listing read in chunks may be listed later in it (ext4
+// lists by the name's hash), so the record showed up once under each name.
+// A shard of 1,000 records is read in several chunks; the record picked
+// lists early under one name and late under the other.
+func TestRangeYieldsEachSessionOnce(t *testing.T) {
+	const n = 1000
+	for _, tc := range []struct {
+		name string
+		// aside: the record starts aside (a sweep died after its move).
+		aside bool
+		// move runs when Range hands the record over: a sweep puts it
+		// back, or moves it aside (it was judged expired by the sweep's
+		// scan and touched since: the sweep will put it back).
+		move func(t *testing.T, s *fsstore.Store, p, aside string)
+	}{
+		{"put back while listed", true, func(t *testing.T, s *fsstore.Store, p, aside string) {
+			if st, err := s.Sweep(context.Background(), fsstore.SweepOptions{}); err != nil || st.Restored != 1 {
+				t.Fatalf("sweep: %+v, %v; want the record put back", st, err)
+			}
+		}},
+		{"moved aside while listed", false, func(t *testing.T, s *fsstore.Store, p, aside string) {
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openTemp(t, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Hour))
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = newID(t)
+				if err := s.Save(ctx, &fsstore.Session{ID: ids[i], Data: []byte("v")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data := filepath.Dir(s.RecordPathForTest(ids[0]))
+			order := func() map[string]int {
+				f, err := os.Open(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				names, err := f.Readdirnames(-1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pos := make(map[string]int, len(names))
+				for i, name := range names {
+					pos[name] = i
+				}
+				return pos
+			}
+			pos := order()
+			picked := ""
+			for tries, id := range ids {
+				if tries > 200 {
+					break
+				}
+				p := s.RecordPathForTest(id)
+				aside := filepath.Join(data, ".tmp-gc-"+filepath.Base(p))
+				if err := os.Rename(p, aside); err != nil {
+					t.Fatal(err)
+				}
+				first, later := order()[filepath.Base(aside)], pos[filepath.Base(p)]
+				if !tc.aside {
+					first, later = later, first
+				}
+				if first < n*2/5 && later >= n*4/5 {
+					picked = id
+					if tc.aside {
+						break
+					}
+				}
+				if err := os.Rename(aside, p); err != nil {
+					t.Fatal(err)
+				}
+				if picked != "" {
+					break
+				}
+			}
+			if picked == "" {
+				t.Skip("this file system lists no record's two names far enough apart")
+			}
+			p := s.RecordPathForTest(picked)
+			aside := filepath.Join(data, ".tmp-gc-"+filepath.Base(p))
+			seen := map[string]int{}
+			st, err := s.Range(ctx, func(r *fsstore.Record) bool {
+				for _, id := range ids {
+					if r.IsFor(id) {
+						seen[id]++
+						if id == picked && seen[id] == 1 {
+							tc.move(t, s, p, aside)
+						}
+						break
+					}
+				}
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if seen[id] > 1 {
+					t.Errorf("Range handed session %d over %d times (%+v)", slices.Index(ids, id), seen[id], st)
+				}
+			}
+			if st.Live != int64(len(seen)) || st.Scanned != n {
+				t.Errorf("Range counted %d live of %d scanned, handed over %d sessions of %d", st.Live, st.Scanned, len(seen), n)
+			}
+		})
 	}
 }
