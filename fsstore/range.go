@@ -43,9 +43,10 @@ type RangeStats struct {
 }
 
 // Range calls fn for every live session in the store, one record at a
-// time from one goroutine, until fn returns false. Records are decrypted;
-// expired, damaged, forged (a plaintext record in an encrypted store) and
-// undecryptable records are skipped and counted. Shard directories are
+// time from one goroutine (the store's, not the caller's: a panic in fn is
+// raised again in Range's caller), until fn returns false. Records are
+// decrypted; expired, damaged, forged (a plaintext record in an encrypted
+// store) and undecryptable records are skipped and counted. Shard directories are
 // streamed, so memory grows with the largest shard, not with the store:
 // Range remembers the names of the shard it lists (16 bytes each), so that
 // it hands each session over at most once, also while a sweep moves its
@@ -64,19 +65,18 @@ type RangeStats struct {
 // like Sweep: it fails at once while the circuit breaker is open or every
 // slot is taken, and when a system call is still stuck the ceiling
 // (WithOpTimeout) after ctx ended, it returns ErrUnavailable, with empty
-// stats, and leaves the call to the background. fn then runs on another
-// goroutine than the caller's (a panic in it is raised again in Range's
-// caller); it is never called after Range returns, and time spent in it
-// does not count against the ceiling.
+// stats, and leaves the call to the background. fn is never called after
+// Range returns, and time spent in it does not count against the ceiling.
 func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, error) {
 	if s.closed.Load() {
 		return RangeStats{}, ErrClosed
 	}
-	if s.bnd == nil {
-		return s.rangeRecords(ctx, fn)
-	}
-	// The scan may outlive this call, stuck in the kernel: fn, the
-	// caller's, runs only while the call waits for it.
+	// fn runs on the walk's goroutine, not the caller's, bounded store or
+	// not, and a panic there would end the process where the caller's
+	// recover (net/http's, a middleware's) cannot see it: it is caught
+	// there and raised again here. On a bounded store the scan may also
+	// outlive this call, stuck in the kernel: fn, the caller's, runs only
+	// while the call waits for it.
 	var (
 		mu       sync.Mutex
 		gone     bool
@@ -106,7 +106,15 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		return fn(r)
 	}
 	caller := func() (bool, time.Time) { return inFn.Load(), time.Unix(0, left.Load()) }
-	st, err := boundScan(ctx, s, "range", caller, func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
+	var (
+		st  RangeStats
+		err error
+	)
+	if s.bnd == nil {
+		st, err = s.rangeRecords(ctx, guarded)
+	} else {
+		st, err = boundScan(ctx, s, "range", caller, func(ctx context.Context) (RangeStats, error) { return s.rangeRecords(ctx, guarded) })
+	}
 	mu.Lock()
 	p := panicked
 	mu.Unlock()

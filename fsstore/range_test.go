@@ -228,3 +228,43 @@ func TestRangeYieldsEachSessionOnce(t *testing.T) {
 		})
 	}
 }
+
+// A panic in Range's callback reaches Range's caller, where a recover (a
+// web server's, a middleware's) handles it, on every store: the callback
+// runs on the walk's goroutine, and on an unbounded store (the default on
+// a local disk) the panic ended the process there.
+func TestRangeCallbackPanicReachesCaller(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []fsstore.Option
+	}{
+		{"unbounded", nil},
+		{"bounded", []fsstore.Option{fsstore.WithMaxInFlight(4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openTemp(t, tc.opts...)
+			for range 3 {
+				if err := s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("v")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			calls := 0
+			func() {
+				defer func() {
+					if p := recover(); p != "boom" {
+						t.Errorf("recovered %v, want the callback's panic", p)
+					}
+				}()
+				s.Range(ctx, func(*fsstore.Record) bool { calls++; panic("boom") })
+				t.Error("Range returned after its callback panicked")
+			}()
+			if calls != 1 {
+				t.Errorf("callback called %d times, want 1: none after its panic", calls)
+			}
+			if _, err := s.Range(ctx, func(*fsstore.Record) bool { return true }); err != nil {
+				t.Errorf("Range after a panic: %v", err)
+			}
+		})
+	}
+}
