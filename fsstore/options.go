@@ -37,17 +37,23 @@ const (
 	// marker's idle timeout. That is the promise of Redis's default
 	// configuration (a snapshot every few minutes at most) and more than
 	// PHP's files handler gives (no fsync, rewritten in place). Choose
-	// DurabilityFile where a local disk must keep every returned Save
-	// across a power loss, at the price of a disk flush per Save (about
-	// 0.5 ms on ext4 on a virtual disk, ten times the rest of the Save).
+	// DurabilityFull where a local disk must keep every returned Save
+	// across a power loss, at the price of two disk flushes per Save (one
+	// costs about 0.5 ms on ext4 on a virtual disk, ten times the rest of
+	// the Save).
 	DurabilityNone Durability = iota
 	// DurabilityFile fdatasyncs the temp file before the rename, so on a
-	// local disk the name never points at data that is not on disk.
+	// local disk the name never points at data that is not on disk: a
+	// power loss leaves no damaged record. The rename itself is not
+	// synced, so the last saves before a power loss (those the file system
+	// had not committed yet: on ext4 until the next save's flush, or 5 s)
+	// may still come back as their previous record, or as none for a
+	// session just created.
 	DurabilityFile
 	// DurabilityFull also fsyncs the directory after the rename, so on a
-	// local disk the new name itself survives a power loss. A save whose
-	// directory fsync fails was published all the same: its error matches
-	// ErrInDoubt.
+	// local disk the new name itself survives a power loss: every Save
+	// that returned is kept. A save whose directory fsync fails was
+	// published all the same: its error matches ErrInDoubt.
 	DurabilityFull
 )
 

@@ -29,23 +29,31 @@ const powerLossGuestEnv = "SESSFS_POWERLOSS_GUEST"
 
 const powerLossSessions = 64
 
-// TestPowerLossUML cuts the power under a writer saving with the default
-// durability, for real: the writer runs in a User-Mode-Linux guest on an
-// ext4 file system whose disk is an image file of the host, and the host
-// kills the guest with SIGKILL while it saves. The guest's page cache
+// TestPowerLossUML cuts the power under a writer saving at each durability
+// level, for real: the writer runs in a User-Mode-Linux guest on an ext4
+// file system whose disk is an image file of the host, and the host kills
+// the guest with SIGKILL while it saves. The guest's page cache
 // (everything not yet written back to its disk) is lost as in a power loss;
 // what its block layer had written is in the image. The host then mounts
 // the image (the journal is replayed) and judges every session against the
 // last Save that had returned in the guest: a record must load as a value
 // its session was saved with, or be ErrCorrupt or ErrNotFound; never
-// another session's data, never a value from the future. The sweep then
-// removes whatever was left damaged, without counting it as foreign. The
-// log line POWERLOSS| says what the power loss did.
+// another session's data, never a value from the future. DurabilityFile
+// leaves no damaged record, and DurabilityFull keeps the last value of
+// every session. The sweep then removes whatever was left damaged, without
+// counting it as foreign. The log line POWERLOSS| says what the power loss
+// did.
 func TestPowerLossUML(t *testing.T) {
 	if g := os.Getenv(powerLossGuestEnv); g != "" {
 		powerLossWriter(t, g)
 		return
 	}
+	for _, d := range []fsstore.Durability{fsstore.DurabilityNone, fsstore.DurabilityFile, fsstore.DurabilityFull} {
+		t.Run(d.String(), func(t *testing.T) { powerLossRun(t, d) })
+	}
+}
+
+func powerLossRun(t *testing.T, d fsstore.Durability) {
 	if testing.Short() {
 		t.Skip("boots a User-Mode-Linux guest")
 	}
@@ -108,8 +116,8 @@ mountpoint -q /dev || mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /run
 mount -t ext4 /dev/ubda %[1]s || { echo "POWERLOSS-MOUNT-FAILED"; exec sleep 1000; }
 echo "POWERLOSS-MOUNTED"
-%[2]s=%[1]s/store:%[3]s exec %[4]s -test.run '^TestPowerLossUML$' -test.v
-`, guestMnt, powerLossGuestEnv, progress, self)
+%[2]s=%[1]s/store:%[3]s:%[5]d exec %[4]s -test.run '^TestPowerLossUML$' -test.v
+`, guestMnt, powerLossGuestEnv, progress, self, d)
 	if err := os.WriteFile(init, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +147,9 @@ echo "POWERLOSS-MOUNTED"
 	// Let the writer get going, then cut the power at a random moment.
 	deadline := time.Now().Add(2 * time.Minute)
 	target := 3000 + rand.N(3000)
+	if d != fsstore.DurabilityNone {
+		target = 300 + rand.N(300) // a disk flush per save
+	}
 	for countLines(progress) < target {
 		if time.Now().After(deadline) {
 			kill()
@@ -187,8 +198,14 @@ echo "POWERLOSS-MOUNTED"
 			}
 		}
 	}
-	t.Logf("POWERLOSS| %d saves returned before the cut; of %d sessions: %d kept the last value, %d an older one, %d damaged (ErrCorrupt), %d gone",
-		countLines(progress), powerLossSessions, kept, older, damaged, gone)
+	t.Logf("POWERLOSS| %v: %d saves returned before the cut; of %d sessions: %d kept the last value, %d an older one, %d damaged (ErrCorrupt), %d gone",
+		d, countLines(progress), powerLossSessions, kept, older, damaged, gone)
+	switch {
+	case d >= fsstore.DurabilityFull && kept != powerLossSessions:
+		t.Errorf("%v lost saves that had returned: %d sessions kept the last value, %d an older one, %d damaged, %d gone", d, kept, older, damaged, gone)
+	case d >= fsstore.DurabilityFile && damaged != 0:
+		t.Errorf("%v left %d damaged records", d, damaged)
+	}
 
 	// What is left damaged goes with the sweep once it is old, and no
 	// file of ours counts as foreign.
@@ -234,15 +251,20 @@ func parsePowerLossPayload(id string, b []byte) (int, bool) {
 	return n, true
 }
 
-// powerLossWriter runs in the guest: it saves the sessions round-robin with
-// the store's defaults and logs each Save once it returned, through hostfs,
+// powerLossWriter runs in the guest: it saves the sessions round-robin at
+// the durability level it is given and logs each Save once it returned, through hostfs,
 // so the host knows what returned before the power went.
 func powerLossWriter(t *testing.T, arg string) {
-	dir, logPath, _ := strings.Cut(arg, ":")
+	dir, rest, _ := strings.Cut(arg, ":")
+	logPath, level, _ := strings.Cut(rest, ":")
+	d, err := strconv.Atoi(level)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s, err := fsstore.Open(dir)
+	s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.Durability(d)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -534,11 +534,13 @@ func TestVerdictDurability(t *testing.T) {
 			"not equally safe", "on the shared mount a returned save is on the file server's stable storage",
 			"on local disk at durability none a power loss can undo the last seconds of saves",
 			"Redis keeps only what its persistence settings save",
-			"--durability file gives local disk the same promise",
+			"--durability full gives local disk the same promise",
 		}, nil},
 		{"defaults, save, no Redis", func() *Report { return noRedis(withDurability(sampleReport(t, true), "none", "none", "save")) },
 			[]string{"not equally safe", "durability none a power loss"}, []string{"Redis keeps"}},
 		{"local disk at file", func() *Report { return noRedis(withDurability(sampleReport(t, true), "file", "file", "cycle")) },
+			[]string{"not equally safe", "at durability file a power loss can undo the last saves", "--durability full"}, nil},
+		{"local disk at full", func() *Report { return noRedis(withDurability(sampleReport(t, true), "full", "full", "cycle")) },
 			nil, []string{"not equally safe", "power loss"}},
 		{"loads only", func() *Report { return withDurability(sampleReport(t, true), "none", "none", "load") },
 			nil, []string{"not equally safe", "power loss", "persistence"}},
@@ -546,7 +548,7 @@ func TestVerdictDurability(t *testing.T) {
 			r := noRedis(withDurability(sampleReport(t, true), "none", "none", "hot"))
 			r.Targets[1].FSType = "tmpfs"
 			return r
-		}, []string{"not equally safe", "memory (tmpfs) keeps nothing across a reboot"}, []string{"--durability file"}},
+		}, []string{"not equally safe", "memory (tmpfs) keeps nothing across a reboot"}, []string{"--durability full"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

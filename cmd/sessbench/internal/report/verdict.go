@@ -197,7 +197,7 @@ func durabilitySentence(b *strings.Builder, ts []Target) {
 			*list = append(*list, s)
 		}
 	}
-	nfs, localNone := false, false
+	nfs, localUnsynced := false, false
 	for _, t := range ts {
 		switch {
 		case t.Kind == "fs" && t.NFS:
@@ -206,10 +206,14 @@ func durabilitySentence(b *strings.Builder, ts []Target) {
 		case t.Kind == "fs" && (t.FSType == "tmpfs" || t.FSType == "ramfs"):
 			add(&unsafe, short(t)+" keeps nothing across a reboot")
 		case t.Kind == "fs" && t.Durability == "none":
-			localNone = true
+			localUnsynced = true
 			add(&unsafe, fmt.Sprintf("on %s at durability none a power loss can undo the last seconds of saves", short(t)))
-		case t.Kind == "fs" && (t.Durability == "file" || t.Durability == "full"):
-			add(&safe, fmt.Sprintf("on %s at durability %s a returned save is on disk", short(t), t.Durability))
+		case t.Kind == "fs" && t.Durability == "file":
+			// The record is flushed, the rename that publishes it is not.
+			localUnsynced = true
+			add(&unsafe, fmt.Sprintf("on %s at durability file a power loss can undo the last saves, whose rename was not flushed", short(t)))
+		case t.Kind == "fs" && t.Durability == "full":
+			add(&safe, fmt.Sprintf("on %s at durability full a returned save is on disk", short(t)))
 		case t.Kind == "redis":
 			add(&unsafe, "Redis keeps only what its persistence settings save")
 		}
@@ -218,8 +222,8 @@ func durabilitySentence(b *strings.Builder, ts []Target) {
 		return
 	}
 	fmt.Fprintf(b, " Saves are not equally safe here: %s, while %s.", strings.Join(safe, "; "), strings.Join(unsafe, "; "))
-	if localNone {
-		b.WriteString(" --durability file gives local disk the same promise, at a disk flush per save")
+	if localUnsynced {
+		b.WriteString(" --durability full gives local disk the same promise, at two disk flushes per save")
 		if nfs {
 			b.WriteString(", and costs the shared mount nothing")
 		}
