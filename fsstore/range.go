@@ -46,15 +46,15 @@ type RangeStats struct {
 // time from one goroutine (the store's, not the caller's: a panic in fn is
 // raised again in Range's caller), until fn returns false. Records are
 // decrypted; expired, damaged, forged (a plaintext record in an encrypted
-// store) and undecryptable records are skipped and counted. Shard directories are
-// streamed, so memory grows with the largest shard, not with the store:
-// Range remembers the names of the shard it lists (16 bytes each), so that
-// it hands each session over at most once, also while a sweep moves its
-// record aside or back. Range costs one read per record (on NFS, minutes
-// for a million sessions) and takes no lock: a record saved while Range
-// runs may be seen in its old or new state, never torn, and a session
-// created while Range runs, or whose record a sweep moves while Range
-// lists its shard, may be missed.
+// store) and undecryptable records are skipped and counted. Shard
+// directories are streamed, so memory grows with the largest shard, not
+// with the store: Range remembers the names of the shard it lists (16
+// bytes each), so that it hands each session over at most once, also
+// while a sweep moves its record aside or back. Range costs one read per
+// record (on NFS, minutes for a million sessions) and takes no lock: a
+// record saved while Range runs may be seen in its old or new state, never
+// torn, and a session created while Range runs, or whose record a sweep
+// moves while Range lists its shard, may be missed.
 //
 // A store opened without keys (WithMaintenanceOnly) in an encrypted one
 // can read no record: Range stops at the first encrypted record with an
@@ -66,7 +66,9 @@ type RangeStats struct {
 // slot is taken, and when a system call is still stuck the ceiling
 // (WithOpTimeout) after ctx ended, it returns ErrUnavailable, with empty
 // stats, and leaves the call to the background. fn is never called after
-// Range returns, and time spent in it does not count against the ceiling.
+// Range returns, and time spent in it does not count against the ceiling;
+// the scan's slot stays taken while fn runs, so a call of fn into the
+// store takes another.
 func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, error) {
 	if s.closed.Load() {
 		return RangeStats{}, ErrClosed
