@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 )
 
@@ -83,5 +84,46 @@ func testHijackReleasesLock(t *testing.T, started bool) {
 	sess, err := e.st.Load(t.Context(), id)
 	if err != nil || !strings.Contains(string(sess.Data), `"socket":true`) {
 		t.Errorf("the change made before the Hijack: %v, %v; want saved", sess, err)
+	}
+}
+
+// TestHijackFailedSaveLoggedOnce: a Hijack after the response started
+// saves the changes made since as Release does, and logs a failure at
+// once, since the connection may stay open for hours. The handler's return
+// must not log the same failure a second time.
+func TestHijackFailedSaveLoggedOnce(t *testing.T) {
+	e := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(1 << 10)})
+	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	done := make(chan struct{})
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		s := httpsession.FromContext(r.Context())
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		// Too large for the store: the save at the Hijack fails.
+		if err := s.Put("big", strings.Repeat("x", 4<<10)); err != nil {
+			t.Errorf("Put: %v", err)
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		conn.Close()
+	}))
+	srv := serve(t, h)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nCookie: session=%s\r\n\r\n", id)
+	<-done
+	// The middleware's own work after the handler returned ends with the
+	// handler's goroutine; wait for that request to be done with.
+	srv.Close()
+	logged := e.log.String()
+	if n := strings.Count(logged, "too large"); n != 1 {
+		t.Errorf("the failed save logged %d times, want once:\n%s", n, logged)
 	}
 }

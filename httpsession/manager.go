@@ -540,7 +540,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// Hijacked after the response started (commitHijack released
 		// the session otherwise): the connection may stay open for
 		// hours, and the session's lock with it.
-		if rerr := w.s.Release(); rerr != nil {
+		if rerr := w.s.releaseReported(); rerr != nil {
 			w.s.m.cfg.log.ErrorContext(w.r.Context(), "httpsession: saving the session at Hijack failed", "method", w.r.Method, "path", w.r.URL.Path, "err", rerr)
 		}
 	}

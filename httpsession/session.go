@@ -543,6 +543,22 @@ func (s *Session) Release() error {
 	return err
 }
 
+// releaseReported releases the session as Release does, for a caller that
+// reports its failure itself (a Hijack after the response started, which
+// logs it at once: the connection may stay open for hours): the commit
+// after the handler does not report the same failure again.
+func (s *Session) releaseReported() error {
+	err := s.Release()
+	if err != nil {
+		s.mu.Lock()
+		if s.pending == err {
+			s.pending = nil
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
 // added returns what a successful commit added to h: the Set-Cookie lines
 // past the first cookies and the Cache-Control lines past the first
 // caches. A commit adds a cookie only once its record is saved or deleted,
