@@ -1137,7 +1137,11 @@ const (
 // (the session itself lives on under its name, so it is no expired
 // session).
 func (sw *sweeper) superseded(aside string, st fileStat) {
-	sw.removed(Removal{Path: aside, Kind: KindTemp, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.temps)
+	var age time.Duration
+	if !st.mtime.IsZero() { // zero: its lstat failed, and its age is unknown
+		age = sw.clock.now().Sub(st.mtime)
+	}
+	sw.removed(Removal{Path: aside, Kind: KindTemp, Size: st.size, Age: age}, &sw.temps)
 }
 
 // putBack returns a record the sweep moved aside, whose attributes are st
