@@ -270,20 +270,25 @@ func checkTermination(c corev1.Container, seconds *int64) error {
 	return nil
 }
 
-// maxDuration is the container's --max-duration, given as a flag or in
-// SESSGC_MAX_DURATION; "" if neither.
-func maxDuration(c corev1.Container) string {
-	if v := flagValue(c.Args, "--max-duration"); v != "" {
+// sessgcFlag is the value of the container's sessgc flag name (such as
+// "max-duration"), given as a flag or in its environment variable
+// (SESSGC_MAX_DURATION; flags win, as in sessgc); "" if neither.
+func sessgcFlag(c corev1.Container, name string) string {
+	if v := flagValue(c.Args, "--"+name); v != "" {
 		return v
 	}
+	env := "SESSGC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 	v := ""
 	for _, e := range c.Env {
-		if e.Name == "SESSGC_MAX_DURATION" {
+		if e.Name == env {
 			v = e.Value
 		}
 	}
 	return v
 }
+
+// maxDuration is the container's --max-duration; "" if none.
+func maxDuration(c corev1.Container) string { return sessgcFlag(c, "max-duration") }
 
 // checkBudget: the sweep has a --max-duration (flag or SESSGC_MAX_DURATION),
 // and the Job's deadline, if any, comes after the longest a run lasts with
@@ -304,9 +309,16 @@ func checkBudget(c corev1.Container, activeDeadlineSeconds *int64) error {
 	if activeDeadlineSeconds == nil {
 		return nil
 	}
-	if longest := d + stopGrace(d) + textfileWait; time.Duration(*activeDeadlineSeconds)*time.Second <= longest {
-		return fmt.Errorf("container %s: activeDeadlineSeconds %d ends the Job before a run with --max-duration %s is sure to have ended (%s: the budget, %s to give up on a hung mount, %s to write --textfile there): Kubernetes would kill sweeps midway",
-			c.Name, *activeDeadlineSeconds, d, longest, stopGrace(d), textfileWait)
+	// --jitter's sleep comes before the budget starts to count.
+	var jitter time.Duration
+	if v := sessgcFlag(c, "jitter"); v != "" {
+		if jitter, err = time.ParseDuration(v); err != nil || jitter < 0 {
+			return fmt.Errorf("container %s: --jitter %q: want 0 or a positive duration, such as 1m", c.Name, v)
+		}
+	}
+	if longest := jitter + d + stopGrace(d) + textfileWait; time.Duration(*activeDeadlineSeconds)*time.Second <= longest {
+		return fmt.Errorf("container %s: activeDeadlineSeconds %d ends the Job before a run with --jitter %s and --max-duration %s is sure to have ended (%s: the jitter's sleep, the budget, %s to give up on a hung mount, %s to write --textfile there): Kubernetes would kill sweeps midway",
+			c.Name, *activeDeadlineSeconds, jitter, d, longest, stopGrace(d), textfileWait)
 	}
 	return nil
 }

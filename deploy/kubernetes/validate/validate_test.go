@@ -60,6 +60,8 @@ func TestCatchesMistakes(t *testing.T) {
 		{"bad budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=8", "--max-duration"},
 		{"deadline within the budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=10m", "activeDeadlineSeconds 600"},
 		{"deadline within the grace after the budget", "sessgc-cronjob.yaml", "--max-duration=8m", "--max-duration=9m40s", "activeDeadlineSeconds 600"},
+		{"deadline within the jitter and the budget", "sessgc-cronjob.yaml", "- --max-duration=8m\n", "- --max-duration=8m\n                - --jitter=2m\n", "activeDeadlineSeconds 600"},
+		{"bad jitter", "sessgc-cronjob.yaml", "- --max-duration=8m\n", "- --max-duration=8m\n                - --jitter=2\n", "--jitter"},
 		{"default termination grace", "sessgc-cronjob.yaml", "          terminationGracePeriodSeconds: 45\n", "", "terminationGracePeriodSeconds 30"},
 		{"short termination grace", "sessgc-cronjob.yaml", "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 35", "terminationGracePeriodSeconds 35"},
 	}
