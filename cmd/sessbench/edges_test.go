@@ -47,3 +47,21 @@ func TestHTTPSize1MiB(t *testing.T) {
 		t.Errorf("exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestHTTPPlotFailureKeepsResults: as for "sessbench run", a --plot file
+// that passes the up-front check but cannot be written at the end must
+// not throw away the measured results of "sessbench http".
+func TestHTTPPlotFailureKeepsResults(t *testing.T) {
+	d := benchDir(t)
+	plot := filepath.Join(t.TempDir(), "x.svg")
+	if err := os.Mkdir(plot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "http", "--dir", d, "--peers", "sessfs,scs-mem", "--size", "1KiB", "--duration", "20ms", "--rounds", "1",
+		"--sessions", "1", "--concurrency", "1", "--hot", "0x0", "--plot", plot)
+	refusedEarly := r.code == 2
+	printed := strings.Contains(r.stdout, "| peer |")
+	if !refusedEarly && !printed {
+		t.Errorf("exit %d, stdout %q, stderr %q: the run was measured and its results thrown away", r.code, r.stdout, r.stderr)
+	}
+}

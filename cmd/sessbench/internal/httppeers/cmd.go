@@ -211,7 +211,16 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		return cmdutil.Interrupted(ctx, err)
 	}
 	rep := BuildReport(cfg, peers, res, started, time.Now())
+	write := WriteMarkdown
+	if o.JSON {
+		write = WriteJSON
+	}
+	if err := write(o.IO.Out, rep); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
 	if o.Plot != "" {
+		// After the report, so that a chart that cannot be written does
+		// not cost the results.
 		title := o.Title
 		if title == "" {
 			title = fmt.Sprintf("sessbench http, %s", started.UTC().Format("2006-01-02 15:04 UTC"))
@@ -220,8 +229,5 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
-	if o.JSON {
-		return WriteJSON(o.IO.Out, rep)
-	}
-	return WriteMarkdown(o.IO.Out, rep)
+	return nil
 }

@@ -298,9 +298,22 @@ func CheckPlot(path string) error {
 	if !strings.EqualFold(filepath.Ext(path), ".svg") {
 		return cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", path)
 	}
-	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
-		return cmdutil.UsageErrorf("--plot %s: directory %s does not exist", path, filepath.Dir(path))
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return cmdutil.UsageErrorf("--plot %s: directory %s does not exist", path, dir)
 	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return cmdutil.UsageErrorf("--plot %s: a directory is in the way", path)
+	}
+	// The chart is written beside its final name and renamed over it
+	// (cmdutil.WriteFile), so the directory must take a new file: a
+	// read-only or full one would fail only once the run is over.
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".probe-")
+	if err != nil {
+		return cmdutil.UsageErrorf("--plot %s: cannot write in %s: %w", path, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	return nil
 }
 
