@@ -264,6 +264,16 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 		payloads[s] = make([]byte, s)
 		rand.Read(payloads[s])
 	}
+	maxConc := slices.Max(c.Concurrency)
+	// Before anything is written anywhere: a target without room fails
+	// the run before the others have been filled for nothing.
+	for _, t := range r.Targets {
+		if rc, ok := t.(RoomChecker); ok {
+			if err := rc.CheckRoom(ctx, c.Sessions, c.Sizes, maxConc); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.Name(), err)
+			}
+		}
+	}
 	for _, t := range r.Targets {
 		for _, s := range c.Sizes {
 			if err := populate(ctx, t, ids[s], payloads[s]); err != nil {
@@ -280,10 +290,6 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 			results = append(results, res)
 			byKey[[2]int{ci, ti}] = res
 		}
-	}
-	maxConc := 0
-	for _, n := range c.Concurrency {
-		maxConc = max(maxConc, n)
 	}
 	workers := make([]*worker, maxConc)
 	for i := range workers {

@@ -9,6 +9,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/mountstats"
@@ -98,3 +99,48 @@ func (Noop) Touch(context.Context, string) error { return nil }
 
 // Close implements Target.
 func (Noop) Close() error { return nil }
+
+// RoomChecker is implemented by targets that share their space with
+// others: a directory's file system, a Redis server's memory. A run
+// writes Sessions sessions of every size before it measures anything, and
+// with a large --size that is gigabytes: on the shared mount it would
+// take the space the live store needs (its saves then fail), and in a
+// Redis with a maxmemory policy it would evict other keys, real sessions
+// among them. The runner asks before writing.
+type RoomChecker interface {
+	// CheckRoom returns an error if storing a sessions of each size in
+	// sizes, while clients write at once, would take more than a
+	// RoomShare of the space free there. A target that cannot tell how
+	// much is free returns nil.
+	CheckRoom(ctx context.Context, sessions int, sizes []int, clients int) error
+}
+
+// RoomShare is the largest share of a target's free space a run may
+// plan to take: the rest stays for the others who use it.
+const RoomShare = 0.5
+
+// NoRoom returns the error of a target whose run would take need bytes
+// (a float64, as a plan's product of counts and sizes may not fit an
+// int64) where free are free, nil if need is at most RoomShare of free.
+// what names the space ("the file system of /mnt/x").
+func NoRoom(what string, need float64, free int64) error {
+	if need <= RoomShare*float64(free) {
+		return nil
+	}
+	return fmt.Errorf("the run's sessions would take about %s of %s, which has %s free; "+
+		"sessbench takes at most half of what is free: lower --sessions or --size", bytesString(need), what, bytesString(float64(max(free, 0))))
+}
+
+// bytesString prints a byte count in binary units: "512 B", "1.5 GiB".
+func bytesString(v float64) string {
+	const unit = 1024
+	if v < unit {
+		return fmt.Sprintf("%.0f B", v)
+	}
+	i := 0
+	for v >= unit && i < 6 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[i-1])
+}

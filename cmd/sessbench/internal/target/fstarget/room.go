@@ -1,0 +1,42 @@
+package fstarget
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// CheckRoom implements bench.RoomChecker: the sessions' files, each
+// rounded up to whole blocks, and a save in flight per client must fit in
+// bench.RoomShare of the space the file system has free. A file system
+// that reports more free space than a run could ever fill (AWS EFS says
+// 8 EiB) always has room.
+func (t *Target) CheckRoom(_ context.Context, sessions int, sizes []int, clients int) error {
+	free, block, ok, err := freeSpace(t.sub)
+	if err != nil {
+		return fmt.Errorf("--dir %s: free space: %w", t.dir, err)
+	}
+	if !ok {
+		return nil
+	}
+	return bench.NoRoom("the file system of "+t.dir, footprint(sessions, sizes, clients, block), free)
+}
+
+// footprint is what sessions files of each size, and one save in flight
+// per client at the largest size, take on a file system of block-sized
+// blocks.
+func footprint(sessions int, sizes []int, clients int, block int64) float64 {
+	block = max(block, 1)
+	file := func(size int) float64 {
+		n := int64(fsstore.RecordOverhead + size)
+		return float64((n + block - 1) / block * block)
+	}
+	var need float64
+	for _, s := range sizes {
+		need += float64(sessions) * file(s)
+	}
+	return need + float64(clients)*file(slices.Max(sizes))
+}

@@ -1,0 +1,31 @@
+//go:build linux || darwin || freebsd
+
+package fstarget
+
+import (
+	"math"
+
+	"golang.org/x/sys/unix"
+)
+
+// freeSpace returns the bytes an unprivileged user may still write on the
+// file system holding dir, and its block size.
+func freeSpace(dir string) (free, block int64, ok bool, err error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, 0, false, err
+	}
+	if st.Bsize <= 0 {
+		return 0, 0, false, nil
+	}
+	// Signed on FreeBSD, where it goes below zero once the reserve
+	// kept for root is in use.
+	if int64(st.Bavail) < 0 {
+		return 0, int64(st.Bsize), true, nil
+	}
+	avail, bsize := uint64(st.Bavail), uint64(st.Bsize)
+	if avail > math.MaxInt64/bsize {
+		return math.MaxInt64, int64(bsize), true, nil
+	}
+	return int64(avail * bsize), int64(bsize), true, nil
+}
