@@ -15,8 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/run"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -69,6 +72,11 @@ show is a lost update (two answered with the same value: one overwrote the
 other). Increments answered with an error status are counted as failed,
 and those the counter shows all the same as saved: a 504 from sessfs says
 the change may have been saved. They are not set off against lost updates.
+
+As in sessbench run, a run whose sessions (--sessions and the lost-update
+test's one, of every --size, for each peer) would take more than half of
+the space free in --dir, or of the memory the --redis server has left
+before its maxmemory, is refused before anything is written.
 
 The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the
@@ -172,6 +180,9 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		defer func() { err = errors.Join(err, os.RemoveAll(tmp)) }()
 		po.Dir = tmp
 	}
+	if err := checkRoom(cfg, names, &po); err != nil {
+		return err
+	}
 	var peers []*Peer
 	defer func() {
 		for i := len(peers) - 1; i >= 0; i-- {
@@ -228,6 +239,43 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		if err := cmdutil.WriteFile(o.Plot, 0o644, func(w io.Writer) error { return WritePlot(w, rep, title) }); err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
+	}
+	return nil
+}
+
+// sessionOverhead is an upper estimate of what a peer's session costs
+// besides its padding: the counter, the encoding, the record's header.
+const sessionOverhead = 4096
+
+// checkRoom refuses, before anything is written, a run whose sessions
+// would take more than bench.RoomShare of the space free in --dir (the
+// sessfs and gorilla-fs peers' sessions together), and sets the bytes
+// the scs-redis peer checks against its server's memory (see
+// bench.RoomChecker).
+func checkRoom(cfg Config, names []string, po *PeerOptions) error {
+	sessions := cfg.Sessions + 1 // and the lost-update test's
+	clients := max(cfg.Concurrency, cfg.HotClients)
+	po.RedisBytes = redistarget.KeyOverhead*float64(sessions*len(cfg.Sizes)) +
+		fstarget.Footprint(sessions, cfg.Sizes, clients, sessionOverhead, 1)
+	onDir := 0
+	for _, n := range names {
+		if n == PeerSessfs || n == PeerGorillaFS {
+			onDir++
+		}
+	}
+	if onDir == 0 {
+		return nil
+	}
+	free, block, ok, err := fstarget.FreeSpace(po.Dir)
+	if err != nil {
+		return fmt.Errorf("--dir %s: free space: %w", po.Dir, err)
+	}
+	if !ok {
+		return nil
+	}
+	need := float64(onDir) * fstarget.Footprint(sessions, cfg.Sizes, clients, sessionOverhead, block)
+	if err := bench.NoRoom("the file system of "+po.Dir, need, free); err != nil {
+		return fmt.Errorf("--dir %s: %w", po.Dir, err)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -83,6 +84,10 @@ type PeerOptions struct {
 	// MaxSize, if not 0, is sessfs's fsstore.WithMaxSize: the largest
 	// --size plus the session's encoding.
 	MaxSize int
+	// RedisBytes, if not 0, is what scs-redis's sessions will take in
+	// Redis: more than bench.RoomShare of the memory the server has left
+	// refuses the peer, as the Redis target of sessbench run.
+	RedisBytes float64
 }
 
 // OpenPeer opens the named peer.
@@ -91,7 +96,7 @@ func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
 	case PeerSessfs:
 		return openSessfs(o)
 	case PeerSCSRedis:
-		return openSCSRedis(ctx, o.Redis)
+		return openSCSRedis(ctx, o.Redis, o.RedisBytes)
 	case PeerSCSMem:
 		sm := scs.New()
 		sm.Store = memstore.NewWithCleanupInterval(0)
@@ -157,7 +162,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}, nil
 }
 
-func openSCSRedis(ctx context.Context, srv *redisaddr.Server) (*Peer, error) {
+func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64) (*Peer, error) {
 	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
 	}
@@ -183,15 +188,25 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server) (*Peer, error) {
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			bare := *srv
 			bare.Password, bare.PasswordFromEnv = "", false
-			return openSCSRedis(ctx, &bare)
+			return openSCSRedis(ctx, &bare, need)
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	info, err := redis.String(c.Do("INFO", "server"))
+	var mem string
+	if err == nil {
+		mem, err = redis.String(c.Do("INFO", "memory"))
+	}
 	c.Close()
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
+	}
+	if free, what, ok := redistarget.Headroom(mem); ok && need > 0 {
+		if err := bench.NoRoom(fmt.Sprintf("the Redis at %s (%s)", addr, what), need, free); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("scs-redis peer: %w", err)
+		}
 	}
 	version := "?"
 	for _, line := range strings.Split(info, "\n") {

@@ -15,23 +15,23 @@ import (
 // that reports more free space than a run could ever fill (AWS EFS says
 // 8 EiB) always has room.
 func (t *Target) CheckRoom(_ context.Context, sessions int, sizes []int, clients int) error {
-	free, block, ok, err := freeSpace(t.sub)
+	free, block, ok, err := FreeSpace(t.sub)
 	if err != nil {
 		return fmt.Errorf("--dir %s: free space: %w", t.dir, err)
 	}
 	if !ok {
 		return nil
 	}
-	return bench.NoRoom("the file system of "+t.dir, footprint(sessions, sizes, clients, block), free)
+	return bench.NoRoom("the file system of "+t.dir, Footprint(sessions, sizes, clients, fsstore.RecordOverhead, block), free)
 }
 
-// footprint is what sessions files of each size, and one save in flight
+// Footprint is what sessions files of each size, and one save in flight
 // per client at the largest size, take on a file system of block-sized
-// blocks.
-func footprint(sessions int, sizes []int, clients int, block int64) float64 {
+// blocks, each file overhead bytes longer than its payload.
+func Footprint(sessions int, sizes []int, clients, overhead int, block int64) float64 {
 	block = max(block, 1)
 	file := func(size int) float64 {
-		n := int64(fsstore.RecordOverhead + size)
+		n := int64(overhead + size)
 		return float64((n + block - 1) / block * block)
 	}
 	var need float64

@@ -2,5 +2,5 @@
 
 package fstarget
 
-// freeSpace does not know the free space here.
-func freeSpace(string) (free, block int64, ok bool, err error) { return 0, 0, false, nil }
+// FreeSpace does not know the free space here.
+func FreeSpace(string) (free, block int64, ok bool, err error) { return 0, 0, false, nil }

@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// freeSpace returns the bytes an unprivileged user may still write on the
+// FreeSpace returns the bytes an unprivileged user may still write on the
 // file system holding dir, and its block size.
-func freeSpace(dir string) (free, block int64, ok bool, err error) {
+func FreeSpace(dir string) (free, block int64, ok bool, err error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, 0, false, err

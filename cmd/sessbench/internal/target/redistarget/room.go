@@ -10,9 +10,9 @@ import (
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 )
 
-// keyOverhead is an upper estimate of what a key costs Redis besides its
+// KeyOverhead is an upper estimate of what a key costs Redis besides its
 // value: the key (about 70 bytes here), its entry and its expiry.
-const keyOverhead = 256
+const KeyOverhead = 256
 
 // CheckRoom implements bench.RoomChecker: the sessions' keys must fit in
 // bench.RoomShare of the memory the server has left before maxmemory, at
@@ -23,22 +23,22 @@ func (t *Target) CheckRoom(ctx context.Context, sessions int, sizes []int, clien
 	if err != nil {
 		return fmt.Errorf("--redis %s: reading its memory: %w", t.addr, err)
 	}
-	free, what, ok := headroom(info)
+	free, what, ok := Headroom(info)
 	if !ok {
 		return nil
 	}
 	var need float64
 	for _, s := range sizes {
-		need += float64(sessions) * float64(s+keyOverhead)
+		need += float64(sessions) * float64(s+KeyOverhead)
 	}
 	need += float64(clients) * float64(slices.Max(sizes)) // commands in flight
 	return bench.NoRoom(fmt.Sprintf("the Redis at %s (%s)", t.addr, what), need, free)
 }
 
-// headroom reads INFO memory: the bytes the server may still take before
+// Headroom reads INFO memory: the bytes the server may still take before
 // maxmemory, or else before its host's memory is used up, and which of
 // the two it is; ok is false when the server gives neither.
-func headroom(info string) (free int64, what string, ok bool) {
+func Headroom(info string) (free int64, what string, ok bool) {
 	field := func(name string) (int64, bool) {
 		for _, line := range strings.Split(info, "\n") {
 			if v, found := strings.CutPrefix(strings.TrimSpace(line), name+":"); found {
