@@ -65,3 +65,14 @@ func TestHTTPPlotFailureKeepsResults(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q: the run was measured and its results thrown away", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestHTTPSizeAboveStoreMax: a --size whose session, once encoded, the
+// sessfs peer's store cannot take (fsstore allows at most 64 MiB) is a
+// usage error before anything is measured, not a failed request.
+func TestHTTPSizeAboveStoreMax(t *testing.T) {
+	d := benchDir(t)
+	r := run(t, nil, "http", "--dir", d, "--peers", "sessfs,scs-mem", "--size", "64MiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0")
+	if r.code != 2 || !strings.Contains(r.stderr, "--size 64MiB") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming --size 64MiB", r.code, r.stderr)
+	}
+}

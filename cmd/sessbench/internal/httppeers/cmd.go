@@ -92,7 +92,7 @@ sessfs store used.`,
 	f.StringVar(&o.Dir, "dir", "", "`directory` for the sessfs and gorilla stores (default: a temporary directory on local disk)")
 	f.StringVar(&o.Redis, "redis", "", "Redis server for scs-redis, `address` host:port, redis://[[user]:password@]host[:port][/db] or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+"; without it, scs-redis is left out)")
 	f.StringSliceVar(&o.Peers, "peers", AllPeers, "`peers` to compare: "+strings.Join(AllPeers, ", "))
-	f.StringSliceVar(&o.Sizes, "size", []string{"1KiB", "16KiB"}, "session `sizes` (B, KiB, MiB)")
+	f.StringSliceVar(&o.Sizes, "size", []string{"1KiB", "16KiB"}, "session `sizes` (B, KiB, MiB; less than 64MiB)")
 	f.DurationVar(&o.Duration, "duration", 2*time.Second, "measured time per peer, size and measurement, over all rounds")
 	cmdutil.IntVarP(f, &o.Rounds, "rounds", "", 3, "interleaved rounds")
 	cmdutil.IntVarP(f, &o.Concurrency, "concurrency", "", 8, "clients of the throughput measurement")
@@ -116,6 +116,11 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		if err != nil {
 			return cmdutil.UsageErrorf("--size: %w", err)
 		}
+		// The sessfs peer's store takes at most 64 MiB, and the padding
+		// is only part of the session it saves.
+		if n > maxSize {
+			return cmdutil.UsageErrorf("--size %s: at most %d bytes here (64MiB less room for the session's counter and encoding)", strings.TrimSpace(s), maxSize)
+		}
 		cfg.Sizes = append(cfg.Sizes, n)
 	}
 	// Compared as byte counts: 1KiB and 1024 are one size.
@@ -136,7 +141,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
-	po := PeerOptions{Dir: o.Dir, MaxSize: min(64<<20, max(1<<20, slices.Max(cfg.Sizes)+4096))}
+	po := PeerOptions{Dir: o.Dir, MaxSize: max(1<<20, slices.Max(cfg.Sizes)+sessionOverhead)}
 	if o.Redis != "" {
 		srv, err := redisaddr.Parse(o.Redis, os.Getenv)
 		if err != nil {
@@ -246,6 +251,10 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 // sessionOverhead is an upper estimate of what a peer's session costs
 // besides its padding: the counter, the encoding, the record's header.
 const sessionOverhead = 4096
+
+// maxSize is the largest --size: the sessfs peer's session, its padding
+// and sessionOverhead, within fsstore's largest WithMaxSize, 64 MiB.
+const maxSize = 64<<20 - sessionOverhead
 
 // checkRoom refuses, before anything is written, a run whose sessions
 // would take more than bench.RoomShare of the space free in --dir (the
