@@ -140,7 +140,9 @@ What the numbers are:
     its Redis TTL is 24 hours, and one that lasts longer (the table
     says so) may have measured expired Redis sessions; give it a
     --duration instead. Close removes the sessions; the Redis keys of
-    a run killed before it could (SIGKILL) expire after the TTL.
+    a run killed before it could (SIGKILL) expire after the TTL, but
+    its directory in each --dir (.sessbench-<digits>) stays until
+    removed by hand: rm -rf DIR/.sessbench-* once no run uses DIR.
   - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
     measured time, ops_per_sec, ops, errors and behind (0 without --rate)
     as counts, p50_ratio, p99_ratio and ops_ratio against the first
