@@ -175,3 +175,25 @@ func TestBacklogLeavesOutTimerLateness(t *testing.T) {
 		})
 	}
 }
+
+// TestRateTooHighStillPaces: a --rate so high that each client's interval
+// is below a nanosecond still paces (at one operation per nanosecond per
+// client), rather than rounding the interval to 0, which ran a closed
+// loop under a report that said the run was paced.
+func TestRateTooHighStillPaces(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Workloads = []Workload{Load}
+	cfg.Concurrency = []int{1}
+	cfg.Rounds, cfg.Ops, cfg.Duration = 1, 0, 10*time.Millisecond
+	cfg.Rate = 1e12
+	r := &Runner{Config: cfg, Targets: []Target{Noop{}}}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No client starts an operation every nanosecond: a paced run is
+	// behind; a closed loop never is.
+	if res[0].Behind == 0 {
+		t.Errorf("%d operations, none behind a schedule of 1e12 a second: the run was not paced", res[0].Ops)
+	}
+}

@@ -545,11 +545,13 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	var interval time.Duration
 	if s.cfg.Rate > 0 {
 		// Saturated: a rate so small that the interval overflows paces
-		// at the longest one, not at none (a wrapped, negative interval).
+		// at the longest one, not at none (a wrapped, negative interval),
+		// and one so large that it is below a nanosecond at the shortest,
+		// not at none either (0 is the closed loop).
 		iv := float64(len(workers)) / s.cfg.Rate * float64(time.Second)
 		interval = math.MaxInt64
 		if iv < math.MaxInt64 {
-			interval = time.Duration(iv)
+			interval = max(time.Duration(iv), 1)
 		}
 	}
 	var seed [8]byte

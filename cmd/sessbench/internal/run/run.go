@@ -218,7 +218,7 @@ target against concurrency, one panel per workload and size, under --title
 	cmdutil.IntVarP(f, &opts.Ops, "ops", "", 0, "measure at least this many operations per target and measurement instead of --duration (split over the rounds, rounded up, at least one per client; the clients of a round share its operations)")
 	f.DurationVar(&opts.Warmup, "warmup", 200*time.Millisecond, "unrecorded warm-up before each target's first measurement")
 	cmdutil.IntVarP(f, &opts.Rounds, "rounds", "", 3, "interleaved rounds each measurement is split into")
-	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible)")
+	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible; a rate above 1e9 per client paces at 1e9)")
 	f.StringVar(&opts.Durability, "durability", "", "fsstore durability: none, file or full (default: the store's own default; the report says which was used)")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	f.BoolVar(&opts.CSV, "csv", false, "print the results as CSV")
