@@ -66,6 +66,9 @@ Requests call each peer's http.Handler directly (no sockets). For each peer
 and size: p50 and p99 latency with one client sending requests back to back,
 then throughput and p50 with --concurrency clients on sessions of their own,
 each measured for --duration in --rounds rounds that interleave the peers.
+Percentiles are nearest-rank, read from a histogram as in sessbench run (at
+or above the exact value by less than 0.8%), so memory stays flat however
+long the run.
 Last, --hot CLIENTSxINCREMENTS requests increment the counter of one
 session all at once: every increment answered 200 that the counter does not
 show is a lost update (two answered with the same value: one overwrote the

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/hist"
 )
 
 // Config is what one run measures.
@@ -138,9 +139,10 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
 	type cell struct {
 		res     Result
 		clients []*client
-		lat1    []int64
-		latN    []int64
-		elapsed time.Duration
+		// Histograms, not every latency: memory stays flat however long
+		// the run.
+		lat1, latN hist.Histogram
+		elapsed    time.Duration
 	}
 	var cells []*cell
 	for _, size := range cfg.Sizes {
@@ -172,31 +174,27 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
 			if cfg.OnStep != nil {
 				cfg.OnStep(step + ", 1 client")
 			}
-			lat, err := measure(ctx, c.clients[:1], 1, slice)
-			if err != nil {
+			if err := measure(ctx, c.clients[:1], 1, slice, &c.lat1); err != nil {
 				return nil, fmt.Errorf("%s: %w", step, err)
 			}
-			c.lat1 = append(c.lat1, lat...)
 			if cfg.OnStep != nil {
 				cfg.OnStep(fmt.Sprintf("%s, %d clients", step, cfg.Concurrency))
 			}
 			start := time.Now()
-			lat, err = measure(ctx, c.clients, cfg.Concurrency, slice)
-			if err != nil {
+			if err := measure(ctx, c.clients, cfg.Concurrency, slice, &c.latN); err != nil {
 				return nil, fmt.Errorf("%s: %w", step, err)
 			}
 			c.elapsed += time.Since(start)
-			c.latN = append(c.latN, lat...)
 		}
 	}
 	var out []Result
 	for _, c := range cells {
 		r := c.res
-		r.Requests1, r.RequestsN = len(c.lat1), len(c.latN)
-		r.P50NS, r.P99NS = percentile(c.lat1, 50), percentile(c.lat1, 99)
-		r.P50NSConc = percentile(c.latN, 50)
+		r.Requests1, r.RequestsN = int(c.lat1.Count()), int(c.latN.Count())
+		r.P50NS, r.P99NS = int64(c.lat1.Quantile(0.50)), int64(c.lat1.Quantile(0.99))
+		r.P50NSConc = int64(c.latN.Quantile(0.50))
 		if c.elapsed > 0 {
-			r.Throughput = float64(len(c.latN)) / c.elapsed.Seconds()
+			r.Throughput = float64(r.RequestsN) / c.elapsed.Seconds()
 		}
 		if cfg.HotClients > 0 && cfg.HotIncrements > 0 {
 			if cfg.OnStep != nil {
@@ -212,13 +210,12 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
 }
 
 // measure runs n clients, client i on sessions i, i+n, ..., for d and
-// returns every request's latency in nanoseconds.
-func measure(ctx context.Context, clients []*client, n int, d time.Duration) ([]int64, error) {
+// adds every request's latency to h.
+func measure(ctx context.Context, clients []*client, n int, d time.Duration, h *hist.Histogram) error {
 	var (
 		wg    sync.WaitGroup
 		stop  atomic.Bool
 		mu    sync.Mutex
-		all   []int64
 		first error
 	)
 	timer := time.AfterFunc(d, func() { stop.Store(true) })
@@ -231,7 +228,7 @@ func measure(ctx context.Context, clients []*client, n int, d time.Duration) ([]
 			for j := i; j < len(clients); j += n {
 				mine = append(mine, clients[j])
 			}
-			lat := make([]int64, 0, 4096)
+			var lat hist.Histogram
 			var err error
 			for k := 0; !stop.Load() && ctx.Err() == nil; k++ {
 				t0 := time.Now()
@@ -239,10 +236,10 @@ func measure(ctx context.Context, clients []*client, n int, d time.Duration) ([]
 					stop.Store(true)
 					break
 				}
-				lat = append(lat, int64(time.Since(t0)))
+				lat.Record(time.Since(t0))
 			}
 			mu.Lock()
-			all = append(all, lat...)
+			h.Merge(&lat)
 			if first == nil {
 				first = err
 			}
@@ -253,7 +250,7 @@ func measure(ctx context.Context, clients []*client, n int, d time.Duration) ([]
 	if first == nil {
 		first = ctx.Err()
 	}
-	return all, first
+	return first
 }
 
 // hot sends HotClients × HotIncrements increments to one new session at
@@ -343,14 +340,4 @@ func countHot(wrote []int, final, failed int) (lost, savedFailed int) {
 		}
 	}
 	return len(wrote) - len(seen), min(final-len(seen), failed)
-}
-
-// percentile returns the p-th percentile (nearest rank) of ns, sorting it.
-func percentile(ns []int64, p int) int64 {
-	if len(ns) == 0 {
-		return 0
-	}
-	slices.Sort(ns)
-	i := (len(ns)*p + 99) / 100
-	return ns[max(i-1, 0)]
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package httppeers
+
+const raceEnabled = false
