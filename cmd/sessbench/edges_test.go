@@ -1,7 +1,9 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,5 +76,54 @@ func TestHTTPSizeAboveStoreMax(t *testing.T) {
 	r := run(t, nil, "http", "--dir", d, "--peers", "sessfs,scs-mem", "--size", "64MiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0")
 	if r.code != 2 || !strings.Contains(r.stderr, "--size 64MiB") {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming --size 64MiB", r.code, r.stderr)
+	}
+}
+
+// TestTargetNamesUnique: every target has a name of its own in the
+// report, whatever the directories are called: rows, ratios and the
+// verdict tell the targets apart by name.
+func TestTargetNamesUnique(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		redis bool
+		dirs  func(d string) []string
+	}{
+		{"a name like a repeat's", false, func(d string) []string { return []string{d, d + "#2", d} }},
+		{"a directory called redis", true, func(string) []string { return []string{"redis"} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := benchDir(t)
+			if err := os.Mkdir(d+"#2", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(d + "#2")
+			if err := os.Mkdir(filepath.Join(d, "redis"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"run", "--json"}
+			if tt.redis {
+				args = append(args, "--redis", startRedis(t))
+			}
+			for _, dir := range tt.dirs(d) {
+				args = append(args, "--dir", dir)
+			}
+			cmd := exec.Command(binary, append(args, tiny...)...)
+			cmd.Dir = d
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			var rep struct{ Targets []struct{ Name string } }
+			if err := json.Unmarshal(out, &rep); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, tg := range rep.Targets {
+				if seen[tg.Name] {
+					t.Errorf("two targets named %q: %+v", tg.Name, rep.Targets)
+				}
+				seen[tg.Name] = true
+			}
+		})
 	}
 }

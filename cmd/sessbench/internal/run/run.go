@@ -446,15 +446,20 @@ func runRun(opts *RunOptions) (err error) {
 
 	dirs := opts.Dirs
 	// A directory given twice is an A/A run, which shows the noise floor;
-	// its targets still need distinct names in the report.
-	names := make([]string, len(dirs))
-	seen := map[string]int{}
-	for i, d := range dirs {
-		seen[d]++
-		names[i] = d
-		if seen[d] > 1 {
-			names[i] = fmt.Sprintf("%s#%d", d, seen[d])
+	// its targets still need distinct names in the report, as does a
+	// directory called "redis" beside the Redis target.
+	taken := map[string]bool{}
+	unique := func(name string) string {
+		u := name
+		for n := 2; taken[u]; n++ {
+			u = fmt.Sprintf("%s#%d", name, n)
 		}
+		taken[u] = true
+		return u
+	}
+	names := make([]string, len(dirs))
+	for i, d := range dirs {
+		names[i] = unique(d)
 	}
 	if len(dirs) == 0 {
 		base := opts.TempBase
@@ -508,7 +513,7 @@ func runRun(opts *RunOptions) (err error) {
 		// Its sessions outlive the run, and a killed run's keys not by
 		// much (see redistarget.TTL); Redis is the last target.
 		ttl := redistarget.TTL(p.cfg.PlannedLength(len(targets) + 1))
-		t, err := redistarget.Open(ctx, "redis", *p.redis, maxConc, ttl)
+		t, err := redistarget.Open(ctx, unique("redis"), *p.redis, maxConc, ttl)
 		if err != nil {
 			return cmdutil.Interrupted(ctx, err)
 		}
