@@ -100,6 +100,11 @@ type Config struct {
 	Rate float64
 }
 
+// MaxSessions is the most sessions per payload size a run creates. Their
+// IDs are made before anything is measured, 64 bytes each in memory (640
+// MB at the limit), and written to each target at every size.
+const MaxSessions = 10_000_000
+
 // Validate reports the first nonsensical setting.
 func (c *Config) Validate() error {
 	switch {
@@ -109,8 +114,8 @@ func (c *Config) Validate() error {
 		return errors.New("no payload sizes")
 	case len(c.Concurrency) == 0:
 		return errors.New("no concurrency levels")
-	case c.Sessions < 1:
-		return fmt.Errorf("sessions %d: need at least 1", c.Sessions)
+	case c.Sessions < 1 || c.Sessions > MaxSessions:
+		return fmt.Errorf("sessions %d: need 1..%d", c.Sessions, MaxSessions)
 	case c.HotSessions < 1 || c.HotSessions > c.Sessions:
 		return fmt.Errorf("hot sessions %d: need 1..sessions (%d)", c.HotSessions, c.Sessions)
 	case !(c.WriteRatio >= 0 && c.WriteRatio <= 1): // NaN too
@@ -251,6 +256,16 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 	if len(r.Targets) == 0 {
 		return nil, errors.New("no targets")
 	}
+	maxConc := slices.Max(c.Concurrency)
+	// Before anything is made or written anywhere: a target without room
+	// fails the run before the others have been filled for nothing.
+	for _, t := range r.Targets {
+		if rc, ok := t.(RoomChecker); ok {
+			if err := rc.CheckRoom(ctx, c.Sessions, c.Sizes, maxConc); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.Name(), err)
+			}
+		}
+	}
 	cells := c.Cells()
 	ids := make(map[int][]string, len(c.Sizes))
 	payloads := make(map[int][]byte, len(c.Sizes))
@@ -263,16 +278,6 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 		// flatter a target.
 		payloads[s] = make([]byte, s)
 		rand.Read(payloads[s])
-	}
-	maxConc := slices.Max(c.Concurrency)
-	// Before anything is written anywhere: a target without room fails
-	// the run before the others have been filled for nothing.
-	for _, t := range r.Targets {
-		if rc, ok := t.(RoomChecker); ok {
-			if err := rc.CheckRoom(ctx, c.Sessions, c.Sizes, maxConc); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.Name(), err)
-			}
-		}
 	}
 	for _, t := range r.Targets {
 		for _, s := range c.Sizes {

@@ -227,6 +227,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"no workloads", func(c *Config) { c.Workloads = nil }},
 		{"zero sessions", func(c *Config) { c.Sessions = 0 }},
+		// A billion IDs are 64 GB of memory, allocated before anything
+		// else is checked.
+		{"too many sessions", func(c *Config) { c.Sessions = MaxSessions + 1; c.HotSessions = 1 }},
 		{"hot above sessions", func(c *Config) { c.HotSessions = 11 }},
 		{"ratio", func(c *Config) { c.WriteRatio = 1.5 }},
 		{"conc", func(c *Config) { c.Concurrency = []int{0} }},

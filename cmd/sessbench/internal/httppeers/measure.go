@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/hist"
 )
 
@@ -50,6 +51,8 @@ func (c *Config) Validate() error {
 		return errors.New("concurrency must be at least 1")
 	case c.Sessions < c.Concurrency:
 		return fmt.Errorf("sessions (%d) must be at least the concurrency (%d)", c.Sessions, c.Concurrency)
+	case c.Sessions > bench.MaxSessions:
+		return fmt.Errorf("sessions %d: at most %d", c.Sessions, bench.MaxSessions)
 	case c.HotClients < 0 || c.HotIncrements < 0:
 		return errors.New("negative lost-update test size")
 	}

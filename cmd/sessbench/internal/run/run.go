@@ -211,7 +211,7 @@ target against concurrency, one panel per workload and size, under --title
 	f.StringSliceVar(&opts.Workloads, "workload", []string{"cycle", "load", "save", "touch"}, "`workloads` to run: cycle, load, save, touch, mixed, hot")
 	f.StringSliceVar(&opts.Sizes, "size", []string{"1KiB", "16KiB"}, "session payload `sizes` (B, KiB, MiB)")
 	f.IntSliceVar(&opts.Concurrency, "concurrency", []int{1, 8, 64}, "concurrent `clients`, a sweep")
-	cmdutil.IntVarP(f, &opts.Sessions, "sessions", "", 1000, "distinct sessions per payload size")
+	cmdutil.IntVarP(f, &opts.Sessions, "sessions", "", 1000, "distinct sessions per payload size (at most 10000000)")
 	cmdutil.IntVarP(f, &opts.HotSessions, "hot-sessions", "", 1, "sessions all clients share in the hot workload")
 	f.Float64Var(&opts.WriteRatio, "write-ratio", 0.1, "fraction of mixed-workload requests that are full cycles (writes); the rest are loads")
 	f.DurationVar(&opts.Duration, "duration", time.Second, "measured time per target and measurement, over all rounds")
