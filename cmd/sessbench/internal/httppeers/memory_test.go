@@ -16,7 +16,7 @@ func TestMemoryFlat(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates per operation")
 	}
-	const first, last = 20000, 420000
+	const first, last = 20000, 220000
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var n atomic.Int64
