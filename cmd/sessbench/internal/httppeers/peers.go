@@ -193,10 +193,9 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64) (*Pe
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	info, err := redis.String(c.Do("INFO", "server"))
-	var mem string
-	if err == nil {
-		mem, err = redis.String(c.Do("INFO", "memory"))
-	}
+	// Optional: an ACL user may be refused it, and the free memory is
+	// then not known.
+	mem, _ := redis.String(c.Do("INFO", "memory"))
 	c.Close()
 	if err != nil {
 		pool.Close()
