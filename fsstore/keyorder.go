@@ -39,6 +39,18 @@ import (
 // store but has not the key can neither forge nor move a record; one that
 // fails is no record, and the rekey falls back to the check files' times,
 // as for a store whose hosts predate the records.
+//
+// A record that is there but not valid (damaged, forged, something
+// planted) is left as it is, never recorded again: a new record would take
+// a fresh number, the largest, and make the key look newer than every key
+// made newest after it; a host lagging on an old key would then make a
+// rekey to the hosts' key set stall on ErrKeyRollback, and let a stale one
+// move records back. Whoever removes it lets the next host whose newest
+// key it is record the key as newest then.
+//
+// The record is advisory: a host that cannot write it (a read-only
+// export, a name it cannot replace) logs that and goes on; it tries again
+// at its next Open or keys reload.
 
 const (
 	keyOrderPrefix  = ".keyorder-"
@@ -62,72 +74,88 @@ func keyOrderPath(dir string, seq uint64) string {
 // keyOrderAD is the associated data of key id's record.
 func keyOrderAD(id uint32) []byte { return []byte(fmt.Sprintf("sessfs-keynewest %d", id)) }
 
-// errNoKeyOrder: a key has no record of when it became newest, or one
-// that does not authenticate under it.
+// errNoKeyOrder: a key has no record of when it became newest.
 var errNoKeyOrder = errors.New("no record of when the key became newest")
 
+// errBadKeyOrder: a key's record of when it became newest is there but
+// not valid (damaged, forged, not a file): no record, and not replaced.
+var errBadKeyOrder = errors.New("record of when the key became newest is not valid")
+
 // keyBecameNewest returns the number of the sequence at which key id first
-// became newest, errNoKeyOrder (wrapped) if it has no valid record, or the
-// error of a read that failed.
+// became newest, errNoKeyOrder (wrapped) if it has no record, errBadKeyOrder
+// (wrapped) if its record is not valid, or the error of a read that failed.
 func keyBecameNewest(dir string, id uint32, aead cipher.AEAD) (uint64, error) {
 	p := keyNewestPath(dir, id)
 	b, err := readSmallFile(p, maxKeyCheckSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("%s: %w", p, errNoKeyOrder)
 	}
-	if errors.Is(err, errNotRegular) || errors.Is(err, errTooBig) || errors.Is(err, syscall.ELOOP) {
-		// Planted (a symbolic link, a FIFO): no record, and replaced
-		// as a damaged one is, rather than fail every Open.
-		return 0, fmt.Errorf("%s is not a record (%w): %w", p, err, errNoKeyOrder)
+	if errors.Is(err, errNotRegular) || errors.Is(err, errTooBig) || errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EISDIR) {
+		// Planted (a symbolic link, a FIFO, a directory).
+		return 0, fmt.Errorf("%s is not a record (%w): %w", p, err, errBadKeyOrder)
 	}
 	if err != nil {
 		return 0, err
 	}
 	if len(b) < 12+8+16 {
-		return 0, fmt.Errorf("%s is damaged: %w", p, errNoKeyOrder)
+		return 0, fmt.Errorf("%s is damaged: %w", p, errBadKeyOrder)
 	}
 	seq, err := aead.Open(nil, b[:12], b[12:], keyOrderAD(id))
 	if err != nil || len(seq) != 8 {
-		return 0, fmt.Errorf("%s does not authenticate under key %d: %w", p, id, errNoKeyOrder)
+		return 0, fmt.Errorf("%s does not authenticate under key %d: %w", p, id, errBadKeyOrder)
 	}
 	return binary.BigEndian.Uint64(seq), nil
 }
 
 // recordNewest records that kr's newest key became newest, unless it has a
 // record already: one I/O at every Open and reload but the first with a
-// new newest key. A record that does not authenticate (damaged, forged) is
-// replaced.
+// new newest key. A record that is not valid is left (errBadKeyOrder), see
+// above. The caller logs an error and goes on: the record is advisory.
 func (kr *keyring) recordNewest(dir string, perm os.FileMode) error {
+	return kr.recordNewestListed(dir, perm, lastKeyOrder)
+}
+
+// recordNewestListed is recordNewest, with last for lastKeyOrder.
+func (kr *keyring) recordNewestListed(dir string, perm os.FileMode, last func(string) (uint64, error)) error {
 	id, aead := kr.newest, kr.aeads[kr.newest]
 	_, err := keyBecameNewest(dir, id, aead)
 	if !errors.Is(err, errNoKeyOrder) {
-		return err
+		return recordErr(id, err)
 	}
-	_, lerr := os.Lstat(keyNewestPath(dir, id))
-	replace := lerr == nil
-	seq, err := lastKeyOrder(dir)
+	seq, err := last(dir)
 	if err != nil {
-		return fmt.Errorf("fsstore: record key %d as newest: %w", id, err)
+		return recordErr(id, err)
 	}
 	for range keyOrderTries {
 		if seq == math.MaxUint64 {
 			return fmt.Errorf("fsstore: record key %d as newest: the sequence in %s is at its end", id, dir)
 		}
 		seq++
-		taken, err := recordNewestAt(dir, id, aead, seq, perm, replace)
-		if err != nil {
-			return fmt.Errorf("fsstore: record key %d as newest: %w", id, err)
+		taken, err := recordNewestAt(dir, id, aead, seq, perm)
+		if err != nil || !taken {
+			return recordErr(id, err)
 		}
-		if !taken {
-			return nil
+		// The host that took seq may have been recording this key: its
+		// number stands. Without this look, hosts racing to record one
+		// key would each take a number per host ahead of it.
+		if _, err := keyBecameNewest(dir, id, aead); !errors.Is(err, errNoKeyOrder) {
+			return recordErr(id, err)
 		}
 	}
 	return fmt.Errorf("fsstore: record key %d as newest: %d numbers of the sequence in %s taken in a row by other hosts", id, keyOrderTries, dir)
 }
 
+// recordErr wraps an error of recording key id as newest; nil stays nil.
+func recordErr(id uint32, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("fsstore: record key %d as newest: %w", id, err)
+}
+
 // recordNewestAt tries to record key id as newest at number seq. taken
 // reports that another host has seq: try the next.
-func recordNewestAt(dir string, id uint32, aead cipher.AEAD, seq uint64, perm os.FileMode, replace bool) (taken bool, err error) {
+func recordNewestAt(dir string, id uint32, aead cipher.AEAD, seq uint64, perm os.FileMode) (taken bool, err error) {
 	nonce := make([]byte, 12)
 	rand.Read(nonce)
 	sealed := aead.Seal(nonce, nonce, binary.BigEndian.AppendUint64(nil, seq), keyOrderAD(id))
@@ -144,15 +172,11 @@ func recordNewestAt(dir string, id uint32, aead cipher.AEAD, seq uint64, perm os
 	case err != nil:
 		return false, err
 	}
-	if replace {
-		// Over a record that failed: whichever host's replacement lands
-		// last stands, each a number taken when the key became newest.
-		return false, os.Rename(tmp, keyNewestPath(dir, id))
-	}
 	err = linkExcl(tmp, keyNewestPath(dir, id))
 	if errors.Is(err, fs.ErrExist) {
-		// Another host recorded the key first: its number stands, and
-		// the one taken here orders nothing.
+		// Another host recorded the key first (or something is planted
+		// there, which is left, see above): the number taken here orders
+		// nothing.
 		return false, nil
 	}
 	return false, err

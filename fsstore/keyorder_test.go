@@ -85,37 +85,75 @@ func TestKeyOrderRecordedOnceInOrder(t *testing.T) {
 	}
 }
 
-// A record that does not authenticate under its key (forged by someone
-// without the key, or moved from another key) is no record: it is not
-// believed, and the next host that makes the key newest replaces it.
-func TestKeyOrderForgedRecordReplaced(t *testing.T) {
-	dir := t.TempDir()
-	k1, k2 := testKeyring(t, 1), testKeyring(t, 2)
-	for _, kr := range []*keyring{k1, k2} {
-		if err := kr.recordNewest(dir, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Key 2's record put in place of key 1's: it would say key 1 became
-	// newest after key 2.
-	b, err := os.ReadFile(keyNewestPath(dir, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(keyNewestPath(dir, 1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyNewestPath(dir, 1), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if seq, err := keyBecameNewest(dir, 1, k1.aeads[1]); !errors.Is(err, errNoKeyOrder) {
-		t.Fatalf("key 1 with key 2's record: number %d, %v; want errNoKeyOrder", seq, err)
-	}
-	if err := k1.recordNewest(dir, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if seq, err := keyBecameNewest(dir, 1, k1.aeads[1]); err != nil || seq != 3 {
-		t.Errorf("key 1 recorded again over the forged record: number %d, %v; want 3", seq, err)
+// A record that is not valid (forged by someone without the key, moved
+// from another key, damaged, or something planted there) is no record: it
+// is not believed, and not recorded again with a fresh number, which would
+// make the key look newer than keys made newest after it.
+func TestKeyOrderBadRecordLeft(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, dir string)
+	}{{
+		// Key 2's record put in place of key 1's: it would say key 1
+		// became newest after key 2.
+		name: "forged",
+		plant: func(t *testing.T, dir string) {
+			b, err := os.ReadFile(keyNewestPath(dir, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(keyNewestPath(dir, 1), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}, {
+		name: "damaged",
+		plant: func(t *testing.T, dir string) {
+			if err := os.WriteFile(keyNewestPath(dir, 1), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}, {
+		name: "symbolic link",
+		plant: func(t *testing.T, dir string) {
+			if err := os.Symlink(keyNewestPath(dir, 2), keyNewestPath(dir, 1)); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}, {
+		name: "directory",
+		plant: func(t *testing.T, dir string) {
+			if err := os.Mkdir(keyNewestPath(dir, 1), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			k1, k2 := testKeyring(t, 1), testKeyring(t, 2)
+			if err := k1.recordNewest(dir, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := k2.recordNewest(dir, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(keyNewestPath(dir, 1)); err != nil {
+				t.Fatal(err)
+			}
+			tc.plant(t, dir)
+			if seq, err := keyBecameNewest(dir, 1, k1.aeads[1]); !errors.Is(err, errBadKeyOrder) {
+				t.Fatalf("key 1's record %s: number %d, %v; want errBadKeyOrder", tc.name, seq, err)
+			}
+			if err := k1.recordNewest(dir, 0o600); !errors.Is(err, errBadKeyOrder) {
+				t.Errorf("key 1 recorded over a record %s: %v; want errBadKeyOrder", tc.name, err)
+			}
+			if _, err := os.Lstat(keyOrderPath(dir, 3)); err == nil {
+				t.Errorf("key 1 took number 3 over a record %s", tc.name)
+			}
+			if _, err := keyBecameNewest(dir, 1, k1.aeads[1]); !errors.Is(err, errBadKeyOrder) {
+				t.Errorf("key 1's record %s after recordNewest: %v; want it left", tc.name, err)
+			}
+		})
 	}
 }
 
@@ -132,7 +170,7 @@ func TestKeyOrderTakenNumbersSkipped(t *testing.T) {
 		}
 	}
 	kr := testKeyring(t, 7)
-	taken, err := recordNewestAt(dir, 7, kr.aeads[7], 3, 0o600, false)
+	taken, err := recordNewestAt(dir, 7, kr.aeads[7], 3, 0o600)
 	if err != nil || !taken {
 		t.Fatalf("number 3, already taken: taken %v, %v", taken, err)
 	}
@@ -147,29 +185,64 @@ func TestKeyOrderTakenNumbersSkipped(t *testing.T) {
 	}
 }
 
-// Something planted at a key's record that is no file to read (a symbolic
-// link, here to another key's record) fails no Open: it is no record, and
-// is replaced.
-func TestKeyOrderPlantedLinkReplaced(t *testing.T) {
+// Hosts that lose a number to a host recording the same key stop there:
+// that host's number stands. Seventy hosts took numbers while this one
+// listed the store (a listing that lags, as an NFS client's may), one of
+// them recording key 7: this host must not try 64 more numbers and fail.
+func TestKeyOrderLostNumberStopsAtTheRecord(t *testing.T) {
 	dir := t.TempDir()
-	k1, k2 := testKeyring(t, 1), testKeyring(t, 2)
-	if err := k2.recordNewest(dir, 0o600); err != nil {
+	kr := testKeyring(t, 7)
+	stale := func(dir string) (uint64, error) {
+		for seq := uint64(1); seq < 70; seq++ {
+			if err := os.WriteFile(keyOrderPath(dir, seq), []byte("another host's"), 0o600); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := recordNewestAt(dir, 7, kr.aeads[7], 70, 0o600); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	if err := kr.recordNewestListed(dir, 0o600, stale); err != nil {
+		t.Fatalf("key 7, recorded by another host meanwhile: %v", err)
+	}
+	if seq, err := keyBecameNewest(dir, 7, kr.aeads[7]); err != nil || seq != 70 {
+		t.Errorf("key 7: number %d, %v; want the other host's 70", seq, err)
+	}
+	if _, err := os.Lstat(keyOrderPath(dir, 71)); err == nil {
+		t.Errorf("number 71 taken after key 7 was recorded")
+	}
+}
+
+// The guard's verdict from a record it could not read is an error for
+// that record, not a fallback to the check files, and is not kept: the
+// record is judged again at its next meeting, here once it reads.
+func TestRollbackGuardRetriesAfterReadError(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "store")
+	kr := testKeyring(t, 2, 1)
+	k1, k2 := &keyring{newest: 1, aeads: kr.aeads}, &keyring{newest: 2, aeads: kr.aeads}
+	// Not a directory yet: every read of a record fails with ENOTDIR.
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(keyNewestPath(dir, 2), keyNewestPath(dir, 1)); err != nil {
+	g := &rollbackGuard{dir: dir}
+	if err := g.check(kr, 1); err == nil || errors.Is(err, ErrKeyRollback) {
+		t.Fatalf("records unreadable: %v; want the read's error", err)
+	}
+	if err := os.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := keyBecameNewest(dir, 1, k1.aeads[1]); !errors.Is(err, errNoKeyOrder) {
-		t.Fatalf("a symbolic link at key 1's record: %v; want errNoKeyOrder", err)
-	}
-	if err := k1.recordNewest(dir, 0o600); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Lstat(keyNewestPath(dir, 1))
-	if err != nil || !fi.Mode().IsRegular() {
-		t.Fatalf("key 1's record after it was recorded again: %v, %v; want a regular file", fi, err)
+	// Key 2 made newest first, key 1 after it: [2, 1] is stale.
+	for _, r := range []*keyring{k2, k1} {
+		if err := r.recordNewest(dir, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if seq, err := keyBecameNewest(dir, 1, k1.aeads[1]); err != nil || seq != 2 {
-		t.Errorf("key 1: number %d, %v; want 2", seq, err)
+	if err := g.check(kr, 1); !errors.Is(err, ErrKeyRollback) {
+		t.Errorf("records readable since: %v; want ErrKeyRollback", err)
 	}
 }

@@ -710,8 +710,9 @@ var errKeyCheck = errors.New("key check failed")
 // (newestDeployed), and records when the newest key became newest if that
 // is not recorded yet (recordNewest), which orders rotations for Rekey;
 // without (a maintenance store, which proves nothing about the hosts),
-// such a key is left unchecked, and nothing is recorded.
-func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool) error {
+// such a key is left unchecked, and nothing is recorded. The record's
+// failures go to logger: see recordNewest.
+func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *slog.Logger) error {
 	for id, aead := range kr.aeads {
 		err := checkKey(dir, id, aead, perm, vouch)
 		if !vouch && errors.Is(err, fs.ErrNotExist) {
@@ -722,7 +723,11 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool) error {
 		}
 	}
 	if vouch {
-		return kr.recordNewest(dir, perm)
+		// Advisory (the rekey guard falls back without it): a failure
+		// is logged, and the next Open or reload tries again.
+		if err := kr.recordNewest(dir, perm); err != nil {
+			logger.Warn("fsstore: the order in which keys became newest is not recorded; a rekey judges this key by its check file's time instead", "err", err)
+		}
 	}
 	return nil
 }

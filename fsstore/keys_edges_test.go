@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -692,6 +693,30 @@ func TestRekeyFollowsTheOrderKeysBecameNewest(t *testing.T) {
 		rekey:      []fsstore.Key{k1, k2},
 		rolledBack: true,
 	}, {
+		// A host lagging on [1, 2] opens after key 1's record was
+		// damaged: it must not give key 1 a fresh number, larger than
+		// key 2's, which would make the hosts' set look stale.
+		name: "old key's record damaged, a lagging host opened since",
+		setup: func(t *testing.T, dir string) {
+			save(t, dir, k1)
+			ago(t, dir, 1, time.Hour)
+			save(t, dir, k2, k1)
+			must(t, os.WriteFile(filepath.Join(dir, ".keynewest-1"), []byte("damaged"), 0o600))
+			deploy(t, dir, k1, k2)
+		},
+		rekey: []fsstore.Key{k2, k1},
+	}, {
+		name: "stale key set, old key's record damaged, a lagging host opened since",
+		setup: func(t *testing.T, dir string) {
+			save(t, dir, k1)
+			ago(t, dir, 1, time.Hour)
+			save(t, dir, k2, k1)
+			must(t, os.WriteFile(filepath.Join(dir, ".keynewest-1"), []byte("damaged"), 0o600))
+			deploy(t, dir, k1, k2)
+		},
+		rekey:      []fsstore.Key{k1, k2},
+		rolledBack: true,
+	}, {
 		name: "stale key set, store without the order record",
 		setup: func(t *testing.T, dir string) {
 			save(t, dir, k1)
@@ -777,4 +802,36 @@ func TestRekeyOrderRecordedByReloads(t *testing.T) {
 	if st, err := current.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
 		t.Errorf("rekey with the hosts' key set [3, 2]: %+v, %v; want the record under key 2 rewritten", st, err)
 	}
+}
+
+// The record of when a key became newest is advisory (the rekey guard
+// falls back to the check files without it), so failing to write it fails
+// no Open and no keys reload: something planted at the newest key's record
+// that no rename replaces (a directory) is logged, and the store serves.
+func TestKeyOrderRecordFailureFailsNoOpen(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	must(t, openDir(t, dir).Close())
+	must(t, os.Mkdir(filepath.Join(dir, ".keynewest-1"), 0o700))
+	must(t, os.Mkdir(filepath.Join(dir, ".keynewest-2"), 0o700))
+	var logs syncBuffer
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 16)
+	app, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatalf("Open with a directory at the newest key's record: %v", err)
+	}
+	defer app.Close()
+	if !strings.Contains(logs.String(), ".keynewest-1") {
+		t.Errorf("the record not written is not logged: %q", logs.String())
+	}
+	must(t, os.WriteFile(keysPath+".new", []byte(keysFileText(k2, k1)), 0o600))
+	must(t, os.Rename(keysPath+".new", keysPath))
+	if !waitReloadOK(t, ev, 30*time.Second) {
+		t.Fatalf("the keys file [2, 1] was not reloaded with a directory at key 2's record: %s", logs.String())
+	}
+	must(t, app.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("under key 2")}))
 }

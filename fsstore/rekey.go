@@ -393,17 +393,38 @@ func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 	}
 	err, ok := g.later[id]
 	if !ok {
-		err = g.judge(kr, id)
-		g.later[id] = err
+		var keep bool
+		err, keep = g.judge(kr, id)
+		if keep {
+			g.later[id] = err
+		}
 	}
 	return err
 }
 
-// judge is check's verdict on key id, uncached.
-func (g *rollbackGuard) judge(kr *keyring, id uint32) error {
+// judge is check's verdict on key id, uncached; keep is false for the
+// error of a record that could not be read (a transient EIO, a server
+// that did not answer), which fails the record at hand only: the next
+// record under the key is judged again.
+func (g *rollbackGuard) judge(kr *keyring, id uint32) (err error, keep bool) {
 	hint := fmt.Sprintf("left under key %d (update this keys file to the hosts' and run again; to move off key %d anyway, rotate to a new key, which every host then makes newest)", id, id)
 	newestAt, err1 := keyBecameNewest(g.dir, kr.newest, kr.aeads[kr.newest])
 	thisAt, err2 := keyBecameNewest(g.dir, id, kr.aeads[id])
+	// No record, or one not valid (damaged, forged: left so by the hosts,
+	// see recordNewest), is judged by the check files below; a record
+	// that could not be read is no verdict.
+	for _, err := range []error{err1, err2} {
+		if err != nil && !errors.Is(err, errNoKeyOrder) && !errors.Is(err, errBadKeyOrder) {
+			return fmt.Errorf("fsstore: rekey: order of keys %d and %d: %w", kr.newest, id, err), false
+		}
+	}
+	return g.judgeRead(kr, id, hint, newestAt, thisAt, err1, err2), true
+}
+
+// judgeRead is judge's verdict from the records as read: err1 and err2
+// are those of kr's newest key and of key id, nil or saying there is no
+// valid record.
+func (g *rollbackGuard) judgeRead(kr *keyring, id uint32, hint string, newestAt, thisAt uint64, err1, err2 error) error {
 	if err1 == nil && err2 == nil {
 		if thisAt < newestAt {
 			return nil

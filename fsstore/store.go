@@ -361,7 +361,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		// Only an application host vouches for its keys: a maintenance
 		// store (sessgc) that wrote a check file would let a rekey make
 		// newest a key that no host has (see newestDeployed).
-		if err := kr.checkKeys(abs, c.fileMode, !c.maintenanceOnly); err != nil {
+		if err := kr.checkKeys(abs, c.fileMode, !c.maintenanceOnly, c.logger); err != nil {
 			return nil, err
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
