@@ -243,3 +243,52 @@ func TestKeylessLoadsShareMarkerReads(t *testing.T) {
 		t.Errorf("100 loads and touches after KeylessRecheck made %d reads, want 1", got)
 	}
 }
+
+// A marker read that fails answers for as long as one that succeeds: the
+// loads and touches of plaintext records on a keyless host fail with its
+// error (the marker could have said encrypted) until KeylessRecheck has
+// passed, without a read of their own each (an unreadable marker on a slow
+// NFS mount would otherwise cost every request a round trip), and a load
+// that finds the record cached fails at once rather than read the record
+// again and the marker once more.
+func TestKeylessMarkerReadFailureShared(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	s := openDir(t, dir, fsstore.WithClock(clk.Now), fsstore.WithCache(16, 1<<20))
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("clear")}))
+	if _, err := s.Load(ctx, id); err != nil {
+		t.Fatal(err) // cached now
+	}
+	var reads atomic.Int32
+	s.SetMarkerCheckHookForTest(func(stage string) {
+		if stage == "read" {
+			reads.Add(1)
+		}
+	})
+	marker := filepath.Join(dir, fsstore.MarkerFile)
+	saved, err := os.ReadFile(marker)
+	must(t, err)
+	must(t, os.Remove(marker))
+	clk.Advance(fsstore.KeylessRecheck)
+	for i := range 100 {
+		if _, err := s.Load(ctx, id); err == nil {
+			t.Fatalf("load %d with the marker unreadable: served the plaintext record", i)
+		}
+		if err := s.Touch(ctx, id); err == nil {
+			t.Fatalf("touch %d with the marker unreadable: nil error", i)
+		}
+	}
+	if got := reads.Load(); got != 1 {
+		t.Errorf("100 loads and touches within KeylessRecheck of a failed marker read made %d reads, want 1", got)
+	}
+	must(t, os.WriteFile(marker, saved, 0o644))
+	clk.Advance(fsstore.KeylessRecheck)
+	if _, err := s.Load(ctx, id); err != nil {
+		t.Errorf("load once the marker reads again: %v", err)
+	}
+	if got := reads.Load(); got != 2 {
+		t.Errorf("marker reads after KeylessRecheck: %d, want 2", got)
+	}
+}

@@ -468,7 +468,8 @@ const keylessRecheck = 2 * time.Second
 // refusePlaintext returns ErrKeysRequired when this keyless store must not
 // write a plaintext record: the store is known to be encrypted, or a
 // re-read of the marker (recheckMarker) says it now is. A marker that
-// cannot be read fails the save: it could have said encrypted.
+// cannot be read fails the save: it could have said encrypted; so do the
+// saves and loads of plaintext that ask within keylessRecheck of that read.
 func (s *Store) refusePlaintext() error {
 	if err := s.recheckMarker(); err != nil {
 		return err
@@ -482,7 +483,7 @@ func (s *Store) refusePlaintext() error {
 // recheckMarker re-reads the marker of this keyless store, at most every
 // keylessRecheck, so that s.encrypted tells whether a process with keys
 // has since marked the store encrypted; it returns the error of a read
-// that failed. A caller (a save, a load of a plaintext record) is answered
+// that failed, to every caller it answers for, as a success would. A caller (a save, a load of a plaintext record) is answered
 // by a read that began at most keylessRecheck before it asked, or after:
 // one that finds such a read under way waits for it, and all that wait
 // wake together when it ends. Callers taking turns on a mutex and judging
@@ -498,6 +499,14 @@ func (s *Store) recheckMarker() error {
 		return nil
 	}
 	s.markerMu.Lock()
+	// A read that failed answers as one that succeeded would: the
+	// callers fail with its error (the marker could have said
+	// encrypted), but read no more often, however slow or broken the
+	// mount.
+	if f := s.markerFailed; f != nil && answers(f.start, asked, s.cfg.now().UnixNano()) {
+		s.markerMu.Unlock()
+		return f.err
+	}
 	r := s.markerReading
 	// One begun after asked, by a caller that took the mutex first, answers.
 	if r != nil && answers(r.start, asked, s.cfg.now().UnixNano()) {
@@ -539,6 +548,15 @@ func (s *Store) readMarkerFor(r *markerRead) {
 		s.markerMu.Lock()
 		if s.markerReading == r {
 			s.markerReading = nil
+		}
+		// The latest read's outcome stands: a failure answers the
+		// callers that ask within keylessRecheck of its start, a later
+		// success ends it.
+		if f := s.markerFailed; f == nil || f.start <= r.start {
+			s.markerFailed = nil
+			if r.err != nil {
+				s.markerFailed = r
+			}
 		}
 		s.markerMu.Unlock()
 		close(r.done)

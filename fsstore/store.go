@@ -91,6 +91,7 @@ type Store struct {
 	markerReadAt  atomic.Int64
 	markerMu      sync.Mutex
 	markerReading *markerRead
+	markerFailed  *markerRead // the last read, if it failed; under markerMu
 	bufs          sync.Pool
 	closed        atomic.Bool
 
@@ -655,9 +656,15 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 		if e, ok := s.cache.get(k.name, p, kr, buf); ok {
 			// A plaintext record cached before this keyless store learned
 			// that the store is encrypted is judged again, from the file.
-			if s.sealRefused(kr, &e.header) == nil {
+			// A marker that could not be read fails the load here: the
+			// file's record would ask the same read again.
+			err := s.sealRefused(kr, &e.header)
+			if err == nil {
 				h, pl, st = e.header, e.payload, e.st
 				goto decoded
+			}
+			if !errors.Is(err, ErrUnencrypted) {
+				return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 			}
 			s.cache.drop(k.name)
 		}
