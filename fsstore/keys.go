@@ -125,6 +125,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // has the sticky bit (/tmp, a Kubernetes secret volume) and the entry in
 // it is owned by root or the process's user. Windows is not checked so:
 // its ACLs decide who may replace a file, which mode bits do not show.
+// KeysFromFile has no way past this check (WithKeysFileTrusted is for
+// WithKeysFile): a caller that vouches for whoever could replace the file
+// reads it itself and calls ParseKeys.
 //
 // The file must be a regular file (a symbolic link to one is followed) of at
 // most 64 KiB: a FIFO, a device or a directory at the path is refused

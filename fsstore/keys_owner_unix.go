@@ -48,7 +48,7 @@ func checkKeysPath(path string, fi fs.FileInfo) error {
 	me := uint32(os.Geteuid())
 	trusted := func(uid uint32) bool { return uid == 0 || uid == me }
 	if uid, ok := fileOwner(fi); ok && !trusted(uid) {
-		return fmt.Errorf("fsstore: keys: %s is owned by uid %d, neither root nor this process's user (uid %d), who could replace the keys: chown it", path, uid, me)
+		return fmt.Errorf("fsstore: keys: %s is owned by uid %d, neither root nor this process's user (uid %d), who could replace the keys: chown it%s", path, uid, me, keysTrustHint)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -97,6 +97,12 @@ func checkKeysPath(path string, fi fs.FileInfo) error {
 	return nil
 }
 
+// keysTrustHint ends a refusal of checkKeysPath with the way past it, for
+// an operator who trusts those users with the sessions (a secret volume or
+// a Compose file secret whose owner or mode they cannot choose). KeysFromFile
+// has no such option: its caller reads the file and calls ParseKeys.
+const keysTrustHint = ", or open the store with fsstore.WithKeysFileTrusted (sessgc: pass the keys in SESSGC_KEYS) if whoever could replace it is trusted with the sessions"
+
 // errKeysDir: a directory on the way to the keys file lets another user
 // replace it.
 var errKeysDir = errors.New("another user could replace the keys file")
@@ -105,7 +111,7 @@ var errKeysDir = errors.New("another user could replace the keys file")
 // file path, through its entry name (attributes ent).
 func checkKeysDir(path, dir string, di fs.FileInfo, name string, ent fs.FileInfo, trusted func(uint32) bool, me uint32) error {
 	if uid, ok := fileOwner(di); ok && !trusted(uid) {
-		return fmt.Errorf("fsstore: keys: %s: directory %s is owned by uid %d, neither root nor this process's user (uid %d): %w; move the keys file, or chown the directory", path, dir, uid, me, errKeysDir)
+		return fmt.Errorf("fsstore: keys: %s: directory %s is owned by uid %d, neither root nor this process's user (uid %d): %w; move the keys file, or chown the directory%s", path, dir, uid, me, errKeysDir, keysTrustHint)
 	}
 	if di.Mode().Perm()&0o022 == 0 {
 		return nil
@@ -117,7 +123,7 @@ func checkKeysDir(path, dir string, di fs.FileInfo, name string, ent fs.FileInfo
 			return nil
 		}
 		uid, _ := fileOwner(ent)
-		return fmt.Errorf("fsstore: keys: %s: %s, in the directory %s that everyone may write (mode %v), is owned by uid %d, neither root nor this process's user (uid %d): %w", path, filepath.Join(dir, name), dir, di.Mode().Perm()|fs.ModeSticky, uid, me, errKeysDir)
+		return fmt.Errorf("fsstore: keys: %s: %s, in the directory %s that everyone may write (mode %v), is owned by uid %d, neither root nor this process's user (uid %d): %w; chown it%s", path, filepath.Join(dir, name), dir, di.Mode().Perm()|fs.ModeSticky, uid, me, errKeysDir, keysTrustHint)
 	}
-	return fmt.Errorf("fsstore: keys: %s: directory %s is writable by group or others (mode %v): %w; chmod go-w it, or move the keys file", path, dir, di.Mode().Perm(), errKeysDir)
+	return fmt.Errorf("fsstore: keys: %s: directory %s is writable by group or others (mode %v): %w; chmod go-w it, or move the keys file%s", path, dir, di.Mode().Perm(), errKeysDir, keysTrustHint)
 }
