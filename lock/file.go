@@ -20,9 +20,11 @@ type FileLock struct {
 
 // TryLockFile takes an exclusive lock on path (created if missing) without
 // waiting. It returns an error matching ErrLocked when another process holds
-// it. A symlink at path is refused (ELOOP), as a Table refuses one at a
-// lock file's name: such locks live in a store's lock directory, where a
-// planted link must not make the process create or lock a file elsewhere.
+// it. A symlink at path is refused with an error (which one varies with
+// the system: O_NOFOLLOW fails with ELOOP on Linux, EMLINK on FreeBSD,
+// EFTYPE on NetBSD), as a Table refuses one at a lock file's name: such
+// locks live in a store's lock directory, where a planted link must not
+// make the process create or lock a file elsewhere.
 func TryLockFile(path string) (*FileLock, error) {
 	// Read-write: NFSv4 refuses an exclusive lock on a read-only descriptor.
 	f := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(0o600))
