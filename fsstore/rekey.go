@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 		}
 	}
-	order := &rollbackGuard{dir: s.dir}
+	order := &rollbackGuard{dir: s.dir, logger: s.cfg.logger}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1
 	}
@@ -366,7 +367,8 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 // (checkKeys), by the file server's clock. It judges each key once per
 // key set.
 type rollbackGuard struct {
-	dir string
+	dir    string
+	logger *slog.Logger // a record not valid is logged, then judged by the check files
 
 	mu    sync.Mutex
 	kr    *keyring         // the key set judged; another one starts afresh
@@ -380,8 +382,9 @@ type rollbackGuard struct {
 const keyRollbackSlack = time.Minute
 
 // check returns ErrKeyRollback if key id of kr became the hosts' newest
-// key after kr's newest key did. A record or check file that cannot be
-// read proves nothing, and refuses nothing.
+// key after kr's newest key did. A check file that cannot be read proves
+// nothing, and refuses nothing; a record of the order that cannot be read
+// fails the record at hand (see judge).
 func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 	if g == nil || id == kr.newest || kr.aeads[id] == nil {
 		return nil
@@ -392,21 +395,22 @@ func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 		g.kr, g.later = kr, make(map[uint32]error)
 	}
 	err, ok := g.later[id]
-	if !ok {
-		var keep bool
-		err, keep = g.judge(kr, id)
-		if keep {
-			g.later[id] = err
-		}
+	if ok {
+		return err
 	}
-	return err
+	verdict, err := g.judge(kr, id)
+	if err != nil {
+		return err
+	}
+	g.later[id] = verdict
+	return verdict
 }
 
-// judge is check's verdict on key id, uncached; keep is false for the
-// error of a record that could not be read (a transient EIO, a server
-// that did not answer), which fails the record at hand only: the next
-// record under the key is judged again.
-func (g *rollbackGuard) judge(kr *keyring, id uint32) (err error, keep bool) {
+// judge is check's verdict on key id (nil or ErrKeyRollback), uncached,
+// or the error of a record that could not be read (a transient EIO, a
+// server that did not answer): no verdict, and not kept, so it fails the
+// record at hand only and the next record under the key is judged again.
+func (g *rollbackGuard) judge(kr *keyring, id uint32) (verdict, err error) {
 	hint := fmt.Sprintf("left under key %d (update this keys file to the hosts' and run again; to move off key %d anyway, rotate to a new key, which every host then makes newest)", id, id)
 	newestAt, err1 := keyBecameNewest(g.dir, kr.newest, kr.aeads[kr.newest])
 	thisAt, err2 := keyBecameNewest(g.dir, id, kr.aeads[id])
@@ -415,10 +419,13 @@ func (g *rollbackGuard) judge(kr *keyring, id uint32) (err error, keep bool) {
 	// that could not be read is no verdict.
 	for _, err := range []error{err1, err2} {
 		if err != nil && !errors.Is(err, errNoKeyOrder) && !errors.Is(err, errBadKeyOrder) {
-			return fmt.Errorf("fsstore: rekey: order of keys %d and %d: %w", kr.newest, id, err), false
+			return nil, fmt.Errorf("fsstore: rekey: order of keys %d and %d: %w", kr.newest, id, err)
+		}
+		if errors.Is(err, errBadKeyOrder) && g.logger != nil {
+			g.logger.Warn("fsstore: rekey: a record of the order keys became newest is not valid; judging by the key check files' times", "err", err)
 		}
 	}
-	return g.judgeRead(kr, id, hint, newestAt, thisAt, err1, err2), true
+	return g.judgeRead(kr, id, hint, newestAt, thisAt, err1, err2), nil
 }
 
 // judgeRead is judge's verdict from the records as read: err1 and err2
