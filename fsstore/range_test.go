@@ -152,22 +152,7 @@ func TestRangeYieldsEachSessionOnce(t *testing.T) {
 				}
 			}
 			data := filepath.Dir(s.RecordPathForTest(ids[0]))
-			order := func() map[string]int {
-				f, err := os.Open(data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				names, err := f.Readdirnames(-1)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pos := make(map[string]int, len(names))
-				for i, name := range names {
-					pos[name] = i
-				}
-				return pos
-			}
+			order := func() map[string]int { return listingOrder(t, data) }
 			pos := order()
 			picked := ""
 			for tries, id := range ids {
@@ -267,4 +252,24 @@ func TestRangeCallbackPanicReachesCaller(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listingOrder returns each name's position in dir's listing, the order
+// in which a sweep or Range reading dir meets its entries.
+func listingOrder(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := make(map[string]int, len(names))
+	for i, name := range names {
+		pos[name] = i
+	}
+	return pos
 }

@@ -338,22 +338,7 @@ func TestSweepCountsRestoredOnceInLargeShard(t *testing.T) {
 		liveBytes += fileSize(t, paths[i])
 	}
 	data := filepath.Dir(paths[0])
-	order := func() map[string]int {
-		f, err := os.Open(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		names, err := f.Readdirnames(-1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pos := make(map[string]int, len(names))
-		for i, name := range names {
-			pos[name] = i
-		}
-		return pos
-	}
+	order := func() map[string]int { return listingOrder(t, data) }
 	pos := order()
 	picked, tries := "", 0
 	for _, p := range paths {
