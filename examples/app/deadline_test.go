@@ -4,13 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/sessfs/sessfs/fsstore"
 )
 
 // TestShutdownWhileLockHeldElsewhere: a request that waits for its
@@ -31,30 +26,7 @@ func TestShutdownWhileLockHeldElsewhere(t *testing.T) {
 	defer cancel()
 	base, done := startApp(t, ctx, dir)
 
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 2 * time.Minute}
-	resp, err := client.Post(base+"/visit", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	u, _ := url.Parse(base)
-	var id string
-	for _, c := range jar.Cookies(u) {
-		id = c.Value
-	}
-	if id == "" {
-		t.Fatal("no session cookie")
-	}
-	other, err := fsstore.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	held, err := other.Lock(context.Background(), id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, held := visitHeldElsewhere(t, base, dir)
 	defer held.Unlock()
 
 	codes := make(chan int, 1)

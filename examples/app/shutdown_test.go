@@ -99,32 +99,8 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	defer cancel()
 	base, done := startApp(t, ctx, dir)
 
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 2 * time.Minute}
-	resp, err := client.Post(base+"/visit", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	u, _ := url.Parse(base)
-	var id string
-	for _, c := range jar.Cookies(u) {
-		id = c.Value
-	}
-	if id == "" {
-		t.Fatal("no session cookie")
-	}
-
 	// Another host holds the session's lock.
-	other, err := fsstore.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	held, err := other.Lock(context.Background(), id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, held := visitHeldElsewhere(t, base, dir)
 	unlocked := false
 	defer func() {
 		if !unlocked {
@@ -190,4 +166,37 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	if r.err != nil || r.code != http.StatusOK || r.body != "2\n" {
 		t.Errorf("request in flight at SIGTERM: %d %q %v, want 200 %q (run returned before it was answered: %v)", r.code, r.body, r.err, "2\n", returned)
 	}
+}
+
+// visitHeldElsewhere starts a session with a visit to the app at base and
+// has another "host", a store of its own on dir, take the session's lock,
+// which the caller releases. It returns the client, whose cookie names the
+// session.
+func visitHeldElsewhere(t *testing.T, base, dir string) (*http.Client, *fsstore.Locked) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 2 * time.Minute}
+	resp, err := client.Post(base+"/visit", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := url.Parse(base)
+	var id string
+	for _, c := range jar.Cookies(u) {
+		id = c.Value
+	}
+	if id == "" {
+		t.Fatal("no session cookie")
+	}
+	other, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	held, err := other.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, held
 }
