@@ -547,18 +547,7 @@ func (s *slice) op() func(ctx context.Context, w *worker) error {
 func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, quota int64) (time.Duration, error) {
 	var stop atomic.Bool
 	op := s.op()
-	var interval time.Duration
-	if s.cfg.Rate > 0 {
-		// Saturated: a rate so small that the interval overflows paces
-		// at the longest one, not at none (a wrapped, negative interval),
-		// and one so large that it is below a nanosecond at the shortest,
-		// not at none either (0 is the closed loop).
-		iv := float64(len(workers)) / s.cfg.Rate * float64(time.Second)
-		interval = math.MaxInt64
-		if iv < math.MaxInt64 {
-			interval = max(time.Duration(iv), 1)
-		}
-	}
+	interval := pacingInterval(len(workers), s.cfg.Rate)
 	var seed [8]byte
 	rand.Read(seed[:])
 	base := uint64(seed[0]) | uint64(seed[1])<<8 | uint64(seed[2])<<16 | uint64(seed[3])<<24 | uint64(seed[4])<<32 | uint64(seed[5])<<40 | uint64(seed[6])<<48 | uint64(seed[7])<<56
@@ -626,6 +615,22 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 		return elapsed, first
 	}
 	return elapsed, nil
+}
+
+// pacingInterval is each of clients' interval between operations at rate
+// operations a second over all of them; 0 (the closed loop) without a
+// rate. Saturated: a rate so small that the interval overflows paces at
+// the longest one, not at none (a wrapped, negative interval), and one so
+// large that it is below a nanosecond at the shortest, not at none either.
+func pacingInterval(clients int, rate float64) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	iv := float64(clients) / rate * float64(time.Second)
+	if iv >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return max(time.Duration(iv), 1)
 }
 
 // loop runs operations until stop is set, or until budget (nil: no limit),
