@@ -259,9 +259,24 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 	maxConc := slices.Max(c.Concurrency)
 	// Before anything is made or written anywhere: a target without room
 	// fails the run before the others have been filled for nothing.
+	// Targets that share a space (directories on one file system) fill it
+	// together: each is checked for all their sessions.
+	roomKey := func(t Target) string {
+		if rs, ok := t.(RoomSharer); ok {
+			return rs.RoomKey()
+		}
+		return ""
+	}
+	sharing := make(map[string]int)
+	for _, t := range r.Targets {
+		if k := roomKey(t); k != "" {
+			sharing[k]++
+		}
+	}
 	for _, t := range r.Targets {
 		if rc, ok := t.(RoomChecker); ok {
-			if err := rc.CheckRoom(ctx, c.Sessions, c.Sizes, maxConc); err != nil {
+			n := max(sharing[roomKey(t)], 1)
+			if err := rc.CheckRoom(ctx, n*c.Sessions, c.Sizes, maxConc); err != nil {
 				return nil, fmt.Errorf("%s: %w", t.Name(), err)
 			}
 		}

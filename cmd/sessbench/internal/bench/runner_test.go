@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -419,4 +420,44 @@ func TestThroughputWindow(t *testing.T) {
 			t.Errorf("throughput %g, want %g", got, want)
 		}
 	})
+}
+
+// roomTarget is a Noop target that records the room it is asked for, on a
+// space named key.
+type roomTarget struct {
+	Noop
+	name, key string
+	asked     *[]int
+}
+
+func (t roomTarget) Name() string    { return t.name }
+func (t roomTarget) RoomKey() string { return t.key }
+func (t roomTarget) CheckRoom(_ context.Context, sessions int, _ []int, _ int) error {
+	*t.asked = append(*t.asked, sessions)
+	return nil
+}
+
+// TestRoomSharedByTargets: targets on one file system (two directories on
+// it, or one directory given twice) hold their sessions there at once, so
+// each is checked for all of them; checked one by one, each for its own,
+// two could together fill it.
+func TestRoomSharedByTargets(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Workloads = []Workload{Load}
+	cfg.Concurrency = []int{1}
+	cfg.Rounds, cfg.Ops, cfg.Duration = 1, 1, 0
+	var asked []int
+	r := &Runner{Config: cfg, Targets: []Target{
+		roomTarget{name: "a", key: "dev 1", asked: &asked},
+		roomTarget{name: "b", key: "dev 1", asked: &asked},
+		roomTarget{name: "c", key: "dev 2", asked: &asked},
+		roomTarget{name: "d", key: "", asked: &asked},
+	}}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Sessions
+	if want := []int{2 * s, 2 * s, s, s}; !slices.Equal(asked, want) {
+		t.Errorf("room asked for %v sessions, want %v (a and b share a file system)", asked, want)
+	}
 }

@@ -115,6 +115,16 @@ type RoomChecker interface {
 	CheckRoom(ctx context.Context, sessions int, sizes []int, clients int) error
 }
 
+// RoomSharer is a RoomChecker whose space other targets of the run may
+// share: two --dir targets on one file system (or the same directory given
+// twice, an A/A run) hold their sessions there at once, so the runner
+// checks each for the sessions of all the targets with its RoomKey.
+type RoomSharer interface {
+	// RoomKey names the space the target's sessions take ("" when it
+	// cannot tell).
+	RoomKey() string
+}
+
 // RoomShare is the largest share of a target's free space a run may
 // plan to take: the rest stays for the others who use it.
 const RoomShare = 0.5

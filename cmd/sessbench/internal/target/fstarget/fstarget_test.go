@@ -106,3 +106,18 @@ func TestSessionsOutliveTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestFootprintOnLargeBlocks: the block size statfs reports is a preferred
+// I/O size, 1 MiB on an NFS mount with wsize=1048576: rounding every
+// session file to it counted a 1 KiB session as 1 MiB and refused runs on
+// shared mounts with plenty of room.
+func TestFootprintOnLargeBlocks(t *testing.T) {
+	const sessions, clients = 100000, 64
+	sizes := []int{1 << 10, 16 << 10}
+	got := Footprint(sessions, sizes, clients, fsstore.RecordOverhead, 1<<20)
+	// At most 4 KiB blocks: 100,000 × (4 KiB + 20 KiB) and the saves in
+	// flight, about 2.3 GiB.
+	if want := float64(sessions*(4<<10+20<<10) + clients*(20<<10)); got != want {
+		t.Errorf("Footprint of %d sessions of %v on 1 MiB blocks = %.3g bytes, want %.3g (files rounded to at most 4 KiB)", sessions, sizes, got, want)
+	}
+}

@@ -3,7 +3,9 @@
 package fstarget
 
 import (
+	"fmt"
 	"math"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,8 +21,9 @@ func FreeSpace(dir string) (free, block int64, ok bool, err error) {
 		return 0, 0, false, nil
 	}
 	// Signed on FreeBSD, where it goes below zero once the reserve
-	// kept for root is in use.
-	if int64(st.Bavail) < 0 {
+	// kept for root is in use; unsigned elsewhere, where a value past
+	// MaxInt64 is a file system saying "unlimited", not a full one.
+	if runtime.GOOS == "freebsd" && int64(st.Bavail) < 0 {
 		return 0, int64(st.Bsize), true, nil
 	}
 	avail, bsize := uint64(st.Bavail), uint64(st.Bsize)
@@ -28,4 +31,13 @@ func FreeSpace(dir string) (free, block int64, ok bool, err error) {
 		return math.MaxInt64, int64(bsize), true, nil
 	}
 	return int64(avail * bsize), int64(bsize), true, nil
+}
+
+// fileSystemKey names the file system holding dir: its device number.
+func fileSystemKey(dir string) string {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("dev %d", st.Dev)
 }
