@@ -48,8 +48,8 @@ type RangeStats struct {
 // decrypted; expired, damaged, forged (a plaintext record in an encrypted
 // store) and undecryptable records are skipped and counted. Shard
 // directories are streamed, so memory grows with the largest shard, not
-// with the store: Range remembers the names of the shard it lists (16
-// bytes each), so that it hands each session over at most once, also
+// with the store: Range remembers the names of the shard it lists (a
+// few dozen bytes each), so that it hands each session over at most once, also
 // while a sweep moves its record aside or back. Range costs one read per
 // record (on NFS, minutes for a million sessions) and takes no lock: a
 // record saved while Range runs may be seen in its old or new state, never

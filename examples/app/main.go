@@ -48,6 +48,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts the graceful stop (drain, Shutdown); the
+	// default action is back for a second one, so a second Ctrl-C ends
+	// the process at once, as in any program.
+	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
@@ -195,7 +199,9 @@ const (
 
 // withDeadline gives each request a deadline, as the operator guide asks:
 // the session middleware's lock wait and commit end with it, and a request
-// whose client stopped waiting does not hold the user's lock longer.
+// whose client stopped waiting does not hold the user's lock longer. It
+// covers the handler and the commit after it: give a route that streams or
+// long-polls a longer deadline of its own, or its session's save fails.
 func withDeadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), d)
