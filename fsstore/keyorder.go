@@ -46,11 +46,14 @@ import (
 // made newest after it; a host lagging on an old key would then make a
 // rekey to the hosts' key set stall on ErrKeyRollback, and let a stale one
 // move records back. Whoever removes it lets the next host whose newest
-// key it is record the key as newest then.
+// key it is record the key as newest then, at its next Open or key set
+// change: this guards against damage, not against a writer of the mount,
+// who can remove a valid record as well.
 //
 // The record is advisory: a host that cannot write it (a read-only
 // export, a name it cannot replace) logs that and goes on; it tries again
-// at its next Open or keys reload.
+// at its next Open or at a keys reload that changes its key set (a reload
+// of the same keys changes nothing and records nothing).
 
 const (
 	keyOrderPrefix  = ".keyorder-"

@@ -3,10 +3,13 @@ package fsstore
 import (
 	"crypto/rand"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func testKeyring(t *testing.T, ids ...uint32) *keyring {
@@ -244,5 +247,39 @@ func TestRollbackGuardRetriesAfterReadError(t *testing.T) {
 	}
 	if err := g.check(kr, 1); !errors.Is(err, ErrKeyRollback) {
 		t.Errorf("records readable since: %v; want ErrKeyRollback", err)
+	}
+}
+
+// TestRollbackGuardCheckFileUnreadable: judged by the key check files (no
+// record of the order), a check file that could not be looked at (EIO on a
+// mount, not missing) is no verdict, and not kept: taken for an allowance,
+// it let a stale key set move every record under the hosts' newest key
+// back under its own for the rest of the pass.
+func TestRollbackGuardCheckFileUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	kr := testKeyring(t, 1, 2) // stale: the hosts made key 2 newest since
+	old := time.Now().Add(-time.Hour)
+	for id, mtime := range map[uint32]time.Time{1: old, 2: time.Now()} {
+		p := keyCheckPath(dir, id)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failing := true
+	g := &rollbackGuard{dir: dir, lstat: func(p string) (fs.FileInfo, error) {
+		if failing && p == keyCheckPath(dir, 2) {
+			return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EIO}
+		}
+		return os.Lstat(p)
+	}}
+	if err := g.check(kr, 2); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("check file unreadable: %v; want its error, no verdict", err)
+	}
+	failing = false
+	if err := g.check(kr, 2); !errors.Is(err, ErrKeyRollback) {
+		t.Errorf("check file readable since: %v; want ErrKeyRollback", err)
 	}
 }

@@ -745,7 +745,7 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *s
 	}
 	if vouch {
 		// Advisory (the rekey guard falls back without it): a failure
-		// is logged, and the next Open or reload tries again.
+		// is logged, and the next Open or key set change tries again.
 		if err := kr.recordNewest(dir, perm); err != nil {
 			logger.Warn("fsstore: the order in which keys became newest is not recorded; a rekey judges this key by its check file's time instead", "err", err)
 		}

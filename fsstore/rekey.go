@@ -368,7 +368,8 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 // key set.
 type rollbackGuard struct {
 	dir    string
-	logger *slog.Logger // a record not valid is logged, then judged by the check files
+	logger *slog.Logger                      // a record not valid is logged, then judged by the check files
+	lstat  func(string) (fs.FileInfo, error) // of the check files; nil: os.Lstat (tests fail it)
 
 	mu    sync.Mutex
 	kr    *keyring         // the key set judged; another one starts afresh
@@ -425,28 +426,41 @@ func (g *rollbackGuard) judge(kr *keyring, id uint32) (verdict, err error) {
 			g.logger.Warn("fsstore: rekey: a record of the order keys became newest is not valid; judging by the key check files' times", "err", err)
 		}
 	}
-	return g.judgeRead(kr, id, hint, newestAt, thisAt, err1, err2), nil
+	return g.judgeRead(kr, id, hint, newestAt, thisAt, err1, err2)
 }
 
 // judgeRead is judge's verdict from the records as read: err1 and err2
 // are those of kr's newest key and of key id, nil or saying there is no
-// valid record.
-func (g *rollbackGuard) judgeRead(kr *keyring, id uint32, hint string, newestAt, thisAt uint64, err1, err2 error) error {
+// valid record. Without both records it judges by the key check files,
+// and a check file that could not be looked at (other than missing) is no
+// verdict, as a record that could not be read is: taken for an allowance
+// and kept, it let a stale key set roll back every record under the key
+// for the rest of the pass.
+func (g *rollbackGuard) judgeRead(kr *keyring, id uint32, hint string, newestAt, thisAt uint64, err1, err2 error) (verdict, err error) {
 	if err1 == nil && err2 == nil {
 		if thisAt < newestAt {
-			return nil
+			return nil, nil
 		}
 		return fmt.Errorf("%w: key %d became the hosts' newest key after key %d did (number %d and %d of the order recorded in %s and %s), but this key set puts key %d first: it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; %s",
-			ErrKeyRollback, id, kr.newest, thisAt, newestAt, keyNewestPath(g.dir, id), keyNewestPath(g.dir, kr.newest), kr.newest, kr.newest, hint)
+			ErrKeyRollback, id, kr.newest, thisAt, newestAt, keyNewestPath(g.dir, id), keyNewestPath(g.dir, kr.newest), kr.newest, kr.newest, hint), nil
 	}
 	// No order recorded for one of them: the check files' times.
-	newest, err1 := os.Lstat(keyCheckPath(g.dir, kr.newest))
-	this, err2 := os.Lstat(keyCheckPath(g.dir, id))
+	lstat := g.lstat
+	if lstat == nil {
+		lstat = os.Lstat
+	}
+	newest, err1 := lstat(keyCheckPath(g.dir, kr.newest))
+	this, err2 := lstat(keyCheckPath(g.dir, id))
+	for _, err := range []error{err1, err2} {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("fsstore: rekey: key check files of keys %d and %d: %w", kr.newest, id, err)
+		}
+	}
 	if err1 != nil || err2 != nil || !this.ModTime().After(newest.ModTime().Add(keyRollbackSlack)) {
-		return nil
+		return nil, nil
 	}
 	return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s, and the store has no record of the order in which the two became newest, which only hosts of this version keep), but this key set puts key %d first: most likely it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; %s (also if key %d was installed as a standby before key %d, or its check file re-created: the new key's order is then recorded)",
-		ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, hint, kr.newest, id)
+		ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, hint, kr.newest, id), nil
 }
 
 // rekeyAside judges a record found aside: nothing to do if its name holds

@@ -277,6 +277,9 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 		if rc, ok := t.(RoomChecker); ok {
 			n := max(sharing[roomKey(t)], 1)
 			if err := rc.CheckRoom(ctx, n*c.Sessions, c.Sizes, maxConc); err != nil {
+				if n > 1 {
+					err = fmt.Errorf("%w (the sessions of the %d targets that share it, counted together)", err, n)
+				}
 				return nil, fmt.Errorf("%s: %w", t.Name(), err)
 			}
 		}
