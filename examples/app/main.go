@@ -118,6 +118,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		// Bound slow clients; each request's deadline (requestTimeout)
 		// bounds its session work.
 		ReadHeaderTimeout: 10 * time.Second,
+		// Close keep-alive connections left idle, which would otherwise
+		// stay open for good; longer than a load balancer's own idle
+		// timeout (AWS ALB: 60 s), so that the balancer closes first and
+		// never sends a request on a connection the app is closing.
+		IdleTimeout: 75 * time.Second,
 	}
 	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
 	if *metricsAddr != "" {
