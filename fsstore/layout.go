@@ -381,7 +381,7 @@ const MaxIdleTimeout = 400 * 24 * time.Hour
 // value. Operators lower it by hand (docs/operations.md).
 func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, error) {
 	for {
-		m, err := s.readMarker()
+		m, err := s.readMarkerReplaced()
 		if err != nil || m.maxIdle >= idle {
 			return m, err
 		}
@@ -391,7 +391,7 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 		}
 		// Under the lock the marker may already cover idle: another raise
 		// got there first.
-		if m, err = s.readMarker(); err != nil || m.maxIdle >= idle {
+		if m, err = s.readMarkerReplaced(); err != nil || m.maxIdle >= idle {
 			h.Unlock()
 			return m, err
 		}
@@ -422,6 +422,24 @@ func (s *Store) readMarker() (marker, error) {
 	s.refreshDir(p)
 	b, _, err := s.root.readFile(p, maxMarkerSize)
 	return decodeMarker(p, b, err)
+}
+
+// markerReadTries bounds readMarkerReplaced's reads.
+const markerReadTries = 3
+
+// readMarkerReplaced is readMarker for a store known to have its marker
+// (open, or being opened past its read): a marker another process is
+// renaming a raised copy over can be missing for an instant to an NFS
+// client that looked the name up before the rename (ENOENT, ESTALE), and a
+// raise that gave up on it failed a fresh store's Open on one host while
+// the other raised it. Read again, the directory refreshed, a few times.
+func (s *Store) readMarkerReplaced() (marker, error) {
+	for i := 1; ; i++ {
+		m, err := s.readMarker()
+		if i == markerReadTries || !errors.Is(err, fs.ErrNotExist) && !isStale(err) {
+			return m, err
+		}
+	}
 }
 
 // markerMode is the marker's permission: the session file mode, plus read
