@@ -644,6 +644,15 @@ func TestRekeyFollowsTheOrderKeysBecameNewest(t *testing.T) {
 			}
 		}
 	}
+	// A host lagging on [1, 2] opens after key 1's record was damaged,
+	// once the hosts made key 2 newest after key 1.
+	oldRecordDamagedLaggingHost := func(t *testing.T, dir string) {
+		save(t, dir, k1)
+		ago(t, dir, 1, time.Hour)
+		save(t, dir, k2, k1)
+		must(t, os.WriteFile(filepath.Join(dir, ".keynewest-1"), []byte("damaged"), 0o600))
+		deploy(t, dir, k1, k2)
+	}
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -696,24 +705,12 @@ func TestRekeyFollowsTheOrderKeysBecameNewest(t *testing.T) {
 		// A host lagging on [1, 2] opens after key 1's record was
 		// damaged: it must not give key 1 a fresh number, larger than
 		// key 2's, which would make the hosts' set look stale.
-		name: "old key's record damaged, a lagging host opened since",
-		setup: func(t *testing.T, dir string) {
-			save(t, dir, k1)
-			ago(t, dir, 1, time.Hour)
-			save(t, dir, k2, k1)
-			must(t, os.WriteFile(filepath.Join(dir, ".keynewest-1"), []byte("damaged"), 0o600))
-			deploy(t, dir, k1, k2)
-		},
+		name:  "old key's record damaged, a lagging host opened since",
+		setup: oldRecordDamagedLaggingHost,
 		rekey: []fsstore.Key{k2, k1},
 	}, {
-		name: "stale key set, old key's record damaged, a lagging host opened since",
-		setup: func(t *testing.T, dir string) {
-			save(t, dir, k1)
-			ago(t, dir, 1, time.Hour)
-			save(t, dir, k2, k1)
-			must(t, os.WriteFile(filepath.Join(dir, ".keynewest-1"), []byte("damaged"), 0o600))
-			deploy(t, dir, k1, k2)
-		},
+		name:       "stale key set, old key's record damaged, a lagging host opened since",
+		setup:      oldRecordDamagedLaggingHost,
 		rekey:      []fsstore.Key{k1, k2},
 		rolledBack: true,
 	}, {

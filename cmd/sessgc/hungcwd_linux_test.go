@@ -99,19 +99,9 @@ func TestRelativeDirInHungWorkingDirectory(t *testing.T) {
 			waitLine(t, out, "entered")
 			hang()
 			stdin.Write([]byte("go\n"))
-			var last string
-			deadline := time.After(time.Minute) // a hang detector only
-			for done := false; !done; {
-				select {
-				case l, ok := <-out:
-					if !ok {
-						done = true
-						break
-					}
-					last = l
-				case <-deadline:
-					t.Fatalf("sessgc %s did not exit a minute after it started with --max-duration 1s, in a working directory that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
-				}
+			last, ended := lastLine(out, time.Minute) // a hang detector only
+			if !ended {
+				t.Fatalf("sessgc %s did not exit a minute after it started with --max-duration 1s, in a working directory that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
 			}
 			code := exitCode(t, cmd.Wait())
 			var sum jsonSummary

@@ -48,20 +48,10 @@ func TestKilledParentStopsWorker(t *testing.T) {
 	// The worker holds the other end of the output pipe: the output ends
 	// when it exits. Waiting for the parent first would close the pipe
 	// under the worker.
-	var last string
-	deadline := time.After(2 * time.Minute) // a hang detector only
-	for done := false; !done; {
-		select {
-		case l, ok := <-out:
-			if !ok {
-				done = true
-				break
-			}
-			last = l
-		case <-deadline:
-			syscall.Kill(worker, syscall.SIGKILL)
-			t.Fatal("the worker's output did not end")
-		}
+	last, ended := lastLine(out, 2*time.Minute) // a hang detector only
+	if !ended {
+		syscall.Kill(worker, syscall.SIGKILL)
+		t.Fatal("the worker's output did not end")
 	}
 	cmd.Wait()
 	var s jsonSummary
@@ -70,5 +60,23 @@ func TestKilledParentStopsWorker(t *testing.T) {
 	}
 	if s.Sessions >= 60 {
 		t.Errorf("the worker removed all %d sessions after sessgc was killed", s.Sessions)
+	}
+}
+
+// lastLine returns the last line received from out once it is closed, and
+// whether it was closed within limit, a hang detector rather than a
+// timing bound.
+func lastLine(out <-chan string, limit time.Duration) (last string, ended bool) {
+	deadline := time.After(limit)
+	for {
+		select {
+		case l, ok := <-out:
+			if !ok {
+				return last, true
+			}
+			last = l
+		case <-deadline:
+			return last, false
+		}
 	}
 }
