@@ -194,7 +194,8 @@
 // log out, sudo) to move the data to a fresh ID. Cookies are HttpOnly,
 // Secure, SameSite=Lax, Path=/ and host-only unless a [Cookie] field says
 // otherwise: the zero Cookie is the safe one, and a development server on
-// plain http://localhost sets Cookie.Insecure. A persistent cookie never
-// outlives the session's absolute deadline. The session ID never appears in
-// errors or log messages of this package.
+// plain http://localhost sets Cookie.Insecure; an app embedded in other
+// sites' pages sets Cookie.Partitioned and SameSite=None. A persistent
+// cookie never outlives the session's absolute deadline. The session ID
+// never appears in errors or log messages of this package.
 package httpsession

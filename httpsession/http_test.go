@@ -136,6 +136,9 @@ func TestCookieWeakeningsAreExplicitOverHTTP(t *testing.T) {
 			[]string{"Secure"}, nil, false},
 		{"SameSite=None needs Secure", httpsession.Cookie{SameSite: http.SameSiteNoneMode, Insecure: true}, nil, nil, true},
 		{"invalid name", httpsession.Cookie{Name: "a b"}, nil, nil, true},
+		{"partitioned, for an embedded app", httpsession.Cookie{Name: "__Host-sid", Partitioned: true, SameSite: http.SameSiteNoneMode},
+			[]string{"Partitioned", "Secure", "SameSite=None"}, nil, false},
+		{"Partitioned needs Secure", httpsession.Cookie{Partitioned: true, Insecure: true}, nil, nil, true},
 		// Name prefixes whose promise the attributes break: browsers drop
 		// such cookies (the prefix matches regardless of case).
 		{"__Host- with a Domain", httpsession.Cookie{Name: "__Host-sid", Domain: "example.com"}, nil, nil, true},
@@ -947,4 +950,34 @@ func TestRelease(t *testing.T) {
 			t.Errorf("response %v: want a 500 without cookie", resp)
 		}
 	})
+}
+
+// TestPartitionedCookieRemoval checks that the cookie removing a
+// partitioned session carries the attribute too: browsers keep
+// partitioned cookies apart, so a removal without it would leave the
+// user logged in.
+func TestPartitionedCookieRemoval(t *testing.T) {
+	e := newEnv(t, nil, httpsession.WithCookie(httpsession.Cookie{Partitioned: true, SameSite: http.SameSiteNoneMode}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /count", counter())
+	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := httpsession.FromContext(r.Context()).Destroy(); err != nil {
+			t.Error(err)
+		}
+	})
+	srv := serve(t, e.m.Handler(mux))
+	c := client(t, srv)
+	var id string
+	for _, ck := range call(t, c, "GET", srv.URL+"/count", "", nil).Cookies() {
+		if ck.Name == "session" {
+			id = ck.Value
+		}
+	}
+	if id == "" {
+		t.Fatal("no session cookie")
+	}
+	raw := setCookieHeader(call(t, c, "GET", srv.URL+"/logout", id, nil), "session")
+	if !strings.Contains(raw, "Max-Age=0") || !strings.Contains(raw, "; Partitioned") {
+		t.Errorf("logout's Set-Cookie %q: want the cookie removed with the Partitioned attribute", raw)
+	}
 }

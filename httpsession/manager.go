@@ -376,6 +376,7 @@ func (m *Manager) cookie(value string) *http.Cookie {
 	return &http.Cookie{
 		Name: c.Name, Value: value, Path: c.Path, Domain: c.Domain,
 		Secure: !c.Insecure, HttpOnly: !c.ScriptAccess, SameSite: c.SameSite,
+		Partitioned: c.Partitioned,
 	}
 }
 

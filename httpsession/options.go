@@ -69,6 +69,13 @@ type Cookie struct {
 	// cookie when it closes. By default the cookie lives until the
 	// session's absolute deadline (when there is one).
 	BrowserSession bool
+	// Partitioned adds the Partitioned attribute (CHIPS): for an app
+	// embedded in other sites' pages, whose browsers block third-party
+	// cookies unless they are partitioned by the top-level site. Browsers
+	// drop a partitioned cookie without Secure, so it cannot be combined
+	// with Insecure; an embedded app also needs SameSite=None for the
+	// cookie to be sent in the embedding site's requests.
+	Partitioned bool
 }
 
 // DefaultCookie returns the default cookie settings with every default
@@ -94,6 +101,8 @@ func (c Cookie) resolve() (Cookie, error) {
 		return c, fmt.Errorf("httpsession: unknown cookie SameSite value %d", int(c.SameSite))
 	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
 		return c, errors.New("httpsession: cookie SameSite=None requires Secure: browsers drop it with Insecure")
+	case c.Partitioned && c.Insecure:
+		return c, errors.New("httpsession: a Partitioned cookie requires Secure: browsers drop it with Insecure")
 	}
 	// Browsers drop a cookie whose name prefix (matched regardless of
 	// case) promises what its attributes do not (RFC 6265bis, "Cookie Name
