@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -29,6 +30,17 @@ func TestClusterMetrics(t *testing.T) {
 	post(t, client, proxy+"login")
 	for range 3 {
 		get(t, client, proxy)
+	}
+
+	// Through the proxy, a scrape would reach whichever server is next.
+	resp, err := client.Get(proxy + "metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "/_targets") {
+		t.Errorf("GET the proxy's /metrics: %d %.60q; want 404 pointing to /_targets", resp.StatusCode, body)
 	}
 
 	var groups []struct {

@@ -72,6 +72,11 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 	mux.HandleFunc("/_restart", s.handleRestart)
 	mux.HandleFunc("/_status", s.handleStatus)
 	mux.HandleFunc("GET /_targets", s.handleTargets)
+	// Proxied, a scrape would reach a different server each time and mix
+	// their counters into one series that goes up and down.
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "the proxy has no metrics: scrape each app server's /metrics, listed at /_targets", http.StatusNotFound)
+	})
 	mux.Handle("/", &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			b := s.pick()
