@@ -29,8 +29,8 @@
 // that never looks at the session (static files, health checks), holds no
 // lock and costs no round trip to the file server. The handler reads and
 // changes the session through the typed getters and setters of [Session].
-// The session is committed when the handler first calls WriteHeader, Write
-// or Flush, because the Set-Cookie header must go out with the response
+// The session is committed when the handler first calls WriteHeader, Write,
+// ReadFrom or Flush, because the Set-Cookie header must go out with the response
 // headers; changes made after that are saved when the handler returns (but
 // the cookie can then no longer change: Renew after the response started
 // returns an error, and values put into a session that had no record are

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -497,6 +498,17 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 		return 0, errDiscarded
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom commits the session before the first byte, as Write does, and
+// then copies through the underlying writer, whose own ReadFrom (net/http's
+// uses sendfile) serves a file without copying it through user space:
+// io.Copy and http.ServeContent find it here.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.start() {
+		return 0, errDiscarded
+	}
+	return io.Copy(w.ResponseWriter, r)
 }
 
 // Flush commits the session and flushes, when the underlying writer can.
