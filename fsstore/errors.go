@@ -111,6 +111,17 @@ var (
 	// a key check file newer by more than a minute than the newest key's.
 	// A rotation goes forward only: to move off a key, rotate to a new one.
 	ErrKeyRollback = errors.New("the record's key became the hosts' newest key after the newest key of this key set")
+	// ErrKeyOrderUnreadable reports, from Rekey, a file that its guard
+	// against ErrKeyRollback needs to judge a key and may not read
+	// (permission denied): a key's record of when it became newest
+	// (.keynewest-ID) or its check file. Unlike a read that fails for a
+	// moment, it would fail every record under the key the same way, pass
+	// after pass: the pass leaves every record under that key as it is
+	// and counts each as an error, but reports the error once per key and
+	// pass (RekeyOptions.OnError, the log), naming the file. Give the user
+	// the rekey runs as read access to the file, as to the store's other
+	// files, and run again.
+	ErrKeyOrderUnreadable = errors.New("a file the rekey needs to order the keys may not be read")
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).
 	ErrNotSupported = errors.New("platform not supported")

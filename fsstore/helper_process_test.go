@@ -220,6 +220,20 @@ func runHelper(role string) error {
 		_, err = s.Range(ctx, func(*fsstore.Record) bool { return true })
 		report("range", err)
 		return nil
+	case "rekey":
+		// A rekey of the store, as sessgc runs it, with the key lines in
+		// STORE_KEYS (separated by ";"), reported as rekeySummary does.
+		keys, err := fsstore.ParseKeys(strings.NewReader(strings.ReplaceAll(os.Getenv("STORE_KEYS"), ";", "\n")))
+		if err != nil {
+			return err
+		}
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithMaintenanceOnly(), fsstore.WithKeys(keys...))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		say("%s", rekeySummary(ctx, s))
+		return nil
 	case "open":
 		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
 		if err != nil {
@@ -242,6 +256,25 @@ func runHelper(role string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// rekeySummary runs one Rekey pass of s and describes it on one line: its
+// counts, how many errors OnError was given, and the first of them.
+func rekeySummary(ctx context.Context, s *fsstore.Store) string {
+	var (
+		mu       sync.Mutex
+		reported []error
+	)
+	st, err := s.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) {
+		mu.Lock()
+		reported = append(reported, err)
+		mu.Unlock()
+	}})
+	first := "none"
+	if len(reported) > 0 {
+		first = reported[0].Error()
+	}
+	return fmt.Sprintf("rekey scanned=%d rekeyed=%d errors=%d reported=%d err=%v first=%s", st.Scanned, st.Rekeyed, st.Errors, len(reported), err, first)
 }
 
 // describe classifies an error for the parent.

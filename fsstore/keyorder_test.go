@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -281,5 +282,47 @@ func TestRollbackGuardCheckFileUnreadable(t *testing.T) {
 	failing = false
 	if err := g.check(kr, 2); !errors.Is(err, ErrKeyRollback) {
 		t.Errorf("check file readable since: %v; want ErrKeyRollback", err)
+	}
+}
+
+// A file the guard may not read (permission denied, here a check file)
+// fails every record under the key the same way until the operator fixes
+// it: the first check returns ErrKeyOrderUnreadable, naming the file; the
+// later ones of the pass return it as already reported, without another
+// look; a key set reloaded meanwhile is judged afresh.
+func TestRollbackGuardUnreadableKept(t *testing.T) {
+	dir := t.TempDir()
+	kr := testKeyring(t, 1, 2)
+	for _, id := range []uint32{1, 2} {
+		if err := os.WriteFile(keyCheckPath(dir, id), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var looks int
+	g := &rollbackGuard{dir: dir, lstat: func(p string) (fs.FileInfo, error) {
+		looks++
+		if p == keyCheckPath(dir, 2) {
+			return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EACCES}
+		}
+		return os.Lstat(p)
+	}}
+	err := g.check(kr, 2)
+	if !errors.Is(err, ErrKeyOrderUnreadable) || !errors.Is(err, fs.ErrPermission) || errors.Is(err, errKeyOrderReported) {
+		t.Fatalf("check file unreadable: %v; want ErrKeyOrderUnreadable, reported", err)
+	}
+	if !strings.Contains(err.Error(), keyCheckPath(dir, 2)) {
+		t.Errorf("the error does not name %s: %v", keyCheckPath(dir, 2), err)
+	}
+	first := looks
+	for range 3 {
+		if err := g.check(kr, 2); !errors.Is(err, errKeyOrderReported) || !errors.Is(err, ErrKeyOrderUnreadable) {
+			t.Fatalf("check of the next record under key 2: %v; want it left as already reported", err)
+		}
+	}
+	if looks != first {
+		t.Errorf("%d more looks at the check files after the first judgement, want 0", looks-first)
+	}
+	if err := g.check(testKeyring(t, 1, 2), 2); errors.Is(err, errKeyOrderReported) || !errors.Is(err, ErrKeyOrderUnreadable) {
+		t.Errorf("another key set: %v; want judged afresh and reported", err)
 	}
 }

@@ -746,7 +746,12 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *s
 	if vouch {
 		// Advisory (the rekey guard falls back without it): a failure
 		// is logged, and the next Open or key set change tries again.
-		if err := kr.recordNewest(dir, perm); err != nil {
+		switch err := kr.recordNewest(dir, perm); {
+		case errors.Is(err, fs.ErrPermission):
+			// A record there that a rekey may not read either leaves
+			// the records under older keys (ErrKeyOrderUnreadable).
+			logger.Warn("fsstore: the order in which keys became newest is not recorded, or its record may not be read: permission denied; give this user access to it as to the store's other files (a rekey that may not read a record leaves the records under older keys; without one, it judges this key by its check file's time)", "err", err)
+		case err != nil:
 			logger.Warn("fsstore: the order in which keys became newest is not recorded; a rekey judges this key by its check file's time instead", "err", err)
 		}
 	}

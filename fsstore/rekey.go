@@ -28,8 +28,10 @@ type RekeyOptions struct {
 	// OnError, if set, is called for every record that could not be
 	// rewritten, or was rewritten but not made durable (ErrInDoubt), and
 	// for every shard directory that could not be listed; the pass goes
-	// on. With Concurrency > 1 it is called from several goroutines at
-	// once.
+	// on. The records under a key that a file the pass may not read
+	// leaves (ErrKeyOrderUnreadable) are reported once, with the first,
+	// and counted each. With Concurrency > 1 it is called from several
+	// goroutines at once.
 	OnError func(error)
 	// Progress, if set, is where the pass counts as it goes, so that the
 	// counts can be read before Rekey returns: by a caller that gives up
@@ -76,7 +78,9 @@ type RekeyStats struct {
 // application hosts' newest key after the newest key of this key set did
 // (by the order the hosts record in the store, or, for keys without that
 // record, by the key check files' times) is not moved back under it
-// (ErrKeyRollback): this key set is older than the hosts'.
+// (ErrKeyRollback): this key set is older than the hosts'. Where the
+// pass may not read a file that order takes (ErrKeyOrderUnreadable), it
+// leaves every record under that key.
 // Each record is rewritten under its lock with the same version, times and
 // payload, and keeps its mtime (its last activity), so rekeying neither
 // extends nor shortens any session. Requests may go on meanwhile: a record
@@ -126,6 +130,12 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
 	fail := func(err error) {
 		errs.Add(1)
+		if errors.Is(err, errKeyOrderReported) {
+			// Reported with the first record under its key (see
+			// rollbackGuard.check): the same error for each would bury
+			// it and whatever else failed.
+			return
+		}
 		s.cfg.logger.Warn("rekey: record failed", "err", err)
 		if opts.OnError != nil {
 			opts.OnError(err)
@@ -383,9 +393,12 @@ type rollbackGuard struct {
 const keyRollbackSlack = time.Minute
 
 // check returns ErrKeyRollback if key id of kr became the hosts' newest
-// key after kr's newest key did. A check file that cannot be read proves
-// nothing, and refuses nothing; a record of the order that cannot be read
-// fails the record at hand (see judge).
+// key after kr's newest key did. A file that cannot be read fails the
+// record at hand, and proves nothing (see judge); one it may not read
+// (ErrKeyOrderUnreadable) would fail every record under the key the same
+// way, so that error is kept for the key set's pass, and the records
+// after the first are returned errKeyOrderReported, counted but not
+// reported again.
 func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 	if g == nil || id == kr.newest || kr.aeads[id] == nil {
 		return nil
@@ -400,6 +413,9 @@ func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 		return err
 	}
 	verdict, err := g.judge(kr, id)
+	if errors.Is(err, ErrKeyOrderUnreadable) {
+		g.later[id] = fmt.Errorf("%w: %w", errKeyOrderReported, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -411,6 +427,10 @@ func (g *rollbackGuard) check(kr *keyring, id uint32) error {
 // or the error of a record that could not be read (a transient EIO, a
 // server that did not answer): no verdict, and not kept, so it fails the
 // record at hand only and the next record under the key is judged again.
+// A record this process may not read (EACCES, EPERM) is no verdict
+// either, and ErrKeyOrderUnreadable: judged by the check files instead,
+// as one not valid is, it could let a stale key set roll back what the
+// record would refuse, where the fix is the operator's, at hand.
 func (g *rollbackGuard) judge(kr *keyring, id uint32) (verdict, err error) {
 	hint := fmt.Sprintf("left under key %d (update this keys file to the hosts' and run again; to move off key %d anyway, rotate to a new key, which every host then makes newest)", id, id)
 	newestAt, err1 := keyBecameNewest(g.dir, kr.newest, kr.aeads[kr.newest])
@@ -418,7 +438,11 @@ func (g *rollbackGuard) judge(kr *keyring, id uint32) (verdict, err error) {
 	// No record, or one not valid (damaged, forged: left so by the hosts,
 	// see recordNewest), is judged by the check files below; a record
 	// that could not be read is no verdict.
-	for _, err := range []error{err1, err2} {
+	for i, err := range []error{err1, err2} {
+		if errors.Is(err, fs.ErrPermission) {
+			of := []uint32{kr.newest, id}[i]
+			return nil, g.unreadable(kr, id, fmt.Sprintf("%s, the record of when key %d became the hosts' newest key", keyNewestPath(g.dir, of), of), keyCheckPath(g.dir, of), err)
+		}
 		if err != nil && !errors.Is(err, errNoKeyOrder) && !errors.Is(err, errBadKeyOrder) {
 			return nil, fmt.Errorf("fsstore: rekey: order of keys %d and %d: %w", kr.newest, id, err)
 		}
@@ -451,7 +475,11 @@ func (g *rollbackGuard) judgeRead(kr *keyring, id uint32, hint string, newestAt,
 	}
 	newest, err1 := lstat(keyCheckPath(g.dir, kr.newest))
 	this, err2 := lstat(keyCheckPath(g.dir, id))
-	for _, err := range []error{err1, err2} {
+	for i, err := range []error{err1, err2} {
+		if errors.Is(err, fs.ErrPermission) {
+			of := []uint32{kr.newest, id}[i]
+			return nil, g.unreadable(kr, id, fmt.Sprintf("%s, the check file of key %d, whose time orders the keys where the store has no record of the order", keyCheckPath(g.dir, of), of), keyCheckPath(g.dir, of), err)
+		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("fsstore: rekey: key check files of keys %d and %d: %w", kr.newest, id, err)
 		}
@@ -462,6 +490,24 @@ func (g *rollbackGuard) judgeRead(kr *keyring, id uint32, hint string, newestAt,
 	return fmt.Errorf("%w: key %d reached the hosts after key %d (%s is newer than %s, and the store has no record of the order in which the two became newest, which only hosts of this version keep), but this key set puts key %d first: most likely it is older than the hosts' key set, and rewriting the record under key %d would undo their rotation; %s (also if key %d was installed as a standby before key %d, or its check file re-created: the new key's order is then recorded)",
 		ErrKeyRollback, id, kr.newest, keyCheckPath(g.dir, id), keyCheckPath(g.dir, kr.newest), kr.newest, kr.newest, hint, kr.newest, id), nil
 }
+
+// unreadable is the error of file, described by what (its name first),
+// which the guard needs to judge key id and may not read (err): a
+// permission that no later read changes, until the operator fixes it.
+// like names a file with the owner and mode it should have.
+func (g *rollbackGuard) unreadable(kr *keyring, id uint32, what, like string, err error) error {
+	cause := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err
+	}
+	return fmt.Errorf("fsstore: rekey: %s: %w (%w); without it the rekey cannot tell whether key %d became the hosts' newest key after key %d did, and leaves every record under key %d as it is, each an error, this one reported for all of them; give the user this rekey runs as read access to it, as to the store's other files (owner and mode as %s), and run again",
+		what, ErrKeyOrderUnreadable, cause, id, kr.newest, id, like)
+}
+
+// errKeyOrderReported: a record left under its key by an ErrKeyOrderUnreadable
+// that an earlier record under that key reported (see rollbackGuard.check).
+var errKeyOrderReported = errors.New("left under its key, as reported for an earlier record")
 
 // rekeyAside judges a record found aside: nothing to do if its name holds
 // a record (the sweep drops the copy aside then), or as rekeyGone judges

@@ -226,6 +226,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 	var (
 		unknownKey  atomic.Bool
 		rollback    atomic.Bool
+		unreadable  atomic.Bool
 		plaintext   atomic.Bool
 		unavailable atomic.Bool
 		st          fsstore.RekeyStats
@@ -244,6 +245,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 				}
 				if errors.Is(err, fsstore.ErrKeyRollback) {
 					rollback.Store(true)
+				}
+				if errors.Is(err, fsstore.ErrKeyOrderUnreadable) {
+					unreadable.Store(true)
 				}
 				if errors.Is(err, fsstore.ErrUnencrypted) {
 					plaintext.Store(true)
@@ -287,6 +291,9 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 		}
 		if rollback.Load() {
 			hint += fmt.Sprintf("; some are under a key that the application hosts made newest after key %d: this key set is older than theirs (is key %d still first here, where they have moved the new key first?); update it and run again (to move off that key anyway, rotate to a new key)", sum.KeyID, sum.KeyID)
+		}
+		if unreadable.Load() {
+			hint += "; some are under a key that the rekey cannot order against the newest: a file it needs may not be read by this user (named above, once for all the records under that key); give the user read access to it, as to the store's other files, and run again"
 		}
 		if plaintext.Load() {
 			hint += "; some are plaintext: pass --migrate-plaintext if you are turning encryption on for this store, otherwise a host runs without keys or someone forged records"
