@@ -292,3 +292,62 @@ func TestKeylessMarkerReadFailureShared(t *testing.T) {
 		t.Errorf("marker reads after KeylessRecheck: %d, want 2", got)
 	}
 }
+
+// TestKeylessMarkerReadsOrderedByStart: the outcome of a keyless store's
+// marker reads that all callers share is the one of the read begun last,
+// whichever ends last: a read that fails after a later-begun one
+// succeeded (one slow read, then another begun KeylessRecheck later) must
+// not stand in for it. It did, left as the failure to share, and once the
+// clock went back below the success's start (which then answers for no
+// caller) every save and plaintext load within KeylessRecheck of the
+// stale failure's start failed with its error instead of reading again.
+func TestKeylessMarkerReadsOrderedByStart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	s := openDir(t, dir, fsstore.WithClock(clock))
+	marker := filepath.Join(dir, fsstore.MarkerFile)
+	saved, err := os.ReadFile(marker)
+	must(t, err)
+
+	var reads atomic.Int32
+	started, release := make(chan struct{}), make(chan struct{})
+	s.SetMarkerCheckHookForTest(func(stage string) {
+		if stage == "read" && reads.Add(1) == 1 {
+			// The first read stalls, and fails once let go.
+			close(started)
+			<-release
+			if err := os.Remove(marker); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	now.Add(int64(fsstore.KeylessRecheck)) // Open's read is stale
+	first := now.Load()
+	slow := make(chan error, 1)
+	go func() { slow <- s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("clear")}) }()
+	<-started
+	// Too late for the stalled read to answer: a read of its own, which
+	// succeeds.
+	now.Add(int64(fsstore.KeylessRecheck + time.Second))
+	if err := s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("clear")}); err != nil {
+		t.Fatalf("save reading the marker while an older read stalls: %v", err)
+	}
+	close(release)
+	if err := <-slow; err == nil {
+		t.Fatalf("save whose marker read failed: nil error")
+	}
+	must(t, os.WriteFile(marker, saved, 0o644))
+
+	// The clock goes back to within KeylessRecheck of the failed read's
+	// start, before the successful one's.
+	now.Store(first + int64(time.Second))
+	if err := s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("clear")}); err != nil {
+		t.Errorf("save after the clock went back: %v; want a read of its own (the marker reads), not the older failure", err)
+	}
+	if got := reads.Load(); got != 3 {
+		t.Errorf("%d marker reads, want 3", got)
+	}
+}

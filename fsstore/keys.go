@@ -486,29 +486,33 @@ func (s *Store) refusePlaintext() error {
 // recheckMarker re-reads the marker of this keyless store, at most every
 // keylessRecheck, so that s.encrypted tells whether a process with keys
 // has since marked the store encrypted; it returns the error of a read
-// that failed, to every caller it answers for, as a success would. A caller (a save, a load of a plaintext record) is answered
-// by a read that began at most keylessRecheck before it asked, or after:
-// one that finds such a read under way waits for it, and all that wait
-// wake together when it ends. Callers taking turns on a mutex and judging
-// the last read by when their turn came would, after a read that took
-// longer than the interval (a client whose CPU is saturated), each read
-// again in turn, the last waiting for the sum of the reads before it.
+// that failed, to every caller it answers for, as a success would. A
+// caller (a save, a load of a plaintext record) is answered by a read that
+// began at most keylessRecheck before it asked, or after: one that finds
+// such a read under way waits for it, and all that wait wake together
+// when it ends. Callers taking turns on a mutex and judging the last read
+// by when their turn came would, after a read that took longer than the
+// interval (a client whose CPU is saturated), each read again in turn, the
+// last waiting for the sum of the reads before it.
+//
+// A read that failed answers as one that succeeded would: the callers fail
+// with its error (the marker could have said encrypted), but read no more
+// often, however slow or broken the mount. What the callers share is the
+// outcome of the read begun last (markerLast), never of one that ended
+// after a later-begun one: see noteMarkerRead.
 func (s *Store) recheckMarker() error {
 	if s.encrypted.Load() {
 		return nil
 	}
 	asked := s.cfg.now().UnixNano()
-	if s.markerFreshFor(asked) {
-		return nil
+	if last := s.markerLast.Load(); answers(last.start, asked, s.cfg.now().UnixNano()) {
+		return last.err
 	}
 	s.markerMu.Lock()
-	// A read that failed answers as one that succeeded would: the
-	// callers fail with its error (the marker could have said
-	// encrypted), but read no more often, however slow or broken the
-	// mount.
-	if f := s.markerFailed; f != nil && answers(f.start, asked, s.cfg.now().UnixNano()) {
+	// A read that ended since the look above may answer.
+	if last := s.markerLast.Load(); answers(last.start, asked, s.cfg.now().UnixNano()) {
 		s.markerMu.Unlock()
-		return f.err
+		return last.err
 	}
 	r := s.markerReading
 	// One begun after asked, by a caller that took the mutex first, answers.
@@ -530,12 +534,13 @@ func (s *Store) recheckMarker() error {
 	return r.err
 }
 
-// markerRead is a re-read of the marker by a keyless store, which the
-// saves and loads that ask while it is under way share.
+// markerRead is a read of the marker by a keyless store (its re-reads,
+// and Open's), which the saves and loads that ask while it is under way,
+// and within keylessRecheck of its start once it ended, share.
 type markerRead struct {
 	start int64 // store clock, Unix ns: what it shows is at least that recent
 	done  chan struct{}
-	err   error // set before done is closed
+	err   error // set before done is closed; nil: not encrypted then
 }
 
 // errMarkerUnread is a shared re-read's outcome until it returns: should it
@@ -552,15 +557,7 @@ func (s *Store) readMarkerFor(r *markerRead) {
 		if s.markerReading == r {
 			s.markerReading = nil
 		}
-		// The latest read's outcome stands: a failure answers the
-		// callers that ask within keylessRecheck of its start, a later
-		// success ends it.
-		if f := s.markerFailed; f == nil || f.start <= r.start {
-			s.markerFailed = nil
-			if r.err != nil {
-				s.markerFailed = r
-			}
-		}
+		s.noteMarkerRead(r)
 		s.markerMu.Unlock()
 		close(r.done)
 	}()
@@ -574,33 +571,22 @@ func (s *Store) readMarkerFor(r *markerRead) {
 	}
 	if m.encrypted {
 		s.encrypted.Store(true)
-	} else {
-		s.noteMarkerRead(r.start)
 	}
 	r.err = nil
 }
 
-// noteMarkerRead records a read of the marker begun at start that found the
-// store not encrypted. A read that ends after a later-begun one does not
-// wind the stamp back, unless the stamp is in the future (the clock went
-// back), where it would make every save read.
-func (s *Store) noteMarkerRead(start int64) {
-	now := s.cfg.now().UnixNano()
-	for {
-		last := s.markerReadAt.Load()
-		if last >= start && last <= now {
-			return
-		}
-		if s.markerReadAt.CompareAndSwap(last, start) {
-			return
-		}
+// noteMarkerRead makes the ended read r the one callers share, unless one
+// begun after it ended first: a result only replaces an older one, so a
+// slow read's failure never stands in for a later success, nor its
+// success for a later failure. A result stamped in the future (the clock
+// went back) is replaced all the same: it answers for no caller, and would
+// make each read again until the clock caught up. Called under markerMu,
+// which every change of markerLast after Open holds.
+func (s *Store) noteMarkerRead(r *markerRead) {
+	if last := s.markerLast.Load(); last.start >= r.start && last.start <= s.cfg.now().UnixNano() {
+		return
 	}
-}
-
-// markerFreshFor reports whether the keyless store's last read of the
-// marker answers for a save that asked at asked (store clock, Unix ns).
-func (s *Store) markerFreshFor(asked int64) bool {
-	return answers(s.markerReadAt.Load(), asked, s.cfg.now().UnixNano())
+	s.markerLast.Store(r)
 }
 
 // answers reports whether a read of the marker begun at start answers for

@@ -84,14 +84,14 @@ type Store struct {
 	deployed deployedGuard
 	// encrypted: the store is known to be encrypted, from the marker (at
 	// Open or a later re-read) or from an encrypted record met by a Load.
-	// Never cleared. markerReadAt is when (store clock, Unix ns) a keyless
-	// store last read the marker to learn it; markerReading is its read
-	// under way, if any, guarded by markerMu. See refusePlaintext.
+	// Never cleared. markerLast is the outcome of the keyless store's
+	// read of the marker begun last, among those that ended, which every
+	// caller shares; markerReading is its read under way, if any, guarded
+	// by markerMu. See recheckMarker.
 	encrypted     atomic.Bool
-	markerReadAt  atomic.Int64
+	markerLast    atomic.Pointer[markerRead]
 	markerMu      sync.Mutex
 	markerReading *markerRead
-	markerFailed  *markerRead // the last read, if it failed; under markerMu
 	bufs          sync.Pool
 	closed        atomic.Bool
 
@@ -336,7 +336,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}}
 	s.maxIdle.Store(int64(m.maxIdle))
 	s.encrypted.Store(m.encrypted)
-	s.markerReadAt.Store(readAt)
+	s.markerLast.Store(&markerRead{start: readAt})
 	if c.dirSetgid && runtime.GOOS != "windows" {
 		// The store's directories take the bit, and the group, only from
 		// a setgid top directory (see WithPermissions): without it the
