@@ -125,9 +125,8 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // has the sticky bit (/tmp, a Kubernetes secret volume) and the entry in
 // it is owned by root or the process's user. Windows is not checked so:
 // its ACLs decide who may replace a file, which mode bits do not show.
-// KeysFromFile has no way past this check (WithKeysFileTrusted is for
-// WithKeysFile): a caller that vouches for whoever could replace the file
-// reads it itself and calls ParseKeys.
+// KeysFromFileTrusted skips this check, as WithKeysFileTrusted does for
+// WithKeysFile.
 //
 // The file must be a regular file (a symbolic link to one is followed) of at
 // most 64 KiB: a FIFO, a device or a directory at the path is refused
@@ -148,6 +147,17 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // file, rename it over the keys file) to be safe from every writer.
 func KeysFromFile(path string) ([]Key, error) {
 	return keysFromFileSettled(context.Background(), path, keysReadHooks{}, false)
+}
+
+// KeysFromFileTrusted is KeysFromFile for a keys file that a user other
+// than root and the process's own could replace, which KeysFromFile
+// refuses: whoever can replace it chooses the keys sessions are sealed
+// with. Use it only where those users are trusted with the sessions
+// anyway (see WithKeysFileTrusted); the file's own mode, type and size are
+// checked, and a file being rewritten is read until it settles, all the
+// same.
+func KeysFromFileTrusted(path string) ([]Key, error) {
+	return keysFromFileSettled(context.Background(), path, keysReadHooks{}, true)
 }
 
 // readKeysFile reads a key set from a keys file once (see KeysFromFile)

@@ -99,9 +99,8 @@ func checkKeysPath(path string, fi fs.FileInfo) error {
 
 // keysTrustHint ends a refusal of checkKeysPath with the way past it, for
 // an operator who trusts those users with the sessions (a secret volume or
-// a Compose file secret whose owner or mode they cannot choose). KeysFromFile
-// has no such option: its caller reads the file and calls ParseKeys.
-const keysTrustHint = ", or open the store with fsstore.WithKeysFileTrusted (with KeysFromFile: read the file and call ParseKeys; sessgc: pass the keys in SESSGC_KEYS) if whoever could replace it is trusted with the sessions"
+// a Compose file secret whose owner or mode they cannot choose).
+const keysTrustHint = ", or open the store with fsstore.WithKeysFileTrusted (instead of KeysFromFile: KeysFromFileTrusted; sessgc: --keys-file-trusted) if whoever could replace it is trusted with the sessions"
 
 // errKeysDir: a directory on the way to the keys file lets another user
 // replace it.

@@ -198,6 +198,9 @@ func TestKeysFileReplaceableByOthers(t *testing.T) {
 			if tc.trustsIt && err != nil {
 				t.Errorf("Open WithKeysFileTrusted: %v; want the keys taken", err)
 			}
+			if _, err := fsstore.KeysFromFileTrusted(p); tc.trustsIt && err != nil {
+				t.Errorf("KeysFromFileTrusted: %v; want the keys taken", err)
+			}
 		})
 	}
 }

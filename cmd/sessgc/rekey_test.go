@@ -308,6 +308,26 @@ func TestRekeyKeySources(t *testing.T) {
 	good := writeKeys(t, 0o600, k2, k1)
 	goodEnvFile := writeKeys(t, 0o600, k2, k1)
 	secretish := "2 c2VjcmV0LXNlY3JldC1zZWNyZXQ=" // 21 bytes: malformed
+	// A keys file in a directory that everyone may write, without the
+	// sticky bit: anyone could replace it.
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil { // umask may have narrowed it
+		t.Fatal(err)
+	}
+	replaceable := filepath.Join(shared, "keys")
+	if err := os.WriteFile(replaceable, []byte(keyLines("\n", k2, k1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sharedWorldReadable := filepath.Join(shared, "keys-644")
+	if err := os.WriteFile(sharedWorldReadable, []byte(keyLines("\n", k2, k1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sharedWorldReadable, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		args    []string // after rekey --dir DIR --json
@@ -329,6 +349,11 @@ func TestRekeyKeySources(t *testing.T) {
 		{name: "malformed SESSGC_KEYS", env: []string{"SESSGC_KEYS=" + secretish}, code: 2, msg: "secret must be 32 bytes"},
 		{name: "duplicate ID", args: []string{"--keys-file", writeKeys(t, 0o600, k2, k1, k2)}, code: 2, msg: "key ID 2 appears twice"},
 		{name: "one secret under two IDs", args: []string{"--keys-file", writeKeys(t, 0o600, k2, k1, fsstore.Key{ID: 3, Secret: k1.Secret})}, code: 2, msg: "keys 1 and 3 have the same secret"},
+		{name: "keys file others could replace", args: []string{"--keys-file", replaceable}, code: 2, msg: "writable by group or others"},
+		{name: "refusal names --keys-file-trusted", args: []string{"--keys-file", replaceable}, code: 2, msg: "sessgc: --keys-file-trusted"},
+		{name: "--keys-file-trusted", args: []string{"--keys-file", replaceable, "--keys-file-trusted"}, rekeyed: 3},
+		{name: "SESSGC_KEYS_FILE_TRUSTED", env: []string{"SESSGC_KEYS_FILE=" + replaceable, "SESSGC_KEYS_FILE_TRUSTED=true"}, rekeyed: 3},
+		{name: "trusted, still not world-readable", args: []string{"--keys-file", sharedWorldReadable, "--keys-file-trusted"}, code: 2, msg: "readable by group or others"},
 		{name: "wrong key", args: []string{"--keys-file", writeKeys(t, 0o600, k2, wrong1)}, code: 3, msg: "wrong key"},
 		{name: "old key missing", args: []string{"--keys-file", writeKeys(t, 0o600, k2)}, code: 1, msg: "not configured"},
 	} {

@@ -18,11 +18,14 @@ const KeysEnv = EnvPrefix + "KEYS"
 // file is the --keys-file value (or SESSGC_KEYS_FILE, applied by ApplyEnv);
 // fileFromFlag says whether it came from the command line. The command line
 // wins over the environment; SESSGC_KEYS_FILE and SESSGC_KEYS both set is
-// ambiguous (which keys would a rotation use?) and refused.
+// ambiguous (which keys would a rotation use?) and refused. trusted
+// (--keys-file-trusted) takes a keys file that a user other than root and
+// sessgc's could replace, which is refused otherwise
+// (fsstore.KeysFromFileTrusted).
 //
 // Every failure is a usage error (exit 2): it is the job's configuration
 // that is wrong, not the store. Messages never quote secret material.
-func LoadKeys(file string, fileFromFlag bool, getenv func(string) string) ([]fsstore.Key, error) {
+func LoadKeys(file string, fileFromFlag, trusted bool, getenv func(string) string) ([]fsstore.Key, error) {
 	inline := getenv(KeysEnv)
 	if strings.TrimSpace(inline) == "" {
 		inline = ""
@@ -35,7 +38,11 @@ func LoadKeys(file string, fileFromFlag bool, getenv func(string) string) ([]fss
 	case file != "" && inline != "" && !fileFromFlag:
 		return nil, cmdutil.UsageErrorf("both %s and %s are set; set only one", EnvName("keys-file"), KeysEnv)
 	case file != "":
-		if keys, err = fsstore.KeysFromFile(file); err != nil {
+		read := fsstore.KeysFromFile
+		if trusted {
+			read = fsstore.KeysFromFileTrusted
+		}
+		if keys, err = read(file); err != nil {
 			return nil, cmdutil.UsageErrorf("--keys-file: %w", err)
 		}
 	case inline != "":

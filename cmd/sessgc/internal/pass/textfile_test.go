@@ -99,7 +99,7 @@ func TestLoadKeys(t *testing.T) {
 		{name: "bad env", env: "1 short", code: cmdutil.ExitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keys, err := LoadKeys(tc.file, tc.fromFlag, func(k string) string {
+			keys, err := LoadKeys(tc.file, tc.fromFlag, false, func(k string) string {
 				if k == KeysEnv {
 					return tc.env
 				}

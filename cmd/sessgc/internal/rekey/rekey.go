@@ -33,6 +33,9 @@ type RekeyOptions struct {
 	// KeysFileFromFlag records that --keys-file was on the command line,
 	// which then wins over SESSGC_KEYS.
 	KeysFileFromFlag bool
+	// KeysFileTrusted takes a keys file that a user other than root and
+	// sessgc's could replace (--keys-file-trusted).
+	KeysFileTrusted  bool
 	Rate             float64 // records rewritten per second; 0: no cap
 	Concurrency      int
 	MaxDuration      time.Duration // 0: no limit
@@ -72,7 +75,13 @@ The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
 "ID BASE64SECRET" lines, newest key first, that only its owner may read; or
 from SESSGC_KEYS, the key lines themselves separated by newlines or
 semicolons. Never from a flag: command lines are visible to every user.
-"sessgc keygen" makes a key line.
+"sessgc keygen" makes a key line. A keys file that a user other than root
+and sessgc's own could replace (owned by another user, or in a directory
+that another user owns or that group or others may write, without the
+sticky bit) is refused, as OpenSSH's StrictModes refuses such an
+authorized_keys file: whoever can replace it chooses the keys. Where those
+users are trusted with the sessions anyway, --keys-file-trusted reads it;
+its mode (readable by its owner only) is checked all the same.
 
 Each record is rewritten under its session's lock, keeping its version,
 times and last activity, so live traffic is safe and no session is extended
@@ -89,7 +98,8 @@ a key ID that is not in the key set, or under a key that reached the
 application hosts after the newest key here, which a rewrite would roll
 back; I/O errors); 130 (143) interrupted by
 SIGINT (SIGTERM); 2 usage:
-bad flags, no keys, key file unreadable, readable by others or malformed;
+bad flags, no keys, key file unreadable, readable by others, replaceable
+by another user (see above) or malformed;
 3 store unusable, including a key whose secret does not match the one the
 store was written with ("wrong key"), and a store not encrypted yet (see
 above). Nothing is rewritten on 2 or 3.
@@ -115,6 +125,7 @@ records are in their old or new form, and the next pass continues.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
 	f.StringVar(&opts.KeysFile, "keys-file", "", "file with the key set, newest key first, mode 0600 (or set SESSGC_KEYS)")
+	f.BoolVar(&opts.KeysFileTrusted, "keys-file-trusted", false, "read the keys file even if a user other than root and sessgc's could replace it (only if they are trusted with the sessions)")
 	f.Float64VarP(&opts.Rate, "rate", "r", 200, "at most this many records rewritten per second (0: no cap)")
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
@@ -198,7 +209,7 @@ type progress struct {
 }
 
 func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *progress, sum *Summary) error {
-	keys, err := pass.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.IO.Getenv)
+	keys, err := pass.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.KeysFileTrusted, opts.IO.Getenv)
 	if err != nil {
 		return err
 	}
