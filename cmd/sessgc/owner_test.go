@@ -332,3 +332,41 @@ func TestCommandsAsRootOnAnotherUsersStore(t *testing.T) {
 		})
 	}
 }
+
+// TestRekeyOrderRecordUnreadable: a key's record of when it became newest
+// that sessgc may not read (root's, mode 0600, in the app user's store)
+// leaves every record under the older key, pass after pass: sessgc
+// reports it once, naming the file and what to do, rather than a bare
+// "permission denied" for each record, and exits 1 with the records
+// counted as errors.
+func TestRekeyOrderRecordUnreadable(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	st.save(5)
+	st.s.Close()
+	deployKeys(t, st.dir, k2, k1) // records key 2 as the hosts' newest
+	openUp(t, filepath.Dir(st.dir))
+	chownTree(t, st.dir, 65534, 65534)
+	order := filepath.Join(st.dir, ".keynewest-2")
+	if err := os.Chown(order, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	keys := notRoots(t, writeKeys(t, 0o600, k2, k1))
+	openUp(t, filepath.Dir(keys))
+
+	cmd := command([]string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"})
+	asUnprivileged(cmd)
+	r := runCmd(t, cmd)
+	s := rekeyJSON(t, r)
+	if r.code != 1 || s.Rekeyed != 0 || s.Errors != 5 || len(s.ErrorSamples) != 1 {
+		t.Fatalf("rekey with %s unreadable: exit %d, %+v; want exit 1, the 5 records errors, reported once", order, r.code, s)
+	}
+	for _, want := range []string{order, "may not be read", "give the user read access"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not say %q: %s", want, r.stderr)
+		}
+	}
+}
