@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 func TestWriteFile(t *testing.T) {
@@ -58,5 +59,58 @@ func TestWriteFile(t *testing.T) {
 				t.Errorf("directory holds %v, want %d file", ents, want)
 			}
 		})
+	}
+}
+
+// A writer killed between its temp file's creation and the rename leaves
+// the temp file; the next write removes those of its own naming that are
+// old, and nothing else.
+func TestWriteFileRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.prom")
+	old := time.Now().Add(-2 * staleTempAge)
+	files := []struct {
+		name  string
+		old   bool
+		dir   bool
+		stays bool
+	}{
+		{".out.prom5577006791947779410", true, false, false}, // a killed writer's (renameio)
+		{".out.prom123", true, false, false},                 // a killed writer's (os.CreateTemp)
+		{".out.prom8674665223082153551", false, false, true}, // another writer's, being written
+		{".out.prom123.bak", true, false, true},              // not our naming
+		{".out.prom", true, false, true},                     // no digits
+		{".other.prom123", true, false, true},                // another file's
+		{"out.prom123", true, false, true},                   // no dot
+		{".out.prom42", true, true, true},                    // a directory
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.name)
+		var err error
+		if f.dir {
+			err = os.Mkdir(p, 0o755)
+		} else {
+			err = os.WriteFile(p, []byte("partial"), 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.old {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := WriteFile(path, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		_, err := os.Lstat(filepath.Join(dir, f.name))
+		if gone := errors.Is(err, os.ErrNotExist); gone == f.stays {
+			t.Errorf("%s: gone = %v (%v), want %v", f.name, gone, err, !f.stays)
+		}
+	}
+	if b, err := os.ReadFile(path); string(b) != "new" {
+		t.Errorf("content %q (%v), want %q", b, err, "new")
 	}
 }
