@@ -98,9 +98,9 @@ func New(namespace string) *Observer {
 	// of each op is pre-created, so that an op's failures, which each
 	// have one outcome in practice, cost series only once they happen.
 	// Sweep removals are counted by kind in sweep_removed_files_total
-	// (see Observe), only writes complete late, and only a TryLock
-	// finds the lock busy, with fewer outcomes than the others (see
-	// reported).
+	// (see Observe), only writes complete late, only a TryLock finds the
+	// lock busy, only a CompareAndSwap a conflict, and lock attempts and
+	// keys reloads have fewer outcomes than the others (see reported).
 	for _, op := range fsstore.Ops() {
 		if op == fsstore.OpSweepRemove {
 			continue
@@ -120,21 +120,49 @@ func New(namespace string) *Observer {
 	return o
 }
 
-// reported reports whether the store can report op with out: every
-// outcome but two, which only some operations have, and for TryLock only
-// those a lock attempt can end with (it reads no record and does not
-// wait).
+// reported reports whether the store can report op with out. The
+// operations on a record can end with every outcome but three, which only
+// some of them have; a lock attempt (Lock, TryLock) and a keys file
+// reload only with those listed for them.
 func reported(op fsstore.Op, out fsstore.Outcome) bool {
-	if op == fsstore.OpTryLock {
+	switch op {
+	case fsstore.OpTryLock:
 		return tryLockOutcomes[out]
+	case fsstore.OpLockWait:
+		return lockWaitOutcomes[out]
+	case fsstore.OpKeysReload:
+		return keysReloadOutcomes[out]
 	}
 	switch out {
 	case fsstore.OutcomeLate:
 		return write(op)
 	case fsstore.OutcomeBusy:
-		return op == fsstore.OpTryLock
+		return false
+	case fsstore.OutcomeConflict:
+		// ErrConflict is CompareAndSwap's version check's alone.
+		return op == fsstore.OpCompareAndSwap
 	}
 	return true
+}
+
+// lockWaitOutcomes are those of a Lock: taken, its wait ended (the
+// context), its stripe found lost, the cap of held locks, a store that
+// does not answer, the lock file's creation or the OS lock failing. It
+// reads no record (no not_found, corrupt, unknown_key) and an invalid ID
+// fails before the attempt, unreported.
+var lockWaitOutcomes = map[fsstore.Outcome]bool{
+	fsstore.OutcomeOK: true, fsstore.OutcomeLockTimeout: true, fsstore.OutcomeLockLost: true,
+	fsstore.OutcomeTooManyLocks: true, fsstore.OutcomeUnavailable: true, fsstore.OutcomeNoSpace: true,
+	fsstore.OutcomeReadOnlyFS: true, fsstore.OutcomePermission: true, fsstore.OutcomeError: true,
+}
+
+// keysReloadOutcomes are those of a keys file reload (WithKeysFile):
+// applied, or refused with the file's or the key check files' error. It
+// takes no lock, reads no record, has no context and is not bounded, and
+// a keys file that is missing is an error, not a session not found.
+var keysReloadOutcomes = map[fsstore.Outcome]bool{
+	fsstore.OutcomeOK: true, fsstore.OutcomePermission: true, fsstore.OutcomeNoSpace: true,
+	fsstore.OutcomeReadOnlyFS: true, fsstore.OutcomeError: true,
 }
 
 // tryLockOutcomes are those of a TryLock: taken, found held, a store that

@@ -460,3 +460,48 @@ func observedStore(t *testing.T, obs fsstore.Observer) (*fsstore.Store, string) 
 	}
 	return st, id
 }
+
+// TestPreCreatedOutcomesPerOp: New pre-creates a counter only for the
+// outcomes an op can end with, so that no dashboard shows a permanent 0
+// for what cannot happen. A Lock reads no record and an invalid ID fails
+// before it is reported; a keys reload takes no lock, reads no record and
+// has no context; only CompareAndSwap checks a version (ErrConflict).
+func TestPreCreatedOutcomesPerOp(t *testing.T) {
+	obs := prom.New("")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(obs); err != nil {
+		t.Fatal(err)
+	}
+	all := []string{"conflict", "corrupt", "error", "invalid", "lock_lost", "lock_timeout", "no_space", "not_found",
+		"ok", "permission", "read_only_fs", "too_many_locks", "unavailable", "unknown_key"}
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(s string) bool { return slices.Contains(drop, s) })
+	}
+	tests := []struct {
+		op   string
+		want []string
+	}{
+		{"load", without("conflict")},
+		{"save", append(without("conflict"), "late")},
+		{"touch", append(without("conflict"), "late")},
+		{"delete", append(without("conflict"), "late")},
+		{"compare_and_swap", append(slices.Clone(all), "late")},
+		{"lock_wait", []string{"error", "lock_lost", "lock_timeout", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}},
+		{"keys_reload", []string{"error", "no_space", "ok", "permission", "read_only_fs"}},
+	}
+	for _, tt := range tests {
+		var outs []string
+		for _, m := range series(reg, "sessfs_operations_total", map[string]string{"op": tt.op}) {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" {
+					outs = append(outs, l.GetValue())
+				}
+			}
+		}
+		slices.Sort(outs)
+		slices.Sort(tt.want)
+		if !slices.Equal(outs, tt.want) {
+			t.Errorf("%s: pre-created outcomes %v, want %v", tt.op, outs, tt.want)
+		}
+	}
+}
