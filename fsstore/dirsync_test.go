@@ -5,8 +5,10 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -100,6 +102,11 @@ func TestDirSyncFailedLockLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Unlock()
+	// The shard exists, so that the failing sync is the record's
+	// directory's, after the rename, not its parent's before the write.
+	if err := os.MkdirAll(filepath.Dir(s.RecordPathForTest(id)), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	s.SetDirSyncForTest(func(int) error {
 		if err := os.Remove(filepath.Join(dir, "locks", s.StripeForTest(id)+".lease")); err != nil {
 			t.Error(err)
@@ -156,5 +163,113 @@ func TestDirSyncFailedRekey(t *testing.T) {
 	// It was rewritten under the new key: the next pass finds it done.
 	if st, err := s2.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.UpToDate != 1 {
 		t.Errorf("second rekey pass: %+v, %v; want the record up to date", st, err)
+	}
+}
+
+// TestDirSyncNewShard: with DurabilityFull a save that creates its shard
+// directories fsyncs the parent of each one before the record goes in, so
+// that a power loss cannot keep the fsynced record and lose the entry that
+// leads to it; a save into an existing shard syncs only the record's own
+// directory. A failed sync of a parent saves nothing and the next save
+// creates the directory, and syncs its parent, again.
+func TestDirSyncNewShard(t *testing.T) {
+	for _, depth := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("depth%d", depth), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityFull), fsstore.WithShardDepth(depth))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var synced []uint64 // inodes, in order
+			s.SetDirSyncForTest(func(fd int) error {
+				var st syscall.Stat_t
+				if err := syscall.Fstat(fd, &st); err != nil {
+					return err
+				}
+				synced = append(synced, uint64(st.Ino))
+				return syscall.Fsync(fd)
+			})
+			defer s.SetDirSyncForTest(nil)
+			ino := func(p string) uint64 {
+				t.Helper()
+				var st syscall.Stat_t
+				if err := syscall.Stat(p, &st); err != nil {
+					t.Fatal(err)
+				}
+				return uint64(st.Ino)
+			}
+			sess := &fsstore.Session{ID: newID(t), Data: []byte("x")}
+			if err := s.Save(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			// data/, then each new shard directory but the last, then the
+			// record's own directory.
+			shard := filepath.Dir(s.RecordPathForTest(sess.ID))
+			var want []uint64
+			for d := shard; d != dir; d = filepath.Dir(d) {
+				want = append([]uint64{ino(d)}, want...)
+			}
+			if fmt.Sprint(synced) != fmt.Sprint(want) {
+				t.Fatalf("a save creating %d shard directories synced directories %v; want %v (data/ and the new ones, parents first, then the record's)", depth, synced, want)
+			}
+			synced = nil
+			if err := s.Save(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(synced) != fmt.Sprint([]uint64{ino(shard)}) {
+				t.Errorf("a save into an existing shard synced %v; want only its directory %v", synced, ino(shard))
+			}
+
+			// A parent's sync fails: nothing saved, the directory gone,
+			// and the next save syncs its parent.
+			other := &fsstore.Session{ID: newIDInOtherShard(t, s, dir, sess.ID), Data: []byte("y")}
+			s.SetDirSyncForTest(func(int) error { return syscall.EIO })
+			err = s.Save(ctx, other)
+			if !errors.Is(err, syscall.EIO) || errors.Is(err, fsstore.ErrInDoubt) {
+				t.Fatalf("save with its new shard's parent sync failing: %v; want the sync's error, not in doubt", err)
+			}
+			otherShard := filepath.Dir(s.RecordPathForTest(other.ID))
+			if _, err := os.Lstat(otherShard); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the new shard directory whose parent's sync failed is still there (%v)", err)
+			}
+			if _, err := s.Load(ctx, other.ID); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load after the failed save: %v; want ErrNotFound", err)
+			}
+			synced = nil
+			s.SetDirSyncForTest(func(fd int) error {
+				var st syscall.Stat_t
+				if err := syscall.Fstat(fd, &st); err != nil {
+					return err
+				}
+				synced = append(synced, uint64(st.Ino))
+				return syscall.Fsync(fd)
+			})
+			if err := s.Save(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			if len(synced) < 2 || synced[len(synced)-1] != ino(otherShard) || synced[len(synced)-2] != ino(filepath.Dir(otherShard)) {
+				t.Errorf("the save after the failed one synced %v; want the new shard's parent %v, then the shard %v", synced, ino(filepath.Dir(otherShard)), ino(otherShard))
+			}
+		})
+	}
+}
+
+// newIDInOtherShard returns a new session ID whose record is in another
+// top-level shard directory (below data/ in the store at dir) than id's.
+func newIDInOtherShard(t *testing.T, s *fsstore.Store, dir, id string) string {
+	t.Helper()
+	top := func(id string) string {
+		rel, err := filepath.Rel(filepath.Join(dir, "data"), s.RecordPathForTest(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.SplitN(rel, string(filepath.Separator), 2)[0]
+	}
+	for {
+		if other := newID(t); top(other) != top(id) {
+			return other
+		}
 	}
 }

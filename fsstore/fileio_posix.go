@@ -107,7 +107,8 @@ type rootDir struct {
 	// use, where a call on a hung server would hold it.
 	testHook func(site string)
 	// testDirSync (tests only) replaces the fsync of a record's directory
-	// after its rename, which no filesystem fails on demand.
+	// after its rename, which no filesystem fails on demand, and that of a
+	// new shard directory's parent (DurabilityFull).
 	testDirSync func(dfd int) error
 }
 
@@ -432,11 +433,19 @@ func (r *rootDir) openDir(dir string) (*os.File, error) {
 
 // mkdirAll creates dir and its missing parents below the root, each with
 // mkdirat in its parent opened without following symlinks.
-func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
-	fd, name, err := r.parent(dir, false)
+//
+// With sync (fsync(2), or the test's), it fsyncs each parent after the
+// mkdirat: a record fsynced into a new directory whose own entry is not
+// yet durable is lost with that entry on a power loss. An existing
+// directory (EEXIST) counts as created: another writer may have created it
+// an instant before and not synced its parent yet. When a sync fails, the
+// directory is removed again if it is still empty, so that the next write
+// creates it, and syncs its parent, anew.
+func (r *rootDir) mkdirAll(dir string, perm fs.FileMode, sync func(int) error) error {
+	fd, name, err := r.parent(dir, sync != nil)
 	if errors.Is(err, fs.ErrNotExist) && filepath.Dir(dir) != r.path {
-		if err = r.mkdirAll(filepath.Dir(dir), perm); err == nil {
-			fd, name, err = r.parent(dir, false)
+		if err = r.mkdirAll(filepath.Dir(dir), perm, sync); err == nil {
+			fd, name, err = r.parent(dir, sync != nil)
 		}
 	}
 	if err != nil {
@@ -445,6 +454,12 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode) error {
 	defer unix.Close(fd)
 	if err := unix.Mkdirat(fd, name, uint32(perm.Perm())); err != nil && err != unix.EEXIST {
 		return err
+	}
+	if sync != nil {
+		if err := sync(fd); err != nil {
+			_ = unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
+			return &fs.PathError{Op: "fsync dir", Path: filepath.Dir(dir), Err: err}
+		}
 	}
 	return nil
 }
@@ -476,13 +491,25 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 	if d >= DurabilityFull {
 		dflags = unix.O_RDONLY // fsync needs a real descriptor
 	}
+	var sync func(int) error
+	if d >= DurabilityFull {
+		sync = unix.Fsync
+		if r.testDirSync != nil {
+			sync = r.testDirSync
+		}
+	}
 	dfd, err := r.open(dir, dflags|unix.O_DIRECTORY, 0)
 	if err == unix.ENOENT {
 		// Shard directories are created on first use, not up front: that
 		// keeps Save at one OPEN on the hot path and a new store small.
-		if err = r.mkdirAll(dir, dirPerm); err == nil {
+		// With DurabilityFull their parents are synced then, once, before
+		// a record goes in (see mkdirAll).
+		if err = r.mkdirAll(dir, dirPerm, sync); err == nil {
 			dfd, err = r.open(dir, dflags|unix.O_DIRECTORY, 0)
 		}
+	}
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Op == "fsync dir" {
+		return targetErr(dir, name, err) // nothing written, the new directory removed
 	}
 	if err != nil {
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
@@ -491,11 +518,7 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 	if err := writeAtomicAt(dfd, dir, name, data, perm, d, prealloc, check, fence, times); err != nil {
 		return targetErr(dir, name, err)
 	}
-	if d >= DurabilityFull {
-		sync := unix.Fsync
-		if r.testDirSync != nil {
-			sync = r.testDirSync
-		}
+	if sync != nil {
 		return targetErr(dir, name, syncPublished(dfd, dir, sync))
 	}
 	return nil

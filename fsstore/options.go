@@ -52,8 +52,11 @@ const (
 	DurabilityFile
 	// DurabilityFull also fsyncs the directory after the rename, so on a
 	// local disk the new name itself survives a power loss: every Save
-	// that returned is kept. A save whose directory fsync fails was
-	// published all the same: its error matches ErrInDoubt.
+	// that returned is kept. A save that creates a shard directory fsyncs
+	// its parent first, so that the directory's own name survives too; if
+	// that fails, nothing is saved. A save whose directory fsync after the
+	// rename fails was published all the same: its error matches
+	// ErrInDoubt.
 	DurabilityFull
 )
 
