@@ -58,7 +58,8 @@ type SweepOptions struct {
 	Concurrency int
 	// Rate caps removals per second across workers (0: no cap), so that a
 	// sweep cannot saturate a shared NFS server (on EFS a removal is metered
-	// as five operations).
+	// as five operations). The records an earlier sweep left aside count
+	// too, whether removed or put back.
 	Rate float64
 	// TempAge is the age after which a temp file counts as abandoned
 	// (default 10 minutes; a live save keeps its temp file for milliseconds,
@@ -1241,10 +1242,19 @@ func asideLive(b []byte, st fileStat, now time.Time, grace, tempAge time.Duratio
 // or whose sweep died midway. Under the session's lock: a live record
 // (by its own expiry) goes back to its name, unless a newer one took it;
 // an expired one is removed. With DryRun, it counts what it would do.
+//
+// It waits its turn under Rate first, whatever it finds: it removes the
+// copy aside (expired, or superseded by a newer record), or links it back
+// and removes the aside name, as many operations on the file server as a
+// removal. The wait comes before the session's lock, which other
+// sessions of its stripe share, as removeRecord's does.
 func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks) error {
 	s := sw.s
 	rec := strings.TrimPrefix(name, asidePrefix)
 	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
+	if err := sw.wait(ctx); err != nil {
+		return err
+	}
 	if !sw.opts.DryRun {
 		if err := sw.exclusive(ctx); err != nil {
 			return err

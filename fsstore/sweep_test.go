@@ -601,3 +601,53 @@ func TestSweepTinyRate(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepRateCountsAside: records an earlier sweep left aside (.tmp-gc-*)
+// and never settled wait their turn under Rate as the other removals do,
+// whether they are removed (expired) or put back (live). At 1e-20 a
+// second the first goes at once and the second waits for good; the test
+// ends that wait once it has seen the first removal, so the sweep settles
+// one, not all.
+func TestSweepRateCountsAside(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		t.Run(map[bool]string{false: "expired", true: "live"}[live], func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// Depth 0: every record in one directory, listed in one go.
+			s, err := fsstore.Open(t.TempDir(), fsstore.WithIdleTimeout(time.Minute), fsstore.WithShardDepth(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			old := time.Now().Add(-48 * time.Hour)
+			for range 4 {
+				id := newID(t)
+				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+					t.Fatal(err)
+				}
+				p := s.RecordPathForTest(id)
+				if !live {
+					if err := os.Chtimes(p, old, old); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			settled := make(chan struct{}, 8)
+			go func() {
+				<-settled
+				cancel()
+			}()
+			s.SetSweepHooksForTest(func(oldpath, newpath string) error {
+				settled <- struct{}{}
+				return os.Link(oldpath, newpath)
+			}, nil, nil)
+			st, _ := s.Sweep(ctx, fsstore.SweepOptions{Rate: 1e-20, OnRemove: func(fsstore.Removal) { settled <- struct{}{} }})
+			if n := st.Sessions + st.Restored; n != 1 {
+				t.Errorf("a sweep capped at 1e-20 a second settled %d records left aside (%+v); want 1", n, st)
+			}
+		})
+	}
+}
