@@ -90,13 +90,25 @@ type RekeyStats struct {
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted.
 //
-// On a bounded store it is bounded as Sweep is.
+// On a bounded store it is bounded as Sweep is. A panic in OnError is
+// raised again in Rekey's caller, as Sweep does.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
-	return boundScan(ctx, s, "rekey", nil, func(ctx context.Context) (RekeyStats, error) { return s.rekey(ctx, opts) })
+	var cb callbackGuard
+	st, err := boundScan(ctx, s, "rekey", nil, func(ctx context.Context) (RekeyStats, error) { return s.rekey(ctx, opts, &cb) })
+	if p, ok := cb.panicked(); ok {
+		panic(p)
+	}
+	return st, err
 }
 
-func (s *Store) rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
+func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard) (RekeyStats, error) {
 	start := time.Now()
+	// A panic in OnError ends the pass as ctx's end would.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if f := opts.OnError; f != nil {
+		opts.OnError = func(err error) { cb.call(func() { f(err) }, cancel) }
+	}
 	if s.keys.Load() == nil {
 		return RekeyStats{}, errors.New("fsstore: rekey: no keys configured (WithKeys)")
 	}

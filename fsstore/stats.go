@@ -113,15 +113,27 @@ type Stats struct {
 // and removes one temp file in the store directory to read the file
 // server's clock, as Sweep does). Stats stops early with ctx's error when
 // ctx ends.
-// On a bounded store it is bounded as Sweep is.
+// On a bounded store it is bounded as Sweep is. A panic in OnError is
+// raised again in Stats's caller, as Sweep does.
 func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
-	return boundScan(ctx, s, "stats", nil, func(ctx context.Context) (Stats, error) { return s.stats(ctx, opts) })
+	var cb callbackGuard
+	st, err := boundScan(ctx, s, "stats", nil, func(ctx context.Context) (Stats, error) { return s.stats(ctx, opts, &cb) })
+	if p, ok := cb.panicked(); ok {
+		panic(p)
+	}
+	return st, err
 }
 
-func (s *Store) stats(ctx context.Context, opts StatsOptions) (Stats, error) {
+func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard) (Stats, error) {
 	start := time.Now()
 	if s.closed.Load() {
 		return Stats{}, ErrClosed
+	}
+	// A panic in OnError ends the census as ctx's end would.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if f := opts.OnError; f != nil {
+		opts.OnError = func(err error) { cb.call(func() { f(err) }, cancel) }
 	}
 	if err := walkDefaults("stats", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return Stats{}, err

@@ -191,15 +191,64 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // On a bounded store (WithMaxInFlight) the sweep takes one slot and returns
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
 // ErrUnavailable if a system call is still stuck then.
+//
+// OnRemove and OnError run on the sweep's goroutines, not the caller's: a
+// panic in one is raised again in Sweep's caller, as Range does with fn's,
+// once the sweep has stopped as it does when ctx ends (what it moved aside
+// settled, its locks released); no callback is called after the first
+// panic.
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
-	return boundScan(ctx, s, "sweep", nil, func(ctx context.Context) (SweepStats, error) { return s.sweep(ctx, opts) })
+	var cb callbackGuard
+	st, err := boundScan(ctx, s, "sweep", nil, func(ctx context.Context) (SweepStats, error) { return s.sweep(ctx, opts, &cb) })
+	if p, ok := cb.panicked(); ok {
+		panic(p)
+	}
+	return st, err
 }
 
-func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
+// callbackGuard catches a panic in a caller's callback run on a goroutine
+// of the store's, where it would end the process out of reach of the
+// caller's recover (net/http's, a middleware's), so that the call that
+// took the callback raises it again in its caller. It keeps the first.
+type callbackGuard struct {
+	mu  sync.Mutex
+	p   any
+	hit bool
+}
+
+// call runs f unless a callback panicked already, and catches its panic,
+// calling stop then (to end the work early, as a context ending does).
+func (g *callbackGuard) call(f func(), stop func()) {
+	if _, ok := g.panicked(); ok {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			g.mu.Lock()
+			if !g.hit {
+				g.p, g.hit = p, true
+			}
+			g.mu.Unlock()
+			stop()
+		}
+	}()
+	f()
+}
+
+func (g *callbackGuard) panicked() (any, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.p, g.hit
+}
+
+func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard) (SweepStats, error) {
 	start := time.Now()
 	if s.closed.Load() {
 		return SweepStats{}, ErrClosed
 	}
+	// A panic in a callback ends the sweep as ctx's end would.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if err := walkDefaults("sweep", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return SweepStats{}, err
 	}
@@ -228,7 +277,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: addAge(m.maxIdle, opts.Grace),
 		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes),
-		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst()}
+		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel}
 	if sw.SweepProgress == nil {
 		sw.SweepProgress = new(SweepProgress)
 	}
@@ -474,6 +523,9 @@ type sweeper struct {
 
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
+
+	cb   *callbackGuard // runs OnRemove and OnError
+	stop func()         // ends the sweep early: a callback panicked
 }
 
 // exclusive takes the store's sweep lock, once per sweep, before the first
@@ -507,8 +559,8 @@ func (sw *sweeper) release() {
 func (sw *sweeper) fail(err error) {
 	sw.errs.Add(1)
 	sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
-	if sw.opts.OnError != nil {
-		sw.opts.OnError(err)
+	if f := sw.opts.OnError; f != nil {
+		sw.cb.call(func() { f(err) }, sw.stop)
 	}
 }
 
@@ -518,8 +570,8 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 	if o := sw.s.cfg.observer; o != nil && !sw.opts.DryRun {
 		o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind})
 	}
-	if sw.opts.OnRemove != nil {
-		sw.opts.OnRemove(r)
+	if f := sw.opts.OnRemove; f != nil {
+		sw.cb.call(func() { f(r) }, sw.stop)
 	}
 }
 
