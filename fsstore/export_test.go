@@ -141,9 +141,10 @@ func (s *Store) KeysInUseForTest() (newest uint32, ids []uint32) {
 // record, before it reads it.
 func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rekeyListed = h }
 
-// SetSweepRelistHookForTest makes s's sweep list, after the entries of a
-// shard directory, the entries h returns for it (nil: none), as a file
-// system may list names created while the listing went on.
+// SetSweepRelistHookForTest makes s's sweep, Stats and Rekey list, after
+// the entries of a shard directory, the entries h returns for it (nil:
+// none), as a file system may list names created while the listing went
+// on.
 func (s *Store) SetSweepRelistHookForTest(h func(dir string) []fs.DirEntry) { s.testHooks.relisted = h }
 
 // SetSweepJudgeStatHookForTest makes s's sweep and Stats call h with the

@@ -86,7 +86,9 @@ type RekeyStats struct {
 // extends nor shortens any session. Requests may go on meanwhile: a record
 // that one saves, touches or deletes between the rekey's read and its
 // rename (checked right before the rename) is left as the request left it,
-// and read again. The pass is resumable: an
+// and read again. A record that a sweep moves aside or back while the
+// pass lists its shard is counted once: the pass remembers the records of
+// the shard it lists (a few dozen bytes each), as Range does. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted.
 //
@@ -163,7 +165,12 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		return nil
 	}
 	err := s.walkShardsBetween(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
-		err := s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
+		// passed holds the records of this shard counted so far, by
+		// name: a sweep moving a record to the aside name and back while
+		// the shard is listed makes the name it moves to new, and a
+		// listing read in chunks may show it again (as Range's passed).
+		passed := map[string]struct{}{}
+		visit := func(e fs.DirEntry) {
 			if !e.Type().IsRegular() || ctx.Err() != nil {
 				return
 			}
@@ -171,11 +178,16 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 				// Left aside by a sweep that died or could not put it
 				// back: not listed under its name, and put back under
 				// its old key by the next sweep if it is live.
+				if _, ok := passed[rec]; ok {
+					return
+				}
 				switch res, err := s.rekeyAside(dir, rec); {
 				case err != nil:
+					passed[rec] = struct{}{}
 					scanned.Add(1)
 					fail(fmt.Errorf("fsstore: rekey: %w", err))
 				case res == rekeyExpired:
+					passed[rec] = struct{}{}
 					scanned.Add(1)
 					expired.Add(1)
 				}
@@ -184,6 +196,10 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			if !isRecordName(e.Name()) {
 				return
 			}
+			if _, ok := passed[e.Name()]; ok {
+				return
+			}
+			passed[e.Name()] = struct{}{}
 			scanned.Add(1)
 			if h := s.testHooks.rekeyListed; h != nil {
 				h(e.Name())
@@ -216,7 +232,13 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			default:
 				upToDate.Add(1)
 			}
-		})
+		}
+		err := s.root.forEachEntry(ctx, dir, visit)
+		if h := s.testHooks.relisted; h != nil && err == nil {
+			for _, e := range h(dir) {
+				visit(e)
+			}
+		}
 		if err != nil && ctx.Err() == nil {
 			return dirFailed(dir, err)
 		}

@@ -108,10 +108,13 @@ type Stats struct {
 	Duration time.Duration
 }
 
-// Stats walks the store once and counts its files, in memory independent of
-// the number of files. It changes nothing in the data directory (it creates
+// Stats walks the store once and counts its files, in memory that grows
+// with the largest shard directory, not with the store: it remembers the
+// records of the shard it lists (a few dozen bytes each), as Range does. It changes nothing in the data directory (it creates
 // and removes one temp file in the store directory to read the file
-// server's clock, as Sweep does). Stats stops early with ctx's error when
+// server's clock, as Sweep does). A record that a sweep moves aside, or
+// back, while Stats lists its shard counts once, where Stats finds it, as
+// the next sweep would settle it. Stats stops early with ctx's error when
 // ctx ends.
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
 // raised again in Stats's caller, as Sweep does.
@@ -164,6 +167,13 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 		return st, fmt.Errorf("fsstore: stats: %w", err)
 	}
 	return st, nil
+}
+
+// countedFile is a record file Stats counted: its record's name and its
+// inode, which a rename keeps.
+type countedFile struct {
+	rec string
+	ino uint64
 }
 
 type statsCounter struct {
@@ -221,14 +231,21 @@ func (c *statsCounter) fail(err error) {
 // stat returns a file's size and age by the file server's clock (a temp
 // file's by tempTime, as the sweep judges it) from a fresh stat; ok is
 // false (and the error counted) when the file could not be examined. A
-// file that vanished since the listing is skipped silently.
+// file that vanished since the listing is skipped silently (not ok, gone).
 func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, age time.Duration, ok bool) {
+	st, mtime, age, ok, _ := c.statGone(p, temp)
+	return st.size, mtime, age, ok
+}
+
+// statGone is stat with the file's attributes, and reports whether the
+// file was gone.
+func (c *statsCounter) statGone(p string, temp bool) (st fileStat, mtime time.Time, age time.Duration, ok, gone bool) {
 	st, err := c.fs.lstat(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.fail(fmt.Errorf("stats %s: %w", p, err))
 		}
-		return 0, time.Time{}, 0, false
+		return fileStat{}, time.Time{}, 0, false, errors.Is(err, fs.ErrNotExist)
 	}
 	mtime = st.mtime
 	if temp {
@@ -236,7 +253,7 @@ func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, a
 	} else if h := c.s.testHooks.judgeStat; h != nil {
 		mtime = h(filepath.Base(p), false, mtime)
 	}
-	return st.size, mtime, c.clock.now().Sub(mtime), true
+	return st, mtime, c.clock.now().Sub(mtime), true, false
 }
 
 // temp counts a temp file as the sweep judges it.
@@ -291,7 +308,22 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			cached = true
 		}
 	}
-	err := c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	// counted holds the record files of this shard counted so far, by
+	// record name and inode: a sweep moving a record to the aside name and
+	// back while the shard is listed makes the name it moves to new, and a
+	// listing read in chunks may show the same file again under it. A
+	// record aside and a newer one under its name are two files, each
+	// counted.
+	counted := map[countedFile]struct{}{}
+	seen := func(rec string, ino uint64) bool {
+		k := countedFile{rec, ino}
+		if _, ok := counted[k]; ok {
+			return true
+		}
+		counted[k] = struct{}{}
+		return false
+	}
+	visit := func(e fs.DirEntry) {
 		n++
 		name := e.Name()
 		if !e.Type().IsRegular() {
@@ -302,7 +334,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 		// A record a sweep left aside is a session to the next sweep
 		// (see aside); elsewhere one is foreign (isTempName).
 		if inShard && isAsideOf(name, prefix) {
-			c.aside(dir, name)
+			c.aside(dir, name, seen)
 			return
 		}
 		if !isRecord && !isTempName(name) {
@@ -314,6 +346,9 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			// the sweep keeps it on them; anything else is counted
 			// from a fresh stat below, as without the look.
 			if st, live := c.s.cachedLive(sd, name, c.clock.now(), c.expireAfter); live {
+				if seen(name, st.ino) {
+					return
+				}
 				c.bytes.Add(st.size)
 				c.live.Add(1)
 				c.liveBytes.Add(st.size)
@@ -321,10 +356,21 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 				return
 			}
 		}
-		size, mtime, age, ok := c.stat(filepath.Join(dir, name), !isRecord)
+		st, mtime, age, ok, gone := c.statGone(filepath.Join(dir, name), !isRecord)
 		if !ok {
+			if isRecord && gone {
+				// Gone since the listing: deleted, or held aside by a
+				// sweep this instant, whose aside name this listing may
+				// have passed already. Counted there, as the next sweep
+				// settles it, as a Load finds it (readMovedAside).
+				c.aside(dir, asideName(name), seen)
+			}
 			return
 		}
+		if isRecord && seen(name, st.ino) {
+			return
+		}
+		size := st.size
 		if isRecord && age > c.expireAfter && !sizeOfRecord(size) {
 			c.foreign.Add(1) // the sweep keeps it: too short to be a record
 			return
@@ -346,7 +392,13 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			c.liveBytes.Add(size)
 		}
 		c.expiry(mtime.Add(c.maxIdle))
-	})
+	}
+	err := c.fs.forEachEntry(ctx, dir, visit)
+	if h := c.s.testHooks.relisted; h != nil && err == nil {
+		for _, e := range h(dir) {
+			visit(e)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -367,13 +419,20 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 // the listing counts under its name. Unlike a record, whose mtime alone
 // decides, it is read, and a live one's name looked up: such records are
 // few, and a store without them pays nothing for this.
-func (c *statsCounter) aside(dir, name string) {
+//
+// seen reports whether the file, by its record's name and inode, was
+// counted already (under the record's name, before a sweep moved it
+// aside), and notes it.
+func (c *statsCounter) aside(dir, name string, seen func(rec string, ino uint64) bool) {
 	p := filepath.Join(dir, name)
 	b, st, err := c.s.readHeader(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.fail(fmt.Errorf("stats %s: %w", p, err))
 		}
+		return
+	}
+	if seen(strings.TrimPrefix(name, asidePrefix), st.ino) {
 		return
 	}
 	if !asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {

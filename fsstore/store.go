@@ -148,9 +148,10 @@ type testHooks struct {
 	rekeyListed func(name string)
 	// keysCheck, after a keys file reload's key check passed, may fail it.
 	keysCheck func() error
-	// relisted returns entries that the sweep's listing of a shard
-	// directory shows after the directory's own: names created while the
-	// listing went on, which a file system may list or not.
+	// relisted returns entries that the listing of a shard directory by
+	// the sweep, Stats or Rekey shows after the directory's own: names
+	// created while the listing went on, which a file system may list or
+	// not.
 	relisted func(dir string) []fs.DirEntry
 	// judgeStat sees the mtime of each stat the sweep or Stats judges a
 	// record by (cached: the client's cached attributes, else a fresh
