@@ -275,8 +275,14 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
 	}
 	st, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Not created here: a missing directory is as often a share not
+		// mounted on this host, and a store made on the local disk below
+		// the mount point would split the fleet's sessions.
+		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s) (%w)", abs, abs, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: open: %w", err)
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, syscall.ENOTDIR)
