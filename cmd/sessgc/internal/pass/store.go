@@ -35,6 +35,11 @@ var ErrNoStore = errors.New("no store yet")
 // directory without a marker.
 var ErrStoreCreating = errors.New("store being created")
 
+// noStoreYet ends the refusal of a missing or empty --dir with its two
+// usual causes and the way past the first, which a new host's operator
+// needs more than the bare fact.
+const noStoreYet = "(is the share mounted on this host? The applications create the store when they first open it; sessgc run --missing-ok does nothing until then)"
+
 // noStore is a store error that also matches ErrNoStore; its message and
 // exit code are those of the error it wraps, so that a command without
 // --missing-ok reports it as it always did.
@@ -76,7 +81,7 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 			// is not the fresh volume --missing-ok is for.
 			return nil, cmdutil.StoreErrorf("store directory %s does not exist: %s is a symbolic link to a missing target", dir, link)
 		}
-		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist", dir)}
+		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist %s", dir, noStoreYet)}
 	case errors.Is(err, fs.ErrPermission):
 		return nil, cmdutil.StoreErrorf("cannot reach store directory %s: permission denied", dir)
 	case err != nil:
@@ -106,7 +111,7 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 		switch {
 		case isEmpty(dir):
-			return nil, noStore{err}
+			return nil, noStore{fmt.Errorf("%w %s", err, noStoreYet)}
 		case creating(dir):
 			return nil, storeCreating{err}
 		}

@@ -36,8 +36,8 @@ func TestOpenStoreNoStore(t *testing.T) {
 		code     int
 		msg      string
 	}{
-		{name: "missing", noStore: true, code: cmdutil.ExitStore, msg: "does not exist"},
-		{name: "empty", setup: func(t *testing.T, dir string) { mkdir(t, dir) }, noStore: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "missing", noStore: true, code: cmdutil.ExitStore, msg: "does not exist (is the share mounted on this host? The applications create the store"},
+		{name: "empty", setup: func(t *testing.T, dir string) { mkdir(t, dir) }, noStore: true, code: cmdutil.ExitStore, msg: "(no .sessfs file) (is the share mounted on this host? The applications create the store"},
 		{name: "a file", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, "x")) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "one empty subdirectory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, "sub")) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "an empty lock directory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, fsstore.LockDir)) }, creating: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
