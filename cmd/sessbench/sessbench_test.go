@@ -322,6 +322,18 @@ func TestHTTPBadInput(t *testing.T) {
 	}
 }
 
+// TestHTTPMissingDir: sessbench http given a --dir that does not exist
+// says so and what to do, as sessbench run does, rather than failing its
+// room check with "free space: no such file or directory".
+func TestHTTPMissingDir(t *testing.T) {
+	missing := filepath.Join(benchDir(t), "nope")
+	r := run(t, nil, "http", "--dir", missing, "--peers", "sessfs,scs-mem")
+	want := "--dir " + missing + " does not exist: create it first (mkdir -p " + missing + ")"
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit 1 saying %q", r.code, r.stderr, want)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	d := benchDir(t)
 	file := filepath.Join(d, "keep.txt")
@@ -332,7 +344,7 @@ func TestBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"missing dir", []string{"--dir", filepath.Join(d, "nope")}, 1, "no such file or directory"},
+		{"missing dir", []string{"--dir", filepath.Join(d, "nope")}, 1, "does not exist: create it first (mkdir -p " + filepath.Join(d, "nope") + ")"},
 		{"file as dir", []string{"--dir", file}, 1, "not a directory"},
 		{"unwritable dir", []string{"--dir", "/proc"}, 1, "not writable"},
 		{"second dir missing", []string{"--dir", d, "--dir", "/nonexistent/x"}, 1, "/nonexistent/x"},

@@ -278,6 +278,9 @@ func checkRoom(cfg Config, names []string, po *PeerOptions) error {
 	if onDir == 0 {
 		return nil
 	}
+	if err := fstarget.CheckDir(po.Dir); err != nil {
+		return err
+	}
 	free, block, ok, err := fstarget.FreeSpace(po.Dir)
 	if err != nil {
 		return fmt.Errorf("--dir %s: free space: %w", po.Dir, err)

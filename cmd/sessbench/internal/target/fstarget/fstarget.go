@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
@@ -13,6 +14,23 @@ import (
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/mountstats"
 )
+
+// CheckDir refuses a --dir that is not an existing directory, saying what
+// to do about a missing one: sessbench writes only in a subdirectory of its
+// own, so it never creates dir itself (a path to an unmounted share would
+// measure the local disk under the mount point).
+func CheckDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--dir %s does not exist: create it first (mkdir -p %s), on the mount it is to measure (%w)", dir, dir, err)
+	case err != nil:
+		return fmt.Errorf("--dir %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("--dir %s: not a directory", dir)
+	}
+	return nil
+}
 
 // Target is a filesystem session store under test.
 type Target struct {
@@ -31,12 +49,8 @@ type Target struct {
 // sessions live bench.SessionIdle after their last write and have no
 // lifetime from their creation; opts come after, and may change that.
 func Open(name, dir string, opts ...fsstore.Option) (*Target, error) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("--dir %s: %w", dir, err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("--dir %s: not a directory", dir)
+	if err := CheckDir(dir); err != nil {
+		return nil, err
 	}
 	sub, err := os.MkdirTemp(dir, ".sessbench-")
 	if err != nil {
