@@ -91,3 +91,27 @@ func TestFlags[O comparable](t *testing.T, newCmd func(*cmdutil.IOStreams, func(
 		})
 	}
 }
+
+// HelpWidth is the widest line of a command's long help text: a terminal's
+// usual 80 columns, as cobra prints it unwrapped.
+const HelpWidth = 80
+
+// HelpFits fails t for every line of root's and its subcommands' long help
+// that is wider than HelpWidth, so that an edit that joins two lines (cobra
+// wraps nothing) shows in a test rather than in a user's terminal. The
+// examples are left out: a command line is copied whole, not read.
+func HelpFits(t *testing.T, root *cobra.Command) {
+	t.Helper()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, l := range strings.Split(c.Long, "\n") {
+			if n := len([]rune(l)); n > HelpWidth {
+				t.Errorf("%s --help: a line of %d columns, more than %d: %q", c.CommandPath(), n, HelpWidth, l)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}

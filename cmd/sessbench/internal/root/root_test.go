@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
@@ -45,4 +46,8 @@ func TestExecuteExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHelpFits(t *testing.T) {
+	cmdtest.HelpFits(t, NewCmdRoot(&cmdutil.IOStreams{Getenv: func(string) string { return "" }}))
 }
