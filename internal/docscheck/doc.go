@@ -3,7 +3,8 @@
 // sessbench flag they name exists, their relative links and #anchors
 // resolve, every section named by its title in the docs or in Go files
 // (docs/design.md, "Locking protocol") exists, and the README's quick start
-// works when followed in a new module outside the repository. Code,
+// works when followed in a new module outside the repository, and every
+// public package has a runnable Example. Code,
 // comments, docs and scripts carry no tracker numbers or build-machine
 // paths that readers cannot follow.
 //
