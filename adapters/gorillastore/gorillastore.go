@@ -117,12 +117,18 @@ type Store struct {
 
 	st  *fsstore.Store
 	now func() time.Time
+	// noKey: New was given no authentication key, or an empty one, with
+	// which securecookie can sign nothing; Save's error then says so.
+	noKey bool
 }
 
 // New returns a store keeping sessions in st (which the caller opened and
 // closes), with cookies and stored values protected by keyPairs as in
 // securecookie.CodecsFromPairs: an authentication key, optionally
-// followed by an encryption key, repeated for key rotation. With a nil st
+// followed by an encryption key, repeated for key rotation. The
+// authentication key should be 32 or 64 random bytes; with none, or an
+// empty one (an unset environment variable), every Save fails with an error
+// saying so. With a nil st
 // (an Open whose error was dropped) loads and saves fail with an error
 // saying so.
 //
@@ -137,8 +143,9 @@ func New(st *fsstore.Store, keyPairs ...[]byte) *Store {
 			Path: "/", MaxAge: 86400 * 30,
 			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
 		},
-		st:  st,
-		now: time.Now,
+		st:    st,
+		now:   time.Now,
+		noKey: len(keyPairs) == 0 || len(keyPairs[0]) == 0,
 	}
 	s.MaxAge(s.Options.MaxAge)
 	s.MaxLength(0)
@@ -343,6 +350,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		session.ID = id
 	}
 	values, err := securecookie.EncodeMulti(valuesName(session.Name(), session.ID), session.Values, s.Codecs...)
+	if err != nil && s.noKey {
+		return fmt.Errorf("gorillastore: encode values: New was given an empty authentication key (an unset environment variable?); give it 32 or 64 random bytes: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("gorillastore: encode values: %w", err)
 	}
