@@ -64,8 +64,10 @@ func NewCmdInstallCron(io *cmdutil.IOStreams, runF func(*InstallOptions) error) 
 sessgc on a schedule, or write them into a directory with --write.
 
 Install the same file on every host: the fleet lock makes exactly one host
-sweep each time, and the random start delay spreads the attempts. Keep
---max-duration below --every so runs never pile up.`,
+sweep each time, and the random start delay spreads the attempts.
+--max-duration, plus --jitter, plus the tenth of --max-duration (at most
+30 s) that a run on a hung mount may take to give up after it, must stay
+below --every, so that runs never pile up; anything longer is refused.`,
 		Example: `  sessgc install-cron --dir /srv/sessions --user www-data --write /etc/cron.d
   sessgc install-cron --systemd --dir /srv/sessions --write /etc/systemd/system &&
     systemctl daemon-reload && systemctl enable --now sessgc.timer`,
