@@ -454,11 +454,19 @@ func (v *values) keys() []string {
 func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 	ekeys := v.editKeys()
 	qkeys := make([][]byte, len(ekeys))
-	n := 4 // {\n and \n}
+	// The payload's size, within 2 bytes, and its member count: a key
+	// replaced or deleted counts once, so that a request that changes its
+	// session's one large value does not allocate twice its size.
+	n, c := 4, len(v.base) // {\n and \n}
 	for _, m := range v.base {
 		n += int(m.q1-m.q0) + int(m.v1-m.v0) + 3 // :, ,\n
 	}
 	for j, k := range ekeys {
+		if i := v.find(k); i >= 0 {
+			m := v.base[i]
+			n -= int(m.q1-m.q0) + int(m.v1-m.v0) + 3
+			c--
+		}
 		if raw := v.edits[k].raw; raw != nil {
 			q, err := quoteKey(k)
 			if err != nil {
@@ -466,19 +474,22 @@ func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 			}
 			qkeys[j] = q
 			n += len(q) + len(raw) + 3
+			c++
 		}
 	}
 	if n > math.MaxInt32 {
 		return nil, values{}, errors.New("httpsession: encode session: payload over 2 GiB")
 	}
+	// A buffer allocated here is sized exactly: once saved, the encoding
+	// is the one the session's data lives in, which stays with the session
+	// after its request (Session.end) and never returns to the pool, so
+	// room to grow would only be garbage.
 	if cap(dst) < n {
-		// Room to grow by a little (a counter gaining a digit) before
-		// the next request's encoding needs a new buffer.
-		dst = make([]byte, 0, n+n/8)
+		dst = make([]byte, 0, n)
 	}
 	out := append(dst[:0], '{', '\n')
-	if c := len(v.base) + len(ekeys); cap(base) < c {
-		base = make([]member, 0, c+c/8)
+	if cap(base) < c {
+		base = make([]member, 0, c)
 	}
 	next := values{base: base[:0]}
 	add := func(qkey, raw, key []byte) {

@@ -298,3 +298,68 @@ func TestEncodeKeepsUntouchedBytes(t *testing.T) {
 		t.Error("the values to adopt do not describe the payload written")
 	}
 }
+
+// TestEncodeAllocatesThePayloadsSize: an encoding that needs a new buffer
+// gets one of the payload's size, and a members list of its count. Once
+// saved, that buffer is the one the session's data lives in, which stays
+// with the session after its request, so any room beyond the payload is
+// garbage; and a key replaced or deleted is not counted twice (a request
+// changing its session's one large value allocated twice its size).
+func TestEncodeAllocatesThePayloadsSize(t *testing.T) {
+	big := `"` + strings.Repeat("x", 16<<10) + `"`
+	keys := func(n int) string {
+		var b strings.Builder
+		b.WriteString("{\n")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",\n")
+			}
+			fmt.Fprintf(&b, `"item%04d":{"id":%d,"name":"ada"}`, i, i)
+		}
+		b.WriteString("\n}")
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, payload string
+		change        func(v *values)
+	}{
+		{"counter of a blob", "{\n\"blob\":" + big + ",\n\"n\":9\n}", func(v *values) { v.put("n", []byte("10")) }},
+		{"the blob replaced", "{\n\"blob\":" + big + ",\n\"n\":9\n}", func(v *values) { v.put("blob", []byte(strings.ToUpper(big))) }},
+		{"the blob deleted, a key added", "{\n\"blob\":" + big + ",\n\"n\":9\n}", func(v *values) {
+			v.del("blob")
+			v.put("new", []byte(`"<&>"`))
+		}},
+		{"an escaped key replaced", "{\n\"\\u003ca\\u003e\":" + big + ",\n\"n\":9\n}", func(v *values) { v.put("<a>", []byte("1")) }},
+		{"one of many keys", keys(200), func(v *values) { v.put("item0100", []byte("{}")) }},
+		{"every one of many keys", keys(200), func(v *values) {
+			for i := range 200 {
+				v.put(fmt.Sprintf("item%04d", i), []byte(strings.Repeat("7", i+1)))
+			}
+		}},
+		{"every key deleted", keys(20), func(v *values) { v.clear() }},
+		{"a new session", "", func(v *values) { v.put("user", []byte(`"ada"`)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := decodeValues([]byte(tc.payload), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(&v)
+			out, next, err := v.encode(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back, err := decodeValues(out, nil); err != nil || !slices.Equal(back.keys(), v.keys()) {
+				t.Fatalf("encoding %s loads as %q, %v; want keys %q", short(out), back.keys(), err, v.keys())
+			}
+			// Within the 2 bytes of a separator not written after the
+			// last member.
+			if cap(out) > len(out)+2 {
+				t.Errorf("encoding of %d bytes allocated %d", len(out), cap(out))
+			}
+			if cap(next.base) != len(next.base) {
+				t.Errorf("members list of %d allocated for %d", len(next.base), cap(next.base))
+			}
+		})
+	}
+}
