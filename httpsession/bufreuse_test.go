@@ -2,9 +2,13 @@ package httpsession_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,5 +249,113 @@ func TestGetDecodingAcrossItsCommit(t *testing.T) {
 				t.Fatalf("the Get decoding when its request saved and ended read %.40q..., want %.40q...", bv.after, `"`+want)
 			}
 		})
+	}
+}
+
+// TestSessionReadAfterItsListWentToAnother: a request that saved its
+// session ends with the session keeping its bytes and handing its members
+// list to the Manager, for other requests' encodings; a read after the end
+// lists the members again. Code still holding the session reads exactly
+// its own keys and values (an escaped key too, and a Delete made after
+// Release, which nothing saved) while other sessions' requests encode
+// over that list.
+func TestSessionReadAfterItsListWentToAnother(t *testing.T) {
+	e := newEnv(t, nil)
+	vals := map[string]any{"n": 1, "<b>": "escaped", "gone": true}
+	for i := range 40 {
+		vals[fmt.Sprintf("k%02d", i)] = strings.Repeat("A", i)
+	}
+	first := seedSession(t, e.m, vals)
+	others := map[string]any{"n": 1}
+	for i := range 80 {
+		others[fmt.Sprintf("o%02d", i)] = i
+	}
+	other := seedSession(t, e.m, others)
+
+	var kept *httpsession.Session
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		kept = s
+		if err := s.Put("n", s.GetInt("n")+1); err != nil {
+			t.Error(err)
+		}
+		if err := s.Release(); err != nil {
+			t.Error(err)
+		}
+		s.Delete("gone") // not saved: the request fails with ErrReleased
+	}))
+	do(t, h, first)
+	for range 3 {
+		if got := body(t, do(t, e.m.Handler(counter()), other)); got == "" {
+			t.Fatal("no answer")
+		}
+	}
+	delete(vals, "gone")
+	vals["n"] = 2
+	var want []string
+	for k := range vals {
+		want = append(want, k)
+	}
+	slices.Sort(want)
+	if keys := kept.Keys(); !slices.Equal(keys, want) {
+		t.Fatalf("Keys after the request ended = %q, want %q", keys, want)
+	}
+	for k, v := range vals {
+		var got any
+		if ok, err := kept.Get(k, &got); !ok || err != nil || fmt.Sprint(got) != fmt.Sprint(v) {
+			t.Fatalf("Get(%q) after the request ended = %v, %v, %v; want %v", k, got, ok, err, v)
+		}
+	}
+	if kept.Exists("gone") {
+		t.Fatal(`"gone", deleted before the request ended, exists after it`)
+	}
+}
+
+// TestRequestAllocatesItsPayloadNotItsKeys: what a request that changes
+// one key of a stored session allocates beyond a request on a session of
+// one key is the buffer its saved payload stays in (see Session), not also
+// a list of the session's members, which grows with its key count.
+func TestRequestAllocatesItsPayloadNotItsKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector drops a share of what sync.Pool is given")
+	}
+	perRequest := func(vals map[string]any) (allocated float64, payload int) {
+		e := newEnv(t, nil)
+		id := seedSession(t, e.m, vals)
+		h := e.m.Handler(counter())
+		req := httptest.NewRequest("GET", "http://example.com/", nil)
+		req.AddCookie(&http.Cookie{Name: "session", Value: id})
+		serve := func(n int) {
+			for range n {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		}
+		serve(20) // the Manager's buffers grow to the session's size
+		const n = 200
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		serve(n)
+		runtime.ReadMemStats(&after)
+		sess, err := e.st.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(after.TotalAlloc-before.TotalAlloc) / n, len(sess.Data)
+	}
+	many := map[string]any{"n": 1}
+	for i := range 600 {
+		many[fmt.Sprintf("k%03d", i)] = i
+	}
+	one, _ := perRequest(map[string]any{"n": 1})
+	all, payload := perRequest(many)
+	t.Logf("%.0f bytes a request on a session of 601 keys (a payload of %d bytes), %.0f on one of 1 key", all, payload, one)
+	// Room for the payload's size class (up to 1/8 over) and for a pool
+	// emptied by a collection; the 601 members' list alone is 12 KB.
+	if extra, limit := all-one, float64(payload+payload/4+1024); extra > limit {
+		t.Fatalf("a request on a session of 601 keys (a payload of %d bytes) allocates %.0f bytes more than one on a session of 1 key, over %.0f", payload, extra, limit)
 	}
 }

@@ -307,6 +307,18 @@ func scanObject(b []byte, base []member) (values, error) {
 	return v, nil
 }
 
+// relist lists the members of v.src again, into a new list, after its
+// list was handed over (Session.end); the edits stay.
+func (v *values) relist() error {
+	nv, err := decodeValues(v.src, nil)
+	if err != nil {
+		return err
+	}
+	nv.edits = v.edits
+	*v = nv
+	return nil
+}
+
 // key returns m's unescaped key.
 func (v *values) key(m member) []byte {
 	if m.esc {

@@ -57,6 +57,10 @@ type Manager struct {
 type reqBuf struct {
 	b []byte
 	m []member
+	// spare is a members list for a request's encoding (see
+	// Session.commit), handed over by an ended session whose data
+	// lives in another buffer and needs its list no more (Session.end).
+	spare []member
 }
 
 // maxPooledBuf bounds the buffers kept in Manager.bufs: a rare large

@@ -81,6 +81,7 @@ type Session struct {
 	src     *reqBuf // the held buffer s.rec.Data and s.values may alias
 	reading int     // Gets decoding a value outside s.mu: no held buffer may be overwritten
 	ended   bool
+	relist  bool // end handed over the members list of s.values: list them again before a read
 }
 
 // errNeedsCookie: the commit would set a cookie the response can no longer carry.
@@ -97,6 +98,14 @@ func (s *Session) use() error {
 	if !s.ready {
 		s.ready = true
 		s.loadErr = s.load()
+	}
+	if s.relist {
+		// Read after the request ended: the members are listed
+		// again, from the bytes the session kept.
+		if err := s.values.relist(); err != nil {
+			return fmt.Errorf("httpsession: session read after its request ended: %w", err)
+		}
+		s.relist = false
 	}
 	return s.loadErr
 }
@@ -754,7 +763,18 @@ func (s *Session) commit(h http.Header) error {
 	if changed || s.renew && s.rec != nil || s.rec == nil && s.dirty && s.values.len() > 0 {
 		var err error
 		out = s.spareBuf()
-		if payload, saved, err = s.values.encode(out.b, out.m); err != nil {
+		base := out.m
+		if cap(base) == 0 {
+			// A buffer new from the pool: the list an ended session
+			// handed over saves allocating one of the session's count.
+			for _, bp := range s.held {
+				if bp.spare != nil {
+					base, bp.spare = bp.spare, nil
+					break
+				}
+			}
+		}
+		if payload, saved, err = s.values.encode(out.b, base); err != nil {
 			return fmt.Errorf("httpsession: encode session: %w", err)
 		}
 		out.b, out.m = payload[:0], saved.base[:0] // keep what encode had to grow
@@ -973,10 +993,11 @@ func (s *Session) deleteRecord(ctx context.Context, id string, held *fsstore.Loc
 }
 
 // end ends the request's use of the session: it releases the lock, if
-// any, empties the session and hands its buffers back to the Manager's
-// pool. A goroutine of the handler's that still holds the session gets
-// errEnded from it from now on; one still decoding a value keeps that
-// value's buffer out of the pool.
+// any, and hands the buffers its data does not live in back to the
+// Manager's pool, with the list of its members. Code that still holds the
+// session reads its values (listing the members again) and gets errEnded
+// from a change; a Get still decoding a value keeps every buffer out of
+// the pool.
 func (s *Session) end() {
 	s.mu.Lock()
 	lk := s.lk
@@ -992,6 +1013,14 @@ func (s *Session) end() {
 			if bp != s.src {
 				held = append(held, bp)
 			}
+		}
+		// Only the bytes need to stay: the members list (its size
+		// follows the session's key count) goes with a buffer to the
+		// pool, for another request's encoding, and a read after the
+		// end lists the members again.
+		if s.src != nil && len(held) > 0 && cap(s.src.m) > cap(held[0].spare) {
+			held[0].spare, s.src.m = s.src.m[:0], nil
+			s.values.base, s.values.ekeys, s.relist = nil, nil, true
 		}
 	}
 	s.held = nil
