@@ -104,3 +104,35 @@ func TestCloseKeepsReleasesInBackground(t *testing.T) {
 		t.Fatal("Unlock after Close waited for a release the server does not answer")
 	}
 }
+
+// TestCloseLeavesWriteInDoubt: Close waits for the store's directory
+// descriptor, not for the operations under way. A save given up on during
+// its rename (ErrInDoubt) is still in the kernel when Close returns nil,
+// and when the server answers it is applied, logged and reported late, as
+// Store.Close's doc says: never silently.
+func TestCloseLeavesWriteInDoubt(t *testing.T) {
+	f := newBoundFixture(t)
+	id := newID(t)
+	mustSave(t, f.s, id, "v1")
+	release := f.fs.hang("commit")
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- f.s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v2")}) }()
+	f.fs.await(t, "commit")
+	cancel()
+	isUnavailable(t, <-errc, fsstore.ErrInDoubt)
+	if err := f.s.Close(); err != nil {
+		t.Fatalf("Close with a write in doubt still in the kernel: %v", err)
+	}
+	if n := f.s.InFlightForTest(); n != 1 {
+		t.Fatalf("%d operations in flight after Close, want the save's 1", n)
+	}
+	release()
+	f.settle(t)
+	f.waitLog(t, "session write applied after its caller was told the store is unavailable", "the late save")
+	if n := f.obs.countLate(fsstore.OpSave); n != 1 {
+		t.Errorf("%d late save events after Close, want 1", n)
+	}
+	mustLoad(t, openPlain(t, f.dir), id, "v2")
+}

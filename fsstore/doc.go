@@ -77,9 +77,9 @@
 //     expiry by s on that host (NTP keeps it well under a second).
 //   - File change notifications (inotify) see only this host's changes on
 //     NFS, so nothing about sessions depends on them: the optional read
-//     cache ([WithCache]) revalidates every entry with an open on every
-//     Load. They are used for the keys file ([WithKeysFile]), which lives
-//     on each host's local disk.
+//     cache ([WithCache]) revalidates every entry with a forced GETATTR of
+//     the file on every Load. They are used for the keys file
+//     ([WithKeysFile]), which lives on each host's local disk.
 //
 // # Platforms
 //

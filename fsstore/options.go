@@ -321,8 +321,16 @@ func WithPermissions(file, dir fs.FileMode) Option {
 
 // WithCache enables an in-process read cache of up to entries sessions and
 // maxBytes payload bytes (default off). Every Load still revalidates the
-// entry against the file (see the package documentation), so the cache
-// never returns stale data; it saves decoding and copying.
+// directory and then the entry against the file's attributes, asked of the
+// file server (on Linux, past the NFS attribute cache: a forced GETATTR), and
+// serves the entry only if the file has the device, inode number, size and
+// ctime of the one it was read from; it saves the open, the read and the
+// decoding. The one change that leaves all four alike is an inode number
+// freed and reused for the same session with the same size within one
+// tick of the server's clock (docs/design.md, "Reads"). On macOS and
+// FreeBSD the attributes may come from the NFS client's attribute cache,
+// so there a cached Load may miss another host's save until it expires (as
+// an uncached one may, see the package documentation).
 func WithCache(entries, maxBytes int) Option {
 	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
 }

@@ -504,6 +504,15 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // (WithMaxInFlight) Close waits for that at most the ceiling
 // (WithOpTimeout) and then returns ErrUnavailable, the rest going on in the
 // background, so that a process can shut down during an outage.
+//
+// Close does not wait for the operations under way, only for their use of
+// the store's directory descriptor: an operation past that point (it holds
+// a descriptor of the record's shard directory) goes on, and a write
+// given up on with an error matching ErrInDoubt, still in the kernel, may
+// be applied after Close has returned nil; it is logged and reported to the
+// Observer (Event.Late) then, as before Close. New operations fail with
+// ErrClosed. So stop the callers first (http.Server.Shutdown) and close the
+// store after them.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
