@@ -109,9 +109,12 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // is released ("unlock"), when an operation under a Locked is refused
 // ("refused"), when a lock wait ends with its context
 // ("lock-give-up"), after a lock's first attempt ("lock-first-done") and
-// when a waiter refused a slot tries again ("lock-requeue"), and before a
-// changed keys file's keys are checked against the store ("keys"). Tests
-// block in it on channels to play a server that does not answer.
+// when a waiter refused a slot tries again ("lock-requeue"), before a
+// changed keys file's keys are checked against the store ("keys"), and in
+// a waiter whose context ended while its operation was inside the
+// filesystem, before it takes the outcome away from the operation
+// ("abandon"). Tests block in it on channels to play a server that does
+// not answer, or to line up a race.
 func withTestFS(hook func(site string)) Option {
 	return optionFunc(func(c *config) { c.testFS = hook })
 }
@@ -484,11 +487,22 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 		case err := <-c.done:
 			c.timer.Stop()
 			b.brk.ok()
+			if errors.Is(err, errAbandoned) {
+				// Given up on (Abandon) inside the filesystem, it reached
+				// its commit before Detach took its outcome away, skipped
+				// its write and finished: the caller learns what one given
+				// up on a moment earlier learns, not the internal error.
+				// Only Abandon, on the context's end, lets it skip here.
+				return fmt.Errorf("fsstore: %s: %w (%w)", c.what, ErrUnavailable, ctx.Err())
+			}
 			return err
 		case <-done:
 			done = nil
 			if inOS, fin := c.op.Abandon(); fin || !inOS {
 				continue
+			}
+			if b.hook != nil {
+				b.hook("abandon")
 			}
 			if c.kind == OpLockWait && c.op.Polling() {
 				// A poll of a lock found held elsewhere was on the wire

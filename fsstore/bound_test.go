@@ -1650,3 +1650,50 @@ func TestContentionLeavesBreakerClosed(t *testing.T) {
 		t.Errorf("an unrelated Load: %v, want ErrNotFound", err)
 	}
 }
+
+// TestGivenUpAsItCommits: a write whose caller's context ends while it is
+// inside the filesystem, and which reaches its commit before the waiter
+// takes its outcome away from it, skips its write (it was given up on)
+// and finishes. Its caller must learn what any caller given up on before
+// the commit learns, ErrUnavailable and the context's error: nothing was
+// written. It got the internal "given up on by its caller; skipped",
+// which matched neither, and which httpsession answered as a server error.
+func TestGivenUpAsItCommits(t *testing.T) {
+	for _, op := range []struct {
+		name string
+		do   func(ctx context.Context, s *fsstore.Store, id string) error
+	}{
+		{"save", func(ctx context.Context, s *fsstore.Store, id string) error {
+			return s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v2")})
+		}},
+		{"delete", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Delete(ctx, id) }},
+		{"touch", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Touch(ctx, id) }},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			f := newBoundFixture(t)
+			id := newID(t)
+			mustSave(t, f.s, id, "v1")
+			releaseOp := f.fs.hang(op.name) // inside the filesystem, before the commit
+			defer releaseOp()
+			releaseWaiter := f.fs.hang("abandon")
+			defer releaseWaiter()
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- op.do(ctx, f.s, id) }()
+			f.fs.await(t, op.name)
+			cancel()
+			f.fs.await(t, "abandon") // the waiter has given up on it
+			releaseOp()
+			// The operation reaches its commit, skips it and finishes (it
+			// gives back its slot right before it hands over its outcome).
+			eventually(t, func() bool { return f.s.InFlightForTest() == 0 }, "the operation to finish")
+			releaseWaiter()
+			err := <-errc
+			isUnavailable(t, err, context.Canceled)
+			if errors.Is(err, fsstore.ErrInDoubt) {
+				t.Errorf("err = %v: in doubt, for a write skipped before its commit", err)
+			}
+			mustLoad(t, openPlain(t, f.dir), id, "v1")
+		})
+	}
+}
