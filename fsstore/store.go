@@ -205,7 +205,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 // it opens after all is closed there. So a process that starts while the
 // file server is away (a new instance launched during an outage) can say
 // why and exit or try again, rather than hang before it serves anything,
-// its health check included.
+// its health check included. Each call that gives up leaves its blocked
+// call, a goroutine and an OS thread, until the server answers, with no
+// bound across calls: a process that tries again in a loop through a long
+// outage piles them up, where one that exits for its supervisor to restart
+// it (examples/app) frees them.
 func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	gaveUp := func() error { return fmt.Errorf("fsstore: open %s: %w (%w)", dir, ErrUnavailable, ctx.Err()) }
 	if ctx.Err() != nil {
