@@ -1660,27 +1660,42 @@ func TestContentionLeavesBreakerClosed(t *testing.T) {
 // which matched neither, and which httpsession answered as a server error.
 func TestGivenUpAsItCommits(t *testing.T) {
 	for _, op := range []struct {
-		name string
-		do   func(ctx context.Context, s *fsstore.Store, id string) error
+		name, site string // site: where it waits inside the filesystem
+		do         func(ctx context.Context, s *fsstore.Store, id string) error
 	}{
-		{"save", func(ctx context.Context, s *fsstore.Store, id string) error {
+		{"save", "save", func(ctx context.Context, s *fsstore.Store, id string) error {
 			return s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v2")})
 		}},
-		{"delete", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Delete(ctx, id) }},
-		{"touch", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Touch(ctx, id) }},
+		{"delete", "delete", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Delete(ctx, id) }},
+		{"touch", "touch", func(ctx context.Context, s *fsstore.Store, id string) error { return s.Touch(ctx, id) }},
+		// Its Locked is not broken: nothing it began is left under way.
+		{"locked-save", "save", func(ctx context.Context, s *fsstore.Store, id string) error {
+			l, err := s.Lock(context.Background(), id, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			sess := &fsstore.Session{ID: id, Data: []byte("v2")}
+			if err = l.Save(ctx, sess); errors.Is(err, fsstore.ErrUnavailable) {
+				if uerr := l.Unlock(); uerr != nil {
+					return fmt.Errorf("%w; and Unlock: %w", err, uerr)
+				}
+			}
+			return err
+		}},
 	} {
 		t.Run(op.name, func(t *testing.T) {
 			f := newBoundFixture(t)
 			id := newID(t)
 			mustSave(t, f.s, id, "v1")
-			releaseOp := f.fs.hang(op.name) // inside the filesystem, before the commit
+			releaseOp := f.fs.hang(op.site) // inside the filesystem, before the commit
 			defer releaseOp()
 			releaseWaiter := f.fs.hang("abandon")
 			defer releaseWaiter()
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
 			go func() { errc <- op.do(ctx, f.s, id) }()
-			f.fs.await(t, op.name)
+			f.fs.await(t, op.site)
 			cancel()
 			f.fs.await(t, "abandon") // the waiter has given up on it
 			releaseOp()
