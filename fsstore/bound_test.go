@@ -1712,3 +1712,38 @@ func TestGivenUpAsItCommits(t *testing.T) {
 		})
 	}
 }
+
+// On NFS a Touch that finds no record looks again, as the name can be
+// missing for an instant while another host replaces it; given up on, it
+// stops looking. Its "not found" then is no answer (it may have stopped in
+// that instant), so the caller learns what one given up on a moment
+// earlier learns: httpsession would take ErrNotFound for a session gone.
+func TestTouchGivenUpWhileLooking(t *testing.T) {
+	f := newBoundFixture(t)
+	f.s.SetNFSForTest()
+	id := newID(t)
+	mustSave(t, f.s, id, "v1")
+	releaseOp := f.fs.hang("touch")
+	defer releaseOp()
+	releaseWaiter := f.fs.hang("abandon")
+	defer releaseWaiter()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- f.s.Touch(ctx, id) }()
+	f.fs.await(t, "touch")
+	cancel()
+	f.fs.await(t, "abandon") // the waiter has given up on it
+	// The name is missing when the touch looks, as in another host's
+	// replacement of the record.
+	if err := openPlain(t, f.dir).Delete(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	releaseOp()
+	eventually(t, func() bool { return f.s.InFlightForTest() == 0 }, "the touch to finish")
+	releaseWaiter()
+	err := <-errc
+	if errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("err = %v: a Touch given up on while it looked for the name answered not found", err)
+	}
+	isUnavailable(t, err, context.Canceled)
+}

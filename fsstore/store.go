@@ -1262,13 +1262,17 @@ func (s *Store) touch(c *call, id string, k key) error {
 // it answers "not found", as a Load looks again (see loadKeep): a save on
 // another host over a record a process there holds open leaves the name
 // missing on the server between its two RENAMEs. It stops once the
-// caller has given up on the operation.
+// caller has given up on the operation, with errAbandoned rather than the
+// "not found" it may have met in that instant: the waiter, should it take
+// this outcome after all, answers as for one given up on a moment earlier.
 func (s *Store) touchLooking(c *call, touch func() error) error {
 	for gone := 0; ; gone++ {
 		err := touch()
-		if !s.nfs || gone >= nfsGoneLooks || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) ||
-			(c != nil && c.op.Abandoned()) {
+		if !s.nfs || gone >= nfsGoneLooks || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
 			return err
+		}
+		if c != nil && c.op.Abandoned() {
+			return fmt.Errorf("fsstore: touch: %w", errAbandoned)
 		}
 		time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
 	}
