@@ -23,7 +23,7 @@ import (
 
 // envBin passes the sessgc binary that TestMain built on the parent to the
 // NFS harness's hosts, which see the parent's files and environment.
-const envBin = "SESSGC_TEST_BIN"
+const envBin = "SESSFS_TEST_SESSGC_BIN"
 
 // TestNFSSweepUnderOutage: a sweep on hostA is in the middle of its work,
 // holding the fleet lock, when hostA's link to the NFS server goes down

@@ -4,7 +4,7 @@ package main_test
 
 // These tests run the built sessgc binary, as cron does. TestMain builds it
 // once into a temp directory; child processes (a lock holder) are this test
-// binary re-executed with SESSGC_TEST_ROLE set.
+// binary re-executed with SESSFS_TEST_SESSGC_ROLE set.
 // They are Unix-only (every _test.go file here is), as they use Unix users,
 // signals, file modes and inode numbers; sessgc's Windows build cannot open
 // a store anyway.
@@ -37,7 +37,7 @@ import (
 var sessgcBin string
 
 func TestMain(m *testing.M) {
-	if role := os.Getenv("SESSGC_TEST_ROLE"); role != "" {
+	if role := os.Getenv("SESSFS_TEST_SESSGC_ROLE"); role != "" {
 		os.Exit(child(role))
 	}
 	if bin := os.Getenv(envBin); bin != "" && nfstest.InGuest() {
@@ -68,15 +68,15 @@ func TestMain(m *testing.M) {
 func child(role string) int {
 	switch role {
 	case "holdlocks":
-		// Hold the locks of the sessions in SESSGC_TEST_IDS until stdin
+		// Hold the locks of the sessions in SESSFS_TEST_SESSGC_IDS until stdin
 		// closes, like requests in progress on another host.
-		s, err := fsstore.Open(os.Getenv("SESSGC_TEST_DIR"), fsstore.WithCreate(false))
+		s, err := fsstore.Open(os.Getenv("SESSFS_TEST_SESSGC_DIR"), fsstore.WithCreate(false))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		var held []*fsstore.Locked
-		for _, id := range strings.Split(os.Getenv("SESSGC_TEST_IDS"), ",") {
+		for _, id := range strings.Split(os.Getenv("SESSFS_TEST_SESSGC_IDS"), ",") {
 			l, err := s.Lock(context.Background(), id, fsstore.Exclusive)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
@@ -579,8 +579,8 @@ func TestLockedByAnotherProcessIsRemoved(t *testing.T) {
 	locked := ids[:3]
 
 	holder := exec.Command(os.Args[0], "-test.run=^$")
-	holder.Env = append(os.Environ(), "SESSGC_TEST_ROLE=holdlocks", "SESSGC_TEST_DIR="+st.dir,
-		"SESSGC_TEST_IDS="+strings.Join(locked, ","))
+	holder.Env = append(os.Environ(), "SESSFS_TEST_SESSGC_ROLE=holdlocks", "SESSFS_TEST_SESSGC_DIR="+st.dir,
+		"SESSFS_TEST_SESSGC_IDS="+strings.Join(locked, ","))
 	holder.Stderr = os.Stderr
 	stdin, err := holder.StdinPipe()
 	if err != nil {

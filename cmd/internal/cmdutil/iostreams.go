@@ -19,6 +19,9 @@ type IOStreams struct {
 	// Getenv reads configuration from the environment (os.Getenv by
 	// default).
 	Getenv func(string) string
+	// Environ lists the environment (os.Environ by default), for a
+	// command that checks its variables' names; nil skips the check.
+	Environ func() []string
 }
 
 // System returns the process's standard streams.
@@ -26,7 +29,7 @@ func System() *IOStreams {
 	return &IOStreams{
 		Out: os.Stdout, ErrOut: os.Stderr,
 		OutTTY: IsTerminal(os.Stdout), ErrTTY: IsTerminal(os.Stderr),
-		Getenv: os.Getenv,
+		Getenv: os.Getenv, Environ: os.Environ,
 	}
 }
 

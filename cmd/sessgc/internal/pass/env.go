@@ -2,6 +2,7 @@ package pass
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -39,6 +40,63 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
 		f.Changed = true
 	})
 	return err
+}
+
+// UnknownEnv returns the SESSGC_* variables of environ that set nothing:
+// no flag of root or of a command under it, and not KeysEnv. Each is
+// returned with the known name nearest to it ("" if none is near), for a
+// warning: a misspelt SESSGC_MAX_DURATON is otherwise ignored without a
+// word, and the limit it was meant to set with it.
+func UnknownEnv(root *cobra.Command, environ []string) (unknown, nearest []string) {
+	known := []string{KeysEnv}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" { // ApplyEnv never reads SESSGC_HELP
+				known = append(known, EnvName(f.Name))
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) || slices.Contains(known, name) || slices.Contains(unknown, name) {
+			continue
+		}
+		unknown = append(unknown, name)
+		near, best := "", 3 // at most two edits away: a typo, not another word
+		for _, k := range known {
+			if d := editDistance(name, k); d < best {
+				near, best = k, d
+			}
+		}
+		nearest = append(nearest, near)
+	}
+	return unknown, nearest
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // RunE returns the RunE of a sessgc leaf command: the SESSGC_* variables

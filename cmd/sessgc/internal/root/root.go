@@ -4,6 +4,7 @@ package root
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/installcron"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/keygen"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/rekey"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/run"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/stats"
@@ -35,7 +37,8 @@ Every flag can also be set with an environment variable SESSGC_<FLAG>, dashes
 as underscores: SESSGC_DIR, SESSGC_RATE, SESSGC_MAX_DURATION,
 SESSGC_NO_FLEET_LOCK=true. Flags win over the environment. Encryption keys
 are never given as a flag: --keys-file (SESSGC_KEYS_FILE) names a file, or
-SESSGC_KEYS holds the keys.
+SESSGC_KEYS holds the keys. A SESSGC_* variable that sets nothing (a
+misspelt name) is ignored with a warning on stderr.
 
 Exit codes:
   0    done, or nothing to do (another host holds the fleet lock,
@@ -69,6 +72,22 @@ install-cron writes cron and systemd files for Unix hosts.`,
   sessgc install-cron --dir /srv/sessions --write /etc/cron.d
   sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys
   source <(sessgc completion bash)`,
+	}
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if io.Environ == nil {
+			return nil
+		}
+		unknown, nearest := pass.UnknownEnv(c.Root(), io.Environ())
+		for i, name := range unknown {
+			hint := ""
+			if nearest[i] != "" {
+				hint = " (did you mean " + nearest[i] + "?)"
+			}
+			// A warning, not a usage error: a unit file or CronJob that
+			// sets a variable for a later version's flag keeps working.
+			fmt.Fprintf(io.ErrOut, "sessgc: warning: %s is set but is not a sessgc setting; it is ignored%s\n", name, hint)
+		}
+		return nil
 	}
 	cmd.AddCommand(
 		run.NewCmdRun(io, nil),
