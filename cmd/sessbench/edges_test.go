@@ -127,3 +127,14 @@ func TestTargetNamesUnique(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPHotBounded: a --hot beyond its bounds is a usage error before
+// anything is measured; it used to start a goroutine per client and keep a
+// value per increment, with no bound.
+func TestHTTPHotBounded(t *testing.T) {
+	d := benchDir(t)
+	r := run(t, nil, "http", "--dir", d, "--peers", "scs-mem", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "1000000x1000000")
+	if r.code != 2 || !strings.Contains(r.stderr, "hot 1000000x1000000") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming hot 1000000x1000000", r.code, r.stderr)
+	}
+}

@@ -105,6 +105,10 @@ type Config struct {
 // MB at the limit), and written to each target at every size.
 const MaxSessions = 10_000_000
 
+// MaxConcurrency is the most clients a measurement runs at once: each is
+// a goroutine, and on a Redis target a connection of its own.
+const MaxConcurrency = 100_000
+
 // Validate reports the first nonsensical setting.
 func (c *Config) Validate() error {
 	switch {
@@ -143,8 +147,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, n := range c.Concurrency {
-		if n < 1 || n > 100000 {
-			return fmt.Errorf("concurrency %d outside 1..100000", n)
+		if n < 1 || n > MaxConcurrency {
+			return fmt.Errorf("concurrency %d outside 1..%d", n, MaxConcurrency)
 		}
 		if slices.Contains(c.Concurrency[:i], n) {
 			return fmt.Errorf("concurrency %d given twice", n)

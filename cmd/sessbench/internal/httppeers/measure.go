@@ -36,6 +36,12 @@ type Config struct {
 	OnStep func(string)
 }
 
+// MaxHotIncrements bounds the lost-update test's increments, clients ×
+// increments each: each answered one's counter value is kept until the
+// test ends (8 bytes), and they all go to one session, one at a time on
+// a peer that locks it, so a million take minutes already.
+const MaxHotIncrements = 1_000_000
+
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	switch {
@@ -47,14 +53,20 @@ func (c *Config) Validate() error {
 		return errors.New("rounds must be at least 1")
 	case c.Duration/time.Duration(c.Rounds) <= 0:
 		return fmt.Errorf("duration %v: less than 1ns per round (%d rounds)", c.Duration, c.Rounds)
-	case c.Concurrency < 1:
-		return errors.New("concurrency must be at least 1")
+	case c.Concurrency < 1 || c.Concurrency > bench.MaxConcurrency:
+		return fmt.Errorf("concurrency %d: need 1..%d", c.Concurrency, bench.MaxConcurrency)
 	case c.Sessions < c.Concurrency:
 		return fmt.Errorf("sessions (%d) must be at least the concurrency (%d)", c.Sessions, c.Concurrency)
 	case c.Sessions > bench.MaxSessions:
 		return fmt.Errorf("sessions %d: at most %d", c.Sessions, bench.MaxSessions)
 	case c.HotClients < 0 || c.HotIncrements < 0:
 		return errors.New("negative lost-update test size")
+	case c.HotClients > bench.MaxConcurrency:
+		return fmt.Errorf("hot %dx%d: at most %d clients", c.HotClients, c.HotIncrements, bench.MaxConcurrency)
+	case c.HotIncrements > MaxHotIncrements || int64(c.HotClients)*int64(c.HotIncrements) > MaxHotIncrements:
+		// Each bounded first, and multiplied in 64 bits: the product of
+		// two large ones overflows.
+		return fmt.Errorf("hot %dx%d: at most %d increments in all (clients × increments)", c.HotClients, c.HotIncrements, MaxHotIncrements)
 	}
 	return nil
 }
