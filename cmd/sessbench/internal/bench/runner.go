@@ -105,6 +105,11 @@ type Config struct {
 // MB at the limit), and written to each target at every size.
 const MaxSessions = 10_000_000
 
+// PopulateClients is how many clients write a target's sessions at once
+// before the run: with --concurrency 1, still more than one connection to
+// a Redis target.
+const PopulateClients = 16
+
 // MaxConcurrency is the most clients a measurement runs at once: each is
 // a goroutine, and on a Redis target a connection of its own.
 const MaxConcurrency = 100_000
@@ -390,14 +395,13 @@ func b2i(b bool) int {
 
 // populate creates every session so that loads and touches find one.
 func populate(ctx context.Context, t Target, ids []string, payload []byte) error {
-	const par = 16
 	var (
 		wg    sync.WaitGroup
 		next  atomic.Int64
 		errMu sync.Mutex
 		first error
 	)
-	for range min(par, len(ids)) {
+	for range min(PopulateClients, len(ids)) {
 		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1

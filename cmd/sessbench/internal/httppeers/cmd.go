@@ -79,7 +79,9 @@ the change may have been saved. They are not set off against lost updates.
 As in sessbench run, a run whose sessions (--sessions and the lost-update
 test's one, of every --size, for each peer) would take more than half of
 the space free in --dir, or of the memory the --redis server has left
-before its maxmemory, is refused before anything is written.
+before its maxmemory, is refused before anything is written, and so is
+one whose --redis server takes fewer connections at once than the
+scs-redis peer's clients open (--concurrency, or the --hot clients).
 
 The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the
@@ -267,6 +269,7 @@ const maxSize = 64<<20 - sessionOverhead
 func checkRoom(cfg Config, names []string, po *PeerOptions) error {
 	sessions := cfg.Sessions + 1 // and the lost-update test's
 	clients := max(cfg.Concurrency, cfg.HotClients)
+	po.RedisClients = clients
 	po.RedisBytes = redistarget.KeyOverhead*float64(sessions*len(cfg.Sizes)) +
 		fstarget.Footprint(sessions, cfg.Sizes, clients, sessionOverhead, 1)
 	onDir := 0

@@ -88,6 +88,10 @@ type PeerOptions struct {
 	// Redis: more than bench.RoomShare of the memory the server has left
 	// refuses the peer, as the Redis target of sessbench run.
 	RedisBytes float64
+	// RedisClients, if not 0, is how many connections scs-redis's
+	// clients open at once: a server that takes fewer refuses the peer
+	// (redistarget.ErrMaxClients).
+	RedisClients int
 }
 
 // OpenPeer opens the named peer.
@@ -96,7 +100,7 @@ func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
 	case PeerSessfs:
 		return openSessfs(o)
 	case PeerSCSRedis:
-		return openSCSRedis(ctx, o.Redis, o.RedisBytes)
+		return openSCSRedis(ctx, o.Redis, o.RedisBytes, o.RedisClients)
 	case PeerSCSMem:
 		sm := scs.New()
 		sm.Store = memstore.NewWithCleanupInterval(0)
@@ -162,7 +166,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}, nil
 }
 
-func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64) (*Peer, error) {
+func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int) (*Peer, error) {
 	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
 	}
@@ -188,7 +192,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64) (*Pe
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			bare := *srv
 			bare.Password, bare.PasswordFromEnv = "", false
-			return openSCSRedis(ctx, &bare, need)
+			return openSCSRedis(ctx, &bare, need, clients)
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
@@ -196,6 +200,9 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64) (*Pe
 	// Optional: an ACL user may be refused it, and the free memory is
 	// then not known.
 	mem, _ := redis.String(c.Do("INFO", "memory"))
+	// Optional too, as for redistarget's reserve.
+	limit, _ := redis.StringMap(c.Do("CONFIG", "GET", "maxclients"))
+	conns, _ := redis.String(c.Do("INFO", "clients"))
 	c.Close()
 	if err != nil {
 		pool.Close()
@@ -206,6 +213,32 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64) (*Pe
 			pool.Close()
 			return nil, fmt.Errorf("scs-redis peer: %w", err)
 		}
+	}
+	// A server that takes fewer connections than the clients open at
+	// once refuses the peer now, rather than answer some requests 500.
+	if most, connected, ok := redistarget.ClientLimit(limit["maxclients"], conns); ok {
+		// c, idle in the pool now, is counted among the connected.
+		if err := redistarget.CheckClients(addr, clients, most, connected, 1); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("scs-redis peer: %w", err)
+		}
+	}
+	err = redistarget.Reserve(ctx, addr, clients, func(ctx context.Context) (func(), error) {
+		c, err := pool.GetContext(ctx)
+		if err == nil {
+			_, err = c.Do("PING")
+		}
+		if err != nil {
+			if c != nil {
+				c.Close()
+			}
+			return nil, err
+		}
+		return func() { c.Close() }, nil
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("scs-redis peer: %w", err)
 	}
 	version := "?"
 	for _, line := range strings.Split(info, "\n") {

@@ -170,6 +170,8 @@ func (s Server) TLSConfig() *tls.Config {
 func Explain(srv Server, err error) error {
 	addr, msg := srv.String(), err.Error()
 	switch {
+	case strings.Contains(msg, "max number of clients reached"):
+		return fmt.Errorf("--redis %s: the server is at its maxclients and took no connection: %w", addr, err)
 	case NoPasswordConfigured(err):
 		return fmt.Errorf("--redis %s: the server has no password, but one was sent (%s, or in the URL): leave it out: %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "NOAUTH"):

@@ -85,7 +85,11 @@ host's memory runs out), is refused before anything is written: it shares
 that space with the live store or the server's other keys, which a full
 disk would fail and a maxmemory policy evict. Each session file is counted
 in blocks of at most 4 KiB, whatever larger I/O size the file system
-reports (an NFS mount's wsize).
+reports (an NFS mount's wsize). A --redis server must take every
+connection the run opens at once, one per client of the largest
+--concurrency and 16 to write the sessions: they are opened before
+anything is written, and a server whose maxclients leaves too few, or that
+refuses one, refuses the run.
 
 Workloads:
   cycle   a full request: lock, load, save, unlock
@@ -516,7 +520,10 @@ func runRun(opts *RunOptions) (err error) {
 		// Its sessions outlive the run, and a killed run's keys not by
 		// much (see redistarget.TTL); Redis is the last target.
 		ttl := redistarget.TTL(p.cfg.PlannedLength(len(targets) + 1))
-		t, err := redistarget.Open(ctx, unique("redis"), *p.redis, maxConc, ttl)
+		// Its connections: one per client, and as many as write the
+		// sessions before the run.
+		conns := max(maxConc, min(bench.PopulateClients, p.cfg.Sessions))
+		t, err := redistarget.Open(ctx, unique("redis"), *p.redis, conns, ttl)
 		if err != nil {
 			return cmdutil.Interrupted(ctx, err)
 		}

@@ -74,8 +74,9 @@ type Target struct {
 
 // Open connects to srv with a pool big enough for conns concurrent clients
 // (a smaller pool would queue clients inside go-redis and charge the wait to
-// Redis) and checks that the server answers. Each write gives a session
-// ttl to live (see TTL), a whole number of milliseconds of at least one.
+// Redis) and checks that the server answers, and that it takes conns
+// connections at once (see reserve). Each write gives a session ttl to
+// live (see TTL), a whole number of milliseconds of at least one.
 func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl time.Duration) (*Target, error) {
 	if ttl < time.Millisecond || ttl%time.Millisecond != 0 {
 		return nil, fmt.Errorf("redis session TTL %v: want whole milliseconds, at least 1ms", ttl)
@@ -119,7 +120,37 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 			}
 		}
 	}
+	if err := t.reserve(ctx, conns); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return t, nil
+}
+
+// reserve refuses a run that opens more connections at once than the
+// server takes (its maxclients, less the clients connected), when CONFIG
+// GET tells its maxclients, and opens the conns connections at once in
+// any case, so that a server that refuses one refuses the run before
+// anything is written (see ErrMaxClients). They stay in the pool: the
+// run's first measurement dials none.
+func (t *Target) reserve(ctx context.Context, conns int) error {
+	// Both optional: managed servers and ACL users may be refused them.
+	limit, _ := t.c.ConfigGet(ctx, "maxclients").Result()
+	info, _ := t.c.Info(ctx, "clients").Result()
+	// The pool holds the one connection Open has used so far.
+	if most, connected, ok := ClientLimit(limit["maxclients"], info); ok {
+		if err := CheckClients(t.addr, conns, most, connected, 1); err != nil {
+			return err
+		}
+	}
+	return Reserve(ctx, t.addr, conns, func(ctx context.Context) (func(), error) {
+		cn := t.c.Conn()
+		if err := cn.Ping(ctx).Err(); err != nil {
+			cn.Close()
+			return nil, err
+		}
+		return func() { cn.Close() }, nil
+	})
 }
 
 // Name implements bench.Target.
