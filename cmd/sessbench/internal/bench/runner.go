@@ -270,21 +270,10 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 	// fails the run before the others have been filled for nothing.
 	// Targets that share a space (directories on one file system) fill it
 	// together: each is checked for all their sessions.
-	roomKey := func(t Target) string {
-		if rs, ok := t.(RoomSharer); ok {
-			return rs.RoomKey()
-		}
-		return ""
-	}
-	sharing := make(map[string]int)
-	for _, t := range r.Targets {
-		if k := roomKey(t); k != "" {
-			sharing[k]++
-		}
-	}
-	for _, t := range r.Targets {
+	sharing := roomGroups(r.Targets)
+	for i, t := range r.Targets {
 		if rc, ok := t.(RoomChecker); ok {
-			n := max(sharing[roomKey(t)], 1)
+			n := sharing[i]
 			if err := rc.CheckRoom(ctx, n*c.Sessions, c.Sizes, maxConc); err != nil {
 				if n > 1 {
 					err = fmt.Errorf("%w (the sessions of the %d targets that share it, counted together)", err, n)
@@ -391,6 +380,43 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// roomGroups returns, for each target, how many targets share its space
+// (itself included; see RoomSharer): the targets that share it directly
+// or through others, so that a sharing seen between only some pairs (free
+// space read at different moments) still joins them all.
+func roomGroups(ts []Target) []int {
+	root := make([]int, len(ts))
+	for i := range root {
+		root[i] = i
+	}
+	find := func(i int) int {
+		for root[i] != i {
+			i = root[i]
+		}
+		return i
+	}
+	for i, a := range ts {
+		ra, ok := a.(RoomSharer)
+		if !ok {
+			continue
+		}
+		for j := range i {
+			if _, ok := ts[j].(RoomSharer); ok && ra.SharesRoom(ts[j]) {
+				root[find(i)] = find(j)
+			}
+		}
+	}
+	size := make(map[int]int)
+	for i := range ts {
+		size[find(i)]++
+	}
+	n := make([]int, len(ts))
+	for i := range ts {
+		n[i] = size[find(i)]
+	}
+	return n
 }
 
 // populate creates every session so that loads and touches find one.

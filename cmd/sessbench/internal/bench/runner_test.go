@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -430,8 +432,14 @@ type roomTarget struct {
 	asked     *[]int
 }
 
-func (t roomTarget) Name() string    { return t.name }
-func (t roomTarget) RoomKey() string { return t.key }
+func (t roomTarget) Name() string { return t.name }
+
+// SharesRoom: targets whose keys share a letter share their space ("" is
+// none), so that "ab" joins "a" and "b", which alone share nothing.
+func (t roomTarget) SharesRoom(o Target) bool {
+	ot, ok := o.(roomTarget)
+	return ok && strings.ContainsAny(t.key, ot.key)
+}
 func (t roomTarget) CheckRoom(_ context.Context, sessions int, _ []int, _ int) error {
 	*t.asked = append(*t.asked, sessions)
 	return nil
@@ -446,18 +454,33 @@ func TestRoomSharedByTargets(t *testing.T) {
 	cfg.Workloads = []Workload{Load}
 	cfg.Concurrency = []int{1}
 	cfg.Rounds, cfg.Ops, cfg.Duration = 1, 1, 0
-	var asked []int
-	r := &Runner{Config: cfg, Targets: []Target{
-		roomTarget{name: "a", key: "dev 1", asked: &asked},
-		roomTarget{name: "b", key: "dev 1", asked: &asked},
-		roomTarget{name: "c", key: "dev 2", asked: &asked},
-		roomTarget{name: "d", key: "", asked: &asked},
-	}}
-	if _, err := r.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	s := cfg.Sessions
-	if want := []int{2 * s, 2 * s, s, s}; !slices.Equal(asked, want) {
-		t.Errorf("room asked for %v sessions, want %v (a and b share a file system)", asked, want)
+	for _, tt := range []struct {
+		name string
+		keys []string
+		want []int // times s
+	}{
+		{"two of three", []string{"x", "x", "y", ""}, []int{2, 2, 1, 1}},
+		// Sharing seen between some pairs only joins them all: the first
+		// and the second share nothing but the third.
+		{"through another", []string{"a", "b", "ab", "c"}, []int{3, 3, 3, 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var asked []int
+			var ts []Target
+			for i, k := range tt.keys {
+				ts = append(ts, roomTarget{name: fmt.Sprint("t", i), key: k, asked: &asked})
+			}
+			if _, err := (&Runner{Config: cfg, Targets: ts}).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var want []int
+			for _, n := range tt.want {
+				want = append(want, n*s)
+			}
+			if !slices.Equal(asked, want) {
+				t.Errorf("room asked for %v sessions, want %v (targets of spaces %q)", asked, want, tt.keys)
+			}
+		})
 	}
 }

@@ -118,11 +118,12 @@ type RoomChecker interface {
 // RoomSharer is a RoomChecker whose space other targets of the run may
 // share: two --dir targets on one file system (or the same directory given
 // twice, an A/A run) hold their sessions there at once, so the runner
-// checks each for the sessions of all the targets with its RoomKey.
+// checks each for the sessions of all the targets that share its space,
+// directly or through another.
 type RoomSharer interface {
-	// RoomKey names the space the target's sessions take ("" when it
-	// cannot tell).
-	RoomKey() string
+	// SharesRoom reports whether o's sessions take the same space as the
+	// target's: false when it cannot tell.
+	SharesRoom(o Target) bool
 }
 
 // RoomShare is the largest share of a target's free space a run may

@@ -79,7 +79,10 @@ the command works with nothing mounted.
 Before measuring, each target is given --sessions sessions of every --size
 (1000 × 64MiB is 62.5 GiB). A run whose sessions would take more than half
 of the space free on a --dir's file system (all the --dir targets on it
-together; on Linux, macOS and FreeBSD, which report it), or of the memory a
+together, also under device numbers of their own, as btrfs subvolumes or
+two NFS mounts of one export have: those whose file systems report the
+same size and nearly the same free space; on Linux, macOS and FreeBSD,
+which report it), or of the memory a
 --redis server has left before its maxmemory (without one, before its
 host's memory runs out), is refused before anything is written: it shares
 that space with the live store or the server's other keys, which a full

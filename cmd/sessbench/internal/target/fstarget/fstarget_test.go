@@ -121,3 +121,36 @@ func TestFootprintOnLargeBlocks(t *testing.T) {
 		t.Errorf("Footprint of %d sessions of %v on 1 MiB blocks = %.3g bytes, want %.3g (files rounded to at most 4 KiB)", sessions, sizes, got, want)
 	}
 }
+
+// TestSameSpace: directories are on one file system when their device
+// numbers are equal, and also when they differ but statfs reports one
+// file system's size and free space: btrfs subvolumes of one pool, two
+// NFS mounts of one export, an overlay and its upper file system. Free
+// space read a moment apart on a mount in use may differ a little.
+func TestSameSpace(t *testing.T) {
+	const gib = 1 << 18 // 4 KiB blocks
+	disk := space{dev: 1, bsize: 4096, blocks: 100 * gib, avail: 40 * gib}
+	with := func(edit func(*space)) space { s := disk; edit(&s); return s }
+	for _, tt := range []struct {
+		name string
+		b    space
+		same bool
+	}{
+		{"same device", with(func(s *space) { s.avail, s.bsize = 1, 1 }), true},
+		{"btrfs subvolume, NFS mount of the same export", with(func(s *space) { s.dev = 2 }), true},
+		{"free space changed in between", with(func(s *space) { s.dev, s.avail = 2, s.avail-gib/20 }), true},
+		{"another disk", with(func(s *space) { s.dev, s.blocks = 2, 50*gib }), false},
+		{"a disk of the same size, used differently", with(func(s *space) { s.dev, s.avail = 2, 70*gib }), false},
+		{"another block size", with(func(s *space) { s.dev, s.bsize = 2, 1024 }), false},
+		{"no figures", space{dev: 2}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sameSpace(disk, tt.b); got != tt.same {
+				t.Errorf("sameSpace(%+v, %+v) = %v, want %v", disk, tt.b, got, tt.same)
+			}
+			if got := sameSpace(tt.b, disk); got != tt.same {
+				t.Errorf("sameSpace(%+v, %+v) = %v, want %v", tt.b, disk, got, tt.same)
+			}
+		})
+	}
+}

@@ -25,9 +25,55 @@ func (t *Target) CheckRoom(_ context.Context, sessions int, sizes []int, clients
 	return bench.NoRoom("the file system of "+t.dir, Footprint(sessions, sizes, clients, fsstore.RecordOverhead, block), free)
 }
 
-// RoomKey implements bench.RoomSharer: the file system the target's
-// directory is on.
-func (t *Target) RoomKey() string { return fileSystemKey(t.sub) }
+// SharesRoom implements bench.RoomSharer: whether o is a directory
+// target whose sessions take their space from the same file system (see
+// sameSpace). Both are read now, one right after the other, so that the
+// free space of a mount in use has changed little in between.
+func (t *Target) SharesRoom(o bench.Target) bool {
+	ot, ok := o.(*Target)
+	if !ok {
+		return false
+	}
+	a, okA := readSpace(t.sub)
+	b, okB := readSpace(ot.sub)
+	return okA && okB && sameSpace(a, b)
+}
+
+// space is what tells a file system apart: its device number (stat's
+// st_dev) and the figures statfs gives for its size.
+type space struct {
+	dev                  uint64
+	bsize, blocks, avail uint64
+}
+
+// sameSpace reports whether two directories take their space from one
+// file system, erring on the side of yes: counted together, the run's
+// sessions must fit in half of what one of them has free, which refuses
+// more, never less.
+//
+// The device number alone misses what shares space under device numbers
+// of its own: btrfs subvolumes of one pool, two NFS mounts of one export
+// (mounted with different options, or nosharecache) or of two exports of
+// one file system on the server, an overlay mount (a container's root)
+// and a directory on its upper file system. statfs's f_fsid does not
+// help: btrfs mixes the subvolume into it, the Linux NFS client leaves
+// it 0, and an overlay mount has one of its own. What they all share is
+// the size and free space statfs reports; f_type differs (an overlay
+// reports its own). So equal block size and block count, and free space
+// within a thousandth of the size (a mount in use changes between the two
+// statfs calls), make one file system. Two disks of the same size and
+// nearly the same free space are taken for one: the cost is a check as
+// strict as if they were.
+func sameSpace(a, b space) bool {
+	if a.dev == b.dev {
+		return true
+	}
+	if a.bsize == 0 || a.blocks == 0 || a.bsize != b.bsize || a.blocks != b.blocks {
+		return false
+	}
+	diff := max(a.avail, b.avail) - min(a.avail, b.avail)
+	return diff <= a.blocks/1000
+}
 
 // maxAllocBlock bounds the block a file is rounded up to. The block size a
 // file system reports (statfs's f_bsize) is its preferred I/O size, not

@@ -3,7 +3,6 @@
 package fstarget
 
 import (
-	"fmt"
 	"math"
 	"runtime"
 
@@ -33,11 +32,14 @@ func FreeSpace(dir string) (free, block int64, ok bool, err error) {
 	return int64(avail * bsize), int64(bsize), true, nil
 }
 
-// fileSystemKey names the file system holding dir: its device number.
-func fileSystemKey(dir string) string {
+// readSpace reads what tells the file system holding dir apart (see
+// space).
+func readSpace(dir string) (space, bool) {
 	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return ""
+	var fs unix.Statfs_t
+	if unix.Stat(dir, &st) != nil || unix.Statfs(dir, &fs) != nil {
+		return space{}, false
 	}
-	return fmt.Sprintf("dev %d", st.Dev)
+	// Converted: the fields' types differ between systems.
+	return space{dev: uint64(st.Dev), bsize: uint64(fs.Bsize), blocks: uint64(fs.Blocks), avail: uint64(fs.Bavail)}, true
 }
