@@ -72,7 +72,7 @@ func runHelper(role string) error {
 	case "holdmany":
 		return helperHoldMany(tab, name, proctest.EnvInt("LOCK_COUNT", 1))
 	case "contend":
-		return helperContend(tab, name, proctest.EnvInt("LOCK_GOROUTINES", 4))
+		return helperContend(tab, name, proctest.EnvInt("LOCK_GOROUTINES", 4), proctest.EnvInt("LOCK_TRYERS", 0))
 	case "countkeys":
 		return helperCountKeys(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_KEYS", 2), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	}
@@ -212,13 +212,41 @@ func helperHoldMany(tab *lock.Table, name string, n int) error {
 // "contending" once they have had the lock a few times, answers "cycles"
 // on stdin with the number of times they have had it, and goes on until
 // stdin closes.
-func helperContend(tab *lock.Table, name string, goroutines int) error {
+//
+// tryers more goroutines take it with TryLock in a loop, as a sweep that
+// skips what is busy does, and count their turns too.
+func helperContend(tab *lock.Table, name string, goroutines, tryers int) error {
 	var stop atomic.Bool
 	var cycles atomic.Int64
 	started := make(chan struct{})
 	var once sync.Once
 	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
+	errs := make(chan error, goroutines+tryers)
+	for range tryers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				h, err := tab.TryLock(name, name, lock.Exclusive)
+				if errors.Is(err, lock.ErrLocked) {
+					runtime.Gosched()
+					continue
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Millisecond)
+				if err := h.Unlock(); err != nil {
+					errs <- err
+					return
+				}
+				if cycles.Add(1) >= 64 {
+					once.Do(func() { close(started) })
+				}
+			}
+		}()
+	}
 	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func() {
@@ -235,7 +263,7 @@ func helperContend(tab *lock.Table, name string, goroutines int) error {
 					errs <- err
 					return
 				}
-				if cycles.Add(1) == int64(goroutines)*16 {
+				if cycles.Add(1) >= int64(goroutines)*16 {
 					once.Do(func() { close(started) })
 				}
 			}

@@ -141,15 +141,40 @@ func TestKilledHolderReleases(t *testing.T) {
 // least every 100 ms, which its goroutines' 1 ms turns fill with about a
 // hundred, and a waiter that polls in every pause gets the lock at the
 // first.
+//
+// The same holds for a process that takes the lock again and again
+// without handing it over: one goroutine locking it request after
+// request. Each release left it free for microseconds, which a waiter
+// elsewhere hit once in thousands of turns: a take that follows a
+// release at once now counts as a handover. With tryers, goroutines of
+// the busy process also try the lock with TryLock in a loop, which does
+// not wait out the pause: the first waiting goroutine, asleep in it,
+// keeps the lock file busy, so a TryLock can take the lock only in the
+// instant between the release and that goroutine's wake-up.
 func TestWaiterElsewhereGetsTurn(t *testing.T) {
 	// About ten releases for other hosts' sake.
 	const maxTurns = 1000
-	for _, cfg := range []lock.Config{{Strategy: lock.Flock}, {Strategy: lock.Lease}} {
-		t.Run(cfg.Strategy.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		cfg             lock.Config
+		lockers, tryers int
+	}{
+		{lock.Config{Strategy: lock.Flock}, 4, 0},
+		{lock.Config{Strategy: lock.Lease}, 4, 0},
+		{lock.Config{Strategy: lock.Flock}, 4, 2},
+		{lock.Config{Strategy: lock.Lease}, 4, 2},
+		// One goroutine taking the lock again and again, with Lock or
+		// TryLock: no handover, but a release and a take microseconds
+		// apart, which a waiter elsewhere did not see.
+		{lock.Config{Strategy: lock.Flock}, 1, 0},
+		{lock.Config{Strategy: lock.Lease}, 1, 0},
+	} {
+		cfg := tc.cfg
+		name := fmt.Sprintf("%v/lock%d/try%d", cfg.Strategy, tc.lockers, tc.tryers)
+		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg.Dir = dir
 			tab := newTable(t, cfg)
-			kid := startChild(t, "contend", strategyEnv(dir, "hot", cfg)...)
+			kid := startChild(t, "contend", append(strategyEnv(dir, "hot", cfg), "LOCK_GOROUTINES="+strconv.Itoa(tc.lockers), "LOCK_TRYERS="+strconv.Itoa(tc.tryers))...)
 			kid.Expect(t, "contending")
 			turns := func() int {
 				kid.Send(t, "cycles")

@@ -12,25 +12,36 @@ import (
 	"github.com/sessfs/sessfs/internal/opwatch"
 )
 
-// maxHandoffs and minHandoffHold bound how long a file's OS lock passes
-// from the last holder of this process to a waiting goroutine of this
-// process without being released: it is released once it was handed over
-// maxHandoffs times and held minHandoffHold since it was taken. Handing
-// over saves two round trips on NFS; releasing now and then gives waiters
-// on other hosts their turn.
+// maxHandoffs and minHandoffHold bound how long this process keeps a
+// file's OS lock for itself: once it has passed maxHandoffs times from
+// the last holder of the process to the next (handed over to a waiting
+// goroutine without being released, which saves two round trips on NFS,
+// or released and taken again within retakeWithin) and minHandoffHold
+// has passed since it was first taken, its next release leaves it alone
+// for yieldAfterHandoffs, so that waiters on other hosts get their turn.
 const (
 	maxHandoffs    = 8
 	minHandoffHold = 5 * yieldAfterHandoffs
 )
 
 // yieldAfterHandoffs is how long this process leaves a file's OS lock
-// alone after releasing it for other hosts' sake while its own goroutines
-// still wait for it. Those waiters would otherwise take it again within
-// microseconds of the release, while a waiter elsewhere sleeps between
-// polls for up to maxPoll: it would never get its turn. A waiter elsewhere
-// polls at least once in this long. With minHandoffHold, the process
-// gives up at most a sixth of a stripe it keeps busy on its own.
+// alone after releasing it for other hosts' sake: its goroutines, waiting
+// or coming back for it with Lock, would otherwise take it again within
+// microseconds of the release, while a
+// waiter elsewhere sleeps between polls for up to maxPoll: it would never
+// get its turn. A waiter elsewhere polls at least once in this long. With
+// minHandoffHold, the process gives up at most a sixth of a stripe it
+// keeps busy on its own.
 const yieldAfterHandoffs = maxPoll
+
+// retakeWithin: an OS lock this process takes again less than this long
+// after releasing it is a turn of the same tenure, as a handover is (see
+// maxHandoffs). A waiter elsewhere, which polls at least every maxPoll,
+// may not have polled in so short a gap; a process that releases and
+// takes a lock again in a loop (one goroutine locking one session
+// request after request) would otherwise keep it from other hosts for as
+// long as the loop lasts.
+const retakeWithin = maxPoll
 
 // maxPoll caps the interval between attempts while another owner holds a
 // lock. Each attempt is a LOCK round trip on NFS; 20ms keeps a waiting host
@@ -98,6 +109,28 @@ type Table struct {
 	files  map[string]*fileState
 	held   int // OS locks held, including those being released
 	closed bool
+	// recent keeps, for files whose state was dropped (forget), the
+	// tenure a retake would continue and the pause a release began,
+	// while they matter (see tenure.live); recentPrune is the size at
+	// which the expired ones are dropped.
+	recent      map[string]tenure
+	recentPrune int
+}
+
+// tenure is what of a file's state outlives its dropping: when its OS
+// lock was first taken and how often it has passed on since (taken,
+// handoffs), when it was last released with the tenure going on
+// (released; zero after a release for others' sake, which ends it), and
+// until when this process leaves it alone (yieldUntil).
+type tenure struct {
+	taken, released, yieldUntil time.Time
+	handoffs                    int
+}
+
+// live reports whether the tenure still matters at now: a retake would
+// continue it, or the pause has not ended.
+func (r tenure) live(now time.Time) bool {
+	return now.Before(r.yieldUntil) || (!r.released.IsZero() && now.Sub(r.released) < retakeWithin)
 }
 
 // fileState is the in-process state of one lock file. Every field is guarded
@@ -108,8 +141,11 @@ type fileState struct {
 	os       osLock    // nil while this process holds no OS lock on the file
 	busy     bool      // a goroutine is taking or releasing the OS lock
 	refs     int       // handles holding a key under os
-	handoffs int       // times os was kept for a waiter since it was taken
-	taken    time.Time // when os was taken
+	handoffs int       // times os passed on within this process since taken
+	taken    time.Time // when os was taken, its tenure began
+	// released: when this process last released os with its tenure
+	// going on; a take within retakeWithin continues it.
+	released time.Time
 	// lostOS: a holder found os lost. No further key may share it: its
 	// Verify would fail every save, and while keys overlapped the file
 	// would never be free to take afresh. Nor may one wait for it: the
@@ -331,6 +367,10 @@ func (t *Table) Lock(ctx context.Context, file, key string, mode Mode) (*Handle,
 
 // TryLock acquires key in mode if it is free now, and returns an error
 // matching ErrLocked otherwise (ErrTooManyLocks when the cap is reached).
+// It does not wait out the pause in which the process leaves a lock file
+// it kept busy to other hosts (see Lock): a lock that is free is free to
+// TryLock, and callers that skip what is busy (a sweep) would skip it
+// for nothing.
 func (t *Table) TryLock(file, key string, mode Mode) (*Handle, error) {
 	return t.acquire(context.Background(), file, key, mode, false)
 }
@@ -355,6 +395,10 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	if f == nil {
 		f = newFileState()
 		t.files[file] = f
+		if r, ok := t.recent[file]; ok {
+			delete(t.recent, file)
+			f.taken, f.released, f.yieldUntil, f.handoffs = r.taken, r.released, r.yieldUntil, r.handoffs
+		}
 	}
 	ks := f.key(key)
 	f.waiters++
@@ -408,6 +452,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		case free && f.os == nil && !f.busy:
 			f.busy = true
 			yield := time.Until(f.yieldUntil)
+			start := time.Now()
 			t.mu.Unlock()
 			l, err := t.acquireOS(ctx, file, block, waited, yield)
 			t.mu.Lock()
@@ -419,7 +464,13 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				t.mu.Unlock()
 				return nil, err
 			}
-			f.os, f.handoffs, f.taken = l, 0, time.Now()
+			if !f.released.IsZero() && start.Sub(f.released) < retakeWithin {
+				// Taken again at once: the same tenure (see retakeWithin).
+				f.handoffs++
+			} else {
+				f.handoffs, f.taken = 0, time.Now()
+			}
+			f.os, f.released = l, time.Time{}
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
@@ -498,7 +549,32 @@ func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
 func (t *Table) forget(file string, f *fileState) {
 	if f.os == nil && !f.busy && f.refs == 0 && f.waiters == 0 && t.files[file] == f {
 		delete(t.files, file)
+		r := tenure{taken: f.taken, released: f.released, yieldUntil: f.yieldUntil, handoffs: f.handoffs}
+		if now := time.Now(); r.live(now) {
+			t.keepRecent(file, r, now)
+		}
 	}
+}
+
+// keepRecent keeps a dropped file's tenure for a retake (see forget),
+// dropping the expired ones once the map has doubled since they were
+// last dropped, so that it holds about the files released within the
+// last retakeWithin or yieldAfterHandoffs, at an amortised constant cost.
+// t.mu must be held.
+func (t *Table) keepRecent(file string, r tenure, now time.Time) {
+	if t.recent == nil {
+		t.recent = make(map[string]tenure)
+	}
+	t.recent[file] = r
+	if len(t.recent) < max(t.recentPrune, 64) {
+		return
+	}
+	for k, v := range t.recent {
+		if !v.live(now) {
+			delete(t.recent, k)
+		}
+	}
+	t.recentPrune = 2 * len(t.recent)
 }
 
 // acquireOS takes the OS lock on file, polling with backoff while another
@@ -751,17 +827,23 @@ func (h *Handle) Unlock() error {
 	if f.refs > 0 {
 		return nil
 	}
-	if f.waiters > 0 && (f.handoffs < maxHandoffs || time.Since(f.taken) < minHandoffHold) && !f.lostOS && !t.closed {
+	served := f.handoffs >= maxHandoffs && time.Since(f.taken) >= minHandoffHold
+	if f.waiters > 0 && !served && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
-	// Released for waiters elsewhere: give them time to take it, from the
-	// moment it is free (on NFS the release is a round trip). The waiters
-	// here can start no attempt before releaseOS returns.
-	yield := f.waiters > 0 && !f.lostOS && !t.closed
+	// Released for waiters elsewhere once this process has had it long
+	// enough, whether its goroutines wait for it or come back for it
+	// (see retakeWithin): give them time to take it, from the moment it
+	// is free (on NFS the release is a round trip). The goroutines here
+	// can start no attempt before releaseOS returns.
+	yield := served && !f.lostOS && !t.closed
 	err := t.releaseOS(f, nil)
-	if yield {
-		f.yieldUntil = time.Now().Add(yieldAfterHandoffs)
+	if now := time.Now(); yield {
+		// The tenure ends: a take after the pause starts a new one.
+		f.yieldUntil, f.released = now.Add(yieldAfterHandoffs), time.Time{}
+	} else {
+		f.released = now
 	}
 	t.forget(h.file, f)
 	return err
