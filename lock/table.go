@@ -367,10 +367,11 @@ func (t *Table) Lock(ctx context.Context, file, key string, mode Mode) (*Handle,
 
 // TryLock acquires key in mode if it is free now, and returns an error
 // matching ErrLocked otherwise (ErrTooManyLocks when the cap is reached).
-// It does not wait out the pause in which the process leaves a lock file
-// it kept busy to other hosts (see Lock): a lock that is free is free to
-// TryLock, and callers that skip what is busy (a sweep) would skip it
-// for nothing.
+// In the pause in which the process leaves a lock file it kept busy to
+// other hosts, it fails while goroutines of the process wait to take the
+// lock after the pause, and takes it otherwise: a lock that is free is
+// free to TryLock, and callers that skip what is busy (a sweep) would
+// skip it for nothing.
 func (t *Table) TryLock(file, key string, mode Mode) (*Handle, error) {
 	return t.acquire(context.Background(), file, key, mode, false)
 }
@@ -449,10 +450,19 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 
+		case free && f.os == nil && !f.busy && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
+			// Released for other hosts' sake, with goroutines of this
+			// process waiting to take it after the pause: the first of
+			// them keeps the file busy while it sleeps it out, and
+			// fails a TryLock meanwhile; this one came in the instant
+			// before it woke up (see TryLock).
+			t.giveUp(f, ks, mode)
+			t.forget(file, f)
+			t.mu.Unlock()
+			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		case free && f.os == nil && !f.busy:
 			f.busy = true
 			yield := time.Until(f.yieldUntil)
-			start := time.Now()
 			t.mu.Unlock()
 			l, err := t.acquireOS(ctx, file, block, waited, yield)
 			t.mu.Lock()
@@ -464,8 +474,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				t.mu.Unlock()
 				return nil, err
 			}
-			if !f.released.IsZero() && start.Sub(f.released) < retakeWithin {
+			if !f.released.IsZero() && time.Since(f.released) < retakeWithin {
 				// Taken again at once: the same tenure (see retakeWithin).
+				// Timed to the take, not to the call: one that waited
+				// for an owner elsewhere is a new tenure, unless that
+				// owner's turn was shorter than retakeWithin.
 				f.handoffs++
 			} else {
 				f.handoffs, f.taken = 0, time.Now()
