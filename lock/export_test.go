@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // FakeOS is an in-memory OS lock backend for the Table's tests: a test
@@ -125,3 +126,15 @@ func AgreeStrategy(cfg Config, localOnly string, linkResult func(error) error) (
 
 // LinkUnsupported exposes linkUnsupported.
 func LinkUnsupported(err error) bool { return linkUnsupported(err) }
+
+// PausedForTest reports whether this process leaves file alone for other
+// hosts' sake now (see yieldAfterHandoffs).
+func (t *Table) PausedForTest(file string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	if f := t.files[file]; f != nil {
+		return now.Before(f.yieldUntil)
+	}
+	return now.Before(t.recent[file].yieldUntil)
+}

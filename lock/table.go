@@ -121,10 +121,24 @@ type Table struct {
 // lock was first taken and how often it has passed on since (taken,
 // handoffs), when it was last released with the tenure going on
 // (released; zero after a release for others' sake, which ends it), and
-// until when this process leaves it alone (yieldUntil).
+// until when this process leaves it alone (yieldUntil), and how long the
+// OS lock was held in the tenure before its last take (heldBefore).
 type tenure struct {
 	taken, released, yieldUntil time.Time
 	handoffs                    int
+	heldBefore                  time.Duration
+}
+
+// busyEnough reports whether this process has held f's OS lock for at
+// least half of its tenure up to now. Only then is a waiter elsewhere,
+// which finds the lock free at a poll with the odds of the time it is
+// free, kept waiting for long: a stripe that the process takes again and
+// again but holds a small part of the time (many sessions of a busy host
+// sharing it, each held for a round trip) is free at most polls, and a
+// pause there would only delay this host's own requests. f's table's mu
+// must be held.
+func (f *fileState) busyEnough(now time.Time) bool {
+	return 2*(f.heldBefore+now.Sub(f.heldFrom)) >= now.Sub(f.taken)
 }
 
 // live reports whether the tenure still matters at now: a retake would
@@ -155,6 +169,10 @@ type fileState struct {
 	waiters int // goroutines in acquire for a key on this file
 	keys    []*keyState
 	changed chan struct{}
+	// heldFrom: when os was last taken; heldBefore: how long it was held
+	// in the tenure before that (see busyEnough).
+	heldFrom   time.Time
+	heldBefore time.Duration
 	// yieldUntil: the OS lock was released for other hosts' sake while
 	// goroutines of this process waited for it; none takes it again
 	// before this time (see yieldAfterHandoffs).
@@ -398,7 +416,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		t.files[file] = f
 		if r, ok := t.recent[file]; ok {
 			delete(t.recent, file)
-			f.taken, f.released, f.yieldUntil, f.handoffs = r.taken, r.released, r.yieldUntil, r.handoffs
+			f.taken, f.released, f.yieldUntil, f.handoffs, f.heldBefore = r.taken, r.released, r.yieldUntil, r.handoffs, r.heldBefore
 		}
 	}
 	ks := f.key(key)
@@ -481,9 +499,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				// owner's turn was shorter than retakeWithin.
 				f.handoffs++
 			} else {
-				f.handoffs, f.taken = 0, time.Now()
+				f.handoffs, f.taken, f.heldBefore = 0, time.Now(), 0
 			}
-			f.os, f.released = l, time.Time{}
+			f.os, f.released, f.heldFrom = l, time.Time{}, time.Now()
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
@@ -562,7 +580,7 @@ func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
 func (t *Table) forget(file string, f *fileState) {
 	if f.os == nil && !f.busy && f.refs == 0 && f.waiters == 0 && t.files[file] == f {
 		delete(t.files, file)
-		r := tenure{taken: f.taken, released: f.released, yieldUntil: f.yieldUntil, handoffs: f.handoffs}
+		r := tenure{taken: f.taken, released: f.released, yieldUntil: f.yieldUntil, handoffs: f.handoffs, heldBefore: f.heldBefore}
 		if now := time.Now(); r.live(now) {
 			t.keepRecent(file, r, now)
 		}
@@ -840,7 +858,8 @@ func (h *Handle) Unlock() error {
 	if f.refs > 0 {
 		return nil
 	}
-	served := f.handoffs >= maxHandoffs && time.Since(f.taken) >= minHandoffHold
+	now := time.Now()
+	served := f.handoffs >= maxHandoffs && now.Sub(f.taken) >= minHandoffHold && f.busyEnough(now)
 	if f.waiters > 0 && !served && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
@@ -857,6 +876,7 @@ func (h *Handle) Unlock() error {
 		f.yieldUntil, f.released = now.Add(yieldAfterHandoffs), time.Time{}
 	} else {
 		f.released = now
+		f.heldBefore += now.Sub(f.heldFrom)
 	}
 	t.forget(h.file, f)
 	return err
