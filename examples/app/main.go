@@ -149,6 +149,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		// listener would refuse them. Fail readiness (for those that probe
 		// it) and go on serving meanwhile.
 		draining.Store(true)
+		// Said, so that the pod's log shows why it stopped answering
+		// readiness and when it stopped taking requests.
+		fmt.Fprintf(out, "stopping: draining for %v (readiness answers 503), then finishing the requests in flight\n", *drain)
 		if *drain > 0 {
 			t := time.NewTimer(*drain)
 			<-t.C
@@ -162,7 +165,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return <-shut
+	if err := <-shut; err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "stopped: every request answered")
+	return nil
 }
 
 // openStore creates the store's directory if missing and opens the store,
