@@ -18,7 +18,7 @@ import (
 // client that looked its name up before the rename. A raise (here a
 // session's idle timeout above the marker's) that met it so failed with
 // ENOENT, and on NFS a fresh store's Open failed on one host while the
-// other raised its marker (TestNFSSweep/MarkerRaise). The raise reads it
+// other raised its marker (MarkerRaise in TestNFSStore). The raise reads it
 // again. Here the marker is away for the raise's first read.
 func TestRaiseRereadsMarkerBeingReplaced(t *testing.T) {
 	dir := t.TempDir()

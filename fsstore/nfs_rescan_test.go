@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
@@ -30,23 +32,53 @@ const nfsRescanBudget = 0.25
 // A second pass over shards unchanged since this host listed them: the
 // client lists them from its cache, with the attributes it cached for
 // their files, which on the default mount expire 3 to 60 s after they were
-// fetched (acregmin, acregmax). The host mounts with both at 0, so that
-// every cached attribute has expired at once, as after a minute's wait on
-// the default mount. A pass that judged each file by a fresh stat sent a
-// GETATTR per live session here; on Linux the sweep and Stats count the
-// records their cached attributes show live, and the budget is a
-// directory's share. Both scenarios share the host's one boot and the
-// sessions it saved.
-func TestNFSRescan(t *testing.T) {
-	nfstest.Require(t)
-	cfg := nfstest.Config{Hosts: 1, Timeout: 5 * time.Minute,
-		MountOptions: nfstest.EFSMountOptions + ",acregmin=0,acregmax=0"}
-	nfstest.Run(t, cfg, map[string]func(*testing.T){"hostA": nfsRescan})
-}
+// fetched (acregmin, acregmax). hostA mounts the export again with both at
+// 0 (its other mount keeps the guest's options), so that every cached
+// attribute has expired at once, as after a minute's wait on the default
+// mount. A pass that judged each file by a fresh stat sent a GETATTR per
+// live session here; on Linux the sweep and Stats count the records their
+// cached attributes show live, and the budget is a directory's share.
+// Both passes share the sessions hostA saved; hostB waits. It runs in
+// TestNFSStore's guest with delegations off (see nfsScenariosFor): a
+// guest of its own cost CI some 15 s for 2 s of work.
+var nfsRescanScenario = nfsScenario{name: "Rescan", hostA: nfsRescan, hostB: func(t *testing.T) {
+	nfsWaitSig(t, "rescanned", 4*time.Minute)
+}}
+
+// nfsRescanMountOptions are those of hostA's mount for the rescan: the
+// EFS options, with no time for which a cached attribute counts as fresh.
+const nfsRescanMountOptions = nfstest.EFSMountOptions + ",acregmin=0,acregmax=0"
 
 func nfsRescan(t *testing.T) {
 	ctx := nfsCtx(t, 4*time.Minute)
-	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour), fsstore.WithDurability(fsstore.DurabilityNone))
+	mnt := nfstest.MountAgain(t, nfsRescanMountOptions)
+	// Without these the second passes would find the attributes fresh and
+	// pass for the wrong reason.
+	m, err := mountinfo.Lookup(mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{"acregmin", "acregmax"} {
+		if v, ok := m.Option(o); !ok || v != "0" {
+			t.Fatalf("the rescan's mount %s has %s=%q (options %s); want 0", mnt, o, v, m.Options)
+		}
+	}
+	rel, err := filepath.Rel(nfstest.Mount(), nfsStoreDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(mnt, rel)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if !s.OnNFS() {
+		t.Fatalf("store %s: OnNFS() = false on the rescan's NFS mount", dir)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, nfsRemovalWriters)
@@ -72,7 +104,7 @@ func nfsRescan(t *testing.T) {
 	// sweep's passes leave the shards unchanged, so Stats' first is a
 	// second already.
 	t.Run("Sweep", func(t *testing.T) {
-		nfsRescanPasses(t, "sweep", func() error {
+		nfsRescanPasses(t, mnt, "sweep", func() error {
 			st, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 4})
 			if err == nil && (st.Live != nfsRescanSessions || st.Removed() != 0 || st.Errors != 0) {
 				err = fmt.Errorf("sweep %+v: want %d live, none removed, no errors", st, nfsRescanSessions)
@@ -91,7 +123,7 @@ func nfsRescan(t *testing.T) {
 			t.Fatal(err)
 		}
 		size := fi.Size()
-		nfsRescanPasses(t, "stats", func() error {
+		nfsRescanPasses(t, mnt, "stats", func() error {
 			st, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: 4})
 			if err == nil && (st.Live != nfsRescanSessions || st.LiveBytes != nfsRescanSessions*size ||
 				st.Expired != 0 || st.Errors != 0) {
@@ -100,23 +132,26 @@ func nfsRescan(t *testing.T) {
 			return err
 		})
 	})
+	if !t.Failed() { // else runNFSScenarios signals hostB to give up
+		nfsSignal(t, "rescanned")
+	}
 }
 
-// nfsRescanPasses runs pass twice, counting the RPCs of each, and fails
-// the test when the second sends more than nfsRescanBudget per live
-// session.
-func nfsRescanPasses(t *testing.T, what string, pass func() error) {
+// nfsRescanPasses runs pass twice, counting the RPCs of each on the mount
+// mnt, and fails the test when the second sends more than nfsRescanBudget
+// per live session.
+func nfsRescanPasses(t *testing.T, mnt, what string, pass func() error) {
 	t.Helper()
 	run := func(label string) (float64, nfstest.Stats) {
 		t.Helper()
-		before, err := nfstest.RPCStats("")
+		before, err := nfstest.RPCStats(mnt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := pass(); err != nil {
 			t.Fatalf("%s %s: %v", label, what, err)
 		}
-		after, err := nfstest.RPCStats("")
+		after, err := nfstest.RPCStats(mnt)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,46 +26,26 @@ import (
 )
 
 // The sweep, the marker and the lost-lock window on two real NFS client
-// hosts (see nfs_test.go for the harness): one guest boot, delegations off
-// as on AWS EFS.
-func TestNFSSweep(t *testing.T) {
-	nfstest.Require(t)
-	cfg := nfstest.Config{Hosts: 2, Timeout: 8 * time.Minute}
-	scenarios := []nfsScenario{
-		{name: "MarkerRaise", hostA: nfsMarkerRaise, hostB: nfsMarkerRaise},
-		{name: "LoadWhileMovedAside", hostA: nfsMovedAsideA, hostB: nfsMovedAsideB},
-		{name: "TouchedAfterScan", hostA: nfsTouchedA, hostB: nfsTouchedB},
-		{name: "DeletedWhileAside", hostA: nfsDeletedAsideA, hostB: nfsDeletedAsideB},
-		{name: "AsideNameTaken", hostA: nfsNameTakenA, hostB: nfsNameTakenB},
-		{name: "RemovalRPCBudget", hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
-		// Last: it cuts hostA's link for longer than the lease.
-		{name: "LostLockWindow", hostA: nfsLostLockA, hostB: nfsLostLockB},
-	}
-	run := func(role func(nfsScenario) func(*testing.T)) func(*testing.T) {
-		return func(t *testing.T) {
-			for _, sc := range scenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					defer func() {
-						if t.Failed() {
-							nfstest.Signal(nfsSig(t, "abort-"+nfstest.Host()))
-						}
-					}()
-					role(sc)(t)
-				})
-			}
-		}
-	}
-	nfstest.Run(t, cfg, map[string]func(*testing.T){
-		"hostA": run(func(sc nfsScenario) func(*testing.T) { return sc.hostA }),
-		"hostB": run(func(sc nfsScenario) func(*testing.T) { return sc.hostB }),
-	})
+// hosts (see nfs_test.go for the harness), in TestNFSStore's guest with
+// delegations off, as on AWS EFS (see nfsScenariosFor).
+var nfsSweepScenarios = []nfsScenario{
+	{name: "MarkerRaise", hostA: nfsMarkerRaise, hostB: nfsMarkerRaise},
+	{name: "LoadWhileMovedAside", hostA: nfsMovedAsideA, hostB: nfsMovedAsideB},
+	{name: "TouchedAfterScan", hostA: nfsTouchedA, hostB: nfsTouchedB},
+	{name: "DeletedWhileAside", hostA: nfsDeletedAsideA, hostB: nfsDeletedAsideB},
+	{name: "AsideNameTaken", hostA: nfsNameTakenA, hostB: nfsNameTakenB},
+	{name: "RemovalRPCBudget", hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
 }
+
+// nfsLostLockWindow cuts hostA's link for longer than the lease, three
+// times: it runs last.
+var nfsLostLockWindow = nfsScenario{name: "LostLockWindow", hostA: nfsLostLockA, hostB: nfsLostLockB}
 
 // nfsSweepHelperEnv selects the role of this file's child processes.
 const nfsSweepHelperEnv = "SESSFS_NFS_SWEEP_HELPER"
 
 // TestNFSSweepHelperProcess is not a test: it is the body of the child
-// processes of TestNFSSweep.
+// processes of the sweep's scenarios in TestNFSStore.
 func TestNFSSweepHelperProcess(t *testing.T) {
 	proctest.Main(t, nfsSweepHelperEnv, func(role string) error {
 		switch role {

@@ -28,7 +28,8 @@ import (
 // caches share one kernel nfsd export (see docs/testing.md). Each scenario
 // is a subtest that runs on both hosts at once, in step through files on the
 // export (nfstest.Barrier, Signal, WaitFile); all of them share one guest
-// boot per delegation setting, which keeps the suite to a few minutes.
+// boot, delegations off and then on, which keeps the suite to a few
+// minutes.
 //
 // Scenarios save and lock through nfsSave and nfsLock (nfs_break_none_test.go);
 // building with a sessfs_break_* tag swaps in a deliberately broken store
@@ -56,30 +57,132 @@ var nfsScenarios = []nfsScenario{
 	{name: "EncryptedStore", hostA: nfsEncryptedStoreA, hostB: nfsEncryptedStoreB, direct: true},
 	{name: "KeylessHostLearns", hostA: nfsKeylessHostA, hostB: nfsKeylessHostB, direct: true},
 	{name: "SCSAcrossHosts", hostA: nfsSCSA, hostB: nfsSCSB, direct: true},
-	// Last: it cuts hostA's link for longer than the lease.
-	{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB},
+}
+
+// nfsLeaseLoss cuts hostA's link for longer than the lease: it runs after
+// the scenarios that need both hosts' leases unbroken.
+var nfsLeaseLoss = nfsScenario{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB}
+
+// nfsScenariosFor lists the scenarios of TestNFSStore's half with
+// delegations on or off, in the order they run. With them off, as on AWS
+// EFS, it also runs the sweep's scenarios (nfs_sweep_test.go) and the
+// rescan budgets (nfs_rescan_test.go, on a mount of its own): they once
+// had a guest each, with the same hosts, delay and lease, and a guest's
+// boot, setup and shutdown cost CI some 15 s of the machine-wide guest
+// lock each, more on a loaded machine. The two that cut hostA's link for
+// longer than the lease come last, after every scenario that needs both
+// hosts' leases unbroken; LostLockWindow makes three cuts in a row of its
+// own, so the cut before it is nothing new to it.
+func nfsScenariosFor(deleg bool) []nfsScenario {
+	all := slices.Clone(nfsScenarios)
+	if deleg {
+		return append(all, nfsLeaseLoss)
+	}
+	all = append(all, nfsSweepScenarios...)
+	return append(all, nfsRescanScenario, nfsLeaseLoss, nfsLostLockWindow)
 }
 
 // TestNFSStore runs every scenario on two hosts, with delegations off (as
-// on AWS EFS, which never grants them) and on.
+// on AWS EFS, which never grants them) and then on, in one guest: the
+// guest boots with them off, and hostA turns them on between the halves
+// (nfstest.SetDelegations), each half's scenarios in fresh directories. A
+// boot for each half cost CI some 15 s more. With them off it also runs
+// the sweep's scenarios and the rescan budgets (see nfsScenariosFor).
 func TestNFSStore(t *testing.T) {
 	nfstest.Require(t)
-	for _, deleg := range []bool{false, true} {
-		t.Run(fmt.Sprintf("delegations=%v", deleg), func(t *testing.T) {
-			cfg := nfstest.Config{Hosts: 2, Delegations: deleg, Timeout: 8 * time.Minute}
-			nfstest.Run(t, cfg, map[string]func(*testing.T){
-				"hostA": func(t *testing.T) { runNFSScenarios(t, func(sc nfsScenario) func(*testing.T) { return sc.hostA }) },
-				"hostB": func(t *testing.T) { runNFSScenarios(t, func(sc nfsScenario) func(*testing.T) { return sc.hostB }) },
-			})
-		})
+	// A hang detector: the two halves, the sweep's scenarios included,
+	// took 3-5 minutes of guest time on a loaded 2-core machine.
+	cfg := nfstest.Config{Hosts: 2, Timeout: 15 * time.Minute}
+	role := func(pick func(nfsScenario) func(*testing.T)) func(*testing.T) {
+		return func(t *testing.T) {
+			for _, deleg := range []bool{false, true} {
+				if deleg {
+					// Both halves run even when the first failed, so that
+					// neither host waits for the other in vain.
+					if nfstest.Host() == "hostA" {
+						if err := nfstest.SetDelegations(true); err != nil {
+							t.Fatal(err)
+						}
+					}
+					nfstest.Barrier(t, "delegations-on", nfsWait)
+				}
+				t.Run(fmt.Sprintf("delegations=%v", deleg), func(t *testing.T) {
+					if got := nfstest.Delegations(); got != deleg {
+						t.Fatalf("the server grants delegations: %v; want %v", got, deleg)
+					}
+					returned := nfsDelegReturns(t)
+					runNFSScenarios(t, nfsScenariosFor(deleg), pick)
+					nfsCheckDelegations(t, deleg, nfsDelegReturns(t)-returned)
+				})
+			}
+		}
+	}
+	nfstest.Run(t, cfg, map[string]func(*testing.T){
+		"hostA": role(func(sc nfsScenario) func(*testing.T) { return sc.hostA }),
+		"hostB": role(func(sc nfsScenario) func(*testing.T) { return sc.hostB }),
+	})
+}
+
+// nfsDelegReturns counts the delegations this host has returned (on
+// recall, or with a file it renamed over or removed).
+func nfsDelegReturns(t *testing.T) uint64 {
+	t.Helper()
+	c, err := nfstest.RPCStats("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c["DELEGRETURN"]
+}
+
+// nfsCheckDelegations checks that a half of TestNFSStore ran with
+// delegations as its name says, from the delegations each host returned
+// during it: none with them off; with them on, some, by one host or the
+// other (the increment scenarios alone have each host's writes recall
+// the other's delegations), or the half tested nothing a boot with
+// delegations on tested.
+func nfsCheckDelegations(t *testing.T, deleg bool, returned uint64) {
+	t.Helper()
+	t.Logf("%s returned %d delegations", nfstest.Host(), returned)
+	if !deleg {
+		if returned != 0 {
+			t.Errorf("with delegations off, %s returned %d delegations: the server granted some", nfstest.Host(), returned)
+		}
+		return
+	}
+	d := nfstest.Dir(t)
+	writeFile := func(name, content string) {
+		tmp := filepath.Join(d, "."+name)
+		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(d, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile("returned-"+nfstest.Host(), strconv.FormatUint(returned, 10))
+	nfstest.Barrier(t, "delegations-counted", nfsWait)
+	var all uint64
+	for i := 1; i <= nfstest.Hosts(); i++ {
+		b, err := os.ReadFile(filepath.Join(d, "returned-"+nfstest.HostName(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.ParseUint(string(b), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all += n
+	}
+	if all == 0 {
+		t.Errorf("with delegations on, no host returned a delegation: the server granted none")
 	}
 }
 
-func runNFSScenarios(t *testing.T, role func(nfsScenario) func(*testing.T)) {
+func runNFSScenarios(t *testing.T, scenarios []nfsScenario, role func(nfsScenario) func(*testing.T)) {
 	if nfsBreakage != "" {
 		t.Logf("DELIBERATELY BROKEN STORE: sessfs_break_%s", nfsBreakage)
 	}
-	for _, sc := range nfsScenarios {
+	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			if sc.direct && nfsBreakage != "" {
 				t.Skipf("uses the store directly; nothing to learn under sessfs_break_%s", nfsBreakage)
@@ -883,7 +986,7 @@ func medianRPCs(v []uint64) float64 {
 // report logs the average RPCs per op and checks the budgets.
 func (m *nfsMeter) report(budgets []nfsBudget) {
 	m.t.Helper()
-	m.t.Logf("RPCs per operation, average of %d (delegations=%s; lease renewals excluded):", nfsRPCReps, os.Getenv("NFS_DELEGATIONS"))
+	m.t.Logf("RPCs per operation, average of %d (delegations=%v; lease renewals excluded):", nfsRPCReps, nfstest.Delegations())
 	for _, b := range budgets {
 		sum, reps := m.sums[b.name], m.reps[b.name]
 		var total uint64
