@@ -115,6 +115,14 @@ func TestNFSStore(t *testing.T) {
 					nfsCheckDelegations(t, deleg, nfsDelegReturns(t)-returned)
 				})
 			}
+			// Back to the setting the guest booted with, for the tests
+			// after this one when a whole test binary runs in one guest.
+			if nfstest.Host() == "hostA" {
+				if err := nfstest.SetDelegations(cfg.Delegations); err != nil {
+					t.Error(err)
+				}
+			}
+			nfstest.Barrier(t, "delegations-restored", nfsWait)
 		}
 	}
 	nfstest.Run(t, cfg, map[string]func(*testing.T){
