@@ -42,7 +42,14 @@ const nfsRescanBudget = 0.25
 // TestNFSStore's guest with delegations off (see nfsScenariosFor): a
 // guest of its own cost CI some 15 s for 2 s of work.
 var nfsRescanScenario = nfsScenario{name: "Rescan", hostA: nfsRescan, hostB: func(t *testing.T) {
-	nfsWaitSig(t, "rescanned", 4*time.Minute)
+	// The barrier has hostB make the scenario's signal directory itself:
+	// had it first looked for the directory before hostA made it, its
+	// client would have cached it as missing for up to acdirmax (60 s),
+	// and the wait below would have lasted as long (22 s once).
+	nfsBarrier(t, "start", nfsWait)
+	// hostA's saves took twice as long as in a guest of their own while
+	// hostB looked every 20 ms: a look a second leaves hostA the CPU.
+	nfsWaitSigEvery(t, "rescanned", 4*time.Minute, time.Second)
 }}
 
 // nfsRescanMountOptions are those of hostA's mount for the rescan: the
@@ -51,6 +58,7 @@ const nfsRescanMountOptions = nfstest.EFSMountOptions + ",acregmin=0,acregmax=0"
 
 func nfsRescan(t *testing.T) {
 	ctx := nfsCtx(t, 4*time.Minute)
+	nfsBarrier(t, "start", nfsWait)
 	mnt := nfstest.MountAgain(t, nfsRescanMountOptions)
 	// Without these the second passes would find the attributes fresh and
 	// pass for the wrong reason.
