@@ -18,12 +18,12 @@ func (s *Store) RecordPathForTest(id string) string {
 	return p
 }
 
-// NameTakenForTest reports whether the name p of a live record held aside
-// holds a file, as Stats and the dry run judge it (nameTaken).
 // SetNFSForTest makes the store behave as on an NFS mount (looking again
 // for a name missing for an instant), for tests on a local directory.
 func (s *Store) SetNFSForTest() { s.nfs = true }
 
+// NameTakenForTest reports whether the name p of a live record held aside
+// holds a file, as Stats and the dry run judge it (nameTaken).
 func (s *Store) NameTakenForTest(p string) (bool, error) { return s.nameTaken(p) }
 
 // StripeForTest returns the name of the lock file that covers id.

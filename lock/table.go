@@ -129,6 +129,11 @@ type tenure struct {
 	heldBefore                  time.Duration
 }
 
+// busyWindow is the longest stretch of a tenure over which busyEnough is
+// judged (see Unlock): at most this plus minHandoffHold passes before a
+// file that becomes busy is left alone for waiters elsewhere.
+const busyWindow = 2 * minHandoffHold
+
 // busyEnough reports whether this process has held f's OS lock for at
 // least half of its tenure up to now. Only then is a waiter elsewhere,
 // which finds the lock free at a poll with the odds of the time it is
@@ -859,7 +864,19 @@ func (h *Handle) Unlock() error {
 		return nil
 	}
 	now := time.Now()
-	served := f.handoffs >= maxHandoffs && now.Sub(f.taken) >= minHandoffHold && f.busyEnough(now)
+	if now.Sub(f.taken) >= busyWindow && !f.busyEnough(now) {
+		// A tenure long held a small part of the time says nothing of
+		// what comes next: judged over its whole length, a busy stretch
+		// after it would keep waiters elsewhere out until it made up for
+		// the idle past. Judge from here on.
+		f.taken, f.heldBefore, f.heldFrom, f.handoffs = now, 0, now, 0
+	}
+	// With goroutines of this process waiting, the OS lock passes to
+	// them without being free for an instant: it is released once it
+	// has so passed long enough, whatever its past. Without, it goes
+	// back to be taken again, and waiters elsewhere have their chance
+	// unless the process holds it most of the time.
+	served := f.handoffs >= maxHandoffs && now.Sub(f.taken) >= minHandoffHold && (f.waiters > 0 || f.busyEnough(now))
 	if f.waiters > 0 && !served && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
