@@ -256,6 +256,43 @@ func TestDirSyncNewShard(t *testing.T) {
 	}
 }
 
+// TestDirSyncFailedLeavesOthersDirectory: a save whose parent sync fails
+// removes the shard directory it created, so that the next save creates
+// it and syncs its parent anew, but not one another writer created an
+// instant before (its mkdir met EEXIST): that writer may be about to put
+// its record in it.
+func TestDirSyncFailedLeavesOthersDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityFull), fsstore.WithShardDepth(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sess := &fsstore.Session{ID: newID(t), Data: []byte("x")}
+	shard := filepath.Dir(s.RecordPathForTest(sess.ID)) // data/aa/bb
+	calls := 0
+	s.SetDirSyncForTest(func(fd int) error {
+		calls++
+		if calls == 1 {
+			// data/ synced after data/aa was made: another writer makes
+			// data/aa/bb now, before this save's own mkdir of it.
+			if err := os.Mkdir(shard, 0o700); err != nil {
+				return err
+			}
+			return nil
+		}
+		return syscall.EIO // data/aa's sync, after the mkdir met EEXIST
+	})
+	defer s.SetDirSyncForTest(nil)
+	if err := s.Save(ctx, sess); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("save with the shard's parent sync failing: %v; want the sync's error", err)
+	}
+	if _, err := os.Lstat(shard); err != nil {
+		t.Errorf("the shard directory another writer made was removed by the failed save: %v", err)
+	}
+}
+
 // newIDInOtherShard returns a new session ID whose record is in another
 // top-level shard directory (below data/ in the store at dir) than id's.
 func newIDInOtherShard(t *testing.T, s *fsstore.Store, dir, id string) string {

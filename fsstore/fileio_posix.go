@@ -438,9 +438,10 @@ func (r *rootDir) openDir(dir string) (*os.File, error) {
 // mkdirat: a record fsynced into a new directory whose own entry is not
 // yet durable is lost with that entry on a power loss. An existing
 // directory (EEXIST) counts as created: another writer may have created it
-// an instant before and not synced its parent yet. When a sync fails, the
-// directory is removed again if it is still empty, so that the next write
-// creates it, and syncs its parent, anew.
+// an instant before and not synced its parent yet. When a sync fails, a
+// directory this call created is removed again if it is still empty, so
+// that the next write creates it, and syncs its parent, anew; one another
+// writer created is left to it, which may be about to write into it.
 func (r *rootDir) mkdirAll(dir string, perm fs.FileMode, sync func(int) error) error {
 	fd, name, err := r.parent(dir, sync != nil)
 	if errors.Is(err, fs.ErrNotExist) && filepath.Dir(dir) != r.path {
@@ -452,12 +453,16 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode, sync func(int) error) e
 		return err
 	}
 	defer unix.Close(fd)
-	if err := unix.Mkdirat(fd, name, uint32(perm.Perm())); err != nil && err != unix.EEXIST {
+	err = unix.Mkdirat(fd, name, uint32(perm.Perm()))
+	if err != nil && err != unix.EEXIST {
 		return err
 	}
+	created := err == nil
 	if sync != nil {
 		if err := sync(fd); err != nil {
-			_ = unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
+			if created {
+				_ = unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
+			}
 			return &fs.PathError{Op: "fsync dir", Path: filepath.Dir(dir), Err: err}
 		}
 	}
