@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -78,9 +79,20 @@ func (m *Manager) getBuf() *reqBuf {
 	return new(reqBuf)
 }
 
+// maxPooledMembers bounds the members lists kept with pooled buffers, as
+// maxPooledBuf bounds their bytes: a list takes 20 bytes a key, more than
+// its payload for small values.
+const maxPooledMembers = maxPooledBuf / int(unsafe.Sizeof(member{}))
+
 func (m *Manager) putBuf(bp *reqBuf) {
 	if cap(bp.b) <= maxPooledBuf {
 		bp.b, bp.m = bp.b[:0], bp.m[:0]
+		if cap(bp.m) > maxPooledMembers {
+			bp.m = nil
+		}
+		if cap(bp.spare) > maxPooledMembers {
+			bp.spare = nil
+		}
 		m.bufs.Put(bp)
 	}
 }
