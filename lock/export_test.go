@@ -138,3 +138,16 @@ func (t *Table) PausedForTest(file string) bool {
 	}
 	return now.Before(t.recent[file].yieldUntil)
 }
+
+// TenureForTest reports when file's current tenure began (see
+// minHandoffHold), from its state or, once that was dropped, from what
+// the table keeps of it; ok is false when neither exists.
+func (t *Table) TenureForTest(file string) (taken time.Time, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.files[file]; f != nil {
+		return f.taken, true
+	}
+	r, ok := t.recent[file]
+	return r.taken, ok
+}

@@ -12,31 +12,31 @@ import (
 	"github.com/sessfs/sessfs/internal/opwatch"
 )
 
-// maxHandoffs and minHandoffHold bound how long this process keeps a
-// file's OS lock for itself: once it has passed maxHandoffs times from
-// the last holder of the process to the next (handed over to a waiting
-// goroutine without being released, which saves two round trips on NFS,
-// or released and taken again within retakeWithin) and minHandoffHold
-// has passed since it was first taken, its next release leaves it alone
-// for yieldAfterHandoffs, so that waiters on other hosts get their turn.
-const (
-	maxHandoffs    = 8
-	minHandoffHold = 5 * yieldAfterHandoffs
-)
+// minHandoffHold bounds how long this process keeps a file's OS lock for
+// itself, passing it from the last holder of the process to the next
+// (handed over to a waiting goroutine without being released, which saves
+// two round trips on NFS, or released and taken again within
+// retakeWithin): once that has lasted minHandoffHold, with the process
+// holding it most of the time (busyEnough), the next release leaves it
+// alone for yieldAfterHandoffs, so that waiters on other hosts get their
+// turn. It is a time, not a number of turns: a turn may be a whole
+// request (httpsession's Exclusive mode holds the lock through the
+// handler), and eight of a second each kept other hosts out for eight
+// seconds.
+const minHandoffHold = 5 * yieldAfterHandoffs
 
 // yieldAfterHandoffs is how long this process leaves a file's OS lock
 // alone after releasing it for other hosts' sake: its goroutines, waiting
 // or coming back for it with Lock, would otherwise take it again within
-// microseconds of the release, while a
-// waiter elsewhere sleeps between polls for up to maxPoll: it would never
-// get its turn. A waiter elsewhere polls at least once in this long. With
+// microseconds of the release, while a waiter elsewhere sleeps between
+// polls for up to maxPoll: it would never get its turn. A waiter elsewhere polls at least once in this long. With
 // minHandoffHold, the process gives up at most a sixth of a stripe it
 // keeps busy on its own.
 const yieldAfterHandoffs = maxPoll
 
 // retakeWithin: an OS lock this process takes again less than this long
 // after releasing it is a turn of the same tenure, as a handover is (see
-// maxHandoffs). A waiter elsewhere, which polls at least every maxPoll,
+// minHandoffHold). A waiter elsewhere, which polls at least every maxPoll,
 // may not have polled in so short a gap; a process that releases and
 // takes a lock again in a loop (one goroutine locking one session
 // request after request) would otherwise keep it from other hosts for as
@@ -118,14 +118,12 @@ type Table struct {
 }
 
 // tenure is what of a file's state outlives its dropping: when its OS
-// lock was first taken and how often it has passed on since (taken,
-// handoffs), when it was last released with the tenure going on
+// lock was first taken (taken), when it was last released with the tenure going on
 // (released; zero after a release for others' sake, which ends it), and
 // until when this process leaves it alone (yieldUntil), and how long the
 // OS lock was held in the tenure before its last take (heldBefore).
 type tenure struct {
 	taken, released, yieldUntil time.Time
-	handoffs                    int
 	heldBefore                  time.Duration
 }
 
@@ -157,11 +155,10 @@ func (r tenure) live(now time.Time) bool {
 // select on it together with their context; it is made only when a waiter
 // asks for it (wait), so the uncontended lock and unlock allocate none.
 type fileState struct {
-	os       osLock    // nil while this process holds no OS lock on the file
-	busy     bool      // a goroutine is taking or releasing the OS lock
-	refs     int       // handles holding a key under os
-	handoffs int       // times os passed on within this process since taken
-	taken    time.Time // when os was taken, its tenure began
+	os    osLock    // nil while this process holds no OS lock on the file
+	busy  bool      // a goroutine is taking or releasing the OS lock
+	refs  int       // handles holding a key under os
+	taken time.Time // when os was taken, its tenure began
 	// released: when this process last released os with its tenure
 	// going on; a take within retakeWithin continues it.
 	released time.Time
@@ -421,7 +418,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		t.files[file] = f
 		if r, ok := t.recent[file]; ok {
 			delete(t.recent, file)
-			f.taken, f.released, f.yieldUntil, f.handoffs, f.heldBefore = r.taken, r.released, r.yieldUntil, r.handoffs, r.heldBefore
+			f.taken, f.released, f.yieldUntil, f.heldBefore = r.taken, r.released, r.yieldUntil, r.heldBefore
 		}
 	}
 	ks := f.key(key)
@@ -465,9 +462,6 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		case free && f.os != nil:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
-			if f.refs == 0 {
-				f.handoffs++
-			}
 			t.grant(f, ks, mode)
 			l := f.os
 			t.mu.Unlock()
@@ -502,9 +496,8 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				// Timed to the take, not to the call: one that waited
 				// for an owner elsewhere is a new tenure, unless that
 				// owner's turn was shorter than retakeWithin.
-				f.handoffs++
 			} else {
-				f.handoffs, f.taken, f.heldBefore = 0, time.Now(), 0
+				f.taken, f.heldBefore = time.Now(), 0
 			}
 			f.os, f.released, f.heldFrom = l, time.Time{}, time.Now()
 			t.grant(f, ks, mode)
@@ -532,9 +525,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.giveUp(f, ks, mode)
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
-				// The OS lock was kept for waiters that all gave up.
+				// The OS lock was kept for waiters that all gave up: the
+				// turn ends as an Unlock's would, or waiters giving up on
+				// a busy file would keep starting its tenure afresh.
 				w.EnterAlways()
-				err = t.releaseOS(f, w)
+				err = t.endTurn(f, w, f.served(time.Now()))
 				w.Exit()
 			}
 			t.forget(file, f)
@@ -585,7 +580,7 @@ func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
 func (t *Table) forget(file string, f *fileState) {
 	if f.os == nil && !f.busy && f.refs == 0 && f.waiters == 0 && t.files[file] == f {
 		delete(t.files, file)
-		r := tenure{taken: f.taken, released: f.released, yieldUntil: f.yieldUntil, handoffs: f.handoffs, heldBefore: f.heldBefore}
+		r := tenure{taken: f.taken, released: f.released, yieldUntil: f.yieldUntil, heldBefore: f.heldBefore}
 		if now := time.Now(); r.live(now) {
 			t.keepRecent(file, r, now)
 		}
@@ -863,31 +858,41 @@ func (h *Handle) Unlock() error {
 	if f.refs > 0 {
 		return nil
 	}
-	now := time.Now()
-	if now.Sub(f.taken) >= busyWindow && !f.busyEnough(now) {
-		// A tenure long held a small part of the time says nothing of
-		// what comes next: judged over its whole length, a busy stretch
-		// after it would keep waiters elsewhere out until it made up for
-		// the idle past. Judge from here on.
-		f.taken, f.heldBefore, f.heldFrom, f.handoffs = now, 0, now, 0
-	}
-	// With goroutines of this process waiting, the OS lock passes to
-	// them without being free for an instant: it is released once it
-	// has so passed long enough, whatever its past. Without, it goes
-	// back to be taken again, and waiters elsewhere have their chance
-	// unless the process holds it most of the time.
-	served := f.handoffs >= maxHandoffs && now.Sub(f.taken) >= minHandoffHold && (f.waiters > 0 || f.busyEnough(now))
+	served := f.served(time.Now())
 	if f.waiters > 0 && !served && !f.lostOS && !t.closed {
 		// Keep the OS lock for the waiter that wakes up first.
 		return nil
 	}
-	// Released for waiters elsewhere once this process has had it long
-	// enough, whether its goroutines wait for it or come back for it
-	// (see retakeWithin): give them time to take it, from the moment it
-	// is free (on NFS the release is a round trip). The goroutines here
-	// can start no attempt before releaseOS returns.
+	err := t.endTurn(f, nil, served)
+	t.forget(h.file, f)
+	return err
+}
+
+// served reports whether this process has kept f's OS lock long enough
+// (see minHandoffHold) that its next release leaves it to waiters
+// elsewhere for a while. A tenure long held a small part of the time says
+// nothing of what comes next: judged over its whole length, a busy stretch
+// after it would keep waiters elsewhere out until it made up for the idle
+// past, so past busyWindow such a tenure is judged afresh from now. t.mu
+// must be held, with f's OS lock held and no handle on it.
+func (f *fileState) served(now time.Time) bool {
+	if now.Sub(f.taken) >= busyWindow && !f.busyEnough(now) {
+		f.taken, f.heldBefore, f.heldFrom = now, 0, now
+	}
+	return now.Sub(f.taken) >= minHandoffHold && f.busyEnough(now)
+}
+
+// endTurn releases f's OS lock, which no handle holds any more, and
+// records the release in its tenure. Released for waiters elsewhere once
+// this process has had it long enough (served), whether its goroutines
+// wait for it or come back for it (see retakeWithin), it is left alone
+// for them to take it, from the moment it is free (on NFS the release is a
+// round trip); the goroutines here can start no attempt before releaseOS
+// returns. Otherwise a take within retakeWithin goes on with the tenure.
+// t.mu must be held.
+func (t *Table) endTurn(f *fileState, w *opwatch.Op, served bool) error {
 	yield := served && !f.lostOS && !t.closed
-	err := t.releaseOS(f, nil)
+	err := t.releaseOS(f, w)
 	if now := time.Now(); yield {
 		// The tenure ends: a take after the pause starts a new one.
 		f.yieldUntil, f.released = now.Add(yieldAfterHandoffs), time.Time{}
@@ -895,6 +900,5 @@ func (h *Handle) Unlock() error {
 		f.released = now
 		f.heldBefore += now.Sub(f.heldFrom)
 	}
-	t.forget(h.file, f)
 	return err
 }

@@ -91,7 +91,7 @@ func busyAfterSparse(t *testing.T, goroutines int) {
 	}
 	h.Unlock() // before the goroutines end: they may wait for it
 	wg.Wait()
-	// 8 handovers and 100 ms of 1 ms turns, and the other owner's poll:
+	// 100 ms of 1 ms turns, and the other owner's poll:
 	// a few hundred turns at most. The sparse phase's 2 s would be
 	// some 2000.
 	if waited > 600 {

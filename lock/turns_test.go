@@ -1,0 +1,177 @@
+package lock_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// A turn may be a whole request: httpsession's Exclusive mode holds the
+// session's lock through the handler. The hold before the pause is a
+// time, not a number of turns: with turns of 100 ms, "8 handovers and
+// 100 ms" kept a waiter elsewhere out for 8 requests.
+func TestLongTurnsYield(t *testing.T) {
+	for _, goroutines := range []int{2, 1} {
+		t.Run(fmt.Sprintf("goroutines=%d", goroutines), func(t *testing.T) {
+			fos := &lock.FakeOS{}
+			a := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fos)
+			defer a.Close()
+			b := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fos)
+			defer b.Close()
+			ctx := context.Background()
+			var stop atomic.Bool
+			var turns atomic.Int64
+			var wg sync.WaitGroup
+			for range goroutines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for !stop.Load() {
+						h, err := a.Lock(ctx, "stripe", "k", lock.Exclusive)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						turns.Add(1)
+						time.Sleep(100 * time.Millisecond) // the request's work
+						h.Unlock()
+					}
+				}()
+			}
+			for turns.Load() < 1 {
+				runtime.Gosched()
+			}
+			before := turns.Load()
+			start := time.Now()
+			h, err := b.Lock(ctx, "stripe", "k", lock.Exclusive)
+			waited := turns.Load() - before
+			took := time.Since(start)
+			stop.Store(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Unlock()
+			wg.Wait()
+			t.Logf("the other owner waited %d turns (%v)", waited, took.Round(time.Millisecond))
+			// 100 ms has passed after the first turn or two: the next
+			// release should be for waiters elsewhere.
+			if waited > 3 {
+				t.Errorf("the other owner waited %d turns of 100 ms (%v) for the lock, want at most 3", waited, took.Round(time.Millisecond))
+			}
+		})
+	}
+}
+
+// A stripe held a tenth of the time (TestPauseOnlyForBusyFile's first
+// case), on which now and then two requests for the same session overlap
+// (a browser's parallel requests): the one handover is no reason to pause
+// a stripe that was free most of the time.
+func TestSparseWithOverlapNotPaused(t *testing.T) {
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	ctx := context.Background()
+	paused, turns, pauses := false, 0, 0
+	for end := time.Now().Add(time.Second); time.Now().Before(end); turns++ {
+		h, err := tab.Lock(ctx, "stripe", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done chan struct{}
+		if turns%10 == 9 {
+			done = make(chan struct{})
+			go func() {
+				defer close(done)
+				h2, err := tab.Lock(ctx, "stripe", "k", lock.Exclusive)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				h2.Unlock()
+			}()
+			for tab.Stats().Waiting != 1 {
+				runtime.Gosched()
+			}
+		}
+		time.Sleep(200 * time.Microsecond) // the turn's work
+		if err := h.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+		if tab.PausedForTest("stripe") {
+			paused = true
+			pauses++
+		}
+		if done != nil {
+			<-done
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Logf("%d turns, %d pauses", turns, pauses)
+	if paused {
+		t.Errorf("a stripe held about a tenth of the time was paused %d times in %d turns: one handover in ten turns paused it", pauses, turns)
+	}
+}
+
+// A lock kept for a waiter that then gives up (its context ended as it
+// was woken) is released by that waiter: the release goes into the
+// tenure as an Unlock's would, so a take microseconds later continues
+// it. Waiters giving up on a busy file would otherwise keep starting its
+// tenure afresh, and it would never be left to waiters elsewhere.
+func TestGiveUpKeepsTenure(t *testing.T) {
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	bg := context.Background()
+	// One P: the woken waiter runs only once both its wake-up and its
+	// context's end are ready, and select picks either.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for i := 0; i < 1000; i++ {
+		// A few retakes: a tenure going on.
+		for range 3 {
+			h, err := tab.Lock(bg, "stripe", "k", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Unlock()
+		}
+		h, err := tab.Lock(bg, "stripe", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(bg)
+		res := make(chan error, 1)
+		go func() {
+			h2, err := tab.Lock(ctx, "stripe", "k", lock.Exclusive)
+			if err == nil {
+				h2.Unlock()
+			}
+			res <- err
+		}()
+		for tab.Stats().Waiting != 1 {
+			runtime.Gosched()
+		}
+		began, _ := tab.TenureForTest("stripe")
+		// The waiter's context ends, and before it runs (one P) the
+		// holder unlocks, keeping the OS lock for it: it wakes to give up.
+		cancel()
+		h.Unlock()
+		if err := <-res; err == nil {
+			continue // it took the lock: not the case
+		}
+		h, err = tab.Lock(bg, "stripe", "k", lock.Exclusive) // microseconds after the release
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := tab.TenureForTest("stripe")
+		h.Unlock()
+		if !after.Equal(began) {
+			t.Fatalf("repetition %d: a take microseconds after the release of a lock kept for a waiter that gave up began a new tenure (began %v, then %v)", i, began.Format(time.StampMicro), after.Format(time.StampMicro))
+		}
+		return
+	}
+	t.Skip("the waiter never gave up as it woke")
+}
