@@ -471,6 +471,11 @@ func TestBreaker(t *testing.T) {
 			if stuckProbe {
 				want = []fsstore.BreakerState{fsstore.BreakerOpen, fsstore.BreakerProbing, fsstore.BreakerOpen, fsstore.BreakerClosed}
 			}
+			// The state changes first; the Observer's call and the log
+			// line follow it on the breaker's goroutine.
+			poll(func() bool {
+				return equalStates(f.obs.states(), want) && strings.Contains(f.log.String(), "available again")
+			})
 			if got := f.obs.states(); !equalStates(got, want) {
 				t.Fatalf("breaker states %v, want %v", got, want)
 			}
