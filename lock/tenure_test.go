@@ -60,6 +60,22 @@ func busyAfterSparse(t *testing.T, goroutines int) {
 	}
 	// The goroutines take the lock in turn, each holding it a
 	// millisecond, while the other owner waits.
+	waited := turnsWhileWaiting(t, a, b, goroutines, time.Millisecond, 4)
+	// 100 ms of 1 ms turns, and the other owner's poll:
+	// a few hundred turns at most. The sparse phase's 2 s would be
+	// some 2000.
+	if waited > 600 {
+		t.Errorf("the other owner waited %d turns of this process's goroutines for the lock, want at most 600: the sparse tenure before kept it out", waited)
+	}
+}
+
+// turnsWhileWaiting has goroutines of table a take "stripe" in turn,
+// each holding it for hold, and returns how many turns they took while
+// table b, another owner sharing a's OS locks, waited for it, from the
+// moment they had taken warm turns.
+func turnsWhileWaiting(t *testing.T, a, b *lock.Table, goroutines int, hold time.Duration, warm int64) int64 {
+	t.Helper()
+	ctx := context.Background()
 	var stop atomic.Bool
 	var turns atomic.Int64
 	var wg sync.WaitGroup
@@ -74,12 +90,12 @@ func busyAfterSparse(t *testing.T, goroutines int) {
 					return
 				}
 				turns.Add(1)
-				time.Sleep(time.Millisecond) // the request's work
+				time.Sleep(hold) // the request's work
 				h.Unlock()
 			}
 		}()
 	}
-	for turns.Load() < 4 { // the goroutines under way
+	for turns.Load() < warm {
 		runtime.Gosched()
 	}
 	before := turns.Load()
@@ -91,10 +107,5 @@ func busyAfterSparse(t *testing.T, goroutines int) {
 	}
 	h.Unlock() // before the goroutines end: they may wait for it
 	wg.Wait()
-	// 100 ms of 1 ms turns, and the other owner's poll:
-	// a few hundred turns at most. The sparse phase's 2 s would be
-	// some 2000.
-	if waited > 600 {
-		t.Errorf("the other owner waited %d turns of this process's goroutines for the lock, want at most 600: the sparse tenure before kept it out", waited)
-	}
+	return waited
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,40 +22,9 @@ func TestLongTurnsYield(t *testing.T) {
 			defer a.Close()
 			b := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fos)
 			defer b.Close()
-			ctx := context.Background()
-			var stop atomic.Bool
-			var turns atomic.Int64
-			var wg sync.WaitGroup
-			for range goroutines {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for !stop.Load() {
-						h, err := a.Lock(ctx, "stripe", "k", lock.Exclusive)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						turns.Add(1)
-						time.Sleep(100 * time.Millisecond) // the request's work
-						h.Unlock()
-					}
-				}()
-			}
-			for turns.Load() < 1 {
-				runtime.Gosched()
-			}
-			before := turns.Load()
 			start := time.Now()
-			h, err := b.Lock(ctx, "stripe", "k", lock.Exclusive)
-			waited := turns.Load() - before
+			waited := turnsWhileWaiting(t, a, b, goroutines, 100*time.Millisecond, 1)
 			took := time.Since(start)
-			stop.Store(true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Unlock()
-			wg.Wait()
 			t.Logf("the other owner waited %d turns (%v)", waited, took.Round(time.Millisecond))
 			// 100 ms has passed after the first turn or two: the next
 			// release should be for waiters elsewhere.
