@@ -127,9 +127,10 @@ type tenure struct {
 	heldBefore                  time.Duration
 }
 
-// busyWindow is the longest stretch of a tenure over which busyEnough is
-// judged (see Unlock): at most this plus minHandoffHold passes before a
-// file that becomes busy is left alone for waiters elsewhere.
+// busyWindow is about the longest stretch of a tenure over which
+// busyEnough is judged (see served; the turn that ends past it counts
+// too): about this plus minHandoffHold passes before a file that becomes
+// busy is left alone for waiters elsewhere.
 const busyWindow = 2 * minHandoffHold
 
 // busyEnough reports whether this process has held f's OS lock for at
