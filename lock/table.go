@@ -29,9 +29,9 @@ const minHandoffHold = 5 * yieldAfterHandoffs
 // alone after releasing it for other hosts' sake: its goroutines, waiting
 // or coming back for it with Lock, would otherwise take it again within
 // microseconds of the release, while a waiter elsewhere sleeps between
-// polls for up to maxPoll: it would never get its turn. A waiter elsewhere polls at least once in this long. With
-// minHandoffHold, the process gives up at most a sixth of a stripe it
-// keeps busy on its own.
+// polls for up to maxPoll: it would never get its turn. A waiter
+// elsewhere polls at least once in this long. With minHandoffHold, the
+// process gives up at most a sixth of a stripe it keeps busy on its own.
 const yieldAfterHandoffs = maxPoll
 
 // retakeWithin: an OS lock this process takes again less than this long
@@ -118,10 +118,10 @@ type Table struct {
 }
 
 // tenure is what of a file's state outlives its dropping: when its OS
-// lock was first taken (taken), when it was last released with the tenure going on
-// (released; zero after a release for others' sake, which ends it), and
-// until when this process leaves it alone (yieldUntil), and how long the
-// OS lock was held in the tenure before its last take (heldBefore).
+// lock was first taken (taken), when it was last released with the tenure
+// going on (released; zero after a release for others' sake, which ends
+// it), until when this process leaves it alone (yieldUntil), and how long
+// the OS lock was held in the tenure before its last take (heldBefore).
 type tenure struct {
 	taken, released, yieldUntil time.Time
 	heldBefore                  time.Duration
