@@ -83,8 +83,11 @@ func TestSweepCallbackPanic(t *testing.T) {
 				if got != "boom" {
 					t.Fatalf("Sweep with %s panicking raised %v in its caller; want the callback's panic", cb, got)
 				}
-				if n := calls.Load(); n != 1 {
-					t.Errorf("%s called %d times; want none after its panic", cb, n)
+				// Callbacks run on the workers at once: each may have had
+				// one under way as the first panicked, and none starts
+				// another after it (40 records to remove).
+				if n := calls.Load(); n < 1 || n > int64(o.Concurrency) {
+					t.Errorf("%s called %d times; want at most one per worker (%d): none after the first panic", cb, n, o.Concurrency)
 				}
 				for _, a := range asides(t, dir) {
 					if a != liveAside {
@@ -158,8 +161,9 @@ func TestRekeyCallbackPanic(t *testing.T) {
 	if got != "boom" {
 		t.Fatalf("Rekey with OnError panicking raised %v in its caller; want the callback's panic", got)
 	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("OnError called %d times; want none after its panic", n)
+	// As in TestSweepCallbackPanic: at most one per worker, of 20 records.
+	if n := calls.Load(); n < 1 || n > 4 {
+		t.Errorf("OnError called %d times; want at most one per worker (4): none after the first panic", n)
 	}
 	temps, err := filepath.Glob(filepath.Join(dir, "data", "*", ".tmp-*"))
 	if err != nil || len(temps) != 0 {
