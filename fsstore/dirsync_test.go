@@ -183,14 +183,15 @@ func TestDirSyncNewShard(t *testing.T) {
 			}
 			defer s.Close()
 			var synced []uint64 // inodes, in order
-			s.SetDirSyncForTest(func(fd int) error {
+			record := func(fd int) error {
 				var st syscall.Stat_t
 				if err := syscall.Fstat(fd, &st); err != nil {
 					return err
 				}
 				synced = append(synced, uint64(st.Ino))
 				return syscall.Fsync(fd)
-			})
+			}
+			s.SetDirSyncForTest(record)
 			defer s.SetDirSyncForTest(nil)
 			ino := func(p string) uint64 {
 				t.Helper()
@@ -238,14 +239,7 @@ func TestDirSyncNewShard(t *testing.T) {
 				t.Errorf("Load after the failed save: %v; want ErrNotFound", err)
 			}
 			synced = nil
-			s.SetDirSyncForTest(func(fd int) error {
-				var st syscall.Stat_t
-				if err := syscall.Fstat(fd, &st); err != nil {
-					return err
-				}
-				synced = append(synced, uint64(st.Ino))
-				return syscall.Fsync(fd)
-			})
+			s.SetDirSyncForTest(record)
 			if err := s.Save(ctx, other); err != nil {
 				t.Fatal(err)
 			}

@@ -95,12 +95,7 @@ type RekeyStats struct {
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
 // raised again in Rekey's caller, as Sweep does.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
-	var cb callbackGuard
-	st, err := boundScan(ctx, s, "rekey", nil, func(ctx context.Context) (RekeyStats, error) { return s.rekey(ctx, opts, &cb) })
-	if p, ok := cb.panicked(); ok {
-		panic(p)
-	}
-	return st, err
+	return guardedScan(ctx, s, "rekey", func(ctx context.Context, cb *callbackGuard) (RekeyStats, error) { return s.rekey(ctx, opts, cb) })
 }
 
 func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard) (RekeyStats, error) {

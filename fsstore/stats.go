@@ -119,12 +119,7 @@ type Stats struct {
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
 // raised again in Stats's caller, as Sweep does.
 func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
-	var cb callbackGuard
-	st, err := boundScan(ctx, s, "stats", nil, func(ctx context.Context) (Stats, error) { return s.stats(ctx, opts, &cb) })
-	if p, ok := cb.panicked(); ok {
-		panic(p)
-	}
-	return st, err
+	return guardedScan(ctx, s, "stats", func(ctx context.Context, cb *callbackGuard) (Stats, error) { return s.stats(ctx, opts, cb) })
 }
 
 func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard) (Stats, error) {

@@ -198,12 +198,7 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // settled, its locks released); no callback is called after the first
 // panic.
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
-	var cb callbackGuard
-	st, err := boundScan(ctx, s, "sweep", nil, func(ctx context.Context) (SweepStats, error) { return s.sweep(ctx, opts, &cb) })
-	if p, ok := cb.panicked(); ok {
-		panic(p)
-	}
-	return st, err
+	return guardedScan(ctx, s, "sweep", func(ctx context.Context, cb *callbackGuard) (SweepStats, error) { return s.sweep(ctx, opts, cb) })
 }
 
 // callbackGuard catches a panic in a caller's callback run on a goroutine
@@ -239,6 +234,17 @@ func (g *callbackGuard) panicked() (any, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.p, g.hit
+}
+
+// guardedScan runs walk, whose callers' callbacks cb guards, as boundScan
+// does, and raises a callback's panic in its caller once walk has stopped.
+func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(context.Context, *callbackGuard) (T, error)) (T, error) {
+	var cb callbackGuard
+	st, err := boundScan(ctx, s, what, nil, func(ctx context.Context) (T, error) { return walk(ctx, &cb) })
+	if p, ok := cb.panicked(); ok {
+		panic(p)
+	}
+	return st, err
 }
 
 func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard) (SweepStats, error) {
