@@ -59,7 +59,10 @@ fi
 	echo "command:    go test -run '^\$' -bench '$bench' -benchmem -count $count -benchtime $benchtime ./fsstore"
 } | tee "$out/machine.txt"
 
-bin="$out/fsstore.test"
+# The test binary is built outside $out, which holds results only.
+bindir=$(mktemp -d)
+trap 'rm -rf "$bindir"' EXIT
+bin="$bindir/fsstore.test"
 (cd "$repo" && go test -c -o "$bin" ./fsstore)
 
 # Go benchmarks first, PHP after, each with -count repetitions.
@@ -94,6 +97,8 @@ fi
 	grep -vE '^(goos|goarch|pkg|cpu):' "$out/go.txt" || true
 } >"$out/all.txt"
 for fam in Load Save Cycle Touch TouchCycle; do
+	# A family BENCH left out has no table, rather than an empty file.
+	grep -q "^Benchmark$fam/" "$out/all.txt" || continue
 	"$benchstat" -col /impl -filter ".name:$fam" "$out/all.txt" >"$out/stat-$fam.txt" 2>&1 || true
 done
 echo "benchstat tables: $out/stat-*.txt"
