@@ -31,7 +31,9 @@ func Example() {
 	defer st.Close()
 
 	sessionManager := scs.New()
-	sessionManager.Store = scsstore.New(st)
+	// With the manager, a session its codec cannot decode is no session
+	// rather than a 500 on each of its user's requests.
+	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
 	// 503 with Retry-After rather than 500 while the file server is away.
 	sessionManager.ErrorFunc = scsstore.ErrorFunc(nil)
 

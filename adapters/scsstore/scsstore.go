@@ -3,7 +3,7 @@
 //
 //	st, err := fsstore.Open("/mnt/efs/sessions")
 //	sessionManager := scs.New()
-//	sessionManager.Store = scsstore.New(st)
+//	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
 //	sessionManager.ErrorFunc = scsstore.ErrorFunc(logger) // 503, not 500, in an outage
 //
 // Store satisfies scs.Store, scs.CtxStore, scs.IterableStore and
@@ -31,6 +31,22 @@
 // can read the tokens. New(st, WithoutIteration()) leaves the token out and
 // makes All fail instead.
 //
+// # Payloads scs cannot decode
+//
+// scs decodes what Find returns with its Codec, and answers a payload the
+// codec refuses with ErrorFunc (a 500) on every request of that user until
+// the cookie expires: scs neither renews nor clears it. Such payloads come
+// from a value of a type the binary no longer registers with gob, a
+// change of codec, or a record written by another application. Give the
+// store the session manager and Find decodes each payload first with the
+// manager's codec, taking one the codec refuses for no session, as it
+// takes a damaged record: the user starts a fresh session under a new
+// token, the old record is left for the sweep, and the refusal is logged
+// (WithLogger) and counted (Undecodable). The price is a second decode per
+// request that finds a session.
+//
+//	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
+//
 // scs's commits are last-writer-wins, like its other stores: two
 // concurrent requests of one user each commit their own version. Use the
 // httpsession package when requests must not lose each other's updates.
@@ -42,7 +58,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -60,6 +80,10 @@ type Store struct {
 	st       *fsstore.Store
 	iterable bool
 	now      func() time.Time
+	sm       *scs.SessionManager // nil: payloads are not decoded here (WithCodecOf)
+	log      *slog.Logger        // nil: slog.Default()
+
+	undecodable atomic.Uint64
 }
 
 // An Option configures New.
@@ -77,6 +101,19 @@ func (f optionFunc) apply(s *Store) { f(s) }
 // All to find every session (to log a user out everywhere, say) until
 // every record saved without a token has expired.
 func WithoutIteration() Option { return optionFunc(func(s *Store) { s.iterable = false }) }
+
+// WithCodecOf has Find and All decode each payload with sm's Codec, as sm
+// will, and take one it cannot decode for no session (see "Payloads scs
+// cannot decode"). The codec is read from sm at each decode, so that it is
+// always the one sm uses: a store given another codec than the manager's
+// would refuse every session. Without this option a payload scs cannot
+// decode fails each request of its user with a 500 until the cookie
+// expires, and makes Iterate fail.
+func WithCodecOf(sm *scs.SessionManager) Option { return optionFunc(func(s *Store) { s.sm = sm }) }
+
+// WithLogger sets the logger for payloads taken for no session (nil, the
+// default: slog.Default()). Log records never hold the session token.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *Store) { s.log = l }) }
 
 // WithClock replaces time.Now for deciding whether an expiry has passed;
 // pass the same clock as fsstore.WithClock. For tests.
@@ -98,8 +135,10 @@ func New(st *fsstore.Store, opts ...Option) *Store {
 }
 
 // Find returns the data of a live session. A missing, expired, malformed,
-// damaged or refused session (fsstore.ErrRefused) is found=false with a nil
-// error, as scs requires; err reports system failures only.
+// damaged or refused session (fsstore.ErrRefused), and one whose payload
+// is not usable (not this package's envelope, another token's, or, with
+// WithCodecOf, one scs cannot decode), is found=false with a nil error, as
+// scs requires; err reports system failures only.
 func (s *Store) Find(token string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), token)
 }
@@ -126,11 +165,49 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 		return nil, false, fmt.Errorf("scsstore: find: %w", err)
 	}
 	tok, data, err := unwrap(sess.Data)
-	if err != nil || (tok != "" && tok != token) {
+	if err == nil && tok != "" && tok != token {
+		err = errors.New("scsstore: the record holds another token")
+	}
+	if err == nil {
+		err = s.decodes(data)
+	}
+	if err != nil {
+		s.refuse(ctx, "find", err)
 		return nil, false, nil
 	}
 	return data, true, nil
 }
+
+// decodes checks that the session manager's codec, when the store has the
+// manager (WithCodecOf), decodes data.
+func (s *Store) decodes(data []byte) error {
+	if s.sm == nil || s.sm.Codec == nil {
+		return nil
+	}
+	if _, _, err := s.sm.Codec.Decode(data); err != nil {
+		return fmt.Errorf("scsstore: the session's codec cannot decode the payload: %w", err)
+	}
+	return nil
+}
+
+// refuse logs and counts a record taken for no session because of its
+// payload. The error names no token.
+func (s *Store) refuse(ctx context.Context, op string, err error) {
+	s.undecodable.Add(1)
+	l := s.log
+	if l == nil {
+		l = slog.Default()
+	}
+	l.WarnContext(ctx, "scsstore: session payload not usable; taken for no session", "op", op, "err", err)
+}
+
+// Undecodable returns how many records Find has taken for no session
+// because of their payloads (one that is not this package's envelope, one
+// holding another token, or one scs's codec cannot decode, WithCodecOf),
+// and All has left out because scs's codec cannot decode them. Each is
+// logged too; export the count as a counter (prometheus.NewCounterFunc)
+// to alert on it.
+func (s *Store) Undecodable() uint64 { return s.undecodable.Load() }
 
 // Commit saves the session's data with an absolute expiry. An expiry in
 // the past deletes the session.
@@ -209,6 +286,11 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		}
 		if !r.Expires.IsZero() && !now.Before(r.Expires) {
 			return true // expired by the adapter's clock
+		}
+		if err := s.decodes(data); err != nil {
+			// scs's Iterate stops at the first payload it cannot decode.
+			s.refuse(ctx, "all", err)
+			return true
 		}
 		out[tok] = data
 		return true
