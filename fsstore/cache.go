@@ -30,6 +30,10 @@ import (
 type cache struct {
 	maxEntries, maxBytes int
 	root                 *rootDir
+	// staleStat (tests) answers get's revalidation with the attributes
+	// the entry was read with, as an NFS client's attribute cache may on
+	// macOS and FreeBSD (statNow), where the file server has newer ones.
+	staleStat bool
 
 	mu    sync.Mutex
 	items map[string]*list.Element // record name -> *cacheEntry
@@ -67,7 +71,10 @@ func (c *cache) get(name, path string, keys *keyring, dst []byte) (cacheEntry, b
 	if !ok {
 		return e, false
 	}
-	st, err := c.root.statNow(path)
+	st, err := e.st, error(nil)
+	if !c.staleStat {
+		st, err = c.root.statNow(path)
+	}
 	if err != nil || st.typ != 0 || st.ctime.IsZero() || !st.sameFile(e.st) {
 		return e, false
 	}

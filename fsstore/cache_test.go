@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 )
 
 // The cache trusts a record file's identity (device, inode, size, ctime)
@@ -111,5 +113,37 @@ func TestCacheAfterOtherTouch(t *testing.T) {
 				after.Data, after.Version, after.Expires, before.Version, before.Expires)
 		}
 		before = after
+	}
+}
+
+// A cached record whose revalidation shows it expired is judged again from
+// its file: on macOS and FreeBSD the attributes may be the NFS client's
+// cached ones (no forced GETATTR there), older than another host's Touch
+// that kept the session alive, and an uncached Load, whose open fetches
+// them afresh, finds it live. Here the cache is made to revalidate with the
+// attributes it read the record with, as such a client would.
+func TestCacheHitExpiredByStaleAttributes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	cached := openDir(t, dir, fsstore.WithCache(16, 1<<20), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	cached.SetCacheStaleStatForTest()
+	other := openDir(t, dir, fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	if err := other.Save(ctx, &fsstore.Session{ID: id, Data: []byte("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, cached, id, "kept")
+	clk.Advance(50 * time.Minute)
+	if err := other.Touch(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(20 * time.Minute) // past the first save's expiry, not the touch's
+	sess, err := cached.Load(ctx, id)
+	if err != nil {
+		t.Fatalf("Load of a session touched on another host 20 minutes ago (idle timeout 1h): %v", err)
+	}
+	if string(sess.Data) != "kept" || !sess.Expires.After(clk.Now()) {
+		t.Fatalf("Load: %q expires %v, want kept and live at %v", sess.Data, sess.Expires, clk.Now())
 	}
 }

@@ -18,6 +18,11 @@ func (s *Store) RecordPathForTest(id string) string {
 	return p
 }
 
+// SetCacheStaleStatForTest makes the cache (WithCache) revalidate an
+// entry with the attributes it was read with, as a stale NFS attribute
+// cache would answer on macOS and FreeBSD.
+func (s *Store) SetCacheStaleStatForTest() { s.cache.staleStat = true }
+
 // SetNFSForTest makes the store behave as on an NFS mount (looking again
 // for a name missing for an instant), for tests on a local directory.
 func (s *Store) SetNFSForTest() { s.nfs = true }

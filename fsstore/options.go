@@ -330,7 +330,9 @@ func WithPermissions(file, dir fs.FileMode) Option {
 // tick of the server's clock (docs/design.md, "Reads"). On macOS and
 // FreeBSD the attributes may come from the NFS client's attribute cache,
 // so there a cached Load may miss another host's save until it expires (as
-// an uncached one may, see the package documentation).
+// an uncached one may, see the package documentation); a session those
+// attributes show expired is judged from its file, as an uncached Load
+// judges it, so that another host's Touch they miss logs nobody out.
 func WithCache(entries, maxBytes int) Option {
 	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
 }

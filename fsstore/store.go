@@ -679,11 +679,17 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 			// A marker that could not be read fails the load here: the
 			// file's record would ask the same read again.
 			err := s.sealRefused(kr, &e.header)
-			if err == nil {
+			switch {
+			case err == nil && live && expiredAt(expiry(e.st.mtime, e.header.Idle, e.header.Deadline), s.cfg.now()):
+				// Expired by attributes that on macOS and FreeBSD may
+				// be the NFS client's cached ones (statNow), older than
+				// a Touch on another host: judged from the file, whose
+				// open fetches them afresh, as an uncached Load's is,
+				// rather than logging out a user whose session lives.
+			case err == nil:
 				h, pl, st = e.header, e.payload, e.st
 				goto decoded
-			}
-			if !errors.Is(err, ErrUnencrypted) {
+			case !errors.Is(err, ErrUnencrypted):
 				return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 			}
 			s.cache.drop(k.name)
@@ -794,6 +800,10 @@ func unixNanos(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// expiredAt reports whether a session expiring at exp (zero: never) has
+// expired at now.
+func expiredAt(exp, now time.Time) bool { return !exp.IsZero() && !now.Before(exp) }
 
 // expiry is the earlier of mtime+idle and the deadline; zero when neither
 // applies.
