@@ -49,11 +49,11 @@
 //
 // # When the store fails
 //
-// When the store fails to read a session in a way that passes (its file
-// server did not answer in time, fsstore.ErrUnavailable; the store is
-// closed; the request's context ended; an I/O error), Get returns the
-// session with IsNew set and no values of the application's, with the
-// error, as gorilla's stores do. Applications often ignore that error
+// When the store fails to read a session for any reason but the record's
+// own (its file server did not answer in time, fsstore.ErrUnavailable; the
+// store is closed; the request's context ended; an I/O error, or any other
+// the file system returns), Get returns the session with IsNew set and no
+// values of the application's, with the error, as gorilla's stores do. Applications often ignore that error
 // (gorilla's own examples do, and gin-contrib/sessions only logs it), and
 // saving the empty session once the store answers again would replace the
 // user's: a logout caused by a passing outage. So Save refuses such a
@@ -92,7 +92,6 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/sessfs/sessfs/fsstore"
-	"github.com/sessfs/sessfs/httpsession"
 )
 
 // Store is a gorilla/sessions store. Its fields may be changed after New
@@ -265,9 +264,9 @@ func (s *Store) decodeID(name, value string) (string, error) {
 
 // loadID loads into session the session id names. It reports whether it
 // settled the session: loaded, or not loaded because the store failed in a
-// way that passes (with that error). Else it returns the record's error,
-// if it is one: stored values that fail authentication, or a failure
-// that is neither passing nor the record's.
+// way that is not the record's own (with that error). Else it returns
+// the record's error, if it is one: stored values that fail
+// authentication.
 func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id string) (bool, error) {
 	values, err := s.load(ctx, name, id)
 	switch {
@@ -279,16 +278,18 @@ func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id 
 		// no session either, rather than an error on every request of
 		// that user, as in scsstore.
 		return false, nil
-	case passing(err):
-		// The session may well exist: see "When the store fails". Its ID
-		// is kept (the cookie's signature vouches for it), so that a
-		// logout, or values cleared and saved, act on the user's session
-		// as after a load.
+	case errors.Is(err, errValues):
+		return false, err // values failing authentication: saving starts the user afresh
+	case err != nil:
+		// The store failed, whether in a way known to pass (what
+		// httpsession answers 503 for) or not (an errno nobody listed,
+		// EREMOTEIO from an NFS server fault, say): the session may well
+		// exist, see "When the store fails". Its ID is kept (the cookie's
+		// signature vouches for it), so that a logout, or values cleared
+		// and saved, act on the user's session as after a load.
 		session.ID = id
 		session.Values[notLoaded{}] = &notLoadedMark{err: err}
 		return true, err
-	case err != nil:
-		return false, err // values failing authentication: saving starts the user afresh
 	}
 	session.ID, session.Values, session.IsNew = id, values, false
 	return true, nil
@@ -445,16 +446,6 @@ type notLoaded struct{}
 
 // notLoadedMark says why a session was not loaded.
 type notLoadedMark struct{ err error }
-
-// passing reports whether a load failed in a way that passes: what
-// httpsession answers 503 for (the store did not answer in time or is
-// closed, the file server or this host's resources failed for now), or
-// the request ended. A refused record (a symbolic link planted at its
-// name, permissions) fails the same way on every request and is treated
-// as damaged instead, or its user could never save again.
-func passing(err error) bool {
-	return errors.Is(err, context.Canceled) || httpsession.StatusCode(err) == http.StatusServiceUnavailable
-}
 
 // errNoStore is what a Store made from a nil *fsstore.Store fails with,
 // rather than panicking.
