@@ -320,7 +320,10 @@ func WithPermissions(file, dir fs.FileMode) Option {
 }
 
 // WithCache enables an in-process read cache of up to entries sessions and
-// maxBytes payload bytes (default off). Every Load still revalidates the
+// maxBytes payload bytes (default off). A session larger than maxBytes is
+// not cached. Each entry costs about 350 bytes besides its payload, which
+// maxBytes does not count: a cache of many small sessions is bounded by
+// entries times that. Every Load still revalidates the
 // directory and then the entry against the file's attributes, asked of the
 // file server (on Linux, past the NFS attribute cache: a forced GETATTR), and
 // serves the entry only if the file has the device, inode number, size and
