@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,8 @@ func TestMemstoreBehaviour(t *testing.T) {
 		}
 	})
 	t.Run("malformed tokens are not found and not errors", func(t *testing.T) {
-		for _, bad := range []string{"", "short", "../../../../etc/passwd", "has space in it........"} {
+		for _, bad := range []string{"", "short", "../../../../etc/passwd", "has space in it........",
+			strings.Repeat("A", 1<<20), strings.Repeat("é", 30), "AAAAAAAAAAAAAAAAAAAAAA\x00AAAAAAAAAAAAAAAAAAAA"} {
 			if _, found := mustFind(t, s, bad); found {
 				t.Errorf("found %q", bad)
 			}
