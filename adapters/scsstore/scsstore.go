@@ -48,7 +48,12 @@
 //	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
 //
 // scs's commits are last-writer-wins, like its other stores: two
-// concurrent requests of one user each commit their own version. Use the
+// concurrent requests of one user each commit their own version. With
+// IdleTimeout set, scs commits on every request, one that only reads too,
+// with the session as that request loaded it: a page view that overlaps a
+// request that changes the session (adds to a cart, logs in) can undo the
+// change, and one that overlaps a log out (Destroy) saves the session
+// again, and sets its cookie again if its answer comes last. Use the
 // httpsession package when requests must not lose each other's updates.
 package scsstore
 
