@@ -195,7 +195,11 @@
 // Secure, SameSite=Lax, Path=/ and host-only unless a [Cookie] field says
 // otherwise: the zero Cookie is the safe one, and a development server on
 // plain http://localhost sets Cookie.Insecure; an app embedded in other
-// sites' pages sets Cookie.Partitioned and SameSite=None. A persistent
+// sites' pages sets Cookie.Partitioned and SameSite=None. A Secure cookie
+// sent in answer to a request that came over plain HTTP (no TLS, no proxy
+// header such as X-Forwarded-Proto saying the client used HTTPS) to other
+// than a loopback host is logged once per Manager, at Warn: browsers do not
+// send it back, and each request starts a new session. A persistent
 // cookie never outlives the session's absolute deadline. The session ID
 // never appears in errors or log messages of this package.
 package httpsession

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -51,6 +53,9 @@ type Manager struct {
 	// Session.held), so that a request's cost does not include
 	// allocating, clearing and collecting its session's size.
 	bufs sync.Pool
+	// plainWarned: the warning about a Secure cookie sent in answer to a
+	// plain HTTP request was logged (see warnPlainHTTP).
+	plainWarned atomic.Bool
 }
 
 // reqBuf is a buffer a request reads a record or encodes a payload into,
@@ -321,7 +326,7 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 // looks at the session, holds no lock and costs no round trip.
 func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session {
 	s := &Session{
-		m: m, mode: mode, hdr: h,
+		m: m, mode: mode, hdr: h, req: r,
 		reqCtx: r.Context(), ctx: context.WithoutCancel(r.Context()),
 	}
 	// Browsers send every cookie of the name that matches the request,
@@ -408,6 +413,62 @@ func (m *Manager) setCookie(h http.Header, id string, deadline, now time.Time) {
 	h.Add("Set-Cookie", c.String())
 	// Tell caches not to store the Set-Cookie header with the page.
 	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+// warnPlainHTTP logs, once per Manager, that a Secure cookie naming a
+// session went out in answer to a request the client sent over plain HTTP:
+// browsers refuse to store it or never send it back over HTTP, so each of
+// the user's requests starts a new session, and nothing else says why.
+// The proxy headers it reads are anyone's to forge: they decide only
+// whether to warn, never anything the cookie or the session depends on.
+func (m *Manager) warnPlainHTTP(r *http.Request) {
+	if m.cfg.cookie.Insecure || m.plainWarned.Load() || r == nil || sentOverHTTPS(r) || loopbackHost(r.Host) {
+		return
+	}
+	if m.plainWarned.CompareAndSwap(false, true) {
+		m.cfg.log.WarnContext(r.Context(), "httpsession: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set Cookie.Insecure for development over plain HTTP, never in production. Logged once.",
+			"host", r.Host, "path", r.URL.Path)
+	}
+}
+
+// sentOverHTTPS reports whether r came over TLS, or through a proxy whose
+// headers say the client used HTTPS (X-Forwarded-Proto, RFC 7239's
+// Forwarded, X-Forwarded-Ssl).
+func sentOverHTTPS(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https") {
+		return true
+	}
+	for _, v := range r.Header.Values("X-Forwarded-Proto") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "https") {
+				return true
+			}
+		}
+	}
+	for _, v := range r.Header.Values("Forwarded") {
+		for p := range strings.FieldsFuncSeq(v, func(c rune) bool { return c == ',' || c == ';' }) {
+			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(val, `"`), "https") {
+				return true
+			}
+		}
+	}
+	return strings.EqualFold(r.Header.Get("X-Forwarded-Ssl"), "on")
+}
+
+// loopbackHost reports whether host (a Host header, with or without a
+// port) is a loopback name or address, from which browsers take a Secure
+// cookie over plain HTTP.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (m *Manager) expireCookie(h http.Header) {

@@ -42,7 +42,10 @@ func (m Mode) valid() bool { return m >= Exclusive && m <= Optimistic }
 // weakening is a field you set on purpose.
 //
 // For a development server on plain http://localhost, set Insecure; never
-// in production, where the cookie would then travel in clear text.
+// in production, where the cookie would then travel in clear text. The
+// Manager logs a warning, once, when it sends a Secure cookie in answer to
+// a plain HTTP request that no proxy header (X-Forwarded-Proto, Forwarded)
+// says came over HTTPS: browsers do not send such a cookie back.
 type Cookie struct {
 	// Name of the cookie. Default "session". A name with the __Host- or
 	// __Secure- prefix must come with the attributes the prefix promises
@@ -200,9 +203,10 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 }
 
 // WithLogger sets the logger for the default error handler, for errors
-// that happen after the response started and can only be logged, and for
+// that happen after the response started and can only be logged, for
 // sessions started afresh because their record was damaged or sealed with
-// a retired key (default slog.Default()).
+// a retired key, and for the warning about a Secure cookie sent over plain
+// HTTP (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.log = l }) }
 
 func defaultConfig() config {

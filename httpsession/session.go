@@ -45,6 +45,7 @@ type Session struct {
 	reqCtx context.Context // the request's context: bounds lock waits and loads
 	ctx    context.Context // the same without its cancellation: saves complete
 	hdr    http.Header     // the response's header, for Release
+	req    *http.Request   // the request, for the warning about a cookie over plain HTTP
 	wait   lockWait        // the lock wait under way, which an error answer ends
 
 	cookieID  string   // the request cookie's ID, when well-formed
@@ -822,6 +823,7 @@ func (s *Session) commit(h http.Header) error {
 		}
 		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
+		m.warnPlainHTTP(s.req)
 		s.idCookie = true
 		expireCookie = false
 	case s.rec == nil && payload != nil && s.renewedAway && !s.renew:
@@ -841,6 +843,7 @@ func (s *Session) commit(h http.Header) error {
 		}
 		s.rec, s.values, s.src = fresh, saved, out
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
+		m.warnPlainHTTP(s.req)
 		s.idCookie = true
 		expireCookie = false
 	case s.rec != nil && changed:
