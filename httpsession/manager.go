@@ -64,8 +64,8 @@ type reqBuf struct {
 	b []byte
 	m []member
 	// spare is a members list for a request's encoding (see
-	// Session.commit), handed over by an ended session whose data
-	// lives in another buffer and needs its list no more (Session.end).
+	// Session.commit), handed over by an ended session, which keeps its
+	// bytes and no list (Session.end).
 	spare []member
 }
 

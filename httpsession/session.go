@@ -74,12 +74,14 @@ type Session struct {
 	aborted     error       // the request was answered with an error: nothing more is saved
 
 	// Buffers from the Manager's pool, reused across requests: the record
-	// as loaded and the encodings. When the request ends (ended), those
-	// the session's data does not live in go back to the pool; the one it
-	// does (src) stays with the session, which remains readable, so that
-	// nothing still holding the session reads another request's bytes.
+	// as loaded and the encodings. When the request ends (ended), they go
+	// back to the pool but for the bytes the session's data lives in
+	// (src.b), which stay with the session, which remains readable, so
+	// that nothing still holding the session reads another request's
+	// bytes (see end).
 	held    []*reqBuf
 	src     *reqBuf // the held buffer s.rec.Data and s.values may alias
+	srcRoom bool    // src.b holds none of them: the store allocated the record (see loaded)
 	reading int     // Gets decoding a value outside s.mu: no held buffer may be overwritten
 	ended   bool
 	relist  bool // end handed over the members list of s.values: list them again before a read
@@ -210,7 +212,7 @@ func (s *Session) load() error {
 		// afresh rather than fail every request of this user.
 		m.cfg.log.WarnContext(s.reqCtx, "httpsession: session payload is not a JSON object; starting a new session", "err", err)
 		s.unlockHandle(s.lk)
-		s.lk = nil
+		s.lk, s.src = nil, nil // nothing the session keeps lives in it
 		s.staleCookie = true
 		return nil
 	}
@@ -821,7 +823,7 @@ func (s *Session) commit(h http.Header) error {
 		if err := s.leaveRenewed(ctx, s.rec, old); err != nil {
 			return err
 		}
-		s.rec, s.values, s.src = fresh, saved, out
+		s.rec, s.values, s.src, s.srcRoom = fresh, saved, out, false
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		m.warnPlainHTTP(s.req)
 		s.idCookie = true
@@ -841,7 +843,7 @@ func (s *Session) commit(h http.Header) error {
 		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
 			return fmt.Errorf("httpsession: save new session: %w", err)
 		}
-		s.rec, s.values, s.src = fresh, saved, out
+		s.rec, s.values, s.src, s.srcRoom = fresh, saved, out, false
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		m.warnPlainHTTP(s.req)
 		s.idCookie = true
@@ -866,7 +868,7 @@ func (s *Session) commit(h http.Header) error {
 			*s.rec = prev
 			return fmt.Errorf("httpsession: save session: %w", err)
 		}
-		s.values, s.src = saved, out
+		s.values, s.src, s.srcRoom = saved, out, false
 	case s.rec != nil && !s.touched:
 		s.maybeTouch(now)
 	}
@@ -996,11 +998,11 @@ func (s *Session) deleteRecord(ctx context.Context, id string, held *fsstore.Loc
 }
 
 // end ends the request's use of the session: it releases the lock, if
-// any, and hands the buffers its data does not live in back to the
-// Manager's pool, with the list of its members. Code that still holds the
-// session reads its values (listing the members again) and gets errEnded
-// from a change; a Get still decoding a value keeps every buffer out of
-// the pool.
+// any, and hands what the request took from the Manager's pool back to
+// it, but for the bytes the session's data lives in. Code that still
+// holds the session reads its values (listing the members again) and
+// gets errEnded from a change; a Get still decoding a value keeps every
+// buffer out of the pool.
 func (s *Session) end() {
 	s.mu.Lock()
 	lk := s.lk
@@ -1008,28 +1010,53 @@ func (s *Session) end() {
 	s.ended = true
 	// The session stays readable: code that runs after the handler (a
 	// framework's error handler, an outer middleware that logs the user)
-	// may read it. So the buffer its data lives in (s.src) is left to it
-	// and the garbage collector; only the others go back to the pool.
-	var held []*reqBuf
+	// may read it. So it keeps the bytes its data lives in (src.b), and
+	// nothing else: the pool gets back the other buffers, src's lists
+	// (the members list, whose size follows the session's key count, and
+	// a spare list an ended session handed over for encodings), and all of
+	// src when its bytes hold none of the data (the store allocated the
+	// record). A read after the end lists the members again.
+	var back []*reqBuf
 	if s.reading == 0 { // else dropped, not reused: a Get is reading one of them
 		for _, bp := range s.held {
 			if bp != s.src {
-				held = append(held, bp)
+				back = append(back, bp)
 			}
 		}
-		// Only the bytes need to stay: the members list (its size
-		// follows the session's key count) goes with a buffer to the
-		// pool, for another request's encoding, and a read after the
-		// end lists the members again.
-		if s.src != nil && len(held) > 0 && cap(s.src.m) > cap(held[0].spare) {
-			held[0].spare, s.src.m = s.src.m[:0], nil
+		if src := s.src; src != nil {
+			s.src = nil
 			s.values.base, s.values.ekeys, s.relist = nil, nil, true
+			switch {
+			case s.srcRoom:
+				back = append(back, src)
+			case len(back) == 0:
+				// Its lists go back with it, and room for a record in
+				// place of its bytes, which stay the session's: a request
+				// that only reads (the most common) takes a buffer out of
+				// the pool for good, and the next load into an empty one
+				// would cost the store's allocation of the record and then
+				// the room grown for the pool (see loaded).
+				src.b = make([]byte, 0, min(cap(src.b), maxPooledBuf))
+				back = append(back, src)
+			default:
+				// A buffer going back takes the longest list as its spare
+				// (one list an encoding needs); the others, with src, are
+				// left to the collector.
+				l := src.m
+				if cap(src.spare) > cap(l) {
+					l = src.spare
+				}
+				if cap(l) > cap(back[0].spare) {
+					back[0].spare = l[:0]
+				}
+				src.m, src.spare = nil, nil
+			}
 		}
 	}
 	s.held = nil
 	s.mu.Unlock()
 	s.release(lk)
-	for _, bp := range held {
+	for _, bp := range back {
 		s.m.putBuf(bp)
 	}
 }
@@ -1062,12 +1089,13 @@ func (s *Session) loaded(bp *reqBuf, rec *fsstore.Session, err error) {
 	if err != nil {
 		return
 	}
-	s.src = bp
+	s.src, s.srcRoom = bp, false
 	if need := len(rec.Data) + recordRoom; cap(bp.b) < need {
 		// Not read into bp: the store allocated. Grow bp, so that the
 		// pool soon holds buffers this Manager's sessions fit in; the
-		// members' list stays bp's.
+		// members' list stays bp's, its bytes none of the session's.
 		bp.b = make([]byte, 0, need+need/8)
+		s.srcRoom = true
 	}
 }
 
