@@ -652,6 +652,24 @@ func canHijack(w http.ResponseWriter) bool {
 	return false
 }
 
+// Push passes an HTTP/2 server push on to the underlying writer, which
+// http.ResponseController does not reach: it fails with
+// http.ErrNotSupported where none can push. A push sends no header of
+// this response, so it commits nothing.
+func (w *responseWriter) Push(target string, opts *http.PushOptions) error {
+	for u := w.ResponseWriter; u != nil; {
+		if p, ok := u.(http.Pusher); ok {
+			return p.Push(target, opts)
+		}
+		uw, ok := u.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		u = uw.Unwrap()
+	}
+	return http.ErrNotSupported
+}
+
 // Unwrap gives http.ResponseController access to the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
