@@ -484,6 +484,10 @@ func (m *Manager) expireCookie(h http.Header) {
 // server error (5xx): nothing is saved.
 var errServerErrorAnswer = errors.New("httpsession: the response is a server error (5xx); session changes are not saved")
 
+// errInvalidStatus is the error of a session whose response was given a
+// status net/http refuses (it panics): nothing is saved.
+var errInvalidStatus = errors.New("httpsession: the response was given an invalid status code; session changes are not saved")
+
 // errAborted ends a lock wait under way when the request is answered with
 // an error on another goroutine.
 var errAborted = errors.New("httpsession: the request was answered with an error while waiting for the session's lock")
@@ -554,15 +558,22 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
-	if code >= 500 {
+	if code >= 500 || code < 100 {
 		// A server error says the request was not done: saving what the
 		// handler changed on its way would contradict it (Django's
 		// session middleware skips the save for 5xx too). It is also
 		// http.TimeoutHandler's 503 for a handler still running, and a
 		// recovery middleware's 500 after a panic, even one that comes
 		// after the response started (a superfluous WriteHeader): what
-		// the handler changed after that is not saved at its end.
-		w.s.abort(errServerErrorAnswer)
+		// the handler changed after that is not saved at its end. A code
+		// outside 100..999 (a proxy passing on a failed call's zero
+		// status) makes net/http panic: nothing is saved for a response
+		// that never goes out, as for any panic.
+		err := errServerErrorAnswer
+		if code < 100 {
+			err = errInvalidStatus
+		}
+		w.s.abort(err)
 	}
 	if w.start() {
 		w.ResponseWriter.WriteHeader(code)
