@@ -1008,6 +1008,7 @@ func (s *Session) end() {
 	lk := s.lk
 	s.lk = nil
 	s.ended = true
+	s.req = nil // no commit is left to warn about; code still holding the session does not hold the request
 	// The session stays readable: code that runs after the handler (a
 	// framework's error handler, an outer middleware that logs the user)
 	// may read it. So it keeps the bytes its data lives in (src.b), and
