@@ -2,6 +2,7 @@ package pass
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -99,11 +100,19 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// RunE returns the RunE of a sessgc leaf command: the SESSGC_* variables
-// fill the flags not given (read with io.Getenv), validate (if not nil)
-// checks opts, then runF, the tests' seam, or else run does the work.
+// RunE returns the RunE of a sessgc leaf command: a warning on io.ErrOut
+// for each SESSGC_* variable that sets nothing (see UnknownEnv; io.Environ
+// nil: no check), then the SESSGC_* variables fill the flags not given
+// (read with io.Getenv), validate (if not nil) checks opts, then runF, the
+// tests' seam, or else run does the work.
+//
+// The check is here, with the reading of the variables, rather than in a
+// hook of the root: help, --version and cobra's completion commands read
+// none, and shell completion, which runs sessgc on every Tab, must print
+// nothing but completions.
 func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF func(*O) error, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, _ []string) error {
+		WarnUnknownEnv(io, c.Root())
 		if err := ApplyEnv(c.Flags(), io.Getenv); err != nil {
 			return err
 		}
@@ -116,5 +125,24 @@ func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF fun
 			return runF(opts)
 		}
 		return run(c.Context(), opts)
+	}
+}
+
+// WarnUnknownEnv prints a warning on io.ErrOut for each SESSGC_* variable
+// of io.Environ that sets nothing in the command tree under root, naming
+// the setting it is nearest to. A warning, not a usage error: a unit file
+// or CronJob that sets a variable for a later version's flag keeps
+// working.
+func WarnUnknownEnv(io *cmdutil.IOStreams, root *cobra.Command) {
+	if io.Environ == nil {
+		return
+	}
+	unknown, nearest := UnknownEnv(root, io.Environ())
+	for i, name := range unknown {
+		hint := ""
+		if nearest[i] != "" {
+			hint = " (did you mean " + nearest[i] + "?)"
+		}
+		fmt.Fprintf(io.ErrOut, "sessgc: warning: %s is set but is not a sessgc setting; it is ignored%s\n", name, hint)
 	}
 }

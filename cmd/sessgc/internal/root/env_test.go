@@ -52,3 +52,45 @@ func TestMisspeltEnvironmentVariable(t *testing.T) {
 		})
 	}
 }
+
+// The warning comes with the commands that read the SESSGC_* variables,
+// and only with them: help, --version and the completion script read
+// none, and shell completion (cobra's hidden __complete, run on every
+// Tab) must print nothing a completion script could take for output.
+func TestMisspeltEnvironmentVariableWhen(t *testing.T) {
+	dir := smallStore(t, 1)
+	env := []string{"SESSGC_MAX_DURATON=1m"}
+	tests := []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"stats", "--dir", dir}, true},
+		{[]string{"run", "--dir", dir, "-q"}, true},
+		{[]string{"--dir", dir, "-q"}, true},
+		{[]string{"keygen", "--id", "1"}, true},
+		{[]string{"run", "--help"}, false},
+		{[]string{"help", "run"}, false},
+		{[]string{"help"}, false},
+		{[]string{"--help"}, false},
+		{[]string{"--version"}, false},
+		{[]string{"completion", "bash"}, false},
+		{[]string{"__complete", "run", "--d"}, false},
+		{[]string{"__completeNoDesc", "stats", ""}, false},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
+				Getenv: func(string) string { return "" }, Environ: func() []string { return env }}
+			if code := root.Execute(context.Background(), io, tt.args); code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			}
+			if tt.args[0] == "completion" && !strings.Contains(out.String(), "bash completion") {
+				t.Errorf("the completion script is not on the command's stdout: %q", out.String())
+			}
+			if got := strings.Contains(errOut.String(), "SESSGC_MAX_DURATON"); got != tt.warn {
+				t.Errorf("warned: %v, want %v; stderr %q", got, tt.warn, errOut.String())
+			}
+		})
+	}
+}

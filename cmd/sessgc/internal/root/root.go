@@ -4,7 +4,6 @@ package root
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/installcron"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/keygen"
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/rekey"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/run"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/stats"
@@ -73,22 +71,6 @@ install-cron writes cron and systemd files for Unix hosts.`,
   sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys
   source <(sessgc completion bash)`,
 	}
-	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
-		if io.Environ == nil {
-			return nil
-		}
-		unknown, nearest := pass.UnknownEnv(c.Root(), io.Environ())
-		for i, name := range unknown {
-			hint := ""
-			if nearest[i] != "" {
-				hint = " (did you mean " + nearest[i] + "?)"
-			}
-			// A warning, not a usage error: a unit file or CronJob that
-			// sets a variable for a later version's flag keeps working.
-			fmt.Fprintf(io.ErrOut, "sessgc: warning: %s is set but is not a sessgc setting; it is ignored%s\n", name, hint)
-		}
-		return nil
-	}
 	cmd.AddCommand(
 		run.NewCmdRun(io, nil),
 		stats.NewCmdStats(io, nil),
@@ -118,6 +100,10 @@ func Main() int {
 // Execute runs sessgc with args and returns the exit code.
 func Execute(ctx context.Context, io *cmdutil.IOStreams, args []string) int {
 	cmd := NewCmdRoot(io)
+	// Before the completion command is made: it keeps the writer it finds
+	// then, and would otherwise write its script to the process's stdout.
+	cmd.SetOut(io.Out)
+	cmd.SetErr(io.ErrOut)
 	cmd.InitDefaultHelpCmd()
 	cmd.InitDefaultCompletionCmd()
 	// "run" is the default command: "sessgc --dir X" and a bare "sessgc"
