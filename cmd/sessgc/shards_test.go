@@ -104,6 +104,17 @@ func TestUnreadableShardDirectory(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stderr, bad) {
 				t.Errorf("exit %d, stderr %q; want exit 1 (a directory that could not be examined) naming %s", r.code, r.stderr, bad)
 			}
+			// Once: the store logs the error it hands the command as
+			// well, and sessgc prints the store's log.
+			n := 0
+			for _, l := range strings.Split(r.stderr, "\n") {
+				if strings.Contains(l, bad) {
+					n++
+				}
+			}
+			if n > 1 {
+				t.Errorf("%d lines of stderr name %s: %q", n, bad, r.stderr)
+			}
 			switch tc.cmd {
 			case "run":
 				_, s := summary(t, r)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -67,8 +68,9 @@ func (e storeCreating) Is(target error) bool { return target == ErrStoreCreating
 // fsstore.Open refuses it, and never matches ErrNoStore.
 // It opens an encrypted store without keys (fsstore.WithMaintenanceOnly):
 // sweeping never decrypts nor writes a session.
-// opts are applied after those defaults (rekey adds fsstore.WithKeys).
-func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
+// The store logs to log (see StoreLogger). opts are applied after those
+// defaults (rekey adds fsstore.WithKeys).
+func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
 		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	}
@@ -93,6 +95,7 @@ func OpenStore(dir string, opts ...fsstore.Option) (*fsstore.Store, error) {
 		fsstore.WithCreate(false),
 		fsstore.WithIdleTimeout(time.Second),
 		fsstore.WithMaintenanceOnly(),
+		fsstore.WithLogger(log),
 	}, storePermissions(dir)...), opts...)...)
 	if err == nil {
 		return s, nil

@@ -4,6 +4,7 @@ package pass
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,7 +95,7 @@ func TestOpenStoreNoStore(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, dir)
 			}
-			s, err := OpenStore(dir)
+			s, err := OpenStore(dir, slog.New(slog.DiscardHandler))
 			if err == nil {
 				s.Close()
 			}
@@ -115,7 +116,7 @@ func TestOpenStoreUnreadable(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
 			mkdir(t, dir)
 			chmod(t, dir, mode)
-			s, err := OpenStore(dir)
+			s, err := OpenStore(dir, slog.New(slog.DiscardHandler))
 			if err == nil {
 				s.Close()
 			}

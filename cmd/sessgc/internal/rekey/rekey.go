@@ -44,6 +44,7 @@ type RekeyOptions struct {
 	Textfile         string
 	JSON             bool
 	Quiet            bool
+	LogLevel         pass.LogLevel
 }
 
 // NewCmdRekey returns the rekey command. runF, when not nil, replaces the
@@ -134,6 +135,7 @@ records are in their old or new form, and the next pass continues.`,
 	f.StringVar(&opts.Textfile, "textfile", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
+	pass.LogLevelFlag(f, &opts.LogLevel)
 	cmd.MarkFlagDirname("dir")
 	cmd.MarkFlagFilename("keys-file")
 	return cmd
@@ -222,7 +224,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 	if err := pass.CheckOwner(opts.Dir); err != nil {
 		return err
 	}
-	s, err := pass.OpenStore(opts.Dir, storeOpts...)
+	s, err := pass.OpenStore(opts.Dir, pass.StoreLogger(opts.IO.ErrOut, opts.LogLevel), storeOpts...)
 	if err != nil {
 		// A wrong secret under a known key ID fails here, with a message
 		// ending in "wrong key" (exit 3): better than rewriting nothing

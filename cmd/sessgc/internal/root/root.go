@@ -38,6 +38,11 @@ are never given as a flag: --keys-file (SESSGC_KEYS_FILE) names a file, or
 SESSGC_KEYS holds the keys. A SESSGC_* variable that sets nothing (a
 misspelt name) is ignored with a warning on stderr.
 
+The store's own log records of level warn and above (a file server that
+stopped answering, a store directory that is not setgid, ...) go to stderr
+as text lines; --log-level (SESSGC_LOG_LEVEL) of run, stats and rekey sets
+the level.
+
 Exit codes:
   0    done, or nothing to do (another host holds the fleet lock,
        --max-duration stopped the sweep early: see stopped_early, or

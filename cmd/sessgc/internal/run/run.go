@@ -44,6 +44,7 @@ type RunOptions struct {
 	NoProgress  bool
 	Textfile    string // node-exporter textfile to write the summary to; "": none
 	MissingOK   bool   // a missing or empty Dir is no error: no store yet
+	LogLevel    pass.LogLevel
 
 	// creatingWait waits before OpenStore is tried again on a store that
 	// is being created; nil: creatingDelay. Tests replace it. (An
@@ -154,6 +155,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
 	f.StringVar(&opts.Textfile, "textfile", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.MissingOK, "missing-ok", false, "exit 0 doing nothing when --dir does not exist or is empty (no store created yet)")
+	pass.LogLevelFlag(f, &opts.LogLevel)
 	cmd.MarkFlagDirname("dir")
 	return cmd
 }
@@ -299,7 +301,8 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 	if err := pass.CheckOwner(opts.Dir); err != nil {
 		return err
 	}
-	s, err := pass.OpenStore(opts.Dir)
+	log := pass.StoreLogger(opts.IO.ErrOut, opts.LogLevel)
+	s, err := pass.OpenStore(opts.Dir, log)
 	if opts.MissingOK && errors.Is(err, pass.ErrStoreCreating) {
 		// The first application is creating the store right now: this
 		// is the fresh volume --missing-ok is for, so give it a moment
@@ -313,7 +316,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 			sum.StoppedEarly, sum.StopReason = true, "interrupted"
 			return pass.Interrupted(ctx, "before the sweep started")
 		}
-		s, err = pass.OpenStore(opts.Dir)
+		s, err = pass.OpenStore(opts.Dir, log)
 	}
 	if opts.MissingOK && errors.Is(err, pass.ErrNoStore) {
 		// The applications create the store when they first open it: until

@@ -26,6 +26,7 @@ type StatsOptions struct {
 	TempAge     time.Duration
 	MaxDuration time.Duration // 0: no limit
 	JSON        bool
+	LogLevel    pass.LogLevel
 }
 
 // NewCmdStats returns the stats command. runF, when not nil, replaces the
@@ -63,6 +64,7 @@ for the server as long as the mount does.`,
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "as for run: age after which a temp file counts as stale (at least 1m)")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "give up after this long (0: no limit): exit 1, or 4 if the file server does not answer")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
+	pass.LogLevelFlag(f, &opts.LogLevel)
 	cmd.MarkFlagDirname("dir")
 	return cmd
 }
@@ -121,7 +123,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		if err := pass.CheckOwner(opts.Dir); err != nil {
 			return err
 		}
-		s, err := pass.OpenStore(opts.Dir)
+		s, err := pass.OpenStore(opts.Dir, pass.StoreLogger(opts.IO.ErrOut, opts.LogLevel))
 		if err != nil {
 			return err
 		}
