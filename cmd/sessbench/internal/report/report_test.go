@@ -775,3 +775,29 @@ func TestKept(t *testing.T) {
 		})
 	}
 }
+
+// The targets' header line says each thing once: a --dir target is named
+// by its directory, which the description then repeated ("1. /mnt/x
+// /mnt/x: nfs4 ..."), and mountinfo's options are the mount's then the
+// superblock's, which share some ("rw,relatime,rw,...").
+func TestDescribe(t *testing.T) {
+	fs := func(name, loc, fstype, opts string) Target {
+		return Target{Name: name, Info: bench.Info{Kind: "fs", Location: loc, FSType: fstype, Source: "srv:/export",
+			MountPoint: "/mnt", Options: opts, Durability: "none"}}
+	}
+	for _, tt := range []struct {
+		t    Target
+		want string
+	}{
+		{fs("/mnt/x", "/mnt/x", "nfs4", "rw,relatime,rw,vers=4.1"), "nfs4 srv:/export on /mnt (rw,relatime,vers=4.1), durability none"},
+		{fs("/mnt/x#2", "/mnt/x", "nfs4", "rw"), "nfs4 srv:/export on /mnt (rw), durability none"},
+		{fs("local-tmp", "/var/tmp/sessbench-1", "ext4", "rw"), "/var/tmp/sessbench-1: ext4 srv:/export on /mnt (rw), durability none"},
+		{fs("/mnt/x", "/mnt/x", "", ""), "directory, mount unknown, durability none"},
+		{fs("local-tmp", "/tmp/s", "", ""), "directory /tmp/s (mount unknown), durability none"},
+		{Target{Name: "redis", Info: bench.Info{Kind: "redis", Location: "127.0.0.1:6379", Server: "redis 7.0.15"}}, "redis 7.0.15 at 127.0.0.1:6379"},
+	} {
+		if got := describe(tt.t); got != tt.want {
+			t.Errorf("describe(%s): %q, want %q", tt.t.Name, got, tt.want)
+		}
+	}
+}

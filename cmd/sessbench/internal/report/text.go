@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,12 +177,37 @@ func describe(t Target) string {
 	case "redis":
 		return fmt.Sprintf("%s at %s", t.Server, t.Location)
 	case "fs":
-		if t.FSType == "" {
+		// A --dir target is named by its directory (with "#2" for one
+		// given twice): the directory is said only for the others, such
+		// as the temporary one of a run without --dir.
+		rest, named := strings.CutPrefix(t.Name, t.Location)
+		named = named && (rest == "" || strings.HasPrefix(rest, "#"))
+		switch {
+		case t.FSType == "" && named:
+			return fmt.Sprintf("directory, mount unknown, durability %s", t.Durability)
+		case t.FSType == "":
 			return fmt.Sprintf("directory %s (mount unknown), durability %s", t.Location, t.Durability)
 		}
-		return fmt.Sprintf("%s: %s %s on %s (%s), durability %s", t.Location, t.FSType, t.Source, t.MountPoint, t.Options, t.Durability)
+		where := ""
+		if !named {
+			where = t.Location + ": "
+		}
+		return fmt.Sprintf("%s%s %s on %s (%s), durability %s", where, t.FSType, t.Source, t.MountPoint, uniqueOptions(t.Options), t.Durability)
 	}
 	return t.Kind
+}
+
+// uniqueOptions returns a mount's options, which mountinfo gives as the
+// mount's and then the superblock's ("rw,relatime,rw,vers=4.1"), with
+// each said once, in the order first given.
+func uniqueOptions(opts string) string {
+	var out []string
+	for _, o := range strings.Split(opts, ",") {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // table aligns columns: the first left columns to the left, the rest (numbers)
