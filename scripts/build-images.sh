@@ -32,11 +32,16 @@ CGO_ENABLED=0 go build -trimpath -o "$ctx/" ./cmd/sessgc ./cmd/sessbench ./examp
 for b in sessgc sessbench app; do
   go version -m "$ctx/$b" | grep -q 'CGO_ENABLED=0' || fail "$b was not built with CGO_ENABLED=0"
 done
+# The tools image's /tmp (see deploy/container/Dockerfile): mkdir -m sets
+# the mode whatever the umask.
+mkdir -p "$ctx/rootfs" && mkdir -m 1777 "$ctx/rootfs/tmp"
 
-# check IMAGE DOCKERFILE WANT_ENTRYPOINT FILES... : build, then test.
+# check IMAGE DOCKERFILE WANT_ENTRYPOINT WANT_DIRS FILES... : build, then
+# test. WANT_DIRS: the directories at the image's top besides the
+# runtime's (dev, proc, sys, etc, run), space-separated.
 check() {
-  local image=$1 dockerfile=$2 entrypoint=$3
-  shift 3
+  local image=$1 dockerfile=$2 entrypoint=$3 dirs=$4
+  shift 4
   echo "build-images: $image from $dockerfile"
   "${B[@]}" bud --isolation chroot --quiet -f "$dockerfile" -t "$image" "$ctx" >/dev/null
   local user ep
@@ -49,17 +54,32 @@ check() {
   mnt=$("${B[@]}" mount "$c")
   local files want
   files=$(cd "$mnt" && find . -mindepth 1 -maxdepth 1 ! -name dev ! -name proc ! -name sys ! -name etc ! -name run | sort | tr '\n' ' ')
-  want=$(printf './%s\n' "$@" | sort | tr '\n' ' ')
+  want=$(printf './%s\n' "$@" $dirs | sort | tr '\n' ' ')
   [ "$files" = "$want" ] || fail "$image: files $files, want $want"
   [ ! -e "$mnt/bin/sh" ] || fail "$image: has a shell"
+  for d in $dirs; do
+    [ -d "$mnt/$d" ] || fail "$image: /$d is not a directory"
+  done
   for b in "$@"; do
     cmp -s "$mnt/$b" "$ctx/$b" || fail "$image: /$b is not the binary built and tested here"
     out=$("${B[@]}" run --isolation chroot "$c" -- "/$b" --version 2>&1) || fail "$image: /$b --version: $out"
     case "$out" in "$b "*) ;; *) fail "$image: /$b --version printed: $out" ;; esac
     echo "build-images: $image: /$b --version: $out"
   done
+  if [ -d "$mnt/tmp" ]; then
+    local mode
+    mode=$(stat -c %a "$mnt/tmp")
+    [ "$mode" = 1777 ] || fail "$image: /tmp has mode $mode, want 1777"
+  fi
   "${B[@]}" umount "$c" >/dev/null
 }
-check sessfs/tools:ci deploy/container/Dockerfile /sessgc sessgc sessbench
-check sessfs/app:ci deploy/container/Dockerfile.app /app app
+check sessfs/tools:ci deploy/container/Dockerfile /sessgc tmp sessgc sessbench
+check sessfs/app:ci deploy/container/Dockerfile.app /app "" app
+# sessbench without --dir, as the image's user: it makes its directory in
+# /tmp, which an image without one refused ("creating a temporary
+# directory in /tmp: no such file or directory").
+c=$("${B[@]}" from sessfs/tools:ci)
+out=$("${B[@]}" run --isolation chroot --user 65532:65532 "$c" -- /sessbench run --workload load --size 1KiB --concurrency 1 \
+  --sessions 10 --ops 100 --warmup 0 --durability none 2>&1) || fail "sessfs/tools:ci: sessbench run without --dir: $out"
+echo "build-images: sessfs/tools:ci: sessbench run without --dir: ok"
 echo "build-images: ok"
