@@ -118,6 +118,13 @@ func (o *InstallOptions) validate() error {
 		// The systemd unit may write only --dir and the textfile's
 		// directory (ReadWritePaths); "/" would make it all writable.
 		return cmdutil.UsageErrorf("--dir and the directory of --textfile must not be /: use the store's own directory and the node exporter's textfile directory (such as /var/lib/node_exporter/textfile)")
+	}
+	// The schedule before the budget is compared with it: a budget that
+	// does not fit an interval cron cannot run is beside the point.
+	if _, err := cronSchedule(o.Every); err != nil {
+		return err
+	}
+	switch {
 	case o.MaxDuration >= o.Every || o.Jitter >= o.Every-o.MaxDuration-pass.StopGrace(o.MaxDuration):
 		// A pass on a hung mount is abandoned (exit 4) only StopGrace
 		// after its budget: that is how long a run may last. Compared by
@@ -125,9 +132,6 @@ func (o *InstallOptions) validate() error {
 		// below --every.
 		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it, plus --jitter %s must stay below --every %s, or runs pile up",
 			o.MaxDuration, pass.StopGrace(o.MaxDuration), o.Jitter, o.Every)
-	}
-	if _, err := cronSchedule(o.Every); err != nil {
-		return err
 	}
 	return nil
 }

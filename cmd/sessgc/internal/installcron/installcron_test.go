@@ -206,3 +206,21 @@ func TestHostPathsAreSlashPaths(t *testing.T) {
 		}
 	}
 }
+
+// An --every that is no schedule says so, before any budget is compared
+// with it: "must stay below --every 30s, or runs pile up" sent an
+// operator to shrink the budget, after which the schedule was refused.
+func TestEveryMessage(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"--every 0s", "--every 0s: want whole minutes"},
+		{"--every -10m", "--every -10m0s: want whole minutes"},
+		{"--every 30s", "--every 30s: want whole minutes"},
+		{"--every 7m", "--every 7m0s: want whole minutes"},
+		{"--every 5m", "must stay below --every 5m0s"},
+	} {
+		_, _, err := execute(t, tc.args)
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want a usage error with %q", tc.args, err, tc.want)
+		}
+	}
+}
