@@ -53,7 +53,10 @@ func UnknownEnv(root *cobra.Command, environ []string) (unknown, nearest []strin
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Name != "help" { // ApplyEnv never reads SESSGC_HELP
+			// ApplyEnv never reads SESSGC_HELP, nor SESSGC_VERSION: the
+			// root's --version is no flag of a command that reads the
+			// environment.
+			if f.Name != "help" && f.Name != "version" {
 				known = append(known, EnvName(f.Name))
 			}
 		})

@@ -23,6 +23,10 @@ func TestMisspeltEnvironmentVariable(t *testing.T) {
 			[]string{"sessgc: warning: SESSGC_MAX_DURATON is set but is not a sessgc setting; it is ignored (did you mean SESSGC_MAX_DURATION?)"}},
 		{"nothing near", []string{"SESSGC_SOMETHING_ELSE=1"},
 			[]string{"sessgc: warning: SESSGC_SOMETHING_ELSE is set but is not a sessgc setting; it is ignored"}},
+		// --help and the root's --version are flags no variable sets.
+		{"help and version", []string{"SESSGC_HELP=true", "SESSGC_VERSION=true"},
+			[]string{"sessgc: warning: SESSGC_HELP is set but is not a sessgc setting; it is ignored",
+				"sessgc: warning: SESSGC_VERSION is set but is not a sessgc setting; it is ignored"}},
 		// A flag of another command (rekey's --keys-file-trusted, stats'
 		// --json), the keys and other programs' variables are no typo.
 		{"known", []string{"SESSGC_KEYS_FILE_TRUSTED=true", "SESSGC_KEYS=", "SESSGC_RATE=100", "SESSGC_JSON=true", "PATH=/bin", "SESSFS_X=1"}, nil},
