@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
@@ -208,12 +209,49 @@ type printer struct {
 	mu   sync.Mutex
 	opts *RunOptions
 	errs *pass.ErrorLog
+	// drawn: the progress line is on stderr, without a newline; a line
+	// printed on stderr meanwhile clears it first, or would follow its
+	// text.
+	drawn bool
+}
+
+// newPrinter returns the printer of a run with opts, whose errors and
+// store log go to stderr through it.
+func newPrinter(opts *RunOptions) *printer {
+	p := &printer{opts: opts}
+	p.errs = pass.NewErrorLog(stderrLines{p})
+	return p
 }
 
 func (p *printer) line(w io.Writer, s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.drawn && w == p.opts.IO.ErrOut {
+		s = "\r\033[K" + s
+		p.drawn = false
+	}
 	io.WriteString(w, s)
+}
+
+// progress draws s, the progress line or its erasure: drawn says which.
+func (p *printer) progress(s string, drawn bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	io.WriteString(p.opts.IO.ErrOut, s)
+	p.drawn = drawn
+}
+
+// stderrLines writes whole lines on stderr through a printer.
+type stderrLines struct{ p *printer }
+
+func (w stderrLines) Write(b []byte) (int, error) {
+	w.p.line(w.p.opts.IO.ErrOut, string(b))
+	return len(b), nil
+}
+
+// storeLog returns the logger of the run's store.
+func (p *printer) storeLog() *slog.Logger {
+	return pass.StoreLogger(stderrLines{p}, p.opts.LogLevel)
 }
 
 func (p *printer) json(v any) {
@@ -250,7 +288,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err // a usage error: nothing done, no metrics
 	}
-	p := &printer{opts: opts, errs: pass.NewErrorLog(opts.IO.ErrOut)}
+	p := newPrinter(opts)
 	// Absolute, as the store reports it after opening, so that a run
 	// that never opens one (no store yet, or an error) says the same.
 	sum := Summary{Event: "summary", Dir: absDir, DryRun: opts.DryRun}
@@ -301,7 +339,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 	if err := pass.CheckOwner(opts.Dir); err != nil {
 		return err
 	}
-	log := pass.StoreLogger(opts.IO.ErrOut, opts.LogLevel)
+	log := p.storeLog()
 	s, err := pass.OpenStore(opts.Dir, log)
 	if opts.MissingOK && errors.Is(err, pass.ErrStoreCreating) {
 		// The first application is creating the store right now: this
@@ -492,14 +530,14 @@ func startProgress(opts *RunOptions, p *printer, prog *fsstore.SweepProgress) (s
 		for {
 			select {
 			case <-done:
-				p.line(opts.IO.ErrOut, "\r\033[K")
+				p.progress("\r\033[K", false)
 				return
 			case <-t.C:
 				el := time.Since(start)
 				st := prog.Stats()
 				n := st.Removed()
-				p.line(opts.IO.ErrOut, fmt.Sprintf("\r\033[Ksessgc: %s removed, %s freed, %.0f/s, %s",
-					pass.Count(n), pass.Bytes(st.Bytes), float64(n)/el.Seconds(), el.Round(time.Second)))
+				p.progress(fmt.Sprintf("\r\033[Ksessgc: %s removed, %s freed, %.0f/s, %s",
+					pass.Count(n), pass.Bytes(st.Bytes), float64(n)/el.Seconds(), el.Round(time.Second)), true)
 			}
 		}
 	}()

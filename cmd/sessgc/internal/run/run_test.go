@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,8 +29,9 @@ func TestNewCmdRunFlags(t *testing.T) {
 	defaults := RunOptions{Dir: "/s", Concurrency: 16, Grace: time.Minute, TempAge: 10 * time.Minute}
 	cmdtest.TestFlags(t, NewCmdRun, defaults, []cmdtest.FlagCase[RunOptions]{
 		{Name: "defaults", Args: "--dir /s", Want: func(o *RunOptions) {}},
-		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress --missing-ok",
+		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress --missing-ok --log-level debug",
 			Want: func(o *RunOptions) {
+				o.LogLevel.Set("debug")
 				o.DryRun, o.MaxDuration, o.Concurrency, o.Rate = true, 5*time.Minute, 8, 250.5
 				o.Grace, o.TempAge, o.Jitter, o.NoFleetLock = 2*time.Minute, time.Hour, 30*time.Second, true
 				o.JSON, o.Verbose, o.Quiet, o.NoProgress, o.MissingOK = true, true, true, true, true
@@ -310,5 +313,59 @@ func TestRunRunMissingOKOutput(t *testing.T) {
 				t.Errorf("the store directory was created: %v", err)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutine and the
+// test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// On a terminal, an error or a store log line printed while the progress
+// line is drawn starts on a line of its own: it was appended to the
+// progress text ("sessgc: 0 removed, 0 B freed, 0/s, 0ssessgc: sweep ...").
+func TestProgressClearedForErrors(t *testing.T) {
+	var errb syncBuffer
+	opts := &RunOptions{IO: &cmdutil.IOStreams{Out: io.Discard, ErrOut: &errb, ErrTTY: true}}
+	p := newPrinter(opts)
+	stop := startProgress(opts, p, new(fsstore.SweepProgress))
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errb.String(), "removed"); {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("no progress line drawn: %q", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.error(errors.New("sweep /s/data/ab: permission denied"))
+	p.storeLog().Warn("session store unavailable")
+	stop()
+	for _, want := range []string{"permission denied", "session store unavailable"} {
+		found := false
+		for _, seg := range strings.FieldsFunc(errb.String(), func(r rune) bool { return r == '\r' || r == '\n' }) {
+			if !strings.Contains(seg, want) {
+				continue
+			}
+			found = true
+			if !strings.HasPrefix(strings.TrimPrefix(seg, "\033[K"), "sessgc: ") || strings.Contains(seg, "removed") {
+				t.Errorf("line %q: want it on a line of its own, starting with 'sessgc: '", seg)
+			}
+		}
+		if !found {
+			t.Errorf("stderr lacks %q: %q", want, errb.String())
+		}
 	}
 }
