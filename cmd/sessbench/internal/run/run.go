@@ -74,7 +74,8 @@ latency percentiles and throughput of each target next to the first one.
 Targets are --dir directories (one private subdirectory is created in each
 and removed afterwards) and --redis servers (all keys are deleted
 afterwards). Without --dir, a temporary directory on local disk is used, so
-the command works with nothing mounted.
+the command works with nothing mounted: in $TMPDIR if set, else in /var/tmp
+(/tmp is often tmpfs, memory), else in /tmp.
 
 Before measuring, each target is given --sessions sessions of every --size
 (1000 × 64MiB is 62.5 GiB). A run whose sessions would take more than half
