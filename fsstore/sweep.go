@@ -59,7 +59,9 @@ type SweepOptions struct {
 	// Rate caps removals per second across workers (0: no cap), so that a
 	// sweep cannot saturate a shared NFS server (on EFS a removal is metered
 	// as five operations). The records an earlier sweep left aside count
-	// too, whether removed or put back.
+	// too, whether removed or put back; a record the sweep looks at and
+	// leaves as it is (its session in use, live by its own idle timeout,
+	// gone meanwhile) does not.
 	Rate float64
 	// TempAge is the age after which a temp file counts as abandoned
 	// (default 10 minutes; a live save keeps its temp file for milliseconds,
@@ -800,9 +802,6 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time
 		*liveBytes += st.size
 		return candidate{}, false, nil
 	case age <= sw.expireAfter:
-		if err := sw.wait(ctx); err != nil {
-			return candidate{}, false, err
-		}
 		return candidate{}, false, sw.removeRecord(ctx, sd.path, name, back)
 	}
 	if !ours(st) {
@@ -1008,20 +1007,78 @@ func (sw *sweeper) wait(ctx context.Context) error {
 	return sw.limit.wait(ctx)
 }
 
+// paced runs step, a removal or a settlement that may find nothing to do
+// once it looks (a session in use, a record live by its own header, a
+// file gone), under Rate, which bounds the work done, not the looks: a
+// slot goes to work only. step calls take once it knows it has work, and
+// does it if take returns true (a slot is held, or there is no Rate). On
+// false, when a slot would have to be waited for, step must let go of
+// what it holds (the session's lock, which other sessions of its stripe
+// share: no request waits out the Rate on it) and return; paced then
+// waits for a slot and runs step again, to look afresh. A slot waited for
+// that step then did not take goes back to the limiter.
+func (sw *sweeper) paced(ctx context.Context, step func(take func() bool) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if sw.limit == nil {
+		return step(func() bool { return true })
+	}
+	var held time.Time // a slot waited for and not taken yet
+	for {
+		wants := false
+		err := step(func() bool {
+			switch {
+			case !held.IsZero():
+				held = time.Time{}
+				return true
+			case sw.limit.tryTake():
+				return true
+			}
+			wants = true
+			return false
+		})
+		if !held.IsZero() {
+			sw.limit.giveBack(held)
+			held = time.Time{}
+		}
+		if err != nil || !wants {
+			return err
+		}
+		if held, err = sw.limit.reserve(ctx); err != nil {
+			return err
+		}
+	}
+}
+
 // removeRecord removes a record whose mtime is past the marker's max idle
 // but not past the largest it ever held, under its lock, by its header;
-// see Sweep.
+// see Sweep. Only its removal waits its turn under Rate (paced): most
+// such records are live by their header, after an operator lowered the
+// marker.
 func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *putBacks) error {
-	s := sw.s
-	p := filepath.Join(dir, name)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !sw.opts.DryRun {
 		if err := sw.exclusive(ctx); err != nil {
 			return err
 		}
 	}
+	return sw.paced(ctx, func(take func() bool) error {
+		sw.removeLocked(dir, name, back, take)
+		return nil
+	})
+}
+
+// removeLocked is removeRecord's look at the record and its removal, under
+// the session's lock; take is paced's.
+func (sw *sweeper) removeLocked(dir, name string, back *putBacks, take func() bool) {
+	s := sw.s
+	p := filepath.Join(dir, name)
 	unlock, ok := sw.lockSession(name, p)
 	if !ok {
-		return nil
+		return
 	}
 	defer unlock()
 	// Fresh attributes: open (close-to-open revalidation on NFS), fstat.
@@ -1030,7 +1087,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *put
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "open", Path: p, Err: err})
 		}
-		return nil
+		return
 	}
 	closed := false
 	defer func() {
@@ -1041,7 +1098,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *put
 	age := sw.clock.now().Sub(st.mtime)
 	if age <= sw.liveFor {
 		sw.renewed.Add(1)
-		return nil
+		return
 	}
 	// A file is removed only if it starts like a record, or like what a
 	// power loss leaves of one (lostWrite): a stray file that happens to
@@ -1050,7 +1107,7 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *put
 	n, err := f.readAt(hb[:], 0)
 	if err != nil || !startsLikeRecord(hb[:n], st.size) {
 		sw.foreign.Add(1)
-		return nil
+		return
 	}
 	// The record's own expiry is the truth (the same READ as the magic):
 	// the marker only bounds it, and a marker lowered by hand, or a raise
@@ -1062,13 +1119,16 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *put
 		if sw.clock.now().Before(own.Add(sw.opts.Grace)) {
 			sw.live.Add(1)
 			sw.liveBytes.Add(st.size)
-			return nil
+			return
 		}
 	}
 	r := Removal{Path: p, Kind: KindSession, Size: st.size, Age: age}
+	if !take() {
+		return
+	}
 	if sw.opts.DryRun {
 		sw.removed(r, &sw.sessions)
-		return nil
+		return
 	}
 	// Close before the move: on NFS our open would keep the judged file
 	// alive on the server after a concurrent Save replaced it, and settle
@@ -1088,10 +1148,9 @@ func (sw *sweeper) removeRecord(ctx context.Context, dir, name string, back *put
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "rename", Path: p, Err: err})
 		}
-		return nil
+		return
 	}
 	sw.settle(p, aside, st, r, back)
-	return nil
 }
 
 // lockSession takes the lock of the session whose record is named name
@@ -1301,16 +1360,13 @@ func asideLive(b []byte, st fileStat, now time.Time, grace, tempAge time.Duratio
 // (by its own expiry) goes back to its name, unless a newer one took it;
 // an expired one is removed. With DryRun, it counts what it would do.
 //
-// It waits its turn under Rate first, whatever it finds: it removes the
-// copy aside (expired, or superseded by a newer record), or links it back
-// and removes the aside name, as many operations on the file server as a
-// removal. The wait comes before the session's lock, which other
-// sessions of its stripe share, as removeRecord's does.
+// It waits its turn under Rate (paced) once it found the record aside
+// and its session free: it removes the copy aside (expired, or
+// superseded by a newer record), or links it back and removes the aside
+// name, as many operations on the file server as a removal. One it leaves
+// as it is (in use, gone meanwhile) takes no turn.
 func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks) error {
-	s := sw.s
-	rec := strings.TrimPrefix(name, asidePrefix)
-	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
-	if err := sw.wait(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !sw.opts.DryRun {
@@ -1318,19 +1374,34 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 			return err
 		}
 	}
+	return sw.paced(ctx, func(take func() bool) error {
+		sw.pendingLocked(dir, name, back, take)
+		return nil
+	})
+}
+
+// pendingLocked is pending's look at the record aside and its
+// settlement, under the session's lock; take is paced's.
+func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() bool) {
+	s := sw.s
+	rec := strings.TrimPrefix(name, asidePrefix)
+	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
 	unlock, ok := sw.lockSession(rec, aside)
 	if !ok {
-		return nil
+		return
 	}
 	defer unlock()
 	s.revalidateName(aside) // this host may have moved a stale entry here
 	b, st, err := s.readHeader(aside)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return
 	case err != nil:
 		sw.fail(&fs.PathError{Op: "read", Path: aside, Err: err})
-		return nil
+		return
+	}
+	if !take() {
+		return
 	}
 	now := sw.clock.now()
 	live := asideLive(b, st, now, sw.opts.Grace, sw.opts.TempAge)
@@ -1340,7 +1411,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 		} else { // as the removal below reports it
 			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
 		}
-		return nil
+		return
 	}
 	if live {
 		// Kept, not renewed: nothing happened to the session since it was
@@ -1350,16 +1421,15 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 			sw.restored.Add(1)
 			back.add(rec)
 		}
-		return nil
+		return
 	}
 	if err := s.root.unlink(aside); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 		}
-		return nil
+		return
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
-	return nil
 }
 
 // wouldRestore counts, for a dry run, a live record left aside at aside,
@@ -1548,6 +1618,13 @@ func newLimiter(rate float64) *limiter {
 }
 
 func (l *limiter) wait(ctx context.Context) error {
+	_, err := l.reserve(ctx)
+	return err
+}
+
+// reserve waits for the next slot and returns its time, for giveBack. A
+// wait that ctx ends gives its slot back.
+func (l *limiter) reserve(ctx context.Context) (time.Time, error) {
 	l.mu.Lock()
 	now := time.Now()
 	if l.next.Before(now) {
@@ -1562,8 +1639,32 @@ func (l *limiter) wait(ctx context.Context) error {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return ctx.Err()
+			l.giveBack(at)
+			return time.Time{}, ctx.Err()
 		}
 	}
-	return nil
+	return at, nil
+}
+
+// tryTake takes a slot if one is due now, without waiting.
+func (l *limiter) tryTake() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Before(l.next) {
+		return false
+	}
+	l.next = now.Add(l.interval)
+	return true
+}
+
+// giveBack returns the slot at, reserved and not used, to the next
+// caller, unless a later slot was reserved meanwhile: handing it on then
+// would put two events closer than the interval.
+func (l *limiter) giveBack(at time.Time) {
+	l.mu.Lock()
+	if l.next.Equal(at.Add(l.interval)) {
+		l.next = at
+	}
+	l.mu.Unlock()
 }
