@@ -87,8 +87,11 @@ type RekeyStats struct {
 // that one saves, touches or deletes between the rekey's read and its
 // rename (checked right before the rename) is left as the request left it,
 // and read again. A record that a sweep moves aside or back while the
-// pass lists its shard is counted once: the pass remembers the records of
-// the shard it lists (a few dozen bytes each), as Range does. The pass is resumable: an
+// pass lists its shard is counted once, and rekeyed by its name wherever
+// the listing shows it (under its name or aside): the pass remembers the
+// records of the shard it lists by name (a few dozen bytes each), as Range
+// does. A live one a sweep left aside under an old key is an error until
+// a sweep puts it back. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted.
 //
@@ -164,51 +167,49 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		// name: a sweep moving a record to the aside name and back while
 		// the shard is listed makes the name it moves to new, and a
 		// listing read in chunks may show it again (as Range's passed).
+		// By name, not by file: a record is its session's, whose ID the
+		// name derives from and the sealed record is bound to, and it
+		// is read by its name whatever file holds it; its file changes
+		// with every save, and with the rekey's own rewrite.
 		passed := map[string]struct{}{}
 		visit := func(e fs.DirEntry) {
 			if !e.Type().IsRegular() || ctx.Err() != nil {
 				return
 			}
-			if rec, ok := strings.CutPrefix(e.Name(), asidePrefix); ok && isRecordName(rec) {
-				// Left aside by a sweep that died or could not put it
-				// back: not listed under its name, and put back under
-				// its old key by the next sweep if it is live.
-				if _, ok := passed[rec]; ok {
-					return
-				}
-				switch res, err := s.rekeyAside(dir, rec); {
-				case err != nil:
-					passed[rec] = struct{}{}
-					scanned.Add(1)
-					fail(fmt.Errorf("fsstore: rekey: %w", err))
-				case res == rekeyExpired:
-					passed[rec] = struct{}{}
-					scanned.Add(1)
-					expired.Add(1)
-				}
+			// A record aside (.tmp-gc-<name>) is a sighting of the record
+			// itself: a sweep holds it there this instant, or left it
+			// there (it died, or could not put it back), and the listing
+			// may have passed its name while it was away. It is rekeyed
+			// by its name, as one listed there, wherever it is by then:
+			// back under its name (rewritten), still aside (read there,
+			// see rekeyGone), or gone.
+			name, _ := strings.CutPrefix(e.Name(), asidePrefix)
+			if !isRecordName(name) {
 				return
 			}
-			if !isRecordName(e.Name()) {
+			if _, ok := passed[name]; ok {
 				return
 			}
-			if _, ok := passed[e.Name()]; ok {
-				return
-			}
-			passed[e.Name()] = struct{}{}
+			passed[name] = struct{}{}
 			scanned.Add(1)
 			if h := s.testHooks.rekeyListed; h != nil {
-				h(e.Name())
+				h(name)
 			}
-			res, err := s.rekeyOne(ctx, dir, e.Name(), lim, guard, order)
+			res, err := s.rekeyOne(ctx, dir, name, lim, guard, order)
 			// A record a request changed meanwhile is read again: a
 			// touch leaves it under the old key. Deleted or saved, it is
-			// gone or under the newest key then.
-			for try := 1; res == rekeyRaced && err == nil; try++ {
+			// gone or under the newest key then. One aside is read again
+			// too: a sweep puts it back in an instant, unless it died.
+			for try := 1; (res == rekeyRaced || res == rekeyAside) && err == nil; try++ {
 				if try == rekeyTries {
-					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, e.Name()), errRekeyRaced, try)
+					if res == rekeyAside {
+						err = fmt.Errorf("%s is held aside by a sweep (as %s), under an old key: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, name), asideName(name))
+						break
+					}
+					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, name), errRekeyRaced, try)
 					break
 				}
-				res, err = s.rekeyOne(ctx, dir, e.Name(), lim, guard, order)
+				res, err = s.rekeyOne(ctx, dir, name, lim, guard, order)
 			}
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -256,6 +257,7 @@ const (
 	rekeyedPlain                     // rewritten from plaintext (migration)
 	rekeyExpired                     // expired: left for the sweep
 	rekeyRaced                       // changed by a request meanwhile: left as it is
+	rekeyAside                       // live under an old key, held aside by a sweep: left as it is
 )
 
 // deployedGuard checks that the newest key of the key set a maintenance
@@ -538,27 +540,13 @@ func (g *rollbackGuard) unreadable(kr *keyring, id uint32, what, like string, er
 // that an earlier record under that key reported (see rollbackGuard.check).
 var errKeyOrderReported = errors.New("left under its key, as reported for an earlier record")
 
-// rekeyAside judges a record found aside: nothing to do if its name holds
-// a record (the sweep drops the copy aside then), or as rekeyGone judges
-// it; but where rekeyGone would have it read again, an error, since the
-// pass cannot rewrite it where it is (the sweep puts it back by linking).
-func (s *Store) rekeyAside(dir, name string) (rekeyResult, error) {
-	if _, err := s.root.lstat(filepath.Join(dir, name)); err == nil {
-		return rekeyUpToDate, nil
-	}
-	res, err := s.rekeyGone(dir, name)
-	if res == rekeyRaced && err == nil {
-		return rekeyUpToDate, fmt.Errorf("%s is held aside by a sweep (as %s), under an old key: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, name), asideName(name))
-	}
-	return res, err
-}
-
 // rekeyGone judges a record listed but not found under its name: deleted,
 // or held aside by a sweep this instant (see readMovedAside), which puts a
-// live one back, under its old key. Counted as up to date, such a record
-// would let a pass report nothing left to do, and the old key be retired:
-// it is to be read again (rekeyRaced), unless it expired (left to the
-// sweep, as under its name) or is under the newest key already.
+// live one back, under its old key, or by a sweep that died. Counted as up
+// to date, such a record would let a pass report nothing left to do, and
+// the old key be retired: it is to be read again (rekeyAside), unless it
+// expired (left to the sweep, as under its name) or is under the newest
+// key already.
 func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 	aside := filepath.Join(dir, asideName(name))
 	b, st, err := s.readHeader(aside)
@@ -573,7 +561,7 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 			return res, nil
 		}
 	}
-	return rekeyRaced, nil
+	return rekeyAside, nil
 }
 
 // rekeyDone reports a record with header h and attributes st that needs

@@ -358,35 +358,22 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 				// sweep this instant, whose aside name this listing may
 				// have passed already. Counted there, as the next sweep
 				// settles it, as a Load finds it (readMovedAside).
-				c.aside(dir, asideName(name), seen)
+				c.asideOf(dir, asideName(name), seen, true)
 			}
 			return
 		}
-		if isRecord && seen(name, st.ino) {
-			return
-		}
-		size := st.size
-		if isRecord && age > c.expireAfter && !sizeOfRecord(size) {
-			c.foreign.Add(1) // the sweep keeps it: too short to be a record
-			return
-		}
-		c.bytes.Add(size)
 		if !isRecord {
+			c.bytes.Add(st.size)
 			c.temps.Add(1)
-			c.tempBytes.Add(size)
+			c.tempBytes.Add(st.size)
 			if age >= c.opts.TempAge {
 				c.staleTemps.Add(1)
 			}
 			return
 		}
-		if age > c.expireAfter {
-			c.expired.Add(1)
-			c.expiredBytes.Add(size)
-		} else {
-			c.live.Add(1)
-			c.liveBytes.Add(size)
+		if !seen(name, st.ino) {
+			c.record(st, mtime, age)
 		}
-		c.expiry(mtime.Add(c.maxIdle))
 	}
 	err := c.fs.forEachEntry(ctx, dir, visit)
 	if h := c.s.testHooks.relisted; h != nil && err == nil {
@@ -407,6 +394,24 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	return nil
 }
 
+// record counts a record file under its name, whose attributes are st,
+// by its mtime and age as the sweep judges it.
+func (c *statsCounter) record(st fileStat, mtime time.Time, age time.Duration) {
+	if age > c.expireAfter && !sizeOfRecord(st.size) {
+		c.foreign.Add(1) // the sweep keeps it: too short to be a record
+		return
+	}
+	c.bytes.Add(st.size)
+	if age > c.expireAfter {
+		c.expired.Add(1)
+		c.expiredBytes.Add(st.size)
+	} else {
+		c.live.Add(1)
+		c.liveBytes.Add(st.size)
+	}
+	c.expiry(mtime.Add(c.maxIdle))
+}
+
 // aside counts a record a sweep left aside (one that died midway) as the
 // next sweep settles it (pending), by its header (asideLive): expired, it
 // is removed; live, it is put back, unless its name holds a newer record,
@@ -418,16 +423,33 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 // seen reports whether the file, by its record's name and inode, was
 // counted already (under the record's name, before a sweep moved it
 // aside), and notes it.
+//
+// A sweep may have put the record back by the time it is looked at,
+// after the listing passed its name: then the aside name is empty, or,
+// halfway through the put-back, a second link to the record. Either way
+// the record is counted under its name, once, as the listing would have.
+// (fromName: called for a record gone from its name, whose aside name the
+// listing may not show; the name is not looked at again.)
 func (c *statsCounter) aside(dir, name string, seen func(rec string, ino uint64) bool) {
+	c.asideOf(dir, name, seen, false)
+}
+
+func (c *statsCounter) asideOf(dir, name string, seen func(rec string, ino uint64) bool, fromName bool) {
 	p := filepath.Join(dir, name)
+	recName := strings.TrimPrefix(name, asidePrefix)
+	rec := filepath.Join(dir, recName)
 	b, st, err := c.s.readHeader(p)
+	if errors.Is(err, fs.ErrNotExist) && !fromName {
+		c.back(rec, seen)
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.fail(fmt.Errorf("stats %s: %w", p, err))
 		}
 		return
 	}
-	if seen(strings.TrimPrefix(name, asidePrefix), st.ino) {
+	if seen(recName, st.ino) {
 		return
 	}
 	if !asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {
@@ -437,10 +459,15 @@ func (c *statsCounter) aside(dir, name string, seen func(rec string, ino uint64)
 		c.expiry(st.mtime.Add(c.maxIdle))
 		return
 	}
-	rec := filepath.Join(dir, strings.TrimPrefix(name, asidePrefix))
-	taken, err := c.s.nameTaken(rec)
+	named, taken, err := c.s.nameStat(rec)
 	if err != nil {
 		c.fail(fmt.Errorf("stats %s: %w", rec, err))
+		return
+	}
+	if taken && named.sameFile(st) {
+		// Linked back, not yet unlinked from the aside name: the record
+		// under its name, counted as such (seen noted its inode).
+		c.record(named, named.mtime, c.clock.now().Sub(named.mtime))
 		return
 	}
 	c.bytes.Add(st.size)
@@ -455,6 +482,15 @@ func (c *statsCounter) aside(dir, name string, seen func(rec string, ino uint64)
 	c.liveBytes.Add(st.size)
 	c.restorable.Add(1)
 	c.expiry(st.mtime.Add(c.maxIdle))
+}
+
+// back counts the record at rec, found back under its name after the
+// listing passed it (see aside), unless it was counted already.
+func (c *statsCounter) back(rec string, seen func(rec string, ino uint64) bool) {
+	st, mtime, age, ok, _ := c.statGone(rec, false)
+	if ok && !seen(filepath.Base(rec), st.ino) {
+		c.record(st, mtime, age)
+	}
 }
 
 func (c *statsCounter) expiry(t time.Time) {

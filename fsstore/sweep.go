@@ -1455,8 +1455,14 @@ func (sw *sweeper) wouldRestore(p, aside string, st fileStat) {
 // at p as the session). The dry
 // run and Stats ask it, so that they count what the sweep will do.
 func (s *Store) nameTaken(p string) (bool, error) {
+	_, taken, err := s.nameStat(p)
+	return taken, err
+}
+
+// nameStat is nameTaken with the attributes of the file at p.
+func (s *Store) nameStat(p string) (fileStat, bool, error) {
 	s.revalidateName(p) // this host's client may hold a stale entry for it
-	_, err := s.root.lstat(p)
+	st, err := s.root.lstat(p)
 	if errors.Is(err, fs.ErrNotExist) && s.nfs {
 		// The link(2) above misses a name this host's client has cached
 		// as missing (a Load that fell back to the copy aside leaves
@@ -1464,15 +1470,15 @@ func (s *Store) nameTaken(p string) (bool, error) {
 		// another host's Save since then is seen only once the
 		// directory's attributes are fetched afresh, as Load does.
 		s.refreshDir(p)
-		_, err = s.root.lstat(p)
+		st, err = s.root.lstat(p)
 	}
 	switch {
 	case err == nil:
-		return true, nil
+		return st, true, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
+		return fileStat{}, false, nil
 	}
-	return false, err
+	return fileStat{}, false, err
 }
 
 // revalidateName makes this host's NFS client look path up on the server
