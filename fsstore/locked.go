@@ -85,6 +85,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	start := s.begin()
 	k, err := s.check(ctx, id)
 	if err != nil {
+		s.end(OpLockWait, start, err, 0, "")
 		return nil, err
 	}
 	// Errors of the bound (run, fullErr) name the operation already.
@@ -125,6 +126,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
 	k, err := s.check(context.Background(), id)
 	if err != nil {
+		s.end(OpTryLock, start, err, 0, "")
 		return nil, err
 	}
 	var h *lock.Handle
@@ -175,7 +177,7 @@ func (l *Locked) enter(ctx context.Context, write bool) error {
 	defer l.mu.Unlock()
 	switch {
 	case l.unlocked:
-		return errors.New("fsstore: session used after Unlock")
+		return misuse("fsstore: session used after Unlock")
 	case write && l.mode != Exclusive:
 		return ErrReadOnly
 	case l.broken:
@@ -254,10 +256,11 @@ func (l *Locked) Load(ctx context.Context) (*Session, error) {
 // returned Data may alias buf, and after an error matching ErrUnavailable
 // the store may still be reading into it (see Store.LoadInto).
 func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
+	start := l.s.begin()
 	if err := l.enter(ctx, false); err != nil {
+		l.s.end(OpLoad, start, err, 0, l.k.name)
 		return nil, err
 	}
-	start := l.s.begin()
 	var (
 		sess *Session
 		err  error
@@ -320,14 +323,17 @@ func (l *Locked) verify(op string) error {
 // is written (and may have replaced another holder's) and the error is
 // ErrLockLost too, never a silent success. sess.ID must be the locked ID.
 func (l *Locked) Save(ctx context.Context, sess *Session) error {
+	start := l.s.begin()
 	if sess == nil || sess.ID != l.id {
-		return errors.New("fsstore: save: session is not the locked one")
+		err := misuse("fsstore: save: session is not the locked one")
+		l.s.end(OpSave, start, err, 0, l.k.name)
+		return err
 	}
 	if err := l.enter(ctx, true); err != nil {
+		l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
 		return err
 	}
 	l.closeFile()
-	start := l.s.begin()
 	var err error
 	if l.s.bnd == nil {
 		err = l.save(ctx, nil, sess)
@@ -345,10 +351,11 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 
 // Touch extends the session's idle expiry (see Store.Touch).
 func (l *Locked) Touch(ctx context.Context) error {
+	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
+		l.s.end(OpTouch, start, err, 0, l.k.name)
 		return err
 	}
-	start := l.s.begin()
 	var err error
 	if l.s.bnd == nil {
 		err = l.touch(nil)
@@ -362,11 +369,12 @@ func (l *Locked) Touch(ctx context.Context) error {
 
 // Delete removes the session (see Store.Delete).
 func (l *Locked) Delete(ctx context.Context) error {
+	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
+		l.s.end(OpDelete, start, err, 0, l.k.name)
 		return err
 	}
 	l.closeFile()
-	start := l.s.begin()
 	var err error
 	if l.s.bnd == nil {
 		err = l.delete(nil)

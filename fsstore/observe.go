@@ -169,7 +169,8 @@ func outcomeOf(err error) Outcome {
 		return OutcomeTooManyLocks
 	case errors.Is(err, ErrLocked), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return OutcomeLockTimeout
-	case errors.Is(err, ErrInvalidID), errors.Is(err, ErrTooLarge), errors.Is(err, ErrReadOnly):
+	case errors.Is(err, ErrInvalidID), errors.Is(err, ErrTooLarge), errors.Is(err, ErrInvalidIdle), errors.Is(err, ErrReadOnly),
+		errors.As(err, new(misuse)):
 		return OutcomeInvalid
 	case errors.Is(err, fs.ErrPermission):
 		return OutcomePermission
@@ -179,6 +180,13 @@ func outcomeOf(err error) Outcome {
 	}
 	return OutcomeError
 }
+
+// misuse is the error of a call its caller should not have made: a nil
+// session, a session not the locked one, a Locked used after Unlock. It
+// is reported as OutcomeInvalid, as an invalid ID is.
+type misuse string
+
+func (e misuse) Error() string { return string(e) }
 
 // opStart is what end needs to know of an operation's start.
 type opStart struct {

@@ -24,6 +24,9 @@ func TestOutcomeOf(t *testing.T) {
 		{"lock cap", fmt.Errorf("lock x: %w: cap", fsstore.ErrTooManyLocks), fsstore.OutcomeTooManyLocks},
 		{"lock wait", fmt.Errorf("x: %w", context.DeadlineExceeded), fsstore.OutcomeLockTimeout},
 		{"permission", &fs.PathError{Op: "open", Path: "p", Err: syscall.EACCES}, fsstore.OutcomePermission},
+		{"idle timeout", fmt.Errorf("save: %w: 1ms", fsstore.ErrInvalidIdle), fsstore.OutcomeInvalid},
+		{"too large", fmt.Errorf("save: %w", fsstore.ErrTooLarge), fsstore.OutcomeInvalid},
+		{"read-only lock", fsstore.ErrReadOnly, fsstore.OutcomeInvalid},
 		{"other", errors.New("boom"), fsstore.OutcomeError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -880,10 +880,12 @@ func (s *Store) readError(p string, err error) error {
 // that must not lose an update while a key rotation is rekeyed use Lock
 // or CompareAndSwap, which hold the lock the rekey takes.
 func (s *Store) Save(ctx context.Context, sess *Session) error {
-	if sess == nil {
-		return errors.New("fsstore: save: nil session")
-	}
 	start := s.begin()
+	if sess == nil {
+		err := misuse("fsstore: save: nil session")
+		s.end(OpSave, start, err, 0, "")
+		return err
+	}
 	k, err := s.check(ctx, sess.ID)
 	switch {
 	case err != nil:
@@ -1048,10 +1050,12 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 // session's lock just for the check and the write, for callers that do not
 // want to hold a lock across a request.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
-	if sess == nil {
-		return errors.New("fsstore: compare-and-swap: nil session")
-	}
 	start := s.begin()
+	if sess == nil {
+		err := misuse("fsstore: compare-and-swap: nil session")
+		s.end(OpCompareAndSwap, start, err, 0, "")
+		return err
+	}
 	k, err := s.check(ctx, sess.ID)
 	defer func() { s.end(OpCompareAndSwap, start, err, len(sess.Data), k.name) }()
 	if err != nil {

@@ -98,9 +98,8 @@ func New(namespace string) *Observer {
 	// of each op is pre-created, so that an op's failures, which each
 	// have one outcome in practice, cost series only once they happen.
 	// Sweep removals are counted by kind in sweep_removed_files_total
-	// (see Observe), only writes complete late, only a TryLock finds the
-	// lock busy, only a CompareAndSwap a conflict, and lock attempts and
-	// keys reloads have fewer outcomes than the others (see reported).
+	// (see Observe), and each op has a series for the outcomes it can end
+	// with, and only for those (see opOutcomes).
 	for _, op := range fsstore.Ops() {
 		if op == fsstore.OpSweepRemove {
 			continue
@@ -120,69 +119,83 @@ func New(namespace string) *Observer {
 	return o
 }
 
-// reported reports whether the store can report op with out. The
-// operations on a record can end with every outcome but three, which only
-// some of them have; a lock attempt (Lock, TryLock) and a keys file
-// reload only with those listed for them.
+// reported reports whether the store can report op with out: the
+// outcomes listed for op below.
 func reported(op fsstore.Op, out fsstore.Outcome) bool {
-	switch op {
-	case fsstore.OpTryLock:
-		return tryLockOutcomes[out]
-	case fsstore.OpLockWait:
-		return lockWaitOutcomes[out]
-	case fsstore.OpKeysReload:
-		return keysReloadOutcomes[out]
+	return opOutcomes[op][out]
+}
+
+// outcomes returns the set of outs.
+func outcomes(outs ...fsstore.Outcome) map[fsstore.Outcome]bool {
+	m := make(map[fsstore.Outcome]bool, len(outs))
+	for _, o := range outs {
+		m[o] = true
 	}
-	switch out {
-	case fsstore.OutcomeLate:
-		return write(op)
-	case fsstore.OutcomeBusy:
-		return false
-	case fsstore.OutcomeConflict:
-		// ErrConflict is CompareAndSwap's version check's alone.
-		return op == fsstore.OpCompareAndSwap
+	return m
+}
+
+// opOutcomes are the outcomes each op can end with, so that New pre-creates
+// those and only those. Every call reports one, those refused before they
+// reach the file system included: an invalid ID or a call that should not
+// have been made (invalid), a context that had ended (lock_timeout), a
+// closed store (error). Beyond those:
+//
+//   - load reads a record: not found, corrupt, under an unknown key,
+//     permission, a store that does not answer. It takes no lock and writes
+//     nothing (no lock_lost, too_many_locks, no_space, read_only_fs).
+//   - save writes one: full, read-only, permission, its session's lock
+//     lost (Locked.Save), and the lock of the marker when its idle timeout
+//     raises the store's (too_many_locks, and its wait: lock_timeout). It
+//     reads no record (no not_found, corrupt, unknown_key).
+//   - touch reads the record's header and sets its times: a save's outcomes
+//     but the marker's lock, and a load's.
+//   - delete unlinks, whatever is there (a session already gone is ok):
+//     read-only, permission, full (a copy-on-write file system may need
+//     room to unlink), its session's lock lost (Locked.Delete).
+//   - compare_and_swap is a locked load and save, and the only op with a
+//     version check (conflict).
+//   - only the writes complete late (late), after their caller was told
+//     the store is unavailable.
+//   - lock_wait (Lock) and try_lock (TryLock) read no record: taken, its
+//     wait ended (for TryLock, found held: busy), its stripe's lock found
+//     lost in this process (which both report, as a holder that wants to
+//     publish work must), the cap of held locks, a store that does not
+//     answer, the lock file's creation or the OS lock failing.
+//   - keys_reload (WithKeysFile) is applied, or refused with the file's or
+//     the key check files' error. It takes no lock, reads no record, has
+//     no context and is not bounded, and a keys file that is missing is an
+//     error, not a session not found.
+var opOutcomes = func() map[fsstore.Op]map[fsstore.Outcome]bool {
+	const (
+		ok, notFound, conflict, corrupt  = fsstore.OutcomeOK, fsstore.OutcomeNotFound, fsstore.OutcomeConflict, fsstore.OutcomeCorrupt
+		lockTimeout, lockLost, invalid   = fsstore.OutcomeLockTimeout, fsstore.OutcomeLockLost, fsstore.OutcomeInvalid
+		errOut, unknownKey, tooManyLocks = fsstore.OutcomeError, fsstore.OutcomeUnknownKey, fsstore.OutcomeTooManyLocks
+		noSpace, readOnlyFS, permission  = fsstore.OutcomeNoSpace, fsstore.OutcomeReadOnlyFS, fsstore.OutcomePermission
+		unavailable, late, busy          = fsstore.OutcomeUnavailable, fsstore.OutcomeLate, fsstore.OutcomeBusy
+	)
+	// Those of every call that a store on a file system may run.
+	every := []fsstore.Outcome{ok, invalid, lockTimeout, unavailable, permission, errOut}
+	read := []fsstore.Outcome{notFound, corrupt, unknownKey}
+	writes := []fsstore.Outcome{noSpace, readOnlyFS, lockLost, late}
+	lockAttempt := []fsstore.Outcome{ok, invalid, unavailable, lockLost, tooManyLocks, noSpace, readOnlyFS, permission, errOut}
+	cat := func(sets ...[]fsstore.Outcome) []fsstore.Outcome {
+		var all []fsstore.Outcome
+		for _, s := range sets {
+			all = append(all, s...)
+		}
+		return all
 	}
-	return true
-}
-
-// lockWaitOutcomes are those of a Lock: taken, its wait ended (the
-// context), its stripe found lost, the cap of held locks, a store that
-// does not answer, the lock file's creation or the OS lock failing. It
-// reads no record (no not_found, corrupt, unknown_key) and an invalid ID
-// fails before the attempt, unreported.
-var lockWaitOutcomes = map[fsstore.Outcome]bool{
-	fsstore.OutcomeOK: true, fsstore.OutcomeLockTimeout: true, fsstore.OutcomeLockLost: true,
-	fsstore.OutcomeTooManyLocks: true, fsstore.OutcomeUnavailable: true, fsstore.OutcomeNoSpace: true,
-	fsstore.OutcomeReadOnlyFS: true, fsstore.OutcomePermission: true, fsstore.OutcomeError: true,
-}
-
-// keysReloadOutcomes are those of a keys file reload (WithKeysFile):
-// applied, or refused with the file's or the key check files' error. It
-// takes no lock, reads no record, has no context and is not bounded, and
-// a keys file that is missing is an error, not a session not found.
-var keysReloadOutcomes = map[fsstore.Outcome]bool{
-	fsstore.OutcomeOK: true, fsstore.OutcomePermission: true, fsstore.OutcomeNoSpace: true,
-	fsstore.OutcomeReadOnlyFS: true, fsstore.OutcomeError: true,
-}
-
-// tryLockOutcomes are those of a TryLock: taken, found held, a store that
-// does not answer, the lock file's creation or the OS lock failing. (An
-// invalid ID fails before the attempt, unreported, as for Lock.)
-var tryLockOutcomes = map[fsstore.Outcome]bool{
-	fsstore.OutcomeOK: true, fsstore.OutcomeBusy: true,
-	fsstore.OutcomeUnavailable: true, fsstore.OutcomeTooManyLocks: true, fsstore.OutcomeNoSpace: true,
-	fsstore.OutcomeReadOnlyFS: true, fsstore.OutcomePermission: true, fsstore.OutcomeError: true,
-}
-
-// write reports whether op writes a record: only writes can complete
-// after their caller gave up on them (fsstore.OutcomeLate).
-func write(op fsstore.Op) bool {
-	switch op {
-	case fsstore.OpSave, fsstore.OpTouch, fsstore.OpDelete, fsstore.OpCompareAndSwap:
-		return true
+	return map[fsstore.Op]map[fsstore.Outcome]bool{
+		fsstore.OpLoad:           outcomes(cat(every, read)...),
+		fsstore.OpSave:           outcomes(cat(every, writes, []fsstore.Outcome{tooManyLocks})...),
+		fsstore.OpTouch:          outcomes(cat(every, read, writes)...),
+		fsstore.OpDelete:         outcomes(cat(every, writes)...),
+		fsstore.OpCompareAndSwap: outcomes(cat(every, read, writes, []fsstore.Outcome{tooManyLocks, conflict})...),
+		fsstore.OpLockWait:       outcomes(cat(lockAttempt, []fsstore.Outcome{lockTimeout})...),
+		fsstore.OpTryLock:        outcomes(cat(lockAttempt, []fsstore.Outcome{busy})...),
+		fsstore.OpKeysReload:     outcomes(ok, permission, noSpace, readOnlyFS, errOut),
 	}
-	return false
-}
+}()
 
 // Observe implements fsstore.Observer. A sweep removal counts in
 // sweep_removed_files_total only: it is no request, and its file's size

@@ -191,7 +191,7 @@ func TestTryLockBusyOutcome(t *testing.T) {
 		}
 	}
 	slices.Sort(outs)
-	if want := []string{"busy", "error", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}; !slices.Equal(outs, want) {
+	if want := []string{"busy", "error", "invalid", "lock_lost", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}; !slices.Equal(outs, want) {
 		t.Errorf("try_lock series pre-created for outcomes %v, want %v", outs, want)
 	}
 	st, id := observedStore(t, obs)
@@ -461,11 +461,17 @@ func observedStore(t *testing.T, obs fsstore.Observer) (*fsstore.Store, string) 
 	return st, id
 }
 
-// TestPreCreatedOutcomesPerOp: New pre-creates a counter only for the
-// outcomes an op can end with, so that no dashboard shows a permanent 0
-// for what cannot happen. A Lock reads no record and an invalid ID fails
-// before it is reported; a keys reload takes no lock, reads no record and
-// has no context; only CompareAndSwap checks a version (ErrConflict).
+// TestPreCreatedOutcomesPerOp: New pre-creates a counter for exactly the
+// outcomes an op can end with: none missing, so that an alert on
+// increase() sees the first one, and none more, so that no dashboard shows
+// a permanent 0 for what cannot happen. Every call is reported, an
+// invalid one or one whose context had ended included. A Load takes no
+// lock and writes nothing; a Save and a Delete read no record, and a
+// Delete of a session that is gone succeeds; only a Save takes a lock
+// besides its session's (the marker's, to raise the store's max idle);
+// a Lock or a TryLock reads no record, and finds the stripe's lock lost
+// in this process; a keys reload takes no lock, reads no record and has
+// no context; only CompareAndSwap checks a version (ErrConflict).
 func TestPreCreatedOutcomesPerOp(t *testing.T) {
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
@@ -481,13 +487,23 @@ func TestPreCreatedOutcomesPerOp(t *testing.T) {
 		op   string
 		want []string
 	}{
-		{"load", without("conflict")},
-		{"save", append(without("conflict"), "late")},
-		{"touch", append(without("conflict"), "late")},
-		{"delete", append(without("conflict"), "late")},
+		{"load", without("conflict", "lock_lost", "too_many_locks", "no_space", "read_only_fs")},
+		{"save", append(without("conflict", "not_found", "corrupt", "unknown_key"), "late")},
+		{"touch", append(without("conflict", "too_many_locks"), "late")},
+		{"delete", append(without("conflict", "not_found", "corrupt", "unknown_key", "too_many_locks"), "late")},
 		{"compare_and_swap", append(slices.Clone(all), "late")},
-		{"lock_wait", []string{"error", "lock_lost", "lock_timeout", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}},
+		{"lock_wait", []string{"error", "invalid", "lock_lost", "lock_timeout", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}},
+		{"try_lock", []string{"busy", "error", "invalid", "lock_lost", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}},
 		{"keys_reload", []string{"error", "no_space", "ok", "permission", "read_only_fs"}},
+	}
+	listed := map[string]bool{fsstore.OpSweepRemove.String(): true} // counted by kind
+	for _, tt := range tests {
+		listed[tt.op] = true
+	}
+	for _, op := range fsstore.Ops() {
+		if !listed[op.String()] {
+			t.Errorf("op %s has no outcomes listed here", op)
+		}
 	}
 	for _, tt := range tests {
 		var outs []string
