@@ -73,6 +73,8 @@ func runHelper(role string) error {
 		return helperHoldMany(tab, name, proctest.EnvInt("LOCK_COUNT", 1))
 	case "contend":
 		return helperContend(tab, name, proctest.EnvInt("LOCK_GOROUTINES", 4), proctest.EnvInt("LOCK_TRYERS", 0))
+	case "pausetake":
+		return helperPauseTake(tab, name, os.Getenv("LOCK_OTHERKEY") != "")
 	case "countkeys":
 		return helperCountKeys(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_KEYS", 2), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	}
@@ -285,6 +287,97 @@ func helperContend(tab *lock.Table, name string, goroutines, tryers int) error {
 	wg.Wait()
 	close(errs)
 	return errors.Join(<-errs)
+}
+
+// helperPauseTake keeps the lock name busy with one goroutine taking it
+// again and again (1 ms turns). Each time one of its releases begins a
+// pause for other hosts' sake, it takes the lock at once with TryLock
+// (a sweep may), asks for it with Lock from another goroutine while it
+// holds it (for the same key, or for another key on the file when
+// otherKey is set), and lets the TryLock go once that Lock waits or has
+// returned. It reports "contending" once it has had a few turns, and
+// answers "cycles" (turns), "tries" (pauses so used) and "pausetakes"
+// (Locks that returned inside a pause) on stdin until stdin closes.
+func helperPauseTake(tab *lock.Table, name string, otherKey bool) error {
+	ctx := context.Background()
+	lockKey := name
+	if otherKey {
+		lockKey = name + "-other"
+	}
+	var stop atomic.Bool
+	var cycles, tries, pauseTakes atomic.Int64
+	started := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- func() error {
+			for i := 0; !stop.Load(); i++ {
+				if i == 16 {
+					close(started)
+				}
+				h, err := tab.Lock(ctx, name, name, lock.Exclusive)
+				if err != nil {
+					return err
+				}
+				time.Sleep(time.Millisecond) // a request's work
+				if err := h.Unlock(); err != nil {
+					return err
+				}
+				cycles.Add(1)
+				if !tab.PausedForTest(name) {
+					continue
+				}
+				th, err := tab.TryLock(name, name, lock.Exclusive)
+				if errors.Is(err, lock.ErrLocked) {
+					continue // a waiter elsewhere took it first
+				}
+				if err != nil {
+					return err
+				}
+				tries.Add(1)
+				got := make(chan error, 1)
+				go func() {
+					h, err := tab.Lock(ctx, name, lockKey, lock.Exclusive)
+					if err != nil {
+						got <- err
+						return
+					}
+					if tab.PausedForTest(name) {
+						pauseTakes.Add(1)
+					}
+					got <- h.Unlock()
+				}()
+				for tab.Stats().Waiting == 0 && len(got) == 0 {
+					runtime.Gosched()
+				}
+				if err := th.Unlock(); err != nil {
+					return err
+				}
+				if err := <-got; err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+	}()
+	select {
+	case <-started:
+	case err := <-errc:
+		return err
+	}
+	say("contending")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "cycles":
+			say("cycles %d", cycles.Load())
+		case "tries":
+			say("tries %d", tries.Load())
+		case "pausetakes":
+			say("pausetakes %d", pauseTakes.Load())
+		}
+	}
+	stop.Store(true)
+	return <-errc
 }
 
 func classify(err error) string {

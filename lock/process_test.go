@@ -210,6 +210,64 @@ func TestWaiterElsewhereGetsTurn(t *testing.T) {
 	}
 }
 
+// In the pause after a release for other hosts' sake, a TryLock may take
+// the free lock (a sweep would skip it for nothing), but that take must
+// not pass the lock on to the process's Lock callers inside the pause:
+// they shared it (another key on the file) or had it handed over at the
+// TryLock's Unlock (the same key), so the pause left nothing free for a
+// waiter elsewhere, and the tenure the TryLock began kept that waiter out
+// for another 100 ms. The busy process uses pauses so and counts its
+// Locks that returned inside one; this process waits for the lock
+// meanwhile as a host elsewhere would, and counts its turns.
+func TestPauseTakesNotPassedOn(t *testing.T) {
+	const pauses = 10
+	for _, cfg := range []lock.Config{{Strategy: lock.Flock}, {Strategy: lock.Lease}} {
+		for _, otherKey := range []bool{false, true} {
+			name := cfg.Strategy.String() + "/samekey"
+			if otherKey {
+				name = cfg.Strategy.String() + "/otherkey"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				cfg.Dir = dir
+				tab := newTable(t, cfg)
+				env := strategyEnv(dir, "hot", cfg)
+				if otherKey {
+					env = append(env, "LOCK_OTHERKEY=1")
+				}
+				kid := startChild(t, "pausetake", env...)
+				kid.Expect(t, "contending")
+				count := func(what string) int {
+					kid.Send(t, what)
+					n, err := strconv.Atoi(strings.TrimPrefix(kid.Expect(t, what+" "), what+" "))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return n
+				}
+				for count("tries") < pauses {
+					before := count("cycles")
+					h, err := tab.Lock(hangCtx(t), "hot", "hot", lock.Exclusive)
+					if err != nil {
+						t.Fatalf("Lock while another process takes turns on it: %v", err)
+					}
+					n := count("cycles") - before
+					if err := h.Unlock(); err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("the other process had the lock %d times while this one waited", n)
+					for before = count("cycles"); count("cycles") < before+64; {
+					}
+				}
+				if n := count("pausetakes"); n > 0 {
+					t.Errorf("in %d pauses for waiters elsewhere taken by a TryLock, the process's Lock callers took the lock %d times before the pause ended", count("tries"), n)
+				}
+				kid.Finish(t)
+			})
+		}
+	}
+}
+
 // A lease holder that is stopped past its lease loses the lock to another
 // process; once resumed it must learn so from Verify (ErrLockLost), and its
 // Unlock must not remove the new holder's lease.

@@ -382,6 +382,11 @@ func (t *Table) Close() error {
 // until it is free or ctx ends. When ctx ends first the error matches both
 // ErrLocked and ctx.Err(). When this process already holds MaxHeld OS locks
 // and file's is not among them, it fails at once with ErrTooManyLocks.
+//
+// In the pause in which the process leaves a lock file it kept busy to
+// other hosts (at most 20 ms), Lock waits for the pause to end, also
+// when a TryLock of the process took the file's OS lock in it: it does
+// not share that lock, nor have it handed over, before the pause ends.
 func (t *Table) Lock(ctx context.Context, file, key string, mode Mode) (*Handle, error) {
 	return t.acquire(ctx, file, key, mode, true)
 }
@@ -392,7 +397,9 @@ func (t *Table) Lock(ctx context.Context, file, key string, mode Mode) (*Handle,
 // other hosts, it fails while goroutines of the process wait to take the
 // lock after the pause, and takes it otherwise: a lock that is free is
 // free to TryLock, and callers that skip what is busy (a sweep) would
-// skip it for nothing.
+// skip it for nothing. A lock so taken is not passed on to the
+// process's Lock callers inside the pause (see Lock): its last Unlock
+// there releases it, leaving the rest of the pause to other hosts.
 func (t *Table) TryLock(file, key string, mode Mode) (*Handle, error) {
 	return t.acquire(context.Background(), file, key, mode, false)
 }
@@ -452,6 +459,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			return nil, ErrClosed
 		}
 		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
+		// pauseLeft: the rest of the pause this caller waits out with
+		// the file's OS lock held by a TryLock (see below).
+		var pauseLeft time.Duration
 		switch {
 		case free && f.os != nil && f.lostOS:
 			t.giveUp(f, ks, mode)
@@ -460,6 +470,15 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// Both: the file is busy to this caller as to any other
 			// (a sweep skips it), and the reason is a lost lock.
 			return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
+		case free && f.os != nil && block && time.Now().Before(f.yieldUntil):
+			// A TryLock took the OS lock in the pause after a release
+			// for other hosts' sake (only a TryLock takes it there). A
+			// Lock caller waits out the pause as it would with the lock
+			// free: sharing it, or having it handed over at the
+			// TryLock's Unlock, left nothing of the pause to waiters
+			// elsewhere. It waits for the pause to end, not for the
+			// TryLock's holders, which may include its own goroutine.
+			pauseLeft = time.Until(f.yieldUntil)
 		case free && f.os != nil:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
@@ -507,7 +526,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		}
 
 		// The key is held in this process, or another goroutine is taking
-		// or releasing the file's OS lock: wait here.
+		// or releasing the file's OS lock, or the pause goes on: wait here.
 		if !block {
 			t.giveUp(f, ks, mode)
 			t.forget(file, f)
@@ -516,8 +535,16 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		}
 		ch := f.wait()
 		t.mu.Unlock()
+		// pauseEnds wakes a caller waiting out a pause when nothing
+		// else changes meanwhile.
+		var pauseEnds <-chan time.Time
+		if pauseLeft > 0 {
+			pauseEnds = time.After(pauseLeft)
+		}
 		select {
 		case <-ch:
+			t.mu.Lock()
+		case <-pauseEnds:
 			t.mu.Lock()
 		case <-ctx.Done():
 			w := opwatch.FromContext(ctx)
@@ -859,9 +886,12 @@ func (h *Handle) Unlock() error {
 	if f.refs > 0 {
 		return nil
 	}
-	served := f.served(time.Now())
-	if f.waiters > 0 && !served && !f.lostOS && !t.closed {
-		// Keep the OS lock for the waiter that wakes up first.
+	now := time.Now()
+	served := f.served(now)
+	if f.waiters > 0 && !served && !f.lostOS && !t.closed && !now.Before(f.yieldUntil) {
+		// Keep the OS lock for the waiter that wakes up first. Not in
+		// the pause for other hosts' sake (a TryLock's take): the
+		// waiters wait it out, the lock free meanwhile.
 		return nil
 	}
 	err := t.endTurn(f, nil, served)
