@@ -163,11 +163,13 @@ type fileState struct {
 	// released: when this process last released os with its tenure
 	// going on; a take within retakeWithin continues it.
 	released time.Time
-	// lostOS: a holder found os lost. No further key may share it: its
-	// Verify would fail every save, and while keys overlapped the file
-	// would never be free to take afresh. Nor may one wait for it: the
-	// goroutine asking may be its holder. Asking fails with ErrLockLost
-	// until the last holder unlocks, which releases it.
+	// lostOS: a holder found os lost (or a key that came to share it
+	// found that the backend had, as a lease's renewal does). No further
+	// key may share it: its Verify would fail every save, and while keys
+	// overlapped the file would never be free to take afresh. Nor may
+	// one wait for it: the goroutine asking may be its holder. Asking
+	// fails with ErrLockLost until the last holder unlocks, which
+	// releases it.
 	lostOS  bool
 	waiters int // goroutines in acquire for a key on this file
 	keys    []*keyState
@@ -485,7 +487,19 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.grant(f, ks, mode)
 			l := f.os
 			t.mu.Unlock()
-			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
+			h := &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}
+			if l.lost() {
+				// Found lost by the backend on its own (a lease's
+				// renewal), which no holder has recorded yet (lostOS):
+				// the share goes back at once, and its Unlock records
+				// the loss, releasing the lock if nobody else holds it.
+				// Asked after t.mu, as every osLock call is.
+				if err := h.Unlock(); err != nil {
+					return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost (and releasing it failed: %v)", t.path(file), ErrLocked, ErrLockLost, err)
+				}
+				return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
+			}
+			return h, nil
 
 		case free && f.os == nil && !f.busy && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
 			// Released for other hosts' sake, with goroutines of this
