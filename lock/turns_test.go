@@ -44,7 +44,9 @@ func TestSparseWithOverlapNotPaused(t *testing.T) {
 	defer tab.Close()
 	ctx := context.Background()
 	paused, turns, pauses := false, 0, 0
+	var held holds
 	for end := time.Now().Add(time.Second); time.Now().Before(end); turns++ {
+		from := time.Now()
 		h, err := tab.Lock(ctx, "stripe", "k", lock.Exclusive)
 		if err != nil {
 			t.Fatal(err)
@@ -69,12 +71,22 @@ func TestSparseWithOverlapNotPaused(t *testing.T) {
 		if err := h.Unlock(); err != nil {
 			t.Fatal(err)
 		}
-		if tab.PausedForTest("stripe") {
-			paused = true
-			pauses++
-		}
+		pausedNow := tab.PausedForTest("stripe")
 		if done != nil {
 			<-done
+		}
+		held.add(from)
+		if pausedNow && held.stretched(t) {
+			// Measured afresh from the pause's end (a Lock in it
+			// sleeps it out).
+			pausedNow, held = false, nil
+			for tab.PausedForTest("stripe") {
+				time.Sleep(time.Millisecond) // polls for the pause's end
+			}
+		}
+		if pausedNow {
+			paused = true
+			pauses++
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
