@@ -2,6 +2,7 @@ package lock_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"testing"
@@ -153,4 +154,70 @@ func TestGiveUpKeepsTenure(t *testing.T) {
 		return
 	}
 	t.Skip("the waiter never gave up as it woke")
+}
+
+// A Lock that comes in a pause for other hosts' sake in which a TryLock
+// of the process took the lock file waits the pause out, then shares
+// the TryLock's lock: it waits for the pause, not for the TryLock's
+// holder (which may be its own goroutine). Its context ending meanwhile
+// ends the wait, as any other.
+func TestLockWaitsOutPauseTakenByTryLock(t *testing.T) {
+	for _, cancel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancel=%v", cancel), func(t *testing.T) {
+			tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+			defer tab.Close()
+			bg := context.Background()
+			var tried *lock.Handle
+			for tried == nil {
+				// One turn of 110 ms, held throughout: its release is
+				// for other hosts' sake.
+				h, err := tab.Lock(bg, "stripe", "k", lock.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(110 * time.Millisecond) // the turn's work
+				if err := h.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				if tried, err = tab.TryLock("stripe", "t", lock.Exclusive); err != nil {
+					t.Fatalf("TryLock of the free lock in the pause: %v", err)
+				}
+				if !tab.PausedForTest("stripe") {
+					tried.Unlock() // taken after the pause: not the case
+					tried = nil
+				}
+			}
+			defer tried.Unlock()
+			ctx, stop := context.WithCancel(bg)
+			defer stop()
+			res := make(chan error, 1)
+			go func() {
+				h, err := tab.Lock(ctx, "stripe", "k2", lock.Exclusive)
+				if err == nil {
+					if tab.PausedForTest("stripe") {
+						err = errors.New("Lock returned inside the pause")
+					}
+					h.Unlock()
+				}
+				res <- err
+			}()
+			if !cancel {
+				if err := <-res; err != nil {
+					t.Fatalf("Lock of another key in the pause, beside a TryLock's holder: %v", err)
+				}
+				return
+			}
+			for tab.Stats().Waiting != 1 && len(res) == 0 {
+				runtime.Gosched()
+			}
+			stop()
+			err := <-res
+			if err == nil {
+				t.Skip("the pause ended before the context did")
+			}
+			if !errors.Is(err, lock.ErrLocked) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("Lock whose context ended while it waited out the pause: %v; want ErrLocked and context.Canceled", err)
+			}
+		})
+	}
 }
