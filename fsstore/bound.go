@@ -226,6 +226,9 @@ type call struct {
 	l     *Locked // the Locked the operation runs under, if any
 	name  string  // record file name, for logs
 	slot  bool    // holds a slot from its start to its end
+	// release: the call releases a session lock (bounder.unlock), whose
+	// error, once its caller has been answered, only the log can carry.
+	release bool
 
 	sess *Session
 	h    *lock.Handle
@@ -260,7 +263,7 @@ func (b *bounder) put(c *call) {
 		return
 	}
 	c.op.Reset()
-	c.fn, c.l, c.sess, c.h, c.slot = nil, nil, nil, nil, false
+	c.fn, c.l, c.sess, c.h, c.slot, c.release = nil, nil, nil, nil, false, false
 	b.calls.Put(c)
 }
 
@@ -556,6 +559,7 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 // not waited for at all while the breaker is open.
 func (b *bounder) unlock(h *lock.Handle, name string) error {
 	c := b.get("unlock", OpLockWait, name)
+	c.release = true
 	c.fn = func(c *call) error {
 		c.hook("unlock")
 		return h.Unlock()
@@ -718,6 +722,16 @@ func waitedOut(c *call, ctxErr error) error {
 // that went through is reported, never passed off as not having happened.
 func (c *call) late(err error) {
 	s := c.b.s
+	if c.release {
+		// Its caller was told the release goes on in the background
+		// (the breaker open, or no answer within the ceiling): a failure
+		// there, a lock found lost at its release, is logged as the
+		// release that Unlock leaves to an operation logs it.
+		if err != nil {
+			s.cfg.logger.Warn("releasing a session lock in the background failed", "file", c.name, "err", err)
+		}
+		return
+	}
 	if c.h != nil {
 		if c.b.hook != nil {
 			c.b.hook("unlock")
