@@ -125,6 +125,21 @@ func withTestAfter(after func(time.Duration) <-chan time.Time) Option {
 	return optionFunc(func(c *config) { c.testAfter = after })
 }
 
+// withTestHealthClock replaces time.Now for how long Health's probe has
+// gone unanswered, so tests decide which of its ceilings a caller gives up
+// in.
+func withTestHealthClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.testHealthNow = now })
+}
+
+// healthNow is the clock of Health's probes (see withTestHealthClock).
+func (s *Store) healthNow() time.Time {
+	if s.cfg.testHealthNow != nil {
+		return s.cfg.testHealthNow()
+	}
+	return time.Now()
+}
+
 // BreakerState is the state of a Store's circuit breaker.
 type BreakerState uint8
 
@@ -912,13 +927,19 @@ type healthProbe struct {
 	counted atomic.Int64
 }
 
-// giveUp counts a caller giving up on p toward the breaker, once per
-// ceiling of p's (see counted).
-func (p *healthProbe) giveUp(b *bounder, ceiling time.Duration) {
+// since reports how long p has gone unanswered.
+func (p *healthProbe) since(s *Store) time.Duration { return s.healthNow().Sub(p.start) }
+
+// giveUp counts a caller giving up on p after it had gone unanswered for
+// waited toward the breaker, once per ceiling of p's (see counted). The
+// k-th ceiling ends at k ceilings, inclusive: a caller whose timer marks
+// the end of the first gives up in the first, with the caller that gave
+// up earlier in it, not in the second.
+func (p *healthProbe) giveUp(b *bounder, ceiling, waited time.Duration) {
 	if b == nil {
 		return
 	}
-	n := int64(time.Since(p.start)/ceiling) + 1
+	n := max(1, int64((waited+ceiling-1)/ceiling))
 	for {
 		last := p.counted.Load()
 		if n <= last {
@@ -961,7 +982,7 @@ func (s *Store) Health(ctx context.Context) error {
 	s.healthMu.Lock()
 	p := s.health
 	if p == nil {
-		p = &healthProbe{start: time.Now(), done: make(chan struct{})}
+		p = &healthProbe{start: s.healthNow(), done: make(chan struct{})}
 		s.health = p
 		go func() {
 			err := s.healthCheck(s.cfg.testFS)
@@ -973,7 +994,11 @@ func (s *Store) Health(ctx context.Context) error {
 		}()
 	}
 	s.healthMu.Unlock()
-	t := time.NewTimer(timeout - time.Since(p.start))
+	// joined: how long p had gone unanswered when this caller came. Its
+	// timer marks the end of p's first ceiling, or, for a caller that
+	// came later, that moment.
+	joined := p.since(s)
+	t := time.NewTimer(timeout - joined)
 	defer t.Stop()
 	select {
 	case <-p.done:
@@ -986,11 +1011,11 @@ func (s *Store) Health(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			p.giveUp(s.bnd, timeout)
+			p.giveUp(s.bnd, timeout, p.since(s))
 		}
 		return fmt.Errorf("fsstore: health: %w (%w)", ErrUnavailable, ctx.Err())
 	case <-t.C:
-		p.giveUp(s.bnd, timeout)
+		p.giveUp(s.bnd, timeout, max(joined, timeout))
 		return fmt.Errorf("fsstore: health: %w: no answer within %v", ErrUnavailable, timeout)
 	}
 }

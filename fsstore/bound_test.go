@@ -928,6 +928,50 @@ func TestHealthCountsPerCeiling(t *testing.T) {
 	}
 }
 
+// TestHealthCeilingEndCountsOnce: a caller that gives up on a hung probe
+// at the end of its first ceiling gives up in that ceiling, which a caller
+// with an earlier deadline has counted already: one ceiling, one timeout.
+// A caller that comes once the first ceiling has passed counts the second.
+func TestHealthCeilingEndCountsOnce(t *testing.T) {
+	const ceiling = time.Hour // the fixture's
+	start := time.Now()
+	var mu sync.Mutex
+	now := start
+	setClock := func(d time.Duration) {
+		mu.Lock()
+		now = start.Add(d)
+		mu.Unlock()
+	}
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	f := newBoundFixture(t, fsstore.WithBreaker(2, time.Hour), fsstore.WithHealthClockForTest(clock))
+	release := f.fs.hang("probe")
+	defer release()
+
+	ctx := newDeadlineCtx()
+	errc := make(chan error, 1)
+	go func() { errc <- f.s.Health(ctx) }()
+	f.fs.await(t, "probe")
+	setClock(time.Minute)
+	ctx.expire()
+	isUnavailable(t, <-errc, context.DeadlineExceeded)
+
+	setClock(ceiling) // a caller's timer for the first ceiling fires
+	isUnavailable(t, f.s.Health(context.Background()), nil)
+	if st := f.s.Breaker(); st != fsstore.BreakerClosed {
+		t.Fatalf("breaker %v after a probe went unanswered for one ceiling, want closed (it opens at 2 timeouts)", st)
+	}
+
+	setClock(ceiling + time.Minute)
+	isUnavailable(t, f.s.Health(context.Background()), nil)
+	if st := f.s.Breaker(); st != fsstore.BreakerOpen {
+		t.Fatalf("breaker %v after a probe went unanswered into its second ceiling, want open", st)
+	}
+}
+
 // TestRefusedReleasesLater: an operation under a Locked that the store
 // refuses (bound full, breaker open) may be the one left to release the
 // lock (Unlock was called while operations ran). That release is a round

@@ -185,3 +185,7 @@ const SweepJudgesCachedFirstForTest = judgeCachedFirst
 // SweepBatchForTest is how many records judged expired the sweep moves
 // aside and settles at once.
 const SweepBatchForTest = sweepBatch
+
+// WithHealthClockForTest is withTestHealthClock: the clock by which Health
+// judges how long its probe has gone unanswered.
+func WithHealthClockForTest(now func() time.Time) Option { return withTestHealthClock(now) }

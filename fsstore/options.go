@@ -132,6 +132,7 @@ type config struct {
 	breakerCooldown time.Duration
 	testFS          func(site string)
 	testAfter       func(time.Duration) <-chan time.Time
+	testHealthNow   func() time.Time
 
 	// See the options of the same names (keys.go).
 	plaintextMigration bool
