@@ -91,10 +91,10 @@ func WithOpTimeout(d time.Duration) Option {
 
 // WithBreaker sets the circuit breaker of a bounded Store: after failures
 // operations in a row run out of time (their context's deadline or the
-// WithOpTimeout ceiling), the breaker opens and every new operation fails
-// at once with ErrUnavailable; after cooldown one background probe asks
-// the server for the store directory's attributes, and its answer closes
-// the breaker. Defaults DefaultBreakerFailures and DefaultBreakerCooldown;
+// WithOpTimeout ceiling) with no answer of the server between them, the
+// breaker opens and every new operation fails at once with
+// ErrUnavailable; after cooldown one background probe asks the server for
+// the store directory's attributes, and its answer closes the breaker. Defaults DefaultBreakerFailures and DefaultBreakerCooldown;
 // failures must be at least 1 and cooldown positive.
 func WithBreaker(failures int, cooldown time.Duration) Option {
 	return optionFunc(func(c *config) { c.breakerFailures, c.breakerCooldown = failures, cooldown })
@@ -790,6 +790,9 @@ type breaker struct {
 	fails atomic.Int32  // operations run out of time in a row
 	state atomic.Uint32 // a BreakerState
 	mu    sync.Mutex    // serializes state changes
+	// lastFail is when the last timeout was counted (an opwatch.Now
+	// reading): an answer of the server since then ends the row.
+	lastFail atomic.Int64
 }
 
 // ok records an operation that finished in time.
@@ -800,8 +803,16 @@ func (br *breaker) ok() {
 }
 
 // timeout records an operation that ran out of time, and opens the breaker
-// at the threshold.
+// at the threshold. Timeouts in a row are those with no answer of the
+// server between them (opwatch.Bound.LastAnswer), late ones included: a
+// caller whose deadline ended just after its call went out gave up on a
+// server that then answered, and a row of such callers, short deadlines
+// on a healthy mount, is no outage. A server that does not answer answers
+// none of them.
 func (br *breaker) timeout() {
+	if br.b.slots.LastAnswer() > br.lastFail.Swap(opwatch.Now()) {
+		br.fails.Store(0)
+	}
 	if br.fails.Add(1) < br.failures {
 		return
 	}
@@ -955,8 +966,9 @@ func (p *healthProbe) giveUp(b *bounder, ceiling, waited time.Duration) {
 // Health reports whether the store can serve requests: nil when the
 // server answers a forced attribute fetch of the store's data directory,
 // an error matching ErrUnavailable when it does not answer before ctx ends
-// or the store's ceiling (WithOpTimeout) passes, when it answers with an
-// error, or when the circuit breaker is open. It returns within that time
+// (at once, asking nothing, for a ctx ended already) or the store's
+// ceiling (WithOpTimeout) passes, when it answers with an error, or when
+// the circuit breaker is open. It returns within that time
 // even if the mount hangs: the fetch runs on a goroutine of its own, one at
 // a time however many callers ask. Meant for a load balancer's health
 // check or a readiness probe (httpsession has an http.Handler for it).
@@ -977,6 +989,11 @@ func (s *Store) Health(ctx context.Context) error {
 	}
 	if st := s.Breaker(); st != BreakerClosed {
 		return fmt.Errorf("fsstore: health: %w: circuit breaker %s", ErrUnavailable, st)
+	}
+	if err := ctx.Err(); err != nil {
+		// The caller gave up before asking: no probe, and no timeout of
+		// the server's for the breaker.
+		return fmt.Errorf("fsstore: health: %w (%w)", ErrUnavailable, err)
 	}
 	timeout := s.cfg.opTimeout
 	s.healthMu.Lock()

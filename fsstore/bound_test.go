@@ -972,6 +972,57 @@ func TestHealthCeilingEndCountsOnce(t *testing.T) {
 	}
 }
 
+// TestBreakerCountsNoAnsweredGiveUps: callers whose deadlines end while
+// their calls are out, calls that the server then answers, gave up on a
+// server that answers: however many in a row, they do not open the
+// breaker. Calls that get no answer still do.
+func TestBreakerCountsNoAnsweredGiveUps(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithBreaker(2, time.Hour))
+	id := newID(t)
+	mustSave(t, f.s, id, "v1")
+	giveUp := func() (release func()) {
+		t.Helper()
+		release = f.fs.hang("load")
+		ctx := newDeadlineCtx()
+		errc := make(chan error, 1)
+		go func() { _, err := f.s.Load(ctx, id); errc <- err }()
+		f.fs.await(t, "load")
+		ctx.expire()
+		isUnavailable(t, <-errc, context.DeadlineExceeded)
+		return release
+	}
+	for i := 1; i <= 3; i++ {
+		giveUp()()
+		f.settle(t) // the load has its answer
+		if st := f.s.Breaker(); st != fsstore.BreakerClosed {
+			t.Fatalf("breaker %v after %d loads given up on by their deadlines and answered, want closed", st, i)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		defer giveUp()()
+	}
+	if st := f.s.Breaker(); st != fsstore.BreakerOpen {
+		t.Fatalf("breaker %v after 2 loads without an answer, want open", st)
+	}
+}
+
+// TestHealthEndedContext: Health with a context that has ended already
+// asks nothing and counts no timeout: the caller gave up, not the server.
+func TestHealthEndedContext(t *testing.T) {
+	f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
+	release := f.fs.hang("probe")
+	defer release()
+	ctx := newDeadlineCtx()
+	ctx.expire()
+	isUnavailable(t, f.s.Health(ctx), context.DeadlineExceeded)
+	if n := f.fs.count("probe"); n != 0 {
+		t.Errorf("%d probes for a context ended before Health, want 0", n)
+	}
+	if st := f.s.Breaker(); st != fsstore.BreakerClosed {
+		t.Errorf("breaker %v after Health with an ended context, want closed", st)
+	}
+}
+
 // TestRefusedReleasesLater: an operation under a Locked that the store
 // refuses (bound full, breaker open) may be the one left to release the
 // lock (Unlock was called while operations ran). That release is a round
