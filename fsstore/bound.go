@@ -601,7 +601,8 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 // when it ends in time.
 //
 // caller, when not nil, reports whether the scan is running its caller's
-// own code (Range's callback) rather than waiting for the filesystem, and
+// own code (Range's fn; Sweep's, Stats' and Rekey's OnRemove and OnError)
+// rather than waiting for the filesystem, and
 // when that code last returned: the caller's time is neither given up on
 // nor counted as a timeout, and the scan has a whole ceiling after it.
 func boundScan[T any](ctx context.Context, s *Store, what string, caller func() (inside bool, left time.Time), fn func(context.Context) (T, error)) (T, error) {

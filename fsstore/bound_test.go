@@ -1023,6 +1023,52 @@ func TestHealthEndedContext(t *testing.T) {
 	}
 }
 
+// TestBoundSweepSlowCallback: a Sweep whose OnRemove, the caller's own
+// code, is still running a ceiling after ctx ended is not given up on,
+// and the breaker does not count it: the server did not fail to answer.
+// Range's fn is judged so too (TestBoundRangeSlowCallback).
+func TestBoundSweepSlowCallback(t *testing.T) {
+	// Generous, as TestBoundGivesUp's ceiling: the sweep's own work after
+	// the callback returns must fit in it.
+	const ceiling = time.Second
+	f := newBoundFixture(t, fsstore.WithOpTimeout(ceiling), fsstore.WithBreaker(1, time.Hour), fsstore.WithIdleTimeout(time.Minute))
+	id := newID(t)
+	mustSave(t, f.s, id, "x")
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(f.s.RecordPathForTest(id), old, old); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	entered, leave := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.s.Sweep(ctx, fsstore.SweepOptions{OnRemove: func(fsstore.Removal) {
+			close(entered)
+			<-leave
+		}})
+		errc <- err
+	}()
+	<-entered
+	cancel()
+	// The clock passing a ceiling, not an event.
+	for start := time.Now(); time.Since(start) <= 2*ceiling; {
+		time.Sleep(ceiling / 4)
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("Sweep returned %v while its OnRemove still ran", err)
+	default:
+	}
+	close(leave)
+	if err := <-errc; errors.Is(err, fsstore.ErrUnavailable) {
+		t.Fatalf("Sweep = %v once its OnRemove returned, want no ErrUnavailable", err)
+	}
+	if st := f.s.Breaker(); st != fsstore.BreakerClosed {
+		t.Fatalf("breaker %v after a slow OnRemove, want closed", st)
+	}
+}
+
 // TestRefusedReleasesLater: an operation under a Locked that the store
 // refuses (bound full, breaker open) may be the one left to release the
 // lock (Unlock was called while operations ran). That release is a round

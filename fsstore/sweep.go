@@ -207,10 +207,15 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 // of the store's, where it would end the process out of reach of the
 // caller's recover (net/http's, a middleware's), so that the call that
 // took the callback raises it again in its caller. It keeps the first.
+// It also tells a bounded scan's waiter when the scan runs its caller's
+// code (see caller).
 type callbackGuard struct {
 	mu  sync.Mutex
 	p   any
 	hit bool
+
+	inside atomic.Int32 // callbacks running
+	left   atomic.Int64 // when one last returned, in Unix nanoseconds
 }
 
 // call runs f unless a callback panicked already, and catches its panic,
@@ -219,7 +224,10 @@ func (g *callbackGuard) call(f func(), stop func()) {
 	if _, ok := g.panicked(); ok {
 		return
 	}
+	g.inside.Add(1)
 	defer func() {
+		g.left.Store(time.Now().UnixNano()) // before inside: a reader seeing none inside sees this
+		g.inside.Add(-1)
 		if p := recover(); p != nil {
 			g.mu.Lock()
 			if !g.hit {
@@ -238,11 +246,19 @@ func (g *callbackGuard) panicked() (any, bool) {
 	return g.p, g.hit
 }
 
+// caller is boundScan's: whether a callback is running, and when one last
+// returned. The caller's own code, a slow OnRemove writing to a database
+// of its own, is neither given up on once ctx has ended nor counted as a
+// timeout of the server's.
+func (g *callbackGuard) caller() (inside bool, left time.Time) {
+	return g.inside.Load() > 0, time.Unix(0, g.left.Load())
+}
+
 // guardedScan runs walk, whose callers' callbacks cb guards, as boundScan
 // does, and raises a callback's panic in its caller once walk has stopped.
 func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(context.Context, *callbackGuard) (T, error)) (T, error) {
 	var cb callbackGuard
-	st, err := boundScan(ctx, s, what, nil, func(ctx context.Context) (T, error) { return walk(ctx, &cb) })
+	st, err := boundScan(ctx, s, what, cb.caller, func(ctx context.Context) (T, error) { return walk(ctx, &cb) })
 	if p, ok := cb.panicked(); ok {
 		panic(p)
 	}
