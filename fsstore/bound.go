@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -94,7 +95,8 @@ func WithOpTimeout(d time.Duration) Option {
 // WithOpTimeout ceiling) with no answer of the server between them, the
 // breaker opens and every new operation fails at once with
 // ErrUnavailable; after cooldown one background probe asks the server for
-// the store directory's attributes, and its answer closes the breaker. Defaults DefaultBreakerFailures and DefaultBreakerCooldown;
+// the store directory's attributes and opens its marker file, and its
+// answer closes the breaker. Defaults DefaultBreakerFailures and DefaultBreakerCooldown;
 // failures must be at least 1 and cooldown positive.
 func WithBreaker(failures int, cooldown time.Duration) Option {
 	return optionFunc(func(c *config) { c.breakerFailures, c.breakerCooldown = failures, cooldown })
@@ -104,7 +106,8 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // store's work: at the start of each operation (site: its name), before
 // each lock attempt ("lock"), before a save creates its temp file
 // ("write"), once a write has committed to its rename or
-// its single system call ("commit"), in probes ("probe"), whenever the
+// its single system call ("commit"), in probes ("probe"; the breaker's
+// before its open of the marker too, "probe-open"), whenever the
 // store's directory descriptor is in use ("root"), before a session lock
 // is released ("unlock"), when an operation under a Locked is refused
 // ("refused"), when a lock wait ends with its context
@@ -882,7 +885,7 @@ func (br *breaker) probe() {
 			}
 			inFlight = true
 			br.set(BreakerOpen, BreakerProbing)
-			go func() { res <- br.b.s.probeFS(br.b.hook) }()
+			go func() { res <- br.b.s.probeBreaker(br.b.hook) }()
 			overdue = br.after(br.b.timeout)
 		case <-overdue:
 			overdue = nil
@@ -922,6 +925,33 @@ func (s *Store) probeFS(hook func(string)) error {
 		s.bnd.slots.Answered()
 	}
 	return err
+}
+
+// probeBreaker is the breaker's probe: probeFS, then an open of the
+// store's marker. A server in the grace period after its restart answers
+// the fetch while it may refuse every OPEN but its clients' reclaims (the
+// client retries one refused so inside the system call): closed on the
+// fetch alone, the breaker let operations through to wait out the grace
+// period, until enough had timed out to open it again, and its next probe
+// closed it again. The open makes the probe wait for the grace period's
+// end too. It runs only while the breaker is open: Health keeps the
+// fetch alone.
+func (s *Store) probeBreaker(hook func(string)) error {
+	if err := s.probeFS(hook); err != nil {
+		return err
+	}
+	if hook != nil {
+		hook("probe-open")
+	}
+	f, err := os.Open(filepath.Join(s.dir, MarkerFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		// Answered: a store without its marker works (Open needs it).
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // healthProbe is the one health probe in flight; concurrent Health calls

@@ -487,6 +487,44 @@ func TestBreaker(t *testing.T) {
 	}
 }
 
+// TestBreakerProbeOpens: the breaker's probe closes it only once the
+// server takes an open too, not on the attribute fetch alone, which a
+// server in its grace period after a restart answers while it refuses
+// opens; a probe waiting for its open leaves the breaker open.
+func TestBreakerProbeOpens(t *testing.T) {
+	const cooldown = 3 * time.Second
+	f := newBoundFixture(t, fsstore.WithBreaker(1, cooldown))
+	release := f.fs.hang("load")
+	ctx := newDeadlineCtx()
+	errc := make(chan error, 1)
+	go func() { _, err := f.s.Load(ctx, newID(t)); errc <- err }()
+	f.fs.await(t, "load")
+	ctx.expire()
+	isUnavailable(t, <-errc, nil)
+	release()
+	f.settle(t)
+
+	releaseOpen := f.fs.hang("probe-open")
+	defer releaseOpen()
+	f.timers.next(t, cooldown).ch <- time.Now()
+	overdue := f.timers.next(t, time.Hour) // the probe's ceiling
+	entered := false
+	if !poll(func() bool {
+		select {
+		case site := <-f.fs.entered:
+			entered = site == "probe-open"
+		default:
+		}
+		return entered || f.s.Breaker() == fsstore.BreakerClosed
+	}) || !entered {
+		t.Fatalf("breaker %v with the probe's open not reached, want it to wait for that open", f.s.Breaker())
+	}
+	overdue.ch <- time.Now()
+	eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerOpen }, "the breaker open again, its probe overdue")
+	releaseOpen()
+	eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerClosed }, "the breaker closed by the probe's late answer")
+}
+
 // TestBreakerProbeFails: a probe answered with an error keeps the breaker
 // open and the next probe comes after another cool-down.
 func TestBreakerProbeFails(t *testing.T) {
