@@ -180,7 +180,9 @@ func (b BreakerState) String() string {
 // BreakerClosed and a count kept from them drops a store that is no longer
 // used, whose probes stop at Close. The calls of one store are made one at
 // a time, in the order of the changes, from the goroutine that made each;
-// ObserveBreaker must not block.
+// ObserveBreaker must not block. A panic in it goes up that goroutine (to
+// the caller of the operation that opened the breaker, which then still
+// gets its probe) after the change was made.
 type BreakerObserver interface {
 	Observer
 	ObserveBreaker(from, to BreakerState)
@@ -820,12 +822,20 @@ func (br *breaker) timeout() {
 	if br.fails.Add(1) < br.failures {
 		return
 	}
-	if !br.set(BreakerClosed, BreakerOpen) {
+	var opened bool
+	defer func() {
+		// Also when the Observer's ObserveBreaker panicked, raised in the
+		// caller of the operation that opened the breaker: without its
+		// prober, the breaker stayed open for good.
+		if opened {
+			go br.probe()
+		}
+	}()
+	if br.change(BreakerClosed, BreakerOpen, &opened); !opened {
 		return
 	}
 	br.b.s.cfg.logger.Warn("session store unavailable: the filesystem did not answer in time; failing fast until a probe succeeds",
 		"dir", br.b.s.dir, "timeouts_in_a_row", br.fails.Load(), "probe_after", br.cooldown)
-	go br.probe()
 }
 
 // set moves the breaker from one state to another and reports the change.
@@ -833,14 +843,22 @@ func (br *breaker) timeout() {
 // closed (see shut), and an operation given up on after it must not open
 // it again, with no prober left to close it.
 func (br *breaker) set(from, to BreakerState) bool {
+	var changed bool
+	br.change(from, to, &changed)
+	return changed
+}
+
+// change is set, telling whether it changed the state through changed,
+// set before the change is reported: also when the report panics.
+func (br *breaker) change(from, to BreakerState, changed *bool) {
 	br.mu.Lock()
 	defer br.mu.Unlock()
 	if br.b.s.closed.Load() || BreakerState(br.state.Load()) != from {
-		return false
+		return
 	}
 	br.state.Store(uint32(to))
+	*changed = true
 	br.report(from, to)
-	return true
 }
 
 // shut reports an open or probing breaker closed, for Close: a closed

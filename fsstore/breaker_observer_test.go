@@ -138,3 +138,50 @@ func TestBreakerObserverOverride(t *testing.T) {
 		t.Errorf("the embedded observer saw breaker changes %q, want %q", got, want)
 	}
 }
+
+// panickyObserver panics in ObserveBreaker once, while armed.
+type panickyObserver struct {
+	changeRecorder
+	panics sync.Mutex // guards armed
+	armed  bool
+}
+
+func (o *panickyObserver) ObserveBreaker(from, to fsstore.BreakerState) {
+	o.panics.Lock()
+	armed := o.armed
+	o.armed = false
+	o.panics.Unlock()
+	if armed {
+		panic("observer")
+	}
+	o.changeRecorder.ObserveBreaker(from, to)
+}
+
+// TestBreakerObserverPanic: a BreakerObserver that panics as the breaker
+// opens has its panic raised in the caller of the operation that opened
+// it, and the breaker still gets its prober: it closes once the server
+// answers, rather than failing every operation for good.
+func TestBreakerObserverPanic(t *testing.T) {
+	const cooldown = 7 * time.Second
+	obs := &panickyObserver{armed: true}
+	f := newBoundFixture(t, fsstore.WithBreaker(1, cooldown), fsstore.WithObserver(obs))
+	release := f.fs.hang("load")
+	ctx := newDeadlineCtx()
+	got := make(chan any, 1)
+	go func() {
+		defer func() { got <- recover() }()
+		f.s.Load(ctx, newID(t))
+	}()
+	f.fs.await(t, "load")
+	ctx.expire()
+	if p := <-got; p != "observer" {
+		t.Fatalf("Load's caller recovered %v, want the observer's panic", p)
+	}
+	release()
+	f.settle(t)
+	if st := f.s.Breaker(); st != fsstore.BreakerOpen {
+		t.Fatalf("breaker %v, want open", st)
+	}
+	f.timers.next(t, cooldown).ch <- time.Now() // its prober's cool-down
+	eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerClosed }, "the breaker closed by its probe")
+}
