@@ -57,6 +57,7 @@ var nfsScenarios = []nfsScenario{
 	{name: "EncryptedStore", hostA: nfsEncryptedStoreA, hostB: nfsEncryptedStoreB, direct: true},
 	{name: "KeylessHostLearns", hostA: nfsKeylessHostA, hostB: nfsKeylessHostB, direct: true},
 	{name: "SCSAcrossHosts", hostA: nfsSCSA, hostB: nfsSCSB, direct: true},
+	{name: "SignalInNewDirectory", hostA: nfsNewSigDirA, hostB: nfsNewSigDirB, direct: true},
 }
 
 // nfsLeaseLoss cuts hostA's link for longer than the lease: it runs after
@@ -305,13 +306,17 @@ func nfsWaitSigEvery(t *testing.T, name string, d, interval time.Duration) {
 	}
 	deadline := time.Now().Add(d)
 	for {
-		if err := nfstest.RefreshDir(filepath.Dir(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// nfstest.Seen, not a refresh of the signal's directory alone:
+		// when that directory was not there at this host's first look,
+		// the client keeps it missing until it re-reads the scenario's
+		// directory, which may be tens of seconds later.
+		if seen, err := nfstest.Seen(p); err != nil {
 			t.Fatal(err)
-		}
-		if _, err := os.Stat(p); err == nil {
+		} else if seen {
 			return
 		}
 		for _, a := range abort {
+			// Beside p: Seen has just looked its directory up afresh.
 			if _, err := os.Stat(a); err == nil {
 				t.Fatalf("waiting for %s: %s failed this scenario; giving up", name, filepath.Base(a)[len("abort-"):])
 			}
@@ -322,6 +327,38 @@ func nfsWaitSigEvery(t *testing.T, name string, d, interval time.Duration) {
 		time.Sleep(interval) // polling the export; each look is a round trip
 	}
 }
+
+// nfsNewSigDirA and nfsNewSigDirB check the scenarios' own signalling:
+// hostB looks for a signal before its directory exists (as a host that
+// waits first does), so that its client caches the directory as missing;
+// hostA then makes the directory with the signal, and hostB's nfsWaitSig
+// must see it long before the client would look at the scenario's
+// directory again by itself (acdirmin, 30 s). Refreshing only the
+// signal's directory, which this host does not see, found it after
+// that, and a scenario with a shorter bound failed.
+func nfsNewSigDirA(t *testing.T) {
+	nfstest.Barrier(t, "start", nfsWait)
+	nfstest.Barrier(t, "looked", nfsWait)
+	nfsSignal(t, "go")
+	nfsWaitSig(t, "seen", nfsWait)
+}
+
+func nfsNewSigDirB(t *testing.T) {
+	nfstest.Barrier(t, "start", nfsWait)
+	if nfsSignaled(t, "go") {
+		t.Fatal("signal go seen before hostA sent it")
+	}
+	// nfstest.Barrier keeps its files out of the signals' directory, and
+	// refreshes only its own: the scenario's directory stays cached.
+	nfstest.Barrier(t, "looked", nfsWait)
+	nfsWaitSig(t, "go", nfsNewSigDirBound)
+	nfsSignal(t, "seen")
+}
+
+// nfsNewSigDirBound bounds hostB's wait in SignalInNewDirectory: ample
+// for a signal sent at once, and well under acdirmin, for which the
+// client trusts a cached directory's attributes.
+const nfsNewSigDirBound = 15 * time.Second
 
 // nfsBarrier waits until every host has reached the barrier name (like
 // nfstest.Barrier, but it gives up at once when another host has failed).
@@ -337,16 +374,16 @@ func nfsBarrier(t *testing.T, name string, d time.Duration) {
 
 // nfsSignaled reports whether a signal has arrived, without waiting.
 func nfsSignaled(t *testing.T, name string) bool {
-	p := nfsSig(t, name)
-	nfstest.RefreshDir(filepath.Dir(p))
-	_, err := os.Stat(p)
-	return err == nil
+	seen, _ := nfstest.Seen(nfsSig(t, name))
+	return seen
 }
 
 // nfsOtherAborted reports whether another host has failed this scenario.
 func nfsOtherAborted(t *testing.T) bool {
 	for i := 1; i <= nfstest.Hosts(); i++ {
 		if h := nfstest.HostName(i); h != nfstest.Host() {
+			// Called right after nfsSignaled, which looked the
+			// signals' directory up afresh.
 			if _, err := os.Stat(nfsSig(t, "abort-"+h)); err == nil {
 				return true
 			}

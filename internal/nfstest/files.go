@@ -85,16 +85,13 @@ func rel(path string) string {
 // lookup cached this way hid a directory created by another host for 30 s.)
 func WaitFile(ctx context.Context, path string) error {
 	for {
-		if err := refreshAncestors(filepath.Dir(path)); err != nil {
+		seen, err := Seen(path)
+		if err != nil {
 			return err
 		}
-		_, err := os.Stat(path)
-		if err == nil {
+		if seen {
 			Event("saw %s", rel(path))
 			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -102,6 +99,26 @@ func WaitFile(ctx context.Context, path string) error {
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// Seen reports whether path exists, looking as WaitFile does each time:
+// after a fresh GETATTR of its parent directory, or of the nearest
+// ancestor this host sees when the parent itself is not seen yet. A plain
+// os.Stat, or a RefreshDir of the parent alone, can miss for tens of
+// seconds a file that another host created, in a directory it created
+// too (see WaitFile).
+func Seen(path string) (bool, error) {
+	if err := refreshAncestors(filepath.Dir(path)); err != nil {
+		return false, err
+	}
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
 }
 
 // refreshAncestors refreshes dir, and if dir itself is not (yet) seen, its
