@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
 // TestMain skips the whole suite where the store does not run: every test
@@ -22,5 +23,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "fsstore tests skipped: %v\n", err)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// The NFS tests' guests run beside the other tests rather than after
+	// them: they take minutes, mostly waiting for the machine-wide guest
+	// lock and for the guest, and the other tests take minutes.
+	wait := nfstest.Start(nfsGuests...)
+	code := m.Run()
+	wait()
+	os.Exit(code)
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -16,18 +15,17 @@ import (
 // diagnostics, before the testing package panics.
 const lockMargin = 20 * time.Second
 
-// lockGuests takes the machine-wide guest lock for one Run (see
-// lockMachine), waiting no longer than the test's deadline allows, and
-// shortens cfg.Timeout to what is left of it. It returns the release.
-func lockGuests(t *testing.T, cfg *Config, state string) func() {
-	t.Helper()
+// lockGuests takes the machine-wide guest lock for one guest run (see
+// lockMachine), waiting no longer than the test binary's deadline (if
+// hasDeadline) allows, and shortens cfg.Timeout to what is left of it.
+// It returns the release; logf is told about waits and the shortening.
+func lockGuests(deadline time.Time, hasDeadline bool, cfg *Config, state string, logf func(format string, args ...any)) (func(), error) {
 	path := lockPath()
 	if path == "" {
 		timeline(state, "parent", EnvLock+"=off: not taking the machine-wide guest lock")
-		return func() {}
+		return func() {}, nil
 	}
 	ctx := context.Background()
-	deadline, hasDeadline := t.Deadline()
 	if hasDeadline {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-lockMargin))
@@ -35,31 +33,31 @@ func lockGuests(t *testing.T, cfg *Config, state string) func() {
 	}
 	start := time.Now()
 	locked, release, err := lockMachine(ctx, path, func(holder string) {
-		t.Logf("nfstest: waiting for the machine-wide guest lock %s, held by %s", path, holder)
+		logf("nfstest: waiting for the machine-wide guest lock %s, held by %s", path, holder)
 	})
 	if err != nil {
-		t.Fatalf("%v\n(set %s to another file, or to \"off\" if guests are serialized by other means)", err, EnvLock)
+		return nil, fmt.Errorf("%w\n(set %s to another file, or to \"off\" if guests are serialized by other means)", err, EnvLock)
 	}
 	waited := time.Since(start).Round(time.Millisecond)
 	timeline(state, "parent", fmt.Sprintf("took guest lock %s after %v", locked, waited))
 	if waited >= time.Second {
-		t.Logf("nfstest: waited %v for the machine-wide guest lock %s", waited, locked)
+		logf("nfstest: waited %v for the machine-wide guest lock %s", waited, locked)
 	}
 	if hasDeadline {
 		left := time.Until(deadline) - lockMargin
 		if left < 30*time.Second {
 			release()
-			t.Fatalf("nfstest: only %v left before the test deadline once the guest lock was free; raise go test -timeout", left.Round(time.Second))
+			return nil, fmt.Errorf("nfstest: only %v left before the test deadline once the guest lock was free; raise go test -timeout", left.Round(time.Second))
 		}
 		if left < cfg.Timeout {
-			t.Logf("nfstest: guest timeout cut from %v to %v by the test deadline", cfg.Timeout, left.Round(time.Second))
+			logf("nfstest: guest timeout cut from %v to %v by the test deadline", cfg.Timeout, left.Round(time.Second))
 			cfg.Timeout = left
 		}
 	}
 	return func() {
 		release()
 		timeline(state, "parent", "released guest lock "+locked)
-	}
+	}, nil
 }
 
 // Event appends a line to the run's timeline (NFS_TIMELINE in the guest),

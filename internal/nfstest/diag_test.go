@@ -76,8 +76,8 @@ func TestAfterBoot(t *testing.T) {
 func TestReportGuest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guests")
 	t.Setenv(EnvGuestReport, path)
-	reportGuest(t, 12340*time.Millisecond, 0)
-	reportGuest(t, 1500*time.Millisecond, 1)
+	reportGuest(t.Name(), 12340*time.Millisecond, 0, t.Logf)
+	reportGuest(t.Name(), 1500*time.Millisecond, 1, t.Logf)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

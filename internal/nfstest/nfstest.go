@@ -3,6 +3,7 @@ package nfstest
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -229,66 +230,31 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		return
 	}
 	Require(t)
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Minute
-	}
 	if l := cfg.lease(); l < 5*time.Second || l%time.Second != 0 {
 		t.Fatalf("nfstest: Config.Lease %v: want whole seconds, at least 5 s", l)
 	}
-	script, err := harnessPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Built before taking the machine-wide lock: building needs no guest.
-	exe, err := guestBinary()
-	if err != nil {
-		t.Fatalf("nfstest: test binary: %v", err)
-	}
-	state := t.TempDir()
-	defer lockGuests(t, &cfg, state)()
-	for _, p := range []string{exe, state} {
-		if hiddenInGuest(p) {
-			t.Fatalf("nfstest: %s is hidden inside the guest (its /run and /var/lib/nfs are private); use a build/temp dir elsewhere, e.g. under /tmp", p)
+	var g *guestRun
+	if e := takeEarly(t.Name(), cfg, n); e != nil {
+		// Start booted it while the tests before this one ran.
+		<-e.done
+		g = e.run
+		t.Cleanup(func() { os.RemoveAll(g.state) })
+		for _, l := range g.logs {
+			t.Log(l)
 		}
-	}
-	secs := int(cfg.Timeout / time.Second)
-	args := []string{script, "-q", "-n", strconv.Itoa(n), "-s", state, "-t", strconv.Itoa(max(secs, 30)),
-		"--lease", strconv.Itoa(int(cfg.lease() / time.Second))}
-	if cfg.Delay != "" {
-		args = append(args, "-d", cfg.Delay)
-	}
-	if cfg.Delegations {
-		args = append(args, "--delegations")
 	} else {
-		args = append(args, "--no-delegations")
+		deadline, hasDeadline := t.Deadline()
+		g = bootGuest(t.Name(), cfg, n, t.TempDir(), deadline, hasDeadline, func(format string, args ...any) {
+			t.Helper()
+			t.Logf(format, args...)
+		})
 	}
-	args = append(args, "--", exe, "-test.run", RunPattern(t.Name()), "-test.v",
-		"-test.timeout", guestTestTimeout(cfg.Timeout).String())
-	cmd := exec.Command("bash", args...)
-	// The script takes the machine-wide lock itself when run by hand; here
-	// lockGuests holds it (or it is off).
-	cmd.Env = append(os.Environ(), "NFS_HARNESS_LOCKED=1")
-	if cfg.MountOptions != "" {
-		cmd.Env = append(cmd.Env, "NFS_MOUNT_OPTS="+cfg.MountOptions)
+	if g.err != nil {
+		t.Fatal(g.err)
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err = cmd.Run()
-	elapsed := time.Since(start).Round(100 * time.Millisecond)
-	code := 0
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("nfstest: running %s: %v", script, err)
-		}
-		code = ee.ExitCode()
-	}
-	t.Logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
-	reportGuest(t, elapsed, code)
-	timeline(state, "parent", fmt.Sprintf("harness exited %d", code))
+	state, code := g.state, g.code
 	if code == 125 {
-		t.Fatalf("nfstest: harness failed to set up the guest:\n%s%s", out.String(), diagnose(state, nil))
+		t.Fatalf("nfstest: harness failed to set up the guest:\n%s%s", g.out.String(), diagnose(state, nil))
 	}
 	names := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
@@ -302,7 +268,7 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		switch {
 		case rerr != nil || perr != nil:
 			failed = true
-			t.Errorf("nfstest: %s: no exit code (harness exit %d; timeout %v?)\n%s", h, code, cfg.Timeout, indent(hout))
+			t.Errorf("nfstest: %s: no exit code (harness exit %d; timeout %v?)\n%s", h, code, g.timeout, indent(hout))
 		case rc != 0:
 			failed = true
 			t.Errorf("nfstest: %s failed (exit %d):\n%s", h, rc, indent(hout))
@@ -312,11 +278,98 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	}
 	if code != 0 && !failed {
 		failed = true
-		t.Errorf("nfstest: harness exited %d:\n%s", code, out.String())
+		t.Errorf("nfstest: harness exited %d:\n%s", code, g.out.String())
 	}
 	if failed {
 		t.Logf("nfstest: diagnostics of the failed guest run (state dir %s):%s", state, diagnose(state, names))
 	}
+}
+
+// guestRun is one run of the harness as seen from the host: where its
+// results are, how it ended, and what to tell the test.
+type guestRun struct {
+	state   string        // the harness's state dir
+	out     bytes.Buffer  // the harness's own output
+	code    int           // its exit code
+	timeout time.Duration // the guest's timeout, as the test deadline left it
+	err     error         // the run could not be made; the test fails with it
+	logs    []string      // what a Start run would have logged (see bootGuest)
+}
+
+// bootGuest runs the test called name on n hosts of a guest configured by
+// cfg, the harness's results going to state, and returns how it went. It
+// waits for the machine-wide lock first, until the test binary's deadline
+// (when hasDeadline). logf is told what a test would log on the way.
+func bootGuest(name string, cfg Config, n int, state string, deadline time.Time, hasDeadline bool, logf func(format string, args ...any)) *guestRun {
+	g := &guestRun{state: state}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	script, err := harnessPath()
+	if err != nil {
+		g.err = err
+		return g
+	}
+	// Built before taking the machine-wide lock: building needs no guest.
+	exe, err := guestBinary()
+	if err != nil {
+		g.err = fmt.Errorf("nfstest: test binary: %v", err)
+		return g
+	}
+	release, err := lockGuests(deadline, hasDeadline, &cfg, state, logf)
+	if err != nil {
+		g.err = err
+		return g
+	}
+	defer release()
+	g.timeout = cfg.Timeout
+	for _, p := range []string{exe, state} {
+		if hiddenInGuest(p) {
+			g.err = fmt.Errorf("nfstest: %s is hidden inside the guest (its /run and /var/lib/nfs are private); use a build/temp dir elsewhere, e.g. under /tmp", p)
+			return g
+		}
+	}
+	secs := int(cfg.Timeout / time.Second)
+	args := []string{script, "-q", "-n", strconv.Itoa(n), "-s", state, "-t", strconv.Itoa(max(secs, 30)),
+		"--lease", strconv.Itoa(int(cfg.lease() / time.Second))}
+	if cfg.Delay != "" {
+		args = append(args, "-d", cfg.Delay)
+	}
+	if cfg.Delegations {
+		args = append(args, "--delegations")
+	} else {
+		args = append(args, "--no-delegations")
+	}
+	args = append(args, "--", exe, "-test.run", guestRunPattern(name, flagValue("test.run")), "-test.v",
+		"-test.timeout", guestTestTimeout(cfg.Timeout).String())
+	if skip := flagValue("test.skip"); skip != "" {
+		// The guest's tests have the parent's names: the same pattern
+		// skips the same subtests.
+		args = append(args, "-test.skip", skip)
+	}
+	cmd := exec.Command("bash", args...)
+	// The script takes the machine-wide lock itself when run by hand; here
+	// lockGuests holds it (or it is off).
+	cmd.Env = append(os.Environ(), "NFS_HARNESS_LOCKED=1")
+	if cfg.MountOptions != "" {
+		cmd.Env = append(cmd.Env, "NFS_MOUNT_OPTS="+cfg.MountOptions)
+	}
+	cmd.Stdout, cmd.Stderr = &g.out, &g.out
+	start := time.Now()
+	err = cmd.Run()
+	elapsed := time.Since(start).Round(100 * time.Millisecond)
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			g.err = fmt.Errorf("nfstest: running %s: %v", script, err)
+			return g
+		}
+		g.code = ee.ExitCode()
+	}
+	logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
+	reportGuest(name, elapsed, g.code, logf)
+	timeline(state, "parent", fmt.Sprintf("harness exited %d", g.code))
+	return g
 }
 
 // guestTestTimeout is the -test.timeout of the test binary in the guest:
@@ -372,6 +425,63 @@ func RunPattern(name string) string {
 	return strings.Join(parts, "/")
 }
 
+// guestRunPattern returns the guest's -test.run pattern: the test or
+// subtest named name, and of the subtests below it those that run, the
+// parent's -test.run pattern, selects. So `go test -run
+// TestNFSStore/delegations=false/LoadStorm` runs one scenario in the guest,
+// not every scenario of the test that boots it.
+func guestRunPattern(name, run string) string {
+	p := RunPattern(name)
+	if run == "" {
+		return p
+	}
+	if below := splitRunPattern(run); len(below) > strings.Count(name, "/")+1 {
+		p += "/" + strings.Join(below[strings.Count(name, "/")+1:], "/")
+	}
+	return p
+}
+
+// splitRunPattern splits a -test.run pattern at the slashes that separate
+// its levels, as the testing package does: not inside brackets or
+// parentheses, nor escaped.
+func splitRunPattern(s string) []string {
+	var parts []string
+	brackets, parens, start := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			brackets++
+		case ']':
+			brackets = max(brackets-1, 0) // an unmatched ']' is a literal
+		case '(':
+			if brackets == 0 {
+				parens++
+			}
+		case ')':
+			if brackets == 0 {
+				parens--
+			}
+		case '\\':
+			i++
+		case '/':
+			if brackets == 0 && parens == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// flagValue returns the value of the test binary's flag name, or "" when
+// it has none.
+func flagValue(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
 func hiddenInGuest(p string) bool {
 	for _, d := range []string{"/run", "/var/lib/nfs", "/proc", "/sys", "/dev"} {
 		if p == d || strings.HasPrefix(p, d+"/") {
@@ -392,19 +502,19 @@ func indent(b []byte) string {
 // reportGuest appends the guest run's line to the EnvGuestReport file, if
 // one is named. One short write with O_APPEND: the test binaries of
 // several packages append to the file.
-func reportGuest(t testing.TB, ran time.Duration, code int) {
+func reportGuest(name string, ran time.Duration, code int, logf func(format string, args ...any)) {
 	path := os.Getenv(EnvGuestReport)
 	if path == "" {
 		return
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err == nil {
-		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d)\n", ran.Seconds(), t.Name(), code)
+		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d)\n", ran.Seconds(), name, code)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}
 	if err != nil {
-		t.Logf("nfstest: %s: %v", EnvGuestReport, err)
+		logf("nfstest: %s: %v", EnvGuestReport, err)
 	}
 }

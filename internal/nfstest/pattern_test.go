@@ -10,3 +10,19 @@ func TestRunPattern(t *testing.T) {
 		t.Error("host naming")
 	}
 }
+
+func TestGuestRunPattern(t *testing.T) {
+	for _, c := range []struct{ name, run, want string }{
+		{"TestNFSStore", "", `^TestNFSStore$`},
+		{"TestNFSStore", "NFS", `^TestNFSStore$`},
+		{"TestNFSStore", "TestNFSStore/delegations=false/LoadStorm", `^TestNFSStore$/delegations=false/LoadStorm`},
+		{"TestNFSStore", "NFSStore/(a/b|c)/[/]x", `^TestNFSStore$/(a/b|c)/[/]x`},
+		{"TestNFSStore", `NFS\/x/y`, `^TestNFSStore$/y`},
+		{"TestX/sub", "X/sub/deeper", `^TestX$/^sub$/deeper`},
+		{"TestX/sub", "X/sub", `^TestX$/^sub$`},
+	} {
+		if got := guestRunPattern(c.name, c.run); got != c.want {
+			t.Errorf("guestRunPattern(%q, %q) = %q, want %q", c.name, c.run, got, c.want)
+		}
+	}
+}
