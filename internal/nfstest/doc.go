@@ -44,6 +44,11 @@
 // skips when its Config (hosts, delay, delegations) does not match the
 // harness's.
 //
+// A package whose NFS tests come after minutes of other tests boots their
+// guests from TestMain with [Start], beside those tests, rather than
+// after them. The guest runs only the subtests that the parent's -run
+// selects below the test that boots it.
+//
 // # One guest at a time
 //
 // Run holds a machine-wide flock (/tmp/sessfs-uml.lock, or $SESSFS_UML_LOCK)

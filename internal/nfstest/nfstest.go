@@ -233,11 +233,9 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	if l := cfg.lease(); l < 5*time.Second || l%time.Second != 0 {
 		t.Fatalf("nfstest: Config.Lease %v: want whole seconds, at least 5 s", l)
 	}
-	var g *guestRun
-	if e := takeEarly(t.Name(), cfg, n); e != nil {
+	g := takeStarted(t.Name(), cfg, n)
+	if g != nil {
 		// Start booted it while the tests before this one ran.
-		<-e.done
-		g = e.run
 		t.Cleanup(func() { os.RemoveAll(g.state) })
 		for _, l := range g.logs {
 			t.Log(l)

@@ -1,6 +1,9 @@
 package nfstest
 
-import "testing"
+import (
+	"flag"
+	"testing"
+)
 
 func TestRunPattern(t *testing.T) {
 	if got, want := RunPattern("TestX/delegations=true"), `^TestX$/^delegations=true$`; got != want {
@@ -25,4 +28,42 @@ func TestGuestRunPattern(t *testing.T) {
 			t.Errorf("guestRunPattern(%q, %q) = %q, want %q", c.name, c.run, got, c.want)
 		}
 	}
+}
+
+// Start boots the guests of the top-level tests that -test.run and
+// -test.skip let run, as the testing package judges them.
+func TestSelected(t *testing.T) {
+	for _, c := range []struct {
+		run, skip string
+		want      bool
+	}{
+		{"", "", true},
+		{"NFS", "", true},
+		{"NFSStore/delegations=false/LoadStorm", "", true},
+		{"TestHealth", "", false},
+		{"TestHealth|NFSStore", "", true},
+		{"", "NFSStore", false},
+		{"", "NFSStore/LeaseLoss", true},
+		{"NFS", "Outage", true},
+		{"^$", "", false},
+	} {
+		setFlag(t, "test.run", c.run)
+		setFlag(t, "test.skip", c.skip)
+		if got := selected("TestNFSStore"); got != c.want {
+			t.Errorf("-run %q -skip %q: selected(TestNFSStore) = %v, want %v", c.run, c.skip, got, c.want)
+		}
+	}
+}
+
+// setFlag sets the test binary's flag name for the rest of the test.
+func setFlag(t *testing.T, name, value string) {
+	f := flag.Lookup(name)
+	if f == nil {
+		t.Fatalf("no flag %s", name)
+	}
+	old := f.Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { flag.Set(name, old) })
 }
