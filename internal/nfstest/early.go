@@ -87,11 +87,11 @@ type startedRun struct {
 // wait waits for the child (a test that failed or skipped before its Run
 // leaves a guest running) and removes the results no test claimed.
 func Start(runs ...Early) (wait func()) {
-	if job := os.Getenv(envStart); job != "" {
-		os.Exit(startChild(job))
-	}
 	if InGuest() || Available() != nil {
 		return func() {}
+	}
+	if job := os.Getenv(envStart); job != "" {
+		os.Exit(startChild(job))
 	}
 	if !flag.Parsed() {
 		flag.Parse()

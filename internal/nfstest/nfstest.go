@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -346,12 +347,7 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 		args = append(args, "-test.skip", skip)
 	}
 	cmd := exec.Command("bash", args...)
-	// The script takes the machine-wide lock itself when run by hand; here
-	// lockGuests holds it (or it is off).
-	cmd.Env = append(os.Environ(), "NFS_HARNESS_LOCKED=1")
-	if cfg.MountOptions != "" {
-		cmd.Env = append(cmd.Env, "NFS_MOUNT_OPTS="+cfg.MountOptions)
-	}
+	cmd.Env = harnessEnv(os.Environ(), cfg)
 	cmd.Stdout, cmd.Stderr = &g.out, &g.out
 	start := time.Now()
 	err = cmd.Run()
@@ -478,6 +474,21 @@ func flagValue(name string) string {
 		return f.Value.String()
 	}
 	return ""
+}
+
+// harnessEnv is the harness's environment, given this process's: the
+// hosts' commands get it too.
+func harnessEnv(env []string, cfg Config) []string {
+	// Not the Start child's job (envStart): the hosts' test binaries,
+	// this one again, would take it for theirs.
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, envStart+"=") })
+	// The script takes the machine-wide lock itself when run by hand;
+	// here lockGuests holds it (or it is off).
+	env = append(env, "NFS_HARNESS_LOCKED=1")
+	if cfg.MountOptions != "" {
+		env = append(env, "NFS_MOUNT_OPTS="+cfg.MountOptions)
+	}
+	return env
 }
 
 func hiddenInGuest(p string) bool {

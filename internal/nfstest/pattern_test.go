@@ -2,6 +2,7 @@ package nfstest
 
 import (
 	"flag"
+	"slices"
 	"testing"
 )
 
@@ -66,4 +67,15 @@ func setFlag(t *testing.T, name, value string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { flag.Set(name, old) })
+}
+
+// The hosts' commands, the test binary again, inherit the harness's
+// environment: Start's job must not reach them, or each host boots the
+// guests again, inside the guest, and overwrites their results.
+func TestHarnessEnv(t *testing.T) {
+	env := harnessEnv([]string{"PATH=/bin", envStart + `={"Runs":[]}`, envStart + "X=kept"}, Config{MountOptions: "vers=4.1"})
+	want := []string{"PATH=/bin", envStart + "X=kept", "NFS_HARNESS_LOCKED=1", "NFS_MOUNT_OPTS=vers=4.1"}
+	if !slices.Equal(env, want) {
+		t.Errorf("harnessEnv = %q, want %q", env, want)
+	}
 }
