@@ -45,6 +45,14 @@
 // (WithLogger) and counted (Undecodable). The price is a second decode per
 // request that finds a session.
 //
+// The codec cannot tell a type retired from a type not yet known: during
+// a rolling deploy whose new release stores a value of a type it newly
+// registers with gob, hosts still on the old release take that user's
+// session for no session, and a request there that changes the session
+// (adds to a cart) starts a new one, whose cookie replaces the user's: a
+// log out. Register a new type one release before storing values of it,
+// or deploy such a release all at once.
+//
 //	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
 //
 // scs's commits are last-writer-wins, like its other stores: two
