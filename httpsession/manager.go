@@ -315,7 +315,11 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 			s.abandon(r.Context())
 		}
 	}()
-	next.ServeHTTP(sw, r)
+	var hw http.ResponseWriter = sw
+	if pushes(w) {
+		hw = pushWriter{sw}
+	}
+	next.ServeHTTP(hw, r)
 	returned = true
 	sw.finish()
 }
@@ -663,23 +667,40 @@ func canHijack(w http.ResponseWriter) bool {
 	return false
 }
 
-// Push passes an HTTP/2 server push on to the underlying writer, which
-// http.ResponseController does not reach: it fails with
-// http.ErrNotSupported where none can push. A push sends no header of
-// this response, so it commits nothing.
-func (w *responseWriter) Push(target string, opts *http.PushOptions) error {
-	for u := w.ResponseWriter; u != nil; {
-		if p, ok := u.(http.Pusher); ok {
-			return p.Push(target, opts)
-		}
-		uw, ok := u.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			break
-		}
-		u = uw.Unwrap()
+// pushWriter is the middleware's writer where the server's can push
+// (HTTP/2): http.ResponseController does not reach Push, so the writer
+// passes it on itself. Only there: handlers test w.(http.Pusher) to
+// decide whether to push, and one that logs a failed push would log on
+// every HTTP/1 request if the writer always claimed to push.
+type pushWriter struct{ *responseWriter }
+
+// Push passes an HTTP/2 server push on to the underlying writer. A push
+// sends no header of this response, so it commits nothing.
+func (w pushWriter) Push(target string, opts *http.PushOptions) error {
+	if p := pusherOf(w.ResponseWriter); p != nil {
+		return p.Push(target, opts)
 	}
 	return http.ErrNotSupported
 }
+
+// pusherOf returns the writer under w, through writers that unwrap, that
+// can push, or nil.
+func pusherOf(w http.ResponseWriter) http.Pusher {
+	for w != nil {
+		if p, ok := w.(http.Pusher); ok {
+			return p
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
+// pushes reports whether a writer under w can push.
+func pushes(w http.ResponseWriter) bool { return pusherOf(w) != nil }
 
 // Unwrap gives http.ResponseController access to the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
