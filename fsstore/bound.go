@@ -509,7 +509,15 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 		select {
 		case err := <-c.done:
 			c.timer.Stop()
-			b.brk.ok()
+			if c.kind != OpLockWait {
+				// A lock or a release may have been shared in the
+				// process, with no call to the server: in an outage
+				// the stripes are held by the requests stuck in the
+				// file system, and a Lock sharing one would end every
+				// row of timeouts. A lock attempt the server granted
+				// records its answer (see breaker.timeout).
+				b.brk.ok()
+			}
 			if errors.Is(err, errAbandoned) {
 				// Given up on (Abandon) inside the filesystem, it reached
 				// its commit before Detach took its outcome away, skipped
