@@ -472,6 +472,17 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// Both: the file is busy to this caller as to any other
 			// (a sweep skips it), and the reason is a lost lock.
 			return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
+		case free && f.os != nil && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
+			// Another TryLock took the OS lock in the pause, and
+			// goroutines of the process wait to take it after the pause:
+			// it fails, as on the lock left free (below). Shared, the
+			// lock stayed held past the first TryLock's Unlock, and a
+			// chain of them left nothing of the pause to waiters
+			// elsewhere.
+			t.giveUp(f, ks, mode)
+			t.forget(file, f)
+			t.mu.Unlock()
+			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		case free && f.os != nil && block && time.Now().Before(f.yieldUntil):
 			// A TryLock took the OS lock in the pause after a release
 			// for other hosts' sake (only a TryLock takes it there). A

@@ -221,3 +221,63 @@ func TestLockWaitsOutPauseTakenByTryLock(t *testing.T) {
 		})
 	}
 }
+
+// A TryLock in a pause for other hosts' sake fails while a goroutine of
+// the process waits to take the lock after the pause, also when another
+// TryLock of the process took the lock file in the pause: sharing that
+// lock kept it held past the first TryLock's Unlock, and a chain of such
+// TryLocks left nothing of the pause to waiters elsewhere.
+func TestTryLockInPauseNotSharedWhileLockWaits(t *testing.T) {
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	bg := context.Background()
+	var tried *lock.Handle
+	for tried == nil {
+		// One turn of 110 ms, held throughout: its release is for other
+		// hosts' sake.
+		h, err := tab.Lock(bg, "stripe", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(110 * time.Millisecond) // the turn's work
+		if err := h.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+		if tried, err = tab.TryLock("stripe", "t", lock.Exclusive); err != nil {
+			t.Fatalf("TryLock of the free lock in the pause: %v", err)
+		}
+		if !tab.PausedForTest("stripe") {
+			tried.Unlock() // taken after the pause: not the case
+			tried = nil
+		}
+	}
+	res := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(bg, "stripe", "k2", lock.Exclusive)
+		if err == nil {
+			h.Unlock()
+		}
+		res <- err
+	}()
+	for tab.Stats().Waiting != 1 {
+		runtime.Gosched()
+	}
+	second, err := tab.TryLock("stripe", "t2", lock.Exclusive)
+	paused := tab.PausedForTest("stripe")
+	if err == nil {
+		second.Unlock()
+	}
+	tried.Unlock()
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if !paused {
+		t.Skip("the pause ended before the second TryLock")
+	}
+	if err == nil {
+		t.Fatal("a TryLock in the pause shared another TryLock's lock while a Lock of the process waited for the pause to end")
+	}
+	if !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("TryLock in the pause with a Lock waiting: %v, want ErrLocked", err)
+	}
+}
