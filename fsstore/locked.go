@@ -164,6 +164,42 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
 }
 
+// SharesStripe reports whether id's lock is backed by the same lock stripe
+// (WithLockStripes) as l's. This process holds that stripe's OS lock while
+// it holds l, so Lock, TryLock or CompareAndSwap of id here share it
+// instead of waiting for other processes. It is false for an invalid ID.
+func (l *Locked) SharesStripe(id string) bool {
+	if ValidID(id) != nil {
+		return false
+	}
+	n := uint32(l.s.layout.stripes)
+	return deriveKey(id).stripe%n == l.k.stripe%n
+}
+
+// NewIDSharingStripe returns a new session ID, as NewID, whose lock shares
+// l's stripe (see SharesStripe). A caller holding l that must create a
+// session under a fresh ID can so write it, and keep writing it, without
+// ever waiting for another process's lock while holding l: were it to
+// wait for another stripe, a process doing the same the other way round
+// would wait for l's, and both would wait until their contexts end.
+//
+// It draws IDs until one falls on the stripe, about as many as the store
+// has lock stripes (from 1, with one stripe, to 65,536); it fails with
+// ErrLocked after 64 times that many, which random IDs fail to reach
+// with odds below e^-64.
+func (l *Locked) NewIDSharingStripe() (string, error) {
+	for range 64 * l.s.layout.stripes {
+		id, err := NewID()
+		if err != nil {
+			return "", err
+		}
+		if l.SharesStripe(id) {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("fsstore: new ID: %w: none found on the stripe of %s", ErrLocked, l.s.recordPath(l.k))
+}
+
 // ID returns the locked session's ID.
 func (l *Locked) ID() string { return l.id }
 
