@@ -56,6 +56,9 @@ type Manager struct {
 	// plainWarned: the warning about a Secure cookie sent in answer to a
 	// plain HTTP request was logged (see warnPlainHTTP).
 	plainWarned atomic.Bool
+	// idGen, when set (by a test), draws fresh IDs instead of
+	// fsstore.NewID.
+	idGen func() (string, error)
 }
 
 // reqBuf is a buffer a request reads a record or encodes a payload into,
@@ -384,11 +387,24 @@ func (m *Manager) loadError(ctx context.Context, err error) error {
 	return fmt.Errorf("httpsession: load session: %w", err)
 }
 
+// newID draws a fresh session ID (from idGen, a test's, when set).
+func (m *Manager) newID() (string, error) {
+	gen := fsstore.NewID
+	if m.idGen != nil {
+		gen = m.idGen
+	}
+	id, err := gen()
+	if err != nil {
+		return "", fmt.Errorf("httpsession: %w", err)
+	}
+	return id, nil
+}
+
 // newRecord makes a record with a fresh ID for payload.
 func (m *Manager) newRecord(payload []byte) (*fsstore.Session, error) {
-	id, err := fsstore.NewID()
+	id, err := m.newID()
 	if err != nil {
-		return nil, fmt.Errorf("httpsession: %w", err)
+		return nil, err
 	}
 	rec := &fsstore.Session{ID: id, Data: payload, Idle: m.recIdle}
 	if m.cfg.lifetime > 0 {

@@ -817,7 +817,7 @@ func (s *Session) commit(h http.Header) error {
 		// Publish the new record before replacing the old one: a failure
 		// in between leaves the user logged in under the old ID rather
 		// than with no session at all.
-		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
+		if err := s.publish(ctx, fresh, old); err != nil {
 			return fmt.Errorf("httpsession: renew: %w", err)
 		}
 		if err := s.leaveRenewed(ctx, s.rec, old); err != nil {
@@ -840,7 +840,7 @@ func (s *Session) commit(h http.Header) error {
 		if err != nil {
 			return err
 		}
-		if err := m.st.CompareAndSwap(ctx, fresh); err != nil {
+		if err := s.publish(ctx, fresh, nil); err != nil {
 			return fmt.Errorf("httpsession: save new session: %w", err)
 		}
 		s.rec, s.values, s.src, s.srcRoom = fresh, saved, out, false
@@ -859,7 +859,8 @@ func (s *Session) commit(h http.Header) error {
 			// fresh ID (a new session, Renew): its version is known, so
 			// compare-and-swap loses no update the lock would have kept.
 			// It waits for the record's lock, which an error answer
-			// ends.
+			// ends. With the request's lock held, the fresh ID shares
+			// its stripe (see publish): no wait for another process.
 			cctx, ccancel := context.WithCancel(ctx)
 			err = s.wait.run(cctx, ccancel, func(ctx context.Context) error { return m.st.CompareAndSwap(ctx, s.rec) })
 			ccancel()
@@ -880,6 +881,61 @@ func (s *Session) commit(h http.Header) error {
 		s.started = true
 	}
 	return nil
+}
+
+// publish saves fresh, a record under an ID nobody else has, create-only (an
+// existing live record at the ID fails with ErrConflict, as a
+// CompareAndSwap from version 0 would). old is a lock the commit holds
+// besides the request's own, if any.
+//
+// A request holding a session's lock must not wait for another stripe's:
+// its holder may be another process (host) waiting for the stripe this
+// request holds (it logs in too, the other way round), and both would wait
+// until their lock timeouts, each log in failing. So while a lock is held
+// the fresh ID is drawn on that lock's stripe, whose OS lock this process
+// holds and shares with the fresh ID: its TryLock here does not contend
+// with other processes, and neither does a later save of the record in
+// this request (a change after the response started, by CompareAndSwap,
+// with the old ID's lock still held). A fresh ID on another stripe, tried
+// without waiting, would not do: taken free for the publish, it could be
+// busy for that later save. A request holding no lock blocks nobody and
+// may wait (CompareAndSwap).
+func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsstore.Locked) error {
+	held := cmp.Or(old, s.lk)
+	if held == nil {
+		return s.m.st.CompareAndSwap(ctx, fresh)
+	}
+	id, err := held.NewIDSharingStripe()
+	if err != nil {
+		return err
+	}
+	fresh.ID = id
+	// Never waits: the stripe is this process's. It fails (ErrLocked)
+	// only when the process's lock on it is being let go or was lost,
+	// which the held lock's own saves would report too.
+	lk, err := s.m.st.TryLock(fresh.ID, fsstore.Exclusive)
+	if err != nil {
+		return err
+	}
+	err = saveNew(ctx, lk, fresh)
+	if uerr := lk.Unlock(); err == nil && uerr != nil {
+		err = uerr
+	}
+	return err
+}
+
+// saveNew saves fresh under its lock lk, create-only.
+func saveNew(ctx context.Context, lk *fsstore.Locked, fresh *fsstore.Session) error {
+	switch _, err := lk.Load(ctx); {
+	case err == nil:
+		return fmt.Errorf("a session with the fresh ID exists: %w", fsstore.ErrConflict)
+	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrCorrupt):
+		// Absent, expired, or damaged: replaced, as CompareAndSwap of
+		// version 0 replaces them.
+	default:
+		return err
+	}
+	return lk.Save(ctx, fresh)
 }
 
 // commitContext returns the context of a commit. The commit outlives a
