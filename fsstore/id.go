@@ -82,6 +82,14 @@ func deriveKey(id string) key {
 
 const nameTag = "sessfs-name\x00"
 
+// stripeOfID is deriveKey(string(id)).stripe without building the name.
+func stripeOfID(id []byte) uint32 {
+	b := make([]byte, 0, len(nameTag)+MaxIDLen)
+	b = append(append(b, nameTag...), id...)
+	sum := sha256.Sum256(b)
+	return binary.BigEndian.Uint32(sum[12:16])
+}
+
 // stripeOfName picks a record's lock stripe from its file name, so that a
 // sweep, which sees names but never IDs, locks the same stripe as requests.
 // The name is a hash, so the stripes are as evenly used as with the ID.
