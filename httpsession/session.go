@@ -941,9 +941,9 @@ func saveNew(ctx context.Context, lk *fsstore.Locked, fresh *fsstore.Session) er
 // commitContext returns the context of a commit. The commit outlives a
 // client that hangs up (s.ctx is detached from the request), so that a
 // change is not abandoned half way because the client left; but no store
-// I/O may run on a context that can never end: a fresh ID's stripe may be
-// held by another host that is itself waiting for a stripe this request
-// holds, and an unreachable file server never answers. The request's
+// I/O may run on a context that can never end: an unreachable file server
+// never answers, and a record's lock may be held for long by another
+// host's request. The request's
 // deadline bounds it (the client is not waiting longer), and the lock
 // timeout when the request has none or a later one; the caller then sees
 // a 503.
