@@ -167,26 +167,7 @@ func TestLockWaitsOutPauseTakenByTryLock(t *testing.T) {
 			tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
 			defer tab.Close()
 			bg := context.Background()
-			var tried *lock.Handle
-			for tried == nil {
-				// One turn of 110 ms, held throughout: its release is
-				// for other hosts' sake.
-				h, err := tab.Lock(bg, "stripe", "k", lock.Exclusive)
-				if err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(110 * time.Millisecond) // the turn's work
-				if err := h.Unlock(); err != nil {
-					t.Fatal(err)
-				}
-				if tried, err = tab.TryLock("stripe", "t", lock.Exclusive); err != nil {
-					t.Fatalf("TryLock of the free lock in the pause: %v", err)
-				}
-				if !tab.PausedForTest("stripe") {
-					tried.Unlock() // taken after the pause: not the case
-					tried = nil
-				}
-			}
+			tried := tryLockInPause(t, tab)
 			defer tried.Unlock()
 			ctx, stop := context.WithCancel(bg)
 			defer stop()
@@ -231,26 +212,7 @@ func TestTryLockInPauseNotSharedWhileLockWaits(t *testing.T) {
 	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
 	defer tab.Close()
 	bg := context.Background()
-	var tried *lock.Handle
-	for tried == nil {
-		// One turn of 110 ms, held throughout: its release is for other
-		// hosts' sake.
-		h, err := tab.Lock(bg, "stripe", "k", lock.Exclusive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(110 * time.Millisecond) // the turn's work
-		if err := h.Unlock(); err != nil {
-			t.Fatal(err)
-		}
-		if tried, err = tab.TryLock("stripe", "t", lock.Exclusive); err != nil {
-			t.Fatalf("TryLock of the free lock in the pause: %v", err)
-		}
-		if !tab.PausedForTest("stripe") {
-			tried.Unlock() // taken after the pause: not the case
-			tried = nil
-		}
-	}
+	tried := tryLockInPause(t, tab)
 	res := make(chan error, 1)
 	go func() {
 		h, err := tab.Lock(bg, "stripe", "k2", lock.Exclusive)
@@ -279,5 +241,30 @@ func TestTryLockInPauseNotSharedWhileLockWaits(t *testing.T) {
 	}
 	if !errors.Is(err, lock.ErrLocked) {
 		t.Fatalf("TryLock in the pause with a Lock waiting: %v, want ErrLocked", err)
+	}
+}
+
+// tryLockInPause returns a TryLock's handle of key "t" on "stripe", taken
+// in the pause after a turn of 110 ms held throughout, whose release is
+// for other hosts' sake.
+func tryLockInPause(t *testing.T, tab *lock.Table) *lock.Handle {
+	t.Helper()
+	for {
+		h, err := tab.Lock(context.Background(), "stripe", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(110 * time.Millisecond) // the turn's work
+		if err := h.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+		tried, err := tab.TryLock("stripe", "t", lock.Exclusive)
+		if err != nil {
+			t.Fatalf("TryLock of the free lock in the pause: %v", err)
+		}
+		if tab.PausedForTest("stripe") {
+			return tried
+		}
+		tried.Unlock() // taken after the pause: not the case
 	}
 }
