@@ -23,9 +23,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "fsstore tests skipped: %v\n", err)
 		os.Exit(0)
 	}
-	// The NFS tests' guests run beside the other tests rather than after
-	// them: they take minutes, mostly waiting for the machine-wide guest
-	// lock and for the guest, and the other tests take minutes.
+	// With NFSTEST_EARLY=1 the NFS tests' guests run beside the other
+	// tests rather than after them (see nfstest.Start).
 	wait := nfstest.Start(nfsGuests...)
 	code := m.Run()
 	wait()

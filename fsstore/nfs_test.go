@@ -84,8 +84,8 @@ func nfsScenariosFor(deleg bool) []nfsScenario {
 }
 
 // nfsGuests are the guests of this package's NFS tests, which TestMain
-// boots while the other tests run (nfstest.Start), in the order the tests
-// come.
+// boots while the other tests run (nfstest.Start, with NFSTEST_EARLY=1),
+// in the order the tests come.
 var nfsGuests = []nfstest.Early{
 	{Test: "TestNFSOutageBound", Config: nfsBoundConfig},
 	{Test: "TestNFSStore", Config: nfsStoreConfig},

@@ -8,8 +8,8 @@ import (
 )
 
 // TestMain boots TestNFSOutage's guest at once, beside the other tests,
-// rather than once they are done: it takes minutes of the machine-wide
-// guest lock, which other packages' guests may hold first.
+// rather than once they are done, when NFSTEST_EARLY=1 asks for it (see
+// nfstest.Start): it takes minutes of the machine-wide guest lock.
 func TestMain(m *testing.M) {
 	wait := nfstest.Start(nfstest.Early{Test: "TestNFSOutage", Config: outageGuest})
 	code := m.Run()

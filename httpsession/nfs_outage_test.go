@@ -122,7 +122,7 @@ func TestNFSOutage(t *testing.T) {
 }
 
 // outageGuest is TestNFSOutage's guest, which TestMain boots while the
-// other tests run (nfstest.Start).
+// other tests run (nfstest.Start, with NFSTEST_EARLY=1).
 var outageGuest = nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 9 * time.Minute}
 
 // The timing bounds (a request ends within its deadline + outageSlack and
