@@ -1,12 +1,16 @@
 package httpsession_test
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 )
 
@@ -161,4 +165,116 @@ func TestDestroyAfterResponseStart(t *testing.T) {
 	if c := mustCookie(t, next); c.Value == id {
 		t.Error("the destroyed ID was adopted again")
 	}
+}
+
+// TestChangeNeedingCookieAfterResponseStart: after the response started,
+// a change that needs a new cookie (the first value of a session with no
+// record, new or destroyed; Renew) fails at once with ErrNeedsCookie and
+// keeps nothing, rather than succeed and be dropped, with a log line,
+// when the handler returns. A change to a session that has a record needs
+// no cookie and is saved.
+func TestChangeNeedingCookieAfterResponseStart(t *testing.T) {
+	type state int
+	const (
+		fresh     state = iota // no cookie: a new session
+		existing               // the cookie of a saved session
+		destroyed              // a saved session, destroyed in the request
+	)
+	tests := []struct {
+		name    string
+		state   state
+		before  func(s *httpsession.Session) error // before the response starts
+		after   func(s *httpsession.Session) error // after it started
+		wantErr error
+	}{
+		{"put into a new session", fresh, nil, putLate, httpsession.ErrNeedsCookie},
+		{"put into a new session read before", fresh, readN, putLate, httpsession.ErrNeedsCookie},
+		{"put into an existing session", existing, nil, putLate, nil},
+		{"put into an existing session read before", existing, readN, putLate, nil},
+		{"destroy, then put, after the start", destroyed, nil, func(s *httpsession.Session) error {
+			if err := s.Destroy(); err != nil {
+				return fmt.Errorf("Destroy: %w", err)
+			}
+			return putLate(s)
+		}, httpsession.ErrNeedsCookie},
+		{"destroy before the start, put after", destroyed, (*httpsession.Session).Destroy, putLate, httpsession.ErrNeedsCookie},
+		{"renew an existing session", existing, nil, (*httpsession.Session).Renew, httpsession.ErrNeedsCookie},
+		{"renew a new session", fresh, nil, (*httpsession.Session).Renew, httpsession.ErrNeedsCookie},
+	}
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%v/%s", mode, tt.name), func(t *testing.T) {
+				e := newEnv(t, nil)
+				id := ""
+				if tt.state != fresh {
+					id = mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+				}
+				h := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					s := httpsession.FromContext(r.Context())
+					if tt.before != nil {
+						if err := tt.before(s); err != nil {
+							t.Errorf("before the response started: %v", err)
+						}
+					}
+					fmt.Fprint(w, "started")
+					err := tt.after(s)
+					if !errors.Is(err, tt.wantErr) {
+						t.Errorf("after the response started: error %v, want %v", err, tt.wantErr)
+					}
+					if err != nil && s.Exists("late") {
+						t.Error("the refused value is in the session")
+					}
+				}))
+				resp := do(t, h, id)
+				body(t, resp)
+				if c := sessionCookie(resp); c != nil && c.Value != "" {
+					t.Errorf("cookie %v set", c)
+				}
+				if tt.wantErr != nil && strings.Contains(e.log.String(), "level=ERROR") {
+					t.Errorf("a change refused at once was logged too: %s", e.log)
+				}
+				switch tt.state {
+				case fresh:
+					if n := countRecords(t, e.st); n != 0 {
+						t.Errorf("%d records in the store, want none", n)
+					}
+				case existing:
+					sess, err := e.st.Load(t.Context(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if saved := strings.Contains(string(sess.Data), `"late"`); saved != (tt.wantErr == nil) {
+						t.Errorf("record %s: the late value saved %v, want %v (log %s)", sess.Data, saved, tt.wantErr == nil, e.log)
+					}
+				case destroyed:
+					if n := countRecords(t, e.st); n != 0 {
+						t.Errorf("%d records in the store after Destroy, want none", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+func putLate(s *httpsession.Session) error { return s.Put("late", 1) }
+
+func readN(s *httpsession.Session) error {
+	s.GetInt("n")
+	return nil
+}
+
+// countRecords counts the record files in st's data directory.
+func countRecords(t *testing.T, st *fsstore.Store) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(st.Dir(), fsstore.DataDir), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

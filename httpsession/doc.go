@@ -32,11 +32,11 @@
 // The session is committed when the handler first calls WriteHeader, Write,
 // ReadFrom or Flush, because the Set-Cookie header must go out with the response
 // headers; changes made after that are saved when the handler returns (but
-// the cookie can then no longer change: Renew after the response started
-// returns an error, and values put into a session that had no record are
-// not saved, which is logged or returned by Release; Destroy still deletes
-// the record, and the cookie the browser keeps names a session that is
-// never adopted again). The lock is released when the handler returns.
+// the cookie can then no longer change: Renew, and Put into a session that
+// has no record, a new one or one destroyed in the request, fail at once
+// with [ErrNeedsCookie] and keep nothing; Destroy still deletes the
+// record, and the cookie the browser keeps names a session that is never
+// adopted again). The lock is released when the handler returns.
 //
 // A long handler (a report, a slow upstream call, a streamed download)
 // calls [Session.Release] once it has made its changes, like PHP's

@@ -35,6 +35,16 @@ var (
 	// mode than an outer one after the outer handler already changed the
 	// session: the change cannot be carried over safely.
 	ErrModeConflict = errors.New("httpsession: route mode conflicts with changes already made to the session")
+	// ErrNeedsCookie reports a change that needs a new session cookie
+	// when the response can no longer carry one: Renew, or Put into a
+	// session that has no record (a new one, or one destroyed in the
+	// request), after the response started; and a Hijack of a request
+	// that made a new session or renewed one, which the error handler
+	// answers with it. Nothing of the change is kept. Make such changes before
+	// the handler's first Write, WriteHeader or Flush. A change to a
+	// session that has a record needs no cookie, and is saved when the
+	// handler returns.
+	ErrNeedsCookie = errors.New("httpsession: the change needs a session cookie, which the response can no longer carry")
 )
 
 // Manager loads and commits sessions for HTTP requests. It is safe for

@@ -87,9 +87,6 @@ type Session struct {
 	relist  bool // end handed over the members list of s.values: list them again before a read
 }
 
-// errNeedsCookie: the commit would set a cookie the response can no longer carry.
-var errNeedsCookie = errors.New("the session needs a cookie")
-
 // errEnded is the error of a session used after its request ended.
 var errEnded = fmt.Errorf("httpsession: session used after its request ended: %w", ErrReleased)
 
@@ -374,6 +371,13 @@ func (s *Session) Keys() []string {
 // encoded, when the session could not be loaded, in ReadOnly mode with
 // fsstore.ErrReadOnly and after Release with ErrReleased. Putting the value
 // a key already holds is not a change.
+//
+// After the response started, a session that has a record (it was loaded,
+// or saved when the response started) takes changes, which are saved when
+// the handler returns or calls Release. One that has none (a new session,
+// or one destroyed in this request) fails with ErrNeedsCookie, and keeps
+// nothing of v: its first value makes a new session, whose cookie could
+// no longer be sent.
 func (s *Session) Put(key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -383,6 +387,12 @@ func (s *Session) Put(key string, v any) error {
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
 		return fmt.Errorf("httpsession: put %q: %w", key, err)
+	}
+	if s.started && s.rec == nil {
+		// Refused now, not at the commit after the handler: there it
+		// could only be logged, and the handler would go on as if the
+		// value were kept.
+		return fmt.Errorf("httpsession: put %q into a session with no record (new, or destroyed) after the response started: %w", key, ErrNeedsCookie)
 	}
 	if s.values.put(key, raw) {
 		s.dirty = true
@@ -449,7 +459,8 @@ func (s *Session) Clear() {
 // absolute lifetime. Call it when the user logs in
 // or changes privilege, so that an ID planted or seen before cannot be used
 // afterwards (session fixation). It must be called before the response
-// starts.
+// starts: after, it fails with ErrNeedsCookie, since the fresh ID's cookie
+// could not be sent.
 //
 // The old record is not deleted but replaced by a marker that holds
 // nothing of the session and names no new ID, for the lock timeout plus
@@ -472,7 +483,7 @@ func (s *Session) Renew() error {
 		return fmt.Errorf("httpsession: renew: %w", err)
 	}
 	if s.started {
-		return errors.New("httpsession: renew after the response started")
+		return fmt.Errorf("httpsession: renew after the response started: %w", ErrNeedsCookie)
 	}
 	s.renew = true
 	s.dirty = true
@@ -481,7 +492,8 @@ func (s *Session) Renew() error {
 
 // Destroy deletes the session at commit and expires the cookie (on log
 // out). Values put afterwards in the same request start a new session with
-// a fresh ID. After the response started it still succeeds: the record is
+// a fresh ID, before the response starts: after, Put fails with
+// ErrNeedsCookie. After the response started Destroy still succeeds: the record is
 // deleted when the handler returns (or calls Release), which is what ends
 // the session, but the cookie can no longer be expired. The browser then
 // sends an ID the store no longer knows, which is never adopted (nor
@@ -621,9 +633,9 @@ func (s *Session) commitHijack() error {
 		// into the header, which the hijacker's response never sends:
 		// the user would keep the old ID (after Renew, a logged out
 		// one). Refused, the error answer carries the cookie.
-		err = fmt.Errorf("httpsession: the session was saved under a new ID by Release: %w", errNeedsCookie)
+		err = fmt.Errorf("httpsession: the session was saved under a new ID by Release: %w", ErrNeedsCookie)
 	}
-	if errors.Is(err, errNeedsCookie) {
+	if errors.Is(err, ErrNeedsCookie) {
 		// Most often a new or renewed session, whose cookie the
 		// hijacker's own response cannot carry: say so, whatever the
 		// commit called it.
@@ -786,7 +798,7 @@ func (s *Session) commit(h http.Header) error {
 	switch {
 	case s.renew && s.rec != nil:
 		if !canSetCookie {
-			return fmt.Errorf("httpsession: session renewed after the response started; not saved: %w", errNeedsCookie)
+			return fmt.Errorf("httpsession: session renewed after the response started; not saved: %w", ErrNeedsCookie)
 		}
 		fresh, err := m.newRecord(payload)
 		if err != nil {
@@ -834,7 +846,7 @@ func (s *Session) commit(h http.Header) error {
 		return fmt.Errorf("httpsession: the session was renewed by another request (a log in, in another tab?) while this one was under way; its change was not saved: %w", fsstore.ErrConflict)
 	case s.rec == nil && payload != nil:
 		if !canSetCookie {
-			return fmt.Errorf("httpsession: session created after the response started; not saved: %w", errNeedsCookie)
+			return fmt.Errorf("httpsession: session created after the response started; not saved: %w", ErrNeedsCookie)
 		}
 		fresh, err := m.newRecord(payload)
 		if err != nil {
