@@ -202,4 +202,16 @@
 // send it back, and each request starts a new session. A persistent
 // cookie never outlives the session's absolute deadline. The session ID
 // never appears in errors or log messages of this package.
+//
+// Every response varies by cookie (Vary: Cookie). One that sets or removes
+// the session's cookie is also kept out of shared caches: it carries
+// Cache-Control: private (and no-cache="Set-Cookie"), unless the handler
+// set private or no-store itself; a public or s-maxage the handler set is
+// dropped from it, and its other directives stay. A CDN-Cache-Control
+// field the handler set (or a vendor's, such as
+// Cloudflare-CDN-Cache-Control) gets the same. A CDN that replayed such a
+// response would give the next visitor, who sends no cookie either, the
+// same session; many ignore Vary and the no-cache="Set-Cookie" form. A
+// CDN rule that overrides the origin's Cache-Control (cache everything,
+// an edge TTL) defeats this: keep the app's session routes out of it.
 package httpsession

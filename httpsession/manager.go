@@ -510,6 +510,113 @@ func (m *Manager) expireCookie(h http.Header) {
 	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
 }
 
+// keepFromSharedCaches makes a response that carries the session's cookie
+// (a fresh ID's, or its removal) one that no shared cache stores: a proxy
+// or CDN that replayed it would hand one user's session to the next
+// visitor (who sends no cookie either, so Vary: Cookie does not tell them
+// apart), or log other users out. The no-cache="Set-Cookie" the cookie
+// comes with is not enough: the qualified form is widely read as plain
+// no-cache, which stores the response and replays it, cookie and all,
+// after a revalidation (RFC 9111, section 5.2.2.4), and some CDNs ignore
+// it. So Cache-Control gets private, unless the handler already said
+// private or no-store; a public or s-maxage of the handler's, which lets
+// shared caches store the response, is dropped, and its other directives
+// (max-age, no-store, ...) stay. CDN-Cache-Control fields (RFC 9213, and
+// vendors' such as Cloudflare-CDN-Cache-Control), which the CDNs that
+// read them obey in place of Cache-Control, get the same when the handler
+// set them.
+func (m *Manager) keepFromSharedCaches(h http.Header) {
+	if !m.carriesCookie(h) {
+		return
+	}
+	privatize(h, "Cache-Control")
+	for k := range h {
+		if strings.HasSuffix(k, "Cdn-Cache-Control") {
+			privatize(h, k)
+		}
+	}
+}
+
+// carriesCookie reports whether h sets or removes the session's cookie.
+func (m *Manager) carriesCookie(h http.Header) bool {
+	name := m.cfg.cookie.Name
+	for _, l := range h["Set-Cookie"] {
+		if len(l) > len(name) && l[len(name)] == '=' && strings.HasPrefix(l, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// privatize makes h's cache-control field key (Cache-Control's syntax)
+// keep the response out of shared caches: see keepFromSharedCaches. Lines
+// it has no directive to drop from are left as they are.
+func privatize(h http.Header, key string) {
+	var (
+		out     []string
+		safe    bool // private or no-store is there
+		changed bool
+	)
+	for _, line := range h[key] {
+		var keep []string
+		dropped := false
+		for _, d := range splitDirectives(line) {
+			d = strings.TrimSpace(d)
+			name, _, hasValue := strings.Cut(d, "=")
+			switch name = strings.ToLower(strings.TrimSpace(name)); {
+			case d == "":
+				continue
+			case name == "public", name == "s-maxage":
+				dropped = true
+				continue
+			case name == "no-store", name == "private" && !hasValue:
+				// private="field" is not it: it lets shared caches
+				// store the rest of the response.
+				safe = true
+			}
+			keep = append(keep, d)
+		}
+		switch {
+		case !dropped:
+			out = append(out, line)
+		case len(keep) > 0:
+			out = append(out, strings.Join(keep, ", "))
+		}
+		changed = changed || dropped
+	}
+	if !safe {
+		out = append(out, "private")
+		changed = true
+	}
+	if changed {
+		h[key] = out
+	}
+}
+
+// splitDirectives splits a cache-control field line at its commas, but
+// not at those in a quoted string (no-cache="Set-Cookie, X-Foo").
+func splitDirectives(line string) []string {
+	var (
+		out             []string
+		quoted, escaped bool
+		start           int
+	)
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			out = append(out, line[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, line[start:])
+}
+
 // errServerErrorAnswer is the error of a session whose response is a
 // server error (5xx): nothing is saved.
 var errServerErrorAnswer = errors.New("httpsession: the response is a server error (5xx); session changes are not saved")
@@ -561,6 +668,7 @@ func (w *responseWriter) start() bool {
 		for k, v := range w.s.keptHeader() {
 			h[k] = append(h[k], v...)
 		}
+		w.s.m.keepFromSharedCaches(h)
 		w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 		return false
 	}
@@ -578,6 +686,10 @@ func (w *responseWriter) start() bool {
 			}
 		}
 	}
+	// Here, not where the commit sets the cookie: the header is final
+	// only now (the handler sets its Cache-Control after a Release, a
+	// buffering writer copies its map over this one).
+	w.s.m.keepFromSharedCaches(h)
 	return true
 }
 

@@ -1,0 +1,169 @@
+package httpsession_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// cacheDirectives returns the directives of a response's field lines, as
+// lower-case names with their values, in order.
+func cacheDirectives(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		for d := range strings.SplitSeq(l, ",") { // the tests' values quote no comma
+			if d = strings.TrimSpace(d); d != "" {
+				name, val, ok := strings.Cut(d, "=")
+				d = strings.ToLower(name)
+				if ok {
+					d += "=" + val
+				}
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// TestSessionCookieIsPrivate: a response that sets or removes the session
+// cookie tells shared caches not to store it (Cache-Control: private),
+// whatever Cache-Control the handler set: a shared cache that replays it
+// hands one user's session to the next visitor, or logs users out. The
+// handler's directives stay, but for public and s-maxage, which would let
+// a shared cache store it; its no-store stays as it is. A response that
+// carries no session cookie keeps the handler's Cache-Control untouched.
+func TestSessionCookieIsPrivate(t *testing.T) {
+	scenarios := []struct {
+		name     string
+		existing bool // the request carries a saved session's cookie
+		// handle changes the session; set sets the handler's headers.
+		handle   func(t *testing.T, w http.ResponseWriter, s *httpsession.Session, set func())
+		errorAns bool // the error handler answers: the handler's headers are dropped
+	}{
+		{"new session", false, func(t *testing.T, w http.ResponseWriter, s *httpsession.Session, set func()) {
+			set()
+			if err := s.Put("user", "ada"); err != nil {
+				t.Error(err)
+			}
+		}, false},
+		{"log out", true, func(t *testing.T, w http.ResponseWriter, s *httpsession.Session, set func()) {
+			set()
+			if err := s.Destroy(); err != nil {
+				t.Error(err)
+			}
+		}, false},
+		{"renew", true, func(t *testing.T, w http.ResponseWriter, s *httpsession.Session, set func()) {
+			set()
+			if err := s.Renew(); err != nil {
+				t.Error(err)
+			}
+		}, false},
+		{"header set after Release", false, func(t *testing.T, w http.ResponseWriter, s *httpsession.Session, set func()) {
+			if err := s.Put("user", "ada"); err != nil {
+				t.Error(err)
+			}
+			if err := s.Release(); err != nil {
+				t.Error(err)
+			}
+			set()
+		}, false},
+		{"error answer after Release", false, func(t *testing.T, w http.ResponseWriter, s *httpsession.Session, set func()) {
+			set()
+			if err := s.Put("user", "ada"); err != nil {
+				t.Error(err)
+			}
+			if err := s.Release(); err != nil {
+				t.Error(err)
+			}
+			s.Delete("user") // after Release: the request fails, and its answer carries the cookie Release set
+		}, true},
+	}
+	handlerCC := []struct {
+		field string   // the handler's Cache-Control, "" for none
+		kept  []string // its directives that must stay
+	}{
+		{"", nil},
+		{"public, max-age=60", []string{"max-age=60"}},
+		{"public", nil},
+		{"max-age=60, s-maxage=600, must-revalidate", []string{"max-age=60", "must-revalidate"}},
+		{"no-store", []string{"no-store"}},
+		{"private, max-age=0", []string{"private", "max-age=0"}},
+		{`private="X-Foo", max-age=60`, []string{`private="X-Foo"`, "max-age=60"}},
+	}
+	for _, sc := range scenarios {
+		for _, cc := range handlerCC {
+			t.Run(fmt.Sprintf("%s/%q", sc.name, cc.field), func(t *testing.T) {
+				e := newEnv(t, nil)
+				id := ""
+				if sc.existing {
+					id = mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+				}
+				h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					set := func() {
+						if cc.field != "" {
+							w.Header().Set("Cache-Control", cc.field)
+							w.Header().Set("CDN-Cache-Control", cc.field)
+						}
+					}
+					sc.handle(t, w, httpsession.FromContext(r.Context()), set)
+					fmt.Fprint(w, "page")
+				}))
+				resp := do(t, h, id)
+				body(t, resp)
+				if sessionCookie(resp) == nil {
+					t.Fatalf("no session cookie; headers %v", resp.Header)
+				}
+				got := cacheDirectives(resp.Header.Values("Cache-Control"))
+				if !slices.Contains(got, "private") && !slices.Contains(got, "no-store") {
+					t.Errorf("Cache-Control %q: shared caches may store the session cookie", got)
+				}
+				if !slices.Contains(got, `no-cache="Set-Cookie"`) {
+					t.Errorf("Cache-Control %q lacks no-cache=\"Set-Cookie\"", got)
+				}
+				fields := map[string][]string{"Cache-Control": got}
+				if !sc.errorAns && cc.field != "" {
+					fields["CDN-Cache-Control"] = cacheDirectives(resp.Header.Values("CDN-Cache-Control"))
+				}
+				for name, got := range fields {
+					for _, d := range got {
+						if d == "public" || strings.HasPrefix(d, "s-maxage") {
+							t.Errorf("%s %q: %s lets shared caches store the session cookie", name, got, d)
+						}
+					}
+					if name == "CDN-Cache-Control" && !slices.Contains(got, "private") && !slices.Contains(got, "no-store") {
+						t.Errorf("CDN-Cache-Control %q: CDNs may store the session cookie", got)
+					}
+					if sc.errorAns {
+						continue
+					}
+					for _, d := range cc.kept {
+						if !slices.Contains(got, d) {
+							t.Errorf("%s %q lost the handler's %s", name, got, d)
+						}
+					}
+				}
+			})
+		}
+	}
+
+	t.Run("no session cookie", func(t *testing.T) {
+		e := newEnv(t, nil)
+		id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+		h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			w.Header().Add("Set-Cookie", "theme=dark")
+			fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+		}))
+		resp := do(t, h, id)
+		if got := body(t, resp); got != "1" {
+			t.Fatalf("body %q, want 1", got)
+		}
+		if got := resp.Header.Values("Cache-Control"); !slices.Equal(got, []string{"public, max-age=60"}) {
+			t.Errorf("Cache-Control %q, want the handler's alone", got)
+		}
+	})
+}
