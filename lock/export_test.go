@@ -1,11 +1,14 @@
 package lock
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // FakeOS is an in-memory OS lock backend for the Table's tests: a test
@@ -150,4 +153,32 @@ func (t *Table) TenureForTest(file string) (taken time.Time, ok bool) {
 	}
 	r, ok := t.recent[file]
 	return r.taken, ok
+}
+
+// FileLockHooks stand for gofrs/flock's calls in a FileLock: each gets the
+// real call, to make or not. A nil hook makes the real call.
+type FileLockHooks struct {
+	TryLock func(real func() (bool, error)) (bool, error)
+	Unlock  func(real func() error) error
+}
+
+func (h FileLockHooks) ops() fileOps {
+	var o fileOps
+	if h.TryLock != nil {
+		o.try = func(f *flock.Flock) (bool, error) { return h.TryLock(f.TryLock) }
+	}
+	if h.Unlock != nil {
+		o.unlock = func(f *flock.Flock) error { return h.Unlock(f.Unlock) }
+	}
+	return o
+}
+
+// TryLockFileWithHooks is TryLockFile making its calls through h.
+func TryLockFileWithHooks(path string, h FileLockHooks) (*FileLock, error) {
+	return tryLockFileWith(path, h.ops())
+}
+
+// LockFileWithHooks is LockFile making its calls through h.
+func LockFileWithHooks(ctx context.Context, path string, h FileLockHooks) (*FileLock, error) {
+	return lockFileWith(ctx, path, h.ops())
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -15,8 +16,37 @@ import (
 // sweep at a time. Unlike a Table it opens and closes the file around each
 // use, which is simplest when round trips do not matter.
 type FileLock struct {
-	f *flock.Flock
+	f   *flock.Flock
+	ops fileOps
 }
+
+// fileOps makes a FileLock's calls into gofrs/flock; a test sets its fields
+// to stand for a call a signal interrupted. The zero value calls gofrs/flock.
+type fileOps struct {
+	try    func(*flock.Flock) (bool, error)
+	unlock func(*flock.Flock) error
+}
+
+func (o fileOps) tryLock(f *flock.Flock) (bool, error) {
+	if o.try != nil {
+		return o.try(f)
+	}
+	return f.TryLock()
+}
+
+func (o fileOps) unlockFile(f *flock.Flock) error {
+	if o.unlock != nil {
+		return o.unlock(f)
+	}
+	return f.Unlock()
+}
+
+// interrupted reports whether err is EINTR. On NFS a flock is an RPC, and a
+// signal delivered to the thread meanwhile (Go's preemption signal among
+// them) fails even a non-blocking one with EINTR, which says nothing about
+// the lock: gofrs/flock passes it on without retrying, so FileLock retries,
+// as the Table's flock backend does.
+func interrupted(err error) bool { return errors.Is(err, syscall.EINTR) }
 
 // TryLockFile takes an exclusive lock on path (created if missing) without
 // waiting. It returns an error matching ErrLocked when another process holds
@@ -24,30 +54,56 @@ type FileLock struct {
 // the system: O_NOFOLLOW fails with ELOOP on Linux, EMLINK on FreeBSD,
 // EFTYPE on NetBSD), as a Table refuses one at a lock file's name: such
 // locks live in a store's lock directory, where a planted link must not
-// make the process create or lock a file elsewhere.
+// make the process create or lock a file elsewhere. A lock call that a
+// signal interrupted (EINTR) is made again.
 func TryLockFile(path string) (*FileLock, error) {
+	return tryLockFileWith(path, fileOps{})
+}
+
+func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
+	for {
+		l, err := tryLockFileOnce(path, ops)
+		if !interrupted(err) {
+			return l, err
+		}
+	}
+}
+
+// tryLockFileOnce is TryLockFile without the retry on EINTR.
+func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 	// Read-write: NFSv4 refuses an exclusive lock on a read-only descriptor.
 	f := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(0o600))
-	ok, err := f.TryLock()
+	ok, err := ops.tryLock(f)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if !ok {
 		return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
 	}
-	return &FileLock{f: f}, nil
+	return &FileLock{f: f, ops: ops}, nil
 }
 
 // LockFile takes an exclusive lock on path, waiting until ctx ends. When ctx
 // ends first the error matches both ErrLocked and ctx.Err().
 func LockFile(ctx context.Context, path string) (*FileLock, error) {
+	return lockFileWith(ctx, path, fileOps{})
+}
+
+func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, error) {
 	var d time.Duration
 	for {
-		l, err := TryLockFile(path)
-		if err == nil {
+		l, err := tryLockFileOnce(path, ops)
+		switch {
+		case err == nil:
 			return l, nil
-		}
-		if !errors.Is(err, ErrLocked) {
+		case interrupted(err):
+			// Nothing is known of the lock: ask again at once, unless ctx
+			// ended meanwhile (the signal may have been the one that ends it).
+			if err := ctx.Err(); err != nil {
+				return nil, &waitError{path: path, err: err}
+			}
+			continue
+		case !errors.Is(err, ErrLocked):
 			return nil, err
 		}
 		d = backoff(d, maxPoll)
@@ -61,4 +117,13 @@ func LockFile(ctx context.Context, path string) (*FileLock, error) {
 func (l *FileLock) Path() string { return l.f.Path() }
 
 // Unlock releases the lock and closes the file. Calling it again does nothing.
-func (l *FileLock) Unlock() error { return l.f.Unlock() }
+func (l *FileLock) Unlock() error {
+	for {
+		// gofrs/flock keeps the file open and the lock marked held when the
+		// unlock fails, so calling it again retries the unlock.
+		err := l.ops.unlockFile(l.f)
+		if !interrupted(err) {
+			return err
+		}
+	}
+}
