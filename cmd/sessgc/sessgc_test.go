@@ -569,6 +569,36 @@ func TestVerboseListsRemovals(t *testing.T) {
 	}
 }
 
+// TestQuietExcludesListing: --quiet with --dry-run or -v, whose output is
+// the listing, is a usage error naming both flags, and nothing is swept:
+// --quiet won over neither, and each run listed every removal.
+func TestQuietExcludesListing(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(2)
+	st.expire(ids...)
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"-q", "--dry-run"}, nil, "--quiet and --dry-run exclude each other"},
+		{[]string{"--quiet", "-v"}, nil, "--quiet and --verbose exclude each other"},
+		{[]string{"-n"}, []string{"SESSGC_QUIET=true"}, "--quiet and --dry-run exclude each other"},
+	} {
+		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
+			r := runGC(t, append([]string{"run", "--dir", st.dir}, tc.args...), tc.env...)
+			if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, and %q", r.code, r.stdout, r.stderr, tc.want)
+			}
+			for _, id := range ids {
+				if !st.exists(id) {
+					t.Fatalf("%s removed despite the usage error", st.path(id))
+				}
+			}
+		})
+	}
+}
+
 // Expired sessions go whether another process holds their lock or not: a
 // request cannot revive an expired session (Touch refuses it), and the
 // holder's Save recreates it. The lock only orders requests.

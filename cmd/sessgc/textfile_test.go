@@ -171,7 +171,7 @@ func TestTextfileRun(t *testing.T) {
 
 	// A dry run leaves it alone.
 	ino = inode(t, prom)
-	if r := runGC(t, []string{"run", "--dir", st.dir, "-n", "-q", "--textfile", prom}); r.code != 0 || inode(t, prom) != ino {
+	if r := runGC(t, []string{"run", "--dir", st.dir, "-n", "--textfile", prom}); r.code != 0 || inode(t, prom) != ino {
 		t.Errorf("dry run: exit %d, textfile replaced %v", r.code, inode(t, prom) != ino)
 	}
 

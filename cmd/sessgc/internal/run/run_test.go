@@ -29,13 +29,20 @@ func TestNewCmdRunFlags(t *testing.T) {
 	defaults := RunOptions{Dir: "/s", Concurrency: 16, Grace: time.Minute, TempAge: 10 * time.Minute}
 	cmdtest.TestFlags(t, NewCmdRun, defaults, []cmdtest.FlagCase[RunOptions]{
 		{Name: "defaults", Args: "--dir /s", Want: func(o *RunOptions) {}},
-		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v -q --no-progress --missing-ok --log-level debug",
+		{Name: "all flags", Args: "-d /s -n --max-duration 5m -c 8 -r 250.5 --grace 2m --temp-age 1h --jitter 30s --no-fleet-lock --json -v --no-progress --missing-ok --log-level debug",
 			Want: func(o *RunOptions) {
 				o.LogLevel.Set("debug")
 				o.DryRun, o.MaxDuration, o.Concurrency, o.Rate = true, 5*time.Minute, 8, 250.5
 				o.Grace, o.TempAge, o.Jitter, o.NoFleetLock = 2*time.Minute, time.Hour, 30*time.Second, true
-				o.JSON, o.Verbose, o.Quiet, o.NoProgress, o.MissingOK = true, true, true, true, true
+				o.JSON, o.Verbose, o.NoProgress, o.MissingOK = true, true, true, true
 			}},
+		{Name: "quiet", Args: "-d /s -q --json", Want: func(o *RunOptions) { o.Quiet, o.JSON = true, true }},
+		// --quiet with a listing: one of the two would be ignored.
+		{Name: "quiet dry run", Args: "-d /s -q -n", Code: cmdutil.ExitUsage},
+		{Name: "quiet verbose", Args: "-d /s --quiet --verbose", Code: cmdutil.ExitUsage},
+		{Name: "quiet env, dry run flag", Args: "-d /s --dry-run", Env: map[string]string{"SESSGC_QUIET": "true"}, Code: cmdutil.ExitUsage},
+		{Name: "quiet flag, verbose env", Args: "-d /s -q", Env: map[string]string{"SESSGC_VERBOSE": "1"}, Code: cmdutil.ExitUsage},
+		{Name: "quiet=false dry run", Args: "-d /s -q=false -n", Want: func(o *RunOptions) { o.DryRun = true }},
 		{Name: "missing-ok env", Args: "--dir /s", Env: map[string]string{"SESSGC_MISSING_OK": "true"},
 			Want: func(o *RunOptions) { o.MissingOK = true }},
 		{Name: "missing-ok flag beats env", Args: "--dir /s --missing-ok=false", Env: map[string]string{"SESSGC_MISSING_OK": "true"},
