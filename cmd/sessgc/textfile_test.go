@@ -361,3 +361,58 @@ func TestRestoredFromDeadSweep(t *testing.T) {
 		})
 	}
 }
+
+// TestTextfileUnwritableDirectory: a --textfile directory this user
+// cannot write in is a usage error before the pass (exit 2, nothing
+// swept), as a missing one is: it was found only after the sweep, which
+// then exited 1. A dry run, which writes no textfile, does not mind it.
+// Run as root, the binary runs as nobody, whom the mode holds.
+func TestTextfileUnwritableDirectory(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(2)
+	st.expire(ids...)
+	tdir := filepath.Join(t.TempDir(), "textfile")
+	if err := os.Mkdir(tdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getuid() == 0 {
+		// The store is nobody's, as a store is the application user's:
+		// only the textfile's directory is out of its reach.
+		chownTree(t, st.dir, 65534, 65534)
+		openUp(t, filepath.Dir(st.dir))
+		openUp(t, filepath.Dir(tdir))
+	}
+	if err := os.Chmod(tdir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(tdir, 0o755) })
+	if os.Getuid() != 0 {
+		if f, err := os.CreateTemp(tdir, "probe"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			t.Skipf("this user (uid %d) can write in a directory of mode 0555: permissions are not enforced", os.Getuid())
+		}
+	}
+	prom := filepath.Join(tdir, "sessgc.prom")
+
+	cmd := command([]string{"run", "--dir", st.dir, "--textfile", prom})
+	asUnprivileged(cmd)
+	r := runCmd(t, cmd)
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--textfile "+prom+": cannot create a file in "+tdir) || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 before the pass, saying the directory cannot be written", r.code, r.stdout, r.stderr)
+	}
+	for _, id := range ids {
+		if !st.exists(id) {
+			t.Fatalf("%s removed: the pass ran despite the usage error", st.path(id))
+		}
+	}
+
+	cmd = command([]string{"run", "--dir", st.dir, "--dry-run", "--textfile", prom})
+	asUnprivileged(cmd)
+	if r := runCmd(t, cmd); r.code != 0 {
+		t.Errorf("dry run: exit %d, stderr %q; want 0 (it writes no textfile)", r.code, r.stderr)
+	}
+	if ents, err := os.ReadDir(tdir); err != nil || len(ents) != 0 {
+		t.Errorf("textfile directory holds %v (%v), want nothing", ents, err)
+	}
+}

@@ -220,6 +220,11 @@ type PathFS interface {
 	// directory, which os.Getwd checks with a stat of "." when $PWD is
 	// set, as shells set it.
 	Abs(path string) (string, error)
+	// CreateTemp is os.CreateTemp, with the file closed: it returns the
+	// new file's name.
+	CreateTemp(dir, pattern string) (string, error)
+	// Remove is os.Remove.
+	Remove(name string) error
 }
 
 // osFS is the operating system's file system.
@@ -228,11 +233,22 @@ type osFS struct{}
 func (osFS) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
 func (osFS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
 func (osFS) Abs(path string) (string, error)          { return filepath.Abs(path) }
+func (osFS) Remove(name string) error                 { return os.Remove(name) }
+
+func (osFS) CreateTemp(dir, pattern string) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	return f.Name(), f.Close()
+}
 
 // CheckPaths checks, before a pass, what --dir and --textfile name
-// (textfile "": none): that the textfile's directory exists, so that a
-// typo is a usage error rather than a failure after a long pass, and that
-// the textfile is not inside dir. It returns dir made absolute, for the
+// (textfile "": none): that the textfile's directory exists and, when the
+// pass writes the textfile (writes; a dry run does not), that this user
+// can create a file in it, so that a typo or a directory of the wrong
+// owner or mode is a usage error rather than a failure after a long pass;
+// and that the textfile is not inside dir. It returns dir made absolute, for the
 // summary and the label of the metrics, which must not ask for the working
 // directory again: a relative dir in a working directory on the hung mount
 // would block them past the watchdog. It runs before the pass's watchdog,
@@ -242,7 +258,7 @@ func (osFS) Abs(path string) (string, error)          { return filepath.Abs(path
 // pass reports the mount), dir returned as given if it could not be made
 // absolute, and the command still ends within its budget and StopGrace.
 // fsys nil: the operating system's file system.
-func CheckPaths(b Budget, dir, textfile string, fsys PathFS) (string, error) {
+func CheckPaths(b Budget, dir, textfile string, writes bool, fsys PathFS) (string, error) {
 	if fsys == nil {
 		fsys = osFS{}
 	}
@@ -275,7 +291,40 @@ func CheckPaths(b Budget, dir, textfile string, fsys PathFS) (string, error) {
 		// the store did not write: keep the metrics beside the store.
 		return absDir, cmdutil.UsageErrorf("--textfile %s is inside the store directory %s: write it beside the store", textfile, dir)
 	}
+	if writes && err == nil {
+		// After the check above: the probe must not create a file in
+		// the store.
+		return absDir, probeWrite(fsys, deadline, textfile)
+	}
 	return absDir, nil
+}
+
+// probeWrite creates and removes a temp file in textfile's directory, as
+// WriteTextfile does after the pass: a directory this user cannot write
+// in (mode 0555, another owner, a read-only mount) is refused before the
+// pass, not found after it. The temp file is named as WriteTextfile's
+// are, so that one left by a process killed in between is removed as
+// stale by a later write. A file system that gives no answer by deadline
+// is no error here: the pass reports the mount.
+func probeWrite(fsys PathFS, deadline time.Time, textfile string) error {
+	tdir := filepath.Dir(textfile)
+	var name string
+	err := bounded(time.Until(deadline), func() (err error) {
+		name, err = fsys.CreateTemp(tdir, "."+filepath.Base(textfile))
+		if err != nil {
+			return err
+		}
+		return fsys.Remove(name)
+	})
+	switch {
+	case err == nil, errors.Is(err, errNoAnswer):
+		return nil
+	case name != "":
+		// Created but not removed: the write after the pass would
+		// leave its temp files so too.
+		return cmdutil.UsageErrorf("--textfile %s: cannot remove a file created in %s: %w", textfile, tdir, err)
+	}
+	return cmdutil.UsageErrorf("--textfile %s: cannot create a file in %s as this user (uid %d): %w", textfile, tdir, os.Getuid(), err)
 }
 
 // abs returns path made absolute and true, or path as given and false

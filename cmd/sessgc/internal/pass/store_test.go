@@ -178,12 +178,76 @@ func TestCheckPaths(t *testing.T) {
 		{"no textfile", store, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, err := CheckPaths(NewBudget(0), tc.dir, tc.textfile, nil)
+			dir, err := CheckPaths(NewBudget(0), tc.dir, tc.textfile, true, nil)
 			if want, _ := filepath.Abs(tc.dir); dir != want {
 				t.Errorf("CheckPaths(%q, textfile %q) returned the directory %q, want %q", tc.dir, tc.textfile, dir, want)
 			}
 			if (tc.want != "") != (err != nil) || err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("CheckPaths(%q, textfile %q): %v, want a usage error saying %q", tc.dir, tc.textfile, err, tc.want)
+			}
+		})
+	}
+}
+
+// refusingFS is the operating system's file system, except that creating
+// a file fails with createErr and removing one with removeErr; created
+// lists the files it created.
+type refusingFS struct {
+	osFS
+	createErr, removeErr error
+	created              *[]string
+}
+
+func (f refusingFS) CreateTemp(dir, pattern string) (string, error) {
+	if f.createErr != nil {
+		return "", f.createErr
+	}
+	name, err := f.osFS.CreateTemp(dir, pattern)
+	if err == nil {
+		*f.created = append(*f.created, name)
+	}
+	return name, err
+}
+
+func (f refusingFS) Remove(name string) error {
+	if f.removeErr != nil {
+		return f.removeErr
+	}
+	return f.osFS.Remove(name)
+}
+
+// TestCheckPathsTextfileWritable: CheckPaths creates and removes a file in
+// the textfile's directory, named as the textfile's temp files are, when
+// the pass writes the textfile, and refuses one it cannot write in with a
+// usage error before the pass; a dry run (writes false) tries nothing.
+// The mode itself is tested as an unprivileged user in sessgc's tests.
+func TestCheckPathsTextfileWritable(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		writes               bool
+		createErr, removeErr error
+		want                 string // in the usage error; "": none
+	}{
+		{"writable", true, nil, nil, ""},
+		{"cannot create", true, os.ErrPermission, nil, "cannot create a file in "},
+		{"cannot remove", true, nil, os.ErrPermission, "cannot remove a file created in "},
+		{"dry run", false, os.ErrPermission, os.ErrPermission, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, tdir := t.TempDir(), t.TempDir()
+			var created []string
+			fsys := refusingFS{createErr: tc.createErr, removeErr: tc.removeErr, created: &created}
+			_, err := CheckPaths(NewBudget(0), store, filepath.Join(tdir, "sessgc.prom"), tc.writes, fsys)
+			if (tc.want != "") != (err != nil) || err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), tc.want+tdir) || !errors.Is(err, os.ErrPermission)) {
+				t.Errorf("CheckPaths: %v, want a usage error saying %q", err, tc.want)
+			}
+			if tc.writes && tc.createErr == nil && (len(created) != 1 || !strings.HasPrefix(filepath.Base(created[0]), ".sessgc.prom")) {
+				t.Errorf("created %q, want one temp file named as the textfile's", created)
+			}
+			if tc.removeErr == nil {
+				if ents, _ := os.ReadDir(tdir); len(ents) != 0 {
+					t.Errorf("the check left %v in the textfile directory", ents)
+				}
 			}
 		})
 	}

@@ -165,7 +165,7 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	el := pass.NewErrorLog(opts.IO.ErrOut)
 	// --max-duration counts from here: the checks of the paths spend it.
 	budget := pass.NewBudget(opts.MaxDuration)
-	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, nil)
+	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, true, nil)
 	if err != nil {
 		return err // a usage error: nothing attempted, no metrics
 	}

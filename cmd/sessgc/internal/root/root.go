@@ -49,8 +49,10 @@ Exit codes:
        run --missing-ok found no store yet)
   1    partial failure: some files could not be examined or removed, or
        --textfile could not be written
-  2    usage error: bad flags, arguments or SESSGC_* values; no keys, or a
-       key file that is unreadable, readable by others or malformed
+  2    usage error: bad flags, arguments or SESSGC_* values (--quiet with
+       -v or --dry-run, a --textfile directory that is missing or not
+       writable); no keys, or a key file that is unreadable, readable by
+       others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
        unreadable or read-only, owned by another user while sessgc runs
        as root, a key that does not match the store ("wrong key"), or for

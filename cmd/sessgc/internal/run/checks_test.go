@@ -41,6 +41,20 @@ func (f hungFS) EvalSymlinks(path string) (string, error) {
 	return filepath.EvalSymlinks(path)
 }
 
+func (f hungFS) CreateTemp(dir, pattern string) (string, error) {
+	f.wait(dir)
+	t, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	return t.Name(), t.Close()
+}
+
+func (f hungFS) Remove(name string) error {
+	f.wait(name)
+	return os.Remove(name)
+}
+
 func (f hungFS) Abs(path string) (string, error) {
 	if !filepath.IsAbs(path) {
 		wd, err := os.Getwd()

@@ -111,7 +111,9 @@ and exits 4.
 --textfile PATH writes the summary as Prometheus gauges (sessgc_*) for the
 node-exporter textfile collector, replacing PATH atomically after every run:
 also after a run skipped because of the fleet lock, and after a failed one
-(sessgc_last_run_success 0). A --dry-run does not write it.
+(sessgc_last_run_success 0). A --dry-run does not write it. Its directory
+must exist and this user must be able to create a file in it: both are
+checked before the pass (exit 2).
 
 --missing-ok is for jobs that may run before any application has created
 the store, such as a CronJob on a fresh volume: when DIR does not exist, or
@@ -297,7 +299,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// (on a hung mount they wait), but not --jitter's sleep: jitter plus
 	// budget is what must stay below the interval.
 	budget := pass.NewBudget(opts.MaxDuration)
-	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, opts.pathFS)
+	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, !opts.DryRun, opts.pathFS)
 	if err != nil {
 		return err // a usage error: nothing done, no metrics
 	}
