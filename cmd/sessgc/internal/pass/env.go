@@ -112,7 +112,8 @@ func editDistance(a, b string) int {
 // The check is here, with the reading of the variables, rather than in a
 // hook of the root: help, --version and cobra's completion commands read
 // none, and shell completion, which runs sessgc on every Tab, must print
-// nothing but completions.
+// nothing but completions. A command refused before RunE runs (a bad
+// flag) warns through WarnUnknownEnvOnUsageError.
 func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF func(*O) error, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, _ []string) error {
 		WarnUnknownEnv(io, c.Root())
@@ -128,6 +129,30 @@ func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF fun
 			return runF(opts)
 		}
 		return run(c.Context(), opts)
+	}
+}
+
+// WarnUnknownEnvOnUsageError makes cmd, a command whose RunE is RunE's,
+// also warn of SESSGC_* variables that set nothing when cobra refuses its
+// flags or arguments, before RunE runs: a misspelt variable and a bad flag
+// are both mistakes in the job's configuration, and the operator fixing
+// one must see the other at once rather than on the next run. Bad flags
+// are usage errors still (cmdutil.Execute's rule).
+func WarnUnknownEnvOnUsageError(io *cmdutil.IOStreams, cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		WarnUnknownEnv(io, c.Root())
+		return cmdutil.UsageErrorf("%w", err)
+	})
+	args := cmd.Args
+	cmd.Args = func(c *cobra.Command, a []string) error {
+		var err error
+		if args != nil {
+			err = args(c, a)
+		}
+		if err != nil {
+			WarnUnknownEnv(io, c.Root())
+		}
+		return err
 	}
 }
 

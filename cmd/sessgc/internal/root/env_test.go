@@ -98,3 +98,39 @@ func TestMisspeltEnvironmentVariableWhen(t *testing.T) {
 		})
 	}
 }
+
+// TestMisspeltEnvironmentVariableOnUsageError: a flag or an argument that
+// cobra refuses (before the command runs) does not hide the warning: the
+// two are mistakes in one job's configuration, and fixing the flag alone
+// left the variable ignored. The warning comes before the error.
+func TestMisspeltEnvironmentVariableOnUsageError(t *testing.T) {
+	dir := smallStore(t, 1)
+	env := []string{"SESSGC_MAX_DURATON=1m"}
+	for _, args := range [][]string{
+		{"run", "--dir", dir, "--bogus"},
+		{"--dir", dir, "--bogus"},           // the default command
+		{"run", "--dir", dir, "-c", "many"}, // a flag's value
+		{"stats", "--dir", dir, "--bogus"},
+		{"rekey", "--dir", dir, "--bogus"},
+		{"install-cron", "--bogus"},
+		{"keygen", "--id", "one"},
+		{"run", "--dir", dir, "now"}, // an argument
+		{"stats", "--dir", dir, "now"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
+				Getenv: func(string) string { return "" }, Environ: func() []string { return env }}
+			if code := root.Execute(context.Background(), io, args); code != cmdutil.ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, errOut.String())
+			}
+			lines := strings.Split(errOut.String(), "\n")
+			if n := strings.Count(errOut.String(), "SESSGC_MAX_DURATON"); n != 1 || !strings.Contains(lines[0], "warning: SESSGC_MAX_DURATON") {
+				t.Errorf("stderr %q; want the warning once, first", errOut.String())
+			}
+			if len(lines) < 2 || !strings.HasPrefix(lines[1], "sessgc: ") || strings.Contains(lines[1], "warning") {
+				t.Errorf("stderr %q; want the usage error after the warning", errOut.String())
+			}
+		})
+	}
+}

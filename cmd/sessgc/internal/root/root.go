@@ -13,6 +13,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/installcron"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/keygen"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/rekey"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/run"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/stats"
@@ -85,6 +86,11 @@ install-cron writes cron and systemd files for Unix hosts.`,
 		rekey.NewCmdRekey(io, nil),
 		keygen.NewCmdKeygen(io, nil),
 	)
+	// Every command so far reads the SESSGC_* variables (pass.RunE); help
+	// and completion, added later, read none.
+	for _, c := range cmd.Commands() {
+		pass.WarnUnknownEnvOnUsageError(io, c)
+	}
 	return cmd
 }
 
