@@ -59,10 +59,54 @@
 // concurrent requests of one user each commit their own version. With
 // IdleTimeout set, scs commits on every request, one that only reads too,
 // with the session as that request loaded it: a page view that overlaps a
-// request that changes the session (adds to a cart, logs in) can undo the
-// change, and one that overlaps a log out (Destroy) saves the session
-// again, and sets its cookie again if its answer comes last. Use the
-// httpsession package when requests must not lose each other's updates.
+// request that changes the session (adds to a cart) can undo the change.
+// Use the httpsession package when requests must not lose each other's
+// updates.
+//
+// # Log out and log in: the delete guard
+//
+// scs's Destroy (log out) and RenewToken (log in) delete the session's
+// record under its token. A request of the same user still under way (a
+// page view in another tab, loaded before the delete) commits afterwards
+// the session as it loaded it: with IdleTimeout set every request does,
+// without it one that changed anything. On a plain store that saves the
+// logged-in session again under the token the log out ended, and sets its
+// cookie again if its answer comes last (the log out is undone), or makes
+// the token a log in retired valid again, holding the session as it was
+// before (renewing the token at log in, the defence against session
+// fixation, then does not retire the token someone planted or saw). That
+// is so for every scs store, Redis's too.
+//
+// This store closes it. Delete leaves a tombstone, a small record that
+// holds nothing of the session and lives for the guard's window
+// (DefaultDeleteGuard, 10 minutes; WithDeleteGuard), in place of the
+// record; Find takes it for no session and All leaves it out; and Commit
+// takes the session's lock (fsstore.Store.Lock), reads what is there and
+// writes only if it is not a tombstone, so that no delete lands between
+// its check and its write. A commit that finds a tombstone writes nothing
+// and returns nil: scs then answers with the old token's cookie, which
+// names no session, and the user stays logged out (after a log in, the
+// log in's own answer carries the new token). The window must outlast the
+// requests still under way at a log out: a request that loaded the
+// session before the delete and commits after the tombstone expired saves
+// it again. Ten minutes is ten times the 60 s request timeout of the
+// usual proxies and load balancers; a handler that runs on longer (an
+// upload, a report) needs a longer window. Tombstones cost one small file
+// per log in and log out, for the window; the sweep removes them after.
+//
+// The price is on every commit: the lock and a read before the save. On
+// NFS (docs/benchmarks.md, round trips per operation) a commit becomes
+// Lock+Load+Save+Unlock, 11 round trips where the host wrote the record
+// last and 14 where another host did, against a Save's 4; a Delete
+// becomes a Save under the lock (about 8). Commits of one session, and of
+// sessions sharing a lock stripe, on different hosts take turns. The
+// guard is on by default because the hole it closes is a security one;
+// WithoutDeleteGuard turns it off for applications that do not log users
+// in or out through scs, or that accept the hole for the round trips.
+// During a rolling deploy, hosts without the guard delete records
+// outright and overwrite tombstones: the guard holds once every host has
+// it. Hosts without it take a tombstone for no session (logged as a
+// payload not usable, counted by Undecodable).
 package scsstore
 
 import (
@@ -96,8 +140,29 @@ type Store struct {
 	sm       *scs.SessionManager // nil: payloads are not decoded here (WithCodecOf)
 	log      *slog.Logger        // nil: slog.Default()
 
+	// guard is the delete guard's window (see "Log out and log in: the
+	// delete guard"); 0: off.
+	guard time.Duration
+
 	undecodable atomic.Uint64
 }
+
+// DefaultDeleteGuard is how long the tombstone Delete leaves lasts by
+// default (see "Log out and log in: the delete guard").
+const DefaultDeleteGuard = 10 * time.Minute
+
+// guardLockWait bounds a commit's or delete's wait for the session's lock,
+// within the caller's context: the lock is held only for a read and a
+// save, so a longer wait means a holder that does not answer, and the
+// request should fail with an error rather than hang.
+const guardLockWait = 15 * time.Second
+
+// tombstone is the payload Delete leaves in place of a session. It is not
+// this package's envelope, so no session's payload is ever equal to it,
+// and hosts without the guard take it for no session.
+var tombstone = []byte("\x00scsstore: deleted")
+
+func isTombstone(sess *fsstore.Session) bool { return bytes.Equal(sess.Data, tombstone) }
 
 // An Option configures New.
 type Option interface{ apply(*Store) }
@@ -128,6 +193,27 @@ func WithCodecOf(sm *scs.SessionManager) Option { return optionFunc(func(s *Stor
 // default: slog.Default()). Log records never hold the session token.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *Store) { s.log = l }) }
 
+// WithDeleteGuard sets how long the tombstone that Delete leaves lasts
+// (DefaultDeleteGuard unless set): it must outlast the longest request
+// still under way at a log out or log in. A window of 0 or less turns the
+// guard off, as WithoutDeleteGuard; it is otherwise taken within
+// 1s..fsstore.MaxIdleTimeout.
+func WithDeleteGuard(window time.Duration) Option {
+	return optionFunc(func(s *Store) {
+		if window <= 0 {
+			s.guard = 0
+			return
+		}
+		s.guard = recordIdle(window)
+	})
+}
+
+// WithoutDeleteGuard turns the delete guard off: Delete removes the record
+// and Commit saves without the session's lock or a read, as scs's other
+// stores do, and a request that overlaps a log out or a log in can undo it
+// (see "Log out and log in: the delete guard").
+func WithoutDeleteGuard() Option { return optionFunc(func(s *Store) { s.guard = 0 }) }
+
 // WithClock replaces time.Now for deciding whether an expiry has passed;
 // pass the same clock as fsstore.WithClock. For tests.
 func WithClock(now func() time.Time) Option { return optionFunc(func(s *Store) { s.now = now }) }
@@ -140,14 +226,15 @@ var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
 // and closes. With a nil st (an Open whose error was dropped) every method
 // fails with an error saying so.
 func New(st *fsstore.Store, opts ...Option) *Store {
-	s := &Store{st: st, iterable: true, now: time.Now}
+	s := &Store{st: st, iterable: true, now: time.Now, guard: DefaultDeleteGuard}
 	for _, o := range opts {
 		o.apply(s)
 	}
 	return s
 }
 
-// Find returns the data of a live session. A missing, expired, malformed,
+// Find returns the data of a live session. A missing, expired, deleted
+// (a tombstone, see "Log out and log in: the delete guard"), malformed,
 // damaged or refused session (fsstore.ErrRefused), and one whose payload
 // is not usable (not this package's envelope, another token's, or, with
 // WithCodecOf, one scs cannot decode), is found=false with a nil error, as
@@ -176,6 +263,9 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 		return nil, false, nil
 	default:
 		return nil, false, fmt.Errorf("scsstore: find: %w", err)
+	}
+	if isTombstone(sess) {
+		return nil, false, nil
 	}
 	tok, data, err := unwrap(sess.Data)
 	if err == nil && tok != "" && tok != token {
@@ -207,11 +297,7 @@ func (s *Store) decodes(data []byte) error {
 // payload. The error names no token.
 func (s *Store) refuse(ctx context.Context, op string, err error) {
 	s.undecodable.Add(1)
-	l := s.log
-	if l == nil {
-		l = slog.Default()
-	}
-	l.WarnContext(ctx, "scsstore: session payload not usable; taken for no session", "op", op, "err", err)
+	s.logger().WarnContext(ctx, "scsstore: session payload not usable; taken for no session", "op", op, "err", err)
 }
 
 // Undecodable returns how many records Find has taken for no session
@@ -223,7 +309,9 @@ func (s *Store) refuse(ctx context.Context, op string, err error) {
 func (s *Store) Undecodable() uint64 { return s.undecodable.Load() }
 
 // Commit saves the session's data with an absolute expiry. An expiry in
-// the past deletes the session.
+// the past deletes the session. With the delete guard (the default) a
+// session that Delete has removed is not saved again: Commit writes
+// nothing and returns nil.
 func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 	return s.CommitCtx(context.Background(), token, b, expiry)
 }
@@ -234,9 +322,6 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 		return fmt.Errorf("scsstore: commit: %w", errNoStore)
 	}
 	now := s.now()
-	if !expiry.After(now) {
-		return s.DeleteCtx(ctx, token)
-	}
 	tok := ""
 	if s.iterable {
 		tok = token
@@ -245,13 +330,45 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	// commit a session it only read, so the store's idle timeout (24 min by
 	// default) would log its users out long before scs meant to.
 	sess := &fsstore.Session{ID: token, Data: wrap(tok, b), Deadline: expiry, Idle: recordIdle(expiry.Sub(now))}
-	if err := s.st.Save(ctx, sess); err != nil {
+	if s.guard == 0 {
+		if !expiry.After(now) {
+			return s.remove(ctx, token)
+		}
+		if err := s.st.Save(ctx, sess); err != nil {
+			return fmt.Errorf("scsstore: commit: %w", err)
+		}
+		return nil
+	}
+	err := s.underLock(ctx, token, true, func(lk *fsstore.Locked, cur *fsstore.Session) error {
+		switch {
+		case cur != nil && isTombstone(cur):
+			// Deleted (logged out, or renewed to another token) after
+			// this request loaded the session: saving would undo that.
+			return nil
+		case !expiry.After(now):
+			if cur == nil {
+				return nil
+			}
+			return lk.Delete(ctx)
+		}
+		if cur != nil {
+			sess.Version = cur.Version // the versions go on counting
+		}
+		return lk.Save(ctx, sess)
+	})
+	if errors.Is(err, fsstore.ErrInvalidID) && !expiry.After(now) {
+		return nil // no such session can exist, as for Delete
+	}
+	if err != nil {
 		return fmt.Errorf("scsstore: commit: %w", err)
 	}
 	return nil
 }
 
-// Delete removes the session; a missing one is not an error.
+// Delete removes the session; a missing one is not an error. With the
+// delete guard (the default) it leaves a tombstone in the session's place
+// for the guard's window, so that a request still under way cannot save
+// the session again (see "Log out and log in: the delete guard").
 func (s *Store) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }
 
 // DeleteCtx is Delete with a context.
@@ -259,6 +376,28 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	if s.st == nil {
 		return fmt.Errorf("scsstore: delete: %w", errNoStore)
 	}
+	if s.guard == 0 {
+		return s.remove(ctx, token)
+	}
+	// No read first: whatever is there (a session, a tombstone, nothing)
+	// becomes a tombstone, and a delete is rare enough (log in, log out)
+	// that its version going back to 1 matters to nobody: scs never
+	// compares versions.
+	deadline := s.now().Add(s.guard)
+	err := s.underLock(ctx, token, false, func(lk *fsstore.Locked, _ *fsstore.Session) error {
+		return lk.Save(ctx, &fsstore.Session{ID: token, Data: tombstone, Deadline: deadline, Idle: s.guard})
+	})
+	if errors.Is(err, fsstore.ErrInvalidID) {
+		return nil // no such session can exist
+	}
+	if err != nil {
+		return fmt.Errorf("scsstore: delete: %w", err)
+	}
+	return nil
+}
+
+// remove deletes token's record outright (the guard off).
+func (s *Store) remove(ctx context.Context, token string) error {
 	err := s.st.Delete(ctx, token)
 	if errors.Is(err, fsstore.ErrInvalidID) {
 		return nil // no such session can exist
@@ -267,6 +406,50 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 		return fmt.Errorf("scsstore: delete: %w", err)
 	}
 	return nil
+}
+
+// underLock runs fn holding token's lock, with what is stored under the
+// token when load is set (nil: nothing usable, which a save replaces as an
+// unlocked Save would: missing, expired, damaged, under a retired key, or
+// refused). Every write of a guarded store happens so, which is what makes
+// Commit's look for a tombstone and its save one step that no Delete
+// enters.
+func (s *Store) underLock(ctx context.Context, token string, load bool, fn func(lk *fsstore.Locked, cur *fsstore.Session) error) error {
+	lctx, cancel := context.WithTimeout(ctx, guardLockWait)
+	lk, err := s.st.Lock(lctx, token, fsstore.Exclusive)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The write is done, or failed with its own error: a release
+		// that fails (the store goes on releasing in the background)
+		// loses nothing, and failing the request for it would tell scs
+		// a saved session was not.
+		if uerr := lk.Unlock(); uerr != nil {
+			s.logger().WarnContext(ctx, "scsstore: releasing the session's lock failed", "err", uerr)
+		}
+	}()
+	var cur *fsstore.Session
+	if load {
+		cur, err = lk.Load(ctx)
+		switch {
+		case err == nil:
+		case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrCorrupt),
+			errors.Is(err, fsstore.ErrUnknownKey), errors.Is(err, fsstore.ErrRefused):
+			cur = nil
+		default:
+			return err
+		}
+	}
+	return fn(lk, cur)
+}
+
+func (s *Store) logger() *slog.Logger {
+	if s.log == nil {
+		return slog.Default()
+	}
+	return s.log
 }
 
 // All returns the tokens and data of every live session (an empty, non-nil
@@ -293,6 +476,9 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	now := s.now()
 	_, err := s.st.Range(ctx, func(r *fsstore.Record) bool {
+		if bytes.Equal(r.Data, tombstone) {
+			return true // a deleted session (see "Log out and log in: the delete guard")
+		}
 		tok, data, err := unwrap(r.Data)
 		if err != nil || tok == "" || !r.IsFor(tok) {
 			return true // another application's record, or a forged token
