@@ -616,9 +616,10 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 // caller, when not nil, reports whether the scan is running its caller's
 // own code (Range's fn; Sweep's, Stats' and Rekey's OnRemove and OnError)
 // rather than waiting for the filesystem, and
-// when that code last returned: the caller's time is neither given up on
-// nor counted as a timeout, and the scan has a whole ceiling after it.
-func boundScan[T any](ctx context.Context, s *Store, what string, caller func() (inside bool, left time.Time), fn func(context.Context) (T, error)) (T, error) {
+// how long ago that code last returned (by the monotonic clock): the
+// caller's time is neither given up on nor counted as a timeout, and the
+// scan has a whole ceiling after it.
+func boundScan[T any](ctx context.Context, s *Store, what string, caller func() (inside bool, since time.Duration), fn func(context.Context) (T, error)) (T, error) {
 	b := s.bnd
 	if b == nil {
 		return fn(ctx)
@@ -656,14 +657,14 @@ func boundScan[T any](ctx context.Context, s *Store, what string, caller func() 
 			return r.v, r.err
 		case <-t.C:
 			if caller != nil {
-				inside, left := caller()
+				inside, since := caller()
 				if inside {
 					t.Reset(b.timeout)
 					continue
 				}
 				// A tick just after the callback returned would leave
 				// the scan's own reads only what remained of the period.
-				if rest := b.timeout - time.Since(left); rest > 0 {
+				if rest := b.timeout - since; rest > 0 {
 					t.Reset(rest)
 					continue
 				}

@@ -83,7 +83,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		mu       sync.Mutex
 		gone     bool
 		inFn     atomic.Bool
-		left     atomic.Int64 // when fn last returned, in Unix nanoseconds
+		left     atomic.Int64 // when fn last returned (callerLeft; 0: never)
 		panicked any
 	)
 	defer func() {
@@ -99,7 +99,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		}
 		inFn.Store(true)
 		defer func() {
-			left.Store(time.Now().UnixNano()) // before inFn: a reader seeing it false sees this
+			left.Store(callerLeft()) // before inFn: a reader seeing it false sees this
 			inFn.Store(false)
 			if p := recover(); p != nil {
 				panicked, more = p, false
@@ -107,7 +107,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 		}()
 		return fn(r)
 	}
-	caller := func() (bool, time.Time) { return inFn.Load(), time.Unix(0, left.Load()) }
+	caller := func() (bool, time.Duration) { return inFn.Load(), sinceCallerLeft(left.Load()) }
 	var (
 		st  RangeStats
 		err error

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -215,7 +216,7 @@ type callbackGuard struct {
 	hit bool
 
 	inside atomic.Int32 // callbacks running
-	left   atomic.Int64 // when one last returned, in Unix nanoseconds
+	left   atomic.Int64 // when one last returned, an opwatch.Now reading (0: never)
 }
 
 // call runs f unless a callback panicked already, and catches its panic,
@@ -226,7 +227,7 @@ func (g *callbackGuard) call(f func(), stop func()) {
 	}
 	g.inside.Add(1)
 	defer func() {
-		g.left.Store(time.Now().UnixNano()) // before inside: a reader seeing none inside sees this
+		g.left.Store(callerLeft()) // before inside: a reader seeing none inside sees this
 		g.inside.Add(-1)
 		if p := recover(); p != nil {
 			g.mu.Lock()
@@ -250,8 +251,23 @@ func (g *callbackGuard) panicked() (any, bool) {
 // returned. The caller's own code, a slow OnRemove writing to a database
 // of its own, is neither given up on once ctx has ended nor counted as a
 // timeout of the server's.
-func (g *callbackGuard) caller() (inside bool, left time.Time) {
-	return g.inside.Load() > 0, time.Unix(0, g.left.Load())
+func (g *callbackGuard) caller() (inside bool, since time.Duration) {
+	return g.inside.Load() > 0, sinceCallerLeft(g.left.Load())
+}
+
+// callerLeft is the reading of the monotonic clock (opwatch.Now) that a
+// scan notes when its caller's code returns, never 0 (no return yet). A
+// wall clock reading, as it was, made a clock stepped back stretch the
+// scan's wait for a stuck system call by the step.
+func callerLeft() int64 { return max(opwatch.Now(), 1) }
+
+// sinceCallerLeft is how long ago the caller's code returned, at the
+// callerLeft reading left; for 0 (it never ran), longer than any ceiling.
+func sinceCallerLeft(left int64) time.Duration {
+	if left == 0 {
+		return math.MaxInt64
+	}
+	return time.Duration(opwatch.Now() - left)
 }
 
 // guardedScan runs walk, whose callers' callbacks cb guards, as boundScan
