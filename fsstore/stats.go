@@ -171,6 +171,46 @@ type countedFile struct {
 	ino uint64
 }
 
+// shardCounted is what Stats counted in one shard directory so far (see
+// shard).
+type shardCounted struct {
+	files map[countedFile]struct{}
+	// names holds the records counted as a session under their names (or
+	// aside, restorable there): by name, since a save gives the name a
+	// new file, and a record looked at again after the listing passed it
+	// (back) may be that new file.
+	names map[string]struct{}
+}
+
+// file reports whether the file ino of record rec was counted already,
+// and notes it.
+func (sc *shardCounted) file(rec string, ino uint64) bool {
+	k := countedFile{rec, ino}
+	if _, ok := sc.files[k]; ok {
+		return true
+	}
+	sc.files[k] = struct{}{}
+	return false
+}
+
+// name reports whether a session named rec was counted already, and
+// notes it.
+func (sc *shardCounted) name(rec string) bool {
+	if _, ok := sc.names[rec]; ok {
+		return true
+	}
+	sc.names[rec] = struct{}{}
+	return false
+}
+
+// named reports whether the file ino under the name rec, or any session
+// of that name, was counted already, and notes both.
+func (sc *shardCounted) named(rec string, ino uint64) bool {
+	f := sc.file(rec, ino)
+	n := sc.name(rec)
+	return f || n
+}
+
 type statsCounter struct {
 	s           *Store
 	fs          *rootDir
@@ -303,21 +343,14 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			cached = true
 		}
 	}
-	// counted holds the record files of this shard counted so far, by
-	// record name and inode: a sweep moving a record to the aside name and
-	// back while the shard is listed makes the name it moves to new, and a
+	// seen holds the record files of this shard counted so far, by record
+	// name and inode: a sweep moving a record to the aside name and back
+	// while the shard is listed makes the name it moves to new, and a
 	// listing read in chunks may show the same file again under it. A
 	// record aside and a newer one under its name are two files, each
-	// counted.
-	counted := map[countedFile]struct{}{}
-	seen := func(rec string, ino uint64) bool {
-		k := countedFile{rec, ino}
-		if _, ok := counted[k]; ok {
-			return true
-		}
-		counted[k] = struct{}{}
-		return false
-	}
+	// counted. It also holds the sessions counted by name: a session
+	// counted under its name is not counted again for a newer file there.
+	seen := &shardCounted{files: map[countedFile]struct{}{}, names: map[string]struct{}{}}
 	visit := func(e fs.DirEntry) {
 		n++
 		name := e.Name()
@@ -341,7 +374,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			// the sweep keeps it on them; anything else is counted
 			// from a fresh stat below, as without the look.
 			if st, live := c.s.cachedLive(sd, name, c.clock.now(), c.expireAfter); live {
-				if seen(name, st.ino) {
+				if seen.named(name, st.ino) {
 					return
 				}
 				c.bytes.Add(st.size)
@@ -371,7 +404,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			}
 			return
 		}
-		if !seen(name, st.ino) {
+		if !seen.named(name, st.ino) {
 			c.record(st, mtime, age)
 		}
 	}
@@ -420,9 +453,9 @@ func (c *statsCounter) record(st fileStat, mtime time.Time, age time.Duration) {
 // decides, it is read, and a live one's name looked up: such records are
 // few, and a store without them pays nothing for this.
 //
-// seen reports whether the file, by its record's name and inode, was
+// seen tells whether the file, by its record's name and inode, was
 // counted already (under the record's name, before a sweep moved it
-// aside), and notes it.
+// aside), and the session by its name.
 //
 // A sweep may have put the record back by the time it is looked at,
 // after the listing passed its name: then the aside name is empty, or,
@@ -430,11 +463,11 @@ func (c *statsCounter) record(st fileStat, mtime time.Time, age time.Duration) {
 // the record is counted under its name, once, as the listing would have.
 // (fromName: called for a record gone from its name, whose aside name the
 // listing may not show; the name is not looked at again.)
-func (c *statsCounter) aside(dir, name string, seen func(rec string, ino uint64) bool) {
+func (c *statsCounter) aside(dir, name string, seen *shardCounted) {
 	c.asideOf(dir, name, seen, false)
 }
 
-func (c *statsCounter) asideOf(dir, name string, seen func(rec string, ino uint64) bool, fromName bool) {
+func (c *statsCounter) asideOf(dir, name string, seen *shardCounted, fromName bool) {
 	p := filepath.Join(dir, name)
 	recName := strings.TrimPrefix(name, asidePrefix)
 	rec := filepath.Join(dir, recName)
@@ -449,7 +482,7 @@ func (c *statsCounter) asideOf(dir, name string, seen func(rec string, ino uint6
 		}
 		return
 	}
-	if seen(recName, st.ino) {
+	if seen.file(recName, st.ino) {
 		return
 	}
 	if !asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {
@@ -467,8 +500,13 @@ func (c *statsCounter) asideOf(dir, name string, seen func(rec string, ino uint6
 	if taken && named.sameFile(st) {
 		// Linked back, not yet unlinked from the aside name: the record
 		// under its name, counted as such (seen noted its inode).
-		c.record(named, named.mtime, c.clock.now().Sub(named.mtime))
+		if !seen.name(recName) {
+			c.record(named, named.mtime, c.clock.now().Sub(named.mtime))
+		}
 		return
+	}
+	if !taken && seen.name(recName) {
+		return // counted under its name already, by another file
 	}
 	c.bytes.Add(st.size)
 	if taken {
@@ -485,10 +523,13 @@ func (c *statsCounter) asideOf(dir, name string, seen func(rec string, ino uint6
 }
 
 // back counts the record at rec, found back under its name after the
-// listing passed it (see aside), unless it was counted already.
-func (c *statsCounter) back(rec string, seen func(rec string, ino uint64) bool) {
+// listing passed it (see aside), unless it was counted already: as the
+// same file, or as another under its name. A sweep may have removed the
+// aside copy as superseded by a save, whose new file the name then holds:
+// counted by file alone, the session counted twice.
+func (c *statsCounter) back(rec string, seen *shardCounted) {
 	st, mtime, age, ok, _ := c.statGone(rec, false)
-	if ok && !seen(filepath.Base(rec), st.ino) {
+	if ok && !seen.named(filepath.Base(rec), st.ino) {
 		c.record(st, mtime, age)
 	}
 }

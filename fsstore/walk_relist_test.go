@@ -78,6 +78,22 @@ func TestWalksCountMovedRecordOnce(t *testing.T) {
 			}
 			return entryOf(t, asideOf(p))
 		}},
+		// The listing counted the record; a sweep moved it aside, a save
+		// gave its name a new file, and the sweep removed the copy aside
+		// as superseded: the aside name the listing showed is empty, and
+		// the name holds another file of the same session.
+		{name: "aside, superseded by a save when looked at", both: true, move: func(t *testing.T, p, _ string) fs.DirEntry {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved := filepath.Join(t.TempDir(), "saved")
+			if err := os.WriteFile(saved, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustRename(t, saved, p)
+			return namedEntry{entryOf(t, p), filepath.Base(asideOf(p))}
+		}},
 	}
 	walks := []struct {
 		name string
