@@ -566,8 +566,9 @@ func (w *hammerWorker) increment(ctx context.Context, locked bool) error {
 }
 
 // chainStep advances this goroutine's own session: create it, increment
-// it under its lock, renew it (CompareAndSwap to a fresh ID while holding
-// the old one's lock, then delete the old one) or destroy it. Only this
+// it under its lock, renew it (CompareAndSwap to a fresh ID on the old
+// one's lock stripe while holding that lock, then delete the old one) or
+// destroy it. Only this
 // goroutine writes it and it is never idle for long, so every step must
 // find exactly what the previous one left.
 func (w *hammerWorker) chainStep(ctx context.Context) error {
@@ -614,8 +615,13 @@ func (w *hammerWorker) chainStep(ctx context.Context) error {
 		w.chainN++
 		w.chainExpires = sess.Expires
 	case r < 9:
-		// Renew, as httpsession does in Exclusive mode.
-		id, err := fsstore.NewID()
+		// Renew, as httpsession does in Exclusive mode: the fresh ID
+		// shares the held lock's stripe, so that the CompareAndSwap
+		// shares the OS lock held here and never waits for another
+		// process's stripe with this one held. Two workers doing that
+		// the other way round waited for each other until their
+		// contexts ended.
+		id, err := l.NewIDSharingStripe()
 		if err != nil {
 			return err
 		}
