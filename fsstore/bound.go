@@ -249,6 +249,11 @@ type call struct {
 	// release: the call releases a session lock (bounder.unlock), whose
 	// error, once its caller has been answered, only the log can carry.
 	release bool
+	// unanswered: the operation succeeded without a call the server
+	// must have answered (a cache hit judged on the client's cached
+	// attributes, see fetchesFresh): no answer for the breaker or
+	// patience.
+	unanswered bool
 
 	sess *Session
 	h    *lock.Handle
@@ -283,7 +288,7 @@ func (b *bounder) put(c *call) {
 		return
 	}
 	c.op.Reset()
-	c.fn, c.l, c.sess, c.h, c.slot, c.release = nil, nil, nil, nil, false, false
+	c.fn, c.l, c.sess, c.h, c.slot, c.release, c.unanswered = nil, nil, nil, nil, false, false, false
 	b.calls.Put(c)
 }
 
@@ -445,9 +450,10 @@ func (b *bounder) stopWorkers() {
 
 func (c *call) work() {
 	err := c.fn(c)
-	if err == nil && c.kind != OpLockWait {
+	if err == nil && c.kind != OpLockWait && !c.unanswered {
 		// A load, save, compare-and-swap, touch or delete that
-		// succeeded had the server's answer (patience). A lock or a
+		// succeeded had the server's answer (patience), unless the
+		// client's caches alone served it (unanswered). A lock or a
 		// release may have been shared in the process, without a call;
 		// a lock attempt granted records its own answer. An error may
 		// come from the client alone (an argument refused, a soft
@@ -509,13 +515,15 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 		select {
 		case err := <-c.done:
 			c.timer.Stop()
-			if c.kind != OpLockWait {
+			if c.kind != OpLockWait && !c.unanswered {
 				// A lock or a release may have been shared in the
 				// process, with no call to the server: in an outage
 				// the stripes are held by the requests stuck in the
 				// file system, and a Lock sharing one would end every
 				// row of timeouts. A lock attempt the server granted
-				// records its answer (see breaker.timeout).
+				// records its answer (see breaker.timeout). A cache
+				// hit may have asked the server nothing either
+				// (unanswered).
 				b.brk.ok()
 			}
 			if errors.Is(err, errAbandoned) {
@@ -935,23 +943,25 @@ func (br *breaker) probe() {
 
 // probeFS asks the server for the data directory's attributes, past the
 // client's attribute cache (see statFresh). Where that fetch is forced
-// (Linux), its success counts as the server's answer for the store's steps
-// (patience); elsewhere the cache may have answered.
-func (s *Store) probeFS(hook func(string)) error {
+// (Linux, see fetchesFresh), its success counts as the server's answer
+// for the store's steps (patience) and the breaker's row of timeouts, and
+// answered reports it; elsewhere the cache may have answered.
+func (s *Store) probeFS(hook func(string)) (answered bool, err error) {
 	if hook != nil {
 		hook("probe")
 	}
-	_, err := s.root.statFresh(s.dataDir)
+	_, err = s.root.statFresh(s.dataDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		// data/ is created again by the next save (shards are created
 		// on first use): the store works without it. Ask about the
 		// marker instead.
 		_, err = s.root.statFresh(filepath.Join(s.dir, MarkerFile))
 	}
-	if err == nil && s.bnd != nil && statFreshForced {
+	answered = err == nil && s.fetchesFresh()
+	if answered && s.bnd != nil {
 		s.bnd.slots.Answered()
 	}
-	return err
+	return answered, err
 }
 
 // probeBreaker is the breaker's probe: probeFS, then an open of the
@@ -964,7 +974,7 @@ func (s *Store) probeFS(hook func(string)) error {
 // end too. It runs only while the breaker is open: Health keeps the
 // fetch alone.
 func (s *Store) probeBreaker(hook func(string)) error {
-	if err := s.probeFS(hook); err != nil {
+	if _, err := s.probeFS(hook); err != nil {
 		return err
 	}
 	if hook != nil {
@@ -988,6 +998,9 @@ type healthProbe struct {
 	start time.Time
 	done  chan struct{}
 	err   error
+	// answered: the probe succeeded on the server's answer, not on the
+	// client's cached attributes (see probeFS).
+	answered bool
 	// counted is the last of the probe's ceilings (1 for the first,
 	// from its start) in which a caller that gave up on it counted a
 	// timeout for the breaker: an unanswered probe counts once per
@@ -1060,9 +1073,9 @@ func (s *Store) Health(ctx context.Context) error {
 		p = &healthProbe{start: s.healthNow(), done: make(chan struct{})}
 		s.health = p
 		go func() {
-			err := s.healthCheck(s.cfg.testFS)
+			answered, err := s.healthCheck(s.cfg.testFS)
 			s.healthMu.Lock()
-			p.err = err
+			p.err, p.answered = err, answered
 			s.health = nil
 			s.healthMu.Unlock()
 			close(p.done)
@@ -1080,7 +1093,10 @@ func (s *Store) Health(ctx context.Context) error {
 		if p.err != nil {
 			return fmt.Errorf("fsstore: health: %w: %w", ErrUnavailable, p.err)
 		}
-		if s.bnd != nil {
+		if s.bnd != nil && p.answered {
+			// A fetch the client's attribute cache may have answered
+			// (macOS, FreeBSD) is no sign of the server's: in an
+			// outage it ended the breaker's row of timeouts.
 			s.bnd.brk.ok()
 		}
 		return nil

@@ -127,7 +127,7 @@ func TestCacheHitExpiredByStaleAttributes(t *testing.T) {
 	dir := t.TempDir()
 	clk := fakeclock.New()
 	cached := openDir(t, dir, fsstore.WithCache(16, 1<<20), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
-	cached.SetCacheStaleStatForTest()
+	cached.SetStaleStatForTest()
 	other := openDir(t, dir, fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
 	id := newID(t)
 	if err := other.Save(ctx, &fsstore.Session{ID: id, Data: []byte("kept")}); err != nil {

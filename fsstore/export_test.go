@@ -18,10 +18,18 @@ func (s *Store) RecordPathForTest(id string) string {
 	return p
 }
 
-// SetCacheStaleStatForTest makes the cache (WithCache) revalidate an
-// entry with the attributes it was read with, as a stale NFS attribute
-// cache would answer on macOS and FreeBSD.
-func (s *Store) SetCacheStaleStatForTest() { s.cache.staleStat = true }
+// SetStaleStatForTest makes s's attribute fetches behave as on an NFS
+// client of macOS or FreeBSD, where the client's attribute cache may
+// answer them: the cache (WithCache) revalidates an entry with the
+// attributes it was read with, as a stale attribute cache would, and
+// neither a cache hit nor Health's fetch counts as the server's answer
+// for the breaker.
+func (s *Store) SetStaleStatForTest() {
+	s.testHooks.staleStat = true
+	if s.cache != nil {
+		s.cache.staleStat = true
+	}
+}
 
 // SetNFSForTest makes the store behave as on an NFS mount (looking again
 // for a name missing for an instant), for tests on a local directory.

@@ -315,7 +315,7 @@ func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
 	)
 	if l.s.bnd == nil {
 		// Keep the record open for a Touch in this request (see file).
-		sess, err = l.s.loadKeep(l.id, l.k, true, &kept, buf)
+		sess, err = l.s.loadKeep(l.id, l.k, true, &kept, buf, nil)
 		l.end()
 	} else {
 		// Under the bound the work may outlive this call; it keeps
@@ -324,7 +324,7 @@ func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
 		err = l.run(ctx, "load", OpLoad, func(c *call) error {
 			c.hook("load")
 			var err error
-			res, err = l.s.loadKeep(l.id, l.k, true, nil, buf)
+			res, err = l.s.loadKeep(l.id, l.k, true, nil, buf, c)
 			return err
 		})
 		if !errors.Is(err, ErrUnavailable) {

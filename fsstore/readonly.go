@@ -117,8 +117,9 @@ func isReadOnly(err error) bool {
 // goroutine of its own: the server's answer to an attribute fetch, or,
 // while a write was last refused as read-only, a test write. A test write
 // that fails for another reason (a full disk) shows the file system
-// writable again: the attribute fetch then answers as usual.
-func (s *Store) healthCheck(hook func(string)) error {
+// writable again: the attribute fetch then answers as usual. answered
+// reports a success that the server answered (see probeFS).
+func (s *Store) healthCheck(hook func(string)) (answered bool, err error) {
 	seq := s.readOnly.Load()
 	if seq == 0 {
 		return s.probeFS(hook)
@@ -126,9 +127,9 @@ func (s *Store) healthCheck(hook func(string)) error {
 	if hook != nil {
 		hook("probe")
 	}
-	err := s.writeProbe()
+	err = s.writeProbe()
 	if err != nil && isReadOnly(err) {
-		return fmt.Errorf("store not writable on this host: %w", err)
+		return false, fmt.Errorf("store not writable on this host: %w", err)
 	}
 	s.clearReadOnly(seq)
 	if err != nil {
@@ -137,5 +138,5 @@ func (s *Store) healthCheck(hook func(string)) error {
 	if s.bnd != nil {
 		s.bnd.slots.Answered()
 	}
-	return nil
+	return true, nil
 }

@@ -161,7 +161,18 @@ type testHooks struct {
 	// first off NFS too, where they are the file system's own
 	// (Store.lookCachedFirst).
 	cachedFirst bool
+	// staleStat makes the store take its attribute fetches for ones the
+	// NFS client's attribute cache may answer, as on macOS and FreeBSD
+	// (see fetchesFresh).
+	staleStat bool
 }
+
+// fetchesFresh reports whether the store's attribute fetches (statNow,
+// statFresh) ask the file server whatever the client has cached, so that
+// their success is the server's answer: on Linux (AT_STATX_FORCE_SYNC).
+// Elsewhere the NFS client's attribute cache may answer them, for up to
+// acregmax, also while the server does not answer at all.
+func (s *Store) fetchesFresh() bool { return statFreshForced && !s.testHooks.staleStat }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
 // is held only for the few round trips of another process's raise.
@@ -618,13 +629,13 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 	switch {
 	case err != nil:
 	case s.bnd == nil:
-		sess, err = s.loadKeep(id, k, true, nil, buf)
+		sess, err = s.loadKeep(id, k, true, nil, buf, nil)
 	default:
 		c := s.bnd.get("load", OpLoad, k.name)
 		c.fn = func(c *call) error {
 			c.hook("load")
 			var err error
-			c.sess, err = s.loadKeep(id, k, true, nil, buf)
+			c.sess, err = s.loadKeep(id, k, true, nil, buf, c)
 			return err
 		}
 		if err = s.bnd.run(ctx, c, fsOp); !errors.Is(err, ErrUnavailable) {
@@ -643,14 +654,17 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 // load reads and checks a record. With live false it returns expired
 // records too (CompareAndSwap compares against whatever is on disk).
 func (s *Store) load(id string, k key, live bool) (*Session, error) {
-	return s.loadKeep(id, k, live, nil, nil)
+	return s.loadKeep(id, k, live, nil, nil, nil)
 }
 
 // loadKeep is load that, when keep is not nil and the session was read
 // live from its file, leaves that file open in *keep (a cache hit and a
 // record read from the sweep's aside name leave none). It reads into buf
 // when the record fits there (see LoadInto); the cache never keeps buf.
-func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte) (*Session, error) {
+// A cache hit judged on attributes the server may not have given (see
+// fetchesFresh) marks c, the bounded call it runs in (nil: none), as
+// unanswered.
+func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte, c *call) (*Session, error) {
 	_, p := s.path(k)
 	var (
 		b  []byte
@@ -688,6 +702,13 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 				// rather than logging out a user whose session lives.
 			case err == nil:
 				h, pl, st = e.header, e.payload, e.st
+				if c != nil && !s.fetchesFresh() {
+					// In an outage the client's cache answers for
+					// up to acregmax: counted as the server's
+					// answer, every hit ended the breaker's row of
+					// timeouts and stretched patience.
+					c.unanswered = true
+				}
 				goto decoded
 			case !errors.Is(err, ErrUnencrypted):
 				return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
