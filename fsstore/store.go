@@ -694,12 +694,15 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 			// file's record would ask the same read again.
 			err := s.sealRefused(kr, &e.header)
 			switch {
-			case err == nil && live && expiredAt(expiry(e.st.mtime, e.header.Idle, e.header.Deadline), s.cfg.now()):
+			case err == nil && live && !s.fetchesFresh() && expiredAt(expiry(e.st.mtime, e.header.Idle, e.header.Deadline), s.cfg.now()):
 				// Expired by attributes that on macOS and FreeBSD may
 				// be the NFS client's cached ones (statNow), older than
 				// a Touch on another host: judged from the file, whose
 				// open fetches them afresh, as an uncached Load's is,
 				// rather than logging out a user whose session lives.
+				// Where statNow asked the server (Linux), they are the
+				// file's, and the hit below answers ErrExpired without
+				// the file's OPEN and READ.
 			case err == nil:
 				h, pl, st = e.header, e.payload, e.st
 				if c != nil && !s.fetchesFresh() {
