@@ -154,6 +154,10 @@ func (s *Store) KeysInUseForTest() (newest uint32, ids []uint32) {
 	return kr.newest, ids
 }
 
+// SetRekeyAsideWaitHookForTest makes s's Rekey call h when it is about
+// to wait for the sweep that holds a record aside.
+func (s *Store) SetRekeyAsideWaitHookForTest(h func(name string)) { s.testHooks.rekeyAsideWait = h }
+
 // SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
 // record, before it reads it.
 func (s *Store) SetRekeyListedHookForTest(h func(name string)) { s.testHooks.rekeyListed = h }

@@ -90,8 +90,10 @@ type RekeyStats struct {
 // pass lists its shard is counted once, and rekeyed by its name wherever
 // the listing shows it (under its name or aside): the pass remembers the
 // records of the shard it lists by name (a few dozen bytes each), as Range
-// does. A live one a sweep left aside under an old key is an error until
-// a sweep puts it back. The pass is resumable: an
+// does. A live one that a running sweep holds aside under an old key is
+// rekeyed once that sweep has ended (the pass waits for it up to a minute,
+// then reports an error saying it still runs); one a sweep left aside
+// (it died) is an error until a sweep puts it back. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted.
 //
@@ -200,10 +202,12 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			// touch leaves it under the old key. Deleted or saved, it is
 			// gone or under the newest key then. One aside is read again
 			// too: a sweep puts it back in an instant, unless it died.
+			// One still aside is read once more after the sweep that
+			// holds it has ended (awaitSweep).
 			for try := 1; (res == rekeyRaced || res == rekeyAside) && err == nil; try++ {
 				if try == rekeyTries {
 					if res == rekeyAside {
-						err = fmt.Errorf("%s is held aside by a sweep (as %s), under an old key: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, name), asideName(name))
+						res, err = s.rekeyAfterSweep(ctx, dir, name, lim, guard, order)
 						break
 					}
 					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, name), errRekeyRaced, try)
@@ -575,6 +579,46 @@ func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header) (rekeyResu
 		return rekeyUpToDate, true
 	}
 	return rekeyUpToDate, false
+}
+
+// rekeyAsideWait bounds how long a rekey waits for a running sweep that
+// holds a record aside to end (see rekeyAfterSweep). A sweep holds its
+// lock from its first move aside to its end, which on a large store may
+// be long: the rekey does not wait for all of it.
+const rekeyAsideWait = time.Minute
+
+// rekeyAfterSweep rekeys a record still held aside after rekeyTries
+// reads: it waits, at most rekeyAsideWait, until no sweep holds the
+// store's sweep lock (a running sweep settles what it moved aside before
+// it releases it: puts a live record back, or removes an expired one),
+// and reads it once more. A record still aside then was left by a sweep
+// that died, and waits for the next sweep. No lock of a session is held
+// while it waits: a sweep takes those with its own held.
+func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard) (rekeyResult, error) {
+	if h := s.testHooks.rekeyAsideWait; h != nil {
+		h(name)
+	}
+	wctx, cancel := context.WithTimeout(ctx, rekeyAsideWait)
+	h, err := s.locks.Lock(wctx, sweepLock, sweepLock, lock.Shared)
+	cancel()
+	switch {
+	case err == nil:
+		h.Unlock()
+	case ctx.Err() != nil:
+		return rekeyAside, fmt.Errorf("%s: waiting for the sweep that holds it aside (as %s): %w", filepath.Join(dir, name), asideName(name), ctx.Err())
+	case errors.Is(err, lock.ErrLocked):
+		return rekeyAside, fmt.Errorf("%s is held aside (as %s), under an old key, by a sweep that is still running after %v: rekey again once it has ended", filepath.Join(dir, name), asideName(name), rekeyAsideWait)
+	default:
+		return rekeyAside, fmt.Errorf("%s is held aside by a sweep (as %s), under an old key: sweep lock: %w", filepath.Join(dir, name), asideName(name), closedLock(err))
+	}
+	res, err := s.rekeyOne(ctx, dir, name, lim, guard, order)
+	if res == rekeyAside && err == nil {
+		err = fmt.Errorf("%s is held aside (as %s), under an old key, by a sweep that is no longer running: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, name), asideName(name))
+	}
+	if res == rekeyRaced && err == nil {
+		err = fmt.Errorf("%s: %w after a sweep put it back; the next pass tries again", filepath.Join(dir, name), errRekeyRaced)
+	}
+	return res, err
 }
 
 // rekeyTries is how many times a rekey reads a record that requests keep

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,4 +236,55 @@ func rekeyingStore(t *testing.T, dir string, keys ...fsstore.Key) *fsstore.Store
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestRekeyWaitsForRunningSweep: a record that a running sweep holds
+// aside for an instant (its batch is being settled) is rekeyed once the
+// sweep has put it back: three reads back to back missed it, and the pass
+// failed it with advice to run a sweep, while one ran. The sweep here
+// renews the record between its judgement and its move, so that it puts
+// it back, and is held after the move until the rekey is about to wait.
+func TestRekeyWaitsForRunningSweep(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	_, p := savedUnderKey(t, dir, k1)
+	long := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(p, long, long); err != nil {
+		t.Fatal(err)
+	}
+	rk := rekeyingStore(t, dir, k2, k1)
+	gc := rekeyingStore(t, dir, k2, k1)
+	aside, release := make(chan struct{}), make(chan struct{})
+	var asideOnce, releaseOnce sync.Once
+	gc.SetSweepHooksForTest(nil, func(string) {
+		now := time.Now()
+		if err := os.Chtimes(p, now, now); err != nil { // a request's Touch
+			t.Error(err)
+		}
+	}, func(string) {
+		asideOnce.Do(func() { close(aside) })
+		<-release
+	})
+	type sweepResult struct {
+		st  fsstore.SweepStats
+		err error
+	}
+	swept := make(chan sweepResult, 1)
+	go func() {
+		st, err := gc.Sweep(ctx, sweepOpts)
+		swept <- sweepResult{st, err}
+	}()
+	<-aside
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	defer letGo()
+	rk.SetRekeyAsideWaitHookForTest(func(string) { letGo() })
+	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { t.Errorf("rekey: %v", err) }})
+	letGo()
+	if err != nil || st.Rekeyed != 1 || st.Errors != 0 {
+		t.Errorf("Rekey while a sweep held the record aside = %+v, %v; want it rekeyed once the sweep put it back", st, err)
+	}
+	if r := <-swept; r.err != nil || r.st.SkippedRenewed != 1 {
+		t.Errorf("sweep = %+v, %v; want the renewed record put back", r.st, r.err)
+	}
 }

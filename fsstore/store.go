@@ -161,6 +161,9 @@ type testHooks struct {
 	// first off NFS too, where they are the file system's own
 	// (Store.lookCachedFirst).
 	cachedFirst bool
+	// rekeyAsideWait runs when a rekey is about to wait for a sweep that
+	// holds a record aside (see rekeyAfterSweep).
+	rekeyAsideWait func(name string)
 	// staleStat makes the store take its attribute fetches for ones the
 	// NFS client's attribute cache may answer, as on macOS and FreeBSD
 	// (see fetchesFresh).
