@@ -540,6 +540,17 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 			if inOS, fin := c.op.Abandon(); fin || !inOS {
 				continue
 			}
+			if c.kind == OpLockWait && c.op.InOSAlways() {
+				// Inside the OS only to release a lock it no longer
+				// wants, having given up on its wait before this
+				// waiter saw the context end: as for the Woken case
+				// below, its wait ended; the release is not the
+				// server failing to answer the lock wait.
+				if ok, _ := c.op.Detach(); ok {
+					return waitedOut(c, ctx.Err())
+				}
+				continue
+			}
 			if b.hook != nil {
 				b.hook("abandon")
 			}

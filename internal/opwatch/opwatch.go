@@ -23,6 +23,7 @@ const (
 	finished
 	detached
 	polling
+	always // inside the OS for a call made even when abandoned (EnterAlways)
 )
 
 // Bound counts the operations of a store inside the filesystem, those given
@@ -213,8 +214,15 @@ func (o *Op) EnterAlways() {
 			o.Bound.Acquire()
 			o.slot = true
 		}
+		o.state.Or(always)
 		o.MarkInOS()
 	}
+}
+
+// InOSAlways reports whether the operation is inside the OS for a call
+// begun with EnterAlways (a release it must make), not for its own work.
+func (o *Op) InOSAlways() bool {
+	return o != nil && o.state.Load()&(inOS|always) == inOS|always
 }
 
 // MarkInOS marks the operation inside the OS from now on, its slot taken
@@ -255,7 +263,7 @@ func (o *Op) Answered() {
 // Exit marks the end of a call begun with Enter or EnterAlways.
 func (o *Op) Exit() {
 	if o != nil {
-		o.state.And(^uint32(inOS))
+		o.state.And(^uint32(inOS | always))
 		if o.slot {
 			o.slot = false
 			o.Bound.Release()
