@@ -41,18 +41,7 @@ func newGuardApp(t *testing.T) *guardApp {
 	mux.HandleFunc("/visit", func(w http.ResponseWriter, r *http.Request) {
 		sm.Put(r.Context(), "cart", "socks")
 	})
-	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.RenewToken(r.Context()); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		sm.Put(r.Context(), "user", "alice")
-	})
-	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.Destroy(r.Context()); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	})
+	handleLogInOut(mux, sm)
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		a.loaded <- struct{}{}
 		<-a.release

@@ -203,18 +203,7 @@ func TestSessionManagerAcrossServers(t *testing.T) {
 			sm.Put(r.Context(), "n", n)
 			fmt.Fprintf(w, "%d@%d", n, i)
 		})
-		mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-			if err := sm.RenewToken(r.Context()); err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			sm.Put(r.Context(), "user", "alice")
-		})
-		mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
-			if err := sm.Destroy(r.Context()); err != nil {
-				http.Error(w, err.Error(), 500)
-			}
-		})
+		handleLogInOut(mux, sm)
 		srv := httptest.NewServer(sm.LoadAndSave(mux))
 		t.Cleanup(srv.Close)
 		servers = append(servers, srv)
@@ -249,4 +238,21 @@ func TestSessionManagerAcrossServers(t *testing.T) {
 	if got := get(1, "/inc"); got != "1@1" {
 		t.Errorf("after Destroy: %s, want a fresh session", got)
 	}
+}
+
+// handleLogInOut serves /login (RenewToken, then a user) and /logout
+// (Destroy) through sm.
+func handleLogInOut(mux *http.ServeMux, sm *scs.SessionManager) {
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		if err := sm.RenewToken(r.Context()); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		sm.Put(r.Context(), "user", "alice")
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := sm.Destroy(r.Context()); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
 }
