@@ -27,15 +27,7 @@ func TestBackgroundReleaseErrorLogged(t *testing.T) {
 		away func(t *testing.T, f *boundFixture) (resume func())
 	}{
 		{"breaker-open", []fsstore.Option{fsstore.WithBreaker(1, time.Hour)}, func(t *testing.T, f *boundFixture) func() {
-			release := f.fs.hang("load")
-			ctx := newDeadlineCtx()
-			errc := make(chan error, 1)
-			go func() { _, err := f.s.Load(ctx, newID(t)); errc <- err }()
-			f.fs.await(t, "load")
-			ctx.expire()
-			isUnavailable(t, <-errc, context.DeadlineExceeded)
-			release()
-			f.settle(t)
+			openBreaker(t, f)
 			if st := f.s.Breaker(); st != fsstore.BreakerOpen {
 				t.Fatalf("breaker %v after a timeout, want open", st)
 			}
