@@ -11,13 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 func testIO(env map[string]string) (*cmdutil.IOStreams, *bytes.Buffer, *bytes.Buffer) {
@@ -323,30 +323,11 @@ func TestRunRunMissingOKOutput(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the progress goroutine and the
-// test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // On a terminal, an error or a store log line printed while the progress
 // line is drawn starts on a line of its own: it was appended to the
 // progress text ("sessgc: 0 removed, 0 B freed, 0/s, 0ssessgc: sweep ...").
 func TestProgressClearedForErrors(t *testing.T) {
-	var errb syncBuffer
+	var errb testenv.Buffer
 	opts := &RunOptions{IO: &cmdutil.IOStreams{Out: io.Discard, ErrOut: &errb, ErrTTY: true}}
 	p := newPrinter(opts)
 	stop := startProgress(opts, p, new(fsstore.SweepProgress))
