@@ -203,7 +203,8 @@
 // cookie never outlives the session's absolute deadline. The session ID
 // never appears in errors or log messages of this package.
 //
-// Every response varies by cookie (Vary: Cookie). One that sets or removes
+// Every response varies by cookie (Vary: Cookie, put back when the handler
+// or a middleware inside this one replaced the field). One that sets or removes
 // the session's cookie is also kept out of shared caches: it carries
 // Cache-Control: private (and no-cache="Set-Cookie"), unless the handler
 // set private or no-store itself; a public or s-maxage the handler set is

@@ -690,7 +690,24 @@ func (w *responseWriter) start() bool {
 	// only now (the handler sets its Cache-Control after a Release, a
 	// buffering writer copies its map over this one).
 	w.s.m.keepFromSharedCaches(h)
+	varyByCookie(h)
 	return true
+}
+
+// varyByCookie puts Cookie back into h's Vary when the handler, or a
+// middleware inside this one, replaced or deleted the field the
+// middleware set (a gzip middleware's Set("Vary", "Accept-Encoding")): a
+// shared cache would otherwise serve a page that reads one user's session
+// to the next visitor. A Vary that names Cookie, or is "*", is left alone.
+func varyByCookie(h http.Header) {
+	for _, l := range h["Vary"] {
+		for v := range strings.SplitSeq(l, ",") {
+			if v = strings.TrimSpace(v); v == "*" || strings.EqualFold(v, "Cookie") {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(h["Vary"], "Cookie")
 }
 
 // WriteHeader commits the session, then writes the header. Informational

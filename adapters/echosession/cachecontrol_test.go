@@ -1,0 +1,93 @@
+package echosession_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/sessfs/sessfs/adapters/echosession"
+)
+
+// TestSessionCookieKeptFromSharedCaches: however an echo handler answers
+// (a returned error included, which the middleware renders), a response
+// that sets the session's cookie carries Cache-Control: private and Vary:
+// Cookie, as httpsession's own responses do, also when the handler set
+// Vary or a Cache-Control that lets shared caches store it.
+func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(file, []byte("file contents"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	put := func(c echo.Context) {
+		if err := echosession.FromContext(c).Put("n", 1); err != nil {
+			panic(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		handler echo.HandlerFunc
+		gzip    bool // echo's Gzip middleware inside the session's
+	}{
+		{"String", func(c echo.Context) error { put(c); return c.String(http.StatusOK, "ok") }, false},
+		{"NoContent", func(c echo.Context) error { put(c); return c.NoContent(http.StatusNoContent) }, false},
+		{"public Cache-Control", func(c echo.Context) error {
+			put(c)
+			c.Response().Header().Set("Cache-Control", "public, max-age=60")
+			return c.String(http.StatusOK, "ok")
+		}, false},
+		{"Vary set", func(c echo.Context) error {
+			put(c)
+			c.Response().Header().Set("Vary", "Accept-Encoding")
+			return c.String(http.StatusOK, "ok")
+		}, false},
+		{"File", func(c echo.Context) error { put(c); return c.File(file) }, false},
+		{"returned HTTPError", func(c echo.Context) error { put(c); return echo.NewHTTPError(http.StatusTeapot, "no") }, false},
+		{"nothing written", func(c echo.Context) error { put(c); return nil }, false},
+		{"Gzip", func(c echo.Context) error { put(c); return c.String(http.StatusOK, strings.Repeat("ok", 1024)) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			e.Use(echosession.Handler(newManager(t)))
+			if tt.gzip {
+				e.Use(middleware.Gzip())
+			}
+			e.GET("/", tt.handler)
+			resp := do(t, e, "GET", "/", nil)
+			if resp.cookie() == nil {
+				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.header.Values("Set-Cookie"))
+			}
+			checkPrivate(t, resp.header)
+		})
+	}
+}
+
+// checkPrivate fails t unless h keeps the response from shared caches and
+// varies by cookie.
+func checkPrivate(t *testing.T, h http.Header) {
+	t.Helper()
+	var directives []string
+	for _, l := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(l, ",") {
+			directives = append(directives, strings.ToLower(strings.TrimSpace(d)))
+		}
+	}
+	if !slices.Contains(directives, "private") || slices.Contains(directives, "public") {
+		t.Errorf("Cache-Control %q, want private (and no public)", h.Values("Cache-Control"))
+	}
+	var vary []string
+	for _, l := range h.Values("Vary") {
+		for v := range strings.SplitSeq(l, ",") {
+			vary = append(vary, strings.ToLower(strings.TrimSpace(v)))
+		}
+	}
+	if !slices.Contains(vary, "cookie") {
+		t.Errorf("Vary %q, want Cookie among them", h.Values("Vary"))
+	}
+}
