@@ -747,6 +747,16 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// WriteString commits the session before the first byte, as Write does,
+// and passes the string on to the underlying writer's WriteString
+// (net/http's copies it without converting it to a []byte first).
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if !w.start() {
+		return 0, errDiscarded
+	}
+	return io.WriteString(w.ResponseWriter, s)
+}
+
 // ReadFrom commits the session before the first byte, as Write does, and
 // then copies through the underlying writer, whose own ReadFrom (net/http's
 // uses sendfile) serves a file without copying it through user space:
