@@ -51,3 +51,26 @@ func TestInvalidStatusCommitsNothing(t *testing.T) {
 		}
 	}
 }
+
+// The error a session reports after a WriteHeader with a code net/http
+// refuses names the invalid code, not a server error: 1000 and above are
+// as invalid as 0 (net/http panics for any code outside 100..999).
+func TestInvalidStatusError(t *testing.T) {
+	for _, code := range []int{0, 99, 1000, 1 << 20} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			e := newEnv(t, nil)
+			var putErr error
+			h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				func() {
+					defer func() { recover() }() // net/http's panic
+					w.WriteHeader(code)
+				}()
+				putErr = httpsession.FromContext(r.Context()).Put("n", 1)
+			}))
+			do(t, h, "")
+			if putErr == nil || !strings.Contains(putErr.Error(), "invalid status code") || strings.Contains(putErr.Error(), "5xx") {
+				t.Errorf("Put after WriteHeader(%d): %v; want the invalid status named", code, putErr)
+			}
+		})
+	}
+}

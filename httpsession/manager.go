@@ -729,7 +729,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		// status) makes net/http panic: nothing is saved for a response
 		// that never goes out, as for any panic.
 		err := errServerErrorAnswer
-		if code < 100 {
+		if code < 100 || code > 999 {
 			err = errInvalidStatus
 		}
 		w.s.abort(err)
