@@ -49,8 +49,13 @@ type healthHandler struct {
 	timeout time.Duration
 
 	mu      sync.Mutex
-	running chan struct{} // closed when the check in progress ends; nil if none
-	err     error         // that check's result, once running is closed
+	running *healthRun // the check in progress; nil if none
+}
+
+// healthRun is one check, which the probes that arrive while it runs share.
+type healthRun struct {
+	done chan struct{} // closed when the check ends
+	err  error         // its outcome, set before done is closed
 }
 
 // errHealthTimeout reports a check that did not answer in time.
@@ -79,27 +84,25 @@ func (h *healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // check joins the check in progress, or starts one, and returns a channel
-// closed when it ends and a function giving its result then.
+// closed when it ends and a function giving its outcome then. The outcome
+// is that check's: a later one, started once it ended, may end before the
+// caller reads it, and a probe reports the check it waited for.
 func (h *healthHandler) check() (<-chan struct{}, func() error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.running == nil {
-		done := make(chan struct{})
-		h.running = done
+	run := h.running
+	if run == nil {
+		run = &healthRun{done: make(chan struct{})}
+		h.running = run
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
-			err := h.hc.Health(ctx)
+			run.err = h.hc.Health(ctx)
 			cancel()
 			h.mu.Lock()
-			h.err, h.running = err, nil
+			h.running = nil
 			h.mu.Unlock()
-			close(done)
+			close(run.done)
 		}()
 	}
-	done := h.running
-	return done, func() error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.err
-	}
+	return run.done, func() error { return run.err }
 }
