@@ -199,7 +199,12 @@
 // sent in answer to a request that came over plain HTTP (no TLS, no proxy
 // header such as X-Forwarded-Proto saying the client used HTTPS) to other
 // than a loopback host is logged once per Manager, at Warn: browsers do not
-// send it back, and each request starts a new session. A persistent
+// send it back, and each request starts a new session. So is a cookie
+// whose Cookie.Domain the host the request was sent to (its Host header,
+// or a proxy's X-Forwarded-Host or Forwarded host) is neither equal to
+// nor a subdomain of, which browsers drop: hosts a proxy may have put in
+// place of the client's (an IP address, a loopback or dotless name) are not
+// judged. A persistent
 // cookie never outlives the session's absolute deadline. The session ID
 // never appears in errors or log messages of this package.
 //

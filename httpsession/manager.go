@@ -66,6 +66,9 @@ type Manager struct {
 	// plainWarned: the warning about a Secure cookie sent in answer to a
 	// plain HTTP request was logged (see warnPlainHTTP).
 	plainWarned atomic.Bool
+	// domainWarned: the warning about a cookie Domain that the request's
+	// host is not in was logged (see warnDomain).
+	domainWarned atomic.Bool
 	// idGen, when set (by a test), draws fresh IDs instead of
 	// fsstore.NewID.
 	idGen func() (string, error)
@@ -459,6 +462,91 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 		m.cfg.log.WarnContext(r.Context(), "httpsession: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set Cookie.Insecure for development over plain HTTP, never in production. Logged once.",
 			"host", r.Host) // not the path: it may carry a token (a password reset link)
 	}
+}
+
+// warnDomain logs, once per Manager, that a cookie naming a session went
+// out with a Cookie.Domain that the host the client asked for is not in
+// (neither the domain nor a subdomain of it): browsers drop such a cookie,
+// so each of the user's requests starts a new session, and nothing else
+// says why. The host is taken from the Host header and, behind a proxy,
+// from X-Forwarded-Host and Forwarded's host; any of them in the domain is
+// enough not to warn. A host that may be a proxy's name for this server
+// rather than the client's (an IP address, a loopback name, a name with no
+// dot such as a container's) is not judged: only a mismatch a browser is
+// sure to see is reported, never a deployment that works.
+func (m *Manager) warnDomain(r *http.Request) {
+	domain := m.cfg.cookie.Domain
+	if domain == "" || m.domainWarned.Load() || r == nil {
+		return
+	}
+	judged := false
+	for h := range requestHosts(r) {
+		if domainMatch(h, domain) {
+			return
+		}
+		judged = judged || publicName(h)
+	}
+	if judged && m.domainWarned.CompareAndSwap(false, true) {
+		args := []any{"host", r.Host, "cookie_domain", domain} // not the path: it may carry a token
+		if fh := r.Header.Values("X-Forwarded-Host"); len(fh) > 0 {
+			args = append(args, "x_forwarded_host", strings.Join(fh, ", "))
+		}
+		m.cfg.log.WarnContext(r.Context(), "httpsession: the session cookie's Cookie.Domain does not match the host the request was sent to; browsers drop the cookie, so every request starts a new session. Set Cookie.Domain to that host or a parent domain of it, or leave it empty for a host-only cookie; behind a proxy that rewrites the Host header, have it send the original in X-Forwarded-Host. Logged once.", args...)
+	}
+}
+
+// requestHosts yields the hosts r names as the one its client asked for:
+// the Host header, and those of proxy headers (X-Forwarded-Host, RFC
+// 7239's Forwarded), lower case, without port or trailing dot.
+func requestHosts(r *http.Request) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		if !yield(normalHost(r.Host)) {
+			return
+		}
+		for _, v := range r.Header.Values("X-Forwarded-Host") {
+			for h := range strings.SplitSeq(v, ",") {
+				if !yield(normalHost(strings.TrimSpace(h))) {
+					return
+				}
+			}
+		}
+		for _, v := range r.Header.Values("Forwarded") {
+			for p := range strings.FieldsFuncSeq(v, func(c rune) bool { return c == ',' || c == ';' }) {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "host") && !yield(normalHost(strings.Trim(val, `"`))) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// normalHost returns host (a Host header's value) lower case, without its
+// port, the brackets of an IPv6 address or a trailing dot.
+func normalHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+}
+
+// domainMatch reports whether a browser stores a cookie with the Domain
+// attribute domain in answer to a request to host (normalHost's form):
+// the host is the domain or a name under it, never an IP address under it
+// (RFC 6265, section 5.1.3).
+func domainMatch(host, domain string) bool {
+	domain = strings.TrimSuffix(strings.ToLower(strings.TrimPrefix(domain, ".")), ".")
+	if host == domain {
+		return true
+	}
+	return strings.HasSuffix(host, "."+domain) && net.ParseIP(host) == nil
+}
+
+// publicName reports whether host (normalHost's form) is a name a browser
+// may have asked for, rather than one a proxy in front of this server
+// gives it: not an IP address, not a loopback name, and with a dot.
+func publicName(host string) bool {
+	return strings.Contains(host, ".") && net.ParseIP(host) == nil && !loopbackHost(host)
 }
 
 // sentOverHTTPS reports whether r came over TLS, or through a proxy whose

@@ -54,7 +54,10 @@ type Cookie struct {
 	Name string
 	// Path of the cookie. Default "/".
 	Path string
-	// Domain of the cookie. Default "" (host-only, the safest).
+	// Domain of the cookie. Default "" (host-only, the safest). Browsers
+	// drop a cookie whose Domain the page's host is not in (the domain
+	// itself or a subdomain of it); the Manager logs a warning, once,
+	// when it sends one in answer to such a request.
 	Domain string
 	// SameSite restricts cross-site requests. Zero means
 	// http.SameSiteLaxMode; http.SameSiteStrictMode is stricter;
@@ -205,8 +208,9 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 // WithLogger sets the logger for the default error handler, for errors
 // that happen after the response started and can only be logged, for
 // sessions started afresh because their record was damaged or sealed with
-// a retired key, and for the warning about a Secure cookie sent over plain
-// HTTP (default slog.Default()).
+// a retired key, and for the warnings about a Secure cookie sent over plain
+// HTTP and a cookie Domain the request's host is not in (default
+// slog.Default()).
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.log = l }) }
 
 func defaultConfig() config {

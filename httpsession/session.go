@@ -838,6 +838,7 @@ func (s *Session) commit(h http.Header) error {
 		s.rec, s.values, s.src, s.srcRoom = fresh, saved, out, false
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		m.warnPlainHTTP(s.req)
+		m.warnDomain(s.req)
 		s.idCookie = true
 		expireCookie = false
 	case s.rec == nil && payload != nil && s.renewedAway && !s.renew:
@@ -858,6 +859,7 @@ func (s *Session) commit(h http.Header) error {
 		s.rec, s.values, s.src, s.srcRoom = fresh, saved, out, false
 		m.setCookie(h, fresh.ID, fresh.Deadline, now)
 		m.warnPlainHTTP(s.req)
+		m.warnDomain(s.req)
 		s.idCookie = true
 		expireCookie = false
 	case s.rec != nil && changed:

@@ -1,0 +1,85 @@
+package httpsession_test
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// A cookie whose Domain the requested host is not in is dropped by the
+// browser, so every request starts a new session, silently: the Manager
+// says so in its log, once, with the remedy and the host, not the path. A
+// host in the domain (the domain itself, a subdomain, in any case, with a
+// port or a trailing dot), a proxy header naming such a host, and a host
+// that may be a proxy's name for this server (an IP address, a loopback
+// or dotless name) are no reason to.
+func TestCookieDomainMismatchWarnsOnce(t *testing.T) {
+	const warning = "Cookie.Domain does not match"
+	for _, tc := range []struct {
+		name   string
+		domain string
+		host   string
+		header http.Header
+		warn   bool
+	}{
+		{name: "other domain", domain: "example.com", host: "www.example.org", warn: true},
+		{name: "suffix, not a subdomain", domain: "example.com", host: "notexample.com:8443", warn: true},
+		{name: "parent of the domain", domain: "app.example.com", host: "example.com", warn: true},
+		{name: "proxy to an address, other forwarded host", domain: "example.com", host: "10.0.0.5:8080", header: http.Header{"X-Forwarded-Host": {"www.example.org"}}, warn: true},
+		{name: "the domain", domain: "example.com", host: "example.com"},
+		{name: "subdomain", domain: "example.com", host: "www.example.com"},
+		{name: "deep subdomain with port", domain: "example.com", host: "a.b.example.com:8443"},
+		{name: "case and trailing dot", domain: "Example.COM", host: "WWW.example.com."},
+		{name: "leading dot", domain: ".example.com", host: "www.example.com"},
+		{name: "address domain", domain: "192.0.2.7", host: "192.0.2.7:8080"},
+		{name: "localhost", domain: "example.com", host: "localhost:8080"},
+		{name: "sub.localhost", domain: "example.com", host: "app.localhost:8080"},
+		{name: "127.0.0.1", domain: "example.com", host: "127.0.0.1:8080"},
+		{name: "::1", domain: "example.com", host: "[::1]:8080"},
+		{name: "proxy to an address", domain: "example.com", host: "10.0.0.5:8080"},
+		{name: "proxy to a container name", domain: "example.com", host: "app:8080"},
+		{name: "X-Forwarded-Host", domain: "example.com", host: "app.internal", header: http.Header{"X-Forwarded-Host": {"www.example.com"}}},
+		{name: "X-Forwarded-Host list", domain: "example.com", host: "app.internal", header: http.Header{"X-Forwarded-Host": {"www.example.com:443, app.internal"}}},
+		{name: "Forwarded", domain: "example.com", host: "app.internal", header: http.Header{"Forwarded": {`for=192.0.2.60;host="www.example.com";proto=https`}}},
+		{name: "host-only cookie", host: "www.example.org"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, httpsession.WithCookie(httpsession.Cookie{Domain: tc.domain}))
+			h := e.m.Handler(counter())
+			for range 3 {
+				req := httptest.NewRequest("GET", "https://"+tc.host+"/reset/tok3n-in-path", nil)
+				req.TLS = &tls.ConnectionState{}
+				for k, v := range tc.header {
+					req.Header[k] = v
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || sessionCookie(rec.Result()) == nil {
+					t.Fatalf("status %d, cookie %q: %s", rec.Code, rec.Header().Values("Set-Cookie"), rec.Body)
+				}
+			}
+			log := e.log.String()
+			n := strings.Count(log, warning)
+			switch {
+			case tc.warn && n != 1:
+				t.Fatalf("%d warnings about the cookie's Domain in 3 requests, want 1; log:\n%s", n, log)
+			case !tc.warn && n != 0:
+				t.Fatalf("warned about the cookie's Domain; log:\n%s", log)
+			}
+			if tc.warn {
+				for _, want := range []string{"level=WARN", "host=" + tc.host, "cookie_domain=" + tc.domain} {
+					if !strings.Contains(log, want) {
+						t.Errorf("the warning lacks %q:\n%s", want, log)
+					}
+				}
+				if strings.Contains(log, "tok3n") {
+					t.Errorf("the warning logs the request's path:\n%s", log)
+				}
+			}
+		})
+	}
+}
