@@ -569,9 +569,12 @@ func TestVerboseListsRemovals(t *testing.T) {
 	}
 }
 
-// TestQuietExcludesListing: --quiet with --dry-run or -v, whose output is
-// the listing, is a usage error naming both flags, and nothing is swept:
-// --quiet won over neither, and each run listed every removal.
+// TestQuietExcludesListing: --quiet with --dry-run, -v or --json, which
+// ask for output, is a usage error naming both flags, and nothing is
+// swept: --quiet won over none of them, and each run listed every
+// removal, or printed its JSON summary. So are both as SESSGC_*
+// variables, and SESSGC_DRY_RUN=true with -q, which the flag does not
+// override (the run would remove files).
 func TestQuietExcludesListing(t *testing.T) {
 	st := newStore(t)
 	ids := st.save(2)
@@ -583,7 +586,9 @@ func TestQuietExcludesListing(t *testing.T) {
 	}{
 		{[]string{"-q", "--dry-run"}, nil, "--quiet and --dry-run exclude each other"},
 		{[]string{"--quiet", "-v"}, nil, "--quiet and --verbose exclude each other"},
-		{[]string{"-n"}, []string{"SESSGC_QUIET=true"}, "--quiet and --dry-run exclude each other"},
+		{[]string{"-q", "--json"}, nil, "--quiet and --json exclude each other"},
+		{nil, []string{"SESSGC_QUIET=true", "SESSGC_VERBOSE=true"}, "SESSGC_QUIET=true and SESSGC_VERBOSE=true exclude each other"},
+		{[]string{"-q"}, []string{"SESSGC_DRY_RUN=true"}, "--quiet and SESSGC_DRY_RUN=true exclude each other"},
 	} {
 		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
 			r := runGC(t, append([]string{"run", "--dir", st.dir}, tc.args...), tc.env...)
@@ -596,6 +601,28 @@ func TestQuietExcludesListing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlagOverridesExcludedVariable: a flag on the command line overrides
+// the SESSGC_* variable of a flag it excludes, as it overrides its own:
+// "sessgc run --dry-run" typed in a job's environment with
+// SESSGC_QUIET=true lists what it would remove, and "--json" prints the
+// summary; both were usage errors (exit 2), and a -q --json printed JSON.
+func TestFlagOverridesExcludedVariable(t *testing.T) {
+	st := newStore(t)
+	ids := st.save(2)
+	st.expire(ids...)
+	r := runGC(t, []string{"run", "--dir", st.dir, "--dry-run"}, "SESSGC_QUIET=true")
+	if r.code != 0 || !strings.Contains(r.stdout, "would remove session "+st.path(ids[0])) {
+		t.Fatalf("dry run: exit %d, stdout %q, stderr %q; want 0 and the listing", r.code, r.stdout, r.stderr)
+	}
+	if !st.exists(ids[0]) || !st.exists(ids[1]) {
+		t.Fatal("the dry run removed sessions")
+	}
+	r = runGC(t, []string{"run", "--dir", st.dir, "--json"}, "SESSGC_QUIET=true")
+	if _, s := summary(t, r); r.code != 0 || s.Sessions != 2 {
+		t.Errorf("--json: exit %d, %+v, stderr %q; want 0 and the summary of 2 sessions removed", r.code, s, r.stderr)
 	}
 }
 

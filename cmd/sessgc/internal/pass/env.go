@@ -21,13 +21,49 @@ func EnvName(flag string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// Exclusion is two bool flags of a command that exclude each other, such
+// as --quiet and --dry-run: given both, one of them would be ignored
+// without a word.
+type Exclusion struct {
+	A, B string // the flags' names
+	Why  string // what each does, for the usage error
+	// Keep, if not "", is A or B: the flag whose variable the other flag
+	// on the command line does not override, as dropping it would change
+	// what the run does rather than what it prints (SESSGC_DRY_RUN=true
+	// with -q would remove files). KeepWhy says so in the usage error.
+	Keep, KeepWhy string
+}
+
 // ApplyEnv sets every flag not given on the command line from its SESSGC_*
 // variable, if set: flags override the environment, which overrides the
 // defaults. A malformed value is a usage error naming the variable.
-func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
+//
+// The command line also overrides the variable of a flag that excludes
+// one set on it (see excl): with SESSGC_QUIET=true in a job's environment,
+// "sessgc run --dry-run" typed by hand lists what it would remove, as the
+// usual precedence has it, rather than failing. Two flags that exclude
+// each other both on the command line, or both in the environment, are a
+// usage error naming both, and so is an Exclusion's Keep flag set in the
+// environment with the other flag on the command line.
+func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string, excl ...Exclusion) error {
+	on := func(name string) bool {
+		f := flags.Lookup(name)
+		return f != nil && f.Changed && f.Value.Type() == "bool" && f.Value.String() == "true"
+	}
+	// Read before any variable is applied: what the command line set.
+	overridden := map[string]bool{}
+	for _, e := range excl {
+		if on(e.A) && e.Keep != e.B {
+			overridden[e.B] = true
+		}
+		if on(e.B) && e.Keep != e.A {
+			overridden[e.A] = true
+		}
+	}
+	fromEnv := map[string]bool{}
 	var err error
 	flags.VisitAll(func(f *pflag.Flag) {
-		if err != nil || f.Changed || f.Name == "help" {
+		if err != nil || f.Changed || f.Name == "help" || overridden[f.Name] {
 			return
 		}
 		v := getenv(EnvName(f.Name))
@@ -39,8 +75,37 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
 			return
 		}
 		f.Changed = true
+		fromEnv[f.Name] = true
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// Named as the operator gave them: a flag, or a variable.
+	source := func(name string) string {
+		if fromEnv[name] {
+			return EnvName(name) + "=" + flags.Lookup(name).Value.String()
+		}
+		return "--" + name
+	}
+	for _, e := range excl {
+		if !on(e.A) || !on(e.B) {
+			continue
+		}
+		hint := ""
+		if e.Keep != "" && fromEnv[e.Keep] != fromEnv[otherOf(e, e.Keep)] {
+			hint = fmt.Sprintf(" (a flag on the command line overrides the variable of a flag it excludes, but not %s: %s)", EnvName(e.Keep), e.KeepWhy)
+		}
+		return cmdutil.UsageErrorf("%s and %s exclude each other: %s; give only one%s", source(e.A), source(e.B), e.Why, hint)
+	}
+	return nil
+}
+
+// otherOf returns the flag of e that is not name.
+func otherOf(e Exclusion, name string) string {
+	if name == e.A {
+		return e.B
+	}
+	return e.A
 }
 
 // UnknownEnv returns the SESSGC_* variables of environ that set nothing:
@@ -106,7 +171,8 @@ func editDistance(a, b string) int {
 // RunE returns the RunE of a sessgc leaf command: a warning on io.ErrOut
 // for each SESSGC_* variable that sets nothing (see UnknownEnv; io.Environ
 // nil: no check), then the SESSGC_* variables fill the flags not given
-// (read with io.Getenv), validate (if not nil) checks opts, then runF, the
+// (read with io.Getenv; flags that exclude each other, excl, as ApplyEnv
+// says), validate (if not nil) checks opts, then runF, the
 // tests' seam, or else run does the work.
 //
 // The check is here, with the reading of the variables, rather than in a
@@ -114,10 +180,10 @@ func editDistance(a, b string) int {
 // none, and shell completion, which runs sessgc on every Tab, must print
 // nothing but completions. A command refused before RunE runs (a bad
 // flag) warns through WarnUnknownEnvOnUsageError.
-func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF func(*O) error, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
+func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF func(*O) error, run func(context.Context, *O) error, excl ...Exclusion) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, _ []string) error {
 		WarnUnknownEnv(io, c.Root())
-		if err := ApplyEnv(c.Flags(), io.Getenv); err != nil {
+		if err := ApplyEnv(c.Flags(), io.Getenv, excl...); err != nil {
 			return err
 		}
 		if validate != nil {

@@ -40,3 +40,62 @@ func TestApplyEnv(t *testing.T) {
 		t.Errorf("bad value: %v", err)
 	}
 }
+
+// TestApplyEnvExclusions: a flag on the command line overrides the
+// variable of a flag it excludes, as it overrides its own, except an
+// Exclusion's Keep; two such flags from one source are a usage error
+// naming them as they were given.
+func TestApplyEnvExclusions(t *testing.T) {
+	excl := []Exclusion{
+		{A: "quiet", B: "dry-run", Why: "why", Keep: "dry-run", KeepWhy: "it keeps files"},
+		{A: "quiet", B: "json", Why: "why"},
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // the flags set, or the usage error's start
+	}{
+		{"flags", []string{"-q", "--json"}, nil, "--quiet and --json exclude each other: why; give only one"},
+		{"variables", nil, map[string]string{"SESSGC_QUIET": "true", "SESSGC_JSON": "1"},
+			"SESSGC_QUIET=true and SESSGC_JSON=true exclude each other: why; give only one"},
+		{"flag over variable", []string{"--json"}, map[string]string{"SESSGC_QUIET": "true"}, "json"},
+		{"malformed variable overridden", []string{"--json"}, map[string]string{"SESSGC_QUIET": "maybe"}, "json"},
+		{"flag over variable, other way", []string{"-q"}, map[string]string{"SESSGC_JSON": "true"}, "quiet"},
+		{"false flag overrides nothing", []string{"--json=false"}, map[string]string{"SESSGC_QUIET": "true"}, "quiet"},
+		{"flag over variable, kept one's", []string{"--dry-run"}, map[string]string{"SESSGC_QUIET": "true"}, "dry-run"},
+		{"kept variable", []string{"-q"}, map[string]string{"SESSGC_DRY_RUN": "true"},
+			"--quiet and SESSGC_DRY_RUN=true exclude each other: why; give only one (a flag on the command line overrides the variable of a flag it excludes, but not SESSGC_DRY_RUN: it keeps files)"},
+		{"kept variable false", []string{"-q"}, map[string]string{"SESSGC_DRY_RUN": "false"}, "quiet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := pflag.NewFlagSet("x", pflag.ContinueOnError)
+			q := f.BoolP("quiet", "q", false, "")
+			n := f.Bool("dry-run", false, "")
+			j := f.Bool("json", false, "")
+			if err := f.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := ApplyEnv(f, func(k string) string { return tc.env[k] }, excl...)
+			var got string
+			switch {
+			case err != nil && cmdutil.ExitCode(err) != cmdutil.ExitUsage:
+				t.Fatalf("%v: not a usage error", err)
+			case err != nil:
+				got = err.Error()
+			default:
+				for _, s := range []struct {
+					on   bool
+					name string
+				}{{*q, "quiet"}, {*n, "dry-run"}, {*j, "json"}} {
+					if s.on {
+						got += s.name
+					}
+				}
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -117,7 +117,9 @@ records are in their old or new form, and the next pass continues.`,
   SESSGC_KEYS="$(cat /run/credentials/sessgc/keys)" sessgc rekey --dir /srv/sessions --json`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
 	}
-	run := pass.RunE(io, opts, opts.validate, runF, rekeyRun)
+	// As run's: which of the two the operator meant cannot be told.
+	quietJSON := pass.Exclusion{A: "quiet", B: "json", Why: "--quiet prints nothing, --json prints the summary as JSON"}
+	run := pass.RunE(io, opts, opts.validate, runF, rekeyRun, quietJSON)
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// Asked before the environment fills the flag in.
 		opts.KeysFileFromFlag = c.Flags().Changed("keys-file")
@@ -134,7 +136,7 @@ records are in their old or new form, and the next pass continues.`,
 	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")
 	f.StringVar(&opts.Textfile, "textfile", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr)")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with --json")
 	pass.LogLevelFlag(f, &opts.LogLevel)
 	cmd.MarkFlagDirname("dir")
 	cmd.MarkFlagFilename("keys-file")

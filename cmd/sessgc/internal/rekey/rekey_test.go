@@ -14,11 +14,19 @@ func TestNewCmdRekeyFlags(t *testing.T) {
 	defaults := RekeyOptions{Dir: "/s", Rate: 200, Concurrency: 4}
 	cmdtest.TestFlags(t, NewCmdRekey, defaults, []cmdtest.FlagCase[RekeyOptions]{
 		{Name: "defaults", Args: "--dir /s", Want: func(o *RekeyOptions) {}},
-		{Name: "all flags", Args: "-d /s --keys-file /k -r 0 -c 8 --max-duration 5m --no-fleet-lock --json -q --textfile /tmp/r.prom",
+		{Name: "all flags", Args: "-d /s --keys-file /k -r 0 -c 8 --max-duration 5m --no-fleet-lock --json --textfile /tmp/r.prom",
 			Want: func(o *RekeyOptions) {
 				o.KeysFile, o.KeysFileFromFlag, o.Rate, o.Concurrency, o.MaxDuration = "/k", true, 0, 8, 5*time.Minute
-				o.NoFleetLock, o.JSON, o.Quiet, o.Textfile = true, true, true, "/tmp/r.prom"
+				o.NoFleetLock, o.JSON, o.Textfile = true, true, "/tmp/r.prom"
 			}},
+		{Name: "quiet", Args: "-d /s -q", Want: func(o *RekeyOptions) { o.Quiet = true }},
+		// As for run: --quiet and --json exclude each other, and a flag on
+		// the command line overrides the variable of the other.
+		{Name: "quiet json", Args: "-d /s -q --json", Code: cmdutil.ExitUsage},
+		{Name: "quiet env, json flag", Args: "-d /s --json", Env: map[string]string{"SESSGC_QUIET": "true"},
+			Want: func(o *RekeyOptions) { o.JSON = true }},
+		{Name: "json env, quiet flag", Args: "-d /s -q", Env: map[string]string{"SESSGC_JSON": "true"},
+			Want: func(o *RekeyOptions) { o.Quiet = true }},
 		// From the environment, the keys file does not count as given on
 		// the command line (SESSGC_KEYS would then be ambiguous).
 		{Name: "env", Env: map[string]string{"SESSGC_DIR": "/s", "SESSGC_KEYS_FILE": "/k", "SESSGC_RATE": "10"},

@@ -34,10 +34,14 @@ makes a key.
 
 Every flag can also be set with an environment variable SESSGC_<FLAG>, dashes
 as underscores: SESSGC_DIR, SESSGC_RATE, SESSGC_MAX_DURATION,
-SESSGC_NO_FLEET_LOCK=true. Flags win over the environment. Encryption keys
-are never given as a flag: --keys-file (SESSGC_KEYS_FILE) names a file, or
-SESSGC_KEYS holds the keys. A SESSGC_* variable that sets nothing (a
-misspelt name) is ignored with a warning on stderr.
+SESSGC_NO_FLEET_LOCK=true. A flag on the command line wins over its
+variable, and over the variable of a flag it excludes: with SESSGC_QUIET=true
+set, "sessgc run --dry-run" lists what it would remove. Two flags that
+exclude each other, both flags or both variables, are a usage error, and so
+is SESSGC_DRY_RUN=true with --quiet (dropping it would remove files).
+Encryption keys are never given as a flag: --keys-file (SESSGC_KEYS_FILE)
+names a file, or SESSGC_KEYS holds the keys. A SESSGC_* variable that sets
+nothing (a misspelt name) is ignored with a warning on stderr.
 
 The store's own log records of level warn and above (a file server that
 stopped answering, a store directory that is not setgid, ...) go to stderr
@@ -51,9 +55,9 @@ Exit codes:
   1    partial failure: some files could not be examined or removed, or
        --textfile could not be written
   2    usage error: bad flags, arguments or SESSGC_* values (--quiet with
-       -v or --dry-run, a --textfile directory that is missing or not
-       writable); no keys, or a key file that is unreadable, readable by
-       others or malformed
+       -v, --dry-run or --json, a --textfile directory that is missing or
+       not writable); no keys, or a key file that is unreadable, readable
+       by others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
        unreadable or read-only, owned by another user while sessgc runs
        as root, a key that does not match the store ("wrong key"), or for

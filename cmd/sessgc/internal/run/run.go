@@ -80,6 +80,16 @@ const creatingDelay = time.Second
 // sweep; tests use it to check flag parsing.
 func NewCmdRun(io *cmdutil.IOStreams, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: io}
+	// --quiet excludes the flags that ask for output: which one the
+	// operator meant cannot be told, and either way one would be ignored
+	// without a word (a cron job meant to be quiet mailing every removal
+	// or a JSON summary, or a dry run printing nothing).
+	exclusions := []pass.Exclusion{
+		{A: "quiet", B: "dry-run", Why: "--quiet prints nothing, --dry-run lists each removal",
+			Keep: "dry-run", KeepWhy: "without it the run would remove files"},
+		{A: "quiet", B: "verbose", Why: "--quiet prints nothing, --verbose lists each removal"},
+		{A: "quiet", B: "json", Why: "--quiet prints nothing, --json prints the summary as JSON"},
+	}
 	cmd := &cobra.Command{
 		Use:   "run --dir DIR [flags]",
 		Short: "Remove expired sessions, stale temp files and stale lock files (the default command)",
@@ -140,7 +150,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
   # Metrics for node-exporter's textfile collector:
   sessgc run --dir /srv/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: pass.RunE(io, opts, opts.validate, runF, runRun),
+		RunE: pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
@@ -154,7 +164,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v or --dry-run")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v, --dry-run or --json")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
 	f.StringVar(&opts.Textfile, "textfile", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.MissingOK, "missing-ok", false, "exit 0 doing nothing when --dir does not exist or is empty (no store created yet)")
@@ -169,19 +179,6 @@ func (o *RunOptions) validate() error {
 	}
 	if o.Jitter < 0 {
 		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", o.Jitter)
-	}
-	// --quiet with a flag whose whole point is a listing: which one the
-	// operator meant cannot be told, and either way one of them would be
-	// ignored without a word (a cron job meant to be quiet mailing every
-	// removal, or a dry run printing nothing).
-	for _, f := range []struct {
-		set  bool
-		name string
-	}{{o.DryRun, "dry-run"}, {o.Verbose, "verbose"}} {
-		if o.Quiet && f.set {
-			return cmdutil.UsageErrorf("--quiet and --%s exclude each other: --quiet prints nothing, --%s lists each removal; give only one (as flags or as %s, %s)",
-				f.name, f.name, pass.EnvName("quiet"), pass.EnvName(f.name))
-		}
 	}
 	return pass.CheckAges(o.Grace, o.TempAge)
 }

@@ -36,13 +36,31 @@ func TestNewCmdRunFlags(t *testing.T) {
 				o.Grace, o.TempAge, o.Jitter, o.NoFleetLock = 2*time.Minute, time.Hour, 30*time.Second, true
 				o.JSON, o.Verbose, o.NoProgress, o.MissingOK = true, true, true, true
 			}},
-		{Name: "quiet", Args: "-d /s -q --json", Want: func(o *RunOptions) { o.Quiet, o.JSON = true, true }},
-		// --quiet with a listing: one of the two would be ignored.
+		{Name: "quiet", Args: "-d /s -q", Want: func(o *RunOptions) { o.Quiet = true }},
+		// --quiet with output asked for: one of the two would be ignored.
 		{Name: "quiet dry run", Args: "-d /s -q -n", Code: cmdutil.ExitUsage},
 		{Name: "quiet verbose", Args: "-d /s --quiet --verbose", Code: cmdutil.ExitUsage},
-		{Name: "quiet env, dry run flag", Args: "-d /s --dry-run", Env: map[string]string{"SESSGC_QUIET": "true"}, Code: cmdutil.ExitUsage},
-		{Name: "quiet flag, verbose env", Args: "-d /s -q", Env: map[string]string{"SESSGC_VERBOSE": "1"}, Code: cmdutil.ExitUsage},
+		{Name: "quiet json", Args: "-d /s -q --json", Code: cmdutil.ExitUsage},
+		{Name: "quiet and json env", Args: "-d /s", Env: map[string]string{"SESSGC_QUIET": "true", "SESSGC_JSON": "true"}, Code: cmdutil.ExitUsage},
 		{Name: "quiet=false dry run", Args: "-d /s -q=false -n", Want: func(o *RunOptions) { o.DryRun = true }},
+		// A flag on the command line overrides the variable of a flag it
+		// excludes, as it overrides its own.
+		{Name: "quiet env, dry run flag", Args: "-d /s --dry-run", Env: map[string]string{"SESSGC_QUIET": "true"},
+			Want: func(o *RunOptions) { o.DryRun = true }},
+		{Name: "quiet env, verbose flag", Args: "-d /s -v", Env: map[string]string{"SESSGC_QUIET": "true"},
+			Want: func(o *RunOptions) { o.Verbose = true }},
+		{Name: "quiet env, json flag", Args: "-d /s --json", Env: map[string]string{"SESSGC_QUIET": "1"},
+			Want: func(o *RunOptions) { o.JSON = true }},
+		{Name: "quiet flag, verbose env", Args: "-d /s -q", Env: map[string]string{"SESSGC_VERBOSE": "1"},
+			Want: func(o *RunOptions) { o.Quiet = true }},
+		{Name: "quiet flag, json env", Args: "-d /s -q", Env: map[string]string{"SESSGC_JSON": "true"},
+			Want: func(o *RunOptions) { o.Quiet = true }},
+		{Name: "quiet=false flag, verbose env", Args: "-d /s -q=false", Env: map[string]string{"SESSGC_VERBOSE": "true"},
+			Want: func(o *RunOptions) { o.Verbose = true }},
+		// But never the one of a dry run: the run would remove files.
+		{Name: "quiet flag, dry run env", Args: "-d /s -q", Env: map[string]string{"SESSGC_DRY_RUN": "true"}, Code: cmdutil.ExitUsage},
+		{Name: "quiet flag, dry run env false", Args: "-d /s -q", Env: map[string]string{"SESSGC_DRY_RUN": "false"},
+			Want: func(o *RunOptions) { o.Quiet = true }},
 		{Name: "missing-ok env", Args: "--dir /s", Env: map[string]string{"SESSGC_MISSING_OK": "true"},
 			Want: func(o *RunOptions) { o.MissingOK = true }},
 		{Name: "missing-ok flag beats env", Args: "--dir /s --missing-ok=false", Env: map[string]string{"SESSGC_MISSING_OK": "true"},
@@ -112,7 +130,7 @@ func TestRunRunOutput(t *testing.T) {
 		{name: "human", wantOut: []string{"sessgc: swept", "removed 3 files (3 sessions, 0 temp, 0 lease)", "kept 2 live"}, wantRemove: true},
 		{name: "quiet", opts: RunOptions{Quiet: true}, wantRemove: true},
 		{name: "dry run", opts: RunOptions{DryRun: true}, wantOut: []string{"would remove session ", "dry run of", "would remove 3 files"}},
-		{name: "json", opts: RunOptions{JSON: true, Quiet: true}, wantOut: []string{`"event":"summary"`, `"sessions":3`, `"live":2`}, wantRemove: true},
+		{name: "json", opts: RunOptions{JSON: true}, wantOut: []string{`"event":"summary"`, `"sessions":3`, `"live":2`}, wantRemove: true},
 		// On a terminal the progress line is drawn and cleared; elsewhere
 		// stderr stays empty.
 		{name: "tty progress", tty: true, wantOut: []string{"swept"}, wantErr: "\r\033[K", wantRemove: true},
