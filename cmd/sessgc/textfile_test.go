@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -276,6 +277,9 @@ func TestTextfileBadPath(t *testing.T) {
 	ids := st.save(2)
 	st.expire(ids...)
 	tdir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tdir, "blocked.prom", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		path string
@@ -283,6 +287,9 @@ func TestTextfileBadPath(t *testing.T) {
 	}{
 		{"missing directory", filepath.Join(tdir, "nope", "sessgc.prom"), "no such file"},
 		{"not .prom", filepath.Join(tdir, "sessgc.txt"), "ending in .prom"},
+		// The rename after the pass would fail on it, as it did (exit 1)
+		// once every session was swept.
+		{"a directory", filepath.Join(tdir, "blocked.prom"), "blocked.prom is a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runGC(t, []string{"run", "--dir", st.dir, "--textfile", tc.path})
@@ -294,19 +301,55 @@ func TestTextfileBadPath(t *testing.T) {
 			}
 		})
 	}
-	// A textfile that cannot be replaced (a directory is in the way): the
-	// sweep still runs, the failure is reported, and the exit code says
-	// so.
-	blocked := filepath.Join(tdir, "blocked.prom")
-	if err := os.MkdirAll(filepath.Join(blocked, "x"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r := runGC(t, []string{"run", "--dir", st.dir, "--textfile", blocked, "--json"})
-	if _, s := summary(t, r); r.code != 1 || s.ExitCode != 1 || s.Sessions != 2 || !strings.Contains(s.Error, "--textfile") {
-		t.Errorf("exit %d, %+v", r.code, s)
-	}
+	// A textfile that cannot be replaced after the pass all the same (a
+	// directory took its path meanwhile) fails the run with exit 1 once
+	// the sweep is done: see the run package's TestRunTextfileFailsAfterPass.
 	if ents, _ := os.ReadDir(tdir); len(ents) != 1 {
 		t.Errorf("temp file left behind: %v", ents)
+	}
+}
+
+// TestTextfileOfAnotherUserInStickyDirectory: a --textfile that another
+// user owns, in a directory with the sticky bit that this user may create
+// files in but does not own (a shared 1777 directory), is a usage error
+// before the pass (exit 2, nothing swept): the rename over it after the
+// pass fails with EPERM, and the run exited 1 with the sweep done and the
+// metrics stale. Needs root, to run sessgc as another user.
+func TestTextfileOfAnotherUserInStickyDirectory(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to own the textfile and run sessgc as another user")
+	}
+	st := newStore(t)
+	ids := st.save(2)
+	st.expire(ids...)
+	chownTree(t, st.dir, 65534, 65534)
+	openUp(t, filepath.Dir(st.dir))
+	tdir := filepath.Join(t.TempDir(), "textfile")
+	if err := os.Mkdir(tdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tdir, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	openUp(t, filepath.Dir(tdir))
+	prom := filepath.Join(tdir, "sessgc.prom")
+	if err := os.WriteFile(prom, []byte("# root's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := command([]string{"run", "--dir", st.dir, "--textfile", prom})
+	asUnprivileged(cmd)
+	r := runCmd(t, cmd)
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--textfile "+prom+" belongs to uid 0, in "+tdir+", a directory with the sticky bit") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 before the pass, saying the file is another user's in a sticky directory", r.code, r.stdout, r.stderr)
+	}
+	for _, id := range ids {
+		if !st.exists(id) {
+			t.Fatalf("%s removed: the pass ran despite the usage error", st.path(id))
+		}
+	}
+	if ents, err := os.ReadDir(tdir); err != nil || len(ents) != 1 {
+		t.Errorf("textfile directory holds %v (%v), want the textfile alone", ents, err)
 	}
 }
 

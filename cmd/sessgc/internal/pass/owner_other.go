@@ -2,7 +2,11 @@
 
 package pass
 
-import "github.com/sessfs/sessfs/fsstore"
+import (
+	"io/fs"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
 
 // CheckOwner: see owner_unix.go.
 func CheckOwner(string) error { return nil }
@@ -10,3 +14,7 @@ func CheckOwner(string) error { return nil }
 func storePermissions(string) []fsstore.Option { return nil }
 
 func createLockFile(string, string) {}
+
+// replaceable: see owner_unix.go. Elsewhere no sticky bit restricts a
+// rename.
+func replaceable(string, fs.FileInfo, fs.FileInfo, int) error { return nil }

@@ -215,6 +215,8 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 // mount whose server is unreachable does not.
 type PathFS interface {
 	Stat(name string) (fs.FileInfo, error)
+	// Lstat is os.Lstat: the textfile itself is replaced, not followed.
+	Lstat(name string) (fs.FileInfo, error)
 	EvalSymlinks(path string) (string, error)
 	// Abs is filepath.Abs: for a relative path it asks for the working
 	// directory, which os.Getwd checks with a stat of "." when $PWD is
@@ -231,6 +233,7 @@ type PathFS interface {
 type osFS struct{}
 
 func (osFS) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
+func (osFS) Lstat(name string) (fs.FileInfo, error)   { return os.Lstat(name) }
 func (osFS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
 func (osFS) Abs(path string) (string, error)          { return filepath.Abs(path) }
 func (osFS) Remove(name string) error                 { return os.Remove(name) }
@@ -246,9 +249,11 @@ func (osFS) CreateTemp(dir, pattern string) (string, error) {
 // CheckPaths checks, before a pass, what --dir and --textfile name
 // (textfile "": none): that the textfile's directory exists and, when the
 // pass writes the textfile (writes; a dry run does not), that this user
-// can create a file in it, so that a typo or a directory of the wrong
-// owner or mode is a usage error rather than a failure after a long pass;
-// and that the textfile is not inside dir. It returns dir made absolute, for the
+// can create a file in it and replace the textfile there (not a
+// directory, nor another user's file in a directory with the sticky
+// bit), so that a typo or a path of the wrong owner or mode is a usage
+// error rather than a failure after a long pass; and that the textfile
+// is not inside dir. It returns dir made absolute, for the
 // summary and the label of the metrics, which must not ask for the working
 // directory again: a relative dir in a working directory on the hung mount
 // would block them past the watchdog. It runs before the pass's watchdog,
@@ -276,6 +281,7 @@ func CheckPaths(b Budget, dir, textfile string, writes bool, fsys PathFS) (strin
 	}
 	var st fs.FileInfo
 	err := bounded(time.Until(deadline), func() (err error) { st, err = fsys.Stat(filepath.Dir(textfile)); return err })
+	tdir := st
 	switch {
 	case errors.Is(err, errNoAnswer):
 		// A hung mount: the pass reports it, and Finish gives up on
@@ -292,11 +298,35 @@ func CheckPaths(b Budget, dir, textfile string, writes bool, fsys PathFS) (strin
 		return absDir, cmdutil.UsageErrorf("--textfile %s is inside the store directory %s: write it beside the store", textfile, dir)
 	}
 	if writes && err == nil {
+		if err := checkReplace(fsys, deadline, textfile, tdir); err != nil {
+			return absDir, err
+		}
 		// After the check above: the probe must not create a file in
 		// the store.
 		return absDir, probeWrite(fsys, deadline, textfile)
 	}
 	return absDir, nil
+}
+
+// checkReplace refuses a textfile that the rename after the pass could not
+// replace, although this user can create a file beside it (probeWrite): a
+// directory, or another user's file in a directory with the sticky bit
+// (such as a shared 1777 directory), where only the file's or the
+// directory's owner may replace it. dir is the textfile's directory, as
+// Stat found it. A textfile missing yet, or a file system that gives no
+// answer by deadline, is no error here.
+func checkReplace(fsys PathFS, deadline time.Time, textfile string, dir fs.FileInfo) error {
+	var fi fs.FileInfo
+	err := bounded(time.Until(deadline), func() (err error) { fi, err = fsys.Lstat(textfile); return err })
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errNoAnswer):
+		return nil
+	case err != nil:
+		return cmdutil.UsageErrorf("--textfile %s: %w", textfile, err)
+	case fi.IsDir():
+		return cmdutil.UsageErrorf("--textfile %s is a directory: give the path of the .prom file to write, in the textfile collector's directory", textfile)
+	}
+	return replaceable(textfile, dir, fi, os.Geteuid())
 }
 
 // probeWrite creates and removes a temp file in textfile's directory, as

@@ -146,7 +146,8 @@ func chmod(t *testing.T, dir string, mode os.FileMode) {
 
 // TestCheckPaths: a --textfile inside --dir (or with it, in symbolic
 // links) is a usage error, one beside it is fine, and so is one in a
-// directory that is missing or not a directory.
+// directory that is missing or not a directory, or one that is a
+// directory (the rename after the pass failed on it, exit 1).
 func TestCheckPaths(t *testing.T) {
 	tmp := t.TempDir()
 	store, empty := filepath.Join(tmp, "store"), filepath.Join(tmp, "empty")
@@ -155,6 +156,7 @@ func TestCheckPaths(t *testing.T) {
 	mkdir(t, empty)
 	symlink(t, store, filepath.Join(tmp, "link"))
 	touch(t, filepath.Join(tmp, "file"))
+	mkdir(t, filepath.Join(tmp, "dir.prom"))
 	t.Chdir(tmp)
 	const inside = "is inside the store directory"
 	for _, tc := range []struct {
@@ -175,6 +177,7 @@ func TestCheckPaths(t *testing.T) {
 		{"missing dir", filepath.Join(tmp, "nope"), filepath.Join(tmp, "sessgc.prom"), ""},
 		{"missing textfile directory", store, filepath.Join(tmp, "nope", "sessgc.prom"), "no such file"},
 		{"textfile directory a file", store, filepath.Join(tmp, "file", "sessgc.prom"), "is not a directory"},
+		{"textfile a directory", store, filepath.Join(tmp, "dir.prom"), "dir.prom is a directory"},
 		{"no textfile", store, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,9 +55,10 @@ Exit codes:
   1    partial failure: some files could not be examined or removed, or
        --textfile could not be written
   2    usage error: bad flags, arguments or SESSGC_* values (--quiet with
-       -v, --dry-run or --json, a --textfile directory that is missing or
-       not writable); no keys, or a key file that is unreadable, readable
-       by others or malformed
+       -v, --dry-run or --json; a --textfile that is a directory or that
+       this user could not replace, or whose directory is missing or not
+       writable); no keys, or a key file that is unreadable, readable by
+       others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
        unreadable or read-only, owned by another user while sessgc runs
        as root, a key that does not match the store ("wrong key"), or for

@@ -36,6 +36,11 @@ func (f hungFS) Stat(name string) (fs.FileInfo, error) {
 	return os.Stat(name)
 }
 
+func (f hungFS) Lstat(name string) (fs.FileInfo, error) {
+	f.wait(name)
+	return os.Lstat(name)
+}
+
 func (f hungFS) EvalSymlinks(path string) (string, error) {
 	f.wait(path)
 	return filepath.EvalSymlinks(path)
@@ -156,5 +161,57 @@ func TestRunChecksTinyBudget(t *testing.T) {
 				t.Errorf("--max-duration 1ns: exit %d (%v), want %d (usage)", cmdutil.ExitCode(err), err, cmdutil.ExitUsage)
 			}
 		})
+	}
+}
+
+// hidingFS is the operating system's file system, except that Lstat finds
+// nothing at hidden: a textfile path that something takes after the
+// checks before the pass.
+type hidingFS struct{ hidden string }
+
+func (f hidingFS) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
+func (f hidingFS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
+func (f hidingFS) Abs(path string) (string, error)          { return filepath.Abs(path) }
+func (f hidingFS) Remove(name string) error                 { return os.Remove(name) }
+
+func (f hidingFS) Lstat(name string) (fs.FileInfo, error) {
+	if name == f.hidden {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrNotExist}
+	}
+	return os.Lstat(name)
+}
+
+func (f hidingFS) CreateTemp(dir, pattern string) (string, error) {
+	t, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	return t.Name(), t.Close()
+}
+
+// TestRunTextfileFailsAfterPass: a textfile that cannot be replaced after
+// the pass (here a directory took its path after the checks, which refuse
+// one that is there before) fails the run (exit 1) once the sweep is done,
+// says so in the summary, and leaves no temp file behind.
+func TestRunTextfileFailsAfterPass(t *testing.T) {
+	dir := newStore(t, 2, 3)
+	tdir := t.TempDir()
+	blocked := filepath.Join(tdir, "blocked.prom")
+	if err := os.MkdirAll(filepath.Join(blocked, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	io, out, _ := testIO(nil)
+	opts := RunOptions{IO: io, Dir: dir, Concurrency: 2, Grace: time.Minute, TempAge: 10 * time.Minute,
+		JSON: true, Textfile: blocked, pathFS: hidingFS{blocked}}
+	err := runRun(context.Background(), &opts)
+	var s Summary
+	if jerr := json.Unmarshal(out.Bytes(), &s); jerr != nil {
+		t.Fatalf("stdout %q: %v", out, jerr)
+	}
+	if cmdutil.ExitCode(err) != cmdutil.ExitFailure || s.ExitCode != cmdutil.ExitFailure || s.Sessions != 3 || !strings.Contains(s.Error, "--textfile") {
+		t.Errorf("exit %d (%v), summary %+v; want 1 after sweeping 3 sessions, the summary saying --textfile", cmdutil.ExitCode(err), err, s)
+	}
+	if ents, _ := os.ReadDir(tdir); len(ents) != 1 {
+		t.Errorf("temp file left behind: %v", ents)
 	}
 }

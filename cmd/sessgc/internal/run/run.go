@@ -122,7 +122,9 @@ and exits 4.
 node-exporter textfile collector, replacing PATH atomically after every run:
 also after a run skipped because of the fleet lock, and after a failed one
 (sessgc_last_run_success 0). A --dry-run does not write it. Its directory
-must exist and this user must be able to create a file in it: both are
+must exist and this user must be able to create a file in it, and PATH must
+not be a directory, nor another user's file in a directory with the sticky
+bit that this user does not own (the rename could not replace it): all are
 checked before the pass (exit 2).
 
 --missing-ok is for jobs that may run before any application has created
