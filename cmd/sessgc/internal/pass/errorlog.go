@@ -3,6 +3,7 @@ package pass
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -44,4 +45,27 @@ func (l *ErrorLog) Samples() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.samples...)
+}
+
+// Stderr returns the error log and the store's logger (see StoreLogger)
+// of a command that prints both on w, its stderr. They write through one
+// lock: the pass's workers print errors and the store logs at the same
+// time, and each only locked its own, so that on a w that is not one
+// write call per line to a file (a buffer, a writer that splits writes)
+// a line of one could go into a line of the other.
+func Stderr(w io.Writer, level LogLevel) (*ErrorLog, *slog.Logger) {
+	sw := &syncWriter{w: w}
+	return NewErrorLog(sw), StoreLogger(sw, level)
+}
+
+// syncWriter serializes the writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -164,7 +165,7 @@ type Summary struct {
 }
 
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
-	el := pass.NewErrorLog(opts.IO.ErrOut)
+	el, log := pass.Stderr(opts.IO.ErrOut, opts.LogLevel)
 	// --max-duration counts from here: the checks of the paths spend it.
 	budget := pass.NewBudget(opts.MaxDuration)
 	absDir, err := pass.CheckPaths(budget, opts.Dir, opts.Textfile, true, nil)
@@ -179,7 +180,7 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 	// before it hung rather than nothing.
 	var prog progress
 	done := sum
-	abandoned, err := pass.Watchdog(ctx, budget, func(ctx context.Context) error { return rekey(ctx, opts, el, &prog, &done) })
+	abandoned, err := pass.Watchdog(ctx, budget, func(ctx context.Context) error { return rekey(ctx, opts, el, log, &prog, &done) })
 	if abandoned {
 		sum.Abandoned(err)
 		sum.KeyID = prog.keyID.Load()
@@ -212,7 +213,7 @@ type progress struct {
 	keyID atomic.Uint32
 }
 
-func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *progress, sum *Summary) error {
+func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog.Logger, prog *progress, sum *Summary) error {
 	keys, err := pass.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.KeysFileTrusted, opts.IO.Getenv)
 	if err != nil {
 		return err
@@ -226,7 +227,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, prog *pro
 	if err := pass.CheckOwner(opts.Dir); err != nil {
 		return err
 	}
-	s, err := pass.OpenStore(opts.Dir, pass.StoreLogger(opts.IO.ErrOut, opts.LogLevel), storeOpts...)
+	s, err := pass.OpenStore(opts.Dir, log, storeOpts...)
 	if err != nil {
 		// A wrong secret under a known key ID fails here, with a message
 		// ending in "wrong key" (exit 3): better than rewriting nothing

@@ -118,12 +118,12 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	)
 	// The first errors go to stderr as they come, with their paths: the
 	// count alone does not say where to look.
-	el := pass.NewErrorLog(opts.IO.ErrOut)
+	el, log := pass.Stderr(opts.IO.ErrOut, opts.LogLevel)
 	abandoned, err := pass.Watchdog(ctx, pass.NewBudget(opts.MaxDuration), func(ctx context.Context) error {
 		if err := pass.CheckOwner(opts.Dir); err != nil {
 			return err
 		}
-		s, err := pass.OpenStore(opts.Dir, pass.StoreLogger(opts.IO.ErrOut, opts.LogLevel))
+		s, err := pass.OpenStore(opts.Dir, log)
 		if err != nil {
 			return err
 		}
