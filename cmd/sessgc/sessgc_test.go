@@ -30,13 +30,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/root"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
 var sessgcBin string
 
+// envAsSessgc makes this test binary run as sessgc (root.Main) instead of
+// its tests. The tests do not use it: they run the binary TestMain builds,
+// as the test binary re-executed would be race-instrumented under go test
+// -race and take 2.5 times as long. The call keeps sessgc's code in the
+// test binary all the same: go test's cache keys on the test binary's
+// content, in which sessgc's packages were otherwise dead code, so that a
+// change to them alone left a cached result of these tests standing.
+const envAsSessgc = "SESSFS_TEST_AS_SESSGC"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(envAsSessgc) != "" {
+		os.Exit(root.Main())
+	}
 	if role := os.Getenv("SESSFS_TEST_SESSGC_ROLE"); role != "" {
 		os.Exit(child(role))
 	}
