@@ -41,9 +41,11 @@ func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.C
 (and how many of the live ones an interrupted sweep left aside, which the
 next sweep puts back and reports as restored), temp files, lock and lease
 files, foreign files, the range of session expiry times, and how full the
-shard directories are. It removes nothing of the store's: the only file it
-writes is a temp file at the store's top whose mtime tells it the file
-server's time, removed at once.
+shard directories are. It removes nothing of the store's. It writes temp
+files, removed at once: one where saves write, as every command's opening
+of the store does to check that it is writable, and one at the store's top
+whose mtime tells it the file server's time. So it needs write access too:
+on a read-only mount it exits 3, as run does.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store.
