@@ -72,6 +72,9 @@ const MaxLogLines = 20
 // repeats an error the store also hands to the command's OnError, which
 // ErrorLog prints (the first of them) and counts: printed twice, they
 // would also use up MaxLogLines before a record only the log has.
+// fsstore's records carry no attribute that tells them apart, so their
+// messages do; sessgc's TestUnreadableShardDirectory fails (an error
+// printed twice) if fsstore renames one.
 func perFile(msg string) bool {
 	switch msg {
 	case "sweep: file skipped", "rekey: record failed":
