@@ -1,6 +1,7 @@
 package scsstore_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -200,5 +201,55 @@ func TestGuardOps(t *testing.T) {
 				t.Errorf("delete: %s; want %s", got, tc.delete)
 			}
 		})
+	}
+}
+
+// TestTombstoneCountedUntilSweepHorizon pins what the operator guide says
+// of tombstones in the store's figures: the sweep judges records by their
+// files' mtimes against the marker's max idle, which scs's Lifetime raises
+// (a day by default), not by the tombstone's own 10-minute window; so a
+// tombstone past its window is no session to Find, but Stats and the
+// sweep count it live, and the sweep removes it only at that horizon.
+func TestTombstoneCountedUntilSweepHorizon(t *testing.T) {
+	clk := fakeclock.New()
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithClock(clk.Now), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := scsstore.New(st, scsstore.WithClock(clk.Now))
+	tok := newToken(t)
+	lifetime := 24 * time.Hour // scs's default Lifetime
+	if err := s.Commit(tok, []byte("data"), clk.Now().Add(lifetime)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(tok); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(scsstore.DefaultDeleteGuard + time.Minute)
+	if _, found := mustFind(t, s, tok); found {
+		t.Fatal("found after Delete")
+	}
+	ctx := context.Background()
+	stats, err := st.Stats(ctx, fsstore.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Live != 1 || stats.Expired != 0 {
+		t.Errorf("Stats past the window: %d live, %d expired; want the tombstone live", stats.Live, stats.Expired)
+	}
+	sw, err := st.Sweep(ctx, fsstore.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Live != 1 || sw.Sessions != 0 {
+		t.Errorf("sweep past the window: %d live, %d removed; want the tombstone kept", sw.Live, sw.Sessions)
+	}
+	clk.Advance(lifetime)
+	if sw, err = st.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if sw.Live != 0 || sw.Sessions != 1 {
+		t.Errorf("sweep past the marker's max idle: %d live, %d removed; want the tombstone removed", sw.Live, sw.Sessions)
 	}
 }
