@@ -632,13 +632,13 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 	switch {
 	case err != nil:
 	case s.bnd == nil:
-		sess, err = s.loadKeep(id, k, true, nil, buf, nil)
+		sess, err = s.loadKeep(id, k, true, true, nil, buf, nil)
 	default:
 		c := s.bnd.get("load", OpLoad, k.name)
 		c.fn = func(c *call) error {
 			c.hook("load")
 			var err error
-			c.sess, err = s.loadKeep(id, k, true, nil, buf, c)
+			c.sess, err = s.loadKeep(id, k, true, true, nil, buf, c)
 			return err
 		}
 		if err = s.bnd.run(ctx, c, fsOp); !errors.Is(err, ErrUnavailable) {
@@ -657,7 +657,7 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 // load reads and checks a record. With live false it returns expired
 // records too (CompareAndSwap compares against whatever is on disk).
 func (s *Store) load(id string, k key, live bool) (*Session, error) {
-	return s.loadKeep(id, k, live, nil, nil, nil)
+	return s.loadKeep(id, k, live, true, nil, nil, nil)
 }
 
 // loadKeep is load that, when keep is not nil and the session was read
@@ -666,8 +666,9 @@ func (s *Store) load(id string, k key, live bool) (*Session, error) {
 // when the record fits there (see LoadInto); the cache never keeps buf.
 // A cache hit judged on attributes the server may not have given (see
 // fetchesFresh) marks c, the bounded call it runs in (nil: none), as
-// unanswered.
-func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte, c *call) (*Session, error) {
+// unanswered. relook: on NFS, look again for a record found missing (see
+// Locked.LoadLockedOnly).
+func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, buf []byte, c *call) (*Session, error) {
 	_, p := s.path(k)
 	var (
 		b  []byte
@@ -750,7 +751,7 @@ func (s *Store) loadKeep(id string, k key, live bool, keep *keptFile, buf []byte
 				// A sweep may hold the record aside this instant.
 				b, st, err = s.readMovedAside(p, maxRecordFile)
 			}
-			if s.nfs && errors.Is(err, fs.ErrNotExist) && gone < nfsGoneLooks {
+			if s.nfs && relook && errors.Is(err, fs.ErrNotExist) && gone < nfsGoneLooks {
 				time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
 				gone++
 				s.refreshDir(p)
