@@ -57,6 +57,7 @@ var nfsScenarios = []nfsScenario{
 	{name: "EncryptedStore", hostA: nfsEncryptedStoreA, hostB: nfsEncryptedStoreB, direct: true},
 	{name: "KeylessHostLearns", hostA: nfsKeylessHostA, hostB: nfsKeylessHostB, direct: true},
 	{name: "SCSAcrossHosts", hostA: nfsSCSA, hostB: nfsSCSB, direct: true},
+	{name: "SCSRPCBudgets", hostA: nfsSCSRPCA, hostB: nfsSCSRPCB, direct: true},
 	{name: "SignalInNewDirectory", hostA: nfsNewSigDirA, hostB: nfsNewSigDirB, direct: true},
 }
 
