@@ -104,11 +104,20 @@
 // the operator guide on what that does to its alerts).
 //
 // The price is on every commit: the lock and a read before the save. On
-// NFS (docs/benchmarks.md, round trips per operation) a commit becomes
-// Lock+Load+Save+Unlock, 11 round trips where the host wrote the record
-// last and 14 where another host did, against a Save's 4; a Delete
-// becomes a Save under the lock (about 8). Commits of one session, and of
-// sessions sharing a lock stripe, on different hosts take turns. The
+// NFS a commit becomes Lock+Load+Save+Unlock, and a Delete a Save under
+// the lock; measured in the NFS test harness (docs/benchmarks.md, "NFS
+// round trips per operation"), in round trips:
+//
+//	operation                      guard  no guard
+//	Find (either)                  3 / 6  3 / 6  (this host / another wrote last)
+//	Commit, new session            11     4
+//	Commit, this host wrote last   11     4
+//	Commit, another host did       14     7
+//	Delete, this host wrote last   8      5
+//	Delete, another host did       11     9
+//
+// Seven more per commit, whoever wrote last. Commits of one session, and
+// of sessions sharing a lock stripe, on different hosts take turns. The
 // guard is on by default because the hole it closes is a security one;
 // WithoutDeleteGuard turns it off for applications that do not log users
 // in or out through scs, or that accept the hole for the round trips.
