@@ -23,7 +23,22 @@ var (
 	// commentJoin joins the lines of a // comment, so that a reference
 	// wrapped across lines is found.
 	commentJoin = regexp.MustCompile(`\n\s*//\s*`)
+	// hashJoin does the same for the # comments of YAML, shell and unit
+	// files, and for the lines of a YAML block scalar.
+	hashJoin = regexp.MustCompile(`\n\s*#?\s*`)
 )
+
+// hashCommented reports whether a file of this name is one whose comments
+// start with #: the Prometheus rules, the Kubernetes manifests, the
+// Dockerfiles, the scripts and the cron and systemd files that deploy
+// sessfs, where a reader is sent to a doc section too.
+func hashCommented(name string) bool {
+	switch filepath.Ext(name) {
+	case ".yml", ".yaml", ".sh", ".cron", ".service", ".timer":
+		return true
+	}
+	return strings.HasPrefix(name, "Dockerfile")
+}
 
 // sectionTitles returns the headings and bold leads of a Markdown file.
 func sectionTitles(t *testing.T, path string) []string {
@@ -46,8 +61,8 @@ func sectionTitles(t *testing.T, path string) []string {
 	return titles
 }
 
-// TestDocsSectionReferences checks that every section a doc or a Go file
-// names by its title (docs/design.md, "Locking protocol") is one: a heading
+// TestDocsSectionReferences checks that every section a doc, a Go file or
+// a deploy file (see hashCommented) names by its title (docs/design.md, "Locking protocol") is one: a heading
 // or a bold lead of that file starts with the quoted text. Links are
 // checked by TestDocsLinks; these references are not links, and one left
 // behind by a renamed section sends readers to look for what is not there.
@@ -95,7 +110,7 @@ func TestDocsSectionReferences(t *testing.T) {
 			return nil
 		}
 		ext := filepath.Ext(name)
-		if ext != ".go" && ext != ".md" {
+		if ext != ".go" && ext != ".md" && !hashCommented(name) {
 			return nil
 		}
 		b, err := os.ReadFile(path)
@@ -104,10 +119,13 @@ func TestDocsSectionReferences(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, path)
 		text := string(b)
-		if ext == ".go" {
+		switch ext {
+		case ".go":
 			text = commentJoin.ReplaceAllString(text, " ")
-		} else {
+		case ".md":
 			text = strings.ReplaceAll(text, "\n", " ")
+		default:
+			text = hashJoin.ReplaceAllString(text, " ")
 		}
 		check(rel, text)
 		return nil
