@@ -151,10 +151,13 @@ func TestReadOnlyStore(t *testing.T) {
 }
 
 // A process without access to the store gets a permission error from Open,
-// not a crash or a misleading error. Root bypasses permission checks, so as
-// root the test runs the check in a child with dropped privileges.
+// not a crash or a misleading error, and one that says what to do when the
+// store's directory is not the process user's: an app server run as another
+// user, or a directory root made for it. Root bypasses permission checks, so
+// as root the test runs the check in a child with dropped privileges.
 func TestPermissionDenied(t *testing.T) {
 	ctx := context.Background()
+	const hint = "may not read and write the store"
 	if os.Geteuid() != 0 {
 		dir := t.TempDir()
 		s := openDir(t, dir)
@@ -163,11 +166,25 @@ func TestPermissionDenied(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-		if s2, err := fsstore.Open(dir); !errors.Is(err, fs.ErrPermission) {
+		s2, err := fsstore.Open(dir)
+		if !errors.Is(err, fs.ErrPermission) {
 			if s2 != nil {
 				s2.Close()
 			}
 			t.Fatalf("Open without permission: %v, want a permission error", err)
+		}
+		if !strings.Contains(err.Error(), hint) {
+			t.Errorf("Open without permission: %v, want it to say %q", err, hint)
+		}
+		// A new store in a directory this user may not write.
+		fresh := t.TempDir()
+		must(t, os.Chmod(fresh, 0o500))
+		t.Cleanup(func() { os.Chmod(fresh, 0o700) })
+		if s3, err := fsstore.Open(fresh); !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), hint) {
+			if s3 != nil {
+				s3.Close()
+			}
+			t.Errorf("Open of a new store in a directory not writable: %v, want a permission error saying %q", err, hint)
 		}
 		return
 	}
@@ -178,12 +195,20 @@ func TestPermissionDenied(t *testing.T) {
 		setup func(t *testing.T, dir string)
 		want  string
 		load  string // the child's second line, when Open succeeds
+		hint  bool   // the error must say what to do
 	}{
-		{"store-dir-0700", func(t *testing.T, dir string) { os.Chmod(dir, 0o700) }, "open permission: ", ""},
+		{"store-dir-0700", func(t *testing.T, dir string) { os.Chmod(dir, 0o700) }, "open permission: ", "", true},
 		{"data-dir-only", func(t *testing.T, dir string) {
 			os.Chmod(dir, 0o755)
 			os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o644)
-		}, "open permission: ", ""},
+		}, "open permission: ", "", true},
+		// An empty directory root made for the store (mkdir, not
+		// install -d -o): the first app server to open it cannot create
+		// the store there.
+		{"new-store-root-dir", func(t *testing.T, dir string) {
+			must(t, os.RemoveAll(dir))
+			must(t, os.Mkdir(dir, 0o755))
+		}, "open permission: ", "", true},
 		// The store is open to everyone but one record is not: Load
 		// reports that record refused, which a web layer answers with a
 		// fresh session rather than an error on every request.
@@ -200,7 +225,7 @@ func TestPermissionDenied(t *testing.T) {
 				}
 				return os.Chmod(p, 0o666)
 			})
-		}, "open ok", "load refused: "},
+		}, "open ok", "load refused: ", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(base, tc.name)
@@ -213,11 +238,14 @@ func TestPermissionDenied(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.setup(t, dir)
-			kid := startChild(t, "open", []string{"STORE_DIR=" + dir, "STORE_ID=" + id},
+			kid := startChild(t, "open", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_CREATE=1"},
 				asUser(nobody, nobody, binary), func(c *exec.Cmd) { c.Dir = base })
 			got := kid.Expect(t, "open ")
 			if !strings.HasPrefix(got, tc.want) {
 				t.Fatalf("Open as uid %d: %q, want %q...", nobody, got, tc.want)
+			}
+			if tc.hint && (!strings.Contains(got, fmt.Sprintf("(uid %d) %s", nobody, hint)) || !strings.Contains(got, "chown -R USER "+dir)) {
+				t.Errorf("Open as uid %d: %q, want it to say %q", nobody, got, hint)
 			}
 			t.Logf("child: %s", got)
 			if tc.load != "" {

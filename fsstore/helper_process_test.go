@@ -235,7 +235,7 @@ func runHelper(role string) error {
 		say("%s", rekeySummary(ctx, s))
 		return nil
 	case "open":
-		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+		s, err := fsstore.Open(dir, fsstore.WithCreate(os.Getenv("STORE_CREATE") != ""))
 		if err != nil {
 			say("open %s", describe(err))
 			return nil

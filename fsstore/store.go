@@ -260,6 +260,21 @@ func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 	return r.s, r.err
 }
 
+// ownerHint says what to do about a permission error met reading the
+// store's marker, creating the store or writing in it at Open: most often
+// the app server runs as another user than the one the store is for, or
+// root made the directory (a mkdir without install -d -o) or the store (an
+// app run as root once), and the bare EACCES names neither.
+func ownerHint(dir string, err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	if fi, err := os.Stat(dir); err == nil && ownedByRoot(fi) {
+		return fmt.Sprintf(": this process's user (uid %d) may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", os.Geteuid(), dir)
+	}
+	return fmt.Sprintf(": this process's user (uid %d) may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", os.Geteuid(), dir)
+}
+
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	c := defaultConfig()
 	for _, o := range opts {
@@ -331,13 +346,13 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := checkCreatable(abs); err != nil {
-			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, err)
+			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
 		}
 		if m, err = initStore(abs, &c); err != nil {
-			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, err)
+			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
 		}
 	case err != nil:
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+		return nil, fmt.Errorf("fsstore: open %s: %w%s", abs, err, ownerHint(abs, err))
 	}
 	if c.shardSet && c.shardDepth != m.shardDepth {
 		return nil, fmt.Errorf("fsstore: open %s: %w: store has shard depth %d, option asks for %d", abs, ErrLayoutMismatch, m.shardDepth, c.shardDepth)
@@ -457,7 +472,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 // by the first request.
 func (s *Store) checkWritable() error {
 	if err := s.writeProbe(); err != nil {
-		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, err)
+		return fmt.Errorf("fsstore: store %s is not writable: %w%s", s.dir, err, ownerHint(s.dir, err))
 	}
 	return nil
 }
