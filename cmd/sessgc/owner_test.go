@@ -110,6 +110,32 @@ func TestRekeyAsRootMakesRecordsUnreadable(t *testing.T) {
 	}
 }
 
+// TestRekeyAsRootOfAppUsersKeysNamesTheUser: the documented rotation
+// keeps the keys file the application user's, mode 0600, as the store
+// is. Run with sudo, the rekey must send the operator to that user; it
+// refused the keys file first (exit 2: owned by a user neither root nor
+// sessgc's), advising chown or --keys-file-trusted, either of which only
+// led to the refusal of the store as root (exit 3), or, chowned, left the
+// applications unable to read their keys.
+func TestRekeyAsRootOfAppUsersKeysNamesTheUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	k1 := newKey(t, 1)
+	st := newStore(t, fsstore.WithKeys(k1))
+	st.save(2)
+	st.s.Close()
+	openUp(t, filepath.Dir(st.dir))
+	chownTree(t, st.dir, 65534, 65534)
+	keys := writeKeys(t, 0o600, k1)
+	chownTree(t, filepath.Dir(keys), 65534, 65534)
+
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys})
+	if want := "run sessgc as that user (e.g. sudo -u '#65534'"; r.code != 3 || !strings.Contains(r.stderr, want) {
+		t.Errorf("rekey as root of uid 65534's store and keys: exit %d, stderr %q; want 3 and %q", r.code, r.stderr, want)
+	}
+}
+
 // TestSharedGroupStore: docs/operator-guide.md, "Permissions and user
 // IDs": app servers that run as different users share one group, open the
 // store with fsstore.WithPermissions(0o660, 0o2770), and the top directory

@@ -214,6 +214,13 @@ type progress struct {
 }
 
 func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog.Logger, prog *progress, sum *Summary) error {
+	// Root is refused another user's store before its keys are read: that
+	// user's keys file, which root would find owned by another user, is
+	// the usual case, and its refusal would advise a chown or
+	// --keys-file-trusted rather than the fix, running as that user.
+	if err := pass.CheckOwner(opts.Dir); err != nil {
+		return err
+	}
 	keys, err := pass.LoadKeys(opts.KeysFile, opts.KeysFileFromFlag, opts.KeysFileTrusted, opts.IO.Getenv)
 	if err != nil {
 		return err
@@ -223,9 +230,6 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 	storeOpts := []fsstore.Option{fsstore.WithKeys(keys...)}
 	if opts.MigratePlaintext {
 		storeOpts = append(storeOpts, fsstore.WithPlaintextMigration())
-	}
-	if err := pass.CheckOwner(opts.Dir); err != nil {
-		return err
 	}
 	s, err := pass.OpenStore(opts.Dir, log, storeOpts...)
 	if err != nil {
