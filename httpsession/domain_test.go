@@ -30,6 +30,19 @@ func TestCookieDomainMismatchWarnsOnce(t *testing.T) {
 		{name: "suffix, not a subdomain", domain: "example.com", host: "notexample.com:8443", warn: true},
 		{name: "parent of the domain", domain: "app.example.com", host: "example.com", warn: true},
 		{name: "proxy to an address, other forwarded host", domain: "example.com", host: "10.0.0.5:8080", header: http.Header{"X-Forwarded-Host": {"www.example.org"}}, warn: true},
+		// RFC 6265's domain-match compares the attribute as sent: Go's
+		// net/http sends "Domain=example.com." as given, and no host a
+		// browser asks for without the dot matches it.
+		{name: "trailing dot on the domain", domain: "example.com.", host: "www.example.com", warn: true},
+		{name: "trailing dot on the domain, the domain", domain: "example.com.", host: "example.com", warn: true},
+		// Browsers refuse a Domain that is a public suffix for any host
+		// but that name itself (Chrome and Firefox check the Public
+		// Suffix List, its private section included).
+		{name: "public suffix", domain: "co.uk", host: "www.example.co.uk", warn: true},
+		{name: "top-level domain", domain: "com", host: "example.com", warn: true},
+		{name: "private public suffix", domain: "herokuapp.com", host: "myapp.herokuapp.com", warn: true},
+		{name: "public suffix, the host itself", domain: "github.io", host: "github.io"},
+		{name: "under a public suffix", domain: "example.co.uk", host: "www.example.co.uk"},
 		{name: "the domain", domain: "example.com", host: "example.com"},
 		{name: "subdomain", domain: "example.com", host: "www.example.com"},
 		{name: "deep subdomain with port", domain: "example.com", host: "a.b.example.com:8443"},
