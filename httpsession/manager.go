@@ -533,9 +533,12 @@ func normalHost(host string) string {
 // domainMatch reports whether a browser stores a cookie with the Domain
 // attribute domain in answer to a request to host (normalHost's form):
 // the host is the domain or a name under it, never an IP address under it
-// (RFC 6265, section 5.1.3).
+// (RFC 6265, section 5.1.3). A leading dot is dropped, as browsers do; a
+// trailing one is kept: net/http sends it as given, and browsers (as RFC
+// 6265bis says) drop the cookie rather than match "example.com." to the
+// host example.com.
 func domainMatch(host, domain string) bool {
-	domain = strings.TrimSuffix(strings.ToLower(strings.TrimPrefix(domain, ".")), ".")
+	domain = strings.ToLower(strings.TrimPrefix(domain, "."))
 	if host == domain {
 		return true
 	}
