@@ -76,13 +76,15 @@ func TestAfterBoot(t *testing.T) {
 func TestReportGuest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guests")
 	t.Setenv(EnvGuestReport, path)
-	reportGuest(t.Name(), 12340*time.Millisecond, 0, t.Logf)
-	reportGuest(t.Name(), 1500*time.Millisecond, 1, t.Logf)
+	began := time.UnixMilli(1764912512345)
+	reportGuest(guestReport{name: t.Name(), ran: 12340 * time.Millisecond, waited: 3 * time.Second, began: began}, t.Logf)
+	reportGuest(guestReport{name: t.Name(), ran: 1500 * time.Millisecond, code: 1, began: began.Add(20 * time.Second)}, t.Logf)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "   12.3 s  TestReportGuest (exit 0)\n    1.5 s  TestReportGuest (exit 1)\n"
+	want := "   12.3 s  TestReportGuest (exit 0; waited 3.0 s for the guest lock; began 1764912512.3)\n" +
+		"    1.5 s  TestReportGuest (exit 1; waited 0.0 s for the guest lock; began 1764912532.3)\n"
 	if string(b) != want {
 		t.Fatalf("report:\n%s\nwant:\n%s", b, want)
 	}

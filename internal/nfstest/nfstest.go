@@ -315,12 +315,14 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 		g.err = fmt.Errorf("nfstest: test binary: %v", err)
 		return g
 	}
+	asked := time.Now()
 	release, err := lockGuests(deadline, hasDeadline, &cfg, state, logf)
 	if err != nil {
 		g.err = err
 		return g
 	}
 	defer release()
+	waited := time.Since(asked)
 	g.timeout = cfg.Timeout
 	for _, p := range []string{exe, state} {
 		if hiddenInGuest(p) {
@@ -361,7 +363,7 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 		g.code = ee.ExitCode()
 	}
 	logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
-	reportGuest(name, elapsed, g.code, logf)
+	reportGuest(guestReport{name: name, ran: elapsed, code: g.code, waited: waited, began: start}, logf)
 	timeline(state, "parent", fmt.Sprintf("harness exited %d", g.code))
 	return g
 }
@@ -508,17 +510,30 @@ func indent(b []byte) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
 
+// guestReport is one guest run, as reportGuest writes it.
+type guestReport struct {
+	name   string
+	ran    time.Duration // how long the harness ran
+	code   int           // its exit code
+	waited time.Duration // how long the run waited for the machine-wide lock
+	began  time.Time     // when the harness started, the lock taken
+}
+
 // reportGuest appends the guest run's line to the EnvGuestReport file, if
-// one is named. One short write with O_APPEND: the test binaries of
-// several packages append to the file.
-func reportGuest(name string, ran time.Duration, code int, logf func(format string, args ...any)) {
+// one is named: the seconds it ran first (CI sorts and sums them), then
+// the test, the harness's exit code, how long the run waited for the
+// machine-wide lock and when it began (Unix seconds), from which CI tells
+// how long the lock stood free between the guests. One short write with
+// O_APPEND: the test binaries of several packages append to the file.
+func reportGuest(r guestReport, logf func(format string, args ...any)) {
 	path := os.Getenv(EnvGuestReport)
 	if path == "" {
 		return
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err == nil {
-		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d)\n", ran.Seconds(), name, code)
+		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d; waited %.1f s for the guest lock; began %.1f)\n",
+			r.ran.Seconds(), r.name, r.code, r.waited.Seconds(), float64(r.began.UnixMilli())/1000)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
