@@ -697,8 +697,13 @@ func (w *worker) loop(ctx context.Context, op func(context.Context, *worker) err
 	defer func() {
 		w.sched = sched{next: intended, began: began, free: ideal, late: start.Sub(began), waiting: waiting}
 	}()
-	for {
-		if stop.Load() || (budget != nil && budget.Add(-1) < 0) {
+	for tried := false; ; tried = true {
+		// An unpaced worker makes one attempt even when time was up
+		// before the scheduler first ran it, as on a busy machine: a
+		// cell must not come back with no sample at all because its
+		// goroutines started late. A paced one keeps to its schedule.
+		first := !tried && interval == 0 && budget == nil && ctx.Err() == nil
+		if (stop.Load() && !first) || (budget != nil && budget.Add(-1) < 0) {
 			return
 		}
 		if interval > 0 && p.now().Before(intended) {

@@ -484,3 +484,35 @@ func TestRoomSharedByTargets(t *testing.T) {
 		})
 	}
 }
+
+// A worker whose slice's time was up before the scheduler first ran it,
+// as on a busy machine, still brings back one sample (unpaced), so that a
+// short cell is never empty; a canceled run or a paced one does not.
+func TestLateWorkerTakesOneSample(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cases := []struct {
+		name     string
+		ctx      context.Context
+		interval time.Duration
+		want     uint64
+	}{
+		{"unpaced", context.Background(), 0, 1},
+		{"canceled", canceled, 0, 0},
+		{"paced", context.Background(), time.Hour, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stop atomic.Bool
+			stop.Store(true)
+			done := make(chan struct{})
+			close(done)
+			w := &worker{}
+			op := func(context.Context, *worker) error { return nil }
+			w.loop(c.ctx, op, &stop, done, nil, time.Now().Add(c.interval), c.interval, &timerPacer{})
+			if w.ops != c.want {
+				t.Errorf("a worker started after its time was up took %d samples, want %d", w.ops, c.want)
+			}
+		})
+	}
+}
