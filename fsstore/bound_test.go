@@ -235,7 +235,13 @@ func (b *syncBuffer) String() string {
 
 func newBoundFixture(t *testing.T, opts ...fsstore.Option) *boundFixture {
 	t.Helper()
-	f := &boundFixture{dir: t.TempDir(), fs: newFakeFS(), obs: &boundRecorder{}, timers: make(afterQueue, 64), log: &syncBuffer{}}
+	return newBoundFixtureIn(t, t.TempDir(), opts...)
+}
+
+// newBoundFixtureIn is newBoundFixture on dir, which may hold a store.
+func newBoundFixtureIn(t *testing.T, dir string, opts ...fsstore.Option) *boundFixture {
+	t.Helper()
+	f := &boundFixture{dir: dir, fs: newFakeFS(), obs: &boundRecorder{}, timers: make(afterQueue, 64), log: &syncBuffer{}}
 	base := []fsstore.Option{
 		fsstore.WithMaxInFlight(8),
 		fsstore.WithOpTimeout(time.Hour),

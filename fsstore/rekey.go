@@ -98,7 +98,8 @@ type RekeyStats struct {
 // skips the records already converted.
 //
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
-// raised again in Rekey's caller, as Sweep does.
+// raised again in Rekey's caller, and OnError is never called after Rekey
+// returned, as Sweep does.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
 	return guardedScan(ctx, s, "rekey", func(ctx context.Context, cb *callbackGuard) (RekeyStats, error) { return s.rekey(ctx, opts, cb) })
 }

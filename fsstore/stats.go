@@ -117,7 +117,8 @@ type Stats struct {
 // the next sweep would settle it. Stats stops early with ctx's error when
 // ctx ends.
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
-// raised again in Stats's caller, as Sweep does.
+// raised again in Stats's caller, and OnError is never called after Stats
+// returned, as Sweep does.
 func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
 	return guardedScan(ctx, s, "stats", func(ctx context.Context, cb *callbackGuard) (Stats, error) { return s.stats(ctx, opts, cb) })
 }

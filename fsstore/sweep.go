@@ -199,7 +199,11 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // panic in one is raised again in Sweep's caller, as Range does with fn's,
 // once the sweep has stopped as it does when ctx ends (what it moved aside
 // settled, its locks released); no callback is called after the first
-// panic.
+// panic. Nor is one called after Sweep returned: what a sweep given up on
+// (ErrUnavailable) still does once its stuck call returns is counted in
+// Progress, and the callbacks it would have called are counted in a
+// warning in the log when it ends, not called (a caller told the sweep is
+// over may have closed what they write to).
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
 	return guardedScan(ctx, s, "sweep", func(ctx context.Context, cb *callbackGuard) (SweepStats, error) { return s.sweep(ctx, opts, cb) })
 }
@@ -209,19 +213,33 @@ func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error
 // caller's recover (net/http's, a middleware's), so that the call that
 // took the callback raises it again in its caller. It keeps the first.
 // It also tells a bounded scan's waiter when the scan runs its caller's
-// code (see caller).
+// code (see caller), and keeps the callbacks from running once the call
+// has returned (see end).
 type callbackGuard struct {
 	mu  sync.Mutex
 	p   any
 	hit bool
 
+	// run is held shared by each callback while it runs and taken by end,
+	// which so waits for those under way. ended: under run.
+	run     sync.RWMutex
+	ended   bool
+	dropped atomic.Int64 // callbacks not called because the call had returned
+
 	inside atomic.Int32 // callbacks running
 	left   atomic.Int64 // when one last returned, an opwatch.Now reading (0: never)
 }
 
-// call runs f unless a callback panicked already, and catches its panic,
-// calling stop then (to end the work early, as a context ending does).
+// call runs f unless a callback panicked already or the call that took
+// the callbacks has returned, and catches f's panic, calling stop then (to
+// end the work early, as a context ending does).
 func (g *callbackGuard) call(f func(), stop func()) {
+	g.run.RLock()
+	defer g.run.RUnlock()
+	if g.ended {
+		g.dropped.Add(1)
+		return
+	}
 	if _, ok := g.panicked(); ok {
 		return
 	}
@@ -239,6 +257,16 @@ func (g *callbackGuard) call(f func(), stop func()) {
 		}
 	}()
 	f()
+}
+
+// end marks the call that took the callbacks returned, once those under
+// way have: a bounded scan given up on (ErrUnavailable) goes on in the
+// background, and its caller, told so, may close a channel or free what a
+// callback uses. Range's fn is held so too.
+func (g *callbackGuard) end() {
+	g.run.Lock()
+	g.ended = true
+	g.run.Unlock()
 }
 
 func (g *callbackGuard) panicked() (any, bool) {
@@ -272,9 +300,20 @@ func sinceCallerLeft(left int64) time.Duration {
 
 // guardedScan runs walk, whose callers' callbacks cb guards, as boundScan
 // does, and raises a callback's panic in its caller once walk has stopped.
+// No callback runs after guardedScan returned: those of a scan given up on
+// that reaches them later are dropped, and their number logged when the
+// scan ends.
 func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(context.Context, *callbackGuard) (T, error)) (T, error) {
-	var cb callbackGuard
-	st, err := boundScan(ctx, s, what, cb.caller, func(ctx context.Context) (T, error) { return walk(ctx, &cb) })
+	cb := new(callbackGuard)
+	st, err := boundScan(ctx, s, what, cb.caller, func(ctx context.Context) (T, error) {
+		v, err := walk(ctx, cb)
+		if n := cb.dropped.Load(); n > 0 {
+			s.cfg.logger.Warn(what+": the scan ended after its caller was answered; its callbacks for what it did meanwhile were not called",
+				"dropped", n, "err", err)
+		}
+		return v, err
+	})
+	cb.end()
 	if p, ok := cb.panicked(); ok {
 		panic(p)
 	}
