@@ -955,24 +955,22 @@ func (br *breaker) probe() {
 // probeFS asks the server for the data directory's attributes, past the
 // client's attribute cache (see statFresh). Where that fetch is forced
 // (Linux, see fetchesFresh), its success counts as the server's answer
-// for the store's steps (patience) and the breaker's row of timeouts, and
-// answered reports it; elsewhere the cache may have answered.
-func (s *Store) probeFS(hook func(string)) (answered bool, err error) {
+// for the store's steps (patience); elsewhere the cache may have answered.
+func (s *Store) probeFS(hook func(string)) error {
 	if hook != nil {
 		hook("probe")
 	}
-	_, err = s.root.statFresh(s.dataDir)
+	_, err := s.root.statFresh(s.dataDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		// data/ is created again by the next save (shards are created
 		// on first use): the store works without it. Ask about the
 		// marker instead.
 		_, err = s.root.statFresh(filepath.Join(s.dir, MarkerFile))
 	}
-	answered = err == nil && s.fetchesFresh()
-	if answered && s.bnd != nil {
+	if err == nil && s.fetchesFresh() && s.bnd != nil {
 		s.bnd.slots.Answered()
 	}
-	return answered, err
+	return err
 }
 
 // probeBreaker is the breaker's probe: probeFS, then an open of the
@@ -985,7 +983,7 @@ func (s *Store) probeFS(hook func(string)) (answered bool, err error) {
 // end too. It runs only while the breaker is open: Health keeps the
 // fetch alone.
 func (s *Store) probeBreaker(hook func(string)) error {
-	if _, err := s.probeFS(hook); err != nil {
+	if err := s.probeFS(hook); err != nil {
 		return err
 	}
 	if hook != nil {
@@ -1009,9 +1007,9 @@ type healthProbe struct {
 	start time.Time
 	done  chan struct{}
 	err   error
-	// answered: the probe succeeded on the server's answer, not on the
-	// client's cached attributes (see probeFS).
-	answered bool
+	// cached: the probe's outcome may have come from the client's
+	// attribute cache (see healthCheck).
+	cached bool
 	// counted is the last of the probe's ceilings (1 for the first,
 	// from its start) in which a caller that gave up on it counted a
 	// timeout for the breaker: an unanswered probe counts once per
@@ -1084,9 +1082,9 @@ func (s *Store) Health(ctx context.Context) error {
 		p = &healthProbe{start: s.healthNow(), done: make(chan struct{})}
 		s.health = p
 		go func() {
-			answered, err := s.healthCheck(s.cfg.testFS)
+			cached, err := s.healthCheck(s.cfg.testFS)
 			s.healthMu.Lock()
-			p.err, p.answered = err, answered
+			p.err, p.cached = err, cached
 			s.health = nil
 			s.healthMu.Unlock()
 			close(p.done)
@@ -1101,14 +1099,16 @@ func (s *Store) Health(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-p.done:
+		if s.bnd != nil && !p.cached {
+			// Answered in time, with success or an error, as an
+			// operation that finishes in time is (bounder.wait): the
+			// row of timeouts ends. A fetch the client's attribute
+			// cache may have answered (macOS, FreeBSD) is no sign of
+			// the server's: in an outage it ended the row.
+			s.bnd.brk.ok()
+		}
 		if p.err != nil {
 			return fmt.Errorf("fsstore: health: %w: %w", ErrUnavailable, p.err)
-		}
-		if s.bnd != nil && p.answered {
-			// A fetch the client's attribute cache may have answered
-			// (macOS, FreeBSD) is no sign of the server's: in an
-			// outage it ended the breaker's row of timeouts.
-			s.bnd.brk.ok()
 		}
 		return nil
 	case <-ctx.Done():

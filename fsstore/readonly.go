@@ -117,12 +117,14 @@ func isReadOnly(err error) bool {
 // goroutine of its own: the server's answer to an attribute fetch, or,
 // while a write was last refused as read-only, a test write. A test write
 // that fails for another reason (a full disk) shows the file system
-// writable again: the attribute fetch then answers as usual. answered
-// reports a success that the server answered (see probeFS).
-func (s *Store) healthCheck(hook func(string)) (answered bool, err error) {
+// writable again: the attribute fetch then answers as usual. cached
+// reports an outcome that the client's attribute cache may have given,
+// success or error (an attribute fetch where it is not forced past that
+// cache, see fetchesFresh): no sign of the server's.
+func (s *Store) healthCheck(hook func(string)) (cached bool, err error) {
 	seq := s.readOnly.Load()
 	if seq == 0 {
-		return s.probeFS(hook)
+		return !s.fetchesFresh(), s.probeFS(hook)
 	}
 	if hook != nil {
 		hook("probe")
@@ -133,10 +135,10 @@ func (s *Store) healthCheck(hook func(string)) (answered bool, err error) {
 	}
 	s.clearReadOnly(seq)
 	if err != nil {
-		return s.probeFS(nil)
+		return !s.fetchesFresh(), s.probeFS(nil)
 	}
 	if s.bnd != nil {
 		s.bnd.slots.Answered()
 	}
-	return true, nil
+	return false, nil
 }
