@@ -5,10 +5,13 @@ package lock_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -264,5 +267,78 @@ func TestLostLockIsNotShared(t *testing.T) {
 			}
 			h.Unlock()
 		})
+	}
+}
+
+// TestLostShareReleaseMarked: a waiter that joins the OS lock kept for it
+// and finds it lost (by the backend on its own) gives its share back at
+// once, and when no holder is left that releases the OS lock: a round
+// trip that may hang like any other, and one that must be made. Its
+// caller's operation must be inside the OS for it, holding a slot of its
+// bound (opwatch.Op.EnterAlways), as for the other releases a wait makes;
+// unmarked, a bounded store's waiter could neither give up on a hung
+// release nor count it against its bound.
+func TestLostShareReleaseMarked(t *testing.T) {
+	// The OS lock is kept for the waiter only while the tenure is short
+	// (see minHandoffHold): a slow run may release it instead, and that
+	// run does not take the path under test.
+	for try := 0; ; try++ {
+		if try == 20 {
+			t.Fatal("the waiter never joined the OS lock kept for it")
+		}
+		fake := &lock.FakeOS{}
+		tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
+		var checks atomic.Int32
+		fake.OnLost = func(file string) {
+			if checks.Add(1) == 2 { // the waiter's, as it joins
+				fake.MarkLost(file)
+			}
+		}
+		bound := &opwatch.Bound{Max: 4}
+		var (
+			mu       sync.Mutex
+			releases []string
+		)
+		op := &opwatch.Op{Bound: bound}
+		op.Hook = func(site string) {
+			if site == "unlock" {
+				mu.Lock()
+				releases = append(releases, fmt.Sprintf("in the OS for a release %v, slots taken %d", op.InOSAlways(), bound.InFlight()))
+				mu.Unlock()
+			}
+		}
+		a, err := tab.TryLock("s1", "a", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiter := make(chan error, 1)
+		go func() {
+			h, err := tab.Lock(opwatch.NewContext(hangCtx(t), op), "s1", "a", lock.Exclusive)
+			if err == nil {
+				h.Unlock()
+			}
+			waiter <- err
+		}()
+		waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the waiter")
+		if err := a.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+		err = <-waiter
+		tab.Close()
+		if !errors.Is(err, lock.ErrLockLost) {
+			continue // the OS lock was released, not kept for the waiter
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{"in the OS for a release true, slots taken 1"}; !slices.Equal(releases, want) {
+			t.Fatalf("releases the waiter's operation saw: %q, want %q", releases, want)
+		}
+		if n := bound.InFlight(); n != 0 {
+			t.Fatalf("%d slots taken once the waiter returned, want 0", n)
+		}
+		if held := fake.Holder("s1"); held != 0 {
+			t.Fatalf("OS lock %d still held after its last share went back", held)
+		}
+		return
 	}
 }

@@ -503,9 +503,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				// Found lost by the backend on its own (a lease's
 				// renewal), which no holder has recorded yet (lostOS):
 				// the share goes back at once, and its Unlock records
-				// the loss, releasing the lock if nobody else holds it.
+				// the loss, releasing the lock if nobody else holds it:
+				// a call that must be made, marked so for the caller's
+				// bound, as the other releases in a wait are.
 				// Asked after t.mu, as every osLock call is.
-				if err := h.Unlock(); err != nil {
+				if err := h.unlock(opwatch.FromContext(ctx)); err != nil {
 					return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost (and releasing it failed: %v)", t.path(file), ErrLocked, ErrLockLost, err)
 				}
 				return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
@@ -889,7 +891,11 @@ func (h *Handle) Verify() error {
 // Unlock releases this holder's share. Calling it again does nothing. An
 // error means the OS reported a failure while releasing (on NFS after a lost
 // lock, for example); the lock is released either way.
-func (h *Handle) Unlock() error {
+func (h *Handle) Unlock() error { return h.unlock(nil) }
+
+// unlock is Unlock, its release of the OS lock, if it makes one, marked
+// on w (see opwatch.Op.EnterAlways).
+func (h *Handle) unlock(w *opwatch.Op) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.released {
@@ -919,7 +925,9 @@ func (h *Handle) Unlock() error {
 		// waiters wait it out, the lock free meanwhile.
 		return nil
 	}
-	err := t.endTurn(f, nil, served)
+	w.EnterAlways()
+	err := t.endTurn(f, w, served)
+	w.Exit()
 	t.forget(h.file, f)
 	return err
 }
