@@ -124,6 +124,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 // TryLock is Lock without waiting: it fails with ErrLocked when the lock is
 // held elsewhere. The Observer sees it as OpTryLock, a lock found held
 // with OutcomeBusy rather than Lock's OutcomeLockTimeout: it did not wait.
+// On a bounded store its attempt is bounded as one of Lock's is.
 func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
 	k, err := s.check(context.Background(), id)
@@ -137,18 +138,23 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 			err = lockErr("lock: "+s.recordPath(k), err)
 		}
 	} else {
-		// No wait for a holder here: all of it counts as waiting for the
-		// filesystem, bounded by the ceiling.
+		// No wait for a holder here; its call into the filesystem, if
+		// any, takes a slot and is bounded by the ceiling, as a Lock's
+		// attempt is, and a lock the server granted is its answer. One
+		// shared in the process makes no call.
 		c := b.get("lock", OpLockWait, k.name)
 		c.fn = func(c *call) error {
-			c.hook("lock")
 			var err error
-			if c.h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
+			c.h, err = s.locks.TryLockContext(opwatch.NewContext(context.Background(), &c.op), stripeName(k.stripe, s.layout.stripes), k.name, mode)
+			switch {
+			case err != nil && c.op.Refused():
+				return b.refusedErr(context.Background(), "lock", err)
+			case err != nil:
 				return lockErr("lock: "+s.recordPath(k), err)
 			}
 			return nil
 		}
-		if err = b.run(context.Background(), c, fsOp); err == nil {
+		if err = b.run(context.Background(), c, lockOp); err == nil {
 			h = c.h
 		}
 		b.put(c)

@@ -406,6 +406,15 @@ func (t *Table) TryLock(file, key string, mode Mode) (*Handle, error) {
 	return t.acquire(context.Background(), file, key, mode, false)
 }
 
+// TryLockContext is TryLock for a caller that runs it on a goroutine of
+// its own, so as to give up on a server that does not answer, and says so
+// with an opwatch.Op in ctx, as for Lock: its call into the OS is then
+// marked on it, and a lock the server granted is recorded as its answer.
+// ctx's end does not cut it short: it does not wait.
+func (t *Table) TryLockContext(ctx context.Context, file, key string, mode Mode) (*Handle, error) {
+	return t.acquire(ctx, file, key, mode, false)
+}
+
 func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block bool) (*Handle, error) {
 	if !validName(file) {
 		return nil, fmt.Errorf("lock: invalid lock file name %q", file)
