@@ -785,8 +785,14 @@ func (c *call) late(err error) {
 		if c.b.hook != nil {
 			c.b.hook("unlock")
 		}
-		uerr := c.h.Unlock()
-		s.cfg.logger.Info("session lock acquired after its caller gave up; released", "file", c.name, "err", uerr)
+		// A failure here (a lock found lost at its release) has no caller
+		// left to return it to: a warning, as for a release left to the
+		// background (above).
+		if uerr := c.h.Unlock(); uerr != nil {
+			s.cfg.logger.Warn("session lock acquired after its caller gave up; releasing it failed", "file", c.name, "err", uerr)
+		} else {
+			s.cfg.logger.Info("session lock acquired after its caller gave up; released", "file", c.name)
+		}
 	}
 	if !c.op.Committed() || errors.Is(err, errAbandoned) {
 		return
