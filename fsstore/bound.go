@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,7 +183,8 @@ func (b BreakerState) String() string {
 // a time, in the order of the changes, from the goroutine that made each;
 // ObserveBreaker must not block. A panic in it goes up that goroutine (to
 // the caller of the operation that opened the breaker, which then still
-// gets its probe) after the change was made.
+// gets its probe) after the change was made; on the goroutine of the
+// breaker's prober, which has no caller, it is logged as an error.
 type BreakerObserver interface {
 	Observer
 	ObserveBreaker(from, to BreakerState)
@@ -872,18 +874,28 @@ func (br *breaker) timeout() {
 		"dir", br.b.s.dir, "timeouts_in_a_row", br.fails.Load(), "probe_after", br.cooldown)
 }
 
-// set moves the breaker from one state to another and reports the change.
-// Once Close has begun it changes nothing: Close reported the breaker
-// closed (see shut), and an operation given up on after it must not open
-// it again, with no prober left to close it.
-func (br *breaker) set(from, to BreakerState) bool {
-	var changed bool
+// setOnProber moves the breaker from one state to another and reports the
+// change (see change), for the prober, on the prober's own goroutine: a
+// panic in the observer's ObserveBreaker has no caller to go up to there,
+// and it ended the process, every request with it, for a report. It is
+// logged instead, the change made.
+func (br *breaker) setOnProber(from, to BreakerState) (changed bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			br.b.s.cfg.logger.Error("breaker observer panicked on the breaker's prober; the change was made",
+				"from", from, "to", to, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
 	br.change(from, to, &changed)
 	return changed
 }
 
-// change is set, telling whether it changed the state through changed,
-// set before the change is reported: also when the report panics.
+// change moves the breaker from one state to another and reports the
+// change, telling whether it did through changed, set before the change is
+// reported: also when the report panics. Once Close has begun it changes
+// nothing: Close reported the breaker closed (see shut), and an operation
+// given up on after it must not open it again, with no prober left to
+// close it.
 func (br *breaker) change(from, to BreakerState, changed *bool) {
 	br.mu.Lock()
 	defer br.mu.Unlock()
@@ -936,22 +948,22 @@ func (br *breaker) probe() {
 				continue
 			}
 			inFlight = true
-			br.set(BreakerOpen, BreakerProbing)
+			br.setOnProber(BreakerOpen, BreakerProbing)
 			go func() { res <- br.b.s.probeBreaker(br.b.hook) }()
 			overdue = br.after(br.b.timeout)
 		case <-overdue:
 			overdue = nil
-			br.set(BreakerProbing, BreakerOpen)
+			br.setOnProber(BreakerProbing, BreakerOpen)
 		case err := <-res:
 			inFlight, overdue = false, nil
 			if err == nil {
 				br.fails.Store(0)
-				if br.set(BreakerProbing, BreakerClosed) || br.set(BreakerOpen, BreakerClosed) {
+				if br.setOnProber(BreakerProbing, BreakerClosed) || br.setOnProber(BreakerOpen, BreakerClosed) {
 					br.b.s.cfg.logger.Info("session store available again: the filesystem answered a probe", "dir", br.b.s.dir)
 				}
 				return
 			}
-			br.set(BreakerProbing, BreakerOpen)
+			br.setOnProber(BreakerProbing, BreakerOpen)
 			br.b.s.cfg.logger.Warn("session store probe failed", "dir", br.b.s.dir, "err", err)
 			wake = br.after(br.cooldown)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,4 +185,33 @@ func TestBreakerObserverPanic(t *testing.T) {
 	}
 	f.timers.next(t, cooldown).ch <- time.Now() // its prober's cool-down
 	eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerClosed }, "the breaker closed by its probe")
+}
+
+// TestBreakerObserverPanicOnProber: a BreakerObserver that panics at a
+// change the breaker's prober makes, on the store's own goroutine, has no
+// caller to take the panic: it is logged, with the change made, and the
+// prober goes on; it ended the process, every request of the app server
+// with it, for a report.
+func TestBreakerObserverPanicOnProber(t *testing.T) {
+	const cooldown = 7 * time.Second
+	obs := &panickyObserver{}
+	f := newBoundFixture(t, fsstore.WithBreaker(1, cooldown), fsstore.WithObserver(obs))
+	openBreaker(t, f)
+	obs.panics.Lock()
+	obs.armed = true // for open→probing, on the prober
+	obs.panics.Unlock()
+	f.timers.next(t, cooldown).ch <- time.Now()
+	eventually(t, func() bool { return f.s.Breaker() == fsstore.BreakerClosed }, "the breaker closed by its probe")
+	if got, want := obs.got(), []string{"closed→open", "probing→closed"}; !slices.Equal(got, want) {
+		t.Errorf("the observer saw breaker changes %q, want %q (the one that panicked not recorded)", got, want)
+	}
+	var line string
+	for _, l := range strings.Split(f.log.String(), "\n") {
+		if strings.Contains(l, "panicked") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "panic=observer") || !strings.Contains(line, "to=probing") {
+		t.Fatalf("the observer's panic on the prober: logged %q, want an error with the panic and the change\n%s", line, f.log.String())
+	}
 }
