@@ -26,7 +26,8 @@ import (
 // An entry is also served only under the key set it was opened with: what
 // a record may be opened with changes when the keys file is reloaded (a
 // retired key, see docs/security.md), and the cache must not outlive that
-// judgement.
+// judgement: a reload drops the entries opened with the key set it
+// replaced (retire).
 type cache struct {
 	maxEntries, maxBytes int
 	root                 *rootDir
@@ -39,6 +40,9 @@ type cache struct {
 	items map[string]*list.Element // record name -> *cacheEntry
 	lru   list.List                // front: most recently used
 	bytes int
+	// keys is the key set a keys file reload put in use (see retire);
+	// nil before any.
+	keys *keyring
 }
 
 type cacheEntry struct {
@@ -100,6 +104,9 @@ func (c *cache) put(name string, h record.Header, payload []byte, st fileStat, k
 	e := &cacheEntry{name: name, header: h, payload: payload, st: st, keys: keys}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.keys != nil && keys != c.keys {
+		return // opened before a reload retired its key set (see retire)
+	}
 	if el, ok := c.items[name]; ok {
 		c.removeLocked(el)
 	}
@@ -114,6 +121,24 @@ func (c *cache) removeLocked(el *list.Element) {
 	e := c.lru.Remove(el).(*cacheEntry)
 	delete(c.items, e.name)
 	c.bytes -= len(e.payload)
+}
+
+// retire drops the entries not opened with keys, the key set a keys file
+// reload just put in use, and refuses such entries from now on (a read
+// begun before the reload). get would never serve them again, but until
+// evicted they kept the key set they were opened with, secrets of retired
+// keys included, and the plaintext opened with it, in memory.
+func (c *cache) retire(keys *keyring) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = keys
+	for el := c.lru.Front(); el != nil; {
+		next := el.Next()
+		if el.Value.(*cacheEntry).keys != keys {
+			c.removeLocked(el)
+		}
+		el = next
+	}
 }
 
 func (c *cache) drop(name string) {

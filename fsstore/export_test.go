@@ -201,3 +201,19 @@ const SweepBatchForTest = sweepBatch
 // WithHealthClockForTest is withTestHealthClock: the clock by which Health
 // judges how long its probe has gone unanswered.
 func WithHealthClockForTest(now func() time.Time) Option { return withTestHealthClock(now) }
+
+// CachedUnderOtherKeysForTest reports how many of s's cache entries were
+// opened with a key set other than the one in use.
+func (s *Store) CachedUnderOtherKeysForTest() int {
+	keys := s.keys.Load()
+	c := s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		if el.Value.(*cacheEntry).keys != keys {
+			n++
+		}
+	}
+	return n
+}

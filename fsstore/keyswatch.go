@@ -353,6 +353,9 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	}
 	kw.last, kw.checkFailed, kw.retrying = keysText(keys), "", ""
 	kw.s.keys.Store(kr)
+	if c := kw.s.cache; c != nil {
+		c.retire(kr)
+	}
 	ids := make([]uint32, len(keys))
 	for i, k := range keys {
 		ids[i] = k.ID

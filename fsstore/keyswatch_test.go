@@ -297,7 +297,7 @@ func TestCloseDuringKeysReload(t *testing.T) {
 // checks that a record it sealed is refused from then on, by every way of
 // loading it, also when the store caches decoded records: a cache filled
 // under the old key set must not outlive the reload (docs/security.md,
-// retiring a key).
+// retiring a key), neither served nor kept.
 func TestKeysFileRetireReachesCache(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -327,6 +327,14 @@ func TestKeysFileRetireReachesCache(t *testing.T) {
 			renameOver(t, path, keysFileText(k2)) // key 1 retired
 			if got := waitReload(t, ev); got != fsstore.OutcomeOK {
 				t.Fatalf("reload outcome %v", got)
+			}
+			if tc.name == "cache" {
+				// Never served again, the entry kept key 1's key set,
+				// its secret included, and the plaintext it opened in
+				// memory until evicted.
+				if n := s.CachedUnderOtherKeysForTest(); n != 0 {
+					t.Errorf("%d cache entries opened with the key set the reload retired, want none", n)
+				}
 			}
 			if got, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) {
 				t.Errorf("Load after key 1 was retired: %v, %v; want ErrUnknownKey", got, err)
