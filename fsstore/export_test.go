@@ -35,6 +35,10 @@ func (s *Store) SetStaleStatForTest() {
 // for a name missing for an instant), for tests on a local directory.
 func (s *Store) SetNFSForTest() { s.nfs = true }
 
+// SetGoneLookHookForTest runs h each time a Load looks again for a record
+// it did not find, as it does on NFS (nil: none).
+func (s *Store) SetGoneLookHookForTest(h func(path string)) { s.testHooks.goneLook = h }
+
 // NameTakenForTest reports whether the name p of a live record held aside
 // holds a file, as Stats and the dry run judge it (nameTaken).
 func (s *Store) NameTakenForTest(p string) (bool, error) { return s.nameTaken(p) }

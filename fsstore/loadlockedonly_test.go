@@ -46,3 +46,55 @@ func TestLoadLockedOnly(t *testing.T) {
 		}
 	}
 }
+
+// On NFS a Load looks again for a record it did not find, five times, in
+// case another host's save without the lock is renaming it in; the
+// LockedOnly loads, for sessions written only under their lock, do not.
+func TestLoadLockedOnlyLooksOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		load  func(s *fsstore.Store, l *fsstore.Locked, id string) error
+		looks int
+	}{
+		{"Store.Load", func(s *fsstore.Store, _ *fsstore.Locked, id string) error {
+			_, err := s.Load(ctx, id)
+			return err
+		}, 5},
+		{"Locked.Load", func(_ *fsstore.Store, l *fsstore.Locked, _ string) error {
+			_, err := l.Load(ctx)
+			return err
+		}, 5},
+		{"Locked.LoadInto", func(_ *fsstore.Store, l *fsstore.Locked, _ string) error {
+			_, err := l.LoadInto(ctx, make([]byte, 0, 4096))
+			return err
+		}, 5},
+		{"Locked.LoadLockedOnly", func(_ *fsstore.Store, l *fsstore.Locked, _ string) error {
+			_, err := l.LoadLockedOnly(ctx)
+			return err
+		}, 0},
+		{"Locked.LoadIntoLockedOnly", func(_ *fsstore.Store, l *fsstore.Locked, _ string) error {
+			_, err := l.LoadIntoLockedOnly(ctx, make([]byte, 0, 4096))
+			return err
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t)
+			s.SetNFSForTest()
+			looks := 0
+			s.SetGoneLookHookForTest(func(string) { looks++ })
+			id := newID(t)
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			if err := tc.load(s, l, id); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Fatalf("a session never saved: %v; want ErrNotFound", err)
+			}
+			if looks != tc.looks {
+				t.Errorf("looked again %d times for a missing record; want %d", looks, tc.looks)
+			}
+		})
+	}
+}

@@ -329,6 +329,13 @@ func (l *Locked) LoadLockedOnly(ctx context.Context) (*Session, error) {
 	return l.loadInto(ctx, nil, false)
 }
 
+// LoadIntoLockedOnly is LoadLockedOnly reading the record into buf when it
+// fits there, as LoadInto does: for a session every process writes only
+// under its lock, a record missing is reported at the first look.
+func (l *Locked) LoadIntoLockedOnly(ctx context.Context, buf []byte) (*Session, error) {
+	return l.loadInto(ctx, buf, false)
+}
+
 // loadInto is LoadInto; relook: look again for a record missing on NFS
 // (see LoadLockedOnly).
 func (l *Locked) loadInto(ctx context.Context, buf []byte, relook bool) (*Session, error) {

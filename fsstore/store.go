@@ -168,6 +168,9 @@ type testHooks struct {
 	// NFS client's attribute cache may answer, as on macOS and FreeBSD
 	// (see fetchesFresh).
 	staleStat bool
+	// goneLook runs each time a Load on NFS looks again for a record it
+	// did not find (see nfsGoneLooks), with the record's path.
+	goneLook func(path string)
 }
 
 // fetchesFresh reports whether the store's attribute fetches (statNow,
@@ -767,6 +770,9 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 				b, st, err = s.readMovedAside(p, maxRecordFile)
 			}
 			if s.nfs && relook && errors.Is(err, fs.ErrNotExist) && gone < nfsGoneLooks {
+				if h := s.testHooks.goneLook; h != nil {
+					h(p)
+				}
 				time.Sleep(time.Millisecond << gone) // the other host's second RENAME: nothing here to wait on
 				gone++
 				s.refreshDir(p)
