@@ -185,6 +185,32 @@
 // around one route, that route runs read-only. The innermost middleware's
 // mode applies; see [Manager.Middleware].
 //
+// # Writing the store from other code
+//
+// Every write this package makes to a session is under the session's lock
+// (Exclusive mode's saves, deletes and Renew's marker) or by
+// Store.CompareAndSwap, which takes it. Exclusive mode relies on that when
+// it reads a session under its lock (fsstore.Locked.LoadIntoLockedOnly): a
+// record missing then is taken for gone at the first look. On NFS a plain
+// Load looks five times more, some 31 ms, for a save by another host
+// without the lock, which its client makes by renaming the old record
+// aside before renaming the new one in; each request with a cookie naming
+// a session that is gone (expired and swept, logged out, forged) would
+// pay that holding a lock stripe other sessions share. ReadOnly and
+// Optimistic mode read without the lock and keep looking, for a locked
+// save in flight.
+//
+// Code of your own that writes the sessions of this Manager must do the
+// same: Store.Lock and Locked.Save or Locked.Delete, or
+// Store.CompareAndSwap, never Store.Save, and no adapter without its lock
+// (gorillastore, or scsstore without its delete guard) on the same
+// sessions. Should another host save one without the lock while an
+// Exclusive request reads it, the request may find no session: it starts
+// empty, and a change it makes is saved as a new session under a fresh ID
+// (the record saved stays, but the cookie then names the new session).
+// Store.Delete and Store.Touch without the lock are fine: they rename
+// nothing in.
+//
 // # Security
 //
 // A cookie carrying an ID the store does not know (expired, deleted,

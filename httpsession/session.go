@@ -136,7 +136,16 @@ func (s *Session) load() error {
 				return fmt.Errorf("httpsession: lock session: %w", lerr)
 			}
 			bp := s.spareBuf()
-			if rec, err = lk.LoadInto(s.reqCtx, bp.b); err != nil {
+			// Every write this package makes is under the session's
+			// lock (or CompareAndSwap, which takes it): with the lock
+			// held no save is in flight, and a record missing is
+			// missing for good. Load's looks again on NFS, for a save
+			// without the lock, would cost each request with a cookie
+			// naming no session (expired, logged out, forged) five
+			// round trips and some 31 ms, holding a stripe other
+			// sessions share (see the package doc, Writing the store
+			// from other code).
+			if rec, err = lk.LoadIntoLockedOnly(s.reqCtx, bp.b); err != nil {
 				s.unlockHandle(lk)
 			} else {
 				s.lk = lk
@@ -940,7 +949,9 @@ func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsst
 
 // saveNew saves fresh under its lock lk, create-only.
 func saveNew(ctx context.Context, lk *fsstore.Locked, fresh *fsstore.Session) error {
-	switch _, err := lk.Load(ctx); {
+	// The fresh ID was drawn here at random: no other process writes it,
+	// with the lock or without, so a miss is reported at the first look.
+	switch _, err := lk.LoadLockedOnly(ctx); {
 	case err == nil:
 		return fmt.Errorf("a session with the fresh ID exists: %w", fsstore.ErrConflict)
 	case errors.Is(err, fsstore.ErrNotFound), errors.Is(err, fsstore.ErrCorrupt):
