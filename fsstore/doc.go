@@ -63,7 +63,9 @@
 //     lookup and open is retried. So, for about 31 ms, is a name that Load
 //     or Touch does not find: a client saving over a record that one of its
 //     processes holds open renames the busy record away first, and for a
-//     round trip the name is gone on the server.
+//     round trip the name is gone on the server. (Not where no such save can
+//     be in flight, or where it does not matter: Locked.LoadLockedOnly, and
+//     CompareAndSwap creating a session.)
 //   - Locks are flock(2), which the Linux client turns into NFSv4 byte-range
 //     locks held by the server. They live in files apart from the records: a
 //     rename over a locked file would drop the lock. A host cut off for

@@ -88,3 +88,29 @@ func TestHTTPSessionMissingRecordLooks(t *testing.T) {
 		})
 	}
 }
+
+// A first visit that puts a value creates its session by CompareAndSwap
+// from version 0 under a fresh ID, in every mode that writes: the record
+// missing is taken as absent at the first look.
+func TestHTTPSessionNewSessionLooks(t *testing.T) {
+	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic} {
+		s := openTemp(t)
+		s.SetNFSForTest()
+		looks := 0
+		s.SetGoneLookHookForTest(func(string) { looks++ })
+		m := httpsession.New(s, httpsession.WithCookie(httpsession.DefaultCookie()))
+		h := m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := httpsession.FromContext(r.Context()).Put("user", "alice"); err != nil {
+				t.Error(err)
+			}
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://example.com/", nil))
+		if rec.Code != http.StatusOK || len(rec.Result().Cookies()) == 0 {
+			t.Fatalf("mode %v: status %d, cookies %v: %s", mode, rec.Code, rec.Result().Cookies(), rec.Body)
+		}
+		if looks != 0 {
+			t.Errorf("mode %v: a first visit's new session looked again %d times for its missing record; want 0", mode, looks)
+		}
+	}
+}

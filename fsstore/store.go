@@ -1170,8 +1170,17 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	// must not be Delete, which would race with other hosts. A caller who
 	// expects a version gets ErrCorrupt: whatever it read is not what is
 	// on disk.
+	//
+	// Creating (version 0), a record missing at the first look is taken as
+	// absent, without Load's looks again on NFS (see
+	// Locked.LoadLockedOnly): a save by another host without the lock
+	// that is in flight then lands after this one, as two unlocked saves
+	// are ordered, and the server's name was absent in between all the
+	// same. Those looks cost every new session five round trips and some
+	// 31 ms. A caller expecting a version keeps them: a record missing for
+	// an instant would be a conflict it did not cause.
 	var onDisk, base uint64
-	cur, err := s.load(sess.ID, k, false)
+	cur, err := s.loadKeep(sess.ID, k, false, sess.Version != 0, nil, nil, nil)
 	switch {
 	case err == nil && !cur.Expires.IsZero() && !s.cfg.now().Before(cur.Expires):
 		base = cur.Version
