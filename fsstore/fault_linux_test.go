@@ -209,6 +209,19 @@ func TestPermissionDenied(t *testing.T) {
 			must(t, os.RemoveAll(dir))
 			must(t, os.Mkdir(dir, 0o755))
 		}, "open permission: ", "", true},
+		// A store that is the app user's but that the app once ran as
+		// root in (its data directory root's): the process is the
+		// directory's owner already, so "run it as the user that owns"
+		// the directory is no fix; the chown -R is.
+		{"store-users-data-roots", func(t *testing.T, dir string) {
+			must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				return os.Lchown(p, nobody, nobody)
+			}))
+			must(t, os.Chown(filepath.Join(dir, fsstore.DataDir), 0, 0))
+		}, "open permission: ", "", true},
 		// The store is open to everyone but one record is not: Load
 		// reports that record refused, which a web layer answers with a
 		// fresh session rather than an error on every request.
@@ -244,7 +257,7 @@ func TestPermissionDenied(t *testing.T) {
 			if !strings.HasPrefix(got, tc.want) {
 				t.Fatalf("Open as uid %d: %q, want %q...", nobody, got, tc.want)
 			}
-			if tc.hint && (!strings.Contains(got, fmt.Sprintf("(uid %d) %s", nobody, hint)) || !strings.Contains(got, "chown -R USER "+dir)) {
+			if tc.hint && (!strings.Contains(got, fmt.Sprintf("(uid %d) %s", nobody, hint)) || !strings.Contains(got, "chown -R USER "+dir) || strings.Contains(got, "run it as the user that owns")) {
 				t.Errorf("Open as uid %d: %q, want it to say %q", nobody, got, hint)
 			}
 			t.Logf("child: %s", got)

@@ -7,6 +7,9 @@ import "io/fs"
 // ownedByRoot: no root to own a file here.
 func ownedByRoot(fs.FileInfo) bool { return false }
 
+// ownedByEuid: no user IDs to compare owners by here.
+func ownedByEuid(fs.FileInfo) bool { return false }
+
 // checkKeysPath checks nothing here: Windows decides who may replace a
 // file by its ACL and its directory's, which a file's mode bits (all
 // Go's os package shows) do not describe, and has no user IDs to compare

@@ -18,6 +18,13 @@ func ownedByRoot(fi fs.FileInfo) bool {
 	return ok && st.Uid == 0
 }
 
+// ownedByEuid reports whether this process's effective user owns the
+// file fi describes.
+func ownedByEuid(fi fs.FileInfo) bool {
+	uid, ok := fileOwner(fi)
+	return ok && int(uid) == os.Geteuid()
+}
+
 // fileOwner returns the uid that owns the file fi describes.
 func fileOwner(fi fs.FileInfo) (uint32, bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)

@@ -266,16 +266,26 @@ func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 // ownerHint says what to do about a permission error met reading the
 // store's marker, creating the store or writing in it at Open: most often
 // the app server runs as another user than the one the store is for, or
-// root made the directory (a mkdir without install -d -o) or the store (an
-// app run as root once), and the bare EACCES names neither.
+// root made the directory (a mkdir without install -d -o) or something in
+// the store (an app run as root once), and the bare EACCES names neither.
+// A process that owns the directory already is told to chown what is in
+// it, not to run as its owner.
 func ownerHint(dir string, err error) string {
 	if !errors.Is(err, fs.ErrPermission) {
 		return ""
 	}
-	if fi, err := os.Stat(dir); err == nil && ownedByRoot(fi) {
-		return fmt.Sprintf(": this process's user (uid %d) may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", os.Geteuid(), dir)
+	who := "this process's user"
+	if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs
+		who = fmt.Sprintf("%s (uid %d)", who, uid)
 	}
-	return fmt.Sprintf(": this process's user (uid %d) may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", os.Geteuid(), dir)
+	fi, serr := os.Stat(dir)
+	switch {
+	case serr == nil && ownedByRoot(fi):
+		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, dir)
+	case serr == nil && ownedByEuid(fi):
+		return fmt.Sprintf(": %s may not read and write the store, whose directory it owns: something in it is another user's (an app server or sessgc run once as root) or its mode refuses this user: give it all to the user every app server and sessgc run as (chown -R USER %s), with the modes the store gave it", who, dir)
+	}
+	return fmt.Sprintf(": %s may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
 }
 
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
