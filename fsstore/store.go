@@ -280,6 +280,13 @@ func ownerHint(dir string, err error) string {
 	}
 	fi, serr := os.Stat(dir)
 	switch {
+	case os.Geteuid() == 0 && serr == nil && ownedByRoot(fi):
+		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store, whose directory is root's: on the file server, give it and anything in it to the user every app server and sessgc run as, and run them as that user", who)
+	case os.Geteuid() == 0:
+		// Root bypasses file modes: refused, it is mapped to another
+		// user by the file server (NFS's root_squash, the default),
+		// where a chown as root is refused too.
+		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
 	case serr == nil && ownedByRoot(fi):
 		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, dir)
 	case serr == nil && ownedByEuid(fi):
