@@ -229,7 +229,10 @@ func WithDeleteGuard(window time.Duration) Option {
 // WithoutDeleteGuard turns the delete guard off: Delete removes the record
 // and Commit saves without the session's lock or a read, as scs's other
 // stores do, and a request that overlaps a log out or a log in can undo it
-// (see "Log out and log in: the delete guard").
+// (see "Log out and log in: the delete guard"). Set it on every host of a
+// store or on none: the guard's look for a tombstone trusts that every
+// write of the session is made under its lock, and a host without the
+// guard writes without it, overwriting tombstones the others left.
 func WithoutDeleteGuard() Option { return optionFunc(func(s *Store) { s.guard = 0 }) }
 
 // WithClock replaces time.Now for deciding whether an expiry has passed;
