@@ -914,7 +914,7 @@ func nfsSweepIDs(s *fsstore.Store) []string {
 
 func nfsSweepA(t *testing.T) {
 	ctx := nfsCtx(t, 2*time.Minute)
-	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Second))
+	s := openNFSStore(t, fsstore.WithIdleTimeout(testIdle))
 	ids := nfsSweepIDs(s)
 	old := time.Now().Add(-time.Hour)
 	var held []nfsHeld
@@ -949,7 +949,7 @@ func nfsSweepA(t *testing.T) {
 
 func nfsSweepB(t *testing.T) {
 	ctx := nfsCtx(t, 2*time.Minute)
-	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Second))
+	s := openNFSStore(t, fsstore.WithIdleTimeout(testIdle))
 	ids := nfsSweepIDs(s)
 	nfsBarrier(t, "locked", nfsWait)
 	st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})

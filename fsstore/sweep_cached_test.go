@@ -61,7 +61,7 @@ func TestSweepJudgesLiveFromCachedAttributes(t *testing.T) {
 		t.Skip("the sweep judges by a fresh stat alone on this platform")
 	}
 	ctx := context.Background()
-	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Second))
+	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(testIdle))
 	save := func() (string, string) { return saveRecord(t, s) }
 	live, livePath := save()
 	expired, expiredPath := save()
@@ -137,7 +137,7 @@ func TestSweepJudgesLiveFromCachedAttributes(t *testing.T) {
 // expired record for nothing.
 func TestSweepStatsOnceOffNFS(t *testing.T) {
 	ctx := context.Background()
-	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(time.Second))
+	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(testIdle))
 	if s.OnNFS() {
 		t.Skip("the store is on NFS, where the sweep looks at cached attributes first")
 	}

@@ -21,10 +21,18 @@ import (
 )
 
 // sweepOpts makes a record expire as soon as it is older than the store's
-// largest idle timeout (1s in these tests).
+// largest idle timeout (testIdle in these tests).
 var sweepOpts = fsstore.SweepOptions{Grace: time.Nanosecond}
 
+// longAgo is the mtime age gives a record to make it expired.
 var longAgo = time.Now().Add(-time.Hour)
+
+// testIdle is the idle timeout of the tests that expire a record with age
+// and expect the others to stay live: far below longAgo's hour, and far
+// above the time any test takes, so that neither side depends on how
+// fast the machine runs. With a second, a record saved at the start of a
+// test expired before its last Load when the machine was busy.
+const testIdle = 10 * time.Minute
 
 func age(t *testing.T, p string) {
 	t.Helper()
@@ -77,7 +85,7 @@ func writeOld(t *testing.T, p string) {
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+	s := openDir(t, dir, fsstore.WithIdleTimeout(testIdle))
 	ids := distinctIDs(t, s, 5)
 	live, expired, expired2, lockedHere, lockedThere := ids[0], ids[1], ids[2], ids[3], ids[4]
 	for _, id := range ids {
@@ -187,7 +195,7 @@ func TestSweepLiveBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+			s := openDir(t, dir, fsstore.WithIdleTimeout(testIdle))
 			save := func(n int) string {
 				id := newID(t)
 				if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(strings.Repeat("x", n))}); err != nil {
@@ -234,7 +242,7 @@ func TestSweepLiveBytes(t *testing.T) {
 // selects), so the sweep must leave it alone.
 func TestSweepRecordNameInWrongShard(t *testing.T) {
 	ctx := context.Background()
-	s := openTemp(t, fsstore.WithIdleTimeout(time.Second))
+	s := openTemp(t, fsstore.WithIdleTimeout(testIdle))
 	id := newID(t)
 	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
 		t.Fatal(err)
@@ -261,7 +269,7 @@ func TestSweepRecordNameInWrongShard(t *testing.T) {
 func TestSweepDoesNotFollowShardSymlink(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := openDir(t, dir, fsstore.WithIdleTimeout(time.Second))
+	s := openDir(t, dir, fsstore.WithIdleTimeout(testIdle))
 	outside := t.TempDir()
 	victims := []string{
 		filepath.Join(outside, ".tmp-important"),
@@ -433,7 +441,7 @@ func TestSweepKeepsForeignFilesNamedLikeRecords(t *testing.T) {
 		{"a record", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTemp(t, fsstore.WithIdleTimeout(time.Second))
+			s := openTemp(t, fsstore.WithIdleTimeout(testIdle))
 			id := newID(t)
 			p := s.RecordPathForTest(id)
 			if tc.name == "a record" {
