@@ -35,7 +35,14 @@ func TestLockHolderKilledMidSave(t *testing.T) {
 					ctx := context.Background()
 					var opts []fsstore.Option
 					if strategy == "lease" {
-						opts = append(opts, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Second))
+						// The helper's lease is a second, so that it runs
+						// out soon after the kill; this process's own is
+						// long, because it must keep the lock it then
+						// takes through a Load and a Save however slowly a
+						// busy machine runs them (a lease records its own
+						// expiry: a short one is broken on time all the
+						// same).
+						opts = append(opts, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute))
 					} else {
 						opts = append(opts, fsstore.WithLockStrategy(lock.Flock))
 					}

@@ -22,7 +22,7 @@ const holderEnv = "SESSFS_HTTPSESSION_HOLDER"
 // session $SESSFS_HOLDER_ID, says so and waits to be killed.
 func TestHolderProcess(t *testing.T) {
 	proctest.Main(t, holderEnv, func(role string) error {
-		st, err := fsstore.Open(os.Getenv("SESSFS_HOLDER_DIR"), holderOpts(role)...)
+		st, err := fsstore.Open(os.Getenv("SESSFS_HOLDER_DIR"), holderOpts(role, time.Second)...)
 		if err != nil {
 			return err
 		}
@@ -34,10 +34,16 @@ func TestHolderProcess(t *testing.T) {
 	})
 }
 
-func holderOpts(strategy string) []fsstore.Option {
+// holderOpts returns the store options of a process with the given lock
+// strategy and, for lock.Lease, lease length: a second for the holder, so
+// that its lease runs out soon after it is killed, and a minute for the
+// test process, which must keep the lock its request then takes however
+// slowly a busy machine runs the request (a lease records its own expiry:
+// the holder's short one is broken on time all the same).
+func holderOpts(strategy string, ttl time.Duration) []fsstore.Option {
 	opts := []fsstore.Option{fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithIdleTimeout(10 * time.Minute)}
 	if strategy == lock.Lease.String() {
-		opts = append(opts, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Second))
+		opts = append(opts, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(ttl))
 	}
 	return opts
 }
@@ -52,7 +58,7 @@ func TestDeadLockHolder(t *testing.T) {
 	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
 		t.Run(strategy.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			st, err := fsstore.Open(dir, holderOpts(strategy.String())...)
+			st, err := fsstore.Open(dir, holderOpts(strategy.String(), time.Minute)...)
 			if err != nil {
 				t.Fatal(err)
 			}
