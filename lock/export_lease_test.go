@@ -45,3 +45,16 @@ func TryLeaseExpired(t *Table, name string) (unlock func() error, err error) {
 func LeaseRecordExpiring(token string, expires time.Time) []byte {
 	return leaseRecord{token: token, expires: expires, pid: 1, host: "gone"}.encode()
 }
+
+// LeaseExpires returns when h's lease runs out by its holder's clock, as
+// its holder last wrote it (taken or renewed); ok is false for a handle
+// that holds no lease.
+func LeaseExpires(h *Handle) (expires time.Time, ok bool) {
+	l, ok := h.os.(*leaseHeld)
+	if !ok {
+		return time.Time{}, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rec.expires, true
+}
