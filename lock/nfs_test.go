@@ -206,14 +206,25 @@ func nfsBreakDeadLeases(t *testing.T) {
 	// out plus the grace period, as breaking it needs: it came before
 	// y's TryLock returned, and the hosts share the guest's clock.
 	took := func(y, x holding) bool { return !x.end.IsZero() && !y.after.Before(x.end.Add(grace)) }
+	show := func(hs []holding) string {
+		var s []string
+		for _, h := range hs {
+			end := "still held"
+			if !h.end.IsZero() {
+				end = "ran out at " + h.end.Format(time.StampMilli)
+			}
+			s = append(s, fmt.Sprintf("%s won it by %s, %s", h.host, h.after.Format(time.StampMilli), end))
+		}
+		return strings.Join(s, "; ")
+	}
 	for i := range n {
 		switch hs := holders[name(i)]; {
 		case len(hs) == 0:
 			t.Errorf("%s: no host won it", name(i))
 		case len(hs) == 2 && (took(hs[0], hs[1]) || took(hs[1], hs[0])):
-			t.Logf("%s: won by both hosts in turn, the second after the first's lease ran out: %+v", name(i), hs)
+			t.Logf("%s: won by both hosts in turn, the second after the first's lease ran out: %s", name(i), show(hs))
 		case len(hs) > 1:
-			t.Errorf("%s: %d holders at once: %+v", name(i), len(hs), hs)
+			t.Errorf("%s: %d holders at once: %s", name(i), len(hs), show(hs))
 		}
 	}
 	t.Logf("%s won %d of %d dead leases", nfstest.Host(), len(won), n)
