@@ -689,14 +689,10 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 	return sess, err
 }
 
-// load reads and checks a record. With live false it returns expired
-// records too (CompareAndSwap compares against whatever is on disk).
-func (s *Store) load(id string, k key, live bool) (*Session, error) {
-	return s.loadKeep(id, k, live, true, nil, nil, nil)
-}
-
-// loadKeep is load that, when keep is not nil and the session was read
-// live from its file, leaves that file open in *keep (a cache hit and a
+// loadKeep reads and checks a record; with live false it returns expired
+// records too (CompareAndSwap compares against whatever is on disk). When
+// keep is not nil and the session was read live from its file, it leaves
+// that file open in *keep (a cache hit and a
 // record read from the sweep's aside name leave none). It reads into buf
 // when the record fits there (see LoadInto); the cache never keeps buf.
 // A cache hit judged on attributes the server may not have given (see
