@@ -10,7 +10,7 @@ import (
 // cache is a bounded LRU of decoded records. It is always revalidated: get
 // fetches the file's attributes from the file server (on NFS one GETATTR,
 // forced past the attribute cache, after Load has revalidated the
-// directory so that the name leads to the current file; see Store.load)
+// directory so that the name leads to the current file; see Store.loadKeep)
 // and serves the entry only if the file is still the one it was read from:
 // same device, inode, size and ctime. A record file is never changed in
 // place (Save, CompareAndSwap and Rekey write a new file and rename it over
