@@ -308,6 +308,22 @@ func isUnavailable(t *testing.T, err error, alsoMatches error) {
 	}
 }
 
+// giveUp runs op with a deadline while the fixture's filesystem hangs at
+// site, lets the deadline pass, checks that op gave up (ErrUnavailable and
+// the deadline's error: one timeout for the breaker), and returns what
+// lets the hung call finish.
+func (f *boundFixture) giveUp(t *testing.T, site string, op func(ctx context.Context) error) (release func()) {
+	t.Helper()
+	release = f.fs.hang(site)
+	ctx := newDeadlineCtx()
+	errc := make(chan error, 1)
+	go func() { errc <- op(ctx) }()
+	f.fs.await(t, site)
+	ctx.expire()
+	isUnavailable(t, <-errc, context.DeadlineExceeded)
+	return release
+}
+
 // TestBoundGivesUp: an operation whose filesystem call does not return
 // fails with ErrUnavailable when the caller's context ends (deadline or
 // cancellation) or the store's ceiling passes, while the call is left to
@@ -1026,14 +1042,7 @@ func TestBreakerCountsNoAnsweredGiveUps(t *testing.T) {
 	mustSave(t, f.s, id, "v1")
 	giveUp := func() (release func()) {
 		t.Helper()
-		release = f.fs.hang("load")
-		ctx := newDeadlineCtx()
-		errc := make(chan error, 1)
-		go func() { _, err := f.s.Load(ctx, id); errc <- err }()
-		f.fs.await(t, "load")
-		ctx.expire()
-		isUnavailable(t, <-errc, context.DeadlineExceeded)
-		return release
+		return f.giveUp(t, "load", func(ctx context.Context) error { _, err := f.s.Load(ctx, id); return err })
 	}
 	for i := 1; i <= 3; i++ {
 		giveUp()()

@@ -50,15 +50,9 @@ func TestBreakerRowNotEndedByCachedAttributes(t *testing.T) {
 			}
 			giveUp := func() (release func()) {
 				t.Helper()
-				release = f.fs.hang("save")
-				dctx := newDeadlineCtx()
-				errc := make(chan error, 1)
-				other := &fsstore.Session{ID: newID(t), Data: []byte("x")}
-				go func() { errc <- f.s.Save(dctx, other) }()
-				f.fs.await(t, "save")
-				dctx.expire()
-				isUnavailable(t, <-errc, context.DeadlineExceeded)
-				return release
+				return f.giveUp(t, "save", func(ctx context.Context) error {
+					return f.s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")})
+				})
 			}
 			defer giveUp()()
 			tt.op(t, f.s, l, id)

@@ -26,14 +26,7 @@ func TestBreakerRowNotEndedByLockShare(t *testing.T) {
 	mustSave(t, f.s, id, "v1")
 	giveUp := func() (release func()) {
 		t.Helper()
-		release = f.fs.hang("load")
-		dctx := newDeadlineCtx()
-		errc := make(chan error, 1)
-		go func() { _, err := f.s.Load(dctx, id); errc <- err }()
-		f.fs.await(t, "load")
-		dctx.expire()
-		isUnavailable(t, <-errc, context.DeadlineExceeded)
-		return release
+		return f.giveUp(t, "load", func(ctx context.Context) error { _, err := f.s.Load(ctx, id); return err })
 	}
 	defer giveUp()()
 	shared, err := f.s.Lock(ctx, newID(t), fsstore.Exclusive)

@@ -33,14 +33,9 @@ func TestTryLockGrantEndsBreakerRow(t *testing.T) {
 			}
 			giveUp := func() (release func()) {
 				t.Helper()
-				release = f.fs.hang("save")
-				ctx := newDeadlineCtx()
-				errc := make(chan error, 1)
-				go func() { errc <- f.s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")}) }()
-				f.fs.await(t, "save")
-				ctx.expire()
-				isUnavailable(t, <-errc, context.DeadlineExceeded)
-				return release
+				return f.giveUp(t, "save", func(ctx context.Context) error {
+					return f.s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")})
+				})
 			}
 			defer giveUp()()
 			l, err := f.s.TryLock(newID(t), fsstore.Exclusive)
