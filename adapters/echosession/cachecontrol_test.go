@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/sessfs/sessfs/adapters/echosession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestSessionCookieKeptFromSharedCaches: however an echo handler answers
@@ -63,31 +63,7 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 			if resp.cookie() == nil {
 				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.header.Values("Set-Cookie"))
 			}
-			checkPrivate(t, resp.header)
+			webtest.CheckPrivate(t, resp.header)
 		})
-	}
-}
-
-// checkPrivate fails t unless h keeps the response from shared caches and
-// varies by cookie.
-func checkPrivate(t *testing.T, h http.Header) {
-	t.Helper()
-	var directives []string
-	for _, l := range h.Values("Cache-Control") {
-		for d := range strings.SplitSeq(l, ",") {
-			directives = append(directives, strings.ToLower(strings.TrimSpace(d)))
-		}
-	}
-	if !slices.Contains(directives, "private") || slices.Contains(directives, "public") {
-		t.Errorf("Cache-Control %q, want private (and no public)", h.Values("Cache-Control"))
-	}
-	var vary []string
-	for _, l := range h.Values("Vary") {
-		for v := range strings.SplitSeq(l, ",") {
-			vary = append(vary, strings.ToLower(strings.TrimSpace(v)))
-		}
-	}
-	if !slices.Contains(vary, "cookie") {
-		t.Errorf("Vary %q, want Cookie among them", h.Values("Vary"))
 	}
 }

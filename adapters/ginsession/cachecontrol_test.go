@@ -5,13 +5,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessfs/sessfs/adapters/ginsession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestSessionCookieKeptFromSharedCaches: however a gin handler answers,
@@ -61,31 +60,7 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 			if resp.cookie() == nil {
 				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.header.Values("Set-Cookie"))
 			}
-			checkPrivate(t, resp.header)
+			webtest.CheckPrivate(t, resp.header)
 		})
-	}
-}
-
-// checkPrivate fails t unless h keeps the response from shared caches and
-// varies by cookie.
-func checkPrivate(t *testing.T, h http.Header) {
-	t.Helper()
-	var directives []string
-	for _, l := range h.Values("Cache-Control") {
-		for d := range strings.SplitSeq(l, ",") {
-			directives = append(directives, strings.ToLower(strings.TrimSpace(d)))
-		}
-	}
-	if !slices.Contains(directives, "private") || slices.Contains(directives, "public") {
-		t.Errorf("Cache-Control %q, want private (and no public)", h.Values("Cache-Control"))
-	}
-	var vary []string
-	for _, l := range h.Values("Vary") {
-		for v := range strings.SplitSeq(l, ",") {
-			vary = append(vary, strings.ToLower(strings.TrimSpace(v)))
-		}
-	}
-	if !slices.Contains(vary, "cookie") {
-		t.Errorf("Vary %q, want Cookie among them", h.Values("Vary"))
 	}
 }
