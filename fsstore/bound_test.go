@@ -1824,10 +1824,12 @@ func TestContentionLeavesBreakerClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Unlock()
+	attempts := make(chan struct{}, 1000)
 	s, err := fsstore.Open(dir, fsstore.WithMaxInFlight(8), fsstore.WithBreaker(3, time.Hour),
 		fsstore.WithTestFSForTest(func(site string) {
 			if site == "lock" {
 				time.Sleep(10 * time.Millisecond) // an answered LOCK round trip
+				attempts <- struct{}{}
 			}
 		}))
 	if err != nil {
@@ -1835,9 +1837,20 @@ func TestContentionLeavesBreakerClosed(t *testing.T) {
 	}
 	defer s.Close()
 	for i := range 10 {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		_, err := s.Lock(ctx, id, fsstore.Exclusive)
+		// The wait ends once its first attempt was answered and a poll
+		// has begun, as a deadline ends it on a healthy server: one
+		// passing during the first attempt, which on a starved machine
+		// a fixed one could, is no answer, and rightly counts.
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { _, err := s.Lock(ctx, id, fsstore.Exclusive); errc <- err }()
+		<-attempts
+		<-attempts
 		cancel()
+		err := <-errc
+		for len(attempts) > 0 {
+			<-attempts
+		}
 		if !errors.Is(err, fsstore.ErrLocked) || errors.Is(err, fsstore.ErrUnavailable) {
 			t.Fatalf("wait %d for a session held elsewhere: %v, want ErrLocked", i, err)
 		}
