@@ -1066,7 +1066,7 @@ func medianRPCs(v []uint64) float64 {
 // report logs the average RPCs per op and checks the budgets.
 func (m *nfsMeter) report(budgets []nfsBudget) {
 	m.t.Helper()
-	m.t.Logf("RPCs per operation, average of %d (delegations=%v; lease renewals excluded):", nfsRPCReps, nfstest.Delegations())
+	m.t.Logf("RPCs per operation, averaged over each row's repetitions (delegations=%v; lease renewals excluded):", nfstest.Delegations())
 	for _, b := range budgets {
 		sum, reps := m.sums[b.name], m.reps[b.name]
 		var total uint64
