@@ -331,7 +331,9 @@ func (l *Locked) LoadLockedOnly(ctx context.Context) (*Session, error) {
 
 // LoadIntoLockedOnly is LoadLockedOnly reading the record into buf when it
 // fits there, as LoadInto does: for a session every process writes only
-// under its lock, a record missing is reported at the first look.
+// under its lock, a record missing is reported at the first look. As with
+// LoadInto, the returned Data may alias buf, and after an error matching
+// ErrUnavailable the store may still be reading into it: drop buf then.
 func (l *Locked) LoadIntoLockedOnly(ctx context.Context, buf []byte) (*Session, error) {
 	return l.loadInto(ctx, buf, false)
 }
