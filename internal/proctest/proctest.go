@@ -11,7 +11,6 @@ package proctest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,10 +18,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 const prefix = "helper: "
@@ -66,7 +66,7 @@ type Child struct {
 	// Cmd is the child's command; Cmd.Process may be signalled.
 	Cmd *exec.Cmd
 	// Stderr collects the child's standard error, for failure messages.
-	Stderr *Buffer
+	Stderr *testenv.Buffer
 
 	stdin  io.WriteCloser
 	lines  chan string
@@ -84,7 +84,7 @@ func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option
 	for _, o := range opts {
 		o(cmd)
 	}
-	c := &Child{Cmd: cmd, Stderr: new(Buffer), lines: make(chan string, 16), waited: make(chan struct{})}
+	c := &Child{Cmd: cmd, Stderr: new(testenv.Buffer), lines: make(chan string, 16), waited: make(chan struct{})}
 	cmd.Stderr = c.Stderr
 	var err error
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
@@ -218,22 +218,4 @@ func (c *Child) Kill(t testing.TB) {
 		t.Fatal(err)
 	}
 	c.Wait()
-}
-
-// Buffer is a bytes.Buffer safe for concurrent writes and reads.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
