@@ -131,7 +131,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	switch {
 	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
 		out.StoppedEarly, out.StopReason = true, "interrupted"
-		return out, Interrupted(ctx, fmt.Sprintf("after %s", time.Since(start).Round(time.Millisecond)))
+		return out, Interrupted(ctx, "after "+Elapsed(time.Since(start)))
 	case errors.Is(err, fsstore.ErrUnavailable):
 		out.StoppedEarly, out.StopReason = true, "unresponsive"
 		return out, Unavailable(err)

@@ -459,6 +459,22 @@ func Count(n int64) string {
 	return string(out)
 }
 
+// Elapsed formats how long a pass took, for human output: to the
+// millisecond, and "<1ms" when it took less but some time: rounded, a pass
+// over an empty or small store printed "0s", as if it had not run. JSON
+// summaries and metrics keep the exact seconds.
+func Elapsed(d time.Duration) string {
+	if d > 0 && d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// ElapsedSecs is Elapsed of a duration in seconds, as summaries hold it.
+func ElapsedSecs(secs float64) string {
+	return Elapsed(time.Duration(secs * float64(time.Second)))
+}
+
 // Bytes formats a byte count in binary units, for human output.
 func Bytes(n int64) string {
 	const unit = 1024

@@ -109,7 +109,7 @@ func Watchdog(ctx context.Context, b Budget, pass func(context.Context) error) (
 	unresponsive := func() (bool, error) {
 		return true, cmdutil.Errorf(cmdutil.ExitUnresponsive,
 			"%w: pass abandoned after %s (--max-duration %s, then %s to stop) in a call to the file server that did not return; every change is one atomic rename or removal, so nothing is half-done, and the fleet lock is released with this process",
-			ErrUnresponsive, time.Since(b.Start).Round(time.Millisecond), maxDuration, StopGrace(maxDuration))
+			ErrUnresponsive, Elapsed(time.Since(b.Start)), maxDuration, StopGrace(maxDuration))
 	}
 	select {
 	case err := <-done:
@@ -126,6 +126,6 @@ func Watchdog(ctx context.Context, b Budget, pass func(context.Context) error) (
 	case <-budget:
 		return unresponsive()
 	case <-grace.C:
-		return true, Interrupted(ctx, fmt.Sprintf("after %s, abandoning a call to the file server that did not return", time.Since(b.Start).Round(time.Millisecond)))
+		return true, Interrupted(ctx, fmt.Sprintf("after %s, abandoning a call to the file server that did not return", Elapsed(time.Since(b.Start))))
 	}
 }

@@ -353,7 +353,7 @@ func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != "unresponsive" {
 		return "" // the error itself is printed by main
 	}
-	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
+	d := pass.ElapsedSecs(sum.DurationSecs)
 	s := fmt.Sprintf("sessgc: rekeyed %s to key %d in %s: rewrote %s records, %s already up to date; scanned %s records",
 		sum.Dir, sum.KeyID, d, pass.Count(sum.Rekeyed), pass.Count(sum.UpToDate), pass.Count(sum.Scanned))
 	return s + sum.Human(sum.Errors, opts.MaxDuration, "run again to continue (converted records are skipped)")

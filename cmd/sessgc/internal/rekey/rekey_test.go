@@ -73,3 +73,12 @@ func TestHumanSummaryAbandoned(t *testing.T) {
 		})
 	}
 }
+
+// TestHumanSummarySubMillisecond: a rekey of a small store, shorter than a
+// millisecond, said "rekeyed ... in 0s".
+func TestHumanSummarySubMillisecond(t *testing.T) {
+	sum := Summary{Dir: "/s", KeyID: 2, DurationSecs: 0.0004, Scanned: 1}
+	if got, want := humanSummary(&RekeyOptions{}, &sum), "sessgc: rekeyed /s to key 2 in <1ms: "; !strings.HasPrefix(got, want) {
+		t.Errorf("summary %q, want it to start %q", got, want)
+	}
+}

@@ -512,7 +512,7 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	if opts.DryRun {
 		verb, did, restore = "dry run of", "would remove", "would be restored"
 	}
-	d := time.Duration(sum.DurationSecs * float64(time.Second)).Round(time.Millisecond)
+	d := pass.ElapsedSecs(sum.DurationSecs)
 	// Restored only when there are any: it takes a sweep that died.
 	restored := ""
 	if sum.Restored > 0 {

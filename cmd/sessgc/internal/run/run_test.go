@@ -375,3 +375,12 @@ func TestProgressClearedForErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHumanSummarySubMillisecond: a sweep of a small store, shorter than a
+// millisecond, said "swept ... in 0s"; the JSON summary keeps its seconds.
+func TestHumanSummarySubMillisecond(t *testing.T) {
+	sum := Summary{Dir: "/s", DurationSecs: 0.0004, Scanned: 3}
+	if got, want := humanSummary(&RunOptions{}, &sum), "sessgc: swept /s in <1ms: "; !strings.HasPrefix(got, want) {
+		t.Errorf("summary %q, want it to start %q", got, want)
+	}
+}

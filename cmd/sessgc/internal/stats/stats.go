@@ -210,5 +210,5 @@ func writeHuman(w io.Writer, r *Report) {
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "errors    %s files or directories could not be examined\n", c(r.Errors))
 	}
-	fmt.Fprintf(w, "took      %s\n", time.Duration(r.DurationSecs*float64(time.Second)).Round(time.Millisecond))
+	fmt.Fprintf(w, "took      %s\n", pass.ElapsedSecs(r.DurationSecs))
 }
