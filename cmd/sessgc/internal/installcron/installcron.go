@@ -118,6 +118,13 @@ func (o *InstallOptions) validate() error {
 		// The systemd unit may write only --dir and the textfile's
 		// directory (ReadWritePaths); "/" would make it all writable.
 		return cmdutil.UsageErrorf("--dir and the directory of --textfile must not be /: use the store's own directory and the node exporter's textfile directory (such as /var/lib/node_exporter/textfile)")
+	case o.Systemd && privateTmp(o.Textfile):
+		// The unit keeps PrivateTmp=yes rather than dropping it for such
+		// a path: node-exporter reading /tmp would take metrics from any
+		// local user's *.prom there.
+		return cmdutil.UsageErrorf("--textfile %s: the systemd unit runs with PrivateTmp=yes, which gives each run a /tmp and /var/tmp of its own, removed when it ends, so node-exporter would never see the file; use node-exporter's textfile directory (its --collector.textfile.directory, such as /var/lib/node_exporter/textfile)", o.Textfile)
+	case o.Systemd && (privateTmp(o.Dir) || privateTmp(o.Binary)):
+		return cmdutil.UsageErrorf("--dir %s, --binary %s: the systemd unit runs with PrivateTmp=yes, which gives each run an empty /tmp and /var/tmp of its own: neither may be in them", o.Dir, o.Binary)
 	}
 	// The schedule before the budget is compared with it: a budget that
 	// does not fit an interval cron cannot run is beside the point.
@@ -144,6 +151,15 @@ func dotDot(p string) bool {
 		}
 	}
 	return false
+}
+
+// privateTmp reports whether the slash path p is in /tmp or /var/tmp,
+// which the unit's PrivateTmp=yes replaces with empty directories of its
+// own: the run would find neither store nor binary there, and what it
+// writes there is gone when it ends.
+func privateTmp(p string) bool {
+	p = path.Clean(p)
+	return strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/var/tmp/")
 }
 
 // shellWord matches a word that /bin/sh and systemd take literally.
