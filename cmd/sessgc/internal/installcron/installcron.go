@@ -67,7 +67,12 @@ Install the same file on every host: the fleet lock makes exactly one host
 sweep each time, and the random start delay spreads the attempts.
 --max-duration, plus --jitter, plus the tenth of --max-duration (at most
 30 s) that a run on a hung mount may take to give up after it, must stay
-below --every, so that runs never pile up; anything longer is refused.`,
+below --every, so that runs never pile up; anything longer is refused.
+
+Where this host has the store at --dir, --user must be its owner (or, in a
+group-shared store, a member of its group): sessgc run as root refuses a
+store another user owns, and another user cannot sweep it, so every run
+would fail; such files are refused, naming the owner.`,
 		Example: `  sessgc install-cron --dir /srv/sessions --user www-data --write /etc/cron.d
   sessgc install-cron --systemd --dir /srv/sessions --write /etc/systemd/system &&
     systemctl daemon-reload && systemctl enable --now sessgc.timer`,
@@ -323,6 +328,12 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 	files, err := Generate(opts)
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)
+	}
+	// Refused rather than warned about, unlike a missing binary or user:
+	// the store is here at --dir, so this host is one the files are for,
+	// and on it every run would fail.
+	if err := checkStoreUser(opts.Dir, opts.User); err != nil {
+		return err
 	}
 	warnMissing(opts, runtime.GOOS)
 	if opts.Write == "" {
