@@ -87,12 +87,13 @@ func sharedFileMode(marker fs.FileMode) fs.FileMode {
 
 // replaceable refuses file, the textfile at path, when the user euid may
 // not rename a file over it in dir, its directory: with dir's sticky bit
-// only file's owner, dir's owner and root may (rename fails with EPERM),
-// however writable dir is.
-func replaceable(path string, dir, file fs.FileInfo, euid int) error {
+// only file's owner, dir's owner and a privileged process (overrides,
+// see overridesSticky) may (rename fails with EPERM), however writable
+// dir is.
+func replaceable(path string, dir, file fs.FileInfo, euid int, overrides bool) error {
 	dst, ok1 := dir.Sys().(*syscall.Stat_t)
 	fst, ok2 := file.Sys().(*syscall.Stat_t)
-	if !ok1 || !ok2 || dir.Mode()&os.ModeSticky == 0 || euid == 0 || int(fst.Uid) == euid || int(dst.Uid) == euid {
+	if !ok1 || !ok2 || dir.Mode()&os.ModeSticky == 0 || overrides || int(fst.Uid) == euid || int(dst.Uid) == euid {
 		return nil
 	}
 	return cmdutil.UsageErrorf("--textfile %s belongs to uid %d, in %s, a directory with the sticky bit that this user (uid %d) does not own: the rename that replaces the file after the pass would be refused; remove the file, or run sessgc as uid %d", path, fst.Uid, filepath.Dir(path), euid, fst.Uid)

@@ -28,7 +28,8 @@ func (i statInfo) Sys() any           { return &syscall.Stat_t{Uid: i.uid} }
 // TestReplaceable: another user's textfile in a directory with the sticky
 // bit (a shared 1777 directory) is refused before the pass, as the rename
 // over it after the pass fails with EPERM, unless this user owns the
-// directory or is root; without the sticky bit any file may be replaced.
+// directory or is privileged (root; on Linux CAP_FOWNER, whatever the
+// uid); without the sticky bit any file may be replaced.
 func TestReplaceable(t *testing.T) {
 	const me, other = 1000, 2000
 	sticky := fs.ModeDir | fs.ModeSticky | 0o777
@@ -36,16 +37,19 @@ func TestReplaceable(t *testing.T) {
 		name      string
 		dir, file statInfo
 		euid      int
+		overrides bool
 		refused   bool
 	}{
-		{"another user's file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, other}, me, true},
-		{"own file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, me}, me, false},
-		{"own sticky directory", statInfo{sticky, me}, statInfo{0o644, other}, me, false},
-		{"root", statInfo{sticky, other}, statInfo{0o644, other}, 0, false},
-		{"not sticky", statInfo{fs.ModeDir | 0o777, 0}, statInfo{0o644, other}, me, false},
+		{"another user's file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, other}, me, false, true},
+		{"own file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, me}, me, false, false},
+		{"own sticky directory", statInfo{sticky, me}, statInfo{0o644, other}, me, false, false},
+		{"root", statInfo{sticky, other}, statInfo{0o644, other}, 0, true, false},
+		{"privileged, not root", statInfo{sticky, 0}, statInfo{0o644, other}, me, true, false},
+		{"root, unprivileged", statInfo{sticky, me}, statInfo{0o644, other}, 0, false, true},
+		{"not sticky", statInfo{fs.ModeDir | 0o777, 0}, statInfo{0o644, other}, me, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := replaceable("/d/sessgc.prom", tc.dir, tc.file, tc.euid)
+			err := replaceable("/d/sessgc.prom", tc.dir, tc.file, tc.euid, tc.overrides)
 			if (err != nil) != tc.refused || err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "belongs to uid 2000, in /d, a directory with the sticky bit")) {
 				t.Errorf("replaceable: %v; want refused %v, with a usage error", err, tc.refused)
 			}

@@ -326,7 +326,7 @@ func checkReplace(fsys PathFS, deadline time.Time, textfile string, dir fs.FileI
 	case fi.IsDir():
 		return cmdutil.UsageErrorf("--textfile %s is a directory: give the path of the .prom file to write, in the textfile collector's directory", textfile)
 	}
-	return replaceable(textfile, dir, fi, os.Geteuid())
+	return replaceable(textfile, dir, fi, os.Geteuid(), overridesSticky())
 }
 
 // probeWrite creates and removes a temp file in textfile's directory, as
