@@ -1132,7 +1132,7 @@ func TestHelpAndCompletion(t *testing.T) {
 		want string
 	}{
 		{[]string{"--help"}, "Exit codes:"},
-		{[]string{"run", "--help"}, "sessgc run --dir /srv/sessions --dry-run"},
+		{[]string{"run", "--help"}, "sessgc run --dir /mnt/efs/sessions --dry-run"},
 		{[]string{"stats", "-h"}, "--json"},
 		{[]string{"completion", "bash"}, "bash completion"},
 		{[]string{"install-cron"}, "run --dir /srv/sessions --quiet"},

@@ -8,4 +8,4 @@ COPY app /
 USER 65532:65532
 EXPOSE 8080 2112
 ENTRYPOINT ["/app"]
-CMD ["-dir", "/mnt/sessions/store", "-addr", ":8080", "-metrics-addr", ":2112"]
+CMD ["-dir", "/mnt/efs/sessions", "-addr", ":8080", "-metrics-addr", ":2112"]

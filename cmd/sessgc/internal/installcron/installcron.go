@@ -73,8 +73,9 @@ Where this host has the store at --dir, --user must be its owner (or, in a
 group-shared store, a member of its group): sessgc run as root refuses a
 store another user owns, and another user cannot sweep it, so every run
 would fail; such files are refused, naming the owner.`,
-		Example: `  sessgc install-cron --dir /srv/sessions --user www-data --write /etc/cron.d
-  sessgc install-cron --systemd --dir /srv/sessions --write /etc/systemd/system &&
+		Example: `  sessgc install-cron --dir /mnt/efs/sessions --user app --write /etc/cron.d
+  sessgc install-cron --systemd --dir /mnt/efs/sessions --user app \
+    --write /etc/systemd/system &&
     systemctl daemon-reload && systemctl enable --now sessgc.timer`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: pass.RunE(io, opts, opts.validate, runF, installRun),

@@ -109,13 +109,13 @@ above). Nothing is rewritten on 2 or 3.
 the pass was abandoned and the process exited; every rewrite is atomic, so
 records are in their old or new form, and the next pass continues.`,
 		Example: `  # Rotate from key 1 to key 2 (see docs/operations.md):
-  sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys --rate 200
+  sessgc rekey --dir /mnt/efs/sessions --keys-file /etc/sessfs/keys --rate 200
 
   # Bounded, resumable passes, e.g. from cron at night:
-  sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys --max-duration 30m -q
+  sessgc rekey --dir /mnt/efs/sessions --keys-file /etc/sessfs/keys --max-duration 30m -q
 
   # Key set from the environment (e.g. a systemd credential):
-  SESSGC_KEYS="$(cat /run/credentials/sessgc/keys)" sessgc rekey --dir /srv/sessions --json`,
+  SESSGC_KEYS="$(cat /run/credentials/sessgc/keys)" sessgc rekey --dir /mnt/efs/sessions --json`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
 	}
 	// As run's: which of the two the operator meant cannot be told.

@@ -77,11 +77,11 @@ Exit codes:
 sessgc runs on Linux, macOS and FreeBSD. On Windows it builds, but the
 store does not run there: commands that open a store exit 3; keygen works.
 install-cron writes cron and systemd files for Unix hosts.`,
-		Example: `  sessgc --dir /srv/sessions                  # one sweep (same as: sessgc run --dir ...)
-  sessgc run --dir /srv/sessions --dry-run -v  # list what would go
-  sessgc stats --dir /srv/sessions --json
-  sessgc install-cron --dir /srv/sessions --write /etc/cron.d
-  sessgc rekey --dir /srv/sessions --keys-file /etc/sessfs/keys
+		Example: `  sessgc --dir /mnt/efs/sessions                  # one sweep (same as: sessgc run --dir ...)
+  sessgc run --dir /mnt/efs/sessions --dry-run -v  # list what would go
+  sessgc stats --dir /mnt/efs/sessions --json
+  sessgc install-cron --dir /mnt/efs/sessions --user app --write /etc/cron.d
+  sessgc rekey --dir /mnt/efs/sessions --keys-file /etc/sessfs/keys
   source <(sessgc completion bash)`,
 	}
 	cmd.AddCommand(

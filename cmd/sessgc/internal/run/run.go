@@ -138,19 +138,19 @@ holds only what an application makes while creating the store (empty data/
 and locks/ directories, a marker temp file), the run looks once more a
 second later before refusing it. The --textfile must not be inside DIR.`,
 		Example: `  # What cron runs on every host (only one of them sweeps):
-  sessgc run --dir /srv/sessions --quiet --jitter 1m --max-duration 8m --rate 200
+  sessgc run --dir /mnt/efs/sessions --quiet --jitter 1m --max-duration 8m --rate 200
 
   # See what would be removed, changing nothing:
-  sessgc run --dir /srv/sessions --dry-run
+  sessgc run --dir /mnt/efs/sessions --dry-run
 
   # Machine-readable summary, configuration from the environment:
-  SESSGC_DIR=/srv/sessions SESSGC_RATE=500 sessgc run --json
+  SESSGC_DIR=/mnt/efs/sessions SESSGC_RATE=500 sessgc run --json
 
   # A CronJob that may start before the application creates the store:
-  sessgc run --dir /mnt/sessions/store --quiet --missing-ok --max-duration 8m
+  sessgc run --dir /mnt/efs/sessions --quiet --missing-ok --max-duration 8m
 
   # Metrics for node-exporter's textfile collector:
-  sessgc run --dir /srv/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
+  sessgc run --dir /mnt/efs/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...),
 	}

@@ -54,8 +54,8 @@ With --max-duration, a census that has not finished in time ends with exit 1,
 and one stuck in a call to a file server that does not answer (a hung NFS or
 EFS mount) is abandoned and exits 4, as "sessgc run" does, instead of waiting
 for the server as long as the mount does.`,
-		Example: `  sessgc stats --dir /srv/sessions
-  sessgc stats --dir /srv/sessions --json | jq .expired`,
+		Example: `  sessgc stats --dir /mnt/efs/sessions
+  sessgc stats --dir /mnt/efs/sessions --json | jq .expired`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
 		RunE: pass.RunE(io, opts, opts.validate, runF, statsRun),
 	}
