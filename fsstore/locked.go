@@ -315,8 +315,11 @@ func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
 // LoadLockedOnly is Load for a session that every process writes only
 // under its lock (Locked.Save and Locked.Delete, CompareAndSwap; never
 // Store.Save or Store.Delete): a record missing while the lock is held is
-// then missing for good, and on NFS it is reported (ErrNotFound) at the
-// first look. Load there looks five times more, over some 31 ms, for a
+// then missing for good, and on NFS it is reported (ErrNotFound) without
+// looking again. (A sweep, which takes no lock of the session it moves
+// aside and puts back, is looked for as Load does: at the sweep's aside
+// name, then at the name again, after a fresh look at the directory.)
+// Load there looks five times more, over some 31 ms, for a
 // save by another host that takes no lock: while a process on that host
 // holds the record open, its client renames the record aside before it
 // renames the new one in, and the name is missing in between. Under the

@@ -29,11 +29,12 @@ var nfsSCSRPCBudgets = []nfsBudget{
 	{"scs Find, this host wrote last", 3},
 	{"scs Find, other host wrote last", 6},
 	// The guard's commit is Lock+Load+Save+Unlock (nfsRPCBudgets: 11 and
-	// 14), a new session's Load a miss: the directory's GETATTR and the
+	// 14), a new session's Load a miss: the directory's GETATTR, the
 	// OPENs of the name and of the sweep's aside name, which answer
-	// "no such file", at the first look (Locked.LoadLockedOnly; a Load
-	// would look five times more, 16).
-	{"scs Commit, new session, guard", 11},
+	// "no such file", and the directory's GETATTR again before the name's
+	// last look (see readMovedAside), with no looks again
+	// (Locked.LoadLockedOnly; a Load would send five GETATTRs more).
+	{"scs Commit, new session, guard", 12},
 	{"scs Commit, new session, no guard", 4},
 	{"scs Commit, this host wrote last, guard", 11},
 	{"scs Commit, this host wrote last, no guard", 4},

@@ -34,6 +34,7 @@ var nfsSweepScenarios = []nfsScenario{
 	{name: "TouchedAfterScan", hostA: nfsTouchedA, hostB: nfsTouchedB},
 	{name: "DeletedWhileAside", hostA: nfsDeletedAsideA, hostB: nfsDeletedAsideB},
 	{name: "AsideNameTaken", hostA: nfsNameTakenA, hostB: nfsNameTakenB},
+	{name: "PutBackDuringLoad", hostA: nfsPutBackA, hostB: nfsPutBackB},
 	{name: "RemovalRPCBudget", hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
 }
 
@@ -554,6 +555,119 @@ func nfsDeletedAsideB(t *testing.T) {
 		m.measure("Delete", func() error { return s.Delete(ctx, other) })
 	}
 	m.report([]nfsBudget{{"Delete, record aside on the other host", 0}, {"Delete", 0}})
+}
+
+// nfsPutBack*: hostA's sweep judges hostB's record expired and stops;
+// hostB renews it (a Save, as from a host whose clock lags the file
+// server's by more than Grace); the sweep moves the renewed record aside
+// and stops again. hostB starts a read of the session, which finds the
+// name empty and stops before it looks at the aside name; hostA's sweep
+// then finds the record renewed and puts it back (link to the name,
+// unlink of the aside name), with no lock of the session. hostB's read
+// goes on, finds the aside name empty, and must find the record under its
+// name, where it is back on the server: hostB's client has that name
+// cached as missing since the read's first look, and answers a look from
+// that entry, without an RPC, until it fetches the directory's attributes
+// again. Each round reads another way: under the lock with no looks again
+// (LoadLockedOnly, as httpsession's Exclusive mode reads), CompareAndSwap
+// creating the session (version 0: ErrConflict, not a fresh session saved
+// over the live one), and Load, which looks again on NFS.
+var nfsPutBackRounds = []string{"LoadLockedOnly", "CompareAndSwap version 0", "Load"}
+
+func nfsPutBackA(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	for r, round := range nfsPutBackRounds {
+		name := filepath.Base(s.RecordPathForTest(nfsID("put-back", r)))
+		s.SetSweepHooksForTest(nil, func(p string) {
+			if filepath.Base(p) == name {
+				nfsSignal(t, fmt.Sprintf("pb-judged-%d", r))
+				nfsWaitSig(t, fmt.Sprintf("pb-renewed-%d", r), nfsWait)
+			}
+		}, func(p string) {
+			if filepath.Base(p) == name {
+				nfsSignal(t, fmt.Sprintf("pb-aside-%d", r))
+				nfsWaitSig(t, fmt.Sprintf("pb-missed-%d", r), nfsWait)
+			}
+		})
+		nfsWaitSig(t, fmt.Sprintf("pb-planted-%d", r), nfsWait)
+		st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+		s.SetSweepHooksForTest(nil, nil, nil)
+		nfsSignal(t, fmt.Sprintf("pb-swept-%d", r)) // put back: the Sweep returned
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Sessions != 0 || st.SkippedRenewed != 1 || st.Errors != 0 {
+			t.Errorf("round %q: sweep %+v: want the renewed record put back, nothing removed", round, st)
+		}
+		nfsWaitSig(t, fmt.Sprintf("pb-checked-%d", r), nfsWait)
+	}
+}
+
+func nfsPutBackB(t *testing.T) {
+	ctx := nfsCtx(t, 2*time.Minute)
+	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Hour))
+	old := time.Now().Add(-2 * time.Hour)
+	for r, round := range nfsPutBackRounds {
+		id := nfsID("put-back", r)
+		p := s.RecordPathForTest(id)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("expired")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("pb-planted-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("pb-judged-%d", r), nfsWait)
+		want := "renewed, " + round
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(want)}); err != nil {
+			t.Fatal(err)
+		}
+		nfsSignal(t, fmt.Sprintf("pb-renewed-%d", r))
+		nfsWaitSig(t, fmt.Sprintf("pb-aside-%d", r), nfsWait)
+		paused := false
+		s.SetAsideLookHookForTest(func(string) {
+			if !paused {
+				paused = true
+				nfsSignal(t, fmt.Sprintf("pb-missed-%d", r))
+				nfsWaitSig(t, fmt.Sprintf("pb-swept-%d", r), nfsWait)
+			}
+		})
+		var (
+			got *fsstore.Session
+			err error
+		)
+		switch round {
+		case "LoadLockedOnly":
+			var l *fsstore.Locked
+			if l, err = s.Lock(ctx, id, fsstore.Exclusive); err == nil {
+				got, err = l.LoadLockedOnly(ctx)
+				l.Unlock()
+			}
+		case "CompareAndSwap version 0":
+			err = s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("a fresh session")})
+		case "Load":
+			got, err = s.Load(ctx, id)
+		}
+		s.SetAsideLookHookForTest(nil)
+		if !paused {
+			nfsSignal(t, fmt.Sprintf("pb-missed-%d", r))
+			nfsWaitSig(t, fmt.Sprintf("pb-swept-%d", r), nfsWait)
+			t.Fatalf("round %q: the read found the record under its name while hostA's sweep held it aside (%v, %v): the scenario's premise failed", round, nfsData(got), err)
+		}
+		switch {
+		case round == "CompareAndSwap version 0":
+			if !errors.Is(err, fsstore.ErrConflict) {
+				t.Errorf("round %q: CompareAndSwap creating the session while hostA's sweep put it back: %v; want ErrConflict: the session is live", round, err)
+			}
+		case err != nil || string(got.Data) != want:
+			t.Errorf("round %q: read while hostA's sweep put the record back: %v, %v; want %q", round, nfsData(got), err, want)
+		}
+		if got, err := s.Load(ctx, id); err != nil || string(got.Data) != want {
+			t.Errorf("round %q: Load after the sweep: %v, %v; want %q", round, nfsData(got), err, want)
+		}
+		nfsSignal(t, fmt.Sprintf("pb-checked-%d", r))
+	}
 }
 
 // nfsNameTaken*: a live record lies aside (.tmp-gc-<name>, as a sweep on

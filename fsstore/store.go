@@ -171,6 +171,10 @@ type testHooks struct {
 	// goneLook runs each time a Load on NFS looks again for a record it
 	// did not find (see nfsGoneLooks), with the record's path.
 	goneLook func(path string)
+	// asideLook runs when a Load found no record under its name, before
+	// it looks at the sweep's aside name (readMovedAside), with the
+	// record's path.
+	asideLook func(path string)
 }
 
 // fetchesFresh reports whether the store's attribute fetches (statNow,
@@ -777,12 +781,17 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 		// 31 ms and five directory GETATTRs, only on NFS.
 		gone := 0
 		for try := 0; ; try++ {
+			more := s.nfs && relook && gone < nfsGoneLooks // looks again after a miss
 			b, st, kept, err = s.root.readFileKeep(p, maxRecordFile, keep != nil, buf)
 			if errors.Is(err, fs.ErrNotExist) {
-				// A sweep may hold the record aside this instant.
-				b, st, err = s.readMovedAside(p, maxRecordFile)
+				// A sweep may hold the record aside this instant, or
+				// put it back in the next.
+				if h := s.testHooks.asideLook; h != nil {
+					h(p)
+				}
+				b, st, err = s.readMovedAside(p, maxRecordFile, !more)
 			}
-			if s.nfs && relook && errors.Is(err, fs.ErrNotExist) && gone < nfsGoneLooks {
+			if more && errors.Is(err, fs.ErrNotExist) {
 				if h := s.testHooks.goneLook; h != nil {
 					h(p)
 				}
@@ -1184,8 +1193,9 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	// expects a version gets ErrCorrupt: whatever it read is not what is
 	// on disk.
 	//
-	// Creating (version 0), a record missing at the first look is taken as
-	// absent, without Load's looks again on NFS (see
+	// Creating (version 0), a record missing at the first look (its name,
+	// the sweep's aside name, its name again: see readMovedAside) is taken
+	// as absent, without Load's looks again on NFS (see
 	// Locked.LoadLockedOnly): a save by another host without the lock
 	// that is in flight then lands after this one, as two unlocked saves
 	// are ordered, and the server's name was absent in between all the

@@ -1582,12 +1582,22 @@ func (s *Store) readHeader(p string) ([]byte, fileStat, error) {
 // readMovedAside is Load's second look for a record not found under its
 // name: a sweep may hold it aside this instant (removeRecord), and a Save
 // that returned before the Load started must still be seen. If the aside
-// name is empty too, the sweep may have put the record back in between:
-// the name is read once more.
-func (s *Store) readMovedAside(p string, limit int) ([]byte, fileStat, error) {
+// name is empty too, the sweep may have put the record back in between
+// (its put-back takes no lock of the session, see settleMoved): with
+// again, the name is read once more, after a fresh look at the directory.
+// Without that look the NFS client answers from the "no such file" it
+// cached at the first look, for as long as the directory's cached
+// attributes last, and sends nothing: a read under the lock reported a
+// live session missing, and CompareAndSwap creating it saved a fresh
+// session over it (the two-host suite's PutBackDuringLoad). The look costs
+// one GETATTR on NFS, only when both names are empty. A Load that looks
+// again anyway passes again false: its next look, after the directory's
+// refresh, is the name once more.
+func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileStat, error) {
 	dir, name := filepath.Split(p)
 	b, st, err := s.root.readFile(dir+asideName(name), limit)
-	if errors.Is(err, fs.ErrNotExist) {
+	if again && errors.Is(err, fs.ErrNotExist) {
+		s.refreshDir(p)
 		b, st, err = s.root.readFile(p, limit)
 	}
 	return b, st, err
