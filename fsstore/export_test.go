@@ -39,8 +39,8 @@ func (s *Store) SetNFSForTest() { s.nfs = true }
 // it did not find, as it does on NFS (nil: none).
 func (s *Store) SetGoneLookHookForTest(h func(path string)) { s.testHooks.goneLook = h }
 
-// SetAsideLookHookForTest runs h when a Load found no record under its
-// name, before it looks at the sweep's aside name (nil: none).
+// SetAsideLookHookForTest runs h when a Load or a rekey found no record
+// under its name, before it looks at the sweep's aside name (nil: none).
 func (s *Store) SetAsideLookHookForTest(h func(path string)) { s.testHooks.asideLook = h }
 
 // NameTakenForTest reports whether the name p of a live record held aside

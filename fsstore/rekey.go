@@ -547,19 +547,35 @@ var errKeyOrderReported = errors.New("left under its key, as reported for an ear
 
 // rekeyGone judges a record listed but not found under its name: deleted,
 // or held aside by a sweep this instant (see readMovedAside), which puts a
-// live one back, under its old key, or by a sweep that died. Counted as up
-// to date, such a record would let a pass report nothing left to do, and
-// the old key be retired: it is to be read again (rekeyAside), unless it
-// expired (left to the sweep, as under its name) or is under the newest
-// key already.
+// live one back, under its old key (perhaps already, since the look at
+// its name: then it is read again, rekeyRaced), or by a sweep that died.
+// Counted as up to date, such a record would let a pass report nothing
+// left to do, and the old key be retired: it is to be read again
+// (rekeyAside), unless it expired (left to the sweep, as under its name)
+// or is under the newest key already.
 func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
-	aside := filepath.Join(dir, asideName(name))
+	p, aside := filepath.Join(dir, name), filepath.Join(dir, asideName(name))
+	if h := s.testHooks.asideLook; h != nil {
+		h(p)
+	}
 	b, st, err := s.readHeader(aside)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		// Deleted, or put back by the sweep since the look at its name
+		// (the put-back takes no lock of the session): that name once
+		// more, after a fresh look at the directory on NFS, whose client
+		// would answer from the "no such file" it cached at the first
+		// (see readMovedAside). Back, it is read again.
+		s.refreshDir(p)
+		switch _, err := s.root.lstat(p); {
+		case err == nil:
+			return rekeyRaced, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return rekeyUpToDate, &fs.PathError{Op: "stat", Path: p, Err: err}
+		}
 		return rekeyUpToDate, nil
 	case err != nil:
-		return rekeyUpToDate, fmt.Errorf("%s: %w", filepath.Join(dir, name), &fs.PathError{Op: "read", Path: asideName(name), Err: err})
+		return rekeyUpToDate, fmt.Errorf("%s: %w", p, &fs.PathError{Op: "read", Path: asideName(name), Err: err})
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
 		if res, done := s.rekeyDone(s.keys.Load(), st, &h); done {

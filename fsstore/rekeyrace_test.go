@@ -178,6 +178,47 @@ func TestRekeyRecordAside(t *testing.T) {
 	}
 }
 
+// TestRekeyRecordPutBack: a sweep holds the record aside as the rekey
+// reads its name, and puts it back before the rekey looks at the aside
+// name. Counted as deleted (up to date), it stayed under the old key, and
+// retiring that key lost the live session. The name is read once more.
+func TestRekeyRecordPutBack(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	_, p := savedUnderKey(t, dir, k1)
+	rk := rekeyingStore(t, dir, k2, k1)
+	aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+	rk.SetRekeyListedHookForTest(func(string) { // the sweep moves it as the rekey lists it
+		if err := os.Rename(p, aside); err != nil {
+			t.Error(err)
+		}
+	})
+	putBack := 0
+	rk.SetAsideLookHookForTest(func(string) {
+		if putBack++; putBack > 1 {
+			return
+		}
+		// The sweep's put-back of a renewed record.
+		if err := os.Link(aside, p); err != nil {
+			t.Error(err)
+		}
+		if err := os.Remove(aside); err != nil {
+			t.Error(err)
+		}
+	})
+	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if putBack == 0 {
+		t.Fatal("the rekey found the record under its name while it was aside")
+	}
+	if st.Rekeyed != 1 || st.UpToDate != 0 || st.Errors != 0 {
+		t.Errorf("Rekey with the record put back between its looks = %+v; want it rekeyed", st)
+	}
+}
+
 // TestRekeyRecordLeftAside: a record left aside by a sweep that died (or
 // could not put it back) is not listed under its name at all. A pass that
 // saw nothing of it reported no errors, and the next sweep put the live

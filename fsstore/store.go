@@ -171,9 +171,9 @@ type testHooks struct {
 	// goneLook runs each time a Load on NFS looks again for a record it
 	// did not find (see nfsGoneLooks), with the record's path.
 	goneLook func(path string)
-	// asideLook runs when a Load found no record under its name, before
-	// it looks at the sweep's aside name (readMovedAside), with the
-	// record's path.
+	// asideLook runs when a Load (readMovedAside) or a rekey (rekeyGone)
+	// found no record under its name, before it looks at the sweep's
+	// aside name, with the record's path.
 	asideLook func(path string)
 }
 
