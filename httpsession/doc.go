@@ -228,9 +228,12 @@
 // send it back, and each request starts a new session. So is a cookie
 // whose Cookie.Domain the host the request was sent to (its Host header,
 // or a proxy's X-Forwarded-Host or Forwarded host) is neither equal to
-// nor a subdomain of, or that ends in a dot, which browsers drop: hosts a
-// proxy may have put in place of the client's (an IP address, a loopback
-// or dotless name) are not judged. A persistent cookie never outlives the
+// nor a subdomain of, or that ends in a dot, which browsers drop: once per
+// host, for up to 8 hosts, so that a host warned about does not keep
+// another's mismatch unreported. Hosts a proxy may have put in place of
+// the client's (an IP address, a loopback or dotless name, a name under a
+// top-level name no public DNS resolves, such as internal, local, svc or
+// corp) are not judged. A persistent cookie never outlives the
 // session's absolute deadline. The session ID
 // never appears in errors or log messages of this package.
 //

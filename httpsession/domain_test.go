@@ -2,6 +2,7 @@ package httpsession_test
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,7 +17,8 @@ import (
 // host in the domain (the domain itself, a subdomain, in any case, with a
 // port or a trailing dot), a proxy header naming such a host, and a host
 // that may be a proxy's name for this server (an IP address, a loopback
-// or dotless name) are no reason to.
+// or dotless name, a name under a top-level name that no public DNS
+// resolves, such as internal or svc) are no reason to.
 func TestCookieDomainMismatchWarnsOnce(t *testing.T) {
 	const warning = "Cookie.Domain does not match"
 	for _, tc := range []struct {
@@ -52,6 +54,14 @@ func TestCookieDomainMismatchWarnsOnce(t *testing.T) {
 		{name: "::1", domain: "example.com", host: "[::1]:8080"},
 		{name: "proxy to an address", domain: "example.com", host: "10.0.0.5:8080"},
 		{name: "proxy to a container name", domain: "example.com", host: "app:8080"},
+		// A reverse proxy that rewrites Host to its upstream's name and
+		// sends no X-Forwarded-Host: a private network's name, which no
+		// browser asked for.
+		{name: "proxy to an EC2 private name", domain: "example.com", host: "ip-10-0-1-5.ec2.internal:8080", header: http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-For": {"192.0.2.60"}}},
+		{name: "proxy to a Kubernetes service", domain: "example.com", host: "app.default.svc.cluster.local:8080"},
+		{name: "proxy to a service without the cluster domain", domain: "example.com", host: "app.default.svc"},
+		{name: "proxy to a home.arpa name", domain: "example.com", host: "app.home.arpa"},
+		{name: "proxy to a corp name", domain: "example.com", host: "app.corp"},
 		{name: "X-Forwarded-Host", domain: "example.com", host: "app.internal", header: http.Header{"X-Forwarded-Host": {"www.example.com"}}},
 		{name: "X-Forwarded-Host list", domain: "example.com", host: "app.internal", header: http.Header{"X-Forwarded-Host": {"www.example.com:443, app.internal"}}},
 		{name: "Forwarded", domain: "example.com", host: "app.internal", header: http.Header{"Forwarded": {`for=192.0.2.60;host="www.example.com";proto=https`}}},
@@ -91,5 +101,46 @@ func TestCookieDomainMismatchWarnsOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The warning is logged once per host, not once per Manager: a host that
+// a proxy gave this server under a name that looks public, warned about
+// once, must not keep a real mismatch on another host from being
+// reported. A client may send any Host, so the hosts warned about are
+// bounded.
+func TestCookieDomainWarningPerHost(t *testing.T) {
+	const warning = "Cookie.Domain does not match"
+	e := newEnv(t, nil, httpsession.WithCookie(httpsession.Cookie{Domain: "example.com"}))
+	h := e.m.Handler(counter())
+	serve := func(host string) {
+		t.Helper()
+		req := httptest.NewRequest("GET", "https://"+host+"/", nil)
+		req.TLS = &tls.ConnectionState{}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || sessionCookie(rec.Result()) == nil {
+			t.Fatalf("%s: status %d, cookie %q: %s", host, rec.Code, rec.Header().Values("Set-Cookie"), rec.Body)
+		}
+	}
+	// A proxy's name for its upstream that no list of private names
+	// knows, then a host a browser asked for, each twice.
+	for _, host := range []string{"backend.example.net", "backend.example.net", "www.example.org", "www.example.org"} {
+		serve(host)
+	}
+	log := e.log.String()
+	if n := strings.Count(log, warning); n != 2 {
+		t.Fatalf("%d warnings about the cookie's Domain for two hosts it does not cover, two requests each; want 2 (one per host); log:\n%s", n, log)
+	}
+	for _, want := range []string{"host=backend.example.net", "host=www.example.org"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("no warning names %s:\n%s", want, log)
+		}
+	}
+	for i := range 20 {
+		serve(fmt.Sprintf("scan%d.example.org", i))
+	}
+	if n := strings.Count(e.log.String(), warning); n != httpsession.MaxDomainWarnings {
+		t.Errorf("%d warnings about the cookie's Domain for 22 hosts it does not cover; want %d", n, httpsession.MaxDomainWarnings)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,9 +67,12 @@ type Manager struct {
 	// plainWarned: the warning about a Secure cookie sent in answer to a
 	// plain HTTP request was logged (see warnPlainHTTP).
 	plainWarned atomic.Bool
-	// domainWarned: the warning about a cookie Domain that the request's
-	// host is not in was logged (see warnDomain).
-	domainWarned atomic.Bool
+	// domainWarned holds the hosts that the warning about a cookie Domain
+	// they are not in was logged for, at most maxDomainWarnings (see
+	// warnDomain); domainFull is set once it holds that many.
+	domainMu     sync.Mutex
+	domainWarned map[string]bool
+	domainFull   atomic.Bool
 	// idGen, when set (by a test), draws fresh IDs instead of
 	// fsstore.NewID.
 	idGen func() (string, error)
@@ -464,35 +468,57 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 	}
 }
 
-// warnDomain logs, once per Manager, that a cookie naming a session went
-// out with a Cookie.Domain that the host the client asked for is not in
-// (neither the domain nor a subdomain of it): browsers drop such a cookie,
-// so each of the user's requests starts a new session, and nothing else
-// says why. The host is taken from the Host header and, behind a proxy,
-// from X-Forwarded-Host and Forwarded's host; any of them in the domain is
-// enough not to warn. A host that may be a proxy's name for this server
-// rather than the client's (an IP address, a loopback name, a name with no
-// dot such as a container's) is not judged: only a mismatch a browser is
-// sure to see is reported, never a deployment that works.
+// maxDomainWarnings bounds the hosts warnDomain warns about: a client
+// may send any Host header, and a scanner sending a new one with each
+// request must not fill the log.
+const maxDomainWarnings = 8
+
+// warnDomain logs, once per host and for up to maxDomainWarnings hosts per
+// Manager, that a cookie naming a session went out with a Cookie.Domain
+// that the host the client asked for is not in (neither the domain nor a
+// subdomain of it): browsers drop such a cookie, so each of the user's
+// requests starts a new session, and nothing else says why. The host is
+// taken from the Host header and, behind a proxy, from X-Forwarded-Host
+// and Forwarded's host; any of them in the domain is enough not to warn.
+// A host that may be a proxy's name for this server rather than the
+// client's (see publicName) is not judged: only a mismatch a browser is
+// sure to see is reported, never a deployment that works. A host whose
+// name is public but which a proxy gave all the same is warned about once,
+// and does not keep a real mismatch on another host from being reported.
 func (m *Manager) warnDomain(r *http.Request) {
 	domain := m.cfg.cookie.Domain
-	if domain == "" || m.domainWarned.Load() || r == nil {
+	if domain == "" || r == nil || m.domainFull.Load() {
 		return
 	}
-	judged := false
+	var judged []string
 	for h := range requestHosts(r) {
 		if domainMatch(h, domain) {
 			return
 		}
-		judged = judged || publicName(h)
-	}
-	if judged && m.domainWarned.CompareAndSwap(false, true) {
-		args := []any{"host", r.Host, "cookie_domain", domain} // not the path: it may carry a token
-		if fh := r.Header.Values("X-Forwarded-Host"); len(fh) > 0 {
-			args = append(args, "x_forwarded_host", strings.Join(fh, ", "))
+		if publicName(h) && !slices.Contains(judged, h) {
+			judged = append(judged, h)
 		}
-		m.cfg.log.WarnContext(r.Context(), "httpsession: the session cookie's Cookie.Domain does not match the host the request was sent to; browsers drop the cookie, so every request starts a new session. Set Cookie.Domain to that host or a parent domain of it, or leave it empty for a host-only cookie; behind a proxy that rewrites the Host header, have it send the original in X-Forwarded-Host. Logged once.", args...)
 	}
+	if len(judged) == 0 {
+		return
+	}
+	key := strings.Join(judged, " ")
+	m.domainMu.Lock()
+	if m.domainWarned[key] || len(m.domainWarned) >= maxDomainWarnings {
+		m.domainMu.Unlock()
+		return
+	}
+	if m.domainWarned == nil {
+		m.domainWarned = make(map[string]bool, maxDomainWarnings)
+	}
+	m.domainWarned[key] = true
+	m.domainFull.Store(len(m.domainWarned) == maxDomainWarnings)
+	m.domainMu.Unlock()
+	args := []any{"host", r.Host, "cookie_domain", domain} // not the path: it may carry a token
+	if fh := r.Header.Values("X-Forwarded-Host"); len(fh) > 0 {
+		args = append(args, "x_forwarded_host", strings.Join(fh, ", "))
+	}
+	m.cfg.log.WarnContext(r.Context(), "httpsession: the session cookie's Cookie.Domain does not match the host the request was sent to; browsers drop the cookie, so every request starts a new session. Set Cookie.Domain to that host or a parent domain of it, or leave it empty for a host-only cookie; behind a proxy that rewrites the Host header, have it send the original in X-Forwarded-Host. Logged once per host, for up to "+strconv.Itoa(maxDomainWarnings)+" hosts.", args...)
 }
 
 // requestHosts yields the hosts r names as the one its client asked for:
@@ -547,9 +573,31 @@ func domainMatch(host, domain string) bool {
 
 // publicName reports whether host (normalHost's form) is a name a browser
 // may have asked for, rather than one a proxy in front of this server
-// gives it: not an IP address, not a loopback name, and with a dot.
+// gives it: not an IP address, not a loopback name, with a dot, and not
+// under a top-level name that no public DNS resolves (see privateTLD).
 func publicName(host string) bool {
-	return strings.Contains(host, ".") && net.ParseIP(host) == nil && !loopbackHost(host)
+	if !strings.Contains(host, ".") || net.ParseIP(host) != nil || loopbackHost(host) {
+		return false
+	}
+	return !privateTLD(host[strings.LastIndexByte(host, '.')+1:])
+}
+
+// privateTLD reports whether tld names no public domain, and so a host
+// under it is a private network's name, such as a reverse proxy that
+// rewrites the Host header gives an upstream (ip-10-0-1-5.ec2.internal,
+// app.default.svc.cluster.local): reserved for private use (internal),
+// special-use names (RFC 6761's test, invalid and example; RFC 6762's
+// local; RFC 8375's home.arpa, and arpa's other names, which are no
+// sites), names ICANN withheld for their use on private networks (home,
+// corp, mail), and names private networks use that no registry delegates
+// (lan, localdomain, intranet, private, and Kubernetes' svc).
+func privateTLD(tld string) bool {
+	switch tld {
+	case "internal", "test", "invalid", "example", "local", "arpa",
+		"home", "corp", "mail", "lan", "localdomain", "intranet", "private", "svc":
+		return true
+	}
+	return false
 }
 
 // sentOverHTTPS reports whether r came over TLS, or through a proxy whose

@@ -57,8 +57,8 @@ type Cookie struct {
 	// Domain of the cookie. Default "" (host-only, the safest). Browsers
 	// drop a cookie whose Domain the page's host is not in (the domain
 	// itself or a subdomain of it) and one that ends in a dot; the
-	// Manager logs a warning, once, when it sends one in answer to such a
-	// request.
+	// Manager logs a warning, once per host (for up to 8 hosts), when it
+	// sends one in answer to such a request.
 	Domain string
 	// SameSite restricts cross-site requests. Zero means
 	// http.SameSiteLaxMode; http.SameSiteStrictMode is stricter;
