@@ -28,6 +28,11 @@
 // adapters/ginsession (the httpsession middleware, which locks the session
 // for the request) where a user's concurrent requests must not lose
 // updates.
+//
+// As with gin-contrib's stores, Save sets the cookie and no other header:
+// set Vary: Cookie and Cache-Control: private in a middleware next to
+// sessions.Sessions (docs/frameworks.md, "Shared caches with the drop-in
+// stores"); ginsession sets them itself.
 package ginstore
 
 import (

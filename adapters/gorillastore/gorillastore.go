@@ -47,6 +47,13 @@
 // Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
 // package when a user's concurrent requests must not lose updates.
 //
+// Like gorilla's stores, Save sets the cookie and no other header: Vary:
+// Cookie and Cache-Control: private, which keep shared caches (a CDN) from
+// handing one user's cookie or page to another, are the application's to
+// set on every response that uses the session, saved or not, in a
+// middleware (docs/frameworks.md, "Shared caches with the drop-in
+// stores"). The httpsession middleware sets them itself.
+//
 // # When the store fails
 //
 // When the store fails to read a session for any reason but the record's
