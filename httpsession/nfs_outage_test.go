@@ -89,7 +89,8 @@ const (
 )
 
 // TestNFSOutage runs the outage scenarios on two app hosts (about two
-// minutes of guest time), after waitersHoldNoSlot in the same guest. Each
+// minutes of guest time), after httpRPCBudgetsA and waitersHoldNoSlot in
+// the same guest. Each
 // host runs an app (httpsession over one shared store, a per-request
 // deadline, a readiness handler) and, against it, outageShared workers on
 // sessions both hosts use, outageVisitors workers creating new sessions, a
@@ -107,10 +108,17 @@ func TestNFSOutage(t *testing.T) {
 	nfstest.Require(t)
 	waiters := waitersHoldNoSlot()
 	role := func(t *testing.T) {
-		// Another two-host scenario shares this boot (one costs CI some
-		// 15 s); it ends, its servers and stores closed, before the first
+		// Two more scenarios share this boot (one costs CI some 15 s);
+		// they end, their servers and stores closed, before the first
 		// phase measures the guest under steady load. The phases run even
-		// when it failed, so that neither host waits for the other in vain.
+		// when one failed, so that neither host waits for the other in
+		// vain. hostA counts round trips first, while hostB waits for
+		// WaitersHoldNoSlot's start (on its own mount).
+		t.Run("RPCBudgets", func(t *testing.T) {
+			if nfstest.Host() == "hostA" {
+				httpRPCBudgetsA(t)
+			}
+		})
 		t.Run("WaitersHoldNoSlot", waiters[nfstest.Host()])
 		// The second phase starts at the pace the first one found the
 		// guest carries, rather than finding it again (some 20 s).
