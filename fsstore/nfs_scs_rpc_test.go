@@ -11,7 +11,6 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/scsstore"
 	"github.com/sessfs/sessfs/fsstore"
-	"github.com/sessfs/sessfs/internal/nfstest"
 )
 
 // The round trips of scsstore's operations on a warm client, with its
@@ -134,7 +133,7 @@ func nfsSCSRPCA(t *testing.T) {
 		}
 	}
 
-	m := &nfsMeter{t: t, sums: map[string]nfstest.Stats{}, reps: map[string]int{}}
+	m := newNFSMeter(t)
 	find := func(s *scsstore.Store, tok string) func() error {
 		return func() error {
 			b, found, err := s.FindCtx(ctx, tok)

@@ -539,7 +539,7 @@ func nfsDeletedAsideB(t *testing.T) {
 	}
 	nfsSignal(t, "touched")
 	nfsWaitSig(t, "aside", nfsWait)
-	m := &nfsMeter{t: t, sums: map[string]nfstest.Stats{}, reps: map[string]int{}}
+	m := newNFSMeter(t)
 	m.measure("Delete, record aside on the other host", func() error { return s.Delete(ctx, id) })
 	nfsSignal(t, "deleted")
 	nfsWaitSig(t, "swept", nfsWait)

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -989,114 +988,36 @@ func nfsCheckSwept(t *testing.T, s *fsstore.Store, ids []string) {
 // nfsRPCReps is the number of repetitions averaged per measurement.
 const nfsRPCReps = 20
 
-// nfsBudget is one measured operation and its budget of RPCs (average).
+// nfsBudget is one measured operation and its budget of RPCs, held
+// against the median repetition (see nfstest.Meter); 0: logged, not
+// asserted.
 type nfsBudget struct {
 	name   string
-	budget float64 // 0: logged, not asserted
+	budget float64
 }
 
-// The budget is checked against the median repetition, not the average:
-// the client now and then sends a GETATTR, an OPEN_NOATTR and CLOSE or a
-// READ because a cached attribute timed out (acregmin, 3 s) during the
-// measurement, which depends on timing, not on the store, and grows with
-// how long the 20 repetitions take. On a loaded machine the average of
-// "Lock+Load+Save+Unlock, other wrote" reached 15.10 against its 14, all of
-// the excess in such ops (CLOSE 2.40, GETATTR 1.40, OPEN_NOATTR 0.40,
-// FREE_STATEID 0.90). Expiries hit some repetitions; an RPC the store
-// sends every time moves the median, and fails.
-
-// nfsIgnoredOps are RPCs that the client sends on its own schedule (lease
-// renewal), not because of the operation measured.
-// DELEGRETURN answers a server's recall of a delegation (only with
-// delegations on, never on EFS): the server asks for it when another client
-// conflicts, so it is not the measured operation's own round trip.
-var nfsIgnoredOps = map[string]bool{"SEQUENCE": true, "RENEW": true, "DELEGRETURN": true}
-
-// nfsMeter accumulates RPC counts of repeated measurements.
+// nfsMeter counts the RPCs of repeated operations (nfstest.Meter, which
+// httpsession's NFS test shares).
 type nfsMeter struct {
-	t      *testing.T
-	sums   map[string]nfstest.Stats
-	reps   map[string]int
-	totals map[string][]uint64 // per repetition, ignored ops left out
+	t *testing.T
+	m *nfstest.Meter
 }
+
+func newNFSMeter(t *testing.T) *nfsMeter { return &nfsMeter{t: t, m: nfstest.NewMeter(t)} }
 
 func (m *nfsMeter) measure(name string, f func() error) {
 	m.t.Helper()
-	before, err := nfstest.RPCStats("")
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	if err := f(); err != nil {
-		m.t.Fatalf("%s: %v", name, err)
-	}
-	after, err := nfstest.RPCStats("")
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	if m.sums[name] == nil {
-		m.sums[name] = nfstest.Stats{}
-	}
-	var total uint64
-	for op, n := range nfstest.Diff(before, after) {
-		m.sums[name][op] += n
-		if !nfsIgnoredOps[op] {
-			total += n
-		}
-	}
-	m.reps[name]++
-	if m.totals == nil {
-		m.totals = map[string][]uint64{}
-	}
-	m.totals[name] = append(m.totals[name], total)
-}
-
-// medianRPCs returns the median of the repetitions' totals.
-func medianRPCs(v []uint64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return float64(s[len(s)/2])
-	}
-	return float64(s[len(s)/2-1]+s[len(s)/2]) / 2
+	m.m.Measure(name, f)
 }
 
 // report logs the average RPCs per op and checks the budgets.
 func (m *nfsMeter) report(budgets []nfsBudget) {
 	m.t.Helper()
-	m.t.Logf("RPCs per operation, averaged over each row's repetitions (delegations=%v; lease renewals excluded):", nfstest.Delegations())
-	for _, b := range budgets {
-		sum, reps := m.sums[b.name], m.reps[b.name]
-		var total uint64
-		var parts []string
-		ops := make([]string, 0, len(sum))
-		for op := range sum {
-			ops = append(ops, op)
-		}
-		sort.Strings(ops)
-		for _, op := range ops {
-			if nfsIgnoredOps[op] {
-				if op == "DELEGRETURN" {
-					parts = append(parts, fmt.Sprintf("(%s=%.2f not counted)", op, float64(sum[op])/float64(reps)))
-				}
-				continue
-			}
-			total += sum[op]
-			parts = append(parts, fmt.Sprintf("%s=%.2f", op, float64(sum[op])/float64(reps)))
-		}
-		avg := float64(total) / float64(reps)
-		limit := "(logged)"
-		if b.budget > 0 {
-			limit = fmt.Sprintf("budget %.0f", b.budget)
-		}
-		med := medianRPCs(m.totals[b.name])
-		m.t.Logf("RPC| %-34s | %5.2f | median %4.1f | %-9s | %s", b.name, avg, med, limit, strings.Join(parts, " "))
-		if b.budget > 0 && med > b.budget {
-			m.t.Errorf("%s: %.1f RPCs in the median repetition (average %.2f: %s), budget %.0f", b.name, med, avg, strings.Join(parts, " "), b.budget)
-		}
+	bs := make([]nfstest.Budget, len(budgets))
+	for i, b := range budgets {
+		bs[i] = nfstest.Budget{Name: b.name, Budget: b.budget}
 	}
+	m.m.Report(bs)
 }
 
 // nfsRPCBudgets are the RPCs of the bare system calls each operation
@@ -1203,7 +1124,7 @@ func nfsRPCA(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := &nfsMeter{t: t, sums: map[string]nfstest.Stats{}, reps: map[string]int{}}
+	m := newNFSMeter(t)
 	load := func() error { _, err := s.Load(ctx, id); return err }
 	cached, err := fsstore.Open(nfsStoreDir(t), fsstore.WithCache(16, 1<<20))
 	if err != nil {
