@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,8 +182,9 @@ func (b BreakerState) String() string {
 // a time, in the order of the changes, from the goroutine that made each;
 // ObserveBreaker must not block. A panic in it goes up that goroutine (to
 // the caller of the operation that opened the breaker, which then still
-// gets its probe) after the change was made; on the goroutine of the
-// breaker's prober, which has no caller, it is logged as an error.
+// gets its probe, or of Close) after the change was made; on the goroutine
+// of the breaker's prober, which has no caller, it is logged as an error
+// with its stack, and the prober goes on (see Observer).
 type BreakerObserver interface {
 	Observer
 	ObserveBreaker(from, to BreakerState)
@@ -735,11 +735,13 @@ func (b *bounder) patience(since int64) (rest time.Duration, capped bool) {
 // says the step then waited queuedCeilings ceilings while the server
 // answered other calls (see patience).
 func (b *bounder) gaveUp(c *call, committed bool, ctxErr error, capped bool) error {
-	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
-		b.brk.timeout()
-	}
+	// Marked broken first: the timeout may open the breaker, and a panic
+	// of the observer told so goes up to the caller from there.
 	if c.l != nil {
 		c.l.markBroken()
+	}
+	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
+		b.brk.timeout()
 	}
 	var err error
 	switch {
@@ -803,11 +805,13 @@ func (c *call) late(err error) {
 	if err != nil && (!errors.Is(err, errUnsynced) || errors.Is(err, ErrLockLost)) {
 		out = outcomeOf(err)
 	}
-	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Op: c.kind, Outcome: out, Late: true})
+	// On a worker of the store's, its caller gone: the observer's panic
+	// is logged (onOwn), and the outcome still logged below.
+	if o := s.cfg.observer; o != nil {
+		s.onOwn("Observe", func() { o.Observe(Event{Op: c.kind, Outcome: out, Late: true}) }, "op", c.kind.String(), "outcome", out.String())
 	}
 	if out == OutcomeReadOnlyFS {
-		s.noteReadOnly(err)
+		s.noteReadOnly(err, true)
 	}
 	switch {
 	case err == nil:
@@ -876,17 +880,10 @@ func (br *breaker) timeout() {
 
 // setOnProber moves the breaker from one state to another and reports the
 // change (see change), for the prober, on the prober's own goroutine: a
-// panic in the observer's ObserveBreaker has no caller to go up to there,
-// and it ended the process, every request with it, for a report. It is
-// logged instead, the change made.
+// panic in the observer's ObserveBreaker has no caller to go up to there
+// (see onOwn). It is logged instead, the change made.
 func (br *breaker) setOnProber(from, to BreakerState) (changed bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			br.b.s.cfg.logger.Error("breaker observer panicked on the breaker's prober; the change was made",
-				"from", from, "to", to, "panic", p, "stack", string(debug.Stack()))
-		}
-	}()
-	br.change(from, to, &changed)
+	br.b.s.onOwn("ObserveBreaker", func() { br.change(from, to, &changed) }, "from", from, "to", to)
 	return changed
 }
 

@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"slices"
 	"time"
@@ -224,4 +225,11 @@ func (s *Store) CachedUnderOtherKeysForTest() int {
 		}
 	}
 	return n
+}
+
+// NoteReadOnlyForTest records a write refused because the file system is
+// read-only, as a refused write on the caller's goroutine does, so that
+// Health tests a write of its own.
+func (s *Store) NoteReadOnlyForTest() {
+	s.noteReadOnly(&fs.PathError{Op: "open", Path: s.dir, Err: errors.New("read-only file system (test)")}, false)
 }

@@ -400,9 +400,12 @@ func keysText(keys []Key) string {
 	return b.String()
 }
 
-// observe reports an event that is not tied to a session.
+// observe reports an event that is not tied to a session, from a
+// goroutine of the store's own (the keys file's watcher): a panic of the
+// observer is logged (onOwn), and the watcher goes on.
 func (s *Store) observe(op Op, start time.Time, err error) {
-	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Op: op, Outcome: outcomeOf(err), Duration: time.Since(start)})
+	if o := s.cfg.observer; o != nil {
+		ev := Event{Op: op, Outcome: outcomeOf(err), Duration: time.Since(start)}
+		s.onOwn("Observe", func() { o.Observe(ev) }, "op", op.String(), "outcome", ev.Outcome.String())
 	}
 }

@@ -114,11 +114,34 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 		}
 		b.put(c)
 	}
+	defer releaseUnreturned(s, &h, k.name)
 	s.end(OpLockWait, start, err, 0, k.name)
 	if err != nil {
 		return nil, err
 	}
-	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
+	l := &Locked{s: s, id: id, k: k, h: h, mode: mode}
+	h = nil // returned
+	return l, nil
+}
+
+// releaseUnreturned releases *h, a lock that Lock or TryLock acquired,
+// unless they returned it (*h nil then): the Observer told of the lock
+// may panic, and its panic, raised in the caller, left the lock held with
+// no Locked to unlock it, the session's stripe lost to every other host
+// until the process ended.
+func releaseUnreturned(s *Store, h **lock.Handle, name string) {
+	if *h == nil {
+		return
+	}
+	var err error
+	if s.bnd != nil {
+		err = s.bnd.unlock(*h, name)
+	} else {
+		err = (*h).Unlock()
+	}
+	if err != nil {
+		s.cfg.logger.Warn("releasing a session lock whose Lock panicked failed", "file", name, "err", err)
+	}
 }
 
 // TryLock is Lock without waiting: it fails with ErrLocked when the lock is
@@ -163,13 +186,16 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	if out == OutcomeLockTimeout && errors.Is(err, ErrLocked) {
 		out = OutcomeBusy
 	}
+	defer releaseUnreturned(s, &h, k.name)
 	// Notes a lock file it could not create on a read-only file system,
 	// as Lock does.
 	s.endAs(OpTryLock, start, out, err, 0, k.name)
 	if err != nil {
 		return nil, err
 	}
-	return &Locked{s: s, id: id, k: k, h: h, mode: mode}, nil
+	l := &Locked{s: s, id: id, k: k, h: h, mode: mode}
+	h = nil // returned
+	return l, nil
 }
 
 // SharesStripe reports whether id's lock is backed by the same lock stripe

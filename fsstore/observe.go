@@ -135,6 +135,18 @@ type Event struct {
 // concurrently from every goroutine using the store and must not block; a
 // typical implementation increments counters and histograms. The
 // metrics/prom package provides one for Prometheus.
+//
+// A panic in Observe (or in ObserveBreaker and ObserveReadOnlyFS, see
+// BreakerObserver and ReadOnlyFSObserver) goes up to the caller of the
+// operation it reports when it is called on that caller's goroutine, as at
+// the end of a Load, Save or Lock, after the store has settled what the
+// operation did: a lock that Lock acquired is released, and Close still
+// closes the store. The store also calls these methods on goroutines of
+// its own, where no caller could recover a panic: when it reports a write
+// that finished after its caller gave up on it (Event.Late), a removal of
+// Sweep, a keys file reload, a change that the circuit breaker's prober
+// or Health's probe made. There a panic is recovered and logged at Error
+// level, with its stack, and the store carries on as after a return.
 type Observer interface {
 	Observe(Event)
 }
@@ -147,6 +159,10 @@ func WithObserver(o Observer) Option { return optionFunc(func(c *config) { c.obs
 // corrupt records, lost locks, sweep failures and summaries. The default
 // discards everything: the library prints nothing unless asked. Log records
 // name files by their hashed names, never by session ID.
+//
+// The store logs from goroutines of its own and from the middle of its
+// bookkeeping, so a panic in the logger's handler never leaves the store:
+// the record is lost, and the panic is written to standard error.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 func outcomeOf(err error) Outcome {
@@ -215,9 +231,14 @@ func (s *Store) end(op Op, start opStart, err error, bytes int, name string) {
 
 // endAs is end with the outcome given, for an operation whose error alone
 // does not say it (TryLock's ErrLocked).
+//
+// It runs on the caller's goroutine, at the end of the operation: a panic
+// of the observer goes up to the caller. So the Observer comes last, once
+// the read-only finding is noted or cleared and the failure logged.
 func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, name string) {
+	var d time.Duration
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: time.Since(start.t), Bytes: bytes})
+		d = time.Since(start.t)
 	}
 	switch out {
 	case OutcomeCorrupt:
@@ -231,11 +252,14 @@ func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, n
 	}
 	switch {
 	case out == OutcomeReadOnlyFS:
-		s.noteReadOnly(err)
+		s.noteReadOnly(err, false)
 	case err == nil && start.ro != 0 && op.writes():
 		// The file system took a write issued after it refused one: it
 		// is writable again, whether or not anything calls Health.
-		s.clearReadOnly(start.ro)
+		s.clearReadOnly(start.ro, false)
+	}
+	if s.cfg.observer != nil {
+		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: d, Bytes: bytes})
 	}
 }
 

@@ -31,7 +31,10 @@ import "fmt"
 // from the calls drops a store that is no longer used, and nothing is
 // reported after Close. The calls of one store are made one at a time, in
 // the order of the changes, from the goroutine that made each; it must not
-// block.
+// block. A panic in it goes up that goroutine to the caller of the
+// operation (or Close) that made the change, once made; on a goroutine of
+// the store's own (Health's probe, a write finishing after its caller gave
+// up) it is logged as an error with its stack (see Observer).
 type ReadOnlyFSObserver interface {
 	Observer
 	ObserveReadOnlyFS(readOnly bool)
@@ -61,7 +64,10 @@ func (s *Store) ReadOnlyFS() bool { return s.readOnly.Load() != 0 }
 // A write refused once Close has begun (one still in flight, or given up
 // on and finishing late) is not noted: Close reports the end of the
 // findings, and one noted after it would never be ended.
-func (s *Store) noteReadOnly(err error) {
+//
+// own: called on a goroutine of the store's own (see onOwn), where a
+// panic of the observer is logged rather than raised.
+func (s *Store) noteReadOnly(err error, own bool) {
 	s.roMu.Lock()
 	defer s.roMu.Unlock()
 	if s.closed.Load() {
@@ -72,18 +78,19 @@ func (s *Store) noteReadOnly(err error) {
 		return
 	}
 	s.cfg.logger.Warn("session store is read-only on this host: health checks fail until a write succeeds; check the mount and the kernel log, then remount read-write", "dir", s.dir, "err", err)
-	s.reportReadOnly(true)
+	s.reportReadOnly(true, own)
 }
 
-// clearReadOnly ends the finding seen as seq, unless another came since.
-func (s *Store) clearReadOnly(seq uint64) {
+// clearReadOnly ends the finding seen as seq, unless another came since;
+// own as for noteReadOnly.
+func (s *Store) clearReadOnly(seq uint64, own bool) {
 	s.roMu.Lock()
 	defer s.roMu.Unlock()
 	if !s.readOnly.CompareAndSwap(seq, 0) {
 		return
 	}
 	s.cfg.logger.Info("session store no longer read-only on this host", "dir", s.dir)
-	s.reportReadOnly(false)
+	s.reportReadOnly(false, own)
 }
 
 // endReadOnly ends the finding for Close. Close marks the store closed
@@ -95,13 +102,20 @@ func (s *Store) endReadOnly() {
 	if s.readOnly.Swap(0) == 0 {
 		return
 	}
-	s.reportReadOnly(false)
+	s.reportReadOnly(false, false)
 }
 
 // reportReadOnly tells the observer of a change of the finding; the
-// caller holds roMu, so that the changes reach it in order.
-func (s *Store) reportReadOnly(readOnly bool) {
-	if o, ok := s.cfg.observer.(ReadOnlyFSObserver); ok {
+// caller holds roMu, so that the changes reach it in order. own: on a
+// goroutine of the store's own, a panic in it is logged (onOwn); on the
+// caller's, it goes up to the caller, roMu released and the change made.
+func (s *Store) reportReadOnly(readOnly, own bool) {
+	o, ok := s.cfg.observer.(ReadOnlyFSObserver)
+	switch {
+	case !ok:
+	case own:
+		s.onOwn("ObserveReadOnlyFS", func() { o.ObserveReadOnlyFS(readOnly) }, "read_only", readOnly)
+	default:
 		o.ObserveReadOnlyFS(readOnly)
 	}
 }
@@ -133,7 +147,7 @@ func (s *Store) healthCheck(hook func(string)) (cached bool, err error) {
 	if err != nil && isReadOnly(err) {
 		return false, fmt.Errorf("store not writable on this host: %w", err)
 	}
-	s.clearReadOnly(seq)
+	s.clearReadOnly(seq, true) // on Health's probe goroutine
 	if err != nil {
 		return !s.fetchesFresh(), s.probeFS(nil)
 	}

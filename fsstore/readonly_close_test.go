@@ -67,31 +67,31 @@ func TestCloseEndsReadOnlyFS(t *testing.T) {
 	}{
 		{"writable at Close", func(s *Store) { s.Close() }, nil},
 		{"read-only at Close", func(s *Store) {
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 			s.Close()
 		}, []bool{true, false}},
 		{"cleared before Close", func(s *Store) {
-			s.noteReadOnly(erofs)
-			s.clearReadOnly(s.readOnly.Load())
+			s.noteReadOnly(erofs, false)
+			s.clearReadOnly(s.readOnly.Load(), false)
 			s.Close()
 		}, []bool{true, false}},
 		{"refused after Close", func(s *Store) {
 			s.Close()
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 		}, nil},
 		{"read-only at Close, refused again after", func(s *Store) {
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 			s.Close()
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 		}, []bool{true, false}},
 		{"test write that began before Close succeeds after it", func(s *Store) {
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 			seq := s.readOnly.Load()
 			s.Close()
-			s.clearReadOnly(seq)
+			s.clearReadOnly(seq, false)
 		}, []bool{true, false}},
 		{"closed twice", func(s *Store) {
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 			s.Close()
 			s.Close()
 		}, []bool{true, false}},
@@ -128,11 +128,11 @@ func TestReadOnlyFSCloseRacesChanges(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range rounds {
-				s.noteReadOnly(erofs)
+				s.noteReadOnly(erofs, false)
 				if seq := s.readOnly.Load(); seq != 0 {
-					s.clearReadOnly(seq)
+					s.clearReadOnly(seq, false)
 				}
-				s.noteReadOnly(erofs) // left standing for Close, or a later round, to end
+				s.noteReadOnly(erofs, false) // left standing for Close, or a later round, to end
 				done.Add(1)
 			}
 		}()
@@ -144,7 +144,7 @@ func TestReadOnlyFSCloseRacesChanges(t *testing.T) {
 	}
 	s.Close()
 	wg.Wait()
-	s.noteReadOnly(erofs)
+	s.noteReadOnly(erofs, false)
 
 	changes := rec.got()
 	if len(changes) == 0 {

@@ -50,9 +50,9 @@ func TestReadOnlyFSChangesInOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range rounds {
-				s.noteReadOnly(erofs) // a refused write
+				s.noteReadOnly(erofs, false) // a refused write
 				if seq := s.readOnly.Load(); seq != 0 {
-					s.clearReadOnly(seq) // a test write that succeeded
+					s.clearReadOnly(seq, false) // a test write that succeeded
 				}
 			}
 		}()

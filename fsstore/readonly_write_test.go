@@ -70,7 +70,7 @@ func TestWriteEndsReadOnlyFS(t *testing.T) {
 		{"Save begun before the refusal", func(t *testing.T, s *Store, id string) error {
 			// A write under way when another was refused, ending after.
 			start := s.begin()
-			s.noteReadOnly(erofs)
+			s.noteReadOnly(erofs, false)
 			s.end(OpSave, start, nil, 0, "")
 			return nil
 		}, false},
@@ -81,7 +81,7 @@ func TestWriteEndsReadOnlyFS(t *testing.T) {
 			if err := s.Save(ctx, &Session{ID: id, Data: []byte("old")}); err != nil {
 				t.Fatal(err)
 			}
-			s.noteReadOnly(erofs) // a write refused, the mount since writable again
+			s.noteReadOnly(erofs, false) // a write refused, the mount since writable again
 			if err := tc.do(t, s, id); err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}

@@ -307,6 +307,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	c.logger = safeLogger(c.logger)
 	if platformErr != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, platformErr)
 	}
@@ -570,16 +571,28 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // Observer (Event.Late) then, as before Close. New operations fail with
 // ErrClosed. So stop the callers first (http.Server.Shutdown) and close the
 // store after them.
-func (s *Store) Close() error {
+func (s *Store) Close() (err error) {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	// Reported first: release may wait for a server that does not answer.
+	// The reports come first: release may wait for a server that does
+	// not answer. A panic in the observer goes up to Close's caller, on
+	// whose goroutine they are made, but the store is closed all the same
+	// (the rest is deferred): a second Close does nothing, and left the
+	// prober running and the lock descriptors open.
+	defer func() { err = s.shut() }()
+	if s.bnd != nil {
+		defer s.bnd.brk.shut()
+	}
 	s.endReadOnly()
+	return nil
+}
+
+// shut is Close once the end of the states is reported.
+func (s *Store) shut() error {
 	if s.bnd == nil {
 		return s.release()
 	}
-	s.bnd.brk.shut()
 	close(s.bnd.brk.stop)
 	s.bnd.stopWorkers()
 	done := make(chan error, 1)

@@ -305,6 +305,10 @@ func sinceCallerLeft(left int64) time.Duration {
 // scan ends.
 func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(context.Context, *callbackGuard) (T, error)) (T, error) {
 	cb := new(callbackGuard)
+	// Deferred: a panic of the observer told the breaker opened as the
+	// scan was given up on goes up to the caller from boundScan, and the
+	// callbacks must stop all the same.
+	defer cb.end()
 	st, err := boundScan(ctx, s, what, cb.caller, func(ctx context.Context) (T, error) {
 		v, err := walk(ctx, cb)
 		if n := cb.dropped.Load(); n > 0 {
@@ -313,7 +317,7 @@ func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(co
 		}
 		return v, err
 	})
-	cb.end()
+	cb.end() // before a callback's panic is read: none runs after
 	if p, ok := cb.panicked(); ok {
 		panic(p)
 	}
@@ -647,7 +651,10 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 	counter.Add(1)
 	sw.bytes.Add(r.Size)
 	if o := sw.s.cfg.observer; o != nil && !sw.opts.DryRun {
-		o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind})
+		// On a worker of the sweep's: a panic is logged (onOwn), the
+		// sweep goes on; OnRemove is the caller's, raised in Sweep's
+		// caller (callbackGuard).
+		sw.s.onOwn("Observe", func() { o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind}) }, "op", OpSweepRemove.String())
 	}
 	if f := sw.opts.OnRemove; f != nil {
 		sw.cb.call(func() { f(r) }, sw.stop)

@@ -1,0 +1,103 @@
+package fsstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+)
+
+// The store calls its user's code (the Observer's methods, the logger's
+// handler) on goroutines of its own too: a bounded store's workers, which
+// finish and report an operation its caller gave up on; the breaker's
+// prober; Health's probe; a sweep's workers; the keys file's watcher.
+// A panic there has no caller above it to take it (no net/http recover,
+// no middleware's): it ended the process, every request of the app server
+// with it, for a metric. So every such call goes through onOwn, which
+// logs the panic and lets the goroutine go on with the store's own work.
+// A callback on the goroutine of the call it reports (the end of a Load,
+// a Save, a Lock) keeps raising its panic there, once the store's state is
+// settled, as Range does with its callback's.
+
+// onOwn runs f, a call into the user's code named what (the method of an
+// Observer, say), on a goroutine of the store's own. A panic in it is
+// recovered and logged at Error with its stack and attrs, and onOwn
+// returns: what f was called for (a state change it reports, a count) was
+// done before it, and the caller carries on after it as after a return.
+func (s *Store) onOwn(what string, f func(), attrs ...any) {
+	defer func() {
+		if p := recover(); p != nil {
+			args := append([]any{"callback", what, "panic", p, "stack", string(debug.Stack())}, attrs...)
+			s.cfg.logger.Error("callback panicked on a goroutine of the session store's own; recovered, the store goes on", args...)
+		}
+	}()
+	f()
+}
+
+// safeHandler is the store's logger's handler, wrapped so that a panic in
+// it never leaves the store: the store logs from goroutines of its own,
+// which a panic would end the process from, and from the middle of its
+// bookkeeping (a sweep with records moved aside, a lock held), which a
+// panic would leave half done. The record is lost; the panic is written
+// to standard error, the one place left to report a logger that fails.
+type safeHandler struct{ h slog.Handler }
+
+// handlerPanicked reports a panic of the logger's handler.
+func handlerPanicked(p any) {
+	fmt.Fprintf(os.Stderr, "fsstore: the logger's handler panicked; log record lost: %v\n%s", p, debug.Stack())
+}
+
+func (s safeHandler) Enabled(ctx context.Context, l slog.Level) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			handlerPanicked(p)
+			ok = false
+		}
+	}()
+	return s.h.Enabled(ctx, l)
+}
+
+func (s safeHandler) Handle(ctx context.Context, r slog.Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			handlerPanicked(p)
+			err = fmt.Errorf("fsstore: the logger's handler panicked: %v", p)
+		}
+	}()
+	return s.h.Handle(ctx, r)
+}
+
+func (s safeHandler) WithAttrs(attrs []slog.Attr) (h slog.Handler) {
+	defer func() {
+		if p := recover(); p != nil {
+			handlerPanicked(p)
+			h = s
+		}
+	}()
+	return safeHandler{s.h.WithAttrs(attrs)}
+}
+
+func (s safeHandler) WithGroup(name string) (h slog.Handler) {
+	defer func() {
+		if p := recover(); p != nil {
+			handlerPanicked(p)
+			h = s
+		}
+	}()
+	return safeHandler{s.h.WithGroup(name)}
+}
+
+// safeLogger wraps l's handler in a safeHandler, unless it discards
+// everything or is wrapped already.
+func safeLogger(l *slog.Logger) *slog.Logger {
+	switch h := l.Handler(); h.(type) {
+	case safeHandler:
+		return l
+	default:
+		if h == slog.DiscardHandler {
+			return l
+		}
+		return slog.New(safeHandler{h})
+	}
+}
