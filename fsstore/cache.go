@@ -23,11 +23,13 @@ import (
 // OPEN, READ and CLOSE on NFS (2 round trips instead of 3), the payload
 // read, the checksum and the allocation; a touched record is read again.
 //
-// An entry is also served only under the key set it was opened with: what
-// a record may be opened with changes when the keys file is reloaded (a
-// retired key, see docs/security.md), and the cache must not outlive that
-// judgement: a reload drops the entries opened with the key set it
-// replaced (retire).
+// An entry is also served only while the key it was opened with is in
+// use: what a record may be opened with changes when the keys file is
+// reloaded (a retired key, see docs/security.md), and the cache must not
+// outlive that judgement: a reload drops the entries opened with a key it
+// retired (retire). A reload that keeps the key, one that adds a new
+// newest key or only reorders the file, keeps them: it emptied the whole
+// cache, every session read from the file server again at each rotation.
 type cache struct {
 	maxEntries, maxBytes int
 	root                 *rootDir
@@ -50,7 +52,28 @@ type cacheEntry struct {
 	header  record.Header
 	payload []byte
 	st      fileStat // of the file it was read from
-	keys    *keyring // the key set it was opened with (nil: none)
+	// keyed: opened with a key set (in a store with keys); key: the key
+	// that opened it, for an encrypted record. No secret is kept.
+	keyed bool
+	key   keyIdent
+}
+
+// openedWith is how an entry read under keys, with header h, was opened.
+func openedWith(e *cacheEntry, h *record.Header, keys *keyring) {
+	e.keyed = keys != nil
+	if keys != nil && h.Flags&record.FlagEncrypted != 0 {
+		e.key = keys.ids[h.KeyID]
+	}
+}
+
+// validUnder reports whether keys, the key set in use, would open e's
+// record as it was opened: with the same key (ID and secret) for an
+// encrypted one, and with a key set or without one as it was.
+func (e *cacheEntry) validUnder(keys *keyring) bool {
+	if e.keyed != (keys != nil) {
+		return false
+	}
+	return keys == nil || e.header.Flags&record.FlagEncrypted == 0 || keys.has(e.key)
 }
 
 func newCache(entries, maxBytes int) *cache {
@@ -58,15 +81,16 @@ func newCache(entries, maxBytes int) *cache {
 }
 
 // get returns a copy of the cached entry for name if the file at path still
-// holds the same record and the entry was opened with keys, the key set in
-// use. The payload is copied into dst's capacity when it fits there.
+// holds the same record and the entry is valid under keys, the key set in
+// use (see validUnder). The payload is copied into dst's capacity when it
+// fits there.
 func (c *cache) get(name, path string, keys *keyring, dst []byte) (cacheEntry, bool) {
 	c.mu.Lock()
 	el, ok := c.items[name]
 	var e cacheEntry
 	if ok {
 		e = *el.Value.(*cacheEntry)
-		if e.keys != keys {
+		if !e.validUnder(keys) {
 			c.removeLocked(el)
 			ok = false
 		}
@@ -101,11 +125,12 @@ func (c *cache) put(name string, h record.Header, payload []byte, st fileStat, k
 	if len(payload) > c.maxBytes {
 		return
 	}
-	e := &cacheEntry{name: name, header: h, payload: payload, st: st, keys: keys}
+	e := &cacheEntry{name: name, header: h, payload: payload, st: st}
+	openedWith(e, &h, keys)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keys != nil && keys != c.keys {
-		return // opened before a reload retired its key set (see retire)
+	if c.keys != nil && !e.validUnder(c.keys) {
+		return // opened before a reload retired its key (see retire)
 	}
 	if el, ok := c.items[name]; ok {
 		c.removeLocked(el)
@@ -123,18 +148,19 @@ func (c *cache) removeLocked(el *list.Element) {
 	c.bytes -= len(e.payload)
 }
 
-// retire drops the entries not opened with keys, the key set a keys file
-// reload just put in use, and refuses such entries from now on (a read
-// begun before the reload). get would never serve them again, but until
-// evicted they kept the key set they were opened with, secrets of retired
-// keys included, and the plaintext opened with it, in memory.
+// retire drops the entries that keys, the key set a keys file reload just
+// put in use, would not open as they were opened (a key retired, or given
+// another secret), and refuses such entries from now on (a read begun
+// before the reload). get would never serve them again, but until evicted
+// they kept the plaintext opened with a retired key in memory. The others
+// stay: the reload did not change what they were opened with.
 func (c *cache) retire(keys *keyring) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.keys = keys
 	for el := c.lru.Front(); el != nil; {
 		next := el.Next()
-		if el.Value.(*cacheEntry).keys != keys {
+		if !el.Value.(*cacheEntry).validUnder(keys) {
 			c.removeLocked(el)
 		}
 		el = next

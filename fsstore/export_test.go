@@ -211,8 +211,8 @@ const SweepBatchForTest = sweepBatch
 // judges how long its probe has gone unanswered.
 func WithHealthClockForTest(now func() time.Time) Option { return withTestHealthClock(now) }
 
-// CachedUnderOtherKeysForTest reports how many of s's cache entries were
-// opened with a key set other than the one in use.
+// CachedUnderOtherKeysForTest reports how many of s's cache entries the key
+// set in use would not open as they were opened.
 func (s *Store) CachedUnderOtherKeysForTest() int {
 	keys := s.keys.Load()
 	c := s.cache
@@ -220,11 +220,20 @@ func (s *Store) CachedUnderOtherKeysForTest() int {
 	defer c.mu.Unlock()
 	n := 0
 	for el := c.lru.Front(); el != nil; el = el.Next() {
-		if el.Value.(*cacheEntry).keys != keys {
+		if !el.Value.(*cacheEntry).validUnder(keys) {
 			n++
 		}
 	}
 	return n
+}
+
+// CachedForTest reports whether s's cache holds an entry for id.
+func (s *Store) CachedForTest(id string) bool {
+	c := s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.items[deriveKey(id).name]
+	return ok
 }
 
 // NoteReadOnlyForTest records a write refused because the file system is

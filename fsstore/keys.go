@@ -7,6 +7,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -612,6 +613,22 @@ func answers(start, asked, now int64) bool {
 type keyring struct {
 	newest uint32
 	aeads  map[uint32]cipher.AEAD
+	// ids names each key by a digest of its secret, so that what was
+	// opened with one key set can be told valid under the next (a keys
+	// file reload, see cache.retire) without keeping the secret.
+	ids map[uint32]keyIdent
+}
+
+// keyIdent names a key: its ID and a digest of its secret.
+type keyIdent struct {
+	id     uint32
+	digest [sha256.Size]byte
+}
+
+// has reports whether kr holds the key k names, with the same secret.
+func (kr *keyring) has(k keyIdent) bool {
+	got, ok := kr.ids[k.id]
+	return ok && got == k
 }
 
 // CheckKeys reports what makes keys an invalid key set, as Open and a keys
@@ -651,8 +668,9 @@ func newKeyring(keys []Key) (*keyring, error) {
 	if err := CheckKeys(keys); err != nil {
 		return nil, err
 	}
-	kr := &keyring{newest: keys[0].ID, aeads: make(map[uint32]cipher.AEAD, len(keys))}
+	kr := &keyring{newest: keys[0].ID, aeads: make(map[uint32]cipher.AEAD, len(keys)), ids: make(map[uint32]keyIdent, len(keys))}
 	for _, k := range keys {
+		kr.ids[k.ID] = keyIdent{id: k.ID, digest: sha256.Sum256(k.Secret)}
 		block, err := aes.NewCipher(k.Secret)
 		if err != nil {
 			return nil, err

@@ -776,3 +776,78 @@ func writtenLineByLine(keys ...fsstore.Key) []string {
 	}
 	return append(steps, keysFileText(keys...))
 }
+
+// TestKeysFileReloadKeepsCache: a keys file reload that keeps a key (a new
+// newest key added, as every rotation begins, or the file only reordered)
+// emptied the whole read cache, every session read again from the file
+// server at each rotation on every host. The entries opened with a key the
+// new set keeps must stay, and be served; those of a key it retires must
+// go (TestKeysFileRetireReachesCache).
+func TestKeysFileReloadKeepsCache(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// next is the key set the reload applies, by index into
+		// 1, 2, 3; the records were sealed with 1 and 2.
+		next []int
+		kept [2]bool // the entries of the records sealed with 1 and 2
+	}{
+		{"new newest key", []int{3, 2, 1}, [2]bool{true, true}},
+		{"reordered", []int{1, 2}, [2]bool{true, true}},
+		{"key 1 retired", []int{2}, [2]bool{false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "keys")
+			keys := []fsstore.Key{mustKey(t, 1), mustKey(t, 2), mustKey(t, 3)}
+			writeFile0600(t, path, keysFileText(keys[0]))
+			ev := make(reloadEvents, 16)
+			s, err := fsstore.Open(t.TempDir(), fsstore.WithKeysFile(path), fsstore.WithObserver(ev), fsstore.WithCache(100, 1<<20))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ids := [2]string{newID(t), newID(t)}
+			mustSave(t, s, ids[0], "sealed with key 1")
+			renameOver(t, path, keysFileText(keys[1], keys[0]))
+			if got := waitReload(t, ev); got != fsstore.OutcomeOK {
+				t.Fatalf("reload outcome %v", got)
+			}
+			mustSave(t, s, ids[1], "sealed with key 2")
+			for _, id := range ids {
+				if _, err := s.Load(ctx, id); err != nil { // fills the cache
+					t.Fatal(err)
+				}
+				if !s.CachedForTest(id) {
+					t.Fatal("a record loaded is not cached")
+				}
+			}
+			var next []fsstore.Key
+			for _, i := range tc.next {
+				next = append(next, keys[i-1])
+			}
+			renameOver(t, path, keysFileText(next...))
+			if got := waitReload(t, ev); got != fsstore.OutcomeOK {
+				t.Fatalf("reload outcome %v", got)
+			}
+			for i, id := range ids {
+				if got := s.CachedForTest(id); got != tc.kept[i] {
+					t.Errorf("the entry of the record sealed with key %d cached after the reload: %v, want %v", i+1, got, tc.kept[i])
+				}
+				if !tc.kept[i] {
+					continue
+				}
+				// Served: a hit keeps it, where one not valid under the
+				// keys in use is dropped.
+				if got, err := s.Load(ctx, id); err != nil || !strings.HasPrefix(string(got.Data), "sealed with key") {
+					t.Fatalf("Load after the reload: %v, %v", got, err)
+				}
+				if !s.CachedForTest(id) {
+					t.Errorf("the entry of the record sealed with key %d dropped by a Load after the reload", i+1)
+				}
+			}
+			if n := s.CachedUnderOtherKeysForTest(); n != 0 {
+				t.Errorf("%d cache entries the keys in use would not open as they were opened", n)
+			}
+		})
+	}
+}
