@@ -23,7 +23,12 @@ const (
 	// Shared admits other Shared holders of the session in the same
 	// process and excludes Exclusive ones; for requests that only read.
 	// Other processes and hosts are excluded as by Exclusive (see the lock
-	// package). Saves through it fail with ErrReadOnly.
+	// package). Saves through it fail with ErrReadOnly. A Shared Lock
+	// waits behind an Exclusive one of the process queued for the session,
+	// a holder's own too: a request holding the session Shared that locks
+	// it Shared again while an Exclusive Lock waits for it waits on itself
+	// until its context ends (ErrLocked; see lock.Shared). Pass the Locked
+	// down instead of locking the session twice.
 	Shared = lock.Shared
 )
 

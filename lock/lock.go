@@ -45,6 +45,16 @@ const (
 	// Shared admits other Shared holders of the key in the same process and
 	// excludes Exclusive ones. Other processes and hosts are excluded as by
 	// Exclusive: the OS lock behind a key is always exclusive (see Table).
+	//
+	// A Shared request waits behind an Exclusive one of the process queued
+	// for the key, so that a stream of Shared holders cannot starve it. The
+	// Table does not know goroutines, so this holds for a holder's own
+	// request too: a holder of the key Shared that locks it Shared again
+	// (a nested call) while an Exclusive request waits for the key waits
+	// for that request, which waits for the holder: Lock waits on itself
+	// until its context ends (ErrLocked), and TryLock fails with ErrLocked.
+	// As with sync.RWMutex, do not lock a key again while holding it; pass
+	// the Handle down instead.
 	Shared
 )
 

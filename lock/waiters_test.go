@@ -277,3 +277,56 @@ func signals(sites ...string) (*opwatch.Op, map[string]chan struct{}) {
 		}
 	}}, chans
 }
+
+// TestSharedRetakeWaitsBehindExclusiveWaiter pins down what Mode Shared
+// documents: a holder of a key Shared that locks the key Shared again
+// (a nested call of its own) while an Exclusive waiter is queued waits
+// behind that waiter, which waits for the holder: the holder waits on
+// itself until its context ends (ErrLocked). The Table has no notion of
+// goroutines, so the re-take is a new Shared request like any other, and
+// Shared requests queue behind an Exclusive waiter so as not to starve it.
+func TestSharedRetakeWaitsBehindExclusiveWaiter(t *testing.T) {
+	tab, err := lock.NewTable(lock.Config{Dir: t.TempDir(), Strategy: lock.Flock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	held, err := tab.Lock(context.Background(), "f", "k", lock.Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	excl := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(hangCtx(t), "f", "k", lock.Exclusive)
+		if err == nil {
+			h.Unlock()
+		}
+		excl <- err
+	}()
+	waitUntil(t, func() bool { return tab.Stats().Waiting == 1 }, "the Exclusive waiter")
+	ctx, cancel := context.WithCancel(context.Background())
+	retake := make(chan error, 1)
+	go func() {
+		h, err := tab.Lock(ctx, "f", "k", lock.Shared)
+		if err == nil {
+			h.Unlock()
+		}
+		retake <- err
+	}()
+	waitUntil(t, func() bool { return tab.Stats().Waiting == 2 }, "the holder's re-take queued behind the Exclusive waiter")
+	cancel()
+	if err := <-retake; !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("the holder's Shared re-take: %v, want ErrLocked once its context ended", err)
+	}
+	// TryLock does not wait: it fails at once.
+	if h, err := tab.TryLock("f", "k", lock.Shared); !errors.Is(err, lock.ErrLocked) {
+		if err == nil {
+			h.Unlock()
+		}
+		t.Fatalf("TryLock Shared with an Exclusive waiter queued: %v, want ErrLocked", err)
+	}
+	held.Unlock()
+	if err := <-excl; err != nil {
+		t.Fatalf("the Exclusive waiter once the holder let go: %v", err)
+	}
+}
