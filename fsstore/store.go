@@ -255,7 +255,9 @@ func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 		default:
 			go func() {
 				if r := <-done; r.s != nil {
-					r.s.Close()
+					// On a goroutine of the store's own: Close's reports
+					// to the observer, if any, have no caller (onOwn).
+					r.s.onOwn("Close", func() { r.s.Close() })
 				}
 			}()
 			return nil, gaveUp()
