@@ -388,3 +388,42 @@ func lockFree(t *testing.T, f *boundFixture, _ *panicObserver, id string) {
 	}
 	l.Unlock()
 }
+
+// TestObserverPanicAtBreakerOpenKeepsLockedBroken: a Locked.Save given up
+// on whose timeout opens the breaker marks its Locked broken, the lock in
+// doubt until the save returns, before the breaker's observer is told: a
+// panic there, raised in Save's caller, left the Locked unmarked, and its
+// Unlock told the caller the lock was released while the save given up
+// on could still write under it.
+func TestObserverPanicAtBreakerOpenKeepsLockedBroken(t *testing.T) {
+	obs := &panicObserver{when: func(call string, _ fsstore.Event, from, _ fsstore.BreakerState, _ bool) bool {
+		return call == "ObserveBreaker" && from == fsstore.BreakerClosed
+	}}
+	f := newBoundFixture(t, fsstore.WithObserver(obs), fsstore.WithBreaker(1, time.Hour))
+	id := newID(t)
+	l, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := f.fs.hang("save")
+	defer release()
+	ctx := newDeadlineCtx()
+	go func() {
+		<-f.fs.entered // the save hangs: its caller's deadline passes
+		ctx.expire()
+	}()
+	func() {
+		defer func() {
+			if p := recover(); p != "observer ObserveBreaker" {
+				t.Fatalf("Save's caller recovered %v, want the observer's panic", p)
+			}
+		}()
+		l.Save(ctx, &fsstore.Session{ID: id, Data: []byte("given up on")})
+	}()
+	if err := l.Unlock(); !errors.Is(err, fsstore.ErrUnavailable) {
+		t.Fatalf("Unlock with the save given up on still running: %v, want ErrUnavailable (released once it returns)", err)
+	}
+	release()
+	f.settle(t)
+	waitReleased(t, openPlain(t, f.dir), id)
+}

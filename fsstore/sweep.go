@@ -305,10 +305,6 @@ func sinceCallerLeft(left int64) time.Duration {
 // scan ends.
 func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(context.Context, *callbackGuard) (T, error)) (T, error) {
 	cb := new(callbackGuard)
-	// Deferred: a panic of the observer told the breaker opened as the
-	// scan was given up on goes up to the caller from boundScan, and the
-	// callbacks must stop all the same.
-	defer cb.end()
 	st, err := boundScan(ctx, s, what, cb.caller, func(ctx context.Context) (T, error) {
 		v, err := walk(ctx, cb)
 		if n := cb.dropped.Load(); n > 0 {
@@ -317,7 +313,7 @@ func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(co
 		}
 		return v, err
 	})
-	cb.end() // before a callback's panic is read: none runs after
+	cb.end()
 	if p, ok := cb.panicked(); ok {
 		panic(p)
 	}
