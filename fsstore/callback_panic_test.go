@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -175,7 +176,11 @@ func TestCallbackPanicOnStoreGoroutine(t *testing.T) {
 				for range 3 {
 					id := newID(t)
 					mustSave(t, f.s, id, "expired")
-					age(t, f.s.RecordPathForTest(id))
+					// An hour old: expired under the default idle timeout.
+					old := time.Now().Add(-time.Hour)
+					if err := os.Chtimes(f.s.RecordPathForTest(id), old, old); err != nil {
+						t.Fatal(err)
+					}
 				}
 				live := newID(t)
 				mustSave(t, f.s, live, "live")
