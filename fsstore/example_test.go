@@ -47,10 +47,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%s version %d\n", got.Data, got.Version)
+	// A new record's version starts at random; each save adds one.
+	fmt.Printf("%s, the version saved: %v\n", got.Data, got.Version == sess.Version)
 	// Output:
 	// new session
-	// {"user":"ada"} version 1
+	// {"user":"ada"}, the version saved: true
 }
 
 // A request holds the session's lock from Load to Save, so concurrent
@@ -105,7 +106,8 @@ func ExampleStore_CompareAndSwap() {
 	defer s.Close()
 	id, _ := fsstore.NewID()
 
-	if err := s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("a")}); err != nil {
+	first := &fsstore.Session{ID: id, Data: []byte("a")}
+	if err := s.CompareAndSwap(ctx, first); err != nil {
 		log.Fatal(err) // version 0: the session must not exist yet
 	}
 	stale := &fsstore.Session{ID: id, Data: []byte("b"), Version: 0}
@@ -128,10 +130,10 @@ func ExampleStore_CompareAndSwap() {
 		break
 	}
 	sess, _ := s.Load(ctx, id)
-	fmt.Printf("%s version %d\n", sess.Data, sess.Version)
+	fmt.Printf("%s, saves after the first: %d\n", sess.Data, sess.Version-first.Version)
 	// Output:
 	// stale write: true
-	// ab version 2
+	// ab, saves after the first: 1
 }
 
 // Sweep removes sessions idle for longer than the store's largest idle

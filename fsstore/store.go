@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,9 +39,14 @@ type Session struct {
 	// zero means Created plus the store's lifetime (or none when that is 0).
 	// Save fixes it on the first save.
 	Deadline time.Time
-	// Version counts saves; 0 for a session never saved. CompareAndSwap
-	// checks it. Save writes the caller's Version plus one without reading
-	// the record it replaces (see Save).
+	// Version is the record's version: 0 for a session never saved, and
+	// different after every save. CompareAndSwap checks it. Save writes
+	// the caller's Version plus one without reading the record it replaces
+	// (see Save), or, from 0, a random starting version (below 2^53): a
+	// session deleted, swept, or replaced while damaged and then created
+	// again at its ID does not count from 1 again, so a CompareAndSwap by
+	// a client still holding a version of the earlier record fails with
+	// ErrConflict rather than overwrite the new one.
 	Version uint64
 	// Idle is the session's own idle timeout: it expires Idle after its
 	// last Save or Touch (capped by Deadline). Zero means the store's
@@ -1050,7 +1056,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	h := record.Header{
 		Created: unixNanos(created),
 		Idle:    int64(idle),
-		Version: sess.Version + 1,
+		Version: nextVersion(sess.Version),
 		Bind:    record.Bind(sess.ID),
 	}
 	if !deadline.IsZero() {
@@ -1129,10 +1135,31 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	return nil
 }
 
+// nextVersion is the version a save from version v writes: v+1, or for a
+// record created (v 0, or a caller's version at the end of the range) a
+// random start. Counted from 1, the versions of a session created again at
+// its ID after a Delete, a sweep, or the replacement of a damaged record
+// repeated those of the record before it, and a CompareAndSwap of a client
+// that had read the earlier record succeeded over the new one once it
+// reached the same count. A random start below 2^53 (exact in a float64,
+// as JSON numbers are in JavaScript) leaves room to count on, and two
+// records at one name share a version only if their starts fall within
+// the number of saves of each other.
+func nextVersion(v uint64) uint64 {
+	if v == 0 || v+1 >= 1<<53 {
+		return 1 + rand.Uint64N(1<<52)
+	}
+	return v + 1
+}
+
 // CompareAndSwap saves sess only if the version on disk is still
 // sess.Version (0: no live record exists), and fails with ErrConflict
 // otherwise. A corrupt record counts as absent for version 0, which
-// replaces it; any other version fails with ErrCorrupt. It holds the
+// replaces it; any other version fails with ErrCorrupt. A record sealed
+// under a key this process lacks fails with ErrUnknownKey whatever the
+// version: another host may have the key and the session live. A record
+// created at the ID after the one the caller read was deleted or swept
+// never has the version the caller holds (see Session.Version). It holds the
 // session's lock just for the check and the write, for callers that do not
 // want to hold a lock across a request.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {

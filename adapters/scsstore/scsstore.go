@@ -401,9 +401,10 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 		return s.remove(ctx, token)
 	}
 	// No read first: whatever is there (a session, a tombstone, nothing)
-	// becomes a tombstone, and a delete is rare enough (log in, log out)
-	// that its version going back to 1 matters to nobody: scs never
-	// compares versions.
+	// becomes a tombstone, whose version starts afresh, at random, as a
+	// new record's does (see fsstore.Session.Version): scs never compares
+	// versions, and a client of the store that does finds the tombstone
+	// no version of the session it read.
 	deadline := s.now().Add(s.guard)
 	err := s.underLock(ctx, token, false, func(lk *fsstore.Locked, _ *fsstore.Session) error {
 		return lk.Save(ctx, &fsstore.Session{ID: token, Data: tombstone, Deadline: deadline, Idle: s.guard})

@@ -8,7 +8,7 @@
 //	     8    8 created, Unix nanoseconds
 //	    16    8 absolute deadline, Unix nanoseconds (0: none)
 //	    24    8 idle timeout, nanoseconds (0: none)
-//	    32    8 version counter, incremented by every save
+//	    32    8 version, incremented by every save (a new record starts at random)
 //	    40    4 payload length
 //	    44    4 key ID of an encrypted payload (0: plaintext)
 //	    48    8 binding: first 8 bytes of SHA-256 over a domain tag and the ID
