@@ -2,6 +2,7 @@ package scsstore_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -251,5 +252,38 @@ func TestTombstoneCountedUntilSweepHorizon(t *testing.T) {
 	}
 	if sw.Live != 0 || sw.Sessions != 1 {
 		t.Errorf("sweep past the marker's max idle: %d live, %d removed; want the tombstone removed", sw.Live, sw.Sessions)
+	}
+}
+
+// A tombstone is no version of the session it ended: a client of the
+// fsstore.Store under scs that read the session before the log out, and
+// compares and swaps it after, conflicts with the tombstone rather than
+// write the logged-out session back. The tombstone started at version 1,
+// as the session's first commit did.
+func TestTombstoneIsNoVersionOfTheSession(t *testing.T) {
+	ctx := context.Background()
+	clk := fakeclock.New()
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := scsstore.New(st, scsstore.WithClock(clk.Now))
+	tok := newToken(t)
+	if err := s.Commit(tok, []byte("logged in"), clk.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	read, err := st.Load(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompareAndSwap(ctx, read); !errors.Is(err, fsstore.ErrConflict) {
+		t.Fatalf("CompareAndSwap of the session as read before the log out: %v, want ErrConflict", err)
+	}
+	if _, found := mustFind(t, s, tok); found {
+		t.Fatal("the logged-out session is back")
 	}
 }
