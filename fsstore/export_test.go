@@ -97,6 +97,10 @@ func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDel
 // under its lock, before it writes the rewrite.
 func (s *Store) SetRekeyReadHookForTest(h func(name string)) { s.testHooks.rekeyRead = h }
 
+// SetRekeyCheckedHookForTest sets a hook run when a rekey found the record
+// unchanged, right before its rename.
+func (s *Store) SetRekeyCheckedHookForTest(h func(name string)) { s.testHooks.rekeyChecked = h }
+
 // SetKeysCheckHookForTest makes s's keys file reloads fail their key check
 // with h's error, when h returns one.
 func (s *Store) SetKeysCheckHookForTest(h func() error) {

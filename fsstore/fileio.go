@@ -36,7 +36,7 @@ var (
 	errTooBig     = errors.New("file larger than any record a store writes (64 MiB and its header)")
 	// errTempTaken: a fenced write's temp file was gone at its rename and
 	// the record was not found to hold the write (see writeAtomicAt).
-	errTempTaken = errors.New("the temp file was moved or removed by another writer (a host that lost this session's lock, or the sweep), and the record could not be confirmed to hold this write")
+	errTempTaken = errors.New("the temp file was moved or removed by another writer (a host that lost this session's lock, a Delete, or the sweep), and the record could not be confirmed to hold this write")
 	// errUnsynced: a write was published, its rename through, but the
 	// fsync of its directory failed. It is visible, and a crash may still
 	// lose it; the rename cannot be taken back (a reader may have the

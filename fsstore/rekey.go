@@ -364,7 +364,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	// the rewrite of what was read after one of them would bring back a
 	// deleted session, lose a save, or undo a touch. So the record must
 	// be the one read, right before the rename. (A Delete between that
-	// look and the rename removes the fenced temp file first, which fails
+	// look and the rename removes the fenced temp file last, which fails
 	// the rename; a Save or Touch in that instant is still undone.)
 	unchanged := func() error {
 		if err := hl.Verify(); err != nil {
@@ -378,12 +378,15 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		if err != nil || !now.sameFile(st) || !now.mtime.Equal(st.mtime) {
 			return errRekeyRaced
 		}
+		if hk := s.testHooks.rekeyChecked; hk != nil {
+			hk(name)
+		}
 		return nil
 	}
 	// Rekeying is not activity: the rewrite keeps the last-activity time.
 	times := [2]time.Time{st.atime, st.mtime}
 	werr := s.root.writeAtomicCheck(dir, name, record.Append(nil, &h, sealed), s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, false, unchanged, hl.Verify, &times)
-	if errors.Is(werr, errRekeyRaced) {
+	if errors.Is(werr, errRekeyRaced) || errors.Is(werr, errTempTaken) {
 		// Written or removed meanwhile by a request: what it wrote is
 		// under the newest key, and a record left under an old one (a
 		// touch) is rewritten by the next pass.

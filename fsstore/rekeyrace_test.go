@@ -329,3 +329,53 @@ func TestRekeyWaitsForRunningSweep(t *testing.T) {
 		t.Errorf("sweep = %+v, %v; want the renewed record put back", r.st, r.err)
 	}
 }
+
+// TestRekeyDeleteAroundCheck: a Delete (which takes no lock) that removes
+// the fenced temp file before the rekey creates its own, and the record
+// after the rekey's look that finds it unchanged, ends before the rekey's
+// rename. The rename then published the rewrite of the session the Delete
+// had just ended: a log out undone after Delete returned nil.
+func TestRekeyDeleteAroundCheck(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	id, _ := savedUnderKey(t, dir, k1)
+	app, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithIdleTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	rk := rekeyingStore(t, dir, k2, k1)
+
+	tempGone, resume, deleted := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	steps := 0
+	app.SetDeleteHookForTest(func(step string) {
+		if steps++; steps == 1 {
+			close(tempGone)
+			<-resume // the rest of the Delete after the rekey's look
+		}
+	})
+	reads, checks := 0, 0
+	rk.SetRekeyReadHookForTest(func(string) {
+		if reads++; reads != 1 {
+			return
+		}
+		go func() { deleted <- app.Delete(ctx, id) }()
+		<-tempGone
+	})
+	rk.SetRekeyCheckedHookForTest(func(string) {
+		if checks++; checks != 1 {
+			return
+		}
+		close(resume)
+		if err := <-deleted; err != nil {
+			t.Errorf("Delete: %v", err)
+		}
+	})
+	if _, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := app.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Fatalf("Load of the session deleted during the rekey = %q, %v; want ErrNotFound", got.Data, err)
+	}
+}

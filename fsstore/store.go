@@ -149,6 +149,9 @@ type testHooks struct {
 	// rekeyRead runs after a rekey read a record under its lock, before
 	// it writes the rewrite.
 	rekeyRead func(name string)
+	// rekeyChecked runs when a rekey found the record unchanged, right
+	// before the rename that publishes its rewrite.
+	rekeyChecked func(name string)
 	// rekeyListed runs when a rekey has listed a record, before it reads
 	// it.
 	rekeyListed func(name string)
@@ -1312,7 +1315,14 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // First of all it removes the fenced temp file of a save under the lock
 // (see writeAtomicAt): a save on another host whose rename is still on the
 // wire, cut off from the server, would otherwise bring the session back
-// when its rename lands after the Delete.
+// when its rename lands after the Delete. Last of all it removes that file
+// again: a Rekey (which holds the lock that Delete does not take) that
+// created its temp file after the first removal and found the record
+// still in place just before the Delete's unlinks would otherwise rename
+// its rewrite of the deleted session into place after the Delete
+// returned. Its temp file gone, its rename fails; one created after the
+// last removal belongs to a writer that looks at the record after the
+// Delete's unlinks and finds it gone (a Rekey), or one that saves anew.
 //
 // On NFS each step starts with a fresh look at the directory: the sweep
 // runs on another host, and this client answers an unlink from a cached
@@ -1326,7 +1336,7 @@ func (s *Store) delete(c *call, k key) error {
 		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
 	}
 	dir := filepath.Dir(p)
-	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"again", k.name}} {
+	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
 		s.refreshDir(p)
 		if err := s.root.unlink(filepath.Join(dir, step.file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// The record is what the operator knows: the first unlink, of

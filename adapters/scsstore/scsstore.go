@@ -113,8 +113,8 @@
 //	Commit, new session            11     4
 //	Commit, this host wrote last   11     4
 //	Commit, another host did       14     7
-//	Delete, this host wrote last   8      5
-//	Delete, another host did       11     9
+//	Delete, this host wrote last   8      6
+//	Delete, another host did       11     10
 //
 // Seven more per commit, whoever wrote last. Commits of one session, and
 // of sessions sharing a lock stripe, on different hosts take turns. The
