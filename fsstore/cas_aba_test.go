@@ -3,6 +3,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -82,4 +83,25 @@ func TestCompareAndSwapNoABA(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSaveNeverWritesVersionZero: version 0 means "no record" to
+// CompareAndSwap, so no save may write it. A Save from the largest
+// version wrapped around to 0, and a CompareAndSwap creating the session
+// then replaced the live record as if there were none.
+func TestSaveNeverWritesVersionZero(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	id := newID(t)
+	sess := &fsstore.Session{ID: id, Data: []byte("live"), Version: math.MaxUint64}
+	if err := s.Save(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if sess.Version == 0 {
+		t.Fatal("Save wrote version 0")
+	}
+	if err := s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("created")}); !errors.Is(err, fsstore.ErrConflict) {
+		t.Fatalf("CompareAndSwap creating a session that has a live record: %v, want ErrConflict", err)
+	}
+	mustLoad(t, s, id, "live")
 }

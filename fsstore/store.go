@@ -1149,7 +1149,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 // records at one name share a version only if their starts fall within
 // the number of saves of each other.
 func nextVersion(v uint64) uint64 {
-	if v == 0 || v+1 >= 1<<53 {
+	if v == 0 || v >= 1<<53-1 {
 		return 1 + rand.Uint64N(1<<52)
 	}
 	return v + 1
