@@ -724,6 +724,11 @@ func TestLateCompareAndSwap(t *testing.T) {
 	if n := f.obs.count(fsstore.OpCompareAndSwap, fsstore.OutcomeLate); n != 1 {
 		t.Fatalf("%d late compare-and-swaps reported once the slots were free, want 1", n)
 	}
+	// Counted once for its caller (unavailable) and once when it landed
+	// (Late), as Event.Late says: no more.
+	if n, late := f.obs.count(fsstore.OpCompareAndSwap, fsstore.OutcomeUnavailable), f.obs.countLate(fsstore.OpCompareAndSwap); n != 1 || late != 1 {
+		t.Fatalf("compare-and-swap reported unavailable %d times and late %d times, want once each", n, late)
+	}
 	got, err := f.s.Load(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
