@@ -64,6 +64,12 @@ var (
 	ErrTooManyLocks = lock.ErrTooManyLocks
 	// ErrReadOnly reports a write through a Shared lock.
 	ErrReadOnly = errors.New("session locked read-only")
+	// ErrStoreReadOnly reports a call that writes (Save, CompareAndSwap,
+	// Delete, Touch, Lock, TryLock, Sweep, Rekey) on a store opened
+	// WithReadOnly. It is returned before the call reaches the file
+	// system. It is not ErrReadOnly, a write through a Shared lock, nor
+	// a file system found read-only (see Store.ReadOnlyFS).
+	ErrStoreReadOnly = errors.New("store opened read-only")
 	// ErrNotStore reports a directory that is not a session store: no
 	// marker file when opened WithCreate(false), a marker that does not
 	// parse or has a layout version this build does not understand, or,

@@ -325,7 +325,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 			if h := kw.s.cfg.testFS; h != nil {
 				h("keys")
 			}
-			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode, !kw.s.cfg.maintenanceOnly, kw.s.cfg.logger)
+			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode, kw.s.cfg.vouches(), kw.s.cfg.logger)
 			if h := kw.s.testHooks.keysCheck; h != nil && err == nil {
 				err = h()
 			}

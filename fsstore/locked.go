@@ -90,7 +90,7 @@ type Locked struct {
 // ErrLockLost too, until the stripe's holders in this process let go.
 func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
-	k, err := s.check(ctx, id)
+	k, err := s.checkWrite(ctx, id, "lock")
 	if err != nil {
 		s.end(OpLockWait, start, err, 0, "")
 		return nil, err
@@ -155,7 +155,7 @@ func releaseUnreturned(s *Store, h **lock.Handle, name string) {
 // On a bounded store its attempt is bounded as one of Lock's is.
 func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
-	k, err := s.check(context.Background(), id)
+	k, err := s.checkWrite(context.Background(), id, "try-lock")
 	if err != nil {
 		s.end(OpTryLock, start, err, 0, "")
 		return nil, err

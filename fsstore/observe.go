@@ -186,7 +186,7 @@ func outcomeOf(err error) Outcome {
 	case errors.Is(err, ErrLocked), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return OutcomeLockTimeout
 	case errors.Is(err, ErrInvalidID), errors.Is(err, ErrTooLarge), errors.Is(err, ErrInvalidIdle), errors.Is(err, ErrReadOnly),
-		errors.As(err, new(misuse)):
+		errors.Is(err, ErrStoreReadOnly), errors.As(err, new(misuse)):
 		return OutcomeInvalid
 	case errors.Is(err, fs.ErrPermission):
 		return OutcomePermission

@@ -91,6 +91,8 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	create       bool
+	createSet    bool // WithCreate was given
+	readOnly     bool // WithReadOnly
 	shardDepth   int
 	shardSet     bool
 	lockStripes  int
@@ -208,6 +210,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: breaker failures %d below 1", c.breakerFailures)
 	case c.breakerCooldown <= 0:
 		return fmt.Errorf("fsstore: breaker cool-down %v not positive", c.breakerCooldown)
+	case c.readOnly && c.createSet && c.create:
+		return errors.New("fsstore: WithReadOnly and WithCreate(true) are exclusive: a store opened read-only creates nothing")
 	}
 	return nil
 }
@@ -217,7 +221,34 @@ func (c *config) validate() error {
 // directory). With false, such a directory is ErrNotStore, empty or not:
 // tools such as sessgc use it so they never turn an arbitrary directory
 // into a store.
-func WithCreate(create bool) Option { return optionFunc(func(c *config) { c.create = create }) }
+func WithCreate(create bool) Option {
+	return optionFunc(func(c *config) { c.create, c.createSet = create, true })
+}
+
+// WithReadOnly opens the store for reading alone, for tools that only
+// look at it where they may not write: a mount that is read-only on their
+// host, a user who may read the store but not write it (sessgc stats
+// there). Open then creates, changes and removes nothing: it never creates
+// the store (a directory without a marker is ErrNotStore; WithCreate(true)
+// with it is an error), does not check that the store is writable, does
+// not set up the lock directory or agree on the lock strategy
+// (LockStrategy reports lock.Auto), does not record its idle timeout or
+// encryption in the marker, and writes no key check file. An encrypted
+// store still needs its keys, or WithMaintenanceOnly, as without it.
+//
+// Load, LoadInto, Range, Stats and Health work as on any store; Stats
+// judges ages by this host's clock, not the file server's (see
+// Stats.HostClock). Save, CompareAndSwap, Delete, Touch, Lock, TryLock,
+// Sweep (a dry run too: it takes the sweep's lock) and Rekey fail with an
+// error matching ErrStoreReadOnly before they reach the file system; the
+// Observer sees them as OutcomeInvalid. The options about writing
+// (durability, permissions, lock strategy and limits) have no effect.
+func WithReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }) }
+
+// vouches reports whether the store writes key check files and marks
+// the store encrypted: an application host's, not a maintenance or a
+// read-only one's (see WithMaintenanceOnly).
+func (c *config) vouches() bool { return !c.maintenanceOnly && !c.readOnly }
 
 // WithShardDepth sets the number of directory levels (256 directories each)
 // between the store and the session files: 0 to 3, default 1. Depth 1 keeps

@@ -101,6 +101,9 @@ type RekeyStats struct {
 // raised again in Rekey's caller, and OnError is never called after Rekey
 // returned, as Sweep does.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
+	if err := s.refuseWrite("rekey"); err != nil {
+		return RekeyStats{}, err
+	}
 	return guardedScan(ctx, s, "rekey", func(ctx context.Context, cb *callbackGuard) (RekeyStats, error) { return s.rekey(ctx, opts, cb) })
 }
 

@@ -106,13 +106,25 @@ type Stats struct {
 
 	Errors   int64 // files or directories that could not be examined
 	Duration time.Duration
+
+	// HostClock reports that ages were judged by this host's clock: the
+	// store was opened WithReadOnly, so Stats created no file whose
+	// mtime tells the file server's time. A record then counts as
+	// expired when its mtime, which the file server stamped, is more
+	// than MaxIdle plus Grace before this host's time; a host clock
+	// that is s ahead of the server's counts records expired s early
+	// (and temp files and leases stale so), one behind counts them s
+	// late.
+	HostClock bool
 }
 
 // Stats walks the store once and counts its files, in memory that grows
 // with the largest shard directory, not with the store: it remembers the
 // records of the shard it lists (a few dozen bytes each), as Range does. It changes nothing in the data directory (it creates
 // and removes one temp file in the store directory to read the file
-// server's clock, as Sweep does). A record that a sweep moves aside, or
+// server's clock, as Sweep does, but on a store opened WithReadOnly,
+// where it writes nothing and judges ages by this host's clock: see
+// Stats.HostClock). A record that a sweep moves aside, or
 // back, while Stats lists its shard counts once, where Stats finds it, as
 // the next sweep would settle it. Stats stops early with ctx's error when
 // ctx ends.
@@ -141,9 +153,11 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
-	clock, err := newServerClock(s.dir)
-	if err != nil {
-		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
+	clock := hostClock()
+	if !s.cfg.readOnly {
+		if clock, err = newServerClock(s.dir); err != nil {
+			return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
+		}
 	}
 	c := &statsCounter{s: s, fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace),
 		dataDir: s.dataDir, depth: s.layout.shardDepth, cachedFirst: s.lookCachedFirst()}
@@ -244,6 +258,7 @@ func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
 		LockFiles: c.lockFiles.Load(), Leases: c.leases.Load(), StaleLeases: c.staleLeases.Load(),
 		Foreign: c.foreign.Load(), Bytes: c.bytes.Load(), Restorable: c.restorable.Load(),
 		Shards: c.shards.Load(), ShardCapacity: 1 << (8 * m.shardDepth),
+		HostClock:     s.cfg.readOnly,
 		MaxShardFiles: c.maxShard.Load(), Errors: c.errs.Load(),
 	}
 	if n := c.minShard.Load(); n >= 0 {

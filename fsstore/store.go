@@ -378,7 +378,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && !c.create:
+	case errors.Is(err, fs.ErrNotExist) && (!c.create || c.readOnly):
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := checkCreatable(abs); err != nil {
@@ -438,7 +438,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		// Only an application host vouches for its keys: a maintenance
 		// store (sessgc) that wrote a check file would let a rekey make
 		// newest a key that no host has (see newestDeployed).
-		if err := kr.checkKeys(abs, c.fileMode, !c.maintenanceOnly, c.logger); err != nil {
+		if err := kr.checkKeys(abs, c.fileMode, c.vouches(), c.logger); err != nil {
 			return nil, err
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
@@ -454,6 +454,11 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s.prealloc = c.durability == DurabilityNone && !s.nfs && isExt4(abs)
 	if err := stopped(); err != nil {
 		return nil, err
+	}
+	if c.readOnly {
+		// No write probe, and no lock table: setting one up may create
+		// the lock directory and record the lock strategy.
+		return s.finishOpen(root, &c, &opened)
 	}
 	if err := s.checkWritable(); err != nil {
 		return nil, err
@@ -481,7 +486,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	// with keys does, and a rekey of an unmarked store, refused
 	// (ErrNotEncrypted), must leave the hosts still running without keys
 	// able to save.
-	if err == nil && kr != nil && !s.layout.encrypted && !c.maintenanceOnly {
+	if err == nil && kr != nil && !s.layout.encrypted && c.vouches() {
 		err = s.markEncrypted(ctx)
 	}
 	cancel()
@@ -489,18 +494,40 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		s.locks.Close()
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
 	}
+	return s.finishOpen(root, &c, &opened)
+}
+
+// finishOpen sets up what reads need, last of Open's steps: the cache and
+// the keys file's watch. c is Open's configuration, with the keys it read
+// from the keys file (s.cfg is a copy made before).
+func (s *Store) finishOpen(root *rootDir, c *config, opened *bool) (*Store, error) {
 	if c.cacheEntries > 0 {
 		s.cache = newCache(c.cacheEntries, c.cacheBytes)
 		s.cache.root = root
 	}
 	if c.keysFile != "" {
+		var err error
 		if s.keysW, err = watchKeys(s, c.keysFile, c.keys); err != nil {
-			s.locks.Close()
+			if s.locks != nil {
+				s.locks.Close()
+			}
 			return nil, err
 		}
 	}
-	opened = true
+	*opened = true
 	return s, nil
+}
+
+// refuseWrite returns an error matching ErrStoreReadOnly, naming op, on a
+// store opened WithReadOnly, and nil on any other, or once the store is
+// closed: the call then fails with ErrClosed, as on any store. Every call
+// that writes or locks makes it first, before it reaches the file system
+// or the bound (whose open breaker would report ErrUnavailable instead).
+func (s *Store) refuseWrite(op string) error {
+	if !s.cfg.readOnly || s.closed.Load() {
+		return nil
+	}
+	return fmt.Errorf("fsstore: %s: %w (WithReadOnly): %s", op, ErrStoreReadOnly, s.dir)
 }
 
 // checkWritable creates and removes a temp file where saves will write, so
@@ -553,8 +580,14 @@ func (s *Store) Durability() Durability { return s.cfg.durability }
 // Dir returns the store's directory (absolute).
 func (s *Store) Dir() string { return s.dir }
 
-// LockStrategy reports the lock strategy in use.
-func (s *Store) LockStrategy() lock.Strategy { return s.locks.Strategy() }
+// LockStrategy reports the lock strategy in use: lock.Auto on a store
+// opened WithReadOnly, which takes no lock.
+func (s *Store) LockStrategy() lock.Strategy {
+	if s.locks == nil {
+		return lock.Auto
+	}
+	return s.locks.Strategy()
+}
 
 // OnNFS reports whether the store is on an NFS mount.
 func (s *Store) OnNFS() bool { return s.nfs }
@@ -626,7 +659,10 @@ func (s *Store) release() error {
 	if s.keysW != nil {
 		s.keysW.close()
 	}
-	err := s.locks.Close()
+	var err error
+	if s.locks != nil {
+		err = s.locks.Close()
+	}
 	if rerr := s.root.close(); err == nil {
 		err = rerr
 	}
@@ -644,6 +680,17 @@ func (s *Store) check(ctx context.Context, id string) (key, error) {
 		return key{}, err
 	}
 	return deriveKey(id), nil
+}
+
+// checkWrite is check for a call that writes or locks: on a store opened
+// WithReadOnly it fails with ErrStoreReadOnly, after the checks of check,
+// so that a closed store still reports ErrClosed.
+func (s *Store) checkWrite(ctx context.Context, id, op string) (key, error) {
+	k, err := s.check(ctx, id)
+	if err == nil {
+		err = s.refuseWrite(op)
+	}
+	return k, err
 }
 
 func (s *Store) path(k key) (dir, file string) {
@@ -981,7 +1028,7 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 		s.end(OpSave, start, err, 0, "")
 		return err
 	}
-	k, err := s.check(ctx, sess.ID)
+	k, err := s.checkWrite(ctx, sess.ID, "save")
 	switch {
 	case err != nil:
 	case s.bnd == nil:
@@ -1172,7 +1219,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		s.end(OpCompareAndSwap, start, err, 0, "")
 		return err
 	}
-	k, err := s.check(ctx, sess.ID)
+	k, err := s.checkWrite(ctx, sess.ID, "compare-and-swap")
 	defer func() { s.end(OpCompareAndSwap, start, err, len(sess.Data), k.name) }()
 	if err != nil {
 		return err
@@ -1283,7 +1330,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 // returns nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	start := s.begin()
-	k, err := s.check(ctx, id)
+	k, err := s.checkWrite(ctx, id, "delete")
 	switch {
 	case err != nil:
 	case s.bnd == nil:
@@ -1368,7 +1415,7 @@ func (s *Store) delete(c *call, k key) error {
 // Locked.Touch cannot be undone so.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	start := s.begin()
-	k, err := s.check(ctx, id)
+	k, err := s.checkWrite(ctx, id, "touch")
 	switch {
 	case err != nil:
 	case s.bnd == nil:

@@ -205,6 +205,9 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // warning in the log when it ends, not called (a caller told the sweep is
 // over may have closed what they write to).
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
+	if err := s.refuseWrite("sweep"); err != nil {
+		return SweepStats{}, err
+	}
 	return guardedScan(ctx, s, "sweep", func(ctx context.Context, cb *callbackGuard) (SweepStats, error) { return s.sweep(ctx, opts, cb) })
 }
 
@@ -446,6 +449,13 @@ func newServerClock(dir string) (serverClock, error) {
 		return serverClock{}, fmt.Errorf("reading the file server's time: %w", err)
 	}
 	return serverClock{base: st.ModTime(), start: start}, nil
+}
+
+// hostClock is a serverClock that reads this host's clock, for a store
+// opened WithReadOnly, which may create no file to read the server's.
+func hostClock() serverClock {
+	now := time.Now()
+	return serverClock{base: now, start: now}
 }
 
 func (c serverClock) now() time.Time { return c.base.Add(time.Since(c.start)) }
