@@ -7,6 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,11 +45,17 @@ func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.C
 (and how many of the live ones an interrupted sweep left aside, which the
 next sweep puts back and reports as restored), temp files, lock and lease
 files, foreign files, the range of session expiry times, and how full the
-shard directories are. It removes nothing of the store's. It writes temp
-files, removed at once: one where saves write, as every command's opening
-of the store does to check that it is writable, and one at the store's top
-whose mtime tells it the file server's time. So it needs write access too:
-on a read-only mount it exits 3, as run does.
+shard directories are. It removes nothing of the store's. Where it may
+write, it writes temp files, removed at once: one where saves write, as
+every command's opening of the store does to check that it is writable,
+and one at the store's top whose mtime tells it the file server's time.
+
+Read access is enough: on a mount that is read-only on this host, or as a
+user who may read the store but not write it, it counts without creating,
+changing or removing anything (where run and rekey exit 3), says so once on
+stderr, and judges ages by this host's clock instead of the file server's
+("host_clock": true in --json): a host clock ahead of the server's counts
+sessions expired that much early, one behind that much late.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store.
@@ -108,6 +118,9 @@ type Report struct {
 	Errors         int64      `json:"errors"`
 	ErrorSamples   []string   `json:"error_samples"` // the first errors, with their paths
 	DurationSecs   float64    `json:"duration_seconds"`
+	// HostClock: ages were judged by this host's clock, the store being
+	// read-only here (see openToRead).
+	HostClock bool `json:"host_clock"`
 }
 
 func statsRun(ctx context.Context, opts *StatsOptions) error {
@@ -115,8 +128,9 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	// hung mount the first call to the server never returns. What it
 	// fills is read only when it returned.
 	var (
-		st  fsstore.Stats
-		dir string
+		st      fsstore.Stats
+		dir     string
+		refused error // why the store was opened read-only, if it was
 	)
 	// The first errors go to stderr as they come, with their paths: the
 	// count alone does not say where to look.
@@ -125,7 +139,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		if err := pass.CheckOwner(opts.Dir); err != nil {
 			return err
 		}
-		s, err := pass.OpenStore(opts.Dir, log)
+		s, why, err := openToRead(opts.Dir, log)
 		if err != nil {
 			return err
 		}
@@ -142,11 +156,14 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		case err != nil:
 			return cmdutil.StoreErrorf("%w", err)
 		}
-		st, dir = got, s.Dir()
+		st, dir, refused = got, s.Dir(), why
 		return nil
 	})
 	if abandoned || err != nil {
 		return err
+	}
+	if refused != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: note: %s\n", readOnlyNote(dir, refused, st.MaxIdle+opts.Grace))
 	}
 	r := newReport(dir, &st)
 	r.ErrorSamples = append([]string{}, el.Samples()...) // [] rather than null in JSON
@@ -165,6 +182,45 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	return nil
 }
 
+// openToRead opens the store as every command does, or, where that is
+// refused because this host may not write there (a mount read-only here,
+// a user with read access alone), opened fsstore.WithReadOnly, which
+// creates, changes and removes nothing: a census needs no more. why is
+// then the refusal, nil otherwise. A store this user may not read either
+// is refused as the read-only open finds it, exit 3.
+func openToRead(dir string, log *slog.Logger) (s *fsstore.Store, why, err error) {
+	s, err = pass.OpenStore(dir, log)
+	if err == nil || !writeRefused(err) {
+		return s, nil, err
+	}
+	s, rerr := pass.OpenStore(dir, log, fsstore.WithReadOnly())
+	if rerr != nil {
+		return nil, nil, rerr
+	}
+	return s, err, nil
+}
+
+// writeRefused reports whether opening a store failed because this host
+// may not write it: a read-only file system, or permissions.
+func writeRefused(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
+}
+
+// readOnlyNote says what a census of a store opened read-only could not
+// do, and how it judged expiry instead; expireAfter is the store's max
+// idle plus --grace.
+func readOnlyNote(dir string, refused error, expireAfter time.Duration) string {
+	why := fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())
+	if errors.Is(refused, syscall.EROFS) {
+		why = "it is on a read-only filesystem on this host"
+	}
+	return fmt.Sprintf("store %s counted without writing to it (%s): the file server's clock was not measured "+
+		"(that takes a temp file in the store), so ages were judged by this host's clock: a session counts as expired "+
+		"once its last save or touch (its file's mtime, which the file server stamps) is more than the max idle plus --grace (%s) "+
+		"before this host's time now, and temp and lease files stale likewise; where this host's clock is ahead of the server's, "+
+		"they count as expired or stale that much early, where it is behind, that much late", dir, why, expireAfter)
+}
+
 func newReport(dir string, st *fsstore.Stats) Report {
 	r := Report{
 		Dir: dir, ShardDepth: st.ShardDepth, LockStripes: st.LockStripes, MaxIdleSecs: st.MaxIdle.Seconds(),
@@ -174,7 +230,7 @@ func newReport(dir string, st *fsstore.Stats) Report {
 		Foreign: st.Foreign, TotalBytes: st.Bytes,
 		Shards: st.Shards, ShardCapacity: st.ShardCapacity,
 		MinShardFiles: st.MinShardFiles, MaxShardFiles: st.MaxShardFiles,
-		Errors: st.Errors, DurationSecs: st.Duration.Seconds(),
+		Errors: st.Errors, DurationSecs: st.Duration.Seconds(), HostClock: st.HostClock,
 	}
 	if !st.OldestExpiry.IsZero() {
 		o, n := st.OldestExpiry.UTC(), st.NewestExpiry.UTC()
@@ -207,6 +263,9 @@ func writeHuman(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "total     %s\n", b(r.TotalBytes))
 	fmt.Fprintf(w, "shards    %s of %s directories in use, %s..%s files each (mean %.0f)\n",
 		c(r.Shards), c(r.ShardCapacity), c(r.MinShardFiles), c(r.MaxShardFiles), r.MeanShardFiles)
+	if r.HostClock {
+		fmt.Fprintf(w, "clock     ages judged by this host's clock: the store may not be written here (see the note on stderr)\n")
+	}
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "errors    %s files or directories could not be examined\n", c(r.Errors))
 	}
