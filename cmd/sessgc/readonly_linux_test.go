@@ -16,8 +16,10 @@ import (
 	"github.com/sessfs/sessfs/internal/testenv"
 )
 
-// TestReadOnlyMount sweeps a store on a read-only bind mount. It needs
-// CAP_SYS_ADMIN and skips without it. (Its census:
+// TestReadOnlyMount sweeps a store on a read-only bind mount: exit 3,
+// nothing deleted, and the --textfile, in a writable directory elsewhere,
+// written all the same, saying so, for the alert on failing runs. It
+// needs CAP_SYS_ADMIN and skips without it. (Its census:
 // TestStatsWithReadAccessOnly.)
 func TestReadOnlyMount(t *testing.T) {
 	if os.Getuid() != 0 {
@@ -27,11 +29,15 @@ func TestReadOnlyMount(t *testing.T) {
 	ids := st.save(2)
 	st.expire(ids...)
 	mnt := readOnlyBind(t, st.dir)
-	for _, args := range [][]string{{"--dir", mnt}, {"--dir", mnt, "--dry-run"}} {
+	prom := filepath.Join(t.TempDir(), "sessgc.prom")
+	for _, args := range [][]string{{"--dir", mnt, "--textfile", prom}, {"--dir", mnt, "--dry-run"}} {
 		r := runGC(t, args)
 		if r.code != 3 || !strings.Contains(r.stderr, "read-only") {
 			t.Errorf("%v: exit %d, stderr %q; want 3 and read-only", args, r.code, r.stderr)
 		}
+	}
+	if m := promFile(t, prom, mnt); m["sessgc_last_run_exit_code"] != 3 || m["sessgc_last_run_success"] != 0 {
+		t.Errorf("textfile after a run on a read-only store: exit code %v, success %v; want 3, 0", m["sessgc_last_run_exit_code"], m["sessgc_last_run_success"])
 	}
 	for _, id := range ids {
 		if !st.exists(id) {
