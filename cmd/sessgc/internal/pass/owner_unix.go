@@ -19,7 +19,8 @@ import (
 // Commands that change nothing refuse too: opening a store may record its
 // lock strategy (after an operator removed locks/.strategy to change it),
 // and root's record would keep every application from opening the store.
-// dir that cannot be looked at is left to OpenStore to report.
+// (stats opens such a store fsstore.WithReadOnly instead, which records
+// nothing.) dir that cannot be looked at is left to OpenStore to report.
 func CheckOwner(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil

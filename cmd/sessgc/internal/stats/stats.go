@@ -50,12 +50,13 @@ write, it writes temp files, removed at once: one where saves write, as
 every command's opening of the store does to check that it is writable,
 and one at the store's top whose mtime tells it the file server's time.
 
-Read access is enough: on a mount that is read-only on this host, or as a
-user who may read the store but not write it, it counts without creating,
-changing or removing anything (where run and rekey exit 3), says so once on
-stderr, and judges ages by this host's clock instead of the file server's
-("host_clock": true in --json): a host clock ahead of the server's counts
-sessions expired that much early, one behind that much late.
+Read access is enough: on a mount that is read-only on this host, as a
+user who may read the store but not write it, or as root on a store another
+user owns (whose applications could not use what root created), it counts
+without creating, changing or removing anything (where run and rekey exit
+3), says so once on stderr, and judges ages by this host's clock instead of
+the file server's ("host_clock": true in --json): a host clock ahead of the
+server's counts sessions expired that much early, one behind that much late.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store.
@@ -136,9 +137,6 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	// count alone does not say where to look.
 	el, log := pass.Stderr(opts.IO.ErrOut, opts.LogLevel)
 	abandoned, err := pass.Watchdog(ctx, pass.NewBudget(opts.MaxDuration), func(ctx context.Context) error {
-		if err := pass.CheckOwner(opts.Dir); err != nil {
-			return err
-		}
 		s, why, err := openToRead(opts.Dir, log)
 		if err != nil {
 			return err
@@ -182,16 +180,20 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	return nil
 }
 
-// openToRead opens the store as every command does, or, where that is
-// refused because this host may not write there (a mount read-only here,
-// a user with read access alone), opened fsstore.WithReadOnly, which
-// creates, changes and removes nothing: a census needs no more. why is
-// then the refusal, nil otherwise. A store this user may not read either
-// is refused as the read-only open finds it, exit 3.
+// openToRead opens the store as every command does, or opened
+// fsstore.WithReadOnly, which creates, changes and removes nothing (a
+// census needs no more), where sessgc may not write there: a mount
+// read-only here, a user with read access alone, or root on a store
+// another user owns (pass.CheckOwner), where what root wrote would be
+// unusable by the applications. why is then that refusal, nil otherwise.
+// A store this user may not read either is refused as the read-only open
+// finds it, exit 3.
 func openToRead(dir string, log *slog.Logger) (s *fsstore.Store, why, err error) {
-	s, err = pass.OpenStore(dir, log)
-	if err == nil || !writeRefused(err) {
-		return s, nil, err
+	if err = pass.CheckOwner(dir); err == nil {
+		s, err = pass.OpenStore(dir, log)
+		if err == nil || !writeRefused(err) {
+			return s, nil, err
+		}
 	}
 	s, rerr := pass.OpenStore(dir, log, fsstore.WithReadOnly())
 	if rerr != nil {
@@ -210,9 +212,14 @@ func writeRefused(err error) bool {
 // do, and how it judged expiry instead; expireAfter is the store's max
 // idle plus --grace.
 func readOnlyNote(dir string, refused error, expireAfter time.Duration) string {
-	why := fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())
-	if errors.Is(refused, syscall.EROFS) {
+	var why string
+	switch {
+	case errors.Is(refused, syscall.EROFS):
 		why = "it is on a read-only filesystem on this host"
+	case errors.Is(refused, fs.ErrPermission):
+		why = fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())
+	default: // pass.CheckOwner's refusal
+		why = "sessgc runs as root and another user owns the store, whose applications could not use files root made there; run it as that user to have the file server's clock measured"
 	}
 	return fmt.Sprintf("store %s counted without writing to it (%s): the file server's clock was not measured "+
 		"(that takes a temp file in the store), so ages were judged by this host's clock: a session counts as expired "+
