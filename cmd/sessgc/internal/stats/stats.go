@@ -59,7 +59,8 @@ the file server's ("host_clock": true in --json): a host clock ahead of the
 server's counts sessions expired that much early, one behind that much late.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
-the file server's clock) plus the largest idle timeout recorded in the store.
+the file server's clock) plus the largest idle timeout recorded in the store,
+against the file server's time now (this host's where stats may not write).
 
 With --max-duration, a census that has not finished in time ends with exit 1,
 and one stuck in a call to a file server that does not answer (a hung NFS or
