@@ -211,16 +211,36 @@
 // Store.Delete and Store.Touch without the lock are fine: they rename
 // nothing in.
 //
+// # Testing and stopping
+//
+// An application's handlers are tested as they run: open a store in the
+// test's own directory (fsstore.Open(t.TempDir())), wrap the handlers in
+// the Manager's middleware as main does, and send each request with the
+// cookie the one before set, as a browser would (an httptest.Server's
+// client with a cookiejar, or the cookies of an httptest.ResponseRecorder's
+// Result added to the next request). Give httptest.NewRequest an https://
+// target: the default cookie is Secure, and a plain http:// request to a
+// host that is not a loopback one makes the Manager log that browsers would
+// drop the cookie. See the testing example.
+//
+// Stop the server before the store: on SIGTERM, http.Server.Shutdown lets
+// the requests in flight finish and save their sessions; close the store only
+// once Shutdown has returned, not when ListenAndServe returns
+// http.ErrServerClosed, which it does as soon as Shutdown begins (a save after
+// Close fails with fsstore.ErrClosed, and its request with a 503). See the
+// graceful shutdown example.
+//
 // # Security
 //
 // A cookie carrying an ID the store does not know (expired, deleted,
 // forged) is never adopted: the session starts empty and gets a fresh ID
 // from fsstore.NewID when it is first saved, which defeats session
 // fixation. Call [Session.Renew] when the user's privilege changes (log in,
-// log out, sudo) to move the data to a fresh ID. Cookies are HttpOnly,
-// Secure, SameSite=Lax, Path=/ and host-only unless a [Cookie] field says
-// otherwise: the zero Cookie is the safe one, and a development server on
-// plain http://localhost sets Cookie.Insecure; an app embedded in other
+// sudo) to move the data to a fresh ID, and [Session.Destroy] at log out.
+// Cookies are HttpOnly, Secure, SameSite=Lax, Path=/ and host-only unless
+// a [Cookie] field says otherwise: the zero Cookie is the safe one, and a
+// development server on plain http://localhost sets Cookie.Insecure; an
+// app embedded in other
 // sites' pages sets Cookie.Partitioned and SameSite=None. A Secure cookie
 // sent in answer to a request that came over plain HTTP (no TLS, no proxy
 // header such as X-Forwarded-Proto saying the client used HTTPS) to other
