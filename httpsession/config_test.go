@@ -38,7 +38,8 @@ func TestIdleTimeoutOption(t *testing.T) {
 // TestInvalidManagerConfig checks the settings New cannot return an error
 // for: each makes every request fail with a 500 and a log line naming it,
 // rather than run with something the caller did not ask for (or panic on
-// the first request, for a nil store from an ignored Open error).
+// the first request, for a nil store from an ignored Open error), and
+// Manager.Err returns it, so that a program can refuse to start.
 func TestInvalidManagerConfig(t *testing.T) {
 	st, err := fsstore.Open(t.TempDir())
 	if err != nil {
@@ -55,6 +56,8 @@ func TestInvalidManagerConfig(t *testing.T) {
 		{"idle below a second", st, []httpsession.Option{httpsession.WithIdleTimeout(500 * time.Millisecond)}, "idle timeout 500ms"},
 		{"negative idle", st, []httpsession.Option{httpsession.WithIdleTimeout(-time.Minute)}, "idle timeout -1m0s"},
 		{"idle above the store's limit", st, []httpsession.Option{httpsession.WithIdleTimeout(fsstore.MaxIdleTimeout + time.Hour)}, "idle timeout 9601h"},
+		{"zero lock timeout", st, []httpsession.Option{httpsession.WithLockTimeout(0)}, "lock timeout 0s"},
+		{"cookie browsers drop", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{Name: "__Host-sid", Domain: "example.com"})}, "__Host- prefix"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer
@@ -62,11 +65,17 @@ func TestInvalidManagerConfig(t *testing.T) {
 			if !strings.Contains(log.String(), "invalid configuration") || !strings.Contains(log.String(), tt.want) {
 				t.Errorf("New logged %q, want the invalid configuration named (%q)", log.String(), tt.want)
 			}
+			if err := m.Err(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Err() = %v, want the invalid configuration named (%q)", err, tt.want)
+			}
 			for _, h := range []http.Handler{m.Handler(counter()), m.Middleware(httpsession.ReadOnly)(counter())} {
 				if resp := do(t, h, ""); resp.StatusCode != http.StatusInternalServerError {
 					t.Errorf("status %d, want 500", resp.StatusCode)
 				}
 			}
 		})
+	}
+	if err := httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "sid"})).Err(); err != nil {
+		t.Errorf("a valid configuration: Err() = %v, want nil", err)
 	}
 }

@@ -134,7 +134,7 @@ func ExampleSession_Get() {
 // changes one thing. Here a __Host- name, which browsers accept only
 // from a Secure, host-only cookie on Path=/ (New refuses a Cookie that
 // breaks that rule), a stricter SameSite, and a cookie the browser forgets
-// when it closes.
+// when it closes. Manager.Err reports a setting New refused.
 func ExampleWithCookie() {
 	st, cleanup := exampleStore()
 	defer cleanup()
@@ -144,6 +144,9 @@ func ExampleWithCookie() {
 		SameSite:       http.SameSiteStrictMode,
 		BrowserSession: true,
 	}))
+	if err := sessions.Err(); err != nil {
+		log.Fatal(err) // a Cookie browsers would drop: fail at start, not on every request
+	}
 	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := httpsession.FromContext(r.Context()).Put("user", "ada"); err != nil {
 			http.Error(w, "try again", httpsession.StatusCode(err))

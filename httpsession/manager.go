@@ -124,8 +124,9 @@ func (m *Manager) putBuf(bp *reqBuf) {
 
 // New returns a Manager keeping sessions in st. The store stays the
 // caller's to close. An invalid option (a cookie browsers would drop, a
-// non-positive lock timeout) is logged at once and makes every request fail
-// with a 500 naming it.
+// non-positive lock timeout) or a nil st is logged at once and makes every
+// request fail with a 500 naming it; Manager.Err returns it, for a program
+// that would rather not start.
 func New(st *fsstore.Store, opts ...Option) *Manager {
 	c := defaultConfig()
 	for _, o := range opts {
@@ -164,6 +165,16 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	}
 	return m
 }
+
+// Err returns the configuration error New found (an invalid option, a nil
+// store), which makes every request fail with a 500, or nil. Check it where
+// the Manager is made, so that a mistake stops the program as it starts:
+//
+//	sessions := httpsession.New(st, httpsession.WithCookie(cookie))
+//	if err := sessions.Err(); err != nil {
+//		log.Fatal(err)
+//	}
+func (m *Manager) Err() error { return m.cfgErr }
 
 func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := StatusCode(err)

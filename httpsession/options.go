@@ -150,7 +150,7 @@ type config struct {
 // WithCookie sets the cookie settings. Zero fields keep their safe
 // defaults (see Cookie), so WithCookie(Cookie{Name: "sid"}) changes only
 // the name. An invalid setting makes every request fail with a 500 and a
-// log line naming the problem.
+// log line naming the problem; Manager.Err returns it.
 func WithCookie(c Cookie) Option { return optionFunc(func(cf *config) { cf.cookie = c }) }
 
 // WithMode sets the mode of Manager.Handler (default Exclusive).
