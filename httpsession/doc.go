@@ -7,12 +7,14 @@
 //		log.Fatal(err)
 //	}
 //	m := httpsession.New(st)
-//	http.ListenAndServe(addr, m.Handler(mux))
+//	log.Fatal(http.ListenAndServe(":8080", m.Handler(mux)))
 //
 //	func handler(w http.ResponseWriter, r *http.Request) {
 //		s := httpsession.FromContext(r.Context())
 //		n := s.GetInt("visits") + 1
-//		s.Put("visits", n)
+//		if err := s.Put("visits", n); err != nil {
+//			return // the session could not be loaded: the error handler answers
+//		}
 //		fmt.Fprintln(w, n)
 //	}
 //

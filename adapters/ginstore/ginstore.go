@@ -4,6 +4,9 @@
 // stores is one line, and handlers do not change.
 //
 //	st, err := fsstore.Open("/mnt/efs/sessions")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	store := ginstore.NewStore(st, []byte(os.Getenv("SESSION_KEY")))
 //	r.Use(sessions.Sessions("app", store))
 //

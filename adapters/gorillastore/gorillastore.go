@@ -3,10 +3,18 @@
 // works across hosts sharing one NFS or EFS directory:
 //
 //	st, err := fsstore.Open("/mnt/efs/sessions")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	store := gorillastore.New(st, []byte(os.Getenv("SESSION_KEY")))
-//	session, _ := store.Get(r, "session-name")
+//
+//	// in a handler:
+//	session, _ := store.Get(r, "session-name") // Save refuses a session Get failed to load
 //	session.Values["user"] = "alice"
-//	session.Save(r, w)
+//	if err := session.Save(r, w); err != nil {
+//		http.Error(w, "session not saved", httpsession.StatusCode(err))
+//		return
+//	}
 //
 // As with FilesystemStore, the cookie holds only the session ID, signed
 // (and, with a second key, encrypted) by securecookie with the key pairs

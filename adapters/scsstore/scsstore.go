@@ -2,6 +2,9 @@
 // keep their sessions in an fsstore.Store with one line:
 //
 //	st, err := fsstore.Open("/mnt/efs/sessions")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	sessionManager := scs.New()
 //	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
 //	sessionManager.ErrorFunc = scsstore.ErrorFunc(logger) // 503, not 500, in an outage
