@@ -271,3 +271,49 @@ func Example_gracefulShutdown() {
 	fmt.Println(<-answer)
 	// Output: saved
 }
+
+// An error page of the application's own for a session that cannot be
+// loaded or saved (the file server does not answer, the user's lock wait
+// timed out): StatusCode maps the error as the default handler does, and a
+// 503 says when to retry. The handler's own response is discarded, so the
+// user never sees a page built on a session that was not there. Here a
+// closed store stands in for a file server that does not answer. (A request
+// without a session cookie reads nothing: its session is new and empty.)
+func ExampleWithErrorHandler() {
+	st, cleanup := exampleStore()
+	defer cleanup()
+
+	sessions := httpsession.New(st, httpsession.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		code := httpsession.StatusCode(err)
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "<p>Sorry, we could not open your session (%d). Please try again.</p>", code)
+	}))
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		n := s.GetInt("visits") + 1
+		if err := s.Put("visits", n); err != nil {
+			return // the session could not be loaded: the error handler answers
+		}
+		fmt.Fprintf(w, "visit %d", n)
+	}))
+
+	var cookies []*http.Cookie
+	for range 2 {
+		req := httptest.NewRequest("GET", "https://app.example.com/", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cookies = rec.Result().Cookies()
+		fmt.Println(rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
+		st.Close() // the second request's session cannot be read
+	}
+	// Output:
+	// 200  visit 1
+	// 503 5 <p>Sorry, we could not open your session (503). Please try again.</p>
+}
