@@ -474,7 +474,7 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 		return
 	}
 	if m.plainWarned.CompareAndSwap(false, true) {
-		m.cfg.log.WarnContext(r.Context(), "httpsession: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set Cookie.Insecure for development over plain HTTP, never in production. Logged once.",
+		m.cfg.log.WarnContext(r.Context(), "httpsession: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set Cookie.Insecure for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
 			"host", r.Host) // not the path: it may carry a token (a password reset link)
 	}
 }

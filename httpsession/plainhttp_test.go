@@ -28,6 +28,7 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 	}{
 		{name: "plain HTTP", url: "http://app.internal/reset/tok3n-in-path", warn: true},
 		{name: "plain HTTP to an address", url: "http://192.0.2.7:8080/", warn: true},
+		{name: "httptest.NewRequest with a path", url: "/", warn: true},
 		{name: "proxy says http", url: "http://app.internal/", header: http.Header{"X-Forwarded-Proto": {"http"}}, warn: true},
 		{name: "TLS", url: "https://app.internal/", tls: true},
 		{name: "X-Forwarded-Proto", url: "http://app.internal/", header: http.Header{"X-Forwarded-Proto": {"https"}}},
@@ -69,7 +70,9 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 				t.Fatalf("warned about the Secure cookie over plain HTTP; log:\n%s", log)
 			}
 			if tc.warn {
-				for _, want := range []string{"level=WARN", "Cookie.Insecure", "X-Forwarded-Proto"} {
+				// A handler test's request made with httptest.NewRequest
+				// and a path alone is one: the remedy there is a URL.
+				for _, want := range []string{"level=WARN", "Cookie.Insecure", "X-Forwarded-Proto", "httptest.NewRequest an https:// URL"} {
 					if !strings.Contains(log, want) {
 						t.Errorf("the warning lacks %q:\n%s", want, log)
 					}
