@@ -163,12 +163,15 @@ func WithMode(m Mode) Option { return optionFunc(func(c *config) { c.mode = m })
 // whatever their own setting; a session created earlier keeps the idle
 // timeout it was created with. It must lie within
 // 1s..fsstore.MaxIdleTimeout; outside that every request fails with a 500
-// naming it. Default 0: the store's (fsstore.WithIdleTimeout).
+// naming it. Default 0: the store's (fsstore.WithIdleTimeout, 24 minutes
+// unless set), so that a user idle for longer is logged out. A "remember
+// me" of two weeks sets both this and WithLifetime.
 func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.idle = d }) }
 
 // WithLifetime sets the absolute lifetime of new sessions (and of sessions
 // given a fresh ID by Renew), whatever their activity. Default 0: the
-// store's lifetime (fsstore.WithLifetime).
+// store's lifetime (fsstore.WithLifetime, 24 hours unless set). The cookie
+// lasts as long (see Cookie.BrowserSession).
 func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { c.lifetime = d }) }
 
 // WithLockTimeout bounds how long an Exclusive request waits for the
