@@ -19,7 +19,10 @@ import (
 type ctxKey struct{}
 
 // FromContext returns the request's session, or nil when the request did
-// not pass through a Manager's middleware.
+// not pass through a Manager's middleware. The methods of a nil Session
+// panic: a route that uses the session must be registered behind the
+// middleware (a handler wrapped by Handler or Middleware, or a mux inside
+// one), and a test that calls it directly must wrap it too.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(ctxKey{}).(*Session)
 	return s
