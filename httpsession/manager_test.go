@@ -518,13 +518,22 @@ func TestReadOnly(t *testing.T) {
 		fmt.Fprint(w, "handler body")
 	}))
 	resp := do(t, h, id)
+	// The errors name the remedy, which "session locked read-only" alone
+	// does not: a route meant to change the session runs in another mode.
 	for _, err := range []error{putErr, renewErr, destroyErr} {
-		if !errors.Is(err, fsstore.ErrReadOnly) {
-			t.Errorf("got %v, want ErrReadOnly", err)
+		if !errors.Is(err, fsstore.ErrReadOnly) || !strings.Contains(fmt.Sprint(err), "Exclusive or Optimistic mode") {
+			t.Errorf("got %v, want ErrReadOnly naming the modes that can change the session", err)
 		}
 	}
 	if resp.StatusCode != 500 {
 		t.Errorf("a read-only route that deleted a key: status %d, want 500", resp.StatusCode)
+	}
+	// The commit's error, in the log, names the calls that changed the
+	// session (a flash popped on a read-only page, most often) and the fix.
+	for _, want := range []string{"Delete, PopString or Clear", "Exclusive or Optimistic mode", "GetString"} {
+		if log := e.log.String(); !strings.Contains(log, want) {
+			t.Errorf("the commit's error lacks %q; log:\n%s", want, log)
+		}
 	}
 	sess, _ := e.st.Load(t.Context(), id)
 	if sess.Version != before.Version {

@@ -412,6 +412,11 @@ func (s *Session) Put(key string, v any) error {
 	return nil
 }
 
+// errReadOnlyChange is what Put, Renew and Destroy return in ReadOnly mode:
+// fsstore.ErrReadOnly with the remedy, which the sentinel's text alone
+// ("session locked read-only") leaves the developer to guess.
+var errReadOnlyChange = fmt.Errorf("the route holds the session ReadOnly, which never writes it (change it on a route in Exclusive or Optimistic mode): %w", fsstore.ErrReadOnly)
+
 // writable loads the session and reports why it cannot be changed. s.mu
 // is held.
 func (s *Session) writable() error {
@@ -421,7 +426,7 @@ func (s *Session) writable() error {
 	case s.aborted != nil:
 		return fmt.Errorf("httpsession: the request was answered with an error (%w); nothing more is saved: %w", s.aborted, ErrReleased)
 	case s.mode == ReadOnly:
-		return fsstore.ErrReadOnly
+		return errReadOnlyChange
 	case s.released:
 		return ErrReleased
 	}
@@ -764,7 +769,8 @@ func (s *Session) commit(h http.Header) error {
 	ctx, cancel := s.commitContext()
 	defer cancel()
 	if s.dirty && s.mode == ReadOnly {
-		return fmt.Errorf("httpsession: commit: %w", fsstore.ErrReadOnly)
+		// Put, Renew and Destroy refused at once: only a removal gets here.
+		return fmt.Errorf("httpsession: commit: the handler removed keys (Delete, PopString or Clear) from a session its route holds ReadOnly, which never writes it; remove them on a route in Exclusive or Optimistic mode, or read a flash message with GetString: %w", fsstore.ErrReadOnly)
 	}
 	canSetCookie := h != nil
 	expireCookie := false
