@@ -171,7 +171,8 @@ func TestDestroyAfterResponseStart(t *testing.T) {
 // a change that needs a new cookie (the first value of a session with no
 // record, new or destroyed; Renew) fails at once with ErrNeedsCookie and
 // keeps nothing, rather than succeed and be dropped, with a log line,
-// when the handler returns. A change to a session that has a record needs
+// when the handler returns; its error says to make it before the response
+// starts. A change to a session that has a record needs
 // no cookie and is saved.
 func TestChangeNeedingCookieAfterResponseStart(t *testing.T) {
 	type state int
@@ -220,6 +221,10 @@ func TestChangeNeedingCookieAfterResponseStart(t *testing.T) {
 					err := tt.after(s)
 					if !errors.Is(err, tt.wantErr) {
 						t.Errorf("after the response started: error %v, want %v", err, tt.wantErr)
+					}
+					// It says when the change could have been made.
+					if tt.wantErr != nil && !strings.Contains(fmt.Sprint(err), "before the handler's first Write, WriteHeader or Flush") {
+						t.Errorf("after the response started: error %q does not say to make the change before the response starts", err)
 					}
 					if err != nil && s.Exists("late") {
 						t.Error("the refused value is in the session")

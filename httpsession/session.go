@@ -404,7 +404,7 @@ func (s *Session) Put(key string, v any) error {
 		// Refused now, not at the commit after the handler: there it
 		// could only be logged, and the handler would go on as if the
 		// value were kept.
-		return fmt.Errorf("httpsession: put %q into a session with no record (new, or destroyed) after the response started: %w", key, ErrNeedsCookie)
+		return fmt.Errorf("httpsession: put %q into a session with no record (new, or destroyed) after the response started (put it before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
 	}
 	if s.values.put(key, raw) {
 		s.dirty = true
@@ -500,7 +500,7 @@ func (s *Session) Renew() error {
 		return fmt.Errorf("httpsession: renew: %w", err)
 	}
 	if s.started {
-		return fmt.Errorf("httpsession: renew after the response started: %w", ErrNeedsCookie)
+		return fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): %w", ErrNeedsCookie)
 	}
 	s.renew = true
 	s.dirty = true
