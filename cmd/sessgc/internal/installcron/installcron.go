@@ -130,7 +130,15 @@ func (o *InstallOptions) validate() error {
 		// local user's *.prom there.
 		return cmdutil.UsageErrorf("--textfile %s: the systemd unit runs with PrivateTmp=yes, which gives each run a /tmp and /var/tmp of its own, removed when it ends, so node-exporter would never see the file; use node-exporter's textfile directory (its --collector.textfile.directory, such as /var/lib/node_exporter/textfile)", o.Textfile)
 	case o.Systemd && (privateTmp(o.Dir) || privateTmp(o.Binary)):
-		return cmdutil.UsageErrorf("--dir %s, --binary %s: the systemd unit runs with PrivateTmp=yes, which gives each run an empty /tmp and /var/tmp of its own: neither may be in them", o.Dir, o.Binary)
+		// Only the flags whose path is there: naming the other too
+		// sent the reader to fix a path that was fine.
+		var in []string
+		for _, f := range []struct{ flag, path string }{{"--dir", o.Dir}, {"--binary", o.Binary}} {
+			if privateTmp(f.path) {
+				in = append(in, f.flag+" "+f.path)
+			}
+		}
+		return cmdutil.UsageErrorf("%s: the systemd unit runs with PrivateTmp=yes, which gives each run an empty /tmp and /var/tmp of its own, so the run would find nothing there; use a path outside /tmp and /var/tmp", strings.Join(in, ", "))
 	}
 	// The schedule before the budget is compared with it: a budget that
 	// does not fit an interval cron cannot run is beside the point.

@@ -235,17 +235,21 @@ func TestSystemdTextfileInTmp(t *testing.T) {
 	for _, tc := range []struct {
 		args    string
 		refused bool
+		// notNamed: a flag the refusal must not name, as its path is
+		// not in /tmp.
+		notNamed string
 	}{
-		{"--systemd --textfile /tmp/sessgc.prom", true},
-		{"--systemd --textfile /var/tmp/node/sessgc.prom", true},
-		{"--systemd --textfile //tmp/sessgc.prom", true},
-		{"--systemd --textfile /tmpfs/sessgc.prom", false},
-		{"--systemd --textfile /var/lib/node_exporter/textfile/sessgc.prom", false},
-		{"--textfile /tmp/sessgc.prom", false},
+		{"--systemd --textfile /tmp/sessgc.prom", true, ""},
+		{"--systemd --textfile /var/tmp/node/sessgc.prom", true, ""},
+		{"--systemd --textfile //tmp/sessgc.prom", true, ""},
+		{"--systemd --textfile /tmpfs/sessgc.prom", false, ""},
+		{"--systemd --textfile /var/lib/node_exporter/textfile/sessgc.prom", false, ""},
+		{"--textfile /tmp/sessgc.prom", false, ""},
 		// The run would find an empty /tmp: no store, no binary.
-		{"--systemd --dir /tmp/sessions", true},
-		{"--systemd --binary /var/tmp/sessgc", true},
-		{"--dir /tmp/sessions", false},
+		{"--systemd --dir /tmp/sessions", true, "--binary"},
+		{"--systemd --binary /var/tmp/sessgc", true, "--dir"},
+		{"--systemd --dir /tmp/sessions --binary /tmp/sessgc", true, ""},
+		{"--dir /tmp/sessions", false, ""},
 	} {
 		out, _, err := execute(t, tc.args)
 		switch {
@@ -258,6 +262,8 @@ func TestSystemdTextfileInTmp(t *testing.T) {
 		case cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "PrivateTmp=yes") ||
 			strings.Contains(tc.args, "--textfile") && !strings.Contains(err.Error(), "use node-exporter's textfile directory"):
 			t.Errorf("%q: %v (output %q), want a usage error naming PrivateTmp and the textfile directory", tc.args, err, out)
+		case tc.notNamed != "" && strings.Contains(err.Error(), tc.notNamed):
+			t.Errorf("%q: %v; names %s, whose path is not in /tmp", tc.args, err, tc.notNamed)
 		case out != "":
 			t.Errorf("%q: refused, but printed %q", tc.args, out)
 		}
