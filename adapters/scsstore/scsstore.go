@@ -113,14 +113,16 @@
 //
 //	operation                      guard  no guard
 //	Find (either)                  3 / 6  3 / 6  (this host / another wrote last)
-//	Commit, new session            11     4
+//	Commit, new session            12     4
 //	Commit, this host wrote last   11     4
 //	Commit, another host did       14     7
 //	Delete, this host wrote last   8      6
 //	Delete, another host did       11     10
 //
-// Seven more per commit, whoever wrote last. Commits of one session, and
-// of sessions sharing a lock stripe, on different hosts take turns. The
+// Seven more per commit, whoever wrote last (eight for a new session,
+// whose Load under the lock looks at the directory again before its last
+// look at the name). Commits of one session, and of sessions sharing a
+// lock stripe, on different hosts take turns. The
 // guard is on by default because the hole it closes is a security one;
 // WithoutDeleteGuard turns it off for applications that do not log users
 // in or out through scs, or that accept the hole for the round trips.
