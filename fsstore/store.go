@@ -1008,7 +1008,8 @@ func (s *Store) readError(p string, err error) error {
 // error the previously saved session is intact.
 //
 // Save does not read the record it replaces: the version it writes is
-// sess.Version+1, whatever the version on disk. So do not mix it with
+// sess.Version+1 (from 0, a random start: see Session.Version), whatever
+// the version on disk. So do not mix it with
 // CompareAndSwap on one session: a Save from an older version writes a
 // version number that a client still holding it may then compare-and-swap
 // against successfully, and the write in between is lost. Locked.Save
@@ -1328,6 +1329,12 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 
 // Delete removes the session. Deleting a missing session does nothing and
 // returns nil.
+//
+// Delete takes no lock, and a save under the session's lock that overlaps
+// it (Locked.Save, CompareAndSwap, a Rekey's rewrite) fails, writing
+// nothing, when its rename comes after Delete removed its temp file: the
+// session stays deleted rather than come back after Delete returned. The
+// save's error names a Delete among the writers that may have removed it.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	start := s.begin()
 	k, err := s.checkWrite(ctx, id, "delete")
@@ -1363,13 +1370,15 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // (see writeAtomicAt): a save on another host whose rename is still on the
 // wire, cut off from the server, would otherwise bring the session back
 // when its rename lands after the Delete. Last of all it removes that file
-// again: a Rekey (which holds the lock that Delete does not take) that
-// created its temp file after the first removal and found the record
-// still in place just before the Delete's unlinks would otherwise rename
-// its rewrite of the deleted session into place after the Delete
-// returned. Its temp file gone, its rename fails; one created after the
-// last removal belongs to a writer that looks at the record after the
-// Delete's unlinks and finds it gone (a Rekey), or one that saves anew.
+// again: a writer under the lock (which Delete does not take) that created
+// its temp file after the first removal would otherwise rename it into
+// place after the Delete returned: a Rekey that found the record still in
+// place just before the Delete's unlinks, with its rewrite of the deleted
+// session (TestRekeyDeleteAroundCheck), or a Locked.Save of a session
+// loaded before the Delete (TestLockedSaveOverlappingDelete). Its temp
+// file gone, its rename fails; one created after the last removal belongs
+// to a writer that looks at the record after the Delete's unlinks and
+// finds it gone (a Rekey), or one that saves anew.
 //
 // On NFS each step starts with a fresh look at the directory: the sweep
 // runs on another host, and this client answers an unlink from a cached
