@@ -59,6 +59,8 @@ func TestCompareAndSwapMatrix(t *testing.T) {
 		// A record under a key this process lacks may be another host's
 		// live session (a key deployed there first): not replaced.
 		{"create/retired-key", true, savedUnderOtherKey, func(*state) uint64 { return 0 }, fsstore.ErrUnknownKey},
+		// Expired, it is gone whatever key sealed it, as for Load.
+		{"create/expired-retired-key", true, func(t *testing.T, st *state) { savedUnderOtherKey(t, st); st.clk.Advance(2 * time.Hour) }, func(*state) uint64 { return 0 }, nil},
 		{"update/absent", false, func(*testing.T, *state) {}, func(*state) uint64 { return 1 }, fsstore.ErrConflict},
 		{"update/current", false, saved, func(st *state) uint64 { return st.v }, nil},
 		{"update/stale", false, func(t *testing.T, st *state) {

@@ -1206,13 +1206,15 @@ func nextVersion(v uint64) uint64 {
 // CompareAndSwap saves sess only if the version on disk is still
 // sess.Version (0: no live record exists), and fails with ErrConflict
 // otherwise. A corrupt record counts as absent for version 0, which
-// replaces it; any other version fails with ErrCorrupt. A record sealed
-// under a key this process lacks fails with ErrUnknownKey whatever the
-// version: another host may have the key and the session live. A record
-// created at the ID after the one the caller read was deleted or swept
-// never has the version the caller holds (see Session.Version). It holds the
-// session's lock just for the check and the write, for callers that do not
-// want to hold a lock across a request.
+// replaces it; any other version fails with ErrCorrupt. A live record
+// sealed under a key this process lacks fails with ErrUnknownKey whatever
+// the version: another host may have the key (an expired one is absent,
+// whatever key sealed it, as for Load). A record created at the ID after
+// the one the caller read was deleted or swept starts at a random version
+// (see Session.Version), which the caller's matches with odds of about
+// its number of saves in 2^52. It holds the session's lock just for the
+// check and the write, for callers that do not want to hold a lock across
+// a request.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	start := s.begin()
 	if sess == nil {
