@@ -241,7 +241,8 @@ func WithCreate(create bool) Option {
 // Stats.HostClock). Save, CompareAndSwap, Delete, Touch, Lock, TryLock,
 // Sweep (a dry run too: it takes the sweep's lock) and Rekey fail with an
 // error matching ErrStoreReadOnly before they reach the file system; the
-// Observer sees them as OutcomeInvalid. The options about writing
+// Observer sees those it is told of (all but Sweep and Rekey, which have
+// no Op) as OutcomeInvalid. The options about writing
 // (durability, permissions, lock strategy and limits) have no effect.
 func WithReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }) }
 
