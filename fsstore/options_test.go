@@ -36,6 +36,8 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"lease too short to renew", true, []fsstore.Option{fsstore.WithLeaseTTL(time.Millisecond)}, "LeaseTTL"},
 		{"negative lock budget", true, []fsstore.Option{fsstore.WithMaxHeldLocks(-1)}, "MaxHeld"},
 		{"unknown lock strategy", true, []fsstore.Option{fsstore.WithLockStrategy(lock.Strategy(9))}, "strategy"},
+		{"nil option", true, []fsstore.Option{nil}, "option 1 of 1 is nil"},
+		{"nil option among others", true, []fsstore.Option{fsstore.WithShardDepth(1), nil}, "option 2 of 2 is nil"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wd := t.TempDir()

@@ -312,7 +312,12 @@ func ownerHint(dir string, err error) string {
 
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	c := defaultConfig()
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			// An option chosen at run time and left unset: refused
+			// before anything is touched, as an invalid one is.
+			return nil, fmt.Errorf("fsstore: open %s: option %d of %d is nil", dir, i+1, len(opts))
+		}
 		o.apply(&c)
 	}
 	if err := c.validate(); err != nil {

@@ -53,6 +53,8 @@ func TestInvalidManagerConfig(t *testing.T) {
 		want string
 	}{
 		{"nil store", nil, nil, "nil store"},
+		{"nil option", st, []httpsession.Option{nil}, "option 2 of 2 passed to New is nil"}, // after the test's WithLogger,
+		{"nil option among others", st, []httpsession.Option{httpsession.WithLockTimeout(time.Second), nil, httpsession.WithLockTimeout(0)}, "option 3 of 4 passed to New is nil"},
 		{"idle below a second", st, []httpsession.Option{httpsession.WithIdleTimeout(500 * time.Millisecond)}, "idle timeout 500ms"},
 		{"negative idle", st, []httpsession.Option{httpsession.WithIdleTimeout(-time.Minute)}, "idle timeout -1m0s"},
 		{"idle above the store's limit", st, []httpsession.Option{httpsession.WithIdleTimeout(fsstore.MaxIdleTimeout + time.Hour)}, "idle timeout 9601h"},

@@ -124,12 +124,21 @@ func (m *Manager) putBuf(bp *reqBuf) {
 
 // New returns a Manager keeping sessions in st. The store stays the
 // caller's to close. An invalid option (a cookie browsers would drop, a
-// non-positive lock timeout) or a nil st is logged at once and makes every
+// non-positive lock timeout, a nil Option) or a nil st is logged at once and makes every
 // request fail with a 500 naming it; Manager.Err returns it, for a program
 // that would rather not start.
 func New(st *fsstore.Store, opts ...Option) *Manager {
 	c := defaultConfig()
-	for _, o := range opts {
+	var nilOpt error
+	for i, o := range opts {
+		if o == nil {
+			// A nil Option (an option chosen at run time and left unset)
+			// is reported like any other invalid option, not a panic here.
+			if nilOpt == nil {
+				nilOpt = fmt.Errorf("httpsession: option %d of %d passed to New is nil", i+1, len(opts))
+			}
+			continue
+		}
 		o.apply(&c)
 	}
 	recIdle := c.idle
@@ -145,6 +154,8 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	m := &Manager{st: st, cfg: c, recIdle: recIdle}
 	m.cfg.cookie, m.cfgErr = c.cookie.resolve()
 	switch {
+	case nilOpt != nil:
+		m.cfgErr = nilOpt
 	case m.cfgErr != nil:
 	case st == nil:
 		m.cfgErr = errors.New("httpsession: nil store (did fsstore.Open fail?)")

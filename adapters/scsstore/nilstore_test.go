@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/adapters/scsstore"
+	"github.com/sessfs/sessfs/fsstore"
 )
 
 // TestNilStore: a Store made from the nil *fsstore.Store of a failed Open
@@ -25,5 +26,40 @@ func TestNilStore(t *testing.T) {
 		if err := call(); err == nil || !strings.Contains(err.Error(), "nil *fsstore.Store") {
 			t.Errorf("%s: %v, want an error naming the nil store", name, err)
 		}
+	}
+}
+
+// TestNilOption: a nil Option given to New (one chosen at run time and
+// left unset) fails every call with an error naming its position, as a
+// nil store does, instead of panicking in New.
+func TestNilOption(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	tok := "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+	for _, tt := range []struct {
+		name string
+		opts []scsstore.Option
+		want string
+	}{
+		{"alone", []scsstore.Option{nil}, "option 1 of 1 passed to New is nil"},
+		{"among others", []scsstore.Option{scsstore.WithoutDeleteGuard(), nil}, "option 2 of 2 passed to New is nil"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := scsstore.New(st, tt.opts...)
+			for name, call := range map[string]func() error{
+				"Find":   func() error { _, _, err := s.FindCtx(ctx, tok); return err },
+				"Commit": func() error { return s.CommitCtx(ctx, tok, []byte("x"), time.Now().Add(time.Hour)) },
+				"Delete": func() error { return s.DeleteCtx(ctx, tok) },
+				"All":    func() error { _, err := s.AllCtx(ctx); return err },
+			} {
+				if err := call(); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("%s: %v, want an error saying %q", name, err, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -167,6 +167,10 @@ type Store struct {
 	// delete guard"); 0: off.
 	guard time.Duration
 
+	// cfgErr is the invalid configuration New was given (a nil Option),
+	// which every method fails with, as with a nil st.
+	cfgErr error
+
 	undecodable atomic.Uint64
 }
 
@@ -249,14 +253,31 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(s *Store) {
 var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
 
 // New returns an scs store keeping sessions in st, which the caller opened
-// and closes. With a nil st (an Open whose error was dropped) every method
-// fails with an error saying so.
+// and closes. With a nil st (an Open whose error was dropped) or a nil
+// Option every method fails with an error saying so.
 func New(st *fsstore.Store, opts ...Option) *Store {
 	s := &Store{st: st, iterable: true, now: time.Now, guard: DefaultDeleteGuard}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			if s.cfgErr == nil {
+				s.cfgErr = fmt.Errorf("option %d of %d passed to New is nil", i+1, len(opts))
+			}
+			continue
+		}
 		o.apply(s)
 	}
 	return s
+}
+
+// unusable returns why s cannot serve any request, or nil.
+func (s *Store) unusable() error {
+	if s.cfgErr != nil {
+		return s.cfgErr
+	}
+	if s.st == nil {
+		return errNoStore
+	}
+	return nil
 }
 
 // Find returns the data of a live session. A missing, expired, deleted
@@ -271,8 +292,8 @@ func (s *Store) Find(token string) ([]byte, bool, error) {
 
 // FindCtx is Find with a context.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	if s.st == nil {
-		return nil, false, fmt.Errorf("scsstore: find: %w", errNoStore)
+	if err := s.unusable(); err != nil {
+		return nil, false, fmt.Errorf("scsstore: find: %w", err)
 	}
 	sess, err := s.st.Load(ctx, token)
 	switch {
@@ -344,8 +365,8 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 
 // CommitCtx is Commit with a context.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	if s.st == nil {
-		return fmt.Errorf("scsstore: commit: %w", errNoStore)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("scsstore: commit: %w", err)
 	}
 	now := s.now()
 	tok := ""
@@ -399,8 +420,8 @@ func (s *Store) Delete(token string) error { return s.DeleteCtx(context.Backgrou
 
 // DeleteCtx is Delete with a context.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
-	if s.st == nil {
-		return fmt.Errorf("scsstore: delete: %w", errNoStore)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("scsstore: delete: %w", err)
 	}
 	if s.guard == 0 {
 		return s.remove(ctx, token)
@@ -502,8 +523,8 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if !s.iterable {
 		return nil, ErrNotIterable
 	}
-	if s.st == nil {
-		return nil, fmt.Errorf("scsstore: all: %w", errNoStore)
+	if err := s.unusable(); err != nil {
+		return nil, fmt.Errorf("scsstore: all: %w", err)
 	}
 	out := map[string][]byte{}
 	now := s.now()
