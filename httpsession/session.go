@@ -19,13 +19,29 @@ import (
 type ctxKey struct{}
 
 // FromContext returns the request's session, or nil when the request did
-// not pass through a Manager's middleware. The methods of a nil Session
-// panic: a route that uses the session must be registered behind the
-// middleware (a handler wrapped by Handler or Middleware, or a mux inside
-// one), and a test that calls it directly must wrap it too.
+// not pass through a Manager's middleware. Every method of a nil Session,
+// those that return an error included, panics with a message starting
+// "httpsession: no session in this request's context": a route that uses
+// the session must be registered behind the middleware (a handler wrapped
+// by Handler or Middleware, or a mux inside one), and a test that calls it
+// directly must wrap it too. It is a panic rather than an error because it
+// is a mistake in the program's wiring, which no request can recover from,
+// and the getters have no error to return.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(ctxKey{}).(*Session)
 	return s
+}
+
+// noSessionMsg is the panic of a nil Session's methods: the first line of
+// the crash is what the developer reads, so it names the cause and fix.
+const noSessionMsg = "httpsession: no session in this request's context: is the route wrapped by the session middleware (Manager.Handler or Manager.Middleware, or ginsession's or echosession's)? FromContext returned nil"
+
+// noSession panics with noSessionMsg for a nil s, in place of a bare
+// nil-pointer dereference deep inside a method.
+func noSession(s *Session) {
+	if s == nil {
+		panic(noSessionMsg)
+	}
 }
 
 // Session is one request's view of a user's session. Its values are JSON
@@ -35,7 +51,9 @@ func FromContext(ctx context.Context) *Session {
 // session is saved when its request ends: after that, code still holding
 // it (a framework's error handler, an outer middleware, a goroutine the
 // handler started) reads the values it had, and Put, Renew and Destroy
-// fail with ErrReleased, since no change can be saved any more.
+// fail with ErrReleased, since no change can be saved any more. Every
+// method of a nil Session (FromContext outside the middleware) panics
+// with a message naming the missing middleware; see FromContext.
 //
 // The session is read (and in Exclusive mode locked) on its first use by
 // any method. If that fails (the lock wait timed out, the store is
@@ -255,6 +273,7 @@ func (s *Session) setMode(mode Mode) error {
 
 // IsNew reports whether the session has no stored record (yet).
 func (s *Session) IsNew() bool {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
@@ -263,6 +282,7 @@ func (s *Session) IsNew() bool {
 
 // Mode reports the mode the request holds the session in.
 func (s *Session) Mode() Mode {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mode
@@ -270,6 +290,7 @@ func (s *Session) Mode() Mode {
 
 // Created returns when the session was first saved (zero for a new one).
 func (s *Session) Created() time.Time {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.use() != nil || s.rec == nil {
@@ -280,6 +301,7 @@ func (s *Session) Created() time.Time {
 
 // Deadline returns the session's absolute end (zero for a new one).
 func (s *Session) Deadline() time.Time {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.use() != nil || s.rec == nil {
@@ -292,6 +314,7 @@ func (s *Session) Deadline() time.Time {
 // json.Unmarshal) and reports whether the key exists. It fails when the
 // session could not be loaded.
 func (s *Session) Get(key string, dst any) (bool, error) {
+	noSession(s)
 	s.mu.Lock()
 	if err := s.use(); err != nil {
 		s.mu.Unlock()
@@ -357,6 +380,7 @@ func (s *Session) GetTime(key string) time.Time { return getAs[time.Time](s, key
 // messages on pages that can write the session, or read them there with
 // GetString.
 func (s *Session) PopString(key string) string {
+	noSession(s)
 	v := s.GetString(key)
 	s.Delete(key)
 	return v
@@ -364,6 +388,7 @@ func (s *Session) PopString(key string) string {
 
 // Exists reports whether key has a value.
 func (s *Session) Exists(key string) bool {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
@@ -373,6 +398,7 @@ func (s *Session) Exists(key string) bool {
 
 // Keys returns the keys in sorted order.
 func (s *Session) Keys() []string {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
@@ -391,6 +417,7 @@ func (s *Session) Keys() []string {
 // nothing of v: its first value makes a new session, whose cookie could
 // no longer be sent.
 func (s *Session) Put(key string, v any) error {
+	noSession(s)
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("httpsession: put %q: %w", key, err)
@@ -449,6 +476,7 @@ func (s *Session) changed() {
 // Once the request has ended it changes nothing: no commit is left to
 // save the removal, and the session goes on showing what was saved.
 func (s *Session) Delete(key string) {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended || s.use() != nil {
@@ -462,6 +490,7 @@ func (s *Session) Delete(key string) {
 // Clear removes every key but keeps the session and its ID. Like Delete,
 // it changes nothing once the request has ended.
 func (s *Session) Clear() {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended || s.use() != nil {
@@ -494,6 +523,7 @@ func (s *Session) Clear() {
 // old ID is never served the renewed session: whoever planted it gets
 // nothing.
 func (s *Session) Renew() error {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
@@ -517,6 +547,7 @@ func (s *Session) Renew() error {
 // cleared: see load), until the next save replaces the cookie or the
 // browser drops it.
 func (s *Session) Destroy() error {
+	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
@@ -550,6 +581,7 @@ func (s *Session) Destroy() error {
 // goroutine writes it: call it from the handler's goroutine, or from one
 // the handler does not race with on the header.
 func (s *Session) Release() error {
+	noSession(s)
 	s.mu.Lock()
 	if s.released {
 		s.mu.Unlock()

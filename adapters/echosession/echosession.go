@@ -61,6 +61,8 @@ func Middleware(m *httpsession.Manager, mode httpsession.Mode) echo.MiddlewareFu
 
 // FromContext returns the request's session, or nil when no middleware of
 // this package (or httpsession's, around the server) ran for it.
+// Every method of that nil session panics with a message naming the
+// missing middleware (see httpsession.FromContext).
 func FromContext(c echo.Context) *httpsession.Session {
 	r := c.Request()
 	if r == nil {

@@ -64,6 +64,8 @@ func Middleware(m *httpsession.Manager, mode httpsession.Mode) gin.HandlerFunc {
 
 // FromContext returns the request's session, or nil when no middleware of
 // this package (or httpsession's, around the engine) ran for it.
+// Every method of that nil session panics with a message naming the
+// missing middleware (see httpsession.FromContext).
 func FromContext(c *gin.Context) *httpsession.Session {
 	if c.Request == nil {
 		return nil
