@@ -51,8 +51,9 @@ every command's opening of the store does to check that it is writable,
 and one at the store's top whose mtime tells it the file server's time.
 
 Read access is enough: on a mount that is read-only on this host, as a
-user who may read the store but not write it, or as root on a store another
-user owns (whose applications could not use what root created), it counts
+user who may read the store but not write it, on a full file system or
+quota, or as root on a store another user owns (whose applications could
+not use what root created), it counts
 without creating, changing or removing anything (where run and rekey exit
 3), says so once on stderr, and judges ages by this host's clock instead of
 the file server's ("host_clock": true in --json): a host clock ahead of the
@@ -184,7 +185,8 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 // openToRead opens the store as every command does, or opened
 // fsstore.WithReadOnly, which creates, changes and removes nothing (a
 // census needs no more), where sessgc may not write there: a mount
-// read-only here, a user with read access alone, or root on a store
+// read-only here, a user with read access alone, a full file system or
+// quota (when an operator most wants the count), or root on a store
 // another user owns (pass.CheckOwner), where what root wrote would be
 // unusable by the applications. why is then that refusal, nil otherwise.
 // A store this user may not read either is refused as the read-only open
@@ -204,9 +206,15 @@ func openToRead(dir string, log *slog.Logger) (s *fsstore.Store, why, err error)
 }
 
 // writeRefused reports whether opening a store failed because this host
-// may not write it: a read-only file system, or permissions.
+// may not write it: a read-only file system, permissions, or a file system
+// (or the user's quota) that is full, when the count is most wanted.
 func writeRefused(err error) bool {
-	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) || isFull(err)
+}
+
+// isFull reports whether err is a full file system or quota.
+func isFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // readOnlyNote says what a census of a store opened read-only could not
@@ -219,6 +227,8 @@ func readOnlyNote(dir string, refused error, expireAfter time.Duration) string {
 		why = "it is on a read-only filesystem on this host"
 	case errors.Is(refused, fs.ErrPermission):
 		why = fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())
+	case isFull(refused):
+		why = "its file system is full (disk full or quota): no file could be written there"
 	default: // pass.CheckOwner's refusal
 		why = "sessgc runs as root and another user owns the store, whose applications could not use files root made there; run it as that user to have the file server's clock measured"
 	}
