@@ -60,8 +60,8 @@ Exit codes:
        writable); no keys, or a key file that is unreadable, readable by
        others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
-       unreadable, or for run and rekey read-only or owned by another
-       user while sessgc runs as root (stats counts such a store
+       unreadable, or for run and rekey read-only, full or owned by
+       another user while sessgc runs as root (stats counts such a store
        read-only, exit 0), a key that does not match the store ("wrong
        key"), or for rekey a store not encrypted yet; nothing was
        deleted or rewritten
