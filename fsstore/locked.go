@@ -535,7 +535,7 @@ func (l *Locked) touch(c *call) error {
 		if err != errNoFDTouch {
 			return err
 		}
-		return l.s.touchLive(c, l.k)
+		return l.s.touchLive(c, l.id, l.k)
 	}
 	return l.s.touch(c, l.id, l.k)
 }

@@ -1454,16 +1454,24 @@ func (s *Store) touch(c *call, id string, k key) error {
 	if done, err := s.touchKnown(c, k, p); done {
 		return err
 	}
-	err := s.touchLooking(c, func() error { return s.touchByName(c, id, k, p) })
-	if errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) {
-		// A sweep may hold the record aside this instant, as Load finds
-		// (readMovedAside): the touch goes there, where the sweep looks
-		// for it before it removes the record. Then the name once more,
-		// in case the sweep put it back in between.
-		dir, name := filepath.Split(p)
-		if err = s.touchByName(c, id, k, dir+asideName(name)); errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) {
-			err = s.touchByName(c, id, k, p)
-		}
+	return s.touchAside(c, id, k, p, s.touchLooking(c, func() error { return s.touchByName(c, id, k, p) }))
+}
+
+// touchAside follows err, a Touch's outcome at the record's name p: a
+// record not found there may be held aside by a sweep this instant, as
+// Load finds (readMovedAside), and the touch goes there, where the sweep
+// looks for it before it removes the record; then to the name once more,
+// in case the sweep put it back in between. Both looks judge the record
+// afresh (touchByName): the sweep takes no lock of the session, so what
+// a Load under the lock saw says nothing of the copy aside. Any other
+// outcome is returned as it is.
+func (s *Store) touchAside(c *call, id string, k key, p string, err error) error {
+	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
+		return err
+	}
+	dir, name := filepath.Split(p)
+	if err = s.touchByName(c, id, k, dir+asideName(name)); errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) {
+		err = s.touchByName(c, id, k, p)
 	}
 	return err
 }
@@ -1645,11 +1653,16 @@ func (s *Store) touchError(p string, err error) error {
 	return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "open", Path: p, Err: err})
 }
 
-// touchLive sets the record's mtime to now, for a session known to be live.
-func (s *Store) touchLive(c *call, k key) error {
+// touchLive sets the record's mtime to now, for a session known to be live:
+// a Load under its lock read it. A sweep takes no lock, and may hold the
+// record aside since that Load or have held it aside during it (the Load
+// read it there): not found under its name, it is touched where Touch
+// finds it (touchAside), or the sweep removes a session just used and the
+// caller hears ErrNotFound.
+func (s *Store) touchLive(c *call, id string, k key) error {
 	_, p := s.path(k)
 	looked := false
-	return s.touchLooking(c, func() error {
+	return s.touchAside(c, id, k, p, s.touchLooking(c, func() error {
 		if looked {
 			s.refreshDir(p) // a fresh look at the name, as touchByName's
 		}
@@ -1660,7 +1673,7 @@ func (s *Store) touchLive(c *call, k key) error {
 		}
 		defer d.close()
 		return s.touchIn(c, d, k, p)
-	})
+	}))
 }
 
 // touchOpen sets the mtime of the record file f, open since a Load under
