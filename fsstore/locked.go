@@ -345,12 +345,14 @@ func (l *Locked) LoadInto(ctx context.Context, buf []byte) (*Session, error) {
 
 // LoadLockedOnly is Load for a session that every process writes only
 // under its lock (Locked.Save and Locked.Delete, CompareAndSwap; never
-// Store.Save or Store.Delete): a record missing while the lock is held is
-// then missing for good, and on NFS it is reported (ErrNotFound) without
-// looking again. (A sweep, which takes no lock of the session it moves
-// aside and puts back, is looked for as Load does: at the sweep's aside
-// name, then at the name again, after a fresh look at the directory.)
-// Load there looks five times more, over some 31 ms, for a
+// Store.Save or Store.Delete): no save is in flight while the lock is
+// held, and on NFS a record missing is reported (ErrNotFound) without
+// looking again. The sweep is the one writer that takes no lock of the
+// session: it moves a record it judged expired aside, and puts it back if
+// it was renewed meanwhile. The store looks for that itself, as Load does:
+// at the sweep's aside name, then at the name again, after a fresh look at
+// the directory (and Touch, Save and Delete under the lock reach a record
+// held aside). Load there looks five times more, over some 31 ms, for a
 // save by another host that takes no lock: while a process on that host
 // holds the record open, its client renames the record aside before it
 // renames the new one in, and the name is missing in between. Under the
@@ -365,9 +367,10 @@ func (l *Locked) LoadLockedOnly(ctx context.Context) (*Session, error) {
 
 // LoadIntoLockedOnly is LoadLockedOnly reading the record into buf when it
 // fits there, as LoadInto does: for a session every process writes only
-// under its lock, a record missing is reported at the first look. As with
-// LoadInto, the returned Data may alias buf, and after an error matching
-// ErrUnavailable the store may still be reading into it: drop buf then.
+// under its lock, a record missing is reported without looking again. As
+// with LoadInto, the returned Data may alias buf, and after an error
+// matching ErrUnavailable the store may still be reading into it: drop buf
+// then.
 func (l *Locked) LoadIntoLockedOnly(ctx context.Context, buf []byte) (*Session, error) {
 	return l.loadInto(ctx, buf, false)
 }

@@ -193,8 +193,11 @@
 // (Exclusive mode's saves, deletes and Renew's marker) or by
 // Store.CompareAndSwap, which takes it. Exclusive mode relies on that when
 // it reads a session under its lock (fsstore.Locked.LoadIntoLockedOnly): a
-// record missing then is taken for gone at the first look. On NFS a plain
-// Load looks five times more, some 31 ms, for a save by another host
+// record missing then is taken for gone without looking again. (The sweep
+// is the exception, and the store handles it: it moves an expired record
+// aside without the lock and puts it back if it was renewed meanwhile, and
+// the read looks at that aside name and at the name once more.) On NFS a
+// plain Load looks five times more, some 31 ms, for a save by another host
 // without the lock, which its client makes by renaming the old record
 // aside before renaming the new one in; each request with a cookie naming
 // a session that is gone (expired and swept, logged out, forged) would

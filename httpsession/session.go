@@ -159,13 +159,14 @@ func (s *Session) load() error {
 			bp := s.spareBuf()
 			// Every write this package makes is under the session's
 			// lock (or CompareAndSwap, which takes it): with the lock
-			// held no save is in flight, and a record missing is
-			// missing for good. Load's looks again on NFS, for a save
-			// without the lock, would cost each request with a cookie
-			// naming no session (expired, logged out, forged) five
-			// round trips and some 31 ms, holding a stripe other
-			// sessions share (see the package doc, Writing the store
-			// from other code).
+			// held no save is in flight, and a record missing is gone
+			// (a sweep, which takes no lock, may hold it aside or put
+			// it back: the store looks there itself). Load's looks
+			// again on NFS, for a save without the lock, would cost
+			// each request with a cookie naming no session (expired,
+			// logged out, forged) five round trips and some 31 ms,
+			// holding a stripe other sessions share (see the package
+			// doc, Writing the store from other code).
 			if rec, err = lk.LoadIntoLockedOnly(s.reqCtx, bp.b); err != nil {
 				s.unlockHandle(lk)
 			} else {
@@ -991,7 +992,7 @@ func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsst
 // saveNew saves fresh under its lock lk, create-only.
 func saveNew(ctx context.Context, lk *fsstore.Locked, fresh *fsstore.Session) error {
 	// The fresh ID was drawn here at random: no other process writes it,
-	// with the lock or without, so a miss is reported at the first look.
+	// with the lock or without, so a miss is reported without looking again.
 	switch _, err := lk.LoadLockedOnly(ctx); {
 	case err == nil:
 		return fmt.Errorf("a session with the fresh ID exists: %w", fsstore.ErrConflict)
