@@ -1678,7 +1678,14 @@ func (s *Store) touchLive(c *call, id string, k key) error {
 
 // touchOpen sets the mtime of the record file f, open since a Load under
 // the session's lock saw it live, to now. errNoFDTouch where the platform
-// cannot; the caller then touches by name.
+// cannot, or where f has no name left: a sweep, which takes no lock,
+// removed it since the Load (touching it set the times of a file nobody
+// reads, and reported a removed session touched). The caller then touches
+// by name, which finds whatever the name holds, or nothing (ErrNotFound).
+// The stat after the touch costs no round trip on NFS: the SETATTR's reply
+// carried the attributes. (On NFS a sweep on this very host leaves the file
+// it removes a .nfsXXXX name while the host holds it open, which this does
+// not tell apart.)
 func (s *Store) touchOpen(c *call, k key, f rfile) error {
 	var t *time.Time
 	if s.cfg.fakeClock {
@@ -1697,6 +1704,9 @@ func (s *Store) touchOpen(c *call, k key, f rfile) error {
 	}
 	if s.cache != nil {
 		s.cache.drop(k.name)
+	}
+	if st, err := f.stat(); err == nil && st.nlink == 0 {
+		return errNoFDTouch
 	}
 	return nil
 }

@@ -116,3 +116,46 @@ func TestLockedOpsReachRecordAside(t *testing.T) {
 		}
 	}
 }
+
+// A sweep that removed the record after a Load under the lock leaves
+// Locked.Touch nothing to touch: ErrNotFound, as Store.Touch answers, on a
+// bounded store (which keeps no descriptor) and an unbounded one alike.
+// Through the descriptor the Load kept, the Touch set the times of the
+// removed file and reported the session touched.
+func TestLockedTouchAfterSweepRemoved(t *testing.T) {
+	ctx := context.Background()
+	for _, bounded := range []bool{false, true} {
+		t.Run(map[bool]string{true: "bounded", false: "unbounded"}[bounded], func(t *testing.T) {
+			dir := t.TempDir()
+			clock := fakeclock.New()
+			opts := []fsstore.Option{fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now)}
+			if bounded {
+				opts = append(opts, fsstore.WithMaxInFlight(4))
+			}
+			w := openDir(t, dir, opts...)
+			// The sweep's clock leads by more than Grace (see
+			// TestLockedOpsReachRecordAside).
+			gc := openDir(t, dir, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Second),
+				fsstore.WithClock(func() time.Time { return clock.Now().Add(5 * time.Minute) }))
+			id := newID(t)
+			if err := w.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Hour - time.Minute)
+			l, err := w.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			if _, err := l.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := gc.Sweep(ctx, fsstore.SweepOptions{}); err != nil || st.Sessions != 1 {
+				t.Fatalf("sweep: %+v, %v; want the session removed", st, err)
+			}
+			if err := l.Touch(ctx); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Locked.Touch of a session the sweep removed after the Load: %v; want ErrNotFound", err)
+			}
+		})
+	}
+}
