@@ -36,7 +36,11 @@
 #                   guest tmpfs dir /run/local (NFS_LOCAL), for local-vs-NFS
 #                   comparisons (netem, if any, is applied to lo)
 #   -s, --state DIR state dir on the host (env STATE; default a new mktemp dir)
-#   -t, --timeout S bound on the whole run in seconds (env UML_TIMEOUT; 600)
+#   -t, --timeout S bound on the whole run in seconds (env UML_TIMEOUT; 600);
+#                   with --wait-go, from the go
+#   --wait-go S     boot and mount, then wait, at most S seconds from the
+#                   start, for the file STATEDIR/guest.go before the
+#                   commands start (see "Booting ahead" below)
 #   -q, --quiet     don't print the hosts' output at the end, only the summary
 #   -h, --help      this text
 #
@@ -83,6 +87,18 @@
 # command exited 0; else the exit code of the first failing host (in name
 # order); 124 on timeout; 125 if the guest failed to set up (e.g. a mount).
 #
+# Booting ahead (--wait-go): a caller that waits for the machine-wide lock
+# (internal/nfstest) boots the guest meanwhile, at its own priority, which
+# takes boot and setup off the time it holds the lock. Once every host has
+# mounted, the guest creates STATEDIR/guest.ready and waits for
+# STATEDIR/guest.go (write it elsewhere, then rename it there, once the
+# script has created STATEDIR/guest.started, which it does first), holding
+# "go" or "go SECS" (SECS: a shorter bound than -t) to start the commands,
+# or "cancel" to power off. From the go the guest runs at nice -10 and the
+# -t bound counts. The caller takes the lock itself (NFS_HARNESS_LOCKED=1),
+# and may release it once STATEDIR/guest.done exists (every host's command
+# has exited; the guest, now at nice 19, powers off).
+#
 # Cost: about 10 s to boot and set up the guest; needs root and the Debian
 # packages user-mode-linux nfs-kernel-server kmod iproute2 (.ci/run installs
 # them; set NFS_HARNESS_INSTALL=1 to let this script apt-get them).
@@ -102,6 +118,7 @@ DELAY=${NETEM_DELAY:-}
 DELEG=${NFS_DELEGATIONS:-0}
 LEASE=${NFS_LEASE:-10}
 TIMEOUT=${UML_TIMEOUT:-600}
+WAIT_GO=0
 STATE=${STATE:-}
 MODE=hosts
 QUIET=0
@@ -122,6 +139,7 @@ while [ $# -gt 0 ]; do
   --server-local) MODE=server; shift ;;
   -s | --state) STATE=${2:?}; shift 2 ;;
   -t | --timeout) TIMEOUT=${2:?}; shift 2 ;;
+  --wait-go) WAIT_GO=${2:?}; shift 2 ;;
   -q | --quiet) QUIET=1; shift ;;
   -h | --help) usage; exit 0 ;;
   --) shift; break ;;
@@ -132,6 +150,7 @@ done
 
 [[ $HOSTS =~ ^[0-9]+$ ]] && [ "$HOSTS" -ge 1 ] && [ "$HOSTS" -le 26 ] || die "--hosts must be 1..26"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] && [ "$TIMEOUT" -ge 30 ] || die "--timeout must be >= 30 seconds"
+[[ $WAIT_GO =~ ^[0-9]+$ ]] || die "--wait-go must be a number of seconds"
 [[ $DELEG == [01] ]] || die "NFS_DELEGATIONS must be 0 or 1"
 [[ $LEASE =~ ^[0-9]+$ ]] && [ "$LEASE" -ge 5 ] && [ "$LEASE" -le 3600 ] || die "--lease must be 5..3600 seconds"
 [[ -z $DELAY || $DELAY =~ ^[0-9.]+(us|ms|s)$ ]] || die "bad delay '$DELAY' (e.g. 500us, 1ms)"
@@ -199,8 +218,11 @@ STATE=$(cd "$STATE" && pwd -P)
 case $STATE/ in /run/* | /var/lib/nfs/* | /proc/* | /sys/* | /dev/*)
   die "state dir $STATE is hidden inside the guest; use one under /tmp" ;;
 esac
-rm -f "$STATE"/*.rc "$STATE"/*.out "$STATE"/*.mount "$STATE"/*.mountstats "$STATE"/cmd.* "$STATE"/guest.* \
+rm -f "$STATE"/*.rc "$STATE"/*.out "$STATE"/*.mount "$STATE"/*.mountstats "$STATE"/cmd.* "$STATE"/guest.* "$STATE"/harness.* \
   "$STATE"/console.log "$STATE"/dmesg.log "$STATE"/timeline.log "$STATE"/ctl.log
+# Booting ahead, the caller may write guest.go (and lines of the timeline)
+# from now on.
+[ "$WAIT_GO" = 0 ] || : >"$STATE/guest.started"
 CWD=$(pwd -P)
 # The timeline: one line per event, UTC, from this script, the guest and the
 # hosts' commands (NFS_TIMELINE), merged by time when a run is diagnosed.
@@ -302,7 +324,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 export STATE=$(printf %q "$STATE") CWD=$(printf %q "$CWD") MOUNT_OPTS=$(printf %q "$MOUNT_OPTS")
 export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY") LEASE=$LEASE
 NAMES=(${NAMES[*]})
-MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT
+MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT WAIT_GO=$WAIT_GO
 EOF
 cat >>"$STATE/init.sh" <<'EOF'
 export TZ=UTC # for lib.sh's stamps
@@ -319,12 +341,22 @@ mkdir -p $G/ctl /run/netns /run/nfs /run/export /run/mnt /run/local \
 mkfifo $G/nap # for lib.sh's nap
 # Watchdog: the guest powers itself off before the host-side timeout.
 # Hosts' commands still running then get their mountstats taken from outside.
-( sleep $((TIMEOUT - 10)); echo "nfs-harness: guest timeout after $((TIMEOUT - 10))s"
-  event "guest: timeout after $((TIMEOUT - 10))s"
-  for h in "${NAMES[@]}"; do
-    [ -e $G/$h.rc ] || cat /proc/"$(cat $G/$h.pid 2>/dev/null)"/mountstats >"$STATE/$h.mountstats" 2>/dev/null
-  done
-  echo timeout >"$STATE/guest.timeout"; off ) &
+# watchdog SECS WHAT: off after SECS; its pid in wd.
+watchdog() {
+  ( sleep "$1"; echo "nfs-harness: guest timeout: $2"
+    event "guest: timeout: $2"
+    for h in "${NAMES[@]}"; do
+      [ -e $G/$h.rc ] || cat /proc/"$(cat $G/$h.pid 2>/dev/null)"/mountstats >"$STATE/$h.mountstats" 2>/dev/null
+    done
+    echo timeout >"$STATE/guest.timeout"; off ) &
+  wd=$!
+}
+if [ "$WAIT_GO" = 0 ]; then
+  watchdog $((TIMEOUT - 10)) "$((TIMEOUT - 10))s after boot"
+else
+  # Booting ahead: -t counts from the go; until then, --wait-go bounds it.
+  watchdog "$WAIT_GO" "no go within ${WAIT_GO}s of boot"
+fi
 event "guest: booted"
 
 # One modprobe loads the modules and what they depend on, from the UML
@@ -509,6 +541,17 @@ for f in /proc/fs/nfsd/clients/*/info; do
 done >"$STATE/clients.txt"
 read -r lt </proc/fs/nfsd/nfsv4leasetime
 echo "nfs-harness: ${#NAMES[@]} host(s) mounted (lease ${lt}s, delegations=$DELEG, delay=${DELAY:-none}); running"
+if [ "$WAIT_GO" != 0 ]; then
+  # Booted ahead of the caller's turn: wait for it (see "Booting ahead").
+  event "guest: ${#NAMES[@]} host(s) mounted; waiting for the go"
+  : >"$STATE/guest.ready"
+  while [ ! -e "$STATE/guest.go" ]; do nap 0.1; done
+  read -r verb secs <"$STATE/guest.go" || true
+  [ "$verb" = go ] || { event "guest: $verb, not go: powering off"; off; }
+  [[ ${secs:-} =~ ^[0-9]+$ ]] && [ "$secs" -lt "$TIMEOUT" ] && TIMEOUT=$secs
+  kill "$wd" 2>/dev/null
+  watchdog $((TIMEOUT - 10)) "$((TIMEOUT - 10))s after the go"
+fi
 event "guest: ${#NAMES[@]} host(s) mounted (lease ${lt}s, delegations=$DELEG, delay=${DELAY:-none}); go"
 : >$G/go
 for h in "${NAMES[@]}"; do
@@ -527,15 +570,51 @@ t0=$SECONDS
 # would have CPUs of their own. Without the privilege (CAP_SYS_NICE, which
 # a container's root may lack) nice warns and runs it as is; the timeline
 # says which.
-event "harness: starting the guest (nice $(nice -n -10 nice 2>/dev/null))"
+prio=(nice -n -10) limit=$TIMEOUT
+if [ "$WAIT_GO" = 0 ]; then
+  event "harness: starting the guest (nice $(nice -n -10 nice 2>/dev/null))"
+else
+  # Booting ahead, beside another guest that has the lock: at the caller's
+  # priority, below that guest's, until the go. Then all of it (the guest
+  # is a process group of its own) goes to -10. The host's bound is a last
+  # resort: the guest's own watchdogs come first.
+  prio=() limit=$((WAIT_GO + TIMEOUT + 30))
+  event "harness: starting the guest ahead of its go (nice $(nice))"
+  # Its process group is looked up while it boots, so that at the go only
+  # renice starts: a process start can take a second on a busy machine.
+  # The waits pause without a process, like the guest's nap.
+  mkfifo "$STATE/harness.nap"
+  hnap() { read -rt 0.1 <>"$STATE/harness.nap" || true; }
+  (
+    until uml=$(pgrep -o -f "^linux.uml .*umid=nfsh$$ "); do
+      [ -e "$STATE/guest.exited" ] && exit 0
+      hnap
+    done
+    pg=$(ps -o pgid= -p "$uml")
+    while [ ! -e "$STATE/guest.go" ]; do
+      [ -e "$STATE/guest.exited" ] && exit 0
+      hnap
+    done
+    renice -n -10 -g $pg >/dev/null 2>&1
+    event "harness: go; the guest at nice $(ps -o ni= -p "$uml")"
+    # Once the hosts are done, the caller lets the next guest go while
+    # this one powers off: at the lowest priority, out of its way.
+    while [ ! -e "$STATE/guest.done" ]; do
+      [ -e "$STATE/guest.exited" ] && exit 0
+      hnap
+    done
+    renice -n 19 -g $pg >/dev/null 2>&1
+  ) &
+fi
 # UML's pid/umid files go to the state dir, not ~/.uml; a unique umid lets
 # several guests run at once.
-timeout -k 10 "$TIMEOUT" nice -n -10 linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
+timeout -k 10 "$limit" "${prio[@]}" linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$STATE/init.sh" \
   con=null con0=null,fd:1 quiet </dev/null 2>&1 |
   grep --line-buffered -vE 'SELinux|mmapper_init|ubd device|svc_tli_create|^sysrq|^reboot|Power down|^$' |
   tee "$STATE/console.log" || true
 elapsed=$((SECONDS - t0))
+: >"$STATE/guest.exited"
 event "harness: guest exited after ${elapsed}s"
 
 status=0
@@ -547,7 +626,7 @@ fi
 for h in "${NAMES[@]}"; do
   rc=$(cat "$STATE/$h.rc" 2>/dev/null || echo "")
   if [ -z "$rc" ]; then
-    if [ -e "$STATE/guest.timeout" ] || [ $elapsed -ge "$TIMEOUT" ]; then rc=124; else rc=125; fi
+    if [ -e "$STATE/guest.timeout" ] || [ $elapsed -ge "$limit" ]; then rc=124; else rc=125; fi
   fi
   if [ "$QUIET" = 0 ] && [ -s "$STATE/$h.out" ]; then
     sed "s/^/[$h] /" "$STATE/$h.out"

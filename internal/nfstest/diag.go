@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -16,16 +17,15 @@ import (
 const lockMargin = 20 * time.Second
 
 // lockGuests takes the machine-wide guest lock for one guest run (see
-// lockMachine), waiting no longer than the test binary's deadline (if
-// hasDeadline) allows, and shortens cfg.Timeout to what is left of it.
+// lockMachine), waiting no longer than ctx and the test binary's deadline
+// (if hasDeadline) allow, and shortens cfg.Timeout to what is left of it.
 // It returns the release; logf is told about waits and the shortening.
-func lockGuests(deadline time.Time, hasDeadline bool, cfg *Config, state string, logf func(format string, args ...any)) (func(), error) {
+func lockGuests(ctx context.Context, deadline time.Time, hasDeadline bool, cfg *Config, state string, logf func(format string, args ...any)) (func(), error) {
 	path := lockPath()
 	if path == "" {
 		timeline(state, "parent", EnvLock+"=off: not taking the machine-wide guest lock")
 		return func() {}, nil
 	}
-	ctx := context.Background()
 	if hasDeadline {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-lockMargin))
@@ -58,6 +58,45 @@ func lockGuests(deadline time.Time, hasDeadline bool, cfg *Config, state string,
 		release()
 		timeline(state, "parent", "released guest lock "+locked)
 	}, nil
+}
+
+// lineSuffix names the line for the machine-wide guest lock: the lock
+// file's name with it appended.
+const lineSuffix = ".next"
+
+// lockLine takes the line for the machine-wide guest lock: the one guest
+// run that holds it boots its guest while another holds the lock, and
+// leaves the line once it has the lock (see bootGuest). So at most two
+// guests are up at a time, one of them waiting, rather than every test
+// binary's that waits for the lock. It waits no longer than the test
+// binary's deadline (if hasDeadline) allows, and returns the release,
+// which may be called more than once, and the line's file ("" when the
+// lock is off).
+func lockLine(deadline time.Time, hasDeadline bool, state string, logf func(format string, args ...any)) (func(), string, error) {
+	path := lockPath()
+	if path == "" {
+		return func() {}, "", nil
+	}
+	path += lineSuffix
+	ctx := context.Background()
+	if hasDeadline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-lockMargin))
+		defer cancel()
+	}
+	locked, release, err := lockMachine(ctx, path, func(holder string) {
+		logf("nfstest: waiting to boot ahead of the machine-wide guest lock: %s is held by %s", path, holder)
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("%w\n(set %s to another file, or to \"off\" if guests are serialized by other means)", err, EnvLock)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			release()
+			timeline(state, "parent", "left the line "+locked)
+		})
+	}, locked, nil
 }
 
 // Event appends a line to the run's timeline (NFS_TIMELINE in the guest),

@@ -77,14 +77,14 @@ func TestReportGuest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guests")
 	t.Setenv(EnvGuestReport, path)
 	began := time.UnixMilli(1764912512345)
-	reportGuest(guestReport{name: t.Name(), ran: 12340 * time.Millisecond, waited: 3 * time.Second, began: began}, t.Logf)
+	reportGuest(guestReport{name: t.Name(), ran: 12340 * time.Millisecond, waited: 3 * time.Second, began: began, setup: 20 * time.Second, ahead: 18 * time.Second}, t.Logf)
 	reportGuest(guestReport{name: t.Name(), ran: 1500 * time.Millisecond, code: 1, began: began.Add(20 * time.Second)}, t.Logf)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "   12.3 s  TestReportGuest (exit 0; waited 3.0 s for the guest lock; began 1764912512.3)\n" +
-		"    1.5 s  TestReportGuest (exit 1; waited 0.0 s for the guest lock; began 1764912532.3)\n"
+	want := "   12.3 s  TestReportGuest (exit 0; waited 3.0 s for the guest lock; booted and mounted in 20.0 s, 18.0 s of it ahead of its go; began 1764912512.3)\n" +
+		"    1.5 s  TestReportGuest (exit 1; waited 0.0 s for the guest lock; booted and mounted in 0.0 s, 0.0 s of it ahead of its go; began 1764912532.3)\n"
 	if string(b) != want {
 		t.Fatalf("report:\n%s\nwant:\n%s", b, want)
 	}

@@ -33,7 +33,8 @@
 // # Cost
 //
 // Each Run boots a guest: about 13 s of overhead on our 2-core machines,
-// on top of the roles' own run time. To amortize it, put several scenarios
+// on top of the roles' own run time, off the machine-wide lock when the
+// guest boots while another runs. To amortize it, put several scenarios
 // in one Run (the role functions may call t.Run, and [Barrier] keeps the
 // hosts in step), or run a whole test binary under the harness in one boot:
 //
@@ -53,8 +54,10 @@
 //
 // Run holds a machine-wide flock (/tmp/sessfs-uml.lock, or $SESSFS_UML_LOCK)
 // while its guest runs, so that the packages that go test ./... runs at
-// once take turns; see [EnvLock]. When a role fails, Run logs the run's
-// timeline, each host's mountstats and the guest's kernel log.
+// once take turns; see [EnvLock]. One run at a time boots its guest and
+// mounts its hosts while it waits for the lock, and gives the go once it
+// has it. When a role fails, Run logs the run's timeline, each host's
+// mountstats and the guest's kernel log.
 //
 // # Availability
 //

@@ -197,26 +197,41 @@ func startChild(job string) int {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
+	// Each run boots its guest once the one before it has its turn on
+	// the machine-wide lock, so that it boots while that one runs (see
+	// bootGuest), as a run of another test binary may.
+	var prev chan struct{}
+	var wg sync.WaitGroup
 	for _, r := range j.Runs {
-		var logs []string
-		logf := func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
-		g := bootGuest(r.Test, r.Config, r.Config.Hosts, r.State, j.Deadline, !j.Deadline.IsZero(), logf)
-		res := startResult{Code: g.code, Timeout: g.timeout, Out: g.out.Bytes(), Logs: logs}
-		if g.err != nil {
-			res.Err = g.err.Error()
-		}
-		b, err := json.Marshal(res)
-		if err == nil {
-			// Written whole, then renamed: the parent polls for the name.
-			tmp := filepath.Join(r.State, startResultFile+".tmp")
-			if err = os.WriteFile(tmp, b, 0o644); err == nil {
-				err = os.Rename(tmp, filepath.Join(r.State, startResultFile))
+		turn := make(chan struct{})
+		wg.Add(1)
+		go func(prev chan struct{}) {
+			defer wg.Done()
+			if prev != nil {
+				<-prev
 			}
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "nfstest: %s: result: %v\n", r.Test, err)
-		}
+			var logs []string
+			logf := func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
+			g := bootGuest(r.Test, r.Config, r.Config.Hosts, r.State, j.Deadline, !j.Deadline.IsZero(), func() { close(turn) }, logf)
+			res := startResult{Code: g.code, Timeout: g.timeout, Out: g.out.Bytes(), Logs: logs}
+			if g.err != nil {
+				res.Err = g.err.Error()
+			}
+			b, err := json.Marshal(res)
+			if err == nil {
+				// Written whole, then renamed: the parent polls for the name.
+				tmp := filepath.Join(r.State, startResultFile+".tmp")
+				if err = os.WriteFile(tmp, b, 0o644); err == nil {
+					err = os.Rename(tmp, filepath.Join(r.State, startResultFile))
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "nfstest: %s: result: %v\n", r.Test, err)
+			}
+		}(prev)
+		prev = turn
 	}
+	wg.Wait()
 	return 0
 }
 

@@ -2,6 +2,7 @@ package nfstest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -25,9 +27,10 @@ const (
 	// EnvHarness overrides the path of scripts/nfs-harness.sh.
 	EnvHarness = "NFSTEST_HARNESS"
 	// EnvGuestReport names a file to which every Run appends one line:
-	// the test, how long its guest ran and the harness's exit code. The
-	// guests take turns on the machine, so their sum is the floor of a
-	// test run's wall time; CI prints the file to show where it goes.
+	// the test, how long its guest held the machine-wide lock and the
+	// harness's exit code (see reportGuest). The guests take turns on
+	// the machine, so their sum is the floor of a test run's wall time;
+	// CI prints the file to show where it goes.
 	EnvGuestReport = "SESSFS_NFS_GUEST_REPORT"
 )
 
@@ -43,7 +46,9 @@ type Config struct {
 	// Delegations lets the server grant NFSv4 delegations. Default false,
 	// as on AWS EFS, which never grants them.
 	Delegations bool
-	// Timeout bounds the whole guest run, boot included. Default 5 minutes;
+	// Timeout bounds the guest run from when its hosts' commands could
+	// start: its go, or its hosts' mounts when those came later (see
+	// bootGuest). Default 5 minutes;
 	// Run shortens it when the test's own deadline (go test -timeout) is
 	// nearer, so that a hung guest is reported with its diagnostics rather
 	// than by the testing package's panic.
@@ -243,7 +248,7 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 		}
 	} else {
 		deadline, hasDeadline := t.Deadline()
-		g = bootGuest(t.Name(), cfg, n, t.TempDir(), deadline, hasDeadline, func(format string, args ...any) {
+		g = bootGuest(t.Name(), cfg, n, t.TempDir(), deadline, hasDeadline, nil, func(format string, args ...any) {
 			t.Helper()
 			t.Logf(format, args...)
 		})
@@ -296,10 +301,25 @@ type guestRun struct {
 }
 
 // bootGuest runs the test called name on n hosts of a guest configured by
-// cfg, the harness's results going to state, and returns how it went. It
-// waits for the machine-wide lock first, until the test binary's deadline
-// (when hasDeadline). logf is told what a test would log on the way.
-func bootGuest(name string, cfg Config, n int, state string, deadline time.Time, hasDeadline bool, logf func(format string, args ...any)) *guestRun {
+// cfg, the harness's results going to state, and returns how it went.
+//
+// The guest boots ahead of its turn: bootGuest takes the line for the
+// machine-wide lock (lockLine: one guest boots ahead at a time), starts
+// the harness, which boots the guest and mounts the hosts while another
+// guest runs, then waits for the lock itself (lockGuests) and gives the
+// go. Booting and mounting took 13-40 s of every guest's turn, and the
+// guests of go test ./... run one after another. Each wait lasts until the
+// test binary's deadline (when hasDeadline). locked, if not nil, is called
+// once the lock is taken or the run has failed before. logf is told what a
+// test would log on the way.
+func bootGuest(name string, cfg Config, n int, state string, deadline time.Time, hasDeadline bool, locked func(), logf func(format string, args ...any)) *guestRun {
+	var lockedOnce sync.Once
+	turn := func() {
+		if locked != nil {
+			lockedOnce.Do(locked)
+		}
+	}
+	defer turn()
 	g := &guestRun{state: state}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
@@ -315,23 +335,27 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 		g.err = fmt.Errorf("nfstest: test binary: %v", err)
 		return g
 	}
-	asked := time.Now()
-	release, err := lockGuests(deadline, hasDeadline, &cfg, state, logf)
-	if err != nil {
-		g.err = err
-		return g
-	}
-	defer release()
-	waited := time.Since(asked)
-	g.timeout = cfg.Timeout
 	for _, p := range []string{exe, state} {
 		if hiddenInGuest(p) {
 			g.err = fmt.Errorf("nfstest: %s is hidden inside the guest (its /run and /var/lib/nfs are private); use a build/temp dir elsewhere, e.g. under /tmp", p)
 			return g
 		}
 	}
+	asked := time.Now()
+	leave, line, err := lockLine(deadline, hasDeadline, state, logf)
+	if err != nil {
+		g.err = err
+		return g
+	}
+	defer leave()
+	// How long the guest may wait for its go: until the deadline.
+	waitGo := 6 * time.Hour
+	if hasDeadline {
+		waitGo = max(time.Until(deadline)-lockMargin, 30*time.Second)
+	}
 	secs := int(cfg.Timeout / time.Second)
 	args := []string{script, "-q", "-n", strconv.Itoa(n), "-s", state, "-t", strconv.Itoa(max(secs, 30)),
+		"--wait-go", strconv.Itoa(int(waitGo / time.Second)),
 		"--lease", strconv.Itoa(int(cfg.lease() / time.Second))}
 	if cfg.Delay != "" {
 		args = append(args, "-d", cfg.Delay)
@@ -351,21 +375,119 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 	cmd := exec.Command("bash", args...)
 	cmd.Env = harnessEnv(os.Environ(), cfg)
 	cmd.Stdout, cmd.Stderr = &g.out, &g.out
-	start := time.Now()
-	err = cmd.Run()
-	elapsed := time.Since(start).Round(100 * time.Millisecond)
-	if err != nil {
+	booted := time.Now()
+	if err := cmd.Start(); err != nil {
+		g.err = fmt.Errorf("nfstest: running %s: %v", script, err)
+		return g
+	}
+	exited := make(chan struct{})
+	var werr error
+	go func() {
+		werr = cmd.Wait()
+		close(exited)
+	}()
+	// The harness clears its state dir's results first: the go, and the
+	// timeline's lines, come after.
+waitStarted:
+	for !exists(filepath.Join(state, "guest.started")) {
+		select {
+		case <-exited:
+			break waitStarted
+		case <-time.After(startPoll): // a file the harness writes: no event to wait on
+		}
+	}
+	if line != "" {
+		timeline(state, "parent", fmt.Sprintf("took the line %s after %v", line, time.Since(asked).Round(time.Millisecond)))
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-exited:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	release, err := lockGuests(ctx, deadline, hasDeadline, &cfg, state, logf)
+	stop()
+	var start time.Time
+	var elapsed time.Duration // how long the guest held the lock
+	select {
+	case <-exited: // the harness gave up by itself (setup failed): report that
+		if err == nil {
+			release()
+		}
+	default:
+		if err != nil {
+			writeGo(state, "cancel")
+			<-exited
+			g.err = err
+			return g
+		}
+		var once sync.Once
+		unlock := func() { once.Do(release) }
+		defer unlock()
+		leave()
+		turn()
+		g.timeout = cfg.Timeout
+		start = time.Now()
+		writeGo(state, fmt.Sprintf("go %d", int(cfg.Timeout/time.Second)))
+		// Every host's command has exited once the guest has created
+		// guest.done: the next guest may go while this one powers off
+		// (some seconds, more on a busy machine).
+	held:
+		for {
+			select {
+			case <-exited:
+				break held
+			case <-time.After(startPoll): // a file the guest writes: no event to wait on
+				if exists(filepath.Join(state, "guest.done")) {
+					break held
+				}
+			}
+		}
+		elapsed = time.Since(start).Round(100 * time.Millisecond)
+		unlock()
+		<-exited
+	}
+	if start.IsZero() {
+		start = time.Now()
+	}
+	waited := start.Sub(asked)
+	if werr != nil {
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			g.err = fmt.Errorf("nfstest: running %s: %v", script, err)
+		if !errors.As(werr, &ee) {
+			g.err = fmt.Errorf("nfstest: running %s: %v", script, werr)
 			return g
 		}
 		g.code = ee.ExitCode()
 	}
-	logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v", n, cfg.Delay, cfg.Delegations, elapsed)
-	reportGuest(guestReport{name: name, ran: elapsed, code: g.code, waited: waited, began: start}, logf)
+	// The guest was ready (booted, every host mounted) when it created
+	// guest.ready: the part of that before the go was off the lock.
+	var setup, ahead time.Duration
+	if fi, err := os.Stat(filepath.Join(state, "guest.ready")); err == nil {
+		setup = fi.ModTime().Sub(booted)
+		ahead = min(setup, start.Sub(booted))
+	}
+	logf("nfstest: %d host(s), delay=%q, delegations=%v: guest ran %v after its go (booted and mounted in %v, %v of it ahead of the go)",
+		n, cfg.Delay, cfg.Delegations, elapsed, setup.Round(100*time.Millisecond), ahead.Round(100*time.Millisecond))
+	reportGuest(guestReport{name: name, ran: elapsed, code: g.code, waited: waited, began: start, setup: setup, ahead: ahead}, logf)
 	timeline(state, "parent", fmt.Sprintf("harness exited %d", g.code))
 	return g
+}
+
+// writeGo gives the guest that boots ahead its go ("go SECS": its
+// timeout) or tells it to power off ("cancel"): written whole, then
+// renamed, as the guest polls for the name.
+func writeGo(state, msg string) {
+	tmp := filepath.Join(state, "guest.go.tmp")
+	if err := os.WriteFile(tmp, []byte(msg+"\n"), 0o644); err == nil {
+		os.Rename(tmp, filepath.Join(state, "guest.go"))
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // guestTestTimeout is the -test.timeout of the test binary in the guest:
@@ -516,14 +638,18 @@ type guestReport struct {
 	ran    time.Duration // how long the harness ran
 	code   int           // its exit code
 	waited time.Duration // how long the run waited for the machine-wide lock
-	began  time.Time     // when the harness started, the lock taken
+	began  time.Time     // when the guest had its go, the lock taken
+	setup  time.Duration // how long it took to boot and mount
+	ahead  time.Duration // how much of that came before its go
 }
 
 // reportGuest appends the guest run's line to the EnvGuestReport file, if
-// one is named: the seconds it ran first (CI sorts and sums them), then
-// the test, the harness's exit code, how long the run waited for the
-// machine-wide lock and when it began (Unix seconds), from which CI tells
-// how long the lock stood free between the guests. One short write with
+// one is named: the seconds it held the machine-wide lock first (CI sorts
+// and sums them), then the test, the harness's exit code, how long the
+// run waited for the lock, how long the guest took to boot and mount and
+// how much of that was ahead of its go (off the lock), and when it began
+// (Unix seconds), from which CI tells how long the lock stood free
+// between the guests. One short write with
 // O_APPEND: the test binaries of several packages append to the file.
 func reportGuest(r guestReport, logf func(format string, args ...any)) {
 	path := os.Getenv(EnvGuestReport)
@@ -532,8 +658,8 @@ func reportGuest(r guestReport, logf func(format string, args ...any)) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err == nil {
-		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d; waited %.1f s for the guest lock; began %.1f)\n",
-			r.ran.Seconds(), r.name, r.code, r.waited.Seconds(), float64(r.began.UnixMilli())/1000)
+		_, err = fmt.Fprintf(f, "%7.1f s  %s (exit %d; waited %.1f s for the guest lock; booted and mounted in %.1f s, %.1f s of it ahead of its go; began %.1f)\n",
+			r.ran.Seconds(), r.name, r.code, r.waited.Seconds(), r.setup.Seconds(), r.ahead.Seconds(), float64(r.began.UnixMilli())/1000)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
