@@ -63,11 +63,15 @@
 #
 # Link cuts (lease-loss tests): any host writes a file NAME.req into $NFS_CTL
 # (write it elsewhere in $NFS_CTL first, then rename) holding "cut HOST SECS"
-# or "restore HOST". A loop in the server namespace then runs
+# or "restore HOST [CUT]". A loop in the server namespace then runs
 # `ip link set vethX-s down`, creates NAME.down, sleeps SECS, brings the link
 # up and creates NAME.up. NAME.down and a link's NAME.up carry as their
 # mtime the moment the command began (created beforehand, renamed into
 # place after): the earliest moment the outage may have begun or ended.
+# "restore" brings the link up at once; given CUT, the NAME of a cut of
+# that link still under way, it ends that cut: CUT.up is created as the
+# cut's own would be, and the cut leaves the link alone when its time is
+# up. Other files in $NFS_CTL are the hosts' own.
 # Errors create NAME.err. Lease time and grace time
 # are 10 s (--lease), so a longer cut makes the host lose its lease.
 # "nfsd-stop SECS" stops the server's nfsd instead (`rpc.nfsd 0`: every
@@ -471,6 +475,7 @@ ctl() {
             mv "$id.down.t" "$id.down"
           ctllog "cut $h ($veth) for ${secs}s"
           nap "$secs"
+          if [ -e "$id.restored" ]; then ctllog "cut of $h had been ended (${id##*/})"; exit 0; fi
           # The host's TCP connection to nfsd retransmits with exponential
           # backoff while the link is down; its next retry, not the link,
           # decides when the host is heard again. Record it.
@@ -479,7 +484,23 @@ ctl() {
           : >"$id.up.t"; linkset "$veth" up && event "server: link of $h up (${id##*/})" && mv "$id.up.t" "$id.up"
           ctllog "restored $h" ) & ;;
       restore)
-        linkset "$veth" up && event "server: link of $h restored on request (${id##*/})" && : >"$id.up" ;;
+        cut=
+        if [ -n "$secs" ]; then
+          [[ $secs =~ ^[A-Za-z0-9._-]+$ && -e $G/ctl/$secs.down ]] || { echo "no cut '$secs'" >"$id.err"; continue; }
+          cut=$G/ctl/$secs
+          : >"$cut.restored"
+        fi
+        nfsconn "$h"
+        event "server: link of $h coming up on request; its NFS connection: $conn"
+        : >"$id.up.t"
+        if linkset "$veth" up; then
+          event "server: link of $h restored on request (${id##*/})"
+          # The cut's up, stamped as the restore's (a link, same mtime),
+          # unless the cut's time was up first.
+          [ -z "$cut" ] || [ -e "$cut.up" ] || ln "$id.up.t" "$cut.up" 2>/dev/null || true
+          mv "$id.up.t" "$id.up"
+        fi
+        ctllog "restored $h on request" ;;
       *) echo "unknown verb '$verb'" >"$id.err" ;;
       esac
     done

@@ -295,3 +295,81 @@ func (c *Cut) wait(ctx context.Context, ext string) error {
 		}
 	}
 }
+
+// SignalLocal sends the signal name of the test t through the guest-local
+// control directory (NFS_CTL) rather than the export: a host whose link is
+// cut sees it too. Another host waits for it with [Cut.EndOnSignal].
+func SignalLocal(t testing.TB, name string) error {
+	p, err := localSignal(t, name)
+	if err != nil {
+		return err
+	}
+	return Signal(p)
+}
+
+// localSignal is the file of t's local signal name: in NFS_CTL, named
+// for the test (the same on every host) and with an ending the harness's
+// control loop ignores.
+func localSignal(t testing.TB, name string) (string, error) {
+	ctl := os.Getenv("NFS_CTL")
+	if ctl == "" {
+		return "", errors.New("nfstest: NFS_CTL not set (not running under nfs-harness.sh)")
+	}
+	return filepath.Join(ctl, sanitize(t.Name())+"."+sanitize(name)+".sig"), nil
+}
+
+// Restore ends the cut now: it brings the link up at once and returns once
+// it is up, and the cut's Wait then returns at once, with Times' up the
+// restore's. A cut whose link is up already is left alone. It is for a
+// scenario whose outage has done its work before its time is up: the link
+// comes back sooner, and the scenario with it. A stopped server cannot be
+// restored.
+func (c *Cut) Restore(ctx context.Context) error {
+	if c.host == "server" {
+		return errors.New("nfstest: Restore: a stopped server comes back on its own time")
+	}
+	if _, up := c.Times(); !up.IsZero() {
+		return nil
+	}
+	r := &Cut{host: c.host, id: c.id + "-restore"}
+	if err := os.WriteFile(r.id+".tmp", []byte("restore "+c.host+" "+filepath.Base(c.id)+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(r.id+".tmp", r.id+".req"); err != nil {
+		return err
+	}
+	Event("asked to restore %s now (%s)", c.host, filepath.Base(c.id))
+	if err := r.wait(ctx, ".up"); err != nil {
+		return err
+	}
+	// The cut's own up: the restore's, unless its time was up first.
+	return c.Wait(ctx)
+}
+
+// EndOnSignal waits until the test t's local signal name ([SignalLocal])
+// has come from another host, or the cut has ended by itself, and then
+// ends it ([Cut.Restore]) and returns once its link is up. A scenario
+// whose cut must last until the other host has acted (taken over a lock
+// the cut host's lease held, say) ends it so once that host has done so,
+// rather than on a fixed time long enough for a busy machine.
+func (c *Cut) EndOnSignal(ctx context.Context, t testing.TB, name string) error {
+	p, err := localSignal(t, name)
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := os.Stat(p); err == nil {
+			Event("saw %s", filepath.Base(p))
+			break
+		}
+		if _, up := c.Times(); !up.IsZero() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nfstest: cut %s: waiting for %s: %w", c.host, name, ctx.Err())
+		case <-time.After(pollInterval): // a file in a guest-local directory: no event to wait on
+		}
+	}
+	return c.Restore(ctx)
+}
