@@ -224,9 +224,14 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			t.Log(rep)
 			nfstest.Report(t, rep)
 
+			// The cut has done its work once hostB has swept, which it
+			// says through the guest's own control directory (hostA's
+			// link is down): the link comes back then, rather than at
+			// the end of cutFor, which leaves a busy machine time for all
+			// of the above (on a quiet one, some 12 s sooner).
 			ctx, cancel := context.WithTimeout(context.Background(), cutFor+time.Minute)
 			defer cancel()
-			if err := cut.Wait(ctx); err != nil {
+			if err := cut.EndOnSignal(ctx, t, "swept"); err != nil {
 				t.Fatal(err)
 			}
 			if waitEither(ctx, t, filepath.Join(nfstest.Dir(t), "swept"), filepath.Join(nfstest.Dir(t), "abort-hostB")) != "swept" {
@@ -291,6 +296,10 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			r := runGC(t, []string{"run", "--dir", dir, "--json"})
 			if _, sum := summary(t, r); r.code != 0 || sum.Skipped || sum.Errors != 0 {
 				t.Errorf("hostB's sweep: exit %d, skipped %v, errors %d; want 0, false, 0\n%s%s", r.code, sum.Skipped, sum.Errors, r.stdout, r.stderr)
+			}
+			// hostA, cut off, waits for this to end its cut.
+			if err := nfstest.SignalLocal(t, "swept"); err != nil {
+				t.Fatal(err)
 			}
 			old, keep := readIDs(t, filepath.Join(nfstest.Dir(t), "ids"))
 			checkSwept(t, dir, old, keep)
