@@ -354,7 +354,8 @@ func nfsLostLockA(t *testing.T) {
 		// The cycle in flight now is cut off wherever it is: the one to
 		// judge once the link is back.
 		stop.Store(true)
-		if err := cut.Wait(nfsCtx(t, nfsCrossCut())); err != nil {
+		// Over once hostB has taken the lock and saved (see nfsEndCut).
+		if err := cut.EndOnSignal(nfsCtx(t, nfsCrossCut()), t, fmt.Sprintf("b-saved-%d", c)); err != nil {
 			t.Fatal(err)
 		}
 		o := <-done
@@ -417,6 +418,7 @@ func nfsLostLockB(t *testing.T) {
 			t.Fatalf("cut %d: hostB's locked save: %v", c, err)
 		}
 		nfsSignal(t, fmt.Sprintf("b-saved-%d", c))
+		nfsEndCut(t, fmt.Sprintf("b-saved-%d", c))
 		nfsWaitSig(t, fmt.Sprintf("checked-%d", c), nfsCrossCut()+nfsWait)
 	}
 }
