@@ -35,8 +35,12 @@ var nfsSweepScenarios = []nfsScenario{
 	{name: "DeletedWhileAside", hostA: nfsDeletedAsideA, hostB: nfsDeletedAsideB},
 	{name: "AsideNameTaken", hostA: nfsNameTakenA, hostB: nfsNameTakenB},
 	{name: "PutBackDuringLoad", hostA: nfsPutBackA, hostB: nfsPutBackB},
-	{name: "RemovalRPCBudget", hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
+	{name: nfsRemovalScenario, hostA: nfsRemovalBudgetA, hostB: nfsRemovalBudgetB},
 }
+
+// nfsRemovalScenario is the removal budget scenario's name: the rescan
+// (nfs_rescan_test.go) walks the live sessions it leaves.
+const nfsRemovalScenario = "RemovalRPCBudget"
 
 // nfsLostLockWindow cuts hostA's link for longer than the lease, three
 // times: it runs last.
