@@ -446,7 +446,11 @@ func nfsLockLeaseLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cut.Wait(nfsLockCtx(t, crossCut)); err != nil {
+		// Over once hostB has taken the lock: it says so through the
+		// guest's own control directory, which hostA sees with its link
+		// down, rather than at the end of cutFor, which leaves a busy
+		// machine time to get that far.
+		if err := cut.EndOnSignal(nfsLockCtx(t, crossCut), t, "taken"); err != nil {
 			t.Fatal(err)
 		}
 		nfsLockWaitSig(t, "taken", crossCut)
@@ -484,6 +488,9 @@ func nfsLockLeaseLoss(t *testing.T) {
 	nfstest.Event("hostB took the lock")
 	t.Logf("hostB took the lock %v after asking (lease %v)", time.Since(start).Round(time.Millisecond), nfstest.Lease())
 	nfsLockSignal(t, "taken")
+	if err := nfstest.SignalLocal(t, "taken"); err != nil {
+		t.Fatal(err)
+	}
 	// Hold it until hostA has verified, so hostA's Verify cannot succeed by
 	// re-acquiring a free lock.
 	nfsLockWaitSig(t, "verified", crossCut+nfsLockWait)
