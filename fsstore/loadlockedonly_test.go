@@ -184,22 +184,10 @@ func TestReadsFindRecordPutBack(t *testing.T) {
 				if err := os.Rename(p, aside); err != nil { // the sweep's move
 					t.Fatal(err)
 				}
-				putBack := 0
-				s.SetAsideLookHookForTest(func(string) {
-					if putBack++; putBack > 1 {
-						return
-					}
-					// The sweep's put-back of a renewed record.
-					if err := os.Link(aside, p); err != nil {
-						t.Error(err)
-					}
-					if err := os.Remove(aside); err != nil {
-						t.Error(err)
-					}
-				})
+				putBack := putBackAtAsideLook(t, s, aside, p)
 				got, err := tc.read(s, id)
 				s.SetAsideLookHookForTest(nil)
-				if putBack == 0 {
+				if *putBack == 0 {
 					t.Fatal("the read found the record under its name while it was aside")
 				}
 				if err != nil || string(got.Data) != data {
@@ -208,6 +196,26 @@ func TestReadsFindRecordPutBack(t *testing.T) {
 			})
 		}
 	}
+}
+
+// putBackAtAsideLook has s's first look at a record's aside name find it
+// put back under its name p, as the sweep puts back a renewed record
+// (without the session's lock), and returns how many looks there were.
+func putBackAtAsideLook(t *testing.T, s *fsstore.Store, aside, p string) *int {
+	t.Helper()
+	looks := new(int)
+	s.SetAsideLookHookForTest(func(string) {
+		if *looks++; *looks > 1 {
+			return
+		}
+		if err := os.Link(aside, p); err != nil {
+			t.Error(err)
+		}
+		if err := os.Remove(aside); err != nil {
+			t.Error(err)
+		}
+	})
+	return looks
 }
 
 // lockedRead runs read under the session's lock.

@@ -2,50 +2,16 @@ package fsstore_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
-
-// treeState describes every file and directory under dir: path, type,
-// mode, size, mtime and, for a regular file, a hash of its bytes, so that
-// two equal states mean nothing was created, changed or removed.
-func treeState(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %v %d %d", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&b, " %x", sha256.Sum256(data))
-		}
-		b.WriteByte('\n')
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
 
 // TestOpenReadOnly: a store opened WithReadOnly reads, counts and checks
 // its health as any store, and creates, changes and removes nothing: not
@@ -69,7 +35,7 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	before := treeState(t, dir)
+	before := testenv.TreeState(t, dir)
 
 	rec := &recorder{}
 	s, err := fsstore.Open(dir, fsstore.WithReadOnly(), fsstore.WithObserver(rec))
@@ -132,7 +98,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err := s.Save(ctx, &fsstore.Session{ID: live, Data: []byte("new"), Version: 1}); !errors.Is(err, fsstore.ErrClosed) {
 		t.Errorf("Save after Close: %v, want ErrClosed", err)
 	}
-	if after := treeState(t, dir); after != before {
+	if after := testenv.TreeState(t, dir); after != before {
 		t.Errorf("the store changed:\n%s\n---\n%s", before, after)
 	}
 }

@@ -194,24 +194,12 @@ func TestRekeyRecordPutBack(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	putBack := 0
-	rk.SetAsideLookHookForTest(func(string) {
-		if putBack++; putBack > 1 {
-			return
-		}
-		// The sweep's put-back of a renewed record.
-		if err := os.Link(aside, p); err != nil {
-			t.Error(err)
-		}
-		if err := os.Remove(aside); err != nil {
-			t.Error(err)
-		}
-	})
+	putBack := putBackAtAsideLook(t, rk, aside, p)
 	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if putBack == 0 {
+	if *putBack == 0 {
 		t.Fatal("the rekey found the record under its name while it was aside")
 	}
 	if st.Rekeyed != 1 || st.UpToDate != 0 || st.Errors != 0 {

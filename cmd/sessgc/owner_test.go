@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // chownTree gives dir and everything under it to uid/gid, as a store owned
@@ -350,7 +351,7 @@ func TestCommandsAsRootOnAnotherUsersStore(t *testing.T) {
 			openUp(t, filepath.Dir(st.dir))
 			chownTree(t, st.dir, 65534, 65534)
 
-			before := treeState(t, st.dir)
+			before := testenv.TreeState(t, st.dir)
 			r := runGC(t, append(args, "--dir", st.dir))
 			code, msg := 3, "run sessgc as that user"
 			if args[0] == "stats" {
@@ -359,7 +360,7 @@ func TestCommandsAsRootOnAnotherUsersStore(t *testing.T) {
 			if r.code != code || !strings.Contains(r.stderr, msg) {
 				t.Errorf("sessgc %v as root on uid 65534's store: exit %d, stderr %q; want exit %d and %q", args, r.code, r.stderr, code, msg)
 			}
-			if after := treeState(t, st.dir); after != before {
+			if after := testenv.TreeState(t, st.dir); after != before {
 				t.Errorf("sessgc %v as root changed uid 65534's store:\n%s\n---\n%s", args, before, after)
 			}
 			if left := rootOwned(t, st.dir); len(left) > 0 {

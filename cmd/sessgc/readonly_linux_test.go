@@ -110,7 +110,7 @@ func TestStatsWithReadAccessOnly(t *testing.T) {
 				notRoots(t, keys)
 				openUp(t, filepath.Dir(keys))
 			}
-			before := treeState(t, f.dir)
+			before := testenv.TreeState(t, f.dir)
 
 			r := runCmd(t, cmd([]string{"stats", "--dir", dir, "--json"}))
 			if r.code != 0 {
@@ -151,7 +151,7 @@ func TestStatsWithReadAccessOnly(t *testing.T) {
 					t.Errorf("%v: exit %d, stderr %q; want 3 and %q", args, r.code, r.stderr, tc.refuse)
 				}
 			}
-			if after := treeState(t, f.dir); after != before {
+			if after := testenv.TreeState(t, f.dir); after != before {
 				t.Errorf("the store changed:\n%s\n---\n%s", before, after)
 			}
 		})

@@ -1059,38 +1059,6 @@ func TestMissingOKUnreadableDir(t *testing.T) {
 	}
 }
 
-// treeState describes everything under dir, read as root: each path with
-// its type, mode, size and mtime, and a hash of each file's bytes, so that
-// two equal states mean nothing was created, changed or removed (the lock
-// directory's dot files included).
-func treeState(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %v %d %d", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&b, " %x", sha256.Sum256(data))
-		}
-		b.WriteByte('\n')
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 func snapshotAsRoot(dir string) string {
 	var b strings.Builder
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
