@@ -85,8 +85,12 @@ fi`))
 		t.Fatal(err)
 	}
 	// Released once the stand-in has booted: Run must not wait for the
-	// lock before it boots.
+	// lock before it boots. Run learns of the release from the kernel,
+	// not from this goroutine, so the test waits for it before f closes.
+	done := make(chan struct{})
+	defer func() { <-done }()
 	go func() {
+		defer close(done)
 		booted := filepath.Join(dir, "booted")
 		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) { // a file another process writes: no event to wait on
 			if _, err := os.Stat(booted); err == nil {
