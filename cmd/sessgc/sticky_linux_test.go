@@ -13,35 +13,6 @@ import (
 	"github.com/sessfs/sessfs/internal/testenv"
 )
 
-// stickyTextfile makes a directory with the sticky bit, open to all and
-// owned by dirUID, holding a textfile owned by fileUID, and returns the
-// textfile's path.
-func stickyTextfile(t *testing.T, dirUID, fileUID int) string {
-	t.Helper()
-	tdir := filepath.Join(t.TempDir(), "textfile")
-	if err := os.Mkdir(tdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(tdir, os.ModeSticky|0o777); err != nil {
-		t.Fatal(err)
-	}
-	openUp(t, filepath.Dir(tdir))
-	prom := filepath.Join(tdir, "sessgc.prom")
-	if err := os.WriteFile(prom, []byte("# another user's\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{tdir, prom} {
-		uid := fileUID
-		if p == tdir {
-			uid = dirUID
-		}
-		if err := os.Chown(p, uid, uid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return prom
-}
-
 // TestTextfileStickyDirectoryByCapability: on Linux what lets a process
 // replace another user's file in a directory with the sticky bit is
 // CAP_FOWNER, not uid 0, and the check before the pass asked for uid 0.

@@ -309,6 +309,35 @@ func TestTextfileBadPath(t *testing.T) {
 	}
 }
 
+// stickyTextfile makes a directory with the sticky bit, open to all and
+// owned by dirUID, holding a textfile owned by fileUID, and returns the
+// textfile's path.
+func stickyTextfile(t *testing.T, dirUID, fileUID int) string {
+	t.Helper()
+	tdir := filepath.Join(t.TempDir(), "textfile")
+	if err := os.Mkdir(tdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tdir, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	openUp(t, filepath.Dir(tdir))
+	prom := filepath.Join(tdir, "sessgc.prom")
+	if err := os.WriteFile(prom, []byte("# another user's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{tdir, prom} {
+		uid := fileUID
+		if p == tdir {
+			uid = dirUID
+		}
+		if err := os.Chown(p, uid, uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return prom
+}
+
 // TestTextfileOfAnotherUserInStickyDirectory: a --textfile that another
 // user owns, in a directory with the sticky bit that this user may create
 // files in but does not own (a shared 1777 directory), is a usage error
@@ -324,18 +353,8 @@ func TestTextfileOfAnotherUserInStickyDirectory(t *testing.T) {
 	st.expire(ids...)
 	chownTree(t, st.dir, 65534, 65534)
 	openUp(t, filepath.Dir(st.dir))
-	tdir := filepath.Join(t.TempDir(), "textfile")
-	if err := os.Mkdir(tdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(tdir, os.ModeSticky|0o777); err != nil {
-		t.Fatal(err)
-	}
-	openUp(t, filepath.Dir(tdir))
-	prom := filepath.Join(tdir, "sessgc.prom")
-	if err := os.WriteFile(prom, []byte("# root's\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	prom := stickyTextfile(t, 0, 0)
+	tdir := filepath.Dir(prom)
 
 	cmd := command([]string{"run", "--dir", st.dir, "--textfile", prom})
 	asUnprivileged(cmd)
