@@ -70,7 +70,7 @@ func BenchmarkRequest(b *testing.B) {
 					}
 				}))
 				rec := httptest.NewRecorder()
-				seed.ServeHTTP(rec, httptest.NewRequest("GET", "http://example.com/", nil))
+				seed.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))
 				var id string
 				for _, c := range rec.Result().Cookies() {
 					id = c.Value
@@ -79,7 +79,7 @@ func BenchmarkRequest(b *testing.B) {
 					b.Fatal("no session cookie")
 				}
 				h := m.Handler(counter())
-				req := httptest.NewRequest("GET", "http://example.com/", nil)
+				req := httptest.NewRequest("GET", "https://example.com/", nil)
 				req.AddCookie(&http.Cookie{Name: "session", Value: id})
 				b.ReportAllocs()
 				b.ResetTimer()
