@@ -40,6 +40,15 @@
 #                sessgc against find -delete on NFS (scripts/nfs-gc-bench.sh,
 #                netem 1 ms each way, $NFS_GC_N sessions) and the NFS suite's
 #                RPC counts per operation (RPC| lines of TestNFSStore)
+#   tables.md    every table of docs/benchmarks.md, rendered from the raw
+#                outputs above by scripts/bench-tables.py (medians of the
+#                runs, ratios of medians, paired ratios, as the page defines
+#                them): the page is refreshed from it, not transcribed by
+#                hand. It is rendered last and from the files alone, so a
+#                renderer failure loses nothing: rerun it with
+#                  scripts/bench-tables.py OUTDIR > OUTDIR/tables.md
+#                and check the page against the run with
+#                  scripts/bench-tables.py OUTDIR --diff docs/benchmarks.md
 #
 # Environment:
 #   SECTIONS    steps to run (default "http core codec gc nfs")
@@ -245,6 +254,15 @@ has core && step core core_step
 has codec && step codec codec_step
 has gc && step gc-ext4 gc_step
 has nfs && step nfs nfs_step
+
+# The tables of docs/benchmarks.md, from the files above (not a step: it
+# measures nothing, and the page's wall time is the steps').
+if python3 "$repo/scripts/bench-tables.py" "$out" >"$out/tables.md"; then
+	echo "== tables: $out/tables.md"
+else
+	echo "bench-all: scripts/bench-tables.py failed; the raw outputs are intact in $out (rerun: scripts/bench-tables.py $out)" >&2
+	failed="$failed tables"
+fi
 
 echo "== done: $out ($(awk '{s += $2} END {print s}' "$out/times.txt") s in the steps)"
 cat "$out/times.txt"
