@@ -22,9 +22,10 @@ page states for it:
   - NFS round trips: the RPC| lines of the NFS suite, average over the
     repetitions (and the median repetition where it differs).
 
-Only the Python standard library; a section whose raw output is missing or
-unreadable says so in place of its table, and the others are still printed
-(the exit status is then 1).
+Only the Python standard library. A section whose raw output is missing (a
+step left out by SECTIONS, or failed before writing it) says so in place of
+its table; one the renderer cannot read prints its error there and makes the
+exit status 1; the other sections are printed either way.
 """
 
 import json
@@ -35,7 +36,6 @@ import sys
 import traceback
 from decimal import ROUND_HALF_UP, Decimal
 
-KIB = {"1KiB": 1024, "16KiB": 16384, "1K": 1024, "16K": 16384}
 SIZES = (1024, 16384)
 
 
@@ -70,12 +70,13 @@ def ratio(x):
 
 
 def sig3(us):
-    """µs with three significant digits, as the fsync table gives them."""
-    if us >= 1000:
+    """µs with three significant digits, as the fsync table gives them
+    (the unit and the decimals chosen after rounding: 999.7 µs is 1.00 ms)."""
+    if Decimal(rnd(us, 0)) >= 1000:
         return rnd(us / 1000, 2), "ms"
-    if us >= 100:
+    if Decimal(rnd(us, 1)) >= 100:
         return rnd(us, 0), "µs"
-    if us >= 10:
+    if Decimal(rnd(us, 2)) >= 10:
         return rnd(us, 1), "µs"
     return rnd(us, 2), "µs"
 
@@ -514,11 +515,13 @@ def sec_codec(run):
     out = ["## The session codec", "",
            f"Medians of {req[('blob', '1K')]['runs']}.", "",
            table(["`BenchmarkRequest` (mean)", "1 KiB", "16 KiB", "16 KiB ÷ 1 KiB"], rows), ""]
+    grow = [req[(k, "16K")]["ns"] - req[(k, "1K")]["ns"] for k in ("blob", "keys")]
+    out.append(f"- the mean grows by {rnd(grow[0] / 1e3, 0)} µs (blob) and {rnd(grow[1] / 1e3, 0)} µs (keys) from 1 KiB to 16 KiB")
     cpu = [req[(k, s)]["cpu"] for k in ("blob", "keys") for s in ("1K", "16K")]
     if all(x is not None for x in cpu):
         out.append(f"- CPU time per request (cpu-ns/op): blob {rnd(cpu[0] / 1e3, 1)} / {rnd(cpu[1] / 1e3, 1)} µs, "
                    f"keys {rnd(cpu[2] / 1e3, 1)} / {rnd(cpu[3] / 1e3, 1)} µs; 16 KiB ÷ 1 KiB {ratio(cpu[1] / cpu[0])} / "
-                   f"{ratio(cpu[3] / cpu[2])}")
+                   f"{ratio(cpu[3] / cpu[2])}; it grows by {rnd((cpu[1] - cpu[0]) / 1e3, 0)} / {rnd((cpu[3] - cpu[2]) / 1e3, 0)} µs")
     out.append("")
     rows = []
     for op in ("read-only", "one-changed", "all-changed"):
@@ -967,7 +970,7 @@ def sec_run(run):
     return out
 
 
-SECTIONS = [sec_run, goals, sec_spread, sec_http, sec_fsync, sec_cycle, sec_codec, sec_gc_ext4, sec_gc_nfs,
+SECTIONS = [sec_run, sec_spread, goals, sec_http, sec_fsync, sec_cycle, sec_codec, sec_gc_ext4, sec_gc_nfs,
             sec_rpc, sec_scs, sec_http_rpc]
 OPTIONAL = {sec_http_rpc}
 
