@@ -91,7 +91,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 # The tools and the Debian packages that have them (.ci/run installs only
 # what the tests need, not PHP).
-for tp in go:golang php:php-cli redis-server:redis-server mkfs.ext4:e2fsprogs /usr/bin/time:time; do
+for tp in go:golang php:php-cli redis-server:redis-server mkfs.ext4:e2fsprogs /usr/bin/time:time python3:python3; do
 	tool=${tp%%:*} pkg=${tp#*:}
 	command -v "$tool" >/dev/null || {
 		echo "bench-all: $tool not found (Debian: apt-get install -y --no-install-recommends $pkg)" >&2

@@ -1009,7 +1009,8 @@ def md_tables(text):
             i += 2
             while i < len(lines) and lines[i].startswith("|"):
                 cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
-                rows[cells[0]] = cells
+                # A row is known by its first cell without footnote marks.
+                rows[re.sub(r"[\s¹²³⁴⁵⁶⁷⁸⁹⁰]+$", "", cells[0])] = cells
                 i += 1
             out.setdefault(head, {}).update(rows)
         else:
@@ -1056,9 +1057,13 @@ def diff(rendered, doc):
                     continue
                 print(f"[{head[0]}] {key} / {h}:\n    rendered: {a}\n    page:     {b}")
                 n += 1
-    for head in theirs:
+    for head, rows in theirs.items():
         if head not in mine:
             print(f"table on the page not rendered from this run: {' | '.join(head)}")
+            continue
+        for key in rows:
+            if key not in mine[head]:
+                print(f"[{head[0]}] row on the page not rendered from this run: {key}")
     print(f"({worded} more cells have the same numbers in other words)")
     return n
 
