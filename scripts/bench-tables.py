@@ -825,7 +825,7 @@ def goals(run):
         parts.append(f"`BenchmarkRequest` (mean) {rnd(req[('blob', '1K')]['ns'] / 1e3, 1)} / {rnd(req[('blob', '16K')]['ns'] / 1e3, 1)} µs (blob), "
                      f"{rnd(req[('keys', '1K')]['ns'] / 1e3, 1)} / {rnd(req[('keys', '16K')]['ns'] / 1e3, 1)} µs (keys)")
         rats.append(f"mean {ratio(rb)} / {ratio(rk)} (blob / keys)")
-        verdicts += [("mean, blob", rb), ("mean, keys", rk)]
+        verdicts += [("mean (blob)", rb), ("mean (keys)", rk)]
         try:
             fig = cycle_figs(run)
             a, b = fig[("Cycle", "1KiB")], fig[("Cycle", "16KiB")]
@@ -844,7 +844,7 @@ def goals(run):
         except (Missing, KeyError):
             pass
         rows.append(["2. the 16 KiB request ≤ 1.15× the 1 KiB one", "; ".join(parts), "; ".join(rats),
-                     ", ".join(f"{w} {yn(Decimal(ratio(x)) <= Decimal('1.15'))}" for w, x in verdicts)])
+                     "; ".join(f"{w} {yn(Decimal(ratio(x)) <= Decimal('1.15'))}" for w, x in verdicts)])
         keys.append("- goal 2: 16 KiB ÷ 1 KiB " + "; ".join(rats) + " (≤ 1.15)")
     except Exception as e:
         rows.append(["2.", run.failed(e), "–", "–"])
