@@ -39,7 +39,8 @@
 #   nfs/         in the User-Mode-Linux NFS harness (docs/testing.md):
 #                sessgc against find -delete on NFS (scripts/nfs-gc-bench.sh,
 #                netem 1 ms each way, $NFS_GC_N sessions) and the NFS suite's
-#                RPC counts per operation (RPC| lines of TestNFSStore)
+#                RPC counts per operation (RPC| lines of TestNFSStore), and
+#                per HTTP request through httpsession (TestNFSOutage/RPCBudgets)
 #   tables.md    every table of docs/benchmarks.md, rendered from the raw
 #                outputs above by scripts/bench-tables.py (medians of the
 #                runs, ratios of medians, paired ratios, as the page defines
@@ -246,6 +247,11 @@ nfs_step() {
 	(cd "$repo" && SESSFS_REQUIRE_NFS=1 go test -count=1 -v -run 'TestNFSStore' ./fsstore) \
 		>"$out/nfs/rpc-suite.txt" 2>&1 || rc=$?
 	grep 'RPC|' "$out/nfs/rpc-suite.txt" | tee "$out/nfs/rpc.txt" || true
+	# Real HTTP requests through httpsession's middleware, round trips per
+	# request in each mode (the page's "httpsession, per request").
+	(cd "$repo" && SESSFS_REQUIRE_NFS=1 go test -count=1 -v -run 'TestNFSOutage/RPCBudgets' ./httpsession) \
+		>"$out/nfs/rpc-httpsession.txt" 2>&1 || rc=$?
+	grep 'RPC|' "$out/nfs/rpc-httpsession.txt" || true
 	return $rc
 }
 

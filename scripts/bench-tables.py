@@ -771,8 +771,8 @@ HTTP_RPC_ROWS = [("first visit, Exclusive", "first visit (no cookie) that puts a
 
 
 def sec_http_rpc(run):
-    """httpsession's per-request round trips: not a step of bench-all.sh;
-    rendered when OUTDIR/nfs/rpc-httpsession.txt holds the -v output of
+    """httpsession's per-request round trips (bench-all.sh's nfs step),
+    rendered from OUTDIR/nfs/rpc-httpsession.txt, the -v output of
     `go test -run 'TestNFSOutage/RPCBudgets' ./httpsession`."""
     rows = parse_rpc_suite(run.text("nfs/rpc-httpsession.txt"))
     by = {r[1]: r for r in rows}
