@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/ginstore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
 )
 
 // Switching a gin-contrib/sessions application to a shared directory: the
@@ -43,7 +44,10 @@ func ExampleNewStore() {
 		n, _ := s.Get("visits").(int)
 		s.Set("visits", n+1)
 		if err := s.Save(); err != nil {
-			c.AbortWithStatus(http.StatusServiceUnavailable)
+			// 503 in an outage (a session the store failed to load is
+			// refused: gorillastore.ErrNotLoaded), 500 for a session
+			// over the store's size limit.
+			c.AbortWithStatus(httpsession.StatusCode(err))
 			return
 		}
 		c.String(http.StatusOK, "visit %d", n+1)

@@ -24,6 +24,13 @@
 // (gorillastore, like gorilla's FilesystemStore, deletes at 0 unless
 // told otherwise: gorillastore.Store.KeepZeroMaxAge, which NewStore sets.)
 //
+// gin-contrib logs Get's error and hands the handler a new session; when
+// the store failed to load the user's (an outage), Save refuses that
+// session with an error matching gorillastore.ErrNotLoaded and the
+// store's own (fsstore.ErrUnavailable in an outage), so that it does not
+// replace the user's. Answer Save's error with httpsession.StatusCode(err):
+// 503 in an outage.
+//
 // Saves are last-writer-wins, as with every gin-contrib store: when one
 // user's requests overlap, each loads the session, and the one that saves
 // last overwrites the other's changes, on one host or across hosts. Two

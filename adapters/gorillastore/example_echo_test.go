@@ -1,6 +1,7 @@
 package gorillastore_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/gorillastore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
 )
 
 // echo-contrib/session takes any gorilla Store: switching an echo
@@ -38,13 +40,17 @@ func Example_echoContrib() {
 	e.Use(session.Middleware(gorillastore.New(st, secret)))
 	e.GET("/", func(c echo.Context) error {
 		s, err := session.Get("app", c)
-		if err != nil {
-			return err
+		if errors.Is(err, gorillastore.ErrNotLoaded) {
+			// The store failed: 503 in an outage, not echo's 500. After
+			// other errors (a cookie signed with other keys) the new
+			// session is the one to carry on with: returned, they would
+			// answer 500 on every request until the cookie expired.
+			return echo.NewHTTPError(httpsession.StatusCode(err)).SetInternal(err)
 		}
 		n, _ := s.Values["visits"].(int)
 		s.Values["visits"] = n + 1
 		if err := s.Save(c.Request(), c.Response()); err != nil {
-			return err
+			return echo.NewHTTPError(httpsession.StatusCode(err)).SetInternal(err)
 		}
 		return c.String(http.StatusOK, fmt.Sprintf("visit %d", n+1))
 	})

@@ -1,6 +1,7 @@
 package gorillastore_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -39,19 +40,18 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		session, err := store.Get(r, "app")
-		if err != nil && httpsession.StatusCode(err) == http.StatusServiceUnavailable {
-			// The store did not answer in time (or is closed): ask the
-			// client to retry rather than carry on with an empty session,
-			// which Save would refuse. A forged cookie or a damaged
-			// record leaves a new session to carry on with; other
-			// failures are refused by Save.
-			http.Error(w, "session unavailable", http.StatusServiceUnavailable)
+		if errors.Is(err, gorillastore.ErrNotLoaded) {
+			// The store failed (did not answer in time, is closed):
+			// answer rather than carry on with an empty session, which
+			// Save would refuse; 503 in an outage. A forged cookie or a
+			// damaged record leaves a new session to carry on with.
+			http.Error(w, "session not loaded", httpsession.StatusCode(err))
 			return
 		}
 		n, _ := session.Values["visits"].(int)
 		session.Values["visits"] = n + 1
 		if err := session.Save(r, w); err != nil {
-			http.Error(w, "session not saved", http.StatusInternalServerError)
+			http.Error(w, "session not saved", httpsession.StatusCode(err))
 			return
 		}
 		fmt.Fprintf(w, "visit %d", n+1)

@@ -9,7 +9,11 @@
 //	store := gorillastore.New(st, []byte(os.Getenv("SESSION_KEY")))
 //
 //	// in a handler:
-//	session, _ := store.Get(r, "session-name") // Save refuses a session Get failed to load
+//	session, err := store.Get(r, "session-name")
+//	if errors.Is(err, gorillastore.ErrNotLoaded) { // the store failed: 503 in an outage
+//		http.Error(w, "session not loaded", httpsession.StatusCode(err))
+//		return
+//	} // after another error (a forged cookie) the new session is the one to use
 //	session.Values["user"] = "alice"
 //	if err := session.Save(r, w); err != nil {
 //		http.Error(w, "session not saved", httpsession.StatusCode(err))
@@ -53,7 +57,14 @@
 // browser an empty cookie until it closes, which is no session here.
 //
 // Saves are last-writer-wins, like FilesystemStore's. Use the httpsession
-// package when a user's concurrent requests must not lose updates.
+// package when a user's concurrent requests must not lose updates. That
+// holds for a logout too, as with gorilla's stores: a request of the same
+// user that loaded the session before a logout deleted it (a page loading
+// in another tab) and saves it afterwards stores it again under its ID,
+// values and all, and its cookie, if its answer reaches the browser last,
+// brings the logged-out session back; a save that overlaps a log in, done
+// as a logout then a save, brings back the session of the ID the log in
+// retired. scsstore's delete guard, and httpsession's lock, close this.
 //
 // Like gorilla's stores, Save sets the cookie and no other header: Vary:
 // Cookie and Cache-Control: private, which keep shared caches (a CDN) from
@@ -80,6 +91,18 @@
 // the application cleared are saved over it. gorilla's sessions.Save
 // reports errors as text, so test for fsstore.ErrUnavailable on
 // Session.Save's or Store.Save's error.
+//
+// Get's error and the refusing Save's both match ErrNotLoaded, and no
+// other error of Get's does. So a handler answers Get's error when it
+// matches ErrNotLoaded, with httpsession.StatusCode(err) (503 in an outage
+// or with the store closed, 499 when the client went away, 500
+// otherwise), and carries on with the new session after any other (a
+// cookie or stored values that fail authentication), as applications do
+// after gorilla's stores' decode errors; Save's error it answers with
+// httpsession.StatusCode too. A handler that returns every error of
+// Get's, as echo-contrib's documentation writes, answers 500 in an outage,
+// and 500 on every request of a user whose cookie is signed with other
+// keys until the cookie expires, as no Save replaces it.
 //
 // A record that is damaged (fsstore.ErrCorrupt: a power loss on a local
 // disk, a truncated file) or refused (fsstore.ErrRefused: a symbolic link
@@ -302,6 +325,7 @@ func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id 
 		// exist, see "When the store fails". Its ID is kept (the cookie's
 		// signature vouches for it), so that a logout, or values cleared
 		// and saved, act on the user's session as after a load.
+		err = &notLoadedError{err: err}
 		session.ID = id
 		session.Values[notLoaded{}] = &notLoadedMark{err: err}
 		return true, err
@@ -454,6 +478,23 @@ func signedNotAnID(err error) bool {
 	}
 	return false
 }
+
+// ErrNotLoaded marks the error of a Get (or New) that could not load the
+// session because the store failed, and of the Save that refuses that
+// session (see "When the store fails"); the store's own error is wrapped
+// too (fsstore.ErrUnavailable in an outage, the context's error when the
+// request ended). Unlike Get's other errors, a cookie or stored values
+// that fail authentication, after which the new session is the one to
+// carry on with, it calls for an answer: httpsession.StatusCode(err).
+var ErrNotLoaded = errors.New("gorillastore: session not loaded: the store failed")
+
+// notLoadedError is Get's error for a session not loaded: the store's
+// error, as it reads, that also matches ErrNotLoaded.
+type notLoadedError struct{ err error }
+
+func (e *notLoadedError) Error() string        { return e.err.Error() }
+func (e *notLoadedError) Unwrap() error        { return e.err }
+func (e *notLoadedError) Is(target error) bool { return target == ErrNotLoaded }
 
 // notLoaded is the key, in a session's Values, of a notLoadedMark: Get
 // could not load the session because the store failed.
