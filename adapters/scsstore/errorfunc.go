@@ -1,8 +1,10 @@
 package scsstore
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -18,6 +20,14 @@ import (
 // request's method and path; the error never contains the session token.
 //
 //	sessionManager.ErrorFunc = scsstore.ErrorFunc(logger)
+//
+// When a commit fails as the handler starts its response, scs calls
+// ErrorFunc and then goes on writing the handler's response (with any
+// store). The answer declares its Content-Length, so that net/http refuses
+// those writes (http.ErrContentLength) and the client gets the error page
+// alone, not followed by the page it stands for. (A compressing
+// middleware around scs's must drop a Content-Length that its output does
+// not match, as the common ones do.)
 func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		l := logger
@@ -33,6 +43,13 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 			level = slog.LevelInfo // the client went away: not the server's failure
 		}
 		l.Log(r.Context(), level, "scsstore: session request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
-		http.Error(w, http.StatusText(code), code)
+		// http.Error's answer, with its length declared.
+		body := http.StatusText(code) + "\n"
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(code)
+		io.WriteString(w, body)
 	}
 }
