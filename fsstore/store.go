@@ -1210,7 +1210,11 @@ func nextVersion(v uint64) uint64 {
 
 // CompareAndSwap saves sess only if the version on disk is still
 // sess.Version (0: no live record exists), and fails with ErrConflict
-// otherwise. A corrupt record counts as absent for version 0, which
+// otherwise. A live record at version 0, as builds before random starting
+// versions wrote when a save's version wrapped, is a live record all the
+// same: only a caller that read it (sess.Created its Created, as Load
+// reports it) swaps it, and a create (sess.Created zero or another time)
+// conflicts. A corrupt record counts as absent for version 0, which
 // replaces it; any other version fails with ErrCorrupt. A live record
 // sealed under a key this process lacks fails with ErrUnknownKey whatever
 // the version: another host may have the key (an expired one is absent,
@@ -1309,6 +1313,14 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		base = cur.Version
 	case err == nil:
 		onDisk, base = cur.Version, cur.Version
+		if onDisk == 0 && sess.Version == 0 && !cur.Created.Equal(sess.Created) {
+			// A live record at version 0, which older builds wrote when
+			// a save's version wrapped, is not the absence that version 0
+			// stands for: a create over it would overwrite a live
+			// session. Only a caller that read this very record (its
+			// Created) may swap it; its save starts a version afresh.
+			return fmt.Errorf("fsstore: compare-and-swap: %w: expected no live record (version 0), found one at version 0 created %s", ErrConflict, cur.Created.UTC().Format(time.RFC3339Nano))
+		}
 	case errors.Is(err, ErrNotFound):
 	case errors.Is(err, ErrCorrupt) && sess.Version == 0:
 		s.cfg.logger.Warn("compare-and-swap: replacing a corrupt record", "err", err)
