@@ -84,9 +84,10 @@ const (
 	// ErrUnavailable: the filesystem did not answer in time, the circuit
 	// breaker was open, or the bound on operations in flight was full.
 	OutcomeUnavailable
-	// OutcomeLate reports a write (save, touch, delete) that the
-	// filesystem applied after its caller had been told the store is
-	// unavailable. Reported when the write completes, with no duration.
+	// OutcomeLate reports a write (save, touch, delete, compare-and-swap)
+	// that the filesystem applied after its caller had been told the
+	// store is unavailable. Reported when the write completes, with no
+	// duration and with Event.Late set: see there.
 	OutcomeLate
 	// OutcomeBusy reports a TryLock that found the session's lock held
 	// elsewhere (ErrLocked at once, without waiting); only with
@@ -126,8 +127,11 @@ type Event struct {
 	// Late marks the end of a write whose caller had already been told
 	// ErrUnavailable (and reported with OutcomeUnavailable): Outcome says
 	// how it ended (OutcomeLate when it was applied, OutcomeLockLost when
-	// its lock was found lost, ...), and Duration is zero. Latency
-	// histograms should skip it: its duration is not known.
+	// its lock was found lost, ...), and Duration is zero. It is the
+	// second report of one operation: a count of operations must skip it,
+	// or count each write given up on twice (metrics/prom counts it in a
+	// counter of its own); so should latency histograms, as its duration
+	// is not known.
 	Late bool
 }
 

@@ -35,6 +35,7 @@ import (
 // prometheus.AlreadyRegisteredError (prometheus.MustRegister panics).
 type Observer struct {
 	ops      *prometheus.CounterVec
+	late     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
 	swept    *prometheus.CounterVec
@@ -58,6 +59,10 @@ func New(namespace string) *Observer {
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operations_total",
 			Help: "Store operations by operation and outcome (lock_wait timeouts, try_lock attempts that found the lock held (busy), conflicts, corrupt records and lost locks included).",
+		}, []string{"op", "outcome"}),
+		late: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "sessfs", Name: "late_writes_total",
+			Help: "Writes that ended after their caller was told the store is unavailable (counted then in operations_total, outcome unavailable), by operation and how they ended: applied, lock_lost, or another failure's outcome.",
 		}, []string{"op", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "operation_duration_seconds",
@@ -105,11 +110,17 @@ func New(namespace string) *Observer {
 			continue
 		}
 		for _, out := range fsstore.Outcomes() {
-			if reported(op, out) {
+			if reported(op, out) && out != fsstore.OutcomeLate {
 				o.ops.WithLabelValues(op.String(), out.String())
 			}
 		}
 		o.duration.WithLabelValues(op.String(), fsstore.OutcomeOK.String())
+		if reported(op, fsstore.OutcomeLate) {
+			// The late ends alerts watch (lock_lost, with the
+			// operations' own) and the one an outage makes.
+			o.late.WithLabelValues(op.String(), lateApplied)
+			o.late.WithLabelValues(op.String(), fsstore.OutcomeLockLost.String())
+		}
 	}
 	o.bytes.WithLabelValues(fsstore.OpLoad.String())
 	o.bytes.WithLabelValues(fsstore.OpSave.String())
@@ -154,8 +165,10 @@ func outcomes(outs ...fsstore.Outcome) map[fsstore.Outcome]bool {
 //     room to unlink), its session's lock lost (Locked.Delete).
 //   - compare_and_swap is a locked load and save, and the only op with a
 //     version check (conflict).
-//   - only the writes complete late (late), after their caller was told
-//     the store is unavailable.
+//   - only the writes complete late, after their caller was told the
+//     store is unavailable; they count in late_writes_total, not here
+//     (opOutcomes lists late for them all the same, as fsstore's contract:
+//     New reads it for the late series it pre-creates).
 //   - lock_wait (Lock) and try_lock (TryLock) read no record: taken, its
 //     wait ended (for TryLock, found held: busy), its stripe's lock found
 //     lost in this process (which both report, as a holder that wants to
@@ -197,19 +210,31 @@ var opOutcomes = func() map[fsstore.Op]map[fsstore.Outcome]bool {
 	}
 }()
 
+// lateApplied is late_writes_total's outcome for a write applied late
+// (fsstore.OutcomeLate).
+const lateApplied = "applied"
+
 // Observe implements fsstore.Observer. A sweep removal counts in
 // sweep_removed_files_total only: it is no request, and its file's size
-// is no payload.
+// is no payload. A write's late end (Event.Late) counts in
+// late_writes_total only: the operation was counted in operations_total
+// when its caller was told the store is unavailable, and counted there
+// again, every write given up on in an outage counted twice in the rates
+// that alerts and dashboards divide by. It has no duration either.
 func (o *Observer) Observe(e fsstore.Event) {
 	op, out := e.Op.String(), e.Outcome.String()
-	if e.Op == fsstore.OpSweepRemove {
+	switch {
+	case e.Op == fsstore.OpSweepRemove:
 		o.swept.WithLabelValues(e.Kind.String()).Inc()
+		return
+	case e.Late || e.Outcome == fsstore.OutcomeLate:
+		if e.Outcome == fsstore.OutcomeLate {
+			out = lateApplied
+		}
+		o.late.WithLabelValues(op, out).Inc()
 		return
 	}
 	o.ops.WithLabelValues(op, out).Inc()
-	if e.Late || e.Outcome == fsstore.OutcomeLate {
-		return // reported when a write given up on completes: no duration
-	}
 	o.duration.WithLabelValues(op, out).Observe(e.Duration.Seconds())
 	if e.Bytes > 0 && (e.Op == fsstore.OpLoad || e.Op == fsstore.OpSave) && e.Outcome == fsstore.OutcomeOK {
 		o.bytes.WithLabelValues(op).Add(float64(e.Bytes))
@@ -254,6 +279,7 @@ func (o *Observer) ObserveReadOnlyFS(readOnly bool) {
 // Describe implements prometheus.Collector.
 func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.ops.Describe(ch)
+	o.late.Describe(ch)
 	o.duration.Describe(ch)
 	o.bytes.Describe(ch)
 	o.swept.Describe(ch)
@@ -264,6 +290,7 @@ func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (o *Observer) Collect(ch chan<- prometheus.Metric) {
 	o.ops.Collect(ch)
+	o.late.Collect(ch)
 	o.duration.Collect(ch)
 	o.bytes.Collect(ch)
 	o.swept.Collect(ch)

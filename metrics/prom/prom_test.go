@@ -126,34 +126,76 @@ func TestUnknownKeyOutcome(t *testing.T) {
 
 // The outcomes of an unavailable store (its breaker's gauge: see
 // TestBreakerGaugeCounts) are series of their own, pre-created with the
-// others; a write applied late counts without a duration (it has none).
-func TestUnavailableOutcomes(t *testing.T) {
-	obs := prom.New("")
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(obs); err != nil {
-		t.Fatal(err)
+// others. A write given up on is counted once in operations_total, as its
+// caller's unavailable; how it ended later (Event.Late) counts in
+// late_writes_total alone, without a duration (it has none): counted in
+// operations_total too, every write given up on in an outage counted twice
+// in the operation rates.
+func TestLateWritesCountedOnce(t *testing.T) {
+	type count struct {
+		metric, op, outcome string
+		want                float64
 	}
-	for _, out := range []string{"unavailable", "late"} {
-		if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": out}); v != 0 {
-			t.Fatalf("pre-created %s = %v", out, v)
-		}
-	}
-	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Duration: time.Second})
-	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate, Late: true})
-	// A write given up on that then failed: counted by its outcome (the
-	// lock_lost alert needs it), but its duration is not known, and a
-	// zero would drag the latency quantiles down.
-	obs.Observe(fsstore.Event{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLockLost, Late: true})
-	if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": "lock_lost"}); v != 1 {
-		t.Fatalf("operations_total{outcome=lock_lost} = %v after a late lost lock, want 1", v)
-	}
-	for _, out := range []string{"unavailable", "late"} {
-		if v := value(t, reg, "sessfs_operations_total", map[string]string{"op": "save", "outcome": out}); v != 1 {
-			t.Fatalf("operations_total{outcome=%q} = %v, want 1", out, v)
-		}
-	}
-	if n := histogramCount(reg, "sessfs_operation_duration_seconds", map[string]string{"op": "save"}); n != 1 {
-		t.Fatalf("save durations observed: %d, want 1 (the late write has none)", n)
+	for _, tc := range []struct {
+		name   string
+		events []fsstore.Event
+		want   []count
+	}{
+		{"applied late", []fsstore.Event{
+			{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Duration: time.Second},
+			{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate, Late: true},
+		}, []count{
+			{"sessfs_operations_total", "save", "unavailable", 1},
+			{"sessfs_late_writes_total", "save", "applied", 1},
+			{"sessfs_late_writes_total", "save", "lock_lost", 0},
+		}},
+		// Its lock found lost: the lost-lock alert watches this series
+		// with the operations' own.
+		{"lock lost late", []fsstore.Event{
+			{Op: fsstore.OpTouch, Outcome: fsstore.OutcomeUnavailable, Duration: time.Second},
+			{Op: fsstore.OpTouch, Outcome: fsstore.OutcomeLockLost, Late: true},
+		}, []count{
+			{"sessfs_operations_total", "touch", "unavailable", 1},
+			{"sessfs_operations_total", "touch", "lock_lost", 0},
+			{"sessfs_late_writes_total", "touch", "lock_lost", 1},
+			{"sessfs_late_writes_total", "touch", "applied", 0},
+		}},
+		// Another failure's series appears when it happens.
+		{"failed late", []fsstore.Event{
+			{Op: fsstore.OpDelete, Outcome: fsstore.OutcomeUnavailable, Duration: time.Second},
+			{Op: fsstore.OpDelete, Outcome: fsstore.OutcomeNoSpace, Late: true},
+		}, []count{
+			{"sessfs_operations_total", "delete", "unavailable", 1},
+			{"sessfs_operations_total", "delete", "no_space", 0},
+			{"sessfs_late_writes_total", "delete", "no_space", 1},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := prom.New("")
+			reg := prometheus.NewPedanticRegistry()
+			if err := reg.Register(obs); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range tc.events {
+				obs.Observe(e)
+			}
+			op := tc.events[0].Op.String()
+			var total float64
+			for _, m := range series(reg, "sessfs_operations_total", map[string]string{"op": op}) {
+				total += m.GetCounter().GetValue()
+			}
+			if total != 1 {
+				t.Errorf("operations_total{op=%q} sums to %v over its outcomes after one operation, want 1", op, total)
+			}
+			for _, c := range tc.want {
+				if got := value(t, reg, c.metric, map[string]string{"op": c.op, "outcome": c.outcome}); got != c.want {
+					t.Errorf("%s{op=%q,outcome=%q} = %v, want %v", c.metric, c.op, c.outcome, got, c.want)
+				}
+			}
+			if n := histogramCount(reg, "sessfs_operation_duration_seconds", map[string]string{"op": op}); n != 1 {
+				t.Errorf("%s durations observed: %d, want 1 (the late end has none)", op, n)
+			}
+		})
 	}
 }
 
@@ -416,6 +458,9 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 				continue
 			}
 			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
+			if writes[op] {
+				obs.Observe(fsstore.Event{Op: op, Outcome: out, Late: true})
+			}
 		}
 	}
 	obs.ObserveBreaker(fsstore.BreakerClosed, fsstore.BreakerOpen)
@@ -488,10 +533,10 @@ func TestPreCreatedOutcomesPerOp(t *testing.T) {
 		want []string
 	}{
 		{"load", without("conflict", "lock_lost", "too_many_locks", "no_space", "read_only_fs")},
-		{"save", append(without("conflict", "not_found", "corrupt", "unknown_key"), "late")},
-		{"touch", append(without("conflict", "too_many_locks"), "late")},
-		{"delete", append(without("conflict", "not_found", "corrupt", "unknown_key", "too_many_locks"), "late")},
-		{"compare_and_swap", append(slices.Clone(all), "late")},
+		{"save", without("conflict", "not_found", "corrupt", "unknown_key")},
+		{"touch", without("conflict", "too_many_locks")},
+		{"delete", without("conflict", "not_found", "corrupt", "unknown_key", "too_many_locks")},
+		{"compare_and_swap", slices.Clone(all)},
 		{"lock_wait", []string{"error", "invalid", "lock_lost", "lock_timeout", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}},
 		{"try_lock", []string{"busy", "error", "invalid", "lock_lost", "no_space", "ok", "permission", "read_only_fs", "too_many_locks", "unavailable"}},
 		{"keys_reload", []string{"error", "no_space", "ok", "permission", "read_only_fs"}},
@@ -518,6 +563,25 @@ func TestPreCreatedOutcomesPerOp(t *testing.T) {
 		slices.Sort(tt.want)
 		if !slices.Equal(outs, tt.want) {
 			t.Errorf("%s: pre-created outcomes %v, want %v", tt.op, outs, tt.want)
+		}
+		// Only writes end late: applied, or with their lock found
+		// lost (which the lost-lock alert watches).
+		var late []string
+		for _, m := range series(reg, "sessfs_late_writes_total", map[string]string{"op": tt.op}) {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" {
+					late = append(late, l.GetValue())
+				}
+			}
+		}
+		slices.Sort(late)
+		var wantLate []string
+		switch tt.op {
+		case "save", "touch", "delete", "compare_and_swap":
+			wantLate = []string{"applied", "lock_lost"}
+		}
+		if !slices.Equal(late, wantLate) {
+			t.Errorf("%s: pre-created late writes' outcomes %v, want %v", tt.op, late, wantLate)
 		}
 	}
 }
