@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sync"
+	"time"
 )
 
 // The store calls its user's code (the Observer's methods, the logger's
@@ -22,17 +24,86 @@ import (
 
 // onOwn runs f, a call into the user's code named what (the method of an
 // Observer, say), on a goroutine of the store's own. A panic in it is
-// recovered and logged at Error with its stack and attrs, and onOwn
-// returns: what f was called for (a state change it reports, a count) was
-// done before it, and the caller carries on after it as after a return.
+// recovered and logged at Error with its stack and attrs (at most once per
+// panicLogEvery for each callback: see panicLog), and onOwn returns: what
+// f was called for (a state change it reports, a count) was done before
+// it, and the caller carries on after it as after a return.
 func (s *Store) onOwn(what string, f func(), attrs ...any) {
 	defer func() {
 		if p := recover(); p != nil {
-			args := append([]any{"callback", what, "panic", p, "stack", string(debug.Stack())}, attrs...)
+			log, suppressed := s.panics.admit(what)
+			if !log {
+				return
+			}
+			args := append([]any{"callback", what, "panic", p, "suppressed", suppressed, "stack", string(debug.Stack())}, attrs...)
 			s.cfg.logger.Error("callback panicked on a goroutine of the session store's own; recovered, the store goes on", args...)
 		}
 	}()
 	f()
+}
+
+// panicLogEvery is how often the log carries a record of one callback's
+// recovered panics once it has logged the first.
+const panicLogEvery = time.Minute
+
+// panicLog limits the log of the panics onOwn recovers. An Observer that
+// panics on every call panics once per removal of a sweep, per late write,
+// per reload: a record with a stack for each, a few KiB, flooded the log
+// that the operator needs to read. The first panic of each callback is
+// logged; after it, one per panicLogEvery at most, with the number of its
+// panics not logged since the record before ("suppressed"), and Close logs
+// the number not logged since the last record. The stack of each is that
+// of the panic it logs.
+type panicLog struct {
+	mu sync.Mutex
+	// now is time.Now; tests set their own.
+	now func() time.Time
+	by  map[string]*panicRun // by callback
+}
+
+// panicRun is one callback's panics since its last record.
+type panicRun struct {
+	logged     time.Time // when its last record was logged
+	suppressed int       // its panics since, not logged
+}
+
+// admit counts a panic of callback what and reports whether it is logged,
+// and how many of what's panics were not logged since its last record.
+func (l *panicLog) admit(what string) (log bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
+	t := now()
+	r := l.by[what]
+	switch {
+	case r == nil:
+		if l.by == nil {
+			l.by = make(map[string]*panicRun)
+		}
+		l.by[what] = &panicRun{logged: t}
+		return true, 0
+	case t.Sub(r.logged) < panicLogEvery:
+		r.suppressed++
+		return false, 0
+	}
+	suppressed, r.suppressed, r.logged = r.suppressed, 0, t
+	return true, suppressed
+}
+
+// flush logs, for each callback, the number of its panics not logged since
+// its last record, and resets it.
+func (l *panicLog) flush(logger *slog.Logger) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for what, r := range l.by {
+		if r.suppressed > 0 {
+			logger.Error("callback panics recovered on the session store's goroutines and not logged since the last such record", "callback", what, "suppressed", r.suppressed)
+			r.suppressed = 0
+		}
+	}
 }
 
 // safeHandler is the store's logger's handler, wrapped so that a panic in

@@ -246,3 +246,11 @@ func (s *Store) CachedForTest(id string) bool {
 func (s *Store) NoteReadOnlyForTest() {
 	s.noteReadOnly(&fs.PathError{Op: "open", Path: s.dir, Err: errors.New("read-only file system (test)")}, false)
 }
+
+// SetPanicLogClockForTest sets the clock that limits the log of callback
+// panics recovered on the store's goroutines.
+func (s *Store) SetPanicLogClockForTest(now func() time.Time) {
+	s.panics.mu.Lock()
+	s.panics.now = now
+	s.panics.mu.Unlock()
+}

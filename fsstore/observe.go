@@ -150,7 +150,12 @@ type Event struct {
 // that finished after its caller gave up on it (Event.Late), a removal of
 // Sweep, a keys file reload, a change that the circuit breaker's prober
 // or Health's probe made. There a panic is recovered and logged at Error
-// level, with its stack, and the store carries on as after a return.
+// level, with its stack, and the store carries on as after a return. So
+// that an Observer that always panics does not flood the log (one panic
+// per file a sweep removes), the first panic of each method is logged,
+// then one a minute at most, with the number of its panics not logged
+// since the record before ("suppressed"); Close logs the number not
+// logged since the last.
 type Observer interface {
 	Observe(Event)
 }

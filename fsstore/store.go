@@ -122,6 +122,9 @@ type Store struct {
 	roMu     sync.Mutex
 	roSeq    uint64
 
+	// panics limits the log of callback panics that onOwn recovers.
+	panics panicLog
+
 	testHooks testHooks
 }
 
@@ -624,6 +627,7 @@ func (s *Store) Close() (err error) {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.panics.flush(s.cfg.logger)
 	// The reports come first: release may wait for a server that does
 	// not answer. A panic in the observer goes up to Close's caller, on
 	// whose goroutine they are made, but the store is closed all the same

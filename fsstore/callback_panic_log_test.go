@@ -1,0 +1,143 @@
+package fsstore_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// recordLog is a slog handler that keeps the records whose message is one
+// of msgs, with their attributes.
+type recordLog struct {
+	msgs []string
+	mu   *sync.Mutex
+	got  *[]map[string]any
+}
+
+func newRecordLog(msgs ...string) recordLog {
+	return recordLog{msgs: msgs, mu: new(sync.Mutex), got: new([]map[string]any)}
+}
+
+func (h recordLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h recordLog) WithGroup(string) slog.Handler            { return h }
+func (h recordLog) Handle(_ context.Context, r slog.Record) error {
+	for _, m := range h.msgs {
+		if r.Message != m {
+			continue
+		}
+		a := map[string]any{"msg": r.Message}
+		r.Attrs(func(at slog.Attr) bool { a[at.Key] = at.Value.Any(); return true })
+		h.mu.Lock()
+		*h.got = append(*h.got, a)
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+func (h recordLog) records() []map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]map[string]any(nil), *h.got...)
+}
+
+const (
+	panickedMsg   = "callback panicked on a goroutine of the session store's own; recovered, the store goes on"
+	suppressedMsg = "callback panics recovered on the session store's goroutines and not logged since the last such record"
+)
+
+// sweepPanics is an Observer whose Observe panics at every sweep removal.
+type sweepPanics struct{}
+
+func (sweepPanics) Observe(e fsstore.Event) {
+	if e.Op == fsstore.OpSweepRemove {
+		panic("observer broken")
+	}
+}
+
+// TestCallbackPanicLogLimited: an Observer that always panics (here at
+// sweep removals alone: elsewhere its panic goes up to the caller) panics
+// once per file a sweep removes, on the sweep's workers, where the store
+// recovers and logs it. A record with a stack for each flooded the log:
+// the first is logged with its stack, then one a minute at most with the
+// number not logged since the one before, and Close logs the number not
+// logged since the last.
+func TestCallbackPanicLogLimited(t *testing.T) {
+	const files = 30
+	for _, tc := range []struct {
+		name string
+		// sweeps: the minutes of the panic log's clock each sweep runs
+		// at, from 0.
+		sweeps []time.Duration
+		// want: the suppressed count of each record of a panic logged,
+		// and that of Close's record (0: none).
+		want      []int
+		wantClose int
+	}{
+		{"one sweep", []time.Duration{0}, []int{0}, files - 1},
+		{"two sweeps within a minute", []time.Duration{0, 30 * time.Second}, []int{0}, 2*files - 1},
+		{"a sweep a minute later", []time.Duration{0, time.Minute}, []int{0, files - 1}, files - 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			log := newRecordLog(panickedMsg, suppressedMsg)
+			s, err := fsstore.Open(t.TempDir(), fsstore.WithIdleTimeout(time.Minute), fsstore.WithObserver(sweepPanics{}), fsstore.WithLogger(slog.New(log)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			clk := fakeclock.New()
+			s.SetPanicLogClockForTest(clk.Now)
+			start := clk.Now()
+			for _, at := range tc.sweeps {
+				clk.Advance(start.Add(at).Sub(clk.Now()))
+				old := time.Now().Add(-48 * time.Hour)
+				for range files {
+					id := newID(t)
+					if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chtimes(s.RecordPathForTest(id), old, old); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if res, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 4}); err != nil || res.Removed() != files {
+					t.Fatalf("Sweep: %+v, %v; want %d removed", res, err, files)
+				}
+			}
+			var got []int
+			for _, r := range log.records() {
+				if r["msg"] != panickedMsg {
+					t.Fatalf("before Close: %v", r)
+				}
+				if r["stack"] == nil {
+					t.Errorf("a logged panic without its stack: %v", r)
+				}
+				n, _ := r["suppressed"].(int64)
+				got = append(got, int(n))
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("%d panics logged (suppressed counts %v) for %d sweeps of %d files; want %d (%v)", len(got), got, len(tc.sweeps), files, len(tc.want), tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("record %d: suppressed %d, want %d", i, got[i], tc.want[i])
+				}
+			}
+			s.Close()
+			recs := log.records()[len(got):]
+			switch {
+			case tc.wantClose == 0 && len(recs) != 0:
+				t.Errorf("Close logged %v, want nothing", recs)
+			case tc.wantClose != 0 && (len(recs) != 1 || recs[0]["msg"] != suppressedMsg || recs[0]["suppressed"] != int64(tc.wantClose)):
+				t.Errorf("Close logged %v, want one record of %d suppressed", recs, tc.wantClose)
+			}
+		})
+	}
+}
