@@ -373,12 +373,22 @@ func WithCache(entries, maxBytes int) Option {
 	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
 }
 
-// WithClock replaces time.Now, for tests of expiry.
+// WithClock replaces time.Now, for tests of expiry (this module's, and an
+// application's own, with the adapters' WithClock given the same clock).
+// Production stores leave it unset.
 //
 // File times normally come from the filesystem (the server's clock on NFS);
 // with a replaced clock, Save, Touch and Sweep set and read file times from
 // it instead, at the cost of an extra attribute update per write, so that
 // expiry stays consistent under a fake clock.
+//
+// Unlike an Observer's methods, now is not guarded against panics: it is
+// a test's clock, called inside the store's own work (several times per
+// operation, on the caller's goroutine or, in a bounded store, on a
+// worker's; on a sweep's workers; on the keys file's watcher), where a
+// recover on every call would cost every operation for a test's sake. A
+// panic in it ends the process as a panic in the store's own code would:
+// it must not panic.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now, c.fakeClock = now, true })
 }
