@@ -254,3 +254,24 @@ func (s *Store) SetPanicLogClockForTest(now func() time.Time) {
 	s.panics.now = now
 	s.panics.mu.Unlock()
 }
+
+// SetCachedVersionForTest sets the version of the cache's entry for id,
+// leaving the identity of the file it was read from: the entry of a file
+// replaced by one the identity check cannot tell apart (an inode number
+// reused with the same size within one timestamp tick). It reports
+// whether there was an entry.
+func (s *Store) SetCachedVersionForTest(id string, v uint64) bool {
+	if s.cache == nil {
+		return false
+	}
+	k := deriveKey(id)
+	c := s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k.name]
+	if !ok {
+		return false
+	}
+	el.Value.(*cacheEntry).header.Version = v
+	return true
+}

@@ -369,6 +369,11 @@ func WithPermissions(file, dir fs.FileMode) Option {
 // an uncached one may, see the package documentation); a session those
 // attributes show expired is judged from its file, as an uncached Load
 // judges it, so that another host's Touch they miss logs nobody out.
+//
+// CompareAndSwap does not use the cache: its version check reads the
+// file, so that an entry the identity check missed cannot make it
+// overwrite saves it did not see (on NFS one round trip more per swap of
+// an unchanged record). Load, Locked.Load and the other reads use it.
 func WithCache(entries, maxBytes int) Option {
 	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
 }

@@ -774,7 +774,8 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 }
 
 // loadKeep reads and checks a record; with live false it returns expired
-// records too (CompareAndSwap compares against whatever is on disk). When
+// records too, and reads the file whatever the cache holds
+// (CompareAndSwap compares against whatever is on disk). When
 // keep is not nil and the session was read live from its file, it leaves
 // that file open in *keep (a cache hit and a
 // record read from the sweep's aside name leave none). It reads into buf
@@ -805,7 +806,15 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 	// The cache's revalidation opens the file too, so this comes first.
 	s.refreshDir(p)
 	kr := s.keys.Load() // one key set for the cache's judgement and the record's
-	if s.cache != nil {
+	// CompareAndSwap (live false) reads the file, never the cache: the
+	// cache's identity check misses an inode number reused for the same
+	// session with the same size within one timestamp tick, and a swap
+	// decided on such an entry's version would overwrite the saves it
+	// missed, which is what a swap exists to refuse. It costs one round
+	// trip on NFS when the record is unchanged (the OPEN and CLOSE instead
+	// of the forced GETATTR) and saves one when it changed; a Load keeps
+	// the cache, whose staleness there is that of a read.
+	if s.cache != nil && live {
 		if e, ok := s.cache.get(k.name, p, kr, buf); ok {
 			// A plaintext record cached before this keyless store learned
 			// that the store is encrypted is judged again, from the file.
