@@ -43,7 +43,8 @@ var nfsSweepScenarios = []nfsScenario{
 const nfsRemovalScenario = "RemovalRPCBudget"
 
 // nfsLostLockWindow cuts hostA's link for longer than the lease, three
-// times: it runs last.
+// times: it runs last. Its first cut also serves LeaseLoss, which with
+// delegations off runs inside it (see nfsLostLockA).
 var nfsLostLockWindow = nfsScenario{name: "LostLockWindow", hostA: nfsLostLockA, hostB: nfsLostLockB}
 
 // nfsSweepHelperEnv selects the role of this file's child processes.
@@ -269,12 +270,25 @@ func nfsMovedAsideB(t *testing.T) {
 // lock once the server expires hostA's lease and saves; when the link is
 // back, hostB's save must still be the record (or the base of a later
 // cycle of hostA's), whatever hostA's interrupted cycle reports.
+//
+// The first cut also serves LeaseLoss (nfs_test.go), which lost its cut of
+// its own with delegations off to this one (some 14 s of guest time): hostA
+// holds the lock of another session, on another stripe, across it, and
+// hostB takes that lock and saves too before it lets the cut end; the
+// subtest LeaseLoss then makes LeaseLoss's assertions.
 const nfsLostLockCuts = 3
 
 func nfsLostLockA(t *testing.T) {
 	ctx := nfsCtx(t, nfsLostLockCuts*nfsCrossCut()+3*time.Minute)
 	s := openNFSStore(t)
 	id := nfsID("window", 1)
+	// LeaseLoss's lock, held across the first cut, taken before hostB
+	// waits for it. On the window's stripe, the cycles would wait for it.
+	if s.StripeForTest(nfsLeaseID) == s.StripeForTest(id) {
+		t.Fatalf("%s and %s share lock stripe %s: pick another ID", nfsLeaseID, id, s.StripeForTest(id))
+	}
+	lease := nfsLeaseHoldA(t, ctx, s)
+	defer lease.l.Unlock()
 
 	var mu sync.Mutex
 	var checked time.Time
@@ -385,6 +399,12 @@ func nfsLostLockA(t *testing.T) {
 			c, downAt.Sub(cutAt).Round(time.Millisecond), o.value, o.loaded, downAt.Sub(o.start).Round(time.Microsecond),
 			o.returned.Sub(downAt).Round(time.Millisecond), o.err, class, nfsData(got))
 		nfsSignal(t, fmt.Sprintf("checked-%d", c))
+		if c == 0 {
+			t.Run("LeaseLoss", func(t *testing.T) {
+				defer nfsAbortOnFailure(t)
+				nfsLeaseLostA(t, ctx, lease)
+			})
+		}
 	}
 	s.SetLockCheckHookForTest(nil)
 }
@@ -393,6 +413,7 @@ func nfsLostLockB(t *testing.T) {
 	ctx := nfsCtx(t, nfsLostLockCuts*nfsCrossCut()+3*time.Minute)
 	s := openNFSStore(t)
 	id := nfsID("window", 1)
+	nfsLeaseTryB(t, s)
 	for c := 0; c < nfsLostLockCuts; c++ {
 		seen := nfsCutsDown(t)
 		nfsWaitSig(t, fmt.Sprintf("cutting-%d", c), 2*time.Minute)
@@ -405,6 +426,7 @@ func nfsLostLockB(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond) // a local directory; polling is cheap
 		}
+		down := time.Now()
 		l, err := s.Lock(nfsCtx(t, nfsCrossCut()), id, fsstore.Exclusive)
 		if err != nil {
 			t.Fatalf("cut %d: Lock while hostA is cut off: %v", c, err)
@@ -421,9 +443,19 @@ func nfsLostLockB(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cut %d: hostB's locked save: %v", c, err)
 		}
+		if c == 0 {
+			// LeaseLoss's lock, before the cut may end.
+			nfsLeaseTakeB(t, ctx, s, down)
+		}
 		nfsSignal(t, fmt.Sprintf("b-saved-%d", c))
 		nfsEndCut(t, fmt.Sprintf("b-saved-%d", c))
 		nfsWaitSig(t, fmt.Sprintf("checked-%d", c), nfsCrossCut()+nfsWait)
+		if c == 0 {
+			t.Run("LeaseLoss", func(t *testing.T) {
+				defer nfsAbortOnFailure(t)
+				nfsLeaseRelockedB(t, ctx, s)
+			})
+		}
 	}
 }
 

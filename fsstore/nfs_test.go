@@ -60,7 +60,8 @@ var nfsScenarios = []nfsScenario{
 }
 
 // nfsLeaseLoss cuts hostA's link for longer than the lease: it runs after
-// the scenarios that need both hosts' leases unbroken.
+// the scenarios that need both hosts' leases unbroken. With delegations
+// off it runs inside LostLockWindow, in that scenario's first cut.
 var nfsLeaseLoss = nfsScenario{name: "LeaseLoss", hostA: nfsLeaseLossA, hostB: nfsLeaseLossB}
 
 // nfsSCSRPCScenario counts scsstore's round trips. It runs with
@@ -74,17 +75,18 @@ var nfsSCSRPCScenario = nfsScenario{name: "SCSRPCBudgets", hostA: nfsSCSRPCA, ho
 // rescan budgets (nfs_rescan_test.go, on a mount of its own): they once
 // had a guest each, with the same hosts, delay and lease, and a guest's
 // boot, setup and shutdown cost CI some 15 s of the machine-wide guest
-// lock each, more on a loaded machine. The two that cut hostA's link for
-// longer than the lease come last, after every scenario that needs both
-// hosts' leases unbroken; LostLockWindow makes three cuts in a row of its
-// own, so the cut before it is nothing new to it.
+// lock each, more on a loaded machine. The scenarios that cut hostA's
+// link for longer than the lease come last, after every scenario that
+// needs both hosts' leases unbroken. With delegations off LeaseLoss runs
+// in LostLockWindow's first cut (as its subtest LeaseLoss), which cut the
+// link as LeaseLoss did: a cut of its own took that half some 14 s more.
 func nfsScenariosFor(deleg bool) []nfsScenario {
 	all := slices.Clone(nfsScenarios)
 	if deleg {
 		return append(all, nfsLeaseLoss)
 	}
 	all = append(all, nfsSweepScenarios...)
-	return append(all, nfsSCSRPCScenario, nfsRescanScenario, nfsLeaseLoss, nfsLostLockWindow)
+	return append(all, nfsSCSRPCScenario, nfsRescanScenario, nfsLostLockWindow)
 }
 
 // nfsGuests are the guests of this package's NFS tests, which TestMain
@@ -1307,21 +1309,8 @@ func nfsCrossCut() time.Duration { return nfsCut() + nfsWait }
 func nfsLeaseLossA(t *testing.T) {
 	ctx := nfsCtx(t, 2*nfsCrossCut()+nfsWait)
 	s := openNFSStore(t)
-	id := nfsID("lease", 1)
-	l, err := nfsLock(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
-	sess, err := l.Load(ctx)
-	if errors.Is(err, fsstore.ErrNotFound) {
-		sess, err = &fsstore.Session{ID: id}, nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	nfsSignal(t, "locked")
-	nfsWaitSig(t, "tried", nfsWait)
+	h := nfsLeaseHoldA(t, ctx, s)
+	defer h.l.Unlock()
 	nfsSignal(t, "cutting")
 	cutAt := time.Now()
 	cut, err := nfstest.CutLink("hostA", nfsCut())
@@ -1334,20 +1323,114 @@ func nfsLeaseLossA(t *testing.T) {
 	}
 	nfsWaitSig(t, "b-saved", nfsCrossCut())
 	t.Logf("link back and hostB's save seen %v after the cut", time.Since(cutAt).Round(time.Millisecond))
-	sess.Data = []byte("A")
-	err = l.Save(ctx, sess)
+	nfsLeaseLostA(t, ctx, h)
+}
+
+func nfsLeaseLossB(t *testing.T) {
+	ctx := nfsCtx(t, 2*nfsCrossCut()+nfsWait)
+	s := openNFSStore(t)
+	nfsLeaseTryB(t, s)
+	nfsWaitSig(t, "cutting", nfsWait)
+	nfsLeaseTakeB(t, ctx, s, time.Now())
+	nfsSignal(t, "b-saved")
+	nfsEndCut(t, "b-saved")
+	nfsLeaseRelockedB(t, ctx, s)
+}
+
+// LeaseLoss in parts, so that LostLockWindow's first cut serves it too
+// with delegations off (a cut of its own cost that half some 14 s): hostA
+// holds the lock of nfsLeaseID (nfsLeaseHoldA) while hostB is refused it
+// (nfsLeaseTryB); during a cut of hostA's link past the lease, hostB takes
+// the lock and saves "B" (nfsLeaseTakeB); once the link is back, hostA's
+// save under its lost lock must fail and leave "B" (nfsLeaseLostA), and
+// hostA can lock and save again, which hostB loads (nfsLeaseRelockedB).
+
+// nfsLeaseID is the session whose lock hostA loses.
+var nfsLeaseID = nfsID("lease", 1)
+
+// nfsLeaseHeld is hostA's lock of nfsLeaseID and the session it loaded.
+type nfsLeaseHeld struct {
+	s    *fsstore.Store
+	l    nfsHeld
+	sess *fsstore.Session
+}
+
+// nfsLeaseHoldA locks nfsLeaseID and returns once hostB has seen it held.
+func nfsLeaseHoldA(t *testing.T, ctx context.Context, s *fsstore.Store) *nfsLeaseHeld {
+	t.Helper()
+	l, err := nfsLock(ctx, s, nfsLeaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: nfsLeaseID}, nil
+	}
+	if err != nil {
+		l.Unlock()
+		t.Fatal(err)
+	}
+	nfsSignal(t, "locked")
+	nfsWaitSig(t, "tried", nfsWait)
+	return &nfsLeaseHeld{s: s, l: l, sess: sess}
+}
+
+// nfsLeaseTryB checks that hostA's lock of nfsLeaseID keeps hostB out.
+func nfsLeaseTryB(t *testing.T, s *fsstore.Store) {
+	t.Helper()
+	nfsWaitSig(t, "locked", nfsWait)
+	if l, err := s.TryLock(nfsLeaseID, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) {
+		t.Errorf("TryLock while hostA holds the lock = %v, want ErrLocked", err)
+		if l != nil {
+			l.Unlock()
+		}
+	}
+	nfsSignal(t, "tried")
+}
+
+// nfsLeaseTakeB takes the lock of nfsLeaseID while hostA is cut off (the
+// cut began at start) and saves "B" under it.
+func nfsLeaseTakeB(t *testing.T, ctx context.Context, s *fsstore.Store, start time.Time) {
+	t.Helper()
+	l, err := nfsLock(nfsCtx(t, nfsCrossCut()), s, nfsLeaseID)
+	if err != nil {
+		t.Fatalf("Lock while hostA is cut off: %v", err)
+	}
+	nfstest.Event("hostB took the lock")
+	t.Logf("hostB took the lock %v after hostA's cut began (lease %v)", time.Since(start).Round(time.Millisecond), nfstest.Lease())
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: nfsLeaseID}, nil
+	}
+	if err == nil {
+		sess.Data = []byte("B")
+		err = l.Save(ctx, sess)
+	}
+	if err != nil {
+		t.Errorf("hostB's locked save: %v", err)
+	}
+	l.Unlock()
+}
+
+// nfsLeaseLostA, once the link is back and hostB has saved, saves under
+// the lost lock, which must fail with ErrLockLost and leave hostB's "B";
+// then locks and saves "A2" and signals "a2".
+func nfsLeaseLostA(t *testing.T, ctx context.Context, h *nfsLeaseHeld) {
+	t.Helper()
+	h.sess.Data = []byte("A")
+	err := h.l.Save(ctx, h.sess)
 	nfstest.Event("hostA's locked Save after the cut: %v", err)
 	t.Logf("locked Save after the lease was lost: %v", err)
 	if !errors.Is(err, fsstore.ErrLockLost) {
 		t.Errorf("locked Save after hostA lost its lease = %v, want ErrLockLost", err)
 		nfsLogDmesg(t)
 	}
-	t.Logf("Unlock of the lost lock: %v", l.Unlock())
-	if got, err := s.Load(ctx, id); err != nil || string(got.Data) != "B" {
+	t.Logf("Unlock of the lost lock: %v", h.l.Unlock())
+	if got, err := h.s.Load(ctx, nfsLeaseID); err != nil || string(got.Data) != "B" {
 		t.Errorf("after hostA's attempt the record is %v, %v; want hostB's \"B\"", nfsData(got), err)
 	}
 	// The store recovers: hostA can lock and save again.
-	l2, err := nfsLock(nfsCtx(t, nfsWait), s, id)
+	l2, err := nfsLock(nfsCtx(t, nfsWait), h.s, nfsLeaseID)
 	if err != nil {
 		t.Fatalf("Lock after the lost lock: %v", err)
 	}
@@ -1363,42 +1446,11 @@ func nfsLeaseLossA(t *testing.T) {
 	nfsSignal(t, "a2")
 }
 
-func nfsLeaseLossB(t *testing.T) {
-	ctx := nfsCtx(t, 2*nfsCrossCut()+nfsWait)
-	s := openNFSStore(t)
-	id := nfsID("lease", 1)
-	nfsWaitSig(t, "locked", nfsWait)
-	if l, err := s.TryLock(id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) {
-		t.Errorf("TryLock while hostA holds the lock = %v, want ErrLocked", err)
-		if l != nil {
-			l.Unlock()
-		}
-	}
-	nfsSignal(t, "tried")
-	nfsWaitSig(t, "cutting", nfsWait)
-	start := time.Now()
-	l, err := nfsLock(nfsCtx(t, nfsCrossCut()), s, id)
-	if err != nil {
-		t.Fatalf("Lock while hostA is cut off: %v", err)
-	}
-	nfstest.Event("hostB took the lock")
-	t.Logf("hostB took the lock %v after hostA's cut began (lease %v)", time.Since(start).Round(time.Millisecond), nfstest.Lease())
-	sess, err := l.Load(ctx)
-	if errors.Is(err, fsstore.ErrNotFound) {
-		sess, err = &fsstore.Session{ID: id}, nil
-	}
-	if err == nil {
-		sess.Data = []byte("B")
-		err = l.Save(ctx, sess)
-	}
-	if err != nil {
-		t.Errorf("hostB's locked save: %v", err)
-	}
-	l.Unlock()
-	nfsSignal(t, "b-saved")
-	nfsEndCut(t, "b-saved")
+// nfsLeaseRelockedB checks hostA's save after it locked again.
+func nfsLeaseRelockedB(t *testing.T, ctx context.Context, s *fsstore.Store) {
+	t.Helper()
 	nfsWaitSig(t, "a2", nfsCrossCut()+nfsWait)
-	if got, err := s.Load(ctx, id); err != nil || string(got.Data) != "A2" {
+	if got, err := s.Load(ctx, nfsLeaseID); err != nil || string(got.Data) != "A2" {
 		t.Errorf("after hostA relocked and saved: %v, %v; want \"A2\"", nfsData(got), err)
 	}
 }
