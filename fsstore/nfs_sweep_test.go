@@ -272,7 +272,7 @@ func nfsMovedAsideB(t *testing.T) {
 // cycle of hostA's), whatever hostA's interrupted cycle reports.
 //
 // The first cut also serves LeaseLoss (nfs_test.go), which lost its cut of
-// its own with delegations off to this one (some 14 s of guest time): hostA
+// its own with delegations off to this one (5-15 s of guest time): hostA
 // holds the lock of another session, on another stripe, across it, and
 // hostB takes that lock and saves too before it lets the cut end; the
 // subtest LeaseLoss then makes LeaseLoss's assertions.

@@ -79,7 +79,7 @@ var nfsSCSRPCScenario = nfsScenario{name: "SCSRPCBudgets", hostA: nfsSCSRPCA, ho
 // link for longer than the lease come last, after every scenario that
 // needs both hosts' leases unbroken. With delegations off LeaseLoss runs
 // in LostLockWindow's first cut (as its subtest LeaseLoss), which cut the
-// link as LeaseLoss did: a cut of its own took that half some 14 s more.
+// link as LeaseLoss did: a cut of its own took that half 5-15 s more.
 func nfsScenariosFor(deleg bool) []nfsScenario {
 	all := slices.Clone(nfsScenarios)
 	if deleg {
@@ -1338,7 +1338,7 @@ func nfsLeaseLossB(t *testing.T) {
 }
 
 // LeaseLoss in parts, so that LostLockWindow's first cut serves it too
-// with delegations off (a cut of its own cost that half some 14 s): hostA
+// with delegations off (a cut of its own cost that half 5-15 s): hostA
 // holds the lock of nfsLeaseID (nfsLeaseHoldA) while hostB is refused it
 // (nfsLeaseTryB); during a cut of hostA's link past the lease, hostB takes
 // the lock and saves "B" (nfsLeaseTakeB); once the link is back, hostA's
