@@ -429,14 +429,24 @@ func countFiles(dir string) int {
 	return n
 }
 
-func TestSIGINTCleansUp(t *testing.T) {
+// TestSignalCleansUp: whatever stops a run from outside, short of
+// SIGKILL, leaves the operator's directory and Redis as they were and exits
+// 128 plus the signal's number: Ctrl-C, SIGTERM (a service manager) and
+// SIGHUP, what the run gets when the terminal or SSH session it was
+// started from goes away mid-run (it used to die of it on the spot,
+// leaving its sessions on the mount).
+func TestSignalCleansUp(t *testing.T) {
 	tests := []struct {
 		name  string
-		extra []string
+		sig   syscall.Signal
+		code  int
 		redis bool
 	}{
-		{"dir", nil, false},
-		{"dir and redis", nil, true},
+		{"SIGINT dir", syscall.SIGINT, 130, false},
+		{"SIGINT dir and redis", syscall.SIGINT, 130, true},
+		{"SIGTERM dir", syscall.SIGTERM, 143, false},
+		{"SIGHUP dir", syscall.SIGHUP, 129, false},
+		{"SIGHUP dir and redis", syscall.SIGHUP, 129, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -466,7 +476,7 @@ func TestSIGINTCleansUp(t *testing.T) {
 					return n >= 32
 				})
 			}
-			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			if err := cmd.Process.Signal(tt.sig); err != nil {
 				t.Fatal(err)
 			}
 			var err error
@@ -474,11 +484,11 @@ func TestSIGINTCleansUp(t *testing.T) {
 			case err = <-exited:
 			case <-time.After(time.Minute):
 				cmd.Process.Kill()
-				t.Fatal("sessbench did not exit after SIGINT")
+				t.Fatalf("sessbench did not exit after %v", tt.sig)
 			}
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-				t.Errorf("exit: %v, want status 130; stderr: %s", err, errOut.String())
+			if !errors.As(err, &ee) || ee.ExitCode() != tt.code {
+				t.Errorf("exit: %v, want status %d; stderr: %s", err, tt.code, errOut.String())
 			}
 			if !strings.Contains(errOut.String(), "interrupted") {
 				t.Errorf("stderr %q", errOut.String())

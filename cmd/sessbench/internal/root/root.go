@@ -3,6 +3,7 @@ package root
 
 import (
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -33,8 +34,9 @@ Exit codes:
        run in which only some operations failed exits 0 and reports
        them)
   2    usage error: bad flags or arguments
-  130  interrupted (Ctrl-C; 143 for SIGTERM): the run stopped and removed
-       what it created`,
+  130  interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP, as when the
+       terminal or SSH session it runs in closes): the run stopped and
+       removed what it created`,
 		Example: `  sessbench run
   sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379
   sessbench http --dir /var/tmp/bench --redis 127.0.0.1:6379`,
@@ -44,8 +46,10 @@ Exit codes:
 }
 
 // Main runs sessbench with the process's arguments and returns its exit
-// code.
+// code. SIGHUP stops a run as Ctrl-C does: an operator's SSH connection
+// that drops during an hour's run on the mount would otherwise kill it
+// there and then, with its sessions left in the directory and in Redis.
 func Main() int {
 	redistarget.SilenceLibraryLog()
-	return cmdutil.Main(NewCmdRoot, os.Args[1:])
+	return cmdutil.Main(NewCmdRoot, os.Args[1:], syscall.SIGHUP)
 }
