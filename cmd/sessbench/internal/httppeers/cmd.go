@@ -182,23 +182,37 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := run.CheckPlot(o.Plot); err != nil {
 		return err
 	}
+	// cleanup removes what the run created, once the measurements are
+	// over and before the report is printed (see sessbench run's), and on
+	// every earlier return.
+	var peers []*Peer
+	var tmp string
+	cleaned := false
+	cleanup := func() error {
+		if cleaned {
+			return nil
+		}
+		cleaned = true
+		var errs error
+		for i := len(peers) - 1; i >= 0; i-- {
+			errs = errors.Join(errs, peers[i].Close())
+		}
+		if tmp != "" {
+			errs = errors.Join(errs, os.RemoveAll(tmp))
+		}
+		return errs
+	}
+	defer func() { err = errors.Join(err, cleanup()) }()
 	if po.Dir == "" {
-		tmp, err := os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")
+		tmp, err = os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")
 		if err != nil {
 			return err
 		}
-		defer func() { err = errors.Join(err, os.RemoveAll(tmp)) }()
 		po.Dir = tmp
 	}
 	if err := checkRoom(cfg, names, &po); err != nil {
 		return err
 	}
-	var peers []*Peer
-	defer func() {
-		for i := len(peers) - 1; i >= 0; i-- {
-			err = errors.Join(err, peers[i].Close())
-		}
-	}()
 	for _, n := range names {
 		p, err := OpenPeer(ctx, n, po)
 		if err != nil {
@@ -232,12 +246,13 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		return cmdutil.Interrupted(ctx, err)
 	}
 	rep := BuildReport(cfg, peers, res, started, time.Now())
+	cleanErr := cleanup()
 	write := WriteMarkdown
 	if o.JSON {
 		write = WriteJSON
 	}
 	if err := write(o.IO.Out, rep); err != nil {
-		return fmt.Errorf("writing report: %w", err)
+		return errors.Join(fmt.Errorf("writing report: %w", err), cleanErr)
 	}
 	if o.Plot != "" {
 		// After the report, so that a chart that cannot be written does
@@ -247,10 +262,10 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 			title = fmt.Sprintf("sessbench http, %s", started.UTC().Format("2006-01-02 15:04 UTC"))
 		}
 		if err := cmdutil.WriteFile(o.Plot, 0o644, func(w io.Writer) error { return WritePlot(w, rep, title) }); err != nil {
-			return fmt.Errorf("--plot: %w", err)
+			return errors.Join(fmt.Errorf("--plot: %w", err), cleanErr)
 		}
 	}
-	return nil
+	return cleanErr
 }
 
 // sessionOverhead is an upper estimate of what a peer's session costs

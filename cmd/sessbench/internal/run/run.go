@@ -472,36 +472,45 @@ func runRun(opts *RunOptions) (err error) {
 	for i, d := range dirs {
 		names[i] = unique(d)
 	}
+	// cleanup removes what the run created: each target's sessions, then
+	// the default target's temporary directory. It runs once the
+	// measurements are over, before the report is printed, so that
+	// nothing that happens to the output (a reader gone, whose SIGPIPE
+	// kills the process; a terminal stalled until the operator gives up)
+	// leaves sessions on the mount; and on every earlier return, Ctrl-C's
+	// included.
+	var targets []bench.Target
+	var tmp string
+	cleaned := false
+	cleanup := func() error {
+		if cleaned {
+			return nil
+		}
+		cleaned = true
+		var cerr error
+		for i := len(targets) - 1; i >= 0; i-- {
+			cerr = errors.Join(cerr, targets[i].Close())
+		}
+		if tmp != "" {
+			cerr = errors.Join(cerr, os.RemoveAll(tmp))
+		}
+		return cerr
+	}
+	defer func() { err = errors.Join(err, cleanup()) }()
 	if len(dirs) == 0 {
 		base := opts.TempBase
 		if base == "" {
 			base = LocalTempDir()
 		}
-		tmp, err := os.MkdirTemp(base, "sessbench-")
+		tmp, err = os.MkdirTemp(base, "sessbench-")
 		if err != nil {
 			return fmt.Errorf("creating a temporary directory in %s: %w", base, err)
 		}
-		// Registered before the targets' Close, so it runs after it.
-		defer func() {
-			if rerr := os.RemoveAll(tmp); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
-		}()
 		dirs, names = []string{tmp}, []string{"local-tmp"}
 	}
 	// Open every target before measuring anything, so that a missing
 	// directory or an unreachable server fails in a second, not after an
 	// hour of measuring the others.
-	var targets []bench.Target
-	defer func() {
-		// Close in reverse: each target removes what it created, including
-		// after Ctrl-C.
-		for i := len(targets) - 1; i >= 0; i-- {
-			if cerr := targets[i].Close(); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
-		}
-	}()
 	maxConc := 0
 	for _, n := range p.cfg.Concurrency {
 		maxConc = max(maxConc, n)
@@ -549,6 +558,9 @@ func runRun(opts *RunOptions) (err error) {
 		return cmdutil.Interrupted(ctx, err)
 	}
 	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets), results, started, time.Now())
+	// A cleanup that failed is reported after the results, which it does
+	// not change.
+	cerr := cleanup()
 	switch {
 	case opts.JSON:
 		err = report.WriteJSON(opts.IO.Out, rep)
@@ -558,7 +570,7 @@ func runRun(opts *RunOptions) (err error) {
 		err = report.WriteTable(opts.IO.Out, rep)
 	}
 	if err != nil {
-		return fmt.Errorf("writing report: %w", err)
+		return errors.Join(fmt.Errorf("writing report: %w", err), cerr)
 	}
 	if opts.Plot != "" {
 		// After the report, so that a chart that cannot be written does
@@ -566,11 +578,11 @@ func runRun(opts *RunOptions) (err error) {
 		// leaves no half chart behind and a server never serves one.
 		err := cmdutil.WriteFile(opts.Plot, outputMode, func(w io.Writer) error { return report.WritePlot(w, rep, p.plot) })
 		if err != nil {
-			return fmt.Errorf("--plot: %w", err)
+			return errors.Join(fmt.Errorf("--plot: %w", err), cerr)
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Plot)
 	}
-	return nil
+	return cerr
 }
 
 // outputMode is the permission of the files sessbench writes. A chart is
