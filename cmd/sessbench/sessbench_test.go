@@ -312,6 +312,10 @@ func TestHTTPBadInput(t *testing.T) {
 		{"title without plot", []string{"--title", "x"}, "--plot"},
 		{"plot dir missing", []string{"--plot", filepath.Join(d, "no", "x.svg")}, "does not exist"},
 		{"rounds of no time", []string{"--duration", "2ns", "--rounds", "3"}, "less than 1ns per round"},
+		// An unset variable in --dir "$BENCH_DIR": it measured a
+		// temporary directory on local disk instead, as if no --dir had
+		// been given.
+		{"empty dir", []string{"--dir", ""}, "--dir: empty"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, nil, append([]string{"http", "--dir", d, "--peers", "sessfs,scs-mem"}, tt.args...)...)
@@ -346,6 +350,9 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"missing dir", []string{"--dir", filepath.Join(d, "nope")}, 1, "does not exist: create it first (mkdir -p " + filepath.Join(d, "nope") + ")"},
 		{"file as dir", []string{"--dir", file}, 1, "not a directory"},
+		// An unset variable in --dir "$BENCH_DIR" is a usage error; it
+		// was refused as a directory that does not exist, "mkdir -p ".
+		{"empty dir", []string{"--dir", d, "--dir", ""}, 2, "--dir: empty"},
 		{"unwritable dir", []string{"--dir", "/proc"}, 1, "not writable"},
 		{"second dir missing", []string{"--dir", d, "--dir", "/nonexistent/x"}, 1, "/nonexistent/x"},
 		{"unreachable redis", []string{"--dir", d, "--redis", closed}, 1, "unreachable"},

@@ -90,6 +90,13 @@ sessfs store used.`,
   sessbench http --peers sessfs,scs-mem --size 1KiB --duration 1s`,
 		Args: cmdutil.NoArgs("peers and targets are given with flags"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Without --dir the peers use a temporary directory; an empty
+			// one given is not a request for that.
+			if cmd.Flags().Changed("dir") {
+				if err := run.CheckDirNames(o.Dir); err != nil {
+					return err
+				}
+			}
 			return runHTTP(cmd.Context(), o)
 		},
 	}

@@ -338,10 +338,25 @@ func CheckPlot(path string) error {
 	return nil
 }
 
+// CheckDirNames refuses an empty --dir, as a usage error: it is what an
+// unset variable in --dir "$BENCH_DIR" gives, and is no directory to
+// create or to measure, nor a request for the default one.
+func CheckDirNames(dirs ...string) error {
+	for _, d := range dirs {
+		if d == "" {
+			return cmdutil.UsageErrorf("--dir: empty; name the directory to measure (an unset shell variable?)")
+		}
+	}
+	return nil
+}
+
 // validate checks every option before any work starts.
 func (o *RunOptions) validate() (*plan, error) {
 	p := &plan{}
 	c := &p.cfg
+	if err := CheckDirNames(o.Dirs...); err != nil {
+		return nil, err
+	}
 	for _, w := range o.Workloads {
 		wl, err := bench.ParseWorkload(strings.TrimSpace(w))
 		if err != nil {
