@@ -107,10 +107,9 @@ type client struct {
 
 // do sends one request and returns the status and body.
 func (c *client) do(path string) (int, string) {
-	// Over HTTPS, as the sessions' Secure cookies are meant to travel: a
-	// plain-HTTP request makes httpsession warn that browsers would not
-	// send the cookie back, which sessbench's own client does, and the
-	// warning would go to the operator's terminal mid-report.
+	// Over HTTPS, as in production: httpsession's cookie is Secure, and
+	// it warns of one sent in answer to plain HTTP, which a browser
+	// would not send back.
 	req := httptest.NewRequest(http.MethodGet, "https://example.com"+path, nil)
 	if c.cookie != "" {
 		req.Header.Set("Cookie", c.cookie)
