@@ -41,6 +41,11 @@ const (
 // Workloads lists all workloads in their report order.
 var Workloads = []Workload{Cycle, Load, Save, Touch, Mixed, Hot}
 
+// ErrAllFailed is in the error of a run that stopped because every
+// operation of a measurement (of one of its rounds) failed: a broken
+// target, not a measurement. The error also wraps the first operation's.
+var ErrAllFailed = errors.New("every operation failed")
+
 // Describe returns a short human description of the workload.
 func (w Workload) Describe() string {
 	switch w {
@@ -664,7 +669,7 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	}
 	// Every operation failing is a broken target, not a measurement.
 	if ops == 0 && errs > 0 {
-		return elapsed, first
+		return elapsed, fmt.Errorf("%w (%d), so the run stopped; the first: %w", ErrAllFailed, errs, first)
 	}
 	return elapsed, nil
 }

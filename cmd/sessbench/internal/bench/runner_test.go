@@ -155,11 +155,20 @@ func contains(s, sub string) bool {
 	return false
 }
 
+// TestRunAllFailing: a measurement whose every operation fails stops the
+// run with ErrAllFailed and the first operation's error, and says so: the
+// error was the operation's alone ("x: cycle: boom", a disk that filled
+// mid-run: "no space left on device"), which read as if one failure had
+// thrown the whole run away.
 func TestRunAllFailing(t *testing.T) {
 	boom := errors.New("boom")
 	r := &Runner{Config: baseConfig(), Targets: []Target{&countingTarget{name: "x", fail: boom}}}
-	if _, err := r.Run(context.Background()); !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want boom", err)
+	_, err := r.Run(context.Background())
+	if !errors.Is(err, boom) || !errors.Is(err, ErrAllFailed) {
+		t.Fatalf("err = %v, want boom and ErrAllFailed", err)
+	}
+	if !strings.Contains(err.Error(), "every operation failed") {
+		t.Errorf("err = %q, want it to say every operation failed", err)
 	}
 }
 

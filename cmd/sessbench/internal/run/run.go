@@ -118,7 +118,8 @@ What the numbers are:
   - Latencies are of successful operations. Failed ones are counted in
     ERRORS (errors), named in the verdict, and in neither the latencies
     nor the throughput; a measurement whose every operation fails stops
-    the run.
+    the run (exit 1) with "every operation failed" and the first
+    failure, and prints no report.
   - P50 to P99.9 are nearest-rank percentiles (the ceil(q·n)-th fastest
     operation) read from a log-linear histogram: each is at or above the
     exact value, by less than 0.8% (1/128). Min, mean and max are exact.
