@@ -131,7 +131,16 @@ func TestVerdict(t *testing.T) {
 		{"three targets", func() *Report { return sampleReport(t, true) }, []string{
 			"With 1 client, the shared mount (nfs4, /mnt/efs/bench) adds 2.", "at p50", "local disk (ext4, /var/tmp/bench)", "3.0×", "2.0× Redis",
 			"With 64 concurrent clients, p99 is 3.", "7.0 NFS RPCs", "1.0 other",
-		}, []string{"noise"}, []string{"at p50", "With 64 concurrent clients", "p99"}},
+			// How to read it: the operator's own yardstick, and the
+			// per-RPC time to hold against a ping of the file server.
+			"no universal threshold", "what your requests already take", "µs per RPC", "ping",
+		}, []string{"noise"}, []string{"at p50", "With 64 concurrent clients", "p99", "7.0 NFS RPCs", "per RPC"}},
+		{"single NFS target", func() *Report {
+			r := sampleReport(t, true)
+			r.Targets = r.Targets[:1]
+			r.Results = []Row{r.Results[0], r.Results[3]}
+			return r
+		}, []string{"On the shared mount", "7.0 NFS RPCs", "no universal threshold", "µs per RPC"}, nil, nil},
 		{"noisy p99", func() *Report { return noisyReport(t) }, []string{
 			"With 1 client, the shared mount (nfs4, nfs) adds 30.", "at p50", "memory (tmpfs, tmpfs)", "23.", "2.4× Redis",
 			"With 8 concurrent clients, p99 is 191ms against 187ms (1.0×)",
@@ -141,7 +150,7 @@ func TestVerdict(t *testing.T) {
 			r := sampleReport(t, false)
 			r.Results = r.Results[:3]
 			return r
-		}, []string{"With 1 client", "adds 2.", "at p50", "At p99 it is 3."}, []string{"64"}, nil},
+		}, []string{"With 1 client", "adds 2.", "at p50", "At p99 it is 3."}, []string{"64", "per RPC"}, nil},
 		{"single target", func() *Report { return onlyLocal(sampleReport(t, false)) },
 			[]string{"On local disk (ext4, /var/tmp/bench)", "at p50 with 1 client", "with 64 concurrent clients it takes", "at p99", "--redis"}, []string{"noise"}, nil},
 		{"single noisy target", func() *Report {

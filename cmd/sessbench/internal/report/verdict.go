@@ -269,10 +269,22 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// nfsSentence gives the RPCs an operation of row a cost on the mount, and
+// how to read its p50: against the operator's own requests, since no
+// threshold suits every application, and per RPC against a ping of the
+// file server, which tells a mount that is slow by its network from one
+// slowed by its options or its server.
 func nfsSentence(b *strings.Builder, a Row) {
-	if x := a.NFS; x != nil {
-		fmt.Fprintf(b, " Each operation cost %.1f NFS RPCs (%.1f locks, %.1f opens/closes, %.1f getattrs, %.1f lookups, %.1f reads, %.1f writes, %.1f other; lease renewals not counted).",
-			x.Total, x.Locks, x.Opens, x.Getattrs, x.Lookups, x.Reads, x.Writes, x.Other)
+	x := a.NFS
+	if x == nil {
+		return
+	}
+	fmt.Fprintf(b, " Each operation cost %.1f NFS RPCs (%.1f locks, %.1f opens/closes, %.1f getattrs, %.1f lookups, %.1f reads, %.1f writes, %.1f other; lease renewals not counted).",
+		x.Total, x.Locks, x.Opens, x.Getattrs, x.Lookups, x.Reads, x.Writes, x.Other)
+	b.WriteString(" There is no universal threshold: hold the p50 against what your requests already take.")
+	if x.Total >= 1 {
+		fmt.Fprintf(b, " It is %s per RPC (%s over %.1f): if that is well above your round trip to the file server (ping it), look at the mount's options and the network path before judging the mount.",
+			FormatDuration(time.Duration(float64(a.P50NS)/x.Total)), FormatDuration(time.Duration(a.P50NS)), x.Total)
 	}
 }
 

@@ -113,6 +113,10 @@ run's tails are machine noise (scheduling), not storage. For a workload
 that saves, it says when the targets do not promise the same for a save
 that returned: on the shared mount it is on the file server's stable
 storage at every --durability, on local disk only at file or full.
+There is no universal threshold: hold what the mount adds against what
+your requests already take. On an NFS mount the verdict ends with the
+p50 per NFS RPC; well above your round trip to the file server (ping
+it), the mount's options or the network path are the first suspects.
 
 What the numbers are:
   - Latencies are of successful operations. Failed ones are counted in
