@@ -715,6 +715,12 @@ func TestHTTPPeers(t *testing.T) {
 				if p.Name == "sessfs" && !strings.Contains(p.Desc, tt.want) {
 					t.Errorf("sessfs described as %q, want it to name %q", p.Desc, tt.want)
 				}
+				// Where the stores on files lived: the report did not
+				// say, so the mount and a temporary directory on local
+				// disk read alike.
+				if (p.Name == "sessfs" || p.Name == "gorilla-fs") && !strings.Contains(p.Desc, "in "+d+" (") {
+					t.Errorf("%s described as %q, want it to name its directory %s and file system", p.Name, p.Desc, d)
+				}
 			}
 			if want := []string{"sessfs", "scs-redis", "scs-mem", "gorilla-fs"}; !slices.Equal(names, want) {
 				t.Fatalf("peers %v, want %v", names, want)

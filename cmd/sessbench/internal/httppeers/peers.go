@@ -30,6 +30,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
 // The peers, by the names used on the command line and in reports.
@@ -158,7 +159,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	})
 	return &Peer{
 		Name:    PeerSessfs,
-		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open, durability %s (%s), sessions kept %d days after each write", st.Durability(), how, st.IdleTimeout()/(24*time.Hour)),
+		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open %s, durability %s (%s), sessions kept %d days after each write", where(o.Dir), st.Durability(), how, st.IdleTimeout()/(24*time.Hour)),
 		Handler: m.Handler(mux),
 		close: func() error {
 			return errors.Join(st.Close(), os.RemoveAll(sub))
@@ -360,10 +361,22 @@ func openGorilla(dir string) (*Peer, error) {
 	})
 	return &Peer{
 		Name:    PeerGorillaFS,
-		Desc:    "gorilla/sessions FilesystemStore (file per session, written in place, no fsync)",
+		Desc:    "gorilla/sessions FilesystemStore (file per session, written in place, no fsync) " + where(dir),
 		Handler: mux,
 		close:   func() error { return os.RemoveAll(sub) },
 	}, nil
+}
+
+// where names the directory a peer's files live in and, where the system
+// tells (Linux), its file system and mount point: a report of the shared
+// mount and one of a temporary directory on local disk must not read
+// alike.
+func where(dir string) string {
+	m, err := mountinfo.Lookup(dir)
+	if err != nil || m.FSType == "" {
+		return "in " + dir + " (file system not known)"
+	}
+	return fmt.Sprintf("in %s (%s on %s)", dir, m.FSType, m.Point)
 }
 
 // padOf returns the ?size= bytes of padding that make a session that size.
