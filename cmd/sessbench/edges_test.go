@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,5 +137,55 @@ func TestHTTPHotBounded(t *testing.T) {
 	r := run(t, nil, "http", "--dir", d, "--peers", "scs-mem", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "1000000x1000000")
 	if r.code != 2 || !strings.Contains(r.stderr, "hot 1000000x1000000") {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming hot 1000000x1000000", r.code, r.stderr)
+	}
+}
+
+// TestRedisNotRedis: a --redis address where something else listens says
+// so. A server that took the connection and never answered was
+// "unreachable: i/o timeout", and one that answered in another protocol
+// was go-redis's "can't parse map reply", neither of which tells the
+// operator that the address or the port is wrong.
+func TestRedisNotRedis(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer []byte // nil: never answer
+		want   string
+	}{
+		{"silent", nil, "took the connection but did not answer"},
+		{"another protocol", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not a Redis server"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			var conns []net.Conn
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					conns = append(conns, c)
+					if tt.answer != nil {
+						c.Read(make([]byte, 512))
+						c.Write(tt.answer)
+					}
+				}
+			}()
+			d := benchDir(t)
+			r := run(t, nil, append([]string{"run", "--dir", d, "--redis", l.Addr().String()}, tiny...)...)
+			l.Close()
+			<-done
+			for _, c := range conns {
+				c.Close()
+			}
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 saying %q", r.code, r.stderr, tt.want)
+			}
+		})
 	}
 }

@@ -9,12 +9,14 @@
 package redisaddr
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -184,8 +186,17 @@ func Explain(srv Server, err error) error {
 	if !srv.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 		return fmt.Errorf("--redis %s: the server closed the connection; if it wants TLS, give rediss://%s: %w", addr, srv.Addr, err)
 	}
+	// go-redis's words for an answer it cannot read as Redis's protocol:
+	// something else listens there (a web server, a proxy).
+	if strings.HasPrefix(msg, "redis: can't parse") || strings.HasPrefix(msg, "redis: invalid reply") {
+		return fmt.Errorf("--redis %s: not a Redis server: its answer is not in Redis's protocol; check the address and port: %w", addr, err)
+	}
 	var ne net.Error
 	var oe *net.OpError
+	dial := errors.As(err, &oe) && oe.Op == "dial"
+	if !dial && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("--redis %s: the server took the connection but did not answer in time: is a Redis server listening there?: %w", addr, err)
+	}
 	if errors.As(err, &oe) || errors.As(err, &ne) {
 		return fmt.Errorf("--redis %s: unreachable: %w", addr, err)
 	}
