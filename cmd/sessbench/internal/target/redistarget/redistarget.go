@@ -102,10 +102,18 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		Protocol:                 2,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
+	// go-redis heeds a context's deadline in a read, not its end: a
+	// server that took the connection and does not answer held Ctrl-C
+	// until the ping's timeout. Closing the client ends the read now.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
 		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("--redis %s: %w", addr, context.Cause(ctx))
+		}
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			srv.Password, srv.PasswordFromEnv = "", false
 			return Open(ctx, name, srv, conns, ttl)
@@ -122,7 +130,15 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 	}
 	if err := t.reserve(ctx, conns); err != nil {
 		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("--redis %s: %w", addr, context.Cause(ctx))
+		}
 		return nil, err
+	}
+	if !stop() {
+		// Ended as Open returned: the client is closed, or about to be.
+		c.Close()
+		return nil, fmt.Errorf("--redis %s: %w", addr, context.Cause(ctx))
 	}
 	return t, nil
 }
