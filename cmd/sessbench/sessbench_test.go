@@ -448,12 +448,17 @@ func TestSignalCleansUp(t *testing.T) {
 		sig   syscall.Signal
 		code  int
 		redis bool
+		// nohup starts the run under nohup(1) and sends it SIGHUP
+		// before sig: a run its operator started so as to survive the
+		// SSH session's end goes on (catching SIGHUP would undo nohup).
+		nohup bool
 	}{
-		{"SIGINT dir", syscall.SIGINT, 130, false},
-		{"SIGINT dir and redis", syscall.SIGINT, 130, true},
-		{"SIGTERM dir", syscall.SIGTERM, 143, false},
-		{"SIGHUP dir", syscall.SIGHUP, 129, false},
-		{"SIGHUP dir and redis", syscall.SIGHUP, 129, true},
+		{"SIGINT dir", syscall.SIGINT, 130, false, false},
+		{"SIGINT dir and redis", syscall.SIGINT, 130, true, false},
+		{"SIGTERM dir", syscall.SIGTERM, 143, false, false},
+		{"SIGHUP dir", syscall.SIGHUP, 129, false, false},
+		{"SIGHUP dir and redis", syscall.SIGHUP, 129, true, false},
+		{"SIGHUP under nohup, then SIGINT", syscall.SIGINT, 130, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -468,6 +473,14 @@ func TestSignalCleansUp(t *testing.T) {
 				args = append(args, "--redis", addr)
 			}
 			cmd := exec.Command(binary, args...)
+			if tt.nohup {
+				nohup, err := exec.LookPath("nohup")
+				if err != nil {
+					t.Skip("no nohup on PATH")
+				}
+				// nohup execs sessbench: the same process, SIGHUP ignored.
+				cmd = exec.Command(nohup, append([]string{binary}, args...)...)
+			}
 			var errOut bytes.Buffer
 			cmd.Stderr = &errOut
 			if err := cmd.Start(); err != nil {
@@ -482,6 +495,11 @@ func TestSignalCleansUp(t *testing.T) {
 					n, _ := rc.DBSize(context.Background()).Result()
 					return n >= 32
 				})
+			}
+			if tt.nohup {
+				if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := cmd.Process.Signal(tt.sig); err != nil {
 				t.Fatal(err)

@@ -3,6 +3,7 @@ package root
 
 import (
 	"os"
+	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -35,8 +36,8 @@ Exit codes:
        them)
   2    usage error: bad flags or arguments
   130  interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP, as when the
-       terminal or SSH session it runs in closes): the run stopped and
-       removed what it created`,
+       terminal or SSH session it runs in closes, unless started under
+       nohup): the run stopped and removed what it created`,
 		Example: `  sessbench run
   sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379
   sessbench http --dir /var/tmp/bench --redis 127.0.0.1:6379`,
@@ -49,7 +50,13 @@ Exit codes:
 // code. SIGHUP stops a run as Ctrl-C does: an operator's SSH connection
 // that drops during an hour's run on the mount would otherwise kill it
 // there and then, with its sessions left in the directory and in Redis.
+// Unless it is ignored (nohup): catching it would undo the operator's
+// choice that the run outlive the session.
 func Main() int {
 	redistarget.SilenceLibraryLog()
-	return cmdutil.Main(NewCmdRoot, os.Args[1:], syscall.SIGHUP)
+	var extra []os.Signal
+	if !signal.Ignored(syscall.SIGHUP) {
+		extra = append(extra, syscall.SIGHUP)
+	}
+	return cmdutil.Main(NewCmdRoot, os.Args[1:], extra...)
 }
