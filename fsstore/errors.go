@@ -128,6 +128,15 @@ var (
 	// the rekey runs as read access to the file, as to the store's other
 	// files, and run again.
 	ErrKeyOrderUnreadable = errors.New("a file the rekey needs to order the keys may not be read")
+	// ErrNoServerClock reports, from Stats and Sweep, that the file
+	// server's time could not be read: the temp file at the store's top
+	// whose mtime tells it could not be created or examined there (a top
+	// directory this user may not write while the shards are, a full file
+	// system or quota, a stale NFS file handle). The error also matches
+	// the cause's. Nothing was counted nor removed yet. A store opened
+	// WithReadOnly never reads the server's time and never returns it: a
+	// tool that may count by this host's clock opens the store so.
+	ErrNoServerClock = errors.New("the file server's time could not be read")
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).
 	ErrNotSupported = errors.New("platform not supported")

@@ -122,7 +122,8 @@ type Stats struct {
 // with the largest shard directory, not with the store: it remembers the
 // records of the shard it lists (a few dozen bytes each), as Range does. It changes nothing in the data directory (it creates
 // and removes one temp file in the store directory to read the file
-// server's clock, as Sweep does, but on a store opened WithReadOnly,
+// server's clock, as Sweep does, and fails with ErrNoServerClock before
+// counting where it cannot; but on a store opened WithReadOnly,
 // where it writes nothing and judges ages by this host's clock: see
 // Stats.HostClock). A record that a sweep moves aside, or
 // back, while Stats lists its shard counts once, where Stats finds it, as

@@ -434,19 +434,22 @@ type serverClock struct {
 
 // newServerClock reads the file server's time in dir. Its errors say what
 // the temp file was for: on a read-only or full disk its name is what
-// fails, and it is no file the operator knows.
+// fails, and it is no file the operator knows. They match
+// ErrNoServerClock, whatever the cause, so that a caller that may judge
+// by this host's clock instead (sessgc stats) knows this failure from
+// the census's.
 func newServerClock(dir string) (serverClock, error) {
 	p := filepath.Join(dir, tempPrefix+"clock-"+randHex(8))
 	start := time.Now()
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return serverClock{}, fmt.Errorf("reading the file server's time: %w", err)
+		return serverClock{}, fmt.Errorf("%w (a temp file at the store's top tells it): %w", ErrNoServerClock, err)
 	}
 	st, err := f.Stat()
 	f.Close()
 	os.Remove(p)
 	if err != nil {
-		return serverClock{}, fmt.Errorf("reading the file server's time: %w", err)
+		return serverClock{}, fmt.Errorf("%w (a temp file at the store's top tells it): %w", ErrNoServerClock, err)
 	}
 	return serverClock{base: st.ModTime(), start: start}, nil
 }

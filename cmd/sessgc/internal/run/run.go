@@ -423,6 +423,12 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 			st = prog.Stats()
 			st.Duration = time.Since(start)
 		}
+		if errors.Is(err, fsstore.ErrNoServerClock) {
+			// Ages by this host's clock would remove records early where
+			// it is ahead: refused, exit 3, before anything was removed.
+			return fmt.Errorf("store %s: nothing was deleted: a sweep judges ages by the file server's clock, which a temp file at the store's top "+
+				"tells, and that top takes no new file for this user (sessgc stats counts the store by this host's clock): %w", s.Dir(), err)
+		}
 		// Sweep only fails as a whole when the store itself is unusable
 		// (marker, data directory or lock directory unreadable); errors on
 		// single files and shards are counted in st.Errors instead.

@@ -58,6 +58,10 @@ without creating, changing or removing anything (where run and rekey exit
 3), says so once on stderr, and judges ages by this host's clock instead of
 the file server's ("host_clock": true in --json): a host clock ahead of the
 server's counts sessions expired that much early, one behind that much late.
+It counts so too, with a note naming the error, wherever the file server's
+clock cannot be read although the store opened: a top directory that takes
+no new file while the shards do (not writable by this user, a full file
+system of its own, a stale NFS file handle).
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store,
@@ -139,24 +143,11 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	// count alone does not say where to look.
 	el, log := pass.Stderr(opts.IO.ErrOut, opts.LogLevel)
 	abandoned, err := pass.Watchdog(ctx, pass.NewBudget(opts.MaxDuration), func(ctx context.Context) error {
-		s, why, err := openToRead(opts.Dir, log)
+		got, d, why, err := census(ctx, opts, log, el.Add)
 		if err != nil {
 			return err
 		}
-		defer s.Close()
-		defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
-		got, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge, OnError: el.Add})
-		switch {
-		case errors.Is(err, fsstore.ErrUnavailable):
-			return pass.Unavailable(err)
-		case err != nil && errors.Is(context.Cause(ctx), pass.ErrBudgetSpent):
-			return cmdutil.FailureErrorf("--max-duration %s spent before the census was complete: %w", opts.MaxDuration, err)
-		case err != nil && ctx.Err() != nil:
-			return pass.Interrupted(ctx, "before the census was complete") // 130, 143 for a signal
-		case err != nil:
-			return cmdutil.StoreErrorf("%w", err)
-		}
-		st, dir, refused = got, s.Dir(), why
+		st, dir, refused = got, d, why
 		return nil
 	})
 	if abandoned || err != nil {
@@ -180,6 +171,48 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return cmdutil.FailureErrorf("%d files or directories could not be examined", st.Errors)
 	}
 	return nil
+}
+
+// census opens the store (openToRead) and counts it. Where the store
+// opened for writing but the file server's clock could not be read, its
+// top taking no temp file while the shards do (a top this user may not
+// write, a full file system or quota, a stale NFS file handle there), it
+// counts again opened read-only, by this host's clock, as where the store
+// may not be written at all: a census need not write, and the note says
+// what the clock is worth. why is then that failure. Its errors are the
+// command's.
+func census(ctx context.Context, opts *StatsOptions, log *slog.Logger, onError func(error)) (st fsstore.Stats, dir string, why, err error) {
+	s, why, err := openToRead(opts.Dir, log)
+	if err != nil {
+		return st, "", nil, err
+	}
+	st, err = count(ctx, s, opts, onError)
+	if why == nil && errors.Is(err, fsstore.ErrNoServerClock) {
+		s.Close()
+		why = err
+		if s, err = pass.OpenStore(opts.Dir, log, fsstore.WithReadOnly()); err != nil {
+			return st, "", nil, err
+		}
+		st, err = count(ctx, s, opts, onError)
+	}
+	defer s.Close()
+	switch {
+	case errors.Is(err, fsstore.ErrUnavailable):
+		err = pass.Unavailable(err)
+	case err != nil && errors.Is(context.Cause(ctx), pass.ErrBudgetSpent):
+		err = cmdutil.FailureErrorf("--max-duration %s spent before the census was complete: %w", opts.MaxDuration, err)
+	case err != nil && ctx.Err() != nil:
+		err = pass.Interrupted(ctx, "before the census was complete") // 130, 143 for a signal
+	case err != nil:
+		err = cmdutil.StoreErrorf("%w", err)
+	}
+	return st, s.Dir(), why, err
+}
+
+// count is the census of s.
+func count(ctx context.Context, s *fsstore.Store, opts *StatsOptions, onError func(error)) (fsstore.Stats, error) {
+	defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
+	return s.Stats(ctx, fsstore.StatsOptions{Concurrency: opts.Concurrency, Grace: opts.Grace, TempAge: opts.TempAge, OnError: onError})
 }
 
 // openToRead opens the store as every command does, or opened
@@ -221,22 +254,30 @@ func isFull(err error) bool {
 // do, and how it judged expiry instead; expireAfter is the store's max
 // idle plus --grace.
 func readOnlyNote(dir string, refused error, expireAfter time.Duration) string {
-	var why string
-	switch {
-	case errors.Is(refused, syscall.EROFS):
-		why = "it is on a read-only filesystem on this host"
-	case errors.Is(refused, fs.ErrPermission):
-		why = fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())
-	case isFull(refused):
-		why = "its file system is full (disk full or quota): no file could be written there"
-	default: // pass.CheckOwner's refusal
-		why = "sessgc runs as root and another user owns the store, whose applications could not use files root made there; run it as that user to have the file server's clock measured"
+	var head string
+	if errors.Is(refused, fsstore.ErrNoServerClock) {
+		// The store opened for writing: only its top took no file.
+		head = fmt.Sprintf("store %s counted, but the file server's clock could not be read (%v): "+
+			"a temp file at the store's top tells it, and a census needs none of the store's files written, so", dir, refused)
+	} else {
+		var why string
+		switch {
+		case errors.Is(refused, syscall.EROFS):
+			why = "it is on a read-only filesystem on this host"
+		case errors.Is(refused, fs.ErrPermission):
+			why = fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())
+		case isFull(refused):
+			why = "its file system is full (disk full or quota): no file could be written there"
+		default: // pass.CheckOwner's refusal
+			why = "sessgc runs as root and another user owns the store, whose applications could not use files root made there; run it as that user to have the file server's clock measured"
+		}
+		head = fmt.Sprintf("store %s counted without writing to it (%s): the file server's clock was not measured "+
+			"(that takes a temp file in the store), so", dir, why)
 	}
-	return fmt.Sprintf("store %s counted without writing to it (%s): the file server's clock was not measured "+
-		"(that takes a temp file in the store), so ages were judged by this host's clock: a session counts as expired "+
+	return fmt.Sprintf("%s ages were judged by this host's clock: a session counts as expired "+
 		"once its last save or touch (its file's mtime, which the file server stamps) is more than the max idle plus --grace (%s) "+
 		"before this host's time now, and temp and lease files stale likewise; where this host's clock is ahead of the server's, "+
-		"they count as expired or stale that much early, where it is behind, that much late", dir, why, expireAfter)
+		"they count as expired or stale that much early, where it is behind, that much late", head, expireAfter)
 }
 
 func newReport(dir string, st *fsstore.Stats) Report {
