@@ -34,6 +34,7 @@ type InstallOptions struct {
 	Write       string // directory to write the files into; "" prints them
 	Binary      string
 	User        string
+	Group       string // the store's group, that User is in, as the operator vouches; "" for none
 	Every       time.Duration
 	Jitter      time.Duration
 	MaxDuration time.Duration
@@ -72,7 +73,12 @@ below --every, so that runs never pile up; anything longer is refused.
 Where this host has the store at --dir, --user must be its owner (or, in a
 group-shared store, a member of its group): sessgc run as root refuses a
 store another user owns, and another user cannot sweep it, so every run
-would fail; such files are refused, naming the owner.`,
+would fail; such files are refused, naming the owner. A static sessgc (the
+release builds) reads users and groups from /etc/passwd and /etc/group only:
+where --user is in the store's group through LDAP or sssd, which it cannot
+see, pass --group with that group (its numeric gid, or a name this host
+resolves) to vouch for it; it must be the store's group, and the store
+shared with it, or the files are refused still.`,
 		Example: `  sessgc install-cron --dir /mnt/efs/sessions --user app --write /etc/cron.d
   sessgc install-cron --systemd --dir /mnt/efs/sessions --user app \
     --write /etc/systemd/system &&
@@ -86,6 +92,7 @@ would fail; such files are refused, naming the owner.`,
 	f.StringVar(&opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them")
 	f.StringVar(&opts.Binary, "binary", DefaultBinary, "absolute path of sessgc on the hosts")
 	f.StringVar(&opts.User, "user", DefaultUser, "user that owns the store's files")
+	f.StringVar(&opts.Group, "group", "", "the group of a group-shared store that --user is in, where this host's group lookup cannot tell (LDAP, sssd): numeric gid or name")
 	f.DurationVar(&opts.Every, "every", DefaultEvery, "interval between runs: whole minutes dividing an hour, or whole hours dividing a day")
 	f.DurationVar(&opts.Jitter, "jitter", DefaultJitter, "random delay before each run")
 	f.DurationVar(&opts.MaxDuration, "max-duration", DefaultMaxDuration, "time budget of each run")
@@ -107,6 +114,8 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--dir and --binary must be absolute paths")
 	case o.User == "":
 		return cmdutil.UsageErrorf("--user is empty")
+	case o.Group != "" && !shellWord.MatchString(o.Group):
+		return cmdutil.UsageErrorf("--group %q: want a numeric gid or a group name, of letters, digits and _ . / : @ + , = -", o.Group)
 	case !shellWord.MatchString(o.Dir) || !shellWord.MatchString(o.Binary) || !shellWord.MatchString(o.User):
 		// cron hands the line to /bin/sh: only characters that mean
 		// nothing to it (no spaces, quotes, '%', '$', ';', '&', '|',
@@ -284,6 +293,9 @@ func Generate(opts *InstallOptions) ([]File, error) {
 	if opts.User != DefaultUser {
 		fmt.Fprintf(&args, " --user %s", opts.User)
 	}
+	if opts.Group != "" {
+		fmt.Fprintf(&args, " --group %s", opts.Group)
+	}
 	if opts.Binary != DefaultBinary {
 		fmt.Fprintf(&args, " --binary %s", opts.Binary)
 	}
@@ -341,7 +353,7 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 	// Refused rather than warned about, unlike a missing binary or user:
 	// the store is here at --dir, so this host is one the files are for,
 	// and on it every run would fail.
-	if err := checkStoreUser(opts.Dir, opts.User); err != nil {
+	if err := checkStoreUser(opts.Dir, opts.User, opts.Group); err != nil {
 		return err
 	}
 	warnMissing(opts, runtime.GOOS)

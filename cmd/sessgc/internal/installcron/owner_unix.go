@@ -26,7 +26,15 @@ import (
 // created yet, not searchable by this user), or the user is unknown here
 // (warnMissing warns), the files may be for other hosts, and nothing is
 // checked.
-func checkStoreUser(dir, name string) error {
+//
+// Group membership is what this host's group lookup lists: /etc/group
+// alone in a static build (os/user without cgo), which does not see LDAP
+// or sssd groups. group, when not "", is the operator's word that the
+// user is in the store's group (a numeric gid, or a name that resolves
+// here): it is taken where the lookup does not list the membership, but
+// only for the store's own group of a group-shared store, and never for
+// root; the owner checks stand as they are.
+func checkStoreUser(dir, name, group string) error {
 	fi, err := os.Stat(path.Join(dir, fsstore.MarkerFile))
 	if err != nil {
 		return nil
@@ -50,11 +58,52 @@ func checkStoreUser(dir, name string) error {
 	if uid == 0 {
 		return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s, and sessgc run as root refuses a store another user owns (exit 3 on every run), as files root created there would be unusable by the applications; %s", name, dir, owner, fix)
 	}
-	if fi.Mode().Perm()&0o020 != 0 {
-		gids, _ := u.GroupIds()
-		if slices.Contains(gids, strconv.FormatUint(uint64(st.Gid), 10)) {
-			return nil // a group-shared store, and the user is in its group
-		}
+	if fi.Mode().Perm()&0o020 == 0 {
+		return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s and is not shared with a group %s is in (its marker is not group-writable): every run as %s would fail (exit 3), or create files the applications cannot use; %s, the user the applications run as", name, dir, owner, name, name, fix)
 	}
-	return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s and is not shared with a group %s is in: every run as %s would fail (exit 3), or create files the applications cannot use; %s, the user the applications run as", name, dir, owner, name, name, fix)
+	gid := strconv.FormatUint(uint64(st.Gid), 10)
+	gname := "gid " + gid
+	g, gerr := user.LookupGroupId(gid)
+	if gerr == nil {
+		gname = fmt.Sprintf("%s (gid %s)", g.Name, gid)
+	}
+	if group != "" {
+		return vouched(dir, name, group, gid, gname)
+	}
+	gids, err := u.GroupIds()
+	if slices.Contains(gids, gid) {
+		return nil // a group-shared store, and the user is in its group
+	}
+	// Say why the lookup may be wrong: a group it does not know, or
+	// groups it could not list, is no evidence that the user is not in it.
+	var seen string
+	switch {
+	case err != nil:
+		seen = fmt.Sprintf("this host's group lookup could not list %s's groups (%v)", name, err)
+	case gerr != nil:
+		seen = fmt.Sprintf("this host's group lookup does not know gid %s, so it lists %s outside it", gid, name)
+	default:
+		seen = fmt.Sprintf("%s is not in it as this host's group lookup lists its groups", name)
+	}
+	return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s and is shared with group %s, but %s: every run as %s outside that group would fail (exit 3), or create files the applications cannot use. "+
+		"If %s is not in that group, add it (usermod -a -G %s %s) or %s, the user the applications run as. "+
+		"If it is, through LDAP or sssd, which a static sessgc does not read (it reads /etc/passwd and /etc/group only; check with: id %s), pass --group %s",
+		name, dir, owner, gname, seen, name, name, gid, name, fix, name, gid)
+}
+
+// vouched checks the group an operator passed with --group for a user
+// the store at dir is shared with by group gid (gname: how to name it):
+// it must be that group, by number or by a name that resolves to it.
+func vouched(dir, name, group, gid, gname string) error {
+	if _, err := strconv.ParseUint(group, 10, 32); err != nil {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			return cmdutil.UsageErrorf("--group %s: %v: this host's group lookup does not know that name (a static sessgc reads /etc/group only, not LDAP or sssd); give the store's group by its number: --group %s", group, err, gid)
+		}
+		group = g.Gid
+	}
+	if group != gid {
+		return cmdutil.UsageErrorf("--group %s: the store %s is shared with group %s, not with gid %s: pass --group %s if %s is in it", group, dir, gname, group, gid, name)
+	}
+	return nil
 }

@@ -34,45 +34,10 @@ func TestRefusesUserNotOwningStore(t *testing.T) {
 	}
 	nobody, _ := user.Lookup("nobody")
 	daemon, _ := user.Lookup("daemon")
-	newStore := func(shared bool) string {
-		dir := filepath.Join(t.TempDir(), "store")
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		var opts []fsstore.Option
-		if shared {
-			opts = append(opts, fsstore.WithPermissions(0o660, 0o2770))
-		}
-		s, err := fsstore.Open(dir, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		if shared {
-			// As the applications' umask (007) leaves it: the process's
-			// umask takes the group's write bit off.
-			if err := os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o660); err != nil {
-				t.Fatal(err)
-			}
-		}
-		gid := nobody.Gid
-		if shared {
-			gid = daemon.Gid // daemon's own group
-		}
-		err = filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			uid, _ := strconv.Atoi(nobody.Uid)
-			gid, _ := strconv.Atoi(gid)
-			return os.Lchown(p, uid, gid)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	private, shared := newStore(false), newStore(true)
+	uid, _ := strconv.Atoi(nobody.Uid)
+	nobodyGid, _ := strconv.Atoi(nobody.Gid)
+	daemonGid, _ := strconv.Atoi(daemon.Gid) // daemon's own group
+	private, shared := ownedStore(t, uid, nobodyGid, false), ownedStore(t, uid, daemonGid, true)
 	for _, tc := range []struct {
 		name, dir, user string
 		want            string // "": accepted
@@ -82,7 +47,7 @@ func TestRefusesUserNotOwningStore(t *testing.T) {
 		{"another user", private, "daemon", "belongs to nobody (uid 65534) and is not shared with a group daemon is in"},
 		{"root, shared", shared, "root", "sessgc run as root refuses"},
 		{"group member, shared", shared, "daemon", ""},
-		{"not a group member, shared", shared, "bin", "is not shared with a group bin is in"},
+		{"not a group member, shared", shared, "bin", "is shared with group daemon (gid " + daemon.Gid + "), but bin is not in it as this host's group lookup lists its groups"},
 		{"no store here", filepath.Join(t.TempDir(), "elsewhere"), "daemon", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +65,109 @@ func TestRefusesUserNotOwningStore(t *testing.T) {
 			}
 			if len(ents) != 0 {
 				t.Errorf("--user %s refused, but wrote %v", tc.user, ents)
+			}
+		})
+	}
+}
+
+// ownedStore makes a store owned by uid and gid, group-shared (marker and
+// directories group-writable) or not.
+func ownedStore(t *testing.T, uid, gid int, shared bool) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var opts []fsstore.Option
+	if shared {
+		opts = append(opts, fsstore.WithPermissions(0o660, 0o2770))
+	}
+	s, err := fsstore.Open(dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if shared {
+		// As the applications' umask (007) leaves it: the process's
+		// umask takes the group's write bit off.
+		if err := os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o660); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestGroupUnknownToLookup: a store shared with a group that this host's
+// group lookup does not know, as a static sessgc (os/user without cgo,
+// /etc/group only) does not know an LDAP or sssd group, and --user in it
+// there. install-cron refused it as "not shared with a group daemon is
+// in", which was false and left no way on. The refusal now says that the
+// lookup does not know the group and how to go on: add the user to it, or
+// vouch for the membership with --group and the numeric gid, which is
+// accepted for the store's own group of a group-shared store alone, and
+// never for root.
+func TestGroupUnknownToLookup(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to give the store to another user")
+	}
+	const gid = 4242
+	for _, g := range []string{"4242", "4243"} {
+		if _, err := user.LookupGroupId(g); err == nil {
+			t.Skipf("gid %s has a name on this host", g)
+		}
+	}
+	if _, err := user.Lookup("daemon"); err != nil {
+		t.Skipf("no user daemon on this host: %v", err)
+	}
+	shared, private := ownedStore(t, 65534, gid, true), ownedStore(t, 65534, gid, false)
+	for _, tc := range []struct {
+		name, args string
+		want       []string // in the refusal; none: accepted
+	}{
+		{"unknown group", "--dir " + shared + " --user daemon",
+			[]string{"is shared with group gid 4242, but this host's group lookup does not know gid 4242", "id daemon", "pass --group 4242", "usermod -a -G 4242 daemon"}},
+		{"vouched by gid", "--dir " + shared + " --user daemon --group 4242", nil},
+		{"another gid", "--dir " + shared + " --user daemon --group 4243",
+			[]string{"the store " + shared + " is shared with group gid 4242, not with gid 4243", "pass --group 4242"}},
+		{"a name that does not resolve", "--dir " + shared + " --user daemon --group no-such-group",
+			[]string{"--group no-such-group", "does not know that name", "--group 4242"}},
+		{"root", "--dir " + shared + " --user root --group 4242", []string{"sessgc run as root refuses"}},
+		{"not shared", "--dir " + private + " --user daemon --group 4242", []string{"is not shared with a group daemon is in"}},
+		{"no store here", "--dir " + filepath.Join(t.TempDir(), "elsewhere") + " --user daemon --group 4243", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write := t.TempDir()
+			_, _, err := execute(t, tc.args+" --write "+write)
+			ents, _ := os.ReadDir(write)
+			if tc.want == nil {
+				if err != nil || len(ents) != 1 {
+					t.Fatalf("%s: %v, wrote %d files; want the cron entry", tc.args, err, len(ents))
+				}
+				b, _ := os.ReadFile(filepath.Join(write, ents[0].Name()))
+				if !strings.Contains(string(b), "--user daemon --group ") {
+					t.Errorf("the cron entry does not record --group in its install-cron command:\n%s", b)
+				}
+				return
+			}
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+				t.Errorf("%s: %v; want a usage error", tc.args, err)
+			}
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("%s: %v; want %q in it", tc.args, err, w)
+				}
+			}
+			if len(ents) != 0 {
+				t.Errorf("%s refused, but wrote %v", tc.args, ents)
 			}
 		})
 	}
