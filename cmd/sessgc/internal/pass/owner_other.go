@@ -17,7 +17,7 @@ func createLockFile(string, string) {}
 
 // replaceable: see owner_unix.go. Elsewhere no sticky bit restricts a
 // rename.
-func replaceable(string, fs.FileInfo, fs.FileInfo, int, bool) error { return nil }
+func replaceable(string, fs.FileInfo, fs.FileInfo, int, stickyPriv) error { return nil }
 
 // overridesSticky: see sticky_linux.go; replaceable ignores it here.
-func overridesSticky() bool { return false }
+func overridesSticky(fs.FileInfo) stickyPriv { return privNone }

@@ -29,7 +29,14 @@ func CheckOwner(dir string) error {
 	if err != nil {
 		return nil
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if ok && st.Uid != 0 && !uidMapped(st.Uid) {
+		// Root of a user namespace (unshare -U -r, a rootless
+		// container) that does not map the store's owner: "run as that
+		// user" would name the overflow uid every such owner shows as.
+		return cmdutil.StoreErrorf("running as root of a user namespace that does not map the store's owner (the store %s shows as uid %d's): run sessgc outside the namespace, as the user that owns the store", dir, st.Uid)
+	}
+	if ok && st.Uid != 0 {
 		return cmdutil.StoreErrorf("running as root, but the store %s belongs to uid %d: run sessgc as that user (e.g. sudo -u '#%d' sessgc ...); files root creates there would be unusable by the applications", dir, st.Uid, st.Uid)
 	}
 	return nil
@@ -88,14 +95,16 @@ func sharedFileMode(marker fs.FileMode) fs.FileMode {
 
 // replaceable refuses file, the textfile at path, when the user euid may
 // not rename a file over it in dir, its directory: with dir's sticky bit
-// only file's owner, dir's owner and a privileged process (overrides,
-// see overridesSticky) may (rename fails with EPERM), however writable
-// dir is.
-func replaceable(path string, dir, file fs.FileInfo, euid int, overrides bool) error {
+// only file's owner, dir's owner and a privileged process (priv, see
+// overridesSticky) may (rename fails with EPERM), however writable dir is.
+func replaceable(path string, dir, file fs.FileInfo, euid int, priv stickyPriv) error {
 	dst, ok1 := dir.Sys().(*syscall.Stat_t)
 	fst, ok2 := file.Sys().(*syscall.Stat_t)
-	if !ok1 || !ok2 || dir.Mode()&os.ModeSticky == 0 || overrides || int(fst.Uid) == euid || int(dst.Uid) == euid {
+	if !ok1 || !ok2 || dir.Mode()&os.ModeSticky == 0 || priv == privOverrides || int(fst.Uid) == euid || int(dst.Uid) == euid {
 		return nil
+	}
+	if priv == privUnmapped {
+		return cmdutil.UsageErrorf("--textfile %s belongs to a user that this process's user namespace does not map (it shows as uid %d), in %s, a directory with the sticky bit that this user (uid %d in the namespace) does not own: CAP_FOWNER in a user namespace (unshare -U, a rootless container) does not extend to the files of users outside it, so the rename that replaces the file after the pass would be refused; remove the file, or run sessgc outside the namespace as the file's owner", path, fst.Uid, filepath.Dir(path), euid)
 	}
 	return cmdutil.UsageErrorf("--textfile %s belongs to uid %d, in %s, a directory with the sticky bit that this user (uid %d) does not own: the rename that replaces the file after the pass would be refused; remove the file, or run sessgc as uid %d", path, fst.Uid, filepath.Dir(path), euid, fst.Uid)
 }

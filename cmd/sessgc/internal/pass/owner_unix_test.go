@@ -37,19 +37,19 @@ func TestReplaceable(t *testing.T) {
 		name      string
 		dir, file statInfo
 		euid      int
-		overrides bool
+		priv      stickyPriv
 		refused   bool
 	}{
-		{"another user's file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, other}, me, false, true},
-		{"own file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, me}, me, false, false},
-		{"own sticky directory", statInfo{sticky, me}, statInfo{0o644, other}, me, false, false},
-		{"root", statInfo{sticky, other}, statInfo{0o644, other}, 0, true, false},
-		{"privileged, not root", statInfo{sticky, 0}, statInfo{0o644, other}, me, true, false},
-		{"root, unprivileged", statInfo{sticky, me}, statInfo{0o644, other}, 0, false, true},
-		{"not sticky", statInfo{fs.ModeDir | 0o777, 0}, statInfo{0o644, other}, me, false, false},
+		{"another user's file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, other}, me, privNone, true},
+		{"own file, sticky directory", statInfo{sticky, 0}, statInfo{0o644, me}, me, privNone, false},
+		{"own sticky directory", statInfo{sticky, me}, statInfo{0o644, other}, me, privNone, false},
+		{"root", statInfo{sticky, other}, statInfo{0o644, other}, 0, privOverrides, false},
+		{"privileged, not root", statInfo{sticky, 0}, statInfo{0o644, other}, me, privOverrides, false},
+		{"root, unprivileged", statInfo{sticky, me}, statInfo{0o644, other}, 0, privNone, true},
+		{"not sticky", statInfo{fs.ModeDir | 0o777, 0}, statInfo{0o644, other}, me, privNone, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := replaceable("/d/sessgc.prom", tc.dir, tc.file, tc.euid, tc.overrides)
+			err := replaceable("/d/sessgc.prom", tc.dir, tc.file, tc.euid, tc.priv)
 			if (err != nil) != tc.refused || err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "belongs to uid 2000, in /d, a directory with the sticky bit")) {
 				t.Errorf("replaceable: %v; want refused %v, with a usage error", err, tc.refused)
 			}

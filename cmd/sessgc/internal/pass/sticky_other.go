@@ -2,8 +2,20 @@
 
 package pass
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
-// overridesSticky reports whether this process may rename over any file
-// in a directory with the sticky bit: elsewhere than Linux, only root may.
-func overridesSticky() bool { return os.Geteuid() == 0 }
+// overridesSticky says whether this process may rename over file in a
+// directory with the sticky bit whoever owns it: elsewhere than Linux,
+// only root may.
+func overridesSticky(fs.FileInfo) stickyPriv {
+	if os.Geteuid() == 0 {
+		return privOverrides
+	}
+	return privNone
+}
+
+// uidMapped: see sticky_linux.go. User namespaces are Linux's.
+func uidMapped(uint32) bool { return true }
