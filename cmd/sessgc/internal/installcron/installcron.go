@@ -6,8 +6,10 @@ package installcron
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/user"
@@ -356,6 +358,11 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 	if err := checkStoreUser(opts.Dir, opts.User, opts.Group); err != nil {
 		return err
 	}
+	if opts.Write != "" {
+		if err := checkWrite(opts.Write, files); err != nil {
+			return err
+		}
+	}
 	warnMissing(opts, runtime.GOOS)
 	if opts.Write == "" {
 		for i, f := range files {
@@ -381,6 +388,49 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: wrote %s\n", p)
 	}
 	return nil
+}
+
+// checkWrite refuses, before any file is written, a --write dir that is
+// missing, not a directory, or one this user cannot create a file in, and
+// a file to write there whose name is a directory, which the rename could
+// not replace: found while writing, the error named a temp file, and with
+// --systemd the service could be written without its timer.
+func checkWrite(dir string, files []File) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return cmdutil.UsageErrorf("--write %s: no such directory: give the directory to write the files into (such as /etc/cron.d or /etc/systemd/system)", dir)
+	case err != nil:
+		return cmdutil.UsageErrorf("--write %s: %w", dir, err)
+	case !fi.IsDir():
+		return cmdutil.UsageErrorf("--write %s is not a directory: give the directory to write the files into (such as /etc/cron.d or /etc/systemd/system), where install-cron writes %s", dir, names(files))
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
+			return cmdutil.UsageErrorf("--write %s: %s is a directory, which the file cannot replace: remove it", dir, p)
+		}
+	}
+	// Named as WriteFile's temp files are, so that one a killed run left
+	// goes as theirs do.
+	t, err := os.CreateTemp(dir, "."+files[0].Name)
+	if err != nil {
+		return cmdutil.UsageErrorf("--write %s: cannot create a file there as this user (uid %d): %w", dir, os.Getuid(), err)
+	}
+	t.Close()
+	if err := os.Remove(t.Name()); err != nil {
+		return cmdutil.UsageErrorf("--write %s: cannot remove a file created there: %w", dir, err)
+	}
+	return nil
+}
+
+// names lists the files' names.
+func names(files []File) string {
+	var n []string
+	for _, f := range files {
+		n = append(n, f.Name)
+	}
+	return strings.Join(n, " and ")
 }
 
 // warnMissing warns when the binary or the user the files name does not

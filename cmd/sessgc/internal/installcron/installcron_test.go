@@ -161,6 +161,7 @@ func TestWarnsAboutMissingBinaryAndUser(t *testing.T) {
 func TestHostPathsAreSlashPaths(t *testing.T) {
 	thisHost := map[string]bool{
 		"installRun": true, // joins --write, a directory on this host
+		"checkWrite": true, // likewise
 	}
 	names, err := filepath.Glob("*.go")
 	if err != nil {
@@ -267,5 +268,39 @@ func TestSystemdTextfileInTmp(t *testing.T) {
 		case out != "":
 			t.Errorf("%q: refused, but printed %q", tc.args, out)
 		}
+	}
+}
+
+// TestWriteDirectory: a --write that is no directory to write into was
+// found only when the first file was written: exit 1 with an error
+// naming a temp file ("open /etc/cron.d-typo/.sessgc123: no such file or
+// directory"), and with --systemd a service written without its timer when
+// only the second file could not be. Now each is a usage error (exit 2)
+// naming the flag, before any file is written.
+func TestWriteDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cron.d")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	timerDir := t.TempDir() // sessgc.timer there is a directory
+	if err := os.Mkdir(filepath.Join(timerDir, "sessgc.timer"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, args, dir, want string
+	}{
+		{"missing", "", filepath.Join(t.TempDir(), "cron.d"), "no such directory"},
+		{"a file", "", file, "is not a directory"},
+		{"a target that is a directory", "--systemd", timerDir, filepath.Join(timerDir, "sessgc.timer") + " is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := execute(t, tc.args+" --write "+tc.dir)
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || err == nil || !strings.Contains(err.Error(), "--write "+tc.dir) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("--write %s: %v; want a usage error naming --write and %q", tc.dir, err, tc.want)
+			}
+			if ents, _ := os.ReadDir(tc.dir); len(ents) > 1 || len(ents) == 1 && ents[0].Name() != "sessgc.timer" {
+				t.Errorf("--write %s refused, but left %v", tc.dir, ents)
+			}
+		})
 	}
 }

@@ -57,8 +57,9 @@ Exit codes:
   2    usage error: bad flags, arguments or SESSGC_* values (--quiet with
        -v, --dry-run or --json; a --textfile that is a directory or that
        this user could not replace, or whose directory is missing or not
-       writable); no keys, or a key file that is unreadable, readable by
-       others or malformed
+       writable; an install-cron --write that is not a directory this
+       user can create files in); no keys, or a key file that is
+       unreadable, readable by others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
        unreadable, or for run and rekey read-only, full or owned by
        another user while sessgc runs as root (stats counts such a store
