@@ -889,7 +889,7 @@ func TestBadInput(t *testing.T) {
 		{"not a store, stats", []string{"stats", "--dir", notStore}, nil, 3, "is not a sessfs store"},
 		{"not a store, --missing-ok", []string{"--dir", notStore, "--missing-ok"}, nil, 3, "is not a sessfs store"},
 		{"not a store, SESSGC_MISSING_OK", []string{"run", "--dir", notStore}, []string{"SESSGC_MISSING_OK=true"}, 3, "is not a sessfs store"},
-		{"bad marker", []string{"--dir", badMarker.dir}, nil, 3, "is not a sessfs store"},
+		{"bad marker", []string{"--dir", badMarker.dir}, nil, 3, "has a .sessfs marker that this sessgc cannot use"},
 		{"data directory of a store", []string{"--dir", filepath.Join(good.dir, fsstore.DataDir)}, nil, 3, "is part of a sessfs store"},
 		{"empty data directory of a store, --missing-ok", []string{"--dir", filepath.Join(fresh.dir, fsstore.DataDir), "--missing-ok"}, nil, 3, "is part of a sessfs store"},
 		{"shard directory of a store, stats", []string{"stats", "--dir", filepath.Dir(good.path(goodIDs[0]))}, nil, 3, "is part of a sessfs store"},

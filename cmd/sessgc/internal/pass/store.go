@@ -110,6 +110,10 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 		// of a store that holds no session yet is: --missing-ok would
 		// take a mistaken --dir for a fresh volume and exit 0.
 		return nil, cmdutil.StoreErrorf("%s is part of a sessfs store, not a store's directory; refusing to touch it: %w", dir, err)
+	case errors.Is(err, fsstore.ErrNotStore) && hasMarker(dir):
+		// Not a mistyped --dir: most likely the applications run a newer
+		// sessfs than this sessgc (they are upgraded first).
+		return nil, cmdutil.StoreErrorf("%s has a %s marker that this sessgc cannot use: the store is of a newer sessfs (install the sessgc of the applications' sessfs version), or the marker is damaged; refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 	case errors.Is(err, fsstore.ErrNotStore):
 		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 		switch {
@@ -137,6 +141,13 @@ func isEmpty(dir string) bool {
 	defer f.Close()
 	_, err = f.Readdirnames(1)
 	return errors.Is(err, io.EOF)
+}
+
+// hasMarker reports whether dir holds a regular file under the marker's
+// name.
+func hasMarker(dir string) bool {
+	fi, err := os.Lstat(filepath.Join(dir, fsstore.MarkerFile))
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // danglingLink returns the symbolic link that makes dir missing: the

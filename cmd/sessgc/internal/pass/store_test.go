@@ -69,7 +69,7 @@ func TestOpenStoreNoStore(t *testing.T) {
 			mkdir(t, filepath.Join(filepath.Dir(dir), "mnt"))
 			symlink(t, filepath.Join(filepath.Dir(dir), "mnt"), dir)
 		}, noStore: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
-		{name: "bad marker", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, fsstore.MarkerFile)) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "bad marker", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, fsstore.MarkerFile)) }, code: cmdutil.ExitStore, msg: "has a .sessfs marker that this sessgc cannot use"},
 		{name: "not a directory", setup: func(t *testing.T, dir string) { touch(t, dir) }, code: cmdutil.ExitStore, msg: "is not a directory"},
 		{name: "link to the empty data directory of a store", setup: func(t *testing.T, dir string) {
 			outer := filepath.Join(filepath.Dir(dir), "outer")
@@ -274,5 +274,35 @@ func touch(t *testing.T, p string) {
 	t.Helper()
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenStoreMarkerUnusable: a store whose marker this sessgc cannot
+// use, a newer layout's above all (applications upgraded before the
+// sessgc of the cron job), was refused as "not a sessfs store (no valid
+// .sessfs marker)", which sent the operator looking for a wrong --dir.
+// The refusal now says that the marker is there and what to do.
+func TestOpenStoreMarkerUnusable(t *testing.T) {
+	for _, tc := range []struct{ name, marker, cause string }{
+		{"newer layout", "sessfs-store 9\nshard-depth 1\nlock-stripes 1024\nmax-idle-seconds 60\n", "store layout version 9, this build understands 1"},
+		{"damaged", "sessfs-store 1\nshard-depth 7\n", "shard-depth 7 out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			mkdir(t, dir)
+			mkdir(t, filepath.Join(dir, fsstore.DataDir))
+			if err := os.WriteFile(filepath.Join(dir, fsstore.MarkerFile), []byte(tc.marker), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := OpenStore(dir, slog.New(slog.DiscardHandler))
+			if cmdutil.ExitCode(err) != cmdutil.ExitStore || errors.Is(err, ErrNoStore) || errors.Is(err, ErrStoreCreating) {
+				t.Fatalf("OpenStore: %v; want a store error, neither no store nor one being created", err)
+			}
+			for _, s := range []string{dir + " has a .sessfs marker that this sessgc cannot use", "install the sessgc of the applications' sessfs version", tc.cause} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("OpenStore: %v; want %q in it", err, s)
+				}
+			}
+		})
 	}
 }

@@ -249,7 +249,7 @@ func TestRunRunMissingOK(t *testing.T) {
 		{name: "a file, --missing-ok", setup: with("old.txt", false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "a dot file, --missing-ok", setup: with(".keep", false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "one empty subdirectory, --missing-ok", setup: with("sub", true), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
-		{name: "bad marker, --missing-ok", setup: with(fsstore.MarkerFile, false), missingOK: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
+		{name: "bad marker, --missing-ok", setup: with(fsstore.MarkerFile, false), missingOK: true, code: cmdutil.ExitStore, msg: "has a .sessfs marker that this sessgc cannot use"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
