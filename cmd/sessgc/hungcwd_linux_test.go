@@ -111,3 +111,38 @@ func TestRelativeDirInHungWorkingDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestDirAboveHungMount: a --dir that is no store, whose subdirectory is
+// a mount that does not answer (sessgc run --dir /mnt by mistake, with
+// /mnt/efs hung). The refusal looks for a store in the subdirectories, to
+// name it, and that look must not wait for the hung mount: sessgc exits 3
+// at once, as it did before it looked.
+func TestDirAboveHungMount(t *testing.T) {
+	src := t.TempDir()
+	if err := os.Mkdir(filepath.Join(src, "store"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(filepath.Join(src, "store"), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	mp, hang := hungMount(t, src)
+	hang()
+	dir := filepath.Dir(mp) // holds mp, and src without a marker of its own
+	cmd := command([]string{"run", "--dir", dir})
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := lines(t, cmd)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	if _, ended := lastLine(out, time.Minute); !ended { // a hang detector only
+		t.Fatalf("sessgc run --dir %s did not exit a minute after it started: it waits for the hung mount below; stderr:\n%s", dir, stderr.String())
+	}
+	if code := exitCode(t, cmd.Wait()); code != 3 || !strings.Contains(stderr.String(), "is not a sessfs store") {
+		t.Errorf("exit %d, stderr %q; want 3 and not a sessfs store", code, stderr.String())
+	}
+}

@@ -122,6 +122,10 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 		case creating(dir):
 			return nil, storeCreating{err}
 		}
+		if sub := storeBelow(dir, storeBelowWait); sub != "" {
+			// The mount point, say, for the store on it.
+			return nil, cmdutil.StoreErrorf("%w; a sessfs store is in its subdirectory %s: pass --dir %s", err, sub, sub)
+		}
 		return nil, err
 	case errors.Is(err, syscall.EROFS):
 		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted or rewritten: %w", dir, err)
@@ -148,6 +152,45 @@ func isEmpty(dir string) bool {
 func hasMarker(dir string) bool {
 	fi, err := os.Lstat(filepath.Join(dir, fsstore.MarkerFile))
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// storeBelowWait bounds storeBelow: a subdirectory of a --dir that is
+// no store may be a mount that does not answer (--dir /mnt, with /mnt/efs
+// hung), and the refusal must not wait for it.
+const storeBelowWait = time.Second
+
+// storeBelow returns a subdirectory of dir holding a store's marker, among
+// the first few hundred entries of dir, or "" when there is none, on any
+// error, and when the look took longer than wait (it goes on in its
+// goroutine, blocked in a call into a mount that does not answer).
+func storeBelow(dir string, wait time.Duration) string {
+	found := make(chan string, 1)
+	go func() {
+		f, err := os.Open(dir)
+		if err != nil {
+			found <- ""
+			return
+		}
+		defer f.Close()
+		// Bounded: a --dir may be a huge directory (a store's shard of
+		// an old layout, a user's files), and this is only a hint.
+		ents, _ := f.ReadDir(256)
+		for _, e := range ents {
+			if sub := filepath.Join(dir, e.Name()); e.IsDir() && hasMarker(sub) {
+				found <- sub
+				return
+			}
+		}
+		found <- ""
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case sub := <-found:
+		return sub
+	case <-t.C:
+		return ""
+	}
 }
 
 // danglingLink returns the symbolic link that makes dir missing: the
