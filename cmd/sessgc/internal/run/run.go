@@ -426,8 +426,8 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 		if errors.Is(err, fsstore.ErrNoServerClock) {
 			// Ages by this host's clock would remove records early where
 			// it is ahead: refused, exit 3, before anything was removed.
-			return fmt.Errorf("store %s: nothing was deleted: a sweep judges ages by the file server's clock, which a temp file at the store's top "+
-				"tells, and that top takes no new file for this user (sessgc stats counts the store by this host's clock): %w", s.Dir(), err)
+			return fmt.Errorf("store %s: nothing was deleted: a sweep judges ages by the file server's clock, read from a temp file "+
+				"created at the store's top, and none could be (sessgc stats counts the store by this host's clock): %w", s.Dir(), err)
 		}
 		// Sweep only fails as a whole when the store itself is unusable
 		// (marker, data directory or lock directory unreadable); errors on

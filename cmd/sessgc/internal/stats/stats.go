@@ -257,8 +257,7 @@ func readOnlyNote(dir string, refused error, expireAfter time.Duration) string {
 	var head string
 	if errors.Is(refused, fsstore.ErrNoServerClock) {
 		// The store opened for writing: only its top took no file.
-		head = fmt.Sprintf("store %s counted, but the file server's clock could not be read (%v): "+
-			"a temp file at the store's top tells it, and a census needs none of the store's files written, so", dir, refused)
+		head = fmt.Sprintf("store %s counted, but the file server's clock could not be read (%v), so", dir, refused)
 	} else {
 		var why string
 		switch {
@@ -323,7 +322,7 @@ func writeHuman(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "shards    %s of %s directories in use, %s..%s files each (mean %.0f)\n",
 		c(r.Shards), c(r.ShardCapacity), c(r.MinShardFiles), c(r.MaxShardFiles), r.MeanShardFiles)
 	if r.HostClock {
-		fmt.Fprintf(w, "clock     ages judged by this host's clock: the store may not be written here (see the note on stderr)\n")
+		fmt.Fprintf(w, "clock     ages judged by this host's clock, not the file server's (see the note on stderr)\n")
 	}
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "errors    %s files or directories could not be examined\n", c(r.Errors))
