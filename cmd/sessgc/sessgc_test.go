@@ -1196,7 +1196,10 @@ func TestOnePassRemovesAllWithConcurrency(t *testing.T) {
 // The signal goes to the process, as kill or a supervisor sends it, or to
 // its whole process group, as a terminal's Ctrl-C or systemd's stop does:
 // then sessgc's worker process gets it twice (directly and passed on by
-// the parent), and must still stop cleanly.
+// the parent), and must still stop cleanly. SIGHUP, which the closing
+// terminal or ssh session of an operator running sessgc by hand sends its
+// process group, stops it so too (exit 129): it killed both processes at
+// once, with no summary, no textfile and a record left aside.
 func TestSignalExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		sig   syscall.Signal
@@ -1205,13 +1208,16 @@ func TestSignalExitCodes(t *testing.T) {
 	}{
 		{syscall.SIGINT, false, 130},
 		{syscall.SIGTERM, false, 143},
+		{syscall.SIGHUP, false, 129},
 		{syscall.SIGINT, true, 130},
 		{syscall.SIGTERM, true, 143},
+		{syscall.SIGHUP, true, 129},
 	} {
 		t.Run(fmt.Sprintf("%v/group=%v", tc.sig, tc.group), func(t *testing.T) {
 			st := newStore(t)
 			st.expire(st.save(60)...)
-			cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "5"})
+			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "5", "--textfile", prom})
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
@@ -1241,6 +1247,9 @@ func TestSignalExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(errb.String(), "sessgc: interrupted after") {
 				t.Errorf("stderr %q", errb.String())
+			}
+			if m := promFile(t, prom, st.dir); m["sessgc_last_run_exit_code"] != float64(tc.code) || m["sessgc_stopped_early"] != 1 {
+				t.Errorf("textfile: exit code %v, stopped early %v; want %d, 1", m["sessgc_last_run_exit_code"], m["sessgc_stopped_early"], tc.code)
 			}
 		})
 	}

@@ -13,10 +13,10 @@ import (
 )
 
 // Main runs the command tree newRoot builds with the process's streams and
-// args, under a context that Ctrl-C cancels (and SIGTERM, and the extra
-// signals; see InterruptContext), and returns the exit code for os.Exit.
-func Main(newRoot func(*IOStreams) *cobra.Command, args []string, extra ...os.Signal) int {
-	ctx, stop := InterruptContext(context.Background(), extra...)
+// args, under a context that Ctrl-C cancels (and SIGTERM and SIGHUP; see
+// InterruptContext), and returns the exit code for os.Exit.
+func Main(newRoot func(*IOStreams) *cobra.Command, args []string) int {
+	ctx, stop := InterruptContext(context.Background())
 	defer stop()
 	io := System()
 	return Execute(ctx, io, newRoot(io), args)
@@ -76,16 +76,30 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 	return code
 }
 
-// InterruptContext returns a context that the first SIGINT or SIGTERM (or
-// one of the extra signals) cancels with an *ExitError cause: 128 plus the
-// signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)
-// wrapping ErrInterrupted. Commands stop cleanly and return
-// context.Cause(ctx). After the first signal the default handling is
-// back, so a second Ctrl-C kills a cleanup that hangs.
-func InterruptContext(parent context.Context, extra ...os.Signal) (context.Context, func()) {
+// InterruptSignals returns the signals InterruptContext stops a command
+// on: Ctrl-C, SIGTERM (kill, systemctl stop) and SIGHUP, which the closing
+// terminal or ssh session of an operator running the command by hand
+// sends, and which would otherwise kill it where it stands. SIGHUP is left
+// out when it is ignored (nohup): signal.Notify would undo the operator's
+// choice that the command outlive the session.
+func InterruptSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
+}
+
+// InterruptContext returns a context that the first of InterruptSignals()
+// cancels with an *ExitError cause: 128 plus the signal's number (130 for
+// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP) wrapping ErrInterrupted.
+// Commands stop cleanly and return context.Cause(ctx). After the first
+// signal the default handling is back, so a second Ctrl-C kills a cleanup
+// that hangs.
+func InterruptContext(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, append([]os.Signal{os.Interrupt, syscall.SIGTERM}, extra...)...)
+	signal.Notify(sig, InterruptSignals()...)
 	done := make(chan struct{})
 	go func() {
 		select {

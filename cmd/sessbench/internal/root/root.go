@@ -3,8 +3,6 @@ package root
 
 import (
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -47,16 +45,11 @@ Exit codes:
 }
 
 // Main runs sessbench with the process's arguments and returns its exit
-// code. SIGHUP stops a run as Ctrl-C does: an operator's SSH connection
-// that drops during an hour's run on the mount would otherwise kill it
-// there and then, with its sessions left in the directory and in Redis.
-// Unless it is ignored (nohup): catching it would undo the operator's
-// choice that the run outlive the session.
+// code. SIGHUP stops a run as Ctrl-C does (cmdutil.InterruptSignals): an
+// operator's SSH connection that drops during an hour's run on the mount
+// would otherwise kill it there and then, with its sessions left in the
+// directory and in Redis; under nohup it is left ignored.
 func Main() int {
 	redistarget.SilenceLibraryLog()
-	var extra []os.Signal
-	if !signal.Ignored(syscall.SIGHUP) {
-		extra = append(extra, syscall.SIGHUP)
-	}
-	return cmdutil.Main(NewCmdRoot, os.Args[1:], extra...)
+	return cmdutil.Main(NewCmdRoot, os.Args[1:])
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 // envWorker marks the process that does the work under supervise; its
@@ -51,7 +53,7 @@ func supervise() (code int, ok bool) {
 	// signal here gives up on the child: it is killed and this process
 	// exits at once, as a second Ctrl-C kills a process that hangs.
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sig, cmdutil.InterruptSignals()...)
 	defer signal.Stop(sig)
 	if err := cmd.Start(); err != nil {
 		return 0, false
@@ -96,13 +98,13 @@ func supervise() (code int, ok bool) {
 	}
 }
 
-// worker, in the child, keeps SIGINT and SIGTERM caught for good: the
-// first one stops the work (cmdutil.InterruptContext); repeats, such as
-// the parent passing on a Ctrl-C the terminal also sent here, are
+// worker, in the child, keeps cmdutil.InterruptSignals caught for good:
+// the first one stops the work (cmdutil.InterruptContext); repeats, such
+// as the parent passing on a Ctrl-C the terminal also sent here, are
 // dropped, and it is the parent that gives up on a second one.
 func worker() {
 	if os.Getenv(envWorker) != "" {
-		signal.Notify(make(chan os.Signal, 1), os.Interrupt, syscall.SIGTERM)
+		signal.Notify(make(chan os.Signal, 1), cmdutil.InterruptSignals()...)
 	}
 }
 
