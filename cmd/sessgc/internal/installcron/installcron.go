@@ -89,7 +89,7 @@ shared with it, or the files are refused still.`,
 		RunE: pass.RunE(io, opts, opts.validate, runF, installRun),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Dir, "dir", "d", DefaultDir, "store directory")
+	pass.PathVarP(f, &opts.Dir, "dir", "d", DefaultDir, "store directory")
 	f.BoolVar(&opts.Systemd, "systemd", false, "generate a systemd service and timer instead of a cron entry")
 	f.StringVar(&opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them")
 	f.StringVar(&opts.Binary, "binary", DefaultBinary, "absolute path of sessgc on the hosts")
@@ -99,7 +99,7 @@ shared with it, or the files are refused still.`,
 	f.DurationVar(&opts.Jitter, "jitter", DefaultJitter, "random delay before each run")
 	f.DurationVar(&opts.MaxDuration, "max-duration", DefaultMaxDuration, "time budget of each run")
 	f.Float64Var(&opts.Rate, "rate", DefaultRate, "removals per second (see docs/operations.md to size it for EFS)")
-	f.StringVar(&opts.Textfile, "textfile", "", "have each run write its metrics to this node-exporter textfile (absolute, ending in .prom); the systemd unit may then write its directory")
+	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "have each run write its metrics to this node-exporter textfile (absolute, ending in .prom); the systemd unit may then write its directory")
 	cmd.MarkFlagDirname("write")
 	return cmd
 }

@@ -118,3 +118,27 @@ func TestInstallCronShellMetacharacters(t *testing.T) {
 			dir, code, errs, cmdline, strings.TrimSpace(string(shOut)), err == nil)
 	}
 }
+
+// TestPathFlagGivenTwice: a --dir (or --textfile, --keys-file) given twice
+// took the last one without a word: "sessgc run --dir /a --dir /b" swept
+// /b alone and exited 0, leaving /a unswept, as a line assembled by a
+// script easily says. A path flag given twice is now a usage error, before
+// anything is opened.
+func TestPathFlagGivenTwice(t *testing.T) {
+	a, b := smallStore(t, 1), smallStore(t, 1)
+	prom := filepath.Join(t.TempDir(), "x.prom")
+	for _, args := range [][]string{
+		{"run", "--dir", a, "--dir", b},
+		{"--dir", a, "-d", b},
+		{"stats", "--dir", a, "--dir=" + b},
+		{"rekey", "--dir", a, "--dir", b, "--keys-file", prom},
+		{"install-cron", "--dir", "/srv/a", "--dir", "/srv/b"},
+		{"run", "--dir", a, "--textfile", prom, "--textfile", prom + "2"},
+		{"rekey", "--dir", a, "--keys-file", prom, "--keys-file", prom + "2"},
+	} {
+		code, out, errs := execute(context.Background(), args)
+		if code != cmdutil.ExitUsage || out != "" || !strings.Contains(errs, "given twice") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and given twice", args, code, out, errs)
+		}
+	}
+}

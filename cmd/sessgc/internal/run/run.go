@@ -155,7 +155,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 		RunE: pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
+	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
 	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be removed; change nothing")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting, --jitter's sleep not counted (0: no limit); exit 0 with stopped_early")
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64; on NFS each keeps one round trip in flight")
@@ -168,7 +168,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v, --dry-run or --json")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
-	f.StringVar(&opts.Textfile, "textfile", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
+	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.MissingOK, "missing-ok", false, "exit 0 doing nothing when --dir does not exist or is empty (no store created yet)")
 	pass.LogLevelFlag(f, &opts.LogLevel)
 	cmd.MarkFlagDirname("dir")

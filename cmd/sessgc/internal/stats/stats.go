@@ -77,7 +77,7 @@ for the server as long as the mount does.`,
 		RunE: pass.RunE(io, opts, opts.validate, runF, statsRun),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Dir, "dir", "d", "", "store directory (required)")
+	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories walked in parallel, 1..64")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "as for run: extra age before a session counts as expired")
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "as for run: age after which a temp file counts as stale (at least 1m)")

@@ -1,0 +1,34 @@
+package pass
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+// PathVarP defines a string flag that names a path (--dir, --textfile,
+// --keys-file) and may be given once: given twice, pflag would take the
+// last without a word, and "sessgc run --dir /a --dir /b", as a line a
+// script assembles may say, would leave /a unswept and exit 0.
+func PathVarP(f *pflag.FlagSet, p *string, name, shorthand, value, usage string) {
+	*p = value
+	f.VarP(&pathValue{p: p, name: name}, name, shorthand, usage)
+}
+
+// pathValue is the flag.Value of PathVarP.
+type pathValue struct {
+	p    *string
+	name string
+	set  bool
+}
+
+func (v *pathValue) String() string { return *v.p }
+func (v *pathValue) Type() string   { return "string" }
+
+func (v *pathValue) Set(s string) error {
+	if v.set {
+		return fmt.Errorf("--%s given twice (%s, then %s): a run works on one; give it once (run sessgc once for each store)", v.name, *v.p, s)
+	}
+	*v.p, v.set = s, true
+	return nil
+}
