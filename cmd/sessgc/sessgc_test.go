@@ -1254,3 +1254,45 @@ func TestSignalExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestStdoutClosed: "sessgc run -v | head" ends the reader early, and the
+// next line sessgc writes meets a closed pipe. The Go runtime then killed
+// the worker with SIGPIPE where it stood (exit 141, no --textfile, a
+// record maybe left aside); now a closed standard output stops the pass
+// cleanly, as a signal does: exit 141, summary on stderr, textfile
+// written.
+func TestStdoutClosed(t *testing.T) {
+	st := newStore(t)
+	st.expire(st.save(60)...)
+	prom := filepath.Join(t.TempDir(), "sessgc.prom")
+	cmd := command([]string{"run", "--dir", st.dir, "-v", "--rate", "5", "--textfile", prom})
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	w.Close()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || !strings.Contains(line, "removed session") {
+		t.Fatalf("first line %q (%v)", line, err)
+	}
+	r.Close() // as head does after its lines
+	if code := exitCode(t, cmd.Wait()); code != 141 {
+		t.Errorf("exit %d, want 141; stderr %q", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "sessgc: interrupted after") {
+		t.Errorf("stderr %q; want the interruption", errb.String())
+	}
+	if m := promFile(t, prom, st.dir); m["sessgc_last_run_exit_code"] != 141 || m["sessgc_stopped_early"] != 1 {
+		t.Errorf("textfile: exit code %v, stopped early %v; want 141, 1", m["sessgc_last_run_exit_code"], m["sessgc_stopped_early"])
+	}
+	if temps, _ := filepath.Glob(filepath.Join(st.dir, fsstore.DataDir, "*", ".tmp-*")); len(temps) > 0 {
+		t.Errorf("records left aside: %v", temps)
+	}
+}

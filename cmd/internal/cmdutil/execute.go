@@ -77,13 +77,15 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 }
 
 // InterruptSignals returns the signals InterruptContext stops a command
-// on: Ctrl-C, SIGTERM (kill, systemctl stop) and SIGHUP, which the closing
+// on: Ctrl-C, SIGTERM (kill, systemctl stop), SIGHUP, which the closing
 // terminal or ssh session of an operator running the command by hand
-// sends, and which would otherwise kill it where it stands. SIGHUP is left
-// out when it is ignored (nohup): signal.Notify would undo the operator's
+// sends, and SIGPIPE, a write to a standard output whose reader is gone
+// ("tool -v | head"); each would otherwise kill it where it stands. With
+// SIGPIPE caught, such a write fails with EPIPE instead. SIGHUP is left out
+// when it is ignored (nohup): signal.Notify would undo the operator's
 // choice that the command outlive the session.
 func InterruptSignals() []os.Signal {
-	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE}
 	if !signal.Ignored(syscall.SIGHUP) {
 		sigs = append(sigs, syscall.SIGHUP)
 	}
@@ -92,7 +94,8 @@ func InterruptSignals() []os.Signal {
 
 // InterruptContext returns a context that the first of InterruptSignals()
 // cancels with an *ExitError cause: 128 plus the signal's number (130 for
-// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP) wrapping ErrInterrupted.
+// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, 141 for SIGPIPE) wrapping
+// ErrInterrupted.
 // Commands stop cleanly and return context.Cause(ctx). After the first
 // signal the default handling is back, so a second Ctrl-C kills a cleanup
 // that hangs.

@@ -75,8 +75,9 @@ Exit codes:
        docs/operations.md). Without --max-duration, sessgc waits
        for the server as long as the mount does
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP
-       (a closed terminal or ssh session): the pass stopped cleanly and
-       printed its summary (stopped_early)
+       (a closed terminal or ssh session), 141 for SIGPIPE (a closed
+       standard output, as in sessgc run -v | head): the pass stopped
+       cleanly and printed its summary (stopped_early)
 
 sessgc runs on Linux, macOS and FreeBSD. On Windows it builds, but the
 store does not run there: commands that open a store exit 3; keygen works.
