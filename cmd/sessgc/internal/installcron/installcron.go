@@ -96,8 +96,8 @@ shared with it, or the files are refused still.`,
 	f.StringVar(&opts.User, "user", DefaultUser, "user that owns the store's files")
 	f.StringVar(&opts.Group, "group", "", "the group of a group-shared store that --user is in, where this host's group lookup cannot tell (LDAP, sssd): numeric gid or name")
 	f.DurationVar(&opts.Every, "every", DefaultEvery, "interval between runs: whole minutes dividing an hour, or whole hours dividing a day")
-	f.DurationVar(&opts.Jitter, "jitter", DefaultJitter, "random delay before each run")
-	f.DurationVar(&opts.MaxDuration, "max-duration", DefaultMaxDuration, "time budget of each run")
+	f.DurationVar(&opts.Jitter, "jitter", DefaultJitter, "random delay before each run, whole seconds")
+	f.DurationVar(&opts.MaxDuration, "max-duration", DefaultMaxDuration, "time budget of each run, whole seconds")
 	f.Float64Var(&opts.Rate, "rate", DefaultRate, "removals per second (see docs/operations.md to size it for EFS)")
 	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "have each run write its metrics to this node-exporter textfile (absolute, ending in .prom); the systemd unit may then write its directory")
 	cmd.MarkFlagDirname("write")
@@ -125,6 +125,13 @@ func (o *InstallOptions) validate() error {
 		return cmdutil.UsageErrorf("--dir, --binary and --user may only contain letters, digits and _ . / : @ + , = -")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || o.Jitter < 0 || o.MaxDuration <= 0:
 		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
+	case o.Jitter%time.Second != 0 || o.MaxDuration%time.Second != 0:
+		// The files give them in whole seconds (systemd's spans, and a
+		// cron line both sessgc and systemd read the same way): a
+		// fraction rounded up there would make the runs longer than the
+		// budget checked against --every below, and their sum could pass
+		// it.
+		return cmdutil.UsageErrorf("--jitter %s and --max-duration %s must be whole seconds", o.Jitter, o.MaxDuration)
 	case o.Textfile != "" && (!path.IsAbs(o.Textfile) || !shellWord.MatchString(o.Textfile) || !strings.HasSuffix(o.Textfile, ".prom")):
 		return cmdutil.UsageErrorf("--textfile %s: want an absolute path ending in .prom, of letters, digits and _ . / : @ + , = -", o.Textfile)
 	case dotDot(o.Dir) || dotDot(o.Binary) || dotDot(o.Textfile):
@@ -209,7 +216,8 @@ func calendar(d time.Duration) string {
 	return fmt.Sprintf("0/%d:00", d/time.Hour)
 }
 
-// dur prints a duration the way both Go flags and systemd accept.
+// dur prints a duration the way both Go flags and systemd accept, in
+// whole seconds at most: validate refuses the durations it would round.
 func dur(d time.Duration) string {
 	switch {
 	case d%time.Hour == 0 && d > 0:
