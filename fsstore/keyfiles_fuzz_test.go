@@ -2,6 +2,8 @@ package fsstore_test
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"errors"
 	"log/slog"
 	"os"
@@ -14,9 +16,9 @@ import (
 
 // FuzzKeyFiles writes any content into the files an encrypted store keeps
 // beside its keys, as anyone who can write the directory may, and opens
-// the store with the key: a key check file (.keycheck-ID) that is not the
-// one written with the key fails Open with an error naming the check, and
-// no other content is taken for the key's; a record of when the key became
+// the store with the key: a key check file (.keycheck-ID) that the key did
+// not write (a nonce and "sessfs" sealed for the key's ID) fails Open with
+// an error naming the check, and one it wrote passes; a record of when the key became
 // newest (.keynewest-ID) is advisory, so Open goes on whatever it holds,
 // and leaves it as it found it (a damaged or planted record is not
 // replaced).
@@ -47,6 +49,28 @@ func FuzzKeyFiles(f *testing.F) {
 		flipped[len(g)/2] ^= 1
 		f.Add(i == 1, flipped)
 	}
+	// sealsCheck reports whether b is a check the key wrote: a nonce and
+	// "sessfs" sealed with it (AES-GCM) for the key's ID, as a process
+	// with the key writes it, under a nonce of its own (each fuzzing
+	// process makes its store, so a seed holds another one's check).
+	block, err := aes.NewCipher(key.Secret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		f.Fatal(err)
+	}
+	sealsCheck := func(b []byte) bool {
+		if len(b) < 12 {
+			return false
+		}
+		plain, err := aead.Open(nil, b[:12], b[12:], []byte("sessfs-keycheck 1"))
+		return err == nil && string(plain) == "sessfs"
+	}
+	if !sealsCheck(genuine[0]) {
+		f.Fatal("the check file is not what sealsCheck takes for one")
+	}
 	f.Fuzz(func(t *testing.T, newest bool, content []byte) {
 		i := 0
 		if newest {
@@ -75,12 +99,12 @@ func FuzzKeyFiles(f *testing.F) {
 			return
 		}
 		switch {
-		case bytes.Equal(content, genuine[i]):
+		case sealsCheck(content):
 			if err != nil {
-				t.Fatalf("Open with the genuine key check: %v", err)
+				t.Fatalf("Open with a genuine key check: %v", err)
 			}
 		case err == nil:
-			t.Fatalf("Open with %s holding %q succeeded: only the genuine check passes", names[i], content)
+			t.Fatalf("Open with %s holding %q succeeded: only a genuine check passes", names[i], content)
 		case errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "key check") && !strings.Contains(err.Error(), names[i]):
 			t.Fatalf("Open with %s holding %q: %v, which does not name the check", names[i], content, err)
 		}
