@@ -53,12 +53,16 @@ const panicLogEvery = time.Minute
 // logged; after it, one per panicLogEvery at most, with the number of its
 // panics not logged since the record before ("suppressed"), and Close logs
 // the number not logged since the last record. The stack of each is that
-// of the panic it logs.
+// of the panic it logs. After Close every panic is logged: a write given
+// up on may end and report after Close, and no later record would carry
+// its count; their number is bounded by the operations Close left in
+// flight.
 type panicLog struct {
 	mu sync.Mutex
 	// now is time.Now; tests set their own.
-	now func() time.Time
-	by  map[string]*panicRun // by callback
+	now    func() time.Time
+	by     map[string]*panicRun // by callback
+	closed bool                 // flushed by Close: nothing suppressed from then on
 }
 
 // panicRun is one callback's panics since its last record.
@@ -85,7 +89,7 @@ func (l *panicLog) admit(what string) (log bool, suppressed int) {
 		}
 		l.by[what] = &panicRun{logged: t}
 		return true, 0
-	case t.Sub(r.logged) < panicLogEvery:
+	case !l.closed && t.Sub(r.logged) < panicLogEvery:
 		r.suppressed++
 		return false, 0
 	}
@@ -94,10 +98,11 @@ func (l *panicLog) admit(what string) (log bool, suppressed int) {
 }
 
 // flush logs, for each callback, the number of its panics not logged since
-// its last record, and resets it.
+// its last record, and resets it; admit logs every panic after it.
 func (l *panicLog) flush(logger *slog.Logger) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	for what, r := range l.by {
 		if r.suppressed > 0 {
 			logger.Error("callback panics recovered on the session store's goroutines and not logged since the last such record", "callback", what, "suppressed", r.suppressed)

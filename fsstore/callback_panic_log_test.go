@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +140,48 @@ func TestCallbackPanicLogLimited(t *testing.T) {
 				t.Errorf("Close logged %v, want one record of %d suppressed", recs, tc.wantClose)
 			}
 		})
+	}
+}
+
+// TestCallbackPanicAfterCloseLogged: a write given up on may end after
+// Close (see Store.Close), and its report may panic then. Close had logged
+// the suppressed count already, and nothing logs one later: a panic after
+// Close within a minute of the callback's last record went unlogged, the
+// limit's "nothing lost, only counted" broken. Once closed, every panic
+// the store recovers is logged: their number is bounded by the operations
+// Close left in flight.
+func TestCallbackPanicAfterCloseLogged(t *testing.T) {
+	obs := &panicObserver{when: func(call string, e fsstore.Event, _, _ fsstore.BreakerState, _ bool) bool {
+		return call == "Observe" && e.Late
+	}}
+	f := newBoundFixture(t, fsstore.WithObserver(obs))
+	clk := fakeclock.New() // stands still: every panic within the minute
+	f.s.SetPanicLogClockForTest(clk.Now)
+	id := newID(t)
+	mustSave(t, f.s, id, "v1")
+	// A late save before Close: its panic is the callback's first, logged.
+	release := f.giveUp(t, "commit", func(ctx context.Context) error {
+		return f.s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v2")})
+	})
+	release()
+	f.settle(t)
+	if n := obs.panicked(); n != 1 {
+		t.Fatalf("the observer panicked %d times, want 1", n)
+	}
+	// A late save after Close.
+	release = f.giveUp(t, "commit", func(ctx context.Context) error {
+		return f.s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v3")})
+	})
+	defer release()
+	if err := f.s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	release()
+	f.settle(t)
+	if n := obs.panicked(); n != 2 {
+		t.Fatalf("the observer panicked %d times, want 2", n)
+	}
+	if n := strings.Count(f.log.String(), "callback panicked"); n != 2 {
+		t.Errorf("%d panics logged, want both: the one after Close too\n%s", n, f.log.String())
 	}
 }

@@ -155,7 +155,8 @@ type Event struct {
 // per file a sweep removes), the first panic of each method is logged,
 // then one a minute at most, with the number of its panics not logged
 // since the record before ("suppressed"); Close logs the number not
-// logged since the last.
+// logged since the last, and every panic after it (a write given up on
+// that ends after Close) is logged.
 type Observer interface {
 	Observe(Event)
 }
