@@ -116,10 +116,15 @@ func New(namespace string) *Observer {
 		}
 		o.duration.WithLabelValues(op.String(), fsstore.OutcomeOK.String())
 		if reported(op, fsstore.OutcomeLate) {
-			// The late ends alerts watch (lock_lost, with the
-			// operations' own) and the one an outage makes.
+			// The late ends alerts watch (lock_lost, no_space and
+			// permission, with the operations' own) and the one an
+			// outage makes.
 			o.late.WithLabelValues(op.String(), lateApplied)
-			o.late.WithLabelValues(op.String(), fsstore.OutcomeLockLost.String())
+			for _, out := range []fsstore.Outcome{fsstore.OutcomeLockLost, fsstore.OutcomeNoSpace, fsstore.OutcomePermission} {
+				if reported(op, out) {
+					o.late.WithLabelValues(op.String(), out.String())
+				}
+			}
 		}
 	}
 	o.bytes.WithLabelValues(fsstore.OpLoad.String())

@@ -565,7 +565,8 @@ func TestPreCreatedOutcomesPerOp(t *testing.T) {
 			t.Errorf("%s: pre-created outcomes %v, want %v", tt.op, outs, tt.want)
 		}
 		// Only writes end late: applied, or with their lock found
-		// lost (which the lost-lock alert watches).
+		// lost, the file system full or a permission denied (which
+		// alerts watch).
 		var late []string
 		for _, m := range series(reg, "sessfs_late_writes_total", map[string]string{"op": tt.op}) {
 			for _, l := range m.GetLabel() {
@@ -578,7 +579,7 @@ func TestPreCreatedOutcomesPerOp(t *testing.T) {
 		var wantLate []string
 		switch tt.op {
 		case "save", "touch", "delete", "compare_and_swap":
-			wantLate = []string{"applied", "lock_lost"}
+			wantLate = []string{"applied", "lock_lost", "no_space", "permission"}
 		}
 		if !slices.Equal(late, wantLate) {
 			t.Errorf("%s: pre-created late writes' outcomes %v, want %v", tt.op, late, wantLate)
