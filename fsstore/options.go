@@ -373,7 +373,10 @@ func WithPermissions(file, dir fs.FileMode) Option {
 // CompareAndSwap does not use the cache: its version check reads the
 // file, so that an entry the identity check missed cannot make it
 // overwrite saves it did not see (on NFS one round trip more per swap of
-// an unchanged record). Load, Locked.Load and the other reads use it.
+// an unchanged record). Load, Locked.Load and the other reads use it: a
+// Locked.Save after a Locked.Load served from an entry that the identity
+// check missed overwrites the saves the entry missed (docs/design.md,
+// "Reads").
 func WithCache(entries, maxBytes int) Option {
 	return optionFunc(func(c *config) { c.cacheEntries, c.cacheBytes = entries, maxBytes })
 }
