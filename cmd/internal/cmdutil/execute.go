@@ -95,18 +95,34 @@ func InterruptSignals() []os.Signal {
 // InterruptContext returns a context that the first of InterruptSignals()
 // cancels with an *ExitError cause: 128 plus the signal's number (130 for
 // Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, 141 for SIGPIPE) wrapping
-// ErrInterrupted.
-// Commands stop cleanly and return context.Cause(ctx). After the first
-// signal the default handling is back, so a second Ctrl-C kills a cleanup
-// that hangs.
+// ErrInterrupted. Commands stop cleanly and return context.Cause(ctx).
+// After the first signal the default handling of SIGINT and SIGTERM is
+// back, so a second Ctrl-C kills a cleanup that hangs; SIGHUP and SIGPIPE
+// stay caught, and ignored, until the returned func is called: no operator
+// sends them to mean it (a dropped SSH session's SIGHUP may come twice, or
+// during a Ctrl-C's cleanup; a report written to a closed pipe raises
+// SIGPIPE again).
 func InterruptContext(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
+	sigs := InterruptSignals()
+	var hold []os.Signal
+	for _, s := range sigs {
+		if s != os.Interrupt && s != syscall.SIGTERM {
+			hold = append(hold, s)
+		}
+	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, InterruptSignals()...)
-	done := make(chan struct{})
+	signal.Notify(sig, sigs...)
+	// held receives the held signals after the first signal; nothing
+	// reads it, and a full channel drops what comes.
+	held := make(chan os.Signal, 1)
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		select {
 		case s := <-sig:
+			// Before sig stops, so that no moment has them unhandled.
+			signal.Notify(held, hold...)
 			signal.Stop(sig)
 			cancel(&ExitError{Code: signalExitCode(s), Err: ErrInterrupted})
 		case <-done:
@@ -114,7 +130,9 @@ func InterruptContext(parent context.Context) (context.Context, func()) {
 	}()
 	return ctx, func() {
 		close(done)
+		<-finished // held is registered by now, if it is to be
 		signal.Stop(sig)
+		signal.Stop(held)
 		cancel(nil)
 	}
 }

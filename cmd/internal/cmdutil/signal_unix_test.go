@@ -1,0 +1,42 @@
+//go:build unix
+
+package cmdutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestExtraSignalHeldDuringCleanup: after the first signal, SIGHUP does
+// not kill the cleanup. A dropped SSH
+// session can send SIGHUP twice (the kernel's, the shell's), or during
+// the cleanup of a run stopped by Ctrl-C; its default action killed the
+// process with the run's sessions left on the mount.
+func TestExtraSignalHeldDuringCleanup(t *testing.T) {
+	if os.Getenv("CMDUTIL_SIGNAL_CHILD") == "1" {
+		ctx, stop := InterruptContext(context.Background())
+		defer stop()
+		syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		<-ctx.Done()
+		// The second SIGHUP, then a signal caught here: the kernel
+		// delivers the lower-numbered pending signal first.
+		usr := make(chan os.Signal, 1)
+		signal.Notify(usr, syscall.SIGUSR1)
+		syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+		<-usr
+		os.Stdout.WriteString("cleanup done\n")
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExtraSignalHeldDuringCleanup$")
+	cmd.Env = append(os.Environ(), "CMDUTIL_SIGNAL_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "cleanup done") {
+		t.Fatalf("a second SIGHUP during the cleanup: %v, output %q", err, out)
+	}
+}
