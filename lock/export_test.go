@@ -135,24 +135,22 @@ func LinkUnsupported(err error) bool { return linkUnsupported(err) }
 func (t *Table) PausedForTest(file string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := time.Now()
 	if f := t.files[file]; f != nil {
-		return now.Before(f.yieldUntil)
+		return time.Now().Before(f.yieldUntil)
 	}
-	return now.Before(t.recent[file].yieldUntil)
+	return false
 }
 
 // TenureForTest reports when file's current tenure began (see
-// minHandoffHold), from its state or, once that was dropped, from what
-// the table keeps of it; ok is false when neither exists.
+// minHandoffHold), from its state, kept unused while the tenure matters
+// (see forget); ok is false when the table has no state for file.
 func (t *Table) TenureForTest(file string) (taken time.Time, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if f := t.files[file]; f != nil {
 		return f.taken, true
 	}
-	r, ok := t.recent[file]
-	return r.taken, ok
+	return time.Time{}, false
 }
 
 // FileLockHooks stand for gofrs/flock's calls in a FileLock: each gets the

@@ -109,22 +109,9 @@ type Table struct {
 	files  map[string]*fileState
 	held   int // OS locks held, including those being released
 	closed bool
-	// recent keeps, for files whose state was dropped (forget), the
-	// tenure a retake would continue and the pause a release began,
-	// while they matter (see tenure.live); recentPrune is the size at
-	// which the expired ones are dropped.
-	recent      map[string]tenure
-	recentPrune int
-}
-
-// tenure is what of a file's state outlives its dropping: when its OS
-// lock was first taken (taken), when it was last released with the tenure
-// going on (released; zero after a release for others' sake, which ends
-// it), until when this process leaves it alone (yieldUntil), and how long
-// the OS lock was held in the tenure before its last take (heldBefore).
-type tenure struct {
-	taken, released, yieldUntil time.Time
-	heldBefore                  time.Duration
+	// idlePrune is the size of files at which forget drops the states
+	// nobody uses whose tenure no longer matters (see forget).
+	idlePrune int
 }
 
 // busyWindow is about the longest stretch of a tenure over which
@@ -145,10 +132,21 @@ func (f *fileState) busyEnough(now time.Time) bool {
 	return 2*(f.heldBefore+now.Sub(f.heldFrom)) >= now.Sub(f.taken)
 }
 
-// live reports whether the tenure still matters at now: a retake would
-// continue it, or the pause has not ended.
-func (r tenure) live(now time.Time) bool {
-	return now.Before(r.yieldUntil) || (!r.released.IsZero() && now.Sub(r.released) < retakeWithin)
+// live reports whether f's tenure still matters at now: a retake would
+// continue it, or the pause has not ended. What of the tenure matters is
+// when the OS lock was first taken (taken), when it was last released
+// with the tenure going on (released; zero after a release for others'
+// sake, which ends it), until when this process leaves it alone
+// (yieldUntil), and how long the OS lock was held in the tenure before its
+// last take (heldBefore). t.mu must be held.
+func (f *fileState) live(now time.Time) bool {
+	return now.Before(f.yieldUntil) || (!f.released.IsZero() && now.Sub(f.released) < retakeWithin)
+}
+
+// unused reports whether nobody holds, waits for, takes or releases f's
+// OS lock. t.mu must be held.
+func (f *fileState) unused() bool {
+	return f.os == nil && !f.busy && f.refs == 0 && f.waiters == 0
 }
 
 // fileState is the in-process state of one lock file. Every field is guarded
@@ -435,10 +433,6 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	if f == nil {
 		f = newFileState()
 		t.files[file] = f
-		if r, ok := t.recent[file]; ok {
-			delete(t.recent, file)
-			f.taken, f.released, f.yieldUntil, f.heldBefore = r.taken, r.released, r.yieldUntil, r.heldBefore
-		}
 	}
 	ks := f.key(key)
 	f.waiters++
@@ -547,15 +541,18 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				t.mu.Unlock()
 				return nil, err
 			}
-			if !f.released.IsZero() && time.Since(f.released) < retakeWithin {
+			// One clock reading for the take: each costs about as much as
+			// the rest of this bookkeeping.
+			now := time.Now()
+			if !f.released.IsZero() && now.Sub(f.released) < retakeWithin {
 				// Taken again at once: the same tenure (see retakeWithin).
 				// Timed to the take, not to the call: one that waited
 				// for an owner elsewhere is a new tenure, unless that
 				// owner's turn was shorter than retakeWithin.
 			} else {
-				f.taken, f.heldBefore = time.Now(), 0
+				f.taken, f.heldBefore = now, 0
 			}
-			f.os, f.released, f.heldFrom = l, time.Time{}, time.Now()
+			f.os, f.released, f.heldFrom = l, time.Time{}, now
 			t.grant(f, ks, mode)
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
@@ -593,7 +590,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				// turn ends as an Unlock's would, or waiters giving up on
 				// a busy file would keep starting its tenure afresh.
 				w.EnterAlways()
-				err = t.endTurn(f, w, f.served(time.Now()))
+				_, err = t.endTurn(f, w, f.served(time.Now()))
 				w.Exit()
 			}
 			t.forget(file, f)
@@ -640,36 +637,38 @@ func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
 }
 
 // forget drops a file state nobody uses, so memory does not grow with the
-// number of files ever locked. t.mu must be held.
+// number of files ever locked. A state whose tenure still matters (live:
+// a retake would continue it, or the pause has not ended) stays, unused,
+// until the map has doubled since states were last dropped; then every
+// unused one whose tenure no longer matters goes, so that the map holds
+// the files in use plus about those released within the last
+// retakeWithin or yieldAfterHandoffs, at an amortised constant cost.
+// Keeping the state itself, rather than a copy of its tenure elsewhere,
+// spares the lock and unlock of one session request after request (the
+// common case: a retake within microseconds) a state allocated and two
+// maps written and deleted from on every turn. t.mu must be held.
 func (t *Table) forget(file string, f *fileState) {
-	if f.os == nil && !f.busy && f.refs == 0 && f.waiters == 0 && t.files[file] == f {
-		delete(t.files, file)
-		r := tenure{taken: f.taken, released: f.released, yieldUntil: f.yieldUntil, heldBefore: f.heldBefore}
-		if now := time.Now(); r.live(now) {
-			t.keepRecent(file, r, now)
-		}
+	if f.unused() && t.files[file] == f {
+		t.forgetAt(file, f, time.Now())
 	}
 }
 
-// keepRecent keeps a dropped file's tenure for a retake (see forget),
-// dropping the expired ones once the map has doubled since they were
-// last dropped, so that it holds about the files released within the
-// last retakeWithin or yieldAfterHandoffs, at an amortised constant cost.
-// t.mu must be held.
-func (t *Table) keepRecent(file string, r tenure, now time.Time) {
-	if t.recent == nil {
-		t.recent = make(map[string]tenure)
-	}
-	t.recent[file] = r
-	if len(t.recent) < max(t.recentPrune, 64) {
+// forgetAt is forget of an unused state at now, for a caller that has
+// just read the clock.
+func (t *Table) forgetAt(file string, f *fileState, now time.Time) {
+	if !f.live(now) {
+		delete(t.files, file)
 		return
 	}
-	for k, v := range t.recent {
-		if !v.live(now) {
-			delete(t.recent, k)
+	if len(t.files) < max(t.idlePrune, 64) {
+		return
+	}
+	for k, g := range t.files {
+		if g.unused() && !g.live(now) {
+			delete(t.files, k)
 		}
 	}
-	t.recentPrune = 2 * len(t.recent)
+	t.idlePrune = 2 * len(t.files)
 }
 
 // acquireOS takes the OS lock on file, polling with backoff while another
@@ -935,9 +934,11 @@ func (h *Handle) unlock(w *opwatch.Op) error {
 		return nil
 	}
 	w.EnterAlways()
-	err := t.endTurn(f, w, served)
+	now, err := t.endTurn(f, w, served)
 	w.Exit()
-	t.forget(h.file, f)
+	if f.unused() && t.files[h.file] == f {
+		t.forgetAt(h.file, f, now)
+	}
 	return err
 }
 
@@ -956,22 +957,22 @@ func (f *fileState) served(now time.Time) bool {
 }
 
 // endTurn releases f's OS lock, which no handle holds any more, and
-// records the release in its tenure. Released for waiters elsewhere once
-// this process has had it long enough (served), whether its goroutines
-// wait for it or come back for it (see retakeWithin), it is left alone
-// for them to take it, from the moment it is free (on NFS the release is a
-// round trip); the goroutines here can start no attempt before releaseOS
-// returns. Otherwise a take within retakeWithin goes on with the tenure.
-// t.mu must be held.
-func (t *Table) endTurn(f *fileState, w *opwatch.Op, served bool) error {
+// records the release in its tenure, at now, the time it returns.
+// Released for waiters elsewhere once this process has had it long enough
+// (served), whether its goroutines wait for it or come back for it (see
+// retakeWithin), it is left alone for them to take it, from the moment it
+// is free (on NFS the release is a round trip); the goroutines here can
+// start no attempt before releaseOS returns. Otherwise a take within
+// retakeWithin goes on with the tenure. t.mu must be held.
+func (t *Table) endTurn(f *fileState, w *opwatch.Op, served bool) (now time.Time, err error) {
 	yield := served && !f.lostOS && !t.closed
-	err := t.releaseOS(f, w)
-	if now := time.Now(); yield {
+	err = t.releaseOS(f, w)
+	if now = time.Now(); yield {
 		// The tenure ends: a take after the pause starts a new one.
 		f.yieldUntil, f.released = now.Add(yieldAfterHandoffs), time.Time{}
 	} else {
 		f.released = now
 		f.heldBefore += now.Sub(f.heldFrom)
 	}
-	return err
+	return now, err
 }
