@@ -3,7 +3,6 @@
 package lock
 
 import (
-	"container/list"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,14 +34,52 @@ type flockBackend struct {
 	// round trip on NFS, and never returns on a hung mount.
 	mu     sync.Mutex
 	files  map[string]*lockFile
-	idle   list.List // *lockFile not in use, least recently used first
-	closed bool      // Table closed: descriptors are closed when put back
+	idle   idleList // files not in use, least recently used first
+	closed bool     // Table closed: descriptors are closed when put back
 }
 
 type lockFile struct {
 	name string
 	fd   int
-	elem *list.Element // in idle while not in use
+	// prev and next link the file into idle while it is not in use (see
+	// idleList).
+	inIdle     bool
+	prev, next *lockFile
+}
+
+// idleList is a doubly linked list of lockFiles threaded through their
+// own prev and next fields: container/list allocates an element on every
+// insertion, which is every unlock of the Table, and the lock and unlock
+// of a session otherwise allocate little. Guarded by flockBackend.mu.
+type idleList struct {
+	front, back *lockFile
+	n           int
+}
+
+func (l *idleList) pushBack(lf *lockFile) {
+	lf.inIdle, lf.prev, lf.next = true, l.back, nil
+	if l.back != nil {
+		l.back.next = lf
+	} else {
+		l.front = lf
+	}
+	l.back = lf
+	l.n++
+}
+
+func (l *idleList) remove(lf *lockFile) {
+	if lf.prev != nil {
+		lf.prev.next = lf.next
+	} else {
+		l.front = lf.next
+	}
+	if lf.next != nil {
+		lf.next.prev = lf.prev
+	} else {
+		l.back = lf.prev
+	}
+	lf.inIdle, lf.prev, lf.next = false, nil, nil
+	l.n--
 }
 
 func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
@@ -63,9 +100,8 @@ func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
 func (b *flockBackend) get(name string) (*lockFile, error) {
 	b.mu.Lock()
 	if lf := b.files[name]; lf != nil {
-		if lf.elem != nil {
-			b.idle.Remove(lf.elem)
-			lf.elem = nil
+		if lf.inIdle {
+			b.idle.remove(lf)
 		}
 		b.mu.Unlock()
 		return lf, nil
@@ -118,8 +154,9 @@ func (b *flockBackend) open(name string) (int, error) {
 func (b *flockBackend) evictIdle(keep int) int {
 	b.mu.Lock()
 	var fds []int
-	for len(b.files) > keep && b.idle.Len() > 0 {
-		old := b.idle.Remove(b.idle.Front()).(*lockFile)
+	for len(b.files) > keep && b.idle.n > 0 {
+		old := b.idle.front
+		b.idle.remove(old)
 		delete(b.files, old.name)
 		fds = append(fds, old.fd)
 	}
@@ -143,9 +180,12 @@ func (b *flockBackend) put(lf *lockFile) {
 		b.closeFd(lf.fd)
 		return
 	}
-	lf.elem = b.idle.PushBack(lf)
+	b.idle.pushBack(lf)
+	over := len(b.files) > b.maxOpen
 	b.mu.Unlock()
-	b.evictIdle(b.maxOpen)
+	if over {
+		b.evictIdle(b.maxOpen)
+	}
 }
 
 // openFiles reports the lock descriptors open, held or idle.
