@@ -513,10 +513,12 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 			dfd, err = r.open(dir, dflags|unix.O_DIRECTORY, 0)
 		}
 	}
-	if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Op == "fsync dir" {
-		return targetErr(dir, name, err) // nothing written, the new directory removed
-	}
 	if err != nil {
+		// pe inside the error branch: errors.As makes it escape, and a
+		// heap allocation on every save that succeeds bought nothing.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Op == "fsync dir" {
+			return targetErr(dir, name, err) // nothing written, the new directory removed
+		}
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
@@ -613,11 +615,17 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	// another holder (one that lost the lock and does not know yet) still
 	// writes to, as opening that file with O_TRUNC would.
 	fenced := fence != nil
-	tmpName := tempPrefix + name + "-" + randHex(8)
-	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	// The random name only when it is used: a save under the lock is
+	// fenced, and the random bytes and their hex cost it about as much
+	// as the rest of the name building.
+	var tmpName string
+	var flags int
 	if fenced {
 		tmpName = fencedTemp(name)
 		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	} else {
+		tmpName = tempPrefix + name + "-" + randHex(8)
+		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
 	create := func() (int, error) {
 		return retryEINTR(func() (int, error) { return unix.Openat(dfd, tmpName, flags, uint32(perm.Perm())) })
