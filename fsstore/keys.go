@@ -515,8 +515,13 @@ func (s *Store) recheckMarker() error {
 	if s.encrypted.Load() {
 		return nil
 	}
+	// One clock reading serves as both the time asked and now on this
+	// path, which every load and save of a keyless store takes (a reading
+	// costs about what the rest of the check does). It answers for no
+	// read that a later reading would not have let answer; one begun
+	// between the two readings is found below, under the mutex.
 	asked := s.cfg.now().UnixNano()
-	if last := s.markerLast.Load(); answers(last.start, asked, s.cfg.now().UnixNano()) {
+	if last := s.markerLast.Load(); answers(last.start, asked, asked) {
 		return last.err
 	}
 	s.markerMu.Lock()
