@@ -65,20 +65,30 @@ var idChar = func() (t [256]bool) {
 type key struct {
 	name   string // 32 hex digits
 	stripe uint32
+	// file is the record's path, name its last element, when a Store
+	// derived the key (Store.key); empty otherwise.
+	file string
 }
 
 func deriveKey(id string) key {
+	sum := nameSum(id)
+	return key{name: hex.EncodeToString(sum[:16]), stripe: stripeOfSum(&sum)}
+}
+
+// nameSum is the digest a record's name and stripe are taken from.
+func nameSum(id string) [sha256.Size]byte {
 	// sha256.Sum256 over a stack buffer: sha256.New plus Write([]byte(id))
 	// costs two heap allocations per call (the hash escapes through the
 	// interface, and the conversion with it). IDs are at most MaxIDLen
 	// bytes; a longer one only costs the allocation back.
 	b := make([]byte, 0, len(nameTag)+MaxIDLen)
 	b = append(append(b, nameTag...), id...)
-	sum := sha256.Sum256(b)
-	// The stripe is the big-endian value of name[24:32], as stripeOfName
-	// computes it from the name.
-	return key{name: hex.EncodeToString(sum[:16]), stripe: binary.BigEndian.Uint32(sum[12:16])}
+	return sha256.Sum256(b)
 }
+
+// stripeOfSum is the stripe of the name nameSum gave: the big-endian
+// value of name[24:32], as stripeOfName computes it from the name.
+func stripeOfSum(sum *[sha256.Size]byte) uint32 { return binary.BigEndian.Uint32(sum[12:16]) }
 
 const nameTag = "sessfs-name\x00"
 

@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -688,7 +689,29 @@ func (s *Store) check(ctx context.Context, id string) (key, error) {
 	if err := ValidID(id); err != nil {
 		return key{}, err
 	}
-	return deriveKey(id), nil
+	return s.key(id), nil
+}
+
+// key is deriveKey with the record's path built in the same allocation as
+// the name, which is its tail: a locked request would otherwise build the
+// name, then the path once to load and once to save.
+func (s *Store) key(id string) key {
+	sum := nameSum(id)
+	var name [32]byte
+	hex.Encode(name[:], sum[:16])
+	// As path builds it (dataDir is clean and names are hex, so
+	// filepath.Join's Clean has nothing to do), in a buffer on the stack
+	// copied into the one allocation: a longer dataDir only costs a
+	// second.
+	b := make([]byte, 0, 192)
+	b = append(b, s.dataDir...)
+	for i := 0; i < s.layout.shardDepth; i++ {
+		b = append(b, '/', name[2*i], name[2*i+1])
+	}
+	b = append(b, '/')
+	b = append(b, name[:]...)
+	file := string(b)
+	return key{name: file[len(file)-len(name):], stripe: stripeOfSum(&sum), file: file}
 }
 
 // checkWrite is check for a call that writes or locks: on a store opened
@@ -703,6 +726,9 @@ func (s *Store) checkWrite(ctx context.Context, id, op string) (key, error) {
 }
 
 func (s *Store) path(k key) (dir, file string) {
+	if k.file != "" {
+		return k.file[:len(k.file)-len(k.name)-1], k.file
+	}
 	// One allocation: the file path is built by concatenation (dataDir is
 	// clean and names are hex, so filepath.Join's Clean has nothing to do)
 	// and the directory is a prefix of it.
