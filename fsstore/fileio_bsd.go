@@ -10,6 +10,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// openatName is unix.Openat (on Linux it passes the path from the stack).
+func openatName(dirfd int, path string, flags int, mode uint32) (int, error) {
+	return unix.Openat(dirfd, path, flags, mode)
+}
+
+// renameatName is unix.Renameat (on Linux it passes the paths from the
+// stack).
+func renameatName(olddirfd int, oldpath string, newdirfd int, newpath string) error {
+	return unix.Renameat(olddirfd, oldpath, newdirfd, newpath)
+}
+
 // preallocate does nothing: it is an ext4 optimisation.
 func preallocate(fd int, n int64) {}
 

@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"io/fs"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -65,7 +66,7 @@ func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int
 		if flags&unix.O_CREAT != 0 {
 			how.Mode = uint64(mode)
 		}
-		fd, err := retryEINTR(func() (int, error) { return unix.Openat2(root, rel, &how) })
+		fd, err := retryEINTR(func() (int, error) { return openat2(root, rel, &how) })
 		switch err {
 		case unix.ENOSYS:
 			r.noOpenat2.Store(true)
@@ -82,6 +83,79 @@ func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int
 		}
 	}
 	return walkBeneath(root, rel, flags, mode)
+}
+
+// cPathBuf holds a path handed to the kernel, NUL-terminated, on the
+// caller's stack: x/sys/unix copies every path into a slice of its own on
+// the heap, and on a locked request those copies were a third of the
+// allocations, each about as costly as the rest of the call's user-space
+// work. Paths are the store's own (a shard directory, a record or temp
+// name below the store), far shorter than the buffer; a longer one takes
+// x/sys/unix's way.
+type cPathBuf [256]byte
+
+// ptr returns s NUL-terminated, in b when it fits. A NUL in s is EINVAL,
+// as x/sys/unix answers it.
+func (b *cPathBuf) ptr(s string) (*byte, error) {
+	if len(s) >= len(b) {
+		return unix.BytePtrFromString(s)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, unix.EINVAL
+	}
+	copy(b[:], s)
+	b[len(s)] = 0
+	return &b[0], nil
+}
+
+// openat2 is unix.Openat2, the path passed from the stack (see cPathBuf).
+func openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
+	var buf cPathBuf
+	p, err := buf.ptr(path)
+	if err != nil {
+		return -1, err
+	}
+	fd, _, e := unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// openatName is unix.Openat, the path passed from the stack (see
+// cPathBuf).
+func openatName(dirfd int, path string, flags int, mode uint32) (int, error) {
+	var buf cPathBuf
+	p, err := buf.ptr(path)
+	if err != nil {
+		return -1, err
+	}
+	fd, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(flags|unix.O_LARGEFILE), uintptr(mode), 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// renameatName is unix.Renameat, the paths passed from the stack (see
+// cPathBuf).
+func renameatName(olddirfd int, oldpath string, newdirfd int, newpath string) error {
+	var ob, nb cPathBuf
+	op, err := ob.ptr(oldpath)
+	if err != nil {
+		return err
+	}
+	np, err := nb.ptr(newpath)
+	if err != nil {
+		return err
+	}
+	// The fifth argument is renameat2's flags where sysRenameat is
+	// renameat2 (0: a plain rename), and ignored by renameat.
+	_, _, e := unix.Syscall6(sysRenameat, uintptr(olddirfd), uintptr(unsafe.Pointer(op)), uintptr(newdirfd), uintptr(unsafe.Pointer(np)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // pathOnlyFlags opens a file only to name it: no NFS OPEN round trip.

@@ -188,7 +188,7 @@ func walkBeneath(root int, rel string, flags int, mode uint32) (int, error) {
 			return -1, unix.EXDEV
 		}
 		next, err := retryEINTR(func() (int, error) {
-			return unix.Openat(cur, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			return openatName(cur, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		})
 		if err != nil {
 			return -1, symlinkErr(cur, comp, err)
@@ -202,7 +202,7 @@ func walkBeneath(root int, rel string, flags int, mode uint32) (int, error) {
 		return -1, unix.EXDEV
 	}
 	fd, err := retryEINTR(func() (int, error) {
-		return unix.Openat(cur, rel, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+		return openatName(cur, rel, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 	})
 	return fd, symlinkErr(cur, rel, err)
 }
@@ -628,7 +628,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
 	create := func() (int, error) {
-		return retryEINTR(func() (int, error) { return unix.Openat(dfd, tmpName, flags, uint32(perm.Perm())) })
+		return retryEINTR(func() (int, error) { return openatName(dfd, tmpName, flags, uint32(perm.Perm())) })
 	}
 	fd, err := create()
 	if fenced && err == unix.EEXIST {
@@ -698,7 +698,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 			return err
 		}
 	}
-	if err := unix.Renameat(dfd, tmpName, dfd, name); err != nil {
+	if err := renameatName(dfd, tmpName, dfd, name); err != nil {
 		if !(fenced && err == unix.ENOENT && sameContent(dfd, name, data)) {
 			if fenced && err == unix.ENOENT {
 				err = errTempTaken
