@@ -25,6 +25,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
@@ -462,6 +463,7 @@ func TestSignalCleansUp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			cmdtest.HangupDefault(t)
 			d := benchDir(t)
 			before := snapshot(t, d)
 			args := []string{"run", "--dir", d, "--duration", "1h", "--sessions", "32", "--durability", "none"}

@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/root"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/nfstest"
@@ -1214,6 +1215,7 @@ func TestSignalExitCodes(t *testing.T) {
 		{syscall.SIGHUP, true, 129},
 	} {
 		t.Run(fmt.Sprintf("%v/group=%v", tc.sig, tc.group), func(t *testing.T) {
+			cmdtest.HangupDefault(t)
 			st := newStore(t)
 			st.expire(st.save(60)...)
 			prom := filepath.Join(t.TempDir(), "sessgc.prom")

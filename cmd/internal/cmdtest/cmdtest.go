@@ -5,8 +5,11 @@ package cmdtest
 
 import (
 	"bytes"
+	"os"
+	"os/signal"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -114,4 +117,19 @@ func HelpFits(t *testing.T, root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// HangupDefault makes the processes the test starts get SIGHUP's default
+// disposition even when the test itself runs with SIGHUP ignored (under
+// nohup, or a runner that ignores it): an ignored signal stays ignored
+// across exec, and the commands leave an ignored SIGHUP alone
+// (cmdutil.InterruptSignals), so a test of what SIGHUP does to them would
+// test nohup instead. A signal this process catches starts at its default
+// in a child, so catching it here until the test ends is enough. (Always:
+// signal.Ignored no longer reports an ignored SIGHUP once a Notify for it
+// has come and gone, although signal.Stop puts the ignoring back.)
+func HangupDefault(t testing.TB) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	t.Cleanup(func() { signal.Stop(c) })
 }
