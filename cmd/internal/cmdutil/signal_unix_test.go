@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestExtraSignalHeldDuringCleanup: after the first signal, SIGHUP does
@@ -33,7 +34,17 @@ func TestExtraSignalHeldDuringCleanup(t *testing.T) {
 		os.Stdout.WriteString("cleanup done\n")
 		os.Exit(0)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestExtraSignalHeldDuringCleanup$")
+	// The child must start with SIGHUP at its default: run with it ignored
+	// (nohup, or a CI runner that ignores it), the child would inherit the
+	// ignoring, InterruptContext would leave SIGHUP alone as it does under
+	// nohup, and the child would wait for a signal that never comes. A
+	// signal caught here starts at its default in a child.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestExtraSignalHeldDuringCleanup$")
 	cmd.Env = append(os.Environ(), "CMDUTIL_SIGNAL_CHILD=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "cleanup done") {
