@@ -189,32 +189,16 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := run.CheckPlot(o.Plot); err != nil {
 		return err
 	}
-	// cleanup removes what the run created, once the measurements are
-	// over and before the report is printed (see sessbench run's), and on
-	// every earlier return.
+	// cleanup removes what the run created (see run.Cleanup).
 	var peers []*Peer
-	var tmp string
-	cleaned := false
-	cleanup := func() error {
-		if cleaned {
-			return nil
-		}
-		cleaned = true
-		var errs error
-		for i := len(peers) - 1; i >= 0; i-- {
-			errs = errors.Join(errs, peers[i].Close())
-		}
-		if tmp != "" {
-			errs = errors.Join(errs, os.RemoveAll(tmp))
-		}
-		return errs
-	}
-	defer func() { err = errors.Join(err, cleanup()) }()
+	var cleanup run.Cleanup
+	defer func() { err = errors.Join(err, cleanup.Do()) }()
 	if po.Dir == "" {
-		tmp, err = os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")
+		tmp, err := os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")
 		if err != nil {
 			return err
 		}
+		cleanup.Tmp = tmp
 		po.Dir = tmp
 	}
 	if err := checkRoom(cfg, names, &po); err != nil {
@@ -226,6 +210,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 			return err
 		}
 		peers = append(peers, p)
+		cleanup.Add(p)
 	}
 	if o.IO.ErrTTY {
 		cfg.OnStep = func(s string) { fmt.Fprintf(o.IO.ErrOut, "\r\033[K%s", s) }
@@ -253,7 +238,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		return cmdutil.Interrupted(ctx, err)
 	}
 	rep := BuildReport(cfg, peers, res, started, time.Now())
-	cleanErr := cleanup()
+	cleanErr := cleanup.Do()
 	write := WriteMarkdown
 	if o.JSON {
 		write = WriteJSON

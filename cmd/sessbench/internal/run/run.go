@@ -495,39 +495,20 @@ func runRun(opts *RunOptions) (err error) {
 		names[i] = unique(d)
 	}
 	// cleanup removes what the run created: each target's sessions, then
-	// the default target's temporary directory. It runs once the
-	// measurements are over, before the report is printed, so that
-	// nothing that happens to the output (a reader gone, whose SIGPIPE
-	// kills the process; a terminal stalled until the operator gives up)
-	// leaves sessions on the mount; and on every earlier return, Ctrl-C's
-	// included.
+	// the default target's temporary directory (see Cleanup).
 	var targets []bench.Target
-	var tmp string
-	cleaned := false
-	cleanup := func() error {
-		if cleaned {
-			return nil
-		}
-		cleaned = true
-		var cerr error
-		for i := len(targets) - 1; i >= 0; i-- {
-			cerr = errors.Join(cerr, targets[i].Close())
-		}
-		if tmp != "" {
-			cerr = errors.Join(cerr, os.RemoveAll(tmp))
-		}
-		return cerr
-	}
-	defer func() { err = errors.Join(err, cleanup()) }()
+	var cleanup Cleanup
+	defer func() { err = errors.Join(err, cleanup.Do()) }()
 	if len(dirs) == 0 {
 		base := opts.TempBase
 		if base == "" {
 			base = LocalTempDir()
 		}
-		tmp, err = os.MkdirTemp(base, "sessbench-")
+		tmp, err := os.MkdirTemp(base, "sessbench-")
 		if err != nil {
 			return fmt.Errorf("creating a temporary directory in %s: %w", base, err)
 		}
+		cleanup.Tmp = tmp
 		dirs, names = []string{tmp}, []string{"local-tmp"}
 	}
 	// Open every target before measuring anything, so that a missing
@@ -550,6 +531,7 @@ func runRun(opts *RunOptions) (err error) {
 			return err
 		}
 		targets = append(targets, t)
+		cleanup.Add(t)
 	}
 	if p.redis != nil {
 		// Its sessions outlive the run, and a killed run's keys not by
@@ -563,6 +545,7 @@ func runRun(opts *RunOptions) (err error) {
 			return cmdutil.Interrupted(ctx, err)
 		}
 		targets = append(targets, t)
+		cleanup.Add(t)
 	}
 
 	r := &bench.Runner{Config: p.cfg, Targets: targets}
@@ -582,7 +565,7 @@ func runRun(opts *RunOptions) (err error) {
 	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets), results, started, time.Now())
 	// A cleanup that failed is reported after the results, which it does
 	// not change.
-	cerr := cleanup()
+	cerr := cleanup.Do()
 	switch {
 	case opts.JSON:
 		err = report.WriteJSON(opts.IO.Out, rep)
@@ -643,4 +626,38 @@ func targetInfos(ts []bench.Target) []report.Target {
 		out[i] = report.Target{Name: t.Name(), Info: t.Info()}
 	}
 	return out
+}
+
+// Cleanup removes what a run created, once: what it opened, the last
+// first, then the temporary directory it made (Tmp). sessbench run and
+// http call Do once the measurements are over, before the report is
+// printed, so that nothing that happens to the output (a reader gone,
+// whose SIGPIPE ends the process; a terminal stalled until the operator
+// gives up) leaves sessions on the mount, and defer it for every earlier
+// return, Ctrl-C's included.
+type Cleanup struct {
+	closers []io.Closer
+	// Tmp, if not empty, is removed with everything in it.
+	Tmp  string
+	done bool
+}
+
+// Add has Do close c, before what was added earlier.
+func (c *Cleanup) Add(cl io.Closer) { c.closers = append(c.closers, cl) }
+
+// Do closes what was added and removes Tmp, the first time it is called;
+// later calls do nothing and return nil.
+func (c *Cleanup) Do() error {
+	if c.done {
+		return nil
+	}
+	c.done = true
+	var errs error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		errs = errors.Join(errs, c.closers[i].Close())
+	}
+	if c.Tmp != "" {
+		errs = errors.Join(errs, os.RemoveAll(c.Tmp))
+	}
+	return errs
 }
