@@ -77,15 +77,13 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 }
 
 // InterruptSignals returns the signals InterruptContext stops a command
-// on: Ctrl-C, SIGTERM (kill, systemctl stop), SIGHUP, which the closing
+// on: Ctrl-C, SIGTERM (kill, systemctl stop) and SIGHUP, which the closing
 // terminal or ssh session of an operator running the command by hand
-// sends, and SIGPIPE, a write to a standard output whose reader is gone
-// ("tool -v | head"); each would otherwise kill it where it stands. With
-// SIGPIPE caught, such a write fails with EPIPE instead. SIGHUP is left out
-// when it is ignored (nohup): signal.Notify would undo the operator's
+// sends, and which would otherwise kill it where it stands. SIGHUP is left
+// out when it is ignored (nohup): signal.Notify would undo the operator's
 // choice that the command outlive the session.
 func InterruptSignals() []os.Signal {
-	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE}
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
 	if !signal.Ignored(syscall.SIGHUP) {
 		sigs = append(sigs, syscall.SIGHUP)
 	}
@@ -93,18 +91,23 @@ func InterruptSignals() []os.Signal {
 }
 
 // InterruptContext returns a context that the first of InterruptSignals()
-// cancels with an *ExitError cause: 128 plus the signal's number (130 for
-// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, 141 for SIGPIPE) wrapping
-// ErrInterrupted. Commands stop cleanly and return context.Cause(ctx).
-// After the first signal the default handling of SIGINT and SIGTERM is
-// back, so a second Ctrl-C kills a cleanup that hangs; SIGHUP and SIGPIPE
-// stay caught, and ignored, until the returned func is called: no operator
-// sends them to mean it (a dropped SSH session's SIGHUP may come twice, or
-// during a Ctrl-C's cleanup; a report written to a closed pipe raises
-// SIGPIPE again).
-func InterruptContext(parent context.Context) (context.Context, func()) {
+// or of the extra signals cancels with an *ExitError cause: 128 plus the
+// signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)
+// wrapping ErrInterrupted. Commands stop cleanly and return
+// context.Cause(ctx). After the first signal the default handling of
+// SIGINT and SIGTERM is back, so a second Ctrl-C kills a cleanup that
+// hangs; SIGHUP and the extra signals stay caught, and ignored, until the
+// returned func is called: no operator sends them to mean it (a dropped
+// SSH session's SIGHUP may come twice, or during a Ctrl-C's cleanup).
+//
+// SIGPIPE, as an extra signal, stops a command whose standard output's
+// reader is gone ("sessgc run -v | head") where it would die of it; but a
+// caught SIGPIPE comes for a write to any closed pipe or socket, not only
+// the standard output, so a command that talks to a server (sessbench and
+// Redis) must not ask for it.
+func InterruptContext(parent context.Context, extra ...os.Signal) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
-	sigs := InterruptSignals()
+	sigs := append(InterruptSignals(), extra...)
 	var hold []os.Signal
 	for _, s := range sigs {
 		if s != os.Interrupt && s != syscall.SIGTERM {

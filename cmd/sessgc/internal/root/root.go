@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -113,7 +114,7 @@ func Main() int {
 		}
 	}
 	worker()
-	ctx, stop := cmdutil.InterruptContext(context.Background())
+	ctx, stop := cmdutil.InterruptContext(context.Background(), syscall.SIGPIPE) // see signals
 	code := Execute(ctx, cmdutil.System(), os.Args[1:])
 	stop()
 	report(code)

@@ -53,7 +53,7 @@ func supervise() (code int, ok bool) {
 	// signal here gives up on the child: it is killed and this process
 	// exits at once, as a second Ctrl-C kills a process that hangs.
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, cmdutil.InterruptSignals()...)
+	signal.Notify(sig, signals()...)
 	defer signal.Stop(sig)
 	if err := cmd.Start(); err != nil {
 		return 0, false
@@ -98,13 +98,13 @@ func supervise() (code int, ok bool) {
 	}
 }
 
-// worker, in the child, keeps cmdutil.InterruptSignals caught for good:
+// worker, in the child, keeps sessgc's signals caught for good:
 // the first one stops the work (cmdutil.InterruptContext); repeats, such
 // as the parent passing on a Ctrl-C the terminal also sent here, are
 // dropped, and it is the parent that gives up on a second one.
 func worker() {
 	if os.Getenv(envWorker) != "" {
-		signal.Notify(make(chan os.Signal, 1), cmdutil.InterruptSignals()...)
+		signal.Notify(make(chan os.Signal, 1), signals()...)
 	}
 }
 
@@ -122,3 +122,9 @@ func report(code int) {
 	f.WriteString(strconv.Itoa(code))
 	f.Close()
 }
+
+// signals are the signals that stop sessgc cleanly: cmdutil's, and
+// SIGPIPE, a standard output whose reader is gone ("sessgc run -v | head"),
+// which would otherwise kill the worker mid-pass with no textfile. sessgc
+// writes to no socket, where a caught SIGPIPE would stop it too.
+func signals() []os.Signal { return append(cmdutil.InterruptSignals(), syscall.SIGPIPE) }
