@@ -51,12 +51,7 @@ func TestStatsWithoutServerClock(t *testing.T) {
 			return mnt
 		}, false, "read-only file system"},
 		{"top on a full file system", func(t *testing.T, dir string) string {
-			mnt := t.TempDir()
-			// Few inodes: filling them is what makes creating a file fail.
-			if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m,nr_inodes=256,mode=0755"); err != nil {
-				testenv.Skip(t, testenv.Root, "cannot mount a tmpfs: %v", err)
-			}
-			t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+			mnt := smallTmpfs(t)
 			top := filepath.Join(mnt, "store")
 			if out, err := exec.Command("cp", "-a", dir, top).CombinedOutput(); err != nil {
 				t.Fatalf("cp: %v\n%s", err, out)
@@ -126,7 +121,7 @@ func TestStatsWithoutServerClock(t *testing.T) {
 func bind(t *testing.T, src, dst string) {
 	t.Helper()
 	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
-		testenv.Skip(t, testenv.Root, "cannot bind-mount: %v", err)
+		testenv.Skip(t, testenv.Root, "cannot bind-mount (no CAP_SYS_ADMIN in this container?): %v", err)
 	}
 	t.Cleanup(func() { unix.Unmount(dst, unix.MNT_DETACH) })
 }

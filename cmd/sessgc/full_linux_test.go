@@ -22,11 +22,7 @@ func TestStatsOnFullFileSystem(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
 	}
-	mnt := t.TempDir()
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m,nr_inodes=256,mode=0755"); err != nil {
-		testenv.Skip(t, testenv.Root, "cannot mount a tmpfs (no CAP_SYS_ADMIN in this container?): %v", err)
-	}
-	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	mnt := smallTmpfs(t)
 	dir := filepath.Join(mnt, "store")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -92,4 +88,17 @@ func fillFS(t *testing.T, path string) {
 		}
 		g.Close()
 	}
+}
+
+// smallTmpfs mounts a tmpfs of 1 MiB and 256 inodes, for fillFS to fill
+// (filling the inodes is what makes creating a file fail), until the end
+// of t, and returns its path.
+func smallTmpfs(t *testing.T) string {
+	t.Helper()
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m,nr_inodes=256,mode=0755"); err != nil {
+		testenv.Skip(t, testenv.Root, "cannot mount a tmpfs (no CAP_SYS_ADMIN in this container?): %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	return mnt
 }

@@ -50,10 +50,7 @@ func TestReadOnlyMount(t *testing.T) {
 func readOnlyBind(t *testing.T, dir string) string {
 	t.Helper()
 	mnt := t.TempDir()
-	if err := unix.Mount(dir, mnt, "", unix.MS_BIND, ""); err != nil {
-		testenv.Skip(t, testenv.Root, "cannot bind-mount (no CAP_SYS_ADMIN in this container?): %v", err)
-	}
-	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	bind(t, dir, mnt)
 	if err := unix.Mount("", mnt, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 		testenv.Skip(t, testenv.Root, "cannot remount read-only: %v", err)
 	}
