@@ -69,16 +69,7 @@ func TestRelativeDirInHungWorkingDirectory(t *testing.T) {
 		{"textfile on local disk", []string{"--textfile", filepath.Join(t.TempDir(), "sessgc.prom")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := t.TempDir()
-			if err := os.Mkdir(filepath.Join(src, "store"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			s, err := fsstore.Open(filepath.Join(src, "store"), fsstore.WithDurability(fsstore.DurabilityNone))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
-			mp, hang := hungMount(t, src)
+			mp, hang := hungMount(t, storeInSubdir(t))
 			args := append([]string{"run", "--dir", "store", "--json", "--max-duration", "1s"}, tc.args...)
 			// The shell enters the mount while it answers, says so, and
 			// waits for a line before it runs sessgc there.
@@ -118,18 +109,9 @@ func TestRelativeDirInHungWorkingDirectory(t *testing.T) {
 // name it, and that look must not wait for the hung mount: sessgc exits 3
 // at once, as it did before it looked.
 func TestDirAboveHungMount(t *testing.T) {
-	src := t.TempDir()
-	if err := os.Mkdir(filepath.Join(src, "store"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	s, err := fsstore.Open(filepath.Join(src, "store"), fsstore.WithDurability(fsstore.DurabilityNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	mp, hang := hungMount(t, src)
+	mp, hang := hungMount(t, storeInSubdir(t))
 	hang()
-	dir := filepath.Dir(mp) // holds mp, and src without a marker of its own
+	dir := filepath.Dir(mp) // holds mp, itself without a marker (its store is one level below)
 	cmd := command([]string{"run", "--dir", dir})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := lines(t, cmd)
@@ -145,4 +127,20 @@ func TestDirAboveHungMount(t *testing.T) {
 	if code := exitCode(t, cmd.Wait()); code != 3 || !strings.Contains(stderr.String(), "is not a sessfs store") {
 		t.Errorf("exit %d, stderr %q; want 3 and not a sessfs store", code, stderr.String())
 	}
+}
+
+// storeInSubdir returns a new directory holding an empty store in its
+// subdirectory "store", to be mounted by hungMount.
+func storeInSubdir(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	if err := os.Mkdir(filepath.Join(src, "store"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(filepath.Join(src, "store"), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return src
 }
