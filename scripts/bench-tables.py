@@ -1005,14 +1005,20 @@ def md_tables(text):
     while i < len(lines):
         if lines[i].startswith("|") and i + 1 < len(lines) and re.match(r"^\|(\s*-+\s*\|)+\s*$", lines[i + 1]):
             head = tuple(c.strip() for c in lines[i].strip().strip("|").split("|"))
-            rows = {}
+            rows = out.setdefault(head, {})
             i += 2
             while i < len(lines) and lines[i].startswith("|"):
                 cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
-                # A row is known by its first cell without footnote marks.
-                rows[re.sub(r"[\s¹²³⁴⁵⁶⁷⁸⁹⁰]+$", "", cells[0])] = cells
+                # A row is known by its first cell without footnote marks,
+                # and a first cell that repeats under one header ("the
+                # same, `Optimistic`") by its turn: both sides count alike.
+                key = base = re.sub(r"[\s¹²³⁴⁵⁶⁷⁸⁹⁰]+$", "", cells[0])
+                turn = 1
+                while key in rows:
+                    turn += 1
+                    key = f"{base} #{turn}"
+                rows[key] = cells
                 i += 1
-            out.setdefault(head, {}).update(rows)
         else:
             i += 1
     return out
@@ -1043,7 +1049,7 @@ def diff(rendered, doc):
                 if norm(a) == norm(b):
                     continue
                 na, nb = nums(a), nums(b)
-                prose = h == "met?" or h.startswith("breakdown")
+                prose = h == "met?" or "breakdown" in h
                 # A prose column counts the repetitions' fractions (READ
                 # 0.25) as its numbers: "GETATTR ×2" may be written out.
                 frac = lambda v: [x for x in v if "." in x] if prose else v
