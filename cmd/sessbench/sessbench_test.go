@@ -26,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
@@ -517,8 +518,8 @@ func TestSignalCleansUp(t *testing.T) {
 			if !errors.As(err, &ee) || ee.ExitCode() != tt.code {
 				t.Errorf("exit: %v, want status %d; stderr: %s", err, tt.code, errOut.String())
 			}
-			if !strings.Contains(errOut.String(), "interrupted") {
-				t.Errorf("stderr %q", errOut.String())
+			if want := "sessbench: interrupted by " + cmdutil.SignalName(tt.sig); !strings.Contains(errOut.String(), want) {
+				t.Errorf("stderr %q, want %q", errOut.String(), want)
 			}
 			if after := snapshot(t, d); !slices.Equal(before, after) {
 				t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)

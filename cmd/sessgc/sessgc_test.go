@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/root"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/nfstest"
@@ -1247,8 +1248,8 @@ func TestSignalExitCodes(t *testing.T) {
 			if err := json.Unmarshal([]byte(last), &s); err != nil || s.StopReason != "interrupted" || s.ExitCode != tc.code {
 				t.Errorf("summary %q (%v)", last, err)
 			}
-			if !strings.Contains(errb.String(), "sessgc: interrupted after") {
-				t.Errorf("stderr %q", errb.String())
+			if want := "sessgc: interrupted by " + cmdutil.SignalName(tc.sig) + " after"; !strings.Contains(errb.String(), want) {
+				t.Errorf("stderr %q, want %q", errb.String(), want)
 			}
 			if m := promFile(t, prom, st.dir); m["sessgc_last_run_exit_code"] != float64(tc.code) || m["sessgc_stopped_early"] != 1 {
 				t.Errorf("textfile: exit code %v, stopped early %v; want %d, 1", m["sessgc_last_run_exit_code"], m["sessgc_stopped_early"], tc.code)
@@ -1288,7 +1289,7 @@ func TestStdoutClosed(t *testing.T) {
 	if code := exitCode(t, cmd.Wait()); code != 141 {
 		t.Errorf("exit %d, want 141; stderr %q", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "sessgc: interrupted after") {
+	if !strings.Contains(errb.String(), "sessgc: interrupted by SIGPIPE after") {
 		t.Errorf("stderr %q; want the interruption", errb.String())
 	}
 	if m := promFile(t, prom, st.dir); m["sessgc_last_run_exit_code"] != 141 || m["sessgc_stopped_early"] != 1 {

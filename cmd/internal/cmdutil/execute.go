@@ -93,7 +93,9 @@ func InterruptSignals() []os.Signal {
 // InterruptContext returns a context that the first of InterruptSignals()
 // or of the extra signals cancels with an *ExitError cause: 128 plus the
 // signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)
-// wrapping ErrInterrupted. Commands stop cleanly and return
+// wrapping ErrInterrupted, whose message names the signal ("interrupted
+// by SIGTERM"): a run stopped by a service manager or a dropped SSH
+// session must not read as a Ctrl-C nobody typed. Commands stop cleanly and return
 // context.Cause(ctx). After the first signal the default handling of
 // SIGINT and SIGTERM is back, so a second Ctrl-C kills a cleanup that
 // hangs; SIGHUP and the extra signals stay caught, and ignored, until the
@@ -127,7 +129,7 @@ func InterruptContext(parent context.Context, extra ...os.Signal) (context.Conte
 			// Before sig stops, so that no moment has them unhandled.
 			signal.Notify(held, hold...)
 			signal.Stop(sig)
-			cancel(&ExitError{Code: signalExitCode(s), Err: ErrInterrupted})
+			cancel(&ExitError{Code: signalExitCode(s), Err: fmt.Errorf("%w by %s", ErrInterrupted, SignalName(s))})
 		case <-done:
 		}
 	}()
@@ -138,6 +140,23 @@ func InterruptContext(parent context.Context, extra ...os.Signal) (context.Conte
 		signal.Stop(held)
 		cancel(nil)
 	}
+}
+
+// SignalName returns the conventional name of the signals InterruptContext
+// catches (SIGINT, SIGTERM, SIGHUP, SIGPIPE), and the runtime's
+// description of any other.
+func SignalName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	}
+	return s.String()
 }
 
 func signalExitCode(s os.Signal) int {

@@ -4,6 +4,7 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -49,5 +50,41 @@ func TestExtraSignalHeldDuringCleanup(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "cleanup done") {
 		t.Fatalf("a second SIGHUP during the cleanup: %v, output %q", err, out)
+	}
+}
+
+// TestInterruptNamesSignal: the error of a command stopped by a signal
+// names it. "interrupted" alone after a SIGTERM (a service manager, the
+// OOM-avoiding supervisor) or a SIGHUP (the SSH session gone) sent the
+// operator looking for a Ctrl-C nobody typed.
+func TestInterruptNamesSignal(t *testing.T) {
+	tests := []struct {
+		sig  syscall.Signal
+		want string
+		code int
+	}{
+		{syscall.SIGINT, "interrupted by SIGINT", 130},
+		{syscall.SIGTERM, "interrupted by SIGTERM", 143},
+		{syscall.SIGHUP, "interrupted by SIGHUP", 129},
+		{syscall.SIGPIPE, "interrupted by SIGPIPE", 141},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if signal.Ignored(tt.sig) {
+				t.Skipf("%v is ignored by this process (nohup?)", tt.sig)
+			}
+			ctx, stop := InterruptContext(context.Background(), syscall.SIGPIPE)
+			defer stop()
+			syscall.Kill(os.Getpid(), tt.sig)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Minute):
+				t.Fatalf("%v did not end the context", tt.sig)
+			}
+			err := Interrupted(ctx, nil)
+			if err == nil || err.Error() != tt.want || !errors.Is(err, ErrInterrupted) || ExitCode(err) != tt.code {
+				t.Errorf("after %v: %v (exit %d), want %q (exit %d)", tt.sig, err, ExitCode(err), tt.want, tt.code)
+			}
+		})
 	}
 }

@@ -35,7 +35,8 @@ Exit codes:
   2    usage error: bad flags or arguments
   130  interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP, as when the
        terminal or SSH session it runs in closes, unless started under
-       nohup): the run stopped and removed what it created`,
+       nohup): the run stopped and removed what it created; the error
+       names the signal ("interrupted by SIGTERM")`,
 		Example: `  sessbench run
   sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379
   sessbench http --dir /var/tmp/bench --redis 127.0.0.1:6379`,

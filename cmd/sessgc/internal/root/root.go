@@ -78,7 +78,8 @@ Exit codes:
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP
        (a closed terminal or ssh session), 141 for SIGPIPE (a closed
        standard output, as in sessgc run -v | head): the pass stopped
-       cleanly and printed its summary (stopped_early)
+       cleanly and printed its summary (stopped_early); the error
+       names the signal ("interrupted by SIGTERM after 2m3s")
 
 sessgc runs on Linux, macOS and FreeBSD. On Windows it builds, but the
 store does not run there: commands that open a store exit 3; keygen works.
