@@ -9,15 +9,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // Mount describes one entry of /proc/self/mountinfo.
 type Mount struct {
-	Point   string // mount point
-	FSType  string // e.g. "nfs4", "ext4", "tmpfs"
-	Source  string // e.g. "fs-123.efs.us-east-1.amazonaws.com:/"
-	Options string // per-mount options, then the superblock options
+	Point  string // mount point
+	FSType string // e.g. "nfs4", "ext4", "tmpfs"
+	Source string // e.g. "fs-123.efs.us-east-1.amazonaws.com:/"
+	// Options are the per-mount options, then the superblock options,
+	// each once, where it first appears: "rw" is in both fields of every
+	// writable mount.
+	Options string
 }
 
 // IsNFS reports whether the mount is an NFS mount (any version).
@@ -113,7 +117,21 @@ func Parse(line string) (Mount, bool) {
 	if sep+3 < len(f) {
 		m.Options += "," + f[sep+3]
 	}
+	m.Options = once(m.Options)
 	return m, true
+}
+
+// once returns the comma-separated list opts with each item kept only
+// where it first appears.
+func once(opts string) string {
+	items := strings.Split(opts, ",")
+	out := items[:0]
+	for _, o := range items {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // unescape undoes the octal escapes (\040 for a space) of mountinfo fields.
