@@ -20,13 +20,16 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // CSVHeader is the header row of WriteCSV. NFS columns are empty off NFS;
-// ratios compare with the first target's row for the same cell.
+// ratios compare with the first target's row for the same cell;
+// first_error, last so that the columns before it keep their places, is
+// empty in a row without errors.
 var CSVHeader = []string{
 	"target", "workload", "payload_bytes", "concurrency", "ops", "errors", "behind", "seconds", "ops_per_sec",
 	"min_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns",
 	"p50_ratio", "p99_ratio", "ops_ratio",
 	"nfs_reads_per_op", "nfs_writes_per_op", "nfs_getattrs_per_op", "nfs_lookups_per_op",
 	"nfs_opens_per_op", "nfs_locks_per_op", "nfs_other_per_op", "nfs_rpcs_per_op",
+	"first_error",
 }
 
 // WriteCSV writes one line per result row under CSVHeader.
@@ -51,6 +54,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		} else {
 			rec = append(rec, "", "", "", "", "", "", "", "")
 		}
+		rec = append(rec, row.FirstError)
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

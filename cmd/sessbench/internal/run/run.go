@@ -163,9 +163,10 @@ What the numbers are:
     measured time, ops_per_sec, ops, errors and behind (0 without --rate)
     as counts, p50_ratio, p99_ratio and ops_ratio against the first
     target's row for the same workload, size and concurrency (0: nothing
-    to compare, a row without a successful operation). A --json row with
-    errors also has first_error, the first failure's message (the table
-    prints it under the rows; --csv has no such column).
+    to compare, a row without a successful operation). A row with
+    errors also has first_error, the first failure's message (--csv: the
+    last column, empty without errors; the table prints it under the
+    rows).
 
 On an NFS mount the report also shows NFS RPCs per operation, read from
 /proc/self/mountstats for the whole mount (other users of the mount inflate
