@@ -192,6 +192,9 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	// cleanup removes what the run created (see run.Cleanup).
 	var peers []*Peer
 	var cleanup run.Cleanup
+	if o.IO.ErrTTY {
+		cleanup.Status = o.IO.ErrOut
+	}
 	defer func() { err = errors.Join(err, cleanup.Do()) }()
 	if po.Dir == "" {
 		tmp, err := os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")

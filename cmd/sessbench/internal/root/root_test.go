@@ -51,3 +51,38 @@ func TestExecuteExitCodes(t *testing.T) {
 func TestHelpFits(t *testing.T) {
 	cmdtest.HelpFits(t, NewCmdRoot(&cmdutil.IOStreams{Getenv: func(string) string { return "" }}))
 }
+
+// TestCleanupShown: on a terminal, a run says that it is removing what it
+// created, before the report, a Ctrl-C's error or a failure. On EFS
+// thousands of files take a while, and the bar gone, the terminal sat
+// blank, as if the run had hung.
+func TestCleanupShown(t *testing.T) {
+	const line = "removing the sessions the run created"
+	for _, tc := range []struct {
+		name string
+		tty  bool
+		args []string
+	}{
+		{"run", true, []string{"run", "--ops", "4", "--workload", "load", "--size", "1KiB", "--concurrency", "1", "--sessions", "2", "--rounds", "1", "--durability", "none"}},
+		{"http", true, []string{"http", "--peers", "sessfs", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}},
+		// Off a terminal (cron, a pipe, captured output), no line.
+		{"run off a terminal", false, []string{"run", "--ops", "4", "--workload", "load", "--size", "1KiB", "--concurrency", "1", "--sessions", "2", "--rounds", "1", "--durability", "none"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("TMPDIR", dir)
+			var out, errOut bytes.Buffer
+			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut, ErrTTY: tc.tty, Getenv: func(string) string { return "" }}
+			if code := cmdutil.Execute(context.Background(), io, NewCmdRoot(io), tc.args); code != cmdutil.ExitOK {
+				t.Fatalf("exit %d; stderr %q", code, errOut.String())
+			}
+			got := strings.Contains(errOut.String(), line)
+			if got != tc.tty {
+				t.Errorf("stderr %q: the line %q shown %v, want %v", errOut.String(), line, got, tc.tty)
+			}
+			if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+				t.Errorf("left behind in %s: %v %v", dir, ents, err)
+			}
+		})
+	}
+}

@@ -73,7 +73,8 @@ latency percentiles and throughput of each target next to the first one.
 
 Targets are --dir directories (one private subdirectory is created in each
 and removed afterwards) and --redis servers (all keys are deleted
-afterwards). Without --dir, a temporary directory on local disk is used, so
+afterwards); on a terminal a line shows while they are removed, before the
+report. Without --dir, a temporary directory on local disk is used, so
 the command works with nothing mounted: in $TMPDIR if set, else in /var/tmp
 (/tmp is often tmpfs, memory), else in /tmp.
 
@@ -499,6 +500,9 @@ func runRun(opts *RunOptions) (err error) {
 	// the default target's temporary directory (see Cleanup).
 	var targets []bench.Target
 	var cleanup Cleanup
+	if opts.IO.ErrTTY {
+		cleanup.Status = opts.IO.ErrOut
+	}
 	defer func() { err = errors.Join(err, cleanup.Do()) }()
 	if len(dirs) == 0 {
 		base := opts.TempBase
@@ -639,8 +643,12 @@ func targetInfos(ts []bench.Target) []report.Target {
 type Cleanup struct {
 	closers []io.Closer
 	// Tmp, if not empty, is removed with everything in it.
-	Tmp  string
-	done bool
+	Tmp string
+	// Status, if not nil (the standard error of a terminal), shows a line
+	// while Do removes: on EFS thousands of files take a while, and the
+	// progress bar gone, a blank terminal looks like a hung run.
+	Status io.Writer
+	done   bool
 }
 
 // Add has Do close c, before what was added earlier.
@@ -653,6 +661,12 @@ func (c *Cleanup) Do() error {
 		return nil
 	}
 	c.done = true
+	if c.Status != nil && (len(c.closers) > 0 || c.Tmp != "") {
+		// Erased once done, as the bar is: what follows (the report, an
+		// error) starts on a clean line.
+		fmt.Fprint(c.Status, "\r\033[K"+CleanupLine)
+		defer fmt.Fprint(c.Status, "\r\033[K")
+	}
 	var errs error
 	for i := len(c.closers) - 1; i >= 0; i-- {
 		errs = errors.Join(errs, c.closers[i].Close())
@@ -662,3 +676,7 @@ func (c *Cleanup) Do() error {
 	}
 	return errs
 }
+
+// CleanupLine is what Cleanup.Status shows while Do removes; a second
+// Ctrl-C kills the process there, leaving the rest behind.
+const CleanupLine = "removing the sessions the run created (a second Ctrl-C stops this and leaves them)..."
