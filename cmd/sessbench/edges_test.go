@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -144,15 +145,24 @@ func TestHTTPHotBounded(t *testing.T) {
 // so. A server that took the connection and never answered was
 // "unreachable: i/o timeout", and one that answered in another protocol
 // was go-redis's "can't parse map reply", neither of which tells the
-// operator that the address or the port is wrong.
+// operator that the address or the port is wrong. sessbench http's
+// scs-redis peer, on redigo rather than go-redis, waited for ever on a
+// silent server and passed redigo's "unexpected response line (possible
+// server error ...)" on for another protocol.
 func TestRedisNotRedis(t *testing.T) {
+	d := benchDir(t)
+	runArgs := append([]string{"run", "--dir", d}, tiny...)
+	httpArgs := []string{"http", "--dir", d, "--peers", "scs-redis", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
 	for _, tt := range []struct {
 		name   string
+		args   []string
 		answer []byte // nil: never answer
 		want   string
 	}{
-		{"silent", nil, "took the connection but did not answer"},
-		{"another protocol", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not a Redis server"},
+		{"silent", runArgs, nil, "took the connection but did not answer"},
+		{"another protocol", runArgs, []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not a Redis server"},
+		{"scs-redis silent", httpArgs, nil, "took the connection but did not answer"},
+		{"scs-redis another protocol", httpArgs, []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not a Redis server"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -176,8 +186,7 @@ func TestRedisNotRedis(t *testing.T) {
 					}
 				}
 			}()
-			d := benchDir(t)
-			r := run(t, nil, append([]string{"run", "--dir", d, "--redis", l.Addr().String()}, tiny...)...)
+			r := run(t, nil, append(slices.Clone(tt.args), "--redis", l.Addr().String())...)
 			l.Close()
 			<-done
 			for _, c := range conns {

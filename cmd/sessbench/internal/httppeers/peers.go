@@ -167,6 +167,11 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}, nil
 }
 
+// answerTimeout bounds the scs-redis peer's wait for the server's answer
+// while it opens, as go-redis's default read timeout bounds the run
+// command's.
+const answerTimeout = 5 * time.Second
+
 func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int) (*Peer, error) {
 	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
@@ -183,8 +188,13 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	}
 	pool := &redis.Pool{
 		MaxIdle: 64,
-		Dial: func() (redis.Conn, error) {
-			return redis.Dial("tcp", srv.Addr, dialOpts...)
+		// With ctx, AUTH and SELECT in the dial are bounded as the
+		// connection is: a server that takes the connection and never
+		// answers (not a Redis server) would hold the dial for ever.
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+			defer cancel()
+			return redis.DialContext(ctx, "tcp", srv.Addr, dialOpts...)
 		},
 	}
 	c, err := pool.GetContext(ctx)
@@ -197,13 +207,17 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
-	info, err := redis.String(c.Do("INFO", "server"))
+	// Bounded as go-redis's reads are (its 3 s): redigo's wait for ever,
+	// and a server that took the connection but does not speak Redis
+	// never answers.
+	do := func(cmd string, args ...any) (any, error) { return redis.DoWithTimeout(c, answerTimeout, cmd, args...) }
+	info, err := redis.String(do("INFO", "server"))
 	// Optional: an ACL user may be refused it, and the free memory is
 	// then not known.
-	mem, _ := redis.String(c.Do("INFO", "memory"))
+	mem, _ := redis.String(do("INFO", "memory"))
 	// Optional too, as for redistarget's reserve.
-	limit, _ := redis.StringMap(c.Do("CONFIG", "GET", "maxclients"))
-	conns, _ := redis.String(c.Do("INFO", "clients"))
+	limit, _ := redis.StringMap(do("CONFIG", "GET", "maxclients"))
+	conns, _ := redis.String(do("INFO", "clients"))
 	c.Close()
 	if err != nil {
 		pool.Close()

@@ -186,9 +186,10 @@ func Explain(srv Server, err error) error {
 	if !srv.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 		return fmt.Errorf("--redis %s: the server closed the connection; if it wants TLS, give rediss://%s: %w", addr, srv.Addr, err)
 	}
-	// go-redis's words for an answer it cannot read as Redis's protocol:
-	// something else listens there (a web server, a proxy).
-	if strings.HasPrefix(msg, "redis: can't parse") || strings.HasPrefix(msg, "redis: invalid reply") {
+	// go-redis's and redigo's (sessbench http's scs-redis peer) words for
+	// an answer they cannot read as Redis's protocol: something else
+	// listens there (a web server, a proxy).
+	if notRESP(msg) {
 		return fmt.Errorf("--redis %s: not a Redis server: its answer is not in Redis's protocol; check the address and port: %w", addr, err)
 	}
 	var ne net.Error
@@ -201,6 +202,14 @@ func Explain(srv Server, err error) error {
 		return fmt.Errorf("--redis %s: unreachable: %w", addr, err)
 	}
 	return fmt.Errorf("--redis %s: %w", addr, err)
+}
+
+// notRESP reports whether msg is a Redis client's error for an answer
+// that is not in Redis's protocol: go-redis's, or redigo's, whose
+// protocolError type is unexported but always ends the same way.
+func notRESP(msg string) bool {
+	return strings.HasPrefix(msg, "redis: can't parse") || strings.HasPrefix(msg, "redis: invalid reply") ||
+		strings.HasPrefix(msg, "redigo: ") && strings.HasSuffix(msg, "(possible server error or unsupported concurrent read by application)")
 }
 
 // NoPasswordConfigured reports the server's refusal of a password it does
