@@ -315,6 +315,39 @@ func ownerHint(dir string, err error) string {
 }
 
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	s, err := openStore(ctx, dir, opts...)
+	if err != nil && errors.Is(err, syscall.ELOOP) {
+		err = symlinkedDir(dir, err)
+	}
+	return s, err
+}
+
+// symlinkedDir words err, an ELOOP met opening the store in dir, when
+// data/ or locks/ is a symlink (records moved to another disk and linked
+// back): the store follows none below its directory (see the package's
+// security notes), and the bare error ("not writable: ... too many levels
+// of symbolic links") sent operators to permissions and mount options.
+func symlinkedDir(dir string, err error) error {
+	for _, sub := range []string{DataDir, LockDir} {
+		p := filepath.Join(dir, sub)
+		fi, lerr := os.Lstat(p)
+		if lerr != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		to, _ := os.Readlink(p)
+		// The system call's error alone: what Open's step made of it
+		// ("not writable") is the misleading part.
+		var cause error = syscall.ELOOP
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			cause = pe
+		}
+		return fmt.Errorf("fsstore: store %s: %s/ is a symbolic link (to %s), and the store follows no symlink below its directory: "+
+			"put the directory itself at %s (move it back), or mount the other disk there: %w", dir, sub, to, p, cause)
+	}
+	return err
+}
+
+func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	c := defaultConfig()
 	for i, o := range opts {
 		if o == nil {

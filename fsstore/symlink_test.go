@@ -243,3 +243,39 @@ func TestSymlinkedLockDirNotFollowed(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenNamesSymlinkedDir: Open of a store whose data/ or locks/ is a
+// symlink (an operator who moved the records to another disk and linked
+// them back) refuses it saying so. It said "store ... is not writable:
+// open dir .../data: too many levels of symbolic links", which sent the
+// operator to permissions and mount options.
+func TestOpenNamesSymlinkedDir(t *testing.T) {
+	for _, sub := range []string{fsstore.DataDir, fsstore.LockDir} {
+		for _, ro := range []bool{false} {
+			t.Run(fmt.Sprintf("%s/readonly=%v", sub, ro), func(t *testing.T) {
+				dir := t.TempDir()
+				openDir(t, dir).Close()
+				moved := filepath.Join(t.TempDir(), "moved")
+				if err := os.Rename(filepath.Join(dir, sub), moved); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(moved, filepath.Join(dir, sub)); err != nil {
+					t.Fatal(err)
+				}
+				var opts []fsstore.Option
+				if ro {
+					opts = append(opts, fsstore.WithReadOnly())
+				}
+				s, err := fsstore.Open(dir, opts...)
+				if err == nil {
+					s.Close()
+					t.Fatal("Open succeeded")
+				}
+				want := sub + "/ is a symbolic link"
+				if !errors.Is(err, syscall.ELOOP) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), moved) || strings.Contains(err.Error(), "not writable") {
+					t.Errorf("Open: %v\nwant an error matching ELOOP that says %q, names %s, and says nothing of writing", err, want, moved)
+				}
+			})
+		}
+	}
+}
