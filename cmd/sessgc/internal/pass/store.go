@@ -85,6 +85,9 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 		}
 		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist %s", dir, noStoreYet)}
 	case errors.Is(err, fs.ErrPermission):
+		if why := unsearchable(dir); why != "" {
+			return nil, cmdutil.StoreErrorf("cannot reach store directory %s: %s", dir, why)
+		}
 		return nil, cmdutil.StoreErrorf("cannot reach store directory %s: permission denied", dir)
 	case err != nil:
 		return nil, cmdutil.StoreErrorf("store directory %s: %w", dir, err)
@@ -130,9 +133,59 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 	case errors.Is(err, syscall.EROFS):
 		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted or rewritten: %w", dir, err)
 	case errors.Is(err, fs.ErrPermission):
+		if why := unsearchable(dir); why != "" {
+			// The store's own modes may be right: fsstore reaches it
+			// by its absolute path, through a directory this user may
+			// not enter (a relative --dir below the working directory
+			// hid it).
+			return nil, cmdutil.StoreErrorf("cannot reach store directory %s; nothing was deleted or rewritten: %s: %w", dir, why, err)
+		}
 		return nil, cmdutil.StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted or rewritten: %w", dir, os.Getuid(), err)
 	}
 	return nil, cmdutil.StoreErrorf("store %s is unusable: %w", dir, err)
+}
+
+// unsearchable names the directory above dir that this user may not
+// enter, the first on dir's absolute path whose entry it may not stat, or
+// returns "" when there is none (the refusal is dir's own) or dir cannot
+// be made absolute.
+func unsearchable(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if errors.Is(err, fs.ErrPermission) && !filepath.IsAbs(dir) {
+		// os.Getwd stats "." first, which a working directory this
+		// user may not enter refuses: that is the directory. The
+		// kernel still knows its name.
+		wd, werr := syscall.Getwd()
+		if werr != nil {
+			wd = "."
+		}
+		return fmt.Sprintf("this user (uid %d) may not enter the working directory %s, which the relative path starts from: give the user search (x) permission there, or run sessgc from elsewhere with an absolute --dir", os.Getuid(), wd)
+	}
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for p := abs; ; p = filepath.Dir(p) {
+		parts = append(parts, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	// From the root down: the first path refused is in a directory this
+	// user may not enter.
+	for i := len(parts) - 2; i >= 0; i-- {
+		if _, err := os.Stat(parts[i]); errors.Is(err, fs.ErrPermission) {
+			parent := filepath.Dir(parts[i])
+			mode := ""
+			if fi, err := os.Stat(parent); err == nil {
+				mode = fmt.Sprintf(" (mode %#o)", fi.Mode().Perm())
+			}
+			return fmt.Sprintf("this user (uid %d) may not enter %s%s, a directory on its path: give the user search (x) permission there, or keep the store where it may", os.Getuid(), parent, mode)
+		} else if err != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // isEmpty reports whether dir has no entry at all. Any error, including
