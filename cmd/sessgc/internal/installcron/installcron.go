@@ -77,10 +77,12 @@ group-shared store, a member of its group): sessgc run as root refuses a
 store another user owns, and another user cannot sweep it, so every run
 would fail; such files are refused, naming the owner. A static sessgc (the
 release builds) reads users and groups from /etc/passwd and /etc/group only:
-where --user is in the store's group through LDAP or sssd, which it cannot
-see, pass --group with that group (its numeric gid, or a name this host
-resolves) to vouch for it; it must be the store's group, and the store
-shared with it, or the files are refused still.`,
+where they do not list --user in the store's group, install-cron asks
+"id -G USER", which sees LDAP and sssd groups through the C library. Where
+neither lists it and the user is in the group all the same, pass --group
+with that group (its numeric gid, or a name this host resolves) to vouch
+for it; it must be the store's group, and the store shared with it, or
+the files are refused still.`,
 		Example: `  sessgc install-cron --dir /mnt/efs/sessions --user app --write /etc/cron.d
   sessgc install-cron --systemd --dir /mnt/efs/sessions --user app \
     --write /etc/systemd/system &&

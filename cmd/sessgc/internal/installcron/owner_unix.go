@@ -3,13 +3,17 @@
 package installcron
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
@@ -29,7 +33,8 @@ import (
 //
 // Group membership is what this host's group lookup lists: /etc/group
 // alone in a static build (os/user without cgo), which does not see LDAP
-// or sssd groups. group, when not "", is the operator's word that the
+// or sssd groups; or, where that does not list it, what "id -G" lists
+// (idGroups), which does. group, when not "", is the operator's word that the
 // user is in the store's group (a numeric gid, or a name that resolves
 // here): it is taken where the lookup does not list the membership, but
 // only for the store's own group of a group-shared store, and never for
@@ -74,6 +79,14 @@ func checkStoreUser(dir, name, group string) error {
 	if slices.Contains(gids, gid) {
 		return nil // a group-shared store, and the user is in its group
 	}
+	idSays, idErr := idGroups(name)
+	if slices.Contains(idSays, gid) {
+		return nil // a group this process's lookup cannot see (LDAP, sssd)
+	}
+	check := fmt.Sprintf("check with: id %s", name)
+	if idErr == nil {
+		check = fmt.Sprintf("id -G %s does not list it either", name)
+	}
 	// Say why the lookup may be wrong: a group it does not know, or
 	// groups it could not list, is no evidence that the user is not in it.
 	var seen string
@@ -87,8 +100,32 @@ func checkStoreUser(dir, name, group string) error {
 	}
 	return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s and is shared with group %s, but %s: every run as %s outside that group would fail (exit 3), or create files the applications cannot use. "+
 		"If %s is not in that group, add it (usermod -a -G %s %s) or %s, the user the applications run as. "+
-		"If it is, through LDAP or sssd, which a static sessgc does not read (it reads /etc/passwd and /etc/group only; check with: id %s), pass --group %s",
-		name, dir, owner, gname, seen, name, name, gid, name, fix, name, gid)
+		"If it is, through LDAP or sssd, which a static sessgc does not read (it reads /etc/passwd and /etc/group only; %s), pass --group %s",
+		name, dir, owner, gname, seen, name, name, gid, name, fix, check, gid)
+}
+
+// idWait bounds id(1): a directory service that does not answer must
+// not hold install-cron.
+const idWait = 10 * time.Second
+
+// idGroups returns the gids of user as "id -G" lists them. id is linked
+// to the C library and asks NSS, which sees the LDAP and sssd groups that
+// os/user in a static build (/etc/group only) does not: where it lists
+// the store's group, the operator need not vouch for it with --group.
+// An error (no id, an unknown user, no answer within idWait) returns no
+// groups.
+func idGroups(user string) ([]string, error) {
+	id, err := exec.LookPath("id")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), idWait)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, id, "-G", "--", user).Output()
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
 }
 
 // vouched checks the group an operator passed with --group for a user

@@ -114,7 +114,9 @@ func ownedStore(t *testing.T, uid, gid int, shared bool) string {
 // lookup does not know the group and how to go on: add the user to it, or
 // vouch for the membership with --group and the numeric gid, which is
 // accepted for the store's own group of a group-shared store alone, and
-// never for root.
+// never for root. Where "id -G" (NSS, which sees LDAP and sssd) lists
+// the group, no --group is needed: it was, the operator told to run id
+// and then pass what it printed.
 func TestGroupUnknownToLookup(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to give the store to another user")
@@ -134,7 +136,7 @@ func TestGroupUnknownToLookup(t *testing.T) {
 		want       []string // in the refusal; none: accepted
 	}{
 		{"unknown group", "--dir " + shared + " --user daemon",
-			[]string{"is shared with group gid 4242, but this host's group lookup does not know gid 4242", "id daemon", "pass --group 4242", "usermod -a -G 4242 daemon"}},
+			[]string{"is shared with group gid 4242, but this host's group lookup does not know gid 4242", "id -G daemon does not list it either", "pass --group 4242", "usermod -a -G 4242 daemon"}},
 		{"vouched by gid", "--dir " + shared + " --user daemon --group 4242", nil},
 		{"another gid", "--dir " + shared + " --user daemon --group 4243",
 			[]string{"the store " + shared + " is shared with group gid 4242, not with gid 4243", "pass --group 4242"}},
@@ -143,8 +145,20 @@ func TestGroupUnknownToLookup(t *testing.T) {
 		{"root", "--dir " + shared + " --user root --group 4242", []string{"sessgc run as root refuses"}},
 		{"not shared", "--dir " + private + " --user daemon --group 4242", []string{"is not shared with a group daemon is in"}},
 		{"no store here", "--dir " + filepath.Join(t.TempDir(), "elsewhere") + " --user daemon --group 4243", nil},
+		// id(1), linked to the C library, reads the groups through NSS
+		// (LDAP, sssd) where a static sessgc cannot: when it lists the
+		// store's group, no --group is needed.
+		{"listed by id -G", "--dir " + shared + " --user daemon", nil},
+		{"id -G lists others", "--dir " + shared + " --user daemon",
+			[]string{"this host's group lookup does not know gid 4242", "id -G daemon does not list it either", "pass --group 4242"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			switch tc.name {
+			case "listed by id -G":
+				fakeID(t, "daemon", "1 4242 27")
+			case "id -G lists others":
+				fakeID(t, "daemon", "1 27")
+			}
 			write := t.TempDir()
 			_, _, err := execute(t, tc.args+" --write "+write)
 			ents, _ := os.ReadDir(write)
@@ -153,7 +167,7 @@ func TestGroupUnknownToLookup(t *testing.T) {
 					t.Fatalf("%s: %v, wrote %d files; want the cron entry", tc.args, err, len(ents))
 				}
 				b, _ := os.ReadFile(filepath.Join(write, ents[0].Name()))
-				if !strings.Contains(string(b), "--user daemon --group ") {
+				if !strings.Contains(string(b), "--user daemon --group ") && tc.name != "listed by id -G" {
 					t.Errorf("the cron entry does not record --group in its install-cron command:\n%s", b)
 				}
 				return
@@ -171,4 +185,16 @@ func TestGroupUnknownToLookup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeID puts an id command first in $PATH that prints groups for "id -G
+// user", and fails for anything else.
+func fakeID(t *testing.T, user, groups string) {
+	t.Helper()
+	dir := t.TempDir()
+	script := "#!/bin/sh\n[ \"$1\" = -G ] && [ \"$2\" = -- ] && [ \"$3\" = " + user + " ] && { echo '" + groups + "'; exit 0; }\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "id"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
