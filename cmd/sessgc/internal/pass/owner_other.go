@@ -18,6 +18,3 @@ func createLockFile(string, string) {}
 // replaceable: see owner_unix.go. Elsewhere no sticky bit restricts a
 // rename.
 func replaceable(string, fs.FileInfo, fs.FileInfo, int, stickyPriv) error { return nil }
-
-// overridesSticky: see sticky_linux.go; replaceable ignores it here.
-func overridesSticky(fs.FileInfo) stickyPriv { return privNone }

@@ -30,7 +30,7 @@ func CheckOwner(dir string) error {
 		return nil
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	if ok && st.Uid != 0 && !uidMapped(st.Uid) {
+	if ok && st.Uid != 0 && !cmdutil.UIDMapped(st.Uid) {
 		// Root of a user namespace (unshare -U -r, a rootless
 		// container) that does not map the store's owner: "run as that
 		// user" would name the overflow uid every such owner shows as.
@@ -98,13 +98,12 @@ func sharedFileMode(marker fs.FileMode) fs.FileMode {
 // only file's owner, dir's owner and a privileged process (priv, see
 // overridesSticky) may (rename fails with EPERM), however writable dir is.
 func replaceable(path string, dir, file fs.FileInfo, euid int, priv stickyPriv) error {
-	dst, ok1 := dir.Sys().(*syscall.Stat_t)
-	fst, ok2 := file.Sys().(*syscall.Stat_t)
-	if !ok1 || !ok2 || dir.Mode()&os.ModeSticky == 0 || priv == privOverrides || int(fst.Uid) == euid || int(dst.Uid) == euid {
+	owner, refused := cmdutil.StickyRefuses(dir, file, euid, priv)
+	if !refused {
 		return nil
 	}
 	if priv == privUnmapped {
-		return cmdutil.UsageErrorf("--textfile %s belongs to a user that this process's user namespace does not map (it shows as uid %d), in %s, a directory with the sticky bit that this user (uid %d in the namespace) does not own: CAP_FOWNER in a user namespace (unshare -U, a rootless container) does not extend to the files of users outside it, so the rename that replaces the file after the pass would be refused; remove the file, or run sessgc outside the namespace as the file's owner", path, fst.Uid, filepath.Dir(path), euid)
+		return cmdutil.UsageErrorf("--textfile %s belongs to a user that this process's user namespace does not map (it shows as uid %d), in %s, a directory with the sticky bit that this user (uid %d in the namespace) does not own: CAP_FOWNER in a user namespace (unshare -U, a rootless container) does not extend to the files of users outside it, so the rename that replaces the file after the pass would be refused; remove the file, or run sessgc outside the namespace as the file's owner", path, owner, filepath.Dir(path), euid)
 	}
-	return cmdutil.UsageErrorf("--textfile %s belongs to uid %d, in %s, a directory with the sticky bit that this user (uid %d) does not own: the rename that replaces the file after the pass would be refused; remove the file, or run sessgc as uid %d", path, fst.Uid, filepath.Dir(path), euid, fst.Uid)
+	return cmdutil.UsageErrorf("--textfile %s belongs to uid %d, in %s, a directory with the sticky bit that this user (uid %d) does not own: the rename that replaces the file after the pass would be refused; remove the file, or run sessgc as uid %d", path, owner, filepath.Dir(path), euid, owner)
 }

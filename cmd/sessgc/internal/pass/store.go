@@ -436,21 +436,18 @@ func checkReplace(fsys PathFS, deadline time.Time, textfile string, dir fs.FileI
 	return replaceable(textfile, dir, fi, os.Geteuid(), overridesSticky(fi))
 }
 
-// stickyPriv is what this process's privilege makes of the sticky bit's
-// rule (only the owner of a file or of its directory may replace it) for
-// one file; see overridesSticky.
-type stickyPriv int
+// stickyPriv is cmdutil.StickyPriv, under the names this package's
+// checks and their tests use.
+type stickyPriv = cmdutil.StickyPriv
 
 const (
-	// privNone: no privilege; the rule holds.
-	privNone stickyPriv = iota
-	// privOverrides: the process may replace the file whoever owns it.
-	privOverrides
-	// privUnmapped: privileged, but in a user namespace that does not
-	// map the file's owner or group, over which the privilege does not
-	// extend: the rule holds.
-	privUnmapped
+	privNone      = cmdutil.StickyNone
+	privOverrides = cmdutil.StickyOverrides
+	privUnmapped  = cmdutil.StickyUnmapped
 )
+
+// overridesSticky is cmdutil.OverridesSticky.
+func overridesSticky(fi fs.FileInfo) stickyPriv { return cmdutil.OverridesSticky(fi) }
 
 // probeWrite creates and removes a temp file in textfile's directory, as
 // WriteTextfile does after the pass: a directory this user cannot write

@@ -1,4 +1,4 @@
-package pass
+package cmdutil
 
 import (
 	"io/fs"
@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// overridesSticky says whether this process may rename over file in a
+// OverridesSticky says whether this process may rename over file in a
 // directory with the sticky bit whoever owns it: on Linux that takes
 // CAP_FOWNER, not uid 0. A process with the capability but another uid (a
 // service given AmbientCapabilities=CAP_FOWNER) may, and root without it
@@ -19,9 +19,9 @@ import (
 // (the kernel's capable_wrt_inode_uidgid): root of an unprivileged user
 // namespace (unshare -U -r, a rootless container) holds every capability,
 // but not over the files of users outside it, which it sees owned by the
-// overflow uid; that is privUnmapped. When the capabilities cannot be
+// overflow uid; that is StickyUnmapped. When the capabilities cannot be
 // read, root is assumed to hold them, as it does unless they were dropped.
-func overridesSticky(file fs.FileInfo) stickyPriv {
+func OverridesSticky(file fs.FileInfo) StickyPriv {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData // version 3 reads 64 bits, in two halves
 	capable := os.Geteuid() == 0
@@ -29,22 +29,22 @@ func overridesSticky(file fs.FileInfo) stickyPriv {
 		capable = data[unix.CAP_FOWNER/32].Effective&(1<<(unix.CAP_FOWNER%32)) != 0
 	}
 	if !capable {
-		return privNone
+		return StickyNone
 	}
 	st, ok := file.Sys().(*syscall.Stat_t)
 	if !ok {
-		return privOverrides
+		return StickyOverrides
 	}
-	if !uidMapped(st.Uid) ||
+	if !UIDMapped(st.Uid) ||
 		!mapped("/proc/self/gid_map", "/proc/sys/kernel/overflowgid", st.Gid) {
-		return privUnmapped
+		return StickyUnmapped
 	}
-	return privOverrides
+	return StickyOverrides
 }
 
-// uidMapped reports whether this process's user namespace maps uid, a
+// UIDMapped reports whether this process's user namespace maps uid, a
 // file's owner as it sees it (see mapped).
-func uidMapped(uid uint32) bool {
+func UIDMapped(uid uint32) bool {
 	return mapped("/proc/self/uid_map", "/proc/sys/kernel/overflowuid", uid)
 }
 
