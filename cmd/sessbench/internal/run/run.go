@@ -186,7 +186,10 @@ nfs_rpcs_per_op; the table has them under RPC/OP.
 
 --plot draws --percentiles (p50, p90, p99, p99.9; default p50,p99) per
 target against concurrency, one panel per workload and size, under --title
-(default: the targets, the workloads and the date).`,
+(default: the targets, the workloads and the date). A --plot file the run
+could not write at its end (its directory missing or not writable, another
+user's file in a directory with the sticky bit, as in /tmp) is refused
+before anything is measured (exit 2).`,
 		Example: `  # Local disk only: the quickest look
   sessbench run
 
@@ -329,11 +332,22 @@ func CheckPlot(path string) error {
 		return cmdutil.UsageErrorf("--plot %s: the chart is written as SVG; name the file .svg", path)
 	}
 	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	dfi, err := os.Stat(dir)
+	if err != nil || !dfi.IsDir() {
 		return cmdutil.UsageErrorf("--plot %s: directory %s does not exist", path, dir)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return cmdutil.UsageErrorf("--plot %s: a directory is in the way", path)
+	}
+	// A directory with the sticky bit (a shared /tmp) takes the new file,
+	// but refuses the rename over another user's: asked of the file
+	// itself (Lstat), which the rename replaces.
+	if fi, err := os.Lstat(path); err == nil {
+		euid, priv := os.Geteuid(), cmdutil.OverridesSticky(fi)
+		if owner, refused := cmdutil.StickyRefuses(dfi, fi, euid, priv); refused {
+			return cmdutil.UsageErrorf("--plot %s belongs to uid %d, in %s, a directory with the sticky bit that this user (uid %d) does not own: "+
+				"the rename that writes the chart after the run would be refused; remove the file, or name another", path, owner, dir, euid)
+		}
 	}
 	// The chart is written beside its final name and renamed over it
 	// (cmdutil.WriteFile), so the directory must take a new file: a
