@@ -148,6 +148,13 @@ func (h KeysReadHooks) internal() keysReadHooks {
 // file (WithKeysFile).
 func WithKeysReadForTest(h KeysReadHooks) Option { return withKeysRead(h.internal()) }
 
+// WithKeysPollForTest is withKeysPoll: the keys file watcher reads the
+// file every d, events or not.
+func WithKeysPollForTest(d time.Duration) Option { return withKeysPoll(d) }
+
+// KeysPoll is how often the keys file watcher reads the file, events or not.
+const KeysPoll = keysPoll
+
 // KeysFromFileForTest is KeysFromFile with hooks in its reads.
 func KeysFromFileForTest(path string, h KeysReadHooks) ([]Key, error) {
 	return keysFromFileSettled(context.Background(), path, h.internal(), false)

@@ -16,7 +16,11 @@ import (
 // KeysFromFile reads it; see WithKeys for what the keys do) and reloads it
 // whenever the file changes, so that every host of a fleet picks up a
 // rotated key set without a restart. The keys file lives on each host's
-// local disk, where file change notifications see every change.
+// local disk, where file change notifications see every change at once.
+// The file is also read every 10s, events or not: a change that raises no
+// event where the watcher looks (a symbolic link swapped in a directory
+// between the path and the file it resolves to, a keys file on a network
+// file system changed from another host) is applied within that time.
 //
 // The directory holding the file is watched, not the file itself: editors
 // and atomic writers (write a temporary file, rename it over the keys file,
@@ -125,6 +129,25 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 	return kw, nil
 }
 
+// keysPoll is how often the watcher reads the keys file whether or not an
+// event came: a change can raise none in the directories watched. A
+// symbolic link swapped in a directory along the path that is neither the
+// keys file's nor its final target's (keys -> /opt/keys/current/keys,
+// current -> v2, the old v1 left in place), a write through a hard link
+// in another directory, a keys file on a network file system changed from
+// another host (inotify sees this host's changes only), or a bind mount,
+// FUSE or overlay file system whose changes come from elsewhere: without
+// it, the host would keep its old key set, a retired one too, with no
+// error. A read that finds the key set in use is a few system calls on a
+// small file, and logs nothing.
+const keysPoll = 10 * time.Second
+
+// withKeysPoll sets how often the watcher reads the keys file, events or
+// not, so that tests need not wait for keysPoll.
+func withKeysPoll(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.keysPoll = d })
+}
+
 // Retries of a key check that failed for want of the store.
 const (
 	keysRetryFirst = time.Second
@@ -184,10 +207,19 @@ func (kw *keysWatcher) run() {
 			}
 		}
 	}
+	interval := keysPoll
+	if d := kw.s.cfg.keysPoll; d > 0 {
+		interval = d
+	}
+	poll := time.NewTicker(interval)
+	defer poll.Stop()
 	follow()
 	next(kw.reload(false))
 	for {
 		select {
+		case <-poll.C:
+			follow()
+			next(kw.reload(false))
 		case ev, ok := <-kw.w.Events:
 			if !ok {
 				return

@@ -121,6 +121,7 @@ type config struct {
 	keysGiven     bool
 	keysFileGiven bool
 	keysRead      keysReadHooks // tests only: see withKeysRead
+	keysPoll      time.Duration // tests only: see withKeysPoll
 	// keysFileTrusted: WithKeysFileTrusted.
 	keysFileTrusted bool
 	observer        Observer
