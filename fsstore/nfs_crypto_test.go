@@ -3,6 +3,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -130,5 +131,71 @@ func nfsKeylessHostB(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatalf("hostB still saving plaintext after %d saves", n)
 		}
+	}
+}
+
+// KeysFileChangedOnOtherHost: the keys file is on the export, and hostB
+// rotates it (temp file, rename over). hostA's watcher gets no event for
+// it: inotify on an NFS client sees only that client's own changes. hostA
+// kept its old key set for good, with no error, until the watcher read the
+// file on a timer as well (fsstore.WithKeysFile; here every 100 ms rather
+// than every 10 s). Two rotations: the first may be read by the watcher's
+// first look at the file, as it starts.
+func nfsKeysFileOtherHostA(t *testing.T) {
+	path := nfsKeysFilePath(t)
+	nfsWriteKeysFile(t, path, nfsCryptoKey)
+	ev := make(reloadEvents, 64)
+	s, err := fsstore.Open(nfsCryptoDir(t), fsstore.WithKeysFile(path), fsstore.WithKeysFileTrusted(),
+		fsstore.WithObserver(ev), fsstore.WithKeysPollForTest(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nfstest.Signal(nfsCryptoSig(t, "keys-0"))
+	for gen := 1; gen <= 2; gen++ {
+		nfsCryptoWait(t, fmt.Sprintf("rotated-%d", gen))
+		if !waitReloadOK(t, ev, time.Minute) {
+			t.Fatalf("rotation %d: hostB replaced the keys file on the export; hostA never applied it", gen)
+		}
+		if newest, _ := s.KeysInUseForTest(); newest != uint32(gen+1) {
+			t.Fatalf("rotation %d: hostA's newest key is %d, want %d", gen, newest, gen+1)
+		}
+		nfstest.Signal(nfsCryptoSig(t, fmt.Sprintf("keys-%d", gen)))
+	}
+}
+
+func nfsKeysFileOtherHostB(t *testing.T) {
+	path := nfsKeysFilePath(t)
+	for gen := 1; gen <= 2; gen++ {
+		nfsCryptoWait(t, fmt.Sprintf("keys-%d", gen-1))
+		k, err := fsstore.NewKey(uint32(gen + 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nfsWriteKeysFile(t, path, k, nfsCryptoKey)
+		nfstest.Signal(nfsCryptoSig(t, fmt.Sprintf("rotated-%d", gen)))
+	}
+	nfsCryptoWait(t, "keys-2")
+}
+
+// nfsKeysFilePath is KeysFileChangedOnOtherHost's keys file, its
+// directory created.
+func nfsKeysFilePath(t *testing.T) string {
+	d := filepath.Join(nfstest.Dir(t), "keys")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(d, "keys")
+}
+
+// nfsWriteKeysFile replaces the keys file at path atomically.
+func nfsWriteKeysFile(t *testing.T, path string, keys ...fsstore.Key) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(keysFileText(keys...)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -55,6 +55,7 @@ var nfsScenarios = []nfsScenario{
 	{name: "TwoIDsOneStripe", hostA: nfsTwoIDsOneStripeA, hostB: nfsTwoIDsOneStripeB, direct: true},
 	{name: "EncryptedStore", hostA: nfsEncryptedStoreA, hostB: nfsEncryptedStoreB, direct: true},
 	{name: "KeylessHostLearns", hostA: nfsKeylessHostA, hostB: nfsKeylessHostB, direct: true},
+	{name: "KeysFileChangedOnOtherHost", hostA: nfsKeysFileOtherHostA, hostB: nfsKeysFileOtherHostB, direct: true},
 	{name: "SCSAcrossHosts", hostA: nfsSCSA, hostB: nfsSCSB, direct: true},
 	{name: "SignalInNewDirectory", hostA: nfsNewSigDirA, hostB: nfsNewSigDirB, direct: true},
 }
