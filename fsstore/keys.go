@@ -752,14 +752,26 @@ var errKeyCheck = errors.New("key check failed")
 // without (a maintenance store, which proves nothing about the hosts),
 // such a key is left unchecked, and nothing is recorded. The record's
 // failures go to logger: see recordNewest.
-func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *slog.Logger) error {
+//
+// A key that known (the key set in use, at a reload) holds with the same
+// secret is not checked again: it was checked when it came into use. So a
+// key set that only drops keys, or reorders them, reads no check file,
+// and retiring a key (a leaked one) never waits for the store: a check
+// that failed for want of it (an I/O error, a check file it may no longer
+// read) would hold the whole key set back, and the retired key in use.
+// checked counts the keys checked.
+func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *slog.Logger, known *keyring) (checked int, err error) {
 	for id, aead := range kr.aeads {
+		if known != nil && known.has(kr.ids[id]) {
+			continue
+		}
+		checked++
 		err := checkKey(dir, id, aead, perm, vouch)
 		if !vouch && errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return err
+			return checked, err
 		}
 	}
 	if vouch {
@@ -774,7 +786,7 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *s
 			logger.Warn("fsstore: the order in which keys became newest is not recorded; a rekey judges this key by its check file's time instead", "err", err)
 		}
 	}
-	return nil
+	return checked, nil
 }
 
 // newestDeployed returns ErrKeyNotDeployed unless the newest key's check

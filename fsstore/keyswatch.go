@@ -45,8 +45,10 @@ import (
 // OpKeysReload event with a failed outcome, to the Observer. A key check
 // that failed for want of the store (an I/O error, a full disk, a server
 // that did not answer) is tried again, after 1s, then twice as long each
-// time up to a minute, until it passes or the file changes. A successful
-// reload is logged with the key IDs, never the secrets.
+// time up to a minute, until it passes or the file changes. Only the keys
+// new to the set are checked: a file that drops or reorders keys already
+// in use reads no check file, so retiring a key never waits for the store.
+// A successful reload is logged with the key IDs, never the secrets.
 //
 // Open reads the file as KeysFromFile does, by the reloads' rule: a file
 // changed within the last 250ms, or that fails, is read again every 250ms
@@ -357,8 +359,9 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 			if h := kw.s.cfg.testFS; h != nil {
 				h("keys")
 			}
-			err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode, kw.s.cfg.vouches(), kw.s.cfg.logger)
-			if h := kw.s.testHooks.keysCheck; h != nil && err == nil {
+			var checked int
+			checked, err = kr.checkKeys(kw.s.dir, kw.s.cfg.fileMode, kw.s.cfg.vouches(), kw.s.cfg.logger, kw.s.keys.Load())
+			if h := kw.s.testHooks.keysCheck; h != nil && err == nil && checked > 0 {
 				err = h()
 			}
 			// A known key ID with another secret is the keys' fault; any

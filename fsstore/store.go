@@ -159,7 +159,8 @@ type testHooks struct {
 	// rekeyListed runs when a rekey has listed a record, before it reads
 	// it.
 	rekeyListed func(name string)
-	// keysCheck, after a keys file reload's key check passed, may fail it.
+	// keysCheck, after a keys file reload's key check passed, may fail it;
+	// it runs only when the check had a key to check.
 	keysCheck func() error
 	// relisted returns entries that the listing of a shard directory by
 	// the sweep, Stats or Rekey shows after the directory's own: names
@@ -480,7 +481,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// Only an application host vouches for its keys: a maintenance
 		// store (sessgc) that wrote a check file would let a rekey make
 		// newest a key that no host has (see newestDeployed).
-		if err := kr.checkKeys(abs, c.fileMode, c.vouches(), c.logger); err != nil {
+		if _, err := kr.checkKeys(abs, c.fileMode, c.vouches(), c.logger, nil); err != nil {
 			return nil, err
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
