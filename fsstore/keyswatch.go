@@ -21,6 +21,10 @@ import (
 // event where the watcher looks (a symbolic link swapped in a directory
 // between the path and the file it resolves to, a keys file on a network
 // file system changed from another host) is applied within that time.
+// Where notifications cannot be set up (on Linux, the user's inotify
+// instances or watches used up: fs.inotify.max_user_instances,
+// max_user_watches), Open logs a warning and the timed reads alone apply
+// changes.
 //
 // The directory holding the file is watched, not the file itself: editors
 // and atomic writers (write a temporary file, rename it over the keys file,
@@ -85,7 +89,10 @@ func WithKeysFileTrusted() Option {
 type keysWatcher struct {
 	s    *Store
 	path string
+	// w is nil where change notifications could not be set up: the
+	// timed reads (keysPoll) alone see changes then.
 	w    *fsnotify.Watcher
+	stop chan struct{} // closed by close
 	done chan struct{}
 
 	// mu serializes reloads; last is the outcome of the previous attempt
@@ -118,15 +125,25 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: keys file: %w", err)
 	}
+	// Without notifications (the host's inotify instances or watches used
+	// up, fs.inotify.max_user_instances and max_user_watches, which every
+	// process of the user shares, all the containers of a node running as
+	// that uid too), the timed reads still apply every change, if later:
+	// failing Open would take the application down for want of a
+	// shortcut.
 	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = w.Add(filepath.Dir(abs)); err != nil {
+			w.Close()
+			w = nil
+			err = fmt.Errorf("watch %s: %w", filepath.Dir(abs), err)
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("fsstore: keys file: watch: %w", err)
+		w = nil
+		s.cfg.logger.Warn("keys file: no change notifications (on Linux, see fs.inotify.max_user_instances and max_user_watches); the file is read every "+s.keysPollInterval().String()+" instead, and a rotation takes effect that much later", "file", abs, "err", err)
 	}
-	if err := w.Add(filepath.Dir(abs)); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("fsstore: keys file: watch %s: %w", filepath.Dir(abs), err)
-	}
-	kw := &keysWatcher{s: s, path: abs, dir: filepath.Dir(abs), w: w, done: make(chan struct{}), last: keysText(loaded), now: time.Now}
+	kw := &keysWatcher{s: s, path: abs, dir: filepath.Dir(abs), w: w, stop: make(chan struct{}), done: make(chan struct{}), last: keysText(loaded), now: time.Now}
 	go kw.run()
 	return kw, nil
 }
@@ -143,6 +160,15 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 // error. A read that finds the key set in use is a few system calls on a
 // small file, and logs nothing.
 const keysPoll = 10 * time.Second
+
+// keysPollInterval is how often the keys file watcher reads the file,
+// events or not.
+func (s *Store) keysPollInterval() time.Duration {
+	if d := s.cfg.keysPoll; d > 0 {
+		return d
+	}
+	return keysPoll
+}
 
 // withKeysPoll sets how often the watcher reads the keys file, events or
 // not, so that tests need not wait for keysPoll.
@@ -209,20 +235,25 @@ func (kw *keysWatcher) run() {
 			}
 		}
 	}
-	interval := keysPoll
-	if d := kw.s.cfg.keysPoll; d > 0 {
-		interval = d
-	}
-	poll := time.NewTicker(interval)
+	poll := time.NewTicker(kw.s.keysPollInterval())
 	defer poll.Stop()
+	var (
+		events <-chan fsnotify.Event
+		errs   <-chan error
+	)
+	if kw.w != nil {
+		events, errs = kw.w.Events, kw.w.Errors
+	}
 	follow()
 	next(kw.reload(false))
 	for {
 		select {
+		case <-kw.stop:
+			return
 		case <-poll.C:
 			follow()
 			next(kw.reload(false))
-		case ev, ok := <-kw.w.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
@@ -254,7 +285,7 @@ func (kw *keysWatcher) run() {
 				// The file may have changed before the watch began.
 				next(kw.reload(false))
 			}
-		case err, ok := <-kw.w.Errors:
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
@@ -276,6 +307,9 @@ func (kw *keysWatcher) run() {
 // there raises no event in the keys directory. It reports whether the
 // path resolved and that directory, if any, is watched.
 func (kw *keysWatcher) followTarget() bool {
+	if kw.w == nil {
+		return true // the timed reads alone see changes
+	}
 	real, err := filepath.EvalSymlinks(kw.path)
 	if err != nil {
 		return false
@@ -416,7 +450,10 @@ func (kw *keysWatcher) drops(keys []Key) bool {
 }
 
 func (kw *keysWatcher) close() {
-	kw.w.Close()
+	close(kw.stop)
+	if kw.w != nil {
+		kw.w.Close()
+	}
 	<-kw.done
 }
 
