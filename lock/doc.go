@@ -82,5 +82,9 @@
 // [ErrLockLost]; callers must call it before they publish work done under the
 // lock. Lock files are never removed while the directory is in use, which
 // avoids the unlink race (a waiter locking an inode that another process just
-// unlinked while a third creates a fresh file under the same name).
+// unlinked while a third creates a fresh file under the same name). One
+// removed or renamed over anyway (by a cleanup cron, say) is met off NFS:
+// a Flock take through a kept descriptor whose file has no name left opens
+// the name afresh, and Verify reports a lock held on such a file lost. On
+// NFS, where asking costs a round trip, only the server's ESTALE tells.
 package lock

@@ -214,9 +214,22 @@ func (b *flockBackend) try(name string) (osLock, error) {
 			return nil, err
 		}
 		err = flockRetry(lf.fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			if err = b.named(lf); err == errNameless && attempt < maxReopens {
+				// Locked through a descriptor whose file lost its name
+				// (removed, renamed over): that lock excludes nobody
+				// who opens the name. Closing releases it; the name is
+				// opened afresh.
+				b.discard(lf)
+				continue
+			}
+		}
 		switch {
 		case err == nil:
 			return &flockHeld{b: b, lf: lf, checked: time.Now()}, nil
+		case err == errNameless:
+			b.discard(lf)
+			return nil, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
 		case err == unix.EWOULDBLOCK:
 			b.put(lf)
 			return nil, nil
@@ -237,6 +250,47 @@ func (b *flockBackend) try(name string) (osLock, error) {
 			return nil, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
 		}
 	}
+}
+
+// maxReopens bounds how often try opens a lock file afresh after locking
+// one that had lost its name: each needs the name removed again between
+// the open and the lock.
+const maxReopens = 2
+
+// errNameless reports a lock file that no longer has a name: removed, or
+// renamed over, while this process had it open.
+var errNameless = errors.New("lock file removed or replaced while open")
+
+// named checks that lf's file still has a name, as a lock file is never
+// removed while the directory is in use. One removed anyway (a cleanup
+// cron of the PHP era that reaches the lock directory, an operator, a
+// rename over it) stays open here, kept between uses, while every other
+// process opens and locks the file now at the name: both would hold the
+// lock. On a local filesystem an fstat answers without I/O. On NFS it is
+// not asked: after a LOCK the client has dropped the file's attributes,
+// and the fstat would be a GETATTR round trip on every take; there a
+// removed file is met when the server reports ESTALE for it.
+func (b *flockBackend) named(lf *lockFile) error {
+	if b.nfs {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(lf.fd, &st); err != nil {
+		return err
+	}
+	if st.Nlink != 0 {
+		return nil
+	}
+	// Some filesystems count no links for any file: there the name
+	// decides, at the cost of a look-up.
+	ino, _, _, err := b.dir.ident(lf.name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && ino != uint64(st.Ino):
+		return errNameless
+	case err != nil:
+		return err
+	}
+	return nil
 }
 
 // flockRetry calls flock, retrying on EINTR (a signal delivered to the
@@ -280,6 +334,7 @@ type flockHeld struct {
 // it with EIO, so a one-byte write-through to the lock file proves the lock
 // is still ours. The round trip is skipped while the lock is younger than
 // VerifyAfter: acquiring it renewed the lease, which cannot have expired yet.
+// Off NFS it checks that the lock file still has a name (see named).
 //
 // A lock once found lost stays lost for every key sharing it: the Table then
 // lets no further key share it, and releases it when the last of them
@@ -290,10 +345,22 @@ func (h *flockHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	if !h.b.nfs || time.Since(h.checked) < h.b.verifyAfter {
+	p := h.b.dir.join(h.lf.name)
+	if !h.b.nfs {
+		// Nothing expires here, but a file removed or renamed over
+		// under the lock (see named) no longer excludes a process that
+		// opens the name.
+		switch err := h.b.named(h.lf); {
+		case err == errNameless:
+			return h.setLost(fmt.Errorf("lock %s: %w: %w", p, ErrLockLost, err))
+		case err != nil:
+			return &fs.PathError{Op: "verify lock", Path: p, Err: err}
+		}
 		return nil
 	}
-	p := h.b.dir.join(h.lf.name)
+	if time.Since(h.checked) < h.b.verifyAfter {
+		return nil
+	}
 	if _, err := unix.Pwrite(h.lf.fd, []byte{'L'}, 0); err != nil {
 		return h.setLost(fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err))
 	}

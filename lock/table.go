@@ -879,7 +879,8 @@ func (h *Handle) Key() string { return h.key }
 
 // Verify reports ErrLockLost when the lock has been taken away (see the
 // package documentation). Call it before publishing work done under the lock.
-// On local filesystems it costs nothing; on NFS it costs one round trip when
+// On local filesystems it costs an fstat, no I/O (a Flock lock whose file
+// was removed or replaced is lost); on NFS it costs one round trip when
 // the file's OS lock has gone unconfirmed longer than Config.VerifyAfter.
 func (h *Handle) Verify() error {
 	h.mu.Lock()
