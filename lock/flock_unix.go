@@ -20,10 +20,19 @@ import (
 // cost two extra round trips per lock cycle (5 RPCs instead of 3, measured in
 // docs/measurements.md). gofrs/flock still serves the one-shot locks in file.go.
 type flockBackend struct {
-	dir         *lockDir
-	perm        fs.FileMode
-	maxOpen     int
-	nfs         bool
+	dir     *lockDir
+	perm    fs.FileMode
+	maxOpen int
+	nfs     bool
+	// ofd: the directory is on an NFS export of this host's server,
+	// reached without NFS. The server takes its clients' locks (their
+	// flocks included, which the Linux client sends as whole-file
+	// byte-range locks) as byte-range locks on the file here, and a
+	// flock(2) neither meets them nor is met by them: locks are taken as
+	// whole-file open file description locks (F_OFD_SETLK) instead, which
+	// belong to the open file as a flock does and conflict with
+	// byte-range locks. Linux only (exportOf).
+	ofd         bool
 	verifyAfter time.Duration
 	// closeFd closes a lock descriptor: unix.Close, replaced in tests to
 	// stand for a close that hangs on the server.
@@ -88,6 +97,7 @@ func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
 		perm:        cfg.FileMode,
 		maxOpen:     cfg.MaxOpen,
 		nfs:         cfg.nfs,
+		ofd:         cfg.exported != "",
 		verifyAfter: cfg.VerifyAfter,
 		closeFd:     unix.Close,
 		files:       make(map[string]*lockFile),
@@ -213,7 +223,7 @@ func (b *flockBackend) try(name string) (osLock, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = flockRetry(lf.fd, unix.LOCK_EX|unix.LOCK_NB)
+		err = b.lockFd(lf.fd)
 		if err == nil {
 			if err = b.named(lf); err == errNameless && attempt < maxReopens {
 				// Locked through a descriptor whose file lost its name
@@ -291,6 +301,23 @@ func (b *flockBackend) named(lf *lockFile) error {
 		return err
 	}
 	return nil
+}
+
+// lockFd takes the exclusive lock on fd without waiting: EWOULDBLOCK
+// when another open file holds it.
+func (b *flockBackend) lockFd(fd int) error {
+	if b.ofd {
+		return ofdLock(fd, unix.F_WRLCK)
+	}
+	return flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
+}
+
+// unlockFd releases the lock lockFd took.
+func (b *flockBackend) unlockFd(fd int) error {
+	if b.ofd {
+		return ofdLock(fd, unix.F_UNLCK)
+	}
+	return flockRetry(fd, unix.LOCK_UN)
 }
 
 // flockRetry calls flock, retrying on EINTR (a signal delivered to the
@@ -381,7 +408,7 @@ func (h *flockHeld) setLost(err error) error {
 func (h *flockHeld) lost() bool { return h.isLost.Load() }
 
 func (h *flockHeld) unlock() error {
-	if err := flockRetry(h.lf.fd, unix.LOCK_UN); err != nil {
+	if err := h.b.unlockFd(h.lf.fd); err != nil {
 		// Closing the descriptor releases whatever is left of the lock.
 		h.b.discard(h.lf)
 		return &fs.PathError{Op: "unlock", Path: h.b.dir.join(h.lf.name), Err: err}

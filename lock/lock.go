@@ -156,6 +156,13 @@ type Config struct {
 	nfs  bool // set by probe: Dir is on an NFS mount
 	fuse bool // set by probe: Dir is on a FUSE mount, whose flock may be local only
 	efs  bool // set by probe: Dir is on AWS EFS (detected or declared)
+	// exported, set by probe: the NFS export of this host's server that
+	// holds Dir, which this process reaches without NFS (see
+	// flockBackend.ofd).
+	exported string
+	// exportTables, in tests, replaces the NFS server's export tables
+	// that probe reads.
+	exportTables []string
 	// linkResult, in tests, replaces the outcome of the link that
 	// publishes StrategyFile.
 	linkResult func(err error) error

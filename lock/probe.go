@@ -41,6 +41,12 @@ func probeMount(cfg *Config) (localOnly string, err error) {
 			localOnly = v
 		}
 	}
+	if !cfg.nfs {
+		// A process on the NFS server's own host, in the exported
+		// directory (sessgc from the server's cron, say): its clients'
+		// locks are byte-range locks there, which a flock does not meet.
+		cfg.exported = exportOf(cfg.Dir, cfg.exportTables)
+	}
 	return localOnly, nil
 }
 

@@ -152,3 +152,25 @@ func unescape(s string) string {
 }
 
 func isOct(c byte) bool { return c >= '0' && c <= '7' }
+
+// ExportHolding reads an NFS server's export table (the kernel's,
+// /proc/fs/nfsd/exports, or exportfs's, /var/lib/nfs/etab: one export a
+// line, its path first, octal-escaped as in mountinfo, then a tab and its
+// clients) and returns the exported path that holds abs, a cleaned,
+// symlink-resolved absolute path.
+func ExportHolding(r io.Reader, abs string) (string, bool) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		p, _, _ := strings.Cut(strings.TrimRight(line, "\r"), "\t")
+		p, _, _ = strings.Cut(p, " ")
+		if p = unescape(p); strings.HasPrefix(p, "/") && within(abs, p) {
+			return p, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,45 @@
+package lock
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/sessfs/sessfs/internal/mountinfo"
+)
+
+// exportTables are where this host's NFS server lists what it exports:
+// the kernel's table (which holds an export once a client has used it)
+// and exportfs's.
+func exportTables() []string {
+	return []string{"/proc/fs/nfsd/exports", "/proc/fs/nfs/exports", "/var/lib/nfs/etab"}
+}
+
+// exportOf returns the path of the NFS export of this host that holds dir,
+// "" when none does (or no NFS server runs here). tables, when not nil,
+// replaces exportTables (tests). An export reached here under another path
+// (a bind mount) is not recognised.
+func exportOf(dir string, tables []string) string {
+	if tables == nil {
+		tables = exportTables()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	for _, t := range tables {
+		f, err := os.Open(t)
+		if err != nil {
+			continue
+		}
+		p, ok := mountinfo.ExportHolding(io.LimitReader(f, 16<<20), abs)
+		f.Close()
+		if ok {
+			return p
+		}
+	}
+	return ""
+}

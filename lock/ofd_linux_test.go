@@ -1,0 +1,75 @@
+package lock
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestExportedDirMeetsServerLocks: a process on the NFS server's own host
+// that uses the exported directory directly (sessgc from the server's
+// cron, a local worker) locked it with flock(2), which the server's locks
+// for its clients (byte-range locks on the file, their flocks included)
+// neither meet nor are met by: it and the clients held the same lock.
+// The server's lock for a client is stood for here by a byte-range lock
+// of the test's own (an open file description lock conflicts with those
+// of its own process too).
+func TestExportedDirMeetsServerLocks(t *testing.T) {
+	dir := t.TempDir()
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	etab := filepath.Join(t.TempDir(), "etab")
+	if err := os.WriteFile(etab, []byte("/elsewhere\t*(rw,sync)\n"+filepath.Dir(dir)+"\t192.0.2.0/24(rw,sync,no_subtree_check)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{etab}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	fd, err := unix.Open(filepath.Join(dir, "s1"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	server := func(typ int16) {
+		t.Helper()
+		if err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &unix.Flock_t{Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	server(unix.F_WRLCK) // a client holds the lock
+	if h, err := tab.TryLock("s1", "a", Exclusive); err == nil {
+		h.Unlock()
+		t.Fatal("TryLock in a directory this host exports took the lock that the NFS server holds for a client")
+	} else if !errors.Is(err, ErrLocked) {
+		t.Fatalf("TryLock beside a client's lock: %v, want ErrLocked", err)
+	}
+	server(unix.F_UNLCK)
+	h, err := tab.TryLock("s1", "a", Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A client asking now finds it held.
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
+		t.Fatal(err)
+	}
+	if lk.Type == unix.F_UNLCK {
+		t.Fatal("a lock held by the Table in an exported directory is free to the NFS server's clients")
+	}
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	lk = unix.Flock_t{Type: unix.F_WRLCK}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
+		t.Fatal(err)
+	}
+	if lk.Type != unix.F_UNLCK {
+		t.Fatal("the Table's lock is still held after Unlock")
+	}
+}
