@@ -561,12 +561,19 @@ func (h *leaseHeld) unlock() error {
 		return fmt.Errorf("lock %s: %w: lease expired before unlock", h.path, ErrLockLost)
 	}
 	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
-	if errKernelLease(err) {
-		// Not lost: unreadable for now. Left to expire, and to breakers.
-		return &fs.PathError{Op: "unlock lease", Path: h.path, Err: err}
-	}
-	if err != nil || cur.token != h.rec.token {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), isStale(err):
 		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
+	case errors.Is(err, errBadLease):
+		return fmt.Errorf("lock %s: %w: lease taken over: %w", h.path, ErrLockLost, err)
+	case err != nil:
+		// Not lost, as far as anyone can tell: unreadable for now (a
+		// kernel lease on it, the process out of descriptors, an I/O
+		// error). Unchecked, it is not removed: it is left to expire,
+		// and to breakers.
+		return &fs.PathError{Op: "unlock lease (left to expire)", Path: h.path, Err: err}
+	case cur.token != h.rec.token:
+		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
 	}
 	if err := h.b.dir.remove(h.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
