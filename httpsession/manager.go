@@ -980,17 +980,47 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // canHijack reports whether w, or a writer it wraps, can be hijacked.
 func canHijack(w http.ResponseWriter) bool {
+	_, ok := writerAs[http.Hijacker](w)
+	return ok
+}
+
+// writerAs returns w, or the first writer under it through writers that
+// unwrap, that is a T.
+func writerAs[T any](w http.ResponseWriter) (T, bool) {
 	for w != nil {
-		if _, ok := w.(http.Hijacker); ok {
-			return true
+		if t, ok := w.(T); ok {
+			return t, true
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			return false
+			break
 		}
 		w = u.Unwrap()
 	}
-	return false
+	var zero T
+	return zero, false
+}
+
+// closeNotifier is http.CloseNotifier, which is deprecated (the request's
+// context says the same) but still asserted by code the middleware's
+// writer is handed to.
+type closeNotifier interface{ CloseNotify() <-chan bool }
+
+// CloseNotify passes on the server's CloseNotify: code written before
+// the request's context said when the client went away asserts
+// http.CloseNotifier without checking, and panicked on this writer
+// (gin's Context.Stream, which gin's writer calls through to the writer
+// it wraps, as it wraps this one when the middleware is around the
+// engine). A writer under it that has none (a test's recorder) gets the
+// request context's end instead: the client went away, or the handler
+// returned.
+func (w *responseWriter) CloseNotify() <-chan bool {
+	if cn, ok := writerAs[closeNotifier](w.ResponseWriter); ok {
+		return cn.CloseNotify()
+	}
+	ch := make(chan bool, 1)
+	context.AfterFunc(w.r.Context(), func() { ch <- true })
+	return ch
 }
 
 // pushWriter is the middleware's writer where the server's can push
@@ -1012,17 +1042,8 @@ func (w pushWriter) Push(target string, opts *http.PushOptions) error {
 // pusherOf returns the writer under w, through writers that unwrap, that
 // can push, or nil.
 func pusherOf(w http.ResponseWriter) http.Pusher {
-	for w != nil {
-		if p, ok := w.(http.Pusher); ok {
-			return p
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return nil
-		}
-		w = u.Unwrap()
-	}
-	return nil
+	p, _ := writerAs[http.Pusher](w)
+	return p
 }
 
 // pushes reports whether a writer under w can push.
