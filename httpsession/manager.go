@@ -28,7 +28,7 @@ import (
 var (
 	// ErrReleased reports a change to a session after Session.Release: the
 	// session was already saved and unlocked, so the change is not saved.
-	// A session changed after its request ended (by a goroutine the
+	// A session changed once its handler returned (by a goroutine the
 	// handler left running, say) fails with it too: its values can still
 	// be read, but no change is saved any more.
 	ErrReleased = errors.New("httpsession: session already released")
@@ -803,6 +803,9 @@ type responseWriter struct {
 	base    http.Header // the header when the middleware was entered; nil: Vary: Cookie alone
 	started bool
 	failed  bool
+	// ending: the handler has returned, and the commit start makes is the
+	// request's last (see finish).
+	ending bool
 }
 
 // start commits the session with the headers still open. On failure the
@@ -812,7 +815,7 @@ func (w *responseWriter) start() bool {
 		return !w.failed
 	}
 	w.started = true
-	if err := w.s.commitResponse(w.Header()); err != nil {
+	if err := w.s.commitResponse(w.Header(), w.ending); err != nil {
 		w.failed = true
 		h := w.Header()
 		// Drop what the handler prepared (Content-Length, Content-Type,
@@ -1055,14 +1058,15 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // finish runs after the handler: it commits a session whose handler wrote
 // nothing, or saves changes made after the response started.
 func (w *responseWriter) finish() {
+	w.ending = true
 	if !w.started {
 		w.start()
 		return
 	}
 	if w.failed {
-		return
+		return // the error answer ended the saves (Session.abortLocked)
 	}
-	if err := w.s.commitResponse(nil); err != nil {
+	if err := w.s.commitResponse(nil, true); err != nil {
 		w.s.m.cfg.log.ErrorContext(w.r.Context(), "httpsession: saving changes made after the response started failed", "method", w.r.Method, "path", w.r.URL.Path, "err", err)
 	}
 }

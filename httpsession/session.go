@@ -48,10 +48,11 @@ func noSession(s *Session) {
 // documents: the payload on disk is a JSON object, readable with any tool,
 // and the typed getters parse exactly what Put wrote (integers stay exact).
 // Methods are safe for concurrent use by the handler's goroutines. The
-// session is saved when its request ends: after that, code still holding
-// it (a framework's error handler, an outer middleware, a goroutine the
-// handler started) reads the values it had, and Put, Renew and Destroy
-// fail with ErrReleased, since no change can be saved any more. Every
+// session is saved when its handler returns: from then on, code still
+// holding it (a framework's error handler, an outer middleware, a
+// goroutine the handler started) reads the values it had, and Put, Renew
+// and Destroy fail with ErrReleased, since no change can be saved any
+// more. A change racing the handler's return is either saved or refused. Every
 // method of a nil Session (FromContext outside the middleware) panics
 // with a message naming the missing middleware; see FromContext.
 //
@@ -105,7 +106,10 @@ type Session struct {
 	srcRoom bool    // src.b holds none of them: the store allocated the record (see loaded)
 	reading int     // Gets decoding a value outside s.mu: no held buffer may be overwritten
 	ended   bool
-	relist  bool // end handed over the members list of s.values: list them again before a read
+	// closed: the commit after the handler returned has run, and none
+	// follows it, so a change is refused from then on (see commitResponse).
+	closed bool
+	relist bool // end handed over the members list of s.values: list them again before a read
 }
 
 // errEnded is the error of a session used after its request ended.
@@ -449,7 +453,7 @@ var errReadOnlyChange = fmt.Errorf("the route holds the session ReadOnly, which 
 // is held.
 func (s *Session) writable() error {
 	switch {
-	case s.ended:
+	case s.ended || s.closed:
 		return errEnded
 	case s.aborted != nil:
 		return fmt.Errorf("httpsession: the request was answered with an error (%w); nothing more is saved: %w", s.aborted, ErrReleased)
@@ -480,7 +484,7 @@ func (s *Session) Delete(key string) {
 	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended || s.use() != nil {
+	if s.ended || s.closed || s.use() != nil {
 		return
 	}
 	if s.values.del(key) {
@@ -494,7 +498,7 @@ func (s *Session) Clear() {
 	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended || s.use() != nil {
+	if s.ended || s.closed || s.use() != nil {
 		return
 	}
 	if s.values.clear() {
@@ -656,11 +660,18 @@ func (s *Session) keptHeader() http.Header {
 	return s.kept
 }
 
-// commitResponse commits for the response writer.
-func (s *Session) commitResponse(h http.Header) error {
+// commitResponse commits for the response writer; last says that the
+// handler has returned, and no commit follows this one.
+func (s *Session) commitResponse(h http.Header, last bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.commit(h)
+	if last {
+		// Under the same hold of s.mu as the commit: a change a goroutine
+		// the handler left running makes between it and the end of the
+		// request (end) would be accepted, and never saved.
+		s.closed = true
+	}
 	if err != nil && h != nil {
 		// The error handler answers: nothing may be saved afterwards,
 		// and the header map is the error answer's now.
