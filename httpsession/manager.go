@@ -290,7 +290,10 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // the session, the route reloads it in its own mode; if the outer handler
 // already changed it, the request fails with ErrModeConflict (500). A
 // middleware of another Manager starts its own session, which its routes
-// see through FromContext.
+// see through FromContext; a middleware of this Manager inside that one
+// takes up this Manager's session again, in its mode, and its routes see
+// that one: FromContext returns the session of the innermost middleware
+// around the route.
 //
 // So nest only the middlewares of one Manager, and give a second Manager
 // on the same store a cookie name of its own. Two Managers with the same
@@ -305,18 +308,26 @@ func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !mode.valid() {
 				err := fmt.Errorf("httpsession: unknown mode %v", mode)
-				if s := FromContext(r.Context()); s != nil && s.m == m {
+				if s := m.sessionIn(r.Context()); s != nil {
 					s.abort(err)
 				}
 				w.Header().Add("Vary", "Cookie")
 				m.cfg.errorHandler(w, r, err)
 				return
 			}
-			if s := FromContext(r.Context()); s != nil && s.m == m {
+			// This Manager's session, also from beyond another Manager's
+			// middleware: opened a second time, it would wait for the lock
+			// its first opening holds.
+			if s := m.sessionIn(r.Context()); s != nil {
 				if err := s.setMode(mode); err != nil {
 					s.abort(err) // the outer writer must not commit for the error answer
 					m.cfg.errorHandler(w, r, err)
 					return
+				}
+				if FromContext(r.Context()) != s {
+					// Another Manager's session is the innermost: the
+					// route sees this middleware's.
+					r = r.WithContext(&sessionContext{Context: r.Context(), s: s})
 				}
 				next.ServeHTTP(w, r)
 				return
@@ -345,7 +356,7 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 	// even if it panics: the lock serializes the user's requests for their
 	// whole length, not just until the headers are out.
 	defer s.end()
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+	r = r.WithContext(&sessionContext{Context: r.Context(), s: s})
 	sw := &responseWriter{ResponseWriter: w, s: s, r: r, base: base}
 	returned := false
 	defer func() {

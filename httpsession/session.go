@@ -16,7 +16,40 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-type ctxKey struct{}
+// ctxKey is the context key of the innermost middleware's session (see
+// FromContext), managerKey that of a Manager's own.
+type (
+	ctxKey     struct{}
+	managerKey struct{ m *Manager }
+)
+
+// sessionContext is a request's context carrying its session, under both
+// keys: a Manager's middleware finds its own session through another
+// Manager's. One context answering both costs a request one allocation,
+// as context.WithValue does for one.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	switch k := key.(type) {
+	case ctxKey:
+		return c.s
+	case managerKey:
+		if k.m == c.s.m {
+			return c.s
+		}
+	}
+	return c.Context.Value(key)
+}
+
+// sessionIn returns m's session in ctx, the innermost if there are
+// several, or nil.
+func (m *Manager) sessionIn(ctx context.Context) *Session {
+	s, _ := ctx.Value(managerKey{m}).(*Session)
+	return s
+}
 
 // FromContext returns the request's session, or nil when the request did
 // not pass through a Manager's middleware. Every method of a nil Session,

@@ -1,0 +1,77 @@
+package httpsession_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// TestMiddlewareInsideAnotherManagers: a route of Manager A whose
+// Middleware(mode) sits inside Manager B's middleware, itself inside A's
+// Handler (an application with a second session, its own cookie, for a
+// part of the site), takes up A's session in its mode, as it does with no
+// other Manager in between: it neither opens A's session a second time
+// (which, in Exclusive mode, waited for the lock the outer use holds until
+// the lock timeout, and answered 503 on every request) nor sees B's
+// session through FromContext.
+func TestMiddlewareInsideAnotherManagers(t *testing.T) {
+	// readUser reads A's session before B's middleware (a check that the
+	// user is logged in), which in Exclusive mode locks it.
+	var outerSession *httpsession.Session
+	readUser := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			outerSession = httpsession.FromContext(r.Context())
+			outerSession.GetInt("n")
+			next.ServeHTTP(w, r)
+		})
+	}
+	for _, tc := range []struct {
+		outer, inner httpsession.Mode
+		wantN        string // A's counter after the route ran once
+	}{
+		{httpsession.Exclusive, httpsession.Exclusive, "2"},
+		{httpsession.Exclusive, httpsession.Optimistic, "2"},
+		{httpsession.Optimistic, httpsession.Exclusive, "2"},
+		{httpsession.Exclusive, httpsession.ReadOnly, "1"},
+	} {
+		t.Run(fmt.Sprintf("%v around %v", tc.outer, tc.inner), func(t *testing.T) {
+			a := newEnv(t, nil, httpsession.WithLockTimeout(5*time.Second))
+			b := httpsession.New(a.st, httpsession.WithCookie(httpsession.Cookie{Name: "prefs"}))
+			var (
+				mode httpsession.Mode
+				same bool
+			)
+			route := a.m.Middleware(tc.inner)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mode = httpsession.FromContext(r.Context()).Mode()
+				same = httpsession.FromContext(r.Context()) == outerSession
+				counter().ServeHTTP(w, r)
+			}))
+			srv := serve(t, a.m.Middleware(tc.outer)(readUser(b.Handler(route))))
+			id := seedSession(t, a.m, map[string]any{"n": 1})
+			resp := call(t, client(t, srv), "GET", srv.URL, id, nil)
+			got := body(t, resp)
+			if tc.inner == httpsession.ReadOnly {
+				if resp.StatusCode != http.StatusInternalServerError {
+					t.Errorf("status %d %q, want the 500 of a Put refused on a ReadOnly route", resp.StatusCode, got)
+				}
+			} else if resp.StatusCode != http.StatusOK || got != "2" {
+				t.Errorf("status %d %q, want 200 and A's counter, 2", resp.StatusCode, got)
+			}
+			if !same || mode != tc.inner {
+				t.Errorf("the route's session is A's outer one: %v, in mode %v; want true, %v", same, mode, tc.inner)
+			}
+			if n := len(resp.Header.Values("Set-Cookie")); n != 0 {
+				t.Errorf("Set-Cookie %q, want none: the session exists", resp.Header.Values("Set-Cookie"))
+			}
+			read := a.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+			}))
+			if n := body(t, do(t, read, id)); n != tc.wantN {
+				t.Errorf("A's counter is %s after the request, want %s", n, tc.wantN)
+			}
+		})
+	}
+}
