@@ -52,9 +52,12 @@ func (m *Manager) sessionIn(ctx context.Context) *Session {
 }
 
 // FromContext returns the request's session, or nil when the request did
-// not pass through a Manager's middleware. Every method of a nil Session,
-// those that return an error included, panics with a message starting
-// "httpsession: no session in this request's context": a route that uses
+// not pass through a Manager's middleware. Under the middlewares of
+// several Managers (each with a cookie of its own), it is the session of
+// the innermost one around the handler (see Manager.Middleware). Every
+// method of a nil Session, those that return an error included, panics
+// with a message starting "httpsession: no session in this request's
+// context": a route that uses
 // the session must be registered behind the middleware (a handler wrapped
 // by Handler or Middleware, or a mux inside one), and a test that calls it
 // directly must wrap it too. It is a panic rather than an error because it
