@@ -936,12 +936,54 @@ func (w *responseWriter) WriteString(s string) (int, error) {
 // then copies through the underlying writer, whose own ReadFrom (net/http's
 // uses sendfile) serves a file without copying it through user space:
 // io.Copy and http.ServeContent find it here.
+//
+// Before the response started, it commits only once the source has given
+// a byte, as net/http's ReadFrom sends no header before: a source that
+// fails at once (an upstream reset, a file on a mount that does not
+// answer) leaves the handler free to answer with an error, and a server
+// error then saves nothing, where a commit made first would have saved
+// what the request changed.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.start() {
+	var n int64
+	if !w.started {
+		buf := make([]byte, firstReadSize)
+		var (
+			k   int
+			err error
+		)
+		for k == 0 && err == nil {
+			k, err = r.Read(buf)
+		}
+		if k == 0 {
+			if err == io.EOF {
+				err = nil
+			}
+			return 0, err
+		}
+		if !w.start() {
+			return 0, errDiscarded
+		}
+		k, werr := w.ResponseWriter.Write(buf[:k])
+		n = int64(k)
+		switch {
+		case werr != nil:
+			return n, werr
+		case err == io.EOF:
+			return n, nil
+		case err != nil:
+			return n, err
+		}
+	} else if w.failed {
 		return 0, errDiscarded
 	}
-	return io.Copy(w.ResponseWriter, r)
+	k, err := io.Copy(w.ResponseWriter, r)
+	return n + k, err
 }
+
+// firstReadSize is what ReadFrom reads before it starts the response: what
+// net/http's ReadFrom copies before it starts sending (sniffing the
+// content type from it).
+const firstReadSize = 512
 
 // Flush commits the session and flushes, when the underlying writer can.
 func (w *responseWriter) Flush() { _ = w.FlushError() }

@@ -1,6 +1,8 @@
 package httpsession_test
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -106,6 +108,60 @@ func TestWriteStringReachesServer(t *testing.T) {
 			}
 			if got := rec.Body.String(); got != "hello" || writeErr != nil {
 				t.Errorf("body %q, write error %v", got, writeErr)
+			}
+		})
+	}
+}
+
+// failingReader fails its first read, as an upstream body or a file on an
+// unreachable mount may: it has no WriteTo, so io.Copy calls ReadFrom.
+type failingReader struct{ err error }
+
+func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
+
+// A copy into the response whose source fails before giving a byte
+// starts nothing, as net/http's own ReadFrom sends no header then: the
+// handler answers the failure (a 502), and that server error saves
+// nothing the request changed. An empty source starts nothing either: the
+// handler may still set the status. A source that gives bytes commits
+// before the first of them.
+func TestReadFromStartsWithTheFirstByte(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      io.Reader
+		wantCode int
+		wantBody string
+		wantN    string // the counter after the request
+	}{
+		{"source fails at once", failingReader{errors.New("upstream reset")}, http.StatusBadGateway, "copy failed\n", "1"},
+		{"empty source", strings.NewReader(""), http.StatusNoContent, "", "2"},
+		{"source gives bytes", io.LimitReader(strings.NewReader("file contents"), 13), http.StatusOK, "file contents", "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			id := seedSession(t, e.m, map[string]any{"n": 1})
+			srv := serve(t, e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := httpsession.FromContext(r.Context()).Put("n", 2); err != nil {
+					t.Error(err)
+				}
+				n, err := io.Copy(w, tt.src)
+				switch {
+				case err != nil:
+					http.Error(w, "copy failed", http.StatusBadGateway)
+				case n == 0:
+					w.WriteHeader(http.StatusNoContent)
+				}
+			})))
+			resp := call(t, client(t, srv), "GET", srv.URL, id, nil)
+			if got := body(t, resp); resp.StatusCode != tt.wantCode || got != tt.wantBody {
+				t.Errorf("answer %d %q, want %d %q", resp.StatusCode, got, tt.wantCode, tt.wantBody)
+			}
+			read := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+			}))
+			if got := body(t, do(t, read, id)); got != tt.wantN {
+				t.Errorf("the session's counter is %s after the request, want %s", got, tt.wantN)
 			}
 		})
 	}
