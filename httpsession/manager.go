@@ -1028,7 +1028,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// the session otherwise): the connection may stay open for
 		// hours, and the session's lock with it.
 		if rerr := w.s.releaseReported(); rerr != nil {
-			w.s.m.cfg.log.ErrorContext(w.r.Context(), "httpsession: saving the session at Hijack failed", "method", w.r.Method, "path", w.r.URL.Path, "err", rerr)
+			w.s.m.logAfterStart(w.r, "httpsession: saving the session at Hijack failed", rerr)
 		}
 	}
 	return conn, brw, err
@@ -1120,6 +1120,23 @@ func (w *responseWriter) finish() {
 		return // the error answer ended the saves (Session.abortLocked)
 	}
 	if err := w.s.commitResponse(nil, true); err != nil {
-		w.s.m.cfg.log.ErrorContext(w.r.Context(), "httpsession: saving changes made after the response started failed", "method", w.r.Method, "path", w.r.URL.Path, "err", err)
+		w.s.m.logAfterStart(w.r, "httpsession: saving changes made after the response started failed", err)
 	}
+}
+
+// logAfterStart logs the failure of a commit after the response started,
+// which no answer can report any more, with msg, at Error. A session that
+// was first used then and could not be loaded had nothing to save (the
+// handler's calls returned the error): that is what is logged, and a
+// client that went away (a closed tab during a streamed page) is logged
+// at Info, as the error handler's 499 is, not as a server's failure.
+func (m *Manager) logAfterStart(r *http.Request, msg string, err error) {
+	level := slog.LevelError
+	if errors.Is(err, errLoadAfterStart) {
+		msg = errLoadAfterStart.Error()
+		if StatusCode(err) == StatusClientClosedRequest {
+			level = slog.LevelInfo
+		}
+	}
+	m.cfg.log.Log(r.Context(), level, msg, "method", r.Method, "path", r.URL.Path, "err", err)
 }

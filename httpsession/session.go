@@ -780,6 +780,10 @@ func (s *Session) abandon(ctx context.Context) {
 	}
 }
 
+// errLoadAfterStart is the commit's error for a session that could not be
+// loaded after the response started (see Manager.logAfterStart).
+var errLoadAfterStart = errors.New("httpsession: the session could not be loaded after the response started; nothing was saved")
+
 // errPanicked is the error of a session whose handler panicked.
 var errPanicked = errors.New("httpsession: the handler panicked; session changes are not saved")
 
@@ -834,6 +838,11 @@ func (s *Session) commit(h http.Header) error {
 			s.started = true
 		}
 		return nil
+	case s.loadErr != nil && h == nil:
+		// First used after the response started, and not loaded: the
+		// handler's calls returned the error, no answer can carry it,
+		// and there was nothing to save.
+		return fmt.Errorf("%w: %w", errLoadAfterStart, s.loadErr)
 	case s.loadErr != nil:
 		return s.loadErr
 	case h == nil && s.started && !s.dirty:
