@@ -54,7 +54,8 @@
 // application maps them with errors.Is). The headers the handler set go
 // with its response; those set before the middleware ran (an outer CORS
 // or request ID middleware's) stay, and so does the cookie of a session
-// that [Session.Release] saved before the failure. By default: 503 Service
+// that [Session.Release], or the middleware of another Manager inside
+// this one, saved before the failure. By default: 503 Service
 // Unavailable with Retry-After for a store whose file server did not
 // answer in time or whose circuit breaker is open (fsstore.ErrUnavailable),
 // a lock wait that timed out (fsstore.ErrLocked), a lost lock

@@ -698,9 +698,14 @@ func (m *Manager) expireCookie(h http.Header) {
 // read them obey in place of Cache-Control, get the same when the handler
 // set them.
 func (m *Manager) keepFromSharedCaches(h http.Header) {
-	if !m.carriesCookie(h) {
-		return
+	if m.carriesCookie(h) {
+		privatizeAll(h)
 	}
+}
+
+// privatizeAll privatizes h's Cache-Control and CDN-Cache-Control fields
+// (see keepFromSharedCaches).
+func privatizeAll(h http.Header) {
 	privatize(h, "Cache-Control")
 	for k := range h {
 		if strings.HasSuffix(k, "Cdn-Cache-Control") {
@@ -817,6 +822,26 @@ type responseWriter struct {
 	// ending: the handler has returned, and the commit start makes is the
 	// request's last (see finish).
 	ending bool
+	// inner holds the lines that the commits of other Managers'
+	// middlewares inside this one put into the header (see keep).
+	inner http.Header
+}
+
+// keeper is a writer of this package's, which keeps the cookie lines an
+// inner middleware's commit added for its error answer.
+type keeper interface{ keep(lines http.Header) }
+
+// keep notes lines that the commit of another Manager's middleware inside
+// this one put into the header: its record is saved (after Renew, the
+// old one is gone), so an error answer of this middleware carries them,
+// as it carries the cookie of a Release.
+func (w *responseWriter) keep(lines http.Header) {
+	if w.inner == nil {
+		w.inner = make(http.Header, len(lines))
+	}
+	for k, v := range lines {
+		w.inner[k] = append(w.inner[k], v...)
+	}
 }
 
 // start commits the session with the headers still open. On failure the
@@ -826,15 +851,17 @@ func (w *responseWriter) start() bool {
 		return !w.failed
 	}
 	w.started = true
-	if err := w.s.commitResponse(w.Header(), w.ending); err != nil {
+	h := w.Header()
+	cookies, caches := len(h["Set-Cookie"]), len(h["Cache-Control"])
+	if err := w.s.commitResponse(h, w.ending); err != nil {
 		w.failed = true
-		h := w.Header()
 		// Drop what the handler prepared (Content-Length, Content-Type,
 		// Location, its cookies): it describes a response that will not
 		// be sent. What outer middlewares set stays: without their CORS
 		// header a browser could not even read the error. So does the
-		// cookie a successful Release committed: its record is saved, and
-		// after Renew the old one is gone.
+		// cookie a successful Release committed, and those that the
+		// commits of other Managers' middlewares inside this one set:
+		// their records are saved, and after Renew the old one is gone.
 		clear(h)
 		if w.base == nil {
 			h.Set("Vary", "Cookie")
@@ -843,9 +870,22 @@ func (w *responseWriter) start() bool {
 		for k, v := range w.s.keptHeader() {
 			h[k] = append(h[k], v...)
 		}
+		for k, v := range w.inner {
+			h[k] = append(h[k], v...)
+		}
 		w.s.m.keepFromSharedCaches(h)
+		if w.inner != nil {
+			privatizeAll(h)
+		}
 		w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 		return false
+	}
+	if len(h["Set-Cookie"]) > cookies {
+		// An outer middleware of another Manager whose commit fails
+		// next answers an error: the cookie must go with it.
+		if o, ok := writerAs[keeper](w.ResponseWriter); ok {
+			o.keep(added(h, cookies, caches))
+		}
 	}
 	// The lines a Release committed went into this header map then; a
 	// writer between the handler and this one with a header map of its
@@ -853,7 +893,6 @@ func (w *responseWriter) start() bool {
 	// over this one before it writes, replacing them when the handler set
 	// a cookie of its own. Its record is saved (after Renew the old one is
 	// gone): they must go out.
-	h := w.Header()
 	for k, lines := range w.s.keptHeader() {
 		for _, l := range lines {
 			if !slices.Contains(h[k], l) {

@@ -1,11 +1,14 @@
 package httpsession_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 )
 
@@ -73,5 +76,51 @@ func TestMiddlewareInsideAnotherManagers(t *testing.T) {
 				t.Errorf("A's counter is %s after the request, want %s", n, tc.wantN)
 			}
 		})
+	}
+}
+
+// TestErrorAnswerKeepsInnerManagersCookie: when a Manager's commit fails
+// after the middleware of another Manager inside it committed its session
+// (saved it, under a new ID), the error answer drops the handler's
+// headers but carries that session's cookie, as it does the cookie of a
+// Release: its record is saved, and after Renew the old one is gone.
+func TestErrorAnswerKeepsInnerManagersCookie(t *testing.T) {
+	a := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(256)})
+	b := httpsession.New(a.st, httpsession.WithCookie(httpsession.Cookie{Name: "prefs"}))
+	putPrefs := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := httpsession.FromContext(r.Context()).Put("theme", "dark"); err != nil {
+				t.Error(err)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	route := a.m.Middleware(httpsession.Exclusive)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Too large for the store: A's commit fails.
+		if err := httpsession.FromContext(r.Context()).Put("big", strings.Repeat("x", 1024)); err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("X-Handler", "1")
+		fmt.Fprint(w, "saved")
+	}))
+	srv := serve(t, a.m.Handler(b.Handler(putPrefs(route))))
+	resp := call(t, client(t, srv), "GET", srv.URL, "", nil)
+	if got := body(t, resp); resp.StatusCode != http.StatusInternalServerError || strings.Contains(got, "saved") || resp.Header.Get("X-Handler") != "" {
+		t.Fatalf("answer %d %q, X-Handler %q; want A's error answer alone", resp.StatusCode, got, resp.Header.Get("X-Handler"))
+	}
+	var prefs *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "prefs" {
+			prefs = c
+		}
+	}
+	if prefs == nil {
+		t.Fatalf("the error answer carries no prefs cookie (Set-Cookie %q): B's session was saved", resp.Header.Values("Set-Cookie"))
+	}
+	if sess, err := a.st.Load(context.Background(), prefs.Value); err != nil || !strings.Contains(string(sess.Data), "dark") {
+		t.Fatalf("the prefs cookie names no saved session: %v", err)
+	}
+	if cc := strings.Join(resp.Header.Values("Cache-Control"), ", "); !strings.Contains(cc, "private") {
+		t.Errorf("Cache-Control %q: an answer carrying a session cookie must be private", cc)
 	}
 }
