@@ -32,7 +32,8 @@
 // lock and costs no round trip to the file server. The handler reads and
 // changes the session through the typed getters and setters of [Session].
 // The session is committed when the handler first calls WriteHeader, Write,
-// WriteString, ReadFrom or Flush, because the Set-Cookie header must go out
+// WriteString or Flush, or when ReadFrom (io.Copy into the response) has
+// the source's first bytes, because the Set-Cookie header must go out
 // with the response headers; changes made after that are saved when the handler returns (but
 // the cookie can then no longer change: Renew, and Put into a session that
 // has no record, a new one or one destroyed in the request, fail at once
