@@ -361,7 +361,8 @@ type flockHeld struct {
 // it with EIO, so a one-byte write-through to the lock file proves the lock
 // is still ours. The round trip is skipped while the lock is younger than
 // VerifyAfter: acquiring it renewed the lease, which cannot have expired yet.
-// Off NFS it checks that the lock file still has a name (see named).
+// Off NFS it checks that the lock file still has a name (see named), also
+// at most once per VerifyAfter, the take having checked it.
 //
 // A lock once found lost stays lost for every key sharing it: the Table then
 // lets no further key share it, and releases it when the last of them
@@ -371,6 +372,12 @@ func (h *flockHeld) verify() error {
 	defer h.mu.Unlock()
 	if h.lostErr != nil {
 		return h.lostErr
+	}
+	if time.Since(h.checked) < h.b.verifyAfter {
+		// Off NFS too: the take checked the name (see named), and a
+		// save calls Verify three times, where an fstat each would
+		// double the system calls a locked request adds to PHP's.
+		return nil
 	}
 	p := h.b.dir.join(h.lf.name)
 	if !h.b.nfs {
@@ -383,9 +390,7 @@ func (h *flockHeld) verify() error {
 		case err != nil:
 			return &fs.PathError{Op: "verify lock", Path: p, Err: err}
 		}
-		return nil
-	}
-	if time.Since(h.checked) < h.b.verifyAfter {
+		h.checked = time.Now()
 		return nil
 	}
 	if _, err := unix.Pwrite(h.lf.fd, []byte{'L'}, 0); err != nil {

@@ -148,7 +148,10 @@ type Config struct {
 	// VerifyAfter: on NFS, Verify only costs a round trip for locks held at
 	// least this long. A lock held for less than the NFS lease time cannot have
 	// been lost to lease expiry (taking it renewed the lease). Default 5s, half
-	// the smallest lease time Linux nfsd accepts.
+	// the smallest lease time Linux nfsd accepts. Off NFS, where Verify
+	// checks that the lock file still has a name (one removed under the
+	// lock excludes nobody), it checks so at most once per VerifyAfter;
+	// taking the lock checked it.
 	VerifyAfter time.Duration
 	// Hostname is recorded in Lease owner records. Default os.Hostname().
 	Hostname string

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/lock"
 )
@@ -92,7 +93,9 @@ func TestRemovedLockFileNotLockedThroughKeptDescriptor(t *testing.T) {
 // they publish work done under the lock, reported the lock intact.
 func TestRemovedWhileHeldIsLost(t *testing.T) {
 	dir := t.TempDir()
-	cfg := lock.Config{Dir: dir, Strategy: lock.Flock}
+	// Verify checks the name at most once per VerifyAfter after the take,
+	// which checked it: a lock held this long is checked at every Verify.
+	cfg := lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Nanosecond}
 	mine := newTable(t, cfg)
 	h, err := mine.TryLock("s1", "a", lock.Exclusive)
 	if err != nil {
