@@ -34,3 +34,13 @@ func (s *Store) cachedLive(sd shardDir, name string, now time.Time, liveFor time
 	}
 	return st, err == nil && now.Sub(st.mtime) <= liveFor && ours(st)
 }
+
+// cachedLiveName is cachedLive for a name held as bytes, a listing's
+// (see sweeper.judge).
+func (s *Store) cachedLiveName(sd shardDir, name []byte, now time.Time, liveFor time.Duration) (fileStat, bool) {
+	st, err := sd.lstatCachedName(name)
+	if h := s.testHooks.judgeStat; h != nil {
+		st.mtime = h(string(name), true, st.mtime)
+	}
+	return st, err == nil && now.Sub(st.mtime) <= liveFor && ours(st)
+}

@@ -21,6 +21,10 @@ func renameatName(olddirfd int, oldpath string, newdirfd int, newpath string) er
 	return unix.Renameat(olddirfd, oldpath, newdirfd, newpath)
 }
 
+// unlinkatName is unix.Unlinkat (on Linux it passes the name from the
+// stack).
+func unlinkatName(dirfd int, name string) error { return unix.Unlinkat(dirfd, name, 0) }
+
 // preallocate does nothing: it is an ext4 optimisation.
 func preallocate(fd int, n int64) {}
 

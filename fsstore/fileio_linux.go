@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"bytes"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -108,6 +109,49 @@ func (b *cPathBuf) ptr(s string) (*byte, error) {
 	return &b[0], nil
 }
 
+// ptrBytes is ptr for a name held as bytes: a directory entry's, as the
+// sweep reads it from its listing without making a string of it.
+func (b *cPathBuf) ptrBytes(s []byte) (*byte, error) {
+	if len(s) >= len(b) {
+		return unix.BytePtrFromString(string(s))
+	}
+	if bytes.IndexByte(s, 0) >= 0 {
+		return nil, unix.EINVAL
+	}
+	copy(b[:], s)
+	b[len(s)] = 0
+	return &b[0], nil
+}
+
+// statxName is unix.Statx, the name passed from the stack (see cPathBuf).
+func statxName(dirfd int, name []byte, flags, mask int, stx *unix.Statx_t) error {
+	var buf cPathBuf
+	p, err := buf.ptrBytes(name)
+	if err != nil {
+		return err
+	}
+	_, _, e := unix.Syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mask), uintptr(unsafe.Pointer(stx)), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// unlinkatName is unix.Unlinkat, the name passed from the stack (see
+// cPathBuf).
+func unlinkatName(dirfd int, name string) error {
+	var buf cPathBuf
+	p, err := buf.ptr(name)
+	if err != nil {
+		return err
+	}
+	_, _, e := unix.Syscall(unix.SYS_UNLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // openat2 is unix.Openat2, the path passed from the stack (see cPathBuf).
 func openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
 	var buf cPathBuf
@@ -206,18 +250,42 @@ func statxAt(dfd int, name string, sync int) (fileStat, error) {
 	if err != nil {
 		return fileStat{}, err
 	}
-	st := unix.Stat_t{
-		Dev:  unix.Mkdev(stx.Dev_major, stx.Dev_minor),
-		Ino:  stx.Ino,
-		Mode: uint32(stx.Mode),
-		Size: int64(stx.Size),
+	return statxOf(&stx), nil
+}
+
+// statxNameAt is statxAt for a name held as bytes (see cPathBuf.ptrBytes).
+func statxNameAt(dfd int, name []byte, sync int) (fileStat, error) {
+	var stx unix.Statx_t
+	_, err := retryEINTR(func() (int, error) {
+		return 0, statxName(dfd, name, unix.AT_SYMLINK_NOFOLLOW|sync, unix.STATX_BASIC_STATS, &stx)
+	})
+	if err == unix.ENOSYS && sync == unix.AT_STATX_SYNC_AS_STAT {
+		// A kernel before statx (4.11): an fstatat says the same.
+		var st unix.Stat_t
+		if _, err = retryEINTR(func() (int, error) {
+			return 0, unix.Fstatat(dfd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW)
+		}); err != nil {
+			return fileStat{}, err
+		}
+		return statOf(&st), nil
 	}
-	fst := statOf(&st)
-	fst.nlink = uint64(stx.Nlink)
-	fst.mtime = time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))
-	fst.atime = time.Unix(stx.Atime.Sec, int64(stx.Atime.Nsec))
-	fst.ctime = time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec))
-	return fst, nil
+	if err != nil {
+		return fileStat{}, err
+	}
+	return statxOf(&stx), nil
+}
+
+func statxOf(stx *unix.Statx_t) fileStat {
+	return fileStat{
+		dev:   unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		ino:   stx.Ino,
+		size:  int64(stx.Size),
+		typ:   modeType(uint32(stx.Mode)),
+		mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec)),
+		atime: time.Unix(stx.Atime.Sec, int64(stx.Atime.Nsec)),
+		ctime: time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec)),
+		nlink: uint64(stx.Nlink),
+	}
 }
 
 // noatimeFlag keeps reads from updating the access time (see openRead).

@@ -110,7 +110,12 @@ func stripeOfName(name string) uint32 {
 }
 
 // isRecordName reports whether a file name has the form of a record name.
-func isRecordName(name string) bool {
+func isRecordName(name string) bool { return isRecordNameOf(name) }
+
+// isRecordNameBytes is isRecordName for a name held as bytes, a listing's.
+func isRecordNameBytes(name []byte) bool { return isRecordNameOf(name) }
+
+func isRecordNameOf[T string | []byte](name T) bool {
 	if len(name) != 32 {
 		return false
 	}

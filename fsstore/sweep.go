@@ -618,6 +618,18 @@ type sweeper struct {
 
 	cb   *callbackGuard // runs OnRemove and OnError
 	stop func()         // ends the sweep early: a callback panicked
+
+	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
+}
+
+// listBuf returns a buffer for forEachName, reused from shard to shard;
+// put it back in sw.bufs after the listing.
+func (sw *sweeper) listBuf() *[]byte {
+	if b, ok := sw.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, direntBufSize)
+	return &b
 }
 
 // exclusive takes the store's sweep lock, once per sweep, before the first
@@ -726,7 +738,11 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	defer flush()
 	// The records this shard may hold start with its name's hex digits.
 	prefix, inShard := shardPrefix(sw.s.dataDir, dir, sw.s.layout.shardDepth)
-	visit := func(e fs.DirEntry) {
+	// name is the listing's, valid during the call only: a string is
+	// made of it only where one is kept or leaves the scan (a candidate,
+	// a record or file handed on), so that a live record, most of a
+	// store, costs the scan no allocation.
+	visit := func(name []byte, typ fs.FileMode) {
 		if ctxErr != nil {
 			return
 		}
@@ -738,7 +754,6 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 			now = sw.clock.now()
 			flush()
 		}
-		name := e.Name()
 		if back.has(name) {
 			// Put back by this pass, which counted it then: a file
 			// system may list a name created during a listing, and the
@@ -747,9 +762,9 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		}
 		scanned++
 		switch {
-		case !e.Type().IsRegular():
+		case !typ.IsRegular():
 			sw.foreign.Add(1) // directories, symlinks: not ours to remove
-		case inShard && isRecordName(name) && strings.HasPrefix(name, prefix):
+		case inShard && isRecordNameBytes(name) && len(prefix) <= len(name) && string(name[:len(prefix)]) == prefix:
 			var c candidate
 			var ok bool
 			if c, ok, ctxErr = sw.judge(ctx, sd, name, now, &live, &liveBytes, &back); ok {
@@ -761,18 +776,20 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 					now = sw.clock.now()
 				}
 			}
-		case inShard && isAsideOf(name, prefix):
-			ctxErr = sw.pending(ctx, dir, name, &back)
-		case isTempName(name):
-			ctxErr = sw.temp(ctx, dir, name)
+		case inShard && isAsideOf(string(name), prefix):
+			ctxErr = sw.pending(ctx, dir, string(name), &back)
+		case isTempName(string(name)):
+			ctxErr = sw.temp(ctx, dir, string(name))
 		default:
 			sw.foreign.Add(1)
 		}
 	}
-	err = sw.s.root.forEachEntry(ctx, dir, visit)
+	buf := sw.listBuf()
+	err = sw.s.root.forEachName(ctx, dir, *buf, visit)
+	sw.bufs.Put(buf)
 	if h := sw.s.testHooks.relisted; h != nil && err == nil {
 		for _, e := range h(dir) {
-			visit(e)
+			visit([]byte(e.Name()), e.Type())
 		}
 	}
 	if err == nil {
@@ -864,17 +881,20 @@ func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 // client cache to read around, so one stat judges.
 //
 // now is the server's time read before the entry was stat'ed (see dir).
-func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
+//
+// name is the listing's (see dir): judge makes a string of it only for a
+// record it does not find live.
+func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
 	if sw.cachedFirst {
-		if st, ok := sw.s.cachedLive(sd, name, now, sw.liveFor); ok {
+		if st, ok := sw.s.cachedLiveName(sd, name, now, sw.liveFor); ok {
 			*live++
 			*liveBytes += st.size
 			return candidate{}, false, nil
 		}
 	}
-	st, err := sd.lstat(name)
+	st, err := sd.lstatName(name)
 	if h := sw.s.testHooks.judgeStat; h != nil {
-		st.mtime = h(name, false, st.mtime)
+		st.mtime = h(string(name), false, st.mtime)
 	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -889,13 +909,13 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name string, now time
 		*liveBytes += st.size
 		return candidate{}, false, nil
 	case age <= sw.expireAfter:
-		return candidate{}, false, sw.removeRecord(ctx, sd.path, name, back)
+		return candidate{}, false, sw.removeRecord(ctx, sd.path, string(name), back)
 	}
 	if !ours(st) {
 		sw.foreign.Add(1)
 		return candidate{}, false, nil
 	}
-	return candidate{name: name, st: st}, true, nil
+	return candidate{name: string(name), st: st}, true, nil
 }
 
 // removeBatch removes records judged expired from their directory entries.
@@ -954,7 +974,6 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 // settleMoved removes a record moved aside if checkAside found the file
 // judged there, with the mtime judged, and puts it back otherwise.
 func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putBacks) {
-	p, aside := filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name))
 	switch {
 	case errors.Is(a.err, fs.ErrNotExist):
 		return // gone already: nothing of ours to do
@@ -964,7 +983,7 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putB
 		sw.fail(a.err)
 		return
 	case a.st.typ != 0 || a.st.ino != c.st.ino || a.st.dev != c.st.dev || !a.st.mtime.Equal(c.st.mtime):
-		sw.putBackRenewed(p, aside, &a.st, back)
+		sw.putBackRenewed(filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name)), &a.st, back)
 		return
 	}
 	if err := sd.unlink(asideName(c.name)); err != nil {
@@ -980,7 +999,10 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putB
 }
 
 func (sw *sweeper) removal(sd shardDir, c candidate) Removal {
-	return Removal{Path: filepath.Join(sd.path, c.name), Kind: KindSession, Size: c.st.size, Age: sw.clock.now().Sub(c.st.mtime)}
+	// sd.path is clean (walkShards joined it) and c.name a record's:
+	// filepath.Join would only clean the path again, a third of a
+	// removal's user-space work in the sweep.
+	return Removal{Path: sd.path + string(filepath.Separator) + c.name, Kind: KindSession, Size: c.st.size, Age: sw.clock.now().Sub(c.st.mtime)}
 }
 
 // asideStat is what the sweep learnt about an aside name after its move.
@@ -1418,8 +1440,8 @@ func (b *putBacks) add(name string) {
 	b.names[name] = struct{}{}
 }
 
-func (b *putBacks) has(name string) bool {
-	_, ok := b.names[name]
+func (b *putBacks) has(name []byte) bool {
+	_, ok := b.names[string(name)] // no string made: a map lookup converts in place
 	return ok
 }
 

@@ -27,3 +27,9 @@ func statID(dfd int, name string) (fileID, string, error) {
 const judgeCachedFirst = false
 
 func (d shardDir) lstatCached(name string) (fileStat, error) { return d.lstat(name) }
+
+// lstatName is lstat for a name held as bytes (on Linux it goes to the
+// kernel from the stack).
+func (d shardDir) lstatName(name []byte) (fileStat, error) { return d.lstat(string(name)) }
+
+func (d shardDir) lstatCachedName(name []byte) (fileStat, error) { return d.lstatName(name) }

@@ -41,3 +41,23 @@ func (d shardDir) lstatCached(name string) (fileStat, error) {
 	}
 	return st, nil
 }
+
+// lstatName is lstat for a name held as bytes, a listing's (see
+// rootDir.forEachName): the name goes to the kernel from the stack, no
+// string made of it.
+func (d shardDir) lstatName(name []byte) (fileStat, error) {
+	st, err := statxNameAt(d.fd, name, unix.AT_STATX_SYNC_AS_STAT)
+	if err != nil {
+		return fileStat{}, &fs.PathError{Op: "stat", Path: filepath.Join(d.path, string(name)), Err: err}
+	}
+	return st, nil
+}
+
+// lstatCachedName is lstatCached for a name held as bytes (see lstatName).
+func (d shardDir) lstatCachedName(name []byte) (fileStat, error) {
+	st, err := statxNameAt(d.fd, name, unix.AT_STATX_DONT_SYNC)
+	if err != nil {
+		return fileStat{}, &fs.PathError{Op: "statx", Path: filepath.Join(d.path, string(name)), Err: err}
+	}
+	return st, nil
+}

@@ -19,9 +19,11 @@ func (*rootDir) statFresh(p string) (fileID, error) { return fileID{}, platformE
 
 type shardDir struct{ path string }
 
-func (*rootDir) openShard(string) (shardDir, error)   { return shardDir{}, platformErr }
-func (shardDir) close()                               {}
-func (shardDir) lstat(string) (fileStat, error)       { return fileStat{}, platformErr }
-func (shardDir) lstatCached(string) (fileStat, error) { return fileStat{}, platformErr }
-func (shardDir) rename(string, string) error          { return platformErr }
-func (shardDir) unlink(string) error                  { return platformErr }
+func (*rootDir) openShard(string) (shardDir, error)       { return shardDir{}, platformErr }
+func (shardDir) close()                                   {}
+func (shardDir) lstat(string) (fileStat, error)           { return fileStat{}, platformErr }
+func (shardDir) lstatCached(string) (fileStat, error)     { return fileStat{}, platformErr }
+func (shardDir) lstatName([]byte) (fileStat, error)       { return fileStat{}, platformErr }
+func (shardDir) lstatCachedName([]byte) (fileStat, error) { return fileStat{}, platformErr }
+func (shardDir) rename(string, string) error              { return platformErr }
+func (shardDir) unlink(string) error                      { return platformErr }

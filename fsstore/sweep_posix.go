@@ -60,7 +60,7 @@ func (d shardDir) lstat(name string) (fileStat, error) {
 }
 
 func (d shardDir) rename(from, to string) error {
-	_, err := retryEINTR(func() (int, error) { return 0, unix.Renameat(d.fd, from, d.fd, to) })
+	_, err := retryEINTR(func() (int, error) { return 0, renameatName(d.fd, from, d.fd, to) })
 	if err != nil {
 		return &fs.PathError{Op: "rename", Path: filepath.Join(d.path, from), Err: err}
 	}
@@ -68,7 +68,7 @@ func (d shardDir) rename(from, to string) error {
 }
 
 func (d shardDir) unlink(name string) error {
-	_, err := retryEINTR(func() (int, error) { return 0, unix.Unlinkat(d.fd, name, 0) })
+	_, err := retryEINTR(func() (int, error) { return 0, unlinkatName(d.fd, name) })
 	if err != nil {
 		return &fs.PathError{Op: "unlink", Path: filepath.Join(d.path, name), Err: err}
 	}
