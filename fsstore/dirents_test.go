@@ -102,3 +102,39 @@ func firstDiff(a, b []string) string {
 	}
 	return "(one is a prefix of the other)"
 }
+
+// TestIsRecordNameWords: the word-at-a-time check answers as a check of
+// each character does, for every byte value at every position of a record
+// name, as a string and as bytes.
+func TestIsRecordNameWords(t *testing.T) {
+	simple := func(name string) bool {
+		if len(name) != 32 {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			if c := name[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+		return true
+	}
+	base := []byte("0123456789abcdef0123456789abcdef")
+	for pos := range base {
+		for c := range 256 {
+			b := slices.Clone(base)
+			b[pos] = byte(c)
+			want := simple(string(b))
+			if got := isRecordName(string(b)); got != want {
+				t.Fatalf("isRecordName(%q) = %v, want %v", b, got, want)
+			}
+			if got := isRecordNameBytes(b); got != want {
+				t.Fatalf("isRecordNameBytes(%q) = %v, want %v", b, got, want)
+			}
+		}
+	}
+	for _, name := range []string{"", "0", string(base[:31]), string(base) + "0", strings.ToUpper(string(base))} {
+		if isRecordName(name) != simple(name) || isRecordNameBytes([]byte(name)) != simple(name) {
+			t.Errorf("isRecordName(%q) disagrees with the character check", name)
+		}
+	}
+}

@@ -115,13 +115,26 @@ func isRecordName(name string) bool { return isRecordNameOf(name) }
 // isRecordNameBytes is isRecordName for a name held as bytes, a listing's.
 func isRecordNameBytes(name []byte) bool { return isRecordNameOf(name) }
 
+// isRecordNameOf checks the 32 characters eight at a time, each word's
+// bytes at once (the scan asks it of every file it lists, where a loop
+// over the characters was a tenth of a sweep's user-space instructions):
+// with every byte below 0x80, adding 0x80-lo to each sets its top bit
+// exactly when the byte is at least lo, and adding 0x7f-hi exactly when
+// it is above hi, without a carry into the next byte.
 func isRecordNameOf[T string | []byte](name T) bool {
 	if len(name) != 32 {
 		return false
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+	const ones, top = 0x0101010101010101, 0x8080808080808080
+	for i := 0; i < 32; i += 8 {
+		x := uint64(name[i]) | uint64(name[i+1])<<8 | uint64(name[i+2])<<16 | uint64(name[i+3])<<24 |
+			uint64(name[i+4])<<32 | uint64(name[i+5])<<40 | uint64(name[i+6])<<48 | uint64(name[i+7])<<56
+		if x&top != 0 {
+			return false
+		}
+		digit := (x + (0x80-'0')*ones) &^ (x + (0x7f-'9')*ones)
+		letter := (x + (0x80-'a')*ones) &^ (x + (0x7f-'f')*ones)
+		if (digit|letter)&top != top {
 			return false
 		}
 	}
