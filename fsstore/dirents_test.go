@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestForEachNameMatchesReadDir: the sweep's listing (on Linux getdents64
@@ -135,6 +137,25 @@ func TestIsRecordNameWords(t *testing.T) {
 	for _, name := range []string{"", "0", string(base[:31]), string(base) + "0", strings.ToUpper(string(base))} {
 		if isRecordName(name) != simple(name) || isRecordNameBytes([]byte(name)) != simple(name) {
 			t.Errorf("isRecordName(%q) disagrees with the character check", name)
+		}
+	}
+}
+
+// TestAgeOf: the judge's age of a record is time.Time.Sub's, for mtimes a
+// stat gives (no monotonic reading), near and far, before and after now,
+// up to the extremes where Sub saturates.
+func TestAgeOf(t *testing.T) {
+	nows := []time.Time{time.Unix(1_765_000_000, 123_456_789), time.Now(), time.Now().Round(0), time.Unix(0, 0), time.Unix(-62_135_596_800, 0)}
+	offsets := []time.Duration{0, 1, -1, time.Second - 1, 48 * time.Hour, -48 * time.Hour, 100 * 365 * 24 * time.Hour, -100 * 365 * 24 * time.Hour, math.MaxInt64, math.MinInt64}
+	mtimes := []time.Time{time.Unix(0, 0), time.Unix(1<<40, 999_999_999), time.Unix(-1<<40, 0), time.Unix(math.MaxInt64/2, 0), time.Unix(math.MinInt64/2, 0), {}}
+	for _, now := range nows {
+		for _, off := range offsets {
+			mtimes = append(mtimes, time.Unix(0, now.Add(-off).UnixNano()), now.Round(0).Add(-off))
+		}
+		for _, m := range mtimes {
+			if got, want := ageOf(now, m), now.Sub(m); got != want {
+				t.Errorf("ageOf(%v, %v) = %v, want Sub's %v", now, m, got, want)
+			}
 		}
 	}
 }
