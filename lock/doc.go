@@ -37,10 +37,11 @@
 // directory without NFS (sessgc from the server's cron) meets its clients'
 // locks there as byte-range locks, which a flock neither meets nor is met
 // by: where the directory lies within one of the server's exports
-// (/proc/fs/nfsd/exports, /var/lib/nfs/etab), Flock takes whole-file open
-// file description locks (F_OFD_SETLK) instead. An export reached under
-// another path (a bind mount) is not recognised: such a process should
-// mount the export over NFS like any other host.
+// (/proc/fs/nfsd/exports, /var/lib/nfs/etab), Flock takes a whole-file
+// open file description lock (F_OFD_SETLK) besides the flock, which still
+// meets the processes of the host that do not see the export. An export
+// reached under another path (a bind mount) is not recognised: such a
+// process should mount the export over NFS like any other host.
 //
 // A flock and a lease file do not exclude each other, so every process that
 // shares a directory must use one strategy. The first [Table] records its

@@ -28,10 +28,10 @@ type flockBackend struct {
 	// reached without NFS. The server takes its clients' locks (their
 	// flocks included, which the Linux client sends as whole-file
 	// byte-range locks) as byte-range locks on the file here, and a
-	// flock(2) neither meets them nor is met by them: locks are taken as
-	// whole-file open file description locks (F_OFD_SETLK) instead, which
-	// belong to the open file as a flock does and conflict with
-	// byte-range locks. Linux only (exportOf).
+	// flock(2) neither meets them nor is met by them: a whole-file open
+	// file description lock (F_OFD_SETLK), which belongs to the open file
+	// as a flock does and conflicts with byte-range locks, is taken as
+	// well as the flock (see lockFd). Linux only (exportOf).
 	ofd         bool
 	verifyAfter time.Duration
 	// closeFd closes a lock descriptor: unix.Close, replaced in tests to
@@ -304,20 +304,36 @@ func (b *flockBackend) named(lf *lockFile) error {
 }
 
 // lockFd takes the exclusive lock on fd without waiting: EWOULDBLOCK
-// when another open file holds it.
+// when another open file holds it. In an exported directory (ofd) it
+// takes a flock and an open file description lock: the flock meets the
+// processes of this host that did not judge the directory exported (one
+// started before it was, or before the kernel's table listed it; one in a
+// container that sees no table), which take flocks alone, and the
+// description lock meets the server's locks for its clients.
 func (b *flockBackend) lockFd(fd int) error {
-	if b.ofd {
-		return ofdLock(fd, unix.F_WRLCK)
+	err := flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err != nil || !b.ofd {
+		return err
 	}
-	return flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err = ofdLock(fd, unix.F_WRLCK); err != nil {
+		if uerr := flockRetry(fd, unix.LOCK_UN); uerr != nil {
+			// The caller closes the descriptor for an error other
+			// than EWOULDBLOCK, which releases the flock.
+			return uerr
+		}
+	}
+	return err
 }
 
 // unlockFd releases the lock lockFd took.
 func (b *flockBackend) unlockFd(fd int) error {
+	err := flockRetry(fd, unix.LOCK_UN)
 	if b.ofd {
-		return ofdLock(fd, unix.F_UNLCK)
+		if oerr := ofdLock(fd, unix.F_UNLCK); oerr != nil {
+			err = oerr
+		}
 	}
-	return flockRetry(fd, unix.LOCK_UN)
+	return err
 }
 
 // flockRetry calls flock, retrying on EINTR (a signal delivered to the

@@ -73,3 +73,60 @@ func TestExportedDirMeetsServerLocks(t *testing.T) {
 		t.Fatal("the Table's lock is still held after Unlock")
 	}
 }
+
+// TestExportedDirMeetsFlockOfSameHost: two processes of the server's host
+// that judged the same directory differently (one started before it was
+// exported, or before a client used the export and the kernel listed it;
+// one in a container that sees no export table) must still exclude each
+// other: open file description locks and flocks do not meet, so the one
+// that takes the former takes a flock too.
+func TestExportedDirMeetsFlockOfSameHost(t *testing.T) {
+	dir := t.TempDir()
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	etab := filepath.Join(t.TempDir(), "etab")
+	if err := os.WriteFile(etab, []byte(dir+"\t*(rw,sync)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{etab}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exported.Close()
+	plain, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{filepath.Join(dir, "no-etab")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	for _, tc := range []struct {
+		name         string
+		first, other *Table
+	}{
+		{"exported first", exported, plain},
+		{"flock first", plain, exported},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := tc.first.TryLock("s1", "a", Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h2, err := tc.other.TryLock("s1", "a", Exclusive); err == nil {
+				h2.Unlock()
+				t.Fatal("a Table that judged the directory exported and one that did not both took s1")
+			} else if !errors.Is(err, ErrLocked) {
+				t.Fatalf("TryLock beside the other Table's lock: %v, want ErrLocked", err)
+			}
+			if err := h.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			h2, err := tc.other.TryLock("s1", "a", Exclusive)
+			if err != nil {
+				t.Fatalf("TryLock after the other Table's Unlock: %v", err)
+			}
+			if err := h2.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
