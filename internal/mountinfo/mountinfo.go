@@ -157,7 +157,10 @@ func isOct(c byte) bool { return c >= '0' && c <= '7' }
 // /proc/fs/nfsd/exports, or exportfs's, /var/lib/nfs/etab: one export a
 // line, its path first, octal-escaped as in mountinfo, then a tab and its
 // clients) and returns the exported path that holds abs, a cleaned,
-// symlink-resolved absolute path.
+// symlink-resolved absolute path. The kernel's NFSv4 pseudo-filesystem
+// entries (option v4root: "/" and the directories above each export,
+// which mountd adds once a v4 client walks them) export no file, and are
+// skipped: "/" would hold every path of the host.
 func ExportHolding(r io.Reader, abs string) (string, bool) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -166,8 +169,14 @@ func ExportHolding(r io.Reader, abs string) (string, bool) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		p, _, _ := strings.Cut(strings.TrimRight(line, "\r"), "\t")
+		p, client, _ := strings.Cut(strings.TrimRight(line, "\r"), "\t")
 		p, _, _ = strings.Cut(p, " ")
+		if _, opts, ok := strings.Cut(client, "("); ok {
+			opts, _, _ = strings.Cut(opts, ")")
+			if slices.Contains(strings.Split(opts, ","), "v4root") {
+				continue
+			}
+		}
 		if p = unescape(p); strings.HasPrefix(p, "/") && within(abs, p) {
 			return p, true
 		}
