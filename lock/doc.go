@@ -37,8 +37,9 @@
 // directory without NFS (sessgc from the server's cron) meets its clients'
 // locks there as byte-range locks, which a flock neither meets nor is met
 // by: where the directory lies within one of the server's exports
-// (/proc/fs/nfsd/exports, /var/lib/nfs/etab), Flock takes a whole-file
-// open file description lock (F_OFD_SETLK) besides the flock, which still
+// (/proc/fs/nfsd/exports, /var/lib/nfs/etab), Flock (and TryLockFile,
+// LockFile) takes a whole-file open file description lock (F_OFD_SETLK)
+// besides the flock, which still
 // meets the processes of the host that do not see the export. An export
 // reached under another path (a bind mount) is not recognised: such a
 // process should mount the export over NFS like any other host.

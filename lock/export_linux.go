@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
+	"golang.org/x/sys/unix"
 )
 
 // exportTables are where this host's NFS server lists what it exports:
@@ -42,4 +43,20 @@ func exportOf(dir string, tables []string) string {
 		}
 	}
 	return ""
+}
+
+// ofdTryFile takes a whole-file open file description lock on f without
+// waiting, besides the flock a FileLock holds on it, in a directory this
+// host exports (see flockBackend.ofd): EWOULDBLOCK when the NFS server
+// holds a lock on the file for a client. Closing f releases it.
+func ofdTryFile(f *os.File) error {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	if err := sc.Control(func(fd uintptr) { lerr = ofdLock(int(fd), unix.F_WRLCK) }); err != nil {
+		return err
+	}
+	return lerr
 }

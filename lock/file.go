@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -14,10 +15,16 @@ import (
 // FileLock is a one-shot flock(2) lock on a single file, for locks taken
 // rarely and held for long, such as the fleet-wide lock that lets one sessgc
 // sweep at a time. Unlike a Table it opens and closes the file around each
-// use, which is simplest when round trips do not matter.
+// use, which is simplest when round trips do not matter. In a directory
+// this host's NFS server exports it also takes an open file description
+// lock, as a Table's Flock does (see the package documentation).
 type FileLock struct {
 	f   *flock.Flock
 	ops fileOps
+	// ofd, in a directory this host's NFS server exports, holds the open
+	// file description lock that meets the server's locks for its
+	// clients (see tryLockFileOnce).
+	ofd *os.File
 }
 
 // fileOps makes a FileLock's calls into gofrs/flock; a test sets its fields
@@ -25,6 +32,9 @@ type FileLock struct {
 type fileOps struct {
 	try    func(*flock.Flock) (bool, error)
 	unlock func(*flock.Flock) error
+	// exportTables, when not nil, replaces the NFS server's export
+	// tables that exportOf reads.
+	exportTables []string
 }
 
 func (o fileOps) tryLock(f *flock.Flock) (bool, error) {
@@ -80,7 +90,31 @@ func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 	if !ok {
 		return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
 	}
-	return &FileLock{f: f, ops: ops}, nil
+	// In a directory this host's NFS server exports, the server's locks
+	// for its clients (their flocks included) are byte-range locks, which
+	// the flock does not meet: sessgc from the server's cron and sessgc
+	// on a client would both sweep. The flock stays for this host's
+	// processes that do not see the export.
+	l := &FileLock{f: f, ops: ops}
+	if exportOf(filepath.Dir(path), ops.exportTables) != "" {
+		// gofrs/flock does not share its descriptor: the lock is taken
+		// through one of its own, which Unlock closes.
+		of, err := os.OpenFile(path, os.O_RDWR|syscallNoFollow, 0)
+		if err == nil {
+			if err = ofdTryFile(of); err != nil {
+				of.Close()
+			}
+		}
+		if err != nil {
+			l.Unlock()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		l.ofd = of
+	}
+	return l, nil
 }
 
 // LockFile takes an exclusive lock on path, waiting until ctx ends. When ctx
@@ -118,6 +152,10 @@ func (l *FileLock) Path() string { return l.f.Path() }
 
 // Unlock releases the lock and closes the file. Calling it again does nothing.
 func (l *FileLock) Unlock() error {
+	if l.ofd != nil {
+		l.ofd.Close() // releases its lock
+		l.ofd = nil
+	}
 	for {
 		// gofrs/flock keeps the file open and the lock marked held when the
 		// unlock fails, so calling it again retries the unlock.

@@ -130,3 +130,65 @@ func TestExportedDirMeetsFlockOfSameHost(t *testing.T) {
 		})
 	}
 }
+
+// TestExportedDirFileLockMeetsServerLocks: TryLockFile (the fleet lock
+// that lets one sessgc pass run at a time) in a directory this host's NFS
+// server exports meets the server's locks for its clients, as a Table
+// does: sessgc from the server's cron and sessgc on a client both swept.
+func TestExportedDirFileLockMeetsServerLocks(t *testing.T) {
+	dir := t.TempDir()
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	etab := filepath.Join(t.TempDir(), "etab")
+	if err := os.WriteFile(etab, []byte(dir+"\t*(rw,sync)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ops := fileOps{exportTables: []string{etab}}
+	path := filepath.Join(dir, "sessgc.lock")
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	server := func(typ int16) {
+		t.Helper()
+		if err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &unix.Flock_t{Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	server(unix.F_WRLCK) // a client's sessgc holds the fleet lock
+	if l, err := tryLockFileWith(path, ops); err == nil {
+		l.Unlock()
+		t.Fatal("TryLockFile in a directory this host exports took the lock that the NFS server holds for a client")
+	} else if !errors.Is(err, ErrLocked) {
+		t.Fatalf("TryLockFile beside a client's lock: %v, want ErrLocked", err)
+	}
+	server(unix.F_UNLCK)
+	l, err := tryLockFileWith(path, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
+		t.Fatal(err)
+	}
+	if lk.Type == unix.F_UNLCK {
+		t.Fatal("a TryLockFile lock in an exported directory is free to the NFS server's clients")
+	}
+	// A process of this host that does not see the export still meets it.
+	if l2, err := tryLockFileWith(path, fileOps{exportTables: []string{}}); err == nil {
+		l2.Unlock()
+		t.Fatal("a second TryLockFile took the held lock")
+	}
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	lk = unix.Flock_t{Type: unix.F_WRLCK}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
+		t.Fatal(err)
+	}
+	if lk.Type != unix.F_UNLCK {
+		t.Fatal("the lock is still held after Unlock")
+	}
+}
