@@ -37,6 +37,9 @@ type flockBackend struct {
 	// closeFd closes a lock descriptor: unix.Close, replaced in tests to
 	// stand for a close that hangs on the server.
 	closeFd func(fd int) error
+	// fstat is unix.Fstat, replaced in tests to stand for a filesystem
+	// that counts no links (see named).
+	fstat func(fd int, st *unix.Stat_t) error
 
 	// mu guards files and idle, and every lock of the Table goes through
 	// it. Descriptors are closed after it is released: a close is a CLOSE
@@ -100,6 +103,7 @@ func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
 		ofd:         cfg.exported != "",
 		verifyAfter: cfg.VerifyAfter,
 		closeFd:     unix.Close,
+		fstat:       unix.Fstat,
 		files:       make(map[string]*lockFile),
 	}
 }
@@ -285,7 +289,7 @@ func (b *flockBackend) named(lf *lockFile) error {
 		return nil
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(lf.fd, &st); err != nil {
+	if err := b.fstat(lf.fd, &st); err != nil {
 		return err
 	}
 	if st.Nlink != 0 {

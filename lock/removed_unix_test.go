@@ -123,3 +123,60 @@ func TestRemovedWhileHeldIsLost(t *testing.T) {
 		t.Fatal("another key shared a lock found lost")
 	}
 }
+
+// TestNoLinkCountsNameDecides: on a filesystem that counts no links for
+// any file (the fstat stands for one here), the name decides whether a
+// lock file is still the one at its name: a lock file in place is not
+// taken for a removed one (every take would fail), and one removed or
+// renamed over is still met, at a take through the kept descriptor and
+// at Verify.
+func TestNoLinkCountsNameDecides(t *testing.T) {
+	dir := t.TempDir()
+	cfg := lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Nanosecond}
+	mine := newTable(t, cfg)
+	lock.SetNoLinkCounts(mine)
+	for i := range 2 { // opened, then through the kept descriptor
+		h, err := mine.TryLock("s1", "a", lock.Exclusive)
+		if err != nil {
+			t.Fatalf("take %d of a lock file in place: %v", i+1, err)
+		}
+		if err := h.Verify(); err != nil {
+			t.Fatalf("Verify of a lock file in place: %v", err)
+		}
+		if err := h.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(dir, "s1")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	other := newTable(t, cfg)
+	theirs, err := other.TryLock("s1", "b", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := mine.TryLock("s1", "a", lock.Exclusive); err == nil {
+		h.Unlock()
+		t.Fatal("TryLock took the lock through the descriptor of a removed lock file")
+	} else if !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("TryLock beside the lock at the name: %v, want ErrLocked", err)
+	}
+	if err := theirs.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := mine.TryLock("s1", "a", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Unlock()
+	if err := os.WriteFile(p+"-new", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p+"-new", p); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Verify(); !errors.Is(err, lock.ErrLockLost) {
+		t.Fatalf("Verify with the lock file renamed over: %v, want ErrLockLost", err)
+	}
+}
