@@ -831,8 +831,9 @@ type responseWriter struct {
 // inner middleware's commit added for its error answer.
 type keeper interface{ keep(lines http.Header) }
 
-// keep notes lines that the commit of another Manager's middleware inside
-// this one put into the header: its record is saved (after Renew, the
+// keep notes lines that another Manager's middleware inside this one put
+// into the header, by its commit, its route's Release, or passed on from
+// one inside it (see passOut): their records are saved (after Renew, the
 // old one is gone), so an error answer of this middleware carries them,
 // as it carries the cookie of a Release.
 func (w *responseWriter) keep(lines http.Header) {
@@ -841,6 +842,24 @@ func (w *responseWriter) keep(lines http.Header) {
 	}
 	for k, v := range lines {
 		w.inner[k] = append(w.inner[k], v...)
+	}
+}
+
+// passOut hands cookie lines whose records are saved to the writer of an
+// outer middleware of another Manager, if any: its commit may still fail,
+// and its error answer must carry them (see keep).
+func (w *responseWriter) passOut(lines ...http.Header) {
+	if !slices.ContainsFunc(lines, func(h http.Header) bool { return len(h) > 0 }) {
+		return
+	}
+	o, ok := writerAs[keeper](w.ResponseWriter)
+	if !ok {
+		return
+	}
+	for _, h := range lines {
+		if len(h) > 0 {
+			o.keep(h)
+		}
 	}
 }
 
@@ -877,16 +896,13 @@ func (w *responseWriter) start() bool {
 		if w.inner != nil {
 			privatizeAll(h)
 		}
+		w.passOut(w.s.keptHeader(), w.inner)
 		w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 		return false
 	}
-	if len(h["Set-Cookie"]) > cookies {
-		// An outer middleware of another Manager whose commit fails
-		// next answers an error: the cookie must go with it.
-		if o, ok := writerAs[keeper](w.ResponseWriter); ok {
-			o.keep(added(h, cookies, caches))
-		}
-	}
+	// Those of a Release and of the middlewares inside this one were in
+	// the header before this commit: added does not list them.
+	w.passOut(added(h, cookies, caches), w.s.keptHeader(), w.inner)
 	// The lines a Release committed went into this header map then; a
 	// writer between the handler and this one with a header map of its
 	// own (http.TimeoutHandler, a buffering middleware) copies its map

@@ -83,14 +83,37 @@ func TestMiddlewareInsideAnotherManagers(t *testing.T) {
 // after the middleware of another Manager inside it committed its session
 // (saved it, under a new ID), the error answer drops the handler's
 // headers but carries that session's cookie, as it does the cookie of a
-// Release: its record is saved, and after Renew the old one is gone.
+// Release: its record is saved, and after Renew the old one is gone. So
+// with the inner session saved by its route's Release, whose cookie was
+// in the header before the inner middleware's commit, and with a third
+// Manager's middleware between the two, whose commit found the cookie
+// already in the header.
 func TestErrorAnswerKeepsInnerManagersCookie(t *testing.T) {
+	for _, tc := range []struct{ release, between bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("release=%v,between=%v", tc.release, tc.between), func(t *testing.T) {
+			testErrorAnswerKeepsInnerManagersCookie(t, tc.release, tc.between)
+		})
+	}
+}
+
+func testErrorAnswerKeepsInnerManagersCookie(t *testing.T, release, between bool) {
 	a := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(256)})
 	b := httpsession.New(a.st, httpsession.WithCookie(httpsession.Cookie{Name: "prefs"}))
+	inner := b.Handler
+	if between {
+		c := httpsession.New(a.st, httpsession.WithCookie(httpsession.Cookie{Name: "cart"}))
+		inner = func(h http.Handler) http.Handler { return c.Handler(b.Handler(h)) }
+	}
 	putPrefs := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := httpsession.FromContext(r.Context()).Put("theme", "dark"); err != nil {
+			s := httpsession.FromContext(r.Context())
+			if err := s.Put("theme", "dark"); err != nil {
 				t.Error(err)
+			}
+			if release {
+				if err := s.Release(); err != nil {
+					t.Error(err)
+				}
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -103,7 +126,7 @@ func TestErrorAnswerKeepsInnerManagersCookie(t *testing.T) {
 		w.Header().Set("X-Handler", "1")
 		fmt.Fprint(w, "saved")
 	}))
-	srv := serve(t, a.m.Handler(b.Handler(putPrefs(route))))
+	srv := serve(t, a.m.Handler(inner(putPrefs(route))))
 	resp := call(t, client(t, srv), "GET", srv.URL, "", nil)
 	if got := body(t, resp); resp.StatusCode != http.StatusInternalServerError || strings.Contains(got, "saved") || resp.Header.Get("X-Handler") != "" {
 		t.Fatalf("answer %d %q, X-Handler %q; want A's error answer alone", resp.StatusCode, got, resp.Header.Get("X-Handler"))
