@@ -59,9 +59,10 @@ func (m *Manager) sessionIn(ctx context.Context) *Session {
 // with a message starting "httpsession: no session in this request's
 // context": a route that uses the session must be registered behind the
 // middleware (a handler wrapped by Handler or Middleware, or a mux inside
-// one), and a test that calls it directly must wrap it too. It is a panic rather than an error because it
-// is a mistake in the program's wiring, which no request can recover from,
-// and the getters have no error to return.
+// one), and a test that calls it directly must wrap it too. It is a panic
+// rather than an error because it is a mistake in the program's wiring,
+// which no request can recover from, and the getters have no error to
+// return.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(ctxKey{}).(*Session)
 	return s

@@ -879,9 +879,10 @@ func (h *Handle) Key() string { return h.key }
 
 // Verify reports ErrLockLost when the lock has been taken away (see the
 // package documentation). Call it before publishing work done under the lock.
-// On local filesystems it costs an fstat, no I/O (a Flock lock whose file
-// was removed or replaced is lost); on NFS it costs one round trip when
-// the file's OS lock has gone unconfirmed longer than Config.VerifyAfter.
+// On local filesystems it costs at most an fstat, no I/O, once the lock
+// has gone unchecked longer than Config.VerifyAfter (a Flock lock whose
+// file was removed or replaced is lost); on NFS it costs one round trip
+// when the file's OS lock has gone unconfirmed that long.
 func (h *Handle) Verify() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
