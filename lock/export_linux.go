@@ -31,6 +31,15 @@ func exportOf(dir string, tables []string) string {
 	if r, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = r
 	}
+	// A directory reached over NFS is no export reached without it, even
+	// below an exported path (a mount under an export): there a flock
+	// and an open file description lock of this process, through two
+	// open files, are two lock owners to the server, which would refuse
+	// FileLock's second lock.
+	var st unix.Statfs_t
+	if unix.Statfs(abs, &st) == nil && st.Type == unix.NFS_SUPER_MAGIC {
+		return ""
+	}
 	for _, t := range tables {
 		f, err := os.Open(t)
 		if err != nil {
