@@ -4,6 +4,7 @@ package fsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -156,6 +157,62 @@ func TestAgeOf(t *testing.T) {
 			if got, want := ageOf(now, m), now.Sub(m); got != want {
 				t.Errorf("ageOf(%v, %v) = %v, want Sub's %v", now, m, got, want)
 			}
+		}
+	}
+}
+
+// TestForEachNameDirectoryChangedDuringListing: names removed and created
+// while the sweep lists a shard in several buffer fills (its own removals
+// and put-backs, other hosts' saves) neither fail the listing nor make it
+// skip or repeat a name that stayed, as POSIX promises of readdir.
+func TestForEachNameDirectoryChangedDuringListing(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "d")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for i := range n {
+		for _, f := range []string{"keep-%04d", "churn-%04d"} {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf(f, i)), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r, err := openRoot(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	seen := map[string]int{}
+	calls := 0
+	err = r.forEachName(context.Background(), dir, make([]byte, 1024), func(name []byte, typ fs.FileMode) {
+		seen[string(name)]++
+		if calls++; calls%50 != 0 {
+			return
+		}
+		// Between fills of the small buffer: remove churn files not yet
+		// listed and create new names.
+		for i := calls; i < calls+20 && i < n; i++ {
+			if err := os.Remove(filepath.Join(dir, fmt.Sprintf("churn-%04d", i))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Error(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("new-%06d", calls*100+i)), nil, 0o600); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if k := fmt.Sprintf("keep-%04d", i); seen[k] != 1 {
+			t.Errorf("%s listed %d times, want once", k, seen[k])
+		}
+	}
+	for name, c := range seen {
+		if c != 1 {
+			t.Errorf("%s listed %d times", name, c)
 		}
 	}
 }
