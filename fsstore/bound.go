@@ -808,7 +808,7 @@ func (c *call) late(err error) {
 	// On a worker of the store's, its caller gone: the observer's panic
 	// is logged (onOwn), and the outcome still logged below.
 	if o := s.cfg.observer; o != nil {
-		s.onOwn("Observe", func() { o.Observe(Event{Op: c.kind, Outcome: out, Late: true}) }, "op", c.kind.String(), "outcome", out.String())
+		s.onOwn(ownLateEnd, func() { o.Observe(Event{Op: c.kind, Outcome: out, Late: true}) }, "op", c.kind.String(), "outcome", out.String())
 	}
 	if out == OutcomeReadOnlyFS {
 		s.noteReadOnly(err, true)
@@ -883,7 +883,7 @@ func (br *breaker) timeout() {
 // panic in the observer's ObserveBreaker has no caller to go up to there
 // (see onOwn). It is logged instead, the change made.
 func (br *breaker) setOnProber(from, to BreakerState) (changed bool) {
-	br.b.s.onOwn("ObserveBreaker", func() { br.change(from, to, &changed) }, "from", from, "to", to)
+	br.b.s.onOwn(ownProber, func() { br.change(from, to, &changed) }, "from", from, "to", to)
 	return changed
 }
 

@@ -22,20 +22,71 @@ import (
 // a Save, a Lock) keeps raising its panic there, once the store's state is
 // settled, as Range does with its callback's.
 
-// onOwn runs f, a call into the user's code named what (the method of an
-// Observer, say), on a goroutine of the store's own. A panic in it is
-// recovered and logged at Error with its stack and attrs (at most once per
-// panicLogEvery for each callback: see panicLog), and onOwn returns: what
-// f was called for (a state change it reports, a count) was done before
-// it, and the caller carries on after it as after a return.
-func (s *Store) onOwn(what string, f func(), attrs ...any) {
+// ownCall names a call into the user's code on a goroutine of the store's
+// own: the callback (the method of an Observer, say) and the source, the
+// work of the store's that calls it. One callback has several sources
+// (Observe: a sweep's removals, a late write's end, a keys reload), and
+// the panic log limits each pair on its own: keyed by the callback alone,
+// a sweep's panics, one per removal, held back the first panic of a late
+// write, of another cause perhaps, for up to panicLogEvery.
+type ownCall uint8
+
+// The calls onOwn makes, one per pair of callback and source.
+const (
+	ownLateEnd    ownCall = iota // Observe of a write that ended after its caller gave up
+	ownSweep                     // Observe of a sweep's removal
+	ownKeysReload                // Observe of a keys file's reload
+	ownProber                    // ObserveBreaker of the prober's changes
+	ownReadOnly                  // ObserveReadOnlyFS of a late write's end
+	ownOpenClose                 // Close of a store whose Open was given up on
+)
+
+// callback names the user's code c calls, as the log does.
+func (c ownCall) callback() string {
+	switch c {
+	case ownLateEnd, ownSweep, ownKeysReload:
+		return "Observe"
+	case ownProber:
+		return "ObserveBreaker"
+	case ownReadOnly:
+		return "ObserveReadOnlyFS"
+	case ownOpenClose:
+		return "Close"
+	}
+	return "unknown"
+}
+
+// source names the store's work that makes c, as the log does.
+func (c ownCall) source() string {
+	switch c {
+	case ownLateEnd, ownReadOnly:
+		return "late end"
+	case ownSweep:
+		return "sweep"
+	case ownKeysReload:
+		return "keys reload"
+	case ownProber:
+		return "prober"
+	case ownOpenClose:
+		return "open given up on"
+	}
+	return "unknown"
+}
+
+// onOwn runs f, the call c into the user's code, on a goroutine of the
+// store's own. A panic in it is recovered and logged at Error with its
+// stack and attrs (at most once per panicLogEvery for each callback and
+// source: see panicLog), and onOwn returns: what f was called for (a
+// state change it reports, a count) was done before it, and the caller
+// carries on after it as after a return.
+func (s *Store) onOwn(c ownCall, f func(), attrs ...any) {
 	defer func() {
 		if p := recover(); p != nil {
-			log, suppressed := s.panics.admit(what)
+			log, suppressed := s.panics.admit(c)
 			if !log {
 				return
 			}
-			args := append([]any{"callback", what, "panic", p, "suppressed", suppressed, "stack", string(debug.Stack())}, attrs...)
+			args := append([]any{"callback", c.callback(), "source", c.source(), "panic", p, "suppressed", suppressed, "stack", string(debug.Stack())}, attrs...)
 			s.cfg.logger.Error("callback panicked on a goroutine of the session store's own; recovered, the store goes on", args...)
 		}
 	}()
@@ -43,16 +94,17 @@ func (s *Store) onOwn(what string, f func(), attrs ...any) {
 }
 
 // panicLogEvery is how often the log carries a record of one callback's
-// recovered panics once it has logged the first.
+// recovered panics from one source once it has logged the first.
 const panicLogEvery = time.Minute
 
 // panicLog limits the log of the panics onOwn recovers. An Observer that
 // panics on every call panics once per removal of a sweep, per late write,
 // per reload: a record with a stack for each, a few KiB, flooded the log
-// that the operator needs to read. The first panic of each callback is
-// logged; after it, one per panicLogEvery at most, with the number of its
-// panics not logged since the record before ("suppressed"), and Close logs
-// the number not logged since the last record. The stack of each is that
+// that the operator needs to read. The first panic of each callback from
+// each source (ownCall) is logged; after it, one per panicLogEvery at most,
+// with the number of its panics not logged since the record before
+// ("suppressed"), and Close logs the number not logged since the last
+// record. The stack of each is that
 // of the panic it logs. After Close every panic is logged: a write given
 // up on may end and report after Close, and no later record would carry
 // its count; their number is bounded by the operations Close left in
@@ -61,19 +113,20 @@ type panicLog struct {
 	mu sync.Mutex
 	// now is time.Now; tests set their own.
 	now    func() time.Time
-	by     map[string]*panicRun // by callback
-	closed bool                 // flushed by Close: nothing suppressed from then on
+	by     map[ownCall]*panicRun
+	closed bool // flushed by Close: nothing suppressed from then on
 }
 
-// panicRun is one callback's panics since its last record.
+// panicRun is the panics of one callback from one source since its last
+// record.
 type panicRun struct {
 	logged     time.Time // when its last record was logged
 	suppressed int       // its panics since, not logged
 }
 
-// admit counts a panic of callback what and reports whether it is logged,
-// and how many of what's panics were not logged since its last record.
-func (l *panicLog) admit(what string) (log bool, suppressed int) {
+// admit counts a panic of c and reports whether it is logged, and how
+// many of c's panics were not logged since its last record.
+func (l *panicLog) admit(c ownCall) (log bool, suppressed int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now
@@ -81,13 +134,13 @@ func (l *panicLog) admit(what string) (log bool, suppressed int) {
 		now = l.now
 	}
 	t := now()
-	r := l.by[what]
+	r := l.by[c]
 	switch {
 	case r == nil:
 		if l.by == nil {
-			l.by = make(map[string]*panicRun)
+			l.by = make(map[ownCall]*panicRun)
 		}
-		l.by[what] = &panicRun{logged: t}
+		l.by[c] = &panicRun{logged: t}
 		return true, 0
 	case !l.closed && t.Sub(r.logged) < panicLogEvery:
 		r.suppressed++
@@ -97,15 +150,16 @@ func (l *panicLog) admit(what string) (log bool, suppressed int) {
 	return true, suppressed
 }
 
-// flush logs, for each callback, the number of its panics not logged since
-// its last record, and resets it; admit logs every panic after it.
+// flush logs, for each callback and source, the number of its panics not
+// logged since its last record, and resets it; admit logs every panic
+// after it.
 func (l *panicLog) flush(logger *slog.Logger) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true
-	for what, r := range l.by {
+	for c, r := range l.by {
 		if r.suppressed > 0 {
-			logger.Error("callback panics recovered on the session store's goroutines and not logged since the last such record", "callback", what, "suppressed", r.suppressed)
+			logger.Error("callback panics recovered on the session store's goroutines and not logged since the last such record", "callback", c.callback(), "source", c.source(), "suppressed", r.suppressed)
 			r.suppressed = 0
 		}
 	}

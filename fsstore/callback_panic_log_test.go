@@ -185,3 +185,43 @@ func TestCallbackPanicAfterCloseLogged(t *testing.T) {
 		t.Errorf("%d panics logged, want both: the one after Close too\n%s", n, f.log.String())
 	}
 }
+
+// TestCallbackPanicLogPerSource: the limit of the panic log holds each
+// callback's panics from each source of the store's apart. Observe is
+// called on the store's goroutines by a sweep's removals, a late write's
+// end and a keys reload; limited as one, a sweep's panics (one per file
+// removed) held back the first panic of a late write, which may have
+// another cause, for up to a minute.
+func TestCallbackPanicLogPerSource(t *testing.T) {
+	ctx := context.Background()
+	obs := &panicObserver{when: func(call string, e fsstore.Event, _, _ fsstore.BreakerState, _ bool) bool {
+		return call == "Observe" && (e.Late || e.Op == fsstore.OpSweepRemove)
+	}}
+	f := newBoundFixture(t, fsstore.WithObserver(obs))
+	clk := fakeclock.New() // stands still: every panic within the minute
+	f.s.SetPanicLogClockForTest(clk.Now)
+	old := time.Now().Add(-48 * time.Hour)
+	for range 3 {
+		id := newID(t)
+		mustSave(t, f.s, id, "x")
+		if err := os.Chtimes(f.s.RecordPathForTest(id), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := f.s.Sweep(ctx, fsstore.SweepOptions{}); err != nil || res.Removed() != 3 {
+		t.Fatalf("Sweep: %+v, %v; want 3 removed", res, err)
+	}
+	id := newID(t)
+	release := f.giveUp(t, "commit", func(ctx context.Context) error {
+		return f.s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("late")})
+	})
+	release()
+	f.settle(t)
+	if n := obs.panicked(); n != 4 {
+		t.Fatalf("the observer panicked %d times, want 4 (3 removals, 1 late save)", n)
+	}
+	logged := strings.Count(f.log.String(), "callback panicked")
+	if logged != 2 || !strings.Contains(f.log.String(), "source=sweep") || !strings.Contains(f.log.String(), `source="late end"`) {
+		t.Errorf("%d panics logged, want 2: the sweep's first and the late save's\n%s", logged, f.log.String())
+	}
+}

@@ -478,6 +478,6 @@ func keysText(keys []Key) string {
 func (s *Store) observe(op Op, start time.Time, err error) {
 	if o := s.cfg.observer; o != nil {
 		ev := Event{Op: op, Outcome: outcomeOf(err), Duration: time.Since(start)}
-		s.onOwn("Observe", func() { o.Observe(ev) }, "op", op.String(), "outcome", ev.Outcome.String())
+		s.onOwn(ownKeysReload, func() { o.Observe(ev) }, "op", op.String(), "outcome", ev.Outcome.String())
 	}
 }

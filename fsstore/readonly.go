@@ -114,7 +114,7 @@ func (s *Store) reportReadOnly(readOnly, own bool) {
 	switch {
 	case !ok:
 	case own:
-		s.onOwn("ObserveReadOnlyFS", func() { o.ObserveReadOnlyFS(readOnly) }, "read_only", readOnly)
+		s.onOwn(ownReadOnly, func() { o.ObserveReadOnlyFS(readOnly) }, "read_only", readOnly)
 	default:
 		o.ObserveReadOnlyFS(readOnly)
 	}

@@ -271,7 +271,7 @@ func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 				if r := <-done; r.s != nil {
 					// On a goroutine of the store's own: Close's reports
 					// to the observer, if any, have no caller (onOwn).
-					r.s.onOwn("Close", func() { r.s.Close() })
+					r.s.onOwn(ownOpenClose, func() { r.s.Close() })
 				}
 			}()
 			return nil, gaveUp()

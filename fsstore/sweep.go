@@ -675,7 +675,7 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 		// On a worker of the sweep's: a panic is logged (onOwn), the
 		// sweep goes on; OnRemove is the caller's, raised in Sweep's
 		// caller (callbackGuard).
-		sw.s.onOwn("Observe", func() { o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind}) }, "op", OpSweepRemove.String())
+		sw.s.onOwn(ownSweep, func() { o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind}) }, "op", OpSweepRemove.String())
 	}
 	if f := sw.opts.OnRemove; f != nil {
 		sw.cb.call(func() { f(r) }, sw.stop)
