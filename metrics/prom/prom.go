@@ -116,11 +116,11 @@ func New(namespace string) *Observer {
 		}
 		o.duration.WithLabelValues(op.String(), fsstore.OutcomeOK.String())
 		if reported(op, fsstore.OutcomeLate) {
-			// The late ends alerts watch (lock_lost, no_space and
-			// permission, with the operations' own) and the one an
-			// outage makes.
+			// The late ends alerts watch (lock_lost, no_space,
+			// permission and error, with the operations' own) and the
+			// one an outage makes.
 			o.late.WithLabelValues(op.String(), lateApplied)
-			for _, out := range []fsstore.Outcome{fsstore.OutcomeLockLost, fsstore.OutcomeNoSpace, fsstore.OutcomePermission} {
+			for _, out := range []fsstore.Outcome{fsstore.OutcomeLockLost, fsstore.OutcomeNoSpace, fsstore.OutcomePermission, fsstore.OutcomeError} {
 				if reported(op, out) {
 					o.late.WithLabelValues(op.String(), out.String())
 				}

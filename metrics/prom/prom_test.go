@@ -579,7 +579,7 @@ func TestPreCreatedOutcomesPerOp(t *testing.T) {
 		var wantLate []string
 		switch tt.op {
 		case "save", "touch", "delete", "compare_and_swap":
-			wantLate = []string{"applied", "lock_lost", "no_space", "permission"}
+			wantLate = []string{"applied", "error", "lock_lost", "no_space", "permission"}
 		}
 		if !slices.Equal(late, wantLate) {
 			t.Errorf("%s: pre-created late writes' outcomes %v, want %v", tt.op, late, wantLate)
