@@ -276,8 +276,12 @@ func statxNameAt(dfd int, name []byte, sync int) (fileStat, error) {
 }
 
 func statxOf(stx *unix.Statx_t) fileStat {
+	// The device as an fstat reports it here (see setDev): the sweep
+	// compares the two calls' answers.
+	var st unix.Stat_t
+	setDev(&st.Dev, unix.Mkdev(stx.Dev_major, stx.Dev_minor))
 	return fileStat{
-		dev:   unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		dev:   uint64(st.Dev),
 		ino:   stx.Ino,
 		size:  int64(stx.Size),
 		typ:   modeType(uint32(stx.Mode)),
@@ -287,6 +291,13 @@ func statxOf(stx *unix.Statx_t) fileStat {
 		nlink: uint64(stx.Nlink),
 	}
 }
+
+// setDev stores dev in a Stat_t's Dev, whose type is the architecture's:
+// uint64 on most, uint32 on mips, mipsle, mips64 and mips64le, where the
+// kernel fills an fstat's st_dev with the 32-bit encoding of its dev_t
+// (12 bits of major, 20 of minor), which is Mkdev's low 32 bits. So a
+// statx's device compares equal to an fstat's on every architecture.
+func setDev[T ~uint32 | ~uint64](dst *T, dev uint64) { *dst = T(dev) }
 
 // noatimeFlag keeps reads from updating the access time (see openRead).
 const noatimeFlag = unix.O_NOATIME
