@@ -23,6 +23,12 @@ var (
 	// ErrCorrupt reports a record that fails its integrity checks
 	// (truncated, bit-flipped, foreign or belonging to another ID).
 	ErrCorrupt = record.ErrCorrupt
+	// ErrUnsupportedRecord reports a record of a format version, or with
+	// a flag that changes its meaning, this build does not know: written
+	// by a newer sessfs on the same mount (docs/design.md, "Record
+	// format"), or damaged. It matches ErrCorrupt too, and is handled as
+	// one: a web layer starts the user afresh.
+	ErrUnsupportedRecord = record.ErrUnsupported
 	// ErrRefused reports a record the store will not or cannot read for
 	// what is at its name: a symbolic link (the store never follows one)
 	// or a file (or shard directory) this process may not read, which

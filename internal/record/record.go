@@ -4,7 +4,7 @@
 //	offset size field
 //	     0    4 magic "SSFS"
 //	     4    2 format version (1)
-//	     6    2 flags (bit 0: payload is encrypted)
+//	     6    2 flags (bit 0: payload is encrypted; see KnownFlags)
 //	     8    8 created, Unix nanoseconds
 //	    16    8 absolute deadline, Unix nanoseconds (0: none)
 //	    24    8 idle timeout, nanoseconds (0: none)
@@ -42,10 +42,28 @@ const MaxPayload = 1 << 30
 // FlagEncrypted marks an encrypted payload.
 const FlagEncrypted = 1 << 0
 
+// KnownFlags are the flags this package's readers understand.
+const KnownFlags = FlagEncrypted
+
+// CriticalFlags are the flag bits a reader must understand: a record with
+// one it does not know is refused (ErrUnsupported), as a future writer's
+// flag there changes what the record means (a new encoding of the payload,
+// say), which a reader ignoring it would misread. The other bits (8-15)
+// are for what a reader may ignore and a rewrite by a reader that does not
+// know it may drop: builds before the refusal ignored every unknown bit,
+// so only these keep their meaning across every build.
+const CriticalFlags = 0x00ff
+
 var magic = [4]byte{'S', 'S', 'F', 'S'}
 
 // ErrCorrupt reports a record that fails validation.
 var ErrCorrupt = errors.New("corrupt session record")
+
+// ErrUnsupported reports a record of a format version, or with a critical
+// flag, that this package does not know: written by a newer build, or
+// damaged. It matches ErrCorrupt too, so that every caller that handles a
+// record it cannot read handles it (a web layer starts the user afresh).
+var ErrUnsupported = fmt.Errorf("%w: unsupported format (written by a newer build?)", ErrCorrupt)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -134,9 +152,12 @@ func DecodeHeader(b []byte) (Header, int, error) {
 		return h, 0, fmt.Errorf("%w: bad magic", ErrCorrupt)
 	}
 	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
-		return h, 0, fmt.Errorf("%w: unknown format version %d", ErrCorrupt, v)
+		return h, 0, fmt.Errorf("%w: unknown format version %d", ErrUnsupported, v)
 	}
 	h.Flags = binary.LittleEndian.Uint16(b[6:])
+	if f := h.Flags & CriticalFlags &^ KnownFlags; f != 0 {
+		return h, 0, fmt.Errorf("%w: unknown flags %#04x", ErrUnsupported, f)
+	}
 	h.Created = int64(binary.LittleEndian.Uint64(b[8:]))
 	h.Deadline = int64(binary.LittleEndian.Uint64(b[16:]))
 	h.Idle = int64(binary.LittleEndian.Uint64(b[24:]))
