@@ -1855,6 +1855,17 @@ func TestContentionLeavesBreakerClosed(t *testing.T) {
 		<-attempts
 		cancel()
 		err := <-errc
+		// A wait whose context ends during an attempt returns at once
+		// and leaves the attempt to its worker, which ends it and stops
+		// (the attempt holds a slot until then). On a starved machine the
+		// poll after the second attempt may have begun by then: its
+		// attempt, counted only once it had ended, came as the next
+		// wait's first, whose wait then ended during its real first
+		// attempt, unanswered ("session store unavailable"). So the
+		// attempts are counted once the slots are free.
+		if !poll(func() bool { return s.InFlightForTest() <= 0 }) {
+			t.Fatalf("wait %d: %d slots still taken", i, s.InFlightForTest())
+		}
 		for len(attempts) > 0 {
 			<-attempts
 		}
