@@ -276,12 +276,8 @@ func statxNameAt(dfd int, name []byte, sync int) (fileStat, error) {
 }
 
 func statxOf(stx *unix.Statx_t) fileStat {
-	// The device as an fstat reports it here (see setDev): the sweep
-	// compares the two calls' answers.
-	var st unix.Stat_t
-	setDev(&st.Dev, unix.Mkdev(stx.Dev_major, stx.Dev_minor))
 	return fileStat{
-		dev:   uint64(st.Dev),
+		dev:   statxDev(stx),
 		ino:   stx.Ino,
 		size:  int64(stx.Size),
 		typ:   modeType(uint32(stx.Mode)),
@@ -290,6 +286,14 @@ func statxOf(stx *unix.Statx_t) fileStat {
 		ctime: time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec)),
 		nlink: uint64(stx.Nlink),
 	}
+}
+
+// statxDev is stx's device as an fstat reports it on this architecture
+// (see setDev): the sweep compares the two calls' answers.
+func statxDev(stx *unix.Statx_t) uint64 {
+	var st unix.Stat_t
+	setDev(&st.Dev, unix.Mkdev(stx.Dev_major, stx.Dev_minor))
+	return uint64(st.Dev)
 }
 
 // setDev stores dev in a Stat_t's Dev, whose type is the architecture's:

@@ -22,7 +22,7 @@ func statID(dfd int, name string) (fileID, string, error) {
 		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC,
 			unix.STATX_INO|unix.STATX_NLINK|unix.STATX_MTIME, &stx)
 	})
-	return fileID{ino: stx.Ino, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), nlink: stx.Nlink,
+	return fileID{ino: stx.Ino, dev: statxDev(&stx), nlink: stx.Nlink,
 		mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, "statx", err
 }
 
