@@ -55,21 +55,13 @@ func TestExportedDirMeetsServerLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A client asking now finds it held.
-	lk := unix.Flock_t{Type: unix.F_WRLCK}
-	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
-		t.Fatal(err)
-	}
-	if lk.Type == unix.F_UNLCK {
+	if !heldToClients(t, fd) {
 		t.Fatal("a lock held by the Table in an exported directory is free to the NFS server's clients")
 	}
 	if err := h.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	lk = unix.Flock_t{Type: unix.F_WRLCK}
-	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
-		t.Fatal(err)
-	}
-	if lk.Type != unix.F_UNLCK {
+	if heldToClients(t, fd) {
 		t.Fatal("the Table's lock is still held after Unlock")
 	}
 }
@@ -169,11 +161,7 @@ func TestExportedDirFileLockMeetsServerLocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lk := unix.Flock_t{Type: unix.F_WRLCK}
-	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
-		t.Fatal(err)
-	}
-	if lk.Type == unix.F_UNLCK {
+	if !heldToClients(t, fd) {
 		t.Fatal("a TryLockFile lock in an exported directory is free to the NFS server's clients")
 	}
 	// A process of this host that does not see the export still meets it.
@@ -184,11 +172,18 @@ func TestExportedDirFileLockMeetsServerLocks(t *testing.T) {
 	if err := l.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	lk = unix.Flock_t{Type: unix.F_WRLCK}
+	if heldToClients(t, fd) {
+		t.Fatal("the lock is still held after Unlock")
+	}
+}
+
+// heldToClients reports whether a write lock on fd's file conflicts with a
+// lock held elsewhere, as the NFS server asks for a client (F_GETLK).
+func heldToClients(t *testing.T, fd int) bool {
+	t.Helper()
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
 		t.Fatal(err)
 	}
-	if lk.Type != unix.F_UNLCK {
-		t.Fatal("the lock is still held after Unlock")
-	}
+	return lk.Type != unix.F_UNLCK
 }
