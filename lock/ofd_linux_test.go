@@ -31,17 +31,7 @@ func TestExportedDirMeetsServerLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tab.Close()
-	fd, err := unix.Open(filepath.Join(dir, "s1"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	server := func(typ int16) {
-		t.Helper()
-		if err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &unix.Flock_t{Type: typ}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fd, server := asServer(t, filepath.Join(dir, "s1"))
 	server(unix.F_WRLCK) // a client holds the lock
 	if h, err := tab.TryLock("s1", "a", Exclusive); err == nil {
 		h.Unlock()
@@ -138,17 +128,7 @@ func TestExportedDirFileLockMeetsServerLocks(t *testing.T) {
 	}
 	ops := fileOps{exportTables: []string{etab}}
 	path := filepath.Join(dir, "sessgc.lock")
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	server := func(typ int16) {
-		t.Helper()
-		if err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &unix.Flock_t{Type: typ}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fd, server := asServer(t, path)
 	server(unix.F_WRLCK) // a client's sessgc holds the fleet lock
 	if l, err := tryLockFileWith(path, ops); err == nil {
 		l.Unlock()
@@ -186,4 +166,22 @@ func heldToClients(t *testing.T, fd int) bool {
 		t.Fatal(err)
 	}
 	return lk.Type != unix.F_UNLCK
+}
+
+// asServer opens path as the NFS server does for a client's lock, and
+// returns the descriptor and a function that sets the client's POSIX
+// lock on the whole file (F_WRLCK, F_UNLCK) through it.
+func asServer(t *testing.T, path string) (int, func(typ int16)) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd, func(typ int16) {
+		t.Helper()
+		if err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &unix.Flock_t{Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
