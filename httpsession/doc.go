@@ -52,8 +52,10 @@
 // When the session cannot be loaded or saved before the response starts,
 // the handler's response is discarded and the error handler answers
 // ([WithErrorHandler]; the errors wrap fsstore's sentinels, so an
-// application maps them with errors.Is). The headers the handler set go
-// with its response; those set before the middleware ran (an outer CORS
+// application maps them with errors.Is). The handler's later writes return
+// an error and the statuses it writes (a 103 Early Hints, a 200) are
+// dropped: the response they belong to is not sent. The headers the
+// handler set go with its response; those set before the middleware ran (an outer CORS
 // or request ID middleware's) stay, and so does the cookie of a session
 // that [Session.Release], or the middleware of another Manager inside
 // this one, saved before the failure. By default: 503 Service

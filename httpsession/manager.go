@@ -941,8 +941,16 @@ func varyByCookie(h http.Header) {
 }
 
 // WriteHeader commits the session, then writes the header. Informational
-// (1xx) headers pass through without committing.
+// (1xx) headers pass through without committing. Once the error handler
+// answered in the handler's place (a failed commit), every status the
+// handler writes is dropped, as its Write is: the response it would
+// belong to is not sent, and net/http, which has sent the error answer's
+// header, would log the call as superfluous, blaming a handler that could
+// not know.
 func (w *responseWriter) WriteHeader(code int) {
+	if w.failed {
+		return
+	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		w.ResponseWriter.WriteHeader(code)
 		return
