@@ -64,6 +64,11 @@ type Manager struct {
 	// Session.held), so that a request's cost does not include
 	// allocating, clearing and collecting its session's size.
 	bufs sync.Pool
+	// firstReads holds *[firstReadSize]byte for the read ReadFrom makes
+	// before the response starts (see responseWriter.ReadFrom): every
+	// file a handler serves through io.Copy or http.ServeContent would
+	// allocate one.
+	firstReads sync.Pool
 	// plainWarned: the warning about a Secure cookie sent in answer to a
 	// plain HTTP request was logged (see warnPlainHTTP).
 	plainWarned atomic.Bool
@@ -1009,7 +1014,15 @@ func (w *responseWriter) WriteString(s string) (int, error) {
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	var n int64
 	if !w.started {
-		buf := make([]byte, firstReadSize)
+		// The buffer goes back to the pool when ReadFrom returns: by
+		// io.Reader's and io.Writer's contracts neither r nor the writer
+		// under this one keeps it.
+		bp, _ := w.s.m.firstReads.Get().(*[firstReadSize]byte)
+		if bp == nil {
+			bp = new([firstReadSize]byte)
+		}
+		defer w.s.m.firstReads.Put(bp)
+		buf := bp[:]
 		var (
 			k   int
 			err error
