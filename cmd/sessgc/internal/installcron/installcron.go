@@ -78,7 +78,8 @@ store another user owns, and another user cannot sweep it, so every run
 would fail; such files are refused, naming the owner. A static sessgc (the
 release builds) reads users and groups from /etc/passwd and /etc/group only:
 where they do not list --user in the store's group, install-cron asks
-"id -G USER", which sees LDAP and sssd groups through the C library. Where
+"id -G USER", which sees LDAP and sssd groups through the C library (for
+at most 10 s; Ctrl-C stops it, and install-cron, at once). Where
 neither lists it and the user is in the group all the same, pass --group
 with that group (its numeric gid, or a name this host resolves) to vouch
 for it; it must be the store's group, and the store shared with it, or
@@ -357,7 +358,7 @@ func Generate(opts *InstallOptions) ([]File, error) {
 	return []File{f}, err
 }
 
-func installRun(_ context.Context, opts *InstallOptions) error {
+func installRun(ctx context.Context, opts *InstallOptions) error {
 	files, err := Generate(opts)
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)
@@ -365,7 +366,7 @@ func installRun(_ context.Context, opts *InstallOptions) error {
 	// Refused rather than warned about, unlike a missing binary or user:
 	// the store is here at --dir, so this host is one the files are for,
 	// and on it every run would fail.
-	if err := checkStoreUser(opts.Dir, opts.User, opts.Group); err != nil {
+	if err := checkStoreUser(ctx, opts.Dir, opts.User, opts.Group); err != nil {
 		return err
 	}
 	if opts.Write != "" {

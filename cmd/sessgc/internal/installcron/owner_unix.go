@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -38,8 +39,10 @@ import (
 // user is in the store's group (a numeric gid, or a name that resolves
 // here): it is taken where the lookup does not list the membership, but
 // only for the store's own group of a group-shared store, and never for
-// root; the owner checks stand as they are.
-func checkStoreUser(dir, name, group string) error {
+// root; the owner checks stand as they are. id follows ctx: a Ctrl-C or
+// a SIGTERM while it waits for a directory service ends install-cron with
+// the interruption, and nothing written.
+func checkStoreUser(ctx context.Context, dir, name, group string) error {
 	fi, err := os.Stat(path.Join(dir, fsstore.MarkerFile))
 	if err != nil {
 		return nil
@@ -79,9 +82,14 @@ func checkStoreUser(dir, name, group string) error {
 	if slices.Contains(gids, gid) {
 		return nil // a group-shared store, and the user is in its group
 	}
-	idSays, idErr := idGroups(name)
+	idSays, idErr := idGroups(ctx, name)
 	if slices.Contains(idSays, gid) {
 		return nil // a group this process's lookup cannot see (LDAP, sssd)
+	}
+	if ctx.Err() != nil {
+		// Not a finding about the user's groups: the operator stopped
+		// install-cron while id waited.
+		return pass.Interrupted(ctx, fmt.Sprintf("while id -G %s listed the user's groups; nothing was written", name))
 	}
 	check := fmt.Sprintf("check with: id %s", name)
 	if idErr == nil {
@@ -108,21 +116,32 @@ func checkStoreUser(dir, name, group string) error {
 // not hold install-cron.
 const idWait = 10 * time.Second
 
+// idPipeWait bounds the wait for id's output to close once id is killed:
+// a process it started (an NSS helper) may hold it open for as long as it
+// runs, and the bound would not hold.
+const idPipeWait = time.Second
+
 // idGroups returns the gids of user as "id -G" lists them. id is linked
 // to the C library and asks NSS, which sees the LDAP and sssd groups that
 // os/user in a static build (/etc/group only) does not: where it lists
 // the store's group, the operator need not vouch for it with --group.
-// An error (no id, an unknown user, no answer within idWait) returns no
-// groups.
-func idGroups(user string) ([]string, error) {
+// An error (no id, an unknown user, no answer within idWait, ctx's end)
+// returns no groups; id is killed when ctx ends.
+func idGroups(ctx context.Context, user string) ([]string, error) {
 	id, err := exec.LookPath("id")
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), idWait)
+	ctx, cancel := context.WithTimeout(ctx, idWait)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, id, "-G", "--", user).Output()
+	cmd := exec.CommandContext(ctx, id, "-G", "--", user)
+	cmd.WaitDelay = idPipeWait
+	out, err := cmd.Output()
 	if err != nil {
+		if ctx.Err() != nil {
+			// The kill's "signal: killed" says nothing of why.
+			return nil, fmt.Errorf("id -G %s: %w (%w)", user, context.Cause(ctx), err)
+		}
 		return nil, err
 	}
 	return strings.Fields(string(out)), nil
