@@ -83,6 +83,11 @@ before its maxmemory, is refused before anything is written, and so is
 one whose --redis server takes fewer connections at once than the
 scs-redis peer's clients open (--concurrency, or the --hot clients).
 
+A peer that fails during the run (a request answered with an error
+status; for scs-redis, a command its Redis server does not answer within
+5 s) is left out from then on: the report lists it as failed, with its
+error, and has the other peers' results, and sessbench exits 1.
+
 The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the
 sessfs store used.`,
@@ -233,21 +238,30 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		}()
 	}
 	started := time.Now()
-	res, err := Run(ctx, cfg, peers)
+	res, failures, err := Run(ctx, cfg, peers)
 	if o.IO.ErrTTY {
 		fmt.Fprint(o.IO.ErrOut, "\r\033[K")
 	}
 	if err != nil {
 		return cmdutil.Interrupted(ctx, err)
 	}
-	rep := BuildReport(cfg, peers, res, started, time.Now())
+	rep := BuildReport(cfg, peers, res, failures, started, time.Now())
+	// After the report and the chart, which keep the other peers'
+	// results: exit 1, so that a script does not take the run for whole.
+	var failed error
+	for _, f := range failures {
+		failed = errors.Join(failed, fmt.Errorf("the %s peer failed, and its results are left out: %s", f.Peer, f.Error))
+	}
+	if failed != nil {
+		failed = cmdutil.FailureErrorf("%w", failed)
+	}
 	cleanErr := cleanup.Do()
 	write := WriteMarkdown
 	if o.JSON {
 		write = WriteJSON
 	}
 	if err := write(o.IO.Out, rep); err != nil {
-		return errors.Join(fmt.Errorf("writing report: %w", err), cleanErr)
+		return errors.Join(fmt.Errorf("writing report: %w", err), cleanErr, failed)
 	}
 	if o.Plot != "" {
 		// After the report, so that a chart that cannot be written does
@@ -257,10 +271,10 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 			title = fmt.Sprintf("sessbench http, %s", started.UTC().Format("2006-01-02 15:04 UTC"))
 		}
 		if err := cmdutil.WriteFile(o.Plot, 0o644, func(w io.Writer) error { return WritePlot(w, rep, title) }); err != nil {
-			return errors.Join(fmt.Errorf("--plot: %w", err), cleanErr)
+			return errors.Join(fmt.Errorf("--plot: %w", err), cleanErr, failed)
 		}
 	}
-	return cleanErr
+	return errors.Join(failed, cleanErr)
 }
 
 // sessionOverhead is an upper estimate of what a peer's session costs

@@ -81,7 +81,7 @@ func TestHotCountsSavedFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := Config{HotClients: 4, HotIncrements: 4}
 			r := Result{Peer: "counter", Size: 16}
-			if err := hot(context.Background(), cfg, &counterPeer{outcome: tt.outcome}, &r); err != nil {
+			if err := hot(context.Background(), cfg, &Peer{Name: "counter", Handler: &counterPeer{outcome: tt.outcome}}, &r); err != nil {
 				t.Fatal(err)
 			}
 			got := []int{r.HotOK, r.HotFails, r.HotGain, r.Lost, r.HotSavedFailed}

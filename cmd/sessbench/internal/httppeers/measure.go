@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,13 +149,26 @@ func (c *client) incr() error {
 	return nil
 }
 
+// Failure is a peer that failed during the run: it has no results, and
+// the other peers' are kept.
+type Failure struct {
+	Peer  string `json:"peer"`
+	Error string `json:"error"`
+}
+
 // Run measures every peer at every size. Rounds interleave the peers (A B C
-// A B C ...), so drift on a shared machine hits them alike.
-func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
+// A B C ...), so drift on a shared machine hits them alike. A peer that
+// fails (a request answered with an error status, its store not
+// answering) is left out from then on and returned among the failures,
+// with no results: a peer's half-measured figures compare with nothing,
+// and the other peers' runs go on. The error is a bad configuration's, or
+// ctx's end.
+func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, []Failure, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type cell struct {
+		peer    *Peer
 		res     Result
 		clients []*client
 		// Histograms, not every latency: memory stays flat however long
@@ -162,22 +176,43 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
 		lat1, latN hist.Histogram
 		elapsed    time.Duration
 	}
+	failed := map[*Peer]bool{}
+	var failures []Failure
+	fail := func(p *Peer, err error) {
+		if !failed[p] {
+			failed[p] = true
+			failures = append(failures, Failure{Peer: p.Name, Error: err.Error()})
+		}
+	}
 	var cells []*cell
 	for _, size := range cfg.Sizes {
 		for _, p := range peers {
-			c := &cell{res: Result{Peer: p.Name, Size: size}}
-			for range cfg.Sessions {
-				cl, err := newSession(p.Handler, size)
-				if err != nil {
-					return nil, fmt.Errorf("%s, %d B: %w", p.Name, size, err)
-				}
-				c.clients = append(c.clients, cl)
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
 			}
-			// Warm-up: every session once, unrecorded.
-			for _, cl := range c.clients {
-				if err := cl.incr(); err != nil {
-					return nil, fmt.Errorf("%s, %d B, warm-up: %w", p.Name, size, err)
+			if failed[p] {
+				continue
+			}
+			c := &cell{peer: p, res: Result{Peer: p.Name, Size: size}}
+			err := func() error {
+				for range cfg.Sessions {
+					cl, err := newSession(p.Handler, size)
+					if err != nil {
+						return fmt.Errorf("%d B: %w", size, err)
+					}
+					c.clients = append(c.clients, cl)
 				}
+				// Warm-up: every session once, unrecorded.
+				for _, cl := range c.clients {
+					if err := cl.incr(); err != nil {
+						return fmt.Errorf("%d B, warm-up: %w", size, err)
+					}
+				}
+				return nil
+			}()
+			if err != nil {
+				fail(p, err)
+				continue
 			}
 			cells = append(cells, c)
 		}
@@ -186,27 +221,41 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
 	for round := range cfg.Rounds {
 		for _, c := range cells {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			if failed[c.peer] {
+				continue
 			}
 			step := fmt.Sprintf("round %d/%d: %s, %d B", round+1, cfg.Rounds, c.res.Peer, c.res.Size)
 			if cfg.OnStep != nil {
 				cfg.OnStep(step + ", 1 client")
 			}
 			if err := measure(ctx, c.clients[:1], 1, slice, &c.lat1); err != nil {
-				return nil, fmt.Errorf("%s: %w", step, err)
+				if ctx.Err() != nil {
+					return nil, nil, fmt.Errorf("%s: %w", step, err)
+				}
+				fail(c.peer, fmt.Errorf("%s, 1 client: %w", step, err))
+				continue
 			}
 			if cfg.OnStep != nil {
 				cfg.OnStep(fmt.Sprintf("%s, %d clients", step, cfg.Concurrency))
 			}
 			start := time.Now()
 			if err := measure(ctx, c.clients, cfg.Concurrency, slice, &c.latN); err != nil {
-				return nil, fmt.Errorf("%s: %w", step, err)
+				if ctx.Err() != nil {
+					return nil, nil, fmt.Errorf("%s: %w", step, err)
+				}
+				fail(c.peer, fmt.Errorf("%s, %d clients: %w", step, cfg.Concurrency, err))
+				continue
 			}
 			c.elapsed += time.Since(start)
 		}
 	}
 	var out []Result
 	for _, c := range cells {
+		if failed[c.peer] {
+			continue
+		}
 		r := c.res
 		r.Requests1, r.RequestsN = int(c.lat1.Count()), int(c.latN.Count())
 		r.P50NS, r.P99NS = int64(c.lat1.Quantile(0.50)), int64(c.lat1.Quantile(0.99))
@@ -218,13 +267,22 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, error) {
 			if cfg.OnStep != nil {
 				cfg.OnStep(fmt.Sprintf("lost updates: %s, %d B", r.Peer, r.Size))
 			}
-			if err := hot(ctx, cfg, c.clients[0].h, &r); err != nil {
-				return nil, fmt.Errorf("lost updates, %s, %d B: %w", r.Peer, r.Size, err)
+			if err := hot(ctx, cfg, c.peer, &r); err != nil {
+				if ctx.Err() != nil {
+					return nil, nil, fmt.Errorf("lost updates, %s, %d B: %w", r.Peer, r.Size, err)
+				}
+				fail(c.peer, fmt.Errorf("lost updates, %d B: %w", r.Size, err))
+				continue
 			}
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	// A peer that failed at a later size has results at an earlier one:
+	// they go too.
+	out = slices.DeleteFunc(out, func(r Result) bool {
+		return slices.ContainsFunc(failures, func(f Failure) bool { return f.Peer == r.Peer })
+	})
+	return out, failures, nil
 }
 
 // measure runs n clients, client i on sessions i, i+n, ..., for d and
@@ -272,8 +330,19 @@ func measure(ctx context.Context, clients []*client, n int, d time.Duration, h *
 }
 
 // hot sends HotClients × HotIncrements increments to one new session at
-// once and counts what the counter lost.
-func hot(ctx context.Context, cfg Config, h http.Handler, r *Result) error {
+// once and counts what the counter lost. An increment answered with an
+// error is counted as failed (a 504 from sessfs says it may have been
+// saved), unless the peer's store failed (see Peer.fault): that ends the
+// test with the store's error, rather than count each request that waits
+// for a server that does not answer.
+func hot(ctx context.Context, cfg Config, p *Peer, r *Result) error {
+	h := p.Handler
+	fault := func() error {
+		if p.fault == nil {
+			return nil
+		}
+		return p.fault()
+	}
 	base, err := newSession(h, r.Size)
 	if err != nil {
 		return err
@@ -291,7 +360,7 @@ func hot(ctx context.Context, cfg Config, h http.Handler, r *Result) error {
 			defer wg.Done()
 			c := &client{h: h, cookie: base.cookie}
 			for range cfg.HotIncrements {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || fault() != nil {
 					return
 				}
 				code, body := c.do(pathIncr)
@@ -311,6 +380,9 @@ func hot(ctx context.Context, cfg Config, h http.Handler, r *Result) error {
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := fault(); err != nil {
 		return err
 	}
 	if bad != nil {

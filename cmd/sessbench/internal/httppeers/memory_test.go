@@ -41,7 +41,7 @@ func TestMemoryFlat(t *testing.T) {
 		}
 	})
 	cfg := Config{Sizes: []int{1}, Duration: time.Hour, Rounds: 1, Concurrency: 1, Sessions: 1}
-	if _, err := Run(ctx, cfg, []*Peer{{Name: "flat", Handler: h}}); err == nil {
+	if _, _, err := Run(ctx, cfg, []*Peer{{Name: "flat", Handler: h}}); err == nil {
 		t.Fatal("the run ended before its last request")
 	}
 	if at[1] > at[0]+1<<20 {

@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/redisstore"
@@ -63,6 +65,10 @@ type Peer struct {
 	Desc    string
 	Handler http.Handler
 	close   func() error
+	// fault, if set, returns the first failure of the peer's store that
+	// its handler answered with an error, nil before any: a request
+	// answered with an error is then not a result to count (see hot).
+	fault func() error
 }
 
 // Close releases what the peer opened and removes what it wrote.
@@ -167,9 +173,11 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}, nil
 }
 
-// answerTimeout bounds the scs-redis peer's wait for the server's answer
-// while it opens, as go-redis's default read timeout bounds the run
-// command's.
+// answerTimeout bounds the scs-redis peer's wait for the server's answer,
+// to each command while it opens and during the measurement, as go-redis's
+// default read timeout bounds the run command's: redigo waits for ever,
+// and a server that stops answering mid-run (hung, or a network that drops
+// its packets) held the run for ever with it.
 const answerTimeout = 5 * time.Second
 
 func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int) (*Peer, error) {
@@ -179,6 +187,10 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	addr := srv.String()
 	dialOpts := []redis.DialOption{
 		redis.DialConnectTimeout(5 * time.Second),
+		// Every command's reply, and the write of every command, has a
+		// deadline: scs's redisstore gives its commands no context.
+		redis.DialReadTimeout(answerTimeout),
+		redis.DialWriteTimeout(answerTimeout),
 		redis.DialUsername(srv.Username),
 		redis.DialPassword(srv.Password),
 		redis.DialDatabase(srv.DB),
@@ -265,6 +277,15 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	prefix := fmt.Sprintf("sessbench:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	sm := scs.New()
 	sm.Store = redisstore.NewWithPrefix(pool, prefix)
+	var fault storeFault
+	// scs's default logs the error on the standard logger and answers
+	// "Internal Server Error": the run's failure would not say what
+	// failed.
+	sm.ErrorFunc = func(w http.ResponseWriter, _ *http.Request, err error) {
+		err = redisFailure(addr, err)
+		fault.set(err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 	return &Peer{
 		Name:    PeerSCSRedis,
 		Desc:    fmt.Sprintf("scs v2 LoadAndSave with redisstore (redigo pool), Redis %s at %s", version, addr),
@@ -272,9 +293,44 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		close: func() error {
 			c := pool.Get()
 			err := deletePrefix(c, prefix)
+			if err != nil {
+				err = fmt.Errorf("scs-redis peer: removing the run's sessions (keys %s*): %w", prefix, redisFailure(addr, err))
+			}
 			return errors.Join(err, c.Close(), pool.Close())
 		},
+		fault: fault.get,
 	}, nil
+}
+
+// redisFailure says what a failed command of the scs-redis peer's during
+// the run means: a server that took no answer in answerTimeout has
+// stopped answering, which the bare "i/o timeout" does not say.
+func redisFailure(addr string, err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("the Redis server at %s did not answer a command within %v: %w", addr, answerTimeout, err)
+	}
+	return fmt.Errorf("the Redis server at %s: %w", addr, err)
+}
+
+// storeFault keeps the first error a peer's store failed with.
+type storeFault struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *storeFault) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *storeFault) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
 
 // deletePrefix deletes the keys under prefix with SCAN and UNLINK: KEYS

@@ -13,17 +13,20 @@ import (
 
 // Report is a run's configuration, peers and results.
 type Report struct {
-	Started     time.Time   `json:"started"`
-	Finished    time.Time   `json:"finished"`
-	Duration    float64     `json:"duration_s"` // per peer, size and measurement
-	Rounds      int         `json:"rounds"`
-	Concurrency int         `json:"concurrency"`
-	Sessions    int         `json:"sessions"`
-	HotClients  int         `json:"hot_clients"`
-	HotIncr     int         `json:"hot_increments"`
-	Peers       []PeerInfo  `json:"peers"`
-	Results     []Result    `json:"results"`
-	Ratios      []RatioInfo `json:"ratios,omitempty"`
+	Started     time.Time  `json:"started"`
+	Finished    time.Time  `json:"finished"`
+	Duration    float64    `json:"duration_s"` // per peer, size and measurement
+	Rounds      int        `json:"rounds"`
+	Concurrency int        `json:"concurrency"`
+	Sessions    int        `json:"sessions"`
+	HotClients  int        `json:"hot_clients"`
+	HotIncr     int        `json:"hot_increments"`
+	Peers       []PeerInfo `json:"peers"`
+	Results     []Result   `json:"results"`
+	// Failed lists the peers that failed during the run, which have no
+	// results.
+	Failed []Failure   `json:"failed,omitempty"`
+	Ratios []RatioInfo `json:"ratios,omitempty"`
 }
 
 // PeerInfo names a peer and says how it was set up.
@@ -44,12 +47,12 @@ type RatioInfo struct {
 }
 
 // BuildReport assembles the report and the first peer's ratios to the
-// second's.
-func BuildReport(cfg Config, peers []*Peer, res []Result, started, finished time.Time) *Report {
+// second's (none where either failed).
+func BuildReport(cfg Config, peers []*Peer, res []Result, failed []Failure, started, finished time.Time) *Report {
 	r := &Report{
 		Started: started.UTC(), Finished: finished.UTC(), Duration: cfg.Duration.Seconds(), Rounds: cfg.Rounds,
 		Concurrency: cfg.Concurrency, Sessions: cfg.Sessions, HotClients: cfg.HotClients, HotIncr: cfg.HotIncrements,
-		Results: res,
+		Results: res, Failed: failed,
 	}
 	for _, p := range peers {
 		r.Peers = append(r.Peers, PeerInfo{Name: p.Name, Desc: p.Desc})
@@ -68,6 +71,16 @@ func BuildReport(cfg Config, peers []*Peer, res []Result, started, finished time
 		}
 	}
 	return r
+}
+
+// failed reports whether peer failed during the run.
+func (r *Report) failed(peer string) bool {
+	for _, f := range r.Failed {
+		if f.Peer == peer {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Report) find(peer string, size int) *Result {
@@ -104,6 +117,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	b.WriteString("\n")
 	for _, ra := range r.Ratios {
 		fmt.Fprintf(&b, "%s ÷ %s at %s: p50 %.2f×, throughput %.2f×\n", ra.Of, ra.To, FormatSize(ra.Size), ra.P50, ra.Throughput)
+	}
+	if len(r.Failed) > 0 {
+		b.WriteString("\nFailed, no results:\n")
+		for _, f := range r.Failed {
+			fmt.Fprintf(&b, "- %s: %s\n", f.Peer, f.Error)
+		}
 	}
 	b.WriteString("\nPeers:\n")
 	for _, p := range r.Peers {
@@ -227,6 +246,9 @@ func WritePlot(w io.Writer, r *Report, title string) error {
 			}
 		}
 		label := p.Name
+		if r.failed(p.Name) {
+			label += " — failed during the run, no results (see the report)"
+		}
 		if len(lost) > 0 {
 			label += fmt.Sprintf(" — same-session increments (%d × %d): %s", r.HotClients, r.HotIncr, strings.Join(lost, ", "))
 		}
