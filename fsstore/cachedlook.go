@@ -16,10 +16,11 @@ import "time"
 // attributes before a fresh stat: where the platform has the look
 // (judgeCachedFirst) and the store is on NFS. On a local filesystem the
 // look is a stat already as fresh as the second one, which it would only
-// double. A test turns it on there too (testHooks.cachedFirst), to stand
+// double; where statx is refused (rootDir.noStatx) there is no look
+// without a round trip, the look would be a plain lstat. A test turns it on there too (testHooks.cachedFirst), to stand
 // in for a stale cache.
 func (s *Store) lookCachedFirst() bool {
-	return judgeCachedFirst && (s.nfs || s.testHooks.cachedFirst)
+	return judgeCachedFirst && !s.root.noStatx && (s.nfs || s.testHooks.cachedFirst)
 }
 
 // cachedLive returns the attributes of the record name in sd as this

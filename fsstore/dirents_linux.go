@@ -33,7 +33,7 @@ func (r *rootDir) forEachName(ctx context.Context, dir string, buf []byte, fn fu
 	}
 	defer unix.Close(fd)
 	lstat := func(name []byte) (fs.FileMode, error) {
-		st, err := statxNameAt(fd, name, unix.AT_STATX_SYNC_AS_STAT)
+		st, err := statxNameAt(fd, name, unix.AT_STATX_SYNC_AS_STAT, r.noStatx)
 		if err != nil {
 			return 0, &fs.PathError{Op: "lstat", Path: filepath.Join(dir, string(name)), Err: err}
 		}

@@ -91,7 +91,12 @@
 // be shared with Linux hosts; what they lack is Linux's forced attribute
 // refresh (statx with AT_STATX_FORCE_SYNC), so on NFS a Load there may not
 // see another host's save until the client's attribute cache expires, and
-// the ext4 preallocation (see [DurabilityNone]). On macOS [DurabilityFile]
+// the ext4 preallocation (see [DurabilityNone]). A Linux process that may
+// not make statx (a kernel before 4.11, or a container whose seccomp
+// profile predates it: Docker's default before 18.04, older runc and
+// gVisor answer it EPERM or ENOSYS) works as those systems do, with
+// fstatat: Open finds that out once, and the store then reads attributes
+// as macOS and FreeBSD do, with the same lag on NFS. On macOS [DurabilityFile]
 // uses F_FULLFSYNC, since fsync(2) there leaves data in the drive's cache.
 // On every other system (Windows among them) the package compiles, so
 // programs importing it build everywhere, and [Open] fails with

@@ -3,3 +3,11 @@ package fsstore
 // ForceWalkForTest makes the store resolve paths one directory at a time,
 // as it does on kernels without openat2(2) and on other systems.
 func (s *Store) ForceWalkForTest() { s.root.noOpenat2.Store(true) }
+
+// StatxRefusedForTest reports whether s found statx refused when it
+// opened (rootDir.noStatx), and so stats with fstatat.
+func (s *Store) StatxRefusedForTest() bool { return s.root.noStatx }
+
+// FetchesFreshForTest reports whether s's attribute fetches ask the file
+// server whatever the client has cached (Store.fetchesFresh).
+func (s *Store) FetchesFreshForTest() bool { return s.fetchesFresh() }

@@ -44,7 +44,7 @@ func onNFS(dir string) bool {
 // forces the NFS client past its attribute cache, so a change made by
 // another host may show only once the cache expires (acdirmin); the
 // read-after-write guarantee across NFS hosts is Linux's (docs/design.md).
-func forceGetattr(dir string) error {
+func forceGetattr(dir string, _ bool) error {
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
 		return &fs.PathError{Op: "stat", Path: dir, Err: err}
@@ -74,13 +74,13 @@ func touchPathFD(fd int, ts []unix.Timespec) error { return errNoFDTouch }
 // statFreshAt returns name's attributes in dfd (no symlink followed). No
 // flag here forces the NFS client past its attribute cache (see
 // forceGetattr).
-func statFreshAt(dfd int, name string) (fileStat, error) {
-	var st unix.Stat_t
-	if _, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
-		return fileStat{}, err
-	}
-	return statOf(&st), nil
+func statFreshAt(dfd int, name string, _ bool) (fileStat, error) {
+	return fstatatNoFollow(dfd, name)
 }
+
+// statxRefused is false: there is no statx here to refuse, the stats are
+// fstatat calls already.
+func statxRefused() bool { return false }
 
 // noatimeFlag is 0: there is no O_NOATIME here.
 const noatimeFlag = 0

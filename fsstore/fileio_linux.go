@@ -41,14 +41,37 @@ func onNFS(dir string) bool {
 // forceGetattr makes the NFS client fetch dir's attributes from the server
 // (statx with AT_STATX_FORCE_SYNC): one GETATTR, whatever the attribute
 // cache holds. If the directory changed, the client drops its cached
-// lookups in it.
-func forceGetattr(dir string) error {
+// lookups in it. Where statx is refused (noStatx, see statxRefused) it is
+// a stat, as on the systems without statx: the cache may answer it.
+func forceGetattr(dir string, noStatx bool) error {
+	if noStatx {
+		var st unix.Stat_t
+		if _, err := retryEINTR(func() (int, error) { return 0, unix.Stat(dir, &st) }); err != nil {
+			return &fs.PathError{Op: "stat", Path: dir, Err: err}
+		}
+		return nil
+	}
 	var stx unix.Statx_t
 	err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
 	if err != nil {
 		return &fs.PathError{Op: "statx", Path: dir, Err: err}
 	}
 	return nil
+}
+
+// statxRefused reports whether this process may not make statx(2): a
+// kernel before 4.11 answers ENOSYS, and a seccomp profile written before
+// statx (Docker's default before 18.04, older runc and gVisor) EPERM or
+// ENOSYS, to every call whatever its file. The store then stats with
+// fstatat, as on the systems without statx, deciding once, at Open, not
+// per call. It asks with a descriptor no file has (-1), so that an
+// allowed statx answers EBADF without reaching any file system: no round
+// trip on NFS, and a file server's EPERM (a FUSE daemon's) is not taken
+// for a refusal.
+func statxRefused() bool {
+	var stx unix.Statx_t
+	err := unix.Statx(-1, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx)
+	return err == unix.ENOSYS || err == unix.EPERM
 }
 
 // dirLookupFlags opens a directory only to resolve names in it: no read
@@ -236,13 +259,19 @@ func touchPathFD(fd int, ts []unix.Timespec) error {
 // statFreshAt returns name's attributes in dfd (no symlink followed) from
 // the file server: statx with AT_STATX_FORCE_SYNC sends a GETATTR on NFS,
 // whatever the attribute cache holds; on a local filesystem it is a stat.
-func statFreshAt(dfd int, name string) (fileStat, error) {
-	return statxAt(dfd, name, unix.AT_STATX_FORCE_SYNC)
+// Where statx is refused (noStatx) it is an fstatat, which the cache may
+// answer (see Store.fetchesFresh).
+func statFreshAt(dfd int, name string, noStatx bool) (fileStat, error) {
+	return statxAt(dfd, name, unix.AT_STATX_FORCE_SYNC, noStatx)
 }
 
 // statxAt is statFreshAt with the say over the attribute cache left to
 // sync: AT_STATX_FORCE_SYNC asks the server, AT_STATX_DONT_SYNC never does.
-func statxAt(dfd int, name string, sync int) (fileStat, error) {
+// Where statx is refused (noStatx) it is an fstatat, whatever sync.
+func statxAt(dfd int, name string, sync int, noStatx bool) (fileStat, error) {
+	if noStatx {
+		return fstatatNoFollow(dfd, name)
+	}
 	var stx unix.Statx_t
 	_, err := retryEINTR(func() (int, error) {
 		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|sync, unix.STATX_BASIC_STATS, &stx)
@@ -254,21 +283,15 @@ func statxAt(dfd int, name string, sync int) (fileStat, error) {
 }
 
 // statxNameAt is statxAt for a name held as bytes (see cPathBuf.ptrBytes).
-func statxNameAt(dfd int, name []byte, sync int) (fileStat, error) {
+// The fstatat where statx is refused makes a string of the name.
+func statxNameAt(dfd int, name []byte, sync int, noStatx bool) (fileStat, error) {
+	if noStatx {
+		return fstatatNoFollow(dfd, string(name))
+	}
 	var stx unix.Statx_t
 	_, err := retryEINTR(func() (int, error) {
 		return 0, statxName(dfd, name, unix.AT_SYMLINK_NOFOLLOW|sync, unix.STATX_BASIC_STATS, &stx)
 	})
-	if err == unix.ENOSYS && sync == unix.AT_STATX_SYNC_AS_STAT {
-		// A kernel before statx (4.11): an fstatat says the same.
-		var st unix.Stat_t
-		if _, err = retryEINTR(func() (int, error) {
-			return 0, unix.Fstatat(dfd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW)
-		}); err != nil {
-			return fileStat{}, err
-		}
-		return statOf(&st), nil
-	}
 	if err != nil {
 		return fileStat{}, err
 	}

@@ -18,12 +18,13 @@ import (
 // everywhere.
 var platformErr = fmt.Errorf("%w: %s/%s (linux, darwin and freebsd are)", ErrNotSupported, runtime.GOOS, runtime.GOARCH)
 
-type rootDir struct{}
+type rootDir struct{ noStatx bool }
 
 func openRoot(path string) (*rootDir, error)    { return nil, platformErr }
 func (*rootDir) close() error                   { return nil }
 func (*rootDir) setTestHook(func(string))       {}
 func (*rootDir) setTestDirSync(func(int) error) {}
+func (*rootDir) forcesFresh() bool              { return false }
 
 // rfile is a file open for reading. Only readSmallFile opens one here, so
 // that ReadLayout works for tools on this platform.
@@ -106,7 +107,7 @@ func (*rootDir) setMtime(path string, t time.Time) error            { return pla
 func (*rootDir) setTimes(path string, atime, mtime time.Time) error { return platformErr }
 func isExt4(dir string) bool                                        { return false }
 func onNFS(dir string) bool                                         { return false }
-func forceGetattr(dir string) error                                 { return platformErr }
+func forceGetattr(dir string, _ bool) error                         { return platformErr }
 
 func (rfile) touch(t *time.Time) error                      { return platformErr }
 func (rfile) stat() (fileStat, error)                       { return fileStat{}, platformErr }

@@ -107,6 +107,7 @@ type rootDir struct {
 
 	noOpenat2 atomic.Bool // openat2 is unavailable (old kernel, seccomp)
 	noNoatime atomic.Bool // an O_NOATIME open was refused (files not ours)
+	noStatx   bool        // statx is refused (statxRefused): fstatat instead
 
 	// testHook (tests only, see withTestFS) runs with the descriptor in
 	// use, where a call on a hung server would hold it.
@@ -129,7 +130,7 @@ func openRoot(path string) (*rootDir, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &rootDir{path: filepath.Clean(path), fd: fd}, nil
+	return &rootDir{path: filepath.Clean(path), fd: fd, noStatx: statxRefused()}, nil
 }
 
 func (r *rootDir) close() error {
@@ -424,7 +425,21 @@ func (r *rootDir) statNow(p string) (fileStat, error) {
 		return fileStat{}, err
 	}
 	defer unix.Close(dfd)
-	return statFreshAt(dfd, name)
+	return statFreshAt(dfd, name, r.noStatx)
+}
+
+// forcesFresh reports whether statNow and statFresh ask the file server
+// whatever the client has cached (see Store.fetchesFresh): where the
+// platform can (statFreshForced) and statx is not refused.
+func (r *rootDir) forcesFresh() bool { return statFreshForced && !r.noStatx }
+
+// fstatatNoFollow returns name's attributes in dfd, no symlink followed.
+func fstatatNoFollow(dfd int, name string) (fileStat, error) {
+	var st unix.Stat_t
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+		return fileStat{}, err
+	}
+	return statOf(&st), nil
 }
 
 // openDir opens a directory below the root (or the root) for listing.

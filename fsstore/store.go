@@ -193,10 +193,11 @@ type testHooks struct {
 
 // fetchesFresh reports whether the store's attribute fetches (statNow,
 // statFresh) ask the file server whatever the client has cached, so that
-// their success is the server's answer: on Linux (AT_STATX_FORCE_SYNC).
-// Elsewhere the NFS client's attribute cache may answer them, for up to
-// acregmax, also while the server does not answer at all.
-func (s *Store) fetchesFresh() bool { return statFreshForced && !s.testHooks.staleStat }
+// their success is the server's answer: on Linux (AT_STATX_FORCE_SYNC),
+// unless statx is refused (statxRefused). Elsewhere the NFS client's
+// attribute cache may answer them, for up to acregmax, also while the
+// server does not answer at all.
+func (s *Store) fetchesFresh() bool { return s.root.forcesFresh() && !s.testHooks.staleStat }
 
 // openRaiseTimeout bounds how long Open waits for the marker's lock, which
 // is held only for the few round trips of another process's raise.
@@ -1055,7 +1056,7 @@ func (s *Store) refreshDir(p string) {
 		return
 	}
 	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
-		err := forceGetattr(dir)
+		err := forceGetattr(dir, s.root.noStatx)
 		if !errors.Is(err, fs.ErrNotExist) || len(dir) <= len(s.dataDir) {
 			return
 		}

@@ -15,7 +15,7 @@ const statFreshForced = false
 // statID returns the identity of name in dfd (no symlink followed). These
 // systems have no Linux AT_STATX_FORCE_SYNC: it is an fstatat, exact on
 // local filesystems; on an NFS client it may come from the attribute cache.
-func statID(dfd int, name string) (fileID, string, error) {
+func statID(dfd int, name string, _ bool) (fileID, string, error) {
 	var st unix.Stat_t
 	_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
 	return fileID{ino: uint64(st.Ino), dev: uint64(st.Dev), nlink: uint32(st.Nlink), mtime: time.Unix(st.Mtim.Unix())}, "fstatat", err

@@ -9,14 +9,22 @@ import (
 )
 
 // statFreshForced: statID asks the server past the attribute cache
-// (AT_STATX_FORCE_SYNC), so its success is the server's answer.
+// (AT_STATX_FORCE_SYNC), so its success is the server's answer; not where
+// statx is refused (rootDir.noStatx).
 const statFreshForced = true
 
 // statID returns the identity of name in dfd (no symlink followed) from the
 // file server, not from this client's attribute cache: statx with
 // AT_STATX_FORCE_SYNC sends a GETATTR on NFS, by the cached file handle:
-// call Store.revalidateName first for the name's current file.
-func statID(dfd int, name string) (fileID, string, error) {
+// call Store.revalidateName first for the name's current file. Where
+// statx is refused (noStatx, see statxRefused) it is an fstatat, which the
+// attribute cache may answer.
+func statID(dfd int, name string, noStatx bool) (fileID, string, error) {
+	if noStatx {
+		var st unix.Stat_t
+		_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+		return fileID{ino: uint64(st.Ino), dev: uint64(st.Dev), nlink: uint32(st.Nlink), mtime: time.Unix(st.Mtim.Unix())}, "fstatat", err
+	}
 	var stx unix.Statx_t
 	_, err := retryEINTR(func() (int, error) {
 		return 0, unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC,
@@ -27,15 +35,17 @@ func statID(dfd int, name string) (fileID, string, error) {
 }
 
 // judgeCachedFirst: the sweep judges a record first by the attributes
-// the client already has (shardDir.lstatCached), see sweeper.judge.
+// the client already has (shardDir.lstatCached), see sweeper.judge; not
+// where statx is refused (rootDir.noStatx).
 const judgeCachedFirst = true
 
 // lstatCached returns name's attributes in d as this host's NFS client has
 // them cached, however old, without a round trip (statx with
 // AT_STATX_DONT_SYNC); a name the client has no inode for is looked up,
-// which brings fresh ones. On a local filesystem it is an lstat.
+// which brings fresh ones. On a local filesystem, and where statx is
+// refused, it is an lstat.
 func (d shardDir) lstatCached(name string) (fileStat, error) {
-	st, err := statxAt(d.fd, name, unix.AT_STATX_DONT_SYNC)
+	st, err := statxAt(d.fd, name, unix.AT_STATX_DONT_SYNC, d.noStatx)
 	if err != nil {
 		return fileStat{}, &fs.PathError{Op: "statx", Path: filepath.Join(d.path, name), Err: err}
 	}
@@ -46,7 +56,7 @@ func (d shardDir) lstatCached(name string) (fileStat, error) {
 // rootDir.forEachName): the name goes to the kernel from the stack, no
 // string made of it.
 func (d shardDir) lstatName(name []byte) (fileStat, error) {
-	st, err := statxNameAt(d.fd, name, unix.AT_STATX_SYNC_AS_STAT)
+	st, err := statxNameAt(d.fd, name, unix.AT_STATX_SYNC_AS_STAT, d.noStatx)
 	if err != nil {
 		return fileStat{}, &fs.PathError{Op: "stat", Path: filepath.Join(d.path, string(name)), Err: err}
 	}
@@ -55,7 +65,7 @@ func (d shardDir) lstatName(name []byte) (fileStat, error) {
 
 // lstatCachedName is lstatCached for a name held as bytes (see lstatName).
 func (d shardDir) lstatCachedName(name []byte) (fileStat, error) {
-	st, err := statxNameAt(d.fd, name, unix.AT_STATX_DONT_SYNC)
+	st, err := statxNameAt(d.fd, name, unix.AT_STATX_DONT_SYNC, d.noStatx)
 	if err != nil {
 		return fileStat{}, &fs.PathError{Op: "statx", Path: filepath.Join(d.path, string(name)), Err: err}
 	}

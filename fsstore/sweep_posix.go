@@ -26,7 +26,7 @@ func (r *rootDir) statFresh(p string) (fileID, error) {
 		return fileID{}, err
 	}
 	defer unix.Close(dfd)
-	id, op, err := statID(dfd, name)
+	id, op, err := statID(dfd, name, r.noStatx)
 	if err != nil {
 		return fileID{}, &fs.PathError{Op: op, Path: p, Err: err}
 	}
@@ -36,8 +36,9 @@ func (r *rootDir) statFresh(p string) (fileID, error) {
 // shardDir is an open shard directory: the sweep resolves it once per
 // batch of names instead of once per system call.
 type shardDir struct {
-	fd   int
-	path string
+	fd      int
+	path    string
+	noStatx bool // the root's (rootDir.noStatx)
 }
 
 func (r *rootDir) openShard(dir string) (shardDir, error) {
@@ -45,7 +46,7 @@ func (r *rootDir) openShard(dir string) (shardDir, error) {
 	if err != nil {
 		return shardDir{}, err
 	}
-	return shardDir{fd: fd, path: dir}, nil
+	return shardDir{fd: fd, path: dir, noStatx: r.noStatx}, nil
 }
 
 func (d shardDir) close() { unix.Close(d.fd) }
