@@ -235,7 +235,9 @@ func WithCreate(create bool) Option {
 // not set up the lock directory or agree on the lock strategy
 // (LockStrategy reports lock.Auto), does not record its idle timeout or
 // encryption in the marker, and writes no key check file. An encrypted
-// store still needs its keys, or WithMaintenanceOnly, as without it.
+// store still needs its keys, or WithMaintenanceOnly, as without it. A
+// data/ or locks/ that is a symlink is refused as without it: Open fails
+// with an error matching ELOOP that names the link.
 //
 // Load, LoadInto, Range, Stats and Health work as on any store; Stats
 // judges ages by this host's clock, not the file server's (see

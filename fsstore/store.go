@@ -349,6 +349,22 @@ func symlinkedDir(dir string, err error) error {
 	return err
 }
 
+// refuseSymlinkedDirs refuses, for a read-only Open, a store whose data/
+// or locks/ is a symlink, as the writable Open's write probe and lock
+// table refuse it (ELOOP, worded by symlinkedDir): the store follows no
+// symlink below its directory (see rootDir), so every operation would
+// fail with ELOOP. A missing one is no error: the store works without
+// it.
+func (s *Store) refuseSymlinkedDirs() error {
+	for _, sub := range []string{DataDir, LockDir} {
+		p := filepath.Join(s.dir, sub)
+		if st, err := s.root.lstat(p); err == nil && st.typ == fs.ModeSymlink {
+			return fmt.Errorf("fsstore: open %s: %w", s.dir, &fs.PathError{Op: "open", Path: p, Err: syscall.ELOOP})
+		}
+	}
+	return nil
+}
+
 func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	c := defaultConfig()
 	for i, o := range opts {
@@ -501,7 +517,11 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	}
 	if c.readOnly {
 		// No write probe, and no lock table: setting one up may create
-		// the lock directory and record the lock strategy.
+		// the lock directory and record the lock strategy. So the
+		// symlinks those would meet are looked for here.
+		if err := s.refuseSymlinkedDirs(); err != nil {
+			return nil, err
+		}
 		return s.finishOpen(root, &c, &opened)
 	}
 	if err := s.checkWritable(); err != nil {

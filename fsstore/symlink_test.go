@@ -251,7 +251,7 @@ func TestSymlinkedLockDirNotFollowed(t *testing.T) {
 // operator to permissions and mount options.
 func TestOpenNamesSymlinkedDir(t *testing.T) {
 	for _, sub := range []string{fsstore.DataDir, fsstore.LockDir} {
-		for _, ro := range []bool{false} {
+		for _, ro := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/readonly=%v", sub, ro), func(t *testing.T) {
 				dir := t.TempDir()
 				openDir(t, dir).Close()
