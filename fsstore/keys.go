@@ -40,7 +40,11 @@ var (
 	// rekeyed). It is distinct from ErrCorrupt so that operators can tell a
 	// key-management mistake from tampering (OutcomeUnknownKey); a web
 	// layer treats both as "no session". An expired record is ErrExpired
-	// whatever its key: expiry is checked before decryption.
+	// whatever its key: expiry is checked before decryption. It is for a
+	// key an application host of the store has had (its check file,
+	// .keycheck-ID, is in the store): a record under key ID 0, which no
+	// key has, or under an ID with no check file was written by no host,
+	// and is ErrCorrupt.
 	ErrUnknownKey = errors.New("record encrypted with a key that is not configured")
 	// ErrUnencrypted reports a plaintext record met by a store opened
 	// WithKeys (without WithPlaintextMigration), or by a store without
@@ -454,6 +458,13 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 		}
 		return nil
 	}
+	if h.KeyID == 0 {
+		// No key has ID 0 (CheckKeys refuses it), so no host sealed
+		// this record: it is forged or damaged, for a keyless process
+		// too, which must not take it for a sign the store is
+		// encrypted (below) and stop saving.
+		return fmt.Errorf("%w: the record says it is encrypted under key ID 0, which no key has (forged or damaged)", ErrCorrupt)
+	}
 	if kr == nil {
 		// Only a keyed process writes an encrypted record, and a keyed
 		// process marks the store encrypted before its first write: this
@@ -465,9 +476,31 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 		return fmt.Errorf("%w: the record is encrypted (key ID %d) and this process has no keys", ErrKeysRequired, h.KeyID)
 	}
 	if kr.aeads[h.KeyID] == nil {
-		return fmt.Errorf("%w (key ID %d)", ErrUnknownKey, h.KeyID)
+		return s.unknownKey(h.KeyID)
 	}
 	return nil
+}
+
+// unknownKey is the refusal of a live record under key id, which this
+// process does not have: ErrUnknownKey where an application host of the
+// store has had the key (its check file is there, which the first host
+// to open the store with the key writes before any save under it), as
+// after a key retired too early or during a rollout; ErrCorrupt where
+// none has, so that no host wrote the record: forged or damaged, for the
+// corrupt-record alert rather than the retired-key one. A check file
+// that cannot be looked at (other than missing) leaves ErrUnknownKey. On
+// NFS the store directory's attributes are fetched first, so that a check
+// file another host has just written is not taken for missing from this
+// client's cache.
+func (s *Store) unknownKey(id uint32) error {
+	p := keyCheckPath(s.dir, id)
+	if s.nfs {
+		forceGetattr(s.dir, s.root.noStatx)
+	}
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: the record says it is encrypted under key ID %d, which no application host of this store has had (no %s): forged or damaged", ErrCorrupt, id, filepath.Base(p))
+	}
+	return fmt.Errorf("%w (key ID %d)", ErrUnknownKey, id)
 }
 
 // keylessRecheck is how often a store opened without keys re-reads the

@@ -65,7 +65,8 @@ const (
 	OutcomeError
 	// OutcomeUnknownKey reports a live record under a key that is not
 	// configured (ErrUnknownKey): a key was retired before every record
-	// was rekeyed. Users of such records get a fresh session.
+	// was rekeyed. Users of such records get a fresh session. A record
+	// under a key no host of the store has had is OutcomeCorrupt.
 	OutcomeUnknownKey
 	// OutcomeTooManyLocks reports a lock refused at once because this
 	// process holds its cap of OS locks (WithMaxHeldLocks) or the server

@@ -43,10 +43,15 @@ type Record struct {
 	Deadline time.Time     // zero: none
 	Idle     time.Duration // zero: none
 	Version  uint64
+	// Encrypted sets the flag that says the payload is sealed, under
+	// the key KeyID: without the key, Payload is anything but a sealed
+	// payload, which is what such a record tests.
+	Encrypted bool
+	KeyID     uint32
 }
 
-// Encode returns a well-formed plaintext record: right magic, version,
-// length, ID binding and checksum.
+// Encode returns a well-formed record: right magic, version, length, ID
+// binding and checksum; plaintext unless r.Encrypted.
 func (r Record) Encode() []byte {
 	created := r.Created
 	if created.IsZero() {
@@ -55,6 +60,9 @@ func (r Record) Encode() []byte {
 	b := make([]byte, 64, 64+len(r.Payload))
 	copy(b[0:4], "SSFS")
 	binary.LittleEndian.PutUint16(b[4:], 1)
+	if r.Encrypted {
+		binary.LittleEndian.PutUint16(b[6:], 1) // flags, bit 0: encrypted
+	}
 	binary.LittleEndian.PutUint64(b[8:], uint64(created.UnixNano()))
 	if !r.Deadline.IsZero() {
 		binary.LittleEndian.PutUint64(b[16:], uint64(r.Deadline.UnixNano()))
@@ -62,6 +70,7 @@ func (r Record) Encode() []byte {
 	binary.LittleEndian.PutUint64(b[24:], uint64(r.Idle))
 	binary.LittleEndian.PutUint64(b[32:], r.Version)
 	binary.LittleEndian.PutUint32(b[40:], uint32(len(r.Payload)))
+	binary.LittleEndian.PutUint32(b[44:], r.KeyID)
 	bind := sha256.Sum256(append([]byte("sessfs-bind\x00"), r.ID...))
 	copy(b[48:56], bind[:8])
 	b = append(b, r.Payload...)
