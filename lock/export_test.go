@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // FakeOS is an in-memory OS lock backend for the Table's tests: a test
@@ -161,14 +159,7 @@ type FileLockHooks struct {
 }
 
 func (h FileLockHooks) ops() fileOps {
-	var o fileOps
-	if h.TryLock != nil {
-		o.try = func(f *flock.Flock) (bool, error) { return h.TryLock(f.TryLock) }
-	}
-	if h.Unlock != nil {
-		o.unlock = func(f *flock.Flock) error { return h.Unlock(f.Unlock) }
-	}
-	return o
+	return fileOps{try: h.TryLock, unlock: h.Unlock}
 }
 
 // TryLockFileWithHooks is TryLockFile making its calls through h.

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // FileLock is a one-shot flock(2) lock on a single file, for locks taken
@@ -19,43 +17,46 @@ import (
 // this host's NFS server exports it also takes an open file description
 // lock, as a Table's Flock does (see the package documentation).
 type FileLock struct {
-	f   *flock.Flock
-	ops fileOps
+	path string
+	h    *fileHandle
+	ops  fileOps
 	// ofd, in a directory this host's NFS server exports, holds the open
 	// file description lock that meets the server's locks for its
 	// clients (see tryLockFileOnce).
 	ofd *os.File
+	// released: Unlock ran, and closed the file whatever it returned.
+	released bool
 }
 
-// fileOps makes a FileLock's calls into gofrs/flock; a test sets its fields
-// to stand for a call a signal interrupted. The zero value calls gofrs/flock.
+// fileOps makes a FileLock's lock and unlock calls; a test sets its
+// fields to stand for a call a signal interrupted or the OS refused.
+// Each gets the real call, to make or not. The zero value makes them.
 type fileOps struct {
-	try    func(*flock.Flock) (bool, error)
-	unlock func(*flock.Flock) error
+	try    func(real func() (bool, error)) (bool, error)
+	unlock func(real func() error) error
 	// exportTables, when not nil, replaces the NFS server's export
 	// tables that exportOf reads.
 	exportTables []string
 }
 
-func (o fileOps) tryLock(f *flock.Flock) (bool, error) {
+func (o fileOps) tryLock(h *fileHandle) (bool, error) {
 	if o.try != nil {
-		return o.try(f)
+		return o.try(h.tryLock)
 	}
-	return f.TryLock()
+	return h.tryLock()
 }
 
-func (o fileOps) unlockFile(f *flock.Flock) error {
+func (o fileOps) unlockFile(h *fileHandle) error {
 	if o.unlock != nil {
-		return o.unlock(f)
+		return o.unlock(h.unlock)
 	}
-	return f.Unlock()
+	return h.unlock()
 }
 
 // interrupted reports whether err is EINTR. On NFS a flock is an RPC, and a
 // signal delivered to the thread meanwhile (Go's preemption signal among
 // them) fails even a non-blocking one with EINTR, which says nothing about
-// the lock: gofrs/flock passes it on without retrying, so FileLock retries,
-// as the Table's flock backend does.
+// the lock: FileLock asks again, as the Table's flock backend does.
 func interrupted(err error) bool { return errors.Is(err, syscall.EINTR) }
 
 // TryLockFile takes an exclusive lock on path (created if missing) without
@@ -81,13 +82,14 @@ func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
 
 // tryLockFileOnce is TryLockFile without the retry on EINTR.
 func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
-	// Read-write: NFSv4 refuses an exclusive lock on a read-only descriptor.
-	f := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(0o600))
-	ok, err := ops.tryLock(f)
+	h := newFileHandle(path)
+	ok, err := ops.tryLock(h)
 	if err != nil {
+		h.close()
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if !ok {
+		h.close()
 		return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
 	}
 	// In a directory this host's NFS server exports, the server's locks
@@ -95,10 +97,10 @@ func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 	// the flock does not meet: sessgc from the server's cron and sessgc
 	// on a client would both sweep. The flock stays for this host's
 	// processes that do not see the export.
-	l := &FileLock{f: f, ops: ops}
+	l := &FileLock{path: path, h: h, ops: ops}
 	if exportOf(filepath.Dir(path), ops.exportTables) != "" {
-		// gofrs/flock does not share its descriptor: the lock is taken
-		// through one of its own, which Unlock closes.
+		// The lock is taken through a descriptor of its own, which
+		// Unlock closes.
 		of, err := os.OpenFile(path, os.O_RDWR|syscallNoFollow, 0)
 		if err == nil {
 			if err = ofdTryFile(of); err != nil {
@@ -148,19 +150,32 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 }
 
 // Path returns the locked file's path.
-func (l *FileLock) Path() string { return l.f.Path() }
+func (l *FileLock) Path() string { return l.path }
 
-// Unlock releases the lock and closes the file. Calling it again does nothing.
+// Unlock releases the lock and closes the file. Calling it again does
+// nothing. An error means the OS refused the unlock (on NFS after the
+// lock was lost, say); the file is closed all the same, which releases
+// whatever the process still held of the lock.
 func (l *FileLock) Unlock() error {
+	if l.released {
+		return nil
+	}
+	l.released = true
 	if l.ofd != nil {
 		l.ofd.Close() // releases its lock
 		l.ofd = nil
 	}
 	for {
-		// gofrs/flock keeps the file open and the lock marked held when the
-		// unlock fails, so calling it again retries the unlock.
-		err := l.ops.unlockFile(l.f)
-		if !interrupted(err) {
+		// An interrupted unlock leaves the lock held: asking again
+		// retries it.
+		if err := l.ops.unlockFile(l.h); !interrupted(err) {
+			// Closed whatever the unlock returned: a file kept open
+			// after a refused unlock held the lock out of every other
+			// process's reach until a collection happened to run its
+			// finalizer (sessgc's fleet lock, for the rest of the
+			// process). Closing the file is the release no error
+			// refuses.
+			l.h.close()
 			return err
 		}
 	}

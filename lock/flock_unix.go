@@ -18,7 +18,8 @@ import (
 // We call flock(2) directly rather than through github.com/gofrs/flock here:
 // its Unlock closes the descriptor, and on NFS the close plus the next open
 // cost two extra round trips per lock cycle (5 RPCs instead of 3, measured in
-// docs/measurements.md). gofrs/flock still serves the one-shot locks in file.go.
+// docs/measurements.md). The one-shot locks of file.go call flock(2) directly
+// too (file_flock.go), for another reason: see fileHandle.
 type flockBackend struct {
 	dir     *lockDir
 	perm    fs.FileMode

@@ -77,6 +77,24 @@ func runHelper(role string) error {
 		return helperPauseTake(tab, name, os.Getenv("LOCK_OTHERKEY") != "")
 	case "countkeys":
 		return helperCountKeys(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_KEYS", 2), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
+	case "try":
+		// Reports whether name is free to this process, without waiting.
+		h, err := tab.TryLock(name, name, lock.Exclusive)
+		if err != nil {
+			say("held %v", err)
+			return nil
+		}
+		say("free")
+		return h.Unlock()
+	case "tryfile":
+		// The same, for the FileLock at LOCK_PATH.
+		l, err := lock.TryLockFile(os.Getenv("LOCK_PATH"))
+		if err != nil {
+			say("held %v", err)
+			return nil
+		}
+		say("free")
+		return l.Unlock()
 	}
 	return fmt.Errorf("unknown role %q", role)
 }

@@ -1,0 +1,72 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package lock
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// fileHandle is a FileLock's open lock file. flock(2) is called directly,
+// as the Table's flock backend does, rather than through gofrs/flock:
+// that keeps its descriptor to itself, open and marked locked, when an
+// unlock fails, so a FileLock could not close it, and the lock stayed
+// held until the descriptor's finalizer ran.
+type fileHandle struct {
+	path string
+	f    *os.File
+}
+
+func newFileHandle(path string) *fileHandle { return &fileHandle{path: path} }
+
+// tryLock opens the file (created if missing, a symlink refused) and
+// takes the exclusive lock without waiting: false when another open file
+// holds it. Read-write: NFSv4 refuses an exclusive lock on a read-only
+// descriptor.
+func (h *fileHandle) tryLock() (bool, error) {
+	if h.f == nil {
+		f, err := os.OpenFile(h.path, os.O_CREATE|os.O_RDWR|syscallNoFollow, 0o600)
+		if err != nil {
+			return false, err
+		}
+		h.f = f
+	}
+	var lerr error
+	if err := h.control(func(fd int) { lerr = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
+		return false, err
+	}
+	if errors.Is(lerr, unix.EWOULDBLOCK) {
+		return false, nil
+	}
+	return lerr == nil, lerr
+}
+
+func (h *fileHandle) unlock() error {
+	if h.f == nil {
+		return nil
+	}
+	var uerr error
+	if err := h.control(func(fd int) { uerr = unix.Flock(fd, unix.LOCK_UN) }); err != nil {
+		return err
+	}
+	return uerr
+}
+
+// control runs fn with the file's descriptor.
+func (h *fileHandle) control(fn func(fd int)) error {
+	sc, err := h.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return sc.Control(func(fd uintptr) { fn(int(fd)) })
+}
+
+// close closes the file, which releases any lock taken through it.
+func (h *fileHandle) close() {
+	if h.f != nil {
+		h.f.Close()
+		h.f = nil
+	}
+}
