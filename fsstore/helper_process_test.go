@@ -68,6 +68,21 @@ func runHelper(role string) error {
 		say("locked")
 		io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
 		return l.Unlock()
+	case "try-lock":
+		// Reports whether STORE_ID's lock is free to this process,
+		// without waiting.
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		l, err := s.TryLock(os.Getenv("STORE_ID"), fsstore.Exclusive)
+		if err != nil {
+			say("held %v", err)
+			return nil
+		}
+		say("free")
+		return l.Unlock()
 	case "die-in-save":
 		// Save STORE_ID under its lock (STORE_OP "locked": Lock, Load,
 		// Locked.Save; "cas": Load, CompareAndSwap), stopping at
