@@ -207,10 +207,13 @@ func (s *Session) load() error {
 			// logged out, forged) five round trips and some 31 ms,
 			// holding a stripe other sessions share (see the package
 			// doc, Writing the store from other code).
+			// The session's from now on, so that the request's end
+			// releases it whatever happens meanwhile: the load's report
+			// to the store's Observer may panic.
+			s.lk = lk
 			if rec, err = lk.LoadIntoLockedOnly(s.reqCtx, bp.b); err != nil {
 				s.unlockHandle(lk)
-			} else {
-				s.lk = lk
+				s.lk = nil
 			}
 			s.loaded(bp, rec, err)
 		} else {
@@ -356,28 +359,41 @@ func (s *Session) Deadline() time.Time {
 // session could not be loaded.
 func (s *Session) Get(key string, dst any) (bool, error) {
 	noSession(s)
-	s.mu.Lock()
-	if err := s.use(); err != nil {
-		s.mu.Unlock()
+	raw, ok, err := s.lookup(key)
+	if !ok || err != nil {
 		return false, err
 	}
-	raw, ok := s.values.get(key)
-	if !ok {
-		s.mu.Unlock()
-		return false, nil
-	}
 	// Decode outside the lock (dst's UnmarshalJSON may use the session),
-	// counted so that raw's buffer is not overwritten meanwhile.
-	s.reading++
-	s.mu.Unlock()
-	err := json.Unmarshal(raw, dst)
-	s.mu.Lock()
-	s.reading--
-	s.mu.Unlock()
-	if err != nil {
+	// counted so that raw's buffer is not overwritten meanwhile, and
+	// uncounted however the decode ends (UnmarshalJSON may panic).
+	defer func() {
+		s.mu.Lock()
+		s.reading--
+		s.mu.Unlock()
+	}()
+	if err := json.Unmarshal(raw, dst); err != nil {
 		return true, fmt.Errorf("httpsession: get %q: %w", key, err)
 	}
 	return true, nil
+}
+
+// lookup loads the session on its first use and returns key's encoded
+// value, counted as being read (s.reading) when it exists. It holds s.mu
+// through a defer, as every method that may load or commit the session
+// does: the store's Observer is called on this goroutine, and its panic,
+// raised through a section that unlocked s.mu by hand, left s.mu locked,
+// and the end of the request, which releases the session's lock, waiting
+// for it for ever, with that lock held.
+func (s *Session) lookup(key string) (raw []byte, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.use(); err != nil {
+		return nil, false, err
+	}
+	if raw, ok = s.values.get(key); ok {
+		s.reading++
+	}
+	return raw, ok, nil
 }
 
 // getAs returns the value under key as T, or T's zero value when the key
@@ -623,19 +639,25 @@ func (s *Session) Destroy() error {
 // the handler does not race with on the header.
 func (s *Session) Release() error {
 	noSession(s)
+	lk, err := s.commitRelease()
+	s.release(lk)
+	return err
+}
+
+// commitRelease is the part of Release under s.mu, held through a defer
+// (see lookup): it commits, unless the session was released already or
+// the request answered with an error, and hands over the lock to
+// release, nil when there is none.
+func (s *Session) commitRelease() (lk *fsstore.Locked, err error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.released {
-		s.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	if s.aborted != nil {
-		err := s.aborted
 		s.released = true
-		lk := s.lk
-		s.lk = nil
-		s.mu.Unlock()
-		s.release(lk)
-		return err
+		lk, s.lk = s.lk, nil
+		return lk, s.aborted
 	}
 	var (
 		h               http.Header
@@ -645,16 +667,13 @@ func (s *Session) Release() error {
 		h = s.hdr
 		cookies, caches = len(h["Set-Cookie"]), len(h["Cache-Control"])
 	}
-	err := s.commit(h)
+	err = s.commit(h)
 	if err == nil && h != nil {
 		s.kept = added(h, cookies, caches)
 	}
 	s.released, s.pending = true, err
-	lk := s.lk
-	s.lk = nil
-	s.mu.Unlock()
-	s.release(lk)
-	return err
+	lk, s.lk = s.lk, nil
+	return lk, err
 }
 
 // releaseReported releases the session as Release does, for a caller that
@@ -723,7 +742,19 @@ func (s *Session) commitResponse(h http.Header, last bool) error {
 // that long would make each of the user's other requests wait out the
 // lock timeout and fail.
 func (s *Session) commitHijack() error {
+	lk, err := s.commitHijackLocked()
+	if err != nil {
+		return err
+	}
+	s.release(lk)
+	return nil
+}
+
+// commitHijackLocked is the part of commitHijack under s.mu, held through
+// a defer (see lookup); it hands over the lock to release.
+func (s *Session) commitHijackLocked() (*fsstore.Locked, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	err := s.commit(nil)
 	if err == nil && s.idCookie {
 		// Release saved a new or renewed session and put its cookie
@@ -740,15 +771,12 @@ func (s *Session) commitHijack() error {
 	}
 	if err != nil {
 		s.abortLocked(err)
-		s.mu.Unlock()
-		return err
+		return nil, err
 	}
 	s.started, s.released = true, true
 	lk := s.lk
 	s.lk = nil
-	s.mu.Unlock()
-	s.release(lk)
-	return nil
+	return lk, nil
 }
 
 // abort marks the request as answered with an error (err): no change is
@@ -1021,7 +1049,7 @@ func (s *Session) commit(h http.Header) error {
 // without waiting, would not do: taken free for the publish, it could be
 // busy for that later save. A request holding no lock blocks nobody and
 // may wait (CompareAndSwap).
-func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsstore.Locked) error {
+func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsstore.Locked) (err error) {
 	held := cmp.Or(old, s.lk)
 	if held == nil {
 		return s.m.st.CompareAndSwap(ctx, fresh)
@@ -1038,11 +1066,16 @@ func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsst
 	if err != nil {
 		return err
 	}
-	err = saveNew(ctx, lk, fresh)
-	if uerr := lk.Unlock(); err == nil && uerr != nil {
-		err = uerr
-	}
-	return err
+	// Released however the save ends: its report to the store's
+	// Observer may panic, and the fresh ID's lock, left held, kept the
+	// stripe it shares with the request's from every other host for as
+	// long as the process ran.
+	defer func() {
+		if uerr := lk.Unlock(); err == nil && uerr != nil {
+			err = uerr
+		}
+	}()
+	return saveNew(ctx, lk, fresh)
 }
 
 // saveNew saves fresh under its lock lk, create-only.
