@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/testenv"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // The cancellation and leak audit of the store: each public entry point
@@ -306,5 +309,62 @@ func TestStoreLeakAudit(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStoreOpenLeakAudit: an Open that fails, at each of its checks,
+// leaves no descriptor and no goroutine (the store's directory, its lock
+// table's, a keys file watcher's).
+func TestStoreOpenLeakAudit(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	store := func(opts ...fsstore.Option) func(t *testing.T, dir string) string {
+		return func(t *testing.T, dir string) string {
+			s, err := fsstore.Open(dir, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			return dir
+		}
+	}
+	empty := func(_ *testing.T, dir string) string { return dir }
+	for _, tc := range []struct {
+		name string
+		// prep readies dir and returns the directory to open.
+		prep func(t *testing.T, dir string) string
+		opts []fsstore.Option
+		want error
+	}{
+		{"no store, WithCreate(false)", empty, []fsstore.Option{fsstore.WithCreate(false)}, fsstore.ErrNotStore},
+		{"directory not empty", func(t *testing.T, dir string) string {
+			if err := os.WriteFile(dir+"/x", nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, nil, fsstore.ErrNotStore},
+		{"inside a store", func(t *testing.T, dir string) string { return store()(t, dir) + "/" + fsstore.DataDir }, nil, fsstore.ErrInsideStore},
+		{"layout differs", store(), []fsstore.Option{fsstore.WithShardDepth(2)}, fsstore.ErrLayoutMismatch},
+		{"lock strategy differs", store(), []fsstore.Option{fsstore.WithLockStrategy(lock.Lease)}, lock.ErrStrategyMismatch},
+		{"encrypted store opened without keys", store(fsstore.WithKeys(mustKey(t, 1))), nil, nil},
+		{"keys file missing", empty, []fsstore.Option{fsstore.WithKeysFile("/nonexistent/keys")}, fs.ErrNotExist},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.prep(t, t.TempDir())
+			fds, goroutines := descriptors(t), runtime.NumGoroutine()
+			s, err := fsstore.Open(dir, tc.opts...)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Open: %v, want an error matching %v", err, tc.want)
+			}
+			if !poll(func() bool {
+				return (fds < 0 || descriptors(t) <= fds) && runtime.NumGoroutine() <= goroutines
+			}) {
+				t.Errorf("after the failed Open: %d descriptors (%d before), %d goroutines (%d before)",
+					descriptors(t), fds, runtime.NumGoroutine(), goroutines)
+			}
+		})
 	}
 }
