@@ -73,7 +73,7 @@ func (f *leakFix) wantErr(what string, err error, want ...error) {
 
 // hungCancelled runs op with a context cancelled once the store's call at
 // site hangs, and returns op's error; the call stays hung until release.
-func (f *leakFix) hungCancelled(site string, op func(ctx context.Context) error) (err error, release func()) {
+func (f *leakFix) hungCancelled(site string, op func(ctx context.Context) error) (release func(), err error) {
 	release = f.fs.hang(site)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -86,7 +86,7 @@ func (f *leakFix) hungCancelled(site string, op func(ctx context.Context) error)
 		f.t.Fatalf("the operation returned (%v) without reaching %s", err, site)
 	}
 	cancel()
-	return <-done, release
+	return release, <-done
 }
 
 // panicAtLock is an Observer that panics when told of a lock acquired.
@@ -192,7 +192,7 @@ var storeLeakRows = []struct {
 		f.wantErr("Lock on a read-only filesystem", err, syscall.EROFS)
 	}},
 	{name: "Lock/context ended while the lock call hangs", boundedOnly: true, run: func(f *leakFix) {
-		err, release := f.hungCancelled("lock", func(ctx context.Context) error {
+		release, err := f.hungCancelled("lock", func(ctx context.Context) error {
 			l, err := f.s.Lock(ctx, f.id, fsstore.Exclusive)
 			if err == nil {
 				l.Unlock()
@@ -204,7 +204,7 @@ var storeLeakRows = []struct {
 	}},
 	{name: "Locked.Load/context ended while the read hangs", boundedOnly: true, run: func(f *leakFix) {
 		l := f.lock()
-		err, release := f.hungCancelled("load", func(ctx context.Context) error {
+		release, err := f.hungCancelled("load", func(ctx context.Context) error {
 			_, err := l.Load(ctx)
 			return err
 		})
@@ -215,7 +215,7 @@ var storeLeakRows = []struct {
 	}},
 	{name: "Locked.Save/context ended while the write hangs", boundedOnly: true, run: func(f *leakFix) {
 		l := f.lock()
-		err, release := f.hungCancelled("save", func(ctx context.Context) error {
+		release, err := f.hungCancelled("save", func(ctx context.Context) error {
 			return l.Save(ctx, &fsstore.Session{ID: f.id, Version: 1, Data: []byte("late")})
 		})
 		f.wantErr("Locked.Save given up on in a hung call", err, fsstore.ErrUnavailable)
@@ -228,7 +228,7 @@ var storeLeakRows = []struct {
 			f.t.Fatal(err)
 		}
 		sess.Data = []byte("late")
-		err, release := f.hungCancelled("compare-and-swap", func(ctx context.Context) error {
+		release, err := f.hungCancelled("compare-and-swap", func(ctx context.Context) error {
 			return f.s.CompareAndSwap(ctx, sess)
 		})
 		f.wantErr("CompareAndSwap given up on in a hung call", err, fsstore.ErrUnavailable)
