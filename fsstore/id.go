@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/sessfs/sessfs/internal/record"
 )
 
 // ID length limits. NewID makes 43-character IDs; the limits admit IDs from
@@ -68,6 +70,27 @@ type key struct {
 	// file is the record's path, name its last element, when a Store
 	// derived the key (Store.key); empty otherwise.
 	file string
+	// bind is record.Bind of the ID when bound is set: a Locked derives
+	// it once, where its Load and its Save would each hash the ID again.
+	bind  [8]byte
+	bound bool
+}
+
+// bindOf returns record.Bind(id), id being the ID k was derived from.
+func (k *key) bindOf(id string) [8]byte {
+	if k.bound {
+		return k.bind
+	}
+	return record.Bind(id)
+}
+
+// withBind returns k with the binding of id, the ID it was derived from,
+// set (see bind), for a Locked: its Load checks the binding and its Save
+// writes it, one hash of the ID where each made its own (a locked request
+// that only reads or touches loads too, and hashes it no more often).
+func (k key) withBind(id string) key {
+	k.bind, k.bound = record.Bind(id), true
+	return k
 }
 
 func deriveKey(id string) key {

@@ -124,7 +124,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	if err != nil {
 		return nil, err
 	}
-	l := &Locked{s: s, id: id, k: k, h: h, mode: mode}
+	l := &Locked{s: s, id: id, k: k.withBind(id), h: h, mode: mode}
 	h = nil // returned
 	return l, nil
 }
@@ -207,7 +207,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Locked{s: s, id: id, k: k, h: h, mode: mode}
+	l := &Locked{s: s, id: id, k: k.withBind(id), h: h, mode: mode}
 	h = nil // returned
 	return l, nil
 }

@@ -984,7 +984,7 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 		if err != nil {
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
-		if h.Bind != record.Bind(id) {
+		if h.Bind != k.bindOf(id) {
 			return nil, fmt.Errorf("fsstore: load %s: %w: record belongs to another session ID", p, ErrCorrupt)
 		}
 		// Expiry before decryption: an expired record is gone whatever
@@ -1207,7 +1207,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		Created: unixNanos(created),
 		Idle:    int64(idle),
 		Version: nextVersion(sess.Version),
-		Bind:    record.Bind(sess.ID),
+		Bind:    k.bindOf(sess.ID),
 	}
 	if !deadline.IsZero() {
 		h.Deadline = unixNanos(deadline)
@@ -1658,7 +1658,7 @@ func (s *Store) touchByName(c *call, id string, k key, p string) error {
 		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, larger than any record a store writes", p, ErrCorrupt, st.size)
 	case st.size != int64(record.HeaderSize+plen):
 		return fmt.Errorf("fsstore: touch %s: %w: %d bytes, header says %d (truncated or extended)", p, ErrCorrupt, st.size, record.HeaderSize+plen)
-	case h.Bind != record.Bind(id):
+	case h.Bind != k.bindOf(id):
 		return fmt.Errorf("fsstore: touch %s: %w: record belongs to another session ID", p, ErrCorrupt)
 	}
 	if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
