@@ -107,13 +107,17 @@ var (
 	hashKey        []byte
 	encryptionKey  []byte
 	sessionManager *scs.SessionManager
+	sm             *scs.SessionManager // docs/migrating.md's name for it
+	pool           *redis.Pool         // redisstore's, in docs/migrating.md
 	reportHandler  http.Handler
 )
 `
 
 var preludeImports = []string{
 	"context", "errors", "fmt", "log", "log/slog", "net/http", "os", "time",
+	"github.com/alexedwards/scs/redisstore",
 	"github.com/alexedwards/scs/v2",
+	"github.com/gomodule/redigo/redis",
 	"github.com/gorilla/sessions",
 	"github.com/sessfs/sessfs/adapters/gorillastore",
 	"github.com/sessfs/sessfs/adapters/scsstore",
