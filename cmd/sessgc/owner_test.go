@@ -7,6 +7,7 @@ package main_test
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -132,7 +133,11 @@ func TestRekeyAsRootOfAppUsersKeysNamesTheUser(t *testing.T) {
 	chownTree(t, filepath.Dir(keys), 65534, 65534)
 
 	r := runGC(t, []string{"rekey", "--dir", st.dir, "--keys-file", keys})
-	if want := "run sessgc as that user (e.g. sudo -u '#65534'"; r.code != 3 || !strings.Contains(r.stderr, want) {
+	who := "'#65534'"
+	if u, err := user.LookupId("65534"); err == nil {
+		who = u.Username
+	}
+	if want := "run sessgc as that user (e.g. sudo -u " + who + " "; r.code != 3 || !strings.Contains(r.stderr, want) {
 		t.Errorf("rekey as root of uid 65534's store and keys: exit %d, stderr %q; want 3 and %q", r.code, r.stderr, want)
 	}
 }

@@ -4,9 +4,12 @@ package pass
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -37,7 +40,17 @@ func CheckOwner(dir string) error {
 		return cmdutil.StoreErrorf("running as root of a user namespace that does not map the store's owner (the store %s shows as uid %d's): run sessgc outside the namespace, as the user that owns the store", dir, st.Uid)
 	}
 	if ok && st.Uid != 0 {
-		return cmdutil.StoreErrorf("running as root, but the store %s belongs to uid %d: run sessgc as that user (e.g. sudo -u '#%d' sessgc ...); files root creates there would be unusable by the applications", dir, st.Uid, st.Uid)
+		owner, who := fmt.Sprintf("uid %d", st.Uid), fmt.Sprintf("'#%d'", st.Uid)
+		if u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10)); err == nil {
+			owner, who = fmt.Sprintf("%s (uid %d)", u.Username, st.Uid), u.Username
+		}
+		// The full path: sudo's PATH leaves /usr/local/bin out on Amazon
+		// Linux 2 and RHEL, where "sudo -u app sessgc" is not found.
+		exe, err := os.Executable()
+		if err != nil {
+			exe = "sessgc"
+		}
+		return cmdutil.StoreErrorf("running as root, but the store %s belongs to %s: run sessgc as that user (e.g. sudo -u %s %s ...); files root creates there would be unusable by the applications", dir, owner, who, exe)
 	}
 	return nil
 }
