@@ -141,7 +141,9 @@ func TestVerdict(t *testing.T) {
 			r.Targets = r.Targets[:1]
 			r.Results = []Row{r.Results[0], r.Results[3]}
 			return r
-		}, []string{"On the shared mount", "7.0 NFS RPCs", "no universal threshold", "µs per RPC"}, nil, nil},
+		}, []string{"On the shared mount", "7.0 NFS RPCs", "no universal threshold", "µs per RPC",
+			// What to run next: local disk beside it, not the mount again.
+			"--dir /var/tmp/bench", "--redis HOST:PORT"}, []string{"a --dir on the shared mount"}, nil},
 		{"noisy p99", func() *Report { return noisyReport(t) }, []string{
 			"With 1 client, the shared mount (nfs4, nfs) adds 30.", "at p50", "memory (tmpfs, tmpfs)", "23.", "2.4× Redis",
 			"With 8 concurrent clients, p99 is 191ms against 187ms (1.0×)",
@@ -153,7 +155,22 @@ func TestVerdict(t *testing.T) {
 			return r
 		}, []string{"With 1 client", "adds 2.", "at p50", "At p99 it is 3."}, []string{"64", "per RPC"}, nil},
 		{"single target", func() *Report { return onlyLocal(sampleReport(t, false)) },
-			[]string{"On local disk (ext4, /var/tmp/bench)", "at p50 with 1 client", "with 64 concurrent clients it takes", "at p99", "--redis"}, []string{"noise"}, nil},
+			[]string{"On local disk (ext4, /var/tmp/bench)", "at p50 with 1 client", "with 64 concurrent clients it takes", "at p99",
+				// What to run next, as a command: the first run on a
+				// new machine is this one, and the question is the mount.
+				"sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench", "--redis HOST:PORT"}, []string{"noise"}, nil},
+		{"single Redis target", func() *Report {
+			r := sampleReport(t, false)
+			r.Targets = r.Targets[2:3]
+			var rows []Row
+			for _, row := range r.Results {
+				if row.Target == "redis" {
+					rows = append(rows, row)
+				}
+			}
+			r.Results = rows
+			return r
+		}, []string{"On Redis", "sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis"}, []string{"--redis HOST:PORT"}, nil},
 		{"single noisy target", func() *Report {
 			r := noisyReport(t)
 			r.Targets = r.Targets[:1]

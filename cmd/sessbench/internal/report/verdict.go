@@ -76,7 +76,7 @@ func Verdict(r *Report) string {
 		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
 		nfsSentence(&b, a)
 		failedSentence(&b, r)
-		b.WriteString(" Add a --dir on the shared mount, a local --dir and --redis to compare them.")
+		b.WriteString(nextRun(subject))
 		return b.String()
 	}
 	bb, bh := low[baseline.Name], high[baseline.Name]
@@ -115,6 +115,21 @@ func Verdict(r *Report) string {
 	nfsSentence(&b, a)
 	failedSentence(&b, r)
 	return b.String()
+}
+
+// nextRun says what to run after a run of one target, as a command: the
+// tool's question is what the shared mount costs next to local disk (and
+// Redis), which one target cannot answer, and the first run on a new
+// machine, sessbench run with no flags, measures a temporary directory on
+// local disk alone. The paths are the documentation's examples.
+func nextRun(t Target) string {
+	switch {
+	case t.Kind == "fs" && t.NFS:
+		return " To compare it with local disk in the same run, add a local directory: --dir /var/tmp/bench after this one (and --redis HOST:PORT to compare with Redis)."
+	case t.Kind == "redis":
+		return " To compare it with the shared mount and local disk in the same run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis " + t.Location + " (a directory on your mount first)."
+	}
+	return " To see what the shared mount costs, measure it against local disk in one run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench (a directory on your mount first; add --redis HOST:PORT to compare with Redis)."
 }
 
 // failedSentence counts the operations that failed, by target. Failed
