@@ -11,6 +11,16 @@
 // without its in-place rewrite; callers that do not want to hold a lock use
 // [Store.CompareAndSwap] on the record's version counter.
 //
+// Where to start: a web application rarely calls the store itself. Open it
+// once per process ([Open], or [OpenContext] with a deadline) and hand it to
+// package github.com/sessfs/sessfs/httpsession, net/http middleware that
+// loads, locks and saves each request's session (gin and echo through
+// adapters/ginsession and adapters/echosession), or make it the store of the
+// session library the application already uses (adapters/scsstore,
+// adapters/gorillastore, adapters/ginstore). Expired sessions stay on disk
+// until a sweep removes them: run the sessgc command (cmd/sessgc) from cron
+// on every host, which runs [Store.Sweep].
+//
 // # Layout
 //
 //	DIR/.sessfs              marker: layout version, shard depth, lock stripes, max idle
