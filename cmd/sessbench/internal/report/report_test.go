@@ -182,6 +182,11 @@ func TestVerdict(t *testing.T) {
 			r.Results[1].Errors = 7
 			return r
 		}, []string{"On local disk", "7 operations failed"}, nil, nil},
+		{"subject faster than the baseline", func() *Report {
+			r := sampleReport(t, false)
+			r.Results[0].P50NS = r.Results[1].P50NS / 2
+			return r
+		}, []string{"saves 500µs at p50 on each full request cycle"}, []string{"adds", "to each"}, nil},
 		{"failures on two targets", func() *Report {
 			r := sampleReport(t, false)
 			r.Results[0].Errors, r.Results[4].Errors = 2, 5
@@ -223,10 +228,15 @@ func TestWriters(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := b.String()
-		for _, w := range []string{"TARGET", "P99.9", "P99×", "RPC/OP", "nfs4", "redis 7.0.15", r.Verdict, "kept after each write: 400 days on efs, local; 25h on redis (none expires during the run)"} {
+		for _, w := range []string{"TARGET", "P99.9", "P99×", "RPC/OP", "nfs4", "redis 7.0.15", r.Verdict, "kept after each write: 400 days on efs, local; 25h on redis (none expires during the run)",
+			// What the columns mean, for a first run read without --help.
+			"cycle: a full request (lock, load, save, unlock)", "CONC: concurrent clients"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("table lacks %q:\n%s", w, out)
 			}
+		}
+		if strings.Contains(out, "hot:") {
+			t.Errorf("table explains a workload the run did not measure (hot):\n%s", out)
 		}
 		// Aligned: every data line of the table is as wide as the header.
 		lines := strings.Split(out, "\n")

@@ -132,8 +132,9 @@ func WriteTable(w io.Writer, r *Report) error {
 		t.add(f...)
 	}
 	t.write(&b)
+	b.WriteString("\n" + legend(r.Results))
 	if multi {
-		fmt.Fprintf(&b, "\nP50× and P99×: latency relative to %s in the same row group.\n", r.Targets[0].Name)
+		fmt.Fprintf(&b, "P50× and P99×: latency relative to %s in the same row group.\n", r.Targets[0].Name)
 	}
 	if anyNFS {
 		b.WriteString("RPC/OP: NFS RPCs per operation, counted for the whole mount (other users of the mount inflate it),\n" +
@@ -313,4 +314,29 @@ func idleString(d time.Duration) string {
 		return fmt.Sprintf("%d days", days)
 	}
 	return fmt.Sprintf("%d days %dh", days, hours)
+}
+
+// workloadMeaning says what one operation of each workload is, as run
+// --help does: the table is often read, on a first run, without it.
+var workloadMeaning = []struct{ name, meaning string }{
+	{"cycle", "a full request (lock, load, save, unlock)"},
+	{"load", "load a session"},
+	{"save", "save a session"},
+	{"touch", "extend a session's expiry"},
+	{"mixed", "requests, a share of them full cycles (--write-ratio), the rest loads"},
+	{"hot", "full cycles, every client on the same sessions"},
+}
+
+// legend explains the workloads the rows measured, and the columns whose
+// names do not say what they count.
+func legend(rows []Row) string {
+	var parts []string
+	for _, w := range workloadMeaning {
+		if slices.ContainsFunc(rows, func(r Row) bool { return r.Workload == w.name }) {
+			parts = append(parts, w.name+": "+w.meaning)
+		}
+	}
+	parts = append(parts, "CONC: concurrent clients", "OPS/S: successful operations per second",
+		"P50 to MAX: latency of one operation")
+	return strings.Join(parts, "; ") + ".\n"
 }

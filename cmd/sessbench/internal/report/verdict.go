@@ -85,12 +85,12 @@ func Verdict(r *Report) string {
 			capitalize(with(lo)), long(subject), d(a.P50NS), what, long(*baseline))
 	} else {
 		delta := a.P50NS - bb.P50NS
-		verb := "adds"
+		verb := "adds %s at p50 to"
 		if delta < 0 {
-			verb, delta = "saves", -delta
+			verb, delta = "saves %s at p50 on", -delta
 		}
-		fmt.Fprintf(&b, "%s, %s %s %s at p50 to each %s compared with %s: %s against %s, %s",
-			capitalize(with(lo)), long(subject), verb, d(delta), what, long(*baseline), d(a.P50NS), d(bb.P50NS), times(a.P50NS, bb.P50NS))
+		fmt.Fprintf(&b, "%s, %s %s each %s compared with %s: %s against %s, %s",
+			capitalize(with(lo)), long(subject), fmt.Sprintf(verb, d(delta)), what, long(*baseline), d(a.P50NS), d(bb.P50NS), times(a.P50NS, bb.P50NS))
 	}
 	for _, t := range others {
 		if o, ok := low[t.Name]; ok && o.Ops > 0 {
