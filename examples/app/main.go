@@ -5,6 +5,11 @@
 //
 //	app -dir /mnt/efs/sessions -addr :8080 -metrics-addr :2112
 //
+// To try it on a developer's machine, over plain HTTP:
+//
+//	go run ./examples/app -dir /tmp/sessions -insecure-cookie
+//	curl -c jar -b jar -X POST localhost:8080/visit; curl -b jar localhost:8080/
+//
 // POST /visit adds one to the session's visit counter and GET / shows it;
 // GET /healthz is the readiness check (503 while the session store does
 // not answer, see httpsession.HealthHandler). GET /metrics serves the
