@@ -58,8 +58,11 @@ func main() {
 	// the process at once, as in any program.
 	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0) // asked for the usage, which the flag package printed
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package printed the error and the usage
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "app:", err)
@@ -81,6 +84,10 @@ func version() string {
 	return fmt.Sprintf("app %s, %s", v, goVersion)
 }
 
+// errUsage marks a command line the flag package refused: exit 2, as
+// for any Go command, where a failure to run exits 1.
+var errUsage = errors.New("usage error")
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	dir := fs.String("dir", os.Getenv("SESSFS_DIR"), "shared session `directory`, created if missing (default $SESSFS_DIR)")
@@ -92,7 +99,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	drain := fs.Duration("drain", 5*time.Second, "after SIGTERM, go on serving this long with /healthz answering 503, so that load balancers stop sending requests before the listener closes; 0: none. It and the 20 s the requests in flight then have must fit in the supervisor's grace period (Kubernetes: terminationGracePeriodSeconds)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if *showVersion {
 		fmt.Fprintln(out, version())

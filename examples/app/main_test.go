@@ -6,11 +6,45 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
+
+// mainEnv, set to 1, makes the test binary run main instead of the tests,
+// so that a test can run the command and read its exit code.
+const mainEnv = "SESSFS_APP_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestHelpExitsZero: -h prints the usage and exits 0, as Go's flag package
+// does for a command line that asks for help (ExitOnError); the app exited
+// 2, the code of a usage error, so a script or a container check running
+// it with -h saw a failure.
+func TestHelpExitsZero(t *testing.T) {
+	for _, arg := range []string{"-h", "-help"} {
+		cmd := exec.Command(os.Args[0], arg)
+		cmd.Env = append(os.Environ(), mainEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Usage of app") {
+			t.Errorf("app %s: %v, output %q; want exit 0 and the usage", arg, err, out)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-no-such-flag")
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	if err := cmd.Run(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("app -no-such-flag: %v; want exit 2", err)
+	}
+}
 
 // TestServes runs the app as its container does and checks the endpoints
 // the Kubernetes manifests point at.

@@ -309,3 +309,23 @@ func TestBrowser(t *testing.T) {
 	}
 	t.Logf("browser: server %s (count %d), then server %s (count %d)", first.server, first.count, second.server, second.count)
 }
+
+// TestHelpExitsZero: -h prints the usage and exits 0, as Go's flag package
+// does for a command line that asks for help (ExitOnError); the command
+// exited 2, the code of a usage error, so a script or a container check
+// running it with -h saw a failure.
+func TestHelpExitsZero(t *testing.T) {
+	for _, arg := range []string{"-h", "-help"} {
+		cmd := exec.Command(os.Args[0], arg)
+		cmd.Env = append(os.Environ(), mainEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Usage of cluster") {
+			t.Errorf("cluster %s: %v, output %q; want exit 0 and the usage", arg, err, out)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-no-such-flag")
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	if err := cmd.Run(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("cluster -no-such-flag: %v; want exit 2", err)
+	}
+}

@@ -33,8 +33,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0) // asked for the usage, which the flag package printed
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package printed the error and the usage
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
@@ -50,6 +53,10 @@ type options struct {
 	serve int // >0: run as app server number serve (internal)
 }
 
+// errUsage marks a command line the flag package refused: exit 2, as
+// for any Go command, where a failure to run exits 1.
+var errUsage = errors.New("usage error")
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
@@ -58,7 +65,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address of the round-robin proxy")
 	fs.IntVar(&o.serve, "serve", 0, "internal: run as app server `number` (started by the supervisor)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if o.serve > 0 {
 		return serveApp(ctx, o, os.Stdin, out)
