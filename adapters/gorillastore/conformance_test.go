@@ -291,9 +291,9 @@ var conformances = []conformance{
 	}, differs: func() map[int]string {
 		// FilesystemStore returns the file system's error for a missing
 		// file and saves the session under the cookie's ID, which
-		// gorillastore never adopts (docs/security.md, "No adoption of
-		// unknown IDs"). For IDs with a path separator FilesystemStore
-		// reads and writes session_<base name>.
+		// gorillastore never adopts (the security model's table in
+		// docs/security.md). For IDs with a path separator
+		// FilesystemStore reads and writes session_<base name>.
 		m := map[int]string{}
 		for i := range 12 {
 			m[i] = "docs/security.md: unknown IDs are not adopted"

@@ -2,6 +2,7 @@ package scsstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -159,6 +160,13 @@ func TestStoreConformsToMemstore(t *testing.T) {
 				}
 				if err := s.Commit(tok, []byte("x"), time.Now().Add(-time.Hour)); err != nil {
 					t.Errorf("%s: Commit(bad token %d, expired) = %v; want nil", name, i, err)
+				}
+				// Deliberate: memstore stores under any token, scsstore only
+				// under one fsstore.ValidID accepts, as every token scs
+				// issues is (Commit's doc).
+				err := s.Commit(tok, []byte("x"), time.Now().Add(time.Hour))
+				if _, mem := s.(*memstore.MemStore); mem && err != nil || !mem && !errors.Is(err, fsstore.ErrInvalidID) {
+					t.Errorf("%s: Commit(bad token %d) = %v", name, i, err)
 				}
 			}
 		}

@@ -358,7 +358,10 @@ func (s *Store) Undecodable() uint64 { return s.undecodable.Load() }
 // Commit saves the session's data with an absolute expiry. An expiry in
 // the past deletes the session. With the delete guard (the default) a
 // session that Delete has removed is not saved again: Commit writes
-// nothing and returns nil.
+// nothing and returns nil. A token that fsstore.ValidID refuses fails with
+// an error matching fsstore.ErrInvalidID, where scs's memstore stores
+// under any string: every token scs issues passes (43 characters of
+// URL-safe base64), and Find and Delete take any other for no session.
 func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 	return s.CommitCtx(context.Background(), token, b, expiry)
 }
