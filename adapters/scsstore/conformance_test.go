@@ -202,6 +202,13 @@ func TestManagerConformsToMemstore(t *testing.T) {
 				http.Error(w, err.Error(), 500)
 			}
 		})
+		mux.HandleFunc("/app/merge", func(w http.ResponseWriter, r *http.Request) {
+			if err := sm.MergeSession(r.Context(), r.URL.Query().Get("from")); err != nil {
+				http.Error(w, err.Error(), 500)
+			}
+		})
+		mux.HandleFunc("/app/cart", func(w http.ResponseWriter, r *http.Request) { sm.Put(r.Context(), "cart", "book") })
+		mux.HandleFunc("/app/getcart", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, sm.GetString(r.Context(), "cart")) })
 		h := sm.LoadAndSave(mux)
 		var log []string
 		do := func(path, cookie string) (string, string) {
@@ -212,7 +219,8 @@ func TestManagerConformsToMemstore(t *testing.T) {
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			res := w.Result()
-			line := fmt.Sprintf("%s: %d %q", path, res.StatusCode, w.Body.String())
+			route, _, _ := strings.Cut(path, "?") // the query holds a token: each store's own
+			line := fmt.Sprintf("%s: %d %q", route, res.StatusCode, w.Body.String())
 			next := cookie
 			for _, c := range res.Cookies() {
 				exp := "none"
@@ -240,6 +248,13 @@ func TestManagerConformsToMemstore(t *testing.T) {
 		do("/app/put", renewed)
 		do("/app/destroy", renewed)
 		do("/app/get", renewed) // a replayed cookie after the log out
+		// A guest's cart merged into the session of a log in.
+		guest, _ := do("/app/cart", "")
+		user, _ := do("/app/put", "")
+		do("/app/merge?from="+guest, user)
+		do("/app/getcart", user)
+		do("/app/getcart", guest) // merged away
+		do("/app/merge?from="+guest, user)
 		for _, bad := range badTokens {
 			if strings.ContainsAny(bad, "\x00") || strings.ContainsFunc(bad, func(r rune) bool { return r > 0x7e }) {
 				continue // not a value a browser sends in a Cookie header
