@@ -300,6 +300,27 @@ var conformances = []conformance{
 		}
 		return m
 	}()},
+	{name: "a stale cookie of the same name before the user's", run: func(t *testing.T, s sessions.Store, log func(string, ...any)) {
+		var b browser
+		sess, _ := s.Get(b.request(), "app")
+		sess.Values["user"] = "alice"
+		w := httptest.NewRecorder()
+		s.Save(b.request(), w, sess)
+		b.take(w)
+		// Browsers send the cookie of the longer path first: one left by
+		// an earlier Options.Path, signed with a retired key.
+		stale, err := securecookie.New([]byte("a retired key, 32 bytes long...."), nil).Encode("app", "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "https://www.example.com/", nil)
+		r.AddCookie(&http.Cookie{Name: "app", Value: stale})
+		r.AddCookie(&http.Cookie{Name: "app", Value: b.cookies["app"].Value})
+		got, err := s.Get(r, "app")
+		log("get: err=%s new=%t values=%s", errLine(err), got.IsNew, valuesLine(got.Values))
+	}, differs: map[int]string{
+		0: "gorillastore.Store.New: every cookie of the name is tried",
+	}},
 	{name: "overlapping requests: last writer wins", run: func(t *testing.T, s sessions.Store, log func(string, ...any)) {
 		var b browser
 		sess, _ := s.Get(b.request(), "app")
