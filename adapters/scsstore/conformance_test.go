@@ -265,6 +265,10 @@ func TestManagerConformsToMemstore(t *testing.T) {
 	}
 	for _, idle := range []time.Duration{0, 30 * time.Minute} {
 		want := run(t, memstore.NewWithCleanupInterval(0), idle)
+		// The reference itself: the log in's session has the guest's cart.
+		if !slices.ContainsFunc(want, func(l string) bool { return strings.HasPrefix(l, `/app/getcart: 200 "book"`) }) {
+			t.Fatalf("memstore did not merge the guest's cart:\n%s", strings.Join(want, "\n"))
+		}
 		for name, s := range conformanceStores(t) {
 			if name == "memstore" {
 				continue
