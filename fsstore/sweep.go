@@ -337,6 +337,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	if opts.Rate < 0 || math.IsNaN(opts.Rate) {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: rate %v is negative or not a number", opts.Rate)
 	}
+	markerStart := time.Now()
 	m, err := s.readMarker()
 	if err == nil && m.maxIdle < time.Duration(s.ownIdle.Load()) {
 		// The marker went below an idle timeout this process has written
@@ -352,14 +353,17 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	}
 	clock, err := newServerClock(s.dir)
 	if s.cfg.fakeClock {
-		clock = serverClock{base: s.cfg.now(), start: time.Now()}
+		// Read at every look, as Save and Touch read it: a test's clock
+		// moved while the sweep runs is a sweep that ran that long.
+		clock = serverClock{fake: s.cfg.now}
 	}
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
-	sw := &sweeper{s: s, opts: opts, clock: clock, liveFor: addAge(m.maxIdle, opts.Grace),
-		expireAfter: addAge(max(m.everIdle, m.maxIdle), opts.Grace), stripeMu: make([]sync.Mutex, s.layout.stripes),
+	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
 		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel}
+	// The clock's reading when the marker was read: no later than the read.
+	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
 		sw.SweepProgress = new(SweepProgress)
 	}
@@ -426,10 +430,12 @@ func walkDefaults(op string, concurrency *int, tempAge, grace *time.Duration) er
 }
 
 // serverClock tells the file server's time: the mtime of a file it just
-// created, advanced by the local monotonic clock since.
+// created, advanced by the local monotonic clock since; or, with fake
+// set, a store's replaced clock (WithClock).
 type serverClock struct {
 	base  time.Time
 	start time.Time
+	fake  func() time.Time
 }
 
 // newServerClock reads the file server's time in dir. Its errors say what
@@ -461,7 +467,12 @@ func hostClock() serverClock {
 	return serverClock{base: now, start: now}
 }
 
-func (c serverClock) now() time.Time { return c.base.Add(time.Since(c.start)) }
+func (c serverClock) now() time.Time {
+	if c.fake != nil {
+		return c.fake()
+	}
+	return c.base.Add(time.Since(c.start))
+}
 
 // walkShards calls fn for every leaf shard directory, from workers
 // goroutines. It only descends into real directories named like shards,
@@ -601,12 +612,11 @@ type sweeper struct {
 	s     *Store
 	opts  SweepOptions
 	clock serverClock
-	// liveFor: a record younger is live (the marker's max idle plus
-	// Grace). expireAfter: a record older is expired whatever its header
-	// says (the largest max idle the marker ever held, plus Grace).
-	liveFor, expireAfter time.Duration
-	limit                *limiter
-	stripeMu             []sync.Mutex // one per lock stripe: workers queue here, not on the lock
+	limMu sync.Mutex
+	lim   sweepLimits // under limMu; see limits
+	limit *limiter
+	// one per lock stripe: workers queue here, not on the lock
+	stripeMu []sync.Mutex
 	// cachedFirst: judge records by the client's cached attributes first
 	// (see judge, Store.lookCachedFirst).
 	cachedFirst bool
@@ -620,6 +630,53 @@ type sweeper struct {
 	stop func()         // ends the sweep early: a callback panicked
 
 	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
+}
+
+// sweepLimits is what the sweep judges records by, from the marker.
+type sweepLimits struct {
+	// liveFor: a record younger is live (the marker's max idle plus
+	// Grace). expireAfter: a record older is expired whatever its header
+	// says (the largest max idle the marker ever held, plus Grace).
+	liveFor, expireAfter time.Duration
+	maxIdle              time.Duration // the marker's, when read
+	read                 time.Time     // the sweep clock's reading before the marker was read
+}
+
+// raise takes in the marker m, read after the sweep clock showed at:
+// the limits only grow within a sweep (a marker lowered meanwhile can
+// wait for the next).
+func (l *sweepLimits) raise(m marker, grace time.Duration, at time.Time) {
+	l.liveFor = max(l.liveFor, addAge(m.maxIdle, grace))
+	l.expireAfter = max(l.expireAfter, addAge(max(m.everIdle, m.maxIdle), grace))
+	l.maxIdle = max(l.maxIdle, m.maxIdle)
+	l.read = at
+}
+
+// limits returns the limits to judge records by at now, a reading of the
+// sweep clock, reading the marker again when the last reading is older
+// than its max idle at now. A record saves rely on, with an idle timeout
+// the marker did not cover when the sweep began, is written after a
+// process raised the marker (Store.ensureMaxIdle). The sweep judges a
+// record expired only when it is older than liveFor, so a marker read
+// less than that before now was read after the record's last write and
+// shows the raise: without the new reading, a sweep that ran longer than
+// the marker's max idle (paced by Rate over a large store, or held up by
+// a file server that stopped answering) removed live records written
+// with a longer idle timeout after it began. The max idle, not liveFor,
+// leaves Grace for the server's clock to drift from the sweep's. A
+// sweep shorter than the max idle, as most are, reads it once.
+func (sw *sweeper) limits(now time.Time) (sweepLimits, error) {
+	sw.limMu.Lock()
+	defer sw.limMu.Unlock()
+	if now.Sub(sw.lim.read) < sw.lim.maxIdle {
+		return sw.lim, nil
+	}
+	m, err := sw.s.readMarkerReplaced()
+	if err != nil {
+		return sweepLimits{}, fmt.Errorf("read the marker again: %w", err)
+	}
+	sw.lim.raise(m, sw.opts.Grace, now)
+	return sw.lim, nil
 }
 
 // listBuf returns a buffer for forEachName, reused from shard to shard;
@@ -726,7 +783,13 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		// older than the stat it judges can only make a record look
 		// younger, so staleness keeps records, never removes them.
 		now = sw.clock.now()
+		// With each reading of now, the marker's limits for it.
+		lim, limErr = sw.limits(now)
 	)
+	if limErr != nil {
+		sw.fail(fmt.Errorf("sweep %s: %w", dir, limErr))
+		return nil
+	}
 	// Before each batch of removals too, which is where a hung file
 	// server stops a sweep: one given up on then reports what it saw.
 	flush := func() {
@@ -752,6 +815,9 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 				return
 			}
 			now = sw.clock.now()
+			if lim, ctxErr = sw.limits(now); ctxErr != nil {
+				return
+			}
 			flush()
 		}
 		if back.has(name) {
@@ -767,13 +833,16 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		case inShard && isRecordNameBytes(name) && len(prefix) <= len(name) && string(name[:len(prefix)]) == prefix:
 			var c candidate
 			var ok bool
-			if c, ok, ctxErr = sw.judge(ctx, sd, name, now, &live, &liveBytes, &back); ok {
+			if c, ok, ctxErr = sw.judge(ctx, sd, name, now, lim, &live, &liveBytes, &back); ok {
 				batch = append(batch, c)
 				if len(batch) == sweepBatch {
 					flush()
 					ctxErr = sw.removeBatch(ctx, sd, batch, &back)
 					batch = batch[:0]
 					now = sw.clock.now()
+					if ctxErr == nil {
+						lim, ctxErr = sw.limits(now)
+					}
 				}
 			}
 		case inShard && isAsideOf(string(name), prefix):
@@ -880,13 +949,14 @@ func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 // removes it. Off NFS a stat is the file system's own answer, with no
 // client cache to read around, so one stat judges.
 //
-// now is the server's time read before the entry was stat'ed (see dir).
+// now is the server's time read before the entry was stat'ed (see dir),
+// lim the limits for it (limits).
 //
 // name is the listing's (see dir): judge makes a string of it only for a
 // record it does not find live.
-func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time.Time, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
+func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time.Time, lim sweepLimits, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
 	if sw.cachedFirst {
-		if st, ok := sw.s.cachedLiveName(sd, name, now, sw.liveFor); ok {
+		if st, ok := sw.s.cachedLiveName(sd, name, now, lim.liveFor); ok {
 			*live++
 			*liveBytes += st.size
 			return candidate{}, false, nil
@@ -907,11 +977,11 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time
 		age = now.Sub(st.mtime) // the hook's mtime may carry a monotonic reading, which Sub compares
 	}
 	switch {
-	case age <= sw.liveFor:
+	case age <= lim.liveFor:
 		*live++
 		*liveBytes += st.size
 		return candidate{}, false, nil
-	case age <= sw.expireAfter:
+	case age <= lim.expireAfter:
 		return candidate{}, false, sw.removeRecord(ctx, sd.path, string(name), back)
 	}
 	if !ours(st) {
@@ -1219,8 +1289,14 @@ func (sw *sweeper) removeLocked(dir, name string, back *putBacks, take func() bo
 			f.close()
 		}
 	}()
-	age := sw.clock.now().Sub(st.mtime)
-	if age <= sw.liveFor {
+	now := sw.clock.now()
+	lim, err := sw.limits(now)
+	if err != nil {
+		sw.fail(fmt.Errorf("sweep %s: %w", p, err))
+		return
+	}
+	age := now.Sub(st.mtime)
+	if age <= lim.liveFor {
 		sw.renewed.Add(1)
 		return
 	}

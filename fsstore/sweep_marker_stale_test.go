@@ -1,0 +1,97 @@
+package fsstore_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// A sweep judges records by the marker's max idle. A process that raises
+// it (one with a longer WithIdleTimeout, or a session with a longer Idle
+// of its own) and then saves a record relying on it may do so after the
+// sweep started; a sweep that runs longer than the old max idle (paced by
+// Rate over a large store, or held up by a file server that stopped
+// answering) reaches that record once it is older than the old value, and
+// must judge it by the new one. The record here keeps its session a day,
+// and is two hours idle when the sweep gets to it.
+//
+// The record is saved once the sweep has listed one shard directory, in
+// another it has not listed yet, so that the sweep reaches it after the
+// raise whatever order it walks the shards in.
+func TestSweepRereadsMarkerRaisedWhileItRuns(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T, dir string, clock *fakeclock.Clock) (*fsstore.Store, *fsstore.Session)
+	}{
+		{"process with a longer idle timeout", func(t *testing.T, dir string, clock *fakeclock.Clock) (*fsstore.Store, *fsstore.Session) {
+			app := openDir(t, dir, fsstore.WithIdleTimeout(24*time.Hour), fsstore.WithClock(clock.Now))
+			return app, &fsstore.Session{Data: []byte("day")}
+		}},
+		{"session with a longer idle of its own", func(t *testing.T, dir string, clock *fakeclock.Clock) (*fsstore.Store, *fsstore.Session) {
+			app := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
+			return app, &fsstore.Session{Data: []byte("day"), Idle: 24 * time.Hour}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			dir := t.TempDir()
+			gc := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
+			// Two shard directories, empty.
+			shards := map[string]bool{}
+			for len(shards) < 2 {
+				shards[filepath.Dir(gc.RecordPathForTest(newID(t)))] = true
+			}
+			for sd := range shards {
+				if err := os.MkdirAll(sd, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var (
+				app  *fsstore.Store
+				id   string
+				once sync.Once
+			)
+			gc.SetSweepRelistHookForTest(func(listed string) []fs.DirEntry {
+				once.Do(func() {
+					var sess *fsstore.Session
+					app, sess = tc.open(t, dir, clock)
+					for sess.ID = newID(t); !shards[filepath.Dir(app.RecordPathForTest(sess.ID))] ||
+						filepath.Dir(app.RecordPathForTest(sess.ID)) == listed; sess.ID = newID(t) {
+					}
+					id = sess.ID
+					if err := app.Save(ctx, sess); err != nil {
+						t.Error(err)
+					}
+					clock.Advance(2 * time.Hour) // the sweep goes on for two hours
+				})
+				return nil
+			})
+			st, err := gc.Sweep(ctx, fsstore.SweepOptions{})
+			gc.SetSweepRelistHookForTest(nil)
+			if err != nil || st.Errors != 0 {
+				t.Fatalf("sweep: %+v, %v", st, err)
+			}
+			if app == nil {
+				t.Fatal("the sweep listed no shard directory")
+			}
+			if st.Sessions != 0 || !exists(t, app.RecordPathForTest(id)) {
+				t.Fatalf("the sweep removed a session saved 2h ago with a day's idle timeout, judged by the marker's "+
+					"max idle when the sweep started (1h): %+v", st)
+			}
+			mustLoad(t, app, id, "day")
+			// Past the record's own expiry it goes.
+			clock.Advance(23 * time.Hour)
+			if st, err = gc.Sweep(ctx, fsstore.SweepOptions{}); err != nil || st.Sessions != 1 {
+				t.Fatalf("a sweep past the record's own expiry: %+v, %v; want it removed", st, err)
+			}
+		})
+	}
+}
