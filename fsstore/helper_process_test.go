@@ -204,6 +204,47 @@ func runHelper(role string) error {
 		}
 		say("swept sessions=%d renewed=%d errors=%d", st.Sessions, st.SkippedRenewed, st.Errors)
 		return nil
+	case "sweep-kill":
+		// One sweep that stops after judging a record expired until the
+		// parent says "go", then at STORE_STAGE until the parent kills
+		// it: "moved", the record moved aside and not yet checked;
+		// "linked", a record renewed since the scan linked back under its
+		// name and still under its aside name too.
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithIdleTimeout(time.Second))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		in := bufio.NewScanner(os.Stdin)
+		stop := func(msg string) {
+			say(msg)
+			in.Scan()
+			os.Exit(3) // not killed: the parent gave up
+		}
+		var (
+			link   func(oldpath, newpath string) error
+			settle func(string)
+		)
+		switch stage := os.Getenv("STORE_STAGE"); stage {
+		case "moved":
+			settle = func(string) { stop("moved") }
+		case "linked":
+			link = func(oldpath, newpath string) error {
+				if err := os.Link(oldpath, newpath); err != nil {
+					return err
+				}
+				stop("linked")
+				return nil
+			}
+		default:
+			return fmt.Errorf("unknown STORE_STAGE %q", stage)
+		}
+		s.SetSweepHooksForTest(link, func(string) {
+			say("judged")
+			in.Scan()
+		}, settle)
+		st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+		return fmt.Errorf("sweep returned (%+v, %v) instead of stopping", st, err)
 	case "perm-ops":
 		// Every operation on STORE_ID, each reported as "<op> <outcome>",
 		// for a process the record's permissions do not let read it.

@@ -1605,6 +1605,31 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 	}
 	now := sw.clock.now()
 	live := asideLive(b, st, now, sw.opts.Grace, sw.opts.TempAge)
+	if !live {
+		// A put-back that died between its link and its unlink of the
+		// aside name left the file under both: the session is the
+		// name's, which the listing judges and counts, and the aside
+		// link a leftover, removed as a temp file, as a live one's is
+		// (putBackNewer). Counted as a session here too, one expired
+		// session was two removed. Rare, so the look is cheap.
+		named, taken, err := s.nameStat(p)
+		if err != nil {
+			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+			return
+		}
+		if taken && named.sameFile(st) {
+			if !sw.opts.DryRun {
+				if err := s.root.unlink(aside); err != nil {
+					if !errors.Is(err, fs.ErrNotExist) {
+						sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
+					}
+					return
+				}
+			}
+			sw.superseded(aside, st)
+			return
+		}
+	}
 	if sw.opts.DryRun {
 		if live {
 			sw.wouldRestore(p, aside, st)
