@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
 )
 
 // A sweep killed (SIGKILL, a real process) in the middle of a removal
@@ -124,4 +126,66 @@ func TestSweepKilledMidRemoval(t *testing.T) {
 			checkEnded(t, s, id, tc.want)
 		})
 	}
+}
+
+// Two sweeps of one store (two hosts' crons) that both judged the same
+// expired record: the second waits for the first's sweep lock before it
+// moves anything, so a record saved after both scans, which the first
+// holds aside while it checks, is neither replaced at the aside name nor
+// removed by either, and Loads see it all along.
+func TestTwoSweepsJudgeOneRecord(t *testing.T) {
+	ctx := context.Background()
+	dir, s, id, p := agedRecord(t)
+	first := startChild(t, "sweep-step", []string{"STORE_DIR=" + dir})
+	first.Expect(t, "judged") // holding the sweep lock
+
+	second := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour))
+	judged := make(chan struct{})
+	var once sync.Once
+	second.SetSweepJudgeStatHookForTest(func(name string, _ bool, mtime time.Time) time.Time {
+		if name == filepath.Base(p) {
+			once.Do(func() { close(judged) })
+		}
+		return mtime
+	})
+	type result struct {
+		st  fsstore.SweepStats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := second.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+		done <- result{st, err}
+	}()
+	select {
+	case <-judged:
+	case r := <-done:
+		t.Fatalf("the second sweep ended (%+v, %v) without judging the record", r.st, r.err)
+	case <-time.After(proctest.Deadline):
+		t.Fatal("the second sweep did not judge the record")
+	}
+
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("fresh")}); err != nil {
+		t.Fatal(err)
+	}
+	first.Send(t, "go")
+	first.Expect(t, "moved")
+	mustLoad(t, s, id, "fresh") // held aside by the first sweep
+	first.Send(t, "go")
+	if got := first.Expect(t, "swept"); got != "swept sessions=0 renewed=1 errors=0" {
+		t.Errorf("first sweep: %s, want the record put back", got)
+	}
+	first.Finish(t)
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(proctest.Deadline):
+		t.Fatal("the second sweep did not end once the first had")
+	}
+	// It moved the fresh record (its name's file since its scan) aside
+	// in its turn, and put it back.
+	if r.err != nil || r.st.Sessions != 0 || r.st.SkippedRenewed != 1 || r.st.Errors != 0 {
+		t.Errorf("second sweep: %+v, %v; want nothing removed, the record put back", r.st, r.err)
+	}
+	checkEnded(t, s, id, "fresh")
 }
