@@ -95,3 +95,49 @@ func TestSweepRereadsMarkerRaisedWhileItRuns(t *testing.T) {
 		})
 	}
 }
+
+// A Touch without the lock, from a process that has not read the session
+// (no header remembered), on a host whose clock lags the sweep's by more
+// than Grace, so that it still finds the session live: landing while the
+// sweep holds the record aside, it reaches the copy aside, and the sweep,
+// which checks the mtime after the move, puts the record back.
+func TestSweepKeepsRecordTouchedAsideByLaggingHost(t *testing.T) {
+	ctx := context.Background()
+	const (
+		idle = time.Hour
+		skew = 5 * time.Minute // the sweep's clock leads the writers'
+	)
+	clock := fakeclock.New()
+	dir := t.TempDir()
+	w := openDir(t, dir, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(idle), fsstore.WithClock(clock.Now))
+	gc := openDir(t, dir, fsstore.WithShardDepth(0), fsstore.WithIdleTimeout(time.Second),
+		fsstore.WithClock(func() time.Time { return clock.Now().Add(skew) }))
+	id := newID(t)
+	if err := w.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(idle - time.Minute)
+	p := w.RecordPathForTest(id)
+	touched := 0
+	gc.SetSweepHooksForTest(nil, nil, func(path string) {
+		if path != p {
+			return
+		}
+		// Another process of the writers' hosts: nothing remembered.
+		other := openDir(t, dir, fsstore.WithIdleTimeout(idle), fsstore.WithClock(clock.Now))
+		if err := other.Touch(ctx, id); err != nil {
+			t.Errorf("Touch while the sweep holds the record aside: %v", err)
+		}
+		touched++
+	})
+	st, err := gc.Sweep(ctx, fsstore.SweepOptions{})
+	gc.SetSweepHooksForTest(nil, nil, nil)
+	if err != nil || st.Errors != 0 || touched != 1 {
+		t.Fatalf("sweep: %+v, %v; touched %d times", st, err, touched)
+	}
+	if st.Sessions != 0 || st.SkippedRenewed != 1 || !exists(t, p) {
+		t.Fatalf("sweep %+v: want the record touched aside put back", st)
+	}
+	clock.Advance(idle - time.Minute) // live by the Touch alone
+	mustLoad(t, w, id, "x")
+}
