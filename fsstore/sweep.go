@@ -654,9 +654,9 @@ func (l *sweepLimits) raise(m marker, grace time.Duration, at time.Time) {
 
 // limits returns the limits to judge records by at now, a reading of the
 // sweep clock, reading the marker again when the last reading is older
-// than its max idle at now. A record saves rely on, with an idle timeout
-// the marker did not cover when the sweep began, is written after a
-// process raised the marker (Store.ensureMaxIdle). The sweep judges a
+// than its max idle at now. A record whose idle timeout the marker did
+// not cover when the sweep began is written after a process raised the
+// marker (Store.ensureMaxIdle). The sweep judges a
 // record expired only when it is older than liveFor, so a marker read
 // less than that before now was read after the record's last write and
 // shows the raise: without the new reading, a sweep that ran longer than
