@@ -231,6 +231,11 @@ type callbackGuard struct {
 
 	inside atomic.Int32 // callbacks running
 	left   atomic.Int64 // when one last returned, an opwatch.Now reading (0: never)
+	// bounded: the scan runs on a bounded store, whose waiter reads
+	// left (see caller). Elsewhere nobody does, and left is not kept: a
+	// clock reading per callback, one per removal, is a system call where
+	// the kernel maps no vDSO (a User-Mode Linux guest).
+	bounded bool
 }
 
 // call runs f unless a callback panicked already or the call that took
@@ -248,7 +253,9 @@ func (g *callbackGuard) call(f func(), stop func()) {
 	}
 	g.inside.Add(1)
 	defer func() {
-		g.left.Store(callerLeft()) // before inside: a reader seeing none inside sees this
+		if g.bounded {
+			g.left.Store(callerLeft()) // before inside: a reader seeing none inside sees this
+		}
 		g.inside.Add(-1)
 		if p := recover(); p != nil {
 			g.mu.Lock()
@@ -307,7 +314,7 @@ func sinceCallerLeft(left int64) time.Duration {
 // that reaches them later are dropped, and their number logged when the
 // scan ends.
 func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(context.Context, *callbackGuard) (T, error)) (T, error) {
-	cb := new(callbackGuard)
+	cb := &callbackGuard{bounded: s.bnd != nil}
 	st, err := boundScan(ctx, s, what, cb.caller, func(ctx context.Context) (T, error) {
 		v, err := walk(ctx, cb)
 		if n := cb.dropped.Load(); n > 0 {
@@ -1015,7 +1022,7 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 			if err := sw.wait(ctx); err != nil {
 				return err
 			}
-			sw.removed(sw.removal(sd, c), &sw.sessions)
+			sw.removed(sw.removal(sd, c, sw.clock.now()), &sw.sessions)
 		}
 		return nil
 	}
@@ -1048,17 +1055,23 @@ func (sw *sweeper) removeBatch(ctx context.Context, sd shardDir, batch []candida
 	// What moved is settled even when ctx ended meanwhile: left aside, a
 	// record would wait for the next sweep.
 	asides := sw.checkAside(sd, batch, moved)
+	// The removals' ages, by one reading of the server's clock for the
+	// batch rather than one each (a system call without a vDSO): the
+	// unlinks after it take a round trip each, so an age may read short
+	// by what the batch's unlinks took (sweepBatch round trips at most).
+	now := sw.clock.now()
 	for i := range batch {
 		if moved[i] {
-			sw.settleMoved(sd, batch[i], asides[i], back)
+			sw.settleMoved(sd, batch[i], asides[i], now, back)
 		}
 	}
 	return ctxErr
 }
 
 // settleMoved removes a record moved aside if checkAside found the file
-// judged there, with the mtime judged, and puts it back otherwise.
-func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putBacks) {
+// judged there, with the mtime judged, and puts it back otherwise; now is
+// the server's time for the removal's age.
+func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, now time.Time, back *putBacks) {
 	switch {
 	case errors.Is(a.err, fs.ErrNotExist):
 		return // gone already: nothing of ours to do
@@ -1080,14 +1093,15 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, back *putB
 	if cache := sw.s.cache; cache != nil {
 		cache.drop(c.name)
 	}
-	sw.removed(sw.removal(sd, c), &sw.sessions)
+	sw.removed(sw.removal(sd, c, now), &sw.sessions)
 }
 
-func (sw *sweeper) removal(sd shardDir, c candidate) Removal {
+// removal reports the removal of c, whose age is taken at now.
+func (sw *sweeper) removal(sd shardDir, c candidate, now time.Time) Removal {
 	// sd.path is clean (walkShards joined it) and c.name a record's:
 	// filepath.Join would only clean the path again, a third of a
 	// removal's user-space work in the sweep.
-	return Removal{Path: sd.path + string(filepath.Separator) + c.name, Kind: KindSession, Size: c.st.size, Age: sw.clock.now().Sub(c.st.mtime)}
+	return Removal{Path: sd.path + string(filepath.Separator) + c.name, Kind: KindSession, Size: c.st.size, Age: now.Sub(c.st.mtime)}
 }
 
 // asideStat is what the sweep learnt about an aside name after its move.
@@ -1132,11 +1146,16 @@ func (sw *sweeper) checkAside(sd shardDir, batch []candidate, moved []bool) []as
 	if len(want) == 0 {
 		return out
 	}
-	err := sw.s.root.forEachEntry(context.Background(), sd.path, func(e fs.DirEntry) {
-		if i, ok := want[e.Name()]; ok {
-			out[i].st, out[i].err = sd.lstat(e.Name())
+	// Listed as the scan lists (forEachName, the worker's kind of
+	// buffer): no Go value per entry, where most of a shard's are live
+	// records the check passes over.
+	buf := sw.listBuf()
+	err := sw.s.root.forEachName(context.Background(), sd.path, *buf, func(name []byte, _ fs.FileMode) {
+		if i, ok := want[string(name)]; ok {
+			out[i].st, out[i].err = sd.lstatName(name)
 		}
 	})
+	sw.bufs.Put(buf)
 	for i, c := range batch {
 		if !moved[i] || !errors.Is(out[i].err, errNotListed) {
 			continue
