@@ -118,7 +118,11 @@ type Removal struct {
 	Path string
 	Kind FileKind
 	Size int64
-	Age  time.Duration // time since the last write or touch
+	// Age is the time since the last write or touch, by the file server's
+	// clock; for an expired session, as read once for the batch of
+	// removals in its shard, so it may read short by what the batch's
+	// unlinks took.
+	Age time.Duration
 }
 
 // SweepStats summarizes a sweep.
