@@ -18,7 +18,8 @@ import (
 // Corrupt), not ErrUnknownKey, whose runbook says a key was retired too
 // early. A record under a key a host did have (a retired one) stays
 // ErrUnknownKey. A keyless host is not made to believe the store
-// encrypted by a record under key ID 0: its saves go on.
+// encrypted by a record under either kind of impossible ID: its saves go
+// on.
 func TestImpossibleKeyIDIsCorrupt(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -71,17 +72,37 @@ func TestImpossibleKeyIDIsCorrupt(t *testing.T) {
 		t.Errorf("Range: Corrupt %d, UnknownKey %d; want 2 and 1", rs.Corrupt, rs.UnknownKey)
 	}
 
-	// A keyless store of a plaintext store.
-	plain := t.TempDir()
-	k := openDir(t, plain)
+	// A keyless store of a plaintext store, for each impossible key ID:
+	// a record under one is no sign the store is encrypted, and the
+	// keyless host's saves go on.
+	for _, keyID := range []uint32{0, 7} {
+		plain := t.TempDir()
+		k := openDir(t, plain)
+		id := newID(t)
+		if _, err := forge.Write(plain, forge.Record{ID: id, Payload: payload, Encrypted: true, KeyID: keyID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Load(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) || errors.Is(err, fsstore.ErrKeysRequired) {
+			t.Errorf("keyless Load of a record under key ID %d: %v, want ErrCorrupt alone", keyID, err)
+		}
+		if err := k.Touch(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) || errors.Is(err, fsstore.ErrKeysRequired) {
+			t.Errorf("keyless Touch of a record under key ID %d: %v, want ErrCorrupt alone", keyID, err)
+		}
+		if err := k.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("y")}); err != nil {
+			t.Errorf("keyless Save after a record under key ID %d: %v", keyID, err)
+		}
+	}
+
+	// A keyless host of a store a keyed host encrypted (its key's check
+	// file is there) takes an encrypted record for the sign it is.
+	enc := t.TempDir()
+	openDir(t, enc, fsstore.WithKeys(cur)).Close()
+	k := openDir(t, enc, fsstore.WithMaintenanceOnly())
 	id := newID(t)
-	if _, err := forge.Write(plain, forge.Record{ID: id, Payload: payload, Encrypted: true, KeyID: 0}); err != nil {
+	if _, err := forge.Write(enc, forge.Record{ID: id, Payload: payload, Encrypted: true, KeyID: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.Load(ctx, id); !errors.Is(err, fsstore.ErrCorrupt) {
-		t.Errorf("keyless Load of a record under key ID 0: %v, want ErrCorrupt", err)
-	}
-	if err := k.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("y")}); err != nil {
-		t.Errorf("keyless Save after it: %v", err)
+	if _, err := k.Load(ctx, id); !errors.Is(err, fsstore.ErrKeysRequired) {
+		t.Errorf("keyless Load of a record under a key a host has: %v, want ErrKeysRequired", err)
 	}
 }

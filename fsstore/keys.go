@@ -472,6 +472,11 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 		// re-read of the marker. Nor is the record's key unknown, as
 		// it would be for a keyed process (ErrUnknownKey, whose alert
 		// says a key was retired too early): this process has none.
+		// A record under a key no host has had was sealed by none,
+		// whatever its ID: like ID 0, it is no sign of encryption.
+		if err := s.keyNeverHad(h.KeyID); err != nil {
+			return err
+		}
 		s.encrypted.Store(true)
 		return fmt.Errorf("%w: the record is encrypted (key ID %d) and this process has no keys", ErrKeysRequired, h.KeyID)
 	}
@@ -493,6 +498,16 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 // file another host has just written is not taken for missing from this
 // client's cache.
 func (s *Store) unknownKey(id uint32) error {
+	if err := s.keyNeverHad(id); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w (key ID %d)", ErrUnknownKey, id)
+}
+
+// keyNeverHad returns ErrCorrupt when no application host of the store
+// has had key id (its check file is missing), nil otherwise, also when
+// the check file cannot be looked at; see unknownKey.
+func (s *Store) keyNeverHad(id uint32) error {
 	p := keyCheckPath(s.dir, id)
 	if s.nfs {
 		forceGetattr(s.dir, s.root.noStatx)
@@ -500,7 +515,7 @@ func (s *Store) unknownKey(id uint32) error {
 	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: the record says it is encrypted under key ID %d, which no application host of this store has had (no %s): forged or damaged", ErrCorrupt, id, filepath.Base(p))
 	}
-	return fmt.Errorf("%w (key ID %d)", ErrUnknownKey, id)
+	return nil
 }
 
 // keylessRecheck is how often a store opened without keys re-reads the
