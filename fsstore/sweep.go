@@ -117,6 +117,9 @@ func (p *SweepProgress) Stats() SweepStats {
 type Removal struct {
 	Path string
 	Kind FileKind
+	// Size is what the removal freed: the file's size, or 0 for a second
+	// link to a record that stays under its name (a put-back that died
+	// between its link and its unlink left the record under both names).
 	Size int64
 	// Age is the time since the last write or touch, by the file server's
 	// clock; for an expired session, as read once for the batch of
@@ -150,7 +153,9 @@ type SweepStats struct {
 	// back, restored or renewed, when the listing shows its name again.
 	// A copy aside whose name a newer record took is the older one: it is
 	// removed, reported to OnRemove by its own path as a KindTemp, and
-	// counted in Temps and Bytes.
+	// counted in Temps and Bytes; a second link to the file its name holds
+	// (a put-back that died between its link and its unlink) likewise,
+	// freeing no bytes.
 	Restored int64
 	Foreign  int64 // files and directories anywhere in it not taken for the store's (see Sweep): never removed
 	Errors   int64
@@ -1476,14 +1481,28 @@ const (
 // that a newer record at its name superseded: a file of the store's
 // removed, reported as every removal, by its own path and as a temp file
 // (the session itself lives on under its name, so it is no expired
-// session).
-func (sw *sweeper) superseded(aside string, st fileStat) {
+// session). linked: the name holds the same file (a put-back died between
+// its link and its unlink), so the removal of the aside name frees
+// nothing; counted with its size, an expired record's bytes were freed
+// twice, and a live one's once though nothing left the disk.
+func (sw *sweeper) superseded(aside string, st fileStat, linked bool) {
 	var age time.Duration
 	if !st.mtime.IsZero() { // zero: its lstat failed, and its age is unknown
 		age = sw.clock.now().Sub(st.mtime)
 	}
-	sw.removed(Removal{Path: aside, Kind: KindTemp, Size: st.size, Age: age}, &sw.temps)
+	size := st.size
+	if linked {
+		size = 0
+	}
+	sw.removed(Removal{Path: aside, Kind: KindTemp, Size: size, Age: age}, &sw.temps)
 }
+
+// sameInode reports whether a and b, the attributes of two names, are of
+// one file: for the accounting of superseded alone, where the attributes
+// of the file aside may lack the ctime that sameFile compares (checkAside
+// on NFS), and the file aside is still there, its inode number not free
+// for another.
+func sameInode(a, b fileStat) bool { return a.dev == b.dev && a.ino == b.ino }
 
 // putBack returns a record the sweep moved aside, whose attributes are st
 // (nil: looked up if needed), to its name, unless a newer record took the name meanwhile (link fails
@@ -1520,7 +1539,10 @@ func (sw *sweeper) putBack(p, aside string, st *fileStat) putBackResult {
 		// is harmless, and the next sweep removes it.
 		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: uerr})
 	case uerr == nil && err != nil:
-		sw.superseded(aside, *st)
+		// Rare (a put-back that found its name taken), so one more
+		// look, for the accounting, is cheap.
+		named, lerr := sw.s.root.lstat(p)
+		sw.superseded(aside, *st, lerr == nil && sameInode(named, *st))
 	}
 	if err != nil {
 		return putBackNewer
@@ -1649,7 +1671,7 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 					return
 				}
 			}
-			sw.superseded(aside, st)
+			sw.superseded(aside, st, true)
 			return
 		}
 	}
@@ -1685,12 +1707,12 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 // unless a newer record has the name (then the listing counts that one
 // live, and the copy aside would go, see superseded).
 func (sw *sweeper) wouldRestore(p, aside string, st fileStat) {
-	taken, err := sw.s.nameTaken(p)
+	named, taken, err := sw.s.nameStat(p)
 	switch {
 	case err != nil:
 		sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
 	case taken:
-		sw.superseded(aside, st)
+		sw.superseded(aside, st, sameInode(named, st))
 	default:
 		sw.restored.Add(1)
 	}
