@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestHeaderWritesAfterErrorAnswer: once a commit failed and the error
@@ -92,30 +93,11 @@ func TestHeaderWritesAfterErrorAnswer(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer for a log written on the server's
-// goroutines and read on the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serveLogged starts a real HTTP server for h whose ErrorLog, where
 // net/http reports a handler's misuse of its writer, is returned.
-func serveLogged(t *testing.T, h http.Handler) (*httptest.Server, *syncBuffer) {
+func serveLogged(t *testing.T, h http.Handler) (*httptest.Server, *testenv.Buffer) {
 	t.Helper()
-	var errLog syncBuffer
+	var errLog testenv.Buffer
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = log.New(&errLog, "", 0)
 	srv.Start()
