@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-contrib/sessions/cookie"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/ginstore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // conformanceApp serves gin-contrib's session API on store: each route is
@@ -120,14 +120,7 @@ func TestConformsToCookieStore(t *testing.T) {
 			h.ServeHTTP(w, r)
 			line := fmt.Sprintf("%s: %d %q", path, w.Code, w.Body.String())
 			for _, c := range w.Result().Cookies() {
-				exp := "none"
-				switch {
-				case c.Expires.IsZero():
-				case c.Expires.Before(time.Unix(86400, 0)):
-					exp = "epoch"
-				default:
-					exp = fmt.Sprintf("~%dm", (time.Until(c.Expires)+30*time.Second)/time.Minute)
-				}
+				exp := webtest.ExpiresIn(c)
 				// A cookie with a negative MaxAge is deleted, whatever
 				// its value: the cookie store's holds the values.
 				empty := c.Value == "" || c.MaxAge < 0

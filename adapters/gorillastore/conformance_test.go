@@ -8,13 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/sessfs/sessfs/adapters/gorillastore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // conformanceStores returns gorillastore next to gorilla's FilesystemStore
@@ -67,14 +67,7 @@ func (b *browser) take(w *httptest.ResponseRecorder) {
 func cookieLine(w *httptest.ResponseRecorder) string {
 	var lines []string
 	for _, c := range w.Result().Cookies() {
-		exp := "none"
-		switch {
-		case c.Expires.IsZero():
-		case c.Expires.Before(time.Unix(86400, 0)):
-			exp = "epoch"
-		default:
-			exp = fmt.Sprintf("~%ds", (time.Until(c.Expires)+30*time.Second)/time.Minute*60)
-		}
+		exp := webtest.ExpiresIn(c)
 		lines = append(lines, fmt.Sprintf("%s empty=%t path=%q domain=%q maxage=%d expires=%s secure=%t httponly=%t samesite=%d partitioned=%t",
 			c.Name, c.Value == "", c.Path, c.Domain, c.MaxAge, exp, c.Secure, c.HttpOnly, c.SameSite, c.Partitioned))
 	}

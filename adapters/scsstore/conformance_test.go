@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/scsstore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // conformanceStores returns scs's memstore, the contract's reference, next
@@ -223,14 +224,7 @@ func TestManagerConformsToMemstore(t *testing.T) {
 			line := fmt.Sprintf("%s: %d %q", route, res.StatusCode, w.Body.String())
 			next := cookie
 			for _, c := range res.Cookies() {
-				exp := "none"
-				switch {
-				case c.Expires.IsZero():
-				case c.Expires.Before(time.Unix(86400, 0)):
-					exp = "epoch"
-				default:
-					exp = fmt.Sprintf("~%dm", (time.Until(c.Expires)+30*time.Second)/time.Minute)
-				}
+				exp := webtest.ExpiresIn(c)
 				line += fmt.Sprintf(" cookie %s empty=%t same=%t path=%q domain=%q maxage=%d expires=%s secure=%t httponly=%t samesite=%d partitioned=%t",
 					c.Name, c.Value == "", c.Value == cookie, c.Path, c.Domain, c.MaxAge, exp, c.Secure, c.HttpOnly, c.SameSite, c.Partitioned)
 				next = c.Value
