@@ -306,7 +306,10 @@ func measure(ctx context.Context, clients []*client, n int, d time.Duration, h *
 			}
 			var lat hist.Histogram
 			var err error
-			for k := 0; !stop.Load() && ctx.Err() == nil; k++ {
+			// One request at least, whatever the slice: the timer may
+			// fire before this goroutine runs, and a measurement of
+			// none would report a p50 of 0.
+			for k := 0; ctx.Err() == nil && (k == 0 || !stop.Load()); k++ {
 				t0 := time.Now()
 				if err = mine[k%len(mine)].incr(); err != nil {
 					stop.Store(true)
