@@ -282,3 +282,7 @@ func (s *Store) SetCachedVersionForTest(id string, v uint64) bool {
 	el.Value.(*cacheEntry).header.Version = v
 	return true
 }
+
+// SetKeyCheckLookHookForTest runs h before each look for a key's check
+// file, by the key's ID (nil: none).
+func (s *Store) SetKeyCheckLookHookForTest(h func(id uint32)) { s.testHooks.keyCheckLook = h }

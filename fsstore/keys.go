@@ -504,20 +504,6 @@ func (s *Store) unknownKey(id uint32) error {
 	return fmt.Errorf("%w (key ID %d)", ErrUnknownKey, id)
 }
 
-// keyNeverHad returns ErrCorrupt when no application host of the store
-// has had key id (its check file is missing), nil otherwise, also when
-// the check file cannot be looked at; see unknownKey.
-func (s *Store) keyNeverHad(id uint32) error {
-	p := keyCheckPath(s.dir, id)
-	if s.nfs {
-		forceGetattr(s.dir, s.root.noStatx)
-	}
-	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: the record says it is encrypted under key ID %d, which no application host of this store has had (no %s): forged or damaged", ErrCorrupt, id, filepath.Base(p))
-	}
-	return nil
-}
-
 // keylessRecheck is how often a store opened without keys re-reads the
 // marker before a save or a load of a plaintext record, to learn that a
 // process with keys has since marked the store encrypted (docs/security.md,

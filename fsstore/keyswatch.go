@@ -422,6 +422,8 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	}
 	kw.last, kw.checkFailed, kw.retrying = keysText(keys), "", ""
 	kw.s.keys.Store(kr)
+	// A key given up is judged afresh by its check file (keyNeverHad).
+	kw.s.keyHad.forget()
 	if c := kw.s.cache; c != nil {
 		c.retire(kr)
 	}

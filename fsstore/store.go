@@ -89,6 +89,12 @@ type Store struct {
 	// deployed, in a maintenance store, refuses saves sealed under a
 	// newest key that no application host has vouched for.
 	deployed deployedGuard
+	// keyHad keeps what the looks for the check files of key IDs this
+	// process does not hold found (keyNeverHad). keyChecksAt is when
+	// this store last looked for its own keys' (keepKeyChecks), store
+	// clock, Unix ns.
+	keyHad      keyHadCache
+	keyChecksAt atomic.Int64
 	// encrypted: the store is known to be encrypted, from the marker (at
 	// Open or a later re-read) or from an encrypted record met by a Load.
 	// Never cleared. markerLast is the outcome of the keyless store's
@@ -185,6 +191,10 @@ type testHooks struct {
 	// goneLook runs each time a Load on NFS looks again for a record it
 	// did not find (see nfsGoneLooks), with the record's path.
 	goneLook func(path string)
+	// keyCheckLook runs before each look for a key's check file, by
+	// the key's ID: for a record under a key this process lacks
+	// (keyNeverHad), or for its own (keepKeyChecks).
+	keyCheckLook func(id uint32)
 	// asideLook runs when a Load (readMovedAside) or a rekey (rekeyGone)
 	// found no record under its name, before it looks at the sweep's
 	// aside name, with the record's path.
@@ -501,6 +511,8 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		if _, err := kr.checkKeys(abs, c.fileMode, c.vouches(), c.logger, nil); err != nil {
 			return nil, err
 		}
+		// Checked just now: the saves look again after keyChecksRecheck.
+		s.keyChecksAt.Store(c.now().UnixNano())
 	} else if s.layout.encrypted && !c.maintenanceOnly {
 		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse", abs, ErrKeysRequired, MarkerFile)
 	}
@@ -1178,6 +1190,8 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		if err := s.deployed.check(kr); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
+	} else if s.cfg.vouches() {
+		s.keepKeyChecks(kr)
 	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)

@@ -1,0 +1,186 @@
+package fsstore
+
+import (
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+)
+
+// keyHadCache remembers, for one store, what the look for the check file
+// of a key ID this process does not hold found (see keyNeverHad): a pass
+// over many records under a retired key (Range, Rekey, a Load per request)
+// would otherwise look once per record, an lstat each, and on NFS a
+// GETATTR of the store directory before it.
+//
+// What an answer may cost when stale decides how long it is kept. A check
+// file seen (the key was had) says something that stays true: some host
+// had the key, and its records are ErrUnknownKey, never ErrCorrupt, which
+// CompareAndSwap of version 0 and a fresh session would replace. Kept for
+// keyHadFor, so that a store replaced under the process is found again in
+// time. A check file missing (never had) may stop being so the next
+// instant, when a host first opens the store with the key, and a record
+// under it judged corrupt meanwhile could be replaced: kept for
+// keyNeverHadFor only, the time a keyless host may go on writing
+// plaintext after a keyed one marked the store (keylessRecheck). A look
+// that failed otherwise (EIO, EACCES) answers "had", and is not kept.
+//
+// Bounded: forged records may name any key ID. A full cache drops what
+// expired, then the never-had answers; one full of had answers (64 key
+// IDs with check files) keeps them and looks anew for the others.
+type keyHadCache struct {
+	mu      sync.Mutex
+	entries map[uint32]keyHadEntry
+}
+
+type keyHadEntry struct {
+	had bool
+	at  int64 // store clock, Unix ns, before the look
+}
+
+const (
+	keyHadMax      = 64
+	keyHadFor      = time.Minute
+	keyNeverHadFor = keylessRecheck
+)
+
+// get returns the answer kept for key id at now (Unix ns), if one is kept
+// and still fresh. An answer stamped after now (the clock went back) is
+// not fresh, as noteMarkerRead does not trust one.
+func (c *keyHadCache) get(id uint32, now int64) (had, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || !e.fresh(now) {
+		return false, false
+	}
+	return e.had, true
+}
+
+func (e keyHadEntry) fresh(now int64) bool {
+	ttl := keyNeverHadFor
+	if e.had {
+		ttl = keyHadFor
+	}
+	return now >= e.at && now-e.at < int64(ttl)
+}
+
+// put keeps what a look for key id's check file begun at at found.
+func (c *keyHadCache) put(id uint32, had bool, at int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[uint32]keyHadEntry)
+	}
+	if _, ok := c.entries[id]; !ok && len(c.entries) >= keyHadMax {
+		for k, e := range c.entries {
+			if !e.fresh(at) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= keyHadMax {
+			for k, e := range c.entries {
+				if !e.had {
+					delete(c.entries, k)
+				}
+			}
+		}
+		if len(c.entries) >= keyHadMax {
+			return
+		}
+	}
+	c.entries[id] = keyHadEntry{had: had, at: at}
+}
+
+// forget drops every answer: the key set changed (a keys file reload), so
+// that a key this process held and gave up is looked for afresh.
+func (c *keyHadCache) forget() {
+	c.mu.Lock()
+	clear(c.entries)
+	c.mu.Unlock()
+}
+
+// keyNeverHad returns ErrCorrupt when no application host of the store
+// has had key id (its check file is missing), nil otherwise, also when
+// the check file cannot be looked at; see unknownKey. Answers are kept
+// per store for a while (keyHadCache).
+func (s *Store) keyNeverHad(id uint32) error {
+	p := keyCheckPath(s.dir, id)
+	now := s.cfg.now().UnixNano()
+	had, ok := s.keyHad.get(id, now)
+	if !ok {
+		if h := s.testHooks.keyCheckLook; h != nil {
+			h(id)
+		}
+		if s.nfs {
+			forceGetattr(s.dir, s.root.noStatx)
+		}
+		_, err := os.Lstat(p)
+		had = !errors.Is(err, fs.ErrNotExist)
+		if err == nil || !had {
+			s.keyHad.put(id, had, now)
+		}
+	}
+	if !had {
+		return fmt.Errorf("%w: the record says it is encrypted under key ID %d, which no application host of this store has had (no %s): forged or damaged", ErrCorrupt, id, keyCheckBase(id))
+	}
+	return nil
+}
+
+// keyChecksRecheck is how often, at most, a keyed application store's
+// saves look for its keys' check files (keepKeyChecks).
+const keyChecksRecheck = time.Minute
+
+// keepKeyChecks writes again the check file of a key of kr that has none,
+// looking at most every keyChecksRecheck, from a save of an application
+// store (it vouches for its keys as at Open). A check file is written
+// once, by the first host to open the store with the key, and read by the
+// hosts without the key to tell a record under it from a forgery
+// (keyNeverHad): one removed while the fleet runs with the key (by hand,
+// by a cleanup of old files) made those hosts take every live session
+// under it for corrupt (the corrupt-records alert, not the unknown-key
+// one) until a host opened the store again, and CompareAndSwap of
+// version 0 replace it. And a maintenance store refuses to rekey or save
+// under a newest key without one (ErrKeyNotDeployed). A check that fails
+// (another secret under the ID: a host with another key set wrote it
+// meanwhile; an I/O error) is logged, and the save goes on: the file is
+// advisory to this host, and Open refuses such a key set.
+func (s *Store) keepKeyChecks(kr *keyring) {
+	now := s.cfg.now().UnixNano()
+	last := s.keyChecksAt.Load()
+	if now >= last && now-last < int64(keyChecksRecheck) {
+		return
+	}
+	if !s.keyChecksAt.CompareAndSwap(last, now) {
+		return // another save looks
+	}
+	if s.nfs {
+		// A check file removed by another host may still be in this
+		// client's cache of the directory.
+		forceGetattr(s.dir, s.root.noStatx)
+	}
+	for id, aead := range kr.aeads {
+		if h := s.testHooks.keyCheckLook; h != nil {
+			h(id)
+		}
+		if _, err := os.Lstat(keyCheckPath(s.dir, id)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := s.restoreKeyCheck(id, aead); err != nil {
+			s.cfg.logger.Warn("fsstore: a key's check file was missing and could not be written again; the hosts without the key take records under it for corrupt until it is", "key", id, "err", err)
+			continue
+		}
+		s.cfg.logger.Warn("fsstore: a key's check file was missing (removed?) and is written again", "key", id, "file", keyCheckBase(id))
+		s.keyHad.put(id, true, now)
+	}
+}
+
+func (s *Store) restoreKeyCheck(id uint32, aead cipher.AEAD) error {
+	return checkKey(s.dir, id, aead, s.cfg.fileMode, true)
+}
+
+// keyCheckBase is the file name of key id's check file.
+func keyCheckBase(id uint32) string { return fmt.Sprintf(".keycheck-%d", id) }

@@ -1,0 +1,180 @@
+package fsstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/forge"
+)
+
+// lookCount counts a store's looks for key check files, by key ID.
+type lookCount struct {
+	mu sync.Mutex
+	n  map[uint32]int
+}
+
+func (c *lookCount) hook(id uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[uint32]int{}
+	}
+	c.n[id]++
+}
+
+func (c *lookCount) take() map[uint32]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = nil
+	return n
+}
+
+// A record under a key ID this process does not hold is judged by the
+// key's check file: there (a host had the key, retired since) it is
+// ErrUnknownKey, missing (no host had it) ErrCorrupt. A pass over many
+// such records (Range, Rekey, a Load per request) looked once per record,
+// an lstat each and on NFS a GETATTR of the store directory before it.
+// The answer is kept per store, a check file seen for a minute, one
+// missing for 2 seconds (it appears when a host first opens the store
+// with the key): one look per key ID and period, whatever the records.
+func TestUnknownKeyLooksOncePerKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	retired, cur := mustKey(t, 1), mustKey(t, 2)
+	old := openDir(t, dir, fsstore.WithKeys(retired), fsstore.WithIdleTimeout(time.Hour))
+	const n = 20
+	for range n {
+		if err := old.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+	for range n {
+		if _, err := forge.Write(dir, forge.Record{ID: newID(t), Payload: bytes.Repeat([]byte{1}, 64), Encrypted: true, KeyID: 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openDir(t, dir, fsstore.WithKeys(cur), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	var looks lookCount
+	s.SetKeyCheckLookHookForTest(looks.hook)
+	for _, step := range []struct {
+		name    string
+		advance time.Duration
+		want    map[uint32]int
+	}{
+		{"first pass", 0, map[uint32]int{1: 1, 7: 1}},
+		{"again at once", 0, nil},
+		{"never-had answer expired", 2 * time.Second, map[uint32]int{7: 1}},
+		{"had answer expired", time.Minute, map[uint32]int{1: 1, 7: 1}},
+	} {
+		clk.Advance(step.advance)
+		st, err := s.Range(ctx, func(*fsstore.Record) bool { return true })
+		if err != nil || st.UnknownKey != n || st.Corrupt != n {
+			t.Fatalf("%s: Range %+v, %v; want %d unknown-key and %d corrupt", step.name, st, err, n, n)
+		}
+		if got := looks.take(); !equalLooks(got, step.want) {
+			t.Errorf("%s: looked for check files %v, want %v", step.name, got, step.want)
+		}
+	}
+}
+
+func equalLooks(a, b map[uint32]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// A never-had answer lasts 2 seconds: a host that then opens the store
+// with the key writes its check file, and its records are judged
+// unknown-key, not corrupt, once the answer expired.
+func TestNeverHadAnswerExpires(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	k1, k3 := mustKey(t, 1), mustKey(t, 3)
+	s := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	forged := newID(t)
+	if _, err := forge.Write(dir, forge.Record{ID: forged, Payload: bytes.Repeat([]byte{1}, 64), Encrypted: true, KeyID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, forged); !errors.Is(err, fsstore.ErrCorrupt) {
+		t.Fatalf("Load of a record under a key no host had: %v, want ErrCorrupt", err)
+	}
+	other := openDir(t, dir, fsstore.WithKeys(k3), fsstore.WithIdleTimeout(time.Hour))
+	real := newID(t)
+	if err := other.Save(ctx, &fsstore.Session{ID: real, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Second)
+	if _, err := s.Load(ctx, real); !errors.Is(err, fsstore.ErrUnknownKey) {
+		t.Fatalf("Load of a record under a key a host opened the store with since: %v, want ErrUnknownKey", err)
+	}
+}
+
+// A key's check file is written once, by the first host to open the
+// store with the key, and the hosts without the key tell by it a record
+// under the key (unknown key) from a forgery (corrupt). Removed while
+// the fleet runs with the key (by hand, by a cleanup of old files), it
+// made them take every live session under the key for corrupt until a
+// host opened the store again: the corrupt-records alert, and
+// CompareAndSwap of version 0 replacing the session. A host with the key
+// writes it again from a save, looking at most every minute.
+func TestRemovedKeyCheckWrittenAgain(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	// A host on the new key, one still on the old.
+	newer := openDir(t, dir, fsstore.WithKeys(k2, k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	older := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	if err := newer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	check := filepath.Join(dir, ".keycheck-2")
+	if err := os.Remove(check); err != nil {
+		t.Fatal(err)
+	}
+	var looks lookCount
+	newer.SetKeyCheckLookHookForTest(looks.hook)
+	if err := newer.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("y")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := looks.take(); got != nil {
+		t.Errorf("a save within a minute of Open looked for check files %v", got)
+	}
+	clk.Advance(time.Minute)
+	if err := newer.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("z")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := looks.take(), map[uint32]int{1: 1, 2: 1}; !equalLooks(got, want) {
+		t.Errorf("a save a minute after Open looked for check files %v, want %v", got, want)
+	}
+	if _, err := os.Lstat(check); err != nil {
+		t.Errorf("check file after a save a minute later: %v", err)
+	}
+	if _, err := older.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) || errors.Is(err, fsstore.ErrCorrupt) {
+		t.Errorf("Load by a host without the key: %v, want ErrUnknownKey alone", err)
+	}
+	// The check file written again is the key's: a host opening with
+	// another secret under its ID is refused.
+	if _, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 2))); err == nil {
+		t.Error("Open with another secret under key ID 2 passed the written-again check file")
+	}
+}
