@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -104,8 +105,9 @@ func (c *keyHadCache) forget() {
 }
 
 // keyNeverHad returns ErrCorrupt when no application host of the store
-// has had key id (its check file is missing), nil otherwise, also when
-// the check file cannot be looked at; see unknownKey. Answers are kept
+// has had key id (its check file is missing, and so is its record of when
+// it became newest), nil otherwise, also when the files cannot be looked
+// at; see unknownKey. Answers are kept
 // per store for a while (keyHadCache).
 func (s *Store) keyNeverHad(id uint32) error {
 	p := keyCheckPath(s.dir, id)
@@ -119,13 +121,20 @@ func (s *Store) keyNeverHad(id uint32) error {
 			forceGetattr(s.dir, s.root.noStatx)
 		}
 		_, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// The key's record of when it became the hosts' newest is
+			// as good a sign: a host sealed records under the key only
+			// once the key was its newest, and wrote the record then.
+			// A check file removed (see keepKeyChecks) leaves it.
+			_, err = os.Lstat(keyNewestPath(s.dir, id))
+		}
 		had = !errors.Is(err, fs.ErrNotExist)
 		if err == nil || !had {
 			s.keyHad.put(id, had, now)
 		}
 	}
 	if !had {
-		return fmt.Errorf("%w: the record says it is encrypted under key ID %d, which no application host of this store has had (no %s): forged or damaged", ErrCorrupt, id, keyCheckBase(id))
+		return fmt.Errorf("%w: the record says it is encrypted under key ID %d, which no application host of this store has had (no %s, nor %s): forged or damaged", ErrCorrupt, id, keyCheckBase(id), filepath.Base(keyNewestPath(s.dir, id)))
 	}
 	return nil
 }

@@ -133,48 +133,72 @@ func TestNeverHadAnswerExpires(t *testing.T) {
 // the fleet runs with the key (by hand, by a cleanup of old files), it
 // made them take every live session under the key for corrupt until a
 // host opened the store again: the corrupt-records alert, and
-// CompareAndSwap of version 0 replacing the session. A host with the key
-// writes it again from a save, looking at most every minute.
+// CompareAndSwap of version 0 replacing the session. The key's record of
+// when it became newest, written before any record under it, tells the
+// same; and a host with the key writes the check file again from a save,
+// looking at most every minute.
 func TestRemovedKeyCheckWrittenAgain(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	clk := fakeclock.New()
-	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	// A host on the new key, one still on the old.
-	newer := openDir(t, dir, fsstore.WithKeys(k2, k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
-	older := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
-	id := newID(t)
-	if err := newer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
-		t.Fatal(err)
-	}
-	check := filepath.Join(dir, ".keycheck-2")
-	if err := os.Remove(check); err != nil {
-		t.Fatal(err)
-	}
-	var looks lookCount
-	newer.SetKeyCheckLookHookForTest(looks.hook)
-	if err := newer.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("y")}); err != nil {
-		t.Fatal(err)
-	}
-	if got := looks.take(); got != nil {
-		t.Errorf("a save within a minute of Open looked for check files %v", got)
-	}
-	clk.Advance(time.Minute)
-	if err := newer.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("z")}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := looks.take(), map[uint32]int{1: 1, 2: 1}; !equalLooks(got, want) {
-		t.Errorf("a save a minute after Open looked for check files %v, want %v", got, want)
-	}
-	if _, err := os.Lstat(check); err != nil {
-		t.Errorf("check file after a save a minute later: %v", err)
-	}
-	if _, err := older.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) || errors.Is(err, fsstore.ErrCorrupt) {
-		t.Errorf("Load by a host without the key: %v, want ErrUnknownKey alone", err)
-	}
-	// The check file written again is the key's: a host opening with
-	// another secret under its ID is refused.
-	if _, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 2))); err == nil {
-		t.Error("Open with another secret under key ID 2 passed the written-again check file")
+	for _, tc := range []struct {
+		name    string
+		removed []string
+		// corruptMeanwhile: a host without the key takes the session
+		// for corrupt until the check file is written again.
+		corruptMeanwhile bool
+	}{
+		{"check file", []string{".keycheck-2"}, false},
+		{"check file and order record", []string{".keycheck-2", ".keynewest-2"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			clk := fakeclock.New()
+			k1, k2 := mustKey(t, 1), mustKey(t, 2)
+			// A host on the new key, one still on the old.
+			newer := openDir(t, dir, fsstore.WithKeys(k2, k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+			older := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+			id := newID(t)
+			if err := newer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range tc.removed {
+				if err := os.Remove(filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			load := func(when string, corrupt bool) {
+				t.Helper()
+				_, err := older.Load(ctx, id)
+				if corrupt && !errors.Is(err, fsstore.ErrCorrupt) || !corrupt && (!errors.Is(err, fsstore.ErrUnknownKey) || errors.Is(err, fsstore.ErrCorrupt)) {
+					t.Errorf("Load by a host without the key %s: %v, want corrupt %v", when, err, corrupt)
+				}
+			}
+			load("after the removal", tc.corruptMeanwhile)
+			var looks lookCount
+			newer.SetKeyCheckLookHookForTest(looks.hook)
+			if err := newer.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("y")}); err != nil {
+				t.Fatal(err)
+			}
+			if got := looks.take(); got != nil {
+				t.Errorf("a save within a minute of Open looked for check files %v", got)
+			}
+			clk.Advance(time.Minute)
+			if err := newer.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("z")}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := looks.take(), map[uint32]int{1: 1, 2: 1}; !equalLooks(got, want) {
+				t.Errorf("a save a minute after Open looked for check files %v, want %v", got, want)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, ".keycheck-2")); err != nil {
+				t.Errorf("check file after a save a minute later: %v", err)
+			}
+			// Past the never-had answer kept from the load above.
+			clk.Advance(2 * time.Second)
+			load("once a save wrote the check file again", false)
+			// The check file written again is the key's: a host opening
+			// with another secret under its ID is refused.
+			if _, err := fsstore.Open(dir, fsstore.WithKeys(mustKey(t, 2))); err == nil {
+				t.Error("Open with another secret under key ID 2 passed the written-again check file")
+			}
+		})
 	}
 }

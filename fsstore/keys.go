@@ -42,9 +42,10 @@ var (
 	// layer treats both as "no session". An expired record is ErrExpired
 	// whatever its key: expiry is checked before decryption. It is for a
 	// key an application host of the store has had (its check file,
-	// .keycheck-ID, is in the store): a record under key ID 0, which no
-	// key has, or under an ID with no check file was written by no host,
-	// and is ErrCorrupt.
+	// .keycheck-ID, is in the store, or its record of when it became
+	// newest, .keynewest-ID): a record under key ID 0, which no key has,
+	// or under an ID with neither file was written by no host, and is
+	// ErrCorrupt.
 	ErrUnknownKey = errors.New("record encrypted with a key that is not configured")
 	// ErrUnencrypted reports a plaintext record met by a store opened
 	// WithKeys (without WithPlaintextMigration), or by a store without
@@ -489,7 +490,9 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 // unknownKey is the refusal of a live record under key id, which this
 // process does not have: ErrUnknownKey where an application host of the
 // store has had the key (its check file is there, which the first host
-// to open the store with the key writes before any save under it), as
+// to open the store with the key writes before any save under it, or its
+// record of when it became newest, written before the first save under
+// it: see keyNeverHad), as
 // after a key retired too early or during a rollout; ErrCorrupt where
 // none has, so that no host wrote the record: forged or damaged, for the
 // corrupt-record alert rather than the retired-key one. A check file
