@@ -32,8 +32,23 @@ func (r *rootDir) forEachName(ctx context.Context, dir string, buf []byte, fn fu
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(fd)
+	return listFd(ctx, fd, dir, r.noStatx, buf, fn)
+}
+
+// forEachShardName is forEachName for the shard directory sd, opened
+// to be listed (openShardToList), from its own descriptor: the sweep's
+// scan lists the directory it resolves names in, rather than open it a
+// second time (a GETATTR on NFS, by close-to-open, and an openat walk
+// where openat2 is refused). It lists from the descriptor's position, the
+// start for a descriptor just opened: call it once per open.
+func (r *rootDir) forEachShardName(ctx context.Context, sd shardDir, buf []byte, fn func(name []byte, typ fs.FileMode)) error {
+	return listFd(ctx, sd.fd, sd.path, sd.noStatx, buf, fn)
+}
+
+// listFd lists the directory dir open at fd for forEachName.
+func listFd(ctx context.Context, fd int, dir string, noStatx bool, buf []byte, fn func(name []byte, typ fs.FileMode)) error {
 	lstat := func(name []byte) (fs.FileMode, error) {
-		st, err := statxNameAt(fd, name, unix.AT_STATX_SYNC_AS_STAT, r.noStatx)
+		st, err := statxNameAt(fd, name, unix.AT_STATX_SYNC_AS_STAT, noStatx)
 		if err != nil {
 			return 0, &fs.PathError{Op: "lstat", Path: filepath.Join(dir, string(name)), Err: err}
 		}

@@ -11,3 +11,7 @@ func (s *Store) StatxRefusedForTest() bool { return s.root.noStatx }
 // FetchesFreshForTest reports whether s's attribute fetches ask the file
 // server whatever the client has cached (Store.fetchesFresh).
 func (s *Store) FetchesFreshForTest() bool { return s.fetchesFresh() }
+
+// SetOpenHookForTest runs h with the path of each open the store makes
+// below its directory (nil: none).
+func (s *Store) SetOpenHookForTest(h func(path string)) { s.root.testOpened = h }

@@ -116,6 +116,9 @@ type rootDir struct {
 	// after its rename, which no filesystem fails on demand, and that of a
 	// new shard directory's parent (DurabilityFull).
 	testDirSync func(dfd int) error
+	// testOpened (tests only) runs with the path of each open below the
+	// root, to count them.
+	testOpened func(p string)
 }
 
 func (r *rootDir) setTestHook(h func(site string)) { r.testHook = h }
@@ -229,6 +232,9 @@ func symlinkErr(dirfd int, name string, err error) error {
 // open opens the file at p (below the root), not following a symlink at
 // any component.
 func (r *rootDir) open(p string, flags int, mode uint32) (int, error) {
+	if r.testOpened != nil {
+		r.testOpened(p)
+	}
 	rel, err := r.rel(p)
 	if err != nil {
 		return -1, err

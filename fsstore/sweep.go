@@ -776,7 +776,8 @@ type candidate struct {
 }
 
 func (sw *sweeper) dir(ctx context.Context, dir string) error {
-	sd, err := sw.s.root.openShard(dir)
+	// One open serves the scan's listing and the calls on its names.
+	sd, err := sw.s.root.openShardToList(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -870,7 +871,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		}
 	}
 	buf := sw.listBuf()
-	err = sw.s.root.forEachName(ctx, dir, *buf, visit)
+	err = sw.s.root.forEachShardName(ctx, sd, *buf, visit)
 	sw.bufs.Put(buf)
 	if h := sw.s.testHooks.relisted; h != nil && err == nil {
 		for _, e := range h(dir) {

@@ -33,3 +33,7 @@ func (d shardDir) lstatCached(name string) (fileStat, error) { return d.lstat(na
 func (d shardDir) lstatName(name []byte) (fileStat, error) { return d.lstat(string(name)) }
 
 func (d shardDir) lstatCachedName(name []byte) (fileStat, error) { return d.lstatName(name) }
+
+// openShardToList is openShard: its descriptor is readable here, but the
+// listing (forEachShardName) opens the directory again, through os.File.
+func (r *rootDir) openShardToList(dir string) (shardDir, error) { return r.openShard(dir) }

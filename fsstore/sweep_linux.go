@@ -71,3 +71,14 @@ func (d shardDir) lstatCachedName(name []byte) (fileStat, error) {
 	}
 	return st, nil
 }
+
+// openShardToList opens the shard directory dir to resolve names in it
+// and to list it once (rootDir.forEachShardName): readable, where
+// openShard's descriptor (O_PATH) only resolves names.
+func (r *rootDir) openShardToList(dir string) (shardDir, error) {
+	fd, err := r.open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return shardDir{}, err // the sweep names the directory
+	}
+	return shardDir{fd: fd, path: dir, noStatx: r.noStatx}, nil
+}
