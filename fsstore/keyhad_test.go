@@ -202,3 +202,40 @@ func TestRemovedKeyCheckWrittenAgain(t *testing.T) {
 		})
 	}
 }
+
+// A keys file reload forgets the answers kept: a key this host looked for
+// as one it lacked, then held (it wrote the key's check file) and retired
+// again, is judged by the check file there now, not by the answer from
+// before it held it.
+func TestKeysReloadForgetsKeyAnswers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New() // never moves: no answer expires by itself
+	keysPath := filepath.Join(t.TempDir(), "keys")
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	writeFile0600(t, keysPath, keysFileText(k1))
+	ev := make(reloadEvents, 64)
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	must(t, err)
+	defer s.Close()
+	forged := newID(t)
+	if _, err := forge.Write(dir, forge.Record{ID: forged, Payload: bytes.Repeat([]byte{1}, 64), Encrypted: true, KeyID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, forged); !errors.Is(err, fsstore.ErrCorrupt) {
+		t.Fatalf("record under a key ID no host had: %v, want ErrCorrupt", err)
+	}
+	renameOver(t, keysPath, keysFileText(k2, k1))
+	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+		t.Fatalf("reload adding key 2: %v", out)
+	}
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("sealed with key 2")}))
+	renameOver(t, keysPath, keysFileText(k1))
+	if out := waitReload(t, ev); out != fsstore.OutcomeOK {
+		t.Fatalf("reload retiring key 2: %v", out)
+	}
+	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) || errors.Is(err, fsstore.ErrCorrupt) {
+		t.Fatalf("record this host sealed under the key it retired: %v, want ErrUnknownKey alone", err)
+	}
+}
