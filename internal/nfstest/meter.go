@@ -35,6 +35,7 @@ type Budget struct {
 // delegation returns are left out (Stats.Total).
 type Meter struct {
 	t      testing.TB
+	read   func() (Stats, error) // the mount's counts: RPCStats, or a test's fake
 	sums   map[string]Stats
 	totals map[string][]uint64 // per repetition
 	took   map[string]time.Duration
@@ -43,14 +44,18 @@ type Meter struct {
 // NewMeter returns a Meter that fails t when a count cannot be read or a
 // measured operation fails.
 func NewMeter(t testing.TB) *Meter {
-	return &Meter{t: t, sums: map[string]Stats{}, totals: map[string][]uint64{}, took: map[string]time.Duration{}}
+	return newMeter(t, func() (Stats, error) { return RPCStats("") })
+}
+
+func newMeter(t testing.TB, read func() (Stats, error)) *Meter {
+	return &Meter{t: t, read: read, sums: map[string]Stats{}, totals: map[string][]uint64{}, took: map[string]time.Duration{}}
 }
 
 // Measure runs f once and adds the RPCs this host's mount sent meanwhile
 // to the repetitions of name.
 func (m *Meter) Measure(name string, f func() error) {
 	m.t.Helper()
-	before, err := RPCStats("")
+	before, err := m.read()
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -59,7 +64,7 @@ func (m *Meter) Measure(name string, f func() error) {
 		m.t.Fatalf("%s: %v", name, err)
 	}
 	m.took[name] += time.Since(start)
-	after, err := RPCStats("")
+	after, err := m.read()
 	if err != nil {
 		m.t.Fatal(err)
 	}
