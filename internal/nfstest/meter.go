@@ -161,11 +161,18 @@ func (m *Meter) totals(name string) []uint64 {
 // offMedian describes the repetitions of name whose total is not med, in
 // order ("#1 CLOSE=1 ... READ=1; #4 ..."; excluded ops left out), so that
 // the log shows which repetition an attribute-cache expiry or a stray RPC
-// hit, and what it sent; "" if none.
+// hit, and what it sent; the first maxOffMedian of them, then how many
+// more; "" if none.
 func (m *Meter) offMedian(name string, med float64) string {
+	const maxOffMedian = 8
 	var off []string
+	more := 0
 	for i, d := range m.reps[name] {
 		if float64(d.Total()) == med {
+			continue
+		}
+		if len(off) == maxOffMedian {
+			more++
 			continue
 		}
 		c := Stats{}
@@ -175,6 +182,9 @@ func (m *Meter) offMedian(name string, med float64) string {
 			}
 		}
 		off = append(off, fmt.Sprintf("#%d %s", i+1, c))
+	}
+	if more > 0 {
+		off = append(off, fmt.Sprintf("%d more", more))
 	}
 	return strings.Join(off, "; ")
 }

@@ -130,3 +130,29 @@ func TestMeterFailsOnceWhenNoFreeStateidComes(t *testing.T) {
 		t.Errorf("RPCs per repetition %v, want %v", got, want)
 	}
 }
+
+// The log names the repetitions off the median with what each sent, the
+// first eight of them.
+func TestMeterOffMedian(t *testing.T) {
+	m := newMeter(t, (&fakeMount{counts: Stats{}}).read)
+	for i := range 12 {
+		d := Stats{"GETATTR": 1}
+		if i%4 != 0 {
+			d["READ"] = 1
+		}
+		m.reps["load"] = append(m.reps["load"], d)
+	}
+	m.reps["load"] = append(m.reps["load"], Stats{"GETATTR": 1, "SEQUENCE": 1})
+	for _, tc := range []struct {
+		med  float64
+		want string
+	}{
+		{2, "#1 GETATTR=1; #5 GETATTR=1; #9 GETATTR=1; #13 GETATTR=1"},
+		{1, "#2 GETATTR=1 READ=1; #3 GETATTR=1 READ=1; #4 GETATTR=1 READ=1; #6 GETATTR=1 READ=1; #7 GETATTR=1 READ=1; #8 GETATTR=1 READ=1; #10 GETATTR=1 READ=1; #11 GETATTR=1 READ=1; 1 more"},
+		{3, "#1 GETATTR=1; #2 GETATTR=1 READ=1; #3 GETATTR=1 READ=1; #4 GETATTR=1 READ=1; #5 GETATTR=1; #6 GETATTR=1 READ=1; #7 GETATTR=1 READ=1; #8 GETATTR=1 READ=1; 5 more"},
+	} {
+		if got := m.offMedian("load", tc.med); got != tc.want {
+			t.Errorf("offMedian(%v) = %q, want %q", tc.med, got, tc.want)
+		}
+	}
+}
