@@ -28,7 +28,9 @@
 // Roles coordinate through files on the export itself, which every host
 // sees: [Dir], [Signal], [WaitFile], [Barrier]. [CutLink] takes a host off
 // the network (for lease-loss tests; the lease is 10 s). [RPCStats] and
-// [Diff] count the NFS operations a piece of code sends.
+// [Diff] count the NFS operations a piece of code sends; a [Meter] counts
+// those of an operation repeated, for the RPC budgets, each repetition with
+// the FREE_STATEIDs the client sends for its unlocks after they returned.
 //
 // # Cost
 //
