@@ -137,8 +137,9 @@ var (
 	// ErrNoServerClock reports, from Stats and Sweep, that the file
 	// server's time could not be read: the temp file at the store's top
 	// whose mtime tells it could not be created or examined there (a top
-	// directory this user may not write while the shards are, a full file
-	// system or quota, a stale NFS file handle). The error also matches
+	// directory this user may not write while the shards are, a stale NFS
+	// file handle), nor, on a full file system or quota, the top
+	// directory's own mtime set to now. The error also matches
 	// the cause's. Nothing was counted nor removed yet. A store opened
 	// WithReadOnly never reads the server's time and never returns it: a
 	// tool that may count by this host's clock opens the store so.

@@ -346,6 +346,13 @@ func WithPlaintextMigration() Option {
 // (ErrNotEncrypted), and Rekey and saves a newest key that has no check
 // file (ErrKeyNotDeployed), also when a keys file reload (WithKeysFile)
 // makes it newest during the pass.
+//
+// A maintenance store opens on a full file system or quota, where Open's
+// write probe fails with ENOSPC or EDQUOT (an application's Open fails
+// there), logging a warning: Sweep, which only renames and removes files,
+// is what frees the space, and reads the file server's time from the store
+// directory's mtime, set to now, where it cannot create a temp file. Rekey,
+// which writes records, refuses such a store with the probe's error.
 func WithMaintenanceOnly() Option {
 	return optionFunc(func(c *config) { c.maintenanceOnly = true })
 }

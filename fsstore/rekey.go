@@ -121,6 +121,11 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	if err := s.checkMarkedEncrypted(); err != nil {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 	}
+	if s.full != nil {
+		// Every rewrite would fail for want of space, each counted as
+		// an error: the store is unusable for a rekey as a whole.
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", s.full)
+	}
 	// A maintenance store (sessgc) rewrites records only under a key that
 	// an application host vouched for, migrating plaintext or not.
 	var guard *deployedGuard

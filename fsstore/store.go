@@ -132,6 +132,12 @@ type Store struct {
 	// panics limits the log of callback panics that onOwn recovers.
 	panics panicLog
 
+	// full is the write probe's error when a maintenance store
+	// (WithMaintenanceOnly) was opened on a full file system or quota:
+	// Rekey, which writes records, refuses such a store; Sweep, which
+	// frees the space, does not. nil otherwise. Set by Open only.
+	full error
+
 	testHooks testHooks
 }
 
@@ -537,7 +543,17 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		return s.finishOpen(root, &c, &opened)
 	}
 	if err := s.checkWritable(); err != nil {
-		return nil, err
+		if !c.maintenanceOnly || !isNoSpace(err) {
+			return nil, err
+		}
+		// A full file system or quota: an application could save
+		// nothing, but a maintenance store (sessgc) is what frees the
+		// space, and a sweep only renames and removes files, which a
+		// full file system allows. Refusing it kept the expired
+		// sessions, and the disk full, until an operator freed space
+		// by hand.
+		s.full = err
+		c.logger.Warn("store's file system or quota is full: opened for maintenance all the same (a sweep frees space; a rekey, which writes records, is refused)", "dir", abs, "err", err)
 	}
 	if err := stopped(); err != nil {
 		return nil, err

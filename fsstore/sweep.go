@@ -454,7 +454,8 @@ type serverClock struct {
 	fake  func() time.Time
 }
 
-// newServerClock reads the file server's time in dir. Its errors say what
+// newServerClock reads the file server's time in dir (on a full file
+// system or quota, from dir's own mtime: see touchedClock). Its errors say what
 // the temp file was for: on a read-only or full disk its name is what
 // fails, and it is no file the operator knows. They match
 // ErrNoServerClock, whatever the cause, so that a caller that may judge
@@ -464,6 +465,15 @@ func newServerClock(dir string) (serverClock, error) {
 	p := filepath.Join(dir, tempPrefix+"clock-"+randHex(8))
 	start := time.Now()
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil && isNoSpace(err) {
+		// A full file system or quota takes no new file, but still an
+		// attribute change: the top directory's mtime set to now, by the
+		// server's clock on NFS (SET_TO_SERVER_TIME), as creating the
+		// temp file would have set it. A sweep is what frees the space.
+		if c, terr := touchedClock(dir); terr == nil {
+			return c, nil
+		}
+	}
 	if err != nil {
 		return serverClock{}, fmt.Errorf("%w (a temp file at the store's top tells it): %w", ErrNoServerClock, err)
 	}
@@ -474,6 +484,27 @@ func newServerClock(dir string) (serverClock, error) {
 		return serverClock{}, fmt.Errorf("%w (a temp file at the store's top tells it): %w", ErrNoServerClock, err)
 	}
 	return serverClock{base: st.ModTime(), start: start}, nil
+}
+
+// touchedClock reads the file server's time from dir's own mtime, set to
+// now, for a file system too full to create newServerClock's temp file.
+func touchedClock(dir string) (serverClock, error) {
+	start := time.Now()
+	if err := touchNow(dir); err != nil {
+		return serverClock{}, err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return serverClock{}, err
+	}
+	return serverClock{base: fi.ModTime(), start: start}, nil
+}
+
+// isNoSpace reports whether err is a full file system or quota (ENOSPC,
+// EDQUOT).
+func isNoSpace(err error) bool {
+	o, ok := osOutcome(err)
+	return ok && o == OutcomeNoSpace
 }
 
 // hostClock is a serverClock that reads this host's clock, for a store

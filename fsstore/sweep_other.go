@@ -28,3 +28,5 @@ func (shardDir) lstatName([]byte) (fileStat, error)       { return fileStat{}, p
 func (shardDir) lstatCachedName([]byte) (fileStat, error) { return fileStat{}, platformErr }
 func (shardDir) rename(string, string) error              { return platformErr }
 func (shardDir) unlink(string) error                      { return platformErr }
+
+func touchNow(string) error { return platformErr }

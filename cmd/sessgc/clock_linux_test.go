@@ -17,12 +17,14 @@ import (
 // probe where saves write, in data/, works) but whose top directory takes
 // no new file, so that the temp file whose mtime tells the file server's
 // time cannot be made there: the top not writable by this user while the
-// shards are, the top on a read-only mount or a full file system of its
-// own. It exited 3 ("reading the file server's time: ... permission
-// denied"), where every other store it may read but not write it counts.
-// Now it counts with this host's clock, exit 0, host_clock in --json and
-// one note naming the cause, as for a read-only store; run still refuses
-// (exit 3) and deletes nothing.
+// shards are, the top on a read-only mount. It exited 3 ("reading the file
+// server's time: ... permission denied"), where every other store it may
+// read but not write it counts. Now it counts with this host's clock, exit
+// 0, host_clock in --json and one note naming the cause, as for a
+// read-only store; run still refuses (exit 3) and deletes nothing. A top
+// on a full file system of its own (fullTop) takes an attribute change
+// still: the server's time is read from its own mtime, set to now, so
+// stats counts by it and run sweeps.
 func TestStatsWithoutServerClock(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to change owners and mount")
@@ -32,6 +34,8 @@ func TestStatsWithoutServerClock(t *testing.T) {
 		setup  func(t *testing.T, dir string) string // returns the --dir to give
 		nobody bool                                  // sessgc runs as uid 65534
 		errno  string                                // in the note and run's refusal
+		// fullTop: the clock is read all the same (see above).
+		fullTop bool
 	}{
 		{"top not writable by this user", func(t *testing.T, dir string) string {
 			openUp(t, filepath.Dir(dir))
@@ -40,7 +44,7 @@ func TestStatsWithoutServerClock(t *testing.T) {
 				t.Fatal(err)
 			}
 			return dir
-		}, true, "permission denied"},
+		}, true, "permission denied", false},
 		{"top on a read-only mount", func(t *testing.T, dir string) string {
 			mnt := readOnlyBind(t, dir)
 			// data/ and locks/ writable: bind-mounted read-write over
@@ -49,7 +53,7 @@ func TestStatsWithoutServerClock(t *testing.T) {
 				bind(t, filepath.Join(dir, sub), filepath.Join(mnt, sub))
 			}
 			return mnt
-		}, false, "read-only file system"},
+		}, false, "read-only file system", false},
 		{"top on a full file system", func(t *testing.T, dir string) string {
 			mnt := smallTmpfs(t)
 			top := filepath.Join(mnt, "store")
@@ -61,7 +65,7 @@ func TestStatsWithoutServerClock(t *testing.T) {
 			}
 			fillFS(t, filepath.Join(filepath.Dir(top), "filler"))
 			return top
-		}, false, "no space left on device"},
+		}, false, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := func(args []string) *exec.Cmd {
@@ -85,6 +89,17 @@ func TestStatsWithoutServerClock(t *testing.T) {
 				if got[k] != want[k] {
 					t.Errorf("%s = %v, want %v as with the server's clock", k, got[k], want[k])
 				}
+			}
+			if tc.fullTop {
+				if got["host_clock"] != false || strings.Contains(r.stderr, "sessgc: note:") {
+					t.Errorf("host_clock %v, stderr %q; want false and no note", got["host_clock"], r.stderr)
+				}
+				if r := runCmd(t, cmd([]string{"run", "--dir", dir, "--json"})); r.code != 0 {
+					t.Errorf("run: exit %d, stderr %q; want 0", r.code, r.stderr)
+				} else if _, sum := summary(t, r); sum.Sessions != int64(len(f.expired)) {
+					t.Errorf("run removed %d sessions, want the %d expired", sum.Sessions, len(f.expired))
+				}
+				return
 			}
 			if got["host_clock"] != true {
 				t.Errorf("host_clock %v, want true", got["host_clock"])

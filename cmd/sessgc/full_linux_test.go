@@ -15,9 +15,12 @@ import (
 )
 
 // TestStatsOnFullFileSystem: "sessgc stats" on a store whose file system
-// is full counts it read-only, exit 0, with a note saying why: opening the
-// store probes that it is writable, and that probe's ENOSPC made stats
-// exit 3 just when an operator most wants the count. run still refuses.
+// is full counts it, exit 0, by the file server's clock: opening the store
+// probes that it is writable, and that probe's ENOSPC made stats exit 3
+// just when an operator most wants the count. (It then counted read-only,
+// by this host's clock; the clock is now read from the store directory's
+// own mtime, set to now, which a full file system allows.) rekey, which
+// would write records, still refuses.
 func TestStatsOnFullFileSystem(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
@@ -27,29 +30,101 @@ func TestStatsOnFullFileSystem(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
+	k := newKey(t, 1)
+	s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k))
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := &store{t: t, dir: dir, s: s}
-	st.save(2)
+	ids := st.save(2)
 	s.Close()
+	keys := writeKeys(t, 0o600, k)
 	fillFS(t, filepath.Join(mnt, "filler"))
 
 	r := runGC(t, []string{"stats", "--dir", dir, "--json"})
 	if r.code != 0 {
 		t.Fatalf("stats --json on a full file system: exit %d, stderr %q; want 0", r.code, r.stderr)
 	}
-	if got := statsJSON(t, r); got["live"] != float64(2) || got["host_clock"] != true {
-		t.Errorf("live %v, host_clock %v; want 2 and true", got["live"], got["host_clock"])
+	if got := statsJSON(t, r); got["live"] != float64(2) || got["host_clock"] != false {
+		t.Errorf("live %v, host_clock %v; want 2 and false", got["live"], got["host_clock"])
 	}
-	for _, s := range []string{"sessgc: note:", "its file system is full (disk full or quota)", "ages were judged by this host's clock"} {
-		if !strings.Contains(r.stderr, s) {
-			t.Errorf("stderr does not say %q: %q", s, r.stderr)
+	if want := "file system or quota is full"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr does not say %q: %q", want, r.stderr)
+	}
+
+	// Refused at its fleet lock, which no rekey made yet, or, past it,
+	// by the store.
+	before := st.mtimes(ids)
+	for _, args := range [][]string{{"--rate", "0"}, {"--rate", "0", "--no-fleet-lock"}} {
+		r = runGC(t, append([]string{"rekey", "--dir", dir, "--keys-file", keys}, args...))
+		if want := "no space left on device"; r.code != 3 || !strings.Contains(r.stderr, want) {
+			t.Errorf("rekey %q on a full file system: exit %d, stderr %q; want 3 and %q", args, r.code, r.stderr, want)
 		}
 	}
-	if r := runGC(t, []string{"run", "--dir", dir}); r.code != 3 {
-		t.Errorf("run on a full file system: exit %d, stderr %q; want 3", r.code, r.stderr)
+	st.keptMtimes(ids, before)
+}
+
+// TestRunOnFullFileSystem: "sessgc run" on a store whose file system (or
+// quota) is full removes the expired sessions, which is what frees the
+// space. It exited 3 ("store unusable", nothing deleted) because opening
+// the store probes that it can write with a temp file, and the sweep reads
+// the file server's clock from another: on a full disk the collector
+// refused to collect. A store that no sessgc ran on before it filled up
+// has no fleet or sweep lock file, which cannot be made then: that is
+// refused (exit 3) with what to do.
+func TestRunOnFullFileSystem(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
+	}
+	mnt := smallTmpfs(t)
+	var stores [2]*store
+	for i := range stores {
+		dir := filepath.Join(mnt, fmt.Sprint("store", i))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = &store{t: t, dir: dir, s: s}
+	}
+	// sessgc runs on the first store, as scheduled, which makes its
+	// lock files (the sweep lock's with its first removal); the second
+	// one never had a sweep.
+	st, never := stores[0], stores[1]
+	st.expire(st.save(1)...)
+	if r := runGC(t, []string{"run", "--dir", st.dir}); r.code != 0 {
+		t.Fatalf("run: exit %d, stderr %q", r.code, r.stderr)
+	}
+	ids := st.save(6)
+	st.expire(ids[:4]...)
+	never.expire(never.save(2)...)
+	fillFS(t, filepath.Join(mnt, "filler"))
+
+	// The store no sessgc ran on has no lock files, which cannot be
+	// made now: refused, saying what to do. (Before the other store's
+	// sweep below frees inodes.)
+	r := runGC(t, []string{"run", "--dir", never.dir})
+	if want := "the store has no such lock file yet"; r.code != 3 || !strings.Contains(r.stderr, want) {
+		t.Errorf("run on a full file system no sessgc ran on: exit %d, stderr %q; want 3 and %q", r.code, r.stderr, want)
+	}
+
+	r = runGC(t, []string{"run", "--dir", st.dir, "--json"})
+	if r.code != 0 {
+		t.Fatalf("run on a full file system: exit %d, stderr %q; want 0", r.code, r.stderr)
+	}
+	if _, sum := summary(t, r); sum.Sessions != 4 || sum.Live != 2 {
+		t.Errorf("run on a full file system removed %d sessions and kept %d; want 4 and 2", sum.Sessions, sum.Live)
+	}
+	for i, id := range ids {
+		if want := i >= 4; st.exists(id) != want {
+			t.Errorf("session %d: exists %v, want %v", i, !want, want)
+		}
+	}
+	if !strings.Contains(r.stderr, "file system or quota is full") {
+		t.Errorf("stderr does not say the file system is full: %q", r.stderr)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -120,6 +121,11 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 		if errors.Is(err, lock.ErrLocked) {
 			out.Skipped, out.SkipReason = true, SkipFleetLock
 			return out, nil
+		}
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			// The file is made by the first pass and kept: this store
+			// filled up before any sessgc pass of this kind ran on it.
+			return out, cmdutil.StoreErrorf("fleet lock %s: %w: the file system (or quota) is full and the store has no such lock file yet (the first sessgc pass on it makes it), nor can one be made now; free a few files (inodes) outside the store and run again", lim.LockName, err)
 		}
 		if err != nil {
 			return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)

@@ -62,10 +62,11 @@ Exit codes:
        user can create files in); no keys, or a key file that is
        unreadable, readable by others or malformed
   3    store unusable: missing (unless run --missing-ok), not a store,
-       unreadable, or for run and rekey read-only, full or owned by
-       another user while sessgc runs as root (stats counts such a store
+       unreadable, or for run and rekey read-only or owned by another
+       user while sessgc runs as root (stats counts such a store
        read-only, exit 0), a key that does not match the store ("wrong
-       key"), or for rekey a store not encrypted yet; nothing was
+       key"), or for rekey a store not encrypted yet or on a full file
+       system (run sweeps a full one: that frees space); nothing was
        deleted or rewritten
   4    the store's file server did not answer within --max-duration plus
        a tenth of it (at least 1 s, at most 30 s), or the store gave up

@@ -51,17 +51,19 @@ every command's opening of the store does to check that it is writable,
 and one at the store's top whose mtime tells it the file server's time.
 
 Read access is enough: on a mount that is read-only on this host, as a
-user who may read the store but not write it, on a full file system or
-quota, or as root on a store another user owns (whose applications could
-not use what root created), it counts
+user who may read the store but not write it, or as root on a store
+another user owns (whose applications could not use what root created),
+it counts
 without creating, changing or removing anything (where run and rekey exit
 3), says so once on stderr, and judges ages by this host's clock instead of
 the file server's ("host_clock": true in --json): a host clock ahead of the
 server's counts sessions expired that much early, one behind that much late.
 It counts so too, with a note naming the error, wherever the file server's
 clock cannot be read although the store opened: a top directory that takes
-no new file while the shards do (not writable by this user, a full file
-system of its own, a stale NFS file handle).
+no new file while the shards do (not writable by this user, a stale NFS
+file handle). On a full file system or quota, which takes no new file, it
+counts as usual, by the file server's clock, read from the store
+directory's own mtime, which it sets to now.
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store,
