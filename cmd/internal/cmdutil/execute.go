@@ -67,6 +67,13 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		err = &ExitError{Code: ExitUsage, Err: err}
 	}
 	code := ExitCode(err)
+	if werr := io.OutErr(); werr != nil && code == ExitOK && !errors.Is(werr, syscall.EPIPE) {
+		// The work was done, but its report was lost or cut short: a
+		// log or a script reading it has nothing to go by. (A reader
+		// that went away, EPIPE, is SIGPIPE's to report.)
+		err = FailureErrorf("standard output could not be written, so what %s printed is lost or incomplete (its work itself succeeded): %w", root.Name(), werr)
+		code = ExitFailure
+	}
 	if err != nil {
 		fmt.Fprintf(io.ErrOut, "%s: %v\n", root.Name(), err)
 		if code == ExitUsage {

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -24,13 +25,51 @@ type IOStreams struct {
 	Environ func() []string
 }
 
-// System returns the process's standard streams.
+// System returns the process's standard streams. Its Out remembers a
+// failed write, which Execute reports (see OutErr).
 func System() *IOStreams {
 	return &IOStreams{
-		Out: os.Stdout, ErrOut: os.Stderr,
+		Out: &checkedWriter{w: os.Stdout}, ErrOut: os.Stderr,
 		OutTTY: IsTerminal(os.Stdout), ErrTTY: IsTerminal(os.Stderr),
 		Getenv: os.Getenv, Environ: os.Environ,
 	}
+}
+
+// OutErr returns the first error of a write to Out, when Out is the
+// process's standard output (System), or nil.
+func (s *IOStreams) OutErr() error {
+	if c, ok := s.Out.(*checkedWriter); ok {
+		return c.failed()
+	}
+	return nil
+}
+
+// checkedWriter is a writer that remembers its first failed write. The
+// commands print their lines without checking each write, but a run whose
+// summary was lost (standard output redirected to a file on a full disk)
+// must not exit 0 as if it had been written.
+type checkedWriter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	err error
+}
+
+func (c *checkedWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	if err != nil {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *checkedWriter) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // IsTerminal reports whether f is an interactive terminal. It asks the

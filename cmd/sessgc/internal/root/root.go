@@ -54,7 +54,8 @@ Exit codes:
        --max-duration stopped the sweep early: see stopped_early, or
        run --missing-ok found no store yet)
   1    partial failure: some files could not be examined or removed, or
-       --textfile could not be written
+       --textfile or standard output could not be written (output
+       redirected to a full disk: what sessgc printed is lost)
   2    usage error: bad flags, arguments or SESSGC_* values (--quiet with
        -v, --dry-run or --json; a --textfile that is a directory or that
        this user could not replace, or whose directory is missing or not
