@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
@@ -82,6 +83,13 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 			// is missing (an unmounted volume, a moved directory), which
 			// is not the fresh volume --missing-ok is for.
 			return nil, cmdutil.StoreErrorf("store directory %s does not exist: %s is a symbolic link to a missing target", dir, link)
+		}
+		if hidden := hiddenChars(dir); hidden != "" {
+			// A trailing space or newline from an environment file or
+			// a YAML block scalar: printed bare, the path looks like
+			// the one that exists. Not the fresh volume --missing-ok
+			// is for either, where it would skip every run.
+			return nil, cmdutil.StoreErrorf("store directory %q does not exist: the path %s (check --dir, or %s in the job's environment)", dir, hidden, EnvName("dir"))
 		}
 		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist %s", dir, noStoreYet)}
 	case errors.Is(err, fs.ErrPermission):
@@ -244,6 +252,21 @@ func storeBelow(dir string, wait time.Duration) string {
 	case <-t.C:
 		return ""
 	}
+}
+
+// hiddenChars describes what in path a reader of a message would not see
+// printed bare: white space at either end, or a character that is not
+// printable. It returns "" for a path that prints as it is.
+func hiddenChars(path string) string {
+	if strings.TrimSpace(path) != path {
+		return "begins or ends with white space"
+	}
+	for _, r := range path {
+		if !unicode.IsPrint(r) {
+			return "holds a character that does not print"
+		}
+	}
+	return ""
 }
 
 // danglingLink returns the symbolic link that makes dir missing: the
