@@ -177,3 +177,65 @@ func smallTmpfs(t *testing.T) string {
 	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
 	return mnt
 }
+
+// TestTextfileOnFullFileSystem: the check before the pass that the
+// --textfile's directory takes a file creates one there, and on a full
+// file system that failed as a usage error (exit 2) before anything was
+// swept: with the textfile beside the store on its volume, as the
+// Kubernetes CronJob has it, the collector never ran on a full volume,
+// and a full node disk under node-exporter's directory stopped every
+// sweep. A full file system is no mistake in the job: the pass runs, and
+// the textfile is written after it where the pass freed the room (exit 0),
+// or its failure is the run's (exit 1) where it did not.
+func TestTextfileOnFullFileSystem(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
+	}
+	for _, beside := range []bool{true, false} {
+		t.Run(fmt.Sprint("beside the store ", beside), func(t *testing.T) {
+			mnt := smallTmpfs(t)
+			dir, textfile := filepath.Join(mnt, "store"), filepath.Join(mnt, "sessgc.prom")
+			if !beside {
+				dir = filepath.Join(t.TempDir(), "store")
+			}
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &store{t: t, dir: dir, s: s}
+			// A first sweep makes the store's lock files, as scheduled
+			// runs have.
+			st.expire(st.save(1)...)
+			if r := runGC(t, []string{"run", "--dir", dir}); r.code != 0 {
+				t.Fatalf("run: exit %d, stderr %q", r.code, r.stderr)
+			}
+			ids := st.save(4)
+			st.expire(ids[:3]...)
+			s.Close()
+			fillFS(t, filepath.Join(mnt, "filler"))
+
+			r := runGC(t, []string{"run", "--dir", dir, "--textfile", textfile})
+			want := 1
+			if beside {
+				want = 0 // the sweep freed inodes on the textfile's file system
+			}
+			if r.code != want {
+				t.Errorf("run: exit %d, stderr %q; want %d", r.code, r.stderr, want)
+			}
+			if !beside && !strings.Contains(r.stderr, "--textfile") {
+				t.Errorf("stderr does not name the textfile: %q", r.stderr)
+			}
+			for i, id := range ids {
+				if want := i >= 3; st.exists(id) != want {
+					t.Errorf("session %d: exists %v, want %v", i, !want, want)
+				}
+			}
+			if _, err := os.Stat(textfile); beside && err != nil {
+				t.Errorf("textfile: %v", err)
+			}
+		})
+	}
+}

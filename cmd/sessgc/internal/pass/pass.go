@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -122,7 +121,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			out.Skipped, out.SkipReason = true, SkipFleetLock
 			return out, nil
 		}
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		if isFull(err) {
 			// The file is made by the first pass and kept: this store
 			// filled up before any sessgc pass of this kind ran on it.
 			return out, cmdutil.StoreErrorf("fleet lock %s: %w: the file system (or quota) is full and the store has no such lock file yet (the first sessgc pass on it makes it), nor can one be made now; free a few files (inodes) outside the store and run again", lim.LockName, err)

@@ -478,7 +478,10 @@ func overridesSticky(fi fs.FileInfo) stickyPriv { return cmdutil.OverridesSticky
 // pass, not found after it. The temp file is named as WriteTextfile's
 // are, so that one left by a process killed in between is removed as
 // stale by a later write. A file system that gives no answer by deadline
-// is no error here: the pass reports the mount.
+// is no error here: the pass reports the mount. Nor is a full one
+// (ENOSPC, EDQUOT), which is no mistake in the job: the pass runs, and
+// may free the room (a textfile beside the store, on its volume); where
+// it does not, the write after it fails the run (exit 1).
 func probeWrite(fsys PathFS, deadline time.Time, textfile string) error {
 	tdir := filepath.Dir(textfile)
 	var name string
@@ -490,7 +493,7 @@ func probeWrite(fsys PathFS, deadline time.Time, textfile string) error {
 		return fsys.Remove(name)
 	})
 	switch {
-	case err == nil, errors.Is(err, errNoAnswer):
+	case err == nil, errors.Is(err, errNoAnswer), name == "" && isFull(err):
 		return nil
 	case name != "":
 		// Created but not removed: the write after the pass would
@@ -498,6 +501,12 @@ func probeWrite(fsys PathFS, deadline time.Time, textfile string) error {
 		return cmdutil.UsageErrorf("--textfile %s: cannot remove a file created in %s: %w", textfile, tdir, err)
 	}
 	return cmdutil.UsageErrorf("--textfile %s: cannot create a file in %s as this user (uid %d): %w", textfile, tdir, os.Getuid(), err)
+}
+
+// isFull reports whether err is a full file system or quota (ENOSPC,
+// EDQUOT).
+func isFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // abs returns path made absolute and true, or path as given and false

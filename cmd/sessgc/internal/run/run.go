@@ -125,7 +125,9 @@ also after a run skipped because of the fleet lock, and after a failed one
 must exist and this user must be able to create a file in it, and PATH must
 not be a directory, nor another user's file in a directory with the sticky
 bit that this user does not own (the rename could not replace it): all are
-checked before the pass (exit 2).
+checked before the pass (exit 2). A full file system there is no mistake
+in the job: the pass runs, and the write after it fails the run (exit 1)
+unless the pass freed the room (a textfile beside the store).
 
 --missing-ok is for jobs that may run before any application has created
 the store, such as a CronJob on a fresh volume: when DIR does not exist, or
