@@ -29,10 +29,10 @@ func TestHTTPRedisGoesSilent(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1 for a failed peer", r.code)
 	}
-	if !strings.Contains(r.stdout, "| sessfs | 1 KiB |") {
+	if !strings.Contains(r.stdout, "| sessfs | 1KiB |") {
 		t.Errorf("the sessfs peer's results are not in the report:\n%s", r.stdout)
 	}
-	if strings.Contains(r.stdout, "| scs-redis | 1 KiB |") {
+	if strings.Contains(r.stdout, "| scs-redis | 1KiB |") {
 		t.Errorf("the failed peer has a row of results:\n%s", r.stdout)
 	}
 	for _, out := range []string{r.stdout, r.stderr} {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/hist"
 	"github.com/sessfs/sessfs/internal/mountstats"
 )
@@ -303,7 +304,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 	for _, t := range r.Targets {
 		for _, s := range c.Sizes {
 			if err := populate(ctx, t, ids[s], payloads[s]); err != nil {
-				return nil, fmt.Errorf("%s: preparing %d sessions of %d bytes: %w", t.Name(), len(ids[s]), s, err)
+				return nil, fmt.Errorf("%s: preparing %d sessions of %s: %w", t.Name(), len(ids[s]), bytesize.Format(s), err)
 			}
 		}
 	}
@@ -336,7 +337,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 				}
 				if r.OnStep != nil {
 					r.OnStep(Step{Index: step, Total: total, Duration: dur + c.Warmup*time.Duration(b2i(round == 0)),
-						Label: fmt.Sprintf("round %d/%d  %s  %s  %dB  c=%d", round+1, c.Rounds, t.Name(), cell.Workload, cell.Size, cell.Concurrency)})
+						Label: fmt.Sprintf("round %d/%d  %s  %s  %s  c=%d", round+1, c.Rounds, t.Name(), cell.Workload, bytesize.Format(cell.Size), cell.Concurrency)})
 				}
 				step++
 				if round == 0 && c.Warmup > 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/run"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
@@ -129,7 +130,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	}
 	cfg := Config{Duration: o.Duration, Rounds: o.Rounds, Concurrency: o.Concurrency, Sessions: o.Sessions}
 	for _, s := range o.Sizes {
-		n, err := run.ParseSize(s)
+		n, err := bytesize.Parse(s)
 		if err != nil {
 			return cmdutil.UsageErrorf("--size: %w", err)
 		}
@@ -141,7 +142,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		cfg.Sizes = append(cfg.Sizes, n)
 	}
 	// Compared as byte counts: 1KiB and 1024 are one size.
-	sizeOf := func(s string) int { n, _ := run.ParseSize(s); return n }
+	sizeOf := func(s string) int { n, _ := bytesize.Parse(s); return n }
 	if err := run.Repeated("--size", o.Sizes, sizeOf, strings.TrimSpace); err != nil {
 		return err
 	}

@@ -29,9 +29,9 @@ func TestFailedPeerLeftOut(t *testing.T) {
 		silence string // the step (a prefix) at which the server goes silent
 		want    []string
 	}{
-		{"redis silent in a measurement", true, "round 1/2: scs-redis, 128 B, 2 clients", []string{"round 1/2: scs-redis, 128 B, 2 clients", "did not answer a command within 5s"}},
-		{"redis silent in the lost-update test", true, "lost updates: scs-redis, 64 B", []string{"lost updates, 64 B", "did not answer a command within 5s"}},
-		{"error answers", false, "", []string{"round 1/2: failing, 64 B, 1 client", "/incr: 500 the store is down"}},
+		{"redis silent in a measurement", true, "round 1/2: scs-redis, 128B, 2 clients", []string{"round 1/2: scs-redis, 128B, 2 clients", "did not answer a command within 5s"}},
+		{"redis silent in the lost-update test", true, "lost updates: scs-redis, 64B", []string{"lost updates, 64B", "did not answer a command within 5s"}},
+		{"error answers", false, "", []string{"round 1/2: failing, 64B, 1 client", "/incr: 500 the store is down"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem, err := OpenPeer(t.Context(), PeerSCSMem, PeerOptions{})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/hist"
 )
 
@@ -198,14 +199,14 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, []Failure, e
 				for range cfg.Sessions {
 					cl, err := newSession(p.Handler, size)
 					if err != nil {
-						return fmt.Errorf("%d B: %w", size, err)
+						return fmt.Errorf("%s: %w", bytesize.Format(size), err)
 					}
 					c.clients = append(c.clients, cl)
 				}
 				// Warm-up: every session once, unrecorded.
 				for _, cl := range c.clients {
 					if err := cl.incr(); err != nil {
-						return fmt.Errorf("%d B, warm-up: %w", size, err)
+						return fmt.Errorf("%s, warm-up: %w", bytesize.Format(size), err)
 					}
 				}
 				return nil
@@ -226,7 +227,7 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, []Failure, e
 			if failed[c.peer] {
 				continue
 			}
-			step := fmt.Sprintf("round %d/%d: %s, %d B", round+1, cfg.Rounds, c.res.Peer, c.res.Size)
+			step := fmt.Sprintf("round %d/%d: %s, %s", round+1, cfg.Rounds, c.res.Peer, bytesize.Format(c.res.Size))
 			if cfg.OnStep != nil {
 				cfg.OnStep(step + ", 1 client")
 			}
@@ -265,13 +266,13 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, []Failure, e
 		}
 		if cfg.HotClients > 0 && cfg.HotIncrements > 0 {
 			if cfg.OnStep != nil {
-				cfg.OnStep(fmt.Sprintf("lost updates: %s, %d B", r.Peer, r.Size))
+				cfg.OnStep(fmt.Sprintf("lost updates: %s, %s", r.Peer, bytesize.Format(r.Size)))
 			}
 			if err := hot(ctx, cfg, c.peer, &r); err != nil {
 				if ctx.Err() != nil {
-					return nil, nil, fmt.Errorf("lost updates, %s, %d B: %w", r.Peer, r.Size, err)
+					return nil, nil, fmt.Errorf("lost updates, %s, %s: %w", r.Peer, bytesize.Format(r.Size), err)
 				}
-				fail(c.peer, fmt.Errorf("lost updates, %d B: %w", r.Size, err))
+				fail(c.peer, fmt.Errorf("lost updates, %s: %w", bytesize.Format(r.Size), err))
 				continue
 			}
 		}

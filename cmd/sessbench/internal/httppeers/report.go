@@ -9,6 +9,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 )
 
 // Report is a run's configuration, peers and results.
@@ -112,11 +114,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			lost = fmt.Sprintf("%d of %d", x.Lost, x.HotOK) + failedNote(x)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f req/s | %s | %s |\n",
-			x.Peer, FormatSize(x.Size), FormatNS(x.P50NS), FormatNS(x.P99NS), x.Throughput, FormatNS(x.P50NSConc), lost)
+			x.Peer, bytesize.Format(x.Size), FormatNS(x.P50NS), FormatNS(x.P99NS), x.Throughput, FormatNS(x.P50NSConc), lost)
 	}
 	b.WriteString("\n")
 	for _, ra := range r.Ratios {
-		fmt.Fprintf(&b, "%s ÷ %s at %s: p50 %.2f×, throughput %.2f×\n", ra.Of, ra.To, FormatSize(ra.Size), ra.P50, ra.Throughput)
+		fmt.Fprintf(&b, "%s ÷ %s at %s: p50 %.2f×, throughput %.2f×\n", ra.Of, ra.To, bytesize.Format(ra.Size), ra.P50, ra.Throughput)
 	}
 	if len(r.Failed) > 0 {
 		b.WriteString("\nFailed, no results:\n")
@@ -155,14 +157,6 @@ func FormatNS(ns int64) string {
 	default:
 		return fmt.Sprintf("%.2f ms", us/1e3)
 	}
-}
-
-// FormatSize prints a byte count as KiB when it is a whole number of them.
-func FormatSize(n int) string {
-	if n >= 1024 && n%1024 == 0 {
-		return fmt.Sprintf("%d KiB", n/1024)
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // palette holds colours that stay distinguishable for common colour
@@ -230,10 +224,10 @@ func WritePlot(w io.Writer, r *Report, title string) error {
 				v := pn.get(*x)
 				h := float64(panelH) * v / top
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%d" height="%.1f" fill="%s"><title>`, bx+float64(k*barW), y0+panelH-h, barW-2, h, palette[k%len(palette)])
-				xml.EscapeText(&b, []byte(fmt.Sprintf("%s, %s: %s %s", p.Name, FormatSize(size), trimFloat(v), pn.unit)))
+				xml.EscapeText(&b, []byte(fmt.Sprintf("%s, %s: %s %s", p.Name, bytesize.Format(size), trimFloat(v), pn.unit)))
 				b.WriteString("</title></rect>\n")
 			}
-			text(&b, gx+groupW/2, y0+panelH+16, "middle", 11, false, FormatSize(size)+" session")
+			text(&b, gx+groupW/2, y0+panelH+16, "middle", 11, false, bytesize.Format(size)+" session")
 		}
 	}
 	for k, p := range r.Peers {
@@ -242,7 +236,7 @@ func WritePlot(w io.Writer, r *Report, title string) error {
 		var lost []string
 		for _, size := range sizes {
 			if x := r.find(p.Name, size); x != nil && x.HotSent > 0 {
-				lost = append(lost, fmt.Sprintf("%s: %d of %d lost", FormatSize(size), x.Lost, x.HotOK)+failedNote(*x))
+				lost = append(lost, fmt.Sprintf("%s: %d of %d lost", bytesize.Format(size), x.Lost, x.HotOK)+failedNote(*x))
 			}
 		}
 		label := p.Name

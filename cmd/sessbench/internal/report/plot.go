@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 )
 
 // Plot geometry, in pixels (SVG user units).
@@ -309,7 +311,7 @@ func (ch *chart) panel(c canvas, ox, oy float64, wl string, size int) {
 		}
 		return x0 + 12 + float64(i)*(x1-x0-24)/float64(len(ch.concs)-1)
 	}
-	c.text(ox+padL, oy+18, "start", 12, true, fmt.Sprintf("%s, %s", wl, FormatSize(size)))
+	c.text(ox+padL, oy+18, "start", 12, true, fmt.Sprintf("%s, %s", wl, bytesize.Format(size)))
 	for _, t := range ch.ticks {
 		y := yOf(t)
 		c.polyline([][2]float64{{x0, y}, {x1, y}}, "#e3e3e3", 1, nil)
@@ -332,7 +334,7 @@ func (ch *chart) panel(c canvas, ox, oy float64, wl string, size int) {
 					pt := [2]float64{xOf(i), yOf(p.get(row))}
 					pts = append(pts, pt)
 					c.circle(pt[0], pt[1], 2.5, color, fmt.Sprintf("%s %s %s c=%d %s = %s",
-						t.Name, wl, FormatSize(size), n, p.label, FormatDuration(time.Duration(p.get(row)))))
+						t.Name, wl, bytesize.Format(size), n, p.label, FormatDuration(time.Duration(p.get(row)))))
 				}
 			}
 			if len(pts) > 1 {

@@ -224,18 +224,3 @@ func FormatDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.2f%s", v, unit)
 }
-
-// FormatSize prints a payload size: "512B", "1KiB", "16KiB", "1.5MiB".
-func FormatSize(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%dB", n)
-}

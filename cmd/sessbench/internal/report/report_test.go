@@ -344,15 +344,6 @@ func TestFormat(t *testing.T) {
 			t.Errorf("FormatDuration(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
-	sizes := []struct {
-		n    int
-		want string
-	}{{512, "512B"}, {1024, "1KiB"}, {16384, "16KiB"}, {1536, "1.5KiB"}, {1 << 20, "1MiB"}}
-	for _, tt := range sizes {
-		if got := FormatSize(tt.n); got != tt.want {
-			t.Errorf("FormatSize(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
 }
 
 func TestLogTicks(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -113,7 +115,7 @@ func WriteTable(w io.Writer, r *Report) error {
 			}
 			return fmt.Sprintf("%.2f", ratio)
 		}
-		f := []string{row.Target, row.Workload, FormatSize(row.PayloadBytes), strconv.Itoa(row.Concurrency),
+		f := []string{row.Target, row.Workload, bytesize.Format(row.PayloadBytes), strconv.Itoa(row.Concurrency),
 			fmt.Sprintf("%.0f", row.OpsPerSec), d(row.P50NS), d(row.P90NS), d(row.P99NS), d(row.P999NS), d(row.MaxNS)}
 		if multi {
 			f = append(f, x(row.P50Ratio), x(row.P99Ratio))
@@ -145,13 +147,13 @@ func WriteTable(w io.Writer, r *Report) error {
 	if anyErr {
 		for _, row := range r.Results {
 			if row.Errors > 0 {
-				fmt.Fprintf(&b, "errors on %s %s %s c=%d, first: %s\n", row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency, row.FirstError)
+				fmt.Fprintf(&b, "errors on %s %s %s c=%d, first: %s\n", row.Target, row.Workload, bytesize.Format(row.PayloadBytes), row.Concurrency, row.FirstError)
 			}
 		}
 	}
 	anyBehind, anyBacklog := false, false
 	for _, row := range r.Results {
-		name := fmt.Sprintf("%s %s %s c=%d", row.Target, row.Workload, FormatSize(row.PayloadBytes), row.Concurrency)
+		name := fmt.Sprintf("%s %s %s c=%d", row.Target, row.Workload, bytesize.Format(row.PayloadBytes), row.Concurrency)
 		switch {
 		case row.behindRate(r.Config.Rate):
 			anyBehind = true

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 )
 
 // noiseRatio is how many times its p50 a baseline's p99 may be before the
@@ -62,7 +64,7 @@ func Verdict(r *Report) string {
 		return fmt.Sprintf("No successful %s operations on %s to judge.", wl, subject.Name)
 	}
 	ah := high[subject.Name]
-	what := fmt.Sprintf("%s with %s sessions", workloadPhrase(wl), FormatSize(size))
+	what := fmt.Sprintf("%s with %s sessions", workloadPhrase(wl), bytesize.Format(size))
 	d := func(ns int64) string { return FormatDuration(time.Duration(ns)) }
 	var b strings.Builder
 	if baseline == nil {

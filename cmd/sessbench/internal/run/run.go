@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/progress"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
@@ -391,14 +392,14 @@ func (o *RunOptions) validate() (*plan, error) {
 		return nil, err
 	}
 	for _, s := range o.Sizes {
-		n, err := ParseSize(s)
+		n, err := bytesize.Parse(s)
 		if err != nil {
 			return nil, cmdutil.UsageErrorf("--size: %w", err)
 		}
 		c.Sizes = append(c.Sizes, n)
 	}
 	// Compared as byte counts: 1KiB and 1024 are one size.
-	sizeOf := func(s string) int { n, _ := ParseSize(s); return n }
+	sizeOf := func(s string) int { n, _ := bytesize.Parse(s); return n }
 	if err := Repeated("--size", o.Sizes, sizeOf, strings.TrimSpace); err != nil {
 		return nil, err
 	}
@@ -446,28 +447,6 @@ func (o *RunOptions) validate() (*plan, error) {
 		p.redis = &srv
 	}
 	return p, nil
-}
-
-// ParseSize parses a payload size: a byte count with an optional unit B,
-// K/KB/KiB or M/MB/MiB (all binary).
-func ParseSize(s string) (int, error) {
-	t := strings.TrimSpace(s)
-	mult := 1
-	low := strings.ToLower(t)
-	for _, u := range []struct {
-		suffix string
-		mult   int
-	}{{"kib", 1 << 10}, {"kb", 1 << 10}, {"k", 1 << 10}, {"mib", 1 << 20}, {"mb", 1 << 20}, {"m", 1 << 20}, {"b", 1}} {
-		if strings.HasSuffix(low, u.suffix) {
-			t, mult = t[:len(t)-len(u.suffix)], u.mult
-			break
-		}
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(t))
-	if err != nil || n < 0 || n > (64<<20)/mult {
-		return 0, fmt.Errorf("bad size %q (want e.g. 512, 1KiB, 16KiB, up to 64MiB)", s)
-	}
-	return n * mult, nil
 }
 
 // LocalTempDir returns a directory for the default target that is on disk:

@@ -132,20 +132,3 @@ func TestFlagConflicts(t *testing.T) {
 		})
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int
-	}{{"0", 0}, {"512", 512}, {"512B", 512}, {"1k", 1024}, {"1KiB", 1024}, {"16KB", 16384}, {"2m", 2 << 20}, {" 3 KiB ", 3072}}
-	for _, tt := range tests {
-		if got, err := ParseSize(tt.in); err != nil || got != tt.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{"", "k", "-1", "1.5k", "1GiB"} {
-		if _, err := ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) succeeded", bad)
-		}
-	}
-}
