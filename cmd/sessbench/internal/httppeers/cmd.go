@@ -208,7 +208,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 			return err
 		}
 		cleanup.Tmp = tmp
-		po.Dir = tmp
+		po.Dir, po.DirIsTemporary = tmp, true
 	}
 	if err := checkRoom(cfg, names, &po); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +85,11 @@ type PeerOptions struct {
 	// Dir is where sessfs and gorilla's FilesystemStore get their private
 	// subdirectories.
 	Dir string
+	// DirIsTemporary is set when Dir is the temporary directory of a run
+	// without --dir, which the run removes before it prints its report:
+	// the peers' descriptions name where it was made, not a path that no
+	// longer exists.
+	DirIsTemporary bool
 	// Redis is the Redis server behind scs's redisstore, nil for none.
 	Redis *redisaddr.Server
 	// Durability, if not nil, overrides the store's default for sessfs.
@@ -113,7 +119,7 @@ func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
 		sm.Store = memstore.NewWithCleanupInterval(0)
 		return &Peer{Name: name, Desc: "scs v2 LoadAndSave with memstore (process memory)", Handler: scsRoutes(sm)}, nil
 	case PeerGorillaFS:
-		return openGorilla(o.Dir)
+		return openGorilla(o)
 	}
 	return nil, fmt.Errorf("unknown peer %q (want %s)", name, strings.Join(AllPeers, ", "))
 }
@@ -165,7 +171,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	})
 	return &Peer{
 		Name:    PeerSessfs,
-		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open %s, durability %s (%s), sessions kept %d days after each write", where(o.Dir), st.Durability(), how, st.IdleTimeout()/(24*time.Hour)),
+		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open %s, durability %s (%s), sessions kept %d days after each write", where(o), st.Durability(), how, st.IdleTimeout()/(24*time.Hour)),
 		Handler: m.Handler(mux),
 		close: func() error {
 			return errors.Join(st.Close(), os.RemoveAll(sub))
@@ -383,8 +389,8 @@ func scsRoutes(sm *scs.SessionManager) http.Handler {
 	return sm.LoadAndSave(mux)
 }
 
-func openGorilla(dir string) (*Peer, error) {
-	sub, err := os.MkdirTemp(dir, ".sessbench-gorilla-")
+func openGorilla(o PeerOptions) (*Peer, error) {
+	sub, err := os.MkdirTemp(o.Dir, ".sessbench-gorilla-")
 	if err != nil {
 		return nil, fmt.Errorf("gorilla-fs peer: %w", err)
 	}
@@ -431,7 +437,7 @@ func openGorilla(dir string) (*Peer, error) {
 	})
 	return &Peer{
 		Name:    PeerGorillaFS,
-		Desc:    "gorilla/sessions FilesystemStore (file per session, written in place, no fsync) " + where(dir),
+		Desc:    "gorilla/sessions FilesystemStore (file per session, written in place, no fsync) " + where(o),
 		Handler: mux,
 		close:   func() error { return os.RemoveAll(sub) },
 	}, nil
@@ -441,12 +447,16 @@ func openGorilla(dir string) (*Peer, error) {
 // tells (Linux), its file system and mount point: a report of the shared
 // mount and one of a temporary directory on local disk must not read
 // alike.
-func where(dir string) string {
-	m, err := mountinfo.Lookup(dir)
-	if err != nil || m.FSType == "" {
-		return "in " + dir + " (file system not known)"
+func where(o PeerOptions) string {
+	place := o.Dir
+	if o.DirIsTemporary {
+		place = "a temporary directory in " + filepath.Dir(o.Dir) + " (removed after the run)"
 	}
-	return fmt.Sprintf("in %s (%s on %s)", dir, m.FSType, m.Point)
+	m, err := mountinfo.Lookup(o.Dir)
+	if err != nil || m.FSType == "" {
+		return "in " + place + " (file system not known)"
+	}
+	return fmt.Sprintf("in %s (%s on %s)", place, m.FSType, m.Point)
 }
 
 // padOf returns the ?size= bytes of padding that make a session that size.

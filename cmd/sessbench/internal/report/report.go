@@ -4,6 +4,7 @@ package report
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -41,6 +42,20 @@ type Config struct {
 type Target struct {
 	Name string `json:"name"`
 	bench.Info
+	// Temporary is set for the directory a run without --dir makes
+	// (Location) and removes before it prints its report: the table and
+	// the verdict name where it was made (see place), not a path that no
+	// longer exists.
+	Temporary bool `json:"temporary,omitempty"`
+}
+
+// place names where t's sessions were: its Location, or for a temporary
+// directory the directory it was made in.
+func (t Target) place() string {
+	if t.Temporary {
+		return "a temporary directory in " + filepath.Dir(t.Location) + ", removed after the run"
+	}
+	return t.Location
 }
 
 // Row is one target in one cell. Latencies are in nanoseconds, 0 when no

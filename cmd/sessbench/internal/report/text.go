@@ -192,12 +192,14 @@ func describe(t Target) string {
 		switch {
 		case t.FSType == "" && named:
 			return fmt.Sprintf("directory, mount unknown, durability %s", t.Durability)
+		case t.FSType == "" && t.Temporary:
+			return fmt.Sprintf("%s (mount unknown), durability %s", t.place(), t.Durability)
 		case t.FSType == "":
 			return fmt.Sprintf("directory %s (mount unknown), durability %s", t.Location, t.Durability)
 		}
 		where := ""
 		if !named {
-			where = t.Location + ": "
+			where = t.place() + ": "
 		}
 		return fmt.Sprintf("%s%s %s on %s (%s), durability %s", where, t.FSType, t.Source, t.MountPoint, uniqueOptions(t.Options), t.Durability)
 	}

@@ -328,11 +328,11 @@ func workloadPhrase(wl string) string {
 func long(t Target) string {
 	switch {
 	case t.Kind == "fs" && t.NFS:
-		return fmt.Sprintf("the shared mount (%s, %s)", t.FSType, t.Location)
+		return fmt.Sprintf("the shared mount (%s, %s)", t.FSType, t.place())
 	case t.Kind == "fs" && (t.FSType == "tmpfs" || t.FSType == "ramfs"):
-		return fmt.Sprintf("memory (%s, %s)", t.FSType, t.Location)
+		return fmt.Sprintf("memory (%s, %s)", t.FSType, t.place())
 	case t.Kind == "fs" && t.FSType != "":
-		return fmt.Sprintf("%s (%s, %s)", short(t), t.FSType, t.Location)
+		return fmt.Sprintf("%s (%s, %s)", short(t), t.FSType, t.place())
 	case t.Kind == "redis":
 		return fmt.Sprintf("Redis (%s)", t.Location)
 	}

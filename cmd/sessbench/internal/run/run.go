@@ -77,7 +77,9 @@ and removed afterwards) and --redis servers (all keys are deleted
 afterwards); on a terminal a line shows while they are removed, before the
 report. Without --dir, a temporary directory on local disk is used, so
 the command works with nothing mounted: in $TMPDIR if set, else in /var/tmp
-(/tmp is often tmpfs, memory), else in /tmp.
+(/tmp is often tmpfs, memory), else in /tmp. It is removed before the
+report is printed, which names it by where it was made (--json: its path
+as "location", with "temporary": true).
 
 Before measuring, each target is given --sessions sessions of every --size
 (1000 × 64MiB is 62.5 GiB). A run whose sessions would take more than half
@@ -560,7 +562,7 @@ func runRun(opts *RunOptions) (err error) {
 	if err != nil {
 		return cmdutil.Interrupted(ctx, err)
 	}
-	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets), results, started, time.Now())
+	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets, cleanup.Tmp), results, started, time.Now())
 	// A cleanup that failed is reported after the results, which it does
 	// not change.
 	cerr := cleanup.Do()
@@ -618,10 +620,14 @@ func reportConfig(o *RunOptions, p *plan, ts []bench.Target) report.Config {
 	return c
 }
 
-func targetInfos(ts []bench.Target) []report.Target {
+// targetInfos describes the targets for the report; tmp is the temporary
+// directory of a run without --dir ("" with one), which is removed before
+// the report is printed.
+func targetInfos(ts []bench.Target, tmp string) []report.Target {
 	out := make([]report.Target, len(ts))
 	for i, t := range ts {
-		out[i] = report.Target{Name: t.Name(), Info: t.Info()}
+		info := t.Info()
+		out[i] = report.Target{Name: t.Name(), Info: info, Temporary: tmp != "" && info.Kind == "fs" && info.Location == tmp}
 	}
 	return out
 }
