@@ -30,7 +30,7 @@ func TestRedisSessionsOutliveTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	const ttl = 26 * time.Hour
-	tg, err := redistarget.Open(ctx, "redis", srv, 1, ttl)
+	tg, err := redistarget.Open(ctx, "redis", srv, 1, ttl, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

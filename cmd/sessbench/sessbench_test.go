@@ -546,6 +546,14 @@ func startRedis(t *testing.T) string {
 // the plain --port.
 func startRedisWith(t *testing.T, args []string, opts func(*redis.Options)) string {
 	t.Helper()
+	addr, _ := startRedisProcess(t, args, opts)
+	return addr
+}
+
+// startRedisProcess is startRedisWith that also returns the server's
+// process, for a test to stop (SIGSTOP) as a hung server.
+func startRedisProcess(t *testing.T, args []string, opts func(*redis.Options)) (string, *os.Process) {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		testenv.Skip(t, testenv.Redis, "redis-server not on PATH; install it (apt-get install redis-server) to run the Redis tests")
@@ -574,7 +582,7 @@ func startRedisWith(t *testing.T, args []string, opts func(*redis.Options)) stri
 	c := redis.NewClient(o)
 	defer c.Close()
 	waitFor(t, "redis-server", 10*time.Second, func() bool { return c.Ping(context.Background()).Err() == nil })
-	return addr
+	return addr, srv.Process
 }
 
 func TestRedisTarget(t *testing.T) {

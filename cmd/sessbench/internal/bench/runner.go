@@ -47,6 +47,23 @@ var Workloads = []Workload{Cycle, Load, Save, Touch, Mixed, Hot}
 // target, not a measurement. The error also wraps the first operation's.
 var ErrAllFailed = errors.New("every operation failed")
 
+// ErrNoAnswer is in the error of an operation whose target did not answer
+// within its deadline: a server that has stopped answering (hung, stopped,
+// or a network that drops its packets). The runner stops the run at the
+// first, as it would otherwise wait out the deadline for every operation
+// left, one after another: with --ops, for hours. Targets mark such an
+// error with NoAnswer.
+var ErrNoAnswer = errors.New("no answer")
+
+// NoAnswer marks err, which says what was not answered, as ErrNoAnswer's
+// (errors.Is), leaving its text as it is.
+func NoAnswer(err error) error { return noAnswer{err} }
+
+type noAnswer struct{ error }
+
+func (e noAnswer) Unwrap() error      { return e.error }
+func (noAnswer) Is(target error) bool { return target == ErrNoAnswer }
+
 // Describe returns a short human description of the workload.
 func (w Workload) Describe() string {
 	switch w {
@@ -604,7 +621,26 @@ func (s *slice) op() func(ctx context.Context, w *worker) error {
 // Shared, every worker is busy until the last operation has started.
 func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, quota int64) (time.Duration, error) {
 	var stop atomic.Bool
-	op := s.op()
+	// silent is the first error of a target that stopped answering
+	// (ErrNoAnswer), which ends the slice and the run.
+	var (
+		silentMu sync.Mutex
+		silent   error
+	)
+	measured := s.op()
+	var halt func()
+	op := func(ctx context.Context, w *worker) error {
+		err := measured(ctx, w)
+		if err != nil && errors.Is(err, ErrNoAnswer) {
+			silentMu.Lock()
+			if silent == nil {
+				silent = err
+			}
+			silentMu.Unlock()
+			halt()
+		}
+		return err
+	}
 	interval := pacingInterval(len(workers), s.cfg.Rate)
 	var seed [8]byte
 	rand.Read(seed[:])
@@ -614,7 +650,7 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	}
 	done := make(chan struct{})
 	var once sync.Once
-	halt := func() {
+	halt = func() {
 		stop.Store(true)
 		once.Do(func() { close(done) })
 	}
@@ -639,6 +675,9 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	elapsed := time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return elapsed, err
+	}
+	if silent != nil {
+		return elapsed, fmt.Errorf("%w; the run stopped, as every operation left would have waited as long", silent)
 	}
 	if interval > 0 {
 		// What the schedule called for and the target left waiting at

@@ -85,9 +85,11 @@ one whose --redis server takes fewer connections at once than the
 scs-redis peer's clients open (--concurrency, or the --hot clients).
 
 A peer that fails during the run (a request answered with an error
-status; for scs-redis, a command its Redis server does not answer within
-5 s) is left out from then on: the report lists it as failed, with its
-error, and has the other peers' results, and sessbench exits 1.
+status; for scs-redis, a command its Redis server does not answer in
+time: 5 s, plus the time a 1 MiB/s link takes to carry one session of
+the largest --size per client, 69 s for 64 clients of 1 MiB) is left out
+from then on: the report lists it as failed, with its error, and has the
+other peers' results, and sessbench exits 1.
 
 The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the
@@ -295,6 +297,7 @@ func checkRoom(cfg Config, names []string, po *PeerOptions) error {
 	sessions := cfg.Sessions + 1 // and the lost-update test's
 	clients := max(cfg.Concurrency, cfg.HotClients)
 	po.RedisClients = clients
+	po.RedisAnswer = redisaddr.AnswerTimeout(slices.Max(cfg.Sizes)+sessionOverhead, clients)
 	po.RedisBytes = redistarget.KeyOverhead*float64(sessions*len(cfg.Sizes)) +
 		fstarget.Footprint(sessions, cfg.Sizes, clients, sessionOverhead, 1)
 	onDir := 0

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -105,6 +104,10 @@ type PeerOptions struct {
 	// clients open at once: a server that takes fewer refuses the peer
 	// (redistarget.ErrMaxClients).
 	RedisClients int
+	// RedisAnswer, if not 0, is how long scs-redis waits for its server
+	// to answer a command (redisaddr.AnswerTimeout for RedisClients
+	// sessions of the largest size); 0 is redisaddr.AnswerBase.
+	RedisAnswer time.Duration
 }
 
 // OpenPeer opens the named peer.
@@ -113,7 +116,7 @@ func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
 	case PeerSessfs:
 		return openSessfs(o)
 	case PeerSCSRedis:
-		return openSCSRedis(ctx, o.Redis, o.RedisBytes, o.RedisClients)
+		return openSCSRedis(ctx, o.Redis, o.RedisBytes, o.RedisClients, o.RedisAnswer)
 	case PeerSCSMem:
 		sm := scs.New()
 		sm.Store = memstore.NewWithCleanupInterval(0)
@@ -179,24 +182,25 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}, nil
 }
 
-// answerTimeout bounds the scs-redis peer's wait for the server's answer,
-// to each command while it opens and during the measurement, as go-redis's
-// default read timeout bounds the run command's: redigo waits for ever,
+// openSCSRedis opens the scs-redis peer. answer bounds its wait for the
+// server's answer to each command, while it opens and during the
+// measurement, as in sessbench run's Redis target: redigo waits for ever,
 // and a server that stops answering mid-run (hung, or a network that drops
 // its packets) held the run for ever with it.
-const answerTimeout = 5 * time.Second
-
-func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int) (*Peer, error) {
+func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int, answer time.Duration) (*Peer, error) {
 	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
+	}
+	if answer <= 0 {
+		answer = redisaddr.AnswerBase
 	}
 	addr := srv.String()
 	dialOpts := []redis.DialOption{
 		redis.DialConnectTimeout(5 * time.Second),
 		// Every command's reply, and the write of every command, has a
 		// deadline: scs's redisstore gives its commands no context.
-		redis.DialReadTimeout(answerTimeout),
-		redis.DialWriteTimeout(answerTimeout),
+		redis.DialReadTimeout(answer),
+		redis.DialWriteTimeout(answer),
 		redis.DialUsername(srv.Username),
 		redis.DialPassword(srv.Password),
 		redis.DialDatabase(srv.DB),
@@ -210,7 +214,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		// connection is: a server that takes the connection and never
 		// answers (not a Redis server) would hold the dial for ever.
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+			ctx, cancel := context.WithTimeout(ctx, redisaddr.AnswerBase)
 			defer cancel()
 			return redis.DialContext(ctx, "tcp", srv.Addr, dialOpts...)
 		},
@@ -221,14 +225,16 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			bare := *srv
 			bare.Password, bare.PasswordFromEnv = "", false
-			return openSCSRedis(ctx, &bare, need, clients)
+			return openSCSRedis(ctx, &bare, need, clients, answer)
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	// Bounded as go-redis's reads are (its 3 s): redigo's wait for ever,
 	// and a server that took the connection but does not speak Redis
 	// never answers.
-	do := func(cmd string, args ...any) (any, error) { return redis.DoWithTimeout(c, answerTimeout, cmd, args...) }
+	do := func(cmd string, args ...any) (any, error) {
+		return redis.DoWithTimeout(c, redisaddr.AnswerBase, cmd, args...)
+	}
 	info, err := redis.String(do("INFO", "server"))
 	// Optional: an ACL user may be refused it, and the free memory is
 	// then not known.
@@ -288,7 +294,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	// "Internal Server Error": the run's failure would not say what
 	// failed.
 	sm.ErrorFunc = func(w http.ResponseWriter, _ *http.Request, err error) {
-		err = redisFailure(addr, err)
+		err = redisFailure(addr, answer, err)
 		fault.set(err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
@@ -300,7 +306,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 			c := pool.Get()
 			err := deletePrefix(c, prefix)
 			if err != nil {
-				err = fmt.Errorf("scs-redis peer: removing the run's sessions (keys %s*): %w", prefix, redisFailure(addr, err))
+				err = fmt.Errorf("scs-redis peer: removing the run's sessions (keys %s*): %w", prefix, redisFailure(addr, answer, err))
 			}
 			return errors.Join(err, c.Close(), pool.Close())
 		},
@@ -309,12 +315,11 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 }
 
 // redisFailure says what a failed command of the scs-redis peer's during
-// the run means: a server that took no answer in answerTimeout has
-// stopped answering, which the bare "i/o timeout" does not say.
-func redisFailure(addr string, err error) error {
-	var ne net.Error
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("the Redis server at %s did not answer a command within %v: %w", addr, answerTimeout, err)
+// the run means: a server that gave no answer within answer has stopped
+// answering, which the bare "i/o timeout" does not say.
+func redisFailure(addr string, answer time.Duration, err error) error {
+	if redisaddr.IsTimeout(err) {
+		return fmt.Errorf("the Redis server at %s did not answer a command within %v: %w", addr, answer, err)
 	}
 	return fmt.Errorf("the Redis server at %s: %w", addr, err)
 }

@@ -97,7 +97,11 @@ reports (an NFS mount's wsize). A --redis server must take every
 connection the run opens at once, one per client of the largest
 --concurrency and 16 to write the sessions: they are opened before
 anything is written, and a server whose maxclients leaves too few, or that
-refuses one, refuses the run.
+refuses one, refuses the run. A --redis server that does not answer a
+command in time (5 s, plus the time a 1 MiB/s link takes to carry one
+session of the largest --size per connection: 69 s for 64 clients of
+1 MiB) has stopped answering: the run stops there (exit 1), naming it,
+and its keys expire after their TTL (below).
 
 Workloads:
   cycle   a full request: lock, load, save, unlock
@@ -540,7 +544,9 @@ func runRun(opts *RunOptions) (err error) {
 		// Its connections: one per client, and as many as write the
 		// sessions before the run.
 		conns := max(maxConc, min(bench.PopulateClients, p.cfg.Sessions))
-		t, err := redistarget.Open(ctx, unique("redis"), *p.redis, conns, ttl)
+		// Every client may carry a session of the largest size at once.
+		answer := redisaddr.AnswerTimeout(slices.Max(p.cfg.Sizes), conns)
+		t, err := redistarget.Open(ctx, unique("redis"), *p.redis, conns, ttl, answer)
 		if err != nil {
 			return cmdutil.Interrupted(ctx, err)
 		}

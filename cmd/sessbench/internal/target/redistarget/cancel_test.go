@@ -38,7 +38,7 @@ func TestOpenCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := Open(ctx, "redis", srv, 1, time.Hour)
+	tg, err := Open(ctx, "redis", srv, 1, time.Hour, 0)
 	if err == nil {
 		tg.Close()
 	}

@@ -70,16 +70,23 @@ type Target struct {
 	c                          *redis.Client
 	tokens                     atomic.Uint64
 	ttl                        time.Duration // of a session after each write
+	answer                     time.Duration // each command's deadline
 }
 
 // Open connects to srv with a pool big enough for conns concurrent clients
 // (a smaller pool would queue clients inside go-redis and charge the wait to
 // Redis) and checks that the server answers, and that it takes conns
 // connections at once (see reserve). Each write gives a session ttl to
-// live (see TTL), a whole number of milliseconds of at least one.
-func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl time.Duration) (*Target, error) {
+// live (see TTL), a whole number of milliseconds of at least one. Each
+// command, and its answer, has answer to arrive (see
+// redisaddr.AnswerTimeout; 0: redisaddr.AnswerBase): a command not
+// answered in time fails with bench.ErrNoAnswer, which stops the run.
+func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl, answer time.Duration) (*Target, error) {
 	if ttl < time.Millisecond || ttl%time.Millisecond != 0 {
 		return nil, fmt.Errorf("redis session TTL %v: want whole milliseconds, at least 1ms", ttl)
+	}
+	if answer <= 0 {
+		answer = redisaddr.AnswerBase
 	}
 	var b [6]byte
 	rand.Read(b[:])
@@ -92,6 +99,10 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		TLSConfig:   srv.TLSConfig(),
 		PoolSize:    conns + 4,
 		DialTimeout: 3 * time.Second,
+		// go-redis's default, 3 s for any command, would take a large
+		// session over a slow link for a silent server.
+		ReadTimeout:  answer,
+		WriteTimeout: answer,
 		// Fail an unreachable server quickly, and count a failed command
 		// as an error rather than hide it (and its latency) in a retry.
 		DialerRetries:   1,
@@ -116,11 +127,11 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		}
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			srv.Password, srv.PasswordFromEnv = "", false
-			return Open(ctx, name, srv, conns, ttl)
+			return Open(ctx, name, srv, conns, ttl, answer)
 		}
 		return nil, redisaddr.Explain(srv, err)
 	}
-	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis", ttl: ttl}
+	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis", ttl: ttl, answer: answer}
 	if info, err := c.Info(pctx, "server").Result(); err == nil {
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
@@ -186,20 +197,30 @@ func (t *Target) Cycle(ctx context.Context, id string, payload []byte) (err erro
 	lk := t.lockKey(id)
 	tok := strconv.FormatUint(t.tokens.Add(1), 36)
 	if err := t.lock(ctx, lk, tok); err != nil {
-		return err
+		return t.failed(err)
 	}
 	defer func() {
 		// Release even when ctx has ended, or the lock would linger for lockTTL.
 		rerr := release.Run(context.WithoutCancel(ctx), t.c, []string{lk}, tok).Err()
 		if err == nil {
-			err = rerr
+			err = t.failed(rerr)
 		}
 	}()
 	k := t.key(id)
 	if err := t.c.Get(ctx, k).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return t.failed(err)
+	}
+	return t.failed(t.c.Set(ctx, k, payload, t.ttl).Err())
+}
+
+// failed returns err, marked bench.ErrNoAnswer and naming the server when
+// it is a command the server did not answer in time: go-redis's own text,
+// "i/o timeout", says neither.
+func (t *Target) failed(err error) error {
+	if err == nil || !redisaddr.IsTimeout(err) {
 		return err
 	}
-	return t.c.Set(ctx, k, payload, t.ttl).Err()
+	return bench.NoAnswer(fmt.Errorf("the Redis server at %s did not answer a command within %v: %w", t.addr, t.answer, err))
 }
 
 // lock spins on SET NX with capped exponential backoff, as Redis session
@@ -238,12 +259,12 @@ func (t *Target) Load(ctx context.Context, id string) error {
 	if errors.Is(err, redis.Nil) {
 		return fmt.Errorf("session %s… missing", id[:6])
 	}
-	return err
+	return t.failed(err)
 }
 
 // Save implements bench.Target.
 func (t *Target) Save(ctx context.Context, id string, payload []byte) error {
-	return t.c.Set(ctx, t.key(id), payload, t.ttl).Err()
+	return t.failed(t.c.Set(ctx, t.key(id), payload, t.ttl).Err())
 }
 
 // Touch implements bench.Target. Touching a missing session fails, as
@@ -254,7 +275,7 @@ func (t *Target) Touch(ctx context.Context, id string) error {
 	if err == nil && !ok {
 		return fmt.Errorf("session %s… missing", id[:6])
 	}
-	return err
+	return t.failed(err)
 }
 
 // Close implements bench.Target: it deletes every key under the prefix and
@@ -287,7 +308,8 @@ func (t *Target) Close() error {
 		first = err
 	}
 	if first != nil {
-		return fmt.Errorf("cleaning up redis keys %s*: %w", t.prefix, first)
+		// A server that stopped answering keeps the keys until their TTL.
+		return fmt.Errorf("cleaning up redis keys %s* (they expire after %s): %w", t.prefix, strings.TrimSuffix(t.ttl.String(), "0m0s"), t.failed(first))
 	}
 	return nil
 }
