@@ -85,11 +85,39 @@ func GoEnv(t testing.TB, dir string, env []string, args ...string) string {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := stderr.String()
-		if strings.Contains(msg, "GOPROXY=off") || strings.Contains(msg, "module lookup disabled") {
-			testenv.Skip(t, testenv.GoModules, "go %s: a module is not in the module cache and the test runs offline (run go mod download in the repository first): %s",
-				strings.Join(args, " "), msg)
+		if MissingModules(msg) {
+			SkipMissingModules(t, args, msg)
 		}
 		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, msg)
 	}
 	return stdout.String()
+}
+
+// MissingModules reports whether out, the output of a go command run
+// offline (GOPROXY=off), says that a module it needs is not in the module
+// cache.
+func MissingModules(out string) bool {
+	return strings.Contains(out, "GOPROXY=off") || strings.Contains(out, "module lookup disabled")
+}
+
+// SkipMissingModules skips t, whose go command (args, run offline) found a
+// module missing from the module cache, saying what was not checked and
+// the command that lets it run; where SESSFS_REQUIRE_GOMODULES=1 (CI) it
+// fails instead. go test lists a skip only with -v: without it the
+// package says "ok", so the message leads with the command, for whoever
+// runs it with -v to find at once.
+func SkipMissingModules(t testing.TB, args []string, out string) {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "go: downloading ") { // what it found, not what it lacks
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 5 {
+		lines = append(lines[:5], fmt.Sprintf("... (%d lines more)", len(lines)-5))
+	}
+	testenv.Skip(t, testenv.GoModules, "NOT RUN: run `go mod download` in the repository, then this test again. "+
+		"The test runs `go %s` offline (GOPROXY=off), and a module it needs is not in the module cache "+
+		"(go test fetches only what its own binary imports):\n%s", strings.Join(args, " "), strings.Join(lines, "\n"))
 }

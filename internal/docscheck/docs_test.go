@@ -296,9 +296,8 @@ func goCmd(t *testing.T, dir string, args ...string) ([]byte, error) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off")
 	out, err := cmd.CombinedOutput()
-	if err != nil && (bytes.Contains(out, []byte("GOPROXY=off")) || bytes.Contains(out, []byte("module lookup disabled"))) {
-		testenv.Skip(t, testenv.GoModules, "go %s: a module is not in the module cache and the test runs offline (run go mod download in the repository first): %s",
-			strings.Join(args, " "), out)
+	if err != nil && consumertest.MissingModules(string(out)) {
+		consumertest.SkipMissingModules(t, args, string(out))
 	}
 	return out, err
 }
