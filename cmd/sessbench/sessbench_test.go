@@ -314,6 +314,9 @@ func TestHTTPBadInput(t *testing.T) {
 		{"title without plot", []string{"--title", "x"}, "--plot"},
 		{"plot dir missing", []string{"--plot", filepath.Join(d, "no", "x.svg")}, "does not exist"},
 		{"rounds of no time", []string{"--duration", "2ns", "--rounds", "3"}, "less than 1ns per round"},
+		// The flags by name, and why: it said "sessions (2) must be at
+		// least the concurrency (4)".
+		{"fewer sessions than clients", []string{"--sessions", "2", "--concurrency", "4"}, "--sessions 2: must be at least --concurrency (4)"},
 		// An unset variable in --dir "$BENCH_DIR": it measured a
 		// temporary directory on local disk instead, as if no --dir had
 		// been given.

@@ -70,9 +70,10 @@ each measured for --duration in --rounds rounds that interleave the peers.
 Percentiles are nearest-rank, read from a histogram as in sessbench run (at
 or above the exact value by less than 0.8%), so memory stays flat however
 long the run.
-Last, --hot CLIENTSxINCREMENTS requests increment the counter of one
-session all at once: every increment answered 200 that the counter does not
-show is a lost update (two answered with the same value: one overwrote the
+Last, the lost-update test (--hot CLIENTSxINCREMENTS): CLIENTS clients at
+once each send INCREMENTS increments of the counter of one session, shared
+by all: every increment answered 200 that the counter does not show is a
+lost update (two answered with the same value: one overwrote the
 other). Increments answered with an error status are counted as failed,
 and those the counter shows all the same as saved: a 504 from sessfs says
 the change may have been saved. They are not set off against lost updates.
@@ -94,7 +95,7 @@ other peers' results, and sessbench exits 1.
 The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the
 sessfs store used.`,
-		Example: `  sessbench http --dir /mnt/ext4/bench --redis 127.0.0.1:6379 --plot http.svg
+		Example: `  sessbench http --dir /mnt/efs/bench --redis 127.0.0.1:6379 --plot http.svg
   sessbench http --peers sessfs,scs-mem --size 1KiB --duration 1s`,
 		Args: cmdutil.NoArgs("peers and targets are given with flags"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -114,14 +115,14 @@ sessfs store used.`,
 	f.StringSliceVar(&o.Peers, "peers", AllPeers, "`peers` to compare: "+strings.Join(AllPeers, ", "))
 	f.StringSliceVar(&o.Sizes, "size", []string{"1KiB", "16KiB"}, "session `sizes` (B, KiB, MiB; less than 64MiB)")
 	f.DurationVar(&o.Duration, "duration", 2*time.Second, "measured time per peer, size and measurement, over all rounds")
-	cmdutil.IntVarP(f, &o.Rounds, "rounds", "", 3, "interleaved rounds")
+	cmdutil.IntVarP(f, &o.Rounds, "rounds", "", 3, "interleaved rounds each measurement is split into")
 	cmdutil.IntVarP(f, &o.Concurrency, "concurrency", "", 8, "clients of the throughput measurement (at most 100000)")
-	cmdutil.IntVarP(f, &o.Sessions, "sessions", "", 64, "sessions per peer and size")
+	cmdutil.IntVarP(f, &o.Sessions, "sessions", "", 64, "sessions per peer and size (at least --concurrency: each client has sessions of its own)")
 	f.StringVar(&o.Hot, "hot", "8x50", "same-session lost-update test: `CLIENTSxINCREMENTS` (0x0: none; at most 100000 clients and 1000000 increments in all)")
 	f.StringVar(&o.Durability, "durability", "", "sessfs durability: none, file or full (default: the store's default)")
 	f.BoolVar(&o.JSON, "json", false, "print the report as JSON")
-	f.StringVar(&o.Plot, "plot", "", "write a bar chart to `file` (SVG)")
-	f.StringVar(&o.Title, "title", "", "header `text` of the --plot chart")
+	f.StringVar(&o.Plot, "plot", "", "write a bar chart to `file` (SVG; name it .svg)")
+	f.StringVar(&o.Title, "title", "", "header `text` of the --plot chart (default: sessbench http and the date)")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measurements to `file` (go tool pprof)")
 	return cmd
 }

@@ -48,27 +48,27 @@ const MaxHotIncrements = 1_000_000
 func (c *Config) Validate() error {
 	switch {
 	case len(c.Sizes) == 0:
-		return errors.New("no session size")
+		return errors.New("--size: no session size")
 	case c.Duration <= 0:
-		return errors.New("duration must be positive")
+		return fmt.Errorf("--duration %v: must be positive", c.Duration)
 	case c.Rounds < 1:
-		return errors.New("rounds must be at least 1")
+		return fmt.Errorf("--rounds %d: must be at least 1", c.Rounds)
 	case c.Duration/time.Duration(c.Rounds) <= 0:
 		return fmt.Errorf("duration %v: less than 1ns per round (%d rounds)", c.Duration, c.Rounds)
 	case c.Concurrency < 1 || c.Concurrency > bench.MaxConcurrency:
-		return fmt.Errorf("concurrency %d: need 1..%d", c.Concurrency, bench.MaxConcurrency)
+		return fmt.Errorf("--concurrency %d: need 1..%d", c.Concurrency, bench.MaxConcurrency)
 	case c.Sessions < c.Concurrency:
-		return fmt.Errorf("sessions (%d) must be at least the concurrency (%d)", c.Sessions, c.Concurrency)
+		return fmt.Errorf("--sessions %d: must be at least --concurrency (%d), as each client has sessions of its own", c.Sessions, c.Concurrency)
 	case c.Sessions > bench.MaxSessions:
-		return fmt.Errorf("sessions %d: at most %d", c.Sessions, bench.MaxSessions)
+		return fmt.Errorf("--sessions %d: at most %d", c.Sessions, bench.MaxSessions)
 	case c.HotClients < 0 || c.HotIncrements < 0:
-		return errors.New("negative lost-update test size")
+		return fmt.Errorf("--hot %dx%d: negative", c.HotClients, c.HotIncrements)
 	case c.HotClients > bench.MaxConcurrency:
-		return fmt.Errorf("hot %dx%d: at most %d clients", c.HotClients, c.HotIncrements, bench.MaxConcurrency)
+		return fmt.Errorf("--hot %dx%d: at most %d clients", c.HotClients, c.HotIncrements, bench.MaxConcurrency)
 	case c.HotIncrements > MaxHotIncrements || int64(c.HotClients)*int64(c.HotIncrements) > MaxHotIncrements:
 		// Each bounded first, and multiplied in 64 bits: the product of
 		// two large ones overflows.
-		return fmt.Errorf("hot %dx%d: at most %d increments in all (clients × increments)", c.HotClients, c.HotIncrements, MaxHotIncrements)
+		return fmt.Errorf("--hot %dx%d: at most %d increments in all (clients × increments)", c.HotClients, c.HotIncrements, MaxHotIncrements)
 	}
 	return nil
 }

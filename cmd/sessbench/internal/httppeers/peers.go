@@ -229,9 +229,9 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
-	// Bounded as go-redis's reads are (its 3 s): redigo's wait for ever,
-	// and a server that took the connection but does not speak Redis
-	// never answers.
+	// Bounded: redigo's reads wait for ever, and a server that took the
+	// connection but does not speak Redis never answers. These carry no
+	// session: the base deadline.
 	do := func(cmd string, args ...any) (any, error) {
 		return redis.DoWithTimeout(c, redisaddr.AnswerBase, cmd, args...)
 	}

@@ -73,8 +73,9 @@ rounds (A B A B ...) so that drift hits every target alike, and report
 latency percentiles and throughput of each target next to the first one.
 
 Targets are --dir directories (one private subdirectory is created in each
-and removed afterwards) and --redis servers (all keys are deleted
-afterwards); on a terminal a line shows while they are removed, before the
+and removed afterwards) and --redis servers (the run's keys, under a
+random sessbench: prefix, are deleted afterwards; no other key is
+touched); on a terminal a line shows while they are removed, before the
 report. Without --dir, a temporary directory on local disk is used, so
 the command works with nothing mounted: in $TMPDIR if set, else in /var/tmp
 (/tmp is often tmpfs, memory), else in /tmp. It is removed before the
@@ -163,8 +164,9 @@ What the numbers are:
     targets × workloads × sizes × concurrencies. An --ops run has none:
     its Redis TTL is 24 hours, and one that lasts longer (the table
     says so) may have measured expired Redis sessions; give it a
-    --duration instead. Close removes the sessions; the Redis keys of
-    a run killed before it could (SIGKILL) expire after the TTL, but
+    --duration instead. The run removes its sessions at its end, also
+    when interrupted; the Redis keys of a run killed before it could
+    (SIGKILL) expire after the TTL, but
     its directory in each --dir (.sessbench-<digits>) stays until
     removed by hand: rm -rf DIR/.sessbench-* once no run uses DIR.
   - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
@@ -239,7 +241,7 @@ before anything is measured (exit 2).`,
 	f.StringArrayVar(&opts.Dirs, "dir", nil, "benchmark a session store in `directory` (repeatable; default: a temporary directory on local disk)")
 	f.StringVar(&opts.Redis, "redis", "", "also benchmark the Redis server at `address`: host:port, redis://[[user]:password@]host[:port][/db], or rediss:// for TLS (password: $"+redisaddr.PasswordEnv+")")
 	f.StringSliceVar(&opts.Workloads, "workload", []string{"cycle", "load", "save", "touch"}, "`workloads` to run: cycle, load, save, touch, mixed, hot")
-	f.StringSliceVar(&opts.Sizes, "size", []string{"1KiB", "16KiB"}, "session payload `sizes` (B, KiB, MiB)")
+	f.StringSliceVar(&opts.Sizes, "size", []string{"1KiB", "16KiB"}, "session payload `sizes` (B, KiB, MiB; at most 64MiB)")
 	f.IntSliceVar(&opts.Concurrency, "concurrency", []int{1, 8, 64}, "concurrent `clients`, a sweep")
 	cmdutil.IntVarP(f, &opts.Sessions, "sessions", "", 1000, "distinct sessions per payload size (at most 10000000)")
 	cmdutil.IntVarP(f, &opts.HotSessions, "hot-sessions", "", 1, "sessions all clients share in the hot workload")
