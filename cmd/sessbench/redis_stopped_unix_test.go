@@ -18,8 +18,8 @@ import (
 // TestRunRedisGoesSilent: the Redis server of sessbench run stops
 // answering mid-run (here a real redis-server, SIGSTOPped, as a hung
 // server or a network that drops its packets). Each command timed out
-// after go-redis's 3 s and was counted as a failed operation, and the run
-// went on: with --ops, every operation of the quota left waited its 3 s
+// after go-redis's default 5 s and was counted as a failed operation, and the run
+// went on: with --ops, every operation of the quota left waited its 5 s
 // (hours), and with --duration the run measured nothing but timeouts for
 // as long as it lasted, the error a bare "i/o timeout". The first command
 // the server does not answer in time now stops the run: exit 1, naming

@@ -99,7 +99,7 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		TLSConfig:   srv.TLSConfig(),
 		PoolSize:    conns + 4,
 		DialTimeout: 3 * time.Second,
-		// go-redis's default, 3 s for any command, would take a large
+		// go-redis's default, 5 s for any command, would take a large
 		// session over a slow link for a silent server.
 		ReadTimeout:  answer,
 		WriteTimeout: answer,
