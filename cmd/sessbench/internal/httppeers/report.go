@@ -130,8 +130,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, p := range r.Peers {
 		fmt.Fprintf(&b, "- %s: %s\n", p.Name, p.Desc)
 	}
-	fmt.Fprintf(&b, "\n%s to %s; %.1f s per peer, size and measurement in %d interleaved rounds; %d sessions per peer and size.\n",
-		r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), r.Duration, r.Rounds, r.Sessions)
+	rounds := "rounds"
+	if r.Rounds == 1 {
+		rounds = "round"
+	}
+	fmt.Fprintf(&b, "\n%s to %s; %.1f s per peer, size and measurement in %d interleaved %s; %d sessions per peer and size.\n",
+		r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), r.Duration, r.Rounds, rounds, r.Sessions)
 	_, err := w.Write(b.Bytes())
 	return err
 }
