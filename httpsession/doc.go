@@ -88,6 +88,12 @@
 // record the store refuses (fsstore.ErrRefused: a symbolic link or an
 // unreadable file at its name), logged as an error; for a permission
 // error, which may be a whole shard's and passing, the cookie is kept.
+// Browsers send every cookie of the name that matches the request, the
+// longest path first (one left by an earlier Cookie.Path, or a sibling
+// subdomain's): each well-formed one is tried in turn, up to four, and the
+// first naming a usable session is used, whatever the others name; the
+// cookie is cleared only when none does, none names a record that is
+// merely gone, and none the old ID of a session renewed a moment ago.
 //
 // An error answer saves nothing: once the error handler has answered, or
 // an inner Middleware refused the route (ErrModeConflict), or a server

@@ -416,30 +416,54 @@ func (m *Manager) newSession(r *http.Request, mode Mode, h http.Header) *Session
 // (see newSession): each costs a load.
 const maxMoreIDs = 3
 
-// loadError turns "no usable session" into nil (the caller starts afresh)
-// and keeps real failures.
-func (m *Manager) loadError(ctx context.Context, err error) error {
+// unusableRecord is why a cookie's ID names no usable session: err, the
+// store's refusal of its record (namesNoSession), or with payload the decoder's
+// of the record's payload.
+type unusableRecord struct {
+	err     error
+	payload bool
+}
+
+// namesNoSession reports whether err, a load's, says that the ID names no
+// usable session, which the user does without (a fresh session, or
+// another cookie's), rather than a failure the request reports: a record
+// that is gone or expired, damaged, sealed with a key that is not
+// configured, or refused.
+func namesNoSession(err error) bool {
+	for _, target := range []error{fsstore.ErrNotFound, fsstore.ErrUnknownKey, fsstore.ErrCorrupt, fsstore.ErrRefused} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// logUnusable logs a record that names no usable session and is more than
+// gone (see namesNoSession): found says whether another cookie of the name
+// named the session, or the user starts afresh.
+func (m *Manager) logUnusable(ctx context.Context, u unusableRecord, found bool) {
+	outcome := "; starting a new session"
+	if found {
+		outcome = "; another cookie of the session's name named a usable session, which the request uses"
+	}
 	switch {
-	case err == nil, errors.Is(err, fsstore.ErrNotFound):
-		return nil
-	case errors.Is(err, fsstore.ErrUnknownKey):
+	case u.payload:
+		// Not ours (another application's encoding) or damaged.
+		m.cfg.log.WarnContext(ctx, "httpsession: session payload is not a JSON object"+outcome, "err", u.err)
+	case errors.Is(u.err, fsstore.ErrUnknownKey):
 		// A key retired too early must not lock its users out with a 500
 		// on every request: they start afresh, and the record stays for
 		// the sweep (or for the key to come back).
-		m.cfg.log.WarnContext(ctx, "httpsession: session record sealed with a key that is not configured; starting a new session", "err", err)
-		return nil
-	case errors.Is(err, fsstore.ErrCorrupt):
-		m.cfg.log.WarnContext(ctx, "httpsession: damaged session record; starting a new session", "err", err)
-		return nil
-	case errors.Is(err, fsstore.ErrRefused):
+		m.cfg.log.WarnContext(ctx, "httpsession: session record sealed with a key that is not configured"+outcome, "err", u.err)
+	case errors.Is(u.err, fsstore.ErrCorrupt):
+		m.cfg.log.WarnContext(ctx, "httpsession: damaged session record"+outcome, "err", u.err)
+	case errors.Is(u.err, fsstore.ErrRefused):
 		// A symbolic link or an unreadable file at the record's name
 		// fails the same way until an operator fixes it: a fresh session
 		// rather than a 500 on every request of this user. Error, not
 		// Warn: unlike damage, nothing the store does leaves it.
-		m.cfg.log.ErrorContext(ctx, "httpsession: session record refused; starting a new session", "err", err)
-		return nil
+		m.cfg.log.ErrorContext(ctx, "httpsession: session record refused"+outcome, "err", u.err)
 	}
-	return fmt.Errorf("httpsession: load session: %w", err)
 }
 
 // newID draws a fresh session ID (from idGen, a test's, when set).

@@ -175,71 +175,57 @@ func (s *Session) use() error {
 // Exclusive mode. An ID that is unknown, expired or whose record is damaged
 // or sealed with a retired key is not adopted: the session starts empty and
 // gets a fresh ID when first saved. s.mu is held.
+//
+// Browsers send every cookie of the name that matches the request (see
+// newSession), and any of them may name the user's session: each ID is
+// tried in turn until one names a usable session. One that names nothing
+// usable, whatever the reason (gone, expired, damaged, sealed with a
+// retired key, refused, another application's payload), does not end the
+// search: a cookie left by an earlier Cookie.Path, sent first, would hide
+// the user's session and have its cookie cleared, logging the user out.
 func (s *Session) load() error {
-	m, id := s.m, s.cookieID
-	if id == "" {
+	if s.cookieID == "" {
 		return nil
 	}
 	var (
-		rec     *fsstore.Session
-		err     error
-		gone    bool // an ID tried names no record at all
-		renewed bool // an ID tried names the marker a Renew left
+		gone     bool             // an ID tried names no record at all
+		renewed  bool             // an ID tried names the marker a Renew left
+		keep     bool             // an ID tried names a record refused for a permission error
+		unusable []unusableRecord // logged once the outcome is known
+		found    bool
 	)
-	for i := 0; ; i++ {
-		// After an error answer nothing is saved: a read (an error page
-		// showing the user) needs no lock, and may not wait for one.
-		if s.mode == Exclusive && !s.released && s.aborted == nil {
-			ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
-			lk, lerr := s.wait.lock(ctx, cancel, m.st, id)
-			cancel()
-			if lerr != nil {
-				return fmt.Errorf("httpsession: lock session: %w", lerr)
-			}
-			bp := s.spareBuf()
-			// Every write this package makes is under the session's
-			// lock (or CompareAndSwap, which takes it): with the lock
-			// held no save is in flight, and a record missing is gone
-			// (a sweep, which takes no lock, may hold it aside or put
-			// it back: the store looks there itself). Load's looks
-			// again on NFS, for a save without the lock, would cost
-			// each request with a cookie naming no session (expired,
-			// logged out, forged) five round trips and some 31 ms,
-			// holding a stripe other sessions share (see the package
-			// doc, Writing the store from other code).
-			// The session's from now on, so that the request's end
-			// releases it whatever happens meanwhile: the load's report
-			// to the store's Observer may panic.
-			s.lk = lk
-			if rec, err = lk.LoadIntoLockedOnly(s.reqCtx, bp.b); err != nil {
-				s.unlockHandle(lk)
-				s.lk = nil
-			}
-			s.loaded(bp, rec, err)
-		} else {
-			bp := s.spareBuf()
-			rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
-			s.loaded(bp, rec, err)
+	for i := 0; i <= len(s.moreIDs) && !found; i++ {
+		id := s.cookieID
+		if i > 0 {
+			id = s.moreIDs[i-1]
 		}
-		if err == nil && bytes.Equal(rec.Data, renewedMarker) {
-			// Another request's Renew moved this session to a fresh ID
-			// (see leaveRenewed): no session here, but another cookie of
-			// the name may name one.
-			s.unlockHandle(s.lk)
-			s.lk, s.src = nil, nil
+		rec, err := s.loadID(id)
+		if err == nil {
+			if err = s.adopt(rec); err != nil {
+				unusable = append(unusable, unusableRecord{err: err, payload: true})
+			}
+			found = err == nil
+			continue
+		}
+		switch {
+		case errors.Is(err, errRenewedAway):
 			renewed = true
-			rec, err = nil, errRenewedAway
+			continue
+		case errors.Is(err, fsstore.ErrNotFound):
+			gone = gone || !errors.Is(err, fsstore.ErrExpired)
+			continue
+		case !namesNoSession(err):
+			return err
 		}
-		if errors.Is(err, fsstore.ErrNotFound) && !errors.Is(err, fsstore.ErrExpired) {
-			gone = true
-		}
-		if !errors.Is(err, fsstore.ErrNotFound) || i == len(s.moreIDs) {
-			break
-		}
-		// Another cookie of the name may name the session.
-		id = s.moreIDs[i]
+		keep = keep || errors.Is(err, fs.ErrPermission)
+		unusable = append(unusable, unusableRecord{err: err})
 	}
-	if err != nil && renewed && errors.Is(err, fsstore.ErrNotFound) {
+	for _, u := range unusable {
+		s.m.logUnusable(s.reqCtx, u, found)
+	}
+	switch {
+	case found:
+	case renewed:
 		// The browser sent the old ID of a session another request
 		// renewed a moment ago: another tab's request, sent before the
 		// log in's answer set the new cookie, or a cookie the browser
@@ -252,9 +238,7 @@ func (s *Session) load() error {
 		// expires; a log in retried is not (it renews). The cookie is
 		// left alone: the browser may hold the new one by now.
 		s.renewedAway = true
-		return nil
-	}
-	if err != nil {
+	default:
 		// A record that is gone (not expired) may have been replaced a
 		// moment ago by a concurrent request's Renew (a log in in another
 		// tab, or one whose response is still on its way): a removal
@@ -267,31 +251,92 @@ func (s *Session) load() error {
 		// A permission error may be store-wide and passing (a shard
 		// made unreadable by mistake): its records are intact, so the
 		// cookie is kept.
-		s.staleCookie = !gone && !errors.Is(err, fs.ErrPermission)
-		if err = m.loadError(s.reqCtx, err); err != nil {
-			return err
-		}
-		return nil
+		s.staleCookie = !gone && !keep
 	}
+	return nil
+}
+
+// loadID reads id's record, under its lock in Exclusive mode, which the
+// session holds from then on when the read succeeds. The marker a Renew
+// left is errRenewedAway. s.mu is held.
+func (s *Session) loadID(id string) (*fsstore.Session, error) {
+	m := s.m
+	var (
+		rec *fsstore.Session
+		err error
+	)
+	// After an error answer nothing is saved: a read (an error page
+	// showing the user) needs no lock, and may not wait for one.
+	if s.mode == Exclusive && !s.released && s.aborted == nil {
+		ctx, cancel := context.WithTimeout(s.reqCtx, m.cfg.lockTimeout)
+		lk, lerr := s.wait.lock(ctx, cancel, m.st, id)
+		cancel()
+		if lerr != nil {
+			return nil, fmt.Errorf("httpsession: lock session: %w", lerr)
+		}
+		bp := s.spareBuf()
+		// Every write this package makes is under the session's
+		// lock (or CompareAndSwap, which takes it): with the lock
+		// held no save is in flight, and a record missing is gone
+		// (a sweep, which takes no lock, may hold it aside or put
+		// it back: the store looks there itself). Load's looks
+		// again on NFS, for a save without the lock, would cost
+		// each request with a cookie naming no session (expired,
+		// logged out, forged) five round trips and some 31 ms,
+		// holding a stripe other sessions share (see the package
+		// doc, Writing the store from other code).
+		// The session's from now on, so that the request's end
+		// releases it whatever happens meanwhile: the load's report
+		// to the store's Observer may panic.
+		s.lk = lk
+		if rec, err = lk.LoadIntoLockedOnly(s.reqCtx, bp.b); err != nil {
+			s.unlockHandle(lk)
+			s.lk = nil
+		}
+		s.loaded(bp, rec, err)
+	} else {
+		bp := s.spareBuf()
+		rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
+		s.loaded(bp, rec, err)
+	}
+	if err == nil && bytes.Equal(rec.Data, renewedMarker) {
+		// Another request's Renew moved this session to a fresh ID
+		// (see leaveRenewed): no session here, but another cookie of
+		// the name may name one.
+		s.drop()
+		return nil, errRenewedAway
+	}
+	if err != nil {
+		return nil, fmt.Errorf("httpsession: load session: %w", err)
+	}
+	return rec, nil
+}
+
+// adopt makes rec, as loadID read it, the request's session. A payload
+// that is not a JSON object (another application's encoding, or damaged)
+// is no session: it is dropped, with its lock. s.mu is held.
+func (s *Session) adopt(rec *fsstore.Session) error {
 	var base []member
 	if s.src != nil {
 		base = s.src.m
 	}
 	vals, err := decodeValues(rec.Data, base)
 	if err != nil {
-		// Not ours (another application's encoding) or damaged: start
-		// afresh rather than fail every request of this user.
-		m.cfg.log.WarnContext(s.reqCtx, "httpsession: session payload is not a JSON object; starting a new session", "err", err)
-		s.unlockHandle(s.lk)
-		s.lk, s.src = nil, nil // nothing the session keeps lives in it
-		s.staleCookie = true
-		return nil
+		s.drop()
+		return err
 	}
 	s.rec, s.values = rec, vals
 	if s.src != nil {
 		s.src.m = vals.base[:0] // keep a list decode had to grow
 	}
 	return nil
+}
+
+// drop gives up the record loadID read, and its lock: nothing the session
+// keeps lives in its buffer. s.mu is held.
+func (s *Session) drop() {
+	s.unlockHandle(s.lk)
+	s.lk, s.src = nil, nil
 }
 
 // setMode applies an inner middleware's mode. A session the outer handler
