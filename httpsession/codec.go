@@ -44,6 +44,41 @@ var errNotObject = errors.New("httpsession: session payload is not a JSON object
 // refused here too, so that what loads never depends on which parser ran.
 const maxDepth = 10000
 
+// maxValueDepth is the deepest nesting Put takes in a value: one level
+// less than maxDepth, which the payload, an object around the values,
+// adds.
+const maxValueDepth = maxDepth - 1
+
+// nestedDeeper reports whether raw, a valid JSON value, nests arrays and
+// objects more than limit levels deep. A value that does has two bytes a
+// level at least, and more than limit opening brackets: one that has not
+// (most, whatever their size) is not scanned.
+func nestedDeeper(raw []byte, limit int) bool {
+	if len(raw) <= 2*limit || bytes.Count(raw, openBracket)+bytes.Count(raw, openBrace) <= limit {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			end, _, err := scanString(raw, i)
+			if err != nil {
+				return false // not a value this package wrote: json.Marshal's are valid
+			}
+			i = end - 1
+		case '[', '{':
+			if depth++; depth > limit {
+				return true
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return false
+}
+
+var openBracket, openBrace = []byte{'['}, []byte{'{'}
+
 // member is one key of the payload, by its offsets in the payload: small,
 // so that a session of many keys costs one small slice, not a copy.
 type member struct {

@@ -46,6 +46,14 @@ var (
 	// session that has a record needs no cookie, and is saved when the
 	// handler returns.
 	ErrNeedsCookie = errors.New("httpsession: the change needs a session cookie, which the response can no longer carry")
+	// ErrUnencodable reports a Put of a key or value the session could not
+	// give back as put: a value json.Marshal refuses (NaN, an infinity, a
+	// channel, a cycle), a key that is not valid UTF-8 (JSON keys are
+	// text: it would be saved as another key, merged with any that differs
+	// from it only in its invalid bytes), or a value nested deeper than
+	// JSON decoders read (9999 levels; encoding/json refuses more than
+	// 10000, and the payload adds one). Nothing of the Put is kept.
+	ErrUnencodable = errors.New("httpsession: cannot be stored as JSON")
 )
 
 // Manager loads and commits sessions for HTTP requests. It is safe for

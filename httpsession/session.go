@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -507,10 +508,14 @@ func (s *Session) Keys() []string {
 	return s.values.keys()
 }
 
-// Put stores v, encoded as JSON, under key. It fails when v cannot be
-// encoded, when the session could not be loaded, in ReadOnly mode with
+// Put stores v, encoded as JSON, under key. It fails with ErrUnencodable
+// when the key or v cannot be stored as JSON that reads back as put (a key
+// that is not valid UTF-8, a NaN, a value nested more than 9999 levels
+// deep), when the session could not be loaded, in ReadOnly mode with
 // fsstore.ErrReadOnly and after Release with ErrReleased. Putting the value
-// a key already holds is not a change.
+// a key already holds is not a change. Strings in v are stored as
+// json.Marshal stores them: as text, invalid UTF-8 replaced by U+FFFD;
+// put bytes that are not text as a []byte (base64 in the payload).
 //
 // After the response started, a session that has a record (it was loaded,
 // or saved when the response started) takes changes, which are saved when
@@ -520,9 +525,9 @@ func (s *Session) Keys() []string {
 // no longer be sent.
 func (s *Session) Put(key string, v any) error {
 	noSession(s)
-	raw, err := json.Marshal(v)
+	raw, err := encodeValue(key, v)
 	if err != nil {
-		return fmt.Errorf("httpsession: put %q: %w", key, err)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -539,6 +544,27 @@ func (s *Session) Put(key string, v any) error {
 		s.dirty = true
 	}
 	return nil
+}
+
+// encodeValue returns v's encoding for Put under key, or why the session
+// could not give it back as put (ErrUnencodable): a JSON object's key is
+// text, so a key that is not valid UTF-8 would be saved as another (its
+// invalid bytes replaced), merged with any key that differs from it only
+// there, while this request went on showing it as put; and a value nested
+// deeper than JSON decoders read would be saved, and fail every Get of it
+// from then on.
+func encodeValue(key string, v any) ([]byte, error) {
+	if !utf8.ValidString(key) {
+		return nil, fmt.Errorf("httpsession: put %q: %w: the key is not valid UTF-8 (JSON keys are text: it would be saved as another key)", key, ErrUnencodable)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("httpsession: put %q: %w: %w", key, ErrUnencodable, err)
+	}
+	if nestedDeeper(raw, maxValueDepth) {
+		return nil, fmt.Errorf("httpsession: put %q: %w: the value is nested deeper than %d levels, which JSON decoders refuse to read back", key, ErrUnencodable, maxValueDepth)
+	}
+	return raw, nil
 }
 
 // errReadOnlyChange is what Put, Renew and Destroy return in ReadOnly mode:
