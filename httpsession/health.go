@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -36,7 +37,12 @@ const DefaultHealthTimeout = 800 * time.Millisecond
 // hung server costs one goroutine, not one per probe. The body never
 // carries the error (it may name paths); a failure is not logged, since
 // probes repeat every few seconds and the store logs its own state
-// changes.
+// changes. A check that panics (hc's code, or the store's Observer, whose
+// panic Store.Health raises in its caller) runs on a goroutine of the
+// handler's, where a panic would end the process: it is recovered there,
+// and raised again in each probe that waited for the check, where net/http
+// recovers and logs it with the check's stack and drops the connection
+// (not ready), as for a panic in any handler.
 func HealthHandler(hc HealthChecker, timeout time.Duration) http.Handler {
 	if timeout <= 0 {
 		timeout = DefaultHealthTimeout
@@ -58,8 +64,29 @@ type healthRun struct {
 	err  error         // its outcome, set before done is closed
 }
 
+// healthPanic is the outcome of a check that panicked (a HealthChecker's
+// own panic, or the store's Observer's, which Store.Health raises in its
+// caller), with the stack of the goroutine it was raised on. Raised
+// there, where no one recovers it, it ended the process; the probes that
+// waited for the check raise it again in their own goroutines, where
+// net/http recovers it and logs it (this text, stack included), as it
+// does any handler's, and drops the probe's connection: the host reads
+// as not ready, and the panic is seen.
+type healthPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *healthPanic) Error() string {
+	return fmt.Sprintf("httpsession: the store's health check panicked: %v\n\ngoroutine of the check:\n%s", p.value, p.stack)
+}
+
 // errHealthTimeout reports a check that did not answer in time.
 var errHealthTimeout = errors.New("httpsession: store health check did not answer in time")
+
+// errHealthExited is the outcome of a check whose goroutine exited
+// (runtime.Goexit) without an outcome.
+var errHealthExited = errors.New("httpsession: store health check exited without an outcome")
 
 func (h *healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
@@ -68,7 +95,12 @@ func (h *healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var err error
 	select {
 	case <-done:
-		err = result()
+		if err = result(); err != nil {
+			var p *healthPanic
+			if errors.As(err, &p) {
+				panic(p)
+			}
+		}
 	case <-ctx.Done():
 		err = fmt.Errorf("%w (%v)", errHealthTimeout, h.timeout)
 	}
@@ -96,12 +128,21 @@ func (h *healthHandler) check() (<-chan struct{}, func() error) {
 		h.running = run
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+			returned := false
+			defer func() {
+				cancel()
+				if v := recover(); v != nil {
+					run.err = &healthPanic{value: v, stack: debug.Stack()}
+				} else if !returned {
+					run.err = errHealthExited // runtime.Goexit: no outcome, so not healthy
+				}
+				h.mu.Lock()
+				h.running = nil
+				h.mu.Unlock()
+				close(run.done)
+			}()
 			run.err = h.hc.Health(ctx)
-			cancel()
-			h.mu.Lock()
-			h.running = nil
-			h.mu.Unlock()
-			close(run.done)
+			returned = true
 		}()
 	}
 	return run.done, func() error { return run.err }
