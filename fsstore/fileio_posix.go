@@ -728,6 +728,14 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		if !(fenced && err == unix.ENOENT && sameContent(dfd, name, data)) {
 			if fenced && err == unix.ENOENT {
 				err = errTempTaken
+				// Most often the next holder removed the name: this
+				// writer's lock was lost after its check (a process
+				// stopped past its lease, a host cut off past its NFS
+				// lease). Say so, as the checks do, so that callers
+				// match ErrLockLost; nothing was published.
+				if ferr := fence(); ferr != nil {
+					err = fmt.Errorf("%w: %w", errTempTaken, ferr)
+				}
 			}
 			return &os.LinkError{Op: "rename", Old: tmpName, New: name, Err: err}
 		}

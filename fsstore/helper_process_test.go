@@ -245,6 +245,8 @@ func runHelper(role string) error {
 		}, settle)
 		st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
 		return fmt.Errorf("sweep returned (%+v, %v) instead of stopping", st, err)
+	case "lease-stop-save":
+		return leaseStopSave(ctx, dir, os.Getenv("STORE_ID"), os.Getenv("STORE_STAGE"))
 	case "perm-ops":
 		// Every operation on STORE_ID, each reported as "<op> <outcome>",
 		// for a process the record's permissions do not let read it.
