@@ -247,6 +247,8 @@ func runHelper(role string) error {
 		return fmt.Errorf("sweep returned (%+v, %v) instead of stopping", st, err)
 	case "lease-stop-save":
 		return leaseStopSave(ctx, dir, os.Getenv("STORE_ID"), os.Getenv("STORE_STAGE"))
+	case "lease-sweep":
+		return leaseSweep(ctx, dir, os.Getenv("STORE_STAGE"))
 	case "perm-ops":
 		// Every operation on STORE_ID, each reported as "<op> <outcome>",
 		// for a process the record's permissions do not let read it.

@@ -170,3 +170,210 @@ func stopChild(t *testing.T, c *child) (resume func()) {
 	t.Cleanup(resume)
 	return resume
 }
+
+// TestLeaseStoppedSweeperTakenOver: a sweep under the lease strategy is
+// stopped (SIGSTOP) past its sweep lock's lease midway, after judging
+// records expired (before moving them aside) or after moving them aside
+// (before checking what it moved). Meanwhile one of those records is
+// saved afresh, and a second sweep takes the sweep lock over and runs to
+// its end. The first then resumes and finishes. No live session may be
+// removed, and no expired one removed twice or left behind.
+func TestLeaseStoppedSweeperTakenOver(t *testing.T) {
+	for _, tc := range []struct {
+		stage string // where the first sweep is stopped
+		// midway: the second sweep has taken the sweep lock over and
+		// stands before its first move when the first resumes, and
+		// finishes after it; otherwise it has finished by then.
+		midway bool
+	}{
+		{"judged", false},
+		{"judged", true},
+		{"moved", false},
+		{"moved", true},
+	} {
+		stage := tc.stage
+		name := stage + "/second-sweep-done"
+		if tc.midway {
+			name = stage + "/second-sweep-midway"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute), fsstore.WithIdleTimeout(time.Second))
+			// Live sessions last far longer than the test, and far less
+			// than the hour the expired ones have been idle.
+			const expired, live, liveIdle = 8, 3, 10 * time.Minute
+			ids := make(map[string]string) // record file name -> session ID
+			var expiredIDs, liveIDs []string
+			for i := 0; i < expired+live; i++ {
+				id := newID(t)
+				ids[filepath.Base(s.RecordPathForTest(id))] = id
+				if i < expired {
+					// A second's idle timeout, last written an hour ago.
+					if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+						t.Fatal(err)
+					}
+					age(t, s.RecordPathForTest(id))
+					expiredIDs = append(expiredIDs, id)
+				} else {
+					if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v" + id), Idle: liveIdle}); err != nil {
+						t.Fatal(err)
+					}
+					liveIDs = append(liveIDs, id)
+				}
+			}
+
+			a := startChild(t, "lease-sweep", []string{"STORE_DIR=" + dir, "STORE_STAGE=" + stage})
+			at := a.Expect(t, "at "+stage+" ")
+			revived, ok := ids[filepath.Base(strings.TrimPrefix(at, "at "+stage+" "))]
+			if !ok {
+				t.Fatalf("sweeper paused at %q, not a record of the test's", at)
+			}
+			resume := stopChild(t, a)
+			// A request saves the record the stopped sweep judged
+			// expired (and, at "moved", holds aside): a live session now.
+			if err := s.Save(ctx, &fsstore.Session{ID: revived, Data: []byte("revived"), Idle: liveIdle}); err != nil {
+				t.Fatal(err)
+			}
+			liveIDs = append(liveIDs, revived)
+
+			bStage := "none"
+			if tc.midway {
+				bStage = "judged"
+			}
+			b := startChild(t, "lease-sweep", []string{"STORE_DIR=" + dir, "STORE_STAGE=" + bStage})
+			var (
+				aRemoved, bRemoved []string
+				aStats, bStats     string
+			)
+			if tc.midway {
+				// Holding the sweep lock, taken over from the stopped
+				// sweep, before its first move.
+				bRemoved, _ = sweepReport(t, b, "at judged ")
+			} else {
+				bRemoved, bStats = sweepReport(t, b, "swept ")
+				b.Finish(t)
+			}
+			resume()
+			a.Send(t, "go")
+			aRemoved, aStats = sweepReport(t, a, "swept ")
+			a.Finish(t)
+			if tc.midway {
+				b.Send(t, "go")
+				more, st := sweepReport(t, b, "swept ")
+				bRemoved, bStats = append(bRemoved, more...), st
+				b.Finish(t)
+			}
+			t.Logf("stopped sweep: %s; second sweep: %s", aStats, bStats)
+			for _, st := range []string{aStats, bStats} {
+				if !strings.Contains(st, " errors=0") {
+					t.Errorf("sweep: %s, want no errors", st)
+				}
+			}
+
+			removedBy := make(map[string]string) // session ID -> sweeper
+			for who, removed := range map[string][]string{"stopped": aRemoved, "second": bRemoved} {
+				for _, p := range removed {
+					id := ids[strings.TrimPrefix(filepath.Base(p), ".tmp-gc-")]
+					if prev, ok := removedBy[id]; ok {
+						t.Errorf("session %s removed by the %s sweep and again by the %s one", id, prev, who)
+					}
+					removedBy[id] = who
+				}
+			}
+			for _, id := range liveIDs {
+				// The revived session's expired record, which the
+				// stopped sweep held aside, is removed (once).
+				if who, ok := removedBy[id]; ok && id != revived {
+					t.Errorf("live session %s removed by the %s sweep", id, who)
+				}
+				want := "v" + id
+				if id == revived {
+					want = "revived"
+				}
+				mustLoad(t, s, id, want)
+			}
+			for _, id := range expiredIDs {
+				if id == revived {
+					continue
+				}
+				if _, err := os.Lstat(s.RecordPathForTest(id)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("expired session %s still there after both sweeps (%v)", id, err)
+				}
+				if _, ok := removedBy[id]; !ok {
+					t.Errorf("expired session %s gone, but no sweep reported its removal", id)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "data", "*", ".tmp-*")); len(left) != 0 {
+				t.Errorf("left in the shards: %v", left)
+			}
+		})
+	}
+}
+
+// sweepReport reads a lease-sweep child's report up to a line starting
+// with last, which it returns, and the paths of the sessions it reported
+// removed before.
+func sweepReport(t *testing.T, c *child, last string) (removed []string, stats string) {
+	t.Helper()
+	for {
+		line := c.Expect(t, "")
+		if p, ok := strings.CutPrefix(line, "removed session "); ok {
+			removed = append(removed, p)
+			continue
+		}
+		if strings.HasPrefix(line, "removed ") {
+			continue
+		}
+		if !strings.HasPrefix(line, last) {
+			t.Fatalf("sweeper said %q, want %q...", line, last)
+		}
+		return removed, line
+	}
+}
+
+// leaseSweep is the child of TestLeaseStoppedSweeperTakenOver: one sweep
+// of the store under a short lease that, at stage ("judged": before
+// moving records aside; "moved": before checking what it moved; "none":
+// nowhere), says "at <stage> <path>" the first time and waits there, in
+// every worker that gets there, for the parent's "go". It reports each
+// removal and then its stats.
+func leaseSweep(ctx context.Context, dir, stage string) error {
+	s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(stoppedLeaseTTL), fsstore.WithIdleTimeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var (
+		once sync.Once
+		goOn = make(chan struct{})
+	)
+	pause := func(p string) {
+		once.Do(func() {
+			say("at %s %s", stage, p)
+			stdinLines.Scan()
+			close(goOn)
+		})
+		<-goOn
+	}
+	var judged, moved func(string)
+	switch stage {
+	case "judged":
+		judged = pause
+	case "moved":
+		moved = pause
+	}
+	s.SetSweepHooksForTest(nil, judged, moved)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	st, err := s.Sweep(sctx, fsstore.SweepOptions{
+		Grace:    time.Nanosecond,
+		OnRemove: func(r fsstore.Removal) { say("removed %s %s", r.Kind, r.Path) },
+		OnError:  func(err error) { say("removed nothing: error %v", err) },
+	})
+	if err != nil {
+		return err
+	}
+	say("swept sessions=%d temps=%d renewed=%d restored=%d errors=%d", st.Sessions, st.Temps, st.SkippedRenewed, st.Restored, st.Errors)
+	return nil
+}
