@@ -58,3 +58,7 @@ func LeaseExpires(h *Handle) (expires time.Time, ok bool) {
 	defer l.mu.Unlock()
 	return l.rec.expires, true
 }
+
+// SetLeaseClock makes t, a Lease table, write and judge leases by now
+// instead of the wall clock: a host whose clock is off.
+func SetLeaseClock(t *Table, now func() time.Time) { t.be.(*leaseBackend).clock = now }

@@ -46,6 +46,18 @@ type leaseBackend struct {
 	// ageByMtime, set by tests, dates files by their mtime instead of
 	// their ctime: a test cannot set a ctime back to make a file look old.
 	ageByMtime bool
+	// clock, set by tests, replaces the wall clock that leases are
+	// written and judged by: hosts whose clocks disagree, in one process.
+	clock func() time.Time
+}
+
+// now is the wall clock of this host, as leases are written and judged
+// by it.
+func (b *leaseBackend) now() time.Time {
+	if b.clock != nil {
+		return b.clock()
+	}
+	return time.Now()
 }
 
 // born returns when the file at name in b.dir was created, for a file
@@ -149,7 +161,7 @@ func (b *leaseBackend) try(name string) (osLock, error) {
 		return nil, err
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		rec := leaseRecord{token: newToken(), expires: time.Now().Add(b.ttl), pid: b.pid, host: b.host}
+		rec := leaseRecord{token: newToken(), expires: b.now().Add(b.ttl), pid: b.pid, host: b.host}
 		err := b.create(p, rec)
 		if errors.Is(err, fs.ErrExist) {
 			var took, gone bool
@@ -270,8 +282,8 @@ func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err erro
 		// open asked its user to let go: until it has, the lock counts
 		// as held, and a waiter polls again under its own context rather
 		// than block in an open.
-		return busyLease, time.Now().Add(b.ttl), nil
-	case err == nil && rec.expires.After(time.Now().Add(MaxLeaseTTL+b.grace)):
+		return busyLease, b.now().Add(b.ttl), nil
+	case err == nil && rec.expires.After(b.now().Add(MaxLeaseTTL+b.grace)):
 		// No holder whose clock agrees with ours within the grace period
 		// wrote this expiry: its clock ran ahead (a VM booted with a wrong
 		// clock, then died) or the record is forged. Trusted, it would
@@ -317,7 +329,7 @@ func (b *leaseBackend) judge(p string) (id string, gone bool, err error) {
 	if id == "" || err != nil {
 		return "", id == "" && err == nil, err
 	}
-	if time.Now().Before(expires.Add(b.grace)) {
+	if b.now().Before(expires.Add(b.grace)) {
 		return "", false, nil
 	}
 	return id, false, nil
@@ -371,7 +383,7 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 		judgedGone = true
 		return false, now == "", nil
 	}
-	if time.Now().Before(expires.Add(b.grace)) {
+	if b.now().Before(expires.Add(b.grace)) {
 		// The inode of an unwritten lease was written or touched since,
 		// or reused by a fresh lease that is unwritten yet.
 		return false, false, nil
@@ -427,7 +439,7 @@ func (b *leaseBackend) claim(p, id string) (names []string, won bool, err error)
 			// was broken, and the caller sees its successor next time.
 			return nil, false, nil
 		}
-		if time.Since(born) < b.ttl+b.grace {
+		if b.now().Sub(born) < b.ttl+b.grace {
 			return nil, false, nil // another host is breaking it
 		}
 		names = append(names, c)
@@ -491,7 +503,7 @@ func (h *leaseHeld) renew() {
 }
 
 func (h *leaseHeld) renewOnce() error {
-	if time.Now().After(h.rec.expires) {
+	if h.b.now().After(h.rec.expires) {
 		return fmt.Errorf("lock %s: %w: lease expired before it could be renewed", h.path, ErrLockLost)
 	}
 	f, err := h.b.dir.open(h.name, os.O_RDWR|syscallNoFollow, 0)
@@ -511,7 +523,7 @@ func (h *leaseHeld) renewOnce() error {
 		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
 	}
 	next := h.rec
-	next.expires = time.Now().Add(h.b.ttl)
+	next.expires = h.b.now().Add(h.b.ttl)
 	if _, err := f.WriteAt(next.encode(), 0); err != nil {
 		return nil
 	}
@@ -536,7 +548,7 @@ func (h *leaseHeld) verify() error {
 		h.lostErr = fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
 	case err != nil:
 		return &fs.PathError{Op: "verify lease", Path: h.path, Err: err}
-	case time.Now().After(h.rec.expires):
+	case h.b.now().After(h.rec.expires):
 		h.lostErr = fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost)
 	}
 	h.isLost.Store(h.lostErr != nil)
@@ -554,7 +566,7 @@ func (h *leaseHeld) unlock() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	if time.Now().After(h.rec.expires) {
+	if h.b.now().After(h.rec.expires) {
 		// A breaker may replace the lease from its expiry plus grace on:
 		// a check of the token and a remove could then remove the
 		// breaker's lease. The expired one is left to breakers.
