@@ -35,7 +35,7 @@ func (d *lockDir) close()            {}
 func (d *lockDir) join(name string) string { return filepath.Join(d.path, name) }
 
 func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, error) {
-	return os.OpenFile(d.join(name), flags, perm)
+	return openFile(d.join(name), flags, perm)
 }
 
 func (d *lockDir) remove(name string) error { return os.Remove(d.join(name)) }

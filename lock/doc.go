@@ -75,7 +75,9 @@
 //
 // Flock needs flock(2) with per-open-file semantics: Linux, macOS and the
 // BSDs. Elsewhere (Windows) Auto picks Lease, and Flock fails at NewTable
-// with [ErrNotSupported].
+// with [ErrNotSupported]. On Windows lease files are opened sharing delete
+// access (FILE_SHARE_DELETE), so that a lease being read by a waiter or
+// renewed can still be removed at Unlock and replaced by a breaker.
 //
 // What the mount says (NFS, local_lock, FUSE, AWS EFS) is read from
 // /proc/self/mountinfo, on Linux only. On macOS and the BSDs Auto picks
