@@ -246,7 +246,7 @@ func runHelper(role string) error {
 		st, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
 		return fmt.Errorf("sweep returned (%+v, %v) instead of stopping", st, err)
 	case "lease-stop-save":
-		return leaseStopSave(ctx, dir, os.Getenv("STORE_ID"), os.Getenv("STORE_STAGE"))
+		return leaseStopSave(ctx, dir, os.Getenv("STORE_ID"), os.Getenv("STORE_STAGE"), os.Getenv("STORE_OP"))
 	case "lease-sweep":
 		return leaseSweep(ctx, dir, os.Getenv("STORE_STAGE"))
 	case "perm-ops":

@@ -51,7 +51,7 @@ func TestLeaseStoppedHolderSaveFenced(t *testing.T) {
 			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
 				t.Fatal(err)
 			}
-			a := startChild(t, "lease-stop-save", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_STAGE=" + tc.stage})
+			a := startChild(t, "lease-stop-save", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_STAGE=" + tc.stage, "STORE_OP=save"})
 			a.Expect(t, "at "+tc.stage)
 			resume := stopChild(t, a)
 
@@ -103,11 +103,53 @@ func TestLeaseStoppedHolderSaveFenced(t *testing.T) {
 	}
 }
 
-// leaseStopSave is the child of TestLeaseStoppedHolderSaveFenced: it locks
-// id under a short lease, loads it and saves "A" under the lock, saying
+// TestLeaseStoppedHolderDeleteReported: a Locked.Delete stopped past its
+// lease after its lock check, at the last point before its unlinks, runs
+// them once resumed, after another holder took the lock over and saved.
+// No filesystem has a conditional unlink, so the removal takes that
+// record; the delete must not report success then, but ErrLockLost and
+// ErrInDoubt.
+func TestLeaseStoppedHolderDeleteReported(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute))
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	a := startChild(t, "lease-stop-save", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_STAGE=commit", "STORE_OP=delete"})
+	a.Expect(t, "at commit")
+	resume := stopChild(t, a)
+	lctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	l, err := s.Lock(lctx, id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
+	}
+	defer l.Unlock()
+	sess, err := l.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Data = []byte("B")
+	if err := l.Save(ctx, sess); err != nil {
+		t.Fatalf("second holder's Save: %v", err)
+	}
+	resume()
+	a.Send(t, "go")
+	got := a.Expect(t, "saved ")
+	a.Finish(t)
+	if !strings.Contains(got, "lost=true indoubt=true") {
+		t.Errorf("stopped holder's Delete, run after its lock was taken over: %s; want an error matching ErrLockLost and ErrInDoubt", got)
+	}
+}
+
+// leaseStopSave is the child of TestLeaseStoppedHolderSaveFenced and
+// TestLeaseStoppedHolderDeleteReported: it locks id under a short lease,
+// loads it and saves "A" under the lock (op "delete": deletes it), saying
 // "at <stage>" at stage and waiting there for "go", then reports the
-// save's outcome.
-func leaseStopSave(ctx context.Context, dir, id, stage string) error {
+// outcome.
+func leaseStopSave(ctx context.Context, dir, id, stage, op string) error {
 	s, err := fsstore.Open(dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(stoppedLeaseTTL),
 		// Bounded, for its hook right before the rename ("commit"),
 		// which never gives up here.
@@ -138,7 +180,11 @@ func leaseStopSave(ctx context.Context, dir, id, stage string) error {
 		pauseForParent(stage)
 	}
 	sess.Data = []byte("A")
-	err = l.Save(ctx, sess)
+	if op == "delete" {
+		err = l.Delete(ctx)
+	} else {
+		err = l.Save(ctx, sess)
+	}
 	say("saved lost=%v indoubt=%v err=%v", errors.Is(err, fsstore.ErrLockLost), errors.Is(err, fsstore.ErrInDoubt), err)
 	l.Unlock()
 	return nil

@@ -498,7 +498,10 @@ func (l *Locked) Touch(ctx context.Context) error {
 	return err
 }
 
-// Delete removes the session (see Store.Delete).
+// Delete removes the session (see Store.Delete) after checking that the
+// lock is still held, and checks it again afterwards: a lock found lost
+// then makes the error match ErrLockLost and ErrInDoubt, since the
+// removal may have taken a record another holder saved meanwhile.
 func (l *Locked) Delete(ctx context.Context) error {
 	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
@@ -557,7 +560,18 @@ func (l *Locked) delete(c *call) error {
 	if err := l.verify("delete"); err != nil {
 		return err
 	}
-	return l.s.delete(c, l.k)
+	if err := l.s.delete(c, l.k); err != nil {
+		return err
+	}
+	// As after a save's rename: a lock lost between the check above and
+	// the unlinks (a process stopped past its lease, a host cut off past
+	// its NFS lease) let another holder save meanwhile, and the unlinks
+	// may have removed that record. NFS has no conditional unlink to
+	// prevent it; the caller is told rather than told all went well.
+	if err := l.h.Verify(); err != nil {
+		return fmt.Errorf("fsstore: delete: deleted, but %w: %w", err, ErrInDoubt)
+	}
+	return nil
 }
 
 // Unlock releases the lock. Calling it again does nothing. While an
