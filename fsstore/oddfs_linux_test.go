@@ -1,0 +1,168 @@
+//go:build linux
+
+package fsstore_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+// direntTypes returns the d_type getdents64 gives each entry of dir.
+func direntTypes(t *testing.T, dir string) map[string]byte {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	types := map[string]byte{}
+	buf := make([]byte, 8<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return types
+		}
+		for b := buf[:n]; len(b) > 0; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:]))
+			name := b[19:reclen]
+			if i := slices.Index(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			types[string(name)] = b[18]
+			b = b[reclen:]
+		}
+	}
+}
+
+// TestExt4WithoutFileType: on an ext4 made without the filetype feature
+// every listing gives DT_UNKNOWN, and the sweep's and Stats's fast listing
+// asks lstat for each entry's type. The store's operations, Stats and the
+// sweep give what they give on ext4 with types: expired sessions removed
+// exactly, live ones kept, a FIFO, a directory, a symbolic link and a
+// stray file in a shard counted as foreign and left, an abandoned temp
+// file removed.
+func TestExt4WithoutFileType(t *testing.T) {
+	type result struct {
+		stats   fsstore.Stats
+		sweep   fsstore.SweepStats
+		restats fsstore.Stats
+	}
+	results := map[string]result{}
+	for _, fsys := range []struct {
+		name    string
+		feature string
+		dtype   byte // d_type of a regular file
+	}{
+		{"ext4", "filetype", unix.DT_REG},
+		{"ext4 without filetype", "^filetype", unix.DT_UNKNOWN},
+	} {
+		t.Run(fsys.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := ext4Dir(t, fsys.feature+",^has_journal")
+			s := openDir(t, dir, fsstore.WithShardDepth(1), fsstore.WithIdleTimeout(testIdle))
+			ids := distinctIDs(t, s, 6)
+			live, expired := ids[:3], ids[3:]
+			for _, id := range ids {
+				must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("data of " + id)}))
+			}
+			for _, id := range expired {
+				age(t, s.RecordPathForTest(id))
+			}
+			shard := filepath.Dir(s.RecordPathForTest(live[0]))
+			if got := direntTypes(t, shard)[filepath.Base(s.RecordPathForTest(live[0]))]; got != fsys.dtype {
+				t.Fatalf("d_type of a record on %s: %d, want %d", fsys.name, got, fsys.dtype)
+			}
+			// The store's operations, each on a live session.
+			mustLoad(t, s, live[0], "data of "+live[0])
+			must(t, s.Touch(ctx, live[1]))
+			l, err := s.Lock(ctx, live[2], fsstore.Exclusive)
+			must(t, err)
+			must(t, l.Save(ctx, &fsstore.Session{ID: live[2], Data: []byte("locked save")}))
+			must(t, l.Unlock())
+			mustLoad(t, s, live[2], "locked save")
+			gone := newID(t)
+			must(t, s.Save(ctx, &fsstore.Session{ID: gone, Data: []byte("deleted")}))
+			must(t, s.Delete(ctx, gone))
+			if _, err := s.Load(ctx, gone); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load after Delete: %v, want ErrNotFound", err)
+			}
+
+			// What is not a record, in the shard of a live one.
+			must(t, unix.Mkfifo(filepath.Join(shard, "fifo"), 0o600))
+			must(t, os.Mkdir(filepath.Join(shard, "subdir"), 0o700))
+			must(t, os.Symlink(s.RecordPathForTest(live[0]), filepath.Join(shard, "link")))
+			writeOld(t, filepath.Join(shard, "stray"))
+			temp := filepath.Join(shard, ".tmp-abandoned")
+			writeOld(t, temp)
+
+			var r result
+			r.stats, err = s.Stats(ctx, fsstore.StatsOptions{})
+			must(t, err)
+			r.sweep, err = s.Sweep(ctx, sweepOpts)
+			must(t, err)
+			r.restats, err = s.Stats(ctx, fsstore.StatsOptions{})
+			must(t, err)
+			for _, id := range live {
+				if _, err := s.Load(ctx, id); err != nil {
+					t.Errorf("live session after the sweep: %v", err)
+				}
+			}
+			for _, id := range expired {
+				if exists(t, s.RecordPathForTest(id)) {
+					t.Errorf("expired session %s left by the sweep", id)
+				}
+			}
+			if exists(t, temp) {
+				t.Errorf("abandoned temp file left by the sweep")
+			}
+			for _, name := range []string{"fifo", "subdir", "link", "stray"} {
+				if !exists(t, filepath.Join(shard, name)) {
+					t.Errorf("the sweep removed %s, not the store's", name)
+				}
+			}
+			if st := r.stats; st.Live != 3 || st.Expired != 3 || st.Foreign != 4 || st.Temps != 1 || st.StaleTemps != 1 {
+				t.Errorf("Stats before the sweep: %d live, %d expired, %d foreign, %d temps (%d stale); want 3, 3, 4, 1 (1)",
+					st.Live, st.Expired, st.Foreign, st.Temps, st.StaleTemps)
+			}
+			if sw := r.sweep; sw.Live != 3 || sw.Sessions != 3 || sw.Foreign != 4 || sw.Temps != 1 || sw.Errors != 0 {
+				t.Errorf("Sweep: %d live kept, %d sessions and %d temps removed, %d foreign, %d errors; want 3, 3, 1, 4, 0",
+					sw.Live, sw.Sessions, sw.Temps, sw.Foreign, sw.Errors)
+			}
+			if st := r.restats; st.Live != 3 || st.Expired != 0 || st.Foreign != 4 || st.Temps != 0 {
+				t.Errorf("Stats after the sweep: %d live, %d expired, %d foreign, %d temps; want 3, 0, 4, 0",
+					st.Live, st.Expired, st.Foreign, st.Temps)
+			}
+			results[fsys.name] = r
+		})
+	}
+	a, b := results["ext4"], results["ext4 without filetype"]
+	if len(results) == 2 && (a.sweep.Scanned != b.sweep.Scanned || a.stats.Bytes != b.stats.Bytes) {
+		t.Errorf("ext4 without filetype: sweep scanned %d, Stats %d bytes; with types: %d, %d",
+			b.sweep.Scanned, b.stats.Bytes, a.sweep.Scanned, a.stats.Bytes)
+	}
+}
+
+// ext4Dir mounts a fresh ext4 of 8 MiB made with the features given to
+// mkfs.ext4 -O (and its other options) and returns an empty directory on
+// it.
+func ext4Dir(t *testing.T, features string, mkfs ...string) string {
+	t.Helper()
+	mnt := testenv.MountImage(t, 8<<20, "ext4", "", append([]string{"mkfs.ext4", "-q", "-F", "-O", features}, mkfs...)...)
+	dir := filepath.Join(mnt, "sessions")
+	must(t, os.Mkdir(dir, 0o700))
+	return dir
+}
+
