@@ -19,7 +19,10 @@ import (
 // number freed and reused by a later save of the same session: that needs
 // the same size and a ctime stamped in the same timestamp tick as the
 // cached one (the file server's clock granularity), with the session saved
-// twice more, or deleted and saved again, within that tick. The hit saves the
+// twice more, or deleted and saved again, within that tick. Where that
+// tick is a second or more (a ctime in whole milliseconds, see
+// fileStat.identifiable), which two saves of one session often fit in,
+// nothing is cached. The hit saves the
 // OPEN, READ and CLOSE on NFS (2 round trips instead of 3), the payload
 // read, the checksum and the allocation; a touched record is read again.
 //
@@ -103,7 +106,7 @@ func (c *cache) get(name, path string, keys *keyring, dst []byte) (cacheEntry, b
 	if !c.staleStat {
 		st, err = c.root.statNow(path)
 	}
-	if err != nil || st.typ != 0 || st.ctime.IsZero() || !st.sameFile(e.st) {
+	if err != nil || st.typ != 0 || !st.identifiable() || !st.sameFile(e.st) {
 		return e, false
 	}
 	c.mu.Lock()
@@ -120,9 +123,10 @@ func (c *cache) get(name, path string, keys *keyring, dst []byte) (cacheEntry, b
 }
 
 // put stores a record read from a file whose attributes are st and opened
-// with keys.
+// with keys; not one whose attributes could not tell it from its
+// replacement (fileStat.identifiable), which get would never serve.
 func (c *cache) put(name string, h record.Header, payload []byte, st fileStat, keys *keyring) {
-	if len(payload) > c.maxBytes {
+	if len(payload) > c.maxBytes || !st.identifiable() {
 		return
 	}
 	e := &cacheEntry{name: name, header: h, payload: payload, st: st}

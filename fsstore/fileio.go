@@ -28,6 +28,23 @@ func (a fileStat) sameFile(b fileStat) bool {
 	return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.ctime.Equal(b.ctime)
 }
 
+// identifiable reports whether the file's attributes can tell it from a
+// file that replaced it under the same inode number (freed and reused),
+// as sameFile assumes: whether its ctime is finer than a millisecond. A
+// file system that keeps whole seconds (ext4 with 128-byte inodes, ext3,
+// FAT's two, sshfs and other FUSE file systems that pass on whole
+// seconds), or hundredths (exFAT), stamps the record a process saves
+// twice within that tick with the ctime of the version before, and ext4
+// gives the second save's file the inode number the first freed: the
+// same device, inode, size and ctime, other bytes. What trusts sameFile
+// to tell a file unchanged since it was read (the cache, seenHeaders)
+// must not trust it for such a file, and reads it again. A file system
+// with finer times gives a ctime in whole milliseconds one time in a
+// million, which costs that read and nothing else.
+func (a fileStat) identifiable() bool {
+	return a.ctime.Nanosecond()%int(time.Millisecond) != 0
+}
+
 var (
 	// errNoFDTouch: this platform cannot set the times of an open
 	// descriptor; the caller touches the file by name instead.
@@ -153,8 +170,9 @@ func readAll(f rfile, st fileStat, limit int, buf []byte) ([]byte, error) {
 // touch). A record file is never changed in place: Save and Rekey write a
 // new file, and only a touch, a rename or a link changes the inode's ctime
 // otherwise. So the same device, inode, size and ctime mean the same
-// header; a file whose ctime moved (another host's Touch, this one's, the
-// sweep's move-aside) is read again. Bounded; an entry dropped costs one
+// header, where the ctime can tell (fileStat.identifiable); a file whose
+// ctime moved (another host's Touch, this one's, the sweep's move-aside)
+// is read again. Bounded; an entry dropped costs one
 // header read.
 type seenHeaders struct {
 	mu sync.Mutex
@@ -204,7 +222,7 @@ func (c *seenHeaders) lookup(name string, st fileStat) (h record.Header, ok bool
 	c.mu.Lock()
 	e, ok := c.m[name]
 	c.mu.Unlock()
-	if !ok || e.dev != st.dev || e.ino != st.ino || e.size != st.size || !e.ctime.Equal(st.ctime) || st.ctime.IsZero() {
+	if !ok || e.dev != st.dev || e.ino != st.ino || e.size != st.size || !e.ctime.Equal(st.ctime) || !st.identifiable() {
 		return record.Header{}, false
 	}
 	return record.Header{Idle: e.idle, Deadline: e.deadline, Flags: e.flags, KeyID: e.keyID}, true

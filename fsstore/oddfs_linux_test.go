@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -166,3 +168,102 @@ func ext4Dir(t *testing.T, features string, mkfs ...string) string {
 	return dir
 }
 
+// ext4Coarse mounts a fresh ext4 with 128-byte inodes, which have no room
+// for nanoseconds: every file time is in whole seconds, as on ext3, FAT
+// and sshfs. It returns an empty directory on it.
+func ext4Coarse(t *testing.T) string { return ext4Dir(t, "^has_journal", "-I", "128") }
+
+// TestCoarseTimesTellReplacedRecords: on a file system with whole-second
+// times, a record saved twice within a second by another process may get
+// the inode number its first version freed, and has the size and ctime
+// of the one before: device, inode, size and ctime no longer tell the
+// files apart. A cached Load must not serve the first version, and a
+// Touch must not judge the record by the header of the first version.
+// Both trusted that identity: the cache served the replaced record at
+// every round, and Touch answered as live a session the other process
+// had saved with an idle timeout long past.
+func TestCoarseTimesTellReplacedRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := ext4Coarse(t)
+	reader := openDir(t, dir, fsstore.WithCache(100, 1<<20), fsstore.WithIdleTimeout(testIdle))
+	writer := openDir(t, dir, fsstore.WithIdleTimeout(testIdle))
+	id := newID(t)
+	for round := range 20 {
+		for _, data := range []string{"one", "two"} {
+			must(t, writer.Save(ctx, &fsstore.Session{ID: id, Data: []byte(data)}))
+			mustLoad(t, reader, id, data)
+			// Two saves of one size: the second's temp file can take the
+			// inode the first freed.
+			must(t, writer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("mid")}))
+			must(t, writer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("new")}))
+			if got, err := reader.Load(ctx, id); err != nil || string(got.Data) != "new" {
+				t.Fatalf("round %d: cached Load after two saves by another process: %q, %v; want %q", round, got.Data, err, "new")
+			}
+		}
+	}
+	// A reader whose clock is a minute ahead: a record of a second's
+	// idle timeout is expired to it, one of testIdle's live.
+	ahead := openDir(t, dir, fsstore.WithIdleTimeout(testIdle), fsstore.WithClock(func() time.Time { return time.Now().Add(time.Minute) }))
+	for round := range 20 {
+		must(t, writer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("live")}))
+		mustLoad(t, ahead, id, "live")
+		must(t, writer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("mid!"), Idle: time.Second}))
+		must(t, writer.Save(ctx, &fsstore.Session{ID: id, Data: []byte("gone"), Idle: time.Second}))
+		if err := ahead.Touch(ctx, id); !errors.Is(err, fsstore.ErrExpired) {
+			t.Fatalf("round %d: Touch of a session another process saved with an idle timeout past: %v, want ErrExpired", round, err)
+		}
+	}
+}
+
+// TestCoarseTimesRekeyRace: a record that requests save twice while a
+// rekey rewrites it, within the second the rekey read it in, has the
+// inode number, size and ctime of the one it read on a file system with
+// whole-second times (and the mtime too, from a clock that stands still
+// here so that the second need not be the same): the rekey must still
+// see it changed, and not publish the rewrite of what it read over the
+// newer save. It did, and the save was lost.
+func TestCoarseTimesRekeyRace(t *testing.T) {
+	ctx := context.Background()
+	mnt := ext4Coarse(t)
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	at := time.Now()
+	clock := fsstore.WithClock(func() time.Time { return at })
+	ctime := func(p string) int64 {
+		var st unix.Stat_t
+		must(t, unix.Stat(p, &st))
+		return st.Ctim.Sec
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt == 20 {
+			t.Fatal("no attempt had the rekey's read and the saves in one second")
+		}
+		dir := filepath.Join(mnt, "attempt"+strconv.Itoa(attempt))
+		must(t, os.Mkdir(dir, 0o700))
+		old, err := fsstore.Open(dir, fsstore.WithKeys(k1), clock)
+		must(t, err)
+		id := newID(t)
+		must(t, old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}))
+		p := old.RecordPathForTest(id)
+		must(t, old.Close())
+		app := openDir(t, dir, fsstore.WithKeys(k2, k1), clock)
+		rk := rekeyingStore(t, dir, k2, k1)
+		var read, saved int64
+		rk.SetRekeyReadHookForTest(func(string) {
+			if read != 0 {
+				return
+			}
+			read = ctime(p)
+			must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("mid")}))
+			must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("new")}))
+			saved = ctime(p)
+		})
+		if _, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if read != saved {
+			continue // the saves came in another second: they told themselves apart
+		}
+		mustLoad(t, app, id, "new")
+		return
+	}
+}

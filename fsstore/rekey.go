@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -345,6 +346,13 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
+	// Where times cannot tell a newer save from this file (see unchanged
+	// below), what it holds is kept to tell it: decryption opens the
+	// payload in place.
+	var read []byte
+	if !st.identifiable() {
+		read = bytes.Clone(b)
+	}
 	h, pl, err := record.Decode(b)
 	if err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
@@ -385,6 +393,17 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		}
 		if err != nil || !now.sameFile(st) || !now.mtime.Equal(st.mtime) {
 			return errRekeyRaced
+		}
+		if !st.identifiable() {
+			// Times too coarse to tell a newer save from the record
+			// read (fileStat.identifiable): its bytes tell.
+			again, _, err := s.root.readFile(p, limit)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("read: %w", err)
+			}
+			if err != nil || !bytes.Equal(again, read) {
+				return errRekeyRaced
+			}
 		}
 		if hk := s.testHooks.rekeyChecked; hk != nil {
 			hk(name)
