@@ -150,4 +150,10 @@ var (
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).
 	ErrNotSupported = errors.New("platform not supported")
+	// ErrNoHardLinks: the store's file system makes no hard links (FAT,
+	// exFAT, FUSE file systems without them), which the store needs: to
+	// create its marker, and for the sweep to put back a session it moved
+	// aside. A writable Open refuses such a store, before anything in it
+	// changes.
+	ErrNoHardLinks = errors.New("the file system does not support hard links, which a store needs (FAT, exFAT and some FUSE file systems have none)")
 )

@@ -329,6 +329,9 @@ func initStore(dir string, c *config) (marker, error) {
 	if errors.Is(err, fs.ErrExist) {
 		return readMarker(dir)
 	}
+	if noHardLinks(err) {
+		return m, fmt.Errorf("%w: %v", ErrNoHardLinks, err)
+	}
 	if err != nil {
 		return m, err
 	}

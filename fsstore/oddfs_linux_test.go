@@ -7,9 +7,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -266,4 +268,91 @@ func TestCoarseTimesRekeyRace(t *testing.T) {
 		mustLoad(t, app, id, "new")
 		return
 	}
+}
+
+// fatDir returns an empty directory on a fresh FAT file system of 8 MiB:
+// the kernel's vfat, or fusefat's where the kernel has none, unmounted at
+// the end of t. It skips t without root, mkfs.vfat (dosfstools), or
+// either of those.
+func fatDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to mount a FAT file system")
+	}
+	if _, err := exec.LookPath("mkfs.vfat"); err != nil {
+		t.Skip("mkfs.vfat not installed (apt-get install dosfstools)")
+	}
+	var mnt string
+	if fs, err := os.ReadFile("/proc/filesystems"); err == nil && strings.Contains(string(fs), "\tvfat\n") {
+		mnt = testenv.MountImage(t, 8<<20, "vfat", "", "mkfs.vfat")
+	} else {
+		fusefat, err := exec.LookPath("fusefat")
+		if err != nil {
+			t.Skip("this kernel has no vfat, and fusefat is not installed (apt-get install fusefat)")
+		}
+		work := t.TempDir()
+		img := filepath.Join(work, "fat.img")
+		mnt = filepath.Join(work, "mnt")
+		must(t, os.Mkdir(mnt, 0o755))
+		must(t, os.WriteFile(img, nil, 0o600))
+		must(t, os.Truncate(img, 8<<20))
+		if out, err := exec.Command("mkfs.vfat", img).CombinedOutput(); err != nil {
+			t.Fatalf("mkfs.vfat: %v\n%s", err, out)
+		}
+		if out, err := exec.Command(fusefat, "-o", "rw+", img, mnt).CombinedOutput(); err != nil {
+			testenv.Skip(t, testenv.Root, "fusefat %s: %v: %s (no /dev/fuse in this container?)", mnt, err, out)
+		}
+		t.Cleanup(func() {
+			if err := unix.Unmount(mnt, 0); err != nil {
+				unix.Unmount(mnt, unix.MNT_DETACH)
+			}
+		})
+	}
+	dir := filepath.Join(mnt, "sessions")
+	must(t, os.Mkdir(dir, 0o700))
+	return dir
+}
+
+// TestFATRefused: FAT makes no hard links, which a store needs. A
+// writable Open refuses a store there with ErrNoHardLinks, and changes
+// nothing in one made elsewhere and copied there, which a read-only Open
+// still reads. Creating a store failed with EPERM from the marker's link
+// and advice about root_squash, and a copied store opened and served, and
+// its sweep failed at every expired session, left aside for good.
+func TestFATRefused(t *testing.T) {
+	ctx := context.Background()
+	t.Run("new store", func(t *testing.T) {
+		dir := fatDir(t)
+		s, err := fsstore.Open(dir)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, fsstore.ErrNoHardLinks) || errors.Is(err, os.ErrPermission) {
+			t.Errorf("Open on FAT: %v, want ErrNoHardLinks and not a permission error", err)
+		}
+	})
+	t.Run("copied store", func(t *testing.T) {
+		dir := fatDir(t)
+		src := t.TempDir()
+		w := openDir(t, src)
+		id := newID(t)
+		must(t, w.Save(ctx, &fsstore.Session{ID: id, Data: []byte("copied")}))
+		must(t, w.Close())
+		must(t, os.Remove(dir))
+		if out, err := exec.Command("cp", "-r", src, dir).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v: %s", err, out)
+		}
+		before := testenv.TreeState(t, dir)
+		s, err := fsstore.Open(dir)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, fsstore.ErrNoHardLinks) {
+			t.Errorf("Open of a store copied onto FAT: %v, want ErrNoHardLinks", err)
+		}
+		if after := testenv.TreeState(t, dir); after != before {
+			t.Errorf("refused Open changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		mustLoad(t, openDir(t, dir, fsstore.WithReadOnly()), id, "copied")
+	})
 }

@@ -143,7 +143,7 @@ func (s *Store) healthCheck(hook func(string)) (cached bool, err error) {
 	if hook != nil {
 		hook("probe")
 	}
-	err = s.writeProbe()
+	err = s.writeProbe(false)
 	if err != nil && isReadOnly(err) {
 		return false, fmt.Errorf("store not writable on this host: %w", err)
 	}

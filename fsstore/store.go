@@ -626,10 +626,22 @@ func (s *Store) refuseWrite(op string) error {
 // a read-only mount or a permission problem is reported by Open rather than
 // by the first request.
 func (s *Store) checkWritable() error {
-	if err := s.writeProbe(); err != nil {
+	if err := s.writeProbe(true); err != nil {
+		if errors.Is(err, ErrNoHardLinks) {
+			return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
+		}
 		return fmt.Errorf("fsstore: store %s is not writable: %w%s", s.dir, err, ownerHint(s.dir, err))
 	}
 	return nil
+}
+
+// noHardLinks reports whether err, from link(2) of a file this process
+// just made to a new name beside it, says that the file system makes no
+// hard links: EPERM (Linux's VFS, for FAT, exFAT and FUSE file systems
+// without a link operation) or EOPNOTSUPP. For a file of its own, EPERM
+// has no other cause (protected_hardlinks spares the file's owner).
+func noHardLinks(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 // writeProbe creates and removes a temp file where saves will write: the
@@ -637,14 +649,17 @@ func (s *Store) checkWritable() error {
 // (a read-only mount on the client, an export the server holds read-only,
 // a file system remounted read-only after an error), where asking the
 // kernel about access would see only some of them. Open and Health
-// (while the store is found read-only) use it.
+// (while the store is found read-only) use it. With link, Open's, it also
+// links the probe to a second name: a store made elsewhere and copied onto
+// a file system without hard links would open, serve, and fail every
+// sweep that moved an expired session aside (ErrNoHardLinks).
 //
 // A maintenance store (WithMaintenanceOnly: sessgc) probes the store
 // directory instead when data/ is missing (an operator emptied the store
 // by removing it): creating data/ is the applications' next save's job,
 // and sessgc's read-only commands may run as root, whose data/ would
 // lock every application out of the store.
-func (s *Store) writeProbe() error {
+func (s *Store) writeProbe(link bool) error {
 	dir := s.dataDir
 	if s.cfg.maintenanceOnly {
 		if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -655,10 +670,25 @@ func (s *Store) writeProbe() error {
 	if err := s.root.writeAtomic(dir, probe, nil, s.cfg.fileMode, s.cfg.dirMode, DurabilityNone, false); err != nil {
 		return err
 	}
-	if err := s.root.unlink(filepath.Join(dir, probe)); err != nil {
-		return &fs.PathError{Op: "unlink", Path: filepath.Join(dir, probe), Err: err}
+	p := filepath.Join(dir, probe)
+	var lerr error
+	if link {
+		lerr = s.root.link(p, p+"-link")
+		switch {
+		case lerr == nil:
+			if err := s.root.unlink(p + "-link"); err != nil {
+				lerr = &fs.PathError{Op: "unlink", Path: p + "-link", Err: err}
+			}
+		case noHardLinks(lerr):
+			lerr = fmt.Errorf("%w: link %s: %v", ErrNoHardLinks, p, lerr)
+		default:
+			lerr = &os.LinkError{Op: "link", Old: p, New: p + "-link", Err: lerr}
+		}
 	}
-	return nil
+	if err := s.root.unlink(p); err != nil {
+		return &fs.PathError{Op: "unlink", Path: p, Err: err}
+	}
+	return lerr
 }
 
 // IdleTimeout returns the idle timeout of sessions saved with a zero
