@@ -270,6 +270,89 @@ func TestCoarseTimesRekeyRace(t *testing.T) {
 	}
 }
 
+// coreOps runs the store's core operations in dir, an empty directory on
+// the file system under test: Save, Load, Lock and a locked save, Touch,
+// Delete, Stats, Sweep, and a key rotation with Rekey, each checked.
+func coreOps(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithShardDepth(1), fsstore.WithIdleTimeout(testIdle))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ids := distinctIDs(t, s, 5)
+	for _, id := range ids {
+		must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("saved " + id)}))
+	}
+	mustLoad(t, s, ids[0], "saved "+ids[0])
+	l, err := s.Lock(ctx, ids[1], fsstore.Exclusive)
+	must(t, err)
+	if _, err := l.Load(ctx); err != nil {
+		t.Errorf("Locked.Load: %v", err)
+	}
+	must(t, l.Save(ctx, &fsstore.Session{ID: ids[1], Data: []byte("locked")}))
+	must(t, l.Touch(ctx))
+	must(t, l.Unlock())
+	mustLoad(t, s, ids[1], "locked")
+	// A touch of a session idle for 5 of its 10 minutes makes it live for
+	// 10 more, however coarse the file system's times.
+	p := s.RecordPathForTest(ids[2])
+	half := time.Now().Add(-testIdle / 2)
+	must(t, os.Chtimes(p, half, half))
+	must(t, s.Touch(ctx, ids[2]))
+	if fi, err := os.Stat(p); err != nil || time.Since(fi.ModTime()) > time.Minute {
+		t.Errorf("Touch left the last activity %v ago (%v)", time.Since(fi.ModTime()), err)
+	}
+	must(t, s.Delete(ctx, ids[3]))
+	if _, err := s.Load(ctx, ids[3]); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("Load after Delete: %v, want ErrNotFound", err)
+	}
+	age(t, s.RecordPathForTest(ids[4]))
+	if _, err := s.Load(ctx, ids[4]); !errors.Is(err, fsstore.ErrExpired) && !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("Load of an expired session: %v, want ErrExpired or ErrNotFound", err)
+	}
+	st, err := s.Stats(ctx, fsstore.StatsOptions{})
+	if err != nil || st.Live != 3 || st.Expired != 1 || st.Foreign != 0 {
+		t.Errorf("Stats: %d live, %d expired, %d foreign, %v; want 3, 1, 0", st.Live, st.Expired, st.Foreign, err)
+	}
+	sw, err := s.Sweep(ctx, sweepOpts)
+	if err != nil || sw.Live != 3 || sw.Sessions != 1 || sw.Errors != 0 {
+		t.Errorf("Sweep: %d live, %d removed, %d errors, %v; want 3, 1, 0", sw.Live, sw.Sessions, sw.Errors, err)
+	}
+	must(t, s.Close())
+
+	// Rotation: the new key first, the old one still read; the rekey
+	// moves every live session to the new key, and the old key can go.
+	s2, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1), fsstore.WithIdleTimeout(testIdle))
+	must(t, err)
+	rk, err := s2.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || rk.Rekeyed != 3 || rk.Errors != 0 {
+		t.Errorf("Rekey: %d rekeyed, %d errors, %v; want 3, 0", rk.Rekeyed, rk.Errors, err)
+	}
+	must(t, s2.Close())
+	s3 := openDir(t, dir, fsstore.WithKeys(k2), fsstore.WithIdleTimeout(testIdle))
+	for i, want := range []string{"saved " + ids[0], "locked", "saved " + ids[2]} {
+		mustLoad(t, s3, ids[i], want)
+	}
+}
+
+// TestCoreOpsOnFileSystems runs coreOps on each file system Linux mounts
+// here that a store may be put on.
+func TestCoreOpsOnFileSystems(t *testing.T) {
+	for _, fsys := range []struct {
+		name string
+		dir  func(t *testing.T) string
+	}{
+		{"tmpfs", func(t *testing.T) string { return testenv.MountTmpfs(t, "4m") }},
+		{"ext4 with 1-second times", ext4Coarse},
+		{"ext4 without filetype", func(t *testing.T) string { return ext4Dir(t, "^filetype,^has_journal") }},
+		{"FUSE (bindfs)", func(t *testing.T) string { return testenv.BindfsMounts(t, t.TempDir(), 1)[0] }},
+	} {
+		t.Run(fsys.name, func(t *testing.T) { coreOps(t, fsys.dir(t)) })
+	}
+}
+
 // fatDir returns an empty directory on a fresh FAT file system of 8 MiB:
 // the kernel's vfat, or fusefat's where the kernel has none, unmounted at
 // the end of t. It skips t without root, mkfs.vfat (dosfstools), or
