@@ -20,9 +20,9 @@ import (
 // the same size and a ctime stamped in the same timestamp tick as the
 // cached one (the file server's clock granularity), with the session saved
 // twice more, or deleted and saved again, within that tick. Where that
-// tick is a second or more (a ctime in whole milliseconds, see
-// fileStat.identifiable), which two saves of one session often fit in,
-// nothing is cached. The hit saves the
+// tick is a second (a ctime in whole seconds, see fileStat.identifiable),
+// which two saves of one session often fit in, nothing is cached. The hit
+// saves the
 // OPEN, READ and CLOSE on NFS (2 round trips instead of 3), the payload
 // read, the checksum and the allocation; a touched record is read again.
 //

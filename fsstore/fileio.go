@@ -30,19 +30,21 @@ func (a fileStat) sameFile(b fileStat) bool {
 
 // identifiable reports whether the file's attributes can tell it from a
 // file that replaced it under the same inode number (freed and reused),
-// as sameFile assumes: whether its ctime is finer than a millisecond. A
-// file system that keeps whole seconds (ext4 with 128-byte inodes, ext3,
-// FAT's two, sshfs and other FUSE file systems that pass on whole
-// seconds), or hundredths (exFAT), stamps the record a process saves
-// twice within that tick with the ctime of the version before, and ext4
-// gives the second save's file the inode number the first freed: the
-// same device, inode, size and ctime, other bytes. What trusts sameFile
-// to tell a file unchanged since it was read (the cache, seenHeaders)
-// must not trust it for such a file, and reads it again. A file system
-// with finer times gives a ctime in whole milliseconds one time in a
-// million, which costs that read and nothing else.
+// as sameFile assumes: whether its ctime is finer than a second. A file
+// system that keeps whole seconds (ext4 with 128-byte inodes, ext3, HFS+,
+// sshfs and other FUSE file systems that pass on whole seconds) stamps
+// the record a process saves twice within that second with the ctime of
+// the version before, and ext4 gives the second save's file the inode
+// number the first freed: the same device, inode, size and ctime, other
+// bytes. What trusts sameFile to tell a file unchanged since it was read
+// (the cache, seenHeaders, a rekey) must not trust it for such a file,
+// and reads it again. A finer tick (a jiffy, on Linux before 6.13; a
+// millisecond) leaves the residual risk the cache's documentation
+// describes: two saves of one session within it. A file system with finer
+// times gives a ctime in whole seconds one time in a billion, which costs
+// that read and nothing else (as keysQuiet takes such a time).
 func (a fileStat) identifiable() bool {
-	return a.ctime.Nanosecond()%int(time.Millisecond) != 0
+	return a.ctime.Nanosecond() != 0
 }
 
 var (

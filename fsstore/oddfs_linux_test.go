@@ -233,7 +233,7 @@ func TestCoarseTimesRekeyRace(t *testing.T) {
 	ctime := func(p string) int64 {
 		var st unix.Stat_t
 		must(t, unix.Stat(p, &st))
-		return st.Ctim.Sec
+		return int64(st.Ctim.Sec) // int32 on 32-bit ports
 	}
 	for attempt := 0; ; attempt++ {
 		if attempt == 20 {

@@ -367,7 +367,7 @@ func WithPermissions(file, dir fs.FileMode) Option {
 // decoding. The one change that leaves all four alike is an inode number
 // freed and reused for the same session with the same size within one
 // tick of the server's clock (docs/design.md, "Reads"); on a file system
-// that keeps whole seconds (ext4 with 128-byte inodes, ext3, FAT, sshfs),
+// that keeps whole seconds (ext4 with 128-byte inodes, ext3, HFS+, sshfs),
 // where a tick is a second, the cache serves nothing. On macOS and
 // FreeBSD the attributes may come from the NFS client's attribute cache,
 // so there a cached Load may miss another host's save until it expires (as
