@@ -348,6 +348,7 @@ func TestCoreOpsOnFileSystems(t *testing.T) {
 		{"ext4 with 1-second times", ext4Coarse},
 		{"ext4 without filetype", func(t *testing.T) string { return ext4Dir(t, "^filetype,^has_journal") }},
 		{"FUSE (bindfs)", func(t *testing.T) string { return testenv.BindfsMounts(t, t.TempDir(), 1)[0] }},
+		{"overlayfs", overlayDir},
 	} {
 		t.Run(fsys.name, func(t *testing.T) { coreOps(t, fsys.dir(t)) })
 	}
@@ -438,4 +439,27 @@ func TestFATRefused(t *testing.T) {
 		}
 		mustLoad(t, openDir(t, dir, fsstore.WithReadOnly()), id, "copied")
 	})
+}
+
+// overlayDir returns a directory of an image's lower layer seen through
+// an overlayfs, as a container without a volume has its files, unmounted
+// at the end of t: the store's files are made in the upper layer, and the
+// directory is copied up at the first.
+func overlayDir(t *testing.T) string {
+	t.Helper()
+	base := testenv.MountTmpfs(t, "8m")
+	for _, d := range []string{"lower/sessions", "upper", "work", "merged"} {
+		must(t, os.MkdirAll(filepath.Join(base, d), 0o700))
+	}
+	merged := filepath.Join(base, "merged")
+	opts := "lowerdir=" + filepath.Join(base, "lower") + ",upperdir=" + filepath.Join(base, "upper") + ",workdir=" + filepath.Join(base, "work")
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		testenv.Skip(t, testenv.Root, "cannot mount an overlayfs on %s: %v", merged, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(merged, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", merged, err)
+		}
+	})
+	return filepath.Join(merged, "sessions")
 }

@@ -637,11 +637,12 @@ func (s *Store) checkWritable() error {
 
 // noHardLinks reports whether err, from link(2) of a file this process
 // just made to a new name beside it, says that the file system makes no
-// hard links: EPERM (Linux's VFS, for FAT, exFAT and FUSE file systems
-// without a link operation) or EOPNOTSUPP. For a file of its own, EPERM
-// has no other cause (protected_hardlinks spares the file's owner).
+// hard links: EPERM (Linux's VFS, for FAT and exFAT, and fusefat),
+// ENOSYS (a FUSE file system that does not implement the call, as
+// rclone's mount) or EOPNOTSUPP (as s3fs answers). For a file of its own,
+// EPERM has no other cause (protected_hardlinks spares the file's owner).
 func noHardLinks(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP)
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 // writeProbe creates and removes a temp file where saves will write: the
