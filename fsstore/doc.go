@@ -104,7 +104,8 @@
 // the ext4 preallocation (see [DurabilityNone]). A Linux process that may
 // not make statx (a kernel before 4.11, or a container whose seccomp
 // profile predates it: Docker's default before 18.04, older runc and
-// gVisor answer it EPERM or ENOSYS) works as those systems do, with
+// gVisor answer it EPERM or ENOSYS; or a systemd unit's
+// SystemCallFilter=, with any SystemCallErrorNumber=) works as those systems do, with
 // fstatat: Open finds that out once, and the store then reads attributes
 // as macOS and FreeBSD do, with the same lag on NFS. On macOS [DurabilityFile]
 // uses F_FULLFSYNC, since fsync(2) there leaves data in the drive's cache.

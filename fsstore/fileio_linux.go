@@ -60,18 +60,21 @@ func forceGetattr(dir string, noStatx bool) error {
 }
 
 // statxRefused reports whether this process may not make statx(2): a
-// kernel before 4.11 answers ENOSYS, and a seccomp profile written before
+// kernel before 4.11 answers ENOSYS, a seccomp profile written before
 // statx (Docker's default before 18.04, older runc and gVisor) EPERM or
-// ENOSYS, to every call whatever its file. The store then stats with
+// ENOSYS, and systemd's SystemCallFilter= whatever SystemCallErrorNumber=
+// names (EACCES, say), to every call whatever its file; a filter may even
+// answer 0, success with nothing filled in. The store then stats with
 // fstatat, as on the systems without statx, deciding once, at Open, not
-// per call. It asks with a descriptor no file has (-1), so that an
-// allowed statx answers EBADF without reaching any file system: no round
-// trip on NFS, and a file server's EPERM (a FUSE daemon's) is not taken
-// for a refusal.
+// per call. It asks with a descriptor no file has (-1), which an allowed
+// statx answers EBADF without reaching any file system: no round trip on
+// NFS, and no file server's answer (a FUSE daemon's EPERM) is taken for
+// a refusal. So any other answer is a refusal, not only the errors known
+// today: a statx taken for allowed where it is refused would fail every
+// stat of the store.
 func statxRefused() bool {
 	var stx unix.Statx_t
-	err := unix.Statx(-1, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx)
-	return err == unix.ENOSYS || err == unix.EPERM
+	return unix.Statx(-1, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx) != unix.EBADF
 }
 
 // dirLookupFlags opens a directory only to resolve names in it: no read
