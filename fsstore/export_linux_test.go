@@ -4,6 +4,10 @@ package fsstore
 // as it does on kernels without openat2(2) and on other systems.
 func (s *Store) ForceWalkForTest() { s.root.noOpenat2.Store(true) }
 
+// Openat2RefusedForTest reports whether s resolves paths one directory at
+// a time, openat2 found refused (rootDir.noOpenat2).
+func (s *Store) Openat2RefusedForTest() bool { return s.root.noOpenat2.Load() }
+
 // StatxRefusedForTest reports whether s found statx refused when it
 // opened (rootDir.noStatx), and so stats with fstatat.
 func (s *Store) StatxRefusedForTest() bool { return s.root.noStatx }

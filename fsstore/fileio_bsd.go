@@ -82,6 +82,10 @@ func statFreshAt(dfd int, name string, _ bool) (fileStat, error) {
 // fstatat calls already.
 func statxRefused() bool { return false }
 
+// openat2Refused is true: there is no openat2 here, openBeneath resolves
+// one directory at a time.
+func openat2Refused() bool { return true }
+
 // noatimeFlag is 0: there is no O_NOATIME here.
 const noatimeFlag = 0
 

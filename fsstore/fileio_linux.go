@@ -77,13 +77,30 @@ func statxRefused() bool {
 	return unix.Statx(-1, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx) != unix.EBADF
 }
 
+// openat2Refused reports whether this process may not make openat2(2),
+// as statxRefused does for statx: a kernel before 5.6 answers ENOSYS, a
+// seccomp profile or systemd's SystemCallFilter= that does not list it
+// whatever errno it was given (EPERM, EACCES, ENOENT...). An allowed
+// openat2 answers a relative name under a descriptor no file has (-1)
+// EBADF without reaching any file system; any other answer is a refusal.
+// Taken for the file's answer, a refusal made every open of the store
+// fail: EACCES as a permission error, ENOENT as a missing record. The
+// store then resolves one directory at a time (walkBeneath), deciding
+// once, at Open. A descriptor a filter answered with (0) is not the
+// probe's to close.
+func openat2Refused() bool {
+	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH}
+	_, err := openat2(-1, "x", &how)
+	return err != unix.EBADF
+}
+
 // dirLookupFlags opens a directory only to resolve names in it: no read
 // permission needed, and nothing for an NFS client to open.
 const dirLookupFlags = unix.O_PATH
 
 // openBeneath opens rel below root without following symlinks, in one
 // openat2(2) call; on kernels without it (before 5.6, or a seccomp policy
-// that refuses it) one directory at a time.
+// that refuses it: see openat2Refused) one directory at a time.
 func (r *rootDir) openBeneath(root int, rel string, flags int, mode uint32) (int, error) {
 	if !r.noOpenat2.Load() {
 		how := unix.OpenHow{

@@ -133,7 +133,9 @@ func openRoot(path string) (*rootDir, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &rootDir{path: filepath.Clean(path), fd: fd, noStatx: statxRefused()}, nil
+	r := &rootDir{path: filepath.Clean(path), fd: fd, noStatx: statxRefused()}
+	r.noOpenat2.Store(openat2Refused())
+	return r, nil
 }
 
 func (r *rootDir) close() error {

@@ -19,15 +19,35 @@ import (
 	"github.com/sessfs/sessfs/internal/proctest"
 )
 
-// statxRefusedEnv selects the child of TestStatxRefused: its value is the
-// errno a seccomp filter answers statx with.
+// statxRefusedEnv selects the child of TestStatxRefused and
+// TestOpenat2Refused: its value is the system call a seccomp filter turns
+// away and the errno it answers, "statx:1".
 const statxRefusedEnv = "SESSFS_STATX_REFUSED"
 
 // TestStatxRefusedHelper is not a test: it is the body of
-// TestStatxRefused's child, which turns statx away with a seccomp filter
-// before it opens the store.
+// TestStatxRefused's and TestOpenat2Refused's child, which turns a system
+// call away with a seccomp filter before it opens the store.
 func TestStatxRefusedHelper(t *testing.T) {
 	proctest.Main(t, statxRefusedEnv, runStatxRefused)
+}
+
+// refusedSyscalls are the system calls the children of TestStatxRefused
+// and TestOpenat2Refused turn away, by the name in their role.
+var refusedSyscalls = map[string]uintptr{"statx": unix.SYS_STATX, "openat2": unix.SYS_OPENAT2}
+
+// runRefused runs the child that turns call away with errno, failing the
+// test unless the child works through it; it skips where no seccomp
+// filter can be installed.
+func runRefused(t *testing.T, call string, errno syscall.Errno) {
+	dir := t.TempDir()
+	kid := proctest.Start(t, "TestStatxRefusedHelper", statxRefusedEnv, fmt.Sprintf("%s:%d", call, errno), []string{"STORE_DIR=" + dir})
+	if msg := kid.Expect(t, "filter "); strings.HasPrefix(msg, "filter refused: ") {
+		kid.Wait()
+		t.Skipf("cannot install a seccomp filter here: %s", strings.TrimPrefix(msg, "filter refused: "))
+	}
+	if err := kid.Wait(); err != nil {
+		t.Fatalf("child: %v; stderr:\n%s", err, kid.Stderr)
+	}
 }
 
 // A container runtime whose seccomp profile predates statx (Docker's
@@ -48,31 +68,46 @@ func TestStatxRefused(t *testing.T) {
 		if errno == 0 {
 			name = "success"
 		}
-		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			kid := proctest.Start(t, "TestStatxRefusedHelper", statxRefusedEnv, strconv.Itoa(int(errno)), []string{"STORE_DIR=" + dir})
-			if msg := kid.Expect(t, "filter "); strings.HasPrefix(msg, "filter refused: ") {
-				kid.Wait()
-				t.Skipf("cannot install a seccomp filter here: %s", strings.TrimPrefix(msg, "filter refused: "))
-			}
-			if err := kid.Wait(); err != nil {
-				t.Fatalf("child: %v; stderr:\n%s", err, kid.Stderr)
-			}
-		})
+		t.Run(name, func(t *testing.T) { runRefused(t, "statx", errno) })
 	}
 }
 
-func runStatxRefused(errnoArg string) error {
+// openat2(2) (Linux 5.6) resolves a path below the store's directory in
+// one call; a kernel without it answers ENOSYS, and a seccomp profile or
+// systemd's SystemCallFilter= that does not list it whatever errno it
+// was given (docker's answers EPERM, SystemCallErrorNumber= anything:
+// EACCES, ENOENT). The store then resolves one directory at a time, as
+// it does elsewhere: Open finds that out once, so that a refusal is not
+// taken for the file's answer (every open of the store failing with
+// EACCES, or a record reported missing).
+func TestOpenat2Refused(t *testing.T) {
+	if s := openDir(t, t.TempDir()); s.Openat2RefusedForTest() {
+		t.Fatal("without a filter: openat2 refused")
+	}
+	for _, errno := range []syscall.Errno{unix.EPERM, unix.ENOSYS, unix.EACCES, unix.ENOENT} {
+		t.Run(unix.ErrnoName(errno), func(t *testing.T) { runRefused(t, "openat2", errno) })
+	}
+}
+
+func runStatxRefused(role string) error {
+	call, errnoArg, _ := strings.Cut(role, ":")
+	nr, ok := refusedSyscalls[call]
+	if !ok {
+		return fmt.Errorf("no system call %q to refuse", call)
+	}
 	n, err := strconv.Atoi(errnoArg)
 	if err != nil {
 		return err
 	}
 	errno := syscall.Errno(n)
-	if err := refuseStatx(errno); err != nil {
+	if err := refuseSyscall(nr, errno); err != nil {
 		say("filter refused: %v", err)
 		return nil
 	}
 	say("filter installed")
+	if call == "openat2" {
+		return runOpenat2Refused(errno)
+	}
 	var stx unix.Statx_t
 	if err := unix.Statx(unix.AT_FDCWD, ".", 0, unix.STATX_BASIC_STATS, &stx); errno == 0 && (err != nil || stx.Mask != 0) || errno != 0 && err != errno {
 		return fmt.Errorf("statx under the filter: %v (mask %#x), want %v", err, stx.Mask, errno)
@@ -162,11 +197,79 @@ func runStatxRefused(errnoArg string) error {
 	return errors.Join(failed...)
 }
 
-// refuseStatx installs, on every thread of the process, a seccomp filter
-// that answers statx with errno and lets every other call through: what a
-// container runtime's profile that does not list statx does. A compat-ABI
-// call with statx's number would be refused too; this binary makes none.
-func refuseStatx(errno syscall.Errno) error {
+// runOpenat2Refused is the child of TestOpenat2Refused, openat2 answered
+// errno: the store works, and every session saved is where it was saved.
+func runOpenat2Refused(errno syscall.Errno) error {
+	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC}
+	if _, err := unix.Openat2(unix.AT_FDCWD, ".", &how); err != errno {
+		return fmt.Errorf("openat2 under the filter: %v, want %v", err, errno)
+	}
+	ctx := context.Background()
+	dir := os.Getenv("STORE_DIR")
+	s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(10*time.Minute))
+	if err != nil {
+		return fmt.Errorf("Open: %w", err)
+	}
+	defer s.Close()
+	var failed []error
+	if !s.Openat2RefusedForTest() {
+		failed = append(failed, errors.New("openat2 not found refused at Open"))
+	}
+	if err := s.Health(ctx); err != nil {
+		failed = append(failed, fmt.Errorf("Health: %w", err))
+	}
+	var ids []string
+	for range 4 {
+		id, err := fsstore.NewID()
+		if err != nil {
+			return err
+		}
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(id[:4])}); err != nil {
+			return fmt.Errorf("Save: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		sess, err := s.Load(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Load: %w", err)
+		}
+		if string(sess.Data) != id[:4] {
+			return fmt.Errorf("Load %s: %q", id[:6], sess.Data)
+		}
+	}
+	l, err := s.Lock(ctx, ids[0], fsstore.Exclusive)
+	if err != nil {
+		return fmt.Errorf("Lock: %w", err)
+	}
+	if err := l.Save(ctx, &fsstore.Session{ID: ids[0], Data: []byte(ids[0][:4])}); err != nil {
+		return fmt.Errorf("Locked.Save: %w", err)
+	}
+	if err := l.Unlock(); err != nil {
+		return err
+	}
+	long := time.Now().Add(-time.Hour)
+	for _, id := range ids[2:] {
+		if err := os.Chtimes(s.RecordPathForTest(id), long, long); err != nil {
+			return err
+		}
+	}
+	if st, err := s.Stats(ctx, fsstore.StatsOptions{Grace: time.Nanosecond}); err != nil || st.Live != 2 || st.Expired != 2 || st.Errors != 0 {
+		failed = append(failed, fmt.Errorf("Stats: %+v, %v; want 2 live, 2 expired", st, err))
+	}
+	sw, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
+	if err != nil || sw.Errors != 0 || sw.Sessions != 2 || sw.Live != 2 {
+		failed = append(failed, fmt.Errorf("Sweep: %+v, %v; want 2 removed, 2 live", sw, err))
+	}
+	return errors.Join(failed...)
+}
+
+// refuseSyscall installs, on every thread of the process, a seccomp
+// filter that answers the system call nr with errno and lets every other
+// call through: what a container runtime's profile that does not list it
+// does. A compat-ABI call with its number would be refused too; this
+// binary makes none.
+func refuseSyscall(nr uintptr, errno syscall.Errno) error {
 	runtime.LockOSThread() // no_new_privs and the filter go on this thread first
 	defer runtime.UnlockOSThread()
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
@@ -175,7 +278,7 @@ func refuseStatx(errno syscall.Errno) error {
 	const nrOff = 0 // seccomp_data.nr
 	prog := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: nrOff},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_STATX},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: uint32(nr)},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(errno)&unix.SECCOMP_RET_DATA},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
 	}
