@@ -57,7 +57,7 @@ type StatsOptions struct {
 type Stats struct {
 	ShardDepth  int           // directory levels under data/
 	LockStripes int           // lock stripes recorded in the marker
-	MaxIdle     time.Duration // largest idle timeout recorded in the marker
+	MaxIdle     time.Duration // largest idle timeout recorded in the marker (when last read, see Store.Stats)
 
 	Live         int64 // session records a sweep would keep, Restorable ones included
 	Expired      int64 // session records a sweep would remove (unless locked or renewed by then, or their own idle timeout is longer than the marker says)
@@ -114,18 +114,27 @@ type Stats struct {
 	// than MaxIdle plus Grace before this host's time; a host clock
 	// that is s ahead of the server's counts records expired s early
 	// (and temp files and leases stale so), one behind counts them s
-	// late.
+	// late. A store opened WithClock is judged by that clock, as its
+	// Saves and Sweeps are, read-only or not: HostClock is false.
 	HostClock bool
 }
 
 // Stats walks the store once and counts its files, in memory that grows
 // with the largest shard directory, not with the store: it remembers the
-// records of the shard it lists (a few dozen bytes each), as Range does. It changes nothing in the data directory (it creates
+// records of the shard it lists (a few dozen bytes each), as Range does.
+// It opens each directory it counts in once and looks at every file by
+// its name there, as the sweep does: a system call per file (two on NFS
+// for a record its cached attributes do not show live), not a resolution
+// of the file's path besides. It changes nothing in the data directory (it creates
 // and removes one temp file in the store directory to read the file
 // server's clock, as Sweep does, and fails with ErrNoServerClock before
 // counting where it cannot; but on a store opened WithReadOnly,
 // where it writes nothing and judges ages by this host's clock: see
-// Stats.HostClock). A record that a sweep moves aside, or
+// Stats.HostClock; and on one opened WithClock, judged by that clock).
+// Like the sweep, it reads the marker again once its reading is the
+// marker's max idle old, so that a long census counts a record written
+// after a raise of the max idle by the raise, as the sweep keeps it.
+// A record that a sweep moves aside, or
 // back, while Stats lists its shard counts once, where Stats finds it, as
 // the next sweep would settle it. Stats stops early with ctx's error when
 // ctx ends.
@@ -150,21 +159,30 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	if err := walkDefaults("stats", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return Stats{}, err
 	}
+	markerStart := time.Now()
 	m, err := s.readMarker()
 	if err != nil {
 		return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 	}
 	clock := hostClock()
-	if !s.cfg.readOnly {
+	switch {
+	case s.cfg.fakeClock:
+		// The store's own clock (WithClock), read at every look, as Save,
+		// Touch and Sweep read it: they stamp and judge records by it,
+		// and a census by any other clock miscounts them.
+		clock = serverClock{fake: s.cfg.now}
+	case !s.cfg.readOnly:
 		if clock, err = newServerClock(s.dir); err != nil {
 			return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
 		}
 	}
-	c := &statsCounter{s: s, fs: s.root, opts: opts, clock: clock, maxIdle: m.maxIdle, expireAfter: addAge(m.maxIdle, opts.Grace),
+	c := &statsCounter{s: s, fs: s.root, opts: opts, clock: clock, hostClock: s.cfg.readOnly && !s.cfg.fakeClock,
 		dataDir: s.dataDir, depth: s.layout.shardDepth, cachedFirst: s.lookCachedFirst()}
+	// The clock's reading when the marker was read: no later than the read.
+	c.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	c.minShard.Store(-1)
 	if err := c.root(ctx, s.dir); err != nil {
-		return c.result(s, m, start), fmt.Errorf("fsstore: stats: %w", err)
+		return c.result(m, start), fmt.Errorf("fsstore: stats: %w", err)
 	}
 	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between, func(dir string, err error) error {
 		c.fail(fmt.Errorf("stats %s: %w", dir, err)) // as for a leaf: the walk goes on
@@ -173,7 +191,7 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	if err == nil {
 		err = c.locks(ctx, filepath.Join(s.dir, LockDir), s.cfg.leaseTTL)
 	}
-	st := c.result(s, m, start)
+	st := c.result(m, start)
 	if err != nil {
 		return st, fmt.Errorf("fsstore: stats: %w", err)
 	}
@@ -228,17 +246,21 @@ func (sc *shardCounted) named(rec string, ino uint64) bool {
 }
 
 type statsCounter struct {
-	s           *Store
-	fs          *rootDir
-	opts        StatsOptions
-	clock       serverClock
-	maxIdle     time.Duration
-	expireAfter time.Duration
-	dataDir     string
-	depth       int
+	s         *Store
+	fs        *rootDir
+	opts      StatsOptions
+	clock     serverClock
+	hostClock bool // ages by this host's clock (Stats.HostClock)
+	dataDir   string
+	depth     int
 	// cachedFirst: count a record its cached attributes show live
 	// without a fresh stat (Store.lookCachedFirst).
 	cachedFirst bool
+
+	limMu sync.Mutex
+	lim   sweepLimits // under limMu; see limits
+
+	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time
 
 	live, expired, liveBytes, expiredBytes  atomic.Int64
 	temps, staleTemps, tempBytes            atomic.Int64
@@ -250,16 +272,30 @@ type statsCounter struct {
 	oldest, newest time.Time
 }
 
-func (c *statsCounter) result(s *Store, m marker, start time.Time) Stats {
+// limits returns the marker's limits to judge records by at now, a
+// reading of Stats's clock, reading the marker again as the sweep does
+// (Store.rereadLimits): Stats counts what a sweep would remove, and one
+// that runs longer than the max idle reads it again. A record counts as
+// expired when it is older than liveFor: Stats does not read the headers
+// of the records between the marker's max idle and the largest it ever
+// held, which the sweep judges by (see Stats.Expired).
+func (c *statsCounter) limits(now time.Time) (sweepLimits, error) {
+	return c.s.rereadLimits(&c.limMu, &c.lim, c.opts.Grace, now)
+}
+
+func (c *statsCounter) result(m marker, start time.Time) Stats {
+	c.limMu.Lock()
+	maxIdle := c.lim.maxIdle
+	c.limMu.Unlock()
 	st := Stats{
-		ShardDepth: m.shardDepth, LockStripes: m.stripes, MaxIdle: m.maxIdle,
+		ShardDepth: m.shardDepth, LockStripes: m.stripes, MaxIdle: maxIdle,
 		Live: c.live.Load(), Expired: c.expired.Load(),
 		LiveBytes: c.liveBytes.Load(), ExpiredBytes: c.expiredBytes.Load(),
 		Temps: c.temps.Load(), StaleTemps: c.staleTemps.Load(), TempBytes: c.tempBytes.Load(),
 		LockFiles: c.lockFiles.Load(), Leases: c.leases.Load(), StaleLeases: c.staleLeases.Load(),
 		Foreign: c.foreign.Load(), Bytes: c.bytes.Load(), Restorable: c.restorable.Load(),
 		Shards: c.shards.Load(), ShardCapacity: 1 << (8 * m.shardDepth),
-		HostClock:     s.cfg.readOnly,
+		HostClock:     c.hostClock,
 		MaxShardFiles: c.maxShard.Load(), Errors: c.errs.Load(),
 	}
 	if n := c.minShard.Load(); n >= 0 {
@@ -280,37 +316,56 @@ func (c *statsCounter) fail(err error) {
 	}
 }
 
-// stat returns a file's size and age by the file server's clock (a temp
-// file's by tempTime, as the sweep judges it) from a fresh stat; ok is
-// false (and the error counted) when the file could not be examined. A
-// file that vanished since the listing is skipped silently (not ok, gone).
-func (c *statsCounter) stat(p string, temp bool) (size int64, mtime time.Time, age time.Duration, ok bool) {
-	st, mtime, age, ok, _ := c.statGone(p, temp)
-	return st.size, mtime, age, ok
+// stat returns a file's size and age by Stats's clock (a temp file's by
+// tempTime, as the sweep judges it) from a fresh stat; ok is false (and
+// the error counted) when the file could not be examined. A file that
+// vanished since the listing is skipped silently (not ok, gone). See
+// statGone for d.
+func (c *statsCounter) stat(d *shardDir, dir, name string, temp bool) (size int64, age time.Duration, ok bool) {
+	st, mtime, ok, _ := c.statGone(d, dir, name, temp)
+	if !ok {
+		return 0, 0, false
+	}
+	return st.size, c.clock.now().Sub(mtime), true
 }
 
-// statGone is stat with the file's attributes, and reports whether the
-// file was gone.
-func (c *statsCounter) statGone(p string, temp bool) (st fileStat, mtime time.Time, age time.Duration, ok, gone bool) {
-	st, err := c.fs.lstat(p)
+// statGone returns the attributes of the file name in dir, not following
+// a symlink, and the time its age counts from; it reports whether the
+// file was gone. d is dir opened once for all its files, the name looked
+// up in it, as the sweep does: a look by path resolved the whole path
+// below the store again, an open per file (openat2 on Linux, one per
+// directory level elsewhere). nil looks by path: the few files above the
+// shards.
+func (c *statsCounter) statGone(d *shardDir, dir, name string, temp bool) (st fileStat, mtime time.Time, ok, gone bool) {
+	var err error
+	if d != nil {
+		if st, err = d.lstat(name); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is said below
+			}
+		}
+	} else {
+		st, err = c.fs.lstat(filepath.Join(dir, name))
+	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			c.fail(fmt.Errorf("stats %s: %w", p, err))
+			c.fail(fmt.Errorf("stats %s: %w", filepath.Join(dir, name), err))
 		}
-		return fileStat{}, time.Time{}, 0, false, errors.Is(err, fs.ErrNotExist)
+		return fileStat{}, time.Time{}, false, errors.Is(err, fs.ErrNotExist)
 	}
 	mtime = st.mtime
 	if temp {
-		mtime = tempTime(filepath.Base(p), st)
+		mtime = tempTime(name, st)
 	} else if h := c.s.testHooks.judgeStat; h != nil {
-		mtime = h(filepath.Base(p), false, mtime)
+		mtime = h(name, false, mtime)
 	}
-	return st, mtime, c.clock.now().Sub(mtime), true, false
+	return st, mtime, true, false
 }
 
-// temp counts a temp file as the sweep judges it.
-func (c *statsCounter) temp(p string) {
-	size, _, age, ok := c.stat(p, true)
+// temp counts a temp file as the sweep judges it (see statGone for d).
+func (c *statsCounter) temp(d *shardDir, dir, name string) {
+	size, age, ok := c.stat(d, dir, name, true)
 	if !ok {
 		return
 	}
@@ -327,7 +382,7 @@ func (c *statsCounter) root(ctx context.Context, dir string) error {
 	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		switch {
 		case isTemp(e):
-			c.temp(filepath.Join(dir, e.Name()))
+			c.temp(nil, dir, e.Name())
 		case foreignAtRoot(e):
 			c.foreign.Add(1)
 		}
@@ -342,24 +397,41 @@ func (c *statsCounter) between(_ context.Context, dir string, e fs.DirEntry) err
 		c.foreign.Add(1)
 		return nil
 	}
-	c.temp(filepath.Join(dir, e.Name()))
+	c.temp(nil, dir, e.Name())
 	return nil
+}
+
+// listBuf returns a buffer for forEachName, reused from shard to shard;
+// put it back in c.bufs after the listing.
+func (c *statsCounter) listBuf() *[]byte {
+	if b, ok := c.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, direntBufSize)
+	return &b
 }
 
 func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	var n int64
 	prefix, inShard := shardPrefix(c.dataDir, dir, c.depth)
-	// The cached look needs the directory open; where that fails, each
-	// file is looked at afresh, which reports what is wrong.
-	var sd shardDir
-	cached := false
-	if c.cachedFirst && inShard {
-		var err error
-		if sd, err = c.fs.openShard(dir); err == nil {
-			defer sd.close()
-			cached = true
-		}
+	// Opened once: every file is looked at by its name in it (statGone),
+	// as the cached look and the aside records are.
+	sd, err := c.fs.openShard(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // as a listing of a directory gone finds it: empty
 	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.fail(fmt.Errorf("stats %s: %w", dir, err)) // like Sweep: the walk goes on
+		return nil
+	}
+	defer sd.close()
+	// The marker's limits, read again every 64 entries as the sweep reads
+	// them (limits): a census that runs longer than the max idle judges
+	// the records saved after a raise by the raise.
+	lim, limErr := c.limits(c.clock.now())
 	// seen holds the record files of this shard counted so far, by record
 	// name and inode: a sweep moving a record to the aside name and back
 	// while the shard is listed makes the name it moves to new, and a
@@ -368,47 +440,54 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	// counted. It also holds the sessions counted by name: a session
 	// counted under its name is not counted again for a newer file there.
 	seen := &shardCounted{files: map[countedFile]struct{}{}, names: map[string]struct{}{}}
-	visit := func(e fs.DirEntry) {
-		n++
-		name := e.Name()
-		if !e.Type().IsRegular() {
+	visit := func(b []byte, typ fs.FileMode) {
+		if limErr != nil {
+			return
+		}
+		if n++; n%64 == 0 {
+			if lim, limErr = c.limits(c.clock.now()); limErr != nil {
+				return
+			}
+		}
+		if !typ.IsRegular() {
 			c.foreign.Add(1)
 			return
 		}
+		name := string(b) // the listing's bytes are valid during the call only
 		isRecord := inShard && isRecordName(name) && strings.HasPrefix(name, prefix)
 		// A record a sweep left aside is a session to the next sweep
 		// (see aside); elsewhere one is foreign (isTempName).
 		if inShard && isAsideOf(name, prefix) {
-			c.aside(dir, name, seen)
+			c.aside(&sd, dir, name, seen, lim)
 			return
 		}
 		if !isRecord && !isTempName(name) {
 			c.foreign.Add(1)
 			return
 		}
-		if isRecord && cached {
+		if isRecord && c.cachedFirst {
 			// Counted live on the attributes the client has cached, as
 			// the sweep keeps it on them; anything else is counted
 			// from a fresh stat below, as without the look.
-			if st, live := c.s.cachedLive(sd, name, c.clock.now(), c.expireAfter); live {
+			if st, live := c.s.cachedLive(sd, name, c.clock.now(), lim.liveFor); live {
 				if seen.named(name, st.ino) {
 					return
 				}
 				c.bytes.Add(st.size)
 				c.live.Add(1)
 				c.liveBytes.Add(st.size)
-				c.expiry(st.mtime.Add(c.maxIdle))
+				c.expiry(st.mtime.Add(lim.maxIdle))
 				return
 			}
 		}
-		st, mtime, age, ok, gone := c.statGone(filepath.Join(dir, name), !isRecord)
+		st, mtime, ok, gone := c.statGone(&sd, dir, name, !isRecord)
 		if !ok {
 			if isRecord && gone {
 				// Gone since the listing: deleted, or held aside by a
 				// sweep this instant, whose aside name this listing may
 				// have passed already. Counted there, as the next sweep
 				// settles it, as a Load finds it (readMovedAside).
-				c.asideOf(dir, asideName(name), seen, true)
+				c.asideOf(&sd, dir, asideName(name), seen, true, lim)
 			}
 			return
 		}
@@ -416,20 +495,25 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 			c.bytes.Add(st.size)
 			c.temps.Add(1)
 			c.tempBytes.Add(st.size)
-			if age >= c.opts.TempAge {
+			if c.clock.now().Sub(mtime) >= c.opts.TempAge {
 				c.staleTemps.Add(1)
 			}
 			return
 		}
 		if !seen.named(name, st.ino) {
-			c.record(st, mtime, age)
+			c.record(st, mtime, lim)
 		}
 	}
-	err := c.fs.forEachEntry(ctx, dir, visit)
+	buf := c.listBuf()
+	err = c.fs.forEachName(ctx, dir, *buf, visit)
+	c.bufs.Put(buf)
 	if h := c.s.testHooks.relisted; h != nil && err == nil {
 		for _, e := range h(dir) {
-			visit(e)
+			visit([]byte(e.Name()), e.Type())
 		}
+	}
+	if err == nil && limErr != nil {
+		err = limErr
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -445,21 +529,22 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 }
 
 // record counts a record file under its name, whose attributes are st,
-// by its mtime and age as the sweep judges it.
-func (c *statsCounter) record(st fileStat, mtime time.Time, age time.Duration) {
-	if age > c.expireAfter && !sizeOfRecord(st.size) {
+// by its mtime as the sweep judges it, by the limits lim.
+func (c *statsCounter) record(st fileStat, mtime time.Time, lim sweepLimits) {
+	age := c.clock.now().Sub(mtime)
+	if age > lim.liveFor && !sizeOfRecord(st.size) {
 		c.foreign.Add(1) // the sweep keeps it: too short to be a record
 		return
 	}
 	c.bytes.Add(st.size)
-	if age > c.expireAfter {
+	if age > lim.liveFor {
 		c.expired.Add(1)
 		c.expiredBytes.Add(st.size)
 	} else {
 		c.live.Add(1)
 		c.liveBytes.Add(st.size)
 	}
-	c.expiry(mtime.Add(c.maxIdle))
+	c.expiry(mtime.Add(lim.maxIdle))
 }
 
 // aside counts a record a sweep left aside (one that died midway) as the
@@ -472,7 +557,7 @@ func (c *statsCounter) record(st fileStat, mtime time.Time, age time.Duration) {
 //
 // seen tells whether the file, by its record's name and inode, was
 // counted already (under the record's name, before a sweep moved it
-// aside), and the session by its name.
+// aside), and the session by its name. sd is dir, opened (see statGone).
 //
 // A sweep may have put the record back by the time it is looked at,
 // after the listing passed its name: then the aside name is empty, or,
@@ -480,17 +565,17 @@ func (c *statsCounter) record(st fileStat, mtime time.Time, age time.Duration) {
 // the record is counted under its name, once, as the listing would have.
 // (fromName: called for a record gone from its name, whose aside name the
 // listing may not show; the name is not looked at again.)
-func (c *statsCounter) aside(dir, name string, seen *shardCounted) {
-	c.asideOf(dir, name, seen, false)
+func (c *statsCounter) aside(sd *shardDir, dir, name string, seen *shardCounted, lim sweepLimits) {
+	c.asideOf(sd, dir, name, seen, false, lim)
 }
 
-func (c *statsCounter) asideOf(dir, name string, seen *shardCounted, fromName bool) {
+func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounted, fromName bool, lim sweepLimits) {
 	p := filepath.Join(dir, name)
 	recName := strings.TrimPrefix(name, asidePrefix)
 	rec := filepath.Join(dir, recName)
 	b, st, err := c.s.readHeader(p)
 	if errors.Is(err, fs.ErrNotExist) && !fromName {
-		c.back(rec, seen)
+		c.back(sd, dir, recName, seen, lim)
 		return
 	}
 	if err != nil {
@@ -506,7 +591,7 @@ func (c *statsCounter) asideOf(dir, name string, seen *shardCounted, fromName bo
 		c.bytes.Add(st.size)
 		c.expired.Add(1)
 		c.expiredBytes.Add(st.size)
-		c.expiry(st.mtime.Add(c.maxIdle))
+		c.expiry(st.mtime.Add(lim.maxIdle))
 		return
 	}
 	named, taken, err := c.s.nameStat(rec)
@@ -518,7 +603,7 @@ func (c *statsCounter) asideOf(dir, name string, seen *shardCounted, fromName bo
 		// Linked back, not yet unlinked from the aside name: the record
 		// under its name, counted as such (seen noted its inode).
 		if !seen.name(recName) {
-			c.record(named, named.mtime, c.clock.now().Sub(named.mtime))
+			c.record(named, named.mtime, lim)
 		}
 		return
 	}
@@ -536,18 +621,18 @@ func (c *statsCounter) asideOf(dir, name string, seen *shardCounted, fromName bo
 	c.live.Add(1)
 	c.liveBytes.Add(st.size)
 	c.restorable.Add(1)
-	c.expiry(st.mtime.Add(c.maxIdle))
+	c.expiry(st.mtime.Add(lim.maxIdle))
 }
 
-// back counts the record at rec, found back under its name after the
-// listing passed it (see aside), unless it was counted already: as the
-// same file, or as another under its name. A sweep may have removed the
-// aside copy as superseded by a save, whose new file the name then holds:
-// counted by file alone, the session counted twice.
-func (c *statsCounter) back(rec string, seen *shardCounted) {
-	st, mtime, age, ok, _ := c.statGone(rec, false)
-	if ok && !seen.named(filepath.Base(rec), st.ino) {
-		c.record(st, mtime, age)
+// back counts the record rec in dir (opened: sd), found back under its
+// name after the listing passed it (see aside), unless it was counted
+// already: as the same file, or as another under its name. A sweep may
+// have removed the aside copy as superseded by a save, whose new file the
+// name then holds: counted by file alone, the session counted twice.
+func (c *statsCounter) back(sd *shardDir, dir, rec string, seen *shardCounted, lim sweepLimits) {
+	st, mtime, ok, _ := c.statGone(sd, dir, rec, false)
+	if ok && !seen.named(rec, st.ino) {
+		c.record(st, mtime, lim)
 	}
 }
 
@@ -564,17 +649,27 @@ func (c *statsCounter) expiry(t time.Time) {
 
 // locks counts stripe lock files and lease files, judging leases as Sweep
 // does. Dot files are the lock directory's own (probes, the fleet lock).
+// Like a shard, the directory is opened once for the look at each file:
+// it holds a file per lock stripe in use, up to the store's stripes.
 func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration) error {
 	if ttl == 0 {
 		ttl = 15 * time.Second
 	}
+	ld, err := c.fs.openShard(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // as a listing of a directory gone finds it: empty
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer ld.close()
 	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") {
 			switch {
 			case lockDotOwn(name):
 			case lockDotTemp(e):
-				c.temp(filepath.Join(dir, name))
+				c.temp(&ld, dir, name)
 			default:
 				c.foreign.Add(1)
 			}
@@ -585,7 +680,7 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 			return
 		}
 		_, broken, isLease := lock.IsLeaseFile(name)
-		size, _, age, ok := c.stat(filepath.Join(dir, name), false)
+		size, age, ok := c.stat(&ld, dir, name, false)
 		if !ok {
 			return
 		}

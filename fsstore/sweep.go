@@ -700,8 +700,15 @@ func (l *sweepLimits) raise(m marker, grace time.Duration, at time.Time) {
 }
 
 // limits returns the limits to judge records by at now, a reading of the
-// sweep clock, reading the marker again when the last reading is older
-// than its max idle at now. A record whose idle timeout the marker did
+// sweep clock (see rereadLimits).
+func (sw *sweeper) limits(now time.Time) (sweepLimits, error) {
+	return sw.s.rereadLimits(&sw.limMu, &sw.lim, sw.opts.Grace, now)
+}
+
+// rereadLimits returns *lim, the limits a scan (Sweep, Stats) judges
+// records by at now, a reading of its clock, reading the marker again
+// when the last reading is older than its max idle at now; mu guards
+// lim. A record whose idle timeout the marker did
 // not cover when the sweep began is written after a process raised the
 // marker (Store.ensureMaxIdle). The sweep judges a
 // record expired only when it is older than liveFor, so a marker read
@@ -709,21 +716,22 @@ func (l *sweepLimits) raise(m marker, grace time.Duration, at time.Time) {
 // shows the raise: without the new reading, a sweep that ran longer than
 // the marker's max idle (paced by Rate over a large store, or held up by
 // a file server that stopped answering) removed live records written
-// with a longer idle timeout after it began. The max idle, not liveFor,
+// with a longer idle timeout after it began, and Stats counted them
+// expired. The max idle, not liveFor,
 // leaves Grace for the server's clock to drift from the sweep's. A
-// sweep shorter than the max idle, as most are, reads it once.
-func (sw *sweeper) limits(now time.Time) (sweepLimits, error) {
-	sw.limMu.Lock()
-	defer sw.limMu.Unlock()
-	if now.Sub(sw.lim.read) < sw.lim.maxIdle {
-		return sw.lim, nil
+// scan shorter than the max idle, as most are, reads it once.
+func (s *Store) rereadLimits(mu *sync.Mutex, lim *sweepLimits, grace time.Duration, now time.Time) (sweepLimits, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if now.Sub(lim.read) < lim.maxIdle {
+		return *lim, nil
 	}
-	m, err := sw.s.readMarkerReplaced()
+	m, err := s.readMarkerReplaced()
 	if err != nil {
 		return sweepLimits{}, fmt.Errorf("read the marker again: %w", err)
 	}
-	sw.lim.raise(m, sw.opts.Grace, now)
-	return sw.lim, nil
+	lim.raise(m, grace, now)
+	return *lim, nil
 }
 
 // listBuf returns a buffer for forEachName, reused from shard to shard;
