@@ -122,10 +122,10 @@ type Stats struct {
 // Stats walks the store once and counts its files, in memory that grows
 // with the largest shard directory, not with the store: it remembers the
 // records of the shard it lists (a few dozen bytes each), as Range does.
-// It opens each directory it counts in once and looks at every file by
-// its name there, as the sweep does: a system call per file (two on NFS
-// for a record its cached attributes do not show live), not a resolution
-// of the file's path besides. It changes nothing in the data directory (it creates
+// It opens each shard directory once, to list it and look at every file
+// by its name there, as the sweep does: a system call per file (two on
+// NFS for a record its cached attributes do not show live), not a
+// resolution of the file's path besides. It changes nothing in the data directory (it creates
 // and removes one temp file in the store directory to read the file
 // server's clock, as Sweep does, and fails with ErrNoServerClock before
 // counting where it cannot; but on a store opened WithReadOnly,
@@ -414,9 +414,10 @@ func (c *statsCounter) listBuf() *[]byte {
 func (c *statsCounter) shard(ctx context.Context, dir string) error {
 	var n int64
 	prefix, inShard := shardPrefix(c.dataDir, dir, c.depth)
-	// Opened once: every file is looked at by its name in it (statGone),
-	// as the cached look and the aside records are.
-	sd, err := c.fs.openShard(dir)
+	// Opened once, as the sweep opens it: listed, and every file looked
+	// at by its name in it (statGone), as the cached look and the aside
+	// records are.
+	sd, err := c.fs.openShardToList(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // as a listing of a directory gone finds it: empty
 	}
@@ -505,7 +506,7 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 		}
 	}
 	buf := c.listBuf()
-	err = c.fs.forEachName(ctx, dir, *buf, visit)
+	err = c.fs.forEachShardName(ctx, sd, *buf, visit)
 	c.bufs.Put(buf)
 	if h := c.s.testHooks.relisted; h != nil && err == nil {
 		for _, e := range h(dir) {
