@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"context"
 	"crypto/cipher"
 	"errors"
 	"fmt"
@@ -184,6 +185,28 @@ func (s *Store) keepKeyChecks(kr *keyring) {
 		}
 		s.cfg.logger.Warn("fsstore: a key's check file was missing (removed?) and is written again", "key", id, "file", keyCheckBase(id))
 		s.keyHad.put(id, true, now)
+	}
+	s.keepMarkedEncrypted()
+}
+
+// keepMarkedEncrypted writes the marker's "encrypted 1" line again where
+// it is gone, from keepKeyChecks. Nothing clears it but someone editing
+// the marker (by hand, or a writer of the mount without the keys), and a
+// host started without keys after that opened the store and wrote and
+// served plaintext sessions, a forged one included, for as long as it ran:
+// the keyed hosts read the marker only at Open. Written again, the line
+// stops such a host within keylessRecheck of its next re-read, and fails
+// the next keyless Open. A failure is logged and the save goes on, as for
+// a check file: the line is for the other hosts, not for this one.
+func (s *Store) keepMarkedEncrypted() {
+	ctx, cancel := context.WithTimeout(context.Background(), openRaiseTimeout)
+	defer cancel()
+	wrote, err := s.writeEncryptedMark(ctx)
+	switch {
+	case err != nil:
+		s.cfg.logger.Warn("fsstore: could not make sure the store's marker says it is encrypted; a host without keys may open it and write sessions in clear text that the keyed hosts refuse", "file", MarkerFile, "err", err)
+	case wrote:
+		s.cfg.logger.Warn("fsstore: the store's marker no longer said it is encrypted (edited?) and says so again; a host started without keys since then wrote sessions in clear text, which the keyed hosts refuse", "file", MarkerFile)
 	}
 }
 

@@ -380,22 +380,29 @@ func (s *Store) checkMarkedEncrypted() error {
 // raiseMaxIdle, it is a read-modify-write under the marker lock, so that
 // neither change can undo the other; the flag is never cleared.
 func (s *Store) markEncrypted(ctx context.Context) error {
+	_, err := s.writeEncryptedMark(ctx)
+	s.layout.encrypted = err == nil
+	s.encrypted.Store(err == nil)
+	return err
+}
+
+// writeEncryptedMark makes the marker say the store is encrypted, and
+// reports whether it wrote the line (false: the marker said so already).
+// It changes nothing of s but the marker, so that a save may call it
+// while other goroutines use the store (keepMarkedEncrypted).
+func (s *Store) writeEncryptedMark(ctx context.Context) (wrote bool, err error) {
 	for {
 		m, err := s.readMarker()
 		if err != nil || m.encrypted {
-			s.layout.encrypted = err == nil
-			s.encrypted.Store(err == nil)
-			return err
+			return wrote, err
 		}
 		h, err := s.locks.Lock(ctx, markerLock, markerLock, lock.Exclusive)
 		if err != nil {
-			return fmt.Errorf("mark store encrypted: %w", closedLock(err))
+			return wrote, fmt.Errorf("mark store encrypted: %w", closedLock(err))
 		}
 		if m, err = s.readMarker(); err != nil || m.encrypted {
 			h.Unlock()
-			s.layout.encrypted = err == nil
-			s.encrypted.Store(err == nil)
-			return err
+			return wrote, err
 		}
 		next := m
 		next.encrypted = true
@@ -405,10 +412,11 @@ func (s *Store) markEncrypted(ctx context.Context) error {
 		}
 		h.Unlock()
 		if err != nil && !errors.Is(err, lock.ErrLockLost) {
-			return fmt.Errorf("mark store encrypted: %w", err)
+			return wrote, fmt.Errorf("mark store encrypted: %w", err)
 		}
+		wrote = wrote || err == nil
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("mark store encrypted: %w", err)
+			return wrote, fmt.Errorf("mark store encrypted: %w", err)
 		}
 	}
 }
