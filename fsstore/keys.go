@@ -313,6 +313,13 @@ func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 // its header (version, times, key ID, ID binding) and its file name — the
 // hash of the session ID — as associated data: a record copied to another
 // session's name, or with an altered header, fails to decrypt (ErrCorrupt).
+//
+// Without WithKeys nothing is authenticated: a record's CRC-32C and its ID
+// binding catch damage and a record copied to another session's name, but
+// a CRC is no MAC, and anyone who can write the store directory can write
+// a valid record for any ID they know, or edit one in place. Choose
+// WithKeys where other hosts, tenants or users may write the mount
+// (docs/security.md, "Threats and what sessfs guarantees").
 func WithKeys(keys ...Key) Option {
 	return optionFunc(func(c *config) { c.keys, c.keysGiven = append([]Key(nil), keys...), true })
 }
