@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
 // TestKilledParentStopsWorker kills sessgc with SIGKILL in the middle of a
@@ -25,23 +28,7 @@ func TestKilledParentStopsWorker(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	waitLine(t, out, `"event":"remove"`)
-	// Each thread lists the children it started.
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/*/children")
-	var children []string
-	for _, f := range tasks {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Skipf("cannot list the worker process: %v", err)
-		}
-		children = append(children, strings.Fields(string(b))...)
-	}
-	if len(children) != 1 {
-		t.Fatalf("sessgc's children: %q, want one worker", children)
-	}
-	worker, err := strconv.Atoi(children[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	worker := workerPID(t, cmd.Process.Pid)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +47,69 @@ func TestKilledParentStopsWorker(t *testing.T) {
 	}
 	if s.Sessions >= 60 {
 		t.Errorf("the worker removed all %d sessions after sessgc was killed", s.Sessions)
+	}
+}
+
+// workerPID returns the pid of the worker process of the sessgc whose pid
+// is parent.
+func workerPID(t *testing.T, parent int) int {
+	t.Helper()
+	// Each thread lists the children it started.
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(parent) + "/task/*/children")
+	var children []string
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Skipf("cannot list the worker process: %v", err)
+		}
+		children = append(children, strings.Fields(string(b))...)
+	}
+	if len(children) != 1 {
+		t.Fatalf("sessgc's children: %q, want one worker", children)
+	}
+	worker, err := strconv.Atoi(children[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return worker
+}
+
+// TestCrashedWorker makes sessgc's worker die of a Go runtime crash in the
+// middle of a sweep: SIGQUIT, which sessgc does not catch, makes the
+// runtime dump its goroutines and exit 2, as a panic or a fatal error
+// does. That 2 is also the code of a usage error, which says "fix the
+// cron line": sessgc must exit with its own code for a crash, and say on
+// stderr that the worker crashed.
+func TestCrashedWorker(t *testing.T) {
+	st := newStore(t)
+	st.expire(st.save(60)...)
+	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out := lines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLine(t, out, `"event":"remove"`)
+	worker := workerPID(t, cmd.Process.Pid)
+	if err := syscall.Kill(worker, syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	if _, ended := lastLine(out, 2*time.Minute); !ended { // a hang detector only
+		syscall.Kill(worker, syscall.SIGKILL)
+		t.Fatal("the worker's output did not end")
+	}
+	code := exitCode(t, cmd.Wait())
+	if code != cmdutil.ExitCrashed {
+		t.Errorf("sessgc exited %d after its worker crashed, want %d\nstderr: %s", code, cmdutil.ExitCrashed, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "SIGQUIT") {
+		t.Errorf("stderr has no goroutine dump of the crash:\n%s", stderr.String())
+	}
+	lastErr := stderr.String()[strings.LastIndex(strings.TrimRight(stderr.String(), "\n"), "\n")+1:]
+	if !strings.Contains(lastErr, "worker process crashed") {
+		t.Errorf("stderr does not end saying the worker crashed: %q", lastErr)
 	}
 }
 

@@ -24,6 +24,11 @@ const (
 	// answer within --max-duration (unreachable or hung); the pass was
 	// abandoned in the middle of a call to it and the process exited.
 	ExitUnresponsive = 4
+	// ExitCrashed: sessgc only: its worker process crashed (a panic or a
+	// Go runtime fatal error: a bug) without reporting how the run ended.
+	// Not 2, the status the Go runtime gives a crash, which says "usage
+	// error" to whoever reads it.
+	ExitCrashed = 5
 	// ExitInterrupted is the status after SIGINT (Ctrl-C): 128 plus the
 	// signal number, as a shell reports a process killed by it. SIGTERM
 	// gives 143 the same way.

@@ -107,7 +107,9 @@ store was written with ("wrong key"), and a store not encrypted yet (see
 above). Nothing is rewritten on 2 or 3.
 4 the file server did not answer within --max-duration (unreachable or hung):
 the pass was abandoned and the process exited; every rewrite is atomic, so
-records are in their old or new form, and the next pass continues.`,
+records are in their old or new form, and the next pass continues.
+5 sessgc crashed (a bug): its worker process died of a panic or a Go runtime
+fatal error; every rewrite is atomic, as for 4.`,
 		Example: `  # Rotate from key 1 to key 2 (see docs/operations.md):
   sessgc rekey --dir /mnt/efs/sessions --keys-file /etc/sessfs/keys --rate 200
 

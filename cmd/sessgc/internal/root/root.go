@@ -77,6 +77,10 @@ Exit codes:
        half-done, and the fleet lock goes with the process (see
        docs/operations.md). Without --max-duration, sessgc waits
        for the server as long as the mount does
+  5    sessgc crashed (a bug): its worker process died of a panic or
+       a Go runtime fatal error without reporting how the run went;
+       stderr ends with "sessgc: the worker process crashed". No
+       textfile or summary; every removal is atomic
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP
        (a closed terminal or ssh session), 141 for SIGPIPE (a closed
        standard output, as in sessgc run -v | head): the pass stopped

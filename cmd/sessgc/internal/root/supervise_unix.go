@@ -4,6 +4,7 @@ package root
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -81,21 +82,30 @@ func supervise() (code int, ok bool) {
 			if c, err := strconv.Atoi(rep); err == nil {
 				return c, true
 			}
-			// Died without a report (killed, crashed): its own status.
-			err := cmd.Wait()
-			var ee *exec.ExitError
-			switch {
-			case err == nil:
-				return 0, true
-			case errors.As(err, &ee):
-				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					return 128 + int(ws.Signal()), true
-				}
-				return ee.ExitCode(), true
-			}
-			return 1, true
+			return unreported(cmd.Wait()), true
 		}
 	}
+}
+
+// unreported returns the exit code of a worker that ended without
+// reporting one, given what Wait returned for it. Killed by a signal, it
+// is 128 plus the signal's number, as a shell reports it. Otherwise the
+// worker crashed: a panic or a Go runtime fatal error exits 2, which
+// reads as a usage error ("fix the cron line"), so a crash has its own
+// code, and says so after whatever the runtime printed.
+func unreported(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+	}
+	status := "exit status 0"
+	if err != nil {
+		status = err.Error()
+	}
+	fmt.Fprintf(os.Stderr, "sessgc: the worker process crashed (%s) without reporting how the run ended: a bug in sessgc; exit %d\n", status, cmdutil.ExitCrashed)
+	return cmdutil.ExitCrashed
 }
 
 // worker, in the child, keeps sessgc's signals caught for good:
