@@ -24,7 +24,8 @@ type RekeyOptions struct {
 	// Rate caps records rewritten per second (0: no cap).
 	Rate float64
 	// Concurrency is the number of shard directories walked at once
-	// (default 1, at most 64).
+	// (default 1, at most 64), fewer under a low open-file limit (see
+	// SweepOptions.Concurrency).
 	Concurrency int
 	// OnError, if set, is called for every record that could not be
 	// rewritten, or was rewritten but not made durable (ErrInDoubt), and

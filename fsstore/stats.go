@@ -18,7 +18,8 @@ import (
 // SweepOptions, so that Stats predicts what a default Sweep would remove.
 type StatsOptions struct {
 	// Concurrency is the number of shard directories walked at once
-	// (default 1, at most 64).
+	// (default 1, at most 64), fewer under a low open-file limit (see
+	// SweepOptions.Concurrency).
 	Concurrency int
 	// Grace is added to the store's largest idle timeout before a session
 	// counts as expired (default 1 minute), as SweepOptions.Grace.

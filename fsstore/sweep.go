@@ -55,7 +55,11 @@ type SweepOptions struct {
 	// Concurrency is the number of shard directories walked at once
 	// (default 1, at most 64). Each worker has one removal in flight (the
 	// NFS client serializes them within a directory), so on NFS several
-	// workers keep a high-latency mount busy.
+	// workers keep a high-latency mount busy. Under a low open-file limit
+	// (RLIMIT_NOFILE) the walk runs fewer workers, at least one, so that
+	// each can open what it needs, and logs it once at level warn: each
+	// worker keeps a few files open, and the store's lock files a quarter
+	// of the limit.
 	Concurrency int
 	// Rate caps removals per second across workers (0: no cap), so that a
 	// sweep cannot saturate a shared NFS server (on EFS a removal is metered
@@ -530,6 +534,47 @@ func (s *Store) walkShards(ctx context.Context, workers int, fn func(ctx context
 	return s.walkShardsBetween(ctx, workers, fn, nil, nil)
 }
 
+// Descriptors a walk counts on. Each worker holds its shard directory open
+// and, while it judges a file, the file or the session's lock file, and
+// the session's lock while it removes the file: walkPerWorker. The walk
+// itself holds the directories above the leaves, and the caller writes its
+// output (a textfile, a log): walkReserve. The store's lock tables keep up
+// to a quarter of the limit open as a cache (lock.Config's MaxOpen), which
+// a long walk fills.
+const (
+	walkPerWorker = 3
+	walkReserve   = 8
+	// walkAssumedOpen stands for the descriptors already open where
+	// openDescriptors cannot count them: the standard streams, the
+	// store's directories, the fleet lock, the runtime's own.
+	walkAssumedOpen = 16
+)
+
+// walkWorkers returns how many of the workers asked (>= 1) a walk may run
+// under the process's descriptor limit, never fewer than one, and that
+// limit. With 64 workers under a ulimit -n of 16 to 30 (a container's, a
+// cron job's), every worker beyond the first few failed to open its shard
+// directory (EMFILE): one error per shard, the sweep incomplete. A walk of
+// fewer workers does all of its work, more slowly.
+func walkWorkers(workers int) (n, limit int) {
+	limit = fdLimit()
+	if limit >= 1<<20 || workers <= 1 {
+		return workers, limit
+	}
+	open, ok := openDescriptors()
+	if !ok {
+		open = walkAssumedOpen
+	}
+	return fitWorkers(workers, limit, open), limit
+}
+
+// fitWorkers returns how many of workers fit under a descriptor limit with
+// open descriptors already open: at least one.
+func fitWorkers(workers, limit, open int) int {
+	free := limit - open - limit/4 - walkReserve
+	return max(1, min(workers, free/walkPerWorker))
+}
+
 // walkShardsBetween is walkShards with a callback for the entries of the
 // directories above the leaves, and one for a shard directory above the
 // leaves (depth 2 and more) that cannot be opened or listed: dirErr, when
@@ -541,6 +586,11 @@ func (s *Store) walkShards(ctx context.Context, workers int, fn func(ctx context
 // data directory itself always ends the walk.
 func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx context.Context, dir string) error,
 	between func(ctx context.Context, dir string, e fs.DirEntry) error, dirErr func(dir string, err error) error) error {
+	if n, limit := walkWorkers(workers); n < workers {
+		s.cfg.logger.Warn("fsstore: the process's open-file limit (RLIMIT_NOFILE, ulimit -n) is too low for the concurrency asked: walking fewer shard directories at once; raise the limit for more",
+			"limit", limit, "concurrency", workers, "workers", n)
+		workers = n
+	}
 	dirs := make(chan string)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -82,6 +82,8 @@ func TestMain(m *testing.M) {
 // child runs a helper role in a separate process.
 func child(role string) int {
 	switch role {
+	case "lowfd":
+		return execLowFD()
 	case "holdlocks":
 		// Hold the locks of the sessions in SESSFS_TEST_SESSGC_IDS until stdin
 		// closes, like requests in progress on another host.

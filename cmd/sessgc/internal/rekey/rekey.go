@@ -133,7 +133,7 @@ fatal error; every rewrite is atomic, as for 4.`,
 	pass.PathVarP(f, &opts.KeysFile, "keys-file", "", "", "file with the key set, newest key first, mode 0600 (or set SESSGC_KEYS)")
 	f.BoolVar(&opts.KeysFileTrusted, "keys-file-trusted", false, "read the keys file even if a user other than root and sessgc's could replace it (only if they are trusted with the sessions)")
 	f.Float64VarP(&opts.Rate, "rate", "r", 200, "at most this many records rewritten per second (0: no cap)")
-	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64")
+	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64 (fewer under a low ulimit -n, said on stderr)")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
 	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")

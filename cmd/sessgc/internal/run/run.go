@@ -162,7 +162,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
 	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be removed; change nothing")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting, --jitter's sleep not counted (0: no limit); exit 0 with stopped_early")
-	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64; on NFS each keeps one round trip in flight")
+	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64 (fewer under a low ulimit -n, said on stderr); on NFS each keeps one round trip in flight")
 	f.Float64VarP(&opts.Rate, "rate", "r", 0, "at most this many removals per second across workers (0: no cap)")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned (at least 1m)")

@@ -80,7 +80,7 @@ for the server as long as the mount does.`,
 	}
 	f := cmd.Flags()
 	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
-	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories walked in parallel, 1..64")
+	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories walked in parallel, 1..64 (fewer under a low ulimit -n, said on stderr)")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "as for run: extra age before a session counts as expired")
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "as for run: age after which a temp file counts as stale (at least 1m)")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "give up after this long (0: no limit): exit 1, or 4 if the file server does not answer")
