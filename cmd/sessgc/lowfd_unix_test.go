@@ -18,12 +18,15 @@ const envLowFD = "SESSFS_TEST_SESSGC_NOFILE"
 
 // execLowFD is the "lowfd" role.
 func execLowFD() int {
-	n, err := strconv.ParseUint(os.Getenv(envLowFD), 10, 64)
+	n, err := strconv.Atoi(os.Getenv(envLowFD))
 	if err != nil {
 		os.Stderr.WriteString("lowfd: " + err.Error() + "\n")
 		return 2
 	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+	var rl syscall.Rlimit
+	setRlim(&rl.Cur, n)
+	setRlim(&rl.Max, n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		os.Stderr.WriteString("lowfd: " + err.Error() + "\n")
 		return 2
 	}
@@ -32,6 +35,10 @@ func execLowFD() int {
 	os.Stderr.WriteString("lowfd: exec: " + err.Error() + "\n")
 	return 2
 }
+
+// setRlim sets a field of syscall.Rlimit, uint64 on Linux and macOS,
+// int64 on FreeBSD.
+func setRlim[T ~int64 | ~uint64](field *T, n int) { *field = T(n) }
 
 // TestSweepUnderLowDescriptorLimit runs a sweep with --concurrency 64
 // under a `ulimit -n` of 16 to 30, as a container or a cron environment
