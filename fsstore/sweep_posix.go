@@ -78,10 +78,14 @@ func (d shardDir) unlink(name string) error {
 
 // touchNow sets path's access and modification times to the current time
 // of its file system: on NFS the client sends SET_TO_SERVER_TIME, so the
-// mtime is the server's clock. A symbolic link is not followed.
+// mtime is the server's clock. A symbolic link is followed, as the stat
+// that reads the time back follows it: the store's directory may be given
+// to Open as a link to it, and the link's own times, set, left the clock
+// at the directory's last change, days behind on a store nothing was made
+// in at its top since.
 func touchNow(path string) error {
 	_, err := retryEINTR(func() (int, error) {
-		return 0, unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, unix.AT_SYMLINK_NOFOLLOW)
+		return 0, unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, 0)
 	})
 	return err
 }

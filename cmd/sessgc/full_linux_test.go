@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -237,5 +238,55 @@ func TestTextfileOnFullFileSystem(t *testing.T) {
 				t.Errorf("textfile: %v", err)
 			}
 		})
+	}
+}
+
+// TestRunOnFullFileSystemThroughSymlink: a --dir that is a symbolic link
+// to the store's directory (a path kept stable across volume moves) on a
+// full file system. The sweep's clock there is the directory's own mtime
+// set to now; setting it without following the link set the link's times
+// and read the directory's old mtime, a clock days behind that found
+// nothing expired: the full disk stayed full.
+func TestRunOnFullFileSystemThroughSymlink(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
+	}
+	mnt := smallTmpfs(t)
+	dir := filepath.Join(mnt, "store")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "sessions")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsstore.Open(link, fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	st := &store{t: t, dir: dir, s: s}
+	// A first run makes the lock files (the sweep lock's with its first
+	// removal), which a full disk cannot.
+	st.expire(st.save(1)...)
+	if r := runGC(t, []string{"run", "--dir", link}); r.code != 0 {
+		t.Fatalf("run: exit %d, stderr %q", r.code, r.stderr)
+	}
+	ids := st.save(3)
+	st.expire(ids[:2]...)
+	fillFS(t, filepath.Join(mnt, "filler"))
+	// Nothing was made or removed at the store's top for long before
+	// the disk filled up.
+	longAgo := old.Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(dir, longAgo, longAgo); err != nil {
+		t.Fatal(err)
+	}
+
+	r := runGC(t, []string{"run", "--dir", link, "--json"})
+	if r.code != 0 {
+		t.Fatalf("run on a full file system through a symlink: exit %d, stderr %q; want 0", r.code, r.stderr)
+	}
+	if _, sum := summary(t, r); sum.Sessions != 2 || sum.Live != 1 {
+		t.Errorf("run on a full file system through a symlink removed %d sessions and kept %d; want 2 and 1", sum.Sessions, sum.Live)
 	}
 }
