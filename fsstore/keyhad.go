@@ -185,6 +185,35 @@ func (s *Store) keepKeyChecks(kr *keyring) {
 		}
 		s.cfg.logger.Warn("fsstore: a key's check file was missing (removed?) and is written again", "key", id, "file", keyCheckBase(id))
 		s.keyHad.put(id, true, now)
+		if id != kr.newest {
+			s.backdateKeyCheck(id, kr.newest)
+		}
+	}
+}
+
+// backdateKeyCheck sets the times of key id's check file, just written
+// again, to those of the newest key's, where they are later. A rekey
+// orders the keys made newest before the hosts recorded the order by
+// their check files' times (rollbackGuard.judgeRead), and the check file
+// of an old key (the oldest file, which a cleanup of old files removes)
+// written again now made it look made newest after the newest key: every
+// record under it refused as ErrKeyRollback, where the file missing let
+// them be rewritten, and the old key could not be retired. A key that is
+// not this host's newest was not made newest after its newest key. A
+// failure leaves the file as written (logged): the rekey names the files
+// and what to do.
+func (s *Store) backdateKeyCheck(id, newest uint32) {
+	ref, err := os.Lstat(keyCheckPath(s.dir, newest))
+	if err != nil || !ref.Mode().IsRegular() {
+		return // no time to go by: judged as written
+	}
+	p := keyCheckPath(s.dir, id)
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().After(ref.ModTime()) {
+		return
+	}
+	if err := os.Chtimes(p, ref.ModTime(), ref.ModTime()); err != nil {
+		s.cfg.logger.Warn("fsstore: a key's check file written again could not be given the newest key's check file's time; a rekey by the check files' times may take the key for newer than the newest", "key", id, "err", err)
 	}
 	s.keepMarkedEncrypted()
 }

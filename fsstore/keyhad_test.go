@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -237,5 +238,47 @@ func TestKeysReloadForgetsKeyAnswers(t *testing.T) {
 	}
 	if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrUnknownKey) || errors.Is(err, fsstore.ErrCorrupt) {
 		t.Fatalf("record this host sealed under the key it retired: %v, want ErrUnknownKey alone", err)
+	}
+}
+
+// A check file written again from a save (keepKeyChecks) claims no time:
+// in a store whose hosts did not record the order its keys became newest
+// (older versions), the rekey guard orders the keys by their check files'
+// times, and an old key's check file, the oldest file a cleanup of old
+// files removes, written again a minute later, made every record under
+// that key look sealed under a key newer than the newest: refused as
+// ErrKeyRollback by every rekey, where with the file missing it was
+// rewritten, and the old key could not be retired.
+func TestKeyCheckWrittenAgainKeepsRotationOrder(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	old := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	must(t, old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("under key 1")}))
+	host := openDir(t, dir, fsstore.WithKeys(k2, k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	// Keys made newest by hosts that recorded no order; key 2 an hour
+	// after key 1.
+	for _, pat := range []string{".keynewest-*", ".keyorder-*"} {
+		m, err := filepath.Glob(filepath.Join(dir, pat))
+		must(t, err)
+		for _, p := range m {
+			must(t, os.Remove(p))
+		}
+	}
+	for id, d := range map[int]time.Duration{1: 2 * time.Hour, 2: time.Hour} {
+		at := time.Now().Add(-d)
+		must(t, os.Chtimes(filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id)), at, at))
+	}
+	must(t, os.Remove(filepath.Join(dir, ".keycheck-1")))
+	clk.Advance(time.Minute)
+	must(t, host.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("under key 2")}))
+	if _, err := os.Lstat(filepath.Join(dir, ".keycheck-1")); err != nil {
+		t.Fatalf("check file of key 1 after a save a minute later: %v", err)
+	}
+	gc := openDir(t, dir, fsstore.WithMaintenanceOnly(), fsstore.WithKeys(k2, k1))
+	if st, err := gc.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
+		t.Fatalf("rekey with the hosts' key set [2, 1]: %+v, %v; want the key 1 record rewritten", st, err)
 	}
 }
