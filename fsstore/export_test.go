@@ -75,6 +75,19 @@ const KeylessRecheck = keylessRecheck
 // before it reads the marker itself (nil: none).
 func (s *Store) SetMarkerCheckHookForTest(h func(stage string)) { s.testHooks.markerCheck = h }
 
+// RereadMarkerForTest has a keyless store re-read its marker now, as its
+// next save or plaintext load would once KeylessRecheck had passed, and
+// returns that read's error: the saves and loads within KeylessRecheck of
+// it read no more. The NFS RPC budgets read it before each repetition.
+func (s *Store) RereadMarkerForTest() error {
+	r := &markerRead{start: s.cfg.now().UnixNano(), done: make(chan struct{})}
+	s.markerMu.Lock()
+	s.markerReading = r
+	s.markerMu.Unlock()
+	s.readMarkerFor(r)
+	return r.err
+}
+
 // WithTestFSForTest is withTestFS: hook runs where a hung server would
 // block a bounded store's work.
 func WithTestFSForTest(hook func(site string)) Option { return withTestFS(hook) }
