@@ -137,6 +137,7 @@ func nfsSCSRPCA(t *testing.T) {
 	}
 
 	m := newNFSMeter(t)
+	m.watch(st) // its marker re-read, due every 2 s, is no commit's or find's
 	find := func(s *scsstore.Store, tok string) func() error {
 		return func() error {
 			b, found, err := s.FindCtx(ctx, tok)
