@@ -204,6 +204,13 @@ type keyState struct {
 	holders     int
 	waiters     int
 	exclWaiters int
+	// handoff: the last holder let go while goroutines waited for the
+	// key, so it goes to one of them: a request that did not wait (a
+	// goroutine locking the key again as soon as it unlocked it, running
+	// while the waiters are only being woken) would otherwise take it
+	// first every time, and they would wait for as long as it kept
+	// coming back. Cleared by the next grant.
+	handoff bool
 }
 
 func (f *fileState) broadcast() {
@@ -383,6 +390,12 @@ func (t *Table) Close() error {
 // ErrLocked and ctx.Err(). When this process already holds MaxHeld OS locks
 // and file's is not among them, it fails at once with ErrTooManyLocks.
 //
+// A key whose last holder unlocks it while goroutines of the process wait
+// for it goes to one of them: a Lock or TryLock that comes meanwhile,
+// the holder's own next one included, waits (TryLock fails with
+// ErrLocked), so a goroutine that locks a key again and again cannot
+// keep it from those waiting.
+//
 // In the pause in which the process leaves a lock file it kept busy to
 // other hosts (at most 20 ms), Lock waits for the pause to end, also
 // when a TryLock of the process took the file's OS lock in it: it does
@@ -464,6 +477,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			return nil, ErrClosed
 		}
 		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
+		if ks.handoff && !waited {
+			// Passed on to the goroutines that waited for it (see
+			// keyState.handoff): this one waits with them.
+			free = false
+		}
 		// pauseLeft: the rest of the pause this caller waits out with
 		// the file's OS lock held by a TryLock (see below).
 		var pauseLeft time.Duration
@@ -610,7 +628,7 @@ func (t *Table) path(file string) string { return filepath.Join(t.cfg.Dir, file)
 func (t *Table) grant(f *fileState, ks *keyState, mode Mode) {
 	f.refs++
 	ks.holders++
-	ks.mode = mode
+	ks.mode, ks.handoff = mode, false
 	t.leave(f, ks, mode)
 }
 
@@ -627,9 +645,11 @@ func (t *Table) leave(f *fileState, ks *keyState, mode Mode) {
 // giveUp is leave for a waiter that does not take the lock. Shared waiters
 // queue behind an Exclusive one (so that it is not starved): when the last
 // Exclusive waiter gives up, they may be free now, and nothing else would
-// wake them. t.mu must be held.
+// wake them. Nor would anything wake those that came for a key passed on
+// to the waiters (keyState.handoff) and wait with them, were the waiter
+// woken for it to give up. t.mu must be held.
 func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
-	wake := mode == Exclusive && ks.exclWaiters == 1 && ks.waiters > 1
+	wake := ks.waiters > 1 && (ks.handoff || mode == Exclusive && ks.exclWaiters == 1)
 	t.leave(f, ks, mode)
 	if wake {
 		f.broadcast()
@@ -919,6 +939,9 @@ func (h *Handle) unlock(w *opwatch.Op) error {
 	defer t.mu.Unlock()
 	ks.holders--
 	f.refs--
+	if ks.holders == 0 && ks.waiters > 0 {
+		ks.handoff = true
+	}
 	f.dropKey(ks)
 	if lost {
 		f.lostOS = true
