@@ -84,7 +84,12 @@ type Locked struct {
 // take turns. That is the price of never removing lock files (see the lock
 // package). Within one process distinct sessions never wait for each other:
 // a caller may hold several at once, and CompareAndSwap or Lock of another
-// session under a held lock never waits for the caller itself. Once a
+// session under a held lock never waits for the caller itself. Across
+// processes the stripe is the unit: a request that holds one session and
+// locks another on a stripe held by a process doing the same the other
+// way round waits for it until either context ends (ErrLocked), so give
+// such a Lock a deadline, or draw a session that is the caller's to
+// choose on the held stripe (NewIDSharingStripe). Once a
 // holder has found its stripe's lock lost (ErrLockLost: the server gave it
 // to another host), Lock of another session on that stripe fails with
 // ErrLockLost too, until the stripe's holders in this process let go.
@@ -159,7 +164,8 @@ func releaseUnreturned(s *Store, h **lock.Handle, name string) {
 }
 
 // TryLock is Lock without waiting: it fails with ErrLocked when the lock is
-// held elsewhere. The Observer sees it as OpTryLock, a lock found held
+// held elsewhere, or was just released to requests of the process that
+// wait for the session (see lock.Table.Lock). The Observer sees it as OpTryLock, a lock found held
 // with OutcomeBusy rather than Lock's OutcomeLockTimeout: it did not wait.
 // On a bounded store its attempt is bounded as one of Lock's is.
 func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
