@@ -9,8 +9,8 @@ import (
 )
 
 // TestNoHardLinks: the answers of link(2) that say a file system makes no
-// hard links, as FAT, fusefat, rclone's and s3fs's mounts give them, and
-// not those of a link that failed for another reason.
+// hard links, as FAT, fusefat, rclone's and s3fs's mounts and macOS give
+// them, and not those of a link that failed for another reason.
 func TestNoHardLinks(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -19,6 +19,9 @@ func TestNoHardLinks(t *testing.T) {
 		{syscall.EPERM, true},
 		{syscall.ENOSYS, true},
 		{syscall.EOPNOTSUPP, true},
+		// macOS's answer for FAT and exFAT: not EOPNOTSUPP there.
+		{syscall.ENOTSUP, true},
+		{&os.LinkError{Op: "link", Old: "a", New: "b", Err: syscall.ENOTSUP}, true},
 		{&os.LinkError{Op: "link", Old: "a", New: "b", Err: syscall.ENOSYS}, true},
 		{syscall.EACCES, false},
 		{syscall.EEXIST, false},

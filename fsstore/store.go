@@ -639,10 +639,14 @@ func (s *Store) checkWritable() error {
 // just made to a new name beside it, says that the file system makes no
 // hard links: EPERM (Linux's VFS, for FAT and exFAT, and fusefat),
 // ENOSYS (a FUSE file system that does not implement the call, as
-// rclone's mount) or EOPNOTSUPP (as s3fs answers). For a file of its own,
-// EPERM has no other cause (protected_hardlinks spares the file's owner).
+// rclone's mount), EOPNOTSUPP (as s3fs answers) or ENOTSUP (how macOS
+// refuses, for FAT and exFAT: a number of its own there, where Linux and
+// FreeBSD give both names one; the lock package's lease strategy knows
+// the same four). For a file of its own, EPERM has no other cause
+// (protected_hardlinks spares the file's owner).
 func noHardLinks(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSYS) ||
+		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOTSUP)
 }
 
 // writeProbe creates and removes a temp file where saves will write: the
