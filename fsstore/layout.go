@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -310,8 +311,13 @@ func checkCreatable(dir string) error {
 // processes creating the store at once exactly one wins and the others read
 // its marker.
 func initStore(dir string, c *config) (marker, error) {
+	var made []string // the directories this call created
 	for _, d := range []string{DataDir, LockDir} {
-		if err := os.Mkdir(filepath.Join(dir, d), c.dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		p := filepath.Join(dir, d)
+		err := os.Mkdir(p, c.dirMode)
+		if err == nil {
+			made = append(made, p)
+		} else if !errors.Is(err, fs.ErrExist) {
 			return marker{}, err
 		}
 	}
@@ -330,6 +336,12 @@ func initStore(dir string, c *config) (marker, error) {
 		return readMarker(dir)
 	}
 	if noHardLinks(err) {
+		// Refused before anything of the store is in place: the
+		// directories go too (each only while empty), so that the
+		// directory is as it was, not a store half made.
+		for _, p := range slices.Backward(made) {
+			os.Remove(p)
+		}
 		return m, fmt.Errorf("%w: %v", ErrNoHardLinks, err)
 	}
 	if err != nil {

@@ -413,12 +413,20 @@ func TestFATRefused(t *testing.T) {
 	ctx := context.Background()
 	t.Run("new store", func(t *testing.T) {
 		dir := fatDir(t)
-		s, err := fsstore.Open(dir)
-		if err == nil {
-			s.Close()
-		}
-		if !errors.Is(err, fsstore.ErrNoHardLinks) || errors.Is(err, os.ErrPermission) {
-			t.Errorf("Open on FAT: %v, want ErrNoHardLinks and not a permission error", err)
+		before := testenv.TreeState(t, dir)
+		// Twice: the first refusal leaves nothing that makes the second
+		// Open see a directory that is neither empty nor a store.
+		for _, try := range []string{"first", "again"} {
+			s, err := fsstore.Open(dir)
+			if err == nil {
+				s.Close()
+			}
+			if !errors.Is(err, fsstore.ErrNoHardLinks) || errors.Is(err, os.ErrPermission) {
+				t.Errorf("Open on FAT (%s): %v, want ErrNoHardLinks and not a permission error", try, err)
+			}
+			if after := testenv.TreeState(t, dir); after != before {
+				t.Errorf("refused Open (%s) changed the directory:\nbefore:\n%s\nafter:\n%s", try, before, after)
+			}
 		}
 	})
 	t.Run("copied store", func(t *testing.T) {
