@@ -686,6 +686,22 @@ func TestLockedByAnotherProcessIsRemoved(t *testing.T) {
 	}
 }
 
+// TestRenewedDuringSweepIsKept renews sessions, as requests would, while
+// a sweep removes them: every session renewed stays, with its new data;
+// every other one goes; and the counts add up to the removals reported.
+//
+// The sweep takes no session lock to remove a record its mtime says is
+// expired (see fsstore.Sweep): it moves the record aside, checks that it
+// is the file it judged, unchanged, and unlinks it. So a request holding
+// the lock that saw the record can still save after the sweep moved the
+// record aside or removed it. Its Save writes the session anew: renewed
+// and intact, while the sweep removed the expired record it judged and
+// counts it in Sessions. Such a session is both renewed and removed, so
+// the two do not add up to the sessions saved; one of them is made to
+// happen below (raced), and any other renewal may meet it by chance under
+// load. What is checked is what matters: each renewed session intact,
+// each other one removed, and Sessions equal to the removals reported,
+// none reported twice.
 func TestRenewedDuringSweepIsKept(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
@@ -699,50 +715,133 @@ func TestRenewedDuringSweepIsKept(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitLine(t, out, `"event":"remove"`) // the sweep is under way
+	outLines := []string{waitLine(t, out, `"event":"remove"`)} // the sweep is under way
 
-	// Renew, as a request would, every session still there: under its
-	// lock, check it exists, save it. One the sweep removed before we got
-	// its lock was legitimately expired; every one we renewed must stay.
-	var renewed []string
+	// renew saves id, as a request would: under its lock, if its record
+	// is there.
+	renew := func(id string) bool {
+		l, err := st.s.Lock(ctx, id, fsstore.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Unlock()
+		if !st.exists(id) {
+			return false
+		}
+		if err := l.Save(ctx, &fsstore.Session{ID: id, Data: []byte("renewed")}); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+
+	// raced: a request that holds the lock of a session whose record it
+	// saw saves only once the sweep removed the record (neither its name
+	// nor its aside name left).
+	var raced string
+	var racedLock *fsstore.Locked
 	for _, id := range ids {
 		l, err := st.s.Lock(ctx, id, fsstore.Exclusive)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.exists(id) {
-			if err := l.Save(ctx, &fsstore.Session{ID: id, Data: []byte("renewed")}); err != nil {
-				t.Fatal(err)
-			}
-			renewed = append(renewed, id)
+			raced, racedLock = id, l
+			break
 		}
 		l.Unlock()
 	}
-	var last string
+	if raced == "" {
+		t.Fatal("the sweep removed every session before one could be renewed; lower --rate")
+	}
+	racedDone := make(chan error, 1)
+	go func() {
+		defer racedLock.Unlock()
+		p := st.path(raced)
+		aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+		deadline := time.Now().Add(60 * time.Second) // guards against a hang only
+		for exists(p) || exists(aside) {
+			if time.Now().After(deadline) {
+				racedDone <- fmt.Errorf("the sweep did not remove %s", p)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		racedDone <- racedLock.Save(ctx, &fsstore.Session{ID: raced, Data: []byte("renewed")})
+	}()
+
+	// Renew every other session still there.
+	var renewed []string
+	for _, id := range ids {
+		if id != raced && renew(id) {
+			renewed = append(renewed, id)
+		}
+	}
+	if err := <-racedDone; err != nil {
+		t.Fatal(err)
+	}
+	renewed = append(renewed, raced)
 	for l := range out {
-		last = l
+		outLines = append(outLines, l)
 	}
 	code := exitCode(t, cmd.Wait())
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if len(renewed) == 0 {
-		t.Fatal("the sweep finished before any session could be renewed; lower --rate")
+	var s jsonSummary
+	if err := json.Unmarshal([]byte(outLines[len(outLines)-1]), &s); err != nil {
+		t.Fatal(err)
 	}
+	removed := map[string]int{} // record path: removals reported
+	var nRemoved int64
+	for _, l := range outLines {
+		var r struct{ Event, Path, Kind string }
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if r.Event == "remove" && r.Kind == "session" {
+			removed[r.Path]++
+			nRemoved++
+		}
+	}
+	for p, n := range removed {
+		if n != 1 {
+			t.Errorf("%s reported removed %d times", p, n)
+		}
+	}
+	if s.Sessions != nRemoved {
+		t.Errorf("summary counts %d sessions removed, %d removals reported", s.Sessions, nRemoved)
+	}
+	isRenewed := map[string]bool{}
+	bothWays := 0
 	for _, id := range renewed {
+		isRenewed[id] = true
+		if removed[st.path(id)] != 0 {
+			bothWays++ // its expired record removed, the session saved anew
+		}
 		got, err := st.s.Load(ctx, id)
 		if err != nil || string(got.Data) != "renewed" {
 			t.Errorf("session renewed during the sweep lost: %v", err)
 		}
 	}
-	var s jsonSummary
-	if err := json.Unmarshal([]byte(last), &s); err != nil {
-		t.Fatal(err)
+	if removed[st.path(raced)] != 1 {
+		t.Errorf("the record of %s, saved after the sweep removed it, reported removed %d times, want 1", raced, removed[st.path(raced)])
 	}
-	if s.Sessions+int64(len(renewed)) != int64(len(ids)) {
-		t.Errorf("removed %d + renewed %d != %d", s.Sessions, len(renewed), len(ids))
+	for _, id := range ids {
+		if isRenewed[id] {
+			continue
+		}
+		if removed[st.path(id)] != 1 {
+			t.Errorf("expired session %s not renewed: removal reported %d times, want 1", id, removed[st.path(id)])
+		}
+		if _, err := st.s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+			t.Errorf("expired session %s not renewed: Load: %v, want ErrNotFound", id, err)
+		}
 	}
-	t.Logf("renewed %d of %d mid-sweep; summary %+v", len(renewed), len(ids), s)
+	if len(renewed) == 1 {
+		t.Fatal("the sweep finished before any other session could be renewed; lower --rate")
+	}
+	t.Logf("renewed %d of %d mid-sweep, %d of them after the sweep removed their expired record; summary %+v",
+		len(renewed), len(ids), bothWays, s)
 }
 
 func TestFleetLockOneSweepAtATime(t *testing.T) {
