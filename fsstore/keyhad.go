@@ -189,6 +189,7 @@ func (s *Store) keepKeyChecks(kr *keyring) {
 			s.backdateKeyCheck(id, kr.newest)
 		}
 	}
+	s.keepMarkedEncrypted()
 }
 
 // backdateKeyCheck sets the times of key id's check file, just written
@@ -215,7 +216,6 @@ func (s *Store) backdateKeyCheck(id, newest uint32) {
 	if err := os.Chtimes(p, ref.ModTime(), ref.ModTime()); err != nil {
 		s.cfg.logger.Warn("fsstore: a key's check file written again could not be given the newest key's check file's time; a rekey by the check files' times may take the key for newer than the newest", "key", id, "err", err)
 	}
-	s.keepMarkedEncrypted()
 }
 
 // keepMarkedEncrypted writes the marker's "encrypted 1" line again where
