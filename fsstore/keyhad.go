@@ -158,7 +158,7 @@ const keyChecksRecheck = time.Minute
 // (another secret under the ID: a host with another key set wrote it
 // meanwhile; an I/O error) is logged, and the save goes on: the file is
 // advisory to this host, and Open refuses such a key set.
-func (s *Store) keepKeyChecks(kr *keyring) {
+func (s *Store) keepKeyChecks(ctx context.Context, kr *keyring) {
 	now := s.cfg.now().UnixNano()
 	last := s.keyChecksAt.Load()
 	if now >= last && now-last < int64(keyChecksRecheck) {
@@ -189,7 +189,7 @@ func (s *Store) keepKeyChecks(kr *keyring) {
 			s.backdateKeyCheck(id, kr.newest)
 		}
 	}
-	s.keepMarkedEncrypted()
+	s.keepMarkedEncrypted(ctx)
 }
 
 // backdateKeyCheck sets the times of key id's check file, just written
@@ -226,9 +226,12 @@ func (s *Store) backdateKeyCheck(id, newest uint32) {
 // the keyed hosts read the marker only at Open. Written again, the line
 // stops such a host within keylessRecheck of its next re-read, and fails
 // the next keyless Open. A failure is logged and the save goes on, as for
-// a check file: the line is for the other hosts, not for this one.
-func (s *Store) keepMarkedEncrypted() {
-	ctx, cancel := context.WithTimeout(context.Background(), openRaiseTimeout)
+// a check file: the line is for the other hosts, not for this one. The
+// wait for the marker lock ends with the save's ctx: a request's deadline
+// bounds its save, which waited up to openRaiseTimeout for a lock held
+// by a host stuck in a raise.
+func (s *Store) keepMarkedEncrypted(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, openRaiseTimeout)
 	defer cancel()
 	wrote, err := s.writeEncryptedMark(ctx)
 	switch {

@@ -1242,7 +1242,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
 	} else if s.cfg.vouches() {
-		s.keepKeyChecks(kr)
+		s.keepKeyChecks(ctx, kr)
 	}
 	if len(sess.Data) > s.cfg.maxSize {
 		return fmt.Errorf("fsstore: save: %w: %d bytes, limit %d", ErrTooLarge, len(sess.Data), s.cfg.maxSize)
