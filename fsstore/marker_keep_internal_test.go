@@ -1,38 +1,18 @@
 package fsstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
-
-// syncBuffer is a bytes.Buffer for a logger that saves may write from
-// several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // A keyed save that finds the marker's encrypted line gone waits for the
 // marker lock to write it again (keepMarkedEncrypted). That wait ends
@@ -46,7 +26,7 @@ func TestKeepMarkedEncryptedWaitsNoLongerThanTheSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testenv.Buffer
 	keyed, err := Open(dir, WithKeys(key), WithClock(clk.Now),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
