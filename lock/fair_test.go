@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sessfs/sessfs/internal/opwatch"
+	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -142,6 +144,73 @@ func TestHandoffGivenUpPassesOn(t *testing.T) {
 			}
 			if st := tab.Stats(); st.Held != 0 || st.Waiting != 0 {
 				t.Errorf("after both: %+v, want nothing held or waiting", st)
+			}
+		})
+	}
+}
+
+// A Shared Lock that comes while a key is passed on to the goroutines
+// that wait for it (keyState.handoff) waits with them, but only until
+// one of them takes it: when that one takes it Shared, with no Exclusive
+// request waiting, the newcomer shares it, as any Shared request then
+// does. It used to sleep on until that holder let go, a reader serialized
+// behind a reader for the whole of its hold. The newcomer is the
+// Exclusive holder's own next Lock, made at once after its Unlock, so it
+// comes before the woken waiter has run in most of the trials; a trial
+// in which it did not shows nothing and is counted apart.
+func TestSharedNewcomerSharesHandoff(t *testing.T) {
+	const trials = 200
+	for _, strategy := range strategies {
+		t.Run(strategy.String(), func(t *testing.T) {
+			tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: strategy})
+			ctx := hangCtx(t)
+			for range trials {
+				e, err := tab.Lock(ctx, "s", "k", lock.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				release := make(chan struct{})
+				// The holder lets go when told, or, were the newcomer not
+				// to share, at half the test's deadline, so that the
+				// newcomer's Lock returns and the test says why.
+				hold, cancel := context.WithTimeout(ctx, proctest.Deadline/2)
+				var firstLetGo atomic.Bool
+				first := make(chan error, 1)
+				go func() {
+					h, err := tab.Lock(ctx, "s", "k", lock.Shared)
+					if err != nil {
+						first <- err
+						return
+					}
+					select {
+					case <-release:
+					case <-hold.Done():
+					}
+					firstLetGo.Store(true)
+					first <- h.Unlock()
+				}()
+				if !pollUntil(func() bool { return tab.Stats().Waiting == 1 }) {
+					t.Fatal("the Shared waiter never waited")
+				}
+				if err := e.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				h, err := tab.Lock(ctx, "s", "k", lock.Shared)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if firstLetGo.Load() {
+					t.Fatal("a Shared Lock was granted only once the Shared holder it came behind let go")
+				}
+				close(release)
+				err = <-first
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := h.Unlock(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}

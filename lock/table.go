@@ -624,12 +624,20 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 func (t *Table) path(file string) string { return filepath.Join(t.cfg.Dir, file) }
 
 // grant makes the caller a holder of ks under f's OS lock and ends its
-// waiter registration. t.mu must be held.
+// waiter registration. A Shared grant of a key passed on to the waiters
+// (keyState.handoff) wakes the others: those that came meanwhile wait
+// with them (not having waited, they missed the Unlock's wake-up), and a
+// Shared one may share it now, where it slept on until this holder let
+// go, a reader serialized behind a reader. t.mu must be held.
 func (t *Table) grant(f *fileState, ks *keyState, mode Mode) {
+	wake := ks.handoff && mode == Shared && ks.waiters > 1
 	f.refs++
 	ks.holders++
 	ks.mode, ks.handoff = mode, false
 	t.leave(f, ks, mode)
+	if wake {
+		f.broadcast()
+	}
 }
 
 // leave undoes the waiter registration of acquire. t.mu must be held.
