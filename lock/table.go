@@ -394,7 +394,8 @@ func (t *Table) Close() error {
 // for it goes to one of them: a Lock or TryLock that comes meanwhile,
 // the holder's own next one included, waits (TryLock fails with
 // ErrLocked), so a goroutine that locks a key again and again cannot
-// keep it from those waiting.
+// keep it from those waiting. It waits until one of them has taken the
+// key: a Shared Lock then shares a Shared holder's, as it would have.
 //
 // In the pause in which the process leaves a lock file it kept busy to
 // other hosts (at most 20 ms), Lock waits for the pause to end, also
