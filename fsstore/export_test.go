@@ -299,3 +299,9 @@ func (s *Store) SetCachedVersionForTest(id string, v uint64) bool {
 // SetKeyCheckLookHookForTest runs h before each look for a key's check
 // file, by the key's ID (nil: none).
 func (s *Store) SetKeyCheckLookHookForTest(h func(id uint32)) { s.testHooks.keyCheckLook = h }
+
+// SetKeyCheckBackdateHookForTest sets the hook that runs between
+// backdateKeyCheck's look at a check file and the setting of its times.
+func (s *Store) SetKeyCheckBackdateHookForTest(h func(path string)) {
+	s.testHooks.keyCheckBackdate = h
+}

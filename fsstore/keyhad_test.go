@@ -282,3 +282,41 @@ func TestKeyCheckWrittenAgainKeepsRotationOrder(t *testing.T) {
 		t.Fatalf("rekey with the hosts' key set [2, 1]: %+v, %v; want the key 1 record rewritten", st, err)
 	}
 }
+
+// A check file written again is given the newest key's check file's time
+// by its name. A writer of the mount that puts a symlink in its place
+// between the look and the setting of the times must not have this host
+// set the times of the file the link leads to.
+func TestKeyCheckBackdateFollowsNoSymlink(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := fakeclock.New()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	old := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
+	must(t, old.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("under key 1")}))
+	host := openDir(t, dir, fsstore.WithKeys(k2, k1), fsstore.WithClock(clk.Now), fsstore.WithIdleTimeout(time.Hour))
+	at := time.Now().Add(-time.Hour)
+	must(t, os.Chtimes(filepath.Join(dir, ".keycheck-2"), at, at))
+	must(t, os.Remove(filepath.Join(dir, ".keycheck-1")))
+
+	victim := filepath.Join(t.TempDir(), "victim")
+	must(t, os.WriteFile(victim, []byte("another file"), 0o600))
+	was := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	must(t, os.Chtimes(victim, was, was))
+	swapped := false
+	host.SetKeyCheckBackdateHookForTest(func(p string) {
+		must(t, os.Remove(p))
+		must(t, os.Symlink(victim, p))
+		swapped = true
+	})
+	clk.Advance(time.Minute)
+	must(t, host.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("under key 2")}))
+	if !swapped {
+		t.Fatal("the save wrote no check file again, so nothing was backdated")
+	}
+	fi, err := os.Stat(victim)
+	must(t, err)
+	if !fi.ModTime().Equal(was) {
+		t.Errorf("the file a symlink put in place of .keycheck-1 leads to has mtime %v, want %v unchanged", fi.ModTime(), was)
+	}
+}

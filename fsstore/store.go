@@ -201,6 +201,9 @@ type testHooks struct {
 	// the key's ID: for a record under a key this process lacks
 	// (keyNeverHad), or for its own (keepKeyChecks).
 	keyCheckLook func(id uint32)
+	// keyCheckBackdate runs in backdateKeyCheck between its look at the
+	// check file written again and the setting of its times, with its path.
+	keyCheckBackdate func(path string)
 	// asideLook runs when a Load (readMovedAside) or a rekey (rekeyGone)
 	// found no record under its name, before it looks at the sweep's
 	// aside name, with the record's path.
