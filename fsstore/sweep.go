@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/fdlimit"
 	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
@@ -557,7 +558,7 @@ const (
 // directory (EMFILE): one error per shard, the sweep incomplete. A walk of
 // fewer workers does all of its work, more slowly.
 func walkWorkers(workers int) (n, limit int) {
-	limit = fdLimit()
+	limit = fdlimit.Soft()
 	if limit >= 1<<20 || workers <= 1 {
 		return workers, limit
 	}

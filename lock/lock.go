@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/fdlimit"
 )
 
 // Errors returned by this package. Callers test for them with errors.Is.
@@ -225,7 +227,7 @@ func (c *Config) validate() error {
 // MaxHeld is the caller's decision and kept, an explicit MaxOpen is bounded
 // too (idle descriptors are a cache).
 func (c *Config) setLimits() {
-	fdBudget := max(fdLimit()/4, 1)
+	fdBudget := max(fdlimit.Soft()/4, 1)
 	if c.MaxHeld == 0 {
 		c.MaxHeld = defaultMaxHeld
 		if c.efs {

@@ -3,6 +3,7 @@ package lock
 import (
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/fdlimit"
 	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
@@ -41,7 +42,7 @@ func TestIsEFS(t *testing.T) {
 // limit; explicit values are kept, except that kept descriptors never
 // exceed the descriptor budget.
 func TestSetLimits(t *testing.T) {
-	budget := max(fdLimit()/4, 1)
+	budget := max(fdlimit.Soft()/4, 1)
 	for _, tc := range []struct {
 		name               string
 		cfg                Config
