@@ -41,15 +41,19 @@
 #                netem 1 ms each way, $NFS_GC_N sessions) and the NFS suite's
 #                RPC counts per operation (RPC| lines of TestNFSStore), and
 #                per HTTP request through httpsession (TestNFSOutage/RPCBudgets)
-#   tables.md    every table of docs/benchmarks.md, rendered from the raw
-#                outputs above by scripts/bench-tables.py (medians of the
-#                runs, ratios of medians, paired ratios, as the page defines
-#                them): the page is refreshed from it, not transcribed by
-#                hand. It is rendered last and from the files alone, so a
+#   tables.md    every generated block of docs/benchmarks.md (its tables,
+#                the sentences that quote the run's figures, the run's facts
+#                and the goals' verdicts), rendered from the raw outputs
+#                above by scripts/bench-tables.py (medians of the runs,
+#                ratios of medians, paired ratios, as the page defines
+#                them). It is rendered last and from the files alone, so a
 #                renderer failure loses nothing: rerun it with
 #                  scripts/bench-tables.py OUTDIR > OUTDIR/tables.md
-#                and check the page against the run with
+#                Refresh the page from the run, then check it, with
+#                  scripts/bench-tables.py OUTDIR --write docs/benchmarks.md
 #                  scripts/bench-tables.py OUTDIR --diff docs/benchmarks.md
+#                (a note on the run, OUTDIR/notes.md, goes into the page's
+#                "The run" with --write: what else ran, what disturbed it)
 #
 # Environment:
 #   SECTIONS    steps to run (default "http core codec gc nfs")
@@ -65,9 +69,9 @@
 #   QUICK=1     a smoke run: short durations, small trees (minutes, not
 #               meaningful figures)
 #
-# Wall time with the defaults on 2 cores: see times.txt of the run quoted
-# in docs/benchmarks.md (about 20 minutes; the NFS steps wait for any
-# other User-Mode-Linux guest on the machine first).
+# Wall time with the defaults on 2 cores: the steps' times are in
+# docs/benchmarks.md's "The run" (about 10 minutes, plus building; the NFS
+# steps wait for any other User-Mode-Linux guest on the machine first).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -261,7 +265,11 @@ has codec && step codec codec_step
 has gc && step gc-ext4 gc_step
 has nfs && step nfs nfs_step
 
-# The tables of docs/benchmarks.md, from the files above (not a step: it
+# When the steps ended, for the page's "The run" (times.txt's step lines
+# are the steps' own; this one is not a step).
+echo "finished: $(date -u +%FT%TZ)" >>"$out/times.txt"
+
+# The blocks of docs/benchmarks.md, from the files above (not a step: it
 # measures nothing, and the page's wall time is the steps').
 if python3 "$repo/scripts/bench-tables.py" "$out" >"$out/tables.md"; then
 	echo "== tables: $out/tables.md"
@@ -270,7 +278,7 @@ else
 	failed="$failed tables"
 fi
 
-echo "== done: $out ($(awk '{s += $2} END {print s}' "$out/times.txt") s in the steps)"
+echo "== done: $out ($(awk '/ s, exit /{s += $2} END {print s}' "$out/times.txt") s in the steps)"
 cat "$out/times.txt"
 if [ -n "$failed" ]; then
 	echo "bench-all: failed steps:$failed" >&2
