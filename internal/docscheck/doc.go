@@ -3,8 +3,9 @@
 // sessbench flag they name exists, their relative links and #anchors
 // resolve, every section named by its title in the docs or in Go files
 // (docs/design.md, "Locking protocol") exists, and the README's quick start
-// works when followed in a new module outside the repository, and every
-// public package has a runnable Example. Code,
+// works when followed in a new module outside the repository, every
+// public package has a runnable Example, and scripts/bench-tables.py
+// passes its self-test against docs/benchmarks.md's generated blocks. Code,
 // comments, docs and scripts carry no tracker numbers or build-machine
 // paths that readers cannot follow.
 //

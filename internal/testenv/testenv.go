@@ -2,8 +2,8 @@
 // a Redis server, Chromium, the module cache) skip with a clear message on a
 // developer's machine, and fail instead where the environment promises it:
 // CI sets SESSFS_REQUIRE_ROOT=1, SESSFS_REQUIRE_REDIS=1,
-// SESSFS_REQUIRE_CHROMIUM=1, SESSFS_REQUIRE_GOMODULES=1 and
-// SESSFS_REQUIRE_PROMETHEUS=1 (see .ci/run), so those tests can never be skipped there unnoticed.
+// SESSFS_REQUIRE_CHROMIUM=1, SESSFS_REQUIRE_GOMODULES=1, SESSFS_REQUIRE_PROMETHEUS=1 and
+// SESSFS_REQUIRE_PYTHON=1 (see .ci/run), so those tests can never be skipped there unnoticed.
 package testenv
 
 import (
@@ -24,6 +24,9 @@ const (
 	// Prometheus: the prometheus server and promtool (Debian package
 	// prometheus), for the tests of the shipped rules and dashboard.
 	Prometheus = "SESSFS_REQUIRE_PROMETHEUS"
+	// Python: python3, which runs the repository's Python scripts
+	// (scripts/bench-tables.py) and their self-tests.
+	Python = "SESSFS_REQUIRE_PYTHON"
 )
 
 // Skip skips t with the message, or fails it when the environment variable
