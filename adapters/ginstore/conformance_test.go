@@ -1,6 +1,7 @@
 package ginstore_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -87,6 +88,15 @@ func conformanceApp(store sessions.Store) http.Handler {
 		s.Options(sessions.Options{Path: "/", MaxAge: -1})
 		save(c, s)
 	})
+	r.GET("/hangup-set", func(c *gin.Context) {
+		// The client hangs up while the handler works (net/http then
+		// cancels the request's context), before its first use of the
+		// session, which gin-contrib loads then.
+		c.Request.Context().Value(hangupKey{}).(context.CancelFunc)()
+		s := sessions.DefaultMany(c, "app")
+		s.Set("user", c.Query("v"))
+		save(c, s)
+	})
 	r.GET("/noop", func(c *gin.Context) {
 		s := sessions.DefaultMany(c, "app")
 		_ = s.Get("user")
@@ -108,7 +118,9 @@ func TestConformsToCookieStore(t *testing.T) {
 		jar := map[string]string{}
 		var log []string
 		do := func(path string, replay map[string]string) {
-			r := httptest.NewRequest("GET", "http://example.com"+path, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := httptest.NewRequestWithContext(context.WithValue(ctx, hangupKey{}, cancel), "GET", "http://example.com"+path, nil)
 			cookies := jar
 			if replay != nil {
 				cookies = replay
@@ -160,6 +172,9 @@ func TestConformsToCookieStore(t *testing.T) {
 		do("/get", nil)
 		do("/get", old) // the cookie from before the log out, replayed
 		do("/get?bad", map[string]string{"app": "../../../../etc/passwd", "other": strings.Repeat("A", 5000)})
+		do("/set?v=dave", nil)
+		do("/hangup-set?v=carol", nil)
+		do("/get", nil)
 		return log
 	}
 	want := run(cookie.NewStore(key))
@@ -186,3 +201,7 @@ func TestConformsToCookieStore(t *testing.T) {
 		}
 	}
 }
+
+// hangupKey is the request context's key of the CancelFunc that ends it,
+// as net/http does when the client hangs up.
+type hangupKey struct{}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -21,7 +22,9 @@ import (
 // only reads answers the failure from store.Get(c.Request, name), which
 // gives the session gin-contrib uses with its error, and a page that
 // saves from Save's refusal; both match gorillastore.ErrNotLoaded and map
-// to 503 with the store closed, 499 with the request canceled.
+// to 503 with the store closed or the request's deadline passed. A client
+// that hung up (net/http cancels the request's context) fails neither: as
+// with gin-contrib's stores, the session is loaded and saved all the same.
 func TestNotLoadedAnswered(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -30,7 +33,8 @@ func TestNotLoadedAnswered(t *testing.T) {
 	}{
 		{"none", func(*fsstore.Store) context.Context { return context.Background() }, http.StatusOK},
 		{"store closed", func(st *fsstore.Store) context.Context { st.Close(); return context.Background() }, http.StatusServiceUnavailable},
-		{"request canceled", func(*fsstore.Store) context.Context { return canceled() }, httpsession.StatusClientClosedRequest},
+		{"request past its deadline", func(*fsstore.Store) context.Context { return pastDeadline() }, http.StatusServiceUnavailable},
+		{"client hung up", func(*fsstore.Store) context.Context { return canceled() }, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
@@ -82,5 +86,11 @@ func TestNotLoadedAnswered(t *testing.T) {
 func canceled() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	return ctx
+}
+
+func pastDeadline() context.Context {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	cancel() // the deadline's error stays
 	return ctx
 }

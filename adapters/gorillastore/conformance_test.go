@@ -1,6 +1,7 @@
 package gorillastore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -313,6 +314,49 @@ var conformances = []conformance{
 		log("get: err=%s new=%t values=%s", errLine(err), got.IsNew, valuesLine(got.Values))
 	}, differs: map[int]string{
 		0: "gorillastore.Store.New: every cookie of the name is tried",
+	}},
+	{name: "client hung up before the save", run: func(t *testing.T, s sessions.Store, log func(string, ...any)) {
+		// net/http ends a request's context when its client hangs up (a
+		// tab closed, a second click); gorilla's stores take no context
+		// and save, or delete, all the same.
+		var b browser
+		hungUp := func() (*http.Request, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			return b.request().WithContext(ctx), cancel
+		}
+		sess, _ := s.Get(b.request(), "app")
+		sess.Values["user"] = "alice"
+		w := httptest.NewRecorder()
+		s.Save(b.request(), w, sess)
+		b.take(w)
+		r, hangup := hungUp()
+		sess, _ = s.Get(r, "app")
+		hangup()
+		sess.Values["cart"] = "book"
+		w = httptest.NewRecorder()
+		log("save: %v", s.Save(r, w, sess))
+		b.take(w)
+		got, err := s.Get(b.request(), "app")
+		log("get: err=%s new=%t values=%s", errLine(err), got.IsNew, valuesLine(got.Values))
+		// The client hangs up before the handler's first use of the
+		// session, which gin-contrib's middleware loads then.
+		r, hangup = hungUp()
+		hangup()
+		sess, err = s.Get(r, "app")
+		log("get after the hang-up: err=%s new=%t values=%s", errLine(err), sess.IsNew, valuesLine(sess.Values))
+		sess.Values["cart"] = "two books"
+		log("save: %v", s.Save(r, httptest.NewRecorder(), sess))
+		got, _ = s.Get(b.request(), "app")
+		log("get: values=%s", valuesLine(got.Values))
+		// A log out clicked just before the browser closed: its answer,
+		// which expires the cookie, never arrives.
+		r, hangup = hungUp()
+		sess, _ = s.Get(r, "app")
+		hangup()
+		sess.Options.MaxAge = -1
+		log("log out: %v", s.Save(r, httptest.NewRecorder(), sess))
+		got, _ = s.Get(b.request(), "app")
+		log("the cookie the browser kept: new=%t values=%s", got.IsNew, valuesLine(got.Values))
 	}},
 	{name: "overlapping requests: last writer wins", run: func(t *testing.T, s sessions.Store, log func(string, ...any)) {
 		var b browser

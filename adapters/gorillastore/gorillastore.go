@@ -77,7 +77,7 @@
 //
 // When the store fails to read a session for any reason but the record's
 // own (its file server did not answer in time, fsstore.ErrUnavailable; the
-// store is closed; the request's context ended; an I/O error, or any other
+// store is closed; the request's deadline passed; an I/O error, or any other
 // the file system returns), Get returns the session with IsNew set and no
 // values of the application's, with the error, as gorilla's stores do. Applications often ignore that error
 // (gorilla's own examples do, and gin-contrib/sessions only logs it), and
@@ -95,8 +95,7 @@
 // Get's error and the refusing Save's both match ErrNotLoaded, and no
 // other error of Get's does. So a handler answers Get's error when it
 // matches ErrNotLoaded, with httpsession.StatusCode(err) (503 in an outage
-// or with the store closed, 499 when the client went away, 500
-// otherwise), and carries on with the new session after any other (a
+// or with the store closed, 500 otherwise), and carries on with the new session after any other (a
 // cookie or stored values that fail authentication), as applications do
 // after gorilla's stores' decode errors; Save's error it answers with
 // httpsession.StatusCode too. A handler that returns every error of
@@ -130,6 +129,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/detach"
 )
 
 // Store is a gorilla/sessions store. Its fields may be changed after New
@@ -242,6 +242,13 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	opts := *s.Options
 	session.Options = &opts
 	session.IsNew = true
+	// The session is loaded when the handler first uses it, which
+	// gin-contrib's middleware puts off until then: a client that hung up
+	// before (net/http then cancels the request's context) must not have
+	// the handler's work refused at Save for a session not loaded, where
+	// gorilla's stores, which take no context, load it all the same.
+	ctx, cancel := detach.Context(r.Context(), detach.Bound)
+	defer cancel()
 	var firstErr error
 	tried, loads := map[string]bool{}, 0
 	for _, c := range r.CookiesNamed(name) {
@@ -260,7 +267,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 			}
 			loads++
 			var ok bool
-			if ok, err = s.loadID(r.Context(), session, name, id); ok {
+			if ok, err = s.loadID(ctx, session, name, id); ok {
 				return session, err
 			}
 		}
@@ -342,6 +349,11 @@ func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id 
 // back (and with it the cookie from before the logout). The values stay
 // in the session, as in gorilla's stores.
 //
+// The write outlives the cancellation of the request's context, which
+// net/http cancels when the client hangs up, as gorilla's stores, which
+// take no context, save all the same; it ends at the context's deadline,
+// and runs for 30 seconds at most.
+//
 // It refuses a session Get could not load because the store failed, unless
 // it is to be deleted or its values were cleared; see "When the store
 // fails".
@@ -352,6 +364,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if r != nil {
 		ctx = r.Context()
 	}
+	// The handler's work is done: a client that hung up since (net/http
+	// then cancels the request's context) must not lose it, nor keep a
+	// session it logged out of under the cookie its browser kept, as
+	// gorilla's stores, which take no context, lose and keep nothing.
+	ctx, cancel := detach.Context(ctx, detach.Bound)
+	defer cancel()
 	if s.st == nil {
 		return fmt.Errorf("gorillastore: save: %w", errNoStore)
 	}
@@ -482,8 +500,8 @@ func signedNotAnID(err error) bool {
 // ErrNotLoaded marks the error of a Get (or New) that could not load the
 // session because the store failed, and of the Save that refuses that
 // session (see "When the store fails"); the store's own error is wrapped
-// too (fsstore.ErrUnavailable in an outage, the context's error when the
-// request ended). Unlike Get's other errors, a cookie or stored values
+// too (fsstore.ErrUnavailable in an outage, context.DeadlineExceeded when
+// the request's deadline passed). Unlike Get's other errors, a cookie or stored values
 // that fail authentication, after which the new session is the one to
 // carry on with, it calls for an answer: httpsession.StatusCode(err).
 var ErrNotLoaded = errors.New("gorillastore: session not loaded: the store failed")

@@ -75,9 +75,12 @@ func TestErrNotLoaded(t *testing.T) {
 			}
 			return "app=" + user.Value, context.Background()
 		}, false, nil, http.StatusOK},
-		{"request canceled", func(t *testing.T, _ *fsstore.Store, user *http.Cookie, _ string) (string, context.Context) {
+		{"request past its deadline", func(t *testing.T, _ *fsstore.Store, user *http.Cookie, _ string) (string, context.Context) {
 			return "app=" + user.Value, ended()
-		}, true, context.Canceled, httpsession.StatusClientClosedRequest},
+		}, true, context.DeadlineExceeded, http.StatusServiceUnavailable},
+		{"client hung up", func(t *testing.T, _ *fsstore.Store, user *http.Cookie, _ string) (string, context.Context) {
+			return "app=" + user.Value, hungUp() // loaded and saved all the same, as gorilla's stores do
+		}, false, nil, http.StatusOK},
 		{"store closed", func(t *testing.T, st *fsstore.Store, user *http.Cookie, _ string) (string, context.Context) {
 			if err := st.Close(); err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gorilla/sessions"
 
@@ -35,9 +36,18 @@ func loggedIn(t *testing.T) (*gorillastore.Store, *fsstore.Store, string, *http.
 	return s, st, dir, cookieOf(t, w, "app"), first.ID
 }
 
-// ended is a context that has ended: the store fails every call made with
-// it, as it fails them in an outage (fsstore.ErrUnavailable).
+// ended is a context whose deadline has passed: the store fails every
+// call made with it, as it fails them in an outage
+// (fsstore.ErrUnavailable). One merely canceled, as net/http cancels a
+// request's when its client hangs up, fails none (see hungUp).
 func ended() context.Context {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	cancel() // the deadline's error stays
+	return ctx
+}
+
+// hungUp is the context of a request whose client hung up.
+func hungUp() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
@@ -59,7 +69,7 @@ func TestSessionNotLoadedIsNotReplaced(t *testing.T) {
 		{"save", func(t *testing.T, s *gorillastore.Store, st *fsstore.Store, c *http.Cookie, id string, sess *sessions.Session) {
 			sess.Values["visits"] = 1
 			w := httptest.NewRecorder()
-			if err := s.Save(request(c), w, sess); !errors.Is(err, context.Canceled) {
+			if err := s.Save(request(c), w, sess); !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Save: err %v; want a refusal wrapping Get's error", err)
 			}
 			if got := w.Result().Cookies(); len(got) != 0 {
@@ -83,7 +93,7 @@ func TestSessionNotLoadedIsNotReplaced(t *testing.T) {
 		{"logout while the store still fails", func(t *testing.T, s *gorillastore.Store, st *fsstore.Store, c *http.Cookie, id string, sess *sessions.Session) {
 			sess.Options.MaxAge = -1
 			w := httptest.NewRecorder()
-			if err := s.Save(request(c).WithContext(ended()), w, sess); !errors.Is(err, context.Canceled) {
+			if err := s.Save(request(c).WithContext(ended()), w, sess); !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("logout: err %v; want the delete's error", err)
 			}
 			if c := cookieOf(t, w, "app"); c.MaxAge >= 0 {
@@ -106,8 +116,8 @@ func TestSessionNotLoadedIsNotReplaced(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, st, _, cookie, id := loggedIn(t)
 			sess, err := s.Get(request(cookie).WithContext(ended()), "app")
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("Get with the store failing: err %v, want context.Canceled", err)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Get with the store failing: err %v, want context.DeadlineExceeded", err)
 			}
 			if !sess.IsNew || sess.Values["user"] != nil {
 				t.Fatalf("Get with the store failing returned IsNew %v, values %v; want a new session without values", sess.IsNew, sess.Values)

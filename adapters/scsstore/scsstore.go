@@ -145,6 +145,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/detach"
 )
 
 // envelope layout: magic, uvarint token length, token, then scs's data.
@@ -366,11 +367,18 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 	return s.CommitCtx(context.Background(), token, b, expiry)
 }
 
-// CommitCtx is Commit with a context.
+// CommitCtx is Commit with a context. The commit outlives ctx's
+// cancellation (net/http cancels it when the client hangs up), as the
+// commits of scs's stores without a context do, but not ctx's deadline,
+// and runs for 30 seconds at most.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	if err := s.unusable(); err != nil {
 		return fmt.Errorf("scsstore: commit: %w", err)
 	}
+	// The handler's work is done: a client that hung up since must not
+	// lose it, as scs's other stores, which take no context, do not.
+	ctx, cancel := detach.Context(ctx, detach.Bound)
+	defer cancel()
 	now := s.now()
 	tok := ""
 	if s.iterable {
@@ -421,11 +429,17 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 // the session again (see "Log out and log in: the delete guard").
 func (s *Store) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }
 
-// DeleteCtx is Delete with a context.
+// DeleteCtx is Delete with a context. Like CommitCtx it outlives ctx's
+// cancellation, not its deadline: a log out whose client hung up still
+// ends the session.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	if err := s.unusable(); err != nil {
 		return fmt.Errorf("scsstore: delete: %w", err)
 	}
+	// A log out clicked just before the browser closed must still end the
+	// session, whose cookie the browser keeps (see CommitCtx).
+	ctx, cancel := detach.Context(ctx, detach.Bound)
+	defer cancel()
 	if s.guard == 0 {
 		return s.remove(ctx, token)
 	}
