@@ -179,9 +179,10 @@ func TestStoreConformsToMemstore(t *testing.T) {
 // cookie's attributes, the values read back, a log out (Destroy) and a log
 // in (RenewToken), and cookies no store issued.
 func TestManagerConformsToMemstore(t *testing.T) {
-	run := func(t *testing.T, store scs.Store, idle time.Duration) []string {
+	run := func(t *testing.T, store scs.Store, idle time.Duration, hash bool) []string {
 		sm := scs.New()
 		sm.Store = store
+		sm.HashTokenInStore = hash
 		sm.Lifetime = 2 * time.Hour
 		sm.IdleTimeout = idle
 		sm.Cookie.Domain = "example.com"
@@ -257,8 +258,12 @@ func TestManagerConformsToMemstore(t *testing.T) {
 		}
 		return log
 	}
-	for _, idle := range []time.Duration{0, 30 * time.Minute} {
-		want := run(t, memstore.NewWithCleanupInterval(0), idle)
+	for _, c := range []struct {
+		idle time.Duration
+		hash bool
+	}{{0, false}, {30 * time.Minute, false}, {0, true}} {
+		idle := c.idle
+		want := run(t, memstore.NewWithCleanupInterval(0), idle, c.hash)
 		// The reference itself: the log in's session has the guest's cart.
 		if !slices.ContainsFunc(want, func(l string) bool { return strings.HasPrefix(l, `/app/getcart: 200 "book"`) }) {
 			t.Fatalf("memstore did not merge the guest's cart:\n%s", strings.Join(want, "\n"))
@@ -267,8 +272,8 @@ func TestManagerConformsToMemstore(t *testing.T) {
 			if name == "memstore" {
 				continue
 			}
-			t.Run(fmt.Sprintf("%s,idle=%v", name, idle), func(t *testing.T) {
-				got := run(t, s, idle)
+			t.Run(fmt.Sprintf("%s,idle=%v,hash=%t", name, idle, c.hash), func(t *testing.T) {
+				got := run(t, s, idle, c.hash)
 				for i := range want {
 					if got[i] != want[i] {
 						t.Errorf("request %d differs from memstore:\n  memstore: %s\n  %s: %s", i, want[i], name, got[i])
