@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,9 +17,10 @@ import (
 // TestClientHangupConformsToMemstore: a client that hangs up while its
 // request runs (a tab closed, a second click) ends the request's context
 // before scs commits the session or the handler logs the user out. scs's
-// memstore and Redis stores take no context and save, or delete, all the
-// same: a cart the handler filled is there on the next visit, and a log
-// out clicked just before closing the browser ends the session. The
+// memstore and Redis stores take no context and find, save, or delete,
+// all the same: a cart the handler filled is there on the next visit, a
+// guest's cart merged at a log in is the user's, and a log out clicked
+// just before closing the browser ends the session. The
 // handlers here end the request's context themselves, as net/http does
 // when the connection closes, after the session was loaded.
 func TestClientHangupConformsToMemstore(t *testing.T) {
@@ -42,6 +44,13 @@ func TestClientHangupConformsToMemstore(t *testing.T) {
 				http.Error(w, "destroy failed", 500)
 			}
 		})
+		mux.HandleFunc("/guest", func(w http.ResponseWriter, r *http.Request) { sm.Put(r.Context(), "cart", "pen") })
+		mux.HandleFunc("/merge", func(w http.ResponseWriter, r *http.Request) {
+			hangup(r)
+			if err := sm.MergeSession(r.Context(), r.URL.Query().Get("from")); err != nil {
+				http.Error(w, "merge failed", 500)
+			}
+		})
 		mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
 			hangup(r)
 			if err := sm.RenewToken(r.Context()); err != nil {
@@ -63,7 +72,8 @@ func TestClientHangupConformsToMemstore(t *testing.T) {
 			for _, c := range w.Result().Cookies() {
 				next = c.Value
 			}
-			log = append(log, fmt.Sprintf("%s: %d %q cookie same=%t", path, w.Code, w.Body.String(), next == cookie))
+			route, _, _ := strings.Cut(path, "?") // the query holds a token: each store's own
+			log = append(log, fmt.Sprintf("%s: %d %q cookie same=%t", route, w.Code, w.Body.String(), next == cookie))
 			return next
 		}
 		tok := do("/login", "")
@@ -74,6 +84,12 @@ func TestClientHangupConformsToMemstore(t *testing.T) {
 		do("/get", renewed)
 		do("/logout", renewed)
 		do("/get", renewed) // the cookie the closed browser kept
+		// A guest's cart merged into the session of a log in.
+		guest := do("/guest", "")
+		user := do("/login", "")
+		do("/merge?from="+guest, user)
+		do("/get", user)
+		do("/get", guest) // merged away
 		return log
 	}
 	want := run(t, memstore.NewWithCleanupInterval(0))

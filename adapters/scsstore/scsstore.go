@@ -291,11 +291,17 @@ func (s *Store) Find(token string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), token)
 }
 
-// FindCtx is Find with a context.
+// FindCtx is Find with a context. Like CommitCtx it outlives ctx's
+// cancellation, not its deadline.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	if err := s.unusable(); err != nil {
 		return nil, false, fmt.Errorf("scsstore: find: %w", err)
 	}
+	// A handler may find a session after its client hung up (scs's
+	// MergeSession at a log in): it must find it, as scs's other stores,
+	// which take no context, do, or the guest's cart is not merged.
+	ctx, cancel := detach.Context(ctx, detach.Bound)
+	defer cancel()
 	sess, err := s.st.Load(ctx, token)
 	switch {
 	case err == nil:
