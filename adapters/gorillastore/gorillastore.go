@@ -247,7 +247,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	// before (net/http then cancels the request's context) must not have
 	// the handler's work refused at Save for a session not loaded, where
 	// gorilla's stores, which take no context, load it all the same.
-	ctx, cancel := detach.Context(r.Context(), detach.Bound)
+	ctx, cancel := detach.Context(r.Context())
 	defer cancel()
 	var firstErr error
 	tried, loads := map[string]bool{}, 0
@@ -351,8 +351,7 @@ func (s *Store) loadID(ctx context.Context, session *sessions.Session, name, id 
 //
 // The write outlives the cancellation of the request's context, which
 // net/http cancels when the client hangs up, as gorilla's stores, which
-// take no context, save all the same; it ends at the context's deadline,
-// and runs for 30 seconds at most.
+// take no context, save all the same; it ends at the context's deadline.
 //
 // It refuses a session Get could not load because the store failed, unless
 // it is to be deleted or its values were cleared; see "When the store
@@ -368,7 +367,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	// then cancels the request's context) must not lose it, nor keep a
 	// session it logged out of under the cookie its browser kept, as
 	// gorilla's stores, which take no context, lose and keep nothing.
-	ctx, cancel := detach.Context(ctx, detach.Bound)
+	ctx, cancel := detach.Context(ctx)
 	defer cancel()
 	if s.st == nil {
 		return fmt.Errorf("gorillastore: save: %w", errNoStore)

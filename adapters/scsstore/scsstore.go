@@ -300,7 +300,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	// A handler may find a session after its client hung up (scs's
 	// MergeSession at a log in): it must find it, as scs's other stores,
 	// which take no context, do, or the guest's cart is not merged.
-	ctx, cancel := detach.Context(ctx, detach.Bound)
+	ctx, cancel := detach.Context(ctx)
 	defer cancel()
 	sess, err := s.st.Load(ctx, token)
 	switch {
@@ -375,15 +375,14 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 
 // CommitCtx is Commit with a context. The commit outlives ctx's
 // cancellation (net/http cancels it when the client hangs up), as the
-// commits of scs's stores without a context do, but not ctx's deadline,
-// and runs for 30 seconds at most.
+// commits of scs's stores without a context do, but not ctx's deadline.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	if err := s.unusable(); err != nil {
 		return fmt.Errorf("scsstore: commit: %w", err)
 	}
 	// The handler's work is done: a client that hung up since must not
 	// lose it, as scs's other stores, which take no context, do not.
-	ctx, cancel := detach.Context(ctx, detach.Bound)
+	ctx, cancel := detach.Context(ctx)
 	defer cancel()
 	now := s.now()
 	tok := ""
@@ -444,7 +443,7 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	}
 	// A log out clicked just before the browser closed must still end the
 	// session, whose cookie the browser keeps (see CommitCtx).
-	ctx, cancel := detach.Context(ctx, detach.Bound)
+	ctx, cancel := detach.Context(ctx)
 	defer cancel()
 	if s.guard == 0 {
 		return s.remove(ctx, token)
