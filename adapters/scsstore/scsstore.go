@@ -97,7 +97,7 @@
 // upload, a report) needs a longer window.
 //
 // Each log in and log out leaves one small file (82 bytes, 110 on an
-// encrypted store), which outlives its window on disk: the sweep judges a
+// encrypted store; a log out by a visitor without a session, none), which outlives its window on disk: the sweep judges a
 // record by its file's age against the store's largest idle timeout,
 // which scs's Lifetime sets (24 h by default), and reads no record, so it
 // removes a tombstone only at that age. Until then sessgc and
@@ -445,6 +445,9 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	// session, whose cookie the browser keeps (see CommitCtx).
 	ctx, cancel := detach.Context(ctx)
 	defer cancel()
+	if token == noTokenHashed {
+		return nil // no session has it; a tombstone would be a write under one lock for every such log out
+	}
 	if s.guard == 0 {
 		return s.remove(ctx, token)
 	}
@@ -465,6 +468,13 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	}
 	return nil
 }
+
+// noTokenHashed is what scs hands Delete, with HashTokenInStore, for a
+// session it never stored (Destroy by a visitor without a session): the
+// hash of the empty token, SHA-256 in unpadded URL-safe base64, as scs
+// hashes tokens. No session has it (without the hash, Delete gets "",
+// which fsstore.ValidID refuses).
+const noTokenHashed = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
 
 // remove deletes token's record outright (the guard off).
 func (s *Store) remove(ctx context.Context, token string) error {

@@ -1,0 +1,4 @@
+package scsstore
+
+// NoTokenHashed is noTokenHashed, for the tests.
+const NoTokenHashed = noTokenHashed
