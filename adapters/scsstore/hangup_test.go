@@ -110,9 +110,9 @@ func TestClientHangupConformsToMemstore(t *testing.T) {
 
 type hangupKey struct{}
 
-// TestWriteAfterHangupIsBounded: a write that outlives the client's hang
-// up still ends at the request's deadline.
-func TestWriteAfterHangupIsBounded(t *testing.T) {
+// TestCommitPastDeadlineSavesNothing: a commit outlives the client's hang
+// up, not the request's deadline (http.TimeoutHandler has answered).
+func TestCommitPastDeadlineSavesNothing(t *testing.T) {
 	for name, s := range conformanceStores(t) {
 		if name == "memstore" {
 			continue
