@@ -497,8 +497,19 @@ func (s *Store) ensureMaxIdle(ctx context.Context, d time.Duration) error {
 	if d <= time.Duration(s.maxIdle.Load()) {
 		return nil
 	}
-	s.raiseMu.Lock()
-	defer s.raiseMu.Unlock()
+	// Raises of the process take turns: the marker's lock would serialize
+	// them anyway, and one at a time leaves the others to find the
+	// marker raised far enough. The turn is waited for as the lock is,
+	// with the caller's context: the raise under way may wait for the
+	// marker's lock (held by another process, or by one stopped while it
+	// held it) for as long as its own context allows, and a sync.Mutex
+	// here kept a request with a deadline waiting behind it past its own.
+	select {
+	case s.raising <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("raise max idle: waiting for the raise under way in this process: %w", &turnWaitError{err: ctx.Err()})
+	}
+	defer func() { <-s.raising }()
 	if d <= time.Duration(s.maxIdle.Load()) {
 		return nil
 	}
@@ -523,3 +534,15 @@ func effectiveIdle(now time.Time, idle time.Duration, deadline time.Time) time.D
 	}
 	return idle
 }
+
+// turnWaitError is a context's end while waiting for a turn of the
+// process (a raise of the marker under way): it matches ErrLocked and the
+// context's error, as the end of a wait for a lock does, so that callers
+// tell a wait that ran out from a failure.
+type turnWaitError struct{ err error }
+
+func (e *turnWaitError) Error() string {
+	return fmt.Sprintf("%v while waiting: %v", ErrLocked, e.err)
+}
+
+func (e *turnWaitError) Unwrap() []error { return []error{ErrLocked, e.err} }

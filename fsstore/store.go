@@ -110,12 +110,15 @@ type Store struct {
 
 	// maxIdle is the marker's max idle as this process last confirmed it:
 	// at least every effective idle timeout this process has written into
-	// a record. raiseMu serializes raises within the process. ownIdle is
-	// the largest of those this process has used: if the marker is ever
-	// found below it, Sweep puts it back.
+	// a record. raising serializes raises within the process: a
+	// one-slot semaphore, not a mutex, because its holder may wait for
+	// the marker's lock for as long as its own context allows, and a
+	// raise behind it must end with its own (see ensureMaxIdle). ownIdle
+	// is the largest of those this process has used: if the marker is
+	// ever found below it, Sweep puts it back.
 	maxIdle atomic.Int64
 	ownIdle atomic.Int64
-	raiseMu sync.Mutex
+	raising chan struct{}
 
 	// bnd runs operations under the bound (WithMaxInFlight); nil runs
 	// them on the caller's goroutine.
@@ -488,7 +491,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if c.testFS != nil {
 		root.setTestHook(c.testFS)
 	}
-	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}}
+	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}, raising: make(chan struct{}, 1)}
 	s.maxIdle.Store(int64(m.maxIdle))
 	s.encrypted.Store(m.encrypted)
 	s.markerLast.Store(&markerRead{start: readAt})
