@@ -12,7 +12,10 @@
 // [Store.CompareAndSwap] on the record's version counter.
 //
 // Where to start: a web application rarely calls the store itself. Open it
-// once per process ([Open], or [OpenContext] with a deadline) and hand it to
+// once per process ([Open], or [OpenContext] with a deadline: two Stores of
+// one directory in one process lock as two processes do, so a goroutine
+// holding a session through one waits for itself when it locks another
+// session of the same lock stripe through the other) and hand it to
 // package github.com/sessfs/sessfs/httpsession, net/http middleware that
 // loads, locks and saves each request's session (gin and echo through
 // adapters/ginsession and adapters/echosession), or make it the store of the

@@ -84,7 +84,9 @@ type Locked struct {
 // take turns. That is the price of never removing lock files (see the lock
 // package). Within one process distinct sessions never wait for each other:
 // a caller may hold several at once, and CompareAndSwap or Lock of another
-// session under a held lock never waits for the caller itself. Across
+// session under a held lock never waits for the caller itself (through
+// this Store: another Store opened on the same directory is another owner
+// of the stripe, which this one waits for until ctx ends). Across
 // processes the stripe is the unit: a request that holds one session and
 // locks another on a stripe held by a process doing the same the other
 // way round waits for it until either context ends (ErrLocked), so give

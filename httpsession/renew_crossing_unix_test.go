@@ -16,14 +16,20 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 	"github.com/sessfs/sessfs/internal/proctest"
+	"github.com/sessfs/sessfs/lock"
 )
 
 const crossingEnv = "SESSFS_HTTPSESSION_CROSSING"
 
 // crossingOpts open the store as parent and children share it: two lock
-// stripes, so that the test can put sessions on either.
-func crossingOpts() []fsstore.Option {
-	return []fsstore.Option{fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithLockStripes(2)}
+// stripes, so that the test can put sessions on either, locked with
+// strategy ("flock" or "lease").
+func crossingOpts(strategy string) ([]fsstore.Option, error) {
+	s, err := lock.ParseStrategy(strategy)
+	if err != nil {
+		return nil, err
+	}
+	return []fsstore.Option{fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithLockStripes(2), fsstore.WithLockStrategy(s)}, nil
 }
 
 // TestCrossingProcess is the child of TestFreshIDAcrossStripes. It serves
@@ -35,7 +41,11 @@ func crossingOpts() []fsstore.Option {
 // in $SESSFS_CROSSING_FRESH; it says "saved" and the new session's ID.
 func TestCrossingProcess(t *testing.T) {
 	proctest.Main(t, crossingEnv, func(role string) error {
-		st, err := fsstore.Open(os.Getenv("SESSFS_CROSSING_DIR"), crossingOpts()...)
+		opts, err := crossingOpts(os.Getenv("SESSFS_CROSSING_STRATEGY"))
+		if err != nil {
+			return err
+		}
+		st, err := fsstore.Open(os.Getenv("SESSFS_CROSSING_DIR"), opts...)
 		if err != nil {
 			return err
 		}
@@ -108,19 +118,27 @@ func TestCrossingProcess(t *testing.T) {
 // which waited for it: both log-ins hung until the lock timeout and
 // failed. Both must succeed, with a fresh session holding the value; also
 // when more fresh IDs drawn are on the other's stripe (busy), and when the
-// session changes again after the response started.
+// session changes again after the response started; with flock and with
+// lease files.
 func TestFreshIDAcrossStripes(t *testing.T) {
-	for _, tc := range []struct {
-		name, role string
-		busyDraws  int // fresh IDs each draws first on the other's stripe
-	}{
-		{"renew", "renew", 1},
-		{"destroy", "destroy", 1},
-		{"renew-then-stream", "renew-then-stream", 1},
-	} {
+	type crossing struct {
+		name, role, strategy string
+		busyDraws            int // fresh IDs each draws first on the other's stripe
+	}
+	var cases []crossing
+	for _, strategy := range []string{"flock", "lease"} {
+		for _, role := range []string{"renew", "destroy", "renew-then-stream"} {
+			cases = append(cases, crossing{strategy + "/" + role, role, strategy, 1})
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			st, err := fsstore.Open(dir, crossingOpts()...)
+			opts, err := crossingOpts(tc.strategy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := fsstore.Open(dir, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +175,7 @@ func TestFreshIDAcrossStripes(t *testing.T) {
 
 			start := func(hold string, fresh []string) *proctest.Child {
 				return proctest.Start(t, "TestCrossingProcess", crossingEnv, tc.role,
-					[]string{"SESSFS_CROSSING_DIR=" + dir, "SESSFS_CROSSING_HOLD=" + hold, "SESSFS_CROSSING_FRESH=" + strings.Join(fresh, " ")})
+					[]string{"SESSFS_CROSSING_DIR=" + dir, "SESSFS_CROSSING_STRATEGY=" + tc.strategy, "SESSFS_CROSSING_HOLD=" + hold, "SESSFS_CROSSING_FRESH=" + strings.Join(fresh, " ")})
 			}
 			kidA, kidB := start(a, freshA), start(b, freshB)
 			kidA.Expect(t, "holding")
