@@ -1,10 +1,12 @@
 package lock
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,6 +55,56 @@ func TestExportedDirMeetsServerLocks(t *testing.T) {
 	}
 	if heldToClients(t, fd) {
 		t.Fatal("the Table's lock is still held after Unlock")
+	}
+}
+
+// TestExportedDirKeysShareOneLock: where the table takes an open file
+// description lock besides the flock (a directory this host's NFS server
+// exports), a goroutine holding one key still takes others on the same
+// file without waiting for itself, in either mode, and the file stays
+// held against the server's clients until the last key is let go. An
+// open file description lock of a second descriptor excludes the first
+// one's, in one process too: the keys must share the one descriptor.
+func TestExportedDirKeysShareOneLock(t *testing.T) {
+	dir := t.TempDir()
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	etab := filepath.Join(t.TempDir(), "etab")
+	if err := os.WriteFile(etab, []byte(dir+"\t*(rw,sync)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{etab}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	// A hang detector only: nothing here may wait.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := tab.Lock(ctx, "s1", "a", Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tab.Lock(ctx, "s1", "b", Exclusive)
+	if err != nil {
+		t.Fatalf("Lock of a second key on the held file: %v", err)
+	}
+	c, err := tab.TryLock("s1", "c", Exclusive)
+	if err != nil {
+		t.Fatalf("TryLock of a third key on the held file: %v", err)
+	}
+	fd, _ := asServer(t, filepath.Join(dir, "s1"))
+	for i, h := range []*Handle{a, b, c} {
+		if !heldToClients(t, fd) {
+			t.Fatalf("s1 free to the server's clients with %d of its 3 keys let go", i)
+		}
+		if err := h.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if heldToClients(t, fd) {
+		t.Fatal("s1 still held after its last key was let go")
 	}
 }
 
