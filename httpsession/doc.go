@@ -226,6 +226,16 @@
 // Store.Delete and Store.Touch without the lock are fine: they rename
 // nothing in.
 //
+// Not from inside a request for the same session in Exclusive mode: the
+// request holds its lock from the session's first use to its end, and a
+// Store.Lock or Store.CompareAndSwap of it there waits for the request
+// itself until its context ends (fsstore.ErrLocked). The Session's own
+// methods (Put, Renew, Destroy, Release) commit under the lock the request
+// holds. A handler that locks another session besides its own waits for
+// whoever holds that session's stripe with its own held, and may so wait
+// for a request on another host doing the same the other way round until
+// a context ends: give that wait a deadline (see fsstore.Store.Lock).
+//
 // # Testing and stopping
 //
 // An application's handlers are tested as they run: open a store in the

@@ -1,6 +1,8 @@
 package httpsession_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -125,5 +127,47 @@ func TestOwnSessionCallsNeverWaitForThemselves(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestStoreLockOfOwnSessionInsideRequest pins down what the package doc
+// ("Writing the store from other code") says of a handler that locks its
+// own session through the store: in Exclusive mode the request holds the
+// lock, and the store's Lock of it waits for the request itself until its
+// context ends (ErrLocked), never for good; in Optimistic mode the
+// request holds none, and it does not wait.
+func TestStoreLockOfOwnSessionInsideRequest(t *testing.T) {
+	for _, tc := range []struct {
+		mode    httpsession.Mode
+		waitsOn bool
+	}{
+		{httpsession.Exclusive, true},
+		{httpsession.Optimistic, false},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			m := httpsession.New(st, httpsession.WithMode(tc.mode), httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+			id := seedSession(t, m, map[string]any{"n": 1})
+			var lockErr error
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				httpsession.FromContext(r.Context()).GetInt("n") // the first use: Exclusive mode locks here
+				ctx, cancel := context.WithTimeout(r.Context(), 50*time.Millisecond)
+				defer cancel()
+				var lk *fsstore.Locked
+				if lk, lockErr = st.Lock(ctx, id, fsstore.Exclusive); lockErr == nil {
+					lk.Unlock()
+				}
+			}))
+			if resp := do(t, h, id); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", resp.StatusCode)
+			}
+			if got := errors.Is(lockErr, fsstore.ErrLocked) && errors.Is(lockErr, context.DeadlineExceeded); got != tc.waitsOn {
+				t.Errorf("the store's Lock of the request's own session: %v; want the wait to end with the context: %v", lockErr, tc.waitsOn)
+			}
+		})
 	}
 }
