@@ -193,6 +193,22 @@ func TestVerdict(t *testing.T) {
 			return r
 		}, []string{"7 operations failed (efs 2, local 5)"}, nil, nil},
 		{"empty", func() *Report { return &Report{} }, []string{"No results"}, nil, nil},
+		// The README's run after a mount that failed at boot: mkdir -p
+		// made /mnt/efs/bench on the root file system, and the run
+		// compares local disk with itself.
+		{"two directories on one file system", func() *Report {
+			r := sampleReport(t, false)
+			for i := range r.Targets[:2] {
+				r.Targets[i].FSType, r.Targets[i].MountPoint, r.Targets[i].Source = "ext4", "/", "/dev/vda"
+			}
+			return r
+		}, []string{"/mnt/efs/bench and /var/tmp/bench are on one file system (ext4 /dev/vda on /)", "not mounted"},
+			nil, []string{"one file system", "With 1 client"}},
+		{"directories on two file systems", func() *Report {
+			r := sampleReport(t, false)
+			r.Targets[1].MountPoint, r.Targets[1].Source = "/", "/dev/vda"
+			return r
+		}, nil, []string{"one file system"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

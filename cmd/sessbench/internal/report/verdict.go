@@ -67,6 +67,7 @@ func Verdict(r *Report) string {
 	what := fmt.Sprintf("%s with %s sessions", workloadPhrase(wl), bytesize.Format(size))
 	d := func(ns int64) string { return FormatDuration(time.Duration(ns)) }
 	var b strings.Builder
+	sameFSSentence(&b, r.Targets)
 	if baseline == nil {
 		fmt.Fprintf(&b, "On %s a %s takes %s at p50 %s", long(subject), what, d(a.P50NS), with(lo))
 		if hi != lo && ah.Ops > 0 {
@@ -117,6 +118,36 @@ func Verdict(r *Report) string {
 	nfsSentence(&b, a)
 	failedSentence(&b, r)
 	return b.String()
+}
+
+// sameFSSentence leads the verdict, when two directory targets are on one
+// file system, with that fact: the run compared the file system with
+// itself. It is what an operator sees who follows the documentation
+// (mkdir -p /mnt/efs/bench /var/tmp/bench) on a host whose mount failed:
+// mkdir made the directory on the local disk below the mount point, and
+// the rest of the verdict reads as a judgement of the mount.
+func sameFSSentence(b *strings.Builder, targets []Target) {
+	type fsKey struct{ point, source, fstype string }
+	seen := map[fsKey][]string{}
+	var order []fsKey
+	for _, t := range targets {
+		if t.Kind != "fs" || t.MountPoint == "" {
+			continue
+		}
+		k := fsKey{t.MountPoint, t.Source, t.FSType}
+		if seen[k] == nil {
+			order = append(order, k)
+		}
+		seen[k] = append(seen[k], t.place())
+	}
+	for _, k := range order {
+		places := seen[k]
+		if len(places) < 2 {
+			continue
+		}
+		fmt.Fprintf(b, "%s are on one file system (%s %s on %s): this run compared it with itself. If one of them was to be on the shared mount, the share is not mounted there on this host (mkdir made the directory on the disk below the mount point): mount it, check with findmnt or df, and run again. ",
+			strings.Join(places[:len(places)-1], ", ")+" and "+places[len(places)-1], k.fstype, k.source, k.point)
+	}
 }
 
 // nextRun says what to run after a run of one target, as a command: the
