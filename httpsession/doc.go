@@ -6,6 +6,8 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /{$}", handler)
 //	m := httpsession.New(st)
 //	log.Fatal(http.ListenAndServe(":8080", m.Handler(mux)))
 //

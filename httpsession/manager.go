@@ -194,7 +194,7 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 // store), which makes every request fail with a 500, or nil. Check it where
 // the Manager is made, so that a mistake stops the program as it starts:
 //
-//	sessions := httpsession.New(st, httpsession.WithCookie(cookie))
+//	sessions := httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "app_session"}))
 //	if err := sessions.Err(); err != nil {
 //		log.Fatal(err)
 //	}

@@ -8,6 +8,7 @@
 //		log.Fatal(err)
 //	}
 //	store := ginstore.NewStore(st, []byte(os.Getenv("SESSION_KEY")))
+//	r := gin.Default()
 //	r.Use(sessions.Sessions("app", store))
 //
 // It is adapters/gorillastore (gin-contrib's Store is gorilla's Store plus

@@ -1,5 +1,6 @@
 // Package docscheck holds the tests that keep README.md and docs/*.md true:
-// their Go code samples compile against this checkout, every sessgc and
+// their Go code samples compile against this checkout (and so does the Go
+// code in the doc comments of the public packages), every sessgc and
 // sessbench flag they name exists, their relative links and #anchors
 // resolve, every section named by its title in the docs or in Go files
 // (docs/design.md, "Locking protocol") exists, and the README's quick start
@@ -25,6 +26,12 @@
 //     (an HTML comment, invisible on GitHub and pkg.go.dev) is not compiled:
 //     use it for code that names packages sessfs does not depend on, or
 //     internal packages, and say why in the comment.
+//   - Go code in a doc comment of a public package (lines indented by a
+//     tab, as pkg.go.dev shows them) is a snippet too, in a function
+//     without results, with its own package and the frameworks its
+//     package is for (godocImports) imported. A code block that does not
+//     name its package and does not parse as Go (a table, a file layout,
+//     JSON) is not compiled.
 //   - In code (fenced blocks and inline code spans), every flag after
 //     "sessgc [subcommand]" or "sessbench [subcommand]" must be a flag of
 //     that command.

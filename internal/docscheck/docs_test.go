@@ -34,6 +34,9 @@ type block struct {
 	lang         string
 	code         []string
 	illustrative bool
+	// void: a snippet's statements are the body of a function without
+	// results (a handler's), where a bare return is right.
+	void bool
 }
 
 var illustrativeMark = regexp.MustCompile(`^\s*<!--\s*docs-check:\s*illustrative\b`)
@@ -110,6 +113,8 @@ var (
 	sm             *scs.SessionManager // docs/migrating.md's name for it
 	pool           *redis.Pool         // redisstore's, in docs/migrating.md
 	reportHandler  http.Handler
+	logger         *slog.Logger
+	dir            string
 )
 `
 
@@ -146,11 +151,10 @@ var declStart = regexp.MustCompile(`^(func|type|var|const|import)\b`)
 // snippetFile wraps a snippet per the package's conventions.
 func snippetFile(b block) genFile {
 	var g genFile
-	imports := map[string]bool{}
-	for _, p := range preludeImports {
-		imports[strconv.Quote(p)] = true
-	}
-	// The snippet's own imports.
+	// The snippet's own imports, by the name they bind; they replace a
+	// prelude import of the same name (gin-contrib's sessions for
+	// gorilla's).
+	imports := map[string]string{}
 	var body []int // indices of code lines that are not imports
 	for i := 0; i < len(b.code); i++ {
 		l := b.code[i]
@@ -158,17 +162,25 @@ func snippetFile(b block) genFile {
 		case strings.HasPrefix(l, "import ("):
 			for i++; i < len(b.code) && strings.TrimSpace(b.code[i]) != ")"; i++ {
 				if f := strings.Fields(b.code[i]); len(f) > 0 {
-					imports[strings.Join(f, " ")] = true
+					spec := strings.Join(f, " ")
+					imports[importName(spec)] = spec
 				}
 			}
 		case strings.HasPrefix(l, "import "):
-			imports[strings.TrimSpace(strings.TrimPrefix(l, "import "))] = true
+			spec := strings.TrimSpace(strings.TrimPrefix(l, "import "))
+			imports[importName(spec)] = spec
 		default:
 			body = append(body, i)
 		}
 	}
+	for _, p := range preludeImports {
+		spec := strconv.Quote(p)
+		if _, ok := imports[importName(spec)]; !ok {
+			imports[importName(spec)] = spec
+		}
+	}
 	var specs []string
-	for s := range imports {
+	for _, s := range imports {
 		specs = append(specs, s)
 	}
 	sort.Strings(specs)
@@ -191,7 +203,11 @@ func snippetFile(b block) genFile {
 			inDecl = strings.HasSuffix(l, "{") || strings.HasSuffix(l, "(")
 		default:
 			if !inFunc {
-				g.add(0, "func _() error {")
+				if b.void {
+					g.add(0, "func _() {")
+				} else {
+					g.add(0, "func _() error {")
+				}
 				inFunc = true
 			}
 			g.add(docLine, "%s", l)
@@ -203,14 +219,38 @@ func snippetFile(b block) genFile {
 	return g
 }
 
+// importName is the name an import spec (`"path"` or `name "path"`)
+// binds: its explicit name, or the last element of its path that is not a
+// major version (echo/v4 is echo). A blank or dot import binds none; it
+// is keyed by its whole spec.
+func importName(spec string) string {
+	if f := strings.Fields(spec); len(f) == 2 {
+		if f[0] == "_" || f[0] == "." {
+			return spec
+		}
+		return f[0]
+	}
+	p, err := strconv.Unquote(spec)
+	if err != nil {
+		return spec
+	}
+	elems := strings.Split(p, "/")
+	name := elems[len(elems)-1]
+	if len(elems) > 1 && regexp.MustCompile(`^v[0-9]+$`).MatchString(name) {
+		name = elems[len(elems)-2]
+	}
+	return name
+}
+
 // snippetLeniency are compiler errors that a snippet may have.
 var snippetLeniency = regexp.MustCompile(`declared and not used|imported and not used|"[^"]+" imported as \w+ and not used|missing return`)
 
 var compileErr = regexp.MustCompile(`^(?:\./)?(b\d+)/(\w+\.go):(\d+):(?:\d+:)? (.*)$`)
 
 // TestDocsGoBlocksCompile compiles every Go block of README.md and
-// docs/*.md in a module outside the repository that requires sessfs with
-// a replace directive to this checkout.
+// docs/*.md, and the Go code in the doc comments of the public packages
+// (what pkg.go.dev shows first), in a module outside the repository that
+// requires sessfs with a replace directive to this checkout.
 func TestDocsGoBlocksCompile(t *testing.T) {
 	root := consumertest.RepoRoot(t)
 	files := map[string]string{}
@@ -246,6 +286,18 @@ func TestDocsGoBlocksCompile(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no Go blocks found in README.md and docs/*.md")
 	}
+	godoc := godocBlocks(t, root)
+	if len(godoc) == 0 {
+		t.Fatal("no Go code found in the doc comments of the public packages: the extraction is broken")
+	}
+	for _, b := range godoc {
+		n++
+		dir := fmt.Sprintf("b%02d", n)
+		info := genInfo{b: b, g: snippetFile(b), snippet: true}
+		files[dir+"/main.go"] = string(info.g.src)
+		gens[dir] = info
+	}
+	t.Logf("%d Go blocks compiled, %d of them from doc comments", n, len(godoc))
 	dir := consumertest.NewModule(t, files)
 	out, err := goCmd(t, dir, "build", "-gcflags=-e", "./...")
 	if err == nil {
