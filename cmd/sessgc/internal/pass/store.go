@@ -71,7 +71,15 @@ func (e storeCreating) Is(target error) bool { return target == ErrStoreCreating
 // sweeping never decrypts nor writes a session.
 // The store logs to log (see StoreLogger). opts are applied after those
 // defaults (rekey adds fsstore.WithKeys).
+//
+// A missing or empty dir below a mount point that /etc/fstab lists and
+// nothing is mounted on is a share that failed to mount, not a fresh
+// volume: that error never matches ErrNoStore.
 func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
+	return systemMounts.openStore(dir, log, opts...)
+}
+
+func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
 		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	}
@@ -90,6 +98,9 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 			// the one that exists. Not the fresh volume --missing-ok
 			// is for either, where it would skip every run.
 			return nil, cmdutil.StoreErrorf("store directory %q does not exist: the path %s (check --dir, or %s in the job's environment)", dir, hidden, EnvName("dir"))
+		}
+		if why := h.unmountedShare(dir); why != "" {
+			return nil, cmdutil.StoreErrorf("store directory %s does not exist: %s", dir, why)
 		}
 		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist %s", dir, noStoreYet)}
 	case errors.Is(err, fs.ErrPermission):
@@ -129,6 +140,9 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 		switch {
 		case isEmpty(dir):
+			if why := h.unmountedShare(dir); why != "" {
+				return nil, fmt.Errorf("%w; %s", err, why)
+			}
 			return nil, noStore{fmt.Errorf("%w %s", err, noStoreYet)}
 		case creating(dir):
 			return nil, storeCreating{err}

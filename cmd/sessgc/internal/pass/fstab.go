@@ -1,0 +1,96 @@
+package pass
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// hostMounts is where OpenStore learns which file systems the host is
+// meant to have mounted and whether one is: /etc/fstab and the directory
+// tree itself, or a test's stand-ins.
+type hostMounts struct {
+	fstab   string                  // path of the fstab(5) file
+	mounted func(point string) bool // whether a file system is mounted at point
+}
+
+// systemMounts is the host's own.
+var systemMounts = hostMounts{fstab: "/etc/fstab", mounted: isMountPoint}
+
+// unmountedShare returns why dir, missing or empty, is most likely a
+// share that failed to mount: the /etc/fstab entry whose mount point holds
+// dir (the longest such, never "/") when nothing is mounted there now.
+// That is the classic cron failure: the mount failed at boot, the mount
+// point is an empty directory of the root file system, and a --dir below
+// it is missing or empty as on a fresh volume. It returns "" when no entry
+// holds dir, that entry is mounted, or the file cannot be read (a
+// container, which gets its volumes from elsewhere, has none).
+func (h hostMounts) unmountedShare(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(h.fstab)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	e, ok := fstabEntryHolding(f, abs)
+	if !ok || h.mounted(e.point) {
+		return ""
+	}
+	return fmt.Sprintf("%s, which %s mounts (%s %s), is not mounted on this host: mount it (mount %s), and find out why it was not mounted at boot", e.point, h.fstab, e.fstype, e.source, e.point)
+}
+
+// fstabEntry is one line of fstab(5).
+type fstabEntry struct{ source, point, fstype string }
+
+// fstabEntryHolding returns the entry of r whose mount point is abs or the
+// nearest directory above it, leaving out the root file system and swap.
+func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
+	var best fstabEntry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		e := fstabEntry{source: fstabUnescape(f[0]), point: filepath.Clean(fstabUnescape(f[1])), fstype: f[2]}
+		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" {
+			continue
+		}
+		if (abs == e.point || strings.HasPrefix(abs, e.point+"/")) && len(e.point) > len(best.point) {
+			best = e
+		}
+	}
+	return best, best.point != ""
+}
+
+// fstabUnescape decodes the octal escapes (\040 for a space) that fstab
+// uses for white space in a field.
+func fstabUnescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,26 @@
+//go:build unix
+
+package pass
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// isMountPoint reports whether a file system is mounted at point: point
+// is on another device than its parent directory. A point that cannot be
+// looked at counts as mounted (nothing is said about it).
+func isMountPoint(point string) bool {
+	fi, err := os.Stat(point)
+	if os.IsNotExist(err) {
+		return false // not even the mount point is there
+	}
+	pi, perr := os.Stat(filepath.Dir(point))
+	if err != nil || perr != nil {
+		return true
+	}
+	st, ok1 := fi.Sys().(*syscall.Stat_t)
+	pt, ok2 := pi.Sys().(*syscall.Stat_t)
+	return !ok1 || !ok2 || st.Dev != pt.Dev
+}
