@@ -204,6 +204,13 @@ func TestVerdict(t *testing.T) {
 			return r
 		}, []string{"/mnt/efs/bench and /var/tmp/bench are on one file system (ext4 /dev/vda on /)", "not mounted"},
 			nil, []string{"one file system", "With 1 client"}},
+		{"one directory twice", func() *Report {
+			r := sampleReport(t, false)
+			for i := range r.Targets[:2] {
+				r.Targets[i].Location, r.Targets[i].FSType, r.Targets[i].MountPoint, r.Targets[i].Source = "/var/tmp/bench", "ext4", "/", "/dev/vda"
+			}
+			return r
+		}, nil, []string{"one file system"}, nil},
 		{"directories on two file systems", func() *Report {
 			r := sampleReport(t, false)
 			r.Targets[1].MountPoint, r.Targets[1].Source = "/", "/dev/vda"

@@ -138,7 +138,11 @@ func sameFSSentence(b *strings.Builder, targets []Target) {
 		if seen[k] == nil {
 			order = append(order, k)
 		}
-		seen[k] = append(seen[k], t.place())
+		// A directory given twice, to see the run's own noise, is
+		// no mistake.
+		if !slices.Contains(seen[k], t.place()) {
+			seen[k] = append(seen[k], t.place())
+		}
 	}
 	for _, k := range order {
 		places := seen[k]
