@@ -62,8 +62,9 @@ Exit codes:
        writable; an install-cron --write that is not a directory this
        user can create files in); no keys, or a key file that is
        unreadable, readable by others or malformed
-  3    store unusable: missing (unless run --missing-ok), not a store,
-       unreadable, or for run and rekey read-only or owned by another
+  3    store unusable: missing (unless run --missing-ok, and even then
+       below a mount point /etc/fstab lists that is not mounted), not a
+       store, unreadable, or for run and rekey read-only or owned by another
        user while sessgc runs as root (stats counts such a store
        read-only, exit 0), a key that does not match the store ("wrong
        key"), or for rekey a store not encrypted yet or on a full file
