@@ -300,6 +300,9 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	// A handler may find a session after its client hung up (scs's
 	// MergeSession at a log in): it must find it, as scs's other stores,
 	// which take no context, do, or the guest's cart is not merged.
+	if token == noTokenHashed {
+		return nil, false, nil // no session has it (see CommitCtx)
+	}
 	ctx, cancel := detach.Context(ctx)
 	defer cancel()
 	sess, err := s.st.Load(ctx, token)
@@ -369,6 +372,9 @@ func (s *Store) Undecodable() uint64 { return s.undecodable.Load() }
 // an error matching fsstore.ErrInvalidID, where scs's memstore stores
 // under any string: every token scs issues passes (43 characters of
 // URL-safe base64), and Find and Delete take any other for no session.
+// The hash of the empty token, as scs with HashTokenInStore hashes it,
+// fails so too: scs hands it to Delete for a visitor without a session,
+// never to Commit, and Delete skips it, so no session may have it.
 func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 	return s.CommitCtx(context.Background(), token, b, expiry)
 }
@@ -385,6 +391,14 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	ctx, cancel := detach.Context(ctx)
 	defer cancel()
 	now := s.now()
+	if token == noTokenHashed {
+		// No session may have it, or Delete, which skips it, would leave
+		// one: scs never commits it (an empty token is replaced first).
+		if !expiry.After(now) {
+			return nil // no such session can exist, as for Delete
+		}
+		return fmt.Errorf("scsstore: commit: %w: the hash of the empty token, reserved for no session", fsstore.ErrInvalidID)
+	}
 	tok := ""
 	if s.iterable {
 		tok = token
@@ -473,7 +487,8 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 // session it never stored (Destroy by a visitor without a session): the
 // hash of the empty token, SHA-256 in unpadded URL-safe base64, as scs
 // hashes tokens. No session has it (without the hash, Delete gets "",
-// which fsstore.ValidID refuses).
+// which fsstore.ValidID refuses): Commit refuses it, as it refuses an
+// invalid token, and Find finds nothing under it.
 const noTokenHashed = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
 
 // remove deletes token's record outright (the guard off).
