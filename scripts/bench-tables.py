@@ -944,6 +944,8 @@ def verdict(checks):
     return "no: " + ", ".join(f"{c[0]} {c[2] if len(c) > 2 else yn(c[1])}" for c in checks)
 
 
+# The checks compare the ratio as the page shows it (two decimals), so that
+# a verdict never contradicts the figure beside it.
 def ge(x, t):
     return Decimal(ratio(x)) >= Decimal(t)
 
@@ -1516,6 +1518,12 @@ def main(argv):
     args = argv[1:]
     if args == ["--self-test"]:
         return self_test()
+    if any(a in ("-h", "-help", "--help") for a in args):
+        print(USAGE)
+        return 0
+    if any(a.startswith("-") and a not in ("--diff", "--write") for a in args):
+        print(USAGE, file=sys.stderr)
+        return 2
     mode = doc = None
     for flag in ("--diff", "--write"):
         if flag in args:
