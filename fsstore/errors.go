@@ -49,16 +49,19 @@ var (
 	ErrLocked = lock.ErrLocked
 	// ErrLockLost reports that a lock was taken away while held. A save
 	// that finds it before publishing its record did not happen; one that
-	// finds it right after did (its error also matches ErrInDoubt). So
-	// for Locked.Delete: found after its unlinks, the removal happened,
-	// and may have taken a record another holder saved meanwhile.
+	// finds it right after did (its error also matches ErrInDoubt). A
+	// Locked.Delete never removes a record another holder saved: one that
+	// finds it before removing anything leaves the session as it was
+	// (ErrLockLost alone); one that finds it after removing the record it
+	// held also matches ErrInDoubt, since the next holder may have read
+	// that record meanwhile and saved the session again.
 	ErrLockLost = lock.ErrLockLost
 	// ErrInDoubt reports a write whose outcome the store cannot tell: it
 	// gave up waiting (ErrUnavailable) once the write's final step (the
 	// rename of a save, the unlink of a delete) was already in the kernel,
 	// so it may still be applied when the server answers; or a save found
 	// its lock lost right after publishing its record, or a Locked.Delete
-	// right after its removal (ErrLockLost); or,
+	// after removing the record it held (ErrLockLost); or,
 	// with DurabilityFull, a save (or Rekey) published its record but the
 	// fsync of the record's directory failed (the error also matches that
 	// failure's errno), so readers see the record and a crash may still

@@ -103,7 +103,12 @@ func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }
 
 // SetDeleteHookForTest runs h after each unlink of a Delete: "temp" after
 // the fenced temp file's name, "name" after the record's name, "aside" after the sweep's aside name, "again" after
-// the name once more (nil: none).
+// the name once more, "temp again" after the temp file once more (nil:
+// none). A locked Delete moves the name aside where Store.Delete unlinks
+// it: "name" and "again" run after the move, "name check" and "again
+// check" after the check of the lock that follows it (the latter only
+// when something moved), and "again aside" after the unlink of what the
+// second move took.
 func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDelete = h }
 
 // SetRekeyReadHookForTest makes s's Rekey call h after it read a record

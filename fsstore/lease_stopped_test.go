@@ -100,52 +100,100 @@ func TestLeaseStoppedHolderSaveFenced(t *testing.T) {
 	}
 }
 
-// TestLeaseStoppedHolderDeleteReported: a Locked.Delete stopped past its
-// lease after its lock check, at the last point before its unlinks, runs
-// them once resumed, after another holder took the lock over and saved.
-// No filesystem has a conditional unlink, so the removal takes that
-// record; the delete must not report success then, but ErrLockLost and
-// ErrInDoubt.
-func TestLeaseStoppedHolderDeleteReported(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute))
-	id := newID(t)
-	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
-		t.Fatal(err)
-	}
-	a := startChild(t, "lease-stop-save", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_STAGE=commit", "STORE_OP=delete"})
-	a.Expect(t, "at commit")
-	resume := stopChild(t, a)
-	lctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	l, err := s.Lock(lctx, id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
-	}
-	defer l.Unlock()
-	sess, err := l.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess.Data = []byte("B")
-	if err := l.Save(ctx, sess); err != nil {
-		t.Fatalf("second holder's Save: %v", err)
-	}
-	resume()
-	a.Send(t, "go")
-	got := a.Expect(t, "saved ")
-	a.Finish(t)
-	if !strings.Contains(got, "lost=true indoubt=true") {
-		t.Errorf("stopped holder's Delete, run after its lock was taken over: %s; want an error matching ErrLockLost and ErrInDoubt", got)
+// TestLeaseStoppedHolderDeleteFenced: a process holding a session's lock
+// under the lease strategy is stopped (SIGSTOP) past its lease at each
+// stage of a Locked.Delete; another process takes the lock over, loads
+// the session (the record, or the copy the stopped Delete holds aside,
+// or nothing once that is removed), saves and keeps holding the lock; the
+// first resumes and finishes its Delete. The second holder's save must
+// stay, and it must still hold its lock and save again. The stopped
+// Delete must fail with ErrLockLost: alone where it had removed nothing
+// when stopped (the session as it was), with ErrInDoubt where it had (the
+// record it held is gone, and the second holder acted on it).
+func TestLeaseStoppedHolderDeleteFenced(t *testing.T) {
+	for _, tc := range []struct {
+		stage   string // where the Delete is stopped
+		found   bool   // the second holder finds the session
+		inDoubt bool   // the stopped Delete reports ErrInDoubt
+	}{
+		{"commit", true, false},     // lock checked, before the first unlink
+		{"name", true, false},       // the record moved aside, before the check
+		{"name check", true, true},  // checked, before the unlink of the copy aside
+		{"aside", false, true},      // the copy aside removed
+		{"temp again", false, true}, // every step done, before the last check
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			// Each waits for a lease to lapse, past the lock package's
+			// grace: side by side, the stages take one wait.
+			t.Parallel()
+			ctx := context.Background()
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute))
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+				t.Fatal(err)
+			}
+			a := startChild(t, "lease-stop-save", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_STAGE=" + tc.stage, "STORE_OP=delete"})
+			a.Expect(t, "at "+tc.stage)
+			resume := stopChild(t, a)
+			lctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			l, err := s.Lock(lctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
+			}
+			defer l.Unlock()
+			sess, err := l.Load(ctx)
+			switch {
+			case err == nil && tc.found:
+				if string(sess.Data) != "old" {
+					t.Fatalf("second holder loaded %q, want \"old\"", sess.Data)
+				}
+			case errors.Is(err, fsstore.ErrNotFound) && !tc.found:
+				sess = &fsstore.Session{ID: id}
+			default:
+				t.Fatalf("second holder's Load: %v, %v; want found=%v", nfsData(sess), err, tc.found)
+			}
+			sess.Data = []byte("B")
+			if err := l.Save(ctx, sess); err != nil {
+				t.Fatalf("second holder's Save: %v", err)
+			}
+
+			resume()
+			a.Send(t, "go")
+			got := a.Expect(t, "saved ")
+			a.Finish(t)
+			if want := fmt.Sprintf("lost=true indoubt=%v", tc.inDoubt); !strings.Contains(got, want) {
+				t.Errorf("stopped holder's Delete, run on after its lock was taken over: %s; want %s", got, want)
+			}
+			sess, err = l.Load(ctx)
+			if err != nil {
+				t.Fatalf("second holder's Load after the stopped Delete resumed: %v (its save removed)", err)
+			}
+			if string(sess.Data) != "B" {
+				t.Fatalf("record holds %q after the stopped Delete resumed; want the second holder's \"B\"", sess.Data)
+			}
+			sess.Data = []byte("B2")
+			if err := l.Save(ctx, sess); err != nil {
+				t.Fatalf("second holder's Save after the first resumed: %v (its lease removed?)", err)
+			}
+			if err := l.Unlock(); err != nil {
+				t.Fatalf("second holder's Unlock: %v", err)
+			}
+			mustLoad(t, s, id, "B2")
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(s.RecordPathForTest(id)), ".tmp-*")); len(left) != 0 {
+				t.Errorf("left in the shard: %v", left)
+			}
+		})
 	}
 }
 
 // leaseStopSave is the child of TestLeaseStoppedHolderSaveFenced and
-// TestLeaseStoppedHolderDeleteReported: it locks id under a short lease,
+// TestLeaseStoppedHolderDeleteFenced: it locks id under a short lease,
 // loads it and saves "A" under the lock (op "delete": deletes it), saying
-// "at <stage>" at stage and waiting there for "go", then reports the
-// outcome.
+// "at <stage>" at stage (a lock check's, a step of the Delete's, or
+// "commit", right before the first change on disk) and waiting there for
+// "go", then reports the outcome.
 func leaseStopSave(ctx context.Context, dir, id, stage, op string) error {
 	s, err := fsstore.Open(dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(stoppedLeaseTTL),
 		// Bounded, for its hook right before the rename ("commit"),
@@ -162,6 +210,11 @@ func leaseStopSave(ctx context.Context, dir, id, stage, op string) error {
 	defer s.Close()
 	s.SetLockCheckHookForTest(func(at string) {
 		if at == stage {
+			pauseForParent(stage)
+		}
+	})
+	s.SetDeleteHookForTest(func(step string) {
+		if step == stage {
 			pauseForParent(stage)
 		}
 	})

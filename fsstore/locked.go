@@ -6,6 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -507,9 +510,17 @@ func (l *Locked) Touch(ctx context.Context) error {
 }
 
 // Delete removes the session (see Store.Delete) after checking that the
-// lock is still held, and checks it again afterwards: a lock found lost
-// then makes the error match ErrLockLost and ErrInDoubt, since the
-// removal may have taken a record another holder saved meanwhile.
+// lock is still held. It never removes a record another holder saved: a
+// holder can lose its lock without knowing it (a process stopped past its
+// lease, a host cut off past its NFS lease), and the next holder may have
+// saved the session since this one's check. So Delete moves the record
+// aside, checks the lock, and only then removes the copy aside; a lock
+// found lost puts it back, unless the next holder saved the session again
+// since (its record stays), and the error matches ErrLockLost: the session
+// was not deleted. A lock found lost only after the removal makes the error
+// match ErrLockLost and ErrInDoubt: the record this holder had is gone, but
+// the next holder may have read it, in the instant it was aside, and saved
+// the session again (see docs/design.md, "The lost-lock window").
 func (l *Locked) Delete(ctx context.Context) error {
 	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
@@ -568,16 +579,154 @@ func (l *Locked) delete(c *call) error {
 	if err := l.verify("delete"); err != nil {
 		return err
 	}
-	if err := l.s.delete(c, l.k); err != nil {
+	return l.s.deleteLocked(c, l.k, l.h.Verify)
+}
+
+// deleteLocked is Store.delete for a holder of the session's lock, which
+// verify checks. Its steps are Store.delete's, in that order, for the same
+// reasons: the fenced temp file, the name, the sweep's aside name, the name
+// again, the temp file again. But the record is never unlinked by its name:
+// a holder that lost its lock after its last check (stopped past its lease,
+// cut off past its NFS lease) would remove whatever the next holder saved
+// since, and no file system unlinks conditionally. Each removal of the name
+// renames it to the sweep's aside name instead, where a Load that finds no
+// record looks (readMovedAside), so the next holder still sees the session
+// while it is there; then the lock is checked, and only then the copy aside
+// is unlinked. A lease that holds at that check was held at the move: a
+// lease broken and taken over never comes back to its holder. A lock found
+// lost puts the copy back with link(2), which fails with EEXIST where the
+// next holder saved since, whose record then stays and the older copy
+// goes (restoreAside).
+//
+// A check that passes does not keep the lock: the holder may be stopped
+// between it and the unlink of the copy aside, while the next holder takes
+// the lock and reads the copy. Removing that copy takes nothing the next
+// holder saved (its saves go under the name, which the second round moves
+// aside and checks in turn), but it may have acted on the session this
+// Delete removes: the last check, after every step, reports that as
+// ErrLockLost and ErrInDoubt.
+//
+// The check between the move and the unlink costs nothing more under the
+// flock strategies, which confirm a lock with the server at most once per
+// VerifyAfter, and one read of the lease file under leases (on NFS an
+// OPEN, a READ and a CLOSE).
+func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
+	_, p := s.path(k)
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	if !c.commit() {
+		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
+	}
+	dir := filepath.Dir(p)
+	temp, aside := filepath.Join(dir, fencedTemp(k.name)), filepath.Join(dir, asideName(k.name))
+	if err := s.deleteUnlink(p, "temp", temp); err != nil {
 		return err
 	}
-	// As after a save's rename: a lock lost between the check above and
-	// the unlinks (a process stopped past its lease, a host cut off past
-	// its NFS lease) let another holder save meanwhile, and the unlinks
-	// may have removed that record. NFS has no conditional unlink to
-	// prevent it; the caller is told rather than told all went well.
-	if err := l.h.Verify(); err != nil {
+	// The check comes even when the name was empty: the aside name may
+	// hold a copy the sweep moved there, which the unlink below removes.
+	if _, err := s.moveAsideChecked(p, aside, "name", true, verify); err != nil {
+		return err
+	}
+	if err := s.deleteUnlink(p, "aside", aside); err != nil {
+		return err
+	}
+	// The name again: a sweep may have put the record back between the
+	// move and the unlink (see Store.delete), or, under a lost lock, the
+	// next holder saved since.
+	moved, err := s.moveAsideChecked(p, aside, "again", false, verify)
+	if err != nil {
+		if errors.Is(err, ErrLockLost) {
+			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
+		}
+		return err
+	}
+	if moved {
+		if err := s.deleteUnlink(p, "again aside", aside); err != nil {
+			return err
+		}
+	}
+	if err := s.deleteUnlink(p, "temp again", temp); err != nil {
+		return err
+	}
+	if err := verify(); err != nil {
 		return fmt.Errorf("fsstore: delete: deleted, but %w: %w", err, ErrInDoubt)
+	}
+	return nil
+}
+
+// deleteUnlink is one unlink of a Delete, after a fresh look at the
+// directory on NFS (see Store.delete); a name already gone is no error.
+// step names it for the test hook.
+func (s *Store) deleteUnlink(p, step, file string) error {
+	s.refreshDir(p)
+	if err := s.root.unlink(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// The record is what the operator knows.
+		return fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: filepath.Base(file), Err: err})
+	}
+	if h := s.testHooks.afterDelete; h != nil {
+		h(step)
+	}
+	return nil
+}
+
+// moveAsideChecked moves the record at p to aside for a locked Delete and
+// checks the lock (always: also when nothing was there to move). A check
+// that fails puts what it moved back (restoreAside) and returns the
+// check's error: then nothing was removed. moved reports whether there
+// was a file at p. step names it for the test hook, which runs after the
+// move and, as step+" check", after the check.
+func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func() error) (moved bool, err error) {
+	s.refreshDir(p)
+	switch err := s.root.rename(p, aside); {
+	case err == nil:
+		moved = true
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return false, fmt.Errorf("fsstore: delete: %s: %w", p, &os.LinkError{Op: "rename", Old: filepath.Base(p), New: filepath.Base(aside), Err: err})
+	}
+	h := s.testHooks.afterDelete
+	if h != nil {
+		h(step)
+	}
+	if !moved && !always {
+		return false, nil
+	}
+	if verr := verify(); verr != nil {
+		if moved {
+			if rerr := s.restoreAside(p, aside); rerr != nil {
+				return true, fmt.Errorf("fsstore: delete: %w; the record is left at %s, where Loads find it and the sweep puts it back: %w", verr, aside, rerr)
+			}
+		}
+		return moved, fmt.Errorf("fsstore: delete: %w", verr)
+	}
+	if h != nil {
+		h(step + " check")
+	}
+	return moved, nil
+}
+
+// restoreAside puts back the record a locked Delete moved from p to aside
+// under a lock it then found lost. link(2) creates p only if p is free:
+// where the next holder saved since, p holds that newer record, and the
+// copy aside, the older, goes, as the sweep's put-back does (putBack). A
+// copy gone from aside was removed by the next holder's Delete (or put
+// back by the sweep): nothing is left to do.
+func (s *Store) restoreAside(p, aside string) error {
+	// A fresh look first: a name this client caches as a file that is
+	// gone on the server would fail the link here, without asking it.
+	s.refreshDir(p)
+	err := s.root.link(aside, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isStale(err):
+		return nil
+	case err != nil && !errors.Is(err, fs.ErrExist):
+		return &os.LinkError{Op: "link", Old: filepath.Base(aside), New: filepath.Base(p), Err: err}
+	}
+	if err := s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Both names hold the record (or p a newer one): the copy aside
+		// is harmless, and the sweep removes it.
+		s.cfg.logger.Warn("delete under a lost lock: the record is back under its name, its copy aside left for the sweep", "file", aside, "err", err)
 	}
 	return nil
 }

@@ -1147,6 +1147,8 @@ var nfsRPCBudgets = []nfsBudget{
 	{"CompareAndSwap with cache, this host wrote last", 11},
 	{"Lock+LoadLockedOnly+Unlock, no record", 7},
 	{"Lock+Load+Unlock, no record", 0},
+	// A log out under the lock: see Locked.Delete.
+	{"Lock+Delete+Unlock, own write", 0},
 	// A keyless store's re-read of its marker, at most every
 	// fsstore.KeylessRecheck before a save or a plaintext load: the forced
 	// GETATTR of the data directory, the marker's OPEN_NOATTR and CLOSE
@@ -1196,7 +1198,8 @@ func nfsRPCA(t *testing.T) {
 	create := nfsSCSTokens(s, id, "rpc-new", nfsRPCReps)
 	lockedOnly := nfsSCSTokens(s, id, "rpc-none", nfsRPCReps)
 	looked := nfsSCSTokens(s, id, "rpc-looked", nfsRPCReps)
-	for _, fresh := range slices.Concat(create, lockedOnly, looked) {
+	deleted := nfsSCSTokens(s, id, "rpc-delete", nfsRPCReps)
+	for _, fresh := range slices.Concat(create, lockedOnly, looked, deleted) {
 		l, err := s.Lock(ctx, fresh, fsstore.Exclusive)
 		if err != nil {
 			t.Fatal(err)
@@ -1304,6 +1307,22 @@ func nfsRPCA(t *testing.T) {
 	}
 	for _, fresh := range looked {
 		m.measure("Lock+Load+Unlock, no record", noRecord(fresh, func(l *fsstore.Locked) (*fsstore.Session, error) { return l.Load(ctx) }))
+	}
+	for _, gone := range deleted {
+		if err := s.Save(ctx, &fsstore.Session{ID: gone, Data: []byte("bye")}); err != nil {
+			t.Fatal(err)
+		}
+		m.measure("Lock+Delete+Unlock, own write", func() error {
+			l, err := s.Lock(ctx, gone, fsstore.Exclusive)
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			if err := l.Delete(ctx); err != nil {
+				return err
+			}
+			return l.Unlock()
+		})
 	}
 	// hostB writes, then hostA measures; the four cases take turns.
 	for i := range 4 * nfsRPCReps {

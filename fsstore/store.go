@@ -158,8 +158,9 @@ type testHooks struct {
 	// beforeSettle runs after the sweep moved a record aside, before it
 	// decides about it.
 	beforeSettle func(path string)
-	// afterDelete runs after each unlink of a Delete ("name", "aside",
-	// "again").
+	// afterDelete runs after each step of a Delete ("temp", "name",
+	// "aside", "again", "temp again"; a locked Delete's moves aside and
+	// their checks too, see Store.deleteLocked).
 	afterDelete func(step string)
 	// markerCheck runs in a keyless store's save when the marker needs a
 	// re-read: before it waits for a read under way ("wait"), or before it

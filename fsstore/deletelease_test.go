@@ -1,0 +1,140 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestLostLockDeleteKeepsNextHoldersRecord: a Locked.Delete whose lease
+// is broken right after its first check (its lease file removed, as a
+// breaker replaces a lease that lapsed), while another holder takes the
+// lock over and saves, finds that holder's record under the name it then
+// moves aside. Whatever the next holder does while the record is aside
+// (loads it, saves again, deletes it, touches it, nothing), the Delete
+// must leave the next holder's work as it left it, fail with ErrLockLost
+// and not ErrInDoubt (it removed nothing), and leave no file aside. The
+// process-level counterpart, with SIGSTOP and a lease that lapses, is
+// TestLeaseStoppedHolderDeleteFenced; this one covers the next holder's
+// moves in the instant the record is aside.
+func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// act is the next holder's, while the record is aside.
+		act  func(ctx context.Context, l *fsstore.Locked) error
+		want string // the record afterwards; "" none
+	}{
+		{"nothing", nil, "B"},
+		{"load", func(ctx context.Context, l *fsstore.Locked) error {
+			sess, err := l.Load(ctx)
+			if err == nil && string(sess.Data) != "B" {
+				return fmt.Errorf("loaded %q, want %q", sess.Data, "B")
+			}
+			return err
+		}, "B"},
+		{"save", func(ctx context.Context, l *fsstore.Locked) error {
+			sess, err := l.Load(ctx)
+			if err != nil {
+				return err
+			}
+			sess.Data = []byte("B2")
+			return l.Save(ctx, sess)
+		}, "B2"},
+		{"touch", func(ctx context.Context, l *fsstore.Locked) error { return l.Touch(ctx) }, "B"},
+		{"delete", func(ctx context.Context, l *fsstore.Locked) error { return l.Delete(ctx) }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			a := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
+			b := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
+			id := newID(t)
+			mustSave(t, a, id, "old")
+			la, err := a.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer la.Unlock()
+			if _, err := la.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var (
+				lb     *fsstore.Locked
+				actErr error
+			)
+			defer func() {
+				if lb != nil {
+					lb.Unlock()
+				}
+			}()
+			a.SetDeleteHookForTest(func(step string) {
+				switch step {
+				case "temp":
+					// Past the Delete's check: its lease is broken, and
+					// the next holder takes the lock and saves.
+					if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
+						t.Error(err)
+						return
+					}
+					if lb, err = b.Lock(ctx, id, fsstore.Exclusive); err != nil {
+						t.Error(err)
+						return
+					}
+					if err := lockedSaveIn(ctx, lb, "B"); err != nil {
+						t.Errorf("next holder's save: %v", err)
+					}
+				case "name":
+					if tc.act != nil && lb != nil {
+						actErr = tc.act(ctx, lb)
+					}
+				}
+			})
+			err = la.Delete(ctx)
+			a.SetDeleteHookForTest(nil)
+			if t.Failed() {
+				return
+			}
+			if actErr != nil {
+				t.Errorf("next holder's %s while the Delete under the lost lock held its record aside: %v", tc.name, actErr)
+			}
+			if !errors.Is(err, fsstore.ErrLockLost) || errors.Is(err, fsstore.ErrInDoubt) {
+				t.Errorf("Delete under a lock lost before it removed anything: %v; want ErrLockLost, not ErrInDoubt", err)
+			}
+			if err := lb.Unlock(); err != nil {
+				t.Errorf("next holder's Unlock: %v (its lease removed?)", err)
+			}
+			if tc.want == "" {
+				if got, err := b.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+					t.Errorf("after the next holder's Delete: %v, %v; want ErrNotFound", nfsData(got), err)
+				}
+			} else {
+				mustLoad(t, b, id, tc.want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(b.RecordPathForTest(id)), ".tmp-*")); len(left) != 0 {
+				t.Errorf("left in the shard: %v", left)
+			}
+		})
+	}
+}
+
+// lockedSaveIn loads the session l holds (a new one if there is none) and
+// saves data under l.
+func lockedSaveIn(ctx context.Context, l *fsstore.Locked, data string) error {
+	sess, err := l.Load(ctx)
+	if errors.Is(err, fsstore.ErrNotFound) {
+		sess, err = &fsstore.Session{ID: l.ID()}, nil
+	}
+	if err != nil {
+		return err
+	}
+	sess.Data = []byte(data)
+	return l.Save(ctx, sess)
+}
