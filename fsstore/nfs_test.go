@@ -1147,8 +1147,12 @@ var nfsRPCBudgets = []nfsBudget{
 	{"CompareAndSwap with cache, this host wrote last", 11},
 	{"Lock+LoadLockedOnly+Unlock, no record", 7},
 	{"Lock+Load+Unlock, no record", 0},
-	// A log out under the lock: see Locked.Delete.
-	{"Lock+Delete+Unlock, own write", 0},
+	// A log out under the lock: the lock's LOCK, LOCKU and FREE_STATEID;
+	// a GETATTR of the directory before each of the delete's five steps
+	// (see Store.delete); the record's name renamed aside (RENAME) and
+	// removed there (REMOVE, see Locked.Delete); two LOOKUPs of names
+	// gone. An unlink of the name, before the move aside, made it 11.
+	{"Lock+Delete+Unlock, own write", 12},
 	// A keyless store's re-read of its marker, at most every
 	// fsstore.KeylessRecheck before a save or a plaintext load: the forced
 	// GETATTR of the data directory, the marker's OPEN_NOATTR and CLOSE
