@@ -188,6 +188,55 @@ func TestLeaseStoppedHolderDeleteFenced(t *testing.T) {
 	}
 }
 
+// TestLeaseKilledHolderDeleteRestored: a process killed (SIGKILL) in a
+// Locked.Delete under the lease strategy right after it moved the record
+// to the sweep's aside name, before the check of its lock that decides
+// between removing and putting back, leaves the record there. The session
+// stays readable meanwhile, and a sweep puts the record back under its
+// name once the dead holder's lease has lapsed (it settles a record aside
+// under the session's lock): a Delete that never returned may not have
+// happened, and nothing is left aside.
+func TestLeaseKilledHolderDeleteRestored(t *testing.T) {
+	// Waits for the dead holder's lease to lapse, past the lock package's
+	// grace, beside the stopped holders' tests.
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute), fsstore.WithIdleTimeout(time.Hour))
+	id := newID(t)
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	a := startChild(t, "lease-stop-save", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_STAGE=name", "STORE_OP=delete"})
+	a.Expect(t, "at name")
+	a.Kill(t)
+	p := s.RecordPathForTest(id)
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+		t.Fatalf("the killed Delete's record aside: %v", err)
+	}
+	mustLoad(t, s, id, "old")
+	lctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	l, err := s.Lock(lctx, id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatalf("Lock once the killed holder's lease lapsed: %v", err)
+	}
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{})
+	if err != nil || st.Restored != 1 || st.Errors != 0 {
+		t.Fatalf("sweep: %+v, %v; want the record put back", st, err)
+	}
+	if _, err := os.Lstat(p); err != nil {
+		t.Fatalf("record after the sweep: %v; want it back under its name", err)
+	}
+	mustLoad(t, s, id, "old")
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".tmp-*")); len(left) != 0 {
+		t.Errorf("left in the shard: %v", left)
+	}
+}
+
 // leaseStopSave is the child of TestLeaseStoppedHolderSaveFenced and
 // TestLeaseStoppedHolderDeleteFenced: it locks id under a short lease,
 // loads it and saves "A" under the lock (op "delete": deletes it), saying
