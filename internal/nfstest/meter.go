@@ -64,6 +64,10 @@ type Meter struct {
 	reps      map[string][]Stats // per repetition
 	took      map[string]time.Duration
 	lastTook  time.Duration // of the last repetition, for Refile
+	// refiled counts, per row, the repetitions Refile moved out of it, by
+	// the row they went to: a row whose every repetition went elsewhere
+	// was measured, and Report says where its repetitions are.
+	refiled map[string]map[string]int
 }
 
 // TrailingOp and TrailingCause: the Linux NFSv4.1 client frees the server's
@@ -96,7 +100,8 @@ func NewMeter(t testing.TB) *Meter {
 
 func newMeter(t testing.TB, read func() (Stats, error)) *Meter {
 	t.Helper()
-	m := &Meter{t: t, read: read, settleFor: settleFor, sums: map[string]Stats{}, reps: map[string][]Stats{}, took: map[string]time.Duration{}}
+	m := &Meter{t: t, read: read, settleFor: settleFor, sums: map[string]Stats{}, reps: map[string][]Stats{}, took: map[string]time.Duration{},
+		refiled: map[string]map[string]int{}}
 	first, err := read()
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +156,10 @@ func (m *Meter) Refile(name, to string) {
 	m.sums[to].Add(d)
 	m.reps[to] = append(m.reps[to], d)
 	m.took[to] += m.lastTook
+	if m.refiled[name] == nil {
+		m.refiled[name] = map[string]int{}
+	}
+	m.refiled[name][to]++
 }
 
 // Repetitions returns how many repetitions name's row holds.
@@ -248,7 +257,7 @@ func (m *Meter) Report(budgets []Budget) {
 	for _, b := range budgets {
 		sum, reps := m.sums[b.Name], len(m.reps[b.Name])
 		if reps == 0 {
-			m.t.Errorf("%s: not measured", b.Name)
+			m.t.Errorf("%s", m.unmeasured(b.Name))
 			continue
 		}
 		var parts []string
@@ -281,4 +290,30 @@ func (m *Meter) Report(budgets []Budget) {
 			m.t.Errorf("%s: %.1f RPCs in the median repetition (average %.2f: %s), budget %.0f", b.Name, med, avg, strings.Join(parts, " "), b.Budget)
 		}
 	}
+}
+
+// unmeasured says why the row name holds no repetition: none was
+// measured, or every one was refiled (Refile), to the rows it names with
+// what each of their repetitions sent. A row whose repetitions all did
+// the extra work has no measure of the operation alone; it was reported
+// as "not measured", as if the test had never run it, with the RPCs it
+// did measure out of sight unless the other row was in the budgets.
+func (m *Meter) unmeasured(name string) string {
+	out := m.refiled[name]
+	if len(out) == 0 {
+		return name + ": not measured"
+	}
+	tos := make([]string, 0, len(out))
+	for to := range out {
+		tos = append(tos, to)
+	}
+	sort.Strings(tos)
+	var parts []string
+	total := 0
+	for _, to := range tos {
+		total += out[to]
+		parts = append(parts, fmt.Sprintf("%d to %q (RPCs per repetition there %v)", out[to], to, m.totals(to)))
+	}
+	return fmt.Sprintf("%s: measured %d times, and every repetition was refiled, so none measured the operation alone: %s",
+		name, total, strings.Join(parts, "; "))
 }

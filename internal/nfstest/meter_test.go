@@ -199,3 +199,28 @@ func TestMeterRefile(t *testing.T) {
 		t.Errorf("load+reread: %d repetitions, want 5", got)
 	}
 }
+
+// A row whose every repetition was refiled was measured: Report said
+// "not measured", as of a row the test never ran, and nothing of where
+// its repetitions went. It says that every one was refiled, and where,
+// with what each sent there.
+func TestMeterReportAllRefiled(t *testing.T) {
+	f := &fakeMount{counts: Stats{}}
+	r := &errRecorder{TB: t}
+	m := newMeter(r, f.read)
+	for range 3 {
+		m.Measure("load", func() error {
+			f.counts["GETATTR"] += 2
+			return nil
+		})
+		m.Refile("load", "load (+ marker re-read)")
+	}
+	m.Report([]Budget{{Name: "load", Budget: 1}, {Name: "never run", Budget: 1}})
+	want := []string{
+		`load: measured 3 times, and every repetition was refiled, so none measured the operation alone: 3 to "load (+ marker re-read)" (RPCs per repetition there [2 2 2])`,
+		"never run: not measured",
+	}
+	if !slices.Equal(r.errs, want) {
+		t.Errorf("Report's errors:\n%q\nwant\n%q", r.errs, want)
+	}
+}
