@@ -651,13 +651,16 @@ func (c *statsCounter) expiry(t time.Time) {
 
 // locks counts stripe lock files and lease files, judging leases as Sweep
 // does. Dot files are the lock directory's own (probes, the fleet lock).
-// Like a shard, the directory is opened once for the look at each file:
-// it holds a file per lock stripe in use, up to the store's stripes.
+// Like a shard, the directory is opened once, readable, to be listed and
+// to look at each file in: it holds a file per lock stripe in use, up to
+// the store's stripes. It was opened twice, once to look in and once
+// more to list (an openat2 each, and on NFS a GETATTR by close-to-open
+// for the listing's).
 func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration) error {
 	if ttl == 0 {
 		ttl = 15 * time.Second
 	}
-	ld, err := c.fs.openShard(dir)
+	ld, err := c.fs.openShardToList(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // as a listing of a directory gone finds it: empty
 	}
@@ -665,19 +668,21 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer ld.close()
-	return c.fs.forEachEntry(ctx, dir, func(e fs.DirEntry) {
-		name := e.Name()
+	buf := c.listBuf()
+	defer c.bufs.Put(buf)
+	return c.fs.forEachShardName(ctx, ld, *buf, func(b []byte, typ fs.FileMode) {
+		name := string(b) // the listing's bytes are valid during the call only
 		if strings.HasPrefix(name, ".") {
 			switch {
 			case lockDotOwn(name):
-			case lockDotTemp(e):
+			case lockDotTemp(name, typ):
 				c.temp(&ld, dir, name)
 			default:
 				c.foreign.Add(1)
 			}
 			return
 		}
-		if foreignInLocks(e) {
+		if foreignInLocks(name, typ) {
 			c.foreign.Add(1)
 			return
 		}
@@ -739,9 +744,8 @@ func lockDotOwn(name string) bool {
 // lockDotTemp reports whether a dot file of the lock directory is a
 // temporary file of the lock package (a strategy being recorded, a lease
 // probe), which a process that died at the wrong moment leaves behind.
-func lockDotTemp(e fs.DirEntry) bool {
-	n := e.Name()
-	return e.Type().IsRegular() && (strings.HasPrefix(n, lock.StrategyFile+"-") && strings.HasSuffix(n, ".tmp") ||
+func lockDotTemp(n string, typ fs.FileMode) bool {
+	return typ.IsRegular() && (strings.HasPrefix(n, lock.StrategyFile+"-") && strings.HasSuffix(n, ".tmp") ||
 		strings.HasPrefix(n, ".probe-") && strings.HasSuffix(n, ".lease"))
 }
 
@@ -764,9 +768,8 @@ func tempTime(name string, st fileStat) time.Time {
 // foreignInLocks reports whether an entry of the lock directory is not the
 // store's. Dot files are the lock directory's own (probes, the fleet lock)
 // and are not passed here.
-func foreignInLocks(e fs.DirEntry) bool {
-	name := e.Name()
-	if !e.Type().IsRegular() {
+func foreignInLocks(name string, typ fs.FileMode) bool {
+	if !typ.IsRegular() {
 		return true
 	}
 	_, _, isLease := lock.IsLeaseFile(name)

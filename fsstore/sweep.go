@@ -1910,14 +1910,14 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		if strings.HasPrefix(e.Name(), ".") {
 			switch {
 			case lockDotOwn(e.Name()):
-			case lockDotTemp(e):
+			case lockDotTemp(e.Name(), e.Type()):
 				ctxErr = sw.temp(ctx, dir, e.Name())
 			default:
 				sw.foreign.Add(1)
 			}
 			return
 		}
-		if foreignInLocks(e) {
+		if foreignInLocks(e.Name(), e.Type()) {
 			sw.foreign.Add(1)
 			return
 		}
