@@ -338,7 +338,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	if err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: lock: %w", p, closedLock(err))
 	}
-	defer hl.Unlock()
+	defer s.unlockLogged(hl, "rekey", p)
 	// Re-read under the lock: a request may have saved meanwhile.
 	b, st, err = s.root.readFile(p, limit)
 	if err != nil {
@@ -651,7 +651,7 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limi
 	cancel()
 	switch {
 	case err == nil:
-		h.Unlock()
+		s.unlockLogged(h, "rekey's wait for the sweep", filepath.Join(dir, name))
 	case ctx.Err() != nil:
 		return rekeyAside, fmt.Errorf("%s: waiting for the sweep that holds it aside (as %s): %w", filepath.Join(dir, name), asideName(name), ctx.Err())
 	case errors.Is(err, lock.ErrLocked):

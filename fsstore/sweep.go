@@ -818,9 +818,31 @@ func (sw *sweeper) release() {
 	sw.exclMu.Lock()
 	defer sw.exclMu.Unlock()
 	if sw.excl != nil {
-		sw.excl.Unlock()
+		sw.s.unlockLogged(sw.excl, "sweep", "")
 		sw.excl = nil
 	}
+}
+
+// unlockLogged releases h, a lock the store's own maintenance took (the
+// sweep lock, a record's lock in a rekey), and logs a warning when the
+// release fails, which its caller has no one to tell: the work done under
+// it stands (the sweep settles what it moved aside, a rekey verifies its
+// lock before it publishes), but a lease lost or taken over while held
+// means another process judged the holder dead (a host stopped or
+// starved for longer than the lease) and may have run the same work
+// meanwhile, which an operator should hear of. An error went unheard.
+// what names the work, file the record it was for ("" for none).
+func (s *Store) unlockLogged(h *lock.Handle, what, file string) {
+	err := h.Unlock()
+	if err == nil {
+		return
+	}
+	msg := "fsstore: " + what + ": releasing its lock failed; what it did under the lock stands, but the lock may have been lost while held (a host stopped or starved for longer than the lease), and another process may have done the same work meanwhile"
+	if file != "" {
+		s.cfg.logger.Warn(msg, "dir", s.dir, "file", file, "err", err)
+		return
+	}
+	s.cfg.logger.Warn(msg, "dir", s.dir, "err", err)
 }
 
 func (sw *sweeper) fail(err error) {
