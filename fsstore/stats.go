@@ -118,6 +118,14 @@ type Stats struct {
 	// late. A store opened WithClock is judged by that clock, as its
 	// Saves and Sweeps are, read-only or not: HostClock is false.
 	HostClock bool
+
+	// WholeSecondTimes reports that the store's file system keeps file
+	// times in whole seconds (ext4 with 128-byte inodes, ext3, HFS+,
+	// sshfs, some NAS), where WithCache serves nothing: as found by this
+	// census, from the time of the file it makes to read the file
+	// server's clock (not on a store opened WithReadOnly or WithClock),
+	// or by the store before (see Store.WholeSecondTimes).
+	WholeSecondTimes bool
 }
 
 // Stats walks the store once and counts its files, in memory that grows
@@ -175,6 +183,12 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	case !s.cfg.readOnly:
 		if clock, err = newServerClock(s.dir); err != nil {
 			return Stats{}, fmt.Errorf("fsstore: stats: %w", err)
+		}
+		// A file just made (or the store's directory just touched)
+		// shows the file system's tick: an mtime in whole seconds is
+		// one (but one time in a billion on a finer one).
+		if clock.base.Nanosecond() == 0 {
+			s.noteWholeSeconds()
 		}
 	}
 	c := &statsCounter{s: s, fs: s.root, opts: opts, clock: clock, hostClock: s.cfg.readOnly && !s.cfg.fakeClock,
@@ -296,8 +310,9 @@ func (c *statsCounter) result(m marker, start time.Time) Stats {
 		LockFiles: c.lockFiles.Load(), Leases: c.leases.Load(), StaleLeases: c.staleLeases.Load(),
 		Foreign: c.foreign.Load(), Bytes: c.bytes.Load(), Restorable: c.restorable.Load(),
 		Shards: c.shards.Load(), ShardCapacity: 1 << (8 * m.shardDepth),
-		HostClock:     c.hostClock,
-		MaxShardFiles: c.maxShard.Load(), Errors: c.errs.Load(),
+		HostClock:        c.hostClock,
+		WholeSecondTimes: c.s.WholeSecondTimes(),
+		MaxShardFiles:    c.maxShard.Load(), Errors: c.errs.Load(),
 	}
 	if n := c.minShard.Load(); n >= 0 {
 		st.MinShardFiles = n

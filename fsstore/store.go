@@ -135,6 +135,9 @@ type Store struct {
 	// panics limits the log of callback panics that onOwn recovers.
 	panics panicLog
 
+	// wholeSec: whether the file system keeps whole-second times.
+	wholeSec wholeSeconds
+
 	// full is the write probe's error when a maintenance store
 	// (WithMaintenanceOnly) was opened on a full file system or quota:
 	// Rekey, which writes records, refuses such a store; Sweep, which
@@ -683,6 +686,16 @@ func (s *Store) writeProbe(link bool) error {
 		return err
 	}
 	p := filepath.Join(dir, probe)
+	if link && s.cfg.cacheEntries > 0 {
+		// Open's probe, of a store with a cache: a file just made
+		// tells whether the file system keeps whole-second times, where
+		// the cache serves nothing (WholeSecondTimes). One stat, at
+		// Open (a GETATTR on NFS, whose client revalidates a file it
+		// renamed), and only where a cache is to use it.
+		if st, err := s.root.lstat(p); err == nil && st.inWholeSeconds() {
+			s.noteWholeSeconds()
+		}
+	}
 	var lerr error
 	if link {
 		lerr = s.root.link(p, p+"-link")
@@ -1076,6 +1089,9 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
 		if s.cache != nil {
+			// A cache that could serve nothing says so (see
+			// WholeSecondTimes): it was silent.
+			s.noteReadTimes(st)
 			// The cache keeps a copy of its own: pl may be in the
 			// caller's buffer, which it reuses for other sessions.
 			s.cache.put(k.name, h, append([]byte(nil), pl...), st, kr)

@@ -63,7 +63,11 @@ clock cannot be read although the store opened: a top directory that takes
 no new file while the shards do (not writable by this user, a stale NFS
 file handle). On a full file system or quota, which takes no new file, it
 counts as usual, by the file server's clock, read from the store
-directory's own mtime, which it sets to now.
+directory's own mtime, which it sets to now. That file's time also tells
+whether the file system keeps file times in whole seconds (ext4 with 128-byte
+inodes, ext3, HFS+, sshfs, some NAS), where an application's read cache
+(fsstore.WithCache) serves nothing: a "times" line says so ("whole_second_times"
+in --json).
 
 Expiry here is the sweep's view: a record's mtime (its last save or touch, by
 the file server's clock) plus the largest idle timeout recorded in the store,
@@ -130,6 +134,10 @@ type Report struct {
 	// HostClock: ages were judged by this host's clock, the store being
 	// read-only here (see openToRead).
 	HostClock bool `json:"host_clock"`
+	// WholeSecondTimes: the file system keeps file times in whole
+	// seconds, where an application's fsstore.WithCache serves nothing
+	// (fsstore.Stats.WholeSecondTimes).
+	WholeSecondTimes bool `json:"whole_second_times"`
 }
 
 func statsRun(ctx context.Context, opts *StatsOptions) error {
@@ -291,6 +299,7 @@ func newReport(dir string, st *fsstore.Stats) Report {
 		Shards: st.Shards, ShardCapacity: st.ShardCapacity,
 		MinShardFiles: st.MinShardFiles, MaxShardFiles: st.MaxShardFiles,
 		Errors: st.Errors, DurationSecs: st.Duration.Seconds(), HostClock: st.HostClock,
+		WholeSecondTimes: st.WholeSecondTimes,
 	}
 	if !st.OldestExpiry.IsZero() {
 		o, n := st.OldestExpiry.UTC(), st.NewestExpiry.UTC()
@@ -325,6 +334,9 @@ func writeHuman(w io.Writer, r *Report) {
 		c(r.Shards), c(r.ShardCapacity), c(r.MinShardFiles), c(r.MaxShardFiles), r.MeanShardFiles)
 	if r.HostClock {
 		fmt.Fprintf(w, "clock     ages judged by this host's clock, not the file server's (see the note on stderr)\n")
+	}
+	if r.WholeSecondTimes {
+		fmt.Fprintf(w, "times     the file system keeps file times in whole seconds: an application's read cache (fsstore.WithCache) serves nothing here\n")
 	}
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "errors    %s files or directories could not be examined\n", c(r.Errors))
