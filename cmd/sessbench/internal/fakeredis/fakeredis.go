@@ -28,6 +28,7 @@ type Server struct {
 	silenceAfter int64
 	execs        atomic.Int64
 	silent       atomic.Bool
+	ignored      atomic.Int64 // commands read while silent
 	mu           sync.Mutex
 	data         map[string]string
 	conns        map[net.Conn]bool
@@ -55,6 +56,21 @@ func (s *Server) Silence() { s.silent.Store(true) }
 
 // Silent reports whether the server has gone silent.
 func (s *Server) Silent() bool { return s.silent.Load() }
+
+// Ignored reports how many commands the server has read and left
+// unanswered while silent: a client waits for their answers.
+func (s *Server) Ignored() int64 { return s.ignored.Load() }
+
+// Speak makes a silent server answer again, the commands it reads from
+// now on; those it ignored stay unanswered.
+func (s *Server) Speak() { s.silent.Store(false) }
+
+// Keys returns how many keys the server holds.
+func (s *Server) Keys() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.data)
+}
 
 // Close stops the server and closes its connections.
 func (s *Server) Close() {
@@ -100,6 +116,7 @@ func (s *Server) serve(c net.Conn) {
 			return
 		}
 		if s.silent.Load() {
+			s.ignored.Add(1)
 			continue // read, never answered
 		}
 		name := strings.ToUpper(cmd[0])

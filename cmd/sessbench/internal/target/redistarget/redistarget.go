@@ -71,6 +71,9 @@ type Target struct {
 	tokens                     atomic.Uint64
 	ttl                        time.Duration // of a session after each write
 	answer                     time.Duration // each command's deadline
+	// unwatch stops the watch on Open's context (see abort); false once
+	// it has run: the client is closed, or being closed.
+	unwatch func() bool
 }
 
 // Open connects to srv with a pool big enough for conns concurrent clients
@@ -81,6 +84,12 @@ type Target struct {
 // command, and its answer, has answer to arrive (see
 // redisaddr.AnswerTimeout; 0: redisaddr.AnswerBase): a command not
 // answered in time fails with bench.ErrNoAnswer, which stops the run.
+//
+// ctx is the run's: once it ends (Ctrl-C), the commands in flight fail at
+// once, where go-redis, which heeds a context's deadline in a read but not
+// its end, waited for their answer as long as answer from a server that
+// does not answer; Close still removes the keys, over a connection of its
+// own.
 func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl, answer time.Duration) (*Target, error) {
 	if ttl < time.Millisecond || ttl%time.Millisecond != 0 {
 		return nil, fmt.Errorf("redis session TTL %v: want whole milliseconds, at least 1ms", ttl)
@@ -151,6 +160,12 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		c.Close()
 		return nil, fmt.Errorf("--redis %s: %w", addr, context.Cause(ctx))
 	}
+	// Watched from here to Close: the end of ctx closes the client, and
+	// with it the connections of the commands in flight, which then fail
+	// at once. One watch for the target, not one per command: a
+	// context.AfterFunc per command would have every client of the run
+	// take the run context's mutex twice per command, in the measurement.
+	t.unwatch = context.AfterFunc(ctx, func() { c.Close() })
 	return t, nil
 }
 
@@ -279,16 +294,26 @@ func (t *Target) Touch(ctx context.Context, id string) error {
 }
 
 // Close implements bench.Target: it deletes every key under the prefix and
-// disconnects.
+// disconnects. After the end of Open's context, which closed the client
+// (see Open), it deletes them over a client of its own, whose commands,
+// which carry no session, have redisaddr.AnswerBase to be answered.
 func (t *Target) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	c := t.c
+	if t.unwatch != nil && !t.unwatch() {
+		o := *t.c.Options()
+		o.ReadTimeout, o.WriteTimeout = redisaddr.AnswerBase, redisaddr.AnswerBase
+		o.PoolSize = 1
+		c = redis.NewClient(&o)
+		t.c.Close() // closed already, or being closed: its error says nothing
+	}
 	var first error
-	iter := t.c.Scan(ctx, 0, t.prefix+"*", 1000).Iterator()
+	iter := c.Scan(ctx, 0, t.prefix+"*", 1000).Iterator()
 	batch := make([]string, 0, 1000)
 	flush := func() {
 		if len(batch) > 0 {
-			if err := t.c.Unlink(ctx, batch...).Err(); err != nil && first == nil {
+			if err := c.Unlink(ctx, batch...).Err(); err != nil && first == nil {
 				first = err
 			}
 			batch = batch[:0]
@@ -304,7 +329,7 @@ func (t *Target) Close() error {
 	if err := iter.Err(); err != nil && first == nil {
 		first = err
 	}
-	if err := t.c.Close(); err != nil && first == nil {
+	if err := c.Close(); err != nil && first == nil {
 		first = err
 	}
 	if first != nil {
