@@ -3,6 +3,7 @@
 package fsstore
 
 import (
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,13 @@ func (d shardDir) lstatName(name []byte) (fileStat, error) { return d.lstat(stri
 
 func (d shardDir) lstatCachedName(name []byte) (fileStat, error) { return d.lstatName(name) }
 
-// openShardToList is openShard: its descriptor is readable here, but the
-// listing (forEachShardName) opens the directory again, through os.File.
-func (r *rootDir) openShardToList(dir string) (shardDir, error) { return r.openShard(dir) }
+// openShardToList opens the shard directory dir to resolve names in it
+// (O_PATH is Linux's: the descriptor is readable here), but the listing
+// (forEachShardName) opens the directory again, through os.File.
+func (r *rootDir) openShardToList(dir string) (shardDir, error) {
+	fd, _, err := r.parent(filepath.Join(dir, "x"), false)
+	if err != nil {
+		return shardDir{}, err
+	}
+	return shardDir{fd: fd, path: dir, noStatx: r.noStatx}, nil
+}

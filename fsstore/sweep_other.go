@@ -19,7 +19,6 @@ func (*rootDir) statFresh(p string) (fileID, error) { return fileID{}, platformE
 
 type shardDir struct{ path string }
 
-func (*rootDir) openShard(string) (shardDir, error)       { return shardDir{}, platformErr }
 func (*rootDir) openShardToList(string) (shardDir, error) { return shardDir{}, platformErr }
 func (shardDir) close()                                   {}
 func (shardDir) lstat(string) (fileStat, error)           { return fileStat{}, platformErr }

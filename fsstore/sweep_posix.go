@@ -41,14 +41,6 @@ type shardDir struct {
 	noStatx bool // the root's (rootDir.noStatx)
 }
 
-func (r *rootDir) openShard(dir string) (shardDir, error) {
-	fd, _, err := r.parent(filepath.Join(dir, "x"), false)
-	if err != nil {
-		return shardDir{}, err
-	}
-	return shardDir{fd: fd, path: dir, noStatx: r.noStatx}, nil
-}
-
 func (d shardDir) close() { unix.Close(d.fd) }
 
 func (d shardDir) lstat(name string) (fileStat, error) {
