@@ -229,7 +229,10 @@ func (s *Store) backdateKeyCheck(id, newest uint32) {
 // the marker (by hand, or a writer of the mount without the keys), and a
 // host started without keys after that opened the store and wrote and
 // served plaintext sessions, a forged one included, for as long as it ran:
-// the keyed hosts read the marker only at Open. Written again, the line
+// the keyed hosts read the marker only at Open. The key files refuse such
+// a host now (keyFileIn), unless the writer removed them too, which
+// keepKeyChecks undoes for the check files: the line is for that case, and
+// for the builds of sessfs that know only the line. Written again, it
 // stops such a host within keylessRecheck of its next re-read, and fails
 // the next keyless Open. A failure is logged and the save goes on, as for
 // a check file: the line is for the other hosts, not for this one. The

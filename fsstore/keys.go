@@ -54,10 +54,13 @@ var (
 	// without the keys wrote it, an attacker or a host deployed without
 	// keys. It matches ErrCorrupt.
 	ErrUnencrypted = fmt.Errorf("%w: record is not encrypted but the store is", ErrCorrupt)
-	// ErrKeysRequired reports an encrypted store (its marker says so)
-	// opened without keys: such a process would write plaintext that the
-	// other hosts refuse. Open fails with it unless WithMaintenanceOnly is
-	// given, and saves through a WithMaintenanceOnly store fail with it.
+	// ErrKeysRequired reports an encrypted store (its marker says so, or
+	// a key file at its top, .keycheck-ID, .keynewest-ID or .keyorder-N,
+	// which only a host opened with keys writes) opened without keys: such
+	// a process would write plaintext that the other hosts refuse. Open
+	// fails with it unless WithMaintenanceOnly is given, and saves through
+	// a WithMaintenanceOnly store fail with it, as do the saves of a store
+	// opened without keys once it has learnt that the store is encrypted.
 	ErrKeysRequired = errors.New("store is encrypted: open it WithKeys")
 	// ErrNotEncrypted reports, from Rekey and from the saves of a store
 	// opened WithMaintenanceOnly and with keys, a store whose marker does
@@ -300,8 +303,9 @@ func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 // deploy again, run `sessgc rekey`, then drop the old key (docs/security.md
 // says why in that order).
 //
-// A store opened WithKeys is encrypted for good: its marker records it, so
-// that processes without keys refuse to open it (ErrKeysRequired), and
+// A store opened WithKeys is encrypted for good: its marker records it,
+// and so do the key files it writes at the store's top, so that processes
+// without keys refuse to open it (ErrKeysRequired), and
 // plaintext records are refused (ErrUnencrypted), since only someone
 // without the keys writes them. A process that opened the store without
 // keys before it was marked refuses saves (ErrKeysRequired), and
@@ -540,7 +544,8 @@ const keylessRecheck = 2 * time.Second
 
 // refusePlaintext returns ErrKeysRequired when this keyless store must not
 // write a plaintext record: the store is known to be encrypted, or a
-// re-read of the marker (recheckMarker) says it now is. A marker that
+// re-read of the marker (recheckMarker) says it now is, or finds a key
+// file at the store's top (the error then names it). A marker that
 // cannot be read fails the save: it could have said encrypted; so do the
 // saves and loads of plaintext that ask within keylessRecheck of that read.
 func (s *Store) refusePlaintext() error {
@@ -548,6 +553,9 @@ func (s *Store) refusePlaintext() error {
 		return err
 	}
 	if s.encrypted.Load() {
+		if e := s.keyFileSeen.Load(); e != nil {
+			return e
+		}
 		return ErrKeysRequired
 	}
 	return nil
@@ -555,7 +563,9 @@ func (s *Store) refusePlaintext() error {
 
 // recheckMarker re-reads the marker of this keyless store, at most every
 // keylessRecheck, so that s.encrypted tells whether a process with keys
-// has since marked the store encrypted; it returns the error of a read
+// has since marked the store encrypted, or written a key file at its top
+// (a listing of the store's directory, after the marker says nothing:
+// see keyFileIn); it returns the error of a read
 // that failed, to every caller it answers for, as a success would. A
 // caller (a save, a load of a plaintext record) is answered by a read that
 // began at most keylessRecheck before it asked, or after: one that finds
@@ -646,6 +656,20 @@ func (s *Store) readMarkerFor(r *markerRead) {
 	}
 	if m.encrypted {
 		s.encrypted.Store(true)
+		r.err = nil
+		return
+	}
+	// The marker's line is not authenticated: the key files, which only
+	// a keyed host writes, say as much (see keyFileIn). readMarker made
+	// an NFS client fetch the directory's attributes, so the listing
+	// shows a file another host created since.
+	name, err := s.keyFileHere(context.Background())
+	if err != nil {
+		r.err = fmt.Errorf("check whether the store is encrypted: list its directory for key files: %w", err)
+		return
+	}
+	if name != "" {
+		s.noteKeyFile(name)
 	}
 	r.err = nil
 }

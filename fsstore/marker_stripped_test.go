@@ -14,13 +14,15 @@ import (
 )
 
 // TestStrippedEncryptionMarkRestored: someone who can write the mount but
-// has no keys removes the marker's "encrypted 1" line. A host started
-// without keys after that opened the store and wrote, and served,
-// plaintext sessions for as long as it ran (unless it loaded an encrypted
-// record): the keyed hosts never looked at the marker again. They now
-// write the line again from their saves, at most a minute after it went,
-// and the keyless host refuses plaintext from its next re-read of the
-// marker, as it does after the first marking.
+// has no keys removes the marker's "encrypted 1" line, and every key file
+// at the store's top, which a keyless host takes for the marking as well
+// (TestKeylessOpenRefusesKeyFiles). A host started without keys after
+// that opened the store and wrote, and served, plaintext sessions for as
+// long as it ran (unless it loaded an encrypted record): the keyed hosts
+// never looked at the marker again. They now write the line, and their
+// keys' check files, again from their saves, at most a minute after they
+// went, and the keyless host refuses plaintext from its next re-read of
+// the marker, as it does after the first marking.
 func TestStrippedEncryptionMarkRestored(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -43,6 +45,12 @@ func TestStrippedEncryptionMarkRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	for _, name := range keyFiles(t, dir) {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Started after the strip: nothing tells it the store is encrypted yet.
 	keyless := openDir(t, dir, fsstore.WithClock(clk.Now))
 	forged := newID(t)
@@ -57,6 +65,9 @@ func TestStrippedEncryptionMarkRestored(t *testing.T) {
 	}
 	if b, err := os.ReadFile(marker); err != nil || !strings.Contains(string(b), "encrypted 1\n") {
 		t.Errorf("marker after a keyed save a minute later: %q %v, want its encrypted line back", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, ".keycheck-1")); err != nil {
+		t.Errorf("check file after a keyed save a minute later: %v, want it written again", err)
 	}
 	clk.Advance(fsstore.KeylessRecheck)
 	if err := keyless.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {

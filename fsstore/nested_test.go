@@ -186,7 +186,10 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 		{name: "empty"},
 		{name: "half-created store", entries: []string{"data/", "locks/", ".tmp-marker-0123456789abcdef"}},
 		{name: "half-created, an NFS client's file removed while open", entries: []string{"data/", "locks/", ".nfs000000000000abcd00000001"}},
-		{name: "store without its marker", entries: []string{"data/ab/", "data/ab/ab000000000000000000000000000000", "locks/", "locks/0000", ".keycheck-1"}},
+		{name: "store without its marker", entries: []string{"data/ab/", "data/ab/ab000000000000000000000000000000", "locks/", "locks/0000"}},
+		// Its key files say it was encrypted: not made again without keys
+		// as a plaintext store (TestKeylessOpenRefusesKeyFiles).
+		{name: "encrypted store without its marker", entries: []string{"data/ab/", "data/ab/ab000000000000000000000000000000", "locks/", "locks/0000", ".keycheck-1"}, want: fsstore.ErrKeysRequired, msg: []string{".keycheck-1"}},
 		{name: "a file", entries: []string{"notes.txt"}, want: fsstore.ErrNotStore, msg: []string{"notes.txt"}},
 		{name: "a dot file", entries: []string{".bashrc"}, want: fsstore.ErrNotStore, msg: []string{".bashrc"}},
 		{name: "lost+found", entries: []string{"lost+found/"}, want: fsstore.ErrNotStore, msg: []string{"lost+found", "root of a file system"}},

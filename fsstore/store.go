@@ -101,8 +101,12 @@ type Store struct {
 	// read of the marker begun last, among those that ended, which every
 	// caller shares; markerReading is its read under way, if any, guarded
 	// by markerMu. See recheckMarker.
-	encrypted     atomic.Bool
-	markerLast    atomic.Pointer[markerRead]
+	encrypted  atomic.Bool
+	markerLast atomic.Pointer[markerRead]
+	// keyFileSeen, in a keyless store, is what its saves fail with once
+	// a re-read of the marker found a key file at the store's top where
+	// the marker did not say encrypted (noteKeyFile); nil before.
+	keyFileSeen   atomic.Pointer[keyFileRefusal]
 	markerMu      sync.Mutex
 	markerReading *markerRead
 	bufs          sync.Pool
@@ -463,6 +467,28 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if err := stopped(); err != nil {
 		return nil, err
 	}
+	// A store opened without keys looks for the key files at the top of
+	// the store where the marker does not say it is encrypted, or is
+	// missing: they say so as surely, and the marker is not authenticated
+	// (keyFileIn). Before a missing marker is created: a store whose
+	// marker was removed must not be made again as a plaintext one.
+	nfs := onNFS(abs)
+	keyless := len(c.keys) == 0 && c.keysFile == ""
+	var keyFile string
+	if keyless && (err == nil && !m.encrypted || errors.Is(err, fs.ErrNotExist) && c.create && !c.readOnly) {
+		var lerr error
+		if keyFile, lerr = keyFileIn(abs, nfs); lerr != nil {
+			return nil, errKeyFileLook(abs, lerr)
+		}
+		// Maintenance never saves, and may open the store; but not
+		// make its missing marker again, without the line.
+		if keyFile != "" && (!c.maintenanceOnly || err != nil) {
+			return nil, errKeyFile(abs, keyFile)
+		}
+		if err := stopped(); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && (!c.create || c.readOnly):
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
@@ -497,7 +523,9 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	}
 	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}, raising: make(chan struct{}, 1)}
 	s.maxIdle.Store(int64(m.maxIdle))
-	s.encrypted.Store(m.encrypted)
+	// A maintenance store opened without keys beside key files knows the
+	// store encrypted, as from the marker: it refuses plaintext records.
+	s.encrypted.Store(m.encrypted || keyFile != "")
 	s.markerLast.Store(&markerRead{start: readAt})
 	if c.dirSetgid && runtime.GOOS != "windows" {
 		// The store's directories take the bit, and the group, only from
@@ -532,7 +560,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	} else if s.layout.encrypted && !c.maintenanceOnly {
 		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse", abs, ErrKeysRequired, MarkerFile)
 	}
-	s.nfs = onNFS(abs)
+	s.nfs = nfs
 	if !c.maxInFlightSet && !s.nfs && !c.efs {
 		s.cfg.maxInFlight = 0 // local disk: see WithMaxInFlight
 	}
