@@ -144,20 +144,32 @@ func (s *Store) keyNeverHad(id uint32) error {
 // saves look for its keys' check files (keepKeyChecks).
 const keyChecksRecheck = time.Minute
 
-// keepKeyChecks writes again the check file of a key of kr that has none,
-// looking at most every keyChecksRecheck, from a save of an application
-// store (it vouches for its keys as at Open). A check file is written
-// once, by the first host to open the store with the key, and read by the
-// hosts without the key to tell a record under it from a forgery
-// (keyNeverHad): one removed while the fleet runs with the key (by hand,
-// by a cleanup of old files) made those hosts take every live session
-// under it for corrupt (the corrupt-records alert, not the unknown-key
-// one) until a host opened the store again, and CompareAndSwap of
-// version 0 replace it. And a maintenance store refuses to rekey or save
-// under a newest key without one (ErrKeyNotDeployed). A check that fails
-// (another secret under the ID: a host with another key set wrote it
-// meanwhile; an I/O error) is logged, and the save goes on: the file is
-// advisory to this host, and Open refuses such a key set.
+// keepKeyChecks checks the check file of each key of kr, and writes again
+// one that is missing, looking at most every keyChecksRecheck, from a
+// save of an application store (it vouches for its keys as at Open). A
+// check file is written once, by the first host to open the store with
+// the key, and read by the hosts without the key to tell a record under
+// it from a forgery (keyNeverHad), and by the keyless hosts as a sign
+// that the store is encrypted (keyFileIn): one removed while the fleet
+// runs with the key (by hand, by a cleanup of old files) made those hosts
+// take every live session under it for corrupt (the corrupt-records
+// alert, not the unknown-key one) until a host opened the store again,
+// and CompareAndSwap of version 0 replace it. And a maintenance store
+// refuses to rekey or save under a newest key without one
+// (ErrKeyNotDeployed).
+//
+// A check file that does not open with this host's key (another secret
+// under the ID, or a damaged file) is logged as an error at each look, and
+// left as it is: this host cannot tell a forgery from the check file of
+// another host that holds another secret under the ID (a host opened with
+// another key set while the file was missing, whose Open then found
+// nothing to check its key against). Writing its own over it would hide
+// that split from the next Open, which checks against the file, and the
+// two hosts would take turns replacing each other's. The split is the
+// fault, and only the operator can say whose key set is right. A check
+// that cannot be made (an I/O error) is logged too. The save goes on
+// either way: the file is advisory to this host, which checked its key at
+// Open.
 func (s *Store) keepKeyChecks(ctx context.Context, kr *keyring) {
 	now := s.cfg.now().UnixNano()
 	last := s.keyChecksAt.Load()
@@ -176,7 +188,19 @@ func (s *Store) keepKeyChecks(ctx context.Context, kr *keyring) {
 		if h := s.testHooks.keyCheckLook; h != nil {
 			h(id)
 		}
-		if _, err := os.Lstat(keyCheckPath(s.dir, id)); !errors.Is(err, fs.ErrNotExist) {
+		// The file is read and opened with the key, not only looked
+		// for: one there under another secret was trusted as this key's
+		// until the next Open failed on it.
+		err := checkKey(s.dir, id, aead, 0, false)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, errKeyCheck):
+			s.cfg.logger.Error("fsstore: a key's check file does not hold this host's key (another secret under the same key ID: a host opened the store with another key set while the file was missing, or someone replaced the file): the hosts whose key differs take each other's sessions for corrupt, and a host opened with this key set now fails to start; left as it is, since it may be another host's key: find the host whose key set differs and give every host one key set, or, if the file is damaged, remove it (a save here writes it again within a minute)",
+				"key", id, "file", keyCheckBase(id), "err", err)
+			continue
+		case !errors.Is(err, fs.ErrNotExist):
+			s.cfg.logger.Warn("fsstore: a key's check file could not be read; it is looked at again within a minute", "key", id, "file", keyCheckBase(id), "err", err)
 			continue
 		}
 		if err := s.restoreKeyCheck(id, aead); err != nil {
