@@ -108,6 +108,7 @@ func (*rootDir) setTimes(path string, atime, mtime time.Time) error { return pla
 func isExt4(dir string) bool                                        { return false }
 func onNFS(dir string) bool                                         { return false }
 func forceGetattr(dir string, _ bool) error                         { return platformErr }
+func statxRefused() bool                                            { return true }
 
 func (rfile) touch(t *time.Time) error                      { return platformErr }
 func (rfile) stat() (fileStat, error)                       { return fileStat{}, platformErr }
