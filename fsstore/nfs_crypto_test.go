@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,11 @@ import (
 // KeylessHostLearns: hostB opens the store without keys; hostA then opens
 // it with keys, which marks it encrypted in the marker, and saves. hostB,
 // still running, must re-read the marker through its NFS client's caches
-// and refuse its saves (ErrKeysRequired), here on the real clock.
+// and refuse its saves (ErrKeysRequired), here on the real clock. Then
+// hostA, as a writer of the mount, removes the marker's "encrypted 1"
+// line: a new keyless Open on hostB must still be refused, by the key
+// check file hostA wrote, which hostB's client last listed before it was
+// there.
 
 var nfsCryptoKey = fsstore.Key{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}
 
@@ -108,6 +113,25 @@ func nfsKeylessHostA(t *testing.T) {
 		t.Fatal(err)
 	}
 	nfstest.Signal(nfsCryptoSig(t, "marked"))
+	nfsCryptoWait(t, "refused")
+	marker := filepath.Join(nfsCryptoDir(t), fsstore.MarkerFile)
+	b, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := strings.Replace(string(b), "encrypted 1\n", "", 1)
+	if stripped == string(b) {
+		t.Fatalf("marker %q has no encrypted line", b)
+	}
+	tmp := marker + ".edit"
+	if err := os.WriteFile(tmp, []byte(stripped), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, marker); err != nil {
+		t.Fatal(err)
+	}
+	nfstest.Signal(nfsCryptoSig(t, "stripped"))
+	nfsCryptoWait(t, "reopened")
 }
 
 func nfsKeylessHostB(t *testing.T) {
@@ -132,6 +156,17 @@ func nfsKeylessHostB(t *testing.T) {
 			t.Fatalf("hostB still saving plaintext after %d saves", n)
 		}
 	}
+	nfstest.Signal(nfsCryptoSig(t, "refused"))
+	nfsCryptoWait(t, "stripped")
+	o, err := fsstore.Open(nfsCryptoDir(t))
+	if err == nil {
+		o.Close()
+		t.Fatal("hostB opened the store without keys once hostA removed the marker's encrypted line, beside hostA's .keycheck-1")
+	}
+	if !errors.Is(err, fsstore.ErrKeysRequired) || !strings.Contains(err.Error(), ".keycheck-1") {
+		t.Fatalf("hostB Open without keys, the marker's line removed: %v, want ErrKeysRequired naming .keycheck-1", err)
+	}
+	nfstest.Signal(nfsCryptoSig(t, "reopened"))
 }
 
 // KeysFileChangedOnOtherHost: the keys file is on the export, and hostB
