@@ -8,10 +8,12 @@ import (
 	"syscall"
 )
 
-// isMountPoint reports whether a file system is mounted at point: point
+// devMountPoint reports whether a file system is mounted at point: point
 // is on another device than its parent directory. A point that cannot be
-// looked at counts as mounted (nothing is said about it).
-func isMountPoint(point string) bool {
+// looked at counts as mounted (nothing is said about it). A bind mount of
+// a directory of the parent's own file system is on the same device, so
+// Linux asks its mount table first (see fstab_linux.go).
+func devMountPoint(point string) bool {
 	fi, err := os.Stat(point)
 	if os.IsNotExist(err) {
 		return false // not even the mount point is there
