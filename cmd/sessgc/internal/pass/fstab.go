@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -39,7 +40,7 @@ func (h hostMounts) unmountedShare(dir string) string {
 		return ""
 	}
 	defer f.Close()
-	e, ok := fstabEntryHolding(f, abs)
+	e, ok := fstabEntryHolding(f, resolveExisting(abs))
 	if !ok || h.mounted(e.point) {
 		return ""
 	}
@@ -50,9 +51,15 @@ func (h hostMounts) unmountedShare(dir string) string {
 type fstabEntry struct{ source, point, fstype string }
 
 // fstabEntryHolding returns the entry of r whose mount point is abs or the
-// nearest directory above it, leaving out the root file system and swap.
+// nearest directory above it, leaving out the root file system, swap, and
+// noauto entries: those are not mounted at boot, so an operator may leave
+// one unmounted on purpose (a standby host, with --missing-ok). Both abs
+// and the mount points are compared with their symbolic links resolved
+// (see resolveExisting), so a --dir reached through a link to the share,
+// or a mount point written through one, is still found.
 func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 	var best fstabEntry
+	bestLen := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
@@ -65,14 +72,48 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 			continue
 		}
 		e := fstabEntry{source: fstabUnescape(f[0]), point: filepath.Clean(fstabUnescape(f[1])), fstype: f[2]}
-		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" {
+		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" || len(f) > 3 && hasOption(f[3], "noauto") {
 			continue
 		}
-		if (abs == e.point || strings.HasPrefix(abs, e.point+"/")) && len(e.point) > len(best.point) {
-			best = e
+		point := resolveExisting(e.point)
+		if point == "/" {
+			continue
+		}
+		if (abs == point || strings.HasPrefix(abs, point+"/")) && len(point) > bestLen {
+			best, bestLen = e, len(point)
 		}
 	}
 	return best, best.point != ""
+}
+
+// hasOption reports whether the comma-separated options opts hold name.
+func hasOption(opts, name string) bool {
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveExisting returns the absolute path p with the symbolic links of
+// its longest existing ancestor resolved: a missing --dir below a link to
+// the share cannot be resolved whole, and its existing part says where it
+// leads.
+func resolveExisting(p string) string {
+	var rest []string
+	for q := p; ; {
+		if r, err := filepath.EvalSymlinks(q); err == nil {
+			slices.Reverse(rest)
+			return filepath.Join(append([]string{r}, rest...)...)
+		}
+		parent := filepath.Dir(q)
+		if parent == q {
+			return p
+		}
+		rest = append(rest, filepath.Base(q))
+		q = parent
+	}
 }
 
 // fstabUnescape decodes the octal escapes (\040 for a space) that fstab

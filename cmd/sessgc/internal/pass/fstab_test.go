@@ -38,6 +38,8 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 		{name: "mounted", fstab: "server:/export MNT nfs4 defaults 0 0", mounted: true, dir: "MNT/sessions", noStore: true, msg: "is the share mounted on this host?"},
 		{name: "mounted, empty", fstab: "server:/export MNT nfs4 defaults 0 0", mounted: true, dir: "MNT/sessions", empty: true, noStore: true, msg: "is the share mounted on this host?"},
 		{name: "not in fstab", fstab: "# nothing\n/dev/vda1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\nserver:/ MNT-other nfs4 defaults 0 0", dir: "MNT/sessions", noStore: true, msg: "does not exist (is the share mounted"},
+		{name: "reached through a symbolic link", fstab: "server:/export MNT nfs4 defaults 0 0", dir: "LINK/sessions", msg: "MNT, which FSTAB mounts"},
+		{name: "noauto, left unmounted on purpose", fstab: "server:/export MNT nfs4 noauto,_netdev 0 0", dir: "MNT/sessions", noStore: true, msg: "does not exist (is the share mounted"},
 		{name: "no fstab", dir: "MNT/sessions", empty: true, noStore: true, msg: "(no .sessfs file) (is the share mounted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,7 +52,11 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			dir := strings.ReplaceAll(tc.dir, "MNT", mnt)
+			link := filepath.Join(tmp, "link")
+			if err := os.Symlink(mnt, link); err != nil {
+				t.Fatal(err)
+			}
+			dir := strings.NewReplacer("MNT", mnt, "LINK", link).Replace(tc.dir)
 			if tc.empty && dir != mnt {
 				mkdir(t, dir)
 			}

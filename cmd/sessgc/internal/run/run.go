@@ -138,8 +138,8 @@ with exit 3 and left untouched, with or without the flag; so is a DIR that
 is a symbolic link to a missing target, or that cannot be listed, a
 missing DIR with white space at either end (a trailing space or newline
 from an environment file), and a missing or empty DIR at or below a mount
-point that /etc/fstab lists and nothing is mounted on (the share failed to
-mount at boot: the refusal names it). When DIR
+point that /etc/fstab lists (without noauto) and nothing is mounted on
+(the share failed to mount at boot: the refusal names it). When DIR
 holds only what an application makes while creating the store (empty data/
 and locks/ directories, a marker temp file), the run looks once more a
 second later before refusing it. The --textfile must not be inside DIR.`,
