@@ -53,7 +53,8 @@ type fstabEntry struct{ source, point, fstype string }
 // fstabEntryHolding returns the entry of r whose mount point is abs or the
 // nearest directory above it, leaving out the root file system, swap, and
 // noauto entries: those are not mounted at boot, so an operator may leave
-// one unmounted on purpose (a standby host, with --missing-ok). Both abs
+// one unmounted on purpose (a standby host, with --missing-ok), unless
+// systemd mounts it on first access (x-systemd.automount). Both abs
 // and the mount points are compared with their symbolic links resolved
 // (see resolveExisting), so a --dir reached through a link to the share,
 // or a mount point written through one, is still found.
@@ -72,7 +73,7 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 			continue
 		}
 		e := fstabEntry{source: fstabUnescape(f[0]), point: filepath.Clean(fstabUnescape(f[1])), fstype: f[2]}
-		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" || len(f) > 3 && hasOption(f[3], "noauto") {
+		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" || len(f) > 3 && hasOption(f[3], "noauto") && !hasOption(f[3], "x-systemd.automount") {
 			continue
 		}
 		point := resolveExisting(e.point)

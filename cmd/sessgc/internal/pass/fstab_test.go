@@ -40,6 +40,7 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 		{name: "not in fstab", fstab: "# nothing\n/dev/vda1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\nserver:/ MNT-other nfs4 defaults 0 0", dir: "MNT/sessions", noStore: true, msg: "does not exist (is the share mounted"},
 		{name: "reached through a symbolic link", fstab: "server:/export MNT nfs4 defaults 0 0", dir: "LINK/sessions", msg: "MNT, which FSTAB mounts"},
 		{name: "noauto, left unmounted on purpose", fstab: "server:/export MNT nfs4 noauto,_netdev 0 0", dir: "MNT/sessions", noStore: true, msg: "does not exist (is the share mounted"},
+		{name: "noauto with a systemd automount", fstab: "server:/export MNT nfs4 noauto,x-systemd.automount 0 0", dir: "MNT/sessions", msg: "MNT, which FSTAB mounts"},
 		{name: "no fstab", dir: "MNT/sessions", empty: true, noStore: true, msg: "(no .sessfs file) (is the share mounted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
