@@ -51,7 +51,7 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 	var srv Server
 	if !strings.Contains(s, "://") {
 		host, port, err := net.SplitHostPort(s)
-		if err != nil || host == "" || !validPort(port) || strings.ContainsAny(host, "@/") {
+		if err != nil || !validHost(host, strings.HasPrefix(s, "[")) || !validPort(port) {
 			// Not quoted: a mistyped URL may hold a password.
 			return Server{}, errors.New("not host:port, redis://host:port or rediss://host:port")
 		}
@@ -108,10 +108,7 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 		}
 		srv.Addr = net.JoinHostPort(u.Hostname(), port)
 		h, _, err := net.SplitHostPort(srv.Addr)
-		// An IPv6 address must be bracketed: redis://2001:db8::10 would
-		// otherwise be read as host 2001:db8: and port 10.
-		if err != nil || h == "" || strings.ContainsAny(h, "[]@/ ") || strings.Contains(h, ":") && !strings.HasPrefix(u.Host, "[") ||
-			strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		if err != nil || !validHost(h, strings.HasPrefix(u.Host, "[")) {
 			return fail("not a host name or address (an IPv6 address goes in brackets: [::1]:6379)")
 		}
 		if p := strings.Trim(u.Path, "/"); p != "" {
@@ -130,6 +127,31 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 		srv.PasswordFromEnv = srv.Password != ""
 	}
 	return srv, nil
+}
+
+// validHost reports whether h, the host of an address (bracketed: it was
+// in brackets), is one a client can dial: a DNS name of letters, digits,
+// dots, hyphens and underscores, an IPv4 address, or in brackets an IPv6
+// address (with its zone, fe80::1%eth0, a name of the same characters). Both forms of --redis check it,
+// so that host:port takes no host redis://host:port refuses: white space,
+// a control character or a URL delimiter would be sent to the resolver,
+// and a newline would go into the reports as it is. An IPv6 address must
+// be bracketed: redis://2001:db8::10 would otherwise be read as host
+// 2001:db8: and port 10.
+func validHost(h string, bracketed bool) bool {
+	if bracketed {
+		ip, zone, hasZone := strings.Cut(h, "%")
+		return strings.Contains(ip, ":") && net.ParseIP(ip) != nil && (!hasZone || name(zone))
+	}
+	return name(h)
+}
+
+// name reports whether s is a non-empty word of letters, digits, dots,
+// hyphens and underscores: a DNS name, an IPv4 address or a zone.
+func name(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
+	})
 }
 
 func validPort(p string) bool {

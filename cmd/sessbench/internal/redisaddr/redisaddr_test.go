@@ -1,6 +1,7 @@
 package redisaddr
 
 import (
+	"net"
 	"strings"
 	"testing"
 )
@@ -55,6 +56,12 @@ func TestParse(t *testing.T) {
 		{in: "redis://2001:db8::10", err: "IPv6 address goes in brackets"},
 		{in: "redis://h:6379:6379", err: "not a host name"},
 		{in: "redis://[2001:db8::10]", want: Server{Addr: "[2001:db8::10]:6379"}, shown: "[2001:db8::10]:6379"},
+		// host:port takes the hosts redis://host:port takes, no others.
+		{in: "cache internal:6379", err: "not host:port"},
+		{in: "cache\n:6379", err: "not host:port"},
+		{in: "[cache]:6379", err: "not host:port"},
+		{in: "[fe80::1%eth0]:6379", want: Server{Addr: "[fe80::1%eth0]:6379"}, shown: "[fe80::1%eth0]:6379"},
+		{in: "redis_1:6379", want: Server{Addr: "redis_1:6379"}, shown: "redis_1:6379"},
 	} {
 		got, err := Parse(tt.in, env(tt.env))
 		if tt.err != "" {
@@ -80,13 +87,22 @@ func TestParse(t *testing.T) {
 }
 
 // FuzzParse checks that no address panics Parse, that String never shows
-// the password and that it reads back as the same server.
+// the password and that it reads back as the same server, that the host of
+// an address it takes is one a client can dial (a DNS name, an IPv4
+// address, or an IPv6 address in brackets: no white space, control
+// character, non-ASCII or URL delimiter, which would go into a DNS query
+// and the reports), and that host:port and redis://host:port take the
+// same hosts.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"127.0.0.1:6379", "redis://u:p@h:1/2", "rediss://h", "[::1]:1", "redis://%zz@h", "redis://:p@[::1]/0"} {
 		f.Add(s)
 	}
 	f.Add("redis://Zm9v/YmFy+cXV4@cache.internal")
 	f.Add("redis://u:pa?ss#word@h:1")
+	// Hosts only one of the two forms took.
+	for _, s := range []string{"cache internal:6379", "cache\n:6379", "cach\x00e:6379", "caché:6379", "cache?:6379", "[cache]:6379", "[fe80::1%eth0]:6379"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		srv, err := Parse(s, nil)
 		// String never depends on the password.
@@ -113,6 +129,16 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		host, _, err := net.SplitHostPort(srv.Addr)
+		if err != nil || !dialable(host) {
+			t.Fatalf("Parse(%q) = %+v, whose host %q is no host name or address", s, srv, host)
+		}
+		if !strings.Contains(s, "://") && !strings.Contains(s, "%") {
+			// A zone (fe80::1%eth0) is written %25 in a URL.
+			if u, err := Parse("redis://"+s, nil); err != nil || u.Addr != srv.Addr {
+				t.Fatalf("Parse(%q) = %+v, but redis://%s gives %+v, %v", s, srv, s, u, err)
+			}
+		}
 		shown := srv.String()
 		back, err := Parse(shown, nil)
 		if err != nil {
@@ -122,5 +148,16 @@ func FuzzParse(f *testing.F) {
 		if back != srv {
 			t.Fatalf("Parse(%q) = %+v shown as %q, which reads back as %+v", s, srv, shown, back)
 		}
+	})
+}
+
+// dialable reports whether host is a DNS name of letters, digits, dots,
+// hyphens and underscores, or an IP address (an IPv6 one with its zone).
+func dialable(host string) bool {
+	if ip, _, _ := strings.Cut(host, "%"); net.ParseIP(ip) != nil {
+		return true
+	}
+	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
 	})
 }
