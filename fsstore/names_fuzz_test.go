@@ -56,6 +56,9 @@ func FuzzStoreNames(f *testing.F) {
 	var stores []layout
 	for depth := 0; depth <= 3; depth++ {
 		s, err := Open(f.TempDir(), WithShardDepth(depth), WithLockStripes(1+depth*1000), WithLogger(slog.New(slog.DiscardHandler)))
+		if errors.Is(err, ErrNotSupported) {
+			break // the names are still checked; no store holds them here
+		}
 		if err != nil {
 			f.Fatal(err)
 		}
