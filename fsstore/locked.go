@@ -517,7 +517,11 @@ func (l *Locked) Touch(ctx context.Context) error {
 // there Delete moves the record aside, checks the lock, and only then
 // removes the copy aside; a lock found lost puts it back, unless the next
 // holder saved the session again since (its record stays), and the error
-// matches ErrLockLost: the session was not deleted. A lock found lost only
+// matches ErrLockLost: the session was not deleted. Where the copy aside
+// is gone from there by then, and nothing is under the name, the error
+// also matches ErrInDoubt: the next holder deleted the session, or a sweep
+// of it at that instant removed the copy aside, which may have been what
+// the next holder saved (see restoreAside). A lock found lost only
 // after the removal makes the error match ErrLockLost and ErrInDoubt: the
 // record this holder had is gone, but the next holder may have read it, in
 // the instant it was aside, and saved the session again (see
@@ -712,8 +716,12 @@ func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func
 	}
 	if verr := verify(); verr != nil {
 		if moved {
-			if rerr := s.restoreAside(p, aside); rerr != nil {
+			gone, rerr := s.restoreAside(p, aside)
+			if rerr != nil {
 				return true, fmt.Errorf("fsstore: delete: %w; the record is left at %s, where Loads find it and the sweep puts it back: %w", verr, aside, rerr)
+			}
+			if gone {
+				return true, fmt.Errorf("fsstore: delete: %w; the record it moved aside, which may be one the next holder saved, was removed from %s meanwhile (by the next holder's Delete, or by a sweep that had judged an older copy there expired): %w", verr, aside, ErrInDoubt)
 			}
 		}
 		return moved, fmt.Errorf("fsstore: delete: %w", verr)
@@ -727,26 +735,37 @@ func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func
 // restoreAside puts back the record a locked Delete moved from p to aside
 // under a lock it then found lost. link(2) creates p only if p is free:
 // where the next holder saved since, p holds that newer record, and the
-// copy aside, the older, goes, as the sweep's put-back does (putBack). A
-// copy gone from aside was removed by the next holder's Delete (or put
-// back by the sweep): nothing is left to do.
-func (s *Store) restoreAside(p, aside string) error {
+// copy aside, the older, goes, as the sweep's put-back does (putBack).
+//
+// A copy gone from aside was put back by the sweep, or removed: by the
+// next holder's Delete, or by a sweep. The sweep moves an expired record
+// to the same aside name, checks that the file there is the one it
+// judged, and unlinks it by name: the move here may replace that file,
+// between the sweep's check and its unlink, with the record the next
+// holder saved since, which the unlink then removes. Nothing tells the
+// two removals apart, so gone reports a copy gone from aside while p is
+// empty: the session may have lost what the next holder saved.
+func (s *Store) restoreAside(p, aside string) (gone bool, err error) {
 	// A fresh look first: a name this client caches as a file that is
 	// gone on the server would fail the link here, without asking it.
 	s.refreshDir(p)
-	err := s.root.link(aside, p)
+	err = s.root.link(aside, p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || isStale(err):
-		return nil
+		// The refresh above serves this look too: the link changed
+		// nothing in the directory. A look that fails cannot say the
+		// session is whole either.
+		_, err := s.root.lstat(p)
+		return err != nil, nil
 	case err != nil && !errors.Is(err, fs.ErrExist):
-		return &os.LinkError{Op: "link", Old: filepath.Base(aside), New: filepath.Base(p), Err: err}
+		return false, &os.LinkError{Op: "link", Old: filepath.Base(aside), New: filepath.Base(p), Err: err}
 	}
 	if err := s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// Both names hold the record (or p a newer one): the copy aside
 		// is harmless, and the sweep removes it.
 		s.cfg.logger.Warn("delete under a lost lock: the record is back under its name, its copy aside left for the sweep", "file", aside, "err", err)
 	}
-	return nil
+	return false, nil
 }
 
 // Unlock releases the lock. Calling it again does nothing. While an
