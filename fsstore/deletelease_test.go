@@ -60,6 +60,11 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 		// sweep's unlink by name then removed that record. The Delete
 		// must not say that the session was left as it was.
 		{"swept", nil, "", true},
+		// The next holder saved again, so the Delete's put-back finds
+		// the name taken; a sweep that had judged the record expired
+		// then moved that newer record onto the aside name, just before
+		// the Delete's unlink of its older copy there took it.
+		{"swept at restore", func(ctx context.Context, l *fsstore.Locked) error { return lockedSaveIn(ctx, l, "B2") }, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -108,6 +113,13 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 					if tc.name == "swept" {
 						p := b.RecordPathForTest(id)
 						actErr = os.Remove(filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)))
+					}
+				case "restore":
+					if tc.name == "swept at restore" {
+						p := b.RecordPathForTest(id)
+						if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+							t.Error(err)
+						}
 					}
 				}
 			})

@@ -744,7 +744,9 @@ func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func
 // between the sweep's check and its unlink, with the record the next
 // holder saved since, which the unlink then removes. Nothing tells the
 // two removals apart, so gone reports a copy gone from aside while p is
-// empty: the session may have lost what the next holder saved.
+// empty: the session may have lost what the next holder saved. So does
+// an empty p after the removal of the copy aside, where the link found p
+// taken: see below.
 func (s *Store) restoreAside(p, aside string) (gone bool, err error) {
 	// A fresh look first: a name this client caches as a file that is
 	// gone on the server would fail the link here, without asking it.
@@ -760,12 +762,21 @@ func (s *Store) restoreAside(p, aside string) (gone bool, err error) {
 	case err != nil && !errors.Is(err, fs.ErrExist):
 		return false, &os.LinkError{Op: "link", Old: filepath.Base(aside), New: filepath.Base(p), Err: err}
 	}
+	if h := s.testHooks.afterDelete; h != nil {
+		h("restore")
+	}
 	if err := s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// Both names hold the record (or p a newer one): the copy aside
 		// is harmless, and the sweep removes it.
 		s.cfg.logger.Warn("delete under a lost lock: the record is back under its name, its copy aside left for the sweep", "file", aside, "err", err)
 	}
-	return false, nil
+	// The unlink goes by name too: a sweep that judged the record
+	// expired may have moved the next holder's record over the copy
+	// aside in the meantime, which the unlink then took. The name is
+	// then empty, and only a fresh look there tells.
+	s.refreshDir(p)
+	_, err = s.root.lstat(p)
+	return err != nil, nil
 }
 
 // Unlock releases the lock. Calling it again does nothing. While an
