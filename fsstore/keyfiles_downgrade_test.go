@@ -198,3 +198,56 @@ func TestKeylessStoreStopsAtKeyFile(t *testing.T) {
 		t.Errorf("log does not name the key file:\n%s", logs.String())
 	}
 }
+
+// TestMaintenanceRekeyTakesKeyFilesForMarking: a rekey through a
+// maintenance open (sessgc rekey) of a store whose marker lost its
+// "encrypted 1" line refused with ErrNotEncrypted until an application
+// host's save put the line back, although the key files at the store's
+// top prove the store encrypted as surely as for a keyless Open. It takes
+// them for the marking, rekeys, and puts the line back; with no key file
+// left it still refuses.
+func TestMaintenanceRekeyTakesKeyFilesForMarking(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		keyFiles bool
+	}{
+		{"key files left", true},
+		{"no key file left", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			k := mustKey(t, 1)
+			app, err := fsstore.Open(dir, fsstore.WithKeys(k))
+			must(t, err)
+			id := newID(t)
+			must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("kept")}))
+			must(t, app.Close())
+			stripEncryptedLine(t, dir)
+			if !tc.keyFiles {
+				for _, name := range keyFiles(t, dir) {
+					must(t, os.Remove(filepath.Join(dir, name)))
+				}
+			}
+			tool, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithCreate(false))
+			must(t, err)
+			defer tool.Close()
+			st, err := tool.Rekey(ctx, fsstore.RekeyOptions{})
+			marker, rerr := os.ReadFile(filepath.Join(dir, fsstore.MarkerFile))
+			must(t, rerr)
+			marked := strings.Contains(string(marker), "encrypted 1\n")
+			if !tc.keyFiles {
+				if !errors.Is(err, fsstore.ErrNotEncrypted) || st.Scanned != 0 || marked {
+					t.Errorf("rekey with no key file left: %+v, %v, marker %q; want ErrNotEncrypted, nothing scanned, no line", st, err, marker)
+				}
+				return
+			}
+			if err != nil || st.Scanned != 1 {
+				t.Fatalf("rekey beside the key files: %+v, %v; want the record scanned", st, err)
+			}
+			if !marked {
+				t.Errorf("rekey left the marker without its line:\n%s", marker)
+			}
+		})
+	}
+}

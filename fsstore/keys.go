@@ -372,7 +372,16 @@ func WithMaintenanceOnly() Option {
 // encrypted. A process that has not seen the mark reads the marker again:
 // a store opened WithMaintenanceOnly before an application host marked it
 // would otherwise never learn it.
-func (s *Store) checkMarkedEncrypted() error {
+//
+// The marker's line is not authenticated, and the key files at the top of
+// the store, which only a keyed application host writes, mark it as surely
+// (see keyFileIn): with one there, the store is encrypted whatever the
+// marker says, and the line is put back as a keyed host's save puts it
+// back (keepMarkedEncrypted). A maintenance store (sessgc rekey) does so
+// too: the key files already stop every keyless host, so the line changes
+// nothing for them, and a rekey need not wait for an application host's
+// save to restore a line someone who can write the mount removed.
+func (s *Store) checkMarkedEncrypted(ctx context.Context) error {
 	if s.encrypted.Load() {
 		return nil
 	}
@@ -381,7 +390,16 @@ func (s *Store) checkMarkedEncrypted() error {
 		return err
 	}
 	if !m.encrypted {
-		return fmt.Errorf("%w (its %s file says so)", ErrNotEncrypted, MarkerFile)
+		name, err := s.keyFileHere(ctx)
+		if err != nil {
+			return fmt.Errorf("check whether the store is encrypted: list its directory for key files: %w", err)
+		}
+		if name == "" {
+			return fmt.Errorf("%w (its %s file says so, and it has no key file)", ErrNotEncrypted, MarkerFile)
+		}
+		if s.locks != nil { // nil on a read-only store, which writes nothing
+			s.keepMarkedEncrypted(ctx)
+		}
 	}
 	s.encrypted.Store(true)
 	return nil

@@ -120,7 +120,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	if s.keys.Load() == nil {
 		return RekeyStats{}, errors.New("fsstore: rekey: no keys configured (WithKeys)")
 	}
-	if err := s.checkMarkedEncrypted(); err != nil {
+	if err := s.checkMarkedEncrypted(ctx); err != nil {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 	}
 	if s.full != nil {

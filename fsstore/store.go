@@ -1284,7 +1284,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		// Opened with keys for maintenance, which leaves an unmarked
 		// store unmarked (see WithMaintenanceOnly): an encrypted record
 		// would stop its keyless hosts as surely as the mark would.
-		if err := s.checkMarkedEncrypted(); err != nil {
+		if err := s.checkMarkedEncrypted(ctx); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
 		// Its keys prove nothing about the hosts' (see Rekey): a record
