@@ -788,8 +788,13 @@ func foreignInLocks(name string, typ fs.FileMode) bool {
 		return true
 	}
 	_, _, isLease := lock.IsLeaseFile(name)
-	return !isLease && !isStripeName(name) && name != markerLock && name != sweepLock
+	return !isLease && !isStripeName(name) && name != markerLock && name != sweepLock && !fleetLockName(name)
 }
+
+// fleetLockName reports whether name is the file of a fleet lock sessgc
+// takes through the store (TryLockFleet) on a flock strategy; on the lease
+// strategy only its lease file is made, which IsLeaseFile knows.
+func fleetLockName(name string) bool { return name == "sessgc" || name == "sessgc-rekey" }
 
 // isTemp reports whether an entry is a temp file.
 func isTemp(e fs.DirEntry) bool { return e.Type().IsRegular() && isTempName(e.Name()) }

@@ -764,6 +764,39 @@ func (s *Store) LockStrategy() lock.Strategy {
 	return s.locks.Strategy()
 }
 
+// ErrFleetLockName is returned by TryLockFleet for a name the store uses
+// for its own locks, or one the lock package refuses.
+var ErrFleetLockName = errors.New("fsstore: not a fleet lock name")
+
+// TryLockFleet takes, without waiting, the lock name in the store's lock
+// directory, for a maintenance tool that runs one pass of a kind at a time
+// across the fleet (sessgc takes "sessgc" and "sessgc-rekey"). It locks
+// through the store's strategy (LockStrategy), as the sessions' locks do:
+// on the lease strategy, which a store runs with where flock excludes
+// only the processes of one host (NFS mounted with local_lock=flock or
+// local_lock=all, some FUSE and SMB mounts), it creates the lease file
+// name.lease and renews it while held, so that the lock excludes the
+// other hosts too; a holder that died leaves a lease the next taker, or a
+// sweep, breaks once it expired. It returns an error matching
+// lock.ErrLocked when another process or host holds the lock, and one
+// matching ErrFleetLockName for a name of the store's own locks (a
+// stripe's, "marker", "sweep") or that the lock package refuses (a name
+// starting with '.'). A store opened WithReadOnly takes no lock and
+// returns an error. Unlock the handle when the pass ends.
+func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
+	if s.locks == nil {
+		return nil, fmt.Errorf("fsstore: fleet lock %s: the store is opened WithReadOnly, which takes no lock", name)
+	}
+	if isStripeName(name) || name == markerLock || name == sweepLock || name == "" || name[0] == '.' {
+		return nil, fmt.Errorf("%w: %q", ErrFleetLockName, name)
+	}
+	h, err := s.locks.TryLock(name, name, lock.Exclusive)
+	if err != nil && !errors.Is(err, lock.ErrLocked) {
+		return nil, fmt.Errorf("fsstore: fleet lock %s: %w", name, closedLock(err))
+	}
+	return h, err
+}
+
 // OnNFS reports whether the store is on an NFS mount.
 func (s *Store) OnNFS() bool { return s.nfs }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -130,6 +131,22 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
 		}
 		defer l.Unlock()
+		// Where flock excludes only this host's processes, the store
+		// locks with leases, and so must the fleet lock: two collectors
+		// (or rekeys) on two hosts would each take their host's flock.
+		// The flock is kept as well, for a sessgc of an earlier version
+		// on this host, which takes only that.
+		if s.LockStrategy() == lock.Lease {
+			h, err := s.TryLockFleet(strings.TrimPrefix(lim.LockName, "."))
+			if errors.Is(err, lock.ErrLocked) {
+				out.Skipped, out.SkipReason = true, SkipFleetLock
+				return out, nil
+			}
+			if err != nil {
+				return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
+			}
+			defer h.Unlock()
+		}
 	}
 	start := time.Now()
 	err := work(ctx)
