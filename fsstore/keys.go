@@ -64,9 +64,11 @@ var (
 	ErrKeysRequired = errors.New("store is encrypted: open it WithKeys")
 	// ErrNotEncrypted reports, from Rekey and from the saves of a store
 	// opened WithMaintenanceOnly and with keys, a store whose marker does
-	// not say it is encrypted: no application process has opened it with
-	// keys yet, and the hosts running without keys would fail every save
-	// if maintenance turned it encrypted (see WithMaintenanceOnly).
+	// not say it is encrypted and that has no key file at its top (which
+	// only a keyed host writes, and which marks it as surely): no
+	// application process has opened it with keys yet, and the hosts
+	// running without keys would fail every save if maintenance turned it
+	// encrypted (see WithMaintenanceOnly).
 	ErrNotEncrypted = errors.New("store is not encrypted: no application process has opened it WithKeys (a maintenance open does not mark it)")
 )
 
