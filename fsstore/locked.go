@@ -633,14 +633,10 @@ func (l *Locked) delete(c *call) error {
 // the server at most once per VerifyAfter, and one read of the lease file
 // under leases (on NFS an OPEN, a READ and a CLOSE).
 func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
-	_, p := s.path(k)
-	if s.cache != nil {
-		s.cache.drop(k.name)
+	p, dir, err := s.beginDelete(c, k)
+	if err != nil {
+		return err
 	}
-	if !c.commit() {
-		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
-	}
-	dir := filepath.Dir(p)
 	temp, aside := filepath.Join(dir, fencedTemp(k.name)), filepath.Join(dir, asideName(k.name))
 	if err := s.deleteUnlink(p, "temp", temp); err != nil {
 		return err

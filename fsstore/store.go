@@ -1646,14 +1646,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // runs on another host, and this client answers an unlink from a cached
 // "no such file" for as long as the directory's cached attributes last.
 func (s *Store) delete(c *call, k key) error {
-	_, p := s.path(k)
-	if s.cache != nil {
-		s.cache.drop(k.name)
+	p, dir, err := s.beginDelete(c, k)
+	if err != nil {
+		return err
 	}
-	if !c.commit() {
-		return fmt.Errorf("fsstore: delete: %w", errAbandoned)
-	}
-	dir := filepath.Dir(p)
 	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
 		s.refreshDir(p)
 		if err := s.root.unlink(filepath.Join(dir, step.file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -1986,4 +1982,18 @@ func (s *Store) touchIn(c *call, d dirRef, k key, p string) error {
 		s.cache.drop(k.name)
 	}
 	return nil
+}
+
+// beginDelete is the start both deletes share: the record's path and
+// directory, the cache's entry dropped, and the commit point of a bounded
+// store's call, past which the delete is not abandoned.
+func (s *Store) beginDelete(c *call, k key) (p, dir string, err error) {
+	_, p = s.path(k)
+	if s.cache != nil {
+		s.cache.drop(k.name)
+	}
+	if !c.commit() {
+		return "", "", fmt.Errorf("fsstore: delete: %w", errAbandoned)
+	}
+	return p, filepath.Dir(p), nil
 }
