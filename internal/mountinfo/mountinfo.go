@@ -110,9 +110,9 @@ func Parse(line string) (Mount, bool) {
 	if sep < 0 || sep+1 >= len(f) {
 		return Mount{}, false
 	}
-	m := Mount{Point: unescape(f[4]), Options: f[5], FSType: f[sep+1]}
+	m := Mount{Point: Unescape(f[4]), Options: f[5], FSType: f[sep+1]}
 	if sep+2 < len(f) {
-		m.Source = unescape(f[sep+2])
+		m.Source = Unescape(f[sep+2])
 	}
 	if sep+3 < len(f) {
 		m.Options += "," + f[sep+3]
@@ -134,8 +134,9 @@ func once(opts string) string {
 	return strings.Join(out, ",")
 }
 
-// unescape undoes the octal escapes (\040 for a space) of mountinfo fields.
-func unescape(s string) string {
+// Unescape undoes the octal escapes (\040 for a space) of mountinfo's
+// fields, which /etc/fstab and the NFS server's export tables use too.
+func Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}
@@ -177,7 +178,7 @@ func ExportHolding(r io.Reader, abs string) (string, bool) {
 				continue
 			}
 		}
-		if p = unescape(p); strings.HasPrefix(p, "/") && within(abs, p) {
+		if p = Unescape(p); strings.HasPrefix(p, "/") && within(abs, p) {
 			return p, true
 		}
 	}

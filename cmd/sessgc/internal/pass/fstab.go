@@ -7,8 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
 // hostMounts is where OpenStore learns which file systems the host is
@@ -72,7 +73,7 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 		if len(f) < 3 {
 			continue
 		}
-		e := fstabEntry{source: fstabUnescape(f[0]), point: filepath.Clean(fstabUnescape(f[1])), fstype: f[2]}
+		e := fstabEntry{source: mountinfo.Unescape(f[0]), point: filepath.Clean(mountinfo.Unescape(f[1])), fstype: f[2]}
 		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" || len(f) > 3 && hasOption(f[3], "noauto") && !hasOption(f[3], "x-systemd.automount") {
 			continue
 		}
@@ -115,24 +116,4 @@ func resolveExisting(p string) string {
 		rest = append(rest, filepath.Base(q))
 		q = parent
 	}
-}
-
-// fstabUnescape decodes the octal escapes (\040 for a space) that fstab
-// uses for white space in a field.
-func fstabUnescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
