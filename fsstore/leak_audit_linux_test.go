@@ -127,7 +127,12 @@ var storeLeakRows = []struct {
 	}},
 	{name: "CompareAndSwap/context ended waiting for a holder elsewhere", run: func(f *leakFix) {
 		defer f.holdElsewhere()()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		// Long enough that a bounded store's steps before the lock wait
+		// end within it on a loaded machine: with 30 ms, CI once saw the
+		// deadline pass before the wait began ("session store
+		// unavailable … (context deadline exceeded)"), which is not the
+		// case under test.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		err := f.s.CompareAndSwap(ctx, &fsstore.Session{ID: f.id, Data: []byte("cas")})
 		f.wantErr("CompareAndSwap of a session held elsewhere, its context ended", err, fsstore.ErrLocked)
