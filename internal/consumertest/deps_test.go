@@ -3,6 +3,7 @@ package consumertest_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,3 +82,67 @@ func main() {}
 	}
 	consumertest.Go(t, dir, "build", "-o", os.DevNull, ".")
 }
+
+// TestConsumerDependenciesDocumented holds the table of docs/dependencies.md,
+// "One module, and what an application pulls in", to what an application
+// importing fsstore and httpsession builds on each platform: the page said
+// gofrs/flock was built with them, which only Windows does (the lock
+// package calls flock(2) itself where it exists), and a dependency that
+// fsstore or httpsession gains must appear there before a user finds it in
+// their build.
+func TestConsumerDependenciesDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(consumertest.RepoRoot(t), "docs", "dependencies.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "\n## One module, and what an application pulls in\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	documented := map[string][]string{} // GOOS -> modules
+	for _, m := range builtRow.FindAllStringSubmatch(section, -1) {
+		var mods []string
+		for _, c := range codeSpan.FindAllStringSubmatch(m[2], -1) {
+			mods = append(mods, c[1])
+		}
+		slices.Sort(mods)
+		for _, goos := range strings.Split(m[1], ", ") {
+			documented[goos] = mods
+		}
+	}
+	dir := consumertest.NewModule(t, map[string]string{"main.go": `package main
+
+import (
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+var _, _ = fsstore.Open, httpsession.New
+
+func main() {}
+`})
+	for _, goos := range []string{"linux", "darwin", "freebsd", "windows"} {
+		want, ok := documented[goos]
+		if !ok {
+			t.Errorf("docs/dependencies.md, \"One module, and what an application pulls in\": no row of the table of modules built names %s", goos)
+			continue
+		}
+		out := consumertest.GoEnv(t, dir, []string{"GOOS=" + goos, "GOARCH=amd64"},
+			"list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", ".")
+		var got []string
+		for _, mod := range strings.Fields(out) {
+			if mod != consumertest.ModulePath && mod != "example.com/consumer" && !slices.Contains(got, mod) {
+				got = append(got, mod)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("docs/dependencies.md says an application importing fsstore and httpsession builds %v for %s; it builds %v", want, goos, got)
+		}
+	}
+}
+
+var (
+	// builtRow is a row of the table of modules an application builds:
+	// | linux, darwin | `golang.org/x/sys`, ... |
+	builtRow = regexp.MustCompile("(?m)^\\| ([a-z]+(?:, [a-z]+)*) \\| (`[^|]*) \\|$")
+	codeSpan = regexp.MustCompile("`([^`]+)`")
+)
