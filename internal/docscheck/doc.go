@@ -5,8 +5,10 @@
 // resolve, every section named by its title in the docs or in Go files
 // (docs/design.md, "Locking protocol") exists, and the README's quick start
 // works when followed in a new module outside the repository, every
-// public package has a runnable Example, and scripts/bench-tables.py
-// passes its self-test against docs/benchmarks.md's generated blocks. Code,
+// public package has a runnable Example, scripts/bench-tables.py
+// passes its self-test against docs/benchmarks.md's generated blocks, and
+// every SESSFS_REQUIRE_* variable the tests read is named in
+// docs/testing.md and set by CI. Code,
 // comments, docs and scripts carry no tracker numbers or build-machine
 // paths that readers cannot follow.
 //
