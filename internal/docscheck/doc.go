@@ -8,7 +8,7 @@
 // public package has a runnable Example, scripts/bench-tables.py
 // passes its self-test against docs/benchmarks.md's generated blocks, and
 // every SESSFS_REQUIRE_* variable the tests read is named in
-// docs/testing.md and set by CI. Code,
+// docs/testing.md and set by CI, and every test they cite exists. Code,
 // comments, docs and scripts carry no tracker numbers or build-machine
 // paths that readers cannot follow.
 //
