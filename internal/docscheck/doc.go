@@ -8,8 +8,9 @@
 // public package has a runnable Example, scripts/bench-tables.py
 // passes its self-test against docs/benchmarks.md's generated blocks, and
 // every SESSFS_REQUIRE_* variable the tests read is named in
-// docs/testing.md and set by CI, and every test they cite and every name
-// of a public package they write in a code span exists. Code,
+// docs/testing.md and set by CI, and every test they cite, and every name
+// of a public package and every repository path they write in a code span,
+// exists. Code,
 // comments, docs and scripts carry no tracker numbers or build-machine
 // paths that readers cannot follow.
 //
