@@ -47,6 +47,13 @@ type marker struct {
 	// markEncrypted), so that no host can write plaintext next to hosts
 	// that refuse to read it.
 	encrypted bool
+	// unknown holds the lines of keys this build does not know, each with
+	// its newline, in the order read: a later version's, which it relies
+	// on as it relies on its own. A rewrite (a raise, the encrypted mark)
+	// writes them back unchanged, so that a host of this version still
+	// running during a rolling upgrade never erases what an upgraded host
+	// wrote. A string, not a slice, so that markers stay comparable.
+	unknown string
 }
 
 func (m marker) encode() []byte {
@@ -55,14 +62,17 @@ func (m marker) encode() []byte {
 	if m.encrypted {
 		b = append(b, "encrypted 1\n"...)
 	}
-	return b
+	return append(b, m.unknown...)
 }
+
+// maxParsedMarker is the largest marker parseMarker accepts.
+const maxParsedMarker = 4096
 
 // parseMarker parses a marker file. It is fuzzed: any input returns a
 // marker or an error, never a panic.
 func parseMarker(b []byte) (marker, error) {
 	var m marker
-	if len(b) > 4096 {
+	if len(b) > maxParsedMarker {
 		return m, errors.New("marker file too large")
 	}
 	seen := map[string]bool{}
@@ -99,7 +109,9 @@ func parseMarker(b []byte) (marker, error) {
 		case k == "shard-depth", k == "lock-stripes", k == "max-idle-seconds", k == "max-idle-ever-seconds", k == "encrypted":
 			return m, fmt.Errorf("marker line %d: %s %d out of range", i+1, k, n)
 		default:
-			// Unknown keys from a newer minor revision are ignored.
+			// A key of a later version: not understood, so not used, but
+			// kept for encode (see marker.unknown).
+			m.unknown += line + "\n"
 		}
 	}
 	if !seen["sessfs-store"] || !seen["shard-depth"] || !seen["lock-stripes"] || !seen["max-idle-seconds"] {
@@ -108,6 +120,11 @@ func parseMarker(b []byte) (marker, error) {
 	// Markers written before the line existed, or by such a version since:
 	// max-idle-seconds is all that is known.
 	m.everIdle = max(m.everIdle, m.maxIdle)
+	// A rewrite adds the lines this build writes that the file lacks: one
+	// that would grow past the limit could be written and never read back.
+	if len(m.encode()) > maxParsedMarker {
+		return m, errors.New("marker file too large")
+	}
 	return m, nil
 }
 

@@ -1,6 +1,8 @@
 package fsstore
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,5 +39,26 @@ func TestParseMarkerMaxIdleOverflow(t *testing.T) {
 		if err == nil && m.maxIdle < time.Second {
 			t.Errorf("max-idle-seconds %s parsed as %v", secs, m.maxIdle)
 		}
+	}
+}
+
+// A marker is parsed only if what a rewrite makes of it can be read back:
+// a rewrite keeps a later version's lines and adds the lines this build
+// writes that the file lacks, and a marker grown past the parse limit would
+// refuse the store to every host.
+func TestParseMarkerRefusesWhatItCouldNotWriteBack(t *testing.T) {
+	// Lines of a later version fill the marker to the limit, and it lacks
+	// max-idle-ever-seconds, which a rewrite adds.
+	marker := "sessfs-store 1\nshard-depth 1\nlock-stripes 1024\nmax-idle-seconds 1440\n"
+	for i := 0; len(marker)+len("later-0000 1\n") <= maxParsedMarker; i++ {
+		marker += fmt.Sprintf("later-%04d 1\n", i)
+	}
+	marker += "l" + strings.Repeat("x", maxParsedMarker-len(marker)-len("l 1\n")) + " 1\n"
+	b := []byte(marker)
+	if len(b) != maxParsedMarker {
+		t.Fatalf("test marker is %d bytes, want %d", len(b), maxParsedMarker)
+	}
+	if m, err := parseMarker(b); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("parseMarker of a marker whose rewrite is %d bytes: %v, want too large", len(m.encode()), err)
 	}
 }
