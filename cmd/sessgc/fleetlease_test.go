@@ -3,8 +3,12 @@
 package main_test
 
 import (
+	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -64,4 +68,101 @@ func TestFleetLockFollowsLeaseStrategy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFleetLeaseLostMidPass: a sweep whose fleet lease was lost (its host
+// stopped, or cut off from the server, for longer than the lease, and
+// another host's sessgc broke the lease and took it) swept on to the end
+// alongside the new holder's sweep, and exited 0 as if it had been alone:
+// safe, but twice the load on the server, and no one told. It stops at
+// its next removal: exit 1, stop_reason fleet-lock-lost, nothing left
+// aside, and the new holder's lease left alone. Here sessgc's process
+// group is stopped while this process, as the other host, takes the
+// lease over.
+func TestFleetLeaseLostMidPass(t *testing.T) {
+	st := newStore(t, fsstore.WithLockStrategy(lock.Lease))
+	const n = 200
+	ids := st.save(n)
+	st.expire(ids...)
+	// 200 removals at 20/s take 10 s: the loss is noticed long before.
+	cmd := command([]string{"--dir", st.dir, "--json", "-v", "--rate", "20"})
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // sessgc and its worker
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out := lines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	waitLine(t, out, `"event":"remove"`)
+
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// As a breaker on another host does once the stopped holder's lease
+	// ran out: the lease goes, and the breaker's sessgc takes it.
+	if err := os.Remove(filepath.Join(st.dir, fsstore.LockDir, "sessgc.lease")); err != nil {
+		t.Fatalf("sessgc's lease: %v", err)
+	}
+	h, err := st.s.TryLockFleet("sessgc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Unlock()
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for l := range out {
+		last = l
+	}
+	code := exitCode(t, cmd.Wait())
+	r := result{stdout: last + "\n", stderr: stderr.String(), code: code}
+	_, s := summary(t, r)
+	if code != 1 || s.ExitCode != 1 || !s.StoppedEarly || s.StopReason != "fleet-lock-lost" || s.Sessions >= n {
+		t.Errorf("after its lease was taken over: exit %d, stopped_early %v (%q), exit_code %d, removed %d of %d; stderr %q",
+			code, s.StoppedEarly, s.StopReason, s.ExitCode, s.Sessions, n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "fleet lock") || !strings.Contains(r.stderr, "lost") {
+		t.Errorf("stderr %q does not say the fleet lock was lost", r.stderr)
+	}
+	left := 0
+	for _, id := range ids {
+		if st.exists(id) {
+			left++
+		}
+	}
+	if int64(left) != n-s.Sessions {
+		t.Errorf("%d sessions left, the summary says %d of %d removed", left, s.Sessions, n)
+	}
+	if aside := asideFiles(t, st.dir); len(aside) > 0 {
+		t.Errorf("records left aside: %q", aside)
+	}
+	if err := h.Verify(); err != nil {
+		t.Errorf("the new holder's lease after the stopped sweep ended: %v", err)
+	}
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	r = runGC(t, []string{"--dir", st.dir, "--json"})
+	if _, s2 := summary(t, r); r.code != 0 || s2.Sessions != int64(left) {
+		t.Errorf("the next pass: exit %d, removed %d, want the %d left; stderr %q", r.code, s2.Sessions, left, r.stderr)
+	}
+}
+
+// asideFiles lists the records a sweep moved aside (.tmp-gc-<name>) under
+// dir.
+func asideFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var aside []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".tmp-gc-") {
+			aside = append(aside, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aside
 }

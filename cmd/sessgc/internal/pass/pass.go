@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,13 +28,28 @@ const (
 	SkipNoStore = "no-store"
 )
 
+// StopFleetLockLost is the Outcome.StopReason of a pass that lost its
+// fleet lease mid-pass (see Run).
+const StopFleetLockLost = "fleet-lock-lost"
+
+// ErrFleetLockLost matches the error of a pass that Run stopped because
+// its fleet lease was lost; it exits with cmdutil.ExitFailure.
+var ErrFleetLockLost = errors.New("fleet lock lost")
+
+// leaseCheckEvery is how often Run reads the fleet lease back while the
+// pass runs (Handle.Verify: one open and read of the lease file, next to
+// the hundreds of calls a second of a sweep). After a stop longer than
+// that (SIGSTOP, a frozen VM, a hung mount), the first check comes as the
+// process resumes.
+const leaseCheckEvery = time.Second
+
 // Outcome is how a pass ended besides its counts; run and rekey put it in
 // their JSON summaries. Its fields are documented in docs/operations.md.
 type Outcome struct {
 	Skipped      bool     `json:"skipped"`               // nothing done, for SkipReason
 	SkipReason   string   `json:"skip_reason,omitempty"` // SkipFleetLock or SkipNoStore
 	StoppedEarly bool     `json:"stopped_early"`
-	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration", "interrupted" or "unresponsive"
+	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration", "interrupted", "unresponsive" or StopFleetLockLost
 	ErrorSamples []string `json:"error_samples"`         // the first 20 errors
 	Error        string   `json:"error,omitempty"`
 	ExitCode     int      `json:"exit_code"`
@@ -73,6 +89,8 @@ func (o Outcome) Human(errors int64, maxDuration time.Duration, next string) str
 		s += fmt.Sprintf("sessgc: stopped early: interrupted; %s\n", next)
 	case "unresponsive":
 		s += fmt.Sprintf("sessgc: stopped early: the file server did not answer within --max-duration %s; %s\n", maxDuration, next)
+	case StopFleetLockLost:
+		s += fmt.Sprintf("sessgc: stopped early: the fleet lock was lost, and another host may be running the same pass; %s\n", next)
 	}
 	return s
 }
@@ -85,6 +103,10 @@ type Limits struct {
 	// NoFleetLock skips the lock (--no-fleet-lock, and dry runs, which
 	// change nothing).
 	NoFleetLock bool
+	// Log, if set, is told of a fleet lease that could not be released
+	// after a pass that ran to its end (the lease ran out unrenewed
+	// meanwhile, or was broken): the command's store logger.
+	Log *slog.Logger
 }
 
 // Run is the skeleton of a pass over s: it takes the fleet lock without
@@ -108,12 +130,24 @@ type Limits struct {
 //     Outcome.StoppedEarly with "max-duration", nil error (exit 0); the
 //     next pass continues. Any other error of work is then the deadline's, and records may be left even when work
 //     returned nil, so a spent budget always counts as stopped early.
+//   - The fleet lease was lost mid-pass (on a store with the lease
+//     strategy: the host stopped or was cut off from the server for
+//     longer than the lease, and another host broke it and may be
+//     running the same pass): Run reads the lease back every
+//     leaseCheckEvery and, once it is lost, ends work's context, so that
+//     the pass stops at its next removal (or rewrite) and settles what it
+//     started, as for a signal: Outcome.StoppedEarly with
+//     StopFleetLockLost, and an error matching ErrFleetLockLost that exits
+//     1. Two passes at once are safe, but the operator must hear of it:
+//     each doubles the load on the server. An outage that also made the
+//     store give up (ErrUnavailable) reports that instead.
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
 func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
 	var out Outcome
 	// Run reports how the pass ended, not its result: the caller records
 	// that with SetErr.
+	workCtx := ctx
 	if !lim.NoFleetLock {
 		path := filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName)
 		createLockFile(s.Dir(), path) // with the store's file mode, not 0600
@@ -145,11 +179,16 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			if err != nil {
 				return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
 			}
-			defer h.Unlock()
+			var stop func()
+			workCtx, stop = watchLease(ctx, h)
+			defer func() {
+				stop()
+				unlockFleet(h, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
+			}()
 		}
 	}
 	start := time.Now()
-	err := work(ctx)
+	err := work(workCtx)
 	switch {
 	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
 		out.StoppedEarly, out.StopReason = true, "interrupted"
@@ -157,6 +196,10 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	case errors.Is(err, fsstore.ErrUnavailable):
 		out.StoppedEarly, out.StopReason = true, "unresponsive"
 		return out, Unavailable(err)
+	case errors.Is(context.Cause(workCtx), ErrFleetLockLost):
+		out.StoppedEarly, out.StopReason = true, StopFleetLockLost
+		return out, cmdutil.FailureErrorf("%w; the pass stopped %s in, before its next change to the store, and left nothing half-done; another host may be running the same pass now, which is safe but doubles the load on the file server; the next pass goes on",
+			context.Cause(workCtx), Elapsed(time.Since(start)))
 	case ctx.Err() != nil: // the budget, the only other end of ctx
 		out.StoppedEarly, out.StopReason = true, "max-duration"
 		return out, nil
@@ -164,6 +207,52 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 		return out, cmdutil.StoreErrorf("%w", err)
 	}
 	return out, nil
+}
+
+// watchLease returns a context derived from ctx that ends, with a cause
+// matching ErrFleetLockLost, once Verify finds the fleet lease h lost;
+// stop ends the watch. stop does not wait for a Verify under way, which
+// waits for the file server: the pass must not hang on its last one.
+func watchLease(ctx context.Context, h *lock.Handle) (workCtx context.Context, stop func()) {
+	workCtx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(leaseCheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-workCtx.Done():
+				return
+			case <-t.C:
+			}
+			// Any other error is a lease that could not be read just
+			// now: the renewer keeps it while it lasts.
+			if err := h.Verify(); errors.Is(err, lock.ErrLockLost) {
+				select {
+				case <-done: // unlocked meanwhile: not a loss
+				default:
+					cancel(fmt.Errorf("%w (%w)", ErrFleetLockLost, err))
+				}
+				return
+			}
+		}
+	}()
+	return workCtx, func() { close(done); cancel(nil) }
+}
+
+// unlockFleet releases the fleet lease h after the pass. An error there,
+// after a pass not already reported as having lost it (reported), is
+// logged: the pass ran to its end, but the lease may have run out during
+// it, unrenewed, and another host may have run the same pass meanwhile.
+func unlockFleet(h *lock.Handle, lim Limits, reported bool) {
+	err := h.Unlock()
+	if err == nil || reported || lim.Log == nil {
+		return
+	}
+	lim.Log.Warn("releasing the fleet lock failed: the pass ran to its end, but its lease may have been lost during it and another host may have run the same pass alongside it",
+		"lock", lim.LockName, "err", err)
 }
 
 // Interrupted returns the error of a pass that ctx's end stopped; when

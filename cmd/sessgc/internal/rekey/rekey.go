@@ -253,7 +253,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 		unavailable atomic.Bool
 		st          fsstore.RekeyStats
 	)
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, Log: log}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		start := time.Now()
 		var err error

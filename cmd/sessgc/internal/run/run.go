@@ -414,7 +414,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 	defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
 	var st fsstore.SweepStats
 	// A dry run changes nothing, so it needs no fleet lock.
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, Log: log}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
 			stop := startProgress(opts, p, prog)

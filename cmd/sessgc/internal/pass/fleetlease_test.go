@@ -1,0 +1,90 @@
+package pass
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// leaseStores opens the store at a new directory twice with the lease
+// strategy, as two hosts would: each has its own lock table.
+func leaseStores(t *testing.T) (a, b *fsstore.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, s := range []**fsstore.Store{&a, &b} {
+		var err error
+		*s, err = fsstore.Open(dir, fsstore.WithLockStrategy(lock.Lease))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { (*s).Close() })
+	}
+	return a, b
+}
+
+// takeOver does what another host's sessgc does with a lease it found
+// expired: the lease goes, and it takes the lock itself.
+func takeOver(t *testing.T, other *fsstore.Store, name string) *lock.Handle {
+	t.Helper()
+	if err := os.Remove(filepath.Join(other.Dir(), fsstore.LockDir, name+".lease")); err != nil {
+		t.Fatalf("the pass's lease: %v", err)
+	}
+	h, err := other.TryLockFleet(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Unlock() })
+	return h
+}
+
+// TestRunStopsOnFleetLeaseLost: a pass whose fleet lease was taken over
+// ran on to its end, exit 0, alongside the new holder's pass, and the
+// lease's loss, which its Unlock returned, was dropped. Run ends the
+// work's context once it finds the lease lost (stopped early,
+// fleet-lock-lost, exit 1); a pass that ran to its end before that is
+// not stopped early, and the failed release is logged.
+func TestRunStopsOnFleetLeaseLost(t *testing.T) {
+	t.Run("lost mid-pass", func(t *testing.T) {
+		s, other := leaseStores(t)
+		var h *lock.Handle
+		out, err := Run(context.Background(), s, Limits{LockName: ".sessgc"}, func(ctx context.Context) error {
+			h = takeOver(t, other, "sessgc")
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Minute): // guards against a hang only
+				return errors.New("the pass's context did not end after its lease was taken over")
+			}
+		})
+		if !out.StoppedEarly || out.StopReason != StopFleetLockLost || !errors.Is(err, ErrFleetLockLost) || !errors.Is(err, lock.ErrLockLost) || cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+			t.Errorf("outcome %+v, err %v (exit %d); want stopped early (%s), ErrFleetLockLost, exit 1", out, err, cmdutil.ExitCode(err), StopFleetLockLost)
+		}
+		if err := h.Verify(); err != nil {
+			t.Errorf("the new holder's lease after the pass: %v", err)
+		}
+	})
+	t.Run("lost as the pass ended", func(t *testing.T) {
+		s, other := leaseStores(t)
+		var log bytes.Buffer
+		out, err := Run(context.Background(), s, Limits{LockName: ".sessgc", Log: slog.New(slog.NewTextHandler(&log, nil))}, func(ctx context.Context) error {
+			takeOver(t, other, "sessgc")
+			return nil
+		})
+		if out.StoppedEarly || err != nil {
+			t.Errorf("outcome %+v, err %v; want a pass that ran to its end", out, err)
+		}
+		if got := log.String(); !strings.Contains(got, "releasing the fleet lock failed") || !strings.Contains(got, "lease taken over") {
+			t.Errorf("log %q; want the failed release of the lease taken over", got)
+		}
+	})
+}
