@@ -205,7 +205,9 @@ func TestKeylessStoreStopsAtKeyFile(t *testing.T) {
 // host's save put the line back, although the key files at the store's
 // top prove the store encrypted as surely as for a keyless Open. It takes
 // them for the marking, rekeys, and puts the line back; with no key file
-// left it still refuses.
+// left it still refuses. Its warning said that hosts without keys had
+// written sessions in clear text, which the key files, there all along,
+// had kept them from: it says they kept them out.
 func TestMaintenanceRekeyTakesKeyFilesForMarking(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -229,7 +231,9 @@ func TestMaintenanceRekeyTakesKeyFilesForMarking(t *testing.T) {
 					must(t, os.Remove(filepath.Join(dir, name)))
 				}
 			}
-			tool, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithCreate(false))
+			var logs testenv.Buffer
+			tool, err := fsstore.Open(dir, fsstore.WithKeys(k), fsstore.WithMaintenanceOnly(), fsstore.WithCreate(false),
+				fsstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			must(t, err)
 			defer tool.Close()
 			st, err := tool.Rekey(ctx, fsstore.RekeyOptions{})
@@ -247,6 +251,9 @@ func TestMaintenanceRekeyTakesKeyFilesForMarking(t *testing.T) {
 			}
 			if !marked {
 				t.Errorf("rekey left the marker without its line:\n%s", marker)
+			}
+			if got := logs.String(); !strings.Contains(got, "says so again; its key files are still at its top") || strings.Contains(got, "clear text, which") {
+				t.Errorf("log of the line put back beside the key files:\n%s\nwant it to say the key files kept keyless hosts out", got)
 			}
 		})
 	}

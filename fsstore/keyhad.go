@@ -184,6 +184,7 @@ func (s *Store) keepKeyChecks(ctx context.Context, kr *keyring) {
 		// client's cache of the directory.
 		forceGetattr(s.dir, s.root.noStatx)
 	}
+	checksGone := false
 	for id, aead := range kr.aeads {
 		if h := s.testHooks.keyCheckLook; h != nil {
 			h(id)
@@ -203,6 +204,7 @@ func (s *Store) keepKeyChecks(ctx context.Context, kr *keyring) {
 			s.cfg.logger.Warn("fsstore: a key's check file could not be read; it is looked at again within a minute", "key", id, "file", keyCheckBase(id), "err", err)
 			continue
 		}
+		checksGone = true
 		if err := s.restoreKeyCheck(id, aead); err != nil {
 			s.cfg.logger.Warn("fsstore: a key's check file was missing and could not be written again; the hosts without the key take records under it for corrupt until it is", "key", id, "err", err)
 			continue
@@ -213,7 +215,7 @@ func (s *Store) keepKeyChecks(ctx context.Context, kr *keyring) {
 			s.backdateKeyCheck(id, kr.newest)
 		}
 	}
-	s.keepMarkedEncrypted(ctx)
+	s.keepMarkedEncrypted(ctx, checksGone)
 }
 
 // backdateKeyCheck sets the times of key id's check file, just written
@@ -258,20 +260,27 @@ func (s *Store) backdateKeyCheck(id, newest uint32) {
 // keepKeyChecks undoes for the check files: the line is for that case, and
 // for the builds of sessfs that know only the line. Written again, it
 // stops such a host within keylessRecheck of its next re-read, and fails
-// the next keyless Open. A failure is logged and the save goes on, as for
+// the next keyless Open. checksGone says that check files of this host's
+// keys were found missing too, just before: only then may a keyless host
+// have opened the store, and the warning says which case it is. A
+// failure is logged and the save goes on, as for
 // a check file: the line is for the other hosts, not for this one. The
 // wait for the marker lock ends with the save's ctx: a request's deadline
 // bounds its save, which waited up to openRaiseTimeout for a lock held
 // by a host stuck in a raise.
-func (s *Store) keepMarkedEncrypted(ctx context.Context) {
+func (s *Store) keepMarkedEncrypted(ctx context.Context, checksGone bool) {
 	ctx, cancel := context.WithTimeout(ctx, openRaiseTimeout)
 	defer cancel()
 	wrote, err := s.writeEncryptedMark(ctx)
 	switch {
 	case err != nil:
 		s.cfg.logger.Warn("fsstore: could not make sure the store's marker says it is encrypted; a host without keys may open it and write sessions in clear text that the keyed hosts refuse", "file", MarkerFile, "err", err)
+	case wrote && checksGone:
+		s.cfg.logger.Warn("fsstore: the store's marker no longer said it is encrypted (edited?) and says so again, and key check files were missing as well (written again); a host started without keys while both were gone, and no other key file was left at the store's top, may have opened the store and written sessions in clear text, which the keyed hosts refuse", "file", MarkerFile)
 	case wrote:
-		s.cfg.logger.Warn("fsstore: the store's marker no longer said it is encrypted (edited?) and says so again; a host started without keys since then wrote sessions in clear text, which the keyed hosts refuse", "file", MarkerFile)
+		// The key files, which only keyed hosts write, were there: a
+		// keyless host refuses such a store (keyFileIn), line or not.
+		s.cfg.logger.Warn("fsstore: the store's marker no longer said it is encrypted (edited?) and says so again; its key files are still at its top, and a host without keys refuses to open a store that has them, so none can have written sessions in clear text unless those files were removed meanwhile as well", "file", MarkerFile)
 	}
 }
 

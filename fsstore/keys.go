@@ -400,7 +400,7 @@ func (s *Store) checkMarkedEncrypted(ctx context.Context) error {
 			return fmt.Errorf("%w (its %s file says so, and it has no key file)", ErrNotEncrypted, MarkerFile)
 		}
 		if s.locks != nil { // nil on a read-only store, which writes nothing
-			s.keepMarkedEncrypted(ctx)
+			s.keepMarkedEncrypted(ctx, false) // a key file is there: name
 		}
 	}
 	s.encrypted.Store(true)

@@ -3,6 +3,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestStrippedEncryptionMarkRestored: someone who can write the mount but
@@ -22,12 +24,16 @@ import (
 // never looked at the marker again. They now write the line, and their
 // keys' check files, again from their saves, at most a minute after they
 // went, and the keyless host refuses plaintext from its next re-read of
-// the marker, as it does after the first marking.
+// the marker, as it does after the first marking. Their warning says
+// that a keyless host may have written in clear text: the key files were
+// gone too.
 func TestStrippedEncryptionMarkRestored(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := fakeclock.New()
-	keyed := openDir(t, dir, fsstore.WithKeys(mustKey(t, 1)), fsstore.WithClock(clk.Now))
+	var logs testenv.Buffer
+	keyed := openDir(t, dir, fsstore.WithKeys(mustKey(t, 1)), fsstore.WithClock(clk.Now),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	id := newID(t)
 	if err := keyed.Save(ctx, &fsstore.Session{ID: id, Data: []byte("secret")}); err != nil {
 		t.Fatal(err)
@@ -68,6 +74,9 @@ func TestStrippedEncryptionMarkRestored(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, ".keycheck-1")); err != nil {
 		t.Errorf("check file after a keyed save a minute later: %v, want it written again", err)
+	}
+	if got := logs.String(); !strings.Contains(got, "key check files were missing as well") || !strings.Contains(got, "may have opened the store and written sessions in clear text") {
+		t.Errorf("log of the line put back with the check files:\n%s\nwant it to say a keyless host may have written in clear text", got)
 	}
 	clk.Advance(fsstore.KeylessRecheck)
 	if err := keyless.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("clear")}); !errors.Is(err, fsstore.ErrKeysRequired) {
