@@ -70,6 +70,11 @@ func (s *Store) SetDirSyncForTest(f func(dfd int) error) { s.root.setTestDirSync
 // KeylessRecheck is how often a keyless store re-reads the marker.
 const KeylessRecheck = keylessRecheck
 
+// SetMarkerUnlockHookForTest runs h when a change of the marker was
+// written and its lock verified, before the lock is released, with what
+// the change is: "raise max idle" or "mark store encrypted" (nil: none).
+func (s *Store) SetMarkerUnlockHookForTest(h func(what string)) { s.testHooks.markerUnlock = h }
+
 // SetMarkerCheckHookForTest runs h in a keyless store's save or load that needs
 // the marker re-read: "wait" before it waits for a read under way, "read"
 // before it reads the marker itself (nil: none).

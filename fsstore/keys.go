@@ -432,7 +432,7 @@ func (s *Store) writeEncryptedMark(ctx context.Context) (wrote bool, err error) 
 			return wrote, fmt.Errorf("mark store encrypted: %w", closedLock(err))
 		}
 		if m, err = s.readMarker(); err != nil || m.encrypted {
-			h.Unlock()
+			s.unlockLogged(h, "mark store encrypted", "")
 			return wrote, err
 		}
 		next := m
@@ -441,7 +441,12 @@ func (s *Store) writeEncryptedMark(ctx context.Context) (wrote bool, err error) 
 		if err == nil {
 			err = h.Verify()
 		}
-		h.Unlock()
+		if hook := s.testHooks.markerUnlock; hook != nil {
+			hook("mark store encrypted")
+		}
+		// Verify decided; a failed release is logged, as the store's
+		// other maintenance does (unlockLogged).
+		s.unlockLogged(h, "mark store encrypted", "")
 		if err != nil && !errors.Is(err, lock.ErrLockLost) {
 			return wrote, fmt.Errorf("mark store encrypted: %w", err)
 		}

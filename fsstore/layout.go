@@ -424,7 +424,7 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 		// Under the lock the marker may already cover idle: another raise
 		// got there first.
 		if m, err = s.readMarkerReplaced(); err != nil || m.maxIdle >= idle {
-			h.Unlock()
+			s.unlockLogged(h, "raise max idle", "")
 			return m, err
 		}
 		next := m
@@ -436,7 +436,12 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 			// meanwhile: read again, and raise again if ours is not there.
 			err = h.Verify()
 		}
-		h.Unlock()
+		if hook := s.testHooks.markerUnlock; hook != nil {
+			hook("raise max idle")
+		}
+		// Verify decided; a failed release is logged, as the store's
+		// other maintenance does (unlockLogged).
+		s.unlockLogged(h, "raise max idle", "")
 		if err != nil && !errors.Is(err, lock.ErrLockLost) {
 			return m, fmt.Errorf("raise max idle: %w", err)
 		}

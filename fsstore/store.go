@@ -219,6 +219,10 @@ type testHooks struct {
 	// found no record under its name, before it looks at the sweep's
 	// aside name, with the record's path.
 	asideLook func(path string)
+	// markerUnlock runs when a change of the marker was written and its
+	// lock verified, before the lock's Unlock, with what the change is
+	// ("raise max idle", "mark store encrypted").
+	markerUnlock func(what string)
 }
 
 // fetchesFresh reports whether the store's attribute fetches (statNow,
