@@ -21,9 +21,3 @@ func (r *rootDir) forEachName(ctx context.Context, dir string, buf []byte, fn fu
 		fn(name, e.Type())
 	})
 }
-
-// forEachShardName is forEachName for the shard directory sd (on Linux it
-// lists from sd's descriptor).
-func (r *rootDir) forEachShardName(ctx context.Context, sd shardDir, buf []byte, fn func(name []byte, typ fs.FileMode)) error {
-	return r.forEachName(ctx, sd.path, buf, fn)
-}

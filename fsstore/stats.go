@@ -683,6 +683,10 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer ld.close()
+	// The lock package's look at the claims to judge holds the directory
+	// open for them all, opened at the first (see sweeper.locks).
+	leases := lock.NewLeaseDir(dir)
+	defer leases.Close()
 	buf := c.listBuf()
 	defer c.bufs.Put(buf)
 	return c.fs.forEachShardName(ctx, ld, *buf, func(b []byte, typ fs.FileMode) {
@@ -713,7 +717,7 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 		}
 		c.leases.Add(1)
 		if broken && age >= c.opts.TempAge || !broken && age >= ttl {
-			if inUse, _ := lock.LeaseLeftoverInUse(dir, name); !inUse {
+			if inUse, _ := leases.LeftoverInUse(name); !inUse {
 				c.staleLeases.Add(1)
 			}
 		}

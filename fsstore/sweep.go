@@ -395,7 +395,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	err = s.root.forEachEntry(ctx, s.dir, func(e fs.DirEntry) {
 		switch {
 		case isTemp(e):
-			sw.temp(ctx, s.dir, e.Name())
+			sw.temp(ctx, nil, s.dir, e.Name())
 		case foreignAtRoot(e):
 			sw.foreign.Add(1)
 		}
@@ -871,7 +871,7 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 // temp files (of Open's writability probe) are the store's there.
 func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error {
 	if isTemp(e) {
-		return sw.temp(ctx, dir, e.Name())
+		return sw.temp(ctx, nil, dir, e.Name())
 	}
 	sw.foreign.Add(1)
 	return nil
@@ -977,7 +977,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		case inShard && isAsideOf(string(name), prefix):
 			ctxErr = sw.pending(ctx, dir, string(name), &back)
 		case isTempName(string(name)):
-			ctxErr = sw.temp(ctx, dir, string(name))
+			ctxErr = sw.temp(ctx, &sd, dir, string(name))
 		default:
 			sw.foreign.Add(1)
 		}
@@ -1304,12 +1304,18 @@ func (sw *sweeper) checkAside(sd shardDir, batch []candidate, moved []bool) []as
 // errNotListed marks an aside name the listing did not show.
 var errNotListed = errors.New("not in the directory listing")
 
-func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
+func (sw *sweeper) temp(ctx context.Context, d *shardDir, dir, name string) error {
 	p := filepath.Join(dir, name)
-	st, err := sw.s.root.lstat(p)
+	var st fileStat
+	var err error
+	if d != nil {
+		st, err = d.lstat(name) // its error names the path
+	} else if st, err = sw.s.root.lstat(p); err != nil {
+		err = &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+			sw.fail(err)
 		}
 		return nil
 	}
@@ -1321,9 +1327,14 @@ func (sw *sweeper) temp(ctx context.Context, dir, name string) error {
 		return err
 	}
 	if !sw.opts.DryRun {
-		if err := sw.s.root.unlink(p); err != nil {
+		if d != nil {
+			err = d.unlink(name)
+		} else if err = sw.s.root.unlink(p); err != nil {
+			err = &fs.PathError{Op: "unlink", Path: p, Err: err}
+		}
+		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				sw.fail(&fs.PathError{Op: "unlink", Path: p, Err: err})
+				sw.fail(err)
 			}
 			return nil
 		}
@@ -1916,7 +1927,12 @@ func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileSta
 }
 
 // locks removes expired lease files and lease files moved aside by a
-// breaker that died. Stripe lock files are kept.
+// breaker that died. Stripe lock files are kept. Like a shard, the
+// directory is opened once, readable, to be listed and to look at each
+// file in, and the lock package's look at the leases to judge holds it
+// open once for them all: the directory was opened again for each lease
+// file's stat (an openat2, and on NFS a lookup of the path), and once
+// more for each expired one's break.
 func (sw *sweeper) locks(ctx context.Context) error {
 	s := sw.s
 	dir := filepath.Join(s.dir, LockDir)
@@ -1924,35 +1940,48 @@ func (sw *sweeper) locks(ctx context.Context) error {
 	if ttl == 0 {
 		ttl = 15 * time.Second
 	}
+	ld, err := s.root.openShardToList(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // as a listing of a directory gone finds it: empty
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer ld.close()
+	leases := lock.NewLeaseDir(dir) // opened at the first lease to judge: most passes find none
+	defer leases.Close()
 	var ctxErr error
-	err := sw.s.root.forEachEntry(ctx, dir, func(e fs.DirEntry) {
+	buf := sw.listBuf()
+	defer sw.bufs.Put(buf)
+	err = s.root.forEachShardName(ctx, ld, *buf, func(b []byte, typ fs.FileMode) {
 		if ctxErr != nil {
 			return
 		}
-		if strings.HasPrefix(e.Name(), ".") {
+		name := string(b) // the listing's bytes are valid during the call only
+		if strings.HasPrefix(name, ".") {
 			switch {
-			case lockDotOwn(e.Name()):
-			case lockDotTemp(e.Name(), e.Type()):
-				ctxErr = sw.temp(ctx, dir, e.Name())
+			case lockDotOwn(name):
+			case lockDotTemp(name, typ):
+				ctxErr = sw.temp(ctx, &ld, dir, name)
 			default:
 				sw.foreign.Add(1)
 			}
 			return
 		}
-		if foreignInLocks(e.Name(), e.Type()) {
+		if foreignInLocks(name, typ) {
 			sw.foreign.Add(1)
 			return
 		}
-		lockName, broken, ok := lock.IsLeaseFile(e.Name())
+		lockName, broken, ok := lock.IsLeaseFile(name)
 		if !ok {
 			return
 		}
 		sw.scanned.Add(1)
-		p := filepath.Join(dir, e.Name())
-		st, err := sw.s.root.lstat(p)
+		p := filepath.Join(dir, name)
+		st, err := ld.lstat(name)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+				sw.fail(err)
 			}
 			return
 		}
@@ -1961,7 +1990,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 			return
 		}
 		if broken {
-			if inUse, err := lock.LeaseLeftoverInUse(dir, e.Name()); inUse {
+			if inUse, err := leases.LeftoverInUse(name); inUse {
 				if err != nil {
 					sw.fail(err)
 				}
@@ -1975,14 +2004,14 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		switch {
 		case sw.opts.DryRun:
 		case broken:
-			if err := sw.s.root.unlink(p); err != nil {
+			if err := ld.unlink(name); err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
-					sw.fail(&fs.PathError{Op: "unlink", Path: p, Err: err})
+					sw.fail(err)
 				}
 				return
 			}
 		default:
-			gone, err := lock.BreakExpiredLease(dir, lockName, ttl, sw.opts.Grace)
+			gone, err := leases.BreakExpired(lockName, ttl, sw.opts.Grace)
 			if err != nil {
 				sw.fail(err)
 				return

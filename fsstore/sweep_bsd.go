@@ -36,8 +36,8 @@ func (d shardDir) lstatName(name []byte) (fileStat, error) { return d.lstat(stri
 func (d shardDir) lstatCachedName(name []byte) (fileStat, error) { return d.lstatName(name) }
 
 // openShardToList opens the shard directory dir to resolve names in it
-// (O_PATH is Linux's: the descriptor is readable here), but the listing
-// (forEachShardName) opens the directory again, through os.File.
+// and to list it once (rootDir.forEachShardName): O_PATH is Linux's, and
+// the descriptor is readable here.
 func (r *rootDir) openShardToList(dir string) (shardDir, error) {
 	fd, _, err := r.parent(filepath.Join(dir, "x"), false)
 	if err != nil {

@@ -2,7 +2,11 @@
 
 package fsstore
 
-import "time"
+import (
+	"context"
+	"io/fs"
+	"time"
+)
 
 // fileID identifies a file and tells whether it still has a name.
 type fileID struct {
@@ -29,3 +33,10 @@ func (shardDir) rename(string, string) error              { return platformErr }
 func (shardDir) unlink(string) error                      { return platformErr }
 
 func touchNow(string) error { return platformErr }
+
+// forEachShardName is forEachName for the shard directory sd (on Linux,
+// macOS and FreeBSD it lists from sd's descriptor; here openShardToList
+// fails first).
+func (r *rootDir) forEachShardName(ctx context.Context, sd shardDir, buf []byte, fn func(name []byte, typ fs.FileMode)) error {
+	return r.forEachName(ctx, sd.path, buf, fn)
+}

@@ -628,17 +628,63 @@ func IsLeaseFile(name string) (lockName string, broken, ok bool) {
 // LeaseLeftoverInUse reports whether name, a file a lease breaker left in
 // dir (IsLeaseFile reports it broken), must stay whatever its age: a claim
 // on a lease still in place. Another breaker may be acting on that lease
-// under a later claim, and with this one gone a second could win it.
+// under a later claim, and with this one gone a second could win it. A
+// claim opens dir for the call: a caller with many files to judge holds
+// it open with a LeaseDir.
 func LeaseLeftoverInUse(dir, name string) (bool, error) {
+	l := NewLeaseDir(dir)
+	defer l.Close()
+	return l.LeftoverInUse(name)
+}
+
+// BreakExpiredLease removes the lease file for name in dir when its lease
+// expired more than grace ago, as a sweeper does for holders that died. It
+// reports whether the file is gone. A dir that is a symlink is refused,
+// like at NewTable. It opens dir for the call, as LeaseLeftoverInUse does.
+func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
+	l := NewLeaseDir(dir)
+	defer l.Close()
+	return l.BreakExpired(name, ttl, grace)
+}
+
+// LeaseDir is a lock directory held open for a look at many of its lease
+// files, as a sweep of the directory makes: its files are opened, renamed
+// and removed relative to it, where LeaseLeftoverInUse and
+// BreakExpiredLease open the directory again at each call (on NFS an
+// OPEN, and a walk of the path). It is not safe for concurrent use.
+// Close it when done.
+type LeaseDir struct {
+	path string
+	d    *lockDir // opened at the first call that needs it
+}
+
+// NewLeaseDir returns the lock directory dir, to be opened at the first
+// call that needs it: a look that finds nothing to judge opens nothing. A
+// dir that is a symlink is refused then, like at NewTable.
+func NewLeaseDir(dir string) *LeaseDir { return &LeaseDir{path: dir} }
+
+func (l *LeaseDir) dir() (*lockDir, error) {
+	if l.d == nil {
+		d, err := openLockDir(l.path)
+		if err != nil {
+			return nil, err
+		}
+		l.d = d
+	}
+	return l.d, nil
+}
+
+// LeftoverInUse is LeaseLeftoverInUse of name in l. Only a claim needs
+// the directory open.
+func (l *LeaseDir) LeftoverInUse(name string) (bool, error) {
 	lockName, id, ok := claimOf(name)
 	if !ok {
 		return false, nil
 	}
-	d, err := openLockDir(dir)
+	d, err := l.dir()
 	if err != nil {
 		return true, err
 	}
-	defer d.close()
 	now, _, err := (&leaseBackend{dir: d}).leaseID(lockName + leaseSuffix)
 	if err != nil {
 		return true, err
@@ -646,17 +692,22 @@ func LeaseLeftoverInUse(dir, name string) (bool, error) {
 	return now == id || now == busyLease, nil
 }
 
-// BreakExpiredLease removes the lease file for name in dir when its lease
-// expired more than grace ago, as a sweeper does for holders that died. It
-// reports whether the file is gone. A dir that is a symlink is refused,
-// like at NewTable.
-func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
-	d, err := openLockDir(dir)
+// BreakExpired is BreakExpiredLease of name in l.
+func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, error) {
+	d, err := l.dir()
 	if err != nil {
 		return false, err
 	}
-	defer d.close()
 	b := &leaseBackend{dir: d, perm: 0o600, ttl: ttl, grace: grace}
 	done, gone, err := b.breakExpired(name+leaseSuffix, nil)
 	return done || gone, err
+}
+
+// Close closes the directory, if it was opened. Calling it again does
+// nothing.
+func (l *LeaseDir) Close() error {
+	if l.d != nil {
+		l.d.close()
+	}
+	return nil
 }
