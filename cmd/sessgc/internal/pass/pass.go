@@ -139,7 +139,7 @@ type Limits struct {
 //     started, as for a signal: Outcome.StoppedEarly with
 //     StopFleetLockLost, and an error matching ErrFleetLockLost that exits
 //     1. Two passes at once are safe, but the operator must hear of it:
-//     each doubles the load on the server. An outage that also made the
+//     each adds its load to the server's. An outage that also made the
 //     store give up (ErrUnavailable) reports that instead.
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
@@ -211,8 +211,9 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 
 // watchLease returns a context derived from ctx that ends, with a cause
 // matching ErrFleetLockLost, once Verify finds the fleet lease h lost;
-// stop ends the watch. stop does not wait for a Verify under way, which
-// waits for the file server: the pass must not hang on its last one.
+// stop ends the watch without waiting for it: a Verify under way waits
+// for the file server, and the Unlock after stop waits for that Verify
+// (and for the server) in any case.
 func watchLease(ctx context.Context, h *lock.Handle) (workCtx context.Context, stop func()) {
 	workCtx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
