@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -187,6 +188,13 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 // measurement, as in sessbench run's Redis target: redigo waits for ever,
 // and a server that stops answering mid-run (hung, or a network that drops
 // its packets) held the run for ever with it.
+//
+// ctx is the run's: once it ends (Ctrl-C), the connections the peer's pool
+// dialed are closed, so that the commands in flight fail at once and no
+// new one is sent (see connWatch). scs's redisstore gives redigo no
+// context, and a command waiting on a server that does not answer held
+// Ctrl-C for as long as answer, up to an hour. Close then removes the
+// run's keys over a connection of its own.
 func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int, answer time.Duration) (*Peer, error) {
 	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
@@ -195,33 +203,49 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		answer = redisaddr.AnswerBase
 	}
 	addr := srv.String()
-	dialOpts := []redis.DialOption{
-		redis.DialConnectTimeout(5 * time.Second),
-		// Every command's reply, and the write of every command, has a
-		// deadline: scs's redisstore gives its commands no context.
-		redis.DialReadTimeout(answer),
-		redis.DialWriteTimeout(answer),
-		redis.DialUsername(srv.Username),
-		redis.DialPassword(srv.Password),
-		redis.DialDatabase(srv.DB),
+	// Every command's reply, and the write of every command, has a
+	// deadline: scs's redisstore gives its commands no context.
+	dialOpts := func(timeout time.Duration, dial func(context.Context, string, string) (net.Conn, error)) []redis.DialOption {
+		opts := []redis.DialOption{
+			redis.DialContextFunc(dial),
+			redis.DialReadTimeout(timeout),
+			redis.DialWriteTimeout(timeout),
+			redis.DialUsername(srv.Username),
+			redis.DialPassword(srv.Password),
+			redis.DialDatabase(srv.DB),
+		}
+		if srv.TLS {
+			opts = append(opts, redis.DialUseTLS(true), redis.DialTLSConfig(srv.TLSConfig()))
+		}
+		return opts
 	}
-	if srv.TLS {
-		dialOpts = append(dialOpts, redis.DialUseTLS(true), redis.DialTLSConfig(srv.TLSConfig()))
+	// With a context, AUTH and SELECT in the dial are bounded as the
+	// connection is: a server that takes the connection and never
+	// answers (not a Redis server) would hold the dial for ever.
+	dial := func(ctx context.Context, opts []redis.DialOption) (redis.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, redisaddr.AnswerBase)
+		defer cancel()
+		return redis.DialContext(ctx, "tcp", srv.Addr, opts...)
 	}
+	watch := &connWatch{cause: func() error { return context.Cause(ctx) }}
+	poolOpts := dialOpts(answer, watch.dial)
 	pool := &redis.Pool{
-		MaxIdle: 64,
-		// With ctx, AUTH and SELECT in the dial are bounded as the
-		// connection is: a server that takes the connection and never
-		// answers (not a Redis server) would hold the dial for ever.
-		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, redisaddr.AnswerBase)
-			defer cancel()
-			return redis.DialContext(ctx, "tcp", srv.Addr, dialOpts...)
-		},
+		MaxIdle:     64,
+		DialContext: func(ctx context.Context) (redis.Conn, error) { return dial(ctx, poolOpts) },
+	}
+	unwatch := context.AfterFunc(ctx, watch.cut)
+	// fail closes what the peer opened, after a failed open.
+	fail := func() {
+		unwatch()
+		watch.cut()
+		pool.Close()
 	}
 	c, err := pool.GetContext(ctx)
 	if err != nil {
-		pool.Close()
+		fail()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("scs-redis peer: %w", context.Cause(ctx))
+		}
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			bare := *srv
 			bare.Password, bare.PasswordFromEnv = "", false
@@ -244,12 +268,15 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	conns, _ := redis.String(do("INFO", "clients"))
 	c.Close()
 	if err != nil {
-		pool.Close()
+		fail()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("scs-redis peer: %w", context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
 	if free, what, ok := redistarget.Headroom(mem); ok && need > 0 {
 		if err := bench.NoRoom(fmt.Sprintf("the Redis at %s (%s)", addr, what), need, free); err != nil {
-			pool.Close()
+			fail()
 			return nil, fmt.Errorf("scs-redis peer: %w", err)
 		}
 	}
@@ -258,7 +285,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	if most, connected, ok := redistarget.ClientLimit(limit["maxclients"], conns); ok {
 		// c, idle in the pool now, is counted among the connected.
 		if err := redistarget.CheckClients(addr, clients, most, connected, 1); err != nil {
-			pool.Close()
+			fail()
 			return nil, fmt.Errorf("scs-redis peer: %w", err)
 		}
 	}
@@ -276,7 +303,10 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		return func() { c.Close() }, nil
 	})
 	if err != nil {
-		pool.Close()
+		fail()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("scs-redis peer: %w", context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("scs-redis peer: %w", err)
 	}
 	version := "?"
@@ -303,15 +333,93 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		Desc:    fmt.Sprintf("scs v2 LoadAndSave with redisstore (redigo pool), Redis %s at %s", version, addr),
 		Handler: scsRoutes(sm),
 		close: func() error {
-			c := pool.Get()
-			err := deletePrefix(c, prefix)
-			if err != nil {
-				err = fmt.Errorf("scs-redis peer: removing the run's sessions (keys %s*): %w", prefix, redisFailure(addr, answer, err))
+			unwatch()
+			// The pool's connections are closed, whether the run's end
+			// closed them or this does: the keys go over a connection
+			// of Close's own. Its commands carry no session: the base
+			// deadline, whatever answer is.
+			watch.cut()
+			perr := pool.Close()
+			c, err := dial(context.Background(), dialOpts(redisaddr.AnswerBase, (&net.Dialer{}).DialContext))
+			if err == nil {
+				err = deletePrefix(c, prefix)
+				err = errors.Join(err, c.Close())
 			}
-			return errors.Join(err, c.Close(), pool.Close())
+			if err != nil {
+				// scs gives each key the session's deadline, its
+				// Lifetime after its creation (no IdleTimeout).
+				err = fmt.Errorf("scs-redis peer: removing the run's sessions (keys %s*, which expire %s after they were made): %w",
+					prefix, strings.TrimSuffix(sm.Lifetime.String(), "0m0s"), redisFailure(addr, redisaddr.AnswerBase, err))
+			}
+			return errors.Join(err, perr)
 		},
 		fault: fault.get,
 	}, nil
+}
+
+// connWatch keeps the connections a redigo pool dials, to close them all
+// at once when the run ends: redigo's commands take no context, and a
+// connection closed under a command in flight ends its wait for an answer.
+type connWatch struct {
+	// cause is the error a dial after cut fails with: the run's end.
+	cause func() error
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	done  bool
+}
+
+// dial is the pool's dialer: a TCP connection, kept until it is closed.
+// After cut it fails, so that a request the run's end caught between
+// commands sends none.
+func (w *connWatch) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	if done {
+		return nil, w.cause()
+	}
+	nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		nc.Close()
+		return nil, w.cause()
+	}
+	if w.conns == nil {
+		w.conns = make(map[net.Conn]struct{})
+	}
+	tc := &watchedConn{Conn: nc, w: w}
+	w.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+// cut closes every connection dial opened and fails those it is yet to
+// open.
+func (w *connWatch) cut() {
+	w.mu.Lock()
+	w.done = true
+	conns := w.conns
+	w.conns = nil
+	w.mu.Unlock()
+	for c := range conns {
+		c.(*watchedConn).Conn.Close()
+	}
+}
+
+// watchedConn leaves its connWatch when closed.
+type watchedConn struct {
+	net.Conn
+	w *connWatch
+}
+
+func (c *watchedConn) Close() error {
+	c.w.mu.Lock()
+	delete(c.w.conns, c)
+	c.w.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // redisFailure says what a failed command of the scs-redis peer's during
