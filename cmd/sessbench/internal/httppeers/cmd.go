@@ -78,10 +78,13 @@ other). Increments answered with an error status are counted as failed,
 and those the counter shows all the same as saved: a 504 from sessfs says
 the change may have been saved. They are not set off against lost updates.
 
-As in sessbench run, a run whose sessions (--sessions and the lost-update
-test's one, of every --size, for each peer) would take more than half of
-the space free in --dir, or of the memory the --redis server has left
-before its maxmemory, is refused before anything is written, and so is
+As in sessbench run, a --dir that is a sessfs store's directory, or lies
+in its data or lock directory, is refused: the sessfs and gorilla-fs peers
+measure in a scratch directory, never in a live store. A run whose sessions
+(--sessions and the lost-update test's one, of every --size, for each
+peer) would take more than half of the space free in --dir, or of the
+memory the --redis server has left before its maxmemory, is refused
+before anything is written, and so is
 one whose --redis server takes fewer connections at once than the
 scs-redis peer's clients open (--concurrency, or the --hot clients).
 

@@ -73,12 +73,14 @@ rounds (A B A B ...) so that drift hits every target alike, and report
 latency percentiles and throughput of each target next to the first one.
 
 Targets are --dir directories (one private subdirectory is created in each
-and removed afterwards) and --redis servers (the run's keys, under a
-random sessbench: prefix, are deleted afterwards; no other key is
-touched); on a terminal a line shows while they are removed, before the
-report. Without --dir, a temporary directory on local disk is used, so
-the command works with nothing mounted: in $TMPDIR if set, else in /var/tmp
-(/tmp is often tmpfs, memory), else in /tmp. It is removed before the
+and removed afterwards; a sessfs store's directory, or one in its data or
+lock directory, is refused: give a scratch directory on the same mount)
+and --redis servers (the run's keys, under a random sessbench: prefix,
+are deleted afterwards; no other key is touched); on a terminal a line
+shows while they are removed, before the report. Without --dir, a
+temporary directory on local disk is used, so the command works with
+nothing mounted: in $TMPDIR if set, else in /var/tmp (/tmp is often
+tmpfs, memory), else in /tmp. It is removed before the
 report is printed, which names it by where it was made (--json: its path
 as "location", with "temporary": true).
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/fsstore"
@@ -15,10 +17,16 @@ import (
 	"github.com/sessfs/sessfs/internal/mountstats"
 )
 
+// ErrStoreDir reports a --dir that is a sessfs store's directory, or lies
+// in its data or lock directory: sessbench measures in a scratch
+// directory, never in a live store.
+var ErrStoreDir = errors.New("a sessfs store's directory")
+
 // CheckDir refuses a --dir that is not an existing directory, saying what
 // to do about a missing one: sessbench writes only in a subdirectory of its
 // own, so it never creates dir itself (a path to an unmounted share would
-// measure the local disk under the mount point).
+// measure the local disk under the mount point). It refuses a store's
+// directory as well (ErrStoreDir, see storeHolding).
 func CheckDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
@@ -29,7 +37,53 @@ func CheckDir(dir string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("--dir %s: not a directory", dir)
 	}
+	if store, inside := storeHolding(dir); store != "" {
+		if inside == "" {
+			return fmt.Errorf("--dir %s: %w (it holds %s): sessbench would add a directory of its own at the store's top, "+
+				"which the store does not own (sessgc reports it as foreign and never removes it, and a run killed before "+
+				"its cleanup would leave its sessions there); give a scratch directory on the same mount instead", dir, ErrStoreDir, fsstore.MarkerFile)
+		}
+		return fmt.Errorf("--dir %s: %w: it is in the %s directory of the store %s, whose files are the store's own; "+
+			"give a scratch directory on the same mount instead", dir, ErrStoreDir, inside, store)
+	}
 	return nil
+}
+
+// storeHolding returns the store whose directory dir is ("" for inside),
+// or whose data or lock directory holds dir (inside names which), its
+// links resolved; store is "" when there is none. A run at a store's top
+// adds a directory the store does not own; fsstore.Open refuses one
+// inside its data or lock directory, but sessbench http's gorilla-fs peer
+// is no fsstore and would write its files there. Any marker file counts,
+// one that does not parse included: a damaged store is still a store.
+func storeHolding(dir string) (store, inside string) {
+	p, err := filepath.Abs(dir)
+	if err != nil {
+		return "", ""
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	hasMarker := func(d string) bool {
+		_, err := os.Lstat(filepath.Join(d, fsstore.MarkerFile))
+		return err == nil
+	}
+	if hasMarker(p) {
+		return p, ""
+	}
+	// The data directory, then its shard levels (at most three).
+	for range 4 {
+		parent := filepath.Dir(p)
+		if parent == p {
+			break
+		}
+		name := filepath.Base(p)
+		if (strings.EqualFold(name, fsstore.DataDir) || strings.EqualFold(name, fsstore.LockDir)) && hasMarker(parent) {
+			return parent, name
+		}
+		p = parent
+	}
+	return "", ""
 }
 
 // Target is a filesystem session store under test.

@@ -2,8 +2,11 @@ package fstarget
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -153,4 +156,93 @@ func TestSameSpace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenRefusesStoreDir: a --dir that is a live sessfs store, or lies in
+// its data or lock directory, is refused before anything is written
+// there. A run at a store's top went ahead: its directory, foreign to the
+// store, showed in sessgc's reports for the run's length, and for good
+// after a run killed before its cleanup, with its sessions in it.
+func TestOpenRefusesStoreDir(t *testing.T) {
+	base := t.TempDir()
+	store := filepath.Join(base, "live")
+	if err := os.Mkdir(store, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := fsstore.Open(store)
+	if errors.Is(err, fsstore.ErrNotSupported) {
+		t.Skipf("no store opens here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(context.Background(), &fsstore.Session{ID: "0123456789abcdef0123456789abcdef", Data: []byte("live")}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	shard := filepath.Join(store, fsstore.DataDir, "zz")
+	damaged := filepath.Join(base, "damaged")
+	scratch := filepath.Join(base, "bench")
+	atTop := filepath.Join(store, "bench")
+	link := filepath.Join(base, "link")
+	for _, d := range []string{shard, damaged, scratch, atTop} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(damaged, fsstore.MarkerFile), []byte("not a marker"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	symlinks := os.Symlink(store, link) == nil
+	for _, tt := range []struct {
+		name, dir string
+		refused   bool
+	}{
+		{"the store", store, true},
+		{"its data directory", filepath.Join(store, fsstore.DataDir), true},
+		{"a shard", shard, true},
+		{"its lock directory", filepath.Join(store, fsstore.LockDir), true},
+		{"a link to the store", link, true},
+		{"a damaged store", damaged, true},
+		{"a scratch directory beside it", scratch, false},
+		// Made by the operator: the run adds nothing at the store's top.
+		{"a directory at its top", atTop, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.dir == link && !symlinks {
+				t.Skip("no symbolic links here")
+			}
+			before := listTree(t, store)
+			tg, err := Open("t", tt.dir, fsstore.WithDurability(fsstore.DurabilityNone))
+			if tg != nil {
+				defer tg.Close()
+			}
+			if tt.refused {
+				if !errors.Is(err, ErrStoreDir) || !strings.Contains(err.Error(), tt.dir) {
+					t.Errorf("Open(%s) = %v, want an error matching ErrStoreDir naming it", tt.dir, err)
+				}
+				if after := listTree(t, store); !slices.Equal(before, after) {
+					t.Errorf("the store changed:\nbefore %v\nafter  %v", before, after)
+				}
+				return
+			}
+			if err != nil {
+				t.Errorf("Open(%s): %v", tt.dir, err)
+			}
+		})
+	}
+}
+
+// listTree lists the paths under dir.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var list []string
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		list = append(list, p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
