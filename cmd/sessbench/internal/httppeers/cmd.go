@@ -219,6 +219,12 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := checkRoom(cfg, names, &po); err != nil {
 		return err
 	}
+	if !po.DirIsTemporary && (slices.Contains(names, PeerSessfs) || slices.Contains(names, PeerGorillaFS)) {
+		// Before the peers make their own directories.
+		if note := fstarget.LeftoverNote(po.Dir); note != "" {
+			fmt.Fprintf(o.IO.ErrOut, "sessbench: %s\n", note)
+		}
+	}
 	for _, n := range names {
 		p, err := OpenPeer(ctx, n, po)
 		if err != nil {

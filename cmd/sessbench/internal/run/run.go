@@ -170,7 +170,8 @@ What the numbers are:
     when interrupted; the Redis keys of a run killed before it could
     (SIGKILL) expire after the TTL, but
     its directory in each --dir (.sessbench-<digits>) stays until
-    removed by hand: rm -rf DIR/.sessbench-* once no run uses DIR.
+    removed by hand: rm -rf DIR/.sessbench-* once no run uses DIR (a
+    later run in DIR names them on stderr).
   - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
     measured time, ops_per_sec, ops, errors and behind (0 without --rate)
     as counts, p50_ratio, p99_ratio and ops_ratio against the first
@@ -533,6 +534,12 @@ func runRun(opts *RunOptions) (err error) {
 		storeOpts = append(storeOpts, fsstore.WithDurability(*p.dur))
 	}
 	storeOpts = append(storeOpts, opts.storeOpts...)
+	// Before this run's own directories are made, which are not left over.
+	for i, d := range opts.Dirs {
+		if note := fstarget.LeftoverNote(d); note != "" && !slices.Contains(opts.Dirs[:i], d) {
+			fmt.Fprintf(opts.IO.ErrOut, "sessbench: %s\n", note)
+		}
+	}
 	for i, d := range dirs {
 		t, err := fstarget.Open(names[i], d, storeOpts...)
 		if err != nil {

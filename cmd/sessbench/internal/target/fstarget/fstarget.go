@@ -204,3 +204,53 @@ func (t *Target) Close() error {
 	}
 	return nil
 }
+
+// leftoverShown is how many leftover directories LeftoverNote names.
+const leftoverShown = 3
+
+// LeftoverNote returns a note on the directories of other sessbench runs
+// in dir (.sessbench-*, as run and http make them), "" when there are
+// none. A run killed before its cleanup (SIGKILL, an out-of-memory kill,
+// a reboot, a second Ctrl-C) leaves its directory, sessions in it, and no
+// later run, nor any sweep, removes it: another run, on this host or on
+// another that mounts dir, may be using it now, which sessbench cannot
+// tell. Said at each run, it is found by whoever measures there, not only
+// by a reader of the documentation.
+func LeftoverNote(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ".sessbench-") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	shown := strings.Join(names[:min(len(names), leftoverShown)], ", ")
+	if len(names) > leftoverShown {
+		shown += ", ..."
+	}
+	what := "a directory"
+	if len(names) > 1 {
+		what = fmt.Sprintf("%d directories", len(names))
+	}
+	return fmt.Sprintf("--dir %s holds %s of other sessbench runs (%s), left by a run killed before its cleanup "+
+		"(SIGKILL, a reboot), or in use by a run now, on this host or another; once none runs there, remove them: rm -rf %s/.sessbench-*",
+		dir, what, shown, shellQuote(dir))
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// characters a shell takes as they are.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -246,3 +246,38 @@ func listTree(t *testing.T, dir string) []string {
 	}
 	return list
 }
+
+func TestShellQuote(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"/mnt/efs/bench", "/mnt/efs/bench"},
+		{"/mnt/my bench", "'/mnt/my bench'"},
+		{"/mnt/it's", `'/mnt/it'\''s'`},
+		{"/mnt/$HOME", "'/mnt/$HOME'"},
+		{"", "''"},
+	} {
+		if got := shellQuote(tt.in); got != tt.want {
+			t.Errorf("shellQuote(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLeftoverNote(t *testing.T) {
+	d := t.TempDir()
+	if note := LeftoverNote(d); note != "" {
+		t.Errorf("empty directory: %q", note)
+	}
+	// A file by that name is no run's directory.
+	os.WriteFile(filepath.Join(d, ".sessbench-file"), nil, 0o600)
+	if note := LeftoverNote(d); note != "" {
+		t.Errorf("a file only: %q", note)
+	}
+	for _, n := range []string{".sessbench-1", ".sessbench-http-2", ".sessbench-gorilla-3", ".sessbench-4"} {
+		os.Mkdir(filepath.Join(d, n), 0o700)
+	}
+	note := LeftoverNote(d)
+	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...", "rm -rf " + shellQuote(d) + "/.sessbench-*"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q lacks %q", note, want)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestLeftoverNoted: a run in a --dir that holds the directory of a run
+// killed before its cleanup (SIGKILL, a reboot) says so on stderr, with
+// the command that removes them, and leaves it alone: another host's run
+// may be using it. Before, nothing said so, and the killed run's sessions
+// stayed on the mount for good unless the operator had read the guide.
+func TestLeftoverNoted(t *testing.T) {
+	httpArgs := []string{"http", "--peers", "sessfs", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"run", append([]string{"run"}, tiny...)},
+		{"http", httpArgs},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := benchDir(t)
+			left := filepath.Join(d, ".sessbench-1234567")
+			if err := os.MkdirAll(filepath.Join(left, "data"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, d)
+			r := run(t, nil, append(slices.Clone(tt.args), "--dir", d)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, ".sessbench-1234567") || !strings.Contains(r.stderr, "rm -rf "+d+"/.sessbench-*") {
+				t.Errorf("stderr does not name the leftover directory and how to remove it:\n%s", r.stderr)
+			}
+			if after := snapshot(t, d); !slices.Equal(before, after) {
+				t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
+			}
+		})
+	}
+}
