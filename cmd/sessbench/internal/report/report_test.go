@@ -192,6 +192,19 @@ func TestVerdict(t *testing.T) {
 			r.Results[0].Errors, r.Results[4].Errors = 2, 5
 			return r
 		}, []string{"7 operations failed (efs 2, local 5)"}, nil, nil},
+		// Nearest rank: below 100 operations a p99 is the slowest one.
+		{"p99 of few operations", func() *Report {
+			r := sampleReport(t, false)
+			r.Results[4].Ops = 10
+			return r
+		}, []string{"p99 is 3.00ms against 1.00ms", "rests on as few as 10 operations", "slowest operation"}, nil,
+			[]string{"p99 is", "as few as"}},
+		{"p99 of few operations, single target", func() *Report {
+			r := onlyLocal(sampleReport(t, false))
+			r.Results[1].Ops = 99
+			return r
+		}, []string{"as few as 99 operations"}, nil, nil},
+		{"p99 of 100 operations", func() *Report { return sampleReport(t, false) }, nil, []string{"as few as"}, nil},
 		{"empty", func() *Report { return &Report{} }, []string{"No results"}, nil, nil},
 		// The README's run after a mount that failed at boot: mkdir -p
 		// made /mnt/efs/bench on the root file system, and the run

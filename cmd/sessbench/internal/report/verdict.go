@@ -72,8 +72,10 @@ func Verdict(r *Report) string {
 		fmt.Fprintf(&b, "On %s a %s takes %s at p50 %s", long(subject), what, d(a.P50NS), with(lo))
 		if hi != lo && ah.Ops > 0 {
 			fmt.Fprintf(&b, "; %s it takes %s at p99 (%.0f operations/s).", with(hi), d(ah.P99NS), ah.OpsPerSec)
+			fewSentence(&b, ah)
 		} else {
 			fmt.Fprintf(&b, " and %s at p99 (%.0f operations/s).", d(a.P99NS), a.OpsPerSec)
+			fewSentence(&b, a)
 		}
 		rateSentence(&b, r, []Target{subject}, low, high, lo, hi)
 		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
@@ -106,9 +108,11 @@ func Verdict(r *Report) string {
 	case hi != lo:
 		fmt.Fprintf(&b, " %s, p99 is %s against %s (%s); throughput %.0f against %.0f operations/s.",
 			capitalize(with(hi)), d(ah.P99NS), d(bh.P99NS), times(ah.P99NS, bh.P99NS), ah.OpsPerSec, bh.OpsPerSec)
+		fewSentence(&b, ah, bh)
 	default:
 		fmt.Fprintf(&b, " At p99 it is %s against %s (%s); throughput %.0f against %.0f operations/s.",
 			d(ah.P99NS), d(bh.P99NS), times(ah.P99NS, bh.P99NS), ah.OpsPerSec, bh.OpsPerSec)
+		fewSentence(&b, ah, bh)
 	}
 	rateSentence(&b, r, append([]Target{subject, *baseline}, others...), low, high, lo, hi)
 	if saves(wl, r.Config.WriteRatio) {
@@ -281,6 +285,23 @@ func durabilitySentence(b *strings.Builder, ts []Target) {
 		}
 		b.WriteString(".")
 	}
+}
+
+// fewSentence says, when a row whose p99 the verdict quotes has fewer
+// than 100 successful operations, that its p99 is its slowest one: the
+// nearest rank, ceil(0.99·n), is n itself below 100, so a short run's
+// p99 comparison is one stall against another.
+func fewSentence(b *strings.Builder, rows ...Row) {
+	var least uint64
+	for _, r := range rows {
+		if r.Ops > 0 && (least == 0 || r.Ops < least) {
+			least = r.Ops
+		}
+	}
+	if least == 0 || least >= 100 {
+		return
+	}
+	fmt.Fprintf(b, " That p99 rests on as few as %d operations: below 100, a p99 is the slowest operation measured (nearest rank), which a single stall sets; measure longer (--duration, --ops) for a p99 to judge by.", least)
 }
 
 // noiseSentence says that p99 measures the machine rather than the storage

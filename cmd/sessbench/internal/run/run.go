@@ -138,6 +138,9 @@ What the numbers are:
   - P50 to P99.9 are nearest-rank percentiles (the ceil(q·n)-th fastest
     operation) read from a log-linear histogram: each is at or above the
     exact value, by less than 0.8% (1/128). Min, mean and max are exact.
+    A row of fewer than 100 operations has its slowest as its p99 (and
+    of fewer than 1000, as its p99.9): the verdict says so of a p99 it
+    quotes.
   - OPS/S is successful operations per second of measured time: the
     warm-up and the sessions' creation are left out of it, as of the
     latencies.
