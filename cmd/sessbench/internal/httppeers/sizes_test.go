@@ -24,3 +24,27 @@ func TestReportSizesAsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDurationAsGiven: the footer printed --duration as "%.1f s",
+// so a run of --duration 20ms said "0.0 s per peer", a run that measured
+// nothing. It now prints it as --duration takes it.
+func TestReportDurationAsGiven(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{20 * time.Millisecond, "; 20ms per peer"},
+		{2 * time.Second, "; 2s per peer"},
+		{90 * time.Second, "; 1m30s per peer"},
+	} {
+		cfg := Config{Sizes: []int{1024}, Duration: tt.d, Rounds: 1, Concurrency: 1, Sessions: 1}
+		rep := BuildReport(cfg, []*Peer{{Name: PeerSCSMem}}, []Result{{Peer: PeerSCSMem, Size: 1024}}, nil, time.Now(), time.Now())
+		var b bytes.Buffer
+		if err := WriteMarkdown(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("--duration %v: the footer lacks %q:\n%s", tt.d, tt.want, b.String())
+		}
+	}
+}
