@@ -30,9 +30,11 @@ Exit codes:
   1    the benchmark failed: a target could not be opened or has no
        room for the run's sessions, every operation of a measurement
        failed, a Redis server stopped answering, a peer of sessbench
-       http failed (the others' results are printed), or the report or
-       --plot file could not be written (a run in which only some
-       operations failed exits 0 and reports them)
+       http failed (the others' results are printed), the report or
+       --plot file could not be written, or what the run created could
+       not all be removed (after the report; the error names what is
+       left) (a run in which only some operations failed exits 0 and
+       reports them)
   2    usage error: bad flags or arguments
   130  interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP, as when the
        terminal or SSH session it runs in closes, unless started under
