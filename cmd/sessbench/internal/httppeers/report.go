@@ -101,12 +101,20 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return enc.Encode(r)
 }
 
+// nClients says "1 client" or "8 clients".
+func nClients(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
+}
+
 // WriteMarkdown writes the results as a Markdown table, then the peers and
 // the ratios, so that the output can go into a document as it is.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "| peer | size | p50, 1 client | p99, 1 client | throughput, %d clients | p50, %d clients | lost updates (%d × %d on one session) |\n",
-		r.Concurrency, r.Concurrency, r.HotClients, r.HotIncr)
+	fmt.Fprintf(&b, "| peer | size | p50, 1 client | p99, 1 client | throughput, %s | p50, %s | lost updates (%d × %d on one session) |\n",
+		nClients(r.Concurrency), nClients(r.Concurrency), r.HotClients, r.HotIncr)
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, x := range r.Results {
 		lost := "–"
@@ -199,7 +207,7 @@ func WritePlot(w io.Writer, r *Report, title string) error {
 		unit string
 	}{
 		{"p50 latency, 1 client (µs, lower is better)", func(x Result) float64 { return float64(x.P50NS) / 1e3 }, "µs"},
-		{fmt.Sprintf("throughput, %d clients (requests/s, higher is better)", r.Concurrency), func(x Result) float64 { return x.Throughput }, "req/s"},
+		{fmt.Sprintf("throughput, %s (requests/s, higher is better)", nClients(r.Concurrency)), func(x Result) float64 { return x.Throughput }, "req/s"},
 	}
 	for pi, pn := range panels {
 		x0 := float64(padL + pi*(panelW+gap))

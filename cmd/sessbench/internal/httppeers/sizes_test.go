@@ -48,3 +48,22 @@ func TestReportDurationAsGiven(t *testing.T) {
 		}
 	}
 }
+
+// TestReportOneClient: with --concurrency 1 the table's header said
+// "throughput, 1 clients".
+func TestReportOneClient(t *testing.T) {
+	for _, tt := range []struct {
+		conc int
+		want string
+	}{{1, "| throughput, 1 client | p50, 1 client |"}, {8, "| throughput, 8 clients | p50, 8 clients |"}} {
+		cfg := Config{Sizes: []int{1024}, Duration: time.Second, Rounds: 1, Concurrency: tt.conc, Sessions: tt.conc}
+		rep := BuildReport(cfg, []*Peer{{Name: PeerSCSMem}}, []Result{{Peer: PeerSCSMem, Size: 1024}}, nil, time.Now(), time.Now())
+		var b bytes.Buffer
+		if err := WriteMarkdown(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("--concurrency %d: the header lacks %q:\n%s", tt.conc, tt.want, b.String())
+		}
+	}
+}
