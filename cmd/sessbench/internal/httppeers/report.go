@@ -144,8 +144,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	// As --duration takes it: "%.1f s" printed a 20ms run as "0.0 s".
 	per := time.Duration(math.Round(r.Duration * float64(time.Second)))
-	fmt.Fprintf(&b, "\n%s to %s; %v per peer, size and measurement in %d interleaved %s; %d sessions per peer and size.\n",
-		r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), per, r.Rounds, rounds, r.Sessions)
+	sessions := "sessions"
+	if r.Sessions == 1 {
+		sessions = "session"
+	}
+	fmt.Fprintf(&b, "\n%s to %s; %v per peer, size and measurement in %d interleaved %s; %d %s per peer and size.\n",
+		r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), per, r.Rounds, rounds, r.Sessions, sessions)
 	_, err := w.Write(b.Bytes())
 	return err
 }

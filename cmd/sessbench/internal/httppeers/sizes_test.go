@@ -50,12 +50,13 @@ func TestReportDurationAsGiven(t *testing.T) {
 }
 
 // TestReportOneClient: with --concurrency 1 the table's header said
-// "throughput, 1 clients".
+// "throughput, 1 clients", and with --sessions 1 the footer "1 sessions".
 func TestReportOneClient(t *testing.T) {
 	for _, tt := range []struct {
 		conc int
 		want string
-	}{{1, "| throughput, 1 client | p50, 1 client |"}, {8, "| throughput, 8 clients | p50, 8 clients |"}} {
+	}{{1, "| throughput, 1 client | p50, 1 client |"}, {8, "| throughput, 8 clients | p50, 8 clients |"},
+		{1, "; 1 session per peer and size."}, {8, "; 8 sessions per peer and size."}} {
 		cfg := Config{Sizes: []int{1024}, Duration: time.Second, Rounds: 1, Concurrency: tt.conc, Sessions: tt.conc}
 		rep := BuildReport(cfg, []*Peer{{Name: PeerSCSMem}}, []Result{{Peer: PeerSCSMem, Size: 1024}}, nil, time.Now(), time.Now())
 		var b bytes.Buffer
@@ -63,7 +64,7 @@ func TestReportOneClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), tt.want) {
-			t.Errorf("--concurrency %d: the header lacks %q:\n%s", tt.conc, tt.want, b.String())
+			t.Errorf("--concurrency %d: the report lacks %q:\n%s", tt.conc, tt.want, b.String())
 		}
 	}
 }

@@ -892,3 +892,22 @@ newline`
 		t.Errorf("first_error column: %q", recs)
 	}
 }
+
+// TestTableSessionCount: the header said "1 sessions per size" of a run
+// of --sessions 1.
+func TestTableSessionCount(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{{1, "; 1 session per size"}, {16, "; 16 sessions per size"}} {
+		r := sampleReport(t, false)
+		r.Config.Sessions = tt.n
+		var b bytes.Buffer
+		if err := WriteTable(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("--sessions %d: the header lacks %q:\n%s", tt.n, tt.want, b.String())
+		}
+	}
+}

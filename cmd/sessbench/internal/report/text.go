@@ -72,8 +72,12 @@ func WriteTable(w io.Writer, r *Report) error {
 	for i, t := range r.Targets {
 		fmt.Fprintf(&b, "  %d. %-12s %s\n", i+1, t.Name, describe(t))
 	}
-	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d sessions per size%s.\n\n",
-		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, kept(r))
+	sessions := "sessions"
+	if r.Config.Sessions == 1 {
+		sessions = "session"
+	}
+	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d %s per size%s.\n\n",
+		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, sessions, kept(r))
 
 	anyNFS, anyErr := false, false
 	for _, row := range r.Results {
