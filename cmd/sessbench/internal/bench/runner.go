@@ -192,6 +192,18 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// roundShare is each of rounds rounds' share of ops operations, rounded
+// up. Worked out without adding rounds to ops first, which overflowed
+// near the largest int64 and made the share negative.
+func roundShare(ops int64, rounds int) int64 {
+	n := int64(rounds)
+	share := ops / n
+	if ops%n != 0 {
+		share++
+	}
+	return share
+}
+
 // Cell is one measurement point.
 type Cell struct {
 	Workload    Workload
@@ -350,7 +362,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 				var quota int64
 				if c.Ops > 0 {
 					dur = 0
-					quota = max(int64(cell.Concurrency), (c.Ops+int64(c.Rounds)-1)/int64(c.Rounds))
+					quota = max(int64(cell.Concurrency), roundShare(c.Ops, c.Rounds))
 				}
 				if r.OnStep != nil {
 					r.OnStep(Step{Index: step, Total: total, Duration: dur + c.Warmup*time.Duration(b2i(round == 0)),

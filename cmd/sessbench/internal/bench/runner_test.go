@@ -525,3 +525,41 @@ func TestLateWorkerTakesOneSample(t *testing.T) {
 		})
 	}
 }
+
+// stopAfter counts its loads and ends the run's context at the n-th.
+type stopAfter struct {
+	Noop
+	n      int64
+	loads  atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (s *stopAfter) Load(context.Context, string) error {
+	if s.loads.Add(1) == s.n {
+		s.cancel()
+	}
+	return nil
+}
+
+// TestOpsNearTheLimit: --ops up to the largest int64 is each round's
+// share, rounded up. The rounding added the rounds to the count first,
+// which overflowed near the limit: the share went negative, and each
+// round measured one operation per client (6 of --ops 9223372036854775807
+// in 3 rounds of 2 clients) and reported that as the run.
+func TestOpsNearTheLimit(t *testing.T) {
+	for _, ops := range []int64{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64 / 2} {
+		t.Run(fmt.Sprint(ops), func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.Workloads = []Workload{Load}
+			cfg.Rounds = 3
+			cfg.Ops = ops
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			tg := &stopAfter{n: 1000, cancel: cancel}
+			_, err := (&Runner{Config: cfg, Targets: []Target{tg}}).Run(ctx)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("--ops %d: the run ended after %d loads with %v, want it cut short at 1000 by its context", ops, tg.loads.Load(), err)
+			}
+		})
+	}
+}
