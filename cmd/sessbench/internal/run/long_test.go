@@ -2,7 +2,9 @@ package run
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -68,5 +71,45 @@ func TestHelpSaysHowLongSessionsLive(t *testing.T) {
 		if !strings.Contains(long, want) {
 			t.Errorf("run --help does not say %q", want)
 		}
+	}
+}
+
+// TestStoreNotSupportedLeavesOutTheDefault: on a platform the store does
+// not run on (Windows), the help promises that --redis is measured alone.
+// The default target, a temporary directory, was opened like any --dir, and
+// the store's refusal ended the run before Redis was reached. Here the store
+// refuses as it does there, and --redis names a port nothing listens on:
+// the error must be Redis's, and without --redis it must say what to give.
+func TestStoreNotSupportedLeavesOutTheDefault(t *testing.T) {
+	unsupported := func(name, dir string, opts ...fsstore.Option) (*fstarget.Target, error) {
+		return nil, fmt.Errorf("fsstore: open %s: %w: windows/amd64 (linux, darwin and freebsd are)", dir, fsstore.ErrNotSupported)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"with --redis", []string{"--redis", "127.0.0.1:1"}, "127.0.0.1:1"},
+		{"without", nil, "give --redis to measure a Redis server alone"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			args := append([]string{"--ops", "10", "--rounds", "1", "--warmup", "0", "--sessions", "2"}, tc.args...)
+			r := cmdtest.Run(t, NewCmdRun, func(o *RunOptions) error {
+				o.TempBase = base
+				o.openStore = unsupported
+				return runRun(o)
+			}, args, nil)
+			if r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) {
+				t.Fatalf("run on a platform the store does not run on: %v; want an error containing %q", r.Err, tc.want)
+			}
+			if tc.args != nil && errors.Is(r.Err, fsstore.ErrNotSupported) {
+				t.Errorf("with --redis the run stopped at the default target: %v", r.Err)
+			}
+			if left, _ := os.ReadDir(base); len(left) != 0 {
+				t.Errorf("the default target's directory was left behind: %v", left)
+			}
+		})
 	}
 }

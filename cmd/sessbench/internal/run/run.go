@@ -59,6 +59,10 @@ type RunOptions struct {
 	// storeOpts are added after sessbench's own store options: tests give
 	// the stores a clock of their own.
 	storeOpts []fsstore.Option
+	// openStore opens a directory target; nil means fstarget.Open. Tests
+	// give one that fails as the store does on a platform it does not run
+	// on.
+	openStore func(name, dir string, opts ...fsstore.Option) (*fstarget.Target, error)
 }
 
 // NewCmdRun returns the run command. runF, if not nil, replaces the command's
@@ -543,8 +547,21 @@ func runRun(opts *RunOptions) (err error) {
 			fmt.Fprintf(opts.IO.ErrOut, "sessbench: %s\n", note)
 		}
 	}
+	open := opts.openStore
+	if open == nil {
+		open = fstarget.Open
+	}
 	for i, d := range dirs {
-		t, err := fstarget.Open(names[i], d, storeOpts...)
+		t, err := open(names[i], d, storeOpts...)
+		if err != nil && d == cleanup.Tmp && errors.Is(err, fsstore.ErrNotSupported) {
+			// The default target, on a platform the store does not run on
+			// (Windows): with --redis the run measures Redis alone, as the
+			// help says; without, there is nothing to measure.
+			if p.redis != nil {
+				continue
+			}
+			return fmt.Errorf("%w; give --redis to measure a Redis server alone", err)
+		}
 		if err != nil {
 			return err
 		}
