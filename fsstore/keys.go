@@ -437,7 +437,12 @@ func (s *Store) writeEncryptedMark(ctx context.Context) (wrote bool, err error) 
 		}
 		next := m
 		next.encrypted = true
-		err = writeAtomic(s.dir, MarkerFile, next.encode(), markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
+		b, err := next.encodeRewrite()
+		if err != nil {
+			s.unlockLogged(h, "mark store encrypted", "")
+			return wrote, fmt.Errorf("mark store encrypted: %w", err)
+		}
+		err = writeAtomic(s.dir, MarkerFile, b, markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
 		if err == nil {
 			err = h.Verify()
 		}

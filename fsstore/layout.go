@@ -68,6 +68,25 @@ func (m marker) encode() []byte {
 // maxParsedMarker is the largest marker parseMarker accepts.
 const maxParsedMarker = 4096
 
+// errMarkerFull refuses a marker rewrite that would grow the marker past
+// maxParsedMarker: written, it would be no store's marker to any host.
+var errMarkerFull = errors.New("the marker has no room for the change")
+
+// encodeRewrite is encode for a rewrite of the marker m was read from. A
+// rewrite grows the marker (the encrypted mark's line, a raise's digits,
+// a line the file lacked) and keeps a later version's lines, so a marker
+// that parses may have no room for it: the rewrite is refused then, and
+// the marker left as it was, readable by every host, rather than refused
+// at parse, where hosts that need no rewrite would lose the store too.
+func (m marker) encodeRewrite() ([]byte, error) {
+	b := m.encode()
+	if len(b) > maxParsedMarker {
+		return nil, fmt.Errorf("%w: it would grow to %d bytes, past the %d bytes any build reads, %d of them lines of a later version this build keeps; the marker is left as it was (a host of that version, or an operator who removes lines no version in the fleet still needs, makes room)",
+			errMarkerFull, len(b), maxParsedMarker, len(m.unknown))
+	}
+	return b, nil
+}
+
 // parseMarker parses a marker file. It is fuzzed: any input returns a
 // marker or an error, never a panic.
 func parseMarker(b []byte) (marker, error) {
@@ -120,11 +139,8 @@ func parseMarker(b []byte) (marker, error) {
 	// Markers written before the line existed, or by such a version since:
 	// max-idle-seconds is all that is known.
 	m.everIdle = max(m.everIdle, m.maxIdle)
-	// A rewrite adds the lines this build writes that the file lacks: one
-	// that would grow past the limit could be written and never read back.
-	if len(m.encode()) > maxParsedMarker {
-		return m, errors.New("marker file too large")
-	}
+	// A rewrite that would grow it past the limit is refused at the
+	// rewrite (encodeRewrite), not here.
 	return m, nil
 }
 
@@ -430,7 +446,12 @@ func (s *Store) raiseMaxIdle(ctx context.Context, idle time.Duration) (marker, e
 		next := m
 		next.maxIdle = idle
 		next.everIdle = max(m.everIdle, idle)
-		err = writeAtomic(s.dir, MarkerFile, next.encode(), markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
+		b, err := next.encodeRewrite()
+		if err != nil {
+			s.unlockLogged(h, "raise max idle", "")
+			return m, fmt.Errorf("raise max idle: %w", err)
+		}
+		err = writeAtomic(s.dir, MarkerFile, b, markerMode(s.cfg.fileMode, s.cfg.dirMode), s.cfg.dirMode, DurabilityFull, false)
 		if err == nil {
 			// A lock lost while we wrote means another raise may have run
 			// meanwhile: read again, and raise again if ours is not there.

@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,7 +24,16 @@ func FuzzParseMarker(f *testing.F) {
 		if m.shardDepth < 0 || m.shardDepth > 3 || m.stripes < 1 || m.stripes > 1<<16 || m.maxIdle < time.Second {
 			t.Fatalf("parseMarker(%q) accepted out-of-range %+v", b, m)
 		}
-		m2, err := parseMarker(m.encode())
+		// A rewrite writes only what it can read back, and refuses
+		// only a marker with no room for it.
+		b2, err := m.encodeRewrite()
+		if err != nil {
+			if len(m.encode()) <= maxParsedMarker {
+				t.Fatalf("rewrite of %+v refused: %v", m, err)
+			}
+			return
+		}
+		m2, err := parseMarker(b2)
 		if err != nil || m2 != m {
 			t.Fatalf("round trip of %+v: %+v, %v", m, m2, err)
 		}
@@ -42,11 +52,12 @@ func TestParseMarkerMaxIdleOverflow(t *testing.T) {
 	}
 }
 
-// A marker is parsed only if what a rewrite makes of it can be read back:
-// a rewrite keeps a later version's lines and adds the lines this build
-// writes that the file lacks, and a marker grown past the parse limit would
-// refuse the store to every host.
-func TestParseMarkerRefusesWhatItCouldNotWriteBack(t *testing.T) {
+// A marker whose rewrite would pass the parse limit is still read, as
+// every earlier build reads it: only the rewrite is refused (a rewrite
+// keeps a later version's lines and adds the lines this build writes that
+// the file lacks, and a marker grown past the limit would refuse the store
+// to every host).
+func TestParseMarkerReadsWhatItCouldNotWriteBack(t *testing.T) {
 	// Lines of a later version fill the marker to the limit, and it lacks
 	// max-idle-ever-seconds, which a rewrite adds.
 	marker := "sessfs-store 1\nshard-depth 1\nlock-stripes 1024\nmax-idle-seconds 1440\n"
@@ -58,7 +69,11 @@ func TestParseMarkerRefusesWhatItCouldNotWriteBack(t *testing.T) {
 	if len(b) != maxParsedMarker {
 		t.Fatalf("test marker is %d bytes, want %d", len(b), maxParsedMarker)
 	}
-	if m, err := parseMarker(b); err == nil || !strings.Contains(err.Error(), "too large") {
-		t.Fatalf("parseMarker of a marker whose rewrite is %d bytes: %v, want too large", len(m.encode()), err)
+	m, err := parseMarker(b)
+	if err != nil {
+		t.Fatalf("parseMarker of a marker at the limit: %v", err)
+	}
+	if _, err := m.encodeRewrite(); !errors.Is(err, errMarkerFull) {
+		t.Fatalf("rewrite of a marker whose rewrite is %d bytes: %v, want errMarkerFull", len(m.encode()), err)
 	}
 }
