@@ -73,6 +73,32 @@ func TestRunStopsOnFleetLeaseLost(t *testing.T) {
 			t.Errorf("the new holder's lease after the pass: %v", err)
 		}
 	})
+	t.Run("loss seen after the pass ended", func(t *testing.T) {
+		// The watch, still running after the outcome was decided, found
+		// the loss before the release: the outcome said the pass ran to
+		// its end, and the release's error went unlogged, as if reported.
+		s, other := leaseStores(t)
+		var log bytes.Buffer
+		var workCtx context.Context
+		lim := Limits{LockName: ".sessgc", Log: slog.New(slog.NewTextHandler(&log, nil))}
+		lim.beforeRelease = func() {
+			select {
+			case <-workCtx.Done(): // at once once the watch has stopped
+			case <-time.After(time.Minute): // guards against a hang only
+			}
+		}
+		out, err := Run(context.Background(), s, lim, func(ctx context.Context) error {
+			workCtx = ctx
+			takeOver(t, other, "sessgc")
+			return nil
+		})
+		if out.StoppedEarly || err != nil {
+			t.Errorf("outcome %+v, err %v; want a pass that ran to its end", out, err)
+		}
+		if got := log.String(); !strings.Contains(got, "releasing the fleet lock failed") {
+			t.Errorf("log %q; want the failed release of the lease taken over", got)
+		}
+	})
 	t.Run("lost as the pass ended", func(t *testing.T) {
 		s, other := leaseStores(t)
 		var log bytes.Buffer

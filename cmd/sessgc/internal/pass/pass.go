@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -107,6 +108,10 @@ type Limits struct {
 	// after a pass that ran to its end (the lease ran out unrenewed
 	// meanwhile, or was broken): the command's store logger.
 	Log *slog.Logger
+
+	// beforeRelease, set by tests, runs once the pass's outcome is
+	// decided, before the fleet lease is released.
+	beforeRelease func()
 }
 
 // Run is the skeleton of a pass over s: it takes the fleet lock without
@@ -147,7 +152,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	var out Outcome
 	// Run reports how the pass ended, not its result: the caller records
 	// that with SetErr.
-	workCtx := ctx
+	workCtx, stopWatch := ctx, func() {}
 	if !lim.NoFleetLock {
 		path := filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName)
 		createLockFile(s.Dir(), path) // with the store's file mode, not 0600
@@ -179,16 +184,23 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			if err != nil {
 				return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
 			}
-			var stop func()
-			workCtx, stop = watchLease(ctx, h)
+			workCtx, stopWatch = watchLease(ctx, h)
+			stopWatch = sync.OnceFunc(stopWatch)
 			defer func() {
-				stop()
+				stopWatch()
+				if lim.beforeRelease != nil {
+					lim.beforeRelease()
+				}
 				unlockFleet(h, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
 			}()
 		}
 	}
 	start := time.Now()
 	err := work(workCtx)
+	// The watch ends with work, so that the outcome below and the
+	// release's report read one cause: a loss found after work returned
+	// is the release's to report, not a stop of a pass that ran to its end.
+	stopWatch()
 	switch {
 	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
 		out.StoppedEarly, out.StopReason = true, "interrupted"
