@@ -5,6 +5,8 @@ package lock_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sessfs/sessfs/lock"
@@ -48,5 +50,60 @@ func BenchmarkTableCycle(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkTableContended measures Lock+Unlock of one key by 8
+// goroutines at once (8 requests for one session): nearly every turn is
+// a handover to a waiting goroutine. wakes/op counts the waiting
+// goroutines woken per turn.
+func BenchmarkTableContended(b *testing.B) {
+	const goroutines = 8
+	ctx := context.Background()
+	tab, err := lock.NewTable(lock.Config{Dir: b.TempDir(), Strategy: lock.Flock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tab.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var turns atomic.Int64
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for turns.Add(1) <= int64(b.N) {
+				h, err := tab.Lock(ctx, "f", "k", lock.Exclusive)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				h.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if wakes := tab.WakesForTest("f"); wakes >= 0 {
+		b.ReportMetric(float64(wakes)/float64(b.N), "wakes/op")
+	}
+}
+
+// BenchmarkTableUncontended measures one goroutine's Lock+Unlock of one
+// key through the table alone (an in-memory OS lock): the cost of the
+// table's bookkeeping, without the flock system calls of
+// BenchmarkTableCycle.
+func BenchmarkTableUncontended(b *testing.B) {
+	ctx := context.Background()
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: b.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := tab.Lock(ctx, "f", "k", lock.Exclusive)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.Unlock()
 	}
 }

@@ -171,3 +171,14 @@ func TryLockFileWithHooks(path string, h FileLockHooks) (*FileLock, error) {
 func LockFileWithHooks(ctx context.Context, path string, h FileLockHooks) (*FileLock, error) {
 	return lockFileWith(ctx, path, h.ops())
 }
+
+// WakesForTest reports how many waiting goroutines changes of file's
+// state have woken so far, -1 when the table has no state for file.
+func (t *Table) WakesForTest(file string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.files[file]; f != nil {
+		return f.wakes
+	}
+	return -1
+}

@@ -150,7 +150,7 @@ func TestHandoffGivenUpPassesOn(t *testing.T) {
 }
 
 // A Shared Lock that comes while a key is passed on to the goroutines
-// that wait for it (keyState.handoff) waits with them, but only until
+// that wait for it (keyState.queue) waits with them, but only until
 // one of them takes it: when that one takes it Shared, with no Exclusive
 // request waiting, the newcomer shares it, as any Shared request then
 // does. It used to sleep on until that holder let go, a reader serialized

@@ -20,7 +20,7 @@ import (
 // Goroutines lock two keys on one lock file (two sessions on one stripe)
 // in both modes, by Lock that waits, Lock whose context is cancelled
 // while it may wait, and TryLock, each locking again as soon as it
-// unlocked: the keys pass from holder to waiter (keyState.handoff) while
+// unlocked: the keys pass from holder to waiter (keyState.queue) while
 // waiters give up and TryLocks fail. Never two holders where one is
 // Exclusive; every goroutine finishes (a key left passed on to nobody
 // would hang a Lock without a deadline); afterwards nothing is held or

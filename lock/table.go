@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -112,6 +113,41 @@ type Table struct {
 	// idlePrune is the size of files at which forget drops the states
 	// nobody uses whose tenure no longer matters (see forget).
 	idlePrune int
+	// spare: waiters no longer queued, for reuse, so that a contended
+	// key's turns allocate no queue entry and channel each.
+	spare []*waiter
+}
+
+// maxSpare bounds Table.spare.
+const maxSpare = 16
+
+// newWaiter returns a waiter for a caller that must wait in mode, reusing
+// a spare one. t.mu must be held.
+func (t *Table) newWaiter(mode Mode) *waiter {
+	if n := len(t.spare); n > 0 {
+		w := t.spare[n-1]
+		t.spare[n-1] = nil
+		t.spare = t.spare[:n-1]
+		w.mode = mode
+		return w
+	}
+	return &waiter{mode: mode, ready: make(chan struct{}, 1)}
+}
+
+// putWaiter keeps w, off its queue and no longer used by its caller, for
+// reuse: nothing wakes a waiter that is not queued, so the one wake-up
+// it may hold is dropped. t.mu must be held.
+func (t *Table) putWaiter(w *waiter) {
+	if w.woken {
+		select {
+		case <-w.ready:
+		default:
+		}
+		w.woken = false
+	}
+	if len(t.spare) < maxSpare {
+		t.spare = append(t.spare, w)
+	}
 }
 
 // busyWindow is about the longest stretch of a tenure over which
@@ -150,9 +186,10 @@ func (f *fileState) unused() bool {
 }
 
 // fileState is the in-process state of one lock file. Every field is guarded
-// by Table.mu. changed is closed on every state change, so waiters can
-// select on it together with their context; it is made only when a waiter
-// asks for it (wait), so the uncontended lock and unlock allocate none.
+// by Table.mu. A goroutine that must wait queues on its key (keyState.queue)
+// with a channel of its own, which state changes signal only for those
+// they may let go on (see wakeNext), so the uncontended lock and unlock
+// allocate none, and a change wakes no crowd.
 type fileState struct {
 	os    osLock    // nil while this process holds no OS lock on the file
 	busy  bool      // a goroutine is taking or releasing the OS lock
@@ -171,7 +208,7 @@ type fileState struct {
 	lostOS  bool
 	waiters int // goroutines in acquire for a key on this file
 	keys    []*keyState
-	changed chan struct{}
+	wakes   int // waiters woken so far (tests)
 	// heldFrom: when os was last taken; heldBefore: how long it was held
 	// in the tenure before that (see busyEnough).
 	heldFrom   time.Time
@@ -199,33 +236,97 @@ func newFileState() *fileState {
 // (two sessions rarely share a stripe), so a slice searched linearly beats a
 // map.
 type keyState struct {
-	key         string
-	mode        Mode
-	holders     int
-	waiters     int
-	exclWaiters int
-	// handoff: the last holder let go while goroutines waited for the
-	// key, so it goes to one of them: a request that did not wait (a
-	// goroutine locking the key again as soon as it unlocked it, running
-	// while the waiters are only being woken) would otherwise take it
-	// first every time, and they would wait for as long as it kept
-	// coming back. Cleared by the next grant.
-	handoff bool
+	key     string
+	mode    Mode
+	holders int
+	waiters int // goroutines in acquire for the key, queued or not
+	// queue: the Lock callers that wait for the key, in their order of
+	// arrival. The key goes to them in that order (a run of Shared ones
+	// at its head together), and a caller that is not queued takes it
+	// only when nobody is: a request that did not wait (a goroutine
+	// locking the key again as soon as it unlocked it, running while the
+	// next in line is only being woken) would otherwise take it first
+	// every time, and the queue would wait for as long as it kept coming
+	// back; a TryLock then fails, and wakes nobody.
+	queue []*waiter
 }
 
-func (f *fileState) broadcast() {
-	if f.changed != nil {
-		close(f.changed)
-		f.changed = nil
+// waiter is one Lock caller queued for a key.
+type waiter struct {
+	mode Mode
+	// ready holds a wake-up; woken: one was sent that the waiter has not
+	// acted on yet, so another would change nothing. Both are written
+	// with the Table's mu held.
+	ready chan struct{}
+	woken bool
+}
+
+// turn reports whether the queue lets me (nil for a caller not queued)
+// take ks in mode: nobody waits before it, or only Shared callers with
+// me Shared too, which may hold the key together. t.mu must be held.
+func (ks *keyState) turn(me *waiter, mode Mode) bool {
+	if me == nil {
+		return len(ks.queue) == 0
+	}
+	for _, w := range ks.queue {
+		if w == me {
+			return true
+		}
+		if w.mode != Shared || mode != Shared {
+			return false
+		}
+	}
+	return false
+}
+
+// dequeue removes me from ks's queue. t.mu must be held.
+func (ks *keyState) dequeue(me *waiter) {
+	if i := slices.Index(ks.queue, me); i >= 0 {
+		ks.queue = slices.Delete(ks.queue, i, i+1)
 	}
 }
 
-// wait returns the channel the next state change closes.
-func (f *fileState) wait() <-chan struct{} {
-	if f.changed == nil {
-		f.changed = make(chan struct{})
+// wakeNext wakes the waiters at the head of ks's queue whom its holders
+// now admit: the first, and the Shared ones after a Shared first up to
+// the first Exclusive one. Nobody else could take the key, so nobody
+// else is woken. With no OS lock to share, only the first is: it takes
+// one, and the others would find it busy taking it (its grant wakes
+// them). t.mu must be held.
+func (f *fileState) wakeNext(ks *keyState) {
+	for i, w := range ks.queue {
+		if ks.holders > 0 && (w.mode != Shared || ks.mode != Shared) || i > 0 && (w.mode != Shared || f.os == nil) {
+			return
+		}
+		f.wake(w)
+		if w.mode != Shared {
+			return
+		}
 	}
-	return f.changed
+}
+
+// wakeHeads is wakeNext for every key on f: the file's OS lock was taken
+// or released, which any of them may have waited for. t.mu must be held.
+func (f *fileState) wakeHeads() {
+	for _, ks := range f.keys {
+		f.wakeNext(ks)
+	}
+}
+
+// wakeAll wakes every waiter on f, for Close. t.mu must be held.
+func (f *fileState) wakeAll() {
+	for _, ks := range f.keys {
+		for _, w := range ks.queue {
+			f.wake(w)
+		}
+	}
+}
+
+func (f *fileState) wake(w *waiter) {
+	if !w.woken {
+		w.woken = true
+		w.ready <- struct{}{} // never blocks: ready holds one, and woken says it is empty
+		f.wakes++
+	}
 }
 
 func (f *fileState) key(k string) *keyState {
@@ -379,7 +480,7 @@ func (t *Table) Close() error {
 	t.closed = true
 	// Wake the waiters so they fail with ErrClosed.
 	for _, f := range t.files {
-		f.broadcast()
+		f.wakeAll()
 	}
 	t.mu.Unlock()
 	return t.be.close()
@@ -390,12 +491,17 @@ func (t *Table) Close() error {
 // ErrLocked and ctx.Err(). When this process already holds MaxHeld OS locks
 // and file's is not among them, it fails at once with ErrTooManyLocks.
 //
-// A key whose last holder unlocks it while goroutines of the process wait
-// for it goes to one of them: a Lock or TryLock that comes meanwhile,
-// the holder's own next one included, waits (TryLock fails with
-// ErrLocked), so a goroutine that locks a key again and again cannot
-// keep it from those waiting. It waits until one of them has taken the
-// key: a Shared Lock then shares a Shared holder's, as it would have.
+// Goroutines of the process that wait for a key get it in the order in
+// which they came, a run of Shared ones together; a Shared Lock does not
+// pass an Exclusive one queued before it. A Lock or TryLock that comes
+// while any wait for the key, the last holder's own next one included,
+// queues behind them (TryLock fails with ErrLocked, and wakes nobody),
+// so a goroutine that locks a key again and again cannot keep it from
+// those waiting. An Unlock wakes only the waiters it lets go on, and a
+// waiter whose context ends leaves its place to the next. The order
+// holds within the process: another process or host takes the lock
+// file when it finds it free at a poll, in no order (see
+// yieldAfterHandoffs for its turn).
 //
 // In the pause in which the process leaves a lock file it kept busy to
 // other hosts (at most 20 ms), Lock waits for the pause to end, also
@@ -451,9 +557,8 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	ks := f.key(key)
 	f.waiters++
 	ks.waiters++
-	if mode == Exclusive {
-		ks.exclWaiters++
-	}
+	// me: this caller's place in ks's queue, once it waits.
+	var me *waiter
 	// waited: this caller has waited already (in this process, for
 	// another key's holder or taker), so a poll refused a slot of its
 	// bound is no longer its first attempt (see acquireOS).
@@ -462,7 +567,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// Closed while we waited. An Unlock may have kept the OS
 			// lock for the waiters: with none left, no handle owns it
 			// and nothing else would ever release it.
-			t.giveUp(f, ks, mode)
+			t.giveUp(f, ks, me)
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
 				w := opwatch.FromContext(ctx)
@@ -477,18 +582,15 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			}
 			return nil, ErrClosed
 		}
-		free := ks.holders == 0 || (mode == Shared && ks.mode == Shared && ks.exclWaiters == 0)
-		if ks.handoff && !waited {
-			// Passed on to the goroutines that waited for it (see
-			// keyState.handoff): this one waits with them.
-			free = false
-		}
+		// Free to this caller: its holders admit it, and nobody queued
+		// before it (see keyState.queue).
+		free := (ks.holders == 0 || mode == Shared && ks.mode == Shared) && ks.turn(me, mode)
 		// pauseLeft: the rest of the pause this caller waits out with
 		// the file's OS lock held by a TryLock (see below).
 		var pauseLeft time.Duration
 		switch {
 		case free && f.os != nil && f.lostOS:
-			t.giveUp(f, ks, mode)
+			t.giveUp(f, ks, me)
 			t.forget(file, f)
 			t.mu.Unlock()
 			// Both: the file is busy to this caller as to any other
@@ -501,7 +603,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// lock stayed held past the first TryLock's Unlock, and a
 			// chain of them left nothing of the pause to waiters
 			// elsewhere.
-			t.giveUp(f, ks, mode)
+			t.giveUp(f, ks, me)
 			t.forget(file, f)
 			t.mu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
@@ -517,7 +619,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		case free && f.os != nil:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter): share it.
-			t.grant(f, ks, mode)
+			t.grant(f, ks, me, mode)
 			l := f.os
 			t.mu.Unlock()
 			h := &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}
@@ -542,7 +644,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// them keeps the file busy while it sleeps it out, and
 			// fails a TryLock meanwhile; this one came in the instant
 			// before it woke up (see TryLock).
-			t.giveUp(f, ks, mode)
+			t.giveUp(f, ks, me)
 			t.forget(file, f)
 			t.mu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
@@ -553,9 +655,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			l, err := t.acquireOS(ctx, file, block, waited, yield)
 			t.mu.Lock()
 			f.busy = false
-			f.broadcast()
 			if err != nil {
-				t.giveUp(f, ks, mode)
+				t.giveUp(f, ks, me)
+				f.wakeHeads()
 				t.forget(file, f)
 				t.mu.Unlock()
 				return nil, err
@@ -572,7 +674,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				f.taken, f.heldBefore = now, 0
 			}
 			f.os, f.released, f.heldFrom = l, time.Time{}, now
-			t.grant(f, ks, mode)
+			t.grant(f, ks, me, mode)
+			// Keys whose waiters waited for the take share it now.
+			f.wakeHeads()
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 		}
@@ -580,12 +684,15 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		// The key is held in this process, or another goroutine is taking
 		// or releasing the file's OS lock, or the pause goes on: wait here.
 		if !block {
-			t.giveUp(f, ks, mode)
+			t.giveUp(f, ks, me)
 			t.forget(file, f)
 			t.mu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		}
-		ch := f.wait()
+		if me == nil {
+			me = t.newWaiter(mode)
+			ks.queue = append(ks.queue, me)
+		}
 		t.mu.Unlock()
 		// pauseEnds wakes a caller waiting out a pause when nothing
 		// else changes meanwhile.
@@ -594,15 +701,17 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			pauseEnds = time.After(pauseLeft)
 		}
 		select {
-		case <-ch:
+		case <-me.ready:
+			opwatch.FromContext(ctx).RunHook("lock-woken") // tests
 			t.mu.Lock()
+			me.woken = false
 		case <-pauseEnds:
 			t.mu.Lock()
 		case <-ctx.Done():
 			w := opwatch.FromContext(ctx)
 			w.RunHook("lock-give-up")
 			t.mu.Lock()
-			t.giveUp(f, ks, mode)
+			t.giveUp(f, ks, me)
 			var err error
 			if f.os != nil && f.refs == 0 && f.waiters == 0 {
 				// The OS lock was kept for waiters that all gave up: the
@@ -625,43 +734,45 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 func (t *Table) path(file string) string { return filepath.Join(t.cfg.Dir, file) }
 
 // grant makes the caller a holder of ks under f's OS lock and ends its
-// waiter registration. A Shared grant of a key passed on to the waiters
-// (keyState.handoff) wakes the others: those that came meanwhile wait
-// with them (not having waited, they missed the Unlock's wake-up), and a
-// Shared one may share it now, where it slept on until this holder let
-// go, a reader serialized behind a reader. t.mu must be held.
-func (t *Table) grant(f *fileState, ks *keyState, mode Mode) {
-	wake := ks.handoff && mode == Shared && ks.waiters > 1
+// waiter registration, taking it off the queue (me; nil for a caller not
+// queued). A Shared grant wakes the Shared waiters queued after it, up to
+// an Exclusive one: they may share the key now (those that came while it
+// was passed on were not woken by that Unlock). t.mu must be held.
+func (t *Table) grant(f *fileState, ks *keyState, me *waiter, mode Mode) {
 	f.refs++
 	ks.holders++
-	ks.mode, ks.handoff = mode, false
-	t.leave(f, ks, mode)
-	if wake {
-		f.broadcast()
+	ks.mode = mode
+	if me != nil {
+		ks.dequeue(me)
+		t.putWaiter(me)
+	}
+	t.leave(f, ks)
+	if mode == Shared {
+		f.wakeNext(ks)
 	}
 }
 
 // leave undoes the waiter registration of acquire. t.mu must be held.
-func (t *Table) leave(f *fileState, ks *keyState, mode Mode) {
+func (t *Table) leave(f *fileState, ks *keyState) {
 	f.waiters--
 	ks.waiters--
-	if mode == Exclusive {
-		ks.exclWaiters--
-	}
 	f.dropKey(ks)
 }
 
-// giveUp is leave for a waiter that does not take the lock. Shared waiters
-// queue behind an Exclusive one (so that it is not starved): when the last
-// Exclusive waiter gives up, they may be free now, and nothing else would
-// wake them. Nor would anything wake those that came for a key passed on
-// to the waiters (keyState.handoff) and wait with them, were the waiter
-// woken for it to give up. t.mu must be held.
-func (t *Table) giveUp(f *fileState, ks *keyState, mode Mode) {
-	wake := ks.waiters > 1 && (ks.handoff || mode == Exclusive && ks.exclWaiters == 1)
-	t.leave(f, ks, mode)
-	if wake {
-		f.broadcast()
+// giveUp is leave for a caller that does not take the lock, taking it
+// off the queue (me; nil for a caller not queued). A queued one wakes
+// those whose turn it is now: the key may have been passed on to it,
+// and a Shared waiter queued behind an Exclusive one that gives up may
+// share the key with its Shared holders. A caller not queued (a TryLock)
+// changes nobody's turn, and wakes nobody. t.mu must be held.
+func (t *Table) giveUp(f *fileState, ks *keyState, me *waiter) {
+	if me != nil {
+		ks.dequeue(me)
+		t.putWaiter(me)
+	}
+	t.leave(f, ks)
+	if me != nil {
+		f.wakeNext(ks)
 	}
 }
 
@@ -879,7 +990,7 @@ func (t *Table) releaseOS(f *fileState, w *opwatch.Op) error {
 	t.mu.Lock()
 	t.held--
 	f.busy = false
-	f.broadcast()
+	f.wakeHeads()
 	return err
 }
 
@@ -948,23 +1059,21 @@ func (h *Handle) unlock(w *opwatch.Op) error {
 	defer t.mu.Unlock()
 	ks.holders--
 	f.refs--
-	if ks.holders == 0 && ks.waiters > 0 {
-		ks.handoff = true
-	}
 	f.dropKey(ks)
 	if lost {
 		f.lostOS = true
 	}
-	f.broadcast()
 	if f.refs > 0 {
+		f.wakeNext(ks)
 		return nil
 	}
 	now := time.Now()
 	served := f.served(now)
 	if f.waiters > 0 && !served && !f.lostOS && !t.closed && !now.Before(f.yieldUntil) {
-		// Keep the OS lock for the waiter that wakes up first. Not in
-		// the pause for other hosts' sake (a TryLock's take): the
-		// waiters wait it out, the lock free meanwhile.
+		// Keep the OS lock for the waiters next in line. Not in the
+		// pause for other hosts' sake (a TryLock's take): the waiters
+		// wait it out, the lock free meanwhile.
+		f.wakeHeads()
 		return nil
 	}
 	w.EnterAlways()

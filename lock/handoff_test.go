@@ -1,0 +1,320 @@
+package lock_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/internal/opwatch"
+	"github.com/sessfs/sessfs/internal/proctest"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// queue runs Lock callers for one key of one lock file, each enqueued
+// only once the one before it waits, so that their order of arrival is
+// known, and records the order in which they are granted the key.
+type queue struct {
+	t   *testing.T
+	tab *lock.Table
+	ctx context.Context
+
+	mu      sync.Mutex
+	granted []string
+	// hold, when a caller's name is in it, keeps that caller's key until
+	// the channel is closed.
+	hold map[string]chan struct{}
+	errs map[string]chan error
+}
+
+func newQueue(t *testing.T, tab *lock.Table) *queue {
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.Deadline)
+	t.Cleanup(cancel)
+	return &queue{t: t, tab: tab, ctx: ctx, hold: map[string]chan struct{}{}, errs: map[string]chan error{}}
+}
+
+// add starts the caller name, locking "k" on "f" in mode with ctx (q's
+// own when nil), and returns once the table counts waiting, which the
+// caller makes.
+func (q *queue) add(ctx context.Context, name string, mode lock.Mode, waiting int) {
+	q.t.Helper()
+	if ctx == nil {
+		ctx = q.ctx
+	}
+	res := make(chan error, 1)
+	q.errs[name] = res
+	hold := q.hold[name]
+	go func() {
+		h, err := q.tab.Lock(ctx, "f", "k", mode)
+		if err != nil {
+			res <- err
+			return
+		}
+		q.mu.Lock()
+		q.granted = append(q.granted, name)
+		q.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
+		res <- h.Unlock()
+	}()
+	q.waitFor(fmt.Sprintf("%s to wait", name), func() bool { return q.tab.Stats().Waiting == waiting })
+}
+
+// waitFor polls cond until it holds, failing the test at q's deadline.
+func (q *queue) waitFor(what string, cond func() bool) {
+	q.t.Helper()
+	for !cond() {
+		select {
+		case <-q.ctx.Done():
+			q.t.Fatalf("gave up waiting for %s: %+v, granted in the order %v", what, q.tab.Stats(), q.order())
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func (q *queue) order() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.granted)
+}
+
+// result waits for name's Lock and Unlock to end.
+func (q *queue) result(name string) error {
+	select {
+	case err := <-q.errs[name]:
+		return err
+	case <-q.ctx.Done():
+		return fmt.Errorf("%s still locking at the test's deadline", name)
+	}
+}
+
+// blockAt returns a context carrying an operation whose hook stops at
+// site, the first time the lock package reaches it, until release is
+// closed; reached is closed when it gets there.
+func blockAt(site string) (ctx context.Context, reached, release chan struct{}) {
+	reached, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	op := &opwatch.Op{Hook: func(s string) {
+		if s == site {
+			once.Do(func() {
+				close(reached)
+				<-release
+			})
+		}
+	}}
+	return opwatch.NewContext(context.Background(), op), reached, release
+}
+
+// A key unlocked while goroutines of the process wait for it goes to
+// the one that has waited longest, and the Unlock wakes that one alone:
+// every Unlock used to wake every waiter of the lock file, and the first
+// to run took the key, whatever its place. Order and wake-ups are
+// counted, not timed. After a long turn the Unlock releases the file's
+// OS lock for other hosts' sake, and the next in line takes it afresh
+// after the pause: the order and the wake-ups are the same.
+func TestHandoffFIFOWakesOne(t *testing.T) {
+	for _, longTurn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("longTurn=%v", longTurn), func(t *testing.T) {
+			testHandoffFIFOWakesOne(t, longTurn)
+		})
+	}
+}
+
+func testHandoffFIFOWakesOne(t *testing.T, longTurn bool) {
+	const waiters = 8
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	q := newQueue(t, tab)
+	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	// The first holds the key until the Unlock's wake-ups are counted.
+	q.hold["w0"] = make(chan struct{})
+	for i := range waiters {
+		name := fmt.Sprint("w", i)
+		mode := lock.Exclusive
+		if i%3 == 2 {
+			mode = lock.Shared
+		}
+		q.add(nil, name, mode, i+1)
+		want = append(want, name)
+	}
+	if longTurn {
+		time.Sleep(110 * time.Millisecond) // the turn's work, past minHandoffHold
+	}
+	before := tab.WakesForTest("f")
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if longTurn && !tab.PausedForTest("f") {
+		t.Fatal("the Unlock after a long turn did not pause the file for other hosts")
+	}
+	if woken := tab.WakesForTest("f") - before; woken != 1 {
+		t.Errorf("the Unlock that passed the key on woke %d waiters, want 1 (the next in line)", woken)
+	}
+	close(q.hold["w0"])
+	for _, name := range want {
+		if err := q.result(name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if got := q.order(); !slices.Equal(got, want) {
+		t.Errorf("waiters granted in the order %v, want their order of arrival %v", got, want)
+	}
+	// One wake-up per handover: each Unlock woke the next in line.
+	if woken := tab.WakesForTest("f") - before; woken != waiters {
+		t.Errorf("%d handovers woke waiters %d times, want %d", waiters, woken, waiters)
+	}
+}
+
+// A TryLock that comes while a key is being passed on to the waiter next
+// in line (woken, not yet running) fails and wakes nobody: it used to
+// wake every goroutine waiting on the lock file, and those that had
+// come meanwhile then took the key before the waiter it was passed to.
+func TestTryLockDuringHandoffWakesNobody(t *testing.T) {
+	const newcomers = 7
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	q := newQueue(t, tab)
+	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first waiter stops between its wake-up and its take.
+	ctx, reached, release := blockAt("lock-woken")
+	ctx, cancel := context.WithTimeout(ctx, proctest.Deadline)
+	defer cancel()
+	q.add(ctx, "first", lock.Exclusive, 1)
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-q.ctx.Done():
+		t.Fatal("the first waiter was never woken")
+	}
+	want := []string{"first"}
+	for i := range newcomers {
+		name := fmt.Sprint("new", i)
+		q.add(nil, name, lock.Exclusive, i+2)
+		want = append(want, name)
+	}
+	before := tab.WakesForTest("f")
+	for _, mode := range []lock.Mode{lock.Exclusive, lock.Shared} {
+		if h, err := tab.TryLock("f", "k", mode); !errors.Is(err, lock.ErrLocked) {
+			if err == nil {
+				h.Unlock()
+			}
+			t.Fatalf("TryLock %v of a key being passed on: %v, want ErrLocked", mode, err)
+		}
+	}
+	if woken := tab.WakesForTest("f") - before; woken != 0 {
+		t.Errorf("TryLocks during a handover woke %d waiters, want none", woken)
+	}
+	close(release)
+	for _, name := range want {
+		if err := q.result(name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if got := q.order(); !slices.Equal(got, want) {
+		t.Errorf("granted in the order %v, want %v (the waiter the key was passed to first)", got, want)
+	}
+}
+
+// A waiter next in line whose context ends as the key is passed to it
+// leaves the queue and passes the key on to the next in line, which
+// alone is woken.
+func TestCancelledWaiterPassesHandoffInOrder(t *testing.T) {
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	q := newQueue(t, tab)
+	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first waiter stops where its wait ends with its context, still
+	// in the queue.
+	ctx, reached, release := blockAt("lock-give-up")
+	ctx, cancel := context.WithCancel(ctx)
+	q.add(ctx, "first", lock.Exclusive, 1)
+	q.add(nil, "second", lock.Exclusive, 2)
+	q.add(nil, "third", lock.Shared, 3)
+	cancel()
+	<-reached
+	before := tab.WakesForTest("f")
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if woken := tab.WakesForTest("f") - before; woken != 1 {
+		t.Errorf("the Unlock woke %d waiters, want 1 (the first in line)", woken)
+	}
+	close(release)
+	if err := q.result("first"); !errors.Is(err, lock.ErrLocked) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("first waiter: %v, want ErrLocked and context.Canceled", err)
+	}
+	for _, name := range []string{"second", "third"} {
+		if err := q.result(name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if got, want := q.order(), []string{"second", "third"}; !slices.Equal(got, want) {
+		t.Errorf("granted in the order %v, want %v", got, want)
+	}
+	if woken := tab.WakesForTest("f") - before; woken != 3 {
+		t.Errorf("the key passed three times woke waiters %d times, want 3", woken)
+	}
+	if st := tab.Stats(); st.Held != 0 || st.Waiting != 0 {
+		t.Errorf("afterwards: %+v, want nothing held or waiting", st)
+	}
+}
+
+// Shared waiters next in line are granted the key together; one behind
+// an Exclusive waiter waits for it, as before.
+func TestHandoffSharedRunsInOrder(t *testing.T) {
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
+	defer tab.Close()
+	q := newQueue(t, tab)
+	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"s1", "s2", "e3", "s4"}
+	modes := []lock.Mode{lock.Shared, lock.Shared, lock.Exclusive, lock.Shared}
+	for _, name := range names {
+		q.hold[name] = make(chan struct{})
+	}
+	for i, name := range names {
+		q.add(nil, name, modes[i], i+1)
+	}
+	before := tab.WakesForTest("f")
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	q.waitFor("both Shared waiters next in line to hold the key", func() bool { return len(q.order()) == 2 })
+	if woken := tab.WakesForTest("f") - before; woken != 2 {
+		t.Errorf("the Unlock woke %d waiters, want the 2 Shared ones next in line", woken)
+	}
+	close(q.hold["s1"])
+	close(q.hold["s2"])
+	q.waitFor("the Exclusive waiter to hold the key", func() bool { return len(q.order()) == 3 })
+	if got := q.order(); got[2] != "e3" {
+		t.Fatalf("granted in the order %v, want e3 third", got)
+	}
+	close(q.hold["e3"])
+	close(q.hold["s4"])
+	for _, name := range names {
+		if err := q.result(name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if got := q.order(); !slices.Equal(got[2:], []string{"e3", "s4"}) {
+		t.Errorf("granted in the order %v, want s1 and s2, then e3, then s4", got)
+	}
+}
