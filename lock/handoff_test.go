@@ -36,14 +36,10 @@ func newQueue(t *testing.T, tab *lock.Table) *queue {
 	return &queue{t: t, tab: tab, ctx: ctx, hold: map[string]chan struct{}{}, errs: map[string]chan error{}}
 }
 
-// add starts the caller name, locking "k" on "f" in mode with ctx (q's
-// own when nil), and returns once the table counts waiting, which the
-// caller makes.
+// add starts the caller name, locking "k" on "f" in mode with ctx, and
+// returns once the table counts waiting, which the caller makes.
 func (q *queue) add(ctx context.Context, name string, mode lock.Mode, waiting int) {
 	q.t.Helper()
-	if ctx == nil {
-		ctx = q.ctx
-	}
 	res := make(chan error, 1)
 	q.errs[name] = res
 	hold := q.hold[name]
@@ -142,7 +138,7 @@ func testHandoffFIFOWakesOne(t *testing.T, longTurn bool) {
 		if i%3 == 2 {
 			mode = lock.Shared
 		}
-		q.add(nil, name, mode, i+1)
+		q.add(q.ctx, name, mode, i+1)
 		want = append(want, name)
 	}
 	if longTurn {
@@ -202,7 +198,7 @@ func TestTryLockDuringHandoffWakesNobody(t *testing.T) {
 	want := []string{"first"}
 	for i := range newcomers {
 		name := fmt.Sprint("new", i)
-		q.add(nil, name, lock.Exclusive, i+2)
+		q.add(q.ctx, name, lock.Exclusive, i+2)
 		want = append(want, name)
 	}
 	before := tab.WakesForTest("f")
@@ -244,8 +240,8 @@ func TestCancelledWaiterPassesHandoffInOrder(t *testing.T) {
 	ctx, reached, release := blockAt("lock-give-up")
 	ctx, cancel := context.WithCancel(ctx)
 	q.add(ctx, "first", lock.Exclusive, 1)
-	q.add(nil, "second", lock.Exclusive, 2)
-	q.add(nil, "third", lock.Shared, 3)
+	q.add(q.ctx, "second", lock.Exclusive, 2)
+	q.add(q.ctx, "third", lock.Shared, 3)
 	cancel()
 	<-reached
 	before := tab.WakesForTest("f")
@@ -291,7 +287,7 @@ func TestHandoffSharedRunsInOrder(t *testing.T) {
 		q.hold[name] = make(chan struct{})
 	}
 	for i, name := range names {
-		q.add(nil, name, modes[i], i+1)
+		q.add(q.ctx, name, modes[i], i+1)
 	}
 	before := tab.WakesForTest("f")
 	if err := h.Unlock(); err != nil {
