@@ -59,6 +59,11 @@ func (s *Store) SetSweepHooksForTest(link func(oldpath, newpath string) error, b
 	s.testHooks.link, s.testHooks.beforeMove, s.testHooks.beforeSettle = link, beforeMove, beforeSettle
 }
 
+// SetSweepRemoveHookForTest runs h (nil: none) when the sweep found the
+// file it moved aside to be the expired one it judged, with the record's
+// path, right before it unlinks the aside name.
+func (s *Store) SetSweepRemoveHookForTest(h func(path string)) { s.testHooks.beforeRemoveAside = h }
+
 // SetLockCheckHookForTest runs h before a locked save verifies its lock
 // right before its rename (stage "rename") and after it ("after").
 func (s *Store) SetLockCheckHookForTest(h func(stage string)) { s.testHooks.beforeVerify = h }

@@ -182,7 +182,7 @@ func TestLeaseStoppedHolderDeleteFenced(t *testing.T) {
 
 // TestLeaseKilledHolderDeleteRestored: a process killed (SIGKILL) in a
 // Locked.Delete under the lease strategy right after it moved the record
-// to the sweep's aside name, before the check of its lock that decides
+// to its aside name, before the check of its lock that decides
 // between removing and putting back, leaves the record there. The session
 // stays readable meanwhile, and a sweep puts the record back under its
 // name once the dead holder's lease has lapsed (it settles a record aside
@@ -196,7 +196,7 @@ func TestLeaseKilledHolderDeleteRestored(t *testing.T) {
 	s, id, a := startAtStage(t, "delete", "name", fsstore.WithIdleTimeout(time.Hour))
 	a.Kill(t)
 	p := s.RecordPathForTest(id)
-	if _, err := os.Lstat(filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))); err != nil {
 		t.Fatalf("the killed Delete's record aside: %v", err)
 	}
 	mustLoad(t, s, id, "old")

@@ -514,14 +514,14 @@ func (l *Locked) Touch(ctx context.Context) error {
 // holder can lose its lock without knowing it (a process stopped past its
 // lease under the lease strategy, a host cut off past its NFS lease), and
 // the next holder may have saved the session since this one's check. So
-// there Delete moves the record aside, checks the lock, and only then
+// there Delete moves the record aside (to a name of its own, where Loads
+// look, not the sweep's), checks the lock, and only then
 // removes the copy aside; a lock found lost puts it back, unless the next
 // holder saved the session again since (its record stays), and the error
 // matches ErrLockLost: the session was not deleted. Where the copy aside
 // is gone from there by then, and nothing is under the name, the error
-// also matches ErrInDoubt: the next holder deleted the session, or a sweep
-// of it at that instant removed the copy aside, which may have been what
-// the next holder saved (see restoreAside). A lock found lost only
+// also matches ErrInDoubt: the next holder deleted the session (or a
+// sweep found that record expired), not this Delete. A lock found lost only
 // after the removal makes the error match ErrLockLost and ErrInDoubt: the
 // record this holder had is gone, but the next holder may have read it, in
 // the instant it was aside, and saved the session again (see
@@ -603,56 +603,83 @@ func (l *Locked) delete(c *call) error {
 // deleteLocked is Store.delete for a holder of the session's lock, which
 // verify checks, where the lock can be lost while held: under leases, and
 // on NFS whatever the strategy. Its steps are Store.delete's, in that
-// order, for the same reasons: the fenced temp file, the name, the sweep's
-// aside name, the name again, the temp file again. But the record is never
-// unlinked by its name: a holder that lost its lock after its last check
+// order, for the same reasons: the fenced temp file, the name, the aside
+// names, the name again, the temp file again. But nothing is unlinked by
+// a name another party may have put the next holder's record under since
+// this holder's last check: a holder that lost its lock after that check
 // (stopped past its lease; cut off past its NFS lease, with its call on
 // the wire, retransmitted once the link is back) would remove whatever
-// the next holder saved since, and no file system unlinks conditionally. Each removal of the name
-// renames it to the sweep's aside name instead, where a Load that finds no
-// record looks (readMovedAside), so the next holder still sees the session
-// while it is there; then the lock is checked, and only then the copy aside
-// is unlinked. A lease that holds at that check was held at the move: a
-// lease broken and taken over never comes back to its holder. A lock found
-// lost puts the copy back with link(2), which fails with EEXIST where the
-// next holder saved since, whose record then stays and the older copy
-// goes (restoreAside).
+// the next holder saved meanwhile, and no file system unlinks
+// conditionally.
+//
+// So each removal is a move to this Delete's own aside name
+// (deleteAsideName), a check of the lock, and only then the unlink of the
+// copy there. A Load that finds no record looks at that name too
+// (readMovedAside), so the next holder still sees the session while it is
+// there. A lease that holds at the check was held at the move: a lease
+// broken and taken over never comes back to its holder. A lock found lost
+// puts the copy back with link(2), which fails with EEXIST where the next
+// holder saved since, whose record then stays and the older copy goes
+// (restoreAside).
+//
+// The name is not the sweep's (asideName): each of the two unlinks by name
+// what it checked, and with one name between them, either could unlink
+// what the other had moved there meanwhile: the sweep, a record the
+// stopped holder moved over the expired copy the sweep had just checked;
+// the holder, a record the sweep moved there after the holder's check,
+// meaning to put it back. A copy the sweep holds aside is taken the same
+// way: moved to this Delete's name (over the copy of the name, already
+// checked), checked, and removed there; the sweep then finds its name
+// empty, as after an unlocked Delete.
 //
 // A check that passes does not keep the lock: the holder may be stopped
 // between it and the unlink of the copy aside, while the next holder takes
 // the lock and reads the copy. Removing that copy takes nothing the next
-// holder saved (its saves go under the name, which the second round moves
-// aside and checks in turn), but it may have acted on the session this
-// Delete removes: the last check, after every step, reports that as
-// ErrLockLost and ErrInDoubt.
+// holder saved (its saves go under the name, which the last round moves
+// aside and checks in turn, and the sweep never moves anything to this
+// name), but it may have acted on the session this Delete removes: the
+// last check, after every step, reports that as ErrLockLost and
+// ErrInDoubt. What remains is two holders of the session stopped past
+// their leases at once, one moving the next holder's record aside just
+// before the other removes the copy there: both then report ErrInDoubt.
 //
-// The move and the removal of the copy aside are two calls where an unlink
-// of the name was one: on NFS a RENAME more per Delete (12 RPCs for
-// Lock+Delete+Unlock where 11 were, see docs/measurements.md). The check
-// between them costs nothing more under flock, which confirms a lock with
-// the server at most once per VerifyAfter, and one read of the lease file
-// under leases (on NFS an OPEN, a READ and a CLOSE).
+// On NFS this costs a RENAME more per Delete than an unlink of the name
+// (see docs/measurements.md), and the look at the sweep's aside name a
+// LOOKUP, as a look at a name not cached. The check between them costs
+// nothing more under flock, which confirms a lock with the server at
+// most once per VerifyAfter, and one read of the lease file under leases
+// (on NFS an OPEN, a READ and a CLOSE).
 func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 	p, dir, err := s.beginDelete(c, k)
 	if err != nil {
 		return err
 	}
-	temp, aside := filepath.Join(dir, fencedTemp(k.name)), filepath.Join(dir, asideName(k.name))
-	if err := s.deleteUnlink(p, "temp", temp); err != nil {
+	temp, sweepAside, aside := filepath.Join(dir, fencedTemp(k.name)), filepath.Join(dir, asideName(k.name)), filepath.Join(dir, deleteAsideName(k.name))
+	if err := s.deleteUnlink(p, "temp", temp, true); err != nil {
 		return err
 	}
 	// The check comes even when the name was empty: the aside name may
-	// hold a copy the sweep moved there, which the unlink below removes.
-	if _, err := s.moveAsideChecked(p, aside, "name", true, verify); err != nil {
+	// hold a copy a Delete killed there left, which the unlink below
+	// removes.
+	movedName, err := s.moveAsideChecked(p, p, aside, "name", true, verify)
+	if err != nil {
 		return err
 	}
-	if err := s.deleteUnlink(p, "aside", aside); err != nil {
+	if _, err := s.moveAsideChecked(p, sweepAside, aside, "sweep aside", false, verify); err != nil {
+		if movedName && errors.Is(err, ErrLockLost) {
+			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
+		}
+		return err
+	}
+	// No fresh look: the one before the sweep's aside name, in the same
+	// directory, serves.
+	if err := s.deleteUnlink(p, "aside", aside, false); err != nil {
 		return err
 	}
 	// The name again: a sweep may have put the record back between the
-	// move and the unlink (see Store.delete), or, under a lost lock, the
-	// next holder saved since.
-	moved, err := s.moveAsideChecked(p, aside, "again", false, verify)
+	// first move and the look at its aside name (see Store.delete), or,
+	// under a lost lock, the next holder saved since.
+	moved, err := s.moveAsideChecked(p, p, aside, "again", false, verify)
 	if err != nil {
 		if errors.Is(err, ErrLockLost) {
 			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
@@ -660,11 +687,11 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 		return err
 	}
 	if moved {
-		if err := s.deleteUnlink(p, "again aside", aside); err != nil {
+		if err := s.deleteUnlink(p, "again aside", aside, false); err != nil {
 			return err
 		}
 	}
-	if err := s.deleteUnlink(p, "temp again", temp); err != nil {
+	if err := s.deleteUnlink(p, "temp again", temp, true); err != nil {
 		return err
 	}
 	if err := verify(); err != nil {
@@ -674,10 +701,12 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 }
 
 // deleteUnlink is one unlink of a Delete, after a fresh look at the
-// directory on NFS (see Store.delete); a name already gone is no error.
-// step names it for the test hook.
-func (s *Store) deleteUnlink(p, step, file string) error {
-	s.refreshDir(p)
+// directory on NFS when fresh (see Store.delete); a name already gone is
+// no error. step names it for the test hook.
+func (s *Store) deleteUnlink(p, step, file string, fresh bool) error {
+	if fresh {
+		s.refreshDir(p)
+	}
 	if err := s.root.unlink(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// The record is what the operator knows.
 		return fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: filepath.Base(file), Err: err})
@@ -688,20 +717,21 @@ func (s *Store) deleteUnlink(p, step, file string) error {
 	return nil
 }
 
-// moveAsideChecked moves the record at p to aside for a locked Delete and
-// checks the lock (always: also when nothing was there to move). A check
-// that fails puts what it moved back (restoreAside) and returns the
+// moveAsideChecked moves the file at from (the record's name p, or the
+// sweep's aside name) to aside, a locked Delete's aside name, and checks
+// the lock (always: also when nothing was there to move). A check that
+// fails puts what it moved back to p (restoreAside) and returns the
 // check's error: then nothing was removed. moved reports whether there
-// was a file at p. step names it for the test hook, which runs after the
-// move and, as step+" check", after the check.
-func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func() error) (moved bool, err error) {
+// was a file at from. step names it for the test hook, which runs after
+// the move and, as step+" check", after the check.
+func (s *Store) moveAsideChecked(p, from, aside, step string, always bool, verify func() error) (moved bool, err error) {
 	s.refreshDir(p)
-	switch err := s.root.rename(p, aside); {
+	switch err := s.root.rename(from, aside); {
 	case err == nil:
 		moved = true
 	case errors.Is(err, fs.ErrNotExist):
 	default:
-		return false, fmt.Errorf("fsstore: delete: %s: %w", p, &os.LinkError{Op: "rename", Old: filepath.Base(p), New: filepath.Base(aside), Err: err})
+		return false, fmt.Errorf("fsstore: delete: %s: %w", p, &os.LinkError{Op: "rename", Old: filepath.Base(from), New: filepath.Base(aside), Err: err})
 	}
 	h := s.testHooks.afterDelete
 	if h != nil {
@@ -717,7 +747,7 @@ func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func
 				return true, fmt.Errorf("fsstore: delete: %w; the record is left at %s, where Loads find it and the sweep puts it back: %w", verr, aside, rerr)
 			}
 			if gone {
-				return true, fmt.Errorf("fsstore: delete: %w; the record it moved aside, which may be one the next holder saved, was removed from %s meanwhile (by the next holder's Delete, or by a sweep that had judged an older copy there expired): %w", verr, aside, ErrInDoubt)
+				return true, fmt.Errorf("fsstore: delete: %w; the record it moved aside was removed from %s meanwhile, and its name is empty: the next holder deleted the session, or a sweep found that record expired: %w", verr, aside, ErrInDoubt)
 			}
 		}
 		return moved, fmt.Errorf("fsstore: delete: %w", verr)
@@ -728,21 +758,20 @@ func (s *Store) moveAsideChecked(p, aside, step string, always bool, verify func
 	return moved, nil
 }
 
-// restoreAside puts back the record a locked Delete moved from p to aside
-// under a lock it then found lost. link(2) creates p only if p is free:
-// where the next holder saved since, p holds that newer record, and the
-// copy aside, the older, goes, as the sweep's put-back does (putBack).
+// restoreAside puts back the record a locked Delete moved to aside, its
+// own aside name, under a lock it then found lost. link(2) creates p only
+// if p is free: where the next holder saved since, p holds that newer
+// record, and the copy aside, the older, goes, as the sweep's put-back
+// does (putBack).
 //
-// A copy gone from aside was put back by the sweep, or removed: by the
-// next holder's Delete, or by a sweep. The sweep moves an expired record
-// to the same aside name, checks that the file there is the one it
-// judged, and unlinks it by name: the move here may replace that file,
-// between the sweep's check and its unlink, with the record the next
-// holder saved since, which the unlink then removes. Nothing tells the
-// two removals apart, so gone reports a copy gone from aside while p is
-// empty: the session may have lost what the next holder saved. So does
-// an empty p after the removal of the copy aside, where the link found p
-// taken: see below.
+// A copy gone from aside was put back by a sweep (which settles a copy
+// left there, under the session's lock), or removed: by the next holder's
+// Delete, or by a sweep that found it expired. gone reports a copy gone
+// from aside while p is empty: then the session is ended, but not by this
+// Delete. Nothing else moves a file to aside or unlinks it there, so the
+// link and the unlink below act on this Delete's copy alone, unless a
+// second holder stopped past its lease is deleting the session at the
+// same instant (see deleteLocked).
 func (s *Store) restoreAside(p, aside string) (gone bool, err error) {
 	// A fresh look first: a name this client caches as a file that is
 	// gone on the server would fail the link here, without asking it.
@@ -766,13 +795,7 @@ func (s *Store) restoreAside(p, aside string) (gone bool, err error) {
 		// is harmless, and the sweep removes it.
 		s.cfg.logger.Warn("delete under a lost lock: the record is back under its name, its copy aside left for the sweep", "file", aside, "err", err)
 	}
-	// The unlink goes by name too: a sweep that judged the record
-	// expired may have moved the next holder's record over the copy
-	// aside in the meantime, which the unlink then took. The name is
-	// then empty, and only a fresh look there tells.
-	s.refreshDir(p)
-	_, err = s.root.lstat(p)
-	return err != nil, nil
+	return false, nil
 }
 
 // Unlock releases the lock. Calling it again does nothing. While an

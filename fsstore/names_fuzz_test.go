@@ -41,7 +41,7 @@ var (
 func FuzzStoreNames(f *testing.F) {
 	for _, s := range []string{
 		"", "0123456789abcdef0123456789abcdef", "0123456789ABCDEF0123456789abcdef", "0123456789abcdef0123456789abcde",
-		"0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcd\x80f", ".tmp-gc-0123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcd\x80f", ".tmp-gc-0123456789abcdef0123456789abcdef", ".tmp-gd-0123456789abcdef0123456789abcdef",
 		".tmp-gc-0123456789abcdef0123456789abcdeF", ".tmp-0123456789abcdef0123456789abcdef.locked", ".tmp-x",
 		"00ff", "00FF", ".keycheck-1", ".keycheck-", ".keycheck-4294967296", ".keynewest-07", ".keyorder-18446744073709551616",
 		".keyorder-+1", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "aaaaaaaaaaaaaaa", "../../../../etc/passwd/aaaa",
@@ -76,8 +76,10 @@ func FuzzStoreNames(f *testing.F) {
 			if got := stripeOfName(s); got != binary.BigEndian.Uint32(b) {
 				t.Fatalf("stripeOfName(%q) = %#x, want %x", s, got, b)
 			}
-			if a := asideName(s); isTempName(a) || !isAsideOf(a, s[:2]) || !isAsideOf(a, "") {
-				t.Fatalf("the aside name %q of a record: temp %v, aside of its shard %v", a, isTempName(a), isAsideOf(a, s[:2]))
+			for _, a := range []string{asideName(s), deleteAsideName(s)} {
+				if isTempName(a) || !isAsideOf(a, s[:2]) || !isAsideOf(a, "") {
+					t.Fatalf("the aside name %q of a record: temp %v, aside of its shard %v", a, isTempName(a), isAsideOf(a, s[:2]))
+				}
 			}
 			if ft := fencedTemp(s); !isTempName(ft) {
 				t.Fatalf("the fenced temp name %q is not a temp file's", ft)
@@ -86,10 +88,14 @@ func FuzzStoreNames(f *testing.F) {
 		if isTempName(s) && !strings.HasPrefix(s, tempPrefix) {
 			t.Fatalf("isTempName(%q) without the prefix %q", s, tempPrefix)
 		}
-		if r, ok := strings.CutPrefix(s, asidePrefix); ok && isRecordName(r) && isTempName(s) {
+		rest, ok := strings.CutPrefix(s, asidePrefix)
+		if !ok {
+			rest, ok = strings.CutPrefix(s, deleteAsidePrefix)
+		}
+		if ok && isRecordName(rest) && isTempName(s) {
 			t.Fatalf("isTempName(%q): a record held aside taken for a temp file", s)
 		}
-		if rest, ok := strings.CutPrefix(s, asidePrefix); isAsideOf(s, "") != (ok && recordNameRef.MatchString(rest)) {
+		if isAsideOf(s, "") != (ok && recordNameRef.MatchString(rest)) {
 			t.Fatalf("isAsideOf(%q) = %v", s, isAsideOf(s, ""))
 		}
 		if want := len(s) == 4 && recordNameRef.MatchString(s+strings.Repeat("0", 28)); isStripeName(s) != want {

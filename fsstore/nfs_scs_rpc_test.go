@@ -29,11 +29,12 @@ var nfsSCSRPCBudgets = []nfsBudget{
 	{"scs Find, other host wrote last", 6},
 	// The guard's commit is Lock+Load+Save+Unlock (nfsRPCBudgets: 11 and
 	// 14), a new session's Load a miss: the directory's GETATTR, the
-	// OPENs of the name and of the sweep's aside name, which answer
-	// "no such file", and the directory's GETATTR again before the name's
-	// last look (see readMovedAside), with no looks again
-	// (Locked.LoadLockedOnly; a Load would send five GETATTRs more).
-	{"scs Commit, new session, guard", 12},
+	// OPENs of the name, of the sweep's aside name and of a locked
+	// Delete's, which answer "no such file", and the directory's GETATTR
+	// again before the name's last look (see readMovedAside), with no
+	// looks again (Locked.LoadLockedOnly; a Load would send five GETATTRs
+	// more).
+	{"scs Commit, new session, guard", 13},
 	{"scs Commit, new session, no guard", 4},
 	{"scs Commit, this host wrote last, guard", 11},
 	{"scs Commit, this host wrote last, no guard", 4},
@@ -42,13 +43,14 @@ var nfsSCSRPCBudgets = []nfsBudget{
 	// ACCESS) before its RENAME replaces it.
 	{"scs Commit, other host wrote last, no guard", 7},
 	// The guard's delete is a Save under the lock, with no Load. Without
-	// the guard a Delete's five unlinks (see Store.delete) each start
-	// with the directory's GETATTR; the removals of names already gone
-	// are answered from the client's cache.
+	// the guard a Delete's six unlinks (see Store.delete) but the locked
+	// Delete's aside name start with the directory's GETATTR; the removals
+	// of names already gone are answered from the client's cache, but
+	// where another host wrote last, which takes a LOOKUP of that name.
 	{"scs Delete, this host wrote last, guard", 8},
 	{"scs Delete, this host wrote last, no guard", 6},
 	{"scs Delete, other host wrote last, guard", 11},
-	{"scs Delete, other host wrote last, no guard", 10},
+	{"scs Delete, other host wrote last, no guard", 11},
 }
 
 // nfsSCSTokens returns n tokens (tag 0 to n-1) whose records share a

@@ -1132,7 +1132,9 @@ var nfsRPCBudgets = []nfsBudget{
 	{"Health", 1},
 	// No record, a fresh ID each time: the lock, the directory's GETATTR,
 	// an OPEN of the name and one of the sweep's aside name (no such
-	// file), a GETATTR of the directory before the name's last look (a
+	// file; LoadLockedOnly also one of a locked Delete's aside name,
+	// which CompareAndSwap creating a session does not look at, see
+	// readMovedAside), a GETATTR of the directory before the name's last look (a
 	// sweep may have put the record back meanwhile, see readMovedAside;
 	// the directory unchanged, the client answers that look itself), and
 	// for the new session a save under the lock. Both take the record
@@ -1147,14 +1149,16 @@ var nfsRPCBudgets = []nfsBudget{
 	// the OPEN and CLOSE).
 	{"CompareAndSwap, this host wrote last", 11},
 	{"CompareAndSwap with cache, this host wrote last", 11},
-	{"Lock+LoadLockedOnly+Unlock, no record", 7},
+	{"Lock+LoadLockedOnly+Unlock, no record", 8},
 	{"Lock+Load+Unlock, no record", 0},
 	// A log out under the lock: the lock's LOCK, LOCKU and FREE_STATEID;
 	// a GETATTR of the directory before each of the delete's five steps
-	// (see Store.delete); the record's name renamed aside (RENAME) and
-	// removed there (REMOVE, see Locked.Delete); two LOOKUPs of names
-	// gone. An unlink of the name, before the move aside, made it 11.
-	{"Lock+Delete+Unlock, own write", 12},
+	// (see Store.deleteLocked); the record's name renamed aside (RENAME)
+	// and removed there (REMOVE); three LOOKUPs of names gone, the
+	// sweep's aside name's among them. An unlink of the name, before the
+	// move aside, made it 11, and the move to the sweep's aside name,
+	// which the unlink there covered, 12.
+	{"Lock+Delete+Unlock, own write", 13},
 	// A keyless store's re-read of its marker, at most every
 	// fsstore.KeylessRecheck before a save or a plaintext load: the forced
 	// GETATTR of the store's directory, the marker's OPEN_NOATTR and

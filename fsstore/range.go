@@ -151,8 +151,8 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				return
 			}
 			name, file := e.Name(), e.Name()
-			if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) {
-				// Held aside by a sweep (or left there by one that died):
+			if rec, ok := cutAside(name); ok {
+				// Held aside by a sweep or a locked Delete (or left there by one that died):
 				// still the session while its name is empty, as Load
 				// finds it (readMovedAside).
 				if _, err := s.root.lstat(filepath.Join(dir, rec)); !errors.Is(err, fs.ErrNotExist) {

@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,14 +188,18 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			if !e.Type().IsRegular() || ctx.Err() != nil {
 				return
 			}
-			// A record aside (.tmp-gc-<name>) is a sighting of the record
-			// itself: a sweep holds it there this instant, or left it
-			// there (it died, or could not put it back), and the listing
+			// A record aside (.tmp-gc-<name>, or a locked Delete's
+			// .tmp-gd-<name>) is a sighting of the record itself: a sweep
+			// or a Delete holds it there this instant, or left it there
+			// (it died, or could not put it back), and the listing
 			// may have passed its name while it was away. It is rekeyed
 			// by its name, as one listed there, wherever it is by then:
 			// back under its name (rewritten), still aside (read there,
 			// see rekeyGone), or gone.
-			name, _ := strings.CutPrefix(e.Name(), asidePrefix)
+			name, ok := cutAside(e.Name())
+			if !ok {
+				name = e.Name()
+			}
 			if !isRecordName(name) {
 				return
 			}
@@ -590,6 +593,13 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 		h(p)
 	}
 	b, st, err := s.readHeader(aside)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A locked Delete's aside name: a Delete that found its lock
+		// lost puts the record back from there, and one killed there
+		// leaves it for the sweep to put back, under its old key.
+		aside = filepath.Join(dir, deleteAsideName(name))
+		b, st, err = s.readHeader(aside)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Deleted, or put back by the sweep since the look at its name
@@ -606,7 +616,7 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 		}
 		return rekeyUpToDate, nil
 	case err != nil:
-		return rekeyUpToDate, fmt.Errorf("%s: %w", p, &fs.PathError{Op: "read", Path: asideName(name), Err: err})
+		return rekeyUpToDate, fmt.Errorf("%s: %w", p, &fs.PathError{Op: "read", Path: filepath.Base(aside), Err: err})
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
 		if res, done := s.rekeyDone(s.keys.Load(), st, &h); done {

@@ -588,7 +588,7 @@ func (c *statsCounter) aside(sd *shardDir, dir, name string, seen *shardCounted,
 
 func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounted, fromName bool, lim sweepLimits) {
 	p := filepath.Join(dir, name)
-	recName := strings.TrimPrefix(name, asidePrefix)
+	recName, _ := cutAside(name)
 	rec := filepath.Join(dir, recName)
 	b, st, err := c.s.readHeader(p)
 	if errors.Is(err, fs.ErrNotExist) && !fromName {
@@ -804,12 +804,12 @@ func fleetLockName(name string) bool { return name == "sessgc" || name == "sessg
 func isTemp(e fs.DirEntry) bool { return e.Type().IsRegular() && isTempName(e.Name()) }
 
 // isTempName reports whether name is a temp file's. A record held aside by
-// a sweep (asidePrefix) is a session, not a temp file: its own shard's
+// a sweep or a locked Delete (cutAside) is a session, not a temp file: its own shard's
 // pass settles it, and anywhere else it was put by something other than
 // this store (a store made inside another, whose top is the outer one's
 // shard), which removing it as stale would cost a session.
 func isTempName(name string) bool {
-	if rec, ok := strings.CutPrefix(name, asidePrefix); ok && isRecordName(rec) {
+	if _, ok := cutAside(name); ok {
 		return false
 	}
 	return strings.HasPrefix(name, tempPrefix)

@@ -165,6 +165,9 @@ type testHooks struct {
 	// beforeSettle runs after the sweep moved a record aside, before it
 	// decides about it.
 	beforeSettle func(path string)
+	// beforeRemoveAside runs when the sweep found the file it moved aside
+	// to be the one it judged, right before it unlinks the aside name.
+	beforeRemoveAside func(path string)
 	// afterDelete runs after each step of a Delete ("temp", "name",
 	// "aside", "again", "temp again"; a locked Delete's moves aside and
 	// their checks too, see Store.deleteLocked).
@@ -1107,7 +1110,10 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 				if h := s.testHooks.asideLook; h != nil {
 					h(p)
 				}
-				b, st, err = s.readMovedAside(p, maxRecordFile, !more)
+				// CompareAndSwap creating the session (live and relook
+				// false) does not look at a locked Delete's aside name:
+				// see readMovedAside.
+				b, st, err = s.readMovedAside(p, maxRecordFile, !more, live || relook)
 			}
 			if more && errors.Is(err, fs.ErrNotExist) {
 				if h := s.testHooks.goneLook; h != nil {
@@ -1622,7 +1628,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 // delete removes the record under its name, then any copy a sweep holds
-// aside, then the name once more. A sweep moves an expired record aside
+// aside, then any copy a locked Delete holds aside (one that found its
+// lock lost puts the record back from there, and one killed there leaves
+// it, readable, for the sweep to put back), then the name once more. A sweep moves an expired record aside
 // and links it back if it was touched or saved after the sweep's scan
 // (see Sweep); with the name alone, a Delete while the record is aside
 // would find nothing, and the put-back would bring the session back after
@@ -1654,8 +1662,12 @@ func (s *Store) delete(c *call, k key) error {
 	if err != nil {
 		return err
 	}
-	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
-		s.refreshDir(p)
+	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"delete aside", deleteAsideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
+		if step.name != "delete aside" {
+			// The look before the sweep's aside name serves the locked
+			// Delete's, the next name in the same directory.
+			s.refreshDir(p)
+		}
 		if err := s.root.unlink(filepath.Join(dir, step.file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// The record is what the operator knows: the first unlink, of
 			// a temp file that is usually not there, is the one a
@@ -1715,7 +1727,9 @@ func (s *Store) touch(c *call, id string, k key) error {
 // touchAside follows err, a Touch's outcome at the record's name p: a
 // record not found there may be held aside by a sweep this instant, as
 // Load finds (readMovedAside), and the touch goes there, where the sweep
-// looks for it before it removes the record; then to the name once more,
+// looks for it before it removes the record; then to a locked Delete's
+// aside name, which puts a record back from there with the times it
+// has; then to the name once more,
 // in case the sweep put it back in between. Both looks judge the record
 // afresh (touchByName): the sweep takes no lock of the session, so what
 // a Load under the lock saw says nothing of the copy aside. Any other
@@ -1725,8 +1739,10 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 		return err
 	}
 	dir, name := filepath.Split(p)
-	if err = s.touchByName(c, id, k, dir+asideName(name)); errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) {
-		err = s.touchByName(c, id, k, p)
+	for _, at := range [...]string{dir + asideName(name), dir + deleteAsideName(name), p} {
+		if err = s.touchByName(c, id, k, at); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
+			break
+		}
 	}
 	return err
 }

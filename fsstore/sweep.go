@@ -1206,6 +1206,9 @@ func (sw *sweeper) settleMoved(sd shardDir, c candidate, a asideStat, now time.T
 		sw.putBackRenewed(filepath.Join(sd.path, c.name), filepath.Join(sd.path, asideName(c.name)), &a.st, back)
 		return
 	}
+	if h := sw.s.testHooks.beforeRemoveAside; h != nil {
+		h(filepath.Join(sd.path, c.name))
+	}
 	if err := sd.unlink(asideName(c.name)); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(err)
@@ -1547,6 +1550,27 @@ const asidePrefix = tempPrefix + "gc-"
 
 func asideName(name string) string { return asidePrefix + name }
 
+// deleteAsidePrefix starts the name under which a locked Delete moves a
+// record aside while it checks its lock (see Store.deleteLocked); the
+// record's name follows. It is not the sweep's: each of the two unlinks
+// what it checked by name, and with one name between them either could
+// unlink what the other had just moved there, a record the next holder of
+// the session's lock saved. Loads, Touch and Delete look at both names,
+// and the sweep settles a record left under either by the same rules.
+const deleteAsidePrefix = tempPrefix + "gd-"
+
+func deleteAsideName(name string) string { return deleteAsidePrefix + name }
+
+// cutAside returns the record whose aside name (the sweep's or a locked
+// Delete's) name is; ok is false for any other name.
+func cutAside(name string) (rec string, ok bool) {
+	rec, ok = strings.CutPrefix(name, asidePrefix)
+	if !ok {
+		rec, ok = strings.CutPrefix(name, deleteAsidePrefix)
+	}
+	return rec, ok && isRecordName(rec)
+}
+
 // settle decides about a record the sweep has just moved aside: remove it
 // if it is the expired file it judged, else put it back.
 //
@@ -1581,6 +1605,9 @@ func (sw *sweeper) settle(p, aside string, judged fileStat, r Removal, back *put
 		// inode number), or the judged one touched since.
 		sw.putBackRenewed(p, aside, nil, back)
 		return
+	}
+	if h := sw.s.testHooks.beforeRemoveAside; h != nil {
+		h(p)
 	}
 	if err := sw.s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
@@ -1708,8 +1735,8 @@ func (b *putBacks) has(name []byte) bool {
 // isAsideOf reports whether name is the aside name of a record in the
 // shard whose records start with prefix.
 func isAsideOf(name, prefix string) bool {
-	rec, ok := strings.CutPrefix(name, asidePrefix)
-	return ok && isRecordName(rec) && strings.HasPrefix(rec, prefix)
+	rec, ok := cutAside(name)
+	return ok && strings.HasPrefix(rec, prefix)
 }
 
 // asideLive reports whether a record held aside, whose header is b and
@@ -1753,7 +1780,7 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 // settlement, under the session's lock; take is paced's.
 func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() bool) {
 	s := sw.s
-	rec := strings.TrimPrefix(name, asidePrefix)
+	rec, _ := cutAside(name)
 	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
 	unlock, ok := sw.lockSession(rec, aside)
 	if !ok {
@@ -1916,9 +1943,26 @@ func (s *Store) readHeader(p string) ([]byte, fileStat, error) {
 // one GETATTR on NFS, only when both names are empty. A Load that looks
 // again anyway passes again false: its next look, after the directory's
 // refresh, is the name once more.
-func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileStat, error) {
+//
+// A locked Delete moves the record to an aside name of its own
+// (deleteAsideName) while it checks its lock, and puts it back from there
+// if it finds the lock lost: that record may be one the next holder
+// saved, so with deleteAside that name is looked at too, after the
+// sweep's. On NFS that costs a Load of a missing session one OPEN more
+// (no such file). CompareAndSwap creating a session (version 0) does not
+// look there, as it takes a record missing at the first look as absent
+// (see Store.CompareAndSwap): a record there is one a Delete is removing,
+// which the creation then follows, or one a Delete that lost its lock
+// puts back unless the creation took the name first, and then the
+// creation wins over it as over a save without the lock in flight. Its
+// callers create sessions under fresh IDs, and every new session would
+// pay the OPEN.
+func (s *Store) readMovedAside(p string, limit int, again, deleteAside bool) ([]byte, fileStat, error) {
 	dir, name := filepath.Split(p)
 	b, st, err := s.root.readFile(dir+asideName(name), limit)
+	if deleteAside && errors.Is(err, fs.ErrNotExist) {
+		b, st, err = s.root.readFile(dir+deleteAsideName(name), limit)
+	}
 	if again && errors.Is(err, fs.ErrNotExist) {
 		s.refreshDir(p)
 		b, st, err = s.root.readFile(p, limit)

@@ -113,15 +113,15 @@
 //
 //	operation                      guard  no guard
 //	Find (either)                  3 / 6  3 / 6  (this host / another wrote last)
-//	Commit, new session            12     4
+//	Commit, new session            13     4
 //	Commit, this host wrote last   11     4
 //	Commit, another host did       14     7
 //	Delete, this host wrote last   8      6
-//	Delete, another host did       11     10
+//	Delete, another host did       11     11
 //
-// Seven more per commit, whoever wrote last (eight for a new session,
-// whose Load under the lock looks at the directory again before its last
-// look at the name). Commits of one session, and of sessions sharing a
+// Seven more per commit, whoever wrote last (nine for a new session,
+// whose Load under the lock looks at a locked Delete's aside name, and
+// at the directory again before its last look at the name). Commits of one session, and of sessions sharing a
 // lock stripe, on different hosts take turns. The
 // guard is on by default because the hole it closes is a security one;
 // WithoutDeleteGuard turns it off for applications that do not log users

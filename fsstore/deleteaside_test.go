@@ -1,0 +1,238 @@
+//go:build unix
+
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestLostLockDeleteBesideSweep: a Locked.Delete whose lease is broken
+// while another holder takes the lock over and saves, in the same instant
+// as a sweep of an older, expired copy of the session. The sweep and the
+// Delete each move a record aside, check it, and unlink what they checked
+// by name: with one aside name between them, either unlinked what the
+// other had just moved there, the record the next holder saved. Each case
+// orders the three at the instant that lost it:
+//
+//   - "sweep checked": the sweep moved the expired copy aside and found it
+//     as judged; the Delete then moved the next holder's record over it,
+//     and the sweep's unlink took that record.
+//   - "delete checked": the Delete's check passed, then its lease was
+//     broken; the next holder saved, and a sweep (judging the name by an
+//     older listing) moved that record aside, meaning to put it back; the
+//     Delete's unlink of its copy aside took it.
+//   - "swept at restore": the Delete found its lock lost and put its copy
+//     back, finding the name taken by a newer save; a sweep moved that
+//     newer record aside before the Delete unlinked its older copy there.
+//
+// The next holder's record must survive every one, and nothing be left
+// aside once the sweep has settled.
+func TestLostLockDeleteBesideSweep(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inDoubt bool // the Delete reports ErrInDoubt: it removed the record it held
+		want    string
+	}{
+		{"sweep checked", false, "B"},
+		{"delete checked", true, "B"},
+		{"swept at restore", false, "B2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			opts := []fsstore.Option{fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle)}
+			a, b, sw := openDir(t, dir, opts...), openDir(t, dir, opts...), openDir(t, dir, opts...)
+			id := newID(t)
+			p := a.RecordPathForTest(id)
+			gcAside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+			mustSave(t, a, id, "old")
+			la, err := a.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer la.Unlock()
+			var lb *fsstore.Locked
+			defer func() {
+				if lb != nil {
+					lb.Unlock()
+				}
+			}()
+			// takeOver breaks the Delete's lease, as a breaker replaces a
+			// lease that lapsed, and has the next holder save data.
+			takeOver := func(data string) {
+				if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
+					t.Error(err)
+					return
+				}
+				if lb, err = b.Lock(ctx, id, fsstore.Exclusive); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := lockedSaveIn(ctx, lb, data); err != nil {
+					t.Errorf("next holder's save: %v", err)
+				}
+			}
+			var (
+				checked, release = make(chan struct{}), make(chan struct{})
+				swept            = make(chan error, 1)
+			)
+			if tc.name == "sweep checked" {
+				age(t, p)
+				sw.SetSweepRemoveHookForTest(func(path string) {
+					if path == p {
+						close(checked)
+						<-release
+					}
+				})
+				go func() {
+					_, err := sw.Sweep(ctx, fsstore.SweepOptions{})
+					swept <- err
+				}()
+				select {
+				case <-checked:
+				case err := <-swept:
+					t.Fatalf("sweep ended (%v) without removing the expired record", err)
+				}
+			}
+			a.SetDeleteHookForTest(func(step string) {
+				switch {
+				case tc.name == "sweep checked" && step == "temp":
+					takeOver("B")
+				case tc.name == "sweep checked" && step == "name":
+					// The record moved aside, before the check: the
+					// sweep unlinks the copy it checked.
+					close(release)
+					if err := <-swept; err != nil {
+						t.Errorf("sweep: %v", err)
+					}
+				case tc.name == "delete checked" && step == "name check":
+					takeOver("B")
+					// The sweep's move of a record it judged by an
+					// older listing.
+					if err := os.Rename(p, gcAside); err != nil {
+						t.Error(err)
+					}
+				case tc.name == "swept at restore" && step == "temp":
+					takeOver("B")
+				case tc.name == "swept at restore" && step == "name":
+					if err := lockedSaveIn(ctx, lb, "B2"); err != nil {
+						t.Errorf("next holder's second save: %v", err)
+					}
+				case tc.name == "swept at restore" && step == "restore":
+					if err := os.Rename(p, gcAside); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			err = la.Delete(ctx)
+			a.SetDeleteHookForTest(nil)
+			if t.Failed() {
+				return
+			}
+			if !errors.Is(err, fsstore.ErrLockLost) || errors.Is(err, fsstore.ErrInDoubt) != tc.inDoubt {
+				t.Errorf("Delete under a lock lost meanwhile: %v; want ErrLockLost, and ErrInDoubt %v", err, tc.inDoubt)
+			}
+			if err := lb.Unlock(); err != nil {
+				t.Errorf("next holder's Unlock: %v", err)
+			}
+			lb = nil
+			// What a sweep moved aside, it puts back (here the next one,
+			// which settles a record left there under its lock).
+			if _, err := sw.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Load(ctx, id)
+			if err != nil || string(got.Data) != tc.want {
+				t.Fatalf("next holder's record after the Delete under the lost lock and the sweep: %v, %v; want %q", nfsData(got), err, tc.want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".tmp-*")); len(left) != 0 {
+				t.Errorf("left in the shard: %v", left)
+			}
+		})
+	}
+}
+
+// TestDeleteAsideLeftover: a Locked.Delete killed with the record under
+// its own aside name (.tmp-gd-<record>) leaves the session readable, as a
+// sweep's copy aside is: Load and Touch find it there, a Delete removes
+// it, and the sweep puts a live one back and removes an expired one,
+// under the session's lock, by the rules of its own aside name.
+func TestDeleteAsideLeftover(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		aged bool
+		act  func(t *testing.T, s *fsstore.Store, id string)
+		want string // the session afterwards; "" none
+	}{
+		{"load", false, func(t *testing.T, s *fsstore.Store, id string) { mustLoad(t, s, id, "old") }, "old"},
+		{"touch", false, func(t *testing.T, s *fsstore.Store, id string) {
+			if err := s.Touch(context.Background(), id); err != nil {
+				t.Errorf("Touch of a record left aside by a Delete: %v", err)
+			}
+		}, "old"},
+		{"delete", false, func(t *testing.T, s *fsstore.Store, id string) {
+			if err := s.Delete(context.Background(), id); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"locked delete", false, func(t *testing.T, s *fsstore.Store, id string) {
+			ctx := context.Background()
+			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			if err := l.Delete(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"sweep, live", false, func(t *testing.T, s *fsstore.Store, id string) {
+			st, err := s.Sweep(context.Background(), fsstore.SweepOptions{})
+			if err != nil || st.Restored != 1 || st.Errors != 0 {
+				t.Errorf("sweep: %+v, %v; want the record put back", st, err)
+			}
+			if _, err := os.Lstat(s.RecordPathForTest(id)); err != nil {
+				t.Errorf("record after the sweep: %v; want it back under its name", err)
+			}
+		}, "old"},
+		{"sweep, expired", true, func(t *testing.T, s *fsstore.Store, id string) {
+			st, err := s.Sweep(context.Background(), fsstore.SweepOptions{})
+			if err != nil || st.Sessions != 1 || st.Errors != 0 {
+				t.Errorf("sweep: %+v, %v; want the expired record removed", st, err)
+			}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+			id := newID(t)
+			mustSave(t, s, id, "old")
+			p := s.RecordPathForTest(id)
+			left := filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+			if err := os.Rename(p, left); err != nil {
+				t.Fatal(err)
+			}
+			if tc.aged {
+				age(t, left)
+			}
+			tc.act(t, s, id)
+			if tc.want != "" {
+				mustLoad(t, s, id, tc.want)
+			} else if got, err := s.Load(context.Background(), id); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load afterwards: %v, %v; want ErrNotFound", nfsData(got), err)
+			}
+			if _, err := s.Sweep(context.Background(), fsstore.SweepOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if files, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".tmp-*")); len(files) != 0 {
+				t.Errorf("left in the shard: %v", files)
+			}
+		})
+	}
+}
