@@ -28,9 +28,18 @@ import (
 //     broken; the next holder saved, and a sweep (judging the name by an
 //     older listing) moved that record aside, meaning to put it back; the
 //     Delete's unlink of its copy aside took it.
-//   - "swept at restore": the Delete found its lock lost and put its copy
-//     back, finding the name taken by a newer save; a sweep moved that
-//     newer record aside before the Delete unlinked its older copy there.
+//   - "saved again": the next holder saved again while the Delete held
+//     its record aside; with one name, a Delete putting its copy back
+//     found the name taken, and a sweep that moved the newer record aside
+//     just then lost it to the Delete's unlink of the older copy. The
+//     Delete now leaves its copy for the sweep, which finds it older.
+//   - "sweep holds the next save": the Delete moved the record aside; the
+//     next holder saved, and a sweep (judging the name by an older
+//     listing) moved that record to its own aside name, meaning to put it
+//     back. A Delete that put its older copy back itself, finding the
+//     name empty, would have the sweep's put-back find the name taken and
+//     remove the newer record as the older; it leaves the copy for the
+//     sweep, which puts back the newer of the two.
 //
 // The next holder's record must survive every one, and nothing be left
 // aside once the sweep has settled.
@@ -42,7 +51,8 @@ func TestLostLockDeleteBesideSweep(t *testing.T) {
 	}{
 		{"sweep checked", false, "B"},
 		{"delete checked", true, "B"},
-		{"swept at restore", false, "B2"},
+		{"saved again", false, "B2"},
+		{"sweep holds the next save", false, "B"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -119,15 +129,16 @@ func TestLostLockDeleteBesideSweep(t *testing.T) {
 					if err := os.Rename(p, gcAside); err != nil {
 						t.Error(err)
 					}
-				case tc.name == "swept at restore" && step == "temp":
+				case tc.name == "sweep holds the next save" && step == "name":
 					takeOver("B")
-				case tc.name == "swept at restore" && step == "name":
-					if err := lockedSaveIn(ctx, lb, "B2"); err != nil {
-						t.Errorf("next holder's second save: %v", err)
-					}
-				case tc.name == "swept at restore" && step == "restore":
 					if err := os.Rename(p, gcAside); err != nil {
 						t.Error(err)
+					}
+				case tc.name == "saved again" && step == "temp":
+					takeOver("B")
+				case tc.name == "saved again" && step == "name":
+					if err := lockedSaveIn(ctx, lb, "B2"); err != nil {
+						t.Errorf("next holder's second save: %v", err)
 					}
 				}
 			})

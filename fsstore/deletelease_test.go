@@ -20,8 +20,9 @@ import (
 // lock over and saves, finds that holder's record under the name it then
 // moves aside. Whatever the next holder does while the record is aside
 // (loads it, saves again, deletes it, touches it, nothing), the Delete
-// must leave the next holder's work as it left it, fail with ErrLockLost
-// and not ErrInDoubt (it removed nothing), and leave no file aside. The
+// must leave the next holder's work as it left it and fail with
+// ErrLockLost and not ErrInDoubt (it removed nothing); the copy it leaves
+// aside, the sweep settles. The
 // process-level counterpart, with SIGSTOP and a lease that lapses, is
 // TestLeaseStoppedHolderDeleteFenced; this one covers the next holder's
 // moves in the instant the record is aside, and
@@ -32,8 +33,8 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 		// act is the next holder's, while the record is aside.
 		act  func(ctx context.Context, l *fsstore.Locked) error
 		want string // the record afterwards; "" none
-		// inDoubt: the record the Delete moved aside is gone from there
-		// when it would put it back: the next holder deleted the session.
+		// inDoubt: the Delete reports ErrInDoubt (it removed nothing in
+		// any case here: it leaves the copy it moved aside for the sweep).
 		inDoubt bool
 	}{
 		{"nothing", nil, "B", false},
@@ -53,7 +54,7 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 			return l.Save(ctx, sess)
 		}, "B2", false},
 		{"touch", func(ctx context.Context, l *fsstore.Locked) error { return l.Touch(ctx) }, "B", false},
-		{"delete", func(ctx context.Context, l *fsstore.Locked) error { return l.Delete(ctx) }, "", true},
+		{"delete", func(ctx context.Context, l *fsstore.Locked) error { return l.Delete(ctx) }, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -120,6 +121,14 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 					t.Errorf("after the next holder's Delete: %v, %v; want ErrNotFound", nfsData(got), err)
 				}
 			} else {
+				mustLoad(t, b, id, tc.want)
+			}
+			// The copy the Delete left aside, the sweep settles: put
+			// back, or gone as older than the next holder's record.
+			if _, err := b.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != "" {
 				mustLoad(t, b, id, tc.want)
 			}
 			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(b.RecordPathForTest(id)), ".tmp-*")); len(left) != 0 {

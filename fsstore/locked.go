@@ -516,12 +516,10 @@ func (l *Locked) Touch(ctx context.Context) error {
 // the next holder may have saved the session since this one's check. So
 // there Delete moves the record aside (to a name of its own, where Loads
 // look, not the sweep's), checks the lock, and only then
-// removes the copy aside; a lock found lost puts it back, unless the next
-// holder saved the session again since (its record stays), and the error
-// matches ErrLockLost: the session was not deleted. Where the copy aside
-// is gone from there by then, and nothing is under the name, the error
-// also matches ErrInDoubt: the next holder deleted the session (or a
-// sweep found that record expired), not this Delete. A lock found lost only
+// removes the copy aside; a lock found lost leaves the copy there, where
+// Loads find it, for the sweep to put back (unless the next holder saved
+// the session since: its record stays, and the older copy goes), and the
+// error matches ErrLockLost: the session was not deleted. A lock found lost only
 // after the removal makes the error match ErrLockLost and ErrInDoubt: the
 // record this holder had is gone, but the next holder may have read it, in
 // the instant it was aside, and saved the session again (see
@@ -618,9 +616,16 @@ func (l *Locked) delete(c *call) error {
 // (readMovedAside), so the next holder still sees the session while it is
 // there. A lease that holds at the check was held at the move: a lease
 // broken and taken over never comes back to its holder. A lock found lost
-// puts the copy back with link(2), which fails with EEXIST where the next
-// holder saved since, whose record then stays and the older copy goes
-// (restoreAside).
+// leaves the copy there, for the sweep to settle under the session's lock
+// as it settles a copy left under its own aside name (pending): put back
+// while live, unless a newer record has the name, removed once expired.
+// Put back from here, with link(2) as the sweep does, it could land first
+// while a sweep held the next holder's newer record under the sweep's
+// aside name, meaning to put it back: that put-back then found the name
+// taken and removed the newer record as the older. Under the session's
+// lock no holder acts meanwhile, and the sweep puts back the newer of
+// two copies aside (pendingLocked). Meanwhile Loads, Touch and Deletes
+// find the copy there.
 //
 // The name is not the sweep's (asideName): each of the two unlinks by name
 // what it checked, and with one name between them, either could unlink
@@ -641,7 +646,8 @@ func (l *Locked) delete(c *call) error {
 // last check, after every step, reports that as ErrLockLost and
 // ErrInDoubt. What remains is two holders of the session stopped past
 // their leases at once, one moving the next holder's record aside just
-// before the other removes the copy there: both then report ErrInDoubt.
+// before the other removes the copy there: the latter then reports
+// ErrInDoubt.
 //
 // On NFS this costs a RENAME more per Delete than an unlink of the name
 // (see docs/measurements.md), and the look at the sweep's aside name a
@@ -720,8 +726,8 @@ func (s *Store) deleteUnlink(p, step, file string, fresh bool) error {
 // moveAsideChecked moves the file at from (the record's name p, or the
 // sweep's aside name) to aside, a locked Delete's aside name, and checks
 // the lock (always: also when nothing was there to move). A check that
-// fails puts what it moved back to p (restoreAside) and returns the
-// check's error: then nothing was removed. moved reports whether there
+// fails leaves what it moved there and returns the check's error: then
+// nothing was removed. moved reports whether there
 // was a file at from. step names it for the test hook, which runs after
 // the move and, as step+" check", after the check.
 func (s *Store) moveAsideChecked(p, from, aside, step string, always bool, verify func() error) (moved bool, err error) {
@@ -742,13 +748,8 @@ func (s *Store) moveAsideChecked(p, from, aside, step string, always bool, verif
 	}
 	if verr := verify(); verr != nil {
 		if moved {
-			gone, rerr := s.restoreAside(p, aside)
-			if rerr != nil {
-				return true, fmt.Errorf("fsstore: delete: %w; the record is left at %s, where Loads find it and the sweep puts it back: %w", verr, aside, rerr)
-			}
-			if gone {
-				return true, fmt.Errorf("fsstore: delete: %w; the record it moved aside was removed from %s meanwhile, and its name is empty: the next holder deleted the session, or a sweep found that record expired: %w", verr, aside, ErrInDoubt)
-			}
+			// Not put back from here: see deleteLocked.
+			return true, fmt.Errorf("fsstore: delete: %w; nothing was deleted: the record it moved aside is left at %s, where Loads find it, for the sweep to put back under the session's lock", verr, aside)
 		}
 		return moved, fmt.Errorf("fsstore: delete: %w", verr)
 	}
@@ -756,46 +757,6 @@ func (s *Store) moveAsideChecked(p, from, aside, step string, always bool, verif
 		h(step + " check")
 	}
 	return moved, nil
-}
-
-// restoreAside puts back the record a locked Delete moved to aside, its
-// own aside name, under a lock it then found lost. link(2) creates p only
-// if p is free: where the next holder saved since, p holds that newer
-// record, and the copy aside, the older, goes, as the sweep's put-back
-// does (putBack).
-//
-// A copy gone from aside was put back by a sweep (which settles a copy
-// left there, under the session's lock), or removed: by the next holder's
-// Delete, or by a sweep that found it expired. gone reports a copy gone
-// from aside while p is empty: then the session is ended, but not by this
-// Delete. Nothing else moves a file to aside or unlinks it there, so the
-// link and the unlink below act on this Delete's copy alone, unless a
-// second holder stopped past its lease is deleting the session at the
-// same instant (see deleteLocked).
-func (s *Store) restoreAside(p, aside string) (gone bool, err error) {
-	// A fresh look first: a name this client caches as a file that is
-	// gone on the server would fail the link here, without asking it.
-	s.refreshDir(p)
-	err = s.root.link(aside, p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) || isStale(err):
-		// The refresh above serves this look too: the link changed
-		// nothing in the directory. A look that fails cannot say the
-		// session is whole either.
-		_, err := s.root.lstat(p)
-		return err != nil, nil
-	case err != nil && !errors.Is(err, fs.ErrExist):
-		return false, &os.LinkError{Op: "link", Old: filepath.Base(aside), New: filepath.Base(p), Err: err}
-	}
-	if h := s.testHooks.afterDelete; h != nil {
-		h("restore")
-	}
-	if err := s.root.unlink(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// Both names hold the record (or p a newer one): the copy aside
-		// is harmless, and the sweep removes it.
-		s.cfg.logger.Warn("delete under a lost lock: the record is back under its name, its copy aside left for the sweep", "file", aside, "err", err)
-	}
-	return false, nil
 }
 
 // Unlock releases the lock. Calling it again does nothing. While an

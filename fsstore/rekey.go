@@ -595,8 +595,8 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 	b, st, err := s.readHeader(aside)
 	if errors.Is(err, fs.ErrNotExist) {
 		// A locked Delete's aside name: a Delete that found its lock
-		// lost puts the record back from there, and one killed there
-		// leaves it for the sweep to put back, under its old key.
+		// lost, or was killed there, leaves the record there for the
+		// sweep to put back, under its old key.
 		aside = filepath.Join(dir, deleteAsideName(name))
 		b, st, err = s.readHeader(aside)
 	}

@@ -1629,8 +1629,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // delete removes the record under its name, then any copy a sweep holds
 // aside, then any copy a locked Delete holds aside (one that found its
-// lock lost puts the record back from there, and one killed there leaves
-// it, readable, for the sweep to put back), then the name once more. A sweep moves an expired record aside
+// lock lost, or was killed there, leaves it, readable, for the sweep to
+// put back), then the name once more. A sweep moves an expired record aside
 // and links it back if it was touched or saved after the sweep's scan
 // (see Sweep); with the name alone, a Delete while the record is aside
 // would find nothing, and the put-back would bring the session back after
@@ -1728,8 +1728,8 @@ func (s *Store) touch(c *call, id string, k key) error {
 // record not found there may be held aside by a sweep this instant, as
 // Load finds (readMovedAside), and the touch goes there, where the sweep
 // looks for it before it removes the record; then to a locked Delete's
-// aside name, which puts a record back from there with the times it
-// has; then to the name once more,
+// aside name, where one that found its lock lost leaves the record for
+// the sweep to put back with the times it has; then to the name once more,
 // in case the sweep put it back in between. Both looks judge the record
 // afresh (touchByName): the sweep takes no lock of the session, so what
 // a Load under the lock saw says nothing of the copy aside. Any other

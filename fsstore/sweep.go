@@ -1799,6 +1799,21 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 	if !take() {
 		return
 	}
+	if sw.olderAside(dir, name, rec, b) {
+		// The other aside name holds a newer copy of the session, which
+		// its own turn puts back: put back first, this older one would
+		// take the name, and that one go as the older.
+		if !sw.opts.DryRun {
+			if err := s.root.unlink(aside); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
+				}
+				return
+			}
+		}
+		sw.superseded(aside, st, false)
+		return
+	}
 	now := sw.clock.now()
 	live := asideLive(b, st, now, sw.opts.Grace, sw.opts.TempAge)
 	if !live {
@@ -1851,6 +1866,30 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 		return
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
+}
+
+// olderAside reports whether the copy of record rec held aside as name in
+// dir, whose header is b, is older than one held under the other aside
+// name (the sweep's and a locked Delete's): a Delete that found its lock
+// lost leaves the record it moved aside, which may be older than one a
+// sweep moved aside since, from the name, after a newer save. Under the
+// session's lock (pendingLocked) nothing else writes either. Rare: the
+// look at the other name costs an open where it is empty.
+func (sw *sweeper) olderAside(dir, name, rec string, b []byte) bool {
+	other := asideName(rec)
+	if other == name {
+		other = deleteAsideName(rec)
+	}
+	ob, _, err := sw.s.readHeader(filepath.Join(dir, other))
+	if err != nil {
+		return false
+	}
+	h, _, err := record.DecodeHeader(b)
+	if err != nil {
+		return false
+	}
+	oh, _, err := record.DecodeHeader(ob)
+	return err == nil && oh.Created == h.Created && oh.Version > h.Version
 }
 
 // wouldRestore counts, for a dry run, a live record left aside at aside,
@@ -1945,16 +1984,17 @@ func (s *Store) readHeader(p string) ([]byte, fileStat, error) {
 // refresh, is the name once more.
 //
 // A locked Delete moves the record to an aside name of its own
-// (deleteAsideName) while it checks its lock, and puts it back from there
-// if it finds the lock lost: that record may be one the next holder
-// saved, so with deleteAside that name is looked at too, after the
-// sweep's. On NFS that costs a Load of a missing session one OPEN more
+// (deleteAsideName) while it checks its lock, and leaves it there for the
+// sweep to put back if it finds the lock lost: that record may be one the
+// next holder saved, so with deleteAside that name is looked at too,
+// after the sweep's. On NFS that costs a Load of a missing session one OPEN more
 // (no such file). CompareAndSwap creating a session (version 0) does not
 // look there, as it takes a record missing at the first look as absent
 // (see Store.CompareAndSwap): a record there is one a Delete is removing,
 // which the creation then follows, or one a Delete that lost its lock
-// puts back unless the creation took the name first, and then the
-// creation wins over it as over a save without the lock in flight. Its
+// left for the sweep to put back, which finds the name taken by the
+// creation: the creation wins over it as over a save without the lock
+// in flight. Its
 // callers create sessions under fresh IDs, and every new session would
 // pay the OPEN.
 func (s *Store) readMovedAside(p string, limit int, again, deleteAside bool) ([]byte, fileStat, error) {

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Every order of the steps of three parties on one session's names, for a
+locked Delete whose lock is lost (docs/design.md, "The lost-lock window"):
+
+  D  the Delete, its lock lost before its first check ("lost") or right
+     after it ("later"): moves the name aside, checks, ...;
+  S  a sweep that judged an expired copy R0 under the name: moves the name
+     to its aside name, checks the file there, unlinks it or puts it back;
+  B  the next holder of the lock: saves R1, then loads (the name, the aside
+     names, the name again).
+
+Directory operations are atomic steps (rename replaces its target, and is a
+no-op between two links of one file; link fails on a taken name). A run
+ends with what the next sweep does under the session's lock (the newest
+copy aside back under a free name). It reports the orders that lose R1 at
+the end, and those whose Load missed it, for three protocols: "old", one
+aside name for the sweep and the Delete; "new", an aside name of the
+Delete's own, which puts its copy back itself; "new2", as built, the copy
+left for the sweep. With --check it fails unless "new2" loses nothing at
+the end. Run: python3 scripts/delete-aside-model.py [-v] [--check]
+"""
+import sys
+
+def explore(proto, variant):
+    # state: dir (tuple of (name,inode)), party pcs and locals
+    N, G, DA = 'N', 'G', ('G' if proto == 'old' else 'D')
+    newp = proto != 'old'
+    losses = set()
+    init = dict(dir={N: 'R0'}, d_pc=0, s_pc=0, b_pc=0, d={}, s={}, b={}, lockLost=(variant == 'lost'), trace=())
+    def cp(st):
+        return dict(dir=dict(st['dir']), d_pc=st['d_pc'], s_pc=st['s_pc'], b_pc=st['b_pc'], d=dict(st['d']), s=dict(st['s']), b=dict(st['b']), lockLost=st['lockLost'], trace=st['trace'])
+    def rename(st, a, b):
+        if a not in st['dir']: return False
+        if st['dir'].get(b) == st['dir'][a]: return True  # same inode: no-op
+        st['dir'][b] = st['dir'].pop(a); return True
+    def link(st, a, b):
+        if a not in st['dir']: return 'ENOENT'
+        if b in st['dir']: return 'EEXIST'
+        st['dir'][b] = st['dir'][a]; return 'OK'
+    def unlink(st, a):
+        st['dir'].pop(a, None)
+    # --- D (stale) ---
+    def d_step(st):
+        pc, L = st['d_pc'], st['d']
+        if proto == 'old':
+            # rename N->G; check; [restore: link G->N; unlink G] | unlink G; rename N->G again; check...
+            if pc == 0: L['m1'] = rename(st, N, G); return 1
+            if pc == 1:
+                if st['lockLost']:
+                    return 10 if L['m1'] else 99
+                return 2
+            if pc == 2: unlink(st, G); return 3
+            if pc == 3: L['m2'] = rename(st, N, G); return 4 if L['m2'] else 99
+            if pc == 4:
+                if st['lockLost']: L['m1'] = True; return 10
+                return 5
+            if pc == 5: unlink(st, G); return 99
+            if pc == 10: L['r'] = link(st, G, N); return 11 if L['r'] != 'ENOENT' else 99
+            if pc == 11: unlink(st, G); return 99
+        else:
+            if pc == 0: L['m1'] = rename(st, N, DA); return 1
+            if pc == 1:
+                if st['lockLost']: return 10 if L['m1'] else 99
+                return 2
+            if pc == 2: L['m2'] = rename(st, G, DA); return 3 if L['m2'] else 4
+            if pc == 3:
+                if st['lockLost']: return 10
+                return 4
+            if pc == 4: unlink(st, DA); return 5
+            if pc == 5: L['m3'] = rename(st, N, DA); return 6 if L['m3'] else 99
+            if pc == 6:
+                if st['lockLost']: return 10
+                return 7
+            if pc == 7: unlink(st, DA); return 99
+            if pc == 10:
+                if proto == 'new2': return 99
+                L['r'] = link(st, DA, N); return 11 if L['r'] != 'ENOENT' else 99
+            if pc == 11: unlink(st, DA); return 99
+    # --- S: the sweep judged R0 at N (expired) ---
+    def s_step(st):
+        pc, L = st['s_pc'], st['s']
+        if pc == 0: return 1 if rename(st, N, G) else 99
+        if pc == 1:
+            x = st['dir'].get(G)
+            if x is None: return 99
+            return 2 if x == 'R0' else 3
+        if pc == 2: unlink(st, G); return 99
+        if pc == 3: r = link(st, G, N); return 4 if r != 'ENOENT' else 99
+        if pc == 4: unlink(st, G); return 99
+    # --- B: holds the lock once D's is lost; saves R1, then loads ---
+    def b_step(st):
+        pc, L = st['b_pc'], st['b']
+        if pc == 0:
+            if not st['lockLost']: return None  # not yet
+            st['dir'][N] = 'R1'; return 1
+        # load: N, G, DA(new only), N
+        looks = [N, G] + ([DA] if newp else []) + [N]
+        i = pc - 1
+        if st['dir'].get(looks[i]) == 'R1': L['saw'] = True; return 99
+        if i + 1 < len(looks): return pc + 1
+        L['saw'] = False; return 99
+    parties = [('d', d_step), ('s', s_step), ('b', b_step)]
+    seen = set()
+    def key(st):
+        return (tuple(sorted(st['dir'].items())), st['d_pc'], st['s_pc'], st['b_pc'], tuple(sorted(st['d'].items())), tuple(sorted(st['b'].items())), st['lockLost'])
+    stack = [init]
+    while stack:
+        st = stack.pop()
+        k = key(st)
+        if k in seen: continue
+        seen.add(k)
+        moved = False
+        for name, fn in parties:
+            if st[name + '_pc'] == 99: continue
+            nst = cp(st)
+            r = fn(nst)
+            if r is None: continue
+            nst[name + '_pc'] = r
+            nst['trace'] = st['trace'] + ((name, st[name + '_pc'], tuple(sorted(nst['dir'].items()))),)
+            stack.append(nst); moved = True
+        # the lock is lost after D's first check passes (variant 'later')
+        if variant == 'later' and not st['lockLost'] and st['d_pc'] >= 2:
+            nst = cp(st); nst['lockLost'] = True; nst['trace'] = st['trace'] + (('lose',),); stack.append(nst); moved = True
+        if not moved and all(st[p + '_pc'] == 99 for p, _ in parties):
+            # settle: a later sweep puts back a live leftover (R1) from an aside name
+            d = dict(st['dir'])
+            order = {'R0': 0, 'R1': 1}
+            cands = [d[a] for a in (G, DA) if a in d]
+            if N not in d and cands:
+                d[N] = max(cands, key=lambda r: order[r])
+            if st['b_pc'] == 99 and d.get(N) != 'R1':
+                losses.add(('END',) + st['trace'])
+            elif st['b'].get('saw') is False:
+                losses.add(('MISS',) + st['trace'])
+    return losses, len(seen)
+
+bad = 0
+for proto in ('old', 'new', 'new2'):
+    for variant in ('lost', 'later'):
+        losses, n = explore(proto, variant)
+        ends = sum(1 for t in losses if t[0] == 'END')
+        print(proto, variant, 'states', n, 'lost at the end', ends, 'load missed', sum(1 for t in losses if t[0] == 'MISS'))
+        if proto == 'new2':
+            bad += ends
+        if losses and '-v' in sys.argv:
+            for t in sorted(losses, key=len)[:4]:
+                print('   ', t[0], ' '.join(f"{x[0]}{x[1] if len(x)>1 else ''}" for x in t[1:]))
+if '--check' in sys.argv and bad:
+    sys.exit('the protocol as built loses the next holder\'s record')
+
