@@ -259,17 +259,39 @@ const MaxLeaseTTL = 10 * time.Minute
 // named for a breaker's leftover (which a sweep removes). A path separator
 // of this system (a backslash on Windows) and, on Windows, a drive or
 // stream colon are refused too: the name would not be one element there.
+// So are, on Windows, the names it keeps for devices (see windowsDevice)
+// and the characters it refuses in a file name.
 func validName(name string) bool {
 	if name == "" || len(name) > 200 || name[0] == '.' || strings.Contains(name, leaseSuffix) {
 		return false
 	}
+	windows := runtime.GOOS == "windows"
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if c == '/' || os.IsPathSeparator(c) || c == 0 || c < 0x20 || c >= 0x7f || (c == ':' && runtime.GOOS == "windows") {
+		if c == '/' || os.IsPathSeparator(c) || c == 0 || c < 0x20 || c >= 0x7f || (windows && strings.IndexByte(`:<>"|?*`, c) >= 0) {
 			return false
 		}
 	}
-	return true
+	return !windows || !windowsDevice(name)
+}
+
+// windowsDevice reports whether Windows opens a device for a file named
+// name, or name followed by an extension (the lock's "name.lease"): CON,
+// PRN, AUX, NUL, COM0 to COM9 and LPT0 to LPT9, in any case, alone or
+// before a dot, trailing spaces ignored ("NUL.lease" and "nul .x" are the
+// null device), and CONIN$ and CONOUT$, the console. A lease there is
+// no file: the exclusive create that decides who holds it, the record
+// read back, the rename a breaker makes over it all meet a device, which
+// keeps no name and no record (the null device takes every write and
+// keeps nothing).
+func windowsDevice(name string) bool {
+	stem, _, _ := strings.Cut(name, ".")
+	stem = strings.ToUpper(strings.TrimRight(stem, " "))
+	switch stem {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	return len(stem) == 4 && (stem[:3] == "COM" || stem[:3] == "LPT") && stem[3] >= '0' && stem[3] <= '9'
 }
 
 // waitError is returned when a context ends while waiting for a lock: it
