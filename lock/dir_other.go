@@ -40,8 +40,9 @@ func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, erro
 
 func (d *lockDir) remove(name string) error { return os.Remove(d.join(name)) }
 
+// rename replaces newName with oldName (see renameOver).
 func (d *lockDir) rename(oldName, newName string) error {
-	return os.Rename(d.join(oldName), d.join(newName))
+	return renameOver(d.path, oldName, newName)
 }
 
 // link makes newName a hard link to oldName, failing if newName exists.
@@ -54,14 +55,9 @@ func (d *lockDir) link(oldName, newName string) error {
 // file records nothing rather than failing.
 func linkUnsupported(err error) bool { return !errors.Is(err, fs.ErrExist) }
 
-// ident returns 0 for the inode number, which os.FileInfo does not give
-// here, and the mtime for the ctime.
+// ident returns the file's identity and times (see identify).
 func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error) {
-	st, err := os.Lstat(d.join(name))
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	return 0, st.ModTime().UnixNano(), st.ModTime().UnixNano(), nil
+	return identify(d.join(name))
 }
 
 // isStale: no NFS client here reports stale handles apart.

@@ -178,6 +178,9 @@ func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error)
 	return uint64(st.Ino), st.Ctim.Nano(), st.Mtim.Nano(), nil
 }
 
+// renameRefusedOpen: a rename here replaces a file open elsewhere.
+func renameRefusedOpen(error) bool { return false }
+
 // isStale reports an NFS stale file handle: the file read was removed or
 // replaced on the server meanwhile.
 func isStale(err error) bool { return errors.Is(err, unix.ESTALE) }

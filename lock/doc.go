@@ -77,7 +77,13 @@
 // BSDs. Elsewhere (Windows) Auto picks Lease, and Flock fails at NewTable
 // with [ErrNotSupported]. On Windows lease files are opened sharing delete
 // access (FILE_SHARE_DELETE), so that a lease being read by a waiter or
-// renewed can still be removed at Unlock and replaced by a breaker.
+// renewed can still be removed at Unlock, and a breaker replaces one with
+// POSIX rename semantics (NTFS on Windows 10 1809 and later; elsewhere its
+// rename fails while a waiter reads the lease, and it tries again at the
+// next poll). Leases are named and dated there by the file index and
+// ChangeTime, as by the inode number and ctime elsewhere. Lock names
+// Windows keeps for devices (NUL, CON, COM1, ... alone or before a dot)
+// and the characters it refuses in file names are refused.
 //
 // What the mount says (NFS, local_lock, FUSE, AWS EFS) is read from
 // /proc/self/mountinfo, on Linux only. On macOS and the BSDs Auto picks

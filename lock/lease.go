@@ -404,6 +404,11 @@ func (b *leaseBackend) breakExpired(p string, repl *leaseRecord) (done, gone boo
 	}
 	if err := b.dir.rename(tmp, p); err != nil {
 		b.dir.remove(tmp)
+		if renameRefusedOpen(err) {
+			// A waiter is reading the lease this moment: taken at a
+			// later poll, as a lease found held is.
+			return false, false, nil
+		}
 		return false, false, err
 	}
 	judgedGone = true
