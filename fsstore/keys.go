@@ -134,8 +134,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // through a directory (of the path, or of a symbolic link followed) owned
 // by another user or writable by group or others, unless that directory
 // has the sticky bit (/tmp, a Kubernetes secret volume) and the entry in
-// it is owned by root or the process's user. Windows is not checked so:
-// its ACLs decide who may replace a file, which mode bits do not show.
+// it is owned by root or the process's user. Windows is not checked so,
+// nor by the mode: its ACLs decide who may read or replace a file, which
+// mode bits do not show.
 // KeysFromFileTrusted skips this check, as WithKeysFileTrusted does for
 // WithKeysFile.
 //
@@ -194,7 +195,7 @@ func readKeysFile(path string, trustPath bool) (keys []Key, changed time.Time, e
 	if !st.Mode().IsRegular() {
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (%s)", path, fileTypeName(st.Mode()))
 	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
+	if perm := st.Mode().Perm(); keysModeChecked && perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
 	}
 	if !trustPath {

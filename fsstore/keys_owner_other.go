@@ -4,6 +4,12 @@ package fsstore
 
 import "io/fs"
 
+// keysModeChecked: the mode Go's os package shows here is 0666, or 0444
+// for a read-only file, whoever may read it: Windows decides that by the
+// file's ACL. Checked, every keys file was refused as readable by group
+// or others. Restrict it with icacls instead.
+const keysModeChecked = false
+
 // ownedByRoot: no root to own a file here.
 func ownedByRoot(fs.FileInfo) bool { return false }
 

@@ -12,6 +12,9 @@ import (
 	"syscall"
 )
 
+// keysModeChecked: the mode bits say who may read the keys file.
+const keysModeChecked = true
+
 // ownedByRoot reports whether root owns the file fi describes.
 func ownedByRoot(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
