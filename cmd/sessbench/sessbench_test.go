@@ -30,12 +30,15 @@ import (
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
+	"github.com/sessfs/sessfs/internal/storetest"
 )
 
 // binary is the sessbench executable built once for all tests.
 var binary string
 
 func TestMain(m *testing.M) {
+	// Its tests run the fs target, which needs a store (Windows has none).
+	storetest.ExitIfUnsupported("cmd/sessbench")
 	dir, err := os.MkdirTemp("", "sessbench-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

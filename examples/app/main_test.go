@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/storetest"
 )
 
 // mainEnv, set to 1, makes the test binary run main instead of the tests,
@@ -23,6 +25,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	storetest.ExitIfUnsupported("examples/app") // the app opens a store
 	os.Exit(m.Run())
 }
 

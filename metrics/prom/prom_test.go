@@ -12,10 +12,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/storetest"
 	"github.com/sessfs/sessfs/metrics/prom"
 )
 
 func TestCollectorLintAndCounts(t *testing.T) {
+	storetest.Skip(t)
 	obs := prom.New("app")
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(obs); err != nil {
@@ -93,6 +95,7 @@ func value(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 // under its own outcome label, so operators can alert on a key retired
 // before every record was rekeyed.
 func TestUnknownKeyOutcome(t *testing.T) {
+	storetest.Skip(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	k1, _ := fsstore.NewKey(1)
@@ -205,6 +208,7 @@ func TestLateWritesCountedOnce(t *testing.T) {
 // whose latency quantiles alerts watch. The busy series exists from the
 // start for try_lock only, the one op that has it.
 func TestTryLockBusyOutcome(t *testing.T) {
+	storetest.Skip(t)
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(obs); err != nil {
@@ -402,6 +406,7 @@ func hasLabels(m *dto.Metric, labels map[string]string) bool {
 // timeout's, an unavailable store's) differs from a success's. Only the
 // "ok" histogram of each op exists before anything happened.
 func TestLatencyByOutcome(t *testing.T) {
+	storetest.Skip(t)
 	obs := prom.New("")
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(obs); err != nil {

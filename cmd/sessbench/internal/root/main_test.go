@@ -1,0 +1,15 @@
+package root_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/sessfs/sessfs/internal/storetest"
+)
+
+// TestMain skips the package's tests where the store does not run
+// (Windows): they all need one.
+func TestMain(m *testing.M) {
+	storetest.ExitIfUnsupported("cmd/sessbench/internal/root")
+	os.Exit(m.Run())
+}
