@@ -18,7 +18,7 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,11 +145,12 @@ var escaper = strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, 
 
 // Parse reads mountstats text and returns the per-op counters of the mount
 // at point (a path as the file system spells it; it is escaped and cleaned
-// here).
+// here, as the Linux path it is: with filepath.Clean, Windows turned its
+// slashes into backslashes, and no entry matched).
 func Parse(r io.Reader, point string) (Counts, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	want := " mounted on " + escaper.Replace(filepath.Clean(point)) + " with fstype "
+	want := " mounted on " + escaper.Replace(path.Clean(point)) + " with fstype "
 	in, perOp, found := false, false, false
 	c := Counts{}
 	// The last entry at the point with per-op statistics is the visible
