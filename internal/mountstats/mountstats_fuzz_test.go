@@ -2,7 +2,7 @@ package mountstats
 
 import (
 	"math/bits"
-	"path/filepath"
+	"path"
 	"strings"
 	"testing"
 )
@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 			if before != "" && !strings.HasSuffix(before, "\n") {
 				before += "\n"
 			}
-			entry := before + "device srv:/x mounted on " + escaper.Replace(filepath.Clean(point)) + " with fstype nfs4 statvers=1.1\n" +
+			entry := before + "device srv:/x mounted on " + escaper.Replace(path.Clean(point)) + " with fstype nfs4 statvers=1.1\n" +
 				"\topts:\trw,vers=4.1\n\tper-op statistics\n" +
 				"\t        NULL: 0 0 0 0 0 0 0 0 0\n\t        READ: 7 7 0 1 2 3 4 5 0\n\t      RENAME: 3 3 0 0 0 0 0 0 0\n"
 			c, err := Parse(strings.NewReader(entry), point)
