@@ -1,3 +1,8 @@
+// The example serves a store's metrics, and Windows has no store: not
+// built there.
+
+//go:build !windows
+
 package prom_test
 
 import (
