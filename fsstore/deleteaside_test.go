@@ -204,6 +204,15 @@ func TestDeleteAsideLeftover(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, ""},
+		{"create", false, func(t *testing.T, s *fsstore.Store, id string) {
+			// The record there is the session, as Load finds it, until the
+			// sweep puts it back: a create must not overwrite it (the
+			// sweep then removing the copy aside as the older).
+			err := s.CompareAndSwap(context.Background(), &fsstore.Session{ID: id, Data: []byte("new")})
+			if !errors.Is(err, fsstore.ErrConflict) {
+				t.Errorf("CompareAndSwap creating a session left aside by a Delete: %v; want ErrConflict", err)
+			}
+		}, "old"},
 		{"sweep, live", false, func(t *testing.T, s *fsstore.Store, id string) {
 			st, err := s.Sweep(context.Background(), fsstore.SweepOptions{})
 			if err != nil || st.Restored != 1 || st.Errors != 0 {

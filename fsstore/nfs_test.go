@@ -1131,17 +1131,15 @@ var nfsRPCBudgets = []nfsBudget{
 	// healthy path.
 	{"Health", 1},
 	// No record, a fresh ID each time: the lock, the directory's GETATTR,
-	// an OPEN of the name and one of the sweep's aside name (no such
-	// file; LoadLockedOnly also one of a locked Delete's aside name,
-	// which CompareAndSwap creating a session does not look at, see
-	// readMovedAside), a GETATTR of the directory before the name's last look (a
+	// an OPEN of the name, one of the sweep's aside name and one of a
+	// locked Delete's (no such file; see readMovedAside), a GETATTR of the directory before the name's last look (a
 	// sweep may have put the record back meanwhile, see readMovedAside;
 	// the directory unchanged, the client answers that look itself), and
 	// for the new session a save under the lock. Both take the record
 	// missing at that look (see Locked.LoadLockedOnly); Load under the
 	// lock looks five times more (a GETATTR each, some 31 ms), which is 5
 	// RPCs more than these budgets and is logged for contrast.
-	{"CompareAndSwap, new session", 12},
+	{"CompareAndSwap, new session", 13},
 	// A swap of a record this host wrote last: Lock+Load+Save+Unlock's
 	// RPCs. With WithCache the same: the swap's check reads the file, not
 	// the cache, whose identity check can miss a replaced file (see

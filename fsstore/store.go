@@ -1110,10 +1110,7 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 				if h := s.testHooks.asideLook; h != nil {
 					h(p)
 				}
-				// CompareAndSwap creating the session (live and relook
-				// false) does not look at a locked Delete's aside name:
-				// see readMovedAside.
-				b, st, err = s.readMovedAside(p, maxRecordFile, !more, live || relook)
+				b, st, err = s.readMovedAside(p, maxRecordFile, !more)
 			}
 			if more && errors.Is(err, fs.ErrNotExist) {
 				if h := s.testHooks.goneLook; h != nil {
@@ -1551,7 +1548,8 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	// on disk.
 	//
 	// Creating (version 0), a record missing at the first look (its name,
-	// the sweep's aside name, its name again: see readMovedAside) is taken
+	// the sweep's aside name, a locked Delete's, its name again: see
+	// readMovedAside) is taken
 	// as absent, without Load's looks again on NFS (see
 	// Locked.LoadLockedOnly): a save by another host without the lock
 	// that is in flight then lands after this one, as two unlocked saves

@@ -1986,21 +1986,19 @@ func (s *Store) readHeader(p string) ([]byte, fileStat, error) {
 // A locked Delete moves the record to an aside name of its own
 // (deleteAsideName) while it checks its lock, and leaves it there for the
 // sweep to put back if it finds the lock lost: that record may be one the
-// next holder saved, so with deleteAside that name is looked at too,
-// after the sweep's. On NFS that costs a Load of a missing session one OPEN more
-// (no such file). CompareAndSwap creating a session (version 0) does not
-// look there, as it takes a record missing at the first look as absent
-// (see Store.CompareAndSwap): a record there is one a Delete is removing,
-// which the creation then follows, or one a Delete that lost its lock
-// left for the sweep to put back, which finds the name taken by the
-// creation: the creation wins over it as over a save without the lock
-// in flight. Its
-// callers create sessions under fresh IDs, and every new session would
-// pay the OPEN.
-func (s *Store) readMovedAside(p string, limit int, again, deleteAside bool) ([]byte, fileStat, error) {
+// next holder saved, so that name is looked at too, after the sweep's. On
+// NFS that costs a look at a missing session one OPEN more (no such file).
+// CompareAndSwap creating a session pays it too: a Delete that found its
+// lock lost reported the session not deleted, and its record stays there,
+// the session as Loads find it, until the next sweep, with nothing in
+// flight that a create could be ordered after. Taken as absent, the
+// create saved a fresh session over it, and the sweep then removed the
+// copy aside as the older (as for a record the sweep holds aside, which
+// the create conflicts with).
+func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileStat, error) {
 	dir, name := filepath.Split(p)
 	b, st, err := s.root.readFile(dir+asideName(name), limit)
-	if deleteAside && errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		b, st, err = s.root.readFile(dir+deleteAsideName(name), limit)
 	}
 	if again && errors.Is(err, fs.ErrNotExist) {
