@@ -5,6 +5,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -254,5 +255,92 @@ func TestDeleteAsideLeftover(t *testing.T) {
 				t.Errorf("left in the shard: %v", files)
 			}
 		})
+	}
+}
+
+// TestLostLockDeleteBesideSettle: a sweep settling a Delete's copy aside
+// (.tmp-gd-<record>) under the session's lock, while the Delete's holder,
+// its check passed, is stopped past its lease. The next holder saved
+// meanwhile, so the sweep's put-back of the older copy finds the name
+// taken and unlinks that copy by name; the stopped holder, resumed between
+// the two, removes its copy there and moves the name, the next holder's
+// record, to that aside name: the sweep's unlink must not take it.
+func TestLostLockDeleteBesideSettle(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := []fsstore.Option{fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle)}
+	a, b, sw := openDir(t, dir, opts...), openDir(t, dir, opts...), openDir(t, dir, opts...)
+	id := newID(t)
+	p := a.RecordPathForTest(id)
+	gdAside := filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	mustSave(t, a, id, "old")
+	la, err := a.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Unlock()
+	var (
+		taken, release = make(chan struct{}), make(chan struct{})
+		swept          = make(chan error, 1)
+	)
+	sw.SetSweepHooksForTest(func(oldpath, newpath string) error {
+		err := os.Link(oldpath, newpath)
+		if oldpath == gdAside && errors.Is(err, fs.ErrExist) {
+			close(taken)
+			<-release
+		}
+		return err
+	}, nil, nil)
+	a.SetDeleteHookForTest(func(step string) {
+		switch step {
+		case "name check":
+			// The holder stopped past its lease: the next holder
+			// saves, and a sweep settles the copy aside.
+			if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
+				t.Error(err)
+				return
+			}
+			lb, err := b.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := lockedSaveIn(ctx, lb, "B"); err != nil {
+				t.Errorf("next holder's save: %v", err)
+			}
+			if err := lb.Unlock(); err != nil {
+				t.Error(err)
+			}
+			go func() {
+				_, err := sw.Sweep(ctx, fsstore.SweepOptions{})
+				swept <- err
+			}()
+			select {
+			case <-taken:
+			case err := <-swept:
+				t.Errorf("sweep ended (%v) without putting the copy aside back", err)
+			}
+		case "again":
+			// The name, the next holder's record, is at the aside
+			// name now: the sweep goes on.
+			close(release)
+			if err := <-swept; err != nil {
+				t.Errorf("sweep: %v", err)
+			}
+		}
+	})
+	err = la.Delete(ctx)
+	a.SetDeleteHookForTest(nil)
+	if t.Failed() {
+		return
+	}
+	if !errors.Is(err, fsstore.ErrLockLost) {
+		t.Errorf("Delete under a lock lost meanwhile: %v; want ErrLockLost", err)
+	}
+	if _, err := sw.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Load(ctx, id); err != nil || string(got.Data) != "B" {
+		t.Fatalf("next holder's record after the Delete under the lost lock and the sweep: %v, %v; want %q", nfsData(got), err, "B")
 	}
 }

@@ -1684,7 +1684,7 @@ func (sw *sweeper) putBack(p, aside string, st *fileStat) putBackResult {
 		a, _ := sw.s.root.lstat(aside)
 		st = &a
 	}
-	switch uerr := sw.s.root.unlink(aside); {
+	switch uerr := sw.dropAside(p, aside, st); {
 	case uerr != nil && !errors.Is(uerr, fs.ErrNotExist):
 		// Both names hold the record (or p a newer one): the aside copy
 		// is harmless, and the next sweep removes it.
@@ -1779,14 +1779,32 @@ func (sw *sweeper) pending(ctx context.Context, dir, name string, back *putBacks
 // pendingLocked is pending's look at the record aside and its
 // settlement, under the session's lock; take is paced's.
 func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() bool) {
-	s := sw.s
 	rec, _ := cutAside(name)
-	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
-	unlock, ok := sw.lockSession(rec, aside)
+	unlock, ok := sw.lockSession(rec, filepath.Join(dir, name))
 	if !ok {
 		return
 	}
 	defer unlock()
+	sw.settleAside(dir, name, rec, back, take)
+}
+
+// settleAside is pendingLocked's settlement of the copy aside at name in
+// dir, a copy of record rec, under the session's lock.
+func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func() bool) {
+	s := sw.s
+	aside, p := filepath.Join(dir, name), filepath.Join(dir, rec)
+	if strings.HasPrefix(name, deleteAsidePrefix) && !sw.opts.DryRun {
+		// Its removal goes through the sweep's own aside name
+		// (dropAside), which must be free: a copy there is settled
+		// first (older or newer than this one, see olderAside).
+		own := asideName(rec)
+		if _, err := s.root.lstat(filepath.Join(dir, own)); !errors.Is(err, fs.ErrNotExist) {
+			sw.settleAside(dir, own, rec, back, take)
+			if _, err := s.root.lstat(filepath.Join(dir, own)); !errors.Is(err, fs.ErrNotExist) {
+				return
+			}
+		}
+	}
 	s.revalidateName(aside) // this host may have moved a stale entry here
 	b, st, err := s.readHeader(aside)
 	switch {
@@ -1804,7 +1822,7 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 		// its own turn puts back: put back first, this older one would
 		// take the name, and that one go as the older.
 		if !sw.opts.DryRun {
-			if err := s.root.unlink(aside); err != nil {
+			if err := sw.dropAside(p, aside, &st); err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
 					sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 				}
@@ -1830,7 +1848,7 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 		}
 		if taken && named.sameFile(st) {
 			if !sw.opts.DryRun {
-				if err := s.root.unlink(aside); err != nil {
+				if err := sw.dropAside(p, aside, &st); err != nil {
 					if !errors.Is(err, fs.ErrNotExist) {
 						sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 					}
@@ -1859,13 +1877,52 @@ func (sw *sweeper) pendingLocked(dir, name string, back *putBacks, take func() b
 		}
 		return
 	}
-	if err := s.root.unlink(aside); err != nil {
+	if err := sw.dropAside(p, aside, &st); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
 		}
 		return
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
+}
+
+// dropAside removes the copy aside at aside, whose attributes were st
+// when the sweep judged it, once put back, superseded or expired. The
+// sweep's own aside name is unlinked. A locked Delete's is not unlinked
+// by name: a holder stopped past its lease, resumed, moves the name there
+// (Store.deleteLocked), which may hold the record the next holder saved
+// since, and an unlink after the sweep's look would take it. The copy is
+// moved to the sweep's own aside name (free: pendingLocked settles a copy
+// there first, and nothing but the sweep, under its lock, moves a file
+// there), and removed there if it is the file judged; else it is what
+// such a holder moved there, put back (putBack). The move cannot carry a
+// record past an unlocked Delete (which removes the sweep's aside name
+// before the Delete's): the copy moved is put back already, or superseded,
+// or expired, unless such a holder moved the name there.
+func (sw *sweeper) dropAside(p, aside string, st *fileStat) error {
+	dir, name := filepath.Split(aside)
+	rec, ok := strings.CutPrefix(name, deleteAsidePrefix)
+	if !ok || st == nil {
+		return sw.s.root.unlink(aside)
+	}
+	own := filepath.Join(dir, asideName(rec))
+	if err := sw.s.root.rename(aside, own); err != nil {
+		return err
+	}
+	moved, err := sw.s.root.lstat(own)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !sameInode(moved, *st):
+		// The stopped holder's move of the name: put back. The
+		// rename and the link change the file's ctime, so the inode
+		// alone tells.
+		sw.putBack(p, own, &moved)
+		return nil
+	}
+	return sw.s.root.unlink(own)
 }
 
 // olderAside reports whether the copy of record rec held aside as name in
