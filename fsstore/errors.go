@@ -52,13 +52,11 @@ var (
 	// finds it right after did (its error also matches ErrInDoubt). A
 	// Locked.Delete never removes a record another holder saved: one that
 	// finds it before removing anything leaves the session as it was
-	// (ErrLockLost alone); one that finds it after removing the record it
-	// held also matches ErrInDoubt, since the next holder may have read
-	// that record meanwhile and saved the session again. So does one that
-	// finds the record it moved aside removed from there before it could
-	// put it back: by the next holder's Delete, or by a sweep of the
-	// session at that instant, which may have taken what the next holder
-	// saved.
+	// (ErrLockLost alone: the record it moved aside stays there, where
+	// Loads find it, for the sweep to put back); one that finds it after
+	// removing the record it held (or replacing it, with a copy a sweep
+	// held aside) also matches ErrInDoubt, since the next holder may have
+	// read that record meanwhile and saved the session again.
 	ErrLockLost = lock.ErrLockLost
 	// ErrInDoubt reports a write whose outcome the store cannot tell: it
 	// gave up waiting (ErrUnavailable) once the write's final step (the
