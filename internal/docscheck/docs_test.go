@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,36 @@ func mdFiles(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	return append([]string{filepath.Join(root, "README.md")}, files...)
+}
+
+// goFiles calls fn with the content of each file of the checkout whose
+// name ends in suffix (".go", "_test.go"), outside hidden directories and
+// testdata, which hold no code of the module's.
+func goFiles(t *testing.T, root, suffix string, fn func(b []byte)) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, suffix) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fn(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // block is a fenced code block of a Markdown file.

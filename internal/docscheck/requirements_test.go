@@ -1,7 +1,6 @@
 package docscheck
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,33 +24,13 @@ var requireVar = regexp.MustCompile(`"(SESSFS_REQUIRE_[A-Z0-9_]+)"`)
 func TestRequireVarsDocumented(t *testing.T) {
 	root := consumertest.RepoRoot(t)
 	var vars []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	goFiles(t, root, ".go", func(b []byte) {
 		for _, m := range requireVar.FindAllStringSubmatch(string(b), -1) {
 			if !slices.Contains(vars, m[1]) {
 				vars = append(vars, m[1])
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(vars) < 2 {
 		t.Fatalf("found %v: the pattern no longer matches how the tests name their requirements", vars)
 	}

@@ -1,8 +1,6 @@
 package docscheck
 
 import (
-	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -33,31 +31,11 @@ var historicalDocs = map[string]bool{"docs/measurements.md": true, "docs/benchma
 func TestDocsNameRealTests(t *testing.T) {
 	root := consumertest.RepoRoot(t)
 	defined := map[string]bool{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	goFiles(t, root, "_test.go", func(b []byte) {
 		for _, m := range testFunc.FindAllStringSubmatch(string(b), -1) {
 			defined[m[1]] = true
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	checked := 0
 	for _, md := range mdFiles(t, root) {
 		_, spans := parseMarkdown(t, root, md)
