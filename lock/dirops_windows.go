@@ -81,8 +81,35 @@ func identify(path string) (ino uint64, ctime, mtime int64, err error) {
 		return 0, 0, 0, &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
 	ino = uint64(fi.FileIndexHigh)<<32 | uint64(fi.FileIndexLow)
-	return ino, filetimeNanos(bi.ChangeTime), filetimeNanos(bi.LastWriteTime), nil
+	ctime, mtime, err = basicTimes(&bi)
+	if err != nil {
+		return 0, 0, 0, &fs.PathError{Op: "lstat", Path: path, Err: err}
+	}
+	return ino, ctime, mtime, nil
 }
+
+// basicTimes returns a file's ctime and mtime from its FILE_BASIC_INFO.
+// A time the filesystem does not keep reads 0 there: FAT and exFAT keep
+// no ChangeTime. A file there is dated by its last write, as elsewhere
+// before ChangeTime was read; 0 taken for a time (1601) is past what
+// Unix nanoseconds hold and wrapped to 2185, so that a breaker's claim
+// never went stale and a lease file without a record never expired. A
+// file with neither time cannot be dated, and an error says so: dated as
+// new or as old, it would either keep a lock from being broken for good
+// or let two breakers act at once.
+func basicTimes(bi *fileBasicInfo) (ctime, mtime int64, err error) {
+	change, write := bi.ChangeTime, bi.LastWriteTime
+	if change <= 0 {
+		change = write
+	}
+	if change <= 0 || write <= 0 {
+		return 0, 0, errNoFileTimes
+	}
+	return filetimeNanos(change), filetimeNanos(write), nil
+}
+
+// errNoFileTimes: the filesystem gave neither a change nor a write time.
+var errNoFileTimes = errors.New("the filesystem gives the file neither a change time nor a write time")
 
 // filetimeNanos converts a FILETIME count (100 ns since 1601) to Unix
 // nanoseconds.

@@ -81,7 +81,8 @@
 // POSIX rename semantics (NTFS on Windows 10 1809 and later; elsewhere its
 // rename fails while a waiter reads the lease, and it tries again at the
 // next poll). Leases are named and dated there by the file index and
-// ChangeTime, as by the inode number and ctime elsewhere. Lock names
+// ChangeTime, as by the inode number and ctime elsewhere (by the last
+// write on FAT and exFAT, which keep no ChangeTime). Lock names
 // Windows keeps for devices (NUL, CON, COM1, ... alone or before a dot)
 // and the characters it refuses in file names are refused.
 //
