@@ -31,7 +31,13 @@
 // processes of an earlier version, which picked Flock there) keeps Flock.
 //
 // Lock file names are one path element without the ".lease" infix, which
-// marks lease files and the leftovers of breaking one.
+// marks lease files and the leftovers of breaking one. They are told apart
+// byte for byte, but where the filesystem folds case (Windows, macOS's
+// default APFS, an SMB share) names that differ only in case are one file,
+// and so one lock: a holder of "A" keeps "a" from being taken, also in its
+// own process, where a goroutine holding one that locks the other waits
+// until its context ends.
+// Give a directory's locks names in one case.
 //
 // A process on the host of a Linux NFS server that reaches the exported
 // directory without NFS (sessgc from the server's cron) meets its clients'

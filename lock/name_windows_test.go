@@ -2,7 +2,10 @@
 
 package lock
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // TestNameIsNoDevice: Windows opens a device, not a file, for names it
 // keeps for devices, also with an extension ("NUL.lease" is the null
@@ -60,5 +63,37 @@ func TestDeviceNameLockRefused(t *testing.T) {
 		if err == nil || err.Error() != `lock: invalid lock file name "`+name+`"` {
 			t.Errorf("TryLock(%q) = %v; want the invalid name error", name, err)
 		}
+	}
+}
+
+// TestCaseFoldedNamesAreOneLock: Windows folds case in file names, so
+// names that differ only in case name one lease file, and one lock: a
+// holder of "Stripe" keeps "stripe" from being taken, here by the same
+// table, never two holders of that file at once (see the package doc).
+func TestCaseFoldedNamesAreOneLock(t *testing.T) {
+	tab, err := NewTable(Config{Dir: t.TempDir(), Strategy: Lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	h, err := tab.TryLock("Stripe", "k", Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := tab.TryLock("stripe", "k", Exclusive); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			g.Unlock()
+		}
+		t.Errorf(`TryLock("stripe") while "Stripe" is held = %v; want ErrLocked`, err)
+	}
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := tab.TryLock("stripe", "k", Exclusive)
+	if err != nil {
+		t.Fatalf(`TryLock("stripe") once "Stripe" is let go: %v`, err)
+	}
+	if err := g.Unlock(); err != nil {
+		t.Error(err)
 	}
 }
