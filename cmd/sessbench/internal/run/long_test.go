@@ -79,7 +79,8 @@ func TestHelpSaysHowLongSessionsLive(t *testing.T) {
 // The default target, a temporary directory, was opened like any --dir, and
 // the store's refusal ended the run before Redis was reached. Here the store
 // refuses as it does there, and --redis names a port nothing listens on:
-// the error must be Redis's, and without --redis it must say what to give.
+// the error must be Redis's, and without --redis it must say what to give,
+// naming no --dir: it named the temporary directory as one.
 func TestStoreNotSupportedLeavesOutTheDefault(t *testing.T) {
 	unsupported := func(name, dir string, opts ...fsstore.Option) (*fstarget.Target, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w: windows/amd64 (linux, darwin and freebsd are)", dir, fsstore.ErrNotSupported)
@@ -106,6 +107,11 @@ func TestStoreNotSupportedLeavesOutTheDefault(t *testing.T) {
 			}
 			if tc.args != nil && errors.Is(r.Err, fsstore.ErrNotSupported) {
 				t.Errorf("with --redis the run stopped at the default target: %v", r.Err)
+			}
+			// No --dir was given: the error names none, nor the
+			// temporary directory made for the default target.
+			if tc.args == nil && (strings.Contains(r.Err.Error(), "--dir") || strings.Contains(r.Err.Error(), base)) {
+				t.Errorf("run without --dir on a platform the store does not run on: %v; want an error naming no --dir and no temporary directory", r.Err)
 			}
 			if left, _ := os.ReadDir(base); len(left) != 0 {
 				t.Errorf("the default target's directory was left behind: %v", left)

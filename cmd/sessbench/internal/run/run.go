@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -560,7 +561,10 @@ func runRun(opts *RunOptions) (err error) {
 			if p.redis != nil {
 				continue
 			}
-			return fmt.Errorf("%w; give --redis to measure a Redis server alone", err)
+			// Not the store's error, which names the temporary directory
+			// as a --dir the operator never gave.
+			return fmt.Errorf("the default target, a store in a temporary directory, does not run on %s/%s (%w); give --redis to measure a Redis server alone",
+				runtime.GOOS, runtime.GOARCH, fsstore.ErrNotSupported)
 		}
 		if err != nil {
 			return err
