@@ -89,8 +89,8 @@ func identify(path string) (ino uint64, ctime, mtime int64, err error) {
 }
 
 // basicTimes returns a file's ctime and mtime from its FILE_BASIC_INFO.
-// A time the filesystem does not keep reads 0 there: FAT and exFAT keep
-// no ChangeTime. A file there is dated by its last write, as elsewhere
+// A time the filesystem does not keep reads 0 there: FAT keeps no
+// ChangeTime (nor does exFAT). A file there is dated by its last write, as elsewhere
 // before ChangeTime was read; 0 taken for a time (1601) is past what
 // Unix nanoseconds hold and wrapped to 2185, so that a breaker's claim
 // never went stale and a lease file without a record never expired. A

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// TestBasicTimesUnset: FAT and exFAT keep no ChangeTime, and answer 0 for
-// it (the FAT driver zeroes FILE_BASIC_INFO and fills in the times it
-// keeps). Taken as a time, 0 is 1601, whose nanoseconds since 1970 do not
+// TestBasicTimesUnset: FAT keeps no ChangeTime, and answers 0 for it (its
+// driver zeroes FILE_BASIC_INFO and fills in the times it keeps; exFAT
+// keeps no ChangeTime either). Taken as a time, 0 is 1601, whose nanoseconds since 1970 do not
 // fit an int64: it wrapped to a date in 2185, so every claim of a breaker
 // there counted as fresh for ever (a breaker that died holding one kept
 // the lease from being broken for good) and a lease file without a record
