@@ -261,18 +261,39 @@ const MaxLeaseTTL = 10 * time.Minute
 // stream colon are refused too: the name would not be one element there.
 // So are, on Windows, the names it keeps for devices (see windowsDevice)
 // and the characters it refuses in a file name.
-func validName(name string) bool {
-	if name == "" || len(name) > 200 || name[0] == '.' || strings.Contains(name, leaseSuffix) {
-		return false
+func validName(name string) bool { return nameProblem(name) == "" }
+
+// nameProblem says why validName refuses name, "" when it does not: the
+// error for a refused name says it, where "invalid" alone left the caller
+// to guess among the rules.
+func nameProblem(name string) string {
+	switch {
+	case name == "":
+		return "empty"
+	case len(name) > 200:
+		return "longer than 200 bytes"
+	case name[0] == '.':
+		return "starts with a dot, as the table's own files do"
+	case strings.Contains(name, leaseSuffix):
+		return `holds ".lease", which marks lease files and a breaker's files`
 	}
 	windows := runtime.GOOS == "windows"
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '/' || os.IsPathSeparator(c) || c == 0 || c < 0x20 || c >= 0x7f || (windows && strings.IndexByte(`:<>"|?*`, c) >= 0) {
-			return false
+		switch c := name[i]; {
+		case c == '/' || os.IsPathSeparator(c):
+			return "holds a path separator: a lock file name is one path element"
+		case c < 0x20:
+			return "holds a control character"
+		case c >= 0x7f:
+			return "holds a byte outside printable ASCII"
+		case windows && strings.IndexByte(`:<>"|?*`, c) >= 0:
+			return fmt.Sprintf("holds %q, which Windows refuses in file names", c)
 		}
 	}
-	return !windows || !windowsDevice(name)
+	if windows && windowsDevice(name) {
+		return "a name Windows keeps for a device (NUL, CON, COM1, ..., alone or before a dot), which opens the device, not a file"
+	}
+	return ""
 }
 
 // windowsDevice reports whether Windows opens a device for a file named

@@ -365,6 +365,28 @@ func TestInvalidNames(t *testing.T) {
 	}
 }
 
+// TestInvalidNameSaysWhy: the error for a refused lock name says what is
+// wrong with it: "invalid lock file name" alone left the caller to guess
+// among the rules (a dot first, the ".lease" infix, a byte past ASCII, the
+// length, and on Windows its devices and refused characters).
+func TestInvalidNameSaysWhy(t *testing.T) {
+	tab := newTable(t, lock.Config{Dir: t.TempDir()})
+	for _, tt := range []struct{ name, why string }{
+		{"", "empty"},
+		{".hidden", "starts with a dot"},
+		{"x.lease", `".lease"`},
+		{"a/b", "path separator"},
+		{"tab\there", "control character"},
+		{"é", "printable ASCII"},
+		{strings.Repeat("x", 201), "longer than 200 bytes"},
+	} {
+		_, err := tab.TryLock(tt.name, "k", lock.Exclusive)
+		if err == nil || !strings.Contains(err.Error(), tt.why) {
+			t.Errorf("TryLock(%q) = %v; want an error saying %q", tt.name, err, tt.why)
+		}
+	}
+}
+
 func listDir(t *testing.T, dir string) string {
 	t.Helper()
 	var names []string
