@@ -314,3 +314,105 @@ func TestHandoffSharedRunsInOrder(t *testing.T) {
 		t.Errorf("granted in the order %v, want s1 and s2, then e3, then s4", got)
 	}
 }
+
+// An OS lock an Unlock kept for the waiter next in line, and found lost
+// before that waiter ran (a lease's renewal found it run out, or taken
+// over), is held by nobody: the waiter, or a TryLock of another key that
+// comes first, releases it and takes the lock afresh, under its own
+// context. It used to fail with ErrLocked and ErrLockLost, as when a
+// holder of the lost lock is still there (TestLostLockIsNotShared): a
+// request answered 503 where a retake would do. Whether the Unlock keeps
+// the lock depends on how long it was held (minHandoffHold): a run in
+// which it released it instead does not take the path, and is made again.
+func TestKeptLockFoundLostIsTakenAfresh(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode lock.Mode
+		// tryOther: a TryLock of another key of the file comes before the
+		// waiter runs.
+		tryOther bool
+	}{
+		{name: "waiter-exclusive", mode: lock.Exclusive},
+		{name: "waiter-shared", mode: lock.Shared},
+		{name: "trylock-other-key-first", mode: lock.Exclusive, tryOther: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for try := 0; ; try++ {
+				if try == 20 {
+					t.Fatal("the Unlock never kept the OS lock for the waiter")
+				}
+				if keptLockFoundLost(t, tc.mode, tc.tryOther) {
+					return
+				}
+			}
+		})
+	}
+}
+
+// keptLockFoundLost runs TestKeptLockFoundLostIsTakenAfresh's case once,
+// and reports false when the Unlock released the OS lock instead of
+// keeping it for the waiter.
+func keptLockFoundLost(t *testing.T, mode lock.Mode, tryOther bool) bool {
+	fake := &lock.FakeOS{}
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
+	defer tab.Close()
+	q := newQueue(t, tab)
+	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lostGen := lock.HandleGen(h)
+	// The waiter stops between its wake-up and its take.
+	ctx, reached, release := blockAt("lock-woken")
+	ctx, cancel := context.WithTimeout(ctx, proctest.Deadline)
+	defer cancel()
+	type result struct {
+		gen int
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		w, err := tab.Lock(ctx, "f", "k", mode)
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		gen := lock.HandleGen(w)
+		got <- result{gen, w.Unlock()}
+	}()
+	q.waitFor("the waiter to wait", func() bool { return tab.Stats().Waiting == 1 })
+	if err := h.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-q.ctx.Done():
+		t.Fatal("the waiter was never woken")
+	}
+	if fake.Holder("f") != lostGen {
+		close(release) // released, not kept: the path is not taken
+		if r := <-got; r.err != nil {
+			t.Fatalf("waiter: %v", r.err)
+		}
+		return false
+	}
+	fake.MarkLost("f")
+	freshGen := 0
+	if tryOther {
+		o, err := tab.TryLock("f", "other", lock.Exclusive)
+		if err != nil {
+			t.Fatalf("TryLock of another key beside the kept lock found lost: %v", err)
+		}
+		freshGen = lock.HandleGen(o)
+		defer o.Unlock()
+	}
+	close(release)
+	r := <-got
+	if r.err != nil {
+		t.Fatalf("waiter for whom the lock found lost was kept: %v", r.err)
+	}
+	if r.gen == lostGen || freshGen != 0 && r.gen != freshGen {
+		t.Fatalf("waiter held OS lock %d; the lost one was %d, the TryLock's %d", r.gen, lostGen, freshGen)
+	}
+	return true
+}

@@ -25,7 +25,9 @@ var (
 	// published. Lock and TryLock return it too, with ErrLocked, for
 	// another key on a lock file whose lock this process holds and has
 	// found lost: the key cannot share that lock, nor wait for its holders
-	// (the caller may be one).
+	// (the caller may be one). A lost lock that no key holds any more
+	// (kept by an Unlock for the next waiter) is released and taken
+	// afresh instead.
 	ErrLockLost = errors.New("lock: lock lost")
 	// ErrNotSupported reports that no locking strategy works in the directory.
 	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")

@@ -204,7 +204,8 @@ type fileState struct {
 	// overlapped the file would never be free to take afresh. Nor may
 	// one wait for it: the goroutine asking may be its holder. Asking
 	// fails with ErrLockLost until the last holder unlocks, which
-	// releases it.
+	// releases it. One kept for waiters (no holder) is released by the
+	// first caller that comes for it, which takes the lock afresh.
 	lostOS  bool
 	waiters int // goroutines in acquire for a key on this file
 	keys    []*keyState
@@ -562,7 +563,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	// waited: this caller has waited already (in this process, for
 	// another key's holder or taker), so a poll refused a slot of its
 	// bound is no longer its first attempt (see acquireOS).
-	for waited := false; ; waited = true {
+	waited := false
+	// checked: the OS lock this caller last found not lost, which it
+	// may share without asking again (see below).
+	var checked osLock
+	for {
 		if t.closed {
 			// Closed while we waited. An Unlock may have kept the OS
 			// lock for the waiters: with none left, no handle owns it
@@ -589,13 +594,29 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		// the file's OS lock held by a TryLock (see below).
 		var pauseLeft time.Duration
 		switch {
-		case free && f.os != nil && f.lostOS:
+		case free && f.os != nil && f.lostOS && f.refs > 0:
 			t.giveUp(f, ks, me)
 			t.forget(file, f)
 			t.mu.Unlock()
 			// Both: the file is busy to this caller as to any other
 			// (a sweep skips it), and the reason is a lost lock.
 			return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
+		case free && f.os != nil && f.lostOS:
+			// Kept for the waiters by an Unlock, and found lost before
+			// one of them came to share it: nobody holds it, so nobody
+			// here is waited for. This caller releases it and takes the
+			// lock afresh, under its own context (another host may hold
+			// it now, or the lease that ran out unrenewed is left to
+			// breakers for the grace period); it failed with
+			// ErrLockLost, and a request that came after the Unlock
+			// took the lock at once. The release may hang like any
+			// other, and is marked for the caller's bound as the other
+			// releases a wait makes. Its error is the loss, known.
+			w := opwatch.FromContext(ctx)
+			w.EnterAlways()
+			t.endTurn(f, w, false)
+			w.Exit()
+			continue
 		case free && f.os != nil && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
 			// Another TryLock took the OS lock in the pause, and
 			// goroutines of the process wait to take it after the pause:
@@ -616,27 +637,29 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// elsewhere. It waits for the pause to end, not for the
 			// TryLock's holders, which may include its own goroutine.
 			pauseLeft = time.Until(f.yieldUntil)
-		case free && f.os != nil:
+		case free && f.os != nil && f.os != checked:
 			// The process holds the file's OS lock (for other keys, or
-			// kept for a waiter): share it.
+			// kept for a waiter), which the backend may have found lost
+			// on its own (a lease's renewal) with no holder recorded
+			// yet (lostOS). Asked before it is shared, and outside
+			// t.mu, as every osLock call is; the state is then looked
+			// at afresh: a lost lock with holders fails this caller, a
+			// lost one kept for waiters is taken afresh (above).
+			l := f.os
+			t.mu.Unlock()
+			lost := l.lost()
+			t.mu.Lock()
+			checked = l
+			if lost && f.os == l {
+				f.lostOS = true
+			}
+			continue
+		case free && f.os != nil:
+			// Found not lost just now: share it.
 			t.grant(f, ks, me, mode)
 			l := f.os
 			t.mu.Unlock()
-			h := &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}
-			if l.lost() {
-				// Found lost by the backend on its own (a lease's
-				// renewal), which no holder has recorded yet (lostOS):
-				// the share goes back at once, and its Unlock records
-				// the loss, releasing the lock if nobody else holds it:
-				// a call that must be made, marked so for the caller's
-				// bound, as the other releases in a wait are.
-				// Asked after t.mu, as every osLock call is.
-				if err := h.unlock(opwatch.FromContext(ctx)); err != nil {
-					return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost (and releasing it failed: %v)", t.path(file), ErrLocked, ErrLockLost, err)
-				}
-				return nil, fmt.Errorf("lock %s: %w: %w: this process's lock on the file was lost, and is taken afresh once its holders let go", t.path(file), ErrLocked, ErrLockLost)
-			}
-			return h, nil
+			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 
 		case free && f.os == nil && !f.busy && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
 			// Released for other hosts' sake, with goroutines of this
@@ -728,6 +751,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			}
 			return nil, &waitError{path: t.path(file), err: ctx.Err()}
 		}
+		waited = true
 	}
 }
 
