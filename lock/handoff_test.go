@@ -30,16 +30,28 @@ type queue struct {
 	errs map[string]chan error
 }
 
-func newQueue(t *testing.T, tab *lock.Table) *queue {
+// newHeldQueue returns a queue on a table of its own, over fake, and
+// the handle that holds its key, for the callers added to wait behind.
+func newHeldQueue(t *testing.T, fake *lock.FakeOS) (*queue, *lock.Handle) {
+	t.Helper()
+	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
+	t.Cleanup(func() { tab.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), proctest.Deadline)
 	t.Cleanup(cancel)
-	return &queue{t: t, tab: tab, ctx: ctx, hold: map[string]chan struct{}{}, errs: map[string]chan error{}}
+	q := &queue{t: t, tab: tab, ctx: ctx, hold: map[string]chan struct{}{}, errs: map[string]chan error{}}
+	h, err := tab.Lock(ctx, "f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, h
 }
 
 // add starts the caller name, locking "k" on "f" in mode with ctx, and
-// returns once the table counts waiting, which the caller makes.
-func (q *queue) add(ctx context.Context, name string, mode lock.Mode, waiting int) {
+// returns once it waits, behind those added before it: its order of
+// arrival is known.
+func (q *queue) add(ctx context.Context, name string, mode lock.Mode) {
 	q.t.Helper()
+	waiting := q.tab.Stats().Waiting + 1
 	res := make(chan error, 1)
 	q.errs[name] = res
 	hold := q.hold[name]
@@ -61,6 +73,15 @@ func (q *queue) add(ctx context.Context, name string, mode lock.Mode, waiting in
 }
 
 // waitFor polls cond until it holds, failing the test at q's deadline.
+// addAll adds the callers names in that order, each with its mode of
+// modes, with q's context.
+func (q *queue) addAll(names []string, modes []lock.Mode) {
+	q.t.Helper()
+	for i, name := range names {
+		q.add(q.ctx, name, modes[i])
+	}
+}
+
 func (q *queue) waitFor(what string, cond func() bool) {
 	q.t.Helper()
 	for !cond() {
@@ -122,25 +143,21 @@ func TestHandoffFIFOWakesOne(t *testing.T) {
 
 func testHandoffFIFOWakesOne(t *testing.T, longTurn bool) {
 	const waiters = 8
-	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
-	defer tab.Close()
-	q := newQueue(t, tab)
-	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, h := newHeldQueue(t, &lock.FakeOS{})
+	tab := q.tab
 	var want []string
-	// The first holds the key until the Unlock's wake-ups are counted.
-	q.hold["w0"] = make(chan struct{})
+	var modes []lock.Mode
 	for i := range waiters {
-		name := fmt.Sprint("w", i)
+		want = append(want, fmt.Sprint("w", i))
 		mode := lock.Exclusive
 		if i%3 == 2 {
 			mode = lock.Shared
 		}
-		q.add(q.ctx, name, mode, i+1)
-		want = append(want, name)
+		modes = append(modes, mode)
 	}
+	// The first holds the key until the Unlock's wake-ups are counted.
+	q.hold["w0"] = make(chan struct{})
+	q.addAll(want, modes)
 	if longTurn {
 		time.Sleep(110 * time.Millisecond) // the turn's work, past minHandoffHold
 	}
@@ -175,18 +192,13 @@ func testHandoffFIFOWakesOne(t *testing.T, longTurn bool) {
 // come meanwhile then took the key before the waiter it was passed to.
 func TestTryLockDuringHandoffWakesNobody(t *testing.T) {
 	const newcomers = 7
-	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
-	defer tab.Close()
-	q := newQueue(t, tab)
-	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, h := newHeldQueue(t, &lock.FakeOS{})
+	tab := q.tab
 	// The first waiter stops between its wake-up and its take.
 	ctx, reached, release := blockAt("lock-woken")
 	ctx, cancel := context.WithTimeout(ctx, proctest.Deadline)
 	defer cancel()
-	q.add(ctx, "first", lock.Exclusive, 1)
+	q.add(ctx, "first", lock.Exclusive)
 	if err := h.Unlock(); err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +207,12 @@ func TestTryLockDuringHandoffWakesNobody(t *testing.T) {
 	case <-q.ctx.Done():
 		t.Fatal("the first waiter was never woken")
 	}
-	want := []string{"first"}
+	var names []string
 	for i := range newcomers {
-		name := fmt.Sprint("new", i)
-		q.add(q.ctx, name, lock.Exclusive, i+2)
-		want = append(want, name)
+		names = append(names, fmt.Sprint("new", i))
 	}
+	q.addAll(names, slices.Repeat([]lock.Mode{lock.Exclusive}, newcomers))
+	want := append([]string{"first"}, names...)
 	before := tab.WakesForTest("f")
 	for _, mode := range []lock.Mode{lock.Exclusive, lock.Shared} {
 		if h, err := tab.TryLock("f", "k", mode); !errors.Is(err, lock.ErrLocked) {
@@ -228,20 +240,14 @@ func TestTryLockDuringHandoffWakesNobody(t *testing.T) {
 // leaves the queue and passes the key on to the next in line, which
 // alone is woken.
 func TestCancelledWaiterPassesHandoffInOrder(t *testing.T) {
-	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
-	defer tab.Close()
-	q := newQueue(t, tab)
-	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, h := newHeldQueue(t, &lock.FakeOS{})
+	tab := q.tab
 	// The first waiter stops where its wait ends with its context, still
 	// in the queue.
 	ctx, reached, release := blockAt("lock-give-up")
 	ctx, cancel := context.WithCancel(ctx)
-	q.add(ctx, "first", lock.Exclusive, 1)
-	q.add(q.ctx, "second", lock.Exclusive, 2)
-	q.add(q.ctx, "third", lock.Shared, 3)
+	q.add(ctx, "first", lock.Exclusive)
+	q.addAll([]string{"second", "third"}, []lock.Mode{lock.Exclusive, lock.Shared})
 	cancel()
 	<-reached
 	before := tab.WakesForTest("f")
@@ -274,21 +280,13 @@ func TestCancelledWaiterPassesHandoffInOrder(t *testing.T) {
 // Shared waiters next in line are granted the key together; one behind
 // an Exclusive waiter waits for it, as before.
 func TestHandoffSharedRunsInOrder(t *testing.T) {
-	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, &lock.FakeOS{})
-	defer tab.Close()
-	q := newQueue(t, tab)
-	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, h := newHeldQueue(t, &lock.FakeOS{})
+	tab := q.tab
 	names := []string{"s1", "s2", "e3", "s4"}
-	modes := []lock.Mode{lock.Shared, lock.Shared, lock.Exclusive, lock.Shared}
 	for _, name := range names {
 		q.hold[name] = make(chan struct{})
 	}
-	for i, name := range names {
-		q.add(q.ctx, name, modes[i], i+1)
-	}
+	q.addAll(names, []lock.Mode{lock.Shared, lock.Shared, lock.Exclusive, lock.Shared})
 	before := tab.WakesForTest("f")
 	if err := h.Unlock(); err != nil {
 		t.Fatal(err)
@@ -354,13 +352,8 @@ func TestKeptLockFoundLostIsTakenAfresh(t *testing.T) {
 // keeping it for the waiter.
 func keptLockFoundLost(t *testing.T, mode lock.Mode, tryOther bool) bool {
 	fake := &lock.FakeOS{}
-	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
-	defer tab.Close()
-	q := newQueue(t, tab)
-	h, err := tab.Lock(q.ctx, "f", "k", lock.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, h := newHeldQueue(t, fake)
+	tab := q.tab
 	lostGen := lock.HandleGen(h)
 	// The waiter stops between its wake-up and its take.
 	ctx, reached, release := blockAt("lock-woken")
