@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,9 +25,27 @@ type FileLock struct {
 	// file description lock that meets the server's locks for its
 	// clients (see tryLockFileOnce).
 	ofd *os.File
+
+	// mu serializes Verify and Unlock: a caller may verify on a
+	// goroutine of its own while another unlocks.
+	mu sync.Mutex
 	// released: Unlock ran, and closed the file whatever it returned.
 	released bool
+	// checked: when the server last confirmed the lock (its take, or
+	// Verify's write-through on NFS); lostErr: Verify found it gone,
+	// for good.
+	checked time.Time
+	lostErr error
+	// nfs: whether the file lies on an NFS mount, once Verify has
+	// looked (nfsKnown).
+	nfs, nfsKnown bool
 }
+
+// fileVerifyAfter: on NFS, Verify writes through only for a lock the
+// server has not confirmed for this long; a lock confirmed within it
+// cannot have been lost to the client's lease running out (the shortest
+// lease Linux nfsd accepts is 10 s), as for a Table (Config.VerifyAfter).
+const fileVerifyAfter = 5 * time.Second
 
 // fileOps makes a FileLock's lock and unlock calls; a test sets its
 // fields to stand for a call a signal interrupted or the OS refused.
@@ -97,7 +116,7 @@ func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 	// the flock does not meet: sessgc from the server's cron and sessgc
 	// on a client would both sweep. The flock stays for this host's
 	// processes that do not see the export.
-	l := &FileLock{path: path, h: h, ops: ops}
+	l := &FileLock{path: path, h: h, ops: ops, checked: time.Now()}
 	if exportOf(filepath.Dir(path), ops.exportTables) != "" {
 		// The lock is taken through a descriptor of its own, which
 		// Unlock closes.
@@ -152,11 +171,44 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 // Path returns the locked file's path.
 func (l *FileLock) Path() string { return l.path }
 
+// Verify reports an error matching ErrLockLost when the lock is known to
+// be gone: its file was removed, or replaced by a rename over its name,
+// since it was locked (another process that locks the path then locks
+// another file), or, on a Linux NFS mount, the server no longer holds it:
+// a client cut off from the server for longer than its lease loses its
+// locks, and the client then fails I/O made under the lost lock with EIO.
+// There Verify writes one byte through the lock's descriptor and
+// fdatasyncs it (a WRITE and a COMMIT), when the server has not confirmed
+// the lock for 5 s; elsewhere it costs an fstat and an lstat. Other errors
+// (the server refused the write for another reason) say nothing of the
+// lock and are returned as they are. A lock on another system's NFS
+// mount, whose client may not fail I/O under a lost lock, is checked
+// only for its name; on Windows nothing is checked. After Unlock, Verify
+// reports ErrLockLost. It may be called while another goroutine unlocks.
+func (l *FileLock) Verify() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return fmt.Errorf("lock %s: verify after unlock: %w", l.path, ErrLockLost)
+	}
+	if l.lostErr == nil {
+		l.lostErr = l.verify()
+		if !errors.Is(l.lostErr, ErrLockLost) {
+			err := l.lostErr
+			l.lostErr = nil
+			return err
+		}
+	}
+	return l.lostErr
+}
+
 // Unlock releases the lock and closes the file. Calling it again does
 // nothing. An error means the OS refused the unlock (on NFS after the
 // lock was lost, say); the file is closed all the same, which releases
 // whatever the process still held of the lock.
 func (l *FileLock) Unlock() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.released {
 		return nil
 	}

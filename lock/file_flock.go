@@ -4,8 +4,13 @@ package lock
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"time"
 
+	"github.com/sessfs/sessfs/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,4 +74,48 @@ func (h *fileHandle) close() {
 		h.f.Close()
 		h.f = nil
 	}
+}
+
+// verify is Verify's check (see FileLock.Verify); l.mu is held.
+func (l *FileLock) verify() error {
+	h := l.h
+	var fst, pst unix.Stat_t
+	var ferr error
+	if err := h.control(func(fd int) { ferr = unix.Fstat(fd, &fst) }); err != nil {
+		return &fs.PathError{Op: "verify lock", Path: l.path, Err: err}
+	}
+	if ferr == nil {
+		ferr = unix.Lstat(l.path, &pst)
+	}
+	switch {
+	case errors.Is(ferr, unix.ENOENT), errors.Is(ferr, unix.ESTALE):
+		return fmt.Errorf("lock %s: %w: the lock file was removed: %w", l.path, ErrLockLost, ferr)
+	case ferr != nil:
+		return &fs.PathError{Op: "verify lock", Path: l.path, Err: ferr}
+	case fst.Dev != pst.Dev || fst.Ino != pst.Ino:
+		return fmt.Errorf("lock %s: %w: the lock file was replaced", l.path, ErrLockLost)
+	}
+	if !l.nfsKnown {
+		m, err := mountinfo.Lookup(filepath.Dir(l.path))
+		l.nfs, l.nfsKnown = err == nil && m.IsNFS(), true
+	}
+	if !l.nfs || time.Since(l.checked) < fileVerifyAfter {
+		return nil
+	}
+	var werr error
+	if err := h.control(func(fd int) {
+		if _, werr = unix.Pwrite(fd, []byte{'L'}, 0); werr == nil {
+			werr = datasync(fd)
+		}
+	}); err != nil {
+		return &fs.PathError{Op: "verify lock", Path: l.path, Err: err}
+	}
+	switch {
+	case errors.Is(werr, unix.EIO), errors.Is(werr, unix.ESTALE):
+		return fmt.Errorf("lock %s: %w: write: %w", l.path, ErrLockLost, werr)
+	case werr != nil:
+		return &fs.PathError{Op: "verify lock", Path: l.path, Err: werr}
+	}
+	l.checked = time.Now()
+	return nil
 }

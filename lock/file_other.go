@@ -26,3 +26,6 @@ func (h *fileHandle) unlock() error { return h.f.Unlock() }
 // close closes the file unless the lock is still marked held (see
 // fileHandle).
 func (h *fileHandle) close() { h.f.Close() }
+
+// verify: nothing is checked here (see FileLock.Verify).
+func (l *FileLock) verify() error { return nil }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -113,4 +114,42 @@ func TestRunStopsOnFleetLeaseLost(t *testing.T) {
 			t.Errorf("log %q; want the failed release of the lease taken over", got)
 		}
 	})
+}
+
+// TestRunStopsOnFleetFlockLost: on a store that locks with flock, the
+// fleet lock is a flock on locks/.sessgc, which no longer excludes another
+// host's pass once its file is replaced (a host that then takes the lock
+// takes it on the new file) or, on NFS, once the server dropped it (a
+// host cut off for longer than the server's lease). Run verifies it as it
+// reads a fleet lease back, and stops the pass as for a lease lost; it
+// went on unaware.
+func TestRunStopsOnFleetFlockLost(t *testing.T) {
+	s, err := fsstore.Open(t.TempDir(), fsstore.WithLockStrategy(lock.Flock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	path := filepath.Join(s.Dir(), fsstore.LockDir, ".sessgc")
+	out, err := Run(context.Background(), s, Limits{LockName: ".sessgc"}, func(ctx context.Context) error {
+		if err := os.WriteFile(path+".new", nil, 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			return err
+		}
+		other, err := lock.TryLockFile(path)
+		if err != nil {
+			return fmt.Errorf("the fleet lock on the file put in its place: %w", err)
+		}
+		defer other.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute): // guards against a hang only
+			return errors.New("the pass's context did not end after its fleet lock's file was replaced")
+		}
+	})
+	if !out.StoppedEarly || out.StopReason != StopFleetLockLost || !errors.Is(err, ErrFleetLockLost) || !errors.Is(err, lock.ErrLockLost) || cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+		t.Errorf("outcome %+v, err %v (exit %d); want stopped early (%s), ErrFleetLockLost, exit 1", out, err, cmdutil.ExitCode(err), StopFleetLockLost)
+	}
 }

@@ -37,12 +37,14 @@ const StopFleetLockLost = "fleet-lock-lost"
 // its fleet lease was lost; it exits with cmdutil.ExitFailure.
 var ErrFleetLockLost = errors.New("fleet lock lost")
 
-// leaseCheckEvery is how often Run reads the fleet lease back while the
-// pass runs (Handle.Verify: one open and read of the lease file, next to
-// the hundreds of calls a second of a sweep). After a stop longer than
-// that (SIGSTOP, a frozen VM, a hung mount), the first check comes as the
-// process resumes.
-const leaseCheckEvery = time.Second
+// fleetCheckEvery is how often Run checks the fleet lock while the pass
+// runs: it reads a fleet lease back (Handle.Verify: one open and read of
+// the lease file), and checks a fleet flock's file (FileLock.Verify: an
+// fstat and an lstat, and on NFS a one-byte write-through every 5 s),
+// next to the hundreds of calls a second of a sweep. After a stop longer
+// than that (SIGSTOP, a frozen VM, a hung mount), the first check comes
+// as the process resumes.
+const fleetCheckEvery = time.Second
 
 // Outcome is how a pass ended besides its counts; run and rekey put it in
 // their JSON summaries. Its fields are documented in docs/operations.md.
@@ -135,11 +137,13 @@ type Limits struct {
 //     Outcome.StoppedEarly with "max-duration", nil error (exit 0); the
 //     next pass continues. Any other error of work is then the deadline's, and records may be left even when work
 //     returned nil, so a spent budget always counts as stopped early.
-//   - The fleet lease was lost mid-pass (on a store with the lease
+//   - The fleet lock was lost mid-pass (on a store with the lease
 //     strategy: the host stopped or was cut off from the server for
 //     longer than the lease, and another host broke it and may be
-//     running the same pass): Run reads the lease back every
-//     leaseCheckEvery and, once it is lost, ends work's context, so that
+//     running the same pass; with flock: the NFS server dropped the
+//     lock of a host cut off for longer than its lease, or the lock
+//     file was removed or replaced): Run checks the lock every
+//     fleetCheckEvery and, once it is lost, ends work's context, so that
 //     the pass stops at its next removal (or rewrite) and settles what it
 //     started, as for a signal: Outcome.StoppedEarly with
 //     StopFleetLockLost, and an error matching ErrFleetLockLost that exits
@@ -184,7 +188,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			if err != nil {
 				return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
 			}
-			workCtx, stopWatch = watchLease(ctx, h)
+			workCtx, stopWatch = watchFleet(ctx, h.Verify)
 			stopWatch = sync.OnceFunc(stopWatch)
 			defer func() {
 				stopWatch()
@@ -193,6 +197,10 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 				}
 				unlockFleet(h, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
 			}()
+		} else {
+			// The flock is the fleet lock: the Unlock deferred above
+			// waits for a Verify under way.
+			workCtx, stopWatch = watchFleet(ctx, l.Verify)
 		}
 	}
 	start := time.Now()
@@ -221,16 +229,16 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	return out, nil
 }
 
-// watchLease returns a context derived from ctx that ends, with a cause
-// matching ErrFleetLockLost, once Verify finds the fleet lease h lost;
-// stop ends the watch without waiting for it: a Verify under way waits
-// for the file server, and the Unlock after stop waits for that Verify
-// (and for the server) in any case.
-func watchLease(ctx context.Context, h *lock.Handle) (workCtx context.Context, stop func()) {
+// watchFleet returns a context derived from ctx that ends, with a cause
+// matching ErrFleetLockLost, once verify (the fleet lock's Verify) finds
+// the lock lost; stop ends the watch without waiting for it: a Verify
+// under way waits for the file server, and the Unlock after stop waits
+// for that Verify (and for the server) in any case.
+func watchFleet(ctx context.Context, verify func() error) (workCtx context.Context, stop func()) {
 	workCtx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(leaseCheckEvery)
+		t := time.NewTicker(fleetCheckEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -240,9 +248,9 @@ func watchLease(ctx context.Context, h *lock.Handle) (workCtx context.Context, s
 				return
 			case <-t.C:
 			}
-			// Any other error is a lease that could not be read just
-			// now: the renewer keeps it while it lasts.
-			if err := h.Verify(); errors.Is(err, lock.ErrLockLost) {
+			// Any other error is a lock that could not be checked just
+			// now: a lease's renewer keeps it while it lasts.
+			if err := verify(); errors.Is(err, lock.ErrLockLost) {
 				select {
 				case <-done: // unlocked meanwhile: not a loss
 				default:

@@ -53,7 +53,8 @@ Exit codes:
   0    done, or nothing to do (another host holds the fleet lock,
        --max-duration stopped the sweep early: see stopped_early, or
        run --missing-ok found no store yet)
-  1    partial failure: some files could not be examined or removed, or
+  1    partial failure: some files could not be examined or removed, the
+       fleet lock was lost mid-pass (stop_reason fleet-lock-lost), or
        --textfile or standard output could not be written (output
        redirected to a full disk: what sessgc printed is lost)
   2    usage error: bad flags, arguments or SESSGC_* values (--quiet with

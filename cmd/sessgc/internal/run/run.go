@@ -106,7 +106,10 @@ a request holds is kept. Memory use does not depend on the number of files.
 Unless --no-fleet-lock is given, the pass first takes the fleet lock
 DIR/locks/.sessgc without waiting: when another host is already sweeping the
 same store, sessgc prints one line and exits 0, so the same cron line can run
-on every host. A --dry-run takes no fleet lock.
+on every host. A --dry-run takes no fleet lock. The pass checks the lock once
+a second, and stops with exit 1 (stop_reason "fleet-lock-lost") once it finds
+it lost: its host stalled or lost the file server for longer than the lock's
+lease, and another host may be sweeping now (see docs/operations.md).
 
 --max-duration bounds the run, counted from its start (the checks of --dir
 and --textfile included, --jitter's sleep not): when it is spent the pass
