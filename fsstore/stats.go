@@ -683,9 +683,9 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer ld.close()
-	// The lock package's look at the claims to judge holds the directory
-	// open for them all, opened at the first (see sweeper.locks).
-	leases := lock.NewLeaseDir(dir)
+	// The lock package's look at the claims to judge goes through ld's
+	// descriptor (see sweeper.locks).
+	leases := ld.leaseDir()
 	defer leases.Close()
 	buf := c.listBuf()
 	defer c.bufs.Put(buf)

@@ -2068,10 +2068,11 @@ func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileSta
 // locks removes expired lease files and lease files moved aside by a
 // breaker that died. Stripe lock files are kept. Like a shard, the
 // directory is opened once, readable, to be listed and to look at each
-// file in, and the lock package's look at the leases to judge holds it
-// open once for them all: the directory was opened again for each lease
-// file's stat (an openat2, and on NFS a lookup of the path), and once
-// more for each expired one's break.
+// file in, and the lock package's look at the leases to judge goes
+// through that descriptor too: the directory was opened again for each
+// lease file's stat (an openat2, and on NFS a lookup of the path), and
+// once more for each expired one's break, then once more by path for
+// them all.
 func (sw *sweeper) locks(ctx context.Context) error {
 	s := sw.s
 	dir := filepath.Join(s.dir, LockDir)
@@ -2087,7 +2088,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer ld.close()
-	leases := lock.NewLeaseDir(dir) // opened at the first lease to judge: most passes find none
+	leases := ld.leaseDir() // closed before ld, deferred after it
 	defer leases.Close()
 	var ctxErr error
 	buf := sw.listBuf()

@@ -6,6 +6,8 @@ import (
 	"context"
 	"io/fs"
 	"time"
+
+	"github.com/sessfs/sessfs/lock"
 )
 
 // fileID identifies a file and tells whether it still has a name.
@@ -25,6 +27,9 @@ type shardDir struct{ path string }
 
 func (*rootDir) openShardToList(string) (shardDir, error) { return shardDir{}, platformErr }
 func (shardDir) close()                                   {}
+
+// leaseDir: openShardToList fails first here.
+func (d shardDir) leaseDir() *lock.LeaseDir               { return lock.NewLeaseDir(d.path) }
 func (shardDir) lstat(string) (fileStat, error)           { return fileStat{}, platformErr }
 func (shardDir) lstatCached(string) (fileStat, error)     { return fileStat{}, platformErr }
 func (shardDir) lstatName([]byte) (fileStat, error)       { return fileStat{}, platformErr }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sessfs/sessfs/lock"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,6 +43,10 @@ type shardDir struct {
 }
 
 func (d shardDir) close() { unix.Close(d.fd) }
+
+// leaseDir is the lock directory d, for the lock package's look at its
+// leases through d's descriptor (see lock.LeaseDirAt): close it before d.
+func (d shardDir) leaseDir() *lock.LeaseDir { return lock.LeaseDirAt(d.path, d.fd) }
 
 func (d shardDir) lstat(name string) (fileStat, error) {
 	var st unix.Stat_t

@@ -26,6 +26,9 @@ func openLockDir(path string) (*lockDir, error) {
 	return &lockDir{path: path}, nil
 }
 
+// borrowLockDir is the lock directory path; fd is unused here.
+func borrowLockDir(path string, _ int) *lockDir { return &lockDir{path: path} }
+
 var errDirSymlink = fs.ErrInvalid
 
 func (d *lockDir) use() (int, error) { return 0, nil }

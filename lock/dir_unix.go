@@ -31,6 +31,8 @@ type lockDir struct {
 	fd     int
 	refs   int // the table's, plus one per operation or held lease
 	closed bool
+	// borrowed: fd is its opener's, who closes it (see LeaseDirAt).
+	borrowed bool
 }
 
 // errDirSymlink is the refusal of a lock directory that is a symlink.
@@ -42,6 +44,12 @@ func openLockDir(path string) (*lockDir, error) {
 		return nil, err
 	}
 	return &lockDir{path: path, fd: fd, refs: 1}, nil
+}
+
+// borrowLockDir is the lock directory path, open at fd, which its caller
+// keeps and closes.
+func borrowLockDir(path string, fd int) *lockDir {
+	return &lockDir{path: path, fd: fd, refs: 1, borrowed: true}
 }
 
 func openDirNoFollow(path string) (int, error) {
@@ -82,7 +90,7 @@ func (d *lockDir) done() {
 	}
 	d.mu.Unlock()
 	// Closed outside d.mu, which every open of a lock or lease file takes.
-	if fd >= 0 {
+	if fd >= 0 && !d.borrowed {
 		unix.Close(fd)
 	}
 }

@@ -668,6 +668,17 @@ type LeaseDir struct {
 // dir that is a symlink is refused then, like at NewTable.
 func NewLeaseDir(dir string) *LeaseDir { return &LeaseDir{path: dir} }
 
+// LeaseDirAt is NewLeaseDir for a caller that holds the lock directory
+// open already, as a sweep that lists it does: fd, a descriptor of dir
+// opened without following a symlink at its name, is the one every look
+// and change goes through, and dir names it in errors. The directory is
+// not opened again (on NFS an OPEN, and a walk of the path). fd stays the
+// caller's: Close does not close it, and it must stay open until then.
+// Where the lock package reaches files by path (Windows), fd is unused.
+func LeaseDirAt(dir string, fd int) *LeaseDir {
+	return &LeaseDir{path: dir, d: borrowLockDir(dir, fd)}
+}
+
 func (l *LeaseDir) dir() (*lockDir, error) {
 	if l.d == nil {
 		d, err := openLockDir(l.path)
