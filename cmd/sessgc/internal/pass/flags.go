@@ -2,9 +2,17 @@ package pass
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/sessfs/sessfs/lock"
 	"github.com/spf13/pflag"
 )
+
+// FleetLockTTLFlag defines --fleet-lock-ttl, the fleet lease's TTL
+// (Limits.FleetLeaseTTL), on f; CheckFleetLockTTL checks it.
+func FleetLockTTLFlag(f *pflag.FlagSet, p *time.Duration) {
+	f.DurationVar(p, "fleet-lock-ttl", 0, fmt.Sprintf("the fleet lease's TTL on a store that locks with leases, %v..%v and at most --max-duration (0: the store's, 15s); a longer one outlasts longer stalls of this host, and a pass that dies keeps the others out longer", minFleetLockTTL, lock.MaxLeaseTTL))
+}
 
 // PathVarP defines a string flag that names a path (--dir, --textfile,
 // --keys-file) and may be given once: given twice, pflag would take the

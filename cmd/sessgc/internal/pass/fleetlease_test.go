@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +153,79 @@ func TestRunStopsOnFleetFlockLost(t *testing.T) {
 	})
 	if !out.StoppedEarly || out.StopReason != StopFleetLockLost || !errors.Is(err, ErrFleetLockLost) || !errors.Is(err, lock.ErrLockLost) || cmdutil.ExitCode(err) != cmdutil.ExitFailure {
 		t.Errorf("outcome %+v, err %v (exit %d); want stopped early (%s), ErrFleetLockLost, exit 1", out, err, cmdutil.ExitCode(err), StopFleetLockLost)
+	}
+}
+
+// TestRunFleetLeaseTTL: --fleet-lock-ttl gives the fleet lease a TTL of
+// its own, written in its record, which the store's other leases do not
+// take; the lease excludes another host's pass as the store's does, and
+// is released after the pass. Without it the lease has the store's.
+func TestRunFleetLeaseTTL(t *testing.T) {
+	expiresRe := regexp.MustCompile(`expires=(\d+)`)
+	for _, tc := range []struct {
+		ttl      time.Duration
+		min, max time.Duration // of the record's expiry, from the take
+	}{
+		{ttl: 0, min: 10 * time.Second, max: 15 * time.Second},
+		{ttl: 5 * time.Minute, min: 4 * time.Minute, max: 5 * time.Minute},
+	} {
+		t.Run(fmt.Sprint("ttl=", tc.ttl), func(t *testing.T) {
+			s, other := leaseStores(t)
+			lease := filepath.Join(s.Dir(), fsstore.LockDir, "sessgc.lease")
+			before := time.Now()
+			out, err := Run(context.Background(), s, Limits{LockName: ".sessgc", FleetLeaseTTL: tc.ttl}, func(ctx context.Context) error {
+				b, err := os.ReadFile(lease)
+				if err != nil {
+					return err
+				}
+				m := expiresRe.FindSubmatch(b)
+				if m == nil {
+					return fmt.Errorf("lease record %q has no expiry", b)
+				}
+				ns, err := strconv.ParseInt(string(m[1]), 10, 64)
+				if err != nil {
+					return err
+				}
+				if left := time.Unix(0, ns).Sub(before); left < tc.min || left > tc.max+time.Minute {
+					return fmt.Errorf("the fleet lease expires %v after the pass began; want about %v", left, tc.max)
+				}
+				if h, err := other.TryLockFleet("sessgc"); !errors.Is(err, lock.ErrLocked) {
+					if err == nil {
+						h.Unlock()
+					}
+					return fmt.Errorf("another host's fleet lock beside the pass's lease: %v; want ErrLocked", err)
+				}
+				return nil
+			})
+			if err != nil || out.Skipped || out.StoppedEarly {
+				t.Fatalf("outcome %+v, err %v", out, err)
+			}
+			if _, err := os.Stat(lease); !os.IsNotExist(err) {
+				t.Errorf("the fleet lease after the pass: %v; want it released", err)
+			}
+		})
+	}
+}
+
+// TestCheckFleetLockTTL: what --fleet-lock-ttl accepts.
+func TestCheckFleetLockTTL(t *testing.T) {
+	for _, tc := range []struct {
+		ttl, maxDuration time.Duration
+		ok               bool
+	}{
+		{0, 0, true},
+		{0, time.Second, true},
+		{5 * time.Second, 0, true},
+		{time.Minute, 8 * time.Minute, true},
+		{10 * time.Minute, 0, true},
+		{time.Second, 0, false},               // one slow renewal loses it
+		{11 * time.Minute, 0, false},          // above lock.MaxLeaseTTL
+		{5 * time.Minute, time.Minute, false}, // outlasts a pass
+		{-time.Second, 0, false},
+	} {
+		err := CheckFleetLockTTL(tc.ttl, tc.maxDuration)
+		if (err == nil) != tc.ok || err != nil && cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("CheckFleetLockTTL(%v, --max-duration %v) = %v (exit %d); want ok %v, else a usage error", tc.ttl, tc.maxDuration, err, cmdutil.ExitCode(err), tc.ok)
+		}
 	}
 }

@@ -15,6 +15,9 @@ func storePermissions(string) []fsstore.Option { return nil }
 
 func createLockFile(string, string) {}
 
+// storeFileMode: see owner_unix.go.
+func storeFileMode(string) fs.FileMode { return 0o600 }
+
 // replaceable: see owner_unix.go. Elsewhere no sticky bit restricts a
 // rename.
 func replaceable(string, fs.FileInfo, fs.FileInfo, int, stickyPriv) error { return nil }

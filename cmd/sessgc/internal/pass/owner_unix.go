@@ -95,6 +95,16 @@ func createLockFile(dir, path string) {
 	}
 }
 
+// storeFileMode returns the mode of the files of the store in dir, from
+// its marker's (see sharedFileMode): 0600 when the marker cannot be read.
+func storeFileMode(dir string) fs.FileMode {
+	mi, err := os.Stat(filepath.Join(dir, fsstore.MarkerFile))
+	if err != nil {
+		return 0o600
+	}
+	return sharedFileMode(mi.Mode())
+}
+
 // sharedFileMode returns the mode of the store's files from its marker's:
 // 0600, or 0660 for a group-shared store. The marker is also group- (and
 // world-) readable where the directories are (so that tools can read the

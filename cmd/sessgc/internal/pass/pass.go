@@ -106,6 +106,10 @@ type Limits struct {
 	// NoFleetLock skips the lock (--no-fleet-lock, and dry runs, which
 	// change nothing).
 	NoFleetLock bool
+	// FleetLeaseTTL, when not 0, is the fleet lease's own TTL on a store
+	// with the lease strategy (--fleet-lock-ttl, see CheckFleetLockTTL);
+	// 0 takes the store's lease TTL (15 s by default).
+	FleetLeaseTTL time.Duration
 	// Log, if set, is told of a fleet lease that could not be released
 	// after a pass that ran to its end (the lease ran out unrenewed
 	// meanwhile, or was broken): the command's store logger.
@@ -180,7 +184,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 		// The flock is kept as well, for a sessgc of an earlier version
 		// on this host, which takes only that.
 		if s.LockStrategy() == lock.Lease {
-			h, err := s.TryLockFleet(strings.TrimPrefix(lim.LockName, "."))
+			h, closeTable, err := tryFleetLease(s, lim)
 			if errors.Is(err, lock.ErrLocked) {
 				out.Skipped, out.SkipReason = true, SkipFleetLock
 				return out, nil
@@ -196,6 +200,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 					lim.beforeRelease()
 				}
 				unlockFleet(h, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
+				closeTable()
 			}()
 		} else {
 			// The flock is the fleet lock: the Unlock deferred above
@@ -227,6 +232,57 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 		return out, cmdutil.StoreErrorf("%w", err)
 	}
 	return out, nil
+}
+
+// tryFleetLease takes the fleet lease lim names without waiting: through
+// the store's lock table (TryLockFleet), with the store's lease TTL, or,
+// for a FleetLeaseTTL of its own, through a lease table of its own in the
+// store's lock directory, its files made with the store's file mode, as
+// the store's are. closeTable closes that table, after the lease's Unlock.
+func tryFleetLease(s *fsstore.Store, lim Limits) (h *lock.Handle, closeTable func(), err error) {
+	name := strings.TrimPrefix(lim.LockName, ".")
+	if lim.FleetLeaseTTL == 0 {
+		h, err := s.TryLockFleet(name)
+		return h, func() {}, err
+	}
+	tab, err := lock.NewTable(lock.Config{
+		Dir:      filepath.Join(s.Dir(), fsstore.LockDir),
+		Strategy: lock.Lease,
+		LeaseTTL: lim.FleetLeaseTTL,
+		FileMode: storeFileMode(s.Dir()),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if h, err = tab.TryLock(name, name, lock.Exclusive); err != nil {
+		tab.Close()
+		return nil, nil, err
+	}
+	return h, func() { tab.Close() }, nil
+}
+
+// minFleetLockTTL is the shortest --fleet-lock-ttl: the lease is renewed
+// every third of it, each renewal an open, a write and an fsync on the
+// file server, and below this one slow renewal (a second or two on a busy
+// NFS server) lets it run out.
+const minFleetLockTTL = 5 * time.Second
+
+// CheckFleetLockTTL refuses a --fleet-lock-ttl ttl (0: the store's) that
+// the lock package would refuse (above lock.MaxLeaseTTL), shorter than
+// minFleetLockTTL, or longer than the pass's --max-duration maxDuration
+// (when set): a pass that dies, or that Watchdog abandons in a call that
+// does not return, leaves its lease until it expires, and a lease longer
+// than a pass keeps the next pass, on any host, out.
+func CheckFleetLockTTL(ttl, maxDuration time.Duration) error {
+	switch {
+	case ttl == 0:
+		return nil
+	case ttl < minFleetLockTTL || ttl > lock.MaxLeaseTTL:
+		return cmdutil.UsageErrorf("--fleet-lock-ttl %v: want 0 (the store's lease, 15s) or %v..%v", ttl, minFleetLockTTL, lock.MaxLeaseTTL)
+	case maxDuration > 0 && ttl > maxDuration:
+		return cmdutil.UsageErrorf("--fleet-lock-ttl %v is longer than --max-duration %v: a pass that dies leaves its fleet lease until it expires, and one longer than a pass would keep the next pass out", ttl, maxDuration)
+	}
+	return nil
 }
 
 // watchFleet returns a context derived from ctx that ends, with a cause

@@ -41,7 +41,8 @@ type RekeyOptions struct {
 	Concurrency      int
 	MaxDuration      time.Duration // 0: no limit
 	NoFleetLock      bool
-	MigratePlaintext bool // also encrypt plaintext records (end of a migration to encryption)
+	FleetLockTTL     time.Duration // the fleet lease's TTL (--fleet-lock-ttl); 0: the store's
+	MigratePlaintext bool          // also encrypt plaintext records (end of a migration to encryption)
 	Textfile         string
 	JSON             bool
 	Quiet            bool
@@ -92,7 +93,9 @@ cleanly and the next pass skips the records already converted.
 
 Unless --no-fleet-lock is given, the pass takes DIR/locks/.sessgc-rekey
 without waiting; if another rekey holds it, sessgc prints one line and exits
-0. Sweeps (sessgc run) may run at the same time.
+0. Sweeps (sessgc run) may run at the same time. The pass checks the lock
+once a second and stops with exit 1 (stop_reason "fleet-lock-lost") once it
+finds it lost; --fleet-lock-ttl sets the fleet lease's TTL, as for sessgc run.
 
 Exit codes: 0 done (or another rekey is running, or --max-duration stopped
 it: see stopped_early); 1 some records could not be rewritten (a record under
@@ -136,6 +139,7 @@ fatal error; every rewrite is atomic, as for 4.`,
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64 (fewer under a low ulimit -n, said on stderr)")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
+	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
 	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")
 	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
@@ -147,7 +151,10 @@ fatal error; every rewrite is atomic, as for 4.`,
 }
 
 func (o *RekeyOptions) validate() error {
-	return pass.Check(o.Dir, o.Concurrency, o.Rate, o.MaxDuration, o.Textfile)
+	if err := pass.Check(o.Dir, o.Concurrency, o.Rate, o.MaxDuration, o.Textfile); err != nil {
+		return err
+	}
+	return pass.CheckFleetLockTTL(o.FleetLockTTL, o.MaxDuration)
 }
 
 // Summary is the JSON object printed with --json. Its fields are documented
@@ -253,7 +260,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 		unavailable atomic.Bool
 		st          fsstore.RekeyStats
 	)
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, Log: log}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, FleetLeaseTTL: opts.FleetLockTTL, Log: log}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		start := time.Now()
 		var err error

@@ -39,13 +39,15 @@ type RunOptions struct {
 	TempAge     time.Duration
 	Jitter      time.Duration // random delay before starting, to spread hosts
 	NoFleetLock bool
-	JSON        bool
-	Verbose     bool
-	Quiet       bool
-	NoProgress  bool
-	Textfile    string // node-exporter textfile to write the summary to; "": none
-	MissingOK   bool   // a missing or empty Dir is no error: no store yet
-	LogLevel    pass.LogLevel
+	// FleetLockTTL: the fleet lease's TTL (--fleet-lock-ttl); 0: the store's.
+	FleetLockTTL time.Duration
+	JSON         bool
+	Verbose      bool
+	Quiet        bool
+	NoProgress   bool
+	Textfile     string // node-exporter textfile to write the summary to; "": none
+	MissingOK    bool   // a missing or empty Dir is no error: no store yet
+	LogLevel     pass.LogLevel
 
 	// creatingWait waits before OpenStore is tried again on a store that
 	// is being created; nil: creatingDelay. Tests replace it. (An
@@ -109,7 +111,10 @@ same store, sessgc prints one line and exits 0, so the same cron line can run
 on every host. A --dry-run takes no fleet lock. The pass checks the lock once
 a second, and stops with exit 1 (stop_reason "fleet-lock-lost") once it finds
 it lost: its host stalled or lost the file server for longer than the lock's
-lease, and another host may be sweeping now (see docs/operations.md).
+lease, and another host may be sweeping now (see docs/operations.md). On a
+store that locks with leases, --fleet-lock-ttl gives the fleet lease a TTL
+longer than the store's 15s, which outlasts longer stalls, at most
+--max-duration: a pass that dies keeps the others out until its lease expires.
 
 --max-duration bounds the run, counted from its start (the checks of --dir
 and --textfile included, --jitter's sleep not): when it is spent the pass
@@ -173,6 +178,7 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned (at least 1m)")
 	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
+	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v, --dry-run or --json")
@@ -186,6 +192,9 @@ second later before refusing it. The --textfile must not be inside DIR.`,
 
 func (o *RunOptions) validate() error {
 	if err := pass.Check(o.Dir, o.Concurrency, o.Rate, o.MaxDuration, o.Textfile); err != nil {
+		return err
+	}
+	if err := pass.CheckFleetLockTTL(o.FleetLockTTL, o.MaxDuration); err != nil {
 		return err
 	}
 	if o.Jitter < 0 {
@@ -417,7 +426,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 	defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
 	var st fsstore.SweepStats
 	// A dry run changes nothing, so it needs no fleet lock.
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, Log: log}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, FleetLeaseTTL: opts.FleetLockTTL, Log: log}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
 			stop := startProgress(opts, p, prog)
