@@ -832,3 +832,53 @@ func TestKeyOrderRecordFailureFailsNoOpen(t *testing.T) {
 	}
 	must(t, app.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("under key 2")}))
 }
+
+// TestKeysSecretVolumeUpdates plays a Kubernetes Secret volume's updates
+// as the kubelet makes them, on the layout it makes: keys -> ..data/keys in
+// a sticky volume root, ..data -> a timestamped directory, swapped to a
+// new one at each update and the old one removed right after. Every step
+// of a rotation (the new key added, made newest, the old one retired) is
+// applied by the change notifications alone, with the timed read
+// switched off, each once; the old directory's removal, mid-reload or
+// after, neither fails a reload nor ends the watch.
+func TestKeysSecretVolumeUpdates(t *testing.T) {
+	dir, vol := t.TempDir(), t.TempDir()
+	must(t, os.Chmod(vol, 0o777|os.ModeSticky))
+	ts := func(n int) string { return fmt.Sprintf("..2026_12_06_04_00_%02d.%d", n, 1000+n) }
+	k1, k2, k3 := mustKey(t, 1), mustKey(t, 2), mustKey(t, 3)
+	mustWrite(t, filepath.Join(vol, ts(0), "keys"), keysFileText(k1))
+	symlinkOrSkip(t, ts(0), filepath.Join(vol, "..data"))
+	must(t, os.Symlink(filepath.Join("..data", "keys"), filepath.Join(vol, "keys")))
+	ev, logs := make(reloadEvents, 64), &syncBuffer{}
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(filepath.Join(vol, "keys")), fsstore.WithObserver(ev),
+		fsstore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), fsstore.WithKeysPollForTest(time.Hour))
+	must(t, err)
+	defer s.Close()
+	steps := []struct {
+		keys   []fsstore.Key
+		newest fsstore.Key
+	}{
+		{[]fsstore.Key{k1, k2}, k1},
+		{[]fsstore.Key{k2, k1}, k2},
+		{[]fsstore.Key{k2}, k2},
+		{[]fsstore.Key{k2, k3}, k2},
+		{[]fsstore.Key{k3, k2}, k3},
+	}
+	for n, st := range steps {
+		n++
+		mustWrite(t, filepath.Join(vol, ts(n), "keys"), keysFileText(st.keys...))
+		must(t, os.Symlink(ts(n), filepath.Join(vol, "..data_tmp")))
+		must(t, os.Rename(filepath.Join(vol, "..data_tmp"), filepath.Join(vol, "..data")))
+		must(t, os.RemoveAll(filepath.Join(vol, ts(n-1))))
+		if !waitReloadOK(t, ev, 10*time.Second) {
+			t.Fatalf("update %d: not applied without the timed read; log:\n%s", n, logs.String())
+		}
+		if newest, ids := s.KeysInUseForTest(); newest != st.newest.ID || len(ids) != len(st.keys) {
+			t.Fatalf("update %d: keys in use: newest %d of %v, want %v", n, newest, ids, keyIDs(st.keys))
+		}
+		mustSealWith(t, s, dir, st.newest)
+	}
+	if got := strings.Count(logs.String(), "keys file reloaded"); got != len(steps) || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("%d updates logged %d reloads (want one each), or an error:\n%s", len(steps), got, logs.String())
+	}
+}

@@ -24,7 +24,11 @@ import (
 // Where notifications cannot be set up (on Linux, the user's inotify
 // instances or watches used up: fs.inotify.max_user_instances,
 // max_user_watches), Open logs a warning and the timed reads alone apply
-// changes.
+// changes. A keys file that is a mount point of its own (one file
+// bind-mounted into place: a Kubernetes Secret mounted with subPath, a
+// Docker or Compose bind mount of a file or secret) keeps the file it was
+// mounted with: a new file renamed over its source never reaches it, and
+// Open logs a warning saying so (on Linux); mount its directory instead.
 //
 // The directory holding the file is watched, not the file itself: editors
 // and atomic writers (write a temporary file, rename it over the keys file,
@@ -142,6 +146,11 @@ func watchKeys(s *Store, path string, loaded []Key) (*keysWatcher, error) {
 	if err != nil {
 		w = nil
 		s.cfg.logger.Warn("keys file: no change notifications (on Linux, see fs.inotify.max_user_instances and max_user_watches); the file is read every "+s.keysPollInterval().String()+" instead, and a rotation takes effect that much later", "file", abs, "err", err)
+	}
+	if keysFileMountPoint(abs) {
+		// Nothing the watcher does can see a rotation then: say so once,
+		// rather than keep the old keys (a retired one too) in silence.
+		s.cfg.logger.Warn(keysMountWarning, "file", abs)
 	}
 	kw := &keysWatcher{s: s, path: abs, dir: filepath.Dir(abs), w: w, stop: make(chan struct{}), done: make(chan struct{}), last: keysText(loaded), now: time.Now}
 	go kw.run()
