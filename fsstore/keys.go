@@ -95,17 +95,14 @@ func ParseKeys(r io.Reader) ([]Key, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 2 {
-			return nil, fmt.Errorf("fsstore: keys line %d: want \"ID BASE64SECRET\"", n)
+			return nil, fmt.Errorf("fsstore: keys line %d: want \"ID BASE64SECRET\"%s", n, fieldsHint(f))
 		}
 		id, err := strconv.ParseUint(f[0], 10, 32)
 		if err != nil || id == 0 {
 			return nil, fmt.Errorf("fsstore: keys line %d: key ID must be a number from 1 to %d", n, uint32(1<<32-1))
 		}
-		secret, err := base64.StdEncoding.DecodeString(f[1])
-		if err != nil {
-			secret, err = base64.RawURLEncoding.DecodeString(f[1])
-		}
-		if err != nil || len(secret) != 32 {
+		secret, ok := decodeSecret(f[1])
+		if !ok {
 			return nil, fmt.Errorf("fsstore: keys line %d: secret must be 32 bytes in base64", n)
 		}
 		keys = append(keys, Key{ID: uint32(id), Secret: secret})
@@ -117,6 +114,35 @@ func ParseKeys(r io.Reader) ([]Key, error) {
 		return nil, errors.New("fsstore: keys: no key found")
 	}
 	return keys, nil
+}
+
+// decodeSecret decodes a key line's secret: 32 bytes in standard base64,
+// or in unpadded URL-safe base64.
+func decodeSecret(s string) ([]byte, bool) {
+	secret, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		secret, err = base64.RawURLEncoding.DecodeString(s)
+	}
+	return secret, err == nil && len(secret) == 32
+}
+
+// fieldsHint says why a key line has more fields than "ID BASE64SECRET",
+// where the fields f show a likely cause, so that the operator is not left
+// to spot it in a line the error does not quote (it holds a secret).
+func fieldsHint(f []string) string {
+	for _, w := range f[1:] {
+		if strings.HasPrefix(w, "#") {
+			return ": comments go on lines of their own, starting with #"
+		}
+	}
+	// A key line appended (echo >>) to a file whose last line had no
+	// newline: "1 SECRET1" and "2 SECRET2" joined as "1 SECRET12 SECRET2".
+	if len(f) == 3 && strings.TrimRight(f[1], "0123456789") != f[1] {
+		if _, ok := decodeSecret(f[2]); ok {
+			return ": two keys on one line (a key appended to a file whose last line had no newline?)"
+		}
+	}
+	return ""
 }
 
 // utf8BOM is the UTF-8 encoding of U+FEFF, the byte-order mark.

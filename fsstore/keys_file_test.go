@@ -12,7 +12,9 @@ import (
 // How editors and shells save a keys file: with a UTF-8 byte-order mark
 // (Notepad, PowerShell's Set-Content -Encoding utf8), which is dropped, or
 // as UTF-16 (PowerShell 5's redirection), which is refused by name rather
-// than as a key ID that is not a number. A file far larger than any key
+// than as a key ID that is not a number. A key appended with echo >> to a
+// file whose last line had no newline, or a comment after a key, is
+// refused saying so, not only that the line is not "ID BASE64SECRET". A file far larger than any key
 // set (a log, a binary put there by mistake) is refused before it is read.
 func TestKeysFileEncodingAndSize(t *testing.T) {
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
@@ -28,6 +30,10 @@ func TestKeysFileEncodingAndSize(t *testing.T) {
 		{"UTF-16LE", utf16(binaryOrder{little: true}, text), "UTF-16"},
 		{"UTF-16BE", utf16(binaryOrder{}, text), "UTF-16"},
 		{"BOM in the middle", []byte(k2.SecretLine() + "\n\uFEFF" + k1.SecretLine() + "\n"), "line 2"},
+		// echo "$(sessgc keygen --id 2)" >> keys, on a file whose last
+		// line has no newline: two keys on one line.
+		{"a key appended to a last line without its newline", []byte(k2.SecretLine() + "\n" + k1.SecretLine() + mustKey(t, 3).SecretLine() + "\n"), "two keys on one line"},
+		{"a comment after a key", []byte(k2.SecretLine() + " # old\n" + k1.SecretLine() + "\n"), "comments go on lines of their own"},
 		{"64 KiB of comments", append([]byte(text), bytes.Repeat([]byte("# padding\n"), 64<<10/10)...), "larger than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
