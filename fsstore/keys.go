@@ -152,7 +152,8 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // owner may read: a key file readable by group or others is refused, except
 // one owned by root that only its group may also read (0640), as
 // PostgreSQL allows for its key files: a Kubernetes secret volume with the
-// pod's fsGroup gives its files that mode, whatever defaultMode says, and
+// pod's fsGroup adds group read to its files' defaultMode (0400 becomes
+// 0440; the default, 0644, stays readable by others and is refused), and
 // a non-root pod could read it no other way.
 //
 // No user other than root and the process's own may be able to replace
