@@ -1,10 +1,8 @@
 package fsstore_test
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -104,27 +102,9 @@ func bindMount(t *testing.T, src, dst string) {
 // namespace of its own (and, when not root, a user namespace that allows
 // it to mount).
 func runKeysMountChild(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKeysFileBindMounted$", "-test.v")
-	ns := "mount"
+	ns, flags := "mount", uintptr(syscall.CLONE_NEWNS)
 	if os.Geteuid() != 0 {
-		ns = "user"
+		ns, flags = "user", flags|syscall.CLONE_NEWUSER
 	}
-	cmd.Env = append(os.Environ(), envKeysMount+"="+ns)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
-	if ns == "user" {
-		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Skipf("no mount namespace here: %v", err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v\n%s", err, out.Bytes())
-	}
-	if bytes.Contains(out.Bytes(), []byte("--- SKIP")) {
-		t.Skipf("child skipped:\n%s", out.Bytes())
-	}
+	runNamespaceChild(t, "TestKeysFileBindMounted", envKeysMount+"="+ns, flags)
 }

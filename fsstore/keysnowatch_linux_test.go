@@ -68,17 +68,25 @@ func TestKeysFileWithoutNotifications(t *testing.T) {
 // runNoInotifyChild runs TestKeysFileWithoutNotifications in a child of
 // its own user namespace, whose inotify limit named limit it sets to 0.
 func runNoInotifyChild(t *testing.T, limit string) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKeysFileWithoutNotifications$", "-test.v")
-	cmd.Env = append(os.Environ(), envNoInotify+"="+limit)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
+	runNamespaceChild(t, "TestKeysFileWithoutNotifications", envNoInotify+"="+limit, syscall.CLONE_NEWUSER)
+}
+
+// runNamespaceChild runs the test named test again in a child process
+// with env set, in the namespaces flags asks for (this user's ids mapped
+// to themselves in a user namespace), and skips where the machine gives
+// none or the child skipped.
+func runNamespaceChild(t *testing.T, test, env string, flags uintptr) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	if flags&syscall.CLONE_NEWUSER != 0 {
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		t.Skipf("no user namespace here: %v", err)
+		t.Skipf("no namespace here for the child: %v", err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("child: %v\n%s", err, out.Bytes())
