@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -70,9 +71,9 @@ each measured for --duration in --rounds rounds that interleave the peers.
 Percentiles are nearest-rank, read from a histogram as in sessbench run (at
 or above the exact value by less than 0.8%), so memory stays flat however
 long the run.
-Last, the lost-update test (--hot CLIENTSxINCREMENTS): CLIENTS clients at
-once each send INCREMENTS increments of the counter of one session, shared
-by all: every increment answered 200 that the counter does not show is a
+Last, the lost-update test (--hot CLIENTSxINCREMENTS; 0x0 for none):
+CLIENTS clients at once each send INCREMENTS increments of the counter of
+one session, shared by all: every increment answered 200 that the counter does not show is a
 lost update (two answered with the same value: one overwrote the
 other). Increments answered with an error status are counted as failed,
 and those the counter shows all the same as saved: a 504 from sessfs says
@@ -87,6 +88,10 @@ memory the --redis server has left before its maxmemory, is refused
 before anything is written, and so is
 one whose --redis server takes fewer connections at once than the
 scs-redis peer's clients open (--concurrency, or the --hot clients).
+A flag for a peer --peers leaves out (--dir without sessfs or
+gorilla-fs, --durability without sessfs, --redis without scs-redis) is
+refused (exit 2), as is a --plot or --cpuprofile file that cannot be
+written, before any peer is opened.
 
 A peer that fails during the run (a request answered with an error
 status; for scs-redis, a command its Redis server does not answer in
@@ -208,7 +213,15 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if len(names) == 0 {
 		return cmdutil.UsageErrorf("--peers: nothing to measure")
 	}
+	if err := checkApplies(o, names); err != nil {
+		return err
+	}
 	if err := run.CheckPlot(o.Plot); err != nil {
+		return err
+	}
+	// Before the peers open, as --plot's: a profile that cannot be
+	// written failed the run once its sessions were written.
+	if err := checkProfile(o.CPUProfile); err != nil {
 		return err
 	}
 	// cleanup removes what the run created (see run.Cleanup).
@@ -296,8 +309,58 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		if err := cmdutil.WriteFile(o.Plot, 0o644, func(w io.Writer) error { return WritePlot(w, rep, title) }); err != nil {
 			return errors.Join(fmt.Errorf("--plot: %w", err), cleanErr, failed)
 		}
+		fmt.Fprintf(o.IO.ErrOut, "wrote %s\n", o.Plot)
 	}
 	return errors.Join(failed, cleanErr)
+}
+
+// checkApplies refuses, as a usage error, a flag given for peers that
+// names leaves out, as --title without --plot is: --dir with only the scs
+// peers measured process memory and Redis, and said nothing of the
+// directory it was given.
+func checkApplies(o *Options, names []string) error {
+	for _, f := range []struct {
+		flag, value string
+		peers       []string
+	}{
+		{"--dir", o.Dir, []string{PeerSessfs, PeerGorillaFS}},
+		{"--durability", o.Durability, []string{PeerSessfs}},
+		{"--redis", o.Redis, []string{PeerSCSRedis}},
+	} {
+		if f.value == "" || slices.ContainsFunc(f.peers, func(p string) bool { return slices.Contains(names, p) }) {
+			continue
+		}
+		what := "the " + f.peers[0] + " peer"
+		if len(f.peers) > 1 {
+			what = "the " + strings.Join(f.peers, " and ") + " peers"
+		}
+		return cmdutil.UsageErrorf("%s applies to %s, which --peers %s leaves out; add one, or drop %s",
+			f.flag, what, strings.Join(names, ","), f.flag)
+	}
+	return nil
+}
+
+// checkProfile refuses a --cpuprofile file that cannot be written, as a
+// usage error: opened for writing, and removed if this made it, it is
+// left as it was (an existing profile is not truncated by a run refused
+// later).
+func checkProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		f.Close()
+		os.Remove(path)
+		return nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		if f, err = os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+			f.Close()
+			return nil
+		}
+	}
+	return cmdutil.UsageErrorf("--cpuprofile %s: cannot be written: %w", path, err)
 }
 
 // sessionOverhead is an upper estimate of what a peer's session costs

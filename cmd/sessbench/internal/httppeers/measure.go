@@ -63,6 +63,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--sessions %d: at most %d", c.Sessions, bench.MaxSessions)
 	case c.HotClients < 0 || c.HotIncrements < 0:
 		return fmt.Errorf("--hot %dx%d: negative", c.HotClients, c.HotIncrements)
+	case (c.HotClients == 0) != (c.HotIncrements == 0):
+		// Either alone would skip the test without a word.
+		return fmt.Errorf("--hot %dx%d: no increment would be sent; give clients and increments, or 0x0 for no lost-update test", c.HotClients, c.HotIncrements)
 	case c.HotClients > bench.MaxConcurrency:
 		return fmt.Errorf("--hot %dx%d: at most %d clients", c.HotClients, c.HotIncrements, bench.MaxConcurrency)
 	case c.HotIncrements > MaxHotIncrements || int64(c.HotClients)*int64(c.HotIncrements) > MaxHotIncrements:

@@ -30,6 +30,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/redisaddr"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/fstarget"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/target/redistarget"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
@@ -129,7 +130,7 @@ func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
 }
 
 func openSessfs(o PeerOptions) (*Peer, error) {
-	sub, err := os.MkdirTemp(o.Dir, ".sessbench-http-")
+	sub, err := fstarget.MakeDir(o.Dir, ".sessbench-http-")
 	if err != nil {
 		return nil, fmt.Errorf("sessfs peer: %w", err)
 	}
@@ -503,7 +504,7 @@ func scsRoutes(sm *scs.SessionManager) http.Handler {
 }
 
 func openGorilla(o PeerOptions) (*Peer, error) {
-	sub, err := os.MkdirTemp(o.Dir, ".sessbench-gorilla-")
+	sub, err := fstarget.MakeDir(o.Dir, ".sessbench-gorilla-")
 	if err != nil {
 		return nil, fmt.Errorf("gorilla-fs peer: %w", err)
 	}

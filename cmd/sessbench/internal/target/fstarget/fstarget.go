@@ -86,6 +86,18 @@ func storeHolding(dir string) (store, inside string) {
 	return "", ""
 }
 
+// MakeDir makes a new directory in dir, named pattern and a random
+// number (os.MkdirTemp), where a run keeps its files. One that cannot be
+// made says --dir is not writable, with the cause: a read-only mount gave
+// sessbench http's peers the bare "mkdir ...: read-only file system".
+func MakeDir(dir, pattern string) (string, error) {
+	sub, err := os.MkdirTemp(dir, pattern)
+	if err != nil {
+		return "", fmt.Errorf("--dir %s: not writable: %w", dir, err)
+	}
+	return sub, nil
+}
+
 // Target is a filesystem session store under test.
 type Target struct {
 	name  string
@@ -106,9 +118,9 @@ func Open(name, dir string, opts ...fsstore.Option) (*Target, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
-	sub, err := os.MkdirTemp(dir, ".sessbench-")
+	sub, err := MakeDir(dir, ".sessbench-")
 	if err != nil {
-		return nil, fmt.Errorf("--dir %s: not writable: %w", dir, err)
+		return nil, err
 	}
 	t := &Target{name: name, dir: dir, sub: sub}
 	// Mount details are for the report; not knowing them is no reason to
