@@ -134,8 +134,7 @@ func TestTargetNamesUnique(t *testing.T) {
 // anything is measured; it used to start a goroutine per client and keep a
 // value per increment, with no bound.
 func TestHTTPHotBounded(t *testing.T) {
-	d := benchDir(t)
-	r := run(t, nil, "http", "--dir", d, "--peers", "scs-mem", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "1000000x1000000")
+	r := run(t, nil, "http", "--peers", "scs-mem", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "1000000x1000000")
 	if r.code != 2 || !strings.Contains(r.stderr, "hot 1000000x1000000") {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming hot 1000000x1000000", r.code, r.stderr)
 	}
@@ -152,7 +151,7 @@ func TestHTTPHotBounded(t *testing.T) {
 func TestRedisNotRedis(t *testing.T) {
 	d := benchDir(t)
 	runArgs := append([]string{"run", "--dir", d}, tiny...)
-	httpArgs := []string{"http", "--dir", d, "--peers", "scs-redis", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
+	httpArgs := []string{"http", "--peers", "scs-redis", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
 	for _, tt := range []struct {
 		name   string
 		args   []string

@@ -57,12 +57,17 @@ also holds a padding string that makes it --size bytes.
 Peers (--peers, in report order; ratios are the first ÷ the second):
   sessfs      httpsession (Exclusive) over fsstore.Open in a private
               directory under --dir, with the store's default durability
-              (or --durability); sessions are kept 400 days after each
-              write and have no lifetime, so that none expires in a long
-              run (as sessbench run's directories)
+              (or --durability)
   scs-redis   alexedwards/scs v2 with redisstore on the --redis server
   scs-mem     scs v2 with memstore (process memory)
   gorilla-fs  gorilla/sessions FilesystemStore under --dir
+
+Every peer keeps a session for the same time after its creation (gorilla's
+FilesystemStore, which has no such limit: after its last write), and none
+expires during the run: twice the run's planned length plus an hour, at
+least 24 hours, as sessbench run's Redis target (the planned length is
+--duration times 2 measurements, the peers and the sizes). A killed run's
+scs-redis keys expire then. The report says how long.
 
 Requests call each peer's http.Handler directly (no sockets). For each peer
 and size: p50 and p99 latency with one client sending requests back to back,
@@ -104,7 +109,8 @@ The output is a Markdown table (or --json), the ratios of the first peer
 to the second, and how each peer was set up, including the durability the
 sessfs store used. --json has started and finished (UTC, RFC 3339), the
 settings (duration_s per peer, size and measurement; rounds; concurrency;
-sessions; hot_clients; hot_increments, per client), peers (name, desc),
+sessions; hot_clients; hot_increments, per client; session_ttl_s, how
+long each peer keeps a session, in seconds), peers (name, desc),
 and in results a row per peer and size: p50_ns and p99_ns with one client
 and the requests_1 they rest on; throughput_rps, p50_ns_concurrent and
 requests_concurrent with --concurrency clients; hot_sent, hot_ok
@@ -239,6 +245,10 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		cleanup.Tmp = tmp
 		po.Dir, po.DirIsTemporary = tmp, true
 	}
+	// Every peer's, so that none expires during the run and a killed
+	// run's Redis keys go soon after it would have ended.
+	cfg.SessionTTL = redistarget.TTL(cfg.PlannedLength(len(names)))
+	po.SessionTTL = cfg.SessionTTL
 	if err := checkRoom(cfg, names, &po); err != nil {
 		return err
 	}

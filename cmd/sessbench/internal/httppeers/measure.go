@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -34,8 +35,26 @@ type Config struct {
 	// HotClients × HotIncrements requests increment one session's counter
 	// concurrently; what the counter misses are lost updates.
 	HotClients, HotIncrements int
+	// SessionTTL is how long the peers keep a session (see
+	// PeerOptions.SessionTTL), for the report.
+	SessionTTL time.Duration
 	// OnStep, if set, is called before each measurement with its name.
 	OnStep func(string)
+}
+
+// PlannedLength is how long the measurements of peers peers take by the
+// plan: --duration for each peer, size and measurement (one client, then
+// Concurrency). The lost-update test and the sessions' creation come on
+// top; redistarget.TTL's margin covers them.
+func (c *Config) PlannedLength(peers int) time.Duration {
+	n := 2 * int64(peers) * int64(len(c.Sizes))
+	if n <= 0 || c.Duration <= 0 {
+		return 0
+	}
+	if int64(c.Duration) > math.MaxInt64/n {
+		return math.MaxInt64
+	}
+	return c.Duration * time.Duration(n)
 }
 
 // MaxHotIncrements bounds the lost-update test's increments, clients ×

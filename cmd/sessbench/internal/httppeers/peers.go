@@ -106,6 +106,12 @@ type PeerOptions struct {
 	// clients open at once: a server that takes fewer refuses the peer
 	// (redistarget.ErrMaxClients).
 	RedisClients int
+	// SessionTTL is how long after its creation every peer keeps a
+	// session (gorilla's FilesystemStore, which has no such limit: after
+	// its last write): the run's redistarget.TTL, so that no session
+	// expires during the run, and a killed run's scs-redis keys go soon
+	// after it would have ended. 0 is redistarget.MinTTL.
+	SessionTTL time.Duration
 	// RedisAnswer, if not 0, is how long scs-redis waits for its server
 	// to answer a command (redisaddr.AnswerTimeout for RedisClients
 	// sessions of the largest size); 0 is redisaddr.AnswerBase.
@@ -114,13 +120,16 @@ type PeerOptions struct {
 
 // OpenPeer opens the named peer.
 func OpenPeer(ctx context.Context, name string, o PeerOptions) (*Peer, error) {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = redistarget.MinTTL
+	}
 	switch name {
 	case PeerSessfs:
 		return openSessfs(o)
 	case PeerSCSRedis:
-		return openSCSRedis(ctx, o.Redis, o.RedisBytes, o.RedisClients, o.RedisAnswer)
+		return openSCSRedis(ctx, o.Redis, o.RedisBytes, o.RedisClients, o.RedisAnswer, o.SessionTTL)
 	case PeerSCSMem:
-		sm := scs.New()
+		sm := newSCS(o.SessionTTL)
 		sm.Store = memstore.NewWithCleanupInterval(0)
 		return &Peer{Name: name, Desc: "scs v2 LoadAndSave with memstore (process memory)", Handler: scsRoutes(sm)}, nil
 	case PeerGorillaFS:
@@ -135,12 +144,12 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 		return nil, fmt.Errorf("sessfs peer: %w", err)
 	}
 	// As in sessbench's directory targets (see bench.SessionIdle): with the
-	// store's 24 minutes idle and 24 hours from creation, a round longer
-	// than the idle timeout would find its sessions gone and start them
-	// afresh, measuring new sessions instead of the counter's. Neither
-	// changes what a request costs: each record carries its expiry in its
-	// header whatever it is.
-	opts := []fsstore.Option{fsstore.WithIdleTimeout(bench.SessionIdle), fsstore.WithLifetime(0)}
+	// store's 24 minutes idle, a round longer than the idle timeout would
+	// find its sessions gone and start them afresh, measuring new
+	// sessions instead of the counter's. The lifetime is every peer's
+	// (PeerOptions.SessionTTL). Neither changes what a request costs:
+	// each record carries its expiry in its header whatever it is.
+	opts := []fsstore.Option{fsstore.WithIdleTimeout(bench.SessionIdle), fsstore.WithLifetime(o.SessionTTL)}
 	if o.Durability != nil {
 		opts = append(opts, fsstore.WithDurability(*o.Durability))
 	}
@@ -176,7 +185,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	})
 	return &Peer{
 		Name:    PeerSessfs,
-		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open %s, durability %s (%s), sessions kept %d days after each write", where(o), st.Durability(), how, st.IdleTimeout()/(24*time.Hour)),
+		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open %s, durability %s (%s)", where(o), st.Durability(), how),
 		Handler: m.Handler(mux),
 		close: func() error {
 			return errors.Join(st.Close(), os.RemoveAll(sub))
@@ -196,7 +205,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 // context, and a command waiting on a server that does not answer held
 // Ctrl-C for as long as answer, up to an hour. Close then removes the
 // run's keys over a connection of its own.
-func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int, answer time.Duration) (*Peer, error) {
+func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clients int, answer, ttl time.Duration) (*Peer, error) {
 	if srv == nil {
 		return nil, errors.New("scs-redis peer: no Redis server given (--redis host:port)")
 	}
@@ -250,7 +259,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
 			bare := *srv
 			bare.Password, bare.PasswordFromEnv = "", false
-			return openSCSRedis(ctx, &bare, need, clients, answer)
+			return openSCSRedis(ctx, &bare, need, clients, answer, ttl)
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}
@@ -318,7 +327,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	}
 	// A prefix of our own, so that Close removes exactly our keys.
 	prefix := fmt.Sprintf("sessbench:%d:%d:", os.Getpid(), time.Now().UnixNano())
-	sm := scs.New()
+	sm := newSCS(ttl)
 	sm.Store = redisstore.NewWithPrefix(pool, prefix)
 	var fault storeFault
 	// scs's default logs the error on the standard logger and answers
@@ -350,7 +359,7 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 				// scs gives each key the session's deadline, its
 				// Lifetime after its creation (no IdleTimeout).
 				err = fmt.Errorf("scs-redis peer: removing the run's sessions (keys %s*, which expire %s after they were made): %w",
-					prefix, strings.TrimSuffix(sm.Lifetime.String(), "0m0s"), redisFailure(addr, redisaddr.AnswerBase, err))
+					prefix, FormatTTL(sm.Lifetime), redisFailure(addr, redisaddr.AnswerBase, err))
 			}
 			return errors.Join(err, perr)
 		},
@@ -482,6 +491,28 @@ func deletePrefix(c redis.Conn, prefix string) error {
 	}
 }
 
+// newSCS returns an scs session manager whose sessions expire ttl after
+// their creation, as every peer's do (PeerOptions.SessionTTL), with no
+// idle timeout: scs's default lifetime, 24 hours, expired a longer run's
+// sessions under it.
+func newSCS(ttl time.Duration) *scs.SessionManager {
+	sm := scs.New()
+	sm.Lifetime, sm.IdleTimeout = ttl, 0
+	return sm
+}
+
+// FormatTTL says a session TTL in whole hours, or days when it is whole
+// days: "24 hours", "50 hours", "400 days".
+func FormatTTL(d time.Duration) string {
+	if d%(24*time.Hour) == 0 && d > 24*time.Hour {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return d.String()
+}
+
 func scsRoutes(sm *scs.SessionManager) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(pathNew, func(w http.ResponseWriter, r *http.Request) {
@@ -512,6 +543,10 @@ func openGorilla(o PeerOptions) (*Peer, error) {
 	st := sessions.NewFilesystemStore(sub, []byte("sessbench-gorilla-hash-key-32byt"))
 	// The default 4096-byte limit would refuse a 16 KiB session; 0 lifts it.
 	st.MaxLength(0)
+	// Its only expiry, counted from each save (the cookie's and the
+	// file's timestamps): at least every other peer's, where its default
+	// is 30 days.
+	st.MaxAge(int(o.SessionTTL / time.Second))
 	get := func(w http.ResponseWriter, r *http.Request) *sessions.Session {
 		s, err := st.Get(r, cookieName)
 		if err != nil {

@@ -15,16 +15,19 @@ import (
 
 // Report is a run's configuration, peers and results.
 type Report struct {
-	Started     time.Time  `json:"started"`
-	Finished    time.Time  `json:"finished"`
-	Duration    float64    `json:"duration_s"` // per peer, size and measurement
-	Rounds      int        `json:"rounds"`
-	Concurrency int        `json:"concurrency"`
-	Sessions    int        `json:"sessions"`
-	HotClients  int        `json:"hot_clients"`
-	HotIncr     int        `json:"hot_increments"`
-	Peers       []PeerInfo `json:"peers"`
-	Results     []Result   `json:"results"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	Duration    float64   `json:"duration_s"` // per peer, size and measurement
+	Rounds      int       `json:"rounds"`
+	Concurrency int       `json:"concurrency"`
+	Sessions    int       `json:"sessions"`
+	HotClients  int       `json:"hot_clients"`
+	HotIncr     int       `json:"hot_increments"`
+	// SessionTTL is how long after its creation every peer keeps a
+	// session, in seconds (gorilla-fs: after its last write).
+	SessionTTL float64    `json:"session_ttl_s"`
+	Peers      []PeerInfo `json:"peers"`
+	Results    []Result   `json:"results"`
 	// Failed lists the peers that failed during the run, which have no
 	// results.
 	Failed []Failure   `json:"failed,omitempty"`
@@ -54,7 +57,7 @@ func BuildReport(cfg Config, peers []*Peer, res []Result, failed []Failure, star
 	r := &Report{
 		Started: started.UTC(), Finished: finished.UTC(), Duration: cfg.Duration.Seconds(), Rounds: cfg.Rounds,
 		Concurrency: cfg.Concurrency, Sessions: cfg.Sessions, HotClients: cfg.HotClients, HotIncr: cfg.HotIncrements,
-		Results: res, Failed: failed,
+		SessionTTL: cfg.SessionTTL.Seconds(), Results: res, Failed: failed,
 	}
 	for _, p := range peers {
 		r.Peers = append(r.Peers, PeerInfo{Name: p.Name, Desc: p.Desc})
@@ -150,6 +153,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintf(&b, "\n%s to %s; %v per peer, size and measurement in %d interleaved %s; %d %s per peer and size.\n",
 		r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), per, r.Rounds, rounds, r.Sessions, sessions)
+	if r.SessionTTL > 0 {
+		fmt.Fprintf(&b, "Every peer keeps a session %s after its creation (gorilla-fs: after its last write), so that none expires during the run.\n",
+			FormatTTL(time.Duration(r.SessionTTL*float64(time.Second))))
+	}
 	_, err := w.Write(b.Bytes())
 	return err
 }

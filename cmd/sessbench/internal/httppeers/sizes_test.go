@@ -68,3 +68,17 @@ func TestReportOneClient(t *testing.T) {
 		}
 	}
 }
+
+// TestReportStatesSessionTTL: the table's footer says how long every peer
+// kept its sessions, as --json's session_ttl_s does.
+func TestReportStatesSessionTTL(t *testing.T) {
+	cfg := Config{Sizes: []int{1024}, Duration: time.Second, Rounds: 1, Concurrency: 1, Sessions: 1, SessionTTL: 50 * time.Hour}
+	rep := BuildReport(cfg, []*Peer{{Name: PeerSCSMem}}, []Result{{Peer: PeerSCSMem, Size: 1024}}, nil, time.Now(), time.Now())
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Every peer keeps a session 50 hours after its creation"; !strings.Contains(b.String(), want) || rep.SessionTTL != 50*3600 {
+		t.Errorf("session_ttl_s %v; the footer lacks %q:\n%s", rep.SessionTTL, want, b.String())
+	}
+}
