@@ -42,3 +42,45 @@ func TestLeftoverNoted(t *testing.T) {
 		})
 	}
 }
+
+// TestTempLeftoverNoted: a run without --dir says on stderr when its
+// temporary directory's parent ($TMPDIR, else /var/tmp) holds the
+// temporary directories of other runs without --dir, with the command
+// that removes them, and leaves them alone. A run killed there left its
+// sessions (up to --sessions of every --size) on the local disk, and
+// nothing named them: a later run's note covered --dir only.
+func TestTempLeftoverNoted(t *testing.T) {
+	httpArgs := []string{"http", "--peers", "sessfs", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"run", append([]string{"run"}, tiny...)},
+		{"http", httpArgs},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			for _, d := range []string{"sessbench-1234567/.sessbench-89", "sessbench-http-7654321", "sessbench-results"} {
+				if err := os.MkdirAll(filepath.Join(tmp, d), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := snapshot(t, tmp)
+			r := run(t, []string{"TMPDIR=" + tmp}, tt.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			for _, want := range []string{"sessbench-1234567", "sessbench-http-7654321", "rm -rf " + tmp + "/sessbench-[0-9]* " + tmp + "/sessbench-http-[0-9]*"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stderr, "sessbench-results") {
+				t.Errorf("stderr names a directory no run made:\n%s", r.stderr)
+			}
+			if after := snapshot(t, tmp); !slices.Equal(before, after) {
+				t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
+			}
+		})
+	}
+}

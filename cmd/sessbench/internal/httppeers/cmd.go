@@ -238,9 +238,14 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	}
 	defer func() { err = errors.Join(err, cleanup.Do()) }()
 	if po.Dir == "" {
-		tmp, err := os.MkdirTemp(run.LocalTempDir(), "sessbench-http-")
+		base := run.LocalTempDir()
+		// Before this run's own, which is not left over.
+		if note := fstarget.TempLeftoverNote(base); note != "" {
+			fmt.Fprintf(o.IO.ErrOut, "sessbench: %s\n", note)
+		}
+		tmp, err := os.MkdirTemp(base, fstarget.TempPrefixes[1])
 		if err != nil {
-			return err
+			return fmt.Errorf("creating a temporary directory in %s: %w", base, err)
 		}
 		cleanup.Tmp = tmp
 		po.Dir, po.DirIsTemporary = tmp, true

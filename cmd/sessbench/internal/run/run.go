@@ -179,7 +179,9 @@ What the numbers are:
     (SIGKILL) expire after the TTL, but
     its directory in each --dir (.sessbench-<digits>) stays until
     removed by hand: rm -rf DIR/.sessbench-* once no run uses DIR (a
-    later run in DIR names them on stderr).
+    later run in DIR names them on stderr); without --dir, its
+    sessbench-<digits> in $TMPDIR or /var/tmp, which a later run without
+    --dir names.
   - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
     measured time, ops_per_sec, ops, errors and behind (0 without --rate)
     as counts, p50_ratio, p99_ratio and ops_ratio against the first
@@ -521,7 +523,11 @@ func runRun(opts *RunOptions) (err error) {
 		if base == "" {
 			base = LocalTempDir()
 		}
-		tmp, err := os.MkdirTemp(base, "sessbench-")
+		// Before this run's own, which is not left over.
+		if note := fstarget.TempLeftoverNote(base); note != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "sessbench: %s\n", note)
+		}
+		tmp, err := os.MkdirTemp(base, fstarget.TempPrefixes[0])
 		if err != nil {
 			return fmt.Errorf("creating a temporary directory in %s: %w", base, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
@@ -31,7 +32,7 @@ func CheckDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("--dir %s does not exist: create it first (mkdir -p %s), on the mount it is to measure (%w)", dir, dir, err)
+		return fmt.Errorf("--dir %s does not exist: create it first (%s), on the mount it is to measure (%w)", dir, mkdirCommand(runtime.GOOS, dir), err)
 	case err != nil:
 		return fmt.Errorf("--dir %s: %w", dir, err)
 	case !fi.IsDir():
@@ -217,7 +218,7 @@ func (t *Target) Close() error {
 	return nil
 }
 
-// leftoverShown is how many leftover directories LeftoverNote names.
+// leftoverShown is how many leftover directories a note names.
 const leftoverShown = 3
 
 // LeftoverNote returns a note on the directories of other sessbench runs
@@ -229,13 +230,51 @@ const leftoverShown = 3
 // tell. Said at each run, it is found by whoever measures there, not only
 // by a reader of the documentation.
 func LeftoverNote(dir string) string {
+	return leftoverNote(dir, "--dir "+dir, "on this host or another; once none runs there",
+		func(name string) bool { return strings.HasPrefix(name, ".sessbench-") }, ".sessbench-*")
+}
+
+// TempPrefixes are the names a run without --dir gives its temporary
+// directory, a random number after them (os.MkdirTemp): run's, then
+// http's.
+var TempPrefixes = []string{"sessbench-", "sessbench-http-"}
+
+// TempLeftoverNote is LeftoverNote for the temporary directories of runs
+// without --dir in base (see TempPrefixes), "" when there are none: a run
+// killed there left its sessions on the local disk as well, and the note
+// on --dir did not look for them. Only names a run makes count (the
+// prefix, then digits): base is shared, /var/tmp or $TMPDIR.
+func TempLeftoverNote(base string) string {
+	var globs []string
+	for _, p := range TempPrefixes {
+		globs = append(globs, p+"[0-9]*")
+	}
+	return leftoverNote(base, base, "on this host; once none runs", isTempName, globs...)
+}
+
+// isTempName reports whether name is one TempPrefixes and os.MkdirTemp
+// make.
+func isTempName(name string) bool {
+	for _, p := range TempPrefixes {
+		rest, ok := strings.CutPrefix(name, p)
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// leftoverNote lists the directories in dir whose names match, for a note
+// that starts with what (the flag and directory), says who may be using
+// them (who), and ends with the command that removes globs in dir.
+func leftoverNote(dir, what, who string, match func(string) bool, globs ...string) string {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return ""
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), ".sessbench-") {
+		if e.IsDir() && match(e.Name()) {
 			names = append(names, e.Name())
 		}
 	}
@@ -246,13 +285,54 @@ func LeftoverNote(dir string) string {
 	if len(names) > leftoverShown {
 		shown += ", ..."
 	}
-	what := "a directory"
+	how := "a directory"
 	if len(names) > 1 {
-		what = fmt.Sprintf("%d directories", len(names))
+		how = fmt.Sprintf("%d directories", len(names))
 	}
-	return fmt.Sprintf("--dir %s holds %s of other sessbench runs (%s), left by a run killed before its cleanup "+
-		"(SIGKILL, a reboot), or in use by a run now, on this host or another; once none runs there, remove them: rm -rf %s/.sessbench-*",
-		dir, what, shown, shellQuote(dir))
+	return fmt.Sprintf("%s holds %s of other sessbench runs (%s), left by a run killed before its cleanup "+
+		"(SIGKILL, a reboot), or in use by a run now, %s, remove them: %s",
+		what, how, shown, who, removeCommand(runtime.GOOS, dir, globs...))
+}
+
+// mkdirCommand is the command that makes dir and its parents on goos:
+// Windows's mkdir (cmd.exe's and PowerShell's) makes the parents, and
+// has no -p.
+func mkdirCommand(goos, dir string) string {
+	if goos == "windows" {
+		return "mkdir " + psQuote(dir)
+	}
+	return "mkdir -p " + shellQuote(dir)
+}
+
+// removeCommand is the command that removes the files globs match in dir,
+// with everything under them, on goos: PowerShell's Remove-Item on
+// Windows, which has no rm -rf.
+func removeCommand(goos, dir string, globs ...string) string {
+	var paths []string
+	for _, g := range globs {
+		if goos == "windows" {
+			// Remove-Item's -Path expands wildcards in a quoted path.
+			paths = append(paths, psQuote(strings.TrimRight(dir, `\/`)+`\`+g))
+		} else {
+			paths = append(paths, shellQuote(dir)+"/"+g)
+		}
+	}
+	if goos == "windows" {
+		return "Remove-Item -Recurse -Force " + strings.Join(paths, ", ")
+	}
+	return "rm -rf " + strings.Join(paths, " ")
+}
+
+// psQuote quotes s for PowerShell when it holds anything but characters
+// PowerShell takes as they are.
+func psQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(`\/:._-*`, r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but

@@ -281,3 +281,41 @@ func TestLeftoverNote(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandsForPlatform: the commands a message gives are the
+// platform's. On Windows the missing --dir's hint said mkdir -p, which
+// cmd.exe takes as a directory named -p, and the leftover note rm -rf,
+// which neither of its shells has.
+func TestCommandsForPlatform(t *testing.T) {
+	for _, tt := range []struct {
+		goos, got, want string
+	}{
+		{"linux", mkdirCommand("linux", "/mnt/efs/bench"), "mkdir -p /mnt/efs/bench"},
+		{"linux", mkdirCommand("linux", "/mnt/my bench"), "mkdir -p '/mnt/my bench'"},
+		{"windows", mkdirCommand("windows", `C:\bench\a`), `mkdir C:\bench\a`},
+		{"windows", mkdirCommand("windows", `C:\my bench's`), `mkdir 'C:\my bench''s'`},
+		{"linux", removeCommand("linux", "/var/tmp", "sessbench-[0-9]*", "sessbench-http-[0-9]*"), "rm -rf /var/tmp/sessbench-[0-9]* /var/tmp/sessbench-http-[0-9]*"},
+		{"windows", removeCommand("windows", `C:\Temp\`, ".sessbench-*"), `Remove-Item -Recurse -Force C:\Temp\.sessbench-*`},
+		{"windows", removeCommand("windows", `D:\my bench`, ".sessbench-*"), `Remove-Item -Recurse -Force 'D:\my bench\.sessbench-*'`},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.goos, tt.got, tt.want)
+		}
+	}
+}
+
+// TestTempLeftoverNote: only the names runs without --dir make count, in
+// a directory every program shares.
+func TestTempLeftoverNote(t *testing.T) {
+	d := t.TempDir()
+	for _, n := range []string{"sessbench-results", "sessbench-bin-123", "sessbench-", "sessbench-http-"} {
+		os.Mkdir(filepath.Join(d, n), 0o700)
+	}
+	if note := TempLeftoverNote(d); note != "" {
+		t.Errorf("no run's directory: %q", note)
+	}
+	os.Mkdir(filepath.Join(d, "sessbench-42"), 0o700)
+	if note := TempLeftoverNote(d); !strings.Contains(note, "a directory of other sessbench runs (sessbench-42)") {
+		t.Errorf("note %q", note)
+	}
+}
