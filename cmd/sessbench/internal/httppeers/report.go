@@ -59,6 +59,11 @@ func BuildReport(cfg Config, peers []*Peer, res []Result, failed []Failure, star
 		Concurrency: cfg.Concurrency, Sessions: cfg.Sessions, HotClients: cfg.HotClients, HotIncr: cfg.HotIncrements,
 		SessionTTL: cfg.SessionTTL.Seconds(), Results: res, Failed: failed,
 	}
+	if r.Results == nil {
+		// A list in --json whatever the run, not null when every peer
+		// failed.
+		r.Results = []Result{}
+	}
 	for _, p := range peers {
 		r.Peers = append(r.Peers, PeerInfo{Name: p.Name, Desc: p.Desc})
 	}
