@@ -132,6 +132,22 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f req/s | %s | %s |\n",
 			x.Peer, bytesize.Format(x.Size), FormatNS(x.P50NS), FormatNS(x.P99NS), x.Throughput, FormatNS(x.P50NSConc), lost)
 	}
+	// Nearest rank makes the p99 of fewer than 100 requests the slowest
+	// one, which a single stall sets, as sessbench run's verdict says.
+	var few []string
+	for _, x := range r.Results {
+		if x.Requests1 > 0 && x.Requests1 < 100 {
+			n := fmt.Sprintf("%d requests", x.Requests1)
+			if x.Requests1 == 1 {
+				n = "1 request"
+			}
+			few = append(few, fmt.Sprintf("%s at %s rests on %s", x.Peer, bytesize.Format(x.Size), n))
+		}
+	}
+	if len(few) > 0 {
+		fmt.Fprintf(&b, "\nThe p99 with 1 client of %s: below 100, a p99 is the slowest request measured (nearest rank), which a single stall sets; measure longer (--duration) for a p99 to judge by.\n",
+			strings.Join(few, ", "))
+	}
 	b.WriteString("\n")
 	for _, ra := range r.Ratios {
 		fmt.Fprintf(&b, "%s ÷ %s at %s: p50 %.2f×, throughput %.2f×\n", ra.Of, ra.To, bytesize.Format(ra.Size), ra.P50, ra.Throughput)

@@ -2,6 +2,7 @@ package httppeers
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,27 @@ func TestReportStatesSessionTTL(t *testing.T) {
 	}
 	if want := "Every peer keeps a session 50 hours after its creation"; !strings.Contains(b.String(), want) || rep.SessionTTL != 50*3600 {
 		t.Errorf("session_ttl_s %v; the footer lacks %q:\n%s", rep.SessionTTL, want, b.String())
+	}
+}
+
+// TestReportFewRequestsP99: a p99 of fewer than 100 requests is the
+// slowest one (nearest rank), and the table says so, as sessbench run's
+// verdict does; a short run's p99 column read as the peers' tails.
+func TestReportFewRequestsP99(t *testing.T) {
+	cfg := Config{Sizes: []int{1024}, Duration: 20 * time.Millisecond, Rounds: 1, Concurrency: 1, Sessions: 1}
+	for _, tt := range []struct {
+		requests int
+		want     bool
+	}{{12, true}, {99, true}, {100, false}} {
+		res := []Result{{Peer: PeerSCSMem, Size: 1024, Requests1: tt.requests}, {Peer: PeerSessfs, Size: 1024, Requests1: 5000}}
+		rep := BuildReport(cfg, []*Peer{{Name: PeerSCSMem}, {Name: PeerSessfs}}, res, nil, time.Now(), time.Now())
+		var b bytes.Buffer
+		if err := WriteMarkdown(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		note := fmt.Sprintf("scs-mem at 1KiB rests on %d requests", tt.requests)
+		if got := strings.Contains(b.String(), note) && strings.Contains(b.String(), "slowest request"); got != tt.want {
+			t.Errorf("%d requests: note %q in the table: %v, want %v:\n%s", tt.requests, note, got, tt.want, b.String())
+		}
 	}
 }
