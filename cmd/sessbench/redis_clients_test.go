@@ -37,7 +37,12 @@ func TestRedisMaxClients(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := startRedisWith(t, acl, nil)
-			r := run(t, nil, append(tt.args, "--dir", benchDir(t), "--redis", "redis://"+tt.user+addr)...)
+			args := append(slices.Clone(tt.args), "--redis", "redis://"+tt.user+addr)
+			if args[0] == "run" {
+				// http's scs-redis peer alone takes no --dir.
+				args = append(args, "--dir", benchDir(t))
+			}
+			r := run(t, nil, args...)
 			if r.code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr %q\n%s", r.code, tt.code, r.stderr, r.stdout)
 			}
