@@ -15,9 +15,9 @@ import (
 // process memory unless the case names others, one session, milliseconds.
 var quick = []string{"--size", "16", "--duration", "2ms", "--rounds", "1", "--concurrency", "1", "--sessions", "1"}
 
-// runCmd runs sessbench http with args and returns what it printed, its
-// error and the exit code that error gives.
-func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error, code int) {
+// runCmd runs sessbench http with args and returns what it printed, the
+// exit code its error gives, and the error.
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
@@ -27,7 +27,7 @@ func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error, cod
 	cmd.SetErr(&errOut)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	err = cmd.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err, cmdutil.ExitCode(err)
+	return out.String(), errOut.String(), cmdutil.ExitCode(err), err
 }
 
 // TestHTTPRefusesFlagsForNoPeer: a flag that configures only peers not
@@ -47,7 +47,7 @@ func TestHTTPRefusesFlagsForNoPeer(t *testing.T) {
 		{"--redis, no scs-redis", []string{"--peers", "scs-mem", "--redis", "127.0.0.1:1"}, "--redis"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err, code := runCmd(t, append(tt.args, quick...)...)
+			_, _, code, err := runCmd(t, append(tt.args, quick...)...)
 			if code != cmdutil.ExitUsage || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("exit %d (%v), want %d naming %s", code, err, cmdutil.ExitUsage, tt.want)
 			}
@@ -62,12 +62,12 @@ func TestHTTPRefusesFlagsForNoPeer(t *testing.T) {
 // and skipped it without a word; 0x0 is the way to ask for none.
 func TestHTTPHotBothOrNeither(t *testing.T) {
 	for _, hot := range []string{"0x5", "5x0"} {
-		_, _, err, code := runCmd(t, append([]string{"--peers", "scs-mem", "--hot", hot}, quick...)...)
+		_, _, code, err := runCmd(t, append([]string{"--peers", "scs-mem", "--hot", hot}, quick...)...)
 		if code != cmdutil.ExitUsage || err == nil || !strings.Contains(err.Error(), "--hot "+hot) {
 			t.Errorf("--hot %s: exit %d (%v), want %d naming it", hot, code, err, cmdutil.ExitUsage)
 		}
 	}
-	if _, _, err, _ := runCmd(t, append([]string{"--peers", "scs-mem", "--hot", "0x0"}, quick...)...); err != nil {
+	if _, _, _, err := runCmd(t, append([]string{"--peers", "scs-mem", "--hot", "0x0"}, quick...)...); err != nil {
 		t.Errorf("--hot 0x0: %v", err)
 	}
 }
@@ -79,7 +79,7 @@ func TestHTTPHotBothOrNeither(t *testing.T) {
 func TestHTTPCPUProfileCheckedFirst(t *testing.T) {
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "missing", "cpu.prof")
-	_, _, err, code := runCmd(t, append([]string{"--peers", "sessfs", "--dir", dir, "--cpuprofile", prof}, quick...)...)
+	_, _, code, err := runCmd(t, append([]string{"--peers", "sessfs", "--dir", dir, "--cpuprofile", prof}, quick...)...)
 	if code != cmdutil.ExitUsage || err == nil || !strings.Contains(err.Error(), "--cpuprofile") {
 		t.Fatalf("exit %d (%v), want %d naming --cpuprofile", code, err, cmdutil.ExitUsage)
 	}
@@ -107,7 +107,7 @@ func TestHTTPUnwritableDir(t *testing.T) {
 // as sessbench run does.
 func TestHTTPPlotSaysWrote(t *testing.T) {
 	plot := filepath.Join(t.TempDir(), "http.svg")
-	_, stderr, err, _ := runCmd(t, append([]string{"--peers", "scs-mem", "--plot", plot}, quick...)...)
+	_, stderr, _, err := runCmd(t, append([]string{"--peers", "scs-mem", "--plot", plot}, quick...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
