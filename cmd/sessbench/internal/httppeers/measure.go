@@ -217,8 +217,13 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, []Failure, e
 				continue
 			}
 			c := &cell{peer: p, res: Result{Peer: p.Name, Size: size}}
+			// The run's end (Ctrl-C) is looked at before each request:
+			// --sessions of them on a slow mount take minutes.
 			err := func() error {
 				for range cfg.Sessions {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 					cl, err := newSession(p.Handler, size)
 					if err != nil {
 						return fmt.Errorf("%s: %w", bytesize.Format(size), err)
@@ -227,12 +232,18 @@ func Run(ctx context.Context, cfg Config, peers []*Peer) ([]Result, []Failure, e
 				}
 				// Warm-up: every session once, unrecorded.
 				for _, cl := range c.clients {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 					if err := cl.incr(); err != nil {
 						return fmt.Errorf("%s, warm-up: %w", bytesize.Format(size), err)
 					}
 				}
 				return nil
 			}()
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("%s, %s, making its sessions: %w", p.Name, bytesize.Format(size), ctx.Err())
+			}
 			if err != nil {
 				fail(p, err)
 				continue
