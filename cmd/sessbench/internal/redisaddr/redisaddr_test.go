@@ -125,6 +125,9 @@ func FuzzParse(f *testing.F) {
 				if _, after, ok := strings.Cut(msg, "://"); ok {
 					msg = after
 				}
+				// Nor the schemes an error names as wanted: the
+				// password "s://" is in "rediss://".
+				msg = strings.ReplaceAll(msg, "redis:// or rediss://", "")
 				if len(pw) >= 4 && strings.ContainsAny(pw, "/?#") && strings.Contains(msg, pw) {
 					t.Fatalf("Parse(%q): the error shows the password: %v", s, err)
 				}
