@@ -44,7 +44,7 @@ type Server struct {
 // same with rediss:// for TLS. A port left out of a URL is 6379. As for
 // redis-cli, user info without a colon is the password
 // (redis://PASSWORD@host); redis://user:@host names a user whose password
-// comes from the environment. getenv (os.Getenv in the program) supplies
+// comes from the environment, and is refused when it has none there. getenv (os.Getenv in the program) supplies
 // PasswordEnv when the address has no password. Errors never show the
 // address's user info.
 func Parse(s string, getenv func(string) string) (Server, error) {
@@ -120,6 +120,13 @@ func Parse(s string, getenv func(string) string) (Server, error) {
 		}
 		if u.RawQuery != "" || u.Fragment != "" {
 			return fail("query and fragment not supported: give the database as /N")
+		}
+		// Both clients send AUTH only with a password: the user would
+		// be dropped without a word, and the run measured as the
+		// server's default user.
+		if srv.Username != "" && srv.Password == "" && (getenv == nil || getenv(PasswordEnv) == "") {
+			return fail("a user name but no password, in the URL or $%s: no client logs in as a user without one; "+
+				"give it (redis://USER:PASSWORD@HOST, any password for a nopass user), or leave the user out for the default user", PasswordEnv)
 		}
 	}
 	if srv.Password == "" && getenv != nil {

@@ -30,6 +30,8 @@ func TestParse(t *testing.T) {
 		// As for redis-cli: user info without a colon is the password.
 		{in: "redis://s3cret@h", env: "other", want: Server{Addr: "h:6379", Password: "s3cret"}, shown: "h:6379"},
 		{in: "redis://:s3cret@h/1", want: Server{Addr: "h:6379", Password: "s3cret", DB: 1}, shown: "redis://h:6379/1"},
+		// A user with no password anywhere: no client logs in as it.
+		{in: "redis://app:@h", err: "redis://xxxxx@h: a user name but no password"},
 		{in: "localhost", err: "not host:port"},
 		// Mistyped URLs: refused, and the error does not show them.
 		{in: "redis:/:secret@cache:6379", err: "not host:port"},
@@ -147,11 +149,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		shown := srv.String()
-		back, err := Parse(shown, nil)
+		// The password is never shown: one from the environment stands
+		// in for it, as a user needs one.
+		back, err := Parse(shown, func(string) string { return "pw" })
 		if err != nil {
 			t.Fatalf("Parse(%q) = %+v shown as %q, which does not parse: %v", s, srv, shown, err)
 		}
-		srv.Password = ""
+		srv.Password, srv.PasswordFromEnv = "", false
+		back.Password, back.PasswordFromEnv = "", false
 		if back != srv {
 			t.Fatalf("Parse(%q) = %+v shown as %q, which reads back as %+v", s, srv, shown, back)
 		}
