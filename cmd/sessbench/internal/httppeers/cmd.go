@@ -78,11 +78,12 @@ or above the exact value by less than 0.8%), so memory stays flat however
 long the run.
 Last, the lost-update test (--hot CLIENTSxINCREMENTS; 0x0 for none):
 CLIENTS clients at once each send INCREMENTS increments of the counter of
-one session, shared by all: every increment answered 200 that the counter does not show is a
-lost update (two answered with the same value: one overwrote the
-other). Increments answered with an error status are counted as failed,
-and those the counter shows all the same as saved: a 504 from sessfs says
-the change may have been saved. They are not set off against lost updates.
+one session, shared by all: every increment answered 200 that the counter
+does not show is a lost update (two answered with the same value: one
+overwrote the other). Increments answered with an error status are
+counted as failed, and those the counter shows all the same as saved: a
+504 from sessfs says the change may have been saved. They are not set off
+against lost updates.
 
 As in sessbench run, a --dir that is a sessfs store's directory, or lies
 in its data or lock directory, is refused: the sessfs and gorilla-fs peers
