@@ -46,7 +46,10 @@ func TestFailedPeerLeftOut(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(func() { bad.Close() })
+				// The server first: the peer's Close, which removes its
+				// keys, then finds no server at once, where the silent
+				// one held it for its 5 s deadline.
+				t.Cleanup(func() { srv.Close(); bad.Close() })
 			} else {
 				bad = &Peer{Name: "failing", Handler: failingAfterWarmUp(cfg.Sessions * len(cfg.Sizes))}
 			}
