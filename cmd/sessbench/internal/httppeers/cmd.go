@@ -238,7 +238,10 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		cleanup.Status = o.IO.ErrOut
 	}
 	defer func() { err = errors.Join(err, cleanup.Do()) }()
-	if po.Dir == "" {
+	onDir := slices.Contains(names, PeerSessfs) || slices.Contains(names, PeerGorillaFS)
+	// Only for the peers that keep their sessions in a directory: the
+	// others' run needs none, and failed where $TMPDIR cannot be written.
+	if po.Dir == "" && onDir {
 		base := run.LocalTempDir()
 		// Before this run's own, which is not left over.
 		if note := fstarget.TempLeftoverNote(base); note != "" {
@@ -258,7 +261,7 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 	if err := checkRoom(cfg, names, &po); err != nil {
 		return err
 	}
-	if !po.DirIsTemporary && (slices.Contains(names, PeerSessfs) || slices.Contains(names, PeerGorillaFS)) {
+	if !po.DirIsTemporary && onDir {
 		// Before the peers make their own directories.
 		if note := fstarget.LeftoverNote(po.Dir); note != "" {
 			fmt.Fprintf(o.IO.ErrOut, "sessbench: %s\n", note)

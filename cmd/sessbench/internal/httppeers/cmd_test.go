@@ -115,3 +115,14 @@ func TestHTTPPlotSaysWrote(t *testing.T) {
 		t.Errorf("stderr lacks wrote %s:\n%s", plot, stderr)
 	}
 }
+
+// TestHTTPNoDirPeerNoTempDir: a run whose peers keep nothing in a
+// directory (scs-mem, scs-redis) makes no temporary directory. It made one
+// all the same, and failed where $TMPDIR could not be written (a
+// read-only container), though it would have written nothing there.
+func TestHTTPNoDirPeerNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	if _, _, code, err := runCmd(t, append([]string{"--peers", "scs-mem"}, quick...)...); err != nil {
+		t.Errorf("exit %d: %v", code, err)
+	}
+}
