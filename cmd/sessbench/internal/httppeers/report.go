@@ -121,8 +121,12 @@ func nClients(n int) string {
 // the ratios, so that the output can go into a document as it is.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "| peer | size | p50, 1 client | p99, 1 client | throughput, %s | p50, %s | lost updates (%d × %d on one session) |\n",
-		nClients(r.Concurrency), nClients(r.Concurrency), r.HotClients, r.HotIncr)
+	hot := fmt.Sprintf("%d × %d on one session", r.HotClients, r.HotIncr)
+	if r.HotClients == 0 || r.HotIncr == 0 {
+		hot = "not run: --hot 0x0"
+	}
+	fmt.Fprintf(&b, "| peer | size | p50, 1 client | p99, 1 client | throughput, %s | p50, %s | lost updates (%s) |\n",
+		nClients(r.Concurrency), nClients(r.Concurrency), hot)
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, x := range r.Results {
 		lost := "–"

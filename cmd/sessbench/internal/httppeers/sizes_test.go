@@ -105,3 +105,18 @@ func TestReportFewRequestsP99(t *testing.T) {
 		}
 	}
 }
+
+// TestReportNoHotTest: with --hot 0x0 the table's last column says the
+// test was not run; its header read "lost updates (0 × 0 on one
+// session)", a test of nothing.
+func TestReportNoHotTest(t *testing.T) {
+	cfg := Config{Sizes: []int{1024}, Duration: time.Second, Rounds: 1, Concurrency: 1, Sessions: 1}
+	rep := BuildReport(cfg, []*Peer{{Name: PeerSCSMem}}, []Result{{Peer: PeerSCSMem, Size: 1024}}, nil, time.Now(), time.Now())
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "0 × 0") || !strings.Contains(b.String(), "lost updates (not run: --hot 0x0) |") {
+		t.Errorf("the table's header:\n%s", b.String())
+	}
+}
