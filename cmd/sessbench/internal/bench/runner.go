@@ -147,24 +147,24 @@ func (c *Config) Validate() error {
 	case len(c.Concurrency) == 0:
 		return errors.New("no concurrency levels")
 	case c.Sessions < 1 || c.Sessions > MaxSessions:
-		return fmt.Errorf("sessions %d: need 1..%d", c.Sessions, MaxSessions)
+		return fmt.Errorf("--sessions %d: need 1..%d", c.Sessions, MaxSessions)
 	case c.HotSessions < 1 || c.HotSessions > c.Sessions:
-		return fmt.Errorf("hot sessions %d: need 1..sessions (%d)", c.HotSessions, c.Sessions)
+		return fmt.Errorf("--hot-sessions %d: need 1..--sessions (%d)", c.HotSessions, c.Sessions)
 	case !(c.WriteRatio >= 0 && c.WriteRatio <= 1): // NaN too
-		return fmt.Errorf("write ratio %g outside 0..1", c.WriteRatio)
+		return fmt.Errorf("--write-ratio %g outside 0..1", c.WriteRatio)
 	case c.Ops < 0:
-		return fmt.Errorf("ops %d is negative", c.Ops)
+		return fmt.Errorf("--ops %d is negative", c.Ops)
 	case c.Ops == 0 && c.Duration <= 0:
-		return fmt.Errorf("duration %v: must be positive", c.Duration)
+		return fmt.Errorf("--duration %v: must be positive", c.Duration)
 	case c.Warmup < 0:
-		return fmt.Errorf("warmup %v is negative", c.Warmup)
+		return fmt.Errorf("--warmup %v is negative", c.Warmup)
 	case c.Rounds < 1:
-		return fmt.Errorf("rounds %d: need at least 1", c.Rounds)
+		return fmt.Errorf("--rounds %d: need at least 1", c.Rounds)
 	case c.Ops == 0 && c.Duration/time.Duration(c.Rounds) <= 0:
 		// A round of no time would run with no end.
-		return fmt.Errorf("duration %v: less than 1ns per round (%d rounds)", c.Duration, c.Rounds)
+		return fmt.Errorf("--duration %v: less than 1ns per round (%d rounds)", c.Duration, c.Rounds)
 	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
-		return fmt.Errorf("rate %g: want 0 (closed loop) or a finite rate", c.Rate)
+		return fmt.Errorf("--rate %g: want 0 (closed loop) or a finite rate", c.Rate)
 	}
 	for i, s := range c.Sizes {
 		if s < 0 || s > 64<<20 {
@@ -176,7 +176,7 @@ func (c *Config) Validate() error {
 	}
 	for i, n := range c.Concurrency {
 		if n < 1 || n > MaxConcurrency {
-			return fmt.Errorf("concurrency %d outside 1..%d", n, MaxConcurrency)
+			return fmt.Errorf("--concurrency %d outside 1..%d", n, MaxConcurrency)
 		}
 		if slices.Contains(c.Concurrency[:i], n) {
 			return fmt.Errorf("concurrency %d given twice", n)
