@@ -62,22 +62,43 @@ func TestNFSSweepHelperProcess(t *testing.T) {
 	})
 }
 
-// nfsRaiseChild opens the store with NFS_CHILD_IDLE and saves a session
-// with NFS_CHILD_RECORD_IDLE (if set), once the parent says go.
+// nfsRaiseChild, for each line the parent sends (a trial: the store's
+// directory, the store's idle timeout and a session's, "" for none,
+// separated by tabs), opens the store with that idle timeout, saves a
+// session with its own (if any), closes the store and says done. One
+// process serves every trial: starting the race-built test binary takes
+// seconds in the guest, and a process per raise and trial took 24 of
+// them (some 40 s of MarkerRaise's 52 s, alone on the machine).
 func nfsRaiseChild() error {
-	idle, err := time.ParseDuration(os.Getenv("NFS_CHILD_IDLE"))
+	nfsSay("ready")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) != 3 {
+			return fmt.Errorf("raise: %q: want dir, idle and record idle, tab-separated", sc.Text())
+		}
+		if err := nfsRaiseOnce(f[0], f[1], f[2]); err != nil {
+			return err
+		}
+		nfsSay("done")
+	}
+	return sc.Err()
+}
+
+// nfsRaiseOnce opens the store in dir with idle timeout idle and, unless
+// recordIdle is "", saves a session with that idle timeout.
+func nfsRaiseOnce(dir, idle, recordIdle string) error {
+	d, err := time.ParseDuration(idle)
 	if err != nil {
 		return err
 	}
-	nfsSay("ready")
-	bufio.NewScanner(os.Stdin).Scan()
-	s, err := fsstore.Open(os.Getenv("NFS_CHILD_DIR"), fsstore.WithIdleTimeout(idle))
+	s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(d))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if v := os.Getenv("NFS_CHILD_RECORD_IDLE"); v != "" {
-		ri, err := time.ParseDuration(v)
+	if recordIdle != "" {
+		ri, err := time.ParseDuration(recordIdle)
 		if err != nil {
 			return err
 		}
@@ -90,19 +111,26 @@ func nfsRaiseChild() error {
 			return err
 		}
 	}
-	nfsSay("done")
-	return nil
+	return s.Close()
 }
 
 // nfsMarkerRaise: in every trial, two processes on each host raise a fresh
 // store's marker at once (from WithIdleTimeout and from a session's own
 // idle timeout); the largest value must win, as seen from both hosts.
+// Each process opens the trial's store afresh (see nfsRaiseChild).
 func nfsMarkerRaise(t *testing.T) {
 	const trials = 6
 	mine := map[string][][2]time.Duration{
 		"hostA": {{2 * time.Hour, 6 * time.Hour}, {3 * time.Hour, 0}},
 		"hostB": {{4 * time.Hour, 0}, {5 * time.Hour, 7 * time.Hour}},
 	}[nfstest.Host()]
+	var kids []*child
+	for range mine {
+		kids = append(kids, proctest.Start(t, "TestNFSSweepHelperProcess", nfsSweepHelperEnv, "raise", nil))
+	}
+	for _, k := range kids {
+		k.Expect(t, "ready")
+	}
 	for i := 0; i < trials; i++ {
 		dir := filepath.Join(nfstest.Dir(t), fmt.Sprintf("raise-%d", i))
 		if nfstest.Host() == "hostA" {
@@ -116,26 +144,19 @@ func nfsMarkerRaise(t *testing.T) {
 			s.Close()
 		}
 		nfsBarrier(t, fmt.Sprintf("raise-%d-created", i), nfsWait)
-		var kids []*child
-		for j, r := range mine {
+		nfsBarrier(t, fmt.Sprintf("raise-%d-ready", i), nfsWait)
+		for j, k := range kids {
 			// Rotate which process starts first, so the largest value is
 			// not always written last.
-			r = mine[(j+i)%len(mine)]
-			env := []string{"NFS_CHILD_DIR=" + dir, "NFS_CHILD_IDLE=" + r[0].String()}
+			r := mine[(j+i)%len(mine)]
+			rec := ""
 			if r[1] != 0 {
-				env = append(env, "NFS_CHILD_RECORD_IDLE="+r[1].String())
+				rec = r[1].String()
 			}
-			k := proctest.Start(t, "TestNFSSweepHelperProcess", nfsSweepHelperEnv, "raise", env)
-			k.Expect(t, "ready")
-			kids = append(kids, k)
-		}
-		nfsBarrier(t, fmt.Sprintf("raise-%d-ready", i), nfsWait)
-		for _, k := range kids {
-			k.Send(t, "go")
+			k.Send(t, dir+"\t"+r[0].String()+"\t"+rec)
 		}
 		for _, k := range kids {
 			k.Expect(t, "done")
-			k.Finish(t)
 		}
 		nfsBarrier(t, fmt.Sprintf("raise-%d-done", i), nfsWait)
 		if err := nfstest.RefreshDir(dir); err != nil {
@@ -144,6 +165,9 @@ func nfsMarkerRaise(t *testing.T) {
 		if got := markerIdle(t, dir); got != 7*time.Hour {
 			t.Errorf("trial %d: marker %v seen from %s, want the largest idle in use, 7h", i, got, nfstest.Host())
 		}
+	}
+	for _, k := range kids {
+		k.Finish(t)
 	}
 }
 
