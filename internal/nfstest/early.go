@@ -80,6 +80,12 @@ type startedRun struct {
 // machine with the package's tests as they do with other packages' under
 // go test ./....
 //
+// A test reached while its guest still runs waits for it last: Run marks
+// it parallel (t.Parallel, for a top-level test), so that the tests after
+// it run beside its guest. In CI fsstore's tests after TestNFSStore ran
+// for some 58 s after its guest, the last one, had ended, the tail of the
+// whole go test. Such a test must not call t.Setenv before Run.
+//
 // The guests run from a child process (this test binary again), started
 // before m.Run: so the goroutines and file descriptors of this process
 // do not grow while a test runs, and tests that check that they come back
@@ -240,8 +246,9 @@ const startPoll = 100 * time.Millisecond
 
 // takeStarted returns the guest run Start began for the test name with
 // cfg on n hosts, once it has ended, and forgets it (a test run twice
-// boots its second guest itself); nil if Start began none.
-func takeStarted(name string, cfg Config, n int) *guestRun {
+// boots its second guest itself); nil if Start began none. If that run
+// has not ended yet, it calls later before it waits for it.
+func takeStarted(name string, cfg Config, n int, later func()) *guestRun {
 	started.mu.Lock()
 	r := started.runs[name]
 	if r == nil || r.cfg != cfg || r.cfg.Hosts != n {
@@ -254,6 +261,9 @@ func takeStarted(name string, cfg Config, n int) *guestRun {
 
 	g := &guestRun{state: r.state}
 	path := filepath.Join(r.state, startResultFile)
+	if _, err := os.Stat(path); err != nil {
+		later()
+	}
 	for {
 		b, err := os.ReadFile(path)
 		if err == nil {

@@ -219,7 +219,9 @@ func Require(t testing.TB) {
 // subtests with unique names (it re-runs the test binary with -test.run
 // selecting t.Name()), and the test must call Run the same way when
 // re-executed in the guest. Code before Run runs on the parent and on every
-// host; put host work in roles.
+// host; put host work in roles. A top-level test whose guest Start booted
+// and which is reached before that guest has ended is made parallel (see
+// Start).
 func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	t.Helper()
 	n := cfg.hosts(roles)
@@ -239,7 +241,13 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 	if l := cfg.lease(); l < 5*time.Second || l%time.Second != 0 {
 		t.Fatalf("nfstest: Config.Lease %v: want whole seconds, at least 5 s", l)
 	}
-	g := takeStarted(t.Name(), cfg, n)
+	g := takeStarted(t.Name(), cfg, n, func() {
+		// Its guest still runs: the package's other tests run first,
+		// beside it, rather than after it (see Start).
+		if !strings.Contains(t.Name(), "/") {
+			t.Parallel()
+		}
+	})
 	if g != nil {
 		// Start booted it while the tests before this one ran.
 		t.Cleanup(func() { os.RemoveAll(g.state) })
