@@ -89,3 +89,39 @@ func TestReportGuest(t *testing.T) {
 		t.Fatalf("report:\n%s\nwant:\n%s", b, want)
 	}
 }
+
+// TestReportSubtests: the subtests without subtests of their own, with
+// the longest of the hosts' times, one line each, appended.
+func TestReportSubtests(t *testing.T) {
+	state := t.TempDir()
+	hostA := `=== RUN   TestX
+--- PASS: TestX (10.50s)
+    --- PASS: TestX/half (9.00s)
+        --- PASS: TestX/half/Slow (7.25s)
+        --- FAIL: TestX/half/Fast (0.10s)
+        --- PASS: TestX/half/Nested (1.00s)
+            --- PASS: TestX/half/Nested/Inner (0.90s)
+    --- SKIP: TestX/other (0.00s)
+PASS
+`
+	hostB := "    --- PASS: TestX/half/Slow (8.00s)\n    not a result: --- PASS: TestX/half/Fast (99.00s)\n"
+	for h, out := range map[string]string{"hostA": hostA, "hostB": hostB} {
+		if err := os.WriteFile(filepath.Join(state, h+".out"), []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report := filepath.Join(t.TempDir(), "subtests")
+	t.Setenv(EnvSubtestReport, report)
+	reportSubtests(state, []string{"hostA", "hostB"}, t.Logf)
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "    0.1 s  TestX/half/Fast (hostA)\n" +
+		"    0.9 s  TestX/half/Nested/Inner (hostA)\n" +
+		"    8.0 s  TestX/half/Slow (hostB)\n" +
+		"    0.0 s  TestX/other (hostA)\n"
+	if string(b) != want {
+		t.Errorf("report:\n%s\nwant:\n%s", b, want)
+	}
+}

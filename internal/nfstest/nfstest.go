@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,11 @@ const (
 	// the machine, so their sum is the floor of a test run's wall time;
 	// CI prints the file to show where it goes.
 	EnvGuestReport = "SESSFS_NFS_GUEST_REPORT"
+	// EnvSubtestReport names a file to which every Run appends, for each
+	// subtest the hosts ran that has none of its own, how long it took
+	// (the longest of the hosts'; see reportSubtests): the scenarios
+	// that share a guest, where its time goes. CI prints the longest.
+	EnvSubtestReport = "SESSFS_NFS_SUBTEST_REPORT"
 )
 
 // Config describes the guest that Run boots.
@@ -288,6 +294,7 @@ func Run(t *testing.T, cfg Config, roles map[string]func(t *testing.T)) {
 			t.Logf("nfstest: %s passed:\n%s", h, indent(hout))
 		}
 	}
+	reportSubtests(state, names, t.Logf)
 	if code != 0 && !failed {
 		failed = true
 		t.Errorf("nfstest: harness exited %d:\n%s", code, g.out.String())
@@ -674,5 +681,74 @@ func reportGuest(r guestReport, logf func(format string, args ...any)) {
 	}
 	if err != nil {
 		logf("nfstest: %s: %v", EnvGuestReport, err)
+	}
+}
+
+// subtestResult matches go test -v's line for a finished test or subtest.
+var subtestResult = regexp.MustCompile(`^\s*--- (?:PASS|FAIL|SKIP): (\S+) \(([0-9.]+)s\)$`)
+
+// leafSubtests returns, from a host's go test -v output, how long each
+// subtest that has none of its own took, in seconds.
+func leafSubtests(out []byte) map[string]float64 {
+	took := map[string]float64{}
+	for _, l := range strings.Split(string(out), "\n") {
+		m := subtestResult.FindStringSubmatch(l)
+		if m == nil || !strings.Contains(m[1], "/") {
+			continue
+		}
+		if d, err := strconv.ParseFloat(m[2], 64); err == nil {
+			took[m[1]] = d
+		}
+	}
+	for name := range took {
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			for p := name[:i]; ; {
+				delete(took, p)
+				j := strings.LastIndex(p, "/")
+				if j < 0 {
+					break
+				}
+				p = p[:j]
+			}
+		}
+	}
+	return took
+}
+
+// reportSubtests appends to the file EnvSubtestReport names, when it is
+// set, one line per subtest without subtests of its own that the hosts
+// (names, whose output is in state) ran: the longest time a host took
+// for it, the subtest and that host. Failing to is logged: it is a
+// report.
+func reportSubtests(state string, names []string, logf func(format string, args ...any)) {
+	path := os.Getenv(EnvSubtestReport)
+	if path == "" {
+		return
+	}
+	took, by := map[string]float64{}, map[string]string{}
+	for _, h := range names {
+		out, _ := os.ReadFile(filepath.Join(state, h+".out"))
+		for name, d := range leafSubtests(out) {
+			if _, ok := took[name]; !ok || d > took[name] {
+				took[name], by[name] = d, h
+			}
+		}
+	}
+	if len(took) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(took)) {
+		fmt.Fprintf(&b, "%7.1f s  %s (%s)\n", took[name], name, by[name])
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil {
+		_, err = f.WriteString(b.String())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		logf("nfstest: %s: %v", EnvSubtestReport, err)
 	}
 }
