@@ -82,9 +82,9 @@ type startedRun struct {
 //
 // A test reached while its guest still runs waits for it last: Run marks
 // it parallel (t.Parallel, for a top-level test), so that the tests after
-// it run beside its guest. In CI fsstore's tests after TestNFSStore ran
-// for some 58 s after its guest, the last one, had ended, the tail of the
-// whole go test. Such a test must not call t.Setenv before Run.
+// it run beside its guest. In a CI run (2026-12-06, 2-core machine)
+// fsstore's tests after TestNFSStore ran for some 58 s after its guest,
+// the last one, had ended: the tail of the whole go test. Such a test must not call t.Setenv before Run.
 //
 // The guests run from a child process (this test binary again), started
 // before m.Run: so the goroutines and file descriptors of this process
