@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/lock"
@@ -342,5 +343,60 @@ func TestLostLockDeleteBesideSettle(t *testing.T) {
 	}
 	if got, err := b.Load(ctx, id); err != nil || string(got.Data) != "B" {
 		t.Fatalf("next holder's record after the Delete under the lost lock and the sweep: %v, %v; want %q", nfsData(got), err, "B")
+	}
+}
+
+// TestAsideCopiesNewerWins: two copies of a session aside at once, the
+// sweep's (.tmp-gc-) and a locked Delete's (.tmp-gd-), both live; the
+// sweep that settles them must put back the one saved last and remove the
+// other, whichever name holds it. A session re-created while a copy of its
+// earlier self was aside (a create over a record expired to Loads, still
+// within the sweep's grace) has a later Created: it is the newer whatever
+// the versions say. Seen losing the re-created session when the sweep's
+// copy was the older: both were judged on their own, the older put back
+// first (it is settled first), and the re-created one then found its name
+// taken and went as the older.
+func TestAsideCopiesNewerWins(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for _, tc := range []struct {
+		name     string
+		gc, gd   fsstore.Session // Data, Created, Version
+		want     string
+		restored int64
+	}{
+		{"re-created, Delete's the newer", fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 8}, "new", 1},
+		{"re-created, sweep's the newer", fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 8}, fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, "new", 1},
+		{"re-created at a lower version", fsstore.Session{Data: []byte("old"), Created: t0, Version: 900}, fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 3}, "new", 1},
+		{"one session, Delete's the newer", fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, fsstore.Session{Data: []byte("new"), Created: t0, Version: 8}, "new", 1},
+		{"one session, sweep's the newer", fsstore.Session{Data: []byte("new"), Created: t0, Version: 8}, fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, "new", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			for _, c := range []struct {
+				sess   fsstore.Session
+				prefix string
+			}{{tc.gc, ".tmp-gc-"}, {tc.gd, ".tmp-gd-"}} {
+				sess := c.sess
+				sess.ID = id
+				sess.Version-- // Save writes Version+1
+				if err := s.Save(ctx, &sess); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(p, filepath.Join(filepath.Dir(p), c.prefix+filepath.Base(p))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{})
+			if err != nil || st.Restored != tc.restored || st.Errors != 0 {
+				t.Errorf("sweep: %+v, %v; want %d restored", st, err, tc.restored)
+			}
+			mustLoad(t, s, id, tc.want)
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".tmp-*")); len(left) != 0 {
+				t.Errorf("left in the shard: %v", left)
+			}
+		})
 	}
 }

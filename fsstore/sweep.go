@@ -1929,9 +1929,18 @@ func (sw *sweeper) dropAside(p, aside string, st *fileStat) error {
 // dir, whose header is b, is older than one held under the other aside
 // name (the sweep's and a locked Delete's): a Delete that found its lock
 // lost leaves the record it moved aside, which may be older than one a
-// sweep moved aside since, from the name, after a newer save. Under the
-// session's lock (pendingLocked) nothing else writes either. Rare: the
-// look at the other name costs an open where it is empty.
+// sweep moved aside since, from the name, after a newer save, and the
+// other way round. Under the session's lock (pendingLocked) nothing else
+// writes either. Rare: the look at the other name costs an open where it
+// is empty.
+//
+// Older is an earlier Created, then a lower version (newerHeader): a
+// session re-created while a copy of its earlier self was aside (a create
+// over a record expired to Loads, which the sweep's grace still keeps)
+// is the newer whatever its version, which starts afresh when the
+// earlier record was absent. Judged by versions alone, or each copy on
+// its own, the earlier session's copy, settled first, took the name and
+// the re-created one went as the older.
 func (sw *sweeper) olderAside(dir, name, rec string, b []byte) bool {
 	other := asideName(rec)
 	if other == name {
@@ -1946,7 +1955,19 @@ func (sw *sweeper) olderAside(dir, name, rec string, b []byte) bool {
 		return false
 	}
 	oh, _, err := record.DecodeHeader(ob)
-	return err == nil && oh.Created == h.Created && oh.Version > h.Version
+	return err == nil && newerHeader(oh, h)
+}
+
+// newerHeader reports whether a record with header a was saved after one
+// with header b of the same session: a later Created (a session created
+// again after the other was taken as absent; under the session's lock no
+// save writes an earlier Created after a later one), else a higher
+// version.
+func newerHeader(a, b record.Header) bool {
+	if a.Created != b.Created {
+		return a.Created > b.Created
+	}
+	return a.Version > b.Version
 }
 
 // wouldRestore counts, for a dry run, a live record left aside at aside,
