@@ -275,7 +275,7 @@ const (
 	rekeyedPlain                     // rewritten from plaintext (migration)
 	rekeyExpired                     // expired: left for the sweep
 	rekeyRaced                       // changed by a request meanwhile: left as it is
-	rekeyAside                       // live under an old key, held aside by a sweep: left as it is
+	rekeyAside                       // live under an old key, aside (the sweep's or a locked Delete's aside name): left as it is
 )
 
 // deployedGuard checks that the newest key of the key set a maintenance
@@ -645,13 +645,15 @@ func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header) (rekeyResu
 // be long: the rekey does not wait for all of it.
 const rekeyAsideWait = time.Minute
 
-// rekeyAfterSweep rekeys a record still held aside after rekeyTries
-// reads: it waits, at most rekeyAsideWait, until no sweep holds the
-// store's sweep lock (a running sweep settles what it moved aside before
-// it releases it: puts a live record back, or removes an expired one),
-// and reads it once more. A record still aside then was left by a sweep
-// that died, and waits for the next sweep. No lock of a session is held
-// while it waits: a sweep takes those with its own held.
+// rekeyAfterSweep rekeys a record still aside after rekeyTries reads: it
+// waits, at most rekeyAsideWait, until no sweep holds the store's sweep
+// lock (a running sweep settles what it moved aside before it releases
+// it, and what it finds aside in the shards it lists: puts a live record
+// back, or removes an expired one), and reads it once more. A record
+// still aside then waits for the next sweep: left by a sweep that died,
+// or by a locked Delete that found its lock lost (or was killed there),
+// which leaves it for the sweep. No lock of a session is held while it
+// waits: a sweep takes those with its own held.
 func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard) (rekeyResult, error) {
 	if h := s.testHooks.rekeyAsideWait; h != nil {
 		h(name)
@@ -663,20 +665,35 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limi
 	case err == nil:
 		s.unlockLogged(h, "rekey's wait for the sweep", filepath.Join(dir, name))
 	case ctx.Err() != nil:
-		return rekeyAside, fmt.Errorf("%s: waiting for the sweep that holds it aside (as %s): %w", filepath.Join(dir, name), asideName(name), ctx.Err())
+		return rekeyAside, fmt.Errorf("%s, under an old key: waiting for the sweep: %w", s.asideWhere(dir, name), ctx.Err())
 	case errors.Is(err, lock.ErrLocked):
-		return rekeyAside, fmt.Errorf("%s is held aside (as %s), under an old key, by a sweep that is still running after %v: rekey again once it has ended", filepath.Join(dir, name), asideName(name), rekeyAsideWait)
+		return rekeyAside, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", s.asideWhere(dir, name), rekeyAsideWait)
 	default:
-		return rekeyAside, fmt.Errorf("%s is held aside by a sweep (as %s), under an old key: sweep lock: %w", filepath.Join(dir, name), asideName(name), closedLock(err))
+		return rekeyAside, fmt.Errorf("%s, under an old key: sweep lock: %w", s.asideWhere(dir, name), closedLock(err))
 	}
 	res, err := s.rekeyOne(ctx, dir, name, lim, guard, order)
 	if res == rekeyAside && err == nil {
-		err = fmt.Errorf("%s is held aside (as %s), under an old key, by a sweep that is no longer running: run a sweep (sessgc run) to put it back, then rekey again", filepath.Join(dir, name), asideName(name))
+		err = fmt.Errorf("%s, under an old key, and no sweep is running: run a sweep (sessgc run) to put it back, then rekey again", s.asideWhere(dir, name))
 	}
 	if res == rekeyRaced && err == nil {
 		err = fmt.Errorf("%s: %w after a sweep put it back; the next pass tries again", filepath.Join(dir, name), errRekeyRaced)
 	}
 	return res, err
+}
+
+// asideWhere says, for rekeyAfterSweep's errors, where the record name in
+// dir is while not under its name, and what put it there: the sweep's
+// aside name, where a sweep holds it (or one that died left it), else a
+// locked Delete's, where a Delete that found its lock lost (or was killed
+// there) left it for the sweep. The two are told apart for the operator:
+// a Delete's copy is no sweep's doing, and waits for the next sweep all
+// the same.
+func (s *Store) asideWhere(dir, name string) string {
+	p := filepath.Join(dir, name)
+	if _, err := s.root.lstat(filepath.Join(dir, asideName(name))); err == nil {
+		return fmt.Sprintf("%s is held aside (as %s) by a sweep", p, asideName(name))
+	}
+	return fmt.Sprintf("%s is left aside (as %s) by a locked Delete that found its lock lost or was stopped there, for the sweep to put back", p, deleteAsideName(name))
 }
 
 // rekeyTries is how many times a rekey reads a record that requests keep

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,28 +209,42 @@ func TestRekeyRecordPutBack(t *testing.T) {
 }
 
 // TestRekeyRecordLeftAside: a record left aside by a sweep that died (or
-// could not put it back) is not listed under its name at all. A pass that
+// could not put it back), or by a locked Delete that found its lock lost
+// (or was killed there), is not listed under its name at all. A pass that
 // saw nothing of it reported no errors, and the next sweep put the live
-// record back under the old key, lost once that key was retired.
+// record back under the old key, lost once that key was retired. The
+// error names the file aside and what left it there: it called a
+// Delete's copy one a sweep held, by the sweep's aside name.
 func TestRekeyRecordLeftAside(t *testing.T) {
 	ctx := context.Background()
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	dir := t.TempDir()
-	_, p := savedUnderKey(t, dir, k1)
-	aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
-	if err := os.Rename(p, aside); err != nil {
-		t.Fatal(err)
-	}
-	rk := rekeyingStore(t, dir, k2, k1)
-	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
-	if err != nil || st.Errors != 1 {
-		t.Fatalf("Rekey with a live record left aside = %+v, %v; want one error", st, err)
-	}
-	if _, err := rk.Sweep(ctx, fsstore.SweepOptions{}); err != nil { // puts it back
-		t.Fatal(err)
-	}
-	if st, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
-		t.Fatalf("pass after the sweep = %+v, %v; want the record rekeyed", st, err)
+	for _, tc := range []struct{ prefix, by string }{
+		{".tmp-gc-", "by a sweep"},
+		{".tmp-gd-", "by a locked Delete"},
+	} {
+		t.Run(tc.prefix, func(t *testing.T) {
+			dir := t.TempDir()
+			_, p := savedUnderKey(t, dir, k1)
+			aside := filepath.Join(filepath.Dir(p), tc.prefix+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			rk := rekeyingStore(t, dir, k2, k1)
+			var msgs []string
+			st, err := rk.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { msgs = append(msgs, err.Error()) }})
+			if err != nil || st.Errors != 1 {
+				t.Fatalf("Rekey with a live record left aside = %+v, %v; want one error", st, err)
+			}
+			if len(msgs) != 1 || !strings.Contains(msgs[0], "(as "+filepath.Base(aside)+")") || !strings.Contains(msgs[0], tc.by) {
+				t.Errorf("Rekey's error for a record left at %s: %q; want it named, left there %s", filepath.Base(aside), msgs, tc.by)
+			}
+			if _, err := rk.Sweep(ctx, fsstore.SweepOptions{}); err != nil { // puts it back
+				t.Fatal(err)
+			}
+			if st, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
+				t.Fatalf("pass after the sweep = %+v, %v; want the record rekeyed", st, err)
+			}
+		})
 	}
 }
 
