@@ -58,19 +58,13 @@ func TestLostLockDeleteBesideSweep(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			opts := []fsstore.Option{fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle)}
-			a, b, sw := openDir(t, dir, opts...), openDir(t, dir, opts...), openDir(t, dir, opts...)
-			id := newID(t)
-			p := a.RecordPathForTest(id)
+			f := newLostLockDelete(t)
+			a, b, sw, id, p, la := f.a, f.b, f.sw, f.id, f.p, f.la
 			gcAside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
-			mustSave(t, a, id, "old")
-			la, err := a.Lock(ctx, id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer la.Unlock()
-			var lb *fsstore.Locked
+			var (
+				lb  *fsstore.Locked
+				err error
+			)
 			defer func() {
 				if lb != nil {
 					lb.Unlock()
@@ -79,8 +73,7 @@ func TestLostLockDeleteBesideSweep(t *testing.T) {
 			// takeOver breaks the Delete's lease, as a breaker replaces a
 			// lease that lapsed, and has the next holder save data.
 			takeOver := func(data string) {
-				if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
-					t.Error(err)
+				if !f.breakLease(t) {
 					return
 				}
 				if lb, err = b.Lock(ctx, id, fsstore.Exclusive); err != nil {
@@ -170,6 +163,46 @@ func TestLostLockDeleteBesideSweep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lostLockDelete is the setup of the tests of a Locked.Delete whose lock
+// is lost meanwhile: three stores on one directory under the lease
+// strategy (a, whose holder deletes; b, the next holder; sw, a sweep's),
+// the session id saved ("old") at p and locked through a (la, unlocked at
+// the end of the test).
+type lostLockDelete struct {
+	dir      string
+	a, b, sw *fsstore.Store
+	id, p    string
+	la       *fsstore.Locked
+}
+
+func newLostLockDelete(t *testing.T) *lostLockDelete {
+	t.Helper()
+	f := &lostLockDelete{dir: t.TempDir()}
+	opts := []fsstore.Option{fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle)}
+	f.a, f.b, f.sw = openDir(t, f.dir, opts...), openDir(t, f.dir, opts...), openDir(t, f.dir, opts...)
+	f.id = newID(t)
+	f.p = f.a.RecordPathForTest(f.id)
+	mustSave(t, f.a, f.id, "old")
+	la, err := f.a.Lock(context.Background(), f.id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.la = la
+	t.Cleanup(func() { la.Unlock() })
+	return f
+}
+
+// breakLease breaks a's lease, as a breaker replaces a lease that lapsed
+// (a's holder stopped past it): the next Lock takes it. It reports
+// whether it could.
+func (f *lostLockDelete) breakLease(t *testing.T) bool {
+	if err := os.Remove(filepath.Join(f.dir, "locks", f.a.StripeForTest(f.id)+".lease")); err != nil {
+		t.Error(err)
+		return false
+	}
+	return true
 }
 
 // TestDeleteAsideLeftover: a Locked.Delete killed with the record under
@@ -268,18 +301,9 @@ func TestDeleteAsideLeftover(t *testing.T) {
 // record, to that aside name: the sweep's unlink must not take it.
 func TestLostLockDeleteBesideSettle(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	opts := []fsstore.Option{fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle)}
-	a, b, sw := openDir(t, dir, opts...), openDir(t, dir, opts...), openDir(t, dir, opts...)
-	id := newID(t)
-	p := a.RecordPathForTest(id)
+	f := newLostLockDelete(t)
+	a, b, sw, id, p, la := f.a, f.b, f.sw, f.id, f.p, f.la
 	gdAside := filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
-	mustSave(t, a, id, "old")
-	la, err := a.Lock(ctx, id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer la.Unlock()
 	var (
 		taken, release = make(chan struct{}), make(chan struct{})
 		swept          = make(chan error, 1)
@@ -297,8 +321,7 @@ func TestLostLockDeleteBesideSettle(t *testing.T) {
 		case "name check":
 			// The holder stopped past its lease: the next holder
 			// saves, and a sweep settles the copy aside.
-			if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
-				t.Error(err)
+			if !f.breakLease(t) {
 				return
 			}
 			lb, err := b.Lock(ctx, id, fsstore.Exclusive)
@@ -330,7 +353,7 @@ func TestLostLockDeleteBesideSettle(t *testing.T) {
 			}
 		}
 	})
-	err = la.Delete(ctx)
+	err := la.Delete(ctx)
 	a.SetDeleteHookForTest(nil)
 	if t.Failed() {
 		return

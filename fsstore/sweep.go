@@ -1822,10 +1822,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		// its own turn puts back: put back first, this older one would
 		// take the name, and that one go as the older.
 		if !sw.opts.DryRun {
-			if err := sw.dropAside(p, aside, &st); err != nil {
-				if !errors.Is(err, fs.ErrNotExist) {
-					sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
-				}
+			if !sw.drop(p, aside, &st) {
 				return
 			}
 		}
@@ -1848,10 +1845,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		}
 		if taken && named.sameFile(st) {
 			if !sw.opts.DryRun {
-				if err := sw.dropAside(p, aside, &st); err != nil {
-					if !errors.Is(err, fs.ErrNotExist) {
-						sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
-					}
+				if !sw.drop(p, aside, &st) {
 					return
 				}
 			}
@@ -1877,13 +1871,21 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		}
 		return
 	}
-	if err := sw.dropAside(p, aside, &st); err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
-		}
+	if !sw.drop(p, aside, &st) {
 		return
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
+}
+
+// drop is dropAside for settleAside, which leaves the copy where it is
+// on a failure: it reports the failure (a copy gone meanwhile is none)
+// and whether the copy went.
+func (sw *sweeper) drop(p, aside string, st *fileStat) bool {
+	err := sw.dropAside(p, aside, st)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		sw.fail(&fs.PathError{Op: "unlink", Path: aside, Err: err})
+	}
+	return err == nil
 }
 
 // dropAside removes the copy aside at aside, whose attributes were st
