@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,28 +371,40 @@ func TestLostLockDeleteBesideSettle(t *testing.T) {
 }
 
 // TestAsideCopiesNewerWins: two copies of a session aside at once, the
-// sweep's (.tmp-gc-) and a locked Delete's (.tmp-gd-), both live; the
-// sweep that settles them must put back the one saved last and remove the
-// other, whichever name holds it. A session re-created while a copy of its
-// earlier self was aside (a create over a record expired to Loads, still
-// within the sweep's grace) has a later Created: it is the newer whatever
-// the versions say. Seen losing the re-created session when the sweep's
-// copy was the older: both were judged on their own, the older put back
-// first (it is settled first), and the re-created one then found its name
-// taken and went as the older.
+// sweep's (.tmp-gc-) and a locked Delete's (.tmp-gd-); the sweep that
+// settles them must judge the one saved last, put it back live or remove
+// it expired, and remove the other as superseded, whichever name holds
+// which, and Stats count them so: one session (live, or expired) and a
+// stale temp file. A session re-created while a copy of its earlier self
+// was aside (a create over a record expired to Loads, still within the
+// sweep's grace) has a later Created: it is the newer whatever the
+// versions say. Seen on the old code: the re-created session lost when
+// the sweep's copy was the older (each copy judged on its own, the older,
+// settled first, took the name, and the re-created one went as the
+// older); the older copy put back, live, when the newer had expired (the
+// session ended coming back with its older data); and Stats counting one
+// session twice, once expired and once live, where one copy had expired.
 func TestAsideCopiesNewerWins(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	older := fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}
+	newer := fsstore.Session{Data: []byte("new"), Created: t0, Version: 8}
+	recreated := fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 3}
+	type counts struct{ live, expired, staleTemps, restorable int64 }
 	for _, tc := range []struct {
-		name     string
-		gc, gd   fsstore.Session // Data, Created, Version
-		want     string
-		restored int64
+		name   string
+		gc, gd fsstore.Session // Data, Created, Version
+		aged   string          // the copy made expired: "gc", "gd" or none
+		want   string          // the session afterwards; "" none
+		stats  counts
 	}{
-		{"re-created, Delete's the newer", fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 8}, "new", 1},
-		{"re-created, sweep's the newer", fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 8}, fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, "new", 1},
-		{"re-created at a lower version", fsstore.Session{Data: []byte("old"), Created: t0, Version: 900}, fsstore.Session{Data: []byte("new"), Created: t0.Add(time.Minute), Version: 3}, "new", 1},
-		{"one session, Delete's the newer", fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, fsstore.Session{Data: []byte("new"), Created: t0, Version: 8}, "new", 1},
-		{"one session, sweep's the newer", fsstore.Session{Data: []byte("new"), Created: t0, Version: 8}, fsstore.Session{Data: []byte("old"), Created: t0, Version: 7}, "new", 1},
+		{"re-created, Delete's the newer", older, recreated, "", "new", counts{1, 0, 1, 1}},
+		{"re-created, sweep's the newer", recreated, older, "", "new", counts{1, 0, 1, 1}},
+		{"one session, Delete's the newer", older, newer, "", "new", counts{1, 0, 1, 1}},
+		{"one session, sweep's the newer", newer, older, "", "new", counts{1, 0, 1, 1}},
+		{"the newer expired, sweep's", newer, older, "gc", "", counts{0, 1, 1, 0}},
+		{"the newer expired, Delete's", older, newer, "gd", "", counts{0, 1, 1, 0}},
+		{"the older expired, sweep's", older, newer, "gc", "new", counts{1, 0, 1, 1}},
+		{"the older expired, Delete's", newer, older, "gd", "new", counts{1, 0, 1, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -399,27 +412,83 @@ func TestAsideCopiesNewerWins(t *testing.T) {
 			id := newID(t)
 			p := s.RecordPathForTest(id)
 			for _, c := range []struct {
-				sess   fsstore.Session
-				prefix string
-			}{{tc.gc, ".tmp-gc-"}, {tc.gd, ".tmp-gd-"}} {
+				sess fsstore.Session
+				kind string
+			}{{tc.gc, "gc"}, {tc.gd, "gd"}} {
 				sess := c.sess
 				sess.ID = id
 				sess.Version-- // Save writes Version+1
 				if err := s.Save(ctx, &sess); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.Rename(p, filepath.Join(filepath.Dir(p), c.prefix+filepath.Base(p))); err != nil {
+				aside := filepath.Join(filepath.Dir(p), ".tmp-"+c.kind+"-"+filepath.Base(p))
+				if err := os.Rename(p, aside); err != nil {
 					t.Fatal(err)
 				}
+				if c.kind == tc.aged {
+					age(t, aside)
+				}
+			}
+			if st, err := s.Stats(ctx, fsstore.StatsOptions{}); err != nil || (counts{st.Live, st.Expired, st.StaleTemps, st.Restorable}) != tc.stats {
+				t.Errorf("Stats: %+v, %v; want live, expired, stale temps, restorable %v", st, err, tc.stats)
+			}
+			sessions, restored := int64(0), int64(0)
+			if tc.want == "" {
+				sessions = 1
+			} else {
+				restored = 1
 			}
 			st, err := s.Sweep(ctx, fsstore.SweepOptions{})
-			if err != nil || st.Restored != tc.restored || st.Errors != 0 {
-				t.Errorf("sweep: %+v, %v; want %d restored", st, err, tc.restored)
+			if err != nil || st.Restored != restored || st.Sessions != sessions || st.Temps != 1 || st.Errors != 0 {
+				t.Errorf("sweep: %+v, %v; want %d restored, %d expired session and one superseded copy removed", st, err, restored, sessions)
 			}
-			mustLoad(t, s, id, tc.want)
+			if tc.want != "" {
+				mustLoad(t, s, id, tc.want)
+			} else if got, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load afterwards: %v, %v; want ErrNotFound, the session's last save expired", nfsData(got), err)
+			}
 			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".tmp-*")); len(left) != 0 {
 				t.Errorf("left in the shard: %v", left)
 			}
 		})
+	}
+}
+
+// TestStatsRecordGoneToDeleteAside: a record the listing showed under its
+// name, gone by Stats' look at it, moved to a locked Delete's aside name
+// (.tmp-gd-) whose entry the listing had passed: Stats counts it there, as
+// Loads find it and the sweep puts it back. It looked at the sweep's aside
+// name only, and counted no session.
+func TestStatsRecordGoneToDeleteAside(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	s.SetSweepRelistHookForTest(func(dir string) []fs.DirEntry {
+		var listed []fs.DirEntry
+		once.Do(func() {
+			// Listed under its name in a chunk read after the one that
+			// would have shown the aside name, then moved aside.
+			mustSave(t, s, id, "old")
+			fi, err := os.Lstat(p)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			listed = append(listed, fs.FileInfoToDirEntry(fi))
+			if err := os.Rename(p, filepath.Join(dir, ".tmp-gd-"+filepath.Base(p))); err != nil {
+				t.Error(err)
+			}
+		})
+		return listed
+	})
+	st, err := s.Stats(ctx, fsstore.StatsOptions{})
+	s.SetSweepRelistHookForTest(nil)
+	if err != nil || st.Live != 1 || st.Restorable != 1 || st.Errors != 0 {
+		t.Errorf("Stats: %+v, %v; want the session counted live, restorable, at the Delete's aside name", st, err)
 	}
 }

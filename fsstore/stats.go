@@ -36,8 +36,9 @@ type StatsOptions struct {
 
 // Stats describes the files of a store as a sweep would judge them when
 // Stats ran. Every figure comes from directory listings and file attributes;
-// no record is opened, but for one a sweep left aside (.tmp-gc-<name>, a
-// sweep that died midway), whose header it reads, and for a live one whose
+// no record is opened, but for one left aside (.tmp-gc-<name>, a sweep
+// that died midway; .tmp-gd-<name>, a locked Delete that found its lock
+// lost), whose header it reads, and for a live one whose
 // name it looks up, as the next sweep does (see Restorable). On NFS it costs
 // a few round trips per directory where the client reads it with READDIR,
 // whose reply carries the files' attributes. A directory unchanged since
@@ -74,7 +75,8 @@ type Stats struct {
 	Bytes        int64 // bytes in all regular files counted above
 
 	// Restorable counts the live session records that a sweep which died
-	// midway left aside (.tmp-gc-<name> in their shard), live by their
+	// midway left aside (.tmp-gc-<name> in their shard), or a locked
+	// Delete that found its lock lost (.tmp-gd-<name>), live by their
 	// header's expiry: Loads find them there, and the next sweep puts them
 	// back under their names and counts them as SweepStats.Restored, not
 	// in its Live (unless a request holds a session's lock then: that one
@@ -84,7 +86,9 @@ type Stats struct {
 	// a newer record took meanwhile is no second session: the sweep
 	// removes it (its put-back fails with EEXIST) and counts it as a
 	// removed temp file, and Stats counts it in Temps, StaleTemps and
-	// TempBytes; the record under the name is counted as any other.
+	// TempBytes; the record under the name is counted as any other. So
+	// is the older of two copies of a session aside at once (one under
+	// each name), the newer counted as the session, live or expired.
 	Restorable int64
 
 	// OldestExpiry and NewestExpiry bound the expiry of the session records
@@ -501,10 +505,15 @@ func (c *statsCounter) shard(ctx context.Context, dir string) error {
 		if !ok {
 			if isRecord && gone {
 				// Gone since the listing: deleted, or held aside by a
-				// sweep this instant, whose aside name this listing may
-				// have passed already. Counted there, as the next sweep
-				// settles it, as a Load finds it (readMovedAside).
-				c.asideOf(&sd, dir, asideName(name), seen, true, lim)
+				// sweep this instant, or moved to a locked Delete's
+				// aside name (left there if its lock was lost), whose
+				// aside name this listing may have passed already.
+				// Counted there, as the next sweep settles it, as a
+				// Load finds it (readMovedAside): the sweep's, then
+				// the Delete's.
+				if !c.asideOf(&sd, dir, asideName(name), seen, true, lim) {
+					c.asideOf(&sd, dir, deleteAsideName(name), seen, true, lim)
+				}
 			}
 			return
 		}
@@ -586,35 +595,48 @@ func (c *statsCounter) aside(sd *shardDir, dir, name string, seen *shardCounted,
 	c.asideOf(sd, dir, name, seen, false, lim)
 }
 
-func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounted, fromName bool, lim sweepLimits) {
+// asideOf is aside; found is false where the file aside was not there
+// (fromName: the caller looks at the other aside name).
+func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounted, fromName bool, lim sweepLimits) (found bool) {
 	p := filepath.Join(dir, name)
 	recName, _ := cutAside(name)
 	rec := filepath.Join(dir, recName)
 	b, st, err := c.s.readHeader(p)
 	if errors.Is(err, fs.ErrNotExist) && !fromName {
 		c.back(sd, dir, recName, seen, lim)
-		return
+		return true
 	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.fail(fmt.Errorf("stats %s: %w", p, err))
+			return true
 		}
-		return
+		return false
 	}
 	if seen.file(recName, st.ino) {
-		return
+		return true
+	}
+	if _, _, cmp := c.s.asideRival(dir, name, recName, b); cmp > 0 {
+		// The other aside name holds a newer copy: the session, counted
+		// there, live or expired. The sweep removes this one as a temp
+		// file (see asideRival).
+		c.bytes.Add(st.size)
+		c.temps.Add(1)
+		c.staleTemps.Add(1)
+		c.tempBytes.Add(st.size)
+		return true
 	}
 	if !asideLive(b, st, c.clock.now(), c.opts.Grace, c.opts.TempAge) {
 		c.bytes.Add(st.size)
 		c.expired.Add(1)
 		c.expiredBytes.Add(st.size)
 		c.expiry(st.mtime.Add(lim.maxIdle))
-		return
+		return true
 	}
 	named, taken, err := c.s.nameStat(rec)
 	if err != nil {
 		c.fail(fmt.Errorf("stats %s: %w", rec, err))
-		return
+		return true
 	}
 	if taken && named.sameFile(st) {
 		// Linked back, not yet unlinked from the aside name: the record
@@ -622,10 +644,10 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 		if !seen.name(recName) {
 			c.record(named, named.mtime, lim)
 		}
-		return
+		return true
 	}
 	if !taken && seen.name(recName) {
-		return // counted under its name already, by another file
+		return true // counted under its name already, by another file
 	}
 	c.bytes.Add(st.size)
 	if taken {
@@ -633,12 +655,13 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 		c.temps.Add(1)
 		c.staleTemps.Add(1)
 		c.tempBytes.Add(st.size)
-		return
+		return true
 	}
 	c.live.Add(1)
 	c.liveBytes.Add(st.size)
 	c.restorable.Add(1)
 	c.expiry(st.mtime.Add(lim.maxIdle))
+	return true
 }
 
 // back counts the record rec in dir (opened: sd), found back under its

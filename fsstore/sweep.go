@@ -1817,9 +1817,10 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 	if !take() {
 		return
 	}
-	if sw.olderAside(dir, name, rec, b) {
+	other, ost, cmp := s.asideRival(dir, name, rec, b)
+	if cmp > 0 {
 		// The other aside name holds a newer copy of the session, which
-		// its own turn puts back: put back first, this older one would
+		// its own turn settles: put back first, this older one would
 		// take the name, and that one go as the older.
 		if !sw.opts.DryRun {
 			if !sw.drop(p, aside, &st) {
@@ -1865,16 +1866,30 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		// Kept, not renewed: nothing happened to the session since it was
 		// judged, by a sweep that did not finish. A newer record at its
 		// name is counted by the listing, as any live one.
-		if sw.putBack(p, aside, &st) == putBackLinked {
+		switch sw.putBack(p, aside, &st) {
+		case putBackNone:
+			return
+		case putBackLinked:
 			sw.restored.Add(1)
 			back.add(rec)
 		}
-		return
+	} else {
+		if !sw.drop(p, aside, &st) {
+			return
+		}
+		sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
 	}
-	if !sw.drop(p, aside, &st) {
-		return
+	if cmp < 0 {
+		// The other aside name holds an older copy, superseded whether
+		// this one went back or expired: left to its own turn, it would
+		// be judged alone, and put back live over the session that
+		// ended (this copy is no longer there to compare with). Gone
+		// from the sweep's own aside name, this one leaves it free for
+		// dropAside.
+		if sw.drop(p, other, &ost) {
+			sw.superseded(other, ost, false)
+		}
 	}
-	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
 }
 
 // drop is dropAside for settleAside, which leaves the copy where it is
@@ -1927,37 +1942,51 @@ func (sw *sweeper) dropAside(p, aside string, st *fileStat) error {
 	return sw.s.root.unlink(own)
 }
 
-// olderAside reports whether the copy of record rec held aside as name in
-// dir, whose header is b, is older than one held under the other aside
-// name (the sweep's and a locked Delete's): a Delete that found its lock
-// lost leaves the record it moved aside, which may be older than one a
-// sweep moved aside since, from the name, after a newer save, and the
-// other way round. Under the session's lock (pendingLocked) nothing else
-// writes either. Rare: the look at the other name costs an open where it
-// is empty.
+// asideRival compares the copy of record rec held aside as name in dir,
+// whose header is b, with a copy held under the other aside name (the
+// sweep's and a locked Delete's): cmp is 1 where that one is the newer,
+// -1 where it is the older, 0 where there is none or either header
+// cannot be judged; other is its path and ost its attributes. A Delete
+// that found its lock lost leaves the record it moved aside, which may be
+// older than one a sweep moved aside since, from the name, after a newer
+// save, and the other way round. The newer copy is the session: put back
+// live, removed expired; the older goes as superseded, whether live or
+// not. Under the session's lock (pendingLocked) nothing else writes
+// either. Rare: the look at the other name costs an open where it is
+// empty.
 //
-// Older is an earlier Created, then a lower version (newerHeader): a
+// Newer is a later Created, then a higher version (newerHeader): a
 // session re-created while a copy of its earlier self was aside (a create
 // over a record expired to Loads, which the sweep's grace still keeps)
 // is the newer whatever its version, which starts afresh when the
 // earlier record was absent. Judged by versions alone, or each copy on
 // its own, the earlier session's copy, settled first, took the name and
-// the re-created one went as the older.
-func (sw *sweeper) olderAside(dir, name, rec string, b []byte) bool {
-	other := asideName(rec)
+// the re-created one went as the older; and an older copy outlived a
+// newer one that had expired, the session coming back with older data.
+func (s *Store) asideRival(dir, name, rec string, b []byte) (other string, ost fileStat, cmp int) {
+	other = asideName(rec)
 	if other == name {
 		other = deleteAsideName(rec)
 	}
-	ob, _, err := sw.s.readHeader(filepath.Join(dir, other))
+	other = filepath.Join(dir, other)
+	ob, ost, err := s.readHeader(other)
 	if err != nil {
-		return false
+		return other, ost, 0
 	}
 	h, _, err := record.DecodeHeader(b)
 	if err != nil {
-		return false
+		return other, ost, 0
 	}
 	oh, _, err := record.DecodeHeader(ob)
-	return err == nil && newerHeader(oh, h)
+	switch {
+	case err != nil:
+		return other, ost, 0
+	case newerHeader(oh, h):
+		return other, ost, 1
+	case newerHeader(h, oh):
+		return other, ost, -1
+	}
+	return other, ost, 0
 }
 
 // newerHeader reports whether a record with header a was saved after one
