@@ -1883,10 +1883,11 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		// The other aside name holds an older copy, superseded whether
 		// this one went back or expired: left to its own turn, it would
 		// be judged alone, and put back live over the session that
-		// ended (this copy is no longer there to compare with). Gone
-		// from the sweep's own aside name, this one leaves it free for
-		// dropAside.
-		if sw.drop(p, other, &ost) {
+		// ended (this copy is no longer there to compare with). This
+		// one gone from the sweep's own aside name leaves it free for
+		// dropAside; a link there an unlink above failed to remove
+		// leaves the older copy to its own turn.
+		if _, err := s.root.lstat(filepath.Join(dir, asideName(rec))); errors.Is(err, fs.ErrNotExist) && sw.drop(p, other, &ost) {
 			sw.superseded(other, ost, false)
 		}
 	}
