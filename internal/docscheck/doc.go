@@ -6,7 +6,9 @@
 // (docs/design.md, "Locking protocol") exists, and the README's quick start
 // works when followed in a new module outside the repository, every
 // public package has a runnable Example, scripts/bench-tables.py
-// passes its self-test against docs/benchmarks.md's generated blocks, and
+// passes its self-test against docs/benchmarks.md's generated blocks,
+// scripts/delete-aside-model.py its check of the design's lost-lock
+// Delete, and
 // every SESSFS_REQUIRE_* variable the tests read is named in
 // docs/testing.md and set by CI, and every test they cite, and every name
 // of a public package and every repository path they write in a code span,
