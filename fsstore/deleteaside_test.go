@@ -394,17 +394,22 @@ func TestAsideCopiesNewerWins(t *testing.T) {
 		name   string
 		gc, gd fsstore.Session // Data, Created, Version
 		aged   string          // the copy made expired: "gc", "gd" or none
+		broken string          // the copy whose bytes are damaged: "gc", "gd" or none
 		want   string          // the session afterwards; "" none
 		stats  counts
 	}{
-		{"re-created, Delete's the newer", older, recreated, "", "new", counts{1, 0, 1, 1}},
-		{"re-created, sweep's the newer", recreated, older, "", "new", counts{1, 0, 1, 1}},
-		{"one session, Delete's the newer", older, newer, "", "new", counts{1, 0, 1, 1}},
-		{"one session, sweep's the newer", newer, older, "", "new", counts{1, 0, 1, 1}},
-		{"the newer expired, sweep's", newer, older, "gc", "", counts{0, 1, 1, 0}},
-		{"the newer expired, Delete's", older, newer, "gd", "", counts{0, 1, 1, 0}},
-		{"the older expired, sweep's", older, newer, "gc", "new", counts{1, 0, 1, 1}},
-		{"the older expired, Delete's", newer, older, "gd", "new", counts{1, 0, 1, 1}},
+		{"re-created, Delete's the newer", older, recreated, "", "", "new", counts{1, 0, 1, 1}},
+		{"re-created, sweep's the newer", recreated, older, "", "", "new", counts{1, 0, 1, 1}},
+		{"one session, Delete's the newer", older, newer, "", "", "new", counts{1, 0, 1, 1}},
+		{"one session, sweep's the newer", newer, older, "", "", "new", counts{1, 0, 1, 1}},
+		{"the newer expired, sweep's", newer, older, "gc", "", "", counts{0, 1, 1, 0}},
+		{"the newer expired, Delete's", older, newer, "gd", "", "", counts{0, 1, 1, 0}},
+		{"the older expired, sweep's", older, newer, "gc", "", "new", counts{1, 0, 1, 1}},
+		{"the older expired, Delete's", newer, older, "gd", "", "new", counts{1, 0, 1, 1}},
+		// A damaged copy is older than one that decodes: the next
+		// holder's create over the record Load reported corrupt.
+		{"sweep's damaged", newer, recreated, "", "gc", "new", counts{1, 0, 1, 1}},
+		{"Delete's damaged", recreated, newer, "", "gd", "new", counts{1, 0, 1, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -427,6 +432,11 @@ func TestAsideCopiesNewerWins(t *testing.T) {
 				}
 				if c.kind == tc.aged {
 					age(t, aside)
+				}
+				if c.kind == tc.broken {
+					if err := os.WriteFile(aside, []byte("damaged: no record header, and no record's bytes at all"), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			if st, err := s.Stats(ctx, fsstore.StatsOptions{}); err != nil || (counts{st.Live, st.Expired, st.StaleTemps, st.Restorable}) != tc.stats {
@@ -490,5 +500,52 @@ func TestStatsRecordGoneToDeleteAside(t *testing.T) {
 	s.SetSweepRelistHookForTest(nil)
 	if err != nil || st.Live != 1 || st.Restorable != 1 || st.Errors != 0 {
 		t.Errorf("Stats: %+v, %v; want the session counted live, restorable, at the Delete's aside name", st, err)
+	}
+}
+
+// TestAsideCopiesNewerRead: with a copy of the session under each aside
+// name and none under its name (a sweep that died with one aside, a
+// Delete that found its lock lost with the next holder's newer save),
+// Load reads the newer, and Touch renews it: the session, as the sweep
+// settles them (TestAsideCopiesNewerWins). Seen reading the older, the
+// sweep's, which a save under the lock then built on, undoing the
+// newer's; and touching it, the newer left to expire.
+func TestAsideCopiesNewerRead(t *testing.T) {
+	ctx := context.Background()
+	for _, op := range []string{"load", "touch"} {
+		t.Run(op, func(t *testing.T) {
+			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+			id := newID(t)
+			p := s.RecordPathForTest(id)
+			gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+			sess := mustSave(t, s, id, "old")
+			if err := os.Rename(p, gc); err != nil {
+				t.Fatal(err)
+			}
+			sess.Data = []byte("new")
+			if err := s.Save(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(p, gd); err != nil {
+				t.Fatal(err)
+			}
+			then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
+			for _, f := range []string{gc, gd} {
+				if err := os.Chtimes(f, then, then); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch op {
+			case "load":
+				mustLoad(t, s, id, "new")
+			case "touch":
+				if err := s.Touch(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				if fi, err := os.Stat(gd); err != nil || !fi.ModTime().After(then) {
+					t.Errorf("the newer copy aside after Touch: %v, %v; want it touched (mtime after %v)", fi.ModTime(), err, then)
+				}
+			}
+		})
 	}
 }

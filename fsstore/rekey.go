@@ -599,6 +599,13 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 		// sweep to put back, under its old key.
 		aside = filepath.Join(dir, deleteAsideName(name))
 		b, st, err = s.readHeader(aside)
+	} else if err == nil {
+		// Both may hold a copy: the newer is the session, which the
+		// sweep puts back (see readMovedAside), judged here; the older,
+		// expired or under the newest key, said nothing of it.
+		if db, dst, derr := s.readHeader(filepath.Join(dir, deleteAsideName(name))); derr == nil && newerCopy(db, b) {
+			aside, b, st = filepath.Join(dir, deleteAsideName(name)), db, dst
+		}
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -685,12 +692,13 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limi
 // dir is while not under its name, and what put it there: the sweep's
 // aside name, where a sweep holds it (or one that died left it), else a
 // locked Delete's, where a Delete that found its lock lost (or was killed
-// there) left it for the sweep. The two are told apart for the operator:
+// there) left it for the sweep; the newer where both hold a copy (see
+// readMovedAside). The two are told apart for the operator:
 // a Delete's copy is no sweep's doing, and waits for the next sweep all
 // the same.
 func (s *Store) asideWhere(dir, name string) string {
 	p := filepath.Join(dir, name)
-	if _, err := s.root.lstat(filepath.Join(dir, asideName(name))); err == nil {
+	if _, err := s.root.lstat(filepath.Join(dir, asideName(name))); err == nil && !s.deleteAsideNewer(dir, name) {
 		return fmt.Sprintf("%s is held aside (as %s) by a sweep", p, asideName(name))
 	}
 	return fmt.Sprintf("%s is left aside (as %s) by a locked Delete that found its lock lost or was stopped there, for the sweep to put back", p, deleteAsideName(name))

@@ -383,3 +383,49 @@ func TestRekeyDeleteAroundCheck(t *testing.T) {
 		t.Fatalf("Load of the session deleted during the rekey = %q, %v; want ErrNotFound", got.Data, err)
 	}
 }
+
+// TestRekeyNewerCopyAside: a copy of the session under each aside name,
+// the sweep's older and expired, the Delete's newer and live, both under
+// the old key. The rekey judges the newer, the session the sweep puts
+// back: an error until it is back. Judged by the older, it was counted
+// expired, the pass reported nothing left to do, and retiring the old key
+// lost the session the sweep then put back under it.
+func TestRekeyNewerCopyAside(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	sess := &fsstore.Session{ID: id, Data: []byte("old")}
+	for i, at := range []string{gc, gd} {
+		if err := s.Save(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p, at); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			long := time.Now().Add(-2 * time.Hour)
+			if err := os.Chtimes(at, long, long); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rk := rekeyingStore(t, dir, k2, k1)
+	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || st.Errors != 1 || st.Expired != 0 {
+		t.Fatalf("Rekey with the newer copy aside live under the old key = %+v, %v; want one error, not expired", st, err)
+	}
+	if _, err := rk.Sweep(ctx, fsstore.SweepOptions{}); err != nil { // puts the newer back
+		t.Fatal(err)
+	}
+	if st, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
+		t.Fatalf("pass after the sweep = %+v, %v; want the record rekeyed", st, err)
+	}
+}

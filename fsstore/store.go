@@ -1737,12 +1737,30 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 		return err
 	}
 	dir, name := filepath.Split(p)
-	for _, at := range [...]string{dir + asideName(name), dir + deleteAsideName(name), p} {
+	for i, at := range [...]string{dir + asideName(name), dir + deleteAsideName(name), p} {
 		if err = s.touchByName(c, id, k, at); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
+			if i == 0 && s.deleteAsideNewer(dir, name) {
+				// Both names hold a copy, the Delete's the newer: the
+				// session, as Load reads it and the sweep settles it.
+				err = s.touchByName(c, id, k, dir+deleteAsideName(name))
+			}
 			break
 		}
 	}
 	return err
+}
+
+// deleteAsideNewer reports whether a locked Delete's aside name in dir
+// holds a newer copy of the record name than the sweep's (newerCopy):
+// the session, where both hold one (see readMovedAside). Rare: asked
+// once a copy was found at the sweep's.
+func (s *Store) deleteAsideNewer(dir, name string) bool {
+	db, _, err := s.readHeader(filepath.Join(dir, deleteAsideName(name)))
+	if err != nil {
+		return false
+	}
+	b, _, err := s.readHeader(filepath.Join(dir, asideName(name)))
+	return err == nil && newerCopy(db, b)
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while

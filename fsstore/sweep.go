@@ -1974,20 +1974,38 @@ func (s *Store) asideRival(dir, name, rec string, b []byte) (other string, ost f
 	if err != nil {
 		return other, ost, 0
 	}
-	h, _, err := record.DecodeHeader(b)
-	if err != nil {
-		return other, ost, 0
+	return other, ost, copyOrder(ob, b)
+}
+
+// newerCopy reports whether the record a, read from an aside name, is a
+// newer copy of its session than b (copyOrder).
+func newerCopy(a, b []byte) bool { return copyOrder(a, b) > 0 }
+
+// copyOrder compares two copies of one session's record by their headers
+// a and b: 1 where a is the newer (newerHeader), -1 where b is, 0 where
+// neither can be told. A damaged copy (record.ErrCorrupt) is older than
+// one that decodes: Load reports it as corrupt and a create replaces it,
+// so the session is the other, which a save made since (the next holder's
+// create over it, say); put back first, the damaged one took the name and
+// the other went as the older. A header of a format this build does not
+// know (record.ErrUnsupported, a newer build's) cannot be told from.
+func copyOrder(a, b []byte) int {
+	ha, _, aerr := record.DecodeHeader(a)
+	hb, _, berr := record.DecodeHeader(b)
+	damaged := func(err error) bool {
+		return errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrUnsupported)
 	}
-	oh, _, err := record.DecodeHeader(ob)
 	switch {
-	case err != nil:
-		return other, ost, 0
-	case newerHeader(oh, h):
-		return other, ost, 1
-	case newerHeader(h, oh):
-		return other, ost, -1
+	case aerr == nil && berr == nil && newerHeader(ha, hb):
+		return 1
+	case aerr == nil && berr == nil && newerHeader(hb, ha):
+		return -1
+	case aerr == nil && damaged(berr):
+		return 1
+	case berr == nil && damaged(aerr):
+		return -1
 	}
-	return other, ost, 0
+	return 0
 }
 
 // newerHeader reports whether a record with header a was saved after one
@@ -2105,11 +2123,23 @@ func (s *Store) readHeader(p string) ([]byte, fileStat, error) {
 // create saved a fresh session over it, and the sweep then removed the
 // copy aside as the older (as for a record the sweep holds aside, which
 // the create conflicts with).
+//
+// Both names may hold a copy at once (a sweep that died with one aside,
+// a Delete that found its lock lost with another): the newer is the
+// session, as the sweep settles them (asideRival), and is read; the
+// older was a Load's answer, and a save under the lock built on it undid
+// the newer's. The look at the Delete's name after a copy found at the
+// sweep's costs an OPEN, where a copy is aside at all.
 func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileStat, error) {
 	dir, name := filepath.Split(p)
 	b, st, err := s.root.readFile(dir+asideName(name), limit)
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		b, st, err = s.root.readFile(dir+deleteAsideName(name), limit)
+	case err == nil:
+		if db, dst, derr := s.root.readFile(dir+deleteAsideName(name), limit); derr == nil && newerCopy(db, b) {
+			b, st = db, dst
+		}
 	}
 	if again && errors.Is(err, fs.ErrNotExist) {
 		s.refreshDir(p)
