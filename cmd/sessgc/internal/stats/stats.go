@@ -109,7 +109,7 @@ type Report struct {
 	LockStripes    int        `json:"lock_stripes"`
 	MaxIdleSecs    float64    `json:"max_idle_seconds"`
 	Live           int64      `json:"live"`
-	Restorable     int64      `json:"restorable"` // of live: held aside by an interrupted sweep, restored by the next
+	Restorable     int64      `json:"restorable"` // of live: held aside by an interrupted sweep or a locked delete that lost its lock, restored by the next
 	Expired        int64      `json:"expired"`
 	LiveBytes      int64      `json:"live_bytes"`
 	ExpiredBytes   int64      `json:"expired_bytes"`
@@ -315,10 +315,11 @@ func writeHuman(w io.Writer, r *Report) {
 	c, b := pass.Count, pass.Bytes
 	fmt.Fprintf(w, "store     %s (shard depth %d, %d lock stripes, max idle %s)\n",
 		r.Dir, r.ShardDepth, r.LockStripes, time.Duration(r.MaxIdleSecs*float64(time.Second)))
-	// Restorable only when there are any: it takes a sweep that died.
+	// Restorable only when there are any: it takes a sweep that died, or a
+	// locked delete that found its lock lost.
 	aside := ""
 	if r.Restorable > 0 {
-		aside = fmt.Sprintf("; %s of the live held aside by an interrupted sweep, which the next sweep restores", c(r.Restorable))
+		aside = fmt.Sprintf("; %s of the live held aside by an interrupted sweep or a locked delete that lost its lock, which the next sweep restores", c(r.Restorable))
 	}
 	fmt.Fprintf(w, "sessions  %s live (%s), %s expired (%s)%s\n", c(r.Live), b(r.LiveBytes), c(r.Expired), b(r.ExpiredBytes), aside)
 	if r.OldestExpiry != nil {
