@@ -506,13 +506,13 @@ func TestStatsRecordGoneToDeleteAside(t *testing.T) {
 // TestAsideCopiesNewerRead: with a copy of the session under each aside
 // name and none under its name (a sweep that died with one aside, a
 // Delete that found its lock lost with the next holder's newer save),
-// Load reads the newer, and Touch renews it: the session, as the sweep
+// Load and Range read the newer, and Touch renews it: the session, as the sweep
 // settles them (TestAsideCopiesNewerWins). Seen reading the older, the
 // sweep's, which a save under the lock then built on, undoing the
 // newer's; and touching it, the newer left to expire.
 func TestAsideCopiesNewerRead(t *testing.T) {
 	ctx := context.Background()
-	for _, op := range []string{"load", "touch"} {
+	for _, op := range []string{"load", "touch", "range"} {
 		t.Run(op, func(t *testing.T) {
 			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
 			id := newID(t)
@@ -538,6 +538,15 @@ func TestAsideCopiesNewerRead(t *testing.T) {
 			switch op {
 			case "load":
 				mustLoad(t, s, id, "new")
+			case "range":
+				var got []string
+				st, err := s.Range(ctx, func(r *fsstore.Record) bool {
+					got = append(got, string(r.Data))
+					return true
+				})
+				if err != nil || len(got) != 1 || got[0] != "new" {
+					t.Errorf("Range: %q (%+v), %v; want the newer copy, once", got, st, err)
+				}
 			case "touch":
 				if err := s.Touch(ctx, id); err != nil {
 					t.Fatal(err)

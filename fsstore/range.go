@@ -158,7 +158,10 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				if _, err := s.root.lstat(filepath.Join(dir, rec)); !errors.Is(err, fs.ErrNotExist) {
 					return
 				}
-				name = rec
+				// Both aside names may hold a copy: the newer is the
+				// session (see readMovedAside), whichever the listing
+				// showed first (the other is then passed).
+				name, file = rec, s.asideToRead(dir, rec)
 			}
 			if !isRecordName(name) || !strings.HasPrefix(name, prefix) {
 				return

@@ -1977,6 +1977,17 @@ func (s *Store) asideRival(dir, name, rec string, b []byte) (other string, ost f
 	return other, ost, copyOrder(ob, b)
 }
 
+// asideToRead returns the aside name in dir whose copy of record rec is
+// the session, as readMovedAside reads it: the sweep's, unless a locked
+// Delete's holds a newer copy, or the sweep's is empty. Rare: asked for a
+// record listed aside.
+func (s *Store) asideToRead(dir, rec string) string {
+	if _, err := s.root.lstat(filepath.Join(dir, asideName(rec))); err == nil && !s.deleteAsideNewer(dir, rec) {
+		return asideName(rec)
+	}
+	return deleteAsideName(rec)
+}
+
 // newerCopy reports whether the record a, read from an aside name, is a
 // newer copy of its session than b (copyOrder).
 func newerCopy(a, b []byte) bool { return copyOrder(a, b) > 0 }
