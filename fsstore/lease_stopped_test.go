@@ -108,20 +108,32 @@ func TestLeaseStoppedHolderSaveFenced(t *testing.T) {
 // stay, and it must still hold its lock and save again. The stopped
 // Delete must fail with ErrLockLost: alone where it had removed nothing
 // when stopped (the session as it was), with ErrInDoubt where it had (the
-// record it held is gone, and the second holder acted on it).
+// record it held is gone, and the second holder acted on it). With swept,
+// the second holder lets go after its save, a sweep settles the copy the
+// stopped Delete holds aside (older than the save: removed, through the
+// sweep's own aside name), and the second holder locks again before the
+// first resumes, whose next move takes the name, the second holder's
+// record, to its aside name: the second holder still finds it.
 func TestLeaseStoppedHolderDeleteFenced(t *testing.T) {
 	for _, tc := range []struct {
 		stage   string // where the Delete is stopped
+		swept   bool   // a sweep settles the copy aside while it is stopped
 		found   bool   // the second holder finds the session
 		inDoubt bool   // the stopped Delete reports ErrInDoubt
 	}{
-		{"commit", true, false},     // lock checked, before the first unlink
-		{"name", true, false},       // the record moved aside, before the check
-		{"name check", true, true},  // checked, before the unlink of the copy aside
-		{"aside", false, true},      // the copy aside removed
-		{"temp again", false, true}, // every step done, before the last check
+		{"commit", false, true, false},     // lock checked, before the first unlink
+		{"name", false, true, false},       // the record moved aside, before the check
+		{"name", true, true, false},        // the same, the copy aside settled meanwhile
+		{"name check", false, true, true},  // checked, before the unlink of the copy aside
+		{"name check", true, true, true},   // the same, the copy aside settled meanwhile
+		{"aside", false, false, true},      // the copy aside removed
+		{"temp again", false, false, true}, // every step done, before the last check
 	} {
-		t.Run(tc.stage, func(t *testing.T) {
+		name := tc.stage
+		if tc.swept {
+			name += ", swept"
+		}
+		t.Run(name, func(t *testing.T) {
 			// Each waits for a lease to lapse, past the lock package's
 			// grace: side by side, the stages take one wait.
 			t.Parallel()
@@ -134,7 +146,7 @@ func TestLeaseStoppedHolderDeleteFenced(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Lock while the holder is stopped past its lease: %v", err)
 			}
-			defer l.Unlock()
+			defer func() { l.Unlock() }()
 			sess, err := l.Load(ctx)
 			switch {
 			case err == nil && tc.found:
@@ -149,6 +161,18 @@ func TestLeaseStoppedHolderDeleteFenced(t *testing.T) {
 			sess.Data = []byte("B")
 			if err := l.Save(ctx, sess); err != nil {
 				t.Fatalf("second holder's Save: %v", err)
+			}
+			if tc.swept {
+				if err := l.Unlock(); err != nil {
+					t.Fatalf("second holder's Unlock: %v", err)
+				}
+				st, err := s.Sweep(ctx, fsstore.SweepOptions{})
+				if err != nil || st.Temps != 1 || st.Errors != 0 {
+					t.Fatalf("sweep while the Delete is stopped: %+v, %v; want its copy aside removed as superseded", st, err)
+				}
+				if l, err = s.Lock(lctx, id, fsstore.Exclusive); err != nil {
+					t.Fatalf("second holder's Lock again: %v", err)
+				}
 			}
 
 			resume()
