@@ -23,6 +23,8 @@ type FakeOS struct {
 	mu      sync.Mutex
 	holders map[string]*fakeLock
 	gen     int
+	// badUnlocks counts unlocks of a lock not held (see BadUnlocks).
+	badUnlocks atomic.Int64
 }
 
 type fakeLock struct {
@@ -74,6 +76,22 @@ func (o *FakeOS) MarkLost(file string) {
 	o.holders[file].isLost.Store(true)
 }
 
+// MarkLostIfHeld is MarkLost when file's OS lock is held, and reports
+// whether it was.
+func (o *FakeOS) MarkLostIfHeld(file string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l := o.holders[file]
+	if l != nil {
+		l.isLost.Store(true)
+	}
+	return l != nil
+}
+
+// BadUnlocks reports how many unlocks were of an OS lock not held (released
+// twice, or never taken): errors a caller may have dropped.
+func (o *FakeOS) BadUnlocks() int64 { return o.badUnlocks.Load() }
+
 func (l *fakeLock) verify() error {
 	if l.isLost.Load() {
 		return fmt.Errorf("fake %s: %w", l.file, ErrLockLost)
@@ -95,11 +113,16 @@ func (l *fakeLock) unlock() error {
 	l.os.mu.Lock()
 	defer l.os.mu.Unlock()
 	if l.os.holders[l.file] != l {
+		l.os.badUnlocks.Add(1)
 		return errors.New("fake: unlock of a lock not held")
 	}
 	delete(l.os.holders, l.file)
 	return nil
 }
+
+// HandleOwnGen reports the generation of the fake OS lock h was granted
+// on, which stays its own while it holds it, whatever the file's is now.
+func HandleOwnGen(h *Handle) int { return h.os.(*fakeLock).gen }
 
 // HandleGen reports the generation of the fake OS lock under h.
 func HandleGen(h *Handle) int {
