@@ -564,8 +564,10 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	// another key's holder or taker), so a poll refused a slot of its
 	// bound is no longer its first attempt (see acquireOS).
 	waited := false
-	// checked: the OS lock this caller last found not lost, which it
-	// may share without asking again (see below).
+	// checked: the OS lock this caller found not lost, which it may
+	// share without asking again until it waits: a lock kept for it by
+	// an Unlock may be found lost by the backend (a lease's renewal)
+	// while it waits, with no holder left to record it (lostOS).
 	var checked osLock
 	for {
 		if t.closed {
@@ -751,7 +753,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			}
 			return nil, &waitError{path: t.path(file), err: ctx.Err()}
 		}
-		waited = true
+		waited, checked = true, nil
 	}
 }
 
