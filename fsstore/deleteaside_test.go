@@ -423,6 +423,17 @@ func TestAsideCopiesNewerWins(t *testing.T) {
 				sess := c.sess
 				sess.ID = id
 				sess.Version-- // Save writes Version+1
+				// The newer saved last: its mtime, the server's clock, is
+				// the later. Expired, it was saved with a short idle
+				// timeout (the older one, a long one); aged, the older
+				// is older still.
+				saved := time.Now().Add(-5 * time.Minute)
+				if string(sess.Data) == "new" {
+					saved = saved.Add(time.Minute)
+					if c.kind == tc.aged {
+						sess.Idle = time.Second
+					}
+				}
 				if err := s.Save(ctx, &sess); err != nil {
 					t.Fatal(err)
 				}
@@ -430,7 +441,10 @@ func TestAsideCopiesNewerWins(t *testing.T) {
 				if err := os.Rename(p, aside); err != nil {
 					t.Fatal(err)
 				}
-				if c.kind == tc.aged {
+				if err := os.Chtimes(aside, saved, saved); err != nil {
+					t.Fatal(err)
+				}
+				if c.kind == tc.aged && string(sess.Data) != "new" {
 					age(t, aside)
 				}
 				if c.kind == tc.broken {
@@ -529,9 +543,11 @@ func TestAsideCopiesNewerRead(t *testing.T) {
 			if err := os.Rename(p, gd); err != nil {
 				t.Fatal(err)
 			}
+			// Saved last, the newer's mtime is the later.
 			then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
-			for _, f := range []string{gc, gd} {
-				if err := os.Chtimes(f, then, then); err != nil {
+			for i, f := range []string{gc, gd} {
+				at := then.Add(time.Duration(i-1) * time.Second)
+				if err := os.Chtimes(f, at, at); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -557,4 +573,42 @@ func TestAsideCopiesNewerRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAsideCopiesSkewedBlindSaves: two copies of a session aside, each
+// from a blind save (Created zero, as the adapters and httpsession's
+// Manager save: each stamps Created with its host's clock and starts a
+// version afresh), the later on a host whose clock lags the other's. The
+// later save is the session: Load reads it, and the sweep puts it back.
+func TestAsideCopiesSkewedBlindSaves(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	for _, c := range []struct {
+		created time.Time // a blind save's: its host's clock
+		data    string
+		prefix  string
+	}{{time.Now(), "first", ".tmp-gc-"}, {time.Now().Add(-2 * time.Second), "second", ".tmp-gd-"}} {
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(c.data), Created: c.created}); err != nil {
+			t.Fatal(err)
+		}
+		aside := filepath.Join(filepath.Dir(p), c.prefix+filepath.Base(p))
+		if err := os.Rename(p, aside); err != nil {
+			t.Fatal(err)
+		}
+		// The file server stamps each save's mtime: the first, a
+		// second before the second.
+		if c.data == "first" {
+			then := time.Now().Add(-time.Second)
+			if err := os.Chtimes(aside, then, then); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mustLoad(t, s, id, "second")
+	if _, err := s.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, id, "second")
 }

@@ -603,7 +603,7 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 		// Both may hold a copy: the newer is the session, which the
 		// sweep puts back (see readMovedAside), judged here; the older,
 		// expired or under the newest key, said nothing of it.
-		if db, dst, derr := s.readHeader(filepath.Join(dir, deleteAsideName(name))); derr == nil && newerCopy(db, b) {
+		if db, dst, derr := s.readHeader(filepath.Join(dir, deleteAsideName(name))); derr == nil && newerCopy(db, dst, b, st) {
 			aside, b, st = filepath.Join(dir, deleteAsideName(name)), db, dst
 		}
 	}

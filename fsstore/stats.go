@@ -616,7 +616,7 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 	if seen.file(recName, st.ino) {
 		return true
 	}
-	if _, _, cmp := c.s.asideRival(dir, name, recName, b); cmp > 0 {
+	if _, _, cmp := c.s.asideRival(dir, name, recName, b, st); cmp > 0 {
 		// The other aside name holds a newer copy: the session, counted
 		// there, live or expired. The sweep removes this one as a temp
 		// file (see asideRival).

@@ -1737,13 +1737,17 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 		return err
 	}
 	dir, name := filepath.Split(p)
-	for i, at := range [...]string{dir + asideName(name), dir + deleteAsideName(name), p} {
+	at := [...]string{dir + asideName(name), dir + deleteAsideName(name), p}
+	if s.deleteAsideNewer(dir, name) {
+		// Both names hold a copy, the Delete's the newer: the session,
+		// as Load reads it and the sweep settles it, the only one
+		// renewed. Judged before any touch: a touch stamps the mtime
+		// the copies are ordered by, and renewing the older first made
+		// it the newer.
+		at[0], at[1] = at[1], at[0]
+	}
+	for _, at := range at {
 		if err = s.touchByName(c, id, k, at); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
-			if i == 0 && s.deleteAsideNewer(dir, name) {
-				// Both names hold a copy, the Delete's the newer: the
-				// session, as Load reads it and the sweep settles it.
-				err = s.touchByName(c, id, k, dir+deleteAsideName(name))
-			}
 			break
 		}
 	}
@@ -1752,15 +1756,16 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 
 // deleteAsideNewer reports whether a locked Delete's aside name in dir
 // holds a newer copy of the record name than the sweep's (newerCopy):
-// the session, where both hold one (see readMovedAside). Rare: asked
-// once a copy was found at the sweep's.
+// the session, where both hold one (see readMovedAside). The sweep's is
+// looked at first: where it holds none (nearly always), that look is
+// all.
 func (s *Store) deleteAsideNewer(dir, name string) bool {
-	db, _, err := s.readHeader(filepath.Join(dir, deleteAsideName(name)))
+	b, st, err := s.readHeader(filepath.Join(dir, asideName(name)))
 	if err != nil {
 		return false
 	}
-	b, _, err := s.readHeader(filepath.Join(dir, asideName(name)))
-	return err == nil && newerCopy(db, b)
+	db, dst, err := s.readHeader(filepath.Join(dir, deleteAsideName(name)))
+	return err == nil && newerCopy(db, dst, b, st)
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while

@@ -1817,7 +1817,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 	if !take() {
 		return
 	}
-	other, ost, cmp := s.asideRival(dir, name, rec, b)
+	other, ost, cmp := s.asideRival(dir, name, rec, b, st)
 	if cmp > 0 {
 		// The other aside name holds a newer copy of the session, which
 		// its own turn settles: put back first, this older one would
@@ -1956,15 +1956,16 @@ func (sw *sweeper) dropAside(p, aside string, st *fileStat) error {
 // either. Rare: the look at the other name costs an open where it is
 // empty.
 //
-// Newer is a later Created, then a higher version (newerHeader): a
-// session re-created while a copy of its earlier self was aside (a create
-// over a record expired to Loads, which the sweep's grace still keeps)
-// is the newer whatever its version, which starts afresh when the
-// earlier record was absent. Judged by versions alone, or each copy on
-// its own, the earlier session's copy, settled first, took the name and
-// the re-created one went as the older; and an older copy outlived a
-// newer one that had expired, the session coming back with older data.
-func (s *Store) asideRival(dir, name, rec string, b []byte) (other string, ost fileStat, cmp int) {
+// Newer is the later saved (copyOrder: by the server's mtime, then
+// Created and version): a session re-created while a copy of its earlier
+// self was aside (a create over a record expired to Loads, which the
+// sweep's grace still keeps) is the newer whatever its version, which
+// starts afresh when the earlier record was absent. Judged by versions
+// alone, or each copy on its own, the earlier session's copy, settled
+// first, took the name and the re-created one went as the older; and an
+// older copy outlived a newer one that had expired, the session coming
+// back with older data.
+func (s *Store) asideRival(dir, name, rec string, b []byte, st fileStat) (other string, ost fileStat, cmp int) {
 	other = asideName(rec)
 	if other == name {
 		other = deleteAsideName(rec)
@@ -1974,7 +1975,7 @@ func (s *Store) asideRival(dir, name, rec string, b []byte) (other string, ost f
 	if err != nil {
 		return other, ost, 0
 	}
-	return other, ost, copyOrder(ob, b)
+	return other, ost, copyOrder(ob, ost, b, st)
 }
 
 // asideToRead returns the aside name in dir whose copy of record rec is
@@ -1988,25 +1989,37 @@ func (s *Store) asideToRead(dir, rec string) string {
 	return deleteAsideName(rec)
 }
 
-// newerCopy reports whether the record a, read from an aside name, is a
-// newer copy of its session than b (copyOrder).
-func newerCopy(a, b []byte) bool { return copyOrder(a, b) > 0 }
+// newerCopy reports whether the record a (attributes ast), read from an
+// aside name, is a newer copy of its session than b (copyOrder).
+func newerCopy(a []byte, ast fileStat, b []byte, bst fileStat) bool {
+	return copyOrder(a, ast, b, bst) > 0
+}
 
-// copyOrder compares two copies of one session's record by their headers
-// a and b: 1 where a is the newer (newerHeader), -1 where b is, 0 where
-// neither can be told. A damaged copy (record.ErrCorrupt) is older than
+// copyOrder compares two copies of one session's record, a and b with
+// attributes ast and bst: 1 where a is the newer, -1 where b is, 0 where
+// neither can be told. Newer is the later mtime, the file server's clock
+// (a save's write or a Touch stamps it; a move aside keeps it), then, on
+// a tie, the later Created and higher version (newerHeader). Created comes
+// from the clock of the host that saved: a blind save (Created zero, as
+// the adapters and httpsession's Manager save) stamps it afresh, with a
+// fresh version, so by Created alone the later save on a host whose clock
+// lags was the older and lost to the earlier one. A damaged copy (record.ErrCorrupt) is older than
 // one that decodes: Load reports it as corrupt and a create replaces it,
 // so the session is the other, which a save made since (the next holder's
 // create over it, say); put back first, the damaged one took the name and
 // the other went as the older. A header of a format this build does not
 // know (record.ErrUnsupported, a newer build's) cannot be told from.
-func copyOrder(a, b []byte) int {
+func copyOrder(a []byte, ast fileStat, b []byte, bst fileStat) int {
 	ha, _, aerr := record.DecodeHeader(a)
 	hb, _, berr := record.DecodeHeader(b)
 	damaged := func(err error) bool {
 		return errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrUnsupported)
 	}
 	switch {
+	case aerr == nil && berr == nil && ast.mtime.After(bst.mtime):
+		return 1
+	case aerr == nil && berr == nil && bst.mtime.After(ast.mtime):
+		return -1
 	case aerr == nil && berr == nil && newerHeader(ha, hb):
 		return 1
 	case aerr == nil && berr == nil && newerHeader(hb, ha):
@@ -2148,7 +2161,7 @@ func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileSta
 	case errors.Is(err, fs.ErrNotExist):
 		b, st, err = s.root.readFile(dir+deleteAsideName(name), limit)
 	case err == nil:
-		if db, dst, derr := s.root.readFile(dir+deleteAsideName(name), limit); derr == nil && newerCopy(db, b) {
+		if db, dst, derr := s.root.readFile(dir+deleteAsideName(name), limit); derr == nil && newerCopy(db, dst, b, st) {
 			b, st = db, dst
 		}
 	}
