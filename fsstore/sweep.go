@@ -2008,17 +2008,22 @@ func newerCopy(a []byte, ast fileStat, b []byte, bst fileStat) bool {
 // so the session is the other, which a save made since (the next holder's
 // create over it, say); put back first, the damaged one took the name and
 // the other went as the older. A header of a format this build does not
-// know (record.ErrUnsupported, a newer build's) cannot be told from.
+// know (record.ErrUnsupported, a newer build's) is ordered by its mtime
+// too, which says when it was saved whatever the format, as that build
+// orders it: judged undecided, the copy this build reads was put back
+// first and the newer build's later save went as the older. Only on an
+// mtime tie, where the headers decide, can it not be told from.
 func copyOrder(a []byte, ast fileStat, b []byte, bst fileStat) int {
 	ha, _, aerr := record.DecodeHeader(a)
 	hb, _, berr := record.DecodeHeader(b)
 	damaged := func(err error) bool {
 		return errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrUnsupported)
 	}
+	timed := func(err error) bool { return err == nil || errors.Is(err, record.ErrUnsupported) }
 	switch {
-	case aerr == nil && berr == nil && ast.mtime.After(bst.mtime):
+	case timed(aerr) && timed(berr) && ast.mtime.After(bst.mtime):
 		return 1
-	case aerr == nil && berr == nil && bst.mtime.After(ast.mtime):
+	case timed(aerr) && timed(berr) && bst.mtime.After(ast.mtime):
 		return -1
 	case aerr == nil && berr == nil && newerHeader(ha, hb):
 		return 1

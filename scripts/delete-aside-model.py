@@ -21,6 +21,11 @@ and, with a settlement ("+settle-old", "+settle-new"), a fourth:
      aside name and removes it there only if it is the file it read, else
      puts back what is there (dropAside).
 
+The newer of two copies aside is the later saved, R1 after R0: the code
+orders copies by mtime, the file server's clock, first (copyOrder), which is
+that order. Not modelled: the tie-breaks (Created, version), blind saves
+from hosts with skewed clocks, a damaged or a newer build's copy, Touch.
+
 Directory operations are atomic steps (rename replaces its target, and is a
 no-op between two links of one file; link fails on a taken name). A run
 ends with what the next sweep does under the session's lock (the newest
