@@ -128,3 +128,58 @@ func TestAsideCopiesNewerBuild(t *testing.T) {
 		t.Errorf("left in the shard: %v", left)
 	}
 }
+
+// TestAsideCopiesTouchDuringPutBack: a Touch that judged the sweep's copy
+// aside the newer of two, and found it gone by its look there: the sweep
+// put it back (it settles the newer first, then removes the older). The
+// touch renews the session under its name, not the older copy, about to
+// go. Seen on the old code: the Touch went on to the Delete's aside name,
+// renewed the older copy, and reported the session touched while the one
+// put back was not.
+func TestAsideCopiesTouchDuringPutBack(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	sess := mustSave(t, s, id, "old")
+	if err := os.Rename(p, gd); err != nil {
+		t.Fatal(err)
+	}
+	sess.Data = []byte("new")
+	if err := s.Save(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, gc); err != nil {
+		t.Fatal(err)
+	}
+	then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
+	for i, f := range []string{gd, gc} { // the sweep's the later saved
+		at := then.Add(time.Duration(i-1) * time.Second)
+		if err := os.Chtimes(f, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetTouchAsideLookHookForTest(func(at string) {
+		if at == gc {
+			// The sweep's put-back of the newer: linked to the name,
+			// unlinked from its aside name.
+			if err := os.Link(gc, p); err != nil {
+				t.Error(err)
+			}
+			if err := os.Remove(gc); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err := s.Touch(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	s.SetTouchAsideLookHookForTest(nil)
+	if fi, err := os.Stat(p); err != nil || !fi.ModTime().After(then) {
+		t.Errorf("the session put back, after Touch: mtime %v, %v; want it renewed (after %v)", fi.ModTime(), err, then)
+	}
+	if fi, err := os.Stat(gd); err != nil || fi.ModTime().After(then) {
+		t.Errorf("the older copy aside, after Touch: mtime %v, %v; want it left as it was", fi.ModTime(), err)
+	}
+}

@@ -44,6 +44,10 @@ func (s *Store) SetGoneLookHookForTest(h func(path string)) { s.testHooks.goneLo
 // under its name, before it looks at the sweep's aside name (nil: none).
 func (s *Store) SetAsideLookHookForTest(h func(path string)) { s.testHooks.asideLook = h }
 
+// SetTouchAsideLookHookForTest sets a hook run before each look of a
+// Touch at an aside name, with its path.
+func (s *Store) SetTouchAsideLookHookForTest(h func(path string)) { s.testHooks.touchAsideLook = h }
+
 // NameTakenForTest reports whether the name p of a live record held aside
 // holds a file, as Stats and the dry run judge it (nameTaken).
 func (s *Store) NameTakenForTest(p string) (bool, error) { return s.nameTaken(p) }

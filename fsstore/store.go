@@ -222,6 +222,9 @@ type testHooks struct {
 	// found no record under its name, before it looks at the sweep's
 	// aside name, with the record's path.
 	asideLook func(path string)
+	// touchAsideLook runs in touchAside before each look at an aside
+	// name, with its path.
+	touchAsideLook func(path string)
 	// markerUnlock runs when a change of the marker was written and its
 	// lock verified, before the lock's Unlock, with what the change is
 	// ("raise max idle", "mark store encrypted").
@@ -1728,7 +1731,8 @@ func (s *Store) touch(c *call, id string, k key) error {
 // looks for it before it removes the record; then to a locked Delete's
 // aside name, where one that found its lock lost leaves the record for
 // the sweep to put back with the times it has; then to the name once more,
-// in case the sweep put it back in between. Both looks judge the record
+// in case the sweep put it back in between. Where both aside names hold a
+// copy, the newer is looked at first and the name before the older. Both looks judge the record
 // afresh (touchByName): the sweep takes no lock of the session, so what
 // a Load under the lock saw says nothing of the copy aside. Any other
 // outcome is returned as it is.
@@ -1737,16 +1741,26 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 		return err
 	}
 	dir, name := filepath.Split(p)
-	at := [...]string{dir + asideName(name), dir + deleteAsideName(name), p}
-	if s.deleteAsideNewer(dir, name) {
-		// Both names hold a copy, the Delete's the newer: the session,
-		// as Load reads it and the sweep settles it, the only one
-		// renewed. Judged before any touch: a touch stamps the mtime
-		// the copies are ordered by, and renewing the older first made
-		// it the newer.
-		at[0], at[1] = at[1], at[0]
+	at := []string{dir + asideName(name), dir + deleteAsideName(name), p}
+	if both, deleteNewer := s.asideBoth(dir, name); both {
+		// Both names hold a copy: the newer is the session, as Load
+		// reads it and the sweep settles it, the only one renewed.
+		// Judged before any touch: a touch stamps the mtime the copies
+		// are ordered by, and renewing the older first made it the
+		// newer. The newer gone by the look at it was put back by the
+		// sweep, which then removes the older: the name comes before
+		// the older's, or the touch renewed the copy about to go and
+		// not the session (and reported it touched).
+		first, second := at[0], at[1]
+		if deleteNewer {
+			first, second = second, first
+		}
+		at = []string{first, p, second, p}
 	}
 	for _, at := range at {
+		if h := s.testHooks.touchAsideLook; h != nil && at != p {
+			h(at)
+		}
 		if err = s.touchByName(c, id, k, at); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
 			break
 		}
@@ -1760,12 +1774,22 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 // looked at first: where it holds none (nearly always), that look is
 // all.
 func (s *Store) deleteAsideNewer(dir, name string) bool {
+	both, newer := s.asideBoth(dir, name)
+	return both && newer
+}
+
+// asideBoth reports whether both aside names in dir hold a copy of the
+// record name, and whether the locked Delete's is the newer (newerCopy).
+func (s *Store) asideBoth(dir, name string) (both, deleteNewer bool) {
 	b, st, err := s.readHeader(filepath.Join(dir, asideName(name)))
 	if err != nil {
-		return false
+		return false, false
 	}
 	db, dst, err := s.readHeader(filepath.Join(dir, deleteAsideName(name)))
-	return err == nil && newerCopy(db, dst, b, st)
+	if err != nil {
+		return false, false
+	}
+	return true, newerCopy(db, dst, b, st)
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while
