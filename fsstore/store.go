@@ -1732,10 +1732,10 @@ func (s *Store) touch(c *call, id string, k key) error {
 // aside name, where one that found its lock lost leaves the record for
 // the sweep to put back with the times it has; then to the name once more,
 // in case the sweep put it back in between. Where both aside names hold a
-// copy, the newer is looked at first and the name before the older. Both looks judge the record
-// afresh (touchByName): the sweep takes no lock of the session, so what
-// a Load under the lock saw says nothing of the copy aside. Any other
-// outcome is returned as it is.
+// copy, the newer is looked at first and the name before the older. Each
+// look judges the record afresh (touchByName): the sweep takes no lock of
+// the session, so what a Load under the lock saw says nothing of the copy
+// aside. Any other outcome is returned as it is.
 func (s *Store) touchAside(c *call, id string, k key, p string, err error) error {
 	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) {
 		return err
