@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/lock"
@@ -113,13 +112,7 @@ func TestHandoffStress(t *testing.T) {
 					}
 				}()
 			}
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(proctest.Deadline):
-				t.Fatalf("goroutines still locking after %v: %+v (granted %d)", proctest.Deadline, tab.Stats(), granted.Load())
-			}
+			waitLockers(t, &wg, tab, &granted)
 			close(errs)
 			for err := range errs {
 				t.Error(err)

@@ -135,13 +135,7 @@ func TestLostLockRetakeStress(t *testing.T) {
 			}
 		}()
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(proctest.Deadline):
-		t.Fatalf("goroutines still locking after %v: %+v (granted %d)", proctest.Deadline, tab.Stats(), granted.Load())
-	}
+	waitLockers(t, &wg, tab, &granted)
 	close(stop)
 	<-marker
 	close(errs)
@@ -157,5 +151,19 @@ func TestLostLockRetakeStress(t *testing.T) {
 	}
 	if gen := fake.Holder("s"); gen != 0 {
 		t.Errorf("after every goroutine the OS holds lock %d, want none", gen)
+	}
+}
+
+// waitLockers waits for a stress test's goroutines (wg) to end, and fails
+// the test with the table's state if they have not within the deadline
+// (a lost wake-up leaves them waiting for good).
+func waitLockers(t *testing.T, wg *sync.WaitGroup, tab *lock.Table, granted *atomic.Int64) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(proctest.Deadline):
+		t.Fatalf("goroutines still locking after %v: %+v (granted %d)", proctest.Deadline, tab.Stats(), granted.Load())
 	}
 }

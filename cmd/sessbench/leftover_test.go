@@ -14,14 +14,7 @@ import (
 // may be using it. Before, nothing said so, and the killed run's sessions
 // stayed on the mount for good unless the operator had read the guide.
 func TestLeftoverNoted(t *testing.T) {
-	httpArgs := []string{"http", "--peers", "sessfs", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
-	for _, tt := range []struct {
-		name string
-		args []string
-	}{
-		{"run", append([]string{"run"}, tiny...)},
-		{"http", httpArgs},
-	} {
+	for _, tt := range tinyCommands() {
 		t.Run(tt.name, func(t *testing.T) {
 			d := benchDir(t)
 			left := filepath.Join(d, ".sessbench-1234567")
@@ -50,14 +43,7 @@ func TestLeftoverNoted(t *testing.T) {
 // sessions (up to --sessions of every --size) on the local disk, and
 // nothing named them: a later run's note covered --dir only.
 func TestTempLeftoverNoted(t *testing.T) {
-	httpArgs := []string{"http", "--peers", "sessfs", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}
-	for _, tt := range []struct {
-		name string
-		args []string
-	}{
-		{"run", append([]string{"run"}, tiny...)},
-		{"http", httpArgs},
-	} {
+	for _, tt := range tinyCommands() {
 		t.Run(tt.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			for _, d := range []string{"sessbench-1234567/.sessbench-89", "sessbench-http-7654321", "sessbench-results"} {
@@ -82,5 +68,20 @@ func TestTempLeftoverNoted(t *testing.T) {
 				t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
 			}
 		})
+	}
+}
+
+// tinyCommands are the shortest runs of sessbench's two commands that
+// make a store: the leftover tests run each.
+func tinyCommands() []struct {
+	name string
+	args []string
+} {
+	return []struct {
+		name string
+		args []string
+	}{
+		{"run", append([]string{"run"}, tiny...)},
+		{"http", []string{"http", "--peers", "sessfs", "--size", "1KiB", "--duration", "20ms", "--rounds", "1", "--sessions", "1", "--concurrency", "1", "--hot", "0x0"}},
 	}
 }

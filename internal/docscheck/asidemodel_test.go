@@ -1,13 +1,6 @@
 package docscheck
 
-import (
-	"os/exec"
-	"path/filepath"
-	"testing"
-
-	"github.com/sessfs/sessfs/internal/consumertest"
-	"github.com/sessfs/sessfs/internal/testenv"
-)
+import "testing"
 
 // TestDeleteAsideModel runs scripts/delete-aside-model.py --check, the
 // model of a locked Delete whose lock is lost beside a sweep and the next
@@ -17,15 +10,5 @@ import (
 // still find the loss of the settlement built before (so a change that
 // blinds it fails here too). Some 5,000 states in all.
 func TestDeleteAsideModel(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		testenv.Skip(t, testenv.Python, "python3 not installed (apt-get install python3)")
-	}
-	root := consumertest.RepoRoot(t)
-	cmd := exec.Command(py, filepath.Join(root, "scripts", "delete-aside-model.py"), "--check")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("scripts/delete-aside-model.py --check: %v\n%s", err, out)
-	}
+	runScript(t, "delete-aside-model.py", "--check")
 }
