@@ -29,57 +29,39 @@ func GuestBinary() (string, error) { return guestBinary() }
 
 // guestBinary returns the test binary the guest should run.
 func guestBinary() (string, error) {
-	exe, err := guestBinaryPath()
-	if err != nil || !raceEnabled {
-		return exe, err
-	}
-	guestBin.once.Do(func() {
-		guestBin.path, guestBin.err = exe, buildGuestBinary(exe)
-	})
-	return guestBin.path, guestBin.err
-}
-
-// guestBinaryPath returns where guestBinary puts the test binary the guest
-// should run, without building it: Run boots the guest while it builds.
-func guestBinaryPath() (string, error) {
 	exe, err := os.Executable()
 	if err != nil || !raceEnabled {
 		return exe, err
 	}
+	guestBin.once.Do(func() {
+		guestBin.path, guestBin.err = buildGuestBinary()
+	})
+	return guestBin.path, guestBin.err
+}
+
+func buildGuestBinary() (string, error) {
 	// go test runs a package's tests in the package's directory.
 	pkgDir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	// A fixed path per package and tag set, overwritten by each run, so
-	// repeated runs do not pile up binaries in /tmp (not /run: the guest
-	// has its own /run).
-	sum := sha256.Sum256([]byte(pkgDir + "\x00" + buildTags()))
-	return filepath.Join(os.TempDir(), "nfstest-bin", hex.EncodeToString(sum[:8]), "guest.test"), nil
-}
-
-// buildTags returns the -tags this test binary was built with.
-func buildTags() string {
+	var tags string
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "-tags" {
-				return s.Value
+				tags = s.Value
 			}
 		}
 	}
-	return ""
-}
-
-// buildGuestBinary builds this package's test binary without -race, as out.
-func buildGuestBinary(out string) error {
-	pkgDir, err := os.Getwd()
-	if err != nil {
-		return err
+	// A fixed path per package and tag set, overwritten by each run, so
+	// repeated runs do not pile up binaries in /tmp (not /run: the guest
+	// has its own /run).
+	sum := sha256.Sum256([]byte(pkgDir + "\x00" + tags))
+	dir := filepath.Join(os.TempDir(), "nfstest-bin", hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-		return err
-	}
-	tags := buildTags()
+	out := filepath.Join(dir, "guest.test")
 	args := []string{"test", "-c", "-o", out}
 	if tags != "" {
 		args = append(args, "-tags", tags)
@@ -87,7 +69,7 @@ func buildGuestBinary(out string) error {
 	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Dir = pkgDir
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("nfstest: building a test binary without -race for the guest (the race detector cannot run in UML): %v\n%s", err, b)
+		return "", fmt.Errorf("nfstest: building a test binary without -race for the guest (the race detector cannot run in UML): %v\n%s", err, b)
 	}
-	return nil
+	return out, nil
 }

@@ -344,20 +344,12 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 		g.err = err
 		return g
 	}
-	// Built while the guest boots, before the machine-wide lock is
-	// taken: building needs no guest, and the hosts start the binary only
-	// at the go. The first guest of a CI run booted once the binary was
-	// built, on go test's critical path.
-	exe, err := guestBinaryPath()
+	// Built before taking the machine-wide lock: building needs no guest.
+	exe, err := guestBinary()
 	if err != nil {
 		g.err = fmt.Errorf("nfstest: test binary: %v", err)
 		return g
 	}
-	built := make(chan error, 1)
-	go func() {
-		_, err := guestBinary()
-		built <- err
-	}()
 	for _, p := range []string{exe, state} {
 		if hiddenInGuest(p) {
 			g.err = fmt.Errorf("nfstest: %s is hidden inside the guest (its /run and /var/lib/nfs are private); use a build/temp dir elsewhere, e.g. under /tmp", p)
@@ -421,16 +413,6 @@ waitStarted:
 	}
 	if line != "" {
 		timeline(state, "parent", fmt.Sprintf("took the line %s after %v", line, time.Since(asked).Round(time.Millisecond)))
-	}
-	select {
-	case err := <-built:
-		if err != nil {
-			writeGo(state, "cancel")
-			<-exited
-			g.err = fmt.Errorf("nfstest: test binary: %v", err)
-			return g
-		}
-	case <-exited: // the harness gave up by itself: reported below
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	go func() {
