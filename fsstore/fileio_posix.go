@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -610,6 +611,21 @@ func writeAtomic(dir, name string, data []byte, perm fs.FileMode, dirPerm fs.Fil
 	return nil
 }
 
+// fencedTempBuf holds a fenced temp name of a record name of up to 64
+// bytes (a store's are 32) on the caller's stack (see fencedTempIn).
+type fencedTempBuf [len(tempPrefix) + 64 + len(".locked")]byte
+
+// fencedTempIn is fencedTemp built in buf, which the string shares: a save
+// under the lock, which builds it on every call, allocates nothing for it.
+// buf must not be written while the string is in use; should the string
+// outlive the caller's frame, escape analysis moves buf to the heap (one
+// allocation, as fencedTemp), so errors name a strings.Clone of it to keep
+// buf on the stack. A longer record name is built on the heap.
+func fencedTempIn(buf *fencedTempBuf, record string) string {
+	b := append(append(append(buf[:0], tempPrefix...), record...), ".locked"...)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 // writeAtomicAt writes data to a temp file in dfd and renames it to name.
 // With DurabilityFile and up it syncs the file first; the directory, which
 // DurabilityFull syncs after the rename, is its callers' (syncPublished).
@@ -646,10 +662,13 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 	// The random name only when it is used: a save under the lock is
 	// fenced, and the random bytes and their hex cost it about as much
 	// as the rest of the name building.
-	var tmpName string
-	var flags int
+	var (
+		tmpName string
+		flags   int
+		tmpBuf  fencedTempBuf
+	)
 	if fenced {
-		tmpName = fencedTemp(name)
+		tmpName = fencedTempIn(&tmpBuf, name)
 		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	} else {
 		tmpName = tempPrefix + name + "-" + randHex(8)
@@ -672,7 +691,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		}
 	}
 	if err != nil {
-		return &fs.PathError{Op: "create temp", Path: tmpName, Err: noFollowErr(err)}
+		return &fs.PathError{Op: "create temp", Path: strings.Clone(tmpName), Err: noFollowErr(err)}
 	}
 	ok := false
 	defer func() {
@@ -693,7 +712,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		n, err := retryEINTR(func() (int, error) { return unix.Write(fd, data[off:]) })
 		if err != nil {
 			unix.Close(fd)
-			return &fs.PathError{Op: "write", Path: tmpName, Err: err}
+			return &fs.PathError{Op: "write", Path: strings.Clone(tmpName), Err: err}
 		}
 		off += n
 	}
@@ -704,13 +723,13 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		// and only for renames over an existing file).
 		if err := syncData(fd); err != nil {
 			unix.Close(fd)
-			return &fs.PathError{Op: "fsync", Path: tmpName, Err: err}
+			return &fs.PathError{Op: "fsync", Path: strings.Clone(tmpName), Err: err}
 		}
 	}
 	// Close errors matter: NFS reports deferred write errors (ENOSPC, EDQUOT,
 	// EIO) at close, and the file must not be published then.
 	if err := unix.Close(fd); err != nil {
-		return &fs.PathError{Op: "close", Path: tmpName, Err: err}
+		return &fs.PathError{Op: "close", Path: strings.Clone(tmpName), Err: err}
 	}
 	if times != nil {
 		// After the close, which on NFS flushes the writes that would
@@ -718,7 +737,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		// write by someone else after it keeps its own times.
 		ts := []unix.Timespec{unix.NsecToTimespec(times[0].UnixNano()), unix.NsecToTimespec(times[1].UnixNano())}
 		if _, err := retryEINTR(func() (int, error) { return 0, unix.UtimesNanoAt(dfd, tmpName, ts, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
-			return &fs.PathError{Op: "utimes", Path: tmpName, Err: err}
+			return &fs.PathError{Op: "utimes", Path: strings.Clone(tmpName), Err: err}
 		}
 	}
 	if check != nil {
@@ -739,7 +758,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 					err = fmt.Errorf("%w: %w", errTempTaken, ferr)
 				}
 			}
-			return &os.LinkError{Op: "rename", Old: tmpName, New: name, Err: err}
+			return &os.LinkError{Op: "rename", Old: strings.Clone(tmpName), New: name, Err: err}
 		}
 		// Renamed early by a late rename of an earlier holder: published.
 	}
