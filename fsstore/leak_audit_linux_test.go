@@ -120,7 +120,11 @@ var storeLeakRows = []struct {
 	}},
 	{name: "Lock/context ended waiting for a holder elsewhere", run: func(f *leakFix) {
 		defer f.holdElsewhere()()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		// 300 ms, as CompareAndSwap's row below: with 30 ms a loaded
+		// machine once ended the context before the first lock attempt
+		// ("context deadline exceeded", without ErrLocked), which is not
+		// the case under test.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		_, err := f.s.Lock(ctx, f.id, fsstore.Exclusive)
 		f.wantErr("Lock of a session held elsewhere, its context ended", err, fsstore.ErrLocked, context.DeadlineExceeded)
