@@ -20,8 +20,19 @@ type FakeOS struct {
 	// backends' check once waited for a Verify in flight on the lock.
 	OnLost func(file string)
 
+	// TryErr, when set, runs at the start of every attempt: an error it
+	// returns fails the attempt, which takes nothing (a refusal: ENOLCK,
+	// EIO).
+	TryErr func(file string) error
+	// UnlockErr, when set, runs after every OS unlock, which released the
+	// lock: an error it returns is the unlock's (a refused unlock whose
+	// descriptor was closed).
+	UnlockErr func(file string) error
+
 	mu      sync.Mutex
 	holders map[string]*fakeLock
+	// foreign: files whose lock another process or host holds.
+	foreign map[string]bool
 	gen     int
 	// badUnlocks counts unlocks of a lock not held (see BadUnlocks).
 	badUnlocks atomic.Int64
@@ -38,13 +49,19 @@ type fakeLock struct {
 func NewTableWithFakeOS(cfg Config, os *FakeOS) *Table {
 	cfg.setLimits()
 	os.holders = make(map[string]*fakeLock)
+	os.foreign = make(map[string]bool)
 	return &Table{cfg: cfg, strategy: Flock, be: os, files: make(map[string]*fileState)}
 }
 
 func (o *FakeOS) try(file string) (osLock, error) {
+	if o.TryErr != nil {
+		if err := o.TryErr(file); err != nil {
+			return nil, err
+		}
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.holders[file] != nil {
+	if o.holders[file] != nil || o.foreign[file] {
 		return nil, nil
 	}
 	o.gen++
@@ -88,6 +105,25 @@ func (o *FakeOS) MarkLostIfHeld(file string) bool {
 	return l != nil
 }
 
+// TakeForeign takes file's lock for another process or host, as a
+// process of the table's would, and reports whether it was free.
+func (o *FakeOS) TakeForeign(file string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.holders[file] != nil || o.foreign[file] {
+		return false
+	}
+	o.foreign[file] = true
+	return true
+}
+
+// ReleaseForeign releases the lock TakeForeign took.
+func (o *FakeOS) ReleaseForeign(file string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.foreign, file)
+}
+
 // BadUnlocks reports how many unlocks were of an OS lock not held (released
 // twice, or never taken): errors a caller may have dropped.
 func (o *FakeOS) BadUnlocks() int64 { return o.badUnlocks.Load() }
@@ -117,6 +153,9 @@ func (l *fakeLock) unlock() error {
 		return errors.New("fake: unlock of a lock not held")
 	}
 	delete(l.os.holders, l.file)
+	if l.os.UnlockErr != nil {
+		return l.os.UnlockErr(l.file)
+	}
 	return nil
 }
 
@@ -179,10 +218,17 @@ func (t *Table) TenureForTest(file string) (taken time.Time, ok bool) {
 type FileLockHooks struct {
 	TryLock func(real func() (bool, error)) (bool, error)
 	Unlock  func(real func() error) error
+	// WriteThrough, when set, makes Verify take the lock file for one on
+	// NFS, and stands for its write-through there.
+	WriteThrough func() (op string, err error)
 }
 
 func (h FileLockHooks) ops() fileOps {
-	return fileOps{try: h.TryLock, unlock: h.Unlock}
+	o := fileOps{try: h.TryLock, unlock: h.Unlock}
+	if h.WriteThrough != nil {
+		o.writeThrough = func(int) (string, error) { return h.WriteThrough() }
+	}
+	return o
 }
 
 // TryLockFileWithHooks is TryLockFile making its calls through h.
@@ -204,4 +250,12 @@ func (t *Table) WakesForTest(file string) int {
 		return f.wakes
 	}
 	return -1
+}
+
+// AgeFileLock makes l's last confirmation by the server d older, as if
+// it had been held that much longer.
+func AgeFileLock(l *FileLock, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.checked = l.checked.Add(-d)
 }

@@ -56,6 +56,9 @@ type fileOps struct {
 	// exportTables, when not nil, replaces the NFS server's export
 	// tables that exportOf reads.
 	exportTables []string
+	// writeThrough, when set (tests), makes Verify take the lock file
+	// for one on NFS and replaces its write-through there.
+	writeThrough func(fd int) (op string, err error)
 }
 
 func (o fileOps) tryLock(h *fileHandle) (bool, error) {

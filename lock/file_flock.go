@@ -95,6 +95,10 @@ func (l *FileLock) verify() error {
 	case fst.Dev != pst.Dev || fst.Ino != pst.Ino:
 		return fmt.Errorf("lock %s: %w: the lock file was replaced", l.path, ErrLockLost)
 	}
+	write := writeThrough
+	if l.ops.writeThrough != nil {
+		write, l.nfs, l.nfsKnown = l.ops.writeThrough, true, true
+	}
 	if !l.nfsKnown {
 		m, err := mountinfo.Lookup(filepath.Dir(l.path))
 		l.nfs, l.nfsKnown = err == nil && m.IsNFS(), true
@@ -102,19 +106,16 @@ func (l *FileLock) verify() error {
 	if !l.nfs || time.Since(l.checked) < fileVerifyAfter {
 		return nil
 	}
+	var op string
 	var werr error
-	if err := h.control(func(fd int) {
-		if _, werr = unix.Pwrite(fd, []byte{'L'}, 0); werr == nil {
-			werr = datasync(fd)
-		}
-	}); err != nil {
+	if err := h.control(func(fd int) { op, werr = write(fd) }); err != nil {
 		return &fs.PathError{Op: "verify lock", Path: l.path, Err: err}
 	}
 	switch {
-	case errors.Is(werr, unix.EIO), errors.Is(werr, unix.ESTALE):
-		return fmt.Errorf("lock %s: %w: write: %w", l.path, ErrLockLost, werr)
+	case lostWrite(werr):
+		return fmt.Errorf("lock %s: %w: %s: %w", l.path, ErrLockLost, op, werr)
 	case werr != nil:
-		return &fs.PathError{Op: "verify lock", Path: l.path, Err: werr}
+		return &fs.PathError{Op: "verify lock (" + op + ")", Path: l.path, Err: werr}
 	}
 	l.checked = time.Now()
 	return nil

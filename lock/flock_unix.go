@@ -43,6 +43,9 @@ type flockBackend struct {
 	// replaceable fstat: a Stat_t passed to a function value escapes,
 	// and named would allocate one on every take.
 	noLinkCounts bool
+	// writeThrough, when set (tests), replaces verify's write-through on
+	// NFS: an NFS server's answers, played on a local file.
+	writeThrough func(fd int) (op string, err error)
 
 	// mu guards files and idle, and every lock of the Table goes through
 	// it. Descriptors are closed after it is released: a close is a CLOSE
@@ -415,14 +418,59 @@ func (h *flockHeld) verify() error {
 		h.checked = time.Now()
 		return nil
 	}
-	if _, err := unix.Pwrite(h.lf.fd, []byte{'L'}, 0); err != nil {
-		return h.setLost(fmt.Errorf("lock %s: %w: write: %w", p, ErrLockLost, err))
+	write := writeThrough
+	if h.b.writeThrough != nil {
+		write = h.b.writeThrough
 	}
-	if err := datasync(h.lf.fd); err != nil {
-		return h.setLost(fmt.Errorf("lock %s: %w: fsync: %w", p, ErrLockLost, err))
+	switch op, err := write(h.lf.fd); {
+	case lostWrite(err):
+		return h.setLost(fmt.Errorf("lock %s: %w: %s: %w", p, ErrLockLost, op, err))
+	case err != nil:
+		// Not proof of the lock, but no sign of its loss either: the
+		// caller publishes nothing on this answer, and the next Verify
+		// asks the server again.
+		return &fs.PathError{Op: "verify lock (" + op + ")", Path: p, Err: err}
 	}
 	h.checked = time.Now()
 	return nil
+}
+
+// lostWrite reports whether err, the failure of a write-through to a
+// lock file on NFS (see writeThrough), says that the lock is gone: EIO,
+// which the Linux client answers for I/O under a lock it lost, or ESTALE,
+// the file removed on the server. Any other failure (a full file system
+// or quota: the first write-through extends an empty lock file, and on
+// a copy-on-write server every write needs room; a server that turned
+// read-only; a soft mount's timeout) says nothing of the lock, and taken
+// for its loss it was a false alarm, for good: a session's save failed
+// as a lost lock's (counted as one), and no other session on the stripe
+// could join the lock until it was released.
+func lostWrite(err error) bool { return errors.Is(err, unix.EIO) || errors.Is(err, unix.ESTALE) }
+
+// writeThrough writes one byte through fd, a lock's descriptor, and
+// fdatasyncs it, which on NFS sends a WRITE and a COMMIT under the lock;
+// op names the call that failed. A call a signal interrupted is made
+// again, as os does.
+func writeThrough(fd int) (op string, err error) {
+	for {
+		_, err = unix.Pwrite(fd, []byte{'L'}, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return "write", err
+	}
+	for {
+		err = datasync(fd)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return "fsync", err
+	}
+	return "", nil
 }
 
 // setLost records err as the lock's loss. h.mu must be held.
