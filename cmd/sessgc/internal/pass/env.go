@@ -183,19 +183,69 @@ func editDistance(a, b string) int {
 func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF func(*O) error, run func(context.Context, *O) error, excl ...Exclusion) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, _ []string) error {
 		WarnUnknownEnv(io, c.Root())
+		// The flags given on the command line, before the environment
+		// fills in the others.
+		given := map[string]bool{}
+		c.Flags().VisitAll(func(f *pflag.Flag) { given[f.Name] = f.Changed })
 		if err := ApplyEnv(c.Flags(), io.Getenv, excl...); err != nil {
 			return err
 		}
 		if validate != nil {
 			if err := validate(); err != nil {
-				return err
+				return NameVariables(c.Flags(), given, io.Getenv, err)
 			}
 		}
 		if runF != nil {
 			return runF(opts)
 		}
-		return run(c.Context(), opts)
+		return NameVariables(c.Flags(), given, io.Getenv, run(c.Context(), opts))
 	}
+}
+
+// NameVariables adds to err, a usage error that names flags ("--rate
+// -1: want ..."), the variables that set those of them not given on the
+// command line (those in given), as they were set: named as flags only,
+// they were looked for in a cron line or unit file that has none. Any
+// other error is returned as it is.
+func NameVariables(flags *pflag.FlagSet, given map[string]bool, getenv func(string) string, err error) error {
+	if err == nil || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		return err
+	}
+	msg := err.Error()
+	var set []string
+	flags.VisitAll(func(f *pflag.Flag) {
+		if !f.Changed || given[f.Name] || !namesFlag(msg, f.Name) {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			set = append(set, fmt.Sprintf("%s=%q", EnvName(f.Name), v))
+		}
+	})
+	if len(set) == 0 {
+		return err
+	}
+	return cmdutil.UsageErrorf("%w (set in the environment: %s)", err, strings.Join(set, ", "))
+}
+
+// namesFlag reports whether msg names the flag --name, not one whose
+// name merely starts with it.
+func namesFlag(msg, name string) bool {
+	flag := "--" + name
+	for i := 0; ; {
+		j := strings.Index(msg[i:], flag)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(flag)
+		if end == len(msg) || !isFlagChar(msg[end]) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isFlagChar(c byte) bool {
+	return c == '-' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
 }
 
 // WarnUnknownEnvOnUsageError makes cmd, a command whose RunE is RunE's,

@@ -134,3 +134,54 @@ func TestMisspeltEnvironmentVariableOnUsageError(t *testing.T) {
 		})
 	}
 }
+
+// TestUsageErrorNamesVariable: a setting refused after the environment
+// filled it in was named as its flag alone ("--fleet-lock-ttl 1s: want
+// ..."), which the operator then looked for in a cron line or unit file
+// that has none. The error says which variable set it, as given; a flag
+// on the command line is named as before.
+func TestUsageErrorNamesVariable(t *testing.T) {
+	dir := smallStore(t, 1)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string // in the error
+		not  []string // not in it
+	}{
+		{"variable", []string{"run", "--dir", dir}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "1s"},
+			[]string{"--fleet-lock-ttl 1s", `SESSGC_FLEET_LOCK_TTL="1s"`}, nil},
+		{"flag", []string{"run", "--dir", dir, "--fleet-lock-ttl", "1s"}, nil,
+			[]string{"--fleet-lock-ttl 1s"}, []string{"SESSGC_"}},
+		// Two settings named, one from each: only the variable's is.
+		{"variable and flag", []string{"rekey", "--dir", dir, "--max-duration", "1m"}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "5m"},
+			[]string{"--fleet-lock-ttl 5m0s is longer than --max-duration 1m0s", `SESSGC_FLEET_LOCK_TTL="5m"`}, []string{"SESSGC_MAX_DURATION"}},
+		{"both variables", []string{"run", "--dir", dir}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "5m", "SESSGC_MAX_DURATION": "1m"},
+			[]string{`SESSGC_FLEET_LOCK_TTL="5m"`, `SESSGC_MAX_DURATION="1m"`}, nil},
+		{"another flag's check", []string{"run", "--dir", dir}, map[string]string{"SESSGC_CONCURRENCY": "0"},
+			[]string{"--concurrency 0", `SESSGC_CONCURRENCY="0"`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			var environ []string
+			for k, v := range tc.env {
+				environ = append(environ, k+"="+v)
+			}
+			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
+				Getenv: func(k string) string { return tc.env[k] }, Environ: func() []string { return environ }}
+			if code := root.Execute(context.Background(), io, tc.args); code != cmdutil.ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, errOut.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr %q; want %q in it", errOut.String(), w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr %q; want no %q in it", errOut.String(), w)
+				}
+			}
+		})
+	}
+}

@@ -39,7 +39,8 @@ SESSGC_NO_FLEET_LOCK=true. A flag on the command line wins over its
 variable, and over the variable of a flag it excludes: with SESSGC_QUIET=true
 set, "sessgc run --dry-run" lists what it would remove. Two flags that
 exclude each other, both flags or both variables, are a usage error, and so
-is SESSGC_DRY_RUN=true with --quiet (dropping it would remove files).
+is SESSGC_DRY_RUN=true with --quiet (dropping it would remove files). A
+usage error about a setting that a variable made names the variable too.
 Encryption keys are never given as a flag: --keys-file (SESSGC_KEYS_FILE)
 names a file, or SESSGC_KEYS holds the keys. A SESSGC_* variable that sets
 nothing (a misspelt name) is ignored with a warning on stderr.
