@@ -101,8 +101,9 @@ Exit codes: 0 done (or another rekey is running, or --max-duration stopped
 it: see stopped_early); 1 some records could not be rewritten (a record under
 a key ID that is not in the key set, or under a key that reached the
 application hosts after the newest key here, which a rewrite would roll
-back; I/O errors); 130 (143, 129) interrupted by
-SIGINT (SIGTERM, SIGHUP); 2 usage:
+back; I/O errors), --textfile could not be written, or the fleet lock was
+lost mid-pass (stop_reason "fleet-lock-lost": run again to continue);
+130 (143, 129) interrupted by SIGINT (SIGTERM, SIGHUP); 2 usage:
 bad flags, no keys, key file unreadable, readable by others, replaceable
 by another user (see above) or malformed;
 3 store unusable, including a key whose secret does not match the one the
