@@ -156,6 +156,39 @@ func TestRunStopsOnFleetFlockLost(t *testing.T) {
 	}
 }
 
+// TestRunFleetFlockLostAsPassEnded: on a flock store, a fleet lock lost
+// after the watch's last check (its file replaced, or on NFS dropped by
+// the server, in the pass's last second) went unreported: the lease's
+// release reports such a loss (TestRunStopsOnFleetLeaseLost), the
+// flock's Unlock said nothing, and its error was dropped. The pass ran
+// to its end and exits as it would have; the log says the lock was lost.
+func TestRunFleetFlockLostAsPassEnded(t *testing.T) {
+	s, err := fsstore.Open(t.TempDir(), fsstore.WithLockStrategy(lock.Flock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	path := filepath.Join(s.Dir(), fsstore.LockDir, ".sessgc")
+	var log bytes.Buffer
+	out, err := Run(context.Background(), s, Limits{LockName: ".sessgc", Log: slog.New(slog.NewTextHandler(&log, nil))}, func(ctx context.Context) error {
+		if err := os.WriteFile(path+".new", nil, 0o600); err != nil {
+			return err
+		}
+		return os.Rename(path+".new", path)
+	})
+	if out.StoppedEarly || err != nil {
+		t.Errorf("outcome %+v, err %v; want a pass that ran to its end", out, err)
+	}
+	if got := log.String(); !strings.Contains(got, "releasing the fleet lock failed") || !strings.Contains(got, "replaced") {
+		t.Errorf("log %q; want the loss of the fleet lock whose file was replaced", got)
+	}
+	if l, err := lock.TryLockFile(path); err != nil {
+		t.Errorf("the fleet lock after the pass: %v; want it free", err)
+	} else {
+		l.Unlock()
+	}
+}
+
 // TestRunFleetLeaseTTL: --fleet-lock-ttl gives the fleet lease a TTL of
 // its own, written in its record, which the store's other leases do not
 // take; the lease excludes another host's pass as the store's does, and

@@ -199,13 +199,28 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 				if lim.beforeRelease != nil {
 					lim.beforeRelease()
 				}
-				unlockFleet(h, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
+				unlockFleet(h.Unlock, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
 				closeTable()
 			}()
 		} else {
-			// The flock is the fleet lock: the Unlock deferred above
-			// waits for a Verify under way.
+			// The flock is the fleet lock. Its Unlock waits for a Verify
+			// under way, and says nothing of a loss: a last Verify
+			// before it does, as a lease's Unlock checks the lease.
 			workCtx, stopWatch = watchFleet(ctx, l.Verify)
+			stopWatch = sync.OnceFunc(stopWatch)
+			defer func() {
+				stopWatch()
+				if lim.beforeRelease != nil {
+					lim.beforeRelease()
+				}
+				unlockFleet(func() error {
+					if err := l.Verify(); errors.Is(err, lock.ErrLockLost) {
+						l.Unlock()
+						return err
+					}
+					return l.Unlock()
+				}, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
+			}()
 		}
 	}
 	start := time.Now()
@@ -319,16 +334,19 @@ func watchFleet(ctx context.Context, verify func() error) (workCtx context.Conte
 	return workCtx, func() { close(done); cancel(nil) }
 }
 
-// unlockFleet releases the fleet lease h after the pass. An error there,
-// after a pass not already reported as having lost it (reported), is
-// logged: the pass ran to its end, but the lease may have run out during
-// it, unrenewed, and another host may have run the same pass meanwhile.
-func unlockFleet(h *lock.Handle, lim Limits, reported bool) {
-	err := h.Unlock()
+// unlockFleet releases the fleet lock after the pass with unlock: the
+// lease's Unlock, or the flock's last Verify and Unlock. An error there,
+// after a pass not already reported as having lost the lock (reported),
+// is logged: the pass ran to its end, but the lock may have been lost
+// during it (a lease run out unrenewed, a flock's file replaced or
+// dropped by the NFS server), and another host may have run the same
+// pass meanwhile.
+func unlockFleet(unlock func() error, lim Limits, reported bool) {
+	err := unlock()
 	if err == nil || reported || lim.Log == nil {
 		return
 	}
-	lim.Log.Warn("releasing the fleet lock failed: the pass ran to its end, but its lease may have been lost during it and another host may have run the same pass alongside it",
+	lim.Log.Warn("releasing the fleet lock failed: the pass ran to its end, but the lock may have been lost during it and another host may have run the same pass alongside it",
 		"lock", lim.LockName, "err", err)
 }
 
