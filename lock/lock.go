@@ -33,6 +33,9 @@ var (
 	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")
 	// ErrClosed reports use of a closed Table.
 	ErrClosed = errors.New("lock: table closed")
+	// ErrInvalidName reports a lock file name that Lock and TryLock refuse
+	// (see Table); the error says why.
+	ErrInvalidName = errors.New("lock: invalid lock file name")
 	// ErrTooManyLocks reports that this process already holds as many OS
 	// locks as it may (Config.MaxHeld), or that the server refused another
 	// one (ENOLCK). It is returned at once, never after waiting, and does not

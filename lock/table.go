@@ -536,7 +536,7 @@ func (t *Table) TryLockContext(ctx context.Context, file, key string, mode Mode)
 
 func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block bool) (*Handle, error) {
 	if why := nameProblem(file); why != "" {
-		return nil, fmt.Errorf("lock: invalid lock file name %q: %s", file, why)
+		return nil, fmt.Errorf("%w %q: %s", ErrInvalidName, file, why)
 	}
 	if key == "" {
 		return nil, fmt.Errorf("lock %s: empty key", file)

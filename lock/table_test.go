@@ -384,6 +384,11 @@ func TestInvalidNameSaysWhy(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.why) {
 			t.Errorf("TryLock(%q) = %v; want an error saying %q", tt.name, err, tt.why)
 		}
+		// A caller tells a refused name from a lock held or lost, as
+		// for every other error of the package.
+		if !errors.Is(err, lock.ErrInvalidName) || errors.Is(err, lock.ErrLocked) {
+			t.Errorf("TryLock(%q) = %v; want it to match ErrInvalidName, and not ErrLocked", tt.name, err)
+		}
 	}
 }
 
