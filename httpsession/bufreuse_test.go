@@ -33,27 +33,31 @@ func seedSession(t *testing.T, m *httpsession.Manager, vals map[string]any) stri
 // TestBuffersNeverCarryAnotherSession: a Manager reuses the buffers it
 // reads records and encodes payloads into from one request to the next.
 // Requests alternating between a large session and small ones, in every
-// mode and store setting, each see exactly their own keys and values, and
-// save exactly their own: nothing of the large session shows through the
-// buffer it left behind.
+// mode and store setting, with WithBufferReuse or without, each see
+// exactly their own keys and values, and save exactly their own: nothing
+// of the large session shows through the buffer it left behind.
 func TestBuffersNeverCarryAnotherSession(t *testing.T) {
 	key, err := fsstore.NewKey(1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stores := []struct {
-		name string
-		opts []fsstore.Option
+		name  string
+		opts  []fsstore.Option
+		mopts []httpsession.Option
 	}{
-		{"plain", nil},
-		{"cache", []fsstore.Option{fsstore.WithCache(64, 1<<20)}},
-		{"encrypted", []fsstore.Option{fsstore.WithKeys(key)}},
-		{"bounded", []fsstore.Option{fsstore.WithMaxInFlight(4)}},
+		{"plain", nil, nil},
+		{"cache", []fsstore.Option{fsstore.WithCache(64, 1<<20)}, nil},
+		{"encrypted", []fsstore.Option{fsstore.WithKeys(key)}, nil},
+		{"bounded", []fsstore.Option{fsstore.WithMaxInFlight(4)}, nil},
+		// Every buffer back to the pool, the session's own included.
+		{"reuse", nil, []httpsession.Option{httpsession.WithBufferReuse()}},
+		{"encrypted-reuse", []fsstore.Option{fsstore.WithKeys(key)}, []httpsession.Option{httpsession.WithBufferReuse()}},
 	}
 	for _, sc := range stores {
 		for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.Optimistic, httpsession.ReadOnly} {
 			t.Run(fmt.Sprintf("%s/%v", sc.name, mode), func(t *testing.T) {
-				e := newEnv(t, sc.opts)
+				e := newEnv(t, sc.opts, sc.mopts...)
 				big := seedSession(t, e.m, map[string]any{"n": 0, "secret": strings.Repeat("S", 16<<10), "zz": "big"})
 				small := seedSession(t, e.m, map[string]any{"n": 0, "a": "small"})
 				empty := seedSession(t, e.m, map[string]any{"n": 0})

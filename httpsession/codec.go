@@ -528,9 +528,10 @@ func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 		return nil, values{}, errors.New("httpsession: encode session: payload over 2 GiB")
 	}
 	// A buffer allocated here is sized exactly: once saved, the encoding
-	// is the one the session's data lives in, which stays with the session
-	// after its request (Session.end) and never returns to the pool, so
-	// room to grow would only be garbage.
+	// is the one the session's data lives in, which by default stays with
+	// the session after its request (Session.end) and never returns to the
+	// pool, so room to grow would only be garbage. (Under WithBufferReuse
+	// it returns, and loads grow the pool's buffers: Session.loaded.)
 	if cap(dst) < n {
 		dst = make([]byte, 0, n)
 	}

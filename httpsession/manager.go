@@ -30,7 +30,8 @@ var (
 	// session was already saved and unlocked, so the change is not saved.
 	// A session changed once its handler returned (by a goroutine the
 	// handler left running, say) fails with it too: its values can still
-	// be read, but no change is saved any more.
+	// be read, but no change is saved any more; under WithBufferReuse a
+	// Get then fails with it as well.
 	ErrReleased = errors.New("httpsession: session already released")
 	// ErrModeConflict reports a route whose Middleware asks for another
 	// mode than an outer one after the outer handler already changed the

@@ -145,6 +145,7 @@ type config struct {
 	now          func() time.Time
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	log          *slog.Logger
+	reuseBuffers bool
 }
 
 // WithCookie sets the cookie settings. Zero fields keep their safe
@@ -216,6 +217,29 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 // HTTP and a cookie Domain the request's host is not in (default
 // slog.Default()).
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.log = l }) }
+
+// WithBufferReuse hands every buffer a request used back to the
+// Manager's pool when the request ends, for later requests to read
+// records and encode payloads into, the one the session's values live in
+// included. Without it that buffer stays with the session, so that code
+// still holding the session once the request ended (a framework's error
+// handler or an outer middleware that runs after the handler, a goroutine
+// the handler left running) reads the values it had, and each request
+// that reads a session allocates a buffer of its size, which the garbage
+// collector then reclaims: at 16 KiB most of what such a request costs
+// beyond a 1 KiB one (see docs/measurements.md).
+//
+// With it, that code reads nothing: from the end of the request on, Get
+// returns an error matching ErrReleased, the typed getters and PopString
+// zero values, Exists false and Keys nothing, instead of bytes that
+// another request may have written since. IsNew, Created, Deadline and
+// Mode still answer. Nothing a request was given aliases a pooled buffer:
+// the getters and Get decode into values of their own (a json.Unmarshaler
+// is given bytes it must copy to keep, as encoding/json requires), and a
+// Get still decoding a value when the request ends keeps the request's
+// buffers out of the pool. Use it when nothing reads the session once
+// the middleware's handler has returned.
+func WithBufferReuse() Option { return optionFunc(func(c *config) { c.reuseBuffers = true }) }
 
 func defaultConfig() config {
 	return config{

@@ -87,9 +87,9 @@ func noSession(s *Session) {
 // Methods are safe for concurrent use by the handler's goroutines. The
 // session is saved when its handler returns: from then on, code still
 // holding it (a framework's error handler, an outer middleware, a
-// goroutine the handler started) reads the values it had, and Put, Renew
-// and Destroy fail with ErrReleased, since no change can be saved any
-// more. A change racing the handler's return is either saved or refused. Every
+// goroutine the handler started) reads the values it had (nothing, under
+// WithBufferReuse), and Put, Renew and Destroy fail with ErrReleased,
+// since no change can be saved any more. A change racing the handler's return is either saved or refused. Every
 // method of a nil Session (FromContext outside the middleware) panics
 // with a message naming the missing middleware; see FromContext.
 //
@@ -147,7 +147,14 @@ type Session struct {
 	// follows it, so a change is refused from then on (see commitResponse).
 	closed bool
 	relist bool // end handed over the members list of s.values: list them again before a read
+	// gone: end gave the buffer the values lived in back to the pool
+	// (WithBufferReuse): they read as nothing from then on.
+	gone bool
 }
+
+// errGone is the error of a Get after the request ended, under
+// WithBufferReuse.
+var errGone = fmt.Errorf("httpsession: session read after its request ended: the Manager reuses its buffers (WithBufferReuse), so its values are no longer kept: %w", ErrReleased)
 
 // errEnded is the error of a session used after its request ended.
 var errEnded = fmt.Errorf("httpsession: session used after its request ended: %w", ErrReleased)
@@ -435,6 +442,9 @@ func (s *Session) lookup(key string) (raw []byte, ok bool, err error) {
 	defer s.mu.Unlock()
 	if err := s.use(); err != nil {
 		return nil, false, err
+	}
+	if s.gone {
+		return nil, false, errGone
 	}
 	if raw, ok = s.values.get(key); ok {
 		s.reading++
@@ -1300,12 +1310,28 @@ func (s *Session) end() {
 	// a spare list an ended session handed over for encodings), and all of
 	// src when its bytes hold none of the data (the store allocated the
 	// record). A read after the end lists the members again.
+	//
+	// Under WithBufferReuse nothing reads the session after its request,
+	// so its values go too, and every buffer goes back, src's bytes
+	// included: the session keeps no reference to any of them (its
+	// values, its record's Data), so no read can see what later requests
+	// write there.
+	reuse := s.m.cfg.reuseBuffers
+	if reuse {
+		s.values, s.relist, s.gone = values{}, false, true
+		if s.rec != nil {
+			s.rec.Data = nil
+		}
+	}
 	var back []*reqBuf
 	if s.reading == 0 { // else dropped, not reused: a Get is reading one of them
 		for _, bp := range s.held {
-			if bp != s.src {
+			if bp != s.src || reuse {
 				back = append(back, bp)
 			}
+		}
+		if reuse {
+			s.src = nil
 		}
 		if src := s.src; src != nil {
 			s.src = nil
