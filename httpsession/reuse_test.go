@@ -198,8 +198,8 @@ func TestBufferReuseAllocatesNoPayload(t *testing.T) {
 						}
 					}
 				}
-				serve(20) // the Manager's buffers grow to the session's size
-				const n = 200
+				serve(10) // the Manager's buffers grow to the session's size
+				const n = 100
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				serve(n)

@@ -89,9 +89,10 @@ func noSession(s *Session) {
 // holding it (a framework's error handler, an outer middleware, a
 // goroutine the handler started) reads the values it had (nothing, under
 // WithBufferReuse), and Put, Renew and Destroy fail with ErrReleased,
-// since no change can be saved any more. A change racing the handler's return is either saved or refused. Every
-// method of a nil Session (FromContext outside the middleware) panics
-// with a message naming the missing middleware; see FromContext.
+// since no change can be saved any more. A change racing the handler's
+// return is either saved or refused. Every method of a nil Session
+// (FromContext outside the middleware) panics with a message naming the
+// missing middleware; see FromContext.
 //
 // The session is read (and in Exclusive mode locked) on its first use by
 // any method. If that fails (the lock wait timed out, the store is
