@@ -566,9 +566,13 @@ def blk_spread(run):
 def codec_figs(run):
     c = run.codec()
     req = {}
-    for kind in ("blob", "keys"):
+    for kind in ("blob", "keys", "blob-reuse", "keys-reuse"):
         for size in ("1K", "16K"):
             n = f"BenchmarkRequest/{kind}/{size}"
+            # The -reuse cases (WithBufferReuse, opt-in) are shown beside
+            # the default when the run has them; verdicts use the default.
+            if kind.endswith("-reuse") and n not in c:
+                continue
             req[(kind, size)] = dict(ns=med(c, n, "ns/op"), b=med(c, n, "B/op"), allocs=med(c, n, "allocs/op"),
                                      cpu=med(c, n, "cpu-ns/op") if any("cpu-ns/op" in r for r in c.get(n, [])) else None,
                                      runs=len(c[n]))
@@ -578,10 +582,13 @@ def codec_figs(run):
 def blk_codec_request(run):
     c, req = codec_figs(run)
     rows = []
-    for kind in ("blob", "keys"):
+    for kind in ("blob", "keys", "blob-reuse", "keys-reuse"):
+        if (kind, "1K") not in req or (kind, "16K") not in req:
+            continue
         a, b = req[(kind, "1K")], req[(kind, "16K")]
         cell = lambda x: f"{rnd(x['ns'] / 1e3, 1)} µs, {num(x['b'])} B, {num(x['allocs'])} allocs"
-        rows.append([kind, cell(a), cell(b), ratio(b["ns"] / a["ns"])])
+        label = kind if not kind.endswith("-reuse") else f"{kind.removesuffix('-reuse')}, `WithBufferReuse`"
+        rows.append([label, cell(a), cell(b), ratio(b["ns"] / a["ns"])])
     out = [f"Medians of {req[('blob', '1K')]['runs']} runs.", "",
            table(["`BenchmarkRequest` (mean)", "1 KiB", "16 KiB", "16 KiB ÷ 1 KiB"], rows), ""]
     lines = []
@@ -994,6 +1001,10 @@ def goal_rows(run):
                      f"{rnd(req[('keys', '1K')]['ns'] / 1e3, 1)} / {rnd(req[('keys', '16K')]['ns'] / 1e3, 1)} µs (keys)")
         rats.append(f"mean {ratio(rb)} / {ratio(rk)} (blob / keys)")
         checks += [("mean (blob)", le(rb, "1.15")), ("mean (keys)", le(rk, "1.15"))]
+        if all((k, z) in req for k in ("blob-reuse", "keys-reuse") for z in ("1K", "16K")):
+            ub = req[("blob-reuse", "16K")]["ns"] / req[("blob-reuse", "1K")]["ns"]
+            uk = req[("keys-reuse", "16K")]["ns"] / req[("keys-reuse", "1K")]["ns"]
+            rats.append(f"opt-in `WithBufferReuse` mean {ratio(ub)} / {ratio(uk)}")
         try:
             fig = cycle_figs(run)
             a, b = fig[("Cycle", "1KiB")], fig[("Cycle", "16KiB")]
