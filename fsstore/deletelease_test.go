@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -150,4 +151,80 @@ func lockedSaveIn(ctx context.Context, l *fsstore.Locked, data string) error {
 	}
 	sess.Data = []byte(data)
 	return l.Save(ctx, sess)
+}
+
+// TestLostLockDeleteErrorSaysWhatItDid: a Locked.Delete that finds its
+// lock lost after it removed a record (ErrInDoubt) says so, and where it
+// left the copy it moved last, in the past: the next holder may delete
+// that copy, or a sweep settle it, before anyone reads the error. Seen on
+// the old code: "nothing was deleted: the record it moved aside is left
+// at …, for the sweep to put back", then "the record this holder had was
+// removed", in one error.
+//   - "again": the next holder saved after the Delete removed the record,
+//     and the Delete's look at the name again moved that save aside.
+//   - "sweep aside": a sweep held the next holder's save aside, and the
+//     Delete's move of it replaced the record it had moved from the name.
+func TestLostLockDeleteErrorSaysWhatItDid(t *testing.T) {
+	for _, step := range []string{"again", "sweep aside"} {
+		t.Run(step, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			a := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
+			b := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
+			id := newID(t)
+			p := a.RecordPathForTest(id)
+			mustSave(t, a, id, "old")
+			la, err := a.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer la.Unlock()
+			var lb *fsstore.Locked
+			defer func() {
+				if lb != nil {
+					lb.Unlock()
+				}
+			}()
+			at := "aside" // after the copy of the name was removed
+			if step == "sweep aside" {
+				at = "name check"
+			}
+			a.SetDeleteHookForTest(func(s string) {
+				if s != at {
+					return
+				}
+				if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
+					t.Error(err)
+					return
+				}
+				if lb, err = b.Lock(ctx, id, fsstore.Exclusive); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := lockedSaveIn(ctx, lb, "B"); err != nil {
+					t.Errorf("next holder's save: %v", err)
+				}
+				if step == "sweep aside" {
+					if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			err = la.Delete(ctx)
+			a.SetDeleteHookForTest(nil)
+			if t.Failed() {
+				return
+			}
+			gd := ".tmp-gd-" + filepath.Base(p)
+			if !errors.Is(err, fsstore.ErrLockLost) || !errors.Is(err, fsstore.ErrInDoubt) ||
+				strings.Contains(err.Error(), "nothing was deleted") || strings.Contains(err.Error(), "is left at") || !strings.Contains(err.Error(), gd) {
+				t.Errorf("Delete, lock lost after it removed a record: %v; want ErrLockLost and ErrInDoubt, where it left the copy (%s), and not that nothing was deleted", err, gd)
+			}
+			mustLoad(t, b, id, "B") // at the Delete's aside name, until the sweep puts it back
+			if _, err := b.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			mustLoad(t, b, id, "B")
+		})
+	}
 }

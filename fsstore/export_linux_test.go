@@ -19,3 +19,8 @@ func (s *Store) FetchesFreshForTest() bool { return s.fetchesFresh() }
 // SetOpenHookForTest runs h with the path of each open the store makes
 // below its directory (nil: none).
 func (s *Store) SetOpenHookForTest(h func(path string)) { s.root.testOpened = h }
+
+// SetFaultForTest makes each open and lstat of a file below the store's
+// directory fail with the error f returns for its path (nil: none, and
+// f nil: no faults).
+func (s *Store) SetFaultForTest(f func(path string) error) { s.root.testFault = f }

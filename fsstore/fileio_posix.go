@@ -120,6 +120,11 @@ type rootDir struct {
 	// testOpened (tests only) runs with the path of each open below the
 	// root, to count them.
 	testOpened func(p string)
+	// testFault (tests only) runs with the path of each open and lstat of
+	// a file below the root; an error it returns is the call's, as a
+	// server's EIO or ESTALE would be, which no file system gives on
+	// demand.
+	testFault func(p string) error
 }
 
 func (r *rootDir) setTestHook(h func(site string)) { r.testHook = h }
@@ -237,6 +242,11 @@ func symlinkErr(dirfd int, name string, err error) error {
 func (r *rootDir) open(p string, flags int, mode uint32) (int, error) {
 	if r.testOpened != nil {
 		r.testOpened(p)
+	}
+	if r.testFault != nil {
+		if err := r.testFault(p); err != nil {
+			return -1, err
+		}
 	}
 	rel, err := r.rel(p)
 	if err != nil {
@@ -818,6 +828,11 @@ func syncDir(dir string) error {
 // lstat returns the attributes of the file at p, not following a symlink
 // at any component.
 func (r *rootDir) lstat(p string) (fileStat, error) {
+	if r.testFault != nil {
+		if err := r.testFault(p); err != nil {
+			return fileStat{}, err
+		}
+	}
 	dfd, name, err := r.parent(p, false)
 	if err != nil {
 		return fileStat{}, err

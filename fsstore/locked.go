@@ -667,11 +667,12 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 	// The check comes even when the name was empty: the aside name may
 	// hold a copy a Delete killed there left, which the unlink below
 	// removes.
-	movedName, err := s.moveAsideChecked(p, p, aside, "name", true, verify)
+	movedName, err := s.moveAsideChecked(p, p, aside, "name", true, false, verify)
 	if err != nil {
 		return err
 	}
-	if _, err := s.moveAsideChecked(p, sweepAside, aside, "sweep aside", false, verify); err != nil {
+	// A copy moved from the sweep's aside name replaces the name's there.
+	if _, err := s.moveAsideChecked(p, sweepAside, aside, "sweep aside", false, movedName, verify); err != nil {
 		if movedName && errors.Is(err, ErrLockLost) {
 			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
 		}
@@ -685,7 +686,7 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 	// The name again: a sweep may have put the record back between the
 	// first move and the look at its aside name (see Store.delete), or,
 	// under a lost lock, the next holder saved since.
-	moved, err := s.moveAsideChecked(p, p, aside, "again", false, verify)
+	moved, err := s.moveAsideChecked(p, p, aside, "again", false, true, verify)
 	if err != nil {
 		if errors.Is(err, ErrLockLost) {
 			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
@@ -726,11 +727,20 @@ func (s *Store) deleteUnlink(p, step, file string, fresh bool) error {
 // moveAsideChecked moves the file at from (the record's name p, or the
 // sweep's aside name) to aside, a locked Delete's aside name, and checks
 // the lock (always: also when nothing was there to move). A check that
-// fails leaves what it moved there and returns the check's error: then
-// nothing was removed. moved reports whether there
-// was a file at from. step names it for the test hook, which runs after
-// the move and, as step+" check", after the check.
-func (s *Store) moveAsideChecked(p, from, aside, step string, always bool, verify func() error) (moved bool, err error) {
+// fails leaves what it moved there and returns the check's error, which
+// says where the copy was left; removed says whether this Delete removed
+// a record before (the caller then adds ErrInDoubt), else the error says
+// nothing was deleted. moved reports whether there was a file at from.
+// step names it for the test hook, which runs after the move and, as
+// step+" check", after the check.
+//
+// The error says what this Delete did, in the past, and what the sweep
+// will do with the copy: by the time it is read, the next holder may have
+// deleted the copy, or a sweep settled it, put back or, older than the
+// record at the name or expired, removed. It said the record "is left"
+// there "for the sweep to put back", which a reader took for where the
+// session is now.
+func (s *Store) moveAsideChecked(p, from, aside, step string, always, removed bool, verify func() error) (moved bool, err error) {
 	s.refreshDir(p)
 	switch err := s.root.rename(from, aside); {
 	case err == nil:
@@ -749,7 +759,11 @@ func (s *Store) moveAsideChecked(p, from, aside, step string, always bool, verif
 	if verr := verify(); verr != nil {
 		if moved {
 			// Not put back from here: see deleteLocked.
-			return true, fmt.Errorf("fsstore: delete: %w; nothing was deleted: the record it moved aside is left at %s, where Loads find it, for the sweep to put back under the session's lock", verr, aside)
+			what := "nothing was deleted: the record it moved aside"
+			if removed {
+				what = "the record it moved aside last"
+			}
+			return true, fmt.Errorf("fsstore: delete: %w; %s was left at %s (Loads read it there while the name is empty) for the sweep to settle under the session's lock: put back while live unless the name holds a newer record, else removed", verr, what, aside)
 		}
 		return moved, fmt.Errorf("fsstore: delete: %w", verr)
 	}

@@ -151,17 +151,27 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				return
 			}
 			name, file := e.Name(), e.Name()
+			var asideErr error
 			if rec, ok := cutAside(name); ok {
 				// Held aside by a sweep or a locked Delete (or left there by one that died):
 				// still the session while its name is empty, as Load
 				// finds it (readMovedAside).
-				if _, err := s.root.lstat(filepath.Join(dir, rec)); !errors.Is(err, fs.ErrNotExist) {
+				switch _, err := s.root.lstat(filepath.Join(dir, rec)); {
+				case err == nil:
 					return
+				case !errors.Is(err, fs.ErrNotExist):
+					// The name's own entry, if listed, reads it; if not,
+					// the session is not skipped unsaid.
+					asideErr = &fs.PathError{Op: "lstat", Path: rec, Err: err}
+				default:
+					// Both aside names may hold a copy: the newer is
+					// the session (see readMovedAside), whichever the
+					// listing showed first (the other is then passed).
+					// A copy unreadable is an error: the other may be
+					// the older.
+					file, asideErr = s.asideToRead(dir, rec)
 				}
-				// Both aside names may hold a copy: the newer is the
-				// session (see readMovedAside), whichever the listing
-				// showed first (the other is then passed).
-				name, file = rec, s.asideToRead(dir, rec)
+				name = rec
 			}
 			if !isRecordName(name) || !strings.HasPrefix(name, prefix) {
 				return
@@ -172,7 +182,11 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				return
 			}
 			st.Scanned++
-			r, err := s.readRecordAt(dir, file, name)
+			var r *Record
+			err := asideErr
+			if err == nil {
+				r, err = s.readRecordAt(dir, file, name)
+			}
 			if !errors.Is(err, ErrNotFound) {
 				passed[rec] = struct{}{}
 			}

@@ -602,9 +602,16 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 	} else if err == nil {
 		// Both may hold a copy: the newer is the session, which the
 		// sweep puts back (see readMovedAside), judged here; the older,
-		// expired or under the newest key, said nothing of it.
-		if db, dst, derr := s.readHeader(filepath.Join(dir, deleteAsideName(name))); derr == nil && newerCopy(db, dst, b, st) {
-			aside, b, st = filepath.Join(dir, deleteAsideName(name)), db, dst
+		// expired or under the newest key, said nothing of it. The
+		// Delete's unreadable, which is the newer cannot be told: the
+		// error, as for the sweep's (counted up to date from the older,
+		// the newer under an old key let a pass report the key free).
+		gd := filepath.Join(dir, deleteAsideName(name))
+		switch db, dst, derr := s.readHeader(gd); {
+		case derr == nil && newerCopy(db, dst, b, st):
+			aside, b, st = gd, db, dst
+		case derr != nil && !errors.Is(derr, fs.ErrNotExist):
+			aside, err = gd, derr
 		}
 	}
 	switch {
@@ -698,7 +705,10 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limi
 // the same.
 func (s *Store) asideWhere(dir, name string) string {
 	p := filepath.Join(dir, name)
-	if _, err := s.root.lstat(filepath.Join(dir, asideName(name))); err == nil && !s.deleteAsideNewer(dir, name) {
+	switch file, err := s.asideToRead(dir, name); {
+	case err != nil:
+		return fmt.Sprintf("%s is aside (as %s or %s; which holds the session could not be told: %v)", p, asideName(name), deleteAsideName(name), err)
+	case file == asideName(name):
 		return fmt.Sprintf("%s is held aside (as %s) by a sweep", p, asideName(name))
 	}
 	return fmt.Sprintf("%s is left aside (as %s) by a locked Delete that found its lock lost or was stopped there, for the sweep to put back", p, deleteAsideName(name))

@@ -616,7 +616,15 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 	if seen.file(recName, st.ino) {
 		return true
 	}
-	if _, _, cmp := c.s.asideRival(dir, name, recName, b, st); cmp > 0 {
+	_, _, cmp, err := c.s.asideRival(dir, name, recName, b, st)
+	if err != nil {
+		// As the sweep, which leaves both copies while it cannot tell
+		// which is the session: counted from this one, perhaps the
+		// older, the session was live while Loads report the error.
+		c.fail(fmt.Errorf("stats %s: %w", rec, err))
+		return true
+	}
+	if cmp > 0 {
 		// The other aside name holds a newer copy: the session, counted
 		// there, live or expired. The sweep removes this one as a temp
 		// file (see asideRival).

@@ -1250,7 +1250,7 @@ func (s *Store) readError(p string, err error) error {
 		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
 	case isSymlinkErr(err):
 		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
-	case err == errNotRegular, err == errTooBig:
+	case errors.Is(err, errNotRegular), errors.Is(err, errTooBig):
 		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("fsstore: load: %w: %w", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err})
@@ -1742,7 +1742,13 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 	}
 	dir, name := filepath.Split(p)
 	at := []string{dir + asideName(name), dir + deleteAsideName(name), p}
-	if both, deleteNewer := s.asideBoth(dir, name); both {
+	both, deleteNewer, err := s.asideBoth(dir, name)
+	if err != nil {
+		// Which copy is the session cannot be told: touched, the other
+		// might be the older, renewed while the newer expires.
+		return s.touchError(p, err)
+	}
+	if both {
 		// Both names hold a copy: the newer is the session, as Load
 		// reads it and the sweep settles it, the only one renewed.
 		// Judged before any touch: a touch stamps the mtime the copies
@@ -1772,24 +1778,39 @@ func (s *Store) touchAside(c *call, id string, k key, p string, err error) error
 // holds a newer copy of the record name than the sweep's (newerCopy):
 // the session, where both hold one (see readMovedAside). The sweep's is
 // looked at first: where it holds none (nearly always), that look is
-// all.
-func (s *Store) deleteAsideNewer(dir, name string) bool {
-	both, newer := s.asideBoth(dir, name)
-	return both && newer
+// all. An error is asideBoth's.
+func (s *Store) deleteAsideNewer(dir, name string) (bool, error) {
+	both, newer, err := s.asideBoth(dir, name)
+	return both && newer, err
 }
 
 // asideBoth reports whether both aside names in dir hold a copy of the
 // record name, and whether the locked Delete's is the newer (newerCopy).
-func (s *Store) asideBoth(dir, name string) (both, deleteNewer bool) {
-	b, st, err := s.readHeader(filepath.Join(dir, asideName(name)))
+// A copy that is there but could not be read (a server's EIO, ESTALE, or
+// EACCES) is an error (asideUnreadable), not an absence: taken for
+// absent, the other copy, perhaps the older, was taken for the session.
+func (s *Store) asideBoth(dir, name string) (both, deleteNewer bool, err error) {
+	gc, gd := filepath.Join(dir, asideName(name)), filepath.Join(dir, deleteAsideName(name))
+	b, st, err := s.readHeader(gc)
 	if err != nil {
-		return false, false
+		return false, false, asideUnreadable(gc, err)
 	}
-	db, dst, err := s.readHeader(filepath.Join(dir, deleteAsideName(name)))
+	db, dst, err := s.readHeader(gd)
 	if err != nil {
-		return false, false
+		return false, false, asideUnreadable(gd, err)
 	}
-	return true, newerCopy(db, dst, b, st)
+	return true, newerCopy(db, dst, b, st), nil
+}
+
+// asideUnreadable is nil for err, a look at the copy aside at file, that
+// found none there, and otherwise err naming the copy: an operation that
+// chooses between the two copies aside (see readMovedAside) reports it
+// rather than take the other for the session, which may be the older.
+func asideUnreadable(file string, err error) error {
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return &fs.PathError{Op: "read", Path: filepath.Base(file), Err: err}
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while
@@ -1961,7 +1982,7 @@ func (s *Store) touchError(p string, err error) error {
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 	case isSymlinkErr(err):
 		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
-	case err == errNotRegular:
+	case errors.Is(err, errNotRegular):
 		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("fsstore: touch: %w: %w", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})

@@ -1817,7 +1817,15 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 	if !take() {
 		return
 	}
-	other, ost, cmp := s.asideRival(dir, name, rec, b, st)
+	other, ost, cmp, err := s.asideRival(dir, name, rec, b, st)
+	if err != nil {
+		// Which copy is the session cannot be told: settled alone, this
+		// one, perhaps the older, went back, and the newer then as the
+		// older. Both are left for a later pass; Loads report the error
+		// meanwhile (readMovedAside).
+		sw.fail(fmt.Errorf("sweep %s: %w", p, err))
+		return
+	}
 	if cmp > 0 {
 		// The other aside name holds a newer copy of the session, which
 		// its own turn settles: put back first, this older one would
@@ -1965,7 +1973,7 @@ func (sw *sweeper) dropAside(p, aside string, st *fileStat) error {
 // first, took the name and the re-created one went as the older; and an
 // older copy outlived a newer one that had expired, the session coming
 // back with older data.
-func (s *Store) asideRival(dir, name, rec string, b []byte, st fileStat) (other string, ost fileStat, cmp int) {
+func (s *Store) asideRival(dir, name, rec string, b []byte, st fileStat) (other string, ost fileStat, cmp int, err error) {
 	other = asideName(rec)
 	if other == name {
 		other = deleteAsideName(rec)
@@ -1973,20 +1981,31 @@ func (s *Store) asideRival(dir, name, rec string, b []byte, st fileStat) (other 
 	other = filepath.Join(dir, other)
 	ob, ost, err := s.readHeader(other)
 	if err != nil {
-		return other, ost, 0
+		return other, ost, 0, asideUnreadable(other, err)
 	}
-	return other, ost, copyOrder(ob, ost, b, st)
+	return other, ost, copyOrder(ob, ost, b, st), nil
 }
 
 // asideToRead returns the aside name in dir whose copy of record rec is
 // the session, as readMovedAside reads it: the sweep's, unless a locked
 // Delete's holds a newer copy, or the sweep's is empty. Rare: asked for a
-// record listed aside.
-func (s *Store) asideToRead(dir, rec string) string {
-	if _, err := s.root.lstat(filepath.Join(dir, asideName(rec))); err == nil && !s.deleteAsideNewer(dir, rec) {
-		return asideName(rec)
+// record listed aside. An error says a copy could not be looked at
+// (asideUnreadable), and which one is the session cannot be told.
+func (s *Store) asideToRead(dir, rec string) (string, error) {
+	gc := filepath.Join(dir, asideName(rec))
+	if _, err := s.root.lstat(gc); err != nil {
+		if err := asideUnreadable(gc, err); err != nil {
+			return "", err
+		}
+		return deleteAsideName(rec), nil
 	}
-	return deleteAsideName(rec)
+	switch newer, err := s.deleteAsideNewer(dir, rec); {
+	case err != nil:
+		return "", err
+	case newer:
+		return deleteAsideName(rec), nil
+	}
+	return asideName(rec), nil
 }
 
 // newerCopy reports whether the record a (attributes ast), read from an
@@ -2159,16 +2178,31 @@ func (s *Store) readHeader(p string) ([]byte, fileStat, error) {
 // older was a Load's answer, and a save under the lock built on it undid
 // the newer's. The look at the Delete's name after a copy found at the
 // sweep's costs an OPEN, where a copy is aside at all.
+//
+// A copy there that could not be read (a server's EIO, ESTALE, or EACCES)
+// is the Load's error, naming the copy (asideUnreadable), whatever the
+// other holds: it may be the newer, and the other, served, was an older
+// session, which a create under the lock (CompareAndSwap) took as found.
+// An ESTALE is looked at again, as under the name (see loadKeep).
 func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileStat, error) {
 	dir, name := filepath.Split(p)
-	b, st, err := s.root.readFile(dir+asideName(name), limit)
+	gc, gd := dir+asideName(name), dir+deleteAsideName(name)
+	b, st, err := s.root.readFile(gc, limit)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		b, st, err = s.root.readFile(dir+deleteAsideName(name), limit)
+		b, st, err = s.root.readFile(gd, limit)
+		if uerr := asideUnreadable(gd, err); uerr != nil {
+			err = uerr
+		}
 	case err == nil:
-		if db, dst, derr := s.root.readFile(dir+deleteAsideName(name), limit); derr == nil && newerCopy(db, dst, b, st) {
+		switch db, dst, derr := s.root.readFile(gd, limit); {
+		case asideUnreadable(gd, derr) != nil:
+			return nil, fileStat{}, asideUnreadable(gd, derr)
+		case derr == nil && newerCopy(db, dst, b, st):
 			b, st = db, dst
 		}
+	default:
+		err = asideUnreadable(gc, err)
 	}
 	if again && errors.Is(err, fs.ErrNotExist) {
 		s.refreshDir(p)
