@@ -39,6 +39,7 @@ const (
 	ownProber                    // ObserveBreaker of the prober's changes
 	ownReadOnly                  // ObserveReadOnlyFS of a late write's end
 	ownOpenClose                 // Close of a store whose Open was given up on
+	ownKeysFile                  // ObserveKeysFile of a keys file's reload
 )
 
 // callback names the user's code c calls, as the log does.
@@ -52,6 +53,8 @@ func (c ownCall) callback() string {
 		return "ObserveReadOnlyFS"
 	case ownOpenClose:
 		return "Close"
+	case ownKeysFile:
+		return "ObserveKeysFile"
 	}
 	return "unknown"
 }
@@ -63,7 +66,7 @@ func (c ownCall) source() string {
 		return "late end"
 	case ownSweep:
 		return "sweep"
-	case ownKeysReload:
+	case ownKeysReload, ownKeysFile:
 		return "keys reload"
 	case ownProber:
 		return "prober"

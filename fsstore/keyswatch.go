@@ -426,6 +426,8 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 		}
 		err = fmt.Errorf("%w: %w", ErrKeysReload, err)
 		kw.s.cfg.logger.Error("keys file not reloaded; the keys in use are unchanged", "file", kw.path, "err", err)
+		// The state first: an observer of the event sees it set.
+		kw.s.noteKeysFile(true)
 		kw.s.observe(OpKeysReload, start, err)
 		return reloadNext{retry: retry}
 	}
@@ -441,6 +443,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 		ids[i] = k.ID
 	}
 	kw.s.cfg.logger.Info("keys file reloaded", "file", kw.path, "key_ids", ids)
+	kw.s.noteKeysFile(false)
 	kw.s.observe(OpKeysReload, start, nil)
 	return reloadNext{}
 }

@@ -851,3 +851,68 @@ func TestKeysFileReloadKeepsCache(t *testing.T) {
 		})
 	}
 }
+
+// keysFileStates is an Observer of keys reloads (reloadEvents) that also
+// records the store's reports of its keys file left unapplied.
+type keysFileStates struct {
+	reloadEvents
+	mu     sync.Mutex
+	states []bool
+}
+
+func (o *keysFileStates) ObserveKeysFile(unapplied bool) {
+	o.mu.Lock()
+	o.states = append(o.states, unapplied)
+	o.mu.Unlock()
+}
+
+func (o *keysFileStates) seen() []bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]bool(nil), o.states...)
+}
+
+// TestKeysFileUnapplied: a keys file that fails to reload is a state, not
+// only an event: KeysFileUnapplied and the KeysFileObserver report it
+// from the failure until a read of the file is applied, through further
+// failures (reported once), and Close ends it. A failed reload was only
+// counted, once, so the alert on it resolved after its window while the
+// file stayed wrong and the keys in use differed from it.
+func TestKeysFileUnapplied(t *testing.T) {
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir, keysPath := t.TempDir(), filepath.Join(t.TempDir(), "keys")
+	writeFile0600(t, keysPath, keysFileText(k1))
+	obs := &keysFileStates{reloadEvents: make(reloadEvents, 64)}
+	s, err := fsstore.Open(dir, fsstore.WithKeysFile(keysPath), fsstore.WithObserver(obs))
+	must(t, err)
+	defer s.Close()
+	if s.KeysFileUnapplied() {
+		t.Fatal("KeysFileUnapplied after Open with a good keys file")
+	}
+	for i, step := range []struct {
+		text      string
+		ok        bool
+		unapplied bool
+		states    []bool
+	}{
+		{"not a key file\n", false, true, []bool{true}},
+		{keysFileText(k2, k2), false, true, []bool{true}}, // a second failure: the state reported once
+		{keysFileText(k2, k1), true, false, []bool{true, false}},
+		{keysFileText(mustKey(t, 2), k1), false, true, []bool{true, false, true}}, // key 2, another secret
+	} {
+		renameOver(t, keysPath, step.text)
+		if out := waitReload(t, obs.reloadEvents); (out == fsstore.OutcomeOK) != step.ok {
+			t.Fatalf("step %d: reload outcome %v, want ok %v", i, out, step.ok)
+		}
+		if got := s.KeysFileUnapplied(); got != step.unapplied {
+			t.Errorf("step %d: KeysFileUnapplied %v, want %v", i, got, step.unapplied)
+		}
+		if got := obs.seen(); fmt.Sprint(got) != fmt.Sprint(step.states) {
+			t.Errorf("step %d: ObserveKeysFile calls %v, want %v", i, got, step.states)
+		}
+	}
+	must(t, s.Close())
+	if s.KeysFileUnapplied() || fmt.Sprint(obs.seen()) != fmt.Sprint([]bool{true, false, true, false}) {
+		t.Errorf("after Close: KeysFileUnapplied %v, ObserveKeysFile calls %v; want false, the state ended", s.KeysFileUnapplied(), obs.seen())
+	}
+}

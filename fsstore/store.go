@@ -135,6 +135,11 @@ type Store struct {
 	readOnly atomic.Uint64
 	roMu     sync.Mutex
 	roSeq    uint64
+	// keysUnapplied is set while the keys file holds a change that was
+	// not applied (see noteKeysFile); it changes under kuMu only, and is
+	// read without it.
+	keysUnapplied atomic.Bool
+	kuMu          sync.Mutex
 
 	// panics limits the log of callback panics that onOwn recovers.
 	panics panicLog
@@ -814,10 +819,12 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // keys file watch. Held locks stay held until unlocked. Calling Close again
 // does nothing.
 //
-// A closed store is not read-only (ReadOnlyFS) and has no open breaker
-// (Breaker): Close ends those states and reports their end to an Observer
-// that implements ReadOnlyFSObserver or BreakerObserver, so that metrics
-// kept from the reports, which other stores may share, no longer count it.
+// A closed store is not read-only (ReadOnlyFS), has no open breaker
+// (Breaker) and no keys file change left unapplied (KeysFileUnapplied):
+// Close ends those states and reports their end to an Observer that
+// implements ReadOnlyFSObserver, BreakerObserver or KeysFileObserver, so
+// that metrics kept from the reports, which other stores may share, no
+// longer count it.
 //
 // Closing descriptors on NFS talks to the server, and the store's
 // directory is closed only once no operation uses it: on a bounded store
@@ -847,6 +854,7 @@ func (s *Store) Close() (err error) {
 	if s.bnd != nil {
 		defer s.bnd.brk.shut()
 	}
+	defer s.endKeysFile()
 	s.endReadOnly()
 	return nil
 }

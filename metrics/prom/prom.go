@@ -25,8 +25,9 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// Observer is an fsstore.Observer (a BreakerObserver and a
-// ReadOnlyFSObserver too) and a prometheus.Collector. Several stores may
+// Observer is an fsstore.Observer (a BreakerObserver, a
+// ReadOnlyFSObserver and a KeysFileObserver too) and a
+// prometheus.Collector. Several stores may
 // share one: its gauges count the stores in each state.
 //
 // Make one per registry and give it to every store of the process, a store
@@ -41,6 +42,7 @@ type Observer struct {
 	swept    *prometheus.CounterVec
 	breaker  prometheus.Gauge
 	readOnly prometheus.Gauge
+	keysFile prometheus.Gauge
 }
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
@@ -94,6 +96,10 @@ func New(namespace string) *Observer {
 		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "read_only_fs",
 			Help: "1 while the store finds its file system read-only on this host (a write failed with EROFS and no write, Store.Health's test write or another, has succeeded since; Health fails meanwhile), 0 otherwise; with several stores sharing this Observer, the number of them that do.",
+		}),
+		keysFile: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "sessfs", Name: "keys_file_unapplied",
+			Help: "1 while the store's keys file (fsstore.WithKeysFile) holds a change that was not applied (unreadable, refused, invalid, or its new keys' check failing; the keys in use are the ones applied before), 0 once a read of it is applied; with several stores sharing this Observer, the number of them whose file is.",
 		}),
 	}
 	// Pre-create the counters alerts use, so that increase() sees the
@@ -281,6 +287,23 @@ func (o *Observer) ObserveReadOnlyFS(readOnly bool) {
 	}
 }
 
+// ObserveKeysFile implements fsstore.KeysFileObserver:
+// sessfs_keys_file_unapplied is 1 while the store's keys file holds a
+// change that was not applied. A failed reload counts once in
+// operations_total, when it is first seen, and a file left as it is adds
+// nothing: an alert on that count resolves while the keys in use still
+// differ from the file, and this holds until a read of the file is
+// applied. It counts, as ObserveReadOnlyFS does, so that stores sharing
+// one Observer add up; a store reports each change once, in order, and
+// the end of the state when it is closed.
+func (o *Observer) ObserveKeysFile(unapplied bool) {
+	if unapplied {
+		o.keysFile.Inc()
+	} else {
+		o.keysFile.Dec()
+	}
+}
+
 // Describe implements prometheus.Collector.
 func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.ops.Describe(ch)
@@ -290,6 +313,7 @@ func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.swept.Describe(ch)
 	o.breaker.Describe(ch)
 	o.readOnly.Describe(ch)
+	o.keysFile.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -301,4 +325,5 @@ func (o *Observer) Collect(ch chan<- prometheus.Metric) {
 	o.swept.Collect(ch)
 	o.breaker.Collect(ch)
 	o.readOnly.Collect(ch)
+	o.keysFile.Collect(ch)
 }

@@ -351,6 +351,38 @@ func TestReadOnlyFSGauge(t *testing.T) {
 	}
 }
 
+// TestKeysFileGauge: sessfs_keys_file_unapplied follows the stores'
+// reports of a keys file left unapplied, and adds up across the stores
+// sharing the Observer.
+func TestKeysFileGauge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		changes []bool
+		want    []float64 // after each change
+	}{
+		{"one store", []bool{true, false, true, false}, []float64{1, 0, 1, 0}},
+		{"two stores", []bool{true, true, false, false}, []float64{1, 2, 1, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := prom.New("")
+			reg := prometheus.NewPedanticRegistry()
+			if err := reg.Register(obs); err != nil {
+				t.Fatal(err)
+			}
+			var _ fsstore.KeysFileObserver = obs
+			if got := gauge(t, reg, "sessfs_keys_file_unapplied"); got != 0 {
+				t.Fatalf("sessfs_keys_file_unapplied = %v before any change, want 0", got)
+			}
+			for i, u := range tc.changes {
+				obs.ObserveKeysFile(u)
+				if got := gauge(t, reg, "sessfs_keys_file_unapplied"); got != tc.want[i] {
+					t.Fatalf("sessfs_keys_file_unapplied after %v = %v, want %v", tc.changes[:i+1], got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
 // gauge returns the value of the gauge name, which has no labels.
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
@@ -470,6 +502,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 	}
 	obs.ObserveBreaker(fsstore.BreakerClosed, fsstore.BreakerOpen)
 	obs.ObserveReadOnlyFS(true)
+	obs.ObserveKeysFile(true)
 	n := 0
 	for _, mf := range before {
 		for _, m := range mf.GetMetric() {
