@@ -44,7 +44,7 @@ func lostWhileWaitingAfterCheck(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lostGen := lock.HandleOwnGen(other)
+	lostGen := lock.HandleGen(other)
 	// The newcomer takes "k" while the caller asks whether the lock
 	// was lost (outside the table's mutex): the first lost check runs it.
 	var newcomer *lock.Handle
@@ -75,7 +75,7 @@ func lostWhileWaitingAfterCheck(t *testing.T) bool {
 			got <- result{err: err}
 			return
 		}
-		gen := lock.HandleOwnGen(h)
+		gen := lock.HandleGen(h)
 		got <- result{gen, h.Unlock()}
 	}()
 	for tab.Stats().Waiting != 1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,16 +160,16 @@ func (l *fakeLock) unlock() error {
 	return nil
 }
 
-// HandleOwnGen reports the generation of the fake OS lock h was granted
-// on, which stays its own while it holds it, whatever the file's is now.
-func HandleOwnGen(h *Handle) int { return h.os.(*fakeLock).gen }
-
-// HandleGen reports the generation of the fake OS lock under h.
-func HandleGen(h *Handle) int {
-	h.t.mu.Lock()
-	defer h.t.mu.Unlock()
-	return h.f.os.(*fakeLock).gen
-}
+// HandleGen reports the generation of the fake OS lock h was granted on:
+// its own, which its Verify and Unlock use, and which stays its own once
+// it is released, whatever its lock file's is now. Compare it with
+// FakeOS.Holder, the lock the file has, to see whether a handle got the
+// lock its file has (handed over, or taken afresh after a lost one). It
+// read the file's (fileState.os), which equals the handle's only while
+// the table is right: a handle left with another lock than its file's,
+// the fault those comparisons look for, passed them, and a released
+// handle showed the next holder's lock.
+func HandleGen(h *Handle) int { return h.os.(*fakeLock).gen }
 
 // AgreeStrategy runs NewTable's agreement on a strategy in cfg.Dir as a
 // process whose NFS mount has local_lock=localOnly ("" for none) would;
@@ -185,6 +186,24 @@ func AgreeStrategy(cfg Config, localOnly string, linkResult func(error) error) (
 	}
 	defer d.close()
 	return agreeStrategy(&cfg, d, localOnly)
+}
+
+// AgreeStrategyMoved is AgreeStrategy in a directory that is renamed to
+// moved once NewTable has opened it: a look at cfg.Dir by its path after
+// that open finds nothing there.
+func AgreeStrategyMoved(cfg Config, moved string) (Strategy, error) {
+	if err := cfg.validate(); err != nil {
+		return 0, err
+	}
+	d, err := openLockDir(cfg.Dir)
+	if err != nil {
+		return 0, err
+	}
+	defer d.close()
+	if err := os.Rename(cfg.Dir, moved); err != nil {
+		return 0, err
+	}
+	return agreeStrategy(&cfg, d, "")
 }
 
 // LinkUnsupported exposes linkUnsupported.

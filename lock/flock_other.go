@@ -11,8 +11,8 @@ import (
 // emulated with fcntl locks that do not exclude other descriptors of the
 // same process) the Flock strategy is not offered: Auto picks Lease, and
 // asking for Flock fails with ErrNotSupported at NewTable.
-func probeFlock(dir string, _ fs.FileMode) error {
-	return fmt.Errorf("%w: flock strategy unavailable on this system (%s); use the lease strategy", ErrNotSupported, dir)
+func probeFlock(d *lockDir, _ fs.FileMode) error {
+	return fmt.Errorf("%w: flock strategy unavailable on this system (%s); use the lease strategy", ErrNotSupported, d.path)
 }
 
 // newFlockBackend is never reached: probeFlock refuses first.

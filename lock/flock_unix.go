@@ -492,14 +492,9 @@ func (h *flockHeld) unlock() error {
 	return nil
 }
 
-// probeFlock reports whether flock works in dir, using a dot file that is
-// created once and never removed.
-func probeFlock(dir string, perm fs.FileMode) error {
-	d, err := openLockDir(dir)
-	if err != nil {
-		return err
-	}
-	defer d.close()
+// probeFlock reports whether flock works in the lock directory d, using a
+// dot file that is created once and never removed.
+func probeFlock(d *lockDir, perm fs.FileMode) error {
 	p := d.join(".probe")
 	fd, err := d.openFd(".probe", unix.O_RDWR|unix.O_CREAT, perm)
 	if err != nil {

@@ -598,13 +598,9 @@ func (h *leaseHeld) unlock() error {
 	return nil
 }
 
-// probeLease checks that lease files can be created and removed in cfg.Dir.
-func probeLease(cfg *Config) error {
-	d, err := openLockDir(cfg.Dir)
-	if err != nil {
-		return err
-	}
-	defer d.close()
+// probeLease checks that lease files can be created and removed in cfg.Dir,
+// opened as d.
+func probeLease(cfg *Config, d *lockDir) error {
 	p := ".probe-" + newToken() + leaseSuffix
 	f, err := d.open(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, cfg.FileMode)
 	if err != nil {

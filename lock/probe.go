@@ -51,19 +51,22 @@ func probeMount(cfg *Config) (localOnly string, err error) {
 }
 
 // pickStrategy resolves want to Flock or Lease, checking that it works in
-// cfg.Dir: Auto picks Flock where flock works and reaches other hosts.
-func pickStrategy(cfg *Config, want Strategy, localOnly string) (Strategy, error) {
+// cfg.Dir, opened as d: Auto picks Flock where flock works and reaches
+// other hosts. The probes make their files through d: each opened the
+// directory again by its path (on NFS a walk of the path and an OPEN),
+// once or twice more per NewTable.
+func pickStrategy(cfg *Config, d *lockDir, want Strategy, localOnly string) (Strategy, error) {
 	switch want {
 	case Flock:
 		if localOnly != "" {
 			return 0, fmt.Errorf("%w: %s is an NFS mount with local_lock=%s, so flock does not exclude other hosts; use the lease strategy or remount", ErrNotSupported, cfg.Dir, localOnly)
 		}
-		return Flock, probeFlock(cfg.Dir, cfg.FileMode)
+		return Flock, probeFlock(d, cfg.FileMode)
 	case Lease:
-		return Lease, probeLease(cfg)
+		return Lease, probeLease(cfg, d)
 	}
 	if localOnly == "" && !cfg.fuse {
-		err := probeFlock(cfg.Dir, cfg.FileMode)
+		err := probeFlock(d, cfg.FileMode)
 		if err == nil {
 			return Flock, nil
 		}
@@ -71,7 +74,7 @@ func pickStrategy(cfg *Config, want Strategy, localOnly string) (Strategy, error
 			return 0, err
 		}
 	}
-	if err := probeLease(cfg); err != nil {
+	if err := probeLease(cfg, d); err != nil {
 		return 0, err
 	}
 	return Lease, nil

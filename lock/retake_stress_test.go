@@ -35,7 +35,7 @@ func TestLostLockRetakeStress(t *testing.T) {
 	var excl, shared [2]atomic.Int32
 	var granted, busy, lost, marked atomic.Int64
 	check := func(h *lock.Handle, k int, mode lock.Mode) error {
-		if gen, held := lock.HandleOwnGen(h), fake.Holder("s"); gen != held {
+		if gen, held := lock.HandleGen(h), fake.Holder("s"); gen != held {
 			return fmt.Errorf("key %s granted on OS lock %d; the OS holds %d", keys[k], gen, held)
 		}
 		if mode == lock.Exclusive {
@@ -52,7 +52,7 @@ func TestLostLockRetakeStress(t *testing.T) {
 			runtime.Gosched()
 			shared[k].Add(-1)
 		}
-		if gen, held := lock.HandleOwnGen(h), fake.Holder("s"); gen != held {
+		if gen, held := lock.HandleGen(h), fake.Holder("s"); gen != held {
 			return fmt.Errorf("key %s held on OS lock %d; the OS holds %d", keys[k], gen, held)
 		}
 		return nil

@@ -121,7 +121,7 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 		if rec != Auto && want != rec {
 			return 0, fmt.Errorf("%w: %s records %s, and this process asks for %s; force the same strategy on every process, or none", ErrStrategyMismatch, d.join(StrategyFile), rec, want)
 		}
-		s, err := pickStrategy(cfg, want, localOnly)
+		s, err := pickStrategy(cfg, d, want, localOnly)
 		if err != nil {
 			// Only a strategy that cannot work here is a mismatch; an
 			// I/O error is itself (and may pass).
@@ -146,7 +146,7 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 				return 0, err
 			}
 			if name != "" {
-				if s, err = pickStrategy(cfg, Lease, localOnly); err != nil {
+				if s, err = pickStrategy(cfg, d, Lease, localOnly); err != nil {
 					return 0, err
 				}
 				joined = name
@@ -168,7 +168,7 @@ func agreeStrategy(cfg *Config, d *lockDir, localOnly string) (Strategy, error) 
 				// here. Join them, as before, where flock works at all,
 				// and record it. (To move the store to leases: stop
 				// every process and force Lease once.)
-				if f, ferr := pickStrategy(cfg, Flock, localOnly); ferr == nil {
+				if f, ferr := pickStrategy(cfg, d, Flock, localOnly); ferr == nil {
 					s, name = f, ""
 				}
 			}
