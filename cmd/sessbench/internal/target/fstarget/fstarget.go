@@ -296,17 +296,21 @@ func leftoverNote(dir, what, who string, match func(string) bool, globs ...strin
 
 // mkdirCommand is the command that makes dir and its parents on goos:
 // Windows's mkdir (cmd.exe's and PowerShell's) makes the parents, and
-// has no -p.
+// has no -p. "--" ends the options: a dir beginning with '-' was taken
+// for one.
 func mkdirCommand(goos, dir string) string {
 	if goos == "windows" {
 		return "mkdir " + psQuote(dir)
 	}
-	return "mkdir -p " + shellQuote(dir)
+	return "mkdir -p -- " + shellQuote(dir)
 }
 
 // removeCommand is the command that removes the files globs match in dir,
 // with everything under them, on goos: PowerShell's Remove-Item on
-// Windows, which has no rm -rf.
+// Windows, which has no rm -rf. "--" ends rm's options: a dir beginning
+// with '-' (a relative --dir) was taken for options, and rm removed
+// nothing ("rm -rf -bench/.sessbench-*": invalid option); PowerShell
+// takes a quoted path for a path (see psQuote).
 func removeCommand(goos, dir string, globs ...string) string {
 	var paths []string
 	for _, g := range globs {
@@ -320,13 +324,14 @@ func removeCommand(goos, dir string, globs ...string) string {
 	if goos == "windows" {
 		return "Remove-Item -Recurse -Force " + strings.Join(paths, ", ")
 	}
-	return "rm -rf " + strings.Join(paths, " ")
+	return "rm -rf -- " + strings.Join(paths, " ")
 }
 
 // psQuote quotes s for PowerShell when it holds anything but characters
-// PowerShell takes as they are.
+// PowerShell takes as they are, or begins with '-', which it takes, bare,
+// for a parameter's name.
 func psQuote(s string) string {
-	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+	safe := s != "" && s[0] != '-' && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(`\/:._-*`, r))
 	}) < 0
 	if safe {

@@ -275,7 +275,7 @@ func TestLeftoverNote(t *testing.T) {
 		os.Mkdir(filepath.Join(d, n), 0o700)
 	}
 	note := LeftoverNote(d)
-	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...", "rm -rf " + shellQuote(d) + "/.sessbench-*"} {
+	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...", "rm -rf -- " + shellQuote(d) + "/.sessbench-*"} {
 		if !strings.Contains(note, want) {
 			t.Errorf("note %q lacks %q", note, want)
 		}
@@ -290,11 +290,15 @@ func TestCommandsForPlatform(t *testing.T) {
 	for _, tt := range []struct {
 		goos, got, want string
 	}{
-		{"linux", mkdirCommand("linux", "/mnt/efs/bench"), "mkdir -p /mnt/efs/bench"},
-		{"linux", mkdirCommand("linux", "/mnt/my bench"), "mkdir -p '/mnt/my bench'"},
+		{"linux", mkdirCommand("linux", "/mnt/efs/bench"), "mkdir -p -- /mnt/efs/bench"},
+		{"linux", mkdirCommand("linux", "/mnt/my bench"), "mkdir -p -- '/mnt/my bench'"},
+		{"linux", mkdirCommand("linux", "-bench"), "mkdir -p -- -bench"},
+		{"windows", mkdirCommand("windows", "-bench"), "mkdir '-bench'"},
 		{"windows", mkdirCommand("windows", `C:\bench\a`), `mkdir C:\bench\a`},
 		{"windows", mkdirCommand("windows", `C:\my bench's`), `mkdir 'C:\my bench''s'`},
-		{"linux", removeCommand("linux", "/var/tmp", "sessbench-[0-9]*", "sessbench-http-[0-9]*"), "rm -rf /var/tmp/sessbench-[0-9]* /var/tmp/sessbench-http-[0-9]*"},
+		{"linux", removeCommand("linux", "/var/tmp", "sessbench-[0-9]*", "sessbench-http-[0-9]*"), "rm -rf -- /var/tmp/sessbench-[0-9]* /var/tmp/sessbench-http-[0-9]*"},
+		{"linux", removeCommand("linux", "-bench", ".sessbench-*"), "rm -rf -- -bench/.sessbench-*"},
+		{"windows", removeCommand("windows", `-bench`, ".sessbench-*"), `Remove-Item -Recurse -Force '-bench\.sessbench-*'`},
 		{"windows", removeCommand("windows", `C:\Temp\`, ".sessbench-*"), `Remove-Item -Recurse -Force C:\Temp\.sessbench-*`},
 		{"windows", removeCommand("windows", `D:\my bench`, ".sessbench-*"), `Remove-Item -Recurse -Force 'D:\my bench\.sessbench-*'`},
 	} {
