@@ -134,6 +134,55 @@ func TestAsideCopyUnreadable(t *testing.T) {
 	}
 }
 
+// TestTouchAsideCopyStaleOnce: as TestAsideCopyUnreadable's touch, the
+// Delete's copy the newer, its first look ESTALE (on NFS, the file behind
+// the name replaced in that instant), its next one fine: Touch looks
+// again, as Load does, and renews the newer. Seen on the old code: the
+// older renewed, the newer left to expire.
+func TestTouchAsideCopyStaleOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+	id := newID(t)
+	p := s.RecordPathForTest(id)
+	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	sess := mustSave(t, s, id, "old")
+	if err := os.Rename(p, gc); err != nil {
+		t.Fatal(err)
+	}
+	sess.Data = []byte("new")
+	if err := s.Save(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, gd); err != nil {
+		t.Fatal(err)
+	}
+	then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
+	for i, f := range []string{gc, gd} {
+		at := then.Add(time.Duration(i-1) * time.Second)
+		if err := os.Chtimes(f, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := true
+	s.SetFaultForTest(func(path string) error {
+		if path == gd && stale {
+			stale = false
+			return syscall.ESTALE
+		}
+		return nil
+	})
+	if err := s.Touch(ctx, id); err != nil {
+		t.Fatalf("Touch, the newer copy's first look ESTALE: %v", err)
+	}
+	s.SetFaultForTest(nil)
+	if fi, err := os.Stat(gd); err != nil || !fi.ModTime().After(then) {
+		t.Errorf("the newer copy after Touch: %v, %v; want it touched (mtime after %v)", fi.ModTime(), err, then)
+	}
+	if fi, err := os.Stat(gc); err != nil || fi.ModTime().After(then) {
+		t.Errorf("the older copy after Touch: %v, %v; want it untouched", fi.ModTime(), err)
+	}
+}
+
 // TestRekeyAsideCopyUnreadable: as TestRekeyNewerCopyAside, the sweep's
 // copy older and expired, the Delete's newer and live under the old key,
 // but the Delete's unreadable this instant. The rekey reports the error:

@@ -1797,7 +1797,22 @@ func (s *Store) deleteAsideNewer(dir, name string) (bool, error) {
 // A copy that is there but could not be read (a server's EIO, ESTALE, or
 // EACCES) is an error (asideUnreadable), not an absence: taken for
 // absent, the other copy, perhaps the older, was taken for the session.
+//
+// An ESTALE (on NFS, the file behind a name looked up was replaced or
+// removed: a sweep's put-back, say) is looked at again, up to three times
+// more, as Load does (loadKeep): it is the moment's, and a Touch failed
+// for it where the next look found the session.
 func (s *Store) asideBoth(dir, name string) (both, deleteNewer bool, err error) {
+	for try := 0; ; try++ {
+		both, deleteNewer, err = s.asideBothOnce(dir, name)
+		if !isStale(err) || try >= 3 {
+			return both, deleteNewer, err
+		}
+	}
+}
+
+// asideBothOnce is one look of asideBoth.
+func (s *Store) asideBothOnce(dir, name string) (both, deleteNewer bool, err error) {
 	gc, gd := filepath.Join(dir, asideName(name)), filepath.Join(dir, deleteAsideName(name))
 	b, st, err := s.readHeader(gc)
 	if err != nil {
