@@ -66,7 +66,7 @@ func lostLockRetakeFaults(t *testing.T, maxHeld int, closeMid bool) {
 	var excl, shared [2][2]atomic.Int32
 	var granted, failed atomic.Int64
 	check := func(h *lock.Handle, f, k int, mode lock.Mode) error {
-		if gen, held := lock.HandleOwnGen(h), fake.Holder(files[f]); gen != held {
+		if gen, held := lock.HandleGen(h), fake.Holder(files[f]); gen != held {
 			return fmt.Errorf("%s/%s granted on OS lock %d; the OS holds %d", files[f], keys[k], gen, held)
 		}
 		if mode == lock.Exclusive {
@@ -83,7 +83,7 @@ func lostLockRetakeFaults(t *testing.T, maxHeld int, closeMid bool) {
 			runtime.Gosched()
 			shared[f][k].Add(-1)
 		}
-		if gen, held := lock.HandleOwnGen(h), fake.Holder(files[f]); gen != held {
+		if gen, held := lock.HandleGen(h), fake.Holder(files[f]); gen != held {
 			return fmt.Errorf("%s/%s held on OS lock %d; the OS holds %d", files[f], keys[k], gen, held)
 		}
 		return nil
