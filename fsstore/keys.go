@@ -199,6 +199,25 @@ func KeysFromFileTrusted(path string) ([]Key, error) {
 	return keysFromFileSettled(context.Background(), path, keysReadHooks{}, true)
 }
 
+// keysOpenHint says what to do about err, met opening the keys file at
+// path: a bare "no such file or directory" or "permission denied" named
+// neither the first key's making nor the user the file is for, and
+// operators made a key on each host (a different key each time) or wrote
+// the file as root.
+func keysOpenHint(path string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", path)
+	case errors.Is(err, fs.ErrPermission):
+		who := "this process's user"
+		if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs
+			who = fmt.Sprintf("%s (uid %d)", who, uid)
+		}
+		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", who, path, path)
+	}
+	return ""
+}
+
 // readKeysFile reads a key set from a keys file once (see KeysFromFile)
 // and, when it parses, tells when the file last changed, for a settled
 // read to tell a file that no one is writing.
@@ -210,7 +229,7 @@ func readKeysFile(path string, trustPath bool) (keys []Key, changed time.Time, e
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (a socket?)", path)
 	}
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w", err)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w%s", err, keysOpenHint(path, err))
 	}
 	defer f.Close()
 	// The type and size are those of the file opened, not of what the path

@@ -1,0 +1,46 @@
+package fsstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestKeysFileOpenErrorsSayWhatToDo: a keys file that is missing or that
+// this user may not read fails with the system's error, still matched by
+// errors.Is, and says what to do: operators met a bare "no such file or
+// directory" or "permission denied", and made a key on each host (a
+// different key on each) or left the file root's. The permission case is
+// worded from a made-up error, since root, which the tests may run as,
+// reads any file.
+func TestKeysFileOpenErrorsSayWhatToDo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	_, _, readErr := readKeysFile(path, false)
+	if !errors.Is(readErr, fs.ErrNotExist) {
+		t.Fatalf("missing keys file: %v, want an error matching fs.ErrNotExist", readErr)
+	}
+	tests := []struct {
+		name string
+		msg  string
+		want []string
+	}{
+		{"missing", readErr.Error(), []string{"sessgc keygen --id 1 > " + path, "copy that same file to every host"}},
+		{"not this user's", keysOpenHint(path, fmt.Errorf("open %s: %w", path, fs.ErrPermission)), []string{"may not read it", "chown USER " + path, "chmod 600 " + path}},
+		{"another error: no hint", keysOpenHint(path, errors.New("input/output error")), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == nil && tt.msg != "" {
+				t.Errorf("got a hint: %q", tt.msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(tt.msg, w) {
+					t.Errorf("%q does not say %q", tt.msg, w)
+				}
+			}
+		})
+	}
+}
