@@ -997,7 +997,9 @@ func checkKey(dir string, id uint32, aead cipher.AEAD, perm os.FileMode, create 
 		return fmt.Errorf("fsstore: key check file %s is damaged: %w", p, errKeyCheck)
 	}
 	if _, err := aead.Open(nil, b[:12], b[12:], ad); err != nil {
-		return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key: %w", id, p, errKeyCheck)
+		// Most often a first key made on each host (sessgc keygen makes a
+		// new secret each time) rather than made once and copied.
+		return fmt.Errorf("fsstore: key %d is not the key this store was written with (check %s failed): wrong key: every host must have the same secret under each key ID: copy the keys file the other hosts have rather than making one per host: %w", id, p, errKeyCheck)
 	}
 	return nil
 }

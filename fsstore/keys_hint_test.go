@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,5 +43,29 @@ func TestKeysFileOpenErrorsSayWhatToDo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWrongKeySaysCopyTheKeysFile: a host whose key 1 is not the one the
+// store was written with, most often because the first key was made on
+// each host instead of made once and copied, is told to copy the other
+// hosts' keys file, not only "wrong key".
+func TestWrongKeySaysCopyTheKeysFile(t *testing.T) {
+	dir := t.TempDir()
+	first := Key{ID: 1, Secret: bytes.Repeat([]byte{1}, 32)}
+	other := Key{ID: 1, Secret: bytes.Repeat([]byte{2}, 32)}
+	st, err := Open(dir, WithKeys(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	_, err = Open(dir, WithKeys(other))
+	if err == nil {
+		t.Fatal("Open with another secret under key 1 succeeded")
+	}
+	for _, w := range []string{"wrong key", "copy the keys file the other hosts have"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q does not say %q", err, w)
+		}
 	}
 }
