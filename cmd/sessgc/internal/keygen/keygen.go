@@ -33,16 +33,20 @@ this store (1 for the first key, then 2, 3...).
 A key file lists the newest key FIRST (new writes use it; reads accept every
 key) and must be readable by its owner only: run the commands below as the
 applications' user (sudo -u app sh -c '...'), or the file is root's and
-the applications cannot read it. Rotate in this order (see
-docs/operations.md): add the new key AFTER the current ones and deploy the
-file to every host, so that every host can read it; once every host has it,
-move it first and deploy again, so that new writes use it; then run
-"sessgc rekey"; then drop the old key. Putting the new key first in one step
-makes the hosts not yet deployed fail to read what the others write.`,
-		Example: `  # First key:
+the applications cannot read it. Make each key once, on one host, and copy
+the file from there to every host: each run makes a new secret, so keys
+made on each host differ, and the hosts fail with "wrong key". Rotate in
+this order (see docs/operations.md): add the new key AFTER the current
+ones and deploy the file to every host, so that every host can read it;
+once every host has it, move it first and deploy again, so that new writes
+use it; then run "sessgc rekey"; then drop the old key. Putting the new key
+first in one step makes the hosts not yet deployed fail to read what the
+others write.`,
+		Example: `  # First key, on one host (then copy the file to every host):
   (umask 077; sessgc keygen --id 1 > /etc/sessfs/keys)
 
-  # Rotation, step 1: the new key AFTER the current ones, on every host:
+  # Rotation, step 1, on one host: the new key AFTER the current ones
+  # (then copy the file to every host):
   (umask 077; { cat /etc/sessfs/keys; sessgc keygen --id 2; } > /etc/sessfs/keys.new)
   mv /etc/sessfs/keys.new /etc/sessfs/keys
 
