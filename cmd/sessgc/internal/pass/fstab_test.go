@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/internal/fstab"
 )
 
 // TestOpenStoreShareNotMounted: a --dir that is missing or empty because
@@ -47,9 +48,9 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 			tmp := t.TempDir()
 			mnt := filepath.Join(tmp, "mnt")
 			mkdir(t, mnt)
-			fstab := filepath.Join(tmp, "fstab")
+			fstabFile := filepath.Join(tmp, "fstab")
 			if tc.fstab != "" {
-				if err := os.WriteFile(fstab, []byte(strings.ReplaceAll(tc.fstab, "MNT", mnt)+"\n"), 0o644); err != nil {
+				if err := os.WriteFile(fstabFile, []byte(strings.ReplaceAll(tc.fstab, "MNT", mnt)+"\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -61,32 +62,16 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 			if tc.empty && dir != mnt {
 				mkdir(t, dir)
 			}
-			h := hostMounts{fstab: fstab, mounted: func(string) bool { return tc.mounted }}
+			h := hostMounts{fstab.Hosts{Fstab: fstabFile, Mounted: func(string) bool { return tc.mounted }}}
 			s, err := h.openStore(dir, slog.New(slog.DiscardHandler))
 			if err == nil {
 				s.Close()
 				t.Fatal("opened")
 			}
-			msg := strings.NewReplacer("MNT", mnt, "FSTAB", fstab).Replace(tc.msg)
+			msg := strings.NewReplacer("MNT", mnt, "FSTAB", fstabFile).Replace(tc.msg)
 			if errors.Is(err, ErrNoStore) != tc.noStore || cmdutil.ExitCode(err) != cmdutil.ExitStore || !strings.Contains(err.Error(), msg) {
 				t.Errorf("err %v:\nwant ErrNoStore %v, exit %d, %q", err, tc.noStore, cmdutil.ExitStore, msg)
 			}
 		})
-	}
-}
-
-// TestIsMountPoint: a directory of this file system is no mount point, a
-// missing one neither; the root of a file system mounted below its
-// parent's is.
-func TestIsMountPoint(t *testing.T) {
-	dir := t.TempDir()
-	if isMountPoint(dir) {
-		t.Errorf("%s: a mount point", dir)
-	}
-	if isMountPoint(filepath.Join(dir, "missing")) {
-		t.Error("a missing directory: a mount point")
-	}
-	if _, err := os.Stat("/proc/self"); err == nil && !isMountPoint("/proc") {
-		t.Error("/proc: not a mount point")
 	}
 }

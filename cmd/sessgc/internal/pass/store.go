@@ -18,6 +18,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fstab"
 )
 
 // ErrNoStore matches the error of OpenStore when dir does not exist or is
@@ -76,8 +77,12 @@ func (e storeCreating) Is(target error) bool { return target == ErrStoreCreating
 // nothing is mounted on is a share that failed to mount, not a fresh
 // volume: that error never matches ErrNoStore.
 func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
-	return systemMounts.openStore(dir, log, opts...)
+	return hostMounts{fstab.System}.openStore(dir, log, opts...)
 }
+
+// hostMounts is where OpenStore learns which file systems the host is
+// meant to have mounted and whether one is (see fstab.Hosts).
+type hostMounts struct{ fstab.Hosts }
 
 func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
@@ -99,7 +104,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 			// is for either, where it would skip every run.
 			return nil, cmdutil.StoreErrorf("store directory %q does not exist: the path %s (check --dir, or %s in the job's environment)", dir, hidden, EnvName("dir"))
 		}
-		if why := h.unmountedShare(dir); why != "" {
+		if why := h.UnmountedShare(dir); why != "" {
 			return nil, cmdutil.StoreErrorf("store directory %s does not exist: %s", dir, why)
 		}
 		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist %s", dir, noStoreYet)}
@@ -140,7 +145,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
 		switch {
 		case isEmpty(dir):
-			if why := h.unmountedShare(dir); why != "" {
+			if why := h.UnmountedShare(dir); why != "" {
 				return nil, fmt.Errorf("%w; %s", err, why)
 			}
 			return nil, noStore{fmt.Errorf("%w %s", err, noStoreYet)}

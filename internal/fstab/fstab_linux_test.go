@@ -1,4 +1,4 @@
-package pass
+package fstab
 
 import (
 	"os"
@@ -12,7 +12,7 @@ import (
 // TestIsMountPointBind: a directory of the root file system bind-mounted
 // on another (how a share mounted elsewhere is often exposed, and how a
 // container gets its volume) is on its parent's device; it is a mount
-// point all the same, or every run below it is refused as an unmounted
+// point all the same, or every sessgc run below it is refused as an unmounted
 // share.
 func TestIsMountPointBind(t *testing.T) {
 	dir := t.TempDir()
@@ -27,10 +27,10 @@ func TestIsMountPointBind(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	if !isMountPoint(point) {
+	if !IsMountPoint(point) {
 		t.Errorf("%s, a bind mount: not a mount point", point)
 	}
-	if isMountPoint(src) {
+	if IsMountPoint(src) {
 		t.Errorf("%s: a mount point", src)
 	}
 	if err := os.WriteFile(filepath.Join(point, "f"), nil, 0o600); err != nil {
@@ -40,7 +40,7 @@ func TestIsMountPointBind(t *testing.T) {
 
 // TestMountedAt: the mount table's entry on the point is a mount, unless
 // it is an automount's autofs with nothing mounted on top: the share
-// failed to mount when --dir was looked into.
+// failed to mount when the directory was looked into.
 func TestMountedAt(t *testing.T) {
 	for _, tc := range []struct {
 		line, point string

@@ -1,4 +1,4 @@
-package pass
+package fstab
 
 import (
 	"path/filepath"
@@ -6,12 +6,12 @@ import (
 	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
-// isMountPoint reports whether a file system is mounted at point, from
+// IsMountPoint reports whether a file system is mounted at point, from
 // the mount table: a bind mount (of the share elsewhere, or of a
 // directory of the root file system in a container) is on its parent's
 // device, and devMountPoint took it for nothing mounted, refusing every
 // run below it. Without /proc it falls back to devMountPoint.
-func isMountPoint(point string) bool {
+func IsMountPoint(point string) bool {
 	resolved, err := filepath.EvalSymlinks(point)
 	if err != nil {
 		return devMountPoint(point)
@@ -25,8 +25,8 @@ func isMountPoint(point string) bool {
 
 // mountedAt reports whether m, the mount holding point, is a file system
 // mounted at point. An automount's autofs (x-systemd.automount) alone is
-// not: OpenStore has already looked into --dir, which mounts the share on
-// top of it, so an autofs still on top is a mount that failed.
+// not: the caller has already looked into its directory, which mounts the
+// share on top of it, so an autofs still on top is a mount that failed.
 func mountedAt(m mountinfo.Mount, point string) bool {
 	return m.Point == point && m.FSType != "autofs"
 }

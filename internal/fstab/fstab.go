@@ -1,4 +1,4 @@
-package pass
+package fstab
 
 import (
 	"bufio"
@@ -12,40 +12,40 @@ import (
 	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
-// hostMounts is where OpenStore learns which file systems the host is
-// meant to have mounted and whether one is: /etc/fstab and the directory
-// tree itself, or a test's stand-ins.
-type hostMounts struct {
-	fstab   string                  // path of the fstab(5) file
-	mounted func(point string) bool // whether a file system is mounted at point
+// Hosts is where a caller learns which file systems the host is meant to
+// have mounted and whether one is: /etc/fstab and the directory tree
+// itself (System), or a test's stand-ins.
+type Hosts struct {
+	Fstab   string                  // path of the fstab(5) file
+	Mounted func(point string) bool // whether a file system is mounted at point
 }
 
-// systemMounts is the host's own.
-var systemMounts = hostMounts{fstab: "/etc/fstab", mounted: isMountPoint}
+// System is the host's own: /etc/fstab and IsMountPoint.
+var System = Hosts{Fstab: "/etc/fstab", Mounted: IsMountPoint}
 
-// unmountedShare returns why dir, missing or empty, is most likely a
+// UnmountedShare returns why dir, missing or empty, is most likely a
 // share that failed to mount: the /etc/fstab entry whose mount point holds
 // dir (the longest such, never "/") when nothing is mounted there now.
-// That is the classic cron failure: the mount failed at boot, the mount
-// point is an empty directory of the root file system, and a --dir below
+// That is the classic failure: the mount failed at boot, the mount
+// point is an empty directory of the root file system, and a directory below
 // it is missing or empty as on a fresh volume. It returns "" when no entry
 // holds dir, that entry is mounted, or the file cannot be read (a
 // container, which gets its volumes from elsewhere, has none).
-func (h hostMounts) unmountedShare(dir string) string {
+func (h Hosts) UnmountedShare(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return ""
 	}
-	f, err := os.Open(h.fstab)
+	f, err := os.Open(h.Fstab)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
 	e, ok := fstabEntryHolding(f, resolveExisting(abs))
-	if !ok || h.mounted(e.point) {
+	if !ok || h.Mounted(e.point) {
 		return ""
 	}
-	return fmt.Sprintf("%s, which %s mounts (%s %s), is not mounted on this host: mount it (mount %s), and find out why it was not mounted at boot", e.point, h.fstab, e.fstype, e.source, e.point)
+	return fmt.Sprintf("%s, which %s mounts (%s %s), is not mounted on this host: mount it (mount %s), and find out why it was not mounted at boot", e.point, h.Fstab, e.fstype, e.source, e.point)
 }
 
 // fstabEntry is one line of fstab(5).
@@ -57,7 +57,7 @@ type fstabEntry struct{ source, point, fstype string }
 // one unmounted on purpose (a standby host, with --missing-ok), unless
 // systemd mounts it on first access (x-systemd.automount). Both abs
 // and the mount points are compared with their symbolic links resolved
-// (see resolveExisting), so a --dir reached through a link to the share,
+// (see resolveExisting), so a directory reached through a link to the share,
 // or a mount point written through one, is still found.
 func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 	var best fstabEntry
@@ -99,7 +99,7 @@ func hasOption(opts, name string) bool {
 }
 
 // resolveExisting returns the absolute path p with the symbolic links of
-// its longest existing ancestor resolved: a missing --dir below a link to
+// its longest existing ancestor resolved: a missing directory below a link to
 // the share cannot be resolved whole, and its existing part says where it
 // leads.
 func resolveExisting(p string) string {

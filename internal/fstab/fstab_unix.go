@@ -1,6 +1,6 @@
 //go:build unix
 
-package pass
+package fstab
 
 import (
 	"os"

@@ -1,0 +1,6 @@
+//go:build unix && !linux
+
+package fstab
+
+// IsMountPoint: see devMountPoint.
+func IsMountPoint(point string) bool { return devMountPoint(point) }
