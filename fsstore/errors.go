@@ -94,6 +94,12 @@ var (
 	// another store: its data or lock directory, or a directory up to
 	// three levels below either, such as a shard directory (see Open).
 	ErrInsideStore = errors.New("directory inside a sessfs store")
+	// ErrShareNotMounted reports, from Open, a store it would have
+	// created in a directory below a mount point that /etc/fstab lists
+	// and that nothing is mounted on: the share failed to mount, and the
+	// directory is on the local disk below the mount point, where a
+	// store would split the fleet's sessions (see Open).
+	ErrShareNotMounted = errors.New("the share is not mounted")
 	// ErrLayoutMismatch reports, from Open, a shard depth or lock stripe
 	// count asked for explicitly (WithShardDepth, WithLockStripes) that
 	// differs from the one the store was created with.

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"slices"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/fstab"
 )
 
 // Test-only access to internals for the external test package: where a
@@ -323,4 +325,10 @@ func (s *Store) SetKeyCheckLookHookForTest(h func(id uint32)) { s.testHooks.keyC
 // backdateKeyCheck's look at a check file and the setting of its times.
 func (s *Store) SetKeyCheckBackdateHookForTest(h func(path string)) {
 	s.testHooks.keyCheckBackdate = h
+}
+
+// WithMountsForTest makes Open read fstabPath as the host's fstab(5) and
+// ask mounted whether a file system is mounted at a mount point.
+func WithMountsForTest(fstabPath string, mounted func(point string) bool) Option {
+	return optionFunc(func(c *config) { c.mounts = fstab.Hosts{Fstab: fstabPath, Mounted: mounted} })
 }

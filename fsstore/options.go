@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/fstab"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -136,6 +137,9 @@ type config struct {
 	testFS          func(site string)
 	testAfter       func(time.Duration) <-chan time.Time
 	testHealthNow   func() time.Time
+	// mounts tells a directory below a share that is not mounted
+	// (ErrShareNotMounted): the host's own, or a test's stand-ins.
+	mounts fstab.Hosts
 
 	// See the options of the same names (keys.go).
 	plaintextMigration bool
@@ -161,6 +165,7 @@ func defaultConfig() config {
 		opTimeout:       DefaultOpTimeout,
 		breakerFailures: DefaultBreakerFailures,
 		breakerCooldown: DefaultBreakerCooldown,
+		mounts:          fstab.System,
 	}
 }
 

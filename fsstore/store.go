@@ -260,6 +260,13 @@ const openRaiseTimeout = time.Minute
 // meant for sessions. Give the store a directory of its own, such as a
 // subdirectory of the mount.
 //
+// Open does not create a store in a directory below a mount point that
+// /etc/fstab lists and that nothing is mounted on (ErrShareNotMounted): the
+// share failed to mount, and the directory is on the local disk below
+// the mount point, where each host would keep sessions of its own. Mount
+// the share; a store already there keeps opening, as the check is made
+// only when a store is created.
+//
 // Open refuses a directory inside another store, created there or not
 // (ErrInsideStore): the other store's data or lock directory, or a
 // directory up to three levels below either, such as a shard directory. A
@@ -510,6 +517,14 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	case errors.Is(err, fs.ErrNotExist):
 		if err := checkCreatable(abs); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
+		}
+		// An empty directory below a share that failed to mount (made
+		// by install -d before the mount, or by a process that started
+		// first) is on the local disk: a store there splits the fleet's
+		// sessions, each host keeping its own, and users appear to log
+		// out at random behind a round-robin load balancer.
+		if why := c.mounts.UnmountedShare(abs); why != "" {
+			return nil, fmt.Errorf("fsstore: create store in %s: %w: %s", abs, ErrShareNotMounted, why)
 		}
 		if m, err = initStore(abs, &c); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
