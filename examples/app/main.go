@@ -198,11 +198,12 @@ func openStore(ctx context.Context, dir string, opts ...fsstore.Option) (*fsstor
 	// exist yet; every pod may race to create it, which MkdirAll allows.
 	// That is for a container, which Kubernetes starts only once its
 	// volume is mounted. Do not copy it into an app server that mounts the
-	// share from /etc/fstab: there a mount that failed at boot would have
-	// MkdirAll make the directory, and the store, on the local disk below
-	// the mount point, splitting the fleet's sessions. Create the directory
-	// once by hand (install -d) and let fsstore.Open fail while it is
-	// missing.
+	// share itself: there a mount that failed at boot would have MkdirAll
+	// make the directory on the local disk below the mount point, and only
+	// where /etc/fstab lists the share does fsstore.Open then refuse to
+	// make a store there (ErrShareNotMounted) rather than split the
+	// fleet's sessions. Create the directory once by hand (install -d) and
+	// let fsstore.Open fail while it is missing.
 	// MkdirAll has no deadline of its own: it runs aside, and is waited
 	// for only as long as the context allows.
 	mkdir := make(chan error, 1)
