@@ -18,6 +18,7 @@ import (
 
 	"syscall"
 
+	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
@@ -629,6 +630,14 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	s.locks, err = lock.NewTable(lockCfg)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: locks: %w", abs, err)
+	}
+	// From /proc/self/mountinfo, Linux's; elsewhere nothing is said.
+	if s.nfs {
+		if m, err := mountinfo.Lookup(abs); err == nil {
+			if w := nfsMountWarning(m); w != "" {
+				c.logger.Warn("fsstore: "+w, "dir", abs)
+			}
+		}
 	}
 	if s.locks.FlockOnFUSE() {
 		// Kept so as not to lock beside processes that use flock here,
