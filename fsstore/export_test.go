@@ -123,8 +123,11 @@ func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }
 // none). A locked Delete moves the name aside where Store.Delete unlinks
 // it: "name" and "again" run after the move, "name check" and "again
 // check" after the check of the lock that follows it (the latter only
-// when something moved), and "again aside" after the unlink of what the
-// second move took.
+// when something moved), "aside" after the unlink of its aside name that
+// follows "name check", "sweep aside" and "sweep aside check" around the
+// move of the sweep's aside name, "sweep aside aside" after the unlink of
+// what that move took, and "again aside" after the unlink of what the
+// second move of the name took.
 func (s *Store) SetDeleteHookForTest(h func(step string)) { s.testHooks.afterDelete = h }
 
 // SetRekeyReadHookForTest makes s's Rekey call h after it read a record

@@ -633,9 +633,17 @@ func (l *Locked) delete(c *call) error {
 // stopped holder moved over the expired copy the sweep had just checked;
 // the holder, a record the sweep moved there after the holder's check,
 // meaning to put it back. A copy the sweep holds aside is taken the same
-// way: moved to this Delete's name (over the copy of the name, already
-// checked), checked, and removed there; the sweep then finds its name
-// empty, as after an unlocked Delete.
+// way: moved to this Delete's name, checked, and removed there; the sweep
+// then finds its name empty, as after an unlocked Delete. That name is
+// emptied first, under the check after the move of the name: a rename
+// replaces its target, which may hold a copy an earlier Delete that found
+// its lock lost left there, newer than the sweep's. Replaced, and this
+// lock then found lost, the session was the sweep's older copy, and the
+// Delete said nothing was deleted. A lock found lost after a copy was
+// removed is reported with ErrInDoubt. Where the name was empty and the
+// copy removed first was the newer of two aside, the sweep's older copy
+// is still left as the session: removing it first would take a third
+// name (see docs/design.md, "The lost-lock window").
 //
 // A check that passes does not keep the lock: the holder may be stopped
 // between it and the unlink of the copy aside, while the next holder takes
@@ -661,44 +669,61 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 		return err
 	}
 	temp, sweepAside, aside := filepath.Join(dir, fencedTemp(k.name)), filepath.Join(dir, asideName(k.name)), filepath.Join(dir, deleteAsideName(k.name))
-	if err := s.deleteUnlink(p, "temp", temp, true); err != nil {
+	if _, err := s.deleteUnlink(p, "temp", temp, true); err != nil {
 		return err
 	}
 	// The check comes even when the name was empty: the aside name may
-	// hold a copy a Delete killed there left, which the unlink below
-	// removes.
+	// hold a copy a Delete killed there, or one that found its lock lost,
+	// left, which the unlink below removes.
 	movedName, err := s.moveAsideChecked(p, p, aside, "name", true, false, verify)
 	if err != nil {
 		return err
 	}
-	// A copy moved from the sweep's aside name replaces the name's there.
-	if _, err := s.moveAsideChecked(p, sweepAside, aside, "sweep aside", false, movedName, verify); err != nil {
-		if movedName && errors.Is(err, ErrLockLost) {
-			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
-		}
-		return err
-	}
-	// No fresh look: the one before the sweep's aside name, in the same
-	// directory, serves.
-	if err := s.deleteUnlink(p, "aside", aside, false); err != nil {
-		return err
-	}
-	// The name again: a sweep may have put the record back between the
-	// first move and the look at its aside name (see Store.delete), or,
-	// under a lost lock, the next holder saved since.
-	moved, err := s.moveAsideChecked(p, p, aside, "again", false, true, verify)
+	// What the aside name holds goes under the check just passed, before
+	// anything else is moved there: a rename replaces its target. Moved
+	// over a newer copy a Delete that found its lock lost had left there,
+	// the sweep's older copy was the session once this Delete found its
+	// own lock lost at the next check, and it said nothing was deleted.
+	// No fresh look: the one before the move, in the same directory,
+	// serves.
+	removed, err := s.deleteUnlink(p, "aside", aside, false)
 	if err != nil {
-		if errors.Is(err, ErrLockLost) {
+		return err
+	}
+	// From a copy moved aside under a passing check, or one removed, a
+	// lock found lost leaves the delete in doubt: the next holder may
+	// have read the copy this Delete was removing. Before, nothing was
+	// deleted.
+	inDoubt := movedName || removed
+	moved, err := s.moveAsideChecked(p, sweepAside, aside, "sweep aside", false, inDoubt, verify)
+	if err != nil {
+		if inDoubt && errors.Is(err, ErrLockLost) {
 			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
 		}
 		return err
 	}
 	if moved {
-		if err := s.deleteUnlink(p, "again aside", aside, false); err != nil {
+		if _, err := s.deleteUnlink(p, "sweep aside aside", aside, false); err != nil {
+			return err
+		}
+		inDoubt = true
+	}
+	// The name again: a sweep may have put the record back between the
+	// first move and the look at its aside name (see Store.delete), or,
+	// under a lost lock, the next holder saved since.
+	moved, err = s.moveAsideChecked(p, p, aside, "again", false, inDoubt, verify)
+	if err != nil {
+		if inDoubt && errors.Is(err, ErrLockLost) {
+			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
+		}
+		return err
+	}
+	if moved {
+		if _, err := s.deleteUnlink(p, "again aside", aside, false); err != nil {
 			return err
 		}
 	}
-	if err := s.deleteUnlink(p, "temp again", temp, true); err != nil {
+	if _, err := s.deleteUnlink(p, "temp again", temp, true); err != nil {
 		return err
 	}
 	if err := verify(); err != nil {
@@ -709,19 +734,20 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 
 // deleteUnlink is one unlink of a Delete, after a fresh look at the
 // directory on NFS when fresh (see Store.delete); a name already gone is
-// no error. step names it for the test hook.
-func (s *Store) deleteUnlink(p, step, file string, fresh bool) error {
+// no error, and removed is false. step names it for the test hook.
+func (s *Store) deleteUnlink(p, step, file string, fresh bool) (removed bool, err error) {
 	if fresh {
 		s.refreshDir(p)
 	}
-	if err := s.root.unlink(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = s.root.unlink(file)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// The record is what the operator knows.
-		return fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: filepath.Base(file), Err: err})
+		return false, fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: filepath.Base(file), Err: err})
 	}
 	if h := s.testHooks.afterDelete; h != nil {
 		h(step)
 	}
-	return nil
+	return err == nil, nil
 }
 
 // moveAsideChecked moves the file at from (the record's name p, or the
