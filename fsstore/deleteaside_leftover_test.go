@@ -73,3 +73,41 @@ func TestLostLockDeleteKeepsLeftover(t *testing.T) {
 		})
 	}
 }
+
+// TestLostLockDeleteNothingRemoved: a Locked.Delete of a session with no
+// record, whose lock is lost while the next holder saves one: its second
+// move of the name takes that record aside and finds the lock lost. It
+// removed nothing, so it fails with ErrLockLost alone, and the record
+// stays the session. Seen on the old code: ErrInDoubt too, "the record
+// this holder had was removed", where there was none.
+func TestLostLockDeleteNothingRemoved(t *testing.T) {
+	ctx := context.Background()
+	f := newLostLockDelete(t)
+	if err := os.Remove(f.p); err != nil {
+		t.Fatal(err)
+	}
+	f.a.SetDeleteHookForTest(func(step string) {
+		if step != "sweep aside" || !f.breakLease(t) {
+			return
+		}
+		lb, err := f.b.Lock(ctx, f.id, fsstore.Exclusive)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer lb.Unlock()
+		if err := lockedSaveIn(ctx, lb, "B"); err != nil {
+			t.Errorf("next holder's save: %v", err)
+		}
+	})
+	err := f.la.Delete(ctx)
+	f.a.SetDeleteHookForTest(nil)
+	if !errors.Is(err, fsstore.ErrLockLost) || errors.Is(err, fsstore.ErrInDoubt) {
+		t.Errorf("Delete that removed nothing, its lock lost: %v; want ErrLockLost alone", err)
+	}
+	mustLoad(t, f.b, f.id, "B")
+	if _, err := f.sw.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, f.b, f.id, "B")
+}
