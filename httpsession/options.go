@@ -234,10 +234,14 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.l
 // zero values, Exists false and Keys nothing, instead of bytes that
 // another request may have written since. IsNew, Created, Deadline and
 // Mode still answer. Nothing a request was given aliases a pooled buffer:
-// the getters and Get decode into values of their own (a json.Unmarshaler
-// is given bytes it must copy to keep, as encoding/json requires), and a
-// Get still decoding a value when the request ends keeps the request's
-// buffers out of the pool. Use it when nothing reads the session once
+// the getters and Get decode into values of their own, and a Get still
+// decoding a value when the request ends keeps the request's buffers out
+// of the pool. The exception is a type of the application's that decodes
+// itself: a json.Unmarshaler or encoding.TextUnmarshaler in dst is given
+// bytes of the pooled buffer, which it must copy to keep, as
+// encoding/json and encoding require (one that keeps them, say
+// UnmarshalText storing its argument, reads another session's bytes
+// once they are reused; without this option they stay the session's). Use it when nothing reads the session once
 // the middleware's handler has returned.
 func WithBufferReuse() Option { return optionFunc(func(c *config) { c.reuseBuffers = true }) }
 
