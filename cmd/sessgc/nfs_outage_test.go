@@ -25,6 +25,11 @@ import (
 // NFS harness's hosts, which see the parent's files and environment.
 const envBin = "SESSFS_TEST_SESSGC_BIN"
 
+// sweepOutageEarly is TestNFSSweepUnderOutage's guest, which TestMain
+// boots while the other tests run (nfstest.Start, with NFSTEST_EARLY=1).
+// Its hosts run the sessgc binary TestMain built (envBin).
+var sweepOutageEarly = nfstest.Early{Test: "TestNFSSweepUnderOutage", Config: nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 5 * time.Minute}}
+
 // TestNFSSweepUnderOutage: a sweep on hostA is in the middle of its work,
 // holding the fleet lock, when hostA's link to the NFS server goes down
 // for longer than the lease. sessgc must exit 4 ("unresponsive") within
@@ -43,9 +48,6 @@ const envBin = "SESSFS_TEST_SESSGC_BIN"
 // reported otherwise; hostA's figures go to SESSFS_NFS_OUTAGE_REPORT.
 func TestNFSSweepUnderOutage(t *testing.T) {
 	nfstest.Require(t)
-	if !nfstest.InGuest() {
-		t.Setenv(envBin, sessgcBin)
-	}
 	const (
 		expired, live = 300, 30
 		rate          = 20 // removals/s: the sweep takes expired/rate = 15 s unhindered
@@ -67,7 +69,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 	cutFor := 2*lease + maxDuration
 	bound := maxDuration + pass.StopGrace(maxDuration)
 	storeDir := func(t *testing.T) string { return filepath.Join(nfstest.Dir(t), "store") }
-	nfstest.Run(t, nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 5 * time.Minute}, map[string]func(*testing.T){
+	nfstest.Run(t, sweepOutageEarly.Config, map[string]func(*testing.T){
 		"hostA": func(t *testing.T) {
 			dir := storeDir(t)
 			abortOnFailure(t)

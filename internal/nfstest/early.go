@@ -191,6 +191,13 @@ func Start(runs ...Early) (wait func()) {
 	}
 }
 
+// StartChild reports whether this process is the child that Start runs
+// the guests from (this test binary again, which Start makes exit at
+// once). A TestMain whose setup the guests need from the parent (a binary
+// it builds, named in the environment, which the child inherits) skips
+// that setup when StartChild holds and calls Start first.
+func StartChild() bool { return os.Getenv(envStart) != "" && !InGuest() }
+
 // startChild runs the guests of job (JSON) and writes each one's result
 // to its state dir. It returns the process's exit code.
 func startChild(job string) int {
