@@ -54,6 +54,9 @@
 #   NFS_HOSTS        number of hosts
 #   NFS_MNT          this host's mount point of the export
 #   NFS_LOCAL        (--server-local only) guest tmpfs dir, not NFS
+#   NFS_EXPORT       the exported directory itself (the server's tmpfs, which
+#                    every host's mount shows): files written there reach no
+#                    client's cache, and cost no RPC
 #   NFS_SERVER_VETH  server-side veth of this host (vethA-s ...)
 #   NFS_CTL          control dir for link cuts (see below)
 #   NFS_DELEGATIONS  0 or 1;  NETEM_DELAY  the delay ("" if none)
@@ -304,7 +307,8 @@ if [ -e "$STATE/cmd.$H" ]; then
   set -a; . "$STATE/env.sh"; set +a
   export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
   export NFS_HOST=$H NFS_HOSTS=$NHOSTS NFS_MNT=$MNT NFS_CTL=$G/ctl \
-    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_TIMELINE=$STATE/timeline.log
+    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_TIMELINE=$STATE/timeline.log \
+    NFS_EXPORT=/run/export
   if [ "$H" = server ]; then export NFS_LOCAL=/run/local; else export NFS_SERVER_VETH=veth${H#host}-s; fi
   cd "$CWD" 2>/dev/null || cd /
   event "$H: command started"

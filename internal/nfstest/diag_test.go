@@ -125,3 +125,28 @@ PASS
 		t.Errorf("report:\n%s\nwant:\n%s", b, want)
 	}
 }
+
+func TestExportPath(t *testing.T) {
+	for _, tc := range []struct {
+		export, mnt, p string
+		want           string // "" for an error
+	}{
+		{"/run/export", "/run/nfs/hostA", "/run/nfs/hostA/t/store/data", "/run/export/t/store/data"},
+		{"/run/export", "/run/nfs/hostA", "/run/nfs/hostA", "/run/export"},
+		{"/run/export", "/run/nfs/hostA", "/run/nfs/hostB/t", ""},
+		{"/run/export", "/run/nfs/hostA", "/run/nfs/hostA/../hostB", ""},
+		{"/run/export", "/run/nfs/hostA", "t/store", ""},
+		{"", "/run/nfs/hostA", "/run/nfs/hostA/t", ""},
+		{"/run/export", "", "/run/nfs/hostA/t", ""},
+	} {
+		t.Setenv("NFS_EXPORT", tc.export)
+		t.Setenv("NFS_MNT", tc.mnt)
+		got, err := ExportPath(tc.p)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("ExportPath(%q) with export %q, mount %q = %q, want an error", tc.p, tc.export, tc.mnt, got)
+		case tc.want != "" && (err != nil || got != tc.want):
+			t.Errorf("ExportPath(%q) with export %q, mount %q = %q, %v; want %q", tc.p, tc.export, tc.mnt, got, err, tc.want)
+		}
+	}
+}

@@ -119,6 +119,26 @@ func Hosts() int { n, _ := strconv.Atoi(os.Getenv("NFS_HOSTS")); return n }
 // the harness.
 func Mount() string { return os.Getenv("NFS_MNT") }
 
+// ExportPath returns the path, on the server, of p, a path under this
+// host's mount (Mount): the exported directory itself, which every host's
+// process can reach in the guest. A file written there goes past every
+// client: no RPC, no client's cache, at the cost of a local write in the
+// guest rather than several round trips. A test that needs many files on
+// the export, and measures what a client does with them rather than how
+// they were written, writes them there. It fails outside the harness or
+// for a path not under Mount.
+func ExportPath(p string) (string, error) {
+	exp, mnt := os.Getenv("NFS_EXPORT"), Mount()
+	if exp == "" || mnt == "" {
+		return "", fmt.Errorf("nfstest: ExportPath(%s): not in the harness's guest (NFS_EXPORT, NFS_MNT unset)", p)
+	}
+	rel, err := filepath.Rel(mnt, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("nfstest: ExportPath(%s): not under this host's mount %s", p, mnt)
+	}
+	return filepath.Join(exp, rel), nil
+}
+
 // Lease returns the server's NFSv4 lease time in the harness (NFS_LEASE),
 // or DefaultLease outside it. Tests that wait for a lease to expire derive
 // their cuts and bounds from it rather than from fixed numbers.
