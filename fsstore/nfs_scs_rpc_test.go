@@ -206,11 +206,12 @@ func nfsSCSRPCB(t *testing.T) {
 	cases := nfsSCSCases(st)
 	expiry := time.Now().Add(time.Hour)
 	for i := range len(cases) * nfsSCSReps {
-		wait := nfsWait
+		wait, look := nfsWait, 20*time.Millisecond
 		if i == 0 {
-			wait = 3 * nfsWait // hostA's measurements of its own writes come first
+			// hostA's measurements of its own writes come first.
+			wait, look = 3*nfsWait, nfsIdleLook
 		}
-		nfsWaitSig(t, fmt.Sprintf("a-%d", i), wait)
+		nfsWaitSigEvery(t, fmt.Sprintf("a-%d", i), wait, look)
 		if err := plain.CommitCtx(ctx, cases[i%len(cases)].token, nfsSCSData, expiry); err != nil {
 			t.Fatal(err)
 		}

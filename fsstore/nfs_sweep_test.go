@@ -945,7 +945,7 @@ func nfsRemovalBudgetA(t *testing.T) {
 	slices.Sort(took)
 	t.Logf("SAVES| %d saves on the server's export directory by %d goroutines: p50 %v, p99 %v, max %v", nfsRemovalSessions, nfsRemovalWriters, took[len(took)/2], took[len(took)*99/100], took[len(took)-1])
 	nfsSignal(t, "written")
-	nfsWaitSig(t, "swept", 5*time.Minute)
+	nfsWaitSigEvery(t, "swept", 5*time.Minute, nfsIdleLook)
 }
 
 func nfsRemovalBudgetB(t *testing.T) {
@@ -953,7 +953,7 @@ func nfsRemovalBudgetB(t *testing.T) {
 	// As sessgc opens it: no idle of its own. Before hostA writes, so
 	// that this client has seen none of the sessions.
 	s := openNFSStore(t, fsstore.WithIdleTimeout(time.Second), fsstore.WithCreate(false))
-	nfsWaitSig(t, "written", 5*time.Minute)
+	nfsWaitSigEvery(t, "written", 5*time.Minute, nfsIdleLook)
 	before, err := nfstest.RPCStats("")
 	if err != nil {
 		t.Fatal(err)
