@@ -112,55 +112,6 @@ func TestBufferReuseAfterRequest(t *testing.T) {
 	}
 }
 
-// TestBufferReuseGetDecodingAtEnd: under WithBufferReuse a Get still
-// decoding a value when its request saves and ends keeps reading the
-// bytes it was given: the request's buffers stay out of the pool, where
-// later requests would write over them.
-func TestBufferReuseGetDecodingAtEnd(t *testing.T) {
-	for _, mode := range []httpsession.Mode{httpsession.Exclusive, httpsession.ReadOnly} {
-		t.Run(mode.String(), func(t *testing.T) {
-			e := newEnv(t, nil, httpsession.WithBufferReuse())
-			want := strings.Repeat("A", 4<<10)
-			first := seedSession(t, e.m, map[string]any{"v": want, "n": 1})
-			other := seedSession(t, e.m, map[string]any{"v": strings.Repeat("B", 4<<10), "n": 2})
-			for range 3 {
-				do(t, e.m.Handler(counter()), other)
-			}
-			got := make(chan []byte)
-			release := make(chan struct{})
-			decoded := make(chan error)
-			bv := &blockingValue{got: got, release: release}
-			h := e.m.Middleware(mode)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := httpsession.FromContext(r.Context())
-				go func() {
-					_, err := s.Get("v", bv)
-					decoded <- err
-				}()
-				<-got // the Get is decoding: end the request under it
-				if mode != httpsession.ReadOnly {
-					if err := s.Put("n", 5); err != nil {
-						t.Error(err)
-					}
-				}
-				fmt.Fprint(w, "ok")
-			}))
-			if resp := do(t, h, first); resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d: %s", resp.StatusCode, body(t, resp))
-			}
-			for range 8 {
-				do(t, e.m.Handler(counter()), other)
-			}
-			close(release)
-			if err := <-decoded; err != nil {
-				t.Fatal(err)
-			}
-			if string(bv.after) != `"`+want+`"` {
-				t.Fatalf("the Get decoding when its request ended read %.40q..., want %.40q...", bv.after, `"`+want)
-			}
-		})
-	}
-}
-
 // TestBufferReuseAllocatesNoPayload: under WithBufferReuse a request on a
 // 16 KiB session allocates no more than one on a session of one key, give
 // or take a pool emptied by a collection: its session's buffer goes back
