@@ -67,6 +67,38 @@ func asideCopies(t *testing.T, s *fsstore.Store, id string, future bool) (gc, gd
 	return gc, gd
 }
 
+// asideCopy is one copy of a session placeAside leaves aside: its aside
+// name's prefix (".tmp-gc-", the sweep's; ".tmp-gd-", a locked Delete's),
+// its data, and the mtime it gets.
+type asideCopy struct {
+	prefix, data string
+	at           time.Time
+}
+
+// placeAside saves each copy in turn, as one session (each save a newer
+// version), moves it to its aside name and dates it, and returns the
+// paths of the sweep's and the Delete's aside names.
+func placeAside(t *testing.T, s *fsstore.Store, id string, copies ...asideCopy) (gc, gd string) {
+	t.Helper()
+	p := s.RecordPathForTest(id)
+	gc, gd = filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	sess := &fsstore.Session{ID: id}
+	for _, c := range copies {
+		sess.Data = []byte(c.data)
+		if err := s.Save(context.Background(), sess); err != nil {
+			t.Fatal(err)
+		}
+		aside := filepath.Join(filepath.Dir(p), c.prefix+filepath.Base(p))
+		if err := os.Rename(p, aside); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(aside, c.at, c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return gc, gd
+}
+
 // TestAsideCopiesCompareAndSwap: with two copies of a session aside, the
 // later saved by the file server's clock but the earlier by its Created
 // (TestAsideCopiesSkewedBlindSaves), a CompareAndSwap expecting the older
@@ -141,25 +173,9 @@ func TestAsideCopiesTouchDuringPutBack(t *testing.T) {
 	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
 	id := newID(t)
 	p := s.RecordPathForTest(id)
-	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
-	sess := mustSave(t, s, id, "old")
-	if err := os.Rename(p, gd); err != nil {
-		t.Fatal(err)
-	}
-	sess.Data = []byte("new")
-	if err := s.Save(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(p, gc); err != nil {
-		t.Fatal(err)
-	}
 	then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
-	for i, f := range []string{gd, gc} { // the sweep's the later saved
-		at := then.Add(time.Duration(i-1) * time.Second)
-		if err := os.Chtimes(f, at, at); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// The sweep's the later saved.
+	gc, gd := placeAside(t, s, id, asideCopy{".tmp-gd-", "old", then.Add(-time.Second)}, asideCopy{".tmp-gc-", "new", then})
 	s.SetTouchAsideLookHookForTest(func(at string) {
 		if at == gc {
 			// The sweep's put-back of the newer: linked to the name,

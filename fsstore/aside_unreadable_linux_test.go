@@ -143,26 +143,8 @@ func TestTouchAsideCopyStaleOnce(t *testing.T) {
 	ctx := context.Background()
 	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
 	id := newID(t)
-	p := s.RecordPathForTest(id)
-	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
-	sess := mustSave(t, s, id, "old")
-	if err := os.Rename(p, gc); err != nil {
-		t.Fatal(err)
-	}
-	sess.Data = []byte("new")
-	if err := s.Save(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(p, gd); err != nil {
-		t.Fatal(err)
-	}
 	then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
-	for i, f := range []string{gc, gd} {
-		at := then.Add(time.Duration(i-1) * time.Second)
-		if err := os.Chtimes(f, at, at); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gc, gd := placeAside(t, s, id, asideCopy{".tmp-gc-", "old", then.Add(-time.Second)}, asideCopy{".tmp-gd-", "new", then})
 	stale := true
 	s.SetFaultForTest(func(path string) error {
 		if path == gd && stale {
@@ -199,23 +181,9 @@ func TestRekeyAsideCopyUnreadable(t *testing.T) {
 	}
 	defer s.Close()
 	id := newID(t)
-	p := s.RecordPathForTest(id)
-	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
-	sess := &fsstore.Session{ID: id, Data: []byte("old")}
-	for i, at := range []string{gc, gd} {
-		if err := s.Save(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(p, at); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			long := time.Now().Add(-2 * time.Hour)
-			if err := os.Chtimes(at, long, long); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	// The sweep's copy expired (the store's idle timeout is an hour), the
+	// Delete's live.
+	_, gd := placeAside(t, s, id, asideCopy{".tmp-gc-", "old", time.Now().Add(-2 * time.Hour)}, asideCopy{".tmp-gd-", "old", time.Now()})
 	rk := rekeyingStore(t, dir, k2, k1)
 	rk.SetFaultForTest(func(path string) error {
 		if path == gd {

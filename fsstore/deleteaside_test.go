@@ -530,27 +530,9 @@ func TestAsideCopiesNewerRead(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
 			id := newID(t)
-			p := s.RecordPathForTest(id)
-			gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
-			sess := mustSave(t, s, id, "old")
-			if err := os.Rename(p, gc); err != nil {
-				t.Fatal(err)
-			}
-			sess.Data = []byte("new")
-			if err := s.Save(ctx, sess); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Rename(p, gd); err != nil {
-				t.Fatal(err)
-			}
 			// Saved last, the newer's mtime is the later.
 			then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
-			for i, f := range []string{gc, gd} {
-				at := then.Add(time.Duration(i-1) * time.Second)
-				if err := os.Chtimes(f, at, at); err != nil {
-					t.Fatal(err)
-				}
-			}
+			_, gd := placeAside(t, s, id, asideCopy{".tmp-gc-", "old", then.Add(-time.Second)}, asideCopy{".tmp-gd-", "new", then})
 			switch op {
 			case "load":
 				mustLoad(t, s, id, "new")

@@ -400,23 +400,9 @@ func TestRekeyNewerCopyAside(t *testing.T) {
 	}
 	defer s.Close()
 	id := newID(t)
-	p := s.RecordPathForTest(id)
-	gc, gd := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
-	sess := &fsstore.Session{ID: id, Data: []byte("old")}
-	for i, at := range []string{gc, gd} {
-		if err := s.Save(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(p, at); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			long := time.Now().Add(-2 * time.Hour)
-			if err := os.Chtimes(at, long, long); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	// The sweep's copy expired (the store's idle timeout is an hour), the
+	// Delete's live.
+	placeAside(t, s, id, asideCopy{".tmp-gc-", "old", time.Now().Add(-2 * time.Hour)}, asideCopy{".tmp-gd-", "old", time.Now()})
 	rk := rekeyingStore(t, dir, k2, k1)
 	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
 	if err != nil || st.Errors != 1 || st.Expired != 0 {
