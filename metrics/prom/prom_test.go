@@ -317,69 +317,51 @@ func TestBreakerGaugeCounts(t *testing.T) {
 	}
 }
 
-// The store's read-only finding is a gauge: a count of refused writes
-// stops rising once the host is drained, while the mount is still
-// read-only. One store moves it between 0 and 1; stores sharing the
-// Observer add up, so that one store's clearing does not hide another's
-// finding.
-func TestReadOnlyFSGauge(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		changes []bool
-		want    []float64 // after each change
+// TestStateGauges: the stores' findings that are states are gauges. A
+// count of refused writes stops rising once the host is drained, while the
+// mount is still read-only; a count of failed keys reloads stops once the
+// file was read, while it is still wrong. One store moves a gauge between
+// 0 and 1; stores sharing the Observer add up, so that one store's
+// clearing does not hide another's finding.
+func TestStateGauges(t *testing.T) {
+	for _, g := range []struct {
+		metric  string
+		observe func(*prom.Observer, bool)
 	}{
-		{"one store", []bool{true, false, true, false}, []float64{1, 0, 1, 0}},
-		{"two stores", []bool{true, true, false, false}, []float64{1, 2, 1, 0}},
+		{"sessfs_read_only_fs", func(o *prom.Observer, on bool) {
+			var _ fsstore.ReadOnlyFSObserver = o
+			o.ObserveReadOnlyFS(on)
+		}},
+		{"sessfs_keys_file_unapplied", func(o *prom.Observer, on bool) {
+			var _ fsstore.KeysFileObserver = o
+			o.ObserveKeysFile(on)
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			obs := prom.New("")
-			reg := prometheus.NewPedanticRegistry()
-			if err := reg.Register(obs); err != nil {
-				t.Fatal(err)
-			}
-			var _ fsstore.ReadOnlyFSObserver = obs
-			if got := gauge(t, reg, "sessfs_read_only_fs"); got != 0 {
-				t.Fatalf("sessfs_read_only_fs = %v before any change, want 0", got)
-			}
-			for i, ro := range tc.changes {
-				obs.ObserveReadOnlyFS(ro)
-				if got := gauge(t, reg, "sessfs_read_only_fs"); got != tc.want[i] {
-					t.Fatalf("sessfs_read_only_fs after %v = %v, want %v", tc.changes[:i+1], got, tc.want[i])
+		for _, tc := range []struct {
+			name    string
+			changes []bool
+			want    []float64 // after each change
+		}{
+			{"one store", []bool{true, false, true, false}, []float64{1, 0, 1, 0}},
+			{"two stores", []bool{true, true, false, false}, []float64{1, 2, 1, 0}},
+		} {
+			t.Run(g.metric+"/"+tc.name, func(t *testing.T) {
+				obs := prom.New("")
+				reg := prometheus.NewPedanticRegistry()
+				if err := reg.Register(obs); err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
-	}
-}
-
-// TestKeysFileGauge: sessfs_keys_file_unapplied follows the stores'
-// reports of a keys file left unapplied, and adds up across the stores
-// sharing the Observer.
-func TestKeysFileGauge(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		changes []bool
-		want    []float64 // after each change
-	}{
-		{"one store", []bool{true, false, true, false}, []float64{1, 0, 1, 0}},
-		{"two stores", []bool{true, true, false, false}, []float64{1, 2, 1, 0}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			obs := prom.New("")
-			reg := prometheus.NewPedanticRegistry()
-			if err := reg.Register(obs); err != nil {
-				t.Fatal(err)
-			}
-			var _ fsstore.KeysFileObserver = obs
-			if got := gauge(t, reg, "sessfs_keys_file_unapplied"); got != 0 {
-				t.Fatalf("sessfs_keys_file_unapplied = %v before any change, want 0", got)
-			}
-			for i, u := range tc.changes {
-				obs.ObserveKeysFile(u)
-				if got := gauge(t, reg, "sessfs_keys_file_unapplied"); got != tc.want[i] {
-					t.Fatalf("sessfs_keys_file_unapplied after %v = %v, want %v", tc.changes[:i+1], got, tc.want[i])
+				if got := gauge(t, reg, g.metric); got != 0 {
+					t.Fatalf("%s = %v before any change, want 0", g.metric, got)
 				}
-			}
-		})
+				for i, on := range tc.changes {
+					g.observe(obs, on)
+					if got := gauge(t, reg, g.metric); got != tc.want[i] {
+						t.Fatalf("%s after %v = %v, want %v", g.metric, tc.changes[:i+1], got, tc.want[i])
+					}
+				}
+			})
+		}
 	}
 }
 
