@@ -340,7 +340,7 @@ func TestHTTPBadInput(t *testing.T) {
 func TestHTTPMissingDir(t *testing.T) {
 	missing := filepath.Join(benchDir(t), "nope")
 	r := run(t, nil, "http", "--dir", missing, "--peers", "sessfs,scs-mem")
-	want := "--dir " + missing + " does not exist: create it first (mkdir -p " + missing + ")"
+	want := "--dir " + missing + " does not exist: create it first (mkdir -p -- " + missing + ")"
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("exit %d, stderr %q; want exit 1 saying %q", r.code, r.stderr, want)
 	}
@@ -356,7 +356,7 @@ func TestBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"missing dir", []string{"--dir", filepath.Join(d, "nope")}, 1, "does not exist: create it first (mkdir -p " + filepath.Join(d, "nope") + ")"},
+		{"missing dir", []string{"--dir", filepath.Join(d, "nope")}, 1, "does not exist: create it first (mkdir -p -- " + filepath.Join(d, "nope") + ")"},
 		{"file as dir", []string{"--dir", file}, 1, "not a directory"},
 		// An unset variable in --dir "$BENCH_DIR" is a usage error; it
 		// was refused as a directory that does not exist, "mkdir -p ".
