@@ -345,22 +345,17 @@ func TestRequestAllocatesItsPayloadNotItsKeys(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops a share of what sync.Pool is given")
 	}
-	reader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
-	})
-	routes := []struct {
+	type route struct {
 		name  string
 		route func(m *httpsession.Manager) []http.Handler
-	}{
-		{"write", func(m *httpsession.Manager) []http.Handler { return []http.Handler{m.Handler(counter())} }},
-		{"read", func(m *httpsession.Manager) []http.Handler { return []http.Handler{m.Handler(reader)} }},
-		{"read-only", func(m *httpsession.Manager) []http.Handler {
-			return []http.Handler{m.Middleware(httpsession.ReadOnly)(reader)}
-		}},
-		{"write and read in turn", func(m *httpsession.Manager) []http.Handler {
-			return []http.Handler{m.Handler(counter()), m.Handler(reader)}
-		}},
 	}
+	var routes []route
+	for _, k := range requestKinds() {
+		routes = append(routes, route{k.name, func(m *httpsession.Manager) []http.Handler { return []http.Handler{k.handler(m)} }})
+	}
+	routes = append(routes, route{"write and read in turn", func(m *httpsession.Manager) []http.Handler {
+		return []http.Handler{m.Handler(counter()), m.Handler(countReader())}
+	}})
 	for _, rt := range routes {
 		t.Run(rt.name, func(t *testing.T) {
 			perRequest := func(vals map[string]any) (allocated float64, payload int) {
@@ -419,17 +414,7 @@ func TestSessionKeepsItsPayloadOnly(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops a share of what sync.Pool is given")
 	}
-	reader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
-	})
-	for _, rt := range []struct {
-		name    string
-		handler func(m *httpsession.Manager) http.Handler
-	}{
-		{"write", func(m *httpsession.Manager) http.Handler { return m.Handler(counter()) }},
-		{"read", func(m *httpsession.Manager) http.Handler { return m.Handler(reader) }},
-		{"read-only", func(m *httpsession.Manager) http.Handler { return m.Middleware(httpsession.ReadOnly)(reader) }},
-	} {
+	for _, rt := range requestKinds() {
 		t.Run(rt.name, func(t *testing.T) {
 			const n = 100
 			perSession := func(vals map[string]any) (kept float64, payload int) {
@@ -490,4 +475,28 @@ func TestSessionKeepsItsPayloadOnly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requestKind is a request the allocation tests make of a session, built
+// on a Manager.
+type requestKind struct {
+	name    string
+	handler func(m *httpsession.Manager) http.Handler
+}
+
+// requestKinds are one request that changes a key, one that only reads
+// (the most common), and one in ReadOnly mode.
+func requestKinds() []requestKind {
+	return []requestKind{
+		{"write", func(m *httpsession.Manager) http.Handler { return m.Handler(counter()) }},
+		{"read", func(m *httpsession.Manager) http.Handler { return m.Handler(countReader()) }},
+		{"read-only", func(m *httpsession.Manager) http.Handler { return m.Middleware(httpsession.ReadOnly)(countReader()) }},
+	}
+}
+
+// countReader answers the session's counter "n" and changes nothing.
+func countReader() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
+	})
 }

@@ -122,17 +122,7 @@ func TestBufferReuseAllocatesNoPayload(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops a share of what sync.Pool is given")
 	}
-	reader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, httpsession.FromContext(r.Context()).GetInt("n"))
-	})
-	for _, rt := range []struct {
-		name    string
-		handler func(m *httpsession.Manager) http.Handler
-	}{
-		{"write", func(m *httpsession.Manager) http.Handler { return m.Handler(counter()) }},
-		{"read", func(m *httpsession.Manager) http.Handler { return m.Handler(reader) }},
-		{"read-only", func(m *httpsession.Manager) http.Handler { return m.Middleware(httpsession.ReadOnly)(reader) }},
-	} {
+	for _, rt := range requestKinds() {
 		t.Run(rt.name, func(t *testing.T) {
 			perRequest := func(vals map[string]any) (allocated float64, payload int) {
 				e := newEnv(t, []fsstore.Option{}, httpsession.WithBufferReuse())
