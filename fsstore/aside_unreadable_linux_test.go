@@ -172,19 +172,7 @@ func TestTouchAsideCopyStaleOnce(t *testing.T) {
 // nothing left to do, and retiring the old key lost the session the sweep
 // later put back under it.
 func TestRekeyAsideCopyUnreadable(t *testing.T) {
-	ctx := context.Background()
-	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	dir := t.TempDir()
-	s, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id := newID(t)
-	// The sweep's copy expired (the store's idle timeout is an hour), the
-	// Delete's live.
-	_, gd := placeAside(t, s, id, asideCopy{".tmp-gc-", "old", time.Now().Add(-2 * time.Hour)}, asideCopy{".tmp-gd-", "old", time.Now()})
-	rk := rekeyingStore(t, dir, k2, k1)
+	rk, gd := newerCopyAsideUnderOldKey(t)
 	rk.SetFaultForTest(func(path string) error {
 		if path == gd {
 			return syscall.EIO
@@ -192,15 +180,10 @@ func TestRekeyAsideCopyUnreadable(t *testing.T) {
 		return nil
 	})
 	var msgs []string
-	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { msgs = append(msgs, err.Error()) }})
+	st, err := rk.Rekey(context.Background(), fsstore.RekeyOptions{OnError: func(err error) { msgs = append(msgs, err.Error()) }})
 	if err != nil || st.Errors != 1 || st.Expired != 0 || len(msgs) != 1 || !strings.Contains(msgs[0], filepath.Base(gd)) {
 		t.Fatalf("Rekey with the newer copy aside unreadable = %+v, %v, %q; want one error naming it, not expired", st, err, msgs)
 	}
 	rk.SetFaultForTest(nil)
-	if _, err := rk.Sweep(ctx, fsstore.SweepOptions{}); err != nil { // puts the newer back
-		t.Fatal(err)
-	}
-	if st, err := rk.Rekey(ctx, fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 1 || st.Errors != 0 {
-		t.Fatalf("pass after the sweep = %+v, %v; want the record rekeyed", st, err)
-	}
+	sweptThenRekeyed(t, rk)
 }

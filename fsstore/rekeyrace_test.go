@@ -391,7 +391,20 @@ func TestRekeyDeleteAroundCheck(t *testing.T) {
 // expired, the pass reported nothing left to do, and retiring the old key
 // lost the session the sweep then put back under it.
 func TestRekeyNewerCopyAside(t *testing.T) {
-	ctx := context.Background()
+	rk, _ := newerCopyAsideUnderOldKey(t)
+	st, err := rk.Rekey(context.Background(), fsstore.RekeyOptions{})
+	if err != nil || st.Errors != 1 || st.Expired != 0 {
+		t.Fatalf("Rekey with the newer copy aside live under the old key = %+v, %v; want one error, not expired", st, err)
+	}
+	sweptThenRekeyed(t, rk)
+}
+
+// newerCopyAsideUnderOldKey makes a store under key 1 holding one session
+// as two copies aside, the sweep's older and expired (the store's idle
+// timeout is an hour), the Delete's newer and live, and returns a
+// maintenance store rekeying to key 2 and the Delete's aside path.
+func newerCopyAsideUnderOldKey(t *testing.T) (rk *fsstore.Store, gd string) {
+	t.Helper()
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
 	dir := t.TempDir()
 	s, err := fsstore.Open(dir, fsstore.WithKeys(k1), fsstore.WithIdleTimeout(time.Hour))
@@ -399,15 +412,15 @@ func TestRekeyNewerCopyAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	id := newID(t)
-	// The sweep's copy expired (the store's idle timeout is an hour), the
-	// Delete's live.
-	placeAside(t, s, id, asideCopy{".tmp-gc-", "old", time.Now().Add(-2 * time.Hour)}, asideCopy{".tmp-gd-", "old", time.Now()})
-	rk := rekeyingStore(t, dir, k2, k1)
-	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
-	if err != nil || st.Errors != 1 || st.Expired != 0 {
-		t.Fatalf("Rekey with the newer copy aside live under the old key = %+v, %v; want one error, not expired", st, err)
-	}
+	_, gd = placeAside(t, s, newID(t), asideCopy{".tmp-gc-", "old", time.Now().Add(-2 * time.Hour)}, asideCopy{".tmp-gd-", "old", time.Now()})
+	return rekeyingStore(t, dir, k2, k1), gd
+}
+
+// sweptThenRekeyed: once a sweep puts the newer copy back, a rekey pass
+// rekeys the record.
+func sweptThenRekeyed(t *testing.T, rk *fsstore.Store) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := rk.Sweep(ctx, fsstore.SweepOptions{}); err != nil { // puts the newer back
 		t.Fatal(err)
 	}
