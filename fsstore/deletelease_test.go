@@ -86,16 +86,8 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 				case "temp":
 					// Past the Delete's check: its lease is broken, and
 					// the next holder takes the lock and saves.
-					if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
-						t.Error(err)
+					if lb = takeOverAndSave(t, dir, a, b, id, "B"); lb == nil {
 						return
-					}
-					if lb, err = b.Lock(ctx, id, fsstore.Exclusive); err != nil {
-						t.Error(err)
-						return
-					}
-					if err := lockedSaveIn(ctx, lb, "B"); err != nil {
-						t.Errorf("next holder's save: %v", err)
 					}
 				case "name":
 					if tc.act != nil && lb != nil {
@@ -193,16 +185,8 @@ func TestLostLockDeleteErrorSaysWhatItDid(t *testing.T) {
 				if s != at {
 					return
 				}
-				if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
-					t.Error(err)
+				if lb = takeOverAndSave(t, dir, a, b, id, "B"); lb == nil {
 					return
-				}
-				if lb, err = b.Lock(ctx, id, fsstore.Exclusive); err != nil {
-					t.Error(err)
-					return
-				}
-				if err := lockedSaveIn(ctx, lb, "B"); err != nil {
-					t.Errorf("next holder's save: %v", err)
 				}
 				if step == "sweep aside" {
 					if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
@@ -227,4 +211,25 @@ func TestLostLockDeleteErrorSaysWhatItDid(t *testing.T) {
 			mustLoad(t, b, id, "B")
 		})
 	}
+}
+
+// takeOverAndSave breaks a's lease on the session id in the store at dir,
+// as a holder stopped past it loses it, and has b, the next holder, take
+// the lock and save data under it. It returns b's lock, to be unlocked,
+// or nil after an error (reported with t.Error: it runs in a hook).
+func takeOverAndSave(t *testing.T, dir string, a, b *fsstore.Store, id, data string) *fsstore.Locked {
+	ctx := context.Background()
+	if err := os.Remove(filepath.Join(dir, "locks", a.StripeForTest(id)+".lease")); err != nil {
+		t.Error(err)
+		return nil
+	}
+	lb, err := b.Lock(ctx, id, fsstore.Exclusive)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	if err := lockedSaveIn(ctx, lb, data); err != nil {
+		t.Errorf("next holder's save: %v", err)
+	}
+	return lb
 }
