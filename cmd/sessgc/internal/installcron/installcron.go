@@ -468,7 +468,19 @@ func warnMissing(opts *InstallOptions, goos string) {
 	if fi, err := os.Stat(opts.Binary); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %s is not an executable on this host: install sessgc there on every host, or pass --binary\n", opts.Binary)
 	}
-	if _, err := user.Lookup(opts.User); err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: user %s: %v: pass --user, the user that owns the store's files\n", opts.User, err)
+	_, err := user.Lookup(opts.User)
+	var unknown user.UnknownUserError
+	switch {
+	case errors.As(err, &unknown):
+		// os/user's own words ("user: unknown user app") named the user
+		// twice more and said nothing of what to do.
+		fix := "pass --user with the user that owns the store's files"
+		if owner := storeOwner(opts.Dir); owner != "" {
+			fix = fmt.Sprintf("pass --user %s (the owner of %s)", owner, opts.Dir)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: there is no user %s on this host, so cron would fail every run here: %s, or create user %s, unless these files are for other hosts\n", opts.User, fix, opts.User)
+	case err != nil:
+		// A directory service that did not answer: the user may exist.
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: could not look up user %s on this host (%v): check that it exists on every host the files are for\n", opts.User, err)
 	}
 }

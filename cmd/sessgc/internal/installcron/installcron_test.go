@@ -129,7 +129,8 @@ func TestWarnsAboutMissingBinaryAndUser(t *testing.T) {
 		want               []string // warnings; none if empty
 	}{
 		{"linux", "/nonexistent/sessgc", "no-such-user-sessgc",
-			[]string{"/nonexistent/sessgc is not an executable on this host", "user no-such-user-sessgc"}},
+			[]string{"/nonexistent/sessgc is not an executable on this host",
+				"there is no user no-such-user-sessgc on this host, so cron would fail every run here: pass --user with the user that owns the store's files, or create user no-such-user-sessgc, unless these files are for other hosts\n"}},
 		{"linux", self, "root", nil},
 		{"windows", "/nonexistent/sessgc", "no-such-user-sessgc", nil},
 	} {
@@ -149,6 +150,11 @@ func TestWarnsAboutMissingBinaryAndUser(t *testing.T) {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s, --binary %s --user %s: warned %q; want a warning with %q", tc.goos, tc.binary, tc.user, got, w)
 			}
+		}
+		// os/user's "user: unknown user NAME" was quoted between two
+		// more mentions of the name, in no sentence.
+		if strings.Contains(got, "unknown user") {
+			t.Errorf("%s, --user %s: warned %q; want the warning in its own words", tc.goos, tc.user, got)
 		}
 	}
 	// The command checks this host.

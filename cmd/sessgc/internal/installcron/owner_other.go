@@ -7,3 +7,6 @@ import "context"
 // checkStoreUser: see owner_unix.go. On Windows, where neither cron nor
 // systemd runs, the files can only be for other hosts.
 func checkStoreUser(context.Context, string, string, string) error { return nil }
+
+// storeOwner: see owner_unix.go. Windows files have no Unix owner.
+func storeOwner(string) string { return "" }

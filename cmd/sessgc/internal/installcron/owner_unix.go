@@ -163,3 +163,21 @@ func vouched(dir, name, group, gid, gname string) error {
 	}
 	return nil
 }
+
+// storeOwner is the name of the user that owns the store at dir on this
+// host, or "" where there is none here or its owner has no name.
+func storeOwner(dir string) string {
+	fi, err := os.Stat(path.Join(dir, fsstore.MarkerFile))
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}

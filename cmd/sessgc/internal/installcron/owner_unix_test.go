@@ -3,6 +3,8 @@
 package installcron
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -197,4 +199,28 @@ func fakeID(t *testing.T, user, groups string) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// TestUnknownUserNamesStoreOwner: where --user is unknown on this host and
+// --dir holds a store here, the warning names the user that owns it, the
+// one --user most likely means.
+func TestUnknownUserNamesStoreOwner(t *testing.T) {
+	me, err := user.Current()
+	if err != nil {
+		t.Skipf("no name for this process's user: %v", err)
+	}
+	dir := t.TempDir()
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var errOut bytes.Buffer
+	self, _ := os.Executable()
+	opts := &InstallOptions{IO: &cmdutil.IOStreams{ErrOut: &errOut}, Binary: self, Dir: dir, User: "no-such-user-sessgc"}
+	warnMissing(opts, "linux")
+	want := fmt.Sprintf("there is no user no-such-user-sessgc on this host, so cron would fail every run here: pass --user %s (the owner of %s), or create user no-such-user-sessgc, unless these files are for other hosts\n", me.Username, dir)
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("unknown --user, store owned by %s: warned %q; want %q", me.Username, errOut.String(), want)
+	}
 }
