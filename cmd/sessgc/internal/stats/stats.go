@@ -138,7 +138,18 @@ type Report struct {
 	// seconds, where an application's fsstore.WithCache serves nothing
 	// (fsstore.Stats.WholeSecondTimes).
 	WholeSecondTimes bool `json:"whole_second_times"`
+	// FSType is the type of the file system that holds the store, as
+	// mount(8) names it on Linux ("nfs4", "ext4"), statfs on macOS and
+	// FreeBSD ("nfs", "apfs"); MountSource ("server:/export") and
+	// MountPoint are its mount's. Each is "" where this OS does not say
+	// (Windows, Linux without /proc for the last two).
+	FSType      string `json:"fs_type"`
+	MountSource string `json:"mount_source"`
+	MountPoint  string `json:"mount_point"`
 }
+
+// mount names a file system: see Report.FSType.
+type mount struct{ Type, Source, Point string }
 
 func statsRun(ctx context.Context, opts *StatsOptions) error {
 	// The census runs under the watchdog, opening the store included: on a
@@ -148,6 +159,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		st      fsstore.Stats
 		dir     string
 		refused error // why the store was opened read-only, if it was
+		m       mount
 	)
 	// The first errors go to stderr as they come, with their paths: the
 	// count alone does not say where to look.
@@ -158,6 +170,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 			return err
 		}
 		st, dir, refused = got, d, why
+		m = mountOf(d)
 		return nil
 	})
 	if abandoned || err != nil {
@@ -167,6 +180,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: note: %s\n", readOnlyNote(dir, refused, st.MaxIdle+opts.Grace))
 	}
 	r := newReport(dir, &st)
+	r.FSType, r.MountSource, r.MountPoint = m.Type, m.Source, m.Point
 	r.ErrorSamples = append([]string{}, el.Samples()...) // [] rather than null in JSON
 	if opts.JSON {
 		b, err := json.MarshalIndent(r, "", "  ")
@@ -315,6 +329,14 @@ func writeHuman(w io.Writer, r *Report) {
 	c, b := pass.Count, pass.Bytes
 	fmt.Fprintf(w, "store     %s (shard depth %d, %d lock stripes, max idle %s)\n",
 		r.Dir, r.ShardDepth, r.LockStripes, time.Duration(r.MaxIdleSecs*float64(time.Second)))
+	switch {
+	case r.FSType == "":
+		fmt.Fprintf(w, "mount     file system not named on this OS\n")
+	case r.MountPoint == "":
+		fmt.Fprintf(w, "mount     %s\n", r.FSType)
+	default:
+		fmt.Fprintf(w, "mount     %s %s on %s\n", r.FSType, r.MountSource, r.MountPoint)
+	}
 	// Restorable only when there are any: it takes a sweep that died, or a
 	// locked delete that found its lock lost.
 	aside := ""
