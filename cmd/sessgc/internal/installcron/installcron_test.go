@@ -8,7 +8,9 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -315,5 +317,44 @@ func TestWriteDirectory(t *testing.T) {
 				t.Errorf("--write %s refused, but left %v", tc.dir, ents)
 			}
 		})
+	}
+}
+
+// docWritesRe matches, in a doc, an install-cron command in a sh block
+// followed by the file it writes: "which writes `PATH`:" and a block.
+var docWritesRe = regexp.MustCompile("(?s)```sh\\n(sessgc install-cron [^\\n]*)\\n```\\s*\\n\\s*which writes `([^`]+)`:\\s*\\n\\s*```\\n(.*?)```")
+
+// TestDocsShowWhatIsWritten: where a doc shows the file an install-cron
+// command writes, it shows the whole file, as that command writes it.
+// docs/operations.md showed the cron line alone, without the header
+// that says what the file does and how its runs report.
+func TestDocsShowWhatIsWritten(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "..")
+	docs, _ := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	docs = append(docs, filepath.Join(root, "README.md"))
+	n := 0
+	for _, doc := range docs {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range docWritesRe.FindAllStringSubmatch(string(b), -1) {
+			n++
+			cmdline, shown := m[1], m[3]
+			args := strings.Fields(strings.TrimPrefix(cmdline, "sessgc install-cron "))
+			if i := slices.Index(args, "--write"); i >= 0 && i+1 < len(args) {
+				args = slices.Delete(args, i, i+2) // printed rather than written
+			}
+			out, _, err := execute(t, strings.Join(args, " "))
+			if err != nil {
+				t.Fatalf("%s: %s: %v", filepath.Base(doc), cmdline, err)
+			}
+			if shown != out {
+				t.Errorf("%s shows, for `%s`, which writes %s:\n%s\nthe command writes:\n%s", filepath.Base(doc), cmdline, m[2], shown, out)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no doc shows what install-cron writes: docs/operations.md did, after \"which writes\"")
 	}
 }
