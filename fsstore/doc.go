@@ -114,7 +114,8 @@
 // uses F_FULLFSYNC, since fsync(2) there leaves data in the drive's cache.
 // On every other system (Windows among them) the package compiles, so
 // programs importing it build everywhere, and [Open] fails with
-// [ErrNotSupported].
+// [ErrNotSupported]; on Windows its message says to run the application
+// under WSL 2 or on a Linux host that mounts the share.
 //
 // Round trips are what cost on NFS. On a warm client a Load costs 3 RPCs
 // (GETATTR of the directory, OPEN, CLOSE; a READ only when the data

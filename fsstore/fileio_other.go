@@ -3,7 +3,6 @@
 package fsstore
 
 import (
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -16,7 +15,7 @@ import (
 // server-side mtimes. Open fails with ErrNotSupported; the stubs below only
 // keep the package compiling so that programs importing it build
 // everywhere.
-var platformErr = fmt.Errorf("%w: %s/%s (linux, darwin and freebsd are)", ErrNotSupported, runtime.GOOS, runtime.GOARCH)
+var platformErr = unsupportedErr(runtime.GOOS, runtime.GOARCH)
 
 type rootDir struct{ noStatx bool }
 
