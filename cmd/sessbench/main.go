@@ -1,5 +1,6 @@
 // Command sessbench measures the per-request latency of session stores on a
-// shared mount, on local disk and in Redis. Run "sessbench run --help".
+// shared mount, on local disk and in Redis. Run "sessbench run --help", and
+// "sessbench help run-report" for what its numbers are.
 package main
 
 import (

@@ -148,7 +148,7 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 
 // keptUp is the share of the operations the schedule called for that a
 // row's clients must have started for the row to count as paced at --rate
-// (run --help gives it as 90%): a little below 1, so that a stall near
+// ("sessbench help run-report" gives it as 90%): a little below 1, so that a stall near
 // the end of the measurement, whose queueing the latencies already charge,
 // does not name a target that kept up until then.
 const keptUp = 0.9

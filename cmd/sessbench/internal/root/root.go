@@ -44,7 +44,7 @@ Exit codes:
   sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis 127.0.0.1:6379
   sessbench http --dir /var/tmp/bench --redis 127.0.0.1:6379`,
 	}
-	cmd.AddCommand(run.NewCmdRun(io, nil), httppeers.NewCmdHTTP(io))
+	cmd.AddCommand(run.NewCmdRun(io, nil), httppeers.NewCmdHTTP(io), run.TargetsTopic(), run.ReportTopic())
 	return cmd
 }
 

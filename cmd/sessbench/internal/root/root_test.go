@@ -21,6 +21,8 @@ func TestExecuteExitCodes(t *testing.T) {
 		wantErr string
 	}{
 		{"help", context.Background, []string{"run", "--help"}, cmdutil.ExitOK, ""},
+		{"help topic run-targets", context.Background, []string{"help", "run-targets"}, cmdutil.ExitOK, ""},
+		{"help topic run-report", context.Background, []string{"help", "run-report"}, cmdutil.ExitOK, ""},
 		{"unknown flag", context.Background, []string{"run", "--bogus"}, cmdutil.ExitUsage, "unknown flag"},
 		{"bad value", context.Background, []string{"run", "--size", "huge"}, cmdutil.ExitUsage, "bad size"},
 		{"missing dir", context.Background, []string{"run", "--dir", "/nonexistent/sessbench"}, cmdutil.ExitFailure, "no such file"},

@@ -59,17 +59,17 @@ func TestSessionsOutliveTheRun(t *testing.T) {
 	}
 }
 
-// TestHelpSaysHowLongSessionsLive: run --help gives bench.SessionIdle in
+// TestHelpSaysHowLongSessionsLive: "help run-targets" gives bench.SessionIdle in
 // days and redistarget.MinTTL in hours, written out in its text.
 func TestHelpSaysHowLongSessionsLive(t *testing.T) {
-	long := strings.Join(strings.Fields(NewCmdRun(nil, nil).Long), " ")
+	long := strings.Join(strings.Fields(TargetsTopic().Long), " ")
 	for _, want := range []string{
 		fmt.Sprintf("keeps a session for %d days (the store's idle timeout)", bench.SessionIdle/(24*time.Hour)),
 		fmt.Sprintf("at least %d hours (the TTL)", redistarget.MinTTL/time.Hour),
 		fmt.Sprintf("its Redis TTL is %d hours", redistarget.MinTTL/time.Hour),
 	} {
 		if !strings.Contains(long, want) {
-			t.Errorf("run --help does not say %q", want)
+			t.Errorf("sessbench help run-targets does not say %q", want)
 		}
 	}
 }

@@ -77,39 +77,10 @@ func NewCmdRun(io *cmdutil.IOStreams, runF func(*RunOptions) error) *cobra.Comma
 rounds (A B A B ...) so that drift hits every target alike, and report
 latency percentiles and throughput of each target next to the first one.
 
-Targets are --dir directories (one private subdirectory is created in each
-and removed afterwards; a sessfs store's directory, or one in its data or
-lock directory, is refused: give a scratch directory on the same mount)
-and --redis servers (the run's keys, under a random sessbench: prefix,
-are deleted afterwards; no other key is touched); on a terminal a line
-shows while they are removed, before the report. Without --dir, a
+Targets are --dir directories and --redis servers. Without --dir, a
 temporary directory on local disk is used, so the command works with
-nothing mounted: in $TMPDIR if set, else in /var/tmp (/tmp is often
-tmpfs, memory), else in /tmp. It is removed before the
-report is printed, which names it by where it was made (--json: its path
-as "location", with "temporary": true).
-
-Before measuring, each target is given --sessions sessions of every --size
-(1000 × 64MiB is 62.5 GiB). A run whose sessions would take more than half
-of the space free on a --dir's file system (all the --dir targets on it
-together, also under device numbers of their own, as btrfs subvolumes or
-two NFS mounts of one export have: those whose file systems report the
-same size and nearly the same free space; on Linux, macOS and FreeBSD,
-which report it), or of the memory a
---redis server has left before its maxmemory (without one, before its
-host's memory runs out), is refused before anything is written: it shares
-that space with the live store or the server's other keys, which a full
-disk would fail and a maxmemory policy evict. Each session file is counted
-in blocks of at most 4 KiB, whatever larger I/O size the file system
-reports (an NFS mount's wsize). A --redis server must take every
-connection the run opens at once, one per client of the largest
---concurrency and 16 to write the sessions: they are opened before
-anything is written, and a server whose maxclients leaves too few, or that
-refuses one, refuses the run. A --redis server that does not answer a
-command in time (5 s, plus the time a 1 MiB/s link takes to carry one
-session of the largest --size per connection: 69 s for 64 clients of
-1 MiB) has stopped answering: the run stops there (exit 1), naming it,
-and its keys expire after their TTL (below).
+nothing mounted. What a run creates is removed at its end; a run whose
+sessions would not fit is refused before anything is written.
 
 Workloads:
   cycle   a full request: lock, load, save, unlock
@@ -119,99 +90,17 @@ Workloads:
   mixed   requests of which --write-ratio are full cycles and the rest loads
   hot     full cycles, every client on the same --hot-sessions sessions
 
-Each workload, payload size (--size) and concurrency level (--concurrency) is
-measured once: giving one twice is an error.
-
 The verdict at the end leads with the p50 difference with the fewest
 clients (the storage's own cost), then p99 and throughput with the most
-(queueing). When the baseline's own p99 is over 20× its p50, it says the
-run's tails are machine noise (scheduling), not storage. For a workload
-that saves, it says when the targets do not promise the same for a save
-that returned: on the shared mount it is on the file server's stable
-storage at every --durability, on local disk only at file or full.
-There is no universal threshold: hold what the mount adds against what
-your requests already take. On an NFS mount the verdict ends with the
-p50 per NFS RPC; well above your round trip to the file server (ping
-it), the mount's options or the network path are the first suspects.
+(queueing). There is no universal threshold: hold what the mount adds
+against what your requests already take. On an NFS mount the verdict ends
+with the p50 per NFS RPC; well above your round trip to the file server
+(ping it), the mount's options or the network path are the first suspects.
 
-What the numbers are:
-  - Latencies are of successful operations. Failed ones are counted in
-    ERRORS (errors), named in the verdict, and in neither the latencies
-    nor the throughput; a measurement whose every operation fails stops
-    the run (exit 1) with "every operation failed" and the first
-    failure, and prints no report.
-  - P50 to P99.9 are nearest-rank percentiles (the ceil(q·n)-th fastest
-    operation) read from a log-linear histogram: each is at or above the
-    exact value, by less than 0.8% (1/128). Min, mean and max are exact.
-    A row of fewer than 100 operations has its slowest as its p99 (and
-    of fewer than 1000, as its p99.9): the verdict says so of a p99 it
-    quotes.
-  - OPS/S is successful operations per second of measured time: the
-    warm-up and the sessions' creation are left out of it, as of the
-    latencies.
-  - Without --rate the loop is closed: each client sends its next
-    operation when the last one returns, so a stall delays the operations
-    behind it without being charged to them, and the tail is understated
-    for a load that arrives regardless. With --rate, clients keep a
-    schedule and each operation is also charged the time it would have
-    queued behind slower ones had it started on time (not the pacing
-    timer's own lateness). Operations the schedule called for that had
-    not started when the measurement ended (with --ops, when its last
-    operation started), because the target was still busy with earlier
-    ones, are counted as behind; they are in no latency. A target whose
-    clients started fewer than 90% of the operations the schedule called
-    for is named ("behind --rate"): it could not keep up with the rate,
-    and its latencies measure a backlog that grows with --duration. Long
-    operations started on time are not behind.
-  - Sessions do not expire during a run, so a run of any length, or a
-    load or touch workload that never saves, measures live sessions,
-    not misses (with a session handler's usual 24 minutes, they would
-    have expired mid-run). No target sets a limit from a session's
-    creation; after its last write, a directory keeps a session for 400
-    days (the store's idle timeout), and Redis for twice the run's
-    planned length plus an hour, at least 24 hours (the TTL). The
-    planned length is --duration + --warmup times the number of
-    targets × workloads × sizes × concurrencies. An --ops run has none:
-    its Redis TTL is 24 hours, and one that lasts longer (the table
-    says so) may have measured expired Redis sessions; give it a
-    --duration instead. The run removes its sessions at its end, also
-    when interrupted; the Redis keys of a run killed before it could
-    (SIGKILL) expire after the TTL, but
-    its directory in each --dir (.sessbench-<digits>) stays until
-    removed by hand: rm -rf DIR/.sessbench-* once no run uses DIR (a
-    later run in DIR names them on stderr); without --dir, its
-    sessbench-<digits> in $TMPDIR or /var/tmp, which a later run without
-    --dir names.
-  - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
-    measured time, ops_per_sec, ops, errors and behind (0 without --rate)
-    as counts, p50_ratio, p99_ratio and ops_ratio against the first
-    target's row for the same workload, size and concurrency (0: nothing
-    to compare, a row without a successful operation). A row with
-    errors also has first_error, the first failure's message (--csv: the
-    last column, empty without errors; the table prints it under the
-    rows).
-
-On an NFS mount the report also shows NFS RPCs per operation, read from
-/proc/self/mountstats for the whole mount (other users of the mount inflate
-them). Lease renewals (SEQUENCE, RENEW) and delegation returns (DELEGRETURN)
-are not counted in the total: the client sends them on a timer or at the
-server's request, not for the operation. Each --json result then has:
-  nfs_rpcs_per_op  by group: reads (READ), writes (WRITE, COMMIT), getattrs
-                   (GETATTR), lookups (LOOKUP), opens (OPEN, CLOSE, ...),
-                   locks (LOCK, LOCKT, LOCKU), other (everything else:
-                   RENAME, SETATTR, REMOVE, ACCESS, FREE_STATEID, ...) and
-                   total, the sum of the groups
-  nfs_ops_per_op   every operation sent, by the kernel's name, renewals
-                   included: {"OPEN": 1.0, "RENAME": 1.0, "SEQUENCE": 0.1, ...}
---csv has the groups as nfs_<group>_per_op columns and the total as
-nfs_rpcs_per_op; the table has them under RPC/OP.
-
---plot draws --percentiles (p50, p90, p99, p99.9; default p50,p99) per
-target against concurrency, one panel per workload and size, under --title
-(default: the targets, the workloads and the date). A --plot file the run
-could not write at its end (its directory missing or not writable, another
-user's file in a directory with the sticky bit, as in /tmp) is refused
-before anything is measured (exit 2).`,
+More in "sessbench help run-targets" (what a run writes where, the room
+and connections it needs, how long its sessions live, what a killed run
+leaves) and "sessbench help run-report" (what each number is, the NFS RPC
+counts, the --json, --csv and --plot outputs).`,
 		Example: `  # Local disk only: the quickest look
   sessbench run
 
@@ -270,6 +159,14 @@ before anything is measured (exit 2).`,
 	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (SVG; name it .svg)")
 	f.StringVar(&opts.Title, "title", "", "header `text` of the --plot chart (default: the targets, workloads and date)")
 	f.StringSliceVar(&opts.Percentiles, "percentiles", report.DefaultPercentiles(), "`percentiles` the --plot chart draws: "+strings.Join(report.Percentiles(), ", "))
+	// The flags of a first run first, grouped; the rest tune a run.
+	cmdutil.GroupFlags(cmd,
+		cmdutil.FlagGroup{Title: "Targets", Flags: []string{"dir", "redis"}},
+		cmdutil.FlagGroup{Title: "What to measure", Flags: []string{"workload", "size", "concurrency", "duration"}},
+		cmdutil.FlagGroup{Title: "Output", Flags: []string{"json", "csv", "plot"}},
+		cmdutil.FlagGroup{Title: "How to measure", Flags: []string{"ops", "rate", "rounds", "warmup", "sessions", "hot-sessions", "write-ratio", "durability"}},
+		cmdutil.FlagGroup{Title: "Chart (--plot)", Flags: []string{"percentiles", "title"}},
+	)
 	var workloads []string
 	for _, w := range bench.Workloads {
 		workloads = append(workloads, string(w)+"\t"+w.Describe())
@@ -284,6 +181,144 @@ before anything is measured (exit 2).`,
 	cmd.MarkFlagDirname("dir")
 	cmd.MarkFlagFilename("plot", "svg")
 	return cmd
+}
+
+// TargetsTopic is the help topic "sessbench help run-targets": what a run
+// writes where and what it needs, which run --help leaves out so that its
+// flags show on one screen.
+func TargetsTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run-targets",
+		Short: "What run writes in its targets, the room it needs, what it leaves",
+		Long: `Targets are --dir directories (one private subdirectory is created in each
+and removed afterwards; a sessfs store's directory, or one in its data or
+lock directory, is refused: give a scratch directory on the same mount)
+and --redis servers (the run's keys, under a random sessbench: prefix,
+are deleted afterwards; no other key is touched); on a terminal a line
+shows while they are removed, before the report. Without --dir, a
+temporary directory on local disk is used, so the command works with
+nothing mounted: in $TMPDIR if set, else in /var/tmp (/tmp is often
+tmpfs, memory), else in /tmp. It is removed before the
+report is printed, which names it by where it was made (--json: its path
+as "location", with "temporary": true).
+
+Before measuring, each target is given --sessions sessions of every --size
+(1000 × 64MiB is 62.5 GiB). A run whose sessions would take more than half
+of the space free on a --dir's file system (all the --dir targets on it
+together, also under device numbers of their own, as btrfs subvolumes or
+two NFS mounts of one export have: those whose file systems report the
+same size and nearly the same free space; on Linux, macOS and FreeBSD,
+which report it), or of the memory a
+--redis server has left before its maxmemory (without one, before its
+host's memory runs out), is refused before anything is written: it shares
+that space with the live store or the server's other keys, which a full
+disk would fail and a maxmemory policy evict. Each session file is counted
+in blocks of at most 4 KiB, whatever larger I/O size the file system
+reports (an NFS mount's wsize). A --redis server must take every
+connection the run opens at once, one per client of the largest
+--concurrency and 16 to write the sessions: they are opened before
+anything is written, and a server whose maxclients leaves too few, or that
+refuses one, refuses the run. A --redis server that does not answer a
+command in time (5 s, plus the time a 1 MiB/s link takes to carry one
+session of the largest --size per connection: 69 s for 64 clients of
+1 MiB) has stopped answering: the run stops there (exit 1), naming it,
+and its keys expire after their TTL (below).
+
+Sessions do not expire during a run, so a run of any length, or a load or
+touch workload that never saves, measures live sessions, not misses (with a
+session handler's usual 24 minutes, they would have expired mid-run). No
+target sets a limit from a session's creation; after its last write, a
+directory keeps a session for 400 days (the store's idle timeout), and Redis
+for twice the run's planned length plus an hour, at least 24 hours (the
+TTL). The planned length is --duration + --warmup times the number of
+targets × workloads × sizes × concurrencies. An --ops run has none: its
+Redis TTL is 24 hours, and one that lasts longer (the table says so) may
+have measured expired Redis sessions; give it a --duration instead. The run
+removes its sessions at its end, also when interrupted; the Redis keys of a
+run killed before it could (SIGKILL) expire after the TTL, but its directory
+in each --dir (.sessbench-<digits>) stays until removed by hand: rm -rf
+DIR/.sessbench-* once no run uses DIR (a later run in DIR names them on
+stderr); without --dir, its sessbench-<digits> in $TMPDIR or /var/tmp, which
+a later run without --dir names.`,
+	}
+}
+
+// ReportTopic is the help topic "sessbench help run-report": what the
+// numbers of run's report are, in each of its outputs.
+func ReportTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run-report",
+		Short: "What run's report shows: the verdict, percentiles, NFS RPCs, each output",
+		Long: `Each workload, payload size (--size) and concurrency level (--concurrency) is
+measured once: giving one twice is an error.
+
+Besides its lead (run --help), the verdict says, when the baseline's own
+p99 is over 20× its p50, that the run's tails are machine noise
+(scheduling), not storage; and for a workload that saves, when the targets
+do not promise the same for a save that returned: on the shared mount it
+is on the file server's stable storage at every --durability, on local
+disk only at file or full.
+
+What the numbers are:
+  - Latencies are of successful operations. Failed ones are counted in
+    ERRORS (errors), named in the verdict, and in neither the latencies
+    nor the throughput; a measurement whose every operation fails stops
+    the run (exit 1) with "every operation failed" and the first
+    failure, and prints no report.
+  - P50 to P99.9 are nearest-rank percentiles (the ceil(q·n)-th fastest
+    operation) read from a log-linear histogram: each is at or above the
+    exact value, by less than 0.8% (1/128). Min, mean and max are exact.
+    A row of fewer than 100 operations has its slowest as its p99 (and
+    of fewer than 1000, as its p99.9): the verdict says so of a p99 it
+    quotes.
+  - OPS/S is successful operations per second of measured time: the
+    warm-up and the sessions' creation are left out of it, as of the
+    latencies.
+  - Without --rate the loop is closed: each client sends its next
+    operation when the last one returns, so a stall delays the operations
+    behind it without being charged to them, and the tail is understated
+    for a load that arrives regardless. With --rate, clients keep a
+    schedule and each operation is also charged the time it would have
+    queued behind slower ones had it started on time (not the pacing
+    timer's own lateness). Operations the schedule called for that had
+    not started when the measurement ended (with --ops, when its last
+    operation started), because the target was still busy with earlier
+    ones, are counted as behind; they are in no latency. A target whose
+    clients started fewer than 90% of the operations the schedule called
+    for is named ("behind --rate"): it could not keep up with the rate,
+    and its latencies measure a backlog that grows with --duration. Long
+    operations started on time are not behind.
+  - --json and --csv give the same rows: *_ns in nanoseconds, seconds of
+    measured time, ops_per_sec, ops, errors and behind (0 without --rate)
+    as counts, p50_ratio, p99_ratio and ops_ratio against the first
+    target's row for the same workload, size and concurrency (0: nothing
+    to compare, a row without a successful operation). A row with
+    errors also has first_error, the first failure's message (--csv: the
+    last column, empty without errors; the table prints it under the
+    rows).
+
+On an NFS mount the report also shows NFS RPCs per operation, read from
+/proc/self/mountstats for the whole mount (other users of the mount inflate
+them). Lease renewals (SEQUENCE, RENEW) and delegation returns (DELEGRETURN)
+are not counted in the total: the client sends them on a timer or at the
+server's request, not for the operation. Each --json result then has:
+  nfs_rpcs_per_op  by group: reads (READ), writes (WRITE, COMMIT), getattrs
+                   (GETATTR), lookups (LOOKUP), opens (OPEN, CLOSE, ...),
+                   locks (LOCK, LOCKT, LOCKU), other (everything else:
+                   RENAME, SETATTR, REMOVE, ACCESS, FREE_STATEID, ...) and
+                   total, the sum of the groups
+  nfs_ops_per_op   every operation sent, by the kernel's name, renewals
+                   included: {"OPEN": 1.0, "RENAME": 1.0, "SEQUENCE": 0.1, ...}
+--csv has the groups as nfs_<group>_per_op columns and the total as
+nfs_rpcs_per_op; the table has them under RPC/OP.
+
+--plot draws --percentiles (p50, p90, p99, p99.9; default p50,p99) per
+target against concurrency, one panel per workload and size, under --title
+(default: the targets, the workloads and the date). A --plot file the run
+could not write at its end (its directory missing or not writable, another
+user's file in a directory with the sticky bit, as in /tmp) is refused
+before anything is measured (exit 2).`,
+	}
 }
 
 // complete completes a flag's value from values ("name" or
