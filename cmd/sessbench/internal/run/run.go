@@ -236,10 +236,10 @@ Redis TTL is 24 hours, and one that lasts longer (the table says so) may
 have measured expired Redis sessions; give it a --duration instead. The run
 removes its sessions at its end, also when interrupted; the Redis keys of a
 run killed before it could (SIGKILL) expire after the TTL, but its directory
-in each --dir (.sessbench-<digits>) stays until removed by hand: rm -rf
-DIR/.sessbench-* once no run uses DIR (a later run in DIR names them on
-stderr); without --dir, its sessbench-<digits> in $TMPDIR or /var/tmp, which
-a later run without --dir names.`,
+in each --dir (.sessbench-<digits>) stays until removed by hand:
+rm -rf DIR/.sessbench-* once no run uses DIR (a later run in DIR names them
+on stderr); without --dir, its sessbench-<digits> in $TMPDIR or /var/tmp,
+which a later run without --dir names.`,
 	}
 }
 
@@ -249,10 +249,7 @@ func ReportTopic() *cobra.Command {
 	return &cobra.Command{
 		Use:   "run-report",
 		Short: "What run's report shows: the verdict, percentiles, NFS RPCs, each output",
-		Long: `Each workload, payload size (--size) and concurrency level (--concurrency) is
-measured once: giving one twice is an error.
-
-Besides its lead (run --help), the verdict says, when the baseline's own
+		Long: `Besides its lead (run --help), the verdict says, when the baseline's own
 p99 is over 20× its p50, that the run's tails are machine noise
 (scheduling), not storage; and for a workload that saves, when the targets
 do not promise the same for a save that returned: on the shared mount it
@@ -317,7 +314,10 @@ target against concurrency, one panel per workload and size, under --title
 (default: the targets, the workloads and the date). A --plot file the run
 could not write at its end (its directory missing or not writable, another
 user's file in a directory with the sticky bit, as in /tmp) is refused
-before anything is measured (exit 2).`,
+before anything is measured (exit 2).
+
+Each workload, payload size (--size) and concurrency level (--concurrency) is
+measured once: giving one twice is an error.`,
 	}
 }
 
