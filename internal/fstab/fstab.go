@@ -29,8 +29,9 @@ var System = Hosts{Fstab: "/etc/fstab", Mounted: IsMountPoint}
 // That is the classic failure: the mount failed at boot, the mount
 // point is an empty directory of the root file system, and a directory below
 // it is missing or empty as on a fresh volume. It returns "" when no entry
-// holds dir, that entry is mounted, or the file cannot be read (a
-// container, which gets its volumes from elsewhere, has none).
+// holds dir, that entry is mounted, something is mounted on dir or between
+// it and the entry's mount point (mountedBelow), or the file cannot be
+// read (a container, which gets its volumes from elsewhere, has none).
 func (h Hosts) UnmountedShare(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -41,15 +42,33 @@ func (h Hosts) UnmountedShare(dir string) string {
 		return ""
 	}
 	defer f.Close()
-	e, ok := fstabEntryHolding(f, resolveExisting(abs))
-	if !ok || h.Mounted(e.point) {
+	abs = resolveExisting(abs)
+	e, ok := fstabEntryHolding(f, abs)
+	if !ok || h.Mounted(e.point) || h.mountedBelow(e.at, abs) {
 		return ""
 	}
 	return fmt.Sprintf("%s, which %s mounts (%s %s), is not mounted on this host: mount it (mount %s), and find out why it was not mounted at boot", e.point, h.Fstab, e.fstype, e.source, e.point)
 }
 
-// fstabEntry is one line of fstab(5).
-type fstabEntry struct{ source, point, fstype string }
+// mountedBelow reports whether a file system is mounted on abs or on a
+// directory between it and point, which holds it: abs is then on that
+// file system, not on the disk below point, whether or not point is
+// mounted. A container's volume (or a share mounted by hand, by an autofs
+// map or a systemd mount unit) below a mount point of an fstab the image
+// or host brought along, which nothing mounts there, is where the store
+// belongs; refused, the application could not start.
+func (h Hosts) mountedBelow(point, abs string) bool {
+	for p := abs; len(p) > len(point) && strings.HasPrefix(p, point+"/"); p = filepath.Dir(p) {
+		if h.Mounted(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// fstabEntry is one line of fstab(5); at is its mount point with the
+// symbolic links of its existing part resolved (see resolveExisting).
+type fstabEntry struct{ source, point, fstype, at string }
 
 // fstabEntryHolding returns the entry of r whose mount point is abs or the
 // nearest directory above it, leaving out the root file system, swap, and
@@ -82,6 +101,7 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 			continue
 		}
 		if (abs == point || strings.HasPrefix(abs, point+"/")) && len(point) > bestLen {
+			e.at = point
 			best, bestLen = e, len(point)
 		}
 	}

@@ -36,6 +36,20 @@ func TestIsMountPointBind(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(point, "f"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// An fstab listing dir, which nothing is mounted on: the bind mount
+	// below it (a container's volume) holds a store's directory, and
+	// src, on the disk below dir, does not.
+	tab := filepath.Join(dir, "fstab")
+	if err := os.WriteFile(tab, []byte("/dev/sdb1 "+dir+" xfs defaults,nofail 0 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := Hosts{Fstab: tab, Mounted: IsMountPoint}
+	if why := h.UnmountedShare(filepath.Join(point, "sessions")); why != "" {
+		t.Errorf("below the bind mount %s: %s", point, why)
+	}
+	if why := h.UnmountedShare(filepath.Join(src, "sessions")); why == "" {
+		t.Errorf("%s, below %s, which fstab mounts and nothing is mounted on: not refused", src, dir)
+	}
 }
 
 // TestMountedAt: the mount table's entry on the point is a mount, unless
