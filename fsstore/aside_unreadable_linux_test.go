@@ -187,3 +187,65 @@ func TestRekeyAsideCopyUnreadable(t *testing.T) {
 	rk.SetFaultForTest(nil)
 	sweptThenRekeyed(t, rk)
 }
+
+// TestSweepUnreadableCopyPastLife: a copy aside whose data cannot be read
+// for good (an EACCES of a file another user made, an EIO of a damaged
+// one; its attributes can be read) but whose mtime is past the life any
+// session of the store may have (the marker's idle timeout plus Grace,
+// past which the listing removes a record unread) is expired whatever its
+// header says: the sweep removes it, alone or beside a newer copy, which
+// it then puts back. One younger than that is left, with its error. Seen
+// on the old code: every sweep left it with an error, and every Load of
+// the session failed on it, for good.
+func TestSweepUnreadableCopyPastLife(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	past, young, live := now.Add(-testIdle-5*time.Minute), now.Add(-testIdle-30*time.Second), now.Add(-testIdle/2)
+	for _, tc := range []struct {
+		name   string
+		copies []asideCopy // the first is the unreadable one
+		want   fsstore.SweepStats
+		load   string // "" for ErrNotFound
+		left   bool   // the unreadable copy stays, the sweep reporting it
+	}{
+		{name: "sweep's alone", copies: []asideCopy{{".tmp-gc-", "old", past}}, want: fsstore.SweepStats{Sessions: 1}},
+		{name: "Delete's alone", copies: []asideCopy{{".tmp-gd-", "old", past}}, want: fsstore.SweepStats{Sessions: 1}},
+		{name: "Delete's beside a newer", copies: []asideCopy{{".tmp-gd-", "old", past}, {".tmp-gc-", "new", live}}, want: fsstore.SweepStats{Restored: 1, Temps: 1}, load: "new"},
+		{name: "sweep's beside a newer", copies: []asideCopy{{".tmp-gc-", "old", past}, {".tmp-gd-", "new", live}}, want: fsstore.SweepStats{Restored: 1, Temps: 1}, load: "new"},
+		{name: "within the life", copies: []asideCopy{{".tmp-gd-", "old", young}}, want: fsstore.SweepStats{Errors: 1}, left: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+			id := newID(t)
+			placeAside(t, s, id, tc.copies...)
+			p := s.RecordPathForTest(id)
+			bad := filepath.Join(filepath.Dir(p), tc.copies[0].prefix+filepath.Base(p))
+			s.SetOpenFaultForTest(func(path string) error {
+				if _, err := os.Lstat(path); err == nil && path == bad {
+					return syscall.EACCES // the file, not its name
+				}
+				return nil
+			})
+			defer s.SetOpenFaultForTest(nil)
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{})
+			if err != nil || st.Sessions != tc.want.Sessions || st.Restored != tc.want.Restored || st.Temps != tc.want.Temps || st.Errors != tc.want.Errors {
+				t.Errorf("sweep: %+v, %v; want sessions %d, restored %d, temps %d, errors %d", st, err, tc.want.Sessions, tc.want.Restored, tc.want.Temps, tc.want.Errors)
+			}
+			if _, err := os.Lstat(bad); (err == nil) != tc.left {
+				t.Errorf("the unreadable copy after the sweep: %v; want it left %v", err, tc.left)
+			}
+			switch got, err := s.Load(ctx, id); {
+			case tc.left:
+				if !errors.Is(err, fsstore.ErrRefused) {
+					t.Errorf("Load: %v; want the unreadable copy's error", err)
+				}
+			case tc.load == "":
+				if !errors.Is(err, fsstore.ErrNotFound) {
+					t.Errorf("Load: %v; want ErrNotFound", err)
+				}
+			case err != nil || string(got.Data) != tc.load:
+				t.Errorf("Load: %v; want %q", err, tc.load)
+			}
+		})
+	}
+}

@@ -24,3 +24,7 @@ func (s *Store) SetOpenHookForTest(h func(path string)) { s.root.testOpened = h 
 // directory fail with the error f returns for its path (nil: none, and
 // f nil: no faults).
 func (s *Store) SetFaultForTest(f func(path string) error) { s.root.testFault = f }
+
+// SetOpenFaultForTest is SetFaultForTest for opens alone: an lstat of
+// the file works.
+func (s *Store) SetOpenFaultForTest(f func(path string) error) { s.root.testOpenFault = f }

@@ -125,6 +125,10 @@ type rootDir struct {
 	// server's EIO or ESTALE would be, which no file system gives on
 	// demand.
 	testFault func(p string) error
+	// testOpenFault (tests only) is testFault for opens alone: a file
+	// whose attributes can be read but not its data (EACCES of a file
+	// another user made, EIO of a damaged one).
+	testOpenFault func(p string) error
 }
 
 func (r *rootDir) setTestHook(h func(site string)) { r.testHook = h }
@@ -245,6 +249,11 @@ func (r *rootDir) open(p string, flags int, mode uint32) (int, error) {
 	}
 	if r.testFault != nil {
 		if err := r.testFault(p); err != nil {
+			return -1, err
+		}
+	}
+	if r.testOpenFault != nil {
+		if err := r.testOpenFault(p); err != nil {
 			return -1, err
 		}
 	}

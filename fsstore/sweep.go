@@ -1811,6 +1811,16 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 	case errors.Is(err, fs.ErrNotExist):
 		return
 	case err != nil:
+		// Unreadable (an EIO of a damaged file, an EACCES of one made
+		// by another user): once its attributes put it past any
+		// session's life, it goes as the listing's records go, unread.
+		// Left for good, Loads of the session failed on it for good.
+		if ast, ok := sw.unreadableExpired(aside); ok {
+			if take() {
+				sw.dropUnreadable(dir, p, rec, aside, ast)
+			}
+			return
+		}
 		sw.fail(&fs.PathError{Op: "read", Path: aside, Err: err})
 		return
 	}
@@ -1822,9 +1832,17 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		// Which copy is the session cannot be told: settled alone, this
 		// one, perhaps the older, went back, and the newer then as the
 		// older. Both are left for a later pass; Loads report the error
-		// meanwhile (readMovedAside).
-		sw.fail(fmt.Errorf("sweep %s: %w", p, err))
-		return
+		// meanwhile (readMovedAside). Unless the other is past any
+		// session's life by its attributes: then it is the older copy
+		// (copyOrder goes by the mtime first, and this one, newer, or
+		// past that life too, is judged expired by its own header) and
+		// goes after this one, as an older copy does.
+		uost, ok := sw.unreadableExpired(other)
+		if !ok {
+			sw.fail(fmt.Errorf("sweep %s: %w", p, err))
+			return
+		}
+		ost, cmp = uost, -1
 	}
 	if cmp > 0 {
 		// The other aside name holds a newer copy of the session, which
@@ -1899,6 +1917,55 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 			sw.superseded(other, ost, false)
 		}
 	}
+}
+
+// unreadableExpired returns the attributes of the copy aside at aside,
+// whose header could not be read, when they show it older than the
+// marker's limits let any record live (expireAfter, as the listing removes
+// a record without reading it): whatever its header says, the session
+// there has expired, and a copy of it beside it that is newer by the
+// mtime is the session. A copy younger than that is left, with its error:
+// which copy is the session, and whether it is live, cannot be told.
+func (sw *sweeper) unreadableExpired(aside string) (fileStat, bool) {
+	st, err := sw.s.root.lstat(aside)
+	if err != nil || st.typ != 0 {
+		return fileStat{}, false
+	}
+	now := sw.clock.now()
+	lim, err := sw.limits(now)
+	if err != nil {
+		return fileStat{}, false
+	}
+	return st, ageOf(now, st.mtime) > lim.expireAfter
+}
+
+// dropUnreadable removes, for settleAside, the unreadable copy aside at
+// aside (attributes st) of record rec at p, past any session's life
+// (unreadableExpired): counted as the expired session, or as a stale temp
+// file where the other aside name holds a copy too (the session, or
+// expired with it and counted at its own turn).
+func (sw *sweeper) dropUnreadable(dir, p, rec, aside string, st fileStat) {
+	other := filepath.Join(dir, asideName(rec))
+	if other == aside {
+		other = filepath.Join(dir, deleteAsideName(rec))
+	}
+	_, oerr := sw.s.root.lstat(other)
+	if sw.opts.DryRun {
+		if oerr == nil {
+			sw.superseded(aside, st, false)
+		} else {
+			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.sessions)
+		}
+		return
+	}
+	if !sw.drop(p, aside, &st) {
+		return
+	}
+	if oerr == nil {
+		sw.superseded(aside, st, false)
+		return
+	}
+	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.sessions)
 }
 
 // drop is dropAside for settleAside, which leaves the copy where it is
