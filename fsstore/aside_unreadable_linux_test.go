@@ -205,14 +205,15 @@ func TestSweepUnreadableCopyPastLife(t *testing.T) {
 		name   string
 		copies []asideCopy // the first is the unreadable one
 		want   fsstore.SweepStats
-		load   string // "" for ErrNotFound
-		left   bool   // the unreadable copy stays, the sweep reporting it
+		stats  fsstore.Stats // Stats before the sweep, as it predicts it
+		load   string        // "" for ErrNotFound
+		left   bool          // the unreadable copy stays, the sweep reporting it
 	}{
-		{name: "sweep's alone", copies: []asideCopy{{".tmp-gc-", "old", past}}, want: fsstore.SweepStats{Sessions: 1}},
-		{name: "Delete's alone", copies: []asideCopy{{".tmp-gd-", "old", past}}, want: fsstore.SweepStats{Sessions: 1}},
-		{name: "Delete's beside a newer", copies: []asideCopy{{".tmp-gd-", "old", past}, {".tmp-gc-", "new", live}}, want: fsstore.SweepStats{Restored: 1, Temps: 1}, load: "new"},
-		{name: "sweep's beside a newer", copies: []asideCopy{{".tmp-gc-", "old", past}, {".tmp-gd-", "new", live}}, want: fsstore.SweepStats{Restored: 1, Temps: 1}, load: "new"},
-		{name: "within the life", copies: []asideCopy{{".tmp-gd-", "old", young}}, want: fsstore.SweepStats{Errors: 1}, left: true},
+		{name: "sweep's alone", copies: []asideCopy{{".tmp-gc-", "old", past}}, want: fsstore.SweepStats{Sessions: 1}, stats: fsstore.Stats{Expired: 1}},
+		{name: "Delete's alone", copies: []asideCopy{{".tmp-gd-", "old", past}}, want: fsstore.SweepStats{Sessions: 1}, stats: fsstore.Stats{Expired: 1}},
+		{name: "Delete's beside a newer", copies: []asideCopy{{".tmp-gd-", "old", past}, {".tmp-gc-", "new", live}}, want: fsstore.SweepStats{Restored: 1, Temps: 1}, stats: fsstore.Stats{Live: 1, Restorable: 1, StaleTemps: 1}, load: "new"},
+		{name: "sweep's beside a newer", copies: []asideCopy{{".tmp-gc-", "old", past}, {".tmp-gd-", "new", live}}, want: fsstore.SweepStats{Restored: 1, Temps: 1}, stats: fsstore.Stats{Live: 1, Restorable: 1, StaleTemps: 1}, load: "new"},
+		{name: "within the life", copies: []asideCopy{{".tmp-gd-", "old", young}}, want: fsstore.SweepStats{Errors: 1}, stats: fsstore.Stats{Errors: 1}, left: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
@@ -227,6 +228,9 @@ func TestSweepUnreadableCopyPastLife(t *testing.T) {
 				return nil
 			})
 			defer s.SetOpenFaultForTest(nil)
+			if got, err := s.Stats(ctx, fsstore.StatsOptions{}); err != nil || got.Live != tc.stats.Live || got.Expired != tc.stats.Expired || got.Restorable != tc.stats.Restorable || got.StaleTemps != tc.stats.StaleTemps || got.Errors != tc.stats.Errors {
+				t.Errorf("Stats: %+v, %v; want live %d, expired %d, restorable %d, stale temps %d, errors %d", got, err, tc.stats.Live, tc.stats.Expired, tc.stats.Restorable, tc.stats.StaleTemps, tc.stats.Errors)
+			}
 			st, err := s.Sweep(ctx, fsstore.SweepOptions{})
 			if err != nil || st.Sessions != tc.want.Sessions || st.Restored != tc.want.Restored || st.Temps != tc.want.Temps || st.Errors != tc.want.Errors {
 				t.Errorf("sweep: %+v, %v; want sessions %d, restored %d, temps %d, errors %d", st, err, tc.want.Sessions, tc.want.Restored, tc.want.Temps, tc.want.Errors)

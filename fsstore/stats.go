@@ -608,6 +608,23 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
+			// Past any session's life, the sweep removes it unread
+			// (unreadableExpired): the expired session, or a stale
+			// temp file beside another copy, counted at its own turn.
+			if ust, ok := c.unreadableExpired(p, lim); ok {
+				if !seen.file(recName, ust.ino) {
+					c.bytes.Add(ust.size)
+					if _, oerr := c.s.root.lstat(filepath.Join(dir, otherAside(name, recName))); oerr == nil {
+						c.temps.Add(1)
+						c.staleTemps.Add(1)
+						c.tempBytes.Add(ust.size)
+					} else {
+						c.expired.Add(1)
+						c.expiredBytes.Add(ust.size)
+					}
+				}
+				return true
+			}
 			c.fail(fmt.Errorf("stats %s: %w", p, err))
 			return true
 		}
@@ -621,8 +638,13 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 		// As the sweep, which leaves both copies while it cannot tell
 		// which is the session: counted from this one, perhaps the
 		// older, the session was live while Loads report the error.
-		c.fail(fmt.Errorf("stats %s: %w", rec, err))
-		return true
+		// Unless the other is past any session's life, the older
+		// (see settleAside).
+		if _, ok := c.unreadableExpired(filepath.Join(dir, otherAside(name, recName)), lim); !ok {
+			c.fail(fmt.Errorf("stats %s: %w", rec, err))
+			return true
+		}
+		cmp = -1
 	}
 	if cmp > 0 {
 		// The other aside name holds a newer copy: the session, counted
@@ -670,6 +692,17 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 	c.restorable.Add(1)
 	c.expiry(st.mtime.Add(lim.maxIdle))
 	return true
+}
+
+// unreadableExpired is the sweep's unreadableExpired for stats, by the
+// limits lim: the attributes of the copy aside at p, whose header could
+// not be read, when it is past any session's life.
+func (c *statsCounter) unreadableExpired(p string, lim sweepLimits) (fileStat, bool) {
+	st, err := c.s.root.lstat(p)
+	if err != nil || st.typ != 0 {
+		return fileStat{}, false
+	}
+	return st, ageOf(c.clock.now(), st.mtime) > lim.expireAfter
 }
 
 // back counts the record rec in dir (opened: sd), found back under its

@@ -1945,11 +1945,7 @@ func (sw *sweeper) unreadableExpired(aside string) (fileStat, bool) {
 // file where the other aside name holds a copy too (the session, or
 // expired with it and counted at its own turn).
 func (sw *sweeper) dropUnreadable(dir, p, rec, aside string, st fileStat) {
-	other := filepath.Join(dir, asideName(rec))
-	if other == aside {
-		other = filepath.Join(dir, deleteAsideName(rec))
-	}
-	_, oerr := sw.s.root.lstat(other)
+	_, oerr := sw.s.root.lstat(filepath.Join(dir, otherAside(filepath.Base(aside), rec)))
 	if sw.opts.DryRun {
 		if oerr == nil {
 			sw.superseded(aside, st, false)
@@ -1966,6 +1962,15 @@ func (sw *sweeper) dropUnreadable(dir, p, rec, aside string, st fileStat) {
 		return
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.sessions)
+}
+
+// otherAside is the other aside name of record rec than name, one of
+// its two.
+func otherAside(name, rec string) string {
+	if name == asideName(rec) {
+		return deleteAsideName(rec)
+	}
+	return asideName(rec)
 }
 
 // drop is dropAside for settleAside, which leaves the copy where it is
