@@ -92,6 +92,20 @@ def explore(proto, variant, settle='none', udel=False, stopped=True):
             if pc == 5: unlink(st, G); return 99
             if pc == 10: L['r'] = link(st, G, N); return 11 if L['r'] != 'ENOENT' else 99
             if pc == 11: unlink(st, G); return 99
+        elif proto == 'new2':
+            # As built (Store.deleteLocked): the name moved aside and
+            # checked; the aside name emptied under that check, before
+            # the sweep's copy is moved there (a rename replaces its
+            # target); each later move checked, and its copy unlinked.
+            if pc == 0: L['m1'] = rename(st, N, DA); return 1
+            if pc == 1: return 99 if st['lockLost'] else 2
+            if pc == 2: unlink(st, DA); return 3
+            if pc == 3: L['m2'] = rename(st, G, DA); return 4 if L['m2'] else 6
+            if pc == 4: return 99 if st['lockLost'] else 5
+            if pc == 5: unlink(st, DA); return 6
+            if pc == 6: L['m3'] = rename(st, N, DA); return 7 if L['m3'] else 99
+            if pc == 7: return 99 if st['lockLost'] else 8
+            if pc == 8: unlink(st, DA); return 99
         else:
             if pc == 0: L['m1'] = rename(st, N, DA); return 1
             if pc == 1:
