@@ -122,7 +122,6 @@ def explore(proto, variant, settle='none', udel=False, stopped=True):
                 return 7
             if pc == 7: unlink(st, DA); return 99
             if pc == 10:
-                if proto == 'new2': return 99
                 L['r'] = link(st, DA, N); return 11 if L['r'] != 'ENOENT' else 99
             if pc == 11: unlink(st, DA); return 99
     # --- S: the sweep judged R0 at N (expired) ---
