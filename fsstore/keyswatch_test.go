@@ -896,9 +896,11 @@ func TestKeysFileUnapplied(t *testing.T) {
 		states    []bool
 	}{
 		{"not a key file\n", false, true, []bool{true}},
-		{keysFileText(k2, k2), false, true, []bool{true}}, // a second failure: the state reported once
-		{keysFileText(k2, k1), true, false, []bool{true, false}},
-		{keysFileText(mustKey(t, 2), k1), false, true, []bool{true, false, true}}, // key 2, another secret
+		{keysFileText(k2, k2), false, true, []bool{true}},            // a second failure: the state reported once
+		{keysFileText(k1), true, false, []bool{true, false}},         // back to the keys in use: nothing new to apply, the state ends
+		{"not a key file\n", false, true, []bool{true, false, true}}, // the first failure again: reported again
+		{keysFileText(k2, k1), true, false, []bool{true, false, true, false}},
+		{keysFileText(mustKey(t, 2), k1), false, true, []bool{true, false, true, false, true}}, // key 2, another secret
 	} {
 		renameOver(t, keysPath, step.text)
 		if out := waitReload(t, obs.reloadEvents); (out == fsstore.OutcomeOK) != step.ok {
@@ -912,7 +914,7 @@ func TestKeysFileUnapplied(t *testing.T) {
 		}
 	}
 	must(t, s.Close())
-	if s.KeysFileUnapplied() || fmt.Sprint(obs.seen()) != fmt.Sprint([]bool{true, false, true, false}) {
+	if s.KeysFileUnapplied() || fmt.Sprint(obs.seen()) != fmt.Sprint([]bool{true, false, true, false, true, false}) {
 		t.Errorf("after Close: KeysFileUnapplied %v, ObserveKeysFile calls %v; want false, the state ended", s.KeysFileUnapplied(), obs.seen())
 	}
 }
