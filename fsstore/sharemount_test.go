@@ -4,6 +4,7 @@ package fsstore_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,9 +27,11 @@ func TestOpenBelowUnmountedShare(t *testing.T) {
 		fstab    string // MNT stands for the mount point; "" for no fstab file
 		mounted  bool
 		existing bool // a store is there already
+		missing  bool // the directory is not there
 		refused  bool
 	}{
 		{name: "below an unmounted share", fstab: "fs-1.efs.eu-west-1.amazonaws.com:/ MNT nfs4 nfsvers=4.1,hard,_netdev 0 0", refused: true},
+		{name: "missing below an unmounted share", fstab: "fs-1.efs.eu-west-1.amazonaws.com:/ MNT nfs4 nfsvers=4.1,hard,_netdev 0 0", missing: true, refused: true},
 		{name: "mounted", fstab: "server:/export MNT nfs4 defaults 0 0", mounted: true},
 		{name: "not in fstab", fstab: "/dev/vda1 / ext4 defaults 0 1\nserver:/ MNT-other nfs4 defaults 0 0"},
 		{name: "noauto, left unmounted on purpose", fstab: "server:/export MNT nfs4 noauto 0 0"},
@@ -41,6 +44,9 @@ func TestOpenBelowUnmountedShare(t *testing.T) {
 			dir := filepath.Join(mnt, "sessions")
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				t.Fatal(err)
+			}
+			if tc.missing {
+				dir = filepath.Join(dir, "missing")
 			}
 			if tc.existing {
 				st, err := fsstore.Open(dir)
@@ -68,8 +74,14 @@ func TestOpenBelowUnmountedShare(t *testing.T) {
 				t.Fatal("created a store below an unmounted share")
 			}
 			want := mnt + ", which " + fstabFile + " mounts (nfs4 fs-1.efs.eu-west-1.amazonaws.com:/), is not mounted on this host: mount it"
-			if !errors.Is(err, fsstore.ErrShareNotMounted) || !strings.Contains(err.Error(), want) {
-				t.Errorf("err %v\nwant ErrShareNotMounted and %q", err, want)
+			if !errors.Is(err, fsstore.ErrShareNotMounted) || !strings.Contains(err.Error(), want) || errors.Is(err, fs.ErrNotExist) != tc.missing {
+				t.Errorf("err %v\nwant ErrShareNotMounted and %q (and fs.ErrNotExist %v)", err, want, tc.missing)
+			}
+			if tc.missing {
+				if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the refused Open made the directory: %v", err)
+				}
+				return
 			}
 			if left, _ := os.ReadDir(dir); len(left) != 0 {
 				t.Errorf("the refused Open left %d entries in the directory (%s, ...)", len(left), left[0].Name())

@@ -266,7 +266,9 @@ const openRaiseTimeout = time.Minute
 // share failed to mount, and the directory is on the local disk below
 // the mount point, where each host would keep sessions of its own. Mount
 // the share; a store already there keeps opening, as the check is made
-// only when a store is created.
+// only when a store is created. A missing directory below such a mount
+// point fails with ErrShareNotMounted too (and fs.ErrNotExist), naming
+// the mount point.
 //
 // Open refuses a directory inside another store, created there or not
 // (ErrInsideStore): the other store's data or lock directory, or a
@@ -458,6 +460,12 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	}
 	st, err := os.Stat(abs)
 	if errors.Is(err, fs.ErrNotExist) {
+		// Where /etc/fstab says which share failed to mount, the error
+		// names it, as for an empty directory there (ErrShareNotMounted),
+		// and a caller tells the two cases apart from a mistyped path.
+		if why := c.mounts.UnmountedShare(abs); why != "" {
+			return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: %w: %s (%w)", abs, ErrShareNotMounted, why, err)
+		}
 		// Not created here: a missing directory is as often a share not
 		// mounted on this host, and a store made on the local disk below
 		// the mount point would split the fleet's sessions.
