@@ -513,19 +513,22 @@ func (h *leaseHeld) renewOnce() error {
 	}
 	f, err := h.b.dir.open(h.name, os.O_RDWR|syscallNoFollow, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
-		}
-		return nil // transient: try again next tick while the lease lasts
+		// Judged as Verify judges it; any other failure is transient:
+		// try again next tick while the lease lasts.
+		return h.judgeRead(leaseRecord{}, err)
 	}
 	defer f.Close()
 	buf := make([]byte, leaseRecordLen)
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return h.judgeRead(leaseRecord{}, err)
 	}
-	cur, err := parseLease(buf)
-	if err != nil || cur.token != h.rec.token {
-		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
+	cur, err := parseLease(buf[:n])
+	if err != nil {
+		err = fmt.Errorf("%w: %w", errBadLease, err)
+	}
+	if lost := h.judgeRead(cur, err); lost != nil {
+		return lost
 	}
 	next := h.rec
 	next.expires = h.b.now().Add(h.b.ttl)
@@ -545,19 +548,49 @@ func (h *leaseHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		h.lostErr = fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
-	case err == nil && cur.token != h.rec.token:
-		h.lostErr = fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
-	case err != nil:
-		return &fs.PathError{Op: "verify lease", Path: h.path, Err: err}
-	case h.b.now().After(h.rec.expires):
-		h.lostErr = fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost)
+	// Run out by this host's clock, the lease is lost whatever the file
+	// says (a breaker may replace it from its expiry plus grace on), and
+	// no read is needed to tell: one that failed (a soft mount's
+	// timeout, no descriptor left) made Verify "could not check" a lock
+	// known lost, and one that hung held it up.
+	if h.b.now().After(h.rec.expires) {
+		return h.setLost(fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost))
 	}
-	h.isLost.Store(h.lostErr != nil)
-	return h.lostErr
+	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
+	if lost := h.judgeRead(cur, err); lost != nil {
+		return h.setLost(lost)
+	}
+	if err != nil {
+		return &fs.PathError{Op: "verify lease", Path: h.path, Err: err}
+	}
+	return nil
+}
+
+// judgeRead returns the loss that cur and err, a read of the holder's own
+// lease file (readLease), show, or nil: the file is gone (ESTALE too:
+// removed on the server), holds no lease record (a holder's create of a
+// new one, between its exclusive create and its write: the holder's own
+// file is written whole before it is locked, and renewed in place under
+// h.mu) or another holder's token. Any other failure of the read (an I/O
+// error, no descriptor left, a kernel lease on the file) says nothing of
+// the lease. Verify and unlock judge by it alike. h.mu must be held.
+func (h *leaseHeld) judgeRead(cur leaseRecord, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), isStale(err):
+		return fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
+	case errors.Is(err, errBadLease):
+		return fmt.Errorf("lock %s: %w: lease taken over: %w", h.path, ErrLockLost, err)
+	case err == nil && cur.token != h.rec.token:
+		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
+	}
+	return nil
+}
+
+// setLost records err as the lease's loss. h.mu must be held.
+func (h *leaseHeld) setLost(err error) error {
+	h.lostErr = err
+	h.isLost.Store(true)
+	return err
 }
 
 func (h *leaseHeld) lost() bool { return h.isLost.Load() }
@@ -578,19 +611,15 @@ func (h *leaseHeld) unlock() error {
 		return fmt.Errorf("lock %s: %w: lease expired before unlock", h.path, ErrLockLost)
 	}
 	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
-	switch {
-	case errors.Is(err, fs.ErrNotExist), isStale(err):
-		return fmt.Errorf("lock %s: %w: lease gone at unlock", h.path, ErrLockLost)
-	case errors.Is(err, errBadLease):
-		return fmt.Errorf("lock %s: %w: lease taken over: %w", h.path, ErrLockLost, err)
-	case err != nil:
+	if lost := h.judgeRead(cur, err); lost != nil {
+		return lost
+	}
+	if err != nil {
 		// Not lost, as far as anyone can tell: unreadable for now (a
 		// kernel lease on it, the process out of descriptors, an I/O
 		// error). Unchecked, it is not removed: it is left to expire,
 		// and to breakers.
 		return &fs.PathError{Op: "unlock lease (left to expire)", Path: h.path, Err: err}
-	case cur.token != h.rec.token:
-		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)
 	}
 	if err := h.b.dir.remove(h.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
