@@ -278,7 +278,12 @@ func TestCancelledWaiterPassesHandoffInOrder(t *testing.T) {
 }
 
 // Shared waiters next in line are granted the key together; one behind
-// an Exclusive waiter waits for it, as before.
+// an Exclusive waiter waits for it, as before. The Unlock's wake-ups are
+// counted while the two it woke stand still right after waking: once
+// one of them ran, its grant could wake the other again, which had
+// taken its wake-up and was on its way (a wake-up it drops at its own
+// grant), and the count, taken after both were granted, was 3 in 21 of
+// 300 runs with GOMAXPROCS 1 under -race.
 func TestHandoffSharedRunsInOrder(t *testing.T) {
 	q, h := newHeldQueue(t, &lock.FakeOS{})
 	tab := q.tab
@@ -286,15 +291,33 @@ func TestHandoffSharedRunsInOrder(t *testing.T) {
 	for _, name := range names {
 		q.hold[name] = make(chan struct{})
 	}
-	q.addAll(names, []lock.Mode{lock.Shared, lock.Shared, lock.Exclusive, lock.Shared})
+	modes := []lock.Mode{lock.Shared, lock.Shared, lock.Exclusive, lock.Shared}
+	// The two the Unlock wakes stop right after waking, until go1.
+	var woke sync.WaitGroup
+	woke.Add(2)
+	go1 := make(chan struct{})
+	for i, name := range names {
+		ctx := q.ctx
+		if i < 2 {
+			var once sync.Once
+			ctx = opwatch.NewContext(q.ctx, &opwatch.Op{Hook: func(site string) {
+				if site == "lock-woken" {
+					once.Do(func() { woke.Done(); <-go1 })
+				}
+			}})
+		}
+		q.add(ctx, name, modes[i])
+	}
 	before := tab.WakesForTest("f")
 	if err := h.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	q.waitFor("both Shared waiters next in line to hold the key", func() bool { return len(q.order()) == 2 })
+	woke.Wait()
 	if woken := tab.WakesForTest("f") - before; woken != 2 {
 		t.Errorf("the Unlock woke %d waiters, want the 2 Shared ones next in line", woken)
 	}
+	close(go1)
+	q.waitFor("both Shared waiters next in line to hold the key", func() bool { return len(q.order()) == 2 })
 	close(q.hold["s1"])
 	close(q.hold["s2"])
 	q.waitFor("the Exclusive waiter to hold the key", func() bool { return len(q.order()) == 3 })
