@@ -1,0 +1,215 @@
+package root_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/storetest"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// helpExitCodes returns the entries of sessgc --help's "Exit codes:"
+// list by code, their lines joined.
+func helpExitCodes(t *testing.T) map[int]string {
+	t.Helper()
+	code, out, errs := execute(context.Background(), []string{"--help"})
+	if code != 0 {
+		t.Fatalf("sessgc --help: exit %d: %s", code, errs)
+	}
+	_, list, ok := strings.Cut(out, "Exit codes:\n")
+	if !ok {
+		t.Fatalf("sessgc --help lists no exit codes:\n%s", out)
+	}
+	list, _, _ = strings.Cut(list, "\n\n")
+	entries := map[int]string{}
+	last := -1
+	for _, line := range strings.Split(list, "\n") {
+		if m := regexp.MustCompile(`^  (\d+)\s+(.*)$`).FindStringSubmatch(line); m != nil {
+			last, _ = strconv.Atoi(m[1])
+			entries[last] = m[2]
+			continue
+		}
+		if last >= 0 {
+			entries[last] += " " + strings.TrimSpace(line)
+		}
+	}
+	return entries
+}
+
+// TestRunExitPaths: every way a pass (run or rekey: pass.Run) ends, on a
+// flock store and on a lease store, gives the exit code that sessgc
+// --help lists for it, with the outcome its JSON summary reports: the
+// fleet lock held elsewhere, a pass that ran to its end, one the fleet
+// lock's loss its release found, --max-duration, a signal, a file server
+// that stopped answering, a store that failed. A pass the fleet lock's
+// loss stopped (exit 1, fleet-lock-lost) is pass's own test's
+// (TestRunStopsOnFleetLeaseLost, TestRunStopsOnFleetFlockLost): the
+// watch finds it a second in.
+func TestRunExitPaths(t *testing.T) {
+	storetest.Skip(t)
+	help := helpExitCodes(t)
+	type env struct {
+		s, other *fsstore.Store // other: another host's opening of the store
+		lockPath string         // the fleet lock's flock file
+	}
+	// takeOver makes the fleet lock another host's, as after this
+	// process was cut off past its lease: the lease file replaced by the
+	// other host's, the flock's file by a new one the other host locks.
+	takeOver := func(e env) (release func(), err error) {
+		if e.s.LockStrategy() == lock.Lease {
+			if err := os.Remove(filepath.Join(e.s.Dir(), fsstore.LockDir, "sessgc.lease")); err != nil {
+				return nil, err
+			}
+			h, err := e.other.TryLockFleet("sessgc")
+			if err != nil {
+				return nil, err
+			}
+			return func() { h.Unlock() }, nil
+		}
+		if err := os.WriteFile(e.lockPath+".new", nil, 0o600); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(e.lockPath+".new", e.lockPath); err != nil {
+			return nil, err
+		}
+		l, err := lock.TryLockFile(e.lockPath)
+		if err != nil {
+			return nil, err
+		}
+		return func() { l.Unlock() }, nil
+	}
+	waitStop := func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute): // guards against a hang only
+			return errors.New("the pass's context did not end")
+		}
+	}
+	signal := func(code int, name string) error {
+		return &cmdutil.ExitError{Code: code, Err: fmt.Errorf("%w by %s", cmdutil.ErrInterrupted, name)}
+	}
+	for _, tc := range []struct {
+		name string
+		// held: another host holds the fleet lock before the pass.
+		held bool
+		// work is the pass; cancel ends the command's context with a
+		// cause, as a signal or the budget does.
+		work     func(ctx context.Context, e env, cancel context.CancelCauseFunc) error
+		code     int
+		skipped  bool
+		stop     string // Outcome.StopReason, "" for a pass not stopped early
+		logged   string // in the log, when the release found the loss
+		helpSays string // in --help's entry for code
+	}{
+		{name: "ran to its end", work: func(context.Context, env, context.CancelCauseFunc) error { return nil },
+			code: 0, helpSays: "done"},
+		{name: "fleet lock held elsewhere", held: true,
+			code: 0, skipped: true, helpSays: "another host holds the fleet lock"},
+		{name: "max-duration", work: func(ctx context.Context, _ env, cancel context.CancelCauseFunc) error {
+			cancel(pass.ErrBudgetSpent)
+			return waitStop(ctx)
+		}, code: 0, stop: "max-duration", helpSays: "--max-duration stopped the sweep early"},
+		{name: "fleet lock lost as the pass ended", work: func(_ context.Context, e env, _ context.CancelCauseFunc) error {
+			release, err := takeOver(e)
+			if err == nil {
+				release()
+			}
+			return err
+		}, code: 0, logged: "releasing the fleet lock failed", helpSays: "done"},
+		{name: "store failed", work: func(context.Context, env, context.CancelCauseFunc) error {
+			return errors.New("open data: input/output error")
+		}, code: 3, helpSays: "store unusable"},
+		{name: "file server unresponsive", work: func(context.Context, env, context.CancelCauseFunc) error {
+			return fmt.Errorf("sweep: %w", fsstore.ErrUnavailable)
+		}, code: 4, stop: "unresponsive", helpSays: "did not answer"},
+		{name: "SIGINT", work: func(ctx context.Context, _ env, cancel context.CancelCauseFunc) error {
+			cancel(signal(130, "SIGINT"))
+			return waitStop(ctx)
+		}, code: 130, stop: "interrupted", helpSays: "interrupted by Ctrl-C (SIGINT)"},
+		{name: "SIGTERM", work: func(ctx context.Context, _ env, cancel context.CancelCauseFunc) error {
+			cancel(signal(143, "SIGTERM"))
+			return waitStop(ctx)
+		}, code: 143, stop: "interrupted", helpSays: "143 for SIGTERM"},
+		{name: "SIGTERM as the fleet lock was lost", work: func(ctx context.Context, e env, cancel context.CancelCauseFunc) error {
+			release, err := takeOver(e)
+			if err != nil {
+				return err
+			}
+			defer release()
+			cancel(signal(143, "SIGTERM"))
+			return waitStop(ctx)
+		}, code: 143, stop: "interrupted", helpSays: "143 for SIGTERM"},
+	} {
+		for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
+			t.Run(tc.name+"/"+strategy.String(), func(t *testing.T) {
+				dir := t.TempDir()
+				var e env
+				for _, s := range []**fsstore.Store{&e.s, &e.other} {
+					var err error
+					if *s, err = fsstore.Open(dir, fsstore.WithLockStrategy(strategy)); err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { (*s).Close() })
+				}
+				e.lockPath = filepath.Join(dir, fsstore.LockDir, ".sessgc")
+				if tc.held {
+					// Another host's sessgc, mid-pass: its flock, and on a
+					// lease store its lease.
+					os.WriteFile(e.lockPath, nil, 0o600)
+					l, err := lock.TryLockFile(e.lockPath)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer l.Unlock()
+					if strategy == lock.Lease {
+						h, err := e.other.TryLockFleet("sessgc")
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer h.Unlock()
+					}
+				}
+				ctx, cancel := context.WithCancelCause(context.Background())
+				defer cancel(nil)
+				var log bytes.Buffer
+				lim := pass.Limits{LockName: ".sessgc", Log: slog.New(slog.NewTextHandler(&log, nil))}
+				work := func(context.Context) error {
+					t.Error("the pass ran; want it skipped")
+					return nil
+				}
+				if tc.work != nil {
+					work = func(ctx context.Context) error { return tc.work(ctx, e, cancel) }
+				}
+				out, err := pass.Run(ctx, e.s, lim, work)
+				code := cmdutil.ExitCode(err)
+				if code != tc.code || out.Skipped != tc.skipped || out.StopReason != tc.stop || out.StoppedEarly != (tc.stop != "") {
+					t.Errorf("exit %d (err %v), outcome %+v; want exit %d, skipped %v, stop reason %q", code, err, out, tc.code, tc.skipped, tc.stop)
+				}
+				if tc.logged != "" && !strings.Contains(log.String(), tc.logged) {
+					t.Errorf("log %q; want %q", log.String(), tc.logged)
+				}
+				entry := code
+				if code > 128 {
+					entry = 130 // the signals' entry
+				}
+				if says := help[entry]; !strings.Contains(says, tc.helpSays) {
+					t.Errorf("sessgc --help on exit %d: %q; want it to say %q", entry, says, tc.helpSays)
+				}
+			})
+		}
+	}
+}
