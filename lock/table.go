@@ -1048,7 +1048,12 @@ func (h *Handle) Key() string { return h.key }
 // On local filesystems it costs at most an fstat, no I/O, once the lock
 // has gone unchecked longer than Config.VerifyAfter (a Flock lock whose
 // file was removed or replaced is lost); on NFS it costs one round trip
-// when the file's OS lock has gone unconfirmed that long.
+// when the file's OS lock has gone unconfirmed that long. A Lease is read
+// back at every call (an open and a read of its file), unless it has run
+// out by this host's clock, which makes it lost without a read. An error
+// that does not match ErrLockLost (the file server failed the check) says
+// nothing of the lock: publish nothing on it, and the next Verify asks
+// again.
 func (h *Handle) Verify() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
