@@ -660,7 +660,8 @@ func IsLeaseFile(name string) (lockName string, broken, ok bool) {
 // on a lease still in place. Another breaker may be acting on that lease
 // under a later claim, and with this one gone a second could win it. A
 // claim opens dir for the call: a caller with many files to judge holds
-// it open with a LeaseDir.
+// it open with a LeaseDir. A name that is not one file of dir (a path,
+// "..") is refused with ErrInvalidName and reported in use.
 func LeaseLeftoverInUse(dir, name string) (bool, error) {
 	l := NewLeaseDir(dir)
 	defer l.Close()
@@ -670,7 +671,9 @@ func LeaseLeftoverInUse(dir, name string) (bool, error) {
 // BreakExpiredLease removes the lease file for name in dir when its lease
 // expired more than grace ago, as a sweeper does for holders that died. It
 // reports whether the file is gone. A dir that is a symlink is refused,
-// like at NewTable. It opens dir for the call, as LeaseLeftoverInUse does.
+// like at NewTable, and so is a name that is not one file of dir (a
+// path, "..": ErrInvalidName). It opens dir for the call, as
+// LeaseLeftoverInUse does.
 func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
 	l := NewLeaseDir(dir)
 	defer l.Close()
@@ -718,6 +721,9 @@ func (l *LeaseDir) dir() (*lockDir, error) {
 // LeftoverInUse is LeaseLeftoverInUse of name in l. Only a claim needs
 // the directory open.
 func (l *LeaseDir) LeftoverInUse(name string) (bool, error) {
+	if err := leafName(name); err != nil {
+		return true, err
+	}
 	lockName, id, ok := claimOf(name)
 	if !ok {
 		return false, nil
@@ -735,6 +741,9 @@ func (l *LeaseDir) LeftoverInUse(name string) (bool, error) {
 
 // BreakExpired is BreakExpiredLease of name in l.
 func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, error) {
+	if err := leafName(name); err != nil {
+		return false, err
+	}
 	d, err := l.dir()
 	if err != nil {
 		return false, err
@@ -742,6 +751,23 @@ func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, er
 	b := &leaseBackend{dir: d, perm: 0o600, ttl: ttl, grace: grace}
 	done, gone, err := b.breakExpired(name+leaseSuffix, nil)
 	return done || gone, err
+}
+
+// leafName refuses a name that is not one file of the directory: the
+// *at calls and O_NOFOLLOW keep a look inside the directory only for its
+// last element, and a caller's "../x" would break or read a lease
+// elsewhere. Names the sweep lists may start with a dot (a probe's), so
+// this is not nameProblem, which is for the names a table creates.
+func leafName(name string) error {
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("%w %q: not a file name", ErrInvalidName, name)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '/' || c == 0 || os.IsPathSeparator(c) {
+			return fmt.Errorf("%w %q: a lease file name is one path element", ErrInvalidName, name)
+		}
+	}
+	return nil
 }
 
 // Close closes the directory, if it was opened. Calling it again does

@@ -34,7 +34,8 @@ var (
 	// ErrClosed reports use of a closed Table.
 	ErrClosed = errors.New("lock: table closed")
 	// ErrInvalidName reports a lock file name that Lock and TryLock refuse
-	// (see Table); the error says why.
+	// (see Table), or a name BreakExpiredLease and LeaseLeftoverInUse
+	// refuse for not being one file of the directory; the error says why.
 	ErrInvalidName = errors.New("lock: invalid lock file name")
 	// ErrTooManyLocks reports that this process already holds as many OS
 	// locks as it may (Config.MaxHeld), or that the server refused another

@@ -1,0 +1,43 @@
+package lock_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestLeaseDirRefusesPaths: BreakExpiredLease and LeftoverInUse act on
+// one file of the lock directory, named by the caller. A name that is a
+// path (a separator, "..") reached outside it: an expired lease of
+// another directory was broken, and a claim's lease there was read.
+// They refuse such a name, as Lock does, and touch nothing.
+func TestLeaseDirRefusesPaths(t *testing.T) {
+	root := t.TempDir()
+	locks := filepath.Join(root, "locks")
+	if err := os.Mkdir(locks, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(root, "outside.lease")
+	if err := os.WriteFile(outside, lock.ExpiredLease(deadToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../outside", "sub/../../outside", "", ".", ".."} {
+		broken, err := lock.BreakExpiredLease(locks, name, time.Second, time.Second)
+		if broken || !errors.Is(err, lock.ErrInvalidName) {
+			t.Errorf("BreakExpiredLease(%q) = %v, %v; want false and ErrInvalidName", name, broken, err)
+		}
+		if _, err := os.Stat(outside); err != nil {
+			t.Fatalf("after BreakExpiredLease(%q), the lease outside the directory: %v", name, err)
+		}
+	}
+	claim := "../outside.lease.claim-" + deadToken + "-1"
+	l := lock.NewLeaseDir(locks)
+	defer l.Close()
+	if inUse, err := l.LeftoverInUse(claim); !inUse || !errors.Is(err, lock.ErrInvalidName) {
+		t.Errorf("LeftoverInUse(%q) = %v, %v; want true (left alone) and ErrInvalidName", claim, inUse, err)
+	}
+}
