@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/storetest"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -23,6 +24,7 @@ import (
 // strategy, as two hosts would: each has its own lock table.
 func leaseStores(t *testing.T) (a, b *fsstore.Store) {
 	t.Helper()
+	storetest.Skip(t)
 	dir := t.TempDir()
 	for _, s := range []**fsstore.Store{&a, &b} {
 		var err error
@@ -126,6 +128,7 @@ func TestRunStopsOnFleetLeaseLost(t *testing.T) {
 // reads a fleet lease back, and stops the pass as for a lease lost; it
 // went on unaware.
 func TestRunStopsOnFleetFlockLost(t *testing.T) {
+	storetest.Skip(t)
 	s, err := fsstore.Open(t.TempDir(), fsstore.WithLockStrategy(lock.Flock))
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +166,7 @@ func TestRunStopsOnFleetFlockLost(t *testing.T) {
 // flock's Unlock said nothing, and its error was dropped. The pass ran
 // to its end and exits as it would have; the log says the lock was lost.
 func TestRunFleetFlockLostAsPassEnded(t *testing.T) {
+	storetest.Skip(t)
 	s, err := fsstore.Open(t.TempDir(), fsstore.WithLockStrategy(lock.Flock))
 	if err != nil {
 		t.Fatal(err)
