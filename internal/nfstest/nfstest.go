@@ -133,7 +133,7 @@ func ExportPath(p string) (string, error) {
 		return "", fmt.Errorf("nfstest: ExportPath(%s): not in the harness's guest (NFS_EXPORT, NFS_MNT unset)", p)
 	}
 	rel, err := filepath.Rel(mnt, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
+	if err != nil || !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("nfstest: ExportPath(%s): not under this host's mount %s", p, mnt)
 	}
 	return filepath.Join(exp, rel), nil
