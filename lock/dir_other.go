@@ -41,7 +41,7 @@ func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, erro
 	return openFile(d.join(name), flags, perm)
 }
 
-func (d *lockDir) remove(name string) error { return os.Remove(d.join(name)) }
+func (d *lockDir) remove(name string) error { return removeFile(d.join(name)) }
 
 // rename replaces newName with oldName (see renameOver).
 func (d *lockDir) rename(oldName, newName string) error {

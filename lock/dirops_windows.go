@@ -66,8 +66,8 @@ func identify(path string) (ino uint64, ctime, mtime int64, err error) {
 	// Attributes only: no access that a sharing mode could refuse. The
 	// reparse point itself, as Lstat: a link planted at the name is not
 	// followed.
-	h, err := windows.CreateFile(p, windows.FILE_READ_ATTRIBUTES, share, nil, windows.OPEN_EXISTING,
-		windows.FILE_FLAG_OPEN_REPARSE_POINT|windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+	h, err := createFile(p, windows.FILE_READ_ATTRIBUTES, share, windows.OPEN_EXISTING,
+		windows.FILE_FLAG_OPEN_REPARSE_POINT|windows.FILE_FLAG_BACKUP_SEMANTICS)
 	if err != nil {
 		return 0, 0, 0, &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}

@@ -86,9 +86,12 @@
 // renewed can still be removed at Unlock, and a breaker replaces one with
 // POSIX rename semantics (NTFS on Windows 10 1809 and later; elsewhere its
 // rename fails while a waiter reads the lease, and it tries again at the
-// next poll). Leases are named and dated there by the file index and
-// ChangeTime, as by the inode number and ctime elsewhere (by the last
-// write on FAT and exFAT, which keep no ChangeTime). Lock names
+// next poll). Where deletes lack POSIX semantics (FAT, exFAT, ReFS, SMB
+// shares, older Windows), a lease file removed while a waiter reads it
+// keeps its name, refusing every open, until the reader closes it: the
+// lock counts as held until then. Leases are named and dated there by the
+// file index and ChangeTime, as by the inode number and ctime elsewhere
+// (by the last write on FAT and exFAT, which keep no ChangeTime). Lock names
 // Windows keeps for devices (NUL, CON, COM1, ... alone or before a dot)
 // and the characters it refuses in file names are refused.
 //

@@ -11,3 +11,6 @@ import (
 func openFile(path string, flags int, perm fs.FileMode) (*os.File, error) {
 	return os.OpenFile(path, flags, perm)
 }
+
+// removeFile removes a lock directory's file.
+func removeFile(path string) error { return os.Remove(path) }

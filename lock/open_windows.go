@@ -3,8 +3,10 @@
 package lock
 
 import (
+	"errors"
 	"io/fs"
 	"os"
+	"runtime"
 
 	"golang.org/x/sys/windows"
 )
@@ -52,11 +54,91 @@ func openFile(path string, flags int, perm fs.FileMode) (*os.File, error) {
 		attrs = attrs&^windows.FILE_ATTRIBUTE_NORMAL | windows.FILE_ATTRIBUTE_READONLY
 	}
 	share := uint32(windows.FILE_SHARE_READ | windows.FILE_SHARE_WRITE | windows.FILE_SHARE_DELETE)
-	h, err := windows.CreateFile(p, access, share, nil, create, attrs, 0)
+	h, err := createFile(p, access, share, create, attrs)
 	if err != nil {
 		// A syscall.Errno: errors.Is matches fs.ErrExist (ERROR_FILE_EXISTS)
 		// and fs.ErrNotExist (ERROR_FILE_NOT_FOUND) as os.OpenFile's do.
+		// A file whose delete is pending is gone, but its name is not
+		// free yet: taken, to a create.
+		if errors.Is(err, errDeletePending) && create == windows.CREATE_NEW {
+			err = errDeletePendingExists
+		}
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(h), path), nil
+}
+
+// createFile is windows.CreateFile, with an error that errors.Is
+// errDeletePending where the file is being deleted.
+//
+// A file removed while another handle has it open, on a filesystem
+// without POSIX delete semantics (FAT, exFAT, ReFS, SMB shares, older
+// Windows; or a delete asked for with the classic
+// FileDispositionInformation), keeps its name until the last handle
+// closes, and every open of it, a create included, fails meanwhile with
+// STATUS_DELETE_PENDING, which Win32 reports as ERROR_ACCESS_DENIED. A
+// lease file is open for a moment in each waiter that reads it: its
+// holder's Unlock then left it pending, and another waiter's TryLock or
+// Lock failed with "Access is denied", where the lock was found free (or
+// held) a moment later. The NTSTATUS behind the error is read from the
+// thread (RtlGetLastNtStatus), which the call failed on.
+func createFile(p *uint16, access, share, create, attrs uint32) (windows.Handle, error) {
+	statusErr := procRtlGetLastNtStatus.Find() // loaded now: loading sets the status
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	h, err := windows.CreateFile(p, access, share, nil, create, attrs, 0)
+	if err != nil && statusErr == nil && errors.Is(err, windows.ERROR_ACCESS_DENIED) && lastNtStatus() == windows.STATUS_DELETE_PENDING {
+		err = errDeletePending
+	}
+	return h, err
+}
+
+var procRtlGetLastNtStatus = windows.NewLazySystemDLL("ntdll.dll").NewProc("RtlGetLastNtStatus")
+
+// lastNtStatus returns the NTSTATUS of the last failed call on this
+// thread; the caller has it locked to the thread since that call.
+func lastNtStatus() windows.NTStatus {
+	st, _, _ := procRtlGetLastNtStatus.Call()
+	return windows.NTStatus(st)
+}
+
+// deletePendingError is the error of an open, or a remove, of a file whose
+// delete is pending (see createFile): it is gone (fs.ErrNotExist), or to a
+// create, whose name it still takes, there (fs.ErrExist).
+type deletePendingError struct{ is error }
+
+func (e deletePendingError) Error() string {
+	return "the file is being deleted (its name is free once every handle to it is closed)"
+}
+
+func (e deletePendingError) Is(target error) bool { return target == e.is }
+
+var (
+	errDeletePending       error = deletePendingError{fs.ErrNotExist}
+	errDeletePendingExists error = deletePendingError{fs.ErrExist}
+)
+
+// removeFile removes the file at path, as os.Remove does; one whose delete
+// is pending already is gone (fs.ErrNotExist), where os.Remove fails with
+// ERROR_ACCESS_DENIED.
+func removeFile(path string) error {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return &fs.PathError{Op: "remove", Path: path, Err: err}
+	}
+	if procRtlGetLastNtStatus.Find() == nil {
+		runtime.LockOSThread()
+		err = windows.DeleteFile(p)
+		pending := err != nil && errors.Is(err, windows.ERROR_ACCESS_DENIED) && lastNtStatus() == windows.STATUS_DELETE_PENDING
+		runtime.UnlockOSThread()
+		switch {
+		case err == nil:
+			return nil
+		case pending:
+			return &fs.PathError{Op: "remove", Path: path, Err: errDeletePending}
+		}
+	}
+	// What DeleteFile refused (a read-only file, a directory), os.Remove
+	// answers as elsewhere.
+	return os.Remove(path)
 }

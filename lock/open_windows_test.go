@@ -4,9 +4,12 @@ package lock
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -172,5 +175,118 @@ func TestBreakWhileLeaseRead(t *testing.T) {
 		if _, broken, ok := IsLeaseFile(e.Name()); ok && broken {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestLeaseDeletePending: a lease file removed while another handle has it
+// open, on a filesystem without POSIX delete semantics (see createFile),
+// keeps its name until that handle closes, and every open of it fails
+// meanwhile with STATUS_DELETE_PENDING (ERROR_ACCESS_DENIED to Win32).
+// Another table's TryLock then failed with "Access is denied", and the
+// holder's Verify and Unlock did too, where its lease is gone. The
+// classic delete (FileDispositionInformation) makes that state on every
+// Windows filesystem, NTFS included.
+func TestLeaseDeletePending(t *testing.T) {
+	dir := t.TempDir()
+	tab, err := NewTable(Config{Dir: dir, Strategy: Lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	other, err := NewTable(Config{Dir: dir, Strategy: Lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	h, err := tab.TryLock("k", "k", Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "k"+leaseSuffix)
+	pending := deleteClassic(t, p)
+	defer func() {
+		if pending != 0 {
+			windows.CloseHandle(pending)
+		}
+	}()
+	if f, err := openFile(p, os.O_RDONLY, 0); err == nil {
+		f.Close()
+		t.Skip("this system opens a file whose delete is pending (Wine 8 does), where Windows refuses every open of it with STATUS_DELETE_PENDING")
+	}
+
+	if h2, err := other.TryLock("k", "k", Exclusive); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			h2.Unlock()
+		}
+		t.Errorf("TryLock while the lease file's delete is pending = %v; want ErrLocked", err)
+	}
+	if err := h.Verify(); !errors.Is(err, ErrLockLost) {
+		t.Errorf("the holder's Verify while its lease file's delete is pending = %v; want ErrLockLost", err)
+	}
+	if err := h.Unlock(); !errors.Is(err, ErrLockLost) {
+		t.Errorf("the holder's Unlock while its lease file's delete is pending = %v; want ErrLockLost", err)
+	}
+	if gone, err := BreakExpiredLease(dir, "k", time.Second, 0); !gone || err != nil {
+		t.Errorf("BreakExpiredLease while the lease file's delete is pending = %v, %v; want true (gone), nil", gone, err)
+	}
+	if err := removeFile(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("removeFile while the file's delete is pending = %v; want fs.ErrNotExist", err)
+	}
+
+	windows.CloseHandle(pending)
+	pending = 0
+	h2, err := other.TryLock("k", "k", Exclusive)
+	if err != nil {
+		t.Fatalf("TryLock once the lease file is deleted: %v", err)
+	}
+	if err := h2.Unlock(); err != nil {
+		t.Errorf("Unlock: %v", err)
+	}
+}
+
+// deleteClassic asks for the delete of the file at p with classic
+// semantics (FileDispositionInformation), and returns the handle that
+// keeps it pending until closed.
+func deleteClassic(t *testing.T, p string) windows.Handle {
+	t.Helper()
+	share := uint32(windows.FILE_SHARE_READ | windows.FILE_SHARE_WRITE | windows.FILE_SHARE_DELETE)
+	h, err := windows.CreateFile(windows.StringToUTF16Ptr(p), windows.DELETE, share, nil, windows.OPEN_EXISTING, windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disp := struct{ DeleteFile bool }{true} // FILE_DISPOSITION_INFORMATION
+	const fileDispositionInformation = 13
+	var iosb windows.IO_STATUS_BLOCK
+	if err := windows.NtSetInformationFile(h, &iosb, (*byte)(unsafe.Pointer(&disp)), uint32(unsafe.Sizeof(disp)), fileDispositionInformation); err != nil {
+		windows.CloseHandle(h)
+		t.Fatalf("delete %s: %v", p, err)
+	}
+	return h
+}
+
+// TestCreateFileStatus: createFile tells a pending delete from the other
+// refusals that Win32 reports as ERROR_ACCESS_DENIED by the NTSTATUS the
+// failed call left on its thread. A directory opened as a file is one
+// (STATUS_FILE_IS_A_DIRECTORY): the status read must be that call's.
+func TestCreateFileStatus(t *testing.T) {
+	dir := t.TempDir()
+	p := windows.StringToUTF16Ptr(dir)
+	if err := procRtlGetLastNtStatus.Find(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	h, err := windows.CreateFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	st := lastNtStatus()
+	runtime.UnlockOSThread()
+	if err == nil {
+		windows.CloseHandle(h)
+		t.Fatal("CreateFile of a directory without FILE_FLAG_BACKUP_SEMANTICS succeeded")
+	}
+	if !errors.Is(err, windows.ERROR_ACCESS_DENIED) || st != windows.STATUS_FILE_IS_A_DIRECTORY {
+		t.Fatalf("CreateFile of a directory = %v, status %#x; want ERROR_ACCESS_DENIED, STATUS_FILE_IS_A_DIRECTORY", err, uint32(st))
+	}
+	_, err = createFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL)
+	if !errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, errDeletePending) {
+		t.Errorf("createFile of a directory = %v; want ERROR_ACCESS_DENIED, not a pending delete", err)
 	}
 }
