@@ -48,8 +48,42 @@ func TestPowerLossUML(t *testing.T) {
 		powerLossWriter(t, g)
 		return
 	}
+	if err := nfstest.HarnessOff(); err != nil {
+		// Guests are off, as for the NFS tests: a plain go test of the
+		// package must not boot one (docs/testing.md).
+		testenv.Skip(t, nfstest.EnvRequire, "boots a User-Mode-Linux guest: %v", err)
+	}
 	for _, d := range []fsstore.Durability{fsstore.DurabilityNone, fsstore.DurabilityFile, fsstore.DurabilityFull} {
 		t.Run(d.String(), func(t *testing.T) { powerLossRun(t, d) })
+	}
+}
+
+// TestPowerLossUMLHarnessOff: NFSTEST_HARNESS=/nonexistent, which
+// docs/testing.md gives for a quick run without guests, skips
+// TestPowerLossUML as it skips the NFS tests. It booted its guest
+// regardless (it needs no harness script), and a plain go test of the
+// package could then run into go test's default timeout on a loaded
+// machine. Run in a child, the lock the guests take turns on set to a
+// file that cannot be made: a run that goes on towards its guest fails
+// there, before it boots one.
+func TestPowerLossUMLHarnessOff(t *testing.T) {
+	if os.Getenv(powerLossGuestEnv) != "" {
+		t.Skip("the guest's writer")
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case nfstest.EnvHarness, nfstest.EnvRequire, "NFSTEST_EARLY", "SESSFS_UML_LOCK", powerLossGuestEnv:
+		default:
+			env = append(env, kv)
+		}
+	}
+	env = append(env, nfstest.EnvHarness+"=/nonexistent", "SESSFS_UML_LOCK="+filepath.Join(t.TempDir(), "missing", "uml.lock"))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPowerLossUML$", "-test.v")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- SKIP: TestPowerLossUML ") || !strings.Contains(string(out), nfstest.EnvHarness+"=/nonexistent") {
+		t.Fatalf("TestPowerLossUML with %s=/nonexistent: %v\n%s\nwant it skipped, saying why", nfstest.EnvHarness, err, out)
 	}
 }
 

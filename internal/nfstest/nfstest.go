@@ -192,13 +192,30 @@ func lookPath(c string) (string, error) {
 	return "", exec.ErrNotFound
 }
 
+// HarnessOff reports, as an error that says so, a $NFSTEST_HARNESS that
+// names no file (docs/testing.md: NFSTEST_HARNESS=/nonexistent): the way
+// to skip every test that boots a User-Mode-Linux guest, those that boot
+// one of their own without the harness (fsstore's TestPowerLossUML) as
+// well as the NFS tests. Such a test skips on it, or fails with
+// SESSFS_REQUIRE_NFS=1, as Require does.
+func HarnessOff() error {
+	p := os.Getenv(EnvHarness)
+	if p == "" {
+		return nil
+	}
+	if _, err := os.Stat(p); err != nil {
+		return fmt.Errorf("nfstest: %s=%s: %v", EnvHarness, p, err)
+	}
+	return nil
+}
+
 // harnessPath finds scripts/nfs-harness.sh: $NFSTEST_HARNESS, else in a
 // parent of the working directory (go test runs in the package directory),
 // else relative to this source file.
 func harnessPath() (string, error) {
 	if p := os.Getenv(EnvHarness); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("nfstest: %s=%s: %v", EnvHarness, p, err)
+		if err := HarnessOff(); err != nil {
+			return "", err
 		}
 		return p, nil
 	}
