@@ -1285,6 +1285,9 @@ func (s *Store) refreshDir(p string) {
 const nfsGoneLooks = 5
 
 func (s *Store) readError(p string, err error) error {
+	if aerr := asideOpError("load", p, err); aerr != nil {
+		return aerr
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
@@ -1861,11 +1864,76 @@ func (s *Store) asideBothOnce(dir, name string) (both, deleteNewer bool, err err
 // found none there, and otherwise err naming the copy: an operation that
 // chooses between the two copies aside (see readMovedAside) reports it
 // rather than take the other for the session, which may be the older.
+//
+// A file there that is not a regular one (a directory, a FIFO, a symlink)
+// is no copy of a session: the store only moves a record's own file
+// there. The sweep leaves it, and the session's copies with it, and
+// reports it at every pass until the operator moves it away: the error
+// says so, naming it.
 func asideUnreadable(file string, err error) error {
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return &fs.PathError{Op: "read", Path: filepath.Base(file), Err: err}
+	if errors.Is(err, errNotRegular) || isSymlinkErr(err) {
+		return &asideError{err: err, msg: fmt.Sprintf("%s is %s, not a copy of the session (the store only moves a record's own file there), and the sweep leaves the session's copies until it is gone: move it out of the store directory", file, fileKind(file))}
+	}
+	return &asideError{err: &fs.PathError{Op: "read", Path: file, Err: err}}
+}
+
+// asideError is a copy aside that could not be looked at
+// (asideUnreadable). It names the copy's path: the operation's error that
+// carries it names the record beside it, not as the file that failed.
+type asideError struct {
+	err error
+	msg string // when set, the error's text, err's otherwise
+}
+
+func (e *asideError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return e.err.Error()
+}
+
+func (e *asideError) Unwrap() error { return e.err }
+
+// fileKind names the kind of the file at path for a message: "a
+// directory", "a FIFO", ....
+func fileKind(path string) string {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return "not a regular file"
+	}
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "not a regular file"
+}
+
+// asideOpError is op's error (load, touch) for the record p when err is a
+// copy aside that could not be looked at (asideError), nil otherwise.
+func asideOpError(op, p string, err error) error {
+	var ae *asideError
+	switch {
+	case !errors.As(err, &ae):
+		return nil
+	case errors.Is(err, errNotRegular):
+		return fmt.Errorf("fsstore: %s %s: %w: %w", op, p, ErrCorrupt, err)
+	case isSymlinkErr(err), errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("fsstore: %s %s: %w: %w", op, p, ErrRefused, err)
+	}
+	return fmt.Errorf("fsstore: %s %s: %w", op, p, err)
 }
 
 // touchLooking runs touch, a Touch by name, and on NFS runs it again while
@@ -2032,6 +2100,9 @@ func (s *Store) touchRemember(c *call, d dirRef, k key, p string, st fileStat, h
 }
 
 func (s *Store) touchError(p string, err error) error {
+	if aerr := asideOpError("touch", p, err); aerr != nil {
+		return aerr
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)

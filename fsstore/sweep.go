@@ -1821,7 +1821,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 			}
 			return
 		}
-		sw.fail(&fs.PathError{Op: "read", Path: aside, Err: err})
+		sw.fail(asideUnreadable(aside, err))
 		return
 	}
 	if !take() {
@@ -2267,10 +2267,11 @@ func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileSta
 			err = uerr
 		}
 	case err == nil:
-		switch db, dst, derr := s.root.readFile(gd, limit); {
-		case asideUnreadable(gd, derr) != nil:
-			return nil, fileStat{}, asideUnreadable(gd, derr)
-		case derr == nil && newerCopy(db, dst, b, st):
+		db, dst, derr := s.root.readFile(gd, limit)
+		if uerr := asideUnreadable(gd, derr); uerr != nil {
+			return nil, fileStat{}, uerr
+		}
+		if derr == nil && newerCopy(db, dst, b, st) {
 			b, st = db, dst
 		}
 	default:
