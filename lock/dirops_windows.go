@@ -93,17 +93,24 @@ func identify(path string) (ino uint64, ctime, mtime int64, err error) {
 // ChangeTime (nor does exFAT). A file there is dated by its last write, as elsewhere
 // before ChangeTime was read; 0 taken for a time (1601) is past what
 // Unix nanoseconds hold and wrapped to 2185, so that a breaker's claim
-// never went stale and a lease file without a record never expired. A
+// never went stale and a lease file without a record never expired.
+// What dates a file is its ctime (see lockDir.ident; the mtime only
+// where a test asks, SetLeaseAgeByMtime): a filesystem that keeps a
+// ChangeTime but gives no write time (a redirector or user-mode
+// filesystem that leaves it unset) dates its files by the ChangeTime,
+// and its mtime reads as that too, since every write is a change. A
 // file with neither time cannot be dated, and an error says so: dated as
 // new or as old, it would either keep a lock from being broken for good
 // or let two breakers act at once.
 func basicTimes(bi *fileBasicInfo) (ctime, mtime int64, err error) {
 	change, write := bi.ChangeTime, bi.LastWriteTime
-	if change <= 0 {
-		change = write
-	}
-	if change <= 0 || write <= 0 {
+	switch {
+	case change <= 0 && write <= 0:
 		return 0, 0, errNoFileTimes
+	case change <= 0:
+		change = write
+	case write <= 0:
+		write = change
 	}
 	return filetimeNanos(change), filetimeNanos(write), nil
 }

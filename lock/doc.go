@@ -91,7 +91,8 @@
 // keeps its name, refusing every open, until the reader closes it: the
 // lock counts as held until then. Leases are named and dated there by the
 // file index and ChangeTime, as by the inode number and ctime elsewhere
-// (by the last write on FAT and exFAT, which keep no ChangeTime). Lock names
+// (by the last write on FAT and exFAT, which keep no ChangeTime; a file
+// with neither time cannot be dated, and a look at it fails). Lock names
 // Windows keeps for devices (NUL, CON, COM1, ... alone or before a dot)
 // and the characters it refuses in file names are refused.
 //

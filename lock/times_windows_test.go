@@ -14,8 +14,9 @@ import (
 // there counted as fresh for ever (a breaker that died holding one kept
 // the lease from being broken for good) and a lease file without a record
 // (its holder crashed between the create and the write) never expired.
-// Such a file is dated by its last write, as before ChangeTime was read;
-// a file without either time is an error, never a date.
+// Such a file is dated by its last write, as before ChangeTime was read,
+// and one with a ChangeTime and no write time by its ChangeTime; a file
+// without either time is an error, never a date.
 func TestBasicTimesUnset(t *testing.T) {
 	at := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
 	ft := at.UnixNano()/100 + 116444736000000000 // FILETIME units
@@ -27,6 +28,10 @@ func TestBasicTimesUnset(t *testing.T) {
 	}{
 		{"NTFS", fileBasicInfo{ChangeTime: ft + 10, LastWriteTime: ft}, at.Add(time.Microsecond), at, false},
 		{"FAT: no ChangeTime", fileBasicInfo{LastWriteTime: ft}, at, at, false},
+		// A filesystem that leaves the write time unset: dated by its
+		// ChangeTime, which failed every look at the file (a lease, a
+		// claim) with "neither a change time nor a write time".
+		{"no LastWriteTime", fileBasicInfo{ChangeTime: ft}, at, at, false},
 		{"no times at all", fileBasicInfo{}, time.Time{}, time.Time{}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
