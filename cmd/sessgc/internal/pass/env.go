@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
@@ -190,6 +191,9 @@ func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF fun
 		if err := ApplyEnv(c.Flags(), io.Getenv, excl...); err != nil {
 			return err
 		}
+		if err := fleetLockTTLUnused(c.Flags(), given, io); err != nil {
+			return err
+		}
 		if validate != nil {
 			if err := validate(); err != nil {
 				return NameVariables(c.Flags(), given, io.Getenv, err)
@@ -200,6 +204,40 @@ func RunE[O any](io *cmdutil.IOStreams, opts *O, validate func() error, runF fun
 		}
 		return NameVariables(c.Flags(), given, io.Getenv, run(c.Context(), opts))
 	}
+}
+
+// Warner returns a function that prints msg as a warning line on
+// io.ErrOut (Limits.Warn).
+func Warner(io *cmdutil.IOStreams) func(msg string) {
+	return func(msg string) { fmt.Fprintf(io.ErrOut, "sessgc: warning: %s\n", msg) }
+}
+
+// fleetLockTTLUnused answers a --fleet-lock-ttl given on the command line
+// (given) that does nothing: with --no-fleet-lock on the command line too,
+// a usage error, as two flags that exclude each other are; with
+// SESSGC_NO_FLEET_LOCK=true or a dry run (a dry run runs a cron line's
+// flags as they are, to see what it would do), a warning on io.ErrOut.
+// Set by SESSGC_FLEET_LOCK_TTL, which a fleet sets for every host and
+// every kind of run, it is silent. On a store that locks with flock it
+// also does nothing; that is told once the store is open (Limits.Warn).
+func fleetLockTTLUnused(flags *pflag.FlagSet, given map[string]bool, io *cmdutil.IOStreams) error {
+	ttl := flags.Lookup("fleet-lock-ttl")
+	if ttl == nil || !given[ttl.Name] || ttl.Value.String() == time.Duration(0).String() {
+		return nil
+	}
+	on := func(name string) bool {
+		f := flags.Lookup(name)
+		return f != nil && f.Value.String() == "true"
+	}
+	switch {
+	case on("no-fleet-lock") && given["no-fleet-lock"]:
+		return cmdutil.UsageErrorf("--fleet-lock-ttl %v and --no-fleet-lock exclude each other: the TTL is the fleet lease's, and --no-fleet-lock takes no fleet lock; give only one", ttl.Value)
+	case on("no-fleet-lock"):
+		fmt.Fprintf(io.ErrOut, "sessgc: warning: --fleet-lock-ttl %v does nothing: %s=%s takes no fleet lock\n", ttl.Value, EnvName("no-fleet-lock"), flags.Lookup("no-fleet-lock").Value)
+	case on("dry-run"):
+		fmt.Fprintf(io.ErrOut, "sessgc: warning: --fleet-lock-ttl %v does nothing in a dry run, which takes no fleet lock\n", ttl.Value)
+	}
+	return nil
 }
 
 // NameVariables adds to err, a usage error that names flags ("--rate

@@ -11,7 +11,7 @@ import (
 // FleetLockTTLFlag defines --fleet-lock-ttl, the fleet lease's TTL
 // (Limits.FleetLeaseTTL), on f; CheckFleetLockTTL checks it.
 func FleetLockTTLFlag(f *pflag.FlagSet, p *time.Duration) {
-	f.DurationVar(p, "fleet-lock-ttl", 0, fmt.Sprintf("the fleet lease's TTL on a store that locks with leases, %v..%v and at most --max-duration (0: the store's, 15s); a longer one outlasts longer stalls of this host, and a pass that dies keeps the others out longer", minFleetLockTTL, lock.MaxLeaseTTL))
+	f.DurationVar(p, "fleet-lock-ttl", 0, fmt.Sprintf("the fleet lease's TTL on a store that locks with leases, %v..%v and at most --max-duration (0: the store's, 15s); a longer one outlasts longer stalls of this host, and a pass that dies keeps the others out longer; not with --no-fleet-lock, and on the command line warned of where it does nothing (a dry run, a flock store)", minFleetLockTTL, lock.MaxLeaseTTL))
 }
 
 // PathVarP defines a string flag that names a path (--dir, --textfile,

@@ -110,6 +110,13 @@ type Limits struct {
 	// with the lease strategy (--fleet-lock-ttl, see CheckFleetLockTTL);
 	// 0 takes the store's lease TTL (15 s by default).
 	FleetLeaseTTL time.Duration
+	// FleetLeaseTTLGiven: FleetLeaseTTL came from the command line, not a
+	// SESSGC_* variable. On a store that locks with flock, where it does
+	// nothing, Warn is told so; a variable is set fleet-wide, for stores
+	// of both kinds, and is silent.
+	FleetLeaseTTLGiven bool
+	// Warn, if set, prints a warning line (see FleetLeaseTTLGiven).
+	Warn func(msg string)
 	// Log, if set, is told of a fleet lease that could not be released
 	// after a pass that ran to its end (the lease ran out unrenewed
 	// meanwhile, or was broken): the command's store logger.
@@ -203,6 +210,9 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 				closeTable()
 			}()
 		} else {
+			if lim.FleetLeaseTTL != 0 && lim.FleetLeaseTTLGiven && lim.Warn != nil {
+				lim.Warn(fmt.Sprintf("--fleet-lock-ttl %v does nothing here: the store locks with flock, and so does its fleet lock (the TTL is the fleet lease's, on a store that locks with leases)", lim.FleetLeaseTTL))
+			}
 			// The flock is the fleet lock. Its Unlock waits for a Verify
 			// under way, and says nothing of a loss: a last Verify
 			// before it does, as a lease's Unlock checks the lease.

@@ -36,17 +36,21 @@ type RekeyOptions struct {
 	KeysFileFromFlag bool
 	// KeysFileTrusted takes a keys file that a user other than root and
 	// sessgc's could replace (--keys-file-trusted).
-	KeysFileTrusted  bool
-	Rate             float64 // records rewritten per second; 0: no cap
-	Concurrency      int
-	MaxDuration      time.Duration // 0: no limit
-	NoFleetLock      bool
-	FleetLockTTL     time.Duration // the fleet lease's TTL (--fleet-lock-ttl); 0: the store's
-	MigratePlaintext bool          // also encrypt plaintext records (end of a migration to encryption)
-	Textfile         string
-	JSON             bool
-	Quiet            bool
-	LogLevel         pass.LogLevel
+	KeysFileTrusted bool
+	Rate            float64 // records rewritten per second; 0: no cap
+	Concurrency     int
+	MaxDuration     time.Duration // 0: no limit
+	NoFleetLock     bool
+	FleetLockTTL    time.Duration // the fleet lease's TTL (--fleet-lock-ttl); 0: the store's
+	// FleetLockTTLFromFlag records that --fleet-lock-ttl was on the
+	// command line: where it does nothing (a store that locks with
+	// flock) it is warned of, and SESSGC_FLEET_LOCK_TTL is not.
+	FleetLockTTLFromFlag bool
+	MigratePlaintext     bool // also encrypt plaintext records (end of a migration to encryption)
+	Textfile             string
+	JSON                 bool
+	Quiet                bool
+	LogLevel             pass.LogLevel
 }
 
 // NewCmdRekey returns the rekey command. runF, when not nil, replaces the
@@ -130,6 +134,7 @@ fatal error; every rewrite is atomic, as for 4.`,
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// Asked before the environment fills the flag in.
 		opts.KeysFileFromFlag = c.Flags().Changed("keys-file")
+		opts.FleetLockTTLFromFlag = c.Flags().Changed("fleet-lock-ttl")
 		return run(c, args)
 	}
 	f := cmd.Flags()
@@ -261,7 +266,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 		unavailable atomic.Bool
 		st          fsstore.RekeyStats
 	)
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, FleetLeaseTTL: opts.FleetLockTTL, Log: log}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, FleetLeaseTTL: opts.FleetLockTTL, FleetLeaseTTLGiven: opts.FleetLockTTLFromFlag, Warn: pass.Warner(opts.IO), Log: log}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		start := time.Now()
 		var err error

@@ -41,13 +41,17 @@ type RunOptions struct {
 	NoFleetLock bool
 	// FleetLockTTL: the fleet lease's TTL (--fleet-lock-ttl); 0: the store's.
 	FleetLockTTL time.Duration
-	JSON         bool
-	Verbose      bool
-	Quiet        bool
-	NoProgress   bool
-	Textfile     string // node-exporter textfile to write the summary to; "": none
-	MissingOK    bool   // a missing or empty Dir is no error: no store yet
-	LogLevel     pass.LogLevel
+	// FleetLockTTLFromFlag records that --fleet-lock-ttl was on the
+	// command line: where it does nothing (a store that locks with
+	// flock) it is warned of, and SESSGC_FLEET_LOCK_TTL is not.
+	FleetLockTTLFromFlag bool
+	JSON                 bool
+	Verbose              bool
+	Quiet                bool
+	NoProgress           bool
+	Textfile             string // node-exporter textfile to write the summary to; "": none
+	MissingOK            bool   // a missing or empty Dir is no error: no store yet
+	LogLevel             pass.LogLevel
 
 	// creatingWait waits before OpenStore is tried again on a store that
 	// is being created; nil: creatingDelay. Tests replace it. (An
@@ -166,7 +170,12 @@ second later before refusing it. The --textfile must not be inside DIR.`,
   # Metrics for node-exporter's textfile collector:
   sessgc run --dir /mnt/efs/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
 		Args: cmdutil.NoArgs("the store is given with --dir"),
-		RunE: pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...),
+	}
+	run := pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		// Asked before the environment fills the flag in.
+		opts.FleetLockTTLFromFlag = c.Flags().Changed("fleet-lock-ttl")
+		return run(c, args)
 	}
 	f := cmd.Flags()
 	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
@@ -426,7 +435,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 	defer pass.ThreadsFor(s.OnNFS(), opts.Concurrency)()
 	var st fsstore.SweepStats
 	// A dry run changes nothing, so it needs no fleet lock.
-	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, FleetLeaseTTL: opts.FleetLockTTL, Log: log}
+	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock || opts.DryRun, FleetLeaseTTL: opts.FleetLockTTL, FleetLeaseTTLGiven: opts.FleetLockTTLFromFlag, Warn: pass.Warner(opts.IO), Log: log}
 	sum.Outcome, err = pass.Run(ctx, s, lim, func(ctx context.Context) error {
 		if opts.IO.ErrTTY && !opts.Quiet && !opts.NoProgress && !opts.Verbose && !opts.DryRun {
 			stop := startProgress(opts, p, prog)
