@@ -157,6 +157,10 @@ type Session struct {
 // WithBufferReuse.
 var errGone = fmt.Errorf("httpsession: session read after its request ended: the Manager reuses its buffers (WithBufferReuse), so its values are no longer kept: %w", ErrReleased)
 
+// errLoadUnfinished is the error of a session whose load did not return:
+// it panicked (the store's Observer, say) and the handler recovered.
+var errLoadUnfinished = errors.New("httpsession: the session's load did not finish (it panicked); the session is unusable for this request")
+
 // errEnded is the error of a session used after its request ended.
 var errEnded = fmt.Errorf("httpsession: session used after its request ended: %w", ErrReleased)
 
@@ -166,7 +170,13 @@ func (s *Session) use() error {
 		return errEnded // too late to load: the request has ended
 	}
 	if !s.ready {
-		s.ready = true
+		// Ready, and unusable, until the load returns: one that panics
+		// (the store's Observer is called on this goroutine), recovered
+		// by the handler, leaves a session that looks new while its
+		// lock of the cookie's ID is held (s.lk, released at the
+		// request's end), and a Put then saved a fresh session under a
+		// new ID, leaving the user's behind.
+		s.ready, s.loadErr = true, errLoadUnfinished
 		s.loadErr = s.load()
 	}
 	if s.relist {
