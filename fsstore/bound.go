@@ -116,7 +116,8 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // changed keys file's keys are checked against the store ("keys"), and in
 // a waiter whose context ended while its operation was inside the
 // filesystem, before it takes the outcome away from the operation
-// ("abandon"). Tests block in it on channels to play a server that does
+// ("abandon"), or outside it ("abandon-outside": the operation then ends
+// by itself). Tests block in it on channels to play a server that does
 // not answer, or to line up a race.
 func withTestFS(hook func(site string)) Option {
 	return optionFunc(func(c *config) { c.testFS = hook })
@@ -540,14 +541,19 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 		case <-done:
 			done = nil
 			if inOS, fin := c.op.Abandon(); fin || !inOS {
+				if !fin && b.hook != nil {
+					b.hook("abandon-outside")
+				}
 				continue
 			}
-			if c.kind == OpLockWait && c.op.InOSAlways() {
+			if c.op.InOSAlways() && (c.kind == OpLockWait || !c.op.WasGranted()) {
 				// Inside the OS only to release a lock it no longer
 				// wants, having given up on its wait before this
 				// waiter saw the context end: as for the Woken case
 				// below, its wait ended; the release is not the
-				// server failing to answer the lock wait.
+				// server failing to answer the lock wait. (A
+				// CompareAndSwap granted its lock over the bound
+				// works inside the OS this way too, on its own.)
 				if ok, _ := c.op.Detach(); ok {
 					return waitedOut(c, ctx.Err())
 				}
@@ -556,9 +562,11 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 			if b.hook != nil {
 				b.hook("abandon")
 			}
-			if c.kind == OpLockWait && c.op.Polling() {
+			if c.op.Polling() {
 				// A poll of a lock found held elsewhere was on the wire
-				// when the wait ended: one round trip of many, most
+				// when the wait ended (a Lock's, or a CompareAndSwap's
+				// before its lock was granted, opwatch.Op.Granted): one
+				// round trip of many, most
 				// likely answered in milliseconds, not a sign that the
 				// server does not answer. The wait timed out (ErrLocked),
 				// and the breaker does not count it: under contention,
@@ -761,13 +769,11 @@ func (b *bounder) gaveUp(c *call, committed bool, ctxErr error, capped bool) err
 // waitedOut is the error of an operation whose caller's context ended
 // while it waited for a session lock's holder, and which then had to
 // release a lock it no longer wanted (see opwatch.Op.Woken): a lock wait
-// timed out (ErrLocked) for Lock, the context's error for the others. The
-// store did not fail to answer: the breaker does not count it.
+// timed out (ErrLocked), for Lock and CompareAndSwap alike, as when no
+// release followed. The store did not fail to answer: the breaker does
+// not count it.
 func waitedOut(c *call, ctxErr error) error {
-	if c.kind == OpLockWait {
-		return fmt.Errorf("fsstore: %s: %w while waiting for the holder (%w); the lock is released in the background", c.what, ErrLocked, ctxErr)
-	}
-	return fmt.Errorf("fsstore: %s: %w", c.what, ctxErr)
+	return fmt.Errorf("fsstore: %s: %w while waiting for the holder (%w); the lock is released in the background", c.what, ErrLocked, ctxErr)
 }
 
 // late deals with the outcome of an operation whose caller was told the

@@ -1519,7 +1519,9 @@ func nextVersion(v uint64) uint64 {
 // (see Session.Version), which the caller's matches with odds of about
 // its number of saves in 2^52. It holds the session's lock just for the
 // check and the write, for callers that do not want to hold a lock across
-// a request.
+// a request. A wait for another holder of that lock that ctx ends fails
+// with ErrLocked and ctx's error, as Lock's does, on a bounded store too,
+// whichever instant of the wait the end meets.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	start := s.begin()
 	if sess == nil {
@@ -1561,6 +1563,11 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		}
 		return lockErr("compare-and-swap: "+s.recordPath(k), err)
 	}
+	// The wait for the lock is over: a call on the wire from now on is
+	// the operation's own, not a poll (see bounder.wait).
+	if c != nil {
+		c.op.Granted()
+	}
 	if c != nil && !c.op.Enter() {
 		if !c.op.Requeue() {
 			// Given up on as the lock was granted, or the store is known
@@ -1572,7 +1579,11 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 				return s.bnd.fullErr("compare-and-swap")
 			}
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("fsstore: compare-and-swap: %w", err)
+				// The wait for the holder outlasted the context, as
+				// one that ended before the grant did (the lock
+				// package's ErrLocked): not the store failing to
+				// answer.
+				return fmt.Errorf("fsstore: compare-and-swap: %w while waiting for the holder (%w)", ErrLocked, err)
 			}
 			return fmt.Errorf("fsstore: compare-and-swap: %w", errAbandoned)
 		}

@@ -23,7 +23,8 @@ const (
 	finished
 	detached
 	polling
-	always // inside the OS for a call made even when abandoned (EnterAlways)
+	always  // inside the OS for a call made even when abandoned (EnterAlways)
+	granted // its wait for a lock is over (Granted)
 )
 
 // Bound counts the operations of a store inside the filesystem, those given
@@ -342,7 +343,25 @@ func (o *Op) Poll() {
 	}
 }
 
-// Polling reports whether Poll was called.
+// Granted marks the end of an operation's wait for a lock: its calls from
+// now on are its own work (a CompareAndSwap's read and write under the
+// lock), not polls nor releases of a lock it waited for, and Polling
+// reports false again.
+func (o *Op) Granted() {
+	if o != nil {
+		for {
+			s := o.state.Load()
+			if o.state.CompareAndSwap(s, s&^uint32(polling)|granted) {
+				return
+			}
+		}
+	}
+}
+
+// WasGranted reports whether Granted was called.
+func (o *Op) WasGranted() bool { return o != nil && o.state.Load()&granted != 0 }
+
+// Polling reports whether Poll was called, and Granted not since.
 func (o *Op) Polling() bool { return o != nil && o.state.Load()&polling != 0 }
 
 // Abandoned reports whether Abandon was called.
