@@ -215,7 +215,7 @@ func (t *Table) PausedForTest(file string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if f := t.files[file]; f != nil {
-		return time.Now().Before(f.yieldUntil)
+		return f.paused()
 	}
 	return false
 }
@@ -227,7 +227,7 @@ func (t *Table) TenureForTest(file string) (taken time.Time, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if f := t.files[file]; f != nil {
-		return f.taken, true
+		return f.taken.time(), true
 	}
 	return time.Time{}, false
 }

@@ -245,7 +245,7 @@ func (b *flockBackend) try(name string) (osLock, error) {
 		}
 		switch {
 		case err == nil:
-			return &flockHeld{b: b, lf: lf, checked: time.Now()}, nil
+			return &flockHeld{b: b, lf: lf, checked: monoNow()}, nil
 		case err == errNameless:
 			b.discard(lf)
 			return nil, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
@@ -372,8 +372,8 @@ type flockHeld struct {
 
 	// mu serializes verify: the keys sharing this lock may verify at once.
 	mu      sync.Mutex
-	checked time.Time // when the server last confirmed the lock
-	lostErr error     // set once verify found the lock gone; sticky
+	checked mono  // when the server last confirmed the lock
+	lostErr error // set once verify found the lock gone; sticky
 
 	// isLost is lostErr != nil, for lost, which must not wait for a
 	// verify's round trip under mu.
@@ -398,7 +398,7 @@ func (h *flockHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	if time.Since(h.checked) < h.b.verifyAfter {
+	if monoNow().sub(h.checked) < h.b.verifyAfter {
 		// Off NFS too: the take checked the name (see named), and a
 		// save calls Verify three times, where an fstat each would
 		// double the system calls a locked request adds to PHP's.
@@ -415,7 +415,7 @@ func (h *flockHeld) verify() error {
 		case err != nil:
 			return &fs.PathError{Op: "verify lock", Path: p, Err: err}
 		}
-		h.checked = time.Now()
+		h.checked = monoNow()
 		return nil
 	}
 	write := writeThrough
@@ -431,7 +431,7 @@ func (h *flockHeld) verify() error {
 		// asks the server again.
 		return &fs.PathError{Op: "verify lock (" + op + ")", Path: p, Err: err}
 	}
-	h.checked = time.Now()
+	h.checked = monoNow()
 	return nil
 }
 

@@ -260,7 +260,7 @@ func (t *Table) dumpForTest() string {
 
 func (t *Table) dumpLocked(name string, f *fileState) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "file %s: OS lock %v, busy %v, refs %d, waiters %d, lostOS %v, pause left %v\n", name, f.os != nil, f.busy, f.refs, f.waiters, f.lostOS, max(time.Until(f.yieldUntil), 0))
+	fmt.Fprintf(&b, "file %s: OS lock %v, busy %v, refs %d, waiters %d, lostOS %v, pause left %v\n", name, f.os != nil, f.busy, f.refs, f.waiters, f.lostOS, max(f.yieldUntil.sub(monoNow()), 0))
 	for _, ks := range f.keys {
 		fmt.Fprintf(&b, "  key %s: %v, holders %d, waiters %d, queued:", ks.key, ks.mode, ks.holders, ks.waiters)
 		for _, w := range ks.queue {

@@ -164,8 +164,8 @@ const busyWindow = 2 * minHandoffHold
 // sharing it, each held for a round trip) is free at most polls, and a
 // pause there would only delay this host's own requests. f's table's mu
 // must be held.
-func (f *fileState) busyEnough(now time.Time) bool {
-	return 2*(f.heldBefore+now.Sub(f.heldFrom)) >= now.Sub(f.taken)
+func (f *fileState) busyEnough(now mono) bool {
+	return 2*(f.heldBefore+now.sub(f.heldFrom)) >= now.sub(f.taken)
 }
 
 // live reports whether f's tenure still matters at now: a retake would
@@ -175,8 +175,14 @@ func (f *fileState) busyEnough(now time.Time) bool {
 // sake, which ends it), until when this process leaves it alone
 // (yieldUntil), and how long the OS lock was held in the tenure before its
 // last take (heldBefore). t.mu must be held.
-func (f *fileState) live(now time.Time) bool {
-	return now.Before(f.yieldUntil) || (!f.released.IsZero() && now.Sub(f.released) < retakeWithin)
+func (f *fileState) live(now mono) bool {
+	return now < f.yieldUntil || (f.released != 0 && now.sub(f.released) < retakeWithin)
+}
+
+// paused reports whether the pause in which this process leaves f alone
+// for other hosts' sake goes on. t.mu must be held.
+func (f *fileState) paused() bool {
+	return f.yieldUntil != 0 && monoNow() < f.yieldUntil
 }
 
 // unused reports whether nobody holds, waits for, takes or releases f's
@@ -191,13 +197,13 @@ func (f *fileState) unused() bool {
 // they may let go on (see wakeNext), so the uncontended lock and unlock
 // allocate none, and a change wakes no crowd.
 type fileState struct {
-	os    osLock    // nil while this process holds no OS lock on the file
-	busy  bool      // a goroutine is taking or releasing the OS lock
-	refs  int       // handles holding a key under os
-	taken time.Time // when os was taken, its tenure began
+	os    osLock // nil while this process holds no OS lock on the file
+	busy  bool   // a goroutine is taking or releasing the OS lock
+	refs  int    // handles holding a key under os
+	taken mono   // when os was taken, its tenure began
 	// released: when this process last released os with its tenure
 	// going on; a take within retakeWithin continues it.
-	released time.Time
+	released mono
 	// lostOS: a holder found os lost (or a key that came to share it
 	// found that the backend had, as a lease's renewal does). No further
 	// key may share it: its Verify would fail every save, and while keys
@@ -212,12 +218,12 @@ type fileState struct {
 	wakes   int // waiters woken so far (tests)
 	// heldFrom: when os was last taken; heldBefore: how long it was held
 	// in the tenure before that (see busyEnough).
-	heldFrom   time.Time
+	heldFrom   mono
 	heldBefore time.Duration
 	// yieldUntil: the OS lock was released for other hosts' sake while
 	// goroutines of this process waited for it; none takes it again
 	// before this time (see yieldAfterHandoffs).
-	yieldUntil time.Time
+	yieldUntil mono
 
 	// The first key and the slice's first slots live here: most files
 	// have one key at a time, and the uncontended lock then allocates no
@@ -619,7 +625,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.endTurn(f, w, false)
 			w.Exit()
 			continue
-		case free && f.os != nil && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
+		case free && f.os != nil && !block && f.waiters > 1 && f.paused():
 			// Another TryLock took the OS lock in the pause, and
 			// goroutines of the process wait to take it after the pause:
 			// it fails, as on the lock left free (below). Shared, the
@@ -630,7 +636,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.forget(file, f)
 			t.mu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
-		case free && f.os != nil && block && time.Now().Before(f.yieldUntil):
+		case free && f.os != nil && block && f.paused():
 			// A TryLock took the OS lock in the pause after a release
 			// for other hosts' sake (only a TryLock takes it there). A
 			// Lock caller waits out the pause as it would with the lock
@@ -638,7 +644,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// TryLock's Unlock, left nothing of the pause to waiters
 			// elsewhere. It waits for the pause to end, not for the
 			// TryLock's holders, which may include its own goroutine.
-			pauseLeft = time.Until(f.yieldUntil)
+			pauseLeft = f.yieldUntil.sub(monoNow())
 		case free && f.os != nil && f.os != checked:
 			// The process holds the file's OS lock (for other keys, or
 			// kept for a waiter), which the backend may have found lost
@@ -663,7 +669,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.mu.Unlock()
 			return &Handle{t: t, file: file, key: key, f: f, ks: ks, os: l, mode: mode}, nil
 
-		case free && f.os == nil && !f.busy && !block && f.waiters > 1 && time.Now().Before(f.yieldUntil):
+		case free && f.os == nil && !f.busy && !block && f.waiters > 1 && f.paused():
 			// Released for other hosts' sake, with goroutines of this
 			// process waiting to take it after the pause: the first of
 			// them keeps the file busy while it sleeps it out, and
@@ -675,7 +681,11 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		case free && f.os == nil && !f.busy:
 			f.busy = true
-			yield := time.Until(f.yieldUntil)
+			var yield time.Duration
+			if f.yieldUntil != 0 {
+				// Most takes come with no pause set (see below): no reading.
+				yield = f.yieldUntil.sub(monoNow())
+			}
 			t.mu.Unlock()
 			l, err := t.acquireOS(ctx, file, block, waited, yield)
 			t.mu.Lock()
@@ -689,8 +699,8 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			}
 			// One clock reading for the take: each costs about as much as
 			// the rest of this bookkeeping.
-			now := time.Now()
-			if !f.released.IsZero() && now.Sub(f.released) < retakeWithin {
+			now := monoNow()
+			if f.released != 0 && now.sub(f.released) < retakeWithin {
 				// Taken again at once: the same tenure (see retakeWithin).
 				// Timed to the take, not to the call: one that waited
 				// for an owner elsewhere is a new tenure, unless that
@@ -698,7 +708,12 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			} else {
 				f.taken, f.heldBefore = now, 0
 			}
-			f.os, f.released, f.heldFrom = l, time.Time{}, now
+			f.os, f.released, f.heldFrom = l, 0, now
+			if f.yieldUntil <= now {
+				// The pause is over: forgotten, the next take on the
+				// file, until another pause, reads no clock for it.
+				f.yieldUntil = 0
+			}
 			t.grant(f, ks, me, mode)
 			// Keys whose waiters waited for the take share it now.
 			f.wakeHeads()
@@ -743,7 +758,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				// turn ends as an Unlock's would, or waiters giving up on
 				// a busy file would keep starting its tenure afresh.
 				w.EnterAlways()
-				_, err = t.endTurn(f, w, f.served(time.Now()))
+				_, err = t.endTurn(f, w, f.served(monoNow()))
 				w.Exit()
 			}
 			t.forget(file, f)
@@ -815,13 +830,13 @@ func (t *Table) giveUp(f *fileState, ks *keyState, me *waiter) {
 // maps written and deleted from on every turn. t.mu must be held.
 func (t *Table) forget(file string, f *fileState) {
 	if f.unused() && t.files[file] == f {
-		t.forgetAt(file, f, time.Now())
+		t.forgetAt(file, f, monoNow())
 	}
 }
 
 // forgetAt is forget of an unused state at now, for a caller that has
 // just read the clock.
-func (t *Table) forgetAt(file string, f *fileState, now time.Time) {
+func (t *Table) forgetAt(file string, f *fileState, now mono) {
 	if !f.live(now) {
 		delete(t.files, file)
 		return
@@ -1098,9 +1113,9 @@ func (h *Handle) unlock(w *opwatch.Op) error {
 		f.wakeNext(ks)
 		return nil
 	}
-	now := time.Now()
+	now := monoNow()
 	served := f.served(now)
-	if f.waiters > 0 && !served && !f.lostOS && !t.closed && !now.Before(f.yieldUntil) {
+	if f.waiters > 0 && !served && !f.lostOS && !t.closed && now >= f.yieldUntil {
 		// Keep the OS lock for the waiters next in line. Not in the
 		// pause for other hosts' sake (a TryLock's take): the waiters
 		// wait it out, the lock free meanwhile.
@@ -1123,11 +1138,11 @@ func (h *Handle) unlock(w *opwatch.Op) error {
 // after it would keep waiters elsewhere out until it made up for the idle
 // past, so past busyWindow such a tenure is judged afresh from now. t.mu
 // must be held, with f's OS lock held and no handle on it.
-func (f *fileState) served(now time.Time) bool {
-	if now.Sub(f.taken) >= busyWindow && !f.busyEnough(now) {
+func (f *fileState) served(now mono) bool {
+	if now.sub(f.taken) >= busyWindow && !f.busyEnough(now) {
 		f.taken, f.heldBefore, f.heldFrom = now, 0, now
 	}
-	return now.Sub(f.taken) >= minHandoffHold && f.busyEnough(now)
+	return now.sub(f.taken) >= minHandoffHold && f.busyEnough(now)
 }
 
 // endTurn releases f's OS lock, which no handle holds any more, and
@@ -1138,15 +1153,15 @@ func (f *fileState) served(now time.Time) bool {
 // is free (on NFS the release is a round trip); the goroutines here can
 // start no attempt before releaseOS returns. Otherwise a take within
 // retakeWithin goes on with the tenure. t.mu must be held.
-func (t *Table) endTurn(f *fileState, w *opwatch.Op, served bool) (now time.Time, err error) {
+func (t *Table) endTurn(f *fileState, w *opwatch.Op, served bool) (now mono, err error) {
 	yield := served && !f.lostOS && !t.closed
 	err = t.releaseOS(f, w)
-	if now = time.Now(); yield {
+	if now = monoNow(); yield {
 		// The tenure ends: a take after the pause starts a new one.
-		f.yieldUntil, f.released = now.Add(yieldAfterHandoffs), time.Time{}
+		f.yieldUntil, f.released = now.add(yieldAfterHandoffs), 0
 	} else {
 		f.released = now
-		f.heldBefore += now.Sub(f.heldFrom)
+		f.heldBefore += now.sub(f.heldFrom)
 	}
 	return now, err
 }
