@@ -520,11 +520,23 @@ func (s *Store) unseal(h *record.Header, name string, pl []byte) ([]byte, error)
 // unsealWith is unseal with a given key set, for callers that must use one
 // key set throughout (Rekey) across a keys file reload.
 func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte) ([]byte, error) {
-	if err := s.sealRefused(kr, h); err != nil {
+	return s.unsealAt(kr, h, name, pl, nil)
+}
+
+// unsealAt is unsealWith for a caller that has just read the store's clock
+// into *at and reads it again after, unless *at still holds a reading:
+// the marker check of a keyless store (see recheckMarker) takes *at for
+// the time it was asked, and *at is cleared where the work took time since
+// (a marker read waited for or made, a decryption). at may be nil.
+func (s *Store) unsealAt(kr *keyring, h *record.Header, name string, pl []byte, at *time.Time) ([]byte, error) {
+	if err := s.sealRefusedAt(kr, h, at); err != nil {
 		return nil, err
 	}
 	if h.Flags&record.FlagEncrypted == 0 {
 		return pl, nil
+	}
+	if at != nil {
+		*at = time.Time{}
 	}
 	return kr.open(h, name, pl)
 }
@@ -536,6 +548,12 @@ func (s *Store) unsealWith(kr *keyring, h *record.Header, name string, pl []byte
 // (ErrUnknownKey). Load decrypts what it lets through; Touch, which reads
 // the header only, refuses the same records.
 func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
+	return s.sealRefusedAt(kr, h, nil)
+}
+
+// sealRefusedAt is sealRefused, the marker check of a keyless store asked
+// at the reading of the store's clock in *at (see unsealAt).
+func (s *Store) sealRefusedAt(kr *keyring, h *record.Header, at *time.Time) error {
 	if h.Flags&record.FlagEncrypted == 0 {
 		// A process that knows the store is encrypted refuses plaintext,
 		// keys or not: only someone without the keys writes it there,
@@ -554,7 +572,7 @@ func (s *Store) sealRefused(kr *keyring, h *record.Header) error {
 		// store was encrypted since it last looked: it asks the marker
 		// as its saves do, at most every keylessRecheck, which answers
 		// most loads without a read.
-		if err := s.recheckMarker(); err != nil {
+		if err := s.recheckMarker(at); err != nil {
 			return err
 		}
 		if s.encrypted.Load() {
@@ -625,8 +643,9 @@ const keylessRecheck = 2 * time.Second
 // file at the store's top (the error then names it). A marker that
 // cannot be read fails the save: it could have said encrypted; so do the
 // saves and loads of plaintext that ask within keylessRecheck of that read.
-func (s *Store) refusePlaintext() error {
-	if err := s.recheckMarker(); err != nil {
+// at is as for recheckMarker.
+func (s *Store) refusePlaintext(at *time.Time) error {
+	if err := s.recheckMarker(at); err != nil {
 		return err
 	}
 	if s.encrypted.Load() {
@@ -657,7 +676,14 @@ func (s *Store) refusePlaintext() error {
 // often, however slow or broken the mount. What the callers share is the
 // outcome of the read begun last (markerLast), never of one that ended
 // after a later-begun one: see noteMarkerRead.
-func (s *Store) recheckMarker() error {
+//
+// at, when not nil and not zero, is the store clock's reading the caller
+// took just before, on its way here with nothing in between that waits:
+// it is the time asked (a load and a save of a keyless store, which both
+// read the clock for their own sake, read it once where they read it
+// twice). *at is cleared when the check waits or reads, which makes that
+// reading old for what the caller does after.
+func (s *Store) recheckMarker(at *time.Time) error {
 	if s.encrypted.Load() {
 		return nil
 	}
@@ -666,9 +692,17 @@ func (s *Store) recheckMarker() error {
 	// costs about what the rest of the check does). It answers for no
 	// read that a later reading would not have let answer; one begun
 	// between the two readings is found below, under the mutex.
-	asked := s.cfg.now().UnixNano()
+	var asked int64
+	if at != nil && !at.IsZero() {
+		asked = at.UnixNano()
+	} else {
+		asked = s.cfg.now().UnixNano()
+	}
 	if last := s.markerLast.Load(); answers(last.start, asked, asked) {
 		return last.err
+	}
+	if at != nil {
+		*at = time.Time{}
 	}
 	s.markerMu.Lock()
 	// A read that ended since the look above may answer.

@@ -959,8 +959,22 @@ func (s *Store) key(id string) key {
 	}
 	b = append(b, '/')
 	b = append(b, name[:]...)
-	file := string(b)
-	return key{name: file[len(file)-len(name):], stripe: stripeOfSum(&sum), file: file}
+	// The stripe's lock file name follows in the same allocation: a Lock
+	// made a string of its own for it.
+	n := len(b)
+	stripe := stripeOfSum(&sum)
+	b = appendStripeName(b, stripe, s.layout.stripes)
+	all := string(b)
+	file := all[:n]
+	return key{name: file[len(file)-len(name):], stripe: stripe, file: file, lockName: all[n:]}
+}
+
+// lockName is the name of k's stripe's lock file.
+func (s *Store) lockName(k key) string {
+	if k.lockName != "" {
+		return k.lockName
+	}
+	return stripeName(k.stripe, s.layout.stripes)
 }
 
 // checkWrite is check for a call that writes or locks: on a store opened
@@ -1066,6 +1080,10 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 		st fileStat
 		h  record.Header
 		pl []byte
+		// now: the store clock's reading of the expiry check before the
+		// payload is decrypted, which serves the check after it where
+		// nothing between took time (see unsealAt); zero otherwise.
+		now time.Time
 	)
 	// On NFS, revalidate the directory before the open. The Linux
 	// client opens a name it has cached by its old file handle
@@ -1186,7 +1204,8 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 		// it sealed. The header times are not yet authenticated here;
 		// forging them can only make a record look expired (the
 		// decryption below authenticates them otherwise).
-		if exp := expiry(st.mtime, h.Idle, h.Deadline); !exp.IsZero() && !s.cfg.now().Before(exp) {
+		now = s.cfg.now()
+		if exp := expiry(st.mtime, h.Idle, h.Deadline); expiredAt(exp, now) {
 			if live {
 				return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
 			}
@@ -1196,7 +1215,7 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 			}
 			return sess, nil
 		}
-		if pl, err = s.unsealWith(kr, &h, k.name, pl); err != nil {
+		if pl, err = s.unsealAt(kr, &h, k.name, pl, &now); err != nil {
 			return nil, fmt.Errorf("fsstore: load %s: %w", p, err)
 		}
 		if s.cache != nil {
@@ -1218,8 +1237,17 @@ decoded:
 		sess.Deadline = time.Unix(0, h.Deadline)
 	}
 	sess.Expires = expiry(st.mtime, h.Idle, h.Deadline)
-	if live && !sess.Expires.IsZero() && !s.cfg.now().Before(sess.Expires) {
-		return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
+	if live && !sess.Expires.IsZero() {
+		// Judged again after the decryption (a session must not be
+		// served that expired while it was decrypted), or for a cache
+		// hit; a plaintext record read from the file was judged at the
+		// reading above, with nothing since that takes time.
+		if now.IsZero() {
+			now = s.cfg.now()
+		}
+		if expiredAt(sess.Expires, now) {
+			return nil, fmt.Errorf("fsstore: load %s: %w", p, ErrExpired)
+		}
 	}
 	return sess, nil
 }
@@ -1360,8 +1388,13 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	// One key set for the whole save: a keys file reloaded meanwhile
 	// must not change the key it is sealed with after the checks below.
 	kr := s.keys.Load()
+	// now: the store clock's reading for the record's times, taken once
+	// for them and a keyless store's marker check where that check waits
+	// for nothing (see recheckMarker); zero: read below.
+	var now time.Time
 	if kr == nil {
-		if err := s.refusePlaintext(); err != nil {
+		now = s.cfg.now()
+		if err := s.refusePlaintext(&now); err != nil {
 			return fmt.Errorf("fsstore: save: %w", err)
 		}
 		// A step of its own: it may have waited for another save's read.
@@ -1391,7 +1424,9 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	if idle < time.Second || idle > MaxIdleTimeout {
 		return fmt.Errorf("fsstore: save: %w: %v outside 1s..%v", ErrInvalidIdle, idle, MaxIdleTimeout)
 	}
-	now := s.cfg.now()
+	if now.IsZero() {
+		now = s.cfg.now()
+	}
 	created := sess.Created
 	if created.IsZero() {
 		created = now
@@ -1556,7 +1591,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	if c != nil {
 		lctx = opwatch.NewContext(ctx, &c.op)
 	}
-	h, err := s.locks.Lock(lctx, stripeName(k.stripe, s.layout.stripes), k.name, lock.Exclusive)
+	h, err := s.locks.Lock(lctx, s.lockName(k), k.name, lock.Exclusive)
 	if err != nil {
 		if c != nil && c.op.Refused() {
 			return s.bnd.refusedErr(ctx, "compare-and-swap", err)
