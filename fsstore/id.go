@@ -70,6 +70,10 @@ type key struct {
 	// file is the record's path, name its last element, when a Store
 	// derived the key (Store.key); empty otherwise.
 	file string
+	// lockName is the name of the stripe's lock file, when a Store
+	// derived the key (Store.key, in the allocation of file); empty
+	// otherwise.
+	lockName string
 	// bind is record.Bind of the ID when bound is set: a Locked derives
 	// it once, where its Load and its Save would each hash the ID again.
 	bind  [8]byte

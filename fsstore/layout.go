@@ -521,14 +521,19 @@ func shardPath(dataDir, name string, depth int) string {
 
 // stripeName names the lock file of a stripe.
 func stripeName(stripe uint32, stripes int) string {
+	var b [8]byte
+	return string(appendStripeName(b[:0], stripe, stripes))
+}
+
+// appendStripeName appends stripeName(stripe, stripes) to b.
+func appendStripeName(b []byte, stripe uint32, stripes int) []byte {
 	// By hand, not fmt: this runs on every Lock.
 	const digits = "0123456789abcdef"
 	n := stripe % uint32(stripes)
 	if n > 0xffff {
-		return fmt.Sprintf("%04x", n)
+		return fmt.Appendf(b, "%04x", n)
 	}
-	b := [4]byte{digits[n>>12], digits[n>>8&0xf], digits[n>>4&0xf], digits[n&0xf]}
-	return string(b[:])
+	return append(b, digits[n>>12], digits[n>>8&0xf], digits[n>>4&0xf], digits[n&0xf])
 }
 
 // ensureMaxIdle makes sure the marker's max idle covers d (rounded up to

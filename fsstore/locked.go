@@ -108,14 +108,14 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	// Errors of the bound (run, fullErr) name the operation already.
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
-		if h, err = s.locks.Lock(ctx, stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
+		if h, err = s.locks.Lock(ctx, s.lockName(k), k.name, mode); err != nil {
 			err = lockErr("lock: "+s.recordPath(k), err)
 		}
 	} else {
 		c := b.get("lock", OpLockWait, k.name)
 		c.fn = func(c *call) error {
 			var err error
-			c.h, err = s.locks.Lock(opwatch.NewContext(ctx, &c.op), stripeName(k.stripe, s.layout.stripes), k.name, mode)
+			c.h, err = s.locks.Lock(opwatch.NewContext(ctx, &c.op), s.lockName(k), k.name, mode)
 			switch {
 			case err != nil && c.op.Refused():
 				return b.refusedErr(ctx, "lock", err)
@@ -182,7 +182,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	}
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
-		if h, err = s.locks.TryLock(stripeName(k.stripe, s.layout.stripes), k.name, mode); err != nil {
+		if h, err = s.locks.TryLock(s.lockName(k), k.name, mode); err != nil {
 			err = lockErr("lock: "+s.recordPath(k), err)
 		}
 	} else {
@@ -193,7 +193,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 		c := b.get("lock", OpLockWait, k.name)
 		c.fn = func(c *call) error {
 			var err error
-			c.h, err = s.locks.TryLockContext(opwatch.NewContext(context.Background(), &c.op), stripeName(k.stripe, s.layout.stripes), k.name, mode)
+			c.h, err = s.locks.TryLockContext(opwatch.NewContext(context.Background(), &c.op), s.lockName(k), k.name, mode)
 			switch {
 			case err != nil && c.op.Refused():
 				return b.refusedErr(context.Background(), "lock", err)
