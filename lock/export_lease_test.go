@@ -29,7 +29,7 @@ func ExpiredLease(token string) []byte {
 // holder would see it once renewals had failed until past its expiry, and
 // returns its unlock.
 func TryLeaseExpired(t *Table, name string) (unlock func() error, err error) {
-	l, err := t.be.(*leaseBackend).try(name)
+	l, _, err := t.be.(*leaseBackend).try(name)
 	if err != nil || l == nil {
 		return nil, err
 	}

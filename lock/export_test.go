@@ -54,21 +54,21 @@ func NewTableWithFakeOS(cfg Config, os *FakeOS) *Table {
 	return &Table{cfg: cfg, strategy: Flock, be: os, files: make(map[string]*fileState)}
 }
 
-func (o *FakeOS) try(file string) (osLock, error) {
+func (o *FakeOS) try(file string) (osLock, mono, error) {
 	if o.TryErr != nil {
 		if err := o.TryErr(file); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.holders[file] != nil || o.foreign[file] {
-		return nil, nil
+		return nil, 0, nil
 	}
 	o.gen++
 	l := &fakeLock{os: o, file: file, gen: o.gen}
 	o.holders[file] = l
-	return l, nil
+	return l, monoNow(), nil
 }
 
 func (o *FakeOS) openFiles() int    { return 0 }

@@ -20,7 +20,7 @@ func newFlockBackend(*Config, *lockDir) backend { return unsupportedBackend{} }
 
 type unsupportedBackend struct{}
 
-func (unsupportedBackend) try(string) (osLock, error) { return nil, ErrNotSupported }
-func (unsupportedBackend) openFiles() int             { return 0 }
-func (unsupportedBackend) evictIdle(int) int          { return 0 }
-func (unsupportedBackend) close() error               { return nil }
+func (unsupportedBackend) try(string) (osLock, mono, error) { return nil, 0, ErrNotSupported }
+func (unsupportedBackend) openFiles() int                   { return 0 }
+func (unsupportedBackend) evictIdle(int) int                { return 0 }
+func (unsupportedBackend) close() error                     { return nil }

@@ -226,11 +226,11 @@ func (b *flockBackend) discard(lf *lockFile) {
 
 // try takes an exclusive lock; the Table never asks for a shared one (see
 // Table for why).
-func (b *flockBackend) try(name string) (osLock, error) {
+func (b *flockBackend) try(name string) (osLock, mono, error) {
 	for attempt := 0; ; attempt++ {
 		lf, err := b.get(name)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		err = b.lockFd(lf.fd)
 		if err == nil {
@@ -245,19 +245,20 @@ func (b *flockBackend) try(name string) (osLock, error) {
 		}
 		switch {
 		case err == nil:
-			return &flockHeld{b: b, lf: lf, checked: monoNow()}, nil
+			now := monoNow()
+			return &flockHeld{b: b, lf: lf, checked: now}, now, nil
 		case err == errNameless:
 			b.discard(lf)
-			return nil, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
+			return nil, 0, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
 		case err == unix.EWOULDBLOCK:
 			b.put(lf)
-			return nil, nil
+			return nil, 0, nil
 		case err == unix.ENOLCK:
 			// The probe succeeded, so flock works here: the server (or the
 			// kernel) is out of locks for us, e.g. AWS EFS past its
 			// per-mount budget.
 			b.put(lf)
-			return nil, fmt.Errorf("lock %s: %w: the server refused another lock (%v)", b.dir.join(name), ErrTooManyLocks, err)
+			return nil, 0, fmt.Errorf("lock %s: %w: the server refused another lock (%v)", b.dir.join(name), ErrTooManyLocks, err)
 		case attempt == 0 && (err == unix.EBADF || err == unix.EIO || err == unix.ESTALE):
 			// A kept descriptor can go bad: ESTALE if the file was
 			// replaced on the server, EIO after a lost NFS lease. Reopen
@@ -266,7 +267,7 @@ func (b *flockBackend) try(name string) (osLock, error) {
 			continue
 		default:
 			b.discard(lf)
-			return nil, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
+			return nil, 0, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
 		}
 	}
 }

@@ -155,10 +155,10 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (b *leaseBackend) try(name string) (osLock, error) {
+func (b *leaseBackend) try(name string) (osLock, mono, error) {
 	p := name + leaseSuffix
 	if _, err := b.dir.use(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		rec := leaseRecord{token: newToken(), expires: b.now().Add(b.ttl), pid: b.pid, host: b.host}
@@ -171,20 +171,20 @@ func (b *leaseBackend) try(name string) (osLock, error) {
 					continue // released meanwhile: create it
 				}
 				b.dir.done()
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		if err != nil {
 			b.dir.done()
-			return nil, err
+			return nil, 0, err
 		}
 		// The held lease keeps the directory open until unlock.
 		h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
 		go h.renew()
-		return h, nil
+		return h, monoNow(), nil
 	}
 	b.dir.done()
-	return nil, nil
+	return nil, 0, nil
 }
 
 // create writes a new lease file. The fsync makes the record durable before

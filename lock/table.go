@@ -52,9 +52,11 @@ const maxPoll = 20 * time.Millisecond
 // backend takes and releases the OS-level lock on one lock file. The lock is
 // always exclusive (see Table).
 type backend interface {
-	// try attempts the lock without blocking: (nil, nil) when another owner
-	// holds it.
-	try(file string) (osLock, error)
+	// try attempts the lock without blocking: a nil osLock and error when
+	// another owner holds it. at is a reading of the monotonic clock taken
+	// once the lock was granted: the lock's last confirmation and the
+	// Table's time of the take, one reading for both.
+	try(file string) (l osLock, at mono, err error)
 	// openFiles reports the descriptors the backend keeps open.
 	openFiles() int
 	// evictIdle closes idle kept descriptors until at most keep are open,
@@ -622,7 +624,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			// releases a wait makes. Its error is the loss, known.
 			w := opwatch.FromContext(ctx)
 			w.EnterAlways()
-			t.endTurn(f, w, false)
+			t.endTurn(f, w, true, false)
 			w.Exit()
 			continue
 		case free && f.os != nil && !block && f.waiters > 1 && f.paused():
@@ -687,7 +689,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				yield = f.yieldUntil.sub(monoNow())
 			}
 			t.mu.Unlock()
-			l, err := t.acquireOS(ctx, file, block, waited, yield)
+			l, now, err := t.acquireOS(ctx, file, block, waited, yield)
 			t.mu.Lock()
 			f.busy = false
 			if err != nil {
@@ -697,9 +699,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				t.mu.Unlock()
 				return nil, err
 			}
-			// One clock reading for the take: each costs about as much as
-			// the rest of this bookkeeping.
-			now := monoNow()
+			// The backend's reading as it took the lock is the take's:
+			// each reading costs about as much as the rest of this
+			// bookkeeping.
 			if f.released != 0 && now.sub(f.released) < retakeWithin {
 				// Taken again at once: the same tenure (see retakeWithin).
 				// Timed to the take, not to the call: one that waited
@@ -758,7 +760,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 				// turn ends as an Unlock's would, or waiters giving up on
 				// a busy file would keep starting its tenure afresh.
 				w.EnterAlways()
-				_, err = t.endTurn(f, w, f.served(monoNow()))
+				_, err = t.endTurn(f, w, false, false)
 				w.Exit()
 			}
 			t.forget(file, f)
@@ -871,16 +873,19 @@ func (t *Table) forgetAt(file string, f *fileState, now mono) {
 //
 // A blocking caller sleeps for yield first: the file's OS lock was just
 // released for waiters on other hosts (see yieldAfterHandoffs).
-func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, yield time.Duration) (osLock, error) {
+func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, yield time.Duration) (osLock, mono, error) {
 	w := opwatch.FromContext(ctx)
 	if block && yield > 0 {
 		if err := sleepCtx(ctx, yield); err != nil {
-			return nil, &waitError{path: t.path(file), err: err}
+			return nil, 0, &waitError{path: t.path(file), err: err}
 		}
 	}
 	var d time.Duration
 	for tried := waited; ; tried = true {
-		var l osLock
+		var (
+			l  osLock
+			at mono // when l was granted
+		)
 		// A full table fails the first attempt at once; a caller that has
 		// waited already keeps waiting, as for a held lock, until a slot
 		// frees or its context ends: ErrTooManyLocks is an answer given
@@ -891,10 +896,10 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 			// poller of a lock held elsewhere stops here, at its next
 			// attempt, whatever the backend would still allow (a Lease
 			// table's directory stays open while it holds any lease).
-			return nil, ErrClosed
+			return nil, 0, ErrClosed
 		}
 		if full != nil && (!block || !tried) {
-			return nil, full
+			return nil, 0, full
 		}
 		// A poll after the first attempt may be put off (Requeue), so it
 		// leaves room in the caller's bound for calls that may not.
@@ -913,7 +918,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 		case entered:
 			w.RunHook("lock")
 			var err error
-			l, err = t.be.try(file)
+			l, at, err = t.be.try(file)
 			if l != nil {
 				// Granted: on NFS by the server. A refusal may come from
 				// the client alone (the NFS client refuses a lock that
@@ -937,12 +942,12 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 				err = nil
 			}
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		case !block || !tried || !w.Requeue():
 			// Given up on, or refused a slot at the first attempt: the
 			// operation could not start, and says so at once.
-			return nil, &waitError{path: t.path(file), err: abandonedErr(ctx)}
+			return nil, 0, &waitError{path: t.path(file), err: abandonedErr(ctx)}
 		default:
 			// Refused a slot while waiting for another owner: other
 			// waiters' polls fill the caller's bound for a moment. This
@@ -958,12 +963,12 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 				w.EnterAlways()
 				l.unlock()
 				w.Exit()
-				return nil, ErrClosed
+				return nil, 0, ErrClosed
 			}
 			if t.held < t.cfg.MaxHeld {
 				t.held++
 				t.mu.Unlock()
-				return l, nil
+				return l, at, nil
 			}
 			// Others filled the table during our attempt.
 			t.mu.Unlock()
@@ -971,19 +976,19 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 			l.unlock()
 			w.Exit()
 			if !block || !tried {
-				return nil, t.tooMany(file)
+				return nil, 0, t.tooMany(file)
 			}
 		}
 		if !block {
-			return nil, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
+			return nil, 0, fmt.Errorf("lock %s: %w", t.path(file), ErrLocked)
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, &waitError{path: t.path(file), err: err}
+			return nil, 0, &waitError{path: t.path(file), err: err}
 		}
 		d = backoff(d, maxPoll)
 		// Jitter keeps waiters on different hosts from polling in step.
 		if err := sleepCtx(ctx, d/2+rand.N(d/2+1)); err != nil {
-			return nil, &waitError{path: t.path(file), err: err}
+			return nil, 0, &waitError{path: t.path(file), err: err}
 		}
 	}
 }
@@ -1113,17 +1118,24 @@ func (h *Handle) unlock(w *opwatch.Op) error {
 		f.wakeNext(ks)
 		return nil
 	}
-	now := monoNow()
-	served := f.served(now)
-	if f.waiters > 0 && !served && !f.lostOS && !t.closed && now >= f.yieldUntil {
-		// Keep the OS lock for the waiters next in line. Not in the
-		// pause for other hosts' sake (a TryLock's take): the waiters
-		// wait it out, the lock free meanwhile.
-		f.wakeHeads()
-		return nil
+	// Whether this process has served its turn is judged here only for
+	// waiters, whom a lock not served is kept for; otherwise endTurn
+	// judges it at its reading of the clock after the release, one
+	// reading where there were two.
+	judged, served := false, false
+	if f.waiters > 0 {
+		now := monoNow()
+		judged, served = true, f.served(now)
+		if !served && !f.lostOS && !t.closed && now >= f.yieldUntil {
+			// Keep the OS lock for the waiters next in line. Not in
+			// the pause for other hosts' sake (a TryLock's take): the
+			// waiters wait it out, the lock free meanwhile.
+			f.wakeHeads()
+			return nil
+		}
 	}
 	w.EnterAlways()
-	now, err := t.endTurn(f, w, served)
+	now, err := t.endTurn(f, w, judged, served)
 	w.Exit()
 	if f.unused() && t.files[h.file] == f {
 		t.forgetAt(h.file, f, now)
@@ -1146,17 +1158,23 @@ func (f *fileState) served(now mono) bool {
 }
 
 // endTurn releases f's OS lock, which no handle holds any more, and
-// records the release in its tenure, at now, the time it returns.
+// records the release in its tenure, at now, the time it returns. Whether
+// the process served its turn (served) is judged at now unless the caller
+// judged it (judged).
 // Released for waiters elsewhere once this process has had it long enough
 // (served), whether its goroutines wait for it or come back for it (see
 // retakeWithin), it is left alone for them to take it, from the moment it
 // is free (on NFS the release is a round trip); the goroutines here can
 // start no attempt before releaseOS returns. Otherwise a take within
 // retakeWithin goes on with the tenure. t.mu must be held.
-func (t *Table) endTurn(f *fileState, w *opwatch.Op, served bool) (now mono, err error) {
-	yield := served && !f.lostOS && !t.closed
+func (t *Table) endTurn(f *fileState, w *opwatch.Op, judged, served bool) (now mono, err error) {
+	noPause := f.lostOS || t.closed // as before the release, which clears lostOS
 	err = t.releaseOS(f, w)
-	if now = monoNow(); yield {
+	now = monoNow()
+	if !judged {
+		served = f.served(now)
+	}
+	if served && !noPause {
 		// The tenure ends: a take after the pause starts a new one.
 		f.yieldUntil, f.released = now.add(yieldAfterHandoffs), 0
 	} else {
