@@ -38,25 +38,37 @@ func ValidID(id string) error {
 	if len(id) < MinIDLen || len(id) > MaxIDLen {
 		return fmt.Errorf("%w: length %d outside %d..%d", ErrInvalidID, len(id), MinIDLen, MaxIDLen)
 	}
-	for i := 0; i < len(id); i++ {
-		if !idChar[id[i]] {
+	// Eight bytes at a time, their table entries ANDed, with one branch
+	// for the eight: a branch a byte made this check cost as much as a
+	// SHA-256 of the ID, on every operation. The bytes after the first
+	// group that fails are looked at one by one, for the error's index.
+	i := 0
+	for ; i+8 <= len(id); i += 8 {
+		b := id[i : i+8]
+		if idChar[b[0]]&idChar[b[1]]&idChar[b[2]]&idChar[b[3]]&idChar[b[4]]&idChar[b[5]]&idChar[b[6]]&idChar[b[7]] == 0 {
+			break
+		}
+	}
+	for ; i < len(id); i++ {
+		if idChar[id[i]] == 0 {
 			return fmt.Errorf("%w: byte %d is not in [A-Za-z0-9_-]", ErrInvalidID, i)
 		}
 	}
 	return nil
 }
 
-var idChar = func() (t [256]bool) {
+// idChar is 1 for the bytes an ID may hold, 0 for the others.
+var idChar = func() (t [256]uint8) {
 	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
+		t[c] = 1
 	}
 	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
+		t[c] = 1
 	}
 	for c := '0'; c <= '9'; c++ {
-		t[c] = true
+		t[c] = 1
 	}
-	t['-'], t['_'] = true, true
+	t['-'], t['_'] = 1, 1
 	return t
 }()
 

@@ -2,7 +2,9 @@ package fsstore_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -27,6 +29,28 @@ func FuzzValidID(f *testing.F) {
 			t.Fatalf("ValidID(%q) = %v, does not match ErrInvalidID", s, err)
 		}
 	})
+}
+
+// TestValidIDNamesFirstBadByte: ValidID's error names the first byte
+// outside the alphabet wherever it is, in a group of eight it checks at
+// once or in the tail it checks byte by byte, with a second bad byte after
+// it in the same group or the next.
+func TestValidIDNamesFirstBadByte(t *testing.T) {
+	for _, n := range []int{16, 17, 23, 24, 43, 128} {
+		for p := 0; p < n; p++ {
+			for _, bad := range []byte{'/', 0, 0x80, '=', '.'} {
+				b := []byte(strings.Repeat("aZ0-_", 26)[:n])
+				b[p] = bad
+				if q := p + 3; q < n {
+					b[q] = '/'
+				}
+				err := fsstore.ValidID(string(b))
+				if want := fmt.Sprintf("byte %d is not", p); err == nil || !errors.Is(err, fsstore.ErrInvalidID) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("length %d, byte %d = %#x: ValidID = %v, want ErrInvalidID naming %q", n, p, bad, err, want)
+				}
+			}
+		}
+	}
 }
 
 func TestNewIDIsValid(t *testing.T) {
