@@ -52,7 +52,7 @@ const maxPoll = 20 * time.Millisecond
 // backend takes and releases the OS-level lock on one lock file. The lock is
 // always exclusive (see Table).
 type backend interface {
-	// try attempts the lock without blocking: a nil osLock and error when
+	// try attempts the lock without blocking: a nil osLock and nil error when
 	// another owner holds it. at is a reading of the monotonic clock taken
 	// once the lock was granted: the lock's last confirmation and the
 	// Table's time of the take, one reading for both.
