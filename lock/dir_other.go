@@ -63,5 +63,15 @@ func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error)
 	return identify(d.join(name))
 }
 
+// mode returns the type and permission bits of name, not following a
+// symlink.
+func (d *lockDir) mode(name string) (fs.FileMode, error) {
+	fi, err := os.Lstat(d.join(name))
+	if err != nil {
+		return 0, err
+	}
+	return fi.Mode(), nil
+}
+
 // isStale: no NFS client here reports stale handles apart.
 func isStale(error) bool { return false }

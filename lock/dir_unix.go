@@ -186,6 +186,42 @@ func (d *lockDir) ident(name string) (ino uint64, ctime, mtime int64, err error)
 	return uint64(st.Ino), st.Ctim.Nano(), st.Mtim.Nano(), nil
 }
 
+// mode returns the type and permission bits of name, not following a
+// symlink.
+func (d *lockDir) mode(name string) (fs.FileMode, error) {
+	dfd, err := d.use()
+	if err != nil {
+		return 0, err
+	}
+	defer d.done()
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return 0, &fs.PathError{Op: "lstat", Path: d.join(name), Err: err}
+	}
+	return unixMode(uint32(st.Mode)), nil
+}
+
+// unixMode converts st_mode's type bits to fs.FileMode's.
+func unixMode(m uint32) fs.FileMode {
+	switch m & unix.S_IFMT {
+	case unix.S_IFREG:
+		return 0
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}
+
 // renameRefusedOpen: a rename here replaces a file open elsewhere.
 func renameRefusedOpen(error) bool { return false }
 

@@ -34,7 +34,22 @@ func (h *fileHandle) tryLock() (bool, error) {
 	if h.f == nil {
 		f, err := os.OpenFile(h.path, os.O_CREATE|os.O_RDWR|syscallNoFollow, 0o600)
 		if err != nil {
+			var fi fs.FileInfo
+			if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EOPNOTSUPP) {
+				if fi, _ = os.Lstat(h.path); fi != nil && !fi.Mode().IsRegular() {
+					return false, notLockFile(h.path, fi.Mode(), err)
+				}
+			}
 			return false, err
+		}
+		// A FIFO or a device opens read-write without blocking, and its
+		// flock is this host's alone (see ErrNotLockFile).
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			if err != nil {
+				return false, err
+			}
+			return false, notLockFile(h.path, fi.Mode(), nil)
 		}
 		h.f = f
 	}

@@ -159,7 +159,26 @@ func (b *flockBackend) open(name string) (int, error) {
 			if err == ErrClosed {
 				return -1, err
 			}
-			return -1, &fs.PathError{Op: "open lock", Path: b.dir.join(name), Err: err}
+			perr := &fs.PathError{Op: "open lock", Path: b.dir.join(name), Err: err}
+			if err == unix.ELOOP || err == unix.EISDIR || err == unix.ENXIO || err == unix.EOPNOTSUPP {
+				// A symlink, a directory, a socket: say so.
+				if m, merr := b.dir.mode(name); merr == nil && !m.IsRegular() {
+					return -1, notLockFile(b.dir.join(name), m, perr)
+				}
+			}
+			return -1, perr
+		}
+		// Opened read-write without blocking a FIFO or a device opens:
+		// neither is a lock file, and a flock on one is this host's
+		// alone (on NFS too), so it would lock out no other host.
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			b.closeFd(fd)
+			return -1, &fs.PathError{Op: "fstat lock", Path: b.dir.join(name), Err: err}
+		}
+		if m := unixMode(uint32(st.Mode)); !m.IsRegular() {
+			b.closeFd(fd)
+			return -1, notLockFile(b.dir.join(name), m, nil)
 		}
 		return fd, nil
 	}

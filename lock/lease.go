@@ -276,6 +276,17 @@ func readLease(d *lockDir, p string, patience time.Duration) (leaseRecord, error
 // a file without a record: breakers must all name a lease alike.
 func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err error) {
 	rec, err := readLease(b.dir, p, 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !isStale(err) {
+		// No lease record read: a file of another type there (a FIFO
+		// reads empty, or EAGAIN with a writer; a directory fails;
+		// a socket or a symlink does not open) is not one to judge
+		// by its age and break, nor a lease held: it is refused.
+		// Looked at only here, where a lease file read fine costs no
+		// look.
+		if m, merr := b.dir.mode(p); merr == nil && !m.IsRegular() {
+			return "", time.Time{}, notLockFile(b.dir.join(p), m, err)
+		}
+	}
 	switch {
 	case errKernelLease(err):
 		// The file is in use on the file server's host, and the refused

@@ -42,7 +42,39 @@ var (
 	// one (ENOLCK). It is returned at once, never after waiting, and does not
 	// match ErrLocked: nobody else holds the lock that was asked for.
 	ErrTooManyLocks = errors.New("lock: too many locks held")
+	// ErrNotLockFile reports that a lock or lease file's name holds what
+	// this package never makes there and will not lock through: a
+	// directory, a FIFO, a socket, a device or a symbolic link, planted or
+	// left by a tool. It is returned at once, never after waiting: nothing
+	// this package does removes it. The error names the path and its type.
+	// A flock on a FIFO or a device is taken by the local kernel alone,
+	// never by an NFS server, so taking it would let two hosts hold the
+	// lock at once.
+	ErrNotLockFile = errors.New("lock: not a lock file")
 )
+
+// notLockFile is the ErrNotLockFile error for path, whose file has the
+// type bits of m.
+func notLockFile(path string, m fs.FileMode, err error) error {
+	what := "not a regular file"
+	switch {
+	case m&fs.ModeSymlink != 0:
+		what = "a symbolic link"
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	msg := fmt.Sprintf("%s is %s, where only a regular file this package made belongs; remove it (no process of the store makes one there)", path, what)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNotLockFile, msg, err)
+	}
+	return fmt.Errorf("%w: %s", ErrNotLockFile, msg)
+}
 
 // Mode selects an exclusive or a shared lock.
 type Mode int
