@@ -3,6 +3,9 @@ package fsstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"syscall"
 
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/lock"
@@ -168,3 +171,62 @@ var (
 	// changes.
 	ErrNoHardLinks = errors.New("the file system does not support hard links, which a store needs (FAT, exFAT and some FUSE file systems have none)")
 )
+
+// shardNameHint follows an error met at a shard directory's name that
+// holds something else (a file, a FIFO, a symlink: ENOTDIR, ELOOP), which
+// fails every session whose record belongs there until it is gone.
+const shardNameHint = "a shard directory's name holds something that is not a directory the store made (a file, a FIFO, a symbolic link); remove it, and the store makes the directory again at the next save"
+
+// notShardDir reports whether err was met at a shard directory's name
+// that holds something other than a directory: ENOTDIR from a path
+// through it.
+func notShardDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
+
+// shardNameTaken returns, for an entry e of dir (data/ or a directory
+// between it and the leaf shards) named as a shard is but not a
+// directory, the error a sweep and Stats count for it; nil for any other
+// entry. Counted foreign, it passed unnoticed (sessgc exited 0) while
+// every session of the shard failed.
+func shardNameTaken(dir string, e fs.DirEntry) error {
+	n := e.Name()
+	if e.IsDir() || len(n) != 2 || !isRecordName(n+"000000000000000000000000000000") {
+		return nil
+	}
+	return fmt.Errorf("%s is %s: %s", filepath.Join(dir, n), typeName(e.Type()), shardNameHint)
+}
+
+// typeName names the type of a file of mode m, for a message.
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "a file of another type"
+}
+
+// lockNameTaken returns, for an entry of the lock directory named as the
+// store's lock or lease files are but not a regular file (typ its type),
+// the error a sweep and Stats count for it; nil for any other entry. The
+// lock package refuses to lock through it (lock.ErrNotLockFile), so the
+// sessions on that lock file can take no lock until it is gone: counted
+// foreign, it passed unnoticed.
+func lockNameTaken(dir, name string, typ fs.FileMode) error {
+	if typ.IsRegular() {
+		return nil
+	}
+	_, broken, isLease := lock.IsLeaseFile(name)
+	if !(isLease && !broken) && !isStripeName(name) && name != markerLock && name != sweepLock && !fleetLockName(name) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is removed; remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))
+}

@@ -567,6 +567,9 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Op == "fsync dir" {
 			return targetErr(dir, name, err) // nothing written, the new directory removed
 		}
+		if err == unix.ENOTDIR || err == unix.ELOOP {
+			return fmt.Errorf("%s: %w", shardNameHint, &fs.PathError{Op: "open dir", Path: dir, Err: err})
+		}
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)

@@ -413,6 +413,10 @@ func (c *statsCounter) root(ctx context.Context, dir string) error {
 // that are not shards: temp files (Open's writability probe) and foreign
 // files, as the sweep's between does.
 func (c *statsCounter) between(_ context.Context, dir string, e fs.DirEntry) error {
+	if err := shardNameTaken(dir, e); err != nil {
+		c.fail(err)
+		return nil
+	}
 	if !isTemp(e) {
 		c.foreign.Add(1)
 		return nil
@@ -763,6 +767,10 @@ func (c *statsCounter) locks(ctx context.Context, dir string, ttl time.Duration)
 			default:
 				c.foreign.Add(1)
 			}
+			return
+		}
+		if err := lockNameTaken(dir, name, typ); err != nil {
+			c.fail(err)
 			return
 		}
 		if foreignInLocks(name, typ) {

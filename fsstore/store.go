@@ -1320,11 +1320,13 @@ func (s *Store) readError(p string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
 	case isSymlinkErr(err):
-		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store (at the record's name or its shard directory's; remove it): %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	case errors.Is(err, errNotRegular), errors.Is(err, errTooBig):
 		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("fsstore: load: %w: %w", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err})
+	case notShardDir(err):
+		return fmt.Errorf("fsstore: load %s: %w: %s: %w", p, ErrRefused, shardNameHint, &fs.PathError{Op: "read", Path: p, Err: err})
 	}
 	return fmt.Errorf("fsstore: load: %w", &fs.PathError{Op: "read", Path: p, Err: err})
 }
@@ -2153,11 +2155,13 @@ func (s *Store) touchError(p string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
 	case isSymlinkErr(err):
-		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store: %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store (at the record's name or its shard directory's; remove it): %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	case errors.Is(err, errNotRegular):
 		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("fsstore: touch: %w: %w", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
+	case notShardDir(err):
+		return fmt.Errorf("fsstore: touch %s: %w: %s: %w", p, ErrRefused, shardNameHint, &fs.PathError{Op: "open", Path: p, Err: err})
 	}
 	return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "open", Path: p, Err: err})
 }

@@ -873,6 +873,10 @@ func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error
 	if isTemp(e) {
 		return sw.temp(ctx, nil, dir, e.Name())
 	}
+	if err := shardNameTaken(dir, e); err != nil {
+		sw.fail(err)
+		return nil
+	}
 	sw.foreign.Add(1)
 	return nil
 }
@@ -2325,6 +2329,10 @@ func (sw *sweeper) locks(ctx context.Context) error {
 			default:
 				sw.foreign.Add(1)
 			}
+			return
+		}
+		if err := lockNameTaken(dir, name, typ); err != nil {
+			sw.fail(err)
 			return
 		}
 		if foreignInLocks(name, typ) {
