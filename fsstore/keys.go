@@ -207,13 +207,13 @@ func KeysFromFileTrusted(path string) ([]Key, error) {
 func keysOpenHint(path string, err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", path)
+		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", shellQuote(path))
 	case errors.Is(err, fs.ErrPermission):
 		who := "this process's user"
 		if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs
 			who = fmt.Sprintf("%s (uid %d)", who, uid)
 		}
-		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", who, path, path)
+		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", who, shellQuote(path), shellQuote(path))
 	}
 	return ""
 }
