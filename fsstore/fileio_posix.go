@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/nospace"
 )
 
 // Raw syscalls instead of os.File on the hot paths: os.Open registers every
@@ -503,7 +505,7 @@ func (r *rootDir) mkdirAll(dir string, perm fs.FileMode, sync func(int) error) e
 	defer unix.Close(fd)
 	err = unix.Mkdirat(fd, name, uint32(perm.Perm()))
 	if err != nil && err != unix.EEXIST {
-		return err
+		return nospace.Explain(fd, err)
 	}
 	created := err == nil
 	if sync != nil {
@@ -713,7 +715,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		}
 	}
 	if err != nil {
-		return &fs.PathError{Op: "create temp", Path: strings.Clone(tmpName), Err: noFollowErr(err)}
+		return &fs.PathError{Op: "create temp", Path: strings.Clone(tmpName), Err: nospace.Explain(dfd, noFollowErr(err))}
 	}
 	ok := false
 	defer func() {

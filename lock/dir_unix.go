@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/nospace"
 )
 
 // lockDir is the lock directory, held open. Lock and lease files are
@@ -120,6 +122,9 @@ func (d *lockDir) openFd(name string, flags int, perm fs.FileMode) (int, error) 
 		fd, err := unix.Openat(dfd, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
 		if err == unix.EINTR {
 			continue
+		}
+		if err == unix.ENOSPC {
+			return -1, nospace.Explain(dfd, err)
 		}
 		if err == unix.EMLINK {
 			err = unix.ELOOP // FreeBSD's spelling of O_NOFOLLOW's refusal
