@@ -335,3 +335,10 @@ func (s *Store) SetKeyCheckBackdateHookForTest(h func(path string)) {
 func WithMountsForTest(fstabPath string, mounted func(point string) bool) Option {
 	return optionFunc(func(c *config) { c.mounts = fstab.Hosts{Fstab: fstabPath, Mounted: mounted} })
 }
+
+// SetHostClockForTest replaces the clock of this host's own judgements
+// (Load's, Touch's, Range's, a rekey's) with now, and nothing else: unlike
+// WithClock, files keep the times the file system gives them and the
+// sweep and Stats read the file server's clock, as on a host whose clock
+// is stepped away from the server's. Set it before the store is used.
+func (s *Store) SetHostClockForTest(now func() time.Time) { s.cfg.now = now }

@@ -147,6 +147,18 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	if opts.Rate > 0 {
 		lim = newLimiter(opts.Rate)
 	}
+	// Expiry is judged by the file server's clock, which stamps the
+	// records' mtimes, as the sweep judges it (see rekeyDone).
+	clock := serverClock{fake: s.cfg.now}
+	if !s.cfg.fakeClock {
+		var err error
+		if clock, err = newServerClock(s.dir); err != nil {
+			// A top directory this user may not write, while the shards
+			// are: this host's clock, as before, rather than no pass.
+			s.cfg.logger.Warn("rekey: the file server's clock could not be read; records are judged expired by this host's clock, which must then be right", "err", err)
+			clock = hostClock()
+		}
+	}
 	c := opts.Progress
 	if c == nil {
 		c = new(RekeyProgress)
@@ -211,7 +223,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			if h := s.testHooks.rekeyListed; h != nil {
 				h(name)
 			}
-			res, err := s.rekeyOne(ctx, dir, name, lim, guard, order)
+			res, err := s.rekeyOne(ctx, dir, name, lim, guard, order, clock)
 			// A record a request changed meanwhile is read again: a
 			// touch leaves it under the old key. Deleted or saved, it is
 			// gone or under the newest key then. One aside is read again
@@ -221,13 +233,13 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			for try := 1; (res == rekeyRaced || res == rekeyAside) && err == nil; try++ {
 				if try == rekeyTries {
 					if res == rekeyAside {
-						res, err = s.rekeyAfterSweep(ctx, dir, name, lim, guard, order)
+						res, err = s.rekeyAfterSweep(ctx, dir, name, lim, guard, order, clock)
 						break
 					}
 					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, name), errRekeyRaced, try)
 					break
 				}
-				res, err = s.rekeyOne(ctx, dir, name, lim, guard, order)
+				res, err = s.rekeyOne(ctx, dir, name, lim, guard, order, clock)
 			}
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -308,19 +320,19 @@ func (g *deployedGuard) check(kr *keyring) error {
 // is sealed with did not reach the hosts after the newest one. Its errors
 // name the record by its path: on a full or read-only disk the call that
 // fails is about a temp or lock file, which says nothing to the operator.
-func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard) (rekeyResult, error) {
+func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock serverClock) (rekeyResult, error) {
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
 	limit := maxRecordFile
 	b, st, err := s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return s.rekeyGone(dir, name)
+			return s.rekeyGone(dir, name, clock)
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if res, done := s.rekeyDone(kr, st, &h); done {
+		if res, done := s.rekeyDone(kr, st, &h, clock.now()); done {
 			return res, nil
 		}
 	}
@@ -346,7 +358,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	b, st, err = s.root.readFile(p, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return s.rekeyGone(dir, name)
+			return s.rekeyGone(dir, name, clock)
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
@@ -361,7 +373,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	if err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
-	if res, done := s.rekeyDone(kr, st, &h); done {
+	if res, done := s.rekeyDone(kr, st, &h, clock.now()); done {
 		return res, nil
 	}
 	res := rekeyedSealed
@@ -587,7 +599,7 @@ var errKeyOrderReported = errors.New("left under its key, as reported for an ear
 // left to do, and the old key be retired: it is to be read again
 // (rekeyAside), unless it expired (left to the sweep, as under its name)
 // or is under the newest key already.
-func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
+func (s *Store) rekeyGone(dir, name string, clock serverClock) (rekeyResult, error) {
 	p, aside := filepath.Join(dir, name), filepath.Join(dir, asideName(name))
 	if h := s.testHooks.asideLook; h != nil {
 		h(p)
@@ -633,7 +645,7 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, &fs.PathError{Op: "read", Path: filepath.Base(aside), Err: err})
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if res, done := s.rekeyDone(s.keys.Load(), st, &h); done {
+		if res, done := s.rekeyDone(s.keys.Load(), st, &h, clock.now()); done {
 			return res, nil
 		}
 	}
@@ -641,11 +653,15 @@ func (s *Store) rekeyGone(dir, name string) (rekeyResult, error) {
 }
 
 // rekeyDone reports a record with header h and attributes st that needs
-// no rewrite under kr: expired (left for the sweep), or under the newest
-// key already.
-func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header) (rekeyResult, bool) {
+// no rewrite under kr: expired at now (left for the sweep), or under the
+// newest key already. now is the pass's reading of the file server's
+// clock, which stamped the record's mtime: judged by this host's, a rekey
+// on a host whose clock ran an hour ahead took every session of a shorter
+// idle timeout for expired and left it under the old key, whose
+// retirement then logged its user out.
+func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header, now time.Time) (rekeyResult, bool) {
 	switch {
-	case s.expired(st, h):
+	case expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now):
 		return rekeyExpired, true
 	case h.Flags&record.FlagEncrypted != 0 && h.KeyID == kr.newest:
 		return rekeyUpToDate, true
@@ -668,7 +684,7 @@ const rekeyAsideWait = time.Minute
 // or by a locked Delete that found its lock lost (or was killed there),
 // which leaves it for the sweep. No lock of a session is held while it
 // waits: a sweep takes those with its own held.
-func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard) (rekeyResult, error) {
+func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock serverClock) (rekeyResult, error) {
 	if h := s.testHooks.rekeyAsideWait; h != nil {
 		h(name)
 	}
@@ -685,7 +701,7 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limi
 	default:
 		return rekeyAside, fmt.Errorf("%s, under an old key: sweep lock: %w", s.asideWhere(dir, name), closedLock(err))
 	}
-	res, err := s.rekeyOne(ctx, dir, name, lim, guard, order)
+	res, err := s.rekeyOne(ctx, dir, name, lim, guard, order, clock)
 	if res == rekeyAside && err == nil {
 		err = fmt.Errorf("%s, under an old key, and no sweep is running: run a sweep (sessgc run) to put it back, then rekey again", s.asideWhere(dir, name))
 	}
