@@ -147,41 +147,47 @@ func (b *flockBackend) get(name string) (*lockFile, error) {
 func (b *flockBackend) open(name string) (int, error) {
 	evicted := false
 	for {
-		fd, err := b.dir.openFd(name, unix.O_RDWR|unix.O_CREAT, b.perm)
-		switch {
-		case (err == unix.EMFILE || err == unix.ENFILE) && !evicted:
+		fd, err := openLockFd(b.dir, name, b.perm, b.closeFd)
+		if (errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)) && !evicted {
 			evicted = true
 			if b.evictIdle(0) > 0 {
 				continue
 			}
 		}
-		if err != nil {
-			if err == ErrClosed {
-				return -1, err
-			}
-			perr := &fs.PathError{Op: "open lock", Path: b.dir.join(name), Err: err}
-			if err == unix.ELOOP || err == unix.EISDIR || err == unix.ENXIO || err == unix.EOPNOTSUPP {
-				// A symlink, a directory, a socket: say so.
-				if m, merr := b.dir.mode(name); merr == nil && !m.IsRegular() {
-					return -1, notLockFile(b.dir.join(name), m, perr)
-				}
-			}
-			return -1, perr
-		}
-		// Opened read-write without blocking a FIFO or a device opens:
-		// neither is a lock file, and a flock on one is this host's
-		// alone (on NFS too), so it would lock out no other host.
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			b.closeFd(fd)
-			return -1, &fs.PathError{Op: "fstat lock", Path: b.dir.join(name), Err: err}
-		}
-		if m := unixMode(uint32(st.Mode)); !m.IsRegular() {
-			b.closeFd(fd)
-			return -1, notLockFile(b.dir.join(name), m, nil)
-		}
-		return fd, nil
+		return fd, err
 	}
+}
+
+// openLockFd opens (creating it) the lock file name in d read-write, and
+// refuses what is not a regular file there with ErrNotLockFile: a FIFO or
+// a device opens read-write without blocking, and its flock is this
+// host's alone, on NFS too, so it would lock out no other host; a
+// symlink, a directory or a socket does not open. closeFd closes a
+// descriptor refused.
+func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) error) (int, error) {
+	fd, err := d.openFd(name, unix.O_RDWR|unix.O_CREAT, perm)
+	if err != nil {
+		if err == ErrClosed {
+			return -1, err
+		}
+		perr := &fs.PathError{Op: "open lock", Path: d.join(name), Err: err}
+		if err == unix.ELOOP || err == unix.EISDIR || err == unix.ENXIO || err == unix.EOPNOTSUPP {
+			if m, merr := d.mode(name); merr == nil && !m.IsRegular() {
+				return -1, notLockFile(d.join(name), m, perr)
+			}
+		}
+		return -1, perr
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		closeFd(fd)
+		return -1, &fs.PathError{Op: "fstat lock", Path: d.join(name), Err: err}
+	}
+	if m := unixMode(uint32(st.Mode)); !m.IsRegular() {
+		closeFd(fd)
+		return -1, notLockFile(d.join(name), m, nil)
+	}
+	return fd, nil
 }
 
 // evictIdle closes idle descriptors, least recently used first, until at
@@ -516,9 +522,10 @@ func (h *flockHeld) unlock() error {
 // dot file that is created once and never removed.
 func probeFlock(d *lockDir, perm fs.FileMode) error {
 	p := d.join(".probe")
-	fd, err := d.openFd(".probe", unix.O_RDWR|unix.O_CREAT, perm)
+	// A FIFO there would take a flock where the mount's files may not.
+	fd, err := openLockFd(d, ".probe", perm, unix.Close)
 	if err != nil {
-		return &fs.PathError{Op: "open lock", Path: p, Err: err}
+		return err
 	}
 	defer unix.Close(fd)
 	err = flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)

@@ -57,6 +57,36 @@ func TestNotLockFileRefused(t *testing.T) {
 			}
 		})
 	}
+	for _, k := range kinds {
+		// The lock directory's own files, read or locked by NewTable: a
+		// FIFO at the flock probe's name took the probe's flock, the
+		// local kernel's, where the mount's files may take none.
+		for _, own := range []string{".probe", lock.StrategyFile} {
+			t.Run("NewTable/"+own+"/"+k.name, func(t *testing.T) {
+				dir := t.TempDir()
+				p := filepath.Join(dir, own)
+				if err := k.make(p); err != nil {
+					t.Skipf("cannot make %s here: %v", k.what, err)
+				}
+				tab, err := lock.NewTable(lock.Config{Dir: dir})
+				if err == nil {
+					tab.Close()
+				}
+				if own == lock.StrategyFile && k.name == "fifo" {
+					// Read without blocking, it reads empty: a first
+					// line that names no strategy, which says to
+					// remove the file.
+					if err == nil || !strings.Contains(err.Error(), "remove the file") {
+						t.Errorf("NewTable with a FIFO at %s: %v, want an error saying to remove it", own, err)
+					}
+					return
+				}
+				if !errors.Is(err, lock.ErrNotLockFile) || !strings.Contains(err.Error(), k.what) {
+					t.Errorf("NewTable with %s at %s: %v, want ErrNotLockFile naming it", k.what, own, err)
+				}
+			})
+		}
+	}
 	for _, strat := range []lock.Strategy{lock.Flock, lock.Lease} {
 		for _, k := range kinds {
 			t.Run(strat.String()+"/"+k.name, func(t *testing.T) {

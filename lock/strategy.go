@@ -31,17 +31,25 @@ const maxStrategyFile = 4096
 
 // readStrategy returns the strategy recorded in d, or Auto when none is.
 func readStrategy(d *lockDir) (Strategy, error) {
+	// What is not a regular file there (a symlink, a socket, a
+	// directory) fails the open or the read: ErrNotLockFile says so.
+	notFile := func(err error) error {
+		if m, merr := d.mode(StrategyFile); merr == nil && !m.IsRegular() {
+			return notLockFile(d.join(StrategyFile), m, err)
+		}
+		return err
+	}
 	f, err := openRecord(d, StrategyFile, time.Second)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Auto, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, notFile(err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxStrategyFile))
 	if err != nil {
-		return 0, &fs.PathError{Op: "read", Path: d.join(StrategyFile), Err: err}
+		return 0, notFile(&fs.PathError{Op: "read", Path: d.join(StrategyFile), Err: err})
 	}
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	s, err := ParseStrategy(string(bytes.TrimSpace(line)))
