@@ -279,6 +279,14 @@ func runHelper(role string) error {
 		report("cas", s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("cas"), Version: 1}))
 		_, err = s.Range(ctx, func(*fsstore.Record) bool { return true })
 		report("range", err)
+		if id2 := os.Getenv("STORE_ID2"); id2 != "" {
+			// A session whose lock file is another user's.
+			l, err := s.Lock(ctx, id2, fsstore.Exclusive)
+			if err == nil {
+				l.Unlock()
+			}
+			report("lock2", err)
+		}
 		return nil
 	case "rekey":
 		// A rekey of the store, as sessgc runs it, with the key lines in

@@ -109,7 +109,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
 		if h, err = s.locks.Lock(ctx, s.lockName(k), k.name, mode); err != nil {
-			err = lockErr("lock: "+s.recordPath(k), err)
+			err = lockErr("lock: "+s.recordPath(k), err, s.dir)
 		}
 	} else {
 		c := b.get("lock", OpLockWait, k.name)
@@ -120,7 +120,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 			case err != nil && c.op.Refused():
 				return b.refusedErr(ctx, "lock", err)
 			case err != nil:
-				return lockErr("lock: "+s.recordPath(k), err)
+				return lockErr("lock: "+s.recordPath(k), err, s.dir)
 			}
 			return nil
 		}
@@ -183,7 +183,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
 		if h, err = s.locks.TryLock(s.lockName(k), k.name, mode); err != nil {
-			err = lockErr("lock: "+s.recordPath(k), err)
+			err = lockErr("lock: "+s.recordPath(k), err, s.dir)
 		}
 	} else {
 		// No wait for a holder here; its call into the filesystem, if
@@ -198,7 +198,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 			case err != nil && c.op.Refused():
 				return b.refusedErr(context.Background(), "lock", err)
 			case err != nil:
-				return lockErr("lock: "+s.recordPath(k), err)
+				return lockErr("lock: "+s.recordPath(k), err, s.dir)
 			}
 			return nil
 		}
@@ -856,9 +856,12 @@ func (s *Store) recordPath(k key) string {
 
 // lockErr wraps an error of the lock table for op. The table closes with
 // the store, so a wait that Close ended also matches ErrClosed, the error
-// callers know (httpsession answers 503 for it, as for a restart).
-func lockErr(op string, err error) error {
-	return fmt.Errorf("fsstore: %s: %w", op, closedLock(err))
+// callers know (httpsession answers 503 for it, as for a restart). A
+// permission error (a lock file root made, running sessgc or an app as
+// root once) says what to do about it, as Open's do, for the store in
+// storeDir: the bare EACCES failed every session on that lock file.
+func lockErr(op string, err error, storeDir string) error {
+	return fmt.Errorf("fsstore: %s: %w%s", op, closedLock(err), ownerHint(storeDir, err))
 }
 
 // closedLock is err of the lock table, made to match ErrClosed too when the

@@ -1324,7 +1324,7 @@ func (s *Store) readError(p string, err error) error {
 	case errors.Is(err, errNotRegular), errors.Is(err, errTooBig):
 		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("fsstore: load: %w: %w", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err})
+		return fmt.Errorf("fsstore: load: %w: %w%s", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err}, ownerHint(s.dir, err))
 	case notShardDir(err):
 		return fmt.Errorf("fsstore: load %s: %w: %s: %w", p, ErrRefused, shardNameHint, &fs.PathError{Op: "read", Path: p, Err: err})
 	}
@@ -1514,7 +1514,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		s.bufs.Put(bp)
 	}
 	if err != nil {
-		return fmt.Errorf("fsstore: save: %w", err)
+		return fmt.Errorf("fsstore: save: %w%s", err, ownerHint(s.dir, err))
 	}
 	if s.cache != nil {
 		s.cache.drop(k.name)
@@ -1598,7 +1598,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		if c != nil && c.op.Refused() {
 			return s.bnd.refusedErr(ctx, "compare-and-swap", err)
 		}
-		return lockErr("compare-and-swap: "+s.recordPath(k), err)
+		return lockErr("compare-and-swap: "+s.recordPath(k), err, s.dir)
 	}
 	// The wait for the lock is over: a call on the wire from now on is
 	// the operation's own, not a poll (see bounder.wait).
@@ -2159,7 +2159,7 @@ func (s *Store) touchError(p string, err error) error {
 	case errors.Is(err, errNotRegular):
 		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("fsstore: touch: %w: %w", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: touch: %w: %w%s", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err}, ownerHint(s.dir, err))
 	case notShardDir(err):
 		return fmt.Errorf("fsstore: touch %s: %w: %s: %w", p, ErrRefused, shardNameHint, &fs.PathError{Op: "open", Path: p, Err: err})
 	}
