@@ -1947,12 +1947,23 @@ func (sw *sweeper) unreadableExpired(aside string) (fileStat, bool) {
 // aside (attributes st) of record rec at p, past any session's life
 // (unreadableExpired): counted as the expired session, or as a stale temp
 // file where the other aside name holds a copy too (the session, or
-// expired with it and counted at its own turn).
+// expired with it and counted at its own turn), or where the name holds
+// this very file (a put-back that died between its link and its unlink):
+// the listing counts that as the session, and the aside link frees
+// nothing, as settleAside counts a readable one. Counted as a session at
+// each name, one expired session was two removed, its bytes freed twice.
 func (sw *sweeper) dropUnreadable(dir, p, rec, aside string, st fileStat) {
+	named, taken, err := sw.s.nameStat(p)
+	if err != nil {
+		sw.fail(&fs.PathError{Op: "stat", Path: p, Err: err})
+		return
+	}
+	linked := taken && named.sameFile(st)
 	_, oerr := sw.s.root.lstat(filepath.Join(dir, otherAside(filepath.Base(aside), rec)))
+	temp := linked || oerr == nil
 	if sw.opts.DryRun {
-		if oerr == nil {
-			sw.superseded(aside, st, false)
+		if temp {
+			sw.superseded(aside, st, linked)
 		} else {
 			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.sessions)
 		}
@@ -1961,8 +1972,8 @@ func (sw *sweeper) dropUnreadable(dir, p, rec, aside string, st fileStat) {
 	if !sw.drop(p, aside, &st) {
 		return
 	}
-	if oerr == nil {
-		sw.superseded(aside, st, false)
+	if temp {
+		sw.superseded(aside, st, linked)
 		return
 	}
 	sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: sw.clock.now().Sub(st.mtime)}, &sw.sessions)

@@ -1,0 +1,73 @@
+package fsstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestSweepUnreadableAsideLinkPastLife: as TestSweepAsideLinkOfRecordFreesNothing,
+// one file under both the record's name and an aside name (a put-back that
+// died between its link and its unlink), but its data unreadable (EACCES)
+// and its mtime past any session's life: the sweep removes the aside link
+// unread (TestSweepUnreadableCopyPastLife) and the record at the name as
+// the listing removes an expired one. That is one expired session and a
+// leftover link, its size freed once, as the readable copy is counted:
+// counted as a session at each name, one expired session was two removed,
+// its bytes freed twice.
+func TestSweepUnreadableAsideLinkPastLife(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{".tmp-gc-", ".tmp-gd-"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+			id := newID(t)
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("linked twice")}); err != nil {
+				t.Fatal(err)
+			}
+			p := s.RecordPathForTest(id)
+			past := time.Now().Add(-testIdle - 5*time.Minute)
+			if err := os.Chtimes(p, past, past); err != nil {
+				t.Fatal(err)
+			}
+			aside := filepath.Join(filepath.Dir(p), kind+filepath.Base(p))
+			if err := os.Link(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.SetOpenFaultForTest(func(path string) error {
+				if path == aside || path == p {
+					return syscall.EACCES // the file, under either name
+				}
+				return nil
+			})
+			defer s.SetOpenFaultForTest(nil)
+			if got, err := s.Stats(ctx, fsstore.StatsOptions{}); err != nil || got.Expired != 1 || got.Live != 0 || got.Errors != 0 {
+				t.Errorf("Stats: %+v, %v; want one expired session", got, err)
+			}
+			for _, dry := range []bool{true, false} {
+				var removed int64
+				st, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: dry, OnRemove: func(r fsstore.Removal) { removed += r.Size }})
+				if err != nil || st.Errors != 0 || st.Sessions != 1 || st.Temps != 1 || st.Bytes != fi.Size() || removed != fi.Size() {
+					t.Errorf("sweep (dry run %v): %+v, %v (OnRemove's sizes: %d); want one session, one temp file, %d bytes freed: "+
+						"the aside link frees nothing while the name holds its file", dry, st, err, removed, fi.Size())
+				}
+			}
+			if left := asides(t, dir); len(left) != 0 {
+				t.Errorf("left aside: %v", left)
+			}
+			if _, err := os.Lstat(p); !os.IsNotExist(err) {
+				t.Errorf("the record: %v; want it removed", err)
+			}
+		})
+	}
+}
