@@ -203,9 +203,14 @@ func KeysFromFileTrusted(path string) ([]Key, error) {
 // path: a bare "no such file or directory" or "permission denied" named
 // neither the first key's making nor the user the file is for, and
 // operators made a key on each host (a different key each time) or wrote
-// the file as root.
-func keysOpenHint(path string, err error) string {
+// the file as root. reload: a running store's reload met it, whose keys
+// file is to be put back, not made: a first key made then is one no other
+// host has, and the sessions this host sealed with it would load nowhere
+// else.
+func keysOpenHint(path string, err error, reload bool) string {
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && reload:
+		return fmt.Sprintf(": put the same keys file back, copied from another host (every host must have the same keys; a key made anew with sessgc keygen is none of theirs): copy it to a temporary name beside it, as the user the app servers run as and mode 600, then rename it over %s", path)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", shellQuote(path))
 	case errors.Is(err, fs.ErrPermission):
@@ -222,14 +227,15 @@ func keysOpenHint(path string, err error) string {
 // and, when it parses, tells when the file last changed, for a settled
 // read to tell a file that no one is writing.
 // Unless trustPath, it refuses a file that another user could replace
-// (checkKeysPath).
-func readKeysFile(path string, trustPath bool) (keys []Key, changed time.Time, err error) {
+// (checkKeysPath). reload: a running store reads it again (see
+// keysOpenHint).
+func readKeysFile(path string, trustPath, reload bool) (keys []Key, changed time.Time, err error) {
 	f, err := openKeysFile(path)
 	if errors.Is(err, errNotRegular) {
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (a socket?)", path)
 	}
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w%s", err, keysOpenHint(path, err))
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %w%s", err, keysOpenHint(path, err, reload))
 	}
 	defer f.Close()
 	// The type and size are those of the file opened, not of what the path

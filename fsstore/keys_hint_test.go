@@ -19,7 +19,7 @@ import (
 // reads any file.
 func TestKeysFileOpenErrorsSayWhatToDo(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys")
-	_, _, readErr := readKeysFile(path, false)
+	_, _, readErr := readKeysFile(path, false, false)
 	if !errors.Is(readErr, fs.ErrNotExist) {
 		t.Fatalf("missing keys file: %v, want an error matching fs.ErrNotExist", readErr)
 	}
@@ -29,8 +29,8 @@ func TestKeysFileOpenErrorsSayWhatToDo(t *testing.T) {
 		want []string
 	}{
 		{"missing", readErr.Error(), []string{"sessgc keygen --id 1 > " + path, "copy that same file to every host"}},
-		{"not this user's", keysOpenHint(path, fmt.Errorf("open %s: %w", path, fs.ErrPermission)), []string{"may not read it", "chown USER " + path, "chmod 600 " + path}},
-		{"another error: no hint", keysOpenHint(path, errors.New("input/output error")), nil},
+		{"not this user's", keysOpenHint(path, fmt.Errorf("open %s: %w", path, fs.ErrPermission), false), []string{"may not read it", "chown USER " + path, "chmod 600 " + path}},
+		{"another error: no hint", keysOpenHint(path, errors.New("input/output error"), false), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,7 +124,7 @@ func keysFromFileSettled(ctx context.Context, path string, hk keysReadHooks, tru
 		if hk.read != nil {
 			hk.read()
 		}
-		keys, changed, err := readKeysFile(path, trustPath)
+		keys, changed, err := readKeysFile(path, trustPath, false)
 		at := now()
 		if err == nil && keysQuiet(changed, at) {
 			return keys, nil

@@ -377,7 +377,7 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 	start := kw.s.begin().t
 	// One read: the settle timer, not a wait here, holds back a file
 	// caught half-written.
-	keys, _, err := readKeysFile(kw.path, kw.s.cfg.keysFileTrusted)
+	keys, _, err := readKeysFile(kw.path, kw.s.cfg.keysFileTrusted, true)
 	var (
 		kr    *keyring
 		text  string
