@@ -15,9 +15,12 @@ import (
 
 // Mount describes one entry of /proc/self/mountinfo.
 type Mount struct {
-	Point  string // mount point
-	FSType string // e.g. "nfs4", "ext4", "tmpfs"
-	Source string // e.g. "fs-123.efs.us-east-1.amazonaws.com:/"
+	ID, Parent string // the mount's ID and that of the mount it is on
+	Dev        string // major:minor of its file system
+	Root       string // the directory of its file system mounted at Point ("/": the whole)
+	Point      string // mount point
+	FSType     string // e.g. "nfs4", "ext4", "tmpfs"
+	Source     string // e.g. "fs-123.efs.us-east-1.amazonaws.com:/"
 	// Options are the per-mount options, then the superblock options,
 	// each once, where it first appears: "rw" is in both fields of every
 	// writable mount.
@@ -59,6 +62,25 @@ func Lookup(path string) (Mount, error) {
 	}
 	defer f.Close()
 	return lookup(f, abs)
+}
+
+// Table returns every entry of /proc/self/mountinfo, in its order (a
+// mount after the one it is on).
+func Table() ([]Mount, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer f.Close()
+	var t []Mount
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if m, ok := Parse(sc.Text()); ok {
+			t = append(t, m)
+		}
+	}
+	return t, sc.Err()
 }
 
 func lookup(r io.Reader, abs string) (Mount, error) {
@@ -110,7 +132,7 @@ func Parse(line string) (Mount, bool) {
 	if sep < 0 || sep+1 >= len(f) {
 		return Mount{}, false
 	}
-	m := Mount{Point: Unescape(f[4]), Options: f[5], FSType: f[sep+1]}
+	m := Mount{ID: f[0], Parent: f[1], Dev: f[2], Root: Unescape(f[3]), Point: Unescape(f[4]), Options: f[5], FSType: f[sep+1]}
 	if sep+2 < len(f) {
 		m.Source = Unescape(f[sep+2])
 	}
