@@ -45,7 +45,7 @@ func TestSweepUnreadableAsideLinkPastLife(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.SetOpenFaultForTest(func(path string) error {
-				if path == aside || path == p {
+				if _, err := os.Lstat(path); err == nil && (path == aside || path == p) {
 					return syscall.EACCES // the file, under either name
 				}
 				return nil
@@ -69,5 +69,36 @@ func TestSweepUnreadableAsideLinkPastLife(t *testing.T) {
 				t.Errorf("the record: %v; want it removed", err)
 			}
 		})
+	}
+}
+
+// TestStatsBothCopiesUnreadablePastLife: both aside names hold a copy of
+// one session, neither readable, both past any session's life. The sweep
+// removes both, the first settled (the sweep's, which a settlement of the
+// Delete's settles first) as a stale temp file beside the other, the
+// other as the expired session; Stats, which predicts it, counts them so.
+// Counted each as a temp file beside the other, the expired session was
+// missing from Stats.
+func TestStatsBothCopiesUnreadablePastLife(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+	id := newID(t)
+	now := time.Now().Truncate(time.Second)
+	gc, gd := placeAside(t, s, id, asideCopy{".tmp-gc-", "old", now.Add(-testIdle - 6*time.Minute)}, asideCopy{".tmp-gd-", "new", now.Add(-testIdle - 5*time.Minute)})
+	s.SetOpenFaultForTest(func(path string) error {
+		if _, err := os.Lstat(path); err == nil && (path == gc || path == gd) {
+			return syscall.EACCES // the files, not their names
+		}
+		return nil
+	})
+	defer s.SetOpenFaultForTest(nil)
+	got, err := s.Stats(ctx, fsstore.StatsOptions{})
+	if err != nil || got.Expired != 1 || got.StaleTemps != 1 || got.Live != 0 || got.Errors != 0 {
+		t.Errorf("Stats: %+v, %v; want one expired session and one stale temp file", got, err)
+	}
+	var errs []string
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{OnError: func(err error) { errs = append(errs, err.Error()) }})
+	if err != nil || st.Sessions != 1 || st.Temps != 1 || st.Errors != 0 {
+		t.Errorf("sweep: %+v, %v (errors %q); want one session and one temp file removed", st, err, errs)
 	}
 }

@@ -618,7 +618,7 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 			if ust, ok := c.unreadableExpired(p, lim); ok {
 				if !seen.file(recName, ust.ino) {
 					c.bytes.Add(ust.size)
-					if _, oerr := c.s.root.lstat(filepath.Join(dir, otherAside(name, recName))); oerr == nil {
+					if c.unreadableBeside(dir, name, recName, lim) {
 						c.temps.Add(1)
 						c.staleTemps.Add(1)
 						c.tempBytes.Add(ust.size)
@@ -696,6 +696,30 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 	c.restorable.Add(1)
 	c.expiry(st.mtime.Add(lim.maxIdle))
 	return true
+}
+
+// unreadableBeside reports whether the sweep removes the unreadable copy
+// aside name of record recName in dir, past any session's life, as a
+// stale temp file beside the copy under the other aside name, which is
+// then counted as the session: where there is one, unless name is the
+// Delete's and the sweep's copy is unreadable and past that life too. The
+// sweep settles the sweep's copy first (settleAside), which goes as the
+// temp file beside this one, and this one then alone, as the expired
+// session; counted each as the temp file beside the other, the session
+// was missing from the count.
+func (c *statsCounter) unreadableBeside(dir, name, recName string, lim sweepLimits) bool {
+	other := filepath.Join(dir, otherAside(name, recName))
+	if _, err := c.s.root.lstat(other); err != nil {
+		return false
+	}
+	if !strings.HasPrefix(name, deleteAsidePrefix) {
+		return true
+	}
+	if _, _, err := c.s.readHeader(other); err == nil || errors.Is(err, fs.ErrNotExist) {
+		return err == nil
+	}
+	_, past := c.unreadableExpired(other, lim)
+	return !past
 }
 
 // unreadableExpired is the sweep's unreadableExpired for stats, by the
