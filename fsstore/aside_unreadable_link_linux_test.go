@@ -102,3 +102,57 @@ func TestStatsBothCopiesUnreadablePastLife(t *testing.T) {
 		t.Errorf("sweep: %+v, %v (errors %q); want one session and one temp file removed", st, err, errs)
 	}
 }
+
+// TestSweepUnreadableCopyPastLifeByError: the sweep removes a copy aside
+// unread, past any session's life, only for an error of the file, which
+// every later look meets again (EACCES, EPERM: another user's; EIO: a
+// damaged one). An error of the moment (ESTALE: on NFS, the file behind
+// the name replaced in that instant, the attributes the sweep then looks
+// at perhaps still the replaced one's; EINTR, EAGAIN) or of the sweep's
+// own process (EMFILE, ENOMEM) leaves the copy, with the error, to the
+// next pass, which reads it: removed unread for it, the copy removed was
+// judged by attributes that may not be its own.
+func TestSweepUnreadableCopyPastLifeByError(t *testing.T) {
+	ctx := context.Background()
+	past := time.Now().Truncate(time.Second).Add(-testIdle - 5*time.Minute)
+	for _, tc := range []struct {
+		err     syscall.Errno
+		removed bool
+	}{
+		{syscall.EACCES, true},
+		{syscall.EPERM, true},
+		{syscall.EIO, true},
+		{syscall.ESTALE, false},
+		{syscall.EINTR, false},
+		{syscall.EAGAIN, false},
+		{syscall.EMFILE, false},
+		{syscall.ENOMEM, false},
+	} {
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			s := openDir(t, t.TempDir(), fsstore.WithLockStrategy(lock.Lease), fsstore.WithIdleTimeout(testIdle))
+			id := newID(t)
+			_, gd := placeAside(t, s, id, asideCopy{".tmp-gd-", "old", past})
+			s.SetOpenFaultForTest(func(path string) error {
+				if _, err := os.Lstat(path); err == nil && path == gd {
+					return tc.err
+				}
+				return nil
+			})
+			defer s.SetOpenFaultForTest(nil)
+			want := fsstore.Stats{Expired: 1}
+			if !tc.removed {
+				want = fsstore.Stats{Errors: 1}
+			}
+			if got, err := s.Stats(ctx, fsstore.StatsOptions{}); err != nil || got.Expired != want.Expired || got.Errors != want.Errors {
+				t.Errorf("Stats: %+v, %v; want expired %d, errors %d", got, err, want.Expired, want.Errors)
+			}
+			st, err := s.Sweep(ctx, fsstore.SweepOptions{})
+			if err != nil || (st.Sessions == 1) != tc.removed || (st.Errors == 1) == tc.removed {
+				t.Errorf("sweep: %+v, %v; want the copy removed %v, else an error", st, err, tc.removed)
+			}
+			if _, err := os.Lstat(gd); (err != nil) != tc.removed {
+				t.Errorf("the copy after the sweep: %v; want it removed %v", err, tc.removed)
+			}
+		})
+	}
+}

@@ -615,7 +615,7 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 			// Past any session's life, the sweep removes it unread
 			// (unreadableExpired): the expired session, or a stale
 			// temp file beside another copy, counted at its own turn.
-			if ust, ok := c.unreadableExpired(p, lim); ok {
+			if ust, ok := c.unreadableExpired(p, err, lim); ok {
 				if !seen.file(recName, ust.ino) {
 					c.bytes.Add(ust.size)
 					if c.unreadableBeside(dir, name, recName, lim) {
@@ -644,7 +644,7 @@ func (c *statsCounter) asideOf(sd *shardDir, dir, name string, seen *shardCounte
 		// older, the session was live while Loads report the error.
 		// Unless the other is past any session's life, the older
 		// (see settleAside).
-		if _, ok := c.unreadableExpired(filepath.Join(dir, otherAside(name, recName)), lim); !ok {
+		if _, ok := c.unreadableExpired(filepath.Join(dir, otherAside(name, recName)), err, lim); !ok {
 			c.fail(fmt.Errorf("stats %s: %w", rec, err))
 			return true
 		}
@@ -715,17 +715,21 @@ func (c *statsCounter) unreadableBeside(dir, name, recName string, lim sweepLimi
 	if !strings.HasPrefix(name, deleteAsidePrefix) {
 		return true
 	}
-	if _, _, err := c.s.readHeader(other); err == nil || errors.Is(err, fs.ErrNotExist) {
+	_, _, err := c.s.readHeader(other)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return err == nil
 	}
-	_, past := c.unreadableExpired(other, lim)
+	_, past := c.unreadableExpired(other, err, lim)
 	return !past
 }
 
 // unreadableExpired is the sweep's unreadableExpired for stats, by the
 // limits lim: the attributes of the copy aside at p, whose header could
-// not be read, when it is past any session's life.
-func (c *statsCounter) unreadableExpired(p string, lim sweepLimits) (fileStat, bool) {
+// not be read (rerr, unreadableForGood), when it is past any session's life.
+func (c *statsCounter) unreadableExpired(p string, rerr error, lim sweepLimits) (fileStat, bool) {
+	if !unreadableForGood(rerr) {
+		return fileStat{}, false
+	}
 	st, err := c.s.root.lstat(p)
 	if err != nil || st.typ != 0 {
 		return fileStat{}, false

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/fdlimit"
@@ -1819,7 +1820,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		// by another user): once its attributes put it past any
 		// session's life, it goes as the listing's records go, unread.
 		// Left for good, Loads of the session failed on it for good.
-		if ast, ok := sw.unreadableExpired(aside); ok {
+		if ast, ok := sw.unreadableExpired(aside, err); ok {
 			if take() {
 				sw.dropUnreadable(dir, p, rec, aside, ast)
 			}
@@ -1841,7 +1842,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		// (copyOrder goes by the mtime first, and this one, newer, or
 		// past that life too, is judged expired by its own header) and
 		// goes after this one, as an older copy does.
-		uost, ok := sw.unreadableExpired(other)
+		uost, ok := sw.unreadableExpired(other, err)
 		if !ok {
 			sw.fail(fmt.Errorf("sweep %s: %w", p, err))
 			return
@@ -1929,8 +1930,13 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 // a record without reading it): whatever its header says, the session
 // there has expired, and a copy of it beside it that is newer by the
 // mtime is the session. A copy younger than that is left, with its error:
-// which copy is the session, and whether it is live, cannot be told.
-func (sw *sweeper) unreadableExpired(aside string) (fileStat, bool) {
+// which copy is the session, and whether it is live, cannot be told. So
+// is one whose read failed with rerr for a reason other than the file's
+// (unreadableForGood).
+func (sw *sweeper) unreadableExpired(aside string, rerr error) (fileStat, bool) {
+	if !unreadableForGood(rerr) {
+		return fileStat{}, false
+	}
 	st, err := sw.s.root.lstat(aside)
 	if err != nil || st.typ != 0 {
 		return fileStat{}, false
@@ -1941,6 +1947,18 @@ func (sw *sweeper) unreadableExpired(aside string) (fileStat, bool) {
 		return fileStat{}, false
 	}
 	return st, ageOf(now, st.mtime) > lim.expireAfter
+}
+
+// unreadableForGood reports whether err, a read of a copy aside, is the
+// file's own, which every later look meets again: EACCES or EPERM (a file
+// another user made), EIO (a damaged one). An error of the moment (on
+// NFS, ESTALE: the file behind the name replaced in that instant, and the
+// attributes looked at next perhaps still the replaced one's; EINTR,
+// EAGAIN, a soft mount's timeout) or of the sweep's own process (EMFILE,
+// ENOMEM) is not: the next pass reads the copy, and judges it by what it
+// holds, not by attributes that may not be its own.
+func unreadableForGood(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EIO)
 }
 
 // dropUnreadable removes, for settleAside, the unreadable copy aside at
