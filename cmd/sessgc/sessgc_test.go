@@ -1257,6 +1257,10 @@ func TestHelpAndCompletion(t *testing.T) {
 	}{
 		{[]string{"--help"}, "Exit codes:"},
 		{[]string{"run", "--help"}, "sessgc run --dir /mnt/efs/sessions --dry-run"},
+		// The reference text run --help and rekey --help point to.
+		{[]string{"help", "run-passes"}, "--missing-ok is for jobs"},
+		{[]string{"help", "rekey-keys"}, "OpenSSH's StrictModes"},
+		{[]string{"rekey", "--help"}, "141 for SIGPIPE"},
 		{[]string{"stats", "-h"}, "--json"},
 		{[]string{"completion", "bash"}, "bash completion"},
 		{[]string{"install-cron"}, "run --dir /srv/sessions --quiet"},

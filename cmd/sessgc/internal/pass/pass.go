@@ -136,7 +136,7 @@ type Limits struct {
 //   - Another host holds the lock: work does not run, Outcome.Skipped, and
 //     the error is nil (exit 0): the same cron line runs on every host.
 //   - ctx ended (a signal): "interrupted", and an error that exits 130 for
-//     SIGINT (143 for SIGTERM, 129 for SIGHUP).
+//     SIGINT (143 for SIGTERM, 129 for SIGHUP, 141 for SIGPIPE).
 //   - An error matching fsstore.ErrUnavailable: the file server did not
 //     answer in time; "unresponsive", exit 4 (see Unavailable), also when
 //     the budget ran out meanwhile: a store on NFS gives up on a call

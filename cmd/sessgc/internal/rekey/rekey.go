@@ -62,62 +62,36 @@ func NewCmdRekey(io *cmdutil.IOStreams, runF func(*RekeyOptions) error) *cobra.C
 		Short: "Rewrite every session record under the newest encryption key",
 		Long: `Rewrite every live session record that is not encrypted with the newest
 key under the newest key, for key rotation. Expired records are left to the
-sweep.
+sweep. Each record is rewritten under its session's lock, keeping its
+version, times and last activity, so live traffic is safe and no session is
+extended or shortened. The pass is resumable: --max-duration (or a signal)
+stops it cleanly and the next pass skips the records already converted.
 
-Plaintext records are rewritten only with --migrate-plaintext, which ends a
-migration of an unencrypted store to encryption (the app hosts run with
-fsstore.WithPlaintextMigration meanwhile); without it they are errors, so
-that a record forged in clear text by someone who can write the mount is
-never turned into a valid encrypted one. With it or without, a store that
-no host has opened with keys yet is refused (exit 3) and left as it is:
-marking it encrypted would make the hosts still running without keys fail
-every save.
+The key set is read from --keys-file (or SESSGC_KEYS_FILE), "ID BASE64SECRET"
+lines, newest key first, that only its owner may read, or from SESSGC_KEYS;
+never from a flag ("sessgc keygen" makes a key line). More in "sessgc help
+rekey-keys": plaintext records (--migrate-plaintext), the keys' check files,
+who may own the keys file, the fleet lock (a second rekey exits 0).
 
-sessgc never vouches that the hosts have a key: an application host writes
-a key's check file when it first opens the store with it, and a rekey whose
-newest key has none is refused (exit 3, nothing rewritten), since no host
-could read the records rewritten under it.
-
-The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
-"ID BASE64SECRET" lines, newest key first, that only its owner may read; or
-from SESSGC_KEYS, the key lines themselves separated by newlines or
-semicolons. Never from a flag: command lines are visible to every user.
-"sessgc keygen" makes a key line. A keys file that a user other than root
-and sessgc's own could replace (owned by another user, or in a directory
-that another user owns or that group or others may write, without the
-sticky bit) is refused, as OpenSSH's StrictModes refuses such an
-authorized_keys file: whoever can replace it chooses the keys. Where those
-users are trusted with the sessions anyway, --keys-file-trusted reads it;
-its mode (readable by its owner only) is checked all the same.
-
-Each record is rewritten under its session's lock, keeping its version,
-times and last activity, so live traffic is safe and no session is extended
-or shortened. The pass is resumable: --max-duration (or a signal) stops it
-cleanly and the next pass skips the records already converted.
-
-Unless --no-fleet-lock is given, the pass takes DIR/locks/.sessgc-rekey
-without waiting; if another rekey holds it, sessgc prints one line and exits
-0. Sweeps (sessgc run) may run at the same time. The pass checks the lock
-once a second and stops with exit 1 (stop_reason "fleet-lock-lost") once it
-finds it lost; --fleet-lock-ttl sets the fleet lease's TTL, as for sessgc run.
-
-Exit codes: 0 done (or another rekey is running, or --max-duration stopped
-it: see stopped_early); 1 some records could not be rewritten (a record under
-a key ID that is not in the key set, or under a key that reached the
-application hosts after the newest key here, which a rewrite would roll
-back; I/O errors), --textfile could not be written, or the fleet lock was
-lost mid-pass (stop_reason "fleet-lock-lost": run again to continue);
-130 (143, 129) interrupted by SIGINT (SIGTERM, SIGHUP); 2 usage:
-bad flags, no keys, key file unreadable, readable by others, replaceable
-by another user (see above) or malformed;
-3 store unusable, including a key whose secret does not match the one the
-store was written with ("wrong key"), and a store not encrypted yet (see
-above). Nothing is rewritten on 2 or 3.
-4 the file server did not answer within --max-duration (unreachable or hung):
-the pass was abandoned and the process exited; every rewrite is atomic, so
-records are in their old or new form, and the next pass continues.
-5 sessgc crashed (a bug): its worker process died of a panic or a Go runtime
-fatal error; every rewrite is atomic, as for 4.`,
+Exit codes:
+  0    done, or another rekey is running, or --max-duration stopped it
+  1    some records could not be rewritten (under a key ID not in the key
+       set, or a key that reached the application hosts after the newest
+       key here, which a rewrite would roll back; I/O errors), --textfile
+       or standard output could not be written, or the fleet lock was lost
+       mid-pass (stop_reason "fleet-lock-lost"); run again to continue
+  2    usage: bad flags, no keys, a key file unreadable, readable by
+       others, replaceable by another user or malformed; nothing rewritten
+  3    store unusable, a key that does not match the store ("wrong key"),
+       a newest key without a check file, a store not encrypted yet;
+       nothing rewritten
+  4    the file server did not answer within --max-duration: the pass was
+       abandoned; every rewrite is atomic, so the next pass continues
+  5    sessgc crashed (a bug): its worker died of a panic or a Go runtime
+       fatal error; every rewrite is atomic, as for 4
+  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP,
+       141 for SIGPIPE (a closed standard output): the pass stopped
+       cleanly; run again to continue`,
 		Example: `  # Rotate from key 1 to key 2 (see docs/operations.md):
   sessgc rekey --dir /mnt/efs/sessions --keys-file /etc/sessfs/keys --rate 200
 
@@ -151,9 +125,57 @@ fatal error; every rewrite is atomic, as for 4.`,
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with --json")
 	pass.LogLevelFlag(f, &opts.LogLevel)
+	// What an operator sets first, grouped; the rest tune the pass.
+	cmdutil.GroupFlags(cmd,
+		cmdutil.FlagGroup{Title: "Store and keys", Flags: []string{"dir", "keys-file", "migrate-plaintext"}},
+		cmdutil.FlagGroup{Title: "What to do", Flags: []string{"max-duration", "rate"}},
+		cmdutil.FlagGroup{Title: "Output", Flags: []string{"quiet", "json", "textfile"}},
+		cmdutil.FlagGroup{Title: "Fleet lock", Flags: []string{"no-fleet-lock", "fleet-lock-ttl"}},
+		cmdutil.FlagGroup{Title: "How to rekey", Flags: []string{"concurrency", "keys-file-trusted", "log-level"}},
+	)
 	cmd.MarkFlagDirname("dir")
 	cmd.MarkFlagFilename("keys-file")
 	return cmd
+}
+
+// KeysTopic is the help topic "sessgc help rekey-keys": the reference text
+// that rekey --help leaves out so that its flags show on one screen.
+func KeysTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rekey-keys",
+		Short: "Plaintext records, key check files, the keys file's owner and the fleet lock of sessgc rekey",
+		Long: `Plaintext records are rewritten only with --migrate-plaintext, which ends a
+migration of an unencrypted store to encryption (the app hosts run with
+fsstore.WithPlaintextMigration meanwhile); without it they are errors, so
+that a record forged in clear text by someone who can write the mount is
+never turned into a valid encrypted one. With it or without, a store that
+no host has opened with keys yet is refused (exit 3) and left as it is:
+marking it encrypted would make the hosts still running without keys fail
+every save.
+
+sessgc never vouches that the hosts have a key: an application host writes
+a key's check file when it first opens the store with it, and a rekey whose
+newest key has none is refused (exit 3, nothing rewritten), since no host
+could read the records rewritten under it.
+
+The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
+"ID BASE64SECRET" lines, newest key first, that only its owner may read; or
+from SESSGC_KEYS, the key lines themselves separated by newlines or
+semicolons. Never from a flag: command lines are visible to every user.
+"sessgc keygen" makes a key line. A keys file that a user other than root
+and sessgc's own could replace (owned by another user, or in a directory
+that another user owns or that group or others may write, without the
+sticky bit) is refused, as OpenSSH's StrictModes refuses such an
+authorized_keys file: whoever can replace it chooses the keys. Where those
+users are trusted with the sessions anyway, --keys-file-trusted reads it;
+its mode (readable by its owner only) is checked all the same.
+
+Unless --no-fleet-lock is given, the pass takes DIR/locks/.sessgc-rekey
+without waiting; if another rekey holds it, sessgc prints one line and exits
+0. Sweeps (sessgc run) may run at the same time. The pass checks the lock
+once a second and stops with exit 1 (stop_reason "fleet-lock-lost") once it
+finds it lost; --fleet-lock-ttl sets the fleet lease's TTL, as for sessgc run.`,
+	}
 }
 
 func (o *RekeyOptions) validate() error {

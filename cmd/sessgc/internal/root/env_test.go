@@ -74,6 +74,7 @@ func TestMisspeltEnvironmentVariableWhen(t *testing.T) {
 		{[]string{"keygen", "--id", "1"}, true},
 		{[]string{"run", "--help"}, false},
 		{[]string{"help", "run"}, false},
+		{[]string{"help", "run-passes"}, false},
 		{[]string{"help"}, false},
 		{[]string{"--help"}, false},
 		{[]string{"--version"}, false},

@@ -21,17 +21,18 @@ import (
 	"github.com/sessfs/sessfs/lock"
 )
 
-// helpExitCodes returns the entries of sessgc --help's "Exit codes:"
-// list by code, their lines joined.
-func helpExitCodes(t *testing.T) map[int]string {
+// helpExitCodes returns the entries of the "Exit codes:" list of sessgc
+// --help (or of sessgc CMD --help) by code, their lines joined.
+func helpExitCodes(t *testing.T, cmd ...string) map[int]string {
 	t.Helper()
-	code, out, errs := execute(context.Background(), []string{"--help"})
+	args := append(cmd, "--help")
+	code, out, errs := execute(context.Background(), args)
 	if code != 0 {
-		t.Fatalf("sessgc --help: exit %d: %s", code, errs)
+		t.Fatalf("sessgc %s: exit %d: %s", strings.Join(args, " "), code, errs)
 	}
 	_, list, ok := strings.Cut(out, "Exit codes:\n")
 	if !ok {
-		t.Fatalf("sessgc --help lists no exit codes:\n%s", out)
+		t.Fatalf("sessgc %s lists no exit codes:\n%s", strings.Join(args, " "), out)
 	}
 	list, _, _ = strings.Cut(list, "\n\n")
 	entries := map[int]string{}
@@ -47,6 +48,30 @@ func helpExitCodes(t *testing.T) map[int]string {
 		}
 	}
 	return entries
+}
+
+// TestRekeyHelpExitCodes: rekey --help lists every exit code sessgc
+// --help does, and the signals' entry names each signal the root's
+// names: rekey is a pass like run, stopped by the same signals (SIGPIPE
+// included, which sessgc catches for every command). It listed 130, 143
+// and 129 in one sentence, and not 141.
+func TestRekeyHelpExitCodes(t *testing.T) {
+	root, rekey := helpExitCodes(t), helpExitCodes(t, "rekey")
+	for code := range root {
+		if _, ok := rekey[code]; !ok {
+			t.Errorf("sessgc rekey --help does not list exit %d, which sessgc --help lists: %q", code, root[code])
+		}
+	}
+	for code := range rekey {
+		if _, ok := root[code]; !ok {
+			t.Errorf("sessgc rekey --help lists exit %d, which sessgc --help does not", code)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\b(1[2-9]\d) for (SIG[A-Z]+)`).FindAllStringSubmatch(root[cmdutil.ExitInterrupted], -1) {
+		if !strings.Contains(rekey[cmdutil.ExitInterrupted], m[0]) {
+			t.Errorf("sessgc rekey --help on exit %d: %q; want it to say %q, as sessgc --help does", cmdutil.ExitInterrupted, rekey[cmdutil.ExitInterrupted], m[0])
+		}
+	}
 }
 
 // TestRunExitPaths: every way a pass (run or rekey: pass.Run) ends, on a

@@ -112,6 +112,8 @@ install-cron writes cron and systemd files for Unix hosts.`,
 	for _, c := range cmd.Commands() {
 		pass.WarnUnknownEnvOnUsageError(io, c)
 	}
+	// Help topics ("sessgc help run-passes"), after the loop: they run nothing.
+	cmd.AddCommand(run.PassesTopic(), rekey.KeysTopic())
 	return cmd
 }
 

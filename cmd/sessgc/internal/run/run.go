@@ -109,7 +109,74 @@ files, or any file the store did not write; a session's lock matters only
 after its idle timeout was lowered by hand (see docs/operations.md): then one
 a request holds is kept. Memory use does not depend on the number of files.
 
-Unless --no-fleet-lock is given, the pass first takes the fleet lock
+One host sweeps at a time: the pass takes the fleet lock DIR/locks/.sessgc
+without waiting, and when another host holds it, prints one line and exits
+0, so the same cron line can run on every host. --max-duration bounds the
+run: the pass stops cleanly and exits 0 (stopped_early), and the next run
+passes quickly over the parts already cleaned.
+
+More in "sessgc help run-passes" (the fleet lock and its TTL, what
+--max-duration bounds and a file server that stops answering, --textfile,
+--missing-ok); the exit codes in "sessgc --help".`,
+		Example: `  # What cron runs on every host (only one of them sweeps):
+  sessgc run --dir /mnt/efs/sessions --quiet --jitter 1m --max-duration 8m --rate 200
+
+  # See what would be removed, changing nothing:
+  sessgc run --dir /mnt/efs/sessions --dry-run
+
+  # Machine-readable summary, configuration from the environment:
+  SESSGC_DIR=/mnt/efs/sessions SESSGC_RATE=500 sessgc run --json
+
+  # A CronJob that may start before the application creates the store:
+  sessgc run --dir /mnt/efs/sessions --quiet --missing-ok --max-duration 8m
+
+  # Metrics for node-exporter's textfile collector:
+  sessgc run --dir /mnt/efs/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
+		Args: cmdutil.NoArgs("the store is given with --dir"),
+	}
+	run := pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		// Asked before the environment fills the flag in.
+		opts.FleetLockTTLFromFlag = c.Flags().Changed("fleet-lock-ttl")
+		return run(c, args)
+	}
+	f := cmd.Flags()
+	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
+	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be removed; change nothing")
+	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting, --jitter's sleep not counted (0: no limit); exit 0 with stopped_early")
+	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64 (fewer under a low ulimit -n, said on stderr); on NFS each keeps one round trip in flight")
+	f.Float64VarP(&opts.Rate, "rate", "r", 0, "at most this many removals per second across workers (0: no cap)")
+	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
+	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned (at least 1m)")
+	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
+	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
+	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
+	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v, --dry-run or --json")
+	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
+	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
+	f.BoolVar(&opts.MissingOK, "missing-ok", false, "exit 0 doing nothing when --dir does not exist or is empty (no store created yet)")
+	pass.LogLevelFlag(f, &opts.LogLevel)
+	// What an operator sets first, grouped; the rest tune the pass.
+	cmdutil.GroupFlags(cmd,
+		cmdutil.FlagGroup{Title: "Store", Flags: []string{"dir", "missing-ok"}},
+		cmdutil.FlagGroup{Title: "What to do", Flags: []string{"dry-run", "max-duration", "rate"}},
+		cmdutil.FlagGroup{Title: "Output", Flags: []string{"quiet", "verbose", "json", "textfile"}},
+		cmdutil.FlagGroup{Title: "Fleet lock", Flags: []string{"jitter", "no-fleet-lock", "fleet-lock-ttl"}},
+		cmdutil.FlagGroup{Title: "How to sweep", Flags: []string{"concurrency", "grace", "temp-age", "log-level", "no-progress"}},
+	)
+	cmd.MarkFlagDirname("dir")
+	return cmd
+}
+
+// PassesTopic is the help topic "sessgc help run-passes": the reference
+// text that run --help leaves out so that its flags show on one screen.
+func PassesTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run-passes",
+		Short: "The fleet lock, --max-duration, --textfile and --missing-ok of sessgc run",
+		Long: `Unless --no-fleet-lock is given, the pass first takes the fleet lock
 DIR/locks/.sessgc without waiting: when another host is already sweeping the
 same store, sessgc prints one line and exits 0, so the same cron line can run
 on every host. A --dry-run takes no fleet lock. The pass checks the lock once
@@ -155,48 +222,7 @@ point that /etc/fstab lists (without noauto) and nothing is mounted on
 holds only what an application makes while creating the store (empty data/
 and locks/ directories, a marker temp file), the run looks once more a
 second later before refusing it. The --textfile must not be inside DIR.`,
-		Example: `  # What cron runs on every host (only one of them sweeps):
-  sessgc run --dir /mnt/efs/sessions --quiet --jitter 1m --max-duration 8m --rate 200
-
-  # See what would be removed, changing nothing:
-  sessgc run --dir /mnt/efs/sessions --dry-run
-
-  # Machine-readable summary, configuration from the environment:
-  SESSGC_DIR=/mnt/efs/sessions SESSGC_RATE=500 sessgc run --json
-
-  # A CronJob that may start before the application creates the store:
-  sessgc run --dir /mnt/efs/sessions --quiet --missing-ok --max-duration 8m
-
-  # Metrics for node-exporter's textfile collector:
-  sessgc run --dir /mnt/efs/sessions --quiet --textfile /var/lib/node_exporter/textfile/sessgc.prom`,
-		Args: cmdutil.NoArgs("the store is given with --dir"),
 	}
-	run := pass.RunE(io, opts, opts.validate, runF, runRun, exclusions...)
-	cmd.RunE = func(c *cobra.Command, args []string) error {
-		// Asked before the environment fills the flag in.
-		opts.FleetLockTTLFromFlag = c.Flags().Changed("fleet-lock-ttl")
-		return run(c, args)
-	}
-	f := cmd.Flags()
-	pass.PathVarP(f, &opts.Dir, "dir", "d", "", "store directory (required)")
-	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be removed; change nothing")
-	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting, --jitter's sleep not counted (0: no limit); exit 0 with stopped_early")
-	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 16, "shard directories walked (and files removed) in parallel, 1..64 (fewer under a low ulimit -n, said on stderr); on NFS each keeps one round trip in flight")
-	f.Float64VarP(&opts.Rate, "rate", "r", 0, "at most this many removals per second across workers (0: no cap)")
-	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
-	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned (at least 1m)")
-	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
-	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
-	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
-	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
-	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v, --dry-run or --json")
-	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
-	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
-	f.BoolVar(&opts.MissingOK, "missing-ok", false, "exit 0 doing nothing when --dir does not exist or is empty (no store created yet)")
-	pass.LogLevelFlag(f, &opts.LogLevel)
-	cmd.MarkFlagDirname("dir")
-	return cmd
 }
 
 func (o *RunOptions) validate() error {
