@@ -50,7 +50,13 @@ type Cookie struct {
 	// Name of the cookie. Default "session". A name with the __Host- or
 	// __Secure- prefix must come with the attributes the prefix promises
 	// (Secure, and for __Host- Path "/" and no Domain): browsers drop the
-	// cookie otherwise, so New refuses such a setting.
+	// cookie otherwise, so New refuses such a setting. A __Host- name
+	// ("__Host-session") is worth it in production: no other host of the
+	// domain can set a cookie of that name, which a sibling subdomain could
+	// otherwise use to send the app's users to a session it holds locked
+	// (cookie tossing; see docs/security.md). It is not the default because
+	// it needs Secure (not Insecure) and no Domain, and a new default would
+	// log every user out.
 	Name string
 	// Path of the cookie. Default "/".
 	Path string
