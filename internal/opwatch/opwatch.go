@@ -346,12 +346,20 @@ func (o *Op) Poll() {
 // Granted marks the end of an operation's wait for a lock: its calls from
 // now on are its own work (a CompareAndSwap's read and write under the
 // lock), not polls nor releases of a lock it waited for, and Polling
-// reports false again.
+// reports false again. Once abandoned, the operation keeps Polling: its
+// waiter, which judges the call the operation was in when abandoned (a
+// poll granted meanwhile) by Polling after Abandon, must not see a poll
+// taken for the operation's own work, and an abandoned operation starts
+// no work, only the release of the lock it no longer wants.
 func (o *Op) Granted() {
 	if o != nil {
 		for {
 			s := o.state.Load()
-			if o.state.CompareAndSwap(s, s&^uint32(polling)|granted) {
+			next := s&^uint32(polling) | granted
+			if s&abandoned != 0 {
+				next = s | granted
+			}
+			if o.state.CompareAndSwap(s, next) {
 				return
 			}
 		}

@@ -256,3 +256,37 @@ func TestLastAnswer(t *testing.T) {
 		t.Fatalf("an older reading moved the record from %d to %d", last, got)
 	}
 }
+
+// TestGrantedAfterAbandon: a waiter that gives up on an operation inside
+// the OS for a poll (Abandon reports it inside) judges that call by
+// Polling, after Abandon: a poll on the wire is a lock wait timed out,
+// not the server failing to answer. A poll granted meanwhile, whose
+// operation then called Granted before the waiter looked, read as no
+// poll: the waiter took the release that follows (or the moment before
+// it) for the operation's own work hanging, ErrUnavailable, counted by
+// the breaker. Granted before Abandon still ends the polling.
+func TestGrantedAfterAbandon(t *testing.T) {
+	var o Op
+	o.Poll()
+	if !o.Enter() {
+		t.Fatal("Enter refused")
+	}
+	if inOS, _ := o.Abandon(); !inOS {
+		t.Fatal("Abandon: not inside the OS")
+	}
+	o.Exit() // the poll is granted
+	o.Granted()
+	if !o.Polling() {
+		t.Fatal("Polling false after a Granted that came after Abandon: the poll the waiter gave up on looks like the operation's own work")
+	}
+	if !o.WasGranted() {
+		t.Fatal("WasGranted false")
+	}
+
+	var p Op
+	p.Poll()
+	p.Granted()
+	if p.Polling() {
+		t.Fatal("Polling true after Granted, not abandoned")
+	}
+}
