@@ -293,7 +293,7 @@ func (s *Session) loadID(id string) (*fsstore.Session, error) {
 		if lerr != nil {
 			return nil, fmt.Errorf("httpsession: lock session: %w", lerr)
 		}
-		bp := s.spareBuf()
+		bp := s.loadBuf()
 		// Every write this package makes is under the session's
 		// lock (or CompareAndSwap, which takes it): with the lock
 		// held no save is in flight, and a record missing is gone
@@ -314,7 +314,7 @@ func (s *Session) loadID(id string) (*fsstore.Session, error) {
 		}
 		s.loaded(bp, rec, err)
 	} else {
-		bp := s.spareBuf()
+		bp := s.loadBuf()
 		rec, err = m.st.LoadInto(s.reqCtx, id, bp.b)
 		s.loaded(bp, rec, err)
 	}
@@ -1398,15 +1398,35 @@ func (s *Session) spareBuf() *reqBuf {
 	return bp
 }
 
-// loaded records what a load into bp left there: the record, in bp when
-// it fitted (the store allocates otherwise, and bp grows for the next
-// request). bp is dropped after a load that ran out of time: a bounded
-// store that gave up waiting may still be reading into it. s.mu is held.
+// loadBuf returns a buffer for a load to read into (see spareBuf), not
+// held by the session until the load returns (loaded): a load that never
+// returns, one whose report to the store's Observer panicked (on this
+// goroutine, after a bounded store gave up on a read still under way),
+// leaves it to the collector. Held, it went back to the pool at the
+// request's end, and a read that finished late wrote into another
+// request's buffer. s.mu is held.
+func (s *Session) loadBuf() *reqBuf {
+	if s.reading == 0 {
+		for i, bp := range s.held {
+			if bp != s.src {
+				s.held = slices.Delete(s.held, i, i+1)
+				return bp
+			}
+		}
+	}
+	return s.m.getBuf()
+}
+
+// loaded records what a load into bp (loadBuf) left there: the record, in
+// bp when it fitted (the store allocates otherwise, and bp grows for the
+// next request). bp is held from then on, unless the load ran out of
+// time: a bounded store that gave up waiting may still be reading into
+// it. s.mu is held.
 func (s *Session) loaded(bp *reqBuf, rec *fsstore.Session, err error) {
 	if errors.Is(err, fsstore.ErrUnavailable) {
-		s.held = slices.DeleteFunc(s.held, func(b *reqBuf) bool { return b == bp })
 		return
 	}
+	s.held = append(s.held, bp)
 	if err != nil {
 		return
 	}
