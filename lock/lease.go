@@ -682,8 +682,9 @@ func LeaseLeftoverInUse(dir, name string) (bool, error) {
 // BreakExpiredLease removes the lease file for name in dir when its lease
 // expired more than grace ago, as a sweeper does for holders that died. It
 // reports whether the file is gone. A dir that is a symlink is refused,
-// like at NewTable, and so is a name that is not one file of dir (a
-// path, "..": ErrInvalidName). It opens dir for the call, as
+// like at NewTable, and so is a name whose lease file is not one file of
+// dir (a path, "../x": ErrInvalidName; "." and ".." name "..lease" and
+// "...lease", which are). It opens dir for the call, as
 // LeaseLeftoverInUse does.
 func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
 	l := NewLeaseDir(dir)
@@ -752,7 +753,12 @@ func (l *LeaseDir) LeftoverInUse(name string) (bool, error) {
 
 // BreakExpired is BreakExpiredLease of name in l.
 func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, error) {
-	if err := leafName(name); err != nil {
+	// The lease file is what must be one file of the directory: a lock
+	// named "." or ".." has one ("..lease", as the sweep lists it).
+	if name == "" {
+		return false, leafName(name)
+	}
+	if err := leafName(name + leaseSuffix); err != nil {
 		return false, err
 	}
 	d, err := l.dir()

@@ -14,7 +14,11 @@ import (
 // one file of the lock directory, named by the caller. A name that is a
 // path (a separator, "..") reached outside it: an expired lease of
 // another directory was broken, and a claim's lease there was read.
-// They refuse such a name, as Lock does, and touch nothing.
+// They refuse such a name, as Lock does, and touch nothing. A lock name
+// "." or ".." is no path: its lease file ("..lease", "...lease") is one
+// file of the directory, as the sweep lists it, and an expired one is
+// broken there (it was refused, and the sweep failed on it at every
+// pass).
 func TestLeaseDirRefusesPaths(t *testing.T) {
 	root := t.TempDir()
 	locks := filepath.Join(root, "locks")
@@ -25,7 +29,7 @@ func TestLeaseDirRefusesPaths(t *testing.T) {
 	if err := os.WriteFile(outside, lock.ExpiredLease(deadToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"../outside", "sub/../../outside", "", ".", ".."} {
+	for _, name := range []string{"../outside", "sub/../../outside", "", "./../outside"} {
 		broken, err := lock.BreakExpiredLease(locks, name, time.Second, time.Second)
 		if broken || !errors.Is(err, lock.ErrInvalidName) {
 			t.Errorf("BreakExpiredLease(%q) = %v, %v; want false and ErrInvalidName", name, broken, err)
@@ -39,5 +43,21 @@ func TestLeaseDirRefusesPaths(t *testing.T) {
 	defer l.Close()
 	if inUse, err := l.LeftoverInUse(claim); !inUse || !errors.Is(err, lock.ErrInvalidName) {
 		t.Errorf("LeftoverInUse(%q) = %v, %v; want true (left alone) and ErrInvalidName", claim, inUse, err)
+	}
+	for _, name := range []string{".", ".."} {
+		p := filepath.Join(locks, name+".lease")
+		if err := os.WriteFile(p, lock.ExpiredLease(deadToken), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		broken, err := lock.BreakExpiredLease(locks, name, time.Second, time.Second)
+		if !broken || err != nil {
+			t.Errorf("BreakExpiredLease(%q), its expired lease %s in the directory: %v, %v; want it broken", name, filepath.Base(p), broken, err)
+		}
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after BreakExpiredLease(%q): %v; want it gone", filepath.Base(p), name, err)
+		}
+		if _, err := os.Stat(outside); err != nil {
+			t.Fatalf("after BreakExpiredLease(%q), the lease outside the directory: %v", name, err)
+		}
 	}
 }
