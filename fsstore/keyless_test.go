@@ -351,3 +351,39 @@ func TestKeylessMarkerReadsOrderedByStart(t *testing.T) {
 		t.Errorf("%d marker reads, want 3", got)
 	}
 }
+
+// TestKeylessClockReadAgainAfterMarkerRead: a load and a save of a keyless
+// store reuse their clock reading for the marker check, but not past a
+// marker read that check makes or waits for (on NFS a round trip that may
+// take seconds): a session that expires during the read is not served, and
+// a save's times are those after the read, not before it, where the sweep
+// judges its record by them.
+func TestKeylessClockReadAgainAfterMarkerRead(t *testing.T) {
+	const idle = 10 * time.Second
+	for _, op := range []string{"load", "save"} {
+		t.Run(op, func(t *testing.T) {
+			ctx := context.Background()
+			clk := fakeclock.New()
+			s := openDir(t, t.TempDir(), fsstore.WithClock(clk.Now))
+			sess := &fsstore.Session{ID: newID(t), Data: []byte("clear"), Idle: idle}
+			must(t, s.Save(ctx, sess))
+			clk.Advance(fsstore.KeylessRecheck + time.Second) // the marker is due a read
+			s.SetMarkerCheckHookForTest(func(stage string) {
+				if stage == "read" {
+					clk.Advance(idle) // the read took this long
+				}
+			})
+			switch op {
+			case "load":
+				if got, err := s.Load(ctx, sess.ID); !errors.Is(err, fsstore.ErrExpired) {
+					t.Fatalf("load of a session that expired while the marker was read: %v (served: %v); want ErrExpired", err, got != nil)
+				}
+			case "save":
+				must(t, s.Save(ctx, sess))
+				if after := clk.Now(); sess.Expires.Before(after.Add(idle)) {
+					t.Fatalf("save whose marker check read the marker until %v: expires %v, before that plus its idle timeout", after, sess.Expires)
+				}
+			}
+		})
+	}
+}
