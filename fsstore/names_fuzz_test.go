@@ -148,6 +148,11 @@ func FuzzStoreNames(f *testing.F) {
 			if sn := stripeName(k.stripe, l.s.layout.stripes); !isStripeName(sn) {
 				t.Fatalf("stripeName(%#x, %d) = %q, not a stripe name", k.stripe, l.s.layout.stripes, sn)
 			}
+			// The lock a Locked takes (its name built with the key's
+			// path) is the one the sweep and Rekey take for the record.
+			if ln, sn := l.s.lockName(k), stripeName(stripeOfName(k.name), l.s.layout.stripes); ln != sn || k.lockName != sn {
+				t.Fatalf("ID %q in a store of %d stripes: the key's lock file %q (%q), the record name's %q", s, l.s.layout.stripes, ln, k.lockName, sn)
+			}
 		}
 	})
 }
