@@ -1326,7 +1326,11 @@ func (s *Store) readError(p string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("fsstore: load: %w: %w%s", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err}, ownerHint(s.dir, err))
 	case notShardDir(err):
-		return fmt.Errorf("fsstore: load %s: %w: %s: %w", p, ErrRefused, shardNameHint, &fs.PathError{Op: "read", Path: p, Err: err})
+		// Not ErrRefused: the record may well be intact behind a shard
+		// directory moved away (a tool, an operator), and callers start
+		// a new session for a refused one, logging the user out for
+		// good once the directory is back. It fails as an outage does.
+		return fmt.Errorf("fsstore: load %s: %s: %w", p, shardNameHint, &fs.PathError{Op: "read", Path: p, Err: err})
 	}
 	return fmt.Errorf("fsstore: load: %w", &fs.PathError{Op: "read", Path: p, Err: err})
 }
@@ -2161,7 +2165,7 @@ func (s *Store) touchError(p string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("fsstore: touch: %w: %w%s", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err}, ownerHint(s.dir, err))
 	case notShardDir(err):
-		return fmt.Errorf("fsstore: touch %s: %w: %s: %w", p, ErrRefused, shardNameHint, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: touch %s: %s: %w", p, shardNameHint, &fs.PathError{Op: "open", Path: p, Err: err})
 	}
 	return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "open", Path: p, Err: err})
 }
