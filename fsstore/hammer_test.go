@@ -509,8 +509,13 @@ func (w *hammerWorker) injectedHang(context.Context) error {
 func (w *hammerWorker) increment(ctx context.Context, locked bool) error {
 	slot := rand.IntN(len(w.ids))
 	id := w.ids[slot]
+	// The time a reset is logged at is the Load's start, not its end:
+	// a save acknowledged while a Load that found nothing was on its way
+	// back (an unlocked one, before a CompareAndSwap that then conflicts)
+	// is no live session swept, and timed at the end it looked like one.
+	var loadStart time.Time
 	fresh := func() *fsstore.Session {
-		w.logf("reset %d %d", slot, time.Now().UnixNano())
+		w.logf("reset %d %d", slot, loadStart.UnixNano())
 		return &fsstore.Session{ID: id, Data: []byte("0"), Idle: slotIdle(slot)}
 	}
 	if locked {
@@ -519,6 +524,7 @@ func (w *hammerWorker) increment(ctx context.Context, locked bool) error {
 			return err
 		}
 		defer l.Unlock()
+		loadStart = time.Now()
 		sess, err := l.Load(ctx)
 		if errors.Is(err, fsstore.ErrNotFound) {
 			sess, err = fresh(), nil
@@ -538,6 +544,7 @@ func (w *hammerWorker) increment(ctx context.Context, locked bool) error {
 		return nil
 	}
 	for {
+		loadStart = time.Now()
 		sess, err := w.s.Load(ctx, id)
 		if errors.Is(err, fsstore.ErrNotFound) {
 			sess, err = fresh(), nil
