@@ -32,7 +32,7 @@ func TestAsideOddFile(t *testing.T) {
 	}{
 		{"directory", "a directory", func(p string) error { return os.Mkdir(p, 0o700) }},
 		{"fifo", "a FIFO", func(p string) error { return unix.Mkfifo(p, 0o600) }},
-		{"symlink", "a symlink", func(p string) error { return os.Symlink("/etc/passwd", p) }},
+		{"symlink", "a symbolic link", func(p string) error { return os.Symlink("/etc/passwd", p) }},
 	}
 	for _, k := range kinds {
 		for _, odd := range []string{"gc", "gd"} {

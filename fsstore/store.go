@@ -1950,27 +1950,13 @@ func (e *asideError) Error() string {
 func (e *asideError) Unwrap() error { return e.err }
 
 // fileKind names the kind of the file at path for a message: "a
-// directory", "a FIFO", ....
+// directory", "a FIFO", ... (typeName's words).
 func fileKind(path string) string {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return "not a regular file"
 	}
-	switch m := fi.Mode(); {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeSymlink != 0:
-		return "a symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsRegular():
-		return "a regular file"
-	}
-	return "not a regular file"
+	return typeName(fi.Mode())
 }
 
 // asideOpError is op's error (load, touch) for the record p when err is a
