@@ -9,11 +9,14 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// panicsAtLoad is an Observer that panics at the first load reported
-// once it is armed.
-type panicsAtLoad struct{ armed atomic.Bool }
+// PanicsAtLoad is an Observer that panics at the first load reported
+// once it is armed (Arm). The package's external tests use it too.
+type PanicsAtLoad struct{ armed atomic.Bool }
 
-func (o *panicsAtLoad) Observe(ev fsstore.Event) {
+// Arm makes the next load reported panic.
+func (o *PanicsAtLoad) Arm() { o.armed.Store(true) }
+
+func (o *PanicsAtLoad) Observe(ev fsstore.Event) {
 	if ev.Op == fsstore.OpLoad && o.armed.CompareAndSwap(true, false) {
 		panic("observer")
 	}
@@ -30,7 +33,7 @@ func (o *panicsAtLoad) Observe(ev fsstore.Event) {
 // has returned.
 func TestLoadPanicBufferNotHeld(t *testing.T) {
 	for _, reuse := range []bool{false, true} {
-		obs := &panicsAtLoad{}
+		obs := &PanicsAtLoad{}
 		st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(obs))
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +57,7 @@ func TestLoadPanicBufferNotHeld(t *testing.T) {
 		var held int
 		h := m.Middleware(Exclusive)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := FromContext(r.Context())
-			obs.armed.Store(true)
+			obs.Arm()
 			func() {
 				defer func() { recover() }()
 				s.Get("n", new(int))

@@ -4,22 +4,11 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 )
-
-// loadPanics is an Observer that panics at the first load reported
-// once it is armed.
-type loadPanics struct{ armed atomic.Bool }
-
-func (o *loadPanics) Observe(ev fsstore.Event) {
-	if ev.Op == fsstore.OpLoad && o.armed.CompareAndSwap(true, false) {
-		panic("observer")
-	}
-}
 
 // TestLoadPanicRecoveredInHandler: the store's Observer, called on the
 // request's goroutine, panics in the middle of the session's load, and
@@ -31,14 +20,14 @@ func (o *loadPanics) Observe(ev fsstore.Event) {
 // the session unusable for the request, as a failed load does: Get and
 // Put fail, nothing is saved, the cookie stays.
 func TestLoadPanicRecoveredInHandler(t *testing.T) {
-	obs := &loadPanics{}
+	obs := &httpsession.PanicsAtLoad{}
 	e := newEnv(t, []fsstore.Option{fsstore.WithObserver(obs)})
 	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
 	var getErr, putErr error
 	var found bool
 	h := e.m.Middleware(httpsession.Exclusive)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := httpsession.FromContext(r.Context())
-		obs.armed.Store(true)
+		obs.Arm()
 		func() {
 			defer func() { recover() }()
 			s.Get("n", new(int))
