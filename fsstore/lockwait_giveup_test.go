@@ -64,16 +64,7 @@ func TestLockWaitGivenUpIsLocked(t *testing.T) {
 		// after its context ended. Lock may return it; CompareAndSwap,
 		// with its read and write still to do, does neither.
 		t.Run(op.name+"/granted-as-given-up", func(t *testing.T) {
-			f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
-			id := newID(t)
-			held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := newDeadlineCtx()
-			errc := make(chan error, 1)
-			go func() { errc <- op.run(ctx, f.s, id) }()
-			eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
+			f, held, ctx, errc := waitBehindThisProcess(t, op.run)
 			release := f.fs.hang("lock-woken")
 			defer release()
 			if err := held.Unlock(); err != nil {
@@ -83,7 +74,7 @@ func TestLockWaitGivenUpIsLocked(t *testing.T) {
 			ctx.expire()
 			eventually(t, func() bool { return f.fs.count("abandon-outside") > 0 }, "the waiter's give-up")
 			release()
-			err = <-errc
+			err := <-errc
 			if op.name == "Lock" && err == nil {
 				// Granted, the lock is the caller's: Lock has no
 				// work left that the end of its context would stop.
@@ -95,16 +86,7 @@ func TestLockWaitGivenUpIsLocked(t *testing.T) {
 		// The waiter gives up and, the holder letting go meanwhile, must
 		// release the lock kept for it (see TestGivenUpWaiterReleasing).
 		t.Run(op.name+"/releasing-after-give-up", func(t *testing.T) {
-			f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
-			id := newID(t)
-			held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := newDeadlineCtx()
-			errc := make(chan error, 1)
-			go func() { errc <- op.run(ctx, f.s, id) }()
-			eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
+			f, held, ctx, errc := waitBehindThisProcess(t, op.run)
 			releaseGiveUp := f.fs.hang("lock-give-up")
 			defer releaseGiveUp()
 			ctx.expire()
@@ -116,7 +98,7 @@ func TestLockWaitGivenUpIsLocked(t *testing.T) {
 			defer releaseUnlock()
 			releaseGiveUp()
 			f.fs.await(t, "unlock")
-			err = <-errc
+			err := <-errc
 			releaseUnlock()
 			lockWaitTimedOut(t, f, err)
 		})
@@ -134,4 +116,23 @@ func lockWaitTimedOut(t *testing.T, f *boundFixture, err error) {
 		t.Errorf("breaker %v after a lock wait given up on, want closed", got)
 	}
 	f.settle(t)
+}
+
+// waitBehindThisProcess opens a bounded store whose breaker opens at one
+// timeout, locks a new session in it, and runs op on that session with a
+// context the test ends (ctx), on a goroutine whose result errc gets,
+// once op waits in the store's queue behind the lock held.
+func waitBehindThisProcess(t *testing.T, op func(ctx context.Context, s *fsstore.Store, id string) error) (f *boundFixture, held *fsstore.Locked, ctx *deadlineCtx, errc chan error) {
+	t.Helper()
+	f = newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
+	id := newID(t)
+	held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = newDeadlineCtx()
+	errc = make(chan error, 1)
+	go func() { errc <- op(ctx, f.s, id) }()
+	eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
+	return f, held, ctx, errc
 }
