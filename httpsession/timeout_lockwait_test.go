@@ -16,6 +16,26 @@ import (
 // timeout bounds, not TimeoutHandler: here the lock is held until the
 // answer has arrived, and the lock timeout is far longer than the test.
 func TestTimeoutAnswerEndsLockWait(t *testing.T) {
+	// The handler's Get must be waiting for the lock when the timeout
+	// fires. On a loaded machine a short timeout can fire before the
+	// handler's goroutine reaches the Get, which, after the error
+	// answer, reads without the lock (nothing more is saved) and
+	// succeeds: such a try proves nothing either way, so try again with
+	// a longer timeout.
+	for _, timeout := range []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, time.Second, 10 * time.Second} {
+		if timeoutEndsLockWait(t, timeout) {
+			return
+		}
+		t.Logf("the %v timeout fired before the handler's Get: trying a longer one", timeout)
+	}
+	t.Fatal("every timeout fired before the handler's Get")
+}
+
+// timeoutEndsLockWait runs one request of TestTimeoutAnswerEndsLockWait
+// under TimeoutHandler with timeout, and reports false if the handler's
+// Get began after the timeout's answer (it read without the lock).
+func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
+	t.Helper()
 	e := newEnv(t, nil, httpsession.WithLockTimeout(time.Hour))
 	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
 	lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive) // a slow request of the same user
@@ -24,13 +44,16 @@ func TestTimeoutAnswerEndsLockWait(t *testing.T) {
 	}
 	defer lk.Unlock()
 	waiting := make(chan struct{})
-	var getErr error
+	var (
+		found  bool
+		getErr error
+	)
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer close(waiting)
 		var n int
-		_, getErr = httpsession.FromContext(r.Context()).Get("n", &n) // waits for the lock
+		found, getErr = httpsession.FromContext(r.Context()).Get("n", &n) // waits for the lock
 	})
-	h := e.m.Handler(http.TimeoutHandler(inner, 10*time.Millisecond, "timeout"))
+	h := e.m.Handler(http.TimeoutHandler(inner, timeout, "timeout"))
 	answered := make(chan *http.Response, 1)
 	go func() { answered <- do(t, h, id) }()
 	select {
@@ -44,6 +67,12 @@ func TestTimeoutAnswerEndsLockWait(t *testing.T) {
 	}
 	<-waiting
 	if getErr == nil {
-		t.Error("the handler's Get succeeded after the timeout answer")
+		// The lock is held throughout: a Get that waited for it cannot
+		// have succeeded. This one read without it, after the answer.
+		if !found {
+			t.Errorf("the handler's Get, after the timeout answer, did not find the saved value")
+		}
+		return false
 	}
+	return true
 }
