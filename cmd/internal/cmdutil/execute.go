@@ -67,10 +67,20 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		err = &ExitError{Code: ExitUsage, Err: err}
 	}
 	code := ExitCode(err)
-	if werr := io.OutErr(); werr != nil && code == ExitOK && !errors.Is(werr, syscall.EPIPE) {
+	switch werr := io.OutErr(); {
+	case werr == nil || code != ExitOK:
+	case errors.Is(werr, syscall.EPIPE):
+		// A command that catches SIGPIPE (see InterruptContext) gets
+		// EPIPE instead of dying of it, and one whose writes all came
+		// after its work ("sessgc stats | head -1", a consumer of --json
+		// that died) has nothing left to stop: it exits as the signal
+		// would have it, 141, rather than 0, which says the report was
+		// read.
+		err = Errorf(signalExitCode(syscall.SIGPIPE), "standard output's reader went away (SIGPIPE), so what %s printed is lost or cut short (its work itself succeeded)", root.Name())
+		code = ExitCode(err)
+	default:
 		// The work was done, but its report was lost or cut short: a
-		// log or a script reading it has nothing to go by. (A reader
-		// that went away, EPIPE, is SIGPIPE's to report.)
+		// log or a script reading it has nothing to go by.
 		err = FailureErrorf("standard output could not be written, so what %s printed is lost or incomplete (its work itself succeeded): %w", root.Name(), werr)
 		code = ExitFailure
 	}
