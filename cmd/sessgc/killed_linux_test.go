@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
 )
 
 // TestKilledParentStopsWorker kills sessgc with SIGKILL in the middle of a
@@ -129,4 +131,145 @@ func lastLine(out <-chan string, limit time.Duration) (last string, ended bool) 
 			return last, false
 		}
 	}
+}
+
+// TestKilledWorker kills sessgc's worker alone with SIGKILL in the middle
+// of a sweep, as the out-of-memory killer, which picks the process with
+// the most memory, or a kill -9 of the pid ps shows busy does. sessgc
+// exited 137 without a word: no summary, no textfile, and cron, which
+// mails only what a job prints, told no one. It now says on stderr that
+// the worker was killed and by what. The next run finishes the sweep and
+// leaves nothing aside, and no live session is lost.
+func TestKilledWorker(t *testing.T) {
+	st := newStore(t)
+	live := st.save(5)
+	st.expire(st.save(60)...)
+	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out := lines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLine(t, out, `"event":"remove"`)
+	worker := workerPID(t, cmd.Process.Pid)
+	if err := syscall.Kill(worker, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, ended := lastLine(out, 2*time.Minute); !ended { // a hang detector only
+		t.Fatal("the worker's output did not end")
+	}
+	if code := exitCode(t, cmd.Wait()); code != 128+int(syscall.SIGKILL) {
+		t.Errorf("sessgc exited %d after its worker was killed, want %d\nstderr: %s", code, 128+int(syscall.SIGKILL), stderr.String())
+	}
+	if want := "sessgc: the worker process was killed by SIGKILL"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+
+	r := runGC(t, []string{"run", "--dir", st.dir, "--json"})
+	if _, s := summary(t, r); r.code != 0 || s.Errors != 0 || s.Live != int64(len(live)) {
+		t.Errorf("the run after the killed one: exit %d, %+v; stderr %s", r.code, s, r.stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(st.dir, fsstore.DataDir, "*", ".*")); len(left) > 0 {
+		t.Errorf("left in the store after the next run: %q", left)
+	}
+	for _, id := range live {
+		if _, err := st.s.Load(context.Background(), id); err != nil {
+			t.Errorf("live session after the killed sweep and the next: %v", err)
+		}
+	}
+}
+
+// TestSecondSignalKillsWorker: a second Ctrl-C (or SIGTERM) gives up on
+// a worker whose clean stop hangs: sessgc kills it and exits at once. It
+// did so without a word, and an operator could not tell a clean stop from
+// one cut short, which may leave a record aside for the next run to put
+// back. It now says so. Here the worker is stopped (SIGSTOP) so that its
+// clean stop cannot end before the second signal.
+func TestSecondSignalKillsWorker(t *testing.T) {
+	st := newStore(t)
+	st.expire(st.save(60)...)
+	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out := lines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLine(t, out, `"event":"remove"`)
+	worker := workerPID(t, cmd.Process.Pid)
+	if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(worker, syscall.SIGKILL)
+	waitStopped(t, worker)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	// Two signals sent at once may reach sessgc as one: the second is
+	// sent once sessgc has passed the first on to the worker, where it
+	// waits, pending, for the worker to run again.
+	waitPending(t, worker, syscall.SIGINT)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if _, ended := lastLine(out, 2*time.Minute); !ended { // a hang detector only
+		t.Fatal("the worker's output did not end")
+	}
+	if code := exitCode(t, cmd.Wait()); code != cmdutil.ExitInterrupted {
+		t.Errorf("sessgc exited %d after a second SIGINT, want %d\nstderr: %s", code, cmdutil.ExitInterrupted, stderr.String())
+	}
+	if want := "sessgc: a second SIGINT: the worker process was killed"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// waitPending waits until sig is pending for the (stopped) process pid,
+// as /proc/PID/status lists it.
+func waitPending(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	mask := uint64(1) << (sig - 1)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			t.Skipf("cannot read the worker's pending signals: %v", err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, field := range []string{"SigPnd:", "ShdPnd:"} {
+				if v, ok := strings.CutPrefix(l, field); ok {
+					if n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil && n&mask != 0 {
+						return
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("%v never pending for the worker", sig)
+}
+
+// waitStopped waits until every thread of process pid is stopped: a
+// signal that reached one still running would be taken in by the Go
+// runtime rather than stay pending.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		tasks, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/status")
+		if err != nil || len(tasks) == 0 {
+			t.Skipf("cannot list the worker's threads: %v", err)
+		}
+		stopped := true
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			if err != nil || !strings.Contains(string(b), "\nState:\tT") {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
+	}
+	t.Fatal("the worker did not stop")
 }

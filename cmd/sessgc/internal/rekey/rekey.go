@@ -91,7 +91,8 @@ Exit codes:
        fatal error; every rewrite is atomic, as for 4
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP,
        141 for SIGPIPE (a closed standard output): the pass stopped
-       cleanly; run again to continue`,
+       cleanly; run again to continue. A worker process killed (137:
+       SIGKILL, the out-of-memory killer) is said on stderr; as for 4`,
 		Example: `  # Rotate from key 1 to key 2 (see docs/operations.md):
   sessgc rekey --dir /mnt/efs/sessions --keys-file /etc/sessfs/keys --rate 200
 

@@ -88,7 +88,12 @@ Exit codes:
        (a closed terminal or ssh session), 141 for SIGPIPE (a closed
        standard output, as in sessgc run -v | head): the pass stopped
        cleanly and printed its summary (stopped_early); the error
-       names the signal ("interrupted by SIGTERM after 2m3s")
+       names the signal ("interrupted by SIGTERM after 2m3s"). 141
+       also when the reader went away after the work was done
+       (sessgc stats | head -1). After a second signal, or when the
+       worker process alone was killed (137: SIGKILL, as from the
+       out-of-memory killer), 128 plus the signal's number with no
+       summary or textfile, and a line on stderr saying so
 
 sessgc runs on Linux, macOS and FreeBSD. On Windows it builds, but the
 store does not run there: commands that open a store exit 3; keygen works.

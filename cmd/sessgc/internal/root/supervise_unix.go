@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 )
 
@@ -71,10 +73,14 @@ func supervise() (code int, ok bool) {
 		case s := <-sig:
 			if signalled {
 				cmd.Process.Kill()
+				code := cmdutil.ExitInterrupted
 				if n, ok := s.(syscall.Signal); ok {
-					return 128 + int(n), true
+					code = 128 + int(n)
 				}
-				return 130, true
+				// Said, as the worker cut short says nothing: a clean
+				// stop and one given up on must not look alike.
+				fmt.Fprintf(os.Stderr, "sessgc: a second %s: the worker process was killed before it stopped cleanly: no summary or textfile was written; every removal or rewrite is atomic, and the next run puts back a record it left aside; exit %d\n", cmdutil.SignalName(s), code)
+				return code, true
 			}
 			signalled = true
 			cmd.Process.Signal(s)
@@ -89,15 +95,23 @@ func supervise() (code int, ok bool) {
 
 // unreported returns the exit code of a worker that ended without
 // reporting one, given what Wait returned for it. Killed by a signal, it
-// is 128 plus the signal's number, as a shell reports it. Otherwise the
-// worker crashed: a panic or a Go runtime fatal error exits 2, which
-// reads as a usage error ("fix the cron line"), so a crash has its own
-// code, and says so after whatever the runtime printed.
+// is 128 plus the signal's number, as a shell reports it, and a line on
+// stderr says so: the worker printed nothing (no summary, no textfile),
+// and cron mails only what a job prints, so an out-of-memory kill would
+// go unseen. Otherwise the worker crashed: a panic or a Go runtime fatal
+// error exits 2, which reads as a usage error ("fix the cron line"), so a
+// crash has its own code, and says so after whatever the runtime printed.
 func unreported(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+			code := 128 + int(ws.Signal())
+			by := "a kill of its pid"
+			if ws.Signal() == syscall.SIGKILL {
+				by = "kill -9 of its pid, or the kernel's out-of-memory killer"
+			}
+			fmt.Fprintf(os.Stderr, "sessgc: the worker process was killed by %s (%s) before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", unix.SignalName(ws.Signal()), by, code)
+			return code
 		}
 	}
 	status := "exit status 0"
