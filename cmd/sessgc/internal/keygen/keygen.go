@@ -42,17 +42,19 @@ once every host has it, move it first and deploy again, so that new writes
 use it; then run "sessgc rekey"; then drop the old key. Putting the new key
 first in one step makes the hosts not yet deployed fail to read what the
 others write.`,
-		Example: `  # First key, on one host (then copy the file to every host):
-  (umask 077; sessgc keygen --id 1 > /etc/sessfs/keys)
+		Example: `  # First key, on one host (then copy the file to every host); set -C
+  # refuses to overwrite a keys file that exists:
+  (umask 077; set -C; sessgc keygen --id 1 > /etc/sessfs/keys)
 
   # Rotation, step 1, on one host: the new key AFTER the current ones
-  # (then copy the file to every host):
-  (umask 077; { cat /etc/sessfs/keys; sessgc keygen --id 2; } > /etc/sessfs/keys.new)
-  mv /etc/sessfs/keys.new /etc/sessfs/keys
+  # (then copy the file to every host); with && a failed command (a
+  # full disk) leaves the keys file as it was:
+  (umask 077; { cat /etc/sessfs/keys && sessgc keygen --id 2; } > /etc/sessfs/keys.new) &&
+    mv /etc/sessfs/keys.new /etc/sessfs/keys
 
   # Step 2, once every host has it: key 2 first, on every host:
-  (umask 077; { grep '^2 ' /etc/sessfs/keys; grep -v '^2 ' /etc/sessfs/keys; } > /etc/sessfs/keys.new)
-  mv /etc/sessfs/keys.new /etc/sessfs/keys`,
+  (umask 077; { grep '^2 ' /etc/sessfs/keys && grep -v '^2 ' /etc/sessfs/keys; } > /etc/sessfs/keys.new) &&
+    mv /etc/sessfs/keys.new /etc/sessfs/keys`,
 		Args: cmdutil.NoArgs("the key ID is given with --id"),
 		RunE: pass.RunE(io, opts, opts.validate, runF, keygenRun),
 	}

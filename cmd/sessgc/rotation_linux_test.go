@@ -1,0 +1,149 @@
+package main_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+// TestKeyRecipesKeepKeysOnFailure runs the keys file commands that
+// sessgc keygen --help and docs/operations.md give: the first key, and
+// steps 1 and 2 of a rotation (each writes keys.new and renames it over
+// the keys file). Each step's rename came on its own line, run whatever
+// the line before did: on a full file system the cat and sessgc keygen
+// writing keys.new failed, and the empty keys.new replaced the keys file,
+// which every application host watching it then read as no keys (at a
+// restart: no start), and every session sealed under a key now gone was
+// lost. The first key's command, run again on a host that has its keys
+// (a setup script run twice), emptied the file the same way. A command
+// that fails must leave the keys file as it was; with room, the steps
+// make key 2 first and keep key 1 after it.
+func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
+	}
+	for _, src := range []struct {
+		name string
+		text func(t *testing.T) keyRecipes
+	}{
+		{"sessgc keygen --help", keygenRecipes},
+		{"docs/operations.md", operationsRecipes},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			r := src.text(t)
+			mnt := smallTmpfs(t)
+			keys := filepath.Join(mnt, "keys")
+			k1 := newKey(t, 1).SecretLine() + "\n"
+			if err := os.WriteFile(keys, []byte(k1), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			run := func(what, script string) {
+				t.Helper()
+				cmd := exec.Command("sh", "-c", strings.ReplaceAll(script, "/etc/sessfs", mnt))
+				cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(sessgcBin)+":"+os.Getenv("PATH"))
+				out, _ := cmd.CombinedOutput() // what a failure leaves is checked below
+				t.Logf("%s:\n%s%s", what, script, out)
+			}
+			kept := func(what string) {
+				t.Helper()
+				if b, err := os.ReadFile(keys); err != nil || string(b) != k1 {
+					t.Fatalf("%s left the keys file %q (%v), want it as it was, %q", what, b, err, k1)
+				}
+			}
+			if r.first != "" {
+				run("the first key, again", r.first)
+				kept("the first key's command run where the keys file is")
+				os.Remove(keys + ".new")
+			}
+			// Full blocks, free inodes: keys.new is made, and its writes fail.
+			filler := filepath.Join(mnt, "filler")
+			fillBlocks(t, filler)
+			for i, step := range r.steps {
+				run("on a full file system", step)
+				kept(fmt.Sprintf("step %d on a full file system", i+1))
+			}
+			if err := os.Remove(filler); err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range r.steps {
+				run("with room", step)
+			}
+			b, err := os.ReadFile(keys)
+			if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); err != nil || len(lines) != 2 || !strings.HasPrefix(lines[0], "2 ") || lines[1]+"\n" != k1 {
+				t.Errorf("keys file after steps 1 and 2: %q (%v), want key 2 first, then key 1", b, err)
+			}
+		})
+	}
+}
+
+// keyRecipes are the shell commands of a text that makes keys: the first
+// key's (if the text has one) and steps 1 and 2 of a rotation.
+type keyRecipes struct {
+	first string
+	steps []string
+}
+
+// keygenRecipes returns the commands of sessgc keygen --help's examples,
+// paragraphs of comment lines and commands.
+func keygenRecipes(t *testing.T) keyRecipes {
+	t.Helper()
+	r := runGC(t, []string{"keygen", "--help"})
+	_, ex, ok := strings.Cut(r.stdout, "Examples:\n")
+	ex, _, _ = strings.Cut(ex, "\nFlags:")
+	paras := strings.Split(strings.TrimSpace(ex), "\n\n")
+	if r.code != 0 || !ok || len(paras) != 3 || !strings.Contains(paras[0], "--id 1") {
+		t.Fatalf("sessgc keygen --help: exit %d, no three examples (the first key, steps 1 and 2) in\n%s", r.code, r.stdout)
+	}
+	return keyRecipes{first: paras[0], steps: paras[1:]}
+}
+
+// operationsRecipes returns the commands of steps 1 and 2 of "Rotating
+// from key 1 to key 2" in docs/operations.md.
+func operationsRecipes(t *testing.T) keyRecipes {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "**Rotating from key 1 to key 2**")
+	if ok {
+		_, rest, ok = strings.Cut(rest, "```sh\n")
+	}
+	block, _, _ := strings.Cut(rest, "```")
+	one, rest, ok1 := strings.Cut(block, "# 2.")
+	two, _, ok2 := strings.Cut(rest, "# 3.")
+	if !ok || !ok1 || !ok2 || !strings.Contains(one, "sessgc keygen") {
+		t.Fatalf("docs/operations.md: no rotation steps 1 and 2 found")
+	}
+	return keyRecipes{steps: []string{one, "# 2." + two}}
+}
+
+// fillBlocks fills the file system of path with a file at path, leaving
+// its free inodes: an empty file can still be made there.
+func fillBlocks(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for n := len(buf); n > 0; n /= 2 {
+		for {
+			if _, err := f.Write(buf[:n]); err != nil {
+				if !errors.Is(err, unix.ENOSPC) {
+					t.Fatalf("filling the file system: %v", err)
+				}
+				break
+			}
+		}
+	}
+}
