@@ -163,7 +163,7 @@ func TestKilledWorker(t *testing.T) {
 	if code := exitCode(t, cmd.Wait()); code != 128+int(syscall.SIGKILL) {
 		t.Errorf("sessgc exited %d after its worker was killed, want %d\nstderr: %s", code, 128+int(syscall.SIGKILL), stderr.String())
 	}
-	if want := "sessgc: the worker process was killed by SIGKILL"; !strings.Contains(stderr.String(), want) {
+	if want := "sessgc: the worker process died of SIGKILL"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 

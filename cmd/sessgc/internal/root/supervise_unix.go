@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,19 +99,25 @@ func supervise() (code int, ok bool) {
 // is 128 plus the signal's number, as a shell reports it, and a line on
 // stderr says so: the worker printed nothing (no summary, no textfile),
 // and cron mails only what a job prints, so an out-of-memory kill would
-// go unseen. Otherwise the worker crashed: a panic or a Go runtime fatal
-// error exits 2, which reads as a usage error ("fix the cron line"), so a
-// crash has its own code, and says so after whatever the runtime printed.
+// go unseen. One of the signals that stop sessgc cleanly kills the worker
+// only before it catches them, as it starts: that is an interruption.
+// Otherwise the worker crashed: a panic or a Go runtime fatal error exits
+// 2, which reads as a usage error ("fix the cron line"), so a crash has
+// its own code, and says so after whatever the runtime printed.
 func unreported(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code := 128 + int(ws.Signal())
-			by := "a kill of its pid"
-			if ws.Signal() == syscall.SIGKILL {
-				by = "kill -9 of its pid, or the kernel's out-of-memory killer"
+			sig := ws.Signal()
+			code := 128 + int(sig)
+			switch {
+			case slices.Contains(signals(), os.Signal(sig)):
+				fmt.Fprintf(os.Stderr, "sessgc: interrupted by %s as it started, before its work began\n", cmdutil.SignalName(sig))
+			case sig == syscall.SIGKILL:
+				fmt.Fprintf(os.Stderr, "sessgc: the worker process died of SIGKILL (kill -9 of its pid, or the kernel's out-of-memory killer) before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", code)
+			default:
+				fmt.Fprintf(os.Stderr, "sessgc: the worker process died of %s before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", unix.SignalName(sig), code)
 			}
-			fmt.Fprintf(os.Stderr, "sessgc: the worker process was killed by %s (%s) before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", unix.SignalName(ws.Signal()), by, code)
 			return code
 		}
 	}
