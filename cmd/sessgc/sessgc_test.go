@@ -873,10 +873,13 @@ func TestFleetLockOneSweepAtATime(t *testing.T) {
 	defer a.Process.Kill()
 	waitLine(t, aOut, `"event":"remove"`) // A holds the fleet lock and sweeps
 
-	// B: same cron line on another host: one line, exit 0, nothing done.
+	// B: same cron line, here on the same host (a run by hand, a sweep
+	// longer than the cron interval), as on another: one line, exit 0,
+	// nothing done. The line said "another host is sweeping", and sent
+	// the operator looking at the other hosts.
 	before := snapshotCount(t, st.dir)
 	r := runGC(t, []string{"--dir", st.dir})
-	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, "another host is sweeping") {
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, "another sessgc is sweeping "+st.dir+", on this host or another") {
 		t.Errorf("second sweep: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = runGC(t, []string{"--dir", st.dir, "--json"})

@@ -149,7 +149,7 @@ More in "sessgc help run-passes" (the fleet lock and its TTL, what
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "extra age beyond the store's idle timeout before a session is removed (absorbs clock skew)")
 	f.DurationVar(&opts.TempAge, "temp-age", 10*time.Minute, "age after which a temp file or broken lease counts as abandoned (at least 1m)")
 	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
-	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another host is sweeping the store")
+	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another sessgc is sweeping the store")
 	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
@@ -559,7 +559,9 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	case sum.Skipped && sum.SkipReason == pass.SkipNoStore:
 		return fmt.Sprintf("sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n", sum.Dir)
 	case sum.Skipped:
-		return fmt.Sprintf("sessgc: another host is sweeping %s (fleet lock %s held); nothing to do\n",
+		// The fleet lock does not say whose it is: a sweep of this host
+		// (a run by hand beside cron's) holds it as another host's does.
+		return fmt.Sprintf("sessgc: another sessgc is sweeping %s, on this host or another (fleet lock %s held); nothing to do\n",
 			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
 	}
 	// A pass the file server stopped answering says what it did before,
