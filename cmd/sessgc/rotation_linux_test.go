@@ -38,6 +38,7 @@ func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
 		{"docs/operations.md", operationsRecipes},
 	} {
 		t.Run(src.name, func(t *testing.T) {
+			t.Parallel() // each runs sessgc six times or so, on its own tmpfs
 			r := src.text(t)
 			mnt := smallTmpfs(t)
 			keys := filepath.Join(mnt, "keys")
