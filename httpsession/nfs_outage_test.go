@@ -148,7 +148,10 @@ var outageGuest = nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 9 * time.Minut
 // recovery most). Everything else (no update lost, none applied after a
 // 503, every answer a 200, 503 or 504, no client error but its own
 // timeout, the in-flight and goroutine bounds, readiness unhealthy during
-// the outage and healthy after it) is always asserted. Each host's
+// the outage and healthy after it) is always asserted; a probe that fails
+// again once readiness is healthy after the outage is a check that missed
+// its deadline, a timing bound, as long as readiness is healthy once the
+// load has stopped (see readiness.judge). Each host's
 // summary of each phase goes to SESSFS_NFS_OUTAGE_REPORT (nfstest.Report).
 
 type outageKind int
@@ -613,13 +616,8 @@ func (r *outageRun) start(phase string, ids []string) {
 	}
 	// The probe and the sampler: appended to by one goroutine each, read
 	// after wg.Wait.
-	probe := &http.Client{Timeout: outageProbeTimeout}
 	loop(func() time.Duration { return outageProbe }, func(int) bool {
-		resp, err := probe.Get(r.app.srv.URL + "/ready")
-		ok := err == nil && resp.StatusCode == 200
-		if err == nil {
-			readAll(resp)
-		}
+		ok := r.ready()
 		at := time.Now() // when the load balancer has its answer
 		if n := len(r.probes); n == 0 || r.probes[n-1].healthy != ok {
 			nfstest.Event("readiness: healthy=%v", ok)
@@ -631,6 +629,17 @@ func (r *outageRun) start(phase string, ids []string) {
 		r.samples = append(r.samples, outageSample{at: time.Now(), inFlight: r.app.inFlight.Load(), goroutines: runtime.NumGoroutine(), cpu: nfstest.ReadCPU(), cpuSelf: selfCPU()})
 		return true
 	})
+}
+
+// ready asks the app's readiness handler, as the load balancer does, and
+// reports whether it answered healthy.
+func (r *outageRun) ready() bool {
+	resp, err := (&http.Client{Timeout: outageProbeTimeout}).Get(r.app.srv.URL + "/ready")
+	if err != nil {
+		return false
+	}
+	readAll(resp)
+	return resp.StatusCode == 200
 }
 
 // waitFor polls cond until it holds or bound passes; it reports whether
@@ -839,6 +848,14 @@ func outagePhase(t *testing.T, kind outageKind, pace time.Duration, search bool)
 	stop()
 	tr.CloseIdleConnections()
 	nfstest.Event("load stopped")
+	// A last probe that failed is judged by readiness once the load has
+	// stopped (see readiness.judge): a check that timed out on a
+	// saturated guest answers then; readiness stuck unhealthy does not.
+	settled := true
+	if n := len(r.probes); n > 0 && !r.probes[n-1].healthy {
+		settled = waitFor(drainBound, r.ready)
+		nfstest.Event("readiness once the load stopped: healthy=%v", settled)
+	}
 
 	// Store work abandoned during the outage may still finish in the
 	// background: wait until the goroutines are back to the baseline
@@ -892,7 +909,7 @@ func outagePhase(t *testing.T, kind outageKind, pace time.Duration, search bool)
 		created[tok] = true
 	}
 
-	rep := outageReport(t, r, downAt, upAt, readyAt, recoveredAt, baseline, applied, created, stLog)
+	rep := outageReport(t, r, downAt, upAt, readyAt, recoveredAt, baseline, applied, created, stLog, settled)
 	steady, outage := rpcCut.Sub(rpcSteady), rpcRecovered.Sub(rpcCut)
 	t.Logf("%s: %s\nNFS RPCs under steady load: %.0f/s (%v); from the outage's start to recovery: %v\napp log:\n%s",
 		nfstest.Host(), rep, float64(steady.Total())/cutAt.Sub(r.steadyAt).Seconds(), steady, outage, app.log)
@@ -926,9 +943,101 @@ func saturated(busy float64, p90, pace time.Duration) string {
 	return ""
 }
 
-// outageReport checks and summarizes one host's phase.
+// readiness is what the load balancer saw of a host's readiness over a
+// phase (its probes' answers), judged against the outage.
+type readiness struct {
+	// unhealthyAt is the first failure after the outage began;
+	// healthyAt, the start of the run of passes that lasts to the end
+	// (zero: the last probe failed). firstHealthyAt is the first pass
+	// after the outage began: later than healthyAt's only when readiness
+	// failed again after it (a probe that timed out in the recovery's
+	// rush, say), which the report tells apart.
+	unhealthyAt, healthyAt, firstHealthyAt time.Time
+	// againAt is the first pass once the server was back; failedAt,
+	// when healthyAt is zero, the start of the run of failures that
+	// lasts to the end.
+	againAt, failedAt time.Time
+}
+
+// readinessOf reads probes, in the order they were answered, against an
+// outage from downAt to upAt.
+func readinessOf(probes []outageProbeResult, downAt, upAt time.Time) readiness {
+	var rd readiness
+	for i, p := range probes {
+		if rd.againAt.IsZero() && p.healthy && !p.at.Before(upAt) {
+			rd.againAt = p.at
+		}
+		if !p.healthy && (i == 0 || probes[i-1].healthy) {
+			rd.failedAt = p.at
+		}
+		if rd.unhealthyAt.IsZero() && !p.healthy && !p.at.Before(downAt) {
+			rd.unhealthyAt = p.at
+		}
+		if p.healthy && p.at.After(downAt) && (i == 0 || !probes[i-1].healthy) {
+			rd.healthyAt = p.at
+			if rd.firstHealthyAt.IsZero() && !rd.unhealthyAt.IsZero() {
+				rd.firstHealthyAt = p.at
+			}
+		}
+	}
+	if n := len(probes); n > 0 && !probes[n-1].healthy || rd.healthyAt.Before(rd.unhealthyAt) {
+		rd.healthyAt = time.Time{} // not healthy again by the end
+	}
+	return rd
+}
+
+// judge returns what readiness did wrong over an outage from downAt to
+// upAt (the server surely back at readyAt): fails always fail the test,
+// misses are timing bounds missed (see nfstest.Timing).
+func (rd readiness) judge(downAt, upAt, readyAt time.Time, settled bool) (fails, misses []string) {
+	switch {
+	case rd.unhealthyAt.IsZero() || !rd.unhealthyAt.Before(upAt):
+		fails = append(fails, "readiness did not turn unhealthy during the outage")
+	case rd.unhealthyAt.Sub(downAt) > outageFlip:
+		misses = append(misses, fmt.Sprintf("readiness turned unhealthy %s after the outage began; want within %v", since(rd.unhealthyAt, downAt), outageFlip))
+	}
+	// A probe that failed again once readiness had turned healthy, and
+	// was the last, is a check that did not answer within its deadline
+	// (httpsession.DefaultHealthTimeout) after the store had: under a
+	// saturated guest, whose probes failed so before the outage too, that
+	// is the guest's CPU, a timing matter. Readiness stuck unhealthy
+	// stays so once the load has stopped (settled false): that fails.
+	again := rd.healthyAt
+	switch {
+	case again.IsZero() && rd.againAt.IsZero():
+		fails = append(fails, "readiness did not turn healthy again after the outage")
+	case again.IsZero() && !settled:
+		fails = append(fails, fmt.Sprintf("readiness turned healthy again %s after the server was back, failed again %s after it, and was still unhealthy once the load had stopped",
+			since(rd.againAt, upAt), since(rd.failedAt, upAt)))
+	case again.IsZero():
+		again = rd.againAt
+		misses = append(misses, fmt.Sprintf("readiness failed again %s after the server was back (healthy again %s after it) and was failing when the load stopped; healthy once it had stopped",
+			since(rd.failedAt, upAt), since(rd.againAt, upAt)))
+	}
+	switch {
+	case again.IsZero():
+	case again.Before(upAt):
+		fails = append(fails, fmt.Sprintf("readiness turned healthy %s before the server came back", upAt.Sub(again).Round(time.Millisecond)))
+	case again.Sub(readyAt) > outageFlip:
+		misses = append(misses, fmt.Sprintf("readiness turned healthy again %s after the server was surely back (%s after it began to come back); want within %v",
+			since(again, readyAt), since(again, upAt), outageFlip))
+	}
+	return fails, misses
+}
+
+// since is t's time from from, for a report; "never" for a zero t.
+func since(t, from time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Sub(from).Round(10 * time.Millisecond).String()
+}
+
+// outageReport checks and summarizes one host's phase. settled: readiness
+// answered healthy once the load had stopped (asked only when the last
+// probe failed).
 func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt time.Time, baseline int,
-	applied []seqRanges, created map[string]bool, stLog *storeLog) string {
+	applied []seqRanges, created map[string]bool, stLog *storeLog, settled bool) string {
 	t.Helper()
 	type tally struct {
 		n, ok, unavailable, inDoubt, timeout, other, slow int
@@ -1105,38 +1214,13 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 			maxIn, maxG = max(maxIn, s.inFlight), max(maxG, s.goroutines)
 		}
 	}
-	// Readiness, as the load balancer sees it (probe answers): the first
-	// failure after the outage began, and the start of the run of passes
-	// that lasts to the end.
-	// firstHealthyAt is the first pass after the outage began: later than
-	// healthyAt's only when readiness failed again after it (a probe that
-	// timed out in the recovery's rush, say), which the report tells apart.
-	var unhealthyAt, healthyAt, firstHealthyAt time.Time
-	for i, p := range r.probes {
-		if unhealthyAt.IsZero() && !p.healthy && !p.at.Before(downAt) {
-			unhealthyAt = p.at
-		}
-		if p.healthy && p.at.After(downAt) && (i == 0 || !r.probes[i-1].healthy) {
-			healthyAt = p.at
-			if firstHealthyAt.IsZero() && !unhealthyAt.IsZero() {
-				firstHealthyAt = p.at
-			}
-		}
-	}
-	if n := len(r.probes); n > 0 && !r.probes[n-1].healthy || healthyAt.Before(unhealthyAt) {
-		healthyAt = time.Time{} // not healthy again by the end
-	}
+	rd := readinessOf(r.probes, downAt, upAt)
+	unhealthyAt, healthyAt, firstHealthyAt := rd.unhealthyAt, rd.healthyAt, rd.firstHealthyAt
 	var flips []string
 	for i, p := range r.probes {
 		if i == 0 || p.healthy != r.probes[i-1].healthy {
 			flips = append(flips, fmt.Sprintf("%+.2fs %v", p.at.Sub(downAt).Seconds(), map[bool]string{true: "healthy", false: "unhealthy"}[p.healthy]))
 		}
-	}
-	since := func(t, from time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return t.Sub(from).Round(10 * time.Millisecond).String()
 	}
 
 	const inFlightBound = outageShared + outageVisitors + 1 // closed-loop clients and the probe
@@ -1185,20 +1269,12 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 	if all.mismatch > 0 {
 		t.Errorf("%d requests were answered otherwise than their client saw: %q", all.mismatch, mismatches)
 	}
-	switch {
-	case unhealthyAt.IsZero() || !unhealthyAt.Before(upAt):
-		t.Errorf("readiness did not turn unhealthy during the outage")
-	case unhealthyAt.Sub(downAt) > outageFlip:
-		timing.Miss("readiness turned unhealthy %s after the outage began; want within %v", since(unhealthyAt, downAt), outageFlip)
+	fails, misses := rd.judge(downAt, upAt, readyAt, settled)
+	for _, f := range fails {
+		t.Errorf("%s", f)
 	}
-	switch {
-	case healthyAt.IsZero():
-		t.Errorf("readiness did not turn healthy again after the outage")
-	case healthyAt.Before(upAt):
-		t.Errorf("readiness turned healthy %s before the server came back", upAt.Sub(healthyAt).Round(time.Millisecond))
-	case healthyAt.Sub(readyAt) > outageFlip:
-		timing.Miss("readiness turned healthy again %s after the server was surely back (%s after it began to come back); want within %v",
-			since(healthyAt, readyAt), since(healthyAt, upAt), outageFlip)
+	for _, m := range misses {
+		timing.Miss("%s", m)
 	}
 	if maxIn > inFlightBound {
 		t.Errorf("in-flight requests reached %d during the outage; bound %d", maxIn, inFlightBound)
