@@ -233,7 +233,7 @@ func checkHammerLogs(t testing.TB, s *fsstore.Store, ids []string, logs string) 
 		t.Fatal(err)
 	}
 	acks := map[int][]hammerAck{}
-	resets := map[int][]time.Time{}
+	resets := map[int][]hammerReset{}
 	nresets := 0
 	ops, timeouts := 0, 0
 	for _, f := range files {
@@ -263,11 +263,14 @@ func checkHammerLogs(t testing.TB, s *fsstore.Store, ids []string, logs string) 
 				acks[slot] = append(acks[slot], hammerAck{v, time.Unix(0, done), time.Unix(0, exp)})
 			case "reset":
 				var slot int
-				var at int64
-				if _, err := fmt.Sscan(strings.Join(fields[1:], " "), &slot, &at); err != nil {
-					t.Fatalf("%s: bad line %q", f, line)
+				var at, end int64
+				var how string
+				// The Load's end and kind may be missing (the log check's
+				// own test leaves them out).
+				if n, err := fmt.Sscan(strings.Join(fields[1:], " "), &slot, &at, &end, &how); n < 2 {
+					t.Fatalf("%s: bad line %q: %v", f, line, err)
 				}
-				resets[slot] = append(resets[slot], time.Unix(0, at))
+				resets[slot] = append(resets[slot], hammerReset{at: time.Unix(0, at), end: time.Unix(0, end), how: how})
 				nresets++
 			case "ops":
 				n, _ := strconv.Atoi(fields[1])
@@ -287,11 +290,12 @@ func checkHammerLogs(t testing.TB, s *fsstore.Store, ids []string, logs string) 
 	var epochs = map[int][]time.Time{}
 	for slot, rs := range resets {
 	reset:
-		for _, seen := range rs {
+		for _, r := range rs {
+			seen := r.at
 			for _, a := range acks[slot] {
 				if a.done.Before(seen) && a.expires.Add(-hammerClockSlop).After(seen) {
-					t.Errorf("counter %d vanished at %v, live until %v (value %d saved at %v): a live session swept",
-						slot, seen.Format(time.StampMicro), a.expires.Format(time.StampMicro), a.value, a.done.Format(time.StampMicro))
+					t.Errorf("counter %d vanished at %v%s, live until %v (value %d saved at %v): a live session swept",
+						slot, seen.Format(time.StampMicro), r.load(), a.expires.Format(time.StampMicro), a.value, a.done.Format(time.StampMicro))
 					continue reset
 				}
 			}
@@ -341,10 +345,28 @@ func checkHammerLogs(t testing.TB, s *fsstore.Store, ids []string, logs string) 
 			t.Errorf("counter %d ends at %d (%v), below its largest acknowledged value %d", slot, n, err, maxV)
 		}
 	}
-	t.Logf("%d operations by workers that were not killed, %d acknowledged counter updates, %d lock waits timed out, %d counter creations (first use or after an expiry)", ops, total, timeouts, nresets)
+	t.Logf("%d operations by workers that were not killed, %d acknowledged counter updates, %d lock waits timed out, %d Loads that found a counter missing (its first use, after an expiry, or an unlocked Load beside another worker's creation)", ops, total, timeouts, nresets)
 	if total == 0 {
 		t.Error("no counter update was acknowledged")
 	}
+}
+
+// hammerReset is a counter found missing: the Load that found it so
+// started at at and returned at end (zero: not logged); how is "locked"
+// (under the counter's lock) or "unlocked" (before a CompareAndSwap).
+type hammerReset struct {
+	at, end time.Time
+	how     string
+}
+
+// load describes the Load, for a failure: whether it held the lock, and
+// its end.
+func (r hammerReset) load() string {
+	how := map[string]string{"locked": "under the counter's lock", "unlocked": "without its lock, before a CompareAndSwap"}[r.how]
+	if how == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (the start of a Load %s, which returned at %v)", how, r.end.Format(time.StampMicro))
 }
 
 // runHammerWorker is the body of a hammer worker process.
@@ -513,9 +535,16 @@ func (w *hammerWorker) increment(ctx context.Context, locked bool) error {
 	// a save acknowledged while a Load that found nothing was on its way
 	// back (an unlocked one, before a CompareAndSwap that then conflicts)
 	// is no live session swept, and timed at the end it looked like one.
+	// Its end and whether it held the lock are logged too, for the
+	// report of a failure: a locked Load that found a counter missing
+	// after its save was acknowledged is no race of the test's making.
 	var loadStart time.Time
+	how := "unlocked"
+	if locked {
+		how = "locked"
+	}
 	fresh := func() *fsstore.Session {
-		w.logf("reset %d %d", slot, loadStart.UnixNano())
+		w.logf("reset %d %d %d %s", slot, loadStart.UnixNano(), time.Now().UnixNano(), how)
 		return &fsstore.Session{ID: id, Data: []byte("0"), Idle: slotIdle(slot)}
 	}
 	if locked {
@@ -743,6 +772,10 @@ func TestHammerLogCheck(t *testing.T) {
 			"reset 0 " + strconv.FormatInt(at(0), 10), ack(1, 1, 3*time.Second),
 			"reset 0 " + strconv.FormatInt(at(2*time.Second), 10), ack(1, 3*time.Second, 4*time.Second),
 		}, "a live session swept"},
+		{"reset while live, by a Load under the lock", []string{
+			"reset 0 " + strconv.FormatInt(at(0), 10), ack(1, 1, 3*time.Second),
+			fmt.Sprintf("reset 0 %d %d locked", at(2*time.Second), at(2*time.Second+time.Millisecond)), ack(1, 3*time.Second, 4*time.Second),
+		}, "a Load under the counter's lock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := t.TempDir()
