@@ -110,9 +110,10 @@ var storeLeakRows = []struct {
 }{
 	{name: "Lock/context ended waiting for a holder in this process", run: func(f *leakFix) {
 		l := f.lock()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		_, err := f.s.Lock(ctx, f.id, fsstore.Exclusive)
+		err := lockWaitEnded(f.t, "Lock of a session held in this process", func(ctx context.Context) error {
+			_, err := f.s.Lock(ctx, f.id, fsstore.Exclusive)
+			return err
+		})
 		f.wantErr("Lock of a session held in this process, its context ended", err, fsstore.ErrLocked, context.DeadlineExceeded)
 		if err := l.Unlock(); err != nil {
 			f.t.Fatal(err)
@@ -120,25 +121,17 @@ var storeLeakRows = []struct {
 	}},
 	{name: "Lock/context ended waiting for a holder elsewhere", run: func(f *leakFix) {
 		defer f.holdElsewhere()()
-		// 300 ms, as CompareAndSwap's row below: with 30 ms a loaded
-		// machine once ended the context before the first lock attempt
-		// ("context deadline exceeded", without ErrLocked), which is not
-		// the case under test.
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		_, err := f.s.Lock(ctx, f.id, fsstore.Exclusive)
+		err := lockWaitEnded(f.t, "Lock of a session held elsewhere", func(ctx context.Context) error {
+			_, err := f.s.Lock(ctx, f.id, fsstore.Exclusive)
+			return err
+		})
 		f.wantErr("Lock of a session held elsewhere, its context ended", err, fsstore.ErrLocked, context.DeadlineExceeded)
 	}},
 	{name: "CompareAndSwap/context ended waiting for a holder elsewhere", run: func(f *leakFix) {
 		defer f.holdElsewhere()()
-		// Long enough that a bounded store's steps before the lock wait
-		// end within it on a loaded machine: with 30 ms, CI once saw the
-		// deadline pass before the wait began ("session store
-		// unavailable … (context deadline exceeded)"), which is not the
-		// case under test.
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		err := f.s.CompareAndSwap(ctx, &fsstore.Session{ID: f.id, Data: []byte("cas")})
+		err := lockWaitEnded(f.t, "CompareAndSwap of a session held elsewhere", func(ctx context.Context) error {
+			return f.s.CompareAndSwap(ctx, &fsstore.Session{ID: f.id, Data: []byte("cas")})
+		})
 		f.wantErr("CompareAndSwap of a session held elsewhere, its context ended", err, fsstore.ErrLocked)
 	}},
 	{name: "TryLock/held elsewhere", run: func(f *leakFix) {
