@@ -86,9 +86,18 @@ func TestDeleteCannotEnterCommit(t *testing.T) {
 	if !errors.Is(err, fsstore.ErrLocked) {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	err = s.DeleteCtx(ctx, tok)
-	cancel()
+	// A deadline that passed before the Delete's first attempt at the
+	// lock (a loaded machine can delay it past a short one) ends it
+	// without ErrLocked and shows nothing either way: try a longer one.
+	for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		err = s.DeleteCtx(ctx, tok)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrLocked) {
+			break
+		}
+		t.Logf("the %v deadline passed before the Delete's first attempt at the lock (%v): trying a longer one", d, err)
+	}
 	if err == nil {
 		t.Fatal("a Delete completed between the Commit's look for a tombstone and its write")
 	}
