@@ -26,7 +26,7 @@ func TestHijackLoadErrorMessage(t *testing.T) {
 			mu.Unlock()
 			http.Error(w, "unavailable", httpsession.StatusCode(err))
 		}))
-	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+	id := firstCookie(t, e.m.Handler(counter()))
 	lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,24 @@ func mustCookie(t *testing.T, resp *http.Response) *http.Cookie {
 	return c
 }
 
+// firstCookie makes a session through h and returns its cookie's value. A
+// first visit takes no lock anyone else holds, but under a short lock
+// timeout on a loaded machine its wait for the stripe can still end in a
+// 503 (Retry-After); such a try is repeated, until a deadline.
+func firstCookie(t *testing.T, h http.Handler) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp := do(t, h, "")
+		if c := sessionCookie(resp); c != nil {
+			return c.Value
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("first visit: status %d, no session cookie; headers %v", resp.StatusCode, resp.Header)
+		}
+	}
+}
+
 // recordPath is where the store keeps id's record (shard depth 1): it
 // mirrors fsstore's naming so the tests can watch the file itself.
 func recordPath(st *fsstore.Store, id string) string { return recordPathIn(st.Dir(), id) }
