@@ -24,7 +24,6 @@ import (
 // running on both hosts in step (nfstest.Barrier, Signal, WaitFile).
 func TestNFSLocks(t *testing.T) {
 	nfstest.Require(t)
-	cfg := nfstest.Config{Hosts: 2, Timeout: 5 * time.Minute}
 	scenarios := []struct {
 		name string
 		fn   func(t *testing.T)
@@ -44,8 +43,15 @@ func TestNFSLocks(t *testing.T) {
 			t.Run(sc.name, sc.fn)
 		}
 	}
-	nfstest.Run(t, cfg, map[string]func(*testing.T){"hostA": role, "hostB": role})
+	nfstest.Run(t, nfsLocksGuest, map[string]func(*testing.T){"hostA": role, "hostB": role})
 }
+
+// nfsGuests are the guests of this package's NFS tests, which TestMain
+// boots while the other tests run (nfstest.Start, with NFSTEST_EARLY=1).
+var nfsGuests = []nfstest.Early{{Test: "TestNFSLocks", Config: nfsLocksGuest}}
+
+// nfsLocksGuest is TestNFSLocks's guest.
+var nfsLocksGuest = nfstest.Config{Hosts: 2, Timeout: 5 * time.Minute}
 
 const nfsLockWait = 60 * time.Second
 
