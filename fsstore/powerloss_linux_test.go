@@ -53,6 +53,11 @@ func TestPowerLossUML(t *testing.T) {
 		// package must not boot one (docs/testing.md).
 		testenv.Skip(t, nfstest.EnvRequire, "boots a User-Mode-Linux guest: %v", err)
 	}
+	// Each run waits for the machine-wide guest lock, which the NFS
+	// tests' guests hold for most of go test ./...: as a sequential test
+	// it held up the package's tests after it, which then ran after the
+	// last guest, the tail of CI's go test.
+	t.Parallel()
 	for _, d := range []fsstore.Durability{fsstore.DurabilityNone, fsstore.DurabilityFile, fsstore.DurabilityFull} {
 		t.Run(d.String(), func(t *testing.T) { powerLossRun(t, d) })
 	}
