@@ -273,3 +273,90 @@ func waitStopped(t *testing.T, pid int) {
 	}
 	t.Fatal("the worker did not stop")
 }
+
+// TestRepeatedHangupStopsCleanly: a dropped ssh session sends a run by
+// hand SIGHUP twice (the shell passes it on to its jobs, then the kernel
+// sends it to the terminal's foreground group as the shell exits), and a
+// closed output's SIGPIPE may come more than once. Neither is an operator
+// insisting: a repeat must not make sessgc give up on its worker's clean
+// stop, as only a second Ctrl-C or SIGTERM does. sessgc killed the worker
+// at the second SIGHUP, and the run ended with no summary and no textfile.
+// Here the worker is stopped (SIGSTOP) until sessgc has taken in both
+// signals, so that its clean stop cannot end before the repeat.
+func TestRepeatedHangupStopsCleanly(t *testing.T) {
+	// SIGPIPE takes the same path (any signal but SIGINT and SIGTERM).
+	for _, sig := range []syscall.Signal{syscall.SIGHUP} {
+		t.Run(cmdutil.SignalName(sig), func(t *testing.T) {
+			st := newStore(t)
+			st.expire(st.save(60)...)
+			cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out := lines(t, cmd)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			waitLine(t, out, `"event":"remove"`)
+			worker := workerPID(t, cmd.Process.Pid)
+			if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Kill(worker, syscall.SIGKILL)
+			waitStopped(t, worker)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			waitPending(t, worker, sig) // passed on: the repeat is the second
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			waitTaken(t, cmd.Process.Pid, sig)
+			if err := syscall.Kill(worker, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			last, ended := lastLine(out, 2*time.Minute) // a hang detector only
+			if !ended {
+				t.Fatal("the worker's output did not end")
+			}
+			want := 128 + int(sig)
+			if code := exitCode(t, cmd.Wait()); code != want {
+				t.Errorf("sessgc exited %d after %v twice, want %d\nstderr: %s", code, sig, want, stderr.String())
+			}
+			var s jsonSummary
+			if err := json.Unmarshal([]byte(last), &s); err != nil || s.StopReason != "interrupted" || s.ExitCode != want {
+				t.Errorf("the run ended with %q (%v); want the summary of a pass stopped cleanly\nstderr: %s", last, err, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "killed") {
+				t.Errorf("stderr %q: the worker was killed", stderr.String())
+			}
+		})
+	}
+}
+
+// waitTaken waits until sig is no longer pending for process pid: its
+// signal handler has taken it in.
+func waitTaken(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	mask := uint64(1) << (sig - 1)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			t.Skipf("cannot read sessgc's pending signals: %v", err)
+		}
+		pending := false
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, field := range []string{"SigPnd:", "ShdPnd:"} {
+				if v, ok := strings.CutPrefix(l, field); ok {
+					if n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err != nil || n&mask != 0 {
+						pending = true
+					}
+				}
+			}
+		}
+		if !pending {
+			return
+		}
+	}
+	t.Fatalf("%v still pending for sessgc", sig)
+}

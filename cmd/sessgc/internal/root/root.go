@@ -90,8 +90,9 @@ Exit codes:
        cleanly and printed its summary (stopped_early); the error
        names the signal ("interrupted by SIGTERM after 2m3s"). 141
        also when the reader went away after the work was done
-       (sessgc stats | head -1). After a second signal, or when the
-       worker process alone was killed (137: SIGKILL, as from the
+       (sessgc stats | head -1). After a second Ctrl-C or SIGTERM
+       (a repeated SIGHUP or SIGPIPE is ignored), or when the worker
+       process alone was killed (137: SIGKILL, as from the
        out-of-memory killer), 128 plus the signal's number with no
        summary or textfile, and a line on stderr saying so
 

@@ -54,8 +54,11 @@ func supervise() (code int, ok bool) {
 	stopWithParent(cmd)
 	// A signal is passed on to the child, which stops cleanly (Ctrl-C may
 	// reach it from the terminal too: it treats repeats as one). A second
-	// signal here gives up on the child: it is killed and this process
-	// exits at once, as a second Ctrl-C kills a process that hangs.
+	// Ctrl-C or SIGTERM here gives up on the child: it is killed and this
+	// process exits at once, as a second Ctrl-C kills a process that
+	// hangs. A repeated SIGHUP or SIGPIPE is dropped, as InterruptContext
+	// drops it: nobody sends those twice to mean it (a dropped ssh
+	// session's SIGHUP comes from the shell and again from the kernel).
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, signals()...)
 	defer signal.Stop(sig)
@@ -72,6 +75,9 @@ func supervise() (code int, ok bool) {
 	for {
 		select {
 		case s := <-sig:
+			if signalled && s != os.Interrupt && s != syscall.SIGTERM {
+				continue
+			}
 			if signalled {
 				cmd.Process.Kill()
 				code := cmdutil.ExitInterrupted
