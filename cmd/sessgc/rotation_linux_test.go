@@ -25,7 +25,13 @@ import (
 // lost. The first key's command, run again on a host that has its keys
 // (a setup script run twice), emptied the file the same way. A command
 // that fails must leave the keys file as it was; with room, the steps
-// make key 2 first and keep key 1 after it.
+// make key 2 first and keep key 1 after it. The first key's command on a
+// full file system must leave no keys file: set -C made the run again
+// that would fix it refuse the empty file it left ("File exists"), and the
+// store refuses an empty keys file. Each command run twice (a setup script
+// run again, an operator unsure it ran) must leave what running it once
+// does: step 1 run twice added a second key 2, a key set every host then
+// refused ("key ID 2 appears twice"), at start-up too.
 func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to mount a small tmpfs and fill it")
@@ -36,6 +42,7 @@ func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
 	}{
 		{"sessgc keygen --help", keygenRecipes},
 		{"docs/operations.md", operationsRecipes},
+		{"docs/security.md", securityRecipes},
 	} {
 		t.Run(src.name, func(t *testing.T) {
 			t.Parallel() // each runs sessgc six times or so, on its own tmpfs
@@ -46,13 +53,18 @@ func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
 			if err := os.WriteFile(keys, []byte(k1), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			run := func(what, script string) {
+			fresh := filepath.Join(mnt, "fresh") // for a first key where there is none
+			if err := os.Mkdir(fresh, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			runIn := func(dir, what, script string) {
 				t.Helper()
-				cmd := exec.Command("sh", "-c", strings.ReplaceAll(script, "/etc/sessfs", mnt))
+				cmd := exec.Command("sh", "-c", strings.ReplaceAll(script, "/etc/sessfs", dir))
 				cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(sessgcBin)+":"+os.Getenv("PATH"))
 				out, _ := cmd.CombinedOutput() // what a failure leaves is checked below
 				t.Logf("%s:\n%s%s", what, script, out)
 			}
+			run := func(what, script string) { t.Helper(); runIn(mnt, what, script) }
 			kept := func(what string) {
 				t.Helper()
 				if b, err := os.ReadFile(keys); err != nil || string(b) != k1 {
@@ -71,11 +83,30 @@ func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
 				run("on a full file system", step)
 				kept(fmt.Sprintf("step %d on a full file system", i+1))
 			}
+			if r.first != "" {
+				runIn(fresh, "the first key on a full file system", r.first)
+				if _, err := os.Lstat(filepath.Join(fresh, "keys")); !os.IsNotExist(err) {
+					t.Errorf("the first key's command on a full file system left a keys file (%v), want none, so that running it again makes one", err)
+				}
+			}
 			if err := os.Remove(filler); err != nil {
 				t.Fatal(err)
 			}
+			if r.first != "" {
+				runIn(fresh, "the first key, with room", r.first)
+				runIn(fresh, "the first key, with room, again", r.first)
+				fi, err := os.Stat(filepath.Join(fresh, "keys"))
+				b, _ := os.ReadFile(filepath.Join(fresh, "keys"))
+				if err != nil || fi.Mode().Perm() != 0o600 || len(strings.Split(strings.TrimSpace(string(b)), "\n")) != 1 || !strings.HasPrefix(string(b), "1 ") {
+					t.Errorf("the first key's command with room: keys file %q (%v, mode %v), want one line, key 1, mode 0600", b, err, fi.Mode())
+				}
+			}
+			if len(r.steps) == 0 {
+				return
+			}
 			for _, step := range r.steps {
 				run("with room", step)
+				run("with room, again", step)
 			}
 			b, err := os.ReadFile(keys)
 			if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); err != nil || len(lines) != 2 || !strings.HasPrefix(lines[0], "2 ") || lines[1]+"\n" != k1 {
@@ -125,6 +156,24 @@ func operationsRecipes(t *testing.T) keyRecipes {
 		t.Fatalf("docs/operations.md: no rotation steps 1 and 2 found")
 	}
 	return keyRecipes{steps: []string{one, "# 2." + two}}
+}
+
+// securityRecipes returns the first key's command of docs/security.md, the
+// script its sudo -u app sh -c runs.
+func securityRecipes(t *testing.T) keyRecipes {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(doc), "\n") {
+		if _, script, ok := strings.Cut(l, "sh -c '"); ok && strings.Contains(l, "keygen --id 1") {
+			script, _, _ = strings.Cut(script, "'")
+			return keyRecipes{first: strings.ReplaceAll(script, "/usr/local/bin/sessgc", "sessgc")}
+		}
+	}
+	t.Fatal("docs/security.md: no first key's command (sh -c '... sessgc keygen --id 1 ...') found")
+	return keyRecipes{}
 }
 
 // fillBlocks fills the file system of path with a file at path, leaving

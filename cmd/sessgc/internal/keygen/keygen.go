@@ -42,14 +42,18 @@ once every host has it, move it first and deploy again, so that new writes
 use it; then run "sessgc rekey"; then drop the old key. Putting the new key
 first in one step makes the hosts not yet deployed fail to read what the
 others write.`,
-		Example: `  # First key, on one host (then copy the file to every host); set -C
-  # refuses to overwrite a keys file that exists:
-  (umask 077; set -C; sessgc keygen --id 1 > /etc/sessfs/keys)
+		Example: `  # First key, on one host (then copy the file to every host); ln
+  # refuses to replace a keys file that exists, and a failed command (a
+  # full disk) leaves none:
+  (umask 077; sessgc keygen --id 1 > /etc/sessfs/keys.new) &&
+    ln /etc/sessfs/keys.new /etc/sessfs/keys && rm /etc/sessfs/keys.new
 
   # Rotation, step 1, on one host: the new key AFTER the current ones
   # (then copy the file to every host); with && a failed command (a
-  # full disk) leaves the keys file as it was:
-  (umask 077; { cat /etc/sessfs/keys && sessgc keygen --id 2; } > /etc/sessfs/keys.new) &&
+  # full disk) leaves the keys file as it was, and where key 2 is there
+  # already (run twice) nothing is done:
+  ! grep -q '^2 ' /etc/sessfs/keys &&
+    (umask 077; { cat /etc/sessfs/keys && sessgc keygen --id 2; } > /etc/sessfs/keys.new) &&
     mv /etc/sessfs/keys.new /etc/sessfs/keys
 
   # Step 2, once every host has it: key 2 first, on every host:

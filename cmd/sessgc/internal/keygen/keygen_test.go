@@ -20,7 +20,8 @@ func TestExampleRotationMatchesOperations(t *testing.T) {
 	}
 	var steps []string
 	for _, line := range strings.Split(string(doc), "\n") {
-		if strings.HasPrefix(line, "(umask 077; {") {
+		// Indented where a guard comes before it (step 1's "! grep -q").
+		if line = strings.TrimSpace(line); strings.HasPrefix(line, "(umask 077; {") {
 			steps = append(steps, line)
 		}
 	}
