@@ -143,7 +143,7 @@ func TestRunExitPaths(t *testing.T) {
 		{name: "ran to its end", work: func(context.Context, env, context.CancelCauseFunc) error { return nil },
 			code: 0, helpSays: "done"},
 		{name: "fleet lock held elsewhere", held: true,
-			code: 0, skipped: true, helpSays: "another host holds the fleet lock"},
+			code: 0, skipped: true, helpSays: "another, holds the fleet lock"},
 		{name: "max-duration", work: func(ctx context.Context, _ env, cancel context.CancelCauseFunc) error {
 			cancel(pass.ErrBudgetSpent)
 			return waitStop(ctx)

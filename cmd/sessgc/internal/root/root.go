@@ -51,9 +51,10 @@ as text lines; --log-level (SESSGC_LOG_LEVEL) of run, stats and rekey sets
 the level.
 
 Exit codes:
-  0    done, or nothing to do (another host holds the fleet lock,
-       --max-duration stopped the sweep early: see stopped_early, or
-       run --missing-ok found no store yet)
+  0    done, or nothing to do (another sessgc, on this host or
+       another, holds the fleet lock, --max-duration stopped the
+       sweep early: see stopped_early, or run --missing-ok found no
+       store yet)
   1    partial failure: some files could not be examined or removed, the
        fleet lock was lost mid-pass (stop_reason fleet-lock-lost), or
        --textfile or standard output could not be written (output

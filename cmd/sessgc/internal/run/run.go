@@ -110,10 +110,11 @@ after its idle timeout was lowered by hand (see docs/operations.md): then one
 a request holds is kept. Memory use does not depend on the number of files.
 
 One host sweeps at a time: the pass takes the fleet lock DIR/locks/.sessgc
-without waiting, and when another host holds it, prints one line and exits
-0, so the same cron line can run on every host. --max-duration bounds the
-run: the pass stops cleanly and exits 0 (stopped_early), and the next run
-passes quickly over the parts already cleaned.
+without waiting, and when another sessgc holds it (on this host or
+another), prints one line and exits 0, so the same cron line can run on
+every host. --max-duration bounds the run: the pass stops cleanly and
+exits 0 (stopped_early), and the next run passes quickly over the parts
+already cleaned.
 
 More in "sessgc help run-passes" (the fleet lock and its TTL, what
 --max-duration bounds and a file server that stops answering, --textfile,
@@ -177,15 +178,16 @@ func PassesTopic() *cobra.Command {
 		Use:   "run-passes",
 		Short: "The fleet lock, --max-duration, --textfile and --missing-ok of sessgc run",
 		Long: `Unless --no-fleet-lock is given, the pass first takes the fleet lock
-DIR/locks/.sessgc without waiting: when another host is already sweeping the
-same store, sessgc prints one line and exits 0, so the same cron line can run
-on every host. A --dry-run takes no fleet lock. The pass checks the lock once
-a second, and stops with exit 1 (stop_reason "fleet-lock-lost") once it finds
-it lost: its host stalled or lost the file server for longer than the lock's
-lease, and another host may be sweeping now (see docs/operations.md). On a
-store that locks with leases, --fleet-lock-ttl gives the fleet lease a TTL
-longer than the store's 15s, which outlasts longer stalls, at most
---max-duration: a pass that dies keeps the others out until its lease expires.
+DIR/locks/.sessgc without waiting: when another sessgc, on this host or
+another, is already sweeping the same store, sessgc prints one line and exits
+0, so the same cron line can run on every host. A --dry-run takes no fleet
+lock. The pass checks the lock once a second, and stops with exit 1
+(stop_reason "fleet-lock-lost") once it finds it lost: its host stalled or
+lost the file server for longer than the lock's lease, and another host may be
+sweeping now (see docs/operations.md). On a store that locks with leases,
+--fleet-lock-ttl gives the fleet lease a TTL longer than the store's 15s,
+which outlasts longer stalls, at most --max-duration: a pass that dies keeps
+the others out until its lease expires.
 
 --max-duration bounds the run, counted from its start (the checks of --dir
 and --textfile included, --jitter's sleep not): when it is spent the pass
