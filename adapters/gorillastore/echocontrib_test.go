@@ -1,9 +1,11 @@
 package gorillastore_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -48,6 +50,26 @@ func echoCounterApp(store sessions.Store, gate *webtest.Gate) http.Handler {
 		return c.String(http.StatusOK, strconv.Itoa(n))
 	})
 	return e
+}
+
+// postInc sends one POST /inc to h, an echoCounterApp, with cookie c
+// (nil: none), and returns the status, the body and the app cookie the
+// answer set (nil: it set none).
+func postInc(h http.Handler, c *http.Cookie) (int, string, *http.Cookie) {
+	req := httptest.NewRequest("POST", "/inc", nil)
+	if c != nil {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	body, _ := io.ReadAll(w.Result().Body)
+	var set *http.Cookie
+	for _, sc := range w.Result().Cookies() {
+		if sc.Name == "app" {
+			set = sc
+		}
+	}
+	return w.Code, strings.TrimSpace(string(body)), set
 }
 
 // plainHTTP lets the cookie go over the tests' plain HTTP.

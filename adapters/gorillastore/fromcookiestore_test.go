@@ -1,10 +1,7 @@
 package gorillastore_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/gorilla/securecookie"
@@ -30,37 +27,19 @@ func TestSwitchFromCookieStore(t *testing.T) {
 	plainHTTP(ours.Options)
 	newApp := echoCounterApp(ours, nil)
 
-	post := func(h http.Handler, c *http.Cookie) (int, string, *http.Cookie) {
-		t.Helper()
-		req := httptest.NewRequest("POST", "/inc", nil)
-		if c != nil {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		body, _ := io.ReadAll(w.Result().Body)
-		var set *http.Cookie
-		for _, sc := range w.Result().Cookies() {
-			if sc.Name == "app" {
-				set = sc
-			}
-		}
-		return w.Code, strings.TrimSpace(string(body)), set
-	}
-
-	code, body, old := post(oldApp, nil)
+	code, body, old := postInc(oldApp, nil)
 	if code != http.StatusOK || body != "1" || old == nil {
 		t.Fatalf("CookieStore app: %d %q, cookie %v", code, body, old)
 	}
 	// The same cookie after the switch: a fresh session.
-	code, body, fresh := post(newApp, old)
+	code, body, fresh := postInc(newApp, old)
 	if code != http.StatusOK || body != "1" {
 		t.Fatalf("after the switch, the CookieStore cookie: %d %q; want 200 and a fresh session", code, body)
 	}
 	if fresh == nil || fresh.Value == old.Value {
 		t.Fatalf("after the switch, cookie %v; want a new one", fresh)
 	}
-	if code, body, _ := post(newApp, fresh); code != http.StatusOK || body != "2" {
+	if code, body, _ := postInc(newApp, fresh); code != http.StatusOK || body != "2" {
 		t.Fatalf("next request: %d %q; want 2", code, body)
 	}
 

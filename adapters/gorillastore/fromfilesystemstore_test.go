@@ -2,11 +2,8 @@ package gorillastore_test
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -28,40 +25,22 @@ func TestSwitchFromFilesystemStore(t *testing.T) {
 	plainHTTP(ours.Options)
 	newApp := echoCounterApp(ours, nil)
 
-	post := func(h http.Handler, c *http.Cookie) (int, string, *http.Cookie) {
-		t.Helper()
-		req := httptest.NewRequest("POST", "/inc", nil)
-		if c != nil {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		body, _ := io.ReadAll(w.Result().Body)
-		set := c
-		for _, sc := range w.Result().Cookies() {
-			if sc.Name == "app" {
-				set = sc
-			}
-		}
-		return w.Code, strings.TrimSpace(string(body)), set
-	}
-
-	code, body, old := post(oldApp, nil)
+	code, body, old := postInc(oldApp, nil)
 	if code != http.StatusOK || body != "1" || old == nil {
 		t.Fatalf("FilesystemStore app: %d %q, cookie %v", code, body, old)
 	}
-	if code, body, _ = post(oldApp, old); code != http.StatusOK || body != "2" {
+	if code, body, _ = postInc(oldApp, old); code != http.StatusOK || body != "2" {
 		t.Fatalf("FilesystemStore app, second request: %d %q; want 2", code, body)
 	}
 	// Its get is clean: the new code starts the user afresh.
 	if s, err := ours.Get(request(old), "app"); err != nil || !s.IsNew {
 		t.Fatalf("after the switch, Get of the FilesystemStore cookie: new %v, %v; want a new session, no error", s.IsNew, err)
 	}
-	code, body, fresh := post(newApp, old)
+	code, body, fresh := postInc(newApp, old)
 	if code != http.StatusOK || body != "1" {
 		t.Fatalf("after the switch: %d %q; want 200 and a fresh session", code, body)
 	}
-	if code, body, _ := post(newApp, fresh); code != http.StatusOK || body != "2" {
+	if code, body, _ := postInc(newApp, fresh); code != http.StatusOK || body != "2" {
 		t.Fatalf("next request: %d %q; want 2", code, body)
 	}
 	// Back on an old host during the rollout: its own session is not
