@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,8 +46,9 @@ func (s transition) Delete(token string) error {
 	return err
 }
 
-// migrationApp serves an scs application on store: /login renews the token
-// and puts a user, /logout destroys the session, / reads the user.
+// migrationApp serves an scs application on store: /login?user= renews
+// the token and puts the user, /put?item= puts an item, /logout destroys
+// the session, and / answers the user, then the item if there is one.
 func migrationApp(t *testing.T, store scs.Store) *httptest.Server {
 	t.Helper()
 	sm := scs.New()
@@ -59,13 +61,16 @@ func migrationApp(t *testing.T, store scs.Store) *httptest.Server {
 		}
 		sm.Put(r.Context(), "user", r.URL.Query().Get("user"))
 	})
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "item", r.URL.Query().Get("item"))
+	})
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := sm.Destroy(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, sm.GetString(r.Context(), "user"))
+		fmt.Fprint(w, strings.TrimSpace(sm.GetString(r.Context(), "user")+" "+sm.GetString(r.Context(), "item")))
 	})
 	srv := httptest.NewServer(sm.LoadAndSave(mux))
 	t.Cleanup(srv.Close)

@@ -3,8 +3,6 @@ package scsstore_test
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -51,38 +49,6 @@ func (s phased) Delete(token string) error {
 	return errors.Join(s.old.Delete(token), s.sessfs.Delete(token))
 }
 
-// rollingApp serves scs on store: /login?user= renews the token and puts
-// the user, /put?item= puts an item, /logout destroys the session, and /
-// answers "user item".
-func rollingApp(t *testing.T, store scs.Store) *httptest.Server {
-	t.Helper()
-	sm := scs.New()
-	sm.Store = store
-	sm.Cookie.Secure = false // httptest serves plain HTTP
-	mux := http.NewServeMux()
-	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.RenewToken(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		sm.Put(r.Context(), "user", r.URL.Query().Get("user"))
-	})
-	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) {
-		sm.Put(r.Context(), "item", r.URL.Query().Get("item"))
-	})
-	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.Destroy(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "%s %s", sm.GetString(r.Context(), "user"), sm.GetString(r.Context(), "item"))
-	})
-	srv := httptest.NewServer(sm.LoadAndSave(mux))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // TestTransitionDuringRollingDeploy: while a rolling deploy has hosts of
 // two releases serve one user in turn, each sees what the other saved,
 // and a log out on either holds on both, for every pair of consecutive
@@ -108,7 +74,7 @@ func TestTransitionDuringRollingDeploy(t *testing.T) {
 	}
 	apps := make([]*httptest.Server, len(releases))
 	for i, s := range releases {
-		apps[i] = rollingApp(t, s)
+		apps[i] = migrationApp(t, s)
 	}
 	type pair struct{ a, b int }
 	for _, tc := range []struct {
@@ -122,43 +88,18 @@ func TestTransitionDuringRollingDeploy(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("release %d then %d", tc.p.a, tc.p.b), func(t *testing.T) {
 			a, b := apps[tc.p.a], apps[tc.p.b]
-			_, c := rollingGet(t, a, "/login?user=alice", nil)
-			rollingGet(t, b, "/put?item=x", c)
-			seenA, _ := rollingGet(t, a, "/", c)
-			rollingGet(t, a, "/put?item=y", c)
-			seenB, _ := rollingGet(t, b, "/", c)
-			rollingGet(t, a, "/logout", c)
-			after, _ := rollingGet(t, b, "/", c)
-			got := seenA == "alice x" && seenB == "alice y" && after == " "
+			_, c := getUser(t, a, "/login?user=alice", nil)
+			getUser(t, b, "/put?item=x", c)
+			seenA, _ := getUser(t, a, "/", c)
+			getUser(t, a, "/put?item=y", c)
+			seenB, _ := getUser(t, b, "/", c)
+			getUser(t, a, "/logout", c)
+			after, _ := getUser(t, b, "/", c)
+			got := seenA == "alice x" && seenB == "alice y" && after == ""
 			if got != tc.safe {
 				t.Errorf("saves seen across: %q then %q; after a log out on release %d, release %d reads %q; want safe %v",
 					seenA, seenB, tc.p.a, tc.p.b, after, tc.safe)
 			}
 		})
 	}
-}
-
-// rollingGet requests path on srv with the session cookie c (nil: none),
-// and returns the body and the cookie to send next.
-func rollingGet(t *testing.T, srv *httptest.Server, path string, c *http.Cookie) (string, *http.Cookie) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", srv.URL+path, nil)
-	if c != nil {
-		req.AddCookie(c)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-	}
-	for _, nc := range resp.Cookies() {
-		if nc.Name == "session" {
-			c = nc
-		}
-	}
-	return string(body), c
 }
