@@ -1,13 +1,11 @@
 package root_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/root"
 )
 
 // A misspelt SESSGC_* variable is ignored, and so is the limit it was
@@ -33,19 +31,12 @@ func TestMisspeltEnvironmentVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			env := map[string]string{}
-			for _, kv := range tt.env {
-				k, v, _ := strings.Cut(kv, "=")
-				env[k] = v
-			}
-			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
-				Getenv: func(k string) string { return env[k] }, Environ: func() []string { return tt.env }}
-			if code := root.Execute(context.Background(), io, []string{"stats", "--dir", dir}); code != 0 {
-				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			code, _, stderr := executeEnv(context.Background(), tt.env, []string{"stats", "--dir", dir})
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
 			var got []string
-			for _, l := range strings.Split(errOut.String(), "\n") {
+			for _, l := range strings.Split(stderr, "\n") {
 				if strings.Contains(l, "warning") {
 					got = append(got, l)
 				}
@@ -84,17 +75,15 @@ func TestMisspeltEnvironmentVariableWhen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
-				Getenv: func(string) string { return "" }, Environ: func() []string { return env }}
-			if code := root.Execute(context.Background(), io, tt.args); code != 0 {
-				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			code, stdout, stderr := executeEnv(context.Background(), env, tt.args)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
-			if tt.args[0] == "completion" && !strings.Contains(out.String(), "bash completion") {
-				t.Errorf("the completion script is not on the command's stdout: %q", out.String())
+			if tt.args[0] == "completion" && !strings.Contains(stdout, "bash completion") {
+				t.Errorf("the completion script is not on the command's stdout: %q", stdout)
 			}
-			if got := strings.Contains(errOut.String(), "SESSGC_MAX_DURATON"); got != tt.warn {
-				t.Errorf("warned: %v, want %v; stderr %q", got, tt.warn, errOut.String())
+			if got := strings.Contains(stderr, "SESSGC_MAX_DURATON"); got != tt.warn {
+				t.Errorf("warned: %v, want %v; stderr %q", got, tt.warn, stderr)
 			}
 		})
 	}
@@ -119,18 +108,16 @@ func TestMisspeltEnvironmentVariableOnUsageError(t *testing.T) {
 		{"stats", "--dir", dir, "now"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
-				Getenv: func(string) string { return "" }, Environ: func() []string { return env }}
-			if code := root.Execute(context.Background(), io, args); code != cmdutil.ExitUsage {
-				t.Fatalf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, errOut.String())
+			code, _, stderr := executeEnv(context.Background(), env, args)
+			if code != cmdutil.ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, stderr)
 			}
-			lines := strings.Split(errOut.String(), "\n")
-			if n := strings.Count(errOut.String(), "SESSGC_MAX_DURATON"); n != 1 || !strings.Contains(lines[0], "warning: SESSGC_MAX_DURATON") {
-				t.Errorf("stderr %q; want the warning once, first", errOut.String())
+			lines := strings.Split(stderr, "\n")
+			if n := strings.Count(stderr, "SESSGC_MAX_DURATON"); n != 1 || !strings.Contains(lines[0], "warning: SESSGC_MAX_DURATON") {
+				t.Errorf("stderr %q; want the warning once, first", stderr)
 			}
 			if len(lines) < 2 || !strings.HasPrefix(lines[1], "sessgc: ") || strings.Contains(lines[1], "warning") {
-				t.Errorf("stderr %q; want the usage error after the warning", errOut.String())
+				t.Errorf("stderr %q; want the usage error after the warning", stderr)
 			}
 		})
 	}
@@ -146,41 +133,35 @@ func TestUsageErrorNamesVariable(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
-		env  map[string]string
+		env  []string
 		want []string // in the error
 		not  []string // not in it
 	}{
-		{"variable", []string{"run", "--dir", dir}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "1s"},
+		{"variable", []string{"run", "--dir", dir}, []string{"SESSGC_FLEET_LOCK_TTL=1s"},
 			[]string{"--fleet-lock-ttl 1s", `SESSGC_FLEET_LOCK_TTL="1s"`}, nil},
 		{"flag", []string{"run", "--dir", dir, "--fleet-lock-ttl", "1s"}, nil,
 			[]string{"--fleet-lock-ttl 1s"}, []string{"SESSGC_"}},
 		// Two settings named, one from each: only the variable's is.
-		{"variable and flag", []string{"rekey", "--dir", dir, "--max-duration", "1m"}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "5m"},
+		{"variable and flag", []string{"rekey", "--dir", dir, "--max-duration", "1m"}, []string{"SESSGC_FLEET_LOCK_TTL=5m"},
 			[]string{"--fleet-lock-ttl 5m0s is longer than --max-duration 1m0s", `SESSGC_FLEET_LOCK_TTL="5m"`}, []string{"SESSGC_MAX_DURATION"}},
-		{"both variables", []string{"run", "--dir", dir}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "5m", "SESSGC_MAX_DURATION": "1m"},
+		{"both variables", []string{"run", "--dir", dir}, []string{"SESSGC_FLEET_LOCK_TTL=5m", "SESSGC_MAX_DURATION=1m"},
 			[]string{`SESSGC_FLEET_LOCK_TTL="5m"`, `SESSGC_MAX_DURATION="1m"`}, nil},
-		{"another flag's check", []string{"run", "--dir", dir}, map[string]string{"SESSGC_CONCURRENCY": "0"},
+		{"another flag's check", []string{"run", "--dir", dir}, []string{"SESSGC_CONCURRENCY=0"},
 			[]string{"--concurrency 0", `SESSGC_CONCURRENCY="0"`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			var environ []string
-			for k, v := range tc.env {
-				environ = append(environ, k+"="+v)
-			}
-			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
-				Getenv: func(k string) string { return tc.env[k] }, Environ: func() []string { return environ }}
-			if code := root.Execute(context.Background(), io, tc.args); code != cmdutil.ExitUsage {
-				t.Fatalf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, errOut.String())
+			code, _, stderr := executeEnv(context.Background(), tc.env, tc.args)
+			if code != cmdutil.ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, stderr)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(errOut.String(), w) {
-					t.Errorf("stderr %q; want %q in it", errOut.String(), w)
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q; want %q in it", stderr, w)
 				}
 			}
 			for _, w := range tc.not {
-				if strings.Contains(errOut.String(), w) {
-					t.Errorf("stderr %q; want no %q in it", errOut.String(), w)
+				if strings.Contains(stderr, w) {
+					t.Errorf("stderr %q; want no %q in it", stderr, w)
 				}
 			}
 		})

@@ -1,13 +1,11 @@
 package root_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/root"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -32,7 +30,7 @@ func TestFleetLockTTLThatDoesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
-		env  map[string]string
+		env  []string
 		code int
 		want string // in stderr; "" for no warning about the TTL
 	}{
@@ -40,27 +38,19 @@ func TestFleetLockTTLThatDoesNothing(t *testing.T) {
 			cmdutil.ExitUsage, "--fleet-lock-ttl 1m0s and --no-fleet-lock exclude each other"},
 		{"rekey: flag with --no-fleet-lock", []string{"rekey", "--dir", flockDir, "--fleet-lock-ttl", "1m", "--no-fleet-lock"}, nil,
 			cmdutil.ExitUsage, "--fleet-lock-ttl 1m0s and --no-fleet-lock exclude each other"},
-		{"flag with SESSGC_NO_FLEET_LOCK", []string{"run", "--dir", flockDir, "--fleet-lock-ttl", "1m"}, map[string]string{"SESSGC_NO_FLEET_LOCK": "true"},
+		{"flag with SESSGC_NO_FLEET_LOCK", []string{"run", "--dir", flockDir, "--fleet-lock-ttl", "1m"}, []string{"SESSGC_NO_FLEET_LOCK=true"},
 			0, warning + " 1m0s does nothing: SESSGC_NO_FLEET_LOCK=true takes no fleet lock"},
 		{"flag in a dry run", []string{"run", "--dir", flockDir, "--fleet-lock-ttl", "1m", "--dry-run"}, nil,
 			0, warning + " 1m0s does nothing in a dry run"},
 		{"flag on a flock store", []string{"run", "--dir", flockDir, "--fleet-lock-ttl", "1m"}, nil,
 			0, warning + " 1m0s does nothing here: the store locks with flock"},
 		{"flag on a lease store", []string{"run", "--dir", leaseDir, "--fleet-lock-ttl", "1m"}, nil, 0, ""},
-		{"variable with --no-fleet-lock", []string{"run", "--dir", flockDir, "--no-fleet-lock"}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "1m"}, 0, ""},
-		{"variable in a dry run", []string{"run", "--dir", flockDir, "--dry-run"}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "1m"}, 0, ""},
-		{"variable on a flock store", []string{"run", "--dir", flockDir}, map[string]string{"SESSGC_FLEET_LOCK_TTL": "1m"}, 0, ""},
+		{"variable with --no-fleet-lock", []string{"run", "--dir", flockDir, "--no-fleet-lock"}, []string{"SESSGC_FLEET_LOCK_TTL=1m"}, 0, ""},
+		{"variable in a dry run", []string{"run", "--dir", flockDir, "--dry-run"}, []string{"SESSGC_FLEET_LOCK_TTL=1m"}, 0, ""},
+		{"variable on a flock store", []string{"run", "--dir", flockDir}, []string{"SESSGC_FLEET_LOCK_TTL=1m"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			var environ []string
-			for k, v := range tc.env {
-				environ = append(environ, k+"="+v)
-			}
-			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut,
-				Getenv: func(k string) string { return tc.env[k] }, Environ: func() []string { return environ }}
-			code := root.Execute(context.Background(), io, tc.args)
-			stderr := errOut.String()
+			code, _, stderr := executeEnv(context.Background(), tc.env, tc.args)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr %q", code, tc.code, stderr)
 			}

@@ -40,9 +40,26 @@ func smallStore(t *testing.T, n int) string {
 	return dir
 }
 
+// execute runs sessgc with args and an empty environment, and returns
+// its exit code and what it wrote to stdout and to stderr.
 func execute(ctx context.Context, args []string) (code int, stdout, stderr string) {
+	return executeEnv(ctx, nil, args)
+}
+
+// executeEnv is execute in the environment env, "NAME=value" entries in
+// the order os.Environ would list them.
+func executeEnv(ctx context.Context, env []string, args []string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	io := &cmdutil.IOStreams{Out: &out, ErrOut: &errb, Getenv: func(string) string { return "" }}
+	io := &cmdutil.IOStreams{Out: &out, ErrOut: &errb,
+		Getenv: func(k string) string {
+			for _, kv := range env {
+				if name, v, _ := strings.Cut(kv, "="); name == k {
+					return v
+				}
+			}
+			return ""
+		},
+		Environ: func() []string { return env }}
 	code = root.Execute(ctx, io, args)
 	return code, out.String(), errb.String()
 }

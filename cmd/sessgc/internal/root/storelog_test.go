@@ -3,7 +3,6 @@
 package root_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
-	"github.com/sessfs/sessfs/cmd/sessgc/internal/root"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -26,35 +24,33 @@ func TestStoreWarningsOnStderr(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		args []string
-		env  map[string]string
+		env  []string
 		want bool
 	}{
 		{"run", []string{"run", "-q"}, nil, true},
 		{"default command", []string{"-q"}, nil, true},
 		{"stats", []string{"stats"}, nil, true},
 		{"run --log-level error", []string{"run", "-q", "--log-level", "error"}, nil, false},
-		{"SESSGC_LOG_LEVEL=error", []string{"stats"}, map[string]string{"SESSGC_LOG_LEVEL": "error"}, false},
-		{"flag over environment", []string{"stats", "--log-level", "WARN"}, map[string]string{"SESSGC_LOG_LEVEL": "error"}, true},
+		{"SESSGC_LOG_LEVEL=error", []string{"stats"}, []string{"SESSGC_LOG_LEVEL=error"}, false},
+		{"flag over environment", []string{"stats", "--log-level", "WARN"}, []string{"SESSGC_LOG_LEVEL=error"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := smallStore(t, 3)
 			if err := os.Chmod(filepath.Join(dir, fsstore.DataDir), os.ModeSetgid|0o770); err != nil {
 				t.Fatal(err)
 			}
-			var out, errOut bytes.Buffer
-			io := &cmdutil.IOStreams{Out: &out, ErrOut: &errOut, Getenv: func(k string) string { return tt.env[k] }}
-			code := root.Execute(context.Background(), io, append(tt.args, "--dir", dir))
+			code, _, stderr := executeEnv(context.Background(), tt.env, append(tt.args, "--dir", dir))
 			if code != 0 {
-				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
 			var lines []string
-			for _, l := range strings.Split(errOut.String(), "\n") {
+			for _, l := range strings.Split(stderr, "\n") {
 				if strings.Contains(l, warning) {
 					lines = append(lines, l)
 				}
 			}
 			if got := len(lines) > 0; got != tt.want {
-				t.Fatalf("store warning on stderr: %v, want %v; stderr %q", got, tt.want, errOut.String())
+				t.Fatalf("store warning on stderr: %v, want %v; stderr %q", got, tt.want, stderr)
 			}
 			for _, l := range lines {
 				if !strings.HasPrefix(l, "sessgc: time=") || !strings.Contains(l, " level=WARN ") || !strings.Contains(l, " dir="+dir) {
