@@ -810,81 +810,11 @@ func TestLateLock(t *testing.T) {
 		l.Unlock()
 	})
 	t.Run("held-elsewhere", func(t *testing.T) {
-		f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
-		id := newID(t)
-		held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, _, held, ctx, errc := waitBehindThisProcess(t, lockAndUnlock)
 		defer held.Unlock()
-		ctx := newDeadlineCtx()
-		errc := make(chan error, 1)
-		go func() { _, err := f.s.Lock(ctx, id, fsstore.Exclusive); errc <- err }()
-		eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
 		ctx.expire()
-		err = <-errc
-		if !errors.Is(err, fsstore.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrUnavailable) {
-			t.Fatalf("err = %v, want ErrLocked and DeadlineExceeded, not ErrUnavailable", err)
-		}
-		if got := f.s.Breaker(); got != fsstore.BreakerClosed {
-			t.Fatalf("a lock wait opened the breaker (%v)", got)
-		}
+		lockWaitTimedOut(t, f, <-errc)
 	})
-}
-
-// TestGivenUpWaiterReleasing: a Lock given up on while it waited in this
-// process for another request's hold of the session may still have to
-// release the OS lock that was kept for it (the holder let go just as the
-// waiter gave up). That release is a call to a server that may hang: the
-// caller must get its error at once, not when the release returns or the
-// store's ceiling passes.
-func TestGivenUpWaiterReleasing(t *testing.T) {
-	// A breaker that opens at the first timeout: a lock wait that ran out
-	// is not one, even when it had to release a lock.
-	f := newBoundFixture(t, fsstore.WithBreaker(1, time.Hour))
-	id := newID(t)
-	held, err := f.s.Lock(context.Background(), id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := newDeadlineCtx()
-	errc := make(chan error, 1)
-	go func() { _, err := f.s.Lock(ctx, id, fsstore.Exclusive); errc <- err }()
-	eventually(t, func() bool { return f.s.LockWaitersForTest() == 1 }, "the waiter")
-
-	// The waiter gives up; before it leaves, the holder lets go, and the
-	// OS lock is kept for the waiter, which must then release it itself.
-	releaseGiveUp := f.fs.hang("lock-give-up")
-	defer releaseGiveUp()
-	ctx.expire()
-	f.fs.await(t, "lock-give-up")
-	if err := held.Unlock(); err != nil {
-		t.Fatal(err)
-	}
-	releaseUnlock := f.fs.hang("unlock")
-	defer releaseUnlock()
-	releaseGiveUp()
-	f.fs.await(t, "unlock")
-
-	select {
-	case err := <-errc:
-		if !errors.Is(err, fsstore.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrUnavailable) {
-			t.Fatalf("err = %v, want ErrLocked and DeadlineExceeded, not ErrUnavailable", err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the Lock given up on did not return while its release hung")
-	}
-	if got := f.s.Breaker(); got != fsstore.BreakerClosed {
-		t.Fatalf("a lock wait that ran out opened the breaker (%v)", got)
-	}
-
-	releaseUnlock()
-	f.settle(t)
-	l, err := openPlain(t, f.dir).TryLock(id, fsstore.Exclusive)
-	if err != nil {
-		t.Fatalf("the lock kept for the waiter was not released: %v", err)
-	}
-	l.Unlock()
 }
 
 // loadHung locks a new session and starts a Load under it that hangs at
