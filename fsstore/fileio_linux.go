@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
+	"github.com/sessfs/sessfs/internal/statmode"
 )
 
 // syncData flushes a file's data and size. fdatasync suffices for a temp
@@ -323,7 +324,7 @@ func statxOf(stx *unix.Statx_t) fileStat {
 		dev:   statxDev(stx),
 		ino:   stx.Ino,
 		size:  int64(stx.Size),
-		typ:   modeType(uint32(stx.Mode)),
+		typ:   statmode.Type(uint32(stx.Mode)),
 		mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec)),
 		atime: time.Unix(stx.Atime.Sec, int64(stx.Atime.Nsec)),
 		ctime: time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec)),

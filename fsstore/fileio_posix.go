@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sessfs/sessfs/internal/nospace"
+	"github.com/sessfs/sessfs/internal/statmode"
 )
 
 // Raw syscalls instead of os.File on the hot paths: os.Open registers every
@@ -51,26 +52,9 @@ func statOf(st *unix.Stat_t) fileStat {
 		atime: time.Unix(st.Atim.Unix()),
 		ctime: time.Unix(st.Ctim.Unix()),
 		nlink: uint64(st.Nlink), // uint16 on darwin, uint32 on linux/arm64
-		typ:   modeType(uint32(st.Mode)),
+		typ:   statmode.Type(uint32(st.Mode)),
 	}
 	return fst
-}
-
-// modeType is fileStat.typ for a stat's st_mode.
-func modeType(mode uint32) fs.FileMode {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		return 0
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	}
-	return fs.ModeDevice
 }
 
 // noFollowErr gives a refused symlink one spelling: FreeBSD reports

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sessfs/sessfs/internal/nospace"
+	"github.com/sessfs/sessfs/internal/statmode"
 )
 
 // lockDir is the lock directory, held open. Lock and lease files are
@@ -203,28 +204,7 @@ func (d *lockDir) mode(name string) (fs.FileMode, error) {
 	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return 0, &fs.PathError{Op: "lstat", Path: d.join(name), Err: err}
 	}
-	return unixMode(uint32(st.Mode)), nil
-}
-
-// unixMode converts st_mode's type bits to fs.FileMode's.
-func unixMode(m uint32) fs.FileMode {
-	switch m & unix.S_IFMT {
-	case unix.S_IFREG:
-		return 0
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	}
-	return fs.ModeIrregular
+	return statmode.Type(uint32(st.Mode)), nil
 }
 
 // renameRefusedOpen: a rename here replaces a file open elsewhere.

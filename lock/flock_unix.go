@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/statmode"
 )
 
 // flockBackend implements Flock with descriptors kept open between uses.
@@ -183,7 +185,7 @@ func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) err
 		closeFd(fd)
 		return -1, &fs.PathError{Op: "fstat lock", Path: d.join(name), Err: err}
 	}
-	if m := unixMode(uint32(st.Mode)); !m.IsRegular() {
+	if m := statmode.Type(uint32(st.Mode)); !m.IsRegular() {
 		closeFd(fd)
 		return -1, notLockFile(d.join(name), m, nil)
 	}
