@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -19,8 +18,8 @@ func TestTouchAsideUnreadableMessage(t *testing.T) {
 	s := openDir(t, t.TempDir(), fsstore.WithIdleTimeout(testIdle))
 	id := newID(t)
 	p := s.RecordPathForTest(id)
-	gc := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
-	gd := filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	gc := asidePath(p, ".tmp-gc-")
+	gd := asidePath(p, ".tmp-gd-")
 	mustSave(t, s, id, "old")
 	if err := os.Rename(p, gc); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ package fsstore_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,7 +40,7 @@ func TestAsideOddFile(t *testing.T) {
 				id := newID(t)
 				p := s.RecordPathForTest(id)
 				aside := func(kind string) string {
-					return filepath.Join(filepath.Dir(p), ".tmp-"+kind+"-"+filepath.Base(p))
+					return asidePath(p, ".tmp-"+kind+"-")
 				}
 				copyAt := "gd"
 				if odd == "gd" {

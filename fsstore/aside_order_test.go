@@ -41,7 +41,7 @@ func asideCopies(t *testing.T, s *fsstore.Store, id string, future bool) (gc, gd
 		} else {
 			gd = sess.Version
 		}
-		aside := filepath.Join(filepath.Dir(p), c.prefix+filepath.Base(p))
+		aside := asidePath(p, c.prefix)
 		if err := os.Rename(p, aside); err != nil {
 			t.Fatal(err)
 		}
@@ -75,20 +75,26 @@ type asideCopy struct {
 	at           time.Time
 }
 
+// asidePath is the aside name under prefix (".tmp-gc-", the sweep's;
+// ".tmp-gd-", the Delete's) of the record at p.
+func asidePath(p, prefix string) string {
+	return filepath.Join(filepath.Dir(p), prefix+filepath.Base(p))
+}
+
 // placeAside saves each copy in turn, as one session (each save a newer
 // version), moves it to its aside name and dates it, and returns the
 // paths of the sweep's and the Delete's aside names.
 func placeAside(t *testing.T, s *fsstore.Store, id string, copies ...asideCopy) (gc, gd string) {
 	t.Helper()
 	p := s.RecordPathForTest(id)
-	gc, gd = filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)), filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+	gc, gd = asidePath(p, ".tmp-gc-"), asidePath(p, ".tmp-gd-")
 	sess := &fsstore.Session{ID: id}
 	for _, c := range copies {
 		sess.Data = []byte(c.data)
 		if err := s.Save(context.Background(), sess); err != nil {
 			t.Fatal(err)
 		}
-		aside := filepath.Join(filepath.Dir(p), c.prefix+filepath.Base(p))
+		aside := asidePath(p, c.prefix)
 		if err := os.Rename(p, aside); err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package fsstore_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ func TestSweepUnreadableAsideLinkPastLife(t *testing.T) {
 			if err := os.Chtimes(p, past, past); err != nil {
 				t.Fatal(err)
 			}
-			aside := filepath.Join(filepath.Dir(p), kind+filepath.Base(p))
+			aside := asidePath(p, kind)
 			if err := os.Link(p, aside); err != nil {
 				t.Fatal(err)
 			}

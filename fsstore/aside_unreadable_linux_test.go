@@ -35,32 +35,16 @@ func TestAsideCopyUnreadable(t *testing.T) {
 				id := newID(t)
 				p := s.RecordPathForTest(id)
 				aside := func(kind string) string {
-					return filepath.Join(filepath.Dir(p), ".tmp-"+kind+"-"+filepath.Base(p))
+					return asidePath(p, ".tmp-"+kind+"-")
 				}
 				good := "gc"
 				if bad == "gc" {
 					good = "gd"
 				}
-				// The older saved first, moved to the readable copy's
-				// name; the newer to the unreadable one's.
-				sess := mustSave(t, s, id, "old")
-				if err := os.Rename(p, aside(good)); err != nil {
-					t.Fatal(err)
-				}
-				sess.Data = []byte("new")
-				if err := s.Save(ctx, sess); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Rename(p, aside(bad)); err != nil {
-					t.Fatal(err)
-				}
+				// The older at the readable copy's name; the newer, a
+				// second later, at the unreadable one's.
 				then := time.Now().Add(-testIdle / 2).Truncate(time.Second)
-				for i, f := range []string{aside(good), aside(bad)} {
-					at := then.Add(time.Duration(i-1) * time.Second)
-					if err := os.Chtimes(f, at, at); err != nil {
-						t.Fatal(err)
-					}
-				}
+				placeAside(t, s, id, asideCopy{".tmp-" + good + "-", "old", then.Add(-time.Second)}, asideCopy{".tmp-" + bad + "-", "new", then})
 				goodBefore, err := os.Stat(aside(good))
 				if err != nil {
 					t.Fatal(err)
@@ -220,7 +204,7 @@ func TestSweepUnreadableCopyPastLife(t *testing.T) {
 			id := newID(t)
 			placeAside(t, s, id, tc.copies...)
 			p := s.RecordPathForTest(id)
-			bad := filepath.Join(filepath.Dir(p), tc.copies[0].prefix+filepath.Base(p))
+			bad := asidePath(p, tc.copies[0].prefix)
 			s.SetOpenFaultForTest(func(path string) error {
 				if _, err := os.Lstat(path); err == nil && path == bad {
 					return syscall.EACCES // the file, not its name

@@ -172,7 +172,7 @@ func TestWalksCountMovedRecordOnce(t *testing.T) {
 	}
 }
 
-func asideOf(p string) string { return filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p)) }
+func asideOf(p string) string { return asidePath(p, ".tmp-gc-") }
 
 func mustRename(t *testing.T, from, to string) {
 	t.Helper()
