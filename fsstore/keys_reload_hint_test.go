@@ -1,35 +1,14 @@
 package fsstore_test
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
-
-// lockedBuffer is a bytes.Buffer a logger's goroutine writes and a test
-// reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestKeysFileMissingAtReloadSaysPutItBack: a keys file gone from under a
 // running store is to be put back, the same file the other hosts have,
@@ -39,7 +18,7 @@ func (l *lockedBuffer) String() string {
 func TestKeysFileMissingAtReloadSaysPutItBack(t *testing.T) {
 	keysPath := filepath.Join(t.TempDir(), "keys")
 	writeFile0600(t, keysPath, keysFileText(mustKey(t, 1)))
-	var log lockedBuffer
+	var log syncBuffer
 	ev := make(reloadEvents, 64)
 	s, err := fsstore.Open(t.TempDir(), fsstore.WithKeysFile(keysPath), fsstore.WithObserver(ev),
 		fsstore.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
