@@ -59,11 +59,11 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 				e.Use(middleware.Gzip())
 			}
 			e.GET("/", tt.handler)
-			resp := do(t, e, "GET", "/", nil)
-			if resp.cookie() == nil {
-				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.header.Values("Set-Cookie"))
+			resp := webtest.Send(t, e, "GET", "/", nil)
+			if sessionCookie(resp) == nil {
+				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.Header.Values("Set-Cookie"))
 			}
-			webtest.CheckPrivate(t, resp.header)
+			webtest.CheckPrivate(t, resp.Header)
 		})
 	}
 }

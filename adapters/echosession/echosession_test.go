@@ -2,9 +2,7 @@ package echosession_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,45 +61,9 @@ func newManager(t *testing.T, opts ...fsstore.Option) *httpsession.Manager {
 	return httpsession.New(st)
 }
 
-// response is what a client saw.
-type response struct {
-	Code   int
-	Body   string
-	header http.Header
-}
-
-func (r response) cookie() *http.Cookie {
-	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == httpsession.DefaultCookie().Name {
-			return c
-		}
-	}
-	return nil
-}
-
-func do(t *testing.T, h http.Handler, method, path string, cookie *http.Cookie) response {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != nil {
-		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
-	}
-	client := srv.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{resp.StatusCode, string(b), resp.Header}
+// sessionCookie is the session's cookie that r set, or nil.
+func sessionCookie(r webtest.Response) *http.Cookie {
+	return r.Cookie(httpsession.DefaultCookie().Name)
 }
 
 // TestCommitThroughEchoResponse: however an echo handler answers (a
@@ -144,15 +106,15 @@ func TestCommitThroughEchoResponse(t *testing.T) {
 			e.GET("/n", func(c echo.Context) error {
 				return c.String(http.StatusOK, strconv.Itoa(echosession.FromContext(c).GetInt("n")))
 			})
-			w := do(t, e, "GET", "/", nil)
+			w := webtest.Send(t, e, "GET", "/", nil)
 			if w.Code != tt.code {
 				t.Fatalf("status %d %q, want %d", w.Code, w.Body, tt.code)
 			}
-			c := w.cookie()
+			c := sessionCookie(w)
 			if c == nil {
-				t.Fatalf("no session cookie in %v", w.header)
+				t.Fatalf("no session cookie in %v", w.Header)
 			}
-			if got := do(t, e, "GET", "/n", c).Body; got != "1" {
+			if got := webtest.Send(t, e, "GET", "/n", c).Body; got != "1" {
 				t.Errorf("next request reads n = %q, want 1", got)
 			}
 		})
@@ -181,7 +143,7 @@ func TestSaveFailureReplacesResponse(t *testing.T) {
 		handlerErr = c.String(http.StatusOK, "saved")
 		return handlerErr
 	})
-	w := do(t, e, "GET", "/", nil)
+	w := webtest.Send(t, e, "GET", "/", nil)
 	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body, "saved") {
 		t.Errorf("got %d %q, want the error handler's 500", w.Code, w.Body)
 	}
@@ -194,7 +156,7 @@ func TestSaveFailureReplacesResponse(t *testing.T) {
 	if outerStatus != http.StatusInternalServerError {
 		t.Errorf("outer middleware sees status %d, want 500", outerStatus)
 	}
-	if c := w.cookie(); c != nil {
+	if c := sessionCookie(w); c != nil {
 		t.Errorf("cookie %v set for a session that was not saved", c)
 	}
 }
@@ -212,8 +174,8 @@ func TestGroupMode(t *testing.T) {
 	}
 	e.GET("/", record)
 	e.Group("/ro", echosession.Middleware(m, httpsession.ReadOnly)).GET("", record)
-	do(t, e, "GET", "/", nil)
-	do(t, e, "GET", "/ro", nil)
+	webtest.Send(t, e, "GET", "/", nil)
+	webtest.Send(t, e, "GET", "/ro", nil)
 	if len(modes) != 2 || modes[0] != httpsession.Exclusive || modes[1] != httpsession.ReadOnly {
 		t.Errorf("modes %v, want [Exclusive ReadOnly]", modes)
 	}
@@ -224,7 +186,7 @@ func TestInvalidModeAnswersOnce(t *testing.T) {
 	e.Use(echosession.Middleware(newManager(t), httpsession.Mode(99)))
 	ran := false
 	e.GET("/", func(c echo.Context) error { ran = true; return c.String(http.StatusOK, "handler") })
-	w := do(t, e, "GET", "/", nil)
+	w := webtest.Send(t, e, "GET", "/", nil)
 	if ran || w.Code != http.StatusInternalServerError {
 		t.Errorf("handler ran %v, status %d %q: want 500 from the error handler only", ran, w.Code, w.Body)
 	}
@@ -234,7 +196,7 @@ func TestFromContextWithoutMiddleware(t *testing.T) {
 	e := echo.New()
 	var s *httpsession.Session
 	e.GET("/", func(c echo.Context) error { s = echosession.FromContext(c); return nil })
-	do(t, e, "GET", "/", nil)
+	webtest.Send(t, e, "GET", "/", nil)
 	if s != nil {
 		t.Error("a session without the middleware")
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sessfs/sessfs/adapters/echosession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // An error page rendered by a custom HTTPErrorHandler (the logged-in user,
@@ -35,11 +36,11 @@ func TestErrorHandlerSeesSession(t *testing.T) {
 		return c.String(http.StatusOK, "ok")
 	})
 	e.GET("/missing", func(c echo.Context) error { return echo.ErrNotFound })
-	c := do(t, e, "GET", "/login", nil).cookie()
+	c := sessionCookie(webtest.Send(t, e, "GET", "/login", nil))
 	if c == nil {
 		t.Fatal("no cookie")
 	}
-	w := do(t, e, "GET", "/missing", c)
+	w := webtest.Send(t, e, "GET", "/missing", c)
 	if w.Code != http.StatusNotFound {
 		t.Fatalf("status %d", w.Code)
 	}
@@ -54,10 +55,10 @@ func TestErrorHandlerSeesSession(t *testing.T) {
 		flash = echosession.FromContext(c).GetString("flash")
 		return c.NoContent(http.StatusNoContent)
 	})
-	if next := w.cookie(); next != nil {
+	if next := sessionCookie(w); next != nil {
 		c = next
 	}
-	do(t, e, "GET", "/flash", c)
+	webtest.Send(t, e, "GET", "/flash", c)
 	if flash == "" {
 		t.Error("the error handler's flash was not saved")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sessfs/sessfs/adapters/echosession"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestPanicRecoveredOutside: a handler panics and middleware.Recover,
@@ -62,15 +63,15 @@ func TestPanicRecoveredOutside(t *testing.T) {
 				return c.String(http.StatusOK, strconv.Itoa(echosession.FromContext(c).GetInt("n")))
 			})
 
-			cookie := do(t, e, "GET", "/set", nil).cookie()
+			cookie := sessionCookie(webtest.Send(t, e, "GET", "/set", nil))
 			if cookie == nil {
 				t.Fatal("no session cookie")
 			}
-			w := do(t, e, "GET", "/panic", cookie)
+			w := webtest.Send(t, e, "GET", "/panic", cookie)
 			if w.Code != http.StatusInternalServerError || w.Body != echoError {
 				t.Errorf("got %d %q, want echo's error handler's 500 %q", w.Code, w.Body, echoError)
 			}
-			if c := w.cookie(); c != nil {
+			if c := sessionCookie(w); c != nil {
 				t.Errorf("cookie %v set by a handler that panicked", c)
 			}
 			// A returned error is rendered after every middleware returned.
@@ -80,7 +81,7 @@ func TestPanicRecoveredOutside(t *testing.T) {
 			if strings.Contains(log.String(), "level=ERROR") {
 				t.Errorf("error logged: %s", log.String())
 			}
-			if got := do(t, e, "GET", "/n", cookie).Body; got != "1" {
+			if got := webtest.Send(t, e, "GET", "/n", cookie).Body; got != "1" {
 				t.Errorf("next request reads n = %q, want 1 (the panicking handler's change not saved)", got)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/echosession"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestWrapMiddlewareIsNotTheSame: what docs/frameworks.md says of
@@ -53,11 +54,11 @@ func TestWrapMiddlewareIsNotTheSame(t *testing.T) {
 			e.GET("/v", func(c echo.Context) error {
 				return c.String(http.StatusOK, echosession.FromContext(c).GetString("v"))
 			})
-			cookie := do(t, e, "GET", "/set", nil).cookie()
+			cookie := sessionCookie(webtest.Send(t, e, "GET", "/set", nil))
 			if cookie == nil {
 				t.Fatal("no cookie")
 			}
-			if w := do(t, e, "GET", "/fail", cookie); w.Code != http.StatusInternalServerError {
+			if w := webtest.Send(t, e, "GET", "/fail", cookie); w.Code != http.StatusInternalServerError {
 				t.Fatalf("a returned error: status %d, want 500", w.Code)
 			}
 			if outer != tc.outerSees {
@@ -67,7 +68,7 @@ func TestWrapMiddlewareIsNotTheSame(t *testing.T) {
 			if tc.saved {
 				want = "changed"
 			}
-			if got := do(t, e, "GET", "/v", cookie).Body; got != want {
+			if got := webtest.Send(t, e, "GET", "/v", cookie).Body; got != want {
 				t.Errorf("after the 500: v = %q, want %q", got, want)
 			}
 		})

@@ -56,11 +56,11 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 			r := gin.New()
 			r.Use(ginsession.Handler(newManager(t)))
 			r.GET("/x", tt.handler)
-			resp := do(t, r, "GET", "/x", nil)
-			if resp.cookie() == nil {
-				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.header.Values("Set-Cookie"))
+			resp := webtest.Send(t, r, "GET", "/x", nil)
+			if sessionCookie(resp) == nil {
+				t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.Header.Values("Set-Cookie"))
 			}
-			webtest.CheckPrivate(t, resp.header)
+			webtest.CheckPrivate(t, resp.Header)
 		})
 	}
 }

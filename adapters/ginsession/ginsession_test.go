@@ -74,47 +74,9 @@ func newManager(t *testing.T, opts ...fsstore.Option) *httpsession.Manager {
 	return httpsession.New(st)
 }
 
-// response is what a client saw.
-type response struct {
-	Code   int
-	Body   string
-	header http.Header
-}
-
-func (r response) cookie() *http.Cookie {
-	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == httpsession.DefaultCookie().Name {
-			return c
-		}
-	}
-	return nil
-}
-
-// do sends one request to h over a real connection (gin's Stream needs
-// a writer that CloseNotify works on).
-func do(t *testing.T, h http.Handler, method, path string, cookie *http.Cookie) response {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != nil {
-		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
-	}
-	client := srv.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{resp.StatusCode, string(b), resp.Header}
+// sessionCookie is the session's cookie that r set, or nil.
+func sessionCookie(r webtest.Response) *http.Cookie {
+	return r.Cookie(httpsession.DefaultCookie().Name)
 }
 
 // TestCommitThroughGinWriter: however a gin handler answers, the session
@@ -153,15 +115,15 @@ func TestCommitThroughGinWriter(t *testing.T) {
 			r.Use(ginsession.Handler(m))
 			r.GET("/", tt.handler)
 			r.GET("/n", func(c *gin.Context) { c.String(http.StatusOK, "%d", ginsession.FromContext(c).GetInt("n")) })
-			w := do(t, r, "GET", "/", nil)
+			w := webtest.Send(t, r, "GET", "/", nil)
 			if w.Code != tt.code {
 				t.Fatalf("status %d, want %d", w.Code, tt.code)
 			}
-			c := w.cookie()
+			c := sessionCookie(w)
 			if c == nil {
-				t.Fatalf("no session cookie in %v", w.header)
+				t.Fatalf("no session cookie in %v", w.Header)
 			}
-			if got := do(t, r, "GET", "/n", c).Body; got != "1" {
+			if got := webtest.Send(t, r, "GET", "/n", c).Body; got != "1" {
 				t.Errorf("next request reads n = %q, want 1", got)
 			}
 		})
@@ -181,11 +143,11 @@ func TestSaveFailureReplacesResponse(t *testing.T) {
 		}
 		c.String(http.StatusOK, "saved")
 	})
-	w := do(t, r, "GET", "/", nil)
+	w := webtest.Send(t, r, "GET", "/", nil)
 	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body, "saved") {
 		t.Errorf("got %d %q, want the error handler's 500", w.Code, w.Body)
 	}
-	if c := w.cookie(); c != nil {
+	if c := sessionCookie(w); c != nil {
 		t.Errorf("cookie %v set for a session that was not saved", c)
 	}
 }
@@ -200,8 +162,8 @@ func TestGroupMode(t *testing.T) {
 	record := func(c *gin.Context) { modes = append(modes, ginsession.FromContext(c).Mode()) }
 	r.GET("/", record)
 	r.Group("/ro", ginsession.Middleware(m, httpsession.ReadOnly)).GET("", record)
-	do(t, r, "GET", "/", nil)
-	do(t, r, "GET", "/ro", nil)
+	webtest.Send(t, r, "GET", "/", nil)
+	webtest.Send(t, r, "GET", "/ro", nil)
 	if len(modes) != 2 || modes[0] != httpsession.Exclusive || modes[1] != httpsession.ReadOnly {
 		t.Errorf("modes %v, want [Exclusive ReadOnly]", modes)
 	}
@@ -214,7 +176,7 @@ func TestInvalidModeAborts(t *testing.T) {
 	r.Use(ginsession.Middleware(newManager(t), httpsession.Mode(99)))
 	ran := false
 	r.GET("/", func(c *gin.Context) { ran = true; c.String(http.StatusOK, "handler") })
-	w := do(t, r, "GET", "/", nil)
+	w := webtest.Send(t, r, "GET", "/", nil)
 	if ran || w.Code != http.StatusInternalServerError {
 		t.Errorf("handler ran %v, status %d %q: want 500 from the error handler only", ran, w.Code, w.Body)
 	}
@@ -224,7 +186,7 @@ func TestFromContextWithoutMiddleware(t *testing.T) {
 	r := gin.New()
 	var s *httpsession.Session
 	r.GET("/", func(c *gin.Context) { s = ginsession.FromContext(c) })
-	do(t, r, "GET", "/", nil)
+	webtest.Send(t, r, "GET", "/", nil)
 	if s != nil {
 		t.Error("a session without the middleware")
 	}

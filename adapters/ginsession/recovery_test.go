@@ -13,6 +13,7 @@ import (
 	"github.com/sessfs/sessfs/adapters/ginsession"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestPanicRecoveredOutside: a handler panics and a recovery middleware
@@ -61,15 +62,15 @@ func TestPanicRecoveredOutside(t *testing.T) {
 				func(c *gin.Context) { ranAfter = true; c.String(http.StatusOK, "after the panic") })
 			r.GET("/n", func(c *gin.Context) { c.String(http.StatusOK, "%d", ginsession.FromContext(c).GetInt("n")) })
 
-			cookie := do(t, r, "GET", "/set", nil).cookie()
+			cookie := sessionCookie(webtest.Send(t, r, "GET", "/set", nil))
 			if cookie == nil {
 				t.Fatal("no session cookie")
 			}
-			w := do(t, r, "GET", "/panic", cookie)
+			w := webtest.Send(t, r, "GET", "/panic", cookie)
 			if w.Code != tt.code || w.Body != tt.body {
 				t.Errorf("got %d %q, want the recovery's %d %q", w.Code, w.Body, tt.code, tt.body)
 			}
-			if c := w.cookie(); c != nil {
+			if c := sessionCookie(w); c != nil {
 				t.Errorf("cookie %v set by a handler that panicked", c)
 			}
 			if ranAfter {
@@ -78,7 +79,7 @@ func TestPanicRecoveredOutside(t *testing.T) {
 			if strings.Contains(log.String(), "level=ERROR") {
 				t.Errorf("error logged: %s", log.String())
 			}
-			if got := do(t, r, "GET", "/n", cookie).Body; got != "1" {
+			if got := webtest.Send(t, r, "GET", "/n", cookie).Body; got != "1" {
 				t.Errorf("next request reads n = %q, want 1 (the panicking handler's change not saved)", got)
 			}
 		})

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestStreamUnderManagerHandler: with httpsession's Handler around the
@@ -18,7 +20,7 @@ func TestStreamUnderManagerHandler(t *testing.T) {
 	r.GET("/", func(c *gin.Context) {
 		c.Stream(func(w io.Writer) bool { io.WriteString(w, "event\n"); return false })
 	})
-	if w := do(t, m.Handler(r), "GET", "/", nil); w.Code != http.StatusOK || w.Body != "event\n" {
+	if w := webtest.Send(t, m.Handler(r), "GET", "/", nil); w.Code != http.StatusOK || w.Body != "event\n" {
 		t.Fatalf("status %d, body %q; want 200 and the streamed event", w.Code, w.Body)
 	}
 }
