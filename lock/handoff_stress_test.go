@@ -30,25 +30,8 @@ func TestHandoffStress(t *testing.T) {
 		t.Run(strategy.String(), func(t *testing.T) {
 			tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: strategy})
 			keys := []string{"a", "b"}
-			var excl, shared [2]atomic.Int32
+			var holding [2]holders
 			var granted, busy, cancelled atomic.Int64
-			check := func(k int, mode lock.Mode) error {
-				if mode == lock.Exclusive {
-					if n := excl[k].Add(1); n != 1 || shared[k].Load() != 0 {
-						return fmt.Errorf("key %s held Exclusive with %d Exclusive and %d Shared holders", keys[k], n, shared[k].Load())
-					}
-					runtime.Gosched()
-					excl[k].Add(-1)
-					return nil
-				}
-				shared[k].Add(1)
-				if n := excl[k].Load(); n != 0 {
-					return fmt.Errorf("key %s held Shared with %d Exclusive holders", keys[k], n)
-				}
-				runtime.Gosched()
-				shared[k].Add(-1)
-				return nil
-			}
 			errs := make(chan error, goroutines)
 			var wg sync.WaitGroup
 			for g := range goroutines {
@@ -100,7 +83,7 @@ func TestHandoffStress(t *testing.T) {
 							errs <- err
 							return
 						}
-						if err := check(k, mode); err != nil {
+						if err := holding[k].hold("key "+keys[k], mode); err != nil {
 							h.Unlock()
 							errs <- err
 							return

@@ -63,25 +63,14 @@ func lostLockRetakeFaults(t *testing.T, maxHeld int, closeMid bool) {
 	}
 	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir(), MaxHeld: maxHeld}, fake)
 	defer tab.Close()
-	var excl, shared [2][2]atomic.Int32
+	var holding [2][2]holders
 	var granted, failed atomic.Int64
 	check := func(h *lock.Handle, f, k int, mode lock.Mode) error {
 		if gen, held := lock.HandleGen(h), fake.Holder(files[f]); gen != held {
 			return fmt.Errorf("%s/%s granted on OS lock %d; the OS holds %d", files[f], keys[k], gen, held)
 		}
-		if mode == lock.Exclusive {
-			if n := excl[f][k].Add(1); n != 1 || shared[f][k].Load() != 0 {
-				return fmt.Errorf("%s/%s held Exclusive with %d Exclusive and %d Shared holders", files[f], keys[k], n, shared[f][k].Load())
-			}
-			runtime.Gosched()
-			excl[f][k].Add(-1)
-		} else {
-			shared[f][k].Add(1)
-			if n := excl[f][k].Load(); n != 0 {
-				return fmt.Errorf("%s/%s held Shared with %d Exclusive holders", files[f], keys[k], n)
-			}
-			runtime.Gosched()
-			shared[f][k].Add(-1)
+		if err := holding[f][k].hold(files[f]+"/"+keys[k], mode); err != nil {
+			return err
 		}
 		if gen, held := lock.HandleGen(h), fake.Holder(files[f]); gen != held {
 			return fmt.Errorf("%s/%s held on OS lock %d; the OS holds %d", files[f], keys[k], gen, held)

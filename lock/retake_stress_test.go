@@ -32,25 +32,14 @@ func TestLostLockRetakeStress(t *testing.T) {
 	tab := lock.NewTableWithFakeOS(lock.Config{Dir: t.TempDir()}, fake)
 	defer tab.Close()
 	keys := []string{"a", "b"}
-	var excl, shared [2]atomic.Int32
+	var holding [2]holders
 	var granted, busy, lost, marked atomic.Int64
 	check := func(h *lock.Handle, k int, mode lock.Mode) error {
 		if gen, held := lock.HandleGen(h), fake.Holder("s"); gen != held {
 			return fmt.Errorf("key %s granted on OS lock %d; the OS holds %d", keys[k], gen, held)
 		}
-		if mode == lock.Exclusive {
-			if n := excl[k].Add(1); n != 1 || shared[k].Load() != 0 {
-				return fmt.Errorf("key %s held Exclusive with %d Exclusive and %d Shared holders", keys[k], n, shared[k].Load())
-			}
-			runtime.Gosched()
-			excl[k].Add(-1)
-		} else {
-			shared[k].Add(1)
-			if n := excl[k].Load(); n != 0 {
-				return fmt.Errorf("key %s held Shared with %d Exclusive holders", keys[k], n)
-			}
-			runtime.Gosched()
-			shared[k].Add(-1)
+		if err := holding[k].hold("key "+keys[k], mode); err != nil {
+			return err
 		}
 		if gen, held := lock.HandleGen(h), fake.Holder("s"); gen != held {
 			return fmt.Errorf("key %s held on OS lock %d; the OS holds %d", keys[k], gen, held)
@@ -166,4 +155,29 @@ func waitLockers(t *testing.T, wg *sync.WaitGroup, tab *lock.Table, granted *ato
 	case <-time.After(proctest.Deadline):
 		t.Fatalf("goroutines still locking after %v: %+v (granted %d)", proctest.Deadline, tab.Stats(), granted.Load())
 	}
+}
+
+// holders counts the holders of one key by mode, for the stress tests
+// that check no two hold it where one is Exclusive.
+type holders struct{ excl, shared atomic.Int32 }
+
+// hold counts one more holder in mode for a moment (a Gosched), and
+// returns an error naming key (what) if another holder's mode excludes
+// it; counted, it stays so then, as the test stops.
+func (h *holders) hold(what string, mode lock.Mode) error {
+	if mode == lock.Exclusive {
+		if n := h.excl.Add(1); n != 1 || h.shared.Load() != 0 {
+			return fmt.Errorf("%s held Exclusive with %d Exclusive and %d Shared holders", what, n, h.shared.Load())
+		}
+		runtime.Gosched()
+		h.excl.Add(-1)
+		return nil
+	}
+	h.shared.Add(1)
+	if n := h.excl.Load(); n != 0 {
+		return fmt.Errorf("%s held Shared with %d Exclusive holders", what, n)
+	}
+	runtime.Gosched()
+	h.shared.Add(-1)
+	return nil
 }
