@@ -361,31 +361,7 @@ func TestRequestAllocatesItsPayloadNotItsKeys(t *testing.T) {
 			perRequest := func(vals map[string]any) (allocated float64, payload int) {
 				e := newEnv(t, nil)
 				id := seedSession(t, e.m, vals)
-				hs := rt.route(e.m)
-				req := httptest.NewRequest("GET", "http://example.com/", nil)
-				req.AddCookie(&http.Cookie{Name: "session", Value: id})
-				serve := func(n int) {
-					for range n {
-						for _, h := range hs {
-							rec := httptest.NewRecorder()
-							h.ServeHTTP(rec, req)
-							if rec.Code != http.StatusOK {
-								t.Fatalf("status %d: %s", rec.Code, rec.Body)
-							}
-						}
-					}
-				}
-				serve(20) // the Manager's buffers grow to the session's size
-				const n = 200
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				serve(n)
-				runtime.ReadMemStats(&after)
-				sess, err := e.st.Load(context.Background(), id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return float64(after.TotalAlloc-before.TotalAlloc) / float64(n*len(hs)), len(sess.Data)
+				return e.allocPerRequest(t, id, rt.route(e.m), 20, 200)
 			}
 			many := map[string]any{"n": 1}
 			for i := range 600 {
@@ -482,6 +458,37 @@ func TestSessionKeepsItsPayloadOnly(t *testing.T) {
 type requestKind struct {
 	name    string
 	handler func(m *httpsession.Manager) http.Handler
+}
+
+// allocPerRequest serves the session id to each of hs in turn, warm
+// times (the Manager's buffers grow to the session's size) and then n
+// times, and returns what each of those n requests allocated, on average,
+// and the size of the session's stored payload.
+func (e *env) allocPerRequest(t *testing.T, id string, hs []http.Handler, warm, n int) (allocated float64, payload int) {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://example.com/", nil)
+	req.AddCookie(&http.Cookie{Name: "session", Value: id})
+	serve := func(n int) {
+		for range n {
+			for _, h := range hs {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		}
+	}
+	serve(warm)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	serve(n)
+	runtime.ReadMemStats(&after)
+	sess, err := e.st.Load(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return float64(after.TotalAlloc-before.TotalAlloc) / float64(n*len(hs)), len(sess.Data)
 }
 
 // requestKinds are one request that changes a key, one that only reads

@@ -2,13 +2,10 @@ package httpsession_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -127,29 +124,7 @@ func TestBufferReuseAllocatesNoPayload(t *testing.T) {
 			perRequest := func(vals map[string]any) (allocated float64, payload int) {
 				e := newEnv(t, []fsstore.Option{}, httpsession.WithBufferReuse())
 				id := seedSession(t, e.m, vals)
-				h := rt.handler(e.m)
-				req := httptest.NewRequest("GET", "http://example.com/", nil)
-				req.AddCookie(&http.Cookie{Name: "session", Value: id})
-				serve := func(n int) {
-					for range n {
-						rec := httptest.NewRecorder()
-						h.ServeHTTP(rec, req)
-						if rec.Code != http.StatusOK {
-							t.Fatalf("status %d: %s", rec.Code, rec.Body)
-						}
-					}
-				}
-				serve(10) // the Manager's buffers grow to the session's size
-				const n = 100
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				serve(n)
-				runtime.ReadMemStats(&after)
-				sess, err := e.st.Load(context.Background(), id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return float64(after.TotalAlloc-before.TotalAlloc) / n, len(sess.Data)
+				return e.allocPerRequest(t, id, []http.Handler{rt.handler(e.m)}, 10, 100)
 			}
 			one, _ := perRequest(map[string]any{"n": 1})
 			big, payload := perRequest(map[string]any{"n": 1, "blob": strings.Repeat("x", 16<<10)})
