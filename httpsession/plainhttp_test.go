@@ -45,7 +45,7 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil, httpsession.WithCookie(tc.cookie))
 			h := e.m.Handler(counter())
-			for range 3 {
+			newReq := func() *http.Request {
 				req := httptest.NewRequest("GET", tc.url, nil)
 				if !tc.tls {
 					req.TLS = nil
@@ -55,34 +55,12 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 				for k, v := range tc.header {
 					req.Header[k] = v
 				}
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK || sessionCookie(rec.Result()) == nil {
-					t.Fatalf("status %d, cookie %q: %s", rec.Code, rec.Header().Values("Set-Cookie"), rec.Body)
-				}
+				return req
 			}
-			log := e.log.String()
-			n := strings.Count(log, warning)
-			switch {
-			case tc.warn && n != 1:
-				t.Fatalf("%d warnings about the Secure cookie over plain HTTP in 3 requests, want 1; log:\n%s", n, log)
-			case !tc.warn && n != 0:
-				t.Fatalf("warned about the Secure cookie over plain HTTP; log:\n%s", log)
-			}
-			if tc.warn {
-				// A handler test's request made with httptest.NewRequest
-				// and a path alone is one: the remedy there is a URL.
-				for _, want := range []string{"level=WARN", "Cookie.Insecure", "X-Forwarded-Proto", "httptest.NewRequest an https:// URL"} {
-					if !strings.Contains(log, want) {
-						t.Errorf("the warning lacks %q:\n%s", want, log)
-					}
-				}
-				// A path may carry a secret (a password reset link's
-				// token); the host is enough to find the app.
-				if strings.Contains(log, "tok3n") {
-					t.Errorf("the warning logs the request's path:\n%s", log)
-				}
-			}
+			// A handler test's request made with httptest.NewRequest
+			// and a path alone is one: the remedy there is a URL.
+			warnsOnce(t, e, h, newReq, warning, "the Secure cookie over plain HTTP", tc.warn,
+				"level=WARN", "Cookie.Insecure", "X-Forwarded-Proto", "httptest.NewRequest an https:// URL")
 		})
 	}
 }
@@ -97,5 +75,40 @@ func TestNoPlainHTTPWarningWithoutCookie(t *testing.T) {
 	}
 	if strings.Contains(e.log.String(), "Secure session cookie") {
 		t.Fatalf("warned with no cookie set:\n%s", e.log)
+	}
+}
+
+// warnsOnce serves three requests made by newReq to h, each answered
+// with the session's cookie, and fails t unless e's log then holds the
+// line with warning once (warn; about names it in the failure) or never.
+// Once, the line says each of want and not the request's path (tok3n): a
+// path may carry a secret (a password reset link's token), and the host
+// is enough to find the app.
+func warnsOnce(t *testing.T, e *env, h http.Handler, newReq func() *http.Request, warning, about string, warn bool, want ...string) {
+	t.Helper()
+	for range 3 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, newReq())
+		if rec.Code != http.StatusOK || sessionCookie(rec.Result()) == nil {
+			t.Fatalf("status %d, cookie %q: %s", rec.Code, rec.Header().Values("Set-Cookie"), rec.Body)
+		}
+	}
+	log := e.log.String()
+	n := strings.Count(log, warning)
+	switch {
+	case warn && n != 1:
+		t.Fatalf("%d warnings about %s in 3 requests, want 1; log:\n%s", n, about, log)
+	case !warn && n != 0:
+		t.Fatalf("warned about %s; log:\n%s", about, log)
+	case !warn:
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(log, w) {
+			t.Errorf("the warning lacks %q:\n%s", w, log)
+		}
+	}
+	if strings.Contains(log, "tok3n") {
+		t.Errorf("the warning logs the request's path:\n%s", log)
 	}
 }
