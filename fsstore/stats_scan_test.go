@@ -5,10 +5,7 @@ package fsstore_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,41 +137,16 @@ func TestStatsRereadsMarkerRaisedWhileItRuns(t *testing.T) {
 	clock := fakeclock.New()
 	dir := t.TempDir()
 	gc := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
-	shards := map[string]bool{}
-	for len(shards) < 2 {
-		shards[filepath.Dir(gc.RecordPathForTest(newID(t)))] = true
-	}
-	for sd := range shards {
-		if err := os.MkdirAll(sd, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var (
-		app  *fsstore.Store
-		id   string
-		once sync.Once
-	)
-	gc.SetSweepRelistHookForTest(func(listed string) []fs.DirEntry {
-		once.Do(func() {
-			app = openDir(t, dir, fsstore.WithIdleTimeout(24*time.Hour), fsstore.WithClock(clock.Now))
-			for id = newID(t); !shards[filepath.Dir(app.RecordPathForTest(id))] ||
-				filepath.Dir(app.RecordPathForTest(id)) == listed; id = newID(t) {
-			}
-			if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("day")}); err != nil {
-				t.Error(err)
-			}
-			clock.Advance(2 * time.Hour) // Stats goes on for two hours
-		})
-		return nil
-	})
+	// Stats goes on for two hours.
+	m := saveMidScan(t, gc, func() (*fsstore.Store, *fsstore.Session) {
+		return openDir(t, dir, fsstore.WithIdleTimeout(24*time.Hour), fsstore.WithClock(clock.Now)), &fsstore.Session{Data: []byte("day")}
+	}, clock, 2*time.Hour)
 	st, err := gc.Stats(ctx, fsstore.StatsOptions{})
 	gc.SetSweepRelistHookForTest(nil)
 	if err != nil || st.Errors != 0 {
 		t.Fatalf("stats: %+v, %v", st, err)
 	}
-	if app == nil {
-		t.Fatal("Stats listed no shard directory")
-	}
+	m.saved(t)
 	if st.Live != 1 || st.Expired != 0 || st.MaxIdle != 24*time.Hour {
 		t.Errorf("stats %+v: want the record saved 2h ago with a day's idle timeout live, by the marker raised to a day "+
 			"while Stats ran, not by the hour it said when Stats began", st)

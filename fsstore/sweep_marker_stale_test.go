@@ -46,44 +46,14 @@ func TestSweepRereadsMarkerRaisedWhileItRuns(t *testing.T) {
 			clock := fakeclock.New()
 			dir := t.TempDir()
 			gc := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(clock.Now))
-			// Two shard directories, empty.
-			shards := map[string]bool{}
-			for len(shards) < 2 {
-				shards[filepath.Dir(gc.RecordPathForTest(newID(t)))] = true
-			}
-			for sd := range shards {
-				if err := os.MkdirAll(sd, 0o700); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var (
-				app  *fsstore.Store
-				id   string
-				once sync.Once
-			)
-			gc.SetSweepRelistHookForTest(func(listed string) []fs.DirEntry {
-				once.Do(func() {
-					var sess *fsstore.Session
-					app, sess = tc.open(t, dir, clock)
-					for sess.ID = newID(t); !shards[filepath.Dir(app.RecordPathForTest(sess.ID))] ||
-						filepath.Dir(app.RecordPathForTest(sess.ID)) == listed; sess.ID = newID(t) {
-					}
-					id = sess.ID
-					if err := app.Save(ctx, sess); err != nil {
-						t.Error(err)
-					}
-					clock.Advance(2 * time.Hour) // the sweep goes on for two hours
-				})
-				return nil
-			})
+			// The sweep goes on for two hours.
+			m := saveMidScan(t, gc, func() (*fsstore.Store, *fsstore.Session) { return tc.open(t, dir, clock) }, clock, 2*time.Hour)
 			st, err := gc.Sweep(ctx, fsstore.SweepOptions{})
 			gc.SetSweepRelistHookForTest(nil)
 			if err != nil || st.Errors != 0 {
 				t.Fatalf("sweep: %+v, %v", st, err)
 			}
-			if app == nil {
-				t.Fatal("the sweep listed no shard directory")
-			}
+			app, id := m.saved(t)
 			if st.Sessions != 0 || !exists(t, app.RecordPathForTest(id)) {
 				t.Fatalf("the sweep removed a session saved 2h ago with a day's idle timeout, judged by the marker's "+
 					"max idle when the sweep started (1h): %+v", st)
@@ -96,6 +66,59 @@ func TestSweepRereadsMarkerRaisedWhileItRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// midScan is a session another store saves while gc lists its shard
+// directories (a sweep, or Stats): see saveMidScan.
+type midScan struct {
+	app *fsstore.Store
+	id  string
+}
+
+// saveMidScan makes two of gc's shard directories, empty, and has gc's
+// next scan, as it lists the first, open a store and a session (open),
+// save the session under an ID in the other, not listed yet (so the scan
+// reaches it after the save whatever order it walks the shards in), and
+// advance clock by d, the time the scan then goes on for. Unset gc's
+// relist hook once the scan returns.
+func saveMidScan(t *testing.T, gc *fsstore.Store, open func() (*fsstore.Store, *fsstore.Session), clock *fakeclock.Clock, d time.Duration) *midScan {
+	t.Helper()
+	shards := map[string]bool{}
+	for len(shards) < 2 {
+		shards[filepath.Dir(gc.RecordPathForTest(newID(t)))] = true
+	}
+	for sd := range shards {
+		if err := os.MkdirAll(sd, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &midScan{}
+	var once sync.Once
+	gc.SetSweepRelistHookForTest(func(listed string) []fs.DirEntry {
+		once.Do(func() {
+			app, sess := open()
+			for sess.ID = newID(t); !shards[filepath.Dir(app.RecordPathForTest(sess.ID))] ||
+				filepath.Dir(app.RecordPathForTest(sess.ID)) == listed; sess.ID = newID(t) {
+			}
+			if err := app.Save(context.Background(), sess); err != nil {
+				t.Error(err)
+			}
+			m.app, m.id = app, sess.ID
+			clock.Advance(d)
+		})
+		return nil
+	})
+	return m
+}
+
+// saved returns the store that saved the session and its ID, once the
+// scan ran; it fails t if the scan listed no shard directory.
+func (m *midScan) saved(t *testing.T) (*fsstore.Store, string) {
+	t.Helper()
+	if m.app == nil {
+		t.Fatal("the scan listed no shard directory")
+	}
+	return m.app, m.id
 }
 
 // A Touch without the lock, from a process that has not read the session
