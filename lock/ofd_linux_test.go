@@ -20,14 +20,9 @@ import (
 // of the test's own (an open file description lock conflicts with those
 // of its own process too).
 func TestExportedDirMeetsServerLocks(t *testing.T) {
-	dir := t.TempDir()
-	if r, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = r
-	}
-	etab := filepath.Join(t.TempDir(), "etab")
-	if err := os.WriteFile(etab, []byte("/elsewhere\t*(rw,sync)\n"+filepath.Dir(dir)+"\t192.0.2.0/24(rw,sync,no_subtree_check)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, etab := exportedDir(t, func(dir string) string {
+		return "/elsewhere\t*(rw,sync)\n" + filepath.Dir(dir) + "\t192.0.2.0/24(rw,sync,no_subtree_check)\n"
+	})
 	tab, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{etab}})
 	if err != nil {
 		t.Fatal(err)
@@ -66,14 +61,7 @@ func TestExportedDirMeetsServerLocks(t *testing.T) {
 // open file description lock of a second descriptor excludes the first
 // one's, in one process too: the keys must share the one descriptor.
 func TestExportedDirKeysShareOneLock(t *testing.T) {
-	dir := t.TempDir()
-	if r, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = r
-	}
-	etab := filepath.Join(t.TempDir(), "etab")
-	if err := os.WriteFile(etab, []byte(dir+"\t*(rw,sync)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, etab := exportedDir(t, nil)
 	tab, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{etab}})
 	if err != nil {
 		t.Fatal(err)
@@ -115,14 +103,7 @@ func TestExportedDirKeysShareOneLock(t *testing.T) {
 // other: open file description locks and flocks do not meet, so the one
 // that takes the former takes a flock too.
 func TestExportedDirMeetsFlockOfSameHost(t *testing.T) {
-	dir := t.TempDir()
-	if r, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = r
-	}
-	etab := filepath.Join(t.TempDir(), "etab")
-	if err := os.WriteFile(etab, []byte(dir+"\t*(rw,sync)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, etab := exportedDir(t, nil)
 	exported, err := NewTable(Config{Dir: dir, Strategy: Flock, exportTables: []string{etab}})
 	if err != nil {
 		t.Fatal(err)
@@ -170,14 +151,7 @@ func TestExportedDirMeetsFlockOfSameHost(t *testing.T) {
 // server exports meets the server's locks for its clients, as a Table
 // does: sessgc from the server's cron and sessgc on a client both swept.
 func TestExportedDirFileLockMeetsServerLocks(t *testing.T) {
-	dir := t.TempDir()
-	if r, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = r
-	}
-	etab := filepath.Join(t.TempDir(), "etab")
-	if err := os.WriteFile(etab, []byte(dir+"\t*(rw,sync)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, etab := exportedDir(t, nil)
 	ops := fileOps{exportTables: []string{etab}}
 	path := filepath.Join(dir, "sessgc.lock")
 	fd, server := asServer(t, path)
@@ -207,6 +181,25 @@ func TestExportedDirFileLockMeetsServerLocks(t *testing.T) {
 	if heldToClients(t, fd) {
 		t.Fatal("the lock is still held after Unlock")
 	}
+}
+
+// exportedDir returns a new directory, by its real path, and an export
+// table (as the kernel's etab) that exports it: with the lines lines
+// gives for it, or, lines nil, the directory itself to every client.
+func exportedDir(t *testing.T, lines func(dir string) string) (dir, etab string) {
+	t.Helper()
+	dir = t.TempDir()
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	if lines == nil {
+		lines = func(dir string) string { return dir + "\t*(rw,sync)\n" }
+	}
+	etab = filepath.Join(t.TempDir(), "etab")
+	if err := os.WriteFile(etab, []byte(lines(dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, etab
 }
 
 // heldToClients reports whether a write lock on fd's file conflicts with a
