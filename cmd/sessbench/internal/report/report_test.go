@@ -233,16 +233,7 @@ func TestVerdict(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Verdict(tt.rep())
-			for _, w := range tt.want {
-				if !strings.Contains(v, w) {
-					t.Errorf("verdict lacks %q:\n%s", w, v)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(v, w) {
-					t.Errorf("verdict has %q:\n%s", w, v)
-				}
-			}
+			says(t, "verdict", v, tt.want, tt.notWant)
 			last := -1
 			for _, w := range tt.order {
 				i := strings.Index(v[last+1:], w)
@@ -618,16 +609,7 @@ func TestVerdictDurability(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Verdict(tt.rep())
-			for _, w := range tt.want {
-				if !strings.Contains(v, w) {
-					t.Errorf("verdict lacks %q:\n%s", w, v)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(v, w) {
-					t.Errorf("verdict has %q:\n%s", w, v)
-				}
-			}
+			says(t, "verdict", v, tt.want, tt.notWant)
 		})
 	}
 }
@@ -673,16 +655,7 @@ func TestBehindRate(t *testing.T) {
 			if err := WriteTable(&b, tt.rep); err != nil {
 				t.Fatal(err)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(tt.rep.Verdict, w) {
-					t.Errorf("verdict lacks %q:\n%s", w, tt.rep.Verdict)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(tt.rep.Verdict, w) {
-					t.Errorf("verdict has %q:\n%s", w, tt.rep.Verdict)
-				}
-			}
+			says(t, "verdict", tt.rep.Verdict, tt.want, tt.notWant)
 			behind := strings.Count(b.String(), "behind --rate:")
 			if want := 4 * b2i(tt.name == "two behind"); behind != want {
 				t.Errorf("table flags %d rows behind --rate, want %d:\n%s", behind, want, b.String())
@@ -730,6 +703,22 @@ func TestTableNothingMeasured(t *testing.T) {
 			if !measured && v != "-" || measured && i >= 5 && v != "-" || measured && i < 5 && v == "-" {
 				t.Errorf("row %q: column %d is %q", l, 5+i, v)
 			}
+		}
+	}
+}
+
+// says fails t unless text, the report's what ("verdict", "chart"),
+// says each of want and none of notWant.
+func says(t *testing.T, what, text string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, text)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(text, w) {
+			t.Errorf("%s has %q:\n%s", what, w, text)
 		}
 	}
 }
@@ -789,16 +778,7 @@ func TestPlotSubtitle(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := svgText(t, b.String())
-			for _, w := range tt.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("chart does not say %q: %s", w, text)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(text, w) {
-					t.Errorf("chart says %q: %s", w, text)
-				}
-			}
+			says(t, "chart", text, tt.want, tt.notWant)
 		})
 	}
 }
