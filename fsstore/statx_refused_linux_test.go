@@ -130,6 +130,38 @@ func runStatxRefused(role string) error {
 		failed = append(failed, fmt.Errorf("statx refused %v, fetches fresh %v, looks cached first %v: want true, false, false",
 			s.StatxRefusedForTest(), s.FetchesFreshForTest(), s.LooksCachedFirstForTest()))
 	}
+	return storeWorks(ctx, s, failed)
+}
+
+// runOpenat2Refused is the child of TestOpenat2Refused, openat2 answered
+// errno: the store works, and every session saved is where it was saved.
+func runOpenat2Refused(errno syscall.Errno) error {
+	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC}
+	if _, err := unix.Openat2(unix.AT_FDCWD, ".", &how); err != errno {
+		return fmt.Errorf("openat2 under the filter: %v, want %v", err, errno)
+	}
+	ctx := context.Background()
+	dir := os.Getenv("STORE_DIR")
+	s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(10*time.Minute))
+	if err != nil {
+		return fmt.Errorf("Open: %w", err)
+	}
+	defer s.Close()
+	var failed []error
+	if !s.Openat2RefusedForTest() {
+		failed = append(failed, errors.New("openat2 not found refused at Open"))
+	}
+	return storeWorks(ctx, s, failed)
+}
+
+// storeWorks checks that s, a store a child of TestStatxRefused opened
+// with a system call refused, works: Health; four sessions saved and each
+// loaded twice (the second from the cache, if s has one and its identity
+// check works); one saved under its lock; two dated past their life, which
+// Stats counts and the sweep removes, and nothing else. It returns
+// failed and its own failures, joined; at once, one that leaves nothing
+// further to check.
+func storeWorks(ctx context.Context, s *fsstore.Store, failed []error) error {
 	if err := s.Health(ctx); err != nil {
 		failed = append(failed, fmt.Errorf("Health: %w", err))
 	}
@@ -193,73 +225,6 @@ func runStatxRefused(role string) error {
 		if gone := errors.Is(err, os.ErrNotExist); gone != (i >= 2) {
 			failed = append(failed, fmt.Errorf("after the sweep, record %d: %v", i, err))
 		}
-	}
-	return errors.Join(failed...)
-}
-
-// runOpenat2Refused is the child of TestOpenat2Refused, openat2 answered
-// errno: the store works, and every session saved is where it was saved.
-func runOpenat2Refused(errno syscall.Errno) error {
-	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC}
-	if _, err := unix.Openat2(unix.AT_FDCWD, ".", &how); err != errno {
-		return fmt.Errorf("openat2 under the filter: %v, want %v", err, errno)
-	}
-	ctx := context.Background()
-	dir := os.Getenv("STORE_DIR")
-	s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(10*time.Minute))
-	if err != nil {
-		return fmt.Errorf("Open: %w", err)
-	}
-	defer s.Close()
-	var failed []error
-	if !s.Openat2RefusedForTest() {
-		failed = append(failed, errors.New("openat2 not found refused at Open"))
-	}
-	if err := s.Health(ctx); err != nil {
-		failed = append(failed, fmt.Errorf("Health: %w", err))
-	}
-	var ids []string
-	for range 4 {
-		id, err := fsstore.NewID()
-		if err != nil {
-			return err
-		}
-		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(id[:4])}); err != nil {
-			return fmt.Errorf("Save: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		sess, err := s.Load(ctx, id)
-		if err != nil {
-			return fmt.Errorf("Load: %w", err)
-		}
-		if string(sess.Data) != id[:4] {
-			return fmt.Errorf("Load %s: %q", id[:6], sess.Data)
-		}
-	}
-	l, err := s.Lock(ctx, ids[0], fsstore.Exclusive)
-	if err != nil {
-		return fmt.Errorf("Lock: %w", err)
-	}
-	if err := l.Save(ctx, &fsstore.Session{ID: ids[0], Data: []byte(ids[0][:4])}); err != nil {
-		return fmt.Errorf("Locked.Save: %w", err)
-	}
-	if err := l.Unlock(); err != nil {
-		return err
-	}
-	long := time.Now().Add(-time.Hour)
-	for _, id := range ids[2:] {
-		if err := os.Chtimes(s.RecordPathForTest(id), long, long); err != nil {
-			return err
-		}
-	}
-	if st, err := s.Stats(ctx, fsstore.StatsOptions{Grace: time.Nanosecond}); err != nil || st.Live != 2 || st.Expired != 2 || st.Errors != 0 {
-		failed = append(failed, fmt.Errorf("Stats: %+v, %v; want 2 live, 2 expired", st, err))
-	}
-	sw, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: time.Nanosecond})
-	if err != nil || sw.Errors != 0 || sw.Sessions != 2 || sw.Live != 2 {
-		failed = append(failed, fmt.Errorf("Sweep: %+v, %v; want 2 removed, 2 live", sw, err))
 	}
 	return errors.Join(failed...)
 }
