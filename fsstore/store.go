@@ -1312,27 +1312,34 @@ func (s *Store) refreshDir(p string) {
 // record it did not find (see loadKeep).
 const nfsGoneLooks = 5
 
-func (s *Store) readError(p string, err error) error {
-	if aerr := asideOpError("load", p, err); aerr != nil {
+// readError is the error of a Load (or Range) that could not read the
+// record at p (see recordError).
+func (s *Store) readError(p string, err error) error { return s.recordError("load", "read", p, err) }
+
+// recordError is the error of op ("load", "touch") on the record at p,
+// which failed with err; pathOp ("read", "open") is the operation the
+// fs.PathError it wraps names.
+func (s *Store) recordError(op, pathOp, p string, err error) error {
+	if aerr := asideOpError(op, p, err); aerr != nil {
 		return aerr
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("fsstore: load %s: %w", p, ErrNotFound)
+		return fmt.Errorf("fsstore: %s %s: %w", op, p, ErrNotFound)
 	case isSymlinkErr(err):
-		return fmt.Errorf("fsstore: load %s: refusing a symlink in the store (at the record's name or its shard directory's; remove it): %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
+		return fmt.Errorf("fsstore: %s %s: refusing a symlink in the store (at the record's name or its shard directory's; remove it): %w: %w", op, p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
 	case errors.Is(err, errNotRegular), errors.Is(err, errTooBig):
-		return fmt.Errorf("fsstore: load %s: %w: %v", p, ErrCorrupt, err)
+		return fmt.Errorf("fsstore: %s %s: %w: %v", op, p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("fsstore: load: %w: %w%s", ErrRefused, &fs.PathError{Op: "read", Path: p, Err: err}, ownerHint(s.dir, err))
+		return fmt.Errorf("fsstore: %s: %w: %w%s", op, ErrRefused, &fs.PathError{Op: pathOp, Path: p, Err: err}, ownerHint(s.dir, err))
 	case notShardDir(err):
 		// Not ErrRefused: the record may well be intact behind a shard
 		// directory moved away (a tool, an operator), and callers start
 		// a new session for a refused one, logging the user out for
 		// good once the directory is back. It fails as an outage does.
-		return fmt.Errorf("fsstore: load %s: %s: %w", p, shardNameHint, &fs.PathError{Op: "read", Path: p, Err: err})
+		return fmt.Errorf("fsstore: %s %s: %s: %w", op, p, shardNameHint, &fs.PathError{Op: pathOp, Path: p, Err: err})
 	}
-	return fmt.Errorf("fsstore: load: %w", &fs.PathError{Op: "read", Path: p, Err: err})
+	return fmt.Errorf("fsstore: %s: %w", op, &fs.PathError{Op: pathOp, Path: p, Err: err})
 }
 
 // Save writes the session atomically and without taking a lock: the last
@@ -2137,24 +2144,7 @@ func (s *Store) touchRemember(c *call, d dirRef, k key, p string, st fileStat, h
 	return nil
 }
 
-func (s *Store) touchError(p string, err error) error {
-	if aerr := asideOpError("touch", p, err); aerr != nil {
-		return aerr
-	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("fsstore: touch %s: %w", p, ErrNotFound)
-	case isSymlinkErr(err):
-		return fmt.Errorf("fsstore: touch %s: refusing a symlink in the store (at the record's name or its shard directory's; remove it): %w: %w", p, ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err})
-	case errors.Is(err, errNotRegular):
-		return fmt.Errorf("fsstore: touch %s: %w: %v", p, ErrCorrupt, err)
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("fsstore: touch: %w: %w%s", ErrRefused, &fs.PathError{Op: "open", Path: p, Err: err}, ownerHint(s.dir, err))
-	case notShardDir(err):
-		return fmt.Errorf("fsstore: touch %s: %s: %w", p, shardNameHint, &fs.PathError{Op: "open", Path: p, Err: err})
-	}
-	return fmt.Errorf("fsstore: touch: %w", &fs.PathError{Op: "open", Path: p, Err: err})
-}
+func (s *Store) touchError(p string, err error) error { return s.recordError("touch", "open", p, err) }
 
 // touchLive sets the record's mtime to now, for a session known to be live:
 // a Load under its lock read it. A sweep takes no lock, and may hold the
