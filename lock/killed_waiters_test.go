@@ -18,12 +18,7 @@ func TestKilledHolderWithWaitersHereAndElsewhere(t *testing.T) {
 		t.Run(cfg.Strategy.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg.Dir = dir
-			own := cfg
-			if cfg.Strategy == lock.Lease {
-				own = holderLease
-				own.Dir = dir
-			}
-			tab := newTable(t, own)
+			tab := holderTable(t, cfg)
 			holder := startChild(t, "hold", strategyEnv(dir, "k", cfg)...)
 			holder.Expect(t, "locked")
 			keys := []string{"a", "b", "a"}

@@ -31,6 +31,18 @@ var fastLease = lock.Config{Strategy: lock.Lease, LeaseTTL: 300 * time.Milliseco
 // asked too much of the machine.
 var holderLease = lock.Config{Strategy: lock.Lease, LeaseTTL: time.Minute, LeaseGrace: 100 * time.Millisecond}
 
+// holderTable opens this process's table beside children that lock with
+// cfg: on cfg, or with holderLease on cfg.Dir where cfg takes leases.
+func holderTable(t *testing.T, cfg lock.Config) *lock.Table {
+	t.Helper()
+	if cfg.Strategy == lock.Lease {
+		own := holderLease
+		own.Dir = cfg.Dir
+		cfg = own
+	}
+	return newTable(t, cfg)
+}
+
 func newTable(t *testing.T, cfg lock.Config) *lock.Table {
 	t.Helper()
 	tab, err := lock.NewTable(cfg)
@@ -87,12 +99,7 @@ func TestKilledHolderReleases(t *testing.T) {
 		t.Run(cfg.Strategy.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg.Dir = dir
-			own := cfg
-			if cfg.Strategy == lock.Lease {
-				own = holderLease
-				own.Dir = dir
-			}
-			tab := newTable(t, own)
+			tab := holderTable(t, cfg)
 			kid := startChild(t, "hold", strategyEnv(dir, "k", cfg)...)
 			kid.Expect(t, "locked")
 			if h, err := tab.TryLock("k", "k", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
@@ -275,9 +282,7 @@ func TestLeaseBrokenWhileStopped(t *testing.T) {
 	dir := t.TempDir()
 	cfg := fastLease
 	cfg.Dir = dir
-	own := holderLease
-	own.Dir = dir
-	tab := newTable(t, own)
+	tab := holderTable(t, cfg)
 	kid := startChild(t, "hold", strategyEnv(dir, "s", cfg)...)
 	kid.Expect(t, "locked")
 	if err := kid.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
