@@ -8,6 +8,9 @@
 // answers the value without changing it (0 for a new session). Both set
 // whatever cookies the framework sets; the client sends back the cookies
 // of its first response on every request, to every instance.
+//
+// Send, for a test of one handler in the test's own process, sends it one
+// request over a real connection and returns what the client saw.
 package webtest
 
 import (
