@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/sessfs/sessfs/internal/record"
@@ -230,17 +229,4 @@ func lockNameTaken(dir, name string, typ fs.FileMode) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is removed; remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))
-}
-
-// shellQuote quotes path for a POSIX shell when it holds anything but
-// characters a shell takes as they are, for a command a message suggests:
-// a store's path with a space or a newline in it, pasted unquoted, made
-// two directories (install -d) or changed the wrong files (chown -R).
-func shellQuote(path string) string {
-	if path != "" && strings.IndexFunc(path, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
-	}) < 0 {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }

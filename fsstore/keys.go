@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/internal/record"
+	"github.com/sessfs/sessfs/internal/shellquote"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -212,13 +213,13 @@ func keysOpenHint(path string, err error, reload bool) string {
 	case errors.Is(err, fs.ErrNotExist) && reload:
 		return fmt.Sprintf(": put the same keys file back, copied from another host (every host must have the same keys; a key made anew with sessgc keygen is none of theirs): copy it to a temporary name beside it, as the user the app servers run as and mode 600, then rename it over %s", path)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", shellQuote(path))
+		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", shellquote.Quote(path))
 	case errors.Is(err, fs.ErrPermission):
 		who := "this process's user"
 		if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs
 			who = fmt.Sprintf("%s (uid %d)", who, uid)
 		}
-		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", who, shellQuote(path), shellQuote(path))
+		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", who, shellquote.Quote(path), shellquote.Quote(path))
 	}
 	return ""
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/internal/record"
+	"github.com/sessfs/sessfs/internal/shellquote"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -364,9 +365,9 @@ func ownerHint(dir string, err error) string {
 		// where a chown as root is refused too.
 		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
 	case serr == nil && ownedByRoot(fi):
-		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, shellQuote(dir))
+		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, shellquote.Quote(dir))
 	case serr == nil && ownedByEuid(fi):
-		return fmt.Sprintf(": %s may not read and write the store, whose directory it owns: something in it is another user's (an app server or sessgc run once as root) or its mode refuses this user: give it all to the user every app server and sessgc run as (chown -R USER %s), with the modes the store gave it", who, shellQuote(dir))
+		return fmt.Sprintf(": %s may not read and write the store, whose directory it owns: something in it is another user's (an app server or sessgc run once as root) or its mode refuses this user: give it all to the user every app server and sessgc run as (chown -R USER %s), with the modes the store gave it", who, shellquote.Quote(dir))
 	}
 	return fmt.Sprintf(": %s may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
 }
@@ -469,7 +470,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// Not created here: a missing directory is as often a share not
 		// mounted on this host, and a store made on the local disk below
 		// the mount point would split the fleet's sessions.
-		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s) (%w)", abs, shellQuote(abs), err)
+		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s) (%w)", abs, shellquote.Quote(abs), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)

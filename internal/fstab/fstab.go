@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // Hosts is where a caller learns which file systems the host is meant to
@@ -47,7 +48,7 @@ func (h Hosts) UnmountedShare(dir string) string {
 	if !ok || h.Mounted(e.point) || h.mountedBelow(e.at, abs) {
 		return ""
 	}
-	return fmt.Sprintf("%s, which %s mounts (%s %s), is not mounted on this host: mount it (mount %s), and find out why it was not mounted at boot", e.point, h.Fstab, e.fstype, e.source, e.point)
+	return fmt.Sprintf("%s, which %s mounts (%s %s), is not mounted on this host: mount it (mount %s), and find out why it was not mounted at boot", e.point, h.Fstab, e.fstype, e.source, shellquote.Quote(e.point))
 }
 
 // mountedBelow reports whether a file system is mounted on abs or on a

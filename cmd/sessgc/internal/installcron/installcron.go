@@ -26,6 +26,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // InstallOptions are the settings of `sessgc install-cron`.
@@ -476,7 +477,7 @@ func warnMissing(opts *InstallOptions, goos string) {
 		// twice more and said nothing of what to do.
 		fix := "pass --user with the user that owns the store's files"
 		if owner := storeOwner(opts.Dir); owner != "" {
-			fix = fmt.Sprintf("pass --user %s (the owner of %s)", owner, opts.Dir)
+			fix = fmt.Sprintf("pass --user %s (the owner of %s)", shellquote.Quote(owner), opts.Dir)
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: there is no user %s on this host, so cron would fail every run here: %s, or create user %s, unless these files are for other hosts\n", opts.User, fix, opts.User)
 	case err != nil:

@@ -34,7 +34,7 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 		{name: "empty below an unmounted share", fstab: "server:/export MNT nfs defaults 0 0", dir: "MNT/sessions", empty: true,
 			msg: "not a sessfs store (no .sessfs file); MNT, which FSTAB mounts (nfs server:/export), is not mounted on this host"},
 		{name: "the unmounted mount point itself", fstab: "server:/export MNT nfs4 defaults 0 0", dir: "MNT", empty: true, msg: "MNT, which FSTAB mounts"},
-		{name: "escaped space in the mount point", fstab: `server:/export MNT\040x nfs4 defaults 0 0`, dir: "MNT x/sessions", msg: "MNT x, which FSTAB mounts"},
+		{name: "escaped space in the mount point", fstab: `server:/export MNT\040x nfs4 defaults 0 0`, dir: "MNT x/sessions", msg: "MNT x, which FSTAB mounts (nfs4 server:/export), is not mounted on this host: mount it (mount 'MNT x')"},
 		{name: "the longest entry holding dir", fstab: "/dev/sdb1 MNT ext4 defaults 0 2\nserver:/ MNT/efs nfs4 defaults 0 0", dir: "MNT/efs/sessions", msg: "MNT/efs, which FSTAB mounts (nfs4 server:/)"},
 		{name: "mounted", fstab: "server:/export MNT nfs4 defaults 0 0", mounted: true, dir: "MNT/sessions", noStore: true, msg: "is the share mounted on this host?"},
 		{name: "mounted, empty", fstab: "server:/export MNT nfs4 defaults 0 0", mounted: true, dir: "MNT/sessions", empty: true, noStore: true, msg: "is the share mounted on this host?"},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // CheckOwner refuses to open a store as root when another user owns it:
@@ -40,7 +41,7 @@ func CheckOwner(dir string) error {
 		return cmdutil.StoreErrorf("running as root of a user namespace that does not map the store's owner (the store %s shows as uid %d's): run sessgc outside the namespace, as the user that owns the store", dir, st.Uid)
 	}
 	if ok && st.Uid != 0 {
-		owner, who := fmt.Sprintf("uid %d", st.Uid), fmt.Sprintf("'#%d'", st.Uid)
+		owner, who := fmt.Sprintf("uid %d", st.Uid), fmt.Sprintf("#%d", st.Uid)
 		if u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10)); err == nil {
 			owner, who = fmt.Sprintf("%s (uid %d)", u.Username, st.Uid), u.Username
 		}
@@ -50,7 +51,7 @@ func CheckOwner(dir string) error {
 		if err != nil {
 			exe = "sessgc"
 		}
-		return cmdutil.StoreErrorf("running as root, but the store %s belongs to %s: run sessgc as that user (e.g. sudo -u %s %s ...); files root creates there would be unusable by the applications", dir, owner, who, exe)
+		return cmdutil.StoreErrorf("running as root, but the store %s belongs to %s: run sessgc as that user (e.g. sudo -u %s %s ...); files root creates there would be unusable by the applications", dir, owner, shellquote.Quote(who), shellquote.Quote(exe))
 	}
 	return nil
 }

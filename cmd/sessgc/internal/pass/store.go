@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/fstab"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // ErrNoStore matches the error of OpenStore when dir does not exist or is
@@ -154,7 +155,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 		}
 		if sub := storeBelow(dir, storeBelowWait); sub != "" {
 			// The mount point, say, for the store on it.
-			return nil, cmdutil.StoreErrorf("%w; a sessfs store is in its subdirectory %s: pass --dir %s", err, sub, sub)
+			return nil, cmdutil.StoreErrorf("%w; a sessfs store is in its subdirectory %s: pass --dir %s", err, sub, shellquote.Quote(sub))
 		}
 		return nil, err
 	case errors.Is(err, syscall.EROFS):

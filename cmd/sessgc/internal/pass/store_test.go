@@ -309,19 +309,25 @@ func TestOpenStoreMarkerUnusable(t *testing.T) {
 
 // TestOpenStoreParentOfStore: a --dir one level above the store (the
 // mount point, /mnt/efs, for the store in /mnt/efs/sessions) is refused
-// as not a store, and now names the store below it.
+// as not a store, and now names the store below it, quoted in the
+// command it suggests where its path holds a space (pasted unquoted, it
+// named two arguments, the first no store).
 func TestOpenStoreParentOfStore(t *testing.T) {
-	dir := t.TempDir()
-	store := filepath.Join(dir, "sessions")
-	mkdir(t, store)
-	s, err := fsstore.Open(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	touch(t, filepath.Join(dir, "README"))
-	_, err = OpenStore(dir, slog.New(slog.DiscardHandler))
-	if want := "a sessfs store is in its subdirectory " + store + ": pass --dir " + store; cmdutil.ExitCode(err) != cmdutil.ExitStore || !strings.Contains(err.Error(), want) {
-		t.Errorf("OpenStore of the store's parent: %v; want exit 3 and %q", err, want)
+	for _, tc := range []struct{ name, quote string }{{"sessions", ""}, {"my sessions", "'"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store := filepath.Join(dir, tc.name)
+			mkdir(t, store)
+			s, err := fsstore.Open(store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			touch(t, filepath.Join(dir, "README"))
+			_, err = OpenStore(dir, slog.New(slog.DiscardHandler))
+			if want := "a sessfs store is in its subdirectory " + store + ": pass --dir " + tc.quote + store + tc.quote; cmdutil.ExitCode(err) != cmdutil.ExitStore || !strings.Contains(err.Error(), want) {
+				t.Errorf("OpenStore of the store's parent: %v; want exit 3 and %q", err, want)
+			}
+		})
 	}
 }

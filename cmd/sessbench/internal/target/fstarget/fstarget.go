@@ -16,6 +16,7 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/mountstats"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // ErrStoreDir reports a --dir that is a sessfs store's directory, or lies
@@ -302,7 +303,7 @@ func mkdirCommand(goos, dir string) string {
 	if goos == "windows" {
 		return "mkdir " + psQuote(dir)
 	}
-	return "mkdir -p -- " + shellQuote(dir)
+	return "mkdir -p -- " + shellquote.Quote(dir)
 }
 
 // removeCommand is the command that removes the files globs match in dir,
@@ -318,7 +319,7 @@ func removeCommand(goos, dir string, globs ...string) string {
 			// Remove-Item's -Path expands wildcards in a quoted path.
 			paths = append(paths, psQuote(strings.TrimRight(dir, `\/`)+`\`+g))
 		} else {
-			paths = append(paths, shellQuote(dir)+"/"+g)
+			paths = append(paths, shellquote.Quote(dir)+"/"+g)
 		}
 	}
 	if goos == "windows" {
@@ -338,16 +339,4 @@ func psQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-// shellQuote quotes s for a POSIX shell when it holds anything but
-// characters a shell takes as they are.
-func shellQuote(s string) string {
-	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
-	}) < 0
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

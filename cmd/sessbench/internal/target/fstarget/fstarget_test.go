@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 func TestTargetOperationsAndCleanup(t *testing.T) {
@@ -247,20 +248,6 @@ func listTree(t *testing.T, dir string) []string {
 	return list
 }
 
-func TestShellQuote(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"/mnt/efs/bench", "/mnt/efs/bench"},
-		{"/mnt/my bench", "'/mnt/my bench'"},
-		{"/mnt/it's", `'/mnt/it'\''s'`},
-		{"/mnt/$HOME", "'/mnt/$HOME'"},
-		{"", "''"},
-	} {
-		if got := shellQuote(tt.in); got != tt.want {
-			t.Errorf("shellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestLeftoverNote(t *testing.T) {
 	d := t.TempDir()
 	if note := LeftoverNote(d); note != "" {
@@ -275,7 +262,7 @@ func TestLeftoverNote(t *testing.T) {
 		os.Mkdir(filepath.Join(d, n), 0o700)
 	}
 	note := LeftoverNote(d)
-	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...", "rm -rf -- " + shellQuote(d) + "/.sessbench-*"} {
+	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...", "rm -rf -- " + shellquote.Quote(d) + "/.sessbench-*"} {
 		if !strings.Contains(note, want) {
 			t.Errorf("note %q lacks %q", note, want)
 		}
