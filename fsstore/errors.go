@@ -175,7 +175,7 @@ var (
 // shardNameHint follows an error met at a shard directory's name that
 // holds something else (a file, a FIFO, a symlink: ENOTDIR, ELOOP), which
 // fails every session whose record belongs there until it is gone.
-const shardNameHint = "a shard directory's name holds something that is not a directory the store made (a file, a FIFO, a symbolic link); remove it, and the store makes the directory again at the next save"
+const shardNameHint = "a shard directory's name holds something that is not a directory the store made (a file, a FIFO, a symbolic link): move it out of the store directory, or remove it, and the store makes the directory again at the next save"
 
 // notShardDir reports whether err was met at a shard directory's name
 // that holds something other than a directory: ENOTDIR from a path
@@ -228,5 +228,5 @@ func lockNameTaken(dir, name string, typ fs.FileMode) error {
 	if !(isLease && !broken) && !isStripeName(name) && name != markerLock && name != sweepLock && !fleetLockName(name) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is removed; remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))
+	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is gone: move it out of the store directory, or remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))
 }

@@ -554,7 +554,7 @@ func (r *rootDir) writeAtomicCheck(dir, name string, data []byte, perm fs.FileMo
 			return targetErr(dir, name, err) // nothing written, the new directory removed
 		}
 		if err == unix.ENOTDIR || err == unix.ELOOP {
-			return fmt.Errorf("%s, or a directory of the store above it, is not a directory the store made (a file, a FIFO or a symbolic link is at its name); remove it, and the store makes the directory again: %w", dir, &fs.PathError{Op: "open dir", Path: dir, Err: err})
+			return fmt.Errorf("%s, or a directory of the store above it, is not a directory the store made (a file, a FIFO or a symbolic link is at its name): move it out of the store directory, or remove it, and the store makes the directory again: %w", dir, &fs.PathError{Op: "open dir", Path: dir, Err: err})
 		}
 		return &fs.PathError{Op: "open dir", Path: dir, Err: err}
 	}

@@ -69,7 +69,7 @@ func notLockFile(path string, m fs.FileMode, err error) error {
 	case m&fs.ModeDevice != 0:
 		what = "a device"
 	}
-	msg := fmt.Sprintf("%s is %s, where only a regular file this package made belongs; remove it (no process of the store makes one there)", path, what)
+	msg := fmt.Sprintf("%s is %s, where only a regular file this package made belongs: move it out of the store directory, or remove it (no process of the store makes one there, nor moves or removes one that is there)", path, what)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrNotLockFile, msg, err)
 	}

@@ -110,7 +110,7 @@ func TestNotLockFileRefused(t *testing.T) {
 				if !errors.Is(err, lock.ErrNotLockFile) || errors.Is(err, lock.ErrLocked) {
 					t.Fatalf("Lock with %s at %s: %v, want ErrNotLockFile", k.what, name, err)
 				}
-				for _, s := range []string{p, k.what, "remove it"} {
+				for _, s := range []string{p, k.what, "move it out of the store directory, or remove it"} {
 					if !strings.Contains(err.Error(), s) {
 						t.Errorf("error %q does not say %q", err, s)
 					}

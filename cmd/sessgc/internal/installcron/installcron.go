@@ -431,7 +431,7 @@ func checkWrite(dir string, files []File) error {
 	for _, f := range files {
 		p := filepath.Join(dir, f.Name)
 		if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
-			return cmdutil.UsageErrorf("--write %s: %s is a directory, which the file cannot replace: remove it", dir, p)
+			return cmdutil.UsageErrorf("--write %s: %s is a directory, which the file cannot replace: move it elsewhere, or remove it", dir, p)
 		}
 	}
 	// Named as WriteFile's temp files are, so that one a killed run left
