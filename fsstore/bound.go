@@ -1084,6 +1084,12 @@ func (p *healthProbe) giveUp(b *bounder, ceiling, waited time.Duration) {
 // once the mount is writable again, whether or not traffic still reaches
 // it. Until a write has failed so,
 // Health makes no call beyond the fetch.
+//
+// A probe this process could not make, out of file descriptors (EMFILE,
+// or ENFILE for the whole host), fails Health too (the host serves no
+// session then), with an error matching ErrUnavailable and that OS error
+// whose words say to raise the open-file limit, not that the file system
+// did not answer.
 func (s *Store) Health(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -1129,6 +1135,9 @@ func (s *Store) Health(ctx context.Context) error {
 			s.bnd.brk.ok()
 		}
 		if p.err != nil {
+			if err := descriptorsErr("health", p.err); err != nil {
+				return err
+			}
 			return fmt.Errorf("fsstore: health: %w: %w", ErrUnavailable, p.err)
 		}
 		return nil

@@ -230,3 +230,33 @@ func lockNameTaken(dir, name string, typ fs.FileMode) error {
 	}
 	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is gone: move it out of the store directory, or remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))
 }
+
+// outOfDescriptors is the error of a Health probe that this host, not the
+// file system, failed: the process (EMFILE) or the host (ENFILE) had no
+// file descriptor left for the probe's open. It matches ErrUnavailable,
+// as any failed probe does (the host cannot serve until descriptors are
+// free: a readiness probe takes it out of rotation), and the OS error,
+// but its words are not ErrUnavailable's, which blame the file system:
+// an operator sent to the file server would find nothing wrong there.
+type outOfDescriptors struct {
+	op  string // "health"
+	err error
+}
+
+func (e *outOfDescriptors) Error() string {
+	if errors.Is(e.err, syscall.ENFILE) {
+		return fmt.Sprintf("fsstore: %s: session store unavailable on this host: the host's table of open files is full (ENFILE), not a fault of the file system: find the process that holds so many files open, or raise the host's limit (sysctl fs.file-max): %v", e.op, e.err)
+	}
+	return fmt.Sprintf("fsstore: %s: session store unavailable on this host: this process has as many files open as it may (EMFILE), not a fault of the file system: raise its open-file limit (LimitNOFILE= in its systemd unit, ulimit -n in the shell that starts it, a container's nofile ulimit), or find what holds its descriptors (a leak shows as a count that only grows in /proc/PID/fd): %v", e.op, e.err)
+}
+
+func (e *outOfDescriptors) Unwrap() []error { return []error{ErrUnavailable, e.err} }
+
+// descriptorsErr returns the outOfDescriptors error for err when err is
+// EMFILE or ENFILE, else nil.
+func descriptorsErr(op string, err error) error {
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return &outOfDescriptors{op: op, err: err}
+	}
+	return nil
+}

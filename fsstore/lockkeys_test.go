@@ -272,6 +272,28 @@ func runLockKeysHelper(role string) error {
 	}
 	defer s.Close()
 	switch role {
+	case "health":
+		// Every descriptor in use, as in a process that leaks them:
+		// the probe's open is refused with EMFILE.
+		var files []*os.File
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		for {
+			f, err := os.Open(os.DevNull)
+			if errors.Is(err, syscall.EMFILE) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			files = append(files, f)
+		}
+		err := s.Health(ctx)
+		proctest.Say("health %t %t %q", errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, syscall.EMFILE), fmt.Sprint(err))
+		return nil
 	case "hold":
 		for _, id := range strings.Split(os.Getenv("STORE_IDS"), ",") {
 			if _, err := s.Lock(ctx, id, fsstore.Exclusive); err != nil {
