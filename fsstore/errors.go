@@ -66,7 +66,9 @@ var (
 	// rename of a save, the unlink of a delete) was already in the kernel,
 	// so it may still be applied when the server answers; or a save found
 	// its lock lost right after publishing its record, or a Locked.Delete
-	// after removing the record it held (ErrLockLost); or,
+	// after removing the record it held (ErrLockLost); or a Delete's
+	// step failed after an earlier one had removed a copy of the record
+	// (the session may be gone); or,
 	// with DurabilityFull, a save (or Rekey) published its record but the
 	// fsync of the record's directory failed (the error also matches that
 	// failure's errno), so readers see the record and a crash may still

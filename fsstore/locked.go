@@ -695,18 +695,22 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 	// have read the copy this Delete was removing. Before, nothing was
 	// deleted.
 	inDoubt := movedName || removed
+	// gone: a copy of the record was removed, not only moved aside,
+	// where Loads still find it. An error from here on is ErrInDoubt
+	// then (partlyDeleted).
+	gone := removed
 	moved, err := s.moveAsideChecked(p, sweepAside, aside, "sweep aside", false, inDoubt, verify)
 	if err != nil {
 		if inDoubt && errors.Is(err, ErrLockLost) {
 			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
 		}
-		return err
+		return partlyDeleted(err, gone)
 	}
 	if moved {
 		if _, err := s.deleteUnlink(p, "sweep aside aside", aside, false); err != nil {
-			return err
+			return partlyDeleted(err, gone)
 		}
-		inDoubt = true
+		inDoubt, gone = true, true
 	}
 	// The name again: a sweep may have put the record back between the
 	// first move and the look at its aside name (see Store.delete), or,
@@ -716,20 +720,34 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 		if inDoubt && errors.Is(err, ErrLockLost) {
 			return fmt.Errorf("%w; the record this holder had was removed: %w", err, ErrInDoubt)
 		}
-		return err
+		return partlyDeleted(err, gone)
 	}
 	if moved {
 		if _, err := s.deleteUnlink(p, "again aside", aside, false); err != nil {
-			return err
+			return partlyDeleted(err, gone)
 		}
+		gone = true
 	}
 	if _, err := s.deleteUnlink(p, "temp again", temp, true); err != nil {
-		return err
+		return partlyDeleted(err, gone)
 	}
 	if err := verify(); err != nil {
 		return fmt.Errorf("fsstore: delete: deleted, but %w: %w", err, ErrInDoubt)
 	}
 	return nil
+}
+
+// partlyDeleted is the error err of a Delete's step when an earlier step
+// removed a copy of the record (gone): the session may be gone, and a
+// clean failure would have the caller take it for still there. It
+// matches ErrInDoubt then, as a save published before its error does (the
+// fsync of its directory failed after the rename). A copy only moved to a
+// locked Delete's aside name is not gone: Loads read it there.
+func partlyDeleted(err error, gone bool) error {
+	if !gone {
+		return err
+	}
+	return fmt.Errorf("%w; a copy of the record was removed before: %w", err, ErrInDoubt)
 }
 
 // deleteUnlink is one unlink of a Delete, after a fresh look at the

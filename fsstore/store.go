@@ -1761,23 +1761,29 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // On NFS each step starts with a fresh look at the directory: the sweep
 // runs on another host, and this client answers an unlink from a cached
 // "no such file" for as long as the directory's cached attributes last.
+//
+// A step that fails after an earlier one removed a copy of the record
+// makes the error match ErrInDoubt (see partlyDeleted).
 func (s *Store) delete(c *call, k key) error {
 	p, dir, err := s.beginDelete(c, k)
 	if err != nil {
 		return err
 	}
+	removed := false
 	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"delete aside", deleteAsideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
 		if step.name != "delete aside" {
 			// The look before the sweep's aside name serves the locked
 			// Delete's, the next name in the same directory.
 			s.refreshDir(p)
 		}
-		if err := s.root.unlink(filepath.Join(dir, step.file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := s.root.unlink(filepath.Join(dir, step.file))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// The record is what the operator knows: the first unlink, of
 			// a temp file that is usually not there, is the one a
 			// read-only disk refuses.
-			return fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: step.file, Err: err})
+			return partlyDeleted(fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: step.file, Err: err}), removed)
 		}
+		removed = removed || err == nil && !strings.HasPrefix(step.name, "temp")
 		if h := s.testHooks.afterDelete; h != nil {
 			h(step.name)
 		}
