@@ -1,16 +1,28 @@
 package cmdutil
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/windows"
 )
 
-// renameio has no Windows implementation. The same steps by hand: os.Rename
-// is MoveFileEx with MOVEFILE_REPLACE_EXISTING there, which replaces the
-// file in one step on NTFS. Windows has no mode bits beyond read-only, so
-// perm is not applied.
+// renameio has no Windows implementation. The same steps by hand. Windows
+// has no mode bits beyond read-only, so perm is not applied.
+//
+// The rename goes through os.Root, which asks for POSIX semantics
+// (FileRenameInformationEx with FILE_RENAME_POSIX_SEMANTICS: NTFS on
+// Windows 10 1809 and later): they replace the file in one step also while
+// a reader has it open (a browser showing the chart, node-exporter, an
+// editor). os.Rename is MoveFileEx with MOVEFILE_REPLACE_EXISTING, which
+// replaces in one step too but fails with ERROR_ACCESS_DENIED while any
+// handle to the target is open; that is still the fallback where the file
+// system lacks POSIX semantics (FAT, SMB shares, older Windows), and its
+// refusal said only "Access is denied".
 func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path))
 	if err != nil {
@@ -31,5 +43,14 @@ func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) (err err
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	r, err := os.OpenRoot(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	err = r.Rename(filepath.Base(f.Name()), filepath.Base(path))
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
+		return fmt.Errorf("%s could not be replaced (the file left as it was): another program has it open and this file system does not replace an open file (or it is read-only, or this user may not replace it): close it there, or write to another path: %w", path, err)
+	}
+	return err
 }
