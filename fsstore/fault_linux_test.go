@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/internal/testenv"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -314,3 +315,8 @@ func copyFile(t *testing.T, src, dst string, perm fs.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// asUser runs the child with other credentials from binary (a copy of the
+// test binary the user can execute). Here, not beside the helper process:
+// only Linux tests run it so (unused elsewhere, staticcheck's U1000).
+var asUser = proctest.AsUser

@@ -518,7 +518,3 @@ func startChild(t *testing.T, role string, env []string, opts ...proctest.Option
 	t.Helper()
 	return proctest.Start(t, "TestHelperProcess", helperEnv, role, env, opts...)
 }
-
-// asUser runs the child with other credentials from binary (a copy of the
-// test binary the user can execute).
-var asUser = proctest.AsUser

@@ -43,15 +43,3 @@ func TestOutcomeOf(t *testing.T) {
 		seen[o.String()] = true
 	}
 }
-
-// outcome returns the outcome of the last event of op.
-func (r *recorder) outcome(op fsstore.Op) fsstore.Outcome {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(r.events) - 1; i >= 0; i-- {
-		if r.events[i].Op == op {
-			return r.events[i].Outcome
-		}
-	}
-	return fsstore.Outcome(255)
-}

@@ -53,3 +53,16 @@ func TestTooManyLocksObserved(t *testing.T) {
 		t.Fatalf("CompareAndSwap at the cap observed as %s, want too_many_locks", got)
 	}
 }
+
+// outcome returns the outcome of the last event of op. Here, not beside
+// recorder: only Unix tests ask (unused elsewhere, staticcheck's U1000).
+func (r *recorder) outcome(op fsstore.Op) fsstore.Outcome {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.events) - 1; i >= 0; i-- {
+		if r.events[i].Op == op {
+			return r.events[i].Outcome
+		}
+	}
+	return fsstore.Outcome(255)
+}

@@ -17,8 +17,6 @@ type fileID struct {
 	mtime    time.Time
 }
 
-const statFreshForced = false
-
 const judgeCachedFirst = false
 
 func (*rootDir) statFresh(p string) (fileID, error) { return fileID{}, platformErr }

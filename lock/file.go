@@ -36,16 +36,8 @@ type FileLock struct {
 	// for good.
 	checked time.Time
 	lostErr error
-	// nfs: whether the file lies on an NFS mount, once Verify has
-	// looked (nfsKnown).
-	nfs, nfsKnown bool
+	nfsState
 }
-
-// fileVerifyAfter: on NFS, Verify writes through only for a lock the
-// server has not confirmed for this long; a lock confirmed within it
-// cannot have been lost to the client's lease running out (the shortest
-// lease Linux nfsd accepts is 10 s), as for a Table (Config.VerifyAfter).
-const fileVerifyAfter = 5 * time.Second
 
 // fileOps makes a FileLock's lock and unlock calls; a test sets its
 // fields to stand for a call a signal interrupted or the OS refused.

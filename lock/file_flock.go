@@ -14,6 +14,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// nfsState is a FileLock's knowledge of its file's mount: nfs, whether
+// the file lies on an NFS mount, once Verify has looked (nfsKnown).
+type nfsState struct{ nfs, nfsKnown bool }
+
+// fileVerifyAfter: on NFS, Verify writes through only for a lock the
+// server has not confirmed for this long; a lock confirmed within it
+// cannot have been lost to the client's lease running out (the shortest
+// lease Linux nfsd accepts is 10 s), as for a Table (Config.VerifyAfter).
+const fileVerifyAfter = 5 * time.Second
+
 // fileHandle is a FileLock's open lock file. flock(2) is called directly,
 // as the Table's flock backend does, rather than through gofrs/flock:
 // that keeps its descriptor to itself, open and marked locked, when an

@@ -161,3 +161,10 @@ func TestMountedIn(t *testing.T) {
 		}
 	}
 }
+
+func mkdir(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,10 +23,3 @@ func TestIsMountPoint(t *testing.T) {
 		t.Error("/proc: not a mount point")
 	}
 }
-
-func mkdir(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-}

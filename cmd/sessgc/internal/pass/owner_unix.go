@@ -17,6 +17,15 @@ import (
 	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
+// The privileges stickyPriv names, under the names this package's checks
+// and their tests use. Here, not beside stickyPriv: only Unix hosts have
+// sticky directories to check (unused elsewhere, staticcheck's U1000).
+const (
+	privNone      = cmdutil.StickyNone
+	privOverrides = cmdutil.StickyOverrides
+	privUnmapped  = cmdutil.StickyUnmapped
+)
+
 // CheckOwner refuses to open a store as root when another user owns it:
 // the lock files and rewritten records root would create there (mode 0600)
 // could not be opened by the applications nor by sessgc run as their user.

@@ -483,12 +483,6 @@ func checkReplace(fsys PathFS, deadline time.Time, textfile string, dir fs.FileI
 // checks and their tests use.
 type stickyPriv = cmdutil.StickyPriv
 
-const (
-	privNone      = cmdutil.StickyNone
-	privOverrides = cmdutil.StickyOverrides
-	privUnmapped  = cmdutil.StickyUnmapped
-)
-
 // overridesSticky is cmdutil.OverridesSticky.
 func overridesSticky(fi fs.FileInfo) stickyPriv { return cmdutil.OverridesSticky(fi) }
 
