@@ -36,7 +36,6 @@ type FileLock struct {
 	// for good.
 	checked time.Time
 	lostErr error
-	nfsState
 }
 
 // fileOps makes a FileLock's lock and unlock calls; a test sets its

@@ -14,10 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nfsState is a FileLock's knowledge of its file's mount: nfs, whether
-// the file lies on an NFS mount, once Verify has looked (nfsKnown).
-type nfsState struct{ nfs, nfsKnown bool }
-
 // fileVerifyAfter: on NFS, Verify writes through only for a lock the
 // server has not confirmed for this long; a lock confirmed within it
 // cannot have been lost to the client's lease running out (the shortest
@@ -32,6 +28,11 @@ const fileVerifyAfter = 5 * time.Second
 type fileHandle struct {
 	path string
 	f    *os.File
+	// nfs: whether the file lies on an NFS mount, once Verify has
+	// looked (nfsKnown); FileLock.mu guards them. Here, not in
+	// FileLock: only this Verify looks (unused elsewhere, staticcheck's
+	// U1000).
+	nfs, nfsKnown bool
 }
 
 func newFileHandle(path string) *fileHandle { return &fileHandle{path: path} }
@@ -122,13 +123,13 @@ func (l *FileLock) verify() error {
 	}
 	write := writeThrough
 	if l.ops.writeThrough != nil {
-		write, l.nfs, l.nfsKnown = l.ops.writeThrough, true, true
+		write, l.h.nfs, l.h.nfsKnown = l.ops.writeThrough, true, true
 	}
-	if !l.nfsKnown {
+	if !l.h.nfsKnown {
 		m, err := mountinfo.Lookup(filepath.Dir(l.path))
-		l.nfs, l.nfsKnown = err == nil && m.IsNFS(), true
+		l.h.nfs, l.h.nfsKnown = err == nil && m.IsNFS(), true
 	}
-	if !l.nfs || time.Since(l.checked) < fileVerifyAfter {
+	if !l.h.nfs || time.Since(l.checked) < fileVerifyAfter {
 		return nil
 	}
 	var op string

@@ -27,8 +27,5 @@ func (h *fileHandle) unlock() error { return h.f.Unlock() }
 // fileHandle).
 func (h *fileHandle) close() { h.f.Close() }
 
-// nfsState is empty here: Verify checks nothing that would need it.
-type nfsState struct{}
-
 // verify: nothing is checked here (see FileLock.Verify).
 func (l *FileLock) verify() error { return nil }
