@@ -18,6 +18,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // checkStoreUser refuses files that would run sessgc as name on a store
@@ -61,7 +62,7 @@ func checkStoreUser(ctx context.Context, dir, name, group string) error {
 	}
 	owner, fix := fmt.Sprintf("uid %d", st.Uid), fmt.Sprintf("pass --user with the name of uid %d", st.Uid)
 	if o, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10)); err == nil {
-		owner, fix = fmt.Sprintf("%s (uid %d)", o.Username, st.Uid), "pass --user "+o.Username
+		owner, fix = fmt.Sprintf("%s (uid %d)", o.Username, st.Uid), "pass --user "+shellquote.Quote(o.Username)
 	}
 	if uid == 0 {
 		return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s, and sessgc run as root refuses a store another user owns (exit 3 on every run), as files root created there would be unusable by the applications; %s", name, dir, owner, fix)
@@ -109,7 +110,7 @@ func checkStoreUser(ctx context.Context, dir, name, group string) error {
 	return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s and is shared with group %s, but %s: every run as %s outside that group would fail (exit 3), or create files the applications cannot use. "+
 		"If %s is not in that group, add it (usermod -a -G %s %s) or %s, the user the applications run as. "+
 		"If it is, through LDAP or sssd, which a static sessgc does not read (it reads /etc/passwd and /etc/group only; %s), pass --group %s",
-		name, dir, owner, gname, seen, name, name, gid, name, fix, check, gid)
+		name, dir, owner, gname, seen, name, name, shellquote.Quote(gid), shellquote.Quote(name), fix, check, shellquote.Quote(gid))
 }
 
 // idWait bounds id(1): a directory service that does not answer must
@@ -159,7 +160,7 @@ func vouched(dir, name, group, gid, gname string) error {
 		group = g.Gid
 	}
 	if group != gid {
-		return cmdutil.UsageErrorf("--group %s: the store %s is shared with group %s, not with gid %s: pass --group %s if %s is in it", group, dir, gname, group, gid, name)
+		return cmdutil.UsageErrorf("--group %s: the store %s is shared with group %s, not with gid %s: pass --group %s if %s is in it", group, dir, gname, group, shellquote.Quote(gid), name)
 	}
 	return nil
 }
