@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -287,6 +288,7 @@ func TestRepeatedHangupStopsCleanly(t *testing.T) {
 	// SIGPIPE takes the same path (any signal but SIGINT and SIGTERM).
 	for _, sig := range []syscall.Signal{syscall.SIGHUP} {
 		t.Run(cmdutil.SignalName(sig), func(t *testing.T) {
+			cmdtest.HangupDefault(t) // under nohup, sessgc leaves SIGHUP ignored
 			st := newStore(t)
 			st.expire(st.save(60)...)
 			cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
