@@ -9,6 +9,13 @@ import (
 	"github.com/sessfs/sessfs/httpsession"
 )
 
+// timeoutAnswerHang is how long the timeout tests wait for the 503 past
+// TimeoutHandler's timeout before they call it a hang. It measures
+// nothing: the answer is due at once, and a 503 that waits for the lock
+// would wait for an hour. It bounds how long the broken case takes to
+// fail.
+const timeoutAnswerHang = 20 * time.Second
+
 // TestTimeoutAnswerEndsLockWait: with the middleware around
 // http.TimeoutHandler, the handler's goroutine may be waiting for the
 // session's lock (held by a slow request of the same user) when the
@@ -61,9 +68,9 @@ func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
 		}
-	case <-time.After(time.Minute):
+	case <-time.After(timeout + timeoutAnswerHang):
 		lk.Unlock()
-		t.Fatal("no answer while the session's lock is held: the timeout's 503 waits for the handler's lock wait")
+		t.Fatalf("no answer %v after the %v timeout while the session's lock is held: the timeout's 503 waits for the handler's lock wait", timeoutAnswerHang, timeout)
 	}
 	<-waiting
 	if getErr == nil {
