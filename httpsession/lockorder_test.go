@@ -161,9 +161,31 @@ func TestStoreLockOfOwnSessionInsideRequest(t *testing.T) {
 				// shows nothing either way: try a longer one.
 				for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
 					ctx, cancel := context.WithTimeout(r.Context(), d)
-					var lk *fsstore.Locked
-					if lk, lockErr = st.Lock(ctx, id, fsstore.Exclusive); lockErr == nil {
-						lk.Unlock()
+					type locked struct {
+						lk  *fsstore.Locked
+						err error
+					}
+					got := make(chan locked, 1)
+					go func() {
+						lk, err := st.Lock(ctx, id, fsstore.Exclusive)
+						got <- locked{lk, err}
+					}()
+					select {
+					case l := <-got:
+						if lockErr = l.err; lockErr == nil {
+							l.lk.Unlock()
+						}
+					case <-time.After(d + waitHang):
+						// Waiting for good, for the request itself:
+						// returning lets the request release its lock.
+						lockErr = fmt.Errorf("still waiting %v after its %v deadline", waitHang, d)
+						go func() {
+							if l := <-got; l.err == nil {
+								l.lk.Unlock()
+							}
+						}()
+						cancel()
+						return
 					}
 					cancel()
 					if !errors.Is(lockErr, context.DeadlineExceeded) || errors.Is(lockErr, fsstore.ErrLocked) {

@@ -77,10 +77,10 @@ func timeoutEndsCommitLockWait(t *testing.T, renew bool, timeout time.Duration) 
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
 		}
-	case <-time.After(timeout + timeoutAnswerHang):
+	case <-time.After(timeout + waitHang):
 		lk.Unlock()
 		<-answered
-		t.Fatalf("no 503 %v after the %v timeout: the timeout answer waits for the handler's Release, waiting for a record's lock", timeoutAnswerHang, timeout)
+		t.Fatalf("no 503 %v after the %v timeout: the timeout answer waits for the handler's Release, waiting for a record's lock", waitHang, timeout)
 	}
 	return !early
 }

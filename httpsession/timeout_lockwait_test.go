@@ -9,12 +9,12 @@ import (
 	"github.com/sessfs/sessfs/httpsession"
 )
 
-// timeoutAnswerHang is how long the timeout tests wait for the 503 past
-// TimeoutHandler's timeout before they call it a hang. It measures
-// nothing: the answer is due at once, and a 503 that waits for the lock
-// would wait for an hour. It bounds how long the broken case takes to
-// fail.
-const timeoutAnswerHang = 20 * time.Second
+// waitHang is how long a test waits past a timeout or deadline that must
+// end a wait (TimeoutHandler's 503, a lock wait's context) before it calls
+// the wait a hang. It measures nothing: the end is due at once, and a wait
+// that does not end lasts as long as the lock is held. It bounds how long
+// the broken case takes to fail.
+const waitHang = 20 * time.Second
 
 // TestTimeoutAnswerEndsLockWait: with the middleware around
 // http.TimeoutHandler, the handler's goroutine may be waiting for the
@@ -68,9 +68,9 @@ func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
 		}
-	case <-time.After(timeout + timeoutAnswerHang):
+	case <-time.After(timeout + waitHang):
 		lk.Unlock()
-		t.Fatalf("no answer %v after the %v timeout while the session's lock is held: the timeout's 503 waits for the handler's lock wait", timeoutAnswerHang, timeout)
+		t.Fatalf("no answer %v after the %v timeout while the session's lock is held: the timeout's 503 waits for the handler's lock wait", waitHang, timeout)
 	}
 	<-waiting
 	if getErr == nil {

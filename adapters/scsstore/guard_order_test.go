@@ -91,7 +91,17 @@ func TestDeleteCannotEnterCommit(t *testing.T) {
 	// without ErrLocked and shows nothing either way: try a longer one.
 	for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
-		err = s.DeleteCtx(ctx, tok)
+		deleted := make(chan error, 1)
+		go func() { deleted <- s.DeleteCtx(ctx, tok) }()
+		select {
+		case err = <-deleted:
+		case <-time.After(d + 20*time.Second):
+			// Only turns a hang into a failure: nothing is measured.
+			// The deferred release lets the Commit, then the Delete,
+			// end.
+			cancel()
+			t.Fatalf("the Delete during the Commit still waits 20s after its %v deadline: its wait for the lock does not end with its context", d)
+		}
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrLocked) {
 			break
