@@ -17,10 +17,13 @@ import (
 // The rename goes through os.Root, which asks for POSIX semantics
 // (FileRenameInformationEx with FILE_RENAME_POSIX_SEMANTICS: NTFS on
 // Windows 10 1809 and later): they replace the file in one step also while
-// a reader has it open (a browser showing the chart, node-exporter, an
-// editor). os.Rename is MoveFileEx with MOVEFILE_REPLACE_EXISTING, which
-// replaces in one step too but fails with ERROR_ACCESS_DENIED while any
-// handle to the target is open; that is still the fallback where the file
+// a reader has it open, provided every handle to it was opened sharing
+// delete access (FILE_SHARE_DELETE), since replacing it deletes it. Not all
+// readers share it: Go's os.Open and the C runtime's fopen do not, and NTFS
+// then refuses the rename as any Windows file system does. os.Rename is
+// MoveFileEx with MOVEFILE_REPLACE_EXISTING, which replaces in one step too
+// but fails with ERROR_ACCESS_DENIED while any handle to the target is
+// open, sharing delete or not; that is still the fallback where the file
 // system lacks POSIX semantics (FAT, SMB shares, older Windows), and its
 // refusal said only "Access is denied".
 func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) (err error) {
@@ -50,7 +53,7 @@ func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) (err err
 	defer r.Close()
 	err = r.Rename(filepath.Base(f.Name()), filepath.Base(path))
 	if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
-		return fmt.Errorf("%s could not be replaced (the file left as it was): another program has it open and this file system does not replace an open file (or it is read-only, or this user may not replace it): close it there, or write to another path: %w", path, err)
+		return fmt.Errorf("%s could not be replaced (the file left as it was): another program has it open without letting it be replaced (or this file system does not replace an open file, or the file is read-only, or this user may not replace it): close it there, or write to another path: %w", path, err)
 	}
 	return err
 }
