@@ -21,7 +21,10 @@ import (
 // fails before anything was removed is no ErrInDoubt, and the record
 // stays. The failure is a non-empty directory planted at the name a later
 // step unlinks (EISDIR, or EPERM), after the step named. Before, every
-// such Delete was a clean failure.
+// such Delete was a clean failure. Once the obstacle is gone, the Delete
+// retried (as a client retries a log out answered 504) succeeds and the
+// session is gone; a Delete of a session that was never saved fails
+// cleanly, having removed nothing.
 func TestDeleteFailingAfterRemoval(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -30,14 +33,17 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 		after    string // the step after which the obstacle is planted; "" before the Delete
 		plant    string // "temp", "gc" (the sweep's aside name) or "gd" (a locked Delete's)
 		inDoubt  bool
+		absent   bool // no record saved before the Delete
 	}{
-		{"unlocked, before anything", lock.Flock, false, "", "temp", false},
-		{"unlocked, after the name", lock.Flock, false, "name", "gc", true},
-		{"unlocked, after the name, temp again", lock.Flock, false, "again", "temp", true},
-		{"locked flock, after the name", lock.Flock, true, "name", "gc", true},
-		{"locked lease, before anything", lock.Lease, true, "", "temp", false},
-		{"locked lease, after the removal", lock.Lease, true, "aside", "gc", true},
-		{"locked lease, after the removal, temp again", lock.Lease, true, "again", "temp", true},
+		{"unlocked, before anything", lock.Flock, false, "", "temp", false, false},
+		{"unlocked, after the name", lock.Flock, false, "name", "gc", true, false},
+		{"unlocked, after the name, temp again", lock.Flock, false, "again", "temp", true, false},
+		{"locked flock, after the name", lock.Flock, true, "name", "gc", true, false},
+		{"locked lease, before anything", lock.Lease, true, "", "temp", false, false},
+		{"locked lease, after the removal", lock.Lease, true, "aside", "gc", true, false},
+		{"locked lease, after the removal, temp again", lock.Lease, true, "again", "temp", true, false},
+		{"unlocked, nothing there", lock.Flock, false, "name", "gc", false, true},
+		{"locked lease, nothing there", lock.Lease, true, "name check", "gc", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -48,15 +54,22 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			id := newID(t)
-			must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+			if !tc.absent {
+				must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+			}
 			p := s.RecordPathForTest(id)
-			name := map[string]string{
+			names := map[string]string{
 				"temp": ".tmp-" + filepath.Base(p) + ".locked",
 				"gc":   ".tmp-gc-" + filepath.Base(p),
 				"gd":   ".tmp-gd-" + filepath.Base(p),
-			}[tc.plant]
+			}
+			name := names[tc.plant]
+			obstacle := filepath.Join(filepath.Dir(p), name)
 			plant := func() {
-				obstacle := filepath.Join(filepath.Dir(p), name)
+				// The record's directory, which a session never saved lacks.
+				if err := os.MkdirAll(filepath.Dir(obstacle), 0o700); err != nil {
+					t.Error(err)
+				}
 				if err := os.Mkdir(obstacle, 0o700); err != nil {
 					t.Error(err)
 				}
@@ -73,24 +86,38 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 				}
 			})
 			if tc.locked {
-				l, err := s.Lock(ctx, id, fsstore.Exclusive)
-				if err != nil {
-					t.Fatal(err)
+				l, lerr := s.Lock(ctx, id, fsstore.Exclusive)
+				if lerr != nil {
+					t.Fatal(lerr)
 				}
 				err = l.Delete(ctx)
 				l.Unlock()
-				s.SetDeleteHookForTest(nil)
-				checkPartialDelete(t, err, p, tc.inDoubt)
+			} else {
+				err = s.Delete(ctx, id)
+			}
+			s.SetDeleteHookForTest(nil)
+			checkPartialDelete(t, err, p, tc.inDoubt, tc.inDoubt || tc.absent)
+			if errors.Is(err, fsstore.ErrInDoubt) != tc.inDoubt {
 				return
 			}
-			err = s.Delete(ctx, id)
-			s.SetDeleteHookForTest(nil)
-			checkPartialDelete(t, err, p, tc.inDoubt)
+			// A locked Delete moves the sweep's aside name to its own
+			// before the unlink that fails: the obstacle may be at either.
+			for _, n := range names {
+				must(t, os.RemoveAll(filepath.Join(filepath.Dir(p), n)))
+			}
+			if err := s.Delete(ctx, id); err != nil {
+				t.Fatalf("Delete again, the obstacle gone: %v", err)
+			}
+			if _, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
+				t.Errorf("Load after the Delete retried: %v; want ErrNotFound", err)
+			}
 		})
 	}
 }
 
-func checkPartialDelete(t *testing.T, err error, p string, inDoubt bool) {
+// checkPartialDelete checks the failed Delete's error, and that the record
+// is gone exactly when gone.
+func checkPartialDelete(t *testing.T, err error, p string, inDoubt, gone bool) {
 	t.Helper()
 	if err == nil {
 		t.Fatal("Delete succeeded past the planted directory")
@@ -99,7 +126,7 @@ func checkPartialDelete(t *testing.T, err error, p string, inDoubt bool) {
 		t.Errorf("Delete: %v; want ErrInDoubt %v", err, inDoubt)
 	}
 	_, serr := os.Lstat(p)
-	if inDoubt != errors.Is(serr, os.ErrNotExist) {
-		t.Errorf("the record after the Delete: %v; want it removed %v", serr, inDoubt)
+	if gone != errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("the record after the Delete: %v; want it removed %v", serr, gone)
 	}
 }

@@ -74,7 +74,8 @@ var (
 	// failure's errno), so readers see the record and a crash may still
 	// lose it. Every other failed write was not applied. An HTTP server
 	// should not promise a retry is safe: httpsession answers 504 Gateway
-	// Timeout, not 503.
+	// Timeout, not 503. A Delete in doubt may be retried: deleting a
+	// session already gone does nothing.
 	ErrInDoubt = errors.New("write in doubt: it may have been applied")
 	// ErrTooManyLocks reports that this process already holds as many lock
 	// files locked as it may (WithMaxHeldLocks; on AWS EFS the per-host

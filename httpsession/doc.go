@@ -70,7 +70,8 @@
 // store cannot tell (fsstore.ErrInDoubt: it gave up while the write's
 // final step was under way, or the write was published but not made
 // durable, so the change may have been saved and a retry is not known to
-// be safe); 409 Conflict
+// be safe; or a log out's delete failed after removing a copy of the
+// record, so the session may be gone, and logging out again is safe); 409 Conflict
 // for an Optimistic commit that lost a race, or a change made with the
 // old cookie of a session that another request renewed (a log in in
 // another tab) while this one was under way (fsstore.ErrConflict, logged

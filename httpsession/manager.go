@@ -236,7 +236,9 @@ const StatusClientClosedRequest = 499
 // failed with err, as the Manager's default error handler answers it:
 // 409 Conflict for fsstore.ErrConflict (an Optimistic commit lost a race;
 // the client may retry), 504 Gateway Timeout for fsstore.ErrInDoubt (the
-// change may have been saved, so a retry is not known to be safe),
+// change may have been saved, so a retry is not known to be safe; from a
+// delete, as a log out's, the session may be gone, and deleting it again
+// is safe),
 // StatusClientClosedRequest (499) for a request whose client went away
 // (context.Canceled, unless the store gave up on a call into the file
 // system meanwhile, fsstore.ErrUnavailable, which on NFS or EFS a load in
