@@ -24,7 +24,8 @@ import (
 // such Delete was a clean failure. Once the obstacle is gone, the Delete
 // retried (as a client retries a log out answered 504) succeeds and the
 // session is gone; a Delete of a session that was never saved fails
-// cleanly, having removed nothing.
+// cleanly, having removed nothing; and a record a sweep holds aside is
+// classified as one under its name.
 func TestDeleteFailingAfterRemoval(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -34,16 +35,19 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 		plant    string // "temp", "gc" (the sweep's aside name) or "gd" (a locked Delete's)
 		inDoubt  bool
 		absent   bool // no record saved before the Delete
+		aside    bool // the record moved to the sweep's aside name before the Delete
 	}{
-		{"unlocked, before anything", lock.Flock, false, "", "temp", false, false},
-		{"unlocked, after the name", lock.Flock, false, "name", "gc", true, false},
-		{"unlocked, after the name, temp again", lock.Flock, false, "again", "temp", true, false},
-		{"locked flock, after the name", lock.Flock, true, "name", "gc", true, false},
-		{"locked lease, before anything", lock.Lease, true, "", "temp", false, false},
-		{"locked lease, after the removal", lock.Lease, true, "aside", "gc", true, false},
-		{"locked lease, after the removal, temp again", lock.Lease, true, "again", "temp", true, false},
-		{"unlocked, nothing there", lock.Flock, false, "name", "gc", false, true},
-		{"locked lease, nothing there", lock.Lease, true, "name check", "gc", false, true},
+		{"unlocked, before anything", lock.Flock, false, "", "temp", false, false, false},
+		{"unlocked, after the name", lock.Flock, false, "name", "gc", true, false, false},
+		{"unlocked, after the name, temp again", lock.Flock, false, "again", "temp", true, false, false},
+		{"locked flock, after the name", lock.Flock, true, "name", "gc", true, false, false},
+		{"locked lease, before anything", lock.Lease, true, "", "temp", false, false, false},
+		{"locked lease, after the removal", lock.Lease, true, "aside", "gc", true, false, false},
+		{"locked lease, after the removal, temp again", lock.Lease, true, "again", "temp", true, false, false},
+		{"unlocked, nothing there", lock.Flock, false, "name", "gc", false, true, false},
+		{"locked lease, nothing there", lock.Lease, true, "name check", "gc", false, true, false},
+		{"unlocked, aside, after the aside name", lock.Flock, false, "aside", "gd", true, false, true},
+		{"unlocked, aside, before anything", lock.Flock, false, "", "temp", false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -64,6 +68,11 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 				"gd":   ".tmp-gd-" + filepath.Base(p),
 			}
 			name := names[tc.plant]
+			copyAt := p // where the record is before the Delete
+			if tc.aside {
+				copyAt = filepath.Join(filepath.Dir(p), names["gc"])
+				must(t, os.Rename(p, copyAt))
+			}
 			obstacle := filepath.Join(filepath.Dir(p), name)
 			plant := func() {
 				// The record's directory, which a session never saved lacks.
@@ -96,7 +105,7 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 				err = s.Delete(ctx, id)
 			}
 			s.SetDeleteHookForTest(nil)
-			checkPartialDelete(t, err, p, tc.inDoubt, tc.inDoubt || tc.absent)
+			checkPartialDelete(t, err, copyAt, tc.inDoubt, tc.inDoubt || tc.absent)
 			if errors.Is(err, fsstore.ErrInDoubt) != tc.inDoubt {
 				return
 			}
