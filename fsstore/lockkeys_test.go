@@ -275,23 +275,12 @@ func runLockKeysHelper(role string) error {
 	case "health":
 		// Every descriptor in use, as in a process that leaks them:
 		// the probe's open is refused with EMFILE.
-		var files []*os.File
-		defer func() {
-			for _, f := range files {
-				f.Close()
-			}
-		}()
-		for {
-			f, err := os.Open(os.DevNull)
-			if errors.Is(err, syscall.EMFILE) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			files = append(files, f)
+		release, err := useAllDescriptors()
+		defer release()
+		if err != nil {
+			return err
 		}
-		err := s.Health(ctx)
+		err = s.Health(ctx)
 		proctest.Say("health %t %t %q", errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, syscall.EMFILE), fmt.Sprint(err))
 		return nil
 	case "hold":
@@ -331,21 +320,10 @@ func runLockKeysHelper(role string) error {
 				return err
 			}
 		}
-		var files []*os.File
-		defer func() {
-			for _, f := range files {
-				f.Close()
-			}
-		}()
-		for {
-			f, err := os.Open(os.DevNull)
-			if errors.Is(err, syscall.EMFILE) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			files = append(files, f)
+		release, err := useAllDescriptors()
+		defer release()
+		if err != nil {
+			return err
 		}
 		l, err := s.Lock(ctx, ids[8], fsstore.Exclusive)
 		if err != nil {
@@ -379,3 +357,24 @@ func lockCycle(ctx context.Context, s *fsstore.Store, id string) error {
 // setRlimit sets a field of syscall.Rlimit, uint64 on most systems and
 // int64 on FreeBSD.
 func setRlimit[T int64 | uint64](p *T, n uint64) { *p = T(n) }
+
+// useAllDescriptors opens /dev/null until the process has no descriptor
+// left (EMFILE), as a process that leaks them; release closes them.
+func useAllDescriptors() (release func(), err error) {
+	var files []*os.File
+	release = func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for {
+		f, err := os.Open(os.DevNull)
+		if errors.Is(err, syscall.EMFILE) {
+			return release, nil
+		}
+		if err != nil {
+			return release, err
+		}
+		files = append(files, f)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -189,23 +190,7 @@ func TestKilledWorker(t *testing.T) {
 // back. It now says so. Here the worker is stopped (SIGSTOP) so that its
 // clean stop cannot end before the second signal.
 func TestSecondSignalKillsWorker(t *testing.T) {
-	st := newStore(t)
-	st.expire(st.save(60)...)
-	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out := lines(t, cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitLine(t, out, `"event":"remove"`)
-	worker := workerPID(t, cmd.Process.Pid)
-	if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Kill(worker, syscall.SIGKILL)
-	waitStopped(t, worker)
+	cmd, out, stderr, worker := runWorkerStopped(t)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +210,32 @@ func TestSecondSignalKillsWorker(t *testing.T) {
 	if want := "sessgc: a second SIGINT: the worker process was killed"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
+}
+
+// runWorkerStopped starts a sweep of a store with expired sessions, waits
+// for its first removal, and stops (SIGSTOP) its worker, so that the
+// worker's clean stop cannot end before the signals the test sends
+// sessgc. Both processes are killed when the test ends.
+func runWorkerStopped(t *testing.T) (cmd *exec.Cmd, out <-chan string, stderr *bytes.Buffer, worker int) {
+	t.Helper()
+	st := newStore(t)
+	st.expire(st.save(60)...)
+	cmd = command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
+	stderr = new(bytes.Buffer)
+	cmd.Stderr = stderr
+	out = lines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitLine(t, out, `"event":"remove"`)
+	worker = workerPID(t, cmd.Process.Pid)
+	if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(worker, syscall.SIGKILL) })
+	waitStopped(t, worker)
+	return cmd, out, stderr, worker
 }
 
 // waitPending waits until sig is pending for the (stopped) process pid,
@@ -289,23 +300,7 @@ func TestRepeatedHangupStopsCleanly(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGHUP} {
 		t.Run(cmdutil.SignalName(sig), func(t *testing.T) {
 			cmdtest.HangupDefault(t) // under nohup, sessgc leaves SIGHUP ignored
-			st := newStore(t)
-			st.expire(st.save(60)...)
-			cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out := lines(t, cmd)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			waitLine(t, out, `"event":"remove"`)
-			worker := workerPID(t, cmd.Process.Pid)
-			if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
-				t.Fatal(err)
-			}
-			defer syscall.Kill(worker, syscall.SIGKILL)
-			waitStopped(t, worker)
+			cmd, out, stderr, worker := runWorkerStopped(t)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
