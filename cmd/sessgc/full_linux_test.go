@@ -129,29 +129,11 @@ func TestRunOnFullFileSystem(t *testing.T) {
 	}
 }
 
-// fillFS writes zeros to path until its file system is full.
+// fillFS fills the file system of path: its blocks (fillBlocks), then its
+// inodes.
 func fillFS(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, unix.ENOSPC) {
-				t.Fatalf("filling the file system: %v", err)
-			}
-			break
-		}
-	}
-	// Whatever a page rounding left: the smallest writes too.
-	for {
-		if _, err := f.Write(buf[:1]); err != nil {
-			break
-		}
-	}
+	fillBlocks(t, path)
 	// And every inode: an empty file needs no block, and creating one is
 	// what the open's probe does first.
 	for i := 0; ; i++ {
