@@ -87,16 +87,7 @@ func workerPID(t *testing.T, parent int) int {
 func TestCrashedWorker(t *testing.T) {
 	st := newStore(t)
 	st.expire(st.save(60)...)
-	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out := lines(t, cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitLine(t, out, `"event":"remove"`)
-	worker := workerPID(t, cmd.Process.Pid)
+	cmd, out, stderr, worker := runWorker(t, st)
 	if err := syscall.Kill(worker, syscall.SIGQUIT); err != nil {
 		t.Fatal(err)
 	}
@@ -146,16 +137,7 @@ func TestKilledWorker(t *testing.T) {
 	st := newStore(t)
 	live := st.save(5)
 	st.expire(st.save(60)...)
-	cmd := command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out := lines(t, cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitLine(t, out, `"event":"remove"`)
-	worker := workerPID(t, cmd.Process.Pid)
+	cmd, out, stderr, worker := runWorker(t, st)
 	if err := syscall.Kill(worker, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -212,14 +194,10 @@ func TestSecondSignalKillsWorker(t *testing.T) {
 	}
 }
 
-// runWorkerStopped starts a sweep of a store with expired sessions, waits
-// for its first removal, and stops (SIGSTOP) its worker, so that the
-// worker's clean stop cannot end before the signals the test sends
-// sessgc. Both processes are killed when the test ends.
-func runWorkerStopped(t *testing.T) (cmd *exec.Cmd, out <-chan string, stderr *bytes.Buffer, worker int) {
+// runWorker starts a slow sweep of st (--rate 2) and waits for its first
+// removal: the worker is at work. sessgc is killed when the test ends.
+func runWorker(t *testing.T, st *store) (cmd *exec.Cmd, out <-chan string, stderr *bytes.Buffer, worker int) {
 	t.Helper()
-	st := newStore(t)
-	st.expire(st.save(60)...)
 	cmd = command([]string{"run", "--dir", st.dir, "--json", "-v", "--rate", "2"})
 	stderr = new(bytes.Buffer)
 	cmd.Stderr = stderr
@@ -229,7 +207,18 @@ func runWorkerStopped(t *testing.T) (cmd *exec.Cmd, out <-chan string, stderr *b
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	waitLine(t, out, `"event":"remove"`)
-	worker = workerPID(t, cmd.Process.Pid)
+	return cmd, out, stderr, workerPID(t, cmd.Process.Pid)
+}
+
+// runWorkerStopped starts a sweep of a store with expired sessions, waits
+// for its first removal, and stops (SIGSTOP) its worker, so that the
+// worker's clean stop cannot end before the signals the test sends
+// sessgc. Both processes are killed when the test ends.
+func runWorkerStopped(t *testing.T) (cmd *exec.Cmd, out <-chan string, stderr *bytes.Buffer, worker int) {
+	t.Helper()
+	st := newStore(t)
+	st.expire(st.save(60)...)
+	cmd, out, stderr, worker = runWorker(t, st)
 	if err := syscall.Kill(worker, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
