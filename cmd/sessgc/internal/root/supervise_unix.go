@@ -116,14 +116,15 @@ func unreported(err error) int {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			sig := ws.Signal()
 			code := 128 + int(sig)
-			switch {
-			case slices.Contains(signals(), os.Signal(sig)):
+			if slices.Contains(signals(), os.Signal(sig)) {
 				fmt.Fprintf(os.Stderr, "sessgc: interrupted by %s as it started, before its work began\n", cmdutil.SignalName(sig))
-			case sig == syscall.SIGKILL:
-				fmt.Fprintf(os.Stderr, "sessgc: the worker process died of SIGKILL (kill -9 of its pid, or the kernel's out-of-memory killer) before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", code)
-			default:
-				fmt.Fprintf(os.Stderr, "sessgc: the worker process died of %s before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", unix.SignalName(sig), code)
+				return code
 			}
+			cause := unix.SignalName(sig)
+			if sig == syscall.SIGKILL {
+				cause += " (kill -9 of its pid, or the kernel's out-of-memory killer)"
+			}
+			fmt.Fprintf(os.Stderr, "sessgc: the worker process died of %s before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", cause, code)
 			return code
 		}
 	}
