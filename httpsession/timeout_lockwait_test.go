@@ -63,15 +63,7 @@ func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
 	h := e.m.Handler(http.TimeoutHandler(inner, timeout, "timeout"))
 	answered := make(chan *http.Response, 1)
 	go func() { answered <- do(t, h, id) }()
-	select {
-	case resp := <-answered:
-		if resp.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
-		}
-	case <-time.After(timeout + waitHang):
-		lk.Unlock()
-		t.Fatalf("no answer %v after the %v timeout while the session's lock is held: the timeout's 503 waits for the handler's lock wait", waitHang, timeout)
-	}
+	wantTimeoutAnswer(t, answered, timeout, func() { lk.Unlock() }, "while the session's lock is held: the timeout's 503 waits for the handler's lock wait")
 	<-waiting
 	if getErr == nil {
 		// The lock is held throughout: a Get that waited for it cannot
@@ -82,4 +74,23 @@ func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
 		return false
 	}
 	return true
+}
+
+// wantTimeoutAnswer waits for the answer to a request under
+// http.TimeoutHandler with timeout, and wants the timeout's 503. One still
+// missing waitHang after the timeout is a hang: release frees what the
+// handler waits for, the answer is awaited, and the test fails, saying
+// why the answer waited (hang).
+func wantTimeoutAnswer(t *testing.T, answered <-chan *http.Response, timeout time.Duration, release func(), hang string) {
+	t.Helper()
+	select {
+	case resp := <-answered:
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
+		}
+	case <-time.After(timeout + waitHang):
+		release()
+		<-answered
+		t.Fatalf("no answer %v after the %v timeout %s", waitHang, timeout, hang)
+	}
 }
