@@ -58,15 +58,24 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 	help := strictHelp(root)
 	root.SetArgs(args)
 	c, err := root.ExecuteContextC(ctx)
+	// Help, whether --help or the help command, and --version did no work.
+	worked := started && !(c == help && help != nil)
 	if c == help && help != nil {
 		// The hint below names c: "Run 'tool help --help'" would send a
 		// user who asked for an unknown topic to help's own help.
 		c = root
 	}
+	if _, coded := err.(*ExitError); !coded && errors.Is(err, syscall.EPIPE) && errors.Is(io.OutErr(), syscall.EPIPE) {
+		// cobra returns --version's failed write as its own error, which
+		// would read as a usage error (exit 2, "broken pipe"); it is the
+		// reader gone, below.
+		err = nil
+	}
 	if _, coded := err.(*ExitError); err != nil && !coded && !started {
 		err = &ExitError{Code: ExitUsage, Err: err}
 	}
 	code := ExitCode(err)
+	quiet := false
 	switch werr := io.OutErr(); {
 	case werr == nil || code != ExitOK:
 	case errors.Is(werr, syscall.EPIPE):
@@ -78,13 +87,19 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		// read.
 		err = Errorf(signalExitCode(syscall.SIGPIPE), "standard output's reader went away (SIGPIPE), so what %s printed is lost or cut short (its work itself succeeded)", root.Name())
 		code = ExitCode(err)
+		// Said only where someone may not know: a shell says nothing of a
+		// command SIGPIPE killed, a reader that stopped early with stderr
+		// on a terminal ("| head -1") was the operator's own choice, and
+		// help or --version did no work to speak of. Unattended (cron
+		// mail, a log) the line is all that tells a report was lost.
+		quiet = io.ErrTTY || !worked
 	default:
 		// The work was done, but its report was lost or cut short: a
 		// log or a script reading it has nothing to go by.
 		err = FailureErrorf("standard output could not be written, so what %s printed is lost or incomplete (its work itself succeeded): %w", root.Name(), werr)
 		code = ExitFailure
 	}
-	if err != nil {
+	if err != nil && !quiet {
 		fmt.Fprintf(io.ErrOut, "%s: %v\n", root.Name(), err)
 		if code == ExitUsage {
 			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", c.CommandPath())
