@@ -41,7 +41,12 @@
 // has no record, a new one or one destroyed in the request, fail at once
 // with [ErrNeedsCookie] and keep nothing; Destroy still deletes the
 // record, and the cookie the browser keeps names a session that is never
-// adopted again). The lock is released when the handler returns.
+// adopted again). The lock is released when the handler returns, or at
+// the request's deadline when the handler still runs then (in a Write to
+// a client that stopped reading its answer, or reading a body the client
+// trickles, which the deadline does not end): no save can succeed after
+// the deadline, so the lock guards nothing, and what the request changed
+// and had not saved by then, or changes later, fails as after Release.
 //
 // A long handler (a report, a slow upstream call, a streamed download)
 // calls [Session.Release] once it has made its changes, like PHP's

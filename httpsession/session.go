@@ -132,6 +132,8 @@ type Session struct {
 	kept        http.Header // the cookie lines Release committed, for an error answer
 	idCookie    bool        // a commit put a cookie naming a fresh ID into the header
 	aborted     error       // the request was answered with an error: nothing more is saved
+	expiry      *time.Timer // set when a lock was first taken: expire at the request's deadline
+	expired     bool        // expire released the lock at the request's deadline: nothing more is saved
 
 	// Buffers from the Manager's pool, reused across requests: the record
 	// as loaded and the encodings. When the request ends (ended), they go
@@ -308,6 +310,9 @@ func (s *Session) loadID(id string) (*fsstore.Session, error) {
 		// releases it whatever happens meanwhile: the load's report
 		// to the store's Observer may panic.
 		s.lk = lk
+		if d, ok := s.reqCtx.Deadline(); ok && s.expiry == nil {
+			s.expiry = time.AfterFunc(time.Until(d), s.expire)
+		}
 		if rec, err = lk.LoadIntoLockedOnly(s.reqCtx, bp.b); err != nil {
 			s.unlockHandle(lk)
 			s.lk = nil
@@ -329,6 +334,33 @@ func (s *Session) loadID(id string) (*fsstore.Session, error) {
 		return nil, fmt.Errorf("httpsession: load session: %w", err)
 	}
 	return rec, nil
+}
+
+// errExpired is the error of a change to a session whose request's
+// deadline passed while its handler still ran (see expire).
+var errExpired = fmt.Errorf("httpsession: the request's deadline passed while its handler ran, and the session's lock was released then; nothing more is saved: %w (%w)", context.DeadlineExceeded, ErrReleased)
+
+// expire releases the session's lock once the request's deadline has
+// passed while the handler still runs: from then on no save can succeed
+// (a commit ends at the deadline), so the lock guards nothing, and held
+// until the handler returns it made the user's other requests, and on
+// other hosts those of every session of its stripe, wait out their lock
+// timeouts for as long as the handler was stuck, in a Write to a client
+// that stopped reading its answer, say, which the deadline does not end.
+// Changes not saved by then, and any made later, fail as after Release.
+func (s *Session) expire() {
+	s.mu.Lock()
+	lk := s.lk
+	if lk == nil || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.lk, s.released, s.expired = nil, true, true
+	if s.dirty && s.pending == nil {
+		s.pending = errExpired
+	}
+	s.mu.Unlock()
+	s.release(lk)
 }
 
 // adopt makes rec, as loadID read it, the request's session. A payload
@@ -603,6 +635,8 @@ func (s *Session) writable() error {
 		return fmt.Errorf("httpsession: the request was answered with an error (%w); nothing more is saved: %w", s.aborted, ErrReleased)
 	case s.mode == ReadOnly:
 		return errReadOnlyChange
+	case s.expired:
+		return errExpired
 	case s.released:
 		return ErrReleased
 	}
@@ -613,6 +647,8 @@ func (s *Session) writable() error {
 // held.
 func (s *Session) changed() {
 	switch {
+	case s.expired:
+		s.pending = errExpired
 	case s.released:
 		s.pending = fmt.Errorf("httpsession: session changed after Release; not saved: %w", ErrReleased)
 	default:
@@ -744,6 +780,11 @@ func (s *Session) commitRelease() (lk *fsstore.Locked, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
+		if s.expired {
+			// Not a Release: the deadline's. What it left unsaved
+			// is still reported by the commit after the handler.
+			return nil, s.pending
+		}
 		return nil, nil
 	}
 	if s.aborted != nil {
@@ -1309,6 +1350,9 @@ func (s *Session) deleteRecord(ctx context.Context, id string, held *fsstore.Loc
 // buffer out of the pool.
 func (s *Session) end() {
 	s.mu.Lock()
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
 	lk := s.lk
 	s.lk = nil
 	s.ended = true
