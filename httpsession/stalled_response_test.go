@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // TestDeadlineReleasesStalledResponsesLock: a client that sends its
@@ -25,8 +26,15 @@ import (
 // and neither the user's next request nor another host's request for a
 // session of the same lock stripe waits out its lock timeout for a client
 // that stalls on purpose. A change the stalled handler makes afterwards
-// fails at once, and the session keeps what the next request saved.
+// fails at once, and the session keeps what the next request saved;
+// under either lock strategy.
 func TestDeadlineReleasesStalledResponsesLock(t *testing.T) {
+	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
+		t.Run(strategy.String(), func(t *testing.T) { testDeadlineReleasesStalledResponsesLock(t, strategy) })
+	}
+}
+
+func testDeadlineReleasesStalledResponsesLock(t *testing.T, strategy lock.Strategy) {
 	for _, stall := range []struct {
 		name    string
 		request string // after the request line, with %s for the session ID
@@ -59,7 +67,7 @@ func TestDeadlineReleasesStalledResponsesLock(t *testing.T) {
 			host := func() (*fsstore.Store, *httpsession.Manager) {
 				// One stripe: every session shares the lock file, as
 				// two sessions of a stripe do on two hosts.
-				st, err := fsstore.Open(dir, fsstore.WithLockStripes(1), fsstore.WithDurability(fsstore.DurabilityNone))
+				st, err := fsstore.Open(dir, fsstore.WithLockStripes(1), fsstore.WithLockStrategy(strategy), fsstore.WithDurability(fsstore.DurabilityNone))
 				if err != nil {
 					t.Fatal(err)
 				}
