@@ -1,6 +1,7 @@
 package nfstest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -62,6 +63,18 @@ func buildGuestBinary() (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "guest.test")
+	// One build of the file at a time: a package's test binary and the
+	// child that boots its guests (Start) both build it, and CI builds the
+	// first guest's ahead of go test (.ci/run), at this path and under
+	// this lock. Whoever comes second finds the file up to date, and go
+	// test -c links nothing: in CI the first guest's link (sessgc's, 9-12 s
+	// of a loaded machine) came after its package's race-enabled test
+	// binary's, in the head of go test.
+	_, release, err := lockMachine(context.Background(), out+".lock", nil)
+	if err != nil {
+		return "", fmt.Errorf("nfstest: building the guest's test binary: %w", err)
+	}
+	defer release()
 	args := []string{"test", "-c", "-o", out}
 	if tags != "" {
 		args = append(args, "-tags", tags)
