@@ -108,7 +108,9 @@ var (
 	ErrShareNotMounted = errors.New("the share is not mounted")
 	// ErrLayoutMismatch reports, from Open, a shard depth or lock stripe
 	// count asked for explicitly (WithShardDepth, WithLockStripes) that
-	// differs from the one the store was created with.
+	// differs from the one the store was created with, or, in a store
+	// its group shares, modes (WithPermissions and the umask) under which
+	// this process would create files the group's other users cannot use.
 	ErrLayoutMismatch = errors.New("store layout differs from the options")
 	// ErrClosed reports use of a closed Store.
 	ErrClosed = errors.New("store closed")

@@ -302,6 +302,60 @@ func runHelper(role string) error {
 		defer s.Close()
 		say("%s", rekeySummary(ctx, s))
 		return nil
+	case "modes":
+		// A host of a store shared by the users of one group, with its
+		// own modes (STORE_FILE_MODE, STORE_DIR_MODE, in octal), umask
+		// (STORE_UMASK) and idle timeout (STORE_IDLE): it opens the
+		// store, loads the sessions of STORE_LOAD and saves those of
+		// STORE_SAVE (IDs separated by commas), saying how each went.
+		mode := func(name string) uint32 {
+			n, err := strconv.ParseUint(os.Getenv(name), 8, 32)
+			if err != nil {
+				panic(fmt.Sprintf("%s: %v", name, err))
+			}
+			return uint32(n)
+		}
+		syscall.Umask(int(mode("STORE_UMASK")))
+		opts := []fsstore.Option{fsstore.WithPermissions(fs.FileMode(mode("STORE_FILE_MODE")), fs.FileMode(mode("STORE_DIR_MODE")))}
+		if v := os.Getenv("STORE_IDLE"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, fsstore.WithIdleTimeout(d))
+		}
+		s, err := fsstore.Open(dir, opts...)
+		if errors.Is(err, fsstore.ErrLayoutMismatch) {
+			say("open layout: %v", err)
+			return nil
+		}
+		if err != nil {
+			say("open %s", describe(err))
+			return nil
+		}
+		defer s.Close()
+		say("open ok")
+		for _, id := range strings.Split(os.Getenv("STORE_LOAD"), ",") {
+			if id == "" {
+				continue
+			}
+			if sess, err := s.Load(ctx, id); err != nil {
+				say("load %s", describe(err))
+			} else {
+				say("load ok %s", sess.Data)
+			}
+		}
+		for _, id := range strings.Split(os.Getenv("STORE_SAVE"), ",") {
+			if id == "" {
+				continue
+			}
+			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(id[:4])}); err != nil {
+				say("save %s", describe(err))
+			} else {
+				say("save ok")
+			}
+		}
+		return nil
 	case "open":
 		s, err := fsstore.Open(dir, fsstore.WithCreate(os.Getenv("STORE_CREATE") != ""))
 		if err != nil {

@@ -355,7 +355,14 @@ func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { 
 // 0600 and 0700). Use 0660/2770 with a shared group when app servers run as
 // different users, and make the store's top directory setgid to that group:
 // the directories the store creates inherit the bit and the group from it.
-// The process umask still applies.
+// The process umask still applies: give it no group bits (0007).
+//
+// Every process of a store its group shares (its marker group-writable,
+// its data directory and its directory the group's) must create what the
+// group can use:
+// Open refuses one whose modes, or umask where the system tells it
+// (Linux), would leave the group's other users out, with an error
+// matching ErrLayoutMismatch that names both, before it writes anything.
 func WithPermissions(file, dir fs.FileMode) Option {
 	return optionFunc(func(c *config) { c.fileMode, c.dirMode = file, dir })
 }

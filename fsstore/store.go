@@ -548,6 +548,11 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if c.stripesSet && c.lockStripes != m.stripes {
 		return nil, fmt.Errorf("fsstore: open %s: %w: store has %d lock stripes, option asks for %d", abs, ErrLayoutMismatch, m.stripes, c.lockStripes)
 	}
+	// Before anything is written (key check files, the write probe, lock
+	// files): what this process would create must be the group's too.
+	if err := checkGroupAccess(abs, st.Mode(), &c); err != nil {
+		return nil, err
+	}
 	root, err := openRoot(abs)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open: %w", err)

@@ -1,0 +1,72 @@
+package fsstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// checkGroupAccess refuses a process that would create, in a store its
+// group shares, files or directories the group's other users cannot use.
+//
+// A store is shared by a group, which this process is in, when its marker
+// is group-writable, its data directory the group's to enter and write,
+// and its top directory the group's to enter: only a process opened
+// WithPermissions with such modes, under a umask that lets them through,
+// makes them so (markerMode), and sessgc takes the modes of what it
+// creates from those two. A host of another user of the group
+// whose modes or umask differ (a deploy that missed one host) made
+// records, shard directories and lock files that were its own user's
+// alone: the other users' hosts failed every session that hashed there,
+// with a permission error that sent operators to chown the store; and its
+// first raise of the max idle rewrote the marker with its own modes, after
+// which they could not open the store at all. So it is refused before it
+// writes anything, naming the store's modes and its own
+// (TestGroupStoreRefusesHostWithoutGroupAccess).
+//
+// The umask is judged where the system says what it is without changing
+// it (Linux: processUmask); elsewhere the modes asked for alone. A store
+// opened WithReadOnly creates nothing and is not judged.
+func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
+	if c.readOnly || runtime.GOOS == "windows" || top.Perm()&0o010 == 0 {
+		// A store whose top directory the group cannot enter is no
+		// group's, whatever the modes inside it.
+		return nil
+	}
+	marker := filepath.Join(dir, MarkerFile)
+	mi, err := os.Stat(marker)
+	if err != nil || mi.Mode().Perm()&0o020 == 0 || !inGroupOf(mi) {
+		// Not shared, or not with this process's groups (it reaches
+		// the store as its owner or as others), or not to be judged:
+		// reading the marker just worked, so a failure here is left to
+		// the steps that follow.
+		return nil
+	}
+	di, err := os.Stat(filepath.Join(dir, DataDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		di, err = os.Stat(dir) // emptied: the next save makes it like this
+	}
+	if err != nil || di.Mode().Perm()&0o070 != 0o070 {
+		// Group-writable files in directories the group cannot enter
+		// or write: not shared, whatever the marker's mode says.
+		return nil
+	}
+	umask, known := processUmask()
+	file, dirMode := c.fileMode&^umask, c.dirMode&^umask
+	if file&0o060 == 0o060 && dirMode&0o070 == 0o070 {
+		return nil
+	}
+	setgid := fs.FileMode(0)
+	if c.dirSetgid {
+		setgid = 0o2000
+	}
+	own := fmt.Sprintf("WithPermissions(0o%o, 0o%o)", uint32(c.fileMode), uint32(c.dirMode|setgid))
+	if known && umask&0o070 != 0 {
+		own += fmt.Sprintf(" and umask %04o", uint32(umask))
+	}
+	return fmt.Errorf("fsstore: open %s: %w: the store is shared with its group (%s is mode %04o, group-writable), but this process would create records mode %04o and directories mode %04o (%s), which the group's other users could not use: their hosts would fail on the sessions, shard directories and lock files this one makes, and on the whole store once it rewrote %s with its own mode; give this process the modes of the store's other processes: fsstore.WithPermissions(0o660, 0o2770) and a umask of 0007 (UMask=0007 in a systemd unit)",
+		dir, ErrLayoutMismatch, marker, uint32(mi.Mode().Perm()), uint32(file), uint32(dirMode), own, MarkerFile)
+}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package fsstore
+
+import "io/fs"
+
+// processUmask is not known here without changing it (umask(2) changes it
+// for every thread of the process): the modes asked for are judged alone.
+func processUmask() (umask fs.FileMode, known bool) { return 0, false }

@@ -1,0 +1,25 @@
+//go:build unix
+
+package fsstore
+
+import (
+	"io/fs"
+	"os"
+	"slices"
+	"syscall"
+)
+
+// inGroupOf reports whether the process is a member of fi's group, as its
+// effective group or a supplementary one.
+func inGroupOf(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	gid := int(st.Gid)
+	if os.Getegid() == gid {
+		return true
+	}
+	groups, err := os.Getgroups()
+	return err == nil && slices.Contains(groups, gid)
+}
