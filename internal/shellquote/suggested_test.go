@@ -15,9 +15,9 @@ import (
 
 // suggested matches, in a message's format string, a shell command it
 // suggests an operator run: a command word after "(", "e.g. " or "; ",
-// and the words, flags and values that follow it; or "pass --FLAG" and
-// its value.
-var suggested = regexp.MustCompile(`(?:(?:\((?:e\.g\. )?|; )(?:sudo|mount|umount|chown|chmod|install|mkdir|rm|mv|usermod|id|sessgc|ulimit)\b(?: +(?:-{1,2}[\w-]+|[A-Z]+|[0-9]+|[a-z]+|%[sv]))*|pass --[a-z-]+ %[sv])`)
+// and the words, flags, redirections and values that follow it; or
+// "pass --FLAG" and its value.
+var suggested = regexp.MustCompile(`(?:(?:\((?:e\.g\. )?|; )(?:sudo|mount|umount|chown|chmod|install|mkdir|rm|mv|usermod|id|sessgc|ulimit)\b(?: +(?:-{1,2}[\w-]+|[A-Z]+|[0-9]+|[a-z]+|[<>]|%[sv]))*|pass --[a-z-]+ %[sv])`)
 
 // verb matches a formatting verb of a format string.
 var verb = regexp.MustCompile(`%[-+# 0]*[0-9]*(?:\.[0-9]*)?[a-zA-Z%]`)
