@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestTypeAsOs: each kind of file gets the type os.Lstat gives it.
@@ -50,6 +52,17 @@ func TestTypeAsOs(t *testing.T) {
 		}
 		same(t, os.DevNull)
 	})
+	t.Run("block device", func(t *testing.T) {
+		// Made in dir (root may, whatever the device number), else one
+		// of the machine's.
+		p := filepath.Join(dir, "block")
+		if err := unix.Mknod(p, unix.S_IFBLK|0o600, 0); err != nil {
+			if p = blockDevice(); p == "" {
+				testenv.Skip(t, testenv.Root, "cannot make a block device (%v), and none in /dev", err)
+			}
+		}
+		same(t, p)
+	})
 	t.Run("unknown", func(t *testing.T) {
 		if got := Type(0); got != fs.ModeIrregular {
 			t.Errorf("Type(0) = %v, want %v", got, fs.ModeIrregular)
@@ -70,4 +83,15 @@ func same(t *testing.T, p string) {
 	if got, want := Type(uint32(st.Mode)), fi.Mode().Type(); got != want {
 		t.Errorf("%s: Type = %v, want %v as os.Lstat", p, got, want)
 	}
+}
+
+// blockDevice returns the path of a block device in /dev, or "".
+func blockDevice() string {
+	ents, _ := os.ReadDir("/dev")
+	for _, e := range ents {
+		if e.Type()&fs.ModeDevice != 0 && e.Type()&fs.ModeCharDevice == 0 {
+			return filepath.Join("/dev", e.Name())
+		}
+	}
+	return ""
 }
