@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +21,7 @@ func TestIsMountPointBind(t *testing.T) {
 	mkdir(t, src)
 	mkdir(t, point)
 	if err := unix.Mount(src, point, "", unix.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount here (needs root and mount rights): %v", err)
+		testenv.Skip(t, testenv.Root, "cannot bind-mount here (needs root and mount rights): %v", err)
 	}
 	defer func() {
 		if err := unix.Unmount(point, 0); err != nil {
@@ -99,7 +100,7 @@ func TestSelfBindIsNoMount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mkdir(t, tc.bound)
 			if err := unix.Mount(tc.bound, tc.bound, "", unix.MS_BIND, ""); err != nil {
-				t.Skipf("cannot bind-mount here (needs root and mount rights): %v", err)
+				testenv.Skip(t, testenv.Root, "cannot bind-mount here (needs root and mount rights): %v", err)
 			}
 			defer func() {
 				if err := unix.Unmount(tc.bound, 0); err != nil {
