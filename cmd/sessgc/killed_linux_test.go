@@ -61,10 +61,13 @@ func workerPID(t *testing.T, parent int) int {
 	// Each thread lists the children it started.
 	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(parent) + "/task/*/children")
 	var children []string
+	if len(tasks) == 0 {
+		procGone(t, parent, "sessgc")
+	}
 	for _, f := range tasks {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			t.Skipf("cannot list the worker process: %v", err)
+			procGone(t, parent, "sessgc")
 		}
 		children = append(children, strings.Fields(string(b))...)
 	}
@@ -227,6 +230,20 @@ func runWorkerStopped(t *testing.T) (cmd *exec.Cmd, out <-chan string, stderr *b
 	return cmd, out, stderr, worker
 }
 
+// procGone ends t when what (process pid) has no /proc entry to read: it
+// skips where this process has none either (no /proc mounted), and fails
+// otherwise, for then the process is gone. A process gone before the
+// test is done with it is what a broken sessgc does (a worker killed at
+// the first signal, rather than stopped cleanly): a skip there passed
+// the test.
+func procGone(t *testing.T, pid int, what string) {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skipf("cannot read /proc: %v", err)
+	}
+	t.Fatalf("%s (pid %d) is gone: it exited, or was killed, before the test was done with it", what, pid)
+}
+
 // waitPending waits until sig is pending for the (stopped) process pid,
 // as /proc/PID/status lists it.
 func waitPending(t *testing.T, pid int, sig syscall.Signal) {
@@ -235,7 +252,7 @@ func waitPending(t *testing.T, pid int, sig syscall.Signal) {
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 		if err != nil {
-			t.Skipf("cannot read the worker's pending signals: %v", err)
+			procGone(t, pid, "the worker")
 		}
 		for _, l := range strings.Split(string(b), "\n") {
 			for _, field := range []string{"SigPnd:", "ShdPnd:"} {
@@ -256,9 +273,9 @@ func waitPending(t *testing.T, pid int, sig syscall.Signal) {
 func waitStopped(t *testing.T, pid int) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		tasks, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/status")
-		if err != nil || len(tasks) == 0 {
-			t.Skipf("cannot list the worker's threads: %v", err)
+		tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/status")
+		if len(tasks) == 0 {
+			procGone(t, pid, "the worker")
 		}
 		stopped := true
 		for _, f := range tasks {
@@ -328,7 +345,7 @@ func waitTaken(t *testing.T, pid int, sig syscall.Signal) {
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 		if err != nil {
-			t.Skipf("cannot read sessgc's pending signals: %v", err)
+			procGone(t, pid, "sessgc")
 		}
 		pending := false
 		for _, l := range strings.Split(string(b), "\n") {
