@@ -1135,8 +1135,8 @@ func (s *Store) Health(ctx context.Context) error {
 			s.bnd.brk.ok()
 		}
 		if p.err != nil {
-			if err := descriptorsErr("health", p.err); err != nil {
-				return err
+			if outOfDescriptorsErr(p.err) {
+				return &outOfDescriptors{err: fmt.Errorf("fsstore: health: session store unavailable on this host: %w", p.err), unavailable: true}
 			}
 			return fmt.Errorf("fsstore: health: %w: %w", ErrUnavailable, p.err)
 		}

@@ -236,32 +236,46 @@ func lockNameTaken(dir, name string, typ fs.FileMode) error {
 	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is gone: move it out of the store directory, or remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))
 }
 
-// outOfDescriptors is the error of a Health probe that this host, not the
-// file system, failed: the process (EMFILE) or the host (ENFILE) had no
-// file descriptor left for the probe's open. It matches ErrUnavailable,
-// as any failed probe does (the host cannot serve until descriptors are
-// free: a readiness probe takes it out of rotation), and the OS error,
-// but its words are not ErrUnavailable's, which blame the file system:
-// an operator sent to the file server would find nothing wrong there.
+// outOfDescriptors is an error of this host, not of the file system: an
+// operation's open found no file descriptor left, in this process
+// (EMFILE) or on the host (ENFILE). Its words say what to do on this host
+// (raise the open-file limit, or find the leak): the bare "too many open
+// files", or ErrUnavailable's words for Health, sent operators to a file
+// server with nothing wrong. It matches what err matches, and Health's
+// matches ErrUnavailable too, as any failed probe does (the host cannot
+// serve until descriptors are free: a readiness probe takes it out of
+// rotation).
 type outOfDescriptors struct {
-	op  string // "health"
-	err error
+	err         error
+	unavailable bool // a Health probe's: it matches ErrUnavailable too
 }
 
 func (e *outOfDescriptors) Error() string {
 	if errors.Is(e.err, syscall.ENFILE) {
-		return fmt.Sprintf("fsstore: %s: session store unavailable on this host: the host's table of open files is full (ENFILE), not a fault of the file system: find the process that holds so many files open, or raise the host's limit (sysctl fs.file-max): %v", e.op, e.err)
+		return e.err.Error() + ": the host's table of open files is full (ENFILE), not a fault of the file system: find the process that holds so many files open, or raise the host's limit (sysctl fs.file-max)"
 	}
-	return fmt.Sprintf("fsstore: %s: session store unavailable on this host: this process has as many files open as it may (EMFILE), not a fault of the file system: raise its open-file limit (LimitNOFILE= in its systemd unit, ulimit -n in the shell that starts it, a container's nofile ulimit), or find what holds its descriptors (a leak shows as a count that only grows in /proc/PID/fd): %v", e.op, e.err)
+	return e.err.Error() + ": this process has as many files open as it may (EMFILE), not a fault of the file system: raise its open-file limit (LimitNOFILE= in its systemd unit, ulimit -n in the shell that starts it, a container's nofile ulimit), or find what holds its descriptors (a leak shows as a count that only grows in /proc/PID/fd)"
 }
 
-func (e *outOfDescriptors) Unwrap() []error { return []error{ErrUnavailable, e.err} }
-
-// descriptorsErr returns the outOfDescriptors error for err when err is
-// EMFILE or ENFILE, else nil.
-func descriptorsErr(op string, err error) error {
-	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-		return &outOfDescriptors{op: op, err: err}
+func (e *outOfDescriptors) Unwrap() []error {
+	if e.unavailable {
+		return []error{ErrUnavailable, e.err}
 	}
-	return nil
+	return []error{e.err}
+}
+
+// outOfDescriptorsErr reports whether err is EMFILE or ENFILE.
+func outOfDescriptorsErr(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// descriptorsHint returns err, an operation's error for its caller, with
+// the words of outOfDescriptors when it is EMFILE or ENFILE and has them
+// not yet; any other error as it is. Every operation that opens files
+// returns its error through it (see Store.end, guardedScan, Range, open).
+func descriptorsHint(err error) error {
+	if err == nil || !outOfDescriptorsErr(err) || errors.As(err, new(*outOfDescriptors)) {
+		return err
+	}
+	return &outOfDescriptors{err: err}
 }

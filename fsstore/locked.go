@@ -102,7 +102,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	start := s.begin()
 	k, err := s.checkWrite(ctx, id, "lock")
 	if err != nil {
-		s.end(OpLockWait, start, err, 0, "")
+		err = s.end(OpLockWait, start, err, 0, "")
 		return nil, err
 	}
 	// Errors of the bound (run, fullErr) name the operation already.
@@ -130,7 +130,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 		b.put(c)
 	}
 	defer releaseUnreturned(s, &h, k.name)
-	s.end(OpLockWait, start, err, 0, k.name)
+	err = s.end(OpLockWait, start, err, 0, k.name)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	start := s.begin()
 	k, err := s.checkWrite(context.Background(), id, "try-lock")
 	if err != nil {
-		s.end(OpTryLock, start, err, 0, "")
+		err = s.end(OpTryLock, start, err, 0, "")
 		return nil, err
 	}
 	var h *lock.Handle
@@ -214,7 +214,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	defer releaseUnreturned(s, &h, k.name)
 	// Notes a lock file it could not create on a read-only file system,
 	// as Lock does.
-	s.endAs(OpTryLock, start, out, err, 0, k.name)
+	err = s.endAs(OpTryLock, start, out, err, 0, k.name)
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +400,7 @@ func (l *Locked) LoadIntoLockedOnly(ctx context.Context, buf []byte) (*Session, 
 func (l *Locked) loadInto(ctx context.Context, buf []byte, relook bool) (*Session, error) {
 	start := l.s.begin()
 	if err := l.enter(ctx, false); err != nil {
-		l.s.end(OpLoad, start, err, 0, l.k.name)
+		err = l.s.end(OpLoad, start, err, 0, l.k.name)
 		return nil, err
 	}
 	var (
@@ -445,7 +445,7 @@ func (l *Locked) loadInto(ctx context.Context, buf []byte, relook bool) (*Sessio
 		l.liveKeys, l.liveEncrypted = l.s.keys.Load(), l.s.encrypted.Load()
 	}
 	l.mu.Unlock()
-	l.s.end(OpLoad, start, err, n, l.k.name)
+	err = l.s.end(OpLoad, start, err, n, l.k.name)
 	return sess, err
 }
 
@@ -472,8 +472,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 		return err
 	}
 	if err := l.enter(ctx, true); err != nil {
-		l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
-		return err
+		return l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
 	}
 	l.closeFile()
 	var err error
@@ -487,16 +486,14 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 			*sess = *cp
 		}
 	}
-	l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
-	return err
+	return l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
 }
 
 // Touch extends the session's idle expiry (see Store.Touch).
 func (l *Locked) Touch(ctx context.Context) error {
 	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
-		l.s.end(OpTouch, start, err, 0, l.k.name)
-		return err
+		return l.s.end(OpTouch, start, err, 0, l.k.name)
 	}
 	var err error
 	if l.s.bnd == nil {
@@ -505,8 +502,7 @@ func (l *Locked) Touch(ctx context.Context) error {
 	} else {
 		err = l.run(ctx, "touch", OpTouch, l.touch)
 	}
-	l.s.end(OpTouch, start, err, 0, l.k.name)
-	return err
+	return l.s.end(OpTouch, start, err, 0, l.k.name)
 }
 
 // Delete removes the session (see Store.Delete) after checking that the
@@ -528,8 +524,7 @@ func (l *Locked) Touch(ctx context.Context) error {
 func (l *Locked) Delete(ctx context.Context) error {
 	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
-		l.s.end(OpDelete, start, err, 0, l.k.name)
-		return err
+		return l.s.end(OpDelete, start, err, 0, l.k.name)
 	}
 	l.closeFile()
 	var err error
@@ -539,8 +534,7 @@ func (l *Locked) Delete(ctx context.Context) error {
 	} else {
 		err = l.run(ctx, "delete", OpDelete, l.delete)
 	}
-	l.s.end(OpDelete, start, err, 0, l.k.name)
-	return err
+	return l.s.end(OpDelete, start, err, 0, l.k.name)
 }
 
 func (l *Locked) save(ctx context.Context, c *call, sess *Session) error {

@@ -283,6 +283,8 @@ func runLockKeysHelper(role string) error {
 		err = s.Health(ctx)
 		proctest.Say("health %t %t %q", errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, syscall.EMFILE), fmt.Sprint(err))
 		return nil
+	case "ops":
+		return opsOutOfDescriptors(ctx, s)
 	case "hold":
 		for _, id := range strings.Split(os.Getenv("STORE_IDS"), ",") {
 			if _, err := s.Lock(ctx, id, fsstore.Exclusive); err != nil {
@@ -336,6 +338,51 @@ func runLockKeysHelper(role string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// opsOutOfDescriptors runs each operation of s with every descriptor in
+// use, and says for each what its error matches and its words.
+func opsOutOfDescriptors(ctx context.Context, s *fsstore.Store) error {
+	ids := distinctStripeIDs(s, "ops", 2, nil)
+	id, other := ids[0], ids[1]
+	if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("a")}); err != nil {
+		return err
+	}
+	held, err := s.Lock(ctx, other, fsstore.Exclusive)
+	if err != nil {
+		return err
+	}
+	defer held.Unlock()
+	release, err := useAllDescriptors()
+	defer release()
+	if err != nil {
+		return err
+	}
+	say := func(op string, err error) {
+		proctest.Say("op %s emfile=%t unavailable=%t %q", op, errors.Is(err, syscall.EMFILE), errors.Is(err, fsstore.ErrUnavailable), fmt.Sprint(err))
+	}
+	_, err = fsstore.Open(s.Dir())
+	say("open", err)
+	_, err = s.Load(ctx, id)
+	say("load", err)
+	say("save", s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("b")}))
+	say("touch", s.Touch(ctx, id))
+	say("delete", s.Delete(ctx, id))
+	say("cas", s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("b")}))
+	_, err = s.Lock(ctx, id, fsstore.Exclusive)
+	say("lock", err)
+	_, err = s.TryLock(id, fsstore.Exclusive)
+	say("trylock", err)
+	_, err = held.Load(ctx)
+	say("locked-load", err)
+	_, err = s.Stats(ctx, fsstore.StatsOptions{})
+	say("stats", err)
+	_, err = s.Sweep(ctx, fsstore.SweepOptions{})
+	say("sweep", err)
+	_, err = s.Range(ctx, func(*fsstore.Record) bool { return true })
+	say("range", err)
+	say("health", s.Health(ctx))
+	return nil
 }
 
 // lockCycle is one locked request: Lock, Load, Save, Unlock.

@@ -235,9 +235,11 @@ func (s *Store) begin() opStart {
 }
 
 // end reports an operation, logs the failures operators must see and
-// notes a read-only file system for Health, or its end.
-func (s *Store) end(op Op, start opStart, err error, bytes int, name string) {
-	s.endAs(op, start, outcomeOf(err), err, bytes, name)
+// notes a read-only file system for Health, or its end. It returns the
+// operation's error for its caller: err, with what to do on this host
+// when it is out of file descriptors (descriptorsHint).
+func (s *Store) end(op Op, start opStart, err error, bytes int, name string) error {
+	return s.endAs(op, start, outcomeOf(err), err, bytes, name)
 }
 
 // endAs is end with the outcome given, for an operation whose error alone
@@ -246,7 +248,8 @@ func (s *Store) end(op Op, start opStart, err error, bytes int, name string) {
 // It runs on the caller's goroutine, at the end of the operation: a panic
 // of the observer goes up to the caller. So the Observer comes last, once
 // the read-only finding is noted or cleared and the failure logged.
-func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, name string) {
+func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, name string) error {
+	err = descriptorsHint(err)
 	var d time.Duration
 	if s.cfg.observer != nil {
 		d = time.Since(start.t)
@@ -272,6 +275,7 @@ func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, n
 	if s.cfg.observer != nil {
 		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: d, Bytes: bytes})
 	}
+	return err
 }
 
 // writes reports whether the operation's success means the file system

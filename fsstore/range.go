@@ -123,7 +123,7 @@ func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, e
 	if p != nil {
 		panic(p)
 	}
-	return st, err
+	return st, descriptorsHint(err)
 }
 
 // rangeRecords is Range's scan.

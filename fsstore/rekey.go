@@ -114,7 +114,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if f := opts.OnError; f != nil {
-		opts.OnError = func(err error) { cb.call(func() { f(err) }, cancel) }
+		opts.OnError = func(err error) { cb.call(func() { f(descriptorsHint(err)) }, cancel) }
 	}
 	if s.keys.Load() == nil {
 		return RekeyStats{}, errors.New("fsstore: rekey: no keys configured (WithKeys)")

@@ -167,7 +167,7 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if f := opts.OnError; f != nil {
-		opts.OnError = func(err error) { cb.call(func() { f(err) }, cancel) }
+		opts.OnError = func(err error) { cb.call(func() { f(descriptorsHint(err)) }, cancel) }
 	}
 	if err := walkDefaults("stats", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return Stats{}, err

@@ -377,7 +377,7 @@ func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err != nil && errors.Is(err, syscall.ELOOP) {
 		err = symlinkedDir(dir, err)
 	}
-	return s, err
+	return s, descriptorsHint(err)
 }
 
 // symlinkedDir words err, an ELOOP met opening the store in dir, when
@@ -1064,7 +1064,7 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 	if sess != nil {
 		n = len(sess.Data)
 	}
-	s.end(OpLoad, start, err, n, k.name)
+	err = s.end(OpLoad, start, err, n, k.name)
 	return sess, err
 }
 
@@ -1393,8 +1393,7 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 		}
 		s.bnd.put(c)
 	}
-	s.end(OpSave, start, err, len(sess.Data), k.name)
-	return err
+	return s.end(OpSave, start, err, len(sess.Data), k.name)
 }
 
 // save writes sess. For a save under a lock, verify checks the lock: right
@@ -1584,7 +1583,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		return err
 	}
 	k, err := s.checkWrite(ctx, sess.ID, "compare-and-swap")
-	defer func() { s.end(OpCompareAndSwap, start, err, len(sess.Data), k.name) }()
+	defer func() { err = s.end(OpCompareAndSwap, start, err, len(sess.Data), k.name) }()
 	if err != nil {
 		return err
 	}
@@ -1732,8 +1731,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		err = s.bnd.run(ctx, c, fsOp)
 		s.bnd.put(c)
 	}
-	s.end(OpDelete, start, err, 0, k.name)
-	return err
+	return s.end(OpDelete, start, err, 0, k.name)
 }
 
 // delete removes the record under its name, then any copy a sweep holds
@@ -1827,8 +1825,7 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 		err = s.bnd.run(ctx, c, fsOp)
 		s.bnd.put(c)
 	}
-	s.end(OpTouch, start, err, 0, k.name)
-	return err
+	return s.end(OpTouch, start, err, 0, k.name)
 }
 
 func (s *Store) touch(c *call, id string, k key) error {

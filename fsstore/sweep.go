@@ -342,7 +342,7 @@ func guardedScan[T any](ctx context.Context, s *Store, what string, walk func(co
 	if p, ok := cb.panicked(); ok {
 		panic(p)
 	}
-	return st, err
+	return st, descriptorsHint(err)
 }
 
 func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard) (SweepStats, error) {
@@ -847,6 +847,7 @@ func (s *Store) unlockLogged(h *lock.Handle, what, file string) {
 }
 
 func (sw *sweeper) fail(err error) {
+	err = descriptorsHint(err)
 	sw.errs.Add(1)
 	sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
 	if f := sw.opts.OnError; f != nil {
