@@ -233,3 +233,60 @@ func takeOverAndSave(t *testing.T, dir string, a, b *fsstore.Store, id, data str
 	}
 	return lb
 }
+
+// TestLostLockDeleteAtLastCheck: a Locked.Delete that finds its lock lost
+// only at its last check, after every step, is in doubt (ErrInDoubt too)
+// when it removed a copy of the record: the next holder may have read it
+// meanwhile. One that found no copy anywhere removed nothing, whatever the
+// next holder did meanwhile (here: saved the session), and fails with
+// ErrLockLost alone, as a Delete that found its lock lost before removing
+// anything does. It said "deleted, but" and ErrInDoubt for both.
+func TestLostLockDeleteAtLastCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		saved   bool // the session had a record before the Delete
+		inDoubt bool
+	}{
+		{"record removed", true, true},
+		{"no record", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			a := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
+			b := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
+			id := newID(t)
+			if tc.saved {
+				mustSave(t, a, id, "old")
+			}
+			la, err := a.Lock(ctx, id, fsstore.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer la.Unlock()
+			var lb *fsstore.Locked
+			defer func() {
+				if lb != nil {
+					lb.Unlock()
+				}
+			}()
+			a.SetDeleteHookForTest(func(step string) {
+				if step == "temp again" {
+					lb = takeOverAndSave(t, dir, a, b, id, "B")
+				}
+			})
+			err = la.Delete(ctx)
+			a.SetDeleteHookForTest(nil)
+			if t.Failed() {
+				return
+			}
+			if !errors.Is(err, fsstore.ErrLockLost) || errors.Is(err, fsstore.ErrInDoubt) != tc.inDoubt {
+				t.Errorf("Delete, lock lost at its last check: %v; want ErrLockLost, and ErrInDoubt %v", err, tc.inDoubt)
+			}
+			if !tc.inDoubt && strings.Contains(err.Error(), "deleted, but") {
+				t.Errorf("Delete that found no record, lock lost at its last check: %v; want no word that it deleted", err)
+			}
+			mustLoad(t, b, id, "B")
+		})
+	}
+}

@@ -583,13 +583,29 @@ func (l *Locked) delete(c *call) error {
 	// A flock or OFD lock on a local file system is held until its
 	// holder lets go, stopped or not: nobody else saves while the unlinks
 	// run, and a rename aside would only cost a system call more.
-	if err := l.s.delete(c, l.k); err != nil {
+	removed, err := l.s.deleteRemoved(c, l.k)
+	if err != nil {
 		return err
 	}
 	if err := l.h.Verify(); err != nil {
-		return fmt.Errorf("fsstore: delete: deleted, but %w: %w", err, ErrInDoubt)
+		return lostAtLastCheck(err, removed)
 	}
 	return nil
+}
+
+// lostAtLastCheck is the error of a Locked.Delete whose last check, after
+// every step, found the lock lost (err). The Delete is in doubt when it
+// removed a copy of the record, or moved one aside under a check that
+// passed (removed): the next holder may have read that copy meanwhile,
+// and saved the session again. Where it found no copy anywhere, it
+// removed nothing (a temp file at most, whose save fails by itself), and
+// the session is as the next holder left it: ErrLockLost alone, as for a
+// Delete that found its lock lost before removing anything.
+func lostAtLastCheck(err error, removed bool) error {
+	if !removed {
+		return fmt.Errorf("fsstore: delete: %w; nothing was deleted: no record of the session was found", err)
+	}
+	return fmt.Errorf("fsstore: delete: deleted, but %w: %w", err, ErrInDoubt)
 }
 
 // deleteLocked is Store.delete for a holder of the session's lock, which
@@ -726,7 +742,7 @@ func (s *Store) deleteLocked(c *call, k key, verify func() error) error {
 		return partlyDeleted(err, gone)
 	}
 	if err := verify(); err != nil {
-		return fmt.Errorf("fsstore: delete: deleted, but %w: %w", err, ErrInDoubt)
+		return lostAtLastCheck(err, inDoubt || gone)
 	}
 	return nil
 }

@@ -1768,11 +1768,17 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // A step that fails after an earlier one removed a copy of the record
 // makes the error match ErrInDoubt (see partlyDeleted).
 func (s *Store) delete(c *call, k key) error {
+	_, err := s.deleteRemoved(c, k)
+	return err
+}
+
+// deleteRemoved is delete, reporting whether it removed a copy of the
+// record (at its name or an aside name; not a temp file).
+func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 	p, dir, err := s.beginDelete(c, k)
 	if err != nil {
-		return err
+		return false, err
 	}
-	removed := false
 	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"delete aside", deleteAsideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
 		if step.name != "delete aside" {
 			// The look before the sweep's aside name serves the locked
@@ -1784,14 +1790,14 @@ func (s *Store) delete(c *call, k key) error {
 			// The record is what the operator knows: the first unlink, of
 			// a temp file that is usually not there, is the one a
 			// read-only disk refuses.
-			return partlyDeleted(fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: step.file, Err: err}), removed)
+			return removed, partlyDeleted(fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: step.file, Err: err}), removed)
 		}
 		removed = removed || err == nil && !strings.HasPrefix(step.name, "temp")
 		if h := s.testHooks.afterDelete; h != nil {
 			h(step.name)
 		}
 	}
-	return nil
+	return removed, nil
 }
 
 // Touch extends the session's idle expiry without rewriting it: one
