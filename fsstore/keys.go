@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/keyrecipe"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/internal/shellquote"
 	"github.com/sessfs/sessfs/lock"
@@ -213,7 +214,7 @@ func keysOpenHint(path string, err error, reload bool) string {
 	case errors.Is(err, fs.ErrNotExist) && reload:
 		return fmt.Sprintf(": put the same keys file back, copied from another host (every host must have the same keys; a key made anew with sessgc keygen is none of theirs): copy it to a temporary name beside it, as the user the app servers run as and mode 600, then rename it over %s", path)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: (umask 077; sessgc keygen --id 1 > %s); then copy that same file to every host, which must all have the same keys", shellquote.Quote(path))
+		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: %s; then copy that same file to every host, which must all have the same keys", strings.Join(keyrecipe.FirstKey(path), " && "))
 	case errors.Is(err, fs.ErrPermission):
 		who := "this process's user"
 		if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs

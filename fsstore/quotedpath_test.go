@@ -30,13 +30,15 @@ func TestSuggestedCommandsQuotePaths(t *testing.T) {
 		missing := filepath.Join(parent, name)
 		for _, tc := range []struct {
 			what, cmd string // cmd: the command's text up to the path
+			suffix    string // what the path in the command adds to the missing one
 			open      func() error
 		}{
-			{"a missing store directory", "install -d -o USER -m 0700 ", func() error {
+			{"a missing store directory", "install -d -o USER -m 0700 ", "", func() error {
 				_, err := fsstore.Open(missing)
 				return err
 			}},
-			{"a missing keys file", "sessgc keygen --id 1 > ", func() error {
+			// Written beside it, then linked into place.
+			{"a missing keys file", "sessgc keygen --id 1 > ", ".new", func() error {
 				dir := filepath.Join(t.TempDir(), "store")
 				if err := os.Mkdir(dir, 0o700); err != nil {
 					t.Fatal(err)
@@ -59,20 +61,21 @@ func TestSuggestedCommandsQuotePaths(t *testing.T) {
 			// after the path (quoted, it is no shorter).
 			rest := msg[i+len(tc.cmd):]
 			j := -1
-			if len(rest) >= len(missing) {
-				j = strings.Index(rest[len(missing):], ")")
+			word := missing + tc.suffix
+			if len(rest) >= len(word) {
+				j = strings.Index(rest[len(word):], ")")
 			}
 			if j < 0 {
 				t.Fatalf("%s %q: no end to the suggestion in %q", tc.what, name, msg)
 			}
-			j += len(missing)
+			j += len(word)
 			out, err := exec.Command(sh, "-c", `printf '%s\0' `+rest[:j]+`; printf '%d' $#`, "sh").Output()
 			if err != nil {
 				t.Fatalf("%s %q: sh on %q: %v", tc.what, name, rest[:j], err)
 			}
 			// One word, the path: it, a NUL, and no other argument.
-			if got := string(out); got != missing+"\x000" {
-				t.Errorf("%s %q: the suggested command %q reads, to a shell, as %q, not the one path %q", tc.what, name, tc.cmd+rest[:j], got, missing)
+			if got := string(out); got != word+"\x000" {
+				t.Errorf("%s %q: the suggested command %q reads, to a shell, as %q, not the one path %q", tc.what, name, tc.cmd+rest[:j], got, word)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/testenv"
 )
 
@@ -43,6 +44,7 @@ func TestKeyRecipesKeepKeysOnFailure(t *testing.T) {
 		{"sessgc keygen --help", keygenRecipes},
 		{"docs/operations.md", operationsRecipes},
 		{"docs/security.md", securityRecipes},
+		{"fsstore's missing keys file error", fsstoreRecipes},
 	} {
 		t.Run(src.name, func(t *testing.T) {
 			t.Parallel() // each runs sessgc six times or so, on its own tmpfs
@@ -174,6 +176,25 @@ func securityRecipes(t *testing.T) keyRecipes {
 	}
 	t.Fatal("docs/security.md: no first key's command (sh -c '... sessgc keygen --id 1 ...') found")
 	return keyRecipes{}
+}
+
+// fsstoreRecipes returns the first key's command that fsstore.Open's
+// error suggests for a keys file that does not exist, for
+// /etc/sessfs/keys.
+func fsstoreRecipes(t *testing.T) keyRecipes {
+	t.Helper()
+	etc := filepath.Join(t.TempDir(), "etc", "sessfs")
+	dir := t.TempDir()
+	_, err := fsstore.Open(dir, fsstore.WithKeysFile(filepath.Join(etc, "keys")))
+	if err == nil {
+		t.Fatal("fsstore.Open with a keys file that does not exist: no error")
+	}
+	_, cmd, ok := strings.Cut(err.Error(), "as the user the app servers run as: ")
+	cmd, _, ok2 := strings.Cut(cmd, "; then copy")
+	if !ok || !ok2 || !strings.Contains(cmd, "keygen --id 1") {
+		t.Fatalf("fsstore.Open with a keys file that does not exist: %v; no first key's command found", err)
+	}
+	return keyRecipes{first: strings.ReplaceAll(cmd, etc, "/etc/sessfs")}
 }
 
 // fillBlocks fills the file system of path with a file at path, leaving

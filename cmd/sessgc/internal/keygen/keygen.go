@@ -5,12 +5,14 @@ package keygen
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/keyrecipe"
 )
 
 // KeygenOptions are the settings of keygen; flags bind to its fields.
@@ -45,8 +47,7 @@ others write.`,
 		Example: `  # First key, on one host (then copy the file to every host); ln
   # refuses to replace a keys file that exists, and a failed command (a
   # full disk) leaves none:
-  (umask 077; sessgc keygen --id 1 > /etc/sessfs/keys.new) &&
-    ln /etc/sessfs/keys.new /etc/sessfs/keys && rm /etc/sessfs/keys.new
+  ` + strings.Join(keyrecipe.FirstKey("/etc/sessfs/keys"), " &&\n    ") + `
 
   # Rotation, step 1, on one host: the new key AFTER the current ones
   # (then copy the file to every host); with && a failed command (a
