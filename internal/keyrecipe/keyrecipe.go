@@ -15,10 +15,9 @@ import "github.com/sessfs/sessfs/internal/shellquote"
 // itself left an empty one, which the store refuses and a run again
 // replaced. Paths are quoted for a POSIX shell.
 func FirstKey(path string) []string {
-	keys, tmp := shellquote.Quote(path), shellquote.Quote(path+".new")
 	return []string{
-		"(umask 077; sessgc keygen --id 1 > " + tmp + ")",
-		"ln " + tmp + " " + keys,
-		"rm " + tmp,
+		"(umask 077; sessgc keygen --id 1 > " + shellquote.Quote(path+".new") + ")",
+		"ln " + shellquote.Quote(path+".new") + " " + shellquote.Quote(path),
+		"rm " + shellquote.Quote(path+".new"),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // noiseRatio is how many times its p50 a baseline's p99 may be before the
@@ -168,7 +169,7 @@ func nextRun(t Target) string {
 	case t.Kind == "fs" && t.NFS:
 		return " To compare it with local disk in the same run, add a local directory: --dir /var/tmp/bench after this one (and --redis HOST:PORT to compare with Redis)."
 	case t.Kind == "redis":
-		return " To compare it with the shared mount and local disk in the same run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis " + t.Location + " (a directory on your mount first)."
+		return " To compare it with the shared mount and local disk in the same run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis " + shellquote.Quote(t.Location) + " (a directory on your mount first)."
 	}
 	return " To see what the shared mount costs, measure it against local disk in one run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench (a directory on your mount first; add --redis HOST:PORT to compare with Redis)."
 }

@@ -92,7 +92,7 @@ func checkStoreUser(ctx context.Context, dir, name, group string) error {
 		// install-cron while id waited.
 		return pass.Interrupted(ctx, fmt.Sprintf("while id -G %s listed the user's groups; nothing was written", name))
 	}
-	check := fmt.Sprintf("check with: id %s", name)
+	check := fmt.Sprintf("check with: id %s", shellquote.Quote(name))
 	if idErr == nil {
 		check = fmt.Sprintf("id -G %s does not list it either", name)
 	}
