@@ -71,6 +71,37 @@ func supervise() (code int, ok bool) {
 		b, _ := io.ReadAll(r) // until the child reports, or dies
 		reported <- strings.TrimSpace(string(b))
 	}()
+	return superviseWait(sig, reported, childProcess{cmd}), true
+}
+
+// child is the worker process as superviseWait acts on it.
+type child interface {
+	Signal(os.Signal) error
+	Kill() error
+	Wait() error
+}
+
+// childProcess is a started worker's command as a child.
+type childProcess struct{ cmd *exec.Cmd }
+
+func (c childProcess) Signal(s os.Signal) error { return c.cmd.Process.Signal(s) }
+func (c childProcess) Kill() error              { return c.cmd.Process.Kill() }
+func (c childProcess) Wait() error              { return c.cmd.Wait() }
+
+// superviseWait passes the first signal from sig on to the worker and
+// returns the exit code it reports on reported (what it wrote before its
+// report pipe closed), or, at a second Ctrl-C or SIGTERM, kills it and
+// returns at once. A report already there when that second signal comes
+// is the run's end: the worker wrote its summary and textfile before it
+// (see report), and saying it was killed before it wrote them, as when
+// the select took the signal first, contradicted the summary just above.
+func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
+	ended := func(rep string) int {
+		if code, err := strconv.Atoi(rep); err == nil {
+			return code
+		}
+		return unreported(c.Wait())
+	}
 	signalled := false
 	for {
 		select {
@@ -79,7 +110,12 @@ func supervise() (code int, ok bool) {
 				continue
 			}
 			if signalled {
-				cmd.Process.Kill()
+				select {
+				case rep := <-reported:
+					return ended(rep)
+				default:
+				}
+				c.Kill()
 				code := cmdutil.ExitInterrupted
 				if n, ok := s.(syscall.Signal); ok {
 					code = 128 + int(n)
@@ -87,15 +123,12 @@ func supervise() (code int, ok bool) {
 				// Said, as the worker cut short says nothing: a clean
 				// stop and one given up on must not look alike.
 				fmt.Fprintf(os.Stderr, "sessgc: a second %s: the worker process was killed before it stopped cleanly: no summary or textfile was written; every removal or rewrite is atomic, and the next run puts back a record it left aside; exit %d\n", cmdutil.SignalName(s), code)
-				return code, true
+				return code
 			}
 			signalled = true
-			cmd.Process.Signal(s)
+			c.Signal(s)
 		case rep := <-reported:
-			if c, err := strconv.Atoi(rep); err == nil {
-				return c, true
-			}
-			return unreported(cmd.Wait()), true
+			return ended(rep)
 		}
 	}
 }
