@@ -63,80 +63,104 @@ func testDeadlineReleasesStalledResponsesLock(t *testing.T, strategy lock.Strate
 		},
 	} {
 		t.Run(stall.name, func(t *testing.T) {
-			dir := t.TempDir()
-			host := func() (*fsstore.Store, *httpsession.Manager) {
-				// One stripe: every session shares the lock file, as
-				// two sessions of a stripe do on two hosts.
-				st, err := fsstore.Open(dir, fsstore.WithLockStripes(1), fsstore.WithLockStrategy(strategy), fsstore.WithDurability(fsstore.DurabilityNone))
-				if err != nil {
-					t.Fatal(err)
+			// The stalled handler must lock the session before its
+			// deadline: one that passed first (a loaded machine) left
+			// no lock to release, and the run showed nothing, as the
+			// code before the release at the deadline passed it too. It
+			// is run again with a later deadline.
+			for d := 100 * time.Millisecond; !stallPastDeadline(t, strategy, stall.request, stall.wait, d); d *= 4 {
+				if d > 10*time.Second {
+					t.Fatalf("the stalled handler never locked its session before a deadline of %v", d)
 				}
-				t.Cleanup(func() { st.Close() })
-				return st, httpsession.New(st, httpsession.WithLockTimeout(waitHang))
-			}
-			stA, mA := host()
-			_, mB := host()
-			ids := seedSessions(t, stA, 2)
-
-			entered := make(chan struct{}, 1)
-			putErr := make(chan error, 1)
-			routes := func(m *httpsession.Manager) http.Handler {
-				mux := http.NewServeMux()
-				mux.Handle("GET /", counter())
-				mux.HandleFunc("POST /stall", func(w http.ResponseWriter, r *http.Request) {
-					s := httpsession.FromContext(r.Context())
-					s.GetInt("n") // locks the session
-					entered <- struct{}{}
-					stall.wait(w, r)
-					putErr <- s.Put("n", 100)
-				})
-				sessions := m.Handler(mux)
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					d := waitHang
-					if r.URL.Path == "/stall" {
-						d = 100 * time.Millisecond
-					}
-					ctx, cancel := context.WithTimeout(r.Context(), d)
-					defer cancel()
-					sessions.ServeHTTP(w, r.WithContext(ctx))
-				})
-			}
-			srvA, srvB := serve(t, routes(mA)), serve(t, routes(mB))
-
-			conn, err := net.Dial("tcp", strings.TrimPrefix(srvA.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if _, err := fmt.Fprintf(conn, "POST /stall HTTP/1.1\r\n"+stall.request, ids[0]); err != nil {
-				t.Fatal(err)
-			}
-			<-entered
-
-			for _, tc := range []struct {
-				name, url, id string
-			}{
-				{"the same user on the same host", srvA.URL, ids[0]},
-				{"another user of the stripe on another host", srvB.URL, ids[1]},
-			} {
-				resp := call(t, client(t, srvA), "GET", tc.url, tc.id, nil)
-				if got := body(t, resp); resp.StatusCode != 200 || got != "2" {
-					t.Errorf("%s while a request stalls past its deadline: %d %q, want 200 \"2\"", tc.name, resp.StatusCode, got)
-				}
-			}
-
-			conn.Close()
-			select {
-			case err := <-putErr:
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("Put after the deadline, the lock released: %v, want context.DeadlineExceeded", err)
-				}
-			case <-time.After(waitHang):
-				t.Fatal("the stalled handler did not end when its client went away")
-			}
-			if rec, err := stA.Load(t.Context(), ids[0]); err != nil || compact(rec.Data) != `{"n":2}` {
-				t.Errorf("session after the stalled request: %v %s, want the next request's save", err, rec.Data)
 			}
 		})
 	}
+}
+
+// stallPastDeadline runs one case of TestDeadlineReleasesStalledResponsesLock
+// whose stalled request has the deadline d; shown is false when the deadline
+// passed before its handler locked the session.
+func stallPastDeadline(t *testing.T, strategy lock.Strategy, request string, wait func(w http.ResponseWriter, r *http.Request), d time.Duration) (shown bool) {
+	dir := t.TempDir()
+	host := func() (*fsstore.Store, *httpsession.Manager) {
+		// One stripe: every session shares the lock file, as
+		// two sessions of a stripe do on two hosts.
+		st, err := fsstore.Open(dir, fsstore.WithLockStripes(1), fsstore.WithLockStrategy(strategy), fsstore.WithDurability(fsstore.DurabilityNone))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st, httpsession.New(st, httpsession.WithLockTimeout(waitHang))
+	}
+	stA, mA := host()
+	_, mB := host()
+	ids := seedSessions(t, stA, 2)
+
+	entered := make(chan error, 1) // why the stalled handler could not lock the session; nil when it did
+	putErr := make(chan error, 1)
+	routes := func(m *httpsession.Manager) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("GET /", counter())
+		mux.HandleFunc("POST /stall", func(w http.ResponseWriter, r *http.Request) {
+			s := httpsession.FromContext(r.Context())
+			_, err := s.Get("n", new(int)) // locks the session
+			entered <- err
+			if err != nil {
+				return
+			}
+			wait(w, r)
+			putErr <- s.Put("n", 100)
+		})
+		sessions := m.Handler(mux)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			timeout := waitHang
+			if r.URL.Path == "/stall" {
+				timeout = d
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			sessions.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	srvA, srvB := serve(t, routes(mA)), serve(t, routes(mB))
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srvA.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "POST /stall HTTP/1.1\r\n"+request, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-entered; errors.Is(err, context.DeadlineExceeded) {
+		return false
+	} else if err != nil {
+		t.Fatalf("the stalled request's session: %v", err)
+	}
+
+	for _, tc := range []struct {
+		name, url, id string
+	}{
+		{"the same user on the same host", srvA.URL, ids[0]},
+		{"another user of the stripe on another host", srvB.URL, ids[1]},
+	} {
+		resp := call(t, client(t, srvA), "GET", tc.url, tc.id, nil)
+		if got := body(t, resp); resp.StatusCode != 200 || got != "2" {
+			t.Errorf("%s while a request stalls past its deadline: %d %q, want 200 \"2\"", tc.name, resp.StatusCode, got)
+		}
+	}
+
+	conn.Close()
+	select {
+	case err := <-putErr:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Put after the deadline, the lock released: %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(waitHang):
+		t.Fatal("the stalled handler did not end when its client went away")
+	}
+	if rec, err := stA.Load(t.Context(), ids[0]); err != nil || compact(rec.Data) != `{"n":2}` {
+		t.Errorf("session after the stalled request: %v %s, want the next request's save", err, rec.Data)
+	}
+	return true
 }
