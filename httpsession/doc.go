@@ -47,6 +47,12 @@
 // trickles, which the deadline does not end): no save can succeed after
 // the deadline, so the lock guards nothing, and what the request changed
 // and had not saved by then, or changes later, fails as after Release.
+// A save under way at the deadline is waited for, and on a file server
+// that stopped answering so is the write the request gave up on: nothing
+// is written under a lock given back. The deadline is that of the
+// request's context as it reaches the middleware: one a handler or an
+// inner middleware sets (other than [http.TimeoutHandler], which returns
+// at its timeout, ending the request) does not release the lock.
 //
 // A long handler (a report, a slow upstream call, a streamed download)
 // calls [Session.Release] once it has made its changes, like PHP's
