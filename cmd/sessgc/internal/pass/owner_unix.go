@@ -87,8 +87,11 @@ func storePermissions(dir string) []fsstore.Option {
 		mode |= fs.ModeSetgid
 	}
 	if file&0o060 != 0 {
+		// The directories' group bits too: fsstore refuses a process of
+		// a group-shared store that would make directories the group
+		// cannot enter (a cron umask of 0077 took g+x).
 		old := syscall.Umask(0)
-		syscall.Umask(old &^ int(file&0o060))
+		syscall.Umask(old &^ int(file&0o060|mode.Perm()&0o070))
 	}
 	return []fsstore.Option{fsstore.WithPermissions(file, mode)}
 }
