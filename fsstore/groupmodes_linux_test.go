@@ -44,7 +44,7 @@ func TestGroupStoreRefusesHostWithoutGroupAccess(t *testing.T) {
 			dir := filepath.Join(base, strings.ReplaceAll(tc.name, " ", "-"))
 			must(t, os.Mkdir(dir, 0o700))
 			must(t, os.Chown(dir, 0, group))
-			must(t, os.Chmod(dir, 0o2770))
+			must(t, os.Chmod(dir, os.ModeSetgid|0o770))
 			host := func(uid int, fileMode, dirMode, umk, idle, load, save string) *child {
 				return startChild(t, "modes", []string{"STORE_DIR=" + dir,
 					"STORE_FILE_MODE=" + fileMode, "STORE_DIR_MODE=" + dirMode, "STORE_UMASK=" + umk,

@@ -171,7 +171,7 @@ func TestSharedGroupStore(t *testing.T) {
 	if err := os.Chown(dir, 0, gid); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o2770); err != nil {
+	if err := os.Chmod(dir, os.ModeSetgid|0o770); err != nil {
 		t.Fatal(err)
 	}
 	s, err := fsstore.Open(dir, fsstore.WithPermissions(0o660, 0o2770), fsstore.WithKeys(k1), fsstore.WithDurability(fsstore.DurabilityNone))

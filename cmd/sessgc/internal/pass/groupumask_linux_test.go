@@ -22,7 +22,7 @@ func TestOpenGroupStoreUnderTightUmask(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o2770); err != nil {
+	if err := os.Chmod(dir, os.ModeSetgid|0o770); err != nil {
 		t.Fatal(err)
 	}
 	old := syscall.Umask(0o007)
