@@ -28,7 +28,8 @@ import (
 // (TestGroupStoreRefusesHostWithoutGroupAccess).
 //
 // The umask is judged where the system says what it is without changing
-// it (Linux: processUmask); elsewhere the modes asked for alone. A store
+// it (Linux: processUmask), and where it applies (not below a default
+// ACL); elsewhere the modes asked for alone. A store
 // opened WithReadOnly creates nothing and is not judged.
 func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 	if c.readOnly || runtime.GOOS == "windows" || top.Perm()&0o010 == 0 {
@@ -45,9 +46,11 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 		// the steps that follow.
 		return nil
 	}
-	di, err := os.Stat(filepath.Join(dir, DataDir))
+	data := filepath.Join(dir, DataDir)
+	di, err := os.Stat(data)
 	if errors.Is(err, fs.ErrNotExist) {
-		di, err = os.Stat(dir) // emptied: the next save makes it like this
+		data = dir // emptied: the next save makes it like this
+		di, err = os.Stat(data)
 	}
 	if err != nil || di.Mode().Perm()&0o070 != 0o070 {
 		// Group-writable files in directories the group cannot enter
@@ -55,6 +58,13 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 		return nil
 	}
 	umask, known := processUmask()
+	if known && hasDefaultACL(data) {
+		// The kernel applies a directory's default ACL in place of the
+		// umask to what is created in it (and its directories inherit
+		// it): a group shared through setfacl -d is not left out by a
+		// umask of 0022.
+		umask = 0
+	}
 	file, dirMode := c.fileMode&^umask, c.dirMode&^umask
 	if file&0o060 == 0o060 && dirMode&0o070 == 0o070 {
 		return nil

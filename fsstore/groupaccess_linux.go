@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // processUmask returns the process's umask, from /proc/self/status
@@ -29,4 +30,12 @@ func processUmask() (umask fs.FileMode, known bool) {
 		return fs.FileMode(n), true
 	}
 	return 0, false
+}
+
+// hasDefaultACL reports whether dir carries a default POSIX ACL, which the
+// kernel applies instead of the umask to the files and directories created
+// in it. A file system without ACLs has none.
+func hasDefaultACL(dir string) bool {
+	n, err := syscall.Getxattr(dir, "system.posix_acl_default", nil)
+	return err == nil && n > 0
 }
