@@ -361,7 +361,8 @@ func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { 
 // its data directory and its directory the group's) must create what the
 // group can use:
 // Open refuses one whose modes, or umask where the system tells it
-// (Linux), would leave the group's other users out, with an error
+// (Linux) and applies it (no default ACL), would leave the group's other
+// users out, with an error
 // matching ErrLayoutMismatch that names both, before it writes anything.
 func WithPermissions(file, dir fs.FileMode) Option {
 	return optionFunc(func(c *config) { c.fileMode, c.dirMode = file, dir })
