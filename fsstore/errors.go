@@ -109,8 +109,9 @@ var (
 	// ErrLayoutMismatch reports, from Open, a shard depth or lock stripe
 	// count asked for explicitly (WithShardDepth, WithLockStripes) that
 	// differs from the one the store was created with, or, in a store
-	// its group shares, modes (WithPermissions and the umask) under which
-	// this process would create files the group's other users cannot use.
+	// its group shares with other users, modes (WithPermissions and the
+	// umask) under which this process would create files the group's other
+	// users cannot use.
 	ErrLayoutMismatch = errors.New("store layout differs from the options")
 	// ErrClosed reports use of a closed Store.
 	ErrClosed = errors.New("store closed")

@@ -14,7 +14,8 @@ import (
 //
 // A store is shared by a group, which this process is in, when its marker
 // is group-writable, its data directory the group's to enter and write,
-// and its top directory the group's to enter: only a process opened
+// and its top directory the group's to enter, and shared with other users
+// when one of them owns the marker or the data directory: only a process opened
 // WithPermissions with such modes, under a umask that lets them through,
 // makes them so (markerMode), and sessgc takes the modes of what it
 // creates from those two. A host of another user of the group
@@ -55,6 +56,15 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 	if err != nil || di.Mode().Perm()&0o070 != 0o070 {
 		// Group-writable files in directories the group cannot enter
 		// or write: not shared, whatever the marker's mode says.
+		return nil
+	}
+	if !ownedByOther(mi, di) {
+		// Made by this user alone: modes that let the group in are no
+		// sign that another user's hosts use the store. Kubernetes'
+		// fsGroup makes a pod's volume so, and a one-user store made
+		// with the shared recipe looks the same; refusing its hosts for
+		// the default modes broke what worked
+		// (TestOneUsersGroupLookingStoreOpens).
 		return nil
 	}
 	umask, known := processUmask()

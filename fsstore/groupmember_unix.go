@@ -23,3 +23,15 @@ func inGroupOf(fi fs.FileInfo) bool {
 	groups, err := os.Getgroups()
 	return err == nil && slices.Contains(groups, gid)
 }
+
+// ownedByOther reports whether a file of fis belongs to a user other than
+// the process's effective one: a sign that other users' processes share
+// the store.
+func ownedByOther(fis ...fs.FileInfo) bool {
+	for _, fi := range fis {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+			return true
+		}
+	}
+	return false
+}

@@ -358,8 +358,8 @@ func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { 
 // The process umask still applies: give it no group bits (0007).
 //
 // Every process of a store its group shares (its marker group-writable,
-// its data directory and its directory the group's) must create what the
-// group can use:
+// its data directory and its directory the group's, the marker or the data
+// directory another user's) must create what the group can use:
 // Open refuses one whose modes, or umask where the system tells it
 // (Linux) and applies it (no default ACL), would leave the group's other
 // users out, with an error
