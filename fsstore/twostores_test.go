@@ -43,7 +43,8 @@ func TestTwoStoresOneDirectoryWaitForEachOther(t *testing.T) {
 				}
 				t.Fatalf("TryLock through the second store: %v, want ErrLocked", err)
 			}
-			err = lockWaitEnded(t, "Lock through the second store", func(ctx context.Context) error {
+			waiting := func() bool { return two.LockWaitersForTest() > 0 }
+			err = lockWaitEnded(t, "Lock through the second store", waiting, func(ctx context.Context) error {
 				l, err := two.Lock(ctx, b, fsstore.Exclusive)
 				if err == nil {
 					l.Unlock()

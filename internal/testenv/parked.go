@@ -1,0 +1,108 @@
+package testenv
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Parked reports how many goroutines are parked (in a select, a channel
+// operation, a lock or a sleep) in fn, a function's full name as a
+// traceback prints it ("github.com/sessfs/sessfs/lock.(*Table).acquire"):
+// the innermost frame of their stack outside the runtime and the sync
+// packages is fn's. A test that wants a wait under way before it ends the
+// wait's context polls it: a goroutine parked in the wait has reached it
+// with its context still live, where a short deadline may pass before the
+// goroutine runs at all, and the wait it ends then shows nothing.
+func Parked(fn string) int {
+	n := 0
+	for _, g := range strings.Split(stacks(), "\n\n") {
+		header, frames, _ := strings.Cut(g, "\n")
+		if !parkedState(header) {
+			continue
+		}
+		for _, line := range strings.Split(frames, "\n") {
+			if line == "" || line[0] == '\t' {
+				continue // a frame's file and line
+			}
+			if strings.HasPrefix(line, "runtime.") || strings.HasPrefix(line, "internal/") || strings.HasPrefix(line, "sync.") {
+				continue
+			}
+			if strings.HasPrefix(line, fn+"(") {
+				n++
+			}
+			break
+		}
+	}
+	return n
+}
+
+// parkedState reports whether a traceback's goroutine header
+// ("goroutine 7 [select, 2 minutes]:") says it waits for an event, not
+// that it runs, may run, or is in a system call (where it may be on its
+// way into a wait or out of one).
+func parkedState(header string) bool {
+	_, state, ok := strings.Cut(header, "[")
+	if !ok {
+		return false
+	}
+	state, _, _ = strings.Cut(state, "]")
+	state, _, _ = strings.Cut(state, ",")
+	switch {
+	case state == "select", state == "sleep", state == "semacquire",
+		strings.HasPrefix(state, "chan "), strings.HasPrefix(state, "sync."):
+		return true
+	}
+	return false
+}
+
+// stacks returns every goroutine's stack.
+func stacks() string {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// Deadline is a context whose deadline the test decides: it ends, with
+// context.DeadlineExceeded, when Expire is called, so that a wait under
+// test is ended once the test has seen it under way (see Parked), not by
+// a timer that may fire before the wait began. Its values are its
+// parent's; its parent's end does not end it.
+type Deadline struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+// NewDeadline returns a Deadline with parent's values.
+func NewDeadline(parent context.Context) *Deadline {
+	return &Deadline{Context: parent, done: make(chan struct{})}
+}
+
+// Deadline reports a deadline an hour away: code that bounds its own
+// waits by the context's deadline sees one, which the test's Expire
+// brings forward.
+func (d *Deadline) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
+
+// Done is closed by Expire.
+func (d *Deadline) Done() <-chan struct{} { return d.done }
+
+// Err is context.DeadlineExceeded once Expire was called, nil before.
+func (d *Deadline) Err() error {
+	select {
+	case <-d.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// Expire ends the context, as its deadline passing would.
+func (d *Deadline) Expire() { d.once.Do(func() { close(d.done) }) }
