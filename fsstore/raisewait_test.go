@@ -50,7 +50,7 @@ func TestRaiseWaitHonoursContext(t *testing.T) {
 
 	// It waits behind the first, for the raise's turn; its own deadline
 	// must end that wait.
-	waiting := func() bool { return testenv.Parked("github.com/sessfs/sessfs/fsstore.(*Store).ensureMaxIdle") > 0 }
+	waiting := testenv.ParkedAnew("github.com/sessfs/sessfs/fsstore.(*Store).ensureMaxIdle")
 	err = lockWaitEnded(t, "a save whose context ended, behind another save of the process that waits for the marker's lock", waiting, func(ctx context.Context) error {
 		return st.Save(ctx, &fsstore.Session{ID: idB, Data: []byte("b"), Idle: 3 * time.Hour})
 	})

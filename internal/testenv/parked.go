@@ -39,6 +39,14 @@ func Parked(fn string) int {
 	return n
 }
 
+// ParkedAnew returns a report of whether more goroutines are parked in fn
+// (see Parked) than are now: one started after the call has come to wait
+// there, whatever waits the process had before.
+func ParkedAnew(fn string) func() bool {
+	before := Parked(fn)
+	return func() bool { return Parked(fn) > before }
+}
+
 // parkedState reports whether a traceback's goroutine header
 // ("goroutine 7 [select, 2 minutes]:") says it waits for an event, not
 // that it runs, may run, or is in a system call (where it may be on its
@@ -106,3 +114,20 @@ func (d *Deadline) Err() error {
 
 // Expire ends the context, as its deadline passing would.
 func (d *Deadline) Expire() { d.once.Do(func() { close(d.done) }) }
+
+// WithValues returns a context that ends with d and has ctx's values (a
+// request's, say), so that one Expire can end a context made later.
+func (d *Deadline) WithValues(ctx context.Context) context.Context {
+	return valuesOf{d: d, vals: ctx}
+}
+
+// valuesOf is a Deadline with the values of another context.
+type valuesOf struct {
+	d    *Deadline
+	vals context.Context
+}
+
+func (c valuesOf) Deadline() (time.Time, bool) { return c.d.Deadline() }
+func (c valuesOf) Done() <-chan struct{}       { return c.d.Done() }
+func (c valuesOf) Err() error                  { return c.d.Err() }
+func (c valuesOf) Value(key any) any           { return c.vals.Value(key) }
