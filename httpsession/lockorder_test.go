@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -136,6 +137,10 @@ func TestOwnSessionCallsNeverWaitForThemselves(t *testing.T) {
 // lock, and the store's Lock of it waits for the request itself until its
 // context ends (ErrLocked), never for good; in Optimistic mode the
 // request holds none, and it does not wait.
+//
+// The Lock's deadline passes once it is seen waiting (testenv.Parked): a
+// timer's passed, on a loaded machine, before the Lock's first attempt,
+// and the error, without ErrLocked, showed nothing either way.
 func TestStoreLockOfOwnSessionInsideRequest(t *testing.T) {
 	for _, tc := range []struct {
 		mode    httpsession.Mode
@@ -152,52 +157,61 @@ func TestStoreLockOfOwnSessionInsideRequest(t *testing.T) {
 			defer st.Close()
 			m := httpsession.New(st, httpsession.WithMode(tc.mode), httpsession.WithLogger(slog.New(slog.DiscardHandler)))
 			id := seedSession(t, m, map[string]any{"n": 1})
-			var lockErr error
+			var (
+				lockErr error
+				waited  bool // the Lock was seen waiting before its deadline passed
+			)
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				httpsession.FromContext(r.Context()).GetInt("n") // the first use: Exclusive mode locks here
-				// A deadline that passed before the store's first
-				// attempt at the lock (a loaded machine can delay it
-				// past a short one) ends the Lock without ErrLocked and
-				// shows nothing either way: try a longer one.
-				for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
-					ctx, cancel := context.WithTimeout(r.Context(), d)
-					type locked struct {
-						lk  *fsstore.Locked
-						err error
-					}
-					got := make(chan locked, 1)
-					go func() {
-						lk, err := st.Lock(ctx, id, fsstore.Exclusive)
-						got <- locked{lk, err}
-					}()
+				ctx := testenv.NewDeadline(r.Context())
+				waits := testenv.ParkedAnew(lockAcquire)
+				type locked struct {
+					lk  *fsstore.Locked
+					err error
+				}
+				got := make(chan locked, 1)
+				go func() {
+					lk, err := st.Lock(ctx, id, fsstore.Exclusive)
+					got <- locked{lk, err}
+				}()
+				// Optimistic mode: the Lock returns without waiting.
+				for giveUp := time.Now().Add(time.Minute); !waited; waited = waits() {
 					select {
 					case l := <-got:
 						if lockErr = l.err; lockErr == nil {
 							l.lk.Unlock()
 						}
-					case <-time.After(d + waitHang):
-						// Waiting for good, for the request itself:
-						// returning lets the request release its lock.
-						lockErr = fmt.Errorf("still waiting %v after its %v deadline", waitHang, d)
-						go func() {
-							if l := <-got; l.err == nil {
-								l.lk.Unlock()
-							}
-						}()
-						cancel()
 						return
+					default:
 					}
-					cancel()
-					if !errors.Is(lockErr, context.DeadlineExceeded) || errors.Is(lockErr, fsstore.ErrLocked) {
-						return
+					if time.Now().After(giveUp) {
+						break
 					}
-					t.Logf("the %v deadline passed before the first attempt at the lock (%v): trying a longer one", d, lockErr)
+					time.Sleep(time.Millisecond) // polling for an event, bounded above
+				}
+				ctx.Expire()
+				select {
+				case l := <-got:
+					if lockErr = l.err; lockErr == nil {
+						l.lk.Unlock()
+					}
+				case <-time.After(waitHang):
+					// Waiting for good, for the request itself:
+					// returning lets the request release its lock.
+					lockErr = fmt.Errorf("still waiting %v after its deadline passed", waitHang)
+					go func() {
+						if l := <-got; l.err == nil {
+							l.lk.Unlock()
+						}
+					}()
 				}
 			}))
 			if resp := do(t, h, id); resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d, want 200", resp.StatusCode)
 			}
-			if tc.waitsOn && !(errors.Is(lockErr, fsstore.ErrLocked) && errors.Is(lockErr, context.DeadlineExceeded)) {
+			if tc.waitsOn && !waited {
+				t.Errorf("the store's Lock of the request's own session: %v, and not waiting a minute after it began; want it to wait until its context ends", lockErr)
+			} else if tc.waitsOn && !(errors.Is(lockErr, fsstore.ErrLocked) && errors.Is(lockErr, context.DeadlineExceeded)) {
 				t.Errorf("the store's Lock of the request's own session: %v; want the wait to end with the context", lockErr)
 			}
 			if !tc.waitsOn && lockErr != nil {

@@ -1,12 +1,14 @@
 package httpsession_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // waitHang is how long a test waits past a timeout or deadline that must
@@ -16,33 +18,24 @@ import (
 // the broken case takes to fail.
 const waitHang = 20 * time.Second
 
+// lockAcquire is the function a goroutine waiting for a lock held in this
+// process is parked in (testenv.Parked).
+const lockAcquire = "github.com/sessfs/sessfs/lock.(*Table).acquire"
+
 // TestTimeoutAnswerEndsLockWait: with the middleware around
 // http.TimeoutHandler, the handler's goroutine may be waiting for the
 // session's lock (held by a slow request of the same user) when the
 // timeout fires. The 503 must not wait for that wait, which the lock
 // timeout bounds, not TimeoutHandler: here the lock is held until the
 // answer has arrived, and the lock timeout is far longer than the test.
+//
+// The timeout fires once the handler's Get is seen waiting for the lock
+// (timedOutByTest). With a timer it fired, on a loaded machine, before
+// the Get began (the Get then read without the lock, and showed nothing)
+// or after it began and before it reached the wait, which the answer
+// then kept it from entering: that try passed whatever the package does
+// with a wait under way.
 func TestTimeoutAnswerEndsLockWait(t *testing.T) {
-	// The handler's Get must be waiting for the lock when the timeout
-	// fires. On a loaded machine a short timeout can fire before the
-	// handler's goroutine reaches the Get, which, after the error
-	// answer, reads without the lock (nothing more is saved) and
-	// succeeds: such a try proves nothing either way, so try again with
-	// a longer timeout.
-	for _, timeout := range []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, time.Second, 10 * time.Second} {
-		if timeoutEndsLockWait(t, timeout) {
-			return
-		}
-		t.Logf("the %v timeout fired before the handler's Get: trying a longer one", timeout)
-	}
-	t.Fatal("every timeout fired before the handler's Get")
-}
-
-// timeoutEndsLockWait runs one request of TestTimeoutAnswerEndsLockWait
-// under TimeoutHandler with timeout, and reports false if the handler's
-// Get began after the timeout's answer (it read without the lock).
-func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
-	t.Helper()
 	e := newEnv(t, nil, httpsession.WithLockTimeout(time.Hour))
 	id := mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
 	lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive) // a slow request of the same user
@@ -60,37 +53,67 @@ func timeoutEndsLockWait(t *testing.T, timeout time.Duration) bool {
 		var n int
 		found, getErr = httpsession.FromContext(r.Context()).Get("n", &n) // waits for the lock
 	})
-	h := e.m.Handler(http.TimeoutHandler(inner, timeout, "timeout"))
+	h, fire := timedOutByTest(inner)
 	answered := make(chan *http.Response, 1)
-	go func() { answered <- do(t, h, id) }()
-	wantTimeoutAnswer(t, answered, timeout, func() { lk.Unlock() }, "while the session's lock is held: the timeout's 503 waits for the handler's lock wait")
+	waits := testenv.ParkedAnew(lockAcquire)
+	go func() { answered <- do(t, e.m.Handler(h), id) }()
+	awaitLockWait(t, waits, answered, "the handler's Get")
+	fire()
+	wantTimeoutAnswer(t, answered, func() { lk.Unlock() }, "while the session's lock is held: the timeout's 503 waits for the handler's lock wait")
 	<-waiting
 	if getErr == nil {
-		// The lock is held throughout: a Get that waited for it cannot
-		// have succeeded. This one read without it, after the answer.
-		if !found {
-			t.Errorf("the handler's Get, after the timeout answer, did not find the saved value")
-		}
-		return false
+		t.Errorf("the handler's Get, waiting for the lock held throughout, succeeded (found %v) after the timeout answer", found)
 	}
-	return true
+}
+
+// timedOutByTest is http.TimeoutHandler around h with a timeout of its
+// own longer than any test, and a request context whose deadline passes
+// when the test calls fire: TimeoutHandler then answers its 503, as its
+// own timeout firing at that instant would. Only what TimeoutHandler
+// serves sees that deadline: a middleware around the handler it returns
+// has its request's context, as under a real timeout.
+func timedOutByTest(h http.Handler) (http.Handler, func()) {
+	d := testenv.NewDeadline(context.Background())
+	th := http.TimeoutHandler(h, time.Hour, "timeout")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		th.ServeHTTP(w, r.WithContext(d.WithValues(r.Context())))
+	}), d.Expire
+}
+
+// awaitLockWait waits until waits (testenv.ParkedAnew(lockAcquire), from
+// before the request) reports a wait for a lock held in this process
+// (what names the waiter), failing the test if the request's answer comes
+// first or none waits within a minute.
+func awaitLockWait(t *testing.T, waits func() bool, answered <-chan *http.Response, what string) {
+	t.Helper()
+	for giveUp := time.Now().Add(time.Minute); !waits(); {
+		select {
+		case resp := <-answered:
+			t.Fatalf("answered %d before %s waited for the lock", resp.StatusCode, what)
+		default:
+		}
+		if time.Now().After(giveUp) {
+			t.Fatalf("%s is not waiting for the lock a minute after the request began", what)
+		}
+		time.Sleep(time.Millisecond) // polling for an event, bounded above
+	}
 }
 
 // wantTimeoutAnswer waits for the answer to a request under
-// http.TimeoutHandler with timeout, and wants the timeout's 503. One still
-// missing waitHang after the timeout is a hang: release frees what the
+// http.TimeoutHandler whose timeout has fired, and wants the timeout's
+// 503. One still missing waitHang after is a hang: release frees what the
 // handler waits for, the answer is awaited, and the test fails, saying
 // why the answer waited (hang).
-func wantTimeoutAnswer(t *testing.T, answered <-chan *http.Response, timeout time.Duration, release func(), hang string) {
+func wantTimeoutAnswer(t *testing.T, answered <-chan *http.Response, release func(), hang string) {
 	t.Helper()
 	select {
 	case resp := <-answered:
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("status %d, want the timeout's 503", resp.StatusCode)
 		}
-	case <-time.After(timeout + waitHang):
+	case <-time.After(waitHang):
 		release()
 		<-answered
-		t.Fatalf("no answer %v after the %v timeout %s", waitHang, timeout, hang)
+		t.Fatalf("no answer %v after the timeout fired %s", waitHang, hang)
 	}
 }
