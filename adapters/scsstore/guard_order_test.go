@@ -1,13 +1,13 @@
 package scsstore_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/adapters/scsstore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // pauseAt is an Observer that, once armed, stops the first operation
@@ -47,8 +47,8 @@ func (p *pauseAt) Observe(e fsstore.Event) {
 // for a tombstone and its write, it holds the session's lock, and a Delete
 // waits for that lock rather than leave its tombstone to be overwritten: a
 // Delete there would let the Commit save the logged-out session again.
-// The Commit is stopped there by its own Load's event, not by timing; the
-// Delete's wait is bounded only because it must not end.
+// The Commit is stopped there by its own Load's event, not by timing, and
+// goes on once the Delete is seen waiting.
 func TestDeleteCannotEnterCommit(t *testing.T) {
 	p := newPauseAt(fsstore.OpLoad)
 	st, err := fsstore.Open(t.TempDir(), fsstore.WithObserver(p), fsstore.WithDurability(fsstore.DurabilityNone))
@@ -86,33 +86,28 @@ func TestDeleteCannotEnterCommit(t *testing.T) {
 	if !errors.Is(err, fsstore.ErrLocked) {
 		t.Fatal(err)
 	}
-	// A deadline that passed before the Delete's first attempt at the
-	// lock (a loaded machine can delay it past a short one) ends it
-	// without ErrLocked and shows nothing either way: try a longer one.
-	for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		deleted := make(chan error, 1)
-		go func() { deleted <- s.DeleteCtx(ctx, tok) }()
+	// The Delete waits for the lock (seen parked in the wait:
+	// testenv.Parked), and lands after the Commit once the Commit goes
+	// on. No deadline ends its wait: a short one passed, on a loaded
+	// machine, before its first attempt at the lock and showed nothing
+	// either way, and the Delete keeps only its caller's deadline (a log
+	// out outlives a client that hangs up), not an end the test decides.
+	waits := testenv.ParkedAnew("github.com/sessfs/sessfs/lock.(*Table).acquire")
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.Delete(tok) }()
+	for giveUp := time.Now().Add(time.Minute); !waits(); {
 		select {
-		case err = <-deleted:
-		case <-time.After(d + 20*time.Second):
-			// Only turns a hang into a failure: nothing is measured.
-			// The deferred release lets the Commit, then the Delete,
-			// end.
-			cancel()
-			t.Fatalf("the Delete during the Commit still waits 20s after its %v deadline: its wait for the lock does not end with its context", d)
+		case err := <-deleted:
+			if err == nil {
+				t.Fatal("a Delete completed between the Commit's look for a tombstone and its write")
+			}
+			t.Fatalf("the Delete during the Commit returned (%v) without waiting for the lock", err)
+		default:
 		}
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fsstore.ErrLocked) {
-			break
+		if time.Now().After(giveUp) {
+			t.Fatal("the Delete during the Commit is not waiting for the lock a minute after it began")
 		}
-		t.Logf("the %v deadline passed before the Delete's first attempt at the lock (%v): trying a longer one", d, err)
-	}
-	if err == nil {
-		t.Fatal("a Delete completed between the Commit's look for a tombstone and its write")
-	}
-	if !errors.Is(err, fsstore.ErrLocked) {
-		t.Fatalf("the Delete during the Commit: %v; want it to wait for the lock (ErrLocked)", err)
+		time.Sleep(time.Millisecond) // polling for an event, bounded above
 	}
 
 	released = true
@@ -120,13 +115,13 @@ func TestDeleteCannotEnterCommit(t *testing.T) {
 	if err := <-committed; err != nil {
 		t.Fatal(err)
 	}
-	if b, found := mustFind(t, s, tok); !found || string(b) != "page view" {
-		t.Fatalf("after the Commit: %q, %v; want its save", b, found)
+	if err := <-deleted; err != nil {
+		t.Fatalf("the Delete that waited for the Commit: %v", err)
 	}
-	// The log out after it wins, and a later commit of the page view's
-	// session writes nothing.
-	if err := s.Delete(tok); err != nil {
-		t.Fatal(err)
+	// The log out, after the Commit, wins, and a later commit of the page
+	// view's session writes nothing.
+	if _, found := mustFind(t, s, tok); found {
+		t.Fatal("the Delete that waited for the Commit left the session")
 	}
 	if err := s.Commit(tok, []byte("page view"), expiry); err != nil {
 		t.Fatal(err)
