@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // sweepOpts makes a record expire as soon as it is older than the store's
@@ -600,12 +601,43 @@ func TestSweepTinyRate(t *testing.T) {
 		}
 	})
 	t.Run("1e-20", func(t *testing.T) {
-		// The deadline only ends the wait for the second removal, which
-		// a working cap makes last centuries.
-		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		// The test ends the wait for the second removal, which a working
+		// cap makes last centuries, once it sees the sweep (one worker)
+		// in it. A deadline did before, and one that passed before the
+		// first removal left a sweep without a cap nothing to remove.
+		s := open(t)
+		sctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		if st, _ := open(t).Sweep(short, fsstore.SweepOptions{Rate: 1e-20}); st.Sessions > 1 {
-			t.Errorf("a sweep capped at 1e-20 removals a second removed %d sessions", st.Sessions)
+		waits := testenv.ParkedAnew("github.com/sessfs/sessfs/fsstore.(*limiter).reserve")
+		type result struct {
+			st  fsstore.SweepStats
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			st, err := s.Sweep(sctx, fsstore.SweepOptions{Rate: 1e-20})
+			done <- result{st, err}
+		}()
+		var r result
+		ended := false
+		for giveUp := time.Now().Add(time.Minute); !ended && !waits(); {
+			select {
+			case r = <-done:
+				ended = true // without waiting: the removals are counted below
+				continue
+			default:
+			}
+			if time.Now().After(giveUp) {
+				t.Fatal("the sweep neither ended nor waited for its second removal's turn within a minute")
+			}
+			time.Sleep(time.Millisecond) // polling for an event, bounded above
+		}
+		cancel()
+		if !ended {
+			r = <-done
+		}
+		if r.st.Sessions != 1 {
+			t.Errorf("a sweep capped at 1e-20 removals a second removed %d sessions (%v), want 1 before its wait for the next", r.st.Sessions, r.err)
 		}
 	})
 }
