@@ -646,8 +646,9 @@ func TestSweepTinyRate(t *testing.T) {
 // and never settled wait their turn under Rate as the other removals do,
 // whether they are removed (expired) or put back (live). At 1e-20 a
 // second the first goes at once and the second waits for good; the test
-// ends that wait once it has seen the first removal, so the sweep settles
-// one, not all.
+// ends that wait once it sees the sweep (one worker) in it, so the sweep
+// settles one, not all. Ended from the first settlement's callback, on
+// another goroutine, it raced the sweep's next look at its context.
 func TestSweepRateCountsAside(t *testing.T) {
 	for _, live := range []bool{false, true} {
 		t.Run(map[bool]string{false: "expired", true: "live"}[live], func(t *testing.T) {
@@ -675,16 +676,30 @@ func TestSweepRateCountsAside(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			settled := make(chan struct{}, 8)
+			waits := testenv.ParkedAnew("github.com/sessfs/sessfs/fsstore.(*limiter).reserve")
+			done := make(chan fsstore.SweepStats, 1)
 			go func() {
-				<-settled
-				cancel()
+				st, _ := s.Sweep(ctx, fsstore.SweepOptions{Rate: 1e-20})
+				done <- st
 			}()
-			s.SetSweepHooksForTest(func(oldpath, newpath string) error {
-				settled <- struct{}{}
-				return os.Link(oldpath, newpath)
-			}, nil, nil)
-			st, _ := s.Sweep(ctx, fsstore.SweepOptions{Rate: 1e-20, OnRemove: func(fsstore.Removal) { settled <- struct{}{} }})
+			var st fsstore.SweepStats
+			ended := false
+			for giveUp := time.Now().Add(time.Minute); !ended && !waits(); {
+				select {
+				case st = <-done:
+					ended = true // without waiting: the records settled are counted below
+					continue
+				default:
+				}
+				if time.Now().After(giveUp) {
+					t.Fatal("the sweep neither ended nor waited for its second settlement's turn within a minute")
+				}
+				time.Sleep(time.Millisecond) // polling for an event, bounded above
+			}
+			cancel()
+			if !ended {
+				st = <-done
+			}
 			if n := st.Sessions + st.Restored; n != 1 {
 				t.Errorf("a sweep capped at 1e-20 a second settled %d records left aside (%+v); want 1", n, st)
 			}
