@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/httpsession"
 	"github.com/sessfs/sessfs/internal/proctest"
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -40,37 +39,6 @@ func (g *saveGate) Observe(e fsstore.Event) {
 		close(g.saving)
 		<-g.release
 	})
-}
-
-// waitingIn reports whether a goroutine's innermost frame outside the
-// runtime and sync packages is fn's, and it waits there for a lock or a
-// channel (its traceback's header says so).
-func waitingIn(fn string) bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		lines := strings.Split(g, "\n")
-		if len(lines) < 2 || !strings.Contains(lines[0], "[sync.Mutex.Lock") && !strings.Contains(lines[0], "[semacquire") {
-			continue
-		}
-		for _, l := range lines[1:] {
-			if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "runtime.") || strings.HasPrefix(l, "sync.") || strings.HasPrefix(l, "internal/sync.") {
-				continue
-			}
-			if strings.HasPrefix(l, fn+"(") {
-				return true
-			}
-			break
-		}
-	}
-	return false
 }
 
 // TestDeadlineWaitsForSaveInFlight: a save that is under way when the
@@ -191,7 +159,7 @@ func testDeadlineWaitsForSaveInFlight(t *testing.T, strategy lock.Strategy, save
 		}
 		return true
 	}
-	for end := time.Now().Add(proctest.Deadline); held() && !waitingIn("github.com/sessfs/sessfs/httpsession.(*Session).expire"); {
+	for end := time.Now().Add(proctest.Deadline); held() && testenv.Parked("github.com/sessfs/sessfs/httpsession.(*Session).expire") == 0; {
 		if time.Now().After(end) {
 			close(gate.release)
 			t.Fatal("the release at the deadline was never seen waiting for the save under way")
