@@ -618,24 +618,7 @@ func TestSweepTinyRate(t *testing.T) {
 			st, err := s.Sweep(sctx, fsstore.SweepOptions{Rate: 1e-20})
 			done <- result{st, err}
 		}()
-		var r result
-		ended := false
-		for giveUp := time.Now().Add(time.Minute); !ended && !waits(); {
-			select {
-			case r = <-done:
-				ended = true // without waiting: the removals are counted below
-				continue
-			default:
-			}
-			if time.Now().After(giveUp) {
-				t.Fatal("the sweep neither ended nor waited for its second removal's turn within a minute")
-			}
-			time.Sleep(time.Millisecond) // polling for an event, bounded above
-		}
-		cancel()
-		if !ended {
-			r = <-done
-		}
+		r := sweepUntilItWaits(t, done, waits, cancel, "its second removal's")
 		if r.st.Sessions != 1 {
 			t.Errorf("a sweep capped at 1e-20 removals a second removed %d sessions (%v), want 1 before its wait for the next", r.st.Sessions, r.err)
 		}
@@ -682,27 +665,32 @@ func TestSweepRateCountsAside(t *testing.T) {
 				st, _ := s.Sweep(ctx, fsstore.SweepOptions{Rate: 1e-20})
 				done <- st
 			}()
-			var st fsstore.SweepStats
-			ended := false
-			for giveUp := time.Now().Add(time.Minute); !ended && !waits(); {
-				select {
-				case st = <-done:
-					ended = true // without waiting: the records settled are counted below
-					continue
-				default:
-				}
-				if time.Now().After(giveUp) {
-					t.Fatal("the sweep neither ended nor waited for its second settlement's turn within a minute")
-				}
-				time.Sleep(time.Millisecond) // polling for an event, bounded above
-			}
-			cancel()
-			if !ended {
-				st = <-done
-			}
+			st := sweepUntilItWaits(t, done, waits, cancel, "its second settlement's")
 			if n := st.Sessions + st.Restored; n != 1 {
 				t.Errorf("a sweep capped at 1e-20 a second settled %d records left aside (%+v); want 1", n, st)
 			}
 		})
 	}
+}
+
+// sweepUntilItWaits returns what a sweep capped to wait for turn (what
+// names it) sends on done, once waits sees the sweep waiting for it and
+// cancel has ended the wait, or once the sweep ended without waiting (a
+// sweep without the cap, whose result the caller counts).
+func sweepUntilItWaits[T any](t *testing.T, done <-chan T, waits func() bool, cancel func(), turn string) T {
+	t.Helper()
+	for giveUp := time.Now().Add(time.Minute); !waits(); {
+		select {
+		case r := <-done:
+			cancel()
+			return r
+		default:
+		}
+		if time.Now().After(giveUp) {
+			t.Fatalf("the sweep neither ended nor waited for %s turn within a minute", turn)
+		}
+		time.Sleep(time.Millisecond) // polling for an event, bounded above
+	}
+	cancel()
+	return <-done
 }
