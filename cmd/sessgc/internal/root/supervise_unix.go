@@ -95,12 +95,21 @@ func (c childProcess) Wait() error              { return c.cmd.Wait() }
 // is the run's end: the worker wrote its summary and textfile before it
 // (see report), and saying it was killed before it wrote them, as when
 // the select took the signal first, contradicted the summary just above.
+//
+// A pipe closed with no code is a worker that died without reporting:
+// its exit code is Wait's, which returns once its exit is complete. That
+// may take as long as the file server is away (the kernel's close of its
+// NFS files, the hang supervise is there for), so the wait goes on beside
+// the signals, and a second Ctrl-C or SIGTERM still gives up at once.
 func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
-	ended := func(rep string) int {
+	var waited chan error // nil until the worker died without reporting
+	ended := func(rep string) (code int, ok bool) {
 		if code, err := strconv.Atoi(rep); err == nil {
-			return code
+			return code, true
 		}
-		return unreported(c.Wait())
+		reported, waited = nil, make(chan error, 1)
+		go func() { waited <- c.Wait() }()
+		return 0, false
 	}
 	signalled := false
 	for {
@@ -112,7 +121,14 @@ func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
 			if signalled {
 				select {
 				case rep := <-reported:
-					return ended(rep)
+					if code, ok := ended(rep); ok {
+						return code
+					}
+				default:
+				}
+				select {
+				case err := <-waited:
+					return unreported(err)
 				default:
 				}
 				c.Kill()
@@ -128,7 +144,11 @@ func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
 			signalled = true
 			c.Signal(s)
 		case rep := <-reported:
-			return ended(rep)
+			if code, ok := ended(rep); ok {
+				return code
+			}
+		case err := <-waited:
+			return unreported(err)
 		}
 	}
 }
