@@ -87,6 +87,13 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 	if known && umask&0o070 != 0 {
 		own += fmt.Sprintf(" and umask %04o", uint32(umask))
 	}
-	return fmt.Errorf("fsstore: open %s: %w: the store is shared with its group (%s is mode %04o, group-writable), but this process would create records mode %04o and directories mode %04o (%s), which the group's other users could not use: their hosts would fail on the sessions, shard directories and lock files this one makes, and on the whole store once it rewrote %s with its own mode; give this process the modes of the store's other processes: fsstore.WithPermissions(0o660, 0o2770) and a umask of 0007 (UMask=0007 in a systemd unit)",
-		dir, ErrLayoutMismatch, marker, uint32(mi.Mode().Perm()), uint32(file), uint32(dirMode), own, MarkerFile)
+	// The advice is the store's own modes, as its marker and data
+	// directory have them (sessgc takes its modes from the same two).
+	storeDir := di.Mode().Perm()
+	keep := 0o777 &^ (mi.Mode().Perm() | storeDir) // the umask that lets both through
+	if di.Mode()&fs.ModeSetgid != 0 {
+		storeDir |= 0o2000
+	}
+	return fmt.Errorf("fsstore: open %s: %w: the store is shared with its group (%s is mode %04o, group-writable), but this process would create records mode %04o and directories mode %04o (%s), which the group's other users could not use: their hosts would fail on the sessions, shard directories and lock files this one makes, and on the whole store once it rewrote %s with its own mode; give this process the modes of the store's other processes: fsstore.WithPermissions(0o%o, 0o%o) and a umask that lets them through, %04o (UMask=%04o in a systemd unit, umask %04o in a container's entrypoint)",
+		dir, ErrLayoutMismatch, marker, uint32(mi.Mode().Perm()), uint32(file), uint32(dirMode), own, MarkerFile, uint32(mi.Mode().Perm()), uint32(storeDir), uint32(keep), uint32(keep), uint32(keep))
 }

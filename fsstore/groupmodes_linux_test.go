@@ -35,10 +35,13 @@ func TestGroupStoreRefusesHostWithoutGroupAccess(t *testing.T) {
 		fileMode, dirMode, umk string // host B's
 		refused                bool
 		says                   []string // what the refusal names
+		storeFile, storeDir    string   // host A's, the store's ("": 660, 2770)
 	}{
-		{"default modes", "600", "700", "007", true, []string{"0600", "0700", "0660", "WithPermissions"}},
-		{"umask 0022", "660", "2770", "022", true, []string{"0640", "umask", "0660"}},
-		{"same modes", "660", "2770", "007", false, nil},
+		{"default modes", "600", "700", "007", true, []string{"0600", "0700", "0660", "fsstore.WithPermissions(0o660, 0o2770)", "umask 0007"}, "", ""},
+		{"umask 0022", "660", "2770", "022", true, []string{"0640", "umask", "0660"}, "", ""},
+		{"same modes", "660", "2770", "007", false, nil, "", ""},
+		// The advice is the store's own modes, not a fixed pair.
+		{"default modes, store 664", "600", "700", "007", true, []string{"0664", "fsstore.WithPermissions(0o664, 0o2775)", "umask 0002"}, "664", "2775"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(base, strings.ReplaceAll(tc.name, " ", "-"))
@@ -52,7 +55,11 @@ func TestGroupStoreRefusesHostWithoutGroupAccess(t *testing.T) {
 					asUser(uint32(uid), group, binary), func(c *exec.Cmd) { c.Dir = base })
 			}
 			idA, idB := newID(t), newID(t)
-			a := host(userA, "660", "2770", "007", "", "", idA)
+			storeFile, storeDir := "660", "2770"
+			if tc.storeFile != "" {
+				storeFile, storeDir = tc.storeFile, tc.storeDir
+			}
+			a := host(userA, storeFile, storeDir, "002", "", "", idA)
 			a.Expect(t, "open ok")
 			a.Expect(t, "save ok")
 			a.Finish(t)
