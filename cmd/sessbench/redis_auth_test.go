@@ -184,3 +184,53 @@ func wantExit(t *testing.T, r result, code int, want string) {
 		t.Errorf("stderr %q, want it to say %q", r.stderr, want)
 	}
 }
+
+// TestRedisPasswordNotWanted: a password given for a Redis that has none,
+// in the URL or in REDISCLI_AUTH, is dropped by both subcommands alike,
+// which go on and say so, as redis-cli goes on after warning that its AUTH
+// was refused. run's client (go-redis) logs in with HELLO, which such a
+// server accepts, and went on without a word; http's (redigo) with AUTH,
+// which it refuses, and failed the run. Neither prints the password, in
+// its output, its errors or its chart.
+func TestRedisPasswordNotWanted(t *testing.T) {
+	addr := startRedis(t)
+	dir := t.TempDir()
+	runArgs := func(redisArg, plot string) []string {
+		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle", "--plot", plot,
+			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}
+	}
+	httpArgs := func(redisArg, plot string) []string {
+		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis", "--plot", plot,
+			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
+	}
+	url := "redis://:" + redisPassword + "@" + addr
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args func(redisArg, plot string) []string
+		addr string
+		note string
+	}{
+		{"run, URL", []string{"REDISCLI_AUTH="}, runArgs, url, "the password in the URL"},
+		{"http, URL", []string{"REDISCLI_AUTH="}, httpArgs, url, "the password in the URL"},
+		{"run, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, runArgs, addr, "the password in $REDISCLI_AUTH"},
+		{"http, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, httpArgs, addr, "the password in $REDISCLI_AUTH"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plot := filepath.Join(dir, strings.NewReplacer(" ", "", ",", "-", "$", "").Replace(tt.name)+".svg")
+			r := run(t, tt.env, tt.args(tt.addr, plot)...)
+			wantExit(t, r, 0, "")
+			want := "the server at " + addr + " has no password: going on without " + tt.note
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr %q, want it to say %q", r.stderr, want)
+			}
+			chart, err := os.ReadFile(plot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(r.stdout+r.stderr+string(chart), redisPassword) {
+				t.Errorf("the password is in the output or the chart:\n%s\n%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}

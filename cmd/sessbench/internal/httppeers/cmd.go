@@ -272,6 +272,9 @@ func runHTTP(ctx context.Context, o *Options) (err error) {
 		if err != nil {
 			return err
 		}
+		if p.Note != "" {
+			fmt.Fprintf(o.IO.ErrOut, "sessbench: %s\n", p.Note)
+		}
 		peers = append(peers, p)
 		cleanup.Add(p)
 	}

@@ -67,6 +67,10 @@ type Peer struct {
 	Desc    string
 	Handler http.Handler
 	close   func() error
+	// Note is what the person running the benchmark should be told of
+	// how the peer was opened ("" for nothing): a password its Redis has
+	// no use for, dropped (see redisaddr.WithoutPassword).
+	Note string
 	// fault, if set, returns the first failure of the peer's store that
 	// its handler answered with an error, nil before any: a request
 	// answered with an error is then not a result to count (see hot).
@@ -256,10 +260,13 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("scs-redis peer: %w", context.Cause(ctx))
 		}
-		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
-			bare := *srv
-			bare.Password, bare.PasswordFromEnv = "", false
-			return openSCSRedis(ctx, &bare, need, clients, answer, ttl)
+		if bare, note, ok := redisaddr.WithoutPassword(*srv, err); ok {
+			p, err := openSCSRedis(ctx, &bare, need, clients, answer, ttl)
+			if err != nil {
+				return nil, err
+			}
+			p.Note = note
+			return p, nil
 		}
 		return nil, fmt.Errorf("scs-redis peer: %w", redisaddr.Explain(*srv, err))
 	}

@@ -33,11 +33,28 @@ type Server struct {
 	Password string
 	DB       int  // logical database (SELECT), 0 by default
 	TLS      bool // rediss://: TLS, server certificate checked against the system roots
-	// PasswordFromEnv: Password came from PasswordEnv, not the address. A
-	// server with no password refuses it, and is then asked without one,
-	// as redis-cli goes on after warning (the variable may have been
-	// exported for another server).
+	// PasswordFromEnv: Password came from PasswordEnv, not the address.
 	PasswordFromEnv bool
+}
+
+// WithoutPassword returns srv without its password, and the note that
+// says so, when err is its server's refusal of a password it has none of
+// (see NoPasswordConfigured); ok is false for any other error. Both
+// clients then ask again without one, and the run goes on, as redis-cli
+// goes on after warning that its AUTH was refused: the password may be
+// in REDISCLI_AUTH for another server, or in a URL for a server that
+// no longer asks for one. The note never shows the password.
+func WithoutPassword(srv Server, err error) (bare Server, note string, ok bool) {
+	if srv.Password == "" || err == nil || !NoPasswordConfigured(err) {
+		return srv, "", false
+	}
+	from := "the URL"
+	if srv.PasswordFromEnv {
+		from = "$" + PasswordEnv
+	}
+	note = fmt.Sprintf("--redis: the server at %s has no password: going on without the password in %s", srv, from)
+	srv.Password, srv.PasswordFromEnv = "", false
+	return srv, note, true
 }
 
 // Parse reads host:port, redis://[[user]:password@]host[:port][/db] or the

@@ -626,6 +626,9 @@ func runRun(opts *RunOptions) (err error) {
 		if err != nil {
 			return cmdutil.Interrupted(ctx, err)
 		}
+		if note := t.Note(); note != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "sessbench: %s\n", note)
+		}
 		targets = append(targets, t)
 		cleanup.Add(t)
 	}

@@ -74,6 +74,23 @@ type Target struct {
 	// unwatch stops the watch on Open's context (see abort); false once
 	// it has run: the client is closed, or being closed.
 	unwatch func() bool
+	note    string // see Note
+}
+
+// Note is what the person running the benchmark should be told of how
+// the target was opened ("" for nothing): a password its server has no
+// use for, dropped (see redisaddr.WithoutPassword).
+func (t *Target) Note() string { return t.note }
+
+// reopen is Open of srv, bare of the password its server refused, with
+// note for Note.
+func reopen(ctx context.Context, name string, srv redisaddr.Server, note string, conns int, ttl, answer time.Duration) (*Target, error) {
+	t, err := Open(ctx, name, srv, conns, ttl, answer)
+	if err != nil {
+		return nil, err
+	}
+	t.note = note
+	return t, nil
 }
 
 // Open connects to srv with a pool big enough for conns concurrent clients
@@ -134,11 +151,23 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("--redis %s: %w", addr, context.Cause(ctx))
 		}
-		if srv.PasswordFromEnv && redisaddr.NoPasswordConfigured(err) {
-			srv.Password, srv.PasswordFromEnv = "", false
-			return Open(ctx, name, srv, conns, ttl, answer)
+		if bare, note, ok := redisaddr.WithoutPassword(srv, err); ok {
+			return reopen(ctx, name, bare, note, conns, ttl, answer)
 		}
 		return nil, redisaddr.Explain(srv, err)
+	}
+	if srv.Password != "" && srv.Username == "" {
+		// go-redis logs in with HELLO's AUTH as the default user, which a
+		// server without a password takes with any password; redigo
+		// (sessbench http's scs-redis peer) and redis-cli log in with
+		// AUTH, which it refuses. Asked the same, both subcommands drop
+		// such a password alike, and say so.
+		if err := c.Do(pctx, "AUTH", srv.Password).Err(); err != nil {
+			if bare, note, ok := redisaddr.WithoutPassword(srv, err); ok {
+				c.Close()
+				return reopen(ctx, name, bare, note, conns, ttl, answer)
+			}
+		}
 	}
 	t := &Target{name: name, addr: addr, c: c, prefix: "sessbench:" + hex.EncodeToString(b[:]) + ":", server: "redis", ttl: ttl, answer: answer}
 	if info, err := c.Info(pctx, "server").Result(); err == nil {
