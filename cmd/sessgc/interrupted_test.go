@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,13 +23,17 @@ import (
 // pipe was found closed mid-pass (TestStdoutClosed). Here every write
 // comes after the work, so no pass is stopped: the work is done (the run's
 // expired sessions are gone), and sessgc exits 141, as a command killed by
-// SIGPIPE would, saying on stderr what was lost.
+// SIGPIPE would, saying on stderr what was lost. The --textfile, written
+// before the report, records the sweep: exit code 0 and success, as
+// docs/operations.md says, for the store was swept; the lost report is
+// the process's exit code and stderr.
 func TestStdoutReaderGoneAtTheEnd(t *testing.T) {
 	st := newStore(t)
 	expired := st.save(3)
 	st.expire(expired...)
+	textfile := filepath.Join(t.TempDir(), "sessgc.prom")
 	for _, args := range [][]string{
-		{"run", "--dir", st.dir, "--json"},
+		{"run", "--dir", st.dir, "--json", "--textfile", textfile},
 		{"stats", "--dir", st.dir},
 		{"stats", "--dir", st.dir, "--json"},
 	} {
@@ -52,6 +57,16 @@ func TestStdoutReaderGoneAtTheEnd(t *testing.T) {
 	for _, id := range expired {
 		if _, err := os.Lstat(st.path(id)); !os.IsNotExist(err) {
 			t.Errorf("expired session after the run: %v, want it removed", err)
+		}
+	}
+	prom, err := os.ReadFile(textfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, metric := range []string{"sessgc_last_run_exit_code", "sessgc_last_run_success"} {
+		want := map[string]string{"sessgc_last_run_exit_code": "0", "sessgc_last_run_success": "1"}[metric]
+		if !regexp.MustCompile(`(?m)^` + metric + `\{[^}]*\} ` + want + `$`).Match(prom) {
+			t.Errorf("textfile of the run whose report was lost, want %s %s (the sweep's):\n%s", metric, want, prom)
 		}
 	}
 }
