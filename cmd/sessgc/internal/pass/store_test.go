@@ -6,12 +6,15 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestOpenStoreNoStore: only a missing or empty directory matches
@@ -109,8 +112,11 @@ func TestOpenStoreNoStore(t *testing.T) {
 
 // TestOpenStoreUnreadable: an empty store directory this user cannot list
 // or search is refused (exit 3), never taken for a missing store: sessgc
-// cannot know it is empty.
+// cannot know it is empty. As root (CI), it runs as uid 65534.
 func TestOpenStoreUnreadable(t *testing.T) {
+	if rerunUnprivileged(t, "TestOpenStoreUnreadable") {
+		return
+	}
 	for _, mode := range []os.FileMode{0, 0o300} {
 		t.Run(mode.String(), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
@@ -125,6 +131,61 @@ func TestOpenStoreUnreadable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rerunUnprivileged runs test name again in a child process as uid and
+// gid 65534 when this user reads a directory whatever its mode (root, or
+// a process with CAP_DAC_OVERRIDE), and reports whether it did; the test
+// then has nothing more to do. A test of what an unreadable directory
+// does skipped there, and CI runs as root: it now skips only where this
+// user can neither be held by modes nor run a process as another user,
+// and fails instead in CI (testenv.Root), where the child skipping too
+// is a failure as well.
+func rerunUnprivileged(t *testing.T, name string) bool {
+	t.Helper()
+	probe := t.TempDir()
+	if err := os.Chmod(probe, 0); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(probe)
+	os.Chmod(probe, 0o755)
+	if err != nil {
+		return false // modes hold this user
+	}
+	f.Close()
+	if os.Geteuid() != 0 {
+		testenv.Skip(t, testenv.Root, "this user (uid %d) reads a directory of mode 0, and is not root to run the test as another user", os.Geteuid())
+	}
+	// The test binary, and the temporary directories of the child, in a
+	// directory uid 65534 may enter: the go command's is root's, 0700.
+	dir, err := os.MkdirTemp("", "sessgc-unprivileged-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "test.bin")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as uid 65534: %v\n%s", name, err, out)
+	}
+	if strings.Contains(string(out), "--- SKIP") {
+		testenv.Skip(t, testenv.Root, "%s skipped as uid 65534 too:\n%s", name, out)
+	}
+	t.Logf("as uid 65534:\n%s", out)
+	return true
 }
 
 // chmod sets dir's mode, restores it at the end of the test (so that
