@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/proctest"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // statxRefusedEnv selects the child of TestStatxRefused and
@@ -37,13 +38,14 @@ var refusedSyscalls = map[string]uintptr{"statx": unix.SYS_STATX, "openat2": uni
 
 // runRefused runs the child that turns call away with errno, failing the
 // test unless the child works through it; it skips where no seccomp
-// filter can be installed.
+// filter can be installed, and fails there under SESSFS_REQUIRE_SECCOMP=1
+// (CI), where it skipped.
 func runRefused(t *testing.T, call string, errno syscall.Errno) {
 	dir := t.TempDir()
 	kid := proctest.Start(t, "TestStatxRefusedHelper", statxRefusedEnv, fmt.Sprintf("%s:%d", call, errno), []string{"STORE_DIR=" + dir})
 	if msg := kid.Expect(t, "filter "); strings.HasPrefix(msg, "filter refused: ") {
 		kid.Wait()
-		t.Skipf("cannot install a seccomp filter here: %s", strings.TrimPrefix(msg, "filter refused: "))
+		testenv.Skip(t, testenv.Seccomp, "cannot install a seccomp filter here: %s", strings.TrimPrefix(msg, "filter refused: "))
 	}
 	if err := kid.Wait(); err != nil {
 		t.Fatalf("child: %v; stderr:\n%s", err, kid.Stderr)

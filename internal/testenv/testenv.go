@@ -2,8 +2,9 @@
 // a Redis server, Chromium, the module cache) skip with a clear message on a
 // developer's machine, and fail instead where the environment promises it:
 // CI sets SESSFS_REQUIRE_ROOT=1, SESSFS_REQUIRE_REDIS=1,
-// SESSFS_REQUIRE_CHROMIUM=1, SESSFS_REQUIRE_GOMODULES=1, SESSFS_REQUIRE_PROMETHEUS=1 and
-// SESSFS_REQUIRE_PYTHON=1 (see .ci/run), so those tests can never be skipped there unnoticed.
+// SESSFS_REQUIRE_CHROMIUM=1, SESSFS_REQUIRE_GOMODULES=1, SESSFS_REQUIRE_PROMETHEUS=1,
+// SESSFS_REQUIRE_PYTHON=1 and SESSFS_REQUIRE_SECCOMP=1 (see .ci/run), so those tests
+// can never be skipped there unnoticed.
 package testenv
 
 import (
@@ -27,6 +28,11 @@ const (
 	// Python: python3, which runs the repository's Python scripts
 	// (scripts/bench-tables.py) and their self-tests.
 	Python = "SESSFS_REQUIRE_PYTHON"
+	// Seccomp: a process may install a seccomp filter of its own (Linux
+	// built with CONFIG_SECCOMP_FILTER, and no sandbox that refuses
+	// seccomp(2)), for the tests of a system call a container's profile
+	// turns away.
+	Seccomp = "SESSFS_REQUIRE_SECCOMP"
 )
 
 // Skip skips t with the message, or fails it when the environment variable
