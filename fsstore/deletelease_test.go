@@ -59,43 +59,27 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			a := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
-			b := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
-			id := newID(t)
-			mustSave(t, a, id, "old")
-			la, err := a.Lock(ctx, id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer la.Unlock()
+			s := newLostLock(t, nil)
+			dir, a, b, id, la := s.dir, s.a, s.b, s.id, s.la
 			if _, err := la.Load(ctx); err != nil {
 				t.Fatal(err)
 			}
-			var (
-				lb     *fsstore.Locked
-				actErr error
-			)
-			defer func() {
-				if lb != nil {
-					lb.Unlock()
-				}
-			}()
+			var actErr error
 			a.SetDeleteHookForTest(func(step string) {
 				switch step {
 				case "temp":
 					// Past the Delete's check: its lease is broken, and
 					// the next holder takes the lock and saves.
-					if lb = takeOverAndSave(t, dir, a, b, id, "B"); lb == nil {
+					if s.lb = takeOverAndSave(t, dir, a, b, id, "B"); s.lb == nil {
 						return
 					}
 				case "name":
-					if tc.act != nil && lb != nil {
-						actErr = tc.act(ctx, lb)
+					if tc.act != nil && s.lb != nil {
+						actErr = tc.act(ctx, s.lb)
 					}
 				}
 			})
-			err = la.Delete(ctx)
+			err := la.Delete(ctx)
 			a.SetDeleteHookForTest(nil)
 			if t.Failed() {
 				return
@@ -106,7 +90,7 @@ func TestLostLockDeleteKeepsNextHoldersRecord(t *testing.T) {
 			if !errors.Is(err, fsstore.ErrLockLost) || errors.Is(err, fsstore.ErrInDoubt) != tc.inDoubt {
 				t.Errorf("Delete under a lock lost before it removed anything: %v; want ErrLockLost, and ErrInDoubt %v", err, tc.inDoubt)
 			}
-			if err := lb.Unlock(); err != nil {
+			if err := s.lb.Unlock(); err != nil {
 				t.Errorf("next holder's Unlock: %v (its lease removed?)", err)
 			}
 			if tc.want == "" {
@@ -160,32 +144,18 @@ func TestLostLockDeleteErrorSaysWhatItDid(t *testing.T) {
 	for _, step := range []string{"again", "sweep aside"} {
 		t.Run(step, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			a := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
-			b := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
-			id := newID(t)
+			s := newLostLock(t, nil)
+			dir, a, b, id, la := s.dir, s.a, s.b, s.id, s.la
 			p := a.RecordPathForTest(id)
-			mustSave(t, a, id, "old")
-			la, err := a.Lock(ctx, id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer la.Unlock()
-			var lb *fsstore.Locked
-			defer func() {
-				if lb != nil {
-					lb.Unlock()
-				}
-			}()
 			at := "aside" // after the copy of the name was removed
 			if step == "sweep aside" {
 				at = "name check"
 			}
-			a.SetDeleteHookForTest(func(s string) {
-				if s != at {
+			a.SetDeleteHookForTest(func(hook string) {
+				if hook != at {
 					return
 				}
-				if lb = takeOverAndSave(t, dir, a, b, id, "B"); lb == nil {
+				if s.lb = takeOverAndSave(t, dir, a, b, id, "B"); s.lb == nil {
 					return
 				}
 				if step == "sweep aside" {
@@ -194,7 +164,7 @@ func TestLostLockDeleteErrorSaysWhatItDid(t *testing.T) {
 					}
 				}
 			})
-			err = la.Delete(ctx)
+			err := la.Delete(ctx)
 			a.SetDeleteHookForTest(nil)
 			if t.Failed() {
 				return
@@ -211,6 +181,43 @@ func TestLostLockDeleteErrorSaysWhatItDid(t *testing.T) {
 			mustLoad(t, b, id, "B")
 		})
 	}
+}
+
+// lostLock is the start of the tests of a Locked.Delete whose lease is
+// lost: two stores on one new directory with the lease strategy, a, whose
+// lock is lost, and b, the next holder's; a session, and a's lock on it.
+type lostLock struct {
+	dir  string
+	a, b *fsstore.Store
+	id   string
+	la   *fsstore.Locked // a's lock on id
+	lb   *fsstore.Locked // b's, once the test has it take the lock over
+}
+
+// newLostLock sets up a lostLock whose session seed puts in place before
+// a locks it (nil: a saves it, "old"). Both locks are unlocked when the
+// test ends, the next holder's first.
+func newLostLock(t *testing.T, seed func(a *fsstore.Store, id string)) *lostLock {
+	t.Helper()
+	dir := t.TempDir()
+	s := &lostLock{dir: dir, a: openDir(t, dir, fsstore.WithLockStrategy(lock.Lease)), b: openDir(t, dir, fsstore.WithLockStrategy(lock.Lease)), id: newID(t)}
+	if seed == nil {
+		mustSave(t, s.a, s.id, "old")
+	} else {
+		seed(s.a, s.id)
+	}
+	la, err := s.a.Lock(context.Background(), s.id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.la = la
+	t.Cleanup(func() {
+		if s.lb != nil {
+			s.lb.Unlock()
+		}
+		la.Unlock()
+	})
+	return s
 }
 
 // takeOverAndSave breaks a's lease on the session id in the store at dir,
@@ -259,34 +266,23 @@ func TestLostLockDeleteAtLastCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			a := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
-			b := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease))
-			id := newID(t)
-			if tc.file != nil {
+			s := newLostLock(t, func(a *fsstore.Store, id string) {
+				if tc.file == nil {
+					return
+				}
 				mustSave(t, a, id, "old")
 				p := a.RecordPathForTest(id)
 				if err := os.Rename(p, filepath.Join(filepath.Dir(p), tc.file(filepath.Base(p)))); err != nil {
 					t.Fatal(err)
 				}
-			}
-			la, err := a.Lock(ctx, id, fsstore.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer la.Unlock()
-			var lb *fsstore.Locked
-			defer func() {
-				if lb != nil {
-					lb.Unlock()
-				}
-			}()
+			})
+			dir, a, b, id, la := s.dir, s.a, s.b, s.id, s.la
 			a.SetDeleteHookForTest(func(step string) {
 				if step == "temp again" {
-					lb = takeOverAndSave(t, dir, a, b, id, "B")
+					s.lb = takeOverAndSave(t, dir, a, b, id, "B")
 				}
 			})
-			err = la.Delete(ctx)
+			err := la.Delete(ctx)
 			a.SetDeleteHookForTest(nil)
 			if t.Failed() {
 				return
