@@ -5,7 +5,6 @@ package root
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -47,6 +46,7 @@ func supervise() (code int, ok bool) {
 		return 0, false
 	}
 	defer r.Close()
+	defer w.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{w} // descriptor 3
@@ -66,12 +66,79 @@ func supervise() (code int, ok bool) {
 		return 0, false
 	}
 	w.Close()
-	reported := make(chan string, 1)
+	// Fd leaves the read end a plain blocking descriptor, which
+	// superviseWait alone reads (see pipeReport); r keeps it open.
+	return superviseWait(sig, newPipeReport(int(r.Fd())), childProcess{cmd}), true
+}
+
+// reportPipe is the worker's report pipe as superviseWait reads it.
+type reportPipe interface {
+	// Ready is closed once the pipe holds something to read: the report,
+	// or its end.
+	Ready() <-chan struct{}
+	// Read returns, without waiting, what is in the pipe now: the
+	// report (done), the pipe's end with no report (done, rep ""), or
+	// nothing yet (not done).
+	Read() (rep string, done bool)
+}
+
+// pipeReport is the read end of the report pipe. Its watcher only waits
+// for the pipe to be readable and never reads: superviseWait alone does,
+// so that what it finds in the pipe when it decides is what the worker
+// wrote before that instant. With a goroutine that read the report and
+// passed it on, a report written but not yet passed on was taken at a
+// second signal for none: a worker that had finished, its summary and
+// textfile written, was said to be killed before it wrote them.
+type pipeReport struct {
+	fd    int
+	ready chan struct{}
+}
+
+func newPipeReport(fd int) *pipeReport {
+	r := &pipeReport{fd: fd, ready: make(chan struct{})}
 	go func() {
-		b, _ := io.ReadAll(r) // until the child reports, or dies
-		reported <- strings.TrimSpace(string(b))
+		pollIn(fd, -1) // an error too says no more than Read will
+		close(r.ready)
 	}()
-	return superviseWait(sig, reported, childProcess{cmd}), true
+	return r
+}
+
+func (r *pipeReport) Ready() <-chan struct{} { return r.ready }
+
+// Read reads what the worker wrote: its exit code in one write of a
+// few bytes, which a pipe passes whole (a write of up to PIPE_BUF bytes
+// is atomic), so the first read has all of it.
+func (r *pipeReport) Read() (string, bool) {
+	if readable, err := pollIn(r.fd, 0); err != nil {
+		return "", true // a pipe that cannot be polled: no report to wait for
+	} else if !readable {
+		return "", false
+	}
+	var b [32]byte
+	n, err := unix.Read(r.fd, b[:])
+	for err == unix.EINTR {
+		n, err = unix.Read(r.fd, b[:])
+	}
+	if err != nil || n <= 0 {
+		return "", true // the end, or a pipe that cannot be read: no report
+	}
+	return strings.TrimSpace(string(b[:n])), true
+}
+
+// pollIn reports whether fd is readable (data, or its writers gone),
+// waiting at most timeout milliseconds (-1: for ever).
+func pollIn(fd, timeout int) (bool, error) {
+	for {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(p, timeout)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && p[0].Revents&unix.POLLNVAL != 0 {
+			err = unix.EBADF
+		}
+		return n > 0, err
+	}
 }
 
 // child is the worker process as superviseWait acts on it.
@@ -79,6 +146,10 @@ type child interface {
 	Signal(os.Signal) error
 	Kill() error
 	Wait() error
+	// Ended tells, without waiting or reaping, how the worker ended:
+	// known, with its wait status, once that is decided (see exitNow);
+	// reaped once Wait has reaped it, which then returns at once.
+	Ended() (ws syscall.WaitStatus, known, reaped bool)
 }
 
 // childProcess is a started worker's command as a child.
@@ -87,27 +158,38 @@ type childProcess struct{ cmd *exec.Cmd }
 func (c childProcess) Signal(s os.Signal) error { return c.cmd.Process.Signal(s) }
 func (c childProcess) Kill() error              { return c.cmd.Process.Kill() }
 func (c childProcess) Wait() error              { return c.cmd.Wait() }
+func (c childProcess) Ended() (syscall.WaitStatus, bool, bool) {
+	return exitNow(c.cmd.Process.Pid)
+}
 
 // superviseWait passes the first signal from sig on to the worker and
-// returns the exit code it reports on reported (what it wrote before its
-// report pipe closed), or, at a second Ctrl-C or SIGTERM, kills it and
-// returns at once. A report already there when that second signal comes
-// is the run's end: the worker wrote its summary and textfile before it
-// (see report), and saying it was killed before it wrote them, as when
-// the select took the signal first, contradicted the summary just above.
+// returns the exit code it reports on rep, or, at a second Ctrl-C or
+// SIGTERM, kills it and returns at once.
+//
+// What the second signal finds decides, not which of it and the report
+// the select took first: a report in the pipe by then is the run's end
+// (the worker wrote its summary and textfile before it, see report), and
+// saying it was killed before it wrote them contradicted the summary just
+// above; a worker that died without reporting, of a signal, is said to
+// have died so (137 for SIGKILL), not to have been killed by this
+// process, however far its Wait has got.
 //
 // A pipe closed with no code is a worker that died without reporting:
 // its exit code is Wait's, which returns once its exit is complete. That
 // may take as long as the file server is away (the kernel's close of its
 // NFS files, the hang supervise is there for), so the wait goes on beside
 // the signals, and a second Ctrl-C or SIGTERM still gives up at once.
-func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
-	var waited chan error // nil until the worker died without reporting
-	ended := func(rep string) (code int, ok bool) {
-		if code, err := strconv.Atoi(rep); err == nil {
+func superviseWait(sig <-chan os.Signal, rep reportPipe, c child) int {
+	ready, open := rep.Ready(), true // open: the pipe not yet read
+	var waited chan error            // nil until the worker died without reporting
+	// ended takes what the pipe held: the worker's code, or none, after
+	// which Wait tells how it ended.
+	ended := func(r string, _ bool) (code int, ok bool) {
+		ready, open = nil, false
+		if code, err := strconv.Atoi(r); err == nil {
 			return code, true
 		}
-		reported, waited = nil, make(chan error, 1)
+		waited = make(chan error, 1)
 		go func() { waited <- c.Wait() }()
 		return 0, false
 	}
@@ -118,33 +200,46 @@ func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
 			if signalled && s != os.Interrupt && s != syscall.SIGTERM {
 				continue
 			}
-			if signalled {
-				select {
-				case rep := <-reported:
-					if code, ok := ended(rep); ok {
+			if !signalled {
+				signalled = true
+				c.Signal(s)
+				continue
+			}
+			if open {
+				if r, done := rep.Read(); done {
+					if code, ok := ended(r, done); ok {
 						return code
 					}
-				default:
 				}
-				select {
-				case err := <-waited:
-					return unreported(err)
-				default:
-				}
+			}
+			code := cmdutil.ExitInterrupted
+			if n, ok := s.(syscall.Signal); ok {
+				code = 128 + int(n)
+			}
+			if waited == nil {
 				c.Kill()
-				code := cmdutil.ExitInterrupted
-				if n, ok := s.(syscall.Signal); ok {
-					code = 128 + int(n)
-				}
 				// Said, as the worker cut short says nothing: a clean
 				// stop and one given up on must not look alike.
 				fmt.Fprintf(os.Stderr, "sessgc: a second %s: the worker process was killed before it stopped cleanly: no summary or textfile was written; every removal or rewrite is atomic, and the next run puts back a record it left aside; exit %d\n", cmdutil.SignalName(s), code)
 				return code
 			}
-			signalled = true
-			c.Signal(s)
-		case rep := <-reported:
-			if code, ok := ended(rep); ok {
+			select {
+			case err := <-waited:
+				return unreported(err)
+			default:
+			}
+			switch ws, known, reaped := c.Ended(); {
+			case reaped:
+				return unreported(<-waited) // Wait has it: no wait left
+			case known:
+				return unreportedStatus(ws, true, "")
+			}
+			c.Kill()
+			fmt.Fprintf(os.Stderr, "sessgc: a second %s: gave up on the worker process, which died before it reported how the run ended and whose exit has not completed (the kernel closing its files on a file server that does not answer?): no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", cmdutil.SignalName(s), code)
+			return code
+		case <-ready:
+			// Done: the pipe was readable, and only this reads it.
+			if code, ok := ended(rep.Read()); ok {
 				return code
 			}
 		case err := <-waited:
@@ -166,7 +261,22 @@ func superviseWait(sig <-chan os.Signal, reported <-chan string, c child) int {
 func unreported(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			return unreportedStatus(ws, ok, err.Error())
+		}
+	}
+	status := "exit status 0"
+	if err != nil {
+		status = err.Error()
+	}
+	return unreportedStatus(0, false, status)
+}
+
+// unreportedStatus is unreported of the wait status ws, if known; status
+// words it otherwise ("" for ws's own words).
+func unreportedStatus(ws syscall.WaitStatus, known bool, status string) int {
+	if known {
+		if ws.Signaled() {
 			sig := ws.Signal()
 			code := 128 + int(sig)
 			if slices.Contains(signals(), os.Signal(sig)) {
@@ -180,10 +290,9 @@ func unreported(err error) int {
 			fmt.Fprintf(os.Stderr, "sessgc: the worker process died of %s before it reported how the run ended: no summary or textfile was written; every removal or rewrite is atomic, and the next run goes on; exit %d\n", cause, code)
 			return code
 		}
-	}
-	status := "exit status 0"
-	if err != nil {
-		status = err.Error()
+		if status == "" {
+			status = fmt.Sprintf("exit status %d", ws.ExitStatus())
+		}
 	}
 	fmt.Fprintf(os.Stderr, "sessgc: the worker process crashed (%s) without reporting how the run ended: a bug in sessgc; exit %d\n", status, cmdutil.ExitCrashed)
 	return cmdutil.ExitCrashed

@@ -4,21 +4,44 @@ package root
 
 import (
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
+// fakeReport is a report pipe that holds rep (done: the report, or the
+// pipe's end), and is ready once ready is closed.
+type fakeReport struct {
+	ready chan struct{}
+	rep   string
+	done  bool
+}
+
+func newFakeReport() *fakeReport { return &fakeReport{ready: make(chan struct{})} }
+
+func (r *fakeReport) Ready() <-chan struct{} { return r.ready }
+func (r *fakeReport) Read() (string, bool)   { return r.rep, r.done }
+
+// set puts rep in the pipe, and the pipe's watcher sees it.
+func (r *fakeReport) set(rep string) {
+	r.rep, r.done = rep, true
+	close(r.ready)
+}
+
 // fakeChild is a worker that reports exit code 0 as soon as it is
 // signalled: it stopped cleanly, its summary written.
 type fakeChild struct {
-	reported chan string
+	reported *fakeReport
 	killed   bool
 }
 
-func (c *fakeChild) Signal(os.Signal) error { c.reported <- "0"; return nil }
+func (c *fakeChild) Signal(os.Signal) error { c.reported.set("0"); return nil }
 func (c *fakeChild) Kill() error            { c.killed = true; return nil }
 func (c *fakeChild) Wait() error            { return nil }
+func (c *fakeChild) Ended() (syscall.WaitStatus, bool, bool) {
+	return 0, false, false
+}
 
 // TestSecondSignalAfterReport: a second Ctrl-C that comes with the
 // worker's report, both there when the supervisor looks, is the end of a
@@ -32,7 +55,7 @@ func TestSecondSignalAfterReport(t *testing.T) {
 	for i := 0; i < 64; i++ {
 		sig := make(chan os.Signal, 2)
 		sig <- os.Interrupt
-		c := &fakeChild{reported: make(chan string, 1)}
+		c := &fakeChild{reported: newFakeReport()}
 		// The second signal is queued only once the first is passed on
 		// (and the report in): superviseWait reads the first alone.
 		first := &orderedChild{fakeChild: c, then: func() { sig <- syscall.SIGINT }}
@@ -74,29 +97,91 @@ func (c *stuckChild) Wait() error {
 	return nil
 }
 
+// Ended knows nothing of how the worker ended, as where its status cannot
+// be read before its exit completes (not Linux).
+func (c *stuckChild) Ended() (syscall.WaitStatus, bool, bool) { return 0, false, false }
+
 // TestSecondSignalWorkerExitStuck: a worker that died without reporting,
-// its exit stuck in the kernel, leaves a second Ctrl-C its meaning: the
-// supervisor gives up on it and exits at once, with the signal's code. It
-// waited for the worker's exit with no signal read meanwhile, and sessgc
-// hung, deaf to Ctrl-C, until the file server came back: the very hang
-// the supervisor is there to spare.
+// its exit stuck in the kernel and its status not known, leaves a second
+// Ctrl-C its meaning: the supervisor gives up on it and exits at once,
+// with the signal's code. It waited for the worker's exit with no signal
+// read meanwhile, and sessgc hung, deaf to Ctrl-C, until the file server
+// came back: the very hang the supervisor is there to spare. It says the
+// worker died, not that it was killed before it stopped cleanly.
 func TestSecondSignalWorkerExitStuck(t *testing.T) {
 	sig := make(chan os.Signal, 2)
-	reported := make(chan string, 1)
-	reported <- "" // the pipe closed with no exit code: the worker died
+	reported := newFakeReport()
+	reported.set("") // the pipe closed with no exit code: the worker died
 	c := &stuckChild{waiting: make(chan struct{}), exit: make(chan struct{})}
 	defer close(c.exit)
 	done := make(chan int, 1)
-	go func() { done <- superviseWait(sig, reported, c) }()
-	<-c.waiting
-	sig <- os.Interrupt
-	sig <- syscall.SIGINT
-	select {
-	case code := <-done:
-		if want := 128 + int(syscall.SIGINT); code != want || !c.killed {
-			t.Errorf("second Ctrl-C, the worker's exit stuck: exit %d, killed %v; want exit %d, killed", code, c.killed, want)
+	said := stderrOf(t, func() {
+		go func() { done <- superviseWait(sig, reported, c) }()
+		<-c.waiting
+		sig <- os.Interrupt
+		sig <- syscall.SIGINT
+		select {
+		case code := <-done:
+			if want := 128 + int(syscall.SIGINT); code != want || !c.killed {
+				t.Errorf("second Ctrl-C, the worker's exit stuck: exit %d, killed %v; want exit %d, killed", code, c.killed, want)
+			}
+		case <-time.After(time.Minute): // a hang detector only
+			t.Fatal("second Ctrl-C, the worker's exit stuck: the supervisor did not return: it waits for the worker's exit, reading no signal")
 		}
-	case <-time.After(time.Minute): // a hang detector only
-		t.Fatal("second Ctrl-C, the worker's exit stuck: the supervisor did not return: it waits for the worker's exit, reading no signal")
+	})
+	if want := "which died before it reported how the run ended and whose exit has not completed"; !strings.Contains(said, want) || strings.Contains(said, "killed before it stopped cleanly") {
+		t.Errorf("stderr %q, want %q and no word of a kill before a clean stop", said, want)
+	}
+}
+
+// writesReport is a worker that, signalled, writes its report (exit code
+// 0) to the report pipe w and closes it, then runs then.
+type writesReport struct {
+	w      *os.File
+	then   func()
+	killed bool
+}
+
+func (c *writesReport) Signal(os.Signal) error {
+	c.w.WriteString("0")
+	c.w.Close()
+	c.then()
+	return nil
+}
+func (c *writesReport) Kill() error { c.killed = true; return nil }
+func (c *writesReport) Wait() error { return nil }
+func (c *writesReport) Ended() (syscall.WaitStatus, bool, bool) {
+	return 0, false, false
+}
+
+// unwatched is a report pipe whose watcher has not run yet: it never
+// says the pipe is ready.
+type unwatched struct{ *pipeReport }
+
+func (unwatched) Ready() <-chan struct{} { return nil }
+
+// TestSecondSignalReportUnread: a second Ctrl-C that comes once the
+// worker wrote its report, but before the supervisor's reader of the
+// pipe passed it on, ends the run with the worker's code: the report is
+// read from the pipe when the signal comes. The reader, a goroutine
+// that read the pipe to its end and then passed the report on, had not
+// run, and the supervisor said the worker was killed before it wrote a
+// summary it had written (exit 130). The order is forced: the watcher
+// of the pipe never runs.
+func TestSecondSignalReportUnread(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sig := make(chan os.Signal, 2)
+	sig <- os.Interrupt
+	c := &writesReport{w: w, then: func() { sig <- syscall.SIGINT }}
+	var code int
+	said := stderrOf(t, func() {
+		code = superviseWait(sig, unwatched{&pipeReport{fd: int(r.Fd())}}, c)
+	})
+	if code != 0 || c.killed || said != "" {
+		t.Fatalf("second Ctrl-C with the report written, not yet read: exit %d, killed %v, stderr %q; want the worker's exit 0, no kill, nothing said", code, c.killed, said)
 	}
 }
