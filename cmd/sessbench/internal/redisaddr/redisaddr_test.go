@@ -1,6 +1,7 @@
 package redisaddr
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -172,4 +173,40 @@ func dialable(host string) bool {
 	return host != "" && !strings.ContainsFunc(host, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
 	})
+}
+
+// TestWithoutPassword: only a server's refusal of a password it has none
+// of (Redis 6 and later, and before 6) drops the password; the note says
+// where it came from, never what it is.
+func TestWithoutPassword(t *testing.T) {
+	const pw = "s3cret-pw"
+	refused6 := errors.New("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	refused5 := errors.New("ERR Client sent AUTH, but no password is set")
+	for _, tt := range []struct {
+		name string
+		srv  Server
+		err  error
+		note string // "" for not dropped
+	}{
+		{"URL, Redis 6", Server{Addr: "h:6379", Password: pw}, refused6, "--redis: the server at h:6379 has no password: going on without the password in the URL"},
+		{"URL, Redis 5", Server{Addr: "h:6379", Password: pw, DB: 2}, refused5, "--redis: the server at redis://h:6379/2 has no password: going on without the password in the URL"},
+		{"environment", Server{Addr: "h:6379", Password: pw, PasswordFromEnv: true}, refused6, "going on without the password in $REDISCLI_AUTH"},
+		{"wrong password", Server{Addr: "h:6379", Password: pw}, errors.New("WRONGPASS invalid username-password pair or user is disabled."), ""},
+		{"no password sent", Server{Addr: "h:6379"}, refused6, ""},
+		{"no error", Server{Addr: "h:6379", Password: pw}, nil, ""},
+	} {
+		bare, note, ok := WithoutPassword(tt.srv, tt.err)
+		if ok != (tt.note != "") || !strings.Contains(note, tt.note) {
+			t.Errorf("%s: %q, %v; want %q", tt.name, note, ok, tt.note)
+		}
+		if strings.Contains(note, pw) {
+			t.Errorf("%s: the note shows the password: %q", tt.name, note)
+		}
+		if ok && (bare.Password != "" || bare.PasswordFromEnv || bare.Addr != tt.srv.Addr || bare.DB != tt.srv.DB) {
+			t.Errorf("%s: %+v, want the server without its password", tt.name, bare)
+		}
+		if !ok && bare != tt.srv {
+			t.Errorf("%s: %+v, want the server as it was", tt.name, bare)
+		}
+	}
 }
