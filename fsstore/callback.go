@@ -40,6 +40,7 @@ const (
 	ownReadOnly                  // ObserveReadOnlyFS of a late write's end
 	ownOpenClose                 // Close of a store whose Open was given up on
 	ownKeysFile                  // ObserveKeysFile of a keys file's reload
+	ownKeyOrder                  // ObserveNewestKeyBehind of a judgement of the key order
 )
 
 // callback names the user's code c calls, as the log does.
@@ -55,6 +56,8 @@ func (c ownCall) callback() string {
 		return "Close"
 	case ownKeysFile:
 		return "ObserveKeysFile"
+	case ownKeyOrder:
+		return "ObserveNewestKeyBehind"
 	}
 	return "unknown"
 }
@@ -72,6 +75,8 @@ func (c ownCall) source() string {
 		return "prober"
 	case ownOpenClose:
 		return "open given up on"
+	case ownKeyOrder:
+		return "key order"
 	}
 	return "unknown"
 }

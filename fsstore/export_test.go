@@ -189,6 +189,13 @@ func WithKeysReadForTest(h KeysReadHooks) Option { return withKeysRead(h.interna
 // file every d, events or not.
 func WithKeysPollForTest(d time.Duration) Option { return withKeysPoll(d) }
 
+// WithKeyOrderPollForTest is withKeyOrderPoll: an application store reads
+// the records of its keys that had none every d, calling look (if not nil)
+// before each read.
+func WithKeyOrderPollForTest(d time.Duration, look func(id uint32)) Option {
+	return withKeyOrderPoll(d, look)
+}
+
 // KeysPoll is how often the keys file watcher reads the file, events or not.
 const KeysPoll = keysPoll
 

@@ -121,8 +121,10 @@ type config struct {
 	// variable) is an error rather than a store without encryption.
 	keysGiven     bool
 	keysFileGiven bool
-	keysRead      keysReadHooks // tests only: see withKeysRead
-	keysPoll      time.Duration // tests only: see withKeysPoll
+	keysRead      keysReadHooks   // tests only: see withKeysRead
+	keysPoll      time.Duration   // tests only: see withKeysPoll
+	keyOrderPoll  time.Duration   // tests only: see withKeyOrderPoll
+	keyOrderLook  func(id uint32) // tests only: see withKeyOrderPoll
 	// keysFileTrusted: WithKeysFileTrusted.
 	keysFileTrusted bool
 	observer        Observer

@@ -97,6 +97,9 @@ type Store struct {
 	// clock, Unix ns.
 	keyHad      keyHadCache
 	keyChecksAt atomic.Int64
+	// keyOrder is what an application store knows of the order in which
+	// its keys became newest (NewestKeyBehind).
+	keyOrder keyOrderState
 	// encrypted: the store is known to be encrypted, from the marker (at
 	// Open or a later re-read) or from an encrypted record met by a Load.
 	// Never cleared. markerLast is the outcome of the keyless store's
@@ -697,6 +700,10 @@ func (s *Store) finishOpen(root *rootDir, c *config, opened *bool) (*Store, erro
 			return nil, err
 		}
 	}
+	if kr := s.keys.Load(); kr != nil && c.vouches() {
+		s.judgeKeyOrder(kr)
+		s.watchKeyOrder()
+	}
 	*opened = true
 	return s, nil
 }
@@ -853,14 +860,15 @@ func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 // OnNFS reports whether the store is on an NFS mount.
 func (s *Store) OnNFS() bool { return s.nfs }
 
-// Close releases the store's resources: kept-open lock descriptors and the
-// keys file watch. Held locks stay held until unlocked. Calling Close again
+// Close releases the store's resources: kept-open lock descriptors, the
+// keys file watch and the rechecks of the key order (NewestKeyBehind). Held locks stay held until unlocked. Calling Close again
 // does nothing.
 //
 // A closed store is not read-only (ReadOnlyFS), has no open breaker
-// (Breaker) and no keys file change left unapplied (KeysFileUnapplied):
-// Close ends those states and reports their end to an Observer that
-// implements ReadOnlyFSObserver, BreakerObserver or KeysFileObserver, so
+// (Breaker), no keys file change left unapplied (KeysFileUnapplied) and no
+// newest key behind another (NewestKeyBehind): Close ends those states and
+// reports their end to an Observer that implements ReadOnlyFSObserver,
+// BreakerObserver, KeysFileObserver or NewestKeyObserver, so
 // that metrics kept from the reports, which other stores may share, no
 // longer count it.
 //
@@ -893,6 +901,7 @@ func (s *Store) Close() (err error) {
 		defer s.bnd.brk.shut()
 	}
 	defer s.endKeysFile()
+	defer s.endKeyOrder()
 	s.endReadOnly()
 	return nil
 }
@@ -916,14 +925,16 @@ func (s *Store) shut() error {
 	}
 }
 
-// release stops the keys file watch and closes the lock table and the
-// store's directory. The watch's goroutine may be in a reload, which
-// checks new keys against the store's directory: on a hung mount, only
-// as long as Close waits for the rest.
+// release stops the keys file watch and the key order's rechecks, and
+// closes the lock table and the store's directory. The watch's goroutine
+// may be in a reload, which checks new keys against the store's
+// directory, and the rechecks' in a read of a record: on a hung mount,
+// only as long as Close waits for the rest.
 func (s *Store) release() error {
 	if s.keysW != nil {
 		s.keysW.close()
 	}
+	s.stopKeyOrder()
 	var err error
 	if s.locks != nil {
 		err = s.locks.Close()
