@@ -302,7 +302,7 @@ func TestDashboardUnits(t *testing.T) {
 
 // countedRe matches the gauges that count a process's stores in a state
 // (stores may share one Observer), so that 2 is two of them.
-var countedRe = regexp.MustCompile(`\bsessfs_(?:breaker_open|read_only_fs|keys_file_unapplied)\b`)
+var countedRe = regexp.MustCompile(`\bsessfs_(?:breaker_open|read_only_fs|keys_file_unapplied|newest_key_behind)\b`)
 
 // TestDashboardCounts: a panel of a gauge that counts stores shows the
 // count, not on/off (Grafana's bool units show 2 as "On", like 1), maps no

@@ -26,7 +26,7 @@ import (
 )
 
 // Observer is an fsstore.Observer (a BreakerObserver, a
-// ReadOnlyFSObserver and a KeysFileObserver too) and a
+// ReadOnlyFSObserver, a KeysFileObserver and a NewestKeyObserver too) and a
 // prometheus.Collector. Several stores may
 // share one: its gauges count the stores in each state.
 //
@@ -43,6 +43,7 @@ type Observer struct {
 	breaker  prometheus.Gauge
 	readOnly prometheus.Gauge
 	keysFile prometheus.Gauge
+	behind   prometheus.Gauge
 }
 
 // New returns an Observer whose metrics are prefixed with namespace (may be
@@ -100,6 +101,10 @@ func New(namespace string) *Observer {
 		keysFile: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "keys_file_unapplied",
 			Help: "1 while the store's keys file (fsstore.WithKeysFile) holds a change that was not applied (unreadable, refused, invalid, or its new keys' check failing; the keys in use are the ones applied before), 0 once a read of it is applied; with several stores sharing this Observer, the number of them whose file is.",
+		}),
+		behind: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "sessfs", Name: "newest_key_behind",
+			Help: "1 while the store's newest key, the one it seals new sessions with, became newest before another key it holds, by the order the hosts record in the store (another host rotated to that key: this host's key set is stale; or the rotation was reverted on purpose), 0 otherwise; with several stores sharing this Observer, the number of them whose key is.",
 		}),
 	}
 	// Pre-create the counters alerts use, so that increase() sees the
@@ -304,6 +309,19 @@ func (o *Observer) ObserveKeysFile(unapplied bool) {
 	}
 }
 
+// ObserveNewestKeyBehind implements fsstore.NewestKeyObserver:
+// sessfs_newest_key_behind is 1 while the store seals new sessions under a
+// key that another host has rotated away from (see
+// fsstore.Store.NewestKeyBehind). It counts, as ObserveKeysFile does, so
+// that stores sharing one Observer add up.
+func (o *Observer) ObserveNewestKeyBehind(behind bool) {
+	if behind {
+		o.behind.Inc()
+	} else {
+		o.behind.Dec()
+	}
+}
+
 // Describe implements prometheus.Collector.
 func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.ops.Describe(ch)
@@ -314,6 +332,7 @@ func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.breaker.Describe(ch)
 	o.readOnly.Describe(ch)
 	o.keysFile.Describe(ch)
+	o.behind.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -326,4 +345,5 @@ func (o *Observer) Collect(ch chan<- prometheus.Metric) {
 	o.breaker.Collect(ch)
 	o.readOnly.Collect(ch)
 	o.keysFile.Collect(ch)
+	o.behind.Collect(ch)
 }

@@ -336,6 +336,10 @@ func TestStateGauges(t *testing.T) {
 			var _ fsstore.KeysFileObserver = o
 			o.ObserveKeysFile(on)
 		}},
+		{"sessfs_newest_key_behind", func(o *prom.Observer, on bool) {
+			var _ fsstore.NewestKeyObserver = o
+			o.ObserveNewestKeyBehind(on)
+		}},
 	} {
 		for _, tc := range []struct {
 			name    string
@@ -485,6 +489,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 	obs.ObserveBreaker(fsstore.BreakerClosed, fsstore.BreakerOpen)
 	obs.ObserveReadOnlyFS(true)
 	obs.ObserveKeysFile(true)
+	obs.ObserveNewestKeyBehind(true)
 	n := 0
 	for _, mf := range before {
 		for _, m := range mf.GetMetric() {
