@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -119,13 +120,20 @@ func (kr *keyring) recordNewest(dir string, perm os.FileMode) error {
 }
 
 // recordNewestListed is recordNewest, with last for lastKeyOrder.
-func (kr *keyring) recordNewestListed(dir string, perm os.FileMode, last func(string) (uint64, error)) error {
+func (kr *keyring) recordNewestListed(dir string, perm os.FileMode, last func(dir string, from uint64) (uint64, error)) error {
 	id, aead := kr.newest, kr.aeads[kr.newest]
 	_, err := keyBecameNewest(dir, id, aead)
 	if !errors.Is(err, errNoKeyOrder) {
 		return recordErr(id, err)
 	}
-	seq, err := last(dir)
+	// The numbers of this host's other keys are real: they authenticate.
+	var from uint64
+	for other, a := range kr.aeads {
+		if n, err := keyBecameNewest(dir, other, a); other != id && err == nil && n > from {
+			from = n
+		}
+	}
+	seq, err := last(dir, from)
 	if err != nil {
 		return recordErr(id, err)
 	}
@@ -203,16 +211,32 @@ func linkExcl(old, new string) error {
 // lastKeyOrder returns the largest number of the sequence taken, as far as
 // a listing of dir shows: one that lags (an NFS client's cached listing)
 // only makes the first links fail with EEXIST.
-func lastKeyOrder(dir string) (uint64, error) {
+//
+// Only numbers reached from from (a number known to be taken: a record
+// this host authenticated, or 0) by steps of keyOrderTries at most count.
+// The hosts take numbers one after another, so the sequence has no gaps
+// but the numbers someone removed; a name someone who has no key planted
+// far beyond it (.keyorder-18446744073709551615) made the sequence end
+// there, and no host could record a key as newest again. One planted
+// within reach only moves the sequence past it.
+func lastKeyOrder(dir string, from uint64) (uint64, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
-	var last uint64
+	var nums []uint64
 	for _, e := range ents {
-		if n, ok := keyOrderNumber(e.Name()); ok && n > last {
-			last = n
+		if n, ok := keyOrderNumber(e.Name()); ok && n > from {
+			nums = append(nums, n)
 		}
+	}
+	slices.Sort(nums)
+	last := from
+	for _, n := range nums {
+		if n-last > keyOrderTries {
+			break
+		}
+		last = n
 	}
 	return last, nil
 }

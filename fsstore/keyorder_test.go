@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,7 +197,7 @@ func TestKeyOrderTakenNumbersSkipped(t *testing.T) {
 func TestKeyOrderLostNumberStopsAtTheRecord(t *testing.T) {
 	dir := t.TempDir()
 	kr := testKeyring(t, 7)
-	stale := func(dir string) (uint64, error) {
+	stale := func(dir string, _ uint64) (uint64, error) {
 		for seq := uint64(1); seq < 70; seq++ {
 			if err := os.WriteFile(keyOrderPath(dir, seq), []byte("another host's"), 0o600); err != nil {
 				return 0, err
@@ -324,5 +325,43 @@ func TestRollbackGuardUnreadableKept(t *testing.T) {
 	}
 	if err := g.check(testKeyring(t, 1, 2), 2); errors.Is(err, errKeyOrderReported) || !errors.Is(err, ErrKeyOrderUnreadable) {
 		t.Errorf("another key set: %v; want judged afresh and reported", err)
+	}
+}
+
+// A number planted far beyond the sequence (by a writer of the mount,
+// who needs no key to name a file .keyorder-N) is not taken for the last
+// one: .keyorder-18446744073709551615 stopped every host from recording a
+// key as newest ("the sequence is at its end"), and with it the rekey's
+// order and the hosts' judgement of their newest key. Numbers within
+// keyOrderTries of the sequence are passed as before.
+func TestKeyOrderPlantedFarNumberSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		planted []uint64
+		want    uint64 // key 2's number, key 1's being 1
+	}{
+		{"at the end", []uint64{math.MaxUint64}, 2},
+		{"far", []uint64{1 << 40, 1<<40 + 1}, 2},
+		{"near, then far", []uint64{30, 90, 1 << 40}, 91},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			k1, k2 := testKeyring(t, 1), testKeyring(t, 2, 1)
+			k2.aeads[1], k2.ids[1] = k1.aeads[1], k1.ids[1]
+			if err := k1.recordNewest(dir, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range tc.planted {
+				if err := os.WriteFile(keyOrderPath(dir, n), []byte("planted"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := k2.recordNewest(dir, 0o600); err != nil {
+				t.Fatalf("key 2 made newest: %v", err)
+			}
+			if seq, err := keyBecameNewest(dir, 2, k2.aeads[2]); err != nil || seq != tc.want {
+				t.Errorf("key 2: number %d, %v; want %d", seq, err, tc.want)
+			}
+		})
 	}
 }
