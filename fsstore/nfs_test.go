@@ -1123,6 +1123,13 @@ var nfsRPCBudgets = []nfsBudget{
 	{"Load with cache, unchanged", 2},
 	{"Load with cache, other host wrote", 0},
 	{"Save", 4},
+	// A fresh ID each time, in a shard directory the host has used: the
+	// temp file's OPEN (a create, not exclusive), its WRITE and CLOSE, and
+	// the RENAME. What httpsession's first visit pays for its new session,
+	// under an ID it drew a moment ago that no one else can know: no lock
+	// and no look for a record at the name, which "CompareAndSwap, new
+	// session" pays for an ID that came from outside.
+	{"Save, new session", 4},
 	{"Touch", 1},
 	{"Lock+Load+Save+Unlock, own write", 11},
 	{"Lock+Load+Save+Unlock, other wrote", 14},
@@ -1212,6 +1219,7 @@ func nfsRPCA(t *testing.T) {
 	// IDs of no record, a fresh one each repetition, in id's shard
 	// directory; a host that serves the store has their lock stripes open.
 	create := nfsSCSTokens(s, id, "rpc-new", nfsRPCReps)
+	saveNew := nfsSCSTokens(s, id, "rpc-save-new", nfsRPCReps)
 	lockedOnly := nfsSCSTokens(s, id, "rpc-none", nfsRPCReps)
 	looked := nfsSCSTokens(s, id, "rpc-looked", nfsRPCReps)
 	deleted := nfsSCSTokens(s, id, "rpc-delete", nfsRPCReps)
@@ -1258,6 +1266,11 @@ func nfsRPCA(t *testing.T) {
 	}
 	for range nfsRPCReps {
 		m.measure("Save", func() error { return s.Save(ctx, sess) })
+	}
+	for _, fresh := range saveNew {
+		m.measure("Save, new session", func() error {
+			return s.Save(ctx, &fsstore.Session{ID: fresh, Data: []byte("new")})
+		})
 	}
 	for range nfsRPCReps {
 		m.measure("Touch", func() error { return s.Touch(ctx, id) })

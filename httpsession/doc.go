@@ -215,9 +215,12 @@
 //
 // Every write this package makes to a session is under the session's lock
 // (Exclusive mode's saves, deletes and Renew's marker) or by
-// Store.CompareAndSwap, which takes it. Exclusive mode relies on that when
-// it reads a session under its lock (fsstore.Locked.LoadIntoLockedOnly): a
-// record missing then is taken for gone without looking again. (The sweep
+// Store.CompareAndSwap, which takes it; the first save of a session made
+// with no lock held (a first visit's) is a Store.Save under an ID drawn
+// from fsstore.NewID a moment ago, which nobody can read before its cookie
+// goes out, after the save. Exclusive mode relies on that when it reads a
+// session under its lock (fsstore.Locked.LoadIntoLockedOnly): a record
+// missing then is taken for gone without looking again. (The sweep
 // is the exception, and the store handles it: it moves an expired record
 // aside without the lock and puts it back if it was renewed meanwhile, and
 // the read looks at that aside name and at the name once more.) On NFS a
@@ -231,9 +234,10 @@
 //
 // Code of your own that writes the sessions of this Manager must do the
 // same: Store.Lock and Locked.Save or Locked.Delete, or
-// Store.CompareAndSwap, never Store.Save, and no adapter without its lock
-// (gorillastore, or scsstore without its delete guard) on the same
-// sessions. Should another host save one without the lock while an
+// Store.CompareAndSwap, never Store.Save (but for a session's first save
+// under an ID fresh from fsstore.NewID, before the ID goes out), and no
+// adapter without its lock (gorillastore, or scsstore without its delete
+// guard) on the same sessions. Should another host save one without the lock while an
 // Exclusive request reads it, the request may find no session: it starts
 // empty, and a change it makes is saved as a new session under a fresh ID
 // (the record saved stays, but the cookie then names the new session).

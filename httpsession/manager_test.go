@@ -92,9 +92,9 @@ func mustCookie(t *testing.T, resp *http.Response) *http.Cookie {
 }
 
 // firstCookie makes a session through h and returns its cookie's value. A
-// first visit takes no lock anyone else holds, but under a short lock
-// timeout on a loaded machine its wait for the stripe can still end in a
-// 503 (Retry-After); such a try is repeated, until a deadline.
+// first visit takes no lock, but under a short lock timeout, which bounds
+// the commit too, a loaded machine can still answer it 503 (Retry-After);
+// such a try is repeated, until a deadline.
 func firstCookie(t *testing.T, h http.Handler) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

@@ -21,8 +21,9 @@ const httpRPCReps = 7
 
 // httpRPCBudgets are the NFS round trips of one request through the
 // middleware, each the sum of the store operations it makes (fsstore's
-// budgets, docs/benchmarks.md): a first visit that puts a value creates
-// its session by CompareAndSwap from version 0 (13); Exclusive mode reads
+// budgets, docs/benchmarks.md): a first visit that puts a value saves its
+// session under an ID it drew a moment ago with Store.Save, no lock and no
+// look (4; it was CompareAndSwap from version 0, 13); Exclusive mode reads
 // under the session's lock, a cookie naming a gone session taking the
 // record missing at the first look (Lock+LoadLockedOnly+Unlock, 8, where a
 // Load under the lock would look five times more, some 31 ms); a
@@ -37,8 +38,8 @@ const httpRPCReps = 7
 // Optimistic mode reads without the lock and keeps looking for a missing
 // record: logged for contrast.
 var httpRPCBudgets = []nfstest.Budget{
-	{Name: "first visit, Exclusive", Budget: 13},
-	{Name: "first visit, Optimistic", Budget: 13},
+	{Name: "first visit, Exclusive", Budget: 4},
+	{Name: "first visit, Optimistic", Budget: 4},
 	{Name: "gone session, Exclusive", Budget: 8},
 	{Name: "gone session, Optimistic", Budget: 0},
 	{Name: "read-modify-write, Exclusive", Budget: 12},

@@ -1165,10 +1165,24 @@ func (s *Session) commit(h http.Header) error {
 	return nil
 }
 
-// publish saves fresh, a record under an ID nobody else has, create-only (an
-// existing live record at the ID fails with ErrConflict, as a
-// CompareAndSwap from version 0 would). old is a lock the commit holds
-// besides the request's own, if any.
+// publish saves fresh, a record under an ID nobody else has. old is a lock
+// the commit holds besides the request's own, if any.
+//
+// A request holding no lock saves it with Store.Save: no lock, no look for
+// a record at the name. The ID was drawn from crypto/rand a moment ago and
+// goes out in the cookie only once the save returned, so no other request
+// or host can lock, read or write it before then, and no record can be at
+// its name, which is a hash of it (only an ID known beforehand could put
+// one there). The rename that publishes it then renames nothing aside (a
+// save over a record that a process holds open is two RENAMEs on NFS, the
+// gap Exclusive mode's reads under the lock assume no save leaves), and
+// nobody reads the ID before it lands. CompareAndSwap from version 0,
+// which this was, paid 9 of a first visit's 13 NFS round trips for
+// nothing: the stripe's LOCK, LOCKU and FREE_STATEID (and a wait behind
+// whoever held the stripe for another session), two GETATTRs of the
+// directory and three OPENs of no such file (the name, the sweep's and a
+// locked Delete's aside names), and the SETATTR of a fenced temp file's
+// exclusive create.
 //
 // A request holding a session's lock must not wait for another stripe's:
 // its holder may be another process (host) waiting for the stripe this
@@ -1180,12 +1194,13 @@ func (s *Session) commit(h http.Header) error {
 // this request (a change after the response started, by CompareAndSwap,
 // with the old ID's lock still held). A fresh ID on another stripe, tried
 // without waiting, would not do: taken free for the publish, it could be
-// busy for that later save. A request holding no lock blocks nobody and
-// may wait (CompareAndSwap).
+// busy for that later save. A request holding no lock takes none here (see
+// above); a later save of the record in it waits for the record's lock
+// (CompareAndSwap) holding no other.
 func (s *Session) publish(ctx context.Context, fresh *fsstore.Session, old *fsstore.Locked) (err error) {
 	held := cmp.Or(old, s.lk)
 	if held == nil {
-		return s.m.st.CompareAndSwap(ctx, fresh)
+		return s.m.st.Save(ctx, fresh)
 	}
 	id, err := held.NewIDSharingStripe()
 	if err != nil {

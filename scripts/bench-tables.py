@@ -773,6 +773,7 @@ FSSTORE_ROWS = [
     ("Load with cache, unchanged", "Load with cache (`WithCache`), record unchanged"),
     ("Load with cache, other host wrote", "Load with cache, other host wrote"),
     ("Save", "Save"),
+    ("Save, new session", "Save, new session"),
     ("Touch", "Touch"),
     ("Lock+Load+Save+Unlock, own write", "Lock+Load+Save+Unlock, own write"),
     ("Lock+Load+Save+Unlock, other wrote", "Lock+Load+Save+Unlock, other wrote"),
