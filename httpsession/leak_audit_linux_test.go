@@ -103,12 +103,12 @@ func TestLeakAudit(t *testing.T) {
 			s.Put("n", 5)
 			arm()
 		}},
-		{name: "commit/Observer panics at the renewed record's save", op: fsstore.OpLoad, nth: 1, handler: func(s *httpsession.Session, arm func()) {
+		{name: "commit/Observer panics at the renewed record's save", op: fsstore.OpSave, nth: 1, handler: func(s *httpsession.Session, arm func()) {
 			s.GetInt("n")
 			if err := s.Renew(); err != nil {
 				panic(err)
 			}
-			arm() // the fresh record's look before its save
+			arm() // the fresh record's save, under its lock, before the old one's marker
 		}},
 		{name: "Hijack/Observer panics at the save", op: fsstore.OpSave, nth: 1, hijack: true, handler: func(s *httpsession.Session, arm func()) {
 			s.Put("n", 5)
