@@ -234,3 +234,42 @@ func TestRedisPasswordNotWanted(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisPasswordNotEchoed: a server that cannot take the password in
+// the way a client sends it answers that it does not know the command,
+// and Redis 6.2 and later quote the command's first arguments in that
+// answer ("ERR unknown command 'AUTH', with args beginning with:
+// 'PASSWORD'"): sessbench printed that answer, the password in it. Here
+// AUTH and HELLO are disabled (rename-command to ""), as some managed
+// Redis services disable commands: http's client (redigo) logs in with
+// AUTH, run's (go-redis) with HELLO, then AUTH.
+func TestRedisPasswordNotEchoed(t *testing.T) {
+	addr := startRedisWith(t, []string{"--rename-command", "AUTH", "", "--rename-command", "HELLO", ""}, nil)
+	runArgs := func(redisArg string) []string {
+		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle",
+			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}
+	}
+	httpArgs := func(redisArg string) []string {
+		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
+			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
+	}
+	url := "redis://:" + redisPassword + "@" + addr
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"run, URL", []string{"REDISCLI_AUTH="}, runArgs(url)},
+		{"run, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, runArgs(addr)},
+		{"http, URL", []string{"REDISCLI_AUTH="}, httpArgs(url)},
+		{"http, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, httpArgs(addr)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.env, tt.args...)
+			wantExit(t, r, 1, "the server has no AUTH command")
+			if strings.Contains(r.stdout+r.stderr, redisPassword) {
+				t.Errorf("the password is in the output:\n%s\n%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -216,6 +216,7 @@ func (s Server) TLSConfig() *tls.Config {
 // Explain words a failure to reach or log in to srv for the person running
 // the benchmark.
 func Explain(srv Server, err error) error {
+	err = hidePassword(srv, err)
 	addr, msg := srv.String(), err.Error()
 	switch {
 	case strings.Contains(msg, "max number of clients reached"):
@@ -226,6 +227,8 @@ func Explain(srv Server, err error) error {
 		return fmt.Errorf("--redis %s: the server wants a password: set %s, or give it in the URL (redis://:PASSWORD@HOST:PORT): %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "ERR invalid password"):
 		return fmt.Errorf("--redis %s: the server refused the user name or password: %w", addr, err)
+	case srv.Password != "" && (strings.Contains(strings.ToLower(msg), "unknown command 'auth'")):
+		return fmt.Errorf("--redis %s: the server has no AUTH command (disabled or renamed there) to log in with: leave the password out (%s, or in the URL): %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "ERR DB index"), strings.HasPrefix(msg, "ERR invalid DB index"):
 		return fmt.Errorf("--redis %s: no such database on the server: %w", addr, err)
 	}
@@ -249,6 +252,38 @@ func Explain(srv Server, err error) error {
 	}
 	return fmt.Errorf("--redis %s: %w", addr, err)
 }
+
+// hidePassword returns err with srv's password hidden from its words,
+// which can quote it: Redis 6.2 and later answer a command they do not
+// know (AUTH or HELLO disabled, or renamed, as some managed services do)
+// with its first arguments, "ERR unknown command 'AUTH', with args
+// beginning with: 'PASSWORD'", cut at 128 bytes and with its line breaks
+// made spaces, so that the password may be there only in part or
+// altered: the quoted arguments, always the client's own, are left out
+// whole.
+func hidePassword(srv Server, err error) error {
+	msg := err.Error()
+	hidden := msg
+	if i := strings.Index(hidden, ", with args beginning with:"); i >= 0 {
+		hidden = hidden[:i]
+	}
+	if srv.Password != "" {
+		hidden = strings.ReplaceAll(hidden, srv.Password, "[password]")
+	}
+	if hidden == msg {
+		return err
+	}
+	return &hiddenError{msg: hidden, err: err}
+}
+
+// hiddenError is err, as errors.Is and As see it, said as msg.
+type hiddenError struct {
+	msg string
+	err error
+}
+
+func (e *hiddenError) Error() string { return e.msg }
+func (e *hiddenError) Unwrap() error { return e.err }
 
 // notRESP reports whether msg is a Redis client's error for an answer
 // that is not in Redis's protocol: go-redis's, or redigo's, whose

@@ -2,6 +2,7 @@ package redisaddr
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -207,6 +208,41 @@ func TestWithoutPassword(t *testing.T) {
 		}
 		if !ok && bare != tt.srv {
 			t.Errorf("%s: %+v, want the server as it was", tt.name, bare)
+		}
+	}
+}
+
+// TestExplainHidesPassword: a server's answer that quotes the password,
+// whole, cut short, or with its line breaks made spaces, is explained
+// without it; errors.Is still sees the client's error.
+func TestExplainHidesPassword(t *testing.T) {
+	long := strings.Repeat("0123456789abcdef", 10) // 160 bytes
+	quoted := func(cmd, args string) error {
+		return fmt.Errorf("dial: %w", errors.New("ERR unknown command '"+cmd+"', with args beginning with: "+args))
+	}
+	for _, tt := range []struct {
+		name string
+		pw   string
+		err  error
+		want string
+	}{
+		{"AUTH, whole", "s3cret-pw", quoted("AUTH", "'s3cret-pw' "), "the server has no AUTH command"},
+		{"auth, cut at 128 bytes", long, quoted("auth", "'"+long[:127]+"' "), "the server has no AUTH command"},
+		{"HELLO, a line break made a space", "s3cret\npw", quoted("HELLO", "'3' 'AUTH' 'default' 's3cret pw' "), "unknown command 'HELLO'"},
+		{"quoted elsewhere", "s3cret-pw", errors.New("ERR something about s3cret-pw"), "ERR something about [password]"},
+	} {
+		err := Explain(Server{Addr: "h:6379", Password: tt.pw}, tt.err)
+		msg := err.Error()
+		for _, part := range []string{tt.pw, tt.pw[:8], "s3cret pw"} {
+			if strings.Contains(msg, part) {
+				t.Errorf("%s: %q shows the password", tt.name, msg)
+			}
+		}
+		if !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %q, want it to say %q", tt.name, msg, tt.want)
+		}
+		if !errors.Is(err, errors.Unwrap(tt.err)) && !errors.Is(err, tt.err) {
+			t.Errorf("%s: errors.Is lost the client's error", tt.name)
 		}
 	}
 }
