@@ -227,7 +227,7 @@ func Explain(srv Server, err error) error {
 		return fmt.Errorf("--redis %s: the server wants a password: set %s, or give it in the URL (redis://:PASSWORD@HOST:PORT): %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "ERR invalid password"):
 		return fmt.Errorf("--redis %s: the server refused the user name or password: %w", addr, err)
-	case srv.Password != "" && (strings.Contains(strings.ToLower(msg), "unknown command 'auth'")):
+	case srv.Password != "" && unknownAuth(msg):
 		return fmt.Errorf("--redis %s: the server has no AUTH command (disabled or renamed there) to log in with: leave the password out (%s, or in the URL): %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "ERR DB index"), strings.HasPrefix(msg, "ERR invalid DB index"):
 		return fmt.Errorf("--redis %s: no such database on the server: %w", addr, err)
@@ -254,13 +254,13 @@ func Explain(srv Server, err error) error {
 }
 
 // hidePassword returns err with srv's password hidden from its words,
-// which can quote it: Redis 6.2 and later answer a command they do not
-// know (AUTH or HELLO disabled, or renamed, as some managed services do)
-// with its first arguments, "ERR unknown command 'AUTH', with args
-// beginning with: 'PASSWORD'", cut at 128 bytes and with its line breaks
-// made spaces, so that the password may be there only in part or
-// altered: the quoted arguments, always the client's own, are left out
-// whole.
+// which can quote it: Redis answers a command it does not know (AUTH or
+// HELLO disabled, or renamed, as some managed services do) with its
+// first arguments, "ERR unknown command 'AUTH', with args beginning
+// with: 'PASSWORD'" (before 6.2, and in other servers, quoted with '`'),
+// cut at 128 bytes and with line breaks made spaces: the password may be
+// there only in part, or altered. The quoted arguments, always the
+// client's own, are left out whole.
 func hidePassword(srv Server, err error) error {
 	msg := err.Error()
 	hidden := msg
@@ -274,6 +274,13 @@ func hidePassword(srv Server, err error) error {
 		return err
 	}
 	return &hiddenError{msg: hidden, err: err}
+}
+
+// unknownAuth reports whether msg is a server's answer that it has no
+// AUTH command, in Redis 6.2's words or Redis 5's.
+func unknownAuth(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "unknown command 'auth'") || strings.Contains(msg, "unknown command `auth`")
 }
 
 // hiddenError is err, as errors.Is and As see it, said as msg.

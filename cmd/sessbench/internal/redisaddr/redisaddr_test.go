@@ -228,6 +228,7 @@ func TestExplainHidesPassword(t *testing.T) {
 	}{
 		{"AUTH, whole", "s3cret-pw", quoted("AUTH", "'s3cret-pw' "), "the server has no AUTH command"},
 		{"auth, cut at 128 bytes", long, quoted("auth", "'"+long[:127]+"' "), "the server has no AUTH command"},
+		{"Redis 5's words", "s3cret-pw", errors.New("ERR unknown command `AUTH`, with args beginning with: `s3cret-pw`, "), "the server has no AUTH command"},
 		{"HELLO, a line break made a space", "s3cret\npw", quoted("HELLO", "'3' 'AUTH' 'default' 's3cret pw' "), "unknown command 'HELLO'"},
 		{"quoted elsewhere", "s3cret-pw", errors.New("ERR something about s3cret-pw"), "ERR something about [password]"},
 	} {
