@@ -20,16 +20,17 @@ func exitNow(pid int) (ws syscall.WaitStatus, known, reaped bool) {
 		return 0, false, true
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	// Read before a Wait reaped the child, or the pid could have been
+	// another process's by then: the child still unreaped after the
+	// read, the pid was its own throughout. A read that failed as the
+	// child was reaped (no such file) is that reap too.
+	if isReaped(pid) {
+		return 0, false, true
+	}
 	if err != nil {
 		return 0, false, false
 	}
 	ws, known = exitingStatus(b)
-	// Read before a Wait reaped the child, or the pid could have been
-	// another process's by then: the child still unreaped after the
-	// read, the pid was its own throughout.
-	if isReaped(pid) {
-		return 0, false, true
-	}
 	return ws, known, false
 }
 
