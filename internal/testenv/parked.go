@@ -85,19 +85,34 @@ func stacks() string {
 // parent's; its parent's end does not end it.
 type Deadline struct {
 	context.Context
-	done chan struct{}
-	once sync.Once
+	done    chan struct{}
+	once    sync.Once
+	at      time.Time // the deadline until Expire: an hour after NewDeadline
+	expired time.Time // the instant of Expire, written before done is closed
 }
 
 // NewDeadline returns a Deadline with parent's values.
 func NewDeadline(parent context.Context) *Deadline {
-	return &Deadline{Context: parent, done: make(chan struct{})}
+	return &Deadline{Context: parent, done: make(chan struct{}), at: time.Now().Add(time.Hour)}
 }
 
-// Deadline reports a deadline an hour away: code that bounds its own
-// waits by the context's deadline sees one, which the test's Expire
-// brings forward.
-func (d *Deadline) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
+// Deadline reports a deadline an hour after NewDeadline, and once Expire
+// was called the instant it was: code that bounds its own waits by the
+// context's deadline sees one, which the test's Expire brings forward,
+// and code that reads it after (a commit bounded by its request's
+// deadline) finds it passed, as under a deadline that passed. It is fixed
+// from the start: a context derived from this one with a timeout of an
+// hour or more (http.TimeoutHandler's in a test) then keeps this one's
+// deadline, and reports its change, where one computed at each call
+// would come after the derived context's own, which would hide it.
+func (d *Deadline) Deadline() (time.Time, bool) {
+	select {
+	case <-d.done:
+		return d.expired, true
+	default:
+		return d.at, true
+	}
+}
 
 // Done is closed by Expire.
 func (d *Deadline) Done() <-chan struct{} { return d.done }
@@ -113,7 +128,12 @@ func (d *Deadline) Err() error {
 }
 
 // Expire ends the context, as its deadline passing would.
-func (d *Deadline) Expire() { d.once.Do(func() { close(d.done) }) }
+func (d *Deadline) Expire() {
+	d.once.Do(func() {
+		d.expired = time.Now()
+		close(d.done)
+	})
+}
 
 // WithValues returns a context that ends with d and has ctx's values (a
 // request's, say), so that one Expire can end a context made later.
