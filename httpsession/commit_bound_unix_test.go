@@ -57,7 +57,7 @@ func testCommitLockWaitIsBounded(t *testing.T, lockTimeout, deadline time.Durati
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	}))
-	id := firstCookie(t, h)
+	id := firstCookie(t, st)
 
 	// Another owner holds the only stripe: a second open file description
 	// of its lock file, as another process would have.

@@ -94,7 +94,7 @@ func TestErrorAnswerHeaders(t *testing.T) {
 	}
 	run := func(t *testing.T, tt errorCase, withOuter bool) {
 		e := newEnv(t, nil, tt.opts...)
-		id := firstCookie(t, e.m.Handler(counter()))
+		id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
 		if tt.lockedOut {
 			lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
 			if err != nil {

@@ -84,7 +84,7 @@ func TestReleaseAfterFailedCommit(t *testing.T) {
 
 	t.Run("optimistic renew, old record's lock busy once", func(t *testing.T) {
 		e := newEnv(t, nil, httpsession.WithLockTimeout(50*time.Millisecond))
-		id := firstCookie(t, e.m.Handler(counter()))
+		id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
 		lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive) // another request's
 		if err != nil {
 			t.Fatal(err)

@@ -26,7 +26,7 @@ func TestHijackLoadErrorMessage(t *testing.T) {
 			mu.Unlock()
 			http.Error(w, "unavailable", httpsession.StatusCode(err))
 		}))
-	id := firstCookie(t, e.m.Handler(counter()))
+	id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
 	lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
 	if err != nil {
 		t.Fatal(err)

@@ -136,7 +136,7 @@ func TestLeakAudit(t *testing.T) {
 				wait = 20 * time.Millisecond
 			}
 			e := newEnv(t, []fsstore.Option{fsstore.WithObserver(obs)}, httpsession.WithLockTimeout(wait))
-			id := firstCookie(t, e.m.Handler(counter()))
+			id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
 			var held *fsstore.Locked
 			if tc.holdFirst {
 				var err error

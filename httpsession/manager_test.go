@@ -91,22 +91,18 @@ func mustCookie(t *testing.T, resp *http.Response) *http.Cookie {
 	return c
 }
 
-// firstCookie makes a session through h and returns its cookie's value. A
-// first visit takes no lock, but under a short lock timeout, which bounds
-// the commit too, a loaded machine can still answer it 503 (Retry-After);
-// such a try is repeated, until a deadline.
-func firstCookie(t *testing.T, h http.Handler) string {
+// firstCookie makes a session in st through a first visit (n is 1) and
+// returns its cookie's value. The visit goes through a Manager of its own
+// with a lock timeout of an hour, and opts (the test's clock): it takes no
+// lock, but the short lock timeout a test gives its own Manager, to end
+// its wait for a lock the test holds, bounds the commit too, and a loaded
+// machine could answer the first visit 503 under it, which was retried
+// until a deadline.
+func firstCookie(t *testing.T, st *fsstore.Store, opts ...httpsession.Option) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp := do(t, h, "")
-		if c := sessionCookie(resp); c != nil {
-			return c.Value
-		}
-		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
-			t.Fatalf("first visit: status %d, no session cookie; headers %v", resp.StatusCode, resp.Header)
-		}
-	}
+	m := httpsession.New(st, append([]httpsession.Option{httpsession.WithLockTimeout(time.Hour),
+		httpsession.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	return mustCookie(t, do(t, m.Handler(counter()), "")).Value
 }
 
 // recordPath is where the store keeps id's record (shard depth 1): it
