@@ -89,7 +89,12 @@ func TestRekeyInterruptedResumes(t *testing.T) {
 		before[id] = inode(t, st.path(id))
 	}
 
-	cmd := command([]string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "10", "--json"})
+	// At 0.01 records a second, the first record is rewritten at once
+	// and the next 100 s later: SIGTERM, sent once the first is seen,
+	// comes in that wait, however late the test gets to send it. At 10 a
+	// second a test held up 4 s on a loaded machine sent it after the
+	// last record, and the pass it was to interrupt had ended.
+	cmd := command([]string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0.01", "--json"})
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -112,7 +117,17 @@ func TestRekeyInterruptedResumes(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	code := exitCode(t, cmd.Wait())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-exited:
+	case <-time.After(time.Minute): // a hang detector only: the next record's slot is 100 s away
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("the rekey still ran a minute after SIGTERM, which came while it waited for the next record's slot; stdout %s; stderr %s", out.String(), errb.String())
+	}
+	code := exitCode(t, werr)
 	first := rekeyJSON(t, result{out.String(), errb.String(), code})
 	if first.ExitCode != 143 || first.StopReason != "interrupted" || first.Rekeyed == 0 || first.Rekeyed >= n || first.Errors != 0 {
 		t.Fatalf("rekey stopped by SIGTERM: %+v; stderr %s", first, errb.String())
