@@ -218,7 +218,11 @@ func TestRekeyKilled(t *testing.T) {
 	keys := writeKeys(t, 0o600, k2, k1)
 	deployKeys(t, st.dir, k2, k1)
 
-	cmd := command([]string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "20"})
+	// At 0.01 records a second the first record is rewritten at once and
+	// the next 100 s later: the kill, sent once the first is seen, comes
+	// in the pass however late the test sends it. At 20 a second a test
+	// held up 2 s found the pass ended ("rekey ended with <nil>").
+	cmd := command([]string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0.01"})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
