@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/lock"
@@ -84,8 +85,12 @@ func TestFleetLeaseLostMidPass(t *testing.T) {
 	const n = 200
 	ids := st.save(n)
 	st.expire(ids...)
-	// 200 removals at 20/s take 10 s: the loss is noticed long before.
-	cmd := command([]string{"--dir", st.dir, "--json", "-v", "--rate", "20"})
+	// At 0.2 removals a second the first record goes at once and the
+	// next 5 s later: the stop, sent once the first is seen, comes in the
+	// pass (of 1000 s) however late the test sends it, and the loss is
+	// noticed by the next removal at the latest. At 20 a second the pass
+	// ended in 10 s, and a test held up that long found nothing to stop.
+	cmd := command([]string{"--dir", st.dir, "--json", "-v", "--rate", "0.2"})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // sessgc and its worker
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -113,7 +118,17 @@ func TestFleetLeaseLostMidPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	var last string
-	for l := range out {
+	for giveUp := time.After(time.Minute); ; { // a hang detector only: the next removal is 5 s away
+		l, ok := "", false
+		select {
+		case l, ok = <-out:
+		case <-giveUp:
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatal("the sweep still ran a minute after it resumed without its fleet lease")
+		}
+		if !ok {
+			break
+		}
 		last = l
 	}
 	code := exitCode(t, cmd.Wait())
