@@ -108,10 +108,16 @@ type keyOrderState struct {
 // set new to it but the keys the one before held with the same secret:
 // their records stand), and reports a change of the state. It is called
 // at Open, after a reload applied kr, and from the rechecks; a call for a
-// key set no longer in use when its reads end changes nothing.
+// key set no longer in use, when it begins or when its reads end, changes
+// nothing: a recheck takes the key set in use before it judges it, and a
+// reload may apply and judge the next one in between.
 func (s *Store) judgeKeyOrder(kr *keyring) {
 	o := &s.keyOrder
 	o.mu.Lock()
+	if s.keys.Load() != kr {
+		o.mu.Unlock()
+		return
+	}
 	if o.kr != kr {
 		carried := make(map[uint32]uint64, len(kr.aeads))
 		for id, seq := range o.seqs {
@@ -146,7 +152,7 @@ func (s *Store) judgeKeyOrder(kr *keyring) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.kr != kr || s.closed.Load() {
+	if o.kr != kr || s.keys.Load() != kr || s.closed.Load() {
 		return
 	}
 	for id, seq := range found {

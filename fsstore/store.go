@@ -861,8 +861,8 @@ func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 func (s *Store) OnNFS() bool { return s.nfs }
 
 // Close releases the store's resources: kept-open lock descriptors, the
-// keys file watch and the rechecks of the key order (NewestKeyBehind). Held locks stay held until unlocked. Calling Close again
-// does nothing.
+// keys file watch and the rechecks of the key order (NewestKeyBehind).
+// Held locks stay held until unlocked. Calling Close again does nothing.
 //
 // A closed store is not read-only (ReadOnlyFS), has no open breaker
 // (Breaker), no keys file change left unapplied (KeysFileUnapplied) and no
