@@ -365,3 +365,98 @@ func TestKeyOrderPlantedFarNumberSkipped(t *testing.T) {
 		})
 	}
 }
+
+// The reach of lastKeyOrder (keyOrderTries past the numbers it reached)
+// never makes a host take a number at or below one taken before it, in
+// the sequences hosts make: a key made newest later always gets a larger
+// number, whatever keys the host holds (a brand-new key set, which has
+// no record to start from; an old key, whose record is far behind; keys
+// whose records it cannot read), past numbers taken by hosts that died
+// before recording their key (more of them in a row than the reach), and
+// past a number planted within reach.
+func TestKeyOrderReachKeepsLaterLarger(t *testing.T) {
+	// takeRun records n keys, IDs from first on, one after the other,
+	// each by a host that holds it alone.
+	takeRun := func(t *testing.T, dir string, first uint32, n int) {
+		t.Helper()
+		for id := first; id < first+uint32(n); id++ {
+			if err := testKeyring(t, id).recordNewest(dir, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// orphans takes n numbers after last without recording a key: hosts
+	// that linked .keyorder-N and died before .keynewest-ID.
+	orphans := func(t *testing.T, dir string, last uint64, n int) {
+		t.Helper()
+		f := filepath.Join(dir, "orphan")
+		if err := os.WriteFile(f, []byte("a number whose host died"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(f)
+		for seq := last + 1; seq <= last+uint64(n); seq++ {
+			if err := os.Link(f, keyOrderPath(dir, seq)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	old := testKeyring(t, 1)
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		kr    *keyring // makes its newest key newest last
+		want  uint64
+	}{
+		{"a brand-new key set after a long sequence", func(t *testing.T, dir string) {
+			takeRun(t, dir, 10, 3*keyOrderTries)
+		}, testKeyring(t, 900), 3*keyOrderTries + 1},
+		{"an old key far behind", func(t *testing.T, dir string) {
+			noErr(t, old.recordNewest(dir, 0o600))
+			takeRun(t, dir, 10, 3*keyOrderTries)
+		}, withKey(testKeyring(t, 900), old, 1), 3*keyOrderTries + 2},
+		{"more hosts died than the reach", func(t *testing.T, dir string) {
+			noErr(t, old.recordNewest(dir, 0o600))
+			orphans(t, dir, 1, 2*keyOrderTries)
+		}, withKey(testKeyring(t, 900), old, 1), 2*keyOrderTries + 2},
+		{"a brand-new key set past hosts that died", func(t *testing.T, dir string) {
+			noErr(t, old.recordNewest(dir, 0o600))
+			orphans(t, dir, 1, 2*keyOrderTries)
+			takeRun(t, dir, 10, 2)
+		}, testKeyring(t, 900), 2*keyOrderTries + 4},
+		{"a brand-new key set past a number planted within reach", func(t *testing.T, dir string) {
+			noErr(t, old.recordNewest(dir, 0o600))
+			noErr(t, os.WriteFile(keyOrderPath(dir, keyOrderTries), []byte("planted"), 0o600))
+			takeRun(t, dir, 10, 1)
+		}, testKeyring(t, 900), keyOrderTries + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			noErr(t, tc.kr.recordNewest(dir, 0o600))
+			got, err := keyBecameNewest(dir, tc.kr.newest, tc.kr.aeads[tc.kr.newest])
+			if err != nil || got != tc.want {
+				t.Fatalf("key %d made newest last: number %d, %v; want %d", tc.kr.newest, got, err, tc.want)
+			}
+			ents, err := os.ReadDir(dir)
+			noErr(t, err)
+			for _, e := range ents {
+				if n, ok := keyOrderNumber(e.Name()); ok && n > got {
+					t.Errorf("key %d made newest last took %d, below %s", tc.kr.newest, got, e.Name())
+				}
+			}
+		})
+	}
+}
+
+// withKey returns kr with key id of other added, as a host holds it.
+func withKey(kr, other *keyring, id uint32) *keyring {
+	kr.aeads[id], kr.ids[id] = other.aeads[id], other.ids[id]
+	return kr
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
