@@ -301,3 +301,37 @@ func TestStaleWithKeysHostWarns(t *testing.T) {
 		t.Errorf("no warning naming keys 1 and 2:\n%s", logs)
 	}
 }
+
+// A store whose hosts predate the record of the order: the hosts rotated
+// from key 1 to key 2 recording nothing, and one host missed it. Upgraded,
+// the hosts record their newest key at Open: key 2 first, then the stale
+// host's key 1, which has no record, as a key made newest after key 2.
+// Nothing in the store tells that key 1 was newest before (a standby key
+// made newest looks the same), so the hosts with the right key set warn
+// that key 1 is newer, and the stale host does not: what the docs tell
+// operators to check before such an upgrade.
+func TestUpgradedStaleHostRecordsItsKey(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	old := openKeyHost(t, dir, time.Hour, k1, k2)
+	old.s.Close()
+	for _, name := range []string{".keynewest-1", ".keyorder-1"} {
+		must(t, os.Remove(filepath.Join(dir, name))) // what an older version left: check files only
+	}
+	right := openKeyHost(t, dir, time.Millisecond, k2, k1)
+	stale := openKeyHost(t, dir, time.Hour, k1, k2)
+	right.waitBehind(t, "newest 2 behind 1")
+	if got := stale.behind(); got != "not behind" {
+		t.Errorf("stale host: %s", got)
+	}
+	// The way out the docs give: the stale host's keys file fixed, then
+	// a rotation forward to a new key, whose number is the largest.
+	k3 := mustKey(t, 3)
+	stale.rotate(t, k2, k1)
+	for _, h := range []*keyHost{stale, right} {
+		h.rotate(t, k3, k2, k1)
+		if got := h.behind(); got != "not behind" {
+			t.Errorf("host rotated forward to [3, 2, 1]: %s", got)
+		}
+	}
+}
