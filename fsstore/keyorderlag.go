@@ -15,10 +15,10 @@ import (
 // after key 1 became newest.
 //
 // So an application host judges its newest key against the records of
-// the other keys it holds: at Open, at a keys file reload that changes its
-// key set, and, for a rotation made by the other hosts while it runs, once
-// every keyOrderRecheck on a goroutine of the store's own, never on a
-// request's path. A record once read stands (a key keeps the first number
+// the other keys it holds: at Open, and on a goroutine of the store's own,
+// never on a request's path nor on the keys file reload's, at once after
+// a reload that changes its key set and, for a rotation made by the other
+// hosts while it runs, once every keyOrderRecheck. A record once read stands (a key keeps the first number
 // it got), so the looks read only the records of keys that had none: a
 // standby key (installed, not yet made newest) until a host makes it
 // newest, one lookup a minute. A host found behind logs a warning naming
@@ -63,8 +63,9 @@ type KeyBehind struct {
 // works as before either way; the warning logged when the state began says
 // what to do. It is judged by an application store (not one opened
 // WithMaintenanceOnly or WithReadOnly, whose keys are not the hosts') at
-// Open, at each keys file reload that changes the key set, and within a
-// minute or so of another host's rotation; false for a store without keys
+// Open, right after each keys file reload that changes the key set (the
+// reload does not wait for it), and within a minute or so of another
+// host's rotation; false for a store without keys
 // and for a closed store. It makes no call to the file system.
 func (s *Store) NewestKeyBehind() (KeyBehind, bool) {
 	s.keyOrder.mu.Lock()
@@ -98,19 +99,22 @@ type keyOrderState struct {
 	seqs map[uint32]uint64
 	// behind is the state reported; zero: not behind.
 	behind KeyBehind
-	// stop ends the rechecks (closed by endKeyOrder); done is closed
-	// when they ended. Both nil where there are none.
-	stop, done chan struct{}
+	// stop ends the rechecks (closed by stopKeyOrder); done is closed
+	// when they ended. Both nil where there are none. now (one slot)
+	// asks them to judge the key set in use at once: a keys file reload
+	// that applied one, which must not wait for the records' reads (see
+	// rejudgeKeyOrder); nil where there are no rechecks.
+	stop, done, now chan struct{}
 }
 
 // judgeKeyOrder judges kr, the key set in use, against the records of
 // its keys, reading those it has no number for yet (all of them for a key
 // set new to it but the keys the one before held with the same secret:
 // their records stand), and reports a change of the state. It is called
-// at Open, after a reload applied kr, and from the rechecks; a call for a
-// key set no longer in use, when it begins or when its reads end, changes
-// nothing: a recheck takes the key set in use before it judges it, and a
-// reload may apply and judge the next one in between.
+// at Open and from the rechecks, at once after a reload applied kr; a
+// call for a key set no longer in use, when it begins or when its reads
+// end, changes nothing: a recheck takes the key set in use before it
+// judges it, and a reload may apply the next one in between.
 func (s *Store) judgeKeyOrder(kr *keyring) {
 	o := &s.keyOrder
 	o.mu.Lock()
@@ -211,7 +215,22 @@ func withKeyOrderPoll(d time.Duration, look func(id uint32)) Option {
 	return optionFunc(func(c *config) { c.keyOrderPoll, c.keyOrderLook = d, look })
 }
 
-// watchKeyOrder starts the rechecks of an application store with keys.
+// rejudgeKeyOrder has the rechecks judge the key set in use at once, on
+// their goroutine: a keys file reload applied one. The reload does not
+// wait for the records' reads: a set that only drops or reorders keys
+// needs nothing from the store (a leaked key's retirement), and a read
+// blocked on a mount that does not answer held back the reload's report
+// and every later change of the keys file. A store without rechecks
+// (s.keyOrder.now nil) has nothing to judge.
+func (s *Store) rejudgeKeyOrder() {
+	select {
+	case s.keyOrder.now <- struct{}{}:
+	default: // one asked for already, not yet begun: it takes this set
+	}
+}
+
+// watchKeyOrder starts the rechecks of an application store with keys,
+// whose keyOrder.now Open made before it started the keys file's watch.
 func (s *Store) watchKeyOrder() {
 	o := &s.keyOrder
 	o.stop, o.done = make(chan struct{}), make(chan struct{})
@@ -227,6 +246,8 @@ func (s *Store) watchKeyOrder() {
 			select {
 			case <-o.stop:
 				return
+			case <-o.now:
+				s.judgeKeyOrder(s.keys.Load())
 			case <-t.C:
 				if kr := s.keys.Load(); s.keyOrderPending(kr) {
 					s.judgeKeyOrder(kr)

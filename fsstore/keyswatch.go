@@ -443,11 +443,10 @@ func (kw *keysWatcher) reload(confirm bool) reloadNext {
 		ids[i] = k.ID
 	}
 	kw.s.cfg.logger.Info("keys file reloaded", "file", kw.path, "key_ids", ids)
-	if kw.s.cfg.vouches() {
-		// After the key set is applied: retiring a key never waits for
-		// the records' reads. Only keys new to the set are read.
-		kw.s.judgeKeyOrder(kr)
-	}
+	// After the key set is applied, on the rechecks' goroutine: neither
+	// the retirement of a key nor the next reload waits for the records'
+	// reads. Only keys new to the set are read.
+	kw.s.rejudgeKeyOrder()
 	kw.s.noteKeysFile(false)
 	kw.s.observe(OpKeysReload, start, nil)
 	return reloadNext{}

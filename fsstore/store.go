@@ -691,6 +691,12 @@ func (s *Store) finishOpen(root *rootDir, c *config, opened *bool) (*Store, erro
 		s.cache = newCache(c.cacheEntries, c.cacheBytes)
 		s.cache.root = root
 	}
+	// Before the keys file's watch: a reload from now on asks the key
+	// order's rechecks to judge its key set (rejudgeKeyOrder).
+	judged := s.keys.Load() != nil && c.vouches()
+	if judged {
+		s.keyOrder.now = make(chan struct{}, 1)
+	}
 	if c.keysFile != "" {
 		var err error
 		if s.keysW, err = watchKeys(s, c.keysFile, c.keys); err != nil {
@@ -700,8 +706,8 @@ func (s *Store) finishOpen(root *rootDir, c *config, opened *bool) (*Store, erro
 			return nil, err
 		}
 	}
-	if kr := s.keys.Load(); kr != nil && c.vouches() {
-		s.judgeKeyOrder(kr)
+	if judged {
+		s.judgeKeyOrder(s.keys.Load())
 		s.watchKeyOrder()
 	}
 	*opened = true
