@@ -83,7 +83,9 @@ func (s *Store) NewestKeyBehind() (KeyBehind, bool) {
 // are made one at a time, in the order of the changes, from a goroutine
 // of the store's own or from Open's (a panic there is logged as an error
 // with its stack, see Observer), except the end Close reports, made on
-// Close's goroutine. It must not block.
+// Close's goroutine, where a panic goes up to Close's caller (the store is
+// closed all the same). Nothing is reported after Close. It must not
+// block.
 type NewestKeyObserver interface {
 	Observer
 	ObserveNewestKeyBehind(behind bool)
