@@ -120,7 +120,7 @@ type keyOrderState struct {
 func (s *Store) judgeKeyOrder(kr *keyring) {
 	o := &s.keyOrder
 	o.mu.Lock()
-	if s.keys.Load() != kr {
+	if s.keys.Load() != kr || s.closed.Load() {
 		o.mu.Unlock()
 		return
 	}

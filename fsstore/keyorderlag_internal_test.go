@@ -3,6 +3,7 @@ package fsstore
 import (
 	"crypto/rand"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -96,4 +97,22 @@ func TestKeyOrderRechecksOnlyWhereJudged(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A judgement begun once the store is closed reads nothing: the rechecks'
+// goroutine may be asked for one (a reload's) as Close stops it, and Close
+// waits for it, on a mount that does not answer as long as a read hangs.
+func TestKeyOrderJudgementAfterCloseReadsNothing(t *testing.T) {
+	k1, k2 := Key{ID: 1, Secret: make([]byte, 32)}, Key{ID: 2, Secret: make([]byte, 32)}
+	rand.Read(k1.Secret)
+	rand.Read(k2.Secret)
+	var reads atomic.Int32
+	s, err := Open(t.TempDir(), WithKeys(k1, k2), withKeyOrderPoll(time.Hour, func(uint32) { reads.Add(1) }))
+	noErr(t, err)
+	noErr(t, s.Close())
+	before := reads.Load() // Open's, of key 2's record: a standby has none
+	s.judgeKeyOrder(s.keys.Load())
+	if n := reads.Load() - before; n != 0 {
+		t.Errorf("a judgement after Close read %d records", n)
+	}
 }
