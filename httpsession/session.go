@@ -297,8 +297,11 @@ func (s *Session) loadID(id string) (*fsstore.Session, error) {
 		}
 		bp := s.loadBuf()
 		// Every write this package makes is under the session's
-		// lock (or CompareAndSwap, which takes it): with the lock
-		// held no save is in flight, and a record missing is gone
+		// lock (or CompareAndSwap, which takes it), but for a new
+		// session's first save, made before its ID went out in a
+		// cookie, so before this request could have it (see
+		// publish): with the lock held no save is in flight, and
+		// a record missing is gone
 		// (a sweep, which takes no lock, may hold it aside or put
 		// it back: the store looks there itself). Load's looks
 		// again on NFS, for a save without the lock, would cost
