@@ -6,12 +6,11 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/proctest"
 )
 
 // A record refused for a permission error is rarely one record's problem:
@@ -47,26 +46,5 @@ func TestUnreadableShardKeepsCookies(t *testing.T) {
 // reexecUnprivileged runs test name as uid 65534 (root reads anything).
 func reexecUnprivileged(t *testing.T, name string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "rev-unpriv-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o1777)
-	bin := filepath.Join(dir, "test.bin")
-	b, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^"+name+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("as uid 65534: %v\n%s", err, out)
-	}
-	t.Logf("as uid 65534:\n%s", out)
+	t.Logf("as uid 65534:\n%s", proctest.RerunUnprivileged(t, name))
 }

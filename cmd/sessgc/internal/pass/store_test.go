@@ -6,14 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/internal/testenv"
 )
 
@@ -156,31 +155,7 @@ func rerunUnprivileged(t *testing.T, name string) bool {
 	if os.Geteuid() != 0 {
 		testenv.Skip(t, testenv.Root, "this user (uid %d) reads a directory of mode 0, and is not root to run the test as another user", os.Geteuid())
 	}
-	// The test binary, and the temporary directories of the child, in a
-	// directory uid 65534 may enter: the go command's is root's, 0700.
-	dir, err := os.MkdirTemp("", "sessgc-unprivileged-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "test.bin")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^"+name+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s as uid 65534: %v\n%s", name, err, out)
-	}
+	out := proctest.RerunUnprivileged(t, name)
 	if strings.Contains(string(out), "--- SKIP") {
 		testenv.Skip(t, testenv.Root, "%s skipped as uid 65534 too:\n%s", name, out)
 	}
