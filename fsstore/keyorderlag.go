@@ -18,10 +18,10 @@ import (
 // the other keys it holds: at Open, and on a goroutine of the store's own,
 // never on a request's path nor on the keys file reload's, at once after
 // a reload that changes its key set and, for a rotation made by the other
-// hosts while it runs, once every keyOrderRecheck. A record once read stands (a key keeps the first number
-// it got), so the looks read only the records of keys that had none: a
-// standby key (installed, not yet made newest) until a host makes it
-// newest, one lookup a minute. A host found behind logs a warning naming
+// hosts while it runs, once every keyOrderRecheck. A record once read
+// stands (a key keeps the first number it got), so the looks read only
+// the records of keys that had none: a standby key (installed, not yet
+// made newest) until a host makes it newest, one lookup a minute. A host found behind logs a warning naming
 // both keys and what to do, once per change, and reports the state
 // (NewestKeyBehind, a NewestKeyObserver) until its key set changes.
 //
@@ -65,8 +65,8 @@ type KeyBehind struct {
 // WithMaintenanceOnly or WithReadOnly, whose keys are not the hosts') at
 // Open, right after each keys file reload that changes the key set (the
 // reload does not wait for it), and within a minute or so of another
-// host's rotation; false for a store without keys
-// and for a closed store. It makes no call to the file system.
+// host's rotation; false for a store without keys and for a closed
+// store. It makes no call to the file system.
 func (s *Store) NewestKeyBehind() (KeyBehind, bool) {
 	s.keyOrder.mu.Lock()
 	defer s.keyOrder.mu.Unlock()
