@@ -502,6 +502,14 @@ func imCase(t *testing.T, base string, cfg imConfig, keys imKeys, op imOp, site 
 		}) {
 			t.Errorf("TryLock in the store after the operation: %v, want the session's lock free", err)
 		}
+		// And it serves on: no slot, breaker or lock of its own is left
+		// taken by the interrupted operation.
+		if sess, err := s.Load(context.Background(), f.other); err != nil || string(sess.Data) != "kept" {
+			t.Errorf("the store's Load after %s: %v, %v; want the session as saved", op.name, sess, err)
+		}
+		if st := s.Breaker(); st != fsstore.BreakerClosed {
+			t.Errorf("the breaker after %s: %v, want closed", op.name, st)
+		}
 	}
 	s2, err := fsstore.Open(f.dir, fsstore.WithKeys(keys.k2, keys.k1), fsstore.WithLockStrategy(cfg.strategy))
 	if err != nil {
