@@ -588,8 +588,12 @@ func imCase(t *testing.T, base string, cfg imConfig, keys imKeys, op imOp, site 
 	if !poll(func() bool {
 		return (fds < 0 || descriptors(t) <= fds) && runtime.NumGoroutine() <= goroutines
 	}) {
-		t.Errorf("after %s and Close: %d descriptors (%d before), %d goroutines (%d before)\n%s",
-			op.name, descriptors(t), fds, runtime.NumGoroutine(), goroutines, allStacks())
+		stacks := ""
+		if runtime.NumGoroutine() > goroutines {
+			stacks = "\n" + allStacks()
+		}
+		t.Errorf("after %s and Close: %d descriptors (%d before), %d goroutines (%d before)%s",
+			op.name, descriptors(t), fds, runtime.NumGoroutine(), goroutines, stacks)
 	}
 	runtime.GC()
 }
