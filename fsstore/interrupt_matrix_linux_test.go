@@ -516,14 +516,9 @@ func imCase(t *testing.T, base string, cfg imConfig, keys imKeys, op imOp, site 
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	// The store's own work has ended (above), and nothing is left of a
-	// closed one's either but a release Close left to the background:
-	// waited for then, not otherwise, so that a lock left held costs
-	// one deadline.
+	// Polled: a release may go on in the background (a lock acquired
+	// after its caller gave up, one Close left to it).
 	free := func(try func() error) bool {
-		if !closed {
-			return try() == nil
-		}
 		return poll(func() bool { return try() == nil })
 	}
 	if !free(func() error {
