@@ -60,7 +60,8 @@ type RangeStats struct {
 // can read no record: Range stops at the first encrypted record with an
 // error matching ErrKeysRequired.
 //
-// Range stops with ctx's error when ctx ends; the stats cover the records
+// Range stops with ctx's error when ctx ends, and with one matching
+// ErrClosed when the store is closed meanwhile; the stats cover the records
 // seen until then. On a bounded store (the default on NFS) it is a scan
 // like Sweep: it fails at once while the circuit breaker is open or every
 // slot is taken, and when a system call is still stuck the ceiling
@@ -132,7 +133,7 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 	walkCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	stopped := false
-	var keysErr error
+	var keysErr, closedErr error
 	// passed holds the records of the shard being listed that were
 	// judged, by name: a sweep moving a record between its name and the
 	// aside name while the shard is listed makes the name it moves to
@@ -209,13 +210,21 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				st.UnknownKey++
 			case errors.Is(err, ErrCorrupt):
 				st.Corrupt++
+			case errors.Is(err, ErrClosed):
+				// The store closed under the scan: every record left
+				// would fail alike, and none of them is the error.
+				closedErr, stopped = err, true
+				stop()
 			default:
 				st.Errors++
 				s.cfg.logger.Warn("range: record skipped", "file", e.Name(), "err", err)
 			}
 		})
 	})
-	if stopped && ctx.Err() == nil {
+	switch {
+	case closedErr != nil:
+		err = closedErr
+	case stopped && ctx.Err() == nil:
 		err = keysErr
 	}
 	if err != nil {

@@ -96,7 +96,8 @@ type RekeyStats struct {
 // then reports an error saying it still runs); one a sweep left aside
 // (it died) is an error until a sweep puts it back. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
-// skips the records already converted.
+// skips the records already converted. A Close of the store during the
+// pass ends it with an error matching ErrClosed, as for Sweep.
 //
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
 // raised again in Rekey's caller, and OnError is never called after Rekey
@@ -164,7 +165,11 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		c = new(RekeyProgress)
 	}
 	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
+	closed := scanClosed{stop: cancel}
 	fail := func(err error) {
+		if closed.end(err) {
+			return
+		}
 		errs.Add(1)
 		if errors.Is(err, errKeyOrderReported) {
 			// Reported with the first record under its key (see
@@ -182,6 +187,9 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	// unusable store, and the pass goes on with the others. It counts as
 	// scanned too, so that Scanned stays the sum of the outcomes.
 	dirFailed := func(dir string, err error) error {
+		if closed.end(err) {
+			return nil
+		}
 		scanned.Add(1)
 		fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err))
 		return nil
@@ -244,6 +252,8 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 				scanned.Add(-1) // cut short, not failed: left for the next pass
+			case err != nil && closed.end(err):
+				scanned.Add(-1) // the store closed: left for the next pass
 			case err != nil:
 				// Every error names the record (rekeyOne), however deep
 				// in the rewrite it arose.
@@ -270,6 +280,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		}
 		return err
 	}, nil, dirFailed)
+	err = closed.result(err)
 	st := c.Stats()
 	st.Duration = time.Since(start)
 	if err != nil {

@@ -150,7 +150,8 @@ type Stats struct {
 // A record that a sweep moves aside, or
 // back, while Stats lists its shard counts once, where Stats finds it, as
 // the next sweep would settle it. Stats stops early with ctx's error when
-// ctx ends.
+// ctx ends, and with one matching ErrClosed when the store is closed
+// meanwhile (not counted in Errors nor passed to OnError).
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
 // raised again in Stats's caller, and OnError is never called after Stats
 // returned, as Sweep does.
@@ -196,11 +197,11 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 		}
 	}
 	c := &statsCounter{s: s, fs: s.root, opts: opts, clock: clock, hostClock: s.cfg.readOnly && !s.cfg.fakeClock,
-		dataDir: s.dataDir, depth: s.layout.shardDepth, cachedFirst: s.lookCachedFirst()}
+		dataDir: s.dataDir, depth: s.layout.shardDepth, cachedFirst: s.lookCachedFirst(), closed: scanClosed{stop: cancel}}
 	// The clock's reading when the marker was read: no later than the read.
 	c.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	c.minShard.Store(-1)
-	if err := c.root(ctx, s.dir); err != nil {
+	if err := c.closed.result(c.root(ctx, s.dir)); err != nil {
 		return c.result(m, start), fmt.Errorf("fsstore: stats: %w", err)
 	}
 	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between, func(dir string, err error) error {
@@ -210,6 +211,7 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	if err == nil {
 		err = c.locks(ctx, filepath.Join(s.dir, LockDir), s.cfg.leaseTTL)
 	}
+	err = c.closed.result(err)
 	st := c.result(m, start)
 	if err != nil {
 		return st, fmt.Errorf("fsstore: stats: %w", err)
@@ -275,6 +277,7 @@ type statsCounter struct {
 	// cachedFirst: count a record its cached attributes show live
 	// without a fresh stat (Store.lookCachedFirst).
 	cachedFirst bool
+	closed      scanClosed // ends the census at the store's close
 
 	limMu sync.Mutex
 	lim   sweepLimits // under limMu; see limits
@@ -330,6 +333,9 @@ func (c *statsCounter) result(m marker, start time.Time) Stats {
 
 // fail counts a file or directory that could not be examined.
 func (c *statsCounter) fail(err error) {
+	if c.closed.end(err) {
+		return
+	}
 	c.errs.Add(1)
 	if c.opts.OnError != nil {
 		c.opts.OnError(err)

@@ -205,6 +205,9 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then, and records it moved aside are settled before it returns.
+// A Close of the store during the sweep ends it alike, with an error
+// matching ErrClosed: the shards and files it then cannot reach are not
+// errors (Errors, OnError).
 //
 // On a bounded store (WithMaxInFlight) the sweep takes one slot and returns
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
@@ -383,7 +386,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
-		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel}
+		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel}}
 	// The clock's reading when the marker was read: no later than the read.
 	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
@@ -410,6 +413,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	if err == nil {
 		err = sw.locks(ctx)
 	}
+	err = sw.closed.result(err)
 	sw.release()
 	st := sw.Stats()
 	st.Duration = time.Since(start)
@@ -525,6 +529,42 @@ func (c serverClock) now() time.Time {
 		return c.fake()
 	}
 	return c.base.Add(time.Since(c.start))
+}
+
+// scanClosed ends a scan at its first error matching ErrClosed: a store
+// closed under a scan fails every shard and file left, and each reported
+// as a file error (counted, passed to OnError) buried the one cause; the
+// scan returned nil unless its last step came after the close. The scan
+// returns that error instead (result).
+type scanClosed struct {
+	stop context.CancelFunc // ends the scan's context
+	mu   sync.Mutex
+	err  error // under mu: the first error matching ErrClosed
+}
+
+// end reports whether err matches ErrClosed; if so, the scan ends with it.
+func (c *scanClosed) end(err error) bool {
+	if !errors.Is(err, ErrClosed) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+		c.stop()
+	}
+	return true
+}
+
+// result is the close that ended the scan, or else err: once end stopped
+// the scan, the walk's own error is the context's end.
+func (c *scanClosed) result(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	return err
 }
 
 // walkShards calls fn for every leaf shard directory, from workers
@@ -725,8 +765,9 @@ type sweeper struct {
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
 
-	cb   *callbackGuard // runs OnRemove and OnError
-	stop func()         // ends the sweep early: a callback panicked
+	cb     *callbackGuard // runs OnRemove and OnError
+	stop   func()         // ends the sweep early: a callback panicked
+	closed scanClosed     // ends the sweep at the store's close
 
 	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
 }
@@ -847,6 +888,9 @@ func (s *Store) unlockLogged(h *lock.Handle, what, file string) {
 }
 
 func (sw *sweeper) fail(err error) {
+	if sw.closed.end(err) {
+		return
+	}
 	err = descriptorsHint(err)
 	sw.errs.Add(1)
 	sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
