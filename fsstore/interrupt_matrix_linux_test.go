@@ -250,8 +250,8 @@ var imOps = []imOp{
 	}},
 	{name: "Stats", do: func(ctx context.Context, s *fsstore.Store, f *imFix) imResult {
 		st, err := s.Stats(ctx, fsstore.StatsOptions{})
-		if err == nil && (st.Live != 2 || st.Expired != 1) {
-			err = fmt.Errorf("Stats: %d live, %d expired; want 2 and 1", st.Live, st.Expired)
+		if err == nil && (st.Live != 2 || st.Expired != 1 || st.Errors != 0) {
+			err = fmt.Errorf("Stats: %d live, %d expired, %d errors; want 2, 1 and none", st.Live, st.Expired, st.Errors)
 		}
 		return imResult{err: err, write: errNotWritten}
 	}},
