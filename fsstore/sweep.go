@@ -889,6 +889,9 @@ func (s *Store) unlockLogged(h *lock.Handle, what, file string) {
 
 func (sw *sweeper) fail(err error) {
 	if sw.closed.end(err) {
+		// Whatever it left aside, Load reads there and the next sweep
+		// puts back: logged, for the operator who looks.
+		sw.s.cfg.logger.Debug("sweep: stopped by the store's close", "err", err)
 		return
 	}
 	err = descriptorsHint(err)
