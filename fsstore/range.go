@@ -212,7 +212,11 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 				st.Corrupt++
 			case errors.Is(err, ErrClosed):
 				// The store closed under the scan: every record left
-				// would fail alike, and none of them is the error.
+				// would fail alike, and none of them is the error. Not
+				// read, this one is not counted, as Rekey leaves one
+				// the close cut out of Scanned: Scanned stays the sum
+				// of the outcomes.
+				st.Scanned--
 				closedErr, stopped = err, true
 				stop()
 			default:
