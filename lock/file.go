@@ -74,7 +74,9 @@ func interrupted(err error) bool { return errors.Is(err, syscall.EINTR) }
 
 // TryLockFile takes an exclusive lock on path (created if missing) without
 // waiting. It returns an error matching ErrLocked when another process holds
-// it. A symlink at path is refused with an error (which one varies with
+// it, ErrTooManyLocks when the server refuses the lock (ENOLCK: out of
+// locks, or no lock manager) and ErrNotSupported where the file system has
+// no flock. A symlink at path is refused with an error (which one varies with
 // the system: O_NOFOLLOW fails with ELOOP on Linux, EMLINK on FreeBSD,
 // EFTYPE on NetBSD), as a Table refuses one at a lock file's name: such
 // locks live in a store's lock directory, where a planted link must not
@@ -99,7 +101,7 @@ func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 	ok, err := ops.tryLock(h)
 	if err != nil {
 		h.close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, refusedError(path, err)
 	}
 	if !ok {
 		h.close()
@@ -130,6 +132,26 @@ func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 		l.ofd = of
 	}
 	return l, nil
+}
+
+// refusedError is TryLockFile's error for err, the failure of its lock
+// call. A flock the file system refuses says so with a sentinel, as a
+// Table's take does: ENOLCK matches ErrTooManyLocks (the server is out of
+// locks, as AWS EFS past its budget, or has no lock manager, as an NFSv3
+// server without lockd), and EOPNOTSUPP, ENOSYS or EINVAL match
+// ErrNotSupported (no flock there, as NewTable's probe judges it). A
+// caller whose directory locks with leases (sessgc's fleet lock on such a
+// store) can tell those from a lock held or a file it could not open.
+func refusedError(path string, err error) error {
+	errno, ok := err.(syscall.Errno) // the lock call's own, not an open's
+	switch {
+	case !ok:
+	case errno == syscall.ENOLCK:
+		return fmt.Errorf("lock %s: %w: the server refused the lock (%w): it is out of locks, or has no lock manager (NFSv3 without lockd)", path, ErrTooManyLocks, err)
+	case errno == syscall.EOPNOTSUPP, errno == syscall.ENOSYS, errno == syscall.EINVAL:
+		return fmt.Errorf("lock %s: %w: flock: %w", path, ErrNotSupported, err)
+	}
+	return fmt.Errorf("lock %s: %w", path, err)
 }
 
 // LockFile takes an exclusive lock on path, waiting until ctx ends. When ctx

@@ -102,3 +102,56 @@ func TestLockFileEINTRHonoursContext(t *testing.T) {
 		t.Errorf("LockFile made %d lock calls, want 3 (none after the context ended)", calls)
 	}
 }
+
+// TestFileLockRefusedSentinels: a flock the file system refuses matches a
+// sentinel, as a Table's take does: ENOLCK (the server out of locks, or
+// without a lock manager) ErrTooManyLocks, EOPNOTSUPP, ENOSYS and EINVAL
+// (no flock there) ErrNotSupported; none matches ErrLocked, and LockFile
+// gives up at once. They were bare errors, and sessgc on a store that
+// locks with leases, because flock does not work on its mount, could not
+// tell them from a fault of the store and failed every pass.
+func TestFileLockRefusedSentinels(t *testing.T) {
+	for _, tc := range []struct {
+		errno syscall.Errno
+		want  error
+	}{
+		{syscall.ENOLCK, lock.ErrTooManyLocks},
+		{syscall.EOPNOTSUPP, lock.ErrNotSupported},
+		{syscall.ENOSYS, lock.ErrNotSupported},
+		{syscall.EINVAL, lock.ErrNotSupported},
+	} {
+		t.Run(tc.errno.Error(), func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "fleet.lock")
+			calls := 0
+			refuse := lock.FileLockHooks{TryLock: func(func() (bool, error)) (bool, error) {
+				calls++
+				return false, tc.errno
+			}}
+			for _, take := range []struct {
+				name string
+				f    func() (*lock.FileLock, error)
+			}{
+				{"TryLockFile", func() (*lock.FileLock, error) { return lock.TryLockFileWithHooks(p, refuse) }},
+				{"LockFile", func() (*lock.FileLock, error) { return lock.LockFileWithHooks(context.Background(), p, refuse) }},
+			} {
+				calls = 0
+				l, err := take.f()
+				if err == nil {
+					l.Unlock()
+					t.Fatalf("%s with flock refused: no error", take.name)
+				}
+				if !errors.Is(err, tc.want) || !errors.Is(err, tc.errno) || errors.Is(err, lock.ErrLocked) {
+					t.Errorf("%s with flock refused (%v): %v; want it to match %v and %v, not ErrLocked", take.name, tc.errno, err, tc.want, tc.errno)
+				}
+				if calls != 1 {
+					t.Errorf("%s made %d lock calls, want 1: a refusal is answered at once", take.name, calls)
+				}
+			}
+			l, err := lock.TryLockFile(p)
+			if err != nil {
+				t.Fatalf("TryLockFile after the refusals: %v (a refused take kept the file)", err)
+			}
+			l.Unlock()
+		})
+	}
+}

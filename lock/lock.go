@@ -29,7 +29,9 @@ var (
 	// (kept by an Unlock for the next waiter) is released and taken
 	// afresh instead.
 	ErrLockLost = errors.New("lock: lock lost")
-	// ErrNotSupported reports that no locking strategy works in the directory.
+	// ErrNotSupported reports that no locking strategy works in the
+	// directory, or, from TryLockFile and LockFile, that the file's file
+	// system has no flock (EOPNOTSUPP, ENOSYS, EINVAL).
 	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")
 	// ErrClosed reports use of a closed Table.
 	ErrClosed = errors.New("lock: table closed")
