@@ -176,6 +176,14 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			out.Skipped, out.SkipReason = true, SkipFleetLock
 			return out, nil
 		}
+		if s.LockStrategy() == lock.Lease && (errors.Is(err, lock.ErrNotSupported) || errors.Is(err, lock.ErrTooManyLocks)) {
+			// Flock does not work on this mount (NFSv3 without a lock
+			// manager, a file system without locks): that is why the
+			// store locks with leases, and the lease below is the fleet
+			// lock. A sessgc of an earlier version, which takes the
+			// flock alone, cannot run here either.
+			l, err = nil, nil
+		}
 		if isFull(err) {
 			// The file is made by the first pass and kept: this store
 			// filled up before any sessgc pass of this kind ran on it.
@@ -184,7 +192,9 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 		if err != nil {
 			return out, cmdutil.StoreErrorf("fleet lock %s: %w", lim.LockName, err)
 		}
-		defer l.Unlock()
+		if l != nil {
+			defer l.Unlock()
+		}
 		// Where flock excludes only this host's processes, the store
 		// locks with leases, and so must the fleet lock: two collectors
 		// (or rekeys) on two hosts would each take their host's flock.
