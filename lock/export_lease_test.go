@@ -35,7 +35,7 @@ func TryLeaseExpired(t *Table, name string) (unlock func() error, err error) {
 	}
 	h := l.(*leaseHeld)
 	h.mu.Lock()
-	h.rec.expires = time.Now().Add(-time.Second)
+	h.rec.expires, h.deadline = time.Now().Add(-time.Second), h.b.mono().add(-time.Second)
 	h.mu.Unlock()
 	return h.unlock, nil
 }
@@ -62,3 +62,11 @@ func LeaseExpires(h *Handle) (expires time.Time, ok bool) {
 // SetLeaseClock makes t, a Lease table, write and judge leases by now
 // instead of the wall clock: a host whose clock is off.
 func SetLeaseClock(t *Table, now func() time.Time) { t.be.(*leaseBackend).clock = now }
+
+// SetLeaseMonoClock makes t, a Lease table, time its holders' leases by
+// elapsed on the monotonic clock instead of following its clock (see
+// SetLeaseClock): a host whose wall clock moved on while its monotonic
+// clock did not, as through a suspend.
+func SetLeaseMonoClock(t *Table, elapsed func() time.Duration) {
+	t.be.(*leaseBackend).monoClock = func() mono { return mono(elapsed()) + 1 }
+}

@@ -49,6 +49,9 @@ type leaseBackend struct {
 	// clock, set by tests, replaces the wall clock that leases are
 	// written and judged by: hosts whose clocks disagree, in one process.
 	clock func() time.Time
+	// monoClock, set by tests, replaces the monotonic clock a holder
+	// times its own lease by, where it does not follow clock (see mono).
+	monoClock func() mono
 }
 
 // now is the wall clock of this host, as leases are written and judged
@@ -58,6 +61,26 @@ func (b *leaseBackend) now() time.Time {
 		return b.clock()
 	}
 	return time.Now()
+}
+
+// mono reads the monotonic clock a holder times its own lease by. With a
+// test's clock and no monoClock, it follows that clock, as both clocks of
+// a stalled process move on together.
+func (b *leaseBackend) mono() mono {
+	switch {
+	case b.monoClock != nil:
+		return b.monoClock()
+	case b.clock != nil:
+		return mono(b.clock().Sub(monoBase)) + 1
+	}
+	return monoNow()
+}
+
+// expiry returns what a lease written now records as its expiry, by this
+// host's wall clock, and the deadline by its monotonic clock that its
+// holder also times it by (see leaseHeld.expired).
+func (b *leaseBackend) expiry() (time.Time, mono) {
+	return b.now().Add(b.ttl), b.mono().add(b.ttl)
 }
 
 // born returns when the file at name in b.dir was created, for a file
@@ -161,7 +184,8 @@ func (b *leaseBackend) try(name string) (osLock, mono, error) {
 		return nil, 0, err
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		rec := leaseRecord{token: newToken(), expires: b.now().Add(b.ttl), pid: b.pid, host: b.host}
+		expires, deadline := b.expiry()
+		rec := leaseRecord{token: newToken(), expires: expires, pid: b.pid, host: b.host}
 		err := b.create(p, rec)
 		if errors.Is(err, fs.ErrExist) {
 			var took, gone bool
@@ -179,7 +203,7 @@ func (b *leaseBackend) try(name string) (osLock, mono, error) {
 			return nil, 0, err
 		}
 		// The held lease keeps the directory open until unlock.
-		h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
+		h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, deadline: deadline, stop: make(chan struct{}), done: make(chan struct{})}
 		go h.renew()
 		return h, monoNow(), nil
 	}
@@ -486,10 +510,26 @@ type leaseHeld struct {
 
 	// mu is held across the lease file's I/O (a renewal, a verify), so
 	// lost reads isLost, lostErr != nil, instead of waiting for it.
-	mu      sync.Mutex
-	rec     leaseRecord
-	lostErr error
-	isLost  atomic.Bool
+	mu  sync.Mutex
+	rec leaseRecord
+	// deadline: when the lease runs out by the monotonic clock, taken
+	// with rec.expires (see expired).
+	deadline mono
+	lostErr  error
+	isLost   atomic.Bool
+}
+
+// expired reports whether the lease has run out by this host's clock:
+// by its monotonic clock, which a step of the wall clock (back, say)
+// does not move, or by its wall clock, which other hosts judge the record
+// by. The monotonic clock stops while the host is suspended (Linux's
+// CLOCK_MONOTONIC does not count suspend: a VM paused or migrated, a
+// laptop asleep), and a wall clock that lagged is stepped forward: timed
+// by it alone, a holder resumed past its lease trusted, renewed and
+// removed a lease that other hosts had seen run out and might be
+// breaking. h.mu must be held.
+func (h *leaseHeld) expired() bool {
+	return h.b.mono() > h.deadline || h.b.now().Round(0).After(h.rec.expires.Round(0))
 }
 
 // renew extends the lease every ttl/3 until unlock. It never extends a lease
@@ -519,7 +559,7 @@ func (h *leaseHeld) renew() {
 }
 
 func (h *leaseHeld) renewOnce() error {
-	if h.b.now().After(h.rec.expires) {
+	if h.expired() {
 		return fmt.Errorf("lock %s: %w: lease expired before it could be renewed", h.path, ErrLockLost)
 	}
 	f, err := h.b.dir.open(h.name, os.O_RDWR|syscallNoFollow, 0)
@@ -542,14 +582,15 @@ func (h *leaseHeld) renewOnce() error {
 		return lost
 	}
 	next := h.rec
-	next.expires = h.b.now().Add(h.b.ttl)
+	var deadline mono
+	next.expires, deadline = h.b.expiry()
 	if _, err := f.WriteAt(next.encode(), 0); err != nil {
 		return nil
 	}
 	if err := f.Sync(); err != nil {
 		return nil
 	}
-	h.rec = next
+	h.rec, h.deadline = next, deadline
 	return nil
 }
 
@@ -564,7 +605,7 @@ func (h *leaseHeld) verify() error {
 	// no read is needed to tell: one that failed (a soft mount's
 	// timeout, no descriptor left) made Verify "could not check" a lock
 	// known lost, and one that hung held it up.
-	if h.b.now().After(h.rec.expires) {
+	if h.expired() {
 		return h.setLost(fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost))
 	}
 	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
@@ -615,7 +656,7 @@ func (h *leaseHeld) unlock() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	if h.b.now().After(h.rec.expires) {
+	if h.expired() {
 		// A breaker may replace the lease from its expiry plus grace on:
 		// a check of the token and a remove could then remove the
 		// breaker's lease. The expired one is left to breakers.
