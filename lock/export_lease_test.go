@@ -70,3 +70,7 @@ func SetLeaseClock(t *Table, now func() time.Time) { t.be.(*leaseBackend).clock 
 func SetLeaseMonoClock(t *Table, elapsed func() time.Duration) {
 	t.be.(*leaseBackend).monoClock = func() mono { return mono(elapsed()) + 1 }
 }
+
+// KnownLost reports whether h's OS lock is known lost (a lease's renewal
+// found it so, say), without checking it.
+func KnownLost(h *Handle) bool { return h.os.lost() }

@@ -246,12 +246,36 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 func openRecord(d *lockDir, p string, patience time.Duration) (*os.File, error) {
 	deadline := time.Now().Add(patience)
 	for pause := time.Millisecond; ; pause *= 2 {
-		f, err := d.open(p, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
+		f, err := openRegular(d, p, os.O_RDONLY)
 		if !errKernelLease(err) || time.Now().Add(pause).After(deadline) {
 			return f, err
 		}
 		time.Sleep(pause)
 	}
+}
+
+// openRegular opens the file at p in d with flags, without following a
+// symlink or waiting on a FIFO, and refuses what is not a regular file
+// there with ErrNotLockFile. Opened without waiting, a FIFO is not read
+// without waiting: one that some process holds open for writing reads
+// EAGAIN, on which the read waits for data that never comes, whatever the
+// caller's context (a waiter's Lock, NewTable's look at the strategy),
+// and a renewal's blocking read of one held its lease's mutex for ever.
+func openRegular(d *lockDir, p string, flags int) (*os.File, error) {
+	f, err := d.open(p, flags|syscallNoFollow|syscallNonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, notLockFile(d.join(p), fi.Mode(), nil)
+	}
+	return f, nil
 }
 
 // busyLease is the id leaseID gives a lease file it cannot read while a
@@ -300,6 +324,9 @@ func readLease(d *lockDir, p string, patience time.Duration) (leaseRecord, error
 // a file without a record: breakers must all name a lease alike.
 func (b *leaseBackend) leaseID(p string) (id string, expires time.Time, err error) {
 	rec, err := readLease(b.dir, p, 0)
+	if errors.Is(err, ErrNotLockFile) {
+		return "", time.Time{}, err
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) && !isStale(err) {
 		// No lease record read: a file of another type there (a FIFO
 		// reads empty, or EAGAIN with a writer; a directory fails;
@@ -562,7 +589,7 @@ func (h *leaseHeld) renewOnce() error {
 	if h.expired() {
 		return fmt.Errorf("lock %s: %w: lease expired before it could be renewed", h.path, ErrLockLost)
 	}
-	f, err := h.b.dir.open(h.name, os.O_RDWR|syscallNoFollow, 0)
+	f, err := openRegular(h.b.dir, h.name, os.O_RDWR)
 	if err != nil {
 		// Judged as Verify judges it; any other failure is transient:
 		// try again next tick while the lease lasts.
@@ -623,14 +650,15 @@ func (h *leaseHeld) verify() error {
 // removed on the server), holds no lease record (a holder's create of a
 // new one, between its exclusive create and its write: the holder's own
 // file is written whole before it is locked, and renewed in place under
-// h.mu) or another holder's token. Any other failure of the read (an I/O
+// h.mu), is no regular file (a FIFO, a directory: put at the name since)
+// or holds another holder's token. Any other failure of the read (an I/O
 // error, no descriptor left, a kernel lease on the file) says nothing of
 // the lease. Verify and unlock judge by it alike. h.mu must be held.
 func (h *leaseHeld) judgeRead(cur leaseRecord, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), isStale(err):
 		return fmt.Errorf("lock %s: %w: lease file removed", h.path, ErrLockLost)
-	case errors.Is(err, errBadLease):
+	case errors.Is(err, errBadLease), errors.Is(err, ErrNotLockFile):
 		return fmt.Errorf("lock %s: %w: lease taken over: %w", h.path, ErrLockLost, err)
 	case err == nil && cur.token != h.rec.token:
 		return fmt.Errorf("lock %s: %w: lease taken over", h.path, ErrLockLost)

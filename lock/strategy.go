@@ -34,6 +34,9 @@ func readStrategy(d *lockDir) (Strategy, error) {
 	// What is not a regular file there (a symlink, a socket, a
 	// directory) fails the open or the read: ErrNotLockFile says so.
 	notFile := func(err error) error {
+		if errors.Is(err, ErrNotLockFile) {
+			return err
+		}
 		if m, merr := d.mode(StrategyFile); merr == nil && !m.IsRegular() {
 			return notLockFile(d.join(StrategyFile), m, err)
 		}
