@@ -497,7 +497,9 @@ func (t *Table) Close() error {
 
 // Lock acquires key in mode, backed by the lock file named file, waiting
 // until it is free or ctx ends. When ctx ends first the error matches both
-// ErrLocked and ctx.Err(). When this process already holds MaxHeld OS locks
+// ErrLocked and ctx.Err(). A key free at the first attempt is taken even
+// with ctx ended already (a timeout of 0 or less), as TryLock takes it:
+// only a wait gives up. When this process already holds MaxHeld OS locks
 // and file's is not among them, it fails at once with ErrTooManyLocks.
 //
 // Goroutines of the process that wait for a key get it in the order in
