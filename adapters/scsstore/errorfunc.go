@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -28,6 +29,18 @@ import (
 // alone, not followed by the page it stands for. (A compressing
 // middleware around scs's must drop a Content-Length that its output does
 // not match, as the common ones do.)
+//
+// The answer drops the headers the handler may have set for that page,
+// which describe a page not sent (Content-Disposition, Content-Range,
+// Content-Language, Content-Location, Location, ETag, Last-Modified) or let
+// caches keep it (Expires, CDN-Cache-Control fields), and its
+// Cache-Control is no-store: a report's download saved the error page as
+// the report, and a page's public caching let a shared cache hand out the
+// outage's answer once the store was back. Other headers stay, as
+// http.Error leaves them (an outer middleware's CORS headers, without
+// which a browser could not read the error, and cookies, which ErrorFunc
+// cannot tell from the handler's); httpsession's error answer drops
+// everything the handler set.
 func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		l := logger
@@ -46,10 +59,34 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		// http.Error's answer, with its length declared.
 		body := http.StatusText(code) + "\n"
 		h := w.Header()
+		dropPageHeaders(h)
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(code)
 		io.WriteString(w, body)
 	}
+}
+
+// pageHeaders are the fields of a handler's page that an error answer in
+// its place must not carry: they describe that page, or let caches keep it
+// (see ErrorFunc).
+var pageHeaders = []string{
+	"Content-Disposition", "Content-Range", "Content-Language", "Content-Location",
+	"Location", "Etag", "Last-Modified", "Expires",
+}
+
+// dropPageHeaders removes pageHeaders and CDN-Cache-Control fields (RFC
+// 9213, and vendors' such as Cloudflare-CDN-Cache-Control) from h, and
+// makes its Cache-Control no-store.
+func dropPageHeaders(h http.Header) {
+	for _, k := range pageHeaders {
+		h.Del(k)
+	}
+	for k := range h {
+		if strings.HasSuffix(k, "Cdn-Cache-Control") {
+			delete(h, k)
+		}
+	}
+	h.Set("Cache-Control", "no-store")
 }

@@ -62,3 +62,67 @@ func TestErrorFuncBodyIsTheErrorAlone(t *testing.T) {
 		})
 	}
 }
+
+// The handler's headers describe the page it was starting, which is not
+// sent: ErrorFunc's answer carries none of them. A report's download
+// (Content-Disposition) saved the error page as the report's file, and a
+// page's Cache-Control (public, max-age) or Expires let a shared cache keep
+// the outage's answer and hand it out after the store was back. Headers
+// that outer middlewares set (CORS) stay, as with httpsession.
+func TestErrorFuncDropsTheHandlersHeaders(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sm := scs.New()
+	sm.Store = scsstore.New(st)
+	sm.ErrorFunc = scsstore.ErrorFunc(slog.New(slog.DiscardHandler))
+	page := map[string]string{
+		"Content-Disposition": `attachment; filename="report.csv"`,
+		"Cache-Control":       "public, max-age=3600",
+		"Expires":             "Thu, 01 Jan 2099 00:00:00 GMT",
+		"Etag":                `"v1"`,
+		"Last-Modified":       "Mon, 02 Jan 2006 15:04:05 GMT",
+		"Content-Range":       "bytes 0-4/10",
+		"Location":            "/reports/7",
+		"Cdn-Cache-Control":   "max-age=3600",
+	}
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "exported", true)
+		for k, v := range page {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "text/csv")
+		st.Close() // the commit, made as the response starts, fails
+		io.WriteString(w, "a,b\n1,2\n")
+	}))
+	cors := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "https://app.example")
+		h.ServeHTTP(w, r)
+	})
+	srv := httptest.NewUnstartedServer(cors)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d; want 503", resp.StatusCode)
+	}
+	for k, v := range page {
+		if got := resp.Header.Get(k); got == v {
+			t.Errorf("the error answer carries the handler's %s: %q", k, got)
+		}
+	}
+	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control %q; want no-store", got)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {
+		t.Errorf("Access-Control-Allow-Origin %q; want the outer middleware's", got)
+	}
+}
