@@ -36,8 +36,12 @@
 // Expiry: as with FilesystemStore, a session lives Options.MaxAge after
 // its last Save (30 days by default), the cookie's lifetime: each Save sets
 // the record's deadline to now plus MaxAge and its own idle timeout
-// (fsstore.Session.Idle) to MaxAge, whatever the store's idle timeout, and
-// the sweep never removes it earlier. A session that is only read (not
+// (fsstore.Session.Idle) to MaxAge, whatever the store's idle timeout and
+// lifetime (fsstore.WithIdleTimeout, fsstore.WithLifetime, which bound
+// httpsession's sessions, not these), and the sweep never removes it
+// earlier. A session saved at least once per MaxAge has no absolute end,
+// as with FilesystemStore: to cap a login's length, keep its start in the
+// session and check it. A session that is only read (not
 // saved) is not extended, as with FilesystemStore. MaxAge is capped at
 // fsstore.MaxIdleTimeout (400 days). A session's own Options.MaxAge longer
 // than the store's (Store.MaxAge, 30 days unless set) lasts only the

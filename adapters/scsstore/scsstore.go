@@ -17,8 +17,10 @@
 // scs hands Commit an absolute expiry (the earlier of its Lifetime deadline
 // and, with IdleTimeout set, now plus IdleTimeout), and the record lives
 // exactly that long: its deadline is the expiry and its own idle timeout
-// (fsstore.Session.Idle) reaches it, whatever the store's idle timeout. scs
-// commits only when the session changes (or on every request when its
+// (fsstore.Session.Idle) reaches it, whatever the store's idle timeout and
+// lifetime (fsstore.WithIdleTimeout, fsstore.WithLifetime, which bound
+// httpsession's sessions, not these: scs's Lifetime is the absolute one).
+// scs commits only when the session changes (or on every request when its
 // IdleTimeout is set), so with scs's defaults a user who only reads stays
 // logged in for the whole 24 h Lifetime, as with scs's own stores. The
 // sweep never removes a record before its own expiry. One limit: a record
