@@ -565,6 +565,15 @@ func (s *Store) logger() *slog.Logger {
 // with an error matching fsstore.ErrUnavailable while the store's circuit
 // breaker is open; give AllCtx a deadline to bound it when the file server
 // stops answering (see fsstore.Store.Range).
+//
+// With scs's HashTokenInStore the store holds no token, only its hash,
+// and All returns the hashes. scs's Iterate takes each for a token, and a
+// Destroy (or RenewToken) in Iterate's function hashes it again: it
+// deletes nothing and returns nil, as with scs's memstore and Redis store
+// (TestIterateDestroyUnderHashTokenInStore). An admin's "log this user
+// out everywhere" through Iterate then leaves the user logged in: do it
+// without HashTokenInStore, or check a per-user "sessions valid after"
+// time on each request.
 func (s *Store) All() (map[string][]byte, error) { return s.AllCtx(context.Background()) }
 
 // AllCtx is All with a context.
