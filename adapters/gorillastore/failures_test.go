@@ -124,6 +124,19 @@ func TestCookieOrderAndErrors(t *testing.T) {
 	}
 	user := cookieOf(t, serveCookie(counterApp(s), ""), "app").Value
 	junk := strings.Repeat("app=junk; ", 6)
+	// staleIDs is n cookies signed with the store's keys, each naming
+	// another ID the store does not have: each costs New a load.
+	staleIDs := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			c, err := securecookie.EncodeMulti("app", strings.Repeat(string(rune('a'+i)), 64), s.Codecs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString("app=" + c + "; ")
+		}
+		return b.String()
+	}
 	for _, tc := range []struct {
 		name, header string
 		wantErr      bool
@@ -138,6 +151,9 @@ func TestCookieOrderAndErrors(t *testing.T) {
 		{"empty, then stale", "app=; app=" + stale, false, 0},
 		{"junk before the user's", junk + "app=" + user, false, 1},
 		{"the user's twice", "app=" + user + "; app=" + user, false, 1},
+		// At most four loads: a fifth cookie naming an ID is not tried.
+		{"three stale IDs before the user's", staleIDs(3) + "app=" + user, false, 1},
+		{"four stale IDs before the user's", staleIDs(4) + "app=" + user, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "http://www.example.com/", nil)
