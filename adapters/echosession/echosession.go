@@ -29,8 +29,11 @@
 // as 500), which saves nothing the request changed. The error is still returned for outer middlewares; echo's error
 // handler, called with it again, finds the response committed and writes
 // nothing (a custom HTTPErrorHandler must check c.Response().Committed, as
-// with any middleware that renders errors). When the session cannot be
-// saved, the Manager's error handler answers (by default 503, 504, 409 or
+// with any middleware that renders errors). So an outer middleware sees
+// the error but can no longer change the answer: one that maps errors to
+// answers (a domain error to a 403) goes inside this middleware, after it
+// in e.Use, or the answer is echo's for the raw error (a 500). When the
+// session cannot be saved, the Manager's error handler answers (by default 503, 504, 409 or
 // 500, as httpsession.StatusCode maps the error) in place of the
 // handler's response, and echo's error handler likewise writes nothing.
 //
