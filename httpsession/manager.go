@@ -903,6 +903,34 @@ func (w *responseWriter) passOut(lines ...http.Header) {
 	}
 }
 
+// resetHeaderForError readies the header for the error handler's answer
+// in place of the handler's. It drops what the handler prepared
+// (Content-Length, Content-Type, Location, its cookies): it describes a
+// response that will not be sent. What outer middlewares set stays:
+// without their CORS header a browser could not even read the error. So
+// does the cookie a successful Release committed, and those that the
+// commits of other Managers' middlewares inside this one set: their
+// records are saved, and after Renew the old one is gone.
+func (w *responseWriter) resetHeaderForError() {
+	h := w.Header()
+	clear(h)
+	if w.base == nil {
+		h.Set("Vary", "Cookie")
+	}
+	maps.Copy(h, w.base)
+	for k, v := range w.s.keptHeader() {
+		h[k] = append(h[k], v...)
+	}
+	for k, v := range w.inner {
+		h[k] = append(h[k], v...)
+	}
+	w.s.m.keepFromSharedCaches(h)
+	if w.inner != nil {
+		privatizeAll(h)
+	}
+	w.passOut(w.s.keptHeader(), w.inner)
+}
+
 // start commits the session with the headers still open. On failure the
 // error handler answers in place of the handler.
 func (w *responseWriter) start() bool {
@@ -914,29 +942,7 @@ func (w *responseWriter) start() bool {
 	cookies, caches := len(h["Set-Cookie"]), len(h["Cache-Control"])
 	if err := w.s.commitResponse(h, w.ending); err != nil {
 		w.failed = true
-		// Drop what the handler prepared (Content-Length, Content-Type,
-		// Location, its cookies): it describes a response that will not
-		// be sent. What outer middlewares set stays: without their CORS
-		// header a browser could not even read the error. So does the
-		// cookie a successful Release committed, and those that the
-		// commits of other Managers' middlewares inside this one set:
-		// their records are saved, and after Renew the old one is gone.
-		clear(h)
-		if w.base == nil {
-			h.Set("Vary", "Cookie")
-		}
-		maps.Copy(h, w.base)
-		for k, v := range w.s.keptHeader() {
-			h[k] = append(h[k], v...)
-		}
-		for k, v := range w.inner {
-			h[k] = append(h[k], v...)
-		}
-		w.s.m.keepFromSharedCaches(h)
-		if w.inner != nil {
-			privatizeAll(h)
-		}
-		w.passOut(w.s.keptHeader(), w.inner)
+		w.resetHeaderForError()
 		w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 		return false
 	}
@@ -1127,6 +1133,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.started = true
 		if err := w.s.commitHijack(); err != nil {
 			w.failed = true
+			w.resetHeaderForError()
 			w.s.m.cfg.errorHandler(w.ResponseWriter, w.r, err)
 			return nil, nil, errDiscarded
 		}

@@ -103,3 +103,38 @@ func TestHijackSavesTheSession(t *testing.T) {
 		t.Errorf("server log: %q", serverLog.String())
 	}
 }
+
+// A Hijack that cannot save the session (a new one needs a cookie, which
+// the hijacker's answer cannot carry) is answered by the error handler
+// without the headers the handler set for the answer it meant to give, as
+// a failed commit at the first write is: a download's file name, a
+// Cache-Control that lets a shared cache keep the error.
+func TestFailedHijackAnswerDropsHandlersHeaders(t *testing.T) {
+	r := gin.New()
+	r.Use(ginsession.Handler(plainManager(t)))
+	var hijackErr error
+	r.GET("/ws", func(c *gin.Context) {
+		if err := ginsession.FromContext(c).Put("n", 1); err != nil {
+			t.Error(err)
+		}
+		c.Header("Content-Disposition", `attachment; filename="feed.csv"`)
+		c.Header("Cache-Control", "public, max-age=3600")
+		_, _, hijackErr = c.Writer.Hijack()
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if hijackErr == nil || resp.StatusCode < 400 {
+		t.Fatalf("Hijack: %v, status %d; want an error answer", hijackErr, resp.StatusCode)
+	}
+	if got := resp.Header.Get("Content-Disposition"); got != "" {
+		t.Errorf("the error answer carries the handler's Content-Disposition %q", got)
+	}
+	if got := resp.Header.Get("Cache-Control"); got == "public, max-age=3600" {
+		t.Errorf("the error answer carries the handler's Cache-Control %q", got)
+	}
+}
