@@ -127,9 +127,13 @@ func (kr *keyring) recordNewestListed(dir string, perm os.FileMode, last func(di
 		return recordErr(id, err)
 	}
 	// The numbers of this host's other keys are real: they authenticate.
+	// The newest's own was read above: no record.
 	var from uint64
 	for other, a := range kr.aeads {
-		if n, err := keyBecameNewest(dir, other, a); other != id && err == nil && n > from {
+		if other == id {
+			continue
+		}
+		if n, err := keyBecameNewest(dir, other, a); err == nil && n > from {
 			from = n
 		}
 	}
