@@ -102,7 +102,6 @@ func (*rootDir) lstat(path string) (fileStat, error)                { return fil
 func (*rootDir) unlink(path string) error                           { return platformErr }
 func (*rootDir) rename(oldpath, newpath string) error               { return platformErr }
 func (*rootDir) link(oldpath, newpath string) error                 { return platformErr }
-func (*rootDir) setMtime(path string, t time.Time) error            { return platformErr }
 func (*rootDir) setTimes(path string, atime, mtime time.Time) error { return platformErr }
 func isExt4(dir string) bool                                        { return false }
 func onNFS(dir string) bool                                         { return false }

@@ -921,9 +921,6 @@ func (d dirRef) touch(t *time.Time) error {
 	return err
 }
 
-// setMtime sets a file's times to t (WithClock only).
-func (r *rootDir) setMtime(p string, t time.Time) error { return r.setTimes(p, t, t) }
-
 // setTimes sets a file's access and modification times.
 func (r *rootDir) setTimes(p string, atime, mtime time.Time) error {
 	return r.utimes(p, []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())})

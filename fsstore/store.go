@@ -1527,8 +1527,17 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 			return nil
 		}
 	}
+	// Under a fake clock the record's times are its clock's, set on the
+	// temp file before the rename: set after it, on the published record,
+	// a failure there (the store closed meanwhile, a server that failed
+	// the SETATTR) was the save's error, "nothing saved", for a record
+	// that was saved.
+	var times *[2]time.Time
+	if s.cfg.fakeClock {
+		times = &[2]time.Time{now, now}
+	}
 	c.hook("write")
-	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify, nil)
+	err := s.root.writeAtomicCheck(dir, k.name, buf, s.cfg.fileMode, s.cfg.dirMode, s.cfg.durability, s.prealloc, preRename, verify, times)
 	c.progress() // the lock check after the rename is a step of its own
 	if errors.Is(err, errUnsynced) {
 		// Published: readers may have it already. Not "nothing saved".
@@ -1539,9 +1548,6 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 				err = fmt.Errorf("%w; and %w", err, verr)
 			}
 		}
-	}
-	if err == nil && s.cfg.fakeClock {
-		err = s.root.setMtime(filepath.Join(dir, k.name), now)
 	}
 	if err == nil && verify != nil {
 		if h := s.testHooks.beforeVerify; h != nil {
