@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -21,16 +22,19 @@ import (
 	"github.com/sessfs/sessfs/lock"
 )
 
-// The interruption matrix: every public operation of the store (a Locked's
-// Lock, LoadLockedOnly, Save, Delete and Unlock; a sweep as sessgc runs
-// it, under its fleet lock), on both lock strategies, bounded or not,
+// The interruption matrix: every public operation of the store (TryLock;
+// a Locked's Lock, Load, LoadLockedOnly, Save, Touch, Delete and Unlock; a
+// sweep as sessgc runs it, under its fleet lock), on both lock strategies,
+// bounded or not, with keys, and on a keyless store (one strategy),
 // stopped at each of its steps in turn, and there interrupted each way a
 // caller can interrupt it: its context cancelled, its deadline passed,
 // the store closed. Then the operation goes on. A step is each place a
-// test hook marks: the bounded store's sites, each use of the store's
-// directory descriptor, a locked save's lock checks, a Delete's unlinks,
-// the sweep's moves, a rekey's reads, the Observer's report of each
-// operation inside it. Whatever the step, once it has returned:
+// test hook marks: the bounded store's sites, and on either store those
+// inside a lock attempt, each use of the store's directory descriptor, a
+// locked save's lock checks, a Delete's unlinks, the sweep's moves, a
+// rekey's reads, a keyless store's re-read of its marker (its clock moved
+// on past KeylessRecheck before each operation), the Observer's report of
+// each operation inside it. Whatever the step, once it has returned:
 //
 //   - it succeeded, or failed with an error matching what the
 //     interruption promises (context.Canceled, context.DeadlineExceeded,
@@ -62,7 +66,14 @@ type stepGate struct {
 	stopN    int            // the time it is reached to stop at (1: first)
 	stopped  chan string
 	resume   chan struct{}
+	// shift is how far the store's clock is ahead of time.Now: arm
+	// moves it on past KeylessRecheck, so that a keyless store re-reads
+	// its marker in the operation.
+	shift atomic.Int64
 }
+
+// now is the store's clock.
+func (g *stepGate) now() time.Time { return time.Now().Add(time.Duration(g.shift.Load())) }
 
 func newStepGate() *stepGate {
 	return &stepGate{stopped: make(chan string, 1), resume: make(chan struct{})}
@@ -87,6 +98,7 @@ func (g *stepGate) hit(site string) {
 }
 
 func (g *stepGate) arm(site string, n int) {
+	g.shift.Add(int64(2 * fsstore.KeylessRecheck))
 	g.mu.Lock()
 	g.armed, g.stopSite, g.stopN, g.sites, g.seen = true, site, n, nil, map[string]int{}
 	g.mu.Unlock()
@@ -116,6 +128,7 @@ func (g *stepGate) hooks(s *fsstore.Store) {
 	s.SetAsideLookHookForTest(func(string) { g.hit("aside look") })
 	s.SetTouchAsideLookHookForTest(func(string) { g.hit("touch aside look") })
 	s.SetMarkerUnlockHookForTest(func(what string) { g.hit("marker unlock " + what) })
+	s.SetMarkerCheckHookForTest(func(stage string) { g.hit("marker check " + stage) })
 }
 
 // imFix is what one case works on: the store s, opened on dir where
@@ -207,6 +220,26 @@ var imOps = []imOp{
 			return imResult{err: err, write: err}
 		})
 	}},
+	{name: "TryLock", do: func(ctx context.Context, s *fsstore.Store, f *imFix) imResult {
+		l, err := s.TryLock(f.id, fsstore.Exclusive)
+		if err != nil {
+			return imResult{err: err, write: errNotWritten}
+		}
+		if err := l.Unlock(); err != nil {
+			return imResult{err: fmt.Errorf("Unlock: %w", err), write: errNotWritten}
+		}
+		return imResult{write: errNotWritten}
+	}},
+	{name: "Locked.Load", do: func(ctx context.Context, s *fsstore.Store, f *imFix) imResult {
+		return imLocked(ctx, s, f, func(l *fsstore.Locked) imResult {
+			return imLoaded(l.Load(ctx))
+		})
+	}},
+	{name: "Locked.Touch", do: func(ctx context.Context, s *fsstore.Store, f *imFix) imResult {
+		return imLocked(ctx, s, f, func(l *fsstore.Locked) imResult {
+			return imResult{err: l.Touch(ctx), write: errNotWritten}
+		})
+	}},
 	{name: "Locked.Delete", writes: "gone", do: func(ctx context.Context, s *fsstore.Store, f *imFix) imResult {
 		return imLocked(ctx, s, f, func(l *fsstore.Locked) imResult {
 			err := l.Delete(ctx)
@@ -288,6 +321,7 @@ type imKeys struct {
 type imConfig struct {
 	strategy lock.Strategy
 	bounded  bool
+	keyless  bool // no keys: records in plaintext, the marker re-read
 }
 
 func (c imConfig) String() string {
@@ -295,43 +329,72 @@ func (c imConfig) String() string {
 	if c.bounded {
 		kind = "bounded"
 	}
+	if c.keyless {
+		kind += "/keyless"
+	}
 	return c.strategy.String() + "/" + kind
+}
+
+// opts are the options of a store of c: the one that writes the records
+// (setup), or those that use them.
+func (c imConfig) opts(keys imKeys, setup bool) []fsstore.Option {
+	opts := []fsstore.Option{fsstore.WithLockStrategy(c.strategy)}
+	switch {
+	case c.keyless:
+	case setup:
+		opts = append(opts, fsstore.WithKeys(keys.k1))
+	default:
+		opts = append(opts, fsstore.WithKeys(keys.k2, keys.k1))
+	}
+	return opts
+}
+
+// imConfigs: both lock strategies, bounded or not, with keys; and a
+// keyless store, whose saves and loads re-read the marker, on one
+// strategy (the strategy changes nothing of that), bounded or not.
+var imConfigs = []imConfig{
+	{lock.Flock, false, false},
+	{lock.Flock, true, false},
+	{lock.Lease, false, false},
+	{lock.Lease, true, false},
+	{lock.Flock, false, true},
+	{lock.Flock, true, true},
 }
 
 func TestInterruptEveryStep(t *testing.T) {
 	keys := imKeys{k1: mustKey(t, 1), k2: mustKey(t, 2), id: newID(t), other: newID(t), stale: newID(t)}
 	base := imBase(t)
-	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
-		for _, bounded := range []bool{false, true} {
-			cfg := imConfig{strategy, bounded}
-			t.Run(cfg.String(), func(t *testing.T) {
-				for _, op := range imOps {
-					t.Run(op.name, func(t *testing.T) {
-						steps := imRecord(t, base, cfg, keys, op)
-						if len(steps) == 0 {
-							t.Fatal("no step recorded")
-						}
-						t.Logf("%d steps: %s", len(steps), strings.Join(steps, ", "))
-						seen := map[string]int{}
-						for i, site := range steps {
-							seen[site]++
-							n := seen[site]
-							for _, in := range imInterrupts {
-								if t.Failed() {
-									// A defect costs a case its
-									// polls' deadlines: one case
-									// of an operation shows it.
-									t.SkipNow()
-								}
-								t.Run(fmt.Sprintf("%02d-%s#%d/%s", i+1, strings.ReplaceAll(site, " ", "-"), n, in.name), func(t *testing.T) {
-									imCase(t, base, cfg, keys, op, site, n, in)
-								})
-							}
-						}
-					})
+	for _, cfg := range imConfigs {
+		t.Run(cfg.String(), func(t *testing.T) {
+			for _, op := range imOps {
+				if cfg.keyless && op.name == "Rekey" {
+					continue // a keyless store has no key to rekey to
 				}
-			})
-		}
+				t.Run(op.name, func(t *testing.T) {
+					steps := imRecord(t, base, cfg, keys, op)
+					if len(steps) == 0 {
+						t.Fatal("no step recorded")
+					}
+					t.Logf("%d steps: %s", len(steps), strings.Join(steps, ", "))
+					seen := map[string]int{}
+					for i, site := range steps {
+						seen[site]++
+						n := seen[site]
+						for _, in := range imInterrupts {
+							if t.Failed() {
+								// A defect costs a case its
+								// polls' deadlines: one case
+								// of an operation shows it.
+								t.SkipNow()
+							}
+							t.Run(fmt.Sprintf("%02d-%s#%d/%s", i+1, strings.ReplaceAll(site, " ", "-"), n, in.name), func(t *testing.T) {
+								imCase(t, base, cfg, keys, op, site, n, in)
+							})
+						}
+					}
+				})
+			}
+		})
 	}
 }
 
@@ -363,7 +426,7 @@ func imSetup(t *testing.T, base string, cfg imConfig, keys imKeys) *imFix {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	f := &imFix{dir: dir, id: keys.id, other: keys.other, stale: keys.stale}
-	s, err := fsstore.Open(f.dir, fsstore.WithKeys(keys.k1), fsstore.WithLockStrategy(cfg.strategy))
+	s, err := fsstore.Open(f.dir, cfg.opts(keys, true)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +448,7 @@ func imSetup(t *testing.T, base string, cfg imConfig, keys imKeys) *imFix {
 // imOpen opens the store under test, its hooks set to g.
 func imOpen(t *testing.T, cfg imConfig, keys imKeys, dir string, g *stepGate) *fsstore.Store {
 	t.Helper()
-	opts := []fsstore.Option{fsstore.WithKeys(keys.k2, keys.k1), fsstore.WithLockStrategy(cfg.strategy), fsstore.WithTestFSForTest(g.hit), fsstore.WithObserver(g)}
+	opts := append(cfg.opts(keys, false), fsstore.WithTestFSForTest(g.hit), fsstore.WithObserver(g), fsstore.WithClock(g.now))
 	if cfg.bounded {
 		// No ceiling or breaker of the store's own ends a step: the
 		// interruption does.
@@ -511,7 +574,7 @@ func imCase(t *testing.T, base string, cfg imConfig, keys imKeys, op imOp, site 
 			t.Errorf("the breaker after %s: %v, want closed", op.name, st)
 		}
 	}
-	s2, err := fsstore.Open(f.dir, fsstore.WithKeys(keys.k2, keys.k1), fsstore.WithLockStrategy(cfg.strategy))
+	s2, err := fsstore.Open(f.dir, cfg.opts(keys, false)...)
 	if err != nil {
 		t.Fatal(err)
 	}

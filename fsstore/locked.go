@@ -108,7 +108,7 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	// Errors of the bound (run, fullErr) name the operation already.
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
-		if h, err = s.locks.Lock(ctx, s.lockName(k), k.name, mode); err != nil {
+		if h, err = s.locks.Lock(s.lockHooks(ctx), s.lockName(k), k.name, mode); err != nil {
 			err = lockErr("lock: "+s.recordPath(k), err, s.dir)
 		}
 	} else {
@@ -137,6 +137,17 @@ func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, er
 	l := &Locked{s: s, id: id, k: k.withBind(id), h: h, mode: mode}
 	h = nil // returned
 	return l, nil
+}
+
+// lockHooks returns ctx for a lock attempt of an unbounded store: with the
+// test hook (withTestFS) inside the attempt where there is one, as a
+// bounded store's attempts have it, so that tests may stop and interrupt
+// it there too; else ctx itself.
+func (s *Store) lockHooks(ctx context.Context) context.Context {
+	if s.cfg.testFS == nil {
+		return ctx
+	}
+	return opwatch.NewContext(ctx, &opwatch.Op{Hook: s.cfg.testFS})
 }
 
 // releaseUnreturned releases *h, a lock that Lock or TryLock acquired,
@@ -182,7 +193,7 @@ func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
 	}
 	var h *lock.Handle
 	if b := s.bnd; b == nil {
-		if h, err = s.locks.TryLock(s.lockName(k), k.name, mode); err != nil {
+		if h, err = s.locks.TryLockContext(s.lockHooks(context.Background()), s.lockName(k), k.name, mode); err != nil {
 			err = lockErr("lock: "+s.recordPath(k), err, s.dir)
 		}
 	} else {
