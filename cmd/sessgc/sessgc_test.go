@@ -717,20 +717,31 @@ func TestLockedByAnotherProcessIsRemoved(t *testing.T) {
 // load. What is checked is what matters: each renewed session intact,
 // each other one removed, and Sessions equal to the removals reported,
 // none reported twice.
+//
+// Once the sweep is under way (its first removal reported), sessgc and
+// its worker are stopped (SIGSTOP) while the sessions are renewed, and
+// let go on after: no renewal races the clock against the sweep's
+// progress, where a sweep that finished first (a loaded machine) failed
+// the test. The low rate only keeps the sweep from removing every
+// session between its first report and the stop.
 func TestRenewedDuringSweepIsKept(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	ids := st.save(40)
 	st.expire(ids...)
-	// A low rate keeps the sweep running while this test renews sessions.
 	cmd := command([]string{"--dir", st.dir, "--json", "-v", "--rate", "10", "--concurrency", "1"})
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // sessgc and its worker
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out := lines(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	outLines := []string{waitLine(t, out, `"event":"remove"`)} // the sweep is under way
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
 
 	// renew saves id, as a request would: under its lock, if its record
 	// is there.
@@ -784,12 +795,15 @@ func TestRenewedDuringSweepIsKept(t *testing.T) {
 		racedDone <- racedLock.Save(ctx, &fsstore.Session{ID: raced, Data: []byte("renewed")})
 	}()
 
-	// Renew every other session still there.
+	// Renew every other session still there, then let the sweep go on.
 	var renewed []string
 	for _, id := range ids {
 		if id != raced && renew(id) {
 			renewed = append(renewed, id)
 		}
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-racedDone; err != nil {
 		t.Fatal(err)
