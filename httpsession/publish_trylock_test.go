@@ -32,9 +32,9 @@ func (o *closeOnObserver) Observe(e fsstore.Event) {
 	}
 }
 
-// A request that holds a lock (a log in under Exclusive mode, an
-// Optimistic log in that locks the old record for its renewal, a new
-// session made under the lock of a stale cookie) saves the fresh ID under
+// A request that holds a lock (a log in under Exclusive mode, by Renew or
+// by Destroy and a new value; an Optimistic log in, which locks the old
+// record for its renewal) saves the fresh ID under
 // TryLock of the stripe it holds. That TryLock fails only when the process
 // can no longer use the stripe: here the store closes (a shutdown) just
 // before it. The user gets a 503 with no new cookie; the session saved
