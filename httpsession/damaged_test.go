@@ -100,6 +100,10 @@ func TestDamagedRecordStartsFreshSession(t *testing.T) {
 // TestForeignPayloadStartsFreshSession: a sound record whose payload is not
 // a JSON object (another application's encoding under the same store) is
 // not this package's session either: a fresh one, logged once, not a 500.
+// The line says what to do, as the likely cause is another application or
+// adapter on the store under the same cookie name (scs's default is
+// "session" too), which logs each of its users out in turn: it names the
+// cookie and the fix, where it said only "not a JSON object".
 func TestForeignPayloadStartsFreshSession(t *testing.T) {
 	payloads := []string{"\x00\x01gob", `[1,2]`, `{"n":1`, "{\"n\":1,\"s\":\"\x01\"}", " "}
 	for _, p := range payloads {
@@ -124,6 +128,11 @@ func TestForeignPayloadStartsFreshSession(t *testing.T) {
 				logs := e.log.String()
 				if n := strings.Count(logs, "level="); n != 1 || !strings.Contains(logs, "not a JSON object") || strings.Contains(logs, id) {
 					t.Errorf("log %q: want one line about the payload, without the session ID", logs)
+				}
+				for _, want := range []string{"cookie=session", "give each its own store directory or cookie name"} {
+					if !strings.Contains(logs, want) {
+						t.Errorf("log %q: want it to contain %q", logs, want)
+					}
 				}
 			})
 		}

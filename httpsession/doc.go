@@ -94,13 +94,16 @@
 // 500
 // otherwise, including a session over the store's size limit
 // (fsstore.ErrTooLarge, logged as such). A record that is damaged (left
-// empty, cut short or zero-filled by a power loss, or with a payload that is
-// not a JSON object) or sealed with a key that is no longer configured is
-// not an error: the user starts a new session, the old record is left for
-// the sweep, and a warning without the session ID is logged (the store's
-// Observer counts the load's outcome, corrupt or unknown_key). So is a
-// record the store refuses (fsstore.ErrRefused: a symbolic link or an
-// unreadable file at its name), logged as an error; for a permission
+// empty, cut short or zero-filled by a power loss), sealed with a key that
+// is no longer configured, or sound but with a payload that is not a JSON
+// object (another application's or adapter's record under the same cookie
+// name) is not an error: the user starts a new session, the old record is
+// left for the sweep, and a warning without the session ID is logged. The
+// store's Observer counts the first two by the load's outcome, corrupt or
+// unknown_key; to the store, the third is a load like any other (ok), and
+// only the warning tells of it. Nor is a record the store refuses
+// (fsstore.ErrRefused: a symbolic link or an unreadable file at its name)
+// an error for the request, though it is logged as one; for a permission
 // error, which may be a whole shard's and passing, the cookie is kept.
 // Browsers send every cookie of the name that matches the request, the
 // longest path first (one left by an earlier Cookie.Path, or a sibling

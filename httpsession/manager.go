@@ -459,8 +459,13 @@ func (m *Manager) logUnusable(ctx context.Context, u unusableRecord, found bool)
 	}
 	switch {
 	case u.payload:
-		// Not ours (another application's encoding) or damaged.
-		m.cfg.log.WarnContext(ctx, "httpsession: session payload is not a JSON object"+outcome, "err", u.err)
+		// Not ours: fsstore's checksum passed, so the record is as its
+		// writer saved it. The usual writer is another application or
+		// adapter on the store under the same cookie name (scs names its
+		// cookie "session" too), whose users and ours log each other out
+		// until one of them moves.
+		m.cfg.log.WarnContext(ctx, "httpsession: session payload is not a JSON object, so httpsession did not write it: another application or adapter (scsstore, say) may use this store under the same cookie name; give each its own store directory or cookie name"+outcome,
+			"cookie", m.cfg.cookie.Name, "err", u.err)
 	case errors.Is(u.err, fsstore.ErrUnknownKey):
 		// A key retired too early must not lock its users out with a 500
 		// on every request: they start afresh, and the record stays for

@@ -633,9 +633,15 @@ func wrap(token string, data []byte) []byte {
 	return append(b, data...)
 }
 
+// errNotSCS is a record this package did not write. The usual writer is
+// another application or adapter on the store under the same cookie name
+// (httpsession's is "session" too), whose users and scs's log each other
+// out until one of them moves: the error says so.
+var errNotSCS = errors.New("scsstore: not an scs record: another application or adapter (httpsession, say) may use this store under the same cookie name; give each its own store directory or cookie name")
+
 func unwrap(b []byte) (token string, data []byte, err error) {
 	if !bytes.HasPrefix(b, magic) {
-		return "", nil, errors.New("scsstore: not an scs record")
+		return "", nil, errNotSCS
 	}
 	b = b[len(magic):]
 	n, k := binary.Uvarint(b)
