@@ -20,6 +20,7 @@ import (
 	"unsafe"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/plainhttp"
 )
 
 // Errors reported by this package. The errors it returns wrap them, or
@@ -537,7 +538,7 @@ func (m *Manager) setCookie(h http.Header, id string, deadline, now time.Time) {
 // The proxy headers it reads are anyone's to forge: they decide only
 // whether to warn, never anything the cookie or the session depends on.
 func (m *Manager) warnPlainHTTP(r *http.Request) {
-	if m.cfg.cookie.Insecure || m.plainWarned.Load() || r == nil || sentOverHTTPS(r) || loopbackHost(r.Host) {
+	if m.cfg.cookie.Insecure || m.plainWarned.Load() || !plainhttp.SecureCookieLost(r) {
 		return
 	}
 	if m.plainWarned.CompareAndSwap(false, true) {
@@ -654,7 +655,7 @@ func domainMatch(host, domain string) bool {
 // gives it: not an IP address, not a loopback name, with a dot, and not
 // under a top-level name that no public DNS resolves (see privateTLD).
 func publicName(host string) bool {
-	if !strings.Contains(host, ".") || net.ParseIP(host) != nil || loopbackHost(host) {
+	if !strings.Contains(host, ".") || net.ParseIP(host) != nil || plainhttp.Loopback(host) {
 		return false
 	}
 	return !privateTLD(host[strings.LastIndexByte(host, '.')+1:])
@@ -676,46 +677,6 @@ func privateTLD(tld string) bool {
 		return true
 	}
 	return false
-}
-
-// sentOverHTTPS reports whether r came over TLS, or through a proxy whose
-// headers say the client used HTTPS (X-Forwarded-Proto, RFC 7239's
-// Forwarded, X-Forwarded-Ssl).
-func sentOverHTTPS(r *http.Request) bool {
-	if r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https") {
-		return true
-	}
-	for _, v := range r.Header.Values("X-Forwarded-Proto") {
-		for p := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(p), "https") {
-				return true
-			}
-		}
-	}
-	for _, v := range r.Header.Values("Forwarded") {
-		for p := range strings.FieldsFuncSeq(v, func(c rune) bool { return c == ',' || c == ';' }) {
-			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-			if strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(val, `"`), "https") {
-				return true
-			}
-		}
-	}
-	return strings.EqualFold(r.Header.Get("X-Forwarded-Ssl"), "on")
-}
-
-// loopbackHost reports whether host (a Host header, with or without a
-// port) is a loopback name or address, from which browsers take a Secure
-// cookie over plain HTTP.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (m *Manager) expireCookie(h http.Header) {

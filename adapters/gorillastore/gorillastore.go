@@ -125,8 +125,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -134,6 +136,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/detach"
+	"github.com/sessfs/sessfs/internal/plainhttp"
 )
 
 // Store is a gorilla/sessions store. Its fields may be changed after New
@@ -143,7 +146,12 @@ type Store struct {
 	// the stored values.
 	Codecs []securecookie.Codec
 	// Options is the default configuration of new sessions: Path "/",
-	// MaxAge 30 days, HttpOnly, Secure, SameSite Lax.
+	// MaxAge 30 days, HttpOnly, Secure, SameSite Lax. Browsers send a
+	// Secure cookie back only over HTTPS (or to localhost): an application
+	// reached over plain HTTP at another address starts a new session on
+	// every request. Save logs a warning of it, once per Store, to
+	// slog.Default(); set Secure to false for development over plain HTTP,
+	// never in production.
 	Options *sessions.Options
 	// KeepZeroMaxAge makes Save keep a session whose Options.MaxAge is 0,
 	// as gorilla's CookieStore (and so gin-contrib's cookie store) does, where
@@ -158,6 +166,9 @@ type Store struct {
 
 	st  *fsstore.Store
 	now func() time.Time
+	// plainWarned: the warning about a Secure cookie sent in answer to a
+	// plain HTTP request was logged.
+	plainWarned atomic.Bool
 	// noKey: New was given no authentication key, or an empty one, with
 	// which securecookie can sign nothing; Save's error then says so.
 	noKey bool
@@ -437,6 +448,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		return fmt.Errorf("gorillastore: %w", err)
 	}
 	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
+	if session.Options.Secure && plainhttp.SecureCookieLost(r) && s.plainWarned.CompareAndSwap(false, true) {
+		// Nothing else says why each of the user's requests starts a
+		// new session. The host only: the path may carry a token.
+		slog.Default().WarnContext(ctx, "gorillastore: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set the store's Options.Secure to false for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
+			"host", r.Host)
+	}
 	return nil
 }
 
