@@ -82,6 +82,10 @@ type Manager struct {
 	// plainWarned: the warning about a Secure cookie sent in answer to a
 	// plain HTTP request was logged (see warnPlainHTTP).
 	plainWarned atomic.Bool
+	// nestedWarned: the warning about this Manager's middleware inside
+	// another's with the same store and cookie name was logged (see
+	// warnNested).
+	nestedWarned atomic.Bool
 	// domainWarned holds the hosts that the warning about a cookie Domain
 	// they are not in was logged for, at most maxDomainWarnings (see
 	// warnDomain); domainFull is set once it holds that many.
@@ -318,8 +322,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // in one request: once the outer one holds its lock (Exclusive mode, after
 // its first use), the inner one's first use in Exclusive mode waits for
 // that lock, which nothing releases before the inner lock timeout, and the
-// route answers 503 on every request. For options that differ by route,
-// use one Manager and Middleware(mode).
+// route answers 503 on every request; the inner Manager logs a warning
+// saying so, once, on the first request it serves nested so. For options
+// that differ by route, use one Manager and Middleware(mode).
 func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -349,6 +354,7 @@ func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			m.warnNested(r)
 			m.serve(mode, next, w, r)
 		})
 	}
@@ -544,6 +550,25 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 	if m.plainWarned.CompareAndSwap(false, true) {
 		m.cfg.log.WarnContext(r.Context(), "httpsession: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set Cookie.Insecure for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
 			"host", r.Host) // not the path: it may carry a token (a password reset link)
+	}
+}
+
+// warnNested logs, once per Manager, that its middleware serves a request
+// inside the middleware of another Manager on the same store with the same
+// cookie name: both open the user's session, and once the outer one holds
+// its lock (Exclusive mode, after its first use, as an authentication
+// check makes it), the inner one's first use waits for that lock until
+// its lock timeout, and the route answers 503 on every request, with an
+// error that says only that the lock was held. The request is served as
+// before: where the outer middleware never uses the session, it works.
+func (m *Manager) warnNested(r *http.Request) {
+	o := FromContext(r.Context())
+	if o == nil || o.m == m || o.m.st != m.st || o.m.cfg.cookie.Name != m.cfg.cookie.Name || m.nestedWarned.Load() {
+		return
+	}
+	if m.nestedWarned.CompareAndSwap(false, true) {
+		m.cfg.log.WarnContext(r.Context(), "httpsession: this Manager's middleware runs inside another Manager's on the same store with the same cookie name: both open the user's session, and once the outer one has locked it, the inner one waits for that lock until its lock timeout and the request fails (503). Use one Manager, with Middleware(mode) for the routes whose mode differs, or give the second Manager a cookie name of its own (WithCookie). Logged once.",
+			"cookie", m.cfg.cookie.Name)
 	}
 }
 

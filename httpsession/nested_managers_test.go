@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,42 @@ func testErrorAnswerKeepsInnerManagersCookie(t *testing.T, release, between bool
 	}
 	if cc := strings.Join(resp.Header.Values("Cache-Control"), ", "); !strings.Contains(cc, "private") {
 		t.Errorf("Cache-Control %q: an answer carrying a session cookie must be private", cc)
+	}
+}
+
+// TestSameCookieManagersNestedWarnOnce: a second Manager on the store
+// with the same cookie name, its middleware inside the first one's (a
+// Manager made for one route's options), opens the user's session a
+// second time; once the outer one has locked it (an authentication check
+// before the route), the route answers 503 on every request with an error
+// that says only that the lock was held. The inner Manager says what to
+// do, once, on the first request it sees nested so, where nothing did;
+// not for a cookie name of its own or another store.
+func TestSameCookieManagersNestedWarnOnce(t *testing.T) {
+	const warning = "inside another Manager's on the same store with the same cookie name"
+	for _, tc := range []struct {
+		name  string
+		outer func(e *env) *httpsession.Manager
+		warn  bool
+	}{
+		{"same store and cookie name", func(e *env) *httpsession.Manager {
+			return httpsession.New(e.st, httpsession.WithIdleTimeout(time.Hour))
+		}, true},
+		{"a cookie name of its own", func(e *env) *httpsession.Manager {
+			return httpsession.New(e.st, httpsession.WithCookie(httpsession.Cookie{Name: "remember"}))
+		}, false},
+		{"another store", func(e *env) *httpsession.Manager {
+			return httpsession.New(newEnv(t, nil).st)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			// The outer middleware never uses its session, so the
+			// requests succeed: the warning comes before any 503.
+			h := tc.outer(e).Handler(e.m.Handler(counter()))
+			newReq := func() *http.Request { return httptest.NewRequest("GET", "https://app.example/", nil) }
+			warnsOnce(t, e, h, newReq, warning, "nested Managers", tc.warn,
+				"level=WARN", "cookie=session", "Middleware(mode)", "cookie name of its own")
+		})
 	}
 }
