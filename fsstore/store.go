@@ -606,7 +606,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// Checked just now: the saves look again after keyChecksRecheck.
 		s.keyChecksAt.Store(c.now().UnixNano())
 	} else if s.layout.encrypted && !c.maintenanceOnly {
-		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse", abs, ErrKeysRequired, MarkerFile)
+		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse; give it the keys file the other hosts have (WithKeysFile)", abs, ErrKeysRequired, MarkerFile)
 	}
 	s.nfs = nfs
 	if !c.maxInFlightSet && !s.nfs && !c.efs {
