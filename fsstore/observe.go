@@ -13,10 +13,15 @@ import (
 type Op uint8
 
 const (
+	// OpLoad reports a Load (also a Locked's).
 	OpLoad Op = iota
+	// OpSave reports a Save (also a Locked's).
 	OpSave
+	// OpTouch reports a Touch (also a Locked's).
 	OpTouch
+	// OpDelete reports a Delete (also a Locked's).
 	OpDelete
+	// OpCompareAndSwap reports a CompareAndSwap.
 	OpCompareAndSwap
 	// OpLockWait reports the time spent acquiring a session lock (Lock).
 	OpLockWait
@@ -55,13 +60,25 @@ func Ops() []Op {
 type Outcome uint8
 
 const (
+	// OutcomeOK reports an operation that succeeded.
 	OutcomeOK Outcome = iota
+	// OutcomeNotFound reports ErrNotFound: no live session under the ID.
 	OutcomeNotFound
+	// OutcomeConflict reports ErrConflict: a CompareAndSwap that lost.
 	OutcomeConflict
+	// OutcomeCorrupt reports ErrCorrupt: a record that failed its
+	// checksum or authentication.
 	OutcomeCorrupt
+	// OutcomeLockTimeout reports ErrLocked, or an operation whose
+	// context ended (its deadline, a client that went away).
 	OutcomeLockTimeout
+	// OutcomeLockLost reports ErrLockLost.
 	OutcomeLockLost
+	// OutcomeInvalid reports a call the caller should not have made: an
+	// invalid ID, idle timeout or size, a write through a shared lock or
+	// to a store opened WithReadOnly.
 	OutcomeInvalid
+	// OutcomeError reports any failure no other Outcome names.
 	OutcomeError
 	// OutcomeUnknownKey reports a live record under a key that is not
 	// configured (ErrUnknownKey): a key was retired before every record
@@ -120,11 +137,11 @@ func Outcomes() []Outcome {
 // Event is one observed operation. It deliberately has no field for a
 // session ID or payload: metrics must never be able to leak them.
 type Event struct {
-	Op       Op
-	Outcome  Outcome
-	Duration time.Duration
-	Bytes    int      // payload bytes loaded or saved; file size for OpSweepRemove
-	Kind     FileKind // OpSweepRemove only
+	Op       Op            // what was done
+	Outcome  Outcome       // how it ended
+	Duration time.Duration // how long it took (for OpLockWait, the wait)
+	Bytes    int           // payload bytes loaded or saved; file size for OpSweepRemove
+	Kind     FileKind      // OpSweepRemove only
 	// Late marks the end of a write whose caller had already been told
 	// ErrUnavailable (and reported with OutcomeUnavailable): Outcome says
 	// how it ended (OutcomeLate when it was applied, OutcomeLockLost when
