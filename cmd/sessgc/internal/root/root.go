@@ -132,11 +132,11 @@ func Main() int {
 			return code
 		}
 	}
-	worker()
+	fd := worker()
 	ctx, stop := cmdutil.InterruptContext(context.Background(), syscall.SIGPIPE) // see signals
 	code := Execute(ctx, cmdutil.System(), os.Args[1:])
 	stop()
-	report(code)
+	report(fd, code)
 	return code
 }
 

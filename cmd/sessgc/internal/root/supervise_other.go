@@ -8,6 +8,6 @@ const envWorker = "SESSFS_SESSGC_WORKER_FD"
 // so sessgc never holds files on a mount it could hang on.
 func supervise() (int, bool) { return 0, false }
 
-func report(int) {}
+func report(int, int) {}
 
-func worker() {}
+func worker() int { return -1 }

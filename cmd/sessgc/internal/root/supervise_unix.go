@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -66,9 +67,9 @@ func supervise() (code int, ok bool) {
 		return 0, false
 	}
 	w.Close()
-	// Fd leaves the read end a plain blocking descriptor, which
-	// superviseWait alone reads (see pipeReport); r keeps it open.
-	return superviseWait(sig, newPipeReport(int(r.Fd())), childProcess{cmd}), true
+	// superviseWait alone reads the read end (see pipeReport); r keeps it
+	// open.
+	return superviseWait(sig, newPipeReport(int(r.Fd()), nil), childProcess{cmd}), true
 }
 
 // reportPipe is the worker's report pipe as superviseWait reads it.
@@ -90,14 +91,18 @@ type reportPipe interface {
 // second signal for none: a worker that had finished, its summary and
 // textfile written, was said to be killed before it wrote them.
 type pipeReport struct {
-	fd    int
+	fd    int // non-blocking: Read never waits
 	ready chan struct{}
+	poll  func([]unix.PollFd, int) (int, error) // nil: unix.Poll
 }
 
-func newPipeReport(fd int) *pipeReport {
-	r := &pipeReport{fd: fd, ready: make(chan struct{})}
+// newPipeReport watches the pipe fd, which it makes non-blocking, with
+// poll (nil: unix.Poll).
+func newPipeReport(fd int, poll func([]unix.PollFd, int) (int, error)) *pipeReport {
+	unix.SetNonblock(fd, true) // if it fails, Read finds the pipe readable anyway
+	r := &pipeReport{fd: fd, ready: make(chan struct{}), poll: poll}
 	go func() {
-		pollIn(fd, -1) // an error too says no more than Read will
+		r.waitReadable()
 		close(r.ready)
 	}()
 	return r
@@ -107,17 +112,16 @@ func (r *pipeReport) Ready() <-chan struct{} { return r.ready }
 
 // Read reads what the worker wrote: its exit code in one write of a
 // few bytes, which a pipe passes whole (a write of up to PIPE_BUF bytes
-// is atomic), so the first read has all of it.
+// is atomic), so the first read has all of it. It reads without polling
+// first: a poll that failed was taken for the pipe's end.
 func (r *pipeReport) Read() (string, bool) {
-	if readable, err := pollIn(r.fd, 0); err != nil {
-		return "", true // a pipe that cannot be polled: no report to wait for
-	} else if !readable {
-		return "", false
-	}
 	var b [32]byte
 	n, err := unix.Read(r.fd, b[:])
 	for err == unix.EINTR {
 		n, err = unix.Read(r.fd, b[:])
+	}
+	if err == unix.EAGAIN {
+		return "", false // nothing yet
 	}
 	if err != nil || n <= 0 {
 		return "", true // the end, or a pipe that cannot be read: no report
@@ -125,19 +129,30 @@ func (r *pipeReport) Read() (string, bool) {
 	return strings.TrimSpace(string(b[:n])), true
 }
 
-// pollIn reports whether fd is readable (data, or its writers gone),
-// waiting at most timeout milliseconds (-1: for ever).
-func pollIn(fd, timeout int) (bool, error) {
+// waitReadable waits for the pipe to be readable (data, or its writers
+// gone), or to be no descriptor at all (then Read says so). A poll that
+// fails otherwise (ENOMEM: the kernel short of memory for a moment) says
+// nothing of the worker, which goes on: the poll is tried again, after a
+// pause that grows to a second, for as long as it fails. Taken for the
+// pipe's end, it had the supervisor wait for the worker's exit (the wait
+// on the file server that supervise is there to spare) and then call a
+// run that ended well a crash.
+func (r *pipeReport) waitReadable() {
+	poll := r.poll
+	if poll == nil {
+		poll = unix.Poll
+	}
+	pause := time.Millisecond
 	for {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(p, timeout)
-		if err == unix.EINTR {
-			continue
+		p := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}}
+		n, err := poll(p, -1)
+		switch {
+		case err == nil && n > 0, err == unix.EBADF:
+			return // POLLNVAL, a descriptor that is not open, is in Revents
+		case err != nil && err != unix.EINTR:
+			time.Sleep(pause)
+			pause = min(2*pause, time.Second)
 		}
-		if err == nil && p[0].Revents&unix.POLLNVAL != 0 {
-			err = unix.EBADF
-		}
-		return n > 0, err
 	}
 }
 
@@ -302,18 +317,34 @@ func unreportedStatus(ws syscall.WaitStatus, known bool, status string) int {
 // the first one stops the work (cmdutil.InterruptContext); repeats, such
 // as the parent passing on a Ctrl-C the terminal also sent here, are
 // dropped, and it is the parent that gives up on a second one.
-func worker() {
-	if os.Getenv(envWorker) != "" {
-		signal.Notify(make(chan os.Signal, 1), signals()...)
+//
+// It returns the report pipe's descriptor (-1: none, not a worker), which
+// it makes close-on-exec, and takes the variable naming it out of the
+// environment: the worker inherits the pipe as every descriptor passed to
+// a child is inherited, open across exec, and what it runs (install-cron's
+// "id -G USER") held the pipe too. An id stuck on a directory service, or
+// a helper it left behind, then kept the pipe open after the worker died
+// unreported, and the supervisor waited for that process, not the worker.
+func worker() int {
+	v := os.Getenv(envWorker)
+	if v == "" {
+		return -1
 	}
+	os.Unsetenv(envWorker)
+	signal.Notify(make(chan os.Signal, 1), signals()...)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return -1 // not the supervisor's: never write to standard output or error
+	}
+	unix.CloseOnExec(fd)
+	return fd
 }
 
 // report, in the child, closes standard output and error (so that whoever
 // reads them sees the end now, not when the process is gone) and tells
-// the supervising parent the exit code.
-func report(code int) {
-	fd, err := strconv.Atoi(os.Getenv(envWorker))
-	if err != nil {
+// the supervising parent the exit code on fd (-1: there is none).
+func report(fd, code int) {
+	if fd < 0 {
 		return
 	}
 	os.Stdout.Close()

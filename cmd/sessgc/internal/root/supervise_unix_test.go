@@ -3,11 +3,16 @@
 package root
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fakeReport is a report pipe that holds rep (done: the report, or the
@@ -183,5 +188,101 @@ func TestSecondSignalReportUnread(t *testing.T) {
 	})
 	if code != 0 || c.killed || said != "" {
 		t.Fatalf("second Ctrl-C with the report written, not yet read: exit %d, killed %v, stderr %q; want the worker's exit 0, no kill, nothing said", code, c.killed, said)
+	}
+}
+
+// reportsOnWait is a worker that has not reported yet: it writes its
+// report (exit code 0) to the report pipe w when it is waited for, or
+// when report is called, whichever comes first, and exits 0.
+type reportsOnWait struct {
+	w    *os.File
+	once sync.Once
+}
+
+func (c *reportsOnWait) report() {
+	c.once.Do(func() {
+		c.w.WriteString("0")
+		c.w.Close()
+	})
+}
+func (c *reportsOnWait) Signal(os.Signal) error { return nil }
+func (c *reportsOnWait) Kill() error            { return nil }
+func (c *reportsOnWait) Wait() error            { c.report(); return nil }
+func (c *reportsOnWait) Ended() (syscall.WaitStatus, bool, bool) {
+	return 0, false, false
+}
+
+// TestReportPipePollFails: a poll of the report pipe that fails (ENOMEM,
+// the kernel short of memory for a moment) while the worker works says
+// nothing of the worker, which goes on and reports: the supervisor exits
+// with the worker's code, and says nothing. The watcher took the failure
+// for the pipe's end and the supervisor for a worker that died
+// unreported: it waited for the worker's exit (the wait on the file
+// server that supervise is there to spare) and then said that a run that
+// had ended well crashed, "a bug in sessgc", exit 5. The order is
+// forced: the worker writes its report only once the supervisor polls
+// again for ever, or waits for the worker.
+func TestReportPipePollFails(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	c := &reportsOnWait{w: w}
+	failed := false
+	poll := func(fds []unix.PollFd, timeout int) (int, error) {
+		if !failed {
+			failed = true
+			return 0, unix.ENOMEM
+		}
+		if timeout < 0 {
+			c.report()
+		}
+		return unix.Poll(fds, timeout)
+	}
+	var code int
+	said := stderrOf(t, func() {
+		code = superviseWait(make(chan os.Signal), newPipeReport(int(r.Fd()), poll), c)
+	})
+	if code != 0 || said != "" {
+		t.Fatalf("a poll of the report pipe failed with ENOMEM, then the worker reported exit 0: exit %d, stderr %q; want exit 0, nothing said", code, said)
+	}
+}
+
+// TestWorkerReportPipeNotInherited: what the worker runs (install-cron's
+// "id -G USER") does not inherit its report pipe. The worker inherits
+// the pipe without close-on-exec, as every descriptor passed to a child
+// is, and passed it on: an id stuck on a directory service that does not
+// answer, or a helper it left behind, held the pipe open after the worker
+// died unreported (killed by the out-of-memory killer), and the
+// supervisor waited for that process rather than for the worker.
+func TestWorkerReportPipeNotInherited(t *testing.T) {
+	if os.Getenv(envWorker) != "" {
+		// The worker: what does a command it runs find on the pipe's
+		// descriptor?
+		worker()
+		out, err := exec.Command("sh", "-c", "if { true >&3; } 2>/dev/null; then echo inherited; else echo closed; fi").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("fd 3: %s", out)
+		return
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerReportPipeNotInherited$", "-test.count=1")
+	cmd.ExtraFiles = []*os.File{w} // descriptor 3, as supervise passes it
+	cmd.Env = append(os.Environ(), envWorker+"=3")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the worker: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "fd 3: closed") {
+		t.Errorf("a command the worker ran found its report pipe open:\n%s", out)
 	}
 }
