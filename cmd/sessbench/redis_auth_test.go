@@ -235,6 +235,72 @@ func TestRedisPasswordNotWanted(t *testing.T) {
 	}
 }
 
+// TestRedisNoAuthCommand: a server whose AUTH is disabled or renamed
+// (some managed Redis services disable commands), HELLO left, is met
+// alike by both subcommands. A password it has no use for (REDISCLI_AUTH
+// exported for another server, a URL for a server that no longer asks for
+// one) is dropped, and both go on and say so, as for a server whose AUTH
+// refuses it (TestRedisPasswordNotWanted): run's client (go-redis) logs
+// in with HELLO, which took it as the default user's, and went on without
+// a word; http's (redigo) with AUTH, and failed the run, telling the user
+// to leave out a password that was not in the way of anything. A server
+// that wants a password can be logged in to with HELLO alone: run goes
+// on, and http, which cannot, says why. With AUTH and HELLO both gone
+// (TestRedisPasswordNotEchoed), only a server that wants no password
+// can be used. No output shows the password.
+func TestRedisNoAuthCommand(t *testing.T) {
+	noAuth := []string{"--rename-command", "AUTH", ""}
+	open := startRedisWith(t, noAuth, nil)
+	closed := startRedisWith(t, append([]string{"--requirepass", redisPassword}, noAuth...), func(o *redis.Options) { o.Password = redisPassword })
+	neither := startRedisWith(t, append([]string{"--rename-command", "HELLO", ""}, noAuth...), nil)
+	runArgs := func(redisArg string) []string {
+		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle",
+			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}
+	}
+	httpArgs := func(redisArg string) []string {
+		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
+			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
+	}
+	url := func(addr string) string { return "redis://:" + redisPassword + "@" + addr }
+	env := []string{"REDISCLI_AUTH=" + redisPassword}
+	none := []string{"REDISCLI_AUTH="}
+	dropped := func(addr, from string) string {
+		return "the server at " + addr + " has no AUTH command (disabled or renamed there) and wants no password: going on without the password in " + from
+	}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{"run, no password", none, runArgs(open), 0, ""},
+		{"http, no password", none, httpArgs(open), 0, ""},
+		{"run, URL", none, runArgs(url(open)), 0, dropped(open, "the URL")},
+		{"http, URL", none, httpArgs(url(open)), 0, dropped(open, "the URL")},
+		{"run, REDISCLI_AUTH", env, runArgs(open), 0, dropped(open, "$REDISCLI_AUTH")},
+		{"http, REDISCLI_AUTH", env, httpArgs(open), 0, dropped(open, "$REDISCLI_AUTH")},
+		{"run, password wanted", env, runArgs(closed), 0, ""},
+		{"http, password wanted", env, httpArgs(closed), 1, "the server wants a password but has no AUTH command (disabled or renamed there) to log in with: sessbench run logs in with HELLO where the server has it, http's scs-redis peer (redigo) with AUTH alone"},
+		{"run, neither AUTH nor HELLO", env, runArgs(neither), 0, dropped(neither, "$REDISCLI_AUTH")},
+		{"http, neither AUTH nor HELLO", none, httpArgs(url(neither)), 0, dropped(neither, "the URL")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.env, tt.args...)
+			wantExit(t, r, tt.code, tt.want)
+			if tt.code == 0 && !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q, want it to say %q", r.stderr, tt.want)
+			}
+			if tt.want == "" && strings.Contains(r.stderr, "password") {
+				t.Errorf("stderr %q, want no word of a password", r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, redisPassword) {
+				t.Errorf("the password is in the output:\n%s\n%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 // TestRedisPasswordNotEchoed: a server that cannot take the password in
 // the way a client sends it answers that it does not know the command,
 // and Redis 6.2 and later quote the command's first arguments in that
@@ -242,7 +308,9 @@ func TestRedisPasswordNotWanted(t *testing.T) {
 // 'PASSWORD'"): sessbench printed that answer, the password in it. Here
 // AUTH and HELLO are disabled (rename-command to ""), as some managed
 // Redis services disable commands: http's client (redigo) logs in with
-// AUTH, run's (go-redis) with HELLO, then AUTH.
+// AUTH, run's (go-redis) with HELLO, then AUTH. The password is an ACL
+// user's: a default user's password is dropped for a server without
+// AUTH, and the run goes on (TestRedisNoAuthCommand).
 func TestRedisPasswordNotEchoed(t *testing.T) {
 	addr := startRedisWith(t, []string{"--rename-command", "AUTH", "", "--rename-command", "HELLO", ""}, nil)
 	runArgs := func(redisArg string) []string {
@@ -253,16 +321,16 @@ func TestRedisPasswordNotEchoed(t *testing.T) {
 		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
 			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
 	}
-	url := "redis://:" + redisPassword + "@" + addr
+	url := "redis://app:" + redisPassword + "@" + addr
 	for _, tt := range []struct {
 		name string
 		env  []string
 		args []string
 	}{
 		{"run, URL", []string{"REDISCLI_AUTH="}, runArgs(url)},
-		{"run, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, runArgs(addr)},
+		{"run, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, runArgs("redis://app:@" + addr)},
 		{"http, URL", []string{"REDISCLI_AUTH="}, httpArgs(url)},
-		{"http, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, httpArgs(addr)},
+		{"http, REDISCLI_AUTH", []string{"REDISCLI_AUTH=" + redisPassword}, httpArgs("redis://app:@" + addr)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, tt.env, tt.args...)

@@ -35,24 +35,40 @@ type Server struct {
 	TLS      bool // rediss://: TLS, server certificate checked against the system roots
 	// PasswordFromEnv: Password came from PasswordEnv, not the address.
 	PasswordFromEnv bool
+	// NoAuthCommand: the server answered that it has no AUTH command, and
+	// the password was dropped for that (see WithoutPassword).
+	NoAuthCommand bool
 }
 
 // WithoutPassword returns srv without its password, and the note that
 // says so, when err is its server's refusal of a password it has none of
-// (see NoPasswordConfigured); ok is false for any other error. Both
-// clients then ask again without one, and the run goes on, as redis-cli
-// goes on after warning that its AUTH was refused: the password may be
-// in REDISCLI_AUTH for another server, or in a URL for a server that
-// no longer asks for one. The note never shows the password.
+// (see NoPasswordConfigured), or, for the default user, its answer that
+// it has no AUTH command (disabled or renamed, as some managed services
+// do; the server returned then has NoAuthCommand set); ok is false for
+// any other error. Both clients then ask again without one, and the run
+// goes on, as redis-cli goes on after warning that its AUTH was refused:
+// the password may be in REDISCLI_AUTH for another server, or in a URL
+// for a server that no longer asks for one. The note, for the caller to
+// show once the server took the client without a password, never shows
+// the password. A server without AUTH that wants a password fails the
+// client's second try with NOAUTH, which Explain then words.
 func WithoutPassword(srv Server, err error) (bare Server, note string, ok bool) {
-	if srv.Password == "" || err == nil || !NoPasswordConfigured(err) {
+	if srv.Password == "" || err == nil {
 		return srv, "", false
 	}
 	from := "the URL"
 	if srv.PasswordFromEnv {
 		from = "$" + PasswordEnv
 	}
-	note = fmt.Sprintf("--redis: the server at %s has no password: going on without the password in %s", srv, from)
+	switch {
+	case NoPasswordConfigured(err):
+		note = fmt.Sprintf("--redis: the server at %s has no password: going on without the password in %s", srv, from)
+	case srv.Username == "" && unknownAuth(err.Error()):
+		note = fmt.Sprintf("--redis: the server at %s has no AUTH command (disabled or renamed there) and wants no password: going on without the password in %s", srv, from)
+		srv.NoAuthCommand = true
+	default:
+		return srv, "", false
+	}
 	srv.Password, srv.PasswordFromEnv = "", false
 	return srv, note, true
 }
@@ -223,6 +239,9 @@ func Explain(srv Server, err error) error {
 		return fmt.Errorf("--redis %s: the server is at its maxclients and took no connection: %w", addr, err)
 	case NoPasswordConfigured(err):
 		return fmt.Errorf("--redis %s: the server has no password, but one was sent (%s, or in the URL): leave it out: %w", addr, PasswordEnv, err)
+	case strings.HasPrefix(msg, "NOAUTH") && srv.NoAuthCommand:
+		return fmt.Errorf("--redis %s: the server wants a password but has no AUTH command (disabled or renamed there) to log in with: "+
+			"sessbench run logs in with HELLO where the server has it, http's scs-redis peer (redigo) with AUTH alone: %w", addr, err)
 	case strings.HasPrefix(msg, "NOAUTH"):
 		return fmt.Errorf("--redis %s: the server wants a password: set %s, or give it in the URL (redis://:PASSWORD@HOST:PORT): %w", addr, PasswordEnv, err)
 	case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "ERR invalid password"):

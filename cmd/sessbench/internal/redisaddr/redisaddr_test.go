@@ -192,6 +192,9 @@ func TestWithoutPassword(t *testing.T) {
 		{"URL, Redis 6", Server{Addr: "h:6379", Password: pw}, refused6, "--redis: the server at h:6379 has no password: going on without the password in the URL"},
 		{"URL, Redis 5", Server{Addr: "h:6379", Password: pw, DB: 2}, refused5, "--redis: the server at redis://h:6379/2 has no password: going on without the password in the URL"},
 		{"environment", Server{Addr: "h:6379", Password: pw, PasswordFromEnv: true}, refused6, "going on without the password in $REDISCLI_AUTH"},
+		{"no AUTH command", Server{Addr: "h:6379", Password: pw}, errors.New("ERR unknown command 'AUTH', with args beginning with: '" + pw + "' "),
+			"--redis: the server at h:6379 has no AUTH command (disabled or renamed there) and wants no password: going on without the password in the URL"},
+		{"no AUTH command, ACL user", Server{Addr: "h:6379", Username: "app", Password: pw}, errors.New("ERR unknown command 'AUTH'"), ""},
 		{"wrong password", Server{Addr: "h:6379", Password: pw}, errors.New("WRONGPASS invalid username-password pair or user is disabled."), ""},
 		{"no password sent", Server{Addr: "h:6379"}, refused6, ""},
 		{"no error", Server{Addr: "h:6379", Password: pw}, nil, ""},
@@ -203,7 +206,8 @@ func TestWithoutPassword(t *testing.T) {
 		if strings.Contains(note, pw) {
 			t.Errorf("%s: the note shows the password: %q", tt.name, note)
 		}
-		if ok && (bare.Password != "" || bare.PasswordFromEnv || bare.Addr != tt.srv.Addr || bare.DB != tt.srv.DB) {
+		if ok && (bare.Password != "" || bare.PasswordFromEnv || bare.Addr != tt.srv.Addr || bare.DB != tt.srv.DB ||
+			bare.NoAuthCommand != strings.Contains(tt.note, "no AUTH command")) {
 			t.Errorf("%s: %+v, want the server without its password", tt.name, bare)
 		}
 		if !ok && bare != tt.srv {

@@ -162,10 +162,18 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 		// (sessbench http's scs-redis peer) and redis-cli log in with
 		// AUTH, which it refuses. Asked the same, both subcommands drop
 		// such a password alike, and say so.
+		//
+		// A server without AUTH (disabled or renamed) that wants no
+		// password is met so too, as redigo goes on there once it drops
+		// the password; one that wants a password keeps HELLO's login,
+		// which redigo cannot make.
 		if err := c.Do(pctx, "AUTH", srv.Password).Err(); err != nil {
 			if bare, note, ok := redisaddr.WithoutPassword(srv, err); ok {
-				c.Close()
-				return reopen(ctx, name, bare, note, conns, ttl, answer)
+				t, err := reopen(ctx, name, bare, note, conns, ttl, answer)
+				if err == nil || !bare.NoAuthCommand || ctx.Err() != nil {
+					c.Close()
+					return t, err
+				}
 			}
 		}
 	}
