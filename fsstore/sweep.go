@@ -52,7 +52,10 @@ type SweepOptions struct {
 	// DryRun reports what the sweep would do and changes nothing: the
 	// files it would remove (OnRemove, and the counts), and the sessions
 	// an earlier sweep left aside that it would put back (Restored). It
-	// takes no session lock either, so it never counts SkippedLocked.
+	// takes no session lock either, so it never counts SkippedLocked. A
+	// file in a directory this process may not write (access(2): its
+	// modes, a read-only mount) is not counted but passed to OnError, as
+	// the sweep's failure to remove it would be.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once
 	// (default 1, at most 64). Each worker has one removal in flight (the
@@ -770,6 +773,8 @@ type sweeper struct {
 	closed scanClosed     // ends the sweep at the store's close
 
 	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
+
+	dryDirs sync.Map // dry run: directory -> error (nil: writable) of dirWritable, asked once
 }
 
 // sweepLimits is what the sweep judges records by, from the marker.
@@ -903,6 +908,21 @@ func (sw *sweeper) fail(err error) {
 }
 
 func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
+	if sw.opts.DryRun {
+		// What the real sweep could not remove (a directory this user
+		// may not write, a read-only mount) is its error, with its path,
+		// and the dry run's too: it said it would remove what the real
+		// run then failed to. Asked once per directory.
+		dir := filepath.Dir(r.Path)
+		err, ok := sw.dryDirs.Load(dir)
+		if !ok {
+			err, _ = sw.dryDirs.LoadOrStore(dir, dirWritable(dir))
+		}
+		if err, _ := err.(error); err != nil {
+			sw.fail(&fs.PathError{Op: "remove", Path: r.Path, Err: err})
+			return
+		}
+	}
 	counter.Add(1)
 	sw.bytes.Add(r.Size)
 	if o := sw.s.cfg.observer; o != nil && !sw.opts.DryRun {
