@@ -92,6 +92,11 @@ type SweepOptions struct {
 	// counts them. With Concurrency > 1 it is called from several
 	// goroutines at once.
 	OnError func(error)
+	// OnForeign, if set, is called with the path of every file or
+	// directory the sweep counts in SweepStats.Foreign: not the store's,
+	// left alone (see Sweep), for an operator to find and move out. With
+	// Concurrency > 1 it is called from several goroutines at once.
+	OnForeign func(path string)
 	// Progress, if set, is where the sweep counts as it goes, so that
 	// they can be read before Sweep returns: by a progress display, or by
 	// a caller that gives up on a sweep stuck in a call to a file server
@@ -404,7 +409,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 		case isTemp(e):
 			sw.temp(ctx, nil, s.dir, e.Name())
 		case foreignAtRoot(e):
-			sw.foreign.Add(1)
+			sw.foreignFile(filepath.Join(s.dir, e.Name()))
 		}
 	})
 	if err == nil {
@@ -936,6 +941,15 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 	}
 }
 
+// foreignFile counts the file or directory at path as foreign, and
+// passes it to OnForeign.
+func (sw *sweeper) foreignFile(path string) {
+	sw.foreign.Add(1)
+	if f := sw.opts.OnForeign; f != nil {
+		sw.cb.call(func() { f(path) }, sw.stop)
+	}
+}
+
 // between handles entries of the directories above the leaf shards: only
 // temp files (of Open's writability probe) are the store's there.
 func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error {
@@ -946,7 +960,7 @@ func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error
 		sw.fail(err)
 		return nil
 	}
-	sw.foreign.Add(1)
+	sw.foreignFile(filepath.Join(dir, e.Name()))
 	return nil
 }
 
@@ -1031,7 +1045,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		scanned++
 		switch {
 		case !typ.IsRegular():
-			sw.foreign.Add(1) // directories, symlinks: not ours to remove
+			sw.foreignFile(filepath.Join(dir, string(name))) // directories, symlinks: not ours to remove
 		case inShard && isRecordNameBytes(name) && len(prefix) <= len(name) && string(name[:len(prefix)]) == prefix:
 			var c candidate
 			var ok bool
@@ -1052,7 +1066,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 		case isTempName(string(name)):
 			ctxErr = sw.temp(ctx, &sd, dir, string(name))
 		default:
-			sw.foreign.Add(1)
+			sw.foreignFile(filepath.Join(dir, string(name)))
 		}
 	}
 	buf := sw.listBuf()
@@ -1187,7 +1201,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time
 		return candidate{}, false, sw.removeRecord(ctx, sd.path, string(name), back)
 	}
 	if !ours(st) {
-		sw.foreign.Add(1)
+		sw.foreignFile(filepath.Join(sd.path, string(name)))
 		return candidate{}, false, nil
 	}
 	return candidate{name: string(name), st: st}, true, nil
@@ -1534,7 +1548,7 @@ func (sw *sweeper) removeLocked(dir, name string, back *putBacks, take func() bo
 	var hb [record.HeaderSize]byte
 	n, err := f.readAt(hb[:], 0)
 	if err != nil || !startsLikeRecord(hb[:n], st.size) {
-		sw.foreign.Add(1)
+		sw.foreignFile(p)
 		return
 	}
 	// The record's own expiry is the truth (the same READ as the magic):
@@ -2424,7 +2438,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 			case lockDotTemp(name, typ):
 				ctxErr = sw.temp(ctx, &ld, dir, name)
 			default:
-				sw.foreign.Add(1)
+				sw.foreignFile(filepath.Join(dir, name))
 			}
 			return
 		}
@@ -2433,7 +2447,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 			return
 		}
 		if foreignInLocks(name, typ) {
-			sw.foreign.Add(1)
+			sw.foreignFile(filepath.Join(dir, name))
 			return
 		}
 		lockName, broken, ok := lock.IsLeaseFile(name)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,8 +153,8 @@ More in "sessgc help run-passes" (the fleet lock and its TTL, what
 	f.DurationVar(&opts.Jitter, "jitter", 0, "sleep a random time up to this long before starting, to spread hosts")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "sweep even if another sessgc is sweeping the store")
 	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
-	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal with -v or --dry-run, then a summary object")
-	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON lines: one per removal and foreign file with -v or --dry-run, then a summary object")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list each removal, and each foreign file left alone")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with -v, --dry-run or --json")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "never draw progress (it is only drawn when stderr is a terminal)")
 	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the run, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
@@ -345,6 +346,28 @@ func (p *printer) removal(r fsstore.Removal) {
 	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, r.Path, pass.Bytes(r.Size), r.Age.Round(time.Second)))
 }
 
+// foreignLine is one JSON line per foreign file (with -v or --dry-run).
+type foreignLine struct {
+	Event string `json:"event"` // "foreign"
+	Path  string `json:"path"`
+}
+
+// foreign lists a file or directory the sweep left alone as not the
+// store's, for the operator to find: the summary only counts them, on
+// every run.
+func (p *printer) foreign(path string) {
+	o := p.opts
+	if o.JSON {
+		p.json(foreignLine{Event: "foreign", Path: path})
+		return
+	}
+	why := "not the store's: never removed; move it out of the store"
+	if strings.HasPrefix(filepath.Base(path), ".nfs") {
+		why = "an NFS client's name for a removed file still open on that host: it goes when the file is closed"
+	}
+	p.line(o.IO.Out, fmt.Sprintf("left foreign file %s alone (%s)\n", path, why))
+}
+
 // error prints the first errors on stderr and keeps them for the summary.
 func (p *printer) error(err error) { p.errs.Add(err) }
 
@@ -456,6 +479,11 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 			}
 			if opts.removeWait != nil {
 				opts.removeWait.wait(ctx)
+			}
+		},
+		OnForeign: func(path string) {
+			if opts.Verbose || opts.DryRun {
+				p.foreign(path)
 			}
 		},
 		Progress: prog,
@@ -588,6 +616,9 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 		pass.Count(sum.SkippedRenewed), restored, pass.Count(sum.Scanned), sum.FilesPerSecond)
 	if sum.Foreign > 0 {
 		s += fmt.Sprintf("; left %s foreign files alone", pass.Count(sum.Foreign))
+		if !opts.Verbose && !opts.DryRun {
+			s += " (-v lists them)"
+		}
 	}
 	return s + sum.Human(sum.Errors, opts.MaxDuration, "the next run goes on from the start and passes quickly over what is clean")
 }

@@ -1,0 +1,98 @@
+//go:build unix
+
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestVerboseListsForeignFiles: what the sweep leaves alone as not the
+// store's (an editor's backup or swap file, an NFS client's .nfs file, a
+// name of the wrong length or not hex, a file too short to be a record,
+// a directory or a symlink where a record would be, a file at the top of
+// data/ or in locks/) is listed by path with -v, --dry-run and --json,
+// once each, and the summary says how to list them. The run said "left 10
+// foreign files alone" on every run, for ever, with no way to find which
+// but a walk of the store by hand. None is removed.
+func TestVerboseListsForeignFiles(t *testing.T) {
+	st := newStore(t)
+	live := st.save(1)
+	exp := st.save(1)
+	st.expire(exp...)
+	p := st.path(live[0])
+	shard, name := filepath.Dir(p), filepath.Base(p)
+	rec, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other names of a record's form in its shard, none the live one's.
+	others := strings.ReplaceAll("0123", name[31:], "4")
+	other := func(i int) string { return name[:31] + others[i:i+1] }
+	var foreign []string
+	add := func(p string) string { foreign = append(foreign, p); return p }
+	for _, n := range []string{name + "~", "." + name + ".swp", ".nfs000000000000abcd00000001", name[:30], name + "00", name[:31] + "z"} {
+		writeFile(t, add(filepath.Join(shard, n)), string(rec), old)
+	}
+	writeFile(t, add(filepath.Join(shard, other(0))), "short", old) // a record's name, too short for one
+	if err := os.Mkdir(add(filepath.Join(shard, other(1))), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), add(filepath.Join(shard, other(2)))); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, add(filepath.Join(st.dir, fsstore.DataDir, "README")), "notes", old)
+	slices.Sort(foreign)
+	listed := func(r result, prefix string) []string {
+		var got []string
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if after, ok := strings.CutPrefix(l, prefix); ok {
+				got = append(got, strings.Fields(after)[0])
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	r := runGC(t, []string{"run", "--dir", st.dir})
+	if r.code != 0 || !strings.Contains(r.stdout, "left 10 foreign files alone (-v lists them)") {
+		t.Errorf("run: exit %d, stdout %q; want 0 and %q", r.code, r.stdout, "left 10 foreign files alone (-v lists them)")
+	}
+	for _, args := range [][]string{{"--dry-run"}, {"-v"}} {
+		r := runGC(t, append([]string{"run", "--dir", st.dir}, args...))
+		if got := listed(r, "left foreign file "); r.code != 0 || !slices.Equal(got, foreign) {
+			t.Errorf("run %v: exit %d, listed %v; want %v\nstdout: %s", args, r.code, got, foreign, r.stdout)
+		}
+		if strings.Contains(r.stdout, "(-v lists them)") {
+			t.Errorf("run %v: the summary says -v lists them, which it just did", args)
+		}
+	}
+	r = runGC(t, []string{"run", "--dir", st.dir, "--json", "-v"})
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var ev struct{ Event, Path string }
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if ev.Event == "foreign" {
+			got = append(got, ev.Path)
+		}
+	}
+	slices.Sort(got)
+	if r.code != 0 || !slices.Equal(got, foreign) {
+		t.Errorf("run --json -v: exit %d, foreign events %v; want %v", r.code, got, foreign)
+	}
+	for _, f := range foreign {
+		if !exists(f) {
+			t.Errorf("%s removed", f)
+		}
+	}
+	if st.exists(exp[0]) || !st.exists(live[0]) {
+		t.Errorf("expired session there: %v, live one there: %v; want false, true", st.exists(exp[0]), st.exists(live[0]))
+	}
+}
