@@ -17,8 +17,8 @@ import (
 // store's (an editor's backup or swap file, an NFS client's .nfs file, a
 // name of the wrong length or not hex, a file too short to be a record,
 // a directory or a symlink where a record would be, a file at the top of
-// data/ or in locks/) is listed by path with -v, --dry-run and --json,
-// once each, and the summary says how to list them. The run said "left 10
+// data/) is listed by path with -v, --dry-run and --json, once each, and
+// run's summary and stats say how to list them. The run said "left 10
 // foreign files alone" on every run, for ever, with no way to find which
 // but a walk of the store by hand. None is removed.
 func TestVerboseListsForeignFiles(t *testing.T) {
@@ -62,6 +62,9 @@ func TestVerboseListsForeignFiles(t *testing.T) {
 	r := runGC(t, []string{"run", "--dir", st.dir})
 	if r.code != 0 || !strings.Contains(r.stdout, "left 10 foreign files alone (-v lists them)") {
 		t.Errorf("run: exit %d, stdout %q; want 0 and %q", r.code, r.stdout, "left 10 foreign files alone (-v lists them)")
+	}
+	if r := runGC(t, []string{"stats", "--dir", st.dir}); r.code != 0 || !strings.Contains(r.stdout, "foreign   10 files (never removed; sessgc run --dry-run lists them)") {
+		t.Errorf("stats: exit %d, stdout %q; want 0 and a word of how to list the 10 foreign files", r.code, r.stdout)
 	}
 	for _, args := range [][]string{{"--dry-run"}, {"-v"}} {
 		r := runGC(t, append([]string{"run", "--dir", st.dir}, args...))

@@ -353,7 +353,11 @@ func writeHuman(w io.Writer, r *Report) {
 	}
 	fmt.Fprintf(w, "temp      %s files (%s stale), %s\n", c(r.Temps), c(r.StaleTemps), b(r.TempBytes))
 	fmt.Fprintf(w, "locks     %s stripe files, %s lease files (%s stale)\n", c(r.LockFiles), c(r.Leases), c(r.StaleLeases))
-	fmt.Fprintf(w, "foreign   %s files (never removed)\n", c(r.Foreign))
+	if r.Foreign > 0 {
+		fmt.Fprintf(w, "foreign   %s files (never removed; sessgc run --dry-run lists them)\n", c(r.Foreign))
+	} else {
+		fmt.Fprintf(w, "foreign   %s files (never removed)\n", c(r.Foreign))
+	}
 	fmt.Fprintf(w, "total     %s\n", b(r.TotalBytes))
 	fmt.Fprintf(w, "shards    %s of %s directories in use, %s..%s files each (mean %.0f)\n",
 		c(r.Shards), c(r.ShardCapacity), c(r.MinShardFiles), c(r.MaxShardFiles), r.MeanShardFiles)
