@@ -1945,6 +1945,11 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 	}
 	now := sw.clock.now()
 	live := asideLive(b, st, now, sw.opts.Grace, sw.opts.TempAge)
+	// The removal of an expired copy is the session's, reported by its
+	// name; but where another file holds the name (a save after the copy
+	// was set aside), by the copy's own path: by the name, the run said
+	// it removed the record that is there, and live.
+	gone := Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}
 	if !live {
 		// A put-back that died between its link and its unlink of the
 		// aside name left the file under both: the session is the
@@ -1966,12 +1971,15 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 			sw.superseded(aside, st, true)
 			return
 		}
+		if taken {
+			gone.Path = aside
+		}
 	}
 	if sw.opts.DryRun {
 		if live {
 			sw.wouldRestore(p, aside, st)
 		} else { // as the removal below reports it
-			sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
+			sw.removed(gone, &sw.sessions)
 		}
 		return
 	}
@@ -1990,7 +1998,7 @@ func (sw *sweeper) settleAside(dir, name, rec string, back *putBacks, take func(
 		if !sw.drop(p, aside, &st) {
 			return
 		}
-		sw.removed(Removal{Path: p, Kind: KindSession, Size: st.size, Age: now.Sub(st.mtime)}, &sw.sessions)
+		sw.removed(gone, &sw.sessions)
 	}
 	if cmp < 0 {
 		// The other aside name holds an older copy, superseded whether
