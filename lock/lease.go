@@ -261,9 +261,20 @@ func openRecord(d *lockDir, p string, patience time.Duration) (*os.File, error) 
 // EAGAIN, on which the read waits for data that never comes, whatever the
 // caller's context (a waiter's Lock, NewTable's look at the strategy),
 // and a renewal's blocking read of one held its lease's mutex for ever.
+// What fails the open instead (a symlink: ELOOP; a socket: ENXIO; a
+// directory opened for writing: EISDIR) is refused alike, so that a
+// holder finds its lease lost whatever replaced it, as waiters refuse it:
+// a bare error of the open said only that the lease could not be checked.
 func openRegular(d *lockDir, p string, flags int) (*os.File, error) {
 	f, err := d.open(p, flags|syscallNoFollow|syscallNonBlock, 0)
 	if err != nil {
+		// Looked at only on a failure that may be the file's type: a
+		// missing file, a stale handle and a kernel lease cost no look.
+		if !errors.Is(err, fs.ErrNotExist) && !isStale(err) && !errKernelLease(err) {
+			if m, merr := d.mode(p); merr == nil && !m.IsRegular() {
+				return nil, notLockFile(d.join(p), m, err)
+			}
+		}
 		return nil, err
 	}
 	fi, err := f.Stat()
