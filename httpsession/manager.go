@@ -561,15 +561,29 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 // its lock timeout, and the route answers 503 on every request, with an
 // error that says only that the lock was held. The request is served as
 // before: where the outer middleware never uses the session, it works.
+//
+// The other Manager need not be the innermost around this one (another
+// Manager's middleware, of a cookie of its own, may be between), nor on the
+// same *fsstore.Store: a second Store opened on the same directory locks
+// the same records.
 func (m *Manager) warnNested(r *http.Request) {
-	o := FromContext(r.Context())
-	if o == nil || o.m == m || o.m.st != m.st || o.m.cfg.cookie.Name != m.cfg.cookie.Name || m.nestedWarned.Load() {
+	if m.nestedWarned.Load() || r.Context().Value(twinKey{m}) == nil {
 		return
 	}
 	if m.nestedWarned.CompareAndSwap(false, true) {
 		m.cfg.log.WarnContext(r.Context(), "httpsession: this Manager's middleware runs inside another Manager's on the same store with the same cookie name: both open the user's session, and once the outer one has locked it, the inner one waits for that lock until its lock timeout and the request fails (503). Use one Manager, with Middleware(mode) for the routes whose mode differs, or give the second Manager a cookie name of its own (WithCookie). Logged once.",
 			"cookie", m.cfg.cookie.Name)
 	}
+}
+
+// sameSessions reports whether o, another Manager, opens the sessions m
+// opens: it has the same cookie name, and its store is m's or one opened
+// on the same directory.
+func (m *Manager) sameSessions(o *Manager) bool {
+	if o.cfg.cookie.Name != m.cfg.cookie.Name {
+		return false
+	}
+	return o.st == m.st || o.st != nil && m.st != nil && o.st.Dir() == m.st.Dir()
 }
 
 // maxDomainWarnings bounds the hosts warnDomain warns about: a client

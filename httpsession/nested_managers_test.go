@@ -185,3 +185,52 @@ func TestSameCookieManagersNestedWarnOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSameCookieManagersNestedWarnBeyondOthers: the warning of
+// TestSameCookieManagersNestedWarnOnce, where the outer Manager of the
+// same cookie name is not the innermost around this one (another
+// Manager's middleware, of a cookie of its own, between the two), or is
+// on a second Store opened on the same directory: its lock holds the
+// inner one's just the same, and the route answered 503 with no warning.
+func TestSameCookieManagersNestedWarnBeyondOthers(t *testing.T) {
+	const warning = "inside another Manager's on the same store with the same cookie name"
+	for _, tc := range []struct {
+		name string
+		wrap func(e *env, inner http.Handler) http.Handler
+		warn bool
+	}{
+		{"another Manager's middleware between", func(e *env, inner http.Handler) http.Handler {
+			outer := httpsession.New(e.st, httpsession.WithIdleTimeout(time.Hour))
+			between := httpsession.New(e.st, httpsession.WithCookie(httpsession.Cookie{Name: "prefs"}))
+			return outer.Handler(between.Handler(inner))
+		}, true},
+		{"a second Store on the same directory", func(e *env, inner http.Handler) http.Handler {
+			st, err := fsstore.Open(e.st.Dir(), fsstore.WithDurability(fsstore.DurabilityNone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return httpsession.New(st).Handler(inner)
+		}, true},
+		{"a second Store on the same directory, a cookie name of its own", func(e *env, inner http.Handler) http.Handler {
+			st, err := fsstore.Open(e.st.Dir(), fsstore.WithDurability(fsstore.DurabilityNone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return httpsession.New(st, httpsession.WithCookie(httpsession.Cookie{Name: "remember"})).Handler(inner)
+		}, false},
+		{"the same Manager around another's", func(e *env, inner http.Handler) http.Handler {
+			between := httpsession.New(e.st, httpsession.WithCookie(httpsession.Cookie{Name: "prefs"}))
+			return e.m.Handler(between.Handler(inner))
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			h := tc.wrap(e, e.m.Handler(counter()))
+			newReq := func() *http.Request { return httptest.NewRequest("GET", "https://app.example/", nil) }
+			warnsOnce(t, e, h, newReq, warning, "nested Managers", tc.warn,
+				"level=WARN", "cookie=session", "Middleware(mode)", "cookie name of its own")
+		})
+	}
+}

@@ -18,10 +18,13 @@ import (
 )
 
 // ctxKey is the context key of the innermost middleware's session (see
-// FromContext), managerKey that of a Manager's own.
+// FromContext), managerKey that of a Manager's own, and twinKey that of
+// the innermost session of another Manager whose sessions are the given
+// one's (see Manager.sameSessions).
 type (
 	ctxKey     struct{}
 	managerKey struct{ m *Manager }
+	twinKey    struct{ m *Manager }
 )
 
 // sessionContext is a request's context carrying its session, under both
@@ -39,6 +42,10 @@ func (c *sessionContext) Value(key any) any {
 		return c.s
 	case managerKey:
 		if k.m == c.s.m {
+			return c.s
+		}
+	case twinKey:
+		if k.m != c.s.m && k.m.sameSessions(c.s.m) {
 			return c.s
 		}
 	}
