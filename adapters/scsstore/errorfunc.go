@@ -32,11 +32,14 @@ import (
 //
 // The answer drops the headers the handler may have set for that page,
 // which describe a page not sent (Content-Disposition, Content-Range,
-// Content-Language, Content-Location, Location, ETag, Last-Modified) or let
-// caches keep it (Expires, CDN-Cache-Control fields), and its
+// Content-Language, Content-Location, Location, ETag, Last-Modified, the
+// digests of its bytes), have the proxy in front send a file in its place
+// (X-Accel-Redirect, X-Sendfile), or let caches keep it (Expires,
+// CDN-Cache-Control fields, Surrogate-Control, X-Accel-Expires), and its
 // Cache-Control is no-store: a report's download saved the error page as
-// the report, and a page's public caching let a shared cache hand out the
-// outage's answer once the store was back. Other headers stay, as
+// the report, or the proxy sent the report though nothing was saved, and a
+// page's caching let a shared cache hand out the outage's answer once the
+// store was back. Other headers stay, as
 // http.Error leaves them (an outer middleware's CORS headers, without
 // which a browser could not read the error, and cookies, which ErrorFunc
 // cannot tell from the handler's); httpsession's error answer drops
@@ -73,7 +76,9 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 // (see ErrorFunc).
 var pageHeaders = []string{
 	"Content-Disposition", "Content-Range", "Content-Language", "Content-Location",
-	"Location", "Etag", "Last-Modified", "Expires",
+	"Location", "Etag", "Last-Modified", "Content-Digest", "Repr-Digest", "Content-Md5",
+	"X-Accel-Redirect", "X-Sendfile", "X-Lighttpd-Send-File",
+	"Expires", "Surrogate-Control", "X-Accel-Expires",
 }
 
 // dropPageHeaders removes pageHeaders and CDN-Cache-Control fields (RFC

@@ -87,6 +87,18 @@ func TestErrorFuncDropsTheHandlersHeaders(t *testing.T) {
 		"Content-Range":       "bytes 0-4/10",
 		"Location":            "/reports/7",
 		"Cdn-Cache-Control":   "max-age=3600",
+		// What caches in front of the app obey over Cache-Control
+		// (nginx, Varnish and Fastly): they kept the error answer.
+		"X-Accel-Expires":   "3600",
+		"Surrogate-Control": "max-age=3600",
+		// A file the proxy in front sends in place of the answer
+		// (nginx; Apache, lighttpd): the 503 went out as the download.
+		"X-Accel-Redirect":     "/protected/report-7.csv",
+		"X-Sendfile":           "/srv/reports/7.csv",
+		"X-Lighttpd-Send-File": "/srv/reports/7.csv",
+		// Digests of the page's bytes (RFC 9530), which the error's fail.
+		"Content-Digest": "sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg=:",
+		"Repr-Digest":    "sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg=:",
 	}
 	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sm.Put(r.Context(), "exported", true)
