@@ -448,7 +448,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		return fmt.Errorf("gorillastore: %w", err)
 	}
 	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
-	if session.Options.Secure && plainhttp.SecureCookieLost(r) && s.plainWarned.CompareAndSwap(false, true) {
+	if session.Options.Secure && !s.plainWarned.Load() && plainhttp.SecureCookieLost(r) && s.plainWarned.CompareAndSwap(false, true) {
 		// Nothing else says why each of the user's requests starts a
 		// new session. The host only: the path may carry a token.
 		slog.Default().WarnContext(ctx, "gorillastore: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set the store's Options.Secure to false for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
