@@ -188,3 +188,47 @@ func TestClientGoneDuringLockWait(t *testing.T) {
 		t.Errorf("a client's hang-up logged as an error: %s", e.log.String())
 	}
 }
+
+// TestErrorAnswerIsNotCached: the default error handler's answer is
+// Cache-Control: no-store, whatever caching an outer middleware set for
+// the route's pages (a public max-age, CDN-Cache-Control,
+// Surrogate-Control, nginx's X-Accel-Expires, Expires): a shared cache, or
+// the browser's, kept the outage's 503 and handed it out once the store
+// was back, as scsstore.ErrorFunc's answer no longer lets it.
+func TestErrorAnswerIsNotCached(t *testing.T) {
+	e := newEnv(t, nil, httpsession.WithLockTimeout(50*time.Millisecond))
+	id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
+	lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Unlock()
+	caching := map[string]string{
+		"Cache-Control":     "public, max-age=600",
+		"Cdn-Cache-Control": "max-age=600",
+		"Surrogate-Control": "max-age=600",
+		"X-Accel-Expires":   "600",
+		"Expires":           "Thu, 01 Jan 2099 00:00:00 GMT",
+	}
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range caching {
+				w.Header().Set(k, v)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	resp := do(t, outer(e.m.Handler(counter())), id)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	cc := resp.Header.Values("Cache-Control")
+	if !slices.Contains(cc, "no-store") || strings.Contains(strings.Join(cc, ","), "public") {
+		t.Errorf("Cache-Control %q, want no-store, and not public", cc)
+	}
+	for k := range caching {
+		if k != "Cache-Control" && resp.Header.Get(k) != "" {
+			t.Errorf("the error answer carries the outer middleware's %s: %q", k, resp.Header.Get(k))
+		}
+	}
+}

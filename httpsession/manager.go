@@ -227,7 +227,29 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
 	}
 	m.cfg.log.Log(r.Context(), level, msg, "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	noStore(w.Header())
 	http.Error(w, http.StatusText(code), code)
+}
+
+// noStore keeps an error answer out of every cache, whatever caching an
+// outer middleware set for the route's pages: a shared cache, or the
+// browser's, would hand out the outage's answer once the store was back.
+// It drops the fields that caches obey over Cache-Control (CDN-Cache-Control
+// fields, Surrogate-Control, nginx's X-Accel-Expires) and Expires, and
+// adds no-store to Cache-Control, from which it drops public and s-maxage
+// (see privatize), as caches that misread the field may not make no-store
+// win over them; the lines that kept a session cookie out of caches stay.
+func noStore(h http.Header) {
+	for k := range h {
+		if strings.HasSuffix(k, "Cdn-Cache-Control") {
+			delete(h, k)
+		}
+	}
+	h.Del("Surrogate-Control")
+	h.Del("X-Accel-Expires")
+	h.Del("Expires")
+	privatize(h, "Cache-Control")
+	h.Add("Cache-Control", "no-store")
 }
 
 // StatusClientClosedRequest is the status StatusCode gives a request whose
