@@ -33,7 +33,7 @@ import (
 // The answer drops the headers the handler may have set for that page,
 // which describe a page not sent (Content-Disposition, Content-Range,
 // Content-Language, Content-Location, Location, ETag, Last-Modified, the
-// digests of its bytes), have the proxy in front send a file in its place
+// digests of its bytes, a Retry-After), have the proxy in front send a file in its place
 // (X-Accel-Redirect, X-Sendfile), or let caches keep it (Expires,
 // CDN-Cache-Control fields, Surrogate-Control, X-Accel-Expires), and its
 // Cache-Control is no-store: a report's download saved the error page as
@@ -51,9 +51,6 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 			l = slog.Default()
 		}
 		code := httpsession.StatusCode(err)
-		if code == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "1")
-		}
 		level := slog.LevelError
 		if code == httpsession.StatusClientClosedRequest {
 			level = slog.LevelInfo // the client went away: not the server's failure
@@ -63,6 +60,9 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		body := http.StatusText(code) + "\n"
 		h := w.Header()
 		dropPageHeaders(h)
+		if code == http.StatusServiceUnavailable {
+			h.Set("Retry-After", "1")
+		}
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -77,7 +77,7 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 var pageHeaders = []string{
 	"Content-Disposition", "Content-Range", "Content-Language", "Content-Location",
 	"Location", "Etag", "Last-Modified", "Content-Digest", "Repr-Digest", "Content-Md5",
-	"X-Accel-Redirect", "X-Sendfile", "X-Lighttpd-Send-File",
+	"X-Accel-Redirect", "X-Sendfile", "X-Lighttpd-Send-File", "Retry-After",
 	"Expires", "Surrogate-Control", "X-Accel-Expires",
 }
 

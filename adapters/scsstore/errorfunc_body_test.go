@@ -1,6 +1,7 @@
 package scsstore_test
 
 import (
+	"errors"
 	"io"
 	"log"
 	"log/slog"
@@ -136,5 +137,28 @@ func TestErrorFuncDropsTheHandlersHeaders(t *testing.T) {
 	}
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {
 		t.Errorf("Access-Control-Allow-Origin %q; want the outer middleware's", got)
+	}
+}
+
+// A Retry-After the handler set for its page (a 429's) is not the error
+// answer's: a 500 went out asking clients to wait an hour. A 503 has its
+// own, as before.
+func TestErrorFuncDropsTheHandlersRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"500", errors.New("scs: codec failed"), ""},
+		{"503", fsstore.ErrUnavailable, "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			rec.Header().Set("Retry-After", "3600")
+			scsstore.ErrorFunc(slog.New(slog.DiscardHandler))(rec, httptest.NewRequest("GET", "/", nil), tc.err)
+			if got := rec.Header().Values("Retry-After"); tc.want == "" && len(got) != 0 || tc.want != "" && (len(got) != 1 || got[0] != tc.want) {
+				t.Errorf("status %d, Retry-After %q; want %q", rec.Code, got, tc.want)
+			}
+		})
 	}
 }
