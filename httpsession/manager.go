@@ -248,8 +248,8 @@ func noStore(h http.Header) {
 	h.Del("Surrogate-Control")
 	h.Del("X-Accel-Expires")
 	h.Del("Expires")
-	privatize(h, "Cache-Control")
 	h.Add("Cache-Control", "no-store")
+	privatize(h, "Cache-Control") // no-store there, it adds no private
 }
 
 // StatusClientClosedRequest is the status StatusCode gives a request whose
