@@ -53,8 +53,9 @@ type SweepOptions struct {
 	// files it would remove (OnRemove, and the counts), and the sessions
 	// an earlier sweep left aside that it would put back (Restored). It
 	// takes no session lock either, so it never counts SkippedLocked. A
-	// file in a directory this process may not write (access(2): its
-	// modes, a read-only mount) is not counted but passed to OnError, as
+	// file in a directory this process may not write (as the kernel
+	// answers for its effective user and capabilities: the modes and
+	// ACLs, a read-only mount) is not counted but passed to OnError, as
 	// the sweep's failure to remove it would be.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once

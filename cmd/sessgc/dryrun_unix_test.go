@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,52 +24,69 @@ func TestDryRunAgreesWhereItCannotWrite(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to make a shard directory its user cannot write")
 	}
+	exp, shut, dr, rr := dryAndRealRun(t, asUnprivileged)
+	if want := []string{exp[0]}; !slices.Equal(dr.removed, want) || !slices.Equal(rr.removed, want) {
+		t.Errorf("would remove %v, removed %v; want both %v", dr.removed, rr.removed, want)
+	}
+	if dr.code != rr.code || dr.sum.Errors != rr.sum.Errors || dr.sum.Removed != rr.sum.Removed || rr.code != 1 {
+		t.Errorf("dry run: exit %d, %d removed, %d errors; real run: exit %d, %d removed, %d errors; want both exit 1, 1 removed, 1 error\ndry run's stderr: %s\nreal run's: %s",
+			dr.code, dr.sum.Removed, dr.sum.Errors, rr.code, rr.sum.Removed, rr.sum.Errors, dr.stderr, rr.stderr)
+	}
+	if !strings.Contains(dr.stderr, exp[1]+": permission denied") {
+		t.Errorf("the dry run's stderr does not name %s (in %s): %s", exp[1], shut, dr.stderr)
+	}
+}
+
+// sweepRun is a run of sessgc run --json -v as dryAndRealRun makes it.
+type sweepRun struct {
+	result
+	sum     jsonSummary
+	removed []string // of the expired records, those it removed (or would), sorted
+}
+
+// dryAndRealRun makes a store owned by nobody with two expired records
+// in two shards, the second's shard (shut) root's, mode 0755, and runs
+// sessgc run --dry-run, then sessgc run, each as as makes the command.
+// exp are the expired records' paths.
+func dryAndRealRun(t *testing.T, as func(*exec.Cmd)) (exp []string, shut string, dry, real sweepRun) {
+	t.Helper()
 	st := newStore(t)
 	st.save(2)
-	exp := st.save(2)
-	st.expire(exp...)
-	if filepath.Dir(st.path(exp[0])) == filepath.Dir(st.path(exp[1])) {
-		t.Skip("both expired records in one shard")
+	ids := st.save(2)
+	for filepath.Dir(st.path(ids[0])) == filepath.Dir(st.path(ids[1])) {
+		ids[1] = st.save(1)[0] // the first in one shard, the second in another
 	}
+	st.expire(ids...)
+	exp = []string{st.path(ids[0]), st.path(ids[1])}
 	openUp(t, st.dir)
 	chownTree(t, st.dir, 65534, 65534)
-	shut := filepath.Dir(st.path(exp[1]))
+	shut = filepath.Dir(exp[1])
 	if err := os.Chown(shut, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(shut, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sweep := func(dry bool) (removed []string, s jsonSummary, r result) {
+	sweep := func(dry bool) (r sweepRun) {
 		args := []string{"run", "--dir", st.dir, "--json", "-v"}
 		if dry {
 			args = append(args, "--dry-run")
 		}
 		cmd := command(args)
-		asUnprivileged(cmd)
-		r = runCmd(t, cmd)
+		as(cmd)
+		r.result = runCmd(t, cmd)
 		for _, l := range strings.Split(r.stdout, "\n") {
 			if strings.Contains(l, `"event":"remove"`) || strings.Contains(l, `"event":"would-remove"`) {
-				for _, id := range exp {
-					if strings.Contains(l, st.path(id)) {
-						removed = append(removed, st.path(id))
+				for _, p := range exp {
+					if strings.Contains(l, p) {
+						r.removed = append(r.removed, p)
 					}
 				}
 			}
 		}
-		_, s = summary(t, r)
-		return removed, s, r
+		slices.Sort(r.removed)
+		_, r.sum = summary(t, r.result)
+		return r
 	}
-	dryRemoved, dry, dr := sweep(true)
-	realRemoved, real, rr := sweep(false)
-	if want := []string{st.path(exp[0])}; !slices.Equal(dryRemoved, want) || !slices.Equal(realRemoved, want) {
-		t.Errorf("would remove %v, removed %v; want both %v", dryRemoved, realRemoved, want)
-	}
-	if dr.code != rr.code || dry.Errors != real.Errors || dry.Removed != real.Removed || rr.code != 1 {
-		t.Errorf("dry run: exit %d, %d removed, %d errors; real run: exit %d, %d removed, %d errors; want both exit 1, 1 removed, 1 error\ndry run's stderr: %s\nreal run's: %s",
-			dr.code, dry.Removed, dry.Errors, rr.code, real.Removed, real.Errors, dr.stderr, rr.stderr)
-	}
-	if !strings.Contains(dr.stderr, st.path(exp[1])+": permission denied") {
-		t.Errorf("the dry run's stderr does not name %s: %s", st.path(exp[1]), dr.stderr)
-	}
+	return exp, shut, sweep(true), sweep(false)
 }
