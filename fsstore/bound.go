@@ -643,8 +643,8 @@ func (b *bounder) unlock(h *lock.Handle, name string) error {
 // when it ends in time.
 //
 // caller, when not nil, reports whether the scan is running its caller's
-// own code (Range's fn; Sweep's, Stats' and Rekey's OnRemove and OnError)
-// rather than waiting for the filesystem, and
+// own code (Range's fn; Sweep's, Stats' and Rekey's OnRemove and
+// OnError, Sweep's OnForeign) rather than waiting for the filesystem, and
 // how long ago that code last returned (by the monotonic clock): the
 // caller's time is neither given up on nor counted as a timeout, and the
 // scan has a whole ceiling after it.

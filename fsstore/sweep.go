@@ -222,15 +222,15 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
 // ErrUnavailable if a system call is still stuck then.
 //
-// OnRemove and OnError run on the sweep's goroutines, not the caller's: a
-// panic in one is raised again in Sweep's caller, as Range does with fn's,
-// once the sweep has stopped as it does when ctx ends (what it moved aside
-// settled, its locks released); no callback is called after the first
-// panic. Nor is one called after Sweep returned: what a sweep given up on
-// (ErrUnavailable) still does once its stuck call returns is counted in
-// Progress, and the callbacks it would have called are counted in a
-// warning in the log when it ends, not called (a caller told the sweep is
-// over may have closed what they write to).
+// OnRemove, OnError and OnForeign run on the sweep's goroutines, not the
+// caller's: a panic in one is raised again in Sweep's caller, as Range
+// does with fn's, once the sweep has stopped as it does when ctx ends
+// (what it moved aside settled, its locks released); no callback is
+// called after the first panic. Nor is one called after Sweep returned:
+// what a sweep given up on (ErrUnavailable) still does once its stuck
+// call returns is counted in Progress, and the callbacks it would have
+// called are counted in a warning in the log when it ends, not called (a
+// caller told the sweep is over may have closed what they write to).
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
 	if err := s.refuseWrite("sweep"); err != nil {
 		return SweepStats{}, err
@@ -774,7 +774,7 @@ type sweeper struct {
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
 
-	cb     *callbackGuard // runs OnRemove and OnError
+	cb     *callbackGuard // runs OnRemove, OnError and OnForeign
 	stop   func()         // ends the sweep early: a callback panicked
 	closed scanClosed     // ends the sweep at the store's close
 

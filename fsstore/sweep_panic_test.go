@@ -14,14 +14,14 @@ import (
 	"github.com/sessfs/sessfs/fsstore"
 )
 
-// TestSweepCallbackPanic: a panic in OnRemove or OnError, which run on the
+// TestSweepCallbackPanic: a panic in OnRemove, OnError or OnForeign, which run on the
 // sweep's worker goroutines, is raised again in Sweep's caller, as
 // Range's fn's is: it does not end the process. The sweep stops as when
 // its context ends: no callback after the panic, nothing it moved aside
 // left there, its locks released, so that the next sweep runs and removes
 // the rest.
 func TestSweepCallbackPanic(t *testing.T) {
-	for _, cb := range []string{"OnRemove", "OnError"} {
+	for _, cb := range []string{"OnRemove", "OnError", "OnForeign"} {
 		for _, bounded := range []bool{false, true} {
 			name := cb
 			if bounded {
@@ -49,6 +49,10 @@ func TestSweepCallbackPanic(t *testing.T) {
 					if err := os.Chtimes(s.RecordPathForTest(id), old, old); err != nil {
 						t.Fatal(err)
 					}
+					// For OnForeign: a file not the store's beside it.
+					if err := os.WriteFile(s.RecordPathForTest(id)+".bak", []byte("x"), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 				// For OnError: a live record an earlier sweep left aside,
 				// whose put-back fails.
@@ -74,6 +78,8 @@ func TestSweepCallbackPanic(t *testing.T) {
 					o.OnRemove = func(fsstore.Removal) { boom() }
 				case "OnError":
 					o.OnError = func(error) { boom() }
+				case "OnForeign":
+					o.OnForeign = func(string) { boom() }
 				}
 				got := func() (p any) {
 					defer func() { p = recover() }()
