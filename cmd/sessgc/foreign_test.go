@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,5 +98,34 @@ func TestVerboseListsForeignFiles(t *testing.T) {
 	}
 	if st.exists(exp[0]) || !st.exists(live[0]) {
 		t.Errorf("expired session there: %v, live one there: %v; want false, true", st.exists(exp[0]), st.exists(live[0]))
+	}
+}
+
+// TestForeignFileOddName: a foreign file whose name holds a line break
+// or a terminal's escape sequence is listed by -v on one line, its path
+// quoted, where its name went out as it is: a name ending in a line
+// break and "removed session ..." added a line that said a removal no
+// run made, and an escape sequence went to the operator's terminal.
+func TestForeignFileOddName(t *testing.T) {
+	st := newStore(t)
+	live := st.save(1)
+	shard := filepath.Dir(st.path(live[0]))
+	odd := filepath.Join(shard, "notes\nremoved session "+filepath.Base(st.path(live[0]))+" (1 B, idle 48h0m0s)\x1b[2J\x9b")
+	writeFile(t, odd, "notes", old)
+	r := runGC(t, []string{"run", "--dir", st.dir, "-v"})
+	var listed []string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "removed ") || strings.Contains(l, "\x1b") {
+			t.Errorf("a line of the foreign file's name went out as sessgc's own: %q", l)
+		}
+		if strings.HasPrefix(l, "left foreign file ") {
+			listed = append(listed, l)
+		}
+	}
+	if want := "left foreign file " + strconv.Quote(odd) + " alone"; r.code != 0 || len(listed) != 1 || !strings.HasPrefix(listed[0], want) {
+		t.Errorf("exit %d, listed %q; want 0 and one line starting %q", r.code, listed, want)
+	}
+	if !exists(odd) || !st.exists(live[0]) {
+		t.Errorf("the foreign file there: %v, the live record: %v; want both", exists(odd), st.exists(live[0]))
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -365,7 +367,20 @@ func (p *printer) foreign(path string) {
 	if strings.HasPrefix(filepath.Base(path), ".nfs") {
 		why = "an NFS client's name for a removed file still open on that host: it goes when the file is closed"
 	}
-	p.line(o.IO.Out, fmt.Sprintf("left foreign file %s alone (%s)\n", path, why))
+	p.line(o.IO.Out, fmt.Sprintf("left foreign file %s alone (%s)\n", shownPath(path), why))
+}
+
+// shownPath is path as a line of output shows it: quoted (strconv.Quote)
+// if it holds anything but printable characters and spaces, or is not
+// UTF-8 (a byte 0x9b is a control sequence to some terminals). A foreign
+// file's name is anyone's: one with a line break in it added a line of
+// its own making ("removed session ..." of a removal no run made), and
+// an escape sequence went to the operator's terminal.
+func shownPath(path string) string {
+	if !utf8.ValidString(path) || strings.ContainsFunc(path, func(r rune) bool { return r != ' ' && !strconv.IsPrint(r) }) {
+		return strconv.Quote(path)
+	}
+	return path
 }
 
 // error prints the first errors on stderr and keeps them for the summary.
