@@ -33,14 +33,7 @@ func TestErrorFuncBodyIsTheErrorAlone(t *testing.T) {
 		{"nothing written", func(http.ResponseWriter) {}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			sm := scs.New()
-			sm.Store = scsstore.New(st)
-			sm.ErrorFunc = scsstore.ErrorFunc(slog.New(slog.DiscardHandler))
+			st, sm := failingCommitManager(t)
 			srv := httptest.NewUnstartedServer(sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				sm.Put(r.Context(), "user", "alice")
 				st.Close() // the commit, made as the response starts, fails
@@ -71,14 +64,7 @@ func TestErrorFuncBodyIsTheErrorAlone(t *testing.T) {
 // the outage's answer and hand it out after the store was back. Headers
 // that outer middlewares set (CORS) stay, as with httpsession.
 func TestErrorFuncDropsTheHandlersHeaders(t *testing.T) {
-	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sm := scs.New()
-	sm.Store = scsstore.New(st)
-	sm.ErrorFunc = scsstore.ErrorFunc(slog.New(slog.DiscardHandler))
+	st, sm := failingCommitManager(t)
 	page := map[string]string{
 		"Content-Disposition": `attachment; filename="report.csv"`,
 		"Cache-Control":       "public, max-age=3600",
@@ -161,4 +147,19 @@ func TestErrorFuncDropsTheHandlersRetryAfter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingCommitManager returns a store and an scs manager on it with
+// ErrorFunc, for a handler that closes the store so that the commit fails.
+func failingCommitManager(t *testing.T) (*fsstore.Store, *scs.SessionManager) {
+	t.Helper()
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sm := scs.New()
+	sm.Store = scsstore.New(st)
+	sm.ErrorFunc = scsstore.ErrorFunc(slog.New(slog.DiscardHandler))
+	return st, sm
 }

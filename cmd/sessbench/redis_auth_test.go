@@ -93,10 +93,8 @@ func TestRedisTLS(t *testing.T) {
 		code int
 		want string
 	}{
-		{"run", trusted, []string{"run", "--dir", benchDir(t), "--redis", url, "--json", "--workload", "cycle",
-			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}, 0, ""},
-		{"http", trusted, []string{"http", "--dir", benchDir(t), "--redis", url, "--json", "--peers", "sessfs,scs-redis",
-			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}, 0, ""},
+		{"run", trusted, tinyRunArgs(t, url), 0, ""},
+		{"http", trusted, tinyHTTPArgs(t, url), 0, ""},
 		{"run, untrusted certificate", []string{"SSL_CERT_FILE=" + filepath.Join(dir, "none.pem"), "SSL_CERT_DIR=" + filepath.Join(dir, "none")},
 			[]string{"run", "--dir", benchDir(t), "--redis", url, "--ops", "1", "--size", "512"}, 1, "certificate"},
 		{"run, plain client", nil, []string{"run", "--dir", benchDir(t), "--redis", addr, "--ops", "1", "--size", "512"}, 1, "if it wants TLS, give rediss://" + addr},
@@ -160,10 +158,8 @@ func TestStrayREDISCLIAUTH(t *testing.T) {
 	addr := startRedis(t)
 	env := []string{"REDISCLI_AUTH=for-another-server"}
 	for _, args := range [][]string{
-		{"run", "--dir", benchDir(t), "--redis", addr, "--json", "--workload", "cycle",
-			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"},
-		{"http", "--dir", benchDir(t), "--redis", addr, "--json", "--peers", "sessfs,scs-redis",
-			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"},
+		tinyRunArgs(t, addr),
+		tinyHTTPArgs(t, addr),
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			if r := run(t, env, args...); r.code != 0 {
@@ -195,14 +191,8 @@ func wantExit(t *testing.T, r result, code int, want string) {
 func TestRedisPasswordNotWanted(t *testing.T) {
 	addr := startRedis(t)
 	dir := t.TempDir()
-	runArgs := func(redisArg, plot string) []string {
-		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle", "--plot", plot,
-			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}
-	}
-	httpArgs := func(redisArg, plot string) []string {
-		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis", "--plot", plot,
-			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
-	}
+	runArgs := func(redisArg, plot string) []string { return tinyRunArgs(t, redisArg, "--plot", plot) }
+	httpArgs := func(redisArg, plot string) []string { return tinyHTTPArgs(t, redisArg, "--plot", plot) }
 	url := "redis://:" + redisPassword + "@" + addr
 	for _, tt := range []struct {
 		name string
@@ -253,14 +243,8 @@ func TestRedisNoAuthCommand(t *testing.T) {
 	open := startRedisWith(t, noAuth, nil)
 	closed := startRedisWith(t, append([]string{"--requirepass", redisPassword}, noAuth...), func(o *redis.Options) { o.Password = redisPassword })
 	neither := startRedisWith(t, append([]string{"--rename-command", "HELLO", ""}, noAuth...), nil)
-	runArgs := func(redisArg string) []string {
-		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle",
-			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}
-	}
-	httpArgs := func(redisArg string) []string {
-		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
-			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
-	}
+	runArgs := func(redisArg string) []string { return tinyRunArgs(t, redisArg) }
+	httpArgs := func(redisArg string) []string { return tinyHTTPArgs(t, redisArg) }
 	url := func(addr string) string { return "redis://:" + redisPassword + "@" + addr }
 	env := []string{"REDISCLI_AUTH=" + redisPassword}
 	none := []string{"REDISCLI_AUTH="}
@@ -313,14 +297,8 @@ func TestRedisNoAuthCommand(t *testing.T) {
 // AUTH, and the run goes on (TestRedisNoAuthCommand).
 func TestRedisPasswordNotEchoed(t *testing.T) {
 	addr := startRedisWith(t, []string{"--rename-command", "AUTH", "", "--rename-command", "HELLO", ""}, nil)
-	runArgs := func(redisArg string) []string {
-		return []string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle",
-			"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}
-	}
-	httpArgs := func(redisArg string) []string {
-		return []string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
-			"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}
-	}
+	runArgs := func(redisArg string) []string { return tinyRunArgs(t, redisArg) }
+	httpArgs := func(redisArg string) []string { return tinyHTTPArgs(t, redisArg) }
 	url := "redis://app:" + redisPassword + "@" + addr
 	for _, tt := range []struct {
 		name string
@@ -340,4 +318,17 @@ func TestRedisPasswordNotEchoed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tinyRunArgs and tinyHTTPArgs are the arguments of the smallest run and
+// http against the Redis at redisArg (an address or a URL) that log in and
+// write: what the tests of the Redis login need, and no more.
+func tinyRunArgs(t *testing.T, redisArg string, extra ...string) []string {
+	return append([]string{"run", "--dir", benchDir(t), "--redis", redisArg, "--json", "--workload", "cycle",
+		"--ops", "20", "--rounds", "1", "--warmup", "0", "--concurrency", "1", "--sessions", "2", "--size", "512", "--durability", "none"}, extra...)
+}
+
+func tinyHTTPArgs(t *testing.T, redisArg string, extra ...string) []string {
+	return append([]string{"http", "--dir", benchDir(t), "--redis", redisArg, "--json", "--peers", "sessfs,scs-redis",
+		"--duration", "50ms", "--rounds", "1", "--sessions", "2", "--concurrency", "1", "--hot", "0x0", "--size", "512"}, extra...)
 }
