@@ -3,8 +3,6 @@ package gorillastore_test
 import (
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -25,17 +23,7 @@ func TestUnknownLoadFailureIsNotNoSession(t *testing.T) {
 	s, st := open(t, dir, fakeclock.New())
 	h := counterApp(s)
 	user := cookieOf(t, serveCookie(h, ""), "app")
-	recs := webtest.RecordFiles(t, st.Dir())
-	if len(recs) != 1 {
-		t.Fatalf("%d records, want 1", len(recs))
-	}
-	shard := filepath.Dir(recs[0])
-	if err := os.Rename(shard, shard+".away"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(shard, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	restore := webtest.BlockShard(t, st.Dir())
 
 	_, err := s.New(request(user), "app")
 	if !errors.Is(err, syscall.ENOTDIR) {
@@ -46,12 +34,7 @@ func TestUnknownLoadFailureIsNotNoSession(t *testing.T) {
 		t.Errorf("during the failure: status %d, body %q, cookies %v; want an error and no cookie", w.Code, w.Body, w.Result().Cookies())
 	}
 
-	if err := os.Remove(shard); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(shard+".away", shard); err != nil {
-		t.Fatal(err)
-	}
+	restore()
 	if w := serveCookie(h, "app="+user.Value); w.Code != http.StatusOK || w.Body.String() != "2" {
 		t.Errorf("once fixed: status %d, body %q; want the user's session, 2", w.Code, w.Body)
 	}

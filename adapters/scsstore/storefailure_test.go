@@ -2,8 +2,6 @@ package scsstore_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -33,17 +31,7 @@ func TestStoreFailureLeavesSession(t *testing.T) {
 			if err := s.CommitCtx(ctx, tok, []byte("saved"), clk.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			recs := webtest.RecordFiles(t, dir)
-			if len(recs) != 1 {
-				t.Fatalf("%d records, want 1", len(recs))
-			}
-			shard := filepath.Dir(recs[0])
-			if err := os.Rename(shard, shard+".away"); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(shard, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			restore := webtest.BlockShard(t, dir)
 
 			if _, found, err := s.FindCtx(ctx, tok); err == nil {
 				t.Errorf("Find during the failure: found=%v, no error; want the store's error", found)
@@ -55,12 +43,7 @@ func TestStoreFailureLeavesSession(t *testing.T) {
 				t.Error("Delete during the failure: no error")
 			}
 
-			if err := os.Remove(shard); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Rename(shard+".away", shard); err != nil {
-				t.Fatal(err)
-			}
+			restore()
 			b, found, err := s.FindCtx(ctx, tok)
 			if err != nil || !found || string(b) != "saved" {
 				t.Errorf("once fixed: Find = %q, %v, %v; want the saved session", b, found, err)

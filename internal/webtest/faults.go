@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -79,4 +80,33 @@ func RecordFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// BlockShard makes the store under dir fail at its one record with a
+// fault that is not the record's own: the record's shard directory is
+// moved aside and a file put at its name, so every operation on the
+// record fails with ENOTDIR. It returns the function that puts the
+// directory back, the record in it as saved.
+func BlockShard(t *testing.T, dir string) (restore func()) {
+	t.Helper()
+	recs := RecordFiles(t, dir)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	shard := filepath.Dir(recs[0])
+	if err := os.Rename(shard, shard+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shard, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := os.Remove(shard); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(shard+".away", shard); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
