@@ -80,7 +80,7 @@ type Child struct {
 func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option) *Child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
-	cmd.Env = append(append(os.Environ(), envVar+"="+role), env...)
+	cmd.Env = append(append(os.Environ(), envVar+"="+role, childGORACE()), env...)
 	for _, o := range opts {
 		o(cmd)
 	}
@@ -118,6 +118,23 @@ func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option
 		}
 	})
 	return c
+}
+
+// childGORACE is the race detector's settings for a child: the parent's,
+// without the second a race-enabled binary otherwise sleeps at its exit
+// (atexit_sleep_ms, 1000 by default) to let goroutines still running
+// meet a race. A test waited out that second for every child that exited,
+// 144 of them in fsstore's TestMarkerRaiseMultiProcess alone, with the
+// cores idle. A child's goroutines that outlive its role are the stores'
+// background work, which Close ends (fsstore's TestStoreLeakAudit), and
+// the parent, which runs the same code in-process, keeps the default. A
+// setting of the parent's own for atexit_sleep_ms stands.
+func childGORACE() string {
+	v := os.Getenv("GORACE")
+	if strings.Contains(v, "atexit_sleep_ms") {
+		return "GORACE=" + v
+	}
+	return "GORACE=" + strings.TrimSpace(v+" atexit_sleep_ms=0")
 }
 
 // Expect waits up to Deadline for the child's next message and checks that
