@@ -26,15 +26,19 @@ func runRaiseTrial(t *testing.T, base time.Duration, raisers []raiser) time.Dura
 		t.Fatal(err)
 	}
 	s.Close()
+	// All started before any is waited for: a child's start under the
+	// race detector takes a good part of a second, little of it on a CPU,
+	// and nothing is raised before every one has said ready.
 	var kids []*child
 	for _, r := range raisers {
 		env := []string{"STORE_DIR=" + dir, "STORE_IDLE=" + r.store.String()}
 		if r.record != 0 {
 			env = append(env, "STORE_RECORD_IDLE="+r.record.String())
 		}
-		k := startChild(t, "raise", env)
+		kids = append(kids, startChild(t, "raise", env))
+	}
+	for _, k := range kids {
 		k.Expect(t, "ready")
-		kids = append(kids, k)
 	}
 	for _, k := range kids {
 		k.Send(t, "go")
@@ -62,6 +66,9 @@ func TestMarkerRaiseMultiProcess(t *testing.T) {
 		{"mixed", []raiser{{5 * time.Hour, 0}, {time.Hour, 3 * time.Hour}, {4 * time.Hour, 6 * time.Hour}, {2 * time.Hour, 0}}, 6 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each trial has a store of its own and waits mostly for
+			// its processes to start: the cases side by side.
+			t.Parallel()
 			var lost []string
 			for i := 0; i < trials; i++ {
 				if got := runRaiseTrial(t, time.Hour, tc.raisers); got != tc.want {
