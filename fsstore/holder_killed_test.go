@@ -32,6 +32,9 @@ func TestLockHolderKilledMidSave(t *testing.T) {
 		for _, op := range []string{"locked", "cas"} {
 			for _, stage := range []string{"rename", "after"} {
 				t.Run(strategy+"/"+op+"/"+stage, func(t *testing.T) {
+					// A store and a helper of its own; the lease cases
+					// wait for the killed holder's lease: side by side.
+					t.Parallel()
 					ctx := context.Background()
 					var opts []fsstore.Option
 					if strategy == "lease" {

@@ -50,6 +50,9 @@ func TestLeaseStoppedHolderSaveFenced(t *testing.T) {
 		{"after", true},   // renamed, before the check after it
 	} {
 		t.Run(tc.stage, func(t *testing.T) {
+			// Each waits for a lease to lapse, past the lock package's
+			// grace, in a store of its own: side by side.
+			t.Parallel()
 			ctx := context.Background()
 			s, id, a := startAtStage(t, "save", tc.stage)
 			resume := stopChild(t, a)
@@ -391,6 +394,10 @@ func TestLeaseStoppedSweeperTakenOver(t *testing.T) {
 			name = stage + "/second-sweep-midway"
 		}
 		t.Run(name, func(t *testing.T) {
+			// Each waits for the stopped sweep's lease to lapse, past
+			// the lock package's grace, in a store of its own: side by
+			// side.
+			t.Parallel()
 			ctx := context.Background()
 			dir := t.TempDir()
 			s := openDir(t, dir, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Minute), fsstore.WithIdleTimeout(time.Second))
