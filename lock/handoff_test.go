@@ -312,7 +312,19 @@ func TestHandoffSharedRunsInOrder(t *testing.T) {
 	if err := h.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	woke.Wait()
+	// Waited for within q's deadline: a Shared waiter the Unlock did not
+	// wake waits for the first one's grant, which waits for go1, and the
+	// test hung until go test's timeout (once, in a loaded CI run, its
+	// context's deadline having failed the other three).
+	bothWoke := make(chan struct{})
+	go func() { woke.Wait(); close(bothWoke) }()
+	select {
+	case <-bothWoke:
+	case <-q.ctx.Done():
+		woken := tab.WakesForTest("f") - before
+		close(go1)
+		t.Fatalf("the two Shared waiters next in line were not both woken: the Unlock woke %d; %+v", woken, tab.Stats())
+	}
 	if woken := tab.WakesForTest("f") - before; woken != 2 {
 		t.Errorf("the Unlock woke %d waiters, want the 2 Shared ones next in line", woken)
 	}
