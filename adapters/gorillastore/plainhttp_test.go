@@ -1,33 +1,14 @@
 package gorillastore_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
-
-// syncBuffer is a log destination the store's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestSecureCookieOverPlainHTTPWarnsOnce: the store's cookie is Secure by
 // default, where gorilla's FilesystemStore's is not, so an application
@@ -38,7 +19,7 @@ func (b *syncBuffer) String() string {
 // nothing at all was logged; not over HTTPS, behind a proxy that says
 // https, on localhost, or with Options.Secure turned off.
 func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	was := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 	t.Cleanup(func() { slog.SetDefault(was) })
