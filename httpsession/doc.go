@@ -71,7 +71,11 @@
 // handler set go with its response; those set before the middleware ran (an outer CORS
 // or request ID middleware's) stay, and so does the cookie of a session
 // that [Session.Release], or the middleware of another Manager inside
-// this one, saved before the failure. By default: 503 Service
+// this one, saved before the failure. The answer is Cache-Control:
+// no-store, without an outer middleware's caching fields, also from an
+// error handler of the application's own (unless it sets Cache-Control
+// itself): a cache that kept it would serve the outage's answer after the
+// outage. By default: 503 Service
 // Unavailable with Retry-After for a store whose file server did not
 // answer in time or whose circuit breaker is open (fsstore.ErrUnavailable),
 // a lock wait that timed out (fsstore.ErrLocked), a lost lock

@@ -236,3 +236,75 @@ func TestErrorAnswerIsNotCached(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomErrorAnswerIsNotCached: an error handler of the
+// application's own (WithErrorHandler) answers with the header readied as
+// for the default one: Cache-Control no-store, without the caching fields
+// an outer middleware set for the route's pages, where it got them as they
+// were and a shared cache could hand out its outage page once the store
+// was back. A handler that sets a Cache-Control of its own (Set) still
+// has the last word.
+func TestCustomErrorAnswerIsNotCached(t *testing.T) {
+	caching := map[string]string{
+		"Cache-Control":     "public, max-age=600",
+		"Cdn-Cache-Control": "max-age=600",
+		"Surrogate-Control": "max-age=600",
+		"X-Accel-Expires":   "600",
+		"Edge-Control":      "cache-maxage=600s",
+		"Expires":           "Thu, 01 Jan 2099 00:00:00 GMT",
+	}
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range caching {
+				w.Header().Set(k, v)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	page := func(w http.ResponseWriter, r *http.Request, err error) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(httpsession.StatusCode(err))
+		fmt.Fprint(w, "<p>Sorry, please try again.</p>")
+	}
+	own := func(w http.ResponseWriter, r *http.Request, err error) {
+		w.Header().Set("Cache-Control", "private, max-age=5")
+		page(w, r, err)
+	}
+	for _, tc := range []struct {
+		name    string
+		handler func(http.ResponseWriter, *http.Request, error)
+		opts    []httpsession.Option
+		locked  bool // another holder has the session's lock
+		want    int
+		wantCC  []string
+	}{
+		{"lock wait timed out", page, nil, true, http.StatusServiceUnavailable, []string{"max-age=600", "no-store"}},
+		{"invalid configuration", page, []httpsession.Option{httpsession.WithLockTimeout(-1)}, false, http.StatusInternalServerError, []string{"max-age=600", "no-store"}},
+		{"handler's own Cache-Control", own, nil, true, http.StatusServiceUnavailable, []string{"private, max-age=5"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]httpsession.Option{httpsession.WithLockTimeout(50 * time.Millisecond), httpsession.WithErrorHandler(tc.handler)}, tc.opts...)
+			e := newEnv(t, nil, opts...)
+			id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
+			if tc.locked {
+				lk, err := e.st.Lock(t.Context(), id, fsstore.Exclusive)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lk.Unlock()
+			}
+			resp := do(t, outer(e.m.Handler(counter())), id)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if cc := resp.Header.Values("Cache-Control"); !slices.Equal(cc, tc.wantCC) {
+				t.Errorf("Cache-Control %q, want %q", cc, tc.wantCC)
+			}
+			for k := range caching {
+				if k != "Cache-Control" && resp.Header.Get(k) != "" {
+					t.Errorf("the error answer carries the outer middleware's %s: %q", k, resp.Header.Get(k))
+				}
+			}
+		})
+	}
+}

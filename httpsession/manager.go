@@ -190,8 +190,16 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	if m.cfgErr != nil {
 		m.cfg.log.Error("httpsession: invalid configuration; every request will fail", "err", m.cfgErr)
 	}
-	if m.cfg.errorHandler == nil {
-		m.cfg.errorHandler = m.defaultErrorHandler
+	h := m.cfg.errorHandler
+	if h == nil {
+		h = m.defaultErrorHandler
+	}
+	m.cfg.errorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		// Before any handler, the application's too: an outage page a
+		// shared cache kept would be served after the outage. A handler
+		// that wants its answer cached sets its own Cache-Control.
+		noStore(w.Header())
+		h(w, r, err)
 	}
 	return m
 }
@@ -227,15 +235,16 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
 	}
 	m.cfg.log.Log(r.Context(), level, msg, "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
-	noStore(w.Header())
 	http.Error(w, http.StatusText(code), code)
 }
 
 // noStore keeps an error answer out of every cache, whatever caching an
 // outer middleware set for the route's pages: a shared cache, or the
 // browser's, would hand out the outage's answer once the store was back.
+// New runs it before every error handler, the application's own included.
 // It drops the fields that caches obey over Cache-Control (CDN-Cache-Control
-// fields, Surrogate-Control, nginx's X-Accel-Expires) and Expires, and
+// fields, Surrogate-Control, Akamai's Edge-Control, nginx's
+// X-Accel-Expires) and Expires, and
 // adds no-store to Cache-Control, from which it drops public and s-maxage
 // (see privatize), as caches that misread the field may not make no-store
 // win over them; the lines that kept a session cookie out of caches stay.
@@ -246,6 +255,7 @@ func noStore(h http.Header) {
 		}
 	}
 	h.Del("Surrogate-Control")
+	h.Del("Edge-Control")
 	h.Del("X-Accel-Expires")
 	h.Del("Expires")
 	h.Add("Cache-Control", "no-store")

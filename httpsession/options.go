@@ -210,10 +210,13 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // store is closed or its
 // file server unreachable or out of space); and 500 Internal Server Error
 // otherwise, including a session over the store's size limit
-// (fsstore.ErrTooLarge), logged as such. Its answers are Cache-Control:
-// no-store, without the caching fields an outer middleware set for the
-// route's pages, so that no cache keeps an outage's answer; a handler of
-// one's own should do as much. The error never contains the session ID.
+// (fsstore.ErrTooLarge), logged as such. Every error handler, h too, is
+// handed a header whose Cache-Control is no-store, without the caching
+// fields an outer middleware set for the route's pages (CDN-Cache-Control,
+// Surrogate-Control, Edge-Control, X-Accel-Expires, Expires), so that no
+// cache keeps an outage's answer and serves it after the outage; h may
+// still Set a Cache-Control of its own. The error never contains the
+// session ID.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
