@@ -167,3 +167,79 @@ func TestSessionCookieIsPrivate(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionCookieKeptFromSurrogates: the fields with which a CDN or a
+// reverse proxy decides on its own caching, over Cache-Control
+// (Surrogate-Control, as Fastly and Varnish read it; Akamai's
+// Edge-Control; nginx's X-Accel-Expires), no longer let it store a
+// response that sets or removes the session's cookie, where a handler's
+// max-age in them had the cache keep the cookie, and hand it to the next
+// visitor, whatever Cache-Control said. What is not about caching stays
+// (the ESI processing a surrogate is asked for). A response without the
+// session's cookie keeps them as the handler set them.
+func TestSessionCookieKeptFromSurrogates(t *testing.T) {
+	type fields = map[string]string
+	for _, tc := range []struct {
+		name    string
+		handler fields // what the handler sets
+		want    fields
+	}{
+		{"Surrogate-Control", fields{"Surrogate-Control": "max-age=600"}, fields{"Surrogate-Control": "no-store"}},
+		{"Surrogate-Control targeted, with ESI", fields{"Surrogate-Control": `max-age=600;cdn1, content="ESI/1.0"`},
+			fields{"Surrogate-Control": `content="ESI/1.0", no-store`}},
+		{"Surrogate-Control stale", fields{"Surrogate-Control": "max-age=60, stale-while-revalidate=60, stale-if-error=86400"},
+			fields{"Surrogate-Control": "no-store"}},
+		{"Edge-Control", fields{"Edge-Control": "!no-store, cache-maxage=600s"}, fields{"Edge-Control": "no-store"}},
+		{"Edge-Control with ESI", fields{"Edge-Control": "dca=esi, cache-maxage=1h"}, fields{"Edge-Control": "dca=esi, no-store"}},
+		{"X-Accel-Expires", fields{"X-Accel-Expires": "600"}, fields{"X-Accel-Expires": "0"}},
+		{"X-Accel-Expires at a time", fields{"X-Accel-Expires": "@4102444800"}, fields{"X-Accel-Expires": "0"}},
+		{"all of them", fields{"Surrogate-Control": "max-age=600", "Edge-Control": "cache-maxage=600s", "X-Accel-Expires": "600", "Cache-Control": "public, max-age=600"},
+			fields{"Surrogate-Control": "no-store", "Edge-Control": "no-store", "X-Accel-Expires": "0"}},
+	} {
+		for _, scenario := range []string{"new session", "log out", "no session cookie"} {
+			t.Run(tc.name+"/"+scenario, func(t *testing.T) {
+				e := newEnv(t, nil)
+				id := ""
+				if scenario != "new session" {
+					id = mustCookie(t, do(t, e.m.Handler(counter()), "")).Value
+				}
+				h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					for k, v := range tc.handler {
+						w.Header().Set(k, v)
+					}
+					s := httpsession.FromContext(r.Context())
+					switch scenario {
+					case "new session":
+						if err := s.Put("user", "ada"); err != nil {
+							t.Error(err)
+						}
+					case "log out":
+						if err := s.Destroy(); err != nil {
+							t.Error(err)
+						}
+					default:
+						s.GetInt("n")
+					}
+					fmt.Fprint(w, "page")
+				}))
+				resp := do(t, h, id)
+				body(t, resp)
+				if (sessionCookie(resp) == nil) != (scenario == "no session cookie") {
+					t.Fatalf("session cookie %v in a %s answer", sessionCookie(resp), scenario)
+				}
+				want := tc.want
+				if scenario == "no session cookie" {
+					want = tc.handler
+				}
+				for k, v := range want {
+					if k == "Cache-Control" {
+						continue
+					}
+					if got := resp.Header.Values(k); !slices.Equal(got, []string{v}) {
+						t.Errorf("%s %q, want %q", k, got, v)
+					}
+				}
+			})
+		}
+	}
+}

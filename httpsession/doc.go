@@ -314,7 +314,10 @@
 // set private or no-store itself; a public or s-maxage the handler set is
 // dropped from it, and its other directives stay. A CDN-Cache-Control
 // field the handler set (or a vendor's, such as
-// Cloudflare-CDN-Cache-Control) gets the same. A CDN that replayed such a
+// Cloudflare-CDN-Cache-Control) gets the same, and a Surrogate-Control,
+// Edge-Control or X-Accel-Expires it set, which CDNs and nginx obey over
+// Cache-Control, becomes no-store (X-Accel-Expires: 0), keeping only an
+// ESI processing request. A CDN that replayed such a
 // response would give the next visitor, who sends no cookie either, the
 // same session; many ignore Vary and the no-cache="Set-Cookie" form. A
 // CDN rule that overrides the origin's Cache-Control (cache everything,

@@ -207,6 +207,7 @@ func TestErrorAnswerIsNotCached(t *testing.T) {
 		"Cache-Control":     "public, max-age=600",
 		"Cdn-Cache-Control": "max-age=600",
 		"Surrogate-Control": "max-age=600",
+		"Edge-Control":      "cache-maxage=600s",
 		"X-Accel-Expires":   "600",
 		"Expires":           "Thu, 01 Jan 2099 00:00:00 GMT",
 	}

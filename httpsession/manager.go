@@ -773,7 +773,9 @@ func (m *Manager) expireCookie(h http.Header) {
 // (max-age, no-store, ...) stay. CDN-Cache-Control fields (RFC 9213, and
 // vendors' such as Cloudflare-CDN-Cache-Control), which the CDNs that
 // read them obey in place of Cache-Control, get the same when the handler
-// set them.
+// set them. So do the fields with which a CDN or reverse proxy decides on
+// its own caching, over Cache-Control, and that have no private: see
+// privatizeAll.
 func (m *Manager) keepFromSharedCaches(h http.Header) {
 	if m.carriesCookie(h) {
 		privatizeAll(h)
@@ -781,7 +783,13 @@ func (m *Manager) keepFromSharedCaches(h http.Header) {
 }
 
 // privatizeAll privatizes h's Cache-Control and CDN-Cache-Control fields
-// (see keepFromSharedCaches).
+// (see keepFromSharedCaches). The fields a surrogate obeys over them, when
+// the handler set them, become no-store: Surrogate-Control (Fastly,
+// Varnish, the Edge Architecture's; a max-age there had the CDN store the
+// response whatever Cache-Control said), Akamai's Edge-Control, and
+// nginx's X-Accel-Expires, whose 0 is its no-store (nginx caches no
+// response with a Set-Cookie unless told to ignore it, which a site
+// caching its pages whatever cookies they set does).
 func privatizeAll(h http.Header) {
 	privatize(h, "Cache-Control")
 	for k := range h {
@@ -789,6 +797,35 @@ func privatizeAll(h http.Header) {
 			privatize(h, k)
 		}
 	}
+	surrogateNoStore(h, "Surrogate-Control", "content")
+	surrogateNoStore(h, "Edge-Control", "dca")
+	if len(h["X-Accel-Expires"]) > 0 {
+		h["X-Accel-Expires"] = []string{"0"}
+	}
+}
+
+// surrogateNoStore makes h's field key no-store, when it is there: it
+// keeps only the directives named keep, which ask the surrogate for
+// processing (ESI) rather than say how long to cache, and drops the rest,
+// targeted ones (max-age=600;cdn1) included, which a surrogate would
+// follow over an untargeted no-store.
+func surrogateNoStore(h http.Header, key, keep string) {
+	lines := h[key]
+	if len(lines) == 0 {
+		return
+	}
+	var out []string
+	for _, line := range lines {
+		for _, d := range splitDirectives(line) {
+			d = strings.TrimSpace(d)
+			name, _, _ := strings.Cut(d, "=")
+			name, _, _ = strings.Cut(name, ";")
+			if strings.EqualFold(strings.TrimSpace(name), keep) {
+				out = append(out, d)
+			}
+		}
+	}
+	h[key] = []string{strings.Join(append(out, "no-store"), ", ")}
 }
 
 // carriesCookie reports whether h sets or removes the session's cookie.
