@@ -35,7 +35,8 @@ import (
 // Content-Language, Content-Location, Location, ETag, Last-Modified, the
 // digests of its bytes, a Retry-After), have the proxy in front send a file in its place
 // (X-Accel-Redirect, X-Sendfile), or let caches keep it (Expires,
-// CDN-Cache-Control fields, Surrogate-Control, X-Accel-Expires), and its
+// CDN-Cache-Control fields, Surrogate-Control, Akamai's Edge-Control,
+// X-Accel-Expires), and its
 // Cache-Control is no-store: a report's download saved the error page as
 // the report, or the proxy sent the report though nothing was saved, and a
 // page's caching let a shared cache hand out the outage's answer once the
@@ -78,7 +79,7 @@ var pageHeaders = []string{
 	"Content-Disposition", "Content-Range", "Content-Language", "Content-Location",
 	"Location", "Etag", "Last-Modified", "Content-Digest", "Repr-Digest", "Content-Md5",
 	"X-Accel-Redirect", "X-Sendfile", "X-Lighttpd-Send-File", "Retry-After",
-	"Expires", "Surrogate-Control", "X-Accel-Expires",
+	"Expires", "Surrogate-Control", "Edge-Control", "X-Accel-Expires",
 }
 
 // dropPageHeaders removes pageHeaders and CDN-Cache-Control fields (RFC

@@ -75,9 +75,11 @@ func TestErrorFuncDropsTheHandlersHeaders(t *testing.T) {
 		"Location":            "/reports/7",
 		"Cdn-Cache-Control":   "max-age=3600",
 		// What caches in front of the app obey over Cache-Control
-		// (nginx, Varnish and Fastly): they kept the error answer.
+		// (nginx, Varnish and Fastly, Akamai): they kept the error
+		// answer.
 		"X-Accel-Expires":   "3600",
 		"Surrogate-Control": "max-age=3600",
+		"Edge-Control":      "cache-maxage=3600s",
 		// A file the proxy in front sends in place of the answer
 		// (nginx; Apache, lighttpd): the 503 went out as the download.
 		"X-Accel-Redirect":     "/protected/report-7.csv",
