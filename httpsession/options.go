@@ -44,8 +44,9 @@ func (m Mode) valid() bool { return m >= Exclusive && m <= Optimistic }
 // For a development server on plain http://localhost, set Insecure; never
 // in production, where the cookie would then travel in clear text. The
 // Manager logs a warning, once, when it sends a Secure cookie in answer to
-// a plain HTTP request that no proxy header (X-Forwarded-Proto, Forwarded)
-// says came over HTTPS: browsers do not send such a cookie back.
+// a plain HTTP request that no proxy header (X-Forwarded-Proto, Forwarded,
+// CloudFront-Forwarded-Proto, ...; of a list, the first element, the
+// client's) says came over HTTPS: browsers do not send such a cookie back.
 type Cookie struct {
 	// Name of the cookie. Default "session". A name with the __Host- or
 	// __Secure- prefix must come with the attributes the prefix promises

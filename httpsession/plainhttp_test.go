@@ -36,6 +36,8 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		{name: "Forwarded", url: "http://app.internal/", header: http.Header{"Forwarded": {`for=192.0.2.60;proto=https;by=203.0.113.43`}}},
 		{name: "Forwarded quoted", url: "http://app.internal/", header: http.Header{"Forwarded": {`for="[2001:db8::1]";Proto="https"`}}},
 		{name: "X-Forwarded-Ssl", url: "http://app.internal/", header: http.Header{"X-Forwarded-Ssl": {"on"}}},
+		{name: "behind CloudFront and a load balancer", url: "http://app.internal/", header: http.Header{"Cloudfront-Forwarded-Proto": {"https"}, "X-Forwarded-Proto": {"http"}}},
+		{name: "X-Forwarded-Proto list, client over HTTP", url: "http://app.internal/", header: http.Header{"X-Forwarded-Proto": {"http, https"}}, warn: true},
 		{name: "localhost", url: "http://localhost:8080/"},
 		{name: "sub.localhost", url: "http://app.localhost:8080/"},
 		{name: "127.0.0.1", url: "http://127.0.0.1:8080/"},

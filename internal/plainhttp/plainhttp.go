@@ -23,28 +23,86 @@ func SecureCookieLost(r *http.Request) bool {
 }
 
 // SentOverHTTPS reports whether r came over TLS, or through a proxy whose
-// headers say the client used HTTPS (X-Forwarded-Proto, RFC 7239's
-// Forwarded, X-Forwarded-Ssl).
+// headers say the client used HTTPS: X-Forwarded-Proto, RFC 7239's
+// Forwarded (proto=), CloudFront-Forwarded-Proto, X-Forwarded-Scheme,
+// X-Forwarded-Ssl: on, Front-End-Https: on.
+//
+// X-Forwarded-Proto and Forwarded list one scheme per hop when the proxies
+// of a chain each add the one they were sent ("https, http"): only the
+// first counts, what the proxy nearest the client was sent, the browser's.
+// The others are hops between proxies; an "https" among them says nothing
+// of the browser's ("http, https": the browser used HTTP, and drops or
+// never sends back the cookie). In Forwarded, that is the first element
+// with a proto. Headers of different names are different proxies'
+// accounts, in no order one can know, so any that says HTTPS counts: an
+// edge's CloudFront-Forwarded-Proto: https comes with the
+// X-Forwarded-Proto: http of the load balancer behind it, set to what the
+// edge used.
 func SentOverHTTPS(r *http.Request) bool {
 	if r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https") {
 		return true
 	}
-	for _, v := range r.Header.Values("X-Forwarded-Proto") {
-		for p := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(p), "https") {
-				return true
+	h := r.Header
+	return strings.EqualFold(firstElement(h.Values("X-Forwarded-Proto")), "https") ||
+		strings.EqualFold(forwardedProto(h.Values("Forwarded")), "https") ||
+		strings.EqualFold(firstElement(h.Values("Cloudfront-Forwarded-Proto")), "https") ||
+		strings.EqualFold(firstElement(h.Values("X-Forwarded-Scheme")), "https") ||
+		strings.EqualFold(firstElement(h.Values("X-Forwarded-Ssl")), "on") ||
+		strings.EqualFold(firstElement(h.Values("Front-End-Https")), "on")
+}
+
+// firstElement returns the first non-empty element of a comma-separated
+// list field, whose lines make one list (RFC 9110, section 5.3), and which
+// may hold empty elements (section 5.6.1).
+func firstElement(lines []string) string {
+	for _, l := range lines {
+		for e := range strings.SplitSeq(l, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				return e
 			}
 		}
 	}
-	for _, v := range r.Header.Values("Forwarded") {
-		for p := range strings.FieldsFuncSeq(v, func(c rune) bool { return c == ',' || c == ';' }) {
-			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-			if strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(val, `"`), "https") {
-				return true
+	return ""
+}
+
+// forwardedProto returns the proto of the first element of a Forwarded
+// field (RFC 7239) that has one, unquoted, or "". Elements are separated by
+// commas, their pairs by semicolons; a quoted value may hold either.
+func forwardedProto(lines []string) string {
+	for _, l := range lines {
+		for _, elem := range splitUnquoted(l, ',') {
+			for _, pair := range splitUnquoted(elem, ';') {
+				k, v, _ := strings.Cut(strings.TrimSpace(pair), "=")
+				if strings.EqualFold(strings.TrimSpace(k), "proto") {
+					return strings.Trim(strings.TrimSpace(v), `"`)
+				}
 			}
 		}
 	}
-	return strings.EqualFold(r.Header.Get("X-Forwarded-Ssl"), "on")
+	return ""
+}
+
+// splitUnquoted splits s at each sep that is not inside a quoted string.
+func splitUnquoted(s string, sep byte) []string {
+	var (
+		out             []string
+		quoted, escaped bool
+		start           int
+	)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case c == sep && !quoted:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 // Loopback reports whether host (a Host header, with or without a port)

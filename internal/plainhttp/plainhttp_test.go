@@ -20,10 +20,27 @@ func TestSecureCookieLost(t *testing.T) {
 		{"plain HTTP to an address", "http://10.0.0.5/", nil, false, true},
 		{"TLS", "http://devbox/", nil, true, false},
 		{"https URL (a handler test)", "https://devbox/", nil, false, false},
-		{"X-Forwarded-Proto", "http://devbox/", map[string]string{"X-Forwarded-Proto": "http, HTTPS"}, false, false},
+		{"X-Forwarded-Proto", "http://devbox/", map[string]string{"X-Forwarded-Proto": "HTTPS"}, false, false},
 		{"X-Forwarded-Proto http", "http://devbox/", map[string]string{"X-Forwarded-Proto": "http"}, false, true},
+		// A chain of proxies that each add the scheme they were sent: the
+		// first is the client's, the others are hops between proxies.
+		{"X-Forwarded-Proto: client over HTTPS, then an HTTP hop", "http://devbox/", map[string]string{"X-Forwarded-Proto": "https, http"}, false, false},
+		{"X-Forwarded-Proto: client over HTTP, then an HTTPS hop", "http://devbox/", map[string]string{"X-Forwarded-Proto": "http, https"}, false, true},
+		{"X-Forwarded-Proto: an empty first element", "http://devbox/", map[string]string{"X-Forwarded-Proto": " , https"}, false, false},
 		{"Forwarded", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto="https"`}, false, false},
+		{"Forwarded http", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto=http`}, false, true},
+		{"Forwarded: client over HTTPS, then an HTTP hop", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto=https, for=10.0.0.1;proto=http`}, false, false},
+		{"Forwarded: client over HTTP, then an HTTPS hop", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto=http, for=10.0.0.1;proto=https`}, false, true},
+		{"Forwarded: the first proxy said no proto", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4, for=10.0.0.1;proto=https`}, false, false},
+		{"Forwarded: a quoted comma and semicolon", "http://devbox/", map[string]string{"Forwarded": `for="_a, b;c";Proto=HTTPS;by=x`}, false, false},
+		{"Forwarded: proto in a quoted value", "http://devbox/", map[string]string{"Forwarded": `for="x;proto=https";proto=http`}, false, true},
 		{"X-Forwarded-Ssl", "http://devbox/", map[string]string{"X-Forwarded-Ssl": "on"}, false, false},
+		// CloudFront says what the viewer used; the load balancer behind
+		// it sets X-Forwarded-Proto to what CloudFront used.
+		{"CloudFront-Forwarded-Proto", "http://devbox/", map[string]string{"CloudFront-Forwarded-Proto": "https", "X-Forwarded-Proto": "http"}, false, false},
+		{"CloudFront-Forwarded-Proto http", "http://devbox/", map[string]string{"CloudFront-Forwarded-Proto": "http"}, false, true},
+		{"X-Forwarded-Scheme", "http://devbox/", map[string]string{"X-Forwarded-Scheme": "https"}, false, false},
+		{"Front-End-Https", "http://devbox/", map[string]string{"Front-End-Https": "On"}, false, false},
 		{"localhost", "http://localhost:8080/", nil, false, false},
 		{"a .localhost name", "http://app.localhost/", nil, false, false},
 		{"127.0.0.1", "http://127.0.0.1:8080/", nil, false, false},
@@ -46,6 +63,13 @@ func TestSecureCookieLost(t *testing.T) {
 				t.Errorf("SecureCookieLost(%s %v) = %v, want %v", c.target, c.header, got, c.want)
 			}
 		})
+	}
+	// A list on two lines is one list (RFC 9110, section 5.3).
+	r := httptest.NewRequest("GET", "http://devbox/", nil)
+	r.Header.Add("X-Forwarded-Proto", "http")
+	r.Header.Add("X-Forwarded-Proto", "https")
+	if !plainhttp.SecureCookieLost(r) {
+		t.Error("SecureCookieLost with X-Forwarded-Proto lines http and https = false, want true: the client used HTTP")
 	}
 	if plainhttp.SecureCookieLost(nil) {
 		t.Error("SecureCookieLost(nil) = true, want false (no request, nothing to judge)")
