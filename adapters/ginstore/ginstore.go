@@ -15,7 +15,9 @@
 // Options), so everything gorillastore documents holds: the cookie carries
 // only the signed session ID, values are stored gob-encoded and signed
 // (encrypted with a second key), and a session lives Options.MaxAge after
-// its last Save.
+// its last Save. Its fields are set through the embedded
+// *gorillastore.Store: store.Logger = logger sends its warnings to
+// logger rather than slog.Default().
 //
 // Options.MaxAge means what gin-contrib's Options says, as with its cookie
 // store: a negative MaxAge deletes the session at Save, and 0 (Options set

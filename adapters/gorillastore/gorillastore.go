@@ -150,8 +150,8 @@ type Store struct {
 	// Secure cookie back only over HTTPS (or to localhost): an application
 	// reached over plain HTTP at another address starts a new session on
 	// every request. Save logs a warning of it, once per Store, to
-	// slog.Default(); set Secure to false for development over plain HTTP,
-	// never in production.
+	// Logger; set Secure to false for development over plain HTTP, never
+	// in production.
 	Options *sessions.Options
 	// KeepZeroMaxAge makes Save keep a session whose Options.MaxAge is 0,
 	// as gorilla's CookieStore (and so gin-contrib's cookie store) does, where
@@ -163,6 +163,10 @@ type Store struct {
 	// as redistore keeps such a session its DefaultMaxAge. A negative
 	// MaxAge deletes the session either way. adapters/ginstore sets it.
 	KeepZeroMaxAge bool
+	// Logger takes the Store's warnings (a Secure cookie sent in answer
+	// to plain HTTP); nil, the default, is slog.Default(). Records never
+	// hold the session ID or the request's path.
+	Logger *slog.Logger
 
 	st  *fsstore.Store
 	now func() time.Time
@@ -451,10 +455,18 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if session.Options.Secure && !s.plainWarned.Load() && plainhttp.SecureCookieLost(r) && s.plainWarned.CompareAndSwap(false, true) {
 		// Nothing else says why each of the user's requests starts a
 		// new session. The host only: the path may carry a token.
-		slog.Default().WarnContext(ctx, "gorillastore: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set the store's Options.Secure to false for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
+		s.logger().WarnContext(ctx, "gorillastore: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set the store's Options.Secure to false for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
 			"host", r.Host)
 	}
 	return nil
+}
+
+// logger returns the Logger, or slog.Default() when it is nil.
+func (s *Store) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }
 
 // MaxAge sets the default MaxAge of new sessions and the maximum age of

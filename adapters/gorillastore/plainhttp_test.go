@@ -77,3 +77,31 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestLoggerTakesTheWarning: a Store given a Logger logs to it, as
+// httpsession.WithLogger and scsstore.WithLogger have their packages do,
+// and nothing to slog.Default(), where the warning could only go there.
+func TestLoggerTakesTheWarning(t *testing.T) {
+	var def, own testenv.Buffer
+	was := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&def, nil)))
+	t.Cleanup(func() { slog.SetDefault(was) })
+
+	s, _ := open(t, t.TempDir(), fakeclock.New())
+	s.Logger = slog.New(slog.NewTextHandler(&own, nil))
+	r := httptest.NewRequest("GET", "http://devbox:8080/", nil)
+	sess, err := s.New(r, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Values["n"] = 1
+	if err := s.Save(r, httptest.NewRecorder(), sess); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(own.String(), "Secure session cookie"); n != 1 {
+		t.Errorf("the Store's Logger got %q: want the warning once", own.String())
+	}
+	if def.String() != "" {
+		t.Errorf("slog.Default() got %q: want nothing", def.String())
+	}
+}
