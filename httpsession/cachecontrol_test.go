@@ -243,3 +243,33 @@ func TestSessionCookieKeptFromSurrogates(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepFromSharedCaches: what an outer writer calls last readies the
+// header as the middleware does: Vary names Cookie, and a header that
+// sets or removes this Manager's cookie, and only such a one, is private.
+func TestKeepFromSharedCaches(t *testing.T) {
+	e := newEnv(t, nil, httpsession.WithCookie(httpsession.Cookie{Name: "sid"}))
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		wantCC []string
+	}{
+		{"session cookie", http.Header{"Set-Cookie": {"sid=abc; Path=/"}, "Cache-Control": {"public, max-age=60"}, "Vary": {"Accept-Encoding"}}, []string{"max-age=60", "private"}},
+		{"session cookie removed", http.Header{"Set-Cookie": {"sid=; Max-Age=0"}, "X-Accel-Expires": {"60"}}, []string{"private"}},
+		{"another cookie", http.Header{"Set-Cookie": {"sidebar=1"}, "Cache-Control": {"public, max-age=60"}}, []string{"public, max-age=60"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.header.Clone()
+			e.m.KeepFromSharedCaches(h)
+			if got := h.Values("Cache-Control"); !slices.Equal(got, tc.wantCC) {
+				t.Errorf("Cache-Control %q, want %q", got, tc.wantCC)
+			}
+			if !slices.ContainsFunc(h.Values("Vary"), func(v string) bool { return strings.Contains(v, "Cookie") }) {
+				t.Errorf("Vary %q, want Cookie among them", h.Values("Vary"))
+			}
+			if x := h.Get("X-Accel-Expires"); x != "" && x != "0" {
+				t.Errorf("X-Accel-Expires %q, want 0", x)
+			}
+		})
+	}
+}

@@ -321,5 +321,9 @@
 // response would give the next visitor, who sends no cookie either, the
 // same session; many ignore Vary and the no-cache="Set-Cookie" form. A
 // CDN rule that overrides the origin's Cache-Control (cache everything,
-// an edge TTL) defeats this: keep the app's session routes out of it.
+// an edge TTL) defeats this: keep the app's session routes out of it. So
+// does a middleware outside this one that sets caching headers as the
+// response starts (in the WriteHeader of a writer it wraps around the
+// response): have it call [Manager.KeepFromSharedCaches] last, or put it
+// inside. adapters/echosession does so after echo's Response.Before hooks.
 package httpsession

@@ -782,6 +782,21 @@ func (m *Manager) keepFromSharedCaches(h http.Header) {
 	}
 }
 
+// KeepFromSharedCaches readies h, the header of a response about to go
+// out, as the middleware readies it when the response starts: Vary names
+// Cookie, and when h sets or removes the session's cookie, no shared cache
+// may store it (Cache-Control: private, see the package documentation).
+// It is for what sets headers after that, outside the middleware: echo's
+// Response.Before hooks of an outer middleware run as the header is
+// written, after the middleware's writer readied it (adapters/echosession
+// calls this from a hook of its own, which runs after them), and so does a
+// writer an outer middleware wraps around the response, whose WriteHeader
+// could call it last.
+func (m *Manager) KeepFromSharedCaches(h http.Header) {
+	varyByCookie(h)
+	m.keepFromSharedCaches(h)
+}
+
 // privatizeAll privatizes h's Cache-Control and CDN-Cache-Control fields
 // (see keepFromSharedCaches). The fields a surrogate obeys over them, when
 // the handler set them, become no-store: Surrogate-Control (Fastly,

@@ -67,3 +67,45 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 		})
 	}
 }
+
+// TestOuterBeforeHookKeepsCookiePrivate: a Response.Before hook that an
+// outer middleware (one before the session's in e.Use) registered runs as
+// the response starts, after the session middleware readied the header:
+// its Cache-Control: public and its Vary went out with the session's
+// cookie, and a shared cache could hand that cookie to the next visitor.
+// The session's header is readied again after such hooks.
+func TestOuterBeforeHookKeepsCookiePrivate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(h http.Header)
+	}{
+		{"public Cache-Control", func(h http.Header) { h.Set("Cache-Control", "public, max-age=60") }},
+		{"Surrogate-Control", func(h http.Header) { h.Set("Surrogate-Control", "max-age=60") }},
+		{"Vary replaced", func(h http.Header) { h.Set("Vary", "Accept-Encoding") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := echo.New()
+			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Response().Before(func() { tc.set(c.Response().Header()) })
+					return next(c)
+				}
+			})
+			e.Use(echosession.Handler(newManager(t)))
+			e.GET("/", func(c echo.Context) error {
+				if err := echosession.FromContext(c).Put("n", 1); err != nil {
+					return err
+				}
+				return c.String(http.StatusOK, "ok")
+			})
+			resp := webtest.Send(t, e, "GET", "/", nil)
+			if sessionCookie(resp) == nil {
+				t.Fatalf("status %d, no session cookie", resp.Code)
+			}
+			webtest.CheckPrivate(t, resp.Header)
+			if sc := resp.Header.Get("Surrogate-Control"); sc != "" && sc != "no-store" {
+				t.Errorf("Surrogate-Control %q, want no-store", sc)
+			}
+		})
+	}
+}

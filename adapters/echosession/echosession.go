@@ -40,6 +40,12 @@
 // When a handler panics, the session is not saved (as with httpsession
 // alone) and its lock is released; middleware.Recover, outside this
 // middleware, has echo's error handler answer through echo's own Response.
+//
+// The Response.Before hooks of outer middlewares run as the header goes
+// out, after the session's writer readied it; the middleware readies it
+// again after them (httpsession.Manager.KeepFromSharedCaches), so that a
+// hook's Cache-Control: public does not send the session's cookie to
+// shared caches.
 package echosession
 
 import (
@@ -52,14 +58,14 @@ import (
 
 // Handler returns the middleware in the Manager's default mode.
 func Handler(m *httpsession.Manager) echo.MiddlewareFunc {
-	return wrap(m.Handler)
+	return wrap(m, m.Handler)
 }
 
 // Middleware returns the middleware for one mode. As with
 // httpsession.Manager.Middleware, the innermost mode applies when
 // middlewares of the same Manager nest (a group's over the server's).
 func Middleware(m *httpsession.Manager, mode httpsession.Mode) echo.MiddlewareFunc {
-	return wrap(m.Middleware(mode))
+	return wrap(m, m.Middleware(mode))
 }
 
 // FromContext returns the request's session, or nil when no middleware of
@@ -74,7 +80,7 @@ func FromContext(c echo.Context) *httpsession.Session {
 	return httpsession.FromContext(r.Context())
 }
 
-func wrap(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
+func wrap(m *httpsession.Manager, mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			resp := c.Response()
@@ -89,6 +95,12 @@ func wrap(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
 			mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c.SetRequest(r)
 				if w != http.ResponseWriter(resp) {
+					// Outer middlewares' Before hooks on resp run as
+					// the header goes out, after the session's writer
+					// readied it: one that set Cache-Control: public
+					// would send the session's cookie to shared caches.
+					// This hook, registered after theirs, runs last.
+					resp.Before(func() { m.KeepFromSharedCaches(resp.Header()) })
 					// The handler writes through the session's writer,
 					// which writes through echo's Response: the
 					// Before hooks of outer middlewares still run and
