@@ -273,3 +273,73 @@ func TestKeepFromSharedCaches(t *testing.T) {
 		})
 	}
 }
+
+// TestNonCanonicalCachingFields: caching fields put into the header map
+// under a key that is not in canonical form (h["cache-control"], as code
+// written for HTTP/2's lower-case names does) count as the fields they
+// are: net/http sends them, and caches match field names regardless of
+// case. They went out untouched beside the session cookie, and beside an
+// error answer's no-store.
+func TestNonCanonicalCachingFields(t *testing.T) {
+	set := func(h http.Header) {
+		h["cache-control"] = []string{"public, max-age=600"}
+		h["surrogate-control"] = []string{"max-age=600"}
+		h["x-accel-expires"] = []string{"600"}
+		h["cdn-cache-control"] = []string{"max-age=600"}
+		h["expires"] = []string{"Thu, 01 Jan 2099 00:00:00 GMT"}
+	}
+	// fields gathers the response's lines of name, whatever the case of
+	// their keys.
+	fields := func(h http.Header, name string) []string {
+		var out []string
+		for k, v := range h {
+			if strings.EqualFold(k, name) {
+				out = append(out, v...)
+			}
+		}
+		return out
+	}
+	t.Run("session cookie", func(t *testing.T) {
+		e := newEnv(t, nil)
+		h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			set(w.Header())
+			if err := httpsession.FromContext(r.Context()).Put("user", "ada"); err != nil {
+				t.Error(err)
+			}
+			fmt.Fprint(w, "page")
+		}))
+		resp := do(t, h, "")
+		if sessionCookie(resp) == nil {
+			t.Fatal("no session cookie")
+		}
+		for _, d := range cacheDirectives(fields(resp.Header, "Cache-Control")) {
+			if d == "public" {
+				t.Errorf("Cache-Control %q: public beside the session cookie", fields(resp.Header, "Cache-Control"))
+			}
+		}
+		for name, want := range map[string]string{"Surrogate-Control": "no-store", "X-Accel-Expires": "0"} {
+			if got := fields(resp.Header, name); !slices.Equal(got, []string{want}) {
+				t.Errorf("%s %q, want %q", name, got, want)
+			}
+		}
+	})
+	t.Run("error answer", func(t *testing.T) {
+		e := newEnv(t, nil, httpsession.WithLockTimeout(-1)) // every request fails
+		outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			set(w.Header())
+			e.m.Handler(counter()).ServeHTTP(w, r)
+		})
+		resp := do(t, outer, "")
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("status %d, want 500", resp.StatusCode)
+		}
+		if got := cacheDirectives(fields(resp.Header, "Cache-Control")); !slices.Equal(got, []string{"max-age=600", "no-store"}) {
+			t.Errorf("Cache-Control %q, want the outer middleware's without public, and no-store", got)
+		}
+		for _, name := range []string{"Surrogate-Control", "X-Accel-Expires", "Cdn-Cache-Control", "Expires"} {
+			if got := fields(resp.Header, name); len(got) > 0 {
+				t.Errorf("the error answer carries the outer middleware's %s: %q", name, got)
+			}
+		}
+	})
+}

@@ -249,6 +249,7 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 // (see privatize), as caches that misread the field may not make no-store
 // win over them; the lines that kept a session cookie out of caches stay.
 func noStore(h http.Header) {
+	canonicalCaching(h)
 	for k := range h {
 		if strings.HasSuffix(k, "Cdn-Cache-Control") {
 			delete(h, k)
@@ -806,6 +807,7 @@ func (m *Manager) KeepFromSharedCaches(h http.Header) {
 // response with a Set-Cookie unless told to ignore it, which a site
 // caching its pages whatever cookies they set does).
 func privatizeAll(h http.Header) {
+	canonicalCaching(h)
 	privatize(h, "Cache-Control")
 	for k := range h {
 		if strings.HasSuffix(k, "Cdn-Cache-Control") {
@@ -816,6 +818,29 @@ func privatizeAll(h http.Header) {
 	surrogateNoStore(h, "Edge-Control", "dca")
 	if len(h["X-Accel-Expires"]) > 0 {
 		h["X-Accel-Expires"] = []string{"0"}
+	}
+}
+
+// canonicalCaching moves the lines of caching fields that h holds under a
+// key not in canonical form (h["cache-control"], as code written for
+// HTTP/2's lower-case names sets them) to the canonical key, which the
+// functions here read: net/http sends them as they are, and caches match
+// field names regardless of case.
+func canonicalCaching(h http.Header) {
+	for k, v := range h {
+		c := http.CanonicalHeaderKey(k)
+		if c == k {
+			continue
+		}
+		switch c {
+		case "Cache-Control", "Expires", "Surrogate-Control", "Edge-Control", "X-Accel-Expires":
+		default:
+			if !strings.HasSuffix(c, "Cdn-Cache-Control") {
+				continue
+			}
+		}
+		h[c] = append(h[c], v...)
+		delete(h, k)
 	}
 }
 
