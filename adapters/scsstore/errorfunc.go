@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,13 +85,13 @@ var pageHeaders = []string{
 
 // dropPageHeaders removes pageHeaders and CDN-Cache-Control fields (RFC
 // 9213, and vendors' such as Cloudflare-CDN-Cache-Control) from h, and
-// makes its Cache-Control no-store.
+// makes its Cache-Control no-store. Keys are compared in canonical form: a
+// field set under another (h["cache-control"]) is the same field to
+// net/http, which sends it, and to caches and proxies.
 func dropPageHeaders(h http.Header) {
-	for _, k := range pageHeaders {
-		h.Del(k)
-	}
 	for k := range h {
-		if strings.HasSuffix(k, "Cdn-Cache-Control") {
+		c := http.CanonicalHeaderKey(k)
+		if c == "Cache-Control" || strings.HasSuffix(c, "Cdn-Cache-Control") || slices.Contains(pageHeaders, c) {
 			delete(h, k)
 		}
 	}

@@ -165,3 +165,50 @@ func failingCommitManager(t *testing.T) (*fsstore.Store, *scs.SessionManager) {
 	sm.ErrorFunc = scsstore.ErrorFunc(slog.New(slog.DiscardHandler))
 	return st, sm
 }
+
+// Headers a handler put into the map under keys not in canonical form
+// (h["cache-control"], as code written for HTTP/2's lower-case names
+// does) are the same fields to net/http, which sends them, and to caches
+// and proxies: ErrorFunc's answer drops them too, where they went out.
+func TestErrorFuncDropsNonCanonicalKeys(t *testing.T) {
+	st, sm := failingCommitManager(t)
+	page := map[string]string{
+		"cache-control":       "public, max-age=3600",
+		"surrogate-control":   "max-age=3600",
+		"x-accel-expires":     "3600",
+		"x-accel-redirect":    "/protected/report-7.csv",
+		"content-disposition": `attachment; filename="report.csv"`,
+	}
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "exported", true)
+		for k, v := range page {
+			w.Header()[k] = []string{v}
+		}
+		st.Close() // the commit, made as the response starts, fails
+		io.WriteString(w, "a,b\n1,2\n")
+	}))
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d; want 503", resp.StatusCode)
+	}
+	for k, v := range page {
+		if k == "cache-control" {
+			continue
+		}
+		if got := resp.Header.Get(k); got == v {
+			t.Errorf("the error answer carries the handler's %s: %q", k, got)
+		}
+	}
+	if got := resp.Header.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+		t.Errorf("Cache-Control %q; want no-store alone", got)
+	}
+}
