@@ -31,6 +31,13 @@
 // middleware that cannot run at all (an invalid mode or Manager
 // configuration) answers with the error handler and aborts the chain.
 //
+// A middleware registered before this one that sets headers after c.Next
+// does so after the session readied them; gin sends them for a response the
+// handler wrote no body to (c.Status alone). One that sets Cache-Control:
+// public there would send the session's cookie to shared caches: it calls
+// httpsession.Manager.KeepFromSharedCaches(c.Writer.Header()) after its
+// own, or sets them before c.Next.
+//
 // When a handler panics, the session is not saved (as with httpsession
 // alone) and its lock is released; a recovery registered before this
 // middleware (gin.Recovery, gin.CustomRecovery) writes its answer through
