@@ -78,9 +78,10 @@ var (
 	// session already gone does nothing.
 	ErrInDoubt = errors.New("write in doubt: it may have been applied")
 	// ErrTooManyLocks reports that this process already holds as many lock
-	// files locked as it may (WithMaxHeldLocks; on AWS EFS the per-host
-	// budget), or that the server refused another lock. It is returned at
-	// once, without waiting, and does not match ErrLocked.
+	// files locked as it may (WithMaxHeldLocks; on AWS EFS its share of the
+	// mount's 256 file-process pairs), or that the server refused another
+	// lock. It is returned at once, without waiting, and does not match
+	// ErrLocked.
 	ErrTooManyLocks = lock.ErrTooManyLocks
 	// ErrReadOnly reports a write through a Shared lock.
 	ErrReadOnly = errors.New("session locked read-only")

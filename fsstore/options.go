@@ -332,9 +332,10 @@ func WithLockStrategy(s lock.Strategy) Option { return optionFunc(func(c *config
 // a lock request that would need one more fails at once with
 // ErrTooManyLocks (requests waiting for a lock held elsewhere, and sessions
 // sharing a stripe, need no extra one). Default 128 on AWS EFS, 1024
-// elsewhere, at most a quarter of the descriptor limit. EFS allows 256
-// locked files per host and mount, shared by all its processes: keep the sum
-// of this over the processes of a host (including sessgc) at or below 256.
+// elsewhere, at most a quarter of the descriptor limit. EFS lets each mount
+// on a client lock at most 256 file-process pairs, shared by every process
+// using the mount: keep the sum of this over those processes (sessgc's
+// --concurrency and 2 included) at or below 256.
 func WithMaxHeldLocks(n int) Option { return optionFunc(func(c *config) { c.maxHeldLocks = n }) }
 
 // WithMaxOpenLocks bounds the lock descriptors kept open, held or idle

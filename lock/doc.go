@@ -71,8 +71,9 @@
 //
 // A process holds at most [Config.MaxHeld] OS locks; only holding counts, not
 // waiting. Reaching the cap fails at once with [ErrTooManyLocks]. AWS EFS
-// allows 512 locks per file and 256 file–process pairs holding locks per
-// mount, shared by the processes of a host: the default cap is 128 on EFS
+// allows 512 locks per file, and each mount on a client locks on at most
+// 256 file–process pairs, shared by the processes using the mount (on a
+// host with one mount, all of them): the default cap is 128 on EFS
 // (detected from the mount, or declared with [Config.EFS]) and 1024
 // elsewhere, at most a quarter of RLIMIT_NOFILE. Kept lock descriptors are
 // bounded the same way and closed when the process runs out of descriptors.

@@ -163,11 +163,11 @@ type Config struct {
 	// once; a request that would need one more fails at once with
 	// ErrTooManyLocks. Requests waiting for a lock held elsewhere hold none,
 	// and all keys on one lock file share one OS lock. Default: 128 on AWS
-	// EFS (EFS allows 256 locked files per host and mount, shared by every
-	// process on the host, so two processes fit, e.g. the old and the new
-	// one during a restart), 1024 elsewhere; in both cases at most a quarter
-	// of the file-descriptor limit (RLIMIT_NOFILE), since every held lock
-	// keeps a descriptor open.
+	// EFS (EFS lets each mount on a client lock at most 256 file-process
+	// pairs, shared by every process using the mount, so two processes
+	// fit, e.g. the old and the new one during a restart), 1024 elsewhere;
+	// in both cases at most a quarter of the file-descriptor limit
+	// (RLIMIT_NOFILE), since every held lock keeps a descriptor open.
 	MaxHeld int
 	// MaxOpen bounds the lock descriptors kept open, held or idle. Default
 	// 1024, and never more than a quarter of the file-descriptor limit

@@ -1017,7 +1017,7 @@ func (t *Table) slotFree(file string) (full error, closed bool) {
 func (t *Table) tooMany(file string) error {
 	where := ""
 	if t.efs {
-		where = "; AWS EFS allows 256 locked files per host and mount, shared by all processes"
+		where = "; AWS EFS lets a mount lock at most 256 file-process pairs, shared by every process using it"
 	}
 	return fmt.Errorf("lock %s: %w: this process already holds its cap of %d OS locks (MaxHeld%s)", t.path(file), ErrTooManyLocks, t.cfg.MaxHeld, where)
 }
