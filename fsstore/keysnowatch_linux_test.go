@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/proctest"
 )
 
 // envNoInotify makes TestKeysFileWithoutNotifications's child run its
@@ -77,7 +78,7 @@ func runNoInotifyChild(t *testing.T, limit string) {
 // none or the child skipped.
 func runNamespaceChild(t *testing.T, test, env string, flags uintptr) {
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
-	cmd.Env = append(os.Environ(), env)
+	cmd.Env = append(os.Environ(), proctest.ChildGORACE(), env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
 	if flags&syscall.CLONE_NEWUSER != 0 {
 		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/nfstest"
+	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/internal/testenv"
 )
 
@@ -83,7 +84,7 @@ func TestPowerLossUMLHarnessOff(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, nfstest.EnvHarness+"=/nonexistent", "SESSFS_UML_LOCK="+filepath.Join(t.TempDir(), "missing", "uml.lock"))
+	env = append(env, nfstest.EnvHarness+"=/nonexistent", "SESSFS_UML_LOCK="+filepath.Join(t.TempDir(), "missing", "uml.lock"), proctest.ChildGORACE())
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPowerLossUML$", "-test.v")
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()

@@ -80,7 +80,7 @@ type Child struct {
 func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option) *Child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
-	cmd.Env = append(append(os.Environ(), envVar+"="+role, childGORACE()), env...)
+	cmd.Env = append(append(os.Environ(), envVar+"="+role, ChildGORACE()), env...)
 	for _, o := range opts {
 		o(cmd)
 	}
@@ -120,7 +120,8 @@ func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option
 	return c
 }
 
-// childGORACE is the race detector's settings for a child: the parent's,
+// ChildGORACE is the environment entry (GORACE=...) of the race
+// detector's settings for a child of the test binary: the parent's,
 // without the second a race-enabled binary otherwise sleeps at its exit
 // (atexit_sleep_ms, 1000 by default) to let goroutines still running
 // meet a race. A test waited out that second for every child that exited,
@@ -128,8 +129,10 @@ func Start(t testing.TB, test, envVar, role string, env []string, opts ...Option
 // cores idle. A child's goroutines that outlive its role are the stores'
 // background work, which Close ends (fsstore's TestStoreLeakAudit), and
 // the parent, which runs the same code in-process, keeps the default. A
-// setting of the parent's own for atexit_sleep_ms stands.
-func childGORACE() string {
+// setting of the parent's own for atexit_sleep_ms stands. Start puts it in
+// its children's environment; a test that starts a copy of the binary
+// otherwise (in namespaces of its own, say) puts it in that child's.
+func ChildGORACE() string {
 	v := os.Getenv("GORACE")
 	if strings.Contains(v, "atexit_sleep_ms") {
 		return "GORACE=" + v
