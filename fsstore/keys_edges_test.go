@@ -93,6 +93,9 @@ func TestKeysDirRecreated(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A store and a keys directory of its own, each case
+			// waiting for its watcher's reloads: side by side.
+			t.Parallel()
 			dir, root := t.TempDir(), t.TempDir()
 			k1 := mustKey(t, 1)
 			keysPath := tc.setup(t, root, keysFileText(k1))

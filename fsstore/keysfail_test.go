@@ -41,6 +41,9 @@ func TestKeysFileReloadFailuresKeepKeys(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A store and a keys file of its own, each case waiting
+			// for its watcher's reloads: side by side.
+			t.Parallel()
 			ctx := context.Background()
 			dir := t.TempDir()
 			keysPath := filepath.Join(t.TempDir(), "keys")

@@ -400,6 +400,9 @@ func mustSealWith(t *testing.T, s *fsstore.Store, dir string, k fsstore.Key) {
 func TestKeysCheckRetried(t *testing.T) {
 	for _, busy := range []bool{false, true} {
 		t.Run(map[bool]string{false: "quiet", true: "busy-directory"}[busy], func(t *testing.T) {
+			// A store and a keys directory of its own, each case
+			// waiting out its watcher's retry: side by side.
+			t.Parallel()
 			dir := t.TempDir()
 			keysDir := t.TempDir()
 			keysPath := filepath.Join(keysDir, "keys")
