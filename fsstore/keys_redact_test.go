@@ -2,11 +2,14 @@ package fsstore_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,4 +95,75 @@ func leaks(out string, secret []byte) bool {
 		}
 	}
 	return false
+}
+
+// A Store handed to a logger or a format verb by mistake
+// (slog.Info("opened", "store", st)) must not put its keys' secrets, nor
+// a session's payload, in the logs: fmt prints the fields of a struct it
+// is given a pointer to, and calls no String method of a key reached
+// through an unexported field.
+func TestStoreFormattingRedactsSecret(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	const payload = "payload-that-must-not-be-logged"
+	for _, opened := range []struct {
+		name string
+		opts func(t *testing.T, dir string) []fsstore.Option
+	}{
+		{"WithKeys", func(*testing.T, string) []fsstore.Option {
+			return []fsstore.Option{fsstore.WithKeys(k2, k1), fsstore.WithCache(16, 1<<20)}
+		}},
+		{"WithKeysFile", func(t *testing.T, dir string) []fsstore.Option {
+			p := filepath.Join(t.TempDir(), "keys")
+			must(t, os.WriteFile(p, []byte(k2.SecretLine()+"\n"+k1.SecretLine()+"\n"), 0o600))
+			return []fsstore.Option{fsstore.WithKeysFile(p), fsstore.WithCache(16, 1<<20)}
+		}},
+	} {
+		t.Run(opened.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := fsstore.Open(dir, opened.opts(t, dir)...)
+			must(t, err)
+			defer st.Close()
+			id := newID(t)
+			must(t, st.Save(ctx, &fsstore.Session{ID: id, Data: []byte(payload)}))
+			if _, err := st.Load(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			var v any = st // any verb, as a logger's format string may use
+			for _, tc := range []struct {
+				name   string
+				render func() string
+			}{
+				{"%v", func() string { return fmt.Sprintf("%v", v) }},
+				{"%+v", func() string { return fmt.Sprintf("%+v", v) }},
+				{"%#v", func() string { return fmt.Sprintf("%#v", v) }},
+				{"%s", func() string { return fmt.Sprintf("%s", v) }},
+				{"%x", func() string { return fmt.Sprintf("%x", v) }},
+				{"Sprint", func() string { return fmt.Sprint(v) }},
+				{"slog text", func() string { return loggedValue(false, v) }},
+				{"slog JSON", func() string { return loggedValue(true, v) }},
+			} {
+				out := tc.render()
+				for _, k := range []fsstore.Key{k1, k2} {
+					if leaks(out, k.Secret) {
+						t.Errorf("%s: output leaks the secret of key %d", tc.name, k.ID)
+					}
+				}
+				if strings.Contains(out, payload) || strings.Contains(out, hex.EncodeToString([]byte(payload))) {
+					t.Errorf("%s: output leaks a session's payload", tc.name)
+				}
+			}
+		})
+	}
+}
+
+// loggedValue renders v through a slog handler, text or JSON.
+func loggedValue(asJSON bool, v any) string {
+	var b bytes.Buffer
+	var h slog.Handler = slog.NewTextHandler(&b, nil)
+	if asJSON {
+		h = slog.NewJSONHandler(&b, nil)
+	}
+	slog.New(h).Info("opened", "store", v)
+	return b.String()
 }

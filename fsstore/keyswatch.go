@@ -2,6 +2,7 @@ package fsstore
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -480,12 +481,16 @@ func (kw *keysWatcher) close() {
 var ErrKeysReload = errors.New("keys file not reloaded")
 
 // keysText is a key set's identity for telling a changed file from events
-// that changed nothing; it is kept in memory only, like the keys.
+// that changed nothing: a line per key, its ID and the SHA-256 of its
+// secret, in the file's order (so that a key set read with more keys
+// below is the text of the one before with more lines: see grows). No
+// secret: the watcher keeps it for as long as the store is open, where a
+// Store printed whole, or a heap dump, would show it.
 func keysText(keys []Key) string {
 	var b bytes.Buffer
 	for _, k := range keys {
-		b.WriteString(k.SecretLine())
-		b.WriteByte('\n')
+		sum := sha256.Sum256(k.Secret)
+		fmt.Fprintf(&b, "%d %x\n", k.ID, sum)
 	}
 	return b.String()
 }

@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -596,6 +599,9 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		return nil, err
 	}
 	s.keys.Store(kr)
+	// The keyring holds what the store needs of the keys: their secrets
+	// are not kept beside it, where a Store printed whole would show them.
+	s.cfg.keys = nil
 	if kr != nil {
 		// Only an application host vouches for its keys: a maintenance
 		// store (sessgc) that wrote a check file would let a rekey make
@@ -820,6 +826,24 @@ func (s *Store) Durability() Durability { return s.cfg.durability }
 
 // Dir returns the store's directory (absolute).
 func (s *Store) Dir() string { return s.dir }
+
+// String names the store by its directory, "fsstore.Store(/dir)": a Store
+// handed to a logger or a format verb by mistake shows that alone, not
+// its fields (what its keys file watcher holds, its lock table).
+func (s *Store) String() string { return "fsstore.Store(" + s.dir + ")" }
+
+// Format prints String for every verb (%q quotes it), as Key's does:
+// verbs that do not use String, such as %#v or %x, would print the fields.
+func (s *Store) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		io.WriteString(f, strconv.Quote(s.String()))
+		return
+	}
+	io.WriteString(f, s.String())
+}
+
+// LogValue is String, for log/slog.
+func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // LockStrategy reports the lock strategy in use: lock.Auto on a store
 // opened WithReadOnly, which takes no lock.
