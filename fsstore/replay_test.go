@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -90,4 +91,66 @@ func TestReplay(t *testing.T) {
 			t.Fatalf("copy with its deadline removed: %v, want ErrCorrupt", err)
 		}
 	})
+}
+
+// TestRecordFromAnotherStore documents what the sealing binds a record
+// to: its session ID (the file name and the header's binding), not its
+// store. Someone who can write one store's directory can put there a
+// record of another store opened with the same key (a staging store's
+// session of their own, given rights there): it loads as that session,
+// whose ID they hold. With each store's own keys it is refused: as
+// ErrCorrupt where the key ID is the same, as ErrUnknownKey or ErrCorrupt
+// otherwise (docs/security.md, "Bound to the session").
+func TestRecordFromAnotherStore(t *testing.T) {
+	ctx := context.Background()
+	shared := mustKey(t, 1)
+	for _, tc := range []struct {
+		name    string
+		keysOfB fsstore.Key
+		loads   bool
+	}{
+		{"same key", shared, true},
+		{"own key under the same ID", mustKey(t, 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dirA, dirB := t.TempDir(), t.TempDir()
+			a, err := fsstore.Open(dirA, fsstore.WithKeys(shared))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := fsstore.Open(dirB, fsstore.WithKeys(tc.keysOfB))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			id := newID(t)
+			if err := a.Save(ctx, &fsstore.Session{ID: id, Data: []byte("role=admin")}); err != nil {
+				t.Fatal(err)
+			}
+			src := recordPaths(t, dirA)[0]
+			rel, err := filepath.Rel(dirA, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(dirB, rel)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Load(ctx, id)
+			switch {
+			case tc.loads && (err != nil || string(got.Data) != "role=admin"):
+				t.Fatalf("record of a store with the same key: %v, want it loaded", err)
+			case !tc.loads && !errors.Is(err, fsstore.ErrCorrupt):
+				t.Fatalf("record of a store with its own key: %v, want ErrCorrupt", err)
+			}
+		})
+	}
 }
