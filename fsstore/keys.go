@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/internal/keyrecipe"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/internal/shellquote"
@@ -120,13 +121,7 @@ func ParseKeys(r io.Reader) ([]Key, error) {
 
 // decodeSecret decodes a key line's secret: 32 bytes in standard base64,
 // or in unpadded URL-safe base64.
-func decodeSecret(s string) ([]byte, bool) {
-	secret, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		secret, err = base64.RawURLEncoding.DecodeString(s)
-	}
-	return secret, err == nil && len(secret) == 32
-}
+func decodeSecret(s string) ([]byte, bool) { return keyline.DecodeSecret(s) }
 
 // fieldsHint says why a key line has more fields than "ID BASE64SECRET",
 // where the fields f show a likely cause, so that the operator is not left

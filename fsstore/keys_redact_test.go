@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -166,4 +168,39 @@ func loggedValue(asJSON bool, v any) string {
 	}
 	slog.New(h).Info("opened", "store", v)
 	return b.String()
+}
+
+// A keys file's text given where its path goes (WithKeysFile(os.Getenv(
+// "KEYS")), a variable set to "$(cat keys)") must fail without repeating
+// the secrets it holds: every error about a keys file names its path, and
+// the hint for a missing one even made a command of it.
+func TestKeysFileContentsAsPathNotQuoted(t *testing.T) {
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	for _, tc := range []struct {
+		name string
+		path string
+	}{
+		{"a key line", k1.SecretLine()},
+		{"the file's text", k2.SecretLine() + "\n" + k1.SecretLine() + "\n"},
+		{"a key line in a directory", filepath.Join(t.TempDir(), k1.SecretLine())},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ferr := fsstore.KeysFromFile(tc.path)
+			_, terr := fsstore.KeysFromFileTrusted(tc.path)
+			_, oerr := fsstore.Open(t.TempDir(), fsstore.WithKeysFile(tc.path))
+			for _, err := range []error{ferr, terr, oerr} {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, k := range []fsstore.Key{k1, k2} {
+					if leaks(err.Error(), k.Secret) {
+						t.Errorf("the error leaks the secret of key %d: %v", k.ID, err)
+					}
+				}
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("error %v does not match fs.ErrNotExist", err)
+				}
+			}
+		})
+	}
 }

@@ -2,9 +2,14 @@ package fsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/keyline"
 )
 
 // keysSettle is how long a read of the keys file that would drop a key in
@@ -112,6 +117,9 @@ const (
 // context's or WithOpTimeout's: those are about the store's file server,
 // and the keys file is on local disk; the context still cuts the wait.
 func keysFromFileSettled(ctx context.Context, path string, hk keysReadHooks, trustPath bool) ([]Key, error) {
+	if err := keysPathHoldsKey(path); err != nil {
+		return nil, err
+	}
 	now, after := time.Now, time.After
 	if hk.now != nil {
 		now = hk.now
@@ -182,4 +190,20 @@ func keysQuiet(changed, now time.Time) bool {
 // bound without waiting for it.
 func withKeysRead(hk keysReadHooks) Option {
 	return optionFunc(func(c *config) { c.keysRead = hk })
+}
+
+// keysPathHoldsKey refuses a keys file path that names no file and holds
+// what may be a key's secret: a keys file's text given as its path (a
+// variable set to "$(cat keys)" where the path goes). The error does not
+// quote it, where every other error about a keys file names its path,
+// and the hint for a missing one made commands of it, the secret in each.
+// It matches the look's error (fs.ErrNotExist, most often). A file there
+// under such a name is read as any other.
+func keysPathHoldsKey(path string) error {
+	_, err := os.Lstat(path)
+	var pe *fs.PathError
+	if err == nil || !keyline.Holds(path) || !errors.As(err, &pe) {
+		return nil
+	}
+	return fmt.Errorf("fsstore: keys: the keys file's path holds a key (\"ID BASE64SECRET\"), not the name of a file (%w): give the path of the file the keys are in; the path is not repeated here, as it holds a secret", pe.Err)
 }

@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -496,5 +497,42 @@ func TestRekeyBadInput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(notStore); len(entries) != 0 {
 		t.Errorf("rekey wrote into a directory that is not a store: %v", entries)
+	}
+}
+
+// TestRekeyKeysGivenAsKeysFileNotQuoted: the keys themselves given where
+// the keys file's path goes (SESSGC_KEYS_FILE="$(cat keys)", the variable
+// mistaken for SESSGC_KEYS, or --keys-file "$(cat keys)") fail as a usage
+// error that repeats no secret, in any output. The error named the path,
+// the secret with it, five times (the last in the variable quoted back),
+// and told to make a keys file under that name.
+func TestRekeyKeysGivenAsKeysFileNotQuoted(t *testing.T) {
+	st := newStore(t, fsstore.WithKeys(newKey(t, 1)))
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	text := k2.SecretLine() + "\n" + k1.SecretLine() + "\n"
+	secrets := []string{
+		base64.StdEncoding.EncodeToString(k1.Secret)[:16],
+		base64.StdEncoding.EncodeToString(k2.Secret)[:16],
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		{"variable", []string{"rekey", "--dir", st.dir}, []string{"SESSGC_KEYS_FILE=" + text}},
+		{"variable, json", []string{"rekey", "--dir", st.dir, "--json"}, []string{"SESSGC_KEYS_FILE=" + k1.SecretLine()}},
+		{"flag", []string{"rekey", "--dir", st.dir, "--keys-file", k1.SecretLine()}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runGC(t, tc.args, tc.env...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2 (usage); stderr: %s", r.code, r.stderr)
+			}
+			for _, s := range secrets {
+				if strings.Contains(r.stdout+r.stderr, s) {
+					t.Errorf("the output repeats a secret:\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+				}
+			}
+		})
 	}
 }

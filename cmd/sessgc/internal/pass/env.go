@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/internal/keyline"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -72,6 +74,11 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string, excl ...Exclusio
 			return
 		}
 		if serr := f.Value.Set(v); serr != nil {
+			if keyline.Holds(v) {
+				// The error may quote v too (strconv's do).
+				err = cmdutil.UsageErrorf("%s=%s: not a value of --%s", EnvName(f.Name), shownValue(v), f.Name)
+				return
+			}
 			err = cmdutil.UsageErrorf("%s=%q: %v", EnvName(f.Name), v, serr)
 			return
 		}
@@ -256,7 +263,7 @@ func NameVariables(flags *pflag.FlagSet, given map[string]bool, getenv func(stri
 			return
 		}
 		if v := getenv(EnvName(f.Name)); v != "" {
-			set = append(set, fmt.Sprintf("%s=%q", EnvName(f.Name), v))
+			set = append(set, EnvName(f.Name)+"="+shownValue(v))
 		}
 	})
 	if len(set) == 0 {
@@ -327,4 +334,16 @@ func WarnUnknownEnv(io *cmdutil.IOStreams, root *cobra.Command) {
 		}
 		fmt.Fprintf(io.ErrOut, "sessgc: warning: %s is set but is not a sessgc setting; it is ignored%s\n", name, hint)
 	}
+}
+
+// shownValue is v quoted, for a message that names what a variable or
+// flag was set to, unless v may hold a key's secret (the keys given where
+// the keys file's path goes: SESSGC_KEYS_FILE="$(cat keys)"), which such
+// a message would put in cron mail and the journal: then it says so
+// instead.
+func shownValue(v string) string {
+	if keyline.Holds(v) {
+		return "(a value that holds a key, not shown)"
+	}
+	return strconv.Quote(v)
 }

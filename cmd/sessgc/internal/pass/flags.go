@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/lock"
 	"github.com/spf13/pflag"
 )
@@ -33,9 +34,18 @@ type pathValue struct {
 func (v *pathValue) String() string { return *v.p }
 func (v *pathValue) Type() string   { return "string" }
 
+// shownPath is p for a message, unless it may hold a key's secret (see
+// shownValue).
+func shownPath(p string) string {
+	if keyline.Holds(p) {
+		return shownValue(p)
+	}
+	return p
+}
+
 func (v *pathValue) Set(s string) error {
 	if v.set {
-		return fmt.Errorf("--%s given twice (%s, then %s): a run works on one; give it once (run sessgc once for each store)", v.name, *v.p, s)
+		return fmt.Errorf("--%s given twice (%s, then %s): a run works on one; give it once (run sessgc once for each store)", v.name, shownPath(*v.p), shownPath(s))
 	}
 	*v.p, v.set = s, true
 	return nil

@@ -1,0 +1,37 @@
+// Package keyline reads the secret of a keys file line ("ID
+// BASE64SECRET"), and tells a text that may hold one, so that what sessfs
+// says about a text given where a path was expected (a keys file's
+// contents passed as its path) never repeats a secret.
+package keyline
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// DecodeSecret decodes a key line's secret: 32 bytes in standard base64,
+// or in unpadded URL-safe base64.
+func DecodeSecret(s string) ([]byte, bool) {
+	secret, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		secret, err = base64.RawURLEncoding.DecodeString(s)
+	}
+	return secret, err == nil && len(secret) == 32
+}
+
+// Holds reports whether s holds a word that DecodeSecret takes, words
+// being split at every character of neither base64 alphabet: a keys
+// file's line, or its whole text, given as a path ("$(cat keys)" for the
+// file's name), or a path that only looks so. Callers say less about such
+// a text rather than quote it.
+func Holds(s string) bool {
+	words := strings.FieldsFunc(s, func(r rune) bool {
+		return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("+/-_=", r))
+	})
+	for _, w := range words {
+		if _, ok := DecodeSecret(w); ok {
+			return true
+		}
+	}
+	return false
+}
