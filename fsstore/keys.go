@@ -298,6 +298,10 @@ func fileTypeName(m fs.FileMode) string {
 // by newlines or semicolons.
 func KeysFromEnv(name string) ([]Key, error) {
 	v, ok := os.LookupEnv(name)
+	if (!ok || strings.TrimSpace(v) == "") && keyline.Holds(name) {
+		// The variable's value given for its name: not repeated.
+		return nil, errors.New("fsstore: keys: the environment variable's name holds a key (\"ID BASE64SECRET\"): give the name of the variable the keys are in, not its value; the name is not repeated here, as it holds a secret")
+	}
 	if !ok || strings.TrimSpace(v) == "" {
 		return nil, fmt.Errorf("fsstore: keys: environment variable %s is not set", name)
 	}

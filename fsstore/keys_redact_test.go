@@ -201,6 +201,12 @@ func TestKeysFileContentsAsPathNotQuoted(t *testing.T) {
 					t.Errorf("error %v does not match fs.ErrNotExist", err)
 				}
 			}
+			// The same mistake with a variable: its value for its name.
+			if _, err := fsstore.KeysFromEnv(tc.path); err == nil {
+				t.Error("KeysFromEnv: no error")
+			} else if leaks(err.Error(), k1.Secret) || leaks(err.Error(), k2.Secret) {
+				t.Errorf("KeysFromEnv's error leaks a secret: %v", err)
+			}
 		})
 	}
 }
