@@ -65,6 +65,9 @@ type RekeyStats struct {
 	Plaintext int64
 	// Expired counts expired records, left alone for the sweep whatever
 	// their key: they never load again, so they do not hold a key back.
+	// Expired is by the file server's clock, by more than a minute: a
+	// record expired less than that ago is rekeyed where the key set
+	// opens it, since a host whose clock is behind still serves it.
 	Expired  int64
 	Errors   int64
 	Duration time.Duration
@@ -75,7 +78,8 @@ type RekeyStats struct {
 // encrypted only when the store was opened WithPlaintextMigration (the
 // end of a migration to encryption); otherwise they are errors
 // (ErrUnencrypted), never laundered into valid encrypted records.
-// Expired records are skipped. A record under a key that became the
+// Expired records are skipped (by more than a minute: see
+// RekeyStats.Expired). A record under a key that became the
 // application hosts' newest key after the newest key of this key set did
 // (by the order the hosts record in the store, or, for keys without that
 // record, by the key check files' times) is not moved back under it
@@ -670,15 +674,33 @@ func (s *Store) rekeyGone(dir, name string, clock serverClock) (rekeyResult, err
 // on a host whose clock ran an hour ahead took every session of a shorter
 // idle timeout for expired and left it under the old key, whose
 // retirement then logged its user out.
+//
+// A record expired by less than rekeyGrace is rewritten all the same, if
+// kr may open it: an application host whose clock is behind the file
+// server's still serves it, and its Touch keeps it live under the old
+// key, whose retirement, after a pass that reported no error, then logged
+// its user out.
 func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header, now time.Time) (rekeyResult, bool) {
+	exp := expiry(st.mtime, h.Idle, h.Deadline)
+	sealed := h.Flags&record.FlagEncrypted != 0
 	switch {
-	case expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now):
+	case expiredAt(exp, now.Add(-rekeyGrace)):
 		return rekeyExpired, true
-	case h.Flags&record.FlagEncrypted != 0 && h.KeyID == kr.newest:
+	case sealed && h.KeyID == kr.newest:
 		return rekeyUpToDate, true
+	case expiredAt(exp, now) && (sealed && kr.aeads[h.KeyID] == nil || !sealed && !s.cfg.plaintextMigration):
+		// Expired by the server's clock, and none this pass could
+		// rewrite: not counted as an error.
+		return rekeyExpired, true
 	}
 	return rekeyUpToDate, false
 }
+
+// rekeyGrace is how long after its expiry by the file server's clock a
+// record is still rekeyed: the difference between that clock and the
+// application hosts' that a sweep allows for too (SweepOptions.Grace's
+// default, sessgc run's --grace).
+const rekeyGrace = time.Minute
 
 // rekeyAsideWait bounds how long a rekey waits for a running sweep that
 // holds a record aside to end (see rekeyAfterSweep). A sweep holds its

@@ -1,0 +1,59 @@
+package fsstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// TestRekeyLeavesNoLiveRecordOfALaggingHost: an application host whose
+// clock is behind the file server's (by less than the minute sessgc
+// run's --grace absorbs) still serves, and touches back to life, a
+// session that the file server's clock says expired a moment ago. A
+// rekey, which judges expiry by the file server's clock, left such a
+// record under the old key, as expired; the host's touch kept it live
+// under that key, and once the key was retired (the rekey had reported
+// no error), its user was logged out: ErrUnknownKey.
+func TestRekeyLeavesNoLiveRecordOfALaggingHost(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	const idle = 10 * time.Minute
+	host := fakeclock.New()
+	server := fakeclock.New() // the file server's clock, which the rekey reads
+	server.Advance(45 * time.Second)
+
+	open := func(clock *fakeclock.Clock, keys ...fsstore.Key) *fsstore.Store {
+		t.Helper()
+		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithIdleTimeout(idle), fsstore.WithClock(clock.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	old := open(host, k1)
+	id := newID(t)
+	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := open(host, k2, k1) // the new key made newest on the host
+	host.Advance(idle - 20*time.Second)
+	server.Advance(idle - 20*time.Second)
+
+	st, err := open(server, k2, k1).Rekey(ctx, fsstore.RekeyOptions{})
+	if err != nil || st.Errors != 0 {
+		t.Fatalf("rekey: %+v, %v", st, err)
+	}
+	// The host's next request: live by its clock.
+	if err := rotated.Touch(ctx, id); err != nil {
+		t.Fatalf("touch on the host: %v", err)
+	}
+	// The old key retired, as the rekey's report allowed.
+	if _, err := open(host, k2).Load(ctx, id); err != nil {
+		t.Fatalf("load after the old key is retired: %v (rekey: %+v)", err, st)
+	}
+}
