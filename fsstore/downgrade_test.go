@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -546,5 +547,38 @@ func TestLaggingHostLeavesNewKeySessionsAlone(t *testing.T) {
 	}
 	if got, err := a.Load(ctx, id); err != nil || string(got.Data) != "sealed under key 2" {
 		t.Fatalf("A's session after B's attempts: %v", err)
+	}
+}
+
+// TestPlaintextMigrationWarnsAtOpen: an application host opened
+// WithPlaintextMigration says so, once, at Open: left on after the
+// migration, the option loads the sessions that anyone who can write the
+// directory forges in clear text, and nothing said so. A maintenance
+// store (sessgc rekey --migrate-plaintext) and a host without the option
+// do not warn.
+func TestPlaintextMigrationWarnsAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	k := mustKey(t, 1)
+	for _, tc := range []struct {
+		name string
+		opts []fsstore.Option
+		want bool
+	}{
+		{"application host", []fsstore.Option{fsstore.WithKeys(k), fsstore.WithPlaintextMigration()}, true},
+		{"without the option", []fsstore.Option{fsstore.WithKeys(k)}, false},
+		{"maintenance", []fsstore.Option{fsstore.WithKeys(k), fsstore.WithPlaintextMigration(), fsstore.WithMaintenanceOnly()}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			opts := append(tc.opts, fsstore.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+			s, err := fsstore.Open(dir, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if got := strings.Count(buf.String(), "WithPlaintextMigration is on"); got != map[bool]int{true: 1}[tc.want] {
+				t.Errorf("%d warnings of the migration option, want it %v; log:\n%s", got, tc.want, buf.String())
+			}
+		})
 	}
 }

@@ -611,6 +611,12 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		}
 		// Checked just now: the saves look again after keyChecksRecheck.
 		s.keyChecksAt.Store(c.now().UnixNano())
+		if c.plaintextMigration && c.vouches() {
+			// A migration left on for good loads, in silence, the
+			// sessions that anyone who can write the directory forges
+			// in clear text: the downgrade encryption is for.
+			c.logger.Warn("fsstore: WithPlaintextMigration is on: this host loads sessions stored in clear text, which anyone who can write the store's directory can forge; remove it once every host has keys and a pass of sessgc rekey --migrate-plaintext has ended with no errors", "dir", abs)
+		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
 		return nil, fmt.Errorf("fsstore: open %s: %w (its %s file says so): this process would write sessions in clear text that the other hosts refuse; give it the keys file the other hosts have (WithKeysFile)", abs, ErrKeysRequired, MarkerFile)
 	}
