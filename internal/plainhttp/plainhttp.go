@@ -8,6 +8,7 @@
 package plainhttp
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -24,8 +25,9 @@ func SecureCookieLost(r *http.Request) bool {
 
 // SentOverHTTPS reports whether r came over TLS, or through a proxy whose
 // headers say the client used HTTPS: X-Forwarded-Proto, RFC 7239's
-// Forwarded (proto=), CloudFront-Forwarded-Proto, X-Forwarded-Scheme,
-// X-Forwarded-Ssl: on, Front-End-Https: on.
+// Forwarded (proto=), CloudFront-Forwarded-Proto, Cloudflare's CF-Visitor
+// ({"scheme":"https"}), Fastly-SSL: 1, X-Forwarded-Scheme, X-Forwarded-Ssl:
+// on, Front-End-Https: on.
 //
 // X-Forwarded-Proto and Forwarded list one scheme per hop when the proxies
 // of a chain each add the one they were sent ("https, http"): only the
@@ -35,9 +37,9 @@ func SecureCookieLost(r *http.Request) bool {
 // never sends back the cookie). In Forwarded, that is the first element
 // with a proto. Headers of different names are different proxies'
 // accounts, in no order one can know, so any that says HTTPS counts: an
-// edge's CloudFront-Forwarded-Proto: https comes with the
-// X-Forwarded-Proto: http of the load balancer behind it, set to what the
-// edge used.
+// edge's CloudFront-Forwarded-Proto: https, CF-Visitor or Fastly-SSL
+// comes with the X-Forwarded-Proto: http of the load balancer behind it,
+// set to what the edge used.
 func SentOverHTTPS(r *http.Request) bool {
 	if r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https") {
 		return true
@@ -48,7 +50,9 @@ func SentOverHTTPS(r *http.Request) bool {
 		strings.EqualFold(firstElement(h.Values("Cloudfront-Forwarded-Proto")), "https") ||
 		strings.EqualFold(firstElement(h.Values("X-Forwarded-Scheme")), "https") ||
 		strings.EqualFold(firstElement(h.Values("X-Forwarded-Ssl")), "on") ||
-		strings.EqualFold(firstElement(h.Values("Front-End-Https")), "on")
+		strings.EqualFold(firstElement(h.Values("Front-End-Https")), "on") ||
+		strings.EqualFold(cfVisitorScheme(h.Get("Cf-Visitor")), "https") ||
+		firstElement(h.Values("Fastly-Ssl")) == "1"
 }
 
 // firstElement returns the first non-empty element of a comma-separated
@@ -67,42 +71,53 @@ func firstElement(lines []string) string {
 
 // forwardedProto returns the proto of the first element of a Forwarded
 // field (RFC 7239) that has one, unquoted, or "". Elements are separated by
-// commas, their pairs by semicolons; a quoted value may hold either.
+// commas, their pairs by semicolons; a quoted value may hold either. The
+// first pair named proto is the first element's that has one: the field is
+// read pair by pair, up to it, with no copy of the rest (the field is the
+// client's, up to net/http's MaxHeaderBytes, and read on every request
+// that gets a Secure cookie while all is well).
 func forwardedProto(lines []string) string {
 	for _, l := range lines {
-		for _, elem := range splitUnquoted(l, ',') {
-			for _, pair := range splitUnquoted(elem, ';') {
-				k, v, _ := strings.Cut(strings.TrimSpace(pair), "=")
-				if strings.EqualFold(strings.TrimSpace(k), "proto") {
-					return strings.Trim(strings.TrimSpace(v), `"`)
+		quoted, escaped, start := false, false, 0
+		for i := 0; i <= len(l); i++ {
+			if i < len(l) {
+				switch c := l[i]; {
+				case escaped:
+					escaped = false
+					continue
+				case quoted && c == '\\':
+					escaped = true
+					continue
+				case c == '"':
+					quoted = !quoted
+					continue
+				case quoted || (c != ',' && c != ';'):
+					continue
 				}
 			}
+			k, v, _ := strings.Cut(l[start:i], "=")
+			if strings.EqualFold(strings.TrimSpace(k), "proto") {
+				return strings.Trim(strings.TrimSpace(v), `"`)
+			}
+			start = i + 1
 		}
 	}
 	return ""
 }
 
-// splitUnquoted splits s at each sep that is not inside a quoted string.
-func splitUnquoted(s string, sep byte) []string {
-	var (
-		out             []string
-		quoted, escaped bool
-		start           int
-	)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case escaped:
-			escaped = false
-		case quoted && c == '\\':
-			escaped = true
-		case c == '"':
-			quoted = !quoted
-		case c == sep && !quoted:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
+// cfVisitorScheme returns the scheme of Cloudflare's CF-Visitor field, a
+// JSON object ({"scheme":"https"}), or "" for a field that is not one.
+func cfVisitorScheme(v string) string {
+	if v == "" {
+		return ""
 	}
-	return append(out, s[start:])
+	var o struct {
+		Scheme string `json:"scheme"`
+	}
+	if json.Unmarshal([]byte(v), &o) != nil {
+		return ""
+	}
+	return o.Scheme
 }
 
 // Loopback reports whether host (a Host header, with or without a port)

@@ -3,6 +3,7 @@ package plainhttp_test
 import (
 	"crypto/tls"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/internal/plainhttp"
@@ -39,6 +40,14 @@ func TestSecureCookieLost(t *testing.T) {
 		// it sets X-Forwarded-Proto to what CloudFront used.
 		{"CloudFront-Forwarded-Proto", "http://devbox/", map[string]string{"CloudFront-Forwarded-Proto": "https", "X-Forwarded-Proto": "http"}, false, false},
 		{"CloudFront-Forwarded-Proto http", "http://devbox/", map[string]string{"CloudFront-Forwarded-Proto": "http"}, false, true},
+		// Cloudflare's (Flexible TLS) and Fastly's account of the viewer's
+		// scheme, with the load balancer behind them saying what they used.
+		{"CF-Visitor", "http://devbox/", map[string]string{"CF-Visitor": `{"scheme":"https"}`, "X-Forwarded-Proto": "http"}, false, false},
+		{"CF-Visitor with spaces", "http://devbox/", map[string]string{"CF-Visitor": `{ "scheme" : "HTTPS" }`}, false, false},
+		{"CF-Visitor http", "http://devbox/", map[string]string{"CF-Visitor": `{"scheme":"http"}`}, false, true},
+		{"CF-Visitor malformed", "http://devbox/", map[string]string{"CF-Visitor": `{"scheme":"https"`}, false, true},
+		{"Fastly-SSL", "http://devbox/", map[string]string{"Fastly-SSL": "1", "X-Forwarded-Proto": "http"}, false, false},
+		{"Fastly-SSL 0", "http://devbox/", map[string]string{"Fastly-SSL": "0"}, false, true},
 		{"X-Forwarded-Scheme", "http://devbox/", map[string]string{"X-Forwarded-Scheme": "https"}, false, false},
 		{"Front-End-Https", "http://devbox/", map[string]string{"Front-End-Https": "On"}, false, false},
 		{"localhost", "http://localhost:8080/", nil, false, false},
@@ -73,5 +82,21 @@ func TestSecureCookieLost(t *testing.T) {
 	}
 	if plainhttp.SecureCookieLost(nil) {
 		t.Error("SecureCookieLost(nil) = true, want false (no request, nothing to judge)")
+	}
+}
+
+// TestSentOverHTTPSHugeHeader: the check runs on every request that gets
+// a Secure cookie until it warns, so on each request of a site served
+// right; a header of a megabyte of empty list elements (a client's, up to
+// net/http's MaxHeaderBytes) must not cost memory by the element.
+func TestSentOverHTTPSHugeHeader(t *testing.T) {
+	huge := strings.Repeat(",", 1<<20)
+	for _, name := range []string{"Forwarded", "X-Forwarded-Proto", "CF-Visitor"} {
+		r := httptest.NewRequest("GET", "http://devbox/", nil)
+		r.Header.Set(name, huge+"proto=https")
+		allocs := testing.AllocsPerRun(3, func() { plainhttp.SentOverHTTPS(r) })
+		if allocs > 16 {
+			t.Errorf("SentOverHTTPS with a %s of 1 MiB of commas: %v allocations a call, want at most 16", name, allocs)
+		}
 	}
 }
