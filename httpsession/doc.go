@@ -75,7 +75,8 @@
 // no-store, without an outer middleware's caching fields, also from an
 // error handler of the application's own (unless it sets Cache-Control
 // itself): a cache that kept it would serve the outage's answer after the
-// outage. By default: 503 Service
+// outage. One that carries the session's cookie is kept from shared
+// caches whatever the handler set. By default: 503 Service
 // Unavailable with Retry-After for a store whose file server did not
 // answer in time or whose circuit breaker is open (fsstore.ErrUnavailable),
 // a lock wait that timed out (fsstore.ErrLocked), a lost lock

@@ -199,10 +199,61 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 		// shared cache kept would be served after the outage. A handler
 		// that wants its answer cached sets its own Cache-Control.
 		noStore(w.Header())
-		h(w, r, err)
+		h(&errorWriter{ResponseWriter: w, m: m}, r, err)
 	}
 	return m
 }
+
+// errorWriter is the writer an error handler is handed: it readies the
+// header as the answer starts, as the middleware's writer readies the
+// handler's (see Manager.KeepFromSharedCaches). An error answer may carry
+// the session's cookie (that of a Release, or of a Manager's middleware
+// inside this one, saved before the failure), and a handler of the
+// application's own may set caching fields for its page
+// (Cache-Control: public, a Surrogate-Control) after New's no-store: a
+// shared cache that stored the answer would hand the session to the next
+// visitor.
+type errorWriter struct {
+	http.ResponseWriter
+	m     *Manager
+	ready bool
+}
+
+func (w *errorWriter) readyHeader() {
+	if !w.ready {
+		w.ready = true
+		w.m.KeepFromSharedCaches(w.Header())
+	}
+}
+
+// WriteHeader readies the header, unless code is informational (1xx),
+// then writes it.
+func (w *errorWriter) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		w.readyHeader()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write readies the header before the first byte.
+func (w *errorWriter) Write(b []byte) (int, error) {
+	w.readyHeader()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush readies the header, which a flush sends, and flushes.
+func (w *errorWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush, with the error of the writer it wraps (see
+// http.ResponseController).
+func (w *errorWriter) FlushError() error {
+	w.readyHeader()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the writer the error handler's answer goes to, for
+// http.ResponseController.
+func (w *errorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Err returns the configuration error New found (an invalid option, a nil
 // store), which makes every request fail with a 500, or nil. Check it where

@@ -216,8 +216,11 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // fields an outer middleware set for the route's pages (CDN-Cache-Control,
 // Surrogate-Control, Edge-Control, X-Accel-Expires, Expires), so that no
 // cache keeps an outage's answer and serves it after the outage; h may
-// still Set a Cache-Control of its own. The error never contains the
-// session ID.
+// still Set a Cache-Control of its own. An answer that carries the
+// session's cookie (a Release's, saved before the failure) is kept from
+// shared caches as it starts, whatever h set, as every response with the
+// cookie is (h's writer does it; it unwraps, for
+// http.ResponseController). The error never contains the session ID.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
