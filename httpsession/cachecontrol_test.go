@@ -191,6 +191,12 @@ func TestSessionCookieKeptFromSurrogates(t *testing.T) {
 			fields{"Surrogate-Control": "no-store"}},
 		{"Edge-Control", fields{"Edge-Control": "!no-store, cache-maxage=600s"}, fields{"Edge-Control": "no-store"}},
 		{"Edge-Control with ESI", fields{"Edge-Control": "dca=esi, cache-maxage=1h"}, fields{"Edge-Control": "dca=esi, no-store"}},
+		// A quote the handler left open would take in the no-store put
+		// after it ("content=\"ESI/1.0, no-store"): a directive with one
+		// is not kept.
+		{"Surrogate-Control with a quote left open", fields{"Surrogate-Control": `content="ESI/1.0, max-age=600`},
+			fields{"Surrogate-Control": "no-store"}},
+		{"Edge-Control with a quote left open", fields{"Edge-Control": `dca="esi, cache-maxage=1h`}, fields{"Edge-Control": "no-store"}},
 		{"X-Accel-Expires", fields{"X-Accel-Expires": "600"}, fields{"X-Accel-Expires": "0"}},
 		{"X-Accel-Expires at a time", fields{"X-Accel-Expires": "@4102444800"}, fields{"X-Accel-Expires": "0"}},
 		{"all of them", fields{"Surrogate-Control": "max-age=600", "Edge-Control": "cache-maxage=600s", "X-Accel-Expires": "600", "Cache-Control": "public, max-age=600"},
@@ -342,4 +348,36 @@ func TestNonCanonicalCachingFields(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSessionCookiePrivateOpenQuote: a Cache-Control line of the
+// handler's with a quote left open (no-cache="X-Foo, public, max-age=600)
+// would take in the private added after it, the lines of a field making
+// one list: such a line is dropped from a response with the session's
+// cookie, which is kept private.
+func TestSessionCookiePrivateOpenQuote(t *testing.T) {
+	for _, line := range []string{`no-cache="X-Foo, public, max-age=600`, `public, max-age=600, community="x`, `"`} {
+		t.Run(line, func(t *testing.T) {
+			e := newEnv(t, nil)
+			h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", line)
+				w.Header().Set("CDN-Cache-Control", line)
+				if err := httpsession.FromContext(r.Context()).Put("user", "ada"); err != nil {
+					t.Error(err)
+				}
+				fmt.Fprint(w, "page")
+			}))
+			resp := do(t, h, "")
+			body(t, resp)
+			if sessionCookie(resp) == nil {
+				t.Fatal("no session cookie")
+			}
+			for _, k := range []string{"Cache-Control", "Cdn-Cache-Control"} {
+				joined := strings.Join(resp.Header.Values(k), ", ")
+				if strings.Count(joined, `"`)%2 != 0 || strings.Contains(joined, "public") || !strings.Contains(joined, "private") {
+					t.Errorf("%s %q with the session cookie: shared caches may store it", k, resp.Header.Values(k))
+				}
+			}
+		})
+	}
 }

@@ -911,7 +911,7 @@ func surrogateNoStore(h http.Header, key, keep string) {
 			d = strings.TrimSpace(d)
 			name, _, _ := strings.Cut(d, "=")
 			name, _, _ = strings.Cut(name, ";")
-			if strings.EqualFold(strings.TrimSpace(name), keep) {
+			if strings.EqualFold(strings.TrimSpace(name), keep) && !openQuote(d) {
 				out = append(out, d)
 			}
 		}
@@ -932,7 +932,8 @@ func (m *Manager) carriesCookie(h http.Header) bool {
 
 // privatize makes h's cache-control field key (Cache-Control's syntax)
 // keep the response out of shared caches: see keepFromSharedCaches. Lines
-// it has no directive to drop from are left as they are.
+// it has no directive to drop from are left as they are; a line with a
+// quote left open is dropped (see openQuote).
 func privatize(h http.Header, key string) {
 	var (
 		out     []string
@@ -940,6 +941,12 @@ func privatize(h http.Header, key string) {
 		changed bool
 	)
 	for _, line := range h[key] {
+		if openQuote(line) {
+			// It would take in the private added after it: the lines
+			// of a field make one list.
+			changed = true
+			continue
+		}
 		var keep []string
 		dropped := false
 		for _, d := range splitDirectives(line) {
@@ -973,6 +980,25 @@ func privatize(h http.Header, key string) {
 	if changed {
 		h[key] = out
 	}
+}
+
+// openQuote reports whether s ends inside a quoted string, a quote the
+// application left open: what follows it in the field, the no-store or
+// private added to keep a cookie from shared caches included, would be
+// read as part of the string.
+func openQuote(s string) bool {
+	quoted, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		}
+	}
+	return quoted
 }
 
 // splitDirectives splits a cache-control field line at its commas, but
