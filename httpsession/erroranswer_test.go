@@ -317,42 +317,56 @@ func TestCustomErrorAnswerIsNotCached(t *testing.T) {
 // for its page: a CDN that stored it would hand the session to the next
 // visitor.
 func TestCustomErrorAnswerKeepsCookiePrivate(t *testing.T) {
-	own := func(w http.ResponseWriter, r *http.Request, err error) {
+	caching := func(w http.ResponseWriter) {
 		w.Header().Set("Cache-Control", "public, max-age=60")
 		w.Header().Set("Surrogate-Control", "max-age=600")
 		w.Header()["x-accel-expires"] = []string{"600"}
-		w.WriteHeader(httpsession.StatusCode(err))
-		fmt.Fprint(w, "<p>Sorry, please try again.</p>")
 	}
-	e := newEnv(t, nil, httpsession.WithErrorHandler(own))
-	id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
-	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := httpsession.FromContext(r.Context())
-		s.Put("user", "ada")
-		s.Put("flash", "welcome")
-		if err := s.Renew(); err != nil {
-			t.Error(err)
-		}
-		if err := s.Release(); err != nil {
-			t.Error(err)
-		}
-		fmt.Fprint(w, s.PopString("flash")) // a change after the Release: the request fails
-	}))
-	resp := do(t, h, id)
-	if resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("status %d, want 500", resp.StatusCode)
-	}
-	if c := sessionCookie(resp); c == nil || c.Value == id {
-		t.Fatalf("session cookie %v, want the renewed one", c)
-	}
-	cc := strings.Join(resp.Header.Values("Cache-Control"), ", ")
-	if strings.Contains(cc, "public") || !strings.Contains(cc, "private") {
-		t.Errorf("Cache-Control %q with the session cookie: shared caches may store it", cc)
-	}
-	if sc := resp.Header.Get("Surrogate-Control"); sc != "no-store" {
-		t.Errorf("Surrogate-Control %q with the session cookie, want no-store", sc)
-	}
-	if xa := resp.Header.Get("X-Accel-Expires"); xa != "0" {
-		t.Errorf("X-Accel-Expires %q with the session cookie, want 0", xa)
+	for _, tc := range []struct {
+		name    string
+		handler func(http.ResponseWriter, *http.Request, error)
+		want    int
+	}{
+		{"a page", func(w http.ResponseWriter, r *http.Request, err error) {
+			caching(w)
+			w.WriteHeader(httpsession.StatusCode(err))
+			fmt.Fprint(w, "<p>Sorry, please try again.</p>")
+		}, http.StatusInternalServerError},
+		// net/http sends the header as the handler leaves it.
+		{"nothing written", func(w http.ResponseWriter, r *http.Request, err error) { caching(w) }, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, httpsession.WithErrorHandler(tc.handler))
+			id := firstCookie(t, e.st, httpsession.WithClock(e.clk.Now))
+			h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := httpsession.FromContext(r.Context())
+				s.Put("user", "ada")
+				s.Put("flash", "welcome")
+				if err := s.Renew(); err != nil {
+					t.Error(err)
+				}
+				if err := s.Release(); err != nil {
+					t.Error(err)
+				}
+				fmt.Fprint(w, s.PopString("flash")) // a change after the Release: the request fails
+			}))
+			resp := do(t, h, id)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if c := sessionCookie(resp); c == nil || c.Value == id {
+				t.Fatalf("session cookie %v, want the renewed one", c)
+			}
+			cc := strings.Join(resp.Header.Values("Cache-Control"), ", ")
+			if strings.Contains(cc, "public") || !strings.Contains(cc, "private") {
+				t.Errorf("Cache-Control %q with the session cookie: shared caches may store it", cc)
+			}
+			if sc := resp.Header.Get("Surrogate-Control"); sc != "no-store" {
+				t.Errorf("Surrogate-Control %q with the session cookie, want no-store", sc)
+			}
+			if xa := resp.Header.Get("X-Accel-Expires"); xa != "0" {
+				t.Errorf("X-Accel-Expires %q with the session cookie, want 0", xa)
+			}
+		})
 	}
 }

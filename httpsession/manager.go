@@ -199,7 +199,11 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 		// shared cache kept would be served after the outage. A handler
 		// that wants its answer cached sets its own Cache-Control.
 		noStore(w.Header())
-		h(&errorWriter{ResponseWriter: w, m: m}, r, err)
+		ew := &errorWriter{ResponseWriter: w, m: m}
+		h(ew, r, err)
+		// A handler that wrote nothing: net/http sends the header as it
+		// left it.
+		ew.readyHeader()
 	}
 	return m
 }
