@@ -85,18 +85,16 @@ type SweepOptions struct {
 	// difference between the server's clock and the app hosts' clocks.
 	Grace time.Duration
 	// OnRemove, if set, is called for every file removed (or, with DryRun,
-	// that would be). With Concurrency > 1 it is called from several
-	// goroutines at once.
+	// that would be), after the removal, with no lock held (see Sweep).
 	OnRemove func(Removal)
 	// OnError, if set, is called for every file or shard directory that
 	// could not be examined or removed. The sweep goes on; SweepStats.Errors
-	// counts them. With Concurrency > 1 it is called from several
-	// goroutines at once.
+	// counts them. It is called with no lock held (see Sweep).
 	OnError func(error)
 	// OnForeign, if set, is called with the path of every file or
 	// directory the sweep counts in SweepStats.Foreign: not the store's,
-	// left alone (see Sweep), for an operator to find and move out. With
-	// Concurrency > 1 it is called from several goroutines at once.
+	// left alone (see Sweep), for an operator to find and move out. It
+	// is called with no lock held (see Sweep).
 	OnForeign func(path string)
 	// Progress, if set, is where the sweep counts as it goes, so that
 	// they can be read before Sweep returns: by a progress display, or by
@@ -222,11 +220,16 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
 // ErrUnavailable if a system call is still stuck then.
 //
-// OnRemove, OnError and OnForeign run on the sweep's goroutines, not the
-// caller's: a panic in one is raised again in Sweep's caller, as Range
-// does with fn's, once the sweep has stopped as it does when ctx ends
-// (what it moved aside settled, its locks released); no callback is
-// called after the first panic. Nor is one called after Sweep returned:
+// OnRemove, OnError and OnForeign run on a goroutine of the sweep's, not
+// the caller's, one call at a time, in the order the sweep made its
+// reports, and never on one that holds a lock: a callback that blocks (a
+// write to a pipe nobody reads, a slow database) holds up no request for
+// a session the sweep looked at, though the sweep waits for its callbacks
+// to catch up, between files, when more than a thousand reports wait. A
+// panic in one is raised again in Sweep's caller, as Range does with
+// fn's, once the sweep has stopped as it does when ctx ends (what it
+// moved aside settled, its locks released); no callback is called after
+// the first panic. Nor is one called after Sweep returned:
 // what a sweep given up on (ErrUnavailable) still does once its stuck
 // call returns is counted in Progress, and the callbacks it would have
 // called are counted in a warning in the log when it ends, not called (a
@@ -395,7 +398,8 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
-		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel}}
+		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel},
+		events: newSweepEvents()}
 	// The clock's reading when the marker was read: no later than the read.
 	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
@@ -424,6 +428,8 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	}
 	err = sw.closed.result(err)
 	sw.release()
+	// Every lock released: a callback that blocks holds up no one else.
+	sw.events.close()
 	st := sw.Stats()
 	st.Duration = time.Since(start)
 	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
@@ -775,6 +781,7 @@ type sweeper struct {
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
 
 	cb     *callbackGuard // runs OnRemove, OnError and OnForeign
+	events *sweepEvents   // delivers the callbacks, holding no lock of the sweep's
 	stop   func()         // ends the sweep early: a callback panicked
 	closed scanClosed     // ends the sweep at the store's close
 
@@ -907,10 +914,13 @@ func (sw *sweeper) fail(err error) {
 	}
 	err = descriptorsHint(err)
 	sw.errs.Add(1)
-	sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
-	if f := sw.opts.OnError; f != nil {
-		sw.cb.call(func() { f(err) }, sw.stop)
-	}
+	f := sw.opts.OnError
+	sw.events.post(func() {
+		sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
+		if f != nil {
+			sw.cb.call(func() { f(err) }, sw.stop)
+		}
+	})
 }
 
 func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
@@ -931,15 +941,24 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 	}
 	counter.Add(1)
 	sw.bytes.Add(r.Size)
-	if o := sw.s.cfg.observer; o != nil && !sw.opts.DryRun {
-		// On a worker of the sweep's: a panic is logged (onOwn), the
-		// sweep goes on; OnRemove is the caller's, raised in Sweep's
-		// caller (callbackGuard).
-		sw.s.onOwn(ownSweep, func() { o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind}) }, "op", OpSweepRemove.String())
+	o, f := sw.s.cfg.observer, sw.opts.OnRemove
+	if o == nil || sw.opts.DryRun {
+		o = nil
+		if f == nil {
+			return
+		}
 	}
-	if f := sw.opts.OnRemove; f != nil {
-		sw.cb.call(func() { f(r) }, sw.stop)
-	}
+	sw.events.post(func() {
+		if o != nil {
+			// On a goroutine of the sweep's: a panic is logged (onOwn),
+			// the sweep goes on; OnRemove is the caller's, raised in
+			// Sweep's caller (callbackGuard).
+			sw.s.onOwn(ownSweep, func() { o.Observe(Event{Op: OpSweepRemove, Outcome: OutcomeOK, Bytes: int(r.Size), Kind: r.Kind}) }, "op", OpSweepRemove.String())
+		}
+		if f != nil {
+			sw.cb.call(func() { f(r) }, sw.stop)
+		}
+	})
 }
 
 // foreignFile counts the file or directory at path as foreign, and
@@ -947,13 +966,16 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 func (sw *sweeper) foreignFile(path string) {
 	sw.foreign.Add(1)
 	if f := sw.opts.OnForeign; f != nil {
-		sw.cb.call(func() { f(path) }, sw.stop)
+		sw.events.post(func() { sw.cb.call(func() { f(path) }, sw.stop) })
 	}
 }
 
 // between handles entries of the directories above the leaf shards: only
 // temp files (of Open's writability probe) are the store's there.
 func (sw *sweeper) between(ctx context.Context, dir string, e fs.DirEntry) error {
+	if err := sw.events.wait(ctx); err != nil {
+		return err
+	}
 	if isTemp(e) {
 		return sw.temp(ctx, nil, dir, e.Name())
 	}
@@ -1024,6 +1046,10 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	// store, costs the scan no allocation.
 	visit := func(name []byte, typ fs.FileMode) {
 		if ctxErr != nil {
+			return
+		}
+		// Between files, holding no lock: the callbacks catch up.
+		if ctxErr = sw.events.wait(ctx); ctxErr != nil {
 			return
 		}
 		if n++; n%64 == 0 {
@@ -2438,6 +2464,9 @@ func (sw *sweeper) locks(ctx context.Context) error {
 	defer sw.bufs.Put(buf)
 	err = s.root.forEachShardName(ctx, ld, *buf, func(b []byte, typ fs.FileMode) {
 		if ctxErr != nil {
+			return
+		}
+		if ctxErr = sw.events.wait(ctx); ctxErr != nil {
 			return
 		}
 		name := string(b) // the listing's bytes are valid during the call only
