@@ -850,6 +850,40 @@ func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, er
 	return done || gone, err
 }
 
+// LeaseHolder is what a lease's owner record says of its holder. A
+// holder that died (killed, its host down) leaves its record as it was:
+// until Expires, plus the grace period, it cannot be told from one alive.
+type LeaseHolder struct {
+	Host    string    // its host name, as the record keeps it (the start of a long one)
+	PID     int       // its process ID on Host
+	Expires time.Time // when the lease runs out, by Host's clock (renewals move it on)
+}
+
+// Holder reads the owner record of the lease of lock name in l, for a
+// tool that found the lock held and tells its operator whose it is. An
+// error matching fs.ErrNotExist: no lease; one matching ErrNotLockFile:
+// the file holds no owner record (one being created, or another's file).
+func (l *LeaseDir) Holder(name string) (LeaseHolder, error) {
+	if name == "" {
+		return LeaseHolder{}, leafName(name)
+	}
+	if err := leafName(name + leaseSuffix); err != nil {
+		return LeaseHolder{}, err
+	}
+	d, err := l.dir()
+	if err != nil {
+		return LeaseHolder{}, err
+	}
+	rec, err := readLease(d, name+leaseSuffix, 0)
+	if errors.Is(err, errBadLease) {
+		err = fmt.Errorf("%w: %w", ErrNotLockFile, err)
+	}
+	if err != nil {
+		return LeaseHolder{}, err
+	}
+	return LeaseHolder{Host: rec.host, PID: rec.pid, Expires: rec.expires}, nil
+}
+
 // leafName refuses a name that is not one file of the directory: the
 // *at calls and O_NOFOLLOW keep a look inside the directory only for its
 // last element, and a caller's "../x" would break or read a lease

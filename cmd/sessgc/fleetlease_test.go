@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -180,4 +181,31 @@ func asideFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return aside
+}
+
+// TestFleetLeaseHolderSaid: a sweep killed (SIGKILL, its host down) holds
+// the fleet lease until the lease runs out, and the runs meanwhile said
+// "another sessgc is sweeping", which nothing was. They say whose the
+// lease is by its record (pid, host), when it runs out, and that a dead
+// holder looks the same until then; --json has the holder too.
+func TestFleetLeaseHolderSaid(t *testing.T) {
+	st := newStore(t, fsstore.WithLockStrategy(lock.Lease))
+	st.save(1)
+	expires := time.Now().Add(time.Hour).Truncate(time.Second)
+	rec := fmt.Sprintf("sessfs-lease 1 token=0123456789abcdef0123456789abcdef expires=%019d pid=%010d host=gc-host-7", expires.UnixNano(), 4242)
+	rec += strings.Repeat(" ", 159-len(rec)) + "\n"
+	lease := filepath.Join(st.dir, fsstore.LockDir, "sessgc.lease")
+	if err := os.WriteFile(lease, []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runGC(t, []string{"--dir", st.dir})
+	for _, want := range []string{"held by pid 4242 on host gc-host-7 until " + expires.UTC().Format(time.RFC3339), "one that died"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("run while a killed sweep's lease is held: exit %d, stdout %q; want it to say %q", r.code, r.stdout, want)
+		}
+	}
+	r = runGC(t, []string{"--dir", st.dir, "--json"})
+	if want := `"fleet_lock_holder":{"host":"gc-host-7","pid":4242,"expires":"`; r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("--json: exit %d, stdout %q; want %q", r.code, r.stdout, want)
+	}
 }

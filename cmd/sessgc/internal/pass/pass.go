@@ -49,13 +49,17 @@ const fleetCheckEvery = time.Second
 // Outcome is how a pass ended besides its counts; run and rekey put it in
 // their JSON summaries. Its fields are documented in docs/operations.md.
 type Outcome struct {
-	Skipped      bool     `json:"skipped"`               // nothing done, for SkipReason
-	SkipReason   string   `json:"skip_reason,omitempty"` // SkipFleetLock or SkipNoStore
-	StoppedEarly bool     `json:"stopped_early"`
-	StopReason   string   `json:"stop_reason,omitempty"` // "max-duration", "interrupted", "unresponsive" or StopFleetLockLost
-	ErrorSamples []string `json:"error_samples"`         // the first 20 errors
-	Error        string   `json:"error,omitempty"`
-	ExitCode     int      `json:"exit_code"`
+	Skipped    bool   `json:"skipped"`               // nothing done, for SkipReason
+	SkipReason string `json:"skip_reason,omitempty"` // SkipFleetLock or SkipNoStore
+	// FleetHolder is who holds the fleet lock, when it is a lease whose
+	// owner record could be read (SkipFleetLock): a flock says nothing
+	// of its holder.
+	FleetHolder  *FleetHolder `json:"fleet_lock_holder,omitempty"`
+	StoppedEarly bool         `json:"stopped_early"`
+	StopReason   string       `json:"stop_reason,omitempty"` // "max-duration", "interrupted", "unresponsive" or StopFleetLockLost
+	ErrorSamples []string     `json:"error_samples"`         // the first 20 errors
+	Error        string       `json:"error,omitempty"`
+	ExitCode     int          `json:"exit_code"`
 }
 
 // SetErr records err, the pass's result so far, as its error and exit
@@ -204,6 +208,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 			h, closeTable, err := tryFleetLease(s, lim)
 			if errors.Is(err, lock.ErrLocked) {
 				out.Skipped, out.SkipReason = true, SkipFleetLock
+				out.FleetHolder = fleetHolder(s, lim)
 				return out, nil
 			}
 			if err != nil {
@@ -398,4 +403,44 @@ func Finish(path string, m *Metrics, passErr error, errOut io.Writer) error {
 	}
 	fmt.Fprintf(errOut, "sessgc: --textfile: %v\n", err)
 	return passErr
+}
+
+// FleetHolder is what the fleet lease's owner record says of its holder
+// (lock.LeaseHolder).
+type FleetHolder struct {
+	Host string `json:"host"`
+	PID  int    `json:"pid"`
+	// Expires is when the lease runs out unless its holder renews it, by
+	// the holder's clock. A holder that died (SIGKILL, its host down)
+	// holds it until then, plus the lease's grace period.
+	Expires time.Time `json:"expires"`
+}
+
+// fleetHolder reads who holds the fleet lease, nil when that cannot be
+// read (released meanwhile, a record being written): the message then
+// says what it said before, that another pass holds it.
+func fleetHolder(s *fsstore.Store, lim Limits) *FleetHolder {
+	d := lock.NewLeaseDir(filepath.Join(s.Dir(), fsstore.LockDir))
+	defer d.Close()
+	h, err := d.Holder(strings.TrimPrefix(lim.LockName, "."))
+	if err != nil {
+		return nil
+	}
+	return &FleetHolder{Host: h.Host, PID: h.PID, Expires: h.Expires}
+}
+
+// SkippedMessage is the message of a pass skipped because the fleet lock
+// lockPath of dir is held, h its holder (nil: a flock, which says nothing
+// of its holder, or a record not read). other is what the holder does,
+// "sessgc is sweeping", and busy the sentence without a holder, which
+// says the lock is held. A lease's holder that died (killed, its host
+// down) looks the same as one alive until its lease runs out: said so,
+// rather than that it runs.
+func SkippedMessage(h *FleetHolder, dir, lockPath, other, busy string) string {
+	if h == nil {
+		return busy
+	}
+	return fmt.Sprintf("sessgc: the fleet lock %s of %s is held by pid %d on host %s until %s by that host's clock unless renewed: "+
+		"another %s there, or one that died (killed, its host down), which looks the same until the lease runs out; nothing to do\n",
+		lockPath, dir, h.PID, h.Host, h.Expires.UTC().Format(time.RFC3339), other)
 }

@@ -383,8 +383,9 @@ func fill(sum *Summary, st fsstore.RekeyStats) {
 
 func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	if sum.Skipped {
-		return fmt.Sprintf("sessgc: another rekey of %s is running (lock %s held); nothing to do\n",
-			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
+		lockPath := filepath.Join(fsstore.LockDir, FleetLockName)
+		return pass.SkippedMessage(sum.FleetHolder, sum.Dir, lockPath, "rekey is running",
+			fmt.Sprintf("sessgc: another rekey of %s is running (lock %s held); nothing to do\n", sum.Dir, lockPath))
 	}
 	// A pass the file server stopped answering says what it did before,
 	// nothing at all included, as one its budget stopped does.

@@ -604,10 +604,13 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	case sum.Skipped && sum.SkipReason == pass.SkipNoStore:
 		return fmt.Sprintf("sessgc: no store in %s yet (the directory is missing or empty); nothing to do\n", sum.Dir)
 	case sum.Skipped:
-		// The fleet lock does not say whose it is: a sweep of this host
-		// (a run by hand beside cron's) holds it as another host's does.
-		return fmt.Sprintf("sessgc: another sessgc is sweeping %s, on this host or another (fleet lock %s held); nothing to do\n",
-			sum.Dir, filepath.Join(fsstore.LockDir, FleetLockName))
+		// A flock does not say whose it is: a sweep of this host (a run
+		// by hand beside cron's) holds it as another host's does. A
+		// lease's record does, and a holder killed holds it until it
+		// runs out.
+		lockPath := filepath.Join(fsstore.LockDir, FleetLockName)
+		return pass.SkippedMessage(sum.FleetHolder, sum.Dir, lockPath, "sessgc is sweeping it",
+			fmt.Sprintf("sessgc: another sessgc is sweeping %s, on this host or another (fleet lock %s held); nothing to do\n", sum.Dir, lockPath))
 	}
 	// A pass the file server stopped answering says what it did before,
 	// nothing at all included, as one its budget stopped does.
