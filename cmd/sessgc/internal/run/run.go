@@ -4,6 +4,7 @@ package run
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -271,7 +272,8 @@ type Summary struct {
 type removalLine struct {
 	Event   string  `json:"event"` // "remove", or "would-remove" in a dry run
 	Path    string  `json:"path"`
-	Kind    string  `json:"kind"` // session, temp or lease
+	PathB64 string  `json:"path_base64,omitempty"` // see rawPath
+	Kind    string  `json:"kind"`                  // session, temp or lease
 	Bytes   int64   `json:"bytes"`
 	AgeSecs float64 `json:"age_seconds"`
 }
@@ -338,7 +340,7 @@ func (p *printer) removal(r fsstore.Removal) {
 		if o.DryRun {
 			ev = "would-remove"
 		}
-		p.json(removalLine{Event: ev, Path: r.Path, Kind: r.Kind.String(), Bytes: r.Size, AgeSecs: r.Age.Seconds()})
+		p.json(removalLine{Event: ev, Path: r.Path, PathB64: rawPath(r.Path), Kind: r.Kind.String(), Bytes: r.Size, AgeSecs: r.Age.Seconds()})
 		return
 	}
 	verb := "removed"
@@ -350,8 +352,21 @@ func (p *printer) removal(r fsstore.Removal) {
 
 // foreignLine is one JSON line per foreign file (with -v or --dry-run).
 type foreignLine struct {
-	Event string `json:"event"` // "foreign"
-	Path  string `json:"path"`
+	Event   string `json:"event"` // "foreign"
+	Path    string `json:"path"`
+	PathB64 string `json:"path_base64,omitempty"` // see rawPath
+}
+
+// rawPath is path_base64 of a JSON line: a path that is not UTF-8, which
+// JSON cannot hold (its path field has U+FFFD for each byte that is not),
+// in base64 (standard, padded), so that a script gets the name back as it
+// is; "" (no field) for one that is. A foreign file's name is anyone's,
+// and an old host's may be Latin-1.
+func rawPath(path string) string {
+	if utf8.ValidString(path) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(path))
 }
 
 // foreign lists a file or directory the sweep left alone as not the
@@ -360,7 +375,7 @@ type foreignLine struct {
 func (p *printer) foreign(path string) {
 	o := p.opts
 	if o.JSON {
-		p.json(foreignLine{Event: "foreign", Path: path})
+		p.json(foreignLine{Event: "foreign", Path: path, PathB64: rawPath(path)})
 		return
 	}
 	why := "not the store's: never removed; move it out of the store"
