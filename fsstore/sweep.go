@@ -55,8 +55,10 @@ type SweepOptions struct {
 	// takes no session lock either, so it never counts SkippedLocked. A
 	// file in a directory this process may not write (as the kernel
 	// answers for its effective user and capabilities: the modes and
-	// ACLs, a read-only mount) is not counted but passed to OnError, as
-	// the sweep's failure to remove it would be.
+	// ACLs, a read-only mount), or may not remove by a sticky directory's
+	// rule (a file neither it nor the directory's owner owns, without
+	// CAP_FOWNER over it), is not counted but passed to OnError, as the
+	// sweep's failure to remove it would be.
 	DryRun bool
 	// Concurrency is the number of shard directories walked at once
 	// (default 1, at most 64). Each worker has one removal in flight (the
@@ -787,7 +789,15 @@ type sweeper struct {
 
 	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
 
-	dryDirs sync.Map // dry run: directory -> error (nil: writable) of dirWritable, asked once
+	dryDirs sync.Map // dry run: directory -> *dryDir, asked once
+}
+
+// dryDir is what a dry run knows of a directory it would remove files
+// from: whether it may write it (dirWritable), and its attributes, whose
+// sticky bit may still keep it from removing a file (stickyDenied).
+type dryDir struct {
+	err  error
+	info fs.FileInfo // nil where err is set, or the directory could not be looked at
 }
 
 // sweepLimits is what the sweep judges records by, from the marker.
@@ -928,13 +938,23 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 		// What the real sweep could not remove (a directory this user
 		// may not write, a read-only mount) is its error, with its path,
 		// and the dry run's too: it said it would remove what the real
-		// run then failed to. Asked once per directory.
+		// run then failed to. Asked once per directory, and in a sticky
+		// one of another user's, of each file.
 		dir := filepath.Dir(r.Path)
-		err, ok := sw.dryDirs.Load(dir)
+		v, ok := sw.dryDirs.Load(dir)
 		if !ok {
-			err, _ = sw.dryDirs.LoadOrStore(dir, dirWritable(dir))
+			d := &dryDir{err: dirWritable(dir)}
+			if d.err == nil {
+				d.info, _ = os.Lstat(dir) // for its sticky bit
+			}
+			v, _ = sw.dryDirs.LoadOrStore(dir, d)
 		}
-		if err, _ := err.(error); err != nil {
+		d := v.(*dryDir)
+		err := d.err
+		if err == nil {
+			err = stickyDenied(d.info, r.Path)
+		}
+		if err != nil {
 			sw.fail(&fs.PathError{Op: "remove", Path: r.Path, Err: err})
 			return
 		}

@@ -27,7 +27,7 @@ func TestDryRunAgreesWithCapabilities(t *testing.T) {
 			Credential:  &syscall.Credential{Uid: 65534, Gid: 65534},
 			AmbientCaps: []uintptr{capDACOverride},
 		}
-	})
+	}, shutByMode)
 	slices.Sort(exp)
 	if !slices.Equal(dr.removed, exp) || !slices.Equal(rr.removed, exp) {
 		t.Errorf("would remove %v, removed %v; want both %v", dr.removed, rr.removed, exp)

@@ -3,6 +3,7 @@
 package main_test
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ func TestDryRunAgreesWhereItCannotWrite(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to make a shard directory its user cannot write")
 	}
-	exp, shut, dr, rr := dryAndRealRun(t, asUnprivileged)
+	exp, shut, dr, rr := dryAndRealRun(t, asUnprivileged, shutByMode)
 	if want := []string{exp[0]}; !slices.Equal(dr.removed, want) || !slices.Equal(rr.removed, want) {
 		t.Errorf("would remove %v, removed %v; want both %v", dr.removed, rr.removed, want)
 	}
@@ -45,10 +46,10 @@ type sweepRun struct {
 }
 
 // dryAndRealRun makes a store owned by nobody with two expired records
-// in two shards, the second's shard (shut) root's, mode 0755, and runs
+// in two shards, the second's shard (shut) shut to nobody by shutUp, and runs
 // sessgc run --dry-run, then sessgc run, each as as makes the command.
 // exp are the expired records' paths.
-func dryAndRealRun(t *testing.T, as func(*exec.Cmd)) (exp []string, shut string, dry, real sweepRun) {
+func dryAndRealRun(t *testing.T, as func(*exec.Cmd), shutUp func(t *testing.T, shut, file string)) (exp []string, shut string, dry, real sweepRun) {
 	t.Helper()
 	st := newStore(t)
 	st.save(2)
@@ -61,12 +62,7 @@ func dryAndRealRun(t *testing.T, as func(*exec.Cmd)) (exp []string, shut string,
 	openUp(t, st.dir)
 	chownTree(t, st.dir, 65534, 65534)
 	shut = filepath.Dir(exp[1])
-	if err := os.Chown(shut, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(shut, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shutUp(t, shut, exp[1])
 	sweep := func(dry bool) (r sweepRun) {
 		args := []string{"run", "--dir", st.dir, "--json", "-v"}
 		if dry {
@@ -89,4 +85,48 @@ func dryAndRealRun(t *testing.T, as func(*exec.Cmd)) (exp []string, shut string,
 		return r
 	}
 	return exp, shut, sweep(true), sweep(false)
+}
+
+// shutByMode makes shut root's, mode 0755: nobody may not write it.
+func shutByMode(t *testing.T, shut, _ string) {
+	t.Helper()
+	if err := os.Chown(shut, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shut, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDryRunAgreesInStickyDirectory: in a directory with the sticky bit
+// (mode 1777, root's), which everyone may write, only a file's owner, the
+// directory's or a process privileged over them removes a file: the real
+// run as nobody fails (EPERM) on root's expired record there, and the dry
+// run, which asked only whether it could write the directory, said it
+// would remove it (exit 0). It now says what the real run does.
+func TestDryRunAgreesInStickyDirectory(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to own a file in a sticky directory")
+	}
+	exp, _, dr, rr := dryAndRealRun(t, asUnprivileged, func(t *testing.T, shut, file string) {
+		if err := os.Chown(shut, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(shut, 0o777|fs.ModeSticky); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(file, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if want := []string{exp[0]}; !slices.Equal(dr.removed, want) || !slices.Equal(rr.removed, want) {
+		t.Errorf("would remove %v, removed %v; want both %v", dr.removed, rr.removed, want)
+	}
+	if dr.code != rr.code || dr.sum.Errors != rr.sum.Errors || rr.code != 1 {
+		t.Errorf("dry run: exit %d, %d errors; real run: exit %d, %d errors; want both exit 1, 1 error\ndry run's stderr: %s\nreal run's: %s",
+			dr.code, dr.sum.Errors, rr.code, rr.sum.Errors, dr.stderr, rr.stderr)
+	}
+	if !strings.Contains(dr.stderr, exp[1]) {
+		t.Errorf("the dry run's stderr does not name %s: %s", exp[1], dr.stderr)
+	}
 }
