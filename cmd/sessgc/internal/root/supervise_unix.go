@@ -69,7 +69,7 @@ func supervise() (code int, ok bool) {
 	w.Close()
 	// superviseWait alone reads the read end (see pipeReport); r keeps it
 	// open.
-	return superviseWait(sig, newPipeReport(int(r.Fd()), nil), childProcess{cmd}), true
+	return superviseWait(sig, newPipeReport(int(r.Fd()), nil, nil), childProcess{cmd}), true
 }
 
 // reportPipe is the worker's report pipe as superviseWait reads it.
@@ -94,13 +94,20 @@ type pipeReport struct {
 	fd    int // non-blocking: Read never waits
 	ready chan struct{}
 	poll  func([]unix.PollFd, int) (int, error) // nil: unix.Poll
+	sleep func(time.Duration)                   // nil: time.Sleep; the pause between failed polls
 }
 
+// maxPollFailures is how many polls of the report pipe in a row may fail
+// before the watcher gives up on it (see waitReadable): with the pauses
+// between them, half a minute or so.
+const maxPollFailures = 40
+
 // newPipeReport watches the pipe fd, which it makes non-blocking, with
-// poll (nil: unix.Poll).
-func newPipeReport(fd int, poll func([]unix.PollFd, int) (int, error)) *pipeReport {
+// poll (nil: unix.Poll), pausing with sleep (nil: time.Sleep) after a
+// poll that failed.
+func newPipeReport(fd int, poll func([]unix.PollFd, int) (int, error), sleep func(time.Duration)) *pipeReport {
 	unix.SetNonblock(fd, true) // if it fails, Read finds the pipe readable anyway
-	r := &pipeReport{fd: fd, ready: make(chan struct{}), poll: poll}
+	r := &pipeReport{fd: fd, ready: make(chan struct{}), poll: poll, sleep: sleep}
 	go func() {
 		r.waitReadable()
 		close(r.ready)
@@ -133,24 +140,34 @@ func (r *pipeReport) Read() (string, bool) {
 // gone), or to be no descriptor at all (then Read says so). A poll that
 // fails otherwise (ENOMEM: the kernel short of memory for a moment) says
 // nothing of the worker, which goes on: the poll is tried again, after a
-// pause that grows to a second, for as long as it fails. Taken for the
-// pipe's end, it had the supervisor wait for the worker's exit (the wait
-// on the file server that supervise is there to spare) and then call a
-// run that ended well a crash.
+// pause that grows to a second. Taken for the pipe's end, it had the
+// supervisor wait for the worker's exit (the wait on the file server that
+// supervise is there to spare) and then call a run that ended well a
+// crash. A poll that keeps failing (maxPollFailures in a row) is given
+// up on, said on stderr, where it looped for ever and the supervisor with
+// it, past the worker's end: the supervisor then waits for the worker's
+// exit and takes its report from the pipe after it (superviseWait).
 func (r *pipeReport) waitReadable() {
-	poll := r.poll
+	poll, sleep := r.poll, r.sleep
 	if poll == nil {
 		poll = unix.Poll
 	}
+	if sleep == nil {
+		sleep = time.Sleep
+	}
 	pause := time.Millisecond
-	for {
+	for failed := 0; ; {
 		p := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}}
 		n, err := poll(p, -1)
 		switch {
 		case err == nil && n > 0, err == unix.EBADF:
 			return // POLLNVAL, a descriptor that is not open, is in Revents
 		case err != nil && err != unix.EINTR:
-			time.Sleep(pause)
+			if failed++; failed == maxPollFailures {
+				fmt.Fprintf(os.Stderr, "sessgc: cannot watch the worker process's report (poll: %v, %d times in a row): waiting for its exit to read it\n", err, failed)
+				return
+			}
+			sleep(pause)
 			pause = min(2*pause, time.Second)
 		}
 	}
@@ -258,6 +275,13 @@ func superviseWait(sig <-chan os.Signal, rep reportPipe, c child) int {
 				return code
 			}
 		case err := <-waited:
+			// A report the pipe holds now is the run's: its watcher gave
+			// up (waitReadable) before the worker wrote it.
+			if r, _ := rep.Read(); r != "" {
+				if code, err := strconv.Atoi(r); err == nil {
+					return code
+				}
+			}
 			return unreported(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -243,10 +244,47 @@ func TestReportPipePollFails(t *testing.T) {
 	}
 	var code int
 	said := stderrOf(t, func() {
-		code = superviseWait(make(chan os.Signal), newPipeReport(int(r.Fd()), poll), c)
+		code = superviseWait(make(chan os.Signal), newPipeReport(int(r.Fd()), poll, nil), c)
 	})
 	if code != 0 || said != "" {
 		t.Fatalf("a poll of the report pipe failed with ENOMEM, then the worker reported exit 0: exit %d, stderr %q; want exit 0, nothing said", code, said)
+	}
+}
+
+// TestReportPipePollFailsForGood: a poll of the report pipe that fails
+// every time (a kernel that refuses it for good) was tried again for
+// ever, so the supervisor never returned, long after the worker had
+// reported and exited. After maxPollFailures in a row it says so and
+// waits for the worker's exit, then takes the report it left in the pipe.
+func TestReportPipePollFailsForGood(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	c := &reportsOnWait{w: w}
+	var polls atomic.Int64
+	poll := func([]unix.PollFd, int) (int, error) {
+		polls.Add(1)
+		return 0, unix.EINVAL
+	}
+	done := make(chan int, 1)
+	var said string
+	go func() {
+		var code int
+		said = stderrOf(t, func() {
+			code = superviseWait(make(chan os.Signal), newPipeReport(int(r.Fd()), poll, func(time.Duration) {}), c)
+		})
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(said, "cannot watch the worker process's report") {
+			t.Fatalf("the report pipe's poll failing for good, the worker reporting exit 0 as it exits: exit %d, stderr %q; want exit 0 and the poll's failure said", code, said)
+		}
+	case <-time.After(time.Minute): // ends only a test that fails
+		t.Fatalf("superviseWait still waiting after %d failed polls of the report pipe", polls.Load())
 	}
 }
 
