@@ -25,15 +25,27 @@ import (
 // implements no locks: EOPNOTSUPP).
 const envFlockErrno = "SESSFS_TEST_FLOCK_ERRNO"
 
+// envNoFaccessat2, with envAsSessgc, makes this test binary's sessgc
+// fail every faccessat2(2) with ENOSYS, as a kernel before 5.8 does.
+const envNoFaccessat2 = "SESSFS_TEST_NO_FACCESSAT2"
+
 func init() {
-	if os.Getenv(envAsSessgc) == "" || os.Getenv(envFlockErrno) == "" {
+	if os.Getenv(envAsSessgc) == "" {
 		return
 	}
-	errno := map[string]syscall.Errno{"ENOLCK": unix.ENOLCK, "EOPNOTSUPP": unix.EOPNOTSUPP, "ENOSYS": unix.ENOSYS}[os.Getenv(envFlockErrno)]
-	if errno == 0 {
-		panic("unknown " + envFlockErrno)
+	nr, errno := uintptr(unix.SYS_FLOCK), syscall.Errno(0)
+	switch {
+	case os.Getenv(envFlockErrno) != "":
+		errno = map[string]syscall.Errno{"ENOLCK": unix.ENOLCK, "EOPNOTSUPP": unix.EOPNOTSUPP, "ENOSYS": unix.ENOSYS}[os.Getenv(envFlockErrno)]
+		if errno == 0 {
+			panic("unknown " + envFlockErrno)
+		}
+	case os.Getenv(envNoFaccessat2) != "":
+		nr, errno = unix.SYS_FACCESSAT2, unix.ENOSYS
+	default:
+		return
 	}
-	if err := failFlock(errno); err != nil {
+	if err := failSyscall(nr, errno); err != nil {
 		// Where no seccomp filter can be installed (a kernel without
 		// it, a sandbox that refuses it), the test skips, or fails
 		// under SESSFS_REQUIRE_SECCOMP=1 (CI).
@@ -49,12 +61,12 @@ const (
 	seccompRefusedExit = 77
 )
 
-// failFlock makes every flock(2) of the process fail with errno, by a
-// seccomp filter on all of its threads.
-func failFlock(errno syscall.Errno) error {
+// failSyscall makes every call of the system call nr of the process
+// fail with errno, by a seccomp filter on all of its threads.
+func failSyscall(nr uintptr, errno syscall.Errno) error {
 	filter := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_FLOCK},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: uint32(nr)},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(errno)},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
 	}
