@@ -394,6 +394,7 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 		}
 	}
 	warnMissing(opts, runtime.GOOS)
+	warnAlerts(opts)
 	if opts.Write == "" {
 		for i, f := range files {
 			if i > 0 {
@@ -491,4 +492,33 @@ func warnMissing(opts *InstallOptions, goos string) {
 		// A directory service that did not answer: the user may exist.
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: could not look up user %s on this host (%v): check that it exists on every host the files are for\n", opts.User, err)
 	}
+}
+
+// The times of the shipped sessgc alerts (deploy/prometheus), which
+// assume a run every DefaultEvery: SessgcNotRunning fires when the
+// textfile is older than shippedNotRunning, which must be twice the
+// interval or more, and SessgcFailing when runs fail for
+// shippedFailingFor, one and a half intervals (two failed runs in a row).
+const (
+	shippedNotRunning = time.Hour
+	shippedFailingFor = 15 * time.Minute
+)
+
+// warnAlerts warns when runs that write a textfile come less often than
+// the shipped alerts assume: with --every 1h, SessgcNotRunning fired
+// between every two healthy runs, and SessgcFailing at one failed run,
+// and nothing said the alerts' times were to be tuned with --every.
+func warnAlerts(opts *InstallOptions) {
+	if opts.Textfile == "" || opts.Every <= DefaultEvery {
+		return
+	}
+	var tune []string
+	if notRunning := 2 * opts.Every; notRunning > shippedNotRunning {
+		tune = append(tune, fmt.Sprintf("SessgcNotRunning's threshold to %s or more (it is %s: it would fire between healthy runs)", dur(notRunning), dur(shippedNotRunning)))
+	}
+	if failing := opts.Every * 3 / 2; failing > shippedFailingFor {
+		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run, not two in a row)", dur(failing), dur(shippedFailingFor)))
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: the shipped Prometheus alerts (deploy/prometheus/sessfs-rules.yml) assume a run every %s: with --every %s, raise %s\n",
+		dur(DefaultEvery), dur(opts.Every), strings.Join(tune, ", and "))
 }

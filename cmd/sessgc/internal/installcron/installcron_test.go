@@ -3,6 +3,7 @@ package installcron
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -356,5 +357,54 @@ func TestDocsShowWhatIsWritten(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no doc shows what install-cron writes: docs/operations.md did, after \"which writes\"")
+	}
+}
+
+// TestWarnsAlertsAssumeInterval: the shipped alerts assume a run every
+// 10 minutes (SessgcNotRunning at a textfile an hour old, SessgcFailing
+// after 15 minutes of failure), and install-cron --every 1h --textfile
+// said nothing: the alert fired between every two healthy runs. It warns,
+// with the times to set, when runs come less often and write a textfile.
+func TestWarnsAlertsAssumeInterval(t *testing.T) {
+	const tf = " --textfile /var/lib/node_exporter/textfile/sessgc.prom"
+	for _, tc := range []struct {
+		args string
+		want []string // in the warning; no warning if empty
+	}{
+		{"--every 1h" + tf, []string{"assume a run every 10m: with --every 1h", "SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 90m"}},
+		{"--every 20m" + tf, []string{"SessgcFailing's for: to 30m"}},
+		{"--every 10m" + tf, nil},
+		{"--every 1h", nil},
+	} {
+		_, errOut, err := execute(t, tc.args)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if len(tc.want) == 0 && strings.Contains(errOut, "Prometheus alerts") {
+			t.Errorf("%q: warned %q; want no warning of the alerts", tc.args, errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%q: warned %q; want a warning with %q", tc.args, errOut, w)
+			}
+		}
+		if strings.Contains(tc.args, "20m") && strings.Contains(errOut, "SessgcNotRunning") {
+			t.Errorf("%q: warned %q; SessgcNotRunning's hour is twice 20m and more", tc.args, errOut)
+		}
+	}
+}
+
+// TestShippedAlertTimes: warnAlerts's times are the shipped rules'.
+func TestShippedAlertTimes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "deploy", "prometheus", "sessfs-rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := string(b)
+	notRunning := fmt.Sprintf("expr: time() - sessgc_last_run_timestamp_seconds > %d", int(shippedNotRunning.Seconds()))
+	_, failing, _ := strings.Cut(rules, "alert: SessgcFailing")
+	failing, _, _ = strings.Cut(failing, "- alert:")
+	if !strings.Contains(rules, notRunning) || !strings.Contains(failing, "for: "+dur(shippedFailingFor)+"\n") {
+		t.Errorf("the shipped rules do not have SessgcNotRunning's %q and SessgcFailing's for: %s: update shippedNotRunning and shippedFailingFor", notRunning, dur(shippedFailingFor))
 	}
 }
