@@ -522,6 +522,13 @@ func TestRekeyKeysGivenAsKeysFileNotQuoted(t *testing.T) {
 		{"variable", []string{"rekey", "--dir", st.dir}, []string{"SESSGC_KEYS_FILE=" + text}},
 		{"variable, json", []string{"rekey", "--dir", st.dir, "--json"}, []string{"SESSGC_KEYS_FILE=" + k1.SecretLine()}},
 		{"flag", []string{"rekey", "--dir", st.dir, "--keys-file", k1.SecretLine()}, nil},
+		// What cobra and pflag say of a command line quote it back: the
+		// flag given twice, a value another flag refuses, and the
+		// substitution left unquoted (--keys-file $(cat keys)), whose
+		// secrets are then arguments.
+		{"flag twice", []string{"rekey", "--dir", st.dir, "--keys-file", text, "--keys-file", text}, nil},
+		{"another flag", []string{"rekey", "--dir", st.dir, "--rate", text}, nil},
+		{"unquoted", append([]string{"rekey", "--dir", st.dir, "--keys-file"}, strings.Fields(text)...), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runGC(t, tc.args, tc.env...)

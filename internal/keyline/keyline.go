@@ -25,13 +25,56 @@ func DecodeSecret(s string) ([]byte, bool) {
 // file's name), or a path that only looks so. Callers say less about such
 // a text rather than quote it.
 func Holds(s string) bool {
-	words := strings.FieldsFunc(s, func(r rune) bool {
-		return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("+/-_=", r))
-	})
+	words := strings.FieldsFunc(s, func(r rune) bool { return !inAlphabet(r) })
 	for _, w := range words {
 		if _, ok := DecodeSecret(w); ok {
 			return true
 		}
 	}
 	return false
+}
+
+// inAlphabet reports whether r is of either base64 alphabet (padding
+// included): words are split at every other character.
+func inAlphabet(r rune) bool {
+	return 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("+/-_=", r)
+}
+
+// Redacted stands in Redact's output for each word that may be a key's
+// secret.
+const Redacted = "(a key's secret, not shown)"
+
+// Redact returns s with every word that Holds would take for a key's
+// secret replaced by Redacted, the rest as it was: for a message that
+// quotes what the user typed (an argument, a flag's value), which may be
+// a keys file's text given in the wrong place.
+func Redact(s string) string {
+	if !Holds(s) {
+		return s
+	}
+	var b strings.Builder
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		if _, ok := DecodeSecret(s[start:end]); ok {
+			b.WriteString(Redacted)
+		} else {
+			b.WriteString(s[start:end])
+		}
+		start = -1
+	}
+	for i, r := range s {
+		if inAlphabet(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		flush(i)
+		b.WriteRune(r)
+	}
+	flush(len(s))
+	return b.String()
 }

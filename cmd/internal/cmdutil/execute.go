@@ -9,7 +9,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Main runs the command tree newRoot builds with the process's streams and
@@ -100,7 +102,7 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		code = ExitFailure
 	}
 	if err != nil && !quiet {
-		fmt.Fprintf(io.ErrOut, "%s: %v\n", root.Name(), err)
+		fmt.Fprintf(io.ErrOut, "%s: %s\n", root.Name(), shownError(err))
 		if code == ExitUsage {
 			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", c.CommandPath())
 		}
@@ -239,4 +241,22 @@ func strictHelp(root *cobra.Command) *cobra.Command {
 		return nil
 	}
 	return help
+}
+
+// shownError is err's message without a key's secret: cobra and pflag
+// quote the command line back (a flag's value, the arguments), which may
+// hold a keys file's text given in the wrong place ("$(cat keys)" where a
+// path goes, or unquoted, its words as arguments), and the message goes
+// to cron mail and the journal. A flag value refused is not shown at all,
+// nor why: the parser's reason quotes pieces of it.
+func shownError(err error) string {
+	msg := err.Error()
+	if !keyline.Holds(msg) {
+		return msg
+	}
+	var ive *pflag.InvalidValueError
+	if errors.As(err, &ive) && keyline.Holds(ive.GetValue()) {
+		msg = strings.Replace(msg, ive.Error(), fmt.Sprintf("invalid argument for --%s: a value that holds a key (not shown), not one of the flag's", ive.GetFlag().Name), 1)
+	}
+	return keyline.Redact(msg)
 }
