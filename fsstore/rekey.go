@@ -26,6 +26,12 @@ type RekeyOptions struct {
 	// (default 1, at most 64), fewer under a low open-file limit (see
 	// SweepOptions.Concurrency).
 	Concurrency int
+	// Grace is how long after its expiry by the file server's clock a
+	// record is still rekeyed (default 1 minute, as SweepOptions.Grace):
+	// give the sweep's. The sweep keeps such a record, and an application
+	// host whose clock is behind the server's by less still serves it and
+	// touches it back to life, under the key it was left under.
+	Grace time.Duration
 	// OnError, if set, is called for every record that could not be
 	// rewritten, or was rewritten but not made durable (ErrInDoubt), and
 	// for every shard directory that could not be listed; the pass goes
@@ -65,9 +71,10 @@ type RekeyStats struct {
 	Plaintext int64
 	// Expired counts expired records, left alone for the sweep whatever
 	// their key: they never load again, so they do not hold a key back.
-	// Expired is by the file server's clock, by more than a minute: a
-	// record expired less than that ago is rekeyed where the key set
-	// opens it, since a host whose clock is behind still serves it.
+	// Expired is by the file server's clock, by more than
+	// RekeyOptions.Grace: a record expired less than that ago is rekeyed
+	// where the key set opens it, since a host whose clock is behind
+	// still serves it.
 	Expired  int64
 	Errors   int64
 	Duration time.Duration
@@ -78,7 +85,7 @@ type RekeyStats struct {
 // encrypted only when the store was opened WithPlaintextMigration (the
 // end of a migration to encryption); otherwise they are errors
 // (ErrUnencrypted), never laundered into valid encrypted records.
-// Expired records are skipped (by more than a minute: see
+// Expired records are skipped (by more than RekeyOptions.Grace: see
 // RekeyStats.Expired). A record under a key that became the
 // application hosts' newest key after the newest key of this key set did
 // (by the order the hosts record in the store, or, for keys without that
@@ -148,6 +155,12 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	if opts.Concurrency < 1 || opts.Concurrency > 64 || opts.Rate < 0 || math.IsNaN(opts.Rate) {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: concurrency must be 1..64 and rate not negative")
 	}
+	switch {
+	case opts.Grace == 0:
+		opts.Grace = time.Minute
+	case opts.Grace < 0:
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: negative Grace")
+	}
 	var lim *limiter
 	if opts.Rate > 0 {
 		lim = newLimiter(opts.Rate)
@@ -164,6 +177,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			clock = hostClock()
 		}
 	}
+	rc := rekeyClock{clock, opts.Grace}
 	c := opts.Progress
 	if c == nil {
 		c = new(RekeyProgress)
@@ -235,7 +249,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			if h := s.testHooks.rekeyListed; h != nil {
 				h(name)
 			}
-			res, err := s.rekeyOne(ctx, dir, name, lim, guard, order, clock)
+			res, err := s.rekeyOne(ctx, dir, name, lim, guard, order, rc)
 			// A record a request changed meanwhile is read again: a
 			// touch leaves it under the old key. Deleted or saved, it is
 			// gone or under the newest key then. One aside is read again
@@ -245,13 +259,13 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			for try := 1; (res == rekeyRaced || res == rekeyAside) && err == nil; try++ {
 				if try == rekeyTries {
 					if res == rekeyAside {
-						res, err = s.rekeyAfterSweep(ctx, dir, name, lim, guard, order, clock)
+						res, err = s.rekeyAfterSweep(ctx, dir, name, lim, guard, order, rc)
 						break
 					}
 					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, name), errRekeyRaced, try)
 					break
 				}
-				res, err = s.rekeyOne(ctx, dir, name, lim, guard, order, clock)
+				res, err = s.rekeyOne(ctx, dir, name, lim, guard, order, rc)
 			}
 			switch {
 			case err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -335,7 +349,7 @@ func (g *deployedGuard) check(kr *keyring) error {
 // is sealed with did not reach the hosts after the newest one. Its errors
 // name the record by its path: on a full or read-only disk the call that
 // fails is about a temp or lock file, which says nothing to the operator.
-func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock serverClock) (rekeyResult, error) {
+func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock rekeyClock) (rekeyResult, error) {
 	kr := s.keys.Load() // one key set for the whole record, even across a keys file reload
 	p := filepath.Join(dir, name)
 	limit := maxRecordFile
@@ -347,7 +361,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if res, done := s.rekeyDone(kr, st, &h, clock.now()); done {
+		if res, done := s.rekeyDone(kr, st, &h, clock.now(), clock.grace); done {
 			return res, nil
 		}
 	}
@@ -388,7 +402,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	if err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
-	if res, done := s.rekeyDone(kr, st, &h, clock.now()); done {
+	if res, done := s.rekeyDone(kr, st, &h, clock.now(), clock.grace); done {
 		return res, nil
 	}
 	res := rekeyedSealed
@@ -614,7 +628,7 @@ var errKeyOrderReported = errors.New("left under its key, as reported for an ear
 // left to do, and the old key be retired: it is to be read again
 // (rekeyAside), unless it expired (left to the sweep, as under its name)
 // or is under the newest key already.
-func (s *Store) rekeyGone(dir, name string, clock serverClock) (rekeyResult, error) {
+func (s *Store) rekeyGone(dir, name string, clock rekeyClock) (rekeyResult, error) {
 	p, aside := filepath.Join(dir, name), filepath.Join(dir, asideName(name))
 	if h := s.testHooks.asideLook; h != nil {
 		h(p)
@@ -660,7 +674,7 @@ func (s *Store) rekeyGone(dir, name string, clock serverClock) (rekeyResult, err
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, &fs.PathError{Op: "read", Path: filepath.Base(aside), Err: err})
 	}
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if res, done := s.rekeyDone(s.keys.Load(), st, &h, clock.now()); done {
+		if res, done := s.rekeyDone(s.keys.Load(), st, &h, clock.now(), clock.grace); done {
 			return res, nil
 		}
 	}
@@ -675,16 +689,16 @@ func (s *Store) rekeyGone(dir, name string, clock serverClock) (rekeyResult, err
 // idle timeout for expired and left it under the old key, whose
 // retirement then logged its user out.
 //
-// A record expired by less than rekeyGrace is rewritten all the same, if
+// A record expired by less than grace (RekeyOptions.Grace) is rewritten all the same, if
 // kr may open it: an application host whose clock is behind the file
 // server's still serves it, and its Touch keeps it live under the old
 // key, whose retirement, after a pass that reported no error, then logged
 // its user out.
-func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header, now time.Time) (rekeyResult, bool) {
+func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header, now time.Time, grace time.Duration) (rekeyResult, bool) {
 	exp := expiry(st.mtime, h.Idle, h.Deadline)
 	sealed := h.Flags&record.FlagEncrypted != 0
 	switch {
-	case expiredAt(exp, now.Add(-rekeyGrace)):
+	case expiredAt(exp, now.Add(-grace)):
 		return rekeyExpired, true
 	case sealed && h.KeyID == kr.newest:
 		return rekeyUpToDate, true
@@ -696,11 +710,13 @@ func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header, now time.T
 	return rekeyUpToDate, false
 }
 
-// rekeyGrace is how long after its expiry by the file server's clock a
-// record is still rekeyed: the difference between that clock and the
-// application hosts' that a sweep allows for too (SweepOptions.Grace's
-// default, sessgc run's --grace).
-const rekeyGrace = time.Minute
+// rekeyClock is the file server's clock, by which a rekey judges expiry,
+// and the grace after expiry during which it still rekeys a record
+// (RekeyOptions.Grace).
+type rekeyClock struct {
+	serverClock
+	grace time.Duration
+}
 
 // rekeyAsideWait bounds how long a rekey waits for a running sweep that
 // holds a record aside to end (see rekeyAfterSweep). A sweep holds its
@@ -717,7 +733,7 @@ const rekeyAsideWait = time.Minute
 // or by a locked Delete that found its lock lost (or was killed there),
 // which leaves it for the sweep. No lock of a session is held while it
 // waits: a sweep takes those with its own held.
-func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock serverClock) (rekeyResult, error) {
+func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock rekeyClock) (rekeyResult, error) {
 	if h := s.testHooks.rekeyAsideWait; h != nil {
 		h(name)
 	}

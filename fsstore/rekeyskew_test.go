@@ -57,3 +57,64 @@ func TestRekeyLeavesNoLiveRecordOfALaggingHost(t *testing.T) {
 		t.Fatalf("load after the old key is retired: %v (rekey: %+v)", err, st)
 	}
 }
+
+// TestRekeyGraceIsTheSweeps: a store whose sweep is given a longer grace
+// (sessgc run --grace 5m) for app hosts whose clocks are further behind
+// the file server's keeps a record expired by the server's clock less
+// than that ago, and such a host still serves it and touches it back to
+// life. A rekey given the same grace rewrites it, where one that judged by
+// a fixed minute left it under the old key, which its retirement then
+// made unreadable. A record expired by more than the grace is left alone.
+func TestRekeyGraceIsTheSweeps(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	const idle = 10 * time.Minute
+	host := fakeclock.New()
+	server := fakeclock.New()
+	server.Advance(3 * time.Minute) // the host's clock is 3 minutes behind
+
+	open := func(clock *fakeclock.Clock, keys ...fsstore.Key) *fsstore.Store {
+		t.Helper()
+		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithIdleTimeout(idle), fsstore.WithClock(clock.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	old := open(host, k1)
+	id := newID(t)
+	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := open(host, k2, k1)
+	host.Advance(idle - 20*time.Second)
+	server.Advance(idle - 20*time.Second)
+
+	st, err := open(server, k2, k1).Rekey(ctx, fsstore.RekeyOptions{Grace: 5 * time.Minute})
+	if err != nil || st.Errors != 0 || st.Rekeyed != 1 {
+		t.Fatalf("rekey with the sweep's grace: %+v, %v; want 1 rekeyed", st, err)
+	}
+	if err := rotated.Touch(ctx, id); err != nil {
+		t.Fatalf("touch on the host: %v", err)
+	}
+	if _, err := open(host, k2).Load(ctx, id); err != nil {
+		t.Fatalf("load after the old key is retired: %v (rekey: %+v)", err, st)
+	}
+
+	// Expired by more than the grace, by the server's clock: left alone.
+	id2 := newID(t)
+	if err := old.Save(ctx, &fsstore.Session{ID: id2, Data: []byte("y")}); err != nil {
+		t.Fatal(err)
+	}
+	host.Advance(idle + 3*time.Minute)
+	server.Advance(idle + 3*time.Minute)
+	st, err = open(server, k2, k1).Rekey(ctx, fsstore.RekeyOptions{Grace: 5 * time.Minute})
+	if err != nil || st.Errors != 0 || st.Expired != 2 || st.Rekeyed != 0 {
+		t.Fatalf("rekey past the grace: %+v, %v; want 2 expired, none rekeyed", st, err)
+	}
+	if _, err := open(server, k2).Rekey(ctx, fsstore.RekeyOptions{Grace: -time.Second}); err == nil {
+		t.Error("rekey with a negative Grace: no error")
+	}
+}

@@ -485,6 +485,7 @@ func TestRekeyBadInput(t *testing.T) {
 		{"not a store", []string{"rekey", "--dir", notStore, "--keys-file", keys}, 3, "is not a sessfs store"},
 		{"bad rate", []string{"rekey", "--dir", notStore, "--keys-file", keys, "--rate", "-1"}, 2, "--rate -1"},
 		{"bad concurrency", []string{"rekey", "--dir", notStore, "--keys-file", keys, "-c", "65"}, 2, "--concurrency 65"},
+		{"bad grace", []string{"rekey", "--dir", notStore, "--keys-file", keys, "--grace", "0"}, 2, "--grace 0s"},
 		{"key on the command line", []string{"rekey", "--dir", notStore, "--keys", k1.SecretLine()}, 2, "unknown flag: --keys"},
 		{"argument", []string{"rekey", "--dir", notStore, "--keys-file", keys, "now"}, 2, "takes no arguments"},
 	} {

@@ -39,6 +39,7 @@ type RekeyOptions struct {
 	KeysFileTrusted bool
 	Rate            float64 // records rewritten per second; 0: no cap
 	Concurrency     int
+	Grace           time.Duration // how long after expiry a record is still rekeyed (--grace, run's)
 	MaxDuration     time.Duration // 0: no limit
 	NoFleetLock     bool
 	FleetLockTTL    time.Duration // the fleet lease's TTL (--fleet-lock-ttl); 0: the store's
@@ -62,7 +63,9 @@ func NewCmdRekey(io *cmdutil.IOStreams, runF func(*RekeyOptions) error) *cobra.C
 		Short: "Rewrite every session record under the newest encryption key",
 		Long: `Rewrite every live session record that is not encrypted with the newest
 key under the newest key, for key rotation. Expired records are left to the
-sweep. Each record is rewritten under its session's lock, keeping its
+sweep (expired by more than --grace, which must be run's: app hosts whose
+clocks are behind the file server's still serve a record expired less than
+that ago). Each record is rewritten under its session's lock, keeping its
 version, times and last activity, so live traffic is safe and no session is
 extended or shortened. The pass is resumable: --max-duration (or a signal)
 stops it cleanly and the next pass skips the records already converted.
@@ -118,6 +121,7 @@ Exit codes:
 	f.BoolVar(&opts.KeysFileTrusted, "keys-file-trusted", false, "read the keys file even if a user other than root and sessgc's could replace it (only if they are trusted with the sessions)")
 	f.Float64VarP(&opts.Rate, "rate", "r", 200, "at most this many records rewritten per second (0: no cap)")
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64 (fewer under a low ulimit -n, said on stderr)")
+	f.DurationVar(&opts.Grace, "grace", time.Minute, "as for run: a record expired less than this ago is still rekeyed, since app hosts whose clocks are behind still serve it; give run's")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
 	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
@@ -132,7 +136,7 @@ Exit codes:
 		cmdutil.FlagGroup{Title: "What to do", Flags: []string{"max-duration", "rate"}},
 		cmdutil.FlagGroup{Title: "Output", Flags: []string{"quiet", "json", "textfile"}},
 		cmdutil.FlagGroup{Title: "Fleet lock", Flags: []string{"no-fleet-lock", "fleet-lock-ttl"}},
-		cmdutil.FlagGroup{Title: "How to rekey", Flags: []string{"concurrency", "keys-file-trusted", "log-level"}},
+		cmdutil.FlagGroup{Title: "How to rekey", Flags: []string{"concurrency", "grace", "keys-file-trusted", "log-level"}},
 	)
 	cmd.MarkFlagDirname("dir")
 	cmd.MarkFlagFilename("keys-file")
@@ -182,6 +186,9 @@ finds it lost; --fleet-lock-ttl sets the fleet lease's TTL, as for sessgc run.`,
 func (o *RekeyOptions) validate() error {
 	if err := pass.Check(o.Dir, o.Concurrency, o.Rate, o.MaxDuration, o.Textfile); err != nil {
 		return err
+	}
+	if o.Grace <= 0 {
+		return cmdutil.UsageErrorf("--grace %v: want a positive duration", o.Grace)
 	}
 	return pass.CheckFleetLockTTL(o.FleetLockTTL, o.MaxDuration)
 }
@@ -297,6 +304,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 			Progress:    &prog.RekeyProgress,
 			Rate:        opts.Rate,
 			Concurrency: opts.Concurrency,
+			Grace:       opts.Grace,
 			OnError: func(err error) {
 				if errors.Is(err, fsstore.ErrUnknownKey) {
 					unknownKey.Store(true)
