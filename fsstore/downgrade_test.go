@@ -553,9 +553,9 @@ func TestLaggingHostLeavesNewKeySessionsAlone(t *testing.T) {
 // TestPlaintextMigrationWarnsAtOpen: an application host opened
 // WithPlaintextMigration says so, once, at Open: left on after the
 // migration, the option loads the sessions that anyone who can write the
-// directory forges in clear text, and nothing said so. A maintenance
-// store (sessgc rekey --migrate-plaintext) and a host without the option
-// do not warn.
+// directory forges in clear text, and nothing said so; a read-only store
+// loads them too. A maintenance store (sessgc rekey --migrate-plaintext)
+// and a host without the option do not warn.
 func TestPlaintextMigrationWarnsAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	k := mustKey(t, 1)
@@ -567,6 +567,8 @@ func TestPlaintextMigrationWarnsAtOpen(t *testing.T) {
 		{"application host", []fsstore.Option{fsstore.WithKeys(k), fsstore.WithPlaintextMigration()}, true},
 		{"without the option", []fsstore.Option{fsstore.WithKeys(k)}, false},
 		{"maintenance", []fsstore.Option{fsstore.WithKeys(k), fsstore.WithPlaintextMigration(), fsstore.WithMaintenanceOnly()}, false},
+		// It writes nothing, but loads what anyone forged all the same.
+		{"read-only", []fsstore.Option{fsstore.WithKeys(k), fsstore.WithPlaintextMigration(), fsstore.WithReadOnly()}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer

@@ -391,8 +391,8 @@ func WithKeys(keys ...Key) Option {
 // a maintenance store (WithMaintenanceOnly), comes after them, and is
 // refused until one of them has opened the store with its newest key. Remove it once every host has keys and a rekey pass has
 // ended with no errors: while it is on, anyone who can write the store
-// directory can forge a session in clear text. An application host's Open
-// logs a warning saying it is on.
+// directory can forge a session in clear text. Open logs a warning saying
+// it is on, but for a maintenance store, which serves no session.
 func WithPlaintextMigration() Option {
 	return optionFunc(func(c *config) { c.plaintextMigration = true })
 }

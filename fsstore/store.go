@@ -611,10 +611,12 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		}
 		// Checked just now: the saves look again after keyChecksRecheck.
 		s.keyChecksAt.Store(c.now().UnixNano())
-		if c.plaintextMigration && c.vouches() {
+		if c.plaintextMigration && !c.maintenanceOnly {
 			// A migration left on for good loads, in silence, the
 			// sessions that anyone who can write the directory forges
-			// in clear text: the downgrade encryption is for.
+			// in clear text: the downgrade encryption is for. A
+			// read-only store loads them too; a maintenance store
+			// (sessgc rekey --migrate-plaintext) serves none.
 			c.logger.Warn("fsstore: WithPlaintextMigration is on: this host loads sessions stored in clear text, which anyone who can write the store's directory can forge; remove it once every host has keys and a pass of sessgc rekey --migrate-plaintext has ended with no errors", "dir", abs)
 		}
 	} else if s.layout.encrypted && !c.maintenanceOnly {
