@@ -210,3 +210,21 @@ func TestKeysFileContentsAsPathNotQuoted(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysFilePathThatLooksLikeAKey: a missing keys file whose path only
+// looks like it holds a secret (a name of 43 base64 letters after a dot)
+// fails with an error that still shows the rest of the path, not shown
+// the word alone: it said the path held a key, and showed nothing of it.
+func TestKeysFilePathThatLooksLikeAKey(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "keys.sessfsProductionKeysForTheEuWest1Cluster202")
+	_, err := fsstore.KeysFromFile(p)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("KeysFromFile of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	// As %q shows it (a Windows path's separators doubled).
+	want := strings.Trim(fmt.Sprintf("%q", filepath.Join(dir, "keys.")+"(a key's secret, not shown)"), `"`)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not show the path as %q", err, want)
+	}
+}

@@ -194,16 +194,18 @@ func withKeysRead(hk keysReadHooks) Option {
 
 // keysPathHoldsKey refuses a keys file path that names no file and holds
 // what may be a key's secret: a keys file's text given as its path (a
-// variable set to "$(cat keys)" where the path goes). The error does not
-// quote it, where every other error about a keys file names its path,
-// and the hint for a missing one made commands of it, the secret in each.
-// It matches the look's error (fs.ErrNotExist, most often). A file there
-// under such a name is read as any other.
+// variable set to "$(cat keys)" where the path goes). The error quotes it
+// with each word that may be a secret left out (keyline.Redact), where
+// every other error about a keys file names its path whole, and the hint
+// for a missing one made commands of it, the secret in each: a path that
+// only looks so (a name of 43 letters after a dot) is still told by the
+// rest. It matches the look's error (fs.ErrNotExist, most often). A file
+// there under such a name is read as any other.
 func keysPathHoldsKey(path string) error {
 	_, err := os.Lstat(path)
 	var pe *fs.PathError
 	if err == nil || !keyline.Holds(path) || !errors.As(err, &pe) {
 		return nil
 	}
-	return fmt.Errorf("fsstore: keys: the keys file's path holds a key (\"ID BASE64SECRET\"), not the name of a file (%w): give the path of the file the keys are in; the path is not repeated here, as it holds a secret", pe.Err)
+	return fmt.Errorf("fsstore: keys: the keys file's path %q names no file (%w), and holds what may be a key's secret (\"ID BASE64SECRET\"), not shown here: give the path of the file the keys are in, not its text", keyline.Redact(path), pe.Err)
 }
