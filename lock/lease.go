@@ -118,12 +118,7 @@ type leaseRecord struct {
 const leaseRecordLen = 160
 
 func (r leaseRecord) encode() []byte {
-	host := strings.Map(func(c rune) rune {
-		if c <= ' ' || c >= 0x7f {
-			return '_'
-		}
-		return c
-	}, r.host)
+	host := printableHost(r.host)
 	head := fmt.Sprintf("sessfs-lease 1 token=%s expires=%019d pid=%010d host=", r.token, r.expires.UnixNano(), r.pid)
 	// The record has a fixed length, and a Linux host name (up to 64 bytes,
 	// Kubernetes pod names come close) does not always fit whole: keep its
@@ -134,6 +129,20 @@ func (r leaseRecord) encode() []byte {
 	s := head + host
 	s += strings.Repeat(" ", max(leaseRecordLen-1-len(s), 0)) + "\n"
 	return []byte(s)
+}
+
+// printableHost is host as a record keeps it, and as Holder hands it on:
+// printable ASCII, each other byte or rune an underscore. A record is
+// written by any host of the fleet (or by hand), and its host name is
+// printed to an operator's terminal: a control character there (ESC,
+// BEL) would write on it what the record's writer chose.
+func printableHost(host string) string {
+	return strings.Map(func(c rune) rune {
+		if c <= ' ' || c >= 0x7f {
+			return '_'
+		}
+		return c
+	}, host)
 }
 
 // parseLease parses an owner record. It is fuzzed: arbitrary input must
@@ -854,7 +863,7 @@ func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, er
 // holder that died (killed, its host down) leaves its record as it was:
 // until Expires, plus the grace period, it cannot be told from one alive.
 type LeaseHolder struct {
-	Host    string    // its host name, as the record keeps it (the start of a long one)
+	Host    string    // its host name, as the record keeps it (the start of a long one), in printable ASCII
 	PID     int       // its process ID on Host
 	Expires time.Time // when the lease runs out, by Host's clock (renewals move it on)
 }
@@ -881,7 +890,8 @@ func (l *LeaseDir) Holder(name string) (LeaseHolder, error) {
 	if err != nil {
 		return LeaseHolder{}, err
 	}
-	return LeaseHolder{Host: rec.host, PID: rec.pid, Expires: rec.expires}, nil
+	// As the record's writer may have had it, not as encode writes it.
+	return LeaseHolder{Host: printableHost(rec.host), PID: rec.pid, Expires: rec.expires}, nil
 }
 
 // leafName refuses a name that is not one file of the directory: the
