@@ -13,7 +13,7 @@ import (
 // its effective set (not uid 0: root without it, a container that drops
 // it, may not; a user given it may), and only over a file whose owner and
 // group its user namespace maps (the kernel's capable_wrt_inode_uidgid),
-// which an unmapped one shows as the overflow id. Capabilities that
+// which an unmapped one shows as the overflow id (see unmapped). Capabilities that
 // cannot be read count as root's, which has them unless they were dropped.
 func fownerOver(uid, gid uint32) bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
@@ -22,7 +22,28 @@ func fownerOver(uid, gid uint32) bool {
 	if err := unix.Capget(&hdr, &data[0]); err == nil {
 		capable = data[unix.CAP_FOWNER/32].Effective&(1<<(unix.CAP_FOWNER%32)) != 0
 	}
-	return capable && !overflowID("/proc/sys/kernel/overflowuid", uid) && !overflowID("/proc/sys/kernel/overflowgid", gid)
+	return capable && !unmapped("/proc/self/uid_map", "/proc/sys/kernel/overflowuid", uid) &&
+		!unmapped("/proc/self/gid_map", "/proc/sys/kernel/overflowgid", gid)
+}
+
+// unmapped reports whether id, as stat shows it, is one this process's
+// user namespace does not map: the overflow id, where the namespace maps
+// not every id. In the initial namespace, which maps them all, the
+// overflow id is a user's like any other (nobody, whose files an NFS
+// server's root_squash makes of root's), and was taken for an unmapped one.
+func unmapped(idMap, overflow string, id uint32) bool {
+	return !mapsAll(idMap) && overflowID(overflow, id)
+}
+
+// mapsAll reports whether the id map file (/proc/self/uid_map or
+// gid_map) maps every id, as the initial user namespace's does.
+func mapsAll(idMap string) bool {
+	b, err := os.ReadFile(idMap)
+	if err != nil {
+		return false
+	}
+	f := bytes.Fields(b)
+	return len(f) == 3 && string(f[0]) == "0" && string(f[1]) == "0" && string(f[2]) == "4294967295"
 }
 
 // overflowID reports whether id is the one the kernel shows an id
