@@ -227,8 +227,11 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // reports, and never on one that holds a lock: a callback that blocks (a
 // write to a pipe nobody reads, a slow database) holds up no request for
 // a session the sweep looked at, though the sweep waits for its callbacks
-// to catch up, between files, when more than a thousand reports wait. A
-// panic in one is raised again in Sweep's caller, as Range does with
+// to catch up, between files, when more than a thousand reports wait.
+// Unless given up on (below), Sweep returns once its callbacks have been
+// called for everything it reported, those waiting when ctx ended
+// included: a callback that blocks for ever keeps it from returning,
+// whatever ctx. A panic in one is raised again in Sweep's caller, as Range does with
 // fn's, once the sweep has stopped as it does when ctx ends (what it
 // moved aside settled, its locks released); no callback is called after
 // the first panic. Nor is one called after Sweep returned:

@@ -17,9 +17,12 @@ const sweepEventsAhead = 1024
 // callback run there held the lock for as long as it took, and a callback
 // that blocked (sessgc's output to a pager left stalled, a slow database)
 // kept every request for that session waiting. A worker never waits for
-// a delivery while it holds a lock: post does not block, and the workers
-// wait for the deliveries to catch up (wait) only between files, where
-// they hold none, so the reports waiting stay bounded by sweepEventsAhead
+// a delivery while it holds a session's lock: post does not block, and the
+// workers wait for the deliveries to catch up (wait) only between files,
+// where they hold none but the store's sweep lock (from the first record
+// moved aside to the end: a callback that blocks keeps it held, as it did
+// when it ran on the worker, and another sweep, or a rekey of a record
+// aside, waits), so the reports waiting stay bounded by sweepEventsAhead
 // plus what a worker reports on one batch of files.
 type sweepEvents struct {
 	mu      sync.Mutex
