@@ -129,3 +129,32 @@ func TestForeignFileOddName(t *testing.T) {
 		t.Errorf("the foreign file there: %v, the live record: %v; want both", exists(odd), st.exists(live[0]))
 	}
 }
+
+// TestRemovedTempOddName: a temp file's name is a writer's, whoever wrote
+// it: one abandoned whose name holds a line break or an escape sequence
+// is listed by -v, once removed, on one line, its path quoted as a
+// foreign file's is, where its name went out as it was and could add a
+// line of its own making ("removed session ...") to the run's output.
+func TestRemovedTempOddName(t *testing.T) {
+	st := newStore(t)
+	live := st.save(1)
+	shard := filepath.Dir(st.path(live[0]))
+	odd := filepath.Join(shard, ".tmp-x\nremoved session "+filepath.Base(st.path(live[0]))+" (1 B, idle 48h0m0s)\x1b[2J\x9b")
+	writeFile(t, odd, "partial", old)
+	r := runGC(t, []string{"run", "--dir", st.dir, "-v"})
+	var listed []string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "removed session ") || strings.Contains(l, "\x1b") {
+			t.Errorf("a line of the temp file's name went out as sessgc's own: %q", l)
+		}
+		if strings.HasPrefix(l, "removed temp ") {
+			listed = append(listed, l)
+		}
+	}
+	if want := "removed temp " + strconv.Quote(odd) + " ("; r.code != 0 || len(listed) != 1 || !strings.HasPrefix(listed[0], want) {
+		t.Errorf("exit %d, listed %q; want 0 and one line starting %q\nstdout: %s", r.code, listed, want, r.stdout)
+	}
+	if exists(odd) || !st.exists(live[0]) {
+		t.Errorf("the temp file there: %v, the live record: %v; want false, true", exists(odd), st.exists(live[0]))
+	}
+}

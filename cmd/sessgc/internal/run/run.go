@@ -347,7 +347,8 @@ func (p *printer) removal(r fsstore.Removal) {
 	if o.DryRun {
 		verb = "would remove"
 	}
-	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, r.Path, pass.Bytes(r.Size), r.Age.Round(time.Second)))
+	// A temp or lease file's name is its writer's, whoever that was.
+	p.line(o.IO.Out, fmt.Sprintf("%s %s %s (%s, idle %s)\n", verb, r.Kind, shownPath(r.Path), pass.Bytes(r.Size), r.Age.Round(time.Second)))
 }
 
 // foreignLine is one JSON line per foreign file (with -v or --dry-run).
