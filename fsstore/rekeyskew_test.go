@@ -19,41 +19,17 @@ import (
 // no error), its user was logged out: ErrUnknownKey.
 func TestRekeyLeavesNoLiveRecordOfALaggingHost(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	const idle = 10 * time.Minute
-	host := fakeclock.New()
-	server := fakeclock.New() // the file server's clock, which the rekey reads
-	server.Advance(45 * time.Second)
-
-	open := func(clock *fakeclock.Clock, keys ...fsstore.Key) *fsstore.Store {
-		t.Helper()
-		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithIdleTimeout(idle), fsstore.WithClock(clock.Now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	old := open(host, k1)
-	id := newID(t)
-	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
-		t.Fatal(err)
-	}
-	rotated := open(host, k2, k1) // the new key made newest on the host
-	host.Advance(idle - 20*time.Second)
-	server.Advance(idle - 20*time.Second)
-
-	st, err := open(server, k2, k1).Rekey(ctx, fsstore.RekeyOptions{})
+	l := newLagging(t, 45*time.Second)
+	st, err := l.open(l.server, l.k2, l.k1).Rekey(ctx, fsstore.RekeyOptions{})
 	if err != nil || st.Errors != 0 {
 		t.Fatalf("rekey: %+v, %v", st, err)
 	}
 	// The host's next request: live by its clock.
-	if err := rotated.Touch(ctx, id); err != nil {
+	if err := l.rotated.Touch(ctx, l.id); err != nil {
 		t.Fatalf("touch on the host: %v", err)
 	}
 	// The old key retired, as the rekey's report allowed.
-	if _, err := open(host, k2).Load(ctx, id); err != nil {
+	if _, err := l.open(l.host, l.k2).Load(ctx, l.id); err != nil {
 		t.Fatalf("load after the old key is retired: %v (rekey: %+v)", err, st)
 	}
 }
@@ -67,54 +43,71 @@ func TestRekeyLeavesNoLiveRecordOfALaggingHost(t *testing.T) {
 // made unreadable. A record expired by more than the grace is left alone.
 func TestRekeyGraceIsTheSweeps(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	const idle = 10 * time.Minute
-	host := fakeclock.New()
-	server := fakeclock.New()
-	server.Advance(3 * time.Minute) // the host's clock is 3 minutes behind
+	l := newLagging(t, 3*time.Minute) // the host's clock is 3 minutes behind
+	st, err := l.open(l.server, l.k2, l.k1).Rekey(ctx, fsstore.RekeyOptions{Grace: 5 * time.Minute})
+	if err != nil || st.Errors != 0 || st.Rekeyed != 1 {
+		t.Fatalf("rekey with the sweep's grace: %+v, %v; want 1 rekeyed", st, err)
+	}
+	if err := l.rotated.Touch(ctx, l.id); err != nil {
+		t.Fatalf("touch on the host: %v", err)
+	}
+	if _, err := l.open(l.host, l.k2).Load(ctx, l.id); err != nil {
+		t.Fatalf("load after the old key is retired: %v (rekey: %+v)", err, st)
+	}
 
-	open := func(clock *fakeclock.Clock, keys ...fsstore.Key) *fsstore.Store {
+	// Expired by more than the grace, by the server's clock: left alone.
+	id2 := newID(t)
+	if err := l.old.Save(ctx, &fsstore.Session{ID: id2, Data: []byte("y")}); err != nil {
+		t.Fatal(err)
+	}
+	l.host.Advance(lagIdle + 3*time.Minute)
+	l.server.Advance(lagIdle + 3*time.Minute)
+	st, err = l.open(l.server, l.k2, l.k1).Rekey(ctx, fsstore.RekeyOptions{Grace: 5 * time.Minute})
+	if err != nil || st.Errors != 0 || st.Expired != 2 || st.Rekeyed != 0 {
+		t.Fatalf("rekey past the grace: %+v, %v; want 2 expired, none rekeyed", st, err)
+	}
+	if _, err := l.open(l.server, l.k2).Rekey(ctx, fsstore.RekeyOptions{Grace: -time.Second}); err == nil {
+		t.Error("rekey with a negative Grace: no error")
+	}
+}
+
+// lagIdle is the idle timeout of newLagging's stores.
+const lagIdle = 10 * time.Minute
+
+// lagging is a store in which an application host whose clock is behind
+// the file server's saved one session under key 1 (old), then made key 2
+// the newest (rotated), and 20 s are left of the session's idle timeout
+// by the host's clock, while the server's says it expired lag - 20 s ago.
+type lagging struct {
+	k1, k2       fsstore.Key
+	host, server *fakeclock.Clock
+	old, rotated *fsstore.Store
+	id           string
+	// open opens the store once more, on clock, with keys.
+	open func(clock *fakeclock.Clock, keys ...fsstore.Key) *fsstore.Store
+}
+
+func newLagging(t *testing.T, lag time.Duration) *lagging {
+	t.Helper()
+	dir := t.TempDir()
+	l := &lagging{k1: mustKey(t, 1), k2: mustKey(t, 2), host: fakeclock.New(), server: fakeclock.New()}
+	l.server.Advance(lag)
+	l.open = func(clock *fakeclock.Clock, keys ...fsstore.Key) *fsstore.Store {
 		t.Helper()
-		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithIdleTimeout(idle), fsstore.WithClock(clock.Now))
+		s, err := fsstore.Open(dir, fsstore.WithKeys(keys...), fsstore.WithIdleTimeout(lagIdle), fsstore.WithClock(clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	old := open(host, k1)
-	id := newID(t)
-	if err := old.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+	l.old = l.open(l.host, l.k1)
+	l.id = newID(t)
+	if err := l.old.Save(context.Background(), &fsstore.Session{ID: l.id, Data: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	rotated := open(host, k2, k1)
-	host.Advance(idle - 20*time.Second)
-	server.Advance(idle - 20*time.Second)
-
-	st, err := open(server, k2, k1).Rekey(ctx, fsstore.RekeyOptions{Grace: 5 * time.Minute})
-	if err != nil || st.Errors != 0 || st.Rekeyed != 1 {
-		t.Fatalf("rekey with the sweep's grace: %+v, %v; want 1 rekeyed", st, err)
-	}
-	if err := rotated.Touch(ctx, id); err != nil {
-		t.Fatalf("touch on the host: %v", err)
-	}
-	if _, err := open(host, k2).Load(ctx, id); err != nil {
-		t.Fatalf("load after the old key is retired: %v (rekey: %+v)", err, st)
-	}
-
-	// Expired by more than the grace, by the server's clock: left alone.
-	id2 := newID(t)
-	if err := old.Save(ctx, &fsstore.Session{ID: id2, Data: []byte("y")}); err != nil {
-		t.Fatal(err)
-	}
-	host.Advance(idle + 3*time.Minute)
-	server.Advance(idle + 3*time.Minute)
-	st, err = open(server, k2, k1).Rekey(ctx, fsstore.RekeyOptions{Grace: 5 * time.Minute})
-	if err != nil || st.Errors != 0 || st.Expired != 2 || st.Rekeyed != 0 {
-		t.Fatalf("rekey past the grace: %+v, %v; want 2 expired, none rekeyed", st, err)
-	}
-	if _, err := open(server, k2).Rekey(ctx, fsstore.RekeyOptions{Grace: -time.Second}); err == nil {
-		t.Error("rekey with a negative Grace: no error")
-	}
+	l.rotated = l.open(l.host, l.k2, l.k1) // the new key made newest on the host
+	l.host.Advance(lagIdle - 20*time.Second)
+	l.server.Advance(lagIdle - 20*time.Second)
+	return l
 }

@@ -203,22 +203,7 @@ func TestErrorAnswerIsNotCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Unlock()
-	caching := map[string]string{
-		"Cache-Control":     "public, max-age=600",
-		"Cdn-Cache-Control": "max-age=600",
-		"Surrogate-Control": "max-age=600",
-		"Edge-Control":      "cache-maxage=600s",
-		"X-Accel-Expires":   "600",
-		"Expires":           "Thu, 01 Jan 2099 00:00:00 GMT",
-	}
-	outer := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for k, v := range caching {
-				w.Header().Set(k, v)
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	caching, outer := cachingMiddleware()
 	resp := do(t, outer(e.m.Handler(counter())), id)
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
@@ -246,22 +231,7 @@ func TestErrorAnswerIsNotCached(t *testing.T) {
 // was back. A handler that sets a Cache-Control of its own (Set) still
 // has the last word.
 func TestCustomErrorAnswerIsNotCached(t *testing.T) {
-	caching := map[string]string{
-		"Cache-Control":     "public, max-age=600",
-		"Cdn-Cache-Control": "max-age=600",
-		"Surrogate-Control": "max-age=600",
-		"X-Accel-Expires":   "600",
-		"Edge-Control":      "cache-maxage=600s",
-		"Expires":           "Thu, 01 Jan 2099 00:00:00 GMT",
-	}
-	outer := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for k, v := range caching {
-				w.Header().Set(k, v)
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	caching, outer := cachingMiddleware()
 	page := func(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(httpsession.StatusCode(err))
@@ -367,6 +337,28 @@ func TestCustomErrorAnswerKeepsCookiePrivate(t *testing.T) {
 			if xa := resp.Header.Get("X-Accel-Expires"); xa != "0" {
 				t.Errorf("X-Accel-Expires %q with the session cookie, want 0", xa)
 			}
+		})
+	}
+}
+
+// cachingMiddleware returns the caching fields an outer middleware sets
+// for a route's pages (every kind a shared cache obeys), and that
+// middleware.
+func cachingMiddleware() (map[string]string, func(http.Handler) http.Handler) {
+	caching := map[string]string{
+		"Cache-Control":     "public, max-age=600",
+		"Cdn-Cache-Control": "max-age=600",
+		"Surrogate-Control": "max-age=600",
+		"Edge-Control":      "cache-maxage=600s",
+		"X-Accel-Expires":   "600",
+		"Expires":           "Thu, 01 Jan 2099 00:00:00 GMT",
+	}
+	return caching, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range caching {
+				w.Header().Set(k, v)
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -986,42 +986,48 @@ func privatize(h http.Header, key string) {
 	}
 }
 
+// quoteScan follows a field's bytes, read in order, in and out of its
+// quoted strings (RFC 9110's quoted-string, with backslash escapes).
+type quoteScan struct{ quoted, escaped bool }
+
+// step reads c and reports whether it stands outside every quoted string,
+// neither a quote nor inside one.
+func (q *quoteScan) step(c byte) bool {
+	switch {
+	case q.escaped:
+		q.escaped = false
+	case q.quoted && c == '\\':
+		q.escaped = true
+	case c == '"':
+		q.quoted = !q.quoted
+	default:
+		return !q.quoted
+	}
+	return false
+}
+
 // openQuote reports whether s ends inside a quoted string, a quote the
 // application left open: what follows it in the field, the no-store or
 // private added to keep a cookie from shared caches included, would be
 // read as part of the string.
 func openQuote(s string) bool {
-	quoted, escaped := false, false
+	var q quoteScan
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case escaped:
-			escaped = false
-		case quoted && c == '\\':
-			escaped = true
-		case c == '"':
-			quoted = !quoted
-		}
+		q.step(s[i])
 	}
-	return quoted
+	return q.quoted
 }
 
 // splitDirectives splits a cache-control field line at its commas, but
 // not at those in a quoted string (no-cache="Set-Cookie, X-Foo").
 func splitDirectives(line string) []string {
 	var (
-		out             []string
-		quoted, escaped bool
-		start           int
+		out   []string
+		q     quoteScan
+		start int
 	)
 	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case escaped:
-			escaped = false
-		case quoted && c == '\\':
-			escaped = true
-		case c == '"':
-			quoted = !quoted
-		case c == ',' && !quoted:
+		if q.step(line[i]) && line[i] == ',' {
 			out = append(out, line[start:i])
 			start = i + 1
 		}

@@ -102,19 +102,7 @@ func TestErrorFuncDropsTheHandlersHeaders(t *testing.T) {
 		w.Header().Set("Access-Control-Allow-Origin", "https://app.example")
 		h.ServeHTTP(w, r)
 	})
-	srv := httptest.NewUnstartedServer(cors)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.Start()
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("status %d; want 503", resp.StatusCode)
-	}
+	resp := get503(t, cors)
 	for k, v := range page {
 		if got := resp.Header.Get(k); got == v {
 			t.Errorf("the error answer carries the handler's %s: %q", k, got)
@@ -187,6 +175,24 @@ func TestErrorFuncDropsNonCanonicalKeys(t *testing.T) {
 		st.Close() // the commit, made as the response starts, fails
 		io.WriteString(w, "a,b\n1,2\n")
 	}))
+	resp := get503(t, h)
+	for k, v := range page {
+		if k == "cache-control" {
+			continue
+		}
+		if got := resp.Header.Get(k); got == v {
+			t.Errorf("the error answer carries the handler's %s: %q", k, got)
+		}
+	}
+	if got := resp.Header.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+		t.Errorf("Cache-Control %q; want no-store alone", got)
+	}
+}
+
+// get503 serves one GET with h, which must answer 503 (its commit
+// failed), and returns the answer, its body read.
+func get503(t *testing.T, h http.Handler) *http.Response {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Start()
@@ -200,15 +206,5 @@ func TestErrorFuncDropsNonCanonicalKeys(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d; want 503", resp.StatusCode)
 	}
-	for k, v := range page {
-		if k == "cache-control" {
-			continue
-		}
-		if got := resp.Header.Get(k); got == v {
-			t.Errorf("the error answer carries the handler's %s: %q", k, got)
-		}
-	}
-	if got := resp.Header.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
-		t.Errorf("Cache-Control %q; want no-store alone", got)
-	}
+	return resp
 }

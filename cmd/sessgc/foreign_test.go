@@ -101,60 +101,44 @@ func TestVerboseListsForeignFiles(t *testing.T) {
 	}
 }
 
-// TestForeignFileOddName: a foreign file whose name holds a line break
-// or a terminal's escape sequence is listed by -v on one line, its path
-// quoted, where its name went out as it is: a name ending in a line
-// break and "removed session ..." added a line that said a removal no
-// run made, and an escape sequence went to the operator's terminal.
-func TestForeignFileOddName(t *testing.T) {
-	st := newStore(t)
-	live := st.save(1)
-	shard := filepath.Dir(st.path(live[0]))
-	odd := filepath.Join(shard, "notes\nremoved session "+filepath.Base(st.path(live[0]))+" (1 B, idle 48h0m0s)\x1b[2J\x9b")
-	writeFile(t, odd, "notes", old)
-	r := runGC(t, []string{"run", "--dir", st.dir, "-v"})
-	var listed []string
-	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(l, "removed ") || strings.Contains(l, "\x1b") {
-			t.Errorf("a line of the foreign file's name went out as sessgc's own: %q", l)
-		}
-		if strings.HasPrefix(l, "left foreign file ") {
-			listed = append(listed, l)
-		}
-	}
-	if want := "left foreign file " + strconv.Quote(odd) + " alone"; r.code != 0 || len(listed) != 1 || !strings.HasPrefix(listed[0], want) {
-		t.Errorf("exit %d, listed %q; want 0 and one line starting %q", r.code, listed, want)
-	}
-	if !exists(odd) || !st.exists(live[0]) {
-		t.Errorf("the foreign file there: %v, the live record: %v; want both", exists(odd), st.exists(live[0]))
-	}
-}
-
-// TestRemovedTempOddName: a temp file's name is a writer's, whoever wrote
-// it: one abandoned whose name holds a line break or an escape sequence
-// is listed by -v, once removed, on one line, its path quoted as a
-// foreign file's is, where its name went out as it was and could add a
-// line of its own making ("removed session ...") to the run's output.
-func TestRemovedTempOddName(t *testing.T) {
-	st := newStore(t)
-	live := st.save(1)
-	shard := filepath.Dir(st.path(live[0]))
-	odd := filepath.Join(shard, ".tmp-x\nremoved session "+filepath.Base(st.path(live[0]))+" (1 B, idle 48h0m0s)\x1b[2J\x9b")
-	writeFile(t, odd, "partial", old)
-	r := runGC(t, []string{"run", "--dir", st.dir, "-v"})
-	var listed []string
-	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(l, "removed session ") || strings.Contains(l, "\x1b") {
-			t.Errorf("a line of the temp file's name went out as sessgc's own: %q", l)
-		}
-		if strings.HasPrefix(l, "removed temp ") {
-			listed = append(listed, l)
-		}
-	}
-	if want := "removed temp " + strconv.Quote(odd) + " ("; r.code != 0 || len(listed) != 1 || !strings.HasPrefix(listed[0], want) {
-		t.Errorf("exit %d, listed %q; want 0 and one line starting %q\nstdout: %s", r.code, listed, want, r.stdout)
-	}
-	if exists(odd) || !st.exists(live[0]) {
-		t.Errorf("the temp file there: %v, the live record: %v; want false, true", exists(odd), st.exists(live[0]))
+// TestOddNamesQuoted: a file whose name holds a line break or a
+// terminal's escape sequence is listed by -v on one line, its path
+// quoted, where its name went out as it is: a name ending in a line break
+// and "removed session ..." added a line that said a removal no run
+// made, and an escape sequence went to the operator's terminal. A foreign
+// file is left alone; a temp file's name is a writer's, whoever wrote it,
+// and one abandoned is removed.
+func TestOddNamesQuoted(t *testing.T) {
+	for _, tt := range []struct {
+		name, prefix string
+		listed, tail string // its line, before and after the quoted path
+		removed      bool
+	}{
+		{"foreign file", "notes", "left foreign file ", " alone", false},
+		{"temp file", ".tmp-x", "removed temp ", " (", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStore(t)
+			live := st.save(1)
+			shard := filepath.Dir(st.path(live[0]))
+			odd := filepath.Join(shard, tt.prefix+"\nremoved session "+filepath.Base(st.path(live[0]))+" (1 B, idle 48h0m0s)\x1b[2J\x9b")
+			writeFile(t, odd, "partial", old)
+			r := runGC(t, []string{"run", "--dir", st.dir, "-v"})
+			var listed []string
+			for _, l := range strings.Split(r.stdout, "\n") {
+				if strings.HasPrefix(l, "removed session ") || strings.Contains(l, "\x1b") {
+					t.Errorf("a line of the %s's name went out as sessgc's own: %q", tt.name, l)
+				}
+				if strings.HasPrefix(l, tt.listed) {
+					listed = append(listed, l)
+				}
+			}
+			if want := tt.listed + strconv.Quote(odd) + tt.tail; r.code != 0 || len(listed) != 1 || !strings.HasPrefix(listed[0], want) {
+				t.Errorf("exit %d, listed %q; want 0 and one line starting %q\nstdout: %s", r.code, listed, want, r.stdout)
+			}
+			if exists(odd) == tt.removed || !st.exists(live[0]) {
+				t.Errorf("the %s there: %v, the live record: %v; want %v, true", tt.name, exists(odd), st.exists(live[0]), !tt.removed)
+			}
+		})
 	}
 }
