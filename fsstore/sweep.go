@@ -224,11 +224,12 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 //
 // OnRemove, OnError and OnForeign run on a goroutine of the sweep's, not
 // the caller's, one call at a time, in the order the sweep made its
-// reports, and never on one that holds a lock: a callback that blocks (a
-// write to a pipe nobody reads, a slow database) holds up no request for
-// a session the sweep looked at, though the sweep waits for its callbacks
-// to catch up, between files, when more than a thousand reports wait.
-// Unless given up on (below), Sweep returns once its callbacks have been
+// reports, and never on one that holds a session's lock: a callback that
+// blocks (a write to a pipe nobody reads, a slow database) holds up no
+// request for a session the sweep looked at. A worker calls the callbacks
+// of what was reported before it goes on to its next file, so a sweep
+// goes no faster than its callbacks, and one whose callback ends ctx
+// stops at once. Unless given up on (below), Sweep returns once its callbacks have been
 // called for everything it reported, those waiting when ctx ended
 // included: a callback that blocks for ever keeps it from returning,
 // whatever ctx. A panic in one is raised again in Sweep's caller, as Range does with

@@ -5,108 +5,86 @@ import (
 	"sync"
 )
 
-// sweepEventsAhead is how many of a sweep's reports may wait for their
-// delivery before its workers wait for them, between files.
-const sweepEventsAhead = 1024
-
 // sweepEvents delivers a sweep's reports to the world outside the store
 // (OnRemove, OnError, OnForeign, the Observer's removals, the log's
-// skipped files) on a goroutine of its own, in the order they were made.
-// A worker reports while it may hold a session's lock (it judges some
-// records, and settles those an earlier sweep left aside, under it): a
-// callback run there held the lock for as long as it took, and a callback
-// that blocked (sessgc's output to a pager left stalled, a slow database)
-// kept every request for that session waiting. A worker never waits for
-// a delivery while it holds a session's lock: post does not block, and the
-// workers wait for the deliveries to catch up (wait) only between files,
-// where they hold none but the store's sweep lock (from the first record
-// moved aside to the end: a callback that blocks keeps it held, as it did
-// when it ran on the worker, and another sweep, or a rekey of a record
-// aside, waits), so the reports waiting stay bounded by sweepEventsAhead
-// plus what a worker reports on one batch of files.
+// skipped files), one at a time, in the order they were made, never on a
+// goroutine that holds a session's lock. A worker reports while it may
+// hold one (it judges some records, and settles those an earlier sweep
+// left aside, under it): a callback run there held the lock for as long
+// as it took, and a callback that blocked (sessgc's output to a pager left
+// stalled, a slow database) kept every request for that session waiting.
+// So a report is only queued (post), and a worker delivers the queue
+// itself (wait) between files, where it holds no lock but the store's
+// sweep lock (from the first record moved aside to the end: a callback
+// that blocks keeps that held, and another sweep, or a rekey of a record
+// aside, waits). A worker delivers before it goes on to its next file, so
+// a callback that ends the sweep's context (a caller's "enough") stops it
+// there, as when callbacks ran where the report was made; a goroutine of
+// their own, which the workers did not wait for, let them remove more
+// files after it. What is left when the workers are done, Sweep delivers
+// (close) once it has released its locks.
 type sweepEvents struct {
-	mu      sync.Mutex
-	q       []func() // under mu: posted, not yet taken for delivery
-	pending int      // under mu: posted and not yet delivered
-	closed  bool     // under mu: no more posts; deliver what is left and stop
-	wake    chan struct{}
-	caught  chan struct{} // under mu: closed, and made anew, when pending falls
-	done    chan struct{}
+	mu sync.Mutex
+	q  []func() // under mu: posted, not yet taken for delivery
+	// turn is held by the goroutine delivering: one at a time, so that
+	// callbacks run one after the other and in order, and a worker waiting
+	// for its turn can give up when its context ends.
+	turn chan struct{}
 }
 
 func newSweepEvents() *sweepEvents {
-	e := &sweepEvents{wake: make(chan struct{}, 1), caught: make(chan struct{}), done: make(chan struct{})}
-	go e.deliver()
-	return e
+	return &sweepEvents{turn: make(chan struct{}, 1)}
 }
 
 // post queues f for delivery. It never blocks.
 func (e *sweepEvents) post(f func()) {
 	e.mu.Lock()
 	e.q = append(e.q, f)
-	e.pending++
 	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
 }
 
-// wait returns once fewer than sweepEventsAhead reports wait for their
-// delivery, or with ctx's error. A worker calls it holding no lock.
+// wait delivers what was posted, and returns once it has been, or with
+// ctx's error: at once if ctx ended while it waited for another worker's
+// delivery, and after delivering if a callback ended it. A worker calls
+// it holding no session lock.
 func (e *sweepEvents) wait(ctx context.Context) error {
-	for {
-		e.mu.Lock()
-		if e.pending < sweepEventsAhead {
-			e.mu.Unlock()
-			return nil
-		}
-		caught := e.caught
-		e.mu.Unlock()
-		select {
-		case <-caught:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// close delivers what was posted and returns once it has been.
-func (e *sweepEvents) close() {
 	e.mu.Lock()
-	e.closed = true
+	empty := len(e.q) == 0
 	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
+	if empty {
+		return nil
 	}
-	<-e.done
+	select {
+	case e.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.turn }()
+	e.deliver()
+	return ctx.Err()
 }
 
+// close delivers what is left. Sweep calls it once its workers are done
+// and its locks released.
+func (e *sweepEvents) close() {
+	e.turn <- struct{}{}
+	defer func() { <-e.turn }()
+	e.deliver()
+}
+
+// deliver runs the queue, taken in order, until it is empty. The caller
+// holds the turn.
 func (e *sweepEvents) deliver() {
-	defer close(e.done)
 	for {
 		e.mu.Lock()
-		q, closed := e.q, e.closed
+		q := e.q
 		e.q = nil
 		e.mu.Unlock()
 		if len(q) == 0 {
-			if closed {
-				return
-			}
-			<-e.wake
-			continue
+			return
 		}
-		for i, f := range q {
+		for _, f := range q {
 			f()
-			q[i] = nil
-			e.mu.Lock()
-			if e.pending--; e.pending == sweepEventsAhead-1 {
-				// Only a fall below the bound can let a worker go on.
-				close(e.caught)
-				e.caught = make(chan struct{})
-			}
-			e.mu.Unlock()
 		}
 	}
 }

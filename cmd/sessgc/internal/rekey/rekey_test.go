@@ -11,12 +11,12 @@ import (
 )
 
 func TestNewCmdRekeyFlags(t *testing.T) {
-	defaults := RekeyOptions{Dir: "/s", Rate: 200, Concurrency: 4}
+	defaults := RekeyOptions{Dir: "/s", Rate: 200, Concurrency: 4, Grace: time.Minute}
 	cmdtest.TestFlags(t, NewCmdRekey, defaults, []cmdtest.FlagCase[RekeyOptions]{
 		{Name: "defaults", Args: "--dir /s", Want: func(o *RekeyOptions) {}},
-		{Name: "all flags", Args: "-d /s --keys-file /k -r 0 -c 8 --max-duration 5m --no-fleet-lock --json --textfile /tmp/r.prom",
+		{Name: "all flags", Args: "-d /s --keys-file /k -r 0 -c 8 --grace 5m --max-duration 5m --no-fleet-lock --json --textfile /tmp/r.prom",
 			Want: func(o *RekeyOptions) {
-				o.KeysFile, o.KeysFileFromFlag, o.Rate, o.Concurrency, o.MaxDuration = "/k", true, 0, 8, 5*time.Minute
+				o.KeysFile, o.KeysFileFromFlag, o.Rate, o.Concurrency, o.Grace, o.MaxDuration = "/k", true, 0, 8, 5*time.Minute, 5*time.Minute
 				o.NoFleetLock, o.JSON, o.Textfile = true, true, "/tmp/r.prom"
 			}},
 		{Name: "quiet", Args: "-d /s -q", Want: func(o *RekeyOptions) { o.Quiet = true }},
@@ -31,6 +31,9 @@ func TestNewCmdRekeyFlags(t *testing.T) {
 		// the command line (SESSGC_KEYS would then be ambiguous).
 		{Name: "env", Env: map[string]string{"SESSGC_DIR": "/s", "SESSGC_KEYS_FILE": "/k", "SESSGC_RATE": "10"},
 			Want: func(o *RekeyOptions) { o.KeysFile, o.Rate = "/k", 10 }},
+		{Name: "grace env", Args: "-d /s", Env: map[string]string{"SESSGC_GRACE": "3m"},
+			Want: func(o *RekeyOptions) { o.Grace = 3 * time.Minute }},
+		{Name: "grace 0", Args: "--dir /s --grace 0", Code: cmdutil.ExitUsage},
 		{Name: "no dir", Code: cmdutil.ExitUsage},
 		{Name: "concurrency 0", Args: "--dir /s -c 0", Code: cmdutil.ExitUsage},
 		{Name: "negative rate", Args: "--dir /s --rate -1", Code: cmdutil.ExitUsage},
