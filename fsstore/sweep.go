@@ -1485,6 +1485,12 @@ func (sw *sweeper) temp(ctx context.Context, d *shardDir, dir, name string) erro
 }
 
 func (sw *sweeper) wait(ctx context.Context) error {
+	// Before each removal, where no session's lock is held (its callers
+	// remove without one): the callbacks of the removals before it, which
+	// a batch's, each waiting for Rate, would otherwise keep until its end.
+	if err := sw.events.wait(ctx); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
