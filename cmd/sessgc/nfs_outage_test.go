@@ -32,20 +32,34 @@ var sweepOutageEarly = nfstest.Early{Test: "TestNFSSweepUnderOutage", Config: nf
 
 // TestNFSSweepUnderOutage: a sweep on hostA is in the middle of its work,
 // holding the fleet lock, when hostA's link to the NFS server goes down
-// for longer than the lease. sessgc must exit 4 ("unresponsive") within
-// --max-duration plus its stop grace, although its calls to the server
-// hang; so must a census, and a run with --textfile started while the
-// server is unreachable; hostB must get the fleet lock once hostA's lease
-// has expired, without hostA coming back, and sweep; and when hostA is
-// back, nothing is half-done: every expired record is gone, every live
-// one is there, no other file is left in the data directory, and hostA
-// sweeps again.
+// for longer than the lease. sessgc must exit 4 ("unresponsive") while
+// the server is still unreachable, although its calls to the server hang;
+// so must a census, and a run with --textfile started while the server is
+// unreachable; hostB must get the fleet lock once hostA's lease has
+// expired, without hostA coming back, and sweep; and when hostA is back,
+// nothing is half-done: every expired record is gone, every live one is
+// there, no other file is left in the data directory, and hostA sweeps
+// again.
 //
-// Exit codes, summaries, textfile metrics and what is left in the store
-// are always asserted. The wall-clock bounds follow the outage tests'
-// policy (nfstest.Timing): asserted with SESSFS_NFS_OUTAGE_TIMING=1 for a
-// guest that was not saturated before the outage (see sweepSaturated),
-// reported otherwise; hostA's figures go to SESSFS_NFS_OUTAGE_REPORT.
+// "While the server is still unreachable" is an order of events, not a
+// time: hostA's link stays down until its three processes have exited
+// and hostB has swept, and comes back by itself only after cutCap, which
+// nothing that works takes. A process that exits after the link came
+// back, or hostB getting the fleet lock only then, fails the test
+// whatever the machine's speed.
+//
+// Exit codes, summaries, textfile metrics, that order and what is left in
+// the store are always asserted. sessgc's own time to give up (its
+// summary's duration, against --max-duration and its stop grace) follows
+// the outage tests' policy (nfstest.Timing): asserted with
+// SESSFS_NFS_OUTAGE_TIMING=1 for a guest that was not saturated before
+// the outage (see sweepSaturated), reported otherwise. The wall time of
+// each process, starting and exiting two Go processes (sessgc and its
+// worker) in the one-CPU guest included, is only reported: it measures
+// the guest's CPU, which the other hosts, the server and the machine's
+// other work share, as much as sessgc (13.9 s for a census of --max-duration
+// 2s once in CI, with the guest's CPU 96% busy throughout, although the
+// census gave up in time). hostA's figures go to SESSFS_NFS_OUTAGE_REPORT.
 func TestNFSSweepUnderOutage(t *testing.T) {
 	nfstest.Require(t)
 	const (
@@ -57,16 +71,33 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 		maxDuration = 12 * time.Second
 		statsMax    = 2 * time.Second
 		// Starting and ending a process in the one-CPU guest of a loaded
-		// machine: 3.5 s once in CI, around a pass abandoned on time.
+		// machine: 3.5 s once in CI, around a pass abandoned on time, and
+		// 9 s or more when the guest's CPU was saturated. Reported, not
+		// asserted (see above).
 		startExit = 6 * time.Second
 		// steadyWindow is how long hostA measures the guest's CPU while
 		// its sweep goes on at rate, before it asks for the cut.
 		steadyWindow = time.Second
 	)
 	lease := nfstest.Lease()
-	// Longer than the lease, so that the server expires hostA's state
-	// (and with it the fleet lock) while hostA is still cut off.
-	cutFor := 2*lease + maxDuration
+	// The cut ends when hostA has seen its processes out and hostB has
+	// swept (Cut.EndOnSignal); cutCap only bounds it for a test that
+	// failed. It is far longer than the lease, so that the server expires
+	// hostA's state (and with it the fleet lock) while hostA is still cut
+	// off, and than what the three processes need (40 s in all on the
+	// slowest run seen), so that a process still running when the link
+	// comes back by itself has hung on the server. The guest's run must
+	// fit in its Timeout with it.
+	cutCap := max(2*time.Minute, 4*lease+4*maxDuration)
+	// exitedCutOff fails the test when the link was back before the
+	// process what had exited: it waited for the server.
+	exitedCutOff := func(t *testing.T, cut *nfstest.Cut, what string, took time.Duration) {
+		t.Helper()
+		if _, up := cut.Times(); !up.IsZero() {
+			t.Errorf("%s exited after %v, only once hostA's link had come back up by itself (it stays down until hostA's processes have exited and hostB has swept, or for %v): it waited for the unreachable server",
+				what, took.Round(time.Millisecond), cutCap)
+		}
+	}
 	bound := maxDuration + pass.StopGrace(maxDuration)
 	storeDir := func(t *testing.T) string { return filepath.Join(nfstest.Dir(t), "store") }
 	nfstest.Run(t, sweepOutageEarly.Config, map[string]func(*testing.T){
@@ -113,7 +144,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			nfstest.Event("guest CPU busy %.0f%% under the sweep", 100*busyBefore)
 			timing := nfstest.NewTiming(t, sweepSaturated(busyBefore, known, rate))
 			asked := time.Since(start)
-			cut, err := nfstest.CutLink("hostA", cutFor)
+			cut, err := nfstest.CutLink("hostA", cutCap)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,12 +154,13 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			var werr error
 			select {
 			case werr = <-exited:
-			case <-time.After(cutFor): // a hang detector: the link is back then
-				t.Errorf("sessgc still running %v after it started, with the server unreachable; want an exit within --max-duration %v + %v; its threads:\n%s",
+			case <-time.After(cutCap / 2): // a diagnosis for a hang, which exitedCutOff judges
+				t.Logf("sessgc still running %v after it started, with the server unreachable (--max-duration %v + %v to stop); its threads:\n%s",
 					time.Since(start).Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration), threads(cmd.Process.Pid))
 				werr = <-exited // once the link is back
 			}
 			took := time.Since(start)
+			exitedCutOff(t, cut, "sessgc run, cut off while sweeping,", took)
 			busyCut, _ := nfstest.ReadCPU().BusySince(cpuDown)
 			nfstest.Event("sessgc exited after %v: %v", took.Round(time.Millisecond), werr)
 			for l := range out {
@@ -151,8 +183,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			// summary's duration), is held to the bound; the margin
 			// around it is for starting and ending the process in a
 			// one-CPU guest on a loaded machine. What matters is exiting
-			// long before the server is back (cutFor): that is asserted
-			// above, always.
+			// before the server is back: that is asserted above, always.
 			own := time.Duration(sum.DurationSecs * float64(time.Second))
 			t.Logf("sessgc's own time %v; starting and exiting took %v", own.Round(time.Millisecond), (took - own).Round(time.Millisecond))
 			if own > bound+time.Second {
@@ -160,7 +191,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 					own.Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration))
 			}
 			if took > bound+startExit {
-				timing.Miss("sessgc took %v with the server unreachable; want at most --max-duration %v + %v to stop (+%v to start and exit)",
+				t.Logf("sessgc took %v with the server unreachable, over --max-duration %v + %v to stop (+%v to start and exit); reported, not asserted: it measures the guest's CPU",
 					took.Round(time.Millisecond), maxDuration, pass.StopGrace(maxDuration), startExit)
 			}
 			// It waited for three removals before the cut: an abandoned
@@ -172,8 +203,10 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			shortBound := statsMax + pass.StopGrace(statsMax)
 			cpu1 := nfstest.ReadCPU()
 			statsStart := time.Now()
+			nfstest.Event("sessgc stats starting")
 			rs := runGC(t, []string{"stats", "--dir", dir, "--max-duration", statsMax.String()})
 			statsTook := time.Since(statsStart)
+			exitedCutOff(t, cut, "sessgc stats", statsTook)
 			busyStats, _ := nfstest.ReadCPU().BusySince(cpu1)
 			nfstest.Event("sessgc stats exited %d after %v", rs.code, statsTook.Round(time.Millisecond))
 			if rs.code != 4 {
@@ -181,7 +214,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 					statsMax, rs.code, statsTook.Round(time.Millisecond), rs.stderr)
 			}
 			if statsTook > shortBound+startExit {
-				timing.Miss("sessgc stats --max-duration %v with the server unreachable took %v; want at most %v + %v (+%v to start and exit)",
+				t.Logf("sessgc stats --max-duration %v with the server unreachable took %v, over %v + %v (+%v to start and exit); reported, not asserted: it measures the guest's CPU",
 					statsMax, statsTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit)
 			}
 
@@ -192,8 +225,10 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			prom := filepath.Join(t.TempDir(), "sessgc.prom")
 			cpu2 := nfstest.ReadCPU()
 			runStart := time.Now()
+			nfstest.Event("sessgc run --textfile starting")
 			rr := runGC(t, []string{"run", "--dir", dir, "--json", "--max-duration", statsMax.String(), "--textfile", prom})
 			runTook := time.Since(runStart)
+			exitedCutOff(t, cut, "sessgc run --textfile", runTook)
 			busyRun, _ := nfstest.ReadCPU().BusySince(cpu2)
 			nfstest.Event("sessgc run --textfile exited %d after %v", rr.code, runTook.Round(time.Millisecond))
 			_, rsum := summary(t, rr)
@@ -207,7 +242,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 					statsMax, runOwn.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax))
 			}
 			if runTook > shortBound+startExit {
-				timing.Miss("sessgc run --textfile --max-duration %v started with the server unreachable took %v; want at most %v + %v (+%v to start and exit)",
+				t.Logf("sessgc run --textfile --max-duration %v started with the server unreachable took %v, over %v + %v (+%v to start and exit); reported, not asserted: it measures the guest's CPU",
 					statsMax, runTook.Round(time.Millisecond), statsMax, pass.StopGrace(statsMax), startExit)
 			}
 			checkValues(t, promFile(t, prom, dir), map[string]float64{
@@ -228,10 +263,9 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 
 			// The cut has done its work once hostB has swept, which it
 			// says through the guest's own control directory (hostA's
-			// link is down): the link comes back then, rather than at
-			// the end of cutFor, which leaves a busy machine time for all
-			// of the above (on a quiet one, some 12 s sooner).
-			ctx, cancel := context.WithTimeout(context.Background(), cutFor+time.Minute)
+			// link is down), and hostA's processes above have exited: the
+			// link comes back then.
+			ctx, cancel := context.WithTimeout(context.Background(), cutCap+time.Minute)
 			defer cancel()
 			if err := cut.EndOnSignal(ctx, t, "swept"); err != nil {
 				t.Fatal(err)
@@ -266,6 +300,14 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 			fleet := filepath.Join(dir, fsstore.LockDir, run.FleetLockName)
 			var l *lock.FileLock
 			for {
+				// hostA's link stays down until this host has swept, or
+				// comes back by itself after cutCap: the lock must come
+				// from the server's expiring hostA's lease, not from
+				// hostA's return. Looked at before each try, so that a
+				// lock this host did not get was held before the return.
+				if m, _ := filepath.Glob(filepath.Join(os.Getenv("NFS_CTL"), "hostA-*.up")); len(m) > 0 && !downAt.IsZero() {
+					t.Fatalf("the fleet lock of hostA's abandoned sweep was still held when hostA's link came back by itself, %v after it went down (lease %v)", time.Since(downAt).Round(time.Millisecond), lease)
+				}
 				var err error
 				l, err = lock.TryLockFile(fleet)
 				if err == nil {
@@ -279,10 +321,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 						downAt = time.Now()
 					}
 				}
-				switch {
-				case !downAt.IsZero() && time.Since(downAt) > cutFor:
-					t.Fatalf("the fleet lock of hostA's abandoned sweep still held %v after hostA was cut off (lease %v)", time.Since(downAt).Round(time.Millisecond), lease)
-				case downAt.IsZero() && time.Since(seen) > time.Minute:
+				if downAt.IsZero() && time.Since(seen) > time.Minute {
 					t.Fatalf("hostA's link still not down %v after its sweep got going", time.Since(seen).Round(time.Millisecond))
 				}
 				time.Sleep(100 * time.Millisecond) // another host's lock: no event to wait on
