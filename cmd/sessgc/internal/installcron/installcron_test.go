@@ -249,6 +249,11 @@ func TestEveryMessage(t *testing.T) {
 // a cron entry, which has no private /tmp, is not. So is a unit whose
 // store or binary is there, which the run would not find.
 func TestSystemdTextfileInTmp(t *testing.T) {
+	// A store in /tmp that this machine does not have: install-cron
+	// judges a store it finds at --dir (its owner against --user), and
+	// a developer's machine may well have /tmp/sessions, where the
+	// example app keeps its sessions.
+	store := absentInTmp(t, "sessions")
 	for _, tc := range []struct {
 		args    string
 		refused bool
@@ -263,10 +268,10 @@ func TestSystemdTextfileInTmp(t *testing.T) {
 		{"--systemd --textfile /var/lib/node_exporter/textfile/sessgc.prom", false, ""},
 		{"--textfile /tmp/sessgc.prom", false, ""},
 		// The run would find an empty /tmp: no store, no binary.
-		{"--systemd --dir /tmp/sessions", true, "--binary"},
+		{"--systemd --dir " + store, true, "--binary"},
 		{"--systemd --binary /var/tmp/sessgc", true, "--dir"},
-		{"--systemd --dir /tmp/sessions --binary /tmp/sessgc", true, ""},
-		{"--dir /tmp/sessions", false, ""},
+		{"--systemd --dir " + store + " --binary /tmp/sessgc", true, ""},
+		{"--dir " + store, false, ""},
 	} {
 		out, _, err := execute(t, tc.args)
 		switch {
@@ -285,6 +290,20 @@ func TestSystemdTextfileInTmp(t *testing.T) {
 			t.Errorf("%q: refused, but printed %q", tc.args, out)
 		}
 	}
+}
+
+// absentInTmp returns a path in /tmp itself (not os.TempDir, which
+// TMPDIR moves) that does not exist, named after name.
+func absentInTmp(t *testing.T, name string) string {
+	t.Helper()
+	for i := range 100 {
+		p := fmt.Sprintf("/tmp/%s-absent-%d-%d", name, os.Getpid(), i)
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			return p
+		}
+	}
+	t.Skip("no absent path in /tmp to use as a store that is not there")
+	return ""
 }
 
 // TestWriteDirectory: a --write that is no directory to write into was
