@@ -2,7 +2,9 @@ package httpsession_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -377,6 +379,65 @@ func TestSessionCookiePrivateOpenQuote(t *testing.T) {
 				if strings.Count(joined, `"`)%2 != 0 || strings.Contains(joined, "public") || !strings.Contains(joined, "private") {
 					t.Errorf("%s %q with the session cookie: shared caches may store it", k, resp.Header.Values(k))
 				}
+			}
+		})
+	}
+}
+
+// publicAtWriteHeader is a writer whose WriteHeader lets shared caches
+// store the response, as a caching middleware's wrapper may. It unwraps,
+// as http.ResponseController asks of wrappers.
+type publicAtWriteHeader struct{ http.ResponseWriter }
+
+func (w publicAtWriteHeader) WriteHeader(code int) {
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Surrogate-Control", "max-age=60")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w publicAtWriteHeader) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w publicAtWriteHeader) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestWrapperBetweenManagersKeepsInnerCookiePrivate: with the middlewares
+// of two Managers (cookies of their own names) around a route and, between
+// them, a writer whose WriteHeader sets caching fields, the inner
+// Manager's cookie went out with them: the inner middleware readied the
+// header before that writer, and the outer one readied it for its own
+// cookie only.
+func TestWrapperBetweenManagersKeepsInnerCookiePrivate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(w http.ResponseWriter)
+	}{
+		{"Write", func(w http.ResponseWriter) { io.WriteString(w, "ok") }},
+		{"WriteHeader", func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outer := newEnv(t, nil)
+			inner := httpsession.New(outer.st, httpsession.WithCookie(httpsession.Cookie{Name: "admin"}))
+			route := inner.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := httpsession.FromContext(r.Context()).Put("n", 1); err != nil {
+					t.Error(err)
+				}
+				tc.write(w)
+			}))
+			h := outer.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				route.ServeHTTP(publicAtWriteHeader{w}, r)
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))
+			if !strings.Contains(rec.Header().Get("Set-Cookie"), "admin=") {
+				t.Fatalf("status %d, no cookie of the inner Manager: %q", rec.Code, rec.Header().Values("Set-Cookie"))
+			}
+			if got := cacheDirectives(rec.Header().Values("Cache-Control")); !slices.Contains(got, "private") || slices.Contains(got, "public") {
+				t.Errorf("Cache-Control %q, want private and no public", rec.Header().Values("Cache-Control"))
+			}
+			if sc := rec.Header().Get("Surrogate-Control"); sc != "no-store" {
+				t.Errorf("Surrogate-Control %q, want no-store", sc)
 			}
 		})
 	}

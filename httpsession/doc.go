@@ -327,4 +327,7 @@
 // response starts (in the WriteHeader of a writer it wraps around the
 // response): have it call [Manager.KeepFromSharedCaches] last, or put it
 // inside. adapters/echosession does so after echo's Response.Before hooks.
+// Inside another Manager's middleware, such a writer between the two,
+// when it unwraps (as http.ResponseController asks), is overruled by the
+// outer middleware for this one's cookie too.
 package httpsession

@@ -1167,8 +1167,26 @@ func (w *responseWriter) start() bool {
 	// only now (the handler sets its Cache-Control after a Release, a
 	// buffering writer copies its map over this one).
 	w.s.m.keepFromSharedCaches(h)
+	if w.carriesInner(h) {
+		// Another Manager's middleware inside this one readied its
+		// cookie's header as its commit added it, before the writers
+		// between the two: one whose WriteHeader set Cache-Control:
+		// public would send that cookie to shared caches.
+		privatizeAll(h)
+	}
 	varyByCookie(h)
 	return true
+}
+
+// carriesInner reports whether h holds a cookie line that the commit of
+// another Manager's middleware inside this one added (see keep).
+func (w *responseWriter) carriesInner(h http.Header) bool {
+	for _, l := range w.inner["Set-Cookie"] {
+		if slices.Contains(h["Set-Cookie"], l) {
+			return true
+		}
+	}
+	return false
 }
 
 // varyByCookie puts Cookie back into h's Vary when the handler, or a
