@@ -1,6 +1,7 @@
 package echosession_test
 
 import (
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/sessfs/sessfs/adapters/echosession"
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/httpsession"
 	"github.com/sessfs/sessfs/internal/webtest"
 )
 
@@ -104,6 +107,90 @@ func TestOuterBeforeHookKeepsCookiePrivate(t *testing.T) {
 			}
 			webtest.CheckPrivate(t, resp.Header)
 			if sc := resp.Header.Get("Surrogate-Control"); sc != "" && sc != "no-store" {
+				t.Errorf("Surrogate-Control %q, want no-store", sc)
+			}
+		})
+	}
+}
+
+// TestOuterBeforeHookKeepsInnerManagersCookiePrivate: with the middlewares
+// of two Managers (cookies of their own names) on one route, a
+// Response.Before hook registered outside the inner one ran after the
+// inner middleware's readying, and the outer middleware's readied the
+// header for its own cookie only: the inner session's cookie went out with
+// the hook's Cache-Control: public, for a shared cache to hand to the next
+// visitor.
+func TestOuterBeforeHookKeepsInnerManagersCookiePrivate(t *testing.T) {
+	public := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Before(func() {
+				c.Response().Header().Set("Cache-Control", "public, max-age=60")
+				c.Response().Header().Set("Surrogate-Control", "max-age=60")
+			})
+			return next(c)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		between bool // the hook's middleware is between the two Managers'
+		handler echo.HandlerFunc
+	}{
+		{"outside both, String", false, func(c echo.Context) error { return c.String(http.StatusOK, "ok") }},
+		{"outside both, NoContent", false, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }},
+		{"outside both, returned HTTPError", false, func(c echo.Context) error { return echo.NewHTTPError(http.StatusForbidden) }},
+		{"between, String", true, func(c echo.Context) error { return c.String(http.StatusOK, "ok") }},
+		{"between, NoContent", true, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }},
+		// The outer Manager's error answer carries the inner one's
+		// cookie, whose record is saved.
+		{"outside both, outer commit fails", false, func(c echo.Context) error {
+			if err := c.Get("outer").(*httpsession.Session).Put("n", 1); err != nil {
+				return err
+			}
+			c.Get("outerStore").(*fsstore.Store).Close()
+			return c.String(http.StatusOK, "ok")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := func() *fsstore.Store {
+				st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				return st
+			}
+			outerStore := open()
+			outer := httpsession.New(outerStore, httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+			inner := httpsession.New(open(), httpsession.WithCookie(httpsession.Cookie{Name: "admin"}))
+			e := echo.New()
+			if tc.between {
+				e.Use(echosession.Handler(outer), public)
+			} else {
+				e.Use(public, echosession.Handler(outer))
+			}
+			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Set("outer", echosession.FromContext(c))
+					c.Set("outerStore", outerStore)
+					return next(c)
+				}
+			})
+			e.Use(echosession.Handler(inner))
+			e.GET("/", func(c echo.Context) error {
+				if err := echosession.FromContext(c).Put("n", 1); err != nil {
+					return err
+				}
+				return tc.handler(c)
+			})
+			resp := webtest.Send(t, e, "GET", "/", nil)
+			if resp.Cookie("admin") == nil {
+				t.Fatalf("status %d, no cookie of the inner Manager: %q", resp.Code, resp.Header.Values("Set-Cookie"))
+			}
+			if failed := strings.HasSuffix(tc.name, "fails"); failed != (resp.Code == http.StatusServiceUnavailable) {
+				t.Errorf("status %d", resp.Code)
+			}
+			webtest.CheckPrivate(t, resp.Header)
+			if sc := resp.Header.Get("Surrogate-Control"); sc != "no-store" {
 				t.Errorf("Surrogate-Control %q, want no-store", sc)
 			}
 		})

@@ -43,9 +43,14 @@
 //
 // The Response.Before hooks of outer middlewares run as the header goes
 // out, after the session's writer readied it; the middleware readies it
-// again after them (httpsession.Manager.KeepFromSharedCaches), so that a
-// hook's Cache-Control: public does not send the session's cookie to
-// shared caches.
+// again after them (httpsession.Manager.KeepFromSharedCaches), from a hook
+// on echo's own Response, which runs after every other, so that a hook's
+// Cache-Control: public does not send the session's cookie to shared
+// caches, also when another Manager's middleware is around this one. A
+// hook's caching fields on a response without the cookie stay as the hook
+// set them, an error answer's too: a hook sees the status it sets them
+// for (c.Response().Status), as does a writer that an outer net/http
+// middleware wraps around the response.
 package echosession
 
 import (
@@ -95,12 +100,16 @@ func wrap(m *httpsession.Manager, mw func(http.Handler) http.Handler) echo.Middl
 			mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c.SetRequest(r)
 				if w != http.ResponseWriter(resp) {
-					// Outer middlewares' Before hooks on resp run as
-					// the header goes out, after the session's writer
-					// readied it: one that set Cache-Control: public
-					// would send the session's cookie to shared caches.
-					// This hook, registered after theirs, runs last.
-					resp.Before(func() { m.KeepFromSharedCaches(resp.Header()) })
+					// Outer middlewares' Before hooks run as the header
+					// goes out, after the session's writer readied it:
+					// one that set Cache-Control: public would send the
+					// session's cookie to shared caches. This hook,
+					// registered after theirs, runs last. It goes on
+					// the Response nearest the server: under another
+					// Manager's middleware, resp is that middleware's,
+					// whose hooks run before the outer Response's.
+					first := outermost(resp)
+					first.Before(func() { m.KeepFromSharedCaches(first.Header()) })
 					// The handler writes through the session's writer,
 					// which writes through echo's Response: the
 					// Before hooks of outer middlewares still run and
@@ -121,4 +130,22 @@ func wrap(m *httpsession.Manager, mw func(http.Handler) http.Handler) echo.Middl
 			return err
 		}
 	}
+}
+
+// outermost returns the echo Response nearest the server that resp writes
+// through: resp, or one that a writer under it (another Manager's
+// middleware's, which writes through echo's Response) unwraps to.
+func outermost(resp *echo.Response) *echo.Response {
+	out := resp
+	for w := resp.Writer; w != nil; {
+		if r, ok := w.(*echo.Response); ok {
+			out = r
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	return out
 }
