@@ -1,6 +1,7 @@
 package scsstore
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,9 +28,18 @@ import (
 // ErrorFunc and then goes on writing the handler's response (with any
 // store). The answer declares its Content-Length, so that net/http refuses
 // those writes (http.ErrContentLength) and the client gets the error page
-// alone, not followed by the page it stands for. (A compressing
-// middleware around scs's must drop a Content-Length that its output does
-// not match, as the common ones do.)
+// alone, not followed by the page it stands for. A compressing middleware
+// around scs's drops that Content-Length, which its output does not
+// match, and lets the page through after the error answer: put it inside
+// (after LoadAndSave in chi's r.Use).
+//
+// An answer whose header declares a Content-Encoding has no body, unless
+// the session's Find failed (before the handler ran): the field may be
+// the handler's (a page it compressed itself) or a compressing
+// middleware's inside scs's, whose encoding ErrorFunc's answer bypasses,
+// or that of one around scs's, which encodes the answer; the error's text
+// under the wrong one is what the client fails to decode, and an empty
+// body decodes under either.
 //
 // The answer drops the headers the handler may have set for that page,
 // which describe a page not sent (Content-Disposition, Content-Range,
@@ -61,6 +71,15 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		// http.Error's answer, with its length declared.
 		body := http.StatusText(code) + "\n"
 		h := w.Header()
+		if encoded(h) && !errors.As(err, new(*findError)) {
+			// The Content-Encoding may be the handler's or a
+			// middleware's inside scs's, whose encoding this answer
+			// bypasses, or a compressing middleware's around scs's,
+			// which encodes it: nothing says which, and only an
+			// empty body decodes either way. A failed Find comes
+			// before the handler: the field is an outer one's.
+			body = ""
+		}
 		dropPageHeaders(h)
 		if code == http.StatusServiceUnavailable {
 			h.Set("Retry-After", "1")
@@ -81,6 +100,24 @@ var pageHeaders = []string{
 	"Location", "Etag", "Last-Modified", "Content-Digest", "Repr-Digest", "Content-Md5",
 	"X-Accel-Redirect", "X-Sendfile", "X-Lighttpd-Send-File", "Retry-After",
 	"Expires", "Surrogate-Control", "Edge-Control", "X-Accel-Expires",
+}
+
+// encoded reports whether h declares a content coding other than
+// identity, under any key that is Content-Encoding in canonical form.
+func encoded(h http.Header) bool {
+	for k, lines := range h {
+		if http.CanonicalHeaderKey(k) != "Content-Encoding" {
+			continue
+		}
+		for _, l := range lines {
+			for c := range strings.SplitSeq(l, ",") {
+				if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // dropPageHeaders removes pageHeaders and CDN-Cache-Control fields (RFC

@@ -297,7 +297,7 @@ func (s *Store) Find(token string) ([]byte, bool, error) {
 // cancellation, not its deadline.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	if err := s.unusable(); err != nil {
-		return nil, false, fmt.Errorf("scsstore: find: %w", err)
+		return nil, false, &findError{fmt.Errorf("scsstore: find: %w", err)}
 	}
 	// A handler may find a session after its client hung up (scs's
 	// MergeSession at a log in): it must find it, as scs's other stores,
@@ -321,7 +321,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 		// session, whose record has another name.
 		return nil, false, nil
 	default:
-		return nil, false, fmt.Errorf("scsstore: find: %w", err)
+		return nil, false, &findError{fmt.Errorf("scsstore: find: %w", err)}
 	}
 	if isTombstone(sess) {
 		return nil, false, nil
@@ -339,6 +339,14 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	}
 	return data, true, nil
 }
+
+// findError is an error of FindCtx. scs's LoadAndSave hands it to
+// ErrorFunc before the handler runs, so that nothing inside scs's
+// middleware set the header ErrorFunc answers with (see ErrorFunc).
+type findError struct{ err error }
+
+func (e *findError) Error() string { return e.err.Error() }
+func (e *findError) Unwrap() error { return e.err }
 
 // decodes checks that the session manager's codec, when the store has the
 // manager (WithCodecOf), decodes data.

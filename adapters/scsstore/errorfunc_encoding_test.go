@@ -1,0 +1,149 @@
+package scsstore_test
+
+import (
+	"compress/gzip"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// gzipAll compresses everything written through it and sets
+// Content-Encoding before it calls next, as gorilla/handlers'
+// CompressHandler does.
+func gzipAll(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		next.ServeHTTP(gzipWriter{w, gz}, r)
+	})
+}
+
+type gzipWriter struct {
+	http.ResponseWriter
+	gz *gzip.Writer
+}
+
+func (w gzipWriter) WriteHeader(code int) {
+	w.Header().Del("Content-Length") // it does not hold for the compressed bytes
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w gzipWriter) Write(b []byte) (int, error) { return w.gz.Write(b) }
+
+// TestErrorFuncAnswerDecodes: when the commit fails as the handler starts
+// its response, ErrorFunc's answer decodes under the Content-Encoding it
+// goes out with. Its text went out as it was, under a Content-Encoding
+// that a compressing middleware inside scs's (chi's Compress after
+// LoadAndSave in r.Use) or the handler, compressing its own page, had
+// set: the client failed to decode it (gzip: invalid header). A
+// compressing middleware around scs's still compresses it.
+func TestErrorFuncAnswerDecodes(t *testing.T) {
+	text := http.StatusText(http.StatusServiceUnavailable) + "\n"
+	type mw = func(http.Handler) http.Handler
+	for _, tc := range []struct {
+		name     string
+		chain    func(sessions, compress mw) []mw
+		selfGzip bool // the handler compresses its page itself
+		want     string
+		// around: a compressor around scs's drops the answer's
+		// Content-Length, and the handler's page, which scs writes after
+		// ErrorFunc's answer, follows want (see ErrorFunc).
+		around bool
+	}{
+		{"chi's Compress inside LoadAndSave", func(s, c mw) []mw { return []mw{s, c} }, false, "", false},
+		{"the handler's own gzip", func(s, c mw) []mw { return []mw{s} }, true, "", false},
+		{"chi's Compress around LoadAndSave", func(s, c mw) []mw { return []mw{c, s} }, false, text, true},
+		{"the handler's own gzip, chi's Compress around", func(s, c mw) []mw { return []mw{c, s} }, true, "", false},
+		// A compressor that set the field before scs ran, which ErrorFunc
+		// cannot tell from the handler's after a failed commit.
+		{"a compressor that sets the field first, around", func(s, c mw) []mw { return []mw{gzipAll, s} }, false, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, sm := failingCommitManager(t)
+			r := chi.NewRouter()
+			r.Use(tc.chain(sm.LoadAndSave, middleware.Compress(5))...)
+			r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+				sm.Put(r.Context(), "user", "alice")
+				st.Close() // the commit, made as the response starts, fails
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				if !tc.selfGzip {
+					io.WriteString(w, "<p>the user's page</p>")
+					return
+				}
+				w.Header().Set("Content-Encoding", "gzip")
+				gz := gzip.NewWriter(w)
+				io.WriteString(gz, "<p>the user's page</p>")
+				gz.Close()
+			})
+			resp, body, err := getDecoded(t, r, nil)
+			if tc.around && strings.HasPrefix(body, tc.want) {
+				body = tc.want
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable || err != nil || body != tc.want {
+				t.Errorf("status %d, Content-Encoding %q, body %q, read error %v; want 503, body %q", resp.StatusCode, resp.Header.Values("Content-Encoding"), body, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestErrorFuncLoadErrorCompressed: a Find that fails (an outage) is
+// answered before the handler runs, so a Content-Encoding in the header
+// is a compressing middleware's around scs's, which compresses the answer:
+// its text stays.
+func TestErrorFuncLoadErrorCompressed(t *testing.T) {
+	st, sm := failingCommitManager(t)
+	r := chi.NewRouter()
+	r.Use(gzipAll, sm.LoadAndSave)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "user", "alice")
+		io.WriteString(w, "ok")
+	})
+	resp, _, err := getDecoded(t, r, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) == 0 {
+		t.Fatal("no session cookie")
+	}
+	st.Close() // the next request's Find fails
+	resp, body, err := getDecoded(t, r, cookies[0])
+	want := http.StatusText(http.StatusServiceUnavailable) + "\n"
+	if resp.StatusCode != http.StatusServiceUnavailable || err != nil || body != want {
+		t.Errorf("status %d, Content-Encoding %q, body %q, read error %v; want 503, body %q", resp.StatusCode, resp.Header.Values("Content-Encoding"), body, err, want)
+	}
+}
+
+// getDecoded serves one GET with h, with cookie (nil: none), from a
+// client that asks for gzip and decodes it, as browsers do, and returns
+// the response, its decoded body and the error reading it.
+func getDecoded(t *testing.T, h http.Handler, cookie *http.Cookie) (*http.Response, string, error) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	// scs's writes after the error answer's are logged as superfluous.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != nil {
+		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, string(body), err
+}
