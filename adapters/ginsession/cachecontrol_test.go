@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessfs/sessfs/adapters/ginsession"
+	"github.com/sessfs/sessfs/httpsession"
 	"github.com/sessfs/sessfs/internal/webtest"
 )
 
@@ -62,5 +63,76 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 			}
 			webtest.CheckPrivate(t, resp.Header)
 		})
+	}
+}
+
+// TestOuterCachingAfterNext: a middleware before this one that sets
+// caching fields after c.Next, on a response the handler wrote no body to,
+// sets them after the session readied the header, and gin sends them as
+// they are: it writes such a header once the chain has returned, through
+// its own writer, with no hook for this middleware to run after. The
+// documented ways keep the session's cookie from shared caches: the outer
+// middleware calls Manager.KeepFromSharedCaches after its own fields, or
+// the whole engine is wrapped in the httpsession middleware, whose writer
+// is under gin's and readies the header as gin writes it.
+func TestOuterCachingAfterNext(t *testing.T) {
+	setCaching := func(h http.Header) {
+		h.Set("Cache-Control", "public, max-age=60")
+		h.Set("Surrogate-Control", "max-age=60")
+	}
+	for _, tc := range []struct {
+		name string
+		app  func(m *httpsession.Manager, route gin.HandlerFunc) http.Handler
+	}{
+		{"KeepFromSharedCaches after the outer fields", func(m *httpsession.Manager, route gin.HandlerFunc) http.Handler {
+			r := gin.New()
+			r.Use(func(c *gin.Context) {
+				c.Next()
+				setCaching(c.Writer.Header())
+				m.KeepFromSharedCaches(c.Writer.Header())
+			}, ginsession.Handler(m))
+			r.GET("/x", route)
+			return r
+		}},
+		{"engine wrapped in the httpsession middleware", func(m *httpsession.Manager, route gin.HandlerFunc) http.Handler {
+			r := gin.New()
+			r.Use(func(c *gin.Context) {
+				c.Next()
+				setCaching(c.Writer.Header())
+			})
+			r.GET("/x", route)
+			return m.Handler(r)
+		}},
+	} {
+		for _, answer := range []struct {
+			name string
+			h    gin.HandlerFunc
+		}{
+			{"Status", func(c *gin.Context) { c.Status(http.StatusNoContent) }},
+			{"AbortWithStatus", func(c *gin.Context) {
+				c.Header("Location", "/login")
+				c.AbortWithStatus(http.StatusFound)
+			}},
+			{"nothing written", func(*gin.Context) {}},
+		} {
+			t.Run(tc.name+", "+answer.name, func(t *testing.T) {
+				h := tc.app(newManager(t), func(c *gin.Context) {
+					if err := ginsession.FromContext(c).Put("n", 1); err != nil {
+						t.Error(err)
+					}
+					answer.h(c)
+				})
+				resp := webtest.Send(t, h, "GET", "/x", nil)
+				if sessionCookie(resp) == nil {
+					t.Fatalf("status %d, no session cookie: %q", resp.Code, resp.Header.Values("Set-Cookie"))
+				}
+				webtest.CheckPrivate(t, resp.Header)
+				// AbortWithStatus sends the header at once, before the
+				// outer middleware sets its fields.
+				if sc := resp.Header.Get("Surrogate-Control"); sc != "no-store" && (sc != "" || answer.name != "AbortWithStatus") {
+					t.Errorf("Surrogate-Control %q, want no-store", sc)
+				}
+			})
+		}
 	}
 }

@@ -33,10 +33,14 @@
 //
 // A middleware registered before this one that sets headers after c.Next
 // does so after the session readied them; gin sends them for a response the
-// handler wrote no body to (c.Status alone). One that sets Cache-Control:
-// public there would send the session's cookie to shared caches: it calls
+// handler wrote no body to (c.Status alone, or nothing), through its own
+// writer once the chain has returned, with no hook that runs after the
+// middlewares. One that sets Cache-Control: public there would send the
+// session's cookie to shared caches: it calls
 // httpsession.Manager.KeepFromSharedCaches(c.Writer.Header()) after its
-// own, or sets them before c.Next.
+// own, or sets them before c.Next; or the whole engine is served through
+// the Manager's Handler in place of this middleware, whose writer is then
+// under gin's and readies the header as gin writes it.
 //
 // When a handler panics, the session is not saved (as with httpsession
 // alone) and its lock is released; a recovery registered before this
