@@ -8,6 +8,12 @@
 //	sessionManager := scs.New()
 //	sessionManager.Store = scsstore.New(st, scsstore.WithCodecOf(sessionManager))
 //	sessionManager.ErrorFunc = scsstore.ErrorFunc(logger) // 503, not 500, in an outage
+//	sessionManager.Cookie.Secure = true                    // scs's default cookie is not Secure
+//
+// The cookie is scs's: its attributes are sessionManager.Cookie's, where
+// scs's defaults are HttpOnly, SameSite=Lax and Path=/ but not Secure,
+// which httpsession's and gorillastore's cookies are by default; a
+// development server on plain http://localhost leaves Secure out.
 //
 // Store satisfies scs.Store, scs.CtxStore, scs.IterableStore and
 // scs.IterableCtxStore.
