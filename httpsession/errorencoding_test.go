@@ -1,0 +1,71 @@
+package httpsession_test
+
+import (
+	"compress/gzip"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/sessfs/sessfs/httpsession"
+)
+
+// TestErrorAnswerDecodes: when the commit fails as the handler starts its
+// response, the error handler's answer decodes under the Content-Encoding
+// it goes out with, wherever a compressing middleware is: the middleware
+// drops what the handler and the middlewares inside it set (a compressor
+// inside, the handler's own gzip), so the answer's text goes out plain or,
+// with a compressor around the middleware, compressed by it.
+func TestErrorAnswerDecodes(t *testing.T) {
+	type mw = func(http.Handler) http.Handler
+	for _, tc := range []struct {
+		name     string
+		chain    func(sessions, compress mw) []mw
+		selfGzip bool // the handler compresses its page itself
+	}{
+		{"chi's Compress inside", func(s, c mw) []mw { return []mw{s, c} }, false},
+		{"chi's Compress around", func(s, c mw) []mw { return []mw{c, s} }, false},
+		{"the handler's own gzip", func(s, c mw) []mw { return []mw{s} }, true},
+		{"the handler's own gzip, chi's Compress around", func(s, c mw) []mw { return []mw{c, s} }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			r := chi.NewRouter()
+			r.Use(tc.chain(e.m.Handler, middleware.Compress(5))...)
+			r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+				if err := httpsession.FromContext(r.Context()).Put("user", "alice"); err != nil {
+					t.Error(err)
+				}
+				e.st.Close() // the commit, made as the response starts, fails
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				if !tc.selfGzip {
+					io.WriteString(w, "<p>the user's page</p>")
+					return
+				}
+				w.Header().Set("Content-Encoding", "gzip")
+				gz := gzip.NewWriter(w)
+				io.WriteString(gz, "<p>the user's page</p>")
+				gz.Close()
+			})
+			srv := httptest.NewUnstartedServer(r)
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.Start()
+			defer srv.Close()
+			// The client asks for gzip and decodes it, as browsers do.
+			resp, err := srv.Client().Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := http.StatusText(http.StatusServiceUnavailable) + "\n"
+			if resp.StatusCode != http.StatusServiceUnavailable || err != nil || string(body) != want {
+				t.Errorf("status %d, body %q, read error %v; want 503, body %q", resp.StatusCode, body, err, want)
+			}
+		})
+	}
+}
