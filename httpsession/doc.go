@@ -325,7 +325,9 @@
 // an edge TTL) defeats this: keep the app's session routes out of it. So
 // does a middleware outside this one that sets caching headers as the
 // response starts (in the WriteHeader of a writer it wraps around the
-// response): have it call [Manager.KeepFromSharedCaches] last, or put it
+// response), or after this one returned, on a response the handler wrote
+// nothing to (net/http sends that header once the outermost handler has
+// returned): have it call [Manager.KeepFromSharedCaches] last, or put it
 // inside. adapters/echosession does so after echo's Response.Before hooks.
 // Inside another Manager's middleware, such a writer between the two,
 // when it unwraps (as http.ResponseController asks), is overruled by the

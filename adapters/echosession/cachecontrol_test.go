@@ -196,3 +196,33 @@ func TestOuterBeforeHookKeepsInnerManagersCookiePrivate(t *testing.T) {
 		})
 	}
 }
+
+// TestOuterFieldsAfterNext: a middleware before this one that sets caching
+// fields after next returns, on a response the handler wrote nothing to
+// (it returned nil), sets them after the session readied the header, and
+// net/http sends them as they are once the handler chain has returned: no
+// Before hook runs for such a response. Calling
+// Manager.KeepFromSharedCaches after them, as the documentation says, keeps
+// the session's cookie from shared caches.
+func TestOuterFieldsAfterNext(t *testing.T) {
+	m := newManager(t)
+	e := echo.New()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			c.Response().Header().Set("Cache-Control", "public, max-age=60")
+			c.Response().Header().Set("Surrogate-Control", "max-age=60")
+			m.KeepFromSharedCaches(c.Response().Header())
+			return err
+		}
+	}, echosession.Handler(m))
+	e.GET("/", func(c echo.Context) error { return echosession.FromContext(c).Put("n", 1) })
+	resp := webtest.Send(t, e, "GET", "/", nil)
+	if sessionCookie(resp) == nil {
+		t.Fatalf("status %d, no session cookie", resp.Code)
+	}
+	webtest.CheckPrivate(t, resp.Header)
+	if sc := resp.Header.Get("Surrogate-Control"); sc != "no-store" {
+		t.Errorf("Surrogate-Control %q, want no-store", sc)
+	}
+}

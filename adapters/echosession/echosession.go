@@ -50,7 +50,11 @@
 // hook's caching fields on a response without the cookie stay as the hook
 // set them, an error answer's too: a hook sees the status it sets them
 // for (c.Response().Status), as does a writer that an outer net/http
-// middleware wraps around the response.
+// middleware wraps around the response. An outer middleware that sets
+// caching fields after next returns, on a response the handler wrote
+// nothing to (it returned nil), sets them after the session readied the
+// header, which net/http then sends with no Before hook run: it calls
+// httpsession.Manager.KeepFromSharedCaches after them.
 package echosession
 
 import (
