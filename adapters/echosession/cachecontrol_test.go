@@ -76,7 +76,9 @@ func TestSessionCookieKeptFromSharedCaches(t *testing.T) {
 // the response starts, after the session middleware readied the header:
 // its Cache-Control: public and its Vary went out with the session's
 // cookie, and a shared cache could hand that cookie to the next visitor.
-// The session's header is readied again after such hooks.
+// The session's header is readied again after such hooks, on every
+// answer that carries the cookie: the handler's, echo's for a returned
+// error, and the error handler's with the cookie a Release saved.
 func TestOuterBeforeHookKeepsCookiePrivate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -86,31 +88,61 @@ func TestOuterBeforeHookKeepsCookiePrivate(t *testing.T) {
 		{"Surrogate-Control", func(h http.Header) { h.Set("Surrogate-Control", "max-age=60") }},
 		{"Vary replaced", func(h http.Header) { h.Set("Vary", "Accept-Encoding") }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := echo.New()
-			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-				return func(c echo.Context) error {
-					c.Response().Before(func() { tc.set(c.Response().Header()) })
-					return next(c)
-				}
-			})
-			e.Use(echosession.Handler(newManager(t)))
-			e.GET("/", func(c echo.Context) error {
-				if err := echosession.FromContext(c).Put("n", 1); err != nil {
+		for _, answer := range []struct {
+			name string
+			h    echo.HandlerFunc
+			code int
+		}{
+			{"String", func(c echo.Context) error { return c.String(http.StatusOK, "ok") }, http.StatusOK},
+			{"returned HTTPError", func(c echo.Context) error { return echo.NewHTTPError(http.StatusForbidden) }, http.StatusForbidden},
+			// The error handler's answer carries the cookie the
+			// Release saved.
+			{"Release, then Clear", func(c echo.Context) error {
+				s := echosession.FromContext(c)
+				if err := s.Release(); err != nil {
 					return err
 				}
+				s.Clear() // fails the request: the session was released
 				return c.String(http.StatusOK, "ok")
+			}, http.StatusInternalServerError},
+		} {
+			t.Run(tc.name+", "+answer.name, func(t *testing.T) {
+				e := echo.New()
+				e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+					return func(c echo.Context) error {
+						c.Response().Before(func() { tc.set(c.Response().Header()) })
+						return next(c)
+					}
+				})
+				e.Use(echosession.Handler(httpsession.New(newManagerStore(t), httpsession.WithLogger(slog.New(slog.DiscardHandler)))))
+				e.GET("/", func(c echo.Context) error {
+					if err := echosession.FromContext(c).Put("n", 1); err != nil {
+						return err
+					}
+					return answer.h(c)
+				})
+				resp := webtest.Send(t, e, "GET", "/", nil)
+				if sessionCookie(resp) == nil || resp.Code != answer.code {
+					t.Fatalf("status %d, session cookie %v; want %d with one", resp.Code, sessionCookie(resp), answer.code)
+				}
+				webtest.CheckPrivate(t, resp.Header)
+				if sc := resp.Header.Get("Surrogate-Control"); sc != "" && sc != "no-store" {
+					t.Errorf("Surrogate-Control %q, want no-store", sc)
+				}
 			})
-			resp := webtest.Send(t, e, "GET", "/", nil)
-			if sessionCookie(resp) == nil {
-				t.Fatalf("status %d, no session cookie", resp.Code)
-			}
-			webtest.CheckPrivate(t, resp.Header)
-			if sc := resp.Header.Get("Surrogate-Control"); sc != "" && sc != "no-store" {
-				t.Errorf("Surrogate-Control %q, want no-store", sc)
-			}
-		})
+		}
 	}
+}
+
+// newManagerStore opens a store for a Manager of the test's own options.
+func newManagerStore(t *testing.T) *fsstore.Store {
+	t.Helper()
+	st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // TestOuterBeforeHookKeepsInnerManagersCookiePrivate: with the middlewares
@@ -151,17 +183,9 @@ func TestOuterBeforeHookKeepsInnerManagersCookiePrivate(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			open := func() *fsstore.Store {
-				st, err := fsstore.Open(t.TempDir(), fsstore.WithDurability(fsstore.DurabilityNone))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				return st
-			}
-			outerStore := open()
+			outerStore := newManagerStore(t)
 			outer := httpsession.New(outerStore, httpsession.WithLogger(slog.New(slog.DiscardHandler)))
-			inner := httpsession.New(open(), httpsession.WithCookie(httpsession.Cookie{Name: "admin"}))
+			inner := httpsession.New(newManagerStore(t), httpsession.WithCookie(httpsession.Cookie{Name: "admin"}))
 			e := echo.New()
 			if tc.between {
 				e.Use(echosession.Handler(outer), public)
