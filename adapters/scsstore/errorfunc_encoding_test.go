@@ -2,15 +2,23 @@ package scsstore_test
 
 import (
 	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/sessfs/sessfs/adapters/scsstore"
+	"github.com/sessfs/sessfs/fsstore"
 )
 
 // gzipAll compresses everything written through it and sets
@@ -146,4 +154,40 @@ func getDecoded(t *testing.T, h http.Handler, cookie *http.Cookie) (*http.Respon
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp, string(body), err
+}
+
+// TestErrorFuncBodyUnderContentEncoding: the answer has its text unless
+// the header declares a coding other than identity, under any key that
+// is Content-Encoding to net/http, or the error is a failed Find's.
+func TestErrorFuncBodyUnderContentEncoding(t *testing.T) {
+	text := http.StatusText(http.StatusServiceUnavailable) + "\n"
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		find   bool // the error is Find's
+		want   string
+	}{
+		{"none", http.Header{}, false, text},
+		{"identity", http.Header{"Content-Encoding": {"identity"}}, false, text},
+		{"gzip", http.Header{"Content-Encoding": {"gzip"}}, false, ""},
+		{"br, not canonical", http.Header{"content-encoding": {"br"}}, false, ""},
+		{"gzip, Find's error", http.Header{"Content-Encoding": {"gzip"}}, true, text},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := failingCommitManager(t)
+			st.Close()
+			err := fmt.Errorf("commit: %w", fsstore.ErrUnavailable)
+			if tc.find {
+				if _, _, err = scsstore.New(st).FindCtx(context.Background(), "some-token"); err == nil {
+					t.Fatal("Find on a closed store: no error")
+				}
+			}
+			rec := httptest.NewRecorder()
+			maps.Copy(rec.Header(), tc.header)
+			scsstore.ErrorFunc(slog.New(slog.DiscardHandler))(rec, httptest.NewRequest("GET", "/", nil), err)
+			if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != tc.want || rec.Header().Get("Content-Length") != strconv.Itoa(len(tc.want)) {
+				t.Errorf("status %d, body %q, Content-Length %q; want 503, body %q (error %v)", rec.Code, rec.Body, rec.Header().Get("Content-Length"), tc.want, err)
+			}
+		})
+	}
 }
