@@ -21,6 +21,14 @@ import (
 // children: short enough that expiry happens within the test.
 var fastLease = lock.Config{Strategy: lock.Lease, LeaseTTL: 300 * time.Millisecond, LeaseGrace: 100 * time.Millisecond}
 
+// killedLease is the lease configuration of a child that a test checks
+// holds the lock, then kills, and whose lease it then waits out: long
+// enough that a renewer starved by a loaded machine keeps it while the
+// test checks (a 300 ms lease ran out unrenewed in a CI run of 34
+// minutes, and the test's TryLock rightly took the lock), short enough to
+// wait out.
+var killedLease = lock.Config{Strategy: lock.Lease, LeaseTTL: 3 * time.Second, LeaseGrace: 100 * time.Millisecond}
+
 // holderLease is the lease configuration of the test process itself where
 // it takes over a child's expired lease and must keep it. A lease records
 // its own expiry, so this process breaks the child's short lease on time;
@@ -95,7 +103,7 @@ func TestCrossProcessMutualExclusion(t *testing.T) {
 // A holder killed with SIGKILL must not keep the lock: a flock goes with
 // the process's descriptors at once, a lease once it expires.
 func TestKilledHolderReleases(t *testing.T) {
-	for _, cfg := range []lock.Config{{Strategy: lock.Flock}, fastLease} {
+	for _, cfg := range []lock.Config{{Strategy: lock.Flock}, killedLease} {
 		t.Run(cfg.Strategy.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg.Dir = dir
