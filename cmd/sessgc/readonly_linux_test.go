@@ -33,6 +33,13 @@ func TestReadOnlyMount(t *testing.T) {
 		if r.code != 3 || !strings.Contains(r.stderr, "read-only") {
 			t.Errorf("%v: exit %d, stderr %q; want 3 and read-only", args, r.code, r.stderr)
 		}
+		// The name of the temp file that could not be created, whole: a
+		// word of 43 characters of base64's alphabet, it was taken for a
+		// key's secret and left out ("create temp .tmp-.(a key's secret,
+		// not shown)").
+		if !strings.Contains(r.stderr, "create temp .tmp-.tmp-probe-") || strings.Contains(r.stderr, "not shown") {
+			t.Errorf("%v: stderr %q; want the name of the temp file that could not be created, whole", args, r.stderr)
+		}
 	}
 	if m := promFile(t, prom, mnt); m["sessgc_last_run_exit_code"] != 3 || m["sessgc_last_run_success"] != 0 {
 		t.Errorf("textfile after a run on a read-only store: exit code %v, success %v; want 3, 0", m["sessgc_last_run_exit_code"], m["sessgc_last_run_success"])
@@ -144,8 +151,8 @@ func TestStatsWithReadAccessOnly(t *testing.T) {
 			for _, args := range [][]string{{"run", "--dir", dir}, {"run", "--dir", dir, "--dry-run"},
 				{"rekey", "--dir", dir, "--keys-file", keys, "--rate", "0"}} {
 				r := runCmd(t, cmd(args))
-				if r.code != 3 || !strings.Contains(r.stderr, tc.refuse) {
-					t.Errorf("%v: exit %d, stderr %q; want 3 and %q", args, r.code, r.stderr, tc.refuse)
+				if r.code != 3 || !strings.Contains(r.stderr, tc.refuse) || strings.Contains(r.stderr, "not shown") {
+					t.Errorf("%v: exit %d, stderr %q; want 3 and %q, and no path left out as a key's secret", args, r.code, r.stderr, tc.refuse)
 				}
 			}
 			if after := testenv.TreeState(t, f.dir); after != before {

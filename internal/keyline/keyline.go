@@ -47,8 +47,37 @@ const Redacted = "(a key's secret, not shown)"
 // Redact returns s with every word that Holds would take for a key's
 // secret replaced by Redacted, the rest as it was: for a message that
 // quotes what the user typed (an argument, a flag's value), which may be
-// a keys file's text given in the wrong place.
+// a keys file's text given in the wrong place, and nothing else.
 func Redact(s string) string {
+	return redact(s, func(string) bool { return true })
+}
+
+// RedactGiven returns s with every word that Holds would take for a key's
+// secret and that is also a word of one of given (what the user typed:
+// the arguments, the environment's values) replaced by Redacted: for a
+// message that may quote the user's input among other text. Other text
+// may hold a word that decodes as a secret without being one: any 43
+// characters of the URL-safe alphabet do, such as a temp file's name
+// ("tmp-probe-" and two runs of 16 hex digits), and Redact put "(a key's
+// secret, not shown)" in the middle of a path the operator needed.
+func RedactGiven(s string, given ...string) string {
+	secret := map[string]bool{}
+	for _, g := range given {
+		for _, w := range strings.FieldsFunc(g, func(r rune) bool { return !inAlphabet(r) }) {
+			if _, ok := DecodeSecret(w); ok {
+				secret[w] = true
+			}
+		}
+	}
+	if len(secret) == 0 {
+		return s
+	}
+	return redact(s, func(w string) bool { return secret[w] })
+}
+
+// redact returns s with each word that DecodeSecret takes and that match
+// selects replaced by Redacted.
+func redact(s string, match func(word string) bool) string {
 	if !Holds(s) {
 		return s
 	}
@@ -58,7 +87,7 @@ func Redact(s string) string {
 		if start < 0 {
 			return
 		}
-		if _, ok := DecodeSecret(s[start:end]); ok {
+		if _, ok := DecodeSecret(s[start:end]); ok && match(s[start:end]) {
 			b.WriteString(Redacted)
 		} else {
 			b.WriteString(s[start:end])

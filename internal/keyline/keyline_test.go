@@ -39,3 +39,30 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactGiven(t *testing.T) {
+	const std = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v+4="
+	const url = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v-4"
+	// A name the store makes: 43 characters of the URL-safe alphabet,
+	// which decode as 32 bytes, a secret's length.
+	const temp = "tmp-probe-07b7385762d0b0bb-5d67d888755b3c04"
+	if !Holds(temp) {
+		t.Fatalf("%s does not read as a secret: the case below tests nothing", temp)
+	}
+	for _, tc := range []struct {
+		s     string
+		given []string
+		want  string
+	}{
+		{"create temp /srv/s/data/.tmp-." + temp + ": read-only file system", []string{"run", "--dir", "/srv/s"},
+			"create temp /srv/s/data/.tmp-." + temp + ": read-only file system"},
+		{"store /srv/1 " + std + " and " + temp, []string{"--dir", "/srv/1 " + std},
+			"store /srv/1 " + Redacted + " and " + temp},
+		{"got " + url + " and " + std, []string{"1 " + std + "\n2 " + url + "\n"}, "got " + Redacted + " and " + Redacted},
+		{"no input " + std, nil, "no input " + std},
+	} {
+		if got := RedactGiven(tc.s, tc.given...); got != tc.want {
+			t.Errorf("RedactGiven(%q, %q) = %q, want %q", tc.s, tc.given, got, tc.want)
+		}
+	}
+}

@@ -98,6 +98,40 @@ func TestExecute(t *testing.T) {
 	}
 }
 
+// TestErrorShowsNoGivenSecret: the error printed leaves out a key's
+// secret that the user gave where it does not belong (an argument, a
+// variable's value), and nothing else. Every word of 43 URL-safe base64
+// characters decodes as a secret, and a store's own file names can be
+// such words: the temp file of the writability probe that fails on a
+// read-only store was printed as "create temp .tmp-.(a key's secret, not
+// shown): read-only file system".
+func TestErrorShowsNoGivenSecret(t *testing.T) {
+	const secret = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v-4"
+	const probe = "/srv/s/data/.tmp-.tmp-probe-07b7385762d0b0bb-5d67d888755b3c04"
+	for _, tc := range []struct {
+		name    string
+		leafErr error
+		args    []string
+		env     []string
+		want    string // in stderr
+		notWant string // not in stderr
+	}{
+		{"store's temp file", StoreErrorf("create temp %s: read-only file system", probe), []string{"leaf"}, nil, probe + ": read-only", "not shown"},
+		{"the same word given", StoreErrorf("create temp %s: read-only file system", probe), []string{"leaf"}, []string{"X=" + probe[len("/srv/s/data/.tmp-."):]}, "(a key's secret, not shown)", probe},
+		{"secret in a variable", StoreErrorf("store directory /srv/1 %s does not exist", secret), []string{"leaf"}, []string{"SESSGC_DIR=/srv/1 " + secret}, "(a key's secret, not shown)", secret},
+		{"secret as a command", nil, []string{secret}, nil, "(a key's secret, not shown)", secret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			io := &IOStreams{Out: &out, ErrOut: &errOut, Environ: func() []string { return tc.env }}
+			Execute(context.Background(), io, newTestRoot(tc.leafErr), tc.args)
+			if got := errOut.String(); !strings.Contains(got, tc.want) || strings.Contains(got, tc.notWant) {
+				t.Errorf("stderr %q; want it to hold %q and not %q", got, tc.want, tc.notWant)
+			}
+		})
+	}
+}
+
 func TestVersionFlag(t *testing.T) {
 	var out bytes.Buffer
 	io := &IOStreams{Out: &out, ErrOut: &out}

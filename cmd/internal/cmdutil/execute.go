@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -102,7 +103,11 @@ func Execute(ctx context.Context, io *IOStreams, root *cobra.Command, args []str
 		code = ExitFailure
 	}
 	if err != nil && !quiet {
-		fmt.Fprintf(io.ErrOut, "%s: %s\n", root.Name(), shownError(err))
+		var environ []string
+		if io.Environ != nil {
+			environ = io.Environ()
+		}
+		fmt.Fprintf(io.ErrOut, "%s: %s\n", root.Name(), shownError(err, args, environ))
 		if code == ExitUsage {
 			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", c.CommandPath())
 		}
@@ -244,12 +249,15 @@ func strictHelp(root *cobra.Command) *cobra.Command {
 }
 
 // shownError is err's message without a key's secret: cobra and pflag
-// quote the command line back (a flag's value, the arguments), which may
-// hold a keys file's text given in the wrong place ("$(cat keys)" where a
-// path goes, or unquoted, its words as arguments), and the message goes
-// to cron mail and the journal. A flag value refused is not shown at all,
-// nor why: the parser's reason quotes pieces of it.
-func shownError(err error) string {
+// quote the command line back (a flag's value, the arguments), and the
+// commands their flags' and variables' values (a path), which may hold a
+// keys file's text given in the wrong place ("$(cat keys)" where a path
+// goes, or unquoted, its words as arguments), and the message goes to
+// cron mail and the journal. A flag value refused is not shown at all,
+// nor why: the parser's reason quotes pieces of it. Only what the user
+// gave, args and the values of environ, is taken out: a file name the
+// store made may read as a secret too (see keyline.RedactGiven).
+func shownError(err error, args, environ []string) string {
 	msg := err.Error()
 	if !keyline.Holds(msg) {
 		return msg
@@ -258,5 +266,11 @@ func shownError(err error) string {
 	if errors.As(err, &ive) && keyline.Holds(ive.GetValue()) {
 		msg = strings.Replace(msg, ive.Error(), fmt.Sprintf("invalid argument for --%s: a value that holds a key (not shown), not one of the flag's", ive.GetFlag().Name), 1)
 	}
-	return keyline.Redact(msg)
+	given := slices.Clone(args)
+	for _, kv := range environ {
+		if _, v, ok := strings.Cut(kv, "="); ok {
+			given = append(given, v)
+		}
+	}
+	return keyline.RedactGiven(msg, given...)
 }
