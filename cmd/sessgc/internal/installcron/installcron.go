@@ -174,10 +174,31 @@ func (o *InstallOptions) validate() error {
 		// after its budget: that is how long a run may last. Compared by
 		// subtraction, so that a huge --max-duration cannot wrap a sum
 		// below --every.
-		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it, plus --jitter %s must stay below --every %s, or runs pile up",
-			o.MaxDuration, pass.StopGrace(o.MaxDuration), o.Jitter, o.Every)
+		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it, plus --jitter %s must stay below --every %s, or runs pile up: %s",
+			o.MaxDuration, pass.StopGrace(o.MaxDuration), o.Jitter, o.Every, fitting(o.Every, o.Jitter))
 	}
 	return nil
+}
+
+// fitting says what makes runs fit every with jitter: the longest
+// --max-duration that does, in whole minutes from a minute on, or, when
+// none does, a shorter --jitter. Said, since "sessgc install-cron
+// --every 5m" is refused for the default --max-duration 8m, and the
+// refusal left the operator to work out the budget, its grace included.
+func fitting(every, jitter time.Duration) string {
+	fits := func(m time.Duration) bool { return m < every && jitter < every-m-pass.StopGrace(m) }
+	// m plus its grace grows with m: the first that fits, from the top,
+	// is the longest.
+	for m := every - time.Second; m >= time.Second; m -= time.Second {
+		if !fits(m) {
+			continue
+		}
+		if m >= time.Minute {
+			m = m.Truncate(time.Minute)
+		}
+		return fmt.Sprintf("give --max-duration %s or less", dur(m))
+	}
+	return fmt.Sprintf("--jitter %s leaves no time for a run; give a shorter --jitter", dur(jitter))
 }
 
 // dotDot reports whether the slash path p has a ".." component.
@@ -207,7 +228,9 @@ func cronSchedule(d time.Duration) (string, error) {
 	switch {
 	case d >= time.Minute && d < time.Hour && d%time.Minute == 0 && time.Hour%d == 0:
 		return fmt.Sprintf("*/%d * * * *", d/time.Minute), nil
-	case d >= time.Hour && d <= 24*time.Hour && d%time.Hour == 0 && (24*time.Hour)%d == 0:
+	case d == 24*time.Hour:
+		return "0 0 * * *", nil
+	case d >= time.Hour && d < 24*time.Hour && d%time.Hour == 0 && (24*time.Hour)%d == 0:
 		return fmt.Sprintf("0 */%d * * *", d/time.Hour), nil
 	}
 	return "", cmdutil.UsageErrorf("--every %s: want whole minutes dividing an hour or whole hours dividing a day", d)
@@ -215,8 +238,14 @@ func cronSchedule(d time.Duration) (string, error) {
 
 // calendar turns an interval into a systemd OnCalendar expression.
 func calendar(d time.Duration) string {
-	if d < time.Hour {
+	switch {
+	case d < time.Hour:
 		return fmt.Sprintf("*:0/%d", d/time.Minute)
+	case d == 24*time.Hour:
+		// systemd refuses "0/24:00" (a repetition must fall within the
+		// hours of a day): the timer of --every 24h did not load, and
+		// no run came.
+		return "0:00"
 	}
 	return fmt.Sprintf("0/%d:00", d/time.Hour)
 }
@@ -499,26 +528,60 @@ func warnMissing(opts *InstallOptions, goos string) {
 // textfile is older than shippedNotRunning, which must be twice the
 // interval or more, and SessgcFailing when runs fail for
 // shippedFailingFor, one and a half intervals (two failed runs in a row).
+// SessgcStoppedEarly and the recording rules of the live sessions and
+// their bytes look back shippedSweepWindow, which must be longer than a
+// sweep (--max-duration) plus a minute: a sweep's value comes at its end.
 const (
-	shippedNotRunning = time.Hour
-	shippedFailingFor = 15 * time.Minute
+	shippedNotRunning  = time.Hour
+	shippedFailingFor  = 15 * time.Minute
+	shippedSweepWindow = 15 * time.Minute
 )
 
-// warnAlerts warns when runs that write a textfile come less often than
-// the shipped alerts assume: with --every 1h, SessgcNotRunning fired
-// between every two healthy runs, and SessgcFailing at one failed run,
-// and nothing said the alerts' times were to be tuned with --every.
+// warnAlerts warns when runs that write a textfile come less often, or
+// last longer, than the shipped alerts assume: with --every 1h,
+// SessgcNotRunning fired between every two healthy runs, and SessgcFailing
+// at one failed run; with --max-duration 20m, the 15-minute windows of
+// SessgcStoppedEarly and of the live sessions' rules could miss the value
+// a sweep writes at its end; and nothing said the alerts' times were to
+// be tuned.
 func warnAlerts(opts *InstallOptions) {
-	if opts.Textfile == "" || opts.Every <= DefaultEvery {
+	if opts.Textfile == "" {
 		return
 	}
+	const head = "sessgc: warning: the shipped Prometheus alerts (deploy/prometheus/sessfs-rules.yml) assume "
 	var tune []string
 	if notRunning := 2 * opts.Every; notRunning > shippedNotRunning {
-		tune = append(tune, fmt.Sprintf("SessgcNotRunning's threshold to %s or more (it is %s: it would fire between healthy runs)", dur(notRunning), dur(shippedNotRunning)))
+		tune = append(tune, fmt.Sprintf("SessgcNotRunning's threshold to %s or more (it is %s: it would fire between healthy runs)", promDur(notRunning), promDur(shippedNotRunning)))
 	}
-	if failing := opts.Every * 3 / 2; failing > shippedFailingFor {
-		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run, not two in a row)", dur(failing), dur(shippedFailingFor)))
+	if failing := opts.Every * 3 / 2; failing > shippedFailingFor && opts.Every > DefaultEvery {
+		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run, not two in a row)", promDur(failing), promDur(shippedFailingFor)))
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: the shipped Prometheus alerts (deploy/prometheus/sessfs-rules.yml) assume a run every %s: with --every %s, raise %s\n",
-		dur(DefaultEvery), dur(opts.Every), strings.Join(tune, ", and "))
+	if len(tune) > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, head+"a run every %s: with --every %s, raise %s\n", dur(DefaultEvery), dur(opts.Every), strings.Join(tune, ", and "))
+	}
+	if need := opts.MaxDuration + time.Minute; need >= shippedSweepWindow {
+		w := need.Truncate(time.Minute) + time.Minute // longer than need
+		fmt.Fprintf(opts.IO.ErrOut, head+"a sweep that ends in less than %s: with --max-duration %s, raise the [%s] windows of SessgcStoppedEarly and of the sessfs:live_sessions:max and sessfs:live_session_bytes:max rules to [%s] (a sweep writes its values at its end: a shorter window misses a sweep that stopped early, and the live sessions drop to 0 while a sweep runs)\n",
+			promDur(shippedSweepWindow-time.Minute), dur(opts.MaxDuration), promDur(shippedSweepWindow), promDur(w))
+	}
+}
+
+// promDur prints d as Prometheus reads a duration, in its largest units
+// ("22m30s", "1h30m"): dur gave "1350s" for SessgcFailing's for: at
+// --every 15m.
+func promDur(d time.Duration) string {
+	var b strings.Builder
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.d
+		}
+	}
+	if b.Len() == 0 {
+		return "0s"
+	}
+	return b.String()
 }

@@ -8,12 +8,14 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -233,11 +235,100 @@ func TestEveryMessage(t *testing.T) {
 		{"--every -10m", "--every -10m0s: want whole minutes"},
 		{"--every 30s", "--every 30s: want whole minutes"},
 		{"--every 7m", "--every 7m0s: want whole minutes"},
-		{"--every 5m", "must stay below --every 5m0s"},
+		// What fits is said: the default --max-duration does not fit
+		// --every 5m, and its grace is not the operator's to work out.
+		{"--every 5m", "must stay below --every 5m0s, or runs pile up: give --max-duration 3m or less"},
+		{"--every 2m", "give --max-duration 54s or less"},
+		{"--every 1h --max-duration 1h", "give --max-duration 58m or less"},
+		{"--every 1m", "--jitter 1m leaves no time for a run; give a shorter --jitter"},
 	} {
 		_, _, err := execute(t, tc.args)
 		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want a usage error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestEverySchedules: every interval --every takes gives a timer whose
+// OnCalendar systemd takes and fires that often, as systemd-analyze
+// reads it (where it is installed), and a cron schedule of that interval.
+// systemd refused the timer of --every 24h ("0/24:00": a repetition past
+// the hours of a day), which then never ran.
+func TestEverySchedules(t *testing.T) {
+	var everies []time.Duration
+	for m := time.Minute; m < time.Hour; m += time.Minute {
+		if time.Hour%m == 0 {
+			everies = append(everies, m)
+		}
+	}
+	for h := time.Hour; h <= 24*time.Hour; h += time.Hour {
+		if (24*time.Hour)%h == 0 {
+			everies = append(everies, h)
+		}
+	}
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("no systemd-analyze: the calendars are not read by systemd")
+	}
+	for _, every := range everies {
+		o := &InstallOptions{Dir: DefaultDir, User: DefaultUser, Binary: DefaultBinary, Every: every,
+			Jitter: time.Second, MaxDuration: time.Second * 30, Rate: DefaultRate, Systemd: true}
+		files, err := Generate(o)
+		if err != nil {
+			t.Fatalf("--every %s: %v", every, err)
+		}
+		_, cal, _ := strings.Cut(string(files[1].Content), "OnCalendar=")
+		cal, _, _ = strings.Cut(cal, "\n")
+		o.Systemd = false
+		if files, err = Generate(o); err != nil {
+			t.Fatal(err)
+		}
+		line := strings.Split(strings.TrimSpace(string(files[0].Content)), "\n")
+		sched := strings.Join(strings.Fields(line[len(line)-1])[:5], " ")
+		want := map[time.Duration]string{time.Hour: "0 */1 * * *", 24 * time.Hour: "0 0 * * *"}[every]
+		switch {
+		case want != "":
+		case every < time.Hour:
+			want = fmt.Sprintf("*/%d * * * *", every/time.Minute)
+		default:
+			want = fmt.Sprintf("0 */%d * * *", every/time.Hour)
+		}
+		if sched != want {
+			t.Errorf("--every %s: cron schedule %q, want %q", every, sched, want)
+		}
+		if analyze == "" {
+			continue
+		}
+		cmd := exec.Command(analyze, "calendar", "--iterations=4", cal)
+		cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("--every %s: systemd-analyze refuses OnCalendar=%s: %v\n%s", every, cal, err, out)
+			continue
+		}
+		var at []time.Time
+		for _, l := range strings.Split(string(out), "\n") {
+			_, v, ok := strings.Cut(l, "Next elapse: ")
+			if !ok {
+				_, v, ok = strings.Cut(l, ": ")
+				ok = ok && strings.Contains(l, "Iter. #")
+			}
+			if !ok {
+				continue
+			}
+			tm, err := time.Parse("Mon 2006-01-02 15:04:05 MST", strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("systemd-analyze's %q: %v", l, err)
+			}
+			at = append(at, tm)
+		}
+		if len(at) != 4 {
+			t.Fatalf("--every %s: systemd-analyze said %d times, want 4:\n%s", every, len(at), out)
+		}
+		for i := 1; i < len(at); i++ {
+			if d := at[i].Sub(at[i-1]); d != every {
+				t.Errorf("--every %s: OnCalendar=%s fires %s apart (%v), want %s", every, cal, d, at, every)
+			}
 		}
 	}
 }
@@ -390,10 +481,19 @@ func TestWarnsAlertsAssumeInterval(t *testing.T) {
 		args string
 		want []string // in the warning; no warning if empty
 	}{
-		{"--every 1h" + tf, []string{"assume a run every 10m: with --every 1h", "SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 90m"}},
+		{"--every 1h" + tf, []string{"assume a run every 10m: with --every 1h", "SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 1h30m"}},
 		{"--every 20m" + tf, []string{"SessgcFailing's for: to 30m"}},
+		// In Prometheus's units: it was "1350s".
+		{"--every 15m --max-duration 5m" + tf, []string{"SessgcFailing's for: to 22m30s"}},
 		{"--every 10m" + tf, nil},
 		{"--every 1h", nil},
+		// A sweep longer than the windows that take a sweep's values
+		// (SessgcStoppedEarly's, the live sessions' rules): they were
+		// left as they were without a word.
+		{"--every 30m --max-duration 20m" + tf, []string{"SessgcFailing's for: to 45m",
+			"assume a sweep that ends in less than 14m: with --max-duration 20m, raise the [15m] windows of SessgcStoppedEarly and of the sessfs:live_sessions:max and sessfs:live_session_bytes:max rules to [22m]"}},
+		{"--every 20m --max-duration 14m" + tf, []string{"with --max-duration 14m, raise the [15m] windows", "to [16m]"}},
+		{"--every 20m --max-duration 13m59s" + tf, []string{"SessgcFailing's for: to 30m"}},
 	} {
 		_, errOut, err := execute(t, tc.args)
 		if err != nil {
@@ -410,6 +510,9 @@ func TestWarnsAlertsAssumeInterval(t *testing.T) {
 		if strings.Contains(tc.args, "20m") && strings.Contains(errOut, "SessgcNotRunning") {
 			t.Errorf("%q: warned %q; SessgcNotRunning's hour is twice 20m and more", tc.args, errOut)
 		}
+		if strings.Contains(errOut, "windows") != slices.ContainsFunc(tc.want, func(w string) bool { return strings.Contains(w, "windows") }) {
+			t.Errorf("%q: warned %q; want a warning of the windows only where a sweep may last 14m or more", tc.args, errOut)
+		}
 	}
 }
 
@@ -425,5 +528,10 @@ func TestShippedAlertTimes(t *testing.T) {
 	failing, _, _ = strings.Cut(failing, "- alert:")
 	if !strings.Contains(rules, notRunning) || !strings.Contains(failing, "for: "+dur(shippedFailingFor)+"\n") {
 		t.Errorf("the shipped rules do not have SessgcNotRunning's %q and SessgcFailing's for: %s: update shippedNotRunning and shippedFailingFor", notRunning, dur(shippedFailingFor))
+	}
+	for _, series := range []string{"sessgc_stopped_early", "sessgc_live_sessions", "sessgc_live_bytes"} {
+		if w := "max_over_time(" + series + "[" + promDur(shippedSweepWindow) + "])"; !strings.Contains(rules, w) {
+			t.Errorf("the shipped rules have no %s: update shippedSweepWindow and warnAlerts's names of its rules", w)
+		}
 	}
 }
