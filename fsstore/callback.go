@@ -3,6 +3,7 @@ package fsstore
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -178,18 +179,73 @@ func (l *panicLog) flush(logger *slog.Logger) {
 // which a panic would end the process from, and from the middle of its
 // bookkeeping (a sweep with records moved aside, a lock held), which a
 // panic would leave half done. The record is lost; the panic is written
-// to standard error, the one place left to report a logger that fails.
-type safeHandler struct{ h slog.Handler }
+// to standard error, the one place left to report a logger that fails,
+// as often as panics limits it. The store carries on as after a record
+// logged: a sweep's skipped file is counted (SweepStats.Errors) and
+// reported to OnError all the same. It is the store's, as the Observer
+// is, and so treated as the Observer's methods are on the store's
+// goroutines (onOwn), not as Sweep's callbacks, whose panic goes up to
+// Sweep's caller.
+type safeHandler struct {
+	h      slog.Handler
+	panics *handlerPanics // shared by the handlers derived from one
+}
 
-// handlerPanicked reports a panic of the logger's handler.
-func handlerPanicked(p any) {
-	fmt.Fprintf(os.Stderr, "fsstore: the logger's handler panicked; log record lost: %v\n%s", p, debug.Stack())
+// handlerPanics limits what standard error gets of a logger's handler's
+// panics, as panicLog limits the log of the Observer's: a handler that
+// panics on a record of each file a sweep skips wrote a stack for each,
+// thousands of them. The first panic is written with its stack; after
+// it, one per panicLogEvery at most, with the number not written since
+// ("more panics, not written"), and the store's Close writes the number
+// not written since the last. After Close every panic is written, as
+// panicLog does.
+type handlerPanics struct {
+	mu sync.Mutex
+	// now is time.Now and w os.Stderr; tests set their own.
+	now        func() time.Time
+	w          io.Writer
+	logged     time.Time // when the last panic was written; zero: none yet
+	suppressed int       // panics since, not written
+	closed     bool
+}
+
+func newHandlerPanics() *handlerPanics {
+	return &handlerPanics{now: time.Now, w: os.Stderr}
+}
+
+// report reports a panic of the logger's handler, p.
+func (hp *handlerPanics) report(p any) {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	t := hp.now()
+	if !hp.closed && !hp.logged.IsZero() && t.Sub(hp.logged) < panicLogEvery {
+		hp.suppressed++
+		return
+	}
+	more := ""
+	if hp.suppressed > 0 {
+		more = fmt.Sprintf(" (and %d more panics of it, not written, since the last written)", hp.suppressed)
+	}
+	hp.logged, hp.suppressed = t, 0
+	fmt.Fprintf(hp.w, "fsstore: the logger's handler panicked; log record lost: %v%s\n%s", p, more, debug.Stack())
+}
+
+// flush writes the number of panics not written since the last written,
+// and has every later one written.
+func (hp *handlerPanics) flush() {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	hp.closed = true
+	if hp.suppressed > 0 {
+		fmt.Fprintf(hp.w, "fsstore: the logger's handler panicked %d more times since the last panic written; their log records were lost\n", hp.suppressed)
+		hp.suppressed = 0
+	}
 }
 
 func (s safeHandler) Enabled(ctx context.Context, l slog.Level) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			handlerPanicked(p)
+			s.panics.report(p)
 			ok = false
 		}
 	}()
@@ -199,7 +255,7 @@ func (s safeHandler) Enabled(ctx context.Context, l slog.Level) (ok bool) {
 func (s safeHandler) Handle(ctx context.Context, r slog.Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			handlerPanicked(p)
+			s.panics.report(p)
 			err = fmt.Errorf("fsstore: the logger's handler panicked: %v", p)
 		}
 	}()
@@ -209,21 +265,21 @@ func (s safeHandler) Handle(ctx context.Context, r slog.Record) (err error) {
 func (s safeHandler) WithAttrs(attrs []slog.Attr) (h slog.Handler) {
 	defer func() {
 		if p := recover(); p != nil {
-			handlerPanicked(p)
+			s.panics.report(p)
 			h = s
 		}
 	}()
-	return safeHandler{s.h.WithAttrs(attrs)}
+	return safeHandler{s.h.WithAttrs(attrs), s.panics}
 }
 
 func (s safeHandler) WithGroup(name string) (h slog.Handler) {
 	defer func() {
 		if p := recover(); p != nil {
-			handlerPanicked(p)
+			s.panics.report(p)
 			h = s
 		}
 	}()
-	return safeHandler{s.h.WithGroup(name)}
+	return safeHandler{s.h.WithGroup(name), s.panics}
 }
 
 // safeLogger wraps l's handler in a safeHandler, unless it discards
@@ -236,6 +292,15 @@ func safeLogger(l *slog.Logger) *slog.Logger {
 		if h == slog.DiscardHandler {
 			return l
 		}
-		return slog.New(safeHandler{h})
+		return slog.New(safeHandler{h, newHandlerPanics()})
 	}
+}
+
+// handlerPanicsOf returns the limiter of l's handler's panics, nil where l
+// is not wrapped (safeLogger).
+func handlerPanicsOf(l *slog.Logger) *handlerPanics {
+	if h, ok := l.Handler().(safeHandler); ok {
+		return h.panics
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package fsstore
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"slices"
 	"time"
@@ -296,6 +297,15 @@ func (s *Store) CachedForTest(id string) bool {
 // Health tests a write of its own.
 func (s *Store) NoteReadOnlyForTest() {
 	s.noteReadOnly(&fs.PathError{Op: "open", Path: s.dir, Err: errors.New("read-only file system (test)")}, false)
+}
+
+// SetHandlerPanicsForTest has the panics of the store's logger's handler
+// written to w, limited by the clock now.
+func (s *Store) SetHandlerPanicsForTest(w io.Writer, now func() time.Time) {
+	hp := handlerPanicsOf(s.cfg.logger)
+	hp.mu.Lock()
+	hp.w, hp.now = w, now
+	hp.mu.Unlock()
 }
 
 // SetPanicLogClockForTest sets the clock that limits the log of callback

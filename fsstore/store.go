@@ -929,6 +929,9 @@ func (s *Store) Close() (err error) {
 		return nil
 	}
 	s.panics.flush(s.cfg.logger)
+	if hp := handlerPanicsOf(s.cfg.logger); hp != nil {
+		hp.flush()
+	}
 	// The reports come first: release may wait for a server that does
 	// not answer. A panic in the observer goes up to Close's caller, on
 	// whose goroutine they are made, but the store is closed all the same

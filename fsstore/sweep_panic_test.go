@@ -4,14 +4,19 @@ package fsstore_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 )
 
 // TestSweepCallbackPanic: a panic in OnRemove, OnError or OnForeign, which run on the
@@ -180,5 +185,62 @@ func TestRekeyCallbackPanic(t *testing.T) {
 	st, err := s2.Rekey(ctx2, fsstore.RekeyOptions{})
 	if err != nil || st.Errors != 0 || st.Rekeyed+st.UpToDate != records {
 		t.Errorf("the pass after the panic: %+v, %v; want every record rewritten or up to date", st, err)
+	}
+}
+
+// TestSweepLoggerPanicAtSkippedFile: the store's logger is the store's,
+// as its Observer is, and its handler's panic, here on each record of a
+// file the sweep skips, is recovered where the store logs: the sweep goes
+// on to its end, counts each file it skipped and reports it to OnError,
+// and returns, no panic raised in its caller (OnError's own panic is
+// raised there: TestSweepCallbackPanic). The panics reach standard error,
+// the one place left, as the Observer's reach the log: the first with its
+// stack, then one a minute at most, and Close says how many were not
+// written. A stack was written for each skipped file.
+func TestSweepLoggerPanicAtSkippedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h := panicHandler{Handler: slog.NewTextHandler(io.Discard, nil), msg: "sweep: file skipped"}
+	s, err := fsstore.Open(dir, fsstore.WithIdleTimeout(time.Minute), fsstore.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var stderr syncBuffer
+	clk := fakeclock.New() // stands still: every panic within the minute
+	s.SetHandlerPanicsForTest(&stderr, clk.Now)
+	// Live records an earlier sweep left aside, whose put-back fails:
+	// each is a file skipped.
+	const aside = 20
+	for range aside {
+		id := newID(t)
+		if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("live")}); err != nil {
+			t.Fatal(err)
+		}
+		p := s.RecordPathForTest(id)
+		if err := os.Rename(p, filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetSweepHooksForTest(func(string, string) error { return syscall.EIO }, nil, nil)
+	var onError atomic.Int64
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 4, OnError: func(error) { onError.Add(1) }})
+	if err != nil || st.Errors != aside || onError.Load() != aside {
+		t.Fatalf("sweep: %+v, %v, OnError called %d times; want %d errors, each reported", st, err, onError.Load(), aside)
+	}
+	if n := strings.Count(stderr.String(), "the logger's handler panicked; log record lost: log handler"); n != 1 {
+		t.Errorf("%d panics written with their stack for %d panics within a minute, want 1:\n%s", n, aside, stderr.String())
+	}
+	clk.Advance(time.Minute)
+	s.SetSweepHooksForTest(func(string, string) error { return syscall.EIO }, nil, nil)
+	if _, err := s.Sweep(ctx, fsstore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("log handler (and %d more panics of it, not written, since the last written)", aside-1); !strings.Contains(stderr.String(), want) {
+		t.Errorf("a minute later, stderr does not say %q:\n%s", want, stderr.String())
+	}
+	s.Close()
+	if want := fmt.Sprintf("panicked %d more times since the last panic written", aside-1); !strings.Contains(stderr.String(), want) {
+		t.Errorf("after Close, stderr does not say %q:\n%s", want, stderr.String())
 	}
 }
