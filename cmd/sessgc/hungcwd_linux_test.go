@@ -144,3 +144,58 @@ func storeInSubdir(t *testing.T) string {
 	s.Close()
 	return src
 }
+
+// TestStartOnHungMount: what each command reads before its pass, from
+// the store's mount too, must not wait for it past the budget. A cron line
+// keeps the keys file and the textfile beside the store on the share
+// (rekey --keys-file /mnt/efs/keys, run --textfile /mnt/efs/sessgc.prom),
+// and a flag, a variable, a key set read, or a path checked before the
+// watchdog starts would wait for a hung mount without end, and cron's
+// runs pile up. Each ends within its budget and grace, the checks of the
+// textfile's directory included (with 5 s more, FSCheckTimeout, for the
+// textfile's write after the pass), exit 4.
+func TestStartOnHungMount(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args func(mp string) []string
+		env  func(mp string) []string
+	}{
+		{"stats", func(mp string) []string { return []string{"stats", "--dir", mp + "/store"} }, nil},
+		{"rekey, keys file on the mount", func(mp string) []string {
+			return []string{"rekey", "--dir", mp + "/store", "--keys-file", mp + "/keys"}
+		}, nil},
+		{"run by variables, textfile on the mount", func(string) []string { return []string{"run"} }, func(mp string) []string {
+			return []string{"SESSGC_DIR=" + mp + "/store", "SESSGC_TEXTFILE=" + mp + "/sessgc.prom"}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits out its budget on a mount of its own
+			src := storeInSubdir(t)
+			if err := os.WriteFile(filepath.Join(src, "keys"), []byte(newKey(t, 1).SecretLine()+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mp, hang := hungMount(t, src)
+			hang()
+			args := append(tc.args(mp), "--max-duration", "1s")
+			var env []string
+			if tc.env != nil {
+				env = tc.env(mp)
+			}
+			cmd := command(args, env...)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			out := lines(t, cmd)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			if _, ended := lastLine(out, time.Minute); !ended { // a hang detector only
+				t.Fatalf("sessgc %s did not exit a minute after it started with --max-duration 1s on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
+			}
+			if code := exitCode(t, cmd.Wait()); code != 4 || !strings.Contains(stderr.String(), "did not answer in time") {
+				t.Errorf("exit %d, stderr %q; want 4, the file server not answering", code, stderr.String())
+			}
+		})
+	}
+}
