@@ -39,7 +39,7 @@ func ExampleSession_Renew() {
 			return
 		}
 		if err := s.Put("user", r.FormValue("user")); err != nil {
-			http.Error(w, "try again", http.StatusServiceUnavailable)
+			http.Error(w, "try again", httpsession.StatusCode(err))
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)

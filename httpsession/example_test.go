@@ -36,7 +36,7 @@ func ExampleManager_Handler() {
 		s := httpsession.FromContext(r.Context())
 		n := s.GetInt("visits") + 1
 		if err := s.Put("visits", n); err != nil {
-			http.Error(w, "session unavailable", http.StatusInternalServerError)
+			http.Error(w, "session unavailable", httpsession.StatusCode(err))
 			return
 		}
 		fmt.Fprintf(w, "visit %d", n)

@@ -38,7 +38,7 @@ func ExampleHandler() {
 		s := ginsession.FromContext(c)
 		n := s.GetInt("visits") + 1
 		if err := s.Put("visits", n); err != nil {
-			c.AbortWithStatus(http.StatusServiceUnavailable)
+			c.AbortWithStatus(httpsession.StatusCode(err))
 			return
 		}
 		c.String(http.StatusOK, "visit %d", n)

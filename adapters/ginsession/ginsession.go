@@ -9,7 +9,7 @@
 //		s := ginsession.FromContext(c)
 //		n := s.GetInt("visits") + 1
 //		if err := s.Put("visits", n); err != nil {
-//			c.AbortWithStatus(http.StatusServiceUnavailable)
+//			c.AbortWithStatus(httpsession.StatusCode(err))
 //			return
 //		}
 //		c.String(http.StatusOK, "visit %d", n)

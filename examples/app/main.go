@@ -258,7 +258,7 @@ func routes(st *fsstore.Store, insecure bool, draining *atomic.Bool) http.Handle
 		s := httpsession.FromContext(r.Context())
 		n := s.GetInt("visits") + 1
 		if err := s.Put("visits", n); err != nil {
-			http.Error(w, "session unavailable", http.StatusServiceUnavailable)
+			http.Error(w, "session unavailable", httpsession.StatusCode(err))
 			return
 		}
 		io.WriteString(w, strconv.Itoa(n)+"\n")

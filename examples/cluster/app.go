@@ -91,7 +91,7 @@ func serveApp(ctx context.Context, o options, in io.Reader, out io.Writer) error
 			s.Get("per_server", &seen)
 			seen[server]++
 			if err := s.Put("count", data.Count); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
+				http.Error(w, "session unavailable", httpsession.StatusCode(err))
 				return
 			}
 			s.Put("per_server", seen)
@@ -112,18 +112,18 @@ func serveApp(ctx context.Context, o options, in io.Reader, out io.Writer) error
 		// A fresh ID at log in: an ID planted or seen before is useless
 		// afterwards (session fixation).
 		if err := s.Renew(); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, "session unavailable", httpsession.StatusCode(err))
 			return
 		}
 		if err := s.Put("user", "demo user"); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, "session unavailable", httpsession.StatusCode(err))
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := httpsession.FromContext(r.Context()).Destroy(); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, "session unavailable", httpsession.StatusCode(err))
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
