@@ -83,5 +83,13 @@ func ExampleHealthHandler() {
 	probe := httptest.NewRecorder()
 	mux.ServeHTTP(probe, httptest.NewRequest("GET", "/readyz", nil))
 	fmt.Print(probe.Code, " ", probe.Body.String())
-	// Output: 200 ok
+
+	// A closed store stands in for a file server that stopped answering.
+	st.Close()
+	probe = httptest.NewRecorder()
+	mux.ServeHTTP(probe, httptest.NewRequest("GET", "/readyz", nil))
+	fmt.Println(probe.Code, "Retry-After:", probe.Header().Get("Retry-After"))
+	// Output:
+	// 200 ok
+	// 503 Retry-After: 1
 }
