@@ -1,7 +1,9 @@
 // Package docscheck holds the tests that keep README.md and docs/*.md true:
 // their Go code samples compile against this checkout (and so does the Go
 // code in the doc comments of the public packages), every sessgc and
-// sessbench flag they name exists, their relative links and #anchors
+// sessbench flag they name exists, every `go run ./PATH` command they and
+// the Go comments give names a command of the checkout and only flags it
+// has (the examples' included), their relative links and #anchors
 // resolve, every section named by its title in the docs or in Go files
 // (docs/design.md, "Locking protocol") exists, and the README's quick start
 // works when followed in a new module outside the repository, every
