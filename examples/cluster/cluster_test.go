@@ -39,7 +39,17 @@ func TestMain(m *testing.M) {
 // when the test ends.
 func startCluster(t *testing.T, n int) (string, string) {
 	t.Helper()
-	dir := t.TempDir()
+	proxy, dir, _ := startClusterOutput(t, n)
+	return proxy, dir
+}
+
+// startClusterOutput is startCluster that also hands over the lines the
+// cluster prints after the proxy URL (a buffer's worth: the rest are
+// dropped, not waited for).
+func startClusterOutput(t *testing.T, n int) (proxy, dir string, lines <-chan string) {
+	t.Helper()
+	dir = t.TempDir()
+	later := make(chan string, 100)
 	cmd := exec.Command(os.Args[0], "-n", strconv.Itoa(n), "-addr", "127.0.0.1:0", "-dir", dir)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")
 	cmd.Stderr = os.Stderr
@@ -59,6 +69,11 @@ func startCluster(t *testing.T, n int) (string, string) {
 			t.Logf("cluster: %s", sc.Text())
 			if u, ok := strings.CutPrefix(sc.Text(), "proxy: "); ok {
 				found <- u
+				continue
+			}
+			select {
+			case later <- sc.Text():
+			default:
 			}
 		}
 	}()
@@ -74,11 +89,11 @@ func startCluster(t *testing.T, n int) (string, string) {
 		if !ok {
 			t.Fatal("cluster exited without printing the proxy URL")
 		}
-		return u, dir
+		return u, dir, later
 	case <-time.After(60 * time.Second):
 		t.Fatal("cluster did not print the proxy URL within 60s")
 	}
-	return "", ""
+	return "", "", nil
 }
 
 var (
@@ -308,6 +323,60 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("both loads answered by server %s; round robin should alternate", first.server)
 	}
 	t.Logf("browser: server %s (count %d), then server %s (count %d)", first.server, first.count, second.server, second.count)
+}
+
+// TestRestartSaysSo: a restart, by SIGHUP (every server in turn) or by
+// GET /_restart, prints which server it restarted and its processes, as
+// the startup lines promise. A SIGHUP restarted them in silence: whoever
+// sent it could not tell that anything had happened, or when it was done.
+func TestRestartSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	proxy, _, lines := startClusterOutput(t, 2)
+	// The supervisor's pid, from the startup line that names it.
+	sighupTo := regexp.MustCompile(`send SIGHUP to pid (\d+)`)
+	pid := 0
+	for pid == 0 {
+		select {
+		case l := <-lines:
+			if m := sighupTo.FindStringSubmatch(l); m != nil {
+				pid, _ = strconv.Atoi(m[1])
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("the cluster did not print its pid for SIGHUP within 60s")
+		}
+	}
+	sup, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"server 1 restarted": true, "server 2 restarted": true}
+	deadline := time.After(60 * time.Second)
+	for len(want) > 0 {
+		select {
+		case l := <-lines:
+			for w := range want {
+				if strings.HasPrefix(l, w+" (SIGHUP): pid ") {
+					delete(want, w)
+				}
+			}
+		case <-deadline:
+			t.Fatalf("after SIGHUP, the cluster did not print %v within 60s", want)
+		}
+	}
+	get(t, http.DefaultClient, proxy+"_restart?server=2")
+	select {
+	case l := <-lines:
+		if !strings.HasPrefix(l, "server 2 restarted (GET /_restart): pid ") {
+			t.Errorf("after GET /_restart?server=2 the cluster printed %q", l)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("after GET /_restart?server=2, the cluster printed nothing within 60s")
+	}
 }
 
 // TestHelpExitsZero: -h prints the usage and exits 0, as Go's flag package

@@ -35,6 +35,7 @@ type backend struct {
 
 type supervisor struct {
 	o        options
+	outMu    sync.Mutex // serializes the lines written to out
 	out      io.Writer
 	self     string
 	backends []*backend
@@ -108,9 +109,12 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 				return
 			case <-hup:
 				for _, b := range s.backends {
+					old := b.pid()
 					if err := s.restart(ctx, b); err != nil {
 						fmt.Fprintf(os.Stderr, "cluster: restart server %d: %v\n", b.num, err)
+						continue
 					}
+					s.printf("server %d restarted (SIGHUP): pid %d killed, pid %d started\n", b.num, old, b.pid())
 				}
 			}
 		}
@@ -166,7 +170,7 @@ func (s *supervisor) start(ctx context.Context, b *backend) error {
 				addr <- a
 				continue
 			}
-			fmt.Fprintf(s.out, "[server %d] %s\n", b.num, sc.Text())
+			s.printf("[server %d] %s\n", b.num, sc.Text())
 		}
 		close(addr)
 	}()
@@ -217,6 +221,16 @@ func (s *supervisor) handleRestart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintf(w, "server %d restarted: pid %d killed, pid %d started\n", num, old, b.pid())
+	s.printf("server %d restarted (GET /_restart): pid %d killed, pid %d started\n", num, old, b.pid())
+}
+
+// printf writes a line to the supervisor's output, where whoever started
+// the cluster watches. The servers' output, restarts by SIGHUP and by
+// request come from goroutines of their own, at any time.
+func (s *supervisor) printf(format string, args ...any) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	fmt.Fprintf(s.out, format, args...)
 }
 
 func (s *supervisor) handleStatus(w http.ResponseWriter, r *http.Request) {
