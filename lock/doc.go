@@ -2,6 +2,15 @@
 // processes on the same host and other hosts sharing the same NFS (or AWS EFS)
 // directory.
 //
+// An application that keeps sessions rarely imports it: package
+// github.com/sessfs/sessfs/fsstore takes the locks a session needs
+// (fsstore.Store.Lock, and the httpsession middleware through it) and picks
+// the strategy itself. What an application may name here is a strategy to
+// force where the probe cannot tell ([Lease] on a mount whose locks stay on
+// the host, see Portability: fsstore.WithLockStrategy(lock.Lease)); the rest
+// is for code that locks files of its own across hosts ([LockFile],
+// [TryLockFile]) or keeps locks in a directory of its own ([NewTable]).
+//
 // A [Table] hands out named locks kept in one directory. Two strategies back
 // it:
 //
