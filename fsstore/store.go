@@ -291,6 +291,16 @@ const openRaiseTimeout = time.Minute
 // refused too; a directory named DATA beside data, where case tells names
 // apart, is not.
 //
+// A process running as root is refused (fs.ErrPermission, naming the
+// owner's uid), before it writes anything, a store another user owns (its
+// marker's owner, or the directory's for a new store) where the files root
+// creates are root's (a local disk, NFS with no_root_squash, EFS without
+// an access point): the app user's hosts could not use the shard
+// directories and records it made. Run it as the store's user. Where the
+// file server makes root's files that user's (an EFS access point), in a
+// group's store (a group-writable marker), and WithReadOnly or
+// WithMaintenanceOnly, nothing is refused.
+//
 // On an NFS or EFS hard mount whose server does not answer, those checks
 // block until it answers again; OpenContext gives up instead.
 func Open(dir string, opts ...Option) (*Store, error) {
@@ -531,6 +541,9 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	case errors.Is(err, fs.ErrNotExist) && (!c.create || c.readOnly):
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
 	case errors.Is(err, fs.ErrNotExist):
+		if err := checkRootOwner(abs, st, &c); err != nil {
+			return nil, err
+		}
 		if err := checkCreatable(abs); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
 		}
@@ -557,6 +570,9 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	// Before anything is written (key check files, the write probe, lock
 	// files): what this process would create must be the group's too.
 	if err := checkGroupAccess(abs, st.Mode(), &c); err != nil {
+		return nil, err
+	}
+	if err := checkRootOwner(abs, st, &c); err != nil {
 		return nil, err
 	}
 	root, err := openRoot(abs)

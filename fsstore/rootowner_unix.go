@@ -1,0 +1,56 @@
+//go:build unix
+
+package fsstore
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// checkRootOwner refuses a process running as root that would create
+// root's files in a store another user owns (its marker's owner, or the
+// directory's for a store not made yet): the shard directories, records
+// and lock files it made there would be root's and mode 0600 or 0700, so
+// the owner's app servers could save no session in those shards and read
+// none of those records. sessgc refuses the same for its writing
+// commands. Where the file server maps root to the store's user (an EFS
+// access point, NFS's all_squash or anonuid), root's files are that
+// user's and nothing is refused; where it maps root to another (NFS's
+// root_squash), root could not read or write the store anyway.
+//
+// A read-only or maintenance store creates nothing a session needs, and a
+// group's store (a group-writable marker or directory) is
+// checkGroupAccess's: root's files there get the group and the modes.
+func checkRootOwner(dir string, top fs.FileInfo, c *config) error {
+	if os.Geteuid() != 0 || c.readOnly || c.maintenanceOnly {
+		return nil
+	}
+	ref := top
+	if mi, err := os.Stat(filepath.Join(dir, MarkerFile)); err == nil {
+		ref = mi
+	}
+	owner, ok := fileOwner(ref)
+	if !ok || owner == 0 || ref.Mode().Perm()&0o020 != 0 {
+		return nil
+	}
+	// Whose root's files are here, the file server decides: a file made
+	// and removed at once tells.
+	probe := filepath.Join(dir, tempPrefix+"owner-"+randHex(8))
+	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil // the steps that follow report what fails here
+	}
+	fi, err := f.Stat()
+	f.Close()
+	os.Remove(probe)
+	if err != nil {
+		return nil
+	}
+	if mine, ok := fileOwner(fi); !ok || mine == owner {
+		return nil
+	}
+	return fmt.Errorf("fsstore: open %s: this process runs as root, whose files here are root's, but the store is uid %d's: the shard directories, records and lock files it made would be root's, and that user's app servers could not save or read the sessions in them; run the application as uid %d, as every app server and sessgc must (%w)", dir, owner, owner, fs.ErrPermission)
+}
