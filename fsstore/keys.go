@@ -151,7 +151,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // PostgreSQL allows for its key files: a Kubernetes secret volume with the
 // pod's fsGroup adds group read to its files' defaultMode (0400 becomes
 // 0440; the default, 0644, stays readable by others and is refused), and
-// a non-root pod could read it no other way.
+// a non-root pod could read it no other way. On Linux, a file whose POSIX
+// ACL lets another user or group read it is refused too: its mode's group
+// bits show the ACL's mask, not who the ACL's entries let read.
 //
 // No user other than root and the process's own may be able to replace
 // it: a file owned by another user is refused, and so is one reached
@@ -246,6 +248,18 @@ func readKeysFile(path string, trustPath, reload bool) (keys []Key, changed time
 	}
 	if perm := st.Mode().Perm(); keysModeChecked && perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
+	}
+	if keysModeChecked {
+		// The mode's group bits show an ACL's mask: the users and
+		// groups its entries name are the group's and others' readers
+		// the mode does not show.
+		who, err := keysACLReaders(f)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s: %w", path, err)
+		}
+		if who != "" {
+			return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is readable by other users or groups through its ACL (%s), whatever its mode (%v) says; remove the ACL: setfacl -b %s", path, who, st.Mode().Perm(), shellquote.Quote(path))
+		}
 	}
 	if !trustPath {
 		if err := checkKeysPath(path, st); err != nil {
