@@ -104,8 +104,10 @@ type RekeyStats struct {
 // records of the shard it lists by name (a few dozen bytes each), as Range
 // does. A live one that a running sweep holds aside under an old key is
 // rekeyed once that sweep has ended (the pass waits for it up to a minute,
-// then reports an error saying it still runs); one a sweep left aside
-// (it died) is an error until a sweep puts it back. The pass is resumable: an
+// then reports an error saying it still runs), and so is one expired, or
+// within a minute of its expiry, that a running sweep may remove without
+// the session's lock; one a sweep left aside (it died) is an error until
+// a sweep puts it back. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted. A Close of the store during the
 // pass ends it with an error matching ErrClosed, as for Sweep.
@@ -256,10 +258,10 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			// too: a sweep puts it back in an instant, unless it died.
 			// One still aside is read once more after the sweep that
 			// holds it has ended (awaitSweep).
-			for try := 1; (res == rekeyRaced || res == rekeyAside) && err == nil; try++ {
+			for try := 1; (res == rekeyRaced || res == rekeyAside || res == rekeySweeping) && err == nil; try++ {
 				if try == rekeyTries {
-					if res == rekeyAside {
-						res, err = s.rekeyAfterSweep(ctx, dir, name, lim, guard, order, rc)
+					if res == rekeyAside || res == rekeySweeping {
+						res, err = s.rekeyAfterSweep(ctx, dir, name, res, lim, guard, order, rc)
 						break
 					}
 					err = fmt.Errorf("%s: %w %d times in a row; the next pass tries again", filepath.Join(dir, name), errRekeyRaced, try)
@@ -317,7 +319,15 @@ const (
 	rekeyExpired                     // expired: left for the sweep
 	rekeyRaced                       // changed by a request meanwhile: left as it is
 	rekeyAside                       // live under an old key, aside (the sweep's or a locked Delete's aside name): left as it is
+	rekeySweeping                    // expired or about to, while a sweep runs: left as it is until the sweep has ended
 )
+
+// rekeySweepMargin is how long before its expiry a record is rewritten
+// under the sweep lock (see rekeyOne): a sweep that removes by mtime alone
+// takes none of the session's, and what expires between the rekey's look
+// and its rename, which a stalled file server may hold up for as long,
+// would be within its reach otherwise.
+const rekeySweepMargin = time.Minute
 
 // deployedGuard checks that the newest key of the key set a maintenance
 // store's rekey or save seals a record with was vouched for by an
@@ -360,10 +370,13 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
+	nearExpiry := true // a header that does not decode fails below, under the lock
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		if res, done := s.rekeyDone(kr, st, &h, clock.now(), clock.grace); done {
+		now := clock.now()
+		if res, done := s.rekeyDone(kr, st, &h, now, clock.grace); done {
 			return res, nil
 		}
+		nearExpiry = expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now.Add(rekeySweepMargin))
 	}
 	if err := guard.check(kr); err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
@@ -372,6 +385,24 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		if err := lim.wait(ctx); err != nil {
 			return rekeyUpToDate, err
 		}
+	}
+	if nearExpiry {
+		// A sweep removes a record idle for longer than the largest
+		// idle timeout the marker ever held by its mtime alone, without
+		// the session's lock: the rewrite of one the sweep moved aside
+		// and unlinked after the look before the rename brought it back,
+		// though the sweep reported it removed. Every removal of a sweep
+		// holds the sweep lock, so the rewrite of a record that expired,
+		// or may expire before its rename, holds it shared, and waits
+		// for a running sweep's end (TestRekeyAndSweepAtOnce).
+		hs, err := s.locks.TryLock(sweepLock, sweepLock, lock.Shared)
+		if errors.Is(err, lock.ErrLocked) {
+			return rekeySweeping, nil
+		}
+		if err != nil {
+			return rekeyUpToDate, fmt.Errorf("%s: sweep lock: %w", p, closedLock(err))
+		}
+		defer s.unlockLogged(hs, "rekey", p)
 	}
 	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), name, lock.Exclusive)
 	if errors.Is(err, lock.ErrLockLost) {
@@ -733,9 +764,18 @@ const rekeyAsideWait = time.Minute
 // or by a locked Delete that found its lock lost (or was killed there),
 // which leaves it for the sweep. No lock of a session is held while it
 // waits: a sweep takes those with its own held.
-func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock rekeyClock) (rekeyResult, error) {
+//
+// A record that expired, or is about to, met while a sweep held the sweep
+// lock (was, rekeySweeping: see rekeyOne) waits for the sweep's end so.
+func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekeyResult, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock rekeyClock) (rekeyResult, error) {
 	if h := s.testHooks.rekeyAsideWait; h != nil {
 		h(name)
+	}
+	where := func() string {
+		if was == rekeySweeping {
+			return filepath.Join(dir, name) + ", expired or about to,"
+		}
+		return s.asideWhere(dir, name)
 	}
 	wctx, cancel := context.WithTimeout(ctx, rekeyAsideWait)
 	h, err := s.locks.Lock(wctx, sweepLock, sweepLock, lock.Shared)
@@ -744,15 +784,18 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, lim *limi
 	case err == nil:
 		s.unlockLogged(h, "rekey's wait for the sweep", filepath.Join(dir, name))
 	case ctx.Err() != nil:
-		return rekeyAside, fmt.Errorf("%s, under an old key: waiting for the sweep: %w", s.asideWhere(dir, name), ctx.Err())
+		return rekeyAside, fmt.Errorf("%s, under an old key: waiting for the sweep: %w", where(), ctx.Err())
 	case errors.Is(err, lock.ErrLocked):
-		return rekeyAside, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", s.asideWhere(dir, name), rekeyAsideWait)
+		return rekeyAside, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), rekeyAsideWait)
 	default:
-		return rekeyAside, fmt.Errorf("%s, under an old key: sweep lock: %w", s.asideWhere(dir, name), closedLock(err))
+		return rekeyAside, fmt.Errorf("%s, under an old key: sweep lock: %w", where(), closedLock(err))
 	}
 	res, err := s.rekeyOne(ctx, dir, name, lim, guard, order, clock)
+	if res == rekeySweeping && err == nil {
+		err = fmt.Errorf("%s, under an old key and expired or about to, and another sweep started after the one waited for: rekey again once it has ended", filepath.Join(dir, name))
+	}
 	if res == rekeyAside && err == nil {
-		err = fmt.Errorf("%s, under an old key, and no sweep is running: run a sweep (sessgc run) to put it back, then rekey again", s.asideWhere(dir, name))
+		err = fmt.Errorf("%s, under an old key, and no sweep is running: run a sweep (sessgc run) to put it back, then rekey again", where())
 	}
 	if res == rekeyRaced && err == nil {
 		err = fmt.Errorf("%s: %w after a sweep put it back; the next pass tries again", filepath.Join(dir, name), errRekeyRaced)

@@ -22,7 +22,9 @@ import (
 // FleetLockName is the file in the store's lock directory that lets one
 // rekey pass run at a time across the fleet. It is not the sweep's lock:
 // a rekey and a sweep may run together (each record is rewritten or
-// removed under its own lock); two rekeys would only duplicate work.
+// removed under its own lock, and one the sweep may remove by its mtime
+// alone rewritten under the sweep lock); two rekeys would only duplicate
+// work.
 const FleetLockName = ".sessgc-rekey"
 
 // RekeyOptions are the settings of one rekey pass; flags bind to its fields.
