@@ -228,3 +228,33 @@ func TestKeysFilePathThatLooksLikeAKey(t *testing.T) {
 		t.Errorf("error %q does not show the path as %q", err, want)
 	}
 }
+
+// TestStoreDirKeyLineNotQuoted: a key line given where the store's
+// directory goes (an application's STORE_DIR set to the keys' text) names
+// no directory, and Open's error says so without the secret, which
+// applications log; it still matches what it matched (fs.ErrNotExist).
+// Its letters glued to an escape in a quoted path ("7\tSECRET") are a
+// secret too.
+func TestStoreDirKeyLineNotQuoted(t *testing.T) {
+	k := mustKey(t, 7)
+	secret := strings.Fields(k.SecretLine())[1]
+	t.Chdir(t.TempDir())
+	for _, dir := range []string{k.SecretLine(), "7\t" + secret, filepath.Join(t.TempDir(), k.SecretLine())} {
+		for name, open := range map[string]func() (*fsstore.Store, error){
+			"Open":        func() (*fsstore.Store, error) { return fsstore.Open(dir, fsstore.WithKeys(k)) },
+			"OpenContext": func() (*fsstore.Store, error) { return fsstore.OpenContext(context.Background(), dir) },
+		} {
+			s, err := open()
+			if err == nil {
+				s.Close()
+				t.Fatalf("%s(%q) opened a store", name, dir)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%v %+v %q", err, err, err), secret) {
+				t.Errorf("%s of a directory named by a key line: the error quotes the secret: %v", name, err)
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s of a directory named by a key line: %v; want it to match fs.ErrNotExist", name, err)
+			}
+		}
+	}
+}

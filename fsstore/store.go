@@ -21,6 +21,7 @@ import (
 
 	"syscall"
 
+	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/opwatch"
 	"github.com/sessfs/sessfs/internal/record"
@@ -304,8 +305,30 @@ const openRaiseTimeout = time.Minute
 // On an NFS or EFS hard mount whose server does not answer, those checks
 // block until it answers again; OpenContext gives up instead.
 func Open(dir string, opts ...Option) (*Store, error) {
-	return open(context.Background(), dir, opts...)
+	s, err := open(context.Background(), dir, opts...)
+	return s, shownOpenError(dir, err)
 }
+
+// shownOpenError is Open's error err, without the words of its message
+// that may be a key's secret (keyline.Redact) when dir holds one: a keys
+// file's line given where the store's directory goes (the keys' variable
+// set where the directory's was meant) names no directory, and every
+// error of Open names it, in the application's log. It matches what err
+// matches. A store that opens has a directory by that name, on the mount
+// for everyone who lists its parent: a secret no more.
+func shownOpenError(dir string, err error) error {
+	if err == nil || !keyline.Holds(dir) {
+		return err
+	}
+	return redactedError{err}
+}
+
+// redactedError is err, its message without the words that may be a key's
+// secret.
+type redactedError struct{ err error }
+
+func (e redactedError) Error() string { return keyline.Redact(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // OpenContext is Open, giving up when ctx ends: it then returns an error
 // matching both ErrUnavailable and ctx's error. A system call of Open's
@@ -319,6 +342,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 // outage piles them up, where one that exits for its supervisor to restart
 // it (examples/app) frees them.
 func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	s, err := openContext(ctx, dir, opts...)
+	return s, shownOpenError(dir, err)
+}
+
+func openContext(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	gaveUp := func() error { return fmt.Errorf("fsstore: open %s: %w (%w)", dir, ErrUnavailable, ctx.Err()) }
 	if ctx.Err() != nil {
 		return nil, gaveUp()

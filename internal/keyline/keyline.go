@@ -6,7 +6,9 @@ package keyline
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // DecodeSecret decodes a key line's secret: 32 bytes in standard base64,
@@ -20,18 +22,71 @@ func DecodeSecret(s string) ([]byte, bool) {
 }
 
 // Holds reports whether s holds a word that DecodeSecret takes, words
-// being split at every character of neither base64 alphabet: a keys
-// file's line, or its whole text, given as a path ("$(cat keys)" for the
-// file's name), or a path that only looks so. Callers say less about such
-// a text rather than quote it.
+// being split at every character of neither base64 alphabet, and at every
+// backslash escape (\t, \n, \u0009, \x09: no secret holds a backslash):
+// a keys file's line, or its whole text, given as a path ("$(cat keys)"
+// for the file's name), as is or quoted (strconv.Quote, JSON, slog's text),
+// or a path that only looks so. Callers say less about such a text rather
+// than quote it.
 func Holds(s string) bool {
-	words := strings.FieldsFunc(s, func(r rune) bool { return !inAlphabet(r) })
-	for _, w := range words {
-		if _, ok := DecodeSecret(w); ok {
+	for _, w := range words(s) {
+		if _, ok := DecodeSecret(s[w[0]:w[1]]); ok {
 			return true
 		}
 	}
 	return false
+}
+
+// words returns the start and end of each word of s (see Holds), split
+// both ways: at the escapes, and not (a backslash right before a secret,
+// "C:\\u00ab...", is no escape of the secret's first letters). Without the
+// escapes, the letter of a quoted tab before a secret ("7\tSECRET") made
+// one word with it, which no secret is, and the secret was shown.
+func words(s string) [][2]int {
+	return append(split(s, false), split(s, true)...)
+}
+
+// split returns the words of s, split at backslash escapes too if escapes.
+func split(s string, escapes bool) [][2]int {
+	var ws [][2]int
+	start := -1
+	end := func(i int) {
+		if start >= 0 {
+			ws = append(ws, [2]int{start, i})
+			start = -1
+		}
+	}
+	for i := 0; i < len(s); {
+		if escapes && s[i] == '\\' {
+			end(i)
+			i += escapeLen(s[i:])
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case !inAlphabet(r):
+			end(i)
+		case start < 0:
+			start = i
+		}
+		i += n
+	}
+	end(len(s))
+	return ws
+}
+
+// escapeLen is the length of the backslash escape e starts with, as Go
+// and JSON quote: \uXXXX, \UXXXXXXXX, \xXX, else a backslash and one
+// character; the hex digits are counted only as far as they go.
+func escapeLen(e string) int {
+	if len(e) < 2 {
+		return len(e)
+	}
+	digits := map[byte]int{'u': 4, 'U': 8, 'x': 2}[e[1]]
+	n := 2
+	for ; n < 2+digits && n < len(e) && strings.IndexByte("0123456789abcdefABCDEF", e[n]) >= 0; n++ {
+	}
+	return n
 }
 
 // inAlphabet reports whether r is of either base64 alphabet (padding
@@ -81,29 +136,25 @@ func redact(s string, match func(word string) bool) string {
 	if !Holds(s) {
 		return s
 	}
-	var b strings.Builder
-	start := -1
-	flush := func(end int) {
-		if start < 0 {
-			return
+	var secrets [][2]int
+	for _, w := range words(s) {
+		if _, ok := DecodeSecret(s[w[0]:w[1]]); ok && match(s[w[0]:w[1]]) {
+			secrets = append(secrets, w)
 		}
-		if _, ok := DecodeSecret(s[start:end]); ok && match(s[start:end]) {
-			b.WriteString(Redacted)
-		} else {
-			b.WriteString(s[start:end])
-		}
-		start = -1
 	}
-	for i, r := range s {
-		if inAlphabet(r) {
-			if start < 0 {
-				start = i
-			}
+	// The two splits may find one secret twice, or overlapping words.
+	slices.SortFunc(secrets, func(a, b [2]int) int { return a[0] - b[0] })
+	var b strings.Builder
+	last := 0
+	for _, w := range secrets {
+		if w[0] < last {
+			last = max(last, w[1])
 			continue
 		}
-		flush(i)
-		b.WriteRune(r)
+		b.WriteString(s[last:w[0]])
+		b.WriteString(Redacted)
+		last = w[1]
 	}
-	flush(len(s))
+	b.WriteString(s[last:])
 	return b.String()
 }

@@ -17,6 +17,10 @@ func TestHolds(t *testing.T) {
 		{"/var/run/secrets/..2026_12_06_23_47_31.123456789/keys", false},
 		{std[:40], false},
 		{"", false},
+		// Quoted: an escape's letter or digits glued to the secret.
+		{`"7\t` + std + `"`, true},
+		{`"7\u0009` + url + `"`, true},
+		{`C:\` + std, true},
 	} {
 		if got := Holds(tc.s); got != tc.want {
 			t.Errorf("Holds(%q) = %v, want %v", tc.s, got, tc.want)
@@ -33,6 +37,9 @@ func TestRedact(t *testing.T) {
 		{`invalid argument "1 ` + std + `\n2 ` + url + `"`, `invalid argument "1 ` + Redacted + `\n2 ` + Redacted + `"`},
 		{std[:40], std[:40]},
 		{"", ""},
+		{`{"dir":"7\t` + std + `"}`, `{"dir":"7\t` + Redacted + `"}`},
+		{`dir="/x/7\u0009` + url + ` y"`, `dir="/x/7\u0009` + Redacted + ` y"`},
+		{`C:\` + std + `\keys`, `C:\` + Redacted + `\keys`},
 	} {
 		if got := Redact(tc.s); got != tc.want {
 			t.Errorf("Redact(%q) = %q, want %q", tc.s, got, tc.want)

@@ -33,8 +33,9 @@ func (l *ErrorLog) Add(err error) {
 	if l.n > MaxErrorLines {
 		return
 	}
-	l.samples = append(l.samples, err.Error())
-	fmt.Fprintf(l.w, "sessgc: %v\n", err)
+	msg := Shown(err.Error())
+	l.samples = append(l.samples, msg)
+	fmt.Fprintf(l.w, "sessgc: %s\n", msg)
 	if l.n == MaxErrorLines {
 		fmt.Fprintf(l.w, "sessgc: further errors are counted, not printed\n")
 	}

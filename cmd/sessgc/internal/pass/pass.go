@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -67,10 +68,18 @@ type Outcome struct {
 func (o *Outcome) SetErr(err error) error {
 	o.ExitCode, o.Error = cmdutil.ExitCode(err), ""
 	if err != nil {
-		o.Error = err.Error()
+		o.Error = Shown(err.Error())
 	}
 	return err
 }
+
+// Shown is s for a message, a summary's field or a metric's label, with
+// each word that may be a key's secret left out (keyline.Redact), as the
+// errors on standard error are: a key line pasted where a path or a
+// setting goes (SESSGC_DIR="$(cat keys)") is repeated by every message
+// that names that path, and the JSON summary and the textfile go to log
+// collectors and Prometheus.
+func Shown(s string) string { return keyline.Redact(s) }
 
 // Abandoned records how a pass that Watchdog abandoned ended.
 func (o *Outcome) Abandoned(err error) {

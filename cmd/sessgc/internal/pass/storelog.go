@@ -138,7 +138,7 @@ func (s *storeHandler) Handle(ctx context.Context, r slog.Record) error {
 	if err := s.h.Handle(ctx, r); err != nil {
 		return err
 	}
-	_, err := s.st.w.Write(append([]byte("sessgc: "), s.st.buf.Bytes()...))
+	_, err := io.WriteString(s.st.w, "sessgc: "+Shown(s.st.buf.String()))
 	return err
 }
 

@@ -61,7 +61,7 @@ func (m *Metrics) Gauge(name, help string, v float64, labels ...Label) {
 // and so on; what names the pass in their help ("run", "rekey"). The
 // caller adds its counts.
 func PassMetrics(dir, prefix, what string, o *Outcome, duration float64, now time.Time) *Metrics {
-	m := NewMetrics(Label{Name: "dir", Value: dir})
+	m := NewMetrics(Label{Name: "dir", Value: Shown(dir)})
 	m.Gauge(prefix+"last_run_timestamp_seconds", "Unix time at which the last sessgc "+what+" ended (also skipped and failed ones).", float64(now.UnixNano())/1e9)
 	m.Gauge(prefix+"last_run_duration_seconds", "Wall time of the last sessgc "+what+".", duration)
 	m.Gauge(prefix+"last_run_success", "1 if the last sessgc "+what+" exited 0 (including skipped and stopped-early ones), else 0.", Bool(o.ExitCode == cmdutil.ExitOK))

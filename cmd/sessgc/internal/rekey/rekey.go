@@ -220,7 +220,7 @@ func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
 		return err // a usage error: nothing attempted, no metrics
 	}
 	// Absolute, as the store reports it after opening.
-	sum := Summary{Event: "summary", Dir: absDir}
+	sum := Summary{Event: "summary", Dir: pass.Shown(absDir)}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned. It counts into
 	// prog as it goes too, so that an abandoned pass says what it did
@@ -286,7 +286,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 		return err
 	}
 	defer s.Close()
-	sum.Dir = s.Dir()
+	sum.Dir = pass.Shown(s.Dir())
 
 	// A record cut short by the deadline is neither scanned nor failed in
 	// st (Rekey leaves it for the next pass), so st needs no correction.

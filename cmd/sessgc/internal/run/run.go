@@ -414,7 +414,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	p := newPrinter(opts)
 	// Absolute, as the store reports it after opening, so that a run
 	// that never opens one (no store yet, or an error) says the same.
-	sum := Summary{Event: "summary", Dir: absDir, DryRun: opts.DryRun}
+	sum := Summary{Event: "summary", Dir: pass.Shown(absDir), DryRun: opts.DryRun}
 	// The pass fills its own copy: an abandoned one (see pass.Watchdog)
 	// may still write to it after this function returned.
 	// The sweep counts into prog as it goes too, so that the summary and
@@ -489,7 +489,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 		return err
 	}
 	defer s.Close()
-	sum.Dir = s.Dir()
+	sum.Dir = pass.Shown(s.Dir())
 
 	var unavailable atomic.Bool
 	so := fsstore.SweepOptions{

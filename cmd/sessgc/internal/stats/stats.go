@@ -181,7 +181,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	if refused != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: note: %s\n", readOnlyNote(dir, refused, st.MaxIdle+opts.Grace))
 	}
-	r := newReport(dir, &st)
+	r := newReport(pass.Shown(dir), &st)
 	r.FSType, r.MountSource, r.MountPoint = m.Type, m.Source, m.Point
 	r.ErrorSamples = append([]string{}, el.Samples()...) // [] rather than null in JSON
 	if opts.JSON {

@@ -1,0 +1,59 @@
+//go:build unix
+
+package main_test
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestKeyLineInDirNotShown: a key line pasted into SESSGC_DIR or --dir
+// (the keys where the store's path goes) names no store, and sessgc says
+// so everywhere without the secret: its standard error already left it
+// out, but the --json summary's "dir" and "error", and the textfile's dir
+// label, which go to log collectors and Prometheus, repeated it, also
+// where escaped ("\t" in JSON glued an escape's letter to the secret).
+func TestKeyLineInDirNotShown(t *testing.T) {
+	k, err := fsstore.NewKey(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := base64.StdEncoding.EncodeToString(k.Secret)
+	work := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		{"run, SESSGC_DIR", []string{"run", "--json"}, []string{"SESSGC_DIR=" + k.SecretLine()}},
+		{"run, SESSGC_DIR with a tab", []string{"run", "--json"}, []string{"SESSGC_DIR=7\t" + secret}},
+		{"run, --dir", []string{"run", "--json", "--dir", filepath.Join(work, k.SecretLine())}, nil},
+		{"rekey, SESSGC_DIR", []string{"rekey", "--json"}, []string{"SESSGC_DIR=" + k.SecretLine(), "SESSGC_KEYS=" + k.SecretLine()}},
+		{"stats, SESSGC_DIR", []string{"stats", "--json"}, []string{"SESSGC_DIR=" + k.SecretLine()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			args := tc.args
+			if tc.args[0] != "stats" {
+				args = append(args, "--textfile", prom)
+			}
+			cmd := command(args, tc.env...)
+			cmd.Dir = work
+			r := runCmd(t, cmd)
+			if r.code == 0 {
+				t.Fatalf("exit 0 for a store directory that is a key line; stdout %s", r.stdout)
+			}
+			text, _ := os.ReadFile(prom)
+			for what, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "textfile": string(text)} {
+				if strings.Contains(s, secret) {
+					t.Errorf("the key's secret is in sessgc's %s:\n%s", what, s)
+				}
+			}
+		})
+	}
+}
