@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,10 @@ type RekeyStats struct {
 // key under the newest key, for key rotation. Plaintext records are
 // encrypted only when the store was opened WithPlaintextMigration (the
 // end of a migration to encryption); otherwise they are errors
-// (ErrUnencrypted), never laundered into valid encrypted records.
+// (ErrUnencrypted), never laundered into valid encrypted records. A pass
+// that encrypted some logs a warning, at its end, naming a few: nothing
+// tells a record left from before the migration from one forged in clear
+// text since, which encrypting it made valid.
 // Expired records are skipped (by more than RekeyOptions.Grace: see
 // RekeyStats.Expired). A record under a key that became the
 // application hosts' newest key after the newest key of this key set did
@@ -186,6 +190,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	}
 	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
 	closed := scanClosed{stop: cancel}
+	var madePlain plainRecords
 	fail := func(err error) {
 		if closed.end(err) {
 			return
@@ -281,6 +286,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			case res == rekeyedPlain:
 				plain.Add(1)
 				rekeyed.Add(1)
+				madePlain.add(filepath.Join(dir, name))
 			case res == rekeyedSealed:
 				rekeyed.Add(1)
 			case res == rekeyExpired:
@@ -303,10 +309,43 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	err = closed.result(err)
 	st := c.Stats()
 	st.Duration = time.Since(start)
+	if n, some := madePlain.get(); n > 0 {
+		// Nothing tells a record left from before the migration from
+		// one forged in clear text since, which this made valid: said
+		// once, at the end, where a migration's pass encrypts many.
+		s.cfg.logger.Warn("rekey: encrypted plaintext records (WithPlaintextMigration): each was written in clear text; after the migration to encryption such a record is a forgery, or a host's without keys, and encrypting it made it a valid session; remove WithPlaintextMigration (sessgc rekey: --migrate-plaintext) once a migration's pass has ended with no errors",
+			"records", n, "some", strings.Join(some, " "))
+	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: rekey: %w", err)
 	}
 	return st, nil
+}
+
+// plainRecords counts the plaintext records a rekey encrypted, and keeps
+// the paths of the first few, for its warning.
+type plainRecords struct {
+	mu    sync.Mutex
+	n     int64
+	paths []string
+}
+
+// plainRecordsNamed bounds the paths a rekey's warning names.
+const plainRecordsNamed = 5
+
+func (p *plainRecords) add(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if len(p.paths) < plainRecordsNamed {
+		p.paths = append(p.paths, path)
+	}
+}
+
+func (p *plainRecords) get() (int64, []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n, p.paths
 }
 
 // rekeyResult is what rekeyOne did with a record.

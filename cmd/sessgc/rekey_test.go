@@ -544,3 +544,42 @@ func TestRekeyKeysGivenAsKeysFileNotQuoted(t *testing.T) {
 		})
 	}
 }
+
+// TestRekeyMigratePlaintextSaysWhatItEncrypted: a rekey with
+// --migrate-plaintext left in a job after the migration (or run on a store
+// encrypted from the start) encrypts a plaintext record planted by someone
+// who can write the mount, which turns the forgery into a valid session:
+// nothing in the store tells it from a record left from before the
+// migration. It must not do so silently: its standard error names the
+// record and says what encrypting it means, the summary counts it, and the
+// textfile has it for an alert; only --json counted it.
+func TestRekeyMigratePlaintextSaysWhatItEncrypted(t *testing.T) {
+	st := newStore(t) // its plaintext record stands for a forged one
+	forged := st.save(1)[0]
+	k1 := newKey(t, 1)
+	host, err := fsstore.Open(st.dir, fsstore.WithCreate(false), fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		id, _ := fsstore.NewID()
+		if err := host.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host.Close()
+	prom := filepath.Join(t.TempDir(), "rekey.prom")
+	r := runGC(t, []string{"rekey", "--dir", st.dir, "--rate", "0", "--migrate-plaintext", "--textfile", prom}, "SESSGC_KEYS="+k1.SecretLine())
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, st.path(forged)) || !strings.Contains(r.stderr, "forgery") {
+		t.Errorf("stderr does not name the plaintext record %s it encrypted, nor say that it may be a forgery made valid:\n%s", st.path(forged), r.stderr)
+	}
+	if !strings.Contains(r.stdout, "1 of them plaintext") {
+		t.Errorf("summary does not count the plaintext record encrypted: %q", r.stdout)
+	}
+	if got := promFile(t, prom, st.dir)["sessgc_rekey_plaintext_records"]; got != 1 {
+		t.Errorf("sessgc_rekey_plaintext_records = %v, want 1", got)
+	}
+}

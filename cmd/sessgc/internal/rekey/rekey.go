@@ -127,7 +127,7 @@ Exit codes:
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
 	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
 	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
-	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption)")
+	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption: it also encrypts a record forged in clear text; each pass names some it encrypted)")
 	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary object")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something is wrong (errors still go to stderr); not with --json")
@@ -380,6 +380,7 @@ func metrics(opts *RekeyOptions, dir string, sum *Summary, now time.Time) *pass.
 	m.Gauge("sessgc_rekey_scanned_records", "Records examined by the last rekey.", float64(sum.Scanned))
 	m.Gauge("sessgc_rekey_rekeyed_records", "Records rewritten under the newest key by the last rekey.", float64(sum.Rekeyed))
 	m.Gauge("sessgc_rekey_up_to_date_records", "Records the last rekey found already under the newest key.", float64(sum.UpToDate))
+	m.Gauge("sessgc_rekey_plaintext_records", "Plaintext records the last rekey encrypted (--migrate-plaintext), among those rewritten: after a migration to encryption, forgeries it made valid.", float64(sum.Plaintext))
 	m.Gauge("sessgc_rekey_errors", "Records the last rekey could not rewrite.", float64(sum.Errors))
 	return m
 }
@@ -403,7 +404,13 @@ func humanSummary(opts *RekeyOptions, sum *Summary) string {
 		return "" // the error itself is printed by main
 	}
 	d := pass.ElapsedSecs(sum.DurationSecs)
-	s := fmt.Sprintf("sessgc: rekeyed %s to key %d in %s: rewrote %s records, %s already up to date; scanned %s records",
-		sum.Dir, sum.KeyID, d, pass.Count(sum.Rekeyed), pass.Count(sum.UpToDate), pass.Count(sum.Scanned))
+	plain := ""
+	if sum.Plaintext > 0 {
+		// Said where a forged record made valid would otherwise pass
+		// as one rotated (the store's warning names some).
+		plain = fmt.Sprintf(" (%s of them plaintext, encrypted: --migrate-plaintext)", pass.Count(sum.Plaintext))
+	}
+	s := fmt.Sprintf("sessgc: rekeyed %s to key %d in %s: rewrote %s records%s, %s already up to date; scanned %s records",
+		sum.Dir, sum.KeyID, d, pass.Count(sum.Rekeyed), plain, pass.Count(sum.UpToDate), pass.Count(sum.Scanned))
 	return s + sum.Human(sum.Errors, opts.MaxDuration, "run again to continue (converted records are skipped)")
 }
