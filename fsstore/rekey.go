@@ -183,7 +183,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			clock = hostClock()
 		}
 	}
-	rc := rekeyClock{clock, opts.Grace}
+	rc := rekeyClock{clock, opts.Grace, new(atomic.Bool)}
 	c := opts.Progress
 	if c == nil {
 		c = new(RekeyProgress)
@@ -786,6 +786,11 @@ func (s *Store) rekeyDone(kr *keyring, st fileStat, h *record.Header, now time.T
 type rekeyClock struct {
 	serverClock
 	grace time.Duration
+	// sweepOutlasted is set once a wait for a running sweep's end, by a
+	// record expired or about to (rekeySweeping), ran out: the records
+	// after it do not wait again, each a minute of a worker's, while a
+	// long sweep runs, but fail at once.
+	sweepOutlasted *atomic.Bool
 }
 
 // rekeyAsideWait bounds how long a rekey waits for a running sweep that
@@ -816,6 +821,9 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekey
 		}
 		return s.asideWhere(dir, name)
 	}
+	if was == rekeySweeping && clock.sweepOutlasted.Load() {
+		return was, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), rekeyAsideWait)
+	}
 	wctx, cancel := context.WithTimeout(ctx, rekeyAsideWait)
 	h, err := s.locks.Lock(wctx, sweepLock, sweepLock, lock.Shared)
 	cancel()
@@ -825,6 +833,9 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekey
 	case ctx.Err() != nil:
 		return rekeyAside, fmt.Errorf("%s, under an old key: waiting for the sweep: %w", where(), ctx.Err())
 	case errors.Is(err, lock.ErrLocked):
+		if was == rekeySweeping {
+			clock.sweepOutlasted.Store(true)
+		}
 		return rekeyAside, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), rekeyAsideWait)
 	default:
 		return rekeyAside, fmt.Errorf("%s, under an old key: sweep lock: %w", where(), closedLock(err))
