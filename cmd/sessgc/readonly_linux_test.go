@@ -154,6 +154,14 @@ func TestStatsWithReadAccessOnly(t *testing.T) {
 				if r.code != 3 || !strings.Contains(r.stderr, tc.refuse) || strings.Contains(r.stderr, "not shown") {
 					t.Errorf("%v: exit %d, stderr %q; want 3 and %q, and no path left out as a key's secret", args, r.code, r.stderr, tc.refuse)
 				}
+				// The JSON summary's error names the probe's temp file
+				// as stderr does: its name reads as a key's secret, and
+				// only a secret the user gave is left out.
+				args = append(args, "--json")
+				r = runCmd(t, cmd(args))
+				if r.code != 3 || !strings.Contains(r.stdout, tc.refuse) || strings.Contains(r.stdout, "not shown") {
+					t.Errorf("%v: exit %d, stdout %q; want 3 and %q, and no path left out as a key's secret", args, r.code, r.stdout, tc.refuse)
+				}
 			}
 			if after := testenv.TreeState(t, f.dir); after != before {
 				t.Errorf("the store changed:\n%s\n---\n%s", before, after)

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,12 +76,26 @@ func (o *Outcome) SetErr(err error) error {
 }
 
 // Shown is s for a message, a summary's field or a metric's label, with
-// each word that may be a key's secret left out (keyline.Redact), as the
-// errors on standard error are: a key line pasted where a path or a
-// setting goes (SESSGC_DIR="$(cat keys)") is repeated by every message
-// that names that path, and the JSON summary and the textfile go to log
-// collectors and Prometheus.
-func Shown(s string) string { return keyline.Redact(s) }
+// each word that may be a key's secret and that the user gave (this
+// process's arguments, its environment's values) left out, as the errors
+// on standard error are (cmdutil.Execute): a key line pasted where a path
+// or a setting goes (SESSGC_DIR="$(cat keys)") is repeated by every
+// message that names that path, and the JSON summary and the textfile go
+// to log collectors and Prometheus. Only what was given: a file name the
+// store made may read as a secret too (the probe's temp file, see
+// keyline.RedactGiven), and the operator needs it.
+func Shown(s string) string {
+	if !keyline.Holds(s) {
+		return s
+	}
+	given := slices.Clone(os.Args[1:])
+	for _, kv := range os.Environ() {
+		if _, v, ok := strings.Cut(kv, "="); ok {
+			given = append(given, v)
+		}
+	}
+	return keyline.RedactGiven(s, given...)
+}
 
 // Abandoned records how a pass that Watchdog abandoned ended.
 func (o *Outcome) Abandoned(err error) {
