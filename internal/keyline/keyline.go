@@ -5,6 +5,7 @@
 package keyline
 
 import (
+	"cmp"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -107,27 +108,72 @@ func Redact(s string) string {
 	return redact(s, func(string) bool { return true })
 }
 
-// RedactGiven returns s with every word that Holds would take for a key's
-// secret and that is also a word of one of given (what the user typed:
-// the arguments, the environment's values) replaced by Redacted: for a
-// message that may quote the user's input among other text. Other text
-// may hold a word that decodes as a secret without being one: any 43
-// characters of the URL-safe alphabet do, such as a temp file's name
-// ("tmp-probe-" and two runs of 16 hex digits), and Redact put "(a key's
-// secret, not shown)" in the middle of a path the operator needed.
+// RedactGiven returns s with every secret that the user gave in one of
+// given (what the user typed: the arguments, the environment's values)
+// replaced by Redacted, wherever it stands in s: for a message that may
+// quote the user's input among other text. A secret given is a run of
+// characters that DecodeSecret takes standing alone in a word of given
+// (words split as for Holds) or in a piece of one: a long flag's value
+// after "=" (--dir=SECRET), a short flag's glued to its letters
+// (-dSECRET), or a path's component (/srv/SECRET), each of which is one
+// word, as "/", "=" and "-" are of the alphabet. Other text may hold a
+// word that decodes as a secret without being one: any 43 characters of
+// the URL-safe alphabet do, such as a temp file's name ("tmp-probe-" and
+// two runs of 16 hex digits), and Redact put "(a key's secret, not
+// shown)" in the middle of a path the operator needed.
 func RedactGiven(s string, given ...string) string {
 	secret := map[string]bool{}
 	for _, g := range given {
 		for _, w := range strings.FieldsFunc(g, func(r rune) bool { return !inAlphabet(r) }) {
-			if _, ok := DecodeSecret(w); ok {
-				secret[w] = true
+			for _, sec := range secretsIn(w) {
+				secret[sec] = true
 			}
 		}
 	}
 	if len(secret) == 0 {
 		return s
 	}
-	return redact(s, func(w string) bool { return secret[w] })
+	// Longest first: a standard secret's padding goes with it.
+	secrets := make([]string, 0, len(secret))
+	for sec := range secret {
+		secrets = append(secrets, sec)
+	}
+	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, Redacted)
+	}
+	return s
+}
+
+// secretsIn returns the runs of w that DecodeSecret takes and that start
+// where w does, after a "/" or "=", or after the letters of a short flag
+// ("-d"), and end where w does or before a "/".
+func secretsIn(w string) []string {
+	starts := []int{0}
+	for i := 0; i < len(w); i++ {
+		if w[i] == '/' || w[i] == '=' {
+			starts = append(starts, i+1)
+		}
+	}
+	if len(w) > 1 && w[0] == '-' && w[1] != '-' {
+		for i := 1; i < len(w) && ('a' <= w[i] && w[i] <= 'z' || 'A' <= w[i] && w[i] <= 'Z'); i++ {
+			starts = append(starts, i+1)
+		}
+	}
+	var found []string
+	for _, start := range starts {
+		// 43 characters unpadded URL-safe, 44 standard.
+		for _, n := range []int{43, 44} {
+			end := start + n
+			if end > len(w) || end < len(w) && w[end] != '/' {
+				continue
+			}
+			if _, ok := DecodeSecret(w[start:end]); ok {
+				found = append(found, w[start:end])
+			}
+		}
+	}
+	return found
 }
 
 // redact returns s with each word that DecodeSecret takes and that match

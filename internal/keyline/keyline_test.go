@@ -67,6 +67,20 @@ func TestRedactGiven(t *testing.T) {
 			"store /srv/1 " + Redacted + " and " + temp},
 		{"got " + url + " and " + std, []string{"1 " + std + "\n2 " + url + "\n"}, "got " + Redacted + " and " + Redacted},
 		{"no input " + std, nil, "no input " + std},
+		// A secret is what the user gave, wherever it stands in an
+		// argument: a long flag's value after "=", a short flag's glued
+		// to its letter, a path's component, a variable's value.
+		{"store directory " + url + " does not exist", []string{"run", "--dir=" + url}, "store directory " + Redacted + " does not exist"},
+		{"store directory " + std + " does not exist", []string{"run", "-d" + std}, "store directory " + Redacted + " does not exist"},
+		{"store directory " + url + " does not exist", []string{"run", "-qd" + url}, "store directory " + Redacted + " does not exist"},
+		{"store directory /srv/" + url + " does not exist", []string{"/srv/" + url}, "store directory /srv/" + Redacted + " does not exist"},
+		{"store directory /srv/" + std + "/s does not exist", []string{"--dir=/srv/" + std + "/s"}, "store directory /srv/" + Redacted + "/s does not exist"},
+		{"--textfile /x/" + url + ".prom: stat /x: no such file", []string{"--textfile=/x/" + url + ".prom"}, "--textfile /x/" + Redacted + ".prom: stat /x: no such file"},
+		{"keys in " + url, []string{"SESSGC_KEYS_FILE=" + url}, "keys in " + Redacted},
+		// Only what was given: a name the store made stays whole even
+		// next to a given path that is not a secret.
+		{"create temp /srv/s/data/.tmp-." + temp + ": read-only file system", []string{"--dir=/srv/s", "-d/srv/s"},
+			"create temp /srv/s/data/.tmp-." + temp + ": read-only file system"},
 	} {
 		if got := RedactGiven(tc.s, tc.given...); got != tc.want {
 			t.Errorf("RedactGiven(%q, %q) = %q, want %q", tc.s, tc.given, got, tc.want)

@@ -48,6 +48,7 @@ func newTestRoot(leafErr error) *cobra.Command {
 		},
 	})
 	root.Flags().Bool("flag", false, "")
+	root.PersistentFlags().String("dir", "", "")
 	return root
 }
 
@@ -120,6 +121,8 @@ func TestErrorShowsNoGivenSecret(t *testing.T) {
 		{"the same word given", StoreErrorf("create temp %s: read-only file system", probe), []string{"leaf"}, []string{"X=" + probe[len("/srv/s/data/.tmp-."):]}, "(a key's secret, not shown)", probe},
 		{"secret in a variable", StoreErrorf("store directory /srv/1 %s does not exist", secret), []string{"leaf"}, []string{"SESSGC_DIR=/srv/1 " + secret}, "(a key's secret, not shown)", secret},
 		{"secret as a command", nil, []string{secret}, nil, "(a key's secret, not shown)", secret},
+		{"secret as a flag's value after =", StoreErrorf("store directory %s does not exist", secret), []string{"leaf", "--dir=" + secret}, nil, "(a key's secret, not shown)", secret},
+		{"secret in a variable's path", StoreErrorf("store directory /srv/%s does not exist", secret), []string{"leaf"}, []string{"SESSGC_DIR=/srv/" + secret}, "(a key's secret, not shown)", secret},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

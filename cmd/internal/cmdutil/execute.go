@@ -258,12 +258,11 @@ func strictHelp(root *cobra.Command) *cobra.Command {
 // gave, args and the values of environ, is taken out: a file name the
 // store made may read as a secret too (see keyline.RedactGiven).
 func shownError(err error, args, environ []string) string {
+	// Not only where msg Holds a secret: one given in a path stands in
+	// a word of msg that is more than the secret (/srv/SECRET).
 	msg := err.Error()
-	if !keyline.Holds(msg) {
-		return msg
-	}
 	var ive *pflag.InvalidValueError
-	if errors.As(err, &ive) && keyline.Holds(ive.GetValue()) {
+	if keyline.Holds(msg) && errors.As(err, &ive) && keyline.Holds(ive.GetValue()) {
 		msg = strings.Replace(msg, ive.Error(), fmt.Sprintf("invalid argument for --%s: a value that holds a key (not shown), not one of the flag's", ive.GetFlag().Name), 1)
 	}
 	given := slices.Clone(args)
