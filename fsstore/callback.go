@@ -213,8 +213,11 @@ func newHandlerPanics() *handlerPanics {
 	return &handlerPanics{now: time.Now, w: os.Stderr}
 }
 
-// report reports a panic of the logger's handler, p.
+// report reports a panic of the logger's handler, p. p is formatted
+// before the lock is taken: its String or Error method may log through
+// the same logger, whose handler's panic comes back here.
 func (hp *handlerPanics) report(p any) {
+	text := fmt.Sprint(p)
 	hp.mu.Lock()
 	defer hp.mu.Unlock()
 	t := hp.now()
@@ -227,7 +230,7 @@ func (hp *handlerPanics) report(p any) {
 		more = fmt.Sprintf(" (and %d more panics of it, not written, since the last written)", hp.suppressed)
 	}
 	hp.logged, hp.suppressed = t, 0
-	fmt.Fprintf(hp.w, "fsstore: the logger's handler panicked; log record lost: %v%s\n%s", p, more, debug.Stack())
+	fmt.Fprintf(hp.w, "fsstore: the logger's handler panicked; log record lost: %s%s\n%s", text, more, debug.Stack())
 }
 
 // flush writes the number of panics not written since the last written,
