@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -248,5 +249,73 @@ func TestOuterFieldsAfterNext(t *testing.T) {
 	webtest.CheckPrivate(t, resp.Header)
 	if sc := resp.Header.Get("Surrogate-Control"); sc != "no-store" {
 		t.Errorf("Surrogate-Control %q, want no-store", sc)
+	}
+}
+
+// headerAtWriteHeader notes the Cache-Control lines it is handed at
+// WriteHeader, as a response cache's writer decides then whether to
+// store the response. It unwraps, as http.ResponseController asks.
+type headerAtWriteHeader struct {
+	http.ResponseWriter
+	seen *[]string
+}
+
+func (w headerAtWriteHeader) WriteHeader(code int) {
+	*w.seen = slices.Clone(w.Header().Values("Cache-Control"))
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w headerAtWriteHeader) Write(b []byte) (int, error) { return w.ResponseWriter.Write(b) }
+
+func (w headerAtWriteHeader) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestReplacedResponseKeepsCookiePrivate: a middleware that replaced
+// c.Response() with one writing through a writer of its own (a response
+// cache's), and around it echo's Response: a Before hook registered on the
+// replacement by a middleware inside it set Cache-Control: public, and the
+// session middleware readied the header again on the outer Response only,
+// whose hooks run after the writer between the two read the header. That
+// writer saw the session's cookie with public, and a cache deciding there
+// would store it.
+func TestReplacedResponseKeepsCookiePrivate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler echo.HandlerFunc
+	}{
+		{"String", func(c echo.Context) error { return c.String(http.StatusOK, "ok") }},
+		{"NoContent", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }},
+		{"returned HTTPError", func(c echo.Context) error { return echo.NewHTTPError(http.StatusForbidden) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []string
+			e := echo.New()
+			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					orig := c.Response()
+					c.SetResponse(echo.NewResponse(headerAtWriteHeader{orig, &seen}, c.Echo()))
+					defer c.SetResponse(orig)
+					return next(c)
+				}
+			}, func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Response().Before(func() { c.Response().Header().Set("Cache-Control", "public, max-age=60") })
+					return next(c)
+				}
+			}, echosession.Handler(newManager(t)))
+			e.GET("/", func(c echo.Context) error {
+				if err := echosession.FromContext(c).Put("n", 1); err != nil {
+					return err
+				}
+				return tc.handler(c)
+			})
+			resp := webtest.Send(t, e, "GET", "/", nil)
+			if sessionCookie(resp) == nil {
+				t.Fatalf("status %d, no session cookie", resp.Code)
+			}
+			webtest.CheckPrivate(t, resp.Header)
+			if !slices.Contains(seen, "private") || slices.ContainsFunc(seen, func(l string) bool { return strings.Contains(l, "public") }) {
+				t.Errorf("the writer between the Responses saw Cache-Control %q with the session's cookie, want private and no public", seen)
+			}
+		})
 	}
 }

@@ -44,9 +44,11 @@
 // The Response.Before hooks of outer middlewares run as the header goes
 // out, after the session's writer readied it; the middleware readies it
 // again after them (httpsession.Manager.KeepFromSharedCaches), from a hook
-// on echo's own Response, which runs after every other, so that a hook's
-// Cache-Control: public does not send the session's cookie to shared
-// caches, also when another Manager's middleware is around this one. A
+// on each echo Response the header goes out through, which runs after
+// that Response's others, so that a hook's Cache-Control: public does not
+// send the session's cookie to shared caches, nor lets a writer between
+// two Responses (a response cache's) see it, also when another Manager's
+// middleware, or one that replaced c.Response(), is around this one. A
 // hook's caching fields on a response without the cookie stay as the hook
 // set them, an error answer's too: a hook sees the status it sets them
 // for (c.Response().Status), as does a writer that an outer net/http
@@ -109,11 +111,15 @@ func wrap(m *httpsession.Manager, mw func(http.Handler) http.Handler) echo.Middl
 					// one that set Cache-Control: public would send the
 					// session's cookie to shared caches. This hook,
 					// registered after theirs, runs last. It goes on
-					// the Response nearest the server: under another
-					// Manager's middleware, resp is that middleware's,
-					// whose hooks run before the outer Response's.
-					first := outermost(resp)
-					first.Before(func() { m.KeepFromSharedCaches(first.Header()) })
+					// every echo Response the header goes out through:
+					// under another Manager's middleware, or one that
+					// replaced the Response, resp's hooks run before
+					// the outer Response's, and a writer between the
+					// two (a response cache's) reads the header as
+					// resp's hooks left it.
+					for r := range responses(resp) {
+						r.Before(func() { m.KeepFromSharedCaches(r.Header()) })
+					}
 					// The handler writes through the session's writer,
 					// which writes through echo's Response: the
 					// Before hooks of outer middlewares still run and
@@ -136,20 +142,23 @@ func wrap(m *httpsession.Manager, mw func(http.Handler) http.Handler) echo.Middl
 	}
 }
 
-// outermost returns the echo Response nearest the server that resp writes
-// through: resp, or one that a writer under it (another Manager's
-// middleware's, which writes through echo's Response) unwraps to.
-func outermost(resp *echo.Response) *echo.Response {
-	out := resp
-	for w := resp.Writer; w != nil; {
-		if r, ok := w.(*echo.Response); ok {
-			out = r
+// responses yields resp and the echo Responses that a writer under it
+// unwraps to (another Manager's middleware's, which writes through echo's
+// Response, or the one a middleware replaced with resp), nearest first.
+func responses(resp *echo.Response) func(yield func(*echo.Response) bool) {
+	return func(yield func(*echo.Response) bool) {
+		if !yield(resp) {
+			return
 		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			break
+		for w := resp.Writer; w != nil; {
+			if r, ok := w.(*echo.Response); ok && !yield(r) {
+				return
+			}
+			u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+			if !ok {
+				return
+			}
+			w = u.Unwrap()
 		}
-		w = u.Unwrap()
 	}
-	return out
 }
