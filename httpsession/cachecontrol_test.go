@@ -402,19 +402,48 @@ func (w publicAtWriteHeader) Write(b []byte) (int, error) {
 
 func (w publicAtWriteHeader) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// partitionAtWriteHeader adds Partitioned to every cookie the response
+// sets as it starts, as a middleware that hardens the cookies an
+// application sets may, and then writes through publicAtWriteHeader.
+type partitionAtWriteHeader struct{ publicAtWriteHeader }
+
+func (w partitionAtWriteHeader) WriteHeader(code int) {
+	for i, l := range w.Header()["Set-Cookie"] {
+		if !strings.Contains(l, "; Partitioned") {
+			w.Header()["Set-Cookie"][i] = l + "; Partitioned"
+		}
+	}
+	w.publicAtWriteHeader.WriteHeader(code)
+}
+
+func (w partitionAtWriteHeader) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.ResponseWriter.Write(b)
+}
+
 // TestWrapperBetweenManagersKeepsInnerCookiePrivate: with the middlewares
 // of two Managers (cookies of their own names) around a route and, between
 // them, a writer whose WriteHeader sets caching fields, the inner
 // Manager's cookie went out with them: the inner middleware readied the
 // header before that writer, and the outer one readied it for its own
-// cookie only.
+// cookie only. A writer that also adds an attribute to the cookies it
+// finds (Partitioned) is overruled as well: the outer middleware knows the
+// inner one's cookie by its name, as its own, where it looked for the line
+// as the inner one set it.
 func TestWrapperBetweenManagersKeepsInnerCookiePrivate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
+		wrap  func(w http.ResponseWriter) http.ResponseWriter
 		write func(w http.ResponseWriter)
 	}{
-		{"Write", func(w http.ResponseWriter) { io.WriteString(w, "ok") }},
-		{"WriteHeader", func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }},
+		{"Write", func(w http.ResponseWriter) http.ResponseWriter { return publicAtWriteHeader{w} },
+			func(w http.ResponseWriter) { io.WriteString(w, "ok") }},
+		{"WriteHeader", func(w http.ResponseWriter) http.ResponseWriter { return publicAtWriteHeader{w} },
+			func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }},
+		{"cookie attribute added, Write", func(w http.ResponseWriter) http.ResponseWriter { return partitionAtWriteHeader{publicAtWriteHeader{w}} },
+			func(w http.ResponseWriter) { io.WriteString(w, "ok") }},
+		{"cookie attribute added, WriteHeader", func(w http.ResponseWriter) http.ResponseWriter { return partitionAtWriteHeader{publicAtWriteHeader{w}} },
+			func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			outer := newEnv(t, nil)
@@ -426,7 +455,7 @@ func TestWrapperBetweenManagersKeepsInnerCookiePrivate(t *testing.T) {
 				tc.write(w)
 			}))
 			h := outer.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				route.ServeHTTP(publicAtWriteHeader{w}, r)
+				route.ServeHTTP(tc.wrap(w), r)
 			}))
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))

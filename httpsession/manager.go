@@ -925,7 +925,12 @@ func surrogateNoStore(h http.Header, key, keep string) {
 
 // carriesCookie reports whether h sets or removes the session's cookie.
 func (m *Manager) carriesCookie(h http.Header) bool {
-	name := m.cfg.cookie.Name
+	return setsCookie(h, m.cfg.cookie.Name)
+}
+
+// setsCookie reports whether h has a Set-Cookie line for the cookie name,
+// whatever its attributes.
+func setsCookie(h http.Header, name string) bool {
 	for _, l := range h["Set-Cookie"] {
 		if len(l) > len(name) && l[len(name)] == '=' && strings.HasPrefix(l, name) {
 			return true
@@ -1178,11 +1183,13 @@ func (w *responseWriter) start() bool {
 	return true
 }
 
-// carriesInner reports whether h holds a cookie line that the commit of
-// another Manager's middleware inside this one added (see keep).
+// carriesInner reports whether h sets or removes a cookie that the commit
+// of another Manager's middleware inside this one set (see keep). It goes
+// by the cookie's name, as carriesCookie does: a writer between the two
+// may have added an attribute to the line (Partitioned, SameSite).
 func (w *responseWriter) carriesInner(h http.Header) bool {
 	for _, l := range w.inner["Set-Cookie"] {
-		if slices.Contains(h["Set-Cookie"], l) {
+		if name, _, ok := strings.Cut(l, "="); ok && setsCookie(h, name) {
 			return true
 		}
 	}
