@@ -421,6 +421,15 @@ func (w partitionAtWriteHeader) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// publicOpaque is publicAtWriteHeader without Unwrap.
+type publicOpaque struct{ w http.ResponseWriter }
+
+func (o publicOpaque) Header() http.Header { return o.w.Header() }
+
+func (o publicOpaque) WriteHeader(code int) { publicAtWriteHeader{o.w}.WriteHeader(code) }
+
+func (o publicOpaque) Write(b []byte) (int, error) { return publicAtWriteHeader{o.w}.Write(b) }
+
 // TestWrapperBetweenManagersKeepsInnerCookiePrivate: with the middlewares
 // of two Managers (cookies of their own names) around a route and, between
 // them, a writer whose WriteHeader sets caching fields, the inner
@@ -429,7 +438,8 @@ func (w partitionAtWriteHeader) Write(b []byte) (int, error) {
 // cookie only. A writer that also adds an attribute to the cookies it
 // finds (Partitioned) is overruled as well: the outer middleware knows the
 // inner one's cookie by its name, as its own, where it looked for the line
-// as the inner one set it.
+// as the inner one set it. So is one that does not unwrap, which hid the
+// outer middleware's writer from the inner one.
 func TestWrapperBetweenManagersKeepsInnerCookiePrivate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -443,6 +453,10 @@ func TestWrapperBetweenManagersKeepsInnerCookiePrivate(t *testing.T) {
 		{"cookie attribute added, Write", func(w http.ResponseWriter) http.ResponseWriter { return partitionAtWriteHeader{publicAtWriteHeader{w}} },
 			func(w http.ResponseWriter) { io.WriteString(w, "ok") }},
 		{"cookie attribute added, WriteHeader", func(w http.ResponseWriter) http.ResponseWriter { return partitionAtWriteHeader{publicAtWriteHeader{w}} },
+			func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }},
+		{"no Unwrap, Write", func(w http.ResponseWriter) http.ResponseWriter { return publicOpaque{w} },
+			func(w http.ResponseWriter) { io.WriteString(w, "ok") }},
+		{"no Unwrap, WriteHeader", func(w http.ResponseWriter) http.ResponseWriter { return publicOpaque{w} },
 			func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -329,7 +329,6 @@
 // nothing to (net/http sends that header once the outermost handler has
 // returned): have it call [Manager.KeepFromSharedCaches] last, or put it
 // inside. adapters/echosession does so after echo's Response.Before hooks.
-// Inside another Manager's middleware, such a writer between the two,
-// when it unwraps (as http.ResponseController asks), is overruled by the
-// outer middleware for this one's cookie too.
+// Inside another Manager's middleware, such a writer between the two is
+// overruled by the outer middleware for this one's cookie too.
 package httpsession

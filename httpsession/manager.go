@@ -469,6 +469,7 @@ func (m *Manager) serve(mode Mode, next http.Handler, w http.ResponseWriter, r *
 	defer s.end()
 	r = r.WithContext(&sessionContext{Context: r.Context(), s: s})
 	sw := &responseWriter{ResponseWriter: w, s: s, r: r, base: base}
+	s.w = sw
 	returned := false
 	defer func() {
 		if !returned {
@@ -1069,8 +1070,10 @@ type responseWriter struct {
 	// request's last (see finish).
 	ending bool
 	// inner holds the lines that the commits of other Managers'
-	// middlewares inside this one put into the header (see keep).
-	inner http.Header
+	// middlewares inside this one put into the header (see keep). A
+	// pointer swapped whole: an inner middleware behind
+	// http.TimeoutHandler keeps its lines from the handler's goroutine.
+	inner atomic.Pointer[http.Header]
 }
 
 // keeper is a writer of this package's, which keeps the cookie lines an
@@ -1083,12 +1086,29 @@ type keeper interface{ keep(lines http.Header) }
 // old one is gone), so an error answer of this middleware carries them,
 // as it carries the cookie of a Release.
 func (w *responseWriter) keep(lines http.Header) {
-	if w.inner == nil {
-		w.inner = make(http.Header, len(lines))
+	for {
+		old := w.inner.Load()
+		var h http.Header
+		if old != nil {
+			h = old.Clone()
+		} else {
+			h = make(http.Header, len(lines))
+		}
+		for k, v := range lines {
+			h[k] = append(h[k], v...)
+		}
+		if w.inner.CompareAndSwap(old, &h) {
+			return
+		}
 	}
-	for k, v := range lines {
-		w.inner[k] = append(w.inner[k], v...)
+}
+
+// innerLines returns the lines kept (see keep), or nil.
+func (w *responseWriter) innerLines() http.Header {
+	if p := w.inner.Load(); p != nil {
+		return *p
 	}
+	return nil
 }
 
 // passOut hands cookie lines whose records are saved to the writer of an
@@ -1100,7 +1120,16 @@ func (w *responseWriter) passOut(lines ...http.Header) {
 	}
 	o, ok := writerAs[keeper](w.ResponseWriter)
 	if !ok {
-		return
+		// A writer between the two that does not unwrap
+		// (http.TimeoutHandler's, which copies its header map over
+		// the outer one's) hides the outer middleware's writer: the
+		// request's context, as this middleware got it, names the
+		// outer session, and so its writer.
+		s := FromContext(w.s.reqCtx)
+		if s == nil || s.w == nil {
+			return
+		}
+		o = s.w
 	}
 	for _, h := range lines {
 		if len(h) > 0 {
@@ -1127,14 +1156,15 @@ func (w *responseWriter) resetHeaderForError() {
 	for k, v := range w.s.keptHeader() {
 		h[k] = append(h[k], v...)
 	}
-	for k, v := range w.inner {
+	inner := w.innerLines()
+	for k, v := range inner {
 		h[k] = append(h[k], v...)
 	}
 	w.s.m.keepFromSharedCaches(h)
-	if w.inner != nil {
+	if inner != nil {
 		privatizeAll(h)
 	}
-	w.passOut(w.s.keptHeader(), w.inner)
+	w.passOut(w.s.keptHeader(), inner)
 }
 
 // start commits the session with the headers still open. On failure the
@@ -1154,7 +1184,7 @@ func (w *responseWriter) start() bool {
 	}
 	// Those of a Release and of the middlewares inside this one were in
 	// the header before this commit: added does not list them.
-	w.passOut(added(h, cookies, caches), w.s.keptHeader(), w.inner)
+	w.passOut(added(h, cookies, caches), w.s.keptHeader(), w.innerLines())
 	// The lines a Release committed went into this header map then; a
 	// writer between the handler and this one with a header map of its
 	// own (http.TimeoutHandler, a buffering middleware) copies its map
@@ -1188,7 +1218,7 @@ func (w *responseWriter) start() bool {
 // by the cookie's name, as carriesCookie does: a writer between the two
 // may have added an attribute to the line (Partitioned, SameSite).
 func (w *responseWriter) carriesInner(h http.Header) bool {
-	for _, l := range w.inner["Set-Cookie"] {
+	for _, l := range w.innerLines()["Set-Cookie"] {
 		if name, _, ok := strings.Cut(l, "="); ok && setsCookie(h, name) {
 			return true
 		}

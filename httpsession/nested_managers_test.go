@@ -88,16 +88,40 @@ func TestMiddlewareInsideAnotherManagers(t *testing.T) {
 // with the inner session saved by its route's Release, whose cookie was
 // in the header before the inner middleware's commit, and with a third
 // Manager's middleware between the two, whose commit found the cookie
-// already in the header.
+// already in the header. So also behind a writer between the outer
+// middleware and the inner ones that does not unwrap
+// (http.TimeoutHandler's, one of the application's), where the outer
+// middleware never learned of the inner one's cookie and its error answer
+// dropped it: the user lost the session saved under it.
 func TestErrorAnswerKeepsInnerManagersCookie(t *testing.T) {
-	for _, tc := range []struct{ release, between bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
-		t.Run(fmt.Sprintf("release=%v,between=%v", tc.release, tc.between), func(t *testing.T) {
-			testErrorAnswerKeepsInnerManagersCookie(t, tc.release, tc.between)
-		})
+	hides := []struct {
+		name string
+		wrap func(http.Handler) http.Handler
+	}{
+		{"unwrapping", func(h http.Handler) http.Handler { return h }},
+		{"TimeoutHandler", func(h http.Handler) http.Handler { return http.TimeoutHandler(h, time.Hour, "slow") }},
+		{"writer that does not unwrap", func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(opaqueWriter{w}, r) })
+		}},
+	}
+	for _, hide := range hides {
+		for _, tc := range []struct{ release, between bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			t.Run(fmt.Sprintf("%s,release=%v,between=%v", hide.name, tc.release, tc.between), func(t *testing.T) {
+				testErrorAnswerKeepsInnerManagersCookie(t, hide.wrap, tc.release, tc.between)
+			})
+		}
 	}
 }
 
-func testErrorAnswerKeepsInnerManagersCookie(t *testing.T, release, between bool) {
+// opaqueWriter writes through the writer it holds, which it does not
+// unwrap.
+type opaqueWriter struct{ w http.ResponseWriter }
+
+func (o opaqueWriter) Header() http.Header         { return o.w.Header() }
+func (o opaqueWriter) WriteHeader(code int)        { o.w.WriteHeader(code) }
+func (o opaqueWriter) Write(b []byte) (int, error) { return o.w.Write(b) }
+
+func testErrorAnswerKeepsInnerManagersCookie(t *testing.T, hide func(http.Handler) http.Handler, release, between bool) {
 	a := newEnv(t, []fsstore.Option{fsstore.WithMaxSize(256)})
 	b := httpsession.New(a.st, httpsession.WithCookie(httpsession.Cookie{Name: "prefs"}))
 	inner := b.Handler
@@ -127,7 +151,7 @@ func testErrorAnswerKeepsInnerManagersCookie(t *testing.T, release, between bool
 		w.Header().Set("X-Handler", "1")
 		fmt.Fprint(w, "saved")
 	}))
-	srv := serve(t, a.m.Handler(inner(putPrefs(route))))
+	srv := serve(t, a.m.Handler(hide(inner(putPrefs(route)))))
 	resp := call(t, client(t, srv), "GET", srv.URL, "", nil)
 	if got := body(t, resp); resp.StatusCode != http.StatusInternalServerError || strings.Contains(got, "saved") || resp.Header.Get("X-Handler") != "" {
 		t.Fatalf("answer %d %q, X-Handler %q; want A's error answer alone", resp.StatusCode, got, resp.Header.Get("X-Handler"))

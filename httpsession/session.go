@@ -113,7 +113,11 @@ type Session struct {
 	ctx    context.Context // the same without its cancellation: saves complete
 	hdr    http.Header     // the response's header, for Release
 	req    *http.Request   // the request, for the warning about a cookie over plain HTTP
-	wait   lockWait        // the lock wait under way, which an error answer ends
+	// w is the middleware's writer: another Manager's middleware inside
+	// this one, behind a writer that does not unwrap, hands it the cookie
+	// lines its commit set through it (see responseWriter.passOut).
+	w    *responseWriter
+	wait lockWait // the lock wait under way, which an error answer ends
 
 	cookieID  string   // the request cookie's ID, when well-formed
 	moreIDs   []string // the IDs of further cookies of the name, tried if cookieID names no record
