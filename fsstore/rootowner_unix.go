@@ -21,9 +21,13 @@ import (
 // user's and nothing is refused; where it maps root to another (NFS's
 // root_squash), root could not read or write the store anyway.
 //
-// A read-only or maintenance store creates nothing a session needs, and a
-// group's store (a group-writable marker or directory) is
-// checkGroupAccess's: root's files there get the group and the modes.
+// A read-only or maintenance store creates nothing a session needs. A
+// group's store (a group-writable marker, or directory for a new store)
+// is not refused where root creates what the group can use (groupModes):
+// its files get the group from the setgid directories, and the modes.
+// Root is in none of the app's groups as a rule, so checkGroupAccess does
+// not judge it: with the default modes its shard directories there were
+// root's 0700, and the group's users could not enter them.
 func checkRootOwner(dir string, top fs.FileInfo, c *config) error {
 	if os.Geteuid() != 0 || c.readOnly || c.maintenanceOnly {
 		return nil
@@ -33,7 +37,7 @@ func checkRootOwner(dir string, top fs.FileInfo, c *config) error {
 		ref = mi
 	}
 	owner, ok := fileOwner(ref)
-	if !ok || owner == 0 || ref.Mode().Perm()&0o020 != 0 {
+	if !ok || owner == 0 || ref.Mode().Perm()&0o020 != 0 && groupModes(dir, c) {
 		return nil
 	}
 	// Whose root's files are here, the file server decides: a file made
@@ -53,4 +57,16 @@ func checkRootOwner(dir string, top fs.FileInfo, c *config) error {
 		return nil
 	}
 	return fmt.Errorf("fsstore: open %s: this process runs as root, whose files here are root's, but the store is uid %d's: the shard directories, records and lock files it made would be root's, and that user's app servers could not save or read the sessions in them; run the application as uid %d, as every app server and sessgc must (%w)", dir, owner, owner, fs.ErrPermission)
+}
+
+// groupModes reports whether the records and directories this process
+// creates in dir are the group's to read and write, as a group's store
+// needs: the modes it asks for, less the umask where the kernel applies
+// it (not below a default ACL), as checkGroupAccess judges them.
+func groupModes(dir string, c *config) bool {
+	umask, known := processUmask()
+	if known && (hasDefaultACL(filepath.Join(dir, DataDir)) || hasDefaultACL(dir)) {
+		umask = 0
+	}
+	return c.fileMode&^umask&0o060 == 0o060 && c.dirMode&^umask&0o070 == 0o070
 }

@@ -88,6 +88,40 @@ func TestRootRefusesOtherUsersStore(t *testing.T) {
 		owned(t, dir)
 		check(t, dir)
 	})
+	t.Run("group's store, root not in the group", func(t *testing.T) {
+		// A store its group shares (marker 0660, data/ 2770) opened
+		// by root with the default modes: root is in none of the
+		// app's groups, so checkGroupAccess does not judge it, and the
+		// shard directories it made were root's 0700, which the
+		// group's app users could not enter.
+		dir := t.TempDir()
+		s, err := fsstore.Open(dir)
+		must(t, err)
+		must(t, s.Close())
+		owned(t, dir)
+		must(t, os.Chmod(dir, 0o2770))
+		must(t, os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o660))
+		must(t, os.Chmod(filepath.Join(dir, fsstore.DataDir), 0o2770))
+		check(t, dir)
+	})
+	t.Run("group's store, root with the group's modes", func(t *testing.T) {
+		// What root creates there is the group's (setgid directories,
+		// group-writable modes the umask lets through): not refused.
+		dir := t.TempDir()
+		must(t, os.Chmod(dir, 0o2770))
+		old := syscall.Umask(0o007)
+		defer syscall.Umask(old)
+		group := fsstore.WithPermissions(0o660, os.ModeSetgid|0o770)
+		s, err := fsstore.Open(dir, group)
+		must(t, err)
+		must(t, s.Close())
+		owned(t, dir)
+		s, err = fsstore.Open(dir, group)
+		if err != nil {
+			t.Fatalf("Open as root, with the group's modes, of a group's store: %v; want it opened", err)
+		}
+		s.Close()
+	})
 	t.Run("roots", func(t *testing.T) {
 		dir := t.TempDir()
 		s, err := fsstore.Open(dir)
