@@ -53,10 +53,17 @@ func checkRootOwner(dir string, top fs.FileInfo, c *config) error {
 	if err != nil {
 		return nil
 	}
-	if mine, ok := fileOwner(fi); !ok || mine == owner {
+	mine, ok := fileOwner(fi)
+	if !ok || mine == owner {
 		return nil
 	}
-	return fmt.Errorf("fsstore: open %s: this process runs as root, whose files here are root's, but the store is uid %d's: the shard directories, records and lock files it made would be root's, and that user's app servers could not save or read the sessions in them; run the application as uid %d, as every app server and sessgc must (%w)", dir, owner, owner, fs.ErrPermission)
+	// Under root_squash or all_squash to another uid, root's files are
+	// that uid's: say whose they are.
+	whose := "root's"
+	if mine != 0 {
+		whose = fmt.Sprintf("uid %d's (the file server maps root to it)", mine)
+	}
+	return fmt.Errorf("fsstore: open %s: this process runs as root, whose files here are %s, but the store is uid %d's: the shard directories, records and lock files it made would be %s, and that user's app servers could not save or read the sessions in them; run the application as uid %d, as every app server and sessgc must (in a container: docker run --user %d, or Kubernetes' securityContext.runAsUser) (%w)", dir, whose, owner, whose, owner, owner, fs.ErrPermission)
 }
 
 // groupModes reports whether the records and directories this process
