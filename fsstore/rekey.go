@@ -443,6 +443,10 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		}
 		defer s.unlockLogged(hs, "rekey", p)
 	}
+	// The look above may be long past by the time the stripe's lock is
+	// had: a request held the session, or Rate held the worker. The
+	// record is judged again under it, below.
+	sweepHeld := nearExpiry
 	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), name, lock.Exclusive)
 	if errors.Is(err, lock.ErrLockLost) {
 		// Its stripe's lock, held here for another record, was found
@@ -472,8 +476,23 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	if err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
 	}
-	if res, done := s.rekeyDone(kr, st, &h, clock.now(), clock.grace); done {
+	now := clock.now()
+	if res, done := s.rekeyDone(kr, st, &h, now, clock.grace); done {
 		return res, nil
+	}
+	if !sweepHeld && expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now.Add(rekeySweepMargin)) {
+		// Expired or about to now, though not at the look before the
+		// wait for the stripe's lock (TestRekeyRecordExpiresWhileItWaits):
+		// the sweep lock, above the stripe's in the lock order, is only
+		// tried here; a busy one leaves the record for after the sweep.
+		hs, err := s.locks.TryLock(sweepLock, sweepLock, lock.Shared)
+		if errors.Is(err, lock.ErrLocked) {
+			return rekeySweeping, nil
+		}
+		if err != nil {
+			return rekeyUpToDate, fmt.Errorf("%s: sweep lock: %w", p, closedLock(err))
+		}
+		defer s.unlockLogged(hs, "rekey", p)
 	}
 	res := rekeyedSealed
 	if h.Flags&record.FlagEncrypted == 0 {
