@@ -409,13 +409,10 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 		}
 		return rekeyUpToDate, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
-	nearExpiry := true // a header that does not decode fails below, under the lock
 	if h, _, err := record.DecodeHeader(b); err == nil {
-		now := clock.now()
-		if res, done := s.rekeyDone(kr, st, &h, now, clock.grace); done {
+		if res, done := s.rekeyDone(kr, st, &h, clock.now(), clock.grace); done {
 			return res, nil
 		}
-		nearExpiry = expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now.Add(rekeySweepMargin))
 	}
 	if err := guard.check(kr); err != nil {
 		return rekeyUpToDate, fmt.Errorf("%s: %w", p, err)
@@ -425,28 +422,6 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 			return rekeyUpToDate, err
 		}
 	}
-	if nearExpiry {
-		// A sweep removes a record idle for longer than the largest
-		// idle timeout the marker ever held by its mtime alone, without
-		// the session's lock: the rewrite of one the sweep moved aside
-		// and unlinked after the look before the rename brought it back,
-		// though the sweep reported it removed. Every removal of a sweep
-		// holds the sweep lock, so the rewrite of a record that expired,
-		// or may expire before its rename, holds it shared, and waits
-		// for a running sweep's end (TestRekeyAndSweepAtOnce).
-		hs, err := s.locks.TryLock(sweepLock, sweepLock, lock.Shared)
-		if errors.Is(err, lock.ErrLocked) {
-			return rekeySweeping, nil
-		}
-		if err != nil {
-			return rekeyUpToDate, fmt.Errorf("%s: sweep lock: %w", p, closedLock(err))
-		}
-		defer s.unlockLogged(hs, "rekey", p)
-	}
-	// The look above may be long past by the time the stripe's lock is
-	// had: a request held the session, or Rate held the worker. The
-	// record is judged again under it, below.
-	sweepHeld := nearExpiry
 	hl, err := s.locks.Lock(ctx, stripeName(stripeOfName(name), s.layout.stripes), name, lock.Exclusive)
 	if errors.Is(err, lock.ErrLockLost) {
 		// Its stripe's lock, held here for another record, was found
@@ -480,11 +455,22 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	if res, done := s.rekeyDone(kr, st, &h, now, clock.grace); done {
 		return res, nil
 	}
-	if !sweepHeld && expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now.Add(rekeySweepMargin)) {
-		// Expired or about to now, though not at the look before the
-		// wait for the stripe's lock (TestRekeyRecordExpiresWhileItWaits):
-		// the sweep lock, above the stripe's in the lock order, is only
-		// tried here; a busy one leaves the record for after the sweep.
+	if expiredAt(expiry(st.mtime, h.Idle, h.Deadline), now.Add(rekeySweepMargin)) {
+		// A sweep removes a record idle for longer than the largest
+		// idle timeout the marker ever held by its mtime alone, without
+		// the session's lock: the rewrite of one the sweep moved aside
+		// and unlinked after the look before the rename brought it back,
+		// though the sweep reported it removed. Every removal of a sweep
+		// holds the sweep lock, so the rewrite of a record that expired,
+		// or may expire before its rename, holds it shared
+		// (TestRekeyAndSweepAtOnce). Judged here, under the stripe's
+		// lock, not before the wait for it, which a request holding the
+		// session or Rate may make long: a record expired meanwhile was
+		// rewritten without it (TestRekeyRecordExpiresWhileItWaits), and
+		// one held while waiting kept every sweep waiting for as long
+		// (TestRekeyWaitingForSessionLetsSweepsRun). The sweep lock is
+		// above the stripe's in the lock order, so it is only tried; a
+		// busy one leaves the record for after the sweep.
 		hs, err := s.locks.TryLock(sweepLock, sweepLock, lock.Shared)
 		if errors.Is(err, lock.ErrLocked) {
 			return rekeySweeping, nil
