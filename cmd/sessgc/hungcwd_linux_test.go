@@ -75,18 +75,11 @@ func TestRelativeDirInHungWorkingDirectory(t *testing.T) {
 			// waits for a line before it runs sessgc there.
 			cmd := command(append([]string{"-c", `cd "$0" && echo entered && read x && exec "$@"`, mp, sessgcBin}, args...))
 			cmd.Path, cmd.Args[0] = "/bin/sh", "sh"
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := lines(t, cmd)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			out, stderr := startInGroup(t, cmd)
 			waitLine(t, out, "entered")
 			hang()
 			stdin.Write([]byte("go\n"))
@@ -113,14 +106,7 @@ func TestDirAboveHungMount(t *testing.T) {
 	hang()
 	dir := filepath.Dir(mp) // holds mp, itself without a marker (its store is one level below)
 	cmd := command([]string{"run", "--dir", dir})
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := lines(t, cmd)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	out, stderr := startInGroup(t, cmd)
 	if _, ended := lastLine(out, time.Minute); !ended { // a hang detector only
 		t.Fatalf("sessgc run --dir %s did not exit a minute after it started: it waits for the hung mount below; stderr:\n%s", dir, stderr.String())
 	}
@@ -182,14 +168,7 @@ func TestStartOnHungMount(t *testing.T) {
 				env = tc.env(mp)
 			}
 			cmd := command(args, env...)
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			out := lines(t, cmd)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			out, stderr := startInGroup(t, cmd)
 			if _, ended := lastLine(out, time.Minute); !ended { // a hang detector only
 				t.Fatalf("sessgc %s did not exit a minute after it started with --max-duration 1s on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
 			}
@@ -198,4 +177,21 @@ func TestStartOnHungMount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startInGroup starts cmd in a process group of its own, which the test
+// kills at its end (sessgc, its worker, and a shell before them, any of
+// which a hung mount may keep), and returns its stdout's lines and what
+// it writes to stderr.
+func startInGroup(t *testing.T, cmd *exec.Cmd) (<-chan string, *strings.Builder) {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := lines(t, cmd)
+	stderr := new(strings.Builder)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	return out, stderr
 }
