@@ -94,14 +94,17 @@ func supervise(ctx context.Context, o options, out io.Writer) error {
 		},
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// SIGHUP is caught before the line that invites it is printed: its
+	// default action ends the process, and a script that sent it as soon
+	// as it read the line killed the cluster (seen in CI).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fmt.Fprintf(out, "sessfs cluster: %d app server processes sharing session directory %s\n", o.n, o.dir)
 	fmt.Fprintf(out, "proxy: http://%s/\n", ln.Addr())
 	fmt.Fprintf(out, "metrics: each server's /metrics, listed for Prometheus at http://%s/_targets (http_sd_configs)\n", ln.Addr())
 	fmt.Fprintf(out, "restart one server: GET http://%s/_restart?server=2 (or send SIGHUP to pid %d to restart all in turn)\n", ln.Addr(), os.Getpid())
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
