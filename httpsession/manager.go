@@ -1074,6 +1074,14 @@ type responseWriter struct {
 	// pointer swapped whole: an inner middleware behind
 	// http.TimeoutHandler keeps its lines from the handler's goroutine.
 	inner atomic.Pointer[http.Header]
+	// offered holds the lines that other Managers' middlewares handed
+	// this one through the request's context (see passOut), each batch
+	// as one handed it. A writer between the two that does not unwrap
+	// may write into this response (http.TimeoutHandler's copies its
+	// header map over this one's) or into another one (a sub-request's
+	// recorder, whose answer the handler may never send): they are kept
+	// only once this header carries them (see adoptOffered).
+	offered atomic.Pointer[[]http.Header]
 }
 
 // keeper is a writer of this package's, which keeps the cookie lines an
@@ -1124,18 +1132,88 @@ func (w *responseWriter) passOut(lines ...http.Header) {
 		// (http.TimeoutHandler's, which copies its header map over
 		// the outer one's) hides the outer middleware's writer: the
 		// request's context, as this middleware got it, names the
-		// outer session, and so its writer.
+		// outer session, and so its writer. It names it for a
+		// sub-request too, which a handler serves into a recorder of
+		// its own: the outer middleware keeps the lines only if its
+		// header comes to carry them.
 		s := FromContext(w.s.reqCtx)
 		if s == nil || s.w == nil {
 			return
 		}
-		o = s.w
+		s.w.offer(lines)
+		return
 	}
 	for _, h := range lines {
 		if len(h) > 0 {
 			o.keep(h)
 		}
 	}
+}
+
+// offer notes lines that another Manager's middleware, behind a writer
+// that does not unwrap, handed this one through the request's context
+// (see passOut and adoptOffered).
+func (w *responseWriter) offer(lines []http.Header) {
+	var batches []http.Header
+	for _, h := range lines {
+		if len(h) > 0 {
+			batches = append(batches, h.Clone())
+		}
+	}
+	for {
+		old := w.offered.Load()
+		var all []http.Header
+		if old != nil {
+			all = slices.Clone(*old)
+		}
+		all = append(all, batches...)
+		if w.offered.CompareAndSwap(old, &all) {
+			return
+		}
+	}
+}
+
+// adoptOffered keeps (see keep) the batches of lines offered to this
+// writer whose cookies h, its header before its commit, carries: the
+// writer between the two middlewares put them into this response. A
+// batch h does not carry went to an answer of its own (a sub-request's),
+// which this one must not send, error answer or not. A cookie counts
+// as carried by its name and value: that writer may have added an
+// attribute to its line.
+func (w *responseWriter) adoptOffered(h http.Header) {
+	p := w.offered.Swap(nil)
+	if p == nil {
+		return
+	}
+	for _, lines := range *p {
+		var cookies []string
+		for _, l := range lines["Set-Cookie"] {
+			if carriesPair(h, l) {
+				cookies = append(cookies, l)
+			}
+		}
+		if len(cookies) == 0 {
+			continue
+		}
+		kept := http.Header{"Set-Cookie": cookies}
+		if cc := lines["Cache-Control"]; len(cc) > 0 {
+			kept["Cache-Control"] = cc
+		}
+		w.keep(kept)
+	}
+}
+
+// carriesPair reports whether h has a Set-Cookie line with the name and
+// value of line, one.
+func carriesPair(h http.Header, line string) bool {
+	pair, _, _ := strings.Cut(line, ";")
+	pair = strings.TrimSpace(pair)
+	for _, l := range h["Set-Cookie"] {
+		if p, _, _ := strings.Cut(l, ";"); strings.TrimSpace(p) == pair {
+			return true
+		}
+	}
+	return false
 }
 
 // resetHeaderForError readies the header for the error handler's answer
@@ -1175,6 +1253,7 @@ func (w *responseWriter) start() bool {
 	}
 	w.started = true
 	h := w.Header()
+	w.adoptOffered(h)
 	cookies, caches := len(h["Set-Cookie"]), len(h["Cache-Control"])
 	if err := w.s.commitResponse(h, w.ending); err != nil {
 		w.failed = true
@@ -1387,6 +1466,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// The hijacker writes its own response: the header map, and a
 		// cookie in it, is never sent. So the ID may not change.
 		w.started = true
+		w.adoptOffered(w.Header())
 		if err := w.s.commitHijack(); err != nil {
 			w.failed = true
 			w.resetHeaderForError()
