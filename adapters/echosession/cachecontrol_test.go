@@ -319,3 +319,80 @@ func TestReplacedResponseKeepsCookiePrivate(t *testing.T) {
 		})
 	}
 }
+
+// TestReplacedResponseUnderOpaqueWriter: a middleware that replaced
+// c.Response() with one writing through a writer of its own that does not
+// unwrap hides the Responses under it from the session middleware, whose
+// hook cannot run after theirs: a Before hook of an outer middleware on
+// echo's Response runs after the session readied the header, and its
+// Cache-Control: public goes out with the session's cookie, as the
+// documentation says. What it tells users to do keeps the cookie private:
+// give that writer an Unwrap method, or serve the echo server from inside
+// httpsession's middleware, whose writer is under every echo Response.
+func TestReplacedResponseUnderOpaqueWriter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		writer func(http.ResponseWriter) http.ResponseWriter
+		around bool // httpsession's middleware around the echo server, in place of echosession's
+		public bool // the hook's public goes out with the cookie: the documented limit
+	}{
+		{"writer that does not unwrap", func(w http.ResponseWriter) http.ResponseWriter { return opaque{w} }, false, true},
+		{"writer that unwraps", func(w http.ResponseWriter) http.ResponseWriter { return unwrapping{opaque{w}} }, false, false},
+		{"httpsession around the server", func(w http.ResponseWriter) http.ResponseWriter { return opaque{w} }, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t)
+			e := echo.New()
+			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Response().Before(func() { c.Response().Header().Set("Cache-Control", "public, max-age=60") })
+					return next(c)
+				}
+			}, func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					orig := c.Response()
+					c.SetResponse(echo.NewResponse(tc.writer(orig), c.Echo()))
+					defer c.SetResponse(orig)
+					return next(c)
+				}
+			})
+			if !tc.around {
+				e.Use(echosession.Handler(m))
+			}
+			e.GET("/", func(c echo.Context) error {
+				if err := echosession.FromContext(c).Put("n", 1); err != nil {
+					return err
+				}
+				return c.String(http.StatusOK, "ok")
+			})
+			var h http.Handler = e
+			if tc.around {
+				h = m.Handler(e)
+			}
+			resp := webtest.Send(t, h, "GET", "/", nil)
+			if sessionCookie(resp) == nil {
+				t.Fatalf("status %d, no session cookie", resp.Code)
+			}
+			if tc.public {
+				if cc := resp.Header.Values("Cache-Control"); !slices.Equal(cc, []string{"public, max-age=60"}) {
+					t.Errorf("Cache-Control %q, want the hook's public, as docs/frameworks.md says it goes out: update it", cc)
+				}
+				return
+			}
+			webtest.CheckPrivate(t, resp.Header)
+		})
+	}
+}
+
+// opaque writes through the writer it holds, which it does not unwrap.
+type opaque struct{ w http.ResponseWriter }
+
+func (o opaque) Header() http.Header         { return o.w.Header() }
+func (o opaque) WriteHeader(code int)        { o.w.WriteHeader(code) }
+func (o opaque) Write(b []byte) (int, error) { return o.w.Write(b) }
+
+// unwrapping is opaque with an Unwrap method, as http.ResponseController
+// asks of a writer.
+type unwrapping struct{ opaque }
+
+func (u unwrapping) Unwrap() http.ResponseWriter { return u.w }

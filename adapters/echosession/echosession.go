@@ -48,7 +48,13 @@
 // that Response's others, so that a hook's Cache-Control: public does not
 // send the session's cookie to shared caches, nor lets a writer between
 // two Responses (a response cache's) see it, also when another Manager's
-// middleware, or one that replaced c.Response(), is around this one. A
+// middleware, or one that replaced c.Response(), is around this one. It
+// reaches those Responses through writers that unwrap (Unwrap()
+// http.ResponseWriter): under a replaced Response whose writer does not,
+// the hooks of the Responses below run after the session's, and one that
+// sets Cache-Control: public sends the cookie to shared caches; give that
+// writer an Unwrap method, or use httpsession's middleware around the echo
+// server (sessions.Handler(e)) in place of this one. A
 // hook's caching fields on a response without the cookie stay as the hook
 // set them, an error answer's too: a hook sees the status it sets them
 // for (c.Response().Status), as does a writer that an outer net/http
