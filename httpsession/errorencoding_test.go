@@ -31,6 +31,13 @@ func TestErrorAnswerDecodes(t *testing.T) {
 		{"chi's Compress around", func(s, c mw) []mw { return []mw{c, s} }, false},
 		{"the handler's own gzip", func(s, c mw) []mw { return []mw{s} }, true},
 		{"the handler's own gzip, chi's Compress around", func(s, c mw) []mw { return []mw{c, s} }, true},
+		// A compressor that sets Content-Encoding before it calls the
+		// next handler, as gorilla/handlers' CompressHandler does
+		// (net/http's Error keeps the field for such a one): around, it
+		// encodes the answer, whose header keeps its field; inside, the
+		// answer bypasses it and drops its field.
+		{"a compressor that sets the field first, around", func(s, c mw) []mw { return []mw{gzipFirst, s} }, false},
+		{"a compressor that sets the field first, inside", func(s, c mw) []mw { return []mw{s, gzipFirst} }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
@@ -66,6 +73,34 @@ func TestErrorAnswerDecodes(t *testing.T) {
 			if resp.StatusCode != http.StatusServiceUnavailable || err != nil || string(body) != want {
 				t.Errorf("status %d, body %q, read error %v; want 503, body %q", resp.StatusCode, body, err, want)
 			}
+			if resp.Header.Get("Retry-After") == "" || resp.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Retry-After %q, Cache-Control %q; want the 503's Retry-After and no-store", resp.Header.Get("Retry-After"), resp.Header.Get("Cache-Control"))
+			}
 		})
 	}
 }
+
+// gzipFirst compresses everything written through it and sets
+// Content-Encoding before it calls next, as gorilla/handlers'
+// CompressHandler does.
+func gzipFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		next.ServeHTTP(gzipFirstWriter{w, gz}, r)
+	})
+}
+
+type gzipFirstWriter struct {
+	http.ResponseWriter
+	gz *gzip.Writer
+}
+
+func (w gzipFirstWriter) WriteHeader(code int) {
+	w.Header().Del("Content-Length") // it does not hold for the compressed bytes
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w gzipFirstWriter) Write(b []byte) (int, error) { return w.gz.Write(b) }
