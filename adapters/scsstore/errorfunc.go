@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -31,7 +32,8 @@ import (
 // alone, not followed by the page it stands for. A compressing middleware
 // around scs's drops that Content-Length, which its output does not
 // match, and lets the page through after the error answer: put it inside
-// (after LoadAndSave in chi's r.Use).
+// (after LoadAndSave in chi's r.Use). ErrorFunc logs a warning saying so,
+// once, when a writer dropped the length of an answer to a failed commit.
 //
 // An answer whose header declares a Content-Encoding has no body, unless
 // the session's Find failed (before the handler ran): the field may be
@@ -57,6 +59,7 @@ import (
 // cannot tell from the handler's); httpsession's error answer drops
 // everything the handler set.
 func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	var warned atomic.Bool // the warning about a dropped Content-Length was logged
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		l := logger
 		if l == nil {
@@ -71,7 +74,8 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		// http.Error's answer, with its length declared.
 		body := http.StatusText(code) + "\n"
 		h := w.Header()
-		if encoded(h) && !errors.As(err, new(*findError)) {
+		find := errors.As(err, new(*findError))
+		if encoded(h) && !find {
 			// The Content-Encoding may be the handler's or a
 			// middleware's inside scs's, whose encoding this answer
 			// bypasses, or a compressing middleware's around scs's,
@@ -86,8 +90,17 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		}
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Length", strconv.Itoa(len(body)))
+		length := strconv.Itoa(len(body))
+		h.Set("Content-Length", length)
 		w.WriteHeader(code)
+		// A writer between scs's and the server that dropped the length
+		// (a compressor around scs's) lets through what scs writes
+		// after a failed commit: the handler's page, under this status.
+		// Only the header tells, as the answer goes out.
+		if !find && h.Get("Content-Length") != length && !warned.Load() && warned.CompareAndSwap(false, true) {
+			l.WarnContext(r.Context(), "scsstore: a middleware around scs's LoadAndSave (a compressing one) dropped the error answer's Content-Length, so what the handler writes after a failed commit goes out after the error answer, under its status; register that middleware inside LoadAndSave (after it in chi's r.Use). Logged once.",
+				"method", r.Method, "path", r.URL.Path)
+		}
 		io.WriteString(w, body)
 	}
 }

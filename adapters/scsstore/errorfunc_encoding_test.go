@@ -191,3 +191,52 @@ func TestErrorFuncBodyUnderContentEncoding(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorFuncWarnsOfPageAfterAnswer: a compressing middleware around
+// scs's drops the Content-Length of ErrorFunc's answer to a failed
+// commit, and the handler's page, which scs writes after it, goes out
+// after the answer under its status, as ErrorFunc's documentation says:
+// ErrorFunc logs a warning saying so, once, where nothing told the
+// developer; not where the compressor is inside, or there is none.
+func TestErrorFuncWarnsOfPageAfterAnswer(t *testing.T) {
+	const warning = "dropped the error answer's Content-Length"
+	type mw = func(http.Handler) http.Handler
+	for _, tc := range []struct {
+		name  string
+		chain func(sessions mw) []mw
+		warn  bool
+	}{
+		{"chi's Compress around", func(s mw) []mw { return []mw{middleware.Compress(5), s} }, true},
+		{"a compressor that sets the field first, around", func(s mw) []mw { return []mw{gzipAll, s} }, true},
+		{"chi's Compress inside", func(s mw) []mw { return []mw{s, middleware.Compress(5)} }, false},
+		{"a compressor that sets the field first, inside", func(s mw) []mw { return []mw{s, gzipAll} }, false},
+		{"no compressor", func(s mw) []mw { return []mw{s} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged strings.Builder
+			errorFunc := scsstore.ErrorFunc(slog.New(slog.NewTextHandler(&logged, nil)))
+			for range 2 { // two failed commits, one warning
+				st, sm := failingCommitManager(t)
+				sm.ErrorFunc = errorFunc
+				r := chi.NewRouter()
+				r.Use(tc.chain(sm.LoadAndSave)...)
+				r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+					sm.Put(r.Context(), "user", "alice")
+					st.Close() // the commit, made as the response starts, fails
+					w.Header().Set("Content-Type", "text/html; charset=utf-8")
+					io.WriteString(w, "<p>the user's page</p>")
+				})
+				if resp, _, err := getDecoded(t, r, nil); resp.StatusCode != http.StatusServiceUnavailable || err != nil {
+					t.Fatalf("status %d, read error %v; want 503", resp.StatusCode, err)
+				}
+			}
+			want := 0
+			if tc.warn {
+				want = 1
+			}
+			if n := strings.Count(logged.String(), warning); n != want {
+				t.Errorf("the warning logged %d times, want %d; log:\n%s", n, want, logged.String())
+			}
+		})
+	}
+}
