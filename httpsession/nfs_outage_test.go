@@ -148,7 +148,8 @@ var outageGuest = nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 9 * time.Minut
 // recovery most). Everything else (no update lost, none applied after a
 // 503, every answer a 200, 503 or 504, no client error but its own
 // timeout, the in-flight and goroutine bounds, readiness unhealthy during
-// the outage and healthy after it) is always asserted; a probe that fails
+// the outage and healthy after it, no request hung through the outage, an
+// order of events: see hungThroughOutage) is always asserted; a probe that fails
 // again once readiness is healthy after the outage is a check that missed
 // its deadline, a timing bound, as long as readiness is healthy once the
 // load has stopped (see readiness.judge). Each host's
@@ -322,11 +323,11 @@ type outageApp struct {
 	log      *outageLog
 	inFlight atomic.Int64
 
-	// answers is the status the app wrote for each request (by
-	// answerKey): a client that gave up before the answer arrived
+	// answers is the status the app wrote for each request, and when
+	// (by answerKey): a client that gave up before the answer arrived
 	// still has its request judged by what the app said.
 	answersMu sync.Mutex
-	answers   map[string]int
+	answers   map[string]outageAnswer
 
 	// stacks holds the app's goroutines that were serving requests when
 	// one ran past its deadline + outageSlack/2 (the first few times):
@@ -370,13 +371,26 @@ func answerKey(path, worker string, seq int, token string) string {
 	return path + " " + worker + " " + strconv.Itoa(seq) + " " + token
 }
 
+// outageAnswer is the app's answer to one request: its status, and when
+// the app wrote it.
+type outageAnswer struct {
+	code int
+	at   time.Time
+}
+
 // answered returns the status the app wrote for q, and false if it
 // wrote none (the request never reached a handler, or is still in one).
 func (a *outageApp) answered(q outageReq) (int, bool) {
+	ans, ok := a.answer(q)
+	return ans.code, ok
+}
+
+// answer returns the app's answer to q, and false if it wrote none.
+func (a *outageApp) answer(q outageReq) (outageAnswer, bool) {
 	a.answersMu.Lock()
 	defer a.answersMu.Unlock()
-	code, ok := a.answers[answerKey(q.path, q.worker, q.seq, q.token)]
-	return code, ok
+	ans, ok := a.answers[answerKey(q.path, q.worker, q.seq, q.token)]
+	return ans, ok
 }
 
 // statusRecorder passes the status a handler writes to note, once.
@@ -406,7 +420,7 @@ func (w *statusRecorder) record(code int) {
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func newOutageApp(t *testing.T, st *fsstore.Store) *outageApp {
-	a := &outageApp{st: st, log: &outageLog{}, answers: map[string]int{}}
+	a := &outageApp{st: st, log: &outageLog{}, answers: map[string]outageAnswer{}}
 	m := httpsession.New(st, append(outageManagerOptions(), httpsession.WithLogger(slog.New(a.log)))...)
 	mux := http.NewServeMux()
 	mux.Handle("/count", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -451,8 +465,9 @@ func newOutageApp(t *testing.T, st *fsstore.Store) *outageApp {
 		seq, _ := strconv.Atoi(r.Header.Get("X-Seq"))
 		key := answerKey(r.URL.Path, r.Header.Get("X-Worker"), seq, r.Header.Get("X-Token"))
 		rec := &statusRecorder{ResponseWriter: w, note: func(code int) {
+			at := time.Now()
 			a.answersMu.Lock()
-			a.answers[key] = code
+			a.answers[key] = outageAnswer{code, at}
 			a.answersMu.Unlock()
 		}}
 		mux.ServeHTTP(rec, r.WithContext(ctx))
@@ -1025,6 +1040,45 @@ func (rd readiness) judge(downAt, upAt, readyAt time.Time, settled bool) (fails,
 	return fails, misses
 }
 
+// outageWave is the first wave of an outage's requests: those that
+// started during it before the app had answered any request that started
+// during it (see hungThroughOutage).
+type outageWave struct {
+	first time.Time   // the app's first answer to a request that started during the outage; zero: none before its end
+	n     int         // the requests of the wave
+	hung  []outageReq // those the app had not answered when the outage ended
+}
+
+// hungThroughOutage returns the first wave of the outage from downAt to
+// upAt among reqs (a host's load): the requests that started during it
+// before the app had answered any request that started during it, all of
+// them when it answered none before the outage's end. A request of the
+// wave that the app had not answered when the outage ended met the dead
+// server as the first ones did, and was still waiting long after their
+// answers: it hung on the server through the outage. That is an order of
+// events, not a timing bound, which a guest's saturated CPU could miss: a
+// slow guest delays every answer alike, and the outage lasts many times a
+// request's deadline.
+func hungThroughOutage(reqs []outageReq, answer func(outageReq) (outageAnswer, bool), downAt, upAt time.Time) outageWave {
+	var w outageWave
+	during := func(q outageReq) bool { return !q.start.Before(downAt) && q.start.Before(upAt) }
+	for _, q := range reqs {
+		if ans, ok := answer(q); ok && during(q) && ans.at.Before(upAt) && (w.first.IsZero() || ans.at.Before(w.first)) {
+			w.first = ans.at
+		}
+	}
+	for _, q := range reqs {
+		if !during(q) || !w.first.IsZero() && !q.start.Before(w.first) {
+			continue
+		}
+		w.n++
+		if ans, ok := answer(q); !ok || !ans.at.Before(upAt) {
+			w.hung = append(w.hung, q)
+		}
+	}
+	return w
+}
+
 // since is t's time from from, for a report; "never" for a zero t.
 func since(t, from time.Time) string {
 	if t.IsZero() {
@@ -1276,6 +1330,25 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 	for _, m := range misses {
 		timing.Miss("%s", m)
 	}
+	var reqs []outageReq
+	for _, qs := range r.shared {
+		reqs = append(reqs, qs...)
+	}
+	for _, qs := range r.visits {
+		reqs = append(reqs, qs...)
+	}
+	wave := hungThroughOutage(reqs, r.app.answer, downAt, upAt)
+	switch {
+	case wave.first.IsZero() && wave.n > 0:
+		t.Errorf("the app answered none of the %d requests started during the outage before it ended", wave.n)
+	case len(wave.hung) > 0:
+		var first []string
+		for _, q := range wave.hung[:min(len(wave.hung), 5)] {
+			first = append(first, fmt.Sprintf("%s seq %d %s started %+.3fs", q.path, q.seq, q.token, q.start.Sub(downAt).Seconds()))
+		}
+		t.Errorf("%d of the %d requests started during the outage before the app had answered any started during it (+%s) were still unanswered when it ended: they hung on the server; the first (times from the outage's start): %q",
+			len(wave.hung), wave.n, since(wave.first, downAt), first)
+	}
 	if maxIn > inFlightBound {
 		t.Errorf("in-flight requests reached %d during the outage; bound %d", maxIn, inFlightBound)
 	}
@@ -1286,11 +1359,13 @@ func outageReport(t *testing.T, r *outageRun, downAt, upAt, readyAt, recoveredAt
 		"lost %d; applied late after 503: %d, after 504 (in doubt): %d of %d, after no response: %d (the app's answers to those with none: %v); "+
 		"in flight max %d (bound %d); goroutines max %d (baseline %d, bound %d); "+
 		"readiness unhealthy +%s after the outage began, healthy +%s after it ended (+%s after the server was surely back; first pass +%s; flips from the outage's start, %v long: %v; the store's breaker and log: %q); all workers served again +%s after it ended; "+
-		"guest CPU busy %.0f%% under steady load before the outage (this app's process %.0f%%), %.0f%% during it (busiest second %.0f%%), %.0f%% from its end to recovery (%.0f%%)",
+		"guest CPU busy %.0f%% under steady load before the outage (this app's process %.0f%%), %.0f%% during it (busiest second %.0f%%), %.0f%% from its end to recovery (%.0f%%); "+
+		"first wave: %d requests started during the outage before its first answer to one (+%s), %d unanswered at its end",
 		all.n, r.paceNow(), pct(0.5), pct(0.9), pct(1), all.ok, all.unavailable, all.inDoubt, all.timeout, all.other, statuses, all.maxDur.Round(time.Millisecond), all.slow, outageDeadline+outageSlack,
 		all.lost, all.lateAfter503, all.lateAfter504, all.inDoubt, all.lateAfterTimeout, unanswered,
 		maxIn, inFlightBound, maxG, baseline, goroutineBound,
 		since(unhealthyAt, downAt), since(healthyAt, upAt), since(healthyAt, readyAt), since(firstHealthyAt, upAt), upAt.Sub(downAt).Round(10*time.Millisecond), flips, stLog.since(downAt), since(recoveredAt, upAt),
-		100*cpuBefore, 100*selfBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec) +
+		100*cpuBefore, 100*selfBefore, 100*cpuOut, 100*peakOut, 100*cpuRec, 100*peakRec,
+		wave.n, since(wave.first, downAt), len(wave.hung)) +
 		"; " + timing.Summary()
 }

@@ -83,3 +83,50 @@ func TestOutageReadinessJudgement(t *testing.T) {
 		})
 	}
 }
+
+// TestOutageHangJudgement holds TestNFSOutage's hang check to what it is
+// for: a request that started during the outage before the app had
+// answered any that started during it, and that was still unanswered when
+// the outage ended, fails, answered later or never; a request that started
+// near the outage's end and was answered after it, or one that started
+// before the outage, does not, however late.
+func TestOutageHangJudgement(t *testing.T) {
+	t0 := time.Now()
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	down, up := at(0), at(30)
+	type req struct {
+		start, answered float64 // seconds from the outage's start; answered < 0: never
+	}
+	healthy := []req{{-0.5, 2.1}, {0.1, 2.1}, {0.5, 2.5}, {3, 3.01}, {29.5, 31.5}, {29.9, 45}, {35, 35.1}}
+	for _, tc := range []struct {
+		name        string
+		reqs        []req
+		wave, hung  int
+		anyAnswered bool
+	}{
+		{"every request answered in time", healthy, 2, 0, true},
+		{"a request started before the outage answered after it", append(slices.Clone(healthy), req{-0.1, 40}), 2, 0, true},
+		{"a first request never answered", append(slices.Clone(healthy), req{0.2, -1}), 3, 1, true},
+		{"a first request answered after the outage", append(slices.Clone(healthy), req{0.3, 31}), 3, 1, true},
+		{"nothing answered during the outage", []req{{0.1, 31}, {5, -1}, {29, 30.5}}, 3, 3, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reqs []outageReq
+			answers := map[int]outageAnswer{}
+			for i, r := range tc.reqs {
+				reqs = append(reqs, outageReq{seq: i, start: at(r.start)})
+				if r.answered >= 0 {
+					answers[i] = outageAnswer{503, at(r.answered)}
+				}
+			}
+			answer := func(q outageReq) (outageAnswer, bool) {
+				a, ok := answers[q.seq]
+				return a, ok
+			}
+			w := hungThroughOutage(reqs, answer, down, up)
+			if len(w.hung) != tc.hung || w.n != tc.wave || !w.first.IsZero() != tc.anyAnswered {
+				t.Errorf("wave of %d, hung %v, first answer %v; want a wave of %d, %d hung, answered any %v", w.n, w.hung, w.first, tc.wave, tc.hung, tc.anyAnswered)
+			}
+		})
+	}
+}
