@@ -71,7 +71,9 @@
 // handler set go with its response; those set before the middleware ran (an outer CORS
 // or request ID middleware's) stay, and so does the cookie of a session
 // that [Session.Release], or the middleware of another Manager inside
-// this one, saved before the failure. The answer is Cache-Control:
+// this one, saved before the failure (not that of a request a handler
+// serves itself into a recorder, with its request's context, unless the
+// handler put that cookie into its own header). The answer is Cache-Control:
 // no-store, without an outer middleware's caching fields, also from an
 // error handler of the application's own (unless it sets Cache-Control
 // itself): a cache that kept it would serve the outage's answer after the
