@@ -1008,6 +1008,24 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	writeFile(t, filepath.Join(inner, fsstore.MarkerFile), string(marker), time.Now())
+	// The mount point above a store, given for the store.
+	below := filepath.Join(t.TempDir(), "sessions")
+	if err := os.Mkdir(below, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := fsstore.Open(below); err != nil {
+		t.Fatal(err)
+	} else {
+		s.Close()
+	}
+	// A marker that is not a regular file: damaged, as fsstore sees it.
+	fifoMarker := newStore(t).dir
+	if err := os.Remove(filepath.Join(fifoMarker, fsstore.MarkerFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(fifoMarker, fsstore.MarkerFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	badMarker := newStore(t)
 	badMarkerIDs := badMarker.save(1)
 	badMarker.expire(badMarkerIDs...)
@@ -1047,12 +1065,25 @@ func TestBadInput(t *testing.T) {
 		{"zero grace", []string{"--dir", good.dir, "--grace", "0"}, nil, 2, "--grace 0s"},
 		{"extra argument", []string{"run", "--dir", good.dir, "extra"}, nil, 2, "takes no arguments"},
 		{"unknown command", []string{"sweep"}, nil, 2, "unknown command"},
+		{"mount point above a store", []string{"--dir", filepath.Dir(below)}, nil, 3, "is a store: pass --dir " + below},
+		{"damaged marker, stats", []string{"stats", "--dir", fifoMarker}, nil, 3, "is not a sessfs store"},
+		{"not a store, rekey", []string{"rekey", "--dir", notStore}, []string{"SESSGC_KEYS=" + keyLines("\n", newKey(t, 1))}, 3, "is not a sessfs store"},
+		{"data directory of a store, rekey", []string{"rekey", "--dir", filepath.Join(good.dir, fsstore.DataDir)}, []string{"SESSGC_KEYS=" + keyLines("\n", newKey(t, 1))}, 3, "is part of a sessfs store"},
+		{"bad marker, rekey", []string{"rekey", "--dir", badMarker.dir}, []string{"SESSGC_KEYS=" + keyLines("\n", newKey(t, 1))}, 3, "cannot use"},
+		{"rekey without keys", []string{"rekey", "--dir", good.dir}, nil, 2, "no keys"},
+		{"keygen argument", []string{"keygen", "extra"}, nil, 2, "takes no arguments"},
+		{"install-cron, budget over the interval", []string{"install-cron", "--dir", good.dir, "--every", "1m", "--max-duration", "2m"}, nil, 2, "--max-duration 2m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, good.dir)
 			r := runGC(t, tc.args, tc.env...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.code, tc.msg)
+			}
+			for _, l := range strings.Split(r.stderr, "\n") {
+				if twice := saidTwice(l); twice != "" {
+					t.Errorf("%q says %q twice", l, twice)
+				}
 			}
 			if after := snapshot(t, good.dir); !equal(before, after) {
 				t.Errorf("the store changed")
@@ -1083,6 +1114,31 @@ func TestBadInput(t *testing.T) {
 	if _, s := summary(t, r); r.code != 3 || s.ExitCode != 3 || !strings.Contains(s.Error, "not a sessfs store") {
 		t.Errorf("--json on a non-store: exit %d, %+v", r.code, s)
 	}
+	if _, s := summary(t, r); saidTwice(s.Error) != "" {
+		t.Errorf("--json on a non-store: error %q says %q twice", s.Error, saidTwice(s.Error))
+	}
+}
+
+// saidTwice returns a run of three words that msg says twice (a wrapped
+// error repeating what the message around it said: "is not a sessfs
+// store ...: not a sessfs store"), or "". Words are compared without case
+// and without the punctuation around them.
+func saidTwice(msg string) string {
+	var words []string
+	for _, w := range strings.Fields(msg) {
+		if w = strings.ToLower(strings.Trim(w, ".,;:()[]\"'")); w != "" {
+			words = append(words, w)
+		}
+	}
+	seen := make(map[string]bool)
+	for i := 0; i+3 <= len(words); i++ {
+		run := strings.Join(words[i:i+3], " ")
+		if seen[run] {
+			return run
+		}
+		seen[run] = true
+	}
+	return ""
 }
 
 // asUnprivileged runs cmd as nobody when the tests run as root (root

@@ -32,7 +32,7 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 		{name: "missing below an unmounted share", fstab: "fs-1.efs.eu-west-1.amazonaws.com:/ MNT nfs4 nfsvers=4.1,hard,_netdev 0 0", dir: "MNT/sessions",
 			msg: "store directory MNT/sessions does not exist: MNT, which FSTAB mounts (nfs4 fs-1.efs.eu-west-1.amazonaws.com:/), is not mounted on this host: mount it (mount MNT)"},
 		{name: "empty below an unmounted share", fstab: "server:/export MNT nfs defaults 0 0", dir: "MNT/sessions", empty: true,
-			msg: "not a sessfs store (no .sessfs file); MNT, which FSTAB mounts (nfs server:/export), is not mounted on this host"},
+			msg: "not a sessfs store (no .sessfs file); refusing to touch it; MNT, which FSTAB mounts (nfs server:/export), is not mounted on this host"},
 		{name: "the unmounted mount point itself", fstab: "server:/export MNT nfs4 defaults 0 0", dir: "MNT", empty: true, msg: "MNT, which FSTAB mounts"},
 		{name: "escaped space in the mount point", fstab: `server:/export MNT\040x nfs4 defaults 0 0`, dir: "MNT x/sessions", msg: "MNT x, which FSTAB mounts (nfs4 server:/export), is not mounted on this host: mount it (mount 'MNT x')"},
 		{name: "the longest entry holding dir", fstab: "/dev/sdb1 MNT ext4 defaults 0 2\nserver:/ MNT/efs nfs4 defaults 0 0", dir: "MNT/efs/sessions", msg: "MNT/efs, which FSTAB mounts (nfs4 server:/)"},
@@ -42,7 +42,7 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 		{name: "reached through a symbolic link", fstab: "server:/export MNT nfs4 defaults 0 0", dir: "LINK/sessions", msg: "MNT, which FSTAB mounts"},
 		{name: "noauto, left unmounted on purpose", fstab: "server:/export MNT nfs4 noauto,_netdev 0 0", dir: "MNT/sessions", noStore: true, msg: "does not exist (is the share mounted"},
 		{name: "noauto with a systemd automount", fstab: "server:/export MNT nfs4 noauto,x-systemd.automount 0 0", dir: "MNT/sessions", msg: "MNT, which FSTAB mounts"},
-		{name: "no fstab", dir: "MNT/sessions", empty: true, noStore: true, msg: "(no .sessfs file) (is the share mounted"},
+		{name: "no fstab", dir: "MNT/sessions", empty: true, noStore: true, msg: "(no .sessfs file); refusing to touch it (is the share mounted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()

@@ -44,6 +44,29 @@ var ErrStoreCreating = errors.New("store being created")
 // needs more than the bare fact.
 const noStoreYet = "(is the share mounted on this host? The applications create the store when they first open it; sessgc run --missing-ok does nothing until then)"
 
+// said is an error whose message the sentence wrapping it has already
+// said in sessgc's words, and added the rest of (see added): it keeps the
+// error for errors.Is, and prints nothing, where its own text would repeat
+// the sentence ("is not a sessfs store ...: not a sessfs store").
+type said struct{ err error }
+
+func (said) Error() string   { return "" }
+func (e said) Unwrap() error { return e.err }
+
+// added returns what err's message says beyond sentinel's text and what
+// comes before it (fsstore's "fsstore: open DIR: "): the detail a message
+// that says what sentinel means in sessgc's words still needs, such as
+// " (no .sessfs file)" or ": DIR/.sessfs: not a regular file". Without
+// sentinel in it, the whole message, after ": ".
+func added(err, sentinel error) string {
+	msg := err.Error()
+	_, rest, ok := strings.Cut(msg, sentinel.Error())
+	if !ok {
+		return ": " + msg
+	}
+	return rest
+}
+
 // noStore is a store error that also matches ErrNoStore; its message and
 // exit code are those of the error it wraps, so that a command without
 // --missing-ok reports it as it always did.
@@ -137,13 +160,13 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 		// Not ErrNoStore even when dir is empty, as the data directory
 		// of a store that holds no session yet is: --missing-ok would
 		// take a mistaken --dir for a fresh volume and exit 0.
-		return nil, cmdutil.StoreErrorf("%s is part of a sessfs store, not a store's directory; refusing to touch it: %w", dir, err)
+		return nil, cmdutil.StoreErrorf("%s is part of a sessfs store, not a store's directory%s; refusing to touch it%w", dir, added(err, fsstore.ErrInsideStore), said{err})
 	case errors.Is(err, fsstore.ErrNotStore) && hasMarker(dir):
 		// Not a mistyped --dir: most likely the applications run a newer
 		// sessfs than this sessgc (they are upgraded first).
-		return nil, cmdutil.StoreErrorf("%s has a %s marker that this sessgc cannot use: the store is of a newer sessfs (install the sessgc of the applications' sessfs version), or the marker is damaged; refusing to touch it: %w", dir, fsstore.MarkerFile, err)
+		return nil, cmdutil.StoreErrorf("%s has a %s marker that this sessgc cannot use: the store is of a newer sessfs (install the sessgc of the applications' sessfs version), or the marker is damaged; refusing to touch it%s%w", dir, fsstore.MarkerFile, added(err, fsstore.ErrNotStore), said{err})
 	case errors.Is(err, fsstore.ErrNotStore):
-		err = cmdutil.StoreErrorf("%s is not a sessfs store (no valid %s marker); refusing to touch it: %w", dir, fsstore.MarkerFile, err)
+		err = cmdutil.StoreErrorf("%s is not a sessfs store%s; refusing to touch it%w", dir, added(err, fsstore.ErrNotStore), said{err})
 		switch {
 		case isEmpty(dir):
 			if why := h.UnmountedShare(dir); why != "" {
@@ -155,7 +178,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 		}
 		if sub := storeBelow(dir, storeBelowWait); sub != "" {
 			// The mount point, say, for the store on it.
-			return nil, cmdutil.StoreErrorf("%w; a sessfs store is in its subdirectory %s: pass --dir %s", err, sub, shellquote.Quote(sub))
+			return nil, cmdutil.StoreErrorf("%w; its subdirectory %s is a store: pass --dir %s", err, sub, shellquote.Quote(sub))
 		}
 		return nil, err
 	case errors.Is(err, syscall.EROFS):

@@ -40,7 +40,7 @@ func TestOpenStoreNoStore(t *testing.T) {
 		msg      string
 	}{
 		{name: "missing", noStore: true, code: cmdutil.ExitStore, msg: "does not exist (is the share mounted on this host? The applications create the store"},
-		{name: "empty", setup: func(t *testing.T, dir string) { mkdir(t, dir) }, noStore: true, code: cmdutil.ExitStore, msg: "(no .sessfs file) (is the share mounted on this host? The applications create the store"},
+		{name: "empty", setup: func(t *testing.T, dir string) { mkdir(t, dir) }, noStore: true, code: cmdutil.ExitStore, msg: "(no .sessfs file); refusing to touch it (is the share mounted on this host? The applications create the store"},
 		{name: "a file", setup: func(t *testing.T, dir string) { mkdir(t, dir); touch(t, filepath.Join(dir, "x")) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "one empty subdirectory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, "sub")) }, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
 		{name: "an empty lock directory", setup: func(t *testing.T, dir string) { mkdir(t, dir); mkdir(t, filepath.Join(dir, fsstore.LockDir)) }, creating: true, code: cmdutil.ExitStore, msg: "is not a sessfs store"},
@@ -361,7 +361,7 @@ func TestOpenStoreParentOfStore(t *testing.T) {
 			s.Close()
 			touch(t, filepath.Join(dir, "README"))
 			_, err = OpenStore(dir, slog.New(slog.DiscardHandler))
-			if want := "a sessfs store is in its subdirectory " + store + ": pass --dir " + tc.quote + store + tc.quote; cmdutil.ExitCode(err) != cmdutil.ExitStore || !strings.Contains(err.Error(), want) {
+			if want := "its subdirectory " + store + " is a store: pass --dir " + tc.quote + store + tc.quote; cmdutil.ExitCode(err) != cmdutil.ExitStore || !strings.Contains(err.Error(), want) {
 				t.Errorf("OpenStore of the store's parent: %v; want exit 3 and %q", err, want)
 			}
 		})
