@@ -265,11 +265,19 @@ func shownError(err error, args, environ []string) string {
 	if keyline.Holds(msg) && errors.As(err, &ive) && keyline.Holds(ive.GetValue()) {
 		msg = strings.Replace(msg, ive.Error(), fmt.Sprintf("invalid argument for --%s: a value that holds a key (not shown), not one of the flag's", ive.GetFlag().Name), 1)
 	}
+	return keyline.RedactGiven(msg, Given(args, environ)...)
+}
+
+// Given is what the user gave a command: its arguments args, and the
+// values of environ's "NAME=value" entries. These are the words a message
+// may leave out as a key's secret (keyline.RedactGiven): a file name the
+// store made may read as one too, and is not the user's to hide.
+func Given(args, environ []string) []string {
 	given := slices.Clone(args)
 	for _, kv := range environ {
 		if _, v, ok := strings.Cut(kv, "="); ok {
 			given = append(given, v)
 		}
 	}
-	return keyline.RedactGiven(msg, given...)
+	return given
 }

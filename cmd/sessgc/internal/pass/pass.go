@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,13 +87,7 @@ func Shown(s string) string {
 	if !keyline.Holds(s) {
 		return s
 	}
-	given := slices.Clone(os.Args[1:])
-	for _, kv := range os.Environ() {
-		if _, v, ok := strings.Cut(kv, "="); ok {
-			given = append(given, v)
-		}
-	}
-	return keyline.RedactGiven(s, given...)
+	return keyline.RedactGiven(s, cmdutil.Given(os.Args[1:], os.Environ())...)
 }
 
 // Abandoned records how a pass that Watchdog abandoned ended.
