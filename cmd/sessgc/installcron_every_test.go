@@ -44,7 +44,7 @@ func TestInstallCronEvery(t *testing.T) {
 		{"--every 30m --max-duration 20m --textfile " + tf, 0, "*/30 * * * *", "*:0/30", "21m",
 			[]string{"SessgcFailing's for: to 45m", "with --max-duration 20m, raise the [15m] windows of SessgcStoppedEarly", "to [22m]"}, "SessgcNotRunning"},
 		// With --jitter 0s, as here: 3m with the default 1m.
-		{"--every 5m", 2, "", "", "", []string{"must stay below --every 5m0s, or runs pile up: give --max-duration 4m or less"}, ""},
+		{"--every 5m", 2, "", "", "", []string{"must stay below --every 5m, or runs pile up: give --max-duration 4m or less"}, ""},
 		{"--every 90s", 2, "", "", "", []string{"--every 1m30s: want whole minutes dividing an hour"}, ""},
 		{"--every 0", 2, "", "", "", []string{"--every 0s: want whole minutes"}, ""},
 		{"--every -5m", 2, "", "", "", []string{"--every -5m0s: want whole minutes"}, ""},

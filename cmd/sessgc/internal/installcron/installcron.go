@@ -44,6 +44,7 @@ type InstallOptions struct {
 	MaxDuration time.Duration
 	Rate        float64
 	Textfile    string // --textfile of the generated run; "" for none
+	MissingOK   bool   // --missing-ok of the generated run
 }
 
 // Defaults of the generated files; scripts/sessgc.{cron,service,timer} are
@@ -71,8 +72,14 @@ sessgc on a schedule, or write them into a directory with --write.
 Install the same file on every host: the fleet lock makes exactly one host
 sweep each time, and the random start delay spreads the attempts.
 --max-duration, plus --jitter, plus the tenth of --max-duration (at most
-30 s) that a run on a hung mount may take to give up after it, must stay
-below --every, so that runs never pile up; anything longer is refused.
+30 s) that a run on a hung mount may take to give up after it, and with
+--textfile the 5 s its write may wait then, must stay below --every, so
+that runs never pile up; anything longer is refused. The durations are
+written as given (13m59s, 1h30m), as sessgc and systemd both read them.
+
+With --missing-ok, the runs do nothing and exit 0 while --dir is missing
+or empty (a fresh volume, the store not yet created by any application;
+see "sessgc run --help"): without it, each such run is refused (exit 3).
 
 Where this host has the store at --dir, --user must be its owner (or, in a
 group-shared store, a member of its group): sessgc run as root refuses a
@@ -105,6 +112,7 @@ the files are refused still.`,
 	f.DurationVar(&opts.MaxDuration, "max-duration", DefaultMaxDuration, "time budget of each run, whole seconds")
 	f.Float64Var(&opts.Rate, "rate", DefaultRate, "removals per second (see docs/operations.md to size it for EFS)")
 	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "have each run write its metrics to this node-exporter textfile (absolute, ending in .prom); the systemd unit may then write its directory")
+	f.BoolVar(&opts.MissingOK, "missing-ok", false, "have each run do nothing and exit 0 while --dir is missing or empty, until the applications create the store (see sessgc run --help)")
 	cmd.MarkFlagDirname("write")
 	return cmd
 }
@@ -168,16 +176,26 @@ func (o *InstallOptions) validate() error {
 	if _, err := cronSchedule(o.Every); err != nil {
 		return err
 	}
-	switch {
-	case o.MaxDuration >= o.Every || o.Jitter >= o.Every-o.MaxDuration-pass.StopGrace(o.MaxDuration):
-		// A pass on a hung mount is abandoned (exit 4) only StopGrace
-		// after its budget: that is how long a run may last. Compared by
-		// subtraction, so that a huge --max-duration cannot wrap a sum
-		// below --every.
-		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it, plus --jitter %s must stay below --every %s, or runs pile up: %s",
-			o.MaxDuration, pass.StopGrace(o.MaxDuration), o.Jitter, o.Every, fitting(o.Every, o.Jitter))
+	textfile := o.Textfile != ""
+	if !fits(o.Every, o.Jitter, o.MaxDuration, textfile) {
+		var writing string
+		if textfile {
+			writing = fmt.Sprintf(" (with %s to write --textfile)", dur(pass.FSCheckTimeout))
+		}
+		return cmdutil.UsageErrorf("--max-duration %s, plus the %s sessgc may take to stop after it%s, plus --jitter %s must stay below --every %s, or runs pile up: %s",
+			dur(o.MaxDuration), dur(pass.Overrun(o.MaxDuration, textfile)), writing, dur(o.Jitter), dur(o.Every), fitting(o.Every, o.Jitter, textfile))
 	}
 	return nil
+}
+
+// fits reports whether runs of budget maxDuration, started every apart
+// with a random delay up to jitter, end before the next one starts, on a
+// hung mount too: a pass there is abandoned (exit 4) only StopGrace after
+// its budget, and a textfile written after it may wait FSCheckTimeout
+// more (pass.Overrun). Compared by subtraction, so that a huge
+// --max-duration cannot wrap a sum below every.
+func fits(every, jitter, maxDuration time.Duration, textfile bool) bool {
+	return maxDuration < every && jitter < every-maxDuration-pass.Overrun(maxDuration, textfile)
 }
 
 // fitting says what makes runs fit every with jitter: the longest
@@ -185,8 +203,8 @@ func (o *InstallOptions) validate() error {
 // none does, a shorter --jitter. Said, since "sessgc install-cron
 // --every 5m" is refused for the default --max-duration 8m, and the
 // refusal left the operator to work out the budget, its grace included.
-func fitting(every, jitter time.Duration) string {
-	fits := func(m time.Duration) bool { return m < every && jitter < every-m-pass.StopGrace(m) }
+func fitting(every, jitter time.Duration, textfile bool) string {
+	fits := func(m time.Duration) bool { return fits(every, jitter, m, textfile) }
 	// m plus its grace grows with m: the first that fits, from the top,
 	// is the longest.
 	for m := every - time.Second; m >= time.Second; m -= time.Second {
@@ -250,16 +268,27 @@ func calendar(d time.Duration) string {
 	return fmt.Sprintf("0/%d:00", d/time.Hour)
 }
 
-// dur prints a duration the way both Go flags and systemd accept, in
-// whole seconds at most: validate refuses the durations it would round.
+// dur prints a duration as an operator gives it, in its largest units
+// ("13m59s", "1h30m", "10m"), which Go's flags, systemd and Prometheus
+// all read; a fraction of a second is rounded up, but validate refuses
+// the durations it would round. Where it gave one unit only, a budget of
+// 13m59s came back as "839s", and 1h30m as "90m".
 func dur(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0 && d > 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0 && d > 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
+	d = (d + time.Second - 1).Truncate(time.Second)
+	var b strings.Builder
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.d
+		}
 	}
-	return fmt.Sprintf("%ds", (d+time.Second-1)/time.Second)
+	if b.Len() == 0 {
+		return "0s"
+	}
+	return b.String()
 }
 
 // The templates are parsed on first use, not as the package initializes:
@@ -280,7 +309,7 @@ var cronTmpl = sync.OnceValue(func() *template.Template {
 # Generated by: sessgc install-cron{{.Args}}
 SHELL=/bin/sh
 PATH=/usr/local/bin:/usr/bin:/bin
-{{.Schedule}} {{.User}} {{.Binary}} run --dir {{.Dir}} --quiet --jitter {{.Jitter}} --max-duration {{.MaxDuration}} --rate {{.Rate}}{{if .Textfile}} --textfile {{.Textfile}}{{end}}
+{{.Schedule}} {{.User}} {{.Binary}} run --dir {{.Dir}}{{if .MissingOK}} --missing-ok{{end}} --quiet --jitter {{.Jitter}} --max-duration {{.MaxDuration}} --rate {{.Rate}}{{if .Textfile}} --textfile {{.Textfile}}{{end}}
 `))
 })
 
@@ -303,7 +332,7 @@ After=network-online.target remote-fs.target
 [Service]
 Type=oneshot
 User={{.User}}
-ExecStart={{.Binary}} run --dir {{.Dir}} --max-duration {{.MaxDuration}} --rate {{.Rate}}{{if .Textfile}} --textfile {{.Textfile}}{{end}}
+ExecStart={{.Binary}} run --dir {{.Dir}}{{if .MissingOK}} --missing-ok{{end}} --max-duration {{.MaxDuration}} --rate {{.Rate}}{{if .Textfile}} --textfile {{.Textfile}}{{end}}
 # Backstop: sessgc itself gives up on a hung NFS call shortly after
 # --max-duration (exit 4); this catches anything that still hangs.
 TimeoutStartSec={{.Timeout}}
@@ -375,6 +404,9 @@ func Generate(opts *InstallOptions) ([]File, error) {
 	if opts.Textfile != "" {
 		fmt.Fprintf(&args, " --textfile %s", opts.Textfile)
 	}
+	if opts.MissingOK {
+		args.WriteString(" --missing-ok")
+	}
 	data := map[string]any{
 		"Dir": opts.Dir, "User": opts.User, "Binary": opts.Binary, "Schedule": sched,
 		"Calendar": calendar(opts.Every), "Every": dur(opts.Every), "Jitter": dur(opts.Jitter),
@@ -382,6 +414,7 @@ func Generate(opts *InstallOptions) ([]File, error) {
 		"Rate": fmt.Sprint(opts.Rate), "Args": args.String(),
 		// The unit's file system is read-only but for these (ProtectSystem).
 		"Textfile": opts.Textfile, "TextfileDir": path.Dir(opts.Textfile),
+		"MissingOK": opts.MissingOK,
 	}
 	gen := func(name string, t *template.Template) (File, error) {
 		var b bytes.Buffer
@@ -551,10 +584,10 @@ func warnAlerts(opts *InstallOptions) {
 	const head = "sessgc: warning: the shipped Prometheus alerts (deploy/prometheus/sessfs-rules.yml) assume "
 	var tune []string
 	if notRunning := 2 * opts.Every; notRunning > shippedNotRunning {
-		tune = append(tune, fmt.Sprintf("SessgcNotRunning's threshold to %s or more (it is %s: it would fire between healthy runs)", promDur(notRunning), promDur(shippedNotRunning)))
+		tune = append(tune, fmt.Sprintf("SessgcNotRunning's threshold to %s or more (it is %s: it would fire between healthy runs)", dur(notRunning), dur(shippedNotRunning)))
 	}
 	if failing := opts.Every * 3 / 2; failing > shippedFailingFor && opts.Every > DefaultEvery {
-		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run, not two in a row)", promDur(failing), promDur(shippedFailingFor)))
+		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run, not two in a row)", dur(failing), dur(shippedFailingFor)))
 	}
 	if len(tune) > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, head+"a run every %s: with --every %s, raise %s\n", dur(DefaultEvery), dur(opts.Every), strings.Join(tune, ", and "))
@@ -562,26 +595,6 @@ func warnAlerts(opts *InstallOptions) {
 	if need := opts.MaxDuration + time.Minute; need >= shippedSweepWindow {
 		w := need.Truncate(time.Minute) + time.Minute // longer than need
 		fmt.Fprintf(opts.IO.ErrOut, head+"a sweep that ends in less than %s: with --max-duration %s, raise the [%s] windows of SessgcStoppedEarly and of the sessfs:live_sessions:max and sessfs:live_session_bytes:max rules to [%s] (a sweep writes its values at its end: a shorter window misses a sweep that stopped early, and the live sessions drop to 0 while a sweep runs)\n",
-			promDur(shippedSweepWindow-time.Minute), dur(opts.MaxDuration), promDur(shippedSweepWindow), promDur(w))
+			dur(shippedSweepWindow-time.Minute), dur(opts.MaxDuration), dur(shippedSweepWindow), dur(w))
 	}
-}
-
-// promDur prints d as Prometheus reads a duration, in its largest units
-// ("22m30s", "1h30m"): dur gave "1350s" for SessgcFailing's for: at
-// --every 15m.
-func promDur(d time.Duration) string {
-	var b strings.Builder
-	for _, u := range []struct {
-		d    time.Duration
-		name string
-	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if n := d / u.d; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.name)
-			d -= n * u.d
-		}
-	}
-	if b.Len() == 0 {
-		return "0s"
-	}
-	return b.String()
 }

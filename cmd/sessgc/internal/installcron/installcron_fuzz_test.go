@@ -22,6 +22,7 @@ func FuzzInstallCron(f *testing.F) {
 	f.Add(int64(time.Hour), int64(0), int64(50*time.Minute), 0.5, false)
 	f.Add(int64(24*time.Hour), int64(2*time.Hour), int64(20*time.Hour), 1e21, true)
 	f.Add(int64(time.Minute), int64(time.Second), int64(30*time.Second), 3.0, false)
+	f.Add(int64(15*time.Minute), int64(90*time.Second), int64(12*time.Minute+10*time.Second), 200.0, true)
 	f.Fuzz(func(t *testing.T, every, jitter, maxDuration int64, rate float64, systemd bool) {
 		o := &InstallOptions{
 			Dir: DefaultDir, Binary: DefaultBinary, User: DefaultUser, Systemd: systemd,
@@ -94,24 +95,28 @@ func goDuration(s string) time.Duration {
 	return d
 }
 
-// systemdSpan reads a time span of the forms install-cron writes (a whole
-// number of s, m or h; systemd also takes these as "min"/"sec"/"hour"),
-// as systemd does; -1 for any other.
+// systemdSpan reads a time span of the form install-cron writes, whole
+// numbers of h, m and s in that order ("1h30m", "13m59s", "0s"), as
+// systemd does (it also takes these as "hour"/"min"/"sec", and with
+// spaces between); -1 for any other.
 func systemdSpan(s string) time.Duration {
-	if len(s) < 2 {
+	if s == "" {
 		return -1
 	}
-	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
-	if err != nil || n < 0 {
-		return -1
+	var d time.Duration
+	units := "hms"
+	for s != "" {
+		i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+		if i <= 0 {
+			return -1
+		}
+		n, err := strconv.ParseInt(s[:i], 10, 64)
+		u := strings.IndexByte(units, s[i])
+		if err != nil || u < 0 {
+			return -1
+		}
+		d += time.Duration(n) * []time.Duration{time.Hour, time.Minute, time.Second}[u+3-len(units)]
+		units, s = units[u+1:], s[i+1:]
 	}
-	switch s[len(s)-1] {
-	case 's':
-		return time.Duration(n) * time.Second
-	case 'm':
-		return time.Duration(n) * time.Minute
-	case 'h':
-		return time.Duration(n) * time.Hour
-	}
-	return -1
+	return d
 }

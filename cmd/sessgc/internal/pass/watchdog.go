@@ -35,6 +35,19 @@ func StopGrace(maxDuration time.Duration) time.Duration {
 	return min(30*time.Second, max(time.Second, maxDuration/10))
 }
 
+// Overrun is how long past its budget maxDuration a run may last on a
+// file server that stopped answering: StopGrace, until its pass is
+// abandoned, and with a textfile FSCheckTimeout more, as writing it after
+// the pass waits that long for a hung mount. A schedule that starts runs
+// an interval apart must leave this much room, or they pile up.
+func Overrun(maxDuration time.Duration, textfile bool) time.Duration {
+	d := StopGrace(maxDuration)
+	if textfile {
+		d += FSCheckTimeout
+	}
+	return d
+}
+
 // Budget is a command's --max-duration, Max (0: none), and when it began
 // to count, Start: at the command's start, not at its pass's, so that the
 // checks made before the pass (CheckPaths, which wait for a hung mount)
