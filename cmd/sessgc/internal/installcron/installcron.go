@@ -456,6 +456,7 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 		}
 	}
 	warnMissing(opts, runtime.GOOS)
+	warnNoStoreYet(opts)
 	warnAlerts(opts)
 	if opts.Write == "" {
 		for i, f := range files {

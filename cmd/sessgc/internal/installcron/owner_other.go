@@ -10,3 +10,7 @@ func checkStoreUser(context.Context, string, string, string) error { return nil 
 
 // storeOwner: see owner_unix.go. Windows files have no Unix owner.
 func storeOwner(string) string { return "" }
+
+// warnNoStoreYet: see owner_unix.go. On Windows the files can only be for
+// other hosts.
+func warnNoStoreYet(*InstallOptions) {}

@@ -4,7 +4,9 @@ package installcron
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -163,6 +165,52 @@ func vouched(dir, name, group, gid, gname string) error {
 		return cmdutil.UsageErrorf("--group %s: the store %s is shared with group %s, not with gid %s: pass --group %s if %s is in it", group, dir, gname, group, shellquote.Quote(gid), name)
 	}
 	return nil
+}
+
+// warnNoStoreYet warns where dir on this host is a directory with no
+// store in it: checkStoreUser could check nothing there, and the files
+// would fail quietly until much later. Empty, it is most likely a fresh
+// volume that the applications create the store in when they first open
+// it: until then every run is refused (exit 3, mailed by cron) unless the
+// files say --missing-ok; and the store will then be the user's of the
+// application that created it, so that runs as another --user fail from
+// then on. The directory's owner, where it is neither --user nor root, is
+// named as the likely one. Not empty, with no marker, it is refused by
+// every run, --missing-ok or not.
+func warnNoStoreYet(opts *InstallOptions) {
+	dir := opts.Dir
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return // not on this host, or not mounted here: may be for others
+	}
+	if _, err := os.Lstat(path.Join(dir, fsstore.MarkerFile)); !errors.Is(err, fs.ErrNotExist) {
+		return // a store (checkStoreUser), or a marker run will judge
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(1)
+	f.Close()
+	w := opts.IO.ErrOut
+	if len(names) > 0 {
+		fmt.Fprintf(w, "sessgc: warning: %s is not empty and holds no %s marker: every run refuses it (exit 3), --missing-ok or not; give the store's own directory as --dir\n", dir, fsstore.MarkerFile)
+		return
+	}
+	if !opts.MissingOK {
+		fmt.Fprintf(w, "sessgc: warning: %s holds no sessfs store yet: every run is refused (exit 3) until an application creates it; pass --missing-ok to have the runs do nothing until then\n", dir)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	u, err := user.Lookup(opts.User)
+	if !ok || st.Uid == 0 || err != nil || u.Uid == strconv.FormatUint(uint64(st.Uid), 10) {
+		return
+	}
+	o, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10))
+	if err != nil {
+		return // a uid without a name here says little of the applications
+	}
+	fmt.Fprintf(w, "sessgc: warning: --user %s could not be checked against the store's owner, as %s holds no store yet: the store will belong to the user of the application that creates it, and every run as another user will fail (exit 3); its directory belongs to %s (uid %d): if the applications run as %s, pass --user %s\n",
+		opts.User, dir, o.Username, st.Uid, o.Username, shellquote.Quote(o.Username))
 }
 
 // storeOwner is the name of the user that owns the store at dir on this

@@ -224,3 +224,75 @@ func TestUnknownUserNamesStoreOwner(t *testing.T) {
 		t.Errorf("unknown --user, store owned by %s: warned %q; want %q", me.Username, errOut.String(), want)
 	}
 }
+
+// TestWarnsNoStoreYet: a --dir that this host has but that holds no store
+// yet (a fresh volume, before any application opened it) could not be
+// checked against --user, and install-cron said nothing. Every run was
+// then refused (exit 3, cron mail) until an application created the
+// store, with no way to have the files say --missing-ok; and once the
+// store was there, a --user other than the applications' failed every run
+// (exit 3) too. It now warns of both: --missing-ok, where the files lack
+// it, and the directory's owner where it is another user than --user, as
+// the likely user of the applications that will create the store.
+func TestWarnsNoStoreYet(t *testing.T) {
+	if os.Getuid() != 0 {
+		testenv.Skip(t, testenv.Root, "needs root to give the directory to another user")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no user nobody on this host: %v", err)
+	}
+	if _, err := user.Lookup("daemon"); err != nil {
+		t.Skipf("no user daemon on this host: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	empty := filepath.Join(t.TempDir(), "sessions")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(empty, uid, -1); err != nil {
+		t.Fatal(err)
+	}
+	notStore := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notStore, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := ownedStore(t, uid, uid, false)
+	const (
+		missingOK = "holds no sessfs store yet: every run is refused (exit 3) until an application creates it; pass --missing-ok"
+		owner     = "its directory belongs to nobody (uid " // ...): if the applications run as nobody, pass --user nobody
+	)
+	for _, tc := range []struct {
+		name, args    string
+		want, notWant []string
+	}{
+		{"another user", "--dir " + empty + " --user daemon", []string{missingOK, owner, "pass --user nobody"}, nil},
+		{"another user, --missing-ok", "--dir " + empty + " --user daemon --missing-ok", []string{owner, "pass --user nobody"}, []string{missingOK}},
+		{"the directory's owner", "--dir " + empty + " --user nobody", []string{missingOK}, []string{owner}},
+		{"the directory's owner, --missing-ok", "--dir " + empty + " --user nobody --missing-ok", nil, []string{"warning"}},
+		{"not empty", "--dir " + notStore + " --user nobody --missing-ok", []string{"is not empty and holds no .sessfs marker: every run refuses it (exit 3), --missing-ok or not"}, []string{missingOK}},
+		{"a store", "--dir " + store + " --user nobody", nil, []string{"warning"}},
+		{"no directory here", "--dir " + filepath.Join(empty, "elsewhere") + " --user daemon", nil, []string{"warning"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, err := execute(t, tc.args+" --binary "+self)
+			if err != nil {
+				t.Fatalf("%v; want the files, and warnings", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q; want %q", errOut, w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(errOut, w) {
+					t.Errorf("stderr %q; want no %q", errOut, w)
+				}
+			}
+		})
+	}
+}
