@@ -63,7 +63,7 @@ func TestDirBehindUnsearchableParent(t *testing.T) {
 				cmd.Env = append(cmd.Env, "PWD="+tc.cwd)
 				r := runCmd(t, cmd)
 				want := regexp.MustCompile(`may not enter (the working directory )?` + regexp.QuoteMeta(priv) + `[ ,]`)
-				if r.code != 3 || !want.MatchString(r.stderr) || strings.Contains(r.stderr, "not readable and writable") {
+				if r.code != 3 || !want.MatchString(r.stderr) || strings.Contains(r.stderr, "not readable and writable") || strings.Contains(r.stderr, "may not read and write") {
 					t.Errorf("exit %d, stderr %q; want 3 saying %q", r.code, r.stderr, want)
 				}
 			})

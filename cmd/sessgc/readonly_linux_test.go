@@ -91,7 +91,7 @@ func TestStatsWithReadAccessOnly(t *testing.T) {
 		{"read access only", func(t *testing.T, dir string) string {
 			readableByAll(t, dir)
 			return dir
-		}, true, "this user (uid 65534) may not write it", "is not readable and writable by this user (uid 65534); nothing was deleted or rewritten"},
+		}, true, "this user (uid 65534) may not write it", "this process's user (uid 65534) may not read and write the store"},
 	} {
 		cmd := func(args []string) *exec.Cmd {
 			c := command(args)

@@ -1173,8 +1173,8 @@ func TestUnreadableAndReadOnlyStores(t *testing.T) {
 		filePer fs.FileMode
 		msg     string
 	}{
-		{"unreadable", 0o700, 0o600, "not readable and writable"},
-		{"read-only", 0o755, 0o644, "not readable and writable"},
+		{"unreadable", 0o700, 0o600, "may not read and write the store"},
+		{"read-only", 0o755, 0o644, "may not read and write the store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t, fsstore.WithPermissions(0o644, 0o755))
@@ -1207,6 +1207,9 @@ func TestUnreadableAndReadOnlyStores(t *testing.T) {
 				}
 				if r.code != code || !strings.Contains(r.stderr, msg) {
 					t.Errorf("%v: exit %d, stderr %q; want %d and %q", args, r.code, r.stderr, code, msg)
+				}
+				if twice := saidTwice(r.stderr); r.code != 0 && twice != "" {
+					t.Errorf("%v: stderr %q says %q twice", args, r.stderr, twice)
 				}
 			}
 			for _, id := range ids {

@@ -191,6 +191,11 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 			// hid it).
 			return nil, cmdutil.StoreErrorf("cannot reach store directory %s; nothing was deleted or rewritten: %s: %w", dir, why, err)
 		}
+		if strings.Contains(err.Error(), fmt.Sprintf("(uid %d)", os.Geteuid())) {
+			// fsstore names the store, this user and the fix already
+			// (its owner hint): said again, the message said each twice.
+			return nil, cmdutil.StoreErrorf("%w; nothing was deleted or rewritten", err)
+		}
 		return nil, cmdutil.StoreErrorf("store %s is not readable and writable by this user (uid %d); nothing was deleted or rewritten: %w", dir, os.Getuid(), err)
 	}
 	return nil, cmdutil.StoreErrorf("store %s is unusable: %w", dir, err)
