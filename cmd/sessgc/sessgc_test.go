@@ -1044,8 +1044,9 @@ func TestBadInput(t *testing.T) {
 		{"not a directory", []string{"--dir", aFile}, nil, 3, "is not a directory"},
 		{"not a store", []string{"--dir", notStore}, nil, 3, "is not a sessfs store"},
 		{"not a store, stats", []string{"stats", "--dir", notStore}, nil, 3, "is not a sessfs store"},
-		{"not a store, --missing-ok", []string{"--dir", notStore, "--missing-ok"}, nil, 3, "is not a sessfs store"},
-		{"not a store, SESSGC_MISSING_OK", []string{"run", "--dir", notStore}, []string{"SESSGC_MISSING_OK=true"}, 3, "is not a sessfs store"},
+		// Why --missing-ok did not skip it is said: the operator gave it.
+		{"not a store, --missing-ok", []string{"--dir", notStore, "--missing-ok"}, nil, 3, "is not a sessfs store (no .sessfs file); refusing to touch it: it is not empty, and --missing-ok skips only a missing or empty directory"},
+		{"not a store, SESSGC_MISSING_OK", []string{"run", "--dir", notStore}, []string{"SESSGC_MISSING_OK=true"}, 3, "it is not empty, and --missing-ok skips only a missing or empty directory"},
 		{"bad marker", []string{"--dir", badMarker.dir}, nil, 3, "has a .sessfs marker that this sessgc cannot use"},
 		{"data directory of a store", []string{"--dir", filepath.Join(good.dir, fsstore.DataDir)}, nil, 3, "is part of a sessfs store"},
 		{"empty data directory of a store, --missing-ok", []string{"--dir", filepath.Join(fresh.dir, fsstore.DataDir), "--missing-ok"}, nil, 3, "is part of a sessfs store"},

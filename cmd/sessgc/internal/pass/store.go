@@ -39,6 +39,18 @@ var ErrNoStore = errors.New("no store yet")
 // directory without a marker.
 var ErrStoreCreating = errors.New("store being created")
 
+// ErrNotEmpty matches the error of OpenStore when dir holds files but no
+// store, nor one in a subdirectory: what `sessgc run --missing-ok` does
+// not skip, and says so, as the operator who gave it expected a skip.
+var ErrNotEmpty = errors.New("not empty")
+
+// notEmpty is a store error that also matches ErrNotEmpty; its message
+// and exit code are those of the error it wraps.
+type notEmpty struct{ error }
+
+func (e notEmpty) Unwrap() error        { return e.error }
+func (e notEmpty) Is(target error) bool { return target == ErrNotEmpty }
+
 // noStoreYet ends the refusal of a missing or empty --dir with its two
 // usual causes and the way past the first, which a new host's operator
 // needs more than the bare fact.
@@ -180,7 +192,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 			// The mount point, say, for the store on it.
 			return nil, cmdutil.StoreErrorf("%w; its subdirectory %s is a store: pass --dir %s", err, sub, shellquote.Quote(sub))
 		}
-		return nil, err
+		return nil, notEmpty{err}
 	case errors.Is(err, syscall.EROFS):
 		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted or rewritten: %w", dir, err)
 	case errors.Is(err, fs.ErrPermission):

@@ -479,6 +479,10 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 		}
 		s, err = pass.OpenStore(opts.Dir, log)
 	}
+	if opts.MissingOK && errors.Is(err, pass.ErrNotEmpty) {
+		// Said, as the operator gave the flag and expected a skip.
+		return cmdutil.StoreErrorf("%w: it is not empty, and --missing-ok skips only a missing or empty directory", err)
+	}
 	if opts.MissingOK && errors.Is(err, pass.ErrNoStore) {
 		// The applications create the store when they first open it: until
 		// then there is nothing to sweep, and nothing is created here.
