@@ -220,8 +220,13 @@ func (s *Store) KeysInUseForTest() (newest uint32, ids []uint32) {
 }
 
 // SetRekeyAsideWaitHookForTest makes s's Rekey call h when it is about
-// to wait for the sweep that holds a record aside.
+// to wait for the end of the sweep that holds a record aside, or the
+// sweep lock.
 func (s *Store) SetRekeyAsideWaitHookForTest(h func(name string)) { s.testHooks.rekeyAsideWait = h }
+
+// SetRekeyAsideWaitForTest bounds s's Rekey's wait for a running sweep's
+// end by d instead of a minute.
+func (s *Store) SetRekeyAsideWaitForTest(d time.Duration) { s.testHooks.rekeyAsideWaitFor = d }
 
 // SetRekeyListedHookForTest makes s's Rekey call h when it has listed a
 // record, before it reads it.

@@ -184,8 +184,13 @@ func runHelper(role string) error {
 		return nil
 	case "sweep-step":
 		// One sweep that stops after judging a record expired and again
-		// after moving it aside, until the parent says "go".
-		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithIdleTimeout(time.Second))
+		// after moving it aside, until the parent says "go"; with
+		// STORE_MAINTENANCE set, of a maintenance store, as sessgc's.
+		opts := []fsstore.Option{fsstore.WithCreate(false), fsstore.WithIdleTimeout(time.Second)}
+		if os.Getenv("STORE_MAINTENANCE") != "" {
+			opts = append(opts, fsstore.WithMaintenanceOnly())
+		}
+		s, err := fsstore.Open(dir, opts...)
 		if err != nil {
 			return err
 		}

@@ -817,8 +817,9 @@ const rekeyAsideWait = time.Minute
 // A record that expired, or is about to, met while a sweep held the sweep
 // lock (was, rekeySweeping: see rekeyOne) waits for the sweep's end so.
 func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekeyResult, lim *limiter, guard *deployedGuard, order *rollbackGuard, clock rekeyClock) (rekeyResult, error) {
-	if h := s.testHooks.rekeyAsideWait; h != nil {
-		h(name)
+	wait := rekeyAsideWait
+	if d := s.testHooks.rekeyAsideWaitFor; d != 0 {
+		wait = d
 	}
 	where := func() string {
 		if was == rekeySweeping {
@@ -827,9 +828,12 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekey
 		return s.asideWhere(dir, name)
 	}
 	if was == rekeySweeping && clock.sweepOutlasted.Load() {
-		return was, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), rekeyAsideWait)
+		return was, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), wait)
 	}
-	wctx, cancel := context.WithTimeout(ctx, rekeyAsideWait)
+	if h := s.testHooks.rekeyAsideWait; h != nil {
+		h(name)
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	h, err := s.locks.Lock(wctx, sweepLock, sweepLock, lock.Shared)
 	cancel()
 	switch {
@@ -841,7 +845,7 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekey
 		if was == rekeySweeping {
 			clock.sweepOutlasted.Store(true)
 		}
-		return rekeyAside, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), rekeyAsideWait)
+		return rekeyAside, fmt.Errorf("%s, under an old key, and a sweep is still running after %v: rekey again once it has ended", where(), wait)
 	default:
 		return rekeyAside, fmt.Errorf("%s, under an old key: sweep lock: %w", where(), closedLock(err))
 	}

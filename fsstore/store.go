@@ -215,9 +215,14 @@ type testHooks struct {
 	// first off NFS too, where they are the file system's own
 	// (Store.lookCachedFirst).
 	cachedFirst bool
-	// rekeyAsideWait runs when a rekey is about to wait for a sweep that
-	// holds a record aside (see rekeyAfterSweep).
+	// rekeyAsideWait runs when a rekey is about to wait for the end of a
+	// sweep that holds a record aside, or the sweep lock (see
+	// rekeyAfterSweep); not when it gives up at once, a wait having run
+	// out earlier in the pass.
 	rekeyAsideWait func(name string)
+	// rekeyAsideWaitFor, if not zero, replaces rekeyAsideWait's bound on
+	// that wait.
+	rekeyAsideWaitFor time.Duration
 	// staleStat makes the store take its attribute fetches for ones the
 	// NFS client's attribute cache may answer, as on macOS and FreeBSD
 	// (see fetchesFresh).
