@@ -158,6 +158,17 @@ var (
 	// the rekey runs as read access to the file, as to the store's other
 	// files, and run again.
 	ErrKeyOrderUnreadable = errors.New("a file the rekey needs to order the keys may not be read")
+	// ErrRekeyRunning reports, from Rekey, that another rekey of the
+	// store is running, in this process or another, on this host or
+	// another: a store lets one pass at a time rewrite its records. The
+	// pass running rewrites what this one would; nothing was rewritten.
+	// Two at once only doubled the file server's load, and each failed
+	// the records near their expiry that met the sweep lock held by the
+	// other's rewrite of such a record, saying a sweep was running. A
+	// rekey that died releases the store as a session's lock is: at once
+	// where the store locks with flock, once its lease expired with
+	// leases (WithLeaseTTL).
+	ErrRekeyRunning = errors.New("another rekey of the store is running")
 	// ErrNoServerClock reports, from Stats and Sweep, that the file
 	// server's time could not be read: the temp file at the store's top
 	// whose mtime tells it could not be created or examined there (a top
@@ -232,7 +243,7 @@ func lockNameTaken(dir, name string, typ fs.FileMode) error {
 		return nil
 	}
 	_, broken, isLease := lock.IsLeaseFile(name)
-	if !(isLease && !broken) && !isStripeName(name) && name != markerLock && name != sweepLock && !fleetLockName(name) {
+	if !(isLease && !broken) && !isStripeName(name) && !storeLockName(name) && !fleetLockName(name) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is %s, where the store keeps a lock file: the sessions it locks can take no lock until it is gone: move it out of the store directory, or remove it", lock.ErrNotLockFile, filepath.Join(dir, name), typeName(typ))

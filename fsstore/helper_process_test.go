@@ -307,6 +307,30 @@ func runHelper(role string) error {
 		defer s.Close()
 		say("%s", rekeySummary(ctx, s))
 		return nil
+	case "rekey-step":
+		// A rekey as the "rekey" role's that stops right before the
+		// rename of its first rewrite, holding the record's lock (and
+		// the sweep lock, for a record near its expiry), until the
+		// parent says "go".
+		keys, err := fsstore.ParseKeys(strings.NewReader(strings.ReplaceAll(os.Getenv("STORE_KEYS"), ";", "\n")))
+		if err != nil {
+			return err
+		}
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithMaintenanceOnly(), fsstore.WithKeys(keys...))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		in := bufio.NewScanner(os.Stdin)
+		var once sync.Once
+		s.SetRekeyCheckedHookForTest(func(string) {
+			once.Do(func() {
+				say("checked")
+				in.Scan()
+			})
+		})
+		say("%s", rekeySummary(ctx, s))
+		return nil
 	case "modes":
 		// A host of a store shared by the users of one group, with its
 		// own modes (STORE_FILE_MODE, STORE_DIR_MODE, in octal), umask

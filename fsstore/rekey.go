@@ -114,7 +114,10 @@ type RekeyStats struct {
 // a sweep puts it back. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted. A Close of the store during the
-// pass ends it with an error matching ErrClosed, as for Sweep.
+// pass ends it with an error matching ErrClosed, as for Sweep. One pass
+// at a time runs: a Rekey while another of the store's runs, in any
+// process on any host, returns an error matching ErrRekeyRunning at
+// once, having rewritten nothing.
 //
 // On a bounded store it is bounded as Sweep is. A panic in OnError is
 // raised again in Rekey's caller, and OnError is never called after Rekey
@@ -167,6 +170,20 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	case opts.Grace < 0:
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: negative Grace")
 	}
+	// One pass at a time: a second rewrites nothing the first does not,
+	// and ran alongside it, each failing the records near their expiry
+	// that met the sweep lock the other held for its own, as if a sweep
+	// ran (TestRekeyWhileAnotherProcessRekeys). Tried, never waited for:
+	// it is above every lock a rekey takes.
+	held, err := s.locks.TryLock(rekeyLock, rekeyLock, lock.Exclusive)
+	if errors.Is(err, lock.ErrLocked) {
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w (it holds the lock %q in %s): nothing was rewritten; that pass rewrites what this one would, and a pass after it has ended finds anything left",
+			ErrRekeyRunning, rekeyLock, filepath.Join(s.dir, LockDir))
+	}
+	if err != nil {
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: rekey lock: %w; nothing was rewritten", closedLock(err))
+	}
+	defer s.unlockLogged(held, "rekey", "")
 	var lim *limiter
 	if opts.Rate > 0 {
 		lim = newLimiter(opts.Rate)
@@ -219,7 +236,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err))
 		return nil
 	}
-	err := s.walkShardsBetween(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
+	err = s.walkShardsBetween(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
 		// passed holds the records of this shard counted so far, by
 		// name: a sweep moving a record to the aside name and back while
 		// the shard is listed makes the name it moves to new, and a
@@ -367,6 +384,10 @@ const (
 // and its rename, which a stalled file server may hold up for as long,
 // would be within its reach otherwise.
 const rekeySweepMargin = time.Minute
+
+// rekeyLock names the lock, in the store's lock directory, that one Rekey
+// pass at a time holds, from before its first record to its end.
+const rekeyLock = "rekey"
 
 // deployedGuard checks that the newest key of the key set a maintenance
 // store's rekey or save seals a record with was vouched for by an
@@ -823,7 +844,7 @@ func (s *Store) rekeyAfterSweep(ctx context.Context, dir, name string, was rekey
 	}
 	where := func() string {
 		if was == rekeySweeping {
-			return filepath.Join(dir, name) + ", expired or about to,"
+			return filepath.Join(dir, name) + ", expired or about to"
 		}
 		return s.asideWhere(dir, name)
 	}

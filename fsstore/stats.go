@@ -898,7 +898,14 @@ func foreignInLocks(name string, typ fs.FileMode) bool {
 		return true
 	}
 	_, _, isLease := lock.IsLeaseFile(name)
-	return !isLease && !isStripeName(name) && name != markerLock && name != sweepLock && !fleetLockName(name)
+	return !isLease && !isStripeName(name) && !storeLockName(name) && !fleetLockName(name)
+}
+
+// storeLockName reports whether name is the file of one of the store's
+// own locks other than the stripes': the marker's, the sweep's, the
+// rekey's.
+func storeLockName(name string) bool {
+	return name == markerLock || name == sweepLock || name == rekeyLock
 }
 
 // fleetLockName reports whether name is the file of a fleet lock sessgc

@@ -927,14 +927,14 @@ var ErrFleetLockName = errors.New("fsstore: not a fleet lock name")
 // sweep, breaks once it expired. It returns an error matching
 // lock.ErrLocked when another process or host holds the lock, and one
 // matching ErrFleetLockName for a name of the store's own locks (a
-// stripe's, "marker", "sweep") or that the lock package refuses (a name
+// stripe's, "marker", "sweep", "rekey") or that the lock package refuses (a name
 // starting with '.'). A store opened WithReadOnly takes no lock and
 // returns an error. Unlock the handle when the pass ends.
 func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 	if s.locks == nil {
 		return nil, fmt.Errorf("fsstore: fleet lock %s: the store is opened WithReadOnly, which takes no lock", name)
 	}
-	if isStripeName(name) || name == markerLock || name == sweepLock || name == "" || name[0] == '.' {
+	if isStripeName(name) || storeLockName(name) || name == "" || name[0] == '.' {
 		return nil, fmt.Errorf("%w: %q", ErrFleetLockName, name)
 	}
 	h, err := s.locks.TryLock(name, name, lock.Exclusive)

@@ -583,3 +583,39 @@ func TestRekeyMigratePlaintextSaysWhatItEncrypted(t *testing.T) {
 		t.Errorf("sessgc_rekey_plaintext_records = %v, want 1", got)
 	}
 }
+
+// TestRekeyWhileAnApplicationRekeys: the store lets one rekey pass run at
+// a time, whoever runs it: an application's Rekey, which takes no fleet
+// lock, holds the store's own lock (locks/rekey) while it runs. sessgc
+// rekey, past its fleet lock or with none, then says another rekey is
+// running and exits 0, doing nothing, as for a fleet lock held: it ran
+// alongside, and failed the records near their expiry that met the sweep
+// lock the other rekey held, saying a sweep was running.
+func TestRekeyWhileAnApplicationRekeys(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1))
+	st.save(3)
+	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
+	args := []string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0", "--json"}
+
+	l, err := lock.TryLockFile(filepath.Join(st.dir, fsstore.LockDir, "rekey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range [][]string{nil, {"--no-fleet-lock"}} {
+		r := runGC(t, append(append([]string{}, args...), extra...))
+		if s := rekeyJSON(t, r); r.code != 0 || !s.Skipped || s.SkipReason != "rekey-running" || s.Scanned != 0 {
+			t.Errorf("%v while an application's rekey runs: exit %d, %+v; want skipped, rekey-running", extra, r.code, s)
+		}
+	}
+	r := runGC(t, args[:len(args)-1])
+	if r.code != 0 || !strings.Contains(r.stdout, "another rekey of") || !strings.Contains(r.stdout, "locks/rekey") || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("human: exit %d, %q; want one line saying another rekey holds locks/rekey", r.code, r.stdout)
+	}
+	l.Unlock()
+	r = runGC(t, args)
+	if s := rekeyJSON(t, r); r.code != 0 || s.Skipped || s.Rekeyed != 3 {
+		t.Errorf("after the application's rekey ended: exit %d, %+v", r.code, s)
+	}
+}

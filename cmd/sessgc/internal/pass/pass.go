@@ -29,6 +29,11 @@ const (
 	// SkipNoStore: the store directory was missing or empty and the
 	// command was told that is fine (run --missing-ok); see ErrNoStore.
 	SkipNoStore = "no-store"
+	// SkipRekeyRunning: another rekey of the store held the store's own
+	// lock of a rekey pass (fsstore.ErrRekeyRunning): one of another
+	// process's that took no fleet lock (an application's Rekey, a rekey
+	// with --no-fleet-lock).
+	SkipRekeyRunning = "rekey-running"
 )
 
 // StopFleetLockLost is the Outcome.StopReason of a pass that lost its
@@ -52,7 +57,7 @@ const fleetCheckEvery = time.Second
 // their JSON summaries. Its fields are documented in docs/operations.md.
 type Outcome struct {
 	Skipped    bool   `json:"skipped"`               // nothing done, for SkipReason
-	SkipReason string `json:"skip_reason,omitempty"` // SkipFleetLock or SkipNoStore
+	SkipReason string `json:"skip_reason,omitempty"` // SkipFleetLock, SkipNoStore or SkipRekeyRunning
 	// FleetHolder is who holds the fleet lock, when it is a lease whose
 	// owner record could be read (SkipFleetLock): a flock says nothing
 	// of its holder.

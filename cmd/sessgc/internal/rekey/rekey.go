@@ -23,8 +23,10 @@ import (
 // rekey pass run at a time across the fleet. It is not the sweep's lock:
 // a rekey and a sweep may run together (each record is rewritten or
 // removed under its own lock, and one the sweep may remove by its mtime
-// alone rewritten under the sweep lock); two rekeys would only duplicate
-// work.
+// alone rewritten under the sweep lock). The store lets one rekey at a
+// time run anyway (fsstore.ErrRekeyRunning); the fleet lock, taken first,
+// says whose it is where it is a lease, and keeps out a sessgc of an
+// earlier version.
 const FleetLockName = ".sessgc-rekey"
 
 // RekeyOptions are the settings of one rekey pass; flags bind to its fields.
@@ -125,7 +127,7 @@ Exit codes:
 	cmdutil.IntVarP(f, &opts.Concurrency, "concurrency", "c", 4, "shard directories processed in parallel, 1..64 (fewer under a low ulimit -n, said on stderr)")
 	f.DurationVar(&opts.Grace, "grace", time.Minute, "as for run: a record expired less than this ago is still rekeyed, since app hosts whose clocks are behind still serve it; give run's")
 	f.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop cleanly this long after starting (0: no limit); exit 0 with stopped_early; the next pass continues")
-	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "run even if another rekey of the store is running")
+	f.BoolVar(&opts.NoFleetLock, "no-fleet-lock", false, "take no fleet lock (the store still lets one rekey run at a time: a second one exits 0)")
 	pass.FleetLockTTLFlag(f, &opts.FleetLockTTL)
 	f.BoolVar(&opts.MigratePlaintext, "migrate-plaintext", false, "also encrypt plaintext records (only while migrating a store to encryption: it also encrypts a record forged in clear text; each pass names some it encrypted)")
 	pass.PathVarP(f, &opts.Textfile, "textfile", "", "", "after the pass, write its summary as Prometheus metrics to this .prom file (node-exporter textfile collector)")
@@ -181,7 +183,11 @@ Unless --no-fleet-lock is given, the pass takes DIR/locks/.sessgc-rekey
 without waiting; if another rekey holds it, sessgc prints one line and exits
 0. Sweeps (sessgc run) may run at the same time. The pass checks the lock
 once a second and stops with exit 1 (stop_reason "fleet-lock-lost") once it
-finds it lost; --fleet-lock-ttl sets the fleet lease's TTL, as for sessgc run.`,
+finds it lost; --fleet-lock-ttl sets the fleet lease's TTL, as for sessgc run.
+The store itself lets one rekey run at a time, also past --no-fleet-lock and
+against an application's Rekey, which takes no fleet lock: a pass that finds
+the store's lock DIR/locks/rekey held prints one line and exits 0 too
+(skip_reason "rekey-running").`,
 	}
 }
 
@@ -296,6 +302,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 		unreadable  atomic.Bool
 		plaintext   atomic.Bool
 		unavailable atomic.Bool
+		running     atomic.Bool
 		st          fsstore.RekeyStats
 	)
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, FleetLeaseTTL: opts.FleetLockTTL, FleetLeaseTTLGiven: opts.FleetLockTTLFromFlag, Warn: pass.Warner(opts.IO), Log: log}
@@ -332,11 +339,22 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 			st = prog.Stats()
 			st.Duration = time.Since(start)
 		}
+		if errors.Is(err, fsstore.ErrRekeyRunning) {
+			// Past the fleet lock, or with none: the store lets one
+			// pass at a time run, which does what this one would, as
+			// for a fleet lock held.
+			running.Store(true)
+			return nil
+		}
 		// Rekey fails as a whole only when the store itself is unusable;
 		// single records are counted in st.Errors.
 		return err
 	})
 	fill(sum, st)
+	if err == nil && running.Load() {
+		sum.Skipped, sum.SkipReason = true, pass.SkipRekeyRunning
+		return nil
+	}
 	if errors.Is(err, fsstore.ErrNotEncrypted) {
 		return cmdutil.StoreErrorf("%s is not an encrypted store: no application host has opened it with keys, and a rekey does not turn it encrypted (the hosts still running without keys would fail every save); to turn encryption on, follow docs/security.md, \"Turning encryption on for a store in use\": the application hosts get the keys first, and rekey --migrate-plaintext comes last: %w", sum.Dir, err)
 	}
@@ -393,6 +411,10 @@ func fill(sum *Summary, st fsstore.RekeyStats) {
 }
 
 func humanSummary(opts *RekeyOptions, sum *Summary) string {
+	if sum.Skipped && sum.SkipReason == pass.SkipRekeyRunning {
+		return fmt.Sprintf("sessgc: another rekey of %s is running (the store's lock %s held: an application's Rekey, or a rekey that took no fleet lock); nothing to do\n",
+			sum.Dir, filepath.Join(fsstore.LockDir, "rekey"))
+	}
 	if sum.Skipped {
 		lockPath := filepath.Join(fsstore.LockDir, FleetLockName)
 		return pass.SkippedMessage(sum.FleetHolder, sum.Dir, lockPath, "rekey is running",
