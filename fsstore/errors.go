@@ -169,15 +169,15 @@ var (
 	// where the store locks with flock, once its lease expired with
 	// leases (WithLeaseTTL).
 	ErrRekeyRunning = errors.New("another rekey of the store is running")
-	// ErrNoServerClock reports, from Stats and Sweep, that the file
+	// ErrNoServerClock reports, from Stats, Sweep and Rekey, that the file
 	// server's time could not be read: the temp file at the store's top
 	// whose mtime tells it could not be created or examined there (a top
 	// directory this user may not write while the shards are, a stale NFS
 	// file handle), nor, on a full file system or quota, the top
-	// directory's own mtime set to now. The error also matches
-	// the cause's. Nothing was counted nor removed yet. A store opened
-	// WithReadOnly never reads the server's time and never returns it: a
-	// tool that may count by this host's clock opens the store so.
+	// directory's own mtime set to now. The error also matches the
+	// cause's. Nothing was counted, removed nor rewritten yet. A store
+	// opened WithReadOnly never reads the server's time and never returns
+	// it: a tool that may count by this host's clock opens the store so.
 	ErrNoServerClock = errors.New("the file server's time could not be read")
 	// ErrNotSupported reports, from Open, a platform the store does not run
 	// on (see the package documentation for those it does).

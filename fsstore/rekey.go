@@ -90,7 +90,8 @@ type RekeyStats struct {
 // tells a record left from before the migration from one forged in clear
 // text since, which encrypting it made valid.
 // Expired records are skipped (by more than RekeyOptions.Grace: see
-// RekeyStats.Expired). A record under a key that became the
+// RekeyStats.Expired), judged by the file server's clock: where it cannot
+// be read, the pass is refused (ErrNoServerClock), as a sweep is. A record under a key that became the
 // application hosts' newest key after the newest key of this key set did
 // (by the order the hosts record in the store, or, for keys without that
 // record, by the key check files' times) is not moved back under it
@@ -190,14 +191,15 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	}
 	// Expiry is judged by the file server's clock, which stamps the
 	// records' mtimes, as the sweep judges it (see rekeyDone).
+	// Without it, no pass, as no sweep (TestRekeyWithoutServerClock): by
+	// this host's clock, one ahead left live records under the old key
+	// as expired, whose retirement logged their users out, and one behind
+	// rewrote records the sweep may remove by their mtime alone, without
+	// the sweep lock, bringing back what it reported removed.
 	clock := serverClock{fake: s.cfg.now}
 	if !s.cfg.fakeClock {
-		var err error
 		if clock, err = newServerClock(s.dir); err != nil {
-			// A top directory this user may not write, while the shards
-			// are: this host's clock, as before, rather than no pass.
-			s.cfg.logger.Warn("rekey: the file server's clock could not be read; records are judged expired by this host's clock, which must then be right", "err", err)
-			clock = hostClock()
+			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten: a rekey judges which records have expired by that clock, as the sweep does; give the user it runs as write access to %s, as to the shards", err, s.dir)
 		}
 	}
 	rc := rekeyClock{clock, opts.Grace, new(atomic.Bool)}
