@@ -91,6 +91,32 @@ func TestRekeyWaitsForSweepInAnotherProcess(t *testing.T) {
 	}
 }
 
+// TestRekeyWaitsForKilledSweep: a sweep holding the sweep lock killed
+// (SIGKILL) while a rekey waits for its end frees the lock as its end
+// would (with flock, at once: the kernel closes its descriptors), and
+// the rekey rewrites every record near its expiry; the record the sweep
+// left aside, expired, is left for the next sweep.
+func TestRekeyWaitsForKilledSweep(t *testing.T) {
+	sw, dir, ids, rk, k2 := sweepHeldInChild(t, 3)
+	waits := 0
+	rk.SetRekeyAsideWaitHookForTest(func(string) {
+		if waits++; waits == 1 {
+			sw.Kill(t)
+		}
+	})
+	var errs []error
+	st, err := rk.Rekey(context.Background(), fsstore.RekeyOptions{OnError: func(err error) { errs = append(errs, err) }})
+	if err != nil || st.Rekeyed != 3 || st.Errors != 0 || waits != 1 {
+		t.Fatalf("Rekey while a sweep that held the sweep lock was killed = %+v, %v (%v), %d waits; want the 3 records near their expiry rewritten after one wait", st, err, errs, waits)
+	}
+	retired := openDir(t, dir, fsstore.WithKeys(k2), fsstore.WithIdleTimeout(time.Hour))
+	for _, id := range ids {
+		if got, err := retired.Load(context.Background(), id); err != nil || string(got.Data) != id {
+			t.Errorf("record %s under the new key alone: %q, %v", id, got.Data, err)
+		}
+	}
+}
+
 // TestRekeyWaitsOncePerPassForASweep: a sweep in another process that
 // outlasts the rekey's wait for its end fails the record that waited, and
 // every later record that would wait for it fails at once, with the same
