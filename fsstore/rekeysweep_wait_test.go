@@ -134,7 +134,7 @@ func TestRekeyWaitsOncePerPassForASweep(t *testing.T) {
 	}
 	for _, err := range errs {
 		if !strings.Contains(err.Error(), "a sweep is still running") || !strings.Contains(err.Error(), "rekey again once it has ended") || strings.Contains(err.Error(), ",,") {
-			t.Errorf("error for a record left for after the sweep: %v; want it to say a sweep is still running, and to rekey again once it has ended", err)
+			t.Errorf("error for a record left for after the sweep: %v; want it to say a sweep is still running, and to rekey again once it has ended, with no doubled comma", err)
 		}
 	}
 	if waits != 1 {
