@@ -30,7 +30,7 @@ func TestTryLockFleet(t *testing.T) {
 			h, err = b.TryLockFleet("sessgc")
 			must(t, err)
 			must(t, h.Unlock())
-			for _, name := range []string{"", ".sessgc", "sweep", "marker", "0001"} {
+			for _, name := range []string{"", ".sessgc", "sweep", "marker", "rekey", "0001"} {
 				if h, err := a.TryLockFleet(name); !errors.Is(err, fsstore.ErrFleetLockName) {
 					if h != nil {
 						h.Unlock()
