@@ -162,7 +162,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 	}
 	st, err := fsstore.Open(sub, opts...)
 	if err != nil {
-		os.RemoveAll(sub)
+		fstarget.RemoveDir(sub)
 		return nil, fmt.Errorf("sessfs peer: %w", err)
 	}
 	how := "the store's default"
@@ -192,7 +192,7 @@ func openSessfs(o PeerOptions) (*Peer, error) {
 		Desc:    fmt.Sprintf("httpsession (Exclusive) over fsstore.Open %s, durability %s (%s)", where(o), st.Durability(), how),
 		Handler: m.Handler(mux),
 		close: func() error {
-			return errors.Join(st.Close(), os.RemoveAll(sub))
+			return errors.Join(st.Close(), fstarget.RemoveDir(sub))
 		},
 	}, nil
 }
@@ -595,7 +595,7 @@ func openGorilla(o PeerOptions) (*Peer, error) {
 		Name:    PeerGorillaFS,
 		Desc:    "gorilla/sessions FilesystemStore (file per session, written in place, no fsync) " + where(o),
 		Handler: mux,
-		close:   func() error { return os.RemoveAll(sub) },
+		close:   func() error { return fstarget.RemoveDir(sub) },
 	}, nil
 }
 

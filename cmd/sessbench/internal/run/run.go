@@ -756,7 +756,7 @@ func (c *Cleanup) Do() error {
 		errs = errors.Join(errs, c.closers[i].Close())
 	}
 	if c.Tmp != "" {
-		errs = errors.Join(errs, os.RemoveAll(c.Tmp))
+		errs = errors.Join(errs, fstarget.RemoveDir(c.Tmp))
 	}
 	return errs
 }

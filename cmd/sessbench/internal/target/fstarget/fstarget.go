@@ -100,6 +100,41 @@ func MakeDir(dir, pattern string) (string, error) {
 	return sub, nil
 }
 
+// RemoveDir removes dir, a directory the run made, and everything in it,
+// where os.RemoveAll needs more than the run may have: os.RemoveAll
+// opens dir's parent to read it, which a --dir (or $TMPDIR) that its user
+// may write and enter but not list (mode 0733, a drop directory) refuses,
+// and the run's sessions stayed. Here only dir itself is read; unlinking
+// it from its parent takes write and search permission there, which
+// making it took too. The error names dir.
+func RemoveDir(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	ents, rerr := os.ReadDir(dir)
+	if errors.Is(rerr, fs.ErrNotExist) {
+		return nil
+	}
+	if rerr != nil {
+		return fmt.Errorf("removing %s: %w", dir, err)
+	}
+	var errs []error
+	for _, e := range ents {
+		// Each entry's parent is dir, which the run made and may read.
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing %s: %w", dir, err)
+	}
+	return nil
+}
+
 // Target is a filesystem session store under test.
 type Target struct {
 	name  string
@@ -138,7 +173,7 @@ func Open(name, dir string, opts ...fsstore.Option) (*Target, error) {
 	opts = append([]fsstore.Option{fsstore.WithIdleTimeout(bench.SessionIdle), fsstore.WithLifetime(0)}, opts...)
 	st, err := fsstore.Open(sub, opts...)
 	if err != nil {
-		os.RemoveAll(sub)
+		RemoveDir(sub)
 		return nil, fmt.Errorf("--dir %s: opening store: %w", dir, err)
 	}
 	// What the store uses, which with no option is its default for this
@@ -210,8 +245,8 @@ func (t *Target) Close() error {
 	if t.st != nil {
 		cerr = t.st.Close()
 	}
-	if err := os.RemoveAll(t.sub); err != nil {
-		return fmt.Errorf("removing %s: %w", t.sub, err)
+	if err := RemoveDir(t.sub); err != nil {
+		return err
 	}
 	if cerr != nil {
 		return fmt.Errorf("closing store in %s: %w", t.sub, cerr)
