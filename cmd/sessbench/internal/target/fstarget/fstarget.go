@@ -258,17 +258,21 @@ func (t *Target) Close() error {
 const leftoverShown = 3
 
 // LeftoverNote returns a note on the directories of other sessbench runs
-// in dir (.sessbench-*, as run and http make them), "" when there are
-// none. A run killed before its cleanup (SIGKILL, an out-of-memory kill,
-// a reboot, a second Ctrl-C) leaves its directory, sessions in it, and no
-// later run, nor any sweep, removes it: another run, on this host or on
-// another that mounts dir, may be using it now, which sessbench cannot
-// tell. Said at each run, it is found by whoever measures there, not only
-// by a reader of the documentation.
+// in dir (see DirPrefixes), "" when there are none. A run killed before
+// its cleanup (SIGKILL, an out-of-memory kill, a reboot, a second Ctrl-C)
+// leaves its directory, sessions in it, and no later run, nor any sweep,
+// removes it: another run, on this host or on another that mounts dir,
+// may be using it now, which sessbench cannot tell. Said at each run, it
+// is found by whoever measures there, not only by a reader of the
+// documentation.
 func LeftoverNote(dir string) string {
-	return leftoverNote(dir, "--dir "+dir, "on this host or another; once none runs there",
-		func(name string) bool { return strings.HasPrefix(name, ".sessbench-") }, ".sessbench-*")
+	return leftoverNote(dir, "--dir "+dir, "on this host or another; once none runs there", DirPrefixes)
 }
+
+// DirPrefixes are the names of the directories runs make in a --dir, a
+// random number after them (os.MkdirTemp): run's, then http's sessfs and
+// gorilla-fs peers'.
+var DirPrefixes = []string{".sessbench-", ".sessbench-http-", ".sessbench-gorilla-"}
 
 // TempPrefixes are the names a run without --dir gives its temporary
 // directory, a random number after them (os.MkdirTemp): run's, then
@@ -278,20 +282,17 @@ var TempPrefixes = []string{"sessbench-", "sessbench-http-"}
 // TempLeftoverNote is LeftoverNote for the temporary directories of runs
 // without --dir in base (see TempPrefixes), "" when there are none: a run
 // killed there left its sessions on the local disk as well, and the note
-// on --dir did not look for them. Only names a run makes count (the
-// prefix, then digits): base is shared, /var/tmp or $TMPDIR.
+// on --dir did not look for them.
 func TempLeftoverNote(base string) string {
-	var globs []string
-	for _, p := range TempPrefixes {
-		globs = append(globs, p+"[0-9]*")
-	}
-	return leftoverNote(base, base, "on this host; once none runs", isTempName, globs...)
+	return leftoverNote(base, base, "on this host; once none runs", TempPrefixes)
 }
 
-// isTempName reports whether name is one TempPrefixes and os.MkdirTemp
-// make.
-func isTempName(name string) bool {
-	for _, p := range TempPrefixes {
+// isRunName reports whether name is one that os.MkdirTemp makes of one of
+// prefixes: the prefix, then digits only. Only those count: a --dir, and
+// still more /var/tmp or $TMPDIR, may hold the operator's own files and
+// directories named alike (sessbench-results, sessbench-20261207.svg).
+func isRunName(name string, prefixes []string) bool {
+	for _, p := range prefixes {
 		rest, ok := strings.CutPrefix(name, p)
 		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
 			return true
@@ -300,17 +301,20 @@ func isTempName(name string) bool {
 	return false
 }
 
-// leftoverNote lists the directories in dir whose names match, for a note
-// that starts with what (the flag and directory), says who may be using
-// them (who), and ends with the command that removes globs in dir.
-func leftoverNote(dir, what, who string, match func(string) bool, globs ...string) string {
+// leftoverNote lists the directories in dir whose names a run makes of
+// prefixes, for a note that starts with what (the flag and directory),
+// says who may be using them (who), and ends with the command that
+// removes them. The command names each of them, not a glob: a glob
+// matched more than runs make (the operator's sessbench-20261207.svg
+// beside them), and a run started after the note was printed.
+func leftoverNote(dir, what, who string, prefixes []string) string {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return ""
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && match(e.Name()) {
+		if e.IsDir() && isRunName(e.Name(), prefixes) {
 			names = append(names, e.Name())
 		}
 	}
@@ -327,7 +331,7 @@ func leftoverNote(dir, what, who string, match func(string) bool, globs ...strin
 	}
 	return fmt.Sprintf("%s holds %s of other sessbench runs (%s), left by a run killed before its cleanup "+
 		"(SIGKILL, a reboot), or in use by a run now, %s, remove them: %s",
-		what, how, shown, who, removeCommand(runtime.GOOS, dir, globs...))
+		what, how, shown, who, removeCommand(runtime.GOOS, dir, names...))
 }
 
 // mkdirCommand is the command that makes dir and its parents on goos:
@@ -341,24 +345,25 @@ func mkdirCommand(goos, dir string) string {
 	return "mkdir -p -- " + shellquote.Quote(dir)
 }
 
-// removeCommand is the command that removes the files globs match in dir,
+// removeCommand is the command that removes the entries names in dir,
 // with everything under them, on goos: PowerShell's Remove-Item on
-// Windows, which has no rm -rf. "--" ends rm's options: a dir beginning
-// with '-' (a relative --dir) was taken for options, and rm removed
-// nothing ("rm -rf -bench/.sessbench-*": invalid option); PowerShell
-// takes a quoted path for a path (see psQuote).
-func removeCommand(goos, dir string, globs ...string) string {
+// Windows, which has no rm -rf. Each path is quoted whole, so that no
+// character of dir or a name is read as a wildcard. "--" ends rm's
+// options: a dir beginning with '-' (a relative --dir) was taken for
+// options, and rm removed nothing ("rm -rf -bench/.sessbench-*": invalid
+// option); PowerShell takes a quoted path for a path (see psQuote), and
+// -LiteralPath for no pattern.
+func removeCommand(goos, dir string, names ...string) string {
 	var paths []string
-	for _, g := range globs {
+	for _, n := range names {
 		if goos == "windows" {
-			// Remove-Item's -Path expands wildcards in a quoted path.
-			paths = append(paths, psQuote(strings.TrimRight(dir, `\/`)+`\`+g))
+			paths = append(paths, psQuote(strings.TrimRight(dir, `\/`)+`\`+n))
 		} else {
-			paths = append(paths, shellquote.Quote(dir)+"/"+g)
+			paths = append(paths, shellquote.Quote(strings.TrimRight(dir, "/")+"/"+n))
 		}
 	}
 	if goos == "windows" {
-		return "Remove-Item -Recurse -Force " + strings.Join(paths, ", ")
+		return "Remove-Item -Recurse -Force -LiteralPath " + strings.Join(paths, ", ")
 	}
 	return "rm -rf -- " + strings.Join(paths, " ")
 }

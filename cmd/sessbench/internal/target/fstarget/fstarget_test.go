@@ -258,11 +258,18 @@ func TestLeftoverNote(t *testing.T) {
 	if note := LeftoverNote(d); note != "" {
 		t.Errorf("a file only: %q", note)
 	}
+	// Nor is a directory of a name no run makes.
+	os.Mkdir(filepath.Join(d, ".sessbench-notes"), 0o700)
+	if note := LeftoverNote(d); note != "" {
+		t.Errorf("no run's directory: %q", note)
+	}
 	for _, n := range []string{".sessbench-1", ".sessbench-http-2", ".sessbench-gorilla-3", ".sessbench-4"} {
 		os.Mkdir(filepath.Join(d, n), 0o700)
 	}
 	note := LeftoverNote(d)
-	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...", "rm -rf -- " + shellquote.Quote(d) + "/.sessbench-*"} {
+	q := func(n string) string { return shellquote.Quote(filepath.Join(d, n)) }
+	for _, want := range []string{"4 directories", ".sessbench-1, .sessbench-4, .sessbench-gorilla-3, ...",
+		"rm -rf -- " + q(".sessbench-1") + " " + q(".sessbench-4") + " " + q(".sessbench-gorilla-3") + " " + q(".sessbench-http-2")} {
 		if !strings.Contains(note, want) {
 			t.Errorf("note %q lacks %q", note, want)
 		}
@@ -283,11 +290,12 @@ func TestCommandsForPlatform(t *testing.T) {
 		{"windows", mkdirCommand("windows", "-bench"), "mkdir '-bench'"},
 		{"windows", mkdirCommand("windows", `C:\bench\a`), `mkdir C:\bench\a`},
 		{"windows", mkdirCommand("windows", `C:\my bench's`), `mkdir 'C:\my bench''s'`},
-		{"linux", removeCommand("linux", "/var/tmp", "sessbench-[0-9]*", "sessbench-http-[0-9]*"), "rm -rf -- /var/tmp/sessbench-[0-9]* /var/tmp/sessbench-http-[0-9]*"},
-		{"linux", removeCommand("linux", "-bench", ".sessbench-*"), "rm -rf -- -bench/.sessbench-*"},
-		{"windows", removeCommand("windows", `-bench`, ".sessbench-*"), `Remove-Item -Recurse -Force '-bench\.sessbench-*'`},
-		{"windows", removeCommand("windows", `C:\Temp\`, ".sessbench-*"), `Remove-Item -Recurse -Force C:\Temp\.sessbench-*`},
-		{"windows", removeCommand("windows", `D:\my bench`, ".sessbench-*"), `Remove-Item -Recurse -Force 'D:\my bench\.sessbench-*'`},
+		{"linux", removeCommand("linux", "/var/tmp/", "sessbench-1", "sessbench-http-2"), "rm -rf -- /var/tmp/sessbench-1 /var/tmp/sessbench-http-2"},
+		{"linux", removeCommand("linux", "-bench", ".sessbench-1"), "rm -rf -- -bench/.sessbench-1"},
+		{"linux", removeCommand("linux", "a*b", ".sessbench-1"), "rm -rf -- 'a*b/.sessbench-1'"},
+		{"windows", removeCommand("windows", `-bench`, ".sessbench-1"), `Remove-Item -Recurse -Force -LiteralPath '-bench\.sessbench-1'`},
+		{"windows", removeCommand("windows", `C:\Temp\`, "sessbench-1", "sessbench-http-2"), `Remove-Item -Recurse -Force -LiteralPath C:\Temp\sessbench-1, C:\Temp\sessbench-http-2`},
+		{"windows", removeCommand("windows", `D:\my bench`, ".sessbench-1"), `Remove-Item -Recurse -Force -LiteralPath 'D:\my bench\.sessbench-1'`},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.goos, tt.got, tt.want)
