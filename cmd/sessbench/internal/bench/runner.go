@@ -42,17 +42,17 @@ const (
 // Workloads lists all workloads in their report order.
 var Workloads = []Workload{Cycle, Load, Save, Touch, Mixed, Hot}
 
-// ErrAllFailed is in the error of a run that stopped because every
-// operation of a measurement (of one of its rounds) failed: a broken
-// target, not a measurement. The error also wraps the first operation's.
+// ErrAllFailed is in the error of a target whose every operation of a
+// measurement (of one of its rounds) failed: a broken target, not a
+// measurement. The error also wraps the first operation's.
 var ErrAllFailed = errors.New("every operation failed")
 
 // ErrNoAnswer is in the error of an operation whose target did not answer
 // within its deadline: a server that has stopped answering (hung, stopped,
-// or a network that drops its packets). The runner stops the run at the
-// first, as it would otherwise wait out the deadline for every operation
-// left, one after another: with --ops, for hours. Targets mark such an
-// error with NoAnswer.
+// or a network that drops its packets). The runner stops measuring that
+// target at the first, as it would otherwise wait out the deadline for
+// every operation left, one after another: with --ops, for hours. Targets
+// mark such an error with NoAnswer.
 var ErrNoAnswer = errors.New("no answer")
 
 // NoAnswer marks err, which says what was not answered, as ErrNoAnswer's
@@ -287,6 +287,23 @@ type Runner struct {
 	Targets []Target
 	// OnStep, if set, is called before every slice.
 	OnStep func(Step)
+	// LeaveOutFailed has a target that fails (ErrAllFailed, ErrNoAnswer)
+	// left out of the rest of the run, its results dropped and its
+	// failure in Failed, while another target is left to measure: a Redis
+	// server that died in the last round cost the run every other
+	// target's results. Without it, or with no other target left, the
+	// failure stops the run.
+	LeaveOutFailed bool
+	// OnFail, if set, is called as a target is left out.
+	OnFail func(Failure)
+	// Failed lists the targets Run left out, in the order they failed.
+	Failed []Failure
+}
+
+// Failure is a target left out of a run, and why.
+type Failure struct {
+	Target string
+	Err    error
 }
 
 // Run measures every cell on every target and returns results in cell
@@ -300,6 +317,7 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 	if len(r.Targets) == 0 {
 		return nil, errors.New("no targets")
 	}
+	r.Failed = nil
 	maxConc := slices.Max(c.Concurrency)
 	// Before anything is made or written anywhere: a target without room
 	// fails the run before the others have been filled for nothing.
@@ -353,11 +371,31 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 	}
 	total := c.Rounds * len(cells) * len(r.Targets)
 	step := 0
+	out := make([]bool, len(r.Targets))
+	// fail leaves target ti out for err, if it may be; it reports whether
+	// it was.
+	fail := func(ctx context.Context, ti int, err error) bool {
+		if !r.leaveOut(ctx, out, err) {
+			return false
+		}
+		out[ti] = true
+		f := Failure{Target: r.Targets[ti].Name(), Err: err}
+		r.Failed = append(r.Failed, f)
+		if r.OnFail != nil {
+			r.OnFail(f)
+		}
+		return true
+	}
 	for round := range c.Rounds {
 		for ci, cell := range cells {
 			for ti, t := range r.Targets {
+				if out[ti] {
+					step++
+					continue
+				}
 				res := byKey[[2]int{ci, ti}]
 				s := &slice{cell: cell, cfg: &c, target: t, ids: ids[cell.Size], payload: payloads[cell.Size]}
+				s.leaveOut = r.leaveOut(ctx, out, nil)
 				dur := c.Duration / time.Duration(c.Rounds)
 				var quota int64
 				if c.Ops > 0 {
@@ -371,7 +409,11 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 				step++
 				if round == 0 && c.Warmup > 0 {
 					if _, err := s.run(ctx, workers[:cell.Concurrency], c.Warmup, 0); err != nil {
-						return results, fmt.Errorf("%s: %s warm-up: %w", t.Name(), cell.Workload, err)
+						err = fmt.Errorf("%s: %s warm-up: %w", t.Name(), cell.Workload, err)
+						if fail(ctx, ti, err) {
+							continue
+						}
+						return r.kept(results, out), r.stopped(err)
 					}
 				}
 				var before mountstats.Counts
@@ -384,7 +426,11 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 				}
 				elapsed, err := s.run(ctx, workers[:cell.Concurrency], dur, quota)
 				if err != nil {
-					return results, fmt.Errorf("%s: %s: %w", t.Name(), cell.Workload, err)
+					err = fmt.Errorf("%s: %s: %w", t.Name(), cell.Workload, err)
+					if fail(ctx, ti, err) {
+						continue
+					}
+					return r.kept(results, out), r.stopped(err)
 				}
 				if isNFS {
 					if after, err := rc.RPCCounts(); err == nil {
@@ -407,7 +453,50 @@ func (r *Runner) Run(ctx context.Context) ([]*Result, error) {
 			}
 		}
 	}
-	return results, nil
+	return r.kept(results, out), nil
+}
+
+// leaveOut reports whether a target that failed with err may be left out
+// of the rest of the run (err nil: whether one that fails could be): a
+// failure of the target, not an interrupted run, while a target not yet
+// out (out) would be left to measure besides it.
+func (r *Runner) leaveOut(ctx context.Context, out []bool, err error) bool {
+	if !r.LeaveOutFailed || ctx.Err() != nil || err != nil && !errors.Is(err, ErrAllFailed) && !errors.Is(err, ErrNoAnswer) {
+		return false
+	}
+	return len(out)-countTrue(out) > 1
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		n += b2i(b)
+	}
+	return n
+}
+
+// kept returns results less those of the targets left out.
+func (r *Runner) kept(results []*Result, out []bool) []*Result {
+	if !slices.Contains(out, true) {
+		return results
+	}
+	var left []string
+	for ti, o := range out {
+		if o {
+			left = append(left, r.Targets[ti].Name())
+		}
+	}
+	return slices.DeleteFunc(results, func(res *Result) bool { return slices.Contains(left, res.Target) })
+}
+
+// stopped is err, the failure that stopped the run, with those of the
+// targets left out before it.
+func (r *Runner) stopped(err error) error {
+	errs := []error{}
+	for _, f := range r.Failed {
+		errs = append(errs, f.Err)
+	}
+	return errors.Join(append(errs, err)...)
 }
 
 func b2i(b bool) int {
@@ -592,6 +681,9 @@ type slice struct {
 	target  Target
 	ids     []string
 	payload []byte
+	// leaveOut says that the target is left out of the rest of the run,
+	// not the run stopped, if every operation fails: its error says which.
+	leaveOut bool
 }
 
 // op returns the operation the slice's workload runs on behalf of w.
@@ -634,7 +726,7 @@ func (s *slice) op() func(ctx context.Context, w *worker) error {
 func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, quota int64) (time.Duration, error) {
 	var stop atomic.Bool
 	// silent is the first error of a target that stopped answering
-	// (ErrNoAnswer), which ends the slice and the run.
+	// (ErrNoAnswer), which ends the slice and the target's run.
 	var (
 		silentMu sync.Mutex
 		silent   error
@@ -688,8 +780,12 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	if err := ctx.Err(); err != nil {
 		return elapsed, err
 	}
+	ended := "the run stopped"
+	if s.leaveOut {
+		ended = "it is left out of the rest of the run"
+	}
 	if silent != nil {
-		return elapsed, fmt.Errorf("%w; the run stopped, as every operation left would have waited as long", silent)
+		return elapsed, fmt.Errorf("%w; %s, as every operation left would have waited as long", silent, ended)
 	}
 	if interval > 0 {
 		// What the schedule called for and the target left waiting at
@@ -721,7 +817,7 @@ func (s *slice) run(ctx context.Context, workers []*worker, dur time.Duration, q
 	}
 	// Every operation failing is a broken target, not a measurement.
 	if ops == 0 && errs > 0 {
-		return elapsed, fmt.Errorf("%w (%d), so the run stopped; the first: %w", ErrAllFailed, errs, first)
+		return elapsed, fmt.Errorf("%w (%d), so %s; the first: %w", ErrAllFailed, errs, ended, first)
 	}
 	return elapsed, nil
 }

@@ -172,6 +172,53 @@ func TestRunAllFailing(t *testing.T) {
 	}
 }
 
+// TestRunLeavesOutFailed: with LeaveOutFailed, a target whose every
+// operation of a measurement fails is left out of the rest of the run,
+// once, and the others are measured in full; its results are dropped and
+// its failure is in Failed, said as it happens. With no other target
+// left, the failure stops the run as it always did, and names the
+// targets left out before it.
+func TestRunLeavesOutFailed(t *testing.T) {
+	boom, bang := errors.New("boom"), errors.New("bang")
+	cfg := baseConfig()
+	cfg.Workloads = []Workload{Cycle, Load}
+	a, bad, c := &countingTarget{name: "a"}, &countingTarget{name: "bad", fail: boom}, &countingTarget{name: "c"}
+	var told []Failure
+	r := &Runner{Config: cfg, Targets: []Target{bad, a, c}, LeaveOutFailed: true, OnFail: func(f Failure) { told = append(told, f) }}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Failed) != 1 || r.Failed[0].Target != "bad" || !errors.Is(r.Failed[0].Err, boom) || !errors.Is(r.Failed[0].Err, ErrAllFailed) {
+		t.Fatalf("Failed = %v, want bad's boom alone", r.Failed)
+	}
+	if !strings.Contains(r.Failed[0].Err.Error(), "left out of the rest of the run") {
+		t.Errorf("error %q does not say the target was left out", r.Failed[0].Err)
+	}
+	if len(told) != 1 || told[0].Target != "bad" {
+		t.Errorf("OnFail told %v", told)
+	}
+	// Its first measurement only: the others' two workloads, two rounds.
+	if n := bad.cycles.Load() + bad.loads.Load(); n != 100/2 {
+		t.Errorf("the failed target ran %d operations after it failed", n-100/2)
+	}
+	if len(res) != 2*2 {
+		t.Fatalf("%d results, want a's and c's 2 each", len(res))
+	}
+	for _, x := range res {
+		if x.Target == "bad" || x.Ops != 100 {
+			t.Errorf("result %s %s: %d ops", x.Target, x.Workload, x.Ops)
+		}
+	}
+
+	// The last target left failing stops the run.
+	a.fail, c.fail = bang, bang
+	_, err = r.Run(context.Background())
+	if !errors.Is(err, boom) || !errors.Is(err, bang) || !strings.Contains(err.Error(), "the run stopped") {
+		t.Errorf("err = %v, want bad's boom, then a's and c's bang, the last of which stopped the run", err)
+	}
+}
+
 func TestRunDurationAndCancel(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Ops = 0

@@ -19,7 +19,17 @@ type Report struct {
 	Config   Config    `json:"config"`
 	Targets  []Target  `json:"targets"`
 	Results  []Row     `json:"results"`
-	Verdict  string    `json:"verdict"`
+	// Failed lists the targets left out of the run when they failed
+	// (every operation of a measurement failing, a server that stopped
+	// answering): they are in neither Targets nor Results.
+	Failed  []Failure `json:"failed,omitempty"`
+	Verdict string    `json:"verdict"`
+}
+
+// Failure is a target left out of the run, and the error it failed with.
+type Failure struct {
+	Target
+	Error string `json:"error"`
 }
 
 // Config echoes the settings of the run.

@@ -891,3 +891,36 @@ func TestTableSessionCount(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedListed: a target left out of the run after it failed is
+// listed, with where it was and its error, in the table and in --json's
+// failed, and has no row.
+func TestFailedListed(t *testing.T) {
+	r := Build(Config{Workloads: []string{"load"}, PayloadSizes: []int{1024}, Concurrency: []int{1}, Sessions: 1, Rounds: 1},
+		[]Target{{Name: "local", Info: bench.Info{Kind: "fs", Location: "local", FSType: "ext4", Durability: "none"}}},
+		[]*bench.Result{result("local", bench.Load, 1, time.Millisecond, 10)}, time.Now(), time.Now())
+	r.Failed = []Failure{{Target: Target{Name: "redis", Info: bench.Info{Kind: "redis", Location: "127.0.0.1:6379", Server: "redis 7.0.15"}},
+		Error: "redis: load: every operation failed (3), so it is left out of the rest of the run; the first: connection refused"}}
+	var b bytes.Buffer
+	if err := WriteTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	want := "Failed, left out of the rest of the run, no results:\n  redis (redis 7.0.15 at 127.0.0.1:6379): redis: load: every operation failed"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
+	}
+	b.Reset()
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Failed []map[string]any `json:"failed"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Failed) != 1 || m.Failed[0]["name"] != "redis" || m.Failed[0]["kind"] != "redis" || m.Failed[0]["location"] != "127.0.0.1:6379" ||
+		!strings.Contains(m.Failed[0]["error"].(string), "every operation failed") {
+		t.Errorf("--json failed: %v", m.Failed)
+	}
+}

@@ -177,6 +177,12 @@ func WriteTable(w io.Writer, r *Report) error {
 	if anyBacklog || anyBehind {
 		b.WriteString("Operations that had not started when the measurement ended are in no latency.\n")
 	}
+	if len(r.Failed) > 0 {
+		b.WriteString("\nFailed, left out of the rest of the run, no results:\n")
+		for _, f := range r.Failed {
+			fmt.Fprintf(&b, "  %s (%s): %s\n", f.Name, describe(f.Target), f.Error)
+		}
+	}
 	fmt.Fprintf(&b, "\n%s\n", r.Verdict)
 	_, err := io.WriteString(w, b.String())
 	return err

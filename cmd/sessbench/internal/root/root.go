@@ -29,8 +29,9 @@ Exit codes:
   0    done
   1    the benchmark failed: a target could not be opened or has no
        room for the run's sessions, every operation of a measurement
-       failed, a Redis server stopped answering, a peer of sessbench
-       http failed (the others' results are printed), the report or
+       of a target failed, a Redis server stopped answering, a peer of
+       sessbench http failed (the other targets' or peers' results are
+       printed), the report or
        --plot file could not be written, or what the run created could
        not all be removed (after the report; the error names what is
        left) (a run in which only some operations failed exits 0 and

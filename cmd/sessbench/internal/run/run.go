@@ -221,8 +221,9 @@ anything is written, and a server whose maxclients leaves too few, or that
 refuses one, refuses the run. A --redis server that does not answer a
 command in time (5 s, plus the time a 1 MiB/s link takes to carry one
 session of the largest --size per connection: 69 s for 64 clients of
-1 MiB) has stopped answering: the run stops there (exit 1), naming it,
-and its keys expire after their TTL (below).
+1 MiB) has stopped answering: it is left out of the rest of the run
+(exit 1 after the report), named, and its keys expire after their TTL
+(below).
 
 Sessions do not expire during a run, so a run of any length, or a load or
 touch workload that never saves, measures live sessions, not misses (with a
@@ -259,9 +260,14 @@ disk only at file or full.
 What the numbers are:
   - Latencies are of successful operations. Failed ones are counted in
     ERRORS (errors), named in the verdict, and in neither the latencies
-    nor the throughput; a measurement whose every operation fails stops
-    the run (exit 1) with "every operation failed" and the first
-    failure, and prints no report.
+    nor the throughput. A target whose every operation of a measurement
+    fails ("every operation failed", with the first failure), or a Redis
+    server that stopped answering, is left out of the rest of the run,
+    said on stderr at once: the others are measured in full, the report
+    lists it under "Failed" (--json: failed, each target's fields and
+    its error; --csv: no row) with none of its results, and sessbench
+    exits 1 after it. With no other target left, the run stops there
+    (exit 1) and prints no report.
   - P50 to P99.9 are nearest-rank percentiles (the ceil(q·n)-th fastest
     operation) read from a log-linear histogram: each is at or above the
     exact value, by less than 0.8% (1/128). Min, mean and max are exact.
@@ -633,7 +639,17 @@ func runRun(opts *RunOptions) (err error) {
 		cleanup.Add(t)
 	}
 
-	r := &bench.Runner{Config: p.cfg, Targets: targets}
+	// A target that fails is left out and the others measured, so that a
+	// Redis server that died in the last round does not cost the mount's
+	// results; the operator is told at once, and may stop the run.
+	r := &bench.Runner{Config: p.cfg, Targets: targets, LeaveOutFailed: true}
+	r.OnFail = func(f bench.Failure) {
+		erase := ""
+		if opts.IO.ErrTTY {
+			erase = "\r\033[K" // the progress bar's line
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "%ssessbench: %v\n", erase, f.Err)
+	}
 	var bar *progress.Bar
 	if opts.IO.ErrTTY {
 		bar = progress.Start(opts.IO.ErrOut, 200*time.Millisecond)
@@ -647,10 +663,26 @@ func runRun(opts *RunOptions) (err error) {
 	if err != nil {
 		return cmdutil.Interrupted(ctx, err)
 	}
-	rep := report.Build(reportConfig(opts, p, targets), targetInfos(targets, cleanup.Tmp), results, started, time.Now())
+	infos := targetInfos(targets, cleanup.Tmp)
+	var failures []report.Failure
+	var failed error
+	for _, f := range r.Failed {
+		i := slices.IndexFunc(infos, func(t report.Target) bool { return t.Name == f.Target })
+		failures = append(failures, report.Failure{Target: infos[i], Error: f.Err.Error()})
+		infos = slices.Delete(infos, i, i+1)
+		failed = errors.Join(failed, f.Err)
+	}
+	rep := report.Build(reportConfig(opts, p, targets), infos, results, started, time.Now())
+	rep.Failed = failures
+	if failed != nil {
+		// After the report and the chart, which keep the other targets'
+		// results: exit 1, so that a script does not take the run for
+		// whole.
+		failed = cmdutil.FailureErrorf("%w", failed)
+	}
 	// A cleanup that failed is reported after the results, which it does
 	// not change.
-	cerr := cleanup.Do()
+	cerr := errors.Join(failed, cleanup.Do())
 	switch {
 	case opts.JSON:
 		err = report.WriteJSON(opts.IO.Out, rep)
