@@ -380,6 +380,8 @@ func TestBadInput(t *testing.T) {
 		{"gif plot", []string{"--dir", d, "--plot", filepath.Join(d, "x.gif")}, 2, "written as SVG"},
 		{"png plot", []string{"--dir", d, "--plot", filepath.Join(d, "x.png")}, 2, "written as SVG"},
 		{"plot dir missing", []string{"--dir", d, "--plot", filepath.Join(d, "no", "x.svg")}, 2, "does not exist"},
+		// It was said not to exist.
+		{"plot under a file", []string{"--dir", d, "--plot", filepath.Join(file, "x.svg")}, 2, file + " is not a directory"},
 		{"stray argument", []string{"now"}, 2, "unexpected argument"},
 		{"repeated size", []string{"--dir", d, "--size", "1KiB", "--size", "1KiB"}, 2, "--size 1KiB: given twice"},
 		{"repeated concurrency", []string{"--dir", d, "--concurrency", "1,1"}, 2, "--concurrency 1: given twice"},

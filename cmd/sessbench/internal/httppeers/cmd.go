@@ -146,7 +146,7 @@ the second's at each size (size, of, to, p50, throughput).`,
 	f.StringVar(&o.Hot, "hot", "8x50", "same-session lost-update test: `CLIENTSxINCREMENTS` (0x0: none; at most 100000 clients and 1000000 increments in all)")
 	f.StringVar(&o.Durability, "durability", "", "sessfs durability: none, file or full (default: the store's default)")
 	f.BoolVar(&o.JSON, "json", false, "print the report as JSON")
-	f.StringVar(&o.Plot, "plot", "", "write a bar chart to `file` (SVG; name it .svg)")
+	f.StringVar(&o.Plot, "plot", "", "write a bar chart to `file` (SVG; name it .svg; an existing file is replaced)")
 	f.StringVar(&o.Title, "title", "", "header `text` of the --plot chart (default: sessbench http and the date)")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measurements to `file` (go tool pprof)")
 	return cmd

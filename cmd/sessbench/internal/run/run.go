@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -156,7 +157,7 @@ counts, the --json, --csv and --plot outputs).`,
 	f.StringVar(&opts.Durability, "durability", "", "fsstore durability: none, file or full (default: the store's own default; the report says which was used)")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	f.BoolVar(&opts.CSV, "csv", false, "print the results as CSV")
-	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (SVG; name it .svg)")
+	f.StringVar(&opts.Plot, "plot", "", "write a latency chart to `file` (SVG; name it .svg; an existing file is replaced)")
 	f.StringVar(&opts.Title, "title", "", "header `text` of the --plot chart (default: the targets, workloads and date)")
 	f.StringSliceVar(&opts.Percentiles, "percentiles", report.DefaultPercentiles(), "`percentiles` the --plot chart draws: "+strings.Join(report.Percentiles(), ", "))
 	// The flags of a first run first, grouped; the rest tune a run.
@@ -396,8 +397,15 @@ func CheckPlot(path string) error {
 	}
 	dir := filepath.Dir(path)
 	dfi, err := os.Stat(dir)
-	if err != nil || !dfi.IsDir() {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return cmdutil.UsageErrorf("--plot %s: directory %s does not exist", path, dir)
+	case err != nil:
+		return cmdutil.UsageErrorf("--plot %s: %w", path, err)
+	case !dfi.IsDir():
+		// Said not to exist, it sent the operator looking for a
+		// directory that was a file all along.
+		return cmdutil.UsageErrorf("--plot %s: %s is not a directory", path, dir)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return cmdutil.UsageErrorf("--plot %s: a directory is in the way", path)
