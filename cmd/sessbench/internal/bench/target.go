@@ -64,6 +64,11 @@ type Info struct {
 	Durability string `json:"durability,omitempty"`
 	// Server describes a Redis server ("redis 7.0.15").
 	Server string `json:"server,omitempty"`
+	// Persistence says what a Redis server keeps of a write it answered
+	// (see redistarget.Persistence): "aof, fsync always", "aof, fsync
+	// every second", "aof, fsync left to the OS", "rdb snapshots only",
+	// "none"; empty when the server would not say.
+	Persistence string `json:"persistence,omitempty"`
 	// SessionIdleSec is how long the target keeps a session after its
 	// last write, in seconds: SessionIdle for a directory, the TTL for
 	// Redis; 0 when sessions do not expire (noop).

@@ -192,6 +192,9 @@ func WriteTable(w io.Writer, r *Report) error {
 func describe(t Target) string {
 	switch t.Kind {
 	case "redis":
+		if t.Persistence != "" {
+			return fmt.Sprintf("%s at %s, persistence %s", t.Server, t.Location, t.Persistence)
+		}
 		return fmt.Sprintf("%s at %s", t.Server, t.Location)
 	case "fs":
 		// A --dir target is named by its directory (with "#2" for one

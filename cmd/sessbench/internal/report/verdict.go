@@ -271,6 +271,16 @@ func durabilitySentence(b *strings.Builder, ts []Target) {
 			add(&unsafe, fmt.Sprintf("on %s at durability file a power loss can undo the last saves, whose rename was not flushed", short(t)))
 		case t.Kind == "fs" && t.Durability == "full":
 			add(&safe, fmt.Sprintf("on %s at durability full a returned save is on disk", short(t)))
+		case t.Kind == "redis" && t.Persistence == "aof, fsync always":
+			add(&safe, "on Redis (aof, fsync always) a returned save is on disk")
+		case t.Kind == "redis" && t.Persistence == "aof, fsync every second":
+			add(&unsafe, "Redis (aof, fsync every second) can lose the last second of saves to a crash")
+		case t.Kind == "redis" && t.Persistence == "aof, fsync left to the OS":
+			add(&unsafe, "Redis (aof, fsync left to the OS) can lose the last seconds of saves to a crash")
+		case t.Kind == "redis" && t.Persistence == "rdb snapshots only":
+			add(&unsafe, "Redis (rdb snapshots only) loses the saves since its last snapshot to a crash")
+		case t.Kind == "redis" && t.Persistence == "none":
+			add(&unsafe, "Redis (no aof, no rdb snapshots) keeps nothing across a restart")
 		case t.Kind == "redis":
 			add(&unsafe, "Redis keeps only what its persistence settings save")
 		}

@@ -256,7 +256,10 @@ p99 is over 20× its p50, that the run's tails are machine noise
 (scheduling), not storage; and for a workload that saves, when the targets
 do not promise the same for a save that returned: on the shared mount it
 is on the file server's stable storage at every --durability, on local
-disk only at file or full.
+disk only at file or full, in Redis only with appendonly yes and
+appendfsync always (the targets' list gives each server's persistence, as
+its CONFIG says: "aof, fsync always", "aof, fsync every second", "rdb
+snapshots only", "none").
 
 What the numbers are:
   - Latencies are of successful operations. Failed ones are counted in

@@ -67,10 +67,12 @@ func (quiet) Printf(context.Context, string, ...any) {}
 // and are deleted on Close.
 type Target struct {
 	name, addr, prefix, server string
-	c                          *redis.Client
-	tokens                     atomic.Uint64
-	ttl                        time.Duration // of a session after each write
-	answer                     time.Duration // each command's deadline
+	// persistence is what the server keeps of a write (Persistence).
+	persistence string
+	c           *redis.Client
+	tokens      atomic.Uint64
+	ttl         time.Duration // of a session after each write
+	answer      time.Duration // each command's deadline
 	// unwatch stops the watch on Open's context (see abort); false once
 	// it has run: the client is closed, or being closed.
 	unwatch func() bool
@@ -185,6 +187,7 @@ func Open(ctx context.Context, name string, srv redisaddr.Server, conns int, ttl
 			}
 		}
 	}
+	t.persistence = t.readPersistence(pctx)
 	if err := t.reserve(ctx, conns); err != nil {
 		c.Close()
 		if ctx.Err() != nil {
@@ -237,7 +240,7 @@ func (t *Target) Name() string { return t.name }
 
 // Info implements bench.Target.
 func (t *Target) Info() bench.Info {
-	return bench.Info{Kind: "redis", Location: t.addr, Server: t.server, SessionIdleSec: t.ttl.Seconds()}
+	return bench.Info{Kind: "redis", Location: t.addr, Server: t.server, Persistence: t.persistence, SessionIdleSec: t.ttl.Seconds()}
 }
 
 func (t *Target) key(id string) string     { return t.prefix + "s:" + id }

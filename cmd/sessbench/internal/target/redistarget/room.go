@@ -59,3 +59,65 @@ func Headroom(info string) (free int64, what string, ok bool) {
 	}
 	return 0, "", false
 }
+
+// readPersistence asks the server what it keeps of a write it answered
+// (see Persistence), "" when it would not say: a managed server or an ACL
+// user may be refused CONFIG, and INFO says whether the append-only file
+// is on but not how often it is flushed.
+func (t *Target) readPersistence(ctx context.Context) string {
+	// One setting a call, not "*", which would fetch requirepass and
+	// masterauth too; servers before 7.0 take one name a call.
+	cfg := map[string]string{}
+	for _, name := range []string{"appendonly", "appendfsync", "save"} {
+		if m, err := t.c.ConfigGet(ctx, name).Result(); err == nil {
+			if v, ok := m[name]; ok {
+				cfg[name] = v
+			}
+		}
+	}
+	if _, known := cfg["save"]; !known && cfg["appendonly"] == "no" {
+		return "no aof" // snapshots not known
+	}
+	if cfg["appendonly"] != "" {
+		return Persistence(cfg["appendonly"], cfg["appendfsync"], cfg["save"])
+	}
+	info, err := t.c.Info(ctx, "persistence").Result()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(info, "\n") {
+		switch strings.TrimSpace(line) {
+		case "aof_enabled:1":
+			return "aof"
+		case "aof_enabled:0":
+			return "no aof"
+		}
+	}
+	return ""
+}
+
+// Persistence says what a server keeps of a write it answered, from its
+// appendonly, appendfsync and save settings (CONFIG GET; "" for one not
+// known): "aof, fsync always" (on disk when answered), "aof, fsync every
+// second" (a crash of the host loses up to the last second),
+// "aof, fsync left to the OS", "rdb snapshots only" (a crash loses
+// everything since the last snapshot), "none" (a restart loses every
+// session); "" when appendonly is not known. Without CONFIG, INFO gives
+// "aof" or "no aof" alone.
+func Persistence(appendonly, appendfsync, save string) string {
+	switch {
+	case appendonly == "yes" && appendfsync == "always":
+		return "aof, fsync always"
+	case appendonly == "yes" && appendfsync == "everysec":
+		return "aof, fsync every second"
+	case appendonly == "yes" && appendfsync == "no":
+		return "aof, fsync left to the OS"
+	case appendonly == "yes":
+		return "aof"
+	case appendonly == "no" && strings.TrimSpace(save) != "":
+		return "rdb snapshots only"
+	case appendonly == "no":
+		return "none"
+	}
+	return ""
+}

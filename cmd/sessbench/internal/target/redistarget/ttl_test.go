@@ -37,3 +37,20 @@ func TestTTL(t *testing.T) {
 		})
 	}
 }
+
+func TestPersistence(t *testing.T) {
+	for _, tt := range []struct{ appendonly, appendfsync, save, want string }{
+		{"yes", "always", "", "aof, fsync always"},
+		{"yes", "everysec", "3600 1", "aof, fsync every second"},
+		{"yes", "no", "", "aof, fsync left to the OS"},
+		{"yes", "", "", "aof"},
+		{"no", "everysec", "3600 1 300 100", "rdb snapshots only"},
+		{"no", "everysec", "", "none"},
+		{"no", "everysec", " ", "none"},
+		{"", "", "", ""},
+	} {
+		if got := Persistence(tt.appendonly, tt.appendfsync, tt.save); got != tt.want {
+			t.Errorf("Persistence(%q, %q, %q) = %q, want %q", tt.appendonly, tt.appendfsync, tt.save, got, tt.want)
+		}
+	}
+}
