@@ -33,7 +33,11 @@ import (
 // around scs's drops that Content-Length, which its output does not
 // match, and lets the page through after the error answer: put it inside
 // (after LoadAndSave in chi's r.Use). ErrorFunc logs a warning saying so,
-// once, when a writer dropped the length of an answer to a failed commit.
+// once, when a writer dropped the length of an answer to a failed commit,
+// at WriteHeader or at the answer's first write (a compressor that
+// decides once it has bytes to look at). A writer that holds the whole
+// answer back until the handler returns (one that buffers it to choose
+// whether to compress) shows nothing while ErrorFunc runs: no warning.
 //
 // An answer whose header declares a Content-Encoding has no body, unless
 // the session's Find failed (before the handler ran): the field may be
@@ -93,15 +97,19 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		length := strconv.Itoa(len(body))
 		h.Set("Content-Length", length)
 		w.WriteHeader(code)
+		dropped := h.Get("Content-Length") != length
+		io.WriteString(w, body)
 		// A writer between scs's and the server that dropped the length
 		// (a compressor around scs's) lets through what scs writes
 		// after a failed commit: the handler's page, under this status.
-		// Only the header tells, as the answer goes out.
-		if !find && h.Get("Content-Length") != length && !warned.Load() && warned.CompareAndSwap(false, true) {
+		// Only the header tells, as the answer goes out: at WriteHeader,
+		// or at the first write for a writer that decides only once it
+		// has bytes to look at.
+		dropped = dropped || h.Get("Content-Length") != length
+		if !find && dropped && !warned.Load() && warned.CompareAndSwap(false, true) {
 			l.WarnContext(r.Context(), "scsstore: a middleware around scs's LoadAndSave (a compressing one) dropped the error answer's Content-Length, so what the handler writes after a failed commit goes out after the error answer, under its status; register that middleware inside LoadAndSave (after it in chi's r.Use). Logged once.",
 				"method", r.Method, "path", r.URL.Path)
 		}
-		io.WriteString(w, body)
 	}
 }
 

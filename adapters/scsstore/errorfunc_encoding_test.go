@@ -197,7 +197,10 @@ func TestErrorFuncBodyUnderContentEncoding(t *testing.T) {
 // commit, and the handler's page, which scs writes after it, goes out
 // after the answer under its status, as ErrorFunc's documentation says:
 // ErrorFunc logs a warning saying so, once, where nothing told the
-// developer; not where the compressor is inside, or there is none.
+// developer; not where the compressor is inside, or there is none. So
+// also for a compressor that drops the field at the answer's first write
+// rather than at WriteHeader, where the page went out and nothing was
+// logged.
 func TestErrorFuncWarnsOfPageAfterAnswer(t *testing.T) {
 	const warning = "dropped the error answer's Content-Length"
 	type mw = func(http.Handler) http.Handler
@@ -208,6 +211,8 @@ func TestErrorFuncWarnsOfPageAfterAnswer(t *testing.T) {
 	}{
 		{"chi's Compress around", func(s mw) []mw { return []mw{middleware.Compress(5), s} }, true},
 		{"a compressor that sets the field first, around", func(s mw) []mw { return []mw{gzipAll, s} }, true},
+		{"a compressor that decides at the first write, around", func(s mw) []mw { return []mw{gzipAtFirstWrite, s} }, true},
+		{"a compressor that decides at the first write, inside", func(s mw) []mw { return []mw{s, gzipAtFirstWrite} }, false},
 		{"chi's Compress inside", func(s mw) []mw { return []mw{s, middleware.Compress(5)} }, false},
 		{"a compressor that sets the field first, inside", func(s mw) []mw { return []mw{s, gzipAll} }, false},
 		{"no compressor", func(s mw) []mw { return []mw{s} }, false},
@@ -226,8 +231,12 @@ func TestErrorFuncWarnsOfPageAfterAnswer(t *testing.T) {
 					w.Header().Set("Content-Type", "text/html; charset=utf-8")
 					io.WriteString(w, "<p>the user's page</p>")
 				})
-				if resp, _, err := getDecoded(t, r, nil); resp.StatusCode != http.StatusServiceUnavailable || err != nil {
+				resp, got, err := getDecoded(t, r, nil)
+				if resp.StatusCode != http.StatusServiceUnavailable || err != nil {
 					t.Fatalf("status %d, read error %v; want 503", resp.StatusCode, err)
+				}
+				if leaked := strings.Contains(got, "the user's page"); leaked != tc.warn {
+					t.Fatalf("the page went out after the error answer: %v, want %v (body %q)", leaked, tc.warn, got)
 				}
 			}
 			want := 0
@@ -238,5 +247,50 @@ func TestErrorFuncWarnsOfPageAfterAnswer(t *testing.T) {
 				t.Errorf("the warning logged %d times, want %d; log:\n%s", n, want, logged.String())
 			}
 		})
+	}
+}
+
+// gzipAtFirstWrite compresses what is written through it, deciding at the
+// response's first write rather than at WriteHeader (as compressors do
+// that look at the first bytes or wait for enough of them): it drops the
+// Content-Length and sets Content-Encoding then.
+func gzipAtFirstWrite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fw := &firstWriteGzip{ResponseWriter: w}
+		defer fw.close()
+		next.ServeHTTP(fw, r)
+	})
+}
+
+type firstWriteGzip struct {
+	http.ResponseWriter
+	code int
+	gz   *gzip.Writer
+}
+
+func (w *firstWriteGzip) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *firstWriteGzip) Write(b []byte) (int, error) {
+	if w.gz == nil {
+		h := w.Header()
+		h.Del("Content-Length") // it does not hold for the compressed bytes
+		h.Set("Content-Encoding", "gzip")
+		h.Add("Vary", "Accept-Encoding")
+		if w.code == 0 {
+			w.code = http.StatusOK
+		}
+		w.ResponseWriter.WriteHeader(w.code)
+		w.gz = gzip.NewWriter(w.ResponseWriter)
+	}
+	return w.gz.Write(b)
+}
+
+func (w *firstWriteGzip) close() {
+	if w.gz != nil {
+		w.gz.Close()
 	}
 }
