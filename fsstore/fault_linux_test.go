@@ -131,6 +131,11 @@ func TestReadOnlyStore(t *testing.T) {
 	if !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("Open on a read-only filesystem: %q; want an error wrapping EROFS that names the store", err)
 	}
+	// The write probe's name is a temp file's already: its own temp file
+	// was named with the prefix twice (".tmp-.tmp-probe-...").
+	if strings.Contains(err.Error(), ".tmp-.tmp-") {
+		t.Errorf("Open on a read-only filesystem: %q names a temp file with its prefix twice", err)
+	}
 	t.Logf("Open: %v", err)
 	if s3, err := fsstore.Open(empty); err == nil || !errors.Is(err, syscall.EROFS) {
 		if s3 != nil {

@@ -634,6 +634,17 @@ func fencedTempIn(buf *fencedTempBuf, record string) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
+// tempName is the temp file name of an unfenced write of name: name with
+// tempPrefix and random bits. A name that is already a temp file's (the
+// store's write probe) keeps its one prefix, where its temp file was
+// ".tmp-.tmp-probe-...", and its errors said so.
+func tempName(name string) string {
+	if !strings.HasPrefix(name, tempPrefix) {
+		name = tempPrefix + name
+	}
+	return name + "-" + randHex(8)
+}
+
 // writeAtomicAt writes data to a temp file in dfd and renames it to name.
 // With DurabilityFile and up it syncs the file first; the directory, which
 // DurabilityFull syncs after the rename, is its callers' (syncPublished).
@@ -679,7 +690,7 @@ func writeAtomicAt(dfd int, dir, name string, data []byte, perm fs.FileMode, d D
 		tmpName = fencedTempIn(&tmpBuf, name)
 		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	} else {
-		tmpName = tempPrefix + name + "-" + randHex(8)
+		tmpName = tempName(name)
 		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
 	create := func() (int, error) {

@@ -311,6 +311,7 @@ func TestSweepRemovesStrayTemps(t *testing.T) {
 	strays := []string{
 		filepath.Join(shard, ".tmp-"+filepath.Base(s.RecordPathForTest(id))+"-0123456789abcdef"),
 		filepath.Join(dir, fsstore.DataDir, ".tmp-.tmp-probe-0123456789abcdef-0123456789abcdef"),
+		filepath.Join(dir, fsstore.DataDir, ".tmp-probe-0123456789abcdef-0123456789abcdef"),
 		filepath.Join(dir, ".tmp-marker-0123456789abcdef"),
 		filepath.Join(dir, ".tmp-clock-0123456789abcdef"),
 	}

@@ -37,7 +37,7 @@ func TestReadOnlyMount(t *testing.T) {
 		// word of 43 characters of base64's alphabet, it was taken for a
 		// key's secret and left out ("create temp .tmp-.(a key's secret,
 		// not shown)").
-		if !strings.Contains(r.stderr, "create temp .tmp-.tmp-probe-") || strings.Contains(r.stderr, "not shown") {
+		if !strings.Contains(r.stderr, "create temp .tmp-probe-") || strings.Contains(r.stderr, "not shown") {
 			t.Errorf("%v: stderr %q; want the name of the temp file that could not be created, whole", args, r.stderr)
 		}
 	}
