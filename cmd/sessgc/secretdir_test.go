@@ -17,7 +17,8 @@ import (
 // so everywhere without the secret: its standard error already left it
 // out, but the --json summary's "dir" and "error", and the textfile's dir
 // label, which go to log collectors and Prometheus, repeated it, also
-// where escaped ("\t" in JSON glued an escape's letter to the secret).
+// where escaped ("\t" in JSON glued an escape's letter to the secret),
+// and where the secret alone was a component of the path.
 func TestKeyLineInDirNotShown(t *testing.T) {
 	k, err := fsstore.NewKey(7)
 	if err != nil {
@@ -35,6 +36,12 @@ func TestKeyLineInDirNotShown(t *testing.T) {
 		{"run, --dir", []string{"run", "--json", "--dir", filepath.Join(work, k.SecretLine())}, nil},
 		{"rekey, SESSGC_DIR", []string{"rekey", "--json"}, []string{"SESSGC_DIR=" + k.SecretLine(), "SESSGC_KEYS=" + k.SecretLine()}},
 		{"stats, SESSGC_DIR", []string{"stats", "--json"}, []string{"SESSGC_DIR=" + k.SecretLine()}},
+		// The secret alone, as a path's component: the path is one word
+		// of base64's alphabet ("/" is of it), which no secret is, and
+		// the summary and the textfile left nothing out of it.
+		{"run, --dir with the secret in its path", []string{"run", "--json", "--dir", filepath.Join(work, secret)}, nil},
+		{"run, SESSGC_DIR with the secret in its path", []string{"run", "--json"}, []string{"SESSGC_DIR=" + filepath.Join(work, secret, "sessions")}},
+		{"stats, --dir=, the secret in its path", []string{"stats", "--json", "--dir=" + filepath.Join(work, secret)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prom := filepath.Join(t.TempDir(), "sessgc.prom")

@@ -122,6 +122,9 @@ func Redact(s string) string {
 // two runs of 16 hex digits), and Redact put "(a key's secret, not
 // shown)" in the middle of a path the operator needed.
 func RedactGiven(s string, given ...string) string {
+	if !longRun(s) {
+		return s // no secret fits in it: given need not be read
+	}
 	secret := map[string]bool{}
 	for _, g := range given {
 		for _, w := range strings.FieldsFunc(g, func(r rune) bool { return !inAlphabet(r) }) {
@@ -143,6 +146,23 @@ func RedactGiven(s string, given ...string) string {
 		s = strings.ReplaceAll(s, sec, Redacted)
 	}
 	return s
+}
+
+// longRun reports whether s has a run of characters of base64's alphabet
+// as long as a secret (43, unpadded), where a secret of RedactGiven's
+// could stand: a path is one such run with a secret in it ("/srv/SECRET"),
+// which Holds, reading whole words, does not take for one.
+func longRun(s string) bool {
+	n := 0
+	for _, r := range s {
+		if n++; !inAlphabet(r) {
+			n = 0
+		}
+		if n >= 43 {
+			return true
+		}
+	}
+	return false
 }
 
 // secretsIn returns the runs of w that DecodeSecret takes and that start
