@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/user"
@@ -175,8 +176,8 @@ func vouched(dir, name, group, gid, gname string) error {
 // files say --missing-ok; and the store will then be the user's of the
 // application that created it, so that runs as another --user fail from
 // then on. The directory's owner, where it is neither --user nor root, is
-// named as the likely one. Not empty, with no marker, it is refused by
-// every run, --missing-ok or not.
+// named as the likely one. Not empty, with no marker, or a directory of
+// a store, it is refused by every run, --missing-ok or not.
 func warnNoStoreYet(opts *InstallOptions) {
 	dir := opts.Dir
 	fi, err := os.Stat(dir)
@@ -185,6 +186,18 @@ func warnNoStoreYet(opts *InstallOptions) {
 	}
 	if _, err := os.Lstat(path.Join(dir, fsstore.MarkerFile)); !errors.Is(err, fs.ErrNotExist) {
 		return // a store (checkStoreUser), or a marker run will judge
+	}
+	// A directory of a store (its data directory, empty while the store
+	// holds no session) holds no marker either, but every run refuses
+	// it, as pass.OpenStore does: said in its words, where the warning
+	// below took it for a fresh volume and said to pass --missing-ok.
+	// No store is created (pass.OpenStore creates none).
+	if s, err := pass.OpenStore(dir, slog.New(slog.DiscardHandler)); err == nil {
+		s.Close() // made since the look-up above: checked no further
+		return
+	} else if errors.Is(err, fsstore.ErrInsideStore) {
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %v, as every run will (exit 3), --missing-ok or not\n", err)
+		return
 	}
 	f, err := os.Open(dir)
 	if err != nil {

@@ -276,6 +276,12 @@ func TestWarnsNoStoreYet(t *testing.T) {
 		{"the directory's owner, --missing-ok", "--dir " + empty + " --user nobody --missing-ok", nil, []string{"warning"}},
 		{"not empty", "--dir " + notStore + " --user nobody --missing-ok", []string{"is not empty and holds no .sessfs marker: every run refuses it (exit 3), --missing-ok or not"}, []string{missingOK}},
 		{"a store", "--dir " + store + " --user nobody", nil, []string{"warning"}},
+		// A store's empty data directory holds no marker either, but is
+		// no fresh volume: every run refuses it, --missing-ok or not,
+		// where the warning said to pass --missing-ok, and said nothing
+		// once it was passed.
+		{"the data directory of a store", "--dir " + filepath.Join(store, fsstore.DataDir) + " --user nobody", []string{"refusing to touch it, as every run will (exit 3), --missing-ok or not", "is part of a sessfs store", "in the store " + store}, []string{missingOK}},
+		{"the data directory of a store, --missing-ok", "--dir " + filepath.Join(store, fsstore.DataDir) + " --user nobody --missing-ok", []string{"refusing to touch it, as every run will (exit 3), --missing-ok or not", "is part of a sessfs store"}, nil},
 		{"no directory here", "--dir " + filepath.Join(empty, "elsewhere") + " --user daemon", nil, []string{"warning"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
