@@ -195,3 +195,23 @@ func startInGroup(t *testing.T, cmd *exec.Cmd) (<-chan string, *strings.Builder)
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	return out, stderr
 }
+
+// TestInstallCronOnHungMount: install-cron looks at --dir on this host
+// (the store's owner against --user, a store not created yet), and a
+// mount that does not answer held it there without end, its files never
+// written. It writes them, and says what it could not check.
+func TestInstallCronOnHungMount(t *testing.T) {
+	mp, hang := hungMount(t, storeInSubdir(t))
+	hang()
+	dir := filepath.Join(mp, "store")
+	args := []string{"install-cron", "--dir", dir, "--binary", sessgcBin, "--user", "root", "--missing-ok"}
+	cmd := command(args)
+	out, stderr := startInGroup(t, cmd)
+	last, ended := lastLine(out, time.Minute) // a hang detector only
+	if !ended {
+		t.Fatalf("sessgc %s did not exit a minute after it started, with --dir on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
+	}
+	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, "run --dir "+dir+" --missing-ok") || !strings.Contains(stderr.String(), "did not answer") {
+		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --dir did not answer", code, last, stderr.String())
+	}
+}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
+	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
@@ -92,7 +93,9 @@ at most 10 s; Ctrl-C stops it, and install-cron, at once). Where
 neither lists it and the user is in the group all the same, pass --group
 with that group (its numeric gid, or a name this host resolves) to vouch
 for it; it must be the store's group, and the store shared with it, or
-the files are refused still.`,
+the files are refused still. A --dir that does not answer within 5 s (a
+file server that does not respond) is not checked: the files are
+written, with a warning.`,
 		Example: `  sessgc install-cron --dir /mnt/efs/sessions --user app --write /etc/cron.d
   sessgc install-cron --systemd --dir /mnt/efs/sessions --user app \
     --write /etc/systemd/system &&
@@ -448,19 +451,29 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
+	answers, err := dirAnswers(ctx, opts.Dir, pass.FSCheckTimeout)
+	if err != nil {
+		return err
+	}
 	// Refused rather than warned about, unlike a missing binary or user:
 	// the store is here at --dir, so this host is one the files are for,
 	// and on it every run would fail.
-	if err := checkStoreUser(ctx, opts.Dir, opts.User, opts.Group); err != nil {
-		return err
+	if answers {
+		if err := checkStoreUser(ctx, opts.Dir, opts.User, opts.Group); err != nil {
+			return err
+		}
 	}
 	if opts.Write != "" {
 		if err := checkWrite(opts.Write, files); err != nil {
 			return err
 		}
 	}
-	warnMissing(opts, runtime.GOOS)
-	warnNoStoreYet(opts)
+	warnMissing(opts, runtime.GOOS, answers)
+	if answers {
+		warnNoStoreYet(opts)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: --dir %s did not answer within %s (a file server that does not respond?): --user %s was not checked against the store's owner; the runs wait for it, and exit 4 if it still does not answer\n", opts.Dir, dur(pass.FSCheckTimeout), opts.User)
+	}
 	warnAlerts(opts)
 	if opts.Write == "" {
 		for i, f := range files {
@@ -486,6 +499,30 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: wrote %s\n", p)
 	}
 	return nil
+}
+
+// dirAnswers reports whether a look-up in dir (of its marker, as the
+// checks of the store's owner make) answers within wait: a hard NFS mount
+// whose server does not respond holds every call into it without end,
+// and install-cron, which only looks at --dir to check and warn, must
+// still write its files. A call that did not answer is left blocked in
+// its goroutine. Its error is ctx's end, an interruption while it waits.
+func dirAnswers(ctx context.Context, dir string, wait time.Duration) (bool, error) {
+	done := make(chan struct{})
+	go func() {
+		os.Lstat(path.Join(dir, fsstore.MarkerFile))
+		close(done)
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true, nil
+	case <-t.C:
+		return false, nil
+	case <-ctx.Done():
+		return false, pass.Interrupted(ctx, fmt.Sprintf("while --dir %s did not answer; nothing was written", dir))
+	}
 }
 
 // checkWrite refuses, before any file is written, a --write dir that is
@@ -537,7 +574,9 @@ func names(files []File) string {
 // $GOPATH/bin, not --binary's default). goos is this host's GOOS: on
 // Windows, where neither cron nor systemd runs, the files can only be for
 // other hosts, and a Windows file never has the execute bits checked here.
-func warnMissing(opts *InstallOptions, goos string) {
+// dirOK false: --dir did not answer (dirAnswers), and the owner of a
+// store there is not looked up.
+func warnMissing(opts *InstallOptions, goos string, dirOK bool) {
 	if goos == "windows" {
 		return
 	}
@@ -551,7 +590,11 @@ func warnMissing(opts *InstallOptions, goos string) {
 		// os/user's own words ("user: unknown user app") named the user
 		// twice more and said nothing of what to do.
 		fix := "pass --user with the user that owns the store's files"
-		if owner := storeOwner(opts.Dir); owner != "" {
+		var owner string
+		if dirOK {
+			owner = storeOwner(opts.Dir)
+		}
+		if owner != "" {
 			fix = fmt.Sprintf("pass --user %s (the owner of %s)", shellquote.Quote(owner), opts.Dir)
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: there is no user %s on this host, so cron would fail every run here: %s, or create user %s, unless these files are for other hosts\n", opts.User, fix, opts.User)
