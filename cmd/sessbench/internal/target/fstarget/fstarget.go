@@ -107,27 +107,54 @@ func MakeDir(dir, pattern string) (string, error) {
 // and the run's sessions stayed. Here only dir itself is read; unlinking
 // it from its parent takes write and search permission there, which
 // making it took too. The error names dir.
+//
+// Whoever else may write that parent may have put something else in
+// dir's place since the run made it: a symlink, or another directory.
+// Only the directory found there, not a symlink, is emptied, through a
+// handle on it (os.Root), so that no removal follows a link out of it.
 func RemoveDir(dir string) error {
-	err := os.RemoveAll(dir)
+	return removeDir(dir, os.RemoveAll)
+}
+
+// removeDir is RemoveDir with the first try, os.RemoveAll, as removeAll.
+func removeDir(dir string, removeAll func(string) error) error {
+	err := removeAll(dir)
 	if err == nil {
 		return nil
 	}
-	ents, rerr := os.ReadDir(dir)
-	if errors.Is(rerr, fs.ErrNotExist) {
+	fi, lerr := os.Lstat(dir)
+	switch {
+	case errors.Is(lerr, fs.ErrNotExist):
 		return nil
+	case lerr != nil:
+		return fmt.Errorf("removing %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("removing %s: %w; it is no longer a directory (%s), left as it is", dir, err, fi.Mode().Type())
 	}
+	root, rerr := os.OpenRoot(dir)
+	if rerr != nil {
+		return fmt.Errorf("removing %s: %w", dir, err)
+	}
+	defer root.Close()
+	// Opened by name: the same directory as looked at, not one that a
+	// symlink put in its place in between leads to.
+	if rfi, serr := root.Stat("."); serr != nil || !os.SameFile(fi, rfi) {
+		return fmt.Errorf("removing %s: %w; it was replaced while being removed, left as it is", dir, err)
+	}
+	ents, rerr := fs.ReadDir(root.FS(), ".")
 	if rerr != nil {
 		return fmt.Errorf("removing %s: %w", dir, err)
 	}
 	var errs []error
 	for _, e := range ents {
-		// Each entry's parent is dir, which the run made and may read.
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+		if err := root.RemoveAll(e.Name()); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, err)
+	if now, err := os.Lstat(dir); err == nil && os.SameFile(fi, now) {
+		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing %s: %w", dir, err)
