@@ -405,5 +405,9 @@ func psQuote(s string) string {
 	if safe {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	// PowerShell ends a single-quoted string at the typographic single
+	// quotes too, and takes any of them doubled for itself.
+	return "'" + psQuotes.Replace(s) + "'"
 }
+
+var psQuotes = strings.NewReplacer("'", "''", "\u2018", "\u2018\u2018", "\u2019", "\u2019\u2019", "\u201a", "\u201a\u201a", "\u201b", "\u201b\u201b")

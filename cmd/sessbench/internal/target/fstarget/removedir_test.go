@@ -83,3 +83,18 @@ func TestRemoveDirFallback(t *testing.T) {
 		t.Errorf("the fallback removed a symlink's target's file: %v", err)
 	}
 }
+
+// TestPSQuoteSmartQuotes: PowerShell ends a single-quoted string at any of
+// ' ‘ ’ ‚ ‛, and takes each doubled for itself; a directory named
+// Bob’s bench was quoted 'Bob’s bench', which PowerShell ends at the ’.
+func TestPSQuoteSmartQuotes(t *testing.T) {
+	for in, want := range map[string]string{
+		`C:\Bob’s bench`: `'C:\Bob’’s bench'`,
+		`C:\it's`:        `'C:\it''s'`,
+		`C:\‘a‛b‚`:       `'C:\‘‘a‛‛b‚‚'`,
+	} {
+		if got := psQuote(in); got != want {
+			t.Errorf("psQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
