@@ -311,12 +311,17 @@ func runHelper(role string) error {
 		// A rekey as the "rekey" role's that stops right before the
 		// rename of its first rewrite, holding the record's lock (and
 		// the sweep lock, for a record near its expiry), until the
-		// parent says "go".
+		// parent says "go"; on the lease strategy (STORE_STRATEGY
+		// "lease") with a 1 s lease.
 		keys, err := fsstore.ParseKeys(strings.NewReader(strings.ReplaceAll(os.Getenv("STORE_KEYS"), ";", "\n")))
 		if err != nil {
 			return err
 		}
-		s, err := fsstore.Open(dir, fsstore.WithCreate(false), fsstore.WithMaintenanceOnly(), fsstore.WithKeys(keys...))
+		opts := []fsstore.Option{fsstore.WithCreate(false), fsstore.WithMaintenanceOnly(), fsstore.WithKeys(keys...)}
+		if os.Getenv("STORE_STRATEGY") == "lease" {
+			opts = append(opts, fsstore.WithLockStrategy(lock.Lease), fsstore.WithLeaseTTL(time.Second))
+		}
+		s, err := fsstore.Open(dir, opts...)
 		if err != nil {
 			return err
 		}

@@ -178,8 +178,15 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	// it is above every lock a rekey takes.
 	held, err := s.locks.TryLock(rekeyLock, rekeyLock, lock.Exclusive)
 	if errors.Is(err, lock.ErrLocked) {
-		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w (it holds the lock %q in %s): nothing was rewritten; that pass rewrites what this one would, and a pass after it has ended finds anything left",
-			ErrRekeyRunning, rekeyLock, filepath.Join(s.dir, LockDir))
+		// A lease outlives a holder that died: say so, or an operator
+		// looks for a rekey that is not running.
+		dead := ""
+		if s.locks.Strategy() == lock.Lease {
+			dead = fmt.Sprintf(", or one killed or whose host was lost holds its lease %s until its lease expires (the lease strategy: a lease TTL after its last renewal)",
+				filepath.Join(s.dir, LockDir, rekeyLock+".lease"))
+		}
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w (it holds the lock %q in %s%s): nothing was rewritten; that pass rewrites what this one would, and a pass after it has ended finds anything left",
+			ErrRekeyRunning, rekeyLock, filepath.Join(s.dir, LockDir), dead)
 	}
 	if err != nil {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: rekey lock: %w; nothing was rewritten", closedLock(err))

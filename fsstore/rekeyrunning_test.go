@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/lock"
 )
 
 // TestRekeyWhileAnotherProcessRekeys: two Rekey calls of one store in two
@@ -85,5 +86,51 @@ func TestRekeyWhileAnotherProcessRekeys(t *testing.T) {
 	}
 	if st, err := rk.Stats(ctx, fsstore.StatsOptions{}); err != nil || st.Foreign != 0 {
 		t.Errorf("Stats after the rekeys: %+v, %v; want nothing foreign", st, err)
+	}
+}
+
+// TestRekeyAfterAKilledRekeyOnLeases: on the lease strategy, a rekey
+// killed mid-pass leaves its lease of the store's rekey lock, which
+// refuses the next rekey until it expires. The refusal says so, where it
+// said only that another rekey was running, which none was: an operator
+// looked for one, or took the store for stuck. Once the lease expired,
+// a rekey runs.
+func TestRekeyAfterAKilledRekeyOnLeases(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	app := openDir(t, dir, fsstore.WithKeys(k1), fsstore.WithLockStrategy(lock.Lease))
+	must(t, app.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("under key 1")}))
+	openDir(t, dir, fsstore.WithKeys(k2, k1)).Close()
+
+	kid := startChild(t, "rekey-step", []string{"STORE_DIR=" + dir, "STORE_STRATEGY=lease", "STORE_KEYS=" + k2.SecretLine() + ";" + k1.SecretLine()})
+	kid.Expect(t, "checked")
+	if err := kid.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := kid.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("rekey ended with %v, want killed; stderr:\n%s", err, kid.Stderr)
+	}
+
+	rk := openDir(t, dir, fsstore.WithKeys(k2, k1), fsstore.WithMaintenanceOnly())
+	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+	if !errors.Is(err, fsstore.ErrRekeyRunning) || st != (fsstore.RekeyStats{}) {
+		t.Fatalf("Rekey right after a rekey was killed = %+v, %v; want ErrRekeyRunning (its lease is not expired yet)", st, err)
+	}
+	for _, want := range []string{"rekey.lease", "killed", "until its lease expires"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not say %q: %v", want, err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err = rk.Rekey(ctx, fsstore.RekeyOptions{})
+		if !errors.Is(err, fsstore.ErrRekeyRunning) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling for the lease's expiry
+	}
+	if err != nil || st.Rekeyed+st.UpToDate != 1 || st.Errors != 0 {
+		t.Fatalf("Rekey once the killed rekey's lease expired = %+v, %v; want the record rewritten", st, err)
 	}
 }

@@ -412,8 +412,8 @@ func fill(sum *Summary, st fsstore.RekeyStats) {
 
 func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	if sum.Skipped && sum.SkipReason == pass.SkipRekeyRunning {
-		return fmt.Sprintf("sessgc: another rekey of %s is running (the store's lock %s held: an application's Rekey, or a rekey that took no fleet lock); nothing to do\n",
-			sum.Dir, filepath.Join(fsstore.LockDir, "rekey"))
+		return fmt.Sprintf("sessgc: another rekey of %s is running (the store's lock %s held: an application's Rekey, or a rekey that took no fleet lock; on the lease strategy also one that died, until its lease %s expires); nothing to do\n",
+			sum.Dir, filepath.Join(fsstore.LockDir, "rekey"), filepath.Join(fsstore.LockDir, "rekey.lease"))
 	}
 	if sum.Skipped {
 		lockPath := filepath.Join(fsstore.LockDir, FleetLockName)
