@@ -2,11 +2,8 @@ package ginsession_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/ginsession"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestDeadlineReleasesLock: a request deadline set around the gin engine,
@@ -23,104 +21,38 @@ import (
 // out the lock timeout (30 s) for a 503, and the slow handler's later
 // change fails with ErrReleased.
 func TestDeadlineReleasesLock(t *testing.T) {
-	// The slow handler must lock the session before its deadline: one
-	// that passed first (a loaded machine) locked nothing. It is run
-	// again with a later deadline.
-	for d := 100 * time.Millisecond; !deadlineReleasesLock(t, d); d *= 4 {
-		if d > 10*time.Second {
-			t.Fatalf("the slow handler never locked its session before a deadline of %v", d)
-		}
-	}
-}
-
-func deadlineReleasesLock(t *testing.T, d time.Duration) (shown bool) {
-	m := newManager(t)
-	entered := make(chan error, 1) // nil: the slow handler locked the session
-	proceed := make(chan struct{})
-	putErr := make(chan error, 1)
-	r := gin.New()
-	r.Use(ginsession.Handler(m))
-	r.GET("/n", func(c *gin.Context) {
-		s := ginsession.FromContext(c)
-		if err := s.Put("n", s.GetInt("n")+1); err != nil {
-			c.AbortWithStatus(httpsession.StatusCode(err))
-			return
-		}
-		c.String(http.StatusOK, "%d", s.GetInt("n"))
+	webtest.DeadlineReleasesLock(t, func(d time.Duration, slow webtest.SlowRoute) *httptest.Server {
+		m := newManager(t)
+		r := gin.New()
+		r.Use(ginsession.Handler(m))
+		r.GET("/n", func(c *gin.Context) {
+			s := ginsession.FromContext(c)
+			if err := s.Put("n", s.GetInt("n")+1); err != nil {
+				c.AbortWithStatus(httpsession.StatusCode(err))
+				return
+			}
+			c.String(http.StatusOK, "%d", s.GetInt("n"))
+		})
+		r.GET("/slow", func(c *gin.Context) {
+			s := ginsession.FromContext(c)
+			_, err := s.Get("n", new(int)) // locks the session
+			slow.Entered <- err
+			if err != nil {
+				return
+			}
+			<-slow.Proceed
+			slow.PutErr <- s.Put("n", 100)
+		})
+		// The deadline around the engine, as the operator guide's
+		// withDeadline sets it around a mux: a short one for the slow route.
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			timeout := time.Minute
+			if req.URL.Path == "/slow" {
+				timeout = d
+			}
+			ctx, cancel := context.WithTimeout(req.Context(), timeout)
+			defer cancel()
+			r.ServeHTTP(w, req.WithContext(ctx))
+		}))
 	})
-	r.GET("/slow", func(c *gin.Context) {
-		s := ginsession.FromContext(c)
-		_, err := s.Get("n", new(int)) // locks the session
-		entered <- err
-		if err != nil {
-			return
-		}
-		<-proceed
-		putErr <- s.Put("n", 100)
-	})
-	// The deadline around the engine, as the operator guide's
-	// withDeadline sets it around a mux: a short one for the slow route.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		timeout := time.Minute
-		if req.URL.Path == "/slow" {
-			timeout = d
-		}
-		ctx, cancel := context.WithTimeout(req.Context(), timeout)
-		defer cancel()
-		r.ServeHTTP(w, req.WithContext(ctx))
-	}))
-	defer srv.Close()
-	get := func(path string, cookie *http.Cookie) (*http.Response, error) {
-		req, err := http.NewRequest("GET", srv.URL+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		if cookie != nil {
-			req.AddCookie(cookie)
-		}
-		return srv.Client().Do(req)
-	}
-	first, err := get("/n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Body.Close()
-	var cookie *http.Cookie
-	for _, c := range first.Cookies() {
-		if c.Name == httpsession.DefaultCookie().Name {
-			cookie = &http.Cookie{Name: c.Name, Value: c.Value}
-		}
-	}
-	if cookie == nil {
-		t.Fatalf("status %d, no session cookie", first.StatusCode)
-	}
-	slowDone := make(chan struct{})
-	go func() {
-		defer close(slowDone)
-		if resp, err := get("/slow", cookie); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	defer func() { <-slowDone }()
-	if err := <-entered; err != nil {
-		close(proceed)
-		return false
-	}
-	// The slow handler holds the lock and runs on past its deadline.
-	resp, err := get("/n", cookie)
-	if err != nil {
-		close(proceed)
-		t.Fatal(err)
-	}
-	var body strings.Builder
-	_, _ = io.Copy(&body, resp.Body)
-	resp.Body.Close()
-	close(proceed)
-	if resp.StatusCode != http.StatusOK || body.String() != "2" {
-		t.Errorf("the user's next request, while the slow one ran past its deadline: status %d %q; want 200, 2", resp.StatusCode, body.String())
-	}
-	if err := <-putErr; !errors.Is(err, httpsession.ErrReleased) {
-		t.Errorf("the slow handler's Put after its deadline: %v; want ErrReleased", err)
-	}
-	return true
 }

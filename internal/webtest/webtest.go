@@ -11,6 +11,8 @@
 //
 // Send, for a test of one handler in the test's own process, sends it one
 // request over a real connection and returns what the client saw.
+// DeadlineReleasesLock checks, through a framework's adapter, that a
+// request deadline bounds how long a request holds its session's lock.
 package webtest
 
 import (
