@@ -167,12 +167,20 @@ func longRun(s string) bool {
 
 // secretsIn returns the runs of w that DecodeSecret takes and that start
 // where w does, after a "/" or "=", or after the letters of a short flag
-// ("-d"), and end where w does or before a "/".
+// ("-d"), and end where w does or before a "/". A path's component counts
+// only in standard base64 with its padding (44 characters, the last "="),
+// the form keys files hold: any name of 43 letters, digits, "-" and "_"
+// decodes as unpadded URL-safe base64 to 32 bytes, and such names are
+// common in paths (a Go test's temporary directory, a generated volume's
+// name), which were shown as "(a key's secret, not shown)" in messages and
+// in the textfile's dir label, where they name the store.
 func secretsIn(w string) []string {
 	starts := []int{0}
+	component := map[int]bool{}
 	for i := 0; i < len(w); i++ {
 		if w[i] == '/' || w[i] == '=' {
 			starts = append(starts, i+1)
+			component[i+1] = w[i] == '/'
 		}
 	}
 	if len(w) > 1 && w[0] == '-' && w[1] != '-' {
@@ -184,6 +192,9 @@ func secretsIn(w string) []string {
 	for _, start := range starts {
 		// 43 characters unpadded URL-safe, 44 standard.
 		for _, n := range []int{43, 44} {
+			if n == 43 && component[start] {
+				continue
+			}
 			end := start + n
 			if end > len(w) || end < len(w) && w[end] != '/' {
 				continue

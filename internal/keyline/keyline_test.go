@@ -73,9 +73,15 @@ func TestRedactGiven(t *testing.T) {
 		{"store directory " + url + " does not exist", []string{"run", "--dir=" + url}, "store directory " + Redacted + " does not exist"},
 		{"store directory " + std + " does not exist", []string{"run", "-d" + std}, "store directory " + Redacted + " does not exist"},
 		{"store directory " + url + " does not exist", []string{"run", "-qd" + url}, "store directory " + Redacted + " does not exist"},
-		{"store directory /srv/" + url + " does not exist", []string{"/srv/" + url}, "store directory /srv/" + Redacted + " does not exist"},
+		{"store directory /srv/" + std + " does not exist", []string{"/srv/" + std}, "store directory /srv/" + Redacted + " does not exist"},
 		{"store directory /srv/" + std + "/s does not exist", []string{"--dir=/srv/" + std + "/s"}, "store directory /srv/" + Redacted + "/s does not exist"},
-		{"--textfile /x/" + url + ".prom: stat /x: no such file", []string{"--textfile=/x/" + url + ".prom"}, "--textfile /x/" + Redacted + ".prom: stat /x: no such file"},
+		{"--textfile /x/" + std + ".prom: stat /x: no such file", []string{"--textfile=/x/" + std + ".prom"}, "--textfile /x/" + Redacted + ".prom: stat /x: no such file"},
+		// A path's component of 43 URL-safe characters is a name, not a
+		// secret: only the padded standard form, a keys file's, counts
+		// there (a Go test's temporary directory was shown redacted).
+		{"remove /tmp/TestDryRunAgreesInStickyDirectory3554290276/001/data: operation not permitted", []string{"--dir", "/tmp/TestDryRunAgreesInStickyDirectory3554290276/001"},
+			"remove /tmp/TestDryRunAgreesInStickyDirectory3554290276/001/data: operation not permitted"},
+		{"store /srv/" + url + "/s", []string{"--dir=/srv/" + url + "/s"}, "store /srv/" + url + "/s"},
 		{"keys in " + url, []string{"SESSGC_KEYS_FILE=" + url}, "keys in " + Redacted},
 		// Only what was given: a name the store made stays whole even
 		// next to a given path that is not a secret.

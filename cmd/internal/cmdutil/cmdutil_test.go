@@ -108,6 +108,7 @@ func TestExecute(t *testing.T) {
 // shown): read-only file system".
 func TestErrorShowsNoGivenSecret(t *testing.T) {
 	const secret = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v-4"
+	const padded = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v+4=" // as keys files hold it
 	const probe = "/srv/s/data/.tmp-.tmp-probe-07b7385762d0b0bb-5d67d888755b3c04"
 	for _, tc := range []struct {
 		name    string
@@ -122,7 +123,11 @@ func TestErrorShowsNoGivenSecret(t *testing.T) {
 		{"secret in a variable", StoreErrorf("store directory /srv/1 %s does not exist", secret), []string{"leaf"}, []string{"SESSGC_DIR=/srv/1 " + secret}, "(a key's secret, not shown)", secret},
 		{"secret as a command", nil, []string{secret}, nil, "(a key's secret, not shown)", secret},
 		{"secret as a flag's value after =", StoreErrorf("store directory %s does not exist", secret), []string{"leaf", "--dir=" + secret}, nil, "(a key's secret, not shown)", secret},
-		{"secret in a variable's path", StoreErrorf("store directory /srv/%s does not exist", secret), []string{"leaf"}, []string{"SESSGC_DIR=/srv/" + secret}, "(a key's secret, not shown)", secret},
+		{"secret in a variable's path", StoreErrorf("store directory /srv/%s does not exist", padded), []string{"leaf"}, []string{"SESSGC_DIR=/srv/" + padded}, "(a key's secret, not shown)", padded},
+		// A path's component of 43 URL-safe characters is a name, as a
+		// Go test's temporary directory's is: only a keys file's form of
+		// a secret counts there.
+		{"a name in a path", StoreErrorf("store directory /tmp/%s/001 does not exist", secret), []string{"leaf", "--dir", "/tmp/" + secret + "/001"}, nil, "/tmp/" + secret + "/001", "not shown"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
