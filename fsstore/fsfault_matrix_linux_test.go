@@ -46,7 +46,12 @@ type faultOp struct {
 	// file of the store's; "each": every error (one per line) must name
 	// the record of id or other; "": the store's path is enough.
 	names string
-	do    func(ctx context.Context, s *fsstore.Store, id, fresh string) error
+	// readOnlyNames, where set, is names on a read-only filesystem:
+	// "store" for the store's path alone. A rekey pass takes the store's
+	// rekey lock first, whose file a read-only filesystem refuses, and
+	// fails whole, rewriting nothing, before any record.
+	readOnlyNames string
+	do            func(ctx context.Context, s *fsstore.Store, id, fresh string) error
 }
 
 // faultPayload is large enough that a write of it cannot fit into the
@@ -130,7 +135,7 @@ var faultOps = []faultOp{
 		}
 		return err
 	}},
-	{name: "Rekey", names: "each", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, _ string) error {
+	{name: "Rekey", names: "each", readOnlyNames: "store", full: syscall.ENOSPC, readOnly: syscall.EROFS, do: func(ctx context.Context, s *fsstore.Store, _, _ string) error {
 		var errs []error
 		st, err := s.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) { errs = append(errs, err) }})
 		if err != nil {
@@ -192,6 +197,10 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 
 				fresh := newID(t)
 				err = op.do(ctx, s, id, fresh)
+				names := op.names
+				if fault == "read-only" && op.readOnlyNames != "" {
+					names = op.readOnlyNames
+				}
 				switch {
 				case want == nil && err != nil:
 					t.Errorf("%s on a %s filesystem: %v, want success", op.name, fault, err)
@@ -199,14 +208,14 @@ func TestFilesystemFaultsEveryOperation(t *testing.T) {
 					t.Errorf("%s on a %s filesystem: %v, want an error wrapping %v", op.name, fault, err, want)
 				case want != nil && !strings.Contains(err.Error(), dir):
 					t.Errorf("%s on a %s filesystem: %q does not name the store's path", op.name, fault, err)
-				case want != nil && op.names == "each":
+				case want != nil && names == "each":
 					for _, line := range strings.Split(err.Error(), "\n") {
 						if !strings.Contains(line, s.RecordPathForTest(id)+":") && !strings.Contains(line, s.RecordPathForTest(other)+":") {
 							t.Errorf("%s on a %s filesystem: %q does not name the record it is about", op.name, fault, line)
 						}
 					}
-				case want != nil && op.names != "":
-					rec := s.RecordPathForTest(map[string]string{"id": id, "fresh": fresh}[op.names])
+				case want != nil && names != "" && names != "store":
+					rec := s.RecordPathForTest(map[string]string{"id": id, "fresh": fresh}[names])
 					if !strings.Contains(err.Error(), rec+":") {
 						t.Errorf("%s on a %s filesystem: %q does not name the session's record %s", op.name, fault, err, rec)
 					}
