@@ -42,6 +42,12 @@ func TestKeyLineInDirNotShown(t *testing.T) {
 		{"run, --dir with the secret in its path", []string{"run", "--json", "--dir", filepath.Join(work, secret)}, nil},
 		{"run, SESSGC_DIR with the secret in its path", []string{"run", "--json"}, []string{"SESSGC_DIR=" + filepath.Join(work, secret, "sessions")}},
 		{"stats, --dir=, the secret in its path", []string{"stats", "--json", "--dir=" + filepath.Join(work, secret)}, nil},
+		// After a "-", and cut from its "=" padding: pflag's "unknown
+		// flag: --bogus-SECRET" drops it, and neither was taken for a
+		// secret.
+		{"run, an unknown flag glued to the secret", []string{"run", "--json", "--bogus-" + secret}, nil},
+		{"run, --dir=, the secret after a dash", []string{"run", "--json", "--dir=" + filepath.Join(work, "x-"+secret)}, nil},
+		{"run, SESSGC_DIR, the secret after a dash", []string{"run", "--json"}, []string{"SESSGC_DIR=" + filepath.Join(work, "x-"+secret, "s")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prom := filepath.Join(t.TempDir(), "sessgc.prom")
@@ -57,10 +63,35 @@ func TestKeyLineInDirNotShown(t *testing.T) {
 			}
 			text, _ := os.ReadFile(prom)
 			for what, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "textfile": string(text)} {
-				if strings.Contains(s, secret) {
+				if strings.Contains(s, strings.TrimRight(secret, "=")) {
 					t.Errorf("the key's secret is in sessgc's %s:\n%s", what, s)
 				}
 			}
 		})
+	}
+}
+
+// TestKeyInDirNotInWarnings: a secret in --dir is left out of the
+// warnings sessgc prints where they arise, as of its errors: install-cron's
+// warning that the directory holds no store repeated it.
+func TestKeyInDirNotInWarnings(t *testing.T) {
+	k, err := fsstore.NewKey(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := base64.StdEncoding.EncodeToString(k.Secret)
+	dir := filepath.Join(t.TempDir(), "x-"+secret)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runGC(t, []string{"install-cron", "--dir=" + dir, "--binary", sessgcBin})
+	if r.code != 0 || !strings.Contains(r.stderr, "not empty") {
+		t.Fatalf("exit %d, stderr %q: want 0 and the warning that the directory is not empty", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, strings.TrimRight(secret, "=")) {
+		t.Errorf("the key's secret is in sessgc's warning:\n%s", r.stderr)
 	}
 }

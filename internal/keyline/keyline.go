@@ -5,7 +5,6 @@
 package keyline
 
 import (
-	"cmp"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -110,77 +109,117 @@ func Redact(s string) string {
 
 // RedactGiven returns s with every secret that the user gave in one of
 // given (what the user typed: the arguments, the environment's values)
-// replaced by Redacted, wherever it stands in s: for a message that may
-// quote the user's input among other text. A secret given is a run of
-// characters that DecodeSecret takes standing alone in a word of given
-// (words split as for Holds) or in a piece of one: a long flag's value
-// after "=" (--dir=SECRET), a short flag's glued to its letters
-// (-dSECRET), or a path's component (/srv/SECRET), each of which is one
-// word, as "/", "=" and "-" are of the alphabet. Other text may hold a
-// word that decodes as a secret without being one: any 43 characters of
-// the URL-safe alphabet do, such as a temp file's name ("tmp-probe-" and
-// two runs of 16 hex digits), and Redact put "(a key's secret, not
-// shown)" in the middle of a path the operator needed.
+// replaced by Redacted, wherever it stands in s, with or without a
+// standard secret's "=" padding: for a message that may quote the user's
+// input among other text. A secret given is a run of characters that
+// DecodeSecret takes standing alone in a word of given (words split as
+// for Holds) or in a piece of one: a long flag's value after "="
+// (--dir=SECRET), a short flag's glued to its letters (-dSECRET), a
+// path's component (/srv/SECRET), or what follows a "-" up to a "/", an
+// "=" or the word's end (--bogus-SECRET=, which pflag quotes without its
+// "="; these two in the padded standard form only, see secretsIn), each
+// of which is one word, as "/", "=" and "-" are of the alphabet. A secret
+// glued to a letter (/srv/xSECRET) is not one: any 43
+// characters of the URL-safe alphabet decode as a secret, so every name
+// that long would be, and a directory's long name was left out of the
+// textfile's labels and the errors that named it. Other text may hold a
+// word that decodes as a secret without being one, such as a temp file's
+// name ("tmp-probe-" and two runs of 16 hex digits), and Redact put "(a
+// key's secret, not shown)" in the middle of a path the operator needed.
 func RedactGiven(s string, given ...string) string {
 	if !longRun(s) {
 		return s // no secret fits in it: given need not be read
 	}
-	secret := map[string]bool{}
-	for _, g := range given {
-		for _, w := range strings.FieldsFunc(g, func(r rune) bool { return !inAlphabet(r) }) {
-			for _, sec := range secretsIn(w) {
-				secret[sec] = true
-			}
-		}
-	}
-	if len(secret) == 0 {
-		return s
-	}
-	// Longest first: a standard secret's padding goes with it.
-	secrets := make([]string, 0, len(secret))
-	for sec := range secret {
-		secrets = append(secrets, sec)
-	}
-	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
-	for _, sec := range secrets {
-		s = strings.ReplaceAll(s, sec, Redacted)
-	}
-	return s
+	return GivenSecrets(given...).Redact(s)
 }
 
-// longRun reports whether s has a run of characters of base64's alphabet
-// as long as a secret (43, unpadded), where a secret of RedactGiven's
-// could stand: a path is one such run with a secret in it ("/srv/SECRET"),
-// which Holds, reading whole words, does not take for one.
-func longRun(s string) bool {
-	n := 0
-	for _, r := range s {
-		if n++; !inAlphabet(r) {
-			n = 0
+// Secrets are the secrets given to a process, read once from what the
+// user gave, for RedactGiven's work on every line a process writes.
+type Secrets struct {
+	secret map[string]bool
+}
+
+// GivenSecrets returns the secrets in given, as RedactGiven reads them.
+func GivenSecrets(given ...string) Secrets {
+	secret := map[string]bool{}
+	for _, g := range given {
+		addSecrets(secret, g)
+	}
+	return Secrets{secret}
+}
+
+// Redact returns s as RedactGiven(s, given...) does, for the given that
+// made gs.
+func (gs Secrets) Redact(s string) string {
+	secret := gs.secret
+	if len(secret) == 0 || !longRun(s) {
+		return s
+	}
+	// Every span of s that is a given secret, merged where they overlap
+	// (a run longer than a secret holds many), each with the "=" after it.
+	var spans [][2]int
+	for i := 0; i+secretLen <= len(s); i++ {
+		if !secret[s[i:i+secretLen]] {
+			continue
 		}
-		if n >= 43 {
-			return true
+		end := i + secretLen
+		if end < len(s) && s[end] == '=' {
+			end++
+		}
+		if n := len(spans); n > 0 && i <= spans[n-1][1] {
+			spans[n-1][1] = max(spans[n-1][1], end)
+			continue
+		}
+		spans = append(spans, [2]int{i, end})
+	}
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(Redacted)
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// secretLen is the length of a key's secret without padding: 32 bytes in
+// unpadded base64, and a standard secret's 44 characters less its "=".
+const secretLen = 43
+
+// addSecrets adds to secret the unpadded form of every secret of g
+// (secretsIn): a message may quote a standard secret without its "="
+// (pflag cuts "--bogus-SECRET=" there).
+func addSecrets(secret map[string]bool, g string) {
+	for _, w := range strings.FieldsFunc(g, func(r rune) bool { return !inAlphabet(r) }) {
+		for _, sec := range secretsIn(w) {
+			secret[strings.TrimRight(sec, "=")] = true
 		}
 	}
-	return false
 }
 
 // secretsIn returns the runs of w that DecodeSecret takes and that start
-// where w does, after a "/" or "=", or after the letters of a short flag
-// ("-d"), and end where w does or before a "/". A path's component counts
-// only in standard base64 with its padding (44 characters, the last "="),
-// the form keys files hold: any name of 43 letters, digits, "-" and "_"
-// decodes as unpadded URL-safe base64 to 32 bytes, and such names are
-// common in paths (a Go test's temporary directory, a generated volume's
-// name), which were shown as "(a key's secret, not shown)" in messages and
-// in the textfile's dir label, where they name the store.
+// where w does, after a "/", "=" or "-", or after the letters of a short
+// flag ("-d"), and end where w does, or before a "/" or an "=" (a flag's
+// name cut there: "--bogus-SECRET=x"). After a "/" or a "-" (a path's
+// component, a name's part) a secret counts only in standard base64 with
+// its padding (44 characters, the last "="), the form keys files hold:
+// any name of 43 letters, digits, "-" and "_" decodes as unpadded
+// URL-safe base64 to 32 bytes, and such names are common in paths (a Go
+// test's temporary directory, a generated volume's name), which were
+// shown as "(a key's secret, not shown)" in messages and in the
+// textfile's dir label, where they name the store. A secret glued to a
+// letter is not told from a long name (see RedactGiven).
 func secretsIn(w string) []string {
 	starts := []int{0}
 	component := map[int]bool{}
 	for i := 0; i < len(w); i++ {
-		if w[i] == '/' || w[i] == '=' {
+		if w[i] == '/' || w[i] == '=' || w[i] == '-' {
 			starts = append(starts, i+1)
-			component[i+1] = w[i] == '/'
+			component[i+1] = w[i] == '/' || w[i] == '-'
 		}
 	}
 	if len(w) > 1 && w[0] == '-' && w[1] != '-' {
@@ -191,12 +230,12 @@ func secretsIn(w string) []string {
 	var found []string
 	for _, start := range starts {
 		// 43 characters unpadded URL-safe, 44 standard.
-		for _, n := range []int{43, 44} {
-			if n == 43 && component[start] {
+		for _, n := range []int{secretLen, secretLen + 1} {
+			if n == secretLen && component[start] {
 				continue
 			}
 			end := start + n
-			if end > len(w) || end < len(w) && w[end] != '/' {
+			if end > len(w) || end < len(w) && w[end] != '/' && w[end] != '=' {
 				continue
 			}
 			if _, ok := DecodeSecret(w[start:end]); ok {
@@ -205,6 +244,22 @@ func secretsIn(w string) []string {
 		}
 	}
 	return found
+}
+
+// longRun reports whether s has a run of characters of base64's alphabet
+// as long as a secret (43, unpadded), where a secret of RedactGiven's
+// could stand.
+func longRun(s string) bool {
+	n := 0
+	for _, r := range s {
+		if n++; !inAlphabet(r) {
+			n = 0
+		}
+		if n >= secretLen {
+			return true
+		}
+	}
+	return false
 }
 
 // redact returns s with each word that DecodeSecret takes and that match

@@ -1,6 +1,11 @@
 package keyline
 
-import "testing"
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestHolds(t *testing.T) {
 	const std = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v+4="
@@ -83,6 +88,16 @@ func TestRedactGiven(t *testing.T) {
 			"remove /tmp/TestDryRunAgreesInStickyDirectory3554290276/001/data: operation not permitted"},
 		{"store /srv/" + url + "/s", []string{"--dir=/srv/" + url + "/s"}, "store /srv/" + url + "/s"},
 		{"keys in " + url, []string{"SESSGC_KEYS_FILE=" + url}, "keys in " + Redacted},
+		// A secret after a "-", up to an "=", and a standard one quoted
+		// without its padding: pflag cuts "--bogus-SECRET=" at the "=".
+		{"unknown flag: --bogus-" + std[:43], []string{"run", "--bogus-" + std}, "unknown flag: --bogus-" + Redacted},
+		{"unknown flag: --bogus-" + url, []string{"run", "--bogus=" + url + "=x"}, "unknown flag: --bogus-" + Redacted},
+		// After a "-", 43 URL-safe characters are a name (pvc-...).
+		{"unknown flag: --bogus-" + url, []string{"run", "--bogus-" + url + "=x"}, "unknown flag: --bogus-" + url},
+		{"keys " + std[:43] + " and " + std, []string{"SESSGC_KEYS_FILE=7-" + std + "/x"}, "keys " + Redacted + " and " + Redacted},
+		// Glued to a letter, a secret is not told from a long name, which
+		// the operator needs.
+		{"store directory /x/x" + url + "y does not exist", []string{"--dir=/x/x" + url + "y"}, "store directory /x/x" + url + "y does not exist"},
 		// Only what was given: a name the store made stays whole even
 		// next to a given path that is not a secret.
 		{"create temp /srv/s/data/.tmp-." + temp + ": read-only file system", []string{"--dir=/srv/s", "-d/srv/s"},
@@ -90,6 +105,38 @@ func TestRedactGiven(t *testing.T) {
 	} {
 		if got := RedactGiven(tc.s, tc.given...); got != tc.want {
 			t.Errorf("RedactGiven(%q, %q) = %q, want %q", tc.s, tc.given, got, tc.want)
+		}
+	}
+}
+
+// TestRedactGivenAfterSeparator: a standard secret given after any of
+// the separators "/", "=", "-" (a URL-safe one after "="), and before "/", "=" or the word's end, is left
+// out of a message that repeats it, padded or not.
+func TestRedactGivenAfterSeparator(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const before, after = "/=-", "/="
+	for range 2000 {
+		b := make([]byte, 32)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		secrets := []string{base64.StdEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b)}
+		which := rng.IntN(2)
+		sec := secrets[which]
+		end := ""
+		if rng.IntN(2) == 0 {
+			end = after[rng.IntN(len(after)):][:1] + "x"
+		}
+		sep := before[rng.IntN(len(before)):][:1]
+		if which == 1 {
+			sep = "=" // after "/" or "-", 43 URL-safe characters are a name
+		}
+		given := "--dir=/srv/a" + sep + sec + end
+		for _, shown := range []string{given, sec, strings.TrimRight(sec, "=")} {
+			got := RedactGiven("error: "+shown+" no such file", "run", given)
+			if strings.Contains(got, strings.TrimRight(sec, "=")) {
+				t.Fatalf("RedactGiven(%q, %q) = %q: the secret is in it", shown, given, got)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/spf13/cobra"
 )
 
@@ -208,5 +210,19 @@ func TestIsTerminal(t *testing.T) {
 		if IsTerminal(f) {
 			t.Errorf("%s counts as a terminal", f.Name())
 		}
+	}
+}
+
+func TestRedactedWriter(t *testing.T) {
+	const secret = "BTaXjGrX7sVFJ4SDpEk5UmZqAR0gATQUm79cGlm6v+4="
+	var b strings.Builder
+	w := RedactedWriter(&b, keyline.GivenSecrets("--dir=/srv/x-"+secret))
+	line := "warning: /srv/x-" + secret + " is not empty\n"
+	if n, err := io.WriteString(w, line); n != len(line) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(line))
+	}
+	io.WriteString(w, "other /srv/y\n")
+	if want := "warning: /srv/x-" + keyline.Redacted + " is not empty\nother /srv/y\n"; b.String() != want {
+		t.Errorf("wrote %q, want %q", b.String(), want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/sessfs/sessfs/internal/keyline"
 	"golang.org/x/term"
 )
 
@@ -26,10 +27,12 @@ type IOStreams struct {
 }
 
 // System returns the process's standard streams. Its Out remembers a
-// failed write, which Execute reports (see OutErr).
+// failed write, which Execute reports (see OutErr). Its ErrOut leaves out
+// of each write every key's secret the user gave (RedactedWriter).
 func System() *IOStreams {
 	return &IOStreams{
-		Out: &checkedWriter{w: os.Stdout}, ErrOut: os.Stderr,
+		Out:    &checkedWriter{w: os.Stdout},
+		ErrOut: RedactedWriter(os.Stderr, keyline.GivenSecrets(Given(os.Args[1:], os.Environ())...)),
 		OutTTY: IsTerminal(os.Stdout), ErrTTY: IsTerminal(os.Stderr),
 		Getenv: os.Getenv, Environ: os.Environ,
 	}
@@ -77,3 +80,33 @@ func (c *checkedWriter) failed() error {
 // rather than checking for a character device: /dev/null is one too, and
 // a cron job with its output sent there is not interactive.
 func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// RedactedWriter returns w with every one of secrets left out of each
+// write (keyline.Secrets.Redact): standard error, where a command's
+// errors, warnings and log lines name what the user gave (a path, a
+// flag), which may hold a key's secret pasted in the wrong place, and go
+// to cron mail and the journal. The errors Execute prints leave them out
+// already; a warning printed where it arose ("--dir ... is not empty")
+// repeated them. A secret cut across two writes is not caught: every
+// line is written whole.
+func RedactedWriter(w io.Writer, secrets keyline.Secrets) io.Writer {
+	return &redactedWriter{w: w, secrets: secrets}
+}
+
+type redactedWriter struct {
+	w       io.Writer
+	secrets keyline.Secrets
+}
+
+func (r *redactedWriter) Write(b []byte) (int, error) {
+	s := string(b)
+	shown := r.secrets.Redact(s)
+	if shown == s {
+		return r.w.Write(b)
+	}
+	// All of b is written, as far as the caller can tell, or none.
+	if _, err := io.WriteString(r.w, shown); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
