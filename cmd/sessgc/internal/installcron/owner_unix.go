@@ -201,12 +201,11 @@ func warnNoStoreYet(opts *InstallOptions) {
 	}
 	f, err := os.Open(dir)
 	if err != nil {
-		return
+		return // unreadable here: nothing to tell of it
 	}
-	names, _ := f.Readdirnames(1)
 	f.Close()
 	w := opts.IO.ErrOut
-	if len(names) > 0 {
+	if !pass.IsEmpty(dir) {
 		fmt.Fprintf(w, "sessgc: warning: %s is not empty and holds no %s marker: every run refuses it (exit 3), --missing-ok or not; give the store's own directory as --dir\n", dir, fsstore.MarkerFile)
 		return
 	}

@@ -23,8 +23,9 @@ import (
 )
 
 // ErrNoStore matches the error of OpenStore when dir does not exist or is
-// an empty directory: no application has created the store there yet (a
-// fresh volume). `sessgc run --missing-ok` does nothing then. A directory
+// an empty directory (an NFS client's .nfsXXXX files aside, as fsstore
+// creates its store there; see IsEmpty): no application has created the
+// store there yet (a fresh volume). `sessgc run --missing-ok` does nothing then. A directory
 // with anything in it but no valid marker never matches: it may be a
 // mistyped --dir, and stays refused.
 var ErrNoStore = errors.New("no store yet")
@@ -180,7 +181,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 	case errors.Is(err, fsstore.ErrNotStore):
 		err = cmdutil.StoreErrorf("%s is not a sessfs store%s; refusing to touch it%w", dir, added(err, fsstore.ErrNotStore), said{err})
 		switch {
-		case isEmpty(dir):
+		case IsEmpty(dir):
 			if why := h.UnmountedShare(dir); why != "" {
 				return nil, fmt.Errorf("%w; %s", err, why)
 			}
@@ -256,17 +257,33 @@ func unsearchable(dir string) string {
 	return ""
 }
 
-// isEmpty reports whether dir has no entry at all. Any error, including
-// one listing it, counts as not empty: the caller then refuses dir.
-func isEmpty(dir string) bool {
+// IsEmpty reports whether dir has no entry but an NFS client's .nfsXXXX
+// files (one removed while still open, which the client removes itself),
+// as fsstore takes a directory to create its store in. Any error,
+// including one listing it, counts as not empty: the caller then refuses
+// dir.
+func IsEmpty(dir string) bool {
 	f, err := os.Open(dir)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	_, err = f.Readdirnames(1)
-	return errors.Is(err, io.EOF)
+	for {
+		names, err := f.Readdirnames(64)
+		for _, name := range names {
+			if !nfsLeftover(name) {
+				return false
+			}
+		}
+		if err != nil {
+			return errors.Is(err, io.EOF)
+		}
+	}
 }
+
+// nfsLeftover reports whether name is an NFS client's name for a file
+// removed while still open (a silly rename).
+func nfsLeftover(name string) bool { return strings.HasPrefix(name, ".nfs") }
 
 // hasMarker reports whether dir holds a regular file under the marker's
 // name.
@@ -367,13 +384,14 @@ func creating(dir string) bool {
 	for _, e := range entries {
 		switch name := e.Name(); {
 		case name == fsstore.DataDir || name == fsstore.LockDir:
-			if !e.IsDir() || !isEmpty(filepath.Join(dir, name)) {
+			if !e.IsDir() || !IsEmpty(filepath.Join(dir, name)) {
 				return false
 			}
 		case strings.HasPrefix(name, markerTempPrefix):
 			if !e.Type().IsRegular() {
 				return false
 			}
+		case nfsLeftover(name):
 		default:
 			return false
 		}
