@@ -27,6 +27,9 @@ run is not the one the page held, the goals block gets one line per goal
 with the previous run's ratios and verdict, read from the page before it is
 overwritten. An optional OUTDIR/notes.md (the maintainer's words on the run:
 what else ran, what disturbed a step) goes into "The run" as it stands.
+README.md at the top of the repository holds one block too (README_BLOCKS:
+its sentence on the local figures, naming the run): --write and --diff of
+docs/benchmarks.md write and compare it as well.
 
 Every figure follows the definition the page states for it:
 
@@ -1196,6 +1199,22 @@ def blk_run(run):
     return out
 
 
+def blk_readme(run):
+    """The README's sentence on local figures: the same run as the page's,
+    named by its date and commit, so that a page refreshed without the
+    README shows (docscheck compares the two names)."""
+    _, by = http_figs(run)
+    s, c = by[("sessfs", SIZES[0])], by[("scs-redis", SIZES[0])]
+    fig = cycle_figs(run)[("Cycle", "1KiB")]
+    f1 = lambda x: rnd(x / 1e3, 1)
+    return [f"On local journaled ext4 (the scripted run of [docs/benchmarks.md](docs/benchmarks.md) of "
+            f"{run_name(run)}, a 2-core VM; 1 KiB sessions, p50) an HTTP request through httpsession took "
+            f"{http_t(s['p50_ns'])} against {http_t(c['p50_ns'])} for scs + Redis, and the store's locked cycle "
+            f"{f1(fig['store'])} µs against {f1(fig['php'])} µs for PHP's files handler, which rewrites the "
+            f"file in place where a reader can see it half-written; PHP's figure moves from run to run more than "
+            f"the store's ([benchmarks](docs/benchmarks.md#the-locked-cycle-and-the-touch-cycle-against-php))."]
+
+
 # name, title in OUTDIR/tables.md, renderer. Each is the text between
 # <!-- bench:begin NAME --> and <!-- bench:end NAME --> on the page.
 BLOCKS = [("run", "The run", blk_run),
@@ -1211,6 +1230,9 @@ BLOCKS = [("run", "The run", blk_run),
           ("rpc", "NFS round trips per operation", blk_rpc),
           ("rpc-scs", "scsstore, with the delete guard and without", blk_scs),
           ("rpc-http", "httpsession, per request", blk_http_rpc)]
+# The README's blocks: README.md at the top of the repository whose
+# docs/benchmarks.md is written or compared.
+README_BLOCKS = [("readme", "The README's local figures", blk_readme)]
 
 
 def render_blocks(outdir, prev=None):
@@ -1218,7 +1240,7 @@ def render_blocks(outdir, prev=None):
     renderer error. A block whose raw output is missing says so."""
     run = Run(outdir)
     out, ok = {}, True
-    for name, _, fn in BLOCKS:
+    for name, _, fn in BLOCKS + README_BLOCKS:
         try:
             lines = fn(run, prev) if fn is blk_goals else fn(run)
             out[name] = "\n".join(lines)
@@ -1236,7 +1258,7 @@ def render(outdir):
              "Rendered by `scripts/bench-tables.py` from the raw outputs of one run of `scripts/bench-all.sh`; "
              "1 KiB / 16 KiB where a cell has two figures. `scripts/bench-tables.py OUTDIR --write "
              "docs/benchmarks.md` puts each block in its place on the page."]
-    for name, title, _ in BLOCKS:
+    for name, title, _ in BLOCKS + README_BLOCKS:
         parts.append(f"## {title} (`{name}`)\n\n{blocks[name]}")
     return "\n\n".join(parts) + "\n", ok
 
@@ -1320,9 +1342,31 @@ def write(outdir, path):
         print(f"{path}: {e}", file=sys.stderr)
         return 1
     blocks, ok = blocks_for(outdir, doc)
+    rc = write_page(path, doc, spans, blocks, BLOCKS, outdir)
+    readme = readme_path(path)
+    if readme:
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            rspans = page_blocks(text)
+        except ValueError as e:
+            print(f"{readme}: {e}", file=sys.stderr)
+            return 1
+        rc = max(rc, write_page(readme, text, rspans, blocks, README_BLOCKS, outdir))
+    return 0 if ok and rc == 0 else 1
+
+
+def readme_path(page):
+    """README.md beside the page's docs/ directory, if there is one."""
+    p = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(page)), os.pardir, "README.md"))
+    return p if os.path.basename(os.path.dirname(os.path.abspath(page))) == "docs" and os.path.exists(p) else None
+
+
+def write_page(path, doc, spans, blocks, want, outdir):
+    """Rewrite doc's blocks (those of want) at path; the exit status."""
     names = {n for n, _, _ in spans}
-    missing = [n for n, _, _ in BLOCKS if n not in names]
-    unknown = [n for n in names if n not in blocks]
+    missing = [n for n, _, _ in want if n not in names]
+    unknown = [n for n in names if n not in {n for n, _, _ in want}]
     for n in unknown:
         print(f"{path}: block {n} is not one the script renders; left as it is", file=sys.stderr)
     for n in missing:
@@ -1330,7 +1374,7 @@ def write(outdir, path):
     out, last = [], 0
     for name, s, e in spans:
         out.append(doc[last:s])
-        out.append(blocks[name] + "\n" if name in blocks else doc[s:e + 1])
+        out.append(blocks[name] + "\n" if name not in unknown else doc[s:e + 1])
         last = e + 1
     out.append(doc[last:])
     new = "".join(out)
@@ -1340,7 +1384,7 @@ def write(outdir, path):
             f.write(new)
         os.replace(tmp, path)
     print(f"{path}: {len(spans) - len(unknown)} blocks written from {os.path.basename(os.path.normpath(outdir))}")
-    return 0 if ok and not missing and not unknown else 1
+    return 0 if not missing and not unknown else 1
 
 
 def md_tables(text):
@@ -1420,9 +1464,11 @@ def diff(rendered, doc):
 
 
 
-def diff_blocks(blocks, doc):
-    """Print how the page's blocks differ from the run's; the number of
-    blocks that differ (a block missing from the page counts)."""
+def diff_blocks(blocks, doc, want=None):
+    """Print how the page's blocks (those of want, by default BLOCKS)
+    differ from the run's; the number of blocks that differ (a block
+    missing from the page counts)."""
+    want = BLOCKS if want is None else want
     try:
         spans = page_blocks(doc)
     except ValueError as e:
@@ -1430,7 +1476,7 @@ def diff_blocks(blocks, doc):
         return 1
     page = {n: doc[s:e] for n, s, e in spans}
     n = 0
-    for name, _, _ in BLOCKS:
+    for name, _, _ in want:
         if name not in page:
             print(f"block not on the page: {name}")
             n += 1
@@ -1444,7 +1490,7 @@ def diff_blocks(blocks, doc):
             if not line.startswith(("---", "+++", "@@")):
                 print("    " + line)
     for name in page:
-        if name not in blocks:
+        if name not in {n for n, _, _ in want}:
             print(f"block on the page that the script does not render: {name}")
             n += 1
     return n
@@ -1503,6 +1549,14 @@ def self_test():
         check(nd == 0, "--diff after --write: " + o.getvalue())
         for name, text in blocks.items():
             check("not rendered" not in text.lower() and "renderer error" not in text.lower(), f"block {name}: {text[:200]}")
+    readme = readme_path(SELF_TEST_PAGE)
+    if readme:
+        with open(readme, encoding="utf-8") as f:
+            try:
+                names = [n for n, _, _ in page_blocks(f.read())]
+            except ValueError as e:
+                names = [str(e)]
+        check(names == [n for n, _, _ in README_BLOCKS], f"README.md's blocks {names} are not the script's {[n for n, _, _ in README_BLOCKS]}")
     # The verdicts, against the thresholds.
     check(verdict([("a", True), ("b", True)]) == "yes", "verdict of all yes")
     check(verdict([("a", True), ("b", False, "yes / no")]) == "no: a yes, b yes / no", "verdict of one no")
@@ -1560,6 +1614,11 @@ def main(argv):
     n = diff("\n\n".join(blocks.values()), text)
     print(f"{n} cells differ")
     nb = diff_blocks(blocks, text)
+    readme = readme_path(doc)
+    if readme:
+        with open(readme, encoding="utf-8") as f:
+            print(f"{readme}:")
+            nb += diff_blocks(blocks, f.read(), README_BLOCKS)
     print(f"{nb} blocks differ")
     return 0 if ok and n == 0 and nb == 0 else 1
 
