@@ -35,9 +35,16 @@ import (
 // (after LoadAndSave in chi's r.Use). ErrorFunc logs a warning saying so,
 // once, when a writer dropped the length of an answer to a failed commit,
 // at WriteHeader or at the answer's first write (a compressor that
-// decides once it has bytes to look at). A writer that holds the whole
-// answer back until the handler returns (one that buffers it to choose
-// whether to compress) shows nothing while ErrorFunc runs: no warning.
+// decides once it has bytes to look at); never for an answer to HEAD,
+// which has no body, nor has the page after it. ErrorFunc flushes the
+// answer (http.ResponseController): a writer that holds the response
+// back to choose whether to compress and decides at a flush (gzhttp's)
+// decides then on the answer alone, and sends it with its length, so
+// that the page is refused after it, or drops the length, and ErrorFunc
+// warns. One
+// that ignores the flush and holds everything until the handler returns
+// shows nothing while ErrorFunc runs: no warning, and the page goes out
+// after the answer, or the client reads a body shorter than declared.
 //
 // An answer whose header declares a Content-Encoding has no body, unless
 // the session's Find failed (before the handler ran): the field may be
@@ -99,14 +106,26 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		w.WriteHeader(code)
 		dropped := h.Get("Content-Length") != length
 		io.WriteString(w, body)
+		if !find {
+			// scs writes the handler's page after this answer. A
+			// writer around scs's that holds the answer back (a
+			// compressor deciding whether to compress once it holds
+			// enough bytes, or at the end) would add the page to it:
+			// a flush is its cue to decide on what it holds, this
+			// answer alone, and send it. Writers that cannot flush
+			// refuse it, as they may.
+			http.NewResponseController(w).Flush()
+		}
 		// A writer between scs's and the server that dropped the length
 		// (a compressor around scs's) lets through what scs writes
 		// after a failed commit: the handler's page, under this status.
 		// Only the header tells, as the answer goes out: at WriteHeader,
-		// or at the first write for a writer that decides only once it
-		// has bytes to look at.
+		// at the first write for a writer that decides only once it has
+		// bytes to look at, or at the flush for one that buffers. An
+		// answer to HEAD has no body, nor has the page: nothing follows
+		// it.
 		dropped = dropped || h.Get("Content-Length") != length
-		if !find && dropped && !warned.Load() && warned.CompareAndSwap(false, true) {
+		if !find && dropped && r.Method != http.MethodHead && !warned.Load() && warned.CompareAndSwap(false, true) {
 			l.WarnContext(r.Context(), "scsstore: a middleware around scs's LoadAndSave (a compressing one) dropped the error answer's Content-Length, so what the handler writes after a failed commit goes out after the error answer, under its status; register that middleware inside LoadAndSave (after it in chi's r.Use). Logged once.",
 				"method", r.Method, "path", r.URL.Path)
 		}
