@@ -41,10 +41,14 @@ import (
 // back to choose whether to compress and decides at a flush (gzhttp's)
 // decides then on the answer alone, and sends it with its length, so
 // that the page is refused after it, or drops the length, and ErrorFunc
-// warns. One
-// that ignores the flush and holds everything until the handler returns
-// shows nothing while ErrorFunc runs: no warning, and the page goes out
-// after the answer, or the client reads a body shorter than declared.
+// warns. One that ignores the flush and holds everything until the
+// handler returns shows nothing while ErrorFunc runs: the page goes out
+// after the answer, or the client reads a body shorter than declared,
+// with no warning. http.TimeoutHandler's writer, around scs's, holds
+// everything and cannot be flushed: the client reads a body cut short.
+// ErrorFunc logs a warning, once, when the flush is refused as not
+// supported, by such a writer or by one that passes writes on at once
+// but hides the server's, having no Unwrap method.
 //
 // An answer whose header declares a Content-Encoding has no body, unless
 // the session's Find failed (before the handler ran): the field may be
@@ -70,7 +74,8 @@ import (
 // cannot tell from the handler's); httpsession's error answer drops
 // everything the handler set.
 func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
-	var warned atomic.Bool // the warning about a dropped Content-Length was logged
+	var warned atomic.Bool     // the warning about a dropped Content-Length was logged
+	var heldWarned atomic.Bool // the warning about a writer that cannot be flushed was logged
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		l := logger
 		if l == nil {
@@ -106,15 +111,17 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		w.WriteHeader(code)
 		dropped := h.Get("Content-Length") != length
 		io.WriteString(w, body)
+		unflushable := false
 		if !find {
 			// scs writes the handler's page after this answer. A
 			// writer around scs's that holds the answer back (a
 			// compressor deciding whether to compress once it holds
 			// enough bytes, or at the end) would add the page to it:
 			// a flush is its cue to decide on what it holds, this
-			// answer alone, and send it. Writers that cannot flush
-			// refuse it, as they may.
-			http.NewResponseController(w).Flush()
+			// answer alone, and send it. One that cannot be flushed
+			// may hold it all the same (http.TimeoutHandler's does).
+			err := http.NewResponseController(w).Flush()
+			unflushable = errors.Is(err, http.ErrNotSupported)
 		}
 		// A writer between scs's and the server that dropped the length
 		// (a compressor around scs's) lets through what scs writes
@@ -127,6 +134,17 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		dropped = dropped || h.Get("Content-Length") != length
 		if !find && dropped && r.Method != http.MethodHead && !warned.Load() && warned.CompareAndSwap(false, true) {
 			l.WarnContext(r.Context(), "scsstore: a middleware around scs's LoadAndSave (a compressing one) dropped the error answer's Content-Length, so what the handler writes after a failed commit goes out after the error answer, under its status; register that middleware inside LoadAndSave (after it in chi's r.Use). Logged once.",
+				"method", r.Method, "path", r.URL.Path)
+		}
+		// A writer around scs's that cannot be flushed and holds the
+		// response back sends the answer and the page together: net/http
+		// refuses the whole write past the declared length, and the
+		// client reads a body cut short (unexpected EOF). Nothing tells
+		// one that holds from one that passes writes on, which net/http
+		// cuts at the length as it should; either breaks the handlers'
+		// own flushes (streaming, server-sent events).
+		if !find && !dropped && unflushable && r.Method != http.MethodHead && !heldWarned.Load() && heldWarned.CompareAndSwap(false, true) {
+			l.WarnContext(r.Context(), "scsstore: a writer around scs's LoadAndSave cannot be flushed (http.TimeoutHandler's, or a middleware's with neither Flush nor Unwrap); if it holds the response back, as http.TimeoutHandler does, the error answer to a failed commit goes out with the handler's page after it, past its Content-Length, and the client reads a truncated body. Register that middleware inside LoadAndSave, and bound requests with a context deadline rather than http.TimeoutHandler. Logged once.",
 				"method", r.Method, "path", r.URL.Path)
 		}
 	}

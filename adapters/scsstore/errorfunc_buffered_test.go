@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -215,6 +216,67 @@ func TestErrorFuncNoWarningForHEAD(t *testing.T) {
 			}
 			if strings.Contains(logged.String(), warning) {
 				t.Errorf("a warning for HEAD; log:\n%s", logged.String())
+			}
+		})
+	}
+}
+
+// TestErrorFuncWarnsOfWriterThatCannotFlush: http.TimeoutHandler around
+// scs's holds the whole response and cannot be flushed: after a failed
+// commit it sends the answer with the page after it, past the declared
+// length, which net/http refuses, and the client reads a body cut short.
+// ErrorFunc warns of it once, where nothing was logged; not for HEAD,
+// nor where the writer around can be flushed.
+func TestErrorFuncWarnsOfWriterThatCannotFlush(t *testing.T) {
+	const warning = "cannot be flushed"
+	for _, tc := range []struct {
+		name    string
+		method  string
+		timeout bool
+		warn    bool
+	}{
+		{"http.TimeoutHandler around", "GET", true, true},
+		{"http.TimeoutHandler around, HEAD", "HEAD", true, false},
+		{"the server's writer", "GET", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged strings.Builder
+			errorFunc := scsstore.ErrorFunc(slog.New(slog.NewTextHandler(&logged, nil)))
+			for range 2 { // two failed commits, at most one warning
+				st, sm := failingCommitManager(t)
+				sm.ErrorFunc = errorFunc
+				var h http.Handler = sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					sm.Put(r.Context(), "user", "alice")
+					st.Close() // the commit, made as the response starts, fails
+					io.WriteString(w, "<p>the user's page</p>")
+				}))
+				if tc.timeout {
+					h = http.TimeoutHandler(h, time.Hour, "timed out")
+				}
+				srv := httptest.NewUnstartedServer(h)
+				srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+				srv.Start()
+				req, err := http.NewRequest(tc.method, srv.URL, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				srv.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Fatalf("status %d, want 503", resp.StatusCode)
+				}
+			}
+			want := 0
+			if tc.warn {
+				want = 1
+			}
+			if n := strings.Count(logged.String(), warning); n != want {
+				t.Errorf("the warning logged %d times, want %d; log:\n%s", n, want, logged.String())
 			}
 		})
 	}
