@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/nfsname"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -295,7 +296,7 @@ func checkCreatable(dir string) error {
 			// still open, which the client removes itself: one here (a
 			// store's, its marker's look-up answered from a stale
 			// negative cache) says nothing of whose directory this is.
-			if foreignAtRoot(e) && !strings.HasPrefix(e.Name(), ".nfs") {
+			if foreignAtRoot(e) && !nfsname.IsLeftover(e.Name()) {
 				foreign = append(foreign, e)
 			}
 		}

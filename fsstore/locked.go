@@ -900,7 +900,7 @@ func (s *Store) recordPath(k key) string {
 // root once) says what to do about it, as Open's do, for the store in
 // storeDir: the bare EACCES failed every session on that lock file.
 func lockErr(op string, err error, storeDir string) error {
-	return fmt.Errorf("fsstore: %s: %w%s", op, closedLock(err), ownerHint(storeDir, err))
+	return fmt.Errorf("fsstore: %s: %w", op, withOwnerHint(storeDir, closedLock(err)))
 }
 
 // closedLock is err of the lock table, made to match ErrClosed too when the

@@ -24,6 +24,7 @@ import (
 	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/opwatch"
+	"github.com/sessfs/sessfs/internal/ownerhint"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/internal/shellquote"
 	"github.com/sessfs/sessfs/lock"
@@ -421,6 +422,13 @@ func ownerHint(dir string, err error) string {
 	return fmt.Sprintf(": %s may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
 }
 
+// withOwnerHint returns err followed by its ownerHint, as an
+// ownerhint.Error that sessgc tells from its type (it then says no more
+// of the user and the fix), or err itself where there is no hint.
+func withOwnerHint(dir string, err error) error {
+	return ownerhint.Wrap(err, ownerHint(dir, err))
+}
+
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s, err := openStore(ctx, dir, opts...)
 	if err != nil && errors.Is(err, syscall.ELOOP) {
@@ -578,7 +586,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 			return nil, err
 		}
 		if err := checkCreatable(abs); err != nil {
-			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
+			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))
 		}
 		// An empty directory below a share that failed to mount (made
 		// by install -d before the mount, or by a process that started
@@ -589,10 +597,10 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 			return nil, fmt.Errorf("fsstore: create store in %s: %w: %s", abs, ErrShareNotMounted, why)
 		}
 		if m, err = initStore(abs, &c); err != nil {
-			return nil, fmt.Errorf("fsstore: create store in %s: %w%s", abs, err, ownerHint(abs, err))
+			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))
 		}
 	case err != nil:
-		return nil, fmt.Errorf("fsstore: open %s: %w%s", abs, err, ownerHint(abs, err))
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, withOwnerHint(abs, err))
 	}
 	if c.shardSet && c.shardDepth != m.shardDepth {
 		return nil, fmt.Errorf("fsstore: open %s: %w: store has shard depth %d, option asks for %d", abs, ErrLayoutMismatch, m.shardDepth, c.shardDepth)
@@ -797,7 +805,7 @@ func (s *Store) checkWritable() error {
 		if errors.Is(err, ErrNoHardLinks) {
 			return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
 		}
-		return fmt.Errorf("fsstore: store %s is not writable: %w%s", s.dir, err, ownerHint(s.dir, err))
+		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, withOwnerHint(s.dir, err))
 	}
 	return nil
 }
@@ -1438,7 +1446,7 @@ func (s *Store) recordError(op, pathOp, p string, err error) error {
 	case errors.Is(err, errNotRegular), errors.Is(err, errTooBig):
 		return fmt.Errorf("fsstore: %s %s: %w: %v", op, p, ErrCorrupt, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("fsstore: %s: %w: %w%s", op, ErrRefused, &fs.PathError{Op: pathOp, Path: p, Err: err}, ownerHint(s.dir, err))
+		return fmt.Errorf("fsstore: %s: %w: %w", op, ErrRefused, withOwnerHint(s.dir, &fs.PathError{Op: pathOp, Path: p, Err: err}))
 	case notShardDir(err):
 		// Not ErrRefused: the record may well be intact behind a shard
 		// directory moved away (a tool, an operator), and callers start
@@ -1648,7 +1656,7 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 		s.bufs.Put(bp)
 	}
 	if err != nil {
-		return fmt.Errorf("fsstore: save: %w%s", err, ownerHint(s.dir, err))
+		return fmt.Errorf("fsstore: save: %w", withOwnerHint(s.dir, err))
 	}
 	if s.cache != nil {
 		s.cache.drop(k.name)

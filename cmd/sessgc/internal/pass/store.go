@@ -19,6 +19,8 @@ import (
 
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/fstab"
+	"github.com/sessfs/sessfs/internal/nfsname"
+	"github.com/sessfs/sessfs/internal/ownerhint"
 	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
@@ -204,7 +206,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 			// hid it).
 			return nil, cmdutil.StoreErrorf("cannot reach store directory %s; nothing was deleted or rewritten: %s: %w", dir, why, err)
 		}
-		if strings.Contains(err.Error(), fmt.Sprintf("(uid %d)", os.Geteuid())) {
+		if hinted := new(ownerhint.Error); errors.As(err, &hinted) {
 			// fsstore names the store, this user and the fix already
 			// (its owner hint): said again, the message said each twice.
 			return nil, cmdutil.StoreErrorf("%w; nothing was deleted or rewritten", err)
@@ -263,27 +265,34 @@ func unsearchable(dir string) string {
 // including one listing it, counts as not empty: the caller then refuses
 // dir.
 func IsEmpty(dir string) bool {
+	empty, err := ReadEmpty(dir)
+	return empty && err == nil
+}
+
+// ReadEmpty is IsEmpty, with the error that opening or listing dir
+// returned: one look at dir tells both whether it is readable and whether
+// it is empty. It stops at the first entry that makes dir not empty.
+func ReadEmpty(dir string) (bool, error) {
 	f, err := os.Open(dir)
 	if err != nil {
-		return false
+		return false, err
 	}
 	defer f.Close()
 	for {
 		names, err := f.Readdirnames(64)
 		for _, name := range names {
-			if !nfsLeftover(name) {
-				return false
+			if !nfsname.IsLeftover(name) {
+				return false, nil
 			}
 		}
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
 		if err != nil {
-			return errors.Is(err, io.EOF)
+			return false, err
 		}
 	}
 }
-
-// nfsLeftover reports whether name is an NFS client's name for a file
-// removed while still open (a silly rename).
-func nfsLeftover(name string) bool { return strings.HasPrefix(name, ".nfs") }
 
 // hasMarker reports whether dir holds a regular file under the marker's
 // name.
@@ -391,7 +400,7 @@ func creating(dir string) bool {
 			if !e.Type().IsRegular() {
 				return false
 			}
-		case nfsLeftover(name):
+		case nfsname.IsLeftover(name):
 		default:
 			return false
 		}

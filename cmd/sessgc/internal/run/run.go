@@ -24,6 +24,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/nfsname"
 )
 
 // FleetLockName is the file in the store's lock directory that lets one
@@ -380,7 +381,7 @@ func (p *printer) foreign(path string) {
 		return
 	}
 	why := "not the store's: never removed; move it out of the store"
-	if strings.HasPrefix(filepath.Base(path), ".nfs") {
+	if nfsname.IsLeftover(filepath.Base(path)) {
 		why = "an NFS client's name for a removed file still open on that host: it goes when the file is closed"
 	}
 	p.line(o.IO.Out, fmt.Sprintf("left foreign file %s alone (%s)\n", shownPath(path), why))

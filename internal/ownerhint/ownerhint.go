@@ -1,0 +1,25 @@
+// Package ownerhint carries fsstore's advice on a permission error met in
+// a store (which user it runs as, who owns the store, what to chown) to
+// sessgc, which words its own refusal otherwise: one that already holds
+// the advice is not told again, and sessgc learns that from the error's
+// type, not from the words of the advice.
+package ownerhint
+
+// Error is err with fsstore's advice on it: its message is err's followed
+// by Hint, which names this process's user and the fix.
+type Error struct {
+	Err  error
+	Hint string // starts with ": "
+}
+
+func (e *Error) Error() string { return e.Err.Error() + e.Hint }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap returns err with hint on it, or err itself where hint is "" (no
+// advice to give).
+func Wrap(err error, hint string) error {
+	if hint == "" || err == nil {
+		return err
+	}
+	return &Error{Err: err, Hint: hint}
+}

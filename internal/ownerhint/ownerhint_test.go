@@ -1,0 +1,39 @@
+package ownerhint
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+)
+
+func TestWrap(t *testing.T) {
+	perm := &fs.PathError{Op: "open", Path: "/srv/sessions/.sessfs", Err: fs.ErrPermission}
+	for _, tc := range []struct {
+		name     string
+		err      error
+		hint     string
+		want     string
+		isHinted bool
+	}{
+		{"hint", perm, ": run it as app", "open /srv/sessions/.sessfs: permission denied: run it as app", true},
+		{"no hint", perm, "", "open /srv/sessions/.sessfs: permission denied", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fmt.Errorf("fsstore: open /srv/sessions: %w", Wrap(tc.err, tc.hint))
+			if got := err.Error(); got != "fsstore: open /srv/sessions: "+tc.want {
+				t.Errorf("message %q; want %q", got, "fsstore: open /srv/sessions: "+tc.want)
+			}
+			var h *Error
+			if errors.As(err, &h) != tc.isHinted {
+				t.Errorf("errors.As(%v, *Error) = %v; want %v", err, !tc.isHinted, tc.isHinted)
+			}
+			if !errors.Is(err, fs.ErrPermission) {
+				t.Errorf("errors.Is(%v, fs.ErrPermission) = false; want true through the hint", err)
+			}
+		})
+	}
+	if Wrap(nil, ": x") != nil {
+		t.Error("Wrap(nil) is not nil")
+	}
+}
