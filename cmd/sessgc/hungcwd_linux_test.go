@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,14 @@ import (
 // the test ends. It skips where bindfs cannot mount.
 func hungMount(t *testing.T, src string) (mp string, hang func()) {
 	t.Helper()
+	return hungMountOpts(t, src, "attr_timeout=0,entry_timeout=0")
+}
+
+// hungMountOpts is hungMount with the FUSE mount options opts, such as
+// timeouts under which the kernel answers some calls from its cache after
+// hang, and the others wait.
+func hungMountOpts(t *testing.T, src, opts string) (mp string, hang func()) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		testenv.Skip(t, testenv.Root, "needs root to mount FUSE filesystems")
 	}
@@ -29,7 +39,7 @@ func hungMount(t *testing.T, src string) (mp string, hang func()) {
 		testenv.Skip(t, testenv.Root, "bindfs not installed (apt-get install bindfs)")
 	}
 	mp = t.TempDir()
-	cmd := exec.Command(bindfs, "-f", "-o", "attr_timeout=0,entry_timeout=0", src, mp)
+	cmd := exec.Command(bindfs, "-f", "-o", opts, src, mp)
 	if err := cmd.Start(); err != nil {
 		testenv.Skip(t, testenv.Root, "bindfs: %v", err)
 	}
@@ -210,6 +220,40 @@ func TestInstallCronOnHungMount(t *testing.T) {
 	last, ended := lastLine(out, time.Minute) // a hang detector only
 	if !ended {
 		t.Fatalf("sessgc %s did not exit a minute after it started, with --dir on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
+	}
+	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, "run --dir "+dir+" --missing-ok") || !strings.Contains(stderr.String(), "did not answer") {
+		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --dir did not answer", code, last, stderr.String())
+	}
+}
+
+// TestInstallCronOnMountHungAfterFirstLook: a mount that answers
+// install-cron's first look at --dir and none after it (here its first
+// looks come from the kernel's cache, as a file server that stops in the
+// middle gives them). Only the first look was bounded: install-cron then
+// waited without end in a later one (whether --dir holds a store yet), its
+// files never written. Every look is bounded together: it writes them,
+// with the same warning.
+func TestInstallCronOnMountHungAfterFirstLook(t *testing.T) {
+	src := storeInSubdir(t)
+	if err := os.Mkdir(filepath.Join(src, "fresh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mp, hang := hungMountOpts(t, src, "attr_timeout=3600,entry_timeout=3600,negative_timeout=3600")
+	dir := filepath.Join(mp, "fresh")
+	// Cached: --dir itself and its marker's absence.
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, fsstore.MarkerFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("marker of a fresh directory: %v; want none", err)
+	}
+	hang()
+	args := []string{"install-cron", "--dir", dir, "--binary", sessgcBin, "--user", "root", "--missing-ok"}
+	cmd := command(args)
+	out, stderr := startInGroup(t, cmd)
+	last, ended := lastLine(out, time.Minute) // a hang detector only
+	if !ended {
+		t.Fatalf("sessgc %s did not exit a minute after it started, with --dir on a mount that answers only from the kernel's cache; stderr:\n%s", strings.Join(args, " "), stderr.String())
 	}
 	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, "run --dir "+dir+" --missing-ok") || !strings.Contains(stderr.String(), "did not answer") {
 		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --dir did not answer", code, last, stderr.String())

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"os/user"
@@ -451,15 +452,15 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
-	answers, err := dirAnswers(ctx, opts.Dir, pass.FSCheckTimeout)
+	look, err := lookDir(ctx, opts.Dir, pass.FSCheckTimeout)
 	if err != nil {
 		return err
 	}
 	// Refused rather than warned about, unlike a missing binary or user:
 	// the store is here at --dir, so this host is one the files are for,
 	// and on it every run would fail.
-	if answers {
-		if err := checkStoreUser(ctx, opts.Dir, opts.User, opts.Group); err != nil {
+	if look.answered {
+		if err := checkStoreUser(ctx, opts.Dir, look.marker, opts.User, opts.Group); err != nil {
 			return err
 		}
 	}
@@ -468,9 +469,9 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 			return err
 		}
 	}
-	warnMissing(opts, runtime.GOOS, answers)
-	if answers {
-		warnNoStoreYet(opts)
+	warnMissing(opts, runtime.GOOS, look)
+	if look.answered {
+		warnNoStoreYet(opts, look)
 	} else {
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: --dir %s did not answer within %s (a file server that does not respond?): --user %s was not checked against the store's owner; the runs wait for it, and exit 4 if it still does not answer\n", opts.Dir, dur(pass.FSCheckTimeout), opts.User)
 	}
@@ -501,28 +502,91 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 	return nil
 }
 
-// dirAnswers reports whether a look-up in dir (of its marker, as the
-// checks of the store's owner make) answers within wait: a hard NFS mount
-// whose server does not respond holds every call into it without end,
-// and install-cron, which only looks at --dir to check and warn, must
-// still write its files. A call that did not answer is left blocked in
-// its goroutine. Its error is ctx's end, an interruption while it waits.
-func dirAnswers(ctx context.Context, dir string, wait time.Duration) (bool, error) {
+// dirLook is what install-cron sees of --dir on this host, all of it
+// looked at by lookDir, so that the checks and warnings that use it make
+// no call into --dir of their own.
+type dirLook struct {
+	// answered is false where --dir did not answer in time; the other
+	// fields are then unset.
+	answered bool
+	// marker is the store's marker (followed where it is a symbolic
+	// link), nil where it cannot be stat'ed; markerGone is true where
+	// there is no file or link by its name.
+	marker     fs.FileInfo
+	markerGone bool
+	// dir is --dir itself (followed), nil where it cannot be stat'ed.
+	dir fs.FileInfo
+	// created is true where a store was found at dir after its marker
+	// was not (made since).
+	created bool
+	// inside is pass.OpenStore's refusal of --dir as part of a store (its
+	// data directory), or nil.
+	inside error
+	// listed is true where --dir could be opened and listed; empty, where
+	// it then held nothing (NFS leftovers aside, see pass.IsEmpty).
+	listed, empty bool
+}
+
+// lookDir makes every look install-cron makes at dir, and returns what
+// it saw, where dir answers within wait: a hard NFS mount whose server
+// does not respond holds every call into it without end, at the first
+// look or at any later one, and install-cron, which only looks at --dir
+// to check and warn, must still write its files. One goroutine makes the
+// looks, under the one deadline; one that did not answer is left blocked
+// there. Its error is ctx's end, an interruption while it waits.
+func lookDir(ctx context.Context, dir string, wait time.Duration) (dirLook, error) {
+	var look dirLook
 	done := make(chan struct{})
 	go func() {
-		os.Lstat(path.Join(dir, fsstore.MarkerFile))
-		close(done)
+		defer close(done)
+		look = dirLooks(dir)
 	}()
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-done:
-		return true, nil
+		look.answered = true
+		return look, nil
 	case <-t.C:
-		return false, nil
+		return dirLook{}, nil
 	case <-ctx.Done():
-		return false, pass.Interrupted(ctx, fmt.Sprintf("while --dir %s did not answer; nothing was written", dir))
+		return dirLook{}, pass.Interrupted(ctx, fmt.Sprintf("while --dir %s did not answer; nothing was written", dir))
 	}
+}
+
+// dirLooks makes lookDir's looks, in the order of the checks that use
+// them; --dir is opened once, to list it.
+func dirLooks(dir string) dirLook {
+	var look dirLook
+	marker := path.Join(dir, fsstore.MarkerFile)
+	fi, err := os.Lstat(marker)
+	look.markerGone = errors.Is(err, fs.ErrNotExist)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		fi, err = os.Stat(marker)
+	}
+	if err == nil {
+		look.marker = fi
+	}
+	if fi, err := os.Stat(dir); err == nil {
+		look.dir = fi
+	}
+	if look.dir == nil || !look.dir.IsDir() || !look.markerGone {
+		return look // what warnNoStoreYet looks no further at
+	}
+	// A directory of a store (its data directory, empty while the store
+	// holds no session) holds no marker either, but every run refuses it,
+	// as pass.OpenStore does. It creates no store.
+	if s, err := pass.OpenStore(dir, slog.New(slog.DiscardHandler)); err == nil {
+		s.Close() // made since the look-up above: checked no further
+		look.created = true
+		return look
+	} else if errors.Is(err, fsstore.ErrInsideStore) {
+		look.inside = err
+		return look
+	}
+	look.empty, err = pass.ReadEmpty(dir)
+	look.listed = err == nil
+	return look
 }
 
 // checkWrite refuses, before any file is written, a --write dir that is
@@ -574,9 +638,8 @@ func names(files []File) string {
 // $GOPATH/bin, not --binary's default). goos is this host's GOOS: on
 // Windows, where neither cron nor systemd runs, the files can only be for
 // other hosts, and a Windows file never has the execute bits checked here.
-// dirOK false: --dir did not answer (dirAnswers), and the owner of a
-// store there is not looked up.
-func warnMissing(opts *InstallOptions, goos string, dirOK bool) {
+// The owner of a store at --dir is taken from look, where --dir answered.
+func warnMissing(opts *InstallOptions, goos string, look dirLook) {
 	if goos == "windows" {
 		return
 	}
@@ -591,8 +654,8 @@ func warnMissing(opts *InstallOptions, goos string, dirOK bool) {
 		// twice more and said nothing of what to do.
 		fix := "pass --user with the user that owns the store's files"
 		var owner string
-		if dirOK {
-			owner = storeOwner(opts.Dir)
+		if look.answered {
+			owner = storeOwner(look.marker)
 		}
 		if owner != "" {
 			fix = fmt.Sprintf("pass --user %s (the owner of %s)", shellquote.Quote(owner), opts.Dir)

@@ -2,15 +2,18 @@
 
 package installcron
 
-import "context"
+import (
+	"context"
+	"io/fs"
+)
 
 // checkStoreUser: see owner_unix.go. On Windows, where neither cron nor
 // systemd runs, the files can only be for other hosts.
-func checkStoreUser(context.Context, string, string, string) error { return nil }
+func checkStoreUser(context.Context, string, fs.FileInfo, string, string) error { return nil }
 
 // storeOwner: see owner_unix.go. Windows files have no Unix owner.
-func storeOwner(string) string { return "" }
+func storeOwner(fs.FileInfo) string { return "" }
 
 // warnNoStoreYet: see owner_unix.go. On Windows the files can only be for
 // other hosts.
-func warnNoStoreYet(*InstallOptions) {}
+func warnNoStoreYet(*InstallOptions, dirLook) {}

@@ -4,14 +4,10 @@ package installcron
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"os"
 	"os/exec"
 	"os/user"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,10 +41,11 @@ import (
 // only for the store's own group of a group-shared store, and never for
 // root; the owner checks stand as they are. id follows ctx: a Ctrl-C or
 // a SIGTERM while it waits for a directory service ends install-cron with
-// the interruption, and nothing written.
-func checkStoreUser(ctx context.Context, dir, name, group string) error {
-	fi, err := os.Stat(path.Join(dir, fsstore.MarkerFile))
-	if err != nil {
+// the interruption, and nothing written. marker is the store's marker as
+// lookDir saw it (nil for none): nothing here looks at dir.
+func checkStoreUser(ctx context.Context, dir string, marker fs.FileInfo, name, group string) error {
+	fi := marker
+	if fi == nil {
 		return nil
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
@@ -177,35 +174,28 @@ func vouched(dir, name, group, gid, gname string) error {
 // application that created it, so that runs as another --user fail from
 // then on. The directory's owner, where it is neither --user nor root, is
 // named as the likely one. Not empty, with no marker, or a directory of
-// a store, it is refused by every run, --missing-ok or not.
-func warnNoStoreYet(opts *InstallOptions) {
-	dir := opts.Dir
-	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
+// a store, it is refused by every run, --missing-ok or not. It takes what
+// it knows of dir from look (lookDir), and makes no call into dir.
+func warnNoStoreYet(opts *InstallOptions, look dirLook) {
+	dir, fi := opts.Dir, look.dir
+	switch {
+	case fi == nil || !fi.IsDir():
 		return // not on this host, or not mounted here: may be for others
-	}
-	if _, err := os.Lstat(path.Join(dir, fsstore.MarkerFile)); !errors.Is(err, fs.ErrNotExist) {
+	case !look.markerGone || look.created:
 		return // a store (checkStoreUser), or a marker run will judge
-	}
-	// A directory of a store (its data directory, empty while the store
-	// holds no session) holds no marker either, but every run refuses
-	// it, as pass.OpenStore does: said in its words, where the warning
-	// below took it for a fresh volume and said to pass --missing-ok.
-	// No store is created (pass.OpenStore creates none).
-	if s, err := pass.OpenStore(dir, slog.New(slog.DiscardHandler)); err == nil {
-		s.Close() // made since the look-up above: checked no further
+	case look.inside != nil:
+		// A directory of a store (its data directory, empty while the
+		// store holds no session) holds no marker either, but every run
+		// refuses it, as pass.OpenStore does: said in its words, where
+		// the warning below took it for a fresh volume and said to pass
+		// --missing-ok.
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %v, as every run will (exit 3), --missing-ok or not\n", look.inside)
 		return
-	} else if errors.Is(err, fsstore.ErrInsideStore) {
-		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %v, as every run will (exit 3), --missing-ok or not\n", err)
-		return
-	}
-	f, err := os.Open(dir)
-	if err != nil {
+	case !look.listed:
 		return // unreadable here: nothing to tell of it
 	}
-	f.Close()
 	w := opts.IO.ErrOut
-	if !pass.IsEmpty(dir) {
+	if !look.empty {
 		fmt.Fprintf(w, "sessgc: warning: %s is not empty and holds no %s marker: every run refuses it (exit 3), --missing-ok or not; give the store's own directory as --dir\n", dir, fsstore.MarkerFile)
 		return
 	}
@@ -225,14 +215,14 @@ func warnNoStoreYet(opts *InstallOptions) {
 		opts.User, dir, o.Username, st.Uid, o.Username, shellquote.Quote(o.Username))
 }
 
-// storeOwner is the name of the user that owns the store at dir on this
-// host, or "" where there is none here or its owner has no name.
-func storeOwner(dir string) string {
-	fi, err := os.Stat(path.Join(dir, fsstore.MarkerFile))
-	if err != nil {
+// storeOwner is the name of the user that owns marker, the marker of the
+// store at --dir on this host, or "" where there is none here (nil) or its
+// owner has no name.
+func storeOwner(marker fs.FileInfo) string {
+	if marker == nil {
 		return ""
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	st, ok := marker.Sys().(*syscall.Stat_t)
 	if !ok {
 		return ""
 	}
