@@ -76,11 +76,12 @@ Exit codes:
   4    the store's file server did not answer within --max-duration plus
        a tenth of it (at least 1 s, at most 30 s), or the store gave up
        on a call to it first: a hung or unreachable NFS/EFS server. The
-       pass was abandoned in a call to it and the process exited on
-       time; every removal or rewrite is atomic, so nothing is
-       half-done, and the fleet lock goes with the process (see
-       docs/operations.md). Without --max-duration, sessgc waits
-       for the server as long as the mount does
+       pass was abandoned in a call to it and the process exited then,
+       or with --textfile up to 5 s later (its write waits that long
+       for a textfile on the hung mount); every removal or rewrite is
+       atomic, so nothing is half-done, and the fleet lock goes with
+       the process (see docs/operations.md). Without --max-duration,
+       sessgc waits for the server as long as the mount does
   5    sessgc crashed (a bug): its worker process died of a panic or
        a Go runtime fatal error without reporting how the run went;
        stderr ends with "sessgc: the worker process crashed". No
