@@ -82,7 +82,7 @@ func Verdict(r *Report) string {
 		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
 		nfsSentence(&b, a)
 		failedSentence(&b, r)
-		b.WriteString(nextRun(subject))
+		b.WriteString(nextRun(subject, r.Failed))
 		return b.String()
 	}
 	bb, bh := low[baseline.Name], high[baseline.Name]
@@ -163,15 +163,44 @@ func sameFSSentence(b *strings.Builder, targets []Target) {
 // tool's question is what the shared mount costs next to local disk (and
 // Redis), which one target cannot answer, and the first run on a new
 // machine, sessbench run with no flags, measures a temporary directory on
-// local disk alone. The paths are the documentation's examples.
-func nextRun(t Target) string {
-	switch {
-	case t.Kind == "fs" && t.NFS:
-		return " To compare it with local disk in the same run, add a local directory: --dir /var/tmp/bench after this one (and --redis HOST:PORT to compare with Redis)."
-	case t.Kind == "redis":
-		return " To compare it with the shared mount and local disk in the same run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis " + shellquote.Quote(t.Location) + " (a directory on your mount first)."
+// local disk alone. The paths are the documentation's examples. A kind of
+// target that was given and failed (failed: the report lists its error)
+// is not suggested: it was given, and is to be made to work, not added.
+func nextRun(t Target, failed []Failure) string {
+	var redis, local, shared bool
+	for _, f := range failed {
+		switch {
+		case f.Kind == "redis":
+			redis = true
+		case f.Kind == "fs" && f.NFS:
+			shared = true
+		case f.Kind == "fs":
+			local = true
+		}
 	}
-	return " To see what the shared mount costs, measure it against local disk in one run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench (a directory on your mount first; add --redis HOST:PORT to compare with Redis)."
+	var next string
+	switch {
+	case t.Kind == "fs" && t.NFS && !local && !redis:
+		next = " To compare it with local disk in the same run, add a local directory: --dir /var/tmp/bench after this one (and --redis HOST:PORT to compare with Redis)."
+	case t.Kind == "fs" && t.NFS && !local:
+		next = " To compare it with local disk in the same run, add a local directory: --dir /var/tmp/bench after this one."
+	case t.Kind == "fs" && t.NFS:
+	case t.Kind == "redis" && !local && !shared:
+		next = " To compare it with the shared mount and local disk in the same run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench --redis " + shellquote.Quote(t.Location) + " (a directory on your mount first)."
+	case t.Kind == "redis":
+	case !shared && !redis:
+		next = " To see what the shared mount costs, measure it against local disk in one run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench (a directory on your mount first; add --redis HOST:PORT to compare with Redis)."
+	case !shared:
+		next = " To see what the shared mount costs, measure it against local disk in one run: sessbench run --dir /mnt/efs/bench --dir /var/tmp/bench (a directory on your mount first)."
+	}
+	if len(failed) > 0 {
+		var names []string
+		for _, f := range failed {
+			names = append(names, f.Name)
+		}
+		next += fmt.Sprintf(" To compare it with %s, which failed (its error is listed with the report), run again once it answers.", strings.Join(names, " and "))
+	}
+	return next
 }
 
 // failedSentence counts the operations that failed, by target. Failed
