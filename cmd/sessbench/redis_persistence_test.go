@@ -14,7 +14,8 @@ import (
 // which durability each directory's store was measured at, and of Redis
 // only that it "keeps only what its persistence settings save": a run
 // against a server with no persistence at all, and one against a server
-// that flushes every write, read alike.
+// that flushes every write, read alike. sessbench http's scs-redis peer
+// says it the same way.
 func TestRedisPersistenceReported(t *testing.T) {
 	for _, tt := range []struct {
 		name, want, verdict string
@@ -64,6 +65,29 @@ func TestRedisPersistenceReported(t *testing.T) {
 			})
 			if i < 0 || rep.Targets[i].Persistence != tt.want {
 				t.Errorf("--json targets: %+v, want redis with persistence %q", rep.Targets, tt.want)
+			}
+			// sessbench http's scs-redis peer says it too, in its line
+			// and in --json's peers: it said only Redis's version.
+			httpArgs := []string{"http", "--peers", "scs-redis", "--redis", addr, "--duration", "20ms", "--rounds", "1", "--sessions", "16", "--hot", "0x0", "--size", "512", "--concurrency", "2"}
+			r = run(t, nil, httpArgs...)
+			if r.code != 0 {
+				t.Fatalf("sessbench http: exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "at "+addr+", persistence "+tt.want) {
+				t.Errorf("sessbench http does not say that the Redis at %s has persistence %q:\n%s", addr, tt.want, r.stdout)
+			}
+			r = run(t, nil, append(httpArgs, "--json")...)
+			var hrep struct {
+				Peers []struct {
+					Name        string `json:"name"`
+					Persistence string `json:"persistence"`
+				} `json:"peers"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &hrep); err != nil || r.code != 0 {
+				t.Fatalf("sessbench http --json: exit %d, %v: %s", r.code, err, r.stderr)
+			}
+			if len(hrep.Peers) != 1 || hrep.Peers[0].Persistence != tt.want {
+				t.Errorf("sessbench http --json peers: %+v, want scs-redis with persistence %q", hrep.Peers, tt.want)
 			}
 		})
 	}

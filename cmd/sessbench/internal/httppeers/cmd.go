@@ -111,8 +111,9 @@ to the second, and how each peer was set up, including the durability the
 sessfs store used. --json has started and finished (UTC, RFC 3339), the
 settings (duration_s per peer, size and measurement; rounds; concurrency;
 sessions; hot_clients; hot_increments, per client; session_ttl_s, how
-long each peer keeps a session, in seconds), peers (name, desc),
-and in results a row per peer and size: p50_ns and p99_ns with one client
+long each peer keeps a session, in seconds), peers (name, desc, and
+for scs-redis persistence: what its Redis keeps of a write, as sessbench
+run gives it), and in results a row per peer and size: p50_ns and p99_ns with one client
 and the requests_1 they rest on; throughput_rps, p50_ns_concurrent and
 requests_concurrent with --concurrency clients; hot_sent, hot_ok
 (answered 200), hot_gain (what the counter gained), lost_updates,

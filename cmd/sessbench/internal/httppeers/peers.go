@@ -71,6 +71,10 @@ type Peer struct {
 	// how the peer was opened ("" for nothing): a password its Redis has
 	// no use for, dropped (see redisaddr.WithoutPassword).
 	Note string
+	// Persistence is what the peer's Redis keeps of a write it answered
+	// (redistarget.Persistence), "" for a peer without Redis or a server
+	// that would not say.
+	Persistence string
 	// fault, if set, returns the first failure of the peer's store that
 	// its handler answered with an error, nil before any: a request
 	// answered with an error is then not a result to count (see hot).
@@ -283,6 +287,12 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 	// Optional too, as for redistarget's reserve.
 	limit, _ := redis.StringMap(do("CONFIG", "GET", "maxclients"))
 	conns, _ := redis.String(do("INFO", "clients"))
+	// Optional too: reported as sessbench run reports its Redis's.
+	persistence := redistarget.ReadPersistence(func(name string) (string, bool) {
+		m, err := redis.StringMap(do("CONFIG", "GET", name))
+		v, ok := m[name]
+		return v, err == nil && ok
+	}, func() (string, error) { return redis.String(do("INFO", "persistence")) })
 	c.Close()
 	if err != nil {
 		fail()
@@ -345,10 +355,15 @@ func openSCSRedis(ctx context.Context, srv *redisaddr.Server, need float64, clie
 		fault.set(err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
+	desc := fmt.Sprintf("scs v2 LoadAndSave with redisstore (redigo pool), Redis %s at %s", version, addr)
+	if persistence != "" {
+		desc += ", persistence " + persistence
+	}
 	return &Peer{
-		Name:    PeerSCSRedis,
-		Desc:    fmt.Sprintf("scs v2 LoadAndSave with redisstore (redigo pool), Redis %s at %s", version, addr),
-		Handler: scsRoutes(sm),
+		Name:        PeerSCSRedis,
+		Desc:        desc,
+		Persistence: persistence,
+		Handler:     scsRoutes(sm),
 		close: func() error {
 			unwatch()
 			// The pool's connections are closed, whether the run's end

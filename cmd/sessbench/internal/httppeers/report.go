@@ -38,6 +38,9 @@ type Report struct {
 type PeerInfo struct {
 	Name string `json:"name"`
 	Desc string `json:"desc"`
+	// Persistence is what the peer's Redis keeps of a write it answered,
+	// as sessbench run's targets give it ("aof, fsync always", ...).
+	Persistence string `json:"persistence,omitempty"`
 }
 
 // RatioInfo compares the first peer with the second at one size.
@@ -65,7 +68,7 @@ func BuildReport(cfg Config, peers []*Peer, res []Result, failed []Failure, star
 		r.Results = []Result{}
 	}
 	for _, p := range peers {
-		r.Peers = append(r.Peers, PeerInfo{Name: p.Name, Desc: p.Desc})
+		r.Peers = append(r.Peers, PeerInfo{Name: p.Name, Desc: p.Desc, Persistence: p.Persistence})
 	}
 	if len(peers) >= 2 {
 		for _, size := range cfg.Sizes {

@@ -61,18 +61,31 @@ func Headroom(info string) (free int64, what string, ok bool) {
 }
 
 // readPersistence asks the server what it keeps of a write it answered
-// (see Persistence), "" when it would not say: a managed server or an ACL
-// user may be refused CONFIG, and INFO says whether the append-only file
-// is on but not how often it is flushed.
+// (see ReadPersistence).
 func (t *Target) readPersistence(ctx context.Context) string {
+	return ReadPersistence(func(name string) (string, bool) {
+		m, err := t.c.ConfigGet(ctx, name).Result()
+		v, ok := m[name]
+		return v, err == nil && ok
+	}, func() (string, error) {
+		return t.c.Info(ctx, "persistence").Result()
+	})
+}
+
+// ReadPersistence says what a server keeps of a write it answered (see
+// Persistence), whichever client asks it: configGet is CONFIG GET of one
+// setting, its value and whether the server gave it; info is INFO
+// persistence. "" when the server would not say: a managed server or an
+// ACL user may be refused CONFIG, and INFO says whether the append-only
+// file is on but not how often it is flushed. Both sessbench run's Redis
+// target and sessbench http's scs-redis peer report it so.
+func ReadPersistence(configGet func(name string) (string, bool), info func() (string, error)) string {
 	// One setting a call, not "*", which would fetch requirepass and
 	// masterauth too; servers before 7.0 take one name a call.
 	cfg := map[string]string{}
 	for _, name := range []string{"appendonly", "appendfsync", "save"} {
-		if m, err := t.c.ConfigGet(ctx, name).Result(); err == nil {
-			if v, ok := m[name]; ok {
-				cfg[name] = v
-			}
+		if v, ok := configGet(name); ok {
+			cfg[name] = v
 		}
 	}
 	if _, known := cfg["save"]; !known && cfg["appendonly"] == "no" {
@@ -81,11 +94,11 @@ func (t *Target) readPersistence(ctx context.Context) string {
 	if cfg["appendonly"] != "" {
 		return Persistence(cfg["appendonly"], cfg["appendfsync"], cfg["save"])
 	}
-	info, err := t.c.Info(ctx, "persistence").Result()
+	text, err := info()
 	if err != nil {
 		return ""
 	}
-	for _, line := range strings.Split(info, "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		switch strings.TrimSpace(line) {
 		case "aof_enabled:1":
 			return "aof"
