@@ -259,3 +259,32 @@ func TestInstallCronOnMountHungAfterFirstLook(t *testing.T) {
 		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --dir did not answer", code, last, stderr.String())
 	}
 }
+
+// TestInstallCronBinaryOnHungMount: a --binary kept on the share (one
+// sessgc for every host, /mnt/efs/bin/sessgc) whose mount does not
+// answer. install-cron looks at it only to warn, and waited for it
+// without end, its files never written. It writes them, and says it could
+// not check --binary.
+func TestInstallCronBinaryOnHungMount(t *testing.T) {
+	src := storeInSubdir(t)
+	bin, err := os.ReadFile(sessgcBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "sessgc"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mp, hang := hungMount(t, src)
+	hang()
+	binary := filepath.Join(mp, "sessgc")
+	args := []string{"install-cron", "--dir", t.TempDir(), "--binary", binary, "--user", "root", "--missing-ok"}
+	cmd := command(args)
+	out, stderr := startInGroup(t, cmd)
+	last, ended := lastLine(out, time.Minute) // a hang detector only
+	if !ended {
+		t.Fatalf("sessgc %s did not exit a minute after it started, with --binary on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
+	}
+	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, binary+" run --dir") || !strings.Contains(stderr.String(), "--binary "+binary+" did not answer") {
+		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --binary did not answer", code, last, stderr.String())
+	}
+}

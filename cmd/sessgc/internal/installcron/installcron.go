@@ -94,9 +94,9 @@ at most 10 s; Ctrl-C stops it, and install-cron, at once). Where
 neither lists it and the user is in the group all the same, pass --group
 with that group (its numeric gid, or a name this host resolves) to vouch
 for it; it must be the store's group, and the store shared with it, or
-the files are refused still. A --dir that does not answer within 5 s (a
-file server that does not respond) is not checked: the files are
-written, with a warning.`,
+the files are refused still. A --dir, or a --binary kept on a share,
+that does not answer within 5 s (a file server that does not respond)
+is not checked: the files are written, with a warning.`,
 		Example: `  sessgc install-cron --dir /mnt/efs/sessions --user app --write /etc/cron.d
   sessgc install-cron --systemd --dir /mnt/efs/sessions --user app \
     --write /etc/systemd/system &&
@@ -452,7 +452,7 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 	if err != nil {
 		return cmdutil.UsageErrorf("%w", err)
 	}
-	look, err := lookDir(ctx, opts.Dir, pass.FSCheckTimeout)
+	look, bin, err := lookDir(ctx, opts.Dir, opts.Binary, pass.FSCheckTimeout)
 	if err != nil {
 		return err
 	}
@@ -469,7 +469,7 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 			return err
 		}
 	}
-	warnMissing(opts, runtime.GOOS, look)
+	warnMissing(opts, runtime.GOOS, look, bin)
 	if look.answered {
 		warnNoStoreYet(opts, look)
 	} else {
@@ -527,31 +527,57 @@ type dirLook struct {
 	listed, empty bool
 }
 
-// lookDir makes every look install-cron makes at dir, and returns what
-// it saw, where dir answers within wait: a hard NFS mount whose server
-// does not respond holds every call into it without end, at the first
-// look or at any later one, and install-cron, which only looks at --dir
-// to check and warn, must still write its files. One goroutine makes the
-// looks, under the one deadline; one that did not answer is left blocked
-// there. Its error is ctx's end, an interruption while it waits.
-func lookDir(ctx context.Context, dir string, wait time.Duration) (dirLook, error) {
-	var look dirLook
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		look = dirLooks(dir)
-	}()
+// binaryLook is what install-cron sees of --binary on this host.
+type binaryLook struct {
+	// answered is false where --binary did not answer in time (kept on
+	// the share, for every host, and the share hung).
+	answered bool
+	fi       fs.FileInfo // nil where it cannot be stat'ed
+}
+
+// lookDir makes every look install-cron makes at dir, and the one at
+// binary, and returns what it saw of each that answered within wait: a
+// hard NFS mount whose server does not respond holds every call into it
+// without end, at the first look or at any later one, and install-cron,
+// which only looks at --dir and --binary to check and warn, must still
+// write its files. One goroutine makes the looks at dir, another the one
+// at binary (which may be on another mount), under the one deadline; a
+// look that did not answer is left blocked in its goroutine. Its error is
+// ctx's end, an interruption while it waits.
+func lookDir(ctx context.Context, dir, binary string, wait time.Duration) (dirLook, binaryLook, error) {
+	dirDone, binDone := make(chan dirLook, 1), make(chan binaryLook, 1)
+	go func() { dirDone <- dirLooks(dir) }()
+	go func() { binDone <- binaryLooks(binary) }()
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case <-done:
-		look.answered = true
-		return look, nil
-	case <-t.C:
-		return dirLook{}, nil
-	case <-ctx.Done():
-		return dirLook{}, pass.Interrupted(ctx, fmt.Sprintf("while --dir %s did not answer; nothing was written", dir))
+	var look dirLook
+	var bin binaryLook
+	for dirOut, binOut := dirDone, binDone; dirOut != nil || binOut != nil; {
+		select {
+		case look = <-dirOut:
+			look.answered, dirOut = true, nil
+		case bin = <-binOut:
+			binOut = nil
+		case <-t.C:
+			return look, bin, nil
+		case <-ctx.Done():
+			what := "--dir " + dir
+			if dirOut == nil {
+				what = "--binary " + binary
+			}
+			return dirLook{}, binaryLook{}, pass.Interrupted(ctx, fmt.Sprintf("while %s did not answer; nothing was written", what))
+		}
 	}
+	return look, bin, nil
+}
+
+// binaryLooks makes lookDir's look at binary.
+func binaryLooks(binary string) binaryLook {
+	fi, err := os.Stat(binary)
+	if err != nil {
+		fi = nil
+	}
+	return binaryLook{answered: true, fi: fi}
 }
 
 // dirLooks makes lookDir's looks, in the order of the checks that use
@@ -638,12 +664,16 @@ func names(files []File) string {
 // $GOPATH/bin, not --binary's default). goos is this host's GOOS: on
 // Windows, where neither cron nor systemd runs, the files can only be for
 // other hosts, and a Windows file never has the execute bits checked here.
-// The owner of a store at --dir is taken from look, where --dir answered.
-func warnMissing(opts *InstallOptions, goos string, look dirLook) {
+// The owner of a store at --dir is taken from look, where --dir answered,
+// and the binary from bin (see lookDir).
+func warnMissing(opts *InstallOptions, goos string, look dirLook, bin binaryLook) {
 	if goos == "windows" {
 		return
 	}
-	if fi, err := os.Stat(opts.Binary); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+	switch fi := bin.fi; {
+	case !bin.answered:
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: --binary %s did not answer within %s (on a file server that does not respond?): not checked; the runs wait for it\n", opts.Binary, dur(pass.FSCheckTimeout))
+	case fi == nil || fi.IsDir() || fi.Mode()&0o111 == 0:
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %s is not an executable on this host: install sessgc there on every host, or pass --binary\n", opts.Binary)
 	}
 	_, err := user.Lookup(opts.User)

@@ -166,7 +166,7 @@ func TestWarnsAboutMissingBinaryAndUser(t *testing.T) {
 		}
 		var errOut bytes.Buffer
 		opts := &InstallOptions{IO: &cmdutil.IOStreams{ErrOut: &errOut}, Binary: tc.binary, User: tc.user}
-		warnMissing(opts, tc.goos, dirLook{answered: true})
+		warnMissing(opts, tc.goos, dirLook{answered: true}, binaryLooks(tc.binary))
 		got := errOut.String()
 		if len(tc.want) == 0 && got != "" {
 			t.Errorf("%s, --binary %s --user %s: warned %q; want no warning", tc.goos, tc.binary, tc.user, got)

@@ -220,7 +220,7 @@ func TestUnknownUserNamesStoreOwner(t *testing.T) {
 	opts := &InstallOptions{IO: &cmdutil.IOStreams{ErrOut: &errOut}, Binary: self, Dir: dir, User: "no-such-user-sessgc"}
 	look := dirLooks(dir)
 	look.answered = true
-	warnMissing(opts, "linux", look)
+	warnMissing(opts, "linux", look, binaryLooks(self))
 	want := fmt.Sprintf("there is no user no-such-user-sessgc on this host, so cron would fail every run here: pass --user %s (the owner of %s), or create user no-such-user-sessgc, unless these files are for other hosts\n", me.Username, dir)
 	if !strings.Contains(errOut.String(), want) {
 		t.Errorf("unknown --user, store owned by %s: warned %q; want %q", me.Username, errOut.String(), want)
