@@ -12,7 +12,10 @@ type Error struct {
 	Hint string // starts with ": "
 }
 
+// Error is err's message followed by the hint, as fsstore always wrote it.
 func (e *Error) Error() string { return e.Err.Error() + e.Hint }
+
+// Unwrap returns err, for errors.Is(err, fs.ErrPermission) and the like.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Wrap returns err with hint on it, or err itself where hint is "" (no
