@@ -107,20 +107,21 @@ from then on: the report lists it as failed, with its error, and has the
 other peers' results, and sessbench exits 1.
 
 The output is a Markdown table (or --json), the ratios of the first peer
-to the second, and how each peer was set up, including the durability the
-sessfs store used. --json has started and finished (UTC, RFC 3339), the
-settings (duration_s per peer, size and measurement; rounds; concurrency;
-sessions; hot_clients; hot_increments, per client; session_ttl_s, how
-long each peer keeps a session, in seconds), peers (name, desc, and
-for scs-redis persistence: what its Redis keeps of a write, as sessbench
-run gives it), and in results a row per peer and size: p50_ns and p99_ns with one client
-and the requests_1 they rest on; throughput_rps, p50_ns_concurrent and
-requests_concurrent with --concurrency clients; hot_sent, hot_ok
-(answered 200), hot_gain (what the counter gained), lost_updates,
-hot_failed (answered with an error status) and hot_saved_failed (of
-those, what the counter shows saved). failed lists the peers that failed
-(peer, error), and ratios the first peer's p50 and throughput divided by
-the second's at each size (size, of, to, p50, throughput).`,
+to the second, and how each peer was set up, including the durability
+the sessfs store used. --json has started and finished (UTC, RFC 3339),
+the settings (duration_s per peer, size and measurement; rounds;
+concurrency; sessions; hot_clients; hot_increments, per client;
+session_ttl_s, how long each peer keeps a session, in seconds), peers
+(name, desc, and for scs-redis persistence: what its Redis keeps of a
+write, as sessbench run gives it), and in results a row per peer and
+size: p50_ns and p99_ns with one client and the requests_1 they rest on;
+throughput_rps, p50_ns_concurrent and requests_concurrent with
+--concurrency clients; hot_sent, hot_ok (answered 200), hot_gain (what
+the counter gained), lost_updates, hot_failed (answered with an error
+status) and hot_saved_failed (of those, what the counter shows saved).
+failed lists the peers that failed (peer, error), and ratios the first
+peer's p50 and throughput divided by the second's at each size (size,
+of, to, p50, throughput).`,
 		Example: `  sessbench http --dir /mnt/efs/bench --redis 127.0.0.1:6379 --plot http.svg
   sessbench http --peers sessfs,scs-mem --size 1KiB --duration 1s`,
 		Args: cmdutil.NoArgs("peers and targets are given with flags"),
