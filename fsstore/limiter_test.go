@@ -10,7 +10,7 @@ import (
 // next caller, unless a later slot was handed out meanwhile; tryTake
 // takes only a slot due now.
 func TestLimiterGivesBackUnusedSlots(t *testing.T) {
-	l := newLimiter(1e-20) // one slot now, the next in centuries
+	l := newLimiter(1e-20, nil) // one slot now, the next in centuries
 	if !l.tryTake() {
 		t.Fatal("tryTake of a fresh limiter found no slot due")
 	}
@@ -28,7 +28,7 @@ func TestLimiterGivesBackUnusedSlots(t *testing.T) {
 	}
 	// A slot given back once a later one was handed out stays spent: the
 	// two would be closer than the interval.
-	l2 := newLimiter(1e-20)
+	l2 := newLimiter(1e-20, nil)
 	at, err := l2.reserve(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestLimiterGivesBackUnusedSlots(t *testing.T) {
 	if !l2.next.Equal(later.Add(l2.interval)) {
 		t.Errorf("a slot given back behind a later one moved the next slot to %v", l2.next)
 	}
-	l3 := newLimiter(1e-20)
+	l3 := newLimiter(1e-20, nil)
 	at, err = l3.reserve(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -194,7 +194,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	defer s.unlockLogged(held, "rekey", "")
 	var lim *limiter
 	if opts.Rate > 0 {
-		lim = newLimiter(opts.Rate)
+		lim = newLimiter(opts.Rate, s.closing)
 	}
 	// Expiry is judged by the file server's clock, which stamps the
 	// records' mtimes, as the sweep judges it (see rekeyDone).

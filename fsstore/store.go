@@ -121,6 +121,11 @@ type Store struct {
 	markerReading *markerRead
 	bufs          sync.Pool
 	closed        atomic.Bool
+	// closing is closed by Close: a wait of the store's own that no
+	// lock table or file operation ends, a scan's for its Rate, ends on
+	// it, where it went on after Close had returned, holding the scan's
+	// store-level lock (TestRateWaitEndsAtClose).
+	closing chan struct{}
 
 	// maxIdle is the marker's max idle as this process last confirmed it:
 	// at least every effective idle timeout this process has written into
@@ -629,7 +634,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if c.testFS != nil {
 		root.setTestHook(c.testFS)
 	}
-	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}, raising: make(chan struct{}, 1)}
+	s := &Store{dir: abs, dataDir: filepath.Join(abs, DataDir), cfg: c, layout: m, root: root, deployed: deployedGuard{dir: abs}, raising: make(chan struct{}, 1), closing: make(chan struct{})}
 	s.maxIdle.Store(int64(m.maxIdle))
 	// A maintenance store opened without keys beside key files knows the
 	// store encrypted, as from the marker: it refuses plaintext records.
@@ -985,6 +990,7 @@ func (s *Store) Close() (err error) {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	close(s.closing)
 	s.panics.flush(s.cfg.logger)
 	if hp := handlerPanicsOf(s.cfg.logger); hp != nil {
 		hp.flush()

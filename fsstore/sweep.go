@@ -412,7 +412,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 		sw.SweepProgress = new(SweepProgress)
 	}
 	if opts.Rate > 0 {
-		sw.limit = newLimiter(opts.Rate)
+		sw.limit = newLimiter(opts.Rate, s.closing)
 	}
 	// Temp files a crashed Open or Sweep left in the store directory.
 	err = s.root.forEachEntry(ctx, s.dir, func(e fs.DirEntry) {
@@ -2579,16 +2579,19 @@ type limiter struct {
 	mu       sync.Mutex
 	interval time.Duration
 	next     time.Time
+	closing  <-chan struct{} // the store's (Store.closing): its close ends a wait
 }
 
-func newLimiter(rate float64) *limiter {
+// newLimiter returns a limiter of rate for a scan of the store whose
+// Close closes closing (nil: none).
+func newLimiter(rate float64, closing <-chan struct{}) *limiter {
 	// A rate so small that its interval overflows a Duration waits the
 	// longest one, rather than none (a wrapped, negative interval).
 	interval := float64(time.Second) / rate
 	if interval >= math.MaxInt64 {
-		return &limiter{interval: math.MaxInt64}
+		return &limiter{interval: math.MaxInt64, closing: closing}
 	}
-	return &limiter{interval: time.Duration(interval)}
+	return &limiter{interval: time.Duration(interval), closing: closing}
 }
 
 func (l *limiter) wait(ctx context.Context) error {
@@ -2597,7 +2600,8 @@ func (l *limiter) wait(ctx context.Context) error {
 }
 
 // reserve waits for the next slot and returns its time, for giveBack. A
-// wait that ctx ends gives its slot back.
+// wait that ctx or the store's Close ends gives its slot back; the
+// close's error matches ErrClosed, which ends the scan (scanClosed).
 func (l *limiter) reserve(ctx context.Context) (time.Time, error) {
 	l.mu.Lock()
 	now := time.Now()
@@ -2615,6 +2619,9 @@ func (l *limiter) reserve(ctx context.Context) (time.Time, error) {
 		case <-ctx.Done():
 			l.giveBack(at)
 			return time.Time{}, ctx.Err()
+		case <-l.closing:
+			l.giveBack(at)
+			return time.Time{}, fmt.Errorf("waiting for Rate: %w", ErrClosed)
 		}
 	}
 	return at, nil
