@@ -57,3 +57,38 @@ func TestOwnLockFilesNotForeign(t *testing.T) {
 		})
 	}
 }
+
+// TestRekeyLeaseHolderSaid: on the lease strategy, a sessgc rekey skipped
+// for the store's rekey lock (rekey-running) says whose lease holds it,
+// by its record (pid, host, when it runs out), and that a holder that
+// died looks the same until then, in text and in --json
+// (rekey_lock_holder), as a pass skipped for the fleet lock does
+// (TestFleetLeaseHolderSaid): it said only that another rekey was
+// running, and an operator looked for one on every host, where one
+// killed, or on a host that went down, held it. With --no-fleet-lock
+// too, which takes no fleet lock: the store's lock is what refuses it.
+func TestRekeyLeaseHolderSaid(t *testing.T) {
+	k1, k2 := newKey(t, 1), newKey(t, 2)
+	st := newStore(t, fsstore.WithKeys(k1), fsstore.WithLockStrategy(lock.Lease))
+	st.save(1)
+	keys := writeKeys(t, 0o600, k2, k1)
+	deployKeys(t, st.dir, k2, k1)
+	expires := time.Now().Add(time.Hour).Truncate(time.Second)
+	writeFile(t, filepath.Join(st.dir, fsstore.LockDir, "rekey.lease"), liveLease(4242, "gc-host-7", expires), time.Now())
+	for _, extra := range [][]string{nil, {"--no-fleet-lock"}} {
+		args := append([]string{"rekey", "--dir", st.dir, "--keys-file", keys, "--rate", "0"}, extra...)
+		r := runGC(t, args)
+		for _, want := range []string{"locks/rekey.lease", "held by pid 4242 on host gc-host-7 until " + expires.UTC().Format(time.RFC3339), "one that died"} {
+			if r.code != 0 || !strings.Contains(r.stdout, want) {
+				t.Errorf("%v while a killed rekey's lease is held: exit %d, stdout %q; want it to say %q", extra, r.code, r.stdout, want)
+			}
+		}
+		r = runGC(t, append(args, "--json"))
+		if s := rekeyJSON(t, r); r.code != 0 || s.SkipReason != "rekey-running" {
+			t.Errorf("%v --json: exit %d, %+v; want skipped, rekey-running", extra, r.code, s)
+		}
+		if want := `"rekey_lock_holder":{"host":"gc-host-7","pid":4242,"expires":"`; !strings.Contains(r.stdout, want) {
+			t.Errorf("%v --json: stdout %q; want %q", extra, r.stdout, want)
+		}
+	}
+}

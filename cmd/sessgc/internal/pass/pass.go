@@ -430,7 +430,7 @@ func Finish(path string, m *Metrics, passErr error, errOut io.Writer) error {
 }
 
 // FleetHolder is what the fleet lease's owner record says of its holder
-// (lock.LeaseHolder).
+// (lock.LeaseHolder), or the store's rekey lock's lease's (LeaseHolder).
 type FleetHolder struct {
 	Host string `json:"host"`
 	PID  int    `json:"pid"`
@@ -444,9 +444,22 @@ type FleetHolder struct {
 // read (released meanwhile, a record being written): the message then
 // says what it said before, that another pass holds it.
 func fleetHolder(s *fsstore.Store, lim Limits) *FleetHolder {
+	return LeaseHolder(s, strings.TrimPrefix(lim.LockName, "."))
+}
+
+// LeaseHolder reads who holds the lease of the lock name in the store's
+// lock directory (the fleet lock's, the store's rekey lock's), nil on a
+// store that does not lock with leases (a flock says nothing of its
+// holder) and when the record cannot be read (released meanwhile, a
+// record being written): the message then says what it says without
+// one.
+func LeaseHolder(s *fsstore.Store, name string) *FleetHolder {
+	if s.LockStrategy() != lock.Lease {
+		return nil
+	}
 	d := lock.NewLeaseDir(filepath.Join(s.Dir(), fsstore.LockDir))
 	defer d.Close()
-	h, err := d.Holder(strings.TrimPrefix(lim.LockName, "."))
+	h, err := d.Holder(name)
 	if err != nil {
 		return nil
 	}

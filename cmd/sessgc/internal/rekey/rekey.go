@@ -215,6 +215,12 @@ type Summary struct {
 	Plaintext    int64   `json:"plaintext"`  // plaintext records encrypted (--migrate-plaintext), among rekeyed
 	Errors       int64   `json:"errors"`
 	DurationSecs float64 `json:"duration_seconds"`
+	// RekeyHolder is who holds the store's rekey lock, when it is a
+	// lease whose owner record could be read (pass.SkipRekeyRunning), as
+	// FleetHolder is the fleet lock's: a rekey killed, or whose host was
+	// lost, holds it until its lease runs out, and the skip said only
+	// that another rekey was running.
+	RekeyHolder *pass.FleetHolder `json:"rekey_lock_holder,omitempty"`
 }
 
 func rekeyRun(ctx context.Context, opts *RekeyOptions) error {
@@ -303,6 +309,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 		plaintext   atomic.Bool
 		unavailable atomic.Bool
 		running     atomic.Bool
+		holder      atomic.Pointer[pass.FleetHolder] // of the store's rekey lock, when running
 		st          fsstore.RekeyStats
 	)
 	lim := pass.Limits{LockName: FleetLockName, NoFleetLock: opts.NoFleetLock, FleetLeaseTTL: opts.FleetLockTTL, FleetLeaseTTLGiven: opts.FleetLockTTLFromFlag, Warn: pass.Warner(opts.IO), Log: log}
@@ -344,6 +351,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 			// pass at a time run, which does what this one would, as
 			// for a fleet lock held.
 			running.Store(true)
+			holder.Store(pass.LeaseHolder(s, "rekey"))
 			return nil
 		}
 		// Rekey fails as a whole only when the store itself is unusable;
@@ -353,6 +361,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 	fill(sum, st)
 	if err == nil && running.Load() {
 		sum.Skipped, sum.SkipReason = true, pass.SkipRekeyRunning
+		sum.RekeyHolder = holder.Load()
 		return nil
 	}
 	if errors.Is(err, fsstore.ErrNotEncrypted) {
@@ -411,6 +420,12 @@ func fill(sum *Summary, st fsstore.RekeyStats) {
 }
 
 func humanSummary(opts *RekeyOptions, sum *Summary) string {
+	if h := sum.RekeyHolder; sum.Skipped && sum.SkipReason == pass.SkipRekeyRunning && h != nil {
+		// As pass.SkippedMessage says of the fleet lock's lease.
+		return fmt.Sprintf("sessgc: another rekey of %s is running: the store's rekey lock %s is held by pid %d on host %s until %s by that host's clock unless renewed: "+
+			"an application's Rekey or a rekey that took no fleet lock there, or one that died (killed, its host down), which looks the same until the lease runs out; nothing to do\n",
+			sum.Dir, filepath.Join(fsstore.LockDir, "rekey.lease"), h.PID, h.Host, h.Expires.UTC().Format(time.RFC3339))
+	}
 	if sum.Skipped && sum.SkipReason == pass.SkipRekeyRunning {
 		return fmt.Sprintf("sessgc: another rekey of %s is running (the store's lock %s held: an application's Rekey, or a rekey that took no fleet lock; on the lease strategy also one that died, until its lease %s expires); nothing to do\n",
 			sum.Dir, filepath.Join(fsstore.LockDir, "rekey"), filepath.Join(fsstore.LockDir, "rekey.lease"))
