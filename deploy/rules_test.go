@@ -403,3 +403,29 @@ func TestDashboardShowsWhatAlertsWatch(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietQueriesReadWhatRulesRead: a query in quietQueries passes the
+// scrape test empty, so a misspelt metric name in it would too; each
+// metric it reads must be one the rules read (outside comments) and their
+// unit tests feed, whose names promtool's tests hold to the alerts'.
+func TestQuietQueriesReadWhatRulesRead(t *testing.T) {
+	var rules strings.Builder
+	for _, l := range strings.Split(read(t, rulesFile), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			rules.WriteString(l + "\n")
+		}
+	}
+	watched := rawMetricRe.FindAllString(rules.String(), -1)
+	fed := rawMetricRe.FindAllString(read(t, rulesTestFile), -1)
+	for _, q := range quietQueries {
+		ms := rawMetricRe.FindAllString(q, -1)
+		if len(ms) == 0 {
+			t.Errorf("quietQueries: %q reads no metric the rules could read", q)
+		}
+		for _, m := range ms {
+			if !slices.Contains(watched, m) || !slices.Contains(fed, m) {
+				t.Errorf("quietQueries: %q reads %s, which the rules do not read or their tests do not feed: a misspelt name returns nothing, as a quiet query should", q, m)
+			}
+		}
+	}
+}
