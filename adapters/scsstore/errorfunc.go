@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/sessfs/sessfs/httpsession"
 )
@@ -56,7 +57,11 @@ import (
 // middleware's inside scs's, whose encoding ErrorFunc's answer bypasses,
 // or that of one around scs's, which encodes the answer; the error's text
 // under the wrong one is what the client fails to decode, and an empty
-// body decodes under either.
+// body decodes under either. net/http's HTTP/2 server does not hold a
+// handler to a declared length of 0, so over HTTP/2 ErrorFunc resets the
+// stream's writes (http.ResponseController.SetWriteDeadline) once that
+// empty answer is out: the client reads the status and a reset stream,
+// not the page after it.
 //
 // The answer drops the headers the handler may have set for that page,
 // which describe a page not sent (Content-Disposition, Content-Range,
@@ -111,7 +116,8 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		w.WriteHeader(code)
 		dropped := h.Get("Content-Length") != length
 		io.WriteString(w, body)
-		unflushable := false
+		unflushable, flushed := false, false
+		rc := http.NewResponseController(w)
 		if !find {
 			// scs writes the handler's page after this answer. A
 			// writer around scs's that holds the answer back (a
@@ -120,8 +126,9 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 			// a flush is its cue to decide on what it holds, this
 			// answer alone, and send it. One that cannot be flushed
 			// may hold it all the same (http.TimeoutHandler's does).
-			err := http.NewResponseController(w).Flush()
+			err := rc.Flush()
 			unflushable = errors.Is(err, http.ErrNotSupported)
+			flushed = err == nil
 		}
 		// A writer between scs's and the server that dropped the length
 		// (a compressor around scs's) lets through what scs writes
@@ -132,6 +139,14 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 		// answer to HEAD has no body, nor has the page: nothing follows
 		// it.
 		dropped = dropped || h.Get("Content-Length") != length
+		if flushed && !dropped && body == "" && r.ProtoMajor >= 2 && r.Method != http.MethodHead {
+			// net/http's HTTP/2 server refuses writes past a declared
+			// Content-Length only when it is not 0: the page would go
+			// out after this empty answer. A deadline already passed
+			// ends the stream's writes, the answer's header being out;
+			// the client reads the 503 and none of the page.
+			rc.SetWriteDeadline(time.Now())
+		}
 		if !find && dropped && r.Method != http.MethodHead && !warned.Load() && warned.CompareAndSwap(false, true) {
 			l.WarnContext(r.Context(), "scsstore: a middleware around scs's LoadAndSave (a compressing one) dropped the error answer's Content-Length, so what the handler writes after a failed commit goes out after the error answer, under its status; register that middleware inside LoadAndSave (after it in chi's r.Use). Logged once.",
 				"method", r.Method, "path", r.URL.Path)
