@@ -67,7 +67,7 @@ func crashDuringSave(t *testing.T, kills int) {
 	last, saves := 0, 0
 	for k := 0; k < kills; k++ {
 		durability := []string{"none", "file"}[k%2]
-		kid := startChild(t, "crash-writer", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_DURABILITY=" + durability})
+		kid := startChild(t, "crash-writer", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_DURABILITY=" + durability}, plainChild(t))
 		// Wait for the writer's first save, so the kill lands in the save
 		// loop, then let it run for a random 0-5ms: the randomness of the
 		// kill point is what matters, not its timing.

@@ -26,16 +26,16 @@ func runRaiseTrial(t *testing.T, base time.Duration, raisers []raiser) time.Dura
 		t.Fatal(err)
 	}
 	s.Close()
-	// All started before any is waited for: a child's start under the
-	// race detector takes a good part of a second, little of it on a CPU,
-	// and nothing is raised before every one has said ready.
+	// All started before any is waited for: a child's start on a busy
+	// machine takes a good part of a second, little of it on a CPU, and
+	// nothing is raised before every one has said ready.
 	var kids []*child
 	for _, r := range raisers {
 		env := []string{"STORE_DIR=" + dir, "STORE_IDLE=" + r.store.String()}
 		if r.record != 0 {
 			env = append(env, "STORE_RECORD_IDLE="+r.record.String())
 		}
-		kids = append(kids, startChild(t, "raise", env))
+		kids = append(kids, startChild(t, "raise", env, plainChild(t)))
 	}
 	for _, k := range kids {
 		k.Expect(t, "ready")
