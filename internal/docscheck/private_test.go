@@ -1,6 +1,7 @@
 package docscheck
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,6 +41,13 @@ func TestNoPrivateReferences(t *testing.T) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		// Lines only in a file that holds a word every match has: line
+		// by line, the regexp took 10 s of CPU over the repository's
+		// 11 MB under the race detector.
+		low := bytes.ToLower(b)
+		if !bytes.Contains(low, []byte("issue")) && !bytes.Contains(low, []byte("shared/")) && !bytes.Contains(low, []byte("work/")) {
+			return nil
 		}
 		rel, _ := filepath.Rel(root, path)
 		for i, l := range strings.Split(string(b), "\n") {
