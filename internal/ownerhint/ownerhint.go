@@ -5,6 +5,8 @@
 // type, not from the words of the advice.
 package ownerhint
 
+import "errors"
+
 // Error is err with fsstore's advice on it: its message is err's followed
 // by Hint, which names this process's user and the fix.
 type Error struct {
@@ -19,9 +21,14 @@ func (e *Error) Error() string { return e.Err.Error() + e.Hint }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Wrap returns err with hint on it, or err itself where hint is "" (no
-// advice to give).
+// advice to give) or err carries advice already: an error hinted where it
+// was met (a lock file's refusal) and again by the operation around it
+// (the save that took the lock) said it twice.
 func Wrap(err error, hint string) error {
 	if hint == "" || err == nil {
+		return err
+	}
+	if had := new(Error); errors.As(err, &had) {
 		return err
 	}
 	return &Error{Err: err, Hint: hint}
