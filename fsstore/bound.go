@@ -1091,6 +1091,9 @@ func (p *healthProbe) giveUp(b *bounder, ceiling, waited time.Duration) {
 // whose words say to raise the open-file limit, not that the file system
 // did not answer.
 func (s *Store) Health(ctx context.Context) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
 	if s.closed.Load() {
 		return ErrClosed
 	}

@@ -99,6 +99,9 @@ type Locked struct {
 // to another host), Lock of another session on that stripe fails with
 // ErrLockLost too, until the stripe's holders in this process let go.
 func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
 	start := s.begin()
 	k, err := s.checkWrite(ctx, id, "lock")
 	if err != nil {
@@ -185,6 +188,9 @@ func releaseUnreturned(s *Store, h **lock.Handle, name string) {
 // with OutcomeBusy rather than Lock's OutcomeLockTimeout: it did not wait.
 // On a bounded store its attempt is bounded as one of Lock's is.
 func (s *Store) TryLock(id string, mode LockMode) (*Locked, error) {
+	if err := s.usable(context.Background()); err != nil {
+		return nil, err
+	}
 	start := s.begin()
 	k, err := s.checkWrite(context.Background(), id, "try-lock")
 	if err != nil {
@@ -297,6 +303,8 @@ func (l *Locked) enter(ctx context.Context, write bool) error {
 		return ErrReadOnly
 	case l.broken:
 		return fmt.Errorf("fsstore: %w: an earlier operation under this lock was given up on and may still complete", ErrUnavailable)
+	case ctx == nil:
+		return errNilContext
 	}
 	if err := ctx.Err(); err != nil {
 		return err

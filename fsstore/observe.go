@@ -307,3 +307,29 @@ func (o Op) writes() bool {
 	}
 	return false
 }
+
+// Errors of a call no store can answer; misuse, so OutcomeInvalid and,
+// through httpsession, a 500 rather than a 503: retrying does not help.
+const (
+	errNilStore   = misuse("fsstore: nil *fsstore.Store (did Open fail?)")
+	errNotOpened  = misuse("fsstore: fsstore.Store not made by Open")
+	errNilContext = misuse("fsstore: nil context.Context")
+)
+
+// usable fails a call on a nil *Store (an Open whose error was dropped),
+// on a Store not made by Open (a Store{} used directly) or with a nil
+// Context, before anything of the store is touched: each would otherwise
+// panic with a nil dereference or a division by zero, on a bounded
+// store's worker goroutine (Health's) where no recover of the caller's
+// can catch it and the process ends.
+func (s *Store) usable(ctx context.Context) error {
+	switch {
+	case s == nil:
+		return errNilStore
+	case s.root == nil:
+		return errNotOpened
+	case ctx == nil:
+		return errNilContext
+	}
+	return nil
+}

@@ -71,6 +71,9 @@ type RangeStats struct {
 // the scan's slot stays taken while fn runs, so a call of fn into the
 // store takes another.
 func (s *Store) Range(ctx context.Context, fn func(*Record) bool) (RangeStats, error) {
+	if err := s.usable(ctx); err != nil {
+		return RangeStats{}, err
+	}
 	if s.closed.Load() {
 		return RangeStats{}, ErrClosed
 	}

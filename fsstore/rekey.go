@@ -124,6 +124,9 @@ type RekeyStats struct {
 // raised again in Rekey's caller, and OnError is never called after Rekey
 // returned, as Sweep does.
 func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error) {
+	if err := s.usable(ctx); err != nil {
+		return RekeyStats{}, err
+	}
 	if err := s.refuseWrite("rekey"); err != nil {
 		return RekeyStats{}, err
 	}

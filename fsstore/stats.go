@@ -156,6 +156,9 @@ type Stats struct {
 // raised again in Stats's caller, and OnError is never called after Stats
 // returned, as Sweep does.
 func (s *Store) Stats(ctx context.Context, opts StatsOptions) (Stats, error) {
+	if err := s.usable(ctx); err != nil {
+		return Stats{}, err
+	}
 	return guardedScan(ctx, s, "stats", func(ctx context.Context, cb *callbackGuard) (Stats, error) { return s.stats(ctx, opts, cb) })
 }
 

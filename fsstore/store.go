@@ -70,6 +70,12 @@ type Session struct {
 
 // Store is a session store in one directory. It is safe for concurrent use
 // by multiple goroutines, processes and hosts sharing the directory.
+//
+// A Store is made by Open or OpenContext. A call that returns an error
+// fails with one saying so, and panics nowhere, when made on a nil *Store
+// (an Open whose error was dropped), on a Store{} not made by Open, or with
+// a nil Context; such an error matches neither ErrClosed nor
+// ErrUnavailable, since retrying the call does not help.
 type Store struct {
 	dir     string
 	dataDir string
@@ -358,6 +364,9 @@ func OpenContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 }
 
 func openContext(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", dir, errNilContext)
+	}
 	gaveUp := func() error { return fmt.Errorf("fsstore: open %s: %w (%w)", dir, ErrUnavailable, ctx.Err()) }
 	if ctx.Err() != nil {
 		return nil, gaveUp()
@@ -944,6 +953,9 @@ var ErrFleetLockName = errors.New("fsstore: not a fleet lock name")
 // starting with '.'). A store opened WithReadOnly takes no lock and
 // returns an error. Unlock the handle when the pass ends.
 func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
+	if err := s.usable(context.Background()); err != nil {
+		return nil, err
+	}
 	if s.locks == nil {
 		return nil, fmt.Errorf("fsstore: fleet lock %s: the store is opened WithReadOnly, which takes no lock", name)
 	}
@@ -987,6 +999,9 @@ func (s *Store) OnNFS() bool { return s.nfs }
 // ErrClosed. So stop the callers first (http.Server.Shutdown) and close the
 // store after them.
 func (s *Store) Close() (err error) {
+	if err := s.usable(context.Background()); err != nil {
+		return err
+	}
 	if s.closed.Swap(true) {
 		return nil
 	}
@@ -1155,6 +1170,9 @@ const RecordOverhead = record.HeaderSize + sealOverhead
 // contents are unspecified: a partial record, an expired or undecryptable
 // one, or a record found to belong to another ID; never use them.
 func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
 	start := s.begin()
 	k, err := s.check(ctx, id)
 	var sess *Session
@@ -1495,6 +1513,9 @@ func (s *Store) recordError(op, pathOp, p string, err error) error {
 // the session may then use Lock or CompareAndSwap: the version Save set
 // is the only one there has been. httpsession creates its sessions so.
 func (s *Store) Save(ctx context.Context, sess *Session) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
 	start := s.begin()
 	if sess == nil {
 		err := misuse("fsstore: save: nil session")
@@ -1708,6 +1729,9 @@ func nextVersion(v uint64) uint64 {
 // with ErrLocked and ctx's error, as Lock's does, on a bounded store too,
 // whichever instant of the wait the end meets.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
 	start := s.begin()
 	if sess == nil {
 		err := misuse("fsstore: compare-and-swap: nil session")
@@ -1848,6 +1872,9 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 // session stays deleted rather than come back after Delete returned. The
 // save's error names a Delete among the writers that may have removed it.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
 	start := s.begin()
 	k, err := s.checkWrite(ctx, id, "delete")
 	switch {
@@ -1948,6 +1975,9 @@ func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 // record in the same instant can set its last activity back (see Save);
 // Locked.Touch cannot be undone so.
 func (s *Store) Touch(ctx context.Context, id string) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
 	start := s.begin()
 	k, err := s.checkWrite(ctx, id, "touch")
 	switch {

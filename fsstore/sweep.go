@@ -241,6 +241,9 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // called are counted in a warning in the log when it ends, not called (a
 // caller told the sweep is over may have closed what they write to).
 func (s *Store) Sweep(ctx context.Context, opts SweepOptions) (SweepStats, error) {
+	if err := s.usable(ctx); err != nil {
+		return SweepStats{}, err
+	}
 	if err := s.refuseWrite("sweep"); err != nil {
 		return SweepStats{}, err
 	}

@@ -1,0 +1,134 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestUnusableStoreFailsEveryCall: every call that returns an error, made
+// on a nil *Store (an Open whose error was dropped), on a Store{} not made
+// by Open, or with a nil Context, fails with an error saying which, as an
+// invalid call (not ErrClosed: retrying does not help), where a nil
+// dereference or a division by zero panicked, and Health on a Store{}
+// panicked on its worker goroutine, ending the process.
+func TestUnusableStoreFailsEveryCall(t *testing.T) {
+	opened, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { opened.Close() })
+	id := "0123456789abcdefghijklmnopqrstuv"
+	calls := func(s *fsstore.Store, ctx context.Context) map[string]func() error {
+		return map[string]func() error{
+			"Load":           func() error { _, err := s.Load(ctx, id); return err },
+			"LoadInto":       func() error { _, err := s.LoadInto(ctx, id, nil); return err },
+			"Save":           func() error { return s.Save(ctx, &fsstore.Session{ID: id}) },
+			"CompareAndSwap": func() error { return s.CompareAndSwap(ctx, &fsstore.Session{ID: id}) },
+			"Delete":         func() error { return s.Delete(ctx, id) },
+			"Touch":          func() error { return s.Touch(ctx, id) },
+			"Health":         func() error { return s.Health(ctx) },
+			"Lock":           func() error { _, err := s.Lock(ctx, id, fsstore.Exclusive); return err },
+			"Range":          func() error { _, err := s.Range(ctx, func(*fsstore.Record) bool { return true }); return err },
+			"Rekey":          func() error { _, err := s.Rekey(ctx, fsstore.RekeyOptions{}); return err },
+			"Stats":          func() error { _, err := s.Stats(ctx, fsstore.StatsOptions{}); return err },
+			"Sweep":          func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{}); return err },
+			"OpenContext": func() error {
+				s, err := fsstore.OpenContext(ctx, t.TempDir())
+				if s != nil {
+					s.Close()
+				}
+				return err
+			},
+		}
+	}
+	withoutCtx := func(s *fsstore.Store) map[string]func() error {
+		return map[string]func() error{
+			"TryLock":      func() error { _, err := s.TryLock(id, fsstore.Exclusive); return err },
+			"TryLockFleet": func() error { _, err := s.TryLockFleet("probe"); return err },
+			"Close":        func() error { return s.Close() },
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		s     *fsstore.Store
+		ctx   context.Context
+		calls map[string]func() error
+		want  string
+	}{
+		{"nil store", nil, context.Background(), calls(nil, context.Background()), "nil *fsstore.Store (did Open fail?)"},
+		{"nil store", nil, nil, withoutCtx(nil), "nil *fsstore.Store (did Open fail?)"},
+		{"zero store", &fsstore.Store{}, context.Background(), calls(&fsstore.Store{}, context.Background()), "fsstore.Store not made by Open"},
+		{"zero store", &fsstore.Store{}, nil, withoutCtx(&fsstore.Store{}), "fsstore.Store not made by Open"},
+		{"nil context", opened, nil, calls(opened, nil), "nil context.Context"},
+	} {
+		for name, call := range tt.calls {
+			if tt.name != "nil context" && name == "OpenContext" {
+				continue
+			}
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				var err error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("panicked: %v", r)
+						}
+					}()
+					err = call()
+				}()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.want)
+				}
+				if errors.Is(err, fsstore.ErrClosed) || errors.Is(err, fsstore.ErrUnavailable) {
+					t.Errorf("err = %v matches ErrClosed or ErrUnavailable, which a retry would be tried on", err)
+				}
+			})
+		}
+	}
+}
+
+// TestLockedNilContext: a Locked's calls with a nil Context fail with an
+// error saying so, where they panicked, and leave the lock usable.
+func TestLockedNilContext(t *testing.T) {
+	s, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	l, err := s.Lock(ctx, "0123456789abcdefghijklmnopqrstuv", fsstore.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nilCtx context.Context
+	for name, call := range map[string]func() error{
+		"Load":   func() error { _, err := l.Load(nilCtx); return err },
+		"Save":   func() error { return l.Save(nilCtx, &fsstore.Session{ID: l.ID(), Data: []byte("x")}) },
+		"Touch":  func() error { return l.Touch(nilCtx) },
+		"Delete": func() error { return l.Delete(nilCtx) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panicked: %v", r)
+					}
+				}()
+				err = call()
+			}()
+			if err == nil || !strings.Contains(err.Error(), "nil context.Context") {
+				t.Fatalf("err = %v, want one naming the nil context", err)
+			}
+		})
+	}
+	if err := l.Save(ctx, &fsstore.Session{ID: l.ID(), Data: []byte("x")}); err != nil {
+		t.Fatalf("Save after the refused calls: %v", err)
+	}
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
