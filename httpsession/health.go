@@ -43,7 +43,14 @@ const DefaultHealthTimeout = 800 * time.Millisecond
 // and raised again in each probe that waited for the check, where net/http
 // recovers and logs it with the check's stack and drops the connection
 // (not ready), as for a panic in any handler.
+//
+// HealthHandler panics for a nil hc, as http.Handle does for a nil
+// handler: every probe would otherwise panic. A nil *fsstore.Store is not
+// a nil hc: its probes answer 503, with the error fsstore gives for it.
 func HealthHandler(hc HealthChecker, timeout time.Duration) http.Handler {
+	if hc == nil {
+		panic("httpsession: nil HealthChecker passed to HealthHandler")
+	}
 	if timeout <= 0 {
 		timeout = DefaultHealthTimeout
 	}

@@ -267,7 +267,41 @@ func (w *errorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 //	if err := sessions.Err(); err != nil {
 //		log.Fatal(err)
 //	}
-func (m *Manager) Err() error { return m.cfgErr }
+//
+// On a nil *Manager or a Manager{} not made by New, Err returns an error
+// saying so.
+func (m *Manager) Err() error {
+	if err := m.notNew(); err != nil {
+		return err
+	}
+	return m.cfgErr
+}
+
+// notNew reports a Manager New did not make: a nil one, or a Manager{}
+// used directly, which has no store, error handler or logger.
+func (m *Manager) notNew() error {
+	switch {
+	case m == nil:
+		return errors.New("httpsession: nil *httpsession.Manager (use New)")
+	case m.cfg.errorHandler == nil:
+		return errors.New("httpsession: httpsession.Manager not made by New")
+	}
+	return nil
+}
+
+// mustWrap panics, where the middleware is put around a handler (as the
+// program starts, as http.Handle does for a nil handler), for wiring no
+// request can be served through: a Manager New did not make, or a nil
+// next. Every request would otherwise panic in the middle of serving,
+// with a nil dereference that names neither.
+func (m *Manager) mustWrap(next http.Handler) {
+	if err := m.notNew(); err != nil {
+		panic(err.Error())
+	}
+	if next == nil {
+		panic("httpsession: nil http.Handler passed to the middleware")
+	}
+}
 
 func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := StatusCode(err)
@@ -386,7 +420,10 @@ func unavailable(err error) bool {
 }
 
 // Handler wraps next with the middleware in the Manager's default mode.
+// It panics, as the program wires its handlers, for a nil next or a
+// Manager New did not make (see Err).
 func (m *Manager) Handler(next http.Handler) http.Handler {
+	m.mustWrap(next)
 	return m.Middleware(m.cfg.mode)(next)
 }
 
@@ -413,8 +450,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // route answers 503 on every request; the inner Manager logs a warning
 // saying so, once, on the first request it serves nested so. For options
 // that differ by route, use one Manager and Middleware(mode).
+//
+// The middleware panics, as the program wires its handlers, for a nil
+// next or a Manager New did not make (see Err).
 func (m *Manager) Middleware(mode Mode) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		m.mustWrap(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !mode.valid() {
 				err := fmt.Errorf("httpsession: unknown mode %v", mode)

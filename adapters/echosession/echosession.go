@@ -74,6 +74,8 @@ import (
 )
 
 // Handler returns the middleware in the Manager's default mode.
+// Handler and Middleware panic, as the program wires them, for a Manager
+// New did not make (see httpsession.Manager.Err).
 func Handler(m *httpsession.Manager) echo.MiddlewareFunc {
 	return wrap(m, m.Handler)
 }
@@ -98,6 +100,10 @@ func FromContext(c echo.Context) *httpsession.Session {
 }
 
 func wrap(m *httpsession.Manager, mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
+	// A Manager New did not make panics here, as the program wires its
+	// handlers, naming the mistake (see httpsession.Manager.Middleware),
+	// not in every request.
+	mw(http.NotFoundHandler())
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			resp := c.Response()

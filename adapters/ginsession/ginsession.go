@@ -62,6 +62,8 @@ import (
 )
 
 // Handler returns the middleware in the Manager's default mode.
+// Handler and Middleware panic, as the program wires them, for a Manager
+// New did not make (see httpsession.Manager.Err).
 func Handler(m *httpsession.Manager) gin.HandlerFunc {
 	return wrap(m.Handler)
 }
@@ -85,6 +87,10 @@ func FromContext(c *gin.Context) *httpsession.Session {
 }
 
 func wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
+	// A Manager New did not make panics here, as the program wires its
+	// handlers, naming the mistake (see httpsession.Manager.Middleware),
+	// not in every request.
+	mw(http.NotFoundHandler())
 	return func(c *gin.Context) {
 		orig, origReq := c.Writer, c.Request
 		restore := orig
