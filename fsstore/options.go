@@ -202,6 +202,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: directory mode %#o must be permission bits including 0700, and the setgid bit at most", uint32(asked.Perm())|uint32(asked&0o7000)|modeBits(asked))
 	case c.logger == nil:
 		return fmt.Errorf("fsstore: nil logger")
+	case c.now == nil:
+		return errors.New("fsstore: WithClock given a nil clock; leave the option out for the system clock")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
 		return fmt.Errorf("fsstore: negative cache size")
 	case c.keysFileGiven && c.keysGiven:
@@ -417,7 +419,7 @@ func WithCache(entries, maxBytes int) Option {
 // worker's; on a sweep's workers; on the keys file's watcher), where a
 // recover on every call would cost every operation for a test's sake. A
 // panic in it ends the process as a panic in the store's own code would:
-// it must not panic.
+// it must not panic. A nil now fails Open.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now, c.fakeClock = now, true })
 }

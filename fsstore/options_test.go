@@ -38,6 +38,9 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"unknown lock strategy", true, []fsstore.Option{fsstore.WithLockStrategy(lock.Strategy(9))}, "strategy"},
 		{"nil option", true, []fsstore.Option{nil}, "option 1 of 1 is nil"},
 		{"nil option among others", true, []fsstore.Option{fsstore.WithShardDepth(1), nil}, "option 2 of 2 is nil"},
+		{"nil clock", true, []fsstore.Option{fsstore.WithClock(nil)}, "WithClock given a nil clock"},
+		{"nil logger", true, []fsstore.Option{fsstore.WithLogger(nil)}, "nil logger"},
+		{"NUL in the path", false, nil, `open "a\x00b": the path holds a NUL byte`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wd := t.TempDir()
@@ -46,7 +49,19 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 			if tt.dir {
 				dir = t.TempDir()
 			}
-			s, err := fsstore.Open(dir, tt.opts...)
+			if tt.name == "NUL in the path" {
+				dir = "a\x00b"
+			}
+			var s *fsstore.Store
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("Open panicked: %v", r)
+					}
+				}()
+				s, err = fsstore.Open(dir, tt.opts...)
+			}()
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")

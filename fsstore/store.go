@@ -514,6 +514,11 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// this host's own, where the fleet was meant to share one.
 		return nil, errors.New(`fsstore: open "": no directory given (an unset environment variable?)`)
 	}
+	if strings.IndexByte(dir, 0) >= 0 {
+		// No system call takes it; their EINVAL, under the path printed
+		// with the NUL unseen, named neither the byte nor the option.
+		return nil, fmt.Errorf("fsstore: open %q: the path holds a NUL byte", dir)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
