@@ -77,7 +77,9 @@ type osLock interface {
 }
 
 // Table hands out keyed locks backed by lock files in one directory. It is
-// safe for concurrent use. The zero value is not usable; call NewTable.
+// safe for concurrent use. The zero value is not usable; call NewTable:
+// the calls that return an error fail, on a Table{} or a nil *Table, with
+// one saying so.
 //
 // A lock is requested for a key on a lock file. Keys exclude each other
 // only when they are equal: inside one process, two distinct keys never wait
@@ -419,6 +421,21 @@ func NewTable(cfg Config) (*Table, error) {
 	return t, nil
 }
 
+// usable fails a call on a nil *Table, on a Table{} not made by NewTable
+// or with a nil Context, where it panicked: a Table{}'s Lock did so
+// holding the table's mutex, so that every later call hung.
+func (t *Table) usable(ctx context.Context) error {
+	switch {
+	case t == nil:
+		return errors.New("lock: nil *lock.Table (did NewTable fail?)")
+	case t.be == nil:
+		return errors.New("lock: lock.Table not made by NewTable")
+	case ctx == nil:
+		return errors.New("lock: nil context.Context")
+	}
+	return nil
+}
+
 // Strategy reports the strategy in use (never Auto).
 func (t *Table) Strategy() Strategy { return t.strategy }
 
@@ -481,6 +498,9 @@ func (t *Table) CloseIdle() int { return t.be.evictIdle(0) }
 // until their handles are unlocked, which then closes their descriptors;
 // new acquisitions fail with ErrClosed.
 func (t *Table) Close() error {
+	if err := t.usable(context.Background()); err != nil {
+		return err
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -545,6 +565,9 @@ func (t *Table) TryLockContext(ctx context.Context, file, key string, mode Mode)
 }
 
 func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block bool) (*Handle, error) {
+	if err := t.usable(ctx); err != nil {
+		return nil, err
+	}
 	if why := nameProblem(file); why != "" {
 		return nil, fmt.Errorf("%w %q: %s", ErrInvalidName, file, why)
 	}

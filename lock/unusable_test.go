@@ -1,0 +1,70 @@
+package lock_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestUnusableTable: Lock, TryLock, TryLockContext and Close on a nil
+// *Table or a Table{} not made by NewTable, and the lock calls with a nil
+// Context, fail with an error saying which, where they panicked (a
+// Table{}'s Lock holding the table's mutex, so that every later call
+// hung).
+func TestUnusableTable(t *testing.T) {
+	made, err := lock.NewTable(lock.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { made.Close() })
+	var nilCtx context.Context
+	calls := func(tb func() *lock.Table, ctx context.Context) map[string]func() error {
+		return map[string]func() error{
+			"Lock":           func() error { _, err := tb().Lock(ctx, "f", "k", lock.Exclusive); return err },
+			"TryLockContext": func() error { _, err := tb().TryLockContext(ctx, "f", "k", lock.Exclusive); return err },
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		tb    func() *lock.Table
+		ctx   context.Context
+		extra bool // TryLock and Close too
+		want  string
+	}{
+		{"nil table", func() *lock.Table { return nil }, context.Background(), true, "nil *lock.Table (did NewTable fail?)"},
+		// A fresh Table{} for each call: the old code's panic left the
+		// mutex of the one it ran on locked.
+		{"zero table", func() *lock.Table { return &lock.Table{} }, context.Background(), true, "lock.Table not made by NewTable"},
+		{"nil context", func() *lock.Table { return made }, nilCtx, false, "nil context.Context"},
+	} {
+		cs := calls(tt.tb, tt.ctx)
+		if tt.extra {
+			cs["TryLock"] = func() error { _, err := tt.tb().TryLock("f", "k", lock.Exclusive); return err }
+			cs["Close"] = func() error { return tt.tb().Close() }
+		}
+		for name, call := range cs {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				var err error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("panicked: %v", r)
+						}
+					}()
+					err = call()
+				}()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.want)
+				}
+			})
+		}
+	}
+	// The table the nil Context was refused on still locks.
+	h, err := made.TryLock("f", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Unlock()
+}
