@@ -63,3 +63,52 @@ func TestNilOption(t *testing.T) {
 		})
 	}
 }
+
+// TestNilClockAndContext: WithClock(nil) fails every call with an error
+// naming it, and a nil Context fails its call alone, where both panicked
+// (the clock in Commit, the context in the detached context every call
+// makes).
+func TestNilClockAndContext(t *testing.T) {
+	st, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tok := "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+	var nilCtx context.Context
+	for _, tt := range []struct {
+		name string
+		s    *scsstore.Store
+		ctx  context.Context
+		want string
+	}{
+		{"nil clock", scsstore.New(st, scsstore.WithClock(nil)), context.Background(), "WithClock given a nil clock"},
+		{"nil context", scsstore.New(st), nilCtx, "nil context.Context"},
+	} {
+		for name, call := range map[string]func() error{
+			"Find":   func() error { _, _, err := tt.s.FindCtx(tt.ctx, tok); return err },
+			"Commit": func() error { return tt.s.CommitCtx(tt.ctx, tok, []byte("x"), time.Now().Add(time.Hour)) },
+			"Delete": func() error { return tt.s.DeleteCtx(tt.ctx, tok) },
+			"All":    func() error { _, err := tt.s.AllCtx(tt.ctx); return err },
+		} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				var err error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("panicked: %v", r)
+						}
+					}()
+					err = call()
+				}()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.want)
+				}
+			})
+		}
+	}
+	// The store refused a nil Context on still commits.
+	if err := scsstore.New(st).CommitCtx(context.Background(), tok, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -262,8 +262,8 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(s *Store) {
 var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
 
 // New returns an scs store keeping sessions in st, which the caller opened
-// and closes. With a nil st (an Open whose error was dropped) or a nil
-// Option every method fails with an error saying so.
+// and closes. With a nil st (an Open whose error was dropped), a nil
+// Option or WithClock(nil) every method fails with an error saying so.
 func New(st *fsstore.Store, opts ...Option) *Store {
 	s := &Store{st: st, iterable: true, now: time.Now, guard: DefaultDeleteGuard}
 	for i, o := range opts {
@@ -275,16 +275,22 @@ func New(st *fsstore.Store, opts ...Option) *Store {
 		}
 		o.apply(s)
 	}
+	if s.cfgErr == nil && s.now == nil {
+		s.cfgErr = errors.New("WithClock given a nil clock; leave the option out for time.Now")
+	}
 	return s
 }
 
-// unusable returns why s cannot serve any request, or nil.
-func (s *Store) unusable() error {
-	if s.cfgErr != nil {
+// unusable returns why s cannot serve a request with ctx, or nil: a nil
+// ctx, which a detached context panicked on, fails the call alone.
+func (s *Store) unusable(ctx context.Context) error {
+	switch {
+	case s.cfgErr != nil:
 		return s.cfgErr
-	}
-	if s.st == nil {
+	case s.st == nil:
 		return errNoStore
+	case ctx == nil:
+		return errors.New("nil context.Context")
 	}
 	return nil
 }
@@ -302,7 +308,7 @@ func (s *Store) Find(token string) ([]byte, bool, error) {
 // FindCtx is Find with a context. Like CommitCtx it outlives ctx's
 // cancellation, not its deadline.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	if err := s.unusable(); err != nil {
+	if err := s.unusable(ctx); err != nil {
 		return nil, false, &findError{fmt.Errorf("scsstore: find: %w", err)}
 	}
 	// A handler may find a session after its client hung up (scs's
@@ -399,7 +405,7 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 // cancellation (net/http cancels it when the client hangs up), as the
 // commits of scs's stores without a context do, but not ctx's deadline.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	if err := s.unusable(); err != nil {
+	if err := s.unusable(ctx); err != nil {
 		return fmt.Errorf("scsstore: commit: %w", err)
 	}
 	// The handler's work is done: a client that hung up since must not
@@ -468,7 +474,7 @@ func (s *Store) Delete(token string) error { return s.DeleteCtx(context.Backgrou
 // cancellation, not its deadline: a log out whose client hung up still
 // ends the session.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
-	if err := s.unusable(); err != nil {
+	if err := s.unusable(ctx); err != nil {
 		return fmt.Errorf("scsstore: delete: %w", err)
 	}
 	// A log out clicked just before the browser closed must still end the
@@ -595,7 +601,7 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if !s.iterable {
 		return nil, ErrNotIterable
 	}
-	if err := s.unusable(); err != nil {
+	if err := s.unusable(ctx); err != nil {
 		return nil, fmt.Errorf("scsstore: all: %w", err)
 	}
 	out := map[string][]byte{}
