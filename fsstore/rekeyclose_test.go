@@ -3,6 +3,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -242,4 +243,77 @@ func TestRateWaitEndsAtClose(t *testing.T) {
 func inStack(fn string) bool {
 	buf := make([]byte, 1<<20)
 	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "fsstore."+fn+"(")
+}
+
+// TestRateWaitEndsAtCloseEveryWhere closes the store while a Sweep with a
+// Rate waits for a slot before removing a file of each kind the sweep
+// paces: a temp file at the store's top, one in a shard, a lease file a
+// breaker left in the lock directory. The sweep ends at that wait, with
+// its error (not a later step's failure on the closed store) and nothing
+// counted as failed, having removed only the first file; the wait before
+// the top's temp files had its end dropped, and the sweep went on to the
+// next file and the shards until a step of it failed on the closed store
+// ("stat .../.tmp-...: store closed"), or, before the close reached the
+// store's directory, with no error at all.
+func TestRateWaitEndsAtCloseEveryWhere(t *testing.T) {
+	for _, kind := range []string{"top-temp", "shard-temp", "broken-lease"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			app := openDir(t, dir)
+			id := newID(t)
+			must(t, app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}))
+			shard := filepath.Dir(app.RecordPathForTest(id))
+			must(t, app.Close())
+			var where, prefix string
+			switch kind {
+			case "top-temp":
+				where, prefix = dir, ".tmp-left-"
+			case "shard-temp":
+				where, prefix = shard, ".tmp-left-"
+			case "broken-lease":
+				where, prefix = filepath.Join(dir, fsstore.LockDir), "gone.lease.broken-"
+			}
+			long := time.Now().Add(-48 * time.Hour)
+			const n = 3
+			for i := 0; i < n; i++ {
+				p := filepath.Join(where, fmt.Sprintf("%s%d", prefix, i))
+				must(t, os.WriteFile(p, nil, 0o600))
+				must(t, os.Chtimes(p, long, long))
+			}
+			s, err := fsstore.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				st  fsstore.SweepStats
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				st, err := s.Sweep(ctx, fsstore.SweepOptions{Rate: 1e-6})
+				done <- result{st, err}
+			}()
+			if !poll(func() bool { return inStack("(*limiter).reserve") }) {
+				t.Fatal("the sweep never waited for its Rate")
+			}
+			must(t, s.Close())
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the sweep did not return within a minute of the store's close")
+			}
+			if !errors.Is(r.err, fsstore.ErrClosed) || !strings.Contains(fmt.Sprint(r.err), "waiting for Rate") {
+				t.Errorf("sweep of a store closed while it waited for its Rate: %v; want the wait's error, matching ErrClosed", r.err)
+			}
+			if r.st.Removed() != 1 || r.st.Errors != 0 {
+				t.Errorf("sweep of a store closed while it waited for its Rate: %+v; want 1 removed, no errors", r.st)
+			}
+			left, err := filepath.Glob(filepath.Join(where, prefix+"*"))
+			if err != nil || len(left) != n-1 {
+				t.Errorf("after the sweep of a closed store: %q left (%v), want %d", left, err, n-1)
+			}
+		})
+	}
 }

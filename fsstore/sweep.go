@@ -418,14 +418,26 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 		sw.limit = newLimiter(opts.Rate, s.closing)
 	}
 	// Temp files a crashed Open or Sweep left in the store directory.
+	// A removal's wait for its Rate that ends (the caller's context, the
+	// store's Close) ends the sweep, as in the shards: its end was
+	// dropped, and the sweep went on to the next file and the shards
+	// after Close had returned, ending, if at all, at a later step's
+	// failure on the closed store (TestRateWaitEndsAtCloseEveryWhere).
+	var topErr error
 	err = s.root.forEachEntry(ctx, s.dir, func(e fs.DirEntry) {
+		if topErr != nil {
+			return
+		}
 		switch {
 		case isTemp(e):
-			sw.temp(ctx, nil, s.dir, e.Name())
+			topErr = sw.temp(ctx, nil, s.dir, e.Name())
 		case foreignAtRoot(e):
 			sw.foreignFile(filepath.Join(s.dir, e.Name()))
 		}
 	})
+	if err == nil {
+		err = topErr
+	}
 	if err == nil {
 		err = s.walkShardsBetween(ctx, opts.Concurrency, sw.dir, sw.between, func(dir string, err error) error {
 			sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
