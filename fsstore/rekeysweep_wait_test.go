@@ -4,7 +4,9 @@ package fsstore_test
 
 import (
 	"context"
+	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -147,4 +149,53 @@ func TestRekeyWaitsOncePerPassForASweep(t *testing.T) {
 	if st, err := rk.Rekey(context.Background(), fsstore.RekeyOptions{}); err != nil || st.Rekeyed != 3 || st.Errors != 0 || waits != 0 {
 		t.Fatalf("Rekey after the sweep ended = %+v, %v, %d waits; want the 3 records rewritten, no wait", st, err, waits)
 	}
+}
+
+// TestRekeyWaitForSweepEndsAtClose: a Close of the store while its Rekey
+// waits for another process's sweep to end (the once-per-pass wait,
+// bounded by a minute) ends the pass there, with an error matching
+// ErrClosed and nothing counted as failed: the wait is for the sweep
+// lock, which the store's lock table gives up on at its close.
+func TestRekeyWaitForSweepEndsAtClose(t *testing.T) {
+	sw, _, _, rk, _ := sweepHeldInChild(t, 3)
+	waiting := make(chan struct{})
+	var once sync.Once
+	rk.SetRekeyAsideWaitHookForTest(func(string) { once.Do(func() { close(waiting) }) })
+	type result struct {
+		st  fsstore.RekeyStats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := rk.Rekey(context.Background(), fsstore.RekeyOptions{})
+		done <- result{st, err}
+	}()
+	select {
+	case <-waiting:
+	case r := <-done:
+		t.Fatalf("Rekey ended before it waited for the sweep: %+v, %v", r.st, r.err)
+	}
+	if !poll(func() bool {
+		return inStack("(*Store).rekeyAfterSweep") && strings.Contains(stacks(), "lock.(*Table).acquire")
+	}) {
+		t.Fatal("the rekey never waited for the sweep lock")
+	}
+	must(t, rk.Close())
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Rekey waiting for a sweep did not return within 30 seconds of the store's close")
+	}
+	if !errors.Is(r.err, fsstore.ErrClosed) || r.st.Errors != 0 || r.st.Rekeyed != 0 {
+		t.Errorf("Rekey of a store closed while it waited for a sweep = %+v, %v; want nothing rewritten, no errors, an error matching ErrClosed", r.st, r.err)
+	}
+	sw.Send(t, "go")
+	sw.Expect(t, "swept sessions=1 renewed=0 errors=0")
+	sw.Finish(t)
+}
+
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }
