@@ -155,12 +155,19 @@ func refusedError(path string, err error) error {
 }
 
 // LockFile takes an exclusive lock on path, waiting until ctx ends. When ctx
-// ends first the error matches both ErrLocked and ctx.Err().
+// ends first the error matches both ErrLocked and ctx.Err(). A nil ctx
+// fails the call with an error saying so.
 func LockFile(ctx context.Context, path string) (*FileLock, error) {
 	return lockFileWith(ctx, path, fileOps{})
 }
 
 func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, error) {
+	if ctx == nil {
+		// Refused before the first try, not at the first wait: a nil
+		// ctx would pass every test where the lock is free and panic
+		// where it is contended.
+		return nil, fmt.Errorf("lock %s: %w", path, errNilContext)
+	}
 	var d time.Duration
 	for {
 		l, err := tryLockFileOnce(path, ops)

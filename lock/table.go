@@ -431,10 +431,13 @@ func (t *Table) usable(ctx context.Context) error {
 	case t.be == nil:
 		return errors.New("lock: lock.Table not made by NewTable")
 	case ctx == nil:
-		return errors.New("lock: nil context.Context")
+		return errNilContext
 	}
 	return nil
 }
+
+// errNilContext fails a call given a nil Context, where it would panic.
+var errNilContext = errors.New("lock: nil context.Context")
 
 // Strategy reports the strategy in use (never Auto).
 func (t *Table) Strategy() Strategy { return t.strategy }

@@ -2,6 +2,7 @@ package lock_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,4 +68,37 @@ func TestUnusableTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Unlock()
+}
+
+// TestLockFileNilContext: LockFile with a nil Context fails with an error
+// saying so, whether or not the file is locked, where it took a free lock
+// and panicked only when it had to wait: a mistake that passed every
+// uncontended test and crashed under contention.
+func TestLockFileNilContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fleet")
+	var nilCtx context.Context
+	call := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("panicked: %v", r)
+			}
+		}()
+		l, err := lock.LockFile(nilCtx, path)
+		if err == nil {
+			l.Unlock()
+		}
+		return err
+	}
+	held, err := lock.TryLockFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = call()
+	held.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "nil context.Context") {
+		t.Fatalf("held lock: err = %v, want one naming the nil context", err)
+	}
+	if err := call(); err == nil || !strings.Contains(err.Error(), "nil context.Context") {
+		t.Fatalf("free lock: err = %v, want one naming the nil context", err)
+	}
 }
