@@ -37,7 +37,10 @@ const (
 
 // Locked is a session held under its lock for the length of a request:
 // Lock, Load, Save, Unlock. Methods are safe for concurrent use, but a
-// request normally uses it from one goroutine.
+// request normally uses it from one goroutine. A call that returns an
+// error fails with one saying so, as an invalid call, and panics nowhere,
+// on a nil *Locked (a Lock whose error was not checked first) or a
+// Locked{} no Lock returned.
 type Locked struct {
 	s    *Store
 	id   string
@@ -264,6 +267,9 @@ func (l *Locked) SharesStripe(id string) bool {
 // ErrLocked after 64 times that many, which random IDs fail to reach
 // with odds below e^-64.
 func (l *Locked) NewIDSharingStripe() (string, error) {
+	if err := l.usable(); err != nil {
+		return "", err
+	}
 	// Random bytes for 64 candidates at a time, each its own 32: a
 	// crypto/rand read per candidate cost most of the search, which at
 	// 1,024 stripes came to a millisecond of CPU per log in.
@@ -290,6 +296,28 @@ func (l *Locked) ID() string { return l.id }
 
 // Mode returns the mode the lock was requested in.
 func (l *Locked) Mode() LockMode { return l.mode }
+
+// Errors of a call on a Locked no Lock returned: misuse, as a Store's
+// (see Store.usable).
+const (
+	errNilLocked = misuse("fsstore: nil *fsstore.Locked (did Lock fail?)")
+	errNotLocked = misuse("fsstore: fsstore.Locked not made by Lock or TryLock")
+)
+
+// usable fails a call on a nil *Locked (a Lock's result used before its
+// error was checked, as by a defer of Unlock written first) or a Locked{}
+// no Lock returned, before anything of it is touched: each would
+// otherwise panic with a nil dereference, a deferred Unlock's hiding the
+// Lock's error.
+func (l *Locked) usable() error {
+	switch {
+	case l == nil:
+		return errNilLocked
+	case l.s == nil:
+		return errNotLocked
+	}
+	return nil
+}
 
 // enter checks that the session may be used and counts an operation as
 // running on it; end must follow, where the operation's work ends.
@@ -417,6 +445,9 @@ func (l *Locked) LoadIntoLockedOnly(ctx context.Context, buf []byte) (*Session, 
 // loadInto is LoadInto; relook: look again for a record missing on NFS
 // (see LoadLockedOnly).
 func (l *Locked) loadInto(ctx context.Context, buf []byte, relook bool) (*Session, error) {
+	if err := l.usable(); err != nil {
+		return nil, err
+	}
 	start := l.s.begin()
 	if err := l.enter(ctx, false); err != nil {
 		err = l.s.end(OpLoad, start, err, 0, l.k.name)
@@ -484,6 +515,9 @@ func (l *Locked) verify(op string) error {
 // is written (and may have replaced another holder's) and the error is
 // ErrLockLost too, never a silent success. sess.ID must be the locked ID.
 func (l *Locked) Save(ctx context.Context, sess *Session) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
 	start := l.s.begin()
 	if sess == nil || sess.ID != l.id {
 		err := misuse("fsstore: save: session is not the locked one")
@@ -510,6 +544,9 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 
 // Touch extends the session's idle expiry (see Store.Touch).
 func (l *Locked) Touch(ctx context.Context) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
 	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
 		return l.s.end(OpTouch, start, err, 0, l.k.name)
@@ -541,6 +578,9 @@ func (l *Locked) Touch(ctx context.Context) error {
 // docs/design.md, "The lost-lock window"). A flock or OFD lock on a local
 // file system is never lost so, and Delete there unlinks as Store.Delete.
 func (l *Locked) Delete(ctx context.Context) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
 	start := l.s.begin()
 	if err := l.enter(ctx, true); err != nil {
 		return l.s.end(OpDelete, start, err, 0, l.k.name)
@@ -857,6 +897,9 @@ func (s *Store) moveAsideChecked(p, from, aside, step string, always, removed bo
 // breaker is open, and the release goes on in the background
 // (ErrUnavailable).
 func (l *Locked) Unlock() error {
+	if err := l.usable(); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	if l.unlocked {
 		l.mu.Unlock()

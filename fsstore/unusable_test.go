@@ -132,3 +132,54 @@ func TestLockedNilContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnusableLocked: every call of a Locked that returns an error, on a
+// nil *Locked (a Lock whose error was not checked first, as by a defer of
+// Unlock written before the check) or a Locked{} not made by Lock, fails
+// with an error saying which, as an invalid call, where it panicked with
+// a nil dereference.
+func TestUnusableLocked(t *testing.T) {
+	ctx := context.Background()
+	sess := &fsstore.Session{ID: "0123456789abcdefghijklmnopqrstuv", Data: []byte("x")}
+	calls := func(l *fsstore.Locked) map[string]func() error {
+		return map[string]func() error{
+			"Load":               func() error { _, err := l.Load(ctx); return err },
+			"LoadInto":           func() error { _, err := l.LoadInto(ctx, nil); return err },
+			"LoadLockedOnly":     func() error { _, err := l.LoadLockedOnly(ctx); return err },
+			"LoadIntoLockedOnly": func() error { _, err := l.LoadIntoLockedOnly(ctx, nil); return err },
+			"Save":               func() error { return l.Save(ctx, sess) },
+			"Touch":              func() error { return l.Touch(ctx) },
+			"Delete":             func() error { return l.Delete(ctx) },
+			"NewIDSharingStripe": func() error { _, err := l.NewIDSharingStripe(); return err },
+			"Unlock":             func() error { return l.Unlock() },
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		l    func() *fsstore.Locked
+		want string
+	}{
+		{"nil", func() *fsstore.Locked { return nil }, "nil *fsstore.Locked (did Lock fail?)"},
+		{"zero", func() *fsstore.Locked { return &fsstore.Locked{} }, "fsstore.Locked not made by Lock"},
+	} {
+		for name, call := range calls(tt.l()) {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				var err error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("panicked: %v", r)
+						}
+					}()
+					err = call()
+				}()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.want)
+				}
+				if errors.Is(err, fsstore.ErrUnavailable) || errors.Is(err, fsstore.ErrClosed) {
+					t.Fatalf("err = %v matches ErrUnavailable or ErrClosed: retrying does not help", err)
+				}
+			})
+		}
+	}
+}
