@@ -112,3 +112,47 @@ func TestNilClockAndContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoreNotMadeByNew: every call that returns an error, on a nil
+// *scsstore.Store or a Store{} not made by New, fails with an error saying
+// which, where a nil one panicked with a nil dereference and a Store{}
+// blamed a nil *fsstore.Store, or answered All with ErrNotIterable.
+func TestStoreNotMadeByNew(t *testing.T) {
+	ctx := context.Background()
+	tok := "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+	for _, tt := range []struct {
+		name string
+		s    *scsstore.Store
+		want string
+	}{
+		{"nil", nil, "nil *scsstore.Store (use New)"},
+		{"zero", &scsstore.Store{}, "scsstore.Store not made by New"},
+	} {
+		s := tt.s
+		for name, call := range map[string]func() error{
+			"Find":      func() error { _, _, err := s.Find(tok); return err },
+			"FindCtx":   func() error { _, _, err := s.FindCtx(ctx, tok); return err },
+			"Commit":    func() error { return s.Commit(tok, []byte("x"), time.Now().Add(time.Hour)) },
+			"CommitCtx": func() error { return s.CommitCtx(ctx, tok, []byte("x"), time.Now().Add(time.Hour)) },
+			"Delete":    func() error { return s.Delete(tok) },
+			"DeleteCtx": func() error { return s.DeleteCtx(ctx, tok) },
+			"All":       func() error { _, err := s.All(); return err },
+			"AllCtx":    func() error { _, err := s.AllCtx(ctx); return err },
+		} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				var err error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("panicked: %v", r)
+						}
+					}()
+					err = call()
+				}()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.want)
+				}
+			})
+		}
+	}
+}

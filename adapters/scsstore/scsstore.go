@@ -263,7 +263,8 @@ var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
 
 // New returns an scs store keeping sessions in st, which the caller opened
 // and closes. With a nil st (an Open whose error was dropped), a nil
-// Option or WithClock(nil) every method fails with an error saying so.
+// Option or WithClock(nil) every method fails with an error saying so, as
+// it does on a nil *Store or a Store{} New did not make.
 func New(st *fsstore.Store, opts ...Option) *Store {
 	s := &Store{st: st, iterable: true, now: time.Now, guard: DefaultDeleteGuard}
 	for i, o := range opts {
@@ -281,9 +282,25 @@ func New(st *fsstore.Store, opts ...Option) *Store {
 	return s
 }
 
+// notNew returns why s, a nil *Store or a Store{} New did not make,
+// cannot serve any request, or nil. New sets a clock, or a cfgErr for a
+// nil one, so a Store with neither is not New's.
+func (s *Store) notNew() error {
+	switch {
+	case s == nil:
+		return errors.New("nil *scsstore.Store (use New)")
+	case s.cfgErr == nil && s.now == nil:
+		return errors.New("scsstore.Store not made by New")
+	}
+	return nil
+}
+
 // unusable returns why s cannot serve a request with ctx, or nil: a nil
 // ctx, which a detached context panicked on, fails the call alone.
 func (s *Store) unusable(ctx context.Context) error {
+	if err := s.notNew(); err != nil {
+		return err
+	}
 	switch {
 	case s.cfgErr != nil:
 		return s.cfgErr
@@ -598,6 +615,9 @@ func (s *Store) All() (map[string][]byte, error) { return s.AllCtx(context.Backg
 
 // AllCtx is All with a context.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	if err := s.notNew(); err != nil {
+		return nil, fmt.Errorf("scsstore: all: %w", err)
+	}
 	if !s.iterable {
 		return nil, ErrNotIterable
 	}
