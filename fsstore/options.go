@@ -6,6 +6,7 @@ import (
 	"github.com/sessfs/sessfs/internal/record"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/fstab"
@@ -210,6 +211,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: WithKeys and WithKeysFile are exclusive")
 	case c.keysFileGiven && c.keysFile == "":
 		return errors.New("fsstore: WithKeysFile given an empty path (an unset environment variable?); leave the option out for a store without encryption")
+	case c.keysFileGiven && strings.IndexByte(c.keysFile, 0) >= 0:
+		// As for the directory's path (see openStore): no system call
+		// takes it, and their EINVAL printed the path with the NUL unseen.
+		return fmt.Errorf("fsstore: WithKeysFile %q: the path holds a NUL byte", c.keysFile)
 	case c.keysGiven && len(c.keys) == 0:
 		return errors.New("fsstore: WithKeys given no keys; leave the option out for a store without encryption")
 	case c.maxInFlight < 0 || c.maxInFlight > 1<<16:

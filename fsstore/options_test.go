@@ -41,6 +41,7 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"nil clock", true, []fsstore.Option{fsstore.WithClock(nil)}, "WithClock given a nil clock"},
 		{"nil logger", true, []fsstore.Option{fsstore.WithLogger(nil)}, "nil logger"},
 		{"NUL in the path", false, nil, `open "a\x00b": the path holds a NUL byte`},
+		{"NUL in the keys file path", true, []fsstore.Option{fsstore.WithKeysFile("k\x00eys")}, `WithKeysFile "k\x00eys": the path holds a NUL byte`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wd := t.TempDir()
