@@ -209,6 +209,9 @@ func (l *FileLock) Path() string { return l.path }
 // only for its name; on Windows nothing is checked. After Unlock, Verify
 // reports ErrLockLost. It may be called while another goroutine unlocks.
 func (l *FileLock) Verify() error {
+	if err := l.usable(); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.released {
@@ -230,6 +233,9 @@ func (l *FileLock) Verify() error {
 // lock was lost, say); the file is closed all the same, which releases
 // whatever the process still held of the lock.
 func (l *FileLock) Unlock() error {
+	if err := l.usable(); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.released {
@@ -254,4 +260,18 @@ func (l *FileLock) Unlock() error {
 			return err
 		}
 	}
+}
+
+// usable fails Verify and Unlock of a nil *FileLock (a LockFile's result
+// used before its error was checked, as by a defer of Unlock written
+// first) or a FileLock{} no lock call made, where they panicked with a nil
+// dereference.
+func (l *FileLock) usable() error {
+	switch {
+	case l == nil:
+		return errors.New("lock: nil *lock.FileLock (did LockFile fail?)")
+	case l.h == nil:
+		return errors.New("lock: lock.FileLock not made by LockFile or TryLockFile")
+	}
+	return nil
 }

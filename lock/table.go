@@ -1103,6 +1103,9 @@ func (h *Handle) Key() string { return h.key }
 // nothing of the lock: publish nothing on it, and the next Verify asks
 // again.
 func (h *Handle) Verify() error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.released {
@@ -1120,7 +1123,26 @@ func (h *Handle) Verify() error {
 // Unlock releases this holder's share. Calling it again does nothing. An
 // error means the OS reported a failure while releasing (on NFS after a lost
 // lock, for example); the lock is released either way.
-func (h *Handle) Unlock() error { return h.unlock(nil) }
+func (h *Handle) Unlock() error {
+	if err := h.usable(); err != nil {
+		return err
+	}
+	return h.unlock(nil)
+}
+
+// usable fails Verify and Unlock of a nil *Handle (a Lock's result used
+// before its error was checked, as by a defer of Unlock written first) or
+// a Handle{} no Table made, where they panicked with a nil dereference, a
+// deferred Unlock's hiding the Lock's error.
+func (h *Handle) usable() error {
+	switch {
+	case h == nil:
+		return errors.New("lock: nil *lock.Handle (did Lock fail?)")
+	case h.t == nil:
+		return errors.New("lock: lock.Handle not made by a Table")
+	}
+	return nil
+}
 
 // unlock is Unlock, its release of the OS lock, if it makes one, marked
 // on w (see opwatch.Op.EnterAlways).

@@ -102,3 +102,41 @@ func TestLockFileNilContext(t *testing.T) {
 		t.Fatalf("free lock: err = %v, want one naming the nil context", err)
 	}
 }
+
+// TestUnusableHandles: Verify and Unlock of a nil *Handle or *FileLock (a
+// Lock whose error was not checked first, as by a defer of Unlock written
+// before the check) or of one no lock call returned fail with an error
+// saying which, where they panicked with a nil dereference.
+func TestUnusableHandles(t *testing.T) {
+	var nilHandle *lock.Handle
+	var nilFile *lock.FileLock
+	for _, tt := range []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"nil Handle/Verify", func() error { return nilHandle.Verify() }, "nil *lock.Handle (did Lock fail?)"},
+		{"nil Handle/Unlock", func() error { return nilHandle.Unlock() }, "nil *lock.Handle (did Lock fail?)"},
+		{"zero Handle/Verify", func() error { return (&lock.Handle{}).Verify() }, "lock.Handle not made by a Table"},
+		{"zero Handle/Unlock", func() error { return (&lock.Handle{}).Unlock() }, "lock.Handle not made by a Table"},
+		{"nil FileLock/Verify", func() error { return nilFile.Verify() }, "nil *lock.FileLock (did LockFile fail?)"},
+		{"nil FileLock/Unlock", func() error { return nilFile.Unlock() }, "nil *lock.FileLock (did LockFile fail?)"},
+		{"zero FileLock/Verify", func() error { return (&lock.FileLock{}).Verify() }, "lock.FileLock not made by LockFile"},
+		{"zero FileLock/Unlock", func() error { return (&lock.FileLock{}).Unlock() }, "lock.FileLock not made by LockFile"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panicked: %v", r)
+					}
+				}()
+				err = tt.call()
+			}()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one saying %q", err, tt.want)
+			}
+		})
+	}
+}
