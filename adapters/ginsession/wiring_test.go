@@ -1,8 +1,13 @@
 package ginsession_test
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/sessfs/sessfs/adapters/ginsession"
 	"github.com/sessfs/sessfs/httpsession"
@@ -36,5 +41,25 @@ func TestManagerNotMadeByNew(t *testing.T) {
 				wire()
 			})
 		}
+	}
+}
+
+// TestConfigErrorWiresAndAnswers: a Manager New made with an invalid
+// configuration (here a nil store, an Open whose error was dropped) wires
+// without a panic, as before the wiring checks, and its requests answer
+// 500 through the error handler and go no further.
+func TestConfigErrorWiresAndAnswers(t *testing.T) {
+	m := httpsession.New(nil, httpsession.WithLogger(slog.New(slog.DiscardHandler)))
+	if m.Err() == nil {
+		t.Fatal("Err() = nil for a Manager made with a nil store")
+	}
+	ran := false
+	r := gin.New()
+	r.Use(ginsession.Handler(m))
+	r.GET("/", func(c *gin.Context) { ran = true })
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusInternalServerError || ran {
+		t.Fatalf("status %d, handler ran %v; want 500 and the handler not run", rec.Code, ran)
 	}
 }
