@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestUnusableStoreFailsEveryCall: every call that returns an error, made
@@ -70,15 +71,7 @@ func TestUnusableStoreFailsEveryCall(t *testing.T) {
 				continue
 			}
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				var err error
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panicked: %v", r)
-						}
-					}()
-					err = call()
-				}()
+				err := testenv.NoPanic(t, call)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.want)
 				}
@@ -111,15 +104,7 @@ func TestLockedNilContext(t *testing.T) {
 		"Delete": func() error { return l.Delete(nilCtx) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panicked: %v", r)
-					}
-				}()
-				err = call()
-			}()
+			err := testenv.NoPanic(t, call)
 			if err == nil || !strings.Contains(err.Error(), "nil context.Context") {
 				t.Fatalf("err = %v, want one naming the nil context", err)
 			}
@@ -164,15 +149,7 @@ func TestUnusableLocked(t *testing.T) {
 	} {
 		for name, call := range calls(tt.l()) {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				var err error
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panicked: %v", r)
-						}
-					}()
-					err = call()
-				}()
+				err := testenv.NoPanic(t, call)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.want)
 				}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -47,15 +48,7 @@ func TestUnusableTable(t *testing.T) {
 		}
 		for name, call := range cs {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				var err error
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panicked: %v", r)
-						}
-					}()
-					err = call()
-				}()
+				err := testenv.NoPanic(t, call)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.want)
 				}
@@ -125,15 +118,7 @@ func TestUnusableHandles(t *testing.T) {
 		{"zero FileLock/Unlock", func() error { return (&lock.FileLock{}).Unlock() }, "lock.FileLock not made by LockFile"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panicked: %v", r)
-					}
-				}()
-				err = tt.call()
-			}()
+			err := testenv.NoPanic(t, tt.call)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tt.want)
 			}

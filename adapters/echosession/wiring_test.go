@@ -4,13 +4,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sessfs/sessfs/adapters/echosession"
 	"github.com/sessfs/sessfs/httpsession"
+	"github.com/sessfs/sessfs/internal/webtest"
 )
 
 // TestManagerNotMadeByNew: Handler and Middleware of a Manager New did
@@ -18,30 +18,12 @@ import (
 // naming the mistake, where every request panicked with a nil
 // dereference.
 func TestManagerNotMadeByNew(t *testing.T) {
-	var nilManager *httpsession.Manager
-	for _, tt := range []struct {
-		name string
-		m    *httpsession.Manager
-		want string
-	}{
-		{"nil", nilManager, "nil *httpsession.Manager (use New)"},
-		{"zero", &httpsession.Manager{}, "httpsession.Manager not made by New"},
-	} {
-		for name, wire := range map[string]func(){
-			"Handler":    func() { echosession.Handler(tt.m) },
-			"Middleware": func() { echosession.Middleware(tt.m, httpsession.Exclusive) },
-		} {
-			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				defer func() {
-					r := recover()
-					if s, _ := r.(string); !strings.Contains(s, tt.want) {
-						t.Fatalf("recovered %v, want a panic saying %q", r, tt.want)
-					}
-				}()
-				wire()
-			})
+	webtest.ManagerNotMadeByNew(t, func(m *httpsession.Manager) map[string]func() {
+		return map[string]func(){
+			"Handler":    func() { echosession.Handler(m) },
+			"Middleware": func() { echosession.Middleware(m, httpsession.Exclusive) },
 		}
-	}
+	})
 }
 
 // TestConfigErrorWiresAndAnswers: a Manager New made with an invalid

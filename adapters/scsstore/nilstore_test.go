@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessfs/sessfs/adapters/scsstore"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestNilStore: a Store made from the nil *fsstore.Store of a failed Open
@@ -92,15 +93,7 @@ func TestNilClockAndContext(t *testing.T) {
 			"All":    func() error { _, err := tt.s.AllCtx(tt.ctx); return err },
 		} {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				var err error
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panicked: %v", r)
-						}
-					}()
-					err = call()
-				}()
+				err := testenv.NoPanic(t, call)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.want)
 				}
@@ -140,15 +133,7 @@ func TestStoreNotMadeByNew(t *testing.T) {
 			"AllCtx":    func() error { _, err := s.AllCtx(ctx); return err },
 		} {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				var err error
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panicked: %v", r)
-						}
-					}()
-					err = call()
-				}()
+				err := testenv.NoPanic(t, call)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.want)
 				}
