@@ -216,12 +216,27 @@ func TestWaiterElsewhereGetsTurn(t *testing.T) {
 				t.Logf("Lock %d: the other process had the lock %d times while this one waited", i, n)
 				// This process took the lock at once the times before:
 				// wait for the other to be busy with it again.
-				for before = turns(); turns() < before+64; {
-				}
+				awaitCount(t, turns, turns()+64)
 				before = turns()
 			}
 			kid.Finish(t)
 		})
+	}
+}
+
+// awaitCount polls count, a question to a child process, until its answer
+// reaches n. Between questions it lets a few of the child's 1 ms turns
+// pass: asked back to back, the questions were nearly all of the parent's
+// CPU and much of the child's, a round trip a few microseconds apart for
+// tens of milliseconds at a time.
+func awaitCount(t *testing.T, count func() int, n int) {
+	t.Helper()
+	deadline := time.Now().Add(childDeadline)
+	for got := count(); got < n; got = count() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the other process's count is %d after %v, want %d: it stopped taking turns", got, childDeadline, n)
+		}
+		time.Sleep(4 * time.Millisecond) // polled, with the test's deadline
 	}
 }
 
@@ -271,8 +286,8 @@ func TestPauseTakesNotPassedOn(t *testing.T) {
 						t.Fatal(err)
 					}
 					t.Logf("the other process had the lock %d times while this one waited", n)
-					for before = count("cycles"); count("cycles") < before+64; {
-					}
+					cycles := func() int { return count("cycles") }
+					awaitCount(t, cycles, cycles()+64)
 				}
 				if n := count("pausetakes"); n > 0 {
 					t.Errorf("in %d pauses for waiters elsewhere taken by a TryLock, the process's Lock callers took the lock %d times before the pause ended", count("tries"), n)
