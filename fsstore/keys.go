@@ -184,6 +184,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // gives the keys above it. Replace the file atomically (write a temporary
 // file, rename it over the keys file) to be safe from every writer.
 func KeysFromFile(path string) ([]Key, error) {
+	if err := nulPath("KeysFromFile", path); err != nil {
+		return nil, err
+	}
 	return keysFromFileSettled(context.Background(), path, keysReadHooks{}, false)
 }
 
@@ -195,6 +198,9 @@ func KeysFromFile(path string) ([]Key, error) {
 // checked, and a file being rewritten is read until it settles, all the
 // same.
 func KeysFromFileTrusted(path string) ([]Key, error) {
+	if err := nulPath("KeysFromFileTrusted", path); err != nil {
+		return nil, err
+	}
 	return keysFromFileSettled(context.Background(), path, keysReadHooks{}, true)
 }
 

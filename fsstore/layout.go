@@ -177,6 +177,9 @@ func decodeMarker(p string, b []byte, err error) (marker, error) {
 // shard depth, lock stripes and the largest idle timeout in use. Tools use
 // it to walk a store without opening it.
 func ReadLayout(dir string) (shardDepth, lockStripes int, maxIdle time.Duration, err error) {
+	if err := nulPath("ReadLayout", dir); err != nil {
+		return 0, 0, 0, err
+	}
 	m, err := readMarker(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = fmt.Errorf("%w: %s has no %s", ErrNotStore, dir, MarkerFile)

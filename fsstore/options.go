@@ -211,10 +211,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: WithKeys and WithKeysFile are exclusive")
 	case c.keysFileGiven && c.keysFile == "":
 		return errors.New("fsstore: WithKeysFile given an empty path (an unset environment variable?); leave the option out for a store without encryption")
-	case c.keysFileGiven && strings.IndexByte(c.keysFile, 0) >= 0:
-		// As for the directory's path (see openStore): no system call
-		// takes it, and their EINVAL printed the path with the NUL unseen.
-		return fmt.Errorf("fsstore: WithKeysFile %q: the path holds a NUL byte", c.keysFile)
+	case c.keysFileGiven && nulPath("WithKeysFile", c.keysFile) != nil:
+		return nulPath("WithKeysFile", c.keysFile)
 	case c.keysGiven && len(c.keys) == 0:
 		return errors.New("fsstore: WithKeys given no keys; leave the option out for a store without encryption")
 	case c.maxInFlight < 0 || c.maxInFlight > 1<<16:
@@ -443,4 +441,15 @@ func modeBits(m fs.FileMode) uint32 {
 		b |= 0o1000
 	}
 	return b
+}
+
+// nulPath refuses a path holding a NUL byte, naming the function or option
+// that was given it: no system call takes one, and their bare EINVAL,
+// under the path printed with the NUL unseen, named neither the byte nor
+// where it came from.
+func nulPath(what, path string) error {
+	if strings.IndexByte(path, 0) < 0 {
+		return nil
+	}
+	return fmt.Errorf("fsstore: %s %q: the path holds a NUL byte", what, path)
 }

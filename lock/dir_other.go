@@ -16,6 +16,9 @@ import (
 type lockDir struct{ path string }
 
 func openLockDir(path string) (*lockDir, error) {
+	if err := nulPath("lock directory", path); err != nil {
+		return nil, err
+	}
 	st, err := os.Lstat(path)
 	if err != nil {
 		return nil, err

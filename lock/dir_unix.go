@@ -42,6 +42,9 @@ type lockDir struct {
 var errDirSymlink = errors.New("lock directory is a symlink")
 
 func openLockDir(path string) (*lockDir, error) {
+	if err := nulPath("lock directory", path); err != nil {
+		return nil, err
+	}
 	fd, err := openDirNoFollow(path)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,9 @@ func TryLockFile(path string) (*FileLock, error) {
 }
 
 func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
+	if err := nulPath("lock file", path); err != nil {
+		return nil, err
+	}
 	for {
 		l, err := tryLockFileOnce(path, ops)
 		if !interrupted(err) {
@@ -167,6 +170,9 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 		// ctx would pass every test where the lock is free and panic
 		// where it is contended.
 		return nil, fmt.Errorf("lock %s: %w", path, errNilContext)
+	}
+	if err := nulPath("lock file", path); err != nil {
+		return nil, err
 	}
 	var d time.Duration
 	for {

@@ -231,6 +231,9 @@ func (c *Config) validate() error {
 	if c.Dir == "" {
 		return errors.New("lock: Config.Dir is empty")
 	}
+	if err := nulPath("Config.Dir", c.Dir); err != nil {
+		return err
+	}
 	if c.FileMode == 0 {
 		c.FileMode = 0o600
 	}
@@ -391,4 +394,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// nulPath refuses a path holding a NUL byte, naming what gave it: no
+// system call takes one, and their bare EINVAL, under the path printed
+// with the NUL unseen, named neither the byte nor where it came from.
+func nulPath(what, path string) error {
+	if strings.IndexByte(path, 0) < 0 {
+		return nil
+	}
+	return fmt.Errorf("lock: %s %q: the path holds a NUL byte", what, path)
 }
