@@ -127,6 +127,12 @@ func (s *Store) Rekey(ctx context.Context, opts RekeyOptions) (RekeyStats, error
 	if err := s.usable(ctx); err != nil {
 		return RekeyStats{}, err
 	}
+	if s.closed.Load() {
+		// Before the complaints about the configuration below: the
+		// fix for a closed store is to stop using it, not to give it
+		// keys.
+		return RekeyStats{}, ErrClosed
+	}
 	if err := s.refuseWrite("rekey"); err != nil {
 		return RekeyStats{}, err
 	}

@@ -961,6 +961,10 @@ func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 	if err := s.usable(context.Background()); err != nil {
 		return nil, err
 	}
+	if s.closed.Load() {
+		// Before WithReadOnly's refusal, as every call says closed first.
+		return nil, ErrClosed
+	}
 	if s.locks == nil {
 		return nil, fmt.Errorf("fsstore: fleet lock %s: the store is opened WithReadOnly, which takes no lock", name)
 	}
