@@ -102,7 +102,7 @@ type Locked struct {
 // to another host), Lock of another session on that stripe fails with
 // ErrLockLost too, until the stripe's holders in this process let go.
 func (s *Store) Lock(ctx context.Context, id string, mode LockMode) (*Locked, error) {
-	if err := s.usable(ctx); err != nil {
+	if err := s.usableAs(ctx, OpLockWait); err != nil {
 		return nil, err
 	}
 	start := s.begin()

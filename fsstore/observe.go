@@ -333,3 +333,16 @@ func (s *Store) usable(ctx context.Context) error {
 	}
 	return nil
 }
+
+// usableAs is usable for a call the Observer sees as op. A nil Context
+// given to a store that is usable is reported as OutcomeInvalid, as a
+// Locked's is: a call the caller should not have made, which the Observer
+// counts apart from the store's failures and the breaker never sees. A nil
+// or unopened Store has no Observer to tell.
+func (s *Store) usableAs(ctx context.Context, op Op) error {
+	err := s.usable(ctx)
+	if err == errNilContext {
+		return s.end(op, s.begin(), err, 0, "")
+	}
+	return err
+}

@@ -1179,7 +1179,7 @@ const RecordOverhead = record.HeaderSize + sealOverhead
 // contents are unspecified: a partial record, an expired or undecryptable
 // one, or a record found to belong to another ID; never use them.
 func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, error) {
-	if err := s.usable(ctx); err != nil {
+	if err := s.usableAs(ctx, OpLoad); err != nil {
 		return nil, err
 	}
 	start := s.begin()
@@ -1522,7 +1522,7 @@ func (s *Store) recordError(op, pathOp, p string, err error) error {
 // the session may then use Lock or CompareAndSwap: the version Save set
 // is the only one there has been. httpsession creates its sessions so.
 func (s *Store) Save(ctx context.Context, sess *Session) error {
-	if err := s.usable(ctx); err != nil {
+	if err := s.usableAs(ctx, OpSave); err != nil {
 		return err
 	}
 	start := s.begin()
@@ -1738,7 +1738,7 @@ func nextVersion(v uint64) uint64 {
 // with ErrLocked and ctx's error, as Lock's does, on a bounded store too,
 // whichever instant of the wait the end meets.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
-	if err := s.usable(ctx); err != nil {
+	if err := s.usableAs(ctx, OpCompareAndSwap); err != nil {
 		return err
 	}
 	start := s.begin()
@@ -1881,7 +1881,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 // session stays deleted rather than come back after Delete returned. The
 // save's error names a Delete among the writers that may have removed it.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.usable(ctx); err != nil {
+	if err := s.usableAs(ctx, OpDelete); err != nil {
 		return err
 	}
 	start := s.begin()
@@ -1984,7 +1984,7 @@ func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 // record in the same instant can set its last activity back (see Save);
 // Locked.Touch cannot be undone so.
 func (s *Store) Touch(ctx context.Context, id string) error {
-	if err := s.usable(ctx); err != nil {
+	if err := s.usableAs(ctx, OpTouch); err != nil {
 		return err
 	}
 	start := s.begin()
