@@ -195,6 +195,11 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: idle timeout %v outside 1s..%v", c.idle, MaxIdleTimeout)
 	case c.lifetime < 0:
 		return fmt.Errorf("fsstore: negative lifetime %v", c.lifetime)
+	case c.lifetime > 0 && c.lifetime < time.Second:
+		// As the idle timeout's floor: a lifetime this short is a units
+		// mistake (WithLifetime(1) is 1ns) that would expire every
+		// session as it is made.
+		return fmt.Errorf("fsstore: WithLifetime %v is below 1s (a time.Duration counts nanoseconds: write 24*time.Hour); 0 disables it", c.lifetime)
 	case c.maxSize < 1 || c.maxSize > maxMaxSize:
 		return fmt.Errorf("fsstore: max size %d outside 1..64MiB", c.maxSize)
 	case c.fileMode&^0o777 != 0 || c.fileMode&0o600 != 0o600:
@@ -298,7 +303,8 @@ func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config)
 
 // WithLifetime sets the absolute lifetime of a session from its creation,
 // however active (default 24 hours; 0 disables it). A Session's own Deadline,
-// when set, takes precedence.
+// when set, takes precedence. Open refuses one below 1s, as it does such
+// an idle timeout: it would expire every session as it is made.
 func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { c.lifetime = d }) }
 
 // WithMaxSize sets the largest payload Save accepts (default 1 MiB, at most

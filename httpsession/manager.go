@@ -184,6 +184,9 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 		m.cfgErr = fmt.Errorf("httpsession: lock timeout %v is not positive", c.lockTimeout)
 	case c.lifetime < 0:
 		m.cfgErr = fmt.Errorf("httpsession: lifetime %v is negative", c.lifetime)
+	case c.lifetime > 0 && c.lifetime < time.Second:
+		// As the idle timeout's floor, and fsstore.WithLifetime's.
+		m.cfgErr = fmt.Errorf("httpsession: WithLifetime %v is below 1s (a time.Duration counts nanoseconds: write 24*time.Hour); 0 keeps the store's", c.lifetime)
 	case !c.mode.valid():
 		m.cfgErr = fmt.Errorf("httpsession: unknown mode %v", c.mode)
 	}

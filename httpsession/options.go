@@ -179,7 +179,9 @@ func WithIdleTimeout(d time.Duration) Option { return optionFunc(func(c *config)
 // WithLifetime sets the absolute lifetime of new sessions (and of sessions
 // given a fresh ID by Renew), whatever their activity. Default 0: the
 // store's lifetime (fsstore.WithLifetime, 24 hours unless set). The cookie
-// lasts as long (see Cookie.BrowserSession).
+// lasts as long (see Cookie.BrowserSession). One below 1s (a units
+// mistake: WithLifetime(1) is 1ns) fails every request with a 500 naming
+// it, as an idle timeout below 1s does.
 func WithLifetime(d time.Duration) Option { return optionFunc(func(c *config) { c.lifetime = d }) }
 
 // WithLockTimeout bounds how long an Exclusive request waits for the
