@@ -2,6 +2,7 @@ package pass
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/keyline"
@@ -46,6 +47,12 @@ func shownPath(p string) string {
 func (v *pathValue) Set(s string) error {
 	if v.set {
 		return fmt.Errorf("--%s given twice (%s, then %s): a run works on one; give it once (run sessgc once for each store)", v.name, shownPath(*v.p), shownPath(s))
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// Not from a command line or an environment, which cannot hold
+		// one, but from a program running the command: no system call
+		// takes the path, and their EINVAL printed it with the NUL unseen.
+		return fmt.Errorf("--%s %q: the path holds a NUL byte", v.name, shownPath(s))
 	}
 	*v.p, v.set = s, true
 	return nil
