@@ -214,16 +214,8 @@ func TestInstallCronOnHungMount(t *testing.T) {
 	mp, hang := hungMount(t, storeInSubdir(t))
 	hang()
 	dir := filepath.Join(mp, "store")
-	args := []string{"install-cron", "--dir", dir, "--binary", sessgcBin, "--user", "root", "--missing-ok"}
-	cmd := command(args)
-	out, stderr := startInGroup(t, cmd)
-	last, ended := lastLine(out, time.Minute) // a hang detector only
-	if !ended {
-		t.Fatalf("sessgc %s did not exit a minute after it started, with --dir on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
-	}
-	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, "run --dir "+dir+" --missing-ok") || !strings.Contains(stderr.String(), "did not answer") {
-		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --dir did not answer", code, last, stderr.String())
-	}
+	installCronHung(t, []string{"--dir", dir, "--binary", sessgcBin}, "--dir on a mount that does not answer",
+		"run --dir "+dir+" --missing-ok", "did not answer")
 }
 
 // TestInstallCronOnMountHungAfterFirstLook: a mount that answers
@@ -248,16 +240,8 @@ func TestInstallCronOnMountHungAfterFirstLook(t *testing.T) {
 		t.Fatalf("marker of a fresh directory: %v; want none", err)
 	}
 	hang()
-	args := []string{"install-cron", "--dir", dir, "--binary", sessgcBin, "--user", "root", "--missing-ok"}
-	cmd := command(args)
-	out, stderr := startInGroup(t, cmd)
-	last, ended := lastLine(out, time.Minute) // a hang detector only
-	if !ended {
-		t.Fatalf("sessgc %s did not exit a minute after it started, with --dir on a mount that answers only from the kernel's cache; stderr:\n%s", strings.Join(args, " "), stderr.String())
-	}
-	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, "run --dir "+dir+" --missing-ok") || !strings.Contains(stderr.String(), "did not answer") {
-		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --dir did not answer", code, last, stderr.String())
-	}
+	installCronHung(t, []string{"--dir", dir, "--binary", sessgcBin}, "--dir on a mount that answers only from the kernel's cache",
+		"run --dir "+dir+" --missing-ok", "did not answer")
 }
 
 // TestInstallCronBinaryOnHungMount: a --binary kept on the share (one
@@ -277,14 +261,25 @@ func TestInstallCronBinaryOnHungMount(t *testing.T) {
 	mp, hang := hungMount(t, src)
 	hang()
 	binary := filepath.Join(mp, "sessgc")
-	args := []string{"install-cron", "--dir", t.TempDir(), "--binary", binary, "--user", "root", "--missing-ok"}
+	installCronHung(t, []string{"--dir", t.TempDir(), "--binary", binary}, "--binary on a mount that does not answer",
+		binary+" run --dir", "--binary "+binary+" did not answer")
+}
+
+// installCronHung runs sessgc install-cron with flags (and --user root
+// --missing-ok) on a mount that does not answer (where: what hangs), and
+// wants it to exit 0 within a minute (a hang detector only), its last
+// line the cron line (holding cronLine) and a warning on stderr (holding
+// warning).
+func installCronHung(t *testing.T, flags []string, where, cronLine, warning string) {
+	t.Helper()
+	args := append(append([]string{"install-cron"}, flags...), "--user", "root", "--missing-ok")
 	cmd := command(args)
 	out, stderr := startInGroup(t, cmd)
-	last, ended := lastLine(out, time.Minute) // a hang detector only
+	last, ended := lastLine(out, time.Minute)
 	if !ended {
-		t.Fatalf("sessgc %s did not exit a minute after it started, with --binary on a mount that does not answer; stderr:\n%s", strings.Join(args, " "), stderr.String())
+		t.Fatalf("sessgc %s did not exit a minute after it started, with %s; stderr:\n%s", strings.Join(args, " "), where, stderr.String())
 	}
-	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, binary+" run --dir") || !strings.Contains(stderr.String(), "--binary "+binary+" did not answer") {
-		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning that --binary did not answer", code, last, stderr.String())
+	if code := exitCode(t, cmd.Wait()); code != 0 || !strings.Contains(last, cronLine) || !strings.Contains(stderr.String(), warning) {
+		t.Errorf("exit %d, last line %q, stderr %q; want 0, the cron line, and a warning saying %q", code, last, stderr.String(), warning)
 	}
 }
