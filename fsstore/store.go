@@ -514,10 +514,8 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// this host's own, where the fleet was meant to share one.
 		return nil, errors.New(`fsstore: open "": no directory given (an unset environment variable?)`)
 	}
-	if strings.IndexByte(dir, 0) >= 0 {
-		// No system call takes it; their EINVAL, under the path printed
-		// with the NUL unseen, named neither the byte nor the option.
-		return nil, fmt.Errorf("fsstore: open %q: the path holds a NUL byte", dir)
+	if err := nulPath("open", dir); err != nil {
+		return nil, err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
