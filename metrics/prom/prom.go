@@ -20,6 +20,8 @@
 package prom
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -138,8 +140,9 @@ func New(namespace string) *Observer {
 			}
 		}
 	}
-	o.bytes.WithLabelValues(fsstore.OpLoad.String())
-	o.bytes.WithLabelValues(fsstore.OpSave.String())
+	for _, op := range payloadOps {
+		o.bytes.WithLabelValues(op.String())
+	}
 	for _, k := range []fsstore.FileKind{fsstore.KindSession, fsstore.KindTemp, fsstore.KindLease} {
 		o.swept.WithLabelValues(k.String())
 	}
@@ -252,10 +255,16 @@ func (o *Observer) Observe(e fsstore.Event) {
 	}
 	o.ops.WithLabelValues(op, out).Inc()
 	o.duration.WithLabelValues(op, out).Observe(e.Duration.Seconds())
-	if e.Bytes > 0 && (e.Op == fsstore.OpLoad || e.Op == fsstore.OpSave) && e.Outcome == fsstore.OutcomeOK {
+	if e.Bytes > 0 && e.Outcome == fsstore.OutcomeOK && slices.Contains(payloadOps, e.Op) {
 		o.bytes.WithLabelValues(op).Add(float64(e.Bytes))
 	}
 }
+
+// payloadOps are the ops that read or write a session's payload, each
+// with a series in payload_bytes_total: a compare_and_swap (httpsession's
+// Optimistic commits) writes one as a save does, and a store written in
+// that mode would otherwise show nothing saved.
+var payloadOps = []fsstore.Op{fsstore.OpLoad, fsstore.OpSave, fsstore.OpCompareAndSwap}
 
 // ObserveBreaker implements fsstore.BreakerObserver:
 // sessfs_breaker_open is 1 while the store's breaker is open or probing.

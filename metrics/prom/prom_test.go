@@ -43,6 +43,7 @@ func TestCollectorLintAndCounts(t *testing.T) {
 	want := `
 # HELP app_sessfs_payload_bytes_total Session payload bytes loaded and saved.
 # TYPE app_sessfs_payload_bytes_total counter
+app_sessfs_payload_bytes_total{op="compare_and_swap"} 0
 app_sessfs_payload_bytes_total{op="load"} 3
 app_sessfs_payload_bytes_total{op="save"} 3
 `
