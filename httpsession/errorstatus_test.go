@@ -35,6 +35,11 @@ func TestDefaultErrorStatus(t *testing.T) {
 		{"saved, directory not synced", savedUnsynced, http.StatusGatewayTimeout, false},
 		{"conflict", fmt.Errorf("x: %w", fsstore.ErrConflict), http.StatusConflict, false},
 		{"disk full", fmt.Errorf("x: %w", syscall.ENOSPC), http.StatusServiceUnavailable, true},
+		{"lock wait timed out", fmt.Errorf("x: %w", fsstore.ErrLocked), http.StatusServiceUnavailable, true},
+		{"lock cap", fmt.Errorf("x: %w", fsstore.ErrTooManyLocks), http.StatusServiceUnavailable, true},
+		{"request deadline passed", fmt.Errorf("x: %w", context.DeadlineExceeded), http.StatusServiceUnavailable, true},
+		{"store closed", fmt.Errorf("x: %w", fsstore.ErrClosed), http.StatusServiceUnavailable, true},
+		{"out of file descriptors", fmt.Errorf("x: %w", syscall.EMFILE), http.StatusServiceUnavailable, true},
 		{"too large", fmt.Errorf("x: %w", fsstore.ErrTooLarge), http.StatusInternalServerError, false},
 		{"other", errors.New("x"), http.StatusInternalServerError, false},
 		// The client went away: not a server error, unless the store

@@ -376,9 +376,12 @@ const StatusClientClosedRequest = 499
 // looks the same and its clients leaving must not hide it), 503
 // Service Unavailable for a failure that should pass (the file server did
 // not answer in time or the store's circuit breaker is open,
-// fsstore.ErrUnavailable; a lock wait timed out or a lock was lost; the
-// store is closed; the file server failed or is out of space), and 500
-// Internal Server Error otherwise; 200 for nil. Send Retry-After with a
+// fsstore.ErrUnavailable; a lock wait timed out, fsstore.ErrLocked, or a
+// lock was lost, fsstore.ErrLockLost; the process holds as many locks as
+// it may, fsstore.ErrTooManyLocks; the request's deadline passed; the
+// store is closed; the file server failed, or it or this host is out of
+// space or of file descriptors), and 500 Internal Server Error otherwise;
+// 200 for nil. Send Retry-After with a
 // 503. For handlers of other session libraries on an fsstore.Store, such
 // as scs's ErrorFunc (see adapters/scsstore.ErrorFunc) or a gorilla
 // application's check of Session.Save's error.
