@@ -74,10 +74,13 @@ func NewStore(st *fsstore.Store, keyPairs ...[]byte) Store {
 
 // Options sets the options of sessions created from now on, as
 // gin-contrib's stores do. A MaxAge longer than the signed cookie's
-// default age bound (30 days) raises the bound to it, so that such
+// default age bound (30 days) sets the bound to it, so that such
 // sessions' cookies stay valid; a shorter one leaves the bound, so that a
 // session given a longer MaxAge of its own than the store's ("remember
-// me") is not refused once the store's has passed. The record's own
+// me") is not refused once the store's has passed. The bound is set, not
+// only raised: after a bound of 90 days (Store.MaxAge, or Options with
+// that MaxAge), Options with a MaxAge of 40 days lowers it to 40, and a
+// cookie signed more than 40 days ago names no session. The record's own
 // deadline still ends every session at its MaxAge.
 func (s Store) Options(o sessions.Options) {
 	s.Store.Options = o.ToGorillaOptions()
