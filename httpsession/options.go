@@ -227,12 +227,14 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
 
-// WithLogger sets the logger for the default error handler, for errors
-// that happen after the response started and can only be logged, for
-// sessions started afresh because their record was damaged or sealed with
-// a retired key, and for the warnings about a Secure cookie sent over plain
-// HTTP and a cookie Domain the request's host is not in (default
-// slog.Default()).
+// WithLogger sets the logger for everything the Manager logs (default
+// slog.Default()): an invalid configuration, the default error handler's
+// errors, errors that can only be logged (after the response started, a
+// failed touch or unlock), sessions started afresh because their record
+// was damaged, sealed with a retired key, refused, or held another
+// application's payload, and the warnings about a Secure cookie sent over
+// plain HTTP, a cookie Domain the request's host is not in and two
+// Managers with the same cookie name nested.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.log = l }) }
 
 // WithBufferReuse hands every buffer a request used back to the
