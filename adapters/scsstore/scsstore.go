@@ -225,8 +225,9 @@ func WithoutIteration() Option { return optionFunc(func(s *Store) { s.iterable =
 // expires, and makes Iterate fail.
 func WithCodecOf(sm *scs.SessionManager) Option { return optionFunc(func(s *Store) { s.sm = sm }) }
 
-// WithLogger sets the logger for payloads taken for no session (nil, the
-// default: slog.Default()). Log records never hold the session token.
+// WithLogger sets the logger for payloads taken for no session and for a
+// session lock the delete guard failed to release after its write (nil,
+// the default: slog.Default()). Log records never hold the session token.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *Store) { s.log = l }) }
 
 // WithDeleteGuard sets how long the tombstone that Delete leaves lasts
