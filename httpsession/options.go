@@ -23,6 +23,9 @@ const (
 	Optimistic
 )
 
+// String returns the mode's name, as errors give it: "exclusive",
+// "read-only" or "optimistic", and Mode(n) for a value that is none of
+// them.
 func (m Mode) String() string {
 	switch m {
 	case Exclusive:
