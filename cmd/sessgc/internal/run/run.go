@@ -479,6 +479,12 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 			return pass.Interrupted(ctx, "before the sweep started")
 		}
 		s, err = pass.OpenStore(opts.Dir, log)
+		if errors.Is(err, pass.ErrStoreCreating) {
+			// Said, as for a directory that is not empty: the operator
+			// gave the flag and expected a skip, and the bare "not a
+			// sessfs store" hides the likely cause and its remedy.
+			return cmdutil.StoreErrorf("%w: it holds only what an application makes while it creates a store (empty data/ and locks/, a marker temp file), still so a second later: an application most likely died creating it, and starting one again finishes the store; --missing-ok skips only a missing or empty directory", err)
+		}
 	}
 	if opts.MissingOK && errors.Is(err, pass.ErrNotEmpty) {
 		// Said, as the operator gave the flag and expected a skip.

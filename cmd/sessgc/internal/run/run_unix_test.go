@@ -19,8 +19,10 @@ import (
 // what an application makes while it creates the store (data/, locks/, a
 // marker temp file) is opened once more after a wait rather than refused:
 // the store that appeared meanwhile is swept, one still half-made is
-// refused (exit 3). Without the flag, or with anything else in the
-// directory, there is no wait.
+// refused (exit 3), saying why it is no fresh volume that the flag skips
+// (an application died creating it) rather than only "not a sessfs
+// store", as the operator gave --missing-ok and expected a skip. Without
+// the flag, or with anything else in the directory, there is no wait.
 func TestRunRunMissingOKCreating(t *testing.T) {
 	const tmpMarker = ".tmp-marker-0123456789abcdef"
 	creating := func(extra ...string) func(*testing.T, string) {
@@ -56,16 +58,19 @@ func TestRunRunMissingOKCreating(t *testing.T) {
 		waits     int
 		code      int
 		skipped   bool
+		says      []string // in the refusal, besides "is not a sessfs store"
 	}{
 		{name: "created during the wait", setup: creating(), missingOK: true, during: finish, waits: 1},
-		{name: "still being created", setup: creating(), missingOK: true, waits: 1, code: cmdutil.ExitStore},
+		{name: "still being created", setup: creating(), missingOK: true, waits: 1, code: cmdutil.ExitStore,
+			says: []string{"a second later", "died", "--missing-ok skips only a missing or empty directory"}},
 		{name: "gone during the wait", setup: creating(), missingOK: true, during: func(t *testing.T, dir string) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}
 		}, waits: 1, skipped: true},
 		{name: "without --missing-ok", setup: creating(), during: finish, code: cmdutil.ExitStore},
-		{name: "and a file", setup: creating("old.txt"), missingOK: true, during: finish, code: cmdutil.ExitStore},
+		{name: "and a file", setup: creating("old.txt"), missingOK: true, during: finish, code: cmdutil.ExitStore,
+			says: []string{"--missing-ok skips only a missing or empty directory"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
@@ -83,6 +88,11 @@ func TestRunRunMissingOKCreating(t *testing.T) {
 			err := runRun(context.Background(), &opts)
 			if cmdutil.ExitCode(err) != tc.code || tc.code != 0 && !strings.Contains(err.Error(), "is not a sessfs store") {
 				t.Errorf("err %v, want exit %d", err, tc.code)
+			}
+			for _, w := range tc.says {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("err %v, want it to say %q", err, w)
+				}
 			}
 			if waits != tc.waits {
 				t.Errorf("%d waits, want %d", waits, tc.waits)
