@@ -79,7 +79,9 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string, excl ...Exclusio
 				err = cmdutil.UsageErrorf("%s=%s: not a value of --%s", EnvName(f.Name), shownValue(v), f.Name)
 				return
 			}
-			err = cmdutil.UsageErrorf("%s=%q: %v", EnvName(f.Name), v, serr)
+			// The flag first, as every usage error about a variable's
+			// setting names it (see NameVariables), then the variable as set.
+			err = cmdutil.UsageErrorf("--%s: %v (set in the environment: %s=%q)", f.Name, serr, EnvName(f.Name), v)
 			return
 		}
 		f.Changed = true

@@ -1,6 +1,7 @@
 package pass
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -36,7 +37,12 @@ func TestApplyEnv(t *testing.T) {
 	}
 	env["SESSGC_MAX_DURATION"] = "soon"
 	f.Lookup("max-duration").Changed = false
-	if err := ApplyEnv(f, func(k string) string { return env[k] }); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+	// A value that does not parse is named as every other usage error
+	// about a variable's setting is: the flag it stands for, then the
+	// variable as it was set.
+	err := ApplyEnv(f, func(k string) string { return env[k] })
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.HasPrefix(err.Error(), "--max-duration: ") ||
+		!strings.Contains(err.Error(), `(set in the environment: SESSGC_MAX_DURATION="soon")`) {
 		t.Errorf("bad value: %v", err)
 	}
 }
