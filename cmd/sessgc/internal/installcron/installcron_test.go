@@ -357,6 +357,51 @@ func TestEverySchedules(t *testing.T) {
 	}
 }
 
+// TestSystemdUnitsVerify: the service and timer install-cron --systemd
+// writes, with and without --textfile and --missing-ok, are units that
+// systemd reads without a complaint, as "systemd-analyze verify" says
+// (where it is installed): a misspelt key or a bad value is only a
+// warning at daemon-reload, after which the unit runs without it. The
+// binary is one that exists here, as verify checks that ExecStart's is.
+func TestSystemdUnitsVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("no systemd-analyze: the units are not read by systemd")
+		return
+	}
+	bin, err := exec.LookPath("true")
+	if err != nil || !filepath.IsAbs(bin) {
+		t.Logf("no true(1) to run: %v", err)
+		return
+	}
+	for _, o := range []InstallOptions{
+		{},
+		{Textfile: "/var/lib/node_exporter/textfile/sessgc.prom", MissingOK: true, Every: time.Hour, MaxDuration: 30 * time.Minute},
+	} {
+		o.Dir, o.User, o.Binary, o.Rate, o.Systemd = DefaultDir, DefaultUser, bin, DefaultRate, true
+		o.Every, o.Jitter = cmp.Or(o.Every, DefaultEvery), DefaultJitter
+		o.MaxDuration = cmp.Or(o.MaxDuration, DefaultMaxDuration)
+		files, err := Generate(&o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		args := []string{"verify"}
+		for _, f := range files {
+			p := filepath.Join(dir, f.Name)
+			if err := os.WriteFile(p, f.Content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, p)
+		}
+		cmd := exec.Command(analyze, args...)
+		cmd.Env = append(os.Environ(), "LC_ALL=C", "SYSTEMD_LOG_COLOR=0")
+		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify of the units of %+v: %v\n%s", o, err, out)
+		}
+	}
+}
+
 // TestSystemdTextfileInTmp: the unit runs with PrivateTmp=yes, so a
 // --textfile in /tmp or /var/tmp lands in the run's own /tmp, which
 // node-exporter never reads and systemd removes as the run ends: the
