@@ -352,7 +352,9 @@ func writeHuman(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "expiry    no sessions\n")
 	}
 	fmt.Fprintf(w, "temp      %s files (%s stale), %s\n", c(r.Temps), c(r.StaleTemps), b(r.TempBytes))
-	fmt.Fprintf(w, "locks     %s stripe files, %s lease files (%s stale)\n", c(r.LockFiles), c(r.Leases), c(r.StaleLeases))
+	// Lock files are the stripes' and the store's own (marker, sweep,
+	// rekey): a store swept once holds the sweep's before any stripe's.
+	fmt.Fprintf(w, "locks     %s lock files (stripes, and the marker, sweep and rekey locks), %s lease files (%s stale)\n", c(r.LockFiles), c(r.Leases), c(r.StaleLeases))
 	if r.Foreign > 0 {
 		fmt.Fprintf(w, "foreign   %s files (never removed; sessgc run --dry-run lists them)\n", c(r.Foreign))
 	} else {
