@@ -59,6 +59,7 @@
 #                    client's cache, and cost no RPC
 #   NFS_SERVER_VETH  server-side veth of this host (vethA-s ...)
 #   NFS_CTL          control dir for link cuts (see below)
+#   NFS_CTL_WAKE     FIFO that wakes the control loop (see below)
 #   NFS_DELEGATIONS  0 or 1;  NETEM_DELAY  the delay ("" if none)
 #   NFS_LEASE        the server's lease (and grace) time in seconds
 #   NFS_TIMELINE     file to append "HH:MM:SS.mmm who: event" lines to (UTC)
@@ -66,7 +67,8 @@
 #
 # Link cuts (lease-loss tests): any host writes a file NAME.req into $NFS_CTL
 # (write it elsewhere in $NFS_CTL first, then rename) holding "cut HOST SECS"
-# or "restore HOST [CUT]". A loop in the server namespace then runs
+# or "restore HOST [CUT]", then writes a line to the FIFO $NFS_CTL_WAKE (or
+# leaves it: the loop looks every second). A loop in the server namespace then runs
 # `ip link set vethX-s down`, creates NAME.down, sleeps SECS, brings the link
 # up and creates NAME.up. NAME.down and a link's NAME.up carry as their
 # mtime the moment the command began (created beforehand, renamed into
@@ -267,6 +269,13 @@ ctllog() { stamp "$STATE/ctl.log" "$@"; }
 # guest's one CPU to start, which the loops, two of them for the whole run,
 # took from the hosts' commands.
 nap() { read -rt "$1" <>$G/nap || true; }
+# Waits with no end in sight block on a FIFO instead (host.sh's go,
+# init.sh's mounts and hosts, the control loop's requests): a guest
+# process's every system call is several of the host's under UML, and the
+# poll loops, 10-20 looks a second each, took a sixth of the guest's CPU
+# from the hosts' commands, and more of the machine's while a guest booted
+# ahead waited for its turn. (FIFOs open read-write: no open blocks, and
+# what is written stays until read while anyone has them open.)
 EOF
 
 # Runs in each host's netns (and its own UTS and mount namespaces):
@@ -276,6 +285,9 @@ cat >"$STATE/host.sh" <<'EOF'
 # args: HOST IDX STATE SERVER_ADDR MOUNTPOINT
 H=$1 I=$2 STATE=$3 SRV=$4 MNT=$5
 . "$STATE/lib.sh"
+exec 8<>"$G/$H.go" # init.sh's "go" (or "abort"), made before this starts
+# mounted MSG: this host's mount check, for init.sh, which waits for all.
+mounted() { echo "$1" >"$G/$H.mount"; echo "$H" 1<>"$G/mounted"; }
 # Builtins where a command would do (hostname, grep, cat): every process
 # started here and in init.sh is on the way to the hosts' commands, and
 # costs the busy guest up to a second.
@@ -283,7 +295,7 @@ echo "$H" >/proc/sys/kernel/hostname # this UTS namespace's nodename
 echo $$ >"$G/$H.pid"
 if ! mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:/" "$MNT" >"$G/$H.err" 2>&1; then
   IFS= read -r -d '' out <"$G/$H.err"
-  echo "mount $SRV:/ on $MNT failed: $out" >"$G/$H.mount"; exit 1
+  mounted "mount $SRV:/ on $MNT failed: $out"; exit 1
 fi
 fstype=$(stat -f -c %T "$MNT" 2>&1)
 mounted=0
@@ -291,24 +303,23 @@ while read -r _ mp ty _; do
   if [ "$mp" = "$MNT" ] && [ "$ty" = nfs4 ]; then mounted=1; fi
 done </proc/self/mounts
 if [ $mounted = 0 ] || [ "$fstype" != nfs ]; then
-  echo "$MNT is not an NFS mount after mount (statfs type: $fstype)" >"$G/$H.mount"; exit 1
+  mounted "$MNT is not an NFS mount after mount (statfs type: $fstype)"; exit 1
 fi
 if ! echo "$H" >"$MNT/.harness-$H" 2>"$G/$H.err"; then
-  echo "cannot write to $MNT: $(cat "$G/$H.err")" >"$G/$H.mount"; exit 1
+  mounted "cannot write to $MNT: $(cat "$G/$H.err")"; exit 1
 fi
 rm -f "$MNT/.harness-$H"
 event "$H: mounted"
-echo ok >"$G/$H.mount"
-while [ ! -e "$G/go" ]; do
-  [ -e "$G/abort" ] && exit 1
-  nap 0.05
-done
+mounted ok
+read -r verb <&8 || verb=
+exec 8<&-
+[ "$verb" = go ] || exit 1
 if [ -e "$STATE/cmd.$H" ]; then
   set -a; . "$STATE/env.sh"; set +a
   export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
   export NFS_HOST=$H NFS_HOSTS=$NHOSTS NFS_MNT=$MNT NFS_CTL=$G/ctl \
     NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_TIMELINE=$STATE/timeline.log \
-    NFS_EXPORT=/run/export
+    NFS_EXPORT=/run/export NFS_CTL_WAKE=$G/ctl.wake
   if [ "$H" = server ]; then export NFS_LOCAL=/run/local; else export NFS_SERVER_VETH=veth${H#host}-s; fi
   cd "$CWD" 2>/dev/null || cd /
   event "$H: command started"
@@ -347,6 +358,11 @@ mkdir -p $G/ctl /run/netns /run/nfs /run/export /run/mnt /run/local \
   /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
 : >/var/lib/nfs/etab; : >/var/lib/nfs/rmtab
 mkfifo $G/nap # for lib.sh's nap
+# The blocking waits' FIFOs (see lib.sh): a go per host, the hosts' mount
+# checks, and the control loop's wake-up ($NFS_CTL_WAKE).
+for h in "${NAMES[@]}"; do mkfifo $G/$h.go; done
+mkfifo $G/mounted $G/ctl.wake
+exec 9<>$G/mounted 6<>$G/ctl.wake
 # Watchdog: the guest powers itself off before the host-side timeout.
 # Hosts' commands still running then get their mountstats taken from outside.
 # watchdog SECS WHAT: off after SECS; its pid in wd.
@@ -508,7 +524,10 @@ ctl() {
       *) echo "unknown verb '$verb'" >"$id.err" ;;
       esac
     done
-    nap 0.05
+    # Until a request's writer says so on the wake-up FIFO (nfstest
+    # does), or for a second: a shell that only renames its request in
+    # is seen within that.
+    read -r -t 1 -u 6 _ || true
   done
 }
 ctl &
@@ -516,10 +535,11 @@ ctl &
 if [ "$MODE" = server ]; then
   [ -n "$DELAY" ] && tc qdisc add dev lo root netem delay "$DELAY"
   bash "$STATE/host.sh" server 0 "$STATE" 127.0.0.1 /run/mnt &
+  hostpids=($!)
 else
   # Batches, one ip or tc process for many changes: each process start
   # costs the busy guest a fraction of a second, and these are many.
-  srv= tcs=
+  srv= tcs= hostpids=()
   for i in "${!NAMES[@]}"; do
     h=${NAMES[$i]} n=$((i + 1)) L=${NAMES[$i]#host}
     srv+="netns add $h
@@ -543,19 +563,22 @@ link set lo up" || fail "addresses for $h"
       tc -n $h qdisc add dev veth$L-c root netem delay "$DELAY" || fail "netem $DELAY"
     fi
     ip netns exec $h unshare --uts bash "$STATE/host.sh" $h $n "$STATE" 10.99.$n.1 /run/nfs/$h &
+    hostpids+=($!)
   done
 fi
 
-# Every host must have mounted before any command starts.
-deadline=$((SECONDS + 60)) bad=
+# Every host must have mounted before any command starts: each says so
+# on $G/mounted once its check is done, whatever it found.
+deadline=$((SECONDS + 60)) bad= n=0
+while [ $n -lt ${#NAMES[@]} ] && [ $SECONDS -lt $deadline ] && read -r -t $((deadline - SECONDS)) -u 9 _; do n=$((n + 1)); done
 for h in "${NAMES[@]}"; do
-  while [ ! -s $G/$h.mount ] && [ $SECONDS -lt $deadline ]; do nap 0.05; done
   r="mount timed out after 60s"
   if [ -s $G/$h.mount ]; then IFS= read -r -d '' r <$G/$h.mount; r=${r%$'\n'}; fi
   if [ "$r" != ok ]; then bad+="$h: $r"$'\n'; fi
 done
 if [ -n "$bad" ]; then
-  : >$G/abort; printf '%s' "$bad" >"$STATE/guest.err"
+  for h in "${NAMES[@]}"; do echo abort 1<>$G/$h.go; done
+  printf '%s' "$bad" >"$STATE/guest.err"
   printf 'nfs-harness: NFS mount check failed:\n%s' "$bad"; off
 fi
 # The server's view of its NFSv4 clients: one per host, each its own identity.
@@ -578,11 +601,11 @@ if [ "$WAIT_GO" != 0 ]; then
   watchdog $((TIMEOUT - 10)) "$((TIMEOUT - 10))s after the go"
 fi
 event "guest: ${#NAMES[@]} host(s) mounted (lease ${lt}s, delegations=$DELEG, delay=${DELAY:-none}); go"
-: >$G/go
-for h in "${NAMES[@]}"; do
-  while [ ! -e $G/$h.rc ]; do nap 0.1; done
-  cp $G/$h.rc "$STATE/$h.rc"
-done
+for h in "${NAMES[@]}"; do echo go 1<>$G/$h.go; done
+# A host's rc is there once its host.sh has exited (one that died without
+# one leaves the harness to report 125).
+wait "${hostpids[@]}"
+for h in "${NAMES[@]}"; do cp $G/$h.rc "$STATE/$h.rc" 2>/dev/null || true; done
 echo done >"$STATE/guest.done"
 off
 EOF
