@@ -593,7 +593,12 @@ if [ "$WAIT_GO" != 0 ]; then
   # Booted ahead of the caller's turn: wait for it (see "Booting ahead").
   event "guest: ${#NAMES[@]} host(s) mounted; waiting for the go"
   : >"$STATE/guest.ready"
-  while [ ! -e "$STATE/guest.go" ]; do nap 0.1; done
+  # The harness writes the go to the console, the guest's stdin, as well:
+  # the read returns then. The file is looked at every second regardless.
+  while [ ! -e "$STATE/guest.go" ]; do
+    read -r -t 1 _
+    [ $? != 1 ] || nap 1 # the console at its end: no go will come on it
+  done
   read -r verb secs <"$STATE/guest.go" || true
   [ "$verb" = go ] || { event "guest: $verb, not go: powering off"; off; }
   [[ ${secs:-} =~ ^[0-9]+$ ]] && [ "$secs" -lt "$TIMEOUT" ] && TIMEOUT=$secs
@@ -618,7 +623,7 @@ t0=$SECONDS
 # would have CPUs of their own. Without the privilege (CAP_SYS_NICE, which
 # a container's root may lack) nice warns and runs it as is; the timeline
 # says which.
-prio=(nice -n -10) limit=$TIMEOUT
+prio=(nice -n -10) limit=$TIMEOUT con0=null,fd:1 in=/dev/null
 if [ "$WAIT_GO" = 0 ]; then
   event "harness: starting the guest (nice $(nice -n -10 nice 2>/dev/null))"
 else
@@ -631,7 +636,9 @@ else
   # Its process group is looked up while it boots, so that at the go only
   # renice starts: a process start can take a second on a busy machine.
   # The waits pause without a process, like the guest's nap.
-  mkfifo "$STATE/harness.nap"
+  mkfifo "$STATE/harness.nap" "$STATE/harness.go"
+  # The guest's console reads the go from harness.go (see init.sh).
+  con0=fd:0,fd:1 in=$STATE/harness.go
   hnap() { read -rt 0.1 <>"$STATE/harness.nap" || true; }
   (
     until uml=$(pgrep -o -f "^linux.uml .*umid=nfsh$$ "); do
@@ -643,6 +650,8 @@ else
       [ -e "$STATE/guest.exited" ] && exit 0
       hnap
     done
+    # The go, to the guest's console, where init.sh waits for it.
+    read -r l <"$STATE/guest.go" && echo "$l" 1<>"$STATE/harness.go"
     renice -n -10 -g $pg >/dev/null 2>&1
     event "harness: go; the guest at nice $(ps -o ni= -p "$uml")"
     # Once the hosts are done, the caller lets the next guest go while
@@ -660,11 +669,13 @@ fi
 # was a device the kernel made at boot, before init, one at a time: the
 # 512 legacy ptys alone took 1 s of a quiet machine's boot and 10 s of a
 # loaded one's. (Each line set to "none" says "setup_one_line failed" on
-# the console: filtered out.)
+# the console: filtered out.) Booting ahead, the console's input is the
+# FIFO harness.go, on which the go comes.
 timeout -k 10 "$limit" "${prio[@]}" linux.uml mem="$MEM" umid="nfsh$$" uml_dir="$STATE/uml" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$STATE/init.sh" \
-  con=none con0=null,fd:1 ssl=none pty.legacy_count=0 quiet </dev/null 2>&1 |
-  grep --line-buffered -vE 'setup_one_line failed|SELinux|mmapper_init|ubd device|svc_tli_create|^sysrq|^reboot|Power down|^$' |
+  con=none con0="$con0" ssl=none pty.legacy_count=0 quiet <>"$in" 2>&1 |
+  grep --line-buffered -vE -e 'setup_one_line failed|SELinux|mmapper_init|ubd device|svc_tli_create|^sysrq|^reboot|Power down|^$' \
+    -e $'^(go|cancel)( [0-9]+)?\r?$' | # the console's echo of the go
   tee "$STATE/console.log" || true
 elapsed=$((SECONDS - t0))
 : >"$STATE/guest.exited"
