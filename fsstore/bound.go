@@ -260,6 +260,9 @@ type call struct {
 
 	sess *Session
 	h    *lock.Handle
+	// bytes: the payload bytes a write writes, which its late event
+	// reports once it is applied.
+	bytes int
 }
 
 func newBounder(s *Store, c *config) *bounder {
@@ -291,7 +294,7 @@ func (b *bounder) put(c *call) {
 		return
 	}
 	c.op.Reset()
-	c.fn, c.l, c.sess, c.h, c.slot, c.release, c.unanswered = nil, nil, nil, nil, false, false, false
+	c.fn, c.l, c.sess, c.h, c.slot, c.release, c.unanswered, c.bytes = nil, nil, nil, nil, false, false, false, 0
 	b.calls.Put(c)
 }
 
@@ -814,7 +817,13 @@ func (c *call) late(err error) {
 	// On a worker of the store's, its caller gone: the observer's panic
 	// is logged (onOwn), and the outcome still logged below.
 	if o := s.cfg.observer; o != nil {
-		s.onOwn(ownLateEnd, func() { o.Observe(Event{Op: c.kind, Outcome: out, Late: true}) }, "op", c.kind.String(), "outcome", out.String())
+		e := Event{Op: c.kind, Outcome: out, Late: true}
+		if out == OutcomeLate {
+			// Applied: its payload was written, as a write that ends
+			// in time reports it.
+			e.Bytes = c.bytes
+		}
+		s.onOwn(ownLateEnd, func() { o.Observe(e) }, "op", c.kind.String(), "outcome", out.String())
 	}
 	if out == OutcomeReadOnlyFS {
 		s.noteReadOnly(err, true)

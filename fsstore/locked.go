@@ -534,7 +534,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 		l.end()
 	} else {
 		cp := detachedCopy(sess)
-		if err = l.run(ctx, "save", OpSave, func(c *call) error { return l.save(ctx, c, cp) }); err == nil {
+		if err = l.run(ctx, "save", OpSave, func(c *call) error { c.bytes = len(cp.Data); return l.save(ctx, c, cp) }); err == nil {
 			cp.Data = sess.Data
 			*sess = *cp
 		}

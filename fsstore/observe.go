@@ -145,7 +145,10 @@ type Event struct {
 	// Late marks the end of a write whose caller had already been told
 	// ErrUnavailable (and reported with OutcomeUnavailable): Outcome says
 	// how it ended (OutcomeLate when it was applied, OutcomeLockLost when
-	// its lock was found lost, ...), and Duration is zero. It is the
+	// its lock was found lost, ...), and Duration is zero. One applied
+	// (OutcomeLate) has in Bytes the payload bytes it wrote: a count of
+	// bytes written adds them then, as it skips those of a failed
+	// operation (its first report, OutcomeUnavailable). It is the
 	// second report of one operation: a count of operations must skip it,
 	// or count each write given up on twice (metrics/prom counts it in a
 	// counter of its own); so should latency histograms, as its duration

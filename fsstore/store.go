@@ -1537,6 +1537,7 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 	default:
 		c := s.bnd.get("save", OpSave, k.name)
 		cp := detachedCopy(sess)
+		c.bytes = len(cp.Data)
 		c.fn = func(c *call) error {
 			c.hook("save")
 			return s.save(ctx, c, k, cp, nil)
@@ -1755,6 +1756,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 	}
 	c := s.bnd.get("compare-and-swap", OpCompareAndSwap, k.name)
 	cp := detachedCopy(sess)
+	c.bytes = len(cp.Data)
 	c.fn = func(c *call) error { return s.compareAndSwap(ctx, c, k, cp) }
 	if err = s.bnd.run(ctx, c, lockOp); err == nil {
 		cp.Data = sess.Data
