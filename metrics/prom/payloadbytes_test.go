@@ -52,3 +52,31 @@ sessfs_payload_bytes_total{op="save"} 10
 		t.Fatal(err)
 	}
 }
+
+// TestPayloadBytesOfLateWrites: a write given up on in an outage and
+// applied later (late_writes_total's applied) wrote its payload: its bytes
+// count then, once, under its op; its caller's unavailable report, and a
+// late end that did not apply it, count none.
+func TestPayloadBytesOfLateWrites(t *testing.T) {
+	obs := prom.New("")
+	for _, e := range []fsstore.Event{
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Bytes: 7},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate, Late: true, Bytes: 7},
+		{Op: fsstore.OpCompareAndSwap, Outcome: fsstore.OutcomeUnavailable, Bytes: 5},
+		{Op: fsstore.OpCompareAndSwap, Outcome: fsstore.OutcomeLate, Late: true, Bytes: 5},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Bytes: 11},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLockLost, Late: true},
+	} {
+		obs.Observe(e)
+	}
+	want := `
+# HELP sessfs_payload_bytes_total Session payload bytes loaded and saved.
+# TYPE sessfs_payload_bytes_total counter
+sessfs_payload_bytes_total{op="compare_and_swap"} 5
+sessfs_payload_bytes_total{op="load"} 0
+sessfs_payload_bytes_total{op="save"} 7
+`
+	if err := testutil.CollectAndCompare(obs, strings.NewReader(want), "sessfs_payload_bytes_total"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -236,10 +236,12 @@ const lateApplied = "applied"
 // Observe implements fsstore.Observer. A sweep removal counts in
 // sweep_removed_files_total only: it is no request, and its file's size
 // is no payload. A write's late end (Event.Late) counts in
-// late_writes_total only: the operation was counted in operations_total
-// when its caller was told the store is unavailable, and counted there
-// again, every write given up on in an outage counted twice in the rates
-// that alerts and dashboards divide by. It has no duration either.
+// late_writes_total, not in operations_total: the operation was counted
+// there when its caller was told the store is unavailable, and counted
+// there again, every write given up on in an outage counted twice in the
+// rates that alerts and dashboards divide by. It has no duration either.
+// One applied wrote its payload, which counts in payload_bytes_total then:
+// its caller's report, a failure, counted none.
 func (o *Observer) Observe(e fsstore.Event) {
 	op, out := e.Op.String(), e.Outcome.String()
 	switch {
@@ -251,12 +253,23 @@ func (o *Observer) Observe(e fsstore.Event) {
 			out = lateApplied
 		}
 		o.late.WithLabelValues(op, out).Inc()
+		if e.Outcome == fsstore.OutcomeLate {
+			// Applied: its payload was written after all.
+			o.countBytes(e)
+		}
 		return
 	}
 	o.ops.WithLabelValues(op, out).Inc()
 	o.duration.WithLabelValues(op, out).Observe(e.Duration.Seconds())
-	if e.Bytes > 0 && e.Outcome == fsstore.OutcomeOK && slices.Contains(payloadOps, e.Op) {
-		o.bytes.WithLabelValues(op).Add(float64(e.Bytes))
+	if e.Outcome == fsstore.OutcomeOK {
+		o.countBytes(e)
+	}
+}
+
+// countBytes adds the payload e read or wrote to payload_bytes_total.
+func (o *Observer) countBytes(e fsstore.Event) {
+	if e.Bytes > 0 && slices.Contains(payloadOps, e.Op) {
+		o.bytes.WithLabelValues(e.Op.String()).Add(float64(e.Bytes))
 	}
 }
 
