@@ -82,6 +82,12 @@ func NewStore(st *fsstore.Store, keyPairs ...[]byte) Store {
 // that MaxAge), Options with a MaxAge of 40 days lowers it to 40, and a
 // cookie signed more than 40 days ago names no session. The record's own
 // deadline still ends every session at its MaxAge.
+//
+// Call Options before the store serves requests, as with gin-contrib's
+// stores: it sets fields that every request reads (the store's Options,
+// the codecs' age bound) with no synchronization, so a call while
+// requests are served (a configuration reloaded in place) is a data race.
+// To change the options of a store in service, restart the process.
 func (s Store) Options(o sessions.Options) {
 	s.Store.Options = o.ToGorillaOptions()
 	if o.MaxAge > defaultCookieAge {

@@ -470,7 +470,9 @@ func (s *Store) logger() *slog.Logger {
 }
 
 // MaxAge sets the default MaxAge of new sessions and the maximum age of
-// the signed cookie.
+// the signed cookie. As with gorilla's stores, set it, Options and Codecs
+// before the store serves requests: every request reads them, with no
+// synchronization.
 func (s *Store) MaxAge(age int) {
 	s.Options.MaxAge = age
 	for _, c := range s.Codecs {
