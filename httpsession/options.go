@@ -233,8 +233,9 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 // WithLogger sets the logger for everything the Manager logs (default
 // slog.Default()): an invalid configuration, the default error handler's
 // errors, errors that can only be logged (after the response started, a
-// failed touch or unlock), sessions started afresh because their record
-// was damaged, sealed with a retired key, refused, or held another
+// failed touch or unlock, the failed delete of a session that a handler
+// destroyed before it panicked), sessions started afresh because their
+// record was damaged, sealed with a retired key, refused, or held another
 // application's payload, and the warnings about a Secure cookie sent over
 // plain HTTP, a cookie Domain the request's host is not in and two
 // Managers with the same cookie name nested.
