@@ -378,11 +378,11 @@ const StatusClientClosedRequest = 499
 // not answer in time or the store's circuit breaker is open,
 // fsstore.ErrUnavailable; a lock wait timed out, fsstore.ErrLocked, or a
 // lock was lost, fsstore.ErrLockLost; the process holds as many locks as
-// it may, fsstore.ErrTooManyLocks; the request's deadline passed; the
-// store is closed; the file server failed, or it or this host is out of
-// space or of file descriptors), and 500 Internal Server Error otherwise;
-// 200 for nil. Send Retry-After with a
-// 503. For handlers of other session libraries on an fsstore.Store, such
+// it may, or the file server refused another, fsstore.ErrTooManyLocks;
+// the request's deadline passed; the store is closed; the file server
+// failed, or it or this host is out of space or of file descriptors), and
+// 500 Internal Server Error otherwise; 200 for nil. Send Retry-After with
+// a 503. For handlers of other session libraries on an fsstore.Store, such
 // as scs's ErrorFunc (see adapters/scsstore.ErrorFunc) or a gorilla
 // application's check of Session.Save's error.
 func StatusCode(err error) int {
