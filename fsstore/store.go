@@ -952,9 +952,16 @@ var ErrFleetLockName = errors.New("fsstore: not a fleet lock name")
 // sweep, breaks once it expired. It returns an error matching
 // lock.ErrLocked when another process or host holds the lock, and one
 // matching ErrFleetLockName for a name of the store's own locks (a
-// stripe's, "marker", "sweep", "rekey") or that the lock package refuses (a name
-// starting with '.'). A store opened WithReadOnly takes no lock and
-// returns an error. Unlock the handle when the pass ends.
+// stripe's, "marker", "sweep", "rekey") or that the lock package refuses
+// (a name starting with '.', a path, one holding ".lease"; the error
+// also matches lock.ErrInvalidName). A store opened WithReadOnly takes no
+// lock and returns an error. Unlock the handle when the pass ends.
+//
+// On the flock strategy the lock's file stays in the lock directory after
+// Unlock, as every lock file does. Stats and Sweep know sessgc's two
+// names for the store's; a file of any other name there is counted
+// Foreign (Stats.Foreign, SweepOptions.OnForeign), though removing it
+// while a tool may lock it lets two passes run at once.
 func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 	if err := s.usable(context.Background()); err != nil {
 		return nil, err
@@ -970,6 +977,12 @@ func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 		return nil, fmt.Errorf("%w: %q", ErrFleetLockName, name)
 	}
 	h, err := s.locks.TryLock(name, name, lock.Exclusive)
+	if errors.Is(err, lock.ErrInvalidName) {
+		// The lock package's refusal (a path, a ".lease" infix, a name
+		// Windows keeps for a device) is as much a wrong name as one of
+		// the store's own: the caller tests for one sentinel.
+		return nil, fmt.Errorf("%w: %w", ErrFleetLockName, err)
+	}
 	if err != nil && !errors.Is(err, lock.ErrLocked) {
 		return nil, fmt.Errorf("fsstore: fleet lock %s: %w", name, closedLock(err))
 	}
