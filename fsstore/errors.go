@@ -86,8 +86,8 @@ var (
 	// ErrReadOnly reports a write through a Shared lock.
 	ErrReadOnly = errors.New("session locked read-only")
 	// ErrStoreReadOnly reports a call that writes (Save, CompareAndSwap,
-	// Delete, Touch, Lock, TryLock, Sweep, Rekey) on a store opened
-	// WithReadOnly. It is returned before the call reaches the file
+	// Delete, Touch, Lock, TryLock, Sweep, Rekey, TryLockFleet) on a
+	// store opened WithReadOnly. It is returned before the call reaches the file
 	// system. It is not ErrReadOnly, a write through a Shared lock, nor
 	// a file system found read-only (see Store.ReadOnlyFS).
 	ErrStoreReadOnly = errors.New("store opened read-only")

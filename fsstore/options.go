@@ -259,10 +259,10 @@ func WithCreate(create bool) Option {
 // Load, LoadInto, Range, Stats and Health work as on any store; Stats
 // judges ages by this host's clock, not the file server's (see
 // Stats.HostClock). Save, CompareAndSwap, Delete, Touch, Lock, TryLock,
-// Sweep (a dry run too: it takes the sweep's lock) and Rekey fail with an
-// error matching ErrStoreReadOnly before they reach the file system; the
-// Observer sees those it is told of (all but Sweep and Rekey, which have
-// no Op) as OutcomeInvalid. The options about writing
+// Sweep (a dry run too: it takes the sweep's lock), Rekey and TryLockFleet
+// fail with an error matching ErrStoreReadOnly before they reach the file
+// system; the Observer sees those it is told of (all but Sweep, Rekey and
+// TryLockFleet, which have no Op) as OutcomeInvalid. The options about writing
 // (durability, permissions, lock strategy and limits) have no effect.
 func WithReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }) }
 
@@ -361,8 +361,9 @@ func WithMaxOpenLocks(n int) Option { return optionFunc(func(c *config) { c.maxO
 func WithEFS(efs bool) Option { return optionFunc(func(c *config) { c.efs = efs }) }
 
 // WithLeaseTTL sets the lease of the lock-file strategy (default 15s). A
-// holder renews it at a third of its length; Open refuses more than
-// lock.MaxLeaseTTL, the longest lease a holder's clock can vouch for.
+// holder renews it at a third of its length; Open refuses less than 100ms,
+// too short to renew, and more than lock.MaxLeaseTTL, the longest lease a
+// holder's clock can vouch for.
 func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.leaseTTL = d }) }
 
 // WithPermissions sets the modes of session files and directories (defaults

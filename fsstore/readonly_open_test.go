@@ -81,6 +81,7 @@ func TestOpenReadOnly(t *testing.T) {
 		{"Sweep", 0, func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{}); return err }},
 		{"Sweep dry run", 0, func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: true}); return err }},
 		{"Rekey", 0, func() error { _, err := s.Rekey(ctx, fsstore.RekeyOptions{}); return err }},
+		{"TryLockFleet", 0, func() error { _, err := s.TryLockFleet("sessgc"); return err }},
 	}
 	for _, w := range writes {
 		rec.events = nil

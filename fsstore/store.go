@@ -955,7 +955,8 @@ var ErrFleetLockName = errors.New("fsstore: not a fleet lock name")
 // stripe's, "marker", "sweep", "rekey") or that the lock package refuses
 // (a name starting with '.', a path, one holding ".lease"; the error
 // also matches lock.ErrInvalidName). A store opened WithReadOnly takes no
-// lock and returns an error. Unlock the handle when the pass ends.
+// lock: the error matches ErrStoreReadOnly. Unlock the handle when the
+// pass ends.
 //
 // On the flock strategy the lock's file stays in the lock directory after
 // Unlock, as every lock file does. Stats and Sweep know sessgc's two
@@ -971,7 +972,7 @@ func (s *Store) TryLockFleet(name string) (*lock.Handle, error) {
 		return nil, ErrClosed
 	}
 	if s.locks == nil {
-		return nil, fmt.Errorf("fsstore: fleet lock %s: the store is opened WithReadOnly, which takes no lock", name)
+		return nil, fmt.Errorf("fsstore: fleet lock %s: %w (WithReadOnly), which takes no lock: %s", name, ErrStoreReadOnly, s.dir)
 	}
 	if isStripeName(name) || storeLockName(name) || name == "" || name[0] == '.' {
 		return nil, fmt.Errorf("%w: %q", ErrFleetLockName, name)
