@@ -16,7 +16,8 @@ import (
 // files, the layout marker, outcomes.
 const storelessTests = `^(FuzzStoreNames|FuzzValidID|TestNewIDIsValid|TestStripeNameMatchesFormat|` +
 	`FuzzParseKeys|TestKeyFormattingRedactsSecret|TestKeysFileEncodingAndSize|TestKeysFileOpenErrorsSayWhatToDo|` +
-	`FuzzParseMarker|TestParseMarker.*|TestOutcomeOf)$`
+	`FuzzParseMarker|TestParseMarker.*|TestOutcomeOf|` +
+	`TestDocumentedListsAndNames|TestDocumentedErrors|TestDocumentedIDs|TestDocumentedKeys)$`
 
 // TestMain runs only storelessTests where the store does not run, unless
 // -test.run picks others: the other tests need a store, and Open there

@@ -68,7 +68,7 @@ type Stats struct {
 	Temps        int64 // temp files, in use or abandoned
 	StaleTemps   int64 // temp files a sweep removes: older than TempAge, and the superseded copies aside described at Restorable
 	TempBytes    int64
-	LockFiles    int64 // stripe lock files and the marker's lock file (never removed)
+	LockFiles    int64 // the store's lock files: the stripes', the marker's, the sweep's, the rekey's, sessgc's fleet locks (never removed)
 	Leases       int64 // lease lock files, held or abandoned
 	StaleLeases  int64 // lease files a sweep would remove
 	Foreign      int64 // files and directories anywhere in it not taken for the store's (see Store.Sweep; never removed)

@@ -135,7 +135,8 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("Strategy(%d)", int(s))
 }
 
-// ParseStrategy parses "auto", "flock" or "lease".
+// ParseStrategy parses "auto", "flock" or "lease", in any case; "" is
+// Auto.
 func ParseStrategy(s string) (Strategy, error) {
 	switch strings.ToLower(s) {
 	case "auto", "":
@@ -182,7 +183,7 @@ type Config struct {
 	// (127.0.0.1 with a port in efs-utils' 20049-21049 range), is detected.
 	EFS bool
 	// LeaseTTL is the lease length for the Lease strategy. The holder renews
-	// it every LeaseTTL/3. Default 15s, at most MaxLeaseTTL.
+	// it every LeaseTTL/3. Default 15s, at least 100ms, at most MaxLeaseTTL.
 	LeaseTTL time.Duration
 	// LeaseGrace is how long past its expiry a lease must be before another
 	// owner may break it; it absorbs clock skew between hosts. Default 2s.

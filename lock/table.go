@@ -534,8 +534,11 @@ func (t *Table) Close() error {
 // those waiting. An Unlock wakes only the waiters it lets go on, and a
 // waiter whose context ends leaves its place to the next. The order
 // holds within the process: another process or host takes the lock
-// file when it finds it free at a poll, in no order (see
-// yieldAfterHandoffs for its turn).
+// file when it finds it free at a poll, in no order. So that it gets its
+// turn, a process that has kept a lock file for 100 ms (its goroutines
+// handing it on among themselves, or taking it again at once), holding it
+// at least half that time, leaves it free at its next release for a pause
+// of 20 ms, in which a waiter elsewhere polls at least once.
 //
 // In the pause in which the process leaves a lock file it kept busy to
 // other hosts (at most 20 ms), Lock waits for the pause to end, also
