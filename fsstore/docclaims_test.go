@@ -367,3 +367,201 @@ func TestFleetLockFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentedSessionRules: Session.Idle's range, a Shared lock's
+// refusal of writes, Locked.Save of another ID, Unlock again, and
+// SharesStripe of an invalid ID.
+func TestDocumentedSessionRules(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir())
+	for _, tt := range []struct {
+		idle time.Duration
+		ok   bool
+	}{
+		{time.Second, true},
+		{fsstore.MaxIdleTimeout, true},
+		{time.Second - 1, false},
+		{fsstore.MaxIdleTimeout + 1, false},
+		{-time.Hour, false},
+	} {
+		for _, via := range []string{"Save", "CompareAndSwap"} {
+			sess := &fsstore.Session{ID: newID(t), Data: []byte("x"), Idle: tt.idle}
+			var err error
+			if via == "Save" {
+				err = s.Save(ctx, sess)
+			} else {
+				err = s.CompareAndSwap(ctx, sess)
+			}
+			if tt.ok && err != nil || !tt.ok && !errors.Is(err, fsstore.ErrInvalidIdle) {
+				t.Errorf("%s with Idle %v: %v, want ok %v or ErrInvalidIdle", via, tt.idle, err, tt.ok)
+			}
+		}
+	}
+	big := &fsstore.Session{ID: newID(t), Data: make([]byte, 1<<20+1)}
+	if err := s.CompareAndSwap(ctx, big); !errors.Is(err, fsstore.ErrTooLarge) {
+		t.Errorf("CompareAndSwap over the size limit: %v, want ErrTooLarge", err)
+	}
+
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v")}))
+	if err := s.CompareAndSwap(ctx, &fsstore.Session{ID: id, Data: []byte("w")}); !errors.Is(err, fsstore.ErrConflict) {
+		t.Errorf("CompareAndSwap from version 0 over a live record: %v, want ErrConflict", err)
+	}
+	sh, err := s.Lock(ctx, id, fsstore.Shared)
+	must(t, err)
+	if sh.Mode() != fsstore.Shared || sh.ID() != id {
+		t.Errorf("Locked: mode %v, ID ok %v", sh.Mode(), sh.ID() == id)
+	}
+	sess, err := sh.Load(ctx)
+	must(t, err)
+	for name, write := range map[string]func() error{
+		"Save":   func() error { return sh.Save(ctx, sess) },
+		"Delete": func() error { return sh.Delete(ctx) },
+		"Touch":  func() error { return sh.Touch(ctx) },
+	} {
+		if err := write(); !errors.Is(err, fsstore.ErrReadOnly) {
+			t.Errorf("Locked.%s through a Shared lock: %v, want ErrReadOnly", name, err)
+		}
+	}
+	if sh.SharesStripe("not an ID") {
+		t.Error("SharesStripe of an invalid ID: true")
+	}
+	if !sh.SharesStripe(id) {
+		t.Error("SharesStripe of its own ID: false")
+	}
+	must(t, sh.Unlock())
+	if err := sh.Unlock(); err != nil {
+		t.Errorf("second Unlock: %v, want nil", err)
+	}
+
+	ex, err := s.Lock(ctx, id, fsstore.Exclusive)
+	must(t, err)
+	other := &fsstore.Session{ID: newID(t), Data: []byte("x")}
+	if err := ex.Save(ctx, other); err == nil {
+		t.Error("Locked.Save of another session's ID succeeded")
+	}
+	if _, err := s.Load(ctx, other.ID); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("Load of the other ID after: %v, want ErrNotFound", err)
+	}
+	fresh, err := ex.NewIDSharingStripe()
+	if err != nil || fsstore.ValidID(fresh) != nil || !ex.SharesStripe(fresh) {
+		t.Errorf("NewIDSharingStripe = %q, %v; want a valid ID on the stripe", fresh, err)
+	}
+	must(t, ex.Unlock())
+}
+
+// TestDocumentedEvents: what an Observer sees, as Event's and Op's docs
+// say: payload bytes for loads and saves, in an encrypted store too (not
+// the record's), a TryLock of a held lock as OutcomeBusy, a Lock whose
+// wait ended as OpLockWait with OutcomeLockTimeout, and a sweep's removal
+// with the file's size and kind; a dry run reports no removal.
+func TestDocumentedEvents(t *testing.T) {
+	ctx := context.Background()
+	rec := &recorder{}
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	key := mustKey(t, 1)
+	s := openDir(t, t.TempDir(), fsstore.WithObserver(rec), fsstore.WithKeys(key), fsstore.WithClock(now))
+	take := func() []fsstore.Event {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		ev := rec.events
+		rec.events = nil
+		return ev
+	}
+	id := newID(t)
+	must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: make([]byte, 100)}))
+	_, err := s.Load(ctx, id)
+	must(t, err)
+	must(t, s.Touch(ctx, id))
+	ev := take()
+	if len(ev) != 3 || ev[0].Op != fsstore.OpSave || ev[0].Bytes != 100 || ev[1].Op != fsstore.OpLoad || ev[1].Bytes != 100 ||
+		ev[2].Op != fsstore.OpTouch || ev[2].Bytes != 0 {
+		t.Errorf("Save, Load, Touch of 100 bytes: %+v", ev)
+	}
+	for _, e := range ev {
+		if e.Outcome != fsstore.OutcomeOK || e.Late {
+			t.Errorf("%+v, want OutcomeOK, not Late", e)
+		}
+	}
+	l, err := s.Lock(ctx, id, fsstore.Exclusive)
+	must(t, err)
+	other := openDir(t, s.Dir(), fsstore.WithObserver(rec), fsstore.WithKeys(key), fsstore.WithClock(now))
+	take()
+	if _, err := other.TryLock(id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) {
+		t.Errorf("TryLock of a held lock: %v", err)
+	}
+	waitCtx, cancelWait := context.WithTimeout(ctx, time.Millisecond)
+	defer cancelWait()
+	if _, err := other.Lock(waitCtx, id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Lock of a held lock until ctx ends: %v, want ErrLocked and DeadlineExceeded", err)
+	}
+	// A ctx ended before the call: refused at once, the lock not looked
+	// at, so not ErrLocked (see Store.Lock).
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := other.Lock(ended, id, fsstore.Exclusive); !errors.Is(err, context.Canceled) || errors.Is(err, fsstore.ErrLocked) {
+		t.Errorf("Lock with ctx ended before the call: %v, want context.Canceled alone", err)
+	}
+	ev = take()
+	if len(ev) != 3 || ev[0].Op != fsstore.OpTryLock || ev[0].Outcome != fsstore.OutcomeBusy ||
+		ev[1].Op != fsstore.OpLockWait || ev[1].Outcome != fsstore.OutcomeLockTimeout ||
+		ev[2].Op != fsstore.OpLockWait || ev[2].Outcome != fsstore.OutcomeLockTimeout {
+		t.Errorf("TryLock and Lock of a held lock: %+v", ev)
+	}
+	must(t, l.Unlock())
+
+	clock = clock.Add(time.Hour)
+	fi, err := os.Stat(s.RecordPathForTest(id))
+	must(t, err)
+	take()
+	if st, err := s.Sweep(ctx, fsstore.SweepOptions{DryRun: true}); err != nil || st.Sessions != 1 {
+		t.Fatalf("dry run: %+v, %v", st, err)
+	}
+	if ev := take(); len(ev) != 0 {
+		t.Errorf("a dry run reported %+v, want nothing", ev)
+	}
+	if st, err := s.Sweep(ctx, fsstore.SweepOptions{}); err != nil || st.Sessions != 1 {
+		t.Fatalf("Sweep: %+v, %v", st, err)
+	}
+	ev = take()
+	if len(ev) != 1 || ev[0].Op != fsstore.OpSweepRemove || ev[0].Kind != fsstore.KindSession || int64(ev[0].Bytes) != fi.Size() || ev[0].Outcome != fsstore.OutcomeOK {
+		t.Errorf("Sweep removing a %d-byte record: %+v", fi.Size(), ev)
+	}
+}
+
+// TestEndedContextRefusedAtOnce: a session call given a Context that has
+// ended already fails with its error alone (the Store doc), matching no
+// sentinel of the store: not ErrLocked, nor ErrUnavailable.
+func TestEndedContextRefusedAtOnce(t *testing.T) {
+	s := openDir(t, t.TempDir())
+	id := newID(t)
+	must(t, s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("x")}))
+	l, err := s.Lock(context.Background(), id, fsstore.Exclusive)
+	must(t, err)
+	defer l.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sess := func() *fsstore.Session { return &fsstore.Session{ID: id, Data: []byte("y")} }
+	for name, call := range map[string]func() error{
+		"Load":           func() error { _, err := s.Load(ctx, id); return err },
+		"Save":           func() error { return s.Save(ctx, sess()) },
+		"CompareAndSwap": func() error { return s.CompareAndSwap(ctx, sess()) },
+		"Touch":          func() error { return s.Touch(ctx, id) },
+		"Delete":         func() error { return s.Delete(ctx, id) },
+		"Lock":           func() error { _, err := s.Lock(ctx, newID(t), fsstore.Exclusive); return err },
+		"Locked.Load":    func() error { _, err := l.Load(ctx); return err },
+		"Locked.Save":    func() error { return l.Save(ctx, sess()) },
+		"Locked.Touch":   func() error { return l.Touch(ctx) },
+		"Locked.Delete":  func() error { return l.Delete(ctx) },
+	} {
+		err := call()
+		if !errors.Is(err, context.Canceled) || errors.Is(err, fsstore.ErrLocked) || errors.Is(err, fsstore.ErrUnavailable) {
+			t.Errorf("%s: %v, want context.Canceled alone", name, err)
+		}
+	}
+	got, err := s.Load(context.Background(), id)
+	if err != nil || string(got.Data) != "x" {
+		t.Errorf("the session after: %v, %v; want it as saved", got, err)
+	}
+}

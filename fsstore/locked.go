@@ -80,8 +80,9 @@ type Locked struct {
 }
 
 // Lock acquires the session's lock, waiting until it is free or ctx ends
-// (the error then matches ErrLocked and ctx.Err()). The session need not
-// exist yet. Unlock the result when the request is done. When the process
+// (the error then matches ErrLocked and ctx.Err()). A ctx that has ended
+// before the call fails it at once with ctx.Err() alone: the lock was not
+// looked at. The session need not exist yet. Unlock the result when the request is done. When the process
 // already holds WithMaxHeldLocks lock files and this session's is not among
 // them, it fails at once with ErrTooManyLocks.
 //

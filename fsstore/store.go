@@ -75,7 +75,10 @@ type Session struct {
 // fails with one saying so, and panics nowhere, when made on a nil *Store
 // (an Open whose error was dropped), on a Store{} not made by Open, or with
 // a nil Context; such an error matches neither ErrClosed nor
-// ErrUnavailable, since retrying the call does not help.
+// ErrUnavailable, since retrying the call does not help. A call on a
+// session (Load, Save, CompareAndSwap, Touch, Delete, Lock, a Locked's)
+// given a Context that has ended already fails at once with the context's
+// error alone, before it reaches the file system.
 type Store struct {
 	dir     string
 	dataDir string
