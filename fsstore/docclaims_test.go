@@ -565,3 +565,65 @@ func TestEndedContextRefusedAtOnce(t *testing.T) {
 		t.Errorf("the session after: %v, %v; want it as saved", got, err)
 	}
 }
+
+// TestDocumentedSessionFields: what Session's field docs say Save and
+// Load set: Created when zero, Deadline fixed at the first save (Created
+// plus the lifetime, none with a lifetime of 0, a caller's own kept),
+// Expires as last activity plus the idle timeout capped by Deadline, and
+// Idle as Load reports it.
+func TestDocumentedSessionFields(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := func() time.Time { return clock }
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithClock(now), fsstore.WithIdleTimeout(time.Hour), fsstore.WithLifetime(2*time.Hour))
+
+	sess := &fsstore.Session{ID: newID(t), Data: []byte("x")}
+	must(t, s.Save(ctx, sess))
+	if !sess.Created.Equal(clock) || !sess.Deadline.Equal(clock.Add(2*time.Hour)) || !sess.Expires.Equal(clock.Add(time.Hour)) {
+		t.Errorf("after the first Save: created %v, deadline %v, expires %v", sess.Created, sess.Deadline, sess.Expires)
+	}
+	got, err := s.Load(ctx, sess.ID)
+	must(t, err)
+	if got.Idle != time.Hour {
+		t.Errorf("Load's Idle of a session saved with a zero Idle = %v, want the store's 1h it was saved under", got.Idle)
+	}
+	if !got.Created.Equal(sess.Created) || !got.Deadline.Equal(sess.Deadline) || !got.Expires.Equal(sess.Expires) || got.Version != sess.Version {
+		t.Errorf("Load: %+v, want the times and version Save set: %+v", got, sess)
+	}
+
+	// Ninety minutes on, a save: expiry capped by the deadline.
+	clock = clock.Add(90 * time.Minute)
+	got.Data = []byte("y")
+	must(t, s.Save(ctx, got))
+	if !got.Deadline.Equal(sess.Deadline) || !got.Expires.Equal(sess.Deadline) {
+		t.Errorf("a save 30m before the deadline: deadline %v, expires %v; want both %v", got.Deadline, got.Expires, sess.Deadline)
+	}
+
+	// A caller's own Deadline, and its own Idle, are kept.
+	own := &fsstore.Session{ID: newID(t), Data: []byte("x"), Deadline: clock.Add(10 * time.Minute), Idle: 5 * time.Minute}
+	must(t, s.Save(ctx, own))
+	back, err := s.Load(ctx, own.ID)
+	must(t, err)
+	if !back.Deadline.Equal(clock.Add(10*time.Minute)) || back.Idle != 5*time.Minute || !back.Expires.Equal(clock.Add(5*time.Minute)) {
+		t.Errorf("own deadline and idle: deadline %v, idle %v, expires %v", back.Deadline, back.Idle, back.Expires)
+	}
+
+	// No lifetime: no deadline.
+	must(t, s.Close())
+	s = openDir(t, dir, fsstore.WithClock(now), fsstore.WithIdleTimeout(time.Hour), fsstore.WithLifetime(0))
+	none := &fsstore.Session{ID: newID(t), Data: []byte("x")}
+	must(t, s.Save(ctx, none))
+	if !none.Deadline.IsZero() {
+		t.Errorf("WithLifetime(0): deadline %v, want none", none.Deadline)
+	}
+	// Expired by its idle timeout: Load says ErrExpired, Touch does not
+	// revive it.
+	clock = clock.Add(time.Hour + time.Second)
+	if _, err := s.Load(ctx, none.ID); !errors.Is(err, fsstore.ErrExpired) || !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("Load past the idle timeout: %v, want ErrExpired", err)
+	}
+	if err := s.Touch(ctx, none.ID); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("Touch of an expired session: %v, want ErrNotFound", err)
+	}
+}

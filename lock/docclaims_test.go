@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -92,6 +94,9 @@ func TestDocumentedNames(t *testing.T) {
 func TestDocumentedTable(t *testing.T) {
 	for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
 		t.Run(strategy.String(), func(t *testing.T) {
+			if strategy == lock.Flock && runtime.GOOS == "windows" {
+				t.Skip("no flock on Windows: NewTable fails with ErrNotSupported")
+			}
 			tab, err := lock.NewTable(lock.Config{Dir: t.TempDir(), Strategy: strategy})
 			if err != nil {
 				t.Fatal(err)
@@ -194,5 +199,36 @@ func TestDocumentedLeaseDir(t *testing.T) {
 	}
 	if err := ld.Close(); err != nil {
 		t.Errorf("second Close: %v, want nil", err)
+	}
+}
+
+// TestDocumentedLeaseHolder: a lease's owner record names this host
+// (Config.Hostname, default os.Hostname) and process, and an expiry
+// LeaseTTL ahead; a Hostname given is recorded.
+func TestDocumentedLeaseHolder(t *testing.T) {
+	for _, host := range []string{"", "web-7"} {
+		dir := t.TempDir()
+		tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: time.Minute, Hostname: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := time.Now()
+		h, err := tab.TryLock("f", "k", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ld := lock.NewLeaseDir(dir)
+		got, err := ld.Holder("f")
+		ld.Close()
+		want := host
+		if want == "" {
+			want, _ = os.Hostname()
+		}
+		if err != nil || got.Host != want || got.PID != os.Getpid() ||
+			got.Expires.Before(before.Add(time.Minute)) || got.Expires.After(time.Now().Add(time.Minute)) {
+			t.Errorf("Holder with Hostname %q: %+v, %v; want host %q, pid %d, expiry a minute on", host, got, err, want, os.Getpid())
+		}
+		h.Unlock()
+		tab.Close()
 	}
 }
