@@ -627,3 +627,44 @@ func TestDocumentedSessionFields(t *testing.T) {
 		t.Errorf("Touch of an expired session: %v, want ErrNotFound", err)
 	}
 }
+
+// TestRecordOverheadHoldsTheRecord: RecordOverhead's doc: a buffer with
+// a capacity of the payload's length plus RecordOverhead holds the record,
+// so LoadInto reads it there (its Data aliases buf), plaintext or sealed.
+func TestRecordOverheadHoldsTheRecord(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name string
+		opts []fsstore.Option
+	}{
+		{"plaintext", nil},
+		{"encrypted", []fsstore.Option{fsstore.WithKeys(mustKey(t, 1))}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openDir(t, t.TempDir(), tt.opts...)
+			for _, n := range []int{0, 1, 100, 4096} {
+				id := newID(t)
+				must(t, s.Save(ctx, &fsstore.Session{ID: id, Data: bytes.Repeat([]byte("p"), n)}))
+				buf := make([]byte, 0, n+fsstore.RecordOverhead)
+				got, err := s.LoadInto(ctx, id, buf)
+				if err != nil || len(got.Data) != n {
+					t.Fatalf("LoadInto of %d bytes: %v", n, err)
+				}
+				if n > 0 && !aliases(buf, got.Data) {
+					t.Errorf("LoadInto of %d bytes into a buffer of %d: Data does not alias buf", n, cap(buf))
+				}
+			}
+		})
+	}
+}
+
+// aliases reports whether b lies in buf's backing array.
+func aliases(buf, b []byte) bool {
+	full := buf[:cap(buf)]
+	for i := range full {
+		if &full[i] == &b[0] {
+			return true
+		}
+	}
+	return false
+}

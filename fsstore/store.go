@@ -1996,8 +1996,11 @@ func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 // in a process without keys (ErrKeysRequired). Touch does not decrypt:
 // only Load authenticates the payload and the header's times. Reading the
 // header costs an open and a read (on NFS, OPEN, READ and CLOSE besides
-// the SETATTR); Locked.Touch after a Locked.Load reuses the Load's header
-// instead. Like Save, Touch takes no lock, and a Rekey's rewrite of the
+// the SETATTR), but for a record this process loaded or touched last, whose
+// header it remembers while the file at the name is the one it read (the
+// same device, inode, size and ctime; not where the file system keeps
+// whole-second times, see WholeSecondTimes): then the SETATTR alone, as
+// Locked.Touch after a Locked.Load reuses the Load's header. Like Save, Touch takes no lock, and a Rekey's rewrite of the
 // record in the same instant can set its last activity back (see Save);
 // Locked.Touch cannot be undone so.
 func (s *Store) Touch(ctx context.Context, id string) error {
