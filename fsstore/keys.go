@@ -328,8 +328,12 @@ func KeysFromEnv(name string) ([]Key, error) {
 	return ParseKeys(strings.NewReader(strings.ReplaceAll(v, ";", "\n")))
 }
 
-// NewKey returns a fresh random key with the given ID, for key files.
+// NewKey returns a fresh random key with the given ID, for key files. ID 0,
+// plaintext's, which no key set takes, is refused.
 func NewKey(id uint32) (Key, error) {
+	if id == 0 {
+		return Key{}, errors.New("fsstore: new key: key ID 0 is reserved for plaintext")
+	}
 	k := Key{ID: id, Secret: make([]byte, 32)}
 	if _, err := rand.Read(k.Secret); err != nil {
 		return Key{}, err

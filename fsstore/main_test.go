@@ -17,7 +17,7 @@ import (
 const storelessTests = `^(FuzzStoreNames|FuzzValidID|TestNewIDIsValid|TestStripeNameMatchesFormat|` +
 	`FuzzParseKeys|TestKeyFormattingRedactsSecret|TestKeysFileEncodingAndSize|TestKeysFileOpenErrorsSayWhatToDo|` +
 	`FuzzParseMarker|TestParseMarker.*|TestOutcomeOf|` +
-	`TestDocumentedListsAndNames|TestDocumentedErrors|TestDocumentedIDs|TestDocumentedKeys)$`
+	`TestDocumentedListsAndNames|TestDocumentedErrors|TestDocumentedIDs|TestDocumentedKeys|TestNewKeyRefusesIDZero)$`
 
 // TestMain runs only storelessTests where the store does not run, unless
 // -test.run picks others: the other tests need a store, and Open there
