@@ -668,3 +668,30 @@ func aliases(buf, b []byte) bool {
 	}
 	return false
 }
+
+// TestDocumentedProgress: a zero SweepProgress and RekeyProgress are
+// ready to use, their counts match what the pass returns, and Duration
+// is left zero.
+func TestDocumentedProgress(t *testing.T) {
+	ctx := context.Background()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	dir := t.TempDir()
+	s := openDir(t, dir, fsstore.WithKeys(k1))
+	for range 3 {
+		must(t, s.Save(ctx, &fsstore.Session{ID: newID(t), Data: []byte("x")}))
+	}
+	var sp fsstore.SweepProgress
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Progress: &sp})
+	must(t, err)
+	got := sp.Stats()
+	if got.Duration != 0 || got.Live != st.Live || got.Scanned != st.Scanned || st.Live != 3 {
+		t.Errorf("SweepProgress: %+v; the sweep returned %+v", got, st)
+	}
+	r := openDir(t, dir, fsstore.WithKeys(k2, k1))
+	var rp fsstore.RekeyProgress
+	rs, err := r.Rekey(ctx, fsstore.RekeyOptions{Progress: &rp})
+	must(t, err)
+	if got := rp.Stats(); got.Duration != 0 || got.Rekeyed != rs.Rekeyed || got.Scanned != rs.Scanned || rs.Rekeyed != 3 {
+		t.Errorf("RekeyProgress: %+v; the pass returned %+v", got, rs)
+	}
+}
