@@ -186,32 +186,32 @@ func (c *config) validate() error {
 	}
 	switch {
 	case c.shardDepth < 0 || c.shardDepth > 3:
-		return fmt.Errorf("fsstore: shard depth %d outside 0..3", c.shardDepth)
+		return fmt.Errorf("fsstore: WithShardDepth %d is outside 0..3", c.shardDepth)
 	case c.lockStripes < 1 || c.lockStripes > 1<<16:
-		return fmt.Errorf("fsstore: lock stripes %d outside 1..65536", c.lockStripes)
+		return fmt.Errorf("fsstore: WithLockStripes %d is outside 1..65536", c.lockStripes)
 	case c.durability < DurabilityNone || c.durability > DurabilityFull:
-		return fmt.Errorf("fsstore: invalid durability %d", c.durability)
+		return fmt.Errorf("fsstore: WithDurability %d is not a durability (DurabilityNone, DurabilityFile or DurabilityFull)", c.durability)
 	case c.idle < time.Second || c.idle > MaxIdleTimeout:
-		return fmt.Errorf("fsstore: idle timeout %v outside 1s..%v", c.idle, MaxIdleTimeout)
+		return fmt.Errorf("fsstore: WithIdleTimeout %v is outside 1s..%v", c.idle, MaxIdleTimeout)
 	case c.lifetime < 0:
-		return fmt.Errorf("fsstore: negative lifetime %v", c.lifetime)
+		return fmt.Errorf("fsstore: WithLifetime %v is negative; 0 disables it", c.lifetime)
 	case c.lifetime > 0 && c.lifetime < time.Second:
 		// As the idle timeout's floor: a lifetime this short is a units
 		// mistake (WithLifetime(1) is 1ns) that would expire every
 		// session as it is made.
 		return fmt.Errorf("fsstore: WithLifetime %v is below 1s (a time.Duration counts nanoseconds: write 24*time.Hour); 0 disables it", c.lifetime)
 	case c.maxSize < 1 || c.maxSize > maxMaxSize:
-		return fmt.Errorf("fsstore: max size %d outside 1..64MiB", c.maxSize)
+		return fmt.Errorf("fsstore: WithMaxSize %d is outside 1..64MiB", c.maxSize)
 	case c.fileMode&^0o777 != 0 || c.fileMode&0o600 != 0o600:
-		return fmt.Errorf("fsstore: file mode %v must be permission bits including 0600", c.fileMode)
+		return fmt.Errorf("fsstore: WithPermissions: file mode %v must be permission bits including 0600", c.fileMode)
 	case c.dirMode&^0o777 != 0 || c.dirMode&0o700 != 0o700:
-		return fmt.Errorf("fsstore: directory mode %#o must be permission bits including 0700, and the setgid bit at most", uint32(asked.Perm())|uint32(asked&0o7000)|modeBits(asked))
+		return fmt.Errorf("fsstore: WithPermissions: directory mode %#o must be permission bits including 0700, and the setgid bit at most", uint32(asked.Perm())|uint32(asked&0o7000)|modeBits(asked))
 	case c.logger == nil:
-		return fmt.Errorf("fsstore: nil logger")
+		return errors.New("fsstore: WithLogger given a nil logger; leave the option out to log nothing")
 	case c.now == nil:
 		return errors.New("fsstore: WithClock given a nil clock; leave the option out for the system clock")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
-		return fmt.Errorf("fsstore: negative cache size")
+		return fmt.Errorf("fsstore: WithCache(%d, %d): a negative size", c.cacheEntries, c.cacheBytes)
 	case c.keysFileGiven && c.keysGiven:
 		return fmt.Errorf("fsstore: WithKeys and WithKeysFile are exclusive")
 	case c.keysFileGiven && c.keysFile == "":
@@ -221,13 +221,23 @@ func (c *config) validate() error {
 	case c.keysGiven && len(c.keys) == 0:
 		return errors.New("fsstore: WithKeys given no keys; leave the option out for a store without encryption")
 	case c.maxInFlight < 0 || c.maxInFlight > 1<<16:
-		return fmt.Errorf("fsstore: max in flight %d outside 0..65536", c.maxInFlight)
+		return fmt.Errorf("fsstore: WithMaxInFlight %d is outside 0..65536", c.maxInFlight)
 	case c.opTimeout <= 0:
-		return fmt.Errorf("fsstore: operation timeout %v not positive", c.opTimeout)
+		return fmt.Errorf("fsstore: WithOpTimeout %v is not positive", c.opTimeout)
 	case c.breakerFailures < 1:
-		return fmt.Errorf("fsstore: breaker failures %d below 1", c.breakerFailures)
+		return fmt.Errorf("fsstore: WithBreaker failures %d is below 1", c.breakerFailures)
 	case c.breakerCooldown <= 0:
-		return fmt.Errorf("fsstore: breaker cool-down %v not positive", c.breakerCooldown)
+		return fmt.Errorf("fsstore: WithBreaker cool-down %v is not positive", c.breakerCooldown)
+	// The lock package checks these too, but names its Config's fields,
+	// which the caller of Open never wrote.
+	case c.strategy < lock.Auto || c.strategy > lock.Lease:
+		return fmt.Errorf("fsstore: WithLockStrategy %v is not a strategy (lock.Auto, lock.Flock or lock.Lease)", c.strategy)
+	case c.maxHeldLocks < 0:
+		return fmt.Errorf("fsstore: WithMaxHeldLocks %d is negative; 0 selects the default", c.maxHeldLocks)
+	case c.maxOpenLocks < 0:
+		return fmt.Errorf("fsstore: WithMaxOpenLocks %d is negative; 0 selects the default", c.maxOpenLocks)
+	case c.leaseTTL != 0 && (c.leaseTTL < lock.MinLeaseTTL || c.leaseTTL > lock.MaxLeaseTTL):
+		return fmt.Errorf("fsstore: WithLeaseTTL %v is outside %v..%v; 0 selects the default, 15s", c.leaseTTL, lock.MinLeaseTTL, lock.MaxLeaseTTL)
 	case c.readOnly && c.createSet && c.create:
 		return errors.New("fsstore: WithReadOnly and WithCreate(true) are exclusive: a store opened read-only creates nothing")
 	}

@@ -55,11 +55,22 @@ func TestInvalidManagerConfig(t *testing.T) {
 		{"nil store", nil, nil, "nil store"},
 		{"nil option", st, []httpsession.Option{nil}, "option 2 of 2 passed to New is nil"}, // after the test's WithLogger,
 		{"nil option among others", st, []httpsession.Option{httpsession.WithLockTimeout(time.Second), nil, httpsession.WithLockTimeout(0)}, "option 3 of 4 passed to New is nil"},
-		{"idle below a second", st, []httpsession.Option{httpsession.WithIdleTimeout(500 * time.Millisecond)}, "idle timeout 500ms"},
-		{"negative idle", st, []httpsession.Option{httpsession.WithIdleTimeout(-time.Minute)}, "idle timeout -1m0s"},
-		{"idle above the store's limit", st, []httpsession.Option{httpsession.WithIdleTimeout(fsstore.MaxIdleTimeout + time.Hour)}, "idle timeout 9601h"},
-		{"zero lock timeout", st, []httpsession.Option{httpsession.WithLockTimeout(0)}, "lock timeout 0s"},
-		{"cookie browsers drop", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{Name: "__Host-sid", Domain: "example.com"})}, "__Host- prefix"},
+		// Each option refused for its value is named as the caller wrote
+		// it, where the message described the setting ("idle timeout",
+		// "lock timeout", "unknown mode", "cookie") instead.
+		{"idle below a second", st, []httpsession.Option{httpsession.WithIdleTimeout(500 * time.Millisecond)}, "WithIdleTimeout 500ms"},
+		{"negative idle", st, []httpsession.Option{httpsession.WithIdleTimeout(-time.Minute)}, "WithIdleTimeout -1m0s"},
+		{"idle above the store's limit", st, []httpsession.Option{httpsession.WithIdleTimeout(fsstore.MaxIdleTimeout + time.Hour)}, "WithIdleTimeout 9601h"},
+		{"zero lock timeout", st, []httpsession.Option{httpsession.WithLockTimeout(0)}, "WithLockTimeout 0s"},
+		{"negative lifetime", st, []httpsession.Option{httpsession.WithLifetime(-time.Hour)}, "WithLifetime -1h"},
+		{"lifetime below a second", st, []httpsession.Option{httpsession.WithLifetime(1)}, "WithLifetime 1ns"},
+		{"unknown mode", st, []httpsession.Option{httpsession.WithMode(httpsession.Mode(42))}, "WithMode Mode(42)"},
+		{"cookie browsers drop", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{Name: "__Host-sid", Domain: "example.com"})}, "WithCookie: cookie"},
+		{"__Secure- cookie sent insecure", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{Name: "__Secure-sid", Insecure: true})}, "WithCookie: cookie"},
+		{"unknown SameSite", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{SameSite: 9})}, "WithCookie: unknown SameSite value 9"},
+		{"SameSite=None sent insecure", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{SameSite: http.SameSiteNoneMode, Insecure: true})}, "WithCookie: SameSite=None requires Secure"},
+		{"partitioned cookie sent insecure", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{Partitioned: true, Insecure: true})}, "WithCookie: a Partitioned cookie requires Secure"},
+		{"cookie name net/http cannot send", st, []httpsession.Option{httpsession.WithCookie(httpsession.Cookie{Name: "s id"})}, "WithCookie: cookie: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer

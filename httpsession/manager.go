@@ -172,6 +172,9 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	}
 	m := &Manager{st: st, cfg: c, recIdle: recIdle}
 	m.cfg.cookie, m.cfgErr = c.cookie.resolve()
+	if m.cfgErr != nil {
+		m.cfgErr = fmt.Errorf("httpsession: WithCookie: %w", m.cfgErr)
+	}
 	switch {
 	case nilOpt != nil:
 		m.cfgErr = nilOpt
@@ -179,16 +182,16 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	case st == nil:
 		m.cfgErr = errors.New("httpsession: nil store (did fsstore.Open fail?)")
 	case recIdle != 0 && (recIdle < time.Second || recIdle > fsstore.MaxIdleTimeout):
-		m.cfgErr = fmt.Errorf("httpsession: idle timeout %v outside 1s..%v", recIdle, fsstore.MaxIdleTimeout)
+		m.cfgErr = fmt.Errorf("httpsession: WithIdleTimeout %v is outside 1s..%v; 0 keeps the store's", recIdle, fsstore.MaxIdleTimeout)
 	case c.lockTimeout <= 0:
-		m.cfgErr = fmt.Errorf("httpsession: lock timeout %v is not positive", c.lockTimeout)
+		m.cfgErr = fmt.Errorf("httpsession: WithLockTimeout %v is not positive", c.lockTimeout)
 	case c.lifetime < 0:
-		m.cfgErr = fmt.Errorf("httpsession: lifetime %v is negative", c.lifetime)
+		m.cfgErr = fmt.Errorf("httpsession: WithLifetime %v is negative; 0 keeps the store's", c.lifetime)
 	case c.lifetime > 0 && c.lifetime < time.Second:
 		// As the idle timeout's floor, and fsstore.WithLifetime's.
 		m.cfgErr = fmt.Errorf("httpsession: WithLifetime %v is below 1s (a time.Duration counts nanoseconds: write 24*time.Hour); 0 keeps the store's", c.lifetime)
 	case !c.mode.valid():
-		m.cfgErr = fmt.Errorf("httpsession: unknown mode %v", c.mode)
+		m.cfgErr = fmt.Errorf("httpsession: WithMode %v is not a mode", c.mode)
 	}
 	if m.cfgErr != nil {
 		m.cfg.log.Error("httpsession: invalid configuration; every request will fail", "err", m.cfgErr)

@@ -115,26 +115,26 @@ func (c Cookie) resolve() (Cookie, error) {
 	}
 	switch {
 	case c.SameSite < http.SameSiteDefaultMode || c.SameSite > http.SameSiteNoneMode:
-		return c, fmt.Errorf("httpsession: unknown cookie SameSite value %d", int(c.SameSite))
+		return c, fmt.Errorf("unknown SameSite value %d", int(c.SameSite))
 	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
-		return c, errors.New("httpsession: cookie SameSite=None requires Secure: browsers drop it with Insecure")
+		return c, errors.New("SameSite=None requires Secure: browsers drop it with Insecure")
 	case c.Partitioned && c.Insecure:
-		return c, errors.New("httpsession: a Partitioned cookie requires Secure: browsers drop it with Insecure")
+		return c, errors.New("a Partitioned cookie requires Secure: browsers drop it with Insecure")
 	}
 	// Browsers drop a cookie whose name prefix (matched regardless of
 	// case) promises what its attributes do not (RFC 6265bis, "Cookie Name
 	// Prefixes").
 	switch name := strings.ToLower(c.Name); {
 	case strings.HasPrefix(name, "__secure-") && c.Insecure:
-		return c, fmt.Errorf("httpsession: cookie %q: the __Secure- prefix requires Secure: browsers drop it with Insecure", c.Name)
+		return c, fmt.Errorf("cookie %q: the __Secure- prefix requires Secure: browsers drop it with Insecure", c.Name)
 	case strings.HasPrefix(name, "__host-") && (c.Insecure || c.Path != "/" || c.Domain != ""):
-		return c, fmt.Errorf("httpsession: cookie %q: the __Host- prefix requires Secure, Path \"/\" and no Domain: browsers drop it otherwise", c.Name)
+		return c, fmt.Errorf("cookie %q: the __Host- prefix requires Secure, Path \"/\" and no Domain: browsers drop it otherwise", c.Name)
 	}
 	// http.Cookie.String silently drops a cookie it cannot format and
 	// attributes it cannot encode: check them here, once, rather than lose
 	// every session without a word.
 	if err := (&http.Cookie{Name: c.Name, Value: "x", Path: c.Path, Domain: c.Domain}).Valid(); err != nil {
-		return c, fmt.Errorf("httpsession: cookie: %w", err)
+		return c, fmt.Errorf("cookie: %w", err)
 	}
 	return c, nil
 }

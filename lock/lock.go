@@ -250,17 +250,23 @@ func (c *Config) validate() error {
 	if c.Hostname == "" {
 		c.Hostname, _ = os.Hostname()
 	}
+	// Each error names the one field at fault, as the caller wrote it:
+	// a program that configures a Table through another package's
+	// options (fsstore's) is told that package's option instead, since
+	// it checks them first.
 	switch {
-	case c.MaxHeld < 0, c.MaxOpen < 0:
-		return errors.New("lock: MaxHeld and MaxOpen must not be negative")
-	case c.LeaseTTL < 100*time.Millisecond:
-		return fmt.Errorf("lock: LeaseTTL %v is below 100ms", c.LeaseTTL)
-	case c.LeaseTTL > MaxLeaseTTL:
-		return fmt.Errorf("lock: LeaseTTL %v is above %v", c.LeaseTTL, MaxLeaseTTL)
-	case c.LeaseGrace < 0, c.VerifyAfter < 0:
-		return errors.New("lock: LeaseGrace and VerifyAfter must not be negative")
+	case c.MaxHeld < 0:
+		return fmt.Errorf("lock: Config.MaxHeld %d is negative; 0 selects the default", c.MaxHeld)
+	case c.MaxOpen < 0:
+		return fmt.Errorf("lock: Config.MaxOpen %d is negative; 0 selects the default", c.MaxOpen)
+	case c.LeaseTTL < MinLeaseTTL || c.LeaseTTL > MaxLeaseTTL:
+		return fmt.Errorf("lock: Config.LeaseTTL %v is outside %v..%v; 0 selects the default, 15s", c.LeaseTTL, MinLeaseTTL, MaxLeaseTTL)
+	case c.LeaseGrace < 0:
+		return fmt.Errorf("lock: Config.LeaseGrace %v is negative; 0 selects the default", c.LeaseGrace)
+	case c.VerifyAfter < 0:
+		return fmt.Errorf("lock: Config.VerifyAfter %v is negative; 0 selects the default", c.VerifyAfter)
 	case c.Strategy < Auto || c.Strategy > Lease:
-		return fmt.Errorf("lock: invalid strategy %d", c.Strategy)
+		return fmt.Errorf("lock: Config.Strategy %v is not a strategy (Auto, Flock or Lease)", c.Strategy)
 	}
 	return nil
 }
@@ -291,6 +297,10 @@ func (c *Config) setLimits() {
 // grace period) cannot come from a holder whose clock agrees with ours,
 // so such a lease is dated by its file's last change instead.
 const MaxLeaseTTL = 10 * time.Minute
+
+// MinLeaseTTL is the shortest lease a holder may take (Config.LeaseTTL):
+// one renewed at a third of it must still reach the file server in time.
+const MinLeaseTTL = 100 * time.Millisecond
 
 // validName reports whether name may name a lock file in Dir: one path
 // element, no dot files (those belong to the table itself).
