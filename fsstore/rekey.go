@@ -197,8 +197,10 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w (it holds the lock %q in %s%s): nothing was rewritten; that pass rewrites what this one would, and a pass after it has ended finds anything left",
 			ErrRekeyRunning, rekeyLock, filepath.Join(s.dir, LockDir), dead)
 	}
-	if err != nil {
-		return RekeyStats{}, fmt.Errorf("fsstore: rekey: rekey lock: %w; nothing was rewritten", closedLock(err))
+	if err := closedLock(err); errors.Is(err, ErrClosed) {
+		return RekeyStats{}, rekeyStopped(fmt.Errorf("rekey lock: %w", err))
+	} else if err != nil {
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: rekey lock: %w; nothing was rewritten", err)
 	}
 	defer s.unlockLogged(held, "rekey", "")
 	var lim *limiter
@@ -351,10 +353,21 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		s.cfg.logger.Warn("rekey: encrypted plaintext records (WithPlaintextMigration): each was written in clear text; after the migration to encryption such a record is a forgery, or a host's without keys, and encrypting it made it a valid session; remove WithPlaintextMigration (sessgc rekey: --migrate-plaintext) once a migration's pass has ended with no errors",
 			"records", n, "some", strings.Join(some, " "))
 	}
+	if errors.Is(err, ErrClosed) {
+		return st, rekeyStopped(err)
+	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: rekey: %w", err)
 	}
 	return st, nil
+}
+
+// rekeyStopped is the error of a rekey pass that a Close of its store
+// cut, err the error of the step it cut: said as what happened to the
+// pass, since that step's own error ("open dir ...: store closed") reads
+// as a failure of its own.
+func rekeyStopped(err error) error {
+	return fmt.Errorf("fsstore: rekey stopped by the store's Close; the next pass rewrites what this one did not reach (%w)", err)
 }
 
 // plainRecords counts the plaintext records a rekey encrypted, and keeps

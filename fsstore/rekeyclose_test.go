@@ -18,6 +18,11 @@ import (
 	"github.com/sessfs/sessfs/lock"
 )
 
+// rekeyStoppedByClose is what the error of a Rekey that a Close of its
+// store cut says, whatever step the close cut: the step's own error
+// ("open dir ...: store closed") read as a failure of the pass.
+const rekeyStoppedByClose = "rekey stopped by the store's Close"
+
 // TestRekeyWhileStoreCloses closes the store from another goroutine while
 // a Rekey of it runs, stopped at a point of its first record: before the
 // record's lock, under it before the rewrite, and right before the
@@ -119,8 +124,8 @@ func testRekeyWhileStoreCloses(t *testing.T, strategy lock.Strategy, at string, 
 	case <-time.After(time.Minute):
 		t.Fatalf("Rekey did not return within a minute of the store's close")
 	}
-	if !errors.Is(r.err, fsstore.ErrClosed) {
-		t.Errorf("Rekey of a store closed under it = %+v, %v; want an error matching ErrClosed", r.st, r.err)
+	if !errors.Is(r.err, fsstore.ErrClosed) || !strings.Contains(fmt.Sprint(r.err), rekeyStoppedByClose) {
+		t.Errorf("Rekey of a store closed under it = %+v, %v; want an error matching ErrClosed that says %q", r.st, r.err, rekeyStoppedByClose)
 	}
 	if r.st.Errors != 0 {
 		t.Errorf("Rekey of a store closed under it counted %d errors (%+v), want none: the close ended the pass", r.st.Errors, r.st)
@@ -220,6 +225,9 @@ func TestRateWaitEndsAtClose(t *testing.T) {
 				}
 				if !errors.Is(r.err, fsstore.ErrClosed) || r.n != 1 {
 					t.Errorf("%s of a store closed while it waited for its Rate: %d done, %v; want 1 done, an error matching ErrClosed", op, r.n, r.err)
+				}
+				if op == "rekey" && !strings.Contains(fmt.Sprint(r.err), rekeyStoppedByClose) {
+					t.Errorf("rekey of a store closed while it waited for its Rate: %v; want it to say %q", r.err, rekeyStoppedByClose)
 				}
 				if out := logs.String(); strings.Contains(out, "level=WARN") {
 					t.Errorf("%s of a store closed under it logged a warning:\n%s", op, out)

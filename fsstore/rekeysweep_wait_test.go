@@ -190,6 +190,9 @@ func TestRekeyWaitForSweepEndsAtClose(t *testing.T) {
 	if !errors.Is(r.err, fsstore.ErrClosed) || r.st.Errors != 0 || r.st.Rekeyed != 0 {
 		t.Errorf("Rekey of a store closed while it waited for a sweep = %+v, %v; want nothing rewritten, no errors, an error matching ErrClosed", r.st, r.err)
 	}
+	if r.err == nil || !strings.Contains(r.err.Error(), rekeyStoppedByClose) {
+		t.Errorf("Rekey of a store closed while it waited for a sweep: %v; want it to say %q", r.err, rekeyStoppedByClose)
+	}
 	sw.Send(t, "go")
 	sw.Expect(t, "swept sessions=1 renewed=0 errors=0")
 	sw.Finish(t)
