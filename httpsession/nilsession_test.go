@@ -1,6 +1,7 @@
 package httpsession_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -65,4 +66,19 @@ func nilSessionPanic(call func()) (msg string) {
 	}()
 	call()
 	return "no panic"
+}
+
+// TestFromNilContext holds that FromContext(nil) answers as for a context
+// without a session, nil, whose methods panic naming the missing
+// middleware, where it panicked in ctx.Value with a nil dereference that
+// named nothing.
+func TestFromNilContext(t *testing.T) {
+	var s *httpsession.Session
+	var nilCtx context.Context
+	if msg := nilSessionPanic(func() { s = httpsession.FromContext(nilCtx) }); msg != "no panic" || s != nil {
+		t.Fatalf("FromContext(nil) = %v, panic %q; want nil and no panic", s, msg)
+	}
+	if msg := nilSessionPanic(func() { s.GetString("k") }); !strings.HasPrefix(msg, "httpsession: no session in this request's context") {
+		t.Errorf("a method of FromContext(nil)'s session panicked with %q, want the missing middleware named", msg)
+	}
 }

@@ -70,8 +70,14 @@ func (m *Manager) sessionIn(ctx context.Context) *Session {
 // one), and a test that calls it directly must wrap it too. It is a panic
 // rather than an error because it is a mistake in the program's wiring,
 // which no request can recover from, and the getters have no error to
-// return.
+// return. A nil ctx holds no session either: FromContext(nil) returns nil,
+// as context accessors of other request middleware do (chi's GetReqID,
+// OpenTelemetry's SpanFromContext), and the nil Session's panic then says
+// what is missing, where ctx.Value's nil dereference said nothing.
 func FromContext(ctx context.Context) *Session {
+	if ctx == nil {
+		return nil
+	}
 	s, _ := ctx.Value(ctxKey{}).(*Session)
 	return s
 }
