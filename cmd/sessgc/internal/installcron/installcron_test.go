@@ -604,3 +604,31 @@ func TestShippedAlertTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestPathFlagsRefuseNUL holds that --write and --binary, given a path
+// holding a NUL byte (as only a program running the command can), fail
+// naming the flag and the byte, as --dir and --textfile do, where --write
+// reached the system call's bare EINVAL and --binary was told its
+// characters were not allowed without a word of which; and that each may
+// still be given twice, the last counting, as before.
+func TestPathFlagsRefuseNUL(t *testing.T) {
+	for _, tc := range []struct{ flag, path string }{
+		{"write", t.TempDir() + "/a\x00b"},
+		{"binary", "/usr/local/bin/sess\x00gc"},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			r := cmdtest.Run(t, NewCmdInstallCron, nil, []string{"--dir", "/mnt/sessions", "--" + tc.flag, tc.path}, nil)
+			want := fmt.Sprintf("--%s %q: the path holds a NUL byte", tc.flag, tc.path)
+			if cmdutil.ExitCode(r.Err) != cmdutil.ExitUsage || !strings.Contains(fmt.Sprint(r.Err), want) {
+				t.Errorf("--%s %q: %v (exit %d); want a usage error saying %q", tc.flag, tc.path, r.Err, cmdutil.ExitCode(r.Err), want)
+			}
+		})
+	}
+	opts, err := cmdtest.Parse(t, NewCmdInstallCron, []string{"--write", "/etc/cron.d", "--write", "/etc/systemd/system", "--binary", "/a/sessgc", "--binary", "/b/sessgc"}, nil)
+	if err != nil {
+		t.Fatalf("--write and --binary each given twice: %v; want the last of each", err)
+	}
+	if opts.Write != "/etc/systemd/system" || opts.Binary != "/b/sessgc" {
+		t.Errorf("--write and --binary each given twice: write %q, binary %q; want the last of each", opts.Write, opts.Binary)
+	}
+}

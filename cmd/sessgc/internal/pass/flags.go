@@ -25,11 +25,22 @@ func PathVarP(f *pflag.FlagSet, p *string, name, shorthand, value, usage string)
 	f.VarP(&pathValue{p: p, name: name}, name, shorthand, usage)
 }
 
-// pathValue is the flag.Value of PathVarP.
+// RepeatablePathVar defines a string flag that names a path and, unlike
+// PathVarP's, may be given more than once, the last one counting, as
+// pflag's string flags do (install-cron's --write and --binary, which
+// name where its files go and what they run, not what a run works on).
+// It refuses a path holding a NUL byte, as PathVarP's do.
+func RepeatablePathVar(f *pflag.FlagSet, p *string, name, value, usage string) {
+	*p = value
+	f.Var(&pathValue{p: p, name: name, repeatable: true}, name, usage)
+}
+
+// pathValue is the flag.Value of PathVarP and RepeatablePathVar.
 type pathValue struct {
-	p    *string
-	name string
-	set  bool
+	p          *string
+	name       string
+	set        bool
+	repeatable bool
 }
 
 func (v *pathValue) String() string { return *v.p }
@@ -45,7 +56,7 @@ func shownPath(p string) string {
 }
 
 func (v *pathValue) Set(s string) error {
-	if v.set {
+	if v.set && !v.repeatable {
 		return fmt.Errorf("--%s given twice (%s, then %s): a run works on one; give it once (run sessgc once for each store)", v.name, shownPath(*v.p), shownPath(s))
 	}
 	if strings.IndexByte(s, 0) >= 0 {
