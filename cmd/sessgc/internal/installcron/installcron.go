@@ -522,9 +522,11 @@ type dirLook struct {
 	// inside is pass.OpenStore's refusal of --dir as part of a store (its
 	// data directory), or nil.
 	inside error
-	// listed is true where --dir could be opened and listed; empty, where
-	// it then held nothing (NFS leftovers aside, see pass.IsEmpty).
-	listed, empty bool
+	// listErr is the error opening or listing --dir returned, part-way
+	// through included; empty, where it was listed and held nothing (NFS
+	// leftovers aside, see pass.IsEmpty).
+	listErr error
+	empty   bool
 }
 
 // binaryLook is what install-cron sees of --binary on this host.
@@ -610,8 +612,7 @@ func dirLooks(dir string) dirLook {
 		look.inside = err
 		return look
 	}
-	look.empty, err = pass.ReadEmpty(dir)
-	look.listed = err == nil
+	look.empty, look.listErr = pass.ReadEmpty(dir)
 	return look
 }
 

@@ -174,7 +174,8 @@ func vouched(dir, name, group, gid, gname string) error {
 // application that created it, so that runs as another --user fail from
 // then on. The directory's owner, where it is neither --user nor root, is
 // named as the likely one. Not empty, with no marker, or a directory of
-// a store, it is refused by every run, --missing-ok or not. It takes what
+// a store, it is refused by every run, --missing-ok or not. One it could
+// not list (an error part-way included) is said to be so. It takes what
 // it knows of dir from look (lookDir), and makes no call into dir.
 func warnNoStoreYet(opts *InstallOptions, look dirLook) {
 	dir, fi := opts.Dir, look.dir
@@ -191,8 +192,12 @@ func warnNoStoreYet(opts *InstallOptions, look dirLook) {
 		// --missing-ok.
 		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %v, as every run will (exit 3), --missing-ok or not\n", look.inside)
 		return
-	case !look.listed:
-		return // unreadable here: nothing to tell of it
+	case look.listErr != nil:
+		// Said, where it was passed over: a listing that fails part-way
+		// (EIO from a file server) may hide the entries that make every
+		// run refuse --dir, and whether it holds no store yet is unknown.
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: could not list --dir %s (%v): it holds no %s marker, and whether it is empty (a store not created yet) or holds other files (refused by every run, exit 3) was not checked\n", dir, look.listErr, fsstore.MarkerFile)
+		return
 	}
 	w := opts.IO.ErrOut
 	if !look.empty {

@@ -5,11 +5,13 @@ package installcron
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -302,5 +304,27 @@ func TestWarnsNoStoreYet(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWarnsDirNotListed: a --dir with no marker whose listing fails
+// part-way (EIO from a file server's readdir, after a batch of NFS
+// leftovers) got no warning: install-cron passed over it as unreadable,
+// where an earlier version took it for a directory that is not empty.
+// Whether it holds no store yet, or files every run refuses, is unknown:
+// it says it could not list it, with the error, and nothing else of it.
+func TestWarnsDirNotListed(t *testing.T) {
+	dir := t.TempDir()
+	var errOut bytes.Buffer
+	opts := &InstallOptions{IO: &cmdutil.IOStreams{ErrOut: &errOut}, Dir: dir, User: "root"}
+	look := dirLooks(dir)
+	look.answered = true
+	// The look as a readdir failing part-way leaves it.
+	look.empty, look.listErr = false, &fs.PathError{Op: "readdirent", Path: dir, Err: syscall.EIO}
+	warnNoStoreYet(opts, look)
+	got := errOut.String()
+	want := fmt.Sprintf("sessgc: warning: could not list --dir %s (readdirent %s: input/output error)", dir, dir)
+	if !strings.Contains(got, want) || strings.Contains(got, "not empty") || strings.Contains(got, "no sessfs store yet") {
+		t.Errorf("--dir whose listing failed part-way: warned %q; want only %q", got, want)
 	}
 }
