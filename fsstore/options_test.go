@@ -142,3 +142,34 @@ func TestOptionErrorsNameTheOption(t *testing.T) {
 		})
 	}
 }
+
+// TestScanOptionErrorsNameTheField holds that Sweep, Stats and Rekey
+// refuse a bad field of their options with an error naming it as the
+// caller wrote it (SweepOptions.Grace), one field per error, where they
+// said "negative TempAge or Grace" or "concurrency must be 1..64 and rate
+// not negative", leaving the caller to find which.
+func TestScanOptionErrorsNameTheField(t *testing.T) {
+	ctx := t.Context()
+	s := openDir(t, t.TempDir(), fsstore.WithKeys(mustKey(t, 1)))
+	for _, tt := range []struct {
+		call func() error
+		want string
+	}{
+		{func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 65}); return err }, "SweepOptions.Concurrency 65"},
+		{func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{TempAge: -time.Second}); return err }, "SweepOptions.TempAge -1s"},
+		{func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{Grace: -time.Second}); return err }, "SweepOptions.Grace -1s"},
+		{func() error { _, err := s.Sweep(ctx, fsstore.SweepOptions{Rate: -1}); return err }, "SweepOptions.Rate -1"},
+		{func() error { _, err := s.Stats(ctx, fsstore.StatsOptions{Concurrency: -1}); return err }, "StatsOptions.Concurrency -1"},
+		{func() error { _, err := s.Stats(ctx, fsstore.StatsOptions{TempAge: -time.Second}); return err }, "StatsOptions.TempAge -1s"},
+		{func() error { _, err := s.Stats(ctx, fsstore.StatsOptions{Grace: -time.Second}); return err }, "StatsOptions.Grace -1s"},
+		{func() error { _, err := s.Rekey(ctx, fsstore.RekeyOptions{Concurrency: 65}); return err }, "RekeyOptions.Concurrency 65"},
+		{func() error { _, err := s.Rekey(ctx, fsstore.RekeyOptions{Rate: -1}); return err }, "RekeyOptions.Rate -1"},
+		{func() error { _, err := s.Rekey(ctx, fsstore.RekeyOptions{Grace: -time.Second}); return err }, "RekeyOptions.Grace -1s"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			if err := tt.call(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -171,14 +171,15 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1
 	}
-	if opts.Concurrency < 1 || opts.Concurrency > 64 || opts.Rate < 0 || math.IsNaN(opts.Rate) {
-		return RekeyStats{}, fmt.Errorf("fsstore: rekey: concurrency must be 1..64 and rate not negative")
-	}
 	switch {
+	case opts.Concurrency < 1 || opts.Concurrency > 64:
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: RekeyOptions.Concurrency %d is outside 1..64; 0 selects 1", opts.Concurrency)
+	case opts.Rate < 0 || math.IsNaN(opts.Rate):
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: RekeyOptions.Rate %v is negative or not a number", opts.Rate)
 	case opts.Grace == 0:
 		opts.Grace = time.Minute
 	case opts.Grace < 0:
-		return RekeyStats{}, fmt.Errorf("fsstore: rekey: negative Grace")
+		return RekeyStats{}, fmt.Errorf("fsstore: rekey: RekeyOptions.Grace %v is negative; 0 selects the default", opts.Grace)
 	}
 	// One pass at a time: a second rewrites nothing the first does not,
 	// and ran alongside it, each failing the records near their expiry

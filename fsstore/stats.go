@@ -173,7 +173,7 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	if f := opts.OnError; f != nil {
 		opts.OnError = func(err error) { cb.call(func() { f(descriptorsHint(err)) }, cancel) }
 	}
-	if err := walkDefaults("stats", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
+	if err := walkDefaults("stats", "StatsOptions", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return Stats{}, err
 	}
 	markerStart := time.Now()

@@ -377,11 +377,11 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	// A panic in a callback ends the sweep as ctx's end would.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := walkDefaults("sweep", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
+	if err := walkDefaults("sweep", "SweepOptions", &opts.Concurrency, &opts.TempAge, &opts.Grace); err != nil {
 		return SweepStats{}, err
 	}
 	if opts.Rate < 0 || math.IsNaN(opts.Rate) {
-		return SweepStats{}, fmt.Errorf("fsstore: sweep: rate %v is negative or not a number", opts.Rate)
+		return SweepStats{}, fmt.Errorf("fsstore: sweep: SweepOptions.Rate %v is negative or not a number", opts.Rate)
 	}
 	markerStart := time.Now()
 	m, err := s.readMarker()
@@ -472,7 +472,7 @@ func addAge(a, b time.Duration) time.Duration {
 }
 
 // walkDefaults fills in and checks the options Sweep and Stats share.
-func walkDefaults(op string, concurrency *int, tempAge, grace *time.Duration) error {
+func walkDefaults(op, optsType string, concurrency *int, tempAge, grace *time.Duration) error {
 	if *concurrency == 0 {
 		*concurrency = 1
 	}
@@ -482,11 +482,15 @@ func walkDefaults(op string, concurrency *int, tempAge, grace *time.Duration) er
 	if *grace == 0 {
 		*grace = time.Minute
 	}
+	// Named as the caller wrote them: Sweep's SweepOptions.Grace, Stats'
+	// StatsOptions.Grace.
 	switch {
 	case *concurrency < 1 || *concurrency > 64:
-		return fmt.Errorf("fsstore: %s: concurrency %d outside 1..64", op, *concurrency)
-	case *tempAge < 0 || *grace < 0:
-		return fmt.Errorf("fsstore: %s: negative TempAge or Grace", op)
+		return fmt.Errorf("fsstore: %s: %s.Concurrency %d is outside 1..64; 0 selects 1", op, optsType, *concurrency)
+	case *tempAge < 0:
+		return fmt.Errorf("fsstore: %s: %s.TempAge %v is negative; 0 selects the default", op, optsType, *tempAge)
+	case *grace < 0:
+		return fmt.Errorf("fsstore: %s: %s.Grace %v is negative; 0 selects the default", op, optsType, *grace)
 	}
 	return nil
 }
