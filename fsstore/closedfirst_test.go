@@ -73,3 +73,60 @@ func TestClosedBeforeConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// TestClosedBeforeEndedContext holds the order the Store doc states for a
+// session call given a Context that has ended: on a closed store the
+// store's ErrClosed comes first, for a Locked's calls as for the Store's
+// (a Locked taken before Close said context.Canceled, where the Store's
+// calls said ErrClosed, and its Touch after a Load succeeded through the
+// file the Load kept open), and on an open store the context's error
+// alone.
+func TestClosedBeforeEndedContext(t *testing.T) {
+	s := openDir(t, t.TempDir())
+	id := newID(t)
+	must(t, s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("x")}))
+	l, err := s.Lock(context.Background(), id, fsstore.Exclusive)
+	must(t, err)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	sess := func() *fsstore.Session { return &fsstore.Session{ID: id, Data: []byte("y")} }
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Load", func(ctx context.Context) error { _, err := s.Load(ctx, id); return err }},
+		{"Save", func(ctx context.Context) error { return s.Save(ctx, sess()) }},
+		{"CompareAndSwap", func(ctx context.Context) error { return s.CompareAndSwap(ctx, sess()) }},
+		{"Touch", func(ctx context.Context) error { return s.Touch(ctx, id) }},
+		{"Delete", func(ctx context.Context) error { return s.Delete(ctx, id) }},
+		{"Lock", func(ctx context.Context) error { _, err := s.Lock(ctx, newID(t), fsstore.Exclusive); return err }},
+		{"Locked.Load", func(ctx context.Context) error { _, err := l.Load(ctx); return err }},
+		{"Locked.LoadLockedOnly", func(ctx context.Context) error { _, err := l.LoadLockedOnly(ctx); return err }},
+		{"Locked.Save", func(ctx context.Context) error { return l.Save(ctx, sess()) }},
+		{"Locked.Touch", func(ctx context.Context) error { return l.Touch(ctx) }},
+		{"Locked.Delete", func(ctx context.Context) error { return l.Delete(ctx) }},
+	}
+	for _, c := range calls {
+		if err := c.call(ended); !errors.Is(err, context.Canceled) || errors.Is(err, fsstore.ErrClosed) {
+			t.Errorf("%s, ctx ended, store open: %v; want context.Canceled alone", c.name, err)
+		}
+	}
+	// A Load under the lock keeps its file open, which a Touch through
+	// the Locked reused after Close, writing to a closed store.
+	_, err = l.Load(context.Background())
+	must(t, err)
+	must(t, s.Close())
+	if err := l.Touch(context.Background()); !errors.Is(err, fsstore.ErrClosed) {
+		t.Errorf("Locked.Touch after a Load and Close: %v; want ErrClosed", err)
+	}
+	for _, c := range calls {
+		for _, ctx := range []context.Context{ended, context.Background()} {
+			if err := c.call(ctx); !errors.Is(err, fsstore.ErrClosed) || errors.Is(err, context.Canceled) {
+				t.Errorf("%s, ctx ended %v, store closed: %v; want ErrClosed", c.name, ctx.Err() != nil, err)
+			}
+		}
+	}
+	if err := l.Unlock(); err != nil && !errors.Is(err, fsstore.ErrClosed) {
+		t.Errorf("Unlock after Close: %v", err)
+	}
+}

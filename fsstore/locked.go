@@ -82,7 +82,8 @@ type Locked struct {
 // Lock acquires the session's lock, waiting until it is free or ctx ends
 // (the error then matches ErrLocked and ctx.Err()). A ctx that has ended
 // before the call fails it at once with ctx.Err() alone: the lock was not
-// looked at. The session need not exist yet. Unlock the result when the request is done. When the process
+// looked at (on a closed store, ErrClosed comes first). The session need
+// not exist yet. Unlock the result when the request is done. When the process
 // already holds WithMaxHeldLocks lock files and this session's is not among
 // them, it fails at once with ErrTooManyLocks.
 //
@@ -328,6 +329,10 @@ func (l *Locked) enter(ctx context.Context, write bool) error {
 	switch {
 	case l.unlocked:
 		return misuse("fsstore: session used after Unlock")
+	case l.s.closed.Load():
+		// As the Store's calls: a closed store says so before the
+		// context's end, whichever call on a session it is.
+		return ErrClosed
 	case write && l.mode != Exclusive:
 		return ErrReadOnly
 	case l.broken:

@@ -78,7 +78,11 @@ type Session struct {
 // ErrUnavailable, since retrying the call does not help. A call on a
 // session (Load, Save, CompareAndSwap, Touch, Delete, Lock, a Locked's)
 // given a Context that has ended already fails at once with the context's
-// error alone, before it reaches the file system.
+// error alone, before it reaches the file system. What the call would have
+// failed with whatever the Context comes first: ErrClosed on a closed
+// store, a call the application should not have made (a nil session, a
+// write through a Shared lock, a Locked used after Unlock), and
+// ErrUnavailable on a Locked an earlier operation was given up on.
 type Store struct {
 	dir     string
 	dataDir string
