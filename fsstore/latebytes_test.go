@@ -2,6 +2,7 @@ package fsstore_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
@@ -77,4 +78,63 @@ func (r *boundRecorder) all() []fsstore.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]fsstore.Event(nil), r.events...)
+}
+
+// TestLateWritePayloadBytesConcurrent: writes given up on together, each
+// applied late on its own worker, report each its own payload bytes, once
+// (run with -race: the late report reads what the caller's goroutine set);
+// and a call taken from the pool afterwards reports none of theirs.
+func TestLateWritePayloadBytesConcurrent(t *testing.T) {
+	f := newBoundFixture(t)
+	const n = 6
+	ids := make([]string, n)
+	v1 := make([]uint64, n)
+	for i := range ids {
+		ids[i] = newID(t)
+		v1[i] = mustSave(t, f.s, ids[i], "v1").Version
+	}
+	release := f.fs.hang("commit")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, n)
+	want := map[fsstore.Op]int{}
+	for i := range n {
+		data := []byte(strings.Repeat("x", 10+i))
+		if i%2 == 0 {
+			want[fsstore.OpSave] += len(data)
+			go func() { errc <- f.s.Save(ctx, &fsstore.Session{ID: ids[i], Data: data}) }()
+		} else {
+			want[fsstore.OpCompareAndSwap] += len(data)
+			go func() {
+				errc <- f.s.CompareAndSwap(ctx, &fsstore.Session{ID: ids[i], Version: v1[i], Data: data})
+			}()
+		}
+		f.fs.await(t, "commit")
+	}
+	cancel()
+	for range n {
+		isUnavailable(t, <-errc, context.Canceled)
+	}
+	release()
+	f.settle(t)
+	got := map[fsstore.Op]int{}
+	late := 0
+	for _, e := range f.obs.all() {
+		if e.Late {
+			late++
+			if e.Outcome != fsstore.OutcomeLate {
+				t.Errorf("late event %+v; want applied", e)
+			}
+			got[e.Op] += e.Bytes
+		}
+	}
+	if late != n || got[fsstore.OpSave] != want[fsstore.OpSave] || got[fsstore.OpCompareAndSwap] != want[fsstore.OpCompareAndSwap] {
+		t.Errorf("%d late events, bytes %v; want %d, %v", late, got, n, want)
+	}
+	before := len(f.obs.all())
+	must(t, f.s.Touch(context.Background(), ids[0]))
+	for _, e := range f.obs.all()[before:] {
+		if e.Bytes != 0 {
+			t.Errorf("touch after the late writes reports %+v; want no bytes", e)
+		}
+	}
 }
