@@ -129,6 +129,8 @@ func TestDocumentedRanges(t *testing.T) {
 		{"lease MaxLeaseTTL", fsstore.WithLeaseTTL(lock.MaxLeaseTTL), true},
 		{"lease 100ms", fsstore.WithLeaseTTL(100 * time.Millisecond), true},
 		{"lease 99ms", fsstore.WithLeaseTTL(99 * time.Millisecond), false},
+		{"lease 0 (the default)", fsstore.WithLeaseTTL(0), true},
+		{"lease -1", fsstore.WithLeaseTTL(-1), false},
 		{"open locks -1", fsstore.WithMaxOpenLocks(-1), false},
 		{"cache -1 entries", fsstore.WithCache(-1, 1), false},
 		{"permissions 0660/2770", fsstore.WithPermissions(0o660, 0o2770), true},

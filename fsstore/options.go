@@ -370,10 +370,10 @@ func WithMaxOpenLocks(n int) Option { return optionFunc(func(c *config) { c.maxO
 // the default of WithMaxHeldLocks to EFS's budget.
 func WithEFS(efs bool) Option { return optionFunc(func(c *config) { c.efs = efs }) }
 
-// WithLeaseTTL sets the lease of the lock-file strategy (default 15s). A
-// holder renews it at a third of its length; Open refuses less than 100ms,
-// too short to renew, and more than lock.MaxLeaseTTL, the longest lease a
-// holder's clock can vouch for.
+// WithLeaseTTL sets the lease of the lock-file strategy (default 15s,
+// which 0 sets too). A holder renews it at a third of its length; Open
+// refuses one under 100ms (0 apart), too short to renew, and one over
+// lock.MaxLeaseTTL, the longest lease a holder's clock can vouch for.
 func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.leaseTTL = d }) }
 
 // WithPermissions sets the modes of session files and directories (defaults
