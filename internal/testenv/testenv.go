@@ -3,7 +3,8 @@
 // developer's machine, and fail instead where the environment promises it:
 // CI sets SESSFS_REQUIRE_ROOT=1, SESSFS_REQUIRE_REDIS=1,
 // SESSFS_REQUIRE_CHROMIUM=1, SESSFS_REQUIRE_GOMODULES=1, SESSFS_REQUIRE_PROMETHEUS=1,
-// SESSFS_REQUIRE_PYTHON=1 and SESSFS_REQUIRE_SECCOMP=1 (see .ci/run), so those tests
+// SESSFS_REQUIRE_PYTHON=1, SESSFS_REQUIRE_SECCOMP=1 and SESSFS_REQUIRE_SYSTEMD=1
+// (see .ci/run), so those tests
 // can never be skipped there unnoticed.
 package testenv
 
@@ -33,6 +34,9 @@ const (
 	// seccomp(2)), for the tests of a system call a container's profile
 	// turns away.
 	Seccomp = "SESSFS_REQUIRE_SECCOMP"
+	// Systemd: systemd-analyze (Debian package systemd), which reads the
+	// units install-cron --systemd writes as systemd would.
+	Systemd = "SESSFS_REQUIRE_SYSTEMD"
 )
 
 // Skip skips t with the message, or fails it when the environment variable

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 func execute(t *testing.T, args string) (string, string, error) {
@@ -359,21 +360,13 @@ func TestEverySchedules(t *testing.T) {
 
 // TestSystemdUnitsVerify: the service and timer install-cron --systemd
 // writes, with and without --textfile and --missing-ok, are units that
-// systemd reads without a complaint, as "systemd-analyze verify" says
-// (where it is installed): a misspelt key or a bad value is only a
-// warning at daemon-reload, after which the unit runs without it. The
-// binary is one that exists here, as verify checks that ExecStart's is.
+// systemd reads without a complaint, as "systemd-analyze verify" says: a
+// misspelt key or a bad value is only a warning at daemon-reload, after
+// which the unit runs without it. The binary is one that exists here, as
+// verify checks that ExecStart's is. Without systemd-analyze it skips, and
+// SESSFS_REQUIRE_SYSTEMD=1 (set by CI) makes the skip a failure.
 func TestSystemdUnitsVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Log("no systemd-analyze: the units are not read by systemd")
-		return
-	}
-	bin, err := exec.LookPath("true")
-	if err != nil || !filepath.IsAbs(bin) {
-		t.Logf("no true(1) to run: %v", err)
-		return
-	}
+	analyze, bin := systemdAnalyze(t)
 	for _, o := range []InstallOptions{
 		{},
 		{Textfile: "/var/lib/node_exporter/textfile/sessgc.prom", MissingOK: true, Every: time.Hour, MaxDuration: 30 * time.Minute},
@@ -385,21 +378,109 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir := t.TempDir()
-		args := []string{"verify"}
-		for _, f := range files {
-			p := filepath.Join(dir, f.Name)
-			if err := os.WriteFile(p, f.Content, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			args = append(args, p)
-		}
-		cmd := exec.Command(analyze, args...)
-		cmd.Env = append(os.Environ(), "LC_ALL=C", "SYSTEMD_LOG_COLOR=0")
-		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-			t.Errorf("systemd-analyze verify of the units of %+v: %v\n%s", o, err, out)
+		if complaints := systemdVerify(t, analyze, files); len(complaints) > 0 {
+			t.Errorf("systemd-analyze verify of the units of %+v:\n%s", o, strings.Join(complaints, "\n"))
 		}
 	}
+}
+
+// TestSystemdVerifyOtherUnits: verify loads the units ours depend on, and
+// what those want in turn (every timer enabled on the machine, through
+// timers.target), and prints what it finds wrong in any of them: a
+// machine's own broken unit is no complaint about ours, where it failed
+// TestSystemdUnitsVerify on a machine whose units verify found fault with.
+// A fault of ours is still found beside it.
+func TestSystemdVerifyOtherUnits(t *testing.T) {
+	analyze, bin := systemdAnalyze(t)
+	sys := t.TempDir()
+	for name, content := range map[string]string{
+		"other.service": "[Unit]\nDescription=another unit of this machine\n[Service]\nExecStart=" + bin + "\nNoSuchKey=1\n",
+		"other.timer":   "[Unit]\nDescription=another unit of this machine\n[Timer]\nOnCalendar=daily\nNoSuchKey=1\n",
+	} {
+		if err := os.WriteFile(filepath.Join(sys, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(sys, "timers.target.wants"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../other.timer", filepath.Join(sys, "timers.target.wants", "other.timer")); err != nil {
+		t.Fatal(err)
+	}
+	// Searched before the machine's own directories (the trailing colon).
+	t.Setenv("SYSTEMD_UNIT_PATH", sys+":")
+	o := InstallOptions{Dir: DefaultDir, User: DefaultUser, Binary: bin, Rate: DefaultRate, Systemd: true,
+		Every: DefaultEvery, Jitter: DefaultJitter, MaxDuration: DefaultMaxDuration}
+	files, err := Generate(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if complaints := systemdVerify(t, analyze, files); len(complaints) > 0 {
+		t.Errorf("systemd-analyze verify complained of the machine's units as of ours:\n%s", strings.Join(complaints, "\n"))
+	}
+	for i, f := range files {
+		if strings.HasSuffix(f.Name, ".service") {
+			files[i].Content = append(slices.Clip(f.Content), "NoSuchKey=1\n"...)
+		}
+	}
+	if complaints := systemdVerify(t, analyze, files); len(complaints) == 0 {
+		t.Error("systemd-analyze verify found nothing wrong with a service of ours holding an unknown key")
+	}
+}
+
+// systemdAnalyze returns the paths of systemd-analyze and of a binary
+// for ExecStart, skipping t where either is missing.
+func systemdAnalyze(t *testing.T) (analyze, bin string) {
+	t.Helper()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		testenv.Skip(t, testenv.Systemd, "no systemd-analyze to read the units (apt-get install systemd)")
+	}
+	bin, err = exec.LookPath("true")
+	if err != nil || !filepath.IsAbs(bin) {
+		t.Skipf("no true(1) for ExecStart: %v", err)
+	}
+	return analyze, bin
+}
+
+// systemdVerify writes files into a directory of their own and returns
+// what "systemd-analyze verify" says of them: its error, and each line of
+// its output that names one of them. A line about another unit (one ours
+// depend on, or one that depends on those) is logged: the machine's.
+func systemdVerify(t *testing.T, analyze string, files []File) []string {
+	t.Helper()
+	dir := t.TempDir()
+	args := []string{"verify"}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if err := os.WriteFile(p, f.Content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, p)
+	}
+	cmd := exec.Command(analyze, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "SYSTEMD_LOG_COLOR=0")
+	out, err := cmd.CombinedOutput()
+	var complaints []string
+	if err != nil {
+		complaints = append(complaints, err.Error())
+	}
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		ours := strings.Contains(line, dir)
+		for _, f := range files {
+			ours = ours || strings.HasPrefix(line, f.Name+":")
+		}
+		if !ours {
+			t.Logf("systemd-analyze verify, of another unit: %s", line)
+			continue
+		}
+		complaints = append(complaints, line)
+	}
+	return complaints
 }
 
 // TestSystemdTextfileInTmp: the unit runs with PrivateTmp=yes, so a
