@@ -74,14 +74,15 @@ func ApplyEnv(flags *pflag.FlagSet, getenv func(string) string, excl ...Exclusio
 			return
 		}
 		if serr := f.Value.Set(v); serr != nil {
-			if keyline.Holds(v) {
-				// The error may quote v too (strconv's do).
-				err = cmdutil.UsageErrorf("%s=%s: not a value of --%s", EnvName(f.Name), shownValue(v), f.Name)
-				return
-			}
 			// The flag first, as every usage error about a variable's
-			// setting names it (see NameVariables), then the variable as set.
-			err = cmdutil.UsageErrorf("--%s: %v (set in the environment: %s=%q)", f.Name, serr, EnvName(f.Name), v)
+			// setting names it (see NameVariables), then the variable as
+			// set; Set's error left out where v holds a key, as it may
+			// quote v (strconv's do).
+			why := serr.Error()
+			if keyline.Holds(v) {
+				why = "the value does not parse"
+			}
+			err = cmdutil.UsageErrorf("--%s: %s (set in the environment: %s=%s)", f.Name, why, EnvName(f.Name), shownValue(v))
 			return
 		}
 		f.Changed = true

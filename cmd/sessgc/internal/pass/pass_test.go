@@ -1,10 +1,12 @@
 package pass
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/fsstore"
 
 	"github.com/spf13/pflag"
 )
@@ -103,5 +105,29 @@ func TestApplyEnvExclusions(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestApplyEnvKeyValueNamesFlag: a variable whose value does not parse
+// and holds a key (the keys pasted into the wrong variable) is named as
+// every other such value is, the flag first and the variable as set last,
+// the value hidden, where it named the variable first ("SESSGC_RATE=(a
+// value that holds a key, not shown): not a value of --rate").
+func TestApplyEnvKeyValueNamesFlag(t *testing.T) {
+	k, err := fsstore.NewKey(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := k.SecretLine()
+	f := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	f.Float64("rate", 0, "")
+	err = ApplyEnv(f, func(name string) string { return map[string]string{"SESSGC_RATE": secret}[name] })
+	want := "--rate: "
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.HasPrefix(fmt.Sprint(err), want) ||
+		!strings.HasSuffix(fmt.Sprint(err), "(set in the environment: SESSGC_RATE=(a value that holds a key, not shown))") {
+		t.Errorf("ApplyEnv = %v; want a usage error starting %q and naming the variable last, its value hidden", err, want)
+	}
+	if strings.Contains(fmt.Sprint(err), secret[2:]) {
+		t.Errorf("ApplyEnv = %v: shows the key", err)
 	}
 }
