@@ -234,6 +234,9 @@ func (s *Store) rangeRecords(ctx context.Context, fn func(*Record) bool) (RangeS
 	case stopped && ctx.Err() == nil:
 		err = keysErr
 	}
+	if errors.Is(err, ErrClosed) {
+		return st, stoppedByClose("range", err)
+	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: range: %w", err)
 	}

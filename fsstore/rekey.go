@@ -199,7 +199,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			ErrRekeyRunning, rekeyLock, filepath.Join(s.dir, LockDir), dead)
 	}
 	if err := closedLock(err); errors.Is(err, ErrClosed) {
-		return RekeyStats{}, rekeyStopped(fmt.Errorf("rekey lock: %w", err))
+		return RekeyStats{}, stoppedByClose("rekey", fmt.Errorf("rekey lock: %w", err))
 	} else if err != nil {
 		return RekeyStats{}, fmt.Errorf("fsstore: rekey: rekey lock: %w; nothing was rewritten", err)
 	}
@@ -355,7 +355,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			"records", n, "some", strings.Join(some, " "))
 	}
 	if errors.Is(err, ErrClosed) {
-		return st, rekeyStopped(err)
+		return st, stoppedByClose("rekey", err)
 	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: rekey: %w", err)
@@ -363,12 +363,19 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	return st, nil
 }
 
-// rekeyStopped is the error of a rekey pass that a Close of its store
-// cut, err the error of the step it cut: said as what happened to the
-// pass, since that step's own error ("open dir ...: store closed") reads
-// as a failure of its own.
-func rekeyStopped(err error) error {
-	return fmt.Errorf("fsstore: rekey stopped by the store's Close; the next pass rewrites what this one did not reach (%w)", err)
+// stoppedByClose is the error of a scan (op: rekey, sweep, stats,
+// range) that a Close of its store cut, err the error of the step it
+// cut: said as what happened to the scan, since that step's own error
+// ("sweep .../data/2f: sweep lock: store closed") reads as a failure of
+// its own.
+func stoppedByClose(op string, err error) error {
+	what := map[string]string{
+		"rekey": "the next pass rewrites what this one did not reach",
+		"sweep": "the next sweep removes what this one did not reach",
+		"stats": "its counts are of the part it reached",
+		"range": "it did not reach every record",
+	}[op]
+	return fmt.Errorf("fsstore: %s stopped by the store's Close; %s (%w)", op, what, err)
 }
 
 // plainRecords counts the plaintext records a rekey encrypted, and keeps

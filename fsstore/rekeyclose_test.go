@@ -226,8 +226,8 @@ func TestRateWaitEndsAtClose(t *testing.T) {
 				if !errors.Is(r.err, fsstore.ErrClosed) || r.n != 1 {
 					t.Errorf("%s of a store closed while it waited for its Rate: %d done, %v; want 1 done, an error matching ErrClosed", op, r.n, r.err)
 				}
-				if op == "rekey" && !strings.Contains(fmt.Sprint(r.err), rekeyStoppedByClose) {
-					t.Errorf("rekey of a store closed while it waited for its Rate: %v; want it to say %q", r.err, rekeyStoppedByClose)
+				if stopped := op + " stopped by the store's Close"; !strings.Contains(fmt.Sprint(r.err), stopped) {
+					t.Errorf("%s of a store closed while it waited for its Rate: %v; want it to say %q", op, r.err, stopped)
 				}
 				if out := logs.String(); strings.Contains(out, "level=WARN") {
 					t.Errorf("%s of a store closed under it logged a warning:\n%s", op, out)

@@ -204,7 +204,9 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	// The clock's reading when the marker was read: no later than the read.
 	c.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	c.minShard.Store(-1)
-	if err := c.closed.result(c.root(ctx, s.dir)); err != nil {
+	if err := c.closed.result(c.root(ctx, s.dir)); errors.Is(err, ErrClosed) {
+		return c.result(m, start), stoppedByClose("stats", err)
+	} else if err != nil {
 		return c.result(m, start), fmt.Errorf("fsstore: stats: %w", err)
 	}
 	err = s.walkShardsBetween(ctx, opts.Concurrency, c.shard, c.between, func(dir string, err error) error {
@@ -216,6 +218,9 @@ func (s *Store) stats(ctx context.Context, opts StatsOptions, cb *callbackGuard)
 	}
 	err = c.closed.result(err)
 	st := c.result(m, start)
+	if errors.Is(err, ErrClosed) {
+		return st, stoppedByClose("stats", err)
+	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: stats: %w", err)
 	}

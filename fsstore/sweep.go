@@ -455,6 +455,9 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	st.Duration = time.Since(start)
 	s.cfg.logger.Info("sweep done", "removed", st.Removed(), "sessions", st.Sessions, "temps", st.Temps,
 		"leases", st.Leases, "bytes", st.Bytes, "live", st.Live, "live_bytes", st.LiveBytes, "restored", st.Restored, "errors", st.Errors, "duration", st.Duration, "dry_run", opts.DryRun)
+	if errors.Is(err, ErrClosed) {
+		return st, stoppedByClose("sweep", err)
+	}
 	if err != nil {
 		return st, fmt.Errorf("fsstore: sweep: %w", err)
 	}
