@@ -375,23 +375,3 @@ func (c *Cut) EndOnSignal(ctx context.Context, t testing.TB, name string) error 
 	}
 	return c.Restore(ctx)
 }
-
-// wakeControl tells the harness's control loop that a request is in
-// NFS_CTL: a line on the FIFO NFS_CTL_WAKE, on which the loop waits
-// rather than polling the directory (each look costs the guest's one CPU
-// several of the host's system calls). Without it (an older harness), or
-// should the write fail, the loop still finds the request within a second.
-func wakeControl() {
-	p := os.Getenv("NFS_CTL_WAKE")
-	if p == "" {
-		return
-	}
-	// Never blocks: the harness holds the FIFO open for reading, and a
-	// full FIFO already has a wake-up in it.
-	f, err := os.OpenFile(p, os.O_WRONLY|oNonblock, 0)
-	if err != nil {
-		return
-	}
-	f.Write([]byte("\n"))
-	f.Close()
-}
