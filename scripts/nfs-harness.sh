@@ -94,7 +94,9 @@
 # /proc/self/mountstats when its command ended, or at the guest's timeout),
 # dmesg.log (the guest kernel's log at power-off). Exit status: 0 if every host's
 # command exited 0; else the exit code of the first failing host (in name
-# order); 124 on timeout; 125 if the guest failed to set up (e.g. a mount).
+# order; a host whose harness process was killed before its command's exit
+# code: 128+the signal); 124 on timeout; 125 if the guest failed to set up
+# (e.g. a mount).
 #
 # Booting ahead (--wait-go): a caller that waits for the machine-wide lock
 # (internal/nfstest) boots the guest meanwhile, at its own priority, which
@@ -614,10 +616,20 @@ if [ "$WAIT_GO" != 0 ]; then
 fi
 event "guest: ${#NAMES[@]} host(s) mounted (lease ${lt}s, delegations=$DELEG, delay=${DELAY:-none}); go"
 for h in "${NAMES[@]}"; do echo go 1<>$G/$h.go; done
-# A host's rc is there once its host.sh has exited (one that died without
-# one leaves the harness to report 125).
-wait "${hostpids[@]}"
-for h in "${NAMES[@]}"; do read -r rc <$G/$h.rc && echo "$rc" >"$STATE/$h.rc"; done 2>/dev/null
+# A host's rc is there once its host.sh has exited. A host.sh killed
+# before it (by the OOM killer, or by its command) leaves its own status,
+# 128+the signal, in its place: the host failed, where the harness's 125
+# would say the guest had not been set up.
+for i in "${!NAMES[@]}"; do
+  h=${NAMES[$i]} rc=
+  wait "${hostpids[$i]}"; st=$?
+  if ! read -r rc <$G/$h.rc && [ $st != 0 ]; then
+    rc=$st
+    echo "nfs-harness: $h: its harness process ended with status $st before its command's exit code"
+    event "guest: $h: harness process ended with status $st, no exit code of its command"
+  fi
+  [ -z "$rc" ] || echo "$rc" >"$STATE/$h.rc"
+done 2>/dev/null
 echo done >"$STATE/guest.done"
 off
 EOF
