@@ -266,10 +266,10 @@ stamp() {
 }
 event() { stamp "$STATE/timeline.log" "$@"; }
 ctllog() { stamp "$STATE/ctl.log" "$@"; }
-# The poll loops' pause, without a process: a read that times out on a FIFO
+# A pause without a process (a link's flag polled, a cut's length, a
+# guest booted ahead looking for its go): a read that times out on a FIFO
 # nobody writes to (init.sh makes it). A sleep(1) costs about 0.2 s of the
-# guest's one CPU to start, which the loops, two of them for the whole run,
-# took from the hosts' commands.
+# guest's one CPU to start, which it takes from the hosts' commands.
 nap() { read -rt "$1" <>$G/nap || true; }
 # Waits with no end in sight block on a FIFO instead (host.sh's go,
 # init.sh's mounts and hosts, the control loop's requests): a guest
