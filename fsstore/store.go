@@ -2004,9 +2004,10 @@ func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 // header it remembers while the file at the name is the one it read (the
 // same device, inode, size and ctime; not where the file system keeps
 // whole-second times, see WholeSecondTimes): then the SETATTR alone, as
-// Locked.Touch after a Locked.Load reuses the Load's header. Like Save, Touch takes no lock, and a Rekey's rewrite of the
-// record in the same instant can set its last activity back (see Save);
-// Locked.Touch cannot be undone so.
+// Locked.Touch after a Locked.Load reuses the Load's header. Like Save,
+// Touch takes no lock, and a Rekey's rewrite of the record in the same
+// instant can set its last activity back (see Save); Locked.Touch cannot
+// be undone so.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	if err := s.usableAs(ctx, OpTouch); err != nil {
 		return err
