@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/keyline"
@@ -253,7 +254,7 @@ func readKeysFile(path string, trustPath, reload bool) (keys []Key, changed time
 		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is not a regular file (%s)", path, fileTypeName(st.Mode()))
 	}
 	if perm := st.Mode().Perm(); keysModeChecked && perm&0o077 != 0 && (perm&0o037 != 0 || !ownedByRoot(st)) {
-		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is readable by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, perm)
+		return nil, time.Time{}, fmt.Errorf("fsstore: keys: %s is %s by group or others (mode %v); chmod 600 it (a file owned by root may be 0640)", path, keysModeOpen(perm, ownedByRoot(st)), perm)
 	}
 	if keysModeChecked {
 		// The mode's group bits show an ACL's mask: the users and
@@ -1027,6 +1028,41 @@ func (kr *keyring) newestDeployed(dir string) error {
 	return err
 }
 
+// keysModeOpen says what a keys file's mode perm lets group or others do
+// that KeysFromFile refuses: a file that another user may write chooses
+// the keys as surely as one replaced, and the message must not send the
+// operator after readers.
+func keysModeOpen(perm fs.FileMode, rootOwned bool) string {
+	read := perm&0o004 != 0 || perm&0o040 != 0 && !rootOwned
+	write := perm&0o022 != 0
+	switch {
+	case read && write:
+		return "readable and writable"
+	case write:
+		return "writable"
+	case read:
+		return "readable"
+	}
+	return "executable"
+}
+
+// notAKeyFile says what stands at a key file's name, from the error of
+// its read, when that is something no host writes there: a symbolic link,
+// a file of another type, or one too large. It is "" for any other error.
+func notAKeyFile(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, syscall.ELOOP):
+		return "a symbolic link"
+	case errors.Is(err, errNotRegular), errors.Is(err, syscall.EISDIR):
+		return "not a regular file"
+	case errors.Is(err, errTooBig):
+		return fmt.Sprintf("larger than the %d bytes a key file may hold", maxKeyCheckSize)
+	}
+	return ""
+}
+
 // keyCheckPath is the name of key id's check file in the store dir.
 func keyCheckPath(dir string, id uint32) string {
 	return filepath.Join(dir, fmt.Sprintf(".keycheck-%d", id))
@@ -1055,6 +1091,12 @@ func checkKey(dir string, id uint32, aead cipher.AEAD, perm os.FileMode, create 
 			return nil
 		}
 		b, err = readSmallFile(p, maxKeyCheckSize)
+	}
+	if what := notAKeyFile(err); what != "" {
+		// Planted or damaged: no host writes one. Named, as a check file
+		// that fails to open with the key is, so that the operator
+		// knows which file to remove.
+		return fmt.Errorf("fsstore: key check file %s is damaged (%s; remove it): %w", p, what, errKeyCheck)
 	}
 	if err != nil {
 		return fmt.Errorf("fsstore: key check: %w", err)
