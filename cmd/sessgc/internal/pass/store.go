@@ -489,7 +489,11 @@ func CheckPaths(b Budget, dir, textfile string, writes bool, fsys PathFS) (strin
 		// At least minCheckWait: a file system that answers must get
 		// its usage errors (exit 2) whatever the budget; a hung one
 		// overruns the budget by that much, well within StopGrace.
-		wait = max(min(wait, b.Max-time.Since(b.Start)), minCheckWait)
+		least := b.MinCheck
+		if least <= 0 {
+			least = minCheckWait
+		}
+		wait = max(min(wait, b.Max-time.Since(b.Start)), least)
 	}
 	deadline := time.Now().Add(wait)
 	absDir, dirOK := abs(fsys, deadline, dir)

@@ -56,6 +56,11 @@ func Overrun(maxDuration time.Duration, textfile bool) time.Duration {
 type Budget struct {
 	Max   time.Duration
 	Start time.Time
+	// MinCheck is the least CheckPaths waits for the file system's
+	// answers, however little of Max is left; 0: 100 ms. Tests
+	// whose file system answers set it long, since on a loaded machine
+	// an answer may come later than any fixed wait.
+	MinCheck time.Duration
 }
 
 // NewBudget returns a budget of maxDuration (0: none) that starts now.

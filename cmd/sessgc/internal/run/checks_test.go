@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -135,6 +136,12 @@ func TestRunChecksSpendBudget(t *testing.T) {
 // wait clamped to the budget left, they were skipped as if the mount hung:
 // the run swept and exited 1 (the textfile could not be written), or
 // wrote its metrics inside the store.
+//
+// The file system answers, but late too (each call a fifth of a second
+// after it was made, as a loaded machine may run the checks' goroutine):
+// with the checks' least wait left at its default of 100 ms, the test
+// failed whenever the machine was that slow, as it once was in CI. It sets
+// that wait to a minute, far beyond any answer that comes.
 func TestRunChecksTinyBudget(t *testing.T) {
 	storetest.Skip(t)
 	for _, tc := range []struct {
@@ -155,16 +162,45 @@ func TestRunChecksTinyBudget(t *testing.T) {
 			return link, filepath.Join(dir, "sessgc.prom")
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir, textfile := tc.paths(t, newStore(t, 2, 3))
-			io, _, _ := testIO(nil)
-			opts := RunOptions{IO: io, Dir: dir, Concurrency: 1, Grace: time.Minute, TempAge: 10 * time.Minute,
-				JSON: true, Textfile: textfile, MaxDuration: time.Nanosecond}
-			if err := runRun(context.Background(), &opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
-				t.Errorf("--max-duration 1ns: exit %d (%v), want %d (usage)", cmdutil.ExitCode(err), err, cmdutil.ExitUsage)
-			}
-		})
+		for _, late := range []time.Duration{0, 200 * time.Millisecond} {
+			t.Run(fmt.Sprintf("%s/answers %v late", tc.name, late), func(t *testing.T) {
+				dir, textfile := tc.paths(t, newStore(t, 2, 3))
+				io, _, _ := testIO(nil)
+				opts := RunOptions{IO: io, Dir: dir, Concurrency: 1, Grace: time.Minute, TempAge: 10 * time.Minute,
+					JSON: true, Textfile: textfile, MaxDuration: time.Nanosecond,
+					pathFS: lateFS{late: late}, minCheckWait: time.Minute}
+				if err := runRun(context.Background(), &opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+					t.Errorf("--max-duration 1ns: exit %d (%v), want %d (usage)", cmdutil.ExitCode(err), err, cmdutil.ExitUsage)
+				}
+			})
+		}
 	}
+}
+
+// lateFS is the operating system's file system, each call answered late
+// after it was made.
+type lateFS struct{ late time.Duration }
+
+func (f lateFS) Stat(name string) (fs.FileInfo, error) { time.Sleep(f.late); return os.Stat(name) }
+
+func (f lateFS) Lstat(name string) (fs.FileInfo, error) { time.Sleep(f.late); return os.Lstat(name) }
+
+func (f lateFS) EvalSymlinks(path string) (string, error) {
+	time.Sleep(f.late)
+	return filepath.EvalSymlinks(path)
+}
+
+func (f lateFS) Abs(path string) (string, error) { time.Sleep(f.late); return filepath.Abs(path) }
+
+func (f lateFS) Remove(name string) error { time.Sleep(f.late); return os.Remove(name) }
+
+func (f lateFS) CreateTemp(dir, pattern string) (string, error) {
+	time.Sleep(f.late)
+	t, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	return t.Name(), t.Close()
 }
 
 // hidingFS is the operating system's file system, except that Lstat finds
