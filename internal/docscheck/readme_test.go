@@ -137,3 +137,55 @@ func TestREADMEQuickStart(t *testing.T) {
 		t.Fatalf("README's middleware example does not serve: %v\n%s", err, out)
 	}
 }
+
+// ciPackageInREADME is the word by which the README's first block names
+// each Debian package .ci/run installs before the tests: its test command's
+// comment says what a new machine needs so that nothing skips. "" marks a
+// package that is part of another one named (the NFS harness's tools) or
+// that no test needs (buildah builds the container images in a step of its
+// own).
+var ciPackageInREADME = map[string]string{
+	"user-mode-linux":   "UML",
+	"nfs-kernel-server": "NFS",
+	"kmod":              "",
+	"iproute2":          "",
+	"redis-server":      "Redis",
+	"chromium":          "Chromium",
+	"prometheus":        "Prometheus",
+	"buildah":           "",
+	"bindfs":            "bindfs",
+	"e2fsprogs":         "e2fsprogs",
+	"dosfstools":        "dosfstools",
+	"fusefat":           "fusefat",
+	"python3":           "python3",
+	"systemd":           "systemd",
+}
+
+var ciPackages = regexp.MustCompile(`(?m)^pkgs=\(([^)]*)\)`)
+
+// TestREADMENamesCIPackages: the README's test command says what .ci/run
+// installs so that no test skips; a package added there for a test must be
+// named there too, or a developer who runs the command on a machine of
+// their own sees that test skip and takes the run for complete.
+func TestREADMENamesCIPackages(t *testing.T) {
+	root := consumertest.RepoRoot(t)
+	blocks, _ := parseMarkdown(t, root, filepath.Join(root, "README.md"))
+	first := strings.Join(blocks[0].code, "\n")
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ciPackages.FindSubmatch(ci)
+	if m == nil {
+		t.Fatal(".ci/run: no pkgs=(...) line: the package list moved, update this test")
+	}
+	for _, pkg := range strings.Fields(string(m[1])) {
+		word, known := ciPackageInREADME[pkg]
+		switch {
+		case !known:
+			t.Errorf(".ci/run installs %s, which this test does not know: name it in the README's test command comment if a test needs it, and add it to ciPackageInREADME", pkg)
+		case word != "" && !regexp.MustCompile(`\b`+regexp.QuoteMeta(word)+`\b`).MatchString(first):
+			t.Errorf("README:%d: the test command's comment does not name %s (Debian package %s), which .ci/run installs so that its tests do not skip", blocks[0].line, word, pkg)
+		}
+	}
+}
