@@ -140,11 +140,14 @@ func TestREADMEQuickStart(t *testing.T) {
 
 // ciPackageInREADME is the word by which the README's first block names
 // each Debian package .ci/run installs before the tests: its test command's
-// comment says what a new machine needs so that nothing skips. "" marks a
-// package that is part of another one named (the NFS harness's tools) or
+// comment says what a new machine needs so that the command runs (gcc, for
+// -race) and nothing skips. "" marks a package that is part of another one
+// named (gcc's C library headers, the NFS harness's tools) or
 // that no test needs (buildah builds the container images in a step of its
 // own).
 var ciPackageInREADME = map[string]string{
+	"gcc":               "gcc",
+	"libc6-dev":         "",
 	"user-mode-linux":   "UML",
 	"nfs-kernel-server": "NFS",
 	"kmod":              "",
@@ -185,7 +188,7 @@ func TestREADMENamesCIPackages(t *testing.T) {
 		case !known:
 			t.Errorf(".ci/run installs %s, which this test does not know: name it in the README's test command comment if a test needs it, and add it to ciPackageInREADME", pkg)
 		case word != "" && !regexp.MustCompile(`\b`+regexp.QuoteMeta(word)+`\b`).MatchString(first):
-			t.Errorf("README:%d: the test command's comment does not name %s (Debian package %s), which .ci/run installs so that its tests do not skip", blocks[0].line, word, pkg)
+			t.Errorf("README:%d: the test command's comment does not name %s (Debian package %s), which .ci/run installs for the tests", blocks[0].line, word, pkg)
 		}
 	}
 }
