@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // checkGroupAccess refuses a process that would create, in a store its
@@ -96,4 +98,71 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 	}
 	return fmt.Errorf("fsstore: open %s: %w: the store is shared with its group (%s is mode %04o, group-writable), but this process would create records mode %04o and directories mode %04o (%s), which the group's other users could not use: their hosts would fail on the sessions, shard directories and lock files this one makes, and on the whole store once it rewrote %s with its own mode; give this process the modes of the store's other processes: fsstore.WithPermissions(0o%o, 0o%o) and a umask that lets them through, %04o (UMask=%04o in a systemd unit, umask %04o in a container's entrypoint)",
 		dir, ErrLayoutMismatch, marker, uint32(mi.Mode().Perm()), uint32(file), uint32(dirMode), own, MarkerFile, uint32(mi.Mode().Perm()), uint32(storeDir), uint32(keep), uint32(keep), uint32(keep))
+}
+
+// createModesWarning says, for a store just created in dir (top, its
+// mode) that the group may enter, when the process's umask took away the
+// group bits WithPermissions asked for. Made so under the guide's
+// shared-group recipe with a umask of 0022 left on the first host, the
+// store had .sessfs 0640 and data/ 2750, which checkGroupAccess does not
+// judge (no other user has used it yet); the hosts of the group's other
+// users then failed at Open, on a store that looked set up as told, and
+// nothing had said why (TestGroupStoreCreatedUnderNarrowingUmaskWarns). A
+// warning, not a refusal: a one-user store asked for with such modes works
+// whatever the umask, and its hosts opened it before. "" for none. The
+// umask is judged as checkGroupAccess judges it.
+func createModesWarning(dir string, top fs.FileMode, c *config) string {
+	asked := (c.fileMode | c.dirMode) & 0o070
+	if asked == 0 || runtime.GOOS == "windows" || top.Perm()&0o010 == 0 {
+		return ""
+	}
+	umask, known := processUmask()
+	if !known || umask&asked == 0 || hasDefaultACL(dir) {
+		return ""
+	}
+	setgid := fs.FileMode(0)
+	if c.dirSetgid {
+		setgid = 0o2000
+	}
+	keep := 0o777 &^ (c.fileMode | c.dirMode).Perm() // the umask that lets both through
+	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users will fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: chmod -R g+rwX %s",
+		uint32(c.fileMode), uint32(c.dirMode|setgid), uint32(umask), uint32(c.fileMode&^umask), uint32((c.dirMode&^umask)|setgid), uint32(keep), uint32(keep), shellquote.Quote(dir))
+}
+
+// oneUserInGroupDirHint is ownerHint's advice to a process of the group
+// that shares dir (top, its mode: the group may enter and write it) when
+// the store in it is another user's alone: its marker (or, without one,
+// its data directory) refuses the group. The hint for a root-owned
+// directory, to chown the store to one user, would lock out the user
+// whose store it is, or, followed by that user, this one; the store was
+// made by a host without the group's modes (TestGroupDirectoryOneUsersStoreHint).
+// "" where that is not the case.
+func oneUserInGroupDirHint(dir string, top fs.FileInfo, who string) string {
+	if top.Mode().Perm()&0o070 != 0o070 || !inGroupOf(top) {
+		return ""
+	}
+	_, gid, ok := fileIDs(top)
+	if !ok {
+		return ""
+	}
+	name, groupBits := filepath.Join(dir, MarkerFile), fs.FileMode(0o060)
+	fi, err := os.Lstat(name)
+	if err != nil {
+		name, groupBits = filepath.Join(dir, DataDir), 0o070
+		if fi, err = os.Lstat(name); err != nil {
+			return ""
+		}
+	}
+	uid, _, ok := fileIDs(fi)
+	if !ok || uid == os.Geteuid() || fi.Mode().Perm()&groupBits == groupBits {
+		return ""
+	}
+	dirMode := top.Mode().Perm()
+	setgid := fs.FileMode(0)
+	if top.Mode()&fs.ModeSetgid != 0 {
+		setgid = 0o2000
+	}
+	q := shellquote.Quote(dir)
+	return fmt.Sprintf(": %s may not read and write the store, in a directory its group shares (mode %04o): the store is uid %d's alone (%s is mode %04o), made by a host without the group's modes; to share it with the group, make what is in it the group's (chgrp -R %d %s && chmod -R g+rwX %s) and give every app process fsstore.WithPermissions(0o%o, 0o%o) and a umask of %04o; to keep it one user's, run every app server and sessgc as uid %d",
+		who, uint32(dirMode|setgid), uid, name, uint32(fi.Mode().Perm()), gid, q, q, uint32(dirMode&^0o111), uint32(dirMode|setgid), uint32(0o777&^dirMode), uid)
 }

@@ -35,3 +35,12 @@ func ownedByOther(fis ...fs.FileInfo) bool {
 	}
 	return false
 }
+
+// fileIDs returns the numeric user and group that own fi.
+func fileIDs(fi fs.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}

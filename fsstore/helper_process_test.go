@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -352,7 +353,9 @@ func runHelper(role string) error {
 			return uint32(n)
 		}
 		syscall.Umask(int(mode("STORE_UMASK")))
-		opts := []fsstore.Option{fsstore.WithPermissions(fs.FileMode(mode("STORE_FILE_MODE")), fs.FileMode(mode("STORE_DIR_MODE")))}
+		// The store's log on stderr, which a test reads for warnings.
+		opts := []fsstore.Option{fsstore.WithPermissions(fs.FileMode(mode("STORE_FILE_MODE")), fs.FileMode(mode("STORE_DIR_MODE"))),
+			fsstore.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))}
 		if v := os.Getenv("STORE_IDLE"); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -435,6 +435,8 @@ func ownerHint(dir string, err error) string {
 		// user by the file server (NFS's root_squash, the default),
 		// where a chown as root is refused too.
 		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
+	case serr == nil && oneUserInGroupDirHint(dir, fi, who) != "":
+		return oneUserInGroupDirHint(dir, fi, who)
 	case serr == nil && ownedByRoot(fi):
 		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, shellquote.Quote(dir))
 	case serr == nil && ownedByEuid(fi):
@@ -622,6 +624,9 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		}
 		if m, err = initStore(abs, &c); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))
+		}
+		if w := createModesWarning(abs, st.Mode(), &c); w != "" {
+			c.logger.Warn(w, "dir", abs)
 		}
 	case err != nil:
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, withOwnerHint(abs, err))

@@ -1,0 +1,143 @@
+//go:build linux
+
+package fsstore_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The operator guide's shared-group recipe ("Permissions and user IDs": a
+// setgid directory of the group, WithPermissions(0o660, 0o2770), umask
+// 0007) with the umask left at 0022 on the host that happens to create the
+// store. It made a store its group could not share (.sessfs 0640, data/
+// 2750) and said nothing; the hosts of the group's other users then failed
+// at Open with a permission error that told them to chown the store to
+// one user. The creating host now warns, naming the umask to use and the
+// chmod that makes the store the group's, and that chmod does.
+func TestGroupStoreCreatedUnderNarrowingUmaskWarns(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run hosts as two users of one group")
+	}
+	const (
+		group = 61010
+		userA = 61011
+		userB = 61012
+	)
+	base, binary := binaryForOthers(t)
+	dir := filepath.Join(base, "store")
+	must(t, os.Mkdir(dir, 0o700))
+	must(t, os.Chown(dir, 0, group))
+	must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+	host := func(uid int, fileMode, dirMode, umk, load, save string) *child {
+		return startChild(t, "modes", []string{"STORE_DIR=" + dir,
+			"STORE_FILE_MODE=" + fileMode, "STORE_DIR_MODE=" + dirMode, "STORE_UMASK=" + umk,
+			"STORE_LOAD=" + load, "STORE_SAVE=" + save},
+			asUser(uint32(uid), group, binary), func(c *exec.Cmd) { c.Dir = base })
+	}
+	idA, idB := newID(t), newID(t)
+
+	a := host(userA, "660", "2770", "022", "", idA)
+	a.Expect(t, "open ok")
+	a.Expect(t, "save ok")
+	a.Finish(t)
+	warned := a.Stderr.String()
+	for _, w := range []string{"modes its group cannot share", "umask 0022", "0640", "2750", "umask of 0007", "chmod -R g+rwX " + dir} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("the creating host's log does not name %q: %q", w, warned)
+		}
+	}
+
+	b := host(userB, "660", "2770", "007", idA, idB)
+	if got := b.Expect(t, "open "); !strings.HasPrefix(got, "open permission: ") || strings.Contains(got, "chown -R USER") {
+		t.Errorf("another user's host of the group before the chmod: %q, want a permission error that does not say to chown the store", got)
+	}
+	b.Finish(t)
+
+	// The warning's advice.
+	if out, err := exec.Command("chmod", "-R", "g+rwX", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chmod: %v: %s", err, out)
+	}
+	b = host(userB, "660", "2770", "007", idA, idB)
+	if got := b.Expect(t, "open "); got != "open ok" {
+		t.Fatalf("another user's host of the group after the chmod: %q, want open ok", got)
+	}
+	b.Expect(t, "load ok")
+	b.Expect(t, "save ok")
+	b.Finish(t)
+
+	// No warning where the umask lets the modes through.
+	dir2 := filepath.Join(base, "store2")
+	must(t, os.Mkdir(dir2, 0o700))
+	must(t, os.Chown(dir2, 0, group))
+	must(t, os.Chmod(dir2, os.ModeSetgid|0o770))
+	dir = dir2
+	a = host(userA, "660", "2770", "007", "", idA)
+	a.Expect(t, "open ok")
+	a.Expect(t, "save ok")
+	a.Finish(t)
+	if s := a.Stderr.String(); strings.Contains(s, "cannot share") {
+		t.Errorf("warned under umask 0007: %q", s)
+	}
+}
+
+// A store that one user's host made, with the default modes, in a
+// directory its group shares (the guide's install -d -o root -g app -m
+// 2770): the hosts of the group's other users cannot open it. Their error
+// said the directory was root's and to chown the store to one user, which
+// would lock out the user whose store it is; it now names the store's
+// owner and mode and both ways out.
+func TestGroupDirectoryOneUsersStoreHint(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run hosts as two users of one group")
+	}
+	const (
+		group = 61020
+		userA = 61021
+		userB = 61022
+	)
+	base, binary := binaryForOthers(t)
+	for _, tc := range []struct {
+		name                   string
+		fileMode, dirMode, umk string // the creating host's
+		marker                 string // the mode it gives .sessfs
+	}{
+		{"default modes", "600", "700", "022", "0600"},
+		{"group modes, group read only", "640", "2750", "022", "0640"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(base, strings.ReplaceAll(tc.name, " ", "-"))
+			must(t, os.Mkdir(dir, 0o700))
+			must(t, os.Chown(dir, 0, group))
+			must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+			host := func(uid int, fileMode, dirMode, umk, save string) *child {
+				return startChild(t, "modes", []string{"STORE_DIR=" + dir,
+					"STORE_FILE_MODE=" + fileMode, "STORE_DIR_MODE=" + dirMode, "STORE_UMASK=" + umk,
+					"STORE_SAVE=" + save},
+					asUser(uint32(uid), group, binary), func(c *exec.Cmd) { c.Dir = base })
+			}
+			a := host(userA, tc.fileMode, tc.dirMode, tc.umk, newID(t))
+			a.Expect(t, "open ok")
+			a.Expect(t, "save ok")
+			a.Finish(t)
+
+			b := host(userB, "660", "2770", "007", newID(t))
+			got := b.Expect(t, "open ")
+			if !strings.HasPrefix(got, "open permission: ") {
+				t.Fatalf("another user's host on a one-user store: %q, want a permission error", got)
+			}
+			if strings.Contains(got, "chown -R USER") {
+				t.Errorf("the error tells the group's host to give the store to one user: %s", got)
+			}
+			for _, w := range []string{"uid 61021", tc.marker, "fsstore.WithPermissions(0o660, 0o2770)", "chmod -R g+rwX", "run every app server and sessgc as uid 61021"} {
+				if !strings.Contains(got, w) {
+					t.Errorf("the error does not name %q: %s", w, got)
+				}
+			}
+			b.Finish(t)
+		})
+	}
+}
