@@ -417,7 +417,9 @@ func openContext(ctx context.Context, dir string, opts ...Option) (*Store, error
 // root made the directory (a mkdir without install -d -o) or something in
 // the store (an app run as root once), and the bare EACCES names neither.
 // A process that owns the directory already is told to chown what is in
-// it, not to run as its owner.
+// it, not to run as its owner; one of the group of a directory the group
+// shares, where the store is another user's alone, how to share it
+// (oneUserInGroupDirHint).
 func ownerHint(dir string, err error) string {
 	if !errors.Is(err, fs.ErrPermission) {
 		return ""
@@ -427,6 +429,11 @@ func ownerHint(dir string, err error) string {
 		who = fmt.Sprintf("%s (uid %d)", who, uid)
 	}
 	fi, serr := os.Stat(dir)
+	if serr == nil && os.Geteuid() != 0 {
+		if h := oneUserInGroupDirHint(dir, fi, who); h != "" {
+			return h
+		}
+	}
 	switch {
 	case os.Geteuid() == 0 && serr == nil && ownedByRoot(fi):
 		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store, whose directory is root's: on the file server, give it and anything in it to the user every app server and sessgc run as, and run them as that user", who)
@@ -435,8 +442,6 @@ func ownerHint(dir string, err error) string {
 		// user by the file server (NFS's root_squash, the default),
 		// where a chown as root is refused too.
 		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
-	case serr == nil && oneUserInGroupDirHint(dir, fi, who) != "":
-		return oneUserInGroupDirHint(dir, fi, who)
 	case serr == nil && ownedByRoot(fi):
 		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, shellquote.Quote(dir))
 	case serr == nil && ownedByEuid(fi):
