@@ -125,7 +125,7 @@ func createModesWarning(dir string, top fs.FileMode, c *config) string {
 		setgid = 0o2000
 	}
 	keep := 0o777 &^ (c.fileMode | c.dirMode).Perm() // the umask that lets both through
-	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users will fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: chmod -R g+rwX %s",
+	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users, if any, would fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: chmod -R g+rwX %s",
 		uint32(c.fileMode), uint32(c.dirMode|setgid), uint32(umask), uint32(c.fileMode&^umask), uint32((c.dirMode&^umask)|setgid), uint32(keep), uint32(keep), shellquote.Quote(dir))
 }
 
