@@ -161,8 +161,9 @@ type SweepStats struct {
 	SkippedLocked  int64
 	SkippedRenewed int64 // saved or touched after the scan judged it: put back
 	// Restored counts live records that an earlier sweep had moved aside
-	// and left there (it died midway, or could not put them back), put
-	// back under their names by this one (with DryRun, that it would put
+	// and left there (it died midway, or could not put them back), or that
+	// a locked Delete left aside (it found its lock lost, or died between
+	// its move and its check), put back under their names by this one (with DryRun, that it would put
 	// back). They are kept sessions that Live does not count: it counts
 	// the records found under their names, and not one this sweep put
 	// back, restored or renewed, when the listing shows its name again.

@@ -406,11 +406,11 @@ func TestRestoredFromDeadSweep(t *testing.T) {
 					t.Errorf("restored %d, skipped_renewed %d, live %d; want 1, 0, 1\n%s", sum.Restored, sum.SkippedRenewed, sum.Live, r.stdout)
 				}
 			case "human":
-				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 restored after an interrupted sweep)"; !strings.Contains(r.stdout, want) {
+				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 restored after an interrupted sweep or locked delete)"; !strings.Contains(r.stdout, want) {
 					t.Errorf("summary %q, want it to say %q", r.stdout, want)
 				}
 			case "dry-run human":
-				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 would be restored after an interrupted sweep)"; !strings.Contains(r.stdout, want) {
+				if want := "kept 2 live sessions (0 locked, 0 renewed meanwhile, 1 would be restored after an interrupted sweep or locked delete)"; !strings.Contains(r.stdout, want) {
 					t.Errorf("summary %q, want it to say %q", r.stdout, want)
 				}
 			case "textfile":
@@ -476,5 +476,53 @@ func TestTextfileUnwritableDirectory(t *testing.T) {
 	}
 	if ents, err := os.ReadDir(tdir); err != nil || len(ents) != 0 {
 		t.Errorf("textfile directory holds %v (%v), want nothing", ents, err)
+	}
+}
+
+// A live session that a locked Delete left aside (.tmp-gd-<name>: it found
+// its lock lost, or its process died between its move and its check) is
+// put back by the next run as one a dead sweep left is, and counted with
+// them: every report of it names both causes, so that an operator who finds
+// no sweep that died looks for the delete.
+func TestRestoredFromLockedDelete(t *testing.T) {
+	for _, mode := range []string{"human", "dry-run human", "textfile"} {
+		t.Run(mode, func(t *testing.T) {
+			st := newStore(t)
+			ids := st.save(2)
+			p := st.path(ids[0])
+			aside := filepath.Join(filepath.Dir(p), ".tmp-gd-"+filepath.Base(p))
+			if err := os.Rename(p, aside); err != nil {
+				t.Fatal(err)
+			}
+			prom := filepath.Join(t.TempDir(), "sessgc.prom")
+			args := map[string][]string{
+				"human":         {"run", "--dir", st.dir},
+				"dry-run human": {"run", "--dir", st.dir, "--dry-run"},
+				"textfile":      {"run", "--dir", st.dir, "-q", "--textfile", prom},
+			}[mode]
+			r := runGC(t, args)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+			}
+			switch mode {
+			case "human":
+				if want := "1 restored after an interrupted sweep or locked delete)"; !strings.Contains(r.stdout, want) {
+					t.Errorf("summary %q, want it to say %q", r.stdout, want)
+				}
+			case "dry-run human":
+				if want := "1 would be restored after an interrupted sweep or locked delete)"; !strings.Contains(r.stdout, want) {
+					t.Errorf("summary %q, want it to say %q", r.stdout, want)
+				}
+			case "textfile":
+				b, err := os.ReadFile(prom)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := "# HELP sessgc_restored_sessions Live sessions that an interrupted sweep or a locked delete had left moved aside, put back by the last sweep."; !strings.Contains(string(b), want) {
+					t.Errorf("textfile:\n%s\nwant it to say %q", b, want)
+				}
+				checkValues(t, promFile(t, prom, st.dir), map[string]float64{"sessgc_restored_sessions": 1})
+			}
+		})
 	}
 }

@@ -266,7 +266,7 @@ type Summary struct {
 	BytesFreed     int64   `json:"bytes_freed"`
 	SkippedLocked  int64   `json:"skipped_locked"`
 	SkippedRenewed int64   `json:"skipped_renewed"`
-	Restored       int64   `json:"restored"` // live records an interrupted sweep left aside, put back (or that would be, with DryRun)
+	Restored       int64   `json:"restored"` // live records an interrupted sweep or locked delete left aside, put back (or that would be, with DryRun)
 	Foreign        int64   `json:"foreign"`
 	Errors         int64   `json:"errors"`
 	DurationSecs   float64 `json:"duration_seconds"`
@@ -614,7 +614,7 @@ func metrics(dir string, sum *Summary, now time.Time) *pass.Metrics {
 	m.Gauge("sessgc_removed_bytes", "Bytes freed by the last sweep.", float64(sum.BytesFreed))
 	m.Gauge("sessgc_skipped_locked", "Expired sessions kept by the last sweep because a request held their lock.", float64(sum.SkippedLocked))
 	m.Gauge("sessgc_skipped_renewed", "Sessions renewed while the last sweep examined them, and kept.", float64(sum.SkippedRenewed))
-	m.Gauge("sessgc_restored_sessions", "Live sessions that an interrupted sweep had left moved aside, put back by the last sweep.", float64(sum.Restored))
+	m.Gauge("sessgc_restored_sessions", "Live sessions that an interrupted sweep or a locked delete had left moved aside, put back by the last sweep.", float64(sum.Restored))
 	m.Gauge("sessgc_foreign_files", "Files and directories anywhere in the store that it did not write, left alone by the last sweep.", float64(sum.Foreign))
 	m.Gauge("sessgc_errors", "Files or directories the last sweep could not examine or remove.", float64(sum.Errors))
 	return m
@@ -654,10 +654,12 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 		verb, did, restore = "dry run of", "would remove", "would be restored"
 	}
 	d := pass.ElapsedSecs(sum.DurationSecs)
-	// Restored only when there are any: it takes a sweep that died.
+	// Restored only when there are any: it takes a sweep that died, or a
+	// locked delete that found its lock lost or died between its move and
+	// its check; the count cannot tell which, so the summary names both.
 	restored := ""
 	if sum.Restored > 0 {
-		restored = fmt.Sprintf(", %s %s after an interrupted sweep", pass.Count(sum.Restored), restore)
+		restored = fmt.Sprintf(", %s %s after an interrupted sweep or locked delete", pass.Count(sum.Restored), restore)
 	}
 	s := fmt.Sprintf("sessgc: %s %s in %s: %s %s files (%s sessions, %s temp, %s lease), %s; kept %s live sessions (%s locked, %s renewed meanwhile%s); scanned %s files (%.0f/s)",
 		verb, sum.Dir, d, did, pass.Count(sum.Removed), pass.Count(sum.Sessions),

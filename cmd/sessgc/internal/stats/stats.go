@@ -42,11 +42,11 @@ func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.C
 		Short: "Count live, expired, temp and lock files in a store",
 		Long: `Walk a store once and count its files as a sweep with the same --grace and
 --temp-age would judge them now: live and expired sessions with their bytes
-(and how many of the live ones an interrupted sweep left aside, which the
-next sweep puts back and reports as restored), temp files, lock and lease
-files, foreign files, the range of session expiry times, and how full the
-shard directories are, and name the file system that holds the store (its
-type, source and mount point: nfs4 and the export on a host that mounts the
+(and how many of the live ones an interrupted sweep or locked delete left
+aside, which the next sweep puts back and reports as restored), temp files,
+lock and lease files, foreign files, the range of session expiry times, and
+how full the shard directories are, and name the file system that holds the
+store (its type, source and mount point: nfs4 and the export on a host that mounts the
 share). It removes nothing of the store's. Where it may
 write, it writes temp files, removed at once: one where saves write, as
 every command's opening of the store does to check that it is writable,
