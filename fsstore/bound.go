@@ -1094,6 +1094,11 @@ func (p *healthProbe) giveUp(b *bounder, ceiling, waited time.Duration) {
 // it. Until a write has failed so,
 // Health makes no call beyond the fetch.
 //
+// A probe the file system answered with an error (a read-only mount, a
+// store directory removed or made unreadable) matches ErrUnavailable and
+// that error, and its words say the host cannot use the store, not that
+// the file system did not answer.
+//
 // A probe this process could not make, out of file descriptors (EMFILE,
 // or ENFILE for the whole host), fails Health too (the host serves no
 // session then), with an error matching ErrUnavailable and that OS error
@@ -1150,7 +1155,7 @@ func (s *Store) Health(ctx context.Context) error {
 			if outOfDescriptorsErr(p.err) {
 				return &outOfDescriptors{err: fmt.Errorf("fsstore: health: session store unavailable on this host: %w", p.err), unavailable: true}
 			}
-			return fmt.Errorf("fsstore: health: %w: %w", ErrUnavailable, p.err)
+			return &probeRefused{err: p.err}
 		}
 		return nil
 	case <-ctx.Done():

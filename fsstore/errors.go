@@ -277,6 +277,20 @@ func (e *outOfDescriptors) Unwrap() []error {
 	return []error{e.err}
 }
 
+// probeRefused is Health's error for a probe the file system answered
+// with an error, err: a mount turned read-only, the store's directory
+// gone or unreadable. It matches ErrUnavailable (the host must leave the
+// rotation) and err, but does not take ErrUnavailable's words, "did not
+// answer in time or the circuit breaker is open", which sent an operator
+// after a file server that had answered.
+type probeRefused struct{ err error }
+
+func (e *probeRefused) Error() string {
+	return "fsstore: health: session store unusable on this host: " + e.err.Error()
+}
+
+func (e *probeRefused) Unwrap() []error { return []error{ErrUnavailable, e.err} }
+
 // outOfDescriptorsErr reports whether err is EMFILE or ENFILE.
 func outOfDescriptorsErr(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)

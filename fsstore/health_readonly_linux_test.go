@@ -93,6 +93,11 @@ func TestHealthReadOnlyMount(t *testing.T) {
 					if !errors.Is(err, fsstore.ErrUnavailable) || !errors.Is(err, syscall.EROFS) {
 						t.Fatalf("Health on a read-only mount after a write failed: %v, want an error matching ErrUnavailable and EROFS", err)
 					}
+					// The file system answered: words that say it did
+					// not send the operator after the file server.
+					if msg := err.Error(); strings.Contains(msg, "did not answer") || !strings.Contains(msg, "read-only file system") {
+						t.Fatalf("Health on a read-only mount: %q; want it to say read-only and not that the file system did not answer", msg)
+					}
 				}
 				mustLoad(t, s, id, "kept")
 				rec.check(t, s, "after Health failed twice with no write", false, true)
