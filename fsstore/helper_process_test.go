@@ -212,6 +212,8 @@ func runHelper(role string) error {
 		}
 		say("swept sessions=%d renewed=%d errors=%d", st.Sessions, st.SkippedRenewed, st.Errors)
 		return nil
+	case "sweep-pause":
+		return sweepPause(ctx, dir)
 	case "sweep-kill":
 		// One sweep that stops after judging a record expired until the
 		// parent says "go", then at STORE_STAGE until the parent kills
