@@ -189,6 +189,53 @@ func TestSweepKeepsRecordPastLoweredMarker(t *testing.T) {
 	}
 }
 
+// An operator who lowers the marker's max idle and its largest value ever
+// (docs/design.md, "The marker's max idle": "Lowering") makes the new value
+// apply to records written with the longer timeout too: the sweep removes
+// such a record once idle past the lowered value plus Grace, by its mtime
+// alone, though its own header says it is live. With the largest value
+// ever left as it was, the same sweep keeps it (TestSweepKeepsRecordPastLoweredMarker).
+func TestSweepLoweredEverAppliesToLongerRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		lowerEver     bool
+		wantRemoved   int64
+		wantRemaining bool
+	}{
+		{"max idle lowered", false, 0, true},
+		{"max idle and largest ever lowered", true, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := fakeclock.New()
+			dir := t.TempDir()
+			w := openDir(t, dir, fsstore.WithIdleTimeout(2*time.Hour), fsstore.WithClock(clock.Now))
+			id := newID(t)
+			if err := w.Save(ctx, &fsstore.Session{ID: id, Data: []byte("v")}); err != nil {
+				t.Fatal(err)
+			}
+			setMarkerIdle(t, dir, time.Hour)
+			if tc.lowerEver {
+				p := filepath.Join(dir, fsstore.MarkerFile)
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = regexp.MustCompile(`(?m)^max-idle-ever-seconds \d+$`).ReplaceAll(b, []byte("max-idle-ever-seconds 3600"))
+				if err := os.WriteFile(p, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gc := openDir(t, dir, fsstore.WithIdleTimeout(time.Second), fsstore.WithClock(clock.Now))
+			clock.Advance(90 * time.Minute)
+			st, err := gc.Sweep(ctx, fsstore.SweepOptions{})
+			if err != nil || st.Sessions != tc.wantRemoved || exists(t, w.RecordPathForTest(id)) != tc.wantRemaining {
+				t.Fatalf("sweep of a record 90m idle, of a 2h timeout, under a marker lowered to 1h: %+v, %v; want %d removed", st, err, tc.wantRemoved)
+			}
+		})
+	}
+}
+
 // A process that finds the marker below an idle timeout it uses puts it
 // back when it sweeps.
 func TestSweepRestoresLoweredMarker(t *testing.T) {
