@@ -78,8 +78,13 @@ func runHelper(role string) error {
 	case "countkeys":
 		return helperCountKeys(tab, name, os.Getenv("LOCK_COUNTER"), proctest.EnvInt("LOCK_KEYS", 2), proctest.EnvInt("LOCK_GOROUTINES", 1), proctest.EnvInt("LOCK_ITER", 10))
 	case "try":
-		// Reports whether name is free to this process, without waiting.
-		h, err := tab.TryLock(name, name, lock.Exclusive)
+		// Reports whether name is free to this process, without waiting,
+		// in LOCK_MODE ("shared"; otherwise exclusive).
+		mode := lock.Exclusive
+		if os.Getenv("LOCK_MODE") == "shared" {
+			mode = lock.Shared
+		}
+		h, err := tab.TryLock(name, name, mode)
 		if err != nil {
 			say("held %v", err)
 			return nil
