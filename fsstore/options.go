@@ -269,7 +269,8 @@ func WithCreate(create bool) Option {
 // Load, LoadInto, Range, Stats and Health work as on any store; Stats
 // judges ages by this host's clock, not the file server's (see
 // Stats.HostClock). Save, CompareAndSwap, Delete, Touch, Lock, TryLock,
-// Sweep (a dry run too: it takes the sweep's lock), Rekey and TryLockFleet
+// Sweep (a dry run too: it takes session locks, and reads the server's clock
+// by creating a file), Rekey and TryLockFleet
 // fail with an error matching ErrStoreReadOnly before they reach the file
 // system; the Observer sees those it is told of (all but Sweep, Rekey and
 // TryLockFleet, which have no Op) as OutcomeInvalid. The options about writing
