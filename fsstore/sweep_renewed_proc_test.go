@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 	}
 	lockedSave := func(data string) step {
 		return func(t *testing.T, s *fsstore.Store, id string) string {
-			l, err := s.Lock(ctx, id, fsstore.Exclusive)
+			l, err := s.Lock(noHang(t), id, fsstore.Exclusive)
 			if err != nil {
 				t.Errorf("Lock: %v", err)
 				return ""
@@ -98,7 +99,7 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 		return ""
 	}
 	lockedTouch := func(t *testing.T, s *fsstore.Store, id string) string {
-		l, err := s.Lock(ctx, id, fsstore.Exclusive)
+		l, err := s.Lock(noHang(t), id, fsstore.Exclusive)
 		if err != nil {
 			t.Errorf("Lock: %v", err)
 			return ""
@@ -136,9 +137,23 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 		{"touched, then saved before the put-back", map[string][]step{"judged": {touch}, "link": {save("fresh")}}, "fresh", 0, 1},
 		{"touched, then saved under its lock before the put-back", map[string][]step{"moved": {touch}, "link": {lockedSave("fresh")}}, "fresh", 0, 1},
 		{"saved, then saved again before the put-back", map[string][]step{"judged": {save("fresh")}, "link": {save("fresher")}}, "fresher", 0, 1},
+		// A live record an earlier sweep left aside (it died after its
+		// move), which this sweep settles under the session's lock: only
+		// an unlocked Save can come between its look and its put-back.
+		{"left aside live, saved before the put-back", map[string][]step{"link": {save("fresh")}}, "fresh", 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, s, id, _ := agedRecord(t)
+			dir, s, id, p := agedRecord(t)
+			if strings.HasPrefix(tc.name, "left aside live") {
+				aside := filepath.Join(filepath.Dir(p), ".tmp-gc-"+filepath.Base(p))
+				if err := os.Rename(p, aside); err != nil {
+					t.Fatal(err)
+				}
+				now := time.Now()
+				if err := os.Chtimes(aside, now, now); err != nil {
+					t.Fatal(err)
+				}
+			}
 			req := openDir(t, dir, fsstore.WithIdleTimeout(time.Hour), fsstore.WithClock(func() time.Time { return time.Now().Add(-30 * time.Minute) }))
 			sw := startChild(t, "sweep-pause", []string{"STORE_DIR=" + dir})
 			current := "old"
