@@ -4,6 +4,7 @@ package fsstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,7 +55,8 @@ func sweepPause(ctx context.Context, dir string) error {
 // finds the session live), after the scan, while the record is aside, or
 // right before the put-back's link. The session must survive the sweep
 // with what the request wrote last, a Load between the sweep's steps must
-// find it all along, and nothing may be left aside. Each step of the
+// find it all along, and nothing may be left aside; a session the request
+// deletes meanwhile must stay ended, to Loads and to later sweeps. Each step of the
 // sweep is a real process's, stopped at its hooks; the in-process forms
 // are TestSweepKeepsRecordRenewedAfterScan and TestSweepPutBackLosesToDelete.
 func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
@@ -65,8 +67,27 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 	// and saves the session the sweep judged expired, and what it writes
 	// is half an hour from expiring by the sweep's clock (with a fake
 	// clock the store stamps file times itself). It returns the payload
-	// it saved, "" for none.
+	// it saved, gone for a Delete, "" for neither.
 	type step func(t *testing.T, s *fsstore.Store, id string) string
+	const gone = "\x00gone"
+	del := func(t *testing.T, s *fsstore.Store, id string) string {
+		if err := s.Delete(ctx, id); err != nil {
+			t.Errorf("Delete: %v", err)
+		}
+		return gone
+	}
+	lockedDel := func(t *testing.T, s *fsstore.Store, id string) string {
+		l, err := s.Lock(noHang(t), id, fsstore.Exclusive)
+		if err != nil {
+			t.Errorf("Lock: %v", err)
+			return ""
+		}
+		defer l.Unlock()
+		if err := l.Delete(ctx); err != nil {
+			t.Errorf("Locked.Delete: %v", err)
+		}
+		return gone
+	}
 	save := func(data string) step {
 		return func(t *testing.T, s *fsstore.Store, id string) string {
 			if err := s.Save(ctx, &fsstore.Session{ID: id, Data: []byte(data)}); err != nil {
@@ -118,9 +139,10 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 		// The request's steps where the sweep stands: "judged",
 		// "moved", "link".
 		at   map[string][]step
-		want string // the session's payload after the sweep
+		want string // the session's payload after the sweep; "": ended
 		// What the sweep's own steps say of the record: removed (the
-		// expired file itself, once a newer one has the name), put back.
+		// expired file itself, once a newer one has the name), put back
+		// (-1: not checked).
 		sessions, renewed int64
 	}{
 		{"saved after the scan", map[string][]step{"judged": {save("fresh")}}, "fresh", 0, 1},
@@ -141,6 +163,13 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 		// move), which this sweep settles under the session's lock: only
 		// an unlocked Save can come between its look and its put-back.
 		{"left aside live, saved before the put-back", map[string][]step{"link": {save("fresh")}}, "fresh", 0, 0},
+		// A session ended stays ended: the put-back of a record renewed
+		// after the scan never brings back a session deleted meanwhile.
+		{"touched, deleted while aside", map[string][]step{"judged": {touch}, "moved": {del}}, "", 0, -1},
+		{"touched, deleted under its lock while aside", map[string][]step{"judged": {touch}, "moved": {lockedDel}}, "", 0, -1},
+		{"touched, deleted before the put-back", map[string][]step{"judged": {touch}, "link": {del}}, "", 0, -1},
+		{"touched, deleted under its lock before the put-back", map[string][]step{"moved": {touch}, "link": {lockedDel}}, "", 0, -1},
+		{"saved, saved and deleted before the put-back", map[string][]step{"judged": {save("fresh")}, "link": {save("fresher"), del}}, "", 0, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, s, id, p := agedRecord(t)
@@ -175,15 +204,26 @@ func TestSweepKeepsSessionRenewedByAnotherProcess(t *testing.T) {
 				}
 				// A Load that starts after the request's step returned
 				// finds the session, wherever the sweep holds it.
-				if got, err := req.Load(ctx, id); err != nil || string(got.Data) != current {
+				got, err := req.Load(ctx, id)
+				switch {
+				case current == gone && !errors.Is(err, fsstore.ErrNotFound):
+					t.Errorf("Load with the sweep %s, after the Delete: %v, %v; want ErrNotFound", line, got, err)
+				case current != gone && (err != nil || string(got.Data) != current):
 					t.Errorf("Load with the sweep %s: %v, %v; want %q", line, got, err, current)
 				}
 				sw.Send(t, "go")
 			}
 			sw.Finish(t)
 			want := fmt.Sprintf("swept sessions=%d renewed=%d ", tc.sessions, tc.renewed)
+			if tc.renewed < 0 {
+				want = fmt.Sprintf("swept sessions=%d renewed=", tc.sessions)
+			}
 			if !strings.HasPrefix(stats, want) || !strings.HasSuffix(stats, " errors=0") {
 				t.Errorf("sweep: %s; want %s..., no errors", stats, want)
+			}
+			if tc.want == "" {
+				checkEnded(t, s, id, "")
+				return
 			}
 			if left := asides(t, dir); len(left) != 0 {
 				t.Errorf("left aside: %v", left)
