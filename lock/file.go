@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +23,10 @@ type FileLock struct {
 	path string
 	h    *fileHandle
 	ops  fileOps
+	// dir, from TryLockFileIn, is the lock directory held open, relative
+	// to which the file is opened and checked; Unlock closes it. nil: the
+	// file is opened by path.
+	dir *lockDir
 	// ofd, in a directory this host's NFS server exports, holds the open
 	// file description lock that meets the server's locks for its
 	// clients (see tryLockFileOnce).
@@ -91,16 +97,70 @@ func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
 		return nil, err
 	}
 	for {
-		l, err := tryLockFileOnce(path, ops)
+		l, err := tryLockFileOnce(fileTarget{path: path, perm: 0o600}, ops)
 		if !interrupted(err) {
 			return l, err
 		}
 	}
 }
 
+// TryLockFileIn is TryLockFile for the file name in the lock directory
+// dir, created if missing with mode perm (less the umask). dir is opened
+// as NewTable opens a table's, refusing a symlink at its own name, and
+// held open until Unlock: the file is created, opened and checked
+// (Verify) relative to that descriptor, never following a symlink, so a
+// lock directory swapped for a symlink to another directory (by a writer
+// of the directory above it) makes the process neither create nor lock
+// a file there. TryLockFile opens path anew at each call and follows a
+// symlink at every component but the last. name must be one path element:
+// another is refused with an error matching ErrInvalidName. On systems
+// without directory descriptors (Windows) dir is checked not to be a
+// symlink and the file is opened by path.
+func TryLockFileIn(dir, name string, perm fs.FileMode) (*FileLock, error) {
+	if err := nulPath("lock file", name); err != nil {
+		return nil, err
+	}
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return nil, fmt.Errorf("lock: %q in %s: %w: not a single path element", name, dir, ErrInvalidName)
+	}
+	d, err := openLockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	t := fileTarget{path: filepath.Join(dir, name), dir: d, name: name, perm: perm}
+	for {
+		l, err := tryLockFileOnce(t, fileOps{})
+		if !interrupted(err) {
+			if err != nil {
+				d.close()
+			}
+			return l, err
+		}
+	}
+}
+
+// fileTarget is the file a FileLock locks: path, or, when dir is not
+// nil, name in dir (TryLockFileIn). perm is its mode when created.
+type fileTarget struct {
+	path string
+	dir  *lockDir
+	name string
+	perm fs.FileMode
+}
+
+// open opens the file for the lock's open file description lock (see
+// tryLockFileOnce), never following a symlink at its name.
+func (t fileTarget) open() (*os.File, error) {
+	if t.dir != nil {
+		return t.dir.open(t.name, os.O_RDWR, 0)
+	}
+	return os.OpenFile(t.path, os.O_RDWR|syscallNoFollow, 0)
+}
+
 // tryLockFileOnce is TryLockFile without the retry on EINTR.
-func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
-	h := newFileHandle(path)
+func tryLockFileOnce(t fileTarget, ops fileOps) (*FileLock, error) {
+	path := t.path
+	h := newFileHandle(t)
 	ok, err := ops.tryLock(h)
 	if err != nil {
 		h.close()
@@ -115,17 +175,18 @@ func tryLockFileOnce(path string, ops fileOps) (*FileLock, error) {
 	// the flock does not meet: sessgc from the server's cron and sessgc
 	// on a client would both sweep. The flock stays for this host's
 	// processes that do not see the export.
-	l := &FileLock{path: path, h: h, ops: ops, checked: time.Now()}
+	l := &FileLock{path: path, h: h, ops: ops, dir: t.dir, checked: time.Now()}
 	if exportOf(filepath.Dir(path), ops.exportTables) != "" {
 		// The lock is taken through a descriptor of its own, which
 		// Unlock closes.
-		of, err := os.OpenFile(path, os.O_RDWR|syscallNoFollow, 0)
+		of, err := t.open()
 		if err == nil {
 			if err = ofdTryFile(of); err != nil {
 				of.Close()
 			}
 		}
 		if err != nil {
+			l.dir = nil // the caller closes it
 			l.Unlock()
 			if errors.Is(err, syscall.EWOULDBLOCK) {
 				return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
@@ -176,7 +237,7 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 	}
 	var d time.Duration
 	for {
-		l, err := tryLockFileOnce(path, ops)
+		l, err := tryLockFileOnce(fileTarget{path: path, perm: 0o600}, ops)
 		switch {
 		case err == nil:
 			return l, nil
@@ -263,6 +324,9 @@ func (l *FileLock) Unlock() error {
 			// process). Closing the file is the release no error
 			// refuses.
 			l.h.close()
+			if l.dir != nil {
+				l.dir.close()
+			}
 			return err
 		}
 	}

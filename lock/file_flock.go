@@ -26,6 +26,7 @@ const fileVerifyAfter = 5 * time.Second
 // unlock fails, so a FileLock could not close it, and the lock stayed
 // held until the descriptor's finalizer ran.
 type fileHandle struct {
+	t    fileTarget
 	path string
 	f    *os.File
 	// nfs: whether the file lies on an NFS mount, once Verify has
@@ -35,7 +36,7 @@ type fileHandle struct {
 	nfs, nfsKnown bool
 }
 
-func newFileHandle(path string) *fileHandle { return &fileHandle{path: path} }
+func newFileHandle(t fileTarget) *fileHandle { return &fileHandle{t: t, path: t.path} }
 
 // tryLock opens the file (created if missing, a symlink refused) and
 // takes the exclusive lock without waiting: false when another open file
@@ -43,12 +44,11 @@ func newFileHandle(path string) *fileHandle { return &fileHandle{path: path} }
 // descriptor.
 func (h *fileHandle) tryLock() (bool, error) {
 	if h.f == nil {
-		f, err := os.OpenFile(h.path, os.O_CREATE|os.O_RDWR|syscallNoFollow, 0o600)
+		f, err := h.open()
 		if err != nil {
-			var fi fs.FileInfo
 			if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EOPNOTSUPP) {
-				if fi, _ = os.Lstat(h.path); fi != nil && !fi.Mode().IsRegular() {
-					return false, notLockFile(h.path, fi.Mode(), err)
+				if m, merr := h.mode(); merr == nil && !m.IsRegular() {
+					return false, notLockFile(h.path, m, err)
 				}
 			}
 			return false, err
@@ -72,6 +72,42 @@ func (h *fileHandle) tryLock() (bool, error) {
 		return false, nil
 	}
 	return lerr == nil, lerr
+}
+
+// open opens the lock file, created if missing, never following a
+// symlink at its name: relative to its directory's descriptor where it
+// has one (TryLockFileIn).
+func (h *fileHandle) open() (*os.File, error) {
+	if h.t.dir != nil {
+		return h.t.dir.open(h.t.name, os.O_CREATE|os.O_RDWR, h.t.perm)
+	}
+	return os.OpenFile(h.path, os.O_CREATE|os.O_RDWR|syscallNoFollow, h.t.perm)
+}
+
+// mode returns the type of the file at the lock file's name, not
+// following a symlink.
+func (h *fileHandle) mode() (fs.FileMode, error) {
+	if h.t.dir != nil {
+		return h.t.dir.mode(h.t.name)
+	}
+	fi, err := os.Lstat(h.path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Mode(), nil
+}
+
+// lstat stats the file at the lock file's name, not following a symlink.
+func (h *fileHandle) lstat(st *unix.Stat_t) error {
+	if h.t.dir == nil {
+		return unix.Lstat(h.path, st)
+	}
+	dfd, err := h.t.dir.use()
+	if err != nil {
+		return err
+	}
+	defer h.t.dir.done()
+	return unix.Fstatat(dfd, h.t.name, st, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 func (h *fileHandle) unlock() error {
@@ -111,7 +147,7 @@ func (l *FileLock) verify() error {
 		return &fs.PathError{Op: "verify lock", Path: l.path, Err: err}
 	}
 	if ferr == nil {
-		ferr = unix.Lstat(l.path, &pst)
+		ferr = h.lstat(&pst)
 	}
 	switch {
 	case errors.Is(ferr, unix.ENOENT), errors.Is(ferr, unix.ESTALE):

@@ -14,9 +14,9 @@ import (
 // systems only an invalid handle causes.
 type fileHandle struct{ f *flock.Flock }
 
-func newFileHandle(path string) *fileHandle {
+func newFileHandle(t fileTarget) *fileHandle {
 	// Read-write: NFSv4 refuses an exclusive lock on a read-only descriptor.
-	return &fileHandle{flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(0o600))}
+	return &fileHandle{flock.New(t.path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(t.perm))}
 }
 
 func (h *fileHandle) tryLock() (bool, error) { return h.f.TryLock() }

@@ -13,8 +13,6 @@ func CheckOwner(string) error { return nil }
 
 func storePermissions(string) []fsstore.Option { return nil }
 
-func createLockFile(string, string) {}
-
 // storeFileMode: see owner_unix.go.
 func storeFileMode(string) fs.FileMode { return 0o600 }
 

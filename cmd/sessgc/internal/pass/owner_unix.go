@@ -96,18 +96,6 @@ func storePermissions(dir string) []fsstore.Option {
 	return []fsstore.Option{fsstore.WithPermissions(file, mode)}
 }
 
-// createLockFile creates the lock file path, if missing, with the mode of
-// the store's marker (lock.TryLockFile would create it 0600).
-func createLockFile(dir, path string) {
-	mi, err := os.Stat(filepath.Join(dir, fsstore.MarkerFile))
-	if err != nil {
-		return
-	}
-	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, sharedFileMode(mi.Mode())); err == nil {
-		f.Close()
-	}
-}
-
 // storeFileMode returns the mode of the files of the store in dir, from
 // its marker's (see sharedFileMode): 0600 when the marker cannot be read.
 func storeFileMode(dir string) fs.FileMode {

@@ -197,9 +197,11 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	// that with SetErr.
 	workCtx, stopWatch := ctx, func() {}
 	if !lim.NoFleetLock {
-		path := filepath.Join(s.Dir(), fsstore.LockDir, lim.LockName)
-		createLockFile(s.Dir(), path) // with the store's file mode, not 0600
-		l, err := lock.TryLockFile(path)
+		// Relative to the lock directory opened without following a
+		// symlink: one swapped in for locks/ since the store opened it
+		// must not make the pass create or lock a file outside the store.
+		// Made with the store's file mode, not 0600.
+		l, err := lock.TryLockFileIn(filepath.Join(s.Dir(), fsstore.LockDir), lim.LockName, storeFileMode(s.Dir()))
 		if errors.Is(err, lock.ErrLocked) {
 			out.Skipped, out.SkipReason = true, SkipFleetLock
 			return out, nil

@@ -1,0 +1,75 @@
+//go:build unix
+
+package lock_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestTryLockFileInSwappedDir: TryLockFileIn refuses a lock directory that
+// is a symlink and a name that is not one path element, creating nothing;
+// a lock taken before the directory was swapped for a symlink to another
+// one stays held and checked in the directory it was taken in (Verify
+// finds it, not the link's target), and excludes TryLockFile of the same
+// file.
+func TestTryLockFileInSwappedDir(t *testing.T) {
+	root := t.TempDir()
+	dir, outside := filepath.Join(root, "locks"), filepath.Join(root, "outside")
+	for _, d := range []string{dir, outside} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := lock.TryLockFileIn(dir, ".fleet", 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if fi, err := os.Stat(filepath.Join(dir, ".fleet")); err != nil || fi.Mode().Perm()&^0o640 != 0 {
+		t.Errorf("lock file: %v, %v; want mode within 0640", fi, err)
+	}
+	if _, err := lock.TryLockFile(filepath.Join(dir, ".fleet")); !errors.Is(err, lock.ErrLocked) {
+		t.Errorf("TryLockFile of the held file: %v, want ErrLocked", err)
+	}
+	moved := filepath.Join(root, "moved")
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); err != nil {
+		t.Errorf("Verify after the swap: %v, want the lock held where it was taken", err)
+	}
+	for _, tc := range []struct {
+		name, dir, file string
+		want            error // nil: any error
+	}{
+		{"symlinked dir", dir, ".fleet", nil},
+		{"path", moved, "a/b", lock.ErrInvalidName},
+		{"dot dot", moved, "..", lock.ErrInvalidName},
+		{"empty", moved, "", lock.ErrInvalidName},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := lock.TryLockFileIn(tc.dir, tc.file, 0o600)
+			if err == nil {
+				l.Unlock()
+				t.Fatal("locked")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("%v, want %v", err, tc.want)
+			}
+		})
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("files made in the symlink's target: %v", ents)
+	}
+	if err := l.Unlock(); err != nil {
+		t.Errorf("Unlock: %v", err)
+	}
+}
