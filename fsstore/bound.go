@@ -817,12 +817,10 @@ func (c *call) late(err error) {
 	// On a worker of the store's, its caller gone: the observer's panic
 	// is logged (onOwn), and the outcome still logged below.
 	if o := s.cfg.observer; o != nil {
-		e := Event{Op: c.kind, Outcome: out, Late: true}
-		if out == OutcomeLate {
-			// Applied: its payload was written, as a write that ends
-			// in time reports it.
-			e.Bytes = c.bytes
-		}
+		// Published (applied, or its lock found lost after the
+		// rename): its payload was written, as a write that ends in
+		// time reports it; the caller's event, a give-up, had none.
+		e := Event{Op: c.kind, Outcome: out, Late: true, Bytes: writtenBytes(err, c.bytes)}
 		s.onOwn(ownLateEnd, func() { o.Observe(e) }, "op", c.kind.String(), "outcome", out.String())
 	}
 	if out == OutcomeReadOnlyFS {

@@ -531,7 +531,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 		return err
 	}
 	if err := l.enter(ctx, true); err != nil {
-		return l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
+		return l.s.end(OpSave, start, err, 0, l.k.name)
 	}
 	l.closeFile()
 	var err error
@@ -545,7 +545,7 @@ func (l *Locked) Save(ctx context.Context, sess *Session) error {
 			*sess = *cp
 		}
 	}
-	return l.s.end(OpSave, start, err, len(sess.Data), l.k.name)
+	return l.s.end(OpSave, start, err, writtenBytes(err, len(sess.Data)), l.k.name)
 }
 
 // Touch extends the session's idle expiry (see Store.Touch).

@@ -140,15 +140,27 @@ type Event struct {
 	Op       Op            // what was done
 	Outcome  Outcome       // how it ended
 	Duration time.Duration // how long it took (for OpLockWait, the wait)
-	Bytes    int           // payload bytes loaded or saved; file size for OpSweepRemove
-	Kind     FileKind      // OpSweepRemove only
+	// Bytes is the payload a Load returned, or a write (save,
+	// compare-and-swap) put in the file system's namespace, where readers
+	// see it; for OpSweepRemove, the file's size. A write reports its
+	// payload exactly when it is known to be published, and once: its
+	// event has it when it succeeded, and when it failed after the rename
+	// that published its record (the fsync of its directory failed, or
+	// its lock was found lost right after: ErrInDoubt, not
+	// ErrUnavailable); a write that failed before publishing reports
+	// none, nor does one given up on (OutcomeUnavailable), whose late
+	// event (Late) reports them if it was published after all. A count of
+	// bytes written adds Bytes of every event that has them, whatever
+	// its Outcome.
+	Bytes int
+	Kind  FileKind // OpSweepRemove only
 	// Late marks the end of a write whose caller had already been told
 	// ErrUnavailable (and reported with OutcomeUnavailable): Outcome says
 	// how it ended (OutcomeLate when it was applied, OutcomeLockLost when
-	// its lock was found lost, ...), and Duration is zero. One applied
-	// (OutcomeLate) has in Bytes the payload bytes it wrote: a count of
-	// bytes written adds them then, as it skips those of a failed
-	// operation (its first report, OutcomeUnavailable). It is the
+	// its lock was found lost, ...), and Duration is zero. One that
+	// published its record (OutcomeLate, or a lock found lost after the
+	// rename) has in Bytes the payload bytes it wrote, which its first
+	// report (OutcomeUnavailable) did not have (see Bytes). It is the
 	// second report of one operation: a count of operations must skip it,
 	// or count each write given up on twice (metrics/prom counts it in a
 	// counter of its own); so should latency histograms, as its duration
@@ -258,6 +270,16 @@ func (s *Store) begin() opStart {
 // notes a read-only file system for Health, or its end. It returns the
 // operation's error for its caller: err, with what to do on this host
 // when it is out of file descriptors (descriptorsHint).
+// writtenBytes is the Bytes of a write's event that ended with err, n
+// its payload's size: n when the payload is known to be published, 0
+// otherwise (see Event.Bytes).
+func writtenBytes(err error, n int) int {
+	if err == nil || errors.Is(err, ErrInDoubt) && !errors.Is(err, ErrUnavailable) {
+		return n
+	}
+	return 0
+}
+
 func (s *Store) end(op Op, start opStart, err error, bytes int, name string) error {
 	return s.endAs(op, start, outcomeOf(err), err, bytes, name)
 }

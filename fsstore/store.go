@@ -1579,7 +1579,7 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 		}
 		s.bnd.put(c)
 	}
-	return s.end(OpSave, start, err, len(sess.Data), k.name)
+	return s.end(OpSave, start, err, writtenBytes(err, len(sess.Data)), k.name)
 }
 
 // save writes sess. For a save under a lock, verify checks the lock: right
@@ -1778,7 +1778,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
 		return err
 	}
 	k, err := s.checkWrite(ctx, sess.ID, "compare-and-swap")
-	defer func() { err = s.end(OpCompareAndSwap, start, err, len(sess.Data), k.name) }()
+	defer func() { err = s.end(OpCompareAndSwap, start, err, writtenBytes(err, len(sess.Data)), k.name) }()
 	if err != nil {
 		return err
 	}

@@ -47,21 +47,41 @@ func TestPayloadBytesOfEveryWrite(t *testing.T) {
 
 // TestPayloadBytesOfLateWrites: a write given up on in an outage and
 // applied later (late_writes_total's applied) wrote its payload: its bytes
-// count then, once, under its op; its caller's unavailable report, and a
-// late end that did not apply it, count none.
+// count then, once, under its op, as the store reports them only there
+// (fsstore.Event.Bytes); its caller's unavailable report, and a late end
+// that did not apply it, have none.
 func TestPayloadBytesOfLateWrites(t *testing.T) {
 	obs := prom.New("")
 	for _, e := range []fsstore.Event{
-		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Bytes: 7},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable},
 		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLate, Late: true, Bytes: 7},
-		{Op: fsstore.OpCompareAndSwap, Outcome: fsstore.OutcomeUnavailable, Bytes: 5},
+		{Op: fsstore.OpCompareAndSwap, Outcome: fsstore.OutcomeUnavailable},
 		{Op: fsstore.OpCompareAndSwap, Outcome: fsstore.OutcomeLate, Late: true, Bytes: 5},
-		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable, Bytes: 11},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeUnavailable},
 		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLockLost, Late: true},
 	} {
 		obs.Observe(e)
 	}
 	wantPayloadBytes(t, obs, 5, 0, 7)
+}
+
+// TestPayloadBytesOfWritesInDoubt: a save that published its record and
+// then failed, in time (the fsync of its directory, a lock found lost
+// right after the rename: ErrInDoubt), wrote its payload, which its event
+// carries (fsstore.Event.Bytes): it counts, as it does when the same save
+// ends late. Only OK events counted, so a save in doubt counted its
+// payload when it ended late and none when it ended in time.
+func TestPayloadBytesOfWritesInDoubt(t *testing.T) {
+	obs := prom.New("")
+	for _, e := range []fsstore.Event{
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeError, Bytes: 7},
+		{Op: fsstore.OpCompareAndSwap, Outcome: fsstore.OutcomeLockLost, Bytes: 5},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeLockLost, Late: true, Bytes: 11},
+		{Op: fsstore.OpSave, Outcome: fsstore.OutcomeNoSpace},
+	} {
+		obs.Observe(e)
+	}
+	wantPayloadBytes(t, obs, 5, 0, 18)
 }
 
 // wantPayloadBytes fails t unless obs's sessfs_payload_bytes_total holds

@@ -240,8 +240,12 @@ const lateApplied = "applied"
 // there when its caller was told the store is unavailable, and counted
 // there again, every write given up on in an outage counted twice in the
 // rates that alerts and dashboards divide by. It has no duration either.
-// One applied wrote its payload, which counts in payload_bytes_total then:
-// its caller's report, a failure, counted none.
+// payload_bytes_total adds an event's Bytes whatever its outcome: the
+// store reports a write's payload once, in the event of the write's end
+// that knows it published its record (see fsstore.Event.Bytes), so a
+// save in doubt after its directory's fsync failed counts its payload
+// whether it ended in time or late, and one that wrote nothing counts
+// none.
 func (o *Observer) Observe(e fsstore.Event) {
 	op, out := e.Op.String(), e.Outcome.String()
 	switch {
@@ -253,17 +257,12 @@ func (o *Observer) Observe(e fsstore.Event) {
 			out = lateApplied
 		}
 		o.late.WithLabelValues(op, out).Inc()
-		if e.Outcome == fsstore.OutcomeLate {
-			// Applied: its payload was written after all.
-			o.countBytes(e)
-		}
+		o.countBytes(e)
 		return
 	}
 	o.ops.WithLabelValues(op, out).Inc()
 	o.duration.WithLabelValues(op, out).Observe(e.Duration.Seconds())
-	if e.Outcome == fsstore.OutcomeOK {
-		o.countBytes(e)
-	}
+	o.countBytes(e)
 }
 
 // countBytes adds the payload e read or wrote to payload_bytes_total.
