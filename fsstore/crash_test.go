@@ -22,8 +22,9 @@ import (
 // longer local runs: SESSFS_CRASH_KILLS=5000 go test -run Crash ./fsstore
 const crashKillsEnv = "SESSFS_CRASH_KILLS"
 
-// A writer process saving alternately large and small values is killed with
-// SIGKILL at random points, hundreds of times. After every kill the session
+// A writer process saving alternately large and small values, at every
+// durability, with Save and with Locked.Save, is killed with SIGKILL at
+// random points, hundreds of times. After every kill the session
 // must load as one complete value, never a torn or mixed one, and never an
 // older one than already seen (a rename is atomic against process death).
 // The temp files the dead writers leave behind must all be removable by a
@@ -66,8 +67,12 @@ func crashDuringSave(t *testing.T, kills int) {
 	ctx := context.Background()
 	last, saves := 0, 0
 	for k := 0; k < kills; k++ {
-		durability := []string{"none", "file"}[k%2]
-		kid := startChild(t, "crash-writer", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_DURABILITY=" + durability}, plainChild(t))
+		// Every durability, each with Save and with Locked.Save (whose
+		// lock the kernel releases at the kill): six kinds of writer in
+		// turn, so that every lane, in -short too, kills each.
+		durability := []string{"none", "file", "full"}[k%3]
+		locked := strconv.FormatBool(k/3%2 == 1)
+		kid := startChild(t, "crash-writer", []string{"STORE_DIR=" + dir, "STORE_ID=" + id, "STORE_DURABILITY=" + durability, "STORE_LOCKED=" + locked}, plainChild(t))
 		// Wait for the writer's first save, so the kill lands in the save
 		// loop, then let it run for a random 0-5ms: the randomness of the
 		// kill point is what matters, not its timing.

@@ -57,7 +57,7 @@ func runHelper(role string) error {
 		if err != nil {
 			return err
 		}
-		return crashWriter(ctx, s, os.Getenv("STORE_ID"))
+		return crashWriter(ctx, s, os.Getenv("STORE_ID"), os.Getenv("STORE_LOCKED") == "true")
 	case "hold-lock":
 		s, err := fsstore.Open(dir)
 		if err != nil {
@@ -577,8 +577,9 @@ func crashPayload(n int) []byte { return genPayload(n, 192<<10, 3000) }
 func parseCrashPayload(b []byte) (int, bool) { return parseGenPayload(b, 192<<10, 3000) }
 
 // crashWriter saves generation after generation of one session until it is
-// killed, continuing from the generation on disk.
-func crashWriter(ctx context.Context, s *fsstore.Store, id string) error {
+// killed, continuing from the generation on disk; locked, each under the
+// session's lock (Locked.Save).
+func crashWriter(ctx context.Context, s *fsstore.Store, id string, locked bool) error {
 	n := 0
 	sess, err := s.Load(ctx, id)
 	switch {
@@ -596,7 +597,18 @@ func crashWriter(ctx context.Context, s *fsstore.Store, id string) error {
 	for first := true; ; first = false {
 		n++
 		sess.Data = crashPayload(n)
-		if err := s.Save(ctx, sess); err != nil {
+		save := s.Save
+		if locked {
+			save = func(ctx context.Context, sess *fsstore.Session) error {
+				l, err := s.Lock(ctx, id, fsstore.Exclusive)
+				if err != nil {
+					return err
+				}
+				defer l.Unlock()
+				return l.Save(ctx, sess)
+			}
+		}
+		if err := save(ctx, sess); err != nil {
 			return err
 		}
 		if first {
