@@ -35,6 +35,7 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		{name: "X-Forwarded-Proto list", url: "http://app.internal/", header: http.Header{"X-Forwarded-Proto": {"HTTPS, http"}}},
 		{name: "Forwarded", url: "http://app.internal/", header: http.Header{"Forwarded": {`for=192.0.2.60;proto=https;by=203.0.113.43`}}},
 		{name: "Forwarded quoted", url: "http://app.internal/", header: http.Header{"Forwarded": {`for="[2001:db8::1]";Proto="https"`}}},
+		{name: "Forwarded: a hop's proto, not the client's", url: "http://app.internal/", header: http.Header{"Forwarded": {`for=192.0.2.60, for=10.0.0.1;proto=https`}}, warn: true},
 		{name: "X-Forwarded-Ssl", url: "http://app.internal/", header: http.Header{"X-Forwarded-Ssl": {"on"}}},
 		{name: "behind CloudFront and a load balancer", url: "http://app.internal/", header: http.Header{"Cloudfront-Forwarded-Proto": {"https"}, "X-Forwarded-Proto": {"http"}}},
 		{name: "X-Forwarded-Proto list, client over HTTP", url: "http://app.internal/", header: http.Header{"X-Forwarded-Proto": {"http, https"}}, warn: true},

@@ -34,8 +34,9 @@ func SecureCookieLost(r *http.Request) bool {
 // first counts, what the proxy nearest the client was sent, the browser's.
 // The others are hops between proxies; an "https" among them says nothing
 // of the browser's ("http, https": the browser used HTTP, and drops or
-// never sends back the cookie). In Forwarded, that is the first element
-// with a proto. Headers of different names are different proxies'
+// never sends back the cookie). In Forwarded, that is the first
+// element's proto (RFC 7239, section 4); a first element without one says
+// nothing of the browser's scheme, and a later element's is a hop's. Headers of different names are different proxies'
 // accounts, in no order one can know, so any that says HTTPS counts: an
 // edge's CloudFront-Forwarded-Proto: https, CF-Visitor or Fastly-SSL
 // comes with the X-Forwarded-Proto: http of the load balancer behind it,
@@ -70,15 +71,18 @@ func firstElement(lines []string) string {
 }
 
 // forwardedProto returns the proto of the first element of a Forwarded
-// field (RFC 7239) that has one, unquoted, or "". Elements are separated by
-// commas, their pairs by semicolons; a quoted value may hold either. The
-// first pair named proto is the first element's that has one: the field is
-// read pair by pair, up to it, with no copy of the rest (the field is the
-// client's, up to net/http's MaxHeaderBytes, and read on every request
-// that gets a Secure cookie while all is well).
+// field (RFC 7239), unquoted, or "" when it has none. Elements are
+// separated by commas, their pairs by semicolons; a quoted value may hold
+// either. The field's lines make one list, which may hold empty elements
+// (RFC 9110, section 5.6.1): the first element is the first non-empty
+// one. The field is read pair by pair, up to the first element's end,
+// with no copy of the rest (the field is the client's, up to net/http's
+// MaxHeaderBytes, and read on every request that gets a Secure cookie
+// while all is well).
 func forwardedProto(lines []string) string {
 	for _, l := range lines {
 		quoted, escaped, start := false, false, 0
+		inElement := false // the element read holds a non-empty pair
 		for i := 0; i <= len(l); i++ {
 			if i < len(l) {
 				switch c := l[i]; {
@@ -95,9 +99,15 @@ func forwardedProto(lines []string) string {
 					continue
 				}
 			}
-			k, v, _ := strings.Cut(l[start:i], "=")
+			pair := strings.TrimSpace(l[start:i])
+			k, v, _ := strings.Cut(pair, "=")
 			if strings.EqualFold(strings.TrimSpace(k), "proto") {
 				return strings.Trim(strings.TrimSpace(v), `"`)
+			}
+			inElement = inElement || pair != ""
+			if inElement && (i == len(l) || l[i] == ',') {
+				// The first element ended without a proto.
+				return ""
 			}
 			start = i + 1
 		}

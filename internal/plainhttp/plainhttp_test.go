@@ -32,7 +32,11 @@ func TestSecureCookieLost(t *testing.T) {
 		{"Forwarded http", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto=http`}, false, true},
 		{"Forwarded: client over HTTPS, then an HTTP hop", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto=https, for=10.0.0.1;proto=http`}, false, false},
 		{"Forwarded: client over HTTP, then an HTTPS hop", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4;proto=http, for=10.0.0.1;proto=https`}, false, true},
-		{"Forwarded: the first proxy said no proto", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4, for=10.0.0.1;proto=https`}, false, false},
+		// A later element's proto is a hop between proxies: the client's
+		// scheme is unknown (RFC 7239, section 4).
+		{"Forwarded: the first proxy said no proto", "http://devbox/", map[string]string{"Forwarded": `for=1.2.3.4, for=10.0.0.1;proto=https`}, false, true},
+		{"Forwarded: an empty first element", "http://devbox/", map[string]string{"Forwarded": ` , ;for=1.2.3.4;proto=https`}, false, false},
+		{"Forwarded: proto after a quoted comma", "http://devbox/", map[string]string{"Forwarded": `for="a,b", for=x;proto=https`}, false, true},
 		{"Forwarded: a quoted comma and semicolon", "http://devbox/", map[string]string{"Forwarded": `for="_a, b;c";Proto=HTTPS;by=x`}, false, false},
 		{"Forwarded: proto in a quoted value", "http://devbox/", map[string]string{"Forwarded": `for="x;proto=https";proto=http`}, false, true},
 		{"X-Forwarded-Ssl", "http://devbox/", map[string]string{"X-Forwarded-Ssl": "on"}, false, false},
@@ -79,6 +83,13 @@ func TestSecureCookieLost(t *testing.T) {
 	r.Header.Add("X-Forwarded-Proto", "https")
 	if !plainhttp.SecureCookieLost(r) {
 		t.Error("SecureCookieLost with X-Forwarded-Proto lines http and https = false, want true: the client used HTTP")
+	}
+	// So is Forwarded's: its first element is the first line's.
+	r = httptest.NewRequest("GET", "http://devbox/", nil)
+	r.Header.Add("Forwarded", "for=1.2.3.4")
+	r.Header.Add("Forwarded", "for=10.0.0.1;proto=https")
+	if !plainhttp.SecureCookieLost(r) {
+		t.Error("SecureCookieLost with Forwarded lines for=1.2.3.4 and for=10.0.0.1;proto=https = false, want true: the second proto is a hop's")
 	}
 	if plainhttp.SecureCookieLost(nil) {
 		t.Error("SecureCookieLost(nil) = true, want false (no request, nothing to judge)")
