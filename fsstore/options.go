@@ -208,8 +208,6 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: WithPermissions: directory mode %#o must be permission bits including 0700, and the setgid bit at most", uint32(asked.Perm())|uint32(asked&0o7000)|modeBits(asked))
 	case c.logger == nil:
 		return errors.New("fsstore: WithLogger given a nil logger; leave the option out to log nothing")
-	case c.now == nil:
-		return errors.New("fsstore: WithClock given a nil clock; leave the option out for the system clock")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
 		return fmt.Errorf("fsstore: WithCache(%d, %d): a negative size", c.cacheEntries, c.cacheBytes)
 	case c.keysFileGiven && c.keysGiven:
@@ -440,9 +438,17 @@ func WithCache(entries, maxBytes int) Option {
 // worker's; on a sweep's workers; on the keys file's watcher), where a
 // recover on every call would cost every operation for a test's sake. A
 // panic in it ends the process as a panic in the store's own code would:
-// it must not panic. A nil now fails Open.
+// it must not panic. A nil now is the system clock, as leaving the
+// option out is (the adapters' and httpsession's clock options take nil
+// so too).
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.now, c.fakeClock = now, true })
+	return optionFunc(func(c *config) {
+		if now == nil {
+			c.now, c.fakeClock = time.Now, false
+			return
+		}
+		c.now, c.fakeClock = now, true
+	})
 }
 
 // modeBits returns the Unix setuid, setgid and sticky bits of Go's mode

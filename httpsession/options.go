@@ -200,7 +200,7 @@ func WithLockTimeout(d time.Duration) Option {
 }
 
 // WithClock replaces time.Now, for tests; pass the same clock as
-// fsstore.WithClock.
+// fsstore.WithClock. A nil now is time.Now, as leaving the option out is.
 func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
 
 // WithErrorHandler sets the function that answers a request whose session

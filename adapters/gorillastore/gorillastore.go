@@ -227,8 +227,14 @@ func valuesName(cookieName, id string) string {
 }
 
 // SetClock replaces time.Now for computing deadlines; pass the same clock
-// as fsstore.WithClock. For tests.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+// as fsstore.WithClock. For tests. A nil now is time.Now, as not calling
+// SetClock is.
+func (s *Store) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now = now
+}
 
 // Get returns the named session for the request, from the request's
 // session registry (so Get twice returns the same session).

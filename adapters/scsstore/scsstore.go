@@ -255,17 +255,25 @@ func WithDeleteGuard(window time.Duration) Option {
 func WithoutDeleteGuard() Option { return optionFunc(func(s *Store) { s.guard = 0 }) }
 
 // WithClock replaces time.Now for deciding whether an expiry has passed;
-// pass the same clock as fsstore.WithClock. For tests.
-func WithClock(now func() time.Time) Option { return optionFunc(func(s *Store) { s.now = now }) }
+// pass the same clock as fsstore.WithClock. For tests. A nil now is
+// time.Now, as leaving the option out is.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(s *Store) {
+		if now == nil {
+			now = time.Now
+		}
+		s.now = now
+	})
+}
 
 // errNoStore is what every method of a Store made from a nil
 // *fsstore.Store fails with (a 500 from scs), rather than panicking.
 var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
 
 // New returns an scs store keeping sessions in st, which the caller opened
-// and closes. With a nil st (an Open whose error was dropped), a nil
-// Option or WithClock(nil) every method fails with an error saying so, as
-// it does on a nil *Store or a Store{} New did not make.
+// and closes. With a nil st (an Open whose error was dropped) or a nil
+// Option every method fails with an error saying so, as it does on a nil
+// *Store or a Store{} New did not make.
 func New(st *fsstore.Store, opts ...Option) *Store {
 	s := &Store{st: st, iterable: true, now: time.Now, guard: DefaultDeleteGuard}
 	for i, o := range opts {
@@ -277,15 +285,12 @@ func New(st *fsstore.Store, opts ...Option) *Store {
 		}
 		o.apply(s)
 	}
-	if s.cfgErr == nil && s.now == nil {
-		s.cfgErr = errors.New("WithClock given a nil clock; leave the option out for time.Now")
-	}
 	return s
 }
 
 // notNew returns why s, a nil *Store or a Store{} New did not make,
-// cannot serve any request, or nil. New sets a clock, or a cfgErr for a
-// nil one, so a Store with neither is not New's.
+// cannot serve any request, or nil. New always sets a clock, so a Store
+// without one is not New's.
 func (s *Store) notNew() error {
 	switch {
 	case s == nil:
