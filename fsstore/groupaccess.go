@@ -162,7 +162,16 @@ func oneUserInGroupDirHint(dir string, top fs.FileInfo, who string) string {
 	if top.Mode()&fs.ModeSetgid != 0 {
 		setgid = 0o2000
 	}
+	// The guide's modes for a group's store, not the directory's: its
+	// world bits would make the sessions world-readable (a directory
+	// made 2775), and without its setgid bit each host's records and
+	// directories would be its user's primary group's, not the one the
+	// chgrp names.
 	q := shellquote.Quote(dir)
-	return fmt.Sprintf(": %s may not read and write the store, in a directory its group shares (mode %04o): the store is uid %d's alone (%s is mode %04o), made by a host without the group's modes; to share it with the group, make what is in it the group's (chgrp -R %d %s && chmod -R g+rwX %s) and give every app process fsstore.WithPermissions(0o%o, 0o%o) and a umask of %04o; to keep it one user's, run every app server and sessgc as uid %d",
-		who, uint32(dirMode|setgid), uid, name, uint32(fi.Mode().Perm()), gid, q, q, uint32(dirMode&^0o111), uint32(dirMode|setgid), uint32(0o777&^dirMode), uid)
+	share := fmt.Sprintf("chgrp -R %d %s && chmod -R g+rwX %s", gid, q, q)
+	if setgid == 0 {
+		share += fmt.Sprintf(" && find %s -type d -exec chmod g+s {} +", q)
+	}
+	return fmt.Sprintf(": %s may not read and write the store, in a directory its group shares (mode %04o): the store is uid %d's alone (%s is mode %04o), made by a host without the group's modes; to share it with the group, make what is in it the group's, as root or uid %d (%s), and give every app process fsstore.WithPermissions(0o660, 0o2770) and a umask of 0007; to keep it one user's, run every app server and sessgc as uid %d",
+		who, uint32(dirMode|setgid), uid, name, uint32(fi.Mode().Perm()), uid, share, uid)
 }

@@ -102,17 +102,25 @@ func TestGroupDirectoryOneUsersStoreHint(t *testing.T) {
 	base, binary := binaryForOthers(t)
 	for _, tc := range []struct {
 		name                   string
-		fileMode, dirMode, umk string // the creating host's
-		marker                 string // the mode it gives .sessfs
+		top                    os.FileMode // the group's directory
+		fileMode, dirMode, umk string      // the creating host's
+		marker                 string      // the mode it gives .sessfs
+		want                   []string    // besides what every case wants
 	}{
-		{"default modes", "600", "700", "022", "0600"},
-		{"group modes, group read only", "640", "2750", "022", "0640"},
+		{"default modes", os.ModeSetgid | 0o770, "600", "700", "022", "0600", nil},
+		{"group modes, group read only", os.ModeSetgid | 0o770, "640", "2750", "022", "0640", nil},
+		// The advice is the guide's modes whatever else the directory
+		// lets: not the world's bits (session data world-readable),
+		// and the setgid bit it lacks, without which the records and
+		// directories of each host are its user's primary group's.
+		{"world-readable group directory", os.ModeSetgid | 0o775, "600", "700", "022", "0600", []string{"umask of 0007"}},
+		{"group directory without setgid", 0o770, "600", "700", "022", "0600", []string{"umask of 0007", "chmod g+s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(base, strings.ReplaceAll(tc.name, " ", "-"))
 			must(t, os.Mkdir(dir, 0o700))
 			must(t, os.Chown(dir, 0, group))
-			must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+			must(t, os.Chmod(dir, tc.top))
 			host := func(uid int, fileMode, dirMode, umk, save string) *child {
 				return startChild(t, "modes", []string{"STORE_DIR=" + dir,
 					"STORE_FILE_MODE=" + fileMode, "STORE_DIR_MODE=" + dirMode, "STORE_UMASK=" + umk,
@@ -132,10 +140,13 @@ func TestGroupDirectoryOneUsersStoreHint(t *testing.T) {
 			if strings.Contains(got, "chown -R USER") {
 				t.Errorf("the error tells the group's host to give the store to one user: %s", got)
 			}
-			for _, w := range []string{"uid 61021", tc.marker, "fsstore.WithPermissions(0o660, 0o2770)", "chmod -R g+rwX", "run every app server and sessgc as uid 61021"} {
+			for _, w := range append([]string{"uid 61021", tc.marker, "fsstore.WithPermissions(0o660, 0o2770)", "chmod -R g+rwX", "run every app server and sessgc as uid 61021"}, tc.want...) {
 				if !strings.Contains(got, w) {
 					t.Errorf("the error does not name %q: %s", w, got)
 				}
+			}
+			if strings.Contains(got, "0o664") || strings.Contains(got, "umask of 0002") {
+				t.Errorf("the error advises modes that let the world read the sessions: %s", got)
 			}
 			b.Finish(t)
 		})
