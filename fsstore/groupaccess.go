@@ -100,8 +100,8 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 		dir, ErrLayoutMismatch, marker, uint32(mi.Mode().Perm()), uint32(file), uint32(dirMode), own, MarkerFile, uint32(mi.Mode().Perm()), uint32(storeDir), uint32(keep), uint32(keep), uint32(keep))
 }
 
-// createModesWarning says, for a store just created in dir (top, its
-// mode) that the group may enter, when the process's umask took away the
+// createModesWarning says, for a store just created in dir (top, as
+// Stat found it) that the group may enter, when the process's umask took away the
 // group bits WithPermissions asked for. Made so under the guide's
 // shared-group recipe with a umask of 0022 left on the first host, the
 // store had .sessfs 0640 and data/ 2750, which checkGroupAccess does not
@@ -111,9 +111,9 @@ func checkGroupAccess(dir string, top fs.FileMode, c *config) error {
 // warning, not a refusal: a one-user store asked for with such modes works
 // whatever the umask, and its hosts opened it before. "" for none. The
 // umask is judged as checkGroupAccess judges it.
-func createModesWarning(dir string, top fs.FileMode, c *config) string {
+func createModesWarning(dir string, top fs.FileInfo, c *config) string {
 	asked := (c.fileMode | c.dirMode) & 0o070
-	if asked == 0 || runtime.GOOS == "windows" || top.Perm()&0o010 == 0 {
+	if asked == 0 || runtime.GOOS == "windows" || top.Mode().Perm()&0o010 == 0 {
 		return ""
 	}
 	umask, known := processUmask()
@@ -124,9 +124,23 @@ func createModesWarning(dir string, top fs.FileMode, c *config) string {
 	if c.dirSetgid {
 		setgid = 0o2000
 	}
+	// The directories made inherit the bit from dir, not from the mode
+	// asked for (mkdir(2) on Linux applies neither).
+	made := fs.FileMode(0)
+	if top.Mode()&fs.ModeSetgid != 0 {
+		made = 0o2000
+	}
 	keep := 0o777 &^ (c.fileMode | c.dirMode).Perm() // the umask that lets both through
-	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users, if any, would fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: chmod -R g+rwX %s",
-		uint32(c.fileMode), uint32(c.dirMode|setgid), uint32(umask), uint32(c.fileMode&^umask), uint32((c.dirMode&^umask)|setgid), uint32(keep), uint32(keep), shellquote.Quote(dir))
+	q := shellquote.Quote(dir)
+	share := "chmod -R g+rwX " + q
+	if _, gid, ok := fileIDs(top); ok && made == 0 {
+		// Without dir's setgid bit, what each host makes is its user's
+		// primary group's: g+rwX alone would not make it the group's,
+		// nor keep what is made later so.
+		share = fmt.Sprintf("chgrp -R %d %s && %s && find %s -type d -exec chmod g+s {} +", gid, q, share, q)
+	}
+	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users, if any, would fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: %s",
+		uint32(c.fileMode), uint32(c.dirMode|setgid), uint32(umask), uint32(c.fileMode&^umask), uint32((c.dirMode&^umask)|made), uint32(keep), uint32(keep), share)
 }
 
 // oneUserInGroupDirHint is ownerHint's advice to a process of the group

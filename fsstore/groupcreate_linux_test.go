@@ -152,3 +152,49 @@ func TestGroupDirectoryOneUsersStoreHint(t *testing.T) {
 		})
 	}
 }
+
+// The warning of a store created under a narrowing umask, in a group's
+// directory without the setgid bit: each host's records and directories
+// are its user's primary group's there, so chmod g+rwX alone does not make
+// the store the group's; the warning names the chgrp and the setgid bit
+// too, and following it lets another user's host of the group in.
+func TestGroupStoreCreatedUnderNarrowingUmaskNoSetgidWarns(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run hosts as two users of one group")
+	}
+	const (
+		group = 61030
+		userA = 61031
+		userB = 61032
+	)
+	base, binary := binaryForOthers(t)
+	dir := filepath.Join(base, "store")
+	must(t, os.Mkdir(dir, 0o700))
+	must(t, os.Chown(dir, 0, group))
+	must(t, os.Chmod(dir, 0o770))
+	host := func(uid int, umk, save string) *child {
+		return startChild(t, "modes", []string{"STORE_DIR=" + dir,
+			"STORE_FILE_MODE=660", "STORE_DIR_MODE=2770", "STORE_UMASK=" + umk, "STORE_SAVE=" + save},
+			asUser(uint32(uid), group, binary), func(c *exec.Cmd) { c.Dir = base })
+	}
+	a := host(userA, "022", newID(t))
+	a.Expect(t, "open ok")
+	a.Expect(t, "save ok")
+	a.Finish(t)
+	warned := a.Stderr.String()
+	for _, w := range []string{"modes its group cannot share", "chgrp -R 61030 " + dir, "chmod -R g+rwX " + dir, "chmod g+s", "directories mode 0750"} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("the creating host's log does not name %q: %q", w, warned)
+		}
+	}
+	share := exec.Command("sh", "-c", "chgrp -R 61030 "+dir+" && chmod -R g+rwX "+dir+" && find "+dir+" -type d -exec chmod g+s {} +")
+	if out, err := share.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v: %s", share.Args, err, out)
+	}
+	b := host(userB, "007", newID(t))
+	if got := b.Expect(t, "open "); got != "open ok" {
+		t.Fatalf("another user's host of the group after the warning's commands: %q, want open ok", got)
+	}
+	b.Expect(t, "save ok")
+	b.Finish(t)
+}

@@ -630,7 +630,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		if m, err = initStore(abs, &c); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))
 		}
-		if w := createModesWarning(abs, st.Mode(), &c); w != "" {
+		if w := createModesWarning(abs, st, &c); w != "" {
 			c.logger.Warn(w, "dir", abs)
 		}
 	case err != nil:
