@@ -168,7 +168,13 @@ func oneUserInGroupDirHint(dir string, top fs.FileInfo, who string) string {
 		}
 	}
 	uid, _, ok := fileIDs(fi)
-	if !ok || uid == os.Geteuid() || fi.Mode().Perm()&groupBits == groupBits {
+	if !ok {
+		return ""
+	}
+	if fi.Mode().Perm()&groupBits == groupBits {
+		return groupStoreHint(dir, top, gid, who)
+	}
+	if uid == os.Geteuid() {
 		return ""
 	}
 	dirMode := top.Mode().Perm()
@@ -188,4 +194,22 @@ func oneUserInGroupDirHint(dir string, top fs.FileInfo, who string) string {
 	}
 	return fmt.Sprintf(": %s may not read and write the store, in a directory its group shares (mode %04o): the store is uid %d's alone (%s is mode %04o), made by a host without the group's modes; to share it with the group, make what is in it the group's, as root or uid %d (%s), and give every app process fsstore.WithPermissions(0o660, 0o2770) and a umask of 0007; to keep it one user's, run every app server and sessgc as uid %d",
 		who, uint32(dirMode|setgid), uid, name, uint32(fi.Mode().Perm()), uid, share, uid)
+}
+
+// groupStoreHint is oneUserInGroupDirHint's advice where the store is the
+// group's (its marker, or its data directory, lets the group in) and yet
+// refuses this process of the group: something in it, a shard directory
+// or a record, is one user's alone, made by a host without the group's
+// modes (a umask of 0022, which Open does not judge on a host of the user
+// whose store it is) or by a process run as root. The hint for a
+// root-owned directory, to chown the store to one user, would lock out
+// the group's other users (TestGroupStoreShardOneUsersHint).
+func groupStoreHint(dir string, top fs.FileInfo, gid int, who string) string {
+	q := shellquote.Quote(dir)
+	share := fmt.Sprintf("chgrp -R %d %s && chmod -R g+rwX %s", gid, q, q)
+	if top.Mode()&fs.ModeSetgid == 0 {
+		share += fmt.Sprintf(" && find %s -type d -exec chmod g+s {} +", q)
+	}
+	return fmt.Sprintf(": %s may not read and write something in the store, which its group shares: it is one user's alone, made by a host without the group's modes (a umask of 0022) or by a process run as root; make the store the group's again, as root (%s), and give every app process fsstore.WithPermissions(0o660, 0o2770) and a umask of 0007",
+		who, share)
 }

@@ -198,3 +198,66 @@ func TestGroupStoreCreatedUnderNarrowingUmaskNoSetgidWarns(t *testing.T) {
 	b.Expect(t, "save ok")
 	b.Finish(t)
 }
+
+// A store its group shares, made as the guide says, where a host of its
+// first user later ran under a umask of 0022: Open does not judge that
+// host (the marker and data/ are its own user's), and the shard directory
+// it made is its user's alone. Another user's host of the group then
+// fails to save there, and its error said the directory was root's and to
+// chown the store to one user, which would lock out every other user; it
+// now says to make the store the group's again.
+func TestGroupStoreShardOneUsersHint(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run hosts as two users of one group")
+	}
+	const (
+		group = 61040
+		userA = 61041
+		userB = 61042
+	)
+	base, binary := binaryForOthers(t)
+	dir := filepath.Join(base, "store")
+	must(t, os.Mkdir(dir, 0o700))
+	must(t, os.Chown(dir, 0, group))
+	must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+	host := func(uid int, umk, save string) *child {
+		return startChild(t, "modes", []string{"STORE_DIR=" + dir,
+			"STORE_FILE_MODE=660", "STORE_DIR_MODE=2770", "STORE_UMASK=" + umk, "STORE_SAVE=" + save},
+			asUser(uint32(uid), group, binary), func(c *exec.Cmd) { c.Dir = base })
+	}
+	a := host(userA, "007", "")
+	a.Expect(t, "open ok")
+	a.Finish(t)
+	id := newID(t)
+	a = host(userA, "022", id) // the same user's host, left on 0022
+	a.Expect(t, "open ok")
+	a.Expect(t, "save ok")
+	a.Finish(t)
+
+	b := host(userB, "007", id)
+	b.Expect(t, "open ok")
+	got := b.Expect(t, "save ")
+	if !strings.HasPrefix(got, "save permission: ") {
+		t.Fatalf("another user's host saving in a shard directory one user made: %q, want a permission error", got)
+	}
+	if strings.Contains(got, "chown -R USER") {
+		t.Errorf("the error tells the group's host to give the store to one user: %s", got)
+	}
+	for _, w := range []string{"chmod -R g+rwX " + dir, "umask of 0007"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("the error does not name %q: %s", w, got)
+		}
+	}
+	b.Finish(t)
+
+	// The error's advice.
+	if out, err := exec.Command("sh", "-c", "chgrp -R 61040 "+dir+" && chmod -R g+rwX "+dir).CombinedOutput(); err != nil {
+		t.Fatalf("chgrp, chmod: %v: %s", err, out)
+	}
+	b = host(userB, "007", id)
+	b.Expect(t, "open ok")
+	if got := b.Expect(t, "save "); got != "save ok" {
+		t.Errorf("another user's host of the group after the error's commands: %q, want save ok", got)
+	}
+	b.Finish(t)
+}
