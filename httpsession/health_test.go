@@ -32,22 +32,29 @@ func (f *fakeHealth) Health(ctx context.Context) error {
 func TestHealthHandler(t *testing.T) {
 	hang := make(chan struct{})
 	defer close(hang)
+	// A check that answers gets a minute, far beyond any answer that
+	// comes: with the 20 ms that the cases which must time out get, a
+	// loaded machine that ran the check's goroutine late made a healthy
+	// store read as unavailable ("answers late" plays that machine).
+	const answers, timesOut = time.Minute, 20 * time.Millisecond
 	tests := []struct {
 		name      string
 		check     func(ctx context.Context) error
+		timeout   time.Duration
 		probes    int
 		wantCode  int
 		wantCalls int64 // 0: not checked
 	}{
-		{"healthy", func(context.Context) error { return nil }, 1, 200, 1},
-		{"unavailable", func(context.Context) error { return errors.New("store unavailable") }, 1, 503, 1},
-		{"deadline", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, 1, 503, 1},
-		{"hung", func(context.Context) error { <-hang; return nil }, 8, 503, 1},
+		{"healthy", func(context.Context) error { return nil }, answers, 1, 200, 1},
+		{"healthy, answers late", func(context.Context) error { time.Sleep(200 * time.Millisecond); return nil }, answers, 1, 200, 1},
+		{"unavailable", func(context.Context) error { return errors.New("store unavailable") }, answers, 1, 503, 1},
+		{"deadline", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, timesOut, 1, 503, 1},
+		{"hung", func(context.Context) error { <-hang; return nil }, timesOut, 8, 503, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeHealth{check: tt.check}
-			h := httpsession.HealthHandler(f, 20*time.Millisecond)
+			h := httpsession.HealthHandler(f, tt.timeout)
 			var wg sync.WaitGroup
 			recs := make([]*httptest.ResponseRecorder, tt.probes)
 			for i := range recs {
