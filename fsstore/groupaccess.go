@@ -132,7 +132,12 @@ func createModesWarning(dir string, top fs.FileInfo, c *config) string {
 	}
 	keep := 0o777 &^ (c.fileMode | c.dirMode).Perm() // the umask that lets both through
 	q := shellquote.Quote(dir)
-	share := "chmod -R g+rwX " + q
+	// What was asked for: a group that may only read is not given write.
+	bits := "g+rX"
+	if asked&0o020 != 0 {
+		bits = "g+rwX"
+	}
+	share := "chmod -R " + bits + " " + q
 	if _, gid, ok := fileIDs(top); ok && made == 0 {
 		// Without dir's setgid bit, what each host makes is its user's
 		// primary group's: g+rwX alone would not make it the group's,

@@ -261,3 +261,36 @@ func TestGroupStoreShardOneUsersHint(t *testing.T) {
 	}
 	b.Finish(t)
 }
+
+// Modes that let the group read, not write (WithPermissions(0o640,
+// 0o2750)), under a umask that takes the group's bits away: the warning's
+// chmod gives the group what was asked for, not write access on top.
+func TestGroupReadStoreCreatedUnderNarrowingUmaskWarns(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run a host as a user of a group")
+	}
+	const (
+		group = 61050
+		userA = 61051
+	)
+	base, binary := binaryForOthers(t)
+	dir := filepath.Join(base, "store")
+	must(t, os.Mkdir(dir, 0o700))
+	must(t, os.Chown(dir, 0, group))
+	must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+	a := startChild(t, "modes", []string{"STORE_DIR=" + dir,
+		"STORE_FILE_MODE=640", "STORE_DIR_MODE=2750", "STORE_UMASK=077", "STORE_SAVE=" + newID(t)},
+		asUser(userA, group, binary), func(c *exec.Cmd) { c.Dir = base })
+	a.Expect(t, "open ok")
+	a.Expect(t, "save ok")
+	a.Finish(t)
+	warned := a.Stderr.String()
+	for _, w := range []string{"modes its group cannot share", "umask of 0027", "chmod -R g+rX " + dir} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("the creating host's log does not name %q: %q", w, warned)
+		}
+	}
+	if strings.Contains(warned, "g+rwX") {
+		t.Errorf("the warning gives the group write access it was not asked for: %q", warned)
+	}
+}
