@@ -178,7 +178,8 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 		return nil, cmdutil.StoreErrorf("%s is part of a sessfs store, not a store's directory%s; refusing to touch it%w", dir, added(err, fsstore.ErrInsideStore), said{err})
 	case errors.Is(err, fsstore.ErrNotStore) && hasMarker(dir):
 		// Not a mistyped --dir: most likely the applications run a newer
-		// sessfs than this sessgc (they are upgraded first).
+		// sessfs than this sessgc (upgraded before it, against the
+		// operator guide's order).
 		return nil, cmdutil.StoreErrorf("%s has a %s marker that this sessgc cannot use: the store is of a newer sessfs (install the sessgc of the applications' sessfs version), or the marker is damaged; refusing to touch it%s%w", dir, fsstore.MarkerFile, added(err, fsstore.ErrNotStore), said{err})
 	case errors.Is(err, fsstore.ErrNotStore):
 		err = cmdutil.StoreErrorf("%s is not a sessfs store%s; refusing to touch it%w", dir, added(err, fsstore.ErrNotStore), said{err})
