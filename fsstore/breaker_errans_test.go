@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,8 +38,14 @@ func TestBreakerRowEndedByErrorAnswer(t *testing.T) {
 				}
 				defer os.Rename(p+".away", p)
 			}
-			if err := f.s.Health(context.Background()); !errors.Is(err, fsstore.ErrUnavailable) || !errors.Is(err, os.ErrNotExist) {
+			err := f.s.Health(context.Background())
+			if !errors.Is(err, fsstore.ErrUnavailable) || !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("Health without data directory and marker: %v, want ErrUnavailable and ENOENT", err)
+			}
+			// Answered: its words are Health's for a refusal, not
+			// ErrUnavailable's for a server that did not answer.
+			if msg := err.Error(); !strings.Contains(msg, "session store unusable on this host") || strings.Contains(msg, "did not answer") {
+				t.Fatalf("Health without data directory and marker: %q, want it to say the store is unusable on this host, not that the file system did not answer", msg)
 			}
 		}},
 	}

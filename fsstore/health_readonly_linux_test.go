@@ -98,6 +98,11 @@ func TestHealthReadOnlyMount(t *testing.T) {
 					if msg := err.Error(); strings.Contains(msg, "did not answer") || !strings.Contains(msg, "read-only file system") {
 						t.Fatalf("Health on a read-only mount: %q; want it to say read-only and not that the file system did not answer", msg)
 					}
+					// Health's own words say where; the test write's
+					// error need not say it again.
+					if n := strings.Count(err.Error(), "on this host"); n != 1 {
+						t.Fatalf("Health on a read-only mount: %q says \"on this host\" %d times, want once", err, n)
+					}
 				}
 				mustLoad(t, s, id, "kept")
 				rec.check(t, s, "after Health failed twice with no write", false, true)

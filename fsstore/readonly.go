@@ -145,7 +145,7 @@ func (s *Store) healthCheck(hook func(string)) (cached bool, err error) {
 	}
 	err = s.writeProbe(false)
 	if err != nil && isReadOnly(err) {
-		return false, fmt.Errorf("store not writable on this host: %w", err)
+		return false, fmt.Errorf("its test write: %w", err)
 	}
 	s.clearReadOnly(seq, true) // on Health's probe goroutine
 	if err != nil {
