@@ -125,7 +125,11 @@ var (
 	// caller's behalf any more; a write given up on before it started is
 	// skipped, and one already under way also matches ErrInDoubt. When the
 	// caller's context ended, the error matches its error too. An HTTP
-	// server should answer 503 with Retry-After.
+	// server should answer 503 with Retry-After. Store.Health's error
+	// matches it too where the file system answered its probe with an
+	// error (a read-only mount, the store's directory gone) or the process
+	// is out of file descriptors, with words of its own, since the host
+	// must leave the rotation then as well.
 	ErrUnavailable = errors.New("session store unavailable: the filesystem did not answer in time or the circuit breaker is open")
 	// ErrKeyNotDeployed reports, from Rekey or a save in a maintenance
 	// store (sessgc rekey, with WithPlaintextMigration or without), a
