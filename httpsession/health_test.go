@@ -77,7 +77,14 @@ func TestHealthHandler(t *testing.T) {
 					t.Errorf("body %q carries the error", rec.Body)
 				}
 			}
-			if got := f.calls.Load(); got != tt.wantCalls {
+			// A probe that gave up may return before the check's
+			// goroutine, started before it waited, has run: wait for
+			// that goroutine (the count never goes down), then count.
+			got := f.calls.Load()
+			for deadline := time.Now().Add(time.Minute); got < tt.wantCalls && time.Now().Before(deadline); got = f.calls.Load() {
+				time.Sleep(time.Millisecond) // polling for an event, bounded above
+			}
+			if got != tt.wantCalls {
 				t.Errorf("%d checks for %d concurrent probes, want %d", got, tt.probes, tt.wantCalls)
 			}
 		})
