@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -488,13 +489,24 @@ func TestDocumentedEvents(t *testing.T) {
 	}
 	l, err := s.Lock(ctx, id, fsstore.Exclusive)
 	must(t, err)
-	other := openDir(t, s.Dir(), fsstore.WithObserver(rec), fsstore.WithKeys(key), fsstore.WithClock(now))
+	// The wait's context ends once Lock has found the lock held: a
+	// deadline of a millisecond could pass before Lock was called on a
+	// loaded machine, and a context ended before the call is refused at
+	// once, without ErrLocked or the event under test.
+	// (TryLock's one attempt is no such wait: armed after it.)
+	waitCtx := newDeadlineCtx()
+	var waiting atomic.Bool
+	other := openDir(t, s.Dir(), fsstore.WithObserver(rec), fsstore.WithKeys(key), fsstore.WithClock(now),
+		fsstore.WithTestFSForTest(func(site string) {
+			if site == "lock-first-done" && waiting.Load() {
+				waitCtx.expire()
+			}
+		}))
 	take()
 	if _, err := other.TryLock(id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) {
 		t.Errorf("TryLock of a held lock: %v", err)
 	}
-	waitCtx, cancelWait := context.WithTimeout(ctx, time.Millisecond)
-	defer cancelWait()
+	waiting.Store(true)
 	if _, err := other.Lock(waitCtx, id, fsstore.Exclusive); !errors.Is(err, fsstore.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Lock of a held lock until ctx ends: %v, want ErrLocked and DeadlineExceeded", err)
 	}
