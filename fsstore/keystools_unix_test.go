@@ -81,13 +81,13 @@ func TestKeysFileRotatedByOperatorTools(t *testing.T) {
 			// echo "$(sessgc keygen --id 2)" >> keys does; step 2 moves
 			// it first with the tool.
 			tool(t, "sh", "-c", `cat >> "$1"`, "sh", keysPath)(k2.SecretLine() + "\n")
-			ok := waitReloadOK(t, ev, 10*time.Second)
+			ok := waitReloadOK(t, ev, time.Minute)
 			if ok {
 				src := filepath.Join(t.TempDir(), "src")
 				text := keysFileText(k2, k1)
 				writeFile0600(t, src, text)
 				tc.write(t, keysPath, src, text)
-				ok = waitReloadOK(t, ev, 10*time.Second)
+				ok = waitReloadOK(t, ev, time.Minute)
 			}
 			if !ok {
 				t.Fatalf("a step of the rotation was not applied without the timed read; log:\n%s", logs.String())
