@@ -14,8 +14,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -988,7 +990,12 @@ var errKeyCheck = errors.New("key check failed")
 // read) would hold the whole key set back, and the retired key in use.
 // checked counts the keys checked.
 func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *slog.Logger, known *keyring) (checked int, err error) {
-	for id, aead := range kr.aeads {
+	// In the order of the keys' IDs, not the map's: a key set with two
+	// faults (a wrong secret under one ID, a damaged check file under
+	// another) must fail Open with the same error every time, or the
+	// operator fixing one sees the other come and go.
+	for _, id := range slices.Sorted(maps.Keys(kr.aeads)) {
+		aead := kr.aeads[id]
 		if known != nil && known.has(kr.ids[id]) {
 			continue
 		}

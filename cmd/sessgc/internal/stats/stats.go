@@ -46,8 +46,8 @@ func NewCmdStats(io *cmdutil.IOStreams, runF func(*StatsOptions) error) *cobra.C
 aside, which the next sweep puts back and reports as restored), temp files,
 lock and lease files, foreign files, the range of session expiry times, and
 how full the shard directories are, and name the file system that holds the
-store (its type, source and mount point: nfs4 and the export on a host that mounts the
-share). It removes nothing of the store's. Where it may
+store (its type, source and mount point: nfs4 and the export on a host that
+mounts the share). It removes nothing of the store's. Where it may
 write, it writes temp files, removed at once: one where saves write, as
 every command's opening of the store does to check that it is writable,
 and one at the store's top whose mtime tells it the file server's time.
