@@ -29,9 +29,7 @@ func TestGroupStoreCreatedUnderNarrowingUmaskWarns(t *testing.T) {
 	)
 	base, binary := binaryForOthers(t)
 	dir := filepath.Join(base, "store")
-	must(t, os.Mkdir(dir, 0o700))
-	must(t, os.Chown(dir, 0, group))
-	must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+	groupDir(t, dir, group, os.ModeSetgid|0o770)
 	host := func(uid int, fileMode, dirMode, umk, load, save string) *child {
 		return startChild(t, "modes", []string{"STORE_DIR=" + dir,
 			"STORE_FILE_MODE=" + fileMode, "STORE_DIR_MODE=" + dirMode, "STORE_UMASK=" + umk,
@@ -71,9 +69,7 @@ func TestGroupStoreCreatedUnderNarrowingUmaskWarns(t *testing.T) {
 
 	// No warning where the umask lets the modes through.
 	dir2 := filepath.Join(base, "store2")
-	must(t, os.Mkdir(dir2, 0o700))
-	must(t, os.Chown(dir2, 0, group))
-	must(t, os.Chmod(dir2, os.ModeSetgid|0o770))
+	groupDir(t, dir2, group, os.ModeSetgid|0o770)
 	dir = dir2
 	a = host(userA, "660", "2770", "007", "", idA)
 	a.Expect(t, "open ok")
@@ -118,9 +114,7 @@ func TestGroupDirectoryOneUsersStoreHint(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(base, strings.ReplaceAll(tc.name, " ", "-"))
-			must(t, os.Mkdir(dir, 0o700))
-			must(t, os.Chown(dir, 0, group))
-			must(t, os.Chmod(dir, tc.top))
+			groupDir(t, dir, group, tc.top)
 			host := func(uid int, fileMode, dirMode, umk, save string) *child {
 				return startChild(t, "modes", []string{"STORE_DIR=" + dir,
 					"STORE_FILE_MODE=" + fileMode, "STORE_DIR_MODE=" + dirMode, "STORE_UMASK=" + umk,
@@ -169,9 +163,7 @@ func TestGroupStoreCreatedUnderNarrowingUmaskNoSetgidWarns(t *testing.T) {
 	)
 	base, binary := binaryForOthers(t)
 	dir := filepath.Join(base, "store")
-	must(t, os.Mkdir(dir, 0o700))
-	must(t, os.Chown(dir, 0, group))
-	must(t, os.Chmod(dir, 0o770))
+	groupDir(t, dir, group, 0o770)
 	host := func(uid int, umk, save string) *child {
 		return startChild(t, "modes", []string{"STORE_DIR=" + dir,
 			"STORE_FILE_MODE=660", "STORE_DIR_MODE=2770", "STORE_UMASK=" + umk, "STORE_SAVE=" + save},
@@ -217,9 +209,7 @@ func TestGroupStoreShardOneUsersHint(t *testing.T) {
 	)
 	base, binary := binaryForOthers(t)
 	dir := filepath.Join(base, "store")
-	must(t, os.Mkdir(dir, 0o700))
-	must(t, os.Chown(dir, 0, group))
-	must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+	groupDir(t, dir, group, os.ModeSetgid|0o770)
 	host := func(uid int, umk, save string) *child {
 		return startChild(t, "modes", []string{"STORE_DIR=" + dir,
 			"STORE_FILE_MODE=660", "STORE_DIR_MODE=2770", "STORE_UMASK=" + umk, "STORE_SAVE=" + save},
@@ -275,9 +265,7 @@ func TestGroupReadStoreCreatedUnderNarrowingUmaskWarns(t *testing.T) {
 	)
 	base, binary := binaryForOthers(t)
 	dir := filepath.Join(base, "store")
-	must(t, os.Mkdir(dir, 0o700))
-	must(t, os.Chown(dir, 0, group))
-	must(t, os.Chmod(dir, os.ModeSetgid|0o770))
+	groupDir(t, dir, group, os.ModeSetgid|0o770)
 	a := startChild(t, "modes", []string{"STORE_DIR=" + dir,
 		"STORE_FILE_MODE=640", "STORE_DIR_MODE=2750", "STORE_UMASK=077", "STORE_SAVE=" + newID(t)},
 		asUser(userA, group, binary), func(c *exec.Cmd) { c.Dir = base })
@@ -293,4 +281,13 @@ func TestGroupReadStoreCreatedUnderNarrowingUmaskWarns(t *testing.T) {
 	if strings.Contains(warned, "g+rwX") {
 		t.Errorf("the warning gives the group write access it was not asked for: %q", warned)
 	}
+}
+
+// groupDir makes dir, root's and group's, with mode: the directory the
+// operator guide's shared-group recipe makes with install -d -o root -g.
+func groupDir(t *testing.T, dir string, group int, mode os.FileMode) {
+	t.Helper()
+	must(t, os.Mkdir(dir, 0o700))
+	must(t, os.Chown(dir, 0, group))
+	must(t, os.Chmod(dir, mode))
 }
