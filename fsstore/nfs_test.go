@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1472,6 +1473,27 @@ type nfsLeaseHeld struct {
 	s    *fsstore.Store
 	l    nfsHeld
 	sess *fsstore.Session
+	// lostLines is how many nfsLostLocksLine the kernel had logged before
+	// the cut.
+	lostLines int
+}
+
+// nfsLostLocksLine is the line the guest's kernel logs when its NFS client,
+// recovering its state after the server expired its lease, finds locks it
+// could not keep ("NFS: <server>: lost N locks", from fs/nfs/nfs4state.c).
+// The Lost locks runbook (docs/operator-guide.md) and the SessfsLockLost
+// alert send operators to the kernel log for it: nfsLeaseLostA checks that
+// a lost lease logs it.
+var nfsLostLocksLine = regexp.MustCompile(`NFS: \S+: lost [0-9]+ locks`)
+
+// nfsLostLocksLines counts nfsLostLocksLine in the guest's kernel log.
+func nfsLostLocksLines(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("dmesg").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dmesg: %v: %s", err, out)
+	}
+	return len(nfsLostLocksLine.FindAll(out, -1))
 }
 
 // nfsLeaseHoldA locks nfsLeaseID and returns once hostB has seen it held.
@@ -1491,7 +1513,7 @@ func nfsLeaseHoldA(t *testing.T, ctx context.Context, s *fsstore.Store) *nfsLeas
 	}
 	nfsSignal(t, "locked")
 	nfsWaitSig(t, "tried", nfsWait)
-	return &nfsLeaseHeld{s: s, l: l, sess: sess}
+	return &nfsLeaseHeld{s: s, l: l, sess: sess, lostLines: nfsLostLocksLines(t)}
 }
 
 // nfsLeaseTryB checks that hostA's lock of nfsLeaseID keeps hostB out.
@@ -1545,6 +1567,16 @@ func nfsLeaseLostA(t *testing.T, ctx context.Context, h *nfsLeaseHeld) {
 		nfsLogDmesg(t)
 	}
 	t.Logf("Unlock of the lost lock: %v", h.l.Unlock())
+	// The kernel logs the loss when it recovers its state, which the save
+	// above set off; a bound on a wait, not on how long it takes.
+	for deadline := time.Now().Add(nfsWait); nfsLostLocksLines(t) <= h.lostLines; {
+		if time.Now().After(deadline) {
+			t.Errorf("the kernel log has no new %q line %v after the lost lease (the Lost locks runbook sends operators to it)", nfsLostLocksLine, nfsWait)
+			nfsLogDmesg(t)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if got, err := h.s.Load(ctx, nfsLeaseID); err != nil || string(got.Data) != "B" {
 		t.Errorf("after hostA's attempt the record is %v, %v; want hostB's \"B\"", nfsData(got), err)
 	}
