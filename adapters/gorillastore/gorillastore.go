@@ -262,8 +262,19 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // session the first one gets into an error (a handler returning it would
 // answer 500 for good, never saving the cookie that replaces the stale
 // one).
+//
+// A nil *Store, or one with nil Options (a Store{} not made by New), loads
+// nothing: New returns a new session with an error naming the mistake
+// that matches ErrNotLoaded, and Save fails, rather than every request
+// panicking inside gorilla's registry with a nil dereference that names
+// neither (a nil *Store in a sessions.Store interface passes
+// echo-contrib's check for a missing store).
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
+	if err := s.notNew(); err != nil {
+		session.IsNew = true
+		return session, &notLoadedError{err: err}
+	}
 	opts := *s.Options
 	session.Options = &opts
 	session.IsNew = true
@@ -394,8 +405,18 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	// gorilla's stores, which take no context, lose and keep nothing.
 	ctx, cancel := detach.Context(ctx)
 	defer cancel()
-	if s.st == nil {
+	switch err := s.notNew(); {
+	case err != nil:
+		return fmt.Errorf("gorillastore: save: %w", err)
+	case s.st == nil:
 		return fmt.Errorf("gorillastore: save: %w", errNoStore)
+	case session == nil:
+		return errors.New("gorillastore: save: nil *sessions.Session")
+	case session.Options == nil:
+		// Every Save reads them (the cookie's attributes, MaxAge): the
+		// application set them to nil, where Get gave a copy of the
+		// store's.
+		return errors.New("gorillastore: save: the session has nil Options (set them to a *sessions.Options, or leave the copy of the store's that Get gave it)")
 	}
 	maxAge := session.Options.MaxAge
 	if maxAge < 0 || maxAge == 0 && !s.KeepZeroMaxAge {
@@ -541,7 +562,8 @@ func signedNotAnID(err error) bool {
 // session because the store failed, and of the Save that refuses that
 // session (see "When the store fails"); the store's own error is wrapped
 // too (fsstore.ErrUnavailable in an outage, context.DeadlineExceeded when
-// the request's deadline passed). Unlike Get's other errors, a cookie or stored values
+// the request's deadline passed). It also marks Get's error on a Store
+// not made by New (a nil *Store), which loads nothing. Unlike Get's other errors, a cookie or stored values
 // that fail authentication, after which the new session is the one to
 // carry on with, it calls for an answer: httpsession.StatusCode(err).
 var ErrNotLoaded = errors.New("gorillastore: session not loaded: the store failed")
@@ -560,6 +582,18 @@ type notLoaded struct{}
 
 // notLoadedMark says why a session was not loaded.
 type notLoadedMark struct{ err error }
+
+// notNew returns why s, a nil *Store or one with nil Options (a Store{}
+// not made by New), cannot serve a request, or nil.
+func (s *Store) notNew() error {
+	switch {
+	case s == nil:
+		return errors.New("gorillastore: nil *gorillastore.Store (use gorillastore.New)")
+	case s.Options == nil:
+		return errors.New("gorillastore: the Store has nil Options (use gorillastore.New, which sets them, or set Options)")
+	}
+	return nil
+}
 
 // errNoStore is what a Store made from a nil *fsstore.Store fails with,
 // rather than panicking.

@@ -1,0 +1,84 @@
+package gorillastore_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/sessfs/sessfs/adapters/ginstore"
+	"github.com/sessfs/sessfs/adapters/gorillastore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
+)
+
+// TestStoreNotMadeByNew: a nil *Store (a package variable read before
+// main assigned it, which a sessions.Store interface holding it does not
+// show: echo-contrib's middleware takes it), a ginstore.Store{} not made
+// by NewStore, and a Store{} whose Options
+// are nil, fail Get and Save with an error naming the mistake and
+// matching ErrNotLoaded, which handlers answer (a 500), rather than
+// panicking with a nil dereference inside gorilla's registry on every
+// request. A session whose Options the application set to nil fails its
+// Save the same way.
+func TestStoreNotMadeByNew(t *testing.T) {
+	var nilStore *gorillastore.Store
+	made, _ := open(t, t.TempDir(), fakeclock.New())
+	for _, tt := range []struct {
+		name  string
+		store sessions.Store
+		prep  func(*sessions.Session)
+		want  string
+	}{
+		{"nil *Store", nilStore, nil, "nil *gorillastore.Store"},
+		{"zero ginstore.Store", ginstore.Store{}, nil, "nil *gorillastore.Store"},
+		{"Store without Options", &gorillastore.Store{Codecs: securecookie.CodecsFromPairs(key)}, nil, "nil Options"},
+		{"session without Options", made, func(s *sessions.Session) { s.Options = nil }, "nil Options"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
+			enc, err := securecookie.EncodeMulti("s", "0123456789abcdefghijklmnopqrstuv", securecookie.CodecsFromPairs(key)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.AddCookie(&http.Cookie{Name: "s", Value: enc})
+			var sess *sessions.Session
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("Get panicked: %v", p)
+					}
+				}()
+				sess, err = tt.store.Get(r, "s")
+			}()
+			if tt.prep == nil && (!errors.Is(err, gorillastore.ErrNotLoaded) || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Get: %v; want an error matching ErrNotLoaded that names %q", err, tt.want)
+			}
+			if sess == nil {
+				t.Fatal("Get returned no session")
+			}
+			if tt.prep != nil {
+				tt.prep(sess)
+			}
+			sess.Values["n"] = 1
+			w := httptest.NewRecorder()
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("Save panicked: %v", p)
+					}
+				}()
+				err = tt.store.Save(r, w, sess)
+			}()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Save: %v; want an error naming %q", err, tt.want)
+			}
+			if c := w.Result().Cookies(); len(c) != 0 {
+				t.Errorf("Save set %d cookies; want none", len(c))
+			}
+		})
+	}
+}
