@@ -13,6 +13,7 @@ import (
 	"github.com/sessfs/sessfs/adapters/ginstore"
 	"github.com/sessfs/sessfs/adapters/gorillastore"
 	"github.com/sessfs/sessfs/internal/fakeclock"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
 
 // TestStoreNotMadeByNew: a nil *Store (a package variable read before
@@ -46,14 +47,7 @@ func TestStoreNotMadeByNew(t *testing.T) {
 			}
 			r.AddCookie(&http.Cookie{Name: "s", Value: enc})
 			var sess *sessions.Session
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("Get panicked: %v", p)
-					}
-				}()
-				sess, err = tt.store.Get(r, "s")
-			}()
+			err = testenv.NoPanic(t, func() (err error) { sess, err = tt.store.Get(r, "s"); return err })
 			if tt.prep == nil && (!errors.Is(err, gorillastore.ErrNotLoaded) || !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("Get: %v; want an error matching ErrNotLoaded that names %q", err, tt.want)
 			}
@@ -65,14 +59,7 @@ func TestStoreNotMadeByNew(t *testing.T) {
 			}
 			sess.Values["n"] = 1
 			w := httptest.NewRecorder()
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("Save panicked: %v", p)
-					}
-				}()
-				err = tt.store.Save(r, w, sess)
-			}()
+			err = testenv.NoPanic(t, func() error { return tt.store.Save(r, w, sess) })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Save: %v; want an error naming %q", err, tt.want)
 			}
