@@ -137,5 +137,15 @@ func TestStoreNotMadeByNew(t *testing.T) {
 				}
 			})
 		}
+		// A counter read by a metrics callback (prometheus.NewCounterFunc)
+		// on every scrape: none counted, rather than a panic in the
+		// metrics handler.
+		t.Run(tt.name+"/Undecodable", func(t *testing.T) {
+			var n uint64
+			testenv.NoPanic(t, func() error { n = s.Undecodable(); return nil })
+			if n != 0 {
+				t.Fatalf("Undecodable = %d, want 0", n)
+			}
+		})
 	}
 }

@@ -407,8 +407,13 @@ func (s *Store) refuse(ctx context.Context, op string, err error) {
 // holding another token, or one scs's codec cannot decode, WithCodecOf),
 // and All has left out because scs's codec cannot decode them. Each is
 // logged too; export the count as a counter (prometheus.NewCounterFunc)
-// to alert on it.
-func (s *Store) Undecodable() uint64 { return s.undecodable.Load() }
+// to alert on it. A nil *Store has counted none.
+func (s *Store) Undecodable() uint64 {
+	if s == nil {
+		return 0 // the metrics handler that reads it must not panic on every scrape
+	}
+	return s.undecodable.Load()
+}
 
 // Commit saves the session's data with an absolute expiry. An expiry in
 // the past deletes the session. With the delete guard (the default) a
