@@ -88,7 +88,14 @@ func NewStore(st *fsstore.Store, keyPairs ...[]byte) Store {
 // the codecs' age bound) with no synchronization, so a call while
 // requests are served (a configuration reloaded in place) is a data race.
 // To change the options of a store in service, restart the process.
+//
+// On a Store not made by NewStore (a Store{}), which has nothing to set
+// them on, it does nothing: every Get and Save then fails with an error
+// saying so.
 func (s Store) Options(o sessions.Options) {
+	if s.Store == nil {
+		return
+	}
 	s.Store.Options = o.ToGorillaOptions()
 	if o.MaxAge > defaultCookieAge {
 		s.Store.MaxAge(o.MaxAge)

@@ -588,7 +588,7 @@ type notLoadedMark struct{ err error }
 func (s *Store) notNew() error {
 	switch {
 	case s == nil:
-		return errors.New("gorillastore: nil *gorillastore.Store (use gorillastore.New)")
+		return errors.New("gorillastore: nil *gorillastore.Store (use gorillastore.New, or for gin-contrib ginstore.NewStore)")
 	case s.Options == nil:
 		return errors.New("gorillastore: the Store has nil Options (use gorillastore.New, which sets them, or set Options)")
 	}
