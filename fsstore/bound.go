@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -1017,15 +1016,23 @@ func (s *Store) probeBreaker(hook func(string)) error {
 	if hook != nil {
 		hook("probe-open")
 	}
-	f, err := os.Open(filepath.Join(s.dir, MarkerFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		// Answered: a store without its marker works (Open needs it).
+	// The store's own open: below its directory's descriptor, no symlink
+	// followed, non-blocking. An open by path followed a link planted at
+	// the marker out of the store, and hung on a FIFO planted there, and
+	// with it the breaker, which stayed open for good.
+	p := filepath.Join(s.dir, MarkerFile)
+	f, _, err := s.root.openRead(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == errNotRegular, isSymlinkErr(err):
+		// Answered: a store without its marker works (Open needs it),
+		// and so does one with something else at the marker's name,
+		// which the server looked up and the store refused unopened or
+		// unread (Open reports it, ErrNotStore).
 		return nil
+	case err != nil:
+		return &fs.PathError{Op: "open", Path: p, Err: err}
 	}
-	if err != nil {
-		return err
-	}
-	return f.Close()
+	return f.close()
 }
 
 // healthProbe is the one health probe in flight; concurrent Health calls

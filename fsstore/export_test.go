@@ -364,3 +364,6 @@ func WithMountsForTest(fstabPath string, mounted func(point string) bool) Option
 // sweep and Stats read the file server's clock, as on a host whose clock
 // is stepped away from the server's. Set it before the store is used.
 func (s *Store) SetHostClockForTest(now func() time.Time) { s.cfg.now = now }
+
+// ProbeBreakerForTest runs the open breaker's probe once.
+func (s *Store) ProbeBreakerForTest() error { return s.probeBreaker(nil) }

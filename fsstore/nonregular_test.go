@@ -170,3 +170,53 @@ func TestNonRegularMarker(t *testing.T) {
 		}
 	}
 }
+
+// The open breaker's probe opens the store's marker, to wait out a
+// restarted server's grace period: a FIFO planted there, or a symlink to
+// one outside the store, is the server's answer (the store works without
+// a marker of its own), not a hang. The probe used to open the marker by
+// path, following a symlink out of the store and blocking in open(2) on a
+// FIFO, which left the breaker open for good.
+func TestBreakerProbeNonRegularMarker(t *testing.T) {
+	kinds := []struct {
+		name string
+		make func(t *testing.T, p string) error
+	}{
+		{"fifo", func(t *testing.T, p string) error { return unix.Mkfifo(p, 0o600) }},
+		{"directory", func(t *testing.T, p string) error { return os.Mkdir(p, 0o700) }},
+		{"symlink to a FIFO outside", func(t *testing.T, p string) error {
+			out := filepath.Join(t.TempDir(), "fifo")
+			if err := unix.Mkfifo(out, 0o600); err != nil {
+				return err
+			}
+			return os.Symlink(out, p)
+		}},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDir(t, dir)
+			p := filepath.Join(dir, fsstore.MarkerFile)
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := k.make(t, p); err != nil {
+				t.Skipf("cannot make a %s here: %v", k.name, err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.ProbeBreakerForTest() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("probe with a %s at the marker: %v, want answered (nil)", k.name, err)
+				}
+			case <-time.After(10 * time.Second): // a hang check, not a timing threshold
+				// Let the hung open return, so the test binary can go on.
+				if fd, err := unix.Open(p, unix.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+					unix.Close(fd)
+				}
+				t.Fatalf("probe with a %s at the marker still blocked after 10 s", k.name)
+			}
+		})
+	}
+}
