@@ -44,6 +44,10 @@ func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, erro
 	return openFile(d.join(name), flags, perm)
 }
 
+// list opens the directory for listing, by path (checked not to be a
+// symlink when the table opened it).
+func (d *lockDir) list() (*os.File, error) { return os.Open(d.path) }
+
 func (d *lockDir) remove(name string) error { return removeFile(d.join(name)) }
 
 // rename replaces newName with oldName (see renameOver).

@@ -146,6 +146,14 @@ func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, erro
 	return os.NewFile(uintptr(fd), d.join(name)), nil
 }
 
+// list opens the directory itself for listing, through its descriptor: by
+// path, a lock directory swapped for a symlink after the table opened it
+// was listed where the link pointed, and one swapped for a FIFO hung the
+// listing's open.
+func (d *lockDir) list() (*os.File, error) {
+	return d.open(".", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+}
+
 func (d *lockDir) remove(name string) error {
 	dfd, err := d.use()
 	if err != nil {

@@ -218,7 +218,7 @@ func isFlockFile(name string) bool {
 // is none. Directories (lost+found at a file system's root) are no one's
 // locks.
 func fileOf(d *lockDir, is func(name string) bool) (string, error) {
-	f, err := os.Open(d.path)
+	f, err := d.list()
 	if err != nil {
 		return "", err
 	}
