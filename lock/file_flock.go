@@ -157,6 +157,15 @@ func (l *FileLock) verify() error {
 	case fst.Dev != pst.Dev || fst.Ino != pst.Ino:
 		return fmt.Errorf("lock %s: %w: the lock file was replaced", l.path, ErrLockLost)
 	}
+	if h.t.dir != nil {
+		// The file checked through the directory's descriptor is whole
+		// whatever became of the directory's name: a lock directory
+		// moved away and made anew lets the next process take the same
+		// lock there, as a check by path saw.
+		if err := h.t.dir.replaced(); err != nil {
+			return fmt.Errorf("lock %s: %w", l.path, err)
+		}
+	}
 	write := writeThrough
 	if l.ops.writeThrough != nil {
 		write, l.h.nfs, l.h.nfsKnown = l.ops.writeThrough, true, true

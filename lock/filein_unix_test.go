@@ -73,3 +73,62 @@ func TestTryLockFileInSwappedDir(t *testing.T) {
 		t.Errorf("Unlock: %v", err)
 	}
 }
+
+// TestTryLockFileInDirReplaced: Verify of a lock taken with TryLockFileIn
+// says ErrLockLost once its directory's path names no directory that the
+// next process would lock in the same one: nothing there (that process
+// creates it anew), or another directory (the lock directory moved away
+// and made again, by an operator or a writer of the store). Such a
+// process takes the same lock there, so two sessgc passes ran at once
+// while the first one's Verify, checking the file through the descriptor
+// alone, found its lock whole. A symlink or a file at the path is refused
+// by the next process: the lock still excludes it.
+func TestTryLockFileInDirReplaced(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(p string) error // nil: nothing made at the path
+		lost bool
+	}{
+		{"another directory", func(p string) error { return os.Mkdir(p, 0o700) }, true},
+		{"nothing", nil, true},
+		{"a symlink to the moved directory", func(p string) error { return os.Symlink(p+".away", p) }, false},
+		{"a file", func(p string) error { return os.WriteFile(p, nil, 0o600) }, false},
+		{"the same directory back", func(p string) error { return os.Rename(p+".away", p) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "locks")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			l, err := lock.TryLockFileIn(dir, ".fleet", 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Unlock()
+			if err := os.Rename(dir, dir+".away"); err != nil {
+				t.Fatal(err)
+			}
+			if tc.make != nil {
+				if err := tc.make(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = l.Verify()
+			if tc.lost != errors.Is(err, lock.ErrLockLost) || !tc.lost && err != nil {
+				t.Errorf("Verify with the lock directory's path naming %s: %v, want lost %v", tc.name, err, tc.lost)
+			}
+			if !tc.lost {
+				return
+			}
+			// What the loss is: the next process takes the same lock.
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			l2, err := lock.TryLockFileIn(dir, ".fleet", 0o600)
+			if err != nil {
+				t.Fatalf("the next process's lock in the new directory: %v", err)
+			}
+			l2.Unlock()
+		})
+	}
+}
