@@ -102,9 +102,12 @@
 // lock counts as held until then. Leases are named and dated there by the
 // file index and ChangeTime, as by the inode number and ctime elsewhere
 // (by the last write on FAT and exFAT, which keep no ChangeTime; a file
-// with neither time cannot be dated, and a look at it fails). Lock names
-// Windows keeps for devices (NUL, CON, COM1, ... alone or before a dot)
-// and the characters it refuses in file names are refused.
+// with neither time cannot be dated, and a look at it fails). The
+// characters Windows refuses in file names are refused there; lock file
+// names it keeps for devices (NUL, CON, COM1, ... alone or before a dot)
+// are refused on every system, by a Table and by TryLockFile, LockFile
+// and TryLockFileIn alike (ErrInvalidName), so that a lock directory
+// works the same from every host.
 //
 // What the mount says (NFS, local_lock, FUSE, AWS EFS) is read from
 // /proc/self/mountinfo, on Linux only. On macOS and the BSDs Auto picks

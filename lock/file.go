@@ -86,14 +86,20 @@ func interrupted(err error) bool { return errors.Is(err, syscall.EINTR) }
 // the system: O_NOFOLLOW fails with ELOOP on Linux, EMLINK on FreeBSD,
 // EFTYPE on NetBSD), as a Table refuses one at a lock file's name: such
 // locks live in a store's lock directory, where a planted link must not
-// make the process create or lock a file elsewhere. A lock call that a
-// signal interrupted (EINTR) is made again.
+// make the process create or lock a file elsewhere. A file name that
+// Windows keeps for a device (NUL, CON, COM1, ... alone or before a dot,
+// any case) is refused on every system with an error matching
+// ErrInvalidName, as a Table refuses it. A lock call that a signal
+// interrupted (EINTR) is made again.
 func TryLockFile(path string) (*FileLock, error) {
 	return tryLockFileWith(path, fileOps{})
 }
 
 func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
 	if err := nulPath("lock file", path); err != nil {
+		return nil, err
+	}
+	if err := deviceNameError(path); err != nil {
 		return nil, err
 	}
 	for {
@@ -113,7 +119,8 @@ func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
 // of the directory above it) makes the process neither create nor lock
 // a file there. TryLockFile opens path anew at each call and follows a
 // symlink at every component but the last. name must be one path element:
-// another is refused with an error matching ErrInvalidName. On systems
+// another is refused with an error matching ErrInvalidName, and so is a
+// name Windows keeps for a device, as by TryLockFile. On systems
 // without directory descriptors (Windows) dir is checked not to be a
 // symlink and the file is opened by path.
 func TryLockFileIn(dir, name string, perm fs.FileMode) (*FileLock, error) {
@@ -122,6 +129,9 @@ func TryLockFileIn(dir, name string, perm fs.FileMode) (*FileLock, error) {
 	}
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("lock: %q in %s: %w: not a single path element", name, dir, ErrInvalidName)
+	}
+	if err := deviceNameError(name); err != nil {
+		return nil, fmt.Errorf("lock: in %s: %w", dir, err)
 	}
 	d, err := openLockDir(dir)
 	if err != nil {
@@ -220,7 +230,8 @@ func refusedError(path string, err error) error {
 
 // LockFile takes an exclusive lock on path, waiting until ctx ends. When ctx
 // ends first the error matches both ErrLocked and ctx.Err(). A nil ctx
-// fails the call with an error saying so.
+// fails the call with an error saying so. A path refused by TryLockFile
+// is refused here too, with the same error.
 func LockFile(ctx context.Context, path string) (*FileLock, error) {
 	return lockFileWith(ctx, path, fileOps{})
 }
@@ -233,6 +244,9 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 		return nil, fmt.Errorf("lock %s: %w", path, errNilContext)
 	}
 	if err := nulPath("lock file", path); err != nil {
+		return nil, err
+	}
+	if err := deviceNameError(path); err != nil {
 		return nil, err
 	}
 	var d time.Duration

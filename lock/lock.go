@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -313,8 +314,9 @@ const MinLeaseTTL = 100 * time.Millisecond
 // named for a breaker's leftover (which a sweep removes). A path separator
 // of this system (a backslash on Windows) and, on Windows, a drive or
 // stream colon are refused too: the name would not be one element there.
-// So are, on Windows, the names it keeps for devices (see windowsDevice)
-// and the characters it refuses in a file name.
+// So are, on every system, the names Windows keeps for devices (see
+// windowsDevice), and, on Windows, the characters it refuses in a file
+// name.
 func validName(name string) bool { return nameProblem(name) == "" }
 
 // nameProblem says why validName refuses name, "" when it does not: the
@@ -344,16 +346,34 @@ func nameProblem(name string) string {
 			return fmt.Sprintf("holds %q, which Windows refuses in file names", c)
 		}
 	}
-	if windows && windowsDevice(name) {
-		return "a name Windows keeps for a device (NUL, CON, COM1, ..., alone or before a dot), which opens the device, not a file"
+	if windowsDevice(name) {
+		return deviceProblem
 	}
 	return ""
 }
 
+// deviceProblem is nameProblem's word for a name windowsDevice reports,
+// on every system: a lock directory on a share that Windows hosts reach as
+// well must not hold a file whose name is a device to them.
+const deviceProblem = "a name Windows keeps for a device (NUL, CON, COM1, ..., alone or before a dot, any case), which opens the device, not a file; refused on every system, so that the lock directory works the same from Windows"
+
+// deviceNameError is the refusal of the lock file path (or name) whose
+// last element windowsDevice reports, matching ErrInvalidName as the
+// table's refusal does; nil for any other. TryLockFile, LockFile and
+// TryLockFileIn check their file with it, the table with nameProblem: one
+// rule for every entry point.
+func deviceNameError(path string) error {
+	if !windowsDevice(filepath.Base(path)) {
+		return nil
+	}
+	return fmt.Errorf("%w %q: %s", ErrInvalidName, path, deviceProblem)
+}
+
 // windowsDevice reports whether Windows opens a device for a file named
 // name, or name followed by an extension (the lock's "name.lease"): CON,
-// PRN, AUX, NUL, COM0 to COM9 and LPT0 to LPT9, in any case, alone or
-// before a dot, trailing spaces ignored ("NUL.lease" and "nul .x" are the
+// PRN, AUX, NUL, COM0 to COM9 and LPT0 to LPT9 (and COM and LPT with a
+// superscript 1, 2 or 3), in any case, alone or before a dot, trailing
+// spaces ignored ("NUL.lease" and "nul .x" are the
 // null device), and CONIN$ and CONOUT$, the console. A lease there is
 // no file: the exclusive create that decides who holds it, the record
 // read back, the rename a breaker makes over it all meet a device, which
@@ -366,7 +386,13 @@ func windowsDevice(name string) bool {
 	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
 		return true
 	}
-	return len(stem) == 4 && (stem[:3] == "COM" || stem[:3] == "LPT") && stem[3] >= '0' && stem[3] <= '9'
+	for _, prefix := range []string{"COM", "LPT"} {
+		// The superscript digits are ports too, to Windows.
+		if n, ok := strings.CutPrefix(stem, prefix); ok && (len(n) == 1 && n[0] >= '0' && n[0] <= '9' || n == "¹" || n == "²" || n == "³") {
+			return true
+		}
+	}
+	return false
 }
 
 // waitError is returned when a context ends while waiting for a lock: it
