@@ -279,6 +279,26 @@ func ReadEmpty(dir string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
+	return readEmpty(f)
+}
+
+// subdirEmpty is IsEmpty for data/ or locks/ of a directory that may be a
+// store being created (creating), opened without following a symlink or
+// blocking (openDirNoFollow): one of them swapped for a FIFO since the
+// listing that saw a directory there hung the open, and sessgc with it,
+// and one swapped for a symlink was listed where it pointed.
+func subdirEmpty(p string) bool {
+	f, err := openDirNoFollow(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	empty, err := readEmpty(f)
+	return empty && err == nil
+}
+
+// readEmpty is ReadEmpty of the open directory f.
+func readEmpty(f *os.File) (bool, error) {
 	for {
 		names, err := f.Readdirnames(64)
 		for _, name := range names {
@@ -394,7 +414,7 @@ func creating(dir string) bool {
 	for _, e := range entries {
 		switch name := e.Name(); {
 		case name == fsstore.DataDir || name == fsstore.LockDir:
-			if !e.IsDir() || !IsEmpty(filepath.Join(dir, name)) {
+			if !e.IsDir() || !subdirEmpty(filepath.Join(dir, name)) {
 				return false
 			}
 		case strings.HasPrefix(name, markerTempPrefix):
