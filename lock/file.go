@@ -130,8 +130,8 @@ func TryLockFileIn(dir, name string, perm fs.FileMode) (*FileLock, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("lock: %q in %s: %w: not a single path element", name, dir, ErrInvalidName)
 	}
-	if err := deviceNameError(name); err != nil {
-		return nil, fmt.Errorf("lock: in %s: %w", dir, err)
+	if err := deviceNameError(filepath.Join(dir, name)); err != nil {
+		return nil, err
 	}
 	d, err := openLockDir(dir)
 	if err != nil {
