@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"reflect"
 	"time"
 )
 
@@ -195,18 +196,51 @@ type Observer interface {
 }
 
 // WithObserver reports every operation to o (default: none, and no timing
-// overhead).
-func WithObserver(o Observer) Option { return optionFunc(func(c *config) { c.observer = o }) }
+// overhead). A nil o is none, as leaving the option out is, and so is a
+// nil pointer of an Observer type (a *prom.Observer left unset when
+// metrics are off), whose methods would otherwise be called on nil and
+// panic in the middle of the store's work.
+func WithObserver(o Observer) Option {
+	return optionFunc(func(c *config) {
+		if isNil(o) {
+			o = nil
+		}
+		c.observer = o
+	})
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// func, map, slice or channel.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
+}
 
 // WithLogger sets the logger for events worth an operator's attention:
 // corrupt records, lost locks, sweep failures and summaries. The default
-// discards everything: the library prints nothing unless asked. Log records
-// name files by their hashed names, never by session ID.
+// discards everything: the library prints nothing unless asked, and a nil
+// l is that default, as leaving the option out is (not slog.Default: a
+// logger chosen at run time and left unset logs nothing, as it would
+// without the option). Log records name files by their hashed names, never
+// by session ID.
 //
 // The store logs from goroutines of its own and from the middle of its
 // bookkeeping, so a panic in the logger's handler never leaves the store:
 // the record is lost, and the panic is written to standard error.
-func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.logger = l
+	})
+}
 
 func outcomeOf(err error) Outcome {
 	switch {

@@ -206,8 +206,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("fsstore: WithPermissions: file mode %v must be permission bits including 0600", c.fileMode)
 	case c.dirMode&^0o777 != 0 || c.dirMode&0o700 != 0o700:
 		return fmt.Errorf("fsstore: WithPermissions: directory mode %#o must be permission bits including 0700, and the setgid bit at most", uint32(asked.Perm())|uint32(asked&0o7000)|modeBits(asked))
-	case c.logger == nil:
-		return errors.New("fsstore: WithLogger given a nil logger; leave the option out to log nothing")
+	case c.logger.Handler() == nil:
+		// A zero slog.Logger (new(slog.Logger)), which panics on its
+		// first record: every record the store logs would be lost.
+		return errors.New("fsstore: WithLogger given a slog.Logger without a handler (a zero slog.Logger); make it with slog.New, or pass nil to log nothing")
 	case c.cacheEntries < 0 || c.cacheBytes < 0:
 		return fmt.Errorf("fsstore: WithCache(%d, %d): a negative size", c.cacheEntries, c.cacheBytes)
 	case c.keysFileGiven && c.keysGiven:

@@ -1,6 +1,7 @@
 package fsstore_test
 
 import (
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"unknown lock strategy", true, []fsstore.Option{fsstore.WithLockStrategy(lock.Strategy(9))}, "strategy"},
 		{"nil option", true, []fsstore.Option{nil}, "option 1 of 1 is nil"},
 		{"nil option among others", true, []fsstore.Option{fsstore.WithShardDepth(1), nil}, "option 2 of 2 is nil"},
-		{"nil logger", true, []fsstore.Option{fsstore.WithLogger(nil)}, "nil logger"},
+		{"logger without a handler", true, []fsstore.Option{fsstore.WithLogger(new(slog.Logger))}, "without a handler"},
 		{"NUL in the path", false, nil, `open "a\x00b": the path holds a NUL byte`},
 		{"NUL in the keys file path", true, []fsstore.Option{fsstore.WithKeysFile("k\x00eys")}, `WithKeysFile "k\x00eys": the path holds a NUL byte`},
 	} {
@@ -106,7 +107,7 @@ func TestOptionErrorsNameTheOption(t *testing.T) {
 		{[]fsstore.Option{fsstore.WithMaxSize(64<<20 + 1)}, "WithMaxSize 67108865"},
 		{[]fsstore.Option{fsstore.WithPermissions(0o400, 0o700)}, "WithPermissions: file mode"},
 		{[]fsstore.Option{fsstore.WithPermissions(0o600, 0o500)}, "WithPermissions: directory mode"},
-		{[]fsstore.Option{fsstore.WithLogger(nil)}, "WithLogger given a nil logger"},
+		{[]fsstore.Option{fsstore.WithLogger(new(slog.Logger))}, "WithLogger given a slog.Logger without a handler"},
 		{[]fsstore.Option{fsstore.WithCache(-1, 0)}, "WithCache(-1, 0)"},
 		{[]fsstore.Option{fsstore.WithCache(1, -1)}, "WithCache(1, -1)"},
 		{[]fsstore.Option{fsstore.WithKeys()}, "WithKeys given no keys"},

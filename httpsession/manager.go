@@ -164,6 +164,12 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	if c.idle <= 0 && st != nil {
 		c.idle = st.IdleTimeout()
 	}
+	var noHandler bool
+	if c.log != nil && c.log.Handler() == nil {
+		// A zero slog.Logger panics on its first record: refused, and
+		// the refusal logged where a log line can be written.
+		c.log, noHandler = nil, true
+	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -181,6 +187,8 @@ func New(st *fsstore.Store, opts ...Option) *Manager {
 	case m.cfgErr != nil:
 	case st == nil:
 		m.cfgErr = errors.New("httpsession: nil store (did fsstore.Open fail?)")
+	case noHandler:
+		m.cfgErr = errors.New("httpsession: WithLogger given a slog.Logger without a handler (a zero slog.Logger); make it with slog.New, or pass nil for slog.Default()")
 	case recIdle != 0 && (recIdle < time.Second || recIdle > fsstore.MaxIdleTimeout):
 		m.cfgErr = fmt.Errorf("httpsession: WithIdleTimeout %v is outside 1s..%v; 0 keeps the store's", recIdle, fsstore.MaxIdleTimeout)
 	case c.lockTimeout <= 0:

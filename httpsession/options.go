@@ -225,13 +225,15 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 // session's cookie (a Release's, saved before the failure) is kept from
 // shared caches as it starts, whatever h set, as every response with the
 // cookie is (h's writer does it; it unwraps, for
-// http.ResponseController). The error never contains the session ID.
+// http.ResponseController). The error never contains the session ID. A
+// nil h is the default handler, as leaving the option out is.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
 
 // WithLogger sets the logger for everything the Manager logs (default
-// slog.Default()): an invalid configuration, the default error handler's
+// slog.Default(), which a nil l also selects; a zero slog.Logger, which has
+// no handler, is an invalid configuration): an invalid configuration, the default error handler's
 // errors, errors that can only be logged (after the response started, a
 // failed touch or unlock, the failed delete of a session that a handler
 // destroyed before it panicked), sessions started afresh because their

@@ -222,12 +222,15 @@ func WithoutIteration() Option { return optionFunc(func(s *Store) { s.iterable =
 // always the one sm uses: a store given another codec than the manager's
 // would refuse every session. Without this option a payload scs cannot
 // decode fails each request of its user with a 500 until the cookie
-// expires, and makes Iterate fail.
+// expires, and makes Iterate fail. A nil sm is as leaving the option out.
 func WithCodecOf(sm *scs.SessionManager) Option { return optionFunc(func(s *Store) { s.sm = sm }) }
 
 // WithLogger sets the logger for payloads taken for no session and for a
 // session lock the delete guard failed to release after its write (nil,
 // the default: slog.Default()). Log records never hold the session token.
+// A zero slog.Logger, which has no handler and would panic on its first
+// record, makes every method fail with an error saying so, as a nil
+// Option does.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *Store) { s.log = l }) }
 
 // WithDeleteGuard sets how long the tombstone that Delete leaves lasts
@@ -271,8 +274,9 @@ func WithClock(now func() time.Time) Option {
 var errNoStore = errors.New("nil *fsstore.Store (did fsstore.Open fail?)")
 
 // New returns an scs store keeping sessions in st, which the caller opened
-// and closes. With a nil st (an Open whose error was dropped) or a nil
-// Option every method fails with an error saying so, as it does on a nil
+// and closes. With a nil st (an Open whose error was dropped), a nil
+// Option or a logger without a handler every method fails with an error
+// saying so, as it does on a nil
 // *Store or a Store{} New did not make.
 func New(st *fsstore.Store, opts ...Option) *Store {
 	s := &Store{st: st, iterable: true, now: time.Now, guard: DefaultDeleteGuard}
@@ -284,6 +288,9 @@ func New(st *fsstore.Store, opts ...Option) *Store {
 			continue
 		}
 		o.apply(s)
+	}
+	if s.cfgErr == nil && s.log != nil && s.log.Handler() == nil {
+		s.cfgErr = errors.New("WithLogger given a slog.Logger without a handler (a zero slog.Logger); make it with slog.New, or pass nil for slog.Default()")
 	}
 	return s
 }
