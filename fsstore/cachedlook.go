@@ -33,7 +33,7 @@ func (s *Store) cachedLive(sd shardDir, name string, now time.Time, liveFor time
 	if h := s.testHooks.judgeStat; h != nil {
 		st.mtime = h(name, true, st.mtime)
 	}
-	return st, err == nil && now.Sub(st.mtime) <= liveFor && ours(st)
+	return st, err == nil && now.Sub(st.mtime) <= liveFor && ours(st) && !oversize(st)
 }
 
 // cachedLiveName is cachedLive for a name held as bytes, a listing's
@@ -43,5 +43,5 @@ func (s *Store) cachedLiveName(sd shardDir, name []byte, now time.Time, liveFor 
 	if h := s.testHooks.judgeStat; h != nil {
 		st.mtime = h(string(name), true, st.mtime)
 	}
-	return st, err == nil && now.Sub(st.mtime) <= liveFor && ours(st)
+	return st, err == nil && now.Sub(st.mtime) <= liveFor && ours(st) && !oversize(st)
 }

@@ -581,7 +581,7 @@ func (c *statsCounter) record(st fileStat, mtime time.Time, lim sweepLimits) {
 		return
 	}
 	c.bytes.Add(st.size)
-	if age > lim.liveFor {
+	if age > lim.liveFor || oversize(st) && age > c.opts.Grace {
 		c.expired.Add(1)
 		c.expiredBytes.Add(st.size)
 	} else {

@@ -211,7 +211,13 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // of the data directory. Everything else that is not a temp or lease file
 // is foreign and never removed: directories, symbolic links, other names,
 // files too short to be a record, and a record held aside (.tmp-gc-<name>)
-// anywhere but in the shard its name selects.
+// anywhere but in the shard its name selects. A file taken for a record
+// but larger than any record a store writes (the header, the seal and
+// 64 MiB, the largest WithMaxSize, whatever this host's) is no session
+// (Load refuses it by its size alone, ErrCorrupt, and a Save replaces it):
+// the sweep removes it once its mtime is older than Grace, whatever the
+// marker's idle timeout, as an expired record (KindSession, Sessions), and
+// Stats counts it expired from then.
 //
 // Sweep stops early with ctx's error when ctx ends; the stats cover the work
 // done until then, and records it moved aside are settled before it returns.
@@ -1216,6 +1222,18 @@ func startsLikeRecord(head []byte, size int64) bool {
 // the check after the move aside tells it apart by its inode.
 func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 
+// oversize reports whether st, the attributes of a file named like a
+// record in its shard, is a regular file larger than any record a store
+// writes (maxRecordFile: the largest WithMaxSize any host may have, with
+// the header and the seal), which only a person or another program puts
+// there. It is no session: no Load reads it (ErrCorrupt by its size
+// alone), and a Save replaces it. So its mtime, which says nothing of a
+// session in use, does not keep it: the sweep removes it once that mtime
+// is older than Grace, and Stats counts it expired then, where it would
+// count as live, its bytes in LiveBytes, until the marker's largest idle
+// timeout had passed.
+func oversize(st fileStat) bool { return st.typ == 0 && st.size > maxRecordFile }
+
 // judge decides about a record from its directory entry's attributes:
 // live, expired for sure (returned as a candidate for removeBatch), or,
 // between the marker's max idle and the largest it ever held, removed or
@@ -1267,6 +1285,8 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time
 		age = now.Sub(st.mtime) // the hook's mtime may carry a monotonic reading, which Sub compares
 	}
 	switch {
+	case oversize(st) && age > sw.opts.Grace:
+		return candidate{name: string(name), st: st}, true, nil
 	case age <= lim.liveFor:
 		*live++
 		*liveBytes += st.size

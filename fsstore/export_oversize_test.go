@@ -1,0 +1,5 @@
+package fsstore
+
+// MaxRecordFileForTest is the size of the largest record any store
+// writes (see oversize).
+const MaxRecordFileForTest = maxRecordFile
