@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/sessfs/sessfs/internal/shellquote"
 )
@@ -131,6 +132,14 @@ func createModesWarning(dir string, top fs.FileInfo, c *config) string {
 		made = 0o2000
 	}
 	keep := 0o777 &^ (c.fileMode | c.dirMode).Perm() // the umask that lets both through
+	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users, if any, would fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: %s",
+		uint32(c.fileMode), uint32(c.dirMode|setgid), uint32(umask), uint32(c.fileMode&^umask), uint32((c.dirMode&^umask)|made), uint32(keep), uint32(keep), shareCommand(dir, top, asked))
+}
+
+// shareCommand is the shell command that gives the group of dir (top, as
+// Stat found it) the access asked for (group bits of the modes asked
+// for) to everything in the store.
+func shareCommand(dir string, top fs.FileInfo, asked fs.FileMode) string {
 	q := shellquote.Quote(dir)
 	// What was asked for: a group that may only read is not given write.
 	bits := "g+rX"
@@ -138,14 +147,60 @@ func createModesWarning(dir string, top fs.FileInfo, c *config) string {
 		bits = "g+rwX"
 	}
 	share := "chmod -R " + bits + " " + q
-	if _, gid, ok := fileIDs(top); ok && made == 0 {
+	if _, gid, ok := fileIDs(top); ok && top.Mode()&fs.ModeSetgid == 0 {
 		// Without dir's setgid bit, what each host makes is its user's
 		// primary group's: g+rwX alone would not make it the group's,
 		// nor keep what is made later so.
 		share = fmt.Sprintf("chgrp -R %d %s && %s && find %s -type d -exec chmod g+s {} +", gid, q, share, q)
 	}
-	return fmt.Sprintf("store created with modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but this process's umask %04o takes it away (records mode %04o, directories mode %04o), so the hosts of the group's other users, if any, would fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: %s",
-		uint32(c.fileMode), uint32(c.dirMode|setgid), uint32(umask), uint32(c.fileMode&^umask), uint32((c.dirMode&^umask)|made), uint32(keep), uint32(keep), share)
+	return share
+}
+
+// openModesWarning says, for an existing store in dir (top, as Stat found
+// it) that the group may enter, when the store lacks the group access
+// this process's WithPermissions asks for: a store created under a umask
+// that took it away (createModesWarning) stays so, and its owner's later
+// Opens said nothing, while the hosts of the group's other users failed
+// at Open (TestGroupStoreNarrowModesWarnOnOpen). It judges what the group
+// needs to reach any session, cheaply: the marker, data/ and locks/, not
+// every record. A warning, as createModesWarning's, with its advice. ""
+// for none, and for a store opened WithReadOnly, which creates nothing.
+func openModesWarning(dir string, top fs.FileInfo, c *config) string {
+	asked := (c.fileMode | c.dirMode) & 0o070
+	if asked == 0 || c.readOnly || runtime.GOOS == "windows" || top.Mode().Perm()&0o010 == 0 || hasDefaultACL(dir) {
+		return ""
+	}
+	var narrow []string
+	for _, f := range []struct {
+		name string
+		want fs.FileMode // the group bits asked for
+	}{
+		{MarkerFile, c.fileMode & 0o070},
+		{DataDir, c.dirMode & 0o070},
+		{LockDir, c.dirMode & 0o070},
+	} {
+		fi, err := os.Stat(filepath.Join(dir, f.name))
+		if err != nil {
+			continue // judged by the steps that read it
+		}
+		if m := fi.Mode(); m.Perm()&f.want != f.want {
+			narrow = append(narrow, fmt.Sprintf("%s is mode %04o", f.name, uint32(m.Perm())|modeBits(m)))
+		}
+	}
+	if len(narrow) == 0 {
+		return ""
+	}
+	setgid := fs.FileMode(0)
+	if c.dirSetgid {
+		setgid = 0o2000
+	}
+	why := ""
+	if umask, known := processUmask(); known && umask&asked != 0 {
+		why = fmt.Sprintf(", and this process's umask %04o takes it away from what it creates", uint32(umask))
+	}
+	keep := 0o777 &^ (c.fileMode | c.dirMode).Perm() // the umask that lets both through
+	return fmt.Sprintf("store has modes its group cannot share: WithPermissions(0o%o, 0o%o) asks for the group's access, but %s%s, so the hosts of the group's other users, if any, would fail to open the store; give every app process a umask of %04o (UMask=%04o in a systemd unit), then make the store the group's: %s",
+		uint32(c.fileMode), uint32(c.dirMode|setgid), strings.Join(narrow, ", "), why, uint32(keep), uint32(keep), shareCommand(dir, top, asked))
 }
 
 // oneUserInGroupDirHint is ownerHint's advice to a process of the group

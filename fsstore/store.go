@@ -609,6 +609,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 			return nil, err
 		}
 	}
+	created := false // the store was made by this Open (initStore)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && (!c.create || c.readOnly):
 		return nil, fmt.Errorf("fsstore: open %s: %w (no %s file)", abs, ErrNotStore, MarkerFile)
@@ -633,6 +634,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		if w := createModesWarning(abs, st, &c); w != "" {
 			c.logger.Warn(w, "dir", abs)
 		}
+		created = true
 	case err != nil:
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, withOwnerHint(abs, err))
 	}
@@ -646,6 +648,13 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	// files): what this process would create must be the group's too.
 	if err := checkGroupAccess(abs, st.Mode(), &c); err != nil {
 		return nil, err
+	}
+	if !created {
+		// Every Open says it, not the creating one's alone: the store
+		// stays unshareable until someone fixes it.
+		if w := openModesWarning(abs, st, &c); w != "" {
+			c.logger.Warn(w, "dir", abs)
+		}
 	}
 	if err := checkRootOwner(abs, st, &c); err != nil {
 		return nil, err
