@@ -819,7 +819,7 @@ func (c *call) late(err error) {
 		// Published (applied, or its lock found lost after the
 		// rename): its payload was written, as a write that ends in
 		// time reports it; the caller's event, a give-up, had none.
-		e := Event{Op: c.kind, Outcome: out, Late: true, Bytes: writtenBytes(err, c.bytes)}
+		e := Event{Op: c.kind, Outcome: out, Late: true, Bytes: writtenBytes(err, c.bytes), Published: c.kind.publishes() && published(err)}
 		s.onOwn(ownLateEnd, func() { o.Observe(e) }, "op", c.kind.String(), "outcome", out.String())
 	}
 	if out == OutcomeReadOnlyFS {

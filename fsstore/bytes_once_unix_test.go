@@ -21,14 +21,18 @@ import (
 // refused carried the payload, so that a count of every event's Bytes
 // counted a late write twice and a refused one once, while metrics/prom,
 // counting only OK events, counted nothing of a save in doubt in time and
-// its payload when the same save ended late.
+// its payload when the same save ended late. Event.Published marks the
+// same events, one per write that published its record, so that a mean of
+// the payloads written divides by them (metrics/prom's
+// published_writes_total).
 func TestWriteBytesCountedOnce(t *testing.T) {
 	const first, data = "v1", "v2, twelve b"
 	for _, tc := range []struct {
 		name string
 		// write makes one save of data, in a store observed by obs.
-		write func(t *testing.T) (obs *boundRecorder)
-		want  int
+		write     func(t *testing.T) (obs *boundRecorder)
+		want      int
+		published int // events marked Published: the writes that published a record
 	}{
 		{"in time, directory fsync failed", func(t *testing.T) *boundRecorder {
 			obs := &boundRecorder{}
@@ -44,7 +48,7 @@ func TestWriteBytesCountedOnce(t *testing.T) {
 				t.Fatalf("save: %v, want ErrInDoubt", err)
 			}
 			return obs
-		}, len(first) + len(data)},
+		}, len(first) + len(data), 2},
 		{"refused before writing", func(t *testing.T) *boundRecorder {
 			obs := &boundRecorder{}
 			s, err := fsstore.Open(t.TempDir(), fsstore.WithMaxSize(4), fsstore.WithObserver(obs))
@@ -56,12 +60,12 @@ func TestWriteBytesCountedOnce(t *testing.T) {
 				t.Fatalf("save: %v, want ErrTooLarge", err)
 			}
 			return obs
-		}, 0},
+		}, 0, 0},
 		{"given up, applied late", func(t *testing.T) *boundRecorder {
 			f := newBoundFixture(t)
 			giveUpSave(t, f, newID(t), data)
 			return f.obs
-		}, len(data)},
+		}, len(data), 1},
 		{"given up, applied late, directory fsync failed", func(t *testing.T) *boundRecorder {
 			f := newBoundFixture(t, fsstore.WithDurability(fsstore.DurabilityFull))
 			id := newID(t)
@@ -69,18 +73,24 @@ func TestWriteBytesCountedOnce(t *testing.T) {
 			f.s.SetDirSyncForTest(func(int) error { return syscall.EIO })
 			giveUpSave(t, f, id, data)
 			return f.obs
-		}, len(first) + len(data)},
+		}, len(first) + len(data), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obs := tc.write(t)
-			got := 0
+			got, published := 0, 0
 			for _, e := range obs.all() {
 				if e.Op == fsstore.OpSave {
 					got += e.Bytes
+					if e.Published {
+						published++
+					}
 				}
 			}
 			if got != tc.want {
 				t.Errorf("save events' Bytes add up to %d, want %d: %+v", got, tc.want, obs.all())
+			}
+			if published != tc.published {
+				t.Errorf("%d save events marked Published, want %d: %+v", published, tc.published, obs.all())
 			}
 		})
 	}

@@ -155,6 +155,14 @@ type Event struct {
 	// its Outcome.
 	Bytes int
 	Kind  FileKind // OpSweepRemove only
+	// Published marks a write (save, compare-and-swap) that put its
+	// record in the file system's namespace: exactly the events whose
+	// Bytes a count of bytes written adds, those of an empty payload
+	// included, in time or late. Bytes over the count of such events is
+	// the mean payload of the records written, where a count of the
+	// writes that succeeded leaves out a write in doubt that published
+	// its record (ErrInDoubt), whose bytes it adds.
+	Published bool
 	// Late marks the end of a write whose caller had already been told
 	// ErrUnavailable (and reported with OutcomeUnavailable): Outcome says
 	// how it ended (OutcomeLate when it was applied, OutcomeLockLost when
@@ -308,11 +316,21 @@ func (s *Store) begin() opStart {
 // its payload's size: n when the payload is known to be published, 0
 // otherwise (see Event.Bytes).
 func writtenBytes(err error, n int) int {
-	if err == nil || errors.Is(err, ErrInDoubt) && !errors.Is(err, ErrUnavailable) {
+	if published(err) {
 		return n
 	}
 	return 0
 }
+
+// published reports whether a write that ended with err is known to have
+// published its record (see Event.Published).
+func published(err error) bool {
+	return err == nil || errors.Is(err, ErrInDoubt) && !errors.Is(err, ErrUnavailable)
+}
+
+// publishes reports whether op is a write that publishes a record with a
+// payload (see Event.Published).
+func (op Op) publishes() bool { return op == OpSave || op == OpCompareAndSwap }
 
 func (s *Store) end(op Op, start opStart, err error, bytes int, name string) error {
 	return s.endAs(op, start, outcomeOf(err), err, bytes, name)
@@ -349,7 +367,7 @@ func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, n
 		s.clearReadOnly(start.ro, false)
 	}
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: d, Bytes: bytes})
+		s.cfg.observer.Observe(Event{Op: op, Outcome: out, Duration: d, Bytes: bytes, Published: op.publishes() && published(err)})
 	}
 	return err
 }

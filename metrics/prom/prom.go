@@ -41,6 +41,7 @@ type Observer struct {
 	late     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
+	written  *prometheus.CounterVec
 	swept    *prometheus.CounterVec
 	breaker  prometheus.Gauge
 	readOnly prometheus.Gauge
@@ -87,6 +88,10 @@ func New(namespace string) *Observer {
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "payload_bytes_total",
 			Help: "Session payload bytes loaded and saved.",
+		}, []string{"op"}),
+		written: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "sessfs", Name: "published_writes_total",
+			Help: "Writes (save, compare_and_swap) that published their record, whose payloads payload_bytes_total adds: those that succeeded, in time or late, and those in doubt after it; payload_bytes_total over this is the mean record payload written.",
 		}, []string{"op"}),
 		swept: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "sessfs", Name: "sweep_removed_files_total",
@@ -142,6 +147,9 @@ func New(namespace string) *Observer {
 	}
 	for _, op := range payloadOps {
 		o.bytes.WithLabelValues(op.String())
+		if op != fsstore.OpLoad {
+			o.written.WithLabelValues(op.String())
+		}
 	}
 	for _, k := range []fsstore.FileKind{fsstore.KindSession, fsstore.KindTemp, fsstore.KindLease} {
 		o.swept.WithLabelValues(k.String())
@@ -265,10 +273,14 @@ func (o *Observer) Observe(e fsstore.Event) {
 	o.countBytes(e)
 }
 
-// countBytes adds the payload e read or wrote to payload_bytes_total.
+// countBytes adds the payload e read or wrote to payload_bytes_total, and
+// a write that published its record to published_writes_total.
 func (o *Observer) countBytes(e fsstore.Event) {
 	if e.Bytes > 0 && slices.Contains(payloadOps, e.Op) {
 		o.bytes.WithLabelValues(e.Op.String()).Add(float64(e.Bytes))
+	}
+	if e.Published && slices.Contains(payloadOps, e.Op) {
+		o.written.WithLabelValues(e.Op.String()).Inc()
 	}
 }
 
@@ -349,6 +361,7 @@ func (o *Observer) Describe(ch chan<- *prometheus.Desc) {
 	o.late.Describe(ch)
 	o.duration.Describe(ch)
 	o.bytes.Describe(ch)
+	o.written.Describe(ch)
 	o.swept.Describe(ch)
 	o.breaker.Describe(ch)
 	o.readOnly.Describe(ch)
@@ -362,6 +375,7 @@ func (o *Observer) Collect(ch chan<- prometheus.Metric) {
 	o.late.Collect(ch)
 	o.duration.Collect(ch)
 	o.bytes.Collect(ch)
+	o.written.Collect(ch)
 	o.swept.Collect(ch)
 	o.breaker.Collect(ch)
 	o.readOnly.Collect(ch)

@@ -481,7 +481,7 @@ func TestEveryPreCreatedSeriesMoves(t *testing.T) {
 			if out == fsstore.OutcomeLate && !writes[op] || out == fsstore.OutcomeBusy && op != fsstore.OpTryLock {
 				continue
 			}
-			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10})
+			obs.Observe(fsstore.Event{Op: op, Outcome: out, Duration: time.Millisecond, Bytes: 10, Published: out == fsstore.OutcomeOK && (op == fsstore.OpSave || op == fsstore.OpCompareAndSwap)})
 			if writes[op] {
 				obs.Observe(fsstore.Event{Op: op, Outcome: out, Late: true})
 			}
