@@ -116,7 +116,8 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 // a waiter whose context ended while its operation was inside the
 // filesystem, before it takes the outcome away from the operation
 // ("abandon"), or outside it ("abandon-outside": the operation then ends
-// by itself). Tests block in it on channels to play a server that does
+// by itself), and in the waiter of a step inside the filesystem past its
+// ceiling that it waits on (patience: "wait-on"). Tests block in it on channels to play a server that does
 // not answer, or to line up a race.
 func withTestFS(hook func(site string)) Option {
 	return optionFunc(func(c *config) { c.testFS = hook })
@@ -126,6 +127,15 @@ func withTestFS(hook func(site string)) Option {
 // decide when a probe starts.
 func withTestAfter(after func(time.Duration) <-chan time.Time) Option {
 	return optionFunc(func(c *config) { c.testAfter = after })
+}
+
+// withTestBoundClock replaces the monotonic clock by which a bounded
+// store times its steps inside the filesystem and the server's answers
+// (opwatch.Bound.Clock), so that tests decide how long a step has waited
+// and when the server last answered (patience) whatever the machine's
+// speed. The ceiling's timers stay real: they only say when to look.
+func withTestBoundClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.testBoundNow = now })
 }
 
 // withTestHealthClock replaces time.Now for how long Health's probe has
@@ -267,6 +277,11 @@ type call struct {
 func newBounder(s *Store, c *config) *bounder {
 	b := &bounder{s: s, timeout: c.opTimeout, hook: c.testFS, work: make(chan *call), maxIdle: int64(c.maxInFlight)}
 	b.slots.Max = int64(c.maxInFlight)
+	if now := c.testBoundNow; now != nil {
+		// Readings above 0, which LastAnswer keeps for "no answer yet".
+		start := now()
+		b.slots.Clock = func() int64 { return int64(now().Sub(start)) + 1 }
+	}
 	b.brk = breaker{b: b, failures: int32(c.breakerFailures), cooldown: c.breakerCooldown, after: c.testAfter, stop: make(chan struct{})}
 	if b.brk.after == nil {
 		b.brk.after = time.After
@@ -600,6 +615,9 @@ func (b *bounder) wait(ctx context.Context, c *call) error {
 			if inOS {
 				rest, capped := b.patience(since)
 				if rest > 0 {
+					if b.hook != nil {
+						b.hook("wait-on")
+					}
 					c.timer.Reset(rest)
 					continue
 				}
@@ -720,7 +738,7 @@ func detachedCopy(sess *Session) *Session {
 const queuedCeilings = 3
 
 // patience reports how much longer a step inside the filesystem since
-// since (an opwatch.Now reading) is waited for, and whether that wait ends
+// since (a b.slots.Now reading) is waited for, and whether that wait ends
 // at the cap rather than after a ceiling without answers. A step is given
 // up on once it has waited a ceiling and the server has answered none of
 // the store's calls for a ceiling, and at queuedCeilings ceilings in any
@@ -737,7 +755,7 @@ func (b *bounder) patience(since int64) (rest time.Duration, capped bool) {
 			end, capped = limit, true
 		}
 	}
-	return time.Duration(end - opwatch.Now()), capped
+	return time.Duration(end - b.slots.Now()), capped
 }
 
 // gaveUp is the caller's error for an operation left to finish in the
@@ -848,7 +866,7 @@ type breaker struct {
 	fails atomic.Int32  // operations run out of time in a row
 	state atomic.Uint32 // a BreakerState
 	mu    sync.Mutex    // serializes state changes
-	// lastFail is when the last timeout was counted (an opwatch.Now
+	// lastFail is when the last timeout was counted (a b.slots.Now
 	// reading): an answer of the server since then ends the row.
 	lastFail atomic.Int64
 }
@@ -868,7 +886,7 @@ func (br *breaker) ok() {
 // on a healthy mount, is no outage. A server that does not answer answers
 // none of them.
 func (br *breaker) timeout() {
-	if br.b.slots.LastAnswer() > br.lastFail.Swap(opwatch.Now()) {
+	if br.b.slots.LastAnswer() > br.lastFail.Swap(br.b.slots.Now()) {
 		br.fails.Store(0)
 	}
 	if br.fails.Add(1) < br.failures {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fakeclock"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -1526,6 +1527,12 @@ func TestCeilingCountsSteps(t *testing.T) {
 // server holds up one call), and one ceiling after the answers stop (an
 // outage that began during the step). Calls the server did not answer
 // (here saves refused for their size) say nothing about it.
+//
+// The store's clock for its steps and answers is the test's: the others'
+// calls are made at set readings of it, and the step waits exactly as long
+// as the test says, however late this machine runs any goroutine. On the
+// real clock, a call meanwhile delayed past the ceiling by a loaded CPU
+// made the step given up on as if the answers had stopped.
 func TestCeilingWaitsWhileOthersAnswered(t *testing.T) {
 	const ceiling = time.Second
 	for _, op := range []struct {
@@ -1551,21 +1558,25 @@ func TestCeilingWaitsWhileOthersAnswered(t *testing.T) {
 		for _, tc := range []struct {
 			name   string
 			others func(s *fsstore.Store, id string) error // made meanwhile, for answers; nil: none
-			stop   time.Duration                           // when they stop; 0: at the end
-			hold   time.Duration                           // how long the step hangs; 0: until the end
-			want   string                                  // "" for success, else in the error
+			// The step hangs while the clock moves on by half a ceiling at
+			// a time, with a call of others at each reading up to until,
+			// then on to end, where it is let go (release) or left
+			// hanging for the store to give up on.
+			until, end time.Duration
+			release    bool
+			want       string // "" for success, else in the error
 		}{
-			{"answered", loadOf, 0, ceiling * 3 / 2, ""},
-			{"held-up", loadOf, 0, 0, answered},
-			{"answers-stop", loadOf, ceiling / 2, 0, silent},
-			{"silent", nil, 0, 0, silent},
+			{"answered", loadOf, ceiling * 3 / 2, ceiling * 3 / 2, true, ""},
+			{"held-up", loadOf, 3 * ceiling, 3 * ceiling, false, answered},
+			{"answers-stop", loadOf, ceiling / 2, ceiling * 3 / 2, false, silent},
+			{"silent", nil, 0, 3 * ceiling, false, silent},
 			{"refused-calls", func(s *fsstore.Store, id string) error {
 				err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: tooLarge})
 				if errors.Is(err, fsstore.ErrTooLarge) {
 					return nil
 				}
 				return fmt.Errorf("oversized save: %v, want ErrTooLarge", err)
-			}, 0, 0, silent},
+			}, 3 * ceiling, 3 * ceiling, false, silent},
 			// A lock granted is an answer too (not while the lock
 			// attempts are what hangs).
 			{"locks-granted", func(s *fsstore.Store, id string) error {
@@ -1574,64 +1585,53 @@ func TestCeilingWaitsWhileOthersAnswered(t *testing.T) {
 					return err
 				}
 				return l.Unlock()
-			}, 0, 0, answered},
+			}, 3 * ceiling, 3 * ceiling, false, answered},
 		} {
 			if tc.name == "locks-granted" && op.site == "lock" {
 				continue
 			}
 			t.Run(op.site+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				f := newBoundFixture(t, fsstore.WithOpTimeout(ceiling))
+				clk := fakeclock.New()
+				f := newBoundFixture(t, fsstore.WithOpTimeout(ceiling), fsstore.WithBoundClockForTest(clk.Now))
 				id, stepID := newID(t), newID(t)
 				mustSave(t, f.s, id, "v1")
 				release := f.fs.hang(op.site)
 				defer release()
-				stop := make(chan struct{}) // closed when the others stop
-				others := make(chan error, 1)
-				if tc.others != nil {
-					go func() {
-						for {
-							select {
-							case <-stop:
-								others <- nil
-								return
-							default:
-							}
-							if err := tc.others(f.s, id); err != nil {
-								others <- err
-								return
-							}
-							time.Sleep(ceiling / 20) // a request now and then, not a busy loop
-						}
-					}()
-				}
 				errc := make(chan error, 1)
 				go func() { errc <- op.do(f.s, stepID) }()
 				f.fs.await(t, op.site)
-				begin := time.Now()
-				var stopOnce sync.Once
-				stopOthers := func() { stopOnce.Do(func() { close(stop) }) }
-				if tc.stop > 0 {
-					defer time.AfterFunc(tc.stop, stopOthers).Stop()
+				// The step's ceiling timer looks at the clock whenever it
+				// fires, on the real clock; whatever reading it finds on
+				// the way to end calls for the same verdict.
+				for at := ceiling / 2; at <= tc.end; at += ceiling / 2 {
+					clk.Advance(ceiling / 2)
+					if tc.others != nil && at <= tc.until {
+						if err := tc.others(f.s, id); err != nil {
+							t.Fatalf("a call meanwhile, %v into the step: %v", at, err)
+						}
+					}
 				}
-				if tc.hold > 0 {
-					// The clock passing, not an event: the step's length
-					// is what is under test.
-					for time.Since(begin) < tc.hold {
-						time.Sleep(ceiling / 10)
+				if tc.release {
+					// The step is let go once its waiter has read the
+					// clock at end and waited on. Of the looks counted
+					// after n, the first may have read the clock before
+					// its last move; the second read it at end.
+					n := f.fs.count("wait-on")
+					if !poll(func() bool { return f.fs.count("wait-on") >= n+2 || len(errc) > 0 }) {
+						t.Fatal("the step's waiter never looked at the clock again")
 					}
 					release()
 				}
-				err := <-errc
-				stopOthers()
-				if tc.others != nil {
-					if oerr := <-others; oerr != nil {
-						t.Fatalf("a call meanwhile: %v", oerr)
-					}
+				var err error
+				select {
+				case err = <-errc:
+				case <-time.After(time.Minute): // bounds a hang only
+					t.Fatalf("the step hung %v on the store's clock (ceiling %v) and is still waited for", tc.end, ceiling)
 				}
 				switch {
 				case tc.want == "" && err != nil:
-					t.Fatalf("step hung %v (ceiling %v) while other calls were answered: %v", tc.hold, ceiling, err)
+					t.Fatalf("step hung %v (ceiling %v) while other calls were answered: %v", tc.end, ceiling, err)
 				case tc.want != "":
 					isUnavailable(t, err, nil)
 					if !strings.Contains(err.Error(), tc.want) {

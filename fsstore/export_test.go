@@ -268,6 +268,11 @@ const SweepJudgesCachedFirstForTest = judgeCachedFirst
 // aside and settles at once.
 const SweepBatchForTest = sweepBatch
 
+// WithBoundClockForTest is withTestBoundClock: the clock by which a
+// bounded store times its steps inside the filesystem and the server's
+// answers.
+func WithBoundClockForTest(now func() time.Time) Option { return withTestBoundClock(now) }
+
 // WithHealthClockForTest is withTestHealthClock: the clock by which Health
 // judges how long its probe has gone unanswered.
 func WithHealthClockForTest(now func() time.Time) Option { return withTestHealthClock(now) }

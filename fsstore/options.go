@@ -140,6 +140,7 @@ type config struct {
 	testFS          func(site string)
 	testAfter       func(time.Duration) <-chan time.Time
 	testHealthNow   func() time.Time
+	testBoundNow    func() time.Time
 	// mounts tells a directory below a share that is not mounted
 	// (ErrShareNotMounted): the host's own, or a test's stand-ins.
 	mounts fstab.Hosts

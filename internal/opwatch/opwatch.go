@@ -33,13 +33,17 @@ const (
 type Bound struct {
 	n   atomic.Int64
 	Max int64
+	// Clock, when set (tests only), replaces Now for the bound's readings
+	// (see Bound.Now), so that a test decides how long a call has waited
+	// and when the server last answered.
+	Clock func() int64
 	// answered is when the server last answered a call under the bound
-	// (a Now reading, 0 before the first): see LastAnswer.
+	// (a Bound.Now reading, 0 before the first): see LastAnswer.
 	answered atomic.Int64
 }
 
 // LastAnswer reports when the server last answered a call of an
-// operation under the bound (a Now reading; 0 if it has not yet): see
+// operation under the bound (a Bound.Now reading; 0 if it has not yet): see
 // Answered. A call still waiting long after others were answered since it
 // began is queued behind them (in the client's RPC slots, for a saturated
 // CPU), not lost with the server.
@@ -51,7 +55,17 @@ func (b *Bound) LastAnswer() int64 { return b.answered.Load() }
 // argument refused, a lock shared in the process). The latest reading
 // wins: a goroutine delayed between its reading and its store never winds
 // the record back.
-func (b *Bound) Answered() { b.answer(Now()) }
+func (b *Bound) Answered() { b.answer(b.Now()) }
+
+// Now is the bound's clock reading (Now, unless Clock is set), by which
+// its operations' calls (Op.InOS) and the server's answers (LastAnswer)
+// are timed. A nil *Bound reads Now.
+func (b *Bound) Now() int64 {
+	if b != nil && b.Clock != nil {
+		return b.Clock()
+	}
+	return Now()
+}
 
 func (b *Bound) answer(now int64) {
 	for {
@@ -105,7 +119,7 @@ func (b *Bound) InFlight() int64 { return b.n.Load() }
 // not inside the OS; a nil *Op accepts every call and is never abandoned.
 type Op struct {
 	state atomic.Uint32
-	since atomic.Int64 // monotonic ns (see Now) when the current OS call began, or it last made progress
+	since atomic.Int64 // a Bound.Now reading: when the current OS call began, or it last made progress
 
 	// Hook, when set (tests only), runs inside every OS call the lock
 	// package makes for this operation, where a hung server would block,
@@ -176,7 +190,7 @@ func (o *Op) enter(limit int64) bool {
 		}
 		o.slot = true
 	}
-	o.since.Store(Now())
+	o.since.Store(o.Bound.Now())
 	for {
 		s := o.state.Load()
 		if s&abandoned != 0 {
@@ -229,7 +243,7 @@ func (o *Op) InOSAlways() bool {
 // MarkInOS marks the operation inside the OS from now on, its slot taken
 // by its caller.
 func (o *Op) MarkInOS() {
-	o.since.Store(Now())
+	o.since.Store(o.Bound.Now())
 	// Abandon sets its bit with the same kind of atomic Or: whichever of
 	// the two comes second sees the other's bit, so either Abandon
 	// reports the operation inside the OS or the waiter is woken here.
@@ -249,7 +263,7 @@ func (o *Op) MarkInOS() {
 // a server that does not answer. It does nothing outside the OS.
 func (o *Op) Progress() {
 	if o != nil && o.state.Load()&inOS != 0 {
-		o.since.Store(Now())
+		o.since.Store(o.Bound.Now())
 	}
 }
 
@@ -379,7 +393,7 @@ func (o *Op) Abandoned() bool { return o != nil && o.state.Load()&abandoned != 0
 func (o *Op) Committed() bool { return o != nil && o.state.Load()&committed != 0 }
 
 // InOS reports whether the operation is inside an OS call, and since when
-// (a Now reading): when it entered, or last made progress (Progress).
+// (a Bound.Now reading): when it entered, or last made progress (Progress).
 func (o *Op) InOS() (bool, int64) {
 	return o.state.Load()&inOS != 0, o.since.Load()
 }
