@@ -107,7 +107,7 @@ is not checked: the files are written, with a warning.`,
 	f := cmd.Flags()
 	pass.PathVarP(f, &opts.Dir, "dir", "d", DefaultDir, "store directory")
 	f.BoolVar(&opts.Systemd, "systemd", false, "generate a systemd service and timer instead of a cron entry")
-	pass.RepeatablePathVar(f, &opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them")
+	pass.RepeatablePathVar(f, &opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them; refused where a file there of the same name runs sessgc for another --dir")
 	pass.RepeatablePathVar(f, &opts.Binary, "binary", DefaultBinary, "absolute path of sessgc on the hosts")
 	f.StringVar(&opts.User, "user", DefaultUser, "user that owns the store's files")
 	f.StringVar(&opts.Group, "group", "", "the group of a group-shared store that --user is in, where this host's group lookup cannot tell (LDAP, sssd): numeric gid or name")
@@ -465,7 +465,7 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 		}
 	}
 	if opts.Write != "" {
-		if err := checkWrite(opts.Write, files); err != nil {
+		if err := checkWrite(opts.Write, opts.Dir, files); err != nil {
 			return err
 		}
 	}
@@ -621,7 +621,11 @@ func dirLooks(dir string) dirLook {
 // a file to write there whose name is a directory, which the rename could
 // not replace: found while writing, the error named a temp file, and with
 // --systemd the service could be written without its timer.
-func checkWrite(dir string, files []File) error {
+//
+// A file there that runs sessgc for another store is refused too: the
+// names are fixed, so writing over it would end that store's sweeps
+// without a word, and its sessions would pile up until its disk filled.
+func checkWrite(dir, storeDir string, files []File) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -636,6 +640,15 @@ func checkWrite(dir string, files []File) error {
 		if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
 			return cmdutil.UsageErrorf("--write %s: %s is a directory, which the file cannot replace: move it elsewhere, or remove it", dir, p)
 		}
+		if other := sweptDir(p); other != "" && filepath.Clean(other) != filepath.Clean(storeDir) {
+			// A timer starts the service of its own name, so a renamed
+			// pair keeps working.
+			var alt []File
+			for _, g := range files {
+				alt = append(alt, File{Name: strings.Replace(g.Name, "sessgc", "sessgc-2", 1)})
+			}
+			return cmdutil.UsageErrorf("--write %s: %s already runs sessgc for the store %s: writing it for %s would stop the sweeps of %s; nothing was written. For a second store on this host, print the files (without --write) and install them under other names (such as %s); if %s is gone, remove %s first", dir, p, other, storeDir, other, names(alt), other, p)
+		}
 	}
 	// Named as WriteFile's temp files are, so that one a killed run left
 	// goes as theirs do.
@@ -648,6 +661,38 @@ func checkWrite(dir string, files []File) error {
 		return cmdutil.UsageErrorf("--write %s: cannot remove a file created there: %w", dir, err)
 	}
 	return nil
+}
+
+// sweptDir returns the store that the cron or systemd file at p runs
+// sessgc for: the value of --dir on its first line that is no comment
+// and has one, as install-cron writes it. "" where p cannot be read or
+// names no --dir (not a file install-cron wrote, or one without a store).
+func sweptDir(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	// A file install-cron wrote is a few KiB; a larger one is not its.
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		for i, w := range fields {
+			if v, ok := strings.CutPrefix(w, "--dir="); ok && v != "" {
+				return v
+			}
+			if w == "--dir" && i+1 < len(fields) {
+				return fields[i+1]
+			}
+		}
+	}
+	return ""
 }
 
 // names lists the files' names.

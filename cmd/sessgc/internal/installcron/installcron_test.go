@@ -713,3 +713,47 @@ func TestPathFlagsRefuseNUL(t *testing.T) {
 		t.Errorf("--write and --binary each given twice: write %q, binary %q; want the last of each", opts.Write, opts.Binary)
 	}
 }
+
+// TestWriteOtherStore: install-cron --write for a second store on a host
+// replaced the first store's file (its names are fixed: sessgc, or
+// sessgc.service and sessgc.timer) and said only "wrote": the first
+// store was never swept again, in silence, until its disk filled. A file
+// there that runs sessgc for another --dir is now a usage error (exit 2)
+// naming that store, before any file is written; the same store's file is
+// replaced, so that install-cron can be run again to change a flag.
+func TestWriteOtherStore(t *testing.T) {
+	for _, tc := range []struct {
+		name, args string
+		file       string // the file that holds --dir
+	}{
+		{"cron", "", "sessgc"},
+		{"systemd", "--systemd", "sessgc.service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := t.TempDir()
+			if _, _, err := execute(t, tc.args+" --dir /srv/app1/sessions --write "+dest); err != nil {
+				t.Fatal(err)
+			}
+			first, err := os.ReadFile(filepath.Join(dest, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The same store again, another flag: replaced.
+			if _, _, err := execute(t, tc.args+" --dir /srv/app1/sessions/ --rate 100 --write "+dest); err != nil {
+				t.Fatalf("the same store again: %v", err)
+			}
+			again, _ := os.ReadFile(filepath.Join(dest, tc.file))
+			if !strings.Contains(string(again), "--rate 100") {
+				t.Fatalf("the same store again: not replaced:\n%s", again)
+			}
+			// Another store: refused, the first store's file kept.
+			_, _, err = execute(t, tc.args+" --dir /srv/app2/sessions --write "+dest)
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "/srv/app1/sessions") {
+				t.Errorf("another store: %v; want a usage error naming the store /srv/app1/sessions its file sweeps", err)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dest, tc.file)); string(got) != string(again) || !strings.Contains(string(first), "/srv/app1/sessions") {
+				t.Errorf("another store: the first store's file was replaced:\n%s", got)
+			}
+		})
+	}
+}
