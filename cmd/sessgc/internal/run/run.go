@@ -200,8 +200,9 @@ the others out until its lease expires.
 
 --max-duration bounds the run, counted from its start (the checks of --dir
 and --textfile included, --jitter's sleep not): when it is spent the pass
-stops cleanly, reports stopped_early, and exits 0; the next run starts over
-and passes quickly over the parts already cleaned. It also bounds a run
+stops cleanly, reports stopped_early, and exits 0; the next run starts at a
+random shard, so that runs cut short still reach every one, and passes
+quickly over the parts already cleaned. It also bounds a run
 stuck in a call to an unreachable file server (an NFS hard mount waits for
 the server without end): a check that has no answer when the budget is
 spent is skipped, and a tenth of --max-duration later (at least 1 s, at
@@ -672,7 +673,7 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 			s += " (-v lists them)"
 		}
 	}
-	return s + sum.Human(sum.Errors, opts.MaxDuration, "the next run goes on from the start and passes quickly over what is clean")
+	return s + sum.Human(sum.Errors, opts.MaxDuration, "the next run starts at a random shard and passes quickly over what is clean")
 }
 
 // startProgress redraws one status line on stderr until stop is called.

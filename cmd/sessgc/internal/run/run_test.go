@@ -402,3 +402,25 @@ func TestHumanSummarySubMillisecond(t *testing.T) {
 		t.Errorf("summary %q, want it to start %q", got, want)
 	}
 }
+
+// TestHumanSummaryStoppedEarlyNext: a pass cut short said "the next run
+// goes on from the start", which reads as every run beginning at shard 00,
+// so that a budget too small for the store never reaches its last shards.
+// The sweep starts each pass at a random shard, so that runs cut short
+// still reach every one, as docs/operations.md says of --max-duration:
+// the line says so.
+func TestHumanSummaryStoppedEarlyNext(t *testing.T) {
+	for _, reason := range []string{"max-duration", "interrupted", "unresponsive", "fleet-lock-lost"} {
+		t.Run(reason, func(t *testing.T) {
+			sum := Summary{Dir: "/s", DurationSecs: 1, Scanned: 3}
+			sum.StoppedEarly, sum.StopReason = true, reason
+			got := humanSummary(&RunOptions{MaxDuration: time.Minute}, &sum)
+			if !strings.Contains(got, "sessgc: stopped early: ") {
+				t.Fatalf("summary %q lacks the stopped-early line", got)
+			}
+			if strings.Contains(got, "from the start") || !strings.Contains(got, "random shard") {
+				t.Errorf("summary %q: want the next run said to start at a random shard", got)
+			}
+		})
+	}
+}
