@@ -126,14 +126,29 @@ func otherOf(e Exclusion, name string) string {
 // word, and the limit it was meant to set with it.
 func UnknownEnv(root *cobra.Command, environ []string) (unknown, nearest []string) {
 	known := []string{KeysEnv}
+	// A one-letter name is two edits from every other short one (SESSGC_V
+	// from keygen's SESSGC_ID), so a variable named after a flag's
+	// shorthand, as a job moving "-q -d DIR" into its environment names
+	// it, is matched to that flag's variable by the letter instead. A
+	// letter two commands give different flags suggests neither ("").
+	short := map[string]string{}
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			// ApplyEnv never reads SESSGC_HELP, nor SESSGC_VERSION: the
 			// root's --version is no flag of a command that reads the
 			// environment.
-			if f.Name != "help" && f.Name != "version" {
-				known = append(known, EnvName(f.Name))
+			if f.Name == "help" || f.Name == "version" {
+				return
+			}
+			known = append(known, EnvName(f.Name))
+			if f.Shorthand != "" {
+				name := EnvPrefix + strings.ToUpper(f.Shorthand)
+				if prev, ok := short[name]; ok && prev != EnvName(f.Name) {
+					short[name] = ""
+				} else {
+					short[name] = EnvName(f.Name)
+				}
 			}
 		})
 		for _, sub := range c.Commands() {
@@ -147,6 +162,10 @@ func UnknownEnv(root *cobra.Command, environ []string) (unknown, nearest []strin
 			continue
 		}
 		unknown = append(unknown, name)
+		if long, ok := short[name]; ok {
+			nearest = append(nearest, long)
+			continue
+		}
 		near, best := "", 3 // at most two edits away: a typo, not another word
 		for _, k := range known {
 			if d := editDistance(name, k); d < best {

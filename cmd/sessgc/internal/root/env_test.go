@@ -21,6 +21,15 @@ func TestMisspeltEnvironmentVariable(t *testing.T) {
 			[]string{"sessgc: warning: SESSGC_MAX_DURATON is set but is not a sessgc setting; it is ignored (did you mean SESSGC_MAX_DURATION?)"}},
 		{"nothing near", []string{"SESSGC_SOMETHING_ELSE=1"},
 			[]string{"sessgc: warning: SESSGC_SOMETHING_ELSE is set but is not a sessgc setting; it is ignored"}},
+		// A variable named after a flag's one-letter shorthand, as a job
+		// that had "sessgc run -q -d DIR" moves its flags into the
+		// environment: the long flag's variable, not whatever short name
+		// happens to be two edits away (SESSGC_ID, keygen's --id).
+		{"shorthand", []string{"SESSGC_D=/srv/sessions", "SESSGC_Q=true", "SESSGC_N=true", "SESSGC_V=true"},
+			[]string{"sessgc: warning: SESSGC_D is set but is not a sessgc setting; it is ignored (did you mean SESSGC_DIR?)",
+				"sessgc: warning: SESSGC_Q is set but is not a sessgc setting; it is ignored (did you mean SESSGC_QUIET?)",
+				"sessgc: warning: SESSGC_N is set but is not a sessgc setting; it is ignored (did you mean SESSGC_DRY_RUN?)",
+				"sessgc: warning: SESSGC_V is set but is not a sessgc setting; it is ignored (did you mean SESSGC_VERBOSE?)"}},
 		// --help and the root's --version are flags no variable sets.
 		{"help and version", []string{"SESSGC_HELP=true", "SESSGC_VERSION=true"},
 			[]string{"sessgc: warning: SESSGC_HELP is set but is not a sessgc setting; it is ignored",
