@@ -273,7 +273,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	if err := s.notNew(); err != nil {
 		session.IsNew = true
-		return session, &notLoadedError{err: err}
+		return session, &notLoadedError{err: fmt.Errorf("gorillastore: get: %w", err)}
 	}
 	opts := *s.Options
 	session.Options = &opts
@@ -584,13 +584,14 @@ type notLoaded struct{}
 type notLoadedMark struct{ err error }
 
 // notNew returns why s, a nil *Store or one with nil Options (a Store{}
-// not made by New), cannot serve a request, or nil.
+// not made by New), cannot serve a request, or nil; its caller names the
+// package and the call.
 func (s *Store) notNew() error {
 	switch {
 	case s == nil:
-		return errors.New("gorillastore: nil *gorillastore.Store (use gorillastore.New, or for gin-contrib ginstore.NewStore)")
+		return errors.New("nil *gorillastore.Store (use gorillastore.New, or for gin-contrib ginstore.NewStore)")
 	case s.Options == nil:
-		return errors.New("gorillastore: the Store has nil Options (use gorillastore.New, which sets them, or set Options)")
+		return errors.New("the Store has nil Options (use gorillastore.New, which sets them, or set Options)")
 	}
 	return nil
 }

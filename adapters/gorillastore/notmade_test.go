@@ -2,6 +2,7 @@ package gorillastore_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,11 +22,12 @@ import (
 // main assigned it, which a sessions.Store interface holding it does not
 // show: echo-contrib's middleware takes it), a ginstore.Store{} not made
 // by NewStore, and a Store{} whose Options
-// are nil, fail Get and Save with an error naming the mistake and
-// matching ErrNotLoaded, which handlers answer (a 500), rather than
-// panicking with a nil dereference inside gorilla's registry on every
-// request. A session whose Options the application set to nil fails its
-// Save the same way.
+// are nil, fail Get with an error naming the mistake and matching
+// ErrNotLoaded, and Save with an error naming it, which handlers answer
+// (a 500), rather than panicking with a nil dereference inside gorilla's
+// registry on every request. A session whose Options the application set
+// to nil fails its Save the same way. Each error says "gorillastore: "
+// once: Save's read "gorillastore: save: gorillastore: nil ...".
 func TestStoreNotMadeByNew(t *testing.T) {
 	var nilStore *gorillastore.Store
 	made, _ := open(t, t.TempDir(), fakeclock.New())
@@ -57,6 +59,9 @@ func TestStoreNotMadeByNew(t *testing.T) {
 			if tt.prep == nil && (!errors.Is(err, gorillastore.ErrNotLoaded) || !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("Get: %v; want an error matching ErrNotLoaded that names %q", err, tt.want)
 			}
+			if n := strings.Count(fmt.Sprint(err), "gorillastore: "); tt.prep == nil && n != 1 {
+				t.Errorf("Get: %v; want the package named once", err)
+			}
 			if sess == nil {
 				t.Fatal("Get returned no session")
 			}
@@ -68,6 +73,9 @@ func TestStoreNotMadeByNew(t *testing.T) {
 			err = testenv.NoPanic(t, func() error { return tt.store.Save(r, w, sess) })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Save: %v; want an error naming %q", err, tt.want)
+			}
+			if n := strings.Count(fmt.Sprint(err), "gorillastore: "); n != 1 {
+				t.Errorf("Save: %v; want the package named once", err)
 			}
 			if c := w.Result().Cookies(); len(c) != 0 {
 				t.Errorf("Save set %d cookies; want none", len(c))
