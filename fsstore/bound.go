@@ -1041,11 +1041,15 @@ func (s *Store) probeBreaker(hook func(string)) error {
 	p := filepath.Join(s.dir, MarkerFile)
 	f, _, err := s.root.openRead(p)
 	switch {
-	case errors.Is(err, fs.ErrNotExist), err == errNotRegular, isSymlinkErr(err):
+	case errors.Is(err, fs.ErrNotExist), err == errNotRegular, isSymlinkErr(err), errors.Is(err, fs.ErrPermission):
 		// Answered: a store without its marker works (Open needs it),
 		// and so does one with something else at the marker's name,
 		// which the server looked up and the store refused unopened or
-		// unread (Open reports it, ErrNotStore).
+		// unread (Open reports it, ErrNotStore), or one whose marker
+		// this process may no longer read (a chmod or chown, or a marker
+		// rewritten by another user): an operation that reads it says so
+		// itself, and a refusal taken for no answer kept the breaker
+		// open for good while the server answered.
 		return nil
 	case err != nil:
 		return &fs.PathError{Op: "open", Path: p, Err: err}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,6 +260,27 @@ func runHelper(role string) error {
 		return leaseStopSave(ctx, dir, os.Getenv("STORE_ID"), os.Getenv("STORE_STAGE"), os.Getenv("STORE_OP"))
 	case "lease-sweep":
 		return leaseSweep(ctx, dir, os.Getenv("STORE_STAGE"))
+	case "probe-unreadable-marker":
+		// The open breaker's probe, once this process, the store's
+		// owner, may no longer read the store's marker.
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		p := filepath.Join(dir, fsstore.MarkerFile)
+		if err := os.Chmod(p, 0); err != nil {
+			return err
+		}
+		if _, err := os.ReadFile(p); err == nil {
+			return fmt.Errorf("read %s with mode 0", p)
+		}
+		if err := s.ProbeBreakerForTest(); err != nil {
+			say("probe %s", describe(err))
+		} else {
+			say("probe ok")
+		}
+		return nil
 	case "perm-ops":
 		// Every operation on STORE_ID, each reported as "<op> <outcome>",
 		// for a process the record's permissions do not let read it.
