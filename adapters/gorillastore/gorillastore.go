@@ -164,8 +164,10 @@ type Store struct {
 	// MaxAge deletes the session either way. adapters/ginstore sets it.
 	KeepZeroMaxAge bool
 	// Logger takes the Store's warnings (a Secure cookie sent in answer
-	// to plain HTTP); nil, the default, is slog.Default(). Records never
-	// hold the session ID or the request's path.
+	// to plain HTTP); nil, the default, is slog.Default(), and so is a
+	// slog.Logger without a handler (a zero one), which would panic on its
+	// first record. Records never hold the session ID or the request's
+	// path.
 	Logger *slog.Logger
 
 	st  *fsstore.Store
@@ -488,9 +490,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	return nil
 }
 
-// logger returns the Logger, or slog.Default() when it is nil.
+// logger returns the Logger, or slog.Default() when it is nil or has no
+// handler: the field is set after New, which cannot refuse it, and a
+// warning must not panic in the middle of a Save.
 func (s *Store) logger() *slog.Logger {
-	if s.Logger == nil {
+	if s.Logger == nil || s.Logger.Handler() == nil {
 		return slog.Default()
 	}
 	return s.Logger

@@ -21,8 +21,9 @@ import (
 // clients and load balancers retry rather than see scs's default 500 in an
 // outage; 504 Gateway Timeout when a commit may have been saved; 499,
 // logged at Info rather than Error, when the client went away; 500
-// otherwise. It logs each error to logger (nil: slog.Default()), with the
-// request's method and path; the error never contains the session token.
+// otherwise. It logs each error to logger (nil, or one without a handler:
+// slog.Default()), with the request's method and path; the error never
+// contains the session token.
 //
 //	sessionManager.ErrorFunc = scsstore.ErrorFunc(logger)
 //
@@ -83,7 +84,9 @@ func ErrorFunc(logger *slog.Logger) func(http.ResponseWriter, *http.Request, err
 	var heldWarned atomic.Bool // the warning about a writer that cannot be flushed was logged
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		l := logger
-		if l == nil {
+		if l == nil || l.Handler() == nil {
+			// A zero slog.Logger has no handler and would panic here,
+			// in the error path of an outage, instead of answering.
 			l = slog.Default()
 		}
 		code := httpsession.StatusCode(err)
