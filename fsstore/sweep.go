@@ -212,9 +212,10 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // is foreign and never removed: directories, symbolic links, other names,
 // files too short to be a record, and a record held aside (.tmp-gc-<name>)
 // anywhere but in the shard its name selects. A file taken for a record
-// but larger than any record a store writes (the header, the seal and
-// 64 MiB, the largest WithMaxSize, whatever this host's) is no session
-// (Load refuses it by its size alone, ErrCorrupt, and a Save replaces it):
+// but larger than any record the format can describe (the header and
+// 1 GiB, whatever the largest WithMaxSize of this build or a later one)
+// is no session (Load refuses it by its size alone, ErrCorrupt, and a
+// Save replaces it):
 // the sweep removes it once its mtime is older than Grace, whatever the
 // marker's idle timeout, as an expired record (KindSession, Sessions), and
 // Stats counts it expired from then.
@@ -1223,16 +1224,24 @@ func startsLikeRecord(head []byte, size int64) bool {
 func ours(st fileStat) bool { return st.typ == 0 && sizeOfRecord(st.size) }
 
 // oversize reports whether st, the attributes of a file named like a
-// record in its shard, is a regular file larger than any record a store
-// writes (maxRecordFile: the largest WithMaxSize any host may have, with
-// the header and the seal), which only a person or another program puts
-// there. It is no session: no Load reads it (ErrCorrupt by its size
-// alone), and a Save replaces it. So its mtime, which says nothing of a
-// session in use, does not keep it: the sweep removes it once that mtime
-// is older than Grace, and Stats counts it expired then, where it would
-// count as live, its bytes in LiveBytes, until the marker's largest idle
-// timeout had passed.
-func oversize(st fileStat) bool { return st.typ == 0 && st.size > maxRecordFile }
+// record in its shard, is a regular file larger than any record the
+// format can describe (maxFormatFile: the header and the largest payload
+// length a header may claim), which only a person or another program
+// puts there. It is no session, on any build: no Load reads it, and a
+// Save replaces it. So its mtime, which says nothing of a session in
+// use, does not keep it: the sweep removes it once that mtime is older
+// than Grace, and Stats counts it expired then, where it would count as
+// live, its bytes in LiveBytes, until the marker's largest idle timeout
+// had passed. The bound is the format's, not maxRecordFile, the largest
+// record this build writes: a build with a larger WithMaxSize ceiling
+// writes larger records in the same format, which its hosts load, and a
+// sessgc of this build on a cron host upgraded later must not remove
+// them while they are in use.
+func oversize(st fileStat) bool { return st.typ == 0 && st.size > maxFormatFile }
+
+// maxFormatFile is the size of the largest file a record's header can
+// describe: the header and record.MaxPayload.
+const maxFormatFile = record.HeaderSize + record.MaxPayload
 
 // judge decides about a record from its directory entry's attributes:
 // live, expired for sure (returned as a candidate for removeBatch), or,

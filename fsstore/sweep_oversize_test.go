@@ -11,13 +11,14 @@ import (
 )
 
 // TestSweepOversizeRecordName: a file named like a record in its shard
-// but larger than any record a store writes (planted there, or grown past
-// every host's limit) is no session: Stats counts it expired, and the
+// but larger than any record the format can describe (planted there) is
+// no session: Stats counts it expired, and the
 // sweep removes it, once its mtime is older than Grace, where both kept
 // it as a live session, its bytes among the live ones, until the
 // marker's largest idle timeout had passed. The limit is the format's,
-// not this store's WithMaxSize, which hosts may set differently: a file
-// of the largest size a record may have stays live. The files are sparse:
+// not this store's WithMaxSize, which hosts may set differently, nor the
+// largest this build writes, which a later build may raise: a file of the
+// largest size a record may have stays live. The files are sparse:
 // no disk is used.
 func TestSweepOversizeRecordName(t *testing.T) {
 	ctx := context.Background()
@@ -28,9 +29,14 @@ func TestSweepOversizeRecordName(t *testing.T) {
 		wantGone bool
 	}{
 		{"largest record", fsstore.MaxRecordFileForTest, 5 * time.Minute, false},
-		{"one byte larger", fsstore.MaxRecordFileForTest + 1, 5 * time.Minute, true},
+		// A record a build with a larger WithMaxSize ceiling writes, in
+		// the same format: its hosts load it, so a sweep of this build
+		// (a sessgc upgraded later) must leave it to its mtime.
+		{"larger than this build writes", fsstore.MaxRecordFileForTest + 1, 5 * time.Minute, false},
+		{"largest the format describes", fsstore.MaxFormatFileForTest, 5 * time.Minute, false},
+		{"one byte larger than the format", fsstore.MaxFormatFileForTest + 1, 5 * time.Minute, true},
 		{"a terabyte", 1 << 40, 5 * time.Minute, true},
-		{"one byte larger, within Grace", fsstore.MaxRecordFileForTest + 1, 0, false},
+		{"one byte larger than the format, within Grace", fsstore.MaxFormatFileForTest + 1, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The smallest WithMaxSize: the size checks must not use it.
