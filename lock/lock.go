@@ -380,19 +380,22 @@ func deviceNameError(path string) error {
 // keeps no name and no record (the null device takes every write and
 // keeps nothing).
 func windowsDevice(name string) bool {
+	// EqualFold, not ToUpper: the table checks every name it locks, on
+	// every system, and an upper-cased copy of a stripe's hex name ("0a3f")
+	// was an allocation in each take (TestTakeAllocations).
 	stem, _, _ := strings.Cut(name, ".")
-	stem = strings.ToUpper(strings.TrimRight(stem, " "))
-	switch stem {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
-		return true
-	}
-	for _, prefix := range []string{"COM", "LPT"} {
-		// The superscript digits are ports too, to Windows.
-		if n, ok := strings.CutPrefix(stem, prefix); ok && (len(n) == 1 && n[0] >= '0' && n[0] <= '9' || n == "¹" || n == "²" || n == "³") {
+	stem = strings.TrimRight(stem, " ")
+	for _, dev := range [...]string{"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} {
+		if strings.EqualFold(stem, dev) {
 			return true
 		}
 	}
-	return false
+	if len(stem) < 3 || !strings.EqualFold(stem[:3], "COM") && !strings.EqualFold(stem[:3], "LPT") {
+		return false
+	}
+	// The superscript digits are ports too, to Windows.
+	n := stem[3:]
+	return len(n) == 1 && n[0] >= '0' && n[0] <= '9' || n == "¹" || n == "²" || n == "³"
 }
 
 // waitError is returned when a context ends while waiting for a lock: it
