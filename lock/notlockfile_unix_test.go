@@ -3,14 +3,12 @@
 package lock_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sessfs/sessfs/lock"
 )
@@ -91,10 +89,10 @@ func TestNotLockFileRefused(t *testing.T) {
 				if err := k.make(p); err != nil {
 					t.Skipf("cannot make %s here: %v", k.what, err)
 				}
-				// Lock must not wait for it: a wait ends with ErrLocked.
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				defer cancel()
-				h, err := tab.Lock(ctx, "k", "k", lock.Exclusive)
+				// Lock must not wait for it: a wait ends with ErrLocked,
+				// at hangCtx's deadline, which only bounds that wait, so
+				// that a slow machine cannot turn a refusal into ErrLocked.
+				h, err := tab.Lock(hangCtx(t), "k", "k", lock.Exclusive)
 				if err == nil {
 					h.Unlock()
 				}
