@@ -28,7 +28,9 @@ func ExampleWithMaxInFlight() {
 	}
 	defer s.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// The request's deadline: the store gives up at it, or at
+	// WithOpTimeout's ceiling for a request without one.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	id, _ := fsstore.NewID()
 	_, err = s.Load(ctx, id)
@@ -55,7 +57,7 @@ func ExampleStore_Health() {
 	}
 	defer s.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the probe's timeout
 	defer cancel()
 	if err := s.Health(ctx); err != nil {
 		fmt.Println("unhealthy:", errors.Is(err, fsstore.ErrUnavailable))
@@ -78,7 +80,7 @@ func ExampleStore_ReadOnlyFS() {
 	}
 	defer s.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the probe's timeout
 	defer cancel()
 	switch err := s.Health(ctx); {
 	case err == nil:
