@@ -79,7 +79,7 @@ func TestFIFOWithWriterAtLeaseName(t *testing.T) {
 					t.Errorf("%s with a FIFO held open for writing at %s: %v, want ErrNotLockFile", tc.name, tc.file, err)
 				}
 			case <-hang.Done():
-				t.Fatalf("%s has not returned: stuck reading the FIFO at %s", tc.name, tc.file)
+				t.Fatalf("%s has not returned by its deadline: stuck reading the FIFO at %s, or waiting for it", tc.name, tc.file)
 			}
 		})
 	}
