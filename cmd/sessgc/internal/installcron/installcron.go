@@ -640,7 +640,10 @@ func checkWrite(dir, storeDir string, files []File) error {
 		if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
 			return cmdutil.UsageErrorf("--write %s: %s is a directory, which the file cannot replace: move it elsewhere, or remove it", dir, p)
 		}
-		if other := sweptDir(p); other != "" && filepath.Clean(other) != filepath.Clean(storeDir) {
+		for _, other := range sweptDirs(p) {
+			if path.Clean(other) == path.Clean(storeDir) {
+				continue
+			}
 			// A timer starts the service of its own name, so a renamed
 			// pair keeps working.
 			var alt []File
@@ -663,36 +666,142 @@ func checkWrite(dir, storeDir string, files []File) error {
 	return nil
 }
 
-// sweptDir returns the store that the cron or systemd file at p runs
-// sessgc for: the value of --dir on its first line that is no comment
-// and has one, as install-cron writes it. "" where p cannot be read or
-// names no --dir (not a file install-cron wrote, or one without a store).
-func sweptDir(p string) string {
+// sweptDirs returns the stores that the cron or systemd file at p runs
+// sessgc for, as sessgc would take each run's store: its last --dir
+// (--dir=, -d, -dPATH), else SESSGC_DIR set before the command on its
+// line, else SESSGC_DIR in the file's environment (a cron.d variable line,
+// or the unit's Environment=). Every line counts, not just the first: an
+// operator's own file may sweep two stores. Words are unquoted as sh and
+// systemd read them, so a quoted path is the same store. Only the words
+// after a sessgc command count, so a [ -d /mnt ] test before it names no
+// store. None where p cannot be read.
+func sweptDirs(p string) []string {
 	f, err := os.Open(p)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
 	// A file install-cron wrote is a few KiB; a larger one is not its.
 	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	if err != nil {
-		return ""
+		return nil
 	}
+	var env string
+	var cmds [][]string
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
 			continue
 		}
-		fields := strings.Fields(line)
-		for i, w := range fields {
-			if v, ok := strings.CutPrefix(w, "--dir="); ok && v != "" {
-				return v
+		if rest, ok := strings.CutPrefix(line, "Environment="); ok {
+			for _, w := range shellWords(rest) {
+				if v, ok := strings.CutPrefix(w, pass.EnvPrefix+"DIR="); ok {
+					env = v
+				}
 			}
-			if w == "--dir" && i+1 < len(fields) {
-				return fields[i+1]
+			continue
+		}
+		if w := shellWords(line); len(w) == 1 {
+			if v, ok := strings.CutPrefix(w[0], pass.EnvPrefix+"DIR="); ok {
+				env = v // cron.d: NAME=value
+				continue
 			}
 		}
+		cmds = append(cmds, shellWords(line))
 	}
-	return ""
+	var dirs []string
+	for _, words := range cmds {
+		inline, in := "", false
+		var dir string
+		var found bool
+		for i := 0; i < len(words); i++ {
+			w := words[i]
+			if !in {
+				if v, ok := strings.CutPrefix(w, pass.EnvPrefix+"DIR="); ok {
+					inline = v
+				}
+				if path.Base(w[strings.LastIndex(w, "=")+1:]) == "sessgc" {
+					in, found, dir = true, false, ""
+				}
+				continue
+			}
+			switch {
+			case w == "&&" || w == "||" || w == ";" || w == "|":
+				dirs = appendStore(dirs, found, dir, inline, env)
+				in, inline = false, ""
+				continue
+			case w == "--dir" || w == "-d":
+				if i+1 < len(words) {
+					dir, found = words[i+1], true
+					i++
+				}
+			case strings.HasPrefix(w, "--dir="):
+				dir, found = strings.TrimPrefix(w, "--dir="), true
+			case strings.HasPrefix(w, "-d") && !strings.HasPrefix(w, "--"):
+				dir, found = strings.TrimPrefix(strings.TrimPrefix(w, "-d"), "="), true
+			}
+		}
+		if in {
+			dirs = appendStore(dirs, found, dir, inline, env)
+		}
+	}
+	return dirs
+}
+
+// appendStore appends the store of one sessgc command to dirs: its --dir,
+// else its line's SESSGC_DIR, else the file's.
+func appendStore(dirs []string, found bool, dir, inline, env string) []string {
+	switch {
+	case found:
+		return append(dirs, dir)
+	case inline != "":
+		return append(dirs, inline)
+	case env != "":
+		return append(dirs, env)
+	}
+	return dirs
+}
+
+// shellWords splits line into words as sh and systemd do for the forms a
+// cron line or ExecStart= uses: blanks separate, '...' and "..." quote,
+// a backslash escapes the next character. Good enough to read a store's
+// path; not a shell.
+func shellWords(line string) []string {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	var quote rune
+	esc := false
+	for _, r := range line {
+		switch {
+		case esc:
+			w.WriteRune(r)
+			esc = false
+		case r == '\\' && quote != '\'':
+			esc, inWord = true, true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				w.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // names lists the files' names.

@@ -757,3 +757,59 @@ func TestWriteOtherStore(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteOtherStoreForms: the store of a file at a name install-cron
+// writes was read only from a --dir on its first line that had one, as
+// install-cron writes it. A file an operator wrote names its store in
+// other ways sessgc takes (-d, SESSGC_DIR in cron's environment lines or
+// the unit's Environment=, quoted paths) or runs sessgc for two stores:
+// those were replaced in silence, ending that store's sweeps, and the
+// same store quoted was refused as another. A [ -d ... ] test before the
+// sessgc command names no store.
+func TestWriteOtherStoreForms(t *testing.T) {
+	const bin = "/usr/local/bin/sessgc"
+	for _, tc := range []struct {
+		name, file, content string
+		refused             string // the store the refusal names; "" for replaced
+	}{
+		{"shorthand", "sessgc", "*/5 * * * * app " + bin + " run -d /srv/app1/sessions --quiet\n", "/srv/app1/sessions"},
+		{"shorthand joined", "sessgc", "*/5 * * * * app " + bin + " run -d/srv/app1/sessions --quiet\n", "/srv/app1/sessions"},
+		{"cron environment", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app " + bin + " run --quiet\n", "/srv/app1/sessions"},
+		{"inline environment", "sessgc", "*/5 * * * * app SESSGC_DIR=/srv/app1/sessions " + bin + " run --quiet\n", "/srv/app1/sessions"},
+		{"unit Environment", "sessgc.service", "[Service]\nEnvironment=SESSGC_DIR=/srv/app1/sessions\nExecStart=" + bin + " run\n", "/srv/app1/sessions"},
+		{"unit Environment quoted", "sessgc.service", "[Service]\nEnvironment=\"SESSGC_DIR=/srv/app1/sessions\" \"TZ=UTC\"\nExecStart=" + bin + " run\n", "/srv/app1/sessions"},
+		{"second line", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * app " + bin + " run --dir /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"quoted other with a space", "sessgc", "*/5 * * * * app " + bin + " run --dir '/srv/app 1'\n", "/srv/app 1"},
+		{"same store single-quoted", "sessgc", "*/5 * * * * app " + bin + " run --dir '/srv/app2/sessions'\n", ""},
+		{"same store double-quoted", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir=\"/srv/app2/sessions\"\n", ""},
+		{"--dir over the environment", "sessgc.service", "[Service]\nEnvironment=SESSGC_DIR=/srv/app1/sessions\nExecStart=" + bin + " run --dir /srv/app2/sessions\n", ""},
+		{"mount test before", "sessgc", "*/5 * * * * app [ -d /srv/app2 ] && " + bin + " run --dir /srv/app2/sessions\n", ""},
+		{"comment", "sessgc", "# was: " + bin + " run --dir /srv/app1/sessions\n*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := t.TempDir()
+			p := filepath.Join(dest, tc.file)
+			if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := " --dir /srv/app2/sessions --write " + dest
+			if strings.HasPrefix(tc.file, "sessgc.") {
+				args = "--systemd" + args
+			}
+			_, _, err := execute(t, args)
+			got, _ := os.ReadFile(p)
+			if tc.refused == "" {
+				if err != nil || string(got) == tc.content {
+					t.Errorf("a file for the same store: %v; want it replaced", err)
+				}
+				return
+			}
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(fmt.Sprint(err), "for the store "+tc.refused+":") {
+				t.Errorf("got %v; want a usage error naming the store %s", err, tc.refused)
+			}
+			if string(got) != tc.content {
+				t.Errorf("the file for %s was replaced:\n%s", tc.refused, got)
+			}
+		})
+	}
+}
