@@ -162,7 +162,9 @@ func UnknownEnv(root *cobra.Command, environ []string) (unknown, nearest []strin
 			continue
 		}
 		unknown = append(unknown, name)
-		if long, ok := short[name]; ok {
+		if long, ok := short[name]; ok || len(name) == len(EnvPrefix)+1 {
+			// Any other letter (-h's, or none's) is no misspelling of a
+			// longer name: it is two edits from each short one.
 			nearest = append(nearest, long)
 			continue
 		}

@@ -30,6 +30,12 @@ func TestMisspeltEnvironmentVariable(t *testing.T) {
 				"sessgc: warning: SESSGC_Q is set but is not a sessgc setting; it is ignored (did you mean SESSGC_QUIET?)",
 				"sessgc: warning: SESSGC_N is set but is not a sessgc setting; it is ignored (did you mean SESSGC_DRY_RUN?)",
 				"sessgc: warning: SESSGC_V is set but is not a sessgc setting; it is ignored (did you mean SESSGC_VERBOSE?)"}},
+		// A letter that is no flag's shorthand (-h is help's, which no
+		// variable sets) suggests nothing either: every one-letter name
+		// is two edits from SESSGC_ID, keygen's --id.
+		{"other letter", []string{"SESSGC_H=true", "SESSGC_X=1"},
+			[]string{"sessgc: warning: SESSGC_H is set but is not a sessgc setting; it is ignored",
+				"sessgc: warning: SESSGC_X is set but is not a sessgc setting; it is ignored"}},
 		// --help and the root's --version are flags no variable sets.
 		{"help and version", []string{"SESSGC_HELP=true", "SESSGC_VERSION=true"},
 			[]string{"sessgc: warning: SESSGC_HELP is set but is not a sessgc setting; it is ignored",
