@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessfs/sessfs/internal/fdlimit"
 )
@@ -385,6 +386,15 @@ func windowsDevice(name string) bool {
 	// was an allocation in each take (TestTakeAllocations).
 	stem, _, _ := strings.Cut(name, ".")
 	stem = strings.TrimRight(stem, " ")
+	// A non-ASCII stem is upper-cased all the same: ToUpper makes the
+	// dotless ı an I, which EqualFold does not fold to ("conın$" is
+	// CONIN$). Only such names pay for the copy; a stripe's are ASCII.
+	for i := 0; i < len(stem); i++ {
+		if stem[i] >= utf8.RuneSelf {
+			stem = strings.ToUpper(stem)
+			break
+		}
+	}
 	for _, dev := range [...]string{"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} {
 		if strings.EqualFold(stem, dev) {
 			return true

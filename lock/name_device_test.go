@@ -30,6 +30,10 @@ func TestWindowsDeviceNames(t *testing.T) {
 		{"lpt³.lease", true},
 		{"CONIN$", true},
 		{"conout$", true},
+		// ToUpper makes the dotless ı an I, which EqualFold does not fold
+		// to: the check answered as it did before it stopped upper-casing.
+		{"conın$", true},
+		{"CONıN$.lease", true},
 		{"NUL.x", true},
 		{"nul.lease", true},
 		{"NUL .x", true},
