@@ -765,7 +765,11 @@ func TestWriteOtherStore(t *testing.T) {
 // the unit's Environment=, quoted paths) or runs sessgc for two stores:
 // those were replaced in silence, ending that store's sweeps, and the
 // same store quoted was refused as another. A [ -d ... ] test before the
-// sessgc command names no store.
+// sessgc command names no store. The first reading of those forms still
+// replaced in silence a file that runs sessgc under another --binary name,
+// a unit line continued with a backslash, Environment = and SESSGC_DIR =
+// with blanks, -qd PATH, a unit's EnvironmentFile=, and cron's SESSGC_DIR
+// above the first of two entries.
 func TestWriteOtherStoreForms(t *testing.T) {
 	const bin = "/usr/local/bin/sessgc"
 	for _, tc := range []struct {
@@ -785,10 +789,27 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"--dir over the environment", "sessgc.service", "[Service]\nEnvironment=SESSGC_DIR=/srv/app1/sessions\nExecStart=" + bin + " run --dir /srv/app2/sessions\n", ""},
 		{"mount test before", "sessgc", "*/5 * * * * app [ -d /srv/app2 ] && " + bin + " run --dir /srv/app2/sessions\n", ""},
 		{"comment", "sessgc", "# was: " + bin + " run --dir /srv/app1/sessions\n*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n", ""},
+		// install-cron's own file with --binary of another name.
+		{"another binary name", "sessgc", "*/5 * * * * app /opt/sessfs/sessgc-1.4 run --dir /srv/app1/sessions --quiet\n", "/srv/app1/sessions"},
+		{"another binary name, unit", "sessgc.service", "[Service]\nExecStart=/opt/sessfs/gc run --dir /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"another binary name, environment", "sessgc.service", "[Service]\nEnvironment=SESSGC_DIR=/srv/app1/sessions\nExecStart=/opt/sessfs/gc run\n", "/srv/app1/sessions"},
+		{"unit line continued", "sessgc.service", "[Service]\nExecStart=" + bin + " run \\\n  --dir /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"unit Environment spaced", "sessgc.service", "[Service]\nEnvironment = SESSGC_DIR=/srv/app1/sessions\nExecStart = " + bin + " run\n", "/srv/app1/sessions"},
+		{"cron environment spaced", "sessgc", "SESSGC_DIR = /srv/app1/sessions\n*/5 * * * * app " + bin + " run --quiet\n", "/srv/app1/sessions"},
+		{"shorthands joined", "sessgc", "*/5 * * * * app " + bin + " run -qd /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"shorthands joined with the path", "sessgc", "*/5 * * * * app " + bin + " run -qd/srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"unit EnvironmentFile", "sessgc.service", "[Service]\nEnvironmentFile=-{envfile}\nExecStart=" + bin + " run\n", "/srv/app1/sessions"},
+		{"cron environment per entry", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app " + bin + " run\nSESSGC_DIR=/srv/app2/sessions\n*/5 * * * * app " + bin + " run\n", "/srv/app1/sessions"},
+		{"CRLF", "sessgc", "SESSGC_DIR=/srv/app2/sessions\r\n*/5 * * * * app " + bin + " run\r\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := t.TempDir()
 			p := filepath.Join(dest, tc.file)
+			envFile := filepath.Join(t.TempDir(), "sessgc.env")
+			if err := os.WriteFile(envFile, []byte("# the store\nSESSGC_DIR=\"/srv/app1/sessions\"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tc.content = strings.ReplaceAll(tc.content, "{envfile}", envFile)
 			if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -812,4 +833,25 @@ func TestWriteOtherStoreForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzStoresIn: no file at a name install-cron writes, however long,
+// binary or malformed, panics the reading of its stores.
+func FuzzStoresIn(f *testing.F) {
+	for _, s := range []string{
+		"*/5 * * * * app /usr/local/bin/sessgc run -qd '/srv/a b' --quiet\n",
+		"SESSGC_DIR = \"/srv/a\"\r\n*/5 * * * * app sessgc run -d\n",
+		"[Service]\nEnvironment=\"SESSGC_DIR=/srv/a\"\nExecStart=-/opt/gc run \\\n --dir=/srv/b \\",
+		"sessgc -c4d -d= -- --dir \\",
+		"\x00\xff\\'\"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, d := range storesIn(text, func(string) string { return "" }) {
+			if strings.Contains(d, "\n") {
+				t.Errorf("store %q spans lines", d)
+			}
+		}
+	})
 }
