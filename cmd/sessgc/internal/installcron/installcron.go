@@ -673,8 +673,9 @@ func checkWrite(dir, storeDir string, files []File) error {
 // variable line above the entry, or the unit's Environment=). Every line
 // counts, not just the first: an operator's own file may sweep two
 // stores. Words are unquoted as sh and systemd read them, so a quoted
-// path is the same store, and a unit's line ending in a backslash goes on
-// on the next. None where p cannot be read.
+// path is the same store; ;, &&, || and | end a command with or without
+// blanks; a script given to sh -c is read as a line; and a unit's line
+// ending in a backslash goes on on the next. None where p cannot be read.
 func sweptDirs(p string) []string {
 	f, err := os.Open(p)
 	if err != nil {
@@ -770,7 +771,8 @@ func storesIn(text string, envFile func(path string) string) []string {
 	}
 	var dirs []string
 	known := false
-	for _, c := range cmds {
+	for k := 0; k < len(cmds); k++ {
+		c := cmds[k]
 		env := c.env
 		if env == "" {
 			env = unitEnv
@@ -790,8 +792,18 @@ func storesIn(text string, envFile func(path string) string) []string {
 		}
 		for i := 0; i < len(c.words); i++ {
 			w := c.words[i]
+			// A script given to a shell (sh -c '...') is read as a
+			// line of its own, in the environment set before it.
+			if sub := shellWords(w); len(sub) > 1 && !strings.HasPrefix(w, "-") && !strings.Contains(sub[0], "=") {
+				e := c.env
+				if inline != "" {
+					e = inline
+				}
+				cmds = append(cmds, command{sub, e})
+				continue
+			}
 			switch {
-			case w == "&&" || w == "||" || w == ";" || w == "|":
+			case w == "&&" || w == "||" || w == ";" || w == "|" || w == "&":
 				end()
 				continue
 			case !in && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc"):
@@ -871,7 +883,10 @@ func shellWords(line string) []string {
 	inWord := false
 	var quote rune
 	esc := false
+	op := false // the last word is an operator just read
 	for _, r := range line {
+		wasOp := op
+		op = false
 		switch {
 		case esc:
 			w.WriteRune(r)
@@ -886,11 +901,23 @@ func shellWords(line string) []string {
 			}
 		case r == '\'' || r == '"':
 			quote, inWord = r, true
-		case r == ' ' || r == '\t':
+		case r == ' ' || r == '\t' || r == ';' || r == '&' || r == '|':
 			if inWord {
 				words = append(words, w.String())
 				w.Reset()
 				inWord = false
+			}
+			// sh ends a command at an operator without blanks around
+			// it too: "--dir /a;sessgc" is two commands, not a store
+			// "/a;sessgc".
+			if r != ' ' && r != '\t' {
+				if n := len(words); n > 0 && wasOp && len(words[n-1]) == 1 {
+					words[n-1] += string(r) // && or ||
+				} else {
+					words = append(words, string(r))
+				}
+				op = true
+				continue
 			}
 		default:
 			w.WriteRune(r)

@@ -768,8 +768,9 @@ func TestWriteOtherStore(t *testing.T) {
 // sessgc command names no store. The first reading of those forms still
 // replaced in silence a file that runs sessgc under another --binary name,
 // a unit line continued with a backslash, Environment = and SESSGC_DIR =
-// with blanks, -qd PATH, a unit's EnvironmentFile=, and cron's SESSGC_DIR
-// above the first of two entries.
+// with blanks, -qd PATH, a unit's EnvironmentFile=, cron's SESSGC_DIR
+// above the first of two entries, the first of two commands joined by ;
+// or && without blanks, and sessgc run by sh -c.
 func TestWriteOtherStoreForms(t *testing.T) {
 	const bin = "/usr/local/bin/sessgc"
 	for _, tc := range []struct {
@@ -799,6 +800,12 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"shorthands joined", "sessgc", "*/5 * * * * app " + bin + " run -qd /srv/app1/sessions\n", "/srv/app1/sessions"},
 		{"shorthands joined with the path", "sessgc", "*/5 * * * * app " + bin + " run -qd/srv/app1/sessions\n", "/srv/app1/sessions"},
 		{"unit EnvironmentFile", "sessgc.service", "[Service]\nEnvironmentFile=-{envfile}\nExecStart=" + bin + " run\n", "/srv/app1/sessions"},
+		{"two on a line, ; joined", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app1/sessions; " + bin + " run --dir /srv/app2/sessions\n", "/srv/app1/sessions"},
+		{"two on a line, && joined", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app1/sessions&&" + bin + " run --dir /srv/app2/sessions\n", "/srv/app1/sessions"},
+		{"sh -c", "sessgc", "*/5 * * * * app sh -c '" + bin + " run --dir /srv/app1/sessions'\n", "/srv/app1/sessions"},
+		{"sh -c, environment before", "sessgc", "*/5 * * * * app SESSGC_DIR=/srv/app1/sessions sh -c 'exec " + bin + " run'\n", "/srv/app1/sessions"},
+		{"quoted other with a space, joined", "sessgc", "*/5 * * * * app " + bin + " run --dir='/srv/app 1'\n", "/srv/app 1"},
+		{"inline environment with a space", "sessgc", "*/5 * * * * app SESSGC_DIR='/srv/app 1' " + bin + " run\n", "/srv/app 1"},
 		{"cron environment per entry", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app " + bin + " run\nSESSGC_DIR=/srv/app2/sessions\n*/5 * * * * app " + bin + " run\n", "/srv/app1/sessions"},
 		{"CRLF", "sessgc", "SESSGC_DIR=/srv/app2/sessions\r\n*/5 * * * * app " + bin + " run\r\n", ""},
 	} {
