@@ -199,13 +199,16 @@ func failedNote(x Result) string {
 	return fmt.Sprintf(" (%d failed, %d of them saved)", x.HotFails, x.HotSavedFailed)
 }
 
-// FormatNS prints a duration in µs or ms with three significant digits.
+// FormatNS prints a duration in µs, to a tenth below 10 µs, or in ms to a
+// hundredth. The bounds are checked on the value as printed, so that a
+// rounding up to the bound takes the next form: 999.6 µs is 1.00 ms, not
+// "1000 µs" beside a "1.00 ms" in the next row.
 func FormatNS(ns int64) string {
 	us := float64(ns) / 1e3
 	switch {
-	case us < 10:
+	case math.Round(us*10) < 100:
 		return fmt.Sprintf("%.1f µs", us)
-	case us < 1000:
+	case math.Round(us) < 1000:
 		return fmt.Sprintf("%.0f µs", us)
 	default:
 		return fmt.Sprintf("%.2f ms", us/1e3)

@@ -4,6 +4,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -229,23 +230,38 @@ func ratio[T int64 | float64](a, b T) float64 {
 }
 
 // FormatDuration prints d with three significant digits in a unit that
-// keeps the number between 1 and 1000.
+// keeps the number between 1 and 1000: 800ns, 13.0µs, 1.50ms, 250ms, 2.00s.
+// The value is rounded to three digits before the unit and the decimals
+// are picked, so that a rounding that reaches the next power of ten takes
+// its form: 999.6µs is 1.00ms, not "1000µs" (a thousand times its
+// neighbour in a column at a glance), and 99.96ms is 100ms, not "100.0ms".
 func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + FormatDuration(-max(d, -math.MaxInt64))
+	}
+	if d < time.Microsecond {
+		return fmt.Sprintf("%dns", int64(d))
+	}
 	v := float64(d)
-	unit := "ns"
-	switch {
-	case d >= time.Second:
-		v, unit = v/1e9, "s"
-	case d >= time.Millisecond:
-		v, unit = v/1e6, "ms"
-	case d >= time.Microsecond:
-		v, unit = v/1e3, "µs"
+	// p is the place of the third significant digit: v/p in [100, 1000).
+	p := 1.0
+	for v >= 1000*p {
+		p *= 10
 	}
+	v = math.Round(v/p) * p
+	unit, div := "µs", 1e3
 	switch {
-	case v >= 100 || unit == "ns":
-		return fmt.Sprintf("%.0f%s", v, unit)
-	case v >= 10:
-		return fmt.Sprintf("%.1f%s", v, unit)
+	case v >= 1e9:
+		unit, div = "s", 1e9
+	case v >= 1e6:
+		unit, div = "ms", 1e6
 	}
-	return fmt.Sprintf("%.2f%s", v, unit)
+	switch x := v / div; {
+	case x >= 100:
+		return fmt.Sprintf("%.0f%s", x, unit)
+	case x >= 10:
+		return fmt.Sprintf("%.1f%s", x, unit)
+	default:
+		return fmt.Sprintf("%.2f%s", x, unit)
+	}
 }

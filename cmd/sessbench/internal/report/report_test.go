@@ -365,6 +365,15 @@ func TestFormat(t *testing.T) {
 		want string
 	}{
 		{800, "800ns"}, {13 * time.Microsecond, "13.0µs"}, {1500 * time.Microsecond, "1.50ms"}, {250 * time.Millisecond, "250ms"}, {2 * time.Second, "2.00s"},
+		// Rounding to three digits that reaches the next power of ten
+		// moves to its precision, and at 1000 to the next unit: a p99 of
+		// 999.6µs beside a max of 1.00ms read as two numbers a thousand
+		// times apart ("1000µs"), and 99.96ms as four digits ("100.0ms").
+		{0, "0ns"}, {999, "999ns"}, {1000, "1.00µs"},
+		{9_996, "10.0µs"}, {99_960, "100µs"}, {999_499, "999µs"}, {999_500, "1.00ms"}, {999_999, "1.00ms"},
+		{9_996 * time.Microsecond, "10.0ms"}, {99_960 * time.Microsecond, "100ms"}, {999_600 * time.Microsecond, "1.00s"},
+		{9_996 * time.Millisecond, "10.0s"}, {99_960 * time.Millisecond, "100s"}, {4000 * time.Second, "4000s"},
+		{-1500 * time.Microsecond, "-1.50ms"},
 	}
 	for _, tt := range tests {
 		if got := FormatDuration(tt.d); got != tt.want {
