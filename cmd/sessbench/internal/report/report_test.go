@@ -933,3 +933,43 @@ func TestFailedListed(t *testing.T) {
 		t.Errorf("--json failed: %v", m.Failed)
 	}
 }
+
+// TestVerdictOwnWrites: one host measures, and it wrote every session it
+// reads itself, so on a mount its NFS client found each record unchanged
+// and served it from its own cache. A fleet whose requests for a session
+// reach other hosts pays more per read (a Load 6 RPCs instead of 3, a
+// locked cycle 14 instead of 11): a verdict on a workload that reads
+// must say that its numbers are the case where this host wrote last, or
+// the mount is judged on the cheaper one. A workload that only writes,
+// and a target off NFS, have no such case.
+func TestVerdictOwnWrites(t *testing.T) {
+	tests := []struct {
+		name    string
+		wl      bench.Workload
+		nfs     bool
+		want    []string
+		notWant []string
+	}{
+		{"cycle on NFS", bench.Cycle, true, []string{"This host wrote every session it read", "another host wrote", "14 instead of 11", "0.5 reads from the server"}, nil},
+		{"load on NFS", bench.Load, true, []string{"This host wrote", "6 RPCs instead of 3"}, nil},
+		{"hot on NFS", bench.Hot, true, []string{"This host wrote"}, nil},
+		{"save on NFS", bench.Save, true, nil, []string{"This host wrote", "another host"}},
+		{"cycle off NFS", bench.Cycle, false, nil, []string{"This host wrote", "another host"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			targets := []Target{
+				{Name: "efs", Info: bench.Info{Kind: "fs", Location: "/mnt/efs/bench", FSType: "nfs4", NFS: tt.nfs}},
+				{Name: "local", Info: bench.Info{Kind: "fs", Location: "/var/tmp/bench", FSType: "ext4"}},
+			}
+			a := result("efs", tt.wl, 1, 3*time.Millisecond, 100)
+			if tt.nfs {
+				a.RPC = mountstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50, "RENAME": 100}
+			}
+			results := []*bench.Result{a, result("local", tt.wl, 1, time.Millisecond, 300)}
+			cfg := Config{Workloads: []string{string(tt.wl)}, PayloadSizes: []int{1024}, Concurrency: []int{1}, Rounds: 1}
+			r := Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
+			says(t, "verdict", r.Verdict, tt.want, tt.notWant)
+		})
+	}
+}

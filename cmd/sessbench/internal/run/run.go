@@ -319,6 +319,14 @@ server's request, not for the operation. Each --json result then has:
 --csv has the groups as nfs_<group>_per_op columns and the total as
 nfs_rpcs_per_op; the table has them under RPC/OP.
 
+The host that runs sessbench wrote every session it measures, so on a
+mount its reads find records unchanged since its own writes, which its
+NFS client serves from its cache after a GETATTR (RD counts the reads it
+sent). That is the cost where a user's requests stay on one host; where
+another host wrote a session last (a fleet without sticky sessions), a
+load costs 6 RPCs instead of 3 and a full cycle 14 instead of 11. The
+verdict says so for a workload that reads.
+
 --plot draws --percentiles (p50, p90, p99, p99.9; default p50,p99) per
 target against concurrency, one panel per workload and size, under --title
 (default: the targets, the workloads and the date). A --plot file the run
