@@ -701,18 +701,23 @@ func TestTableNothingMeasured(t *testing.T) {
 	if err := WriteTable(&b, r); err != nil {
 		t.Fatal(err)
 	}
+	rows := 0
 	for _, l := range strings.Split(b.String(), "\n") {
 		f := strings.Fields(l)
-		if len(f) != 12 || f[1] != "load" {
+		if len(f) != 13 || f[1] != "load" {
 			continue
 		}
-		// TARGET WORKLOAD SIZE CONC OPS/S P50 P90 P99 P99.9 MAX P50× P99×
+		rows++
+		// TARGET WORKLOAD SIZE CONC OPS OPS/S P50 P90 P99 P99.9 MAX P50× P99×
 		measured := f[0] == "b" && f[3] == "1"
-		for i, v := range f[5:] {
+		for i, v := range f[6:] {
 			if !measured && v != "-" || measured && i >= 5 && v != "-" || measured && i < 5 && v == "-" {
-				t.Errorf("row %q: column %d is %q", l, 5+i, v)
+				t.Errorf("row %q: column %d is %q", l, 6+i, v)
 			}
 		}
+	}
+	if rows != 4 {
+		t.Errorf("%d rows of 13 columns, want 4:\n%s", rows, b.String())
 	}
 }
 
@@ -970,6 +975,51 @@ func TestVerdictOwnWrites(t *testing.T) {
 			cfg := Config{Workloads: []string{string(tt.wl)}, PayloadSizes: []int{1024}, Concurrency: []int{1}, Rounds: 1}
 			r := Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
 			says(t, "verdict", r.Verdict, tt.want, tt.notWant)
+		})
+	}
+}
+
+// TestTableSampleCounts: the table says how much each row measured, the
+// time per row in its header and each row's operations in OPS, and names
+// what a percentile of too few operations is: nearest rank makes the
+// P99.9 of fewer than 1000 operations (the P99 of fewer than 100) the
+// slowest one, which the table printed beside MAX as if it were a tail.
+func TestTableSampleCounts(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     func(*Config)
+		n       int
+		want    []string
+		notWant []string
+	}{
+		{"duration, few", func(c *Config) { c.DurationSec = 1.5 }, 490,
+			[]string{"1.5s measured per target and row", " 490 ", "The P99.9 of a row of fewer than 1000 operations is its slowest"},
+			[]string{"P99 of a row"}},
+		{"ops, very few", func(c *Config) { c.Ops = 60 }, 60,
+			[]string{"at least 60 operations measured per target and row", " 60 ", "P99 of a row of fewer than 100"},
+			nil},
+		{"enough", func(c *Config) { c.DurationSec = 10 }, 5000,
+			[]string{"10s measured per target and row", " 5000 "},
+			[]string{"slowest"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			targets := []Target{{Name: "a", Info: bench.Info{Kind: "fs", FSType: "ext4"}}}
+			cfg := Config{Workloads: []string{"load"}, PayloadSizes: []int{1024}, Concurrency: []int{1}, Rounds: 3}
+			tt.cfg(&cfg)
+			res := result("a", bench.Load, 1, 20*time.Microsecond, tt.n)
+			res.Elapsed = 2 * time.Second // OPS/S is half of OPS
+			r := Build(cfg, targets, []*bench.Result{res}, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
+			var b bytes.Buffer
+			if err := WriteTable(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			says(t, "table", b.String(), tt.want, tt.notWant)
+			for _, l := range strings.Split(b.String(), "\n") {
+				if f := strings.Fields(l); len(f) > 0 && f[0] == "TARGET" && !slices.Contains(f, "OPS") {
+					t.Errorf("the table's header has no OPS column: %q", l)
+				}
+			}
 		})
 	}
 }

@@ -76,8 +76,8 @@ func WriteTable(w io.Writer, r *Report) error {
 	if r.Config.Sessions == 1 {
 		sessions = "session"
 	}
-	fmt.Fprintf(&b, "Rounds: %d, interleaved; warm-up %v excluded; %s; %d %s per size%s.\n\n",
-		r.Config.Rounds, time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, sessions, kept(r))
+	fmt.Fprintf(&b, "Rounds: %d, interleaved; %swarm-up %v excluded; %s; %d %s per size%s.\n\n",
+		r.Config.Rounds, measured(r.Config), time.Duration(r.Config.WarmupSec*float64(time.Second)), r.Config.loop(), r.Config.Sessions, sessions, kept(r))
 
 	anyNFS, anyErr := false, false
 	for _, row := range r.Results {
@@ -85,7 +85,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		anyErr = anyErr || row.Errors > 0
 	}
 	multi := len(r.Targets) > 1
-	hdr := []string{"TARGET", "WORKLOAD", "SIZE", "CONC", "OPS/S", "P50", "P90", "P99", "P99.9", "MAX"}
+	hdr := []string{"TARGET", "WORKLOAD", "SIZE", "CONC", "OPS", "OPS/S", "P50", "P90", "P99", "P99.9", "MAX"}
 	if multi {
 		hdr = append(hdr, "P50×", "P99×")
 	}
@@ -120,7 +120,7 @@ func WriteTable(w io.Writer, r *Report) error {
 			return fmt.Sprintf("%.2f", ratio)
 		}
 		f := []string{row.Target, row.Workload, bytesize.Format(row.PayloadBytes), strconv.Itoa(row.Concurrency),
-			fmt.Sprintf("%.0f", row.OpsPerSec), d(row.P50NS), d(row.P90NS), d(row.P99NS), d(row.P999NS), d(row.MaxNS)}
+			strconv.FormatUint(row.Ops, 10), fmt.Sprintf("%.0f", row.OpsPerSec), d(row.P50NS), d(row.P90NS), d(row.P99NS), d(row.P999NS), d(row.MaxNS)}
 		if multi {
 			f = append(f, x(row.P50Ratio), x(row.P99Ratio))
 		}
@@ -139,6 +139,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	t.write(&b)
 	b.WriteString("\n" + legend(r.Results))
+	b.WriteString(fewNote(r.Results))
 	if multi {
 		fmt.Fprintf(&b, "P50× and P99×: latency relative to %s in the same row group.\n", r.Targets[0].Name)
 	}
@@ -353,7 +354,43 @@ func legend(rows []Row) string {
 			parts = append(parts, w.name+": "+w.meaning)
 		}
 	}
-	parts = append(parts, "CONC: concurrent clients", "OPS/S: successful operations per second",
+	parts = append(parts, "CONC: concurrent clients", "OPS: successful operations measured, the percentiles' samples",
+		"OPS/S: successful operations per second",
 		"P50 to MAX: latency of one operation")
 	return strings.Join(parts, "; ") + ".\n"
+}
+
+// measured says how much each row measured, "1s measured per target and
+// row; " or "at least 5000 operations measured per target and row; ",
+// empty where the configuration does not say: a table read without the
+// command line gave no hint of how much its tails rest on.
+func measured(c Config) string {
+	switch {
+	case c.Ops > 0:
+		return fmt.Sprintf("at least %d operations measured per target and row; ", c.Ops)
+	case c.DurationSec > 0:
+		return fmt.Sprintf("%v measured per target and row; ", time.Duration(c.DurationSec*float64(time.Second)))
+	}
+	return ""
+}
+
+// fewNote says, when a row measured too few operations for its P99.9 (or
+// P99) to be more than its slowest one, that it is: nearest rank puts the
+// P99.9 of fewer than 1000 operations and the P99 of fewer than 100 at the
+// last of them, printed beside MAX as if it were a tail. Empty when every
+// row has enough.
+func fewNote(rows []Row) string {
+	least := uint64(0)
+	for _, r := range rows {
+		if r.Ops > 0 && (least == 0 || r.Ops < least) {
+			least = r.Ops
+		}
+	}
+	switch {
+	case least == 0 || least >= 1000:
+		return ""
+	case least < 100:
+		return "The P99 of a row of fewer than 100 operations, and the P99.9 of one of fewer than 1000, is its slowest operation (nearest rank), as MAX: one stall sets it; measure longer (--duration, --ops) for a tail to judge by.\n"
+	}
+	return "The P99.9 of a row of fewer than 1000 operations is its slowest operation (nearest rank), as MAX: one stall sets it; measure longer (--duration, --ops) for a P99.9 to judge by.\n"
 }

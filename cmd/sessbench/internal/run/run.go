@@ -276,8 +276,10 @@ What the numbers are:
     operation) read from a log-linear histogram: each is at or above the
     exact value, by less than 0.8% (1/128). Min, mean and max are exact.
     A row of fewer than 100 operations has its slowest as its p99 (and
-    of fewer than 1000, as its p99.9): the verdict says so of a p99 it
-    quotes.
+    of fewer than 1000, as its p99.9): the table gives each row's count
+    (OPS) and says so under it, and the verdict says so of a p99 it
+    quotes. The table's header gives the time (or --ops) measured per
+    target and row.
   - OPS/S is successful operations per second of measured time: the
     warm-up and the sessions' creation are left out of it, as of the
     latencies.
