@@ -62,6 +62,11 @@ type Info struct {
 	NFS        bool   `json:"nfs"`
 	// Durability is the fsstore durability level, for fs targets.
 	Durability string `json:"durability,omitempty"`
+	// Locks is how an fs target's store locks sessions: "flock", or
+	// "lease" (lease files) where flock does not reach the file server
+	// (an NFS mount with local_lock=flock, a FUSE mount), whose locked
+	// cycle costs more round trips.
+	Locks string `json:"locks,omitempty"`
 	// Server describes a Redis server ("redis 7.0.15").
 	Server string `json:"server,omitempty"`
 	// Persistence says what a Redis server keeps of a write it answered

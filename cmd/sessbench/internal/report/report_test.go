@@ -960,12 +960,18 @@ func TestVerdictOwnWrites(t *testing.T) {
 		{"hot on NFS", bench.Hot, true, []string{"This host wrote"}, nil},
 		{"save on NFS", bench.Save, true, nil, []string{"This host wrote", "another host"}},
 		{"cycle off NFS", bench.Cycle, false, nil, []string{"This host wrote", "another host"}},
+		// flock's counts: a store that locked with lease files sends
+		// others, and says so.
+		{"cycle on NFS, lease locks", bench.Cycle, true, []string{"6 RPCs instead of 3", "locked with lease files"}, []string{"14 instead of 11"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			targets := []Target{
-				{Name: "efs", Info: bench.Info{Kind: "fs", Location: "/mnt/efs/bench", FSType: "nfs4", NFS: tt.nfs}},
-				{Name: "local", Info: bench.Info{Kind: "fs", Location: "/var/tmp/bench", FSType: "ext4"}},
+				{Name: "efs", Info: bench.Info{Kind: "fs", Location: "/mnt/efs/bench", FSType: "nfs4", NFS: tt.nfs, Locks: "flock"}},
+				{Name: "local", Info: bench.Info{Kind: "fs", Location: "/var/tmp/bench", FSType: "ext4", Locks: "flock"}},
+			}
+			if strings.Contains(tt.name, "lease") {
+				targets[0].Locks = "lease"
 			}
 			a := result("efs", tt.wl, 1, 3*time.Millisecond, 100)
 			if tt.nfs {
@@ -1021,5 +1027,27 @@ func TestTableSampleCounts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDescribeLocks: the targets' list names how a directory target's
+// store locked, read from --json's "locks" as a report keeps it: a lease
+// strategy's cycle costs more round trips than flock's, and a mount that
+// fell back to it (flock not reaching the server) measured that.
+func TestDescribeLocks(t *testing.T) {
+	tests := []struct{ json, want string }{
+		{`{"name":"/mnt/x","kind":"fs","location":"/mnt/x","fs_type":"nfs4","source":"srv:/e","mount_point":"/mnt","mount_options":"rw","durability":"none","locks":"lease"}`,
+			"nfs4 srv:/e on /mnt (rw), durability none, locks lease"},
+		{`{"name":"/mnt/x","kind":"fs","location":"/mnt/x","durability":"none","locks":"flock"}`,
+			"directory, mount unknown, durability none, locks flock"},
+	}
+	for _, tt := range tests {
+		var tg Target
+		if err := json.Unmarshal([]byte(tt.json), &tg); err != nil {
+			t.Fatal(err)
+		}
+		if got := describe(tg); got != tt.want {
+			t.Errorf("describe(%s) = %q, want %q", tt.json, got, tt.want)
+		}
 	}
 }

@@ -203,19 +203,25 @@ func describe(t Target) string {
 		// as the temporary one of a run without --dir.
 		rest, named := strings.CutPrefix(t.Name, t.Location)
 		named = named && (rest == "" || strings.HasPrefix(rest, "#"))
+		// How the store locked, as it saved: lease files where flock
+		// does not reach the file server cost a cycle more round trips.
+		store := "durability " + t.Durability
+		if t.Locks != "" {
+			store += ", locks " + t.Locks
+		}
 		switch {
 		case t.FSType == "" && named:
-			return fmt.Sprintf("directory, mount unknown, durability %s", t.Durability)
+			return "directory, mount unknown, " + store
 		case t.FSType == "" && t.Temporary:
-			return fmt.Sprintf("%s (mount unknown), durability %s", t.place(), t.Durability)
+			return fmt.Sprintf("%s (mount unknown), %s", t.place(), store)
 		case t.FSType == "":
-			return fmt.Sprintf("directory %s (mount unknown), durability %s", t.Location, t.Durability)
+			return fmt.Sprintf("directory %s (mount unknown), %s", t.Location, store)
 		}
 		where := ""
 		if !named {
 			where = t.place() + ": "
 		}
-		return fmt.Sprintf("%s%s %s on %s (%s), durability %s", where, t.FSType, t.Source, t.MountPoint, uniqueOptions(t.Options), t.Durability)
+		return fmt.Sprintf("%s%s %s on %s (%s), %s", where, t.FSType, t.Source, t.MountPoint, uniqueOptions(t.Options), store)
 	}
 	return t.Kind
 }

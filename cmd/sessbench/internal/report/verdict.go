@@ -80,7 +80,7 @@ func Verdict(r *Report) string {
 		}
 		rateSentence(&b, r, []Target{subject}, low, high, lo, hi)
 		noiseSentence(&b, "its own", []Row{a, ah}, lo, hi)
-		nfsSentence(&b, a)
+		nfsSentence(&b, a, subject)
 		failedSentence(&b, r)
 		b.WriteString(nextRun(subject, r.Failed))
 		return b.String()
@@ -120,7 +120,7 @@ func Verdict(r *Report) string {
 		durabilitySentence(&b, r.Targets)
 	}
 	noiseSentence(&b, "the baseline's own", []Row{bb, bh}, lo, hi)
-	nfsSentence(&b, a)
+	nfsSentence(&b, a, subject)
 	failedSentence(&b, r)
 	return b.String()
 }
@@ -387,14 +387,14 @@ func capitalize(s string) string {
 // threshold suits every application, and per RPC against a ping of the
 // file server, which tells a mount that is slow by its network from one
 // slowed by its options or its server.
-func nfsSentence(b *strings.Builder, a Row) {
+func nfsSentence(b *strings.Builder, a Row, t Target) {
 	x := a.NFS
 	if x == nil {
 		return
 	}
 	fmt.Fprintf(b, " Each operation cost %.1f NFS RPCs (%.1f locks, %.1f opens/closes, %.1f getattrs, %.1f lookups, %.1f reads, %.1f writes, %.1f other; lease renewals not counted).",
 		x.Total, x.Locks, x.Opens, x.Getattrs, x.Lookups, x.Reads, x.Writes, x.Other)
-	ownWritesSentence(b, a)
+	ownWritesSentence(b, a, t)
 	b.WriteString(" There is no universal threshold: hold the p50 against what your requests already take.")
 	if x.Total >= 1 {
 		fmt.Fprintf(b, " It is %s per RPC (%s over %.1f): if that is well above your round trip to the file server (ping it), look at the mount's options and the network path before judging the mount.",
@@ -410,15 +410,25 @@ func nfsSentence(b *strings.Builder, a Row) {
 // looked up and read from the server again (docs/benchmarks.md, "NFS
 // round trips per operation"), and the run, unless told, is read as the
 // cost of every request.
-func ownWritesSentence(b *strings.Builder, a Row) {
+//
+// The cycle's counts are flock's: a store that locks with lease files (t's
+// Locks) sends others, and is named as such.
+func ownWritesSentence(b *strings.Builder, a Row, t Target) {
 	switch a.Workload {
 	case "cycle", "load", "mixed", "hot":
 	default:
 		return
 	}
+	cycle := "a full request cycle 14 instead of 11"
+	if t.Locks == "lease" {
+		cycle = "a full request cycle more as well"
+	}
 	fmt.Fprintf(b, " This host wrote every session it read (%.1f reads from the server per operation: a record unchanged since this host's own write is read from its NFS client's cache): "+
 		"that is the cost where a user's requests stay on one host. Where another host wrote a session last (a fleet without sticky sessions), "+
-		"a load costs 6 RPCs instead of 3 and a full request cycle 14 instead of 11, more than measured here.", a.NFS.Reads)
+		"a load costs 6 RPCs instead of 3 and %s, more than measured here.", a.NFS.Reads, cycle)
+	if t.Locks == "lease" && a.Workload != "load" {
+		b.WriteString(" Its store locked with lease files, not flock, as it does where flock does not reach the file server (an NFS mount with local_lock=flock, a FUSE mount): each lock and unlock costs round trips of its own.")
+	}
 }
 
 func clients(n int) string {

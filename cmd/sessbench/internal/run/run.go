@@ -259,7 +259,10 @@ is on the file server's stable storage at every --durability, on local
 disk only at file or full, in Redis only with appendonly yes and
 appendfsync always (the targets' list gives each server's persistence, as
 its CONFIG says: "aof, fsync always", "aof, fsync every second", "rdb
-snapshots only", "none").
+snapshots only", "none"; and each directory's durability and locks:
+flock, or lease files where flock does not reach the file server, an NFS
+mount with local_lock=flock or a FUSE mount, whose locked cycle costs
+more round trips; --json: "durability" and "locks").
 
 What the numbers are:
   - Latencies are of successful operations. Failed ones are counted in

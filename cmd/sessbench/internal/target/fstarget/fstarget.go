@@ -217,7 +217,7 @@ func (t *Target) Info() bench.Info {
 	return bench.Info{
 		Kind: "fs", Location: t.dir, MountPoint: t.mount.Point, FSType: t.mount.FSType,
 		Source: t.mount.Source, Options: t.mount.Options, NFS: t.nfs, Durability: t.dur.String(),
-		SessionIdleSec: t.st.IdleTimeout().Seconds(),
+		Locks: t.st.LockStrategy().String(), SessionIdleSec: t.st.IdleTimeout().Seconds(),
 	}
 }
 
