@@ -70,7 +70,9 @@ func (t Target) place() string {
 }
 
 // Row is one target in one cell. Latencies are in nanoseconds, 0 when no
-// operation succeeded. Ratios compare the row with the first target's row
+// operation succeeded. OpsPerSec is successful operations per second of
+// measured time; with a Rate, the rate times the share of the operations
+// the schedule called for that succeeded (see Build). Ratios compare the row with the first target's row
 // for the same cell (so they are 1 for the first target); higher latency
 // ratios mean slower; 0 means there is nothing to compare (a row without a
 // successful operation). Behind is, with --rate, the operations the
@@ -137,6 +139,15 @@ func Build(cfg Config, targets []Target, results []*bench.Result, started, finis
 			MinNS: int64(h.Min()), MeanNS: int64(h.Mean()),
 			P50NS: int64(h.Quantile(0.50)), P90NS: int64(h.Quantile(0.90)), P99NS: int64(h.Quantile(0.99)),
 			P999NS: int64(h.Quantile(0.999)), MaxNS: int64(h.Max()),
+		}
+		if n := row.scheduled(); cfg.Rate > 0 && n > 0 {
+			// Paced, the successful share of what the schedule called
+			// for, as "behind --rate" counts what was started: over the
+			// wall time, which also holds the operations still in
+			// flight when the schedule ended, a target that kept the
+			// rate read as slower than it and than a faster one that
+			// kept it too.
+			row.OpsPerSec = cfg.Rate * float64(row.Ops) / float64(n)
 		}
 		if res.RPC != nil && res.Ops > 0 {
 			row.NFS, row.NFSOps = perOp(res.RPC, res.Ops+res.Errors)

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -1049,5 +1050,48 @@ func TestDescribeLocks(t *testing.T) {
 		if got := describe(tg); got != tt.want {
 			t.Errorf("describe(%s) = %q, want %q", tt.json, got, tt.want)
 		}
+	}
+}
+
+// TestPacedThroughput: under --rate, a row's operations per second are
+// the rate times the share of the operations the schedule called for
+// that succeeded, not its operations over its wall time: the wall time
+// also holds the operations in flight when the schedule ended, and by it
+// a target that started every operation on time, each taking 150 ms
+// over 1 s of schedule, read 87 a second against --rate 100, and lower
+// than a faster target that kept the same rate, in the table, the ratio
+// and the verdict ("throughput 87 against 100"), beside a "behind --rate"
+// line that said 100. A closed loop's are its operations over its time.
+func TestPacedThroughput(t *testing.T) {
+	tests := []struct {
+		name              string
+		rate              float64
+		ops, errs, behind uint64
+		elapsed           time.Duration
+		want              float64
+	}{
+		{"kept up, long operations", 100, 100, 0, 0, 1150 * time.Millisecond, 100},
+		{"kept up, some failed", 100, 90, 10, 0, 1150 * time.Millisecond, 90},
+		{"half behind", 100, 50, 0, 50, 1200 * time.Millisecond, 50},
+		{"closed loop", 0, 100, 0, 0, 2 * time.Second, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := result("a", bench.Load, 1, 150*time.Millisecond, int(tt.ops))
+			res.Errors, res.Behind, res.Elapsed = tt.errs, tt.behind, tt.elapsed
+			fast := result("b", bench.Load, 1, time.Millisecond, int(tt.ops))
+			fast.Errors, fast.Behind, fast.Elapsed = tt.errs, tt.behind, time.Second+time.Millisecond
+			targets := []Target{{Name: "a", Info: bench.Info{Kind: "fs"}}, {Name: "b", Info: bench.Info{Kind: "fs"}}}
+			cfg := Config{Workloads: []string{"load"}, PayloadSizes: []int{1024}, Concurrency: []int{1}, Rounds: 1, Rate: tt.rate, DurationSec: 1}
+			r := Build(cfg, targets, []*bench.Result{res, fast}, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
+			if got := r.Results[0].OpsPerSec; math.Abs(got-tt.want) > 0.01 {
+				t.Errorf("ops_per_sec = %.2f, want %.2f", got, tt.want)
+			}
+			if tt.rate > 0 {
+				if got := r.Results[1].OpsRatio; math.Abs(got-1) > 1e-9 {
+					t.Errorf("ops_ratio of a target that kept the same rate = %.3f, want 1", got)
+				}
+			}
+		})
 	}
 }

@@ -285,7 +285,11 @@ What the numbers are:
     target and row.
   - OPS/S is successful operations per second of measured time: the
     warm-up and the sessions' creation are left out of it, as of the
-    latencies.
+    latencies. With --rate it is the rate times the share of the
+    operations the schedule called for that succeeded, so a target that
+    kept up shows the rate: the wall time also holds the operations in
+    flight when the schedule ended, and by it one with slow operations
+    read below the rate it kept.
   - Without --rate the loop is closed: each client sends its next
     operation when the last one returns, so a stall delays the operations
     behind it without being charged to them, and the tail is understated
