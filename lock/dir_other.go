@@ -19,6 +19,8 @@ func openLockDir(path string) (*lockDir, error) {
 	if err := nulPath("lock directory", path); err != nil {
 		return nil, err
 	}
+	// Anchored: every file of the directory is reached by path later.
+	path = anchor(path)
 	st, err := os.Lstat(path)
 	if err != nil {
 		return nil, err
@@ -30,7 +32,7 @@ func openLockDir(path string) (*lockDir, error) {
 }
 
 // borrowLockDir is the lock directory path; fd is unused here.
-func borrowLockDir(path string, _ int) *lockDir { return &lockDir{path: path} }
+func borrowLockDir(path string, _ int) *lockDir { return &lockDir{path: anchor(path)} }
 
 var errDirSymlink = fs.ErrInvalid
 

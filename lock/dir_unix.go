@@ -45,6 +45,8 @@ func openLockDir(path string) (*lockDir, error) {
 	if err := nulPath("lock directory", path); err != nil {
 		return nil, err
 	}
+	// Anchored: replaced looks at the directory's name again later.
+	path = anchor(path)
 	fd, err := openDirNoFollow(path)
 	if err != nil {
 		return nil, err

@@ -90,7 +90,9 @@ func interrupted(err error) bool { return errors.Is(err, syscall.EINTR) }
 // Windows keeps for a device (NUL, CON, COM1, ... alone or before a dot,
 // any case) is refused on every system with an error matching
 // ErrInvalidName, as a Table refuses it. A lock call that a signal
-// interrupted (EINTR) is made again.
+// interrupted (EINTR) is made again. A relative path names the file in
+// the working directory of the call: Verify checks that file, also after
+// the process changed directory.
 func TryLockFile(path string) (*FileLock, error) {
 	return tryLockFileWith(path, fileOps{})
 }
@@ -102,8 +104,9 @@ func tryLockFileWith(path string, ops fileOps) (*FileLock, error) {
 	if err := deviceNameError(path); err != nil {
 		return nil, err
 	}
+	t := fileTarget{path: path, at: anchor(path), perm: 0o600}
 	for {
-		l, err := tryLockFileOnce(fileTarget{path: path, perm: 0o600}, ops)
+		l, err := tryLockFileOnce(t, ops)
 		if !interrupted(err) {
 			return l, err
 		}
@@ -137,7 +140,7 @@ func TryLockFileIn(dir, name string, perm fs.FileMode) (*FileLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := fileTarget{path: filepath.Join(dir, name), dir: d, name: name, perm: perm}
+	t := fileTarget{path: filepath.Join(dir, name), at: d.join(name), dir: d, name: name, perm: perm}
 	for {
 		l, err := tryLockFileOnce(t, fileOps{})
 		if !interrupted(err) {
@@ -152,10 +155,12 @@ func TryLockFileIn(dir, name string, perm fs.FileMode) (*FileLock, error) {
 // fileTarget is the file a FileLock locks: path, or, when dir is not
 // nil, name in dir (TryLockFileIn). perm is its mode when created.
 type fileTarget struct {
-	path string
-	dir  *lockDir
-	name string
-	perm fs.FileMode
+	// path is the caller's, for Path and messages; at is where the file
+	// is reached by path, anchored at the call (see anchor).
+	path, at string
+	dir      *lockDir
+	name     string
+	perm     fs.FileMode
 }
 
 // open opens the file for the lock's open file description lock (see
@@ -164,7 +169,7 @@ func (t fileTarget) open() (*os.File, error) {
 	if t.dir != nil {
 		return t.dir.open(t.name, os.O_RDWR, 0)
 	}
-	return os.OpenFile(t.path, os.O_RDWR|syscallNoFollow, 0)
+	return os.OpenFile(t.at, os.O_RDWR|syscallNoFollow, 0)
 }
 
 // tryLockFileOnce is TryLockFile without the retry on EINTR.
@@ -186,7 +191,7 @@ func tryLockFileOnce(t fileTarget, ops fileOps) (*FileLock, error) {
 	// on a client would both sweep. The flock stays for this host's
 	// processes that do not see the export.
 	l := &FileLock{path: path, h: h, ops: ops, dir: t.dir, checked: time.Now()}
-	if exportOf(filepath.Dir(path), ops.exportTables) != "" {
+	if exportOf(filepath.Dir(t.at), ops.exportTables) != "" {
 		// The lock is taken through a descriptor of its own, which
 		// Unlock closes.
 		of, err := t.open()
@@ -250,8 +255,9 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 		return nil, err
 	}
 	var d time.Duration
+	t := fileTarget{path: path, at: anchor(path), perm: 0o600}
 	for {
-		l, err := tryLockFileOnce(fileTarget{path: path, perm: 0o600}, ops)
+		l, err := tryLockFileOnce(t, ops)
 		switch {
 		case err == nil:
 			return l, nil

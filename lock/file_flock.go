@@ -36,7 +36,7 @@ type fileHandle struct {
 	nfs, nfsKnown bool
 }
 
-func newFileHandle(t fileTarget) *fileHandle { return &fileHandle{t: t, path: t.path} }
+func newFileHandle(t fileTarget) *fileHandle { return &fileHandle{t: t, path: t.at} }
 
 // tryLock opens the file (created if missing, a symlink refused) and
 // takes the exclusive lock without waiting: false when another open file
@@ -171,7 +171,7 @@ func (l *FileLock) verify() error {
 		write, l.h.nfs, l.h.nfsKnown = l.ops.writeThrough, true, true
 	}
 	if !l.h.nfsKnown {
-		m, err := mountinfo.Lookup(filepath.Dir(l.path))
+		m, err := mountinfo.Lookup(filepath.Dir(h.path))
 		l.h.nfs, l.h.nfsKnown = err == nil && m.IsNFS(), true
 	}
 	if !l.h.nfs || time.Since(l.checked) < fileVerifyAfter {

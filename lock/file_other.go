@@ -16,7 +16,7 @@ type fileHandle struct{ f *flock.Flock }
 
 func newFileHandle(t fileTarget) *fileHandle {
 	// Read-write: NFSv4 refuses an exclusive lock on a read-only descriptor.
-	return &fileHandle{flock.New(t.path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(t.perm))}
+	return &fileHandle{flock.New(t.at, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscallNoFollow), flock.SetPermissions(t.perm))}
 }
 
 func (h *fileHandle) tryLock() (bool, error) { return h.f.TryLock() }

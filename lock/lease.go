@@ -794,8 +794,9 @@ type LeaseDir struct {
 
 // NewLeaseDir returns the lock directory dir, to be opened at the first
 // call that needs it: a look that finds nothing to judge opens nothing. A
-// dir that is a symlink is refused then, like at NewTable.
-func NewLeaseDir(dir string) *LeaseDir { return &LeaseDir{path: dir} }
+// dir that is a symlink is refused then, like at NewTable. A relative dir
+// is the one in the working directory of this call, not of that one.
+func NewLeaseDir(dir string) *LeaseDir { return &LeaseDir{path: anchor(dir)} }
 
 // LeaseDirAt is NewLeaseDir for a caller that holds the lock directory
 // open already, as a sweep that lists it does: fd, a descriptor of dir
