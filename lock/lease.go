@@ -775,6 +775,13 @@ func LeaseLeftoverInUse(dir, name string) (bool, error) {
 // dir (a path, "../x": ErrInvalidName; "." and ".." name "..lease" and
 // "...lease", which are). It opens dir for the call, as
 // LeaseLeftoverInUse does.
+//
+// ttl and grace are the holders' Config.LeaseTTL and Config.LeaseGrace:
+// ttl dates a lease not yet written and a claim of another breaker at
+// work, grace absorbs clock skew. 0 selects the default of each (15s,
+// 2s), as in Config, and a period Config refuses is refused here (a
+// negative grace would break a lease its holder still renews, and let a
+// second process take the lock beside it), before anything is opened.
 func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error) {
 	l := NewLeaseDir(dir)
 	defer l.Close()
@@ -843,6 +850,10 @@ func (l *LeaseDir) LeftoverInUse(name string) (bool, error) {
 
 // BreakExpired is BreakExpiredLease of name in l.
 func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, error) {
+	ttl, grace, err := breakPeriods(ttl, grace)
+	if err != nil {
+		return false, err
+	}
 	// The lease file is what must be one file of the directory: a lock
 	// named "." or ".." has one ("..lease", as the sweep lists it).
 	if name == "" {
@@ -858,6 +869,27 @@ func (l *LeaseDir) BreakExpired(name string, ttl, grace time.Duration) (bool, er
 	b := &leaseBackend{dir: d, perm: 0o600, ttl: ttl, grace: grace}
 	done, gone, err := b.breakExpired(name+leaseSuffix, nil)
 	return done || gone, err
+}
+
+// breakPeriods is BreakExpired's ttl and grace with their defaults, or
+// the error for one Config would refuse: a grace below 0 made a lease
+// that runs for less than its magnitude breakable while its holder
+// renews it, and a ttl below MinLeaseTTL made a claim of another breaker
+// at work stale at once.
+func breakPeriods(ttl, grace time.Duration) (time.Duration, time.Duration, error) {
+	if ttl == 0 {
+		ttl = defaultLeaseTTL
+	}
+	if grace == 0 {
+		grace = defaultLeaseGrace
+	}
+	switch {
+	case ttl < MinLeaseTTL || ttl > MaxLeaseTTL:
+		return 0, 0, fmt.Errorf("lock: break lease: ttl %v is outside %v..%v; pass the holders' Config.LeaseTTL, or 0 for the default, %v", ttl, MinLeaseTTL, MaxLeaseTTL, defaultLeaseTTL)
+	case grace < 0:
+		return 0, 0, fmt.Errorf("lock: break lease: grace %v is negative; pass the holders' Config.LeaseGrace, or 0 for the default, %v", grace, defaultLeaseGrace)
+	}
+	return ttl, grace, nil
 }
 
 // LeaseHolder is what a lease's owner record says of its holder. A

@@ -241,10 +241,10 @@ func (c *Config) validate() error {
 		c.FileMode = 0o600
 	}
 	if c.LeaseTTL == 0 {
-		c.LeaseTTL = 15 * time.Second
+		c.LeaseTTL = defaultLeaseTTL
 	}
 	if c.LeaseGrace == 0 {
-		c.LeaseGrace = 2 * time.Second
+		c.LeaseGrace = defaultLeaseGrace
 	}
 	if c.VerifyAfter == 0 {
 		c.VerifyAfter = 5 * time.Second
@@ -299,6 +299,13 @@ func (c *Config) setLimits() {
 // grace period) cannot come from a holder whose clock agrees with ours,
 // so such a lease is dated by its file's last change instead.
 const MaxLeaseTTL = 10 * time.Minute
+
+// The defaults of Config.LeaseTTL and Config.LeaseGrace, and of
+// BreakExpiredLease's ttl and grace.
+const (
+	defaultLeaseTTL   = 15 * time.Second
+	defaultLeaseGrace = 2 * time.Second
+)
 
 // MinLeaseTTL is the shortest lease a holder may take (Config.LeaseTTL):
 // one renewed at a third of it must still reach the file server in time.
