@@ -793,7 +793,8 @@ func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error)
 // and removed relative to it, where LeaseLeftoverInUse and
 // BreakExpiredLease open the directory again at each call (on NFS an
 // OPEN, and a walk of the path). It is not safe for concurrent use.
-// Close it when done.
+// Close it when done. Its calls fail, on a LeaseDir{} or a nil
+// *LeaseDir, with an error saying so.
 type LeaseDir struct {
 	path string
 	d    *lockDir // opened at the first call that needs it
@@ -817,6 +818,9 @@ func LeaseDirAt(dir string, fd int) *LeaseDir {
 }
 
 func (l *LeaseDir) dir() (*lockDir, error) {
+	if err := l.usable(); err != nil {
+		return nil, err
+	}
 	if l.d == nil {
 		d, err := openLockDir(l.path)
 		if err != nil {
@@ -827,9 +831,27 @@ func (l *LeaseDir) dir() (*lockDir, error) {
 	return l.d, nil
 }
 
+// usable fails the calls on a nil *LeaseDir, where they panicked with a
+// nil dereference, and on a LeaseDir{} or one of "", which failed with
+// "open lock directory : no such file or directory" (a LeaseDir of the
+// working directory, what filepath.Abs makes of "", could break its
+// leases: not a guess to make).
+func (l *LeaseDir) usable() error {
+	switch {
+	case l == nil:
+		return errors.New("lock: nil *lock.LeaseDir (make one with NewLeaseDir)")
+	case l.d == nil && l.path == "":
+		return errors.New(`lock: no lock directory: "" given, or a lock.LeaseDir not made by NewLeaseDir or LeaseDirAt`)
+	}
+	return nil
+}
+
 // LeftoverInUse is LeaseLeftoverInUse of name in l. Only a claim needs
 // the directory open.
 func (l *LeaseDir) LeftoverInUse(name string) (bool, error) {
+	if err := l.usable(); err != nil {
+		return true, err
+	}
 	if err := leafName(name); err != nil {
 		return true, err
 	}
@@ -947,6 +969,9 @@ func leafName(name string) error {
 // Close closes the directory, if it was opened. Calling it again does
 // nothing.
 func (l *LeaseDir) Close() error {
+	if l == nil {
+		return l.usable()
+	}
 	if l.d != nil {
 		l.d.close()
 	}

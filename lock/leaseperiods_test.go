@@ -30,8 +30,8 @@ func TestBreakExpiredRefusesBadPeriods(t *testing.T) {
 		{"defaults", 0, 0, ""},
 	} {
 		for _, via := range []struct {
-			name   string
-			break_ func(dir string) (bool, error)
+			name string
+			brk  func(dir string) (bool, error)
 		}{
 			{"BreakExpiredLease", func(dir string) (bool, error) {
 				return lock.BreakExpiredLease(dir, "a", tc.ttl, tc.grace)
@@ -54,7 +54,7 @@ func TestBreakExpiredRefusesBadPeriods(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer h.Unlock()
-				broke, err := via.break_(cfg.Dir)
+				broke, err := via.brk(cfg.Dir)
 				switch {
 				case tc.want == "" && err != nil:
 					t.Errorf("err = %v, want none", err)

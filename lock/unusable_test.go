@@ -125,3 +125,50 @@ func TestUnusableHandles(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusableLeaseDir: the calls of a nil *LeaseDir (a sweep's, used
+// before its maker ran) fail with an error saying so, where they panicked
+// with a nil dereference, and those of a LeaseDir{} or one of "" with one
+// naming the missing directory, where they failed with "open lock
+// directory : no such file or directory".
+func TestUnusableLeaseDir(t *testing.T) {
+	const claim = "a.lease.claim-0123456789abcdef0123456789abcdef-0"
+	for _, tt := range []struct {
+		name string
+		ld   func() *lock.LeaseDir
+		want string
+	}{
+		{"nil", func() *lock.LeaseDir { return nil }, "nil *lock.LeaseDir (make one with NewLeaseDir)"},
+		{"zero", func() *lock.LeaseDir { return &lock.LeaseDir{} }, "not made by NewLeaseDir"},
+		{"of empty dir", func() *lock.LeaseDir { return lock.NewLeaseDir("") }, `no lock directory: "" given`},
+	} {
+		for name, call := range map[string]func() error{
+			"Holder":       func() error { _, err := tt.ld().Holder("a"); return err },
+			"BreakExpired": func() error { _, err := tt.ld().BreakExpired("a", 0, 0); return err },
+			"LeftoverInUse": func() error {
+				inUse, err := tt.ld().LeftoverInUse(claim)
+				if !inUse {
+					t.Errorf("LeftoverInUse reported not in use, beside %v", err)
+				}
+				return err
+			},
+		} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				err := testenv.NoPanic(t, call)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.want)
+				}
+			})
+		}
+	}
+	var nilDir *lock.LeaseDir
+	if err := testenv.NoPanic(t, nilDir.Close); err == nil {
+		t.Errorf("nil *LeaseDir Close: no error")
+	}
+	if err := testenv.NoPanic(t, (&lock.LeaseDir{}).Close); err != nil {
+		t.Errorf("LeaseDir{} Close: %v, want nil (it opened nothing)", err)
+	}
+	if _, err := lock.BreakExpiredLease("", "a", 0, 0); err == nil || !strings.Contains(err.Error(), `no lock directory: "" given`) {
+		t.Errorf(`BreakExpiredLease(""): %v`, err)
+	}
+}
