@@ -73,6 +73,8 @@ func runHelper(role string) error {
 		return helperHoldMany(tab, name, proctest.EnvInt("LOCK_COUNT", 1))
 	case "contend":
 		return helperContend(tab, name, proctest.EnvInt("LOCK_GOROUTINES", 4), proctest.EnvInt("LOCK_TRYERS", 0))
+	case "holdexec":
+		return helperHoldExec(tab, name)
 	case "pausetake":
 		return helperPauseTake(tab, name, os.Getenv("LOCK_OTHERKEY") != "")
 	case "countkeys":
