@@ -33,5 +33,8 @@ func anchor(path string) string {
 	if err != nil {
 		return path
 	}
-	return wd + string(filepath.Separator) + path
+	if !os.IsPathSeparator(wd[len(wd)-1]) { // "/"
+		wd += string(filepath.Separator)
+	}
+	return wd + path
 }
