@@ -130,4 +130,12 @@
 // a Flock take through a kept descriptor whose file has no name left opens
 // the name afresh, and Verify reports a lock held on such a file lost. On
 // NFS, where asking costs a round trip, only the server's ESTALE tells.
+//
+// The lock directory itself is opened once, by NewTable, and not met
+// again by name: one moved away or replaced (a restore swapped in) while a
+// Table has it open goes unnoticed. The Table keeps locking in the
+// directory it opened, processes that open the new one lock there, and
+// the two do not exclude each other; Verify does not tell (a FileLock of
+// TryLockFileIn's does). Stop every process that uses a lock directory
+// before moving or replacing it.
 package lock
