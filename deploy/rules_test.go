@@ -245,7 +245,7 @@ func loadDashboard(t *testing.T) dashboard {
 // Prometheus, named for error messages.
 func dashboardQueries(t *testing.T, d dashboard, rateInterval string) map[string]string {
 	t.Helper()
-	vars := strings.NewReplacer("$__rate_interval", rateInterval, "$job", ".+", "$dir", ".+")
+	vars := strings.NewReplacer("$__rate_interval", rateInterval, "$job", ".+", "$instance", ".+", "$dir", ".+")
 	out := map[string]string{}
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
@@ -256,10 +256,11 @@ func dashboardQueries(t *testing.T, d dashboard, rateInterval string) map[string
 		if v.Type != "query" {
 			continue
 		}
-		// label_values(metric, label) lists the label's values on metric.
-		m := regexp.MustCompile(`^label_values\((\w+), (\w+)\)$`).FindStringSubmatch(v.Definition)
+		// label_values(selector, label) lists the label's values on the
+		// selector's series.
+		m := regexp.MustCompile(`^label_values\((\w+(?:\{[^}]*\})?), (\w+)\)$`).FindStringSubmatch(vars.Replace(v.Definition))
 		if m == nil {
-			t.Errorf("variable %s: definition %q is not label_values(metric, label)", v.Name, v.Definition)
+			t.Errorf("variable %s: definition %q is not label_values(selector, label)", v.Name, v.Definition)
 			continue
 		}
 		out["variable "+v.Name] = fmt.Sprintf("count by (%s) (%s)", m[2], m[1])
@@ -297,6 +298,50 @@ func TestDashboard(t *testing.T) {
 	for _, q := range quietQueries {
 		if !slices.Contains(slices.Collect(maps.Values(qs)), q) {
 			t.Errorf("quietQueries: %q is no dashboard query", q)
+		}
+	}
+}
+
+// selectorRe matches a selector of a metric the project exports in a
+// query: its name (group 1, up to its first underscore in group 2) and its
+// label matchers, if any (group 3).
+var selectorRe = regexp.MustCompile(`\b((sessfs|sessgc)_[a-z_]+)\b(\{[^}]*\})?`)
+
+// TestDashboardScope: every selector of a panel keeps to what the
+// dashboard's variables pick, so that an operator paged for one host sees
+// that host, and two applications (or two stores) on one Prometheus are
+// not added up: the application's metrics to the jobs and instances picked
+// ($job, and $instance, whose values are those of the jobs picked), and
+// sessgc's to the stores picked ($dir). The panels of application metrics
+// had no instance variable: a host that lost its locks or failed its
+// writes was summed with the rest of its job.
+func TestDashboardScope(t *testing.T) {
+	d := loadDashboard(t)
+	defs := map[string]string{}
+	for _, v := range d.Templating.List {
+		defs[v.Name] = v.Definition
+	}
+	for _, name := range []string{"datasource", "job", "instance", "dir"} {
+		if _, ok := defs[name]; !ok {
+			t.Errorf("no template variable %s", name)
+		}
+	}
+	if def := defs["instance"]; !strings.Contains(def, `job=~"$job"`) {
+		t.Errorf("variable instance: definition %q does not keep to the jobs picked ($job)", def)
+	}
+	want := map[string][]string{
+		"sessfs": {`job=~"$job"`, `instance=~"$instance"`},
+		"sessgc": {`dir=~"$dir"`},
+	}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range selectorRe.FindAllStringSubmatch(tg.Expr, -1) {
+				for _, matcher := range want[m[2]] {
+					if !strings.Contains(m[3], matcher) {
+						t.Errorf("panel %q target %s: %s%s without %s", p.Title, tg.RefID, m[1], m[3], matcher)
+					}
+				}
+			}
 		}
 	}
 }
