@@ -80,3 +80,79 @@ func Example() {
 	// sessfs_operations_total{op="load",outcome="not_found"} 1
 	// sessfs_operations_total{op="save",outcome="ok"} 1
 }
+
+// Two stores in one process, told apart: each has an Observer of its own,
+// registered through a registerer that adds a store label to its series.
+// The same Observer goes to its store every time it is opened, after a
+// Close too: a second one under the same label has the first one's series,
+// and its registration fails with prometheus.AlreadyRegisteredError, as
+// does a second Observer registered without a label. One without a label
+// beside labelled ones is refused too (other label names). The shipped
+// rules and dashboard sum over the label.
+func Example_twoStores() {
+	reg := prometheus.NewRegistry()
+	observers := map[string]*prom.Observer{}
+	for _, name := range []string{"carts", "users"} {
+		obs := prom.New("")
+		prometheus.WrapRegistererWith(prometheus.Labels{"store": name}, reg).MustRegister(obs)
+		observers[name] = obs
+	}
+	carts := prometheus.WrapRegistererWith(prometheus.Labels{"store": "carts"}, reg)
+	if err := carts.Register(prom.New("")); errors.As(err, &prometheus.AlreadyRegisteredError{}) {
+		fmt.Println("a second Observer for carts: already registered")
+	}
+	if err := reg.Register(prom.New("")); err != nil {
+		fmt.Println("an Observer without a store label beside them: refused")
+	}
+
+	ctx := context.Background()
+	for _, name := range []string{"carts", "users"} {
+		dir, err := os.MkdirTemp("", name+"-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		st, err := fsstore.Open(dir, fsstore.WithObserver(observers[name]))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer st.Close()
+		id, err := fsstore.NewID()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if name == "carts" {
+			err = st.Save(ctx, &fsstore.Session{ID: id, Data: []byte(`{"items":3}`)})
+		} else {
+			_, err = st.Load(ctx, id)
+		}
+		if err != nil && !errors.Is(err, fsstore.ErrNotFound) {
+			log.Fatal(err)
+		}
+	}
+
+	families, err := reg.Gather()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "sessfs_operations_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetCounter().GetValue() == 0 {
+				continue
+			}
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			fmt.Printf("%s{%s} %v\n", f.GetName(), strings.Join(labels, ","), m.GetCounter().GetValue())
+		}
+	}
+	// Output:
+	// a second Observer for carts: already registered
+	// an Observer without a store label beside them: refused
+	// sessfs_operations_total{op="load",outcome="not_found",store="users"} 1
+	// sessfs_operations_total{op="save",outcome="ok",store="carts"} 1
+}

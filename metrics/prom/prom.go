@@ -35,7 +35,10 @@ import (
 // Make one per registry and give it to every store of the process, a store
 // opened again after Close included: a second Observer with the same
 // namespace has the same metrics, and registering it fails with
-// prometheus.AlreadyRegisteredError (prometheus.MustRegister panics).
+// prometheus.AlreadyRegisteredError (prometheus.MustRegister panics). To
+// tell stores apart, give each one an Observer of its own, registered
+// through prometheus.WrapRegistererWith with a label naming the store
+// (see Example_twoStores).
 type Observer struct {
 	ops      *prometheus.CounterVec
 	late     *prometheus.CounterVec
