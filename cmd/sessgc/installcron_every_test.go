@@ -39,10 +39,10 @@ func TestInstallCronEvery(t *testing.T) {
 	}{
 		{"--every 5m --max-duration 3m", 0, "*/5 * * * *", "*:0/5", "4m", nil, "Prometheus"},
 		{"--every 1h --textfile " + tf, 0, "0 */1 * * *", "0/1:00", "9m",
-			[]string{"with --every 1h, raise SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 1h30m"}, "windows"},
+			[]string{"with --every 1h, raise SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 2h5m"}, "windows"},
 		{"--every 24h", 0, "0 0 * * *", "0:00", "9m", nil, "Prometheus"},
 		{"--every 30m --max-duration 20m --textfile " + tf, 0, "*/30 * * * *", "*:0/30", "21m",
-			[]string{"SessgcFailing's for: to 45m", "with --max-duration 20m, raise the [15m] windows of SessgcStoppedEarly", "to [22m]"}, "SessgcNotRunning"},
+			[]string{"SessgcFailing's for: to 1h5m", "with --max-duration 20m, raise the [15m] windows of SessgcStoppedEarly", "to [22m]"}, "SessgcNotRunning"},
 		// With --jitter 0s, as here: 3m with the default 1m.
 		{"--every 5m", 2, "", "", "", []string{"must stay below --every 5m, or runs pile up: give --max-duration 4m or less"}, ""},
 		{"--every 90s", 2, "", "", "", []string{"--every 1m30s: want whole minutes dividing an hour"}, ""},

@@ -718,20 +718,22 @@ func warnMissing(opts *InstallOptions, goos string, look dirLook, bin binaryLook
 // assume a run every DefaultEvery: SessgcNotRunning fires when the
 // textfile is older than shippedNotRunning, which must be twice the
 // interval or more, and SessgcFailing when runs fail for
-// shippedFailingFor, one and a half intervals (two failed runs in a row).
+// shippedFailingFor, twice the interval and 5 minutes for the scrapes: a
+// failed run's 0 holds until the next run ends, up to two intervals later
+// (a run ends before the next one starts: fits).
 // SessgcStoppedEarly and the recording rules of the live sessions and
 // their bytes look back shippedSweepWindow, which must be longer than a
 // sweep (--max-duration) plus a minute: a sweep's value comes at its end.
 const (
 	shippedNotRunning  = time.Hour
-	shippedFailingFor  = 15 * time.Minute
+	shippedFailingFor  = 25 * time.Minute
 	shippedSweepWindow = 15 * time.Minute
 )
 
 // warnAlerts warns when runs that write a textfile come less often, or
 // last longer, than the shipped alerts assume: with --every 1h,
 // SessgcNotRunning fired between every two healthy runs, and SessgcFailing
-// at one failed run; with --max-duration 20m, the 15-minute windows of
+// at one failed run followed by a long one; with --max-duration 20m, the 15-minute windows of
 // SessgcStoppedEarly and of the live sessions' rules could miss the value
 // a sweep writes at its end; and nothing said the alerts' times were to
 // be tuned.
@@ -744,8 +746,8 @@ func warnAlerts(opts *InstallOptions) {
 	if notRunning := 2 * opts.Every; notRunning > shippedNotRunning {
 		tune = append(tune, fmt.Sprintf("SessgcNotRunning's threshold to %s or more (it is %s: it would fire between healthy runs)", dur(notRunning), dur(shippedNotRunning)))
 	}
-	if failing := opts.Every * 3 / 2; failing > shippedFailingFor && opts.Every > DefaultEvery {
-		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run, not two in a row)", dur(failing), dur(shippedFailingFor)))
+	if failing := 2*opts.Every + 5*time.Minute; failing > shippedFailingFor {
+		tune = append(tune, fmt.Sprintf("SessgcFailing's for: to %s (it is %s: it would fire at one failed run followed by a long one)", dur(failing), dur(shippedFailingFor)))
 	}
 	if len(tune) > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, head+"a run every %s: with --every %s, raise %s\n", dur(DefaultEvery), dur(opts.Every), strings.Join(tune, ", and "))

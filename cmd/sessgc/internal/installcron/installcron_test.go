@@ -622,7 +622,7 @@ func TestDocsShowWhatIsWritten(t *testing.T) {
 
 // TestWarnsAlertsAssumeInterval: the shipped alerts assume a run every
 // 10 minutes (SessgcNotRunning at a textfile an hour old, SessgcFailing
-// after 15 minutes of failure), and install-cron --every 1h --textfile
+// after 25 minutes of failure), and install-cron --every 1h --textfile
 // said nothing: the alert fired between every two healthy runs. It warns,
 // with the times to set, when runs come less often and write a textfile.
 func TestWarnsAlertsAssumeInterval(t *testing.T) {
@@ -631,19 +631,19 @@ func TestWarnsAlertsAssumeInterval(t *testing.T) {
 		args string
 		want []string // in the warning; no warning if empty
 	}{
-		{"--every 1h" + tf, []string{"assume a run every 10m: with --every 1h", "SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 1h30m"}},
-		{"--every 20m" + tf, []string{"SessgcFailing's for: to 30m"}},
-		// In Prometheus's units: it was "1350s".
-		{"--every 15m --max-duration 5m" + tf, []string{"SessgcFailing's for: to 22m30s"}},
+		{"--every 1h" + tf, []string{"assume a run every 10m: with --every 1h", "SessgcNotRunning's threshold to 2h or more", "SessgcFailing's for: to 2h5m"}},
+		{"--every 20m" + tf, []string{"SessgcFailing's for: to 45m"}},
+		// In Prometheus's units: it was "1350s" (for 22m30s).
+		{"--every 15m --max-duration 5m" + tf, []string{"SessgcFailing's for: to 35m"}},
 		{"--every 10m" + tf, nil},
 		{"--every 1h", nil},
 		// A sweep longer than the windows that take a sweep's values
 		// (SessgcStoppedEarly's, the live sessions' rules): they were
 		// left as they were without a word.
-		{"--every 30m --max-duration 20m" + tf, []string{"SessgcFailing's for: to 45m",
+		{"--every 30m --max-duration 20m" + tf, []string{"SessgcFailing's for: to 1h5m",
 			"assume a sweep that ends in less than 14m: with --max-duration 20m, raise the [15m] windows of SessgcStoppedEarly and of the sessfs:live_sessions:max and sessfs:live_session_bytes:max rules to [22m]"}},
 		{"--every 20m --max-duration 14m" + tf, []string{"with --max-duration 14m, raise the [15m] windows", "to [16m]"}},
-		{"--every 20m --max-duration 13m59s" + tf, []string{"SessgcFailing's for: to 30m"}},
+		{"--every 20m --max-duration 13m59s" + tf, []string{"SessgcFailing's for: to 45m"}},
 	} {
 		_, errOut, err := execute(t, tc.args)
 		if err != nil {
