@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/internal/testenv"
 )
@@ -83,6 +85,45 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 		if !slices.Contains(anchors(t, filepath.Join("..", doc)), anchor) {
 			t.Errorf("runbook %s#%s: no such section", doc, anchor)
 		}
+	}
+}
+
+var (
+	// scrapeIntervalRe finds the scrape interval the operator guide asks
+	// for.
+	scrapeIntervalRe = regexp.MustCompile("`scrape_interval: ([0-9]+)([smh])`")
+	// windowRe matches a range of a query: [5m], and a subquery's [7d:1h].
+	windowRe = regexp.MustCompile(`\[([0-9]+)([smhdw])(?::[0-9]+[smhdw])?\]`)
+	units    = map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
+)
+
+// TestRuleWindowsHoldTwoScrapes: the operator guide says how often to
+// scrape, and every range of the rules holds two scrapes at that interval:
+// a rate or increase over a range with one sample returns nothing, and its
+// alert never fires. The guide said nothing, and SessfsStoreUnavailable's
+// 2-minute window, scraped every 2 minutes, never fired.
+func TestRuleWindowsHoldTwoScrapes(t *testing.T) {
+	m := scrapeIntervalRe.FindStringSubmatch(read(t, filepath.Join("..", "docs", "operator-guide.md")))
+	if m == nil {
+		t.Fatalf("docs/operator-guide.md asks for no scrape interval (%s)", scrapeIntervalRe)
+	}
+	n, _ := strconv.Atoi(m[1])
+	scrape := time.Duration(n) * units[m[2]]
+	found := 0
+	for i, l := range strings.Split(read(t, rulesFile), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		for _, w := range windowRe.FindAllStringSubmatch(l, -1) {
+			found++
+			n, _ := strconv.Atoi(w[1])
+			if d := time.Duration(n) * units[w[2]]; d < 2*scrape {
+				t.Errorf("%s:%d: range %s holds fewer than two scrapes %s apart (docs/operator-guide.md)", rulesFile, i+1, w[0], scrape)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no range found in the rules")
 	}
 }
 
