@@ -136,14 +136,39 @@ func names(re *regexp.Regexp, s string) []string {
 }
 
 // anchors returns the GitHub anchors of a Markdown file's headings.
+// A "# comment" line of a fenced code block is no heading: a runbook link
+// to it would find no section (the guide's shell blocks have such lines).
 func anchors(t *testing.T, path string) []string {
 	t.Helper()
 	var out []string
-	for _, m := range headingRe.FindAllStringSubmatch(read(t, path), -1) {
+	fenced := false
+	for _, l := range strings.Split(read(t, path), "\n") {
+		if strings.HasPrefix(l, "```") {
+			fenced = !fenced
+			continue
+		}
+		m := headingRe.FindStringSubmatch(l)
+		if fenced || m == nil {
+			continue
+		}
 		s := slugDropRe.ReplaceAllString(strings.ToLower(strings.TrimSpace(m[1])), "")
 		out = append(out, strings.ReplaceAll(s, " ", "-"))
 	}
 	return out
+}
+
+// TestAnchorsLeaveCodeOut: anchors takes the guide's headings, not the
+// comment lines of its shell blocks.
+func TestAnchorsLeaveCodeOut(t *testing.T) {
+	got := anchors(t, filepath.Join("..", "docs", "operator-guide.md"))
+	if !slices.Contains(got, "sessgc-metrics-missing-on-a-host") {
+		t.Errorf("anchors: no sessgc-metrics-missing-on-a-host in %q", got)
+	}
+	for _, a := range got {
+		if strings.HasPrefix(a, "what-node-exporter-reads") {
+			t.Errorf("anchors: %q, a comment of a shell block", a)
+		}
+	}
 }
 
 func read(t *testing.T, path string) string {
