@@ -466,7 +466,7 @@ func (l *Locked) loadInto(ctx context.Context, buf []byte, relook bool) (*Sessio
 	)
 	if l.s.bnd == nil {
 		// Keep the record open for a Touch in this request (see file).
-		sess, err = l.s.loadKeep(l.id, l.k, true, relook, &kept, buf, nil)
+		sess, err = l.s.loadKeep(l.id, l.k, true, relook, &kept, buf, nil, nil)
 		l.end()
 	} else {
 		// Under the bound the work may outlive this call; it keeps
@@ -475,7 +475,7 @@ func (l *Locked) loadInto(ctx context.Context, buf []byte, relook bool) (*Sessio
 		err = l.run(ctx, "load", OpLoad, func(c *call) error {
 			c.hook("load")
 			var err error
-			res, err = l.s.loadKeep(l.id, l.k, true, relook, nil, buf, c)
+			res, err = l.s.loadKeep(l.id, l.k, true, relook, nil, buf, c, nil)
 			return err
 		})
 		if !errors.Is(err, ErrUnavailable) {
@@ -607,7 +607,7 @@ func (l *Locked) save(ctx context.Context, c *call, sess *Session) error {
 	if err := l.verify("save"); err != nil {
 		return err
 	}
-	return l.s.save(ctx, c, l.k, sess, l.h.Verify)
+	return l.s.save(ctx, c, l.k, sess, l.h.Verify, nil)
 }
 
 func (l *Locked) touch(c *call) error {

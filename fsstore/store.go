@@ -1226,13 +1226,13 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 	switch {
 	case err != nil:
 	case s.bnd == nil:
-		sess, err = s.loadKeep(id, k, true, true, nil, buf, nil)
+		sess, err = s.loadKeep(id, k, true, true, nil, buf, nil, nil)
 	default:
 		c := s.bnd.get("load", OpLoad, k.name)
 		c.fn = func(c *call) error {
 			c.hook("load")
 			var err error
-			c.sess, err = s.loadKeep(id, k, true, true, nil, buf, c)
+			c.sess, err = s.loadKeep(id, k, true, true, nil, buf, c, nil)
 			return err
 		}
 		if err = s.bnd.run(ctx, c, fsOp); !errors.Is(err, ErrUnavailable) {
@@ -1258,8 +1258,9 @@ func (s *Store) LoadInto(ctx context.Context, id string, buf []byte) (*Session, 
 // A cache hit judged on attributes the server may not have given (see
 // fetchesFresh) marks c, the bounded call it runs in (nil: none), as
 // unanswered. relook: on NFS, look again for a record found missing (see
-// Locked.LoadLockedOnly).
-func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, buf []byte, c *call) (*Session, error) {
+// Locked.LoadLockedOnly). read, if not nil, gets the attributes of the
+// file the record was read from (zero for a cache hit).
+func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, buf []byte, c *call, read *fileStat) (*Session, error) {
 	_, p := s.path(k)
 	var (
 		b  []byte
@@ -1418,6 +1419,9 @@ func (s *Store) loadKeep(id string, k key, live, relook bool, keep *keptFile, bu
 	}
 decoded:
 	s.seen.remember(k.name, st, &h)
+	if read != nil {
+		*read = st
+	}
 	sess := &Session{ID: id, Data: pl, Created: time.Unix(0, h.Created), Version: h.Version, Idle: time.Duration(h.Idle)}
 	if h.Deadline != 0 {
 		sess.Deadline = time.Unix(0, h.Deadline)
@@ -1573,14 +1577,14 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 	switch {
 	case err != nil:
 	case s.bnd == nil:
-		err = s.save(ctx, nil, k, sess, nil)
+		err = s.save(ctx, nil, k, sess, nil, nil)
 	default:
 		c := s.bnd.get("save", OpSave, k.name)
 		cp := detachedCopy(sess)
 		c.bytes = len(cp.Data)
 		c.fn = func(c *call) error {
 			c.hook("save")
-			return s.save(ctx, c, k, cp, nil)
+			return s.save(ctx, c, k, cp, nil, nil)
 		}
 		if err = s.bnd.run(ctx, c, fsOp); err == nil {
 			cp.Data = sess.Data
@@ -1594,10 +1598,12 @@ func (s *Store) Save(ctx context.Context, sess *Session) error {
 // save writes sess. For a save under a lock, verify checks the lock: right
 // before the rename that publishes the record, and again after it, so that
 // a lock lost meanwhile is reported (ErrLockLost) even when the rename went
-// through; see docs/design.md for the window that remains. c is the
+// through; see docs/design.md for the window that remains. unchanged, if
+// not nil, runs after verify right before the rename alone, and its error
+// fails the save with nothing written (see CompareAndSwap). c is the
 // bounded call it runs in (nil on the caller's goroutine): a save its
 // caller gave up on skips the rename if it has not begun it.
-func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify func() error) error {
+func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify, unchanged func() error) error {
 	// One key set for the whole save: a keys file reloaded meanwhile
 	// must not change the key it is sealed with after the checks below.
 	kr := s.keys.Load()
@@ -1677,6 +1683,17 @@ func (s *Store) save(ctx context.Context, c *call, k key, sess *Session, verify 
 	preRename := verify
 	if h := s.testHooks.beforeVerify; h != nil && verify != nil {
 		preRename = func() error { h("rename"); return verify() }
+	}
+	if unchanged != nil {
+		check := preRename
+		preRename = func() error {
+			if check != nil {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+			return unchanged()
+		}
 	}
 	if c != nil {
 		// The lock is checked first: a save given up on while its check
@@ -1773,7 +1790,13 @@ func nextVersion(v uint64) uint64 {
 // (see Session.Version), which the caller's matches with odds of about
 // its number of saves in 2^52. It holds the session's lock just for the
 // check and the write, for callers that do not want to hold a lock across
-// a request. A wait for another holder of that lock that ctx ends fails
+// a request. Writers that take no lock (Store.Delete, as a log out on a
+// route that holds no lock makes; Store.Save) are not kept out by it: one
+// that deletes or replaces the record between the swap's read and its
+// write fails the swap with ErrConflict, nothing written, rather than be
+// undone (a deleted session brought back); a Touch then does not. That
+// look, right before the rename, costs a swap of a live record one stat
+// (on NFS the directory's GETATTR and the record's). A wait for another holder of that lock that ctx ends fails
 // with ErrLocked and ctx's error, as Lock's does, on a bounded store too,
 // whichever instant of the wait the end meets.
 func (s *Store) CompareAndSwap(ctx context.Context, sess *Session) (err error) {
@@ -1872,13 +1895,24 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	// same. Those looks cost every new session five round trips and some
 	// 31 ms. A caller expecting a version keeps them: a record missing for
 	// an instant would be a conflict it did not cause.
-	var onDisk, base uint64
-	cur, err := s.loadKeep(sess.ID, k, false, sess.Version != 0, nil, nil, nil)
+	//
+	// The record read live is kept open until the check before the
+	// rename (see stillRead), so that its inode number, which that check
+	// compares, is not freed and given to another file meanwhile.
+	var (
+		onDisk, base uint64
+		kept         keptFile
+		read         fileStat
+		unchanged    func() error
+	)
+	defer kept.close()
+	cur, err := s.loadKeep(sess.ID, k, false, sess.Version != 0, &kept, nil, nil, &read)
 	switch {
 	case err == nil && !cur.Expires.IsZero() && !s.cfg.now().Before(cur.Expires):
 		base = cur.Version
 	case err == nil:
 		onDisk, base = cur.Version, cur.Version
+		unchanged = s.stillRead(k, read, &kept)
 		if onDisk == 0 && sess.Version == 0 && !cur.Created.Equal(sess.Created) {
 			// A live record at version 0, which older builds wrote when
 			// a save's version wrapped, is not the absence that version 0
@@ -1903,13 +1937,66 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 		// Replacing an expired record: a fresh session.
 		fresh := *sess
 		fresh.Version, fresh.Created, fresh.Deadline = base, time.Time{}, time.Time{}
-		if err := s.save(ctx, c, k, &fresh, h.Verify); err != nil {
+		if err := s.save(ctx, c, k, &fresh, h.Verify, nil); err != nil {
 			return err
 		}
 		*sess = fresh
 		return nil
 	}
-	return s.save(ctx, c, k, sess, h.Verify)
+	err = s.save(ctx, c, k, sess, h.Verify, unchanged)
+	if errors.Is(err, errTempTaken) && !errors.Is(err, ErrLockLost) {
+		// Under a lock still held, the temp file went to a Delete that
+		// began after the look before the rename (see stillRead):
+		// nothing written, and the session deleted, as a Delete before
+		// that look makes it. A conflict, not a failure of the store.
+		err = fmt.Errorf("fsstore: compare-and-swap: %w: the session was deleted while it was being written: %w", ErrConflict, err)
+	}
+	return err
+}
+
+// stillRead returns CompareAndSwap's check, right before its rename, that
+// the record file it read live, whose attributes are read, is still the
+// session's record: at its name, or at an aside name where a sweep or a
+// locked Delete that lost its lock holds it (the swap may have read it
+// there, and a put-back keeps the file). The lock keeps out locked
+// writers only: Store.Delete and Store.Save take none (an Optimistic
+// route's log out, an administrator's, a lockless adapter's save), and a
+// swap publishing its record after one of them acted since its read
+// brought back a deleted session, or replaced a save, which the version
+// it compared had not seen. A touch keeps the file, and passes. It fails
+// with ErrConflict and nothing is written. A Delete that unlinks the name
+// after this look still wins but in one case: its first removal of the
+// fenced temp file, or its last, fails the rename, and its unlinks of the
+// name remove a record renamed in before them; only a rename that lands
+// between its second unlink of the name and its last removal of the temp
+// file, one unlink apart, is published (see Store.delete).
+//
+// It closes kept, the file read, first: on NFS the rename over a file this
+// host holds open renames that file aside (.nfsXXXX) first, a round trip
+// more and an instant with no record at the name. Closed after the look,
+// the file is still linked at a name the look found it at, so its inode
+// number is not reused before the rename.
+func (s *Store) stillRead(k key, read fileStat, kept *keptFile) func() error {
+	return func() error {
+		defer kept.close()
+		_, p := s.path(k)
+		s.refreshDir(p)
+		dir, name := filepath.Split(p)
+		for i, q := range [...]string{p, dir + asideName(name), dir + deleteAsideName(name)} {
+			now, err := s.root.statNow(q)
+			switch {
+			case err == nil && now.dev == read.dev && now.ino == read.ino && now.nlink != 0:
+				return nil
+			case err == nil && i == 0:
+				// Another file at the name: saved without the lock
+				// since, or deleted and created again.
+				return fmt.Errorf("fsstore: compare-and-swap: %w: the record was replaced since it was read, by a writer that takes no lock (Store.Save, or Store.Delete and a new save)", ErrConflict)
+			case err != nil && !errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("fsstore: compare-and-swap: %w", &fs.PathError{Op: "stat", Path: q, Err: err})
+			}
+		}
+		return fmt.Errorf("fsstore: compare-and-swap: %w: the record was deleted since it was read, by a Delete (which takes no lock)", ErrConflict)
+	}
 }
 
 // Delete removes the session. Deleting a missing session does nothing and
@@ -1967,7 +2054,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // loaded before the Delete (TestLockedSaveOverlappingDelete). Its temp
 // file gone, its rename fails; one created after the last removal belongs
 // to a writer that looks at the record after the Delete's unlinks and
-// finds it gone (a Rekey), or one that saves anew.
+// finds it gone (a Rekey, a CompareAndSwap: TestCompareAndSwapAfterUnlockedWrite),
+// or one that saves anew.
 //
 // On NFS each step starts with a fresh look at the directory: the sweep
 // runs on another host, and this client answers an unlink from a cached
