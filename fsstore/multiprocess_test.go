@@ -25,6 +25,10 @@ func TestMultiProcessIncrements(t *testing.T) {
 	}{
 		{"lock", 4},
 		{"cas", 2},
+		// Half the processes lock, half compare-and-swap, on the same
+		// sessions: as an Exclusive and an Optimistic route of one
+		// application do.
+		{"mixed", 2},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -41,10 +45,14 @@ func TestMultiProcessIncrements(t *testing.T) {
 				}
 				ids, start[id] = append(ids, id), sess.Version
 			}
-			env := []string{"STORE_DIR=" + dir, "STORE_IDS=" + strings.Join(ids, ","), "STORE_MODE=" + tc.mode,
-				"STORE_GOROUTINES=" + strconv.Itoa(goroutines), "STORE_ITER=" + strconv.Itoa(tc.iter)}
 			var kids []*child
 			for i := 0; i < procs; i++ {
+				mode := tc.mode
+				if mode == "mixed" {
+					mode = [...]string{"lock", "cas"}[i%2]
+				}
+				env := []string{"STORE_DIR=" + dir, "STORE_IDS=" + strings.Join(ids, ","), "STORE_MODE=" + mode,
+					"STORE_GOROUTINES=" + strconv.Itoa(goroutines), "STORE_ITER=" + strconv.Itoa(tc.iter)}
 				kids = append(kids, startChild(t, "incr", env))
 			}
 			for _, k := range kids {
