@@ -1156,12 +1156,16 @@ var nfsRPCBudgets = []nfsBudget{
 	// RPCs more than these budgets and is logged for contrast.
 	{"CompareAndSwap, new session", 13},
 	// A swap of a record this host wrote last: Lock+Load+Save+Unlock's
-	// RPCs. With WithCache the same: the swap's check reads the file, not
-	// the cache, whose identity check can miss a replaced file (see
-	// Store.loadKeep); trusting it saved 1 (the forced GETATTR instead of
-	// the OPEN and CLOSE).
-	{"CompareAndSwap, this host wrote last", 11},
-	{"CompareAndSwap with cache, this host wrote last", 11},
+	// RPCs, and two GETATTRs (the directory's and the record's, forced)
+	// of the look right before the rename that the file read is still
+	// the record: an unlocked Delete or Save since the read fails the
+	// swap rather than be undone (see Store.stillRead). With WithCache the
+	// same: the swap's check reads the file, not the cache, whose
+	// identity check can miss a replaced file (see Store.loadKeep);
+	// trusting it saved 1 (the forced GETATTR instead of the OPEN and
+	// CLOSE).
+	{"CompareAndSwap, this host wrote last", 13},
+	{"CompareAndSwap with cache, this host wrote last", 13},
 	{"Lock+LoadLockedOnly+Unlock, no record", 8},
 	{"Lock+Load+Unlock, no record", 0},
 	// A log out under the lock: the lock's LOCK, LOCKU and FREE_STATEID;
