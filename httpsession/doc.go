@@ -215,7 +215,13 @@
 //     handler was about to send is discarded. Use it for routes where
 //     conflicts are rare and the client can retry (an idempotent form
 //     submission, an XHR that re-sends), never for routes whose side effects
-//     outside the session cannot be repeated.
+//     outside the session cannot be repeated. A change made after the
+//     response started (a streamed page) is saved when the handler
+//     returns, and one that loses the race then can no longer be answered
+//     with a 409: the client has its 200, the change is not saved, and only
+//     the log says so (at Error, as for any commit that fails then). Change
+//     the session before the first Write on such a route, or call
+//     [Session.Release] and act on its error, which is the conflict.
 //
 // Modes nest: with Handler around the whole mux and Middleware(ReadOnly)
 // around one route, that route runs read-only. The innermost middleware's
