@@ -813,6 +813,7 @@ func NewLeaseDir(dir string) *LeaseDir { return &LeaseDir{path: anchor(dir)} }
 // not opened again (on NFS an OPEN, and a walk of the path). fd stays the
 // caller's: Close does not close it, and it must stay open until then.
 // Where the lock package reaches files by path (Windows), fd is unused.
+// A dir of "" is refused at each call, as NewLeaseDir's.
 func LeaseDirAt(dir string, fd int) *LeaseDir {
 	return &LeaseDir{path: dir, d: borrowLockDir(dir, fd)}
 }
@@ -840,7 +841,9 @@ func (l *LeaseDir) usable() error {
 	switch {
 	case l == nil:
 		return errors.New("lock: nil *lock.LeaseDir (make one with NewLeaseDir)")
-	case l.d == nil && l.path == "":
+	case l.path == "":
+		// Also at LeaseDirAt: where files are reached by path (Windows),
+		// its descriptor is unused, and "" named the working directory.
 		return errors.New(`lock: no lock directory: "" given, or a lock.LeaseDir not made by NewLeaseDir or LeaseDirAt`)
 	}
 	return nil

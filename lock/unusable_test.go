@@ -141,6 +141,9 @@ func TestUnusableLeaseDir(t *testing.T) {
 		{"nil", func() *lock.LeaseDir { return nil }, "nil *lock.LeaseDir (make one with NewLeaseDir)"},
 		{"zero", func() *lock.LeaseDir { return &lock.LeaseDir{} }, "not made by NewLeaseDir"},
 		{"of empty dir", func() *lock.LeaseDir { return lock.NewLeaseDir("") }, `no lock directory: "" given`},
+		// Where files are reached by path (Windows), its descriptor is
+		// unused, and "" put the leases in the working directory.
+		{"at empty dir", func() *lock.LeaseDir { return lock.LeaseDirAt("", -1) }, `no lock directory: "" given`},
 	} {
 		for name, call := range map[string]func() error{
 			"Holder":       func() error { _, err := tt.ld().Holder("a"); return err },
