@@ -964,6 +964,14 @@ func TestVerdictOwnWrites(t *testing.T) {
 		// flock's counts: a store that locked with lease files sends
 		// others, and says so.
 		{"cycle on NFS, lease locks", bench.Cycle, true, []string{"6 RPCs instead of 3", "locked with lease files"}, []string{"14 instead of 11"}},
+		// The counts are the NFS suite's budgets: NFSv4.1, flock, the
+		// default durability, a record that one READ and one WRITE
+		// carry. Elsewhere nothing asserts them, and the verdict gives
+		// none.
+		{"cycle on NFSv3", bench.Cycle, true, []string{"This host wrote", "another host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
+		{"load on NFS, record larger than rsize", bench.Load, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
+		{"cycle on NFS, durability full", bench.Cycle, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
+		{"cycle on NFS, mount options unknown", bench.Cycle, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -971,15 +979,29 @@ func TestVerdictOwnWrites(t *testing.T) {
 				{Name: "efs", Info: bench.Info{Kind: "fs", Location: "/mnt/efs/bench", FSType: "nfs4", NFS: tt.nfs, Locks: "flock"}},
 				{Name: "local", Info: bench.Info{Kind: "fs", Location: "/var/tmp/bench", FSType: "ext4", Locks: "flock"}},
 			}
-			if strings.Contains(tt.name, "lease") {
+			targets[0].Options, targets[0].Durability = "rw,vers=4.1,rsize=1048576,wsize=1048576,hard,proto=tcp", "none"
+			size := 1024
+			switch {
+			case strings.Contains(tt.name, "lease"):
 				targets[0].Locks = "lease"
+			case strings.Contains(tt.name, "NFSv3"):
+				targets[0].FSType, targets[0].Options = "nfs", "rw,vers=3,rsize=1048576,wsize=1048576,hard,proto=tcp"
+			case strings.Contains(tt.name, "rsize"):
+				size = 1 << 20
+			case strings.Contains(tt.name, "durability"):
+				targets[0].Durability = "full"
+			case strings.Contains(tt.name, "unknown"):
+				targets[0].Options = ""
 			}
 			a := result("efs", tt.wl, 1, 3*time.Millisecond, 100)
+			a.Size = size
 			if tt.nfs {
 				a.RPC = mountstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50, "RENAME": 100}
 			}
-			results := []*bench.Result{a, result("local", tt.wl, 1, time.Millisecond, 300)}
-			cfg := Config{Workloads: []string{string(tt.wl)}, PayloadSizes: []int{1024}, Concurrency: []int{1}, Rounds: 1}
+			b := result("local", tt.wl, 1, time.Millisecond, 300)
+			b.Size = size
+			results := []*bench.Result{a, b}
+			cfg := Config{Workloads: []string{string(tt.wl)}, PayloadSizes: []int{size}, Concurrency: []int{1}, Rounds: 1}
 			r := Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
 			says(t, "verdict", r.Verdict, tt.want, tt.notWant)
 		})

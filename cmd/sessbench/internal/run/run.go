@@ -333,8 +333,10 @@ mount its reads find records unchanged since its own writes, which its
 NFS client serves from its cache after a GETATTR (RD counts the reads it
 sent). That is the cost where a user's requests stay on one host; where
 another host wrote a session last (a fleet without sticky sessions), a
-load costs 6 RPCs instead of 3 and a full cycle 14 instead of 11. The
-verdict says so for a workload that reads.
+load costs 6 RPCs instead of 3 and a full cycle 14 instead of 11, as
+sessfs's NFS suite counts them (NFSv4.1, flock, durability none, a record
+that one READ and one WRITE carry). The verdict says so for a workload
+that reads, and gives those counts only for a row measured so.
 
 --plot draws --percentiles (p50, p90, p99, p99.9; default p50,p99) per
 target against concurrency, one panel per workload and size, under --title
