@@ -118,11 +118,13 @@ def pair_us(a_ns, b_ns):
 
 
 def http_t(ns):
-    """sessbench's figures: whole µs, or ms with two decimals."""
+    """sessbench's figures (httppeers.FormatNS): µs to a tenth below 10 µs,
+    whole µs, or ms with two decimals, the form chosen after rounding: 999.6 µs
+    is 1.00 ms, not 1000 µs."""
     us = ns / 1e3
-    if us < 10:
+    if Decimal(rnd(us, 1)) < 10:
         return f"{rnd(us, 1)} µs"
-    if us < 1000:
+    if Decimal(rnd(us, 0)) < 1000:
         return f"{rnd(us, 0)} µs"
     return f"{rnd(us / 1e3, 2)} ms"
 
@@ -1557,6 +1559,13 @@ def self_test():
             except ValueError as e:
                 names = [str(e)]
         check(names == [n for n, _, _ in README_BLOCKS], f"README.md's blocks {names} are not the script's {[n for n, _, _ in README_BLOCKS]}")
+    # http_t prints sessbench http's figures as its table does
+    # (httppeers.FormatNS, TestFormatNS's cases): the form is picked after
+    # rounding, so that 999.6 µs is 1.00 ms, not "1000 µs" beside a 1.00 ms.
+    for ns, want in ((5_300, "5.3 µs"), (59_000, "59 µs"), (362_000, "362 µs"), (1_500_000, "1.50 ms"),
+                     (9_940, "9.9 µs"), (9_960, "10 µs"), (9_999, "10 µs"),
+                     (999_499, "999 µs"), (999_500, "1.00 ms"), (999_999, "1.00 ms"), (3_456_789_000, "3456.79 ms")):
+        check(http_t(ns) == want, f"http_t({ns}) = {http_t(ns)!r}, want {want!r}")
     # The verdicts, against the thresholds.
     check(verdict([("a", True), ("b", True)]) == "yes", "verdict of all yes")
     check(verdict([("a", True), ("b", False, "yes / no")]) == "no: a yes, b yes / no", "verdict of one no")

@@ -241,11 +241,17 @@ if command -v python3 >/dev/null; then
 import json, sys
 r = json.load(open(sys.argv[1]))
 def d(ns):
-    v, u = ns, "ns"
-    for lim, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
-        if ns >= lim:
-            v, u = ns / lim, unit
-            break
+    # As sessbench's FormatDuration: three significant digits, rounded
+    # before the unit and the decimals are picked (999.6 µs is 1.00 ms).
+    if ns < 1000:
+        return f"{ns:.0f} ns"
+    p = 1.0
+    while ns >= 1000 * p:
+        p *= 10
+    x = ns / p
+    v = (int(x) + (x - int(x) >= 0.5)) * p
+    u, lim = next((u, lim) for lim, u in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")) if v >= lim)
+    v /= lim
     return f"{v:.0f} {u}" if v >= 100 else f"{v:.1f} {u}" if v >= 10 else f"{v:.2f} {u}"
 names = [t["name"] for t in r["targets"]]
 base = names[0]
