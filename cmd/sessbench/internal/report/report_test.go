@@ -968,6 +968,7 @@ func TestVerdictOwnWrites(t *testing.T) {
 		// default durability, a record that one READ and one WRITE
 		// carry. Elsewhere nothing asserts them, and the verdict gives
 		// none.
+		{"cycle on NFSv4.0", bench.Cycle, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 		{"cycle on NFSv3", bench.Cycle, true, []string{"This host wrote", "another host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 		{"load on NFS, record larger than rsize", bench.Load, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 		{"cycle on NFS, durability full", bench.Cycle, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
@@ -984,6 +985,8 @@ func TestVerdictOwnWrites(t *testing.T) {
 			switch {
 			case strings.Contains(tt.name, "lease"):
 				targets[0].Locks = "lease"
+			case strings.Contains(tt.name, "NFSv4.0"):
+				targets[0].Options = "rw,vers=4.0,rsize=1048576,wsize=1048576,hard,proto=tcp"
 			case strings.Contains(tt.name, "NFSv3"):
 				targets[0].FSType, targets[0].Options = "nfs", "rw,vers=3,rsize=1048576,wsize=1048576,hard,proto=tcp"
 			case strings.Contains(tt.name, "rsize"):
