@@ -968,6 +968,7 @@ func TestVerdictOwnWrites(t *testing.T) {
 		// default durability, a record that one READ and one WRITE
 		// carry. Elsewhere nothing asserts them, and the verdict gives
 		// none.
+		{"hot on NFS, 8 clients on the same sessions", bench.Hot, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 		{"cycle on NFSv4.0", bench.Cycle, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 		{"cycle on NFSv3", bench.Cycle, true, []string{"This host wrote", "another host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
 		{"load on NFS, record larger than rsize", bench.Load, true, []string{"This host wrote", "more round trips"}, []string{"6 RPCs", "14 instead"}},
@@ -996,15 +997,19 @@ func TestVerdictOwnWrites(t *testing.T) {
 			case strings.Contains(tt.name, "unknown"):
 				targets[0].Options = ""
 			}
-			a := result("efs", tt.wl, 1, 3*time.Millisecond, 100)
+			conc := 1
+			if strings.Contains(tt.name, "8 clients") {
+				conc = 8
+			}
+			a := result("efs", tt.wl, conc, 3*time.Millisecond, 100)
 			a.Size = size
 			if tt.nfs {
 				a.RPC = mountstats.Counts{"LOCK": 100, "LOCKU": 100, "GETATTR": 250, "WRITE": 100, "READ": 50, "RENAME": 100}
 			}
-			b := result("local", tt.wl, 1, time.Millisecond, 300)
+			b := result("local", tt.wl, conc, time.Millisecond, 300)
 			b.Size = size
 			results := []*bench.Result{a, b}
-			cfg := Config{Workloads: []string{string(tt.wl)}, PayloadSizes: []int{size}, Concurrency: []int{1}, Rounds: 1}
+			cfg := Config{Workloads: []string{string(tt.wl)}, PayloadSizes: []int{size}, Concurrency: []int{conc}, Rounds: 1}
 			r := Build(cfg, targets, results, time.Unix(0, 0).UTC(), time.Unix(10, 0).UTC())
 			says(t, "verdict", r.Verdict, tt.want, tt.notWant)
 		})
