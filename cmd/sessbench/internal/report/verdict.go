@@ -425,16 +425,19 @@ func ownWritesSentence(b *strings.Builder, a Row, t Target) {
 	default:
 		return
 	}
-	more := "a load and a full request cycle cost more round trips than measured here: the record is looked up and read from the server again."
+	// The counts are the suite's, not this row's, which holds attribute
+	// cache expiries and the like: said as the suite's, they are not read
+	// as what this row measured.
+	more := "the record is looked up and read from the server again."
 	switch {
 	case !suiteCounts(a, t):
 	case t.Locks == "lease":
-		more = "a load costs 6 RPCs instead of 3 and a full request cycle more as well, more than measured here."
+		more = "sessfs's NFS suite counts 6 RPCs for such a load instead of 3."
 	default:
-		more = "a load costs 6 RPCs instead of 3 and a full request cycle 14 instead of 11, more than measured here."
+		more = "sessfs's NFS suite counts 6 RPCs for such a load instead of 3, and 14 for a full request cycle instead of 11."
 	}
 	fmt.Fprintf(b, " This host wrote every session it read (%.1f reads from the server per operation: a record unchanged since this host's own write is read from its NFS client's cache): "+
-		"that is the cost where a user's requests stay on one host. Where another host wrote a session last (a fleet without sticky sessions), %s", a.NFS.Reads, more)
+		"that is the cost where a user's requests stay on one host. Where another host wrote a session last (a fleet without sticky sessions), a load and a full request cycle cost more round trips than measured here: %s", a.NFS.Reads, more)
 	if t.Locks == "lease" && a.Workload != "load" {
 		b.WriteString(" Its store locked with lease files, not flock, as it does where flock does not reach the file server (an NFS mount with local_lock=flock, a FUSE mount): each lock and unlock costs round trips of its own.")
 	}
