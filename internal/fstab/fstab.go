@@ -85,16 +85,16 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		f := fields(sc.Text())
+		if len(f) < 3 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
+		e := fstabEntry{source: mountinfo.Unescape(f[0]), point: filepath.Clean(mountinfo.Unescape(f[1])), fstype: mountinfo.Unescape(f[2])}
+		var opts string
+		if len(f) > 3 {
+			opts = mountinfo.Unescape(f[3])
 		}
-		e := fstabEntry{source: mountinfo.Unescape(f[0]), point: filepath.Clean(mountinfo.Unescape(f[1])), fstype: f[2]}
-		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" || len(f) > 3 && hasOption(f[3], "noauto") && !hasOption(f[3], "x-systemd.automount") {
+		if !filepath.IsAbs(e.point) || e.point == "/" || e.fstype == "swap" || hasOption(opts, "noauto") && !hasOption(opts, "x-systemd.automount") {
 			continue
 		}
 		point := resolveExisting(e.point)
@@ -107,6 +107,20 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 		}
 	}
 	return best, best.point != ""
+}
+
+// fields splits a line of fstab(5) into its fields as mount(8) does
+// (libmount): one "\r" before the newline dropped, the fields separated
+// by spaces and tabs only. Other white space (\r, \v, \f, U+00A0) is
+// part of a field, unescaped, as in mountinfo: split there too
+// (strings.Fields), a mount point holding it was read as a shorter one
+// with the fields after it shifted (its options, noauto among them, read
+// as the file system type), so a store below a share that failed to
+// mount was not told apart from one on the share, or one below the
+// shorter path was refused.
+func fields(line string) []string {
+	line = strings.TrimSuffix(line, "\r")
+	return strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' })
 }
 
 // hasOption reports whether the comma-separated options opts hold name.

@@ -1,0 +1,76 @@
+package fstab
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// mangle escapes s for a field of fstab(5) as mount(8) and the kernel
+// write one: space, tab, newline and backslash in octal.
+func mangle(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\\':
+			fmt.Fprintf(&b, `\%03o`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// FuzzFstabEntry: /etc/fstab is read as mount(8) reads it (libmount:
+// fields split at spaces and tabs only, octal escapes undone, one "\r"
+// before the newline dropped). Whatever the file holds, the entry found
+// holds the directory and is never the root file system; and an entry
+// written for any mount point, escaped as fstab(5) has it, is the one
+// found for a store below that point, unless it is noauto. An entry read
+// otherwise names a mount point that is not the share's: a store on the
+// local disk below a share that failed to mount is not told apart (the
+// fleet's sessions split), or a store on another disk is refused.
+func FuzzFstabEntry(f *testing.F) {
+	root := f.TempDir()
+	f.Add("/dev/sdb1 /mnt/data xfs defaults 0 2\n# comment\nUUID=x /mnt/data/app ext4 noauto 0 0\n", "app/sessions", "share", false, false)
+	f.Add("srv:/e /mnt/a\\040b nfs4 rw,x-systemd.automount,noauto 0 0\r\n", "a b/sessions", "a b", true, false)
+	f.Add("\t# indented comment\n /dev/sdc /srv swap sw 0 0\nsrv:/x / nfs defaults\n", "srv/s", "efs\\share", false, true)
+	f.Add("a\n\n  \nb c\n", "x", "new\nline", true, true)
+	f.Add("", "", "tab\tname", false, false)
+	f.Fuzz(func(t *testing.T, tab, below, name string, crlf, noauto bool) {
+		// Any file: the entry found holds the directory.
+		dir := filepath.Join(root, below)
+		if strings.HasPrefix(dir, root+"/") {
+			abs := resolveExisting(dir)
+			if e, ok := fstabEntryHolding(strings.NewReader(tab), abs); ok {
+				if e.point == "/" || e.at == "/" || abs != e.at && !strings.HasPrefix(abs, e.at+"/") {
+					t.Fatalf("fstab %q: the entry for %s is %+v", tab, abs, e)
+				}
+			}
+		}
+		// One entry for point, escaped as fstab(5) has it.
+		point := filepath.Join(root, name)
+		if !strings.HasPrefix(point, root+"/") {
+			return
+		}
+		opts := "defaults,_netdev"
+		if noauto {
+			opts += ",noauto"
+		}
+		eol := "\n"
+		if crlf {
+			eol = "\r\n"
+		}
+		line := "# /etc/fstab" + eol + "srv:/export " + mangle(point) + " nfs4 " + opts + " 0 0" + eol
+		abs := resolveExisting(filepath.Join(point, "sessions"))
+		e, ok := fstabEntryHolding(strings.NewReader(line), abs)
+		switch {
+		case noauto && ok:
+			t.Fatalf("fstab %q: a noauto entry was taken for %s: %+v", line, abs, e)
+		case noauto:
+		case !ok || e.point != point || e.source != "srv:/export" || e.fstype != "nfs4":
+			t.Fatalf("fstab %q: for %s got %+v (found %v), want the entry for %q", line, abs, e, ok, point)
+		}
+	})
+}
