@@ -87,7 +87,9 @@ func TestCompareAndSwapAfterUnlockedWrite(t *testing.T) {
 
 // TestCompareAndSwapDuringDelete: a Delete begins right before a
 // CompareAndSwap's rename, after the swap's look at the record, and
-// removes the swap's fenced temp file, which fails the rename. The swap
+// removes the swap's fenced temp file, which fails the rename (the swap's
+// record renamed in before that removal is removed by the Delete's last
+// unlink of the name: TestRenameAcrossDelete). The swap
 // wrote nothing, because the session was deleted meanwhile: ErrConflict,
 // as for a Delete before its look (httpsession answers 409, and the client
 // retries), not a failure of the store's (it was a 500 and an ERROR line).
@@ -108,8 +110,11 @@ func TestCompareAndSwapDuringDelete(t *testing.T) {
 	})
 	var armed atomic.Bool
 	armed.Store(true)
-	s.SetLockCheckHookForTest(func(stage string) {
-		if stage == "rename" && armed.CompareAndSwap(true, false) {
+	// After the swap's look found the record in place: the Delete's
+	// removal of the temp file is what stops the swap (the Delete
+	// removes it after its unlinks of the record's names).
+	s.SetSwapCheckedHookForTest(func(string) {
+		if armed.CompareAndSwap(true, false) {
 			go func() { deleted <- s.Delete(ctx, id) }()
 			<-paused
 		}

@@ -37,7 +37,7 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 		absent   bool // no record saved before the Delete
 		aside    bool // the record moved to the sweep's aside name before the Delete
 	}{
-		{"unlocked, before anything", lock.Flock, false, "", "temp", false, false, false},
+		{"unlocked, temp file planted before", lock.Flock, false, "", "temp", true, false, false},
 		{"unlocked, after the name", lock.Flock, false, "name", "gc", true, false, false},
 		{"unlocked, after the name, temp again", lock.Flock, false, "again", "temp", true, false, false},
 		{"locked flock, after the name", lock.Flock, true, "name", "gc", true, false, false},
@@ -47,7 +47,7 @@ func TestDeleteFailingAfterRemoval(t *testing.T) {
 		{"unlocked, nothing there", lock.Flock, false, "name", "gc", false, true, false},
 		{"locked lease, nothing there", lock.Lease, true, "name check", "gc", false, true, false},
 		{"unlocked, aside, after the aside name", lock.Flock, false, "aside", "gd", true, false, true},
-		{"unlocked, aside, before anything", lock.Flock, false, "", "temp", false, false, true},
+		{"unlocked, aside, temp file planted before", lock.Flock, false, "", "temp", true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

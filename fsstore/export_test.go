@@ -118,10 +118,12 @@ func WithTestAfterForTest(after func(time.Duration) <-chan time.Time) Option {
 // those given up on included.
 func (s *Store) InFlightForTest() int64 { return s.bnd.slots.InFlight() }
 
-// SetDeleteHookForTest runs h after each unlink of a Delete: "temp" after
-// the fenced temp file's name, "name" after the record's name, "aside" after the sweep's aside name, "again" after
-// the name once more, "temp again" after the temp file once more (nil:
-// none). A locked Delete moves the name aside where Store.Delete unlinks
+// SetDeleteHookForTest runs h after each unlink of a Delete: "name" after
+// the record's name, "aside" after the sweep's aside name, "delete aside"
+// after a locked Delete's, "again" after the name once more, "temp" after
+// the fenced temp file's name, "name last" after the name a last time
+// (nil: none); a locked Delete removes the temp file first ("temp") and
+// again last ("temp again"). A locked Delete moves the name aside where Store.Delete unlinks
 // it: "name" and "again" run after the move, "name check" and "again
 // check" after the check of the lock that follows it (the latter only
 // when something moved), "aside" after the unlink of its aside name that
@@ -138,6 +140,10 @@ func (s *Store) SetRekeyReadHookForTest(h func(name string)) { s.testHooks.rekey
 // SetRekeyCheckedHookForTest sets a hook run when a rekey found the record
 // unchanged, right before its rename.
 func (s *Store) SetRekeyCheckedHookForTest(h func(name string)) { s.testHooks.rekeyChecked = h }
+
+// SetSwapCheckedHookForTest sets a hook run when a CompareAndSwap found
+// the record it read still in place, right before its rename.
+func (s *Store) SetSwapCheckedHookForTest(h func(name string)) { s.testHooks.swapChecked = h }
 
 // SetKeysCheckHookForTest makes s's keys file reloads fail their key check
 // with h's error, when h returns one.

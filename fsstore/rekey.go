@@ -560,8 +560,10 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	// the rewrite of what was read after one of them would bring back a
 	// deleted session, lose a save, or undo a touch. So the record must
 	// be the one read, right before the rename. (A Delete between that
-	// look and the rename removes the fenced temp file last, which fails
-	// the rename; a Save or Touch in that instant is still undone.)
+	// look and the rename removes the fenced temp file, which fails a
+	// rename after it, then the name, which removes a record renamed in
+	// before: TestRekeyRenameAcrossDelete. A Save or Touch in that
+	// instant is still undone.)
 	unchanged := func() error {
 		if err := hl.Verify(); err != nil {
 			return err

@@ -201,8 +201,8 @@ type testHooks struct {
 	// beforeRemoveAside runs when the sweep found the file it moved aside
 	// to be the one it judged, right before it unlinks the aside name.
 	beforeRemoveAside func(path string)
-	// afterDelete runs after each step of a Delete ("temp", "name",
-	// "aside", "again", "temp again"; a locked Delete's moves aside and
+	// afterDelete runs after each step of a Delete ("name", "aside",
+	// "delete aside", "again", "temp", "name last"; a locked Delete's moves aside and
 	// their checks too, see Store.deleteLocked).
 	afterDelete func(step string)
 	// markerCheck runs in a keyless store's save when the marker needs a
@@ -215,6 +215,9 @@ type testHooks struct {
 	// rekeyChecked runs when a rekey found the record unchanged, right
 	// before the rename that publishes its rewrite.
 	rekeyChecked func(name string)
+	// swapChecked runs when a CompareAndSwap found the record it read
+	// still in place (stillRead), right before its rename.
+	swapChecked func(name string)
 	// rekeyListed runs when a rekey has listed a record, before it reads
 	// it.
 	rekeyListed func(name string)
@@ -1965,11 +1968,9 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 // brought back a deleted session, or replaced a save, which the version
 // it compared had not seen. A touch keeps the file, and passes. It fails
 // with ErrConflict and nothing is written. A Delete that unlinks the name
-// after this look still wins but in one case: its first removal of the
-// fenced temp file, or its last, fails the rename, and its unlinks of the
-// name remove a record renamed in before them; only a rename that lands
-// between its second unlink of the name and its last removal of the temp
-// file, one unlink apart, is published (see Store.delete).
+// after this look still wins: its removal of the fenced temp file fails a
+// rename after it, and its last unlink of the name removes a record
+// renamed in before it (see Store.delete; TestRekeyRenameAcrossDelete).
 //
 // It closes kept, the file read, first: on NFS the rename over a file this
 // host holds open renames that file aside (.nfsXXXX) first, a round trip
@@ -1986,6 +1987,9 @@ func (s *Store) stillRead(k key, read fileStat, kept *keptFile) func() error {
 			now, err := s.root.statNow(q)
 			switch {
 			case err == nil && now.dev == read.dev && now.ino == read.ino && now.nlink != 0:
+				if h := s.testHooks.swapChecked; h != nil {
+					h(k.name)
+				}
 				return nil
 			case err == nil && i == 0:
 				// Another file at the name: saved without the lock
@@ -2042,20 +2046,23 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // second move aside after the first put-back, that is, a session expired
 // again since (see docs/design.md, the removal protocol).
 //
-// First of all it removes the fenced temp file of a save under the lock
-// (see writeAtomicAt): a save on another host whose rename is still on the
-// wire, cut off from the server, would otherwise bring the session back
-// when its rename lands after the Delete. Last of all it removes that file
-// again: a writer under the lock (which Delete does not take) that created
-// its temp file after the first removal would otherwise rename it into
-// place after the Delete returned: a Rekey that found the record still in
-// place just before the Delete's unlinks, with its rewrite of the deleted
-// session (TestRekeyDeleteAroundCheck), or a Locked.Save of a session
-// loaded before the Delete (TestLockedSaveOverlappingDelete). Its temp
-// file gone, its rename fails; one created after the last removal belongs
-// to a writer that looks at the record after the Delete's unlinks and
-// finds it gone (a Rekey, a CompareAndSwap: TestCompareAndSwapAfterUnlockedWrite),
-// or one that saves anew.
+// Then it removes the fenced temp file of a save under the lock (see
+// writeAtomicAt), and the name one last time. A writer under the lock
+// (which Delete does not take) whose temp file exists at that removal
+// fails its rename, or renamed before it and is removed by the last
+// unlink: a save on another host whose rename is still on the wire, cut
+// off from the server; a Rekey or CompareAndSwap that found the record
+// still in place before the Delete's unlinks, with its rewrite of the
+// deleted session (TestRekeyDeleteAroundCheck, TestRekeyRenameAcrossDelete);
+// a Locked.Save of a session loaded before the Delete
+// (TestLockedSaveOverlappingDelete). The temp file came first and the
+// name last once: a rename landing between the second unlink of the name
+// and that last removal of the temp file was published after the Delete
+// returned. One created after the temp file's removal belongs to a writer
+// that looks at the record after the Delete's unlinks of every name and
+// finds it gone (a Rekey, a CompareAndSwap:
+// TestCompareAndSwapAfterUnlockedWrite), or to one that saves anew, whose
+// rename after the last unlink is a save after the Delete.
 //
 // On NFS each step starts with a fresh look at the directory: the sweep
 // runs on another host, and this client answers an unlink from a cached
@@ -2075,7 +2082,7 @@ func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	for _, step := range [...]struct{ name, file string }{{"temp", fencedTemp(k.name)}, {"name", k.name}, {"aside", asideName(k.name)}, {"delete aside", deleteAsideName(k.name)}, {"again", k.name}, {"temp again", fencedTemp(k.name)}} {
+	for _, step := range [...]struct{ name, file string }{{"name", k.name}, {"aside", asideName(k.name)}, {"delete aside", deleteAsideName(k.name)}, {"again", k.name}, {"temp", fencedTemp(k.name)}, {"name last", k.name}} {
 		if step.name != "delete aside" {
 			// The look before the sweep's aside name serves the locked
 			// Delete's, the next name in the same directory.
@@ -2083,9 +2090,8 @@ func (s *Store) deleteRemoved(c *call, k key) (removed bool, err error) {
 		}
 		err := s.root.unlink(filepath.Join(dir, step.file))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			// The record is what the operator knows: the first unlink, of
-			// a temp file that is usually not there, is the one a
-			// read-only disk refuses.
+			// The record is what the operator knows. A read-only disk
+			// refuses the first unlink, before anything is removed.
 			return removed, partlyDeleted(fmt.Errorf("fsstore: delete: %s: %w", p, &fs.PathError{Op: "unlink", Path: step.file, Err: err}), removed)
 		}
 		removed = removed || err == nil && !strings.HasPrefix(step.name, "temp")
