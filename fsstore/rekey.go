@@ -562,7 +562,7 @@ func (s *Store) rekeyOne(ctx context.Context, dir, name string, lim *limiter, gu
 	// be the one read, right before the rename. (A Delete between that
 	// look and the rename removes the fenced temp file, which fails a
 	// rename after it, then the name, which removes a record renamed in
-	// before: TestRekeyRenameAcrossDelete. A Save or Touch in that
+	// before: TestRenameAcrossDelete. A Save or Touch in that
 	// instant is still undone.)
 	unchanged := func() error {
 		if err := hl.Verify(); err != nil {

@@ -333,11 +333,16 @@ func TestRekeyWaitsForRunningSweep(t *testing.T) {
 	}
 }
 
-// TestRekeyDeleteAroundCheck: a Delete (which takes no lock) that removes
-// the fenced temp file before the rekey creates its own, and the record
-// after the rekey's look that finds it unchanged, ends before the rekey's
-// rename. The rename then published the rewrite of the session the Delete
-// had just ended: a log out undone after Delete returned nil.
+// TestRekeyDeleteAroundCheck: a Delete (which takes no lock) that begins
+// after the rekey's look found the record unchanged, and removes the
+// rekey's fenced temp file, before the rekey's rename. The rename fails:
+// the rekey counts the record raced, reads it again and finds it gone, no
+// error. Before the Delete removed the temp file once more after its
+// unlinks of the name, a Delete that had removed it before the rekey
+// created its own, and the record after the look, ended before the rename,
+// which then published the rewrite of the session the Delete had just
+// ended: a log out undone after Delete returned nil. Every order of the
+// Delete's steps around the look and the rename: TestRenameAcrossDelete.
 func TestRekeyDeleteAroundCheck(t *testing.T) {
 	ctx := context.Background()
 	k1, k2 := mustKey(t, 1), mustKey(t, 2)
@@ -351,31 +356,25 @@ func TestRekeyDeleteAroundCheck(t *testing.T) {
 	rk := rekeyingStore(t, dir, k2, k1)
 
 	tempGone, resume, deleted := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	steps := 0
 	app.SetDeleteHookForTest(func(step string) {
-		if steps++; steps == 1 {
+		if step == "temp" {
 			close(tempGone)
-			<-resume // the rest of the Delete after the rekey's look
+			<-resume // the rest of the Delete after the rekey's rename
 		}
 	})
-	reads, checks := 0, 0
-	rk.SetRekeyReadHookForTest(func(string) {
-		if reads++; reads != 1 {
+	checks := 0
+	rk.SetRekeyCheckedHookForTest(func(string) {
+		if checks++; checks != 1 {
 			return
 		}
 		go func() { deleted <- app.Delete(ctx, id) }()
 		<-tempGone
 	})
-	rk.SetRekeyCheckedHookForTest(func(string) {
-		if checks++; checks != 1 {
-			return
-		}
-		close(resume)
-		if err := <-deleted; err != nil {
-			t.Errorf("Delete: %v", err)
-		}
-	})
 	st, err := rk.Rekey(ctx, fsstore.RekeyOptions{})
+	close(resume)
+	if derr := <-deleted; derr != nil {
+		t.Errorf("Delete: %v", derr)
+	}
 	if err != nil || st.Errors != 0 {
 		t.Fatalf("Rekey = %+v, %v; want a record deleted meanwhile counted as no error", st, err)
 	}

@@ -1970,7 +1970,7 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 // with ErrConflict and nothing is written. A Delete that unlinks the name
 // after this look still wins: its removal of the fenced temp file fails a
 // rename after it, and its last unlink of the name removes a record
-// renamed in before it (see Store.delete; TestRekeyRenameAcrossDelete).
+// renamed in before it (see Store.delete; TestRenameAcrossDelete).
 //
 // It closes kept, the file read, first: on NFS the rename over a file this
 // host holds open renames that file aside (.nfsXXXX) first, a round trip
@@ -2053,7 +2053,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // unlink: a save on another host whose rename is still on the wire, cut
 // off from the server; a Rekey or CompareAndSwap that found the record
 // still in place before the Delete's unlinks, with its rewrite of the
-// deleted session (TestRekeyDeleteAroundCheck, TestRekeyRenameAcrossDelete);
+// deleted session (TestRekeyDeleteAroundCheck, TestRenameAcrossDelete);
 // a Locked.Save of a session loaded before the Delete
 // (TestLockedSaveOverlappingDelete). The temp file came first and the
 // name last once: a rename landing between the second unlink of the name
