@@ -27,8 +27,12 @@ func mangle(s string) string {
 // before the newline dropped). Whatever the file holds, the entry found
 // holds the directory and is never the root file system; and an entry
 // written for any mount point, escaped as fstab(5) has it, is the one
-// found for a store below that point, unless it is noauto. An entry read
-// otherwise names a mount point that is not the share's: a store on the
+// found for a store below that point, unless it is noauto, with or
+// without its dump and pass fields, and no entry for a store beside it
+// whose directory's name starts with the point's ("/mnt/a b" beside
+// "/mnt/a"): the first check sees a random file, which can hardly name
+// the test's temporary directory, so it alone never saw a match. An
+// entry read otherwise names a mount point that is not the share's: a store on the
 // local disk below a share that failed to mount is not told apart (the
 // fleet's sessions split), or a store on another disk is refused.
 func FuzzFstabEntry(f *testing.F) {
@@ -62,15 +66,25 @@ func FuzzFstabEntry(f *testing.F) {
 		if crlf {
 			eol = "\r\n"
 		}
-		line := "# /etc/fstab" + eol + "srv:/export " + mangle(point) + " nfs4 " + opts + " 0 0" + eol
+		// With its dump and pass fields and without (fstab(5) lets them
+		// be left out, the options then end the line). A store beside
+		// point, in a directory whose name starts with point's ("/mnt/a b"
+		// beside "/mnt/a"), is not below it.
 		abs := resolveExisting(filepath.Join(point, "sessions"))
-		e, ok := fstabEntryHolding(strings.NewReader(line), abs)
-		switch {
-		case noauto && ok:
-			t.Fatalf("fstab %q: a noauto entry was taken for %s: %+v", line, abs, e)
-		case noauto:
-		case !ok || e.point != point || e.source != "srv:/export" || e.fstype != "nfs4":
-			t.Fatalf("fstab %q: for %s got %+v (found %v), want the entry for %q", line, abs, e, ok, point)
+		beside := resolveExisting(filepath.Join(point+" b", "sessions"))
+		for _, tail := range []string{" 0 0", ""} {
+			line := "# /etc/fstab" + eol + "srv:/export " + mangle(point) + " nfs4 " + opts + tail + eol
+			e, ok := fstabEntryHolding(strings.NewReader(line), abs)
+			switch {
+			case noauto && ok:
+				t.Fatalf("fstab %q: a noauto entry was taken for %s: %+v", line, abs, e)
+			case noauto:
+			case !ok || e.point != point || e.source != "srv:/export" || e.fstype != "nfs4":
+				t.Fatalf("fstab %q: for %s got %+v (found %v), want the entry for %q", line, abs, e, ok, point)
+			}
+			if e, ok := fstabEntryHolding(strings.NewReader(line), beside); ok {
+				t.Fatalf("fstab %q: the entry for %s is %+v, which does not hold it", line, beside, e)
+			}
 		}
 	})
 }
