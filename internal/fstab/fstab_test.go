@@ -51,3 +51,47 @@ func TestUnmountedShareMountBelow(t *testing.T) {
 		})
 	}
 }
+
+// TestFstabEntryHoldingAsMount: each line is read as mount(8) reads it
+// (util-linux libmount): comments after blanks, blank lines, fields split
+// at spaces and tabs only, the options and the dump and pass fields left
+// out, octal escapes undone in every field (a backslash not followed by
+// three octal digits kept), "\r\n" ends a line, and a mount point is not
+// taken for one whose name starts with it. An entry read otherwise would
+// refuse a good store, or miss one left on the local disk below a share
+// that failed to mount.
+func TestFstabEntryHoldingAsMount(t *testing.T) {
+	for _, tc := range []struct {
+		name, fstab, dir string
+		want             string // the mount point found; "" for none
+	}{
+		{"comment", "# srv:/e MNT nfs4 defaults 0 0\n", "MNT/s", ""},
+		{"comment after blanks", " \t# srv:/e MNT nfs4 defaults 0 0\n", "MNT/s", ""},
+		{"blank lines", "\n \t\n\nsrv:/e MNT nfs4 defaults 0 0\n", "MNT/s", "MNT"},
+		{"type only", "srv:/e MNT nfs4\n", "MNT/s", "MNT"},
+		{"no type", "srv:/e MNT\n", "MNT/s", ""},
+		{"tabs, trailing blanks, more than 6 fields", "srv:/e\tMNT\t nfs4\tdefaults\t0\t0 # efs \t\n", "MNT/s", "MNT"},
+		{"LABEL= source", "LABEL=data MNT xfs defaults 0 2\n", "MNT/s", "MNT"},
+		{"UUID= source, no final newline", "UUID=0b1c-2d3e MNT ext4 defaults 0 2", "MNT/s", "MNT"},
+		{"escaped space: not a prefix", `srv:/e MNT\040b nfs4 defaults 0 0` + "\n", "MNT/s", ""},
+		{"escaped space", `srv:/e MNT\040b nfs4 defaults 0 0` + "\n", "MNT b/s", "MNT b"},
+		{"escaped tab", `srv:/e MNT\011b nfs4 defaults 0 0` + "\n", "MNT\tb/s", "MNT\tb"},
+		{"escaped newline", `srv:/e MNT\012b nfs4 defaults 0 0` + "\n", "MNT\nb/s", "MNT\nb"},
+		{"escaped backslash", `srv:/e MNT\134b nfs4 defaults 0 0` + "\n", `MNT\b/s`, `MNT\b`},
+		{"backslash without three octal digits", `srv:/e MNT\08 nfs4 defaults 0 0` + "\n", `MNT\08/s`, `MNT\08`},
+		{"vertical tab in the mount point", "srv:/e MNT\vb nfs4 noauto 0 0\n", "MNT/s", ""},
+		{"no-break space in the mount point", "srv:/e MNT\u00a0b nfs4 defaults 0 0\n", "MNT\u00a0b/s", "MNT\u00a0b"},
+		{"noauto last, CRLF", "srv:/e MNT nfs4 defaults,noauto\r\n", "MNT/s", ""},
+		{"escaped noauto", `srv:/e MNT nfs4 no\141uto 0 0` + "\n", "MNT/s", ""},
+		{"escaped swap", `/dev/sdb2 MNT sw\141p sw 0 0` + "\n", "MNT/s", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mnt := filepath.Join(t.TempDir(), "mnt")
+			r := strings.NewReplacer("MNT", mnt)
+			e, ok := fstabEntryHolding(strings.NewReader(r.Replace(tc.fstab)), resolveExisting(r.Replace(tc.dir)))
+			if want := r.Replace(tc.want); e.point != want || ok != (tc.want != "") {
+				t.Errorf("fstab %q, dir %q: got %q (found %v), want %q", tc.fstab, tc.dir, e.point, ok, want)
+			}
+		})
+	}
+}
