@@ -110,16 +110,16 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 }
 
 // fields splits a line of fstab(5) into its fields as mount(8) does
-// (libmount): one "\r" before the newline dropped, the fields separated
-// by spaces and tabs only. Other white space (\r, \v, \f, U+00A0) is
-// part of a field, unescaped, as in mountinfo: split there too
-// (strings.Fields), a mount point holding it was read as a shorter one
-// with the fields after it shifted (its options, noauto among them, read
-// as the file system type), so a store below a share that failed to
-// mount was not told apart from one on the share, or one below the
-// shorter path was refused.
+// (libmount): separated by spaces and tabs only. Other white space (\r,
+// \v, \f, U+00A0) is part of a field, unescaped, as in mountinfo: split
+// there too (strings.Fields), a mount point holding it was read as a
+// shorter one with the fields after it shifted (its options, noauto among
+// them, read as the file system type), so a store below a share that
+// failed to mount was not told apart from one on the share, or one below
+// the shorter path was refused. The one "\r" before the newline that
+// libmount drops, bufio.ScanLines has dropped already: a second one is
+// the last field's, as libmount reads it ("noauto\r" is no noauto).
 func fields(line string) []string {
-	line = strings.TrimSuffix(line, "\r")
 	return strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' })
 }
 

@@ -82,6 +82,7 @@ func TestFstabEntryHoldingAsMount(t *testing.T) {
 		{"vertical tab in the mount point", "srv:/e MNT\vb nfs4 noauto 0 0\n", "MNT/s", ""},
 		{"no-break space in the mount point", "srv:/e MNT\u00a0b nfs4 defaults 0 0\n", "MNT\u00a0b/s", "MNT\u00a0b"},
 		{"noauto last, CRLF", "srv:/e MNT nfs4 defaults,noauto\r\n", "MNT/s", ""},
+		{"noauto last, two CRs: one is the option's", "srv:/e MNT nfs4 defaults,noauto\r\r\n", "MNT/s", "MNT"},
 		{"escaped noauto", `srv:/e MNT nfs4 no\141uto 0 0` + "\n", "MNT/s", ""},
 		{"escaped swap", `/dev/sdb2 MNT sw\141p sw 0 0` + "\n", "MNT/s", ""},
 	} {
