@@ -26,3 +26,11 @@ func SetWriteThrough(t *Table, write func() (op string, err error)) {
 	b.nfs = true
 	b.writeThrough = func(int) (string, error) { return write() }
 }
+
+// NewTableRefusingFlock returns NewTable(cfg) whose flocks on the lock file
+// name (".probe" for NewTable's probe) fail with refuse's error when it
+// returns one, as on a server out of locks or without flock.
+func NewTableRefusingFlock(cfg Config, refuse func(name string) error) (*Table, error) {
+	cfg.flockErr = refuse
+	return NewTable(cfg)
+}

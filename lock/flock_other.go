@@ -2,16 +2,13 @@
 
 package lock
 
-import (
-	"fmt"
-	"io/fs"
-)
+import "fmt"
 
 // Without flock(2) (Windows, and Unix systems such as Solaris whose flock is
 // emulated with fcntl locks that do not exclude other descriptors of the
 // same process) the Flock strategy is not offered: Auto picks Lease, and
 // asking for Flock fails with ErrNotSupported at NewTable.
-func probeFlock(d *lockDir, _ fs.FileMode) error {
+func probeFlock(_ *Config, d *lockDir) error {
 	return fmt.Errorf("%w: flock strategy unavailable on this system (%s); use the lease strategy", ErrNotSupported, d.path)
 }
 

@@ -48,6 +48,8 @@ type flockBackend struct {
 	// writeThrough, when set (tests), replaces verify's write-through on
 	// NFS: an NFS server's answers, played on a local file.
 	writeThrough func(fd int) (op string, err error)
+	// flockErr, when set (tests), refuses takes (see Config.flockErr).
+	flockErr func(name string) error
 
 	// mu guards files and idle, and every lock of the Table goes through
 	// it. Descriptors are closed after it is released: a close is a CLOSE
@@ -111,6 +113,7 @@ func newFlockBackend(cfg *Config, dir *lockDir) *flockBackend {
 		ofd:         cfg.exported != "",
 		verifyAfter: cfg.VerifyAfter,
 		closeFd:     unix.Close,
+		flockErr:    cfg.flockErr,
 		files:       make(map[string]*lockFile),
 	}
 }
@@ -259,7 +262,12 @@ func (b *flockBackend) try(name string) (osLock, mono, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		err = b.lockFd(lf.fd)
+		if b.flockErr != nil {
+			err = b.flockErr(name)
+		}
+		if err == nil {
+			err = b.lockFd(lf.fd)
+		}
 		if err == nil {
 			if err = b.named(lf); err == errNameless && attempt < maxReopens {
 				// Locked through a descriptor whose file lost its name
@@ -285,7 +293,7 @@ func (b *flockBackend) try(name string) (osLock, mono, error) {
 			// kernel) is out of locks for us, e.g. AWS EFS past its
 			// per-mount budget.
 			b.put(lf)
-			return nil, 0, fmt.Errorf("lock %s: %w: the server refused another lock (%v)", b.dir.join(name), ErrTooManyLocks, err)
+			return nil, 0, fmt.Errorf("lock %s: %w: the server refused another lock (%w)", b.dir.join(name), ErrTooManyLocks, err)
 		case attempt == 0 && (err == unix.EBADF || err == unix.EIO || err == unix.ESTALE):
 			// A kept descriptor can go bad: ESTALE if the file was
 			// replaced on the server, EIO after a lost NFS lease. Reopen
@@ -522,22 +530,27 @@ func (h *flockHeld) unlock() error {
 
 // probeFlock reports whether flock works in the lock directory d, using a
 // dot file that is created once and never removed.
-func probeFlock(d *lockDir, perm fs.FileMode) error {
+func probeFlock(cfg *Config, d *lockDir) error {
 	p := d.join(".probe")
 	// A FIFO there would take a flock where the mount's files may not.
-	fd, err := openLockFd(d, ".probe", perm, unix.Close)
+	fd, err := openLockFd(d, ".probe", cfg.FileMode, unix.Close)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	err = flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if cfg.flockErr != nil {
+		err = cfg.flockErr(".probe")
+	}
+	if err == nil {
+		err = flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
+	}
 	switch {
 	case err == nil:
 		return flockRetry(fd, unix.LOCK_UN)
 	case err == unix.EWOULDBLOCK:
 		return nil // someone else is probing: flock works
 	case errors.Is(err, unix.ENOLCK), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):
-		return fmt.Errorf("%w: flock %s: %v", ErrNotSupported, p, err)
+		return fmt.Errorf("%w: flock %s: %w", ErrNotSupported, p, err)
 	}
 	return &fs.PathError{Op: "flock", Path: p, Err: err}
 }

@@ -214,6 +214,10 @@ type Config struct {
 	// linkResult, in tests, replaces the outcome of the link that
 	// publishes StrategyFile.
 	linkResult func(err error) error
+	// flockErr, in tests, refuses the flock on the lock file name (the
+	// probe's is ".probe") with the error it returns, as a server out of
+	// locks or without flock does.
+	flockErr func(name string) error
 }
 
 // Defaults of MaxHeld and MaxOpen, before the file-descriptor bound.

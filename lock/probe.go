@@ -61,12 +61,12 @@ func pickStrategy(cfg *Config, d *lockDir, want Strategy, localOnly string) (Str
 		if localOnly != "" {
 			return 0, fmt.Errorf("%w: %s is an NFS mount with local_lock=%s, so flock does not exclude other hosts; use the lease strategy or remount", ErrNotSupported, cfg.Dir, localOnly)
 		}
-		return Flock, probeFlock(d, cfg.FileMode)
+		return Flock, probeFlock(cfg, d)
 	case Lease:
 		return Lease, probeLease(cfg, d)
 	}
 	if localOnly == "" && !cfg.fuse {
-		err := probeFlock(d, cfg.FileMode)
+		err := probeFlock(cfg, d)
 		if err == nil {
 			return Flock, nil
 		}
