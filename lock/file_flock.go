@@ -144,7 +144,7 @@ func (l *FileLock) verify() error {
 	var fst, pst unix.Stat_t
 	var ferr error
 	if err := h.control(func(fd int) { ferr = unix.Fstat(fd, &fst) }); err != nil {
-		return &fs.PathError{Op: "verify lock", Path: l.path, Err: err}
+		return pathError("verify lock", l.path, err)
 	}
 	if ferr == nil {
 		ferr = h.lstat(&pst)
@@ -153,7 +153,7 @@ func (l *FileLock) verify() error {
 	case errors.Is(ferr, unix.ENOENT), errors.Is(ferr, unix.ESTALE):
 		return fmt.Errorf("lock %s: %w: the lock file was removed: %w", l.path, ErrLockLost, ferr)
 	case ferr != nil:
-		return &fs.PathError{Op: "verify lock", Path: l.path, Err: ferr}
+		return pathError("verify lock", l.path, ferr)
 	case fst.Dev != pst.Dev || fst.Ino != pst.Ino:
 		return fmt.Errorf("lock %s: %w: the lock file was replaced", l.path, ErrLockLost)
 	}
@@ -180,13 +180,13 @@ func (l *FileLock) verify() error {
 	var op string
 	var werr error
 	if err := h.control(func(fd int) { op, werr = write(fd) }); err != nil {
-		return &fs.PathError{Op: "verify lock", Path: l.path, Err: err}
+		return pathError("verify lock", l.path, err)
 	}
 	switch {
 	case lostWrite(werr):
 		return fmt.Errorf("lock %s: %w: %s: %w", l.path, ErrLockLost, op, werr)
 	case werr != nil:
-		return &fs.PathError{Op: "verify lock (" + op + ")", Path: l.path, Err: werr}
+		return pathError("verify lock ("+op+")", l.path, werr)
 	}
 	l.checked = time.Now()
 	return nil

@@ -175,7 +175,7 @@ func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) err
 		if err == ErrClosed {
 			return -1, err
 		}
-		perr := &fs.PathError{Op: "open lock", Path: d.join(name), Err: err}
+		perr := pathError("open lock", d.join(name), err)
 		if err == unix.ELOOP || err == unix.EISDIR || err == unix.ENXIO || err == unix.EOPNOTSUPP {
 			if m, merr := d.mode(name); merr == nil && !m.IsRegular() {
 				return -1, notLockFile(d.join(name), m, perr)
@@ -186,7 +186,7 @@ func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) err
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		closeFd(fd)
-		return -1, &fs.PathError{Op: "fstat lock", Path: d.join(name), Err: err}
+		return -1, pathError("fstat lock", d.join(name), err)
 	}
 	if m := statmode.Type(uint32(st.Mode)); !m.IsRegular() {
 		closeFd(fd)
@@ -284,7 +284,7 @@ func (b *flockBackend) try(name string) (osLock, mono, error) {
 			return &flockHeld{b: b, lf: lf, checked: now}, now, nil
 		case err == errNameless:
 			b.discard(lf)
-			return nil, 0, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
+			return nil, 0, pathError("flock", b.dir.join(name), err)
 		case err == unix.EWOULDBLOCK:
 			b.put(lf)
 			return nil, 0, nil
@@ -302,7 +302,7 @@ func (b *flockBackend) try(name string) (osLock, mono, error) {
 			continue
 		default:
 			b.discard(lf)
-			return nil, 0, &fs.PathError{Op: "flock", Path: b.dir.join(name), Err: err}
+			return nil, 0, pathError("flock", b.dir.join(name), err)
 		}
 	}
 }
@@ -449,7 +449,7 @@ func (h *flockHeld) verify() error {
 		case err == errNameless:
 			return h.setLost(fmt.Errorf("lock %s: %w: %w", p, ErrLockLost, err))
 		case err != nil:
-			return &fs.PathError{Op: "verify lock", Path: p, Err: err}
+			return pathError("verify lock", p, err)
 		}
 		h.checked = monoNow()
 		return nil
@@ -465,7 +465,7 @@ func (h *flockHeld) verify() error {
 		// Not proof of the lock, but no sign of its loss either: the
 		// caller publishes nothing on this answer, and the next Verify
 		// asks the server again.
-		return &fs.PathError{Op: "verify lock (" + op + ")", Path: p, Err: err}
+		return pathError("verify lock ("+op+")", p, err)
 	}
 	h.checked = monoNow()
 	return nil
@@ -522,7 +522,7 @@ func (h *flockHeld) unlock() error {
 	if err := h.b.unlockFd(h.lf.fd); err != nil {
 		// Closing the descriptor releases whatever is left of the lock.
 		h.b.discard(h.lf)
-		return &fs.PathError{Op: "unlock", Path: h.b.dir.join(h.lf.name), Err: err}
+		return pathError("unlock", h.b.dir.join(h.lf.name), err)
 	}
 	h.b.put(h.lf)
 	return nil
@@ -552,5 +552,5 @@ func probeFlock(cfg *Config, d *lockDir) error {
 	case errors.Is(err, unix.ENOLCK), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):
 		return fmt.Errorf("%w: flock %s: %w", ErrNotSupported, p, err)
 	}
-	return &fs.PathError{Op: "flock", Path: p, Err: err}
+	return pathError("flock", p, err)
 }

@@ -237,7 +237,7 @@ func (b *leaseBackend) create(p string, rec leaseRecord) error {
 	}
 	if err != nil {
 		b.dir.remove(p)
-		return &fs.PathError{Op: "create lease", Path: b.dir.join(p), Err: err}
+		return pathError("create lease", b.dir.join(p), err)
 	}
 	return nil
 }
@@ -660,7 +660,7 @@ func (h *leaseHeld) verify() error {
 		return h.setLost(lost)
 	}
 	if err != nil {
-		return &fs.PathError{Op: "verify lease", Path: h.path, Err: err}
+		return pathError("verify lease", h.path, err)
 	}
 	return nil
 }
@@ -719,7 +719,7 @@ func (h *leaseHeld) unlock() error {
 		// kernel lease on it, the process out of descriptors, an I/O
 		// error). Unchecked, it is not removed: it is left to expire,
 		// and to breakers.
-		return &fs.PathError{Op: "unlock lease (left to expire)", Path: h.path, Err: err}
+		return pathError("unlock lease (left to expire)", h.path, err)
 	}
 	if err := h.b.dir.remove(h.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err

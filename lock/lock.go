@@ -466,3 +466,16 @@ func nulPath(what, path string) error {
 	}
 	return fmt.Errorf("lock: %s %q: the path holds a NUL byte", what, path)
 }
+
+// pathError reports err from op on path. An err that is already a
+// *fs.PathError for path (an *os.File's write or read) gives its error and
+// its op in parentheses: wrapped whole, the message named the path twice.
+func pathError(op, path string, err error) error {
+	if pe, ok := err.(*fs.PathError); ok && pe.Path == path {
+		if pe.Op != op {
+			op += " (" + pe.Op + ")"
+		}
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
+}

@@ -52,7 +52,7 @@ func readStrategy(d *lockDir) (Strategy, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxStrategyFile))
 	if err != nil {
-		return 0, notFile(&fs.PathError{Op: "read", Path: d.join(StrategyFile), Err: err})
+		return 0, notFile(pathError("read", d.join(StrategyFile), err))
 	}
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	s, err := ParseStrategy(string(bytes.TrimSpace(line)))
@@ -87,7 +87,7 @@ func recordStrategy(cfg *Config, d *lockDir, s Strategy) (Strategy, error) {
 		err = cerr
 	}
 	if err != nil {
-		return 0, &fs.PathError{Op: "write", Path: d.join(tmp), Err: err}
+		return 0, pathError("write", d.join(tmp), err)
 	}
 	err = d.link(tmp, StrategyFile)
 	if cfg.linkResult != nil {
