@@ -43,7 +43,11 @@ func (d *lockDir) close()            {}
 func (d *lockDir) join(name string) string { return filepath.Join(d.path, name) }
 
 func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, error) {
-	return openFile(d.join(name), flags, perm)
+	f, err := openFile(d.join(name), flags, perm)
+	if err != nil {
+		return nil, permissionHint(d.join(name), err)
+	}
+	return f, nil
 }
 
 // list opens the directory for listing, by path (checked not to be a

@@ -143,7 +143,7 @@ func (d *lockDir) openFd(name string, flags int, perm fs.FileMode) (int, error) 
 func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, error) {
 	fd, err := d.openFd(name, flags, perm)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: d.join(name), Err: err}
+		return nil, permissionHint(d.join(name), &fs.PathError{Op: "open", Path: d.join(name), Err: err})
 	}
 	return os.NewFile(uintptr(fd), d.join(name)), nil
 }

@@ -169,7 +169,11 @@ func (t fileTarget) open() (*os.File, error) {
 	if t.dir != nil {
 		return t.dir.open(t.name, os.O_RDWR, 0)
 	}
-	return os.OpenFile(t.at, os.O_RDWR|syscallNoFollow, 0)
+	f, err := os.OpenFile(t.at, os.O_RDWR|syscallNoFollow, 0)
+	if err != nil {
+		return nil, permissionHint(t.at, err)
+	}
+	return f, nil
 }
 
 // tryLockFileOnce is TryLockFile without the retry on EINTR.

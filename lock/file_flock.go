@@ -81,7 +81,11 @@ func (h *fileHandle) open() (*os.File, error) {
 	if h.t.dir != nil {
 		return h.t.dir.open(h.t.name, os.O_CREATE|os.O_RDWR, h.t.perm)
 	}
-	return os.OpenFile(h.path, os.O_CREATE|os.O_RDWR|syscallNoFollow, h.t.perm)
+	f, err := os.OpenFile(h.path, os.O_CREATE|os.O_RDWR|syscallNoFollow, h.t.perm)
+	if err != nil {
+		return nil, permissionHint(h.path, err)
+	}
+	return f, nil
 }
 
 // mode returns the type of the file at the lock file's name, not

@@ -181,7 +181,7 @@ func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) err
 				return -1, notLockFile(d.join(name), m, perr)
 			}
 		}
-		return -1, perr
+		return -1, permissionHint(d.join(name), perr)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {

@@ -1,0 +1,56 @@
+package lock
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sessfs/sessfs/internal/ownerhint"
+	"github.com/sessfs/sessfs/internal/shellquote"
+)
+
+// permissionHint returns err, a refused open of path (a lock file, a
+// lease, the strategy file, or a new file in the lock directory), with
+// what to do about it: most often another user made the file (an app
+// server or sessgc run once as root, whose files are mode 0600 or 0644),
+// and the bare EACCES named neither that user nor the fix. Errors that are
+// not a refusal are returned as they are. The hint is an ownerhint.Error,
+// so that a caller that gives its own advice (fsstore) does not say it
+// twice.
+func permissionHint(path string, err error) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	dir := filepath.Dir(path)
+	who := "this process's user"
+	euid := os.Geteuid()
+	if euid >= 0 { // -1 on Windows: no user IDs
+		who = fmt.Sprintf("%s (uid %d)", who, euid)
+	}
+	if euid == 0 {
+		// Root bypasses file modes: refused, it is mapped to another
+		// user by the file server (NFS's root_squash, the default).
+		return ownerhint.Wrap(err, fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not use the lock directory: run it as the user that owns %s, as every app server and sessgc must", who, dir))
+	}
+	what, name := "the file", path
+	uid, mode, ok := fileOwner(path)
+	if !ok {
+		// Not there: the directory refused the file's creation.
+		what, name = "the lock directory", dir
+		uid, mode, ok = fileOwner(dir)
+	}
+	whose := ""
+	if ok {
+		if uid == uint32(euid) {
+			// Its own file: the mode refuses it (a chmod, a umask).
+			return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns but whose mode %04o refuses it: give the lock directory and everything in it back to the user every app server and sessgc run as, with modes that let it read and write them (chmod -R u+rwX %s)", who, what, name, uint32(mode.Perm()), shellquote.Quote(dir)))
+		}
+		whose = fmt.Sprintf(", which is uid %d's (mode %04o)", uid, uint32(mode.Perm()))
+		if uid == 0 {
+			whose = fmt.Sprintf(", which is root's (mode %04o)", uint32(mode.Perm()))
+		}
+	}
+	return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s%s: another user made it (an app server or sessgc run once as root, or as another user); give the lock directory and everything in it to the user every app server and sessgc run as (chown -R USER %s), and run them all as that user", who, what, name, whose, shellquote.Quote(dir)))
+}
