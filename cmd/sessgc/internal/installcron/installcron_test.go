@@ -808,6 +808,18 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"inline environment with a space", "sessgc", "*/5 * * * * app SESSGC_DIR='/srv/app 1' " + bin + " run\n", "/srv/app 1"},
 		{"cron environment per entry", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app " + bin + " run\nSESSGC_DIR=/srv/app2/sessions\n*/5 * * * * app " + bin + " run\n", "/srv/app1/sessions"},
 		{"CRLF", "sessgc", "SESSGC_DIR=/srv/app2/sessions\r\n*/5 * * * * app " + bin + " run\r\n", ""},
+		// sessgc as another command's argument runs no sessgc: logger's
+		// tag, a heartbeat URL, a test of a path; and cron ends the
+		// command at an unescaped %, the rest its standard input, and
+		// takes \% for a %.
+		{"logger tag, stale cron environment", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app " + bin + " run --dir /srv/app2/sessions 2>&1 | logger -t sessgc\n", ""},
+		{"heartbeat URL", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app " + bin + " run --dir /srv/app2/sessions && curl -fsS https://hc-ping.example/sessgc\n", ""},
+		{"path test", "sessgc", "SESSGC_DIR=/srv/app1/sessions\n*/5 * * * * app [ -d /srv/sessgc ] && " + bin + " run --dir /srv/app2/sessions\n", ""},
+		{"cron %", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions%--dir /srv/app1/sessions\n", ""},
+		{"cron % after the store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions% input\n", ""},
+		{"cron escaped %", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app\\%1/sessions\n", "/srv/app%1/sessions"},
+		{"logger tag, another store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app1/sessions 2>&1 | logger -t sessgc\n", "/srv/app1/sessions"},
+		{"unit %", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir /srv/app1/sessions%\n", "/srv/app1/sessions%"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := t.TempDir()
@@ -842,6 +854,23 @@ func TestWriteOtherStoreForms(t *testing.T) {
 	}
 }
 
+// TestCronCommand: a cron line reads as cron hands it to sh: cut at the
+// first unescaped %, \% made %, every other backslash kept.
+func TestCronCommand(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"sessgc run --dir /a", "sessgc run --dir /a"},
+		{"sessgc run --dir /a%--dir /b", "sessgc run --dir /a"},
+		{`sessgc run --dir /a\%b`, "sessgc run --dir /a%b"},
+		{`sessgc run --dir '/a%b'`, "sessgc run --dir '/a"},
+		{`sessgc run --dir /a\\%b`, `sessgc run --dir /a\\`},
+		{`sessgc run --dir /a\ b\`, `sessgc run --dir /a\ b\`},
+	} {
+		if got := cronCommand(tc.line); got != tc.want {
+			t.Errorf("cronCommand(%q) = %q; want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
 // FuzzStoresIn: no file at a name install-cron writes, however long,
 // binary or malformed, panics the reading of its stores.
 func FuzzStoresIn(f *testing.F) {
@@ -851,6 +880,9 @@ func FuzzStoresIn(f *testing.F) {
 		"[Service]\nEnvironment=\"SESSGC_DIR=/srv/a\"\nExecStart=-/opt/gc run \\\n --dir=/srv/b \\",
 		"sessgc -c4d -d= -- --dir \\",
 		"\x00\xff\\'\"",
+		"SESSGC_DIR=/srv/a\n*/5 * * * * app sessgc run --dir /srv/b 2>&1 | logger -t sessgc\n",
+		"*/5 * * * * app sessgc run --dir /srv/a\\%b%--dir /srv/c\\\n",
+		"[Service]\nExecStart=/usr/bin/sessgc run --dir /srv/a%b\n",
 	} {
 		f.Add(s)
 	}

@@ -69,7 +69,9 @@ func envFileDir(p string) string {
 //
 // A command is sessgc's where a word's base name starts with sessgc
 // (sessgc, sessgc-1.4, sessgc.sh): there -d and SESSGC_DIR name its store,
-// and a [ -d /mnt ] test before it names none. install-cron --binary may
+// and a [ -d /mnt ] test before it names none. A word of a command that
+// runs no other (textCommands: logger -t sessgc, curl .../sessgc, [ -d
+// /srv/sessgc ]) is an argument, not sessgc. install-cron --binary may
 // name sessgc otherwise, so a --dir names a store in any command, and
 // where no command is known to be sessgc's, every SESSGC_DIR the file
 // sets does: a refusal says what to do, a silent replacement ends another
@@ -82,6 +84,7 @@ func storesIn(text string, envFile func(path string) string) []string {
 	var unitEnv, cronEnv string
 	var allEnv []string
 	var cmds []command
+	cron := isCron(text)
 	for _, line := range logicalLines(text) {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
@@ -114,6 +117,9 @@ func storesIn(text string, envFile func(path string) string) []string {
 				continue
 			}
 		}
+		if cron {
+			line = cronCommand(line)
+		}
 		cmds = append(cmds, command{shellWords(line), cronEnv})
 	}
 	var dirs []string
@@ -125,7 +131,7 @@ func storesIn(text string, envFile func(path string) string) []string {
 			env = unitEnv
 		}
 		var inline, dir string
-		var in, found bool
+		var in, found, text bool
 		end := func() {
 			switch {
 			case found:
@@ -135,7 +141,7 @@ func storesIn(text string, envFile func(path string) string) []string {
 			case in && env != "":
 				dirs = append(dirs, env)
 			}
-			inline, dir, in, found = "", "", false, false
+			inline, dir, in, found, text = "", "", false, false, false
 		}
 		for i := 0; i < len(c.words); i++ {
 			w := c.words[i]
@@ -153,7 +159,9 @@ func storesIn(text string, envFile func(path string) string) []string {
 			case w == "&&" || w == "||" || w == ";" || w == "|" || w == "&":
 				end()
 				continue
-			case !in && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc"):
+			case !in && textCommands[path.Base(w)]:
+				text = true
+			case !in && !text && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc"):
 				in, known = true, true
 				continue
 			case !in:
@@ -195,6 +203,60 @@ func storesIn(text string, envFile func(path string) string) []string {
 		return allEnv
 	}
 	return dirs
+}
+
+// textCommands are commands that run no other, so that sessgc among
+// their words is text (logger's tag, a heartbeat URL, a path tested), not
+// a run of sessgc. A command not listed that names sessgc among its words
+// is still read as running it: a wrapper (nice, flock, timeout) does.
+var textCommands = map[string]bool{
+	"logger": true, "echo": true, "printf": true, "curl": true, "wget": true,
+	"mail": true, "mailx": true, "tee": true, "grep": true, "test": true, "[": true,
+}
+
+// isCron reports whether text is a cron file rather than a systemd unit,
+// which has a section ([Service], [Timer]); cron has no line of that form.
+func isCron(text string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']' && !strings.ContainsAny(t, " \t") {
+			return false
+		}
+	}
+	return true
+}
+
+// cronCommand returns a cron line as cron gives it to sh: cut at its
+// first % not escaped with a backslash (cron makes it a newline and the
+// rest the command's standard input), and \% made %. Quotes do not
+// protect a % from cron.
+func cronCommand(line string) string {
+	var b strings.Builder
+	escaped := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case escaped:
+			// As cron: a backslash escapes the next character only
+			// to keep a % (and loses itself there); before any other
+			// it stays, for sh.
+			if c != '%' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '%':
+			return b.String()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if escaped {
+		b.WriteByte('\\')
+	}
+	return b.String()
 }
 
 // logicalLines splits text into lines, a line that ends in a backslash
