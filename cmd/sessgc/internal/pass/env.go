@@ -343,7 +343,8 @@ func WarnUnknownEnvOnUsageError(io *cmdutil.IOStreams, cmd *cobra.Command) {
 
 // WarnUnknownEnv prints a warning on io.ErrOut for each SESSGC_* variable
 // of io.Environ that sets nothing in the command tree under root, naming
-// the setting it is nearest to. A warning, not a usage error: a unit file
+// the setting it is nearest to, and for each that is set but empty (see
+// EmptyEnv). A warning, not a usage error: a unit file
 // or CronJob that sets a variable for a later version's flag keeps
 // working.
 func WarnUnknownEnv(io *cmdutil.IOStreams, root *cobra.Command) {
@@ -358,6 +359,29 @@ func WarnUnknownEnv(io *cmdutil.IOStreams, root *cobra.Command) {
 		}
 		fmt.Fprintf(io.ErrOut, "sessgc: warning: %s is set but is not a sessgc setting; it is ignored%s\n", name, hint)
 	}
+	for _, name := range EmptyEnv(io.Environ(), unknown) {
+		fmt.Fprintf(io.ErrOut, "sessgc: warning: %s is set but empty; it is ignored, as if unset\n", name)
+	}
+}
+
+// EmptyEnv returns the SESSGC_* variables of environ that are set but
+// empty (SESSGC_KEYS also blank), other than those of unknown: ApplyEnv
+// and LoadKeys take such a one for unset, so a job whose SESSGC_DIR or
+// SESSGC_MAX_DURATION lost its value (an unset shell variable in the
+// unit, a ConfigMap key left blank) ran with the default in silence.
+// Each is named once.
+func EmptyEnv(environ []string, unknown []string) []string {
+	var empty []string
+	for _, kv := range environ {
+		name, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) || slices.Contains(unknown, name) || slices.Contains(empty, name) {
+			continue
+		}
+		if v == "" || (name == KeysEnv && strings.TrimSpace(v) == "") {
+			empty = append(empty, name)
+		}
+	}
+	return empty
 }
 
 // shownValue is v quoted, for a message that names what a variable or

@@ -42,7 +42,15 @@ func TestMisspeltEnvironmentVariable(t *testing.T) {
 				"sessgc: warning: SESSGC_VERSION is set but is not a sessgc setting; it is ignored"}},
 		// A flag of another command (rekey's --keys-file-trusted, stats'
 		// --json), the keys and other programs' variables are no typo.
-		{"known", []string{"SESSGC_KEYS_FILE_TRUSTED=true", "SESSGC_KEYS=", "SESSGC_RATE=100", "SESSGC_JSON=true", "PATH=/bin", "SESSFS_X=1"}, nil},
+		{"known", []string{"SESSGC_KEYS_FILE_TRUSTED=true", "SESSGC_RATE=100", "SESSGC_JSON=true", "PATH=/bin", "SESSFS_X=1", "SESSFS_Y="}, nil},
+		// Set but empty: taken for unset, the default applies, which
+		// the job did not mean (an unset shell variable in the unit, a
+		// blank ConfigMap value). Named once; an unknown one is
+		// warned about as unknown alone.
+		{"empty", []string{"SESSGC_MAX_DURATION=", "SESSGC_KEYS= ", "SESSGC_MAX_DURATION=", "SESSGC_MAX_DURATON=", "SESSGC_JSON=false"},
+			[]string{"sessgc: warning: SESSGC_MAX_DURATON is set but is not a sessgc setting; it is ignored (did you mean SESSGC_MAX_DURATION?)",
+				"sessgc: warning: SESSGC_MAX_DURATION is set but empty; it is ignored, as if unset",
+				"sessgc: warning: SESSGC_KEYS is set but empty; it is ignored, as if unset"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
