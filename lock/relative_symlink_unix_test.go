@@ -3,13 +3,9 @@
 package lock_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/sessfs/sessfs/lock"
 )
 
 // TestRelativePathsOutliveSymlinkSwap: a relative path names what it
@@ -22,57 +18,7 @@ import (
 // file was removed") and a LeaseDir looked in the new release's
 // directory.
 func TestRelativePathsOutliveSymlinkSwap(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		hold func(t *testing.T) (check func() error, release func())
-	}{
-		{"TryLockFile", func(t *testing.T) (func() error, func()) {
-			l, err := lock.TryLockFile(filepath.Join("locks", "fleet.lock"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return l.Verify, func() { l.Unlock() }
-		}},
-		{"LockFile", func(t *testing.T) (func() error, func()) {
-			l, err := lock.LockFile(context.Background(), filepath.Join("locks", "fleet.lock"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return l.Verify, func() { l.Unlock() }
-		}},
-		{"TryLockFileIn", func(t *testing.T) (func() error, func()) {
-			l, err := lock.TryLockFileIn("locks", "fleet.lock", 0o600)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return l.Verify, func() { l.Unlock() }
-		}},
-		{"NewLeaseDir", func(t *testing.T) (func() error, func()) {
-			tab := relTable(t, lock.Config{Dir: "locks", Strategy: lock.Lease})
-			h, err := tab.TryLock("a", "k", lock.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld := lock.NewLeaseDir("locks") // opened at its first call
-			return func() error {
-					if _, err := ld.Holder("a"); err != nil {
-						return err
-					}
-					return h.Verify()
-				}, func() {
-					ld.Close()
-					h.Unlock()
-				}
-		}},
-		{"Table flock", func(t *testing.T) (func() error, func()) {
-			tab := relTable(t, lock.Config{Dir: "locks", Strategy: lock.Flock, VerifyAfter: time.Nanosecond})
-			h, err := tab.TryLock("a", "k", lock.Exclusive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return h.Verify, func() { h.Unlock() }
-		}},
-	} {
+	for _, tc := range relativeHolders() {
 		t.Run(tc.name, func(t *testing.T) {
 			base := t.TempDir()
 			for _, rel := range []string{"v1", "v2"} {

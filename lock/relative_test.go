@@ -21,13 +21,47 @@ import (
 // removed") and kept saying so, and a LeaseDir opened at its first call
 // looked at another directory.
 func TestRelativePathsOutliveChdir(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		// hold runs with the working directory at base, which holds the
-		// directory locks; check runs after a change to another directory.
-		hold  func(t *testing.T) (check func() error, release func())
-		flock bool // uses flock, which Windows lacks
-	}{
+	for _, tc := range relativeHolders() {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.flock && runtime.GOOS == "windows" {
+				t.Skip("no flock strategy on Windows")
+			}
+			base, elsewhere := t.TempDir(), t.TempDir()
+			locks := filepath.Join(base, "locks")
+			if err := os.Mkdir(locks, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(base)
+			check, release := tc.hold(t)
+			defer release()
+			t.Chdir(elsewhere)
+			if err := check(); err != nil {
+				t.Errorf("after a change of working directory: %v", err)
+			}
+			// And the lock is still the one on base's file: no file of
+			// it was made where the process went.
+			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+				t.Errorf("the lock made %s in the new working directory", ents[0].Name())
+			}
+			if err := check(); err != nil && !errors.Is(err, lock.ErrLockLost) {
+				t.Errorf("second check: %v", err)
+			}
+		})
+	}
+}
+
+// relativeHolder takes a lock by a path relative to the working
+// directory, which holds the directory locks, and returns a check that the
+// lock still holds and a release. Both relative-path tests use these.
+type relativeHolder struct {
+	name  string
+	hold  func(t *testing.T) (check func() error, release func())
+	flock bool // uses flock, which Windows lacks
+}
+
+// relativeHolders are the package's ways to take a lock by a relative path.
+func relativeHolders() []relativeHolder {
+	return []relativeHolder{
 		{"TryLockFile", func(t *testing.T) (func() error, func()) {
 			l, err := lock.TryLockFile(filepath.Join("locks", "fleet.lock"))
 			if err != nil {
@@ -82,36 +116,10 @@ func TestRelativePathsOutliveChdir(t *testing.T) {
 			}
 			return h.Verify, func() { h.Unlock() }
 		}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.flock && runtime.GOOS == "windows" {
-				t.Skip("no flock strategy on Windows")
-			}
-			base, elsewhere := t.TempDir(), t.TempDir()
-			locks := filepath.Join(base, "locks")
-			if err := os.Mkdir(locks, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			t.Chdir(base)
-			check, release := tc.hold(t)
-			defer release()
-			t.Chdir(elsewhere)
-			if err := check(); err != nil {
-				t.Errorf("after a change of working directory: %v", err)
-			}
-			// And the lock is still the one on base's file: no file of
-			// it was made where the process went.
-			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
-				t.Errorf("the lock made %s in the new working directory", ents[0].Name())
-			}
-			if err := check(); err != nil && !errors.Is(err, lock.ErrLockLost) {
-				t.Errorf("second check: %v", err)
-			}
-		})
 	}
 }
 
-// relTable is NewTable for TestRelativePathsOutliveChdir, on every system.
+// relTable is NewTable for the relative-path tests, on every system.
 func relTable(t *testing.T, cfg lock.Config) *lock.Table {
 	t.Helper()
 	tab, err := lock.NewTable(cfg)
