@@ -32,9 +32,10 @@ func mangle(s string) string {
 // whose directory's name starts with the point's ("/mnt/a b" beside
 // "/mnt/a"): the first check sees a random file, which can hardly name
 // the test's temporary directory, so it alone never saw a match. An
-// entry read otherwise names a mount point that is not the share's: a store on the
-// local disk below a share that failed to mount is not told apart (the
-// fleet's sessions split), or a store on another disk is refused.
+// entry read otherwise names a mount point that is not the share's: a
+// store on the local disk below a share that failed to mount is not told
+// apart (the fleet's sessions split), or a store on another disk is
+// refused.
 func FuzzFstabEntry(f *testing.F) {
 	root := f.TempDir()
 	f.Add("/dev/sdb1 /mnt/data xfs defaults 0 2\n# comment\nUUID=x /mnt/data/app ext4 noauto 0 0\n", "app/sessions", "share", false, false)
