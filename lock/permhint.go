@@ -20,19 +20,26 @@ import (
 // so that a caller that gives its own advice (fsstore) does not say it
 // twice.
 func permissionHint(path string, err error) error {
+	return permissionHintAs(os.Geteuid(), path, err)
+}
+
+// permissionHintAs is permissionHint for a process whose effective user ID
+// is euid (-1 where there are none).
+func permissionHintAs(euid int, path string, err error) error {
 	if !errors.Is(err, fs.ErrPermission) {
 		return err
 	}
 	dir := filepath.Dir(path)
 	who := "this process's user"
-	euid := os.Geteuid()
 	if euid >= 0 { // -1 on Windows: no user IDs
 		who = fmt.Sprintf("%s (uid %d)", who, euid)
 	}
 	if euid == 0 {
 		// Root bypasses file modes: refused, it is mapped to another
 		// user by the file server (NFS's root_squash, the default).
-		return ownerhint.Wrap(err, fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not use the lock directory: run it as the user that owns %s, as every app server and sessgc must", who, dir))
+		// Or, on a local file system, the process lacks
+		// CAP_DAC_OVERRIDE (a container that drops capabilities).
+		return ownerhint.Wrap(err, fmt.Sprintf(": %s is refused although root: the file server maps root to another user (NFS root_squash, the default), or the process lacks CAP_DAC_OVERRIDE (a container that drops capabilities); run it as the user that owns %s, as every app server and sessgc must", who, dir))
 	}
 	what, name := "the file", path
 	uid, mode, ok := fileOwner(path)
@@ -43,6 +50,18 @@ func permissionHint(path string, err error) error {
 	}
 	whose := ""
 	if ok {
+		// A file is read and written, a directory searched and written.
+		need := fs.FileMode(0o600)
+		if mode.IsDir() {
+			need = 0o300
+		}
+		if uid == uint32(euid) && mode.Perm()&need == need {
+			// Its own, and the mode lets it: what refuses it is not in
+			// the mode (the file server's ID mapping, such as an EFS
+			// access point or NFS all_squash, an ACL, a security
+			// module), or the file changed after the refusal.
+			return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns and whose mode %04o lets it: the refusal comes from elsewhere (the file server mapping this user to another, as an EFS access point or NFS all_squash does; an ACL; SELinux or AppArmor), or the file changed since", who, what, name, uint32(mode.Perm())))
+		}
 		if uid == uint32(euid) {
 			// Its own file: the mode refuses it (a chmod, a umask).
 			return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns but whose mode %04o refuses it: give the lock directory and everything in it back to the user every app server and sessgc run as, with modes that let it read and write them (chmod -R u+rwX %s)", who, what, name, uint32(mode.Perm()), shellquote.Quote(dir)))

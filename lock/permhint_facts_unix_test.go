@@ -1,0 +1,78 @@
+//go:build unix
+
+package lock
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestPermissionHintFacts: the hint on a refused open says only what the
+// file's owner and mode show. A file this user owns whose mode lets it
+// read and write (or, the file gone, for one that vanished after the
+// refusal, a lock directory it owns with mode 0755) was said to have a
+// mode that "refuses it", and root refused on any file system was said to
+// be mapped to another user by the file server, which a container
+// without CAP_DAC_OVERRIDE is not.
+func TestPermissionHintFacts(t *testing.T) {
+	const uid = 1000 // not root: the hint of an ordinary user
+	dir := t.TempDir()
+	own := filepath.Join(dir, "own")
+	if err := os.WriteFile(own, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	denied := func(p string) error { return &fs.PathError{Op: "open", Path: p, Err: syscall.EACCES} }
+	for _, tc := range []struct {
+		name string
+		// dirUID, fileUID: the owners given to dir and own.
+		dirUID, fileUID int
+		dirMode         fs.FileMode
+		euid            int
+		path            string
+		want, notWant   []string
+	}{
+		{"own file, mode allows", uid, uid, 0o755, uid, own,
+			[]string{"which it owns", "mode 0600 lets it"}, []string{"refuses it"}},
+		{"vanished file, own directory allows", uid, uid, 0o755, uid, filepath.Join(dir, "gone"),
+			[]string{"the lock directory " + dir, "mode 0755 lets it"}, []string{"refuses it"}},
+		{"own file, mode refuses", uid, uid, 0o755, uid, own + "-ro",
+			[]string{"whose mode 0400 refuses it"}, nil},
+		{"root", 0, 0, 0o755, 0, own,
+			[]string{"root_squash", "CAP_DAC_OVERRIDE"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root, to give the files an owner")
+			}
+			if err := os.WriteFile(own+"-ro", nil, 0o400); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{own, own + "-ro"} {
+				if err := os.Chown(p, tc.fileUID, tc.fileUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chown(dir, tc.dirUID, tc.dirUID); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tc.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			msg := permissionHintAs(tc.euid, tc.path, denied(tc.path)).Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q does not say %q", msg, w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(msg, w) {
+					t.Errorf("%q says %q", msg, w)
+				}
+			}
+		})
+	}
+}
