@@ -819,6 +819,11 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"cron % after the store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions% input\n", ""},
 		{"cron escaped %", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app\\%1/sessions\n", "/srv/app%1/sessions"},
 		{"logger tag, another store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app1/sessions 2>&1 | logger -t sessgc\n", "/srv/app1/sessions"},
+		// Only a command's name is one that runs no other: a word
+		// after it that is spelt as one (a user named test or mail)
+		// leaves the sessgc the command runs its own.
+		{"text command's name as an argument", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * root SESSGC_DIR=/srv/app1/sessions runuser -u test -- " + bin + " run\n", "/srv/app1/sessions"},
+		{"text command's name as a wrapper's argument", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * root SESSGC_DIR=/srv/app1/sessions sudo -u mail " + bin + " run\n", "/srv/app1/sessions"},
 		{"unit %", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir /srv/app1/sessions%\n", "/srv/app1/sessions%"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

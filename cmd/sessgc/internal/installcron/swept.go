@@ -159,7 +159,9 @@ func storesIn(text string, envFile func(path string) string) []string {
 			case w == "&&" || w == "||" || w == ";" || w == "|" || w == "&":
 				end()
 				continue
-			case !in && textCommands[path.Base(w)]:
+			case !in && textCommands[path.Base(w)] && (i == 0 || !strings.HasPrefix(c.words[i-1], "-")):
+				// After an option, the word is its value (runuser -u
+				// test, sudo -u mail), not the command run.
 				text = true
 			case !in && !text && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc"):
 				in, known = true, true
@@ -208,7 +210,9 @@ func storesIn(text string, envFile func(path string) string) []string {
 // textCommands are commands that run no other, so that sessgc among
 // their words is text (logger's tag, a heartbeat URL, a path tested), not
 // a run of sessgc. A command not listed that names sessgc among its words
-// is still read as running it: a wrapper (nice, flock, timeout) does.
+// is still read as running it: a wrapper (nice, flock, timeout) does. A
+// listed name that follows an option is that option's value (a user named
+// test or mail), not a command.
 var textCommands = map[string]bool{
 	"logger": true, "echo": true, "printf": true, "curl": true, "wget": true,
 	"mail": true, "mailx": true, "tee": true, "grep": true, "test": true, "[": true,
