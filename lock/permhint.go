@@ -48,28 +48,31 @@ func permissionHintAs(euid int, path string, err error) error {
 		what, name = "the lock directory", dir
 		uid, mode, ok = fileOwner(dir)
 	}
-	whose := ""
-	if ok {
-		// A file is read and written, a directory searched and written.
-		need := fs.FileMode(0o600)
-		if mode.IsDir() {
-			need = 0o300
-		}
-		if uid == uint32(euid) && mode.Perm()&need == need {
-			// Its own, and the mode lets it: what refuses it is not in
-			// the mode (the file server's ID mapping, such as an EFS
-			// access point or NFS all_squash, an ACL, a security
-			// module), or the file changed after the refusal.
-			return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns and whose mode %04o lets it: the refusal comes from elsewhere (the file server mapping this user to another, as an EFS access point or NFS all_squash does; an ACL; SELinux or AppArmor), or the file changed since", who, what, name, uint32(mode.Perm())))
-		}
-		if uid == uint32(euid) {
-			// Its own file: the mode refuses it (a chmod, a umask).
-			return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns but whose mode %04o refuses it: give the lock directory and everything in it back to the user every app server and sessgc run as, with modes that let it read and write them (chmod -R u+rwX %s)", who, what, name, uint32(mode.Perm()), shellquote.Quote(dir)))
-		}
-		whose = fmt.Sprintf(", which is uid %d's (mode %04o)", uid, uint32(mode.Perm()))
-		if uid == 0 {
-			whose = fmt.Sprintf(", which is root's (mode %04o)", uint32(mode.Perm()))
-		}
+	if !ok {
+		// Neither the file's owner nor the directory's could be told
+		// (a directory above refuses a stat too): say so, and give the
+		// likeliest cause as such.
+		return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s: its owner could not be told; most often another user made the lock directory or a file in it (an app server or sessgc run once as root); give the lock directory and everything in it to the user every app server and sessgc run as (chown -R USER %s), and run them all as that user", who, path, shellquote.Quote(dir)))
+	}
+	// A file is read and written, a directory searched and written.
+	need := fs.FileMode(0o600)
+	if mode.IsDir() {
+		need = 0o300
+	}
+	if uid == uint32(euid) && mode.Perm()&need == need {
+		// Its own, and the mode lets it: what refuses it is not in
+		// the mode (the file server's ID mapping, such as an EFS
+		// access point or NFS all_squash, an ACL, a security
+		// module), or the file changed after the refusal.
+		return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns and whose mode %04o lets it: the refusal comes from elsewhere (the file server mapping this user to another, as an EFS access point or NFS all_squash does; an ACL; SELinux or AppArmor), or the file changed since", who, what, name, uint32(mode.Perm())))
+	}
+	if uid == uint32(euid) {
+		// Its own file: the mode refuses it (a chmod, a umask).
+		return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s, which it owns but whose mode %04o refuses it: give the lock directory and everything in it back to the user every app server and sessgc run as, with modes that let it read and write them (chmod -R u+rwX %s)", who, what, name, uint32(mode.Perm()), shellquote.Quote(dir)))
+	}
+	whose := fmt.Sprintf(", which is uid %d's (mode %04o)", uid, uint32(mode.Perm()))
+	if uid == 0 {
+		whose = fmt.Sprintf(", which is root's (mode %04o)", uint32(mode.Perm()))
 	}
 	return ownerhint.Wrap(err, fmt.Sprintf(": %s may not use %s %s%s: another user made it (an app server or sessgc run once as root, or as another user); give the lock directory and everything in it to the user every app server and sessgc run as (chown -R USER %s), and run them all as that user", who, what, name, whose, shellquote.Quote(dir)))
 }

@@ -15,7 +15,8 @@ import (
 // file's owner and mode show. A file this user owns whose mode lets it
 // read and write (or, the file gone, for one that vanished after the
 // refusal, a lock directory it owns with mode 0755) was said to have a
-// mode that "refuses it", and root refused on any file system was said to
+// mode that "refuses it"; a file whose owner and directory could not be
+// told was said to be another user's; and root refused on any file system was said to
 // be mapped to another user by the file server, which a container
 // without CAP_DAC_OVERRIDE is not.
 func TestPermissionHintFacts(t *testing.T) {
@@ -41,6 +42,8 @@ func TestPermissionHintFacts(t *testing.T) {
 			[]string{"the lock directory " + dir, "mode 0755 lets it"}, []string{"refuses it"}},
 		{"own file, mode refuses", uid, uid, 0o755, uid, own + "-ro",
 			[]string{"whose mode 0400 refuses it"}, nil},
+		{"owner unknown", uid, uid, 0o755, uid, filepath.Join(dir, "gone", "s1"),
+			[]string{"owner could not be told", "chown -R USER"}, []string{"another user made it"}},
 		{"root", 0, 0, 0o755, 0, own,
 			[]string{"root_squash", "CAP_DAC_OVERRIDE"}, nil},
 	} {
