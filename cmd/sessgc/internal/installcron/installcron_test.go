@@ -824,6 +824,8 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		// leaves the sessgc the command runs its own.
 		{"text command's name as an argument", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * root SESSGC_DIR=/srv/app1/sessions runuser -u test -- " + bin + " run\n", "/srv/app1/sessions"},
 		{"text command's name as a wrapper's argument", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * root SESSGC_DIR=/srv/app1/sessions sudo -u mail " + bin + " run\n", "/srv/app1/sessions"},
+		{"cron user named as a text command", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * test SESSGC_DIR=/srv/app1/sessions " + bin + " run\n", "/srv/app1/sessions"},
+		{"cron user named as a text command, @daily", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n@daily mail SESSGC_DIR=/srv/app1/sessions " + bin + " run\n", "/srv/app1/sessions"},
 		{"unit %", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir /srv/app1/sessions%\n", "/srv/app1/sessions%"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

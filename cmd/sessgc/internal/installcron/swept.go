@@ -124,6 +124,9 @@ func storesIn(text string, envFile func(path string) string) []string {
 	}
 	var dirs []string
 	known := false
+	// lines: cmds up to here are the file's lines; those after, scripts
+	// given to a shell.
+	lines := len(cmds)
 	for k := 0; k < len(cmds); k++ {
 		c := cmds[k]
 		env := c.env
@@ -159,9 +162,10 @@ func storesIn(text string, envFile func(path string) string) []string {
 			case w == "&&" || w == "||" || w == ";" || w == "|" || w == "&":
 				end()
 				continue
-			case !in && textCommands[path.Base(w)] && (i == 0 || !strings.HasPrefix(c.words[i-1], "-")):
+			case !in && textCommands[path.Base(w)] && (i == 0 || !strings.HasPrefix(c.words[i-1], "-")) && !(cron && k < lines && cronUserField(c.words, i)):
 				// After an option, the word is its value (runuser -u
-				// test, sudo -u mail), not the command run.
+				// test, sudo -u mail), and in a cron line the user's
+				// field is a user (test, mail): not the command run.
 				text = true
 			case !in && !text && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc"):
 				in, known = true, true
@@ -212,10 +216,19 @@ func storesIn(text string, envFile func(path string) string) []string {
 // a run of sessgc. A command not listed that names sessgc among its words
 // is still read as running it: a wrapper (nice, flock, timeout) does. A
 // listed name that follows an option is that option's value (a user named
-// test or mail), not a command.
+// test or mail), and one in a cron line's user field a user: not commands.
 var textCommands = map[string]bool{
 	"logger": true, "echo": true, "printf": true, "curl": true, "wget": true,
 	"mail": true, "mailx": true, "tee": true, "grep": true, "test": true, "[": true,
+}
+
+// cronUserField reports whether words[i] is the user field of a cron.d
+// line: the sixth word, or the second after an @ schedule (@daily).
+func cronUserField(words []string, i int) bool {
+	if strings.HasPrefix(words[0], "@") {
+		return i == 1
+	}
+	return i == 5
 }
 
 // isCron reports whether text is a cron file rather than a systemd unit,
