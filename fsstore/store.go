@@ -439,12 +439,13 @@ func ownerHint(dir string, err error) string {
 	}
 	switch {
 	case os.Geteuid() == 0 && serr == nil && ownedByRoot(fi):
-		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store, whose directory is root's: on the file server, give it and anything in it to the user every app server and sessgc run as, and run them as that user", who)
+		return fmt.Sprintf(": %s is refused although root, in a store whose directory is root's: the file server maps root to another user (NFS root_squash, the default), or the process lacks CAP_DAC_OVERRIDE (a container that drops capabilities); on the file server, give the store and anything in it to the user every app server and sessgc run as, and run them as that user", who)
 	case os.Geteuid() == 0:
 		// Root bypasses file modes: refused, it is mapped to another
 		// user by the file server (NFS's root_squash, the default),
-		// where a chown as root is refused too.
-		return fmt.Sprintf(": %s is mapped to another user by the file server (root_squash) and may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
+		// where a chown as root is refused too, or it runs without
+		// CAP_DAC_OVERRIDE (a container that drops it).
+		return fmt.Sprintf(": %s is refused although root: the file server maps root to another user (NFS root_squash, the default), or the process lacks CAP_DAC_OVERRIDE (a container that drops capabilities); run it as the user that owns %s, as every app server and sessgc must", who, dir)
 	case serr == nil && ownedByRoot(fi):
 		return fmt.Sprintf(": %s may not read and write the store, whose directory is root's: give it, and anything in it, to the user every app server and sessgc run as (chown -R USER %s)", who, shellquote.Quote(dir))
 	case serr == nil && ownedByEuid(fi):
