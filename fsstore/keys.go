@@ -25,6 +25,7 @@ import (
 
 	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/internal/keyrecipe"
+	"github.com/sessfs/sessfs/internal/ownerhint"
 	"github.com/sessfs/sessfs/internal/record"
 	"github.com/sessfs/sessfs/internal/shellquote"
 	"github.com/sessfs/sessfs/lock"
@@ -222,11 +223,7 @@ func keysOpenHint(path string, err error, reload bool) string {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: %s; then copy that same file to every host, which must all have the same keys", strings.Join(keyrecipe.FirstKey(path), " && "))
 	case errors.Is(err, fs.ErrPermission):
-		who := "this process's user"
-		if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs
-			who = fmt.Sprintf("%s (uid %d)", who, uid)
-		}
-		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", who, shellquote.Quote(path), shellquote.Quote(path))
+		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", ownerhint.Who(os.Geteuid()), shellquote.Quote(path), shellquote.Quote(path))
 	}
 	return ""
 }

@@ -427,10 +427,7 @@ func ownerHint(dir string, err error) string {
 	if !errors.Is(err, fs.ErrPermission) {
 		return ""
 	}
-	who := "this process's user"
-	if uid := os.Geteuid(); uid >= 0 { // -1 on Windows: no user IDs
-		who = fmt.Sprintf("%s (uid %d)", who, uid)
-	}
+	who := ownerhint.Who(os.Geteuid())
 	fi, serr := os.Stat(dir)
 	if serr == nil && os.Geteuid() != 0 {
 		if h := oneUserInGroupDirHint(dir, fi, who); h != "" {

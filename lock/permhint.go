@@ -30,10 +30,7 @@ func permissionHintAs(euid int, path string, err error) error {
 		return err
 	}
 	dir := filepath.Dir(path)
-	who := "this process's user"
-	if euid >= 0 { // -1 on Windows: no user IDs
-		who = fmt.Sprintf("%s (uid %d)", who, euid)
-	}
+	who := ownerhint.Who(euid)
 	if euid == 0 {
 		// Root bypasses file modes: refused, it is mapped to another
 		// user by the file server (NFS's root_squash, the default).

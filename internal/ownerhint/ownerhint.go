@@ -5,7 +5,10 @@
 // type, not from the words of the advice.
 package ownerhint
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error is err with fsstore's advice on it: its message is err's followed
 // by Hint, which names this process's user and the fix.
@@ -32,4 +35,14 @@ func Wrap(err error, hint string) error {
 		return err
 	}
 	return &Error{Err: err, Hint: hint}
+}
+
+// Who names the user a hint speaks of, by its euid (os.Geteuid: -1 on
+// Windows, which has no user IDs, names none): "this process's user
+// (uid 1000)". Every hint names it the same way, whoever words the rest.
+func Who(euid int) string {
+	if euid < 0 {
+		return "this process's user"
+	}
+	return fmt.Sprintf("this process's user (uid %d)", euid)
 }

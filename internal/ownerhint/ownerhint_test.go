@@ -37,3 +37,20 @@ func TestWrap(t *testing.T) {
 		t.Error("Wrap(nil) is not nil")
 	}
 }
+
+// TestWho: the user every hint names, with its uid where the system has
+// user IDs.
+func TestWho(t *testing.T) {
+	for _, tc := range []struct {
+		euid int
+		want string
+	}{
+		{-1, "this process's user"},
+		{0, "this process's user (uid 0)"},
+		{1000, "this process's user (uid 1000)"},
+	} {
+		if got := Who(tc.euid); got != tc.want {
+			t.Errorf("Who(%d) = %q, want %q", tc.euid, got, tc.want)
+		}
+	}
+}
