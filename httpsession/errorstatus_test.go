@@ -35,6 +35,11 @@ func TestDefaultErrorStatus(t *testing.T) {
 		{"saved, directory not synced", savedUnsynced, http.StatusGatewayTimeout, false},
 		{"conflict", fmt.Errorf("x: %w", fsstore.ErrConflict), http.StatusConflict, false},
 		{"disk full", fmt.Errorf("x: %w", syscall.ENOSPC), http.StatusServiceUnavailable, true},
+		// This host's mount alone, which its readiness probe then takes
+		// out of rotation: a retry reaches another host.
+		{"read-only file system", fmt.Errorf("x: %w", syscall.EROFS), http.StatusServiceUnavailable, true},
+		// Every host meets a permission error alike: no retry helps.
+		{"permission denied", fmt.Errorf("x: %w", syscall.EACCES), http.StatusInternalServerError, false},
 		{"lock wait timed out", fmt.Errorf("x: %w", fsstore.ErrLocked), http.StatusServiceUnavailable, true},
 		{"lock cap", fmt.Errorf("x: %w", fsstore.ErrTooManyLocks), http.StatusServiceUnavailable, true},
 		{"request deadline passed", fmt.Errorf("x: %w", context.DeadlineExceeded), http.StatusServiceUnavailable, true},

@@ -22,10 +22,14 @@ import (
 // TestFullOrReadOnlyFileSystem: the store's file system fills up (ENOSPC)
 // or turns read-only (EROFS, a kernel remount after an error) under a
 // running application. What the user's request gets, route mode by route
-// mode and action by action: a full disk is passing (503 with Retry-After;
-// a log out still works, it frees space), a read-only mount is not (500;
-// a route that only reads in Optimistic or ReadOnly mode is still served,
-// but Exclusive mode cannot open the lock file). The error answer sets no
+// mode and action by action: both pass, and are answered 503 with
+// Retry-After. A log out still works on a full disk (it frees space); on a
+// read-only mount a route that only reads in Optimistic or ReadOnly mode is
+// still served, but Exclusive mode cannot open the lock file. A read-only
+// mount is this host's alone: its readiness probe fails from the first
+// write refused (TestHealthHandlerReadOnlyMount), so the client's retry
+// reaches a host that can serve it, where a 500 said not to retry. The
+// error answer sets no
 // cookie and replaces the handler's response, the log names the cause, and
 // every session saved before is intact, ready for use once the operator
 // frees space or remounts read-write.
@@ -66,7 +70,7 @@ func TestFullOrReadOnlyFileSystem(t *testing.T) {
 			case mode == httpsession.ReadOnly, mode == httpsession.Optimistic && act == "read":
 				return ok("1")
 			}
-			return failed(http.StatusInternalServerError)
+			return failed(http.StatusServiceUnavailable)
 		}},
 	}
 	for _, tt := range tests {

@@ -19,7 +19,7 @@ import (
 
 // TestHealthHandlerReadOnlyMount: the store's file system turns read-only
 // on this host. Its server still answers, and the readiness handler said
-// 200 while every request that saved got a 500, so the load balancer kept
+// 200 while every request that saved failed, so the load balancer kept
 // sending users to the host. Once a save has failed, readiness must answer
 // 503; once the mount is writable again it must answer 200 by itself
 // (the load balancer sends the host no request meanwhile), and requests
@@ -54,8 +54,10 @@ func TestHealthHandlerReadOnlyMount(t *testing.T) {
 
 	testenv.RemountTmpfs(t, mnt, true)
 	t.Cleanup(func() { testenv.RemountTmpfs(t, mnt, false) })
-	if resp := do(t, m.Handler(counter()), id); resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("a request that saves on a read-only mount: %d, want 500", resp.StatusCode)
+	// 503, as for an outage: the host leaves rotation, and the client's
+	// retry reaches one that can serve it.
+	if resp := do(t, m.Handler(counter()), id); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a request that saves on a read-only mount: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	for range 2 { // the second with no request in between
 		if code := probe(); code != http.StatusServiceUnavailable {

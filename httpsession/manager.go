@@ -391,8 +391,12 @@ const StatusClientClosedRequest = 499
 // lock was lost, fsstore.ErrLockLost; the process holds as many locks as
 // it may, or the file server refused another, fsstore.ErrTooManyLocks;
 // the request's deadline passed; the store is closed; the file server
-// failed, or it or this host is out of space or of file descriptors), and
-// 500 Internal Server Error otherwise; 200 for nil. Send Retry-After with
+// failed, or it or this host is out of space or of file descriptors; the
+// store's file system is read-only on this host, EROFS, which fails the
+// host's readiness probe from the first write refused, see
+// fsstore.Store.Health, so that a retry reaches another host), and 500
+// Internal Server Error otherwise (a permission error among them: every
+// host meets it alike); 200 for nil. Send Retry-After with
 // a 503. For handlers of other session libraries on an fsstore.Store, such
 // as scs's ErrorFunc (see adapters/scsstore.ErrorFunc) or a gorilla
 // application's check of Session.Save's error.
@@ -413,11 +417,16 @@ func StatusCode(err error) int {
 }
 
 // unavailableErrnos are failures of the file server or of this host's
-// resources that pass: the request may succeed if retried shortly.
-var unavailableErrnos = []syscall.Errno{
+// resources that pass: the request may succeed if retried shortly. A
+// read-only file system (a mount the kernel remounted read-only after an
+// error, one mounted ro by mistake) is one host's: its readiness probe
+// fails from the first write refused, so the retry reaches another host.
+// platformErrnos adds the codes a system has for them besides.
+var unavailableErrnos = append([]syscall.Errno{
 	syscall.EIO, syscall.ESTALE, syscall.ETIMEDOUT, syscall.ENOTCONN,
 	syscall.EMFILE, syscall.ENFILE, syscall.ENOSPC, syscall.EDQUOT,
-}
+	syscall.EROFS,
+}, platformErrnos...)
 
 // unavailable reports whether err says "try again shortly" (503) rather
 // than "this request or this server is broken" (500).

@@ -14,8 +14,9 @@ import (
 )
 
 // TestSaveOnFullOrReadOnlyFileSystem: Save fails with the file system's
-// error, which httpsession.StatusCode maps to 503 for a full disk (it
-// passes) and 500 for a read-only mount; no cookie is set, for the user's
+// error, which httpsession.StatusCode maps to 503, both passing (a
+// read-only mount is this host's, which its readiness probe then drains);
+// no cookie is set, for the user's
 // session or a new visitor's, and the session saved before is intact and
 // counts on once the fault is fixed.
 func TestSaveOnFullOrReadOnlyFileSystem(t *testing.T) {
@@ -24,7 +25,7 @@ func TestSaveOnFullOrReadOnlyFileSystem(t *testing.T) {
 		code       int
 	}{
 		{"disk full", "no space left on device", http.StatusServiceUnavailable},
-		{"read-only mount", "read-only file system", http.StatusInternalServerError},
+		{"read-only mount", "read-only file system", http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			mnt := testenv.MountTmpfs(t, "1m")
