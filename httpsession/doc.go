@@ -194,7 +194,12 @@
 // record's mtime and never its contents. So does a handler that reads the
 // session only after its response started (a streamed page, a template
 // reading it lazily), when it returns or calls Release. A request whose
-// handler never uses the session neither reads nor touches it.
+// handler never uses the session neither reads nor touches it. A store
+// opened fsstore.WithReadOnly (a reporting tool on a host that mounts the
+// share ro) refuses touches: the Manager logs that once, at Warn, and
+// asks none again, so a session read only there expires on its schedule.
+// Serve such a store in ReadOnly mode: Exclusive mode needs the session's
+// lock, which it refuses too (500, naming WithReadOnly).
 //
 // # Locking modes
 //

@@ -92,6 +92,10 @@ type Manager struct {
 	domainMu     sync.Mutex
 	domainWarned map[string]bool
 	domainFull   atomic.Bool
+	// readOnlyStore: the store refused a touch because it was opened
+	// fsstore.WithReadOnly, which it stays for good; no touch is asked of
+	// it again (see Session.maybeTouch).
+	readOnlyStore atomic.Bool
 	// idGen, when set (by a test), draws fresh IDs instead of
 	// fsstore.NewID.
 	idGen func() (string, error)

@@ -1284,6 +1284,9 @@ func (s *Session) maybeTouch(now time.Time) {
 	if !rec.Deadline.IsZero() && !rec.Deadline.After(rec.Expires) {
 		return // the absolute deadline ends the session first
 	}
+	if s.m.readOnlyStore.Load() {
+		return // refused by design: see below
+	}
 	// A context of its own: most reads touch nothing, and a commit with
 	// nothing to save after the response started makes none.
 	ctx, cancel := s.commitContext()
@@ -1303,6 +1306,14 @@ func (s *Session) maybeTouch(now time.Time) {
 		}
 	case errors.Is(err, fsstore.ErrNotFound):
 		// Deleted or expired meanwhile (a log out in another tab).
+	case errors.Is(err, fsstore.ErrStoreReadOnly):
+		// A store opened read-only (a reporting tool on a mount that is
+		// ro on its host) refuses every touch, by the operator's choice:
+		// no fault to log at Error on each read, and no call to make
+		// again. The sessions' own hosts extend their expiry.
+		if s.m.readOnlyStore.CompareAndSwap(false, true) {
+			s.m.cfg.log.WarnContext(ctx, "httpsession: the store was opened fsstore.WithReadOnly, so reads through this Manager do not touch sessions: a session read only here expires on its last save's or touch's schedule. Logged once.", "dir", s.m.st.Dir())
+		}
 	default:
 		s.m.cfg.log.ErrorContext(ctx, "httpsession: touch failed", "err", err)
 	}
