@@ -212,7 +212,8 @@
 //     request delays the same user's other requests.
 //   - [ReadOnly] takes no lock and never writes the record. Changing the
 //     session fails: Put, Renew and Destroy return fsstore.ErrReadOnly and
-//     Delete or Clear make the commit fail with it.
+//     Delete, Clear or Destroy make the commit fail with it (a log out
+//     whose error the handler dropped must not answer as if it was done).
 //   - [Optimistic] takes no lock while the handler runs and saves with
 //     Store.CompareAndSwap. If another request saved the session in between,
 //     the commit fails with an error matching fsstore.ErrConflict; the

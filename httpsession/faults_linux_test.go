@@ -38,8 +38,12 @@ func TestFullOrReadOnlyFileSystem(t *testing.T) {
 		status int
 		body   string // "" when the error answer replaces the handler's
 		expire bool   // the session cookie is removed (log out); else no cookie at all
+		// refused: the route refused the action (a Destroy in ReadOnly
+		// mode), whatever the fault: the log names that, not the fault.
+		refused bool
 	}
-	ok, failed := func(body string) want { return want{http.StatusOK, body, false} }, func(code int) want { return want{code, "", false} }
+	ok, failed := func(body string) want { return want{status: http.StatusOK, body: body} }, func(code int) want { return want{status: code} }
+	refused := want{status: http.StatusInternalServerError, refused: true} // a log out refused, not done
 	acts := []struct {
 		name   string
 		cookie bool // the request carries the seeded session's cookie
@@ -58,15 +62,19 @@ func TestFullOrReadOnlyFileSystem(t *testing.T) {
 	}{
 		{"disk full", "no space left on device", func(mode httpsession.Mode, act string) want {
 			switch {
+			case mode == httpsession.ReadOnly && act == "destroy":
+				return refused
 			case mode == httpsession.ReadOnly || act == "read":
 				return ok("1")
 			case act == "destroy":
-				return want{http.StatusOK, "1", true}
+				return want{status: http.StatusOK, body: "1", expire: true}
 			}
 			return failed(http.StatusServiceUnavailable)
 		}},
 		{"read-only mount", "read-only file system", func(mode httpsession.Mode, act string) want {
 			switch {
+			case mode == httpsession.ReadOnly && act == "destroy":
+				return refused
 			case mode == httpsession.ReadOnly, mode == httpsession.Optimistic && act == "read":
 				return ok("1")
 			}
@@ -146,8 +154,12 @@ func TestFullOrReadOnlyFileSystem(t *testing.T) {
 						if got := resp.Header.Get("Retry-After"); (w.status == http.StatusServiceUnavailable) != (got != "") {
 							t.Errorf("status %d with Retry-After %q", w.status, got)
 						}
-						if !strings.Contains(logs.String(), tt.log) || strings.Contains(logs.String(), id) {
-							t.Errorf("log %q: want the cause (%q), without the session ID", logs.String(), tt.log)
+						cause := tt.log
+						if w.refused {
+							cause = "Destroy"
+						}
+						if !strings.Contains(logs.String(), cause) || strings.Contains(logs.String(), id) {
+							t.Errorf("log %q: want the cause (%q), without the session ID", logs.String(), cause)
 						}
 					}
 

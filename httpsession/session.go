@@ -144,13 +144,16 @@ type Session struct {
 	staleCookie bool   // the request's cookie named no live session
 	started     bool   // response headers are out: the ID is fixed
 	touched     bool
-	released    bool        // Release ran: no lock, no further saves
-	pending     error       // reported by the next commit (Release's failure, a change after it)
-	kept        http.Header // the cookie lines Release committed, for an error answer
-	idCookie    bool        // a commit put a cookie naming a fresh ID into the header
-	aborted     error       // the request was answered with an error: nothing more is saved
-	expiry      *time.Timer // set when a lock was first taken: expire at the request's deadline
-	expired     bool        // expire released the lock at the request's deadline: nothing more is saved
+	released    bool  // Release ran: no lock, no further saves
+	pending     error // reported by the next commit (Release's failure, a change after it)
+	// destroyRefused is the commit's error after a Destroy refused in
+	// ReadOnly mode (see refuseDestroy).
+	destroyRefused error
+	kept           http.Header // the cookie lines Release committed, for an error answer
+	idCookie       bool        // a commit put a cookie naming a fresh ID into the header
+	aborted        error       // the request was answered with an error: nothing more is saved
+	expiry         *time.Timer // set when a lock was first taken: expire at the request's deadline
+	expired        bool        // expire released the lock at the request's deadline: nothing more is saved
 
 	// Buffers from the Manager's pool, reused across requests: the record
 	// as loaded and the encodings. When the request ends (ended), they go
@@ -750,12 +753,16 @@ func (s *Session) Renew() error {
 // the session, but the cookie can no longer be expired. The browser then
 // sends an ID the store no longer knows, which is never adopted (nor
 // cleared: see load), until the next save replaces the cookie or the
-// browser drops it.
+// browser drops it. In ReadOnly mode and after Release, Destroy fails
+// (fsstore.ErrReadOnly, ErrReleased) and so does the request: the error
+// handler answers in place of the handler's response, which would tell
+// the user a log out had been done.
 func (s *Session) Destroy() error {
 	noSession(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
+		s.refuseDestroy()
 		return fmt.Errorf("httpsession: destroy: %w", err)
 	}
 	if s.rec != nil {
@@ -766,6 +773,36 @@ func (s *Session) Destroy() error {
 	return nil
 }
 
+// errRemovedReadOnly is the commit's error after a Delete, PopString or
+// Clear in ReadOnly mode.
+var errRemovedReadOnly = fmt.Errorf("httpsession: commit: the handler removed keys (Delete, PopString or Clear) from a session its route holds ReadOnly, which never writes it; remove them on a route in Exclusive or Optimistic mode, or read a flash message with GetString: %w", fsstore.ErrReadOnly)
+
+// errDestroyReadOnly and errDestroyReleased are the commit's errors after
+// a Destroy its session refused (see refuseDestroy).
+var (
+	errDestroyReadOnly = fmt.Errorf("httpsession: commit: the handler called Destroy (a log out) on a session its route holds ReadOnly, which never writes it: the session was not destroyed; log out on a route in Exclusive or Optimistic mode: %w", fsstore.ErrReadOnly)
+	errDestroyReleased = fmt.Errorf("httpsession: commit: the handler called Destroy (a log out) after Release: the session was not destroyed; destroy it before Release: %w", ErrReleased)
+)
+
+// refuseDestroy makes the request fail, as a Delete refused there makes it
+// fail, after a Destroy refused in ReadOnly mode or after Release. Destroy
+// returns the error too, but a log out handler often drops it and answers
+// "logged out": the user would leave a shared computer believing so, with
+// the session alive. Once the request ended or answered with an error, or
+// the session expired, there is no answer to replace (or no session to
+// end). s.mu is held.
+func (s *Session) refuseDestroy() {
+	if s.ended || s.closed || s.aborted != nil || s.expired {
+		return
+	}
+	switch {
+	case s.mode == ReadOnly:
+		s.destroyRefused = errDestroyReadOnly
+	case s.released && s.pending == nil:
+		s.pending = errDestroyReleased
+	}
+}
+
 // Release saves the session now and releases its lock, like PHP's
 // session_write_close: call it in a long handler (a report, a slow
 // upstream call, a streamed download) once it has made its changes, so
@@ -774,7 +811,8 @@ func (s *Session) Destroy() error {
 // still set the cookie of a new or renewed session.
 //
 // After Release the values stay readable; Put, Renew and Destroy fail with
-// ErrReleased, and a Delete or Clear makes the request fail with it. If the
+// ErrReleased, and a Delete, Clear or Destroy makes the request fail with
+// it (a log out must not answer as if done when it was not). If the
 // save fails, Release returns the error, still releases the lock, and the
 // error handler answers when the response starts, as for any failed
 // commit. If it succeeds, the cookie it set goes out with the response
@@ -1006,6 +1044,13 @@ func (s *Session) commit(h http.Header) error {
 			m.expireCookie(h)
 		}
 		return nil
+	case s.destroyRefused != nil:
+		err := s.destroyRefused
+		s.destroyRefused = nil
+		if s.dirty && s.mode == ReadOnly {
+			err = errors.Join(err, errRemovedReadOnly) // both to fix
+		}
+		return err
 	case s.released:
 		err := s.pending
 		s.pending = nil
@@ -1040,7 +1085,7 @@ func (s *Session) commit(h http.Header) error {
 	defer cancel()
 	if s.dirty && s.mode == ReadOnly {
 		// Put, Renew and Destroy refused at once: only a removal gets here.
-		return fmt.Errorf("httpsession: commit: the handler removed keys (Delete, PopString or Clear) from a session its route holds ReadOnly, which never writes it; remove them on a route in Exclusive or Optimistic mode, or read a flash message with GetString: %w", fsstore.ErrReadOnly)
+		return errRemovedReadOnly
 	}
 	canSetCookie := h != nil
 	expireCookie := false
