@@ -17,7 +17,10 @@ const (
 	// Exclusive holds the session's lock from the handler's first use of
 	// the session until the handler returns or calls Session.Release.
 	Exclusive Mode = iota
-	// ReadOnly takes no lock and never writes the session.
+	// ReadOnly takes no lock and never writes the session's record. A
+	// read still touches it (its mtime, not its contents) when less than
+	// half its idle timeout remains, so that a user who only reads stays
+	// logged in: see "Lazy writes and Touch" in the package documentation.
 	ReadOnly
 	// Optimistic takes no lock and saves with compare-and-swap.
 	Optimistic
