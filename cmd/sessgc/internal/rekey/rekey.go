@@ -170,7 +170,8 @@ could read the records rewritten under it.
 The key set is read from --keys-file (or SESSGC_KEYS_FILE), a file of
 "ID BASE64SECRET" lines, newest key first, that only its owner may read; or
 from SESSGC_KEYS, the key lines themselves separated by newlines or
-semicolons. Never from a flag: command lines are visible to every user.
+semicolons; a # comment runs to the end of its line, as in the file.
+Never from a flag: command lines are visible to every user.
 "sessgc keygen" makes a key line. A keys file that a user other than root
 and sessgc's own could replace (owned by another user, or in a directory
 that another user owns or that group or others may write, without the
