@@ -26,6 +26,11 @@ func FuzzInstallCronArgs(f *testing.F) {
 	f.Add("/srv/s", DefaultBinary, "-rf", "--systemd", "/x/-.prom", false)
 	f.Add("/srv/s", DefaultBinary, "app", "", "/tmp/sessgc.prom", true)
 	f.Add("/srv/s=1", "/usr/bin/sessgc", "a@b", "g,h", "/p/q=r.prom", true)
+	// Shell words a cron line can hold, in the values: quoted, they are
+	// text, and the files still read back as running sessgc for --dir.
+	f.Add("/srv/$(sessgc run --dir /x)", "/opt/`sessgc`/sessgc", "app", "", "/p/2>&1.prom", false)
+	f.Add("/srv/a b 2>&1 -d /x", DefaultBinary, DefaultUser, "", "/p/&>q.prom", true)
+	f.Add("/srv/\"$(x)\"'`y`'", DefaultBinary, DefaultUser, "", "", false)
 	f.Fuzz(func(t *testing.T, dir, binary, user, group, textfile string, systemd bool) {
 		o := &InstallOptions{
 			Dir: dir, Binary: binary, User: user, Group: group, Textfile: textfile, Systemd: systemd,
@@ -68,7 +73,10 @@ func FuzzInstallCronArgs(f *testing.F) {
 			// (checkWrite): the files run sessgc for dir alone, so
 			// install-cron run again for the same store replaces them,
 			// and for another store refuses to.
-			stores := storesIn(text, func(string) string { return "" })
+			stores, err := storesIn(text, func(string) string { return "" })
+			if err != nil {
+				t.Fatalf("%+v: %s cannot be read back: %v\n%s", o, file.Name, err, text)
+			}
 			for _, d := range stores {
 				if path.Clean(d) != path.Clean(dir) {
 					t.Fatalf("%+v: %s reads as running sessgc for %q:\n%s", o, file.Name, d, text)

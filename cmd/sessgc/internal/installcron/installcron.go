@@ -107,7 +107,7 @@ is not checked: the files are written, with a warning.`,
 	f := cmd.Flags()
 	pass.PathVarP(f, &opts.Dir, "dir", "d", DefaultDir, "store directory")
 	f.BoolVar(&opts.Systemd, "systemd", false, "generate a systemd service and timer instead of a cron entry")
-	pass.RepeatablePathVar(f, &opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them; refused where a file there of the same name runs sessgc for another --dir")
+	pass.RepeatablePathVar(f, &opts.Write, "write", "", "write the files into this directory (e.g. /etc/cron.d) instead of printing them; refused where a file there of the same name runs sessgc for another --dir, or for a store it cannot tell")
 	pass.RepeatablePathVar(f, &opts.Binary, "binary", DefaultBinary, "absolute path of sessgc on the hosts")
 	f.StringVar(&opts.User, "user", DefaultUser, "user that owns the store's files")
 	f.StringVar(&opts.Group, "group", "", "the group of a group-shared store that --user is in, where this host's group lookup cannot tell (LDAP, sssd): numeric gid or name")
@@ -625,6 +625,7 @@ func dirLooks(dir string) dirLook {
 // A file there that runs sessgc for another store is refused too: the
 // names are fixed, so writing over it would end that store's sweeps
 // without a word, and its sessions would pile up until its disk filled.
+// So is one whose store cannot be read (sweptDirs).
 func checkWrite(dir, storeDir string, files []File) error {
 	fi, err := os.Stat(dir)
 	switch {
@@ -640,7 +641,11 @@ func checkWrite(dir, storeDir string, files []File) error {
 		if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
 			return cmdutil.UsageErrorf("--write %s: %s is a directory, which the file cannot replace: move it elsewhere, or remove it", dir, p)
 		}
-		for _, other := range sweptDirs(p) {
+		others, err := sweptDirs(p)
+		if err != nil {
+			return cmdutil.UsageErrorf("--write %s: %s is there already, and install-cron %w; nothing was written. If it is this store's, or runs no sessgc, remove %s first; for a second store on this host, print the files (without --write) and install them under other names", dir, p, err, p)
+		}
+		for _, other := range others {
 			if path.Clean(other) == path.Clean(storeDir) {
 				continue
 			}

@@ -770,7 +770,12 @@ func TestWriteOtherStore(t *testing.T) {
 // a unit line continued with a backslash, Environment = and SESSGC_DIR =
 // with blanks, -qd PATH, a unit's EnvironmentFile=, cron's SESSGC_DIR
 // above the first of two entries, the first of two commands joined by ;
-// or && without blanks, and sessgc run by sh -c.
+// or && without blanks, and sessgc run by sh -c. It then read a sessgc run
+// in $(...) or backquotes (its output logged) as a store ending in ) or `,
+// and took a redirection's & (2>&1, >&2, &>FILE) for the end of the
+// command, missing a -d after it; what it could not read (an unclosed
+// quote, a store that is a command's output) it read as a store's name
+// all the same. Those are refused now ("?"): which store is not known.
 func TestWriteOtherStoreForms(t *testing.T) {
 	const bin = "/usr/local/bin/sessgc"
 	for _, tc := range []struct {
@@ -827,6 +832,37 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"cron user named as a text command", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n*/5 * * * * test SESSGC_DIR=/srv/app1/sessions " + bin + " run\n", "/srv/app1/sessions"},
 		{"cron user named as a text command, @daily", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n@daily mail SESSGC_DIR=/srv/app1/sessions " + bin + " run\n", "/srv/app1/sessions"},
 		{"unit %", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir /srv/app1/sessions%\n", "/srv/app1/sessions%"},
+		// sessgc run in a command substitution, its output logged, is
+		// sessgc's run: its store is the one inside, ) and ` not part
+		// of it; quotes within start afresh.
+		{"in $(...)", "sessgc", "*/5 * * * * app logger -t gc \"$(" + bin + " run --dir /srv/app1/sessions 2>&1)\"\n", "/srv/app1/sessions"},
+		{"in $(...), unquoted", "sessgc", "*/5 * * * * app logger -t gc $(" + bin + " run --dir /srv/app1/sessions)\n", "/srv/app1/sessions"},
+		{"in backquotes", "sessgc", "*/5 * * * * app logger -t gc `" + bin + " run --dir /srv/app1/sessions`\n", "/srv/app1/sessions"},
+		{"in $(...), same store", "sessgc", "*/5 * * * * app logger -t sessgc \"$(" + bin + " run --dir /srv/app2/sessions 2>&1)\"\n", ""},
+		{"in $(...), quoted within", "sessgc", "*/5 * * * * app sh -c 'logger \"$(" + bin + " run --dir \"/srv/app 1\" 2>&1)\"'\n", "/srv/app 1"},
+		{"in $(...) within $(...)", "sessgc", "*/5 * * * * app echo \"$(date): $(" + bin + " run -d \"$(echo x)\" 2>&1)\"\n", "?"},
+		{"in a subshell", "sessgc", "*/5 * * * * app (cd / && " + bin + " run -d /srv/app1/sessions)\n", "/srv/app1/sessions"},
+		// A redirection's & ends no command: what follows it is still
+		// sessgc's.
+		{"2>&1 before -d", "sessgc", "*/5 * * * * app " + bin + " run 2>&1 -d /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{">&2 before -d", "sessgc", "*/5 * * * * app " + bin + " run -q >&2 -d /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"&> before -d", "sessgc", "*/5 * * * * app " + bin + " run &>/dev/null -d /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"<& and &>> before -d", "sessgc", "*/5 * * * * app " + bin + " run 0<&- &>> /var/log/gc -d /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"redirection between --dir and its path", "sessgc", "*/5 * * * * app " + bin + " run --dir 2>/dev/null /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"redirections, same store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions >/dev/null 2>&1 |& logger -t sessgc\n", ""},
+		// What cannot be read is refused: which store it sweeps is not
+		// known.
+		{"store from a command's output", "sessgc", "*/5 * * * * app " + bin + " run --dir \"$(cat /etc/sessgc/store)\"\n", "?"},
+		{"store from a command's output, environment", "sessgc", "*/5 * * * * app SESSGC_DIR=`cat /etc/sessgc/store` " + bin + " run\n", "?"},
+		{"unclosed quote", "sessgc", "*/5 * * * * app " + bin + " run --dir \"/srv/app2/sessions\n", "?"},
+		{"unclosed $(", "sessgc", "*/5 * * * * app logger \"$(" + bin + " run --dir /srv/app2/sessions\"\n", "?"},
+		{"unclosed backquote", "sessgc", "*/5 * * * * app logger `" + bin + " run --dir /srv/app2/sessions\n", "?"},
+		{"redirection with no file", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions 2>\n", "?"},
+		// An apostrophe in a line that runs nothing is text.
+		{"apostrophe in a unit's Description", "sessgc.service", "[Unit]\nDescription=Sweep the app's sessions\n[Service]\nExecStart=" + bin + " run --dir /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"apostrophe in a unit's Description, same store", "sessgc.service", "[Unit]\nDescription=Sweep the app's sessions\n[Service]\nExecStart=" + bin + " run --dir /srv/app2/sessions\n", ""},
+		{"unclosed quote in a cron variable", "sessgc", "MAILTO='ops\n*/5 * * * * app " + bin + " run --dir /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"unclosed quote in a unit's ExecStart", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir '/srv/app2/sessions\n", "?"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := t.TempDir()
@@ -851,7 +887,11 @@ func TestWriteOtherStoreForms(t *testing.T) {
 				}
 				return
 			}
-			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(fmt.Sprint(err), "for the store "+tc.refused+":") {
+			if tc.refused == "?" {
+				if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(fmt.Sprint(err), "cannot tell which store") {
+					t.Errorf("got %v; want a usage error saying the store cannot be told", err)
+				}
+			} else if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(fmt.Sprint(err), "for the store "+tc.refused+":") {
 				t.Errorf("got %v; want a usage error naming the store %s", err, tc.refused)
 			}
 			if string(got) != tc.content {
@@ -890,11 +930,15 @@ func FuzzStoresIn(f *testing.F) {
 		"SESSGC_DIR=/srv/a\n*/5 * * * * app sessgc run --dir /srv/b 2>&1 | logger -t sessgc\n",
 		"*/5 * * * * app sessgc run --dir /srv/a\\%b%--dir /srv/c\\\n",
 		"[Service]\nExecStart=/usr/bin/sessgc run --dir /srv/a%b\n",
+		"*/5 * * * * app logger -t gc \"$(sessgc run -d \"/srv/a b\" 2>&1)\" `sessgc run`\n",
+		"*/5 * * * * app sessgc run 2>&1 -d /a &>>/l <&- >|x |& (cd / && sessgc run --dir=\"$(cat /s)\")\n",
+		"sessgc run --dir \"$(\"$(`x`)\")\" <<EOF 2> \"$( '`\n",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		for _, d := range storesIn(text, func(string) string { return "" }) {
+		stores, _ := storesIn(text, func(string) string { return "" })
+		for _, d := range stores {
 			if strings.Contains(d, "\n") {
 				t.Errorf("store %q spans lines", d)
 			}

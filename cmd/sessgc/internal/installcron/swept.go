@@ -5,6 +5,8 @@ package installcron
 // replace another store's files (checkWrite).
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path"
@@ -21,21 +23,37 @@ import (
 // counts, not just the first: an operator's own file may sweep two
 // stores. Words are unquoted as sh and systemd read them, so a quoted
 // path is the same store; ;, &&, || and | end a command with or without
-// blanks; a script given to sh -c is read as a line; and a unit's line
-// ending in a backslash goes on on the next. None where p cannot be read.
-func sweptDirs(p string) []string {
+// blanks; redirections (2>&1, >&2, &>FILE) are not words and their & ends
+// nothing; a script given to sh -c, in $(...) or in backquotes is read as
+// a line; and a unit's line ending in a backslash goes on on the next.
+// None where p cannot be read. An error wrapping errUnreadable where a
+// line that runs a command (runsCommand) holds what this reading cannot
+// follow (see scan), or takes the store from a command's output (--dir
+// "$(cat /etc/store)"): which store it sweeps is not known, so it is not
+// to be replaced in silence.
+func sweptDirs(p string) ([]string, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer f.Close()
 	// A file install-cron wrote is a few KiB; a larger one is not its.
 	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	return storesIn(string(b), envFileDir)
 }
+
+// errUnreadable reports a cron file or unit whose sessgc runs cannot be
+// told: an unclosed quote or substitution, a here-document, a redirection
+// with no file, a store given as a command's output.
+var errUnreadable = errors.New("cannot tell which store it runs sessgc for")
+
+// maxScriptDepth bounds scripts within scripts (sh -c '... $(...)'): a
+// real cron line nests two or three; a deeper one is refused rather than
+// read again at every level.
+const maxScriptDepth = 8
 
 // envFileDir returns the SESSGC_DIR that the systemd EnvironmentFile at p
 // sets, "" where it sets none or cannot be read.
@@ -76,14 +94,38 @@ func envFileDir(p string) string {
 // where no command is known to be sessgc's, every SESSGC_DIR the file
 // sets does: a refusal says what to do, a silent replacement ends another
 // store's sweeps.
-func storesIn(text string, envFile func(path string) string) []string {
+func storesIn(text string, envFile func(path string) string) ([]string, error) {
 	type command struct {
-		words []string
-		env   string // cron's SESSGC_DIR above the entry
+		toks  []shTok
+		env   string // cron's SESSGC_DIR above the entry, or set before sh -c
+		line  bool   // a line of the file, not a script within one
+		depth int    // scripts it is within
 	}
 	var unitEnv, cronEnv string
 	var allEnv []string
 	var cmds []command
+	var unread error
+	// add reads script as a command line, and the scripts of its $(...)
+	// and backquotes as lines of their own, run in the same environment.
+	var add func(script, env string, line bool, depth int) bool
+	add = func(script, env string, line bool, depth int) bool {
+		if depth > maxScriptDepth {
+			unread = fmt.Errorf("%w: scripts nested %d deep", errUnreadable, depth)
+			return false
+		}
+		toks, subs, err := scan(script)
+		if err != nil {
+			unread = err
+			return false
+		}
+		cmds = append(cmds, command{toks, env, line, depth})
+		for _, sub := range subs {
+			if !add(sub, env, false, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
 	cron := isCron(text)
 	for _, line := range logicalLines(text) {
 		line = strings.TrimSpace(line)
@@ -120,13 +162,18 @@ func storesIn(text string, envFile func(path string) string) []string {
 		if cron {
 			line = cronCommand(line)
 		}
-		cmds = append(cmds, command{shellWords(line), cronEnv})
+		if !add(line, cronEnv, true, 0) {
+			if runsCommand(line, cron) {
+				return nil, unread
+			}
+			// A unit's Description=, a cron MAILTO= line: an
+			// apostrophe in its text ("the app's sessions") runs
+			// nothing, and refuses nothing.
+			unread = nil
+		}
 	}
 	var dirs []string
 	known := false
-	// lines: cmds up to here are the file's lines; those after, scripts
-	// given to a shell.
-	lines := len(cmds)
 	for k := 0; k < len(cmds); k++ {
 		c := cmds[k]
 		env := c.env
@@ -146,23 +193,47 @@ func storesIn(text string, envFile func(path string) string) []string {
 			}
 			inline, dir, in, found, text = "", "", false, false, false
 		}
-		for i := 0; i < len(c.words); i++ {
-			w := c.words[i]
-			// A script given to a shell (sh -c '...') is read as a
-			// line of its own, in the environment set before it.
-			if sub := shellWords(w); len(sub) > 1 && !strings.HasPrefix(w, "-") && !strings.Contains(sub[0], "=") {
-				e := c.env
-				if inline != "" {
-					e = inline
-				}
-				cmds = append(cmds, command{sub, e})
-				continue
+		// value takes the store from the word at j, which a command's
+		// output cannot give.
+		value := func(j int) (string, bool) {
+			if c.toks[j].sub {
+				unread = fmt.Errorf("%w: a store is given as a command's output (%s)", errUnreadable, c.toks[j].s)
+				return "", false
 			}
-			switch {
-			case w == "&&" || w == "||" || w == ";" || w == "|" || w == "&":
+			return c.toks[j].s, true
+		}
+		// word is the word at j, "" for an operator, so that "--dir ;"
+		// takes no store.
+		word := func(j int) (string, bool) {
+			if j >= len(c.toks) || c.toks[j].op {
+				return "", false
+			}
+			return c.toks[j].s, true
+		}
+		for i := 0; i < len(c.toks); i++ {
+			t := c.toks[i]
+			w := t.s
+			if t.op {
 				end()
 				continue
-			case !in && textCommands[path.Base(w)] && (i == 0 || !strings.HasPrefix(c.words[i-1], "-")) && !(cron && k < lines && cronUserField(c.words, i)):
+			}
+			// A script given to a shell (sh -c '...') is read as a
+			// line of its own, in the environment set before it.
+			afterC := i > 0 && !c.toks[i-1].op && shellC(c.toks[i-1].s)
+			if sub, _, err := scan(w); !strings.HasPrefix(w, "-") && (afterC || err == nil && len(sub) > 1 && !strings.Contains(sub[0].s, "=")) {
+				if err != nil || len(sub) > 1 || afterC && len(sub) == 1 {
+					e := c.env
+					if inline != "" {
+						e = inline
+					}
+					if !add(w, e, false, c.depth+1) {
+						return nil, unread
+					}
+					continue
+				}
+			}
+			switch {
+			case !in && textCommands[path.Base(w)] && (i == 0 || !strings.HasPrefix(c.toks[i-1].s, "-")) && !(cron && c.line && cronUserField(c.toks, i)):
 				// After an option, the word is its value (runuser -u
 				// test, sudo -u mail), and in a cron line the user's
 				// field is a user (test, mail): not the command run.
@@ -171,18 +242,30 @@ func storesIn(text string, envFile func(path string) string) []string {
 				in, known = true, true
 				continue
 			case !in:
-				if v, ok := strings.CutPrefix(w, pass.EnvPrefix+"DIR="); ok {
-					inline = v
+				if _, ok := strings.CutPrefix(w, pass.EnvPrefix+"DIR="); ok {
+					v, ok := value(i)
+					if !ok {
+						return nil, unread
+					}
+					inline = strings.TrimPrefix(v, pass.EnvPrefix+"DIR=")
 				}
 			}
 			switch {
 			case w == "--dir":
-				if i+1 < len(c.words) {
-					dir, found = c.words[i+1], true
+				if _, ok := word(i + 1); ok {
+					v, ok := value(i + 1)
+					if !ok {
+						return nil, unread
+					}
+					dir, found = v, true
 					i++
 				}
 			case strings.HasPrefix(w, "--dir="):
-				dir, found = strings.TrimPrefix(w, "--dir="), true
+				v, ok := value(i)
+				if !ok {
+					return nil, unread
+				}
+				dir, found = strings.TrimPrefix(v, "--dir="), true
 			case in && len(w) > 1 && w[0] == '-' && w[1] != '-':
 				// Shorthands join as pflag reads them: -qd PATH, -d=PATH,
 				// -dPATH; -c takes the rest as its value.
@@ -194,9 +277,16 @@ func storesIn(text string, envFile func(path string) string) []string {
 						continue
 					}
 					if v := strings.TrimPrefix(w[j+1:], "="); v != "" || strings.HasPrefix(w[j+1:], "=") {
+						if _, ok := value(i); !ok {
+							return nil, unread
+						}
 						dir, found = v, true
-					} else if i+1 < len(c.words) {
-						dir, found = c.words[i+1], true
+					} else if _, ok := word(i + 1); ok {
+						v, ok := value(i + 1)
+						if !ok {
+							return nil, unread
+						}
+						dir, found = v, true
 						i++
 					}
 					break
@@ -206,9 +296,35 @@ func storesIn(text string, envFile func(path string) string) []string {
 		end()
 	}
 	if !known && len(dirs) == 0 {
-		return allEnv
+		return allEnv, nil
 	}
-	return dirs
+	return dirs, nil
+}
+
+// runsCommand reports whether line, of a cron file or a unit, is one that
+// runs a command: a unit's Exec*= (ExecStart=, ExecStartPre=, ...), a
+// cron line other than a variable's (NAME=value).
+func runsCommand(line string, cron bool) bool {
+	k, _, ok := strings.Cut(line, "=")
+	k = strings.TrimSpace(k)
+	if !cron {
+		return ok && strings.HasPrefix(k, "Exec")
+	}
+	if !ok || k == "" {
+		return true
+	}
+	for _, r := range k {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return true
+		}
+	}
+	return false
+}
+
+// shellC reports whether w is a shell's -c (sh -c, bash -lc, su -c), after
+// which a word is a script.
+func shellC(w string) bool {
+	return len(w) > 1 && w[0] == '-' && w[1] != '-' && strings.HasSuffix(w, "c")
 }
 
 // textCommands are commands that run no other, so that sessgc among
@@ -224,8 +340,8 @@ var textCommands = map[string]bool{
 
 // cronUserField reports whether words[i] is the user field of a cron.d
 // line: the sixth word, or the second after an @ schedule (@daily).
-func cronUserField(words []string, i int) bool {
-	if strings.HasPrefix(words[0], "@") {
+func cronUserField(words []shTok, i int) bool {
+	if strings.HasPrefix(words[0].s, "@") {
 		return i == 1
 	}
 	return i == 5
@@ -299,59 +415,214 @@ func logicalLines(text string) []string {
 	return lines
 }
 
-// shellWords splits line into words as sh and systemd do for the forms a
-// cron line or ExecStart= uses: blanks separate, '...' and "..." quote,
-// a backslash escapes the next character. Good enough to read a store's
-// path; not a shell.
+// shellWords returns the words of line as scan reads them, operators
+// among them; as much as it read where it cannot read it all. For a
+// value (a cron or unit environment line), not a command.
 func shellWords(line string) []string {
-	var words []string
+	toks, _, _ := scan(line)
+	words := make([]string, len(toks))
+	for i, t := range toks {
+		words[i] = t.s
+	}
+	return words
+}
+
+// shTok is a word of a shell line, or one of its control operators.
+type shTok struct {
+	s   string
+	op  bool // ; & && | || |& ;; ( ): ends a command
+	sub bool // holds a command substitution: sh puts a command's output there
+}
+
+// scan splits line into words as sh does for what a cron line or
+// ExecStart= holds: blanks separate; '...', "..." and a backslash quote;
+// ; & | ( ) and their doubles are operators, with or without blanks
+// around them ("--dir /a;sessgc" is two commands, not a store "/a;sessgc");
+// a redirection ([N]>FILE, >>, <, >&N, <&N, &>FILE, &>>, >|, <>) is no
+// word, nor is its file, and its & ends no command (2>&1); $(...) and
+// `...`, quoted or not, stay in their word, marked as sh's to fill, and
+// their scripts are returned to be read as lines. Not a shell: no
+// expansion of $VAR. What it cannot follow is an error wrapping
+// errUnreadable: an unclosed quote, $( or backquote, a here-document
+// (<<), a redirection with no file; sh would not run such a line as read
+// here either.
+func scan(line string) (toks []shTok, scripts []string, err error) {
 	var w strings.Builder
-	inWord := false
-	var quote rune
-	esc := false
-	op := false // the last word is an operator just read
-	for _, r := range line {
-		wasOp := op
-		op = false
-		switch {
-		case esc:
-			w.WriteRune(r)
-			esc = false
-		case r == '\\' && quote != '\'':
-			esc, inWord = true, true
-		case quote != 0:
-			if r == quote {
-				quote = 0
+	inWord, quoted, sub := false, false, false
+	redir := false // the next word is a redirection's file
+	emit := func() {
+		if inWord {
+			if redir {
+				redir = false
 			} else {
-				w.WriteRune(r)
+				toks = append(toks, shTok{s: w.String(), sub: sub})
 			}
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == ';' || r == '&' || r == '|':
-			if inWord {
-				words = append(words, w.String())
+		}
+		w.Reset()
+		inWord, quoted, sub = false, false, false
+	}
+	noFile := fmt.Errorf("%w: a redirection with no file after it", errUnreadable)
+	// substitute reads the $(...) or `...` at line[i:] into the word.
+	substitute := func(i int) (int, error) {
+		n, script, err := substitution(line[i:])
+		if err != nil {
+			return 0, err
+		}
+		w.WriteString(line[i : i+n])
+		scripts = append(scripts, script)
+		inWord, sub = true, true
+		return i + n - 1, nil
+	}
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\':
+			// A backslash at the end goes on on the next line, which
+			// logicalLines has joined: nothing to keep.
+			if i+1 < len(line) {
+				i++
+				w.WriteByte(line[i])
+			}
+			inWord = true
+		case c == '\'':
+			j := strings.IndexByte(line[i+1:], '\'')
+			if j < 0 {
+				return nil, nil, fmt.Errorf("%w: an unclosed '", errUnreadable)
+			}
+			w.WriteString(line[i+1 : i+1+j])
+			i += j + 1
+			inWord, quoted = true, true
+		case c == '"':
+			inWord, quoted = true, true
+			for i++; ; i++ {
+				if i >= len(line) {
+					return nil, nil, fmt.Errorf("%w: an unclosed \"", errUnreadable)
+				}
+				if line[i] == '"' {
+					break
+				}
+				switch {
+				case line[i] == '\\' && i+1 < len(line):
+					// In double quotes a backslash quotes only these;
+					// before any other it stays.
+					if !strings.ContainsRune("$`\"\\", rune(line[i+1])) {
+						w.WriteByte('\\')
+					}
+					i++
+					w.WriteByte(line[i])
+				case line[i] == '`' || strings.HasPrefix(line[i:], "$("):
+					if i, err = substitute(i); err != nil {
+						return nil, nil, err
+					}
+				default:
+					w.WriteByte(line[i])
+				}
+			}
+		case c == '`' || strings.HasPrefix(line[i:], "$("):
+			if i, err = substitute(i); err != nil {
+				return nil, nil, err
+			}
+		case c == ' ' || c == '\t':
+			emit()
+		case c == '&' && strings.HasPrefix(line[i+1:], ">"):
+			// &>FILE, &>>FILE: both outputs to FILE.
+			emit()
+			if redir {
+				return nil, nil, noFile
+			}
+			i++
+			if strings.HasPrefix(line[i+1:], ">") {
+				i++
+			}
+			redir = true
+		case c == '<' || c == '>':
+			// A word of digits just before is the descriptor (2>).
+			if inWord && !quoted && !sub && !redir && strings.Trim(w.String(), "0123456789") == "" {
 				w.Reset()
 				inWord = false
 			}
-			// sh ends a command at an operator without blanks around
-			// it too: "--dir /a;sessgc" is two commands, not a store
-			// "/a;sessgc".
-			if r != ' ' && r != '\t' {
-				if n := len(words); n > 0 && wasOp && len(words[n-1]) == 1 {
-					words[n-1] += string(r) // && or ||
-				} else {
-					words = append(words, string(r))
-				}
-				op = true
-				continue
+			emit()
+			if redir {
+				return nil, nil, noFile
 			}
+			if c == '<' && strings.HasPrefix(line[i+1:], "<") {
+				return nil, nil, fmt.Errorf("%w: a here-document (<<)", errUnreadable)
+			}
+			if i+1 < len(line) && strings.IndexByte("&|>", line[i+1]) >= 0 && (c == '>' || line[i+1] != '|') {
+				i++ // >&, >|, >>, <&, <>
+			}
+			redir = true
+		case c == ';' || c == '&' || c == '|' || c == '(' || c == ')':
+			emit()
+			if redir {
+				return nil, nil, noFile
+			}
+			op := string(c)
+			if i+1 < len(line) && (line[i+1] == c && c != '(' && c != ')' || c == '|' && line[i+1] == '&') {
+				i++
+				op += string(line[i])
+			}
+			toks = append(toks, shTok{s: op, op: true})
 		default:
-			w.WriteRune(r)
+			w.WriteByte(c)
 			inWord = true
 		}
 	}
-	if inWord {
-		words = append(words, w.String())
+	emit()
+	if redir {
+		return nil, nil, noFile
 	}
-	return words
+	return toks, scripts, nil
+}
+
+// substitution reads the command substitution at the start of s, $(...)
+// or `...`: its length in s, and the script it runs. Within $(...)
+// quotes, parentheses and substitutions nest as in sh; within backquotes
+// a backslash quotes $, ` and itself.
+func substitution(s string) (int, string, error) {
+	if s[0] == '`' {
+		var b strings.Builder
+		for i := 1; i < len(s); i++ {
+			switch {
+			case s[i] == '\\' && i+1 < len(s) && strings.IndexByte("$`\\", s[i+1]) >= 0:
+				i++
+				b.WriteByte(s[i])
+			case s[i] == '`':
+				return i + 1, b.String(), nil
+			default:
+				b.WriteByte(s[i])
+			}
+		}
+		return 0, "", fmt.Errorf("%w: an unclosed `", errUnreadable)
+	}
+	depth := 0
+	inDouble := false
+	for i := 2; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			i++
+		case c == '\'' && !inDouble:
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return 0, "", fmt.Errorf("%w: an unclosed '", errUnreadable)
+			}
+			i += j + 1
+		case c == '"':
+			inDouble = !inDouble
+		case c == '`' || strings.HasPrefix(s[i:], "$("):
+			n, _, err := substitution(s[i:])
+			if err != nil {
+				return 0, "", err
+			}
+			i += n - 1
+		case c == '(' && !inDouble:
+			depth++
+		case c == ')' && !inDouble:
+			if depth == 0 {
+				return i + 1, s[2:i], nil
+			}
+			depth--
+		}
+	}
+	return 0, "", fmt.Errorf("%w: an unclosed $(", errUnreadable)
 }
