@@ -119,14 +119,23 @@ def pair_us(a_ns, b_ns):
 
 def http_t(ns):
     """sessbench's figures (httppeers.FormatNS): µs to a tenth below 10 µs,
-    whole µs, or ms with two decimals, the form chosen after rounding: 999.6 µs
-    is 1.00 ms, not 1000 µs."""
-    us = ns / 1e3
-    if Decimal(rnd(us, 1)) < 10:
-        return f"{rnd(us, 1)} µs"
-    if Decimal(rnd(us, 0)) < 1000:
-        return f"{rnd(us, 0)} µs"
-    return f"{rnd(us / 1e3, 2)} ms"
+    whole µs, ms with two decimals, or s with two from 1 s, the form chosen
+    after rounding: 999.6 µs is 1.00 ms, not 1000 µs. An exact half rounds
+    up, on whole nanoseconds (report.RoundDiv)."""
+    ns = int(ns)
+    if ns < 0:
+        return "-" + http_t(-ns)
+    q = (ns + 50) // 100
+    if q < 100:
+        return f"{q // 10}.{q % 10} µs"
+    q = (ns + 500) // 1000
+    if q < 1000:
+        return f"{q} µs"
+    q = (ns + 5000) // 10000
+    if q < 100000:
+        return f"{q // 100}.{q % 100:02d} ms"
+    q = (ns + 5000000) // 10000000
+    return f"{q // 100}.{q % 100:02d} s"
 
 
 def rng(vals, nd, scale=1.0):
@@ -1561,10 +1570,12 @@ def self_test():
         check(names == [n for n, _, _ in README_BLOCKS], f"README.md's blocks {names} are not the script's {[n for n, _, _ in README_BLOCKS]}")
     # http_t prints sessbench http's figures as its table does
     # (httppeers.FormatNS, TestFormatNS's cases): the form is picked after
-    # rounding, so that 999.6 µs is 1.00 ms, not "1000 µs" beside a 1.00 ms.
+    # rounding, so that 999.6 µs is 1.00 ms, not "1000 µs" beside a 1.00 ms;
+    # from 1 s on in s; an exact half up.
     for ns, want in ((5_300, "5.3 µs"), (59_000, "59 µs"), (362_000, "362 µs"), (1_500_000, "1.50 ms"),
                      (9_940, "9.9 µs"), (9_960, "10 µs"), (9_999, "10 µs"),
-                     (999_499, "999 µs"), (999_500, "1.00 ms"), (999_999, "1.00 ms"), (3_456_789_000, "3456.79 ms")):
+                     (999_499, "999 µs"), (999_500, "1.00 ms"), (999_999, "1.00 ms"), (3_456_789_000, "3.46 s"),
+                     (999_995_000, "1.00 s"), (1_250, "1.3 µs"), (1_235_000, "1.24 ms"), (9_995_000, "10.00 ms")):
         check(http_t(ns) == want, f"http_t({ns}) = {http_t(ns)!r}, want {want!r}")
     # The verdicts, against the thresholds.
     check(verdict([("a", True), ("b", True)]) == "yes", "verdict of all yes")

@@ -242,14 +242,15 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 def d(ns):
     # As sessbench's FormatDuration: three significant digits, rounded
-    # before the unit and the decimals are picked (999.6 µs is 1.00 ms).
+    # before the unit and the decimals are picked (999.6 µs is 1.00 ms),
+    # an exact half up, on whole nanoseconds (report.RoundDiv).
+    ns = int(ns)
     if ns < 1000:
         return f"{ns:.0f} ns"
-    p = 1.0
-    while ns >= 1000 * p:
+    p = 1
+    while ns // p >= 1000:
         p *= 10
-    x = ns / p
-    v = (int(x) + (x - int(x) >= 0.5)) * p
+    v = (ns + p // 2) // p * p
     u, lim = next((u, lim) for lim, u in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")) if v >= lim)
     v /= lim
     return f"{v:.0f} {u}" if v >= 100 else f"{v:.1f} {u}" if v >= 10 else f"{v:.2f} {u}"

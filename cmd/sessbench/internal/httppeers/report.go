@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bytesize"
+	"github.com/sessfs/sessfs/cmd/sessbench/internal/report"
 )
 
 // Report is a run's configuration, peers and results.
@@ -199,20 +200,29 @@ func failedNote(x Result) string {
 	return fmt.Sprintf(" (%d failed, %d of them saved)", x.HotFails, x.HotSavedFailed)
 }
 
-// FormatNS prints a duration in µs, to a tenth below 10 µs, or in ms to a
-// hundredth. The bounds are checked on the value as printed, so that a
-// rounding up to the bound takes the next form: 999.6 µs is 1.00 ms, not
-// "1000 µs" beside a "1.00 ms" in the next row.
+// FormatNS prints a duration in µs, to a tenth below 10 µs, in ms to a
+// hundredth, or from 1 s in s to a hundredth, as sessbench run's table
+// switches to s (a p99 of "3456.79 ms" is 3.46 s). The bounds are checked
+// on the value as printed, so that a rounding up to the bound takes the
+// next form: 999.6 µs is 1.00 ms, not "1000 µs" beside a "1.00 ms" in the
+// next row. An exact half rounds up (away from zero), as in
+// report.FormatDuration: 1.25 µs is 1.3 µs. The rounding is on whole
+// nanoseconds, not on a float, so that the rule holds at every half.
 func FormatNS(ns int64) string {
-	us := float64(ns) / 1e3
-	switch {
-	case math.Round(us*10) < 100:
-		return fmt.Sprintf("%.1f µs", us)
-	case math.Round(us) < 1000:
-		return fmt.Sprintf("%.0f µs", us)
-	default:
-		return fmt.Sprintf("%.2f ms", us/1e3)
+	if ns < 0 {
+		return "-" + FormatNS(-max(ns, -math.MaxInt64))
 	}
+	if q := report.RoundDiv(ns, 100); q < 100 {
+		return fmt.Sprintf("%d.%d µs", q/10, q%10)
+	}
+	if q := report.RoundDiv(ns, 1_000); q < 1000 {
+		return fmt.Sprintf("%d µs", q)
+	}
+	if q := report.RoundDiv(ns, 10_000); q < 100_000 {
+		return fmt.Sprintf("%d.%02d ms", q/100, q%100)
+	}
+	q := report.RoundDiv(ns, 10_000_000)
+	return fmt.Sprintf("%d.%02d s", q/100, q%100)
 }
 
 // palette holds colours that stay distinguishable for common colour

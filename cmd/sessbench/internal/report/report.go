@@ -240,6 +240,17 @@ func ratio[T int64 | float64](a, b T) float64 {
 	return float64(a) / float64(b)
 }
 
+// RoundDiv returns n/d rounded to the nearest whole number, an exact half
+// up: the one rounding rule of sessbench's printed durations (run's
+// FormatDuration, http's FormatNS). n >= 0, d > 0.
+func RoundDiv(n, d int64) int64 {
+	q, r := n/d, n%d
+	if r >= d-r {
+		q++
+	}
+	return q
+}
+
 // FormatDuration prints d with three significant digits in a unit that
 // keeps the number between 1 and 1000: 800ns, 13.0µs, 1.50ms, 250ms, 2.00s.
 // The value is rounded to three digits before the unit and the decimals
@@ -253,13 +264,14 @@ func FormatDuration(d time.Duration) string {
 	if d < time.Microsecond {
 		return fmt.Sprintf("%dns", int64(d))
 	}
-	v := float64(d)
-	// p is the place of the third significant digit: v/p in [100, 1000).
-	p := 1.0
-	for v >= 1000*p {
+	// p is the place of the third significant digit: d/p in [100, 1000).
+	// Rounded on whole nanoseconds, not a float, so that every exact
+	// half goes up.
+	p := int64(1)
+	for int64(d)/p >= 1000 {
 		p *= 10
 	}
-	v = math.Round(v/p) * p
+	v := float64(RoundDiv(int64(d), p) * p)
 	unit, div := "µs", 1e3
 	switch {
 	case v >= 1e9:

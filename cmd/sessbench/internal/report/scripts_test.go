@@ -22,7 +22,8 @@ import (
 // had a copy of the old rule, which picked the unit and the decimals
 // before rounding: 999.6 µs was "1000 µs" beside sessbench's 1.00 ms, and
 // 99.96 µs "100.0 µs". The values are every power of ten's boundary and
-// its neighbours.
+// its neighbours, and exact halves at each precision, which all round up
+// (report.RoundDiv) where FormatNS rounded some down and the script up.
 func TestScriptsFormatAsSessbench(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
@@ -35,6 +36,8 @@ func TestScriptsFormatAsSessbench(t *testing.T) {
 			ns = append(ns, int64(float64(p)*f))
 		}
 		ns = append(ns, p-1, p, p+1)
+		// Exact halves at every precision of both: one rule, up.
+		ns = append(ns, p*1005/1000, p*1235/1000, p*12345/10000, p*9995/1000, p*99995/10000)
 	}
 	var list []string
 	for _, n := range ns {
@@ -73,13 +76,6 @@ for n in map(int, sys.argv[2].split(",")):
 		n, _ := strconv.ParseInt(f[0], 10, 64)
 		if want := blank.ReplaceAllString(report.FormatDuration(time.Duration(n)), "$1 "); f[1] != want {
 			t.Errorf("nfs-sessbench.sh d(%d) = %q, sessbench prints %q", n, f[1], want)
-		}
-		// An exact half at the printed precision is Go's binary rounding
-		// in FormatNS (9.995 ms is "9.99 ms"), the page's decimal half up
-		// in the script ("10.00 ms"): one value in a thousand, neither
-		// form of another unit.
-		if half := n%100 == 50 && n < 10_000 || n%1000 == 500 && n < 1_000_000 || n%10_000 == 5000; half {
-			continue
 		}
 		if want := httppeers.FormatNS(n); f[3] != want {
 			t.Errorf("bench-tables.py http_t(%d) = %q, sessbench http prints %q", n, f[3], want)
