@@ -119,22 +119,51 @@ type chart struct {
 	width, height int
 }
 
+// locksSaid names how the directory targets' stores locked, for the
+// chart's subtitle: ", locks flock", or ", locks lease on efs; flock on
+// local" where they differ. Empty without a directory target that says.
+func locksSaid(targets []Target) string {
+	var order []string
+	on := map[string][]string{}
+	for _, t := range targets {
+		if t.Kind != "fs" || t.Locks == "" {
+			continue
+		}
+		if _, ok := on[t.Locks]; !ok {
+			order = append(order, t.Locks)
+		}
+		on[t.Locks] = append(on[t.Locks], t.Name)
+	}
+	if len(order) <= 1 {
+		if len(order) == 0 {
+			return ""
+		}
+		return ", locks " + order[0]
+	}
+	var parts []string
+	for _, l := range order {
+		parts = append(parts, l+" on "+strings.Join(on[l], ", "))
+	}
+	return ", locks " + strings.Join(parts, "; ")
+}
+
 func newChart(r *Report, opts PlotOptions, measure measureFunc) (*chart, error) {
 	ch := &chart{r: r}
 	title := opts.Title
 	if title == "" {
 		title = DefaultTitle(r)
 	}
-	// The loop and the durability are what a chart shown on its own must
-	// say for its latencies to be read right: a closed loop's tail leaves
-	// out the queueing a stall causes, and a local disk's save at none
-	// promises less than the shared mount's.
+	// The loop, the durability and the locks are what a chart shown on its
+	// own must say for its latencies to be read right: a closed loop's
+	// tail leaves out the queueing a stall causes, a local disk's save at
+	// none promises less than the shared mount's, and a lease-locked
+	// cycle costs round trips a flock-locked one does not.
 	sub := fmt.Sprintf("Session latency by concurrency (log scale; lower is better), %s. sessbench %s, %d round(s)",
 		r.Config.loop(), r.Started.Format(time.RFC3339), r.Config.Rounds)
 	if d := r.Config.Durability; d != "" {
 		sub += ", fsstore durability " + d
 	}
-	sub += "."
+	sub += locksSaid(r.Targets) + "."
 	want := opts.Percentiles
 	if len(want) == 0 {
 		want = DefaultPercentiles()

@@ -771,23 +771,28 @@ func svgText(t *testing.T, svg string) string {
 // loop, where a stall delays the operations behind it without charging
 // them, or of a paced run, which charges them; and, for a store, the
 // durability its saves had. Without them a chart shared on its own could
-// not be read right.
+// not be read right. Nor without the lock strategy the stores measured:
+// a lease-locked cycle costs round trips a flock-locked one does not, and
+// the subtitle named the durability alone.
 func TestPlotSubtitle(t *testing.T) {
 	tests := []struct {
 		name       string
 		rate       float64
 		durability string
+		locks      [2]string // efs's and local's
 		want       []string
 		notWant    []string
 	}{
-		{"closed loop", 0, "none (default)", []string{"closed loop (back to back)", "fsstore durability none (default)"}, []string{"paced"}},
-		{"paced", 2000, "file", []string{"paced at 2000 ops/s, latency from intended start", "fsstore durability file"}, []string{"closed loop"}},
-		{"redis only", 1e6, "", []string{"paced at 1000000 ops/s"}, []string{"durability"}},
+		{"closed loop", 0, "none (default)", [2]string{"flock", "flock"}, []string{"closed loop (back to back)", "fsstore durability none (default), locks flock."}, []string{"paced", "lease"}},
+		{"paced", 2000, "file", [2]string{}, []string{"paced at 2000 ops/s, latency from intended start", "fsstore durability file."}, []string{"closed loop", "locks"}},
+		{"lease on one", 0, "file", [2]string{"lease", "flock"}, []string{"fsstore durability file, locks lease on efs; flock on local."}, nil},
+		{"redis only", 1e6, "", [2]string{}, []string{"paced at 1000000 ops/s"}, []string{"durability", "locks"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := sampleReport(t, false)
 			r.Config.Rate, r.Config.Durability = tt.rate, tt.durability
+			r.Targets[0].Locks, r.Targets[1].Locks = tt.locks[0], tt.locks[1]
 			var b bytes.Buffer
 			if err := WritePlot(&b, r, PlotOptions{Title: "t"}); err != nil {
 				t.Fatal(err)
@@ -1021,6 +1026,9 @@ func TestVerdictOwnWrites(t *testing.T) {
 // what a percentile of too few operations is: nearest rank makes the
 // P99.9 of fewer than 1000 operations (the P99 of fewer than 100) the
 // slowest one, which the table printed beside MAX as if it were a tail.
+// --ops counts the operations run, failed ones included, and OPS the
+// successful: the header said "at least N operations measured" above a
+// row whose OPS, with errors, was fewer.
 func TestTableSampleCounts(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -1033,7 +1041,7 @@ func TestTableSampleCounts(t *testing.T) {
 			[]string{"1.5s measured per target and row", " 490 ", "The P99.9 of a row of fewer than 1000 operations is its slowest"},
 			[]string{"P99 of a row"}},
 		{"ops, very few", func(c *Config) { c.Ops = 60 }, 60,
-			[]string{"at least 60 operations measured per target and row", " 60 ", "P99 of a row of fewer than 100"},
+			[]string{"at least 60 operations run per target and row, failed ones included (OPS counts the successful)", " 60 ", "P99 of a row of fewer than 100"},
 			nil},
 		{"enough", func(c *Config) { c.DurationSec = 10 }, 5000,
 			[]string{"10s measured per target and row", " 5000 "},

@@ -367,13 +367,17 @@ func legend(rows []Row) string {
 }
 
 // measured says how much each row measured, "1s measured per target and
-// row; " or "at least 5000 operations measured per target and row; ",
+// row; " or "at least 5000 operations run per target and row, ...",
 // empty where the configuration does not say: a table read without the
 // command line gave no hint of how much its tails rest on.
 func measured(c Config) string {
 	switch {
 	case c.Ops > 0:
-		return fmt.Sprintf("at least %d operations measured per target and row; ", c.Ops)
+		// --ops counts operations started, failed ones included (a
+		// target that fails every one must still end), while OPS counts
+		// the successful: the header says which, or a row with errors
+		// read as measuring fewer than it said.
+		return fmt.Sprintf("at least %d operations run per target and row, failed ones included (OPS counts the successful); ", c.Ops)
 	case c.DurationSec > 0:
 		return fmt.Sprintf("%v measured per target and row; ", time.Duration(c.DurationSec*float64(time.Second)))
 	}

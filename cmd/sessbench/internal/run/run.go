@@ -150,7 +150,7 @@ counts, the --json, --csv and --plot outputs).`,
 	cmdutil.IntVarP(f, &opts.HotSessions, "hot-sessions", "", 1, "sessions all clients share in the hot workload")
 	f.Float64Var(&opts.WriteRatio, "write-ratio", 0.1, "fraction of mixed-workload requests that are full cycles (writes); the rest are loads")
 	f.DurationVar(&opts.Duration, "duration", time.Second, "measured time per target and measurement, over all rounds")
-	cmdutil.IntVarP(f, &opts.Ops, "ops", "", 0, "measure at least this many operations per target and measurement instead of --duration (split over the rounds, rounded up, at least one per client; the clients of a round share its operations)")
+	cmdutil.IntVarP(f, &opts.Ops, "ops", "", 0, "run at least this many operations per target and measurement instead of --duration, failed ones included (split over the rounds, rounded up, at least one per client; the clients of a round share its operations)")
 	f.DurationVar(&opts.Warmup, "warmup", 200*time.Millisecond, "unrecorded warm-up before each target's first measurement")
 	cmdutil.IntVarP(f, &opts.Rounds, "rounds", "", 3, "interleaved rounds each measurement is split into")
 	f.Float64Var(&opts.Rate, "rate", 0, "pace each measurement at `ops/s` over all clients, latency from intended start (0: as fast as possible; a rate above 1e9 per client paces at 1e9)")
@@ -281,8 +281,9 @@ What the numbers are:
     A row of fewer than 100 operations has its slowest as its p99 (and
     of fewer than 1000, as its p99.9): the table gives each row's count
     (OPS) and says so under it, and the verdict says so of a p99 it
-    quotes. The table's header gives the time (or --ops) measured per
-    target and row.
+    quotes. The table's header gives the time measured per target and
+    row, or the operations --ops ran, failed ones included, where OPS
+    counts the successful.
   - OPS/S is successful operations per second of measured time: the
     warm-up and the sessions' creation are left out of it, as of the
     latencies. With --rate it is the rate times the share of the
