@@ -347,7 +347,10 @@ func BenchmarkHarnessOverhead(b *testing.B) {
 }
 
 // TestMemoryFlat checks that memory does not grow with the number of
-// operations: a run 100 times longer allocates about the same.
+// operations: a run 100 times longer allocates about the same. A
+// histogram allocates its buckets as samples first reach them, so the
+// longer run's wider tail may take each of the four clients' and the
+// result's histograms to their full 37 KiB, and no further.
 func TestMemoryFlat(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates per operation")
@@ -367,7 +370,7 @@ func TestMemoryFlat(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	small, large := alloc(10000), alloc(1000000)
-	if large > small+64<<10 {
+	if large > small+64<<10+5*37<<10 {
 		t.Errorf("10k ops allocated %d bytes, 1M ops %d: memory grows with the run", small, large)
 	}
 }

@@ -95,7 +95,7 @@ func (h *Histogram) recordN(d time.Duration, count uint64) {
 	}
 	h.Record(d)
 	v := min(uint64(d), maxValue)
-	h.counts[index(v)] += count - 1
+	*h.bucket(index(v)) += count - 1
 	h.n += count - 1
 	h.sum += uint64(d) * (count - 1)
 }
