@@ -5,6 +5,7 @@ package fsstore_test
 import (
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +86,61 @@ func TestOpenBelowUnmountedShare(t *testing.T) {
 			}
 			if left, _ := os.ReadDir(dir); len(left) != 0 {
 				t.Errorf("the refused Open left %d entries in the directory (%s, ...)", len(left), left[0].Name())
+			}
+		})
+	}
+}
+
+// TestOpenBelowMisreadFstabLine: an fstab line whose fields are separated
+// by no-break spaces (pasted from a web page) is no entry to mount(8), so
+// nothing mounts the share, and Open, reading fstab as mount does, created
+// a store on the local disk below its mount point without a word. It
+// still creates it (the looser reading is a guess), but warns, naming the
+// line; a missing directory's error names it in place of the generic
+// advice. Mounted, nothing is said.
+func TestOpenBelowMisreadFstabLine(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		mounted, missing bool
+	}{
+		{name: "empty directory"},
+		{name: "missing directory", missing: true},
+		{name: "mounted", mounted: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			mnt := filepath.Join(tmp, "mnt")
+			dir := filepath.Join(mnt, "sessions")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tc.missing {
+				dir = filepath.Join(dir, "missing")
+			}
+			fstabFile := filepath.Join(tmp, "fstab")
+			if err := os.WriteFile(fstabFile, []byte("server:/export\u00a0"+mnt+"\u00a0nfs4\u00a0defaults\u00a00\u00a00\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var logged strings.Builder
+			want := fstabFile + " line 1 names " + mnt + " (nfs4 server:/export) only if split at a no-break space (U+00A0)"
+			st, err := fsstore.Open(dir, fsstore.WithMountsForTest(fstabFile, func(string) bool { return tc.mounted }),
+				fsstore.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+			if tc.missing {
+				if err == nil {
+					st.Close()
+					t.Fatal("opened a missing directory")
+				}
+				if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), want) {
+					t.Errorf("err %v\nwant fs.ErrNotExist and %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			if warned := strings.Contains(logged.String(), "level=WARN") && strings.Contains(logged.String(), want); warned == tc.mounted {
+				t.Errorf("warned %v, want %v; logged:\n%s", warned, !tc.mounted, logged.String())
 			}
 		})
 	}

@@ -558,7 +558,12 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		}
 		// Not created here: a missing directory is as often a share not
 		// mounted on this host, and a store made on the local disk below
-		// the mount point would split the fleet's sessions.
+		// the mount point would split the fleet's sessions. An fstab
+		// line that mount(8) reads as no entry but that names the share
+		// split at other white space (fstab.Hosts.MisreadShare) is said.
+		if w := c.mounts.MisreadShare(abs); w != "" {
+			return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: %s (%w)", abs, w, err)
+		}
 		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s) (%w)", abs, shellquote.Quote(abs), err)
 	}
 	if err != nil {
@@ -628,6 +633,11 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// out at random behind a round-robin load balancer.
 		if why := c.mounts.UnmountedShare(abs); why != "" {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w: %s", abs, ErrShareNotMounted, why)
+		}
+		// The looser reading is a guess (fstab.Hosts.MisreadShare):
+		// warned, not refused.
+		if w := c.mounts.MisreadShare(abs); w != "" {
+			c.logger.Warn("fsstore: creating a store that may be on the local disk below an unmounted share: "+w, "dir", abs)
 		}
 		if m, err = initStore(abs, &c); err != nil {
 			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))

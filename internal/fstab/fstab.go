@@ -2,12 +2,14 @@ package fstab
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/shellquote"
@@ -80,12 +82,28 @@ type fstabEntry struct{ source, point, fstype, at string }
 // (see resolveExisting), so a directory reached through a link to the share,
 // or a mount point written through one, is still found.
 func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
+	e, _, ok := entryHolding(r, abs, false)
+	return e, ok
+}
+
+// entryHolding is fstabEntryHolding, also returning the entry's line
+// number. loose reads only the lines that split at every Unicode white
+// space (strings.Fields) give other fields than mount(8) reads, and reads
+// them so: see MisreadShare.
+func entryHolding(r io.Reader, abs string, loose bool) (fstabEntry, int, bool) {
 	var best fstabEntry
-	bestLen := 0
+	bestLen, bestLine := 0, 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		f := fields(sc.Text())
+		if loose {
+			lf := strings.Fields(sc.Text())
+			if slices.Equal(f, lf) {
+				continue
+			}
+			f = lf
+		}
 		if len(f) < 3 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
@@ -103,10 +121,84 @@ func fstabEntryHolding(r io.Reader, abs string) (fstabEntry, bool) {
 		}
 		if (abs == point || strings.HasPrefix(abs, point+"/")) && len(point) > bestLen {
 			e.at = point
-			best, bestLen = e, len(point)
+			best, bestLen, bestLine = e, len(point), n
 		}
 	}
-	return best, best.point != ""
+	return best, bestLine, best.point != ""
+}
+
+// MisreadShare returns a warning where dir, missing or empty, is below
+// the mount point of an /etc/fstab line whose fields are separated by
+// white space that mount(8) does not split at (a no-break space, U+00A0,
+// or \v, as a line pasted from a web page or a word processor has): mount
+// reads no such entry, so nothing mounts the share there, and
+// UnmountedShare, reading as mount does, says nothing either. Split at
+// every Unicode white space, the line names that mount point; where
+// nothing is mounted on it, dir is most likely on the local disk below a
+// share the operator meant to mount. A warning, not a refusal: the reading
+// is a guess (such a character may be a mount point's own). Call it where
+// UnmountedShare returned "": it returns "" where the entry mount(8) reads
+// holds dir as closely, or where the looser reading finds nothing
+// unmounted.
+func (h Hosts) MisreadShare(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(h.Fstab)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	text, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return ""
+	}
+	abs = resolveExisting(abs)
+	e, line, ok := entryHolding(bytes.NewReader(text), abs, true)
+	if !ok {
+		return ""
+	}
+	if strict, ok := fstabEntryHolding(bytes.NewReader(text), abs); ok && len(strict.at) >= len(e.at) {
+		return ""
+	}
+	if h.Mounted(e.point) || h.mountedBelow(e.at, abs) {
+		return ""
+	}
+	return fmt.Sprintf("%s line %d names %s (%s %s) only if split at %s, which mount(8) does not split fields at: mount reads no such entry, and nothing is mounted on %s, so %s is most likely on the local disk below it; if the share belongs there, retype that line's white space as spaces and mount it (mount %s)",
+		h.Fstab, line, e.point, e.fstype, e.source, oddSpace(nthLine(text, line)), e.point, abs, shellquote.Quote(e.point))
+}
+
+// nthLine returns line n (from 1) of text.
+func nthLine(text []byte, n int) string {
+	for i, l := range strings.Split(string(text), "\n") {
+		if i == n-1 {
+			return l
+		}
+	}
+	return ""
+}
+
+// oddSpace names the first white space of line that is neither a space
+// nor a tab.
+func oddSpace(line string) string {
+	for _, r := range line {
+		if r == ' ' || r == '\t' || !unicode.IsSpace(r) {
+			continue
+		}
+		switch r {
+		case '\u00a0':
+			return "a no-break space (U+00A0)"
+		case '\v':
+			return "a vertical tab (\\v)"
+		case '\f':
+			return "a form feed (\\f)"
+		case '\r':
+			return "a carriage return (\\r)"
+		}
+		return fmt.Sprintf("white space U+%04X", r)
+	}
+	return "white space"
 }
 
 // fields splits a line of fstab(5) into its fields as mount(8) does

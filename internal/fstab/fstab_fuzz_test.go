@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // mangle escapes s for a field of fstab(5) as mount(8) and the kernel
@@ -35,7 +36,10 @@ func mangle(s string) string {
 // entry read otherwise names a mount point that is not the share's: a
 // store on the local disk below a share that failed to mount is not told
 // apart (the fleet's sessions split), or a store on another disk is
-// refused.
+// refused. The looser reading (MisreadShare), split at every white space,
+// finds an entry that holds the directory too, and the line written with
+// no-break spaces for its blanks, which mount(8) reads as no entry, as the
+// entry for its point.
 func FuzzFstabEntry(f *testing.F) {
 	root := f.TempDir()
 	f.Add("/dev/sdb1 /mnt/data xfs defaults 0 2\n# comment\nUUID=x /mnt/data/app ext4 noauto 0 0\n", "app/sessions", "share", false, false)
@@ -43,6 +47,8 @@ func FuzzFstabEntry(f *testing.F) {
 	f.Add("\t# indented comment\n /dev/sdc /srv swap sw 0 0\nsrv:/x / nfs defaults\n", "srv/s", "efs\\share", false, true)
 	f.Add("a\n\n  \nb c\n", "x", "new\nline", true, true)
 	f.Add("", "", "tab\tname", false, false)
+	f.Add("srv:/e\u00a0/mnt/x\u00a0nfs4\u00a0defaults\u00a00\u00a00\n", "x/sessions", "pasted", false, false)
+	f.Add("srv:/e\v/\vnfs4\vdefaults\nsrv:/f /mnt\u3000nfs4 defaults\n", "s", "a\u00a0b", true, false)
 	f.Fuzz(func(t *testing.T, tab, below, name string, crlf, noauto bool) {
 		// Any file: the entry found holds the directory.
 		dir := filepath.Join(root, below)
@@ -51,6 +57,12 @@ func FuzzFstabEntry(f *testing.F) {
 			if e, ok := fstabEntryHolding(strings.NewReader(tab), abs); ok {
 				if e.point == "/" || e.at == "/" || abs != e.at && !strings.HasPrefix(abs, e.at+"/") {
 					t.Fatalf("fstab %q: the entry for %s is %+v", tab, abs, e)
+				}
+			}
+			// So does the entry of the looser reading (MisreadShare).
+			if e, n, ok := entryHolding(strings.NewReader(tab), abs, true); ok {
+				if e.point == "/" || e.at == "/" || abs != e.at && !strings.HasPrefix(abs, e.at+"/") || n < 1 {
+					t.Fatalf("fstab %q: read loosely, the entry for %s is %+v (line %d)", tab, abs, e, n)
 				}
 			}
 		}
@@ -85,6 +97,24 @@ func FuzzFstabEntry(f *testing.F) {
 			}
 			if e, ok := fstabEntryHolding(strings.NewReader(line), beside); ok {
 				t.Fatalf("fstab %q: the entry for %s is %+v, which does not hold it", line, beside, e)
+			}
+			// The same line pasted with no-break spaces for its blanks is
+			// no entry to mount(8); split at every white space (a point
+			// holding none itself), it is the entry for point, on its
+			// line.
+			pasted := strings.ReplaceAll(line, " ", "\u00a0")
+			if e, ok := fstabEntryHolding(strings.NewReader(pasted), abs); ok {
+				t.Fatalf("fstab %q: mount(8) reads no entry, but %+v was read for %s", pasted, e, abs)
+			}
+			e, n, ok := entryHolding(strings.NewReader(pasted), abs, true)
+			switch {
+			case strings.ContainsFunc(point, unicode.IsSpace):
+				// Split there too: another entry, or none.
+			case noauto && ok:
+				t.Fatalf("fstab %q: read loosely, a noauto entry was taken for %s: %+v", pasted, abs, e)
+			case noauto:
+			case !ok || e.point != point || n != 2:
+				t.Fatalf("fstab %q: read loosely, for %s got %+v on line %d (found %v), want the entry for %q on line 2", pasted, abs, e, n, ok, point)
 			}
 		}
 	})

@@ -96,3 +96,56 @@ func TestFstabEntryHoldingAsMount(t *testing.T) {
 		})
 	}
 }
+
+// TestMisreadShare: a line whose fields are separated by a no-break space
+// (U+00A0) or \v, as a line pasted from a web page may be, is no entry to
+// mount(8), so nothing mounts the share; read as mount reads it, a store
+// below its mount point that failed to mount was accepted on the local
+// disk without a word. Split at every white space it names the mount
+// point, and a warning says so, with the line and the character. Not
+// where that point is mounted, where an entry mount reads holds the
+// directory as closely, or where the line is well formed.
+func TestMisreadShare(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		line    string // MNT stands for the mount point
+		mounted bool
+		dir     string
+		want    string // "" for no warning
+	}{
+		{name: "no-break spaces", line: "srv:/export\u00a0MNT\u00a0nfs4\u00a0defaults\u00a00\u00a00", dir: "MNT/sessions",
+			want: "FSTAB line 2 names MNT (nfs4 srv:/export) only if split at a no-break space (U+00A0)"},
+		{name: "one no-break space", line: "srv:/export MNT\u00a0nfs4 defaults 0 0", dir: "MNT/sessions", want: "line 2 names MNT (nfs4 srv:/export)"},
+		{name: "vertical tabs", line: "srv:/export\vMNT\vnfs4\vdefaults", dir: "MNT/sessions", want: "only if split at a vertical tab (\\v)"},
+		{name: "ideographic space", line: "srv:/export\u3000MNT nfs4 defaults", dir: "MNT", want: "white space U+3000"},
+		{name: "mounted", line: "srv:/export\u00a0MNT\u00a0nfs4\u00a0defaults", mounted: true, dir: "MNT/sessions"},
+		{name: "noauto", line: "srv:/export\u00a0MNT\u00a0nfs4\u00a0noauto", dir: "MNT/sessions"},
+		{name: "beside", line: "srv:/export\u00a0MNT\u00a0nfs4\u00a0defaults", dir: "MNT-other/sessions"},
+		{name: "well formed", line: "srv:/export MNT nfs4 defaults 0 0", dir: "MNT/sessions"},
+		{name: "a comment", line: "#\u00a0srv:/export MNT nfs4 defaults", dir: "MNT/sessions"},
+		{name: "a well-formed entry as close", line: "srv:/export MNT nfs4 defaults\nsrv:/x\u00a0MNT\u00a0nfs4\u00a0defaults", dir: "MNT/sessions"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			mnt := filepath.Join(root, "mnt")
+			if err := os.MkdirAll(mnt, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tab := filepath.Join(root, "fstab")
+			text := "# /etc/fstab\n" + strings.ReplaceAll(tc.line, "MNT", mnt) + "\n"
+			if err := os.WriteFile(tab, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h := Hosts{Fstab: tab, Mounted: func(string) bool { return tc.mounted }}
+			dir := strings.ReplaceAll(tc.dir, "MNT", mnt)
+			if why := h.UnmountedShare(dir); why != "" && tc.want != "" {
+				t.Fatalf("UnmountedShare = %q: mount(8) reads the line as mounting %s", why, mnt)
+			}
+			got := h.MisreadShare(dir)
+			want := strings.NewReplacer("MNT", mnt, "FSTAB", tab).Replace(tc.want)
+			if tc.want == "" && got != "" || !strings.Contains(got, want) {
+				t.Errorf("MisreadShare(%s) = %q; want %q", dir, got, want)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,6 +72,53 @@ func TestOpenStoreShareNotMounted(t *testing.T) {
 			msg := strings.NewReplacer("MNT", mnt, "FSTAB", fstabFile).Replace(tc.msg)
 			if errors.Is(err, ErrNoStore) != tc.noStore || cmdutil.ExitCode(err) != cmdutil.ExitStore || !strings.Contains(err.Error(), msg) {
 				t.Errorf("err %v:\nwant ErrNoStore %v, exit %d, %q", err, tc.noStore, cmdutil.ExitStore, msg)
+			}
+		})
+	}
+}
+
+// TestOpenStoreMisreadFstabLine: a --dir missing or empty below the mount
+// point of an fstab line separated by no-break spaces (pasted from a web
+// page), which mount(8) reads as no entry, is "no store yet" as before
+// (--missing-ok skips it), but warned about, naming the line: it was
+// skipped in silence, run after run, while the applications kept their
+// sessions on the local disk below the unmounted share.
+func TestOpenStoreMisreadFstabLine(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		empty   bool
+		mounted bool
+		warned  bool
+	}{
+		{name: "missing", warned: true},
+		{name: "empty", empty: true, warned: true},
+		{name: "mounted", mounted: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			mnt := filepath.Join(tmp, "mnt")
+			mkdir(t, mnt)
+			fstabFile := filepath.Join(tmp, "fstab")
+			if err := os.WriteFile(fstabFile, []byte("fs-1.efs.eu-west-1.amazonaws.com:/\u00a0"+mnt+"\u00a0nfs4\u00a0nfsvers=4.1,_netdev\u00a00\u00a00\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(mnt, "sessions")
+			if tc.empty {
+				mkdir(t, dir)
+			}
+			var logged strings.Builder
+			h := hostMounts{fstab.Hosts{Fstab: fstabFile, Mounted: func(string) bool { return tc.mounted }}}
+			s, err := h.openStore(dir, slog.New(slog.NewTextHandler(&logged, nil)))
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if !errors.Is(err, ErrNoStore) {
+				t.Errorf("err %v, want ErrNoStore: the line is no entry to mount(8), and the warning is a guess", err)
+			}
+			want := fstabFile + " line 1 names " + mnt + " (nfs4 fs-1.efs.eu-west-1.amazonaws.com:/) only if split at a no-break space (U+00A0)"
+			if got := strings.Contains(logged.String(), strconv.Quote(want)[1:len(strconv.Quote(want))-1]) && strings.Contains(logged.String(), "level=WARN"); got != tc.warned {
+				t.Errorf("warned %v, want %v; logged:\n%s", got, tc.warned, logged.String())
 			}
 		})
 	}

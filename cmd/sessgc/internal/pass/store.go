@@ -123,6 +123,17 @@ func OpenStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.S
 // meant to have mounted and whether one is (see fstab.Hosts).
 type hostMounts struct{ fstab.Hosts }
 
+// warnMisread warns where dir, missing or empty and below no fstab entry
+// mount(8) reads, is below one that a line separated by other white space
+// (a no-break space) names (fstab.Hosts.MisreadShare): --missing-ok would
+// skip every run, and the applications make their store on the local disk,
+// in silence.
+func (h hostMounts) warnMisread(dir string, log *slog.Logger) {
+	if w := h.MisreadShare(dir); w != "" {
+		log.Warn(w, "dir", dir)
+	}
+}
+
 func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
 		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
@@ -146,6 +157,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 		if why := h.UnmountedShare(dir); why != "" {
 			return nil, cmdutil.StoreErrorf("store directory %s does not exist: %s", dir, why)
 		}
+		h.warnMisread(dir, log)
 		return nil, noStore{cmdutil.StoreErrorf("store directory %s does not exist %s", dir, noStoreYet)}
 	case errors.Is(err, fs.ErrPermission):
 		if why := unsearchable(dir); why != "" {
@@ -188,6 +200,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 			if why := h.UnmountedShare(dir); why != "" {
 				return nil, fmt.Errorf("%w; %s", err, why)
 			}
+			h.warnMisread(dir, log)
 			return nil, noStore{fmt.Errorf("%w %s", err, noStoreYet)}
 		case creating(dir):
 			return nil, storeCreating{err}
