@@ -314,8 +314,11 @@ func fileTypeName(m fs.FileMode) string {
 	return "mode " + m.String()
 }
 
-// KeysFromEnv reads a key set from an environment variable, keys separated
-// by newlines or semicolons.
+// KeysFromEnv reads a key set from an environment variable: a keys file's
+// text (see ParseKeys), in which ";" also ends a key line, for a value
+// written on one line. A # comment runs to the end of its line, ";" in it
+// included, as in the file; a comment holding a key after a ";" is refused,
+// since whether that key was meant commented out cannot be told.
 func KeysFromEnv(name string) ([]Key, error) {
 	v, ok := os.LookupEnv(name)
 	if (!ok || strings.TrimSpace(v) == "") && keyline.Holds(name) {
@@ -325,7 +328,11 @@ func KeysFromEnv(name string) ([]Key, error) {
 	if !ok || strings.TrimSpace(v) == "" {
 		return nil, fmt.Errorf("fsstore: keys: environment variable %s is not set", name)
 	}
-	return ParseKeys(strings.NewReader(strings.ReplaceAll(v, ";", "\n")))
+	text, err := keyline.Inline(v)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: keys: %s: %w", name, err)
+	}
+	return ParseKeys(strings.NewReader(text))
 }
 
 // NewKey returns a fresh random key with the given ID, for key files. ID 0,

@@ -6,6 +6,7 @@ package keyline
 
 import (
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -289,4 +290,46 @@ func redact(s string, match func(word string) bool) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// Inline turns a key set given in one value (an environment variable:
+// fsstore.KeysFromEnv, sessgc's SESSGC_KEYS) into a keys file's text. The
+// value is often a keys file's own text (SESSFS_KEYS="$(cat keys)", a
+// systemd credential), so it must read as that file reads: a # comment runs
+// to the end of its line, ";" in it included ("# rotated; see the
+// runbook"). Outside comments ";" ends a key line too, for values written
+// on one line. A comment whose text after a ";" holds a key's secret is
+// refused: whether that key was meant commented out ("# retired; 1 KEY" in
+// the file) or meant to be read ("# staging;1 KEY" on one line) cannot be
+// told, and either guess takes a key set the operator did not mean.
+// Messages never quote the value: it holds secrets.
+func Inline(v string) (string, error) {
+	var b strings.Builder
+	for n, line := range strings.Split(v, "\n") {
+		if n > 0 {
+			b.WriteByte('\n')
+		}
+		for first := n == 0; ; first = false {
+			seg, rest, more := strings.Cut(line, ";")
+			head := strings.TrimSpace(seg)
+			if first {
+				// ParseKeys skips a UTF-8 byte-order mark at the start.
+				head = strings.TrimSpace(strings.TrimPrefix(head, "\ufeff"))
+			}
+			if strings.HasPrefix(head, "#") {
+				if more && Holds(rest) {
+					return "", fmt.Errorf("line %d: a # comment holds \";\" and a key after it: a comment runs to the end of its line, as in a keys file, so the key is not read; put the key on a line of its own to use it, or remove it to retire it", n+1)
+				}
+				b.WriteString(line)
+				break
+			}
+			b.WriteString(seg)
+			if !more {
+				break
+			}
+			b.WriteByte('\n')
+			line = rest
+		}
+	}
+	return b.String(), nil
 }
