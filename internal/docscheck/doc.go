@@ -26,9 +26,11 @@
 //     starting with func, type, var, const at column 0) are kept, and its
 //     other lines become the body of a function returning error. It may use
 //     the names declared in the prelude of docs_test.go (ctx, st, id,
-//     updated, mux, hashKey, sessionManager, ...) and any
-//     package of the prelude's imports without importing it; its own import
-//     block is honoured. Unused variables and imports, and a missing final
+//     updated, mux, hashKey, sessionManager, ...) and, when it has no
+//     import block, any package of the prelude's imports without importing
+//     it. A snippet with an import block gets those imports alone, as a
+//     reader who copies it does: it must list every package it names.
+//     Unused variables and imports, and a missing final
 //     return, are not errors in a snippet.
 //   - A block preceded by the line <!-- docs-check: illustrative ... -->
 //     (an HTML comment, invisible on GitHub and pkg.go.dev) is not compiled:

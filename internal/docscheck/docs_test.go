@@ -68,6 +68,9 @@ type block struct {
 	// void: a snippet's statements are the body of a function without
 	// results (a handler's), where a bare return is right.
 	void bool
+	// markdown: a block of README.md or docs/, which a reader copies with
+	// its import block, where a doc comment's code has its package's.
+	markdown bool
 }
 
 var illustrativeMark = regexp.MustCompile(`^\s*<!--\s*docs-check:\s*illustrative\b`)
@@ -99,7 +102,7 @@ func parseMarkdown(t *testing.T, root, path string) (blocks []block, spans []spa
 		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
 			fence = trimmed[:3]
 			lang, _, _ := strings.Cut(strings.TrimLeft(trimmed, "`~"), " ")
-			cur = &block{file: rel, line: i + 2, lang: lang}
+			cur = &block{file: rel, line: i + 2, lang: lang, markdown: true}
 			cur.code = nil
 			indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
 			cur.code = append(cur.code, indent) // placeholder: the indent, removed below
@@ -162,6 +165,14 @@ var preludeImports = []string{
 	"github.com/sessfs/sessfs/metrics/prom",
 }
 
+// preludeTypeImports are the packages of the prelude's variables' types,
+// and preludeQualifiers names them as imported for a snippet that lists its
+// own imports.
+var (
+	preludeTypeImports = []string{"context", "log/slog", "net/http", "github.com/alexedwards/scs/v2", "github.com/gomodule/redigo/redis", "github.com/sessfs/sessfs/fsstore"}
+	preludeQualifiers  = strings.NewReplacer("context.", "preludecontext.", "slog.", "preludeslog.", "http.", "preludehttp.", "scs.", "preludescs.", "redis.", "preluderedis.", "fsstore.", "preludefsstore.")
+)
+
 // genFile is a generated Go file and, for each of its lines, the Markdown
 // line it came from (0: generated).
 type genFile struct {
@@ -204,10 +215,23 @@ func snippetFile(b block) genFile {
 			body = append(body, i)
 		}
 	}
-	for _, p := range preludeImports {
-		spec := strconv.Quote(p)
-		if _, ok := imports[importName(spec)]; !ok {
-			imports[importName(spec)] = spec
+	pre := prelude
+	if len(imports) == 0 || !b.markdown {
+		for _, p := range preludeImports {
+			spec := strconv.Quote(p)
+			if _, ok := imports[importName(spec)]; !ok {
+				imports[importName(spec)] = spec
+			}
+		}
+	} else {
+		// A snippet that lists its imports is copied with them: it gets
+		// none of the prelude's, which it could use unseen (net/http left
+		// out of a block that imports gin). The prelude's variables keep
+		// their types through imports under names no snippet uses.
+		pre = preludeQualifiers.Replace(prelude)
+		for _, p := range preludeTypeImports {
+			spec := "prelude" + importName(strconv.Quote(p)) + " " + strconv.Quote(p)
+			imports[spec] = spec
 		}
 	}
 	var specs []string
@@ -215,7 +239,7 @@ func snippetFile(b block) genFile {
 		specs = append(specs, s)
 	}
 	sort.Strings(specs)
-	g.add(0, "package snippet\n\nimport (\n\t%s\n)\n%s", strings.Join(specs, "\n\t"), prelude)
+	g.add(0, "package snippet\n\nimport (\n\t%s\n)\n%s", strings.Join(specs, "\n\t"), pre)
 	inFunc, inDecl := false, false
 	for _, i := range body {
 		l, docLine := b.code[i], b.line+i
