@@ -84,7 +84,10 @@ func FromContext(ctx context.Context) *Session {
 
 // noSessionMsg is the panic of a nil Session's methods: the first line of
 // the crash is what the developer reads, so it names the cause and fix.
-const noSessionMsg = "httpsession: no session in this request's context: is the route wrapped by the session middleware (Manager.Handler or Manager.Middleware, or ginsession's or echosession's)? FromContext returned nil"
+// gin's r.Use, and an echo Group's Use, cover only the routes registered
+// after the call: a route registered before it has the Use call in plain
+// sight and no session, so the message names that order too.
+const noSessionMsg = "httpsession: no session in this request's context: is the route wrapped by the session middleware (Manager.Handler or Manager.Middleware, or ginsession's or echosession's)? FromContext returned nil. With gin, r.Use (and an echo Group's Use) covers only the routes registered after it: call it before registering them"
 
 // noSession panics with noSessionMsg for a nil s, in place of a bare
 // nil-pointer dereference deep inside a method.

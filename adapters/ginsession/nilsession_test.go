@@ -30,3 +30,22 @@ func TestNilSessionOutsideMiddleware(t *testing.T) {
 		t.Errorf("panic %q, want one naming the missing middleware", msg)
 	}
 }
+
+// TestNilSessionRouteBeforeUse checks that the panic of a route registered
+// before r.Use(ginsession.Handler(...)), which gin leaves outside the
+// middleware although the program calls Use, tells the developer so: the
+// message must not leave them checking a Use call that is there.
+func TestNilSessionRouteBeforeUse(t *testing.T) {
+	sessions := newManager(t)
+	r := gin.New()
+	var msg string
+	r.GET("/early", func(c *gin.Context) {
+		defer func() { msg = fmt.Sprint(recover()) }()
+		ginsession.FromContext(c).GetString("user")
+	})
+	r.Use(ginsession.Handler(sessions))
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/early", nil))
+	if !strings.Contains(msg, "registered after") {
+		t.Errorf("panic %q, want one saying that gin's Use covers only the routes registered after it", msg)
+	}
+}
