@@ -320,8 +320,17 @@ func checkCreatable(dir string) error {
 		// mkfs makes lost+found at a file system's root.
 		mountPoint = mountPoint || e.IsDir() && e.Name() == "lost+found"
 	}
+	var others []string // the session stores whose files are there
 	for _, e := range foreign[:min(len(foreign), foreignShown)] {
-		names = append(names, e.Name())
+		name := e.Name()
+		if prefix, store := otherSessionFile(e); store != "" {
+			// The rest of the name is a live session ID: not for a log.
+			name = prefix + "…"
+			if !slices.Contains(others, store) {
+				others = append(others, store)
+			}
+		}
+		names = append(names, name)
 		// A store's marker, as the nested-store check judges one: a
 		// stray .sessfs file does not make its directory a store.
 		if e.IsDir() && inner == "" && isMarker(filepath.Join(dir, e.Name())) {
@@ -333,6 +342,9 @@ func checkCreatable(dir string) error {
 	}
 	err = fmt.Errorf("%w (no %s file) and not empty: it holds %s; a store is created only in an empty directory of its own",
 		ErrNotStore, MarkerFile, strings.Join(names, ", "))
+	if len(others) > 0 {
+		err = fmt.Errorf("%w; those are the session files of %s: give sessfs a directory of its own beside them, and remove them once no host uses that store", err, strings.Join(others, " and "))
+	}
 	if inner != "" {
 		err = fmt.Errorf("%w; %s is a store: open it to use that store", err, inner)
 	}
@@ -340,6 +352,25 @@ func checkCreatable(dir string) error {
 		err = fmt.Errorf("%w; lost+found says it is the root of a file system: create the store in a directory below it", err)
 	}
 	return err
+}
+
+// otherSessionFile recognises the files of the session stores an
+// application moves from (docs/migrating.md): their names end in the
+// session ID, which a refusal must not write into every host's log. It
+// returns the name's prefix and the store's name, or "" for another file.
+func otherSessionFile(e fs.DirEntry) (prefix, store string) {
+	if e.IsDir() {
+		return "", ""
+	}
+	for _, o := range []struct{ prefix, store string }{
+		{"sess_", "PHP's files handler"},
+		{"session_", "gorilla/sessions' FilesystemStore"},
+	} {
+		if len(e.Name()) > len(o.prefix) && strings.HasPrefix(e.Name(), o.prefix) {
+			return o.prefix, o.store
+		}
+	}
+	return "", ""
 }
 
 // initStore creates the layout of a new store, or returns the marker of one

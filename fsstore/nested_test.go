@@ -195,6 +195,11 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 		{name: "lost+found", entries: []string{"lost+found/"}, want: fsstore.ErrNotStore, msg: []string{"lost+found", "root of a file system"}},
 		{name: "beside a store's own names", entries: []string{"data/", "README"}, want: fsstore.ErrNotStore, msg: []string{"README"}},
 		{name: "many", entries: []string{"a", "b", "c", "d", "e"}, want: fsstore.ErrNotStore, msg: []string{", ..."}},
+		// Another session store's files are named after live session IDs,
+		// which an error logged by every app host must not spread: the
+		// refusal says whose files they are and leaves the IDs out.
+		{name: "PHP's session files", entries: []string{"sess_k7d3q9vbn1o8m2c4r6t0e5u1a"}, want: fsstore.ErrNotStore, msg: []string{"sess_…", "PHP's files handler"}, notMsg: "k7d3q9vbn1o8m2c4r6t0e5u1a"},
+		{name: "FilesystemStore's session files", entries: []string{"session_525QK4PVADZ7DXOTUVWHTP26XPKFTO42MYEPVRCFZOI73AK7TUAA"}, want: fsstore.ErrNotStore, msg: []string{"session_…", "gorilla/sessions' FilesystemStore"}, notMsg: "525QK4PVADZ7DXOTUVWHTP26XPKFTO42MYEPVRCFZOI73AK7TUAA"},
 		{name: "a store below", store: "sessions", want: fsstore.ErrNotStore, msg: []string{"sessions is a store"}},
 		// An empty marker is no store's: the refusal must not send the
 		// user to open it.
