@@ -496,11 +496,28 @@ func (s *Store) checkMarkedEncrypted(ctx context.Context) error {
 // markEncrypted records in the marker that the store is encrypted. Like
 // raiseMaxIdle, it is a read-modify-write under the marker lock, so that
 // neither change can undo the other; the flag is never cleared.
-func (s *Store) markEncrypted(ctx context.Context) error {
-	_, err := s.writeEncryptedMark(ctx)
+// It reports whether this call wrote the mark.
+func (s *Store) markEncrypted(ctx context.Context) (wrote bool, err error) {
+	wrote, err = s.writeEncryptedMark(ctx)
 	s.layout.encrypted = err == nil
 	s.encrypted.Store(err == nil)
-	return err
+	return wrote, err
+}
+
+// holdsRecord reports whether the data directory of the store at root
+// holds a session record, reading no further than the first one found. A
+// directory that cannot be read counts as holding none: the answer only
+// decides a warning.
+func holdsRecord(root string) bool {
+	found := false
+	filepath.WalkDir(filepath.Join(root, DataDir), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && isRecordName(d.Name()) {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return found
 }
 
 // writeEncryptedMark makes the marker say the store is encrypted, and

@@ -798,7 +798,14 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	// (ErrNotEncrypted), must leave the hosts still running without keys
 	// able to save.
 	if err == nil && kr != nil && !s.layout.encrypted && c.vouches() {
-		err = s.markEncrypted(ctx)
+		var wrote bool
+		wrote, err = s.markEncrypted(ctx)
+		if err == nil && wrote && !c.plaintextMigration && holdsRecord(abs) {
+			// Keys added to a store in use without the migration
+			// log every user out, each as a corrupt record on the
+			// next load: say so once, here, with the way back.
+			c.logger.Warn("fsstore: this host, the first opened with keys, marked the store encrypted, but the store already holds sessions stored in clear text, which every host now refuses (ErrUnencrypted, logged as corrupt records): their users get new sessions. To keep them, open every host with WithPlaintextMigration too, then run sessgc rekey --migrate-plaintext (docs/security.md, \"Turning encryption on for a store in use\")", "dir", abs)
+		}
 	}
 	cancel()
 	if err != nil {
