@@ -338,6 +338,12 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 		msg = "httpsession: request failed; its session change may have been saved"
 	case code == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
+		if errors.Is(err, fsstore.ErrLocked) {
+			// The lock package's own words ("held by another owner
+			// while waiting") leave out whose request held it and
+			// what shortens the wait.
+			msg = "httpsession: the session's lock was not had in time (the Manager's WithLockTimeout, or the request's deadline): another request of the same user, on this host or another, held it that long; a long handler calls Session.Release once done with the session, and routes that only read take no lock (ReadOnly)"
+		}
 	case errors.Is(err, fsstore.ErrTooLarge):
 		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
 	}
@@ -1126,7 +1132,7 @@ var errAborted = errors.New("httpsession: the request was answered with an error
 
 // errDiscarded is returned to a handler writing after the session commit
 // failed and the error handler answered instead.
-var errDiscarded = errors.New("httpsession: response discarded because the session could not be saved")
+var errDiscarded = errors.New("httpsession: response discarded because the session could not be loaded or saved (the Manager's error handler answered)")
 
 // responseWriter commits the session just before the response headers go
 // out, so that the cookie can still be set.
