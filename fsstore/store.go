@@ -781,6 +781,12 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 			}
 		}
 	}
+	if !c.maintenanceOnly && onOverlay(abs) {
+		// A container started without the share's volume: the
+		// image's own directory stays, the store opens in it, and
+		// each container keeps its users' sessions to itself.
+		c.logger.Warn("fsstore: the store's directory is on overlayfs, a container's own writable layer, not on the share: this container's sessions are its own, other containers do not see them, and they go with the container; mount the shared volume (NFS, EFS) at this path", "dir", abs)
+	}
 	if s.locks.FlockOnFUSE() {
 		// Kept so as not to lock beside processes that use flock here,
 		// but unsafe across hosts unless the filesystem forwards locks.
