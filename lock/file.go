@@ -282,8 +282,14 @@ func lockFileWith(ctx context.Context, path string, ops fileOps) (*FileLock, err
 	}
 }
 
-// Path returns the locked file's path.
-func (l *FileLock) Path() string { return l.path }
+// Path returns the locked file's path, "" for a nil *FileLock (a
+// LockFile's result read before its error was checked).
+func (l *FileLock) Path() string {
+	if l == nil {
+		return ""
+	}
+	return l.path
+}
 
 // Verify reports an error matching ErrLockLost when the lock is known to
 // be gone: its file was removed, or replaced by a rename over its name,

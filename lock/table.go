@@ -439,8 +439,14 @@ func (t *Table) usable(ctx context.Context) error {
 // errNilContext fails a call given a nil Context, where it would panic.
 var errNilContext = errors.New("lock: nil context.Context")
 
-// Strategy reports the strategy in use (never Auto).
-func (t *Table) Strategy() Strategy { return t.strategy }
+// Strategy reports the strategy in use (never Auto, but on a nil *Table
+// or one not made by NewTable).
+func (t *Table) Strategy() Strategy {
+	if t == nil {
+		return Auto
+	}
+	return t.strategy
+}
 
 // FlockOnFUSE reports that the table locks with flock on a FUSE mount. The
 // kernel grants flock there on this host alone when the filesystem does
@@ -454,23 +460,46 @@ func (t *Table) Strategy() Strategy { return t.strategy }
 // (Config.Strategy) is not reported: a filesystem that forwards locks
 // (GlusterFS, ceph-fuse, JuiceFS) is meant to.
 func (t *Table) FlockOnFUSE() bool {
+	if t == nil {
+		return false
+	}
 	return t.strategy == Flock && t.cfg.fuse && t.cfg.Strategy != Flock
 }
 
 // Dir returns the directory that holds the lock files.
-func (t *Table) Dir() string { return t.cfg.Dir }
+func (t *Table) Dir() string {
+	if t == nil {
+		return ""
+	}
+	return t.cfg.Dir
+}
 
 // MaxHeld reports the cap on OS locks this Table holds at once, after
 // defaults, AWS EFS detection and the file-descriptor limit were applied.
-func (t *Table) MaxHeld() int { return t.cfg.MaxHeld }
+func (t *Table) MaxHeld() int {
+	if t == nil {
+		return 0
+	}
+	return t.cfg.MaxHeld
+}
 
 // MaxOpen reports the bound on lock descriptors kept open, after defaults
 // and the file-descriptor limit were applied.
-func (t *Table) MaxOpen() int { return t.cfg.MaxOpen }
+func (t *Table) MaxOpen() int {
+	if t == nil {
+		return 0
+	}
+	return t.cfg.MaxOpen
+}
 
 // EFS reports whether the directory is treated as AWS EFS (detected from the
 // mount, or set with Config.EFS), which lowers the default MaxHeld.
-func (t *Table) EFS() bool { return t.efs }
+func (t *Table) EFS() bool {
+	if t == nil {
+		return false
+	}
+	return t.efs
+}
 
 // Stats is a snapshot of a Table's use, for metrics and tests.
 type Stats struct {
@@ -479,8 +508,13 @@ type Stats struct {
 	Open    int // lock descriptors kept open, held or idle
 }
 
-// Stats returns the Table's current use.
+// Stats returns the Table's current use: none for a nil *Table or one
+// not made by NewTable (a metrics collector registered before its table
+// was made, say).
 func (t *Table) Stats() Stats {
+	if t.usable(context.Background()) != nil {
+		return Stats{}
+	}
 	t.mu.Lock()
 	st := Stats{Held: t.held}
 	for _, f := range t.files {
@@ -494,8 +528,14 @@ func (t *Table) Stats() Stats {
 // CloseIdle closes every kept lock descriptor that holds no lock and
 // reports how many it closed. Callers that hit EMFILE or ENFILE elsewhere
 // may call it before retrying: kept descriptors are only a cache (each
-// saves two round trips on NFS the next time its lock is taken).
-func (t *Table) CloseIdle() int { return t.be.evictIdle(0) }
+// saves two round trips on NFS the next time its lock is taken). A nil
+// *Table, or one not made by NewTable, has none to close.
+func (t *Table) CloseIdle() int {
+	if t.usable(context.Background()) != nil {
+		return 0
+	}
+	return t.be.evictIdle(0)
+}
 
 // Close releases the kept-open lock descriptors. Locks still held stay held
 // until their handles are unlocked, which then closes their descriptors;
@@ -1085,14 +1125,31 @@ type Handle struct {
 	released bool
 }
 
-// Mode reports the mode the key is held in.
-func (h *Handle) Mode() Mode { return h.mode }
+// Mode reports the mode the key is held in. Mode, Name and Key of a nil
+// *Handle (a Lock's result read before its error was checked, as by a
+// deferred log line) return zero values, where they panicked.
+func (h *Handle) Mode() Mode {
+	if h == nil {
+		return Exclusive
+	}
+	return h.mode
+}
 
 // Name returns the lock file's name within its Table's directory.
-func (h *Handle) Name() string { return h.file }
+func (h *Handle) Name() string {
+	if h == nil {
+		return ""
+	}
+	return h.file
+}
 
 // Key returns the locked key.
-func (h *Handle) Key() string { return h.key }
+func (h *Handle) Key() string {
+	if h == nil {
+		return ""
+	}
+	return h.key
+}
 
 // Verify reports ErrLockLost when the lock has been taken away (see the
 // package documentation). Call it before publishing work done under the lock.
