@@ -34,3 +34,10 @@ func NewTableRefusingFlock(cfg Config, refuse func(name string) error) (*Table, 
 	cfg.flockErr = refuse
 	return NewTable(cfg)
 }
+
+// NewTableFailingProbe returns NewTable(cfg) whose flock probe fails its
+// step ("fstat", "unlock") with fault's error when it returns one.
+func NewTableFailingProbe(cfg Config, fault func(step string) error) (*Table, error) {
+	cfg.probeFault = fault
+	return NewTable(cfg)
+}

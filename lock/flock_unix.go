@@ -170,6 +170,20 @@ func (b *flockBackend) open(name string) (int, error) {
 // symlink, a directory or a socket does not open. closeFd closes a
 // descriptor refused.
 func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) error) (int, error) {
+	fd, err := openLockName(d, name, perm)
+	if err != nil {
+		return -1, err
+	}
+	if err := checkLockFd(d, name, fd, nil); err != nil {
+		closeFd(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// openLockName is openLockFd's open, which creates name if it is missing,
+// with the error explained.
+func openLockName(d *lockDir, name string, perm fs.FileMode) (int, error) {
 	fd, err := d.openFd(name, unix.O_RDWR|unix.O_CREAT, perm)
 	if err != nil {
 		if err == ErrClosed {
@@ -183,16 +197,24 @@ func openLockFd(d *lockDir, name string, perm fs.FileMode, closeFd func(int) err
 		}
 		return -1, permissionHint(d.join(name), perr)
 	}
+	return fd, nil
+}
+
+// checkLockFd is openLockFd's check that fd, name opened, is a regular
+// file. fault, in tests, fails the fstat with the error it returns.
+func checkLockFd(d *lockDir, name string, fd int, fault func() error) error {
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		closeFd(fd)
-		return -1, pathError("fstat lock", d.join(name), err)
+	err := unix.Fstat(fd, &st)
+	if fault != nil && err == nil {
+		err = fault()
+	}
+	if err != nil {
+		return pathError("fstat lock", d.join(name), err)
 	}
 	if m := statmode.Type(uint32(st.Mode)); !m.IsRegular() {
-		closeFd(fd)
-		return -1, notLockFile(d.join(name), m, nil)
+		return notLockFile(d.join(name), m, nil)
 	}
-	return fd, nil
+	return nil
 }
 
 // evictIdle closes idle descriptors, least recently used first, until at
@@ -529,24 +551,57 @@ func (h *flockHeld) unlock() error {
 }
 
 // probeFlock reports whether flock works in the lock directory d, using a
-// dot file that is created once and never removed.
-func probeFlock(cfg *Config, d *lockDir) error {
-	p := d.join(".probe")
+// dot file that is created at the first probe and kept while flock works
+// (another process probing at the same time finds it locked: flock works).
+// A probe that fails removes it, where it was left in a directory this
+// process then locks with leases, or does not lock in at all: a stray file
+// for the operator to wonder about, and to remove by hand. A .probe that
+// is not a regular file was never the probe's and is left as it is.
+func probeFlock(cfg *Config, d *lockDir) (err error) {
+	const name = ".probe"
+	p := d.join(name)
 	// A FIFO there would take a flock where the mount's files may not.
-	fd, err := openLockFd(d, ".probe", cfg.FileMode, unix.Close)
+	fd, err := openLockName(d, name, cfg.FileMode)
 	if err != nil {
+		return err // nothing was created
+	}
+	fault := func(step string) func() error {
+		if cfg.probeFault == nil {
+			return nil
+		}
+		return func() error { return cfg.probeFault(step) }
+	}
+	ours := true // a regular file, which the open may have created
+	defer func() {
+		// Closed before the unlink: on NFS, a client that removes a
+		// file it holds open renames it to .nfsXXXX instead.
+		unix.Close(fd)
+		if err != nil && ours {
+			d.remove(name)
+		}
+	}()
+	if err := checkLockFd(d, name, fd, fault("fstat")); err != nil {
+		ours = !errors.Is(err, ErrNotLockFile)
 		return err
 	}
-	defer unix.Close(fd)
 	if cfg.flockErr != nil {
-		err = cfg.flockErr(".probe")
+		err = cfg.flockErr(name)
 	}
 	if err == nil {
 		err = flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
 	}
 	switch {
 	case err == nil:
-		return flockRetry(fd, unix.LOCK_UN)
+		if f := fault("unlock"); f != nil {
+			err = f()
+		}
+		if err == nil {
+			err = flockRetry(fd, unix.LOCK_UN)
+		}
+		if err != nil {
+			return pathError("unlock", p, err)
+		}
+		return nil
 	case err == unix.EWOULDBLOCK:
 		return nil // someone else is probing: flock works
 	case errors.Is(err, unix.ENOLCK), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):

@@ -218,6 +218,9 @@ type Config struct {
 	// probe's is ".probe") with the error it returns, as a server out of
 	// locks or without flock does.
 	flockErr func(name string) error
+	// probeFault, in tests, fails the flock probe's step ("fstat",
+	// "unlock") with the error it returns.
+	probeFault func(step string) error
 }
 
 // Defaults of MaxHeld and MaxOpen, before the file-descriptor bound.
