@@ -204,6 +204,13 @@ func TestPermissionDenied(t *testing.T) {
 		hint  bool   // the error must say what to do
 	}{
 		{"store-dir-0700", func(t *testing.T, dir string) { os.Chmod(dir, 0o700) }, "open permission: ", "", true},
+		// One root made, that others may enter but not list: the first
+		// app server's look for what is in it fails.
+		{"new-store-root-dir-unlistable", func(t *testing.T, dir string) {
+			must(t, os.RemoveAll(dir))
+			must(t, os.Mkdir(dir, 0o711))
+			must(t, os.Chmod(dir, 0o711))
+		}, "open permission: ", "", true},
 		{"data-dir-only", func(t *testing.T, dir string) {
 			os.Chmod(dir, 0o755)
 			os.Chmod(filepath.Join(dir, fsstore.MarkerFile), 0o644)
@@ -267,6 +274,9 @@ func TestPermissionDenied(t *testing.T) {
 				t.Errorf("Open as uid %d: %q, want it to say %q", nobody, got, hint)
 			}
 			t.Logf("child: %s", got)
+			if p := pathNamedTwice(got); p != "" {
+				t.Errorf("Open as uid %d: %q names %s twice before the hint, want once", nobody, got, p)
+			}
 			if tc.load != "" {
 				got := kid.Expect(t, "load ")
 				if !strings.HasPrefix(got, tc.load) {
@@ -281,6 +291,24 @@ func TestPermissionDenied(t *testing.T) {
 			kid.Finish(t)
 		})
 	}
+}
+
+// pathNamedTwice returns a path msg names more than once before its
+// owner hint, which may name it again as the one to fix, or "".
+func pathNamedTwice(msg string) string {
+	msg, _, _ = strings.Cut(msg, ": this process's user")
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(msg) {
+		w = strings.TrimRight(w, ":,)")
+		if !strings.HasPrefix(w, "/") {
+			continue
+		}
+		if seen[w] {
+			return w
+		}
+		seen[w] = true
+	}
+	return ""
 }
 
 // binaryForOthers copies the test binary into a fresh directory that

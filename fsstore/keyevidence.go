@@ -119,5 +119,5 @@ func (s *Store) noteKeyFile(name string) {
 // errKeyFileLook is the failure of a keyless Open whose look for key
 // files failed: the store could hold one, so it is not opened.
 func errKeyFileLook(dir string, err error) error {
-	return fmt.Errorf("fsstore: open %s: list the store's directory for key files (a store opened without keys opens only where there is none): %w", dir, withOwnerHint(dir, err))
+	return fmt.Errorf("fsstore: open %s: list the store's directory for key files (a store opened without keys opens only where there is none): %w", dir, hintedIn(dir, err))
 }

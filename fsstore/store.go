@@ -458,6 +458,25 @@ func withOwnerHint(dir string, err error) error {
 	return ownerhint.Wrap(err, ownerHint(dir, err))
 }
 
+// hintedIn is withOwnerHint for an error put after a message that names
+// dir: an error of an operation on dir itself (the open of its listing)
+// gives its op and its errno, where it named dir a second time.
+func hintedIn(dir string, err error) error {
+	if pe, ok := err.(*fs.PathError); ok && pe.Path == dir {
+		err = &opError{op: pe.Op, err: pe.Err}
+	}
+	return withOwnerHint(dir, err)
+}
+
+// opError is an operation's error on a path the message around it names.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
 func open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s, err := openStore(ctx, dir, opts...)
 	if err != nil && errors.Is(err, syscall.ELOOP) {
@@ -624,7 +643,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 			return nil, err
 		}
 		if err := checkCreatable(abs); err != nil {
-			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))
+			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, hintedIn(abs, err))
 		}
 		// An empty directory below a share that failed to mount (made
 		// by install -d before the mount, or by a process that started
@@ -640,14 +659,14 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 			c.logger.Warn("fsstore: creating a store that may be on the local disk below an unmounted share: "+w, "dir", abs)
 		}
 		if m, err = initStore(abs, &c); err != nil {
-			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, withOwnerHint(abs, err))
+			return nil, fmt.Errorf("fsstore: create store in %s: %w", abs, hintedIn(abs, err))
 		}
 		if w := createModesWarning(abs, st, &c); w != "" {
 			c.logger.Warn(w, "dir", abs)
 		}
 		created = true
 	case err != nil:
-		return nil, fmt.Errorf("fsstore: open %s: %w", abs, withOwnerHint(abs, err))
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, hintedIn(abs, err))
 	}
 	if c.shardSet && c.shardDepth != m.shardDepth {
 		return nil, fmt.Errorf("fsstore: open %s: %w: store has shard depth %d, option asks for %d", abs, ErrLayoutMismatch, m.shardDepth, c.shardDepth)
@@ -872,7 +891,7 @@ func (s *Store) checkWritable() error {
 		if errors.Is(err, ErrNoHardLinks) {
 			return fmt.Errorf("fsstore: store %s: %w", s.dir, err)
 		}
-		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, withOwnerHint(s.dir, err))
+		return fmt.Errorf("fsstore: store %s is not writable: %w", s.dir, hintedIn(s.dir, err))
 	}
 	return nil
 }

@@ -210,7 +210,7 @@ func tryLockFileOnce(t fileTarget, ops fileOps) (*FileLock, error) {
 			if errors.Is(err, syscall.EWOULDBLOCK) {
 				return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
 			}
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, pathError("lock", path, err)
 		}
 		l.ofd = of
 	}
@@ -233,8 +233,12 @@ func refusedError(path string, err error) error {
 		return fmt.Errorf("lock %s: %w: the server refused the lock (%w): it is out of locks, or has no lock manager (NFSv3 without lockd)", path, ErrTooManyLocks, err)
 	case errno == syscall.EOPNOTSUPP, errno == syscall.ENOSYS, errno == syscall.EINVAL:
 		return fmt.Errorf("lock %s: %w: flock: %w", path, ErrNotSupported, err)
+	case ok:
+		return fmt.Errorf("lock %s: %w", path, err)
 	}
-	return fmt.Errorf("lock %s: %w", path, err)
+	// An open's, which names the path already (and may carry the
+	// permission hint, which stays last).
+	return pathError("lock", path, err)
 }
 
 // LockFile takes an exclusive lock on path, waiting until ctx ends. When ctx

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sessfs/sessfs/internal/fdlimit"
+	"github.com/sessfs/sessfs/internal/ownerhint"
 )
 
 // Errors returned by this package. Callers test for them with errors.Is.
@@ -474,6 +475,12 @@ func nulPath(what, path string) error {
 // *fs.PathError for path (an *os.File's write or read) gives its error and
 // its op in parentheses: wrapped whole, the message named the path twice.
 func pathError(op, path string, err error) error {
+	if h, ok := err.(*ownerhint.Error); ok {
+		// A hinted open (a lease read back by Verify): the path is
+		// named by the error inside the hint, which stays last, where
+		// it is read.
+		return &ownerhint.Error{Err: pathError(op, path, h.Err), Hint: h.Hint}
+	}
 	if pe, ok := err.(*fs.PathError); ok && pe.Path == path {
 		if pe.Op != op {
 			op += " (" + pe.Op + ")"

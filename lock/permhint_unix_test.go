@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessfs/sessfs/internal/ownerhint"
 	"github.com/sessfs/sessfs/internal/proctest"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -48,18 +49,29 @@ func TestPermissionDeniedHint(t *testing.T) {
 		// file is the one the error must name.
 		file string
 		take func(dir string) error
+		// wants, where set, replace the words of the hint on a file
+		// another user made.
+		wants []string
 	}{
-		{"strategy file", lock.StrategyFile, func(dir string) error { return tableTry(lock.Config{Dir: dir}) }},
-		{"flock lock file", "s1", func(dir string) error { return tableTry(lock.Config{Dir: dir, Strategy: lock.Flock}) }},
-		{"lease file", "s1.lease", func(dir string) error { return tableTry(lock.Config{Dir: dir, Strategy: lock.Lease}) }},
+		{"strategy file", lock.StrategyFile, func(dir string) error { return tableTry(lock.Config{Dir: dir}) }, nil},
+		{"flock lock file", "s1", func(dir string) error { return tableTry(lock.Config{Dir: dir, Strategy: lock.Flock}) }, nil},
+		{"lease file", "s1.lease", func(dir string) error { return tableTry(lock.Config{Dir: dir, Strategy: lock.Lease}) }, nil},
 		{"FileLock", "fleet.lock", func(dir string) error {
 			l, err := lock.TryLockFile(filepath.Join(dir, "fleet.lock"))
 			if err == nil {
 				l.Unlock()
 			}
 			return err
-		}},
-		{"lock directory", "", func(dir string) error { return tableTry(lock.Config{Dir: dir}) }},
+		}, nil},
+		{"lock directory", "", func(dir string) error { return tableTry(lock.Config{Dir: dir}) }, nil},
+		// A lease the holder can no longer read back: Verify's and
+		// Unlock's errors wrap the hinted open.
+		{"lease Verify", "s1.lease", func(dir string) error {
+			return leaseUnreadable(dir, func(h *lock.Handle) error { return h.Verify() })
+		}, []string{"may not use", ", which it owns but whose mode 0000 refuses it"}},
+		{"lease Unlock", "s1.lease", func(dir string) error {
+			return leaseUnreadable(dir, func(h *lock.Handle) error { return h.Unlock() })
+		}, []string{"may not use", ", which it owns but whose mode 0000 refuses it"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(base, strings.ReplaceAll(tc.name, " ", "-"))
@@ -76,13 +88,47 @@ func TestPermissionDeniedHint(t *testing.T) {
 			if tc.file != "" {
 				name = filepath.Join(dir, tc.file)
 			}
-			for _, want := range []string{"may not use", name + ", which is root's", "another user made it", "chown -R USER " + dir} {
+			// The error names the path once; the hint after it may name
+			// it again, as the file to fix.
+			var hint *ownerhint.Error
+			if !errors.As(err, &hint) {
+				t.Fatalf("%s: %v; want an ownerhint.Error", tc.name, err)
+			}
+			if n := strings.Count(strings.TrimSuffix(msg, hint.Hint), dir); n != 1 {
+				t.Errorf("%s: %q names the path %d times before the hint, want once", tc.name, msg, n)
+			}
+			wants := []string{"may not use", name + ", which is root's", "another user made it", "chown -R USER " + dir}
+			if tc.wants != nil {
+				wants = tc.wants
+			}
+			for _, want := range wants {
 				if !strings.Contains(msg, want) {
 					t.Errorf("%s: %q does not say %q", tc.name, msg, want)
 				}
 			}
 		})
 	}
+}
+
+// leaseUnreadable takes a lease in dir, makes its file unreadable to its
+// holder (mode 0000), and returns call's error on the handle.
+func leaseUnreadable(dir string, call func(h *lock.Handle) error) error {
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Lease})
+	if err != nil {
+		return err
+	}
+	defer tab.Close()
+	h, err := tab.TryLock("s1", "k", lock.Exclusive)
+	if err != nil {
+		return err
+	}
+	defer h.Unlock()
+	p := filepath.Join(dir, "s1.lease")
+	if err := os.Chmod(p, 0); err != nil {
+		return err
+	}
+	defer os.Chmod(p, 0o600) // the lease is removed at the Unlock
+	return call(h)
 }
 
 func tableTry(cfg lock.Config) error {
@@ -134,5 +180,9 @@ func preparePermDirs(t *testing.T) string {
 		must(os.WriteFile(filepath.Join(d, c.file), []byte("flock\n"), 0o600))
 	}
 	must(os.Mkdir(filepath.Join(base, "lock-directory"), 0o755))
+	for _, d := range []string{"lease-Verify", "lease-Unlock"} {
+		must(os.Mkdir(filepath.Join(base, d), 0o777))
+		must(os.Chmod(filepath.Join(base, d), 0o777))
+	}
 	return base
 }
