@@ -229,3 +229,13 @@ func (c *seenHeaders) lookup(name string, st fileStat) (h record.Header, ok bool
 	}
 	return record.Header{Idle: e.idle, Deadline: e.deadline, Flags: e.flags, KeyID: e.keyID}, true
 }
+
+// targetError is targetErr's: the path also tells a permission hint
+// where the refused temp file, whose error names it alone, was.
+type targetError struct {
+	path string
+	err  error
+}
+
+func (e *targetError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *targetError) Unwrap() error { return e.err }

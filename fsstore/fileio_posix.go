@@ -576,7 +576,7 @@ func targetErr(dir, name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	return &targetError{path: filepath.Join(dir, name), err: err}
 }
 
 // syncPublished makes the rename of a record into dfd durable with sync

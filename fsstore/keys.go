@@ -222,6 +222,8 @@ func keysOpenHint(path string, err error, reload bool) string {
 		return fmt.Sprintf(": put the same keys file back, copied from another host (every host must have the same keys; a key made anew with sessgc keygen is none of theirs): copy it to a temporary name beside it, as the user the app servers run as and mode 600, then rename it over %s", path)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf(": for a store's first key, make the file once, as the user the app servers run as: %s; then copy that same file to every host, which must all have the same keys", strings.Join(keyrecipe.FirstKey(path), " && "))
+	case errors.Is(err, syscall.EPERM):
+		return ownerhint.NotPermitted(path, err)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Sprintf(": %s may not read it: give the keys file to the user the app servers and sessgc run as (chown USER %s; chmod 600 %s), and let that user search the directories above it (a file root wrote there is root's)", ownerhint.Who(os.Geteuid()), shellquote.Quote(path), shellquote.Quote(path))
 	}

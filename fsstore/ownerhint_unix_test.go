@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -35,5 +37,42 @@ func TestOwnerHintRootSquashed(t *testing.T) {
 	}
 	if got := ownerHint(dir, err); strings.Contains(got, "chown") || !strings.Contains(got, "run it as the user that owns "+dir) {
 		t.Errorf("ownerHint for root refused in another user's directory: %q, want it to say to run as that user", got)
+	}
+}
+
+// TestOwnerHintEPERM: EPERM (an immutable or append-only file or
+// directory, a security module) is refused whatever the owner and mode,
+// root included: the store's hint and the keys file's name the attribute,
+// where they sent the operator to chown, to run as another user, or to
+// root_squash, none of which changes anything.
+func TestOwnerHintEPERM(t *testing.T) {
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "data", "ab", "x")
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		hint string
+		want string
+	}{
+		{"store", ownerHint(dir, &fs.PathError{Op: "open", Path: rec, Err: syscall.EPERM}), "chattr -i -a " + filepath.Dir(rec)},
+		{"store, rename", ownerHint(dir, &os.LinkError{Op: "rename", Old: rec + ".tmp", New: rec, Err: syscall.EPERM}), "chattr -i -a " + filepath.Dir(rec)},
+		{"store, no path", ownerHint(dir, syscall.EPERM), "chattr -i -a " + dir},
+		{"keys file", keysOpenHint(keys, &fs.PathError{Op: "open", Path: keys, Err: syscall.EPERM}, false), "chattr -i -a " + keys + " " + dir},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, want := range []string{"refused whatever the owner and mode", "immutable", tc.want} {
+				if !strings.Contains(tc.hint, want) {
+					t.Errorf("%q does not say %q", tc.hint, want)
+				}
+			}
+			for _, not := range []string{"chown -R", "chown USER", "run it as", "root_squash"} {
+				if strings.Contains(tc.hint, not) {
+					t.Errorf("%q says %q, which does not help", tc.hint, not)
+				}
+			}
+		})
 	}
 }

@@ -427,6 +427,10 @@ func ownerHint(dir string, err error) string {
 	if !errors.Is(err, fs.ErrPermission) {
 		return ""
 	}
+	if hint := ownerhint.NotPermitted(refusedPath(dir, err), err); hint != "" {
+		// EPERM: no owner or mode refuses it, root included.
+		return hint
+	}
 	who := ownerhint.Who(os.Geteuid())
 	fi, serr := os.Stat(dir)
 	if serr == nil && os.Geteuid() != 0 {
@@ -449,6 +453,26 @@ func ownerHint(dir string, err error) string {
 		return fmt.Sprintf(": %s may not read and write the store, whose directory it owns: something in it is another user's (an app server or sessgc run once as root) or its mode refuses this user: give it all to the user every app server and sessgc run as (chown -R USER %s), with the modes the store gave it", who, shellquote.Quote(dir))
 	}
 	return fmt.Sprintf(": %s may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
+}
+
+// refusedPath is the path err, met in the store in dir, was refused on:
+// the file a write replaces (its temp file, beside it, was refused), the
+// path of its *fs.PathError, the new name of its *os.LinkError (a
+// rename's or a link's, refused in the target's directory), or dir where
+// none of them names an absolute path.
+func refusedPath(dir string, err error) string {
+	var te *targetError
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &te):
+		return te.path
+	case errors.As(err, &pe) && filepath.IsAbs(pe.Path):
+		return pe.Path
+	case errors.As(err, &le) && filepath.IsAbs(le.New):
+		return le.New
+	}
+	return dir
 }
 
 // withOwnerHint returns err followed by its ownerHint, as an

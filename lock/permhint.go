@@ -29,6 +29,10 @@ func permissionHintAs(euid int, path string, err error) error {
 	if !errors.Is(err, fs.ErrPermission) {
 		return err
 	}
+	if hint := ownerhint.NotPermitted(path, err); hint != "" {
+		// EPERM: no owner or mode refuses it, root included.
+		return ownerhint.Wrap(err, hint)
+	}
 	dir := filepath.Dir(path)
 	who := ownerhint.Who(euid)
 	if euid == 0 {

@@ -3,6 +3,7 @@
 package lock
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,6 +76,56 @@ func TestPermissionHintFacts(t *testing.T) {
 				if strings.Contains(msg, w) {
 					t.Errorf("%q says %q", msg, w)
 				}
+			}
+		})
+	}
+}
+
+// TestPermissionHintEPERM: EPERM (an immutable or append-only file or
+// directory, a security module) is refused whatever the owner and mode,
+// root included: its hint names the attributes and how to see and clear
+// them, not the chown, chmod or user switch of EACCES's hints, which
+// change nothing. A sticky lock directory is named as the other cause.
+func TestPermissionHintEPERM(t *testing.T) {
+	dir := t.TempDir()
+	own := filepath.Join(dir, "own")
+	if err := os.WriteFile(own, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sticky := filepath.Join(t.TempDir(), "sticky")
+	if err := os.Mkdir(sticky, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sticky, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		euid          int
+		path          string
+		want, notWant []string
+	}{
+		{"file", 1000, own, []string{"refused whatever the owner and mode", "immutable", "chattr -i -a " + own + " " + dir, "lsattr -d " + own}, []string{"chown -R", "chmod -R", "sticky"}},
+		{"file, root", 0, own, []string{"refused whatever the owner and mode", "chattr -i -a " + own}, []string{"root_squash", "run it as"}},
+		{"new file", 1000, filepath.Join(dir, "s1"), []string{"chattr -i -a " + dir}, []string{"chown -R", dir + "/s1"}},
+		{"sticky directory", 1000, filepath.Join(sticky, "s1"), []string{"chattr -i -a " + sticky, sticky + " being a sticky directory"}, []string{"chown -R"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refused := &fs.PathError{Op: "open", Path: tc.path, Err: syscall.EPERM}
+			err := permissionHintAs(tc.euid, tc.path, refused)
+			msg := strings.TrimPrefix(err.Error(), refused.Error()) // the hint
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q does not say %q", msg, w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(msg, w) {
+					t.Errorf("%q says %q", msg, w)
+				}
+			}
+			if !errors.Is(err, syscall.EPERM) {
+				t.Errorf("%v: does not match EPERM", err)
 			}
 		})
 	}

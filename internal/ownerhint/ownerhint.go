@@ -8,6 +8,14 @@ package ownerhint
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // Error is err with fsstore's advice on it: its message is err's followed
@@ -45,4 +53,34 @@ func Who(euid int) string {
 		return "this process's user"
 	}
 	return fmt.Sprintf("this process's user (uid %d)", euid)
+}
+
+// NotPermitted is the hint for err, a refusal met on path, when it is
+// EPERM, and "" otherwise. EPERM is not EACCES: no owner or mode of a
+// file gives it (root is refused too), and the owner hints (chown, chmod,
+// run as another user) send the operator after a fix that changes
+// nothing. It comes from an attribute of the file or of its directory
+// (immutable, or append-only, which forbids removing and renaming), from
+// a security module, or, in a sticky directory, from another user's file,
+// which only its owner or the directory's may remove or rename: that one
+// is named only where the directory is sticky.
+func NotPermitted(path string, err error) string {
+	if !errors.Is(err, syscall.EPERM) {
+		return ""
+	}
+	dir := filepath.Dir(path)
+	look := []string{shellquote.Quote(dir)}
+	if _, serr := os.Lstat(path); serr == nil && path != dir {
+		look = append([]string{shellquote.Quote(path)}, look...)
+	}
+	names := strings.Join(look, " ")
+	attrs := fmt.Sprintf("lsattr -d %s shows them, and chattr -i -a %s, as root, clears them", names, names)
+	if runtime.GOOS != "linux" {
+		attrs = fmt.Sprintf("ls -ldo %s shows them, and chflags nouchg,nouappnd %s clears them (schg and sappnd need root, in single-user mode)", names, names)
+	}
+	sticky := ""
+	if fi, serr := os.Stat(dir); serr == nil && fi.Mode()&fs.ModeSticky != 0 {
+		sticky = fmt.Sprintf("; or, %s being a sticky directory, the file is another user's, which only its owner or the directory's may remove or rename", dir)
+	}
+	return fmt.Sprintf(": refused whatever the owner and mode (chown and chmod will not help): the file or its directory has an attribute that forbids the change (immutable, or append-only, which forbids removing and renaming: %s), or a security module (SELinux, AppArmor) or a container's seccomp filter refuses it%s", attrs, sticky)
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -51,6 +54,27 @@ func TestWho(t *testing.T) {
 	} {
 		if got := Who(tc.euid); got != tc.want {
 			t.Errorf("Who(%d) = %q, want %q", tc.euid, got, tc.want)
+		}
+	}
+}
+
+// TestNotPermitted: EPERM, wrapped or bare, gets the attribute hint;
+// EACCES and other errors get none (the owner hints are theirs).
+func TestNotPermitted(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"EPERM", syscall.EPERM, true},
+		{"wrapped EPERM", fmt.Errorf("save: %w", &fs.PathError{Op: "open", Path: p, Err: syscall.EPERM}), true},
+		{"EACCES", &fs.PathError{Op: "open", Path: p, Err: syscall.EACCES}, false},
+		{"ENOENT", syscall.ENOENT, false},
+	} {
+		got := NotPermitted(p, tc.err)
+		if (got != "") != tc.want || tc.want && !strings.Contains(got, "immutable") {
+			t.Errorf("%s: NotPermitted = %q, want a hint: %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -1,0 +1,110 @@
+//go:build linux
+
+package lock_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestImmutableHint: an immutable lock file (chattr +i), or an immutable
+// lock directory that refuses a new one, refuses even root with EPERM;
+// the error says so and names the attribute, where it gave EACCES's
+// advice (root_squash, chown), which changes nothing.
+func TestImmutableHint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// immutable is made immutable; try takes the lock.
+		immutable func(dir string) string
+		try       func(dir string) error
+	}{
+		{"FileLock of an immutable file", func(dir string) string {
+			p := filepath.Join(dir, "fleet.lock")
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, func(dir string) error {
+			l, err := lock.TryLockFile(filepath.Join(dir, "fleet.lock"))
+			if err == nil {
+				l.Unlock()
+			}
+			return err
+		}},
+		{"NewTable in an immutable directory", func(dir string) string { return dir }, func(dir string) error {
+			tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Flock})
+			if err == nil {
+				tab.Close()
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := tc.immutable(dir)
+			setImmutable(t, p)
+			err := tc.try(dir)
+			if !errors.Is(err, syscall.EPERM) {
+				t.Fatalf("%v, want EPERM", err)
+			}
+			msg := err.Error()
+			t.Log(msg)
+			for _, want := range []string{"refused whatever the owner and mode", "immutable", "chattr -i -a " + p} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("%q does not say %q", msg, want)
+				}
+			}
+			for _, not := range []string{"chown -R", "chmod -R", "root_squash", "CAP_DAC_OVERRIDE"} {
+				if strings.Contains(msg, not) {
+					t.Errorf("%q says %q, which does not help", msg, not)
+				}
+			}
+		})
+	}
+}
+
+const fsImmutableFL = 0x10 // FS_IMMUTABLE_FL (linux/fs.h)
+
+// setImmutable makes p immutable (chattr +i), which refuses even root
+// its changes, and undoes it at cleanup. It skips the test where that
+// cannot be done: not root (CAP_LINUX_IMMUTABLE), or a file system
+// without the attribute (tmpfs before Linux 6.0, overlayfs, NFS).
+func setImmutable(t *testing.T, p string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: only CAP_LINUX_IMMUTABLE sets the immutable attribute (chattr +i)")
+	}
+	set := func(on bool) error {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		flags, err := unix.IoctlGetInt(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+		if err != nil {
+			return err
+		}
+		if on {
+			flags |= fsImmutableFL
+		} else {
+			flags &^= fsImmutableFL
+		}
+		return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, flags)
+	}
+	if err := set(true); err != nil {
+		t.Skipf("the file system of %s does not take the immutable attribute (chattr +i): %v", p, err)
+	}
+	t.Cleanup(func() {
+		if err := set(false); err != nil {
+			t.Errorf("chattr -i %s: %v", p, err)
+		}
+	})
+}
