@@ -3,8 +3,11 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/fsstore"
 )
@@ -128,7 +131,87 @@ func TestCompareAndSwapDuringDelete(t *testing.T) {
 	if !errors.Is(err, fsstore.ErrConflict) {
 		t.Errorf("CompareAndSwap whose temp file a Delete removed: %v, want ErrConflict", err)
 	}
+	if msg := fmt.Sprint(err); !strings.Contains(msg, "deleted") || strings.Contains(msg, "left as it was") {
+		t.Errorf("CompareAndSwap whose temp file a Delete removed: %q, want it to say the session was deleted", msg)
+	}
 	if got, err := s.Load(ctx, id); !errors.Is(err, fsstore.ErrNotFound) {
 		t.Errorf("Load after the Delete = %q, %v; want ErrNotFound", got.Data, err)
+	}
+}
+
+// TestCompareAndSwapTempSwept: the sweep removes a swap's temp file that
+// it takes for a stale one (here its clock an hour ahead: file times
+// skewed against it, or a write paused past TempAge), between the swap's
+// checks and its rename. Nothing is written and a retry is right
+// (ErrConflict), but the session was not deleted: the error said "the
+// session was deleted while it was being written", which sent a reader
+// after a Delete that never was. It says that the record was left as it
+// was, and names the sweep; for a create, which read no record, it names
+// both. The retry goes through.
+func TestCompareAndSwapTempSwept(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		create bool
+		want   []string
+		not    []string
+	}{
+		{"update", false, []string{"left as it was", "the sweep"}, []string{"was deleted"}},
+		{"create", true, []string{"a Delete of the session or by the sweep"}, []string{"was deleted"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDir(t, dir)
+			ahead := openDir(t, dir, fsstore.WithClock(func() time.Time { return time.Now().Add(time.Hour) }))
+			id := newID(t)
+			// Live by the sweep's clock too: it removes the temp file
+			// alone.
+			sess := &fsstore.Session{ID: id, Data: []byte("first"), Idle: 24 * time.Hour}
+			if !tc.create {
+				if err := s.CompareAndSwap(ctx, sess); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var armed atomic.Bool
+			armed.Store(true)
+			var swept fsstore.SweepStats
+			var sweepErr error
+			s.SetLockCheckHookForTest(func(stage string) {
+				if stage == "rename" && armed.CompareAndSwap(true, false) {
+					swept, sweepErr = ahead.Sweep(ctx, fsstore.SweepOptions{})
+				}
+			})
+			next := *sess
+			next.Data = []byte("swapped")
+			err := s.CompareAndSwap(ctx, &next)
+			if sweepErr != nil || swept.Temps == 0 {
+				t.Fatalf("the sweep: %+v, %v; want the swap's temp file removed", swept, sweepErr)
+			}
+			if !errors.Is(err, fsstore.ErrConflict) {
+				t.Fatalf("CompareAndSwap whose temp file the sweep removed: %v, want ErrConflict", err)
+			}
+			msg := err.Error()
+			t.Log(msg)
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q does not say %q", msg, w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(msg, w) {
+					t.Errorf("%q says %q", msg, w)
+				}
+			}
+			if !tc.create {
+				if got, err := s.Load(ctx, id); err != nil {
+					t.Errorf("Load after the failed swap: %v; want the record left as it was", err)
+				} else if string(got.Data) != "first" {
+					t.Errorf("Load after the failed swap = %q; want the record left as it was", got.Data)
+				}
+			}
+			if err := s.CompareAndSwap(ctx, &next); err != nil {
+				t.Errorf("the retry: %v", err)
+			}
+		})
 	}
 }

@@ -2012,13 +2012,38 @@ func (s *Store) compareAndSwap(ctx context.Context, c *call, k key, sess *Sessio
 	}
 	err = s.save(ctx, c, k, sess, h.Verify, unchanged)
 	if errors.Is(err, errTempTaken) && !errors.Is(err, ErrLockLost) {
-		// Under a lock still held, the temp file went to a Delete that
-		// began after the look before the rename (see stillRead):
-		// nothing written, and the session deleted, as a Delete before
-		// that look makes it. A conflict, not a failure of the store.
-		err = fmt.Errorf("fsstore: compare-and-swap: %w: the session was deleted while it was being written: %w", ErrConflict, err)
+		// Under a lock still held, the temp file was removed by another
+		// process after the look before the rename (see stillRead):
+		// nothing written. A conflict, not a failure of the store, and a
+		// retry is right; the record, looked at again, tells by whom.
+		err = tempTakenConflict(unchanged, err)
 	}
 	return err
+}
+
+// tempTakenConflict is CompareAndSwap's ErrConflict for err, a write whose
+// temp file another process removed under a lock still held, nothing
+// written. It said "the session was deleted" whoever removed it, where
+// the sweep (taking the file for a stale temp file: its host's clock
+// ahead, or this write paused past SweepOptions.TempAge) or a locked
+// Delete whose lock was lost (which puts the record back) leave the
+// session as it was. unchanged, the check of the record read (nil for a
+// create, which read none), tells the cases apart where it can.
+func tempTakenConflict(unchanged func() error, err error) error {
+	const others = "the sweep, taking it for a stale temp file (the clock it judges ages by ahead of the file's times, or this write paused past the sweep's TempAge), or a Delete whose lock was lost"
+	if unchanged == nil {
+		return fmt.Errorf("fsstore: compare-and-swap: %w: its temp file was removed before the rename, by a Delete of the session or by %s; nothing was written: %w", ErrConflict, others, err)
+	}
+	switch uerr := unchanged(); {
+	case uerr == nil:
+		return fmt.Errorf("fsstore: compare-and-swap: %w: its temp file was removed before the rename, the session's record left as it was, by %s; nothing was written: %w", ErrConflict, others, err)
+	case errors.Is(uerr, ErrConflict):
+		// Deleted, or replaced, meanwhile: the temp file went with the
+		// Delete, or with the Delete before a new save.
+		return fmt.Errorf("%w, while it was being written: its temp file was removed, and nothing was written: %w", uerr, err)
+	default:
+		return fmt.Errorf("fsstore: compare-and-swap: %w: its temp file was removed before the rename, by a Delete of the session or by %s; nothing was written: %w (and the record could not be looked at again: %v)", ErrConflict, others, err, uerr)
+	}
 }
 
 // stillRead returns CompareAndSwap's check, right before its rename, that
