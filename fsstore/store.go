@@ -288,6 +288,13 @@ const openRaiseTimeout = time.Minute
 // WithCreate(false)). It checks that the directory exists, is writable and
 // supports a working lock strategy, and returns a clear error otherwise.
 //
+// A relative dir is the one it names in the working directory at Open,
+// by the kernel's name of that directory (as package lock takes a
+// relative path), not by $PWD: a process started through a deploy's
+// "current" symlink keeps the store it opened when the link is pointed
+// at the next release (Dir names that store). The path is then cleaned
+// as filepath.Abs cleans it: "link/../x" is x beside link.
+//
 // Open creates a store only in an empty directory: one that holds anything
 // but a store's own names (a half-created store's, or a store's whose
 // marker was removed) is ErrNotStore, as sessgc refuses it, since a store
@@ -575,7 +582,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if err := nulPath("open", dir); err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(dir)
+	abs, err := absDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", dir, err)
 	}

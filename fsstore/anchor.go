@@ -1,0 +1,41 @@
+package fsstore
+
+import (
+	"path/filepath"
+	"runtime"
+	"syscall"
+)
+
+// absDir makes dir, the store's directory as Open was given it, absolute
+// against the working directory, by the kernel's name of that directory
+// (getcwd), as package lock anchors a relative path. filepath.Abs, which
+// Open used, prefers $PWD, which names the working directory the way the
+// shell reached it: through a deploy's "current" symlink, say. Once a
+// deploy pointed that link at the next release, the store's path named
+// the new release's directory while the process still ran in the old
+// one: its lock directory, checked by path, seemed replaced (every lock
+// lost), and whatever the store reaches by path went to another store.
+// The path is then cleaned, as filepath.Abs cleans it: a dir of
+// "link/../x" names x beside link, not beside link's target, as before.
+// Windows has no such working-directory name, and keeps filepath.Abs.
+func absDir(dir string) (string, error) {
+	if filepath.IsAbs(dir) || runtime.GOOS == "windows" {
+		return filepath.Abs(dir)
+	}
+	wd, err := getwd()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(wd, dir), nil
+}
+
+// getwd is the kernel's name of the working directory, asked again when
+// a signal interrupted the call.
+func getwd() (string, error) {
+	for {
+		wd, err := syscall.Getwd()
+		if err != syscall.EINTR {
+			return wd, err
+		}
+	}
+}
