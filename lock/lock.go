@@ -75,6 +75,15 @@ func notLockFile(path string, m fs.FileMode, err error) error {
 		what = "a device"
 	}
 	msg := fmt.Sprintf("%s is %s, where only a regular file this package made belongs: move it out of the store directory, or remove it (no process of the store makes one there, nor moves or removes one that is there)", path, what)
+	if h, ok := err.(*ownerhint.Error); ok {
+		// Not expected (a refusal is not ELOOP or EISDIR), but a hint
+		// stays last, where it is read.
+		return &ownerhint.Error{Err: notLockFile(path, m, h.Err), Hint: h.Hint}
+	}
+	if pe, ok := err.(*fs.PathError); ok && pe.Path == path {
+		// The open or read that met it: msg names the path already.
+		return fmt.Errorf("%w: %s: %s: %w", ErrNotLockFile, msg, pe.Op, pe.Err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrNotLockFile, msg, err)
 	}

@@ -104,6 +104,9 @@ func TestNotLockFileRefused(t *testing.T) {
 						t.Errorf("error %q does not say %q", err, s)
 					}
 				}
+				if n := strings.Count(err.Error(), p); n != 1 {
+					t.Errorf("error %q names the path %d times, want once", err, n)
+				}
 				if _, err := tab.TryLock("k", "k", lock.Exclusive); !errors.Is(err, lock.ErrNotLockFile) {
 					t.Errorf("TryLock: %v, want ErrNotLockFile", err)
 				}
