@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // lockDir is the lock directory. Without directory descriptors and *at
@@ -85,6 +86,17 @@ func (d *lockDir) mode(name string) (fs.FileMode, error) {
 	}
 	return fi.Mode(), nil
 }
+
+// gone: here every file is reached by the directory's path, so a lock
+// is never taken in a directory that was moved away or removed; a lease
+// file in one is met as removed (see leaseHeld.judgeRead).
+func (d *lockDir) gone() error { return nil }
+
+// due: see gone.
+func (d *lockDir) due(time.Duration) bool { return false }
+
+// check: see gone.
+func (d *lockDir) check() error { return nil }
 
 // isStale: no NFS client here reports stale handles apart.
 func isStale(error) bool { return false }

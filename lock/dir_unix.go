@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,6 +38,16 @@ type lockDir struct {
 	closed bool
 	// borrowed: fd is its opener's, who closes it (see LeaseDirAt).
 	borrowed bool
+
+	// dev and ino name the directory opened, read once at the open:
+	// check compares the one at path with it (zero: never checked, as
+	// for a borrowed descriptor).
+	dev, ino uint64
+	// lookedAt: when check last looked at path (see due).
+	lookedAt atomic.Int64
+	// lostErr, once set, says that path names another directory (or
+	// nothing): every lock taken in this one is lost. Never cleared.
+	lostErr atomic.Pointer[error]
 }
 
 // errDirSymlink is the refusal of a lock directory that is a symlink.
@@ -51,7 +63,14 @@ func openLockDir(path string) (*lockDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lockDir{path: path, fd: fd, refs: 1}, nil
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	d := &lockDir{path: path, fd: fd, refs: 1, dev: uint64(st.Dev), ino: uint64(st.Ino)}
+	d.lookedAt.Store(int64(monoNow()))
+	return d, nil
 }
 
 // borrowLockDir is the lock directory path, open at fd, which its caller
@@ -247,6 +266,62 @@ func (d *lockDir) replaced() error {
 		return fmt.Errorf("%w: the lock directory %s was replaced by another directory", ErrLockLost, d.path)
 	}
 	return nil
+}
+
+// gone returns, as an error matching ErrLockLost, that check found
+// another directory (or nothing) at d's path, or nil. It does no I/O.
+func (d *lockDir) gone() error {
+	if p := d.lostErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// due reports whether d's path was last looked at (check) every or
+// longer ago, and if so counts the look as made now, so that of the
+// goroutines that ask at once one makes it.
+func (d *lockDir) due(every time.Duration) bool {
+	if d.ino == 0 {
+		return false
+	}
+	now := monoNow()
+	last := mono(d.lookedAt.Load())
+	return now.sub(last) >= every && d.lookedAt.CompareAndSwap(int64(last), int64(now))
+}
+
+// check looks at d's path and reports, as an error matching ErrLockLost
+// that gone reports from then on, that it no longer names the directory
+// d opened but could name another one that locks are taken in: nothing
+// there (a process that opens the store next makes it anew: rm -rf), or
+// another directory (mv and mkdir, a restored copy). A symlink or a file
+// there is refused by every process that opens the path (see
+// openDirNoFollow): not a loss. A look that fails otherwise (EACCES on a
+// directory above) says nothing, and is returned as it is.
+//
+// It costs an lstat: none of the file system's I/O for a name whose
+// entry is cached, on a local file system; on NFS a GETATTR or a LOOKUP
+// when the client's cache of the directory above has run out, which is
+// why a Table looks only where a round trip is paid anyway there (see
+// Table.current).
+func (d *lockDir) check() error {
+	if err := d.gone(); err != nil || d.ino == 0 {
+		return err
+	}
+	d.lookedAt.Store(int64(monoNow()))
+	var now unix.Stat_t
+	var lost error
+	switch err := unix.Lstat(d.path, &now); {
+	case err == unix.ENOENT:
+		lost = fmt.Errorf("%w: the lock directory %s was removed or moved away", ErrLockLost, d.path)
+	case err != nil:
+		return &fs.PathError{Op: "lstat", Path: d.path, Err: err}
+	case now.Mode&unix.S_IFMT == unix.S_IFDIR && (uint64(now.Dev) != d.dev || uint64(now.Ino) != d.ino):
+		lost = fmt.Errorf("%w: the lock directory %s was replaced by another directory", ErrLockLost, d.path)
+	default:
+		return nil
+	}
+	d.lostErr.CompareAndSwap(nil, &lost)
+	return d.gone()
 }
 
 // renameRefusedOpen: a rename here replaces a file open elsewhere.

@@ -131,11 +131,29 @@
 // the name afresh, and Verify reports a lock held on such a file lost. On
 // NFS, where asking costs a round trip, only the server's ESTALE tells.
 //
-// The lock directory itself is opened once, by NewTable, and not met
-// again by name: one moved away or replaced (a restore swapped in) while a
-// Table has it open goes unnoticed. The Table keeps locking in the
-// directory it opened, processes that open the new one lock there, and
-// the two do not exclude each other; Verify does not tell (a FileLock of
-// TryLockFileIn's does). Stop every process that uses a lock directory
-// before moving or replacing it.
+// The lock directory itself is opened once, by NewTable, and its files
+// are reached through that descriptor. A Table looks at the directory's
+// name again to find it moved away, removed or replaced (mv locks
+// locks.old and mkdir locks; rm -rf locks, made anew by the next process
+// that opens the store; a restored copy put in its place), where the
+// processes that open it from then on lock: off NFS at a take, at most
+// once per [Config.VerifyAfter] (an lstat of a cached name, no I/O), at
+// a take whose file cannot be created in the removed directory (ENOENT;
+// ESTALE on NFS), at a Verify of a lock unchecked for VerifyAfter and at
+// a lease's renewal. Once it has, Verify of every lock it took in the old
+// directory reports ErrLockLost, no further key shares one of them, and
+// its takes lock in the directory at the name, opened afresh and agreed
+// on as NewTable does (StrategyFile); with none there they fail. What
+// remains open: off NFS, for up to VerifyAfter after the change a take
+// may still lock in the old directory beside the newcomers' locks in the
+// new one, and Verify of a lock taken before the change says so only
+// once VerifyAfter has passed since its take or since the Table's last
+// look. On NFS, where a look at the name may be a round trip, a take
+// does not look, and the client may answer from its cache of the
+// directory above (for up to acdirmax): a directory moved away and made
+// anew there is met only by a Verify of a lock held longer than
+// VerifyAfter or a lease's renewal, so with every lock held briefly the
+// processes opened before and after the change do not exclude each
+// other until they restart. Stop every process that uses a lock
+// directory before moving, removing or replacing it.
 package lock

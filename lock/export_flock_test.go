@@ -5,7 +5,7 @@ package lock
 // SetCloseHook makes t, a Flock table, call hook before it closes a lock
 // descriptor.
 func SetCloseHook(t *Table, hook func()) {
-	b := t.be.(*flockBackend)
+	b := t.backend().(*flockBackend)
 	closeFd := b.closeFd
 	b.closeFd = func(fd int) error {
 		hook()
@@ -16,13 +16,13 @@ func SetCloseHook(t *Table, hook func()) {
 // SetNoLinkCounts makes t, a Flock table, see every lock file's link count
 // as 0, as on a filesystem that counts no links.
 func SetNoLinkCounts(t *Table) {
-	t.be.(*flockBackend).noLinkCounts = true
+	t.backend().(*flockBackend).noLinkCounts = true
 }
 
 // SetWriteThrough makes t, a Flock table, verify its locks as on NFS,
 // with write standing for the write-through to the lock file.
 func SetWriteThrough(t *Table, write func() (op string, err error)) {
-	b := t.be.(*flockBackend)
+	b := t.backend().(*flockBackend)
 	b.nfs = true
 	b.writeThrough = func(int) (string, error) { return write() }
 }

@@ -5,19 +5,19 @@ import "time"
 // SetLeaseJudged makes t, a Lease table, call judged whenever one of its
 // breakers has judged a lease expired, before it acts on that.
 func SetLeaseJudged(t *Table, judged func(leaseFile string)) {
-	t.be.(*leaseBackend).judged = judged
+	t.backend().(*leaseBackend).judged = judged
 }
 
 // SetLeaseActing makes t's lease breakers call acting when one has won its
 // claim on a lease and found it still the one it judged, before it
 // replaces it.
 func SetLeaseActing(t *Table, acting func(leaseFile string)) {
-	t.be.(*leaseBackend).acting = acting
+	t.backend().(*leaseBackend).acting = acting
 }
 
 // SetLeaseAgeByMtime makes t's lease breakers date files by their mtime
 // instead of their ctime, so that a test can make a file look old.
-func SetLeaseAgeByMtime(t *Table) { t.be.(*leaseBackend).ageByMtime = true }
+func SetLeaseAgeByMtime(t *Table) { t.backend().(*leaseBackend).ageByMtime = true }
 
 // ExpiredLease returns a lease record with token (32 hex digits) that
 // expired an hour ago, as a holder that died leaves it.
@@ -29,7 +29,7 @@ func ExpiredLease(token string) []byte {
 // holder would see it once renewals had failed until past its expiry, and
 // returns its unlock.
 func TryLeaseExpired(t *Table, name string) (unlock func() error, err error) {
-	l, _, err := t.be.(*leaseBackend).try(name)
+	l, _, err := t.backend().(*leaseBackend).try(name)
 	if err != nil || l == nil {
 		return nil, err
 	}
@@ -61,14 +61,14 @@ func LeaseExpires(h *Handle) (expires time.Time, ok bool) {
 
 // SetLeaseClock makes t, a Lease table, write and judge leases by now
 // instead of the wall clock: a host whose clock is off.
-func SetLeaseClock(t *Table, now func() time.Time) { t.be.(*leaseBackend).clock = now }
+func SetLeaseClock(t *Table, now func() time.Time) { t.backend().(*leaseBackend).clock = now }
 
 // SetLeaseMonoClock makes t, a Lease table, time its holders' leases by
 // elapsed on the monotonic clock instead of following its clock (see
 // SetLeaseClock): a host whose wall clock moved on while its monotonic
 // clock did not, as through a suspend.
 func SetLeaseMonoClock(t *Table, elapsed func() time.Duration) {
-	t.be.(*leaseBackend).monoClock = func() mono { return mono(elapsed()) + 1 }
+	t.backend().(*leaseBackend).monoClock = func() mono { return mono(elapsed()) + 1 }
 }
 
 // KnownLost reports whether h's OS lock is known lost (a lease's renewal

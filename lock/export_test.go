@@ -51,8 +51,13 @@ func NewTableWithFakeOS(cfg Config, os *FakeOS) *Table {
 	cfg.setLimits()
 	os.holders = make(map[string]*fakeLock)
 	os.foreign = make(map[string]bool)
-	return &Table{cfg: cfg, strategy: Flock, be: os, files: make(map[string]*fileState)}
+	t := &Table{cfg: cfg, strategy: Flock, files: make(map[string]*fileState)}
+	t.be.Store(&backendRef{os})
+	return t
 }
+
+// lockDir: a FakeOS locks in no directory.
+func (o *FakeOS) lockDir() *lockDir { return nil }
 
 func (o *FakeOS) try(file string) (osLock, mono, error) {
 	if o.TryErr != nil {

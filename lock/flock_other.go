@@ -21,3 +21,4 @@ func (unsupportedBackend) try(string) (osLock, mono, error) { return nil, 0, Err
 func (unsupportedBackend) openFiles() int                   { return 0 }
 func (unsupportedBackend) evictIdle(int) int                { return 0 }
 func (unsupportedBackend) close() error                     { return nil }
+func (unsupportedBackend) lockDir() *lockDir                { return nil }

@@ -415,6 +415,9 @@ func flockRetry(fd, how int) error {
 	}
 }
 
+// lockDir returns the directory the backend locks in.
+func (b *flockBackend) lockDir() *lockDir { return b.dir }
+
 func (b *flockBackend) close() error {
 	b.mu.Lock()
 	b.closed = true
@@ -445,7 +448,9 @@ type flockHeld struct {
 // is still ours. The round trip is skipped while the lock is younger than
 // VerifyAfter: acquiring it renewed the lease, which cannot have expired yet.
 // Off NFS it checks that the lock file still has a name (see named), also
-// at most once per VerifyAfter, the take having checked it.
+// at most once per VerifyAfter, the take having checked it. Both look at
+// the lock directory's name then too (lockDir.check), and a lock taken in
+// a directory found replaced is lost at once.
 //
 // A lock once found lost stays lost for every key sharing it: the Table then
 // lets no further key share it, and releases it when the last of them
@@ -456,13 +461,26 @@ func (h *flockHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
+	p := h.b.dir.join(h.lf.name)
+	if err := h.b.dir.gone(); err != nil {
+		// Another lock of the table met its directory replaced: this
+		// one, taken in it too, excludes nobody who opens the path now.
+		return h.setLost(fmt.Errorf("lock %s: %w", p, err))
+	}
 	if monoNow().sub(h.checked) < h.b.verifyAfter {
 		// Off NFS too: the take checked the name (see named), and a
 		// save calls Verify three times, where an fstat each would
 		// double the system calls a locked request adds to PHP's.
 		return nil
 	}
-	p := h.b.dir.join(h.lf.name)
+	// The directory's name is looked at where the lock's check is paid
+	// anyway (on NFS a round trip), at most once per VerifyAfter: a lock
+	// directory moved away, or removed, and made anew lets a process
+	// that opens it now take the same lock there. A look that fails
+	// otherwise says nothing of the lock.
+	if err := h.b.dir.check(); errors.Is(err, ErrLockLost) {
+		return h.setLost(fmt.Errorf("lock %s: %w", p, err))
+	}
 	if !h.b.nfs {
 		// Nothing expires here, but a file removed or renamed over
 		// under the lock (see named) no longer excludes a process that
@@ -538,7 +556,9 @@ func (h *flockHeld) setLost(err error) error {
 	return err
 }
 
-func (h *flockHeld) lost() bool { return h.isLost.Load() }
+// lost reports a lock found lost, or taken in a directory found
+// replaced since (see lockDir.gone).
+func (h *flockHeld) lost() bool { return h.isLost.Load() || h.b.dir.gone() != nil }
 
 func (h *flockHeld) unlock() error {
 	if err := h.b.unlockFd(h.lf.fd); err != nil {

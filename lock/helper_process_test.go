@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,6 +48,11 @@ func helperConfig() (lock.Config, error) {
 	}
 	if v := os.Getenv("LOCK_GRACE"); v != "" {
 		if cfg.LeaseGrace, err = time.ParseDuration(v); err != nil {
+			return cfg, err
+		}
+	}
+	if v := os.Getenv("LOCK_VERIFY_AFTER"); v != "" {
+		if cfg.VerifyAfter, err = time.ParseDuration(v); err != nil {
 			return cfg, err
 		}
 	}
@@ -207,13 +213,33 @@ func helperHold(tab *lock.Table, name string) error {
 		return err
 	}
 	say("locked")
+	// taken: the locks of "take NAME", held until "drop NAME".
+	taken := map[string]*lock.Handle{}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		switch sc.Text() {
+		cmd, arg, _ := strings.Cut(sc.Text(), " ")
+		switch cmd {
 		case "verify":
 			say("verify %s", classify(h.Verify()))
 		case "unlock":
 			say("unlock %s", classify(h.Unlock()))
+		case "take":
+			th, err := tab.TryLock(arg, arg, lock.Exclusive)
+			switch {
+			case err == nil:
+				taken[arg] = th
+				say("take ok")
+			case errors.Is(err, lock.ErrLocked):
+				say("take locked")
+			default:
+				say("take error: %v", err)
+			}
+		case "drop":
+			if th := taken[arg]; th != nil {
+				delete(taken, arg)
+				th.Unlock()
+			}
+			say("dropped")
 		}
 	}
 	return nil

@@ -38,6 +38,9 @@ type leaseBackend struct {
 	grace time.Duration
 	host  string
 	pid   int
+	// verifyAfter: how often a held lease's Verify looks at the lock
+	// directory's name (see leaseHeld.verify).
+	verifyAfter time.Duration
 
 	// judged, when set by a test, runs when a breaker has judged a lease
 	// expired, before it acts on that; acting, when it has won the claim
@@ -94,10 +97,13 @@ func (b *leaseBackend) born(name string) (ino uint64, at time.Time, err error) {
 }
 
 func newLeaseBackend(cfg *Config, dir *lockDir) *leaseBackend {
-	return &leaseBackend{dir: dir, perm: cfg.FileMode, ttl: cfg.LeaseTTL, grace: cfg.LeaseGrace, host: cfg.Hostname, pid: os.Getpid()}
+	return &leaseBackend{dir: dir, perm: cfg.FileMode, ttl: cfg.LeaseTTL, grace: cfg.LeaseGrace, host: cfg.Hostname, pid: os.Getpid(), verifyAfter: cfg.VerifyAfter}
 }
 
 func (b *leaseBackend) close() error { b.dir.close(); return nil }
+
+// lockDir returns the directory the backend locks in.
+func (b *leaseBackend) lockDir() *lockDir { return b.dir }
 
 // openFiles: leases keep no descriptor open between calls.
 func (b *leaseBackend) openFiles() int { return 0 }
@@ -212,9 +218,10 @@ func (b *leaseBackend) try(name string) (osLock, mono, error) {
 			return nil, 0, err
 		}
 		// The held lease keeps the directory open until unlock.
-		h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, deadline: deadline, stop: make(chan struct{}), done: make(chan struct{})}
+		now := monoNow()
+		h := &leaseHeld{b: b, name: p, path: b.dir.join(p), rec: rec, deadline: deadline, looked: now, stop: make(chan struct{}), done: make(chan struct{})}
 		go h.renew()
-		return h, monoNow(), nil
+		return h, now, nil
 	}
 	b.dir.done()
 	return nil, 0, nil
@@ -562,8 +569,11 @@ type leaseHeld struct {
 	// deadline: when the lease runs out by the monotonic clock, taken
 	// with rec.expires (see expired).
 	deadline mono
-	lostErr  error
-	isLost   atomic.Bool
+	// looked: when the lock directory's name was last looked at for this
+	// lease (see verify); the take's time at first.
+	looked  mono
+	lostErr error
+	isLost  atomic.Bool
 }
 
 // expired reports whether the lease has run out by this host's clock:
@@ -608,6 +618,11 @@ func (h *leaseHeld) renew() {
 func (h *leaseHeld) renewOnce() error {
 	if h.expired() {
 		return fmt.Errorf("lock %s: %w: lease expired before it could be renewed", h.path, ErrLockLost)
+	}
+	// A lease in a directory no longer at the lock directory's name
+	// excludes nobody who opens the name now: not renewed (see verify).
+	if err := h.b.dir.check(); errors.Is(err, ErrLockLost) {
+		return fmt.Errorf("lock %s: %w", h.path, err)
 	}
 	f, err := openRegular(h.b.dir, h.name, os.O_RDWR)
 	if err != nil {
@@ -655,6 +670,20 @@ func (h *leaseHeld) verify() error {
 	if h.expired() {
 		return h.setLost(fmt.Errorf("lock %s: %w: lease expired", h.path, ErrLockLost))
 	}
+	// The lease file is read through the directory's descriptor, and is
+	// whole in a lock directory moved away (or replaced by a copy):
+	// the name is looked at too, at most once per VerifyAfter for the
+	// lease, as Flock's Verify does, besides what another lock of the
+	// table found (gone). A look that fails otherwise says nothing.
+	if err := h.b.dir.gone(); err != nil {
+		return h.setLost(fmt.Errorf("lock %s: %w", h.path, err))
+	}
+	if now := monoNow(); now.sub(h.looked) >= h.b.verifyAfter {
+		h.looked = now
+		if err := h.b.dir.check(); errors.Is(err, ErrLockLost) {
+			return h.setLost(fmt.Errorf("lock %s: %w", h.path, err))
+		}
+	}
 	cur, err := readLease(h.b.dir, h.name, recordPatience(h.b.ttl))
 	if lost := h.judgeRead(cur, err); lost != nil {
 		return h.setLost(lost)
@@ -693,7 +722,9 @@ func (h *leaseHeld) setLost(err error) error {
 	return err
 }
 
-func (h *leaseHeld) lost() bool { return h.isLost.Load() }
+// lost reports a lease found lost, or taken in a directory found
+// replaced since (see lockDir.gone).
+func (h *leaseHeld) lost() bool { return h.isLost.Load() || h.b.dir.gone() != nil }
 
 func (h *leaseHeld) unlock() error {
 	close(h.stop)

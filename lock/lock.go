@@ -206,7 +206,10 @@ type Config struct {
 	// the smallest lease time Linux nfsd accepts. Off NFS, where Verify
 	// checks that the lock file still has a name (one removed under the
 	// lock excludes nobody), it checks so at most once per VerifyAfter;
-	// taking the lock checked it.
+	// taking the lock checked it. Verify looks at the lock directory's
+	// name then too, and off NFS a take does at most once per
+	// VerifyAfter (see the package documentation, Lost locks): a
+	// directory moved away or replaced is found within about this long.
 	VerifyAfter time.Duration
 	// Hostname is recorded in Lease owner records. Default os.Hostname().
 	Hostname string

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/opwatch"
@@ -62,8 +64,14 @@ type backend interface {
 	// evictIdle closes idle kept descriptors until at most keep are open,
 	// and reports how many it closed.
 	evictIdle(keep int) int
+	// lockDir is the directory the backend locks in.
+	lockDir() *lockDir
 	close() error
 }
+
+// backendRef holds a Table's backend, which a Table that finds its
+// directory replaced swaps for one in the directory now at its path.
+type backendRef struct{ be backend }
 
 // osLock is one OS-level lock held by this process.
 type osLock interface {
@@ -100,8 +108,15 @@ type osLock interface {
 type Table struct {
 	cfg      Config
 	strategy Strategy
-	be       backend
-	efs      bool
+	// be is the backend takes go to; the osLocks of an earlier one (its
+	// directory found replaced: see current) stay with it, and are lost.
+	be  atomic.Pointer[backendRef]
+	efs bool
+	// localOnly is NewTable's probe's, for a reopen's agreeStrategy.
+	localOnly string
+	// reopenMu serializes reopen, and Close's closing of the backend
+	// with it.
+	reopenMu sync.Mutex
 
 	// mu guards the in-process state of every lock file, so every Lock
 	// and Unlock of the process takes it. It is never held across a call
@@ -407,18 +422,113 @@ func NewTable(cfg Config) (*Table, error) {
 		return nil, err
 	}
 	t := &Table{
-		cfg:      cfg,
-		strategy: strategy,
-		efs:      cfg.efs,
-		files:    make(map[string]*fileState),
+		cfg:       cfg,
+		strategy:  strategy,
+		efs:       cfg.efs,
+		localOnly: localOnly,
+		files:     make(map[string]*fileState),
 	}
-	switch strategy {
-	case Flock:
-		t.be = newFlockBackend(&cfg, dir)
-	case Lease:
-		t.be = newLeaseBackend(&cfg, dir)
-	}
+	t.be.Store(&backendRef{newBackend(&t.cfg, strategy, dir)})
 	return t, nil
+}
+
+func newBackend(cfg *Config, strategy Strategy, dir *lockDir) backend {
+	if strategy == Flock {
+		return newFlockBackend(cfg, dir)
+	}
+	return newLeaseBackend(cfg, dir)
+}
+
+// backend returns the backend takes go to now.
+func (t *Table) backend() backend { return t.be.Load().be }
+
+// current returns the backend to take a lock with: the one takes went
+// to, unless its directory is found no longer the one at the table's
+// path (see lockDir.check), when the directory at the path is opened
+// afresh. Off NFS the path is looked at once per VerifyAfter here: an
+// lstat of a cached name, no I/O. On NFS a look may be a round trip,
+// which a take does not pay: there a Verify's check, paid at most once
+// per VerifyAfter anyway, or a take failing on the removed directory
+// (tryOS) finds it.
+func (t *Table) current() (backend, error) {
+	be := t.backend()
+	d := be.lockDir()
+	if d == nil {
+		return be, nil // a test's, in no directory
+	}
+	if d.gone() == nil && (t.cfg.nfs || !d.due(t.cfg.VerifyAfter)) {
+		return be, nil
+	}
+	if err := d.check(); !errors.Is(err, ErrLockLost) {
+		// Still the table's directory, or a look that failed, which
+		// says nothing: takes stay where they were.
+		return be, nil
+	}
+	return t.reopen(be)
+}
+
+// tryOS makes one attempt at file's OS lock, in the directory at the
+// table's path (see current). A take that meets its directory removed
+// (a file created in it fails with ENOENT, or ESTALE on NFS) looks at the
+// path at once and, the directory gone, takes in the one made anew there;
+// one that raced with a reopen (granted in the directory found replaced
+// meanwhile, or refused by the backend closed under it) takes again in
+// the new one.
+func (t *Table) tryOS(file string) (l osLock, at mono, err error) {
+	for range 3 {
+		var be backend
+		if be, err = t.current(); err != nil {
+			return nil, 0, err
+		}
+		l, at, err = be.try(file)
+		d := be.lockDir()
+		switch {
+		case d == nil:
+		case l != nil && d.gone() != nil:
+			l.unlock()
+			continue
+		case err == ErrClosed && t.backend() != be:
+			continue
+		case err != nil && (errors.Is(err, fs.ErrNotExist) || isStale(err)) && errors.Is(d.check(), ErrLockLost):
+			continue
+		}
+		return l, at, err
+	}
+	return l, at, err
+}
+
+// reopen replaces old, whose directory is no longer the one at the
+// table's path, with a backend in the directory there, opened and
+// agreed on as NewTable does: the strategy of the table, which the
+// directory may record, or must accept. The locks held through old stay
+// with it (they are lost: see lockDir.gone), and its kept descriptors
+// are closed, each as it is released.
+func (t *Table) reopen(old backend) (backend, error) {
+	t.reopenMu.Lock()
+	defer t.reopenMu.Unlock()
+	if be := t.backend(); be != old {
+		return be, nil // another goroutine reopened it
+	}
+	t.mu.Lock()
+	closed := t.closed
+	t.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	dir, err := openLockDir(t.cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock: the lock directory %s was removed or replaced since this process opened it, and opening it afresh failed: %w", t.cfg.Dir, err)
+	}
+	cfg := t.cfg
+	cfg.Strategy = t.strategy
+	if _, err := agreeStrategy(&cfg, dir, t.localOnly); err != nil {
+		dir.close()
+		return nil, fmt.Errorf("lock: the lock directory %s was replaced since this process opened it, and opening it afresh failed: %w", t.cfg.Dir, err)
+	}
+	be := newBackend(&t.cfg, t.strategy, dir)
+	t.be.Store(&backendRef{be})
+	old.close()
+	return be, nil
 }
 
 // usable fails a call on a nil *Table, on a Table{} not made by NewTable
@@ -428,7 +538,7 @@ func (t *Table) usable(ctx context.Context) error {
 	switch {
 	case t == nil:
 		return errors.New("lock: nil *lock.Table (did NewTable fail?)")
-	case t.be == nil:
+	case t.be.Load() == nil:
 		return errors.New("lock: lock.Table not made by NewTable")
 	case ctx == nil:
 		return errNilContext
@@ -521,7 +631,7 @@ func (t *Table) Stats() Stats {
 		st.Waiting += f.waiters
 	}
 	t.mu.Unlock()
-	st.Open = t.be.openFiles()
+	st.Open = t.backend().openFiles()
 	return st
 }
 
@@ -534,7 +644,7 @@ func (t *Table) CloseIdle() int {
 	if t.usable(context.Background()) != nil {
 		return 0
 	}
-	return t.be.evictIdle(0)
+	return t.backend().evictIdle(0)
 }
 
 // Close releases the kept-open lock descriptors. Locks still held stay held
@@ -555,7 +665,11 @@ func (t *Table) Close() error {
 		f.wakeAll()
 	}
 	t.mu.Unlock()
-	return t.be.close()
+	// After a reopen in flight, which a closed table makes no more.
+	t.reopenMu.Lock()
+	be := t.backend()
+	t.reopenMu.Unlock()
+	return be.close()
 }
 
 // Lock acquires key in mode, backed by the lock file named file, waiting
@@ -989,7 +1103,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 		case entered:
 			w.RunHook("lock")
 			var err error
-			l, at, err = t.be.try(file)
+			l, at, err = t.tryOS(file)
 			if l != nil {
 				// Granted: on NFS by the server. A refusal may come from
 				// the client alone (the NFS client refuses a lock that
@@ -1158,7 +1272,10 @@ func (h *Handle) Key() string {
 // file was removed or replaced is lost); on NFS it costs one round trip
 // when the file's OS lock has gone unconfirmed that long. A Lease is read
 // back at every call (an open and a read of its file), unless it has run
-// out by this host's clock, which makes it lost without a read. An error
+// out by this host's clock, which makes it lost without a read. Either
+// also looks at the lock directory's name at most once per VerifyAfter:
+// a lock taken in a directory moved away, removed or replaced since (see
+// the package documentation, Lost locks) is lost. An error
 // that does not match ErrLockLost (the file server failed the check) says
 // nothing of the lock: publish nothing on it, and the next Verify asks
 // again.
