@@ -296,3 +296,28 @@ func TestLockDirReplacedWhileTaking(t *testing.T) {
 		})
 	}
 }
+
+// TestLockDirReplacedRelative: a Table given a relative directory opens
+// it afresh, once replaced, at the path it named at NewTable, not at
+// what the relative path names after the process changed directory (a
+// "locks" of another store there).
+func TestLockDirReplacedRelative(t *testing.T) {
+	dir := newLockDir(t)
+	elsewhere := newLockDir(t)
+	t.Chdir(filepath.Dir(dir))
+	a := newTable(t, lock.Config{Dir: "locks", Strategy: lock.Flock, VerifyAfter: time.Nanosecond})
+	t.Chdir(filepath.Dir(elsewhere))
+	lockDirSwaps[0].swap(t, dir)
+	b := newTable(t, lock.Config{Dir: dir, Strategy: lock.Flock})
+	hb, err := b.TryLock("s1", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hb.Unlock()
+	if ha, err := a.TryLock("s1", "k", lock.Exclusive); err == nil {
+		ha.Unlock()
+		t.Errorf("both hold s1: the table reopened %s", filepath.Join(filepath.Dir(elsewhere), "locks"))
+	} else if !errors.Is(err, lock.ErrLocked) {
+		t.Errorf("s1, held by the other process: %v, want ErrLocked", err)
+	}
+}

@@ -515,15 +515,18 @@ func (t *Table) reopen(old backend) (backend, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	dir, err := openLockDir(t.cfg.Dir)
+	// The path as NewTable anchored it: a relative Dir names what it
+	// named then, whatever the working directory is now.
+	path := old.lockDir().path
+	dir, err := openLockDir(path)
 	if err != nil {
-		return nil, fmt.Errorf("lock: the lock directory %s was removed or replaced since this process opened it, and opening it afresh failed: %w", t.cfg.Dir, err)
+		return nil, fmt.Errorf("lock: the lock directory %s was removed or replaced since this process opened it, and opening it afresh failed: %w", path, err)
 	}
 	cfg := t.cfg
 	cfg.Strategy = t.strategy
 	if _, err := agreeStrategy(&cfg, dir, t.localOnly); err != nil {
 		dir.close()
-		return nil, fmt.Errorf("lock: the lock directory %s was replaced since this process opened it, and opening it afresh failed: %w", t.cfg.Dir, err)
+		return nil, fmt.Errorf("lock: the lock directory %s was replaced since this process opened it, and opening it afresh failed: %w", path, err)
 	}
 	be := newBackend(&t.cfg, t.strategy, dir)
 	t.be.Store(&backendRef{be})
