@@ -95,6 +95,9 @@ func (d *lockDir) gone() error { return nil }
 // due: see gone.
 func (d *lockDir) due(time.Duration) bool { return false }
 
+// setNFS: see gone.
+func (d *lockDir) setNFS(bool) {}
+
 // check: see gone.
 func (d *lockDir) check() error { return nil }
 

@@ -48,6 +48,9 @@ type lockDir struct {
 	// lostErr, once set, says that path names another directory (or
 	// nothing): every lock taken in this one is lost. Never cleared.
 	lostErr atomic.Pointer[error]
+	// nfs: the directory is on NFS, where check revalidates the one
+	// above it first (see refreshDir). Set before the directory is used.
+	nfs bool
 }
 
 // errDirSymlink is the refusal of a lock directory that is a symlink.
@@ -268,6 +271,9 @@ func (d *lockDir) replaced() error {
 	return nil
 }
 
+// setNFS records that the directory is on NFS (see check).
+func (d *lockDir) setNFS(nfs bool) { d.nfs = nfs }
+
 // gone returns, as an error matching ErrLockLost, that check found
 // another directory (or nothing) at d's path, or nil. It does no I/O.
 func (d *lockDir) gone() error {
@@ -299,15 +305,19 @@ func (d *lockDir) due(every time.Duration) bool {
 // directory above) says nothing, and is returned as it is.
 //
 // It costs an lstat: none of the file system's I/O for a name whose
-// entry is cached, on a local file system; on NFS a GETATTR or a LOOKUP
-// when the client's cache of the directory above has run out, which is
-// why a Table looks only where a round trip is paid anyway there (see
-// Table.current).
+// entry is cached, on a local file system. On NFS it costs a GETATTR of
+// the directory above first (refreshDir; a LOOKUP more once that changed),
+// without which the client answered from its cache for some 20 s in the
+// NFS suite: a Table looks only where a round trip is paid anyway there
+// (see Table.current).
 func (d *lockDir) check() error {
 	if err := d.gone(); err != nil || d.ino == 0 {
 		return err
 	}
 	d.lookedAt.Store(int64(monoNow()))
+	if d.nfs {
+		refreshDir(filepath.Dir(d.path))
+	}
 	var now unix.Stat_t
 	var lost error
 	switch err := unix.Lstat(d.path, &now); {

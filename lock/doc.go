@@ -148,12 +148,12 @@
 // may still lock in the old directory beside the newcomers' locks in the
 // new one, and Verify of a lock taken before the change says so only
 // once VerifyAfter has passed since its take or since the Table's last
-// look. On NFS, where a look at the name may be a round trip, a take
-// does not look, and the client may answer from its cache of the
-// directory above (for up to acdirmax): a directory moved away and made
-// anew there is met only by a Verify of a lock held longer than
-// VerifyAfter or a lease's renewal, so with every lock held briefly the
-// processes opened before and after the change do not exclude each
+// look. On NFS a look costs round trips (a GETATTR of the directory
+// above, without which the client answers from its cache for up to
+// acdirmax, and an lstat), which a take does not pay: a directory moved
+// away and made anew there is met only by a Verify of a lock held longer
+// than VerifyAfter or a lease's renewal, so with every lock held briefly
+// the processes opened before and after the change do not exclude each
 // other until they restart. Stop every process that uses a lock
 // directory before moving, removing or replacing it.
 package lock

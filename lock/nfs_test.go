@@ -35,6 +35,7 @@ func TestNFSLocks(t *testing.T) {
 		{"FileLockAcrossHosts", nfsFileLock},
 		{"BreakDeadLeases", nfsBreakDeadLeases},
 		{"StrategyAcrossHosts", nfsStrategyAcrossHosts},
+		{"LockDirMoved", nfsLockDirMoved},
 		// Last: it cuts hostA's link for longer than the lease.
 		{"VerifyAfterLeaseLoss", nfsLockLeaseLoss},
 	}
@@ -552,4 +553,60 @@ func nfsStrategyAcrossHosts(t *testing.T) {
 	if !errors.Is(err, lock.ErrStrategyMismatch) {
 		t.Errorf("NewTable(lease) beside hostA's flock = %v, want ErrStrategyMismatch", err)
 	}
+}
+
+// nfsLockDirMoved: hostB moves the lock directory away and makes it anew
+// (mv locks locks.old; mkdir locks) while hostA holds a lock in it, and
+// takes the same lock in the new one. hostA's Verify of a lock unchecked
+// for VerifyAfter (a nanosecond here, so that every Verify looks) looks
+// at the path and reports ErrLockLost at its first call, its client made
+// to revalidate the directory above (without that, it answered from its
+// cache for 20 to 30 s); hostA's next take then locks in the new
+// directory, where hostB's lock excludes it.
+func nfsLockDirMoved(t *testing.T) {
+	tab := nfsTable(t, lock.Config{Strategy: lock.Flock, VerifyAfter: time.Nanosecond})
+	if nfstest.Host() == "hostA" {
+		h, err := tab.Lock(nfsLockCtx(t, nfsLockWait), "m", "m", lock.Exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Unlock()
+		nfsLockSignal(t, "held")
+		nfsLockWaitSig(t, "moved", nfsLockWait)
+		err = h.Verify()
+		nfstest.Event("hostA's Verify after the move: %v", err)
+		t.Logf("Verify after hostB moved the lock directory: %v", err)
+		if !errors.Is(err, lock.ErrLockLost) {
+			t.Errorf("Verify of a lock in the moved directory = %v, want ErrLockLost", err)
+		}
+		if hn, err := tab.TryLock("n", "n", lock.Exclusive); !errors.Is(err, lock.ErrLocked) {
+			t.Errorf("TryLock of n, which hostB holds in the new directory = %v, want ErrLocked", err)
+			if hn != nil {
+				hn.Unlock()
+			}
+		}
+		nfsLockSignal(t, "verified")
+		return
+	}
+	nfsLockWaitSig(t, "held", nfsLockWait)
+	if err := os.Rename(tab.Dir(), tab.Dir()+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(tab.Dir(), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	b, err := lock.NewTable(lock.Config{Dir: tab.Dir(), Strategy: lock.Flock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, name := range []string{"m", "n"} {
+		h, err := b.TryLock(name, name, lock.Exclusive)
+		if err != nil {
+			t.Fatalf("TryLock of %s in the new directory: %v", name, err)
+		}
+		defer h.Unlock()
+	}
+	nfsLockSignal(t, "moved")
+	nfsLockWaitSig(t, "verified", nfsLockWait*2)
 }

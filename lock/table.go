@@ -433,6 +433,7 @@ func NewTable(cfg Config) (*Table, error) {
 }
 
 func newBackend(cfg *Config, strategy Strategy, dir *lockDir) backend {
+	dir.setNFS(cfg.nfs)
 	if strategy == Flock {
 		return newFlockBackend(cfg, dir)
 	}
