@@ -4,6 +4,7 @@ package lock_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/lock"
 )
@@ -35,5 +36,29 @@ func TestTakeAllocations(t *testing.T) {
 				t.Errorf("a take and release through a kept descriptor allocate %.1f times, want at most %d (the Handle and the held lock)", got, want)
 			}
 		})
+	}
+}
+
+// TestVerifyAllocations: a Verify within VerifyAfter of the take, as a
+// save's three are, looks at no file and allocates nothing: the lock
+// file's path, built for a message before the look at the directory's
+// name was due, was three allocations more per locked save.
+func TestVerifyAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	tab := newTable(t, lock.Config{Dir: t.TempDir(), Strategy: lock.Flock, VerifyAfter: time.Hour})
+	h, err := tab.TryLock("s1", "a", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Unlock()
+	verify := func() {
+		if err := h.Verify(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := testing.AllocsPerRun(200, verify); got > 0 {
+		t.Errorf("a Verify within VerifyAfter allocates %.1f times, want none", got)
 	}
 }

@@ -461,11 +461,10 @@ func (h *flockHeld) verify() error {
 	if h.lostErr != nil {
 		return h.lostErr
 	}
-	p := h.b.dir.join(h.lf.name)
 	if err := h.b.dir.gone(); err != nil {
 		// Another lock of the table met its directory replaced: this
 		// one, taken in it too, excludes nobody who opens the path now.
-		return h.setLost(fmt.Errorf("lock %s: %w", p, err))
+		return h.setLost(fmt.Errorf("lock %s: %w", h.b.dir.join(h.lf.name), err))
 	}
 	if monoNow().sub(h.checked) < h.b.verifyAfter {
 		// Off NFS too: the take checked the name (see named), and a
@@ -478,6 +477,7 @@ func (h *flockHeld) verify() error {
 	// directory moved away, or removed, and made anew lets a process
 	// that opens it now take the same lock there. A look that fails
 	// otherwise says nothing of the lock.
+	p := h.b.dir.join(h.lf.name)
 	if err := h.b.dir.check(); errors.Is(err, ErrLockLost) {
 		return h.setLost(fmt.Errorf("lock %s: %w", p, err))
 	}
