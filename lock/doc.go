@@ -132,7 +132,8 @@
 // NFS, where asking costs a round trip, only the server's ESTALE tells.
 //
 // The lock directory itself is opened once, by NewTable, and its files
-// are reached through that descriptor. A Table looks at the directory's
+// are reached through that descriptor (on Unix; on Windows by its path,
+// which meets whatever directory is there now). A Table looks at the directory's
 // name again to find it moved away, removed or replaced (mv locks
 // locks.old and mkdir locks; rm -rf locks, made anew by the next process
 // that opens the store; a restored copy put in its place), where the
