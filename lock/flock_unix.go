@@ -577,7 +577,24 @@ func (h *flockHeld) unlock() error {
 // process then locks with leases, or does not lock in at all: a stray file
 // for the operator to wonder about, and to remove by hand. A .probe that
 // is not a regular file was never the probe's and is left as it is.
-func probeFlock(cfg *Config, d *lockDir) (err error) {
+//
+// So a probe may meet a .probe another host's failed probe removed under
+// it: on NFS the descriptor it opened is then stale (ESTALE), which says
+// nothing about flock, and the probe opens the name again. A few tries
+// bound it; the file is not removed then, as the name may already be a
+// newer probe's.
+func probeFlock(cfg *Config, d *lockDir) error {
+	const tries = 3
+	for i := 1; ; i++ {
+		err := probeFlockOnce(cfg, d)
+		if i == tries || !errors.Is(err, unix.ESTALE) {
+			return err
+		}
+	}
+}
+
+// probeFlockOnce is one try of probeFlock.
+func probeFlockOnce(cfg *Config, d *lockDir) (err error) {
 	const name = ".probe"
 	p := d.join(name)
 	// A FIFO there would take a flock where the mount's files may not.
@@ -596,7 +613,7 @@ func probeFlock(cfg *Config, d *lockDir) (err error) {
 		// Closed before the unlink: on NFS, a client that removes a
 		// file it holds open renames it to .nfsXXXX instead.
 		unix.Close(fd)
-		if err != nil && ours {
+		if err != nil && ours && !errors.Is(err, unix.ESTALE) {
 			d.remove(name)
 		}
 	}()

@@ -91,3 +91,53 @@ func TestProbeFailureLeavesNoProbe(t *testing.T) {
 		}
 	})
 }
+
+// TestProbeReopensRemovedProbe: a flock probe whose .probe another host's
+// failed probe removed under it (on NFS the probe's descriptor is then
+// stale: ESTALE at the flock or the fstat) opens the name again and
+// probes that, where NewTable failed with "stale file handle" on a host
+// whose flock works, started beside one whose flock did not.
+func TestProbeReopensRemovedProbe(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		refuse bool // ESTALE at the flock, else at the fstat
+	}{
+		{"flock", true},
+		{"fstat", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := lock.Config{Dir: dir, Strategy: lock.Auto}
+			stale := 0
+			once := func() error {
+				stale++
+				if stale == 1 {
+					return syscall.ESTALE
+				}
+				return nil
+			}
+			var tab *lock.Table
+			var err error
+			if tt.refuse {
+				tab, err = lock.NewTableRefusingFlock(cfg, func(string) error { return once() })
+			} else {
+				tab, err = lock.NewTableFailingProbe(cfg, func(step string) error {
+					if step == "fstat" {
+						return once()
+					}
+					return nil
+				})
+			}
+			if err != nil {
+				t.Fatalf("NewTable after a stale .probe: %v, want the probe tried again", err)
+			}
+			defer tab.Close()
+			if got := tab.Strategy(); got != lock.Flock {
+				t.Errorf("Strategy %v, want Flock", got)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, ".probe")); err != nil {
+				t.Errorf(".probe after the probe worked: %v, want it kept", err)
+			}
+		})
+	}
+}
