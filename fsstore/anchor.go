@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -24,7 +25,9 @@ func absDir(dir string) (string, error) {
 	}
 	wd, err := getwd()
 	if err != nil {
-		return "", err
+		// Said so: "open sessions: no such file or directory" sent the
+		// operator after a store directory that may well exist.
+		return "", fmt.Errorf("the working directory, which a relative directory is taken in, cannot be named (removed since the process entered it, or a path too long): getcwd: %w", err)
 	}
 	return filepath.Join(wd, dir), nil
 }
