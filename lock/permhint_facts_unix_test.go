@@ -108,7 +108,7 @@ func TestPermissionHintEPERM(t *testing.T) {
 		{"file", 1000, own, []string{"refused whatever the owner and mode", "immutable", "chattr -i -a " + own + " " + dir, "lsattr -d " + own}, []string{"chown -R", "chmod -R", "sticky"}},
 		{"file, root", 0, own, []string{"refused whatever the owner and mode", "chattr -i -a " + own}, []string{"root_squash", "run it as"}},
 		{"new file", 1000, filepath.Join(dir, "s1"), []string{"chattr -i -a " + dir}, []string{"chown -R", dir + "/s1"}},
-		{"sticky directory", 1000, filepath.Join(sticky, "s1"), []string{"chattr -i -a " + sticky, sticky + " being a sticky directory"}, []string{"chown -R"}},
+		{"sticky directory", 1000, filepath.Join(sticky, "s1"), []string{"chattr -i -a " + sticky, sticky + " is a sticky directory", "(chown)"}, []string{"chown -R", "will not help"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			refused := &fs.PathError{Op: "open", Path: tc.path, Err: syscall.EPERM}

@@ -65,6 +65,11 @@ func Who(euid int) string {
 // which only its owner or the directory's may remove or rename: that one
 // is named only where the directory is sticky.
 func NotPermitted(path string, err error) string {
+	return notPermitted(runtime.GOOS, path, err)
+}
+
+// notPermitted is NotPermitted with the commands of the system goos.
+func notPermitted(goos, path string, err error) string {
 	if !errors.Is(err, syscall.EPERM) {
 		return ""
 	}
@@ -75,12 +80,19 @@ func NotPermitted(path string, err error) string {
 	}
 	names := strings.Join(look, " ")
 	attrs := fmt.Sprintf("lsattr -d %s shows them, and chattr -i -a %s, as root, clears them", names, names)
-	if runtime.GOOS != "linux" {
+	switch goos {
+	case "linux":
+	case "darwin":
+		// macOS's ls shows the flags with -O; its -o drops the group.
+		attrs = fmt.Sprintf("ls -ldO %s shows them, and chflags nouchg,nouappnd %s clears them (schg and sappnd need root, in single-user mode)", names, names)
+	default:
 		attrs = fmt.Sprintf("ls -ldo %s shows them, and chflags nouchg,nouappnd %s clears them (schg and sappnd need root, in single-user mode)", names, names)
 	}
-	sticky := ""
+	others := fmt.Sprintf("the file or its directory has an attribute that forbids the change (immutable, or append-only, which forbids removing and renaming: %s), or a security module (SELinux, AppArmor) or a container's seccomp filter refuses it", attrs)
 	if fi, serr := os.Stat(dir); serr == nil && fi.Mode()&fs.ModeSticky != 0 {
-		sticky = fmt.Sprintf("; or, %s being a sticky directory, the file is another user's, which only its owner or the directory's may remove or rename", dir)
+		// A matter of owner after all, the likelier cause here: not
+		// "chown will not help".
+		return fmt.Sprintf(": %s is a sticky directory (mode +t), where only a file's owner, the directory's owner or root may remove or rename it: if the file is another user's, run as that user or give the file to this one (chown); otherwise %s", dir, others)
 	}
-	return fmt.Sprintf(": refused whatever the owner and mode (chown and chmod will not help): the file or its directory has an attribute that forbids the change (immutable, or append-only, which forbids removing and renaming: %s), or a security module (SELinux, AppArmor) or a container's seccomp filter refuses it%s", attrs, sticky)
+	return ": refused whatever the owner and mode (chown and chmod will not help): " + others
 }

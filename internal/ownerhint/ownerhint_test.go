@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -75,6 +76,52 @@ func TestNotPermitted(t *testing.T) {
 		got := NotPermitted(p, tc.err)
 		if (got != "") != tc.want || tc.want && !strings.Contains(got, "immutable") {
 			t.Errorf("%s: NotPermitted = %q, want a hint: %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestNotPermittedCommands: the command the hint names to show a file's
+// flags shows them on the system it names them for. macOS's ls shows
+// them with -O (its -o drops the group column and shows no flags), the
+// BSDs' with -o; Linux has lsattr.
+func TestNotPermittedCommands(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	for _, tc := range []struct {
+		goos, want, not string
+	}{
+		{"linux", "lsattr -d ", "ls -ld"},
+		{"darwin", "ls -ldO ", "ls -ldo "},
+		{"freebsd", "ls -ldo ", "ls -ldO "},
+		{"openbsd", "ls -ldo ", "ls -ldO "},
+	} {
+		got := notPermitted(tc.goos, p, syscall.EPERM)
+		if !strings.Contains(got, tc.want) || strings.Contains(got, tc.not) {
+			t.Errorf("%s: %q, want %q in it and not %q", tc.goos, got, tc.want, tc.not)
+		}
+	}
+}
+
+// TestNotPermittedSticky: in a sticky directory EPERM is also another
+// user's file, removed or renamed by one who owns neither it nor the
+// directory: a matter of owner, which a chown (or running as the file's
+// owner) settles. The hint said "chown and chmod will not help" before it
+// named that cause; it names the sticky directory first and what helps.
+func TestNotPermittedSticky(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || st.Mode()&fs.ModeSticky == 0 {
+		t.Skipf("no sticky directory here: %v, %v", st, err)
+	}
+	got := NotPermitted(filepath.Join(dir, "f"), syscall.EPERM)
+	if strings.Contains(got, "will not help") {
+		t.Errorf("%q says a chown will not help, in a sticky directory", got)
+	}
+	for _, w := range []string{"sticky", "chown", "immutable"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("%q does not say %q", got, w)
 		}
 	}
 }
