@@ -850,6 +850,20 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"<& and &>> before -d", "sessgc", "*/5 * * * * app " + bin + " run 0<&- &>> /var/log/gc -d /srv/app1/sessions\n", "/srv/app1/sessions"},
 		{"redirection between --dir and its path", "sessgc", "*/5 * * * * app " + bin + " run --dir 2>/dev/null /srv/app1/sessions\n", "/srv/app1/sessions"},
 		{"redirections, same store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app2/sessions >/dev/null 2>&1 |& logger -t sessgc\n", ""},
+		// sh ends a command at a word starting with #: a --dir after it
+		// in a cron line is no store (a unit's ExecStart= has no
+		// comments: sessgc gets the words); cron joins no lines at a
+		// backslash; a cron user named sessgc runs nothing; SESSGC_DIR
+		// exported (or set) before the command on its line is its store.
+		{"shell comment after the store", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app1/sessions # was --dir /srv/app2/sessions\n", "/srv/app1/sessions"},
+		{"shell comment in sh -c", "sessgc.service", "[Service]\nExecStart=/bin/sh -c '" + bin + " run --dir /srv/app1/sessions #--dir /srv/app2/sessions'\n", "/srv/app1/sessions"},
+		{"unit # is a word", "sessgc.service", "[Service]\nExecStart=" + bin + " run --dir /srv/app2/sessions # --dir /srv/app1/sessions\n", "/srv/app1/sessions"},
+		{"cron backslash at a line's end", "sessgc", "*/5 * * * * app " + bin + " run --dir /srv/app1/sessions \\\n*/5 * * * * app " + bin + " run --dir /srv/app2/sessions\n", "/srv/app1/sessions"},
+		{"cron user named sessgc", "sessgc", "*/5 * * * * sessgc SESSGC_DIR=/srv/app1/sessions " + bin + " run\n", "/srv/app1/sessions"},
+		{"exported before the command", "sessgc", "*/5 * * * * app export SESSGC_DIR=/srv/app1/sessions; " + bin + " run\n", "/srv/app1/sessions"},
+		{"exported in sh -c", "sessgc", "*/5 * * * * app sh -c 'export SESSGC_DIR=/srv/app1/sessions; exec " + bin + " run'\n", "/srv/app1/sessions"},
+		{"set, then exported", "sessgc", "*/5 * * * * app cd / && SESSGC_DIR=/srv/app1/sessions; export SESSGC_DIR; " + bin + " run\n", "/srv/app1/sessions"},
+		{"exported, same store", "sessgc", "*/5 * * * * app export SESSGC_DIR=/srv/app2/sessions; " + bin + " run # --dir /srv/app1/sessions\n", ""},
 		// What cannot be read is refused: which store it sweeps is not
 		// known.
 		{"store from a command's output", "sessgc", "*/5 * * * * app " + bin + " run --dir \"$(cat /etc/sessgc/store)\"\n", "?"},

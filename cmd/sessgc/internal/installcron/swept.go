@@ -105,6 +105,7 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 	var allEnv []string
 	var cmds []command
 	var unread error
+	cron := isCron(text)
 	// add reads script as a command line, and the scripts of its $(...)
 	// and backquotes as lines of their own, run in the same environment.
 	var add func(script, env string, line bool, depth int) bool
@@ -113,7 +114,8 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 			unread = fmt.Errorf("%w: scripts nested %d deep", errUnreadable, depth)
 			return false
 		}
-		toks, subs, err := scan(script)
+		// A unit's ExecStart= is no shell line: its # is a word.
+		toks, subs, err := scan(script, cron || !line)
 		if err != nil {
 			unread = err
 			return false
@@ -126,8 +128,12 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 		}
 		return true
 	}
-	cron := isCron(text)
-	for _, line := range logicalLines(text) {
+	lines := logicalLines(text)
+	if cron {
+		// cron joins no lines at a backslash: each runs on its own.
+		lines = strings.Split(text, "\n")
+	}
+	for _, line := range lines {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
 			continue
@@ -190,6 +196,11 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 				dirs = append(dirs, inline)
 			case in && env != "":
 				dirs = append(dirs, env)
+			case !in && inline != "":
+				// Exported (export SESSGC_DIR=...; sessgc run) or
+				// set for a command that runs sessgc some way not
+				// read here: the store of what follows.
+				dirs = append(dirs, inline)
 			}
 			inline, dir, in, found, text = "", "", false, false, false
 		}
@@ -220,7 +231,7 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 			// A script given to a shell (sh -c '...') is read as a
 			// line of its own, in the environment set before it.
 			afterC := i > 0 && !c.toks[i-1].op && shellC(c.toks[i-1].s)
-			if sub, _, err := scan(w); !strings.HasPrefix(w, "-") && (afterC || err == nil && len(sub) > 1 && !strings.Contains(sub[0].s, "=")) {
+			if sub, _, err := scan(w, true); !strings.HasPrefix(w, "-") && (afterC || err == nil && len(sub) > 1 && !strings.Contains(sub[0].s, "=")) {
 				if err != nil || len(sub) > 1 || afterC && len(sub) == 1 {
 					e := c.env
 					if inline != "" {
@@ -238,7 +249,9 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 				// test, sudo -u mail), and in a cron line the user's
 				// field is a user (test, mail): not the command run.
 				text = true
-			case !in && !text && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc"):
+			case !in && !text && strings.HasPrefix(path.Base(w[strings.LastIndex(w, "=")+1:]), "sessgc") && !(cron && c.line && cronUserField(c.toks, i)):
+				// A cron line's user field is a user (sessgc), not
+				// the command run.
 				in, known = true, true
 				continue
 			case !in:
@@ -419,7 +432,7 @@ func logicalLines(text string) []string {
 // among them; as much as it read where it cannot read it all. For a
 // value (a cron or unit environment line), not a command.
 func shellWords(line string) []string {
-	toks, _, _ := scan(line)
+	toks, _, _ := scan(line, false)
 	words := make([]string, len(toks))
 	for i, t := range toks {
 		words[i] = t.s
@@ -446,7 +459,11 @@ type shTok struct {
 // errUnreadable: an unclosed quote, $( or backquote, a here-document
 // (<<), a redirection with no file; sh would not run such a line as read
 // here either.
-func scan(line string) (toks []shTok, scripts []string, err error) {
+//
+// Where shell, the line is sh's (a cron line, a script given to sh -c or
+// in a substitution): a word starting with # ends it, as a comment; a
+// unit's ExecStart= gives # to the command as a word.
+func scan(line string, shell bool) (toks []shTok, scripts []string, err error) {
 	var w strings.Builder
 	inWord, quoted, sub := false, false, false
 	redir := false // the next word is a redirection's file
@@ -476,6 +493,12 @@ func scan(line string) (toks []shTok, scripts []string, err error) {
 	for i := 0; i < len(line); i++ {
 		c := line[i]
 		switch {
+		case shell && c == '#' && !inWord:
+			emit()
+			if redir {
+				return nil, nil, noFile
+			}
+			return toks, scripts, nil
 		case c == '\\':
 			// A backslash at the end goes on on the next line, which
 			// logicalLines has joined: nothing to keep.
