@@ -138,6 +138,16 @@ def http_t(ns):
     return f"{q // 100}.{q % 100:02d} s"
 
 
+def pair_http(a_ns, b_ns):
+    """'362 / 410 µs' as sessbench prints them (http_t), the first unit
+    left out only where both are µs: '958 µs / 1.04 ms', not '958 / 1.04 ms'
+    (a p99 from 1 s is in s)."""
+    a, b = http_t(a_ns), http_t(b_ns)
+    if a.endswith(" µs") and b.endswith(" µs"):
+        a = a[:-len(" µs")]
+    return f"{a} / {b}"
+
+
 def rng(vals, nd, scale=1.0):
     lo, hi = min(vals) / scale, max(vals) / scale
     return f"{rnd(lo, nd)}–{rnd(hi, nd)}"
@@ -453,7 +463,7 @@ def blk_fsync(run):
         rd = [by[("scs-redis", n)]["p50_ns"] for n in SIZES]
         slow = [(h[i] + extra[i]) / h[i] for i in (0, 1)]
         vs = [(h[i] + extra[i]) / rd[i] for i in (0, 1)]
-        line += (f" The whole HTTP request costs {http_t(h[0]).replace(' µs', '')} / {http_t(h[1])} without it (p50): "
+        line += (f" The whole HTTP request costs {pair_http(h[0], h[1])} without it (p50): "
                  f"an fsync per request would make it about {rnd(slow[0], 1)} / {rnd(slow[1], 1)} times as slow, "
                  f"{rnd(vs[0], 1)} / {rnd(vs[1], 1)} times scs + Redis's p50.")
     line += f" With a sync the store is {ratio(min(rs))}–{ratio(max(rs))}× the raw system calls."
@@ -620,8 +630,8 @@ def blk_codec_request(run):
         fig = cycle_figs(run)
         a, b = fig[("Cycle", "1KiB")], fig[("Cycle", "16KiB")]
         lines.append(f"The same run's other measures of the same step: the HTTP peers' sessfs p50 (one client, through "
-                     f"`sessbench`) {http_t(h[0]).replace(' µs', '')} / {http_t(h[1])}, {ratio(h[1] / h[0])}, its p99 "
-                     f"{http_t(p99[0]).replace(' µs', '')} / {http_t(p99[1])}; the store's locked cycle alone "
+                     f"`sessbench`) {pair_http(h[0], h[1])}, {ratio(h[1] / h[0])}, its p99 "
+                     f"{pair_http(p99[0], p99[1])}; the store's locked cycle alone "
                      f"(`BenchmarkCycle`, `impl=store`, p50) {rnd(a['store'] / 1e3, 1)} / {rnd(b['store'] / 1e3, 1)} µs, "
                      f"{ratio(b['store'] / a['store'])}, and the atomic floor in bare system calls (`impl=raw-falloc`, p50) "
                      f"{rnd(a['raw-falloc'] / 1e3, 1)} / {rnd(b['raw-falloc'] / 1e3, 1)} µs, "
@@ -987,8 +997,8 @@ def goal_rows(run):
         thr = [a["throughput_rps"] / b["throughput_rps"] for a, b in zip(s, c)]
         lost = [x["lost_updates"] for x in s]
         rows.append([f"1. a request out of the box ≤ 1.0× scs + redisstore p50, ≥ 1.0× its throughput ({r['concurrency']} clients), 0 lost updates",
-                     f"p50 {http_t(s[0]['p50_ns']).replace(' µs', '')} / {http_t(s[1]['p50_ns'])} against "
-                     f"{http_t(c[0]['p50_ns']).replace(' µs', '')} / {http_t(c[1]['p50_ns'])}; "
+                     f"p50 {pair_http(s[0]['p50_ns'], s[1]['p50_ns'])} against "
+                     f"{pair_http(c[0]['p50_ns'], c[1]['p50_ns'])}; "
                      f"{num(s[0]['throughput_rps'])} / {num(s[1]['throughput_rps'])} against "
                      f"{num(c[0]['throughput_rps'])} / {num(c[1]['throughput_rps'])} req/s (1 KiB / 16 KiB)",
                      f"p50 **{ratio(p50[0])} / {ratio(p50[1])}**, throughput **{ratio(thr[0])} / {ratio(thr[1])}**, "
@@ -1004,7 +1014,7 @@ def goal_rows(run):
         try:
             _, by = http_figs(run)
             h = [by[("sessfs", n)]["p50_ns"] for n in SIZES]
-            parts.append(f"HTTP peers' sessfs p50 (one client) {http_t(h[0]).replace(' µs', '')} / {http_t(h[1])}")
+            parts.append(f"HTTP peers' sessfs p50 (one client) {pair_http(h[0], h[1])}")
             rats.append(f"p50 {ratio(h[1] / h[0])}")
             checks.append(("p50", le(h[1] / h[0], "1.15")))
         except (Missing, KeyError):
@@ -1577,6 +1587,12 @@ def self_test():
                      (999_499, "999 µs"), (999_500, "1.00 ms"), (999_999, "1.00 ms"), (3_456_789_000, "3.46 s"),
                      (999_995_000, "1.00 s"), (1_250, "1.3 µs"), (1_235_000, "1.24 ms"), (9_995_000, "10.00 ms")):
         check(http_t(ns) == want, f"http_t({ns}) = {http_t(ns)!r}, want {want!r}")
+    # Two of sessbench's figures side by side keep each unit where they
+    # differ: "958 / 1.04 ms" read as 958 ms.
+    for a, b, want in ((362_000, 410_000, "362 / 410 µs"), (958_000, 1_040_000, "958 µs / 1.04 ms"),
+                       (1_500_000, 3_456_789_000, "1.50 ms / 3.46 s")):
+        got = pair_http(a, b)
+        check(got == want, f"pair_http({a}, {b}) = {got!r}, want {want!r}")
     # The verdicts, against the thresholds.
     check(verdict([("a", True), ("b", True)]) == "yes", "verdict of all yes")
     check(verdict([("a", True), ("b", False, "yes / no")]) == "no: a yes, b yes / no", "verdict of one no")
