@@ -863,6 +863,8 @@ func TestWriteOtherStoreForms(t *testing.T) {
 		{"exported before the command", "sessgc", "*/5 * * * * app export SESSGC_DIR=/srv/app1/sessions; " + bin + " run\n", "/srv/app1/sessions"},
 		{"exported in sh -c", "sessgc", "*/5 * * * * app sh -c 'export SESSGC_DIR=/srv/app1/sessions; exec " + bin + " run'\n", "/srv/app1/sessions"},
 		{"set, then exported", "sessgc", "*/5 * * * * app cd / && SESSGC_DIR=/srv/app1/sessions; export SESSGC_DIR; " + bin + " run\n", "/srv/app1/sessions"},
+		{"--dir's value from xargs", "sessgc", "*/5 * * * * app echo /srv/app1/sessions | xargs " + bin + " run --dir\n", "?"},
+		{"-d's value from xargs", "sessgc", "*/5 * * * * app echo /srv/app1/sessions | xargs " + bin + " run -qd\n", "?"},
 		{"exported, same store", "sessgc", "*/5 * * * * app export SESSGC_DIR=/srv/app2/sessions; " + bin + " run # --dir /srv/app1/sessions\n", ""},
 		// What cannot be read is refused: which store it sweeps is not
 		// known.

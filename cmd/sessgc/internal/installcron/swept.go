@@ -213,13 +213,19 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 			}
 			return c.toks[j].s, true
 		}
-		// word is the word at j, "" for an operator, so that "--dir ;"
-		// takes no store.
+		// word is the word at j, "" for an operator: "--dir ;" takes no
+		// store.
 		word := func(j int) (string, bool) {
 			if j >= len(c.toks) || c.toks[j].op {
 				return "", false
 			}
 			return c.toks[j].s, true
+		}
+		// noValue reports a -d or --dir with no path after it in its
+		// command: the path comes from elsewhere (xargs sessgc run
+		// --dir reads it from its input), not to be told here.
+		noValue := func() error {
+			return fmt.Errorf("%w: a -d or --dir with no path after it (given by xargs?)", errUnreadable)
 		}
 		for i := 0; i < len(c.toks); i++ {
 			t := c.toks[i]
@@ -265,14 +271,15 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 			}
 			switch {
 			case w == "--dir":
-				if _, ok := word(i + 1); ok {
-					v, ok := value(i + 1)
-					if !ok {
-						return nil, unread
-					}
-					dir, found = v, true
-					i++
+				if _, ok := word(i + 1); !ok {
+					return nil, noValue()
 				}
+				v, ok := value(i + 1)
+				if !ok {
+					return nil, unread
+				}
+				dir, found = v, true
+				i++
 			case strings.HasPrefix(w, "--dir="):
 				v, ok := value(i)
 				if !ok {
@@ -301,6 +308,8 @@ func storesIn(text string, envFile func(path string) string) ([]string, error) {
 						}
 						dir, found = v, true
 						i++
+					} else {
+						return nil, noValue()
 					}
 					break
 				}
