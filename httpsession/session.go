@@ -798,12 +798,34 @@ func (s *Session) refuseDestroy() {
 	if s.ended || s.closed || s.aborted != nil || s.expired {
 		return
 	}
+	if s.mode == ReadOnly && !s.ready && s.cookieID != "" {
+		// Whether the cookie names a live session: a ReadOnly load takes
+		// no lock. One that fails leaves the session unknown, refused.
+		_ = s.use()
+	}
+	if s.nothingToDestroy() {
+		// A log out of a user logged out already (no cookie, one naming
+		// no record, a session a Destroy before Release ended): nothing
+		// lives on, and the handler's answer is true.
+		return
+	}
 	switch {
 	case s.mode == ReadOnly:
 		s.destroyRefused = errDestroyReadOnly
 	case s.released && s.pending == nil:
 		s.pending = errDestroyReleased
 	}
+}
+
+// nothingToDestroy reports whether the request is known to have no live
+// session for Destroy to end: it was loaded and found none (or a Destroy
+// already ended it), or the request carried no well-formed cookie and
+// none was loaded. s.mu is held.
+func (s *Session) nothingToDestroy() bool {
+	if s.ready {
+		return s.loadErr == nil && s.rec == nil
+	}
+	return s.cookieID == "" && len(s.moreIDs) == 0
 }
 
 // Release saves the session now and releases its lock, like PHP's
