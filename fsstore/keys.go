@@ -506,20 +506,41 @@ func (s *Store) markEncrypted(ctx context.Context) (wrote bool, err error) {
 	return wrote, err
 }
 
-// holdsRecord reports whether the data directory of the store at root
-// holds a session record, reading no further than the first one found. A
-// directory that cannot be read counts as holding none: the answer only
-// decides a warning.
-func holdsRecord(root string) bool {
-	found := false
-	filepath.WalkDir(filepath.Join(root, DataDir), func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && isRecordName(d.Name()) {
-			found = true
-			return fs.SkipAll
+// holdsPlaintextRecord reports whether the store's data directory holds
+// a session record stored in clear text, judged by the first record whose
+// header reads: records are all plaintext before the first keyed host
+// marks the store, and all sealed where the marker lost its mark after
+// keyed hosts wrote them (restored from an older copy), which must not be
+// told to migrate. It reads no further than that record (WalkDir lists a
+// directory whole: the data directory, then the shards up to the first
+// holding a record), follows no symlink (WalkDir does not descend into
+// one, and the record is opened below the store's root, refused as a
+// symlink), and reads the header alone. A directory or record that cannot
+// be read counts as none: the answer only decides a warning.
+func (s *Store) holdsPlaintextRecord() bool {
+	plain := false
+	filepath.WalkDir(s.dataDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || !isRecordName(d.Name()) {
+			return nil
 		}
-		return nil
+		f, _, err := s.root.openRead(p)
+		if err != nil {
+			return nil
+		}
+		var hb [record.HeaderSize]byte
+		n, err := f.readAt(hb[:], 0)
+		f.close()
+		if err != nil {
+			return nil
+		}
+		h, _, err := record.DecodeHeader(hb[:n])
+		if err != nil {
+			return nil // damaged: the next record decides
+		}
+		plain = h.Flags&record.FlagEncrypted == 0
+		return fs.SkipAll
 	})
-	return found
+	return plain
 }
 
 // writeEncryptedMark makes the marker say the store is encrypted, and

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,14 +25,26 @@ func TestFirstKeyedOpenWarnsOfPlaintextSessions(t *testing.T) {
 		sessions int
 		opts     []fsstore.Option
 		want     bool
+		// sealed: the sessions were saved encrypted, by a host with the
+		// keys, and the marker then lost its encrypted line (restored
+		// from an older copy, rewritten by hand): nothing is in clear
+		// text, and a warning would send the operator to a migration
+		// with nothing to migrate.
+		sealed bool
 	}{
 		{name: "plaintext sessions, no migration", sessions: 2, want: true},
 		{name: "empty store", sessions: 0},
 		{name: "plaintext sessions, migrating", sessions: 2, opts: []fsstore.Option{fsstore.WithPlaintextMigration()}},
+		{name: "encrypted sessions, mark lost", sessions: 2, sealed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			plain, err := fsstore.Open(dir)
+			key := mustKey(t, 1)
+			var first []fsstore.Option
+			if tc.sealed {
+				first = append(first, fsstore.WithKeys(key))
+			}
+			plain, err := fsstore.Open(dir, first...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,8 +60,22 @@ func TestFirstKeyedOpenWarnsOfPlaintextSessions(t *testing.T) {
 			if err := plain.Close(); err != nil {
 				t.Fatal(err)
 			}
+			if tc.sealed {
+				mp := filepath.Join(dir, fsstore.MarkerFile)
+				b, err := os.ReadFile(mp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lost := strings.Replace(string(b), "encrypted 1\n", "", 1)
+				if lost == string(b) {
+					t.Fatalf("marker %q has no encrypted line", b)
+				}
+				if err := os.WriteFile(mp, []byte(lost), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var logs bytes.Buffer
-			opts := append([]fsstore.Option{fsstore.WithKeys(mustKey(t, 1)),
+			opts := append([]fsstore.Option{fsstore.WithKeys(key),
 				fsstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, tc.opts...)
 			s, err := fsstore.Open(dir, opts...)
 			if err != nil {

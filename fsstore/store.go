@@ -856,7 +856,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if err == nil && kr != nil && !s.layout.encrypted && c.vouches() {
 		var wrote bool
 		wrote, err = s.markEncrypted(ctx)
-		if err == nil && wrote && !c.plaintextMigration && holdsRecord(abs) {
+		if err == nil && wrote && !c.plaintextMigration && s.holdsPlaintextRecord() {
 			// Keys added to a store in use without the migration
 			// log every user out, each as a corrupt record on the
 			// next load: say so once, here, with the way back.
