@@ -200,6 +200,13 @@ func TestOpenCreatesOnlyInEmptyDir(t *testing.T) {
 		// refusal says whose files they are and leaves the IDs out.
 		{name: "PHP's session files", entries: []string{"sess_k7d3q9vbn1o8m2c4r6t0e5u1a"}, want: fsstore.ErrNotStore, msg: []string{"sess_…", "PHP's files handler"}, notMsg: "k7d3q9vbn1o8m2c4r6t0e5u1a"},
 		{name: "FilesystemStore's session files", entries: []string{"session_525QK4PVADZ7DXOTUVWHTP26XPKFTO42MYEPVRCFZOI73AK7TUAA"}, want: fsstore.ErrNotStore, msg: []string{"session_…", "gorilla/sessions' FilesystemStore"}, notMsg: "525QK4PVADZ7DXOTUVWHTP26XPKFTO42MYEPVRCFZOI73AK7TUAA"},
+		// Other stores name their files after the ID too, with no
+		// prefix of their own to recognise (Django's file backend puts
+		// the cookie's name before it, express's session-file-store a
+		// .json after it): a run of token characters long enough to be
+		// an ID is left out whatever the store.
+		{name: "Django's session files", entries: []string{"sessionidq8w1e9r3t7y2u6i0o4p5a1s8d3f7g"}, want: fsstore.ErrNotStore, msg: []string{"…"}, notMsg: "q8w1e9r3t7y2u6i0o4p5a1s8d3f7g"},
+		{name: "session-file-store's files", entries: []string{"Xk3pQ9vR2mT7wY4zB8nC1dF6.json"}, want: fsstore.ErrNotStore, msg: []string{"….json"}, notMsg: "Xk3pQ9vR2mT7wY4zB8nC1dF6"},
 		{name: "a store below", store: "sessions", want: fsstore.ErrNotStore, msg: []string{"sessions is a store"}},
 		// An empty marker is no store's: the refusal must not send the
 		// user to open it.
