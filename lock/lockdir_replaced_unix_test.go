@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -319,5 +320,42 @@ func TestLockDirReplacedRelative(t *testing.T) {
 		t.Errorf("both hold s1: the table reopened %s", filepath.Join(filepath.Dir(elsewhere), "locks"))
 	} else if !errors.Is(err, lock.ErrLocked) {
 		t.Errorf("s1, held by the other process: %v, want ErrLocked", err)
+	}
+}
+
+// TestLockDirReplacedUnrecordedOtherStrategy: a Table opened with Auto
+// that finds its lock directory replaced by one that records no strategy
+// (made by an earlier version's Open) and holds the lease files of
+// processes of that version agrees on the strategy there as NewTable
+// does with Auto: it would join the leases, which this Table, locking
+// with flock, cannot, so its takes fail with ErrStrategyMismatch. It
+// forced its own strategy on the new directory: it took flocks beside
+// their leases (both held the session) and recorded flock there, for
+// every later Auto process to adopt.
+func TestLockDirReplacedUnrecordedOtherStrategy(t *testing.T) {
+	dir := newLockDir(t)
+	a := newTable(t, lock.Config{Dir: dir, VerifyAfter: time.Nanosecond})
+	if a.Strategy() != lock.Flock {
+		t.Skipf("Auto picks %v here", a.Strategy())
+	}
+	lockDirSwaps[0].swap(t, dir)
+	// The earlier version's process: leases, nothing recorded.
+	b := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease, LeaseTTL: 5 * time.Minute})
+	hb, err := b.TryLock("s1", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hb.Unlock()
+	if err := os.Remove(filepath.Join(dir, lock.StrategyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if ha, err := a.TryLock("s1", "k", lock.Exclusive); err == nil {
+		ha.Unlock()
+		t.Errorf("both processes hold s1: a flock beside a lease")
+	} else if !errors.Is(err, lock.ErrStrategyMismatch) {
+		t.Errorf("a take in a directory made anew by lease processes recording nothing: %v, want ErrStrategyMismatch", err)
+	}
+	if rec, err := os.ReadFile(filepath.Join(dir, lock.StrategyFile)); err == nil && strings.HasPrefix(string(rec), lock.Flock.String()+"\n") {
+		t.Errorf("the directory now records %q, for every later Auto process to adopt beside the lease processes", rec)
 	}
 }

@@ -523,9 +523,20 @@ func (t *Table) reopen(old backend) (backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock: the lock directory %s was removed or replaced since this process opened it, and opening it afresh failed: %w", path, err)
 	}
+	// Agreed on with the strategy the table was configured with, as a
+	// process that opens the directory now agrees on it: with Auto, one
+	// that records nothing (made by an earlier version's Open) and holds
+	// the lease files of that version's processes is joined with leases,
+	// which forcing the table's strategy would have missed, taking flocks
+	// beside their leases and recording flock there for every later Auto
+	// process. A table cannot change its strategy: one that the
+	// directory calls for now is a mismatch.
 	cfg := t.cfg
-	cfg.Strategy = t.strategy
-	if _, err := agreeStrategy(&cfg, dir, t.localOnly); err != nil {
+	s, err := agreeStrategy(&cfg, dir, t.localOnly)
+	if err == nil && s != t.strategy {
+		err = fmt.Errorf("%w: the processes that lock there now use %s, and this process locks with %s; restart it to join them", ErrStrategyMismatch, s, t.strategy)
+	}
+	if err != nil {
 		dir.close()
 		return nil, fmt.Errorf("lock: the lock directory %s was replaced since this process opened it, and opening it afresh failed: %w", path, err)
 	}
