@@ -474,7 +474,8 @@ func (t *Table) current() (backend, error) {
 // path at once and, the directory gone, takes in the one made anew there;
 // one that raced with a reopen (granted in the directory found replaced
 // meanwhile, or refused by the backend closed under it) takes again in
-// the new one.
+// the new one. A take whose every attempt was granted in a directory
+// found replaced fails with ErrLockLost.
 func (t *Table) tryOS(file string) (l osLock, at mono, err error) {
 	for range 3 {
 		var be backend
@@ -486,7 +487,13 @@ func (t *Table) tryOS(file string) (l osLock, at mono, err error) {
 		switch {
 		case d == nil:
 		case l != nil && d.gone() != nil:
-			l.unlock()
+			// Released: were this the last attempt, the lock returned
+			// would be one no longer held.
+			gone := d.gone()
+			if uerr := l.unlock(); uerr != nil {
+				gone = fmt.Errorf("%w (and releasing it failed: %w)", gone, uerr)
+			}
+			l, at, err = nil, 0, fmt.Errorf("lock %s: %w", d.join(file), gone)
 			continue
 		case err == ErrClosed && t.backend() != be:
 			continue
