@@ -144,7 +144,9 @@
 // a lease's renewal. Once it has, Verify of every lock it took in the old
 // directory reports ErrLockLost, no further key shares one of them, and
 // its takes lock in the directory at the name, opened afresh and agreed
-// on as NewTable does (StrategyFile); with none there they fail. What
+// on as NewTable does (StrategyFile). With none there they fail until
+// one is made there; in one whose processes lock with the other
+// strategy, with ErrStrategyMismatch until the process restarts. What
 // remains open: off NFS, for up to VerifyAfter after the change a take
 // may still lock in the old directory beside the newcomers' locks in the
 // new one, and Verify of a lock taken before the change says so only

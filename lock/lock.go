@@ -208,8 +208,10 @@ type Config struct {
 	// lock excludes nobody), it checks so at most once per VerifyAfter;
 	// taking the lock checked it. Verify looks at the lock directory's
 	// name then too, and off NFS a take does at most once per
-	// VerifyAfter (see the package documentation, Lost locks): a
-	// directory moved away or replaced is found within about this long.
+	// VerifyAfter (see the package documentation, Lost locks): off NFS
+	// a directory moved away or replaced is found within about this
+	// long; on NFS a take does not look, and only a Verify of a lock
+	// held this long (or a lease's renewal) finds it.
 	VerifyAfter time.Duration
 	// Hostname is recorded in Lease owner records. Default os.Hostname().
 	Hostname string
