@@ -298,8 +298,12 @@ func (d *lockDir) due(every time.Duration) bool {
 // check looks at d's path and reports, as an error matching ErrLockLost
 // that gone reports from then on, that it no longer names the directory
 // d opened but could name another one that locks are taken in: nothing
-// there (a process that opens the store next makes it anew: rm -rf), or
-// another directory (mv and mkdir, a restored copy). A symlink or a file
+// there, d removed (a process that opens the store next makes it anew:
+// rm -rf), or another directory (mv and mkdir, a restored copy). Nothing
+// there with d still linked somewhere (moved away, or a symlink above
+// the path replaced by an unlink and a link) is not a loss yet: nobody
+// locks at a path that names nothing, and a directory made there is met
+// at a later look. A symlink or a file
 // there is refused by every process that opens the path (see
 // openDirNoFollow): not a loss. A look that fails otherwise (EACCES on a
 // directory above) says nothing, and is returned as it is.
@@ -321,8 +325,15 @@ func (d *lockDir) check() error {
 	var now unix.Stat_t
 	var lost error
 	switch err := unix.Lstat(d.path, &now); {
+	case err == unix.ENOENT && d.linked():
+		// Nothing at the path, and the directory opened is still
+		// somewhere (moved away, or a directory or symlink above the
+		// path swapped by an unlink and a new link: ln -sfn): nobody
+		// locks at a path that names nothing, and a directory made
+		// there later is met at a later look.
+		return nil
 	case err == unix.ENOENT:
-		lost = fmt.Errorf("%w: the lock directory %s was removed or moved away", ErrLockLost, d.path)
+		lost = fmt.Errorf("%w: the lock directory %s was removed", ErrLockLost, d.path)
 	case err != nil:
 		return &fs.PathError{Op: "lstat", Path: d.path, Err: err}
 	case now.Mode&unix.S_IFMT == unix.S_IFDIR && (uint64(now.Dev) != d.dev || uint64(now.Ino) != d.ino):
@@ -332,6 +343,19 @@ func (d *lockDir) check() error {
 	}
 	d.lostErr.CompareAndSwap(nil, &lost)
 	return d.gone()
+}
+
+// linked reports whether the directory opened still has a name
+// somewhere: not removed (its link count is 0 once it is, or its
+// descriptor stale on NFS).
+func (d *lockDir) linked() bool {
+	fd, err := d.use()
+	if err != nil {
+		return false
+	}
+	defer d.done()
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Nlink > 0
 }
 
 // renameRefusedOpen: a rename here replaces a file open elsewhere.

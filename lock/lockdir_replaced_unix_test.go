@@ -359,3 +359,50 @@ func TestLockDirReplacedUnrecordedOtherStrategy(t *testing.T) {
 		t.Errorf("the directory now records %q, for every later Auto process to adopt beside the lease processes", rec)
 	}
 }
+
+// TestLockDirPathMissingAWhile: the lock directory's path names nothing
+// for a moment, while the directory itself is still there (a deploy's
+// "current" symlink above it replaced by ln -sfn, an unlink and then a
+// symlink; a directory above it renamed and back). Nobody can lock at a
+// path that names nothing, so a look then says nothing: the locks held
+// stay held and takes go on in the directory, still the one at the path
+// once it names one again. The look took it for the directory removed:
+// every lock held was lost (their saves failed) and takes failed until
+// the path named it again.
+func TestLockDirPathMissingAWhile(t *testing.T) {
+	for _, strat := range []lock.Strategy{lock.Flock, lock.Lease} {
+		t.Run(strat.String(), func(t *testing.T) {
+			base := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(base, "release1", "locks"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			current := filepath.Join(base, "current")
+			if err := os.Symlink("release1", current); err != nil {
+				t.Fatal(err)
+			}
+			a := newTable(t, lock.Config{Dir: filepath.Join(current, "locks"), Strategy: strat, LeaseTTL: 5 * time.Minute, VerifyAfter: time.Nanosecond})
+			held, err := a.TryLock("s1", "k", lock.Exclusive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Unlock()
+			if err := os.Remove(current); err != nil {
+				t.Fatal(err)
+			}
+			if h, err := a.TryLock("s2", "k", lock.Exclusive); err != nil {
+				t.Errorf("a take while the path names nothing: %v", err)
+			} else {
+				h.Unlock()
+			}
+			if err := held.Verify(); err != nil {
+				t.Errorf("Verify while the path names nothing: %v", err)
+			}
+			if err := os.Symlink("release1", current); err != nil {
+				t.Fatal(err)
+			}
+			if err := held.Verify(); err != nil {
+				t.Errorf("Verify once the path names the directory again: %v", err)
+			}
+		})
+	}
+}
