@@ -1,6 +1,9 @@
 // Package fsstore is a session store kept as files in a directory that every
 // app server mounts: an NFS export, an AWS EFS file system, or a local disk
-// for a single host.
+// for a single host. A web application opens it here and starts with
+// package github.com/sessfs/sessfs/httpsession (net/http and chi; gin and
+// echo through adapters/ginsession and adapters/echosession), or with the
+// adapter of the session library it already uses.
 //
 // A [Store] saves each session in its own file, replaced atomically: the new
 // record is written to a temp file in the same directory, optionally
@@ -23,6 +26,18 @@
 // adapters/gorillastore, adapters/ginstore). Expired sessions stay on disk
 // until a sweep removes them: run the sessgc command (cmd/sessgc) from cron
 // on every host, which runs [Store.Sweep].
+//
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	sessions := httpsession.New(st)
+//	mux := http.NewServeMux()
+//	// ... mux.HandleFunc(...): handlers read and write httpsession.FromContext(r.Context())
+//	srv := &http.Server{Addr: ":8080", Handler: sessions.Handler(mux)}
+//	// On SIGTERM: srv.Shutdown, then st.Close, so the requests in flight save first.
 //
 // # Layout
 //

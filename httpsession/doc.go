@@ -1,8 +1,14 @@
 // Package httpsession is net/http middleware that keeps web sessions in an
 // fsstore.Store, so that any number of app servers sharing one NFS or EFS
-// directory serve the same users without sticky sessions.
+// directory serve the same users without sticky sessions. It is where a new
+// application starts: net/http and chi use it as is, gin and echo through
+// adapters/ginsession and adapters/echosession; the drop-in stores
+// (adapters/scsstore, gorillastore, ginstore) are for applications already
+// on those session libraries.
 //
-//	st, err := fsstore.Open("/mnt/efs/sessions")
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
 //	if err != nil {
 //		log.Fatal(err)
 //	}

@@ -1,8 +1,16 @@
 // Package echosession is the httpsession middleware as an
 // echo.MiddlewareFunc: locked, lost-update-free sessions for
 // github.com/labstack/echo/v4 applications sharing one NFS or EFS
-// directory.
+// directory. An echo application starts here; one already on
+// echo-contrib/session can keep it with adapters/gorillastore as its store
+// instead, with last-writer-wins saves.
 //
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	sessions := httpsession.New(st)
 //	e := echo.New()
 //	e.Use(echosession.Handler(sessions))

@@ -1,7 +1,15 @@
 // Package ginsession is the httpsession middleware as a gin.HandlerFunc:
 // locked, lost-update-free sessions for github.com/gin-gonic/gin
-// applications sharing one NFS or EFS directory.
+// applications sharing one NFS or EFS directory. A gin application starts
+// here; one already on gin-contrib/sessions can keep it with
+// adapters/ginstore as its store instead, with last-writer-wins saves.
 //
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	sessions := httpsession.New(st)
 //	r := gin.New()
 //	r.Use(ginsession.Handler(sessions))

@@ -1,9 +1,13 @@
 // Package ginstore is a github.com/gin-contrib/sessions Store backed by an
 // fsstore.Store, for gin applications that already use gin-contrib's
 // sessions middleware: the switch from its cookie, Redis or memstore
-// stores is one line, and handlers do not change.
+// stores is one line, and handlers do not change. A new gin application
+// starts with adapters/ginsession instead, whose sessions are locked and
+// lose no update; this store's saves are last-writer-wins.
 //
-//	st, err := fsstore.Open("/mnt/efs/sessions")
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
 //	if err != nil {
 //		log.Fatal(err)
 //	}

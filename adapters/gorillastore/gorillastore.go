@@ -1,8 +1,13 @@
 // Package gorillastore is a github.com/gorilla/sessions Store backed by an
 // fsstore.Store, a drop-in replacement for sessions.FilesystemStore that
-// works across hosts sharing one NFS or EFS directory:
+// works across hosts sharing one NFS or EFS directory, for applications
+// already on gorilla/sessions or echo-contrib/session (a new application
+// starts with package httpsession, whose sessions are locked; this store's
+// saves are last-writer-wins):
 //
-//	st, err := fsstore.Open("/mnt/efs/sessions")
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
 //	if err != nil {
 //		log.Fatal(err)
 //	}

@@ -1,7 +1,11 @@
 // Package scsstore lets applications built on github.com/alexedwards/scs/v2
-// keep their sessions in an fsstore.Store with one line:
+// keep their sessions in an fsstore.Store with one line (a new application
+// starts with package httpsession, whose sessions are locked; scs's saves
+// stay last-writer-wins):
 //
-//	st, err := fsstore.Open("/mnt/efs/sessions")
+//	// Without WithLogger the store logs nothing: a record it refuses
+//	// (damaged, unreadable to this user) is a silent log out.
+//	st, err := fsstore.Open("/mnt/efs/sessions", fsstore.WithLogger(slog.Default()))
 //	if err != nil {
 //		log.Fatal(err)
 //	}
