@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -28,7 +29,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := fsstore.Open(dir)
+	// Without WithLogger the store logs nothing: a record it refuses
+	// (damaged, unreadable to this user) is a silent log out.
+	st, err := fsstore.Open(dir, fsstore.WithLogger(slog.Default()))
 	if err != nil {
 		log.Fatal(err)
 	}
