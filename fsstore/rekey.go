@@ -115,7 +115,9 @@ type RekeyStats struct {
 // a sweep puts it back. The pass is resumable: an
 // interrupted pass leaves every record either old or new, and the next pass
 // skips the records already converted. A Close of the store during the
-// pass ends it with an error matching ErrClosed, as for Sweep. One pass
+// pass ends it with an error matching ErrClosed, as for Sweep; a file
+// system that turns read-only on this host during the pass ends it at the
+// first rewrite it refuses, as for Sweep. One pass
 // at a time runs: a Rekey while another of the store's runs, in any
 // process on any host, returns an error matching ErrRekeyRunning at
 // once, having rewritten nothing.
@@ -228,12 +230,14 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	}
 	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
 	closed := scanClosed{stop: cancel}
+	readOnly := scanReadOnly{stop: cancel}
 	var madePlain plainRecords
 	fail := func(err error) {
 		if closed.end(err) {
 			return
 		}
 		errs.Add(1)
+		readOnly.end(err)
 		if errors.Is(err, errKeyOrderReported) {
 			// Reported with the first record under its key (see
 			// rollbackGuard.check): the same error for each would bury
@@ -344,7 +348,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		}
 		return err
 	}, nil, dirFailed)
-	err = closed.result(err)
+	err = readOnly.result(closed.result(err), "rewrite")
 	st := c.Stats()
 	st.Duration = time.Since(start)
 	if n, some := madePlain.get(); n > 0 {

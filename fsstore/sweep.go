@@ -224,7 +224,11 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // done until then, and records it moved aside are settled before it returns.
 // A Close of the store during the sweep ends it alike, with an error
 // matching ErrClosed: the shards and files it then cannot reach are not
-// errors (Errors, OnError).
+// errors (Errors, OnError). A file system that turns read-only on this
+// host during the sweep (EROFS; on Windows, a write-protected volume)
+// ends it at the first removal it refuses, counted in Errors and passed
+// to OnError, with an error that wraps that refusal: each removal left
+// would be refused alike.
 //
 // On a bounded store (WithMaxInFlight) the sweep takes one slot and returns
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
@@ -416,7 +420,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
 		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel},
-		events: newSweepEvents()}
+		readOnly: scanReadOnly{stop: cancel}, events: newSweepEvents()}
 	// The clock's reading when the marker was read: no later than the read.
 	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
@@ -455,7 +459,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	if err == nil {
 		err = sw.locks(ctx)
 	}
-	err = sw.closed.result(err)
+	err = sw.readOnly.result(sw.closed.result(err), "removal")
 	sw.release()
 	// Every lock released: a callback that blocks holds up no one else.
 	sw.events.close()
@@ -616,6 +620,46 @@ func (c *scanClosed) result(err error) error {
 		return c.err
 	}
 	return err
+}
+
+// scanReadOnly ends a scan that writes (a sweep, a rekey) at its first
+// failure matching a read-only file system (EROFS; on Windows, a
+// write-protected volume): a mount turned read-only under it (ext4's
+// errors=remount-ro after a disk error, an NFS or EFS mount remounted ro)
+// refuses every write left alike, and the scan reported one error for
+// each file left (35,775 in a pass over 40,000 expired records), burying
+// the one cause. That first failure is counted and reported as usual; the
+// scan returns it (result).
+type scanReadOnly struct {
+	stop context.CancelFunc // ends the scan's context
+	mu   sync.Mutex
+	err  error // under mu: the first failure of a read-only file system
+}
+
+// end ends the scan if err is a read-only file system's refusal.
+func (r *scanReadOnly) end(err error) {
+	if !isReadOnly(err) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+		r.stop()
+	}
+}
+
+// result is the scan's error err (after scanClosed.result), or, once end
+// stopped the scan, the refusal that stopped it, when the store's close
+// did not end the scan first: the walk's own error is then its context's
+// end. what names the scan's writes ("removal", "rewrite").
+func (r *scanReadOnly) result(err error, what string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("stopped: the file system is read-only on this host, and would refuse every %s left: %w", what, r.err)
 }
 
 // walkShards calls fn for every leaf shard directory, from workers
@@ -816,10 +860,11 @@ type sweeper struct {
 	exclMu sync.Mutex
 	excl   *lock.Handle // sweepLock, once the sweep moves a record aside
 
-	cb     *callbackGuard // runs OnRemove, OnError and OnForeign
-	events *sweepEvents   // delivers the callbacks, holding no lock of the sweep's
-	stop   func()         // ends the sweep early: a callback panicked
-	closed scanClosed     // ends the sweep at the store's close
+	cb       *callbackGuard // runs OnRemove, OnError and OnForeign
+	events   *sweepEvents   // delivers the callbacks, holding no lock of the sweep's
+	stop     func()         // ends the sweep early: a callback panicked
+	closed   scanClosed     // ends the sweep at the store's close
+	readOnly scanReadOnly   // ends the sweep at its first removal refused as read-only
 
 	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
 
@@ -958,6 +1003,7 @@ func (sw *sweeper) fail(err error) {
 	}
 	err = descriptorsHint(err)
 	sw.errs.Add(1)
+	sw.readOnly.end(err)
 	f := sw.opts.OnError
 	sw.events.post(func() {
 		sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
@@ -40,6 +41,10 @@ const (
 // fleet lease mid-pass (see Run).
 const StopFleetLockLost = "fleet-lock-lost"
 
+// StopReadOnly is the Outcome.StopReason of a pass that stopped because
+// the store's file system turned read-only on this host mid-pass (see Run).
+const StopReadOnly = "read-only"
+
 // ErrFleetLockLost matches the error of a pass that Run stopped because
 // its fleet lease was lost; it exits with cmdutil.ExitFailure.
 var ErrFleetLockLost = errors.New("fleet lock lost")
@@ -63,7 +68,7 @@ type Outcome struct {
 	// of its holder.
 	FleetHolder  *FleetHolder `json:"fleet_lock_holder,omitempty"`
 	StoppedEarly bool         `json:"stopped_early"`
-	StopReason   string       `json:"stop_reason,omitempty"` // "max-duration", "interrupted", "unresponsive" or StopFleetLockLost
+	StopReason   string       `json:"stop_reason,omitempty"` // "max-duration", "interrupted", "unresponsive", StopFleetLockLost or StopReadOnly
 	ErrorSamples []string     `json:"error_samples"`         // the first 20 errors
 	Error        string       `json:"error,omitempty"`
 	ExitCode     int          `json:"exit_code"`
@@ -122,6 +127,8 @@ func (o Outcome) Human(errors int64, maxDuration time.Duration, next string) str
 		s += fmt.Sprintf("sessgc: stopped early: the file server did not answer within --max-duration %s; %s\n", maxDuration, next)
 	case StopFleetLockLost:
 		s += fmt.Sprintf("sessgc: stopped early: the fleet lock was lost, and another host may be running the same pass; %s\n", next)
+	case StopReadOnly:
+		s += "sessgc: stopped early: the store's file system turned read-only on this host; check the mount and the kernel log (dmesg), and remount it read-write; the next run goes on\n"
 	}
 	return s
 }
@@ -189,6 +196,10 @@ type Limits struct {
 //     1. Two passes at once are safe, but the operator must hear of it:
 //     each adds its load to the server's. An outage that also made the
 //     store give up (ErrUnavailable) reports that instead.
+//   - The store's file system turned read-only on this host mid-pass (an
+//     error matching EROFS: the store's scan stops at the first write
+//     refused so, as each one left would be): Outcome.StoppedEarly with
+//     StopReadOnly, exit 3, as for a store found read-only as it opens.
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
 func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
@@ -287,6 +298,9 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	case errors.Is(err, fsstore.ErrUnavailable):
 		out.StoppedEarly, out.StopReason = true, "unresponsive"
 		return out, Unavailable(err)
+	case errors.Is(err, syscall.EROFS):
+		out.StoppedEarly, out.StopReason = true, StopReadOnly
+		return out, cmdutil.StoreErrorf("store %s: the file system turned read-only on this host %s into the pass, which stopped there; what it removed or rewrote before stays done, the rest is left to the next run: %w", s.Dir(), Elapsed(time.Since(start)), err)
 	case errors.Is(context.Cause(workCtx), ErrFleetLockLost):
 		out.StoppedEarly, out.StopReason = true, StopFleetLockLost
 		return out, cmdutil.FailureErrorf("%w; the pass stopped %s in, before its next change to the store, and left nothing half-done; another host may be running the same pass now, which is safe but doubles the load on the file server; the next pass goes on",

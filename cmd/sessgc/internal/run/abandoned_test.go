@@ -23,7 +23,12 @@ import (
 // removal, whatever shard it starts at.
 func oneShardStore(t *testing.T, live, expired int) string {
 	t.Helper()
-	dir := t.TempDir()
+	return oneShardStoreIn(t, t.TempDir(), live, expired)
+}
+
+// oneShardStoreIn is oneShardStore in dir.
+func oneShardStoreIn(t *testing.T, dir string, live, expired int) string {
+	t.Helper()
 	s, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
 	if err != nil {
 		t.Fatal(err)

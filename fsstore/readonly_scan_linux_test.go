@@ -1,0 +1,138 @@
+package fsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
+)
+
+// TestScansStopWhenReadOnly: a file system that the kernel turns
+// read-only under a sweep or a rekey (ext4's errors=remount-ro after a
+// disk error; an NFS or EFS mount remounted ro) refuses every write left
+// alike. Both scans went on to the end, one error per file left (35,775
+// in a sweep of 40,000 expired records), and returned nil: nothing said
+// why. Now each stops at its first refused write, counts and reports that
+// one, and returns an error matching EROFS.
+func TestScansStopWhenReadOnly(t *testing.T) {
+	const n = 300 // more than a sweep's batch of removals (64)
+	for _, scan := range []string{"sweep", "rekey"} {
+		t.Run(scan, func(t *testing.T) {
+			root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
+			trigger := ext4ErrorTrigger(t, root)
+			dir := filepath.Join(root, "store")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			k1, k2 := mustKey(t, 1), mustKey(t, 2)
+			app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			old := time.Now().Add(-48 * time.Hour)
+			for i := 0; i < n; i++ {
+				id, err := fsstore.NewID()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte{byte(i)}}); err != nil {
+					t.Fatal(err)
+				}
+				if scan == "sweep" {
+					if err := os.Chtimes(app.RecordPathForTest(id), old, old); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			app.Close()
+			s, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var once sync.Once
+			turn := func(string) {
+				// After the first file, as the kernel would after an I/O
+				// error: every later write is refused.
+				once.Do(func() {
+					if err := os.WriteFile(trigger, []byte("1"), 0); err != nil {
+						t.Errorf("trigger an ext4 error: %v", err)
+					}
+				})
+			}
+			var reported []error
+			var mu sync.Mutex
+			onError := func(err error) {
+				mu.Lock()
+				reported = append(reported, err)
+				mu.Unlock()
+			}
+			var errs int64
+			switch scan {
+			case "sweep":
+				s.SetSweepHooksForTest(nil, turn, nil)
+				var st fsstore.SweepStats
+				st, err = s.Sweep(ctx, fsstore.SweepOptions{OnError: onError})
+				errs = st.Errors
+			case "rekey":
+				var listed atomic.Int32
+				s.SetRekeyListedHookForTest(func(name string) {
+					// The first record is rewritten; the mount turns
+					// read-only before the second.
+					if listed.Add(1) == 2 {
+						turn(name)
+					}
+				})
+				var st fsstore.RekeyStats
+				st, err = s.Rekey(ctx, fsstore.RekeyOptions{OnError: onError})
+				errs = st.Errors
+			}
+			t.Logf("%s: %d errors, err %v", scan, errs, err)
+			if !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), "read-only") {
+				t.Errorf("%s: error %v, want one matching EROFS that says the file system is read-only", scan, err)
+			}
+			if errs != 1 || len(reported) != 1 {
+				t.Errorf("%s: %d errors, %d reported to OnError; want the first refusal alone", scan, errs, len(reported))
+			}
+		})
+	}
+}
+
+// ext4ErrorTrigger returns the sysfs file that makes the kernel take an
+// error on the ext4 file system mounted at mnt (with errors=remount-ro, a
+// remount read-only), or skips t where there is none.
+func ext4ErrorTrigger(t *testing.T, mnt string) string {
+	t.Helper()
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		// mount ID, parent ID, major:minor, root, mount point, ..., "-", type, source, options
+		f := strings.Fields(line)
+		if len(f) < 10 || f[4] != mnt {
+			continue
+		}
+		for i, w := range f {
+			if w == "-" && i+2 < len(f) {
+				p := "/sys/fs/ext4/" + strings.TrimPrefix(f[i+2], "/dev/") + "/trigger_fs_error"
+				if _, err := os.Stat(p); err != nil {
+					testenv.Skip(t, testenv.Root, "no ext4 error trigger for %s: %v", mnt, err)
+				}
+				return p
+			}
+		}
+	}
+	testenv.Skip(t, testenv.Root, "%s not in /proc/self/mountinfo", mnt)
+	return ""
+}
