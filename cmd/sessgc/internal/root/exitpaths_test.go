@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +163,9 @@ func TestRunExitPaths(t *testing.T) {
 		{name: "file server unresponsive", work: func(context.Context, env, context.CancelCauseFunc) error {
 			return fmt.Errorf("sweep: %w", fsstore.ErrUnavailable)
 		}, code: 4, stop: "unresponsive", helpSays: "did not answer"},
+		{name: "file system turned read-only mid-pass", work: func(context.Context, env, context.CancelCauseFunc) error {
+			return fmt.Errorf("fsstore: sweep: stopped: %w", &fs.PathError{Op: "rename", Path: "data/00/x", Err: syscall.EROFS})
+		}, code: 3, stop: pass.StopReadOnly, helpSays: "a file system that turned read-only mid-pass (stop_reason read-only)"},
 		{name: "SIGINT", work: func(ctx context.Context, _ env, cancel context.CancelCauseFunc) error {
 			cancel(signal(130, "SIGINT"))
 			return waitStop(ctx)
