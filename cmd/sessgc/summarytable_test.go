@@ -13,9 +13,9 @@ import (
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/run"
 )
 
-// TestRunSummaryTable: the table of run's --json summary in
-// docs/operations.md ("| field | meaning |" after "`--json` prints JSON
-// Lines") has a row for each field of the summary, and names no field that
+// TestRunSummaryTable: the field table that follows "`--json` prints JSON
+// Lines" in the operations page has a row for each field of run's
+// summary, and names no field that
 // run's or rekey's summary (whose fields the rekey section documents as
 // "as for run") does not have. TestOutputsDocumented finds a name anywhere
 // in the output sections, a JSON example's included: dir and dry_run were
