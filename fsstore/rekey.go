@@ -236,8 +236,10 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		if closed.end(err) {
 			return
 		}
+		if readOnly.end(err) {
+			return
+		}
 		errs.Add(1)
-		readOnly.end(err)
 		if errors.Is(err, errKeyOrderReported) {
 			// Reported with the first record under its key (see
 			// rollbackGuard.check): the same error for each would bury

@@ -228,7 +228,8 @@ func (st *SweepStats) Removed() int64 { return st.Sessions + st.Temps + st.Lease
 // host during the sweep (EROFS; on Windows, a write-protected volume)
 // ends it at the first removal it refuses, counted in Errors and passed
 // to OnError, with an error that wraps that refusal: each removal left
-// would be refused alike.
+// would be refused alike. Records it had moved aside by then stay there
+// (Load reads them there; the next sweep settles them), uncounted.
 //
 // On a bounded store (WithMaxInFlight) the sweep takes one slot and returns
 // at the latest the ceiling (WithOpTimeout) after ctx ends, with
@@ -636,17 +637,23 @@ type scanReadOnly struct {
 	err  error // under mu: the first failure of a read-only file system
 }
 
-// end ends the scan if err is a read-only file system's refusal.
-func (r *scanReadOnly) end(err error) {
+// end ends the scan if err is a read-only file system's refusal, and
+// reports whether an earlier one did: then err is one more of the same
+// cause (the files a sweep had moved aside before it stopped, whose
+// unlinks fail too), which the caller neither counts nor reports. Those
+// stay aside, where a Load reads them and the next sweep settles them.
+func (r *scanReadOnly) end(err error) (again bool) {
 	if !isReadOnly(err) {
-		return
+		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.err == nil {
-		r.err = err
-		r.stop()
+	if r.err != nil {
+		return true
 	}
+	r.err = err
+	r.stop()
+	return false
 }
 
 // result is the scan's error err (after scanClosed.result), or, once end
@@ -1001,9 +1008,12 @@ func (sw *sweeper) fail(err error) {
 		sw.s.cfg.logger.Debug("sweep: stopped by the store's close", "err", err)
 		return
 	}
+	if sw.readOnly.end(err) {
+		sw.s.cfg.logger.Debug("sweep: stopped by a read-only file system", "err", err)
+		return
+	}
 	err = descriptorsHint(err)
 	sw.errs.Add(1)
-	sw.readOnly.end(err)
 	f := sw.opts.OnError
 	sw.events.post(func() {
 		sw.s.cfg.logger.Warn("sweep: file skipped", "err", err)
