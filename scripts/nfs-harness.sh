@@ -30,6 +30,12 @@
 #                   Default off, like AWS EFS, which grants none.
 #   --lease S       NFSv4 lease and grace time in seconds (env NFS_LEASE;
 #                   default 10; nfsd and EFS use 90)
+#   --squash OPTS   the export's user mapping in place of no_root_squash:
+#                   all_squash,anonuid=U,anongid=G (an EFS access point:
+#                   every client user is U:G, root too, and the export's
+#                   top directory is U:G's, as an access point's root
+#                   directory is) or root_squash (EFS without an access
+#                   point, where IAM denies root) (env NFS_SQUASH)
 #   --on HOST CMD   shell command string for one host (repeatable)
 #   --server-local  instead of hosts: run CMD once in the server's namespace
 #                   with a loopback NFS mount at /run/mnt (NFS_MNT) and a
@@ -62,6 +68,7 @@
 #   NFS_CTL_WAKE     FIFO that wakes the control loop (see below)
 #   NFS_DELEGATIONS  0 or 1;  NETEM_DELAY  the delay ("" if none)
 #   NFS_LEASE        the server's lease (and grace) time in seconds
+#   NFS_SQUASH       the export's user mapping (no_root_squash unless --squash)
 #   NFS_TIMELINE     file to append "HH:MM:SS.mmm who: event" lines to (UTC)
 # The command starts in the caller's working directory (through hostfs).
 #
@@ -128,6 +135,7 @@ HOSTS=${NFS_HOSTS:-2}
 DELAY=${NETEM_DELAY:-}
 DELEG=${NFS_DELEGATIONS:-0}
 LEASE=${NFS_LEASE:-10}
+SQUASH=${NFS_SQUASH:-no_root_squash}
 TIMEOUT=${UML_TIMEOUT:-600}
 WAIT_GO=0
 STATE=${STATE:-}
@@ -146,6 +154,7 @@ while [ $# -gt 0 ]; do
   --delegations) DELEG=1; shift ;;
   --no-delegations) DELEG=0; shift ;;
   --lease) LEASE=${2:?}; shift 2 ;;
+  --squash) SQUASH=${2:?}; shift 2 ;;
   --on) ON[${2:?}]=${3:?}; shift 3 ;;
   --server-local) MODE=server; shift ;;
   -s | --state) STATE=${2:?}; shift 2 ;;
@@ -164,6 +173,7 @@ done
 [[ $WAIT_GO =~ ^[0-9]+$ ]] || die "--wait-go must be a number of seconds"
 [[ $DELEG == [01] ]] || die "NFS_DELEGATIONS must be 0 or 1"
 [[ $LEASE =~ ^[0-9]+$ ]] && [ "$LEASE" -ge 5 ] && [ "$LEASE" -le 3600 ] || die "--lease must be 5..3600 seconds"
+[[ $SQUASH =~ ^(no_root_squash|root_squash|all_squash)(,anon[ug]id=[0-9]+)*$ ]] || die "bad --squash '$SQUASH' (e.g. all_squash,anonuid=1000,anongid=1000)"
 [[ -z $DELAY || $DELAY =~ ^[0-9.]+(us|ms|s)$ ]] || die "bad delay '$DELAY' (e.g. 500us, 1ms)"
 [ "$(id -u)" = 0 ] || die "must run as root (UML nfsd setup needs it)"
 
@@ -320,7 +330,7 @@ if [ -e "$STATE/cmd.$H" ]; then
   set -a; . "$STATE/env.sh"; set +a
   export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
   export NFS_HOST=$H NFS_HOSTS=$NHOSTS NFS_MNT=$MNT NFS_CTL=$G/ctl \
-    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_TIMELINE=$STATE/timeline.log \
+    NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_SQUASH=$SQUASH NFS_TIMELINE=$STATE/timeline.log \
     NFS_EXPORT=/run/export NFS_CTL_WAKE=$G/ctl.wake
   if [ "$H" = server ]; then export NFS_LOCAL=/run/local; else export NFS_SERVER_VETH=veth${H#host}-s; fi
   cd "$CWD" 2>/dev/null || cd /
@@ -346,7 +356,7 @@ cat >"$STATE/init.sh" <<EOF
 #!/bin/bash
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 export STATE=$(printf %q "$STATE") CWD=$(printf %q "$CWD") MOUNT_OPTS=$(printf %q "$MOUNT_OPTS")
-export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY") LEASE=$LEASE
+export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY") LEASE=$LEASE SQUASH=$SQUASH
 NAMES=(${NAMES[*]})
 MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT WAIT_GO=$WAIT_GO
 EOF
@@ -399,7 +409,14 @@ mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs
 mount -t tmpfs -o size=512m,mode=1777 tmpfs /run/export
 mount -t tmpfs -o size=512m,mode=1777 tmpfs /run/local
 rpcbind -w || fail rpcbind
-O=rw,sync,no_subtree_check,no_root_squash,insecure,fsid=0
+O=rw,sync,no_subtree_check,$SQUASH,insecure,fsid=0
+# An EFS access point's root directory is its user's: under all_squash
+# the export's is anonuid's, as every client's files there are.
+if [[ $SQUASH == all_squash* ]]; then
+  [[ $SQUASH =~ anonuid=([0-9]+) ]] && chown "${BASH_REMATCH[1]}" /run/export
+  [[ $SQUASH =~ anongid=([0-9]+) ]] && chgrp "${BASH_REMATCH[1]}" /run/export
+  chmod 0755 /run/export
+fi
 exportfs -o $O 127.0.0.1:/run/export 10.99.0.0/16:/run/export || fail exportfs
 # mountd answers nfsd's export lookups whatever it serves itself; the
 # hosts mount NFSv4, which never asks it, so it serves no MOUNT v2 or v3

@@ -67,7 +67,37 @@ type Config struct {
 	// with. Default "": the harness's (EFSMountOptions, unless
 	// NFS_MOUNT_OPTS in the environment names others).
 	MountOptions string
+	// Squash is the export's user mapping, in place of no_root_squash
+	// (every client user is itself on the server, root too):
+	// AccessPointSquash(uid, gid) for an EFS access point, or
+	// "root_squash" for EFS without one where IAM denies root (root is
+	// nobody, uid 65534). Default "": no_root_squash. In the guest,
+	// [Squash] reports it.
+	Squash string
 }
+
+// NoRootSquash is the export's user mapping when Config.Squash is "".
+const NoRootSquash = "no_root_squash"
+
+// AccessPointSquash is the Config.Squash of an EFS access point whose
+// POSIX user is uid:gid: the server makes every client user uid:gid, root
+// too, as nfsd's all_squash with anonuid and anongid does; and the
+// export's top directory is uid:gid's, mode 0755, as the access point's
+// root directory is.
+func AccessPointSquash(uid, gid int) string {
+	return fmt.Sprintf("all_squash,anonuid=%d,anongid=%d", uid, gid)
+}
+
+func (c Config) squash() string {
+	if c.Squash == "" {
+		return NoRootSquash
+	}
+	return c.Squash
+}
+
+// Squash reports the export's user mapping in the guest (Config.Squash,
+// or NoRootSquash), and "" outside it.
+func Squash() string { return os.Getenv("NFS_SQUASH") }
 
 // EFSMountOptions are the harness's default mount options, those AWS
 // recommends for EFS.
@@ -412,6 +442,9 @@ func bootGuest(name string, cfg Config, n int, state string, deadline time.Time,
 	if cfg.Delay != "" {
 		args = append(args, "-d", cfg.Delay)
 	}
+	if cfg.Squash != "" {
+		args = append(args, "--squash", cfg.Squash)
+	}
 	if cfg.Delegations {
 		args = append(args, "--delegations")
 	} else {
@@ -563,6 +596,9 @@ func runRole(t *testing.T, cfg Config, n int, roles map[string]func(*testing.T))
 	}
 	if got := os.Getenv("NETEM_DELAY"); got != cfg.Delay {
 		t.Skipf("nfstest: test wants delay %q; this harness has %q", cfg.Delay, got)
+	}
+	if got := Squash(); got != cfg.squash() {
+		t.Skipf("nfstest: test wants the export's %s; this harness has %q", cfg.squash(), got)
 	}
 	if got := Lease(); got != cfg.lease() {
 		t.Skipf("nfstest: test wants lease %v; this harness has %v", cfg.lease(), got)
