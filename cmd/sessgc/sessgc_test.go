@@ -99,6 +99,12 @@ func child(role string) int {
 	switch role {
 	case "lowfd":
 		return execLowFD()
+	case "apapp":
+		if err := apApp(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
 	case "holdlocks":
 		// Hold the locks of the sessions in SESSFS_TEST_SESSGC_IDS until stdin
 		// closes, like requests in progress on another host.

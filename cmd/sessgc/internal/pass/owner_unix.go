@@ -3,6 +3,8 @@
 package pass
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,7 +51,7 @@ func CheckOwner(dir string) error {
 		// user" would name the overflow uid every such owner shows as.
 		return cmdutil.StoreErrorf("running as root of a user namespace that does not map the store's owner (the store %s shows as uid %d's): run sessgc outside the namespace, as the user that owns the store", dir, st.Uid)
 	}
-	if ok && st.Uid != 0 {
+	if ok && st.Uid != 0 && !RootFilesAre(dir, st.Uid) {
 		owner, who := fmt.Sprintf("uid %d", st.Uid), fmt.Sprintf("#%d", st.Uid)
 		if u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10)); err == nil {
 			owner, who = fmt.Sprintf("%s (uid %d)", u.Username, st.Uid), u.Username
@@ -63,6 +65,34 @@ func CheckOwner(dir string) error {
 		return cmdutil.StoreErrorf("running as root, but the store %s belongs to %s: run sessgc as that user (e.g. sudo -u %s %s ...); files root creates there would be unusable by the applications", dir, owner, shellquote.Quote(who), shellquote.Quote(exe))
 	}
 	return nil
+}
+
+// RootFilesAre reports whether the files this process, root, creates in
+// dir are uid's: where the file server maps root to the store's owner (an
+// EFS access point, NFS's all_squash or root_squash with anonuid), what
+// root creates there is as usable by the applications as their own, and
+// refusing it sent the operator to a sudo that changes nothing. A file
+// made and removed at once tells, as fsstore.Open's own check of root
+// does, under a temp file's name as that check's. A file that cannot be
+// made tells nothing: false.
+func RootFilesAre(dir string, uid uint32) bool {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return false
+	}
+	probe := filepath.Join(dir, ".tmp-owner-"+hex.EncodeToString(b[:]))
+	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return false
+	}
+	fi, err := f.Stat()
+	f.Close()
+	os.Remove(probe)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Uid == uid
 }
 
 // storePermissions returns the modes the store's own files have, so that
