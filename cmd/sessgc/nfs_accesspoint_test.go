@@ -190,7 +190,11 @@ func TestNFSAccessPoint(t *testing.T) {
 			ids := readLines(t, filepath.Join(shared, "ids"))
 			app(t, bin, apAppUIDB, dir, keys, "incr", ids[5], incrs)
 			nfstest.Barrier(t, "incremented", wait)
-			// sessgc run from root's crontab on this host.
+			// The operator installs root's cron line on this host...
+			if r := runCmd(t, command([]string{"install-cron", "--dir", dir, "--user", "root"})); r.code != 0 {
+				t.Errorf("sessgc install-cron --user root on the access point: exit %d, stderr %s", r.code, r.stderr)
+			}
+			// ...and sessgc run runs from it.
 			r := runCmd(t, command([]string{"run", "--dir", dir}))
 			if r.code != 0 {
 				t.Errorf("sessgc run as root on the access point: exit %d, stderr %s", r.code, r.stderr)

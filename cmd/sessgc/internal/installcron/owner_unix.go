@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"os/exec"
 	"os/user"
 	"slices"
@@ -42,7 +43,9 @@ import (
 // root; the owner checks stand as they are. id follows ctx: a Ctrl-C or
 // a SIGTERM while it waits for a directory service ends install-cron with
 // the interruption, and nothing written. marker is the store's marker as
-// lookDir saw it (nil for none): nothing here looks at dir.
+// lookDir saw it (nil for none): nothing else here looks at dir than,
+// for --user root run by root, the file sessgc run makes and removes to
+// see whose root's files are there (pass.RootFilesAre).
 func checkStoreUser(ctx context.Context, dir string, marker fs.FileInfo, name, group string) error {
 	fi := marker
 	if fi == nil {
@@ -65,6 +68,9 @@ func checkStoreUser(ctx context.Context, dir string, marker fs.FileInfo, name, g
 		owner, fix = fmt.Sprintf("%s (uid %d)", o.Username, st.Uid), "pass --user "+shellquote.Quote(o.Username)
 	}
 	if uid == 0 {
+		if os.Geteuid() == 0 && pass.RootFilesAre(dir, st.Uid) {
+			return nil // root's files are the store's user's here (an EFS access point), as sessgc run finds
+		}
 		return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s, and sessgc run as root refuses a store another user owns (exit 3 on every run), as files root created there would be unusable by the applications; %s", name, dir, owner, fix)
 	}
 	if fi.Mode().Perm()&0o020 == 0 {
