@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
@@ -73,11 +74,15 @@ func CheckOwner(dir string) error {
 // root creates there is as usable by the applications as their own, and
 // refusing it sent the operator to a sudo that changes nothing. A file
 // made and removed at once tells, as fsstore.Open's own check of root
-// does, under a temp file's name as that check's. A file that cannot be
-// made tells nothing: false.
+// does, under a temp file's name as that check's; the directory's mtime
+// is put back after it. A file that cannot be made tells nothing: false.
 func RootFilesAre(dir string, uid uint32) bool {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
+		return false
+	}
+	di, err := os.Stat(dir)
+	if err != nil {
 		return false
 	}
 	probe := filepath.Join(dir, ".tmp-owner-"+hex.EncodeToString(b[:]))
@@ -88,6 +93,9 @@ func RootFilesAre(dir string, uid uint32) bool {
 	fi, err := f.Stat()
 	f.Close()
 	os.Remove(probe)
+	// The store's directory as it was: a command refused here (stats,
+	// which then counts read-only) changes nothing in the store.
+	os.Chtimes(dir, time.Time{}, di.ModTime())
 	if err != nil {
 		return false
 	}
