@@ -439,6 +439,9 @@ func ownerHint(dir string, err error) string {
 		return hint
 	}
 	who := ownerhint.Who(os.Geteuid())
+	if hint := ownerModeHint(dir, err); hint != "" {
+		return hint
+	}
 	fi, serr := os.Stat(dir)
 	if serr == nil && os.Geteuid() != 0 {
 		if h := oneUserInGroupDirHint(dir, fi, who); h != "" {
@@ -460,6 +463,26 @@ func ownerHint(dir string, err error) string {
 		return fmt.Sprintf(": %s may not read and write the store, whose directory it owns: something in it is another user's (an app server or sessgc run once as root) or its mode refuses this user: give it all to the user every app server and sessgc run as (chown -R USER %s), with the modes the store gave it", who, shellquote.Quote(dir))
 	}
 	return fmt.Sprintf(": %s may not read and write the store: run it as the user that owns %s, as every app server and sessgc must", who, dir)
+}
+
+// ownerModeHint is the hint for err, a refusal met in the store in dir,
+// where the directory it was met in has a mode that refuses its own
+// owner to create or remove files (data/ made 0500 by hand): running as
+// the owner, or chowning to this user, would change nothing, and on an
+// EFS access point (NFS all_squash), where every user is the access
+// point's and no chown is allowed, that was all the other hints said.
+// "" where the directory lets its owner in.
+func ownerModeHint(dir string, err error) string {
+	p := refusedPath(dir, err)
+	d := p
+	if p != dir {
+		d = filepath.Dir(p)
+	}
+	fi, serr := os.Stat(d)
+	if serr != nil || !fi.IsDir() || fi.Mode().Perm()&0o300 == 0o300 {
+		return ""
+	}
+	return fmt.Sprintf(": %s is mode %#o, which refuses its own owner to create files in it, whoever that is (on an EFS access point, every user is its owner): give it back the mode the store gave it (chmod u+rwx %s)", d, fi.Mode().Perm(), shellquote.Quote(d))
 }
 
 // refusedPath is the path err, met in the store in dir, was refused on:

@@ -177,6 +177,24 @@ func TestNFSAccessPoint(t *testing.T) {
 				t.Fatalf("Open as root on the access point: %v", err)
 			}
 			s.Close()
+			// data/ made 0500 by hand refuses every user here, the
+			// access point's own: the error says so, and not to run as
+			// the store's owner (every user here is) or to chown (no
+			// one may, on an access point).
+			data := filepath.Join(dir, fsstore.DataDir)
+			if err := os.Chmod(data, 0o500); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bin)
+			cmd.Env = append(os.Environ(), "SESSFS_TEST_SESSGC_ROLE=apapp", envAPDir+"="+dir, envAPKeys+"="+keys, envAPOp+"=seed", envAPCount+"=0")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: apAppUIDA, Gid: apAppUIDA}}
+			out, err := cmd.CombinedOutput()
+			if want := "chmod u+rwx"; err == nil || !strings.Contains(string(out), want) || strings.Contains(string(out), "run it as the user that owns") {
+				t.Errorf("the app as uid %d with data/ mode 0500 on the access point: %v, %s; want an error saying %q, and not to run as the owner", apAppUIDA, err, out, want)
+			}
+			if err := os.Chmod(data, 0o700); err != nil {
+				t.Fatal(err)
+			}
 		},
 		"hostB": func(t *testing.T) {
 			shared := nfstest.Dir(t)
