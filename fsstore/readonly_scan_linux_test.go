@@ -146,3 +146,71 @@ func ext4ErrorTrigger(t *testing.T, mnt string) string {
 	testenv.Skip(t, testenv.Root, "%s not in /proc/self/mountinfo", mnt)
 	return ""
 }
+
+// TestRekeyReadOnlyScannedSum: two workers each read a record, and the
+// file system turns read-only before either rewrites it; both rewrites
+// are refused. The first refusal is counted and reported; the second,
+// another of the same cause, is not, and its record was then counted in
+// Scanned but in no outcome: Scanned no longer the sum of the outcomes
+// that RekeyStats and sessgc rekey's summary promise. It is left for the
+// next pass now, as a record the store's close cuts.
+func TestRekeyReadOnlyScannedSum(t *testing.T) {
+	root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
+	trigger := ext4ErrorTrigger(t, root)
+	dir := filepath.Join(root, "store")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Two records in two shards: one for each worker.
+	shards := map[string]bool{}
+	for len(shards) < 2 {
+		id, err := fsstore.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shards[filepath.Dir(app.RecordPathForTest(id))] {
+			continue
+		}
+		shards[filepath.Dir(app.RecordPathForTest(id))] = true
+		if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app.Close()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var arrived atomic.Int32
+	both := make(chan struct{})
+	s.SetRekeyReadHookForTest(func(string) {
+		// Both records read; the mount turns read-only before either
+		// is written.
+		if arrived.Add(1) == 2 {
+			if err := os.WriteFile(trigger, []byte("1"), 0); err != nil {
+				t.Errorf("trigger an ext4 error: %v", err)
+			}
+			close(both)
+		}
+		select {
+		case <-both:
+		case <-time.After(time.Minute): // not a threshold: a deadlock's end
+			t.Errorf("the other worker never read its record")
+		}
+	})
+	st, err := s.Rekey(ctx, fsstore.RekeyOptions{Concurrency: 2})
+	t.Logf("%+v, err %v", st, err)
+	if !errors.Is(err, syscall.EROFS) {
+		t.Errorf("error %v, want one matching EROFS", err)
+	}
+	if sum := st.Rekeyed + st.UpToDate + st.Expired + st.Errors; st.Scanned != sum || st.Errors != 1 {
+		t.Errorf("Scanned %d, errors %d; want the sum of the outcomes %d, the first refusal alone an error (%+v)", st.Scanned, st.Errors, sum, st)
+	}
+}

@@ -232,24 +232,29 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	closed := scanClosed{stop: cancel}
 	readOnly := scanReadOnly{stop: cancel}
 	var madePlain plainRecords
-	fail := func(err error) {
+	// fail counts err, unless the store's close or an earlier refusal
+	// of the read-only file system ended the pass: then what failed is
+	// left for the next pass, and the caller uncounts it from Scanned,
+	// which stays the sum of the outcomes (counted false).
+	fail := func(err error) (counted bool) {
 		if closed.end(err) {
-			return
+			return false
 		}
 		if readOnly.end(err) {
-			return
+			return false
 		}
 		errs.Add(1)
 		if errors.Is(err, errKeyOrderReported) {
 			// Reported with the first record under its key (see
 			// rollbackGuard.check): the same error for each would bury
 			// it and whatever else failed.
-			return
+			return true
 		}
 		s.cfg.logger.Warn("rekey: record failed", "err", err)
 		if opts.OnError != nil {
 			opts.OnError(err)
 		}
+		return true
 	}
 	// A shard directory that cannot be listed is one failure, as a record
 	// that cannot be rewritten is: one unreadable directory is not an
@@ -260,7 +265,9 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			return nil
 		}
 		scanned.Add(1)
-		fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err))
+		if !fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err)) {
+			scanned.Add(-1)
+		}
 		return nil
 	}
 	err = s.walkShardsBetween(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
@@ -325,8 +332,12 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 				scanned.Add(-1) // the store closed: left for the next pass
 			case err != nil:
 				// Every error names the record (rekeyOne), however deep
-				// in the rewrite it arose.
-				fail(fmt.Errorf("fsstore: rekey: %w", err))
+				// in the rewrite it arose. One more refusal of the
+				// read-only file system that ended the pass is left for
+				// the next, as one the close cut.
+				if !fail(fmt.Errorf("fsstore: rekey: %w", err)) {
+					scanned.Add(-1)
+				}
 			case res == rekeyedPlain:
 				plain.Add(1)
 				rekeyed.Add(1)
