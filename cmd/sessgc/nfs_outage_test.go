@@ -30,11 +30,6 @@ const envBin = "SESSFS_TEST_SESSGC_BIN"
 // Its hosts run the sessgc binary TestMain built (envBin).
 var sweepOutageEarly = nfstest.Early{Test: "TestNFSSweepUnderOutage", Config: nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 5 * time.Minute}}
 
-// earlyGuests are the package's guests booted early (nfstest.Start), in
-// the order they run: the access point's follows the outage's, so that it
-// does not wait for the tests before TestNFSAccessPoint to reach it.
-var earlyGuests = []nfstest.Early{sweepOutageEarly, {Test: "TestNFSAccessPoint", Config: accessPointConfig}}
-
 // TestNFSSweepUnderOutage: a sweep on hostA is in the middle of its work,
 // holding the fleet lock, when hostA's link to the NFS server goes down
 // for longer than the lease. sessgc must exit 4 ("unresponsive") while
