@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"syscall"
+
+	"github.com/sessfs/sessfs/internal/cwd"
 )
 
 // absDir makes dir, the store's directory as Open was given it, absolute
@@ -23,22 +24,11 @@ func absDir(dir string) (string, error) {
 	if filepath.IsAbs(dir) || runtime.GOOS == "windows" {
 		return filepath.Abs(dir)
 	}
-	wd, err := getwd()
+	wd, err := cwd.Get()
 	if err != nil {
 		// Said so: "open sessions: no such file or directory" sent the
 		// operator after a store directory that may well exist.
 		return "", fmt.Errorf("the working directory, which a relative directory is taken in, cannot be named (removed since the process entered it, or a path too long): getcwd: %w", err)
 	}
 	return filepath.Join(wd, dir), nil
-}
-
-// getwd is the kernel's name of the working directory, asked again when
-// a signal interrupted the call.
-func getwd() (string, error) {
-	for {
-		wd, err := syscall.Getwd()
-		if err != syscall.EINTR {
-			return wd, err
-		}
-	}
 }

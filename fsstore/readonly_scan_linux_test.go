@@ -29,7 +29,7 @@ func TestScansStopWhenReadOnly(t *testing.T) {
 	for _, scan := range []string{"sweep", "rekey"} {
 		t.Run(scan, func(t *testing.T) {
 			root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
-			trigger := ext4ErrorTrigger(t, root)
+			trigger := testenv.Ext4ErrorTrigger(t, root)
 			dir := filepath.Join(root, "store")
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
@@ -118,35 +118,6 @@ func TestScansStopWhenReadOnly(t *testing.T) {
 	}
 }
 
-// ext4ErrorTrigger returns the sysfs file that makes the kernel take an
-// error on the ext4 file system mounted at mnt (with errors=remount-ro, a
-// remount read-only), or skips t where there is none.
-func ext4ErrorTrigger(t *testing.T, mnt string) string {
-	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(info), "\n") {
-		// mount ID, parent ID, major:minor, root, mount point, ..., "-", type, source, options
-		f := strings.Fields(line)
-		if len(f) < 10 || f[4] != mnt {
-			continue
-		}
-		for i, w := range f {
-			if w == "-" && i+2 < len(f) {
-				p := "/sys/fs/ext4/" + strings.TrimPrefix(f[i+2], "/dev/") + "/trigger_fs_error"
-				if _, err := os.Stat(p); err != nil {
-					testenv.Skip(t, testenv.Root, "no ext4 error trigger for %s: %v", mnt, err)
-				}
-				return p
-			}
-		}
-	}
-	testenv.Skip(t, testenv.Root, "%s not in /proc/self/mountinfo", mnt)
-	return ""
-}
-
 // TestRekeyReadOnlyScannedSum: two workers each read a record, and the
 // file system turns read-only before either rewrites it; both rewrites
 // are refused. The first refusal is counted and reported; the second,
@@ -156,7 +127,7 @@ func ext4ErrorTrigger(t *testing.T, mnt string) string {
 // next pass now, as a record the store's close cuts.
 func TestRekeyReadOnlyScannedSum(t *testing.T) {
 	root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
-	trigger := ext4ErrorTrigger(t, root)
+	trigger := testenv.Ext4ErrorTrigger(t, root)
 	dir := filepath.Join(root, "store")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

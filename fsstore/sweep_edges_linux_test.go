@@ -10,39 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/testenv"
 )
-
-const fsImmutableFL = 0x10 // FS_IMMUTABLE_FL
 
 // setImmutable makes p impossible to unlink, even for root (chattr +i),
 // and undoes it at cleanup; it skips the test where the filesystem or the
 // process cannot.
 func setImmutable(t *testing.T, p string) {
 	t.Helper()
-	set := func(on bool) error {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		flags, err := unix.IoctlGetInt(int(f.Fd()), unix.FS_IOC_GETFLAGS)
-		if err != nil {
-			return err
-		}
-		if on {
-			flags |= fsImmutableFL
-		} else {
-			flags &^= fsImmutableFL
-		}
-		return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, flags)
-	}
-	if err := set(true); err != nil {
-		t.Skipf("cannot make %s immutable here: %v", p, err)
-	}
-	t.Cleanup(func() { set(false) })
+	testenv.SetImmutable(t, p)
 	if err := os.Remove(p); err == nil || !errors.Is(err, os.ErrPermission) {
 		t.Skipf("an immutable file is removable here: %v", err)
 	}

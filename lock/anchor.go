@@ -4,7 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
+
+	"github.com/sessfs/sessfs/internal/cwd"
 )
 
 // anchor returns path made absolute against the working directory of
@@ -36,7 +37,7 @@ func anchor(path string) string {
 		}
 		return path
 	}
-	wd, err := getwd()
+	wd, err := cwd.Get()
 	if err != nil || !filepath.IsAbs(wd) {
 		return path
 	}
@@ -44,15 +45,4 @@ func anchor(path string) string {
 		wd += string(filepath.Separator)
 	}
 	return wd + path
-}
-
-// getwd is the kernel's name of the working directory, asked again when
-// a signal interrupted the call.
-func getwd() (string, error) {
-	for {
-		wd, err := syscall.Getwd()
-		if err != syscall.EINTR {
-			return wd, err
-		}
-	}
 }

@@ -10,8 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/sessfs/sessfs/internal/testenv"
 	"github.com/sessfs/sessfs/lock"
 )
 
@@ -50,7 +49,7 @@ func TestImmutableHint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := tc.immutable(dir)
-			setImmutable(t, p)
+			testenv.SetImmutable(t, p)
 			err := tc.try(dir)
 			if !errors.Is(err, syscall.EPERM) {
 				t.Fatalf("%v, want EPERM", err)
@@ -69,42 +68,4 @@ func TestImmutableHint(t *testing.T) {
 			}
 		})
 	}
-}
-
-const fsImmutableFL = 0x10 // FS_IMMUTABLE_FL (linux/fs.h)
-
-// setImmutable makes p immutable (chattr +i), which refuses even root
-// its changes, and undoes it at cleanup. It skips the test where that
-// cannot be done: not root (CAP_LINUX_IMMUTABLE), or a file system
-// without the attribute (tmpfs before Linux 6.0, overlayfs, NFS).
-func setImmutable(t *testing.T, p string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: only CAP_LINUX_IMMUTABLE sets the immutable attribute (chattr +i)")
-	}
-	set := func(on bool) error {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		flags, err := unix.IoctlGetInt(int(f.Fd()), unix.FS_IOC_GETFLAGS)
-		if err != nil {
-			return err
-		}
-		if on {
-			flags |= fsImmutableFL
-		} else {
-			flags &^= fsImmutableFL
-		}
-		return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, flags)
-	}
-	if err := set(true); err != nil {
-		t.Skipf("the file system of %s does not take the immutable attribute (chattr +i): %v", p, err)
-	}
-	t.Cleanup(func() {
-		if err := set(false); err != nil {
-			t.Errorf("chattr -i %s: %v", p, err)
-		}
-	})
 }

@@ -44,7 +44,7 @@ func TestRunStopsWhenReadOnly(t *testing.T) {
 			// read-only while the pass holds files open for writing (its
 			// lock files), the kernel's own remount can.
 			root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
-			trigger := ext4Trigger(t, root)
+			trigger := testenv.Ext4ErrorTrigger(t, root)
 			mnt := filepath.Join(root, "sessions")
 			if err := os.Mkdir(mnt, 0o755); err != nil {
 				t.Fatal(err)
@@ -95,33 +95,4 @@ func TestRunStopsWhenReadOnly(t *testing.T) {
 			}
 		})
 	}
-}
-
-// ext4Trigger returns the sysfs file that makes the kernel take an error
-// on the ext4 file system mounted at mnt (with errors=remount-ro, a
-// remount read-only), or skips t where there is none.
-func ext4Trigger(t *testing.T, mnt string) string {
-	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(info), "\n") {
-		f := strings.Fields(line)
-		// mount ID, parent ID, major:minor, root, mount point, ..., "-", type, source, options
-		if len(f) < 10 || f[4] != mnt {
-			continue
-		}
-		for i, w := range f {
-			if w == "-" && i+2 < len(f) {
-				p := "/sys/fs/ext4/" + strings.TrimPrefix(f[i+2], "/dev/") + "/trigger_fs_error"
-				if _, err := os.Stat(p); err != nil {
-					testenv.Skip(t, testenv.Root, "no ext4 error trigger for %s: %v", mnt, err)
-				}
-				return p
-			}
-		}
-	}
-	testenv.Skip(t, testenv.Root, "%s not in /proc/self/mountinfo", mnt)
-	return ""
 }
