@@ -152,11 +152,14 @@ type Session struct {
 	// destroyRefused is the commit's error after a Destroy refused in
 	// ReadOnly mode (see refuseDestroy).
 	destroyRefused error
-	kept           http.Header // the cookie lines Release committed, for an error answer
-	idCookie       bool        // a commit put a cookie naming a fresh ID into the header
-	aborted        error       // the request was answered with an error: nothing more is saved
-	expiry         *time.Timer // set when a lock was first taken: expire at the request's deadline
-	expired        bool        // expire released the lock at the request's deadline: nothing more is saved
+	// renewRefused: a Renew was refused because the response had
+	// started; Put refuses values from then on (see Renew).
+	renewRefused bool
+	kept         http.Header // the cookie lines Release committed, for an error answer
+	idCookie     bool        // a commit put a cookie naming a fresh ID into the header
+	aborted      error       // the request was answered with an error: nothing more is saved
+	expiry       *time.Timer // set when a lock was first taken: expire at the request's deadline
+	expired      bool        // expire released the lock at the request's deadline: nothing more is saved
 
 	// Buffers from the Manager's pool, reused across requests: the record
 	// as loaded and the encodings. When the request ends (ended), they go
@@ -601,7 +604,8 @@ func (s *Session) Keys() []string {
 // the handler returns or calls Release. One that has none (a new session,
 // or one destroyed in this request) fails with ErrNeedsCookie, and keeps
 // nothing of v: its first value makes a new session, whose cookie could
-// no longer be sent.
+// no longer be sent. After a Renew refused so, every Put fails with
+// ErrNeedsCookie (see Renew).
 func (s *Session) Put(key string, v any) error {
 	noSession(s)
 	raw, err := encodeValue(key, v)
@@ -612,6 +616,12 @@ func (s *Session) Put(key string, v any) error {
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
 		return fmt.Errorf("httpsession: put %q: %w", key, err)
+	}
+	if s.renewRefused {
+		// A log in that renews, drops the error and puts the user's
+		// identity would log in the ID the request came with, which may
+		// be one an attacker planted (session fixation).
+		return fmt.Errorf("httpsession: put %q after a Renew refused because the response had started: the session keeps the ID the request came with, which may have been planted, so nothing more is put into it (renew before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
 	}
 	if s.started && s.rec == nil {
 		// Refused now, not at the commit after the handler: there it
@@ -717,7 +727,10 @@ func (s *Session) Clear() {
 // or changes privilege, so that an ID planted or seen before cannot be used
 // afterwards (session fixation). It must be called before the response
 // starts: after, it fails with ErrNeedsCookie, since the fresh ID's cookie
-// could not be sent.
+// could not be sent, and every Put after it in the request fails with
+// ErrNeedsCookie too, keeping nothing: a log in that drops Renew's error
+// would otherwise save the user's identity under the ID the request came
+// with, one an attacker may have planted. Values put before it are saved.
 //
 // The old record is not deleted but replaced by a marker that holds
 // nothing of the session and names no new ID, for the lock timeout plus
@@ -741,6 +754,7 @@ func (s *Session) Renew() error {
 		return fmt.Errorf("httpsession: renew: %w", err)
 	}
 	if s.started {
+		s.renewRefused = true
 		return fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): %w", ErrNeedsCookie)
 	}
 	s.renew = true
