@@ -340,9 +340,12 @@ func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, er
 		w.Header().Set("Retry-After", "1")
 		if errors.Is(err, fsstore.ErrLocked) {
 			// The lock package's own words ("held by another owner
-			// while waiting") leave out whose request held it and
-			// what shortens the wait.
-			msg = "httpsession: the session's lock was not had in time (the Manager's WithLockTimeout, or the request's deadline): another request of the same user, on this host or another, held it that long; a long handler calls Session.Release once done with the session, and routes that only read take no lock (ReadOnly)"
+			// while waiting") leave out who may have held it and what
+			// shortens the wait. It does not say which holder it was:
+			// the line names each that can be, and the stripe's
+			// holders outside this process (another session's request
+			// on another host, sessgc) are no request of the user's.
+			msg = "httpsession: the session's lock was not had in time (the Manager's WithLockTimeout, or the request's deadline): it was held that long by another request for the same session, on this host or another, or, from another host or process, by a request for another session that shares its lock stripe (fsstore.WithLockStripes) or by sessgc's sweep or rekey, which lock a record's stripe while they remove or rewrite it (for long only when the file server stalls); the lock does not say which. A long handler calls Session.Release once done with the session, and routes that only read take no lock (ReadOnly)"
 		}
 	case errors.Is(err, fsstore.ErrTooLarge):
 		msg = "httpsession: session larger than the store's size limit (fsstore.WithMaxSize); nothing saved"
