@@ -829,6 +829,9 @@ func BreakExpiredLease(dir, name string, ttl, grace time.Duration) (bool, error)
 type LeaseDir struct {
 	path string
 	d    *lockDir // opened at the first call that needs it
+	// closed: Close ran. A call after it fails: it opened the directory
+	// again (when no call had before Close), a descriptor nothing closed.
+	closed bool
 }
 
 // NewLeaseDir returns the lock directory dir, to be opened at the first
@@ -852,6 +855,9 @@ func LeaseDirAt(dir string, fd int) *LeaseDir {
 func (l *LeaseDir) dir() (*lockDir, error) {
 	if err := l.usable(); err != nil {
 		return nil, err
+	}
+	if l.closed {
+		return nil, fmt.Errorf("lock: lease directory %s used after its Close: %w", l.path, ErrClosed)
 	}
 	if l.d == nil {
 		d, err := openLockDir(l.path)
@@ -1000,12 +1006,15 @@ func leafName(name string) error {
 	return nil
 }
 
-// Close closes the directory, if it was opened. Calling it again does
-// nothing.
+// Close closes the directory, if it was opened; the LeaseDir's calls fail
+// with ErrClosed from then on. Calling it again does nothing. Close of a
+// nil *LeaseDir or a LeaseDir{} fails, as its other calls do, and as a
+// Table{}'s Close does.
 func (l *LeaseDir) Close() error {
-	if l == nil {
-		return l.usable()
+	if err := l.usable(); err != nil {
+		return err
 	}
+	l.closed = true
 	if l.d != nil {
 		l.d.close()
 	}

@@ -2,6 +2,7 @@ package lock_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,5 +60,43 @@ func TestLeaseDirRefusesPaths(t *testing.T) {
 		if _, err := os.Stat(outside); err != nil {
 			t.Fatalf("after BreakExpiredLease(%q), the lease outside the directory: %v", name, err)
 		}
+	}
+}
+
+// TestLeaseDirClosed: a LeaseDir's calls after its Close fail with
+// ErrClosed, whether or not a call opened the directory before it, and a
+// second Close does nothing. One closed before any call opened the
+// directory at the next call, a descriptor that nothing closed.
+func TestLeaseDirClosed(t *testing.T) {
+	for _, used := range []bool{false, true} {
+		t.Run(fmt.Sprintf("used before Close %v", used), func(t *testing.T) {
+			l := lock.NewLeaseDir(t.TempDir())
+			if used {
+				if _, err := l.LeftoverInUse("x.lease.claim-" + deadToken + "-0"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			for _, c := range []struct {
+				name string
+				call func() error
+			}{
+				{"LeftoverInUse", func() error {
+					_, err := l.LeftoverInUse("x.lease.claim-" + deadToken + "-0")
+					return err
+				}},
+				{"BreakExpired", func() error { _, err := l.BreakExpired("x", 0, 0); return err }},
+				{"Holder", func() error { _, err := l.Holder("x"); return err }},
+			} {
+				if err := c.call(); !errors.Is(err, lock.ErrClosed) {
+					t.Errorf("%s after Close: %v, want ErrClosed", c.name, err)
+				}
+			}
+			if err := l.Close(); err != nil {
+				t.Errorf("second Close: %v, want nil", err)
+			}
+		})
 	}
 }

@@ -36,7 +36,7 @@ var (
 	// directory, or, from TryLockFile and LockFile, that the file's file
 	// system has no flock (EOPNOTSUPP, ENOSYS, EINVAL).
 	ErrNotSupported = errors.New("lock: locking not supported on this filesystem")
-	// ErrClosed reports use of a closed Table.
+	// ErrClosed reports use of a closed Table or LeaseDir.
 	ErrClosed = errors.New("lock: table closed")
 	// ErrInvalidName reports a lock file name that Lock and TryLock refuse
 	// (see Table), or a name BreakExpiredLease and LeaseLeftoverInUse
