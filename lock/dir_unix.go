@@ -242,35 +242,6 @@ func (d *lockDir) mode(name string) (fs.FileMode, error) {
 	return statmode.Type(uint32(st.Mode)), nil
 }
 
-// replaced reports, as an error matching ErrLockLost, a directory path
-// that no longer names the directory d opened but could name another one
-// that a lock is taken in: nothing there (a process that opens the store
-// next creates it anew), or another directory (renamed or moved in over
-// it). A lock in d then excludes no process that opens path from now
-// on. A symlink or a file there is refused by every such process (see
-// openDirNoFollow), so the lock still excludes them: not a loss.
-func (d *lockDir) replaced() error {
-	dfd, err := d.use()
-	if err != nil {
-		return err
-	}
-	defer d.done()
-	var held, now unix.Stat_t
-	if err := unix.Fstat(dfd, &held); err != nil {
-		return &fs.PathError{Op: "fstat", Path: d.path, Err: err}
-	}
-	err = unix.Lstat(d.path, &now)
-	switch {
-	case err == unix.ENOENT:
-		return fmt.Errorf("%w: the lock directory %s was removed or moved away", ErrLockLost, d.path)
-	case err != nil:
-		return &fs.PathError{Op: "lstat", Path: d.path, Err: err}
-	case now.Mode&unix.S_IFMT == unix.S_IFDIR && (now.Dev != held.Dev || now.Ino != held.Ino):
-		return fmt.Errorf("%w: the lock directory %s was replaced by another directory", ErrLockLost, d.path)
-	}
-	return nil
-}
-
 // setNFS records that the directory is on NFS (see check).
 func (d *lockDir) setNFS(nfs bool) { d.nfs = nfs }
 

@@ -165,8 +165,14 @@ func (l *FileLock) verify() error {
 		// The file checked through the directory's descriptor is whole
 		// whatever became of the directory's name: a lock directory
 		// moved away and made anew lets the next process take the same
-		// lock there, as a check by path saw.
-		if err := h.t.dir.replaced(); err != nil {
+		// lock there, as a check by path saw. Judged as a Table judges
+		// its own (lockDir.check): a path that names nothing for a
+		// while, the directory still linked (a symlink above it swapped
+		// by ln -sfn, a directory above renamed and back), is no loss,
+		// since nobody locks there meanwhile and a directory made there
+		// is met at the next Verify; it stopped a sessgc pass as
+		// fleet-lock-lost.
+		if err := h.t.dir.check(); err != nil {
 			return fmt.Errorf("lock %s: %w", l.path, err)
 		}
 	}

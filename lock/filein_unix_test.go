@@ -75,14 +75,15 @@ func TestTryLockFileInSwappedDir(t *testing.T) {
 }
 
 // TestTryLockFileInDirReplaced: Verify of a lock taken with TryLockFileIn
-// says ErrLockLost once its directory's path names no directory that the
-// next process would lock in the same one: nothing there (that process
-// creates it anew), or another directory (the lock directory moved away
-// and made again, by an operator or a writer of the store). Such a
-// process takes the same lock there, so two sessgc passes ran at once
-// while the first one's Verify, checking the file through the descriptor
-// alone, found its lock whole. A symlink or a file at the path is refused
-// by the next process: the lock still excludes it.
+// says ErrLockLost once its directory's path names another directory (the
+// lock directory moved away and made again, by an operator or a writer
+// of the store), or nothing with the directory removed (the next process
+// makes it anew). Such a process takes the same lock there, so two
+// sessgc passes ran at once while the first one's Verify, checking the
+// file through the descriptor alone, found its lock whole. Nothing there
+// with the directory moved away is no loss yet, as for a Table (see
+// TestTryLockFileInPathMissingAWhile). A symlink or a file at the path
+// is refused by the next process: the lock still excludes it.
 func TestTryLockFileInDirReplaced(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -90,7 +91,8 @@ func TestTryLockFileInDirReplaced(t *testing.T) {
 		lost bool
 	}{
 		{"another directory", func(p string) error { return os.Mkdir(p, 0o700) }, true},
-		{"nothing", nil, true},
+		{"nothing, the directory removed", func(p string) error { return os.RemoveAll(p + ".away") }, true},
+		{"nothing, the directory moved away", nil, false},
 		{"a symlink to the moved directory", func(p string) error { return os.Symlink(p+".away", p) }, false},
 		{"a file", func(p string) error { return os.WriteFile(p, nil, 0o600) }, false},
 		{"the same directory back", func(p string) error { return os.Rename(p+".away", p) }, false},
@@ -130,5 +132,56 @@ func TestTryLockFileInDirReplaced(t *testing.T) {
 			}
 			l2.Unlock()
 		})
+	}
+}
+
+// TestTryLockFileInPathMissingAWhile: the path of a fleet lock's directory
+// names nothing for a while, the directory itself still there (a
+// deploy's "current" symlink above it replaced by ln -sfn, an unlink and
+// then a symlink; a directory above it renamed and back). Nobody can
+// lock at a path that names nothing, so Verify says nothing of the lock,
+// as a Table's does (TestLockDirPathMissingAWhile); a directory made at
+// the path meanwhile (a next sessgc pass's) is met at the next Verify.
+// Verify said ErrLockLost, and sessgc stopped its pass with exit 1 and
+// stop_reason fleet-lock-lost.
+func TestTryLockFileInPathMissingAWhile(t *testing.T) {
+	base := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(base, "release1", "locks"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	current := filepath.Join(base, "current")
+	if err := os.Symlink("release1", current); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(current, "locks")
+	l, err := lock.TryLockFileIn(dir, ".fleet", 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if err := os.Remove(current); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); err != nil {
+		t.Errorf("Verify while the path names nothing: %v", err)
+	}
+	if err := os.Symlink("release1", current); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); err != nil {
+		t.Errorf("Verify once the path names the directory again: %v", err)
+	}
+	// Moved away, then made again by the next pass: lost.
+	if err := os.Rename(filepath.Join(base, "release1", "locks"), filepath.Join(base, "locks.away")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); err != nil {
+		t.Errorf("Verify with the directory moved away and nothing at the path: %v", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); !errors.Is(err, lock.ErrLockLost) {
+		t.Errorf("Verify with a directory made anew at the path: %v, want ErrLockLost", err)
 	}
 }
