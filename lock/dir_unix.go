@@ -245,6 +245,9 @@ func (d *lockDir) mode(name string) (fs.FileMode, error) {
 // setNFS records that the directory is on NFS (see check).
 func (d *lockDir) setNFS(nfs bool) { d.nfs = nfs }
 
+// onNFS reports what setNFS recorded.
+func (d *lockDir) onNFS() bool { return d.nfs }
+
 // gone returns, as an error matching ErrLockLost, that check found
 // another directory (or nothing) at d's path, or nil. It does no I/O.
 func (d *lockDir) gone() error {

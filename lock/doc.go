@@ -143,10 +143,13 @@
 // ESTALE on NFS), at a Verify of a lock unchecked for VerifyAfter and at
 // a lease's renewal. Once it has, Verify of every lock it took in the old
 // directory reports ErrLockLost, no further key shares one of them, and
-// its takes lock in the directory at the name, opened afresh and agreed
-// on as NewTable does (StrategyFile). With none there they fail until
-// one is made there; in one whose processes lock with the other
-// strategy, with ErrStrategyMismatch until the process restarts. What
+// its takes lock in the directory at the name, opened afresh, its mount
+// probed and its strategy agreed on as NewTable does (StrategyFile). With
+// none there they fail until one is made there; in one whose processes
+// lock with the other strategy, or on a mount where the table's does not
+// work (a FUSE mount or an NFS mount with local_lock made at the name,
+// where Auto picks Lease), with ErrStrategyMismatch until the process
+// restarts, the directory probed again at most once per VerifyAfter. What
 // remains open: off NFS, for up to VerifyAfter after the change a take
 // may still lock in the old directory beside the newcomers' locks in the
 // new one, and Verify of a lock taken before the change says so only

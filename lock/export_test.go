@@ -283,3 +283,11 @@ func AgeFileLock(l *FileLock, d time.Duration) {
 	defer l.mu.Unlock()
 	l.checked = l.checked.Add(-d)
 }
+
+// ReopenTriesForTest reports how many times the table opened its lock
+// directory afresh after finding it removed or replaced (see reopen).
+func (t *Table) ReopenTriesForTest() int {
+	t.reopenMu.Lock()
+	defer t.reopenMu.Unlock()
+	return t.reopenTries
+}

@@ -112,11 +112,19 @@ type Table struct {
 	// directory found replaced: see current) stay with it, and are lost.
 	be  atomic.Pointer[backendRef]
 	efs bool
-	// localOnly is NewTable's probe's, for a reopen's agreeStrategy.
-	localOnly string
 	// reopenMu serializes reopen, and Close's closing of the backend
-	// with it.
+	// with it, and guards reopenErr, reopenAt and reopenTries.
 	reopenMu sync.Mutex
+	// reopenErr: the last reopen failed past its open of the directory,
+	// at reopenAt; takes fail with it, without trying again, for
+	// VerifyAfter from then (see reopen).
+	reopenErr error
+	reopenAt  mono
+	// reopenTries counts the directory's opens by reopen (tests).
+	reopenTries int
+	// retired: the backends reopen replaced, whose held locks still keep
+	// descriptors open (Stats). Guarded by mu.
+	retired []backend
 
 	// mu guards the in-process state of every lock file, so every Lock
 	// and Unlock of the process takes it. It is never held across a call
@@ -422,11 +430,10 @@ func NewTable(cfg Config) (*Table, error) {
 		return nil, err
 	}
 	t := &Table{
-		cfg:       cfg,
-		strategy:  strategy,
-		efs:       cfg.efs,
-		localOnly: localOnly,
-		files:     make(map[string]*fileState),
+		cfg:      cfg,
+		strategy: strategy,
+		efs:      cfg.efs,
+		files:    make(map[string]*fileState),
 	}
 	t.be.Store(&backendRef{newBackend(&t.cfg, strategy, dir)})
 	return t, nil
@@ -457,7 +464,7 @@ func (t *Table) current() (backend, error) {
 	if d == nil {
 		return be, nil // a test's, in no directory
 	}
-	if d.gone() == nil && (t.cfg.nfs || !d.due(t.cfg.VerifyAfter)) {
+	if d.gone() == nil && (d.onNFS() || !d.due(t.cfg.VerifyAfter)) {
 		return be, nil
 	}
 	if err := d.check(); !errors.Is(err, ErrLockLost) {
@@ -506,11 +513,21 @@ func (t *Table) tryOS(file string) (l osLock, at mono, err error) {
 }
 
 // reopen replaces old, whose directory is no longer the one at the
-// table's path, with a backend in the directory there, opened and
-// agreed on as NewTable does: the strategy of the table, which the
+// table's path, with a backend in the directory there, probed, opened
+// and agreed on as NewTable does: the strategy of the table, which the
 // directory may record, or must accept. The locks held through old stay
 // with it (they are lost: see lockDir.gone), and its kept descriptors
 // are closed, each as it is released.
+//
+// A reopen that opened the directory and failed after (its mount or
+// strategy probe, or a strategy it cannot use: a mismatch lasts until
+// the process restarts) is not tried again for VerifyAfter: the takes
+// meanwhile fail with its error at once. Every take probed the
+// directory afresh: an open, a read of its StrategyFile, a probe file
+// created and removed (on NFS, round trips and a write each), for a
+// failure it had met already. A path that names nothing, or no
+// directory, fails at its open, which is tried at each take, as the
+// take's own open would be: a directory made there is used at once.
 func (t *Table) reopen(old backend) (backend, error) {
 	t.reopenMu.Lock()
 	defer t.reopenMu.Unlock()
@@ -523,12 +540,42 @@ func (t *Table) reopen(old backend) (backend, error) {
 	if closed {
 		return nil, ErrClosed
 	}
+	if t.reopenErr != nil && monoNow().sub(t.reopenAt) < t.cfg.VerifyAfter {
+		return nil, t.reopenErr
+	}
+	t.reopenErr = nil
 	// The path as NewTable anchored it: a relative Dir names what it
 	// named then, whatever the working directory is now.
 	path := old.lockDir().path
+	t.reopenTries++
 	dir, err := openLockDir(path)
 	if err != nil {
 		return nil, fmt.Errorf("lock: the lock directory %s was removed or replaced since this process opened it, and opening it afresh failed: %w", path, err)
+	}
+	be, err := t.reopenDir(old, path, dir)
+	if err != nil {
+		t.reopenErr, t.reopenAt = err, monoNow()
+		return nil, err
+	}
+	return be, nil
+}
+
+// reopenDir is reopen's probe of dir, opened at path, and its backend
+// there. t.reopenMu must be held.
+func (t *Table) reopenDir(old backend, path string, dir *lockDir) (backend, error) {
+	// The directory now at the path may be on another file system (a
+	// mount made there, a bind mount of another directory), whose mount
+	// the strategy rests on as much as on the probes: a FUSE mount,
+	// where flock reaches this host alone (Auto picks Lease there), or
+	// an NFS mount with local_lock. Probed as NewTable probes it; the
+	// table's old findings took flock there for the strategy agreed on,
+	// and recorded it for every later process.
+	cfg := t.cfg
+	cfg.Dir, cfg.nfs, cfg.fuse, cfg.exported = path, false, false, ""
+	localOnly, err := probeMount(&cfg)
+	if err != nil {
+		dir.close()
+		return nil, fmt.Errorf("lock: the lock directory %s was replaced since this process opened it, and opening it afresh failed: %w", path, err)
 	}
 	// Agreed on with the strategy the table was configured with, as a
 	// process that opens the directory now agrees on it: with Auto, one
@@ -538,8 +585,7 @@ func (t *Table) reopen(old backend) (backend, error) {
 	// beside their leases and recording flock there for every later Auto
 	// process. A table cannot change its strategy: one that the
 	// directory calls for now is a mismatch.
-	cfg := t.cfg
-	s, err := agreeStrategy(&cfg, dir, t.localOnly)
+	s, err := agreeStrategy(&cfg, dir, localOnly)
 	if err == nil && s != t.strategy {
 		err = fmt.Errorf("%w: the processes that lock there now use %s, and this process locks with %s; restart it to join them", ErrStrategyMismatch, s, t.strategy)
 	}
@@ -547,8 +593,14 @@ func (t *Table) reopen(old backend) (backend, error) {
 		dir.close()
 		return nil, fmt.Errorf("lock: the lock directory %s was replaced since this process opened it, and opening it afresh failed: %w", path, err)
 	}
-	be := newBackend(&t.cfg, t.strategy, dir)
+	// With the new mount's findings: on NFS or not (how a lock is
+	// verified, and whether a take looks at the path), exported by this
+	// host's NFS server or not.
+	be := newBackend(&cfg, t.strategy, dir)
 	t.be.Store(&backendRef{be})
+	t.mu.Lock()
+	t.retired = append(t.retired, old)
+	t.mu.Unlock()
 	old.close()
 	return be, nil
 }
@@ -652,8 +704,26 @@ func (t *Table) Stats() Stats {
 	for _, f := range t.files {
 		st.Waiting += f.waiters
 	}
+	retired := slices.Clone(t.retired)
 	t.mu.Unlock()
 	st.Open = t.backend().openFiles()
+	// The descriptors of locks held in a directory found replaced stay
+	// open until their holders unlock (see reopen): counted, or Open
+	// undercounted what the process holds open. A retired backend with
+	// none left open opens no more (it is closed), and is dropped.
+	var done []backend
+	for _, be := range retired {
+		if n := be.openFiles(); n > 0 {
+			st.Open += n
+		} else {
+			done = append(done, be)
+		}
+	}
+	if len(done) > 0 {
+		t.mu.Lock()
+		t.retired = slices.DeleteFunc(t.retired, func(be backend) bool { return slices.Contains(done, be) })
+		t.mu.Unlock()
+	}
 	return st
 }
 

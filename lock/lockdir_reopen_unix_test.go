@@ -1,0 +1,92 @@
+//go:build unix
+
+package lock_test
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sessfs/sessfs/lock"
+)
+
+// TestLockDirMismatchReopenBounded: a lock directory removed and made anew
+// by processes of the other strategy, which the table cannot join. Its
+// takes fail with ErrStrategyMismatch; it probes the directory at most
+// once per VerifyAfter, the takes in between failing with that probe's
+// error at once. Every take probed it afresh (an open, a read of its
+// strategy file, a probe file created and removed; on NFS round trips
+// and a write each) for a failure that lasts until the process
+// restarts. A path that names nothing is still tried at each take
+// (TestLockDirRemovedRetakenAtOnce): that costs the open a take makes
+// anyway, and a directory made there is used at once.
+func TestLockDirMismatchReopenBounded(t *testing.T) {
+	for _, strat := range []lock.Strategy{lock.Flock, lock.Lease} {
+		t.Run(strat.String(), func(t *testing.T) {
+			other := lock.Lease
+			if strat == lock.Lease {
+				other = lock.Flock
+			}
+			dir := newLockDir(t)
+			a := newTable(t, lock.Config{Dir: dir, Strategy: strat, VerifyAfter: time.Hour})
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			newTable(t, lock.Config{Dir: dir, Strategy: other})
+			const takes = 20
+			for i := range takes {
+				h, err := a.TryLock("s1", "k", lock.Exclusive)
+				if err == nil {
+					h.Unlock()
+					t.Fatalf("take %d in a directory of the other strategy: granted", i)
+				}
+				if !errors.Is(err, lock.ErrStrategyMismatch) {
+					t.Fatalf("take %d in a directory of the other strategy: %v, want ErrStrategyMismatch", i, err)
+				}
+			}
+			if n := a.ReopenTriesForTest(); n != 1 {
+				t.Errorf("%d takes in a directory of the other strategy probed it %d times, want 1 within VerifyAfter", takes, n)
+			}
+		})
+	}
+}
+
+// TestLockDirReplacedStatsOpen: after its lock directory was replaced, a
+// Flock table's Stats().Open counts the descriptors of the locks still
+// held in the old one, which stay open until their holders unlock, beside
+// those in the new one; once they are unlocked it counts the new one's
+// alone. It counted the new one's alone from the reopen on.
+func TestLockDirReplacedStatsOpen(t *testing.T) {
+	dir := newLockDir(t)
+	a := newTable(t, lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Nanosecond})
+	held, err := a.TryLock("s1", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := a.TryLock("s2", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Unlock()
+	if err := held.Verify(); !errors.Is(err, lock.ErrLockLost) {
+		t.Fatalf("Verify of the lock in the old directory: %v, want ErrLockLost", err)
+	}
+	if open := a.Stats().Open; open != 2 {
+		t.Errorf("Stats().Open with one lock held in the old directory and one in the new: %d, want 2", open)
+	}
+	held.Unlock()
+	if open := a.Stats().Open; open != 1 {
+		t.Errorf("Stats().Open once the old directory's lock is unlocked: %d, want 1", open)
+	}
+}
