@@ -185,7 +185,12 @@ func (d *lockDir) remove(name string) error {
 	}
 	defer d.done()
 	if err := unix.Unlinkat(dfd, name, 0); err != nil {
-		return &fs.PathError{Op: "remove", Path: d.join(name), Err: err}
+		// Refused (EPERM: a sticky directory and another user's file,
+		// an immutable or append-only directory; EACCES), it says what
+		// to do, as a refused open does: a lease's Unlock or a
+		// breaker's removal failed with a bare "operation not
+		// permitted".
+		return permissionHint(d.join(name), &fs.PathError{Op: "remove", Path: d.join(name), Err: err})
 	}
 	return nil
 }
@@ -197,7 +202,9 @@ func (d *lockDir) rename(oldName, newName string) error {
 	}
 	defer d.done()
 	if err := unix.Renameat(dfd, oldName, dfd, newName); err != nil {
-		return &os.LinkError{Op: "rename", Old: d.join(oldName), New: d.join(newName), Err: err}
+		// Refused, the file replaced is the one a sticky directory or
+		// an attribute protects: see remove.
+		return permissionHint(d.join(newName), &os.LinkError{Op: "rename", Old: d.join(oldName), New: d.join(newName), Err: err})
 	}
 	return nil
 }

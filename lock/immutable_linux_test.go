@@ -69,3 +69,34 @@ func TestImmutableHint(t *testing.T) {
 		})
 	}
 }
+
+// TestImmutableRemoveHint: a lease's Unlock whose removal of its file the
+// lock directory refuses (made immutable while the lease was held: EPERM,
+// as a sticky directory refuses another user's file) says what refuses
+// it and how to clear it, as a refused open does, and names the lease
+// file once before the hint. It failed with a bare "remove P: operation
+// not permitted".
+func TestImmutableRemoveHint(t *testing.T) {
+	dir := t.TempDir()
+	tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
+	h, err := tab.TryLock("s1", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.SetImmutable(t, dir)
+	err = h.Unlock()
+	if !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("Unlock of a lease in an immutable directory: %v, want EPERM", err)
+	}
+	msg := err.Error()
+	t.Log(msg)
+	lease := filepath.Join(dir, "s1.lease")
+	for _, want := range []string{"refused whatever the owner and mode", "immutable", "chattr -i -a " + lease + " " + dir} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not say %q", msg, want)
+		}
+	}
+	if before, _, _ := strings.Cut(msg, ": refused"); strings.Count(before, lease) != 1 {
+		t.Errorf("%q names %s %d times before its hint, want once", msg, lease, strings.Count(before, lease))
+	}
+}
