@@ -1056,6 +1056,12 @@ func (kr *keyring) checkKeys(dir string, perm os.FileMode, vouch bool, logger *s
 		// Advisory (the rekey guard falls back without it): a failure
 		// is logged, and the next Open or key set change tries again.
 		switch err := kr.recordNewest(dir, perm); {
+		case errors.Is(err, syscall.EPERM):
+			// Refused whatever the owner and mode (an attribute of the
+			// directory, a security module): access given to this
+			// user, which the EACCES wording below asks for, changes
+			// nothing.
+			logger.Warn("fsstore: the order in which keys became newest is not recorded; a rekey judges this key by its check file's time instead"+ownerhint.NotPermitted(refusedPath(dir, err), err), "err", err)
 		case errors.Is(err, fs.ErrPermission):
 			// A record there that a rekey may not read either leaves
 			// the records under older keys (ErrKeyOrderUnreadable).
