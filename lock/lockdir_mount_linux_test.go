@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,8 @@ func TestLockDirReplacedByFUSEMount(t *testing.T) {
 		defer ha.Unlock()
 	} else if !errors.Is(errA, lock.ErrStrategyMismatch) {
 		t.Errorf("host A's take in the FUSE mount now at its lock directory's path: %v, want ErrStrategyMismatch", errA)
+	} else if !strings.Contains(errA.Error(), "FUSE mount") || strings.Count(errA.Error(), dir) != 1 {
+		t.Errorf("host A's take: %q, want it to name the FUSE mount as the cause, and %s once", errA, dir)
 	}
 	b := newTable(t, lock.Config{Dir: hostB})
 	hb, errB := b.TryLock("0001", "sess", lock.Exclusive)

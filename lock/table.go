@@ -587,7 +587,16 @@ func (t *Table) reopenDir(old backend, path string, dir *lockDir) (backend, erro
 	// directory calls for now is a mismatch.
 	s, err := agreeStrategy(&cfg, dir, localOnly)
 	if err == nil && s != t.strategy {
-		err = fmt.Errorf("%w: the processes that lock there now use %s, and this process locks with %s; restart it to join them", ErrStrategyMismatch, s, t.strategy)
+		// Why the directory calls for s: its processes, or its mount,
+		// where no other process may lock yet.
+		why := fmt.Sprintf("the processes that lock there now use %s", s)
+		switch {
+		case localOnly != "":
+			why = fmt.Sprintf("it is on an NFS mount with local_lock=%s, where flock does not exclude other hosts, so the processes there lock with %s", localOnly, s)
+		case cfg.fuse && s == Lease:
+			why = "it is on a FUSE mount, where flock may exclude this host's processes alone, so the processes there lock with lease"
+		}
+		err = fmt.Errorf("%w: %s, and this process locks with %s; restart it to join them", ErrStrategyMismatch, why, t.strategy)
 	}
 	if err != nil {
 		dir.close()
