@@ -168,8 +168,10 @@ func TestUnusableLeaseDir(t *testing.T) {
 	if err := testenv.NoPanic(t, nilDir.Close); err == nil {
 		t.Errorf("nil *LeaseDir Close: no error")
 	}
-	if err := testenv.NoPanic(t, (&lock.LeaseDir{}).Close); err != nil {
-		t.Errorf("LeaseDir{} Close: %v, want nil (it opened nothing)", err)
+	// As a Table{}'s Close and a FileLock{}'s Unlock fail: the LeaseDir
+	// was never usable.
+	if err := testenv.NoPanic(t, (&lock.LeaseDir{}).Close); err == nil || !strings.Contains(err.Error(), "not made by NewLeaseDir") {
+		t.Errorf("LeaseDir{} Close: %v, want an error saying it was not made by NewLeaseDir", err)
 	}
 	if _, err := lock.BreakExpiredLease("", "a", 0, 0); err == nil || !strings.Contains(err.Error(), `no lock directory: "" given`) {
 		t.Errorf(`BreakExpiredLease(""): %v`, err)
