@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessfs/sessfs/internal/foreignname"
 	"github.com/sessfs/sessfs/internal/nfsname"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -330,7 +331,7 @@ func checkCreatable(dir string) error {
 				others = append(others, store)
 			}
 		}
-		names = append(names, hideTokens(name))
+		names = append(names, foreignname.HideTokens(name))
 		// A store's marker, as the nested-store check judges one: a
 		// stray .sessfs file does not make its directory a store.
 		if e.IsDir() && inner == "" && isMarker(filepath.Join(dir, e.Name())) {
@@ -352,43 +353,6 @@ func checkCreatable(dir string) error {
 		err = fmt.Errorf("%w; lost+found says it is the root of a file system: create the store in a directory below it", err)
 	}
 	return err
-}
-
-// tokenShown is the length from which a run of token characters in a
-// foreign file's name is left out of a refusal: the session IDs of the
-// common stores are that long or longer, and few names people choose
-// are, with a digit in them.
-const tokenShown = 20
-
-// hideTokens returns name with each run of tokenShown or more characters
-// of the kinds session IDs are made of (letters, digits, - and _) that
-// holds a digit replaced by "…": other session stores name their files
-// after the ID with prefixes and suffixes of their own (Django's file
-// backend, express's session-file-store), and a refusal logged by every
-// app host must not spread live IDs, whoever wrote them.
-func hideTokens(name string) string {
-	var b strings.Builder
-	isTok := func(c byte) bool {
-		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
-	}
-	for i := 0; i < len(name); {
-		j := i
-		for j < len(name) && isTok(name[j]) {
-			j++
-		}
-		run := name[i:j]
-		if len(run) >= tokenShown && strings.ContainsAny(run, "0123456789") {
-			b.WriteString("…")
-		} else {
-			b.WriteString(run)
-		}
-		if j < len(name) {
-			b.WriteByte(name[j])
-			j++
-		}
-		i = j
-	}
-	return b.String()
 }
 
 // otherSessionFile recognises the files of the session stores an

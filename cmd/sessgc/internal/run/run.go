@@ -24,6 +24,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/foreignname"
 	"github.com/sessfs/sessfs/internal/nfsname"
 )
 
@@ -379,8 +380,15 @@ func rawPath(path string) string {
 // foreign lists a file or directory the sweep left alone as not the
 // store's, for the operator to find: the summary only counts them, on
 // every run.
+//
+// The file's name is shown as fsstore's refusals show it (foreignname):
+// another application's session files left in the store (PHP's sess_ID)
+// are named after live session IDs, which cron mail, a terminal and a
+// JSON pipeline's logs are no place for. The directory, which is the
+// store's, is shown whole, for the operator to find the file in it.
 func (p *printer) foreign(path string) {
 	o := p.opts
+	path = filepath.Join(filepath.Dir(path), foreignname.Shown(filepath.Base(path)))
 	if o.JSON {
 		p.json(foreignLine{Event: "foreign", Path: path, PathB64: rawPath(path)})
 		return

@@ -1,0 +1,53 @@
+package main_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestForeignFileIDsNotPrinted: another application's session files left
+// in the store's directories (PHP's sess_ID, a store that names its files
+// after the ID with a prefix or suffix of its own) were listed by -v,
+// --dry-run and --json with their names whole: live session IDs in cron
+// mail, a terminal's scrollback and a JSON pipeline's logs, where
+// fsstore's Open already leaves them out of its refusals. Each is listed,
+// with the ID left out as Open leaves it out, and the file is kept.
+func TestForeignFileIDsNotPrinted(t *testing.T) {
+	st := newStore(t)
+	live := st.save(1)
+	shard := filepath.Dir(st.path(live[0]))
+	ids := []string{"k3v9q0l2m8n4b7c1x5z6r0t2ya", "abcdefghijklmnopqrstuvwxyzab", "0f8e2d4c6b1a3957f0e1d2c3b4a59687"}
+	files := []struct{ path, shown string }{
+		{filepath.Join(st.dir, fsstore.DataDir, "sess_"+ids[0]), filepath.Join(st.dir, fsstore.DataDir, "sess_…")},
+		{filepath.Join(shard, "session_"+ids[1]), filepath.Join(shard, "session_…")},
+		{filepath.Join(shard, "django"+ids[2]+".tmp"), filepath.Join(shard, "…") + ".tmp"},
+	}
+	for _, f := range files {
+		writeFile(t, f.path, "a session of another app", old)
+	}
+	for _, args := range [][]string{{"-v"}, {"--dry-run"}, {"-v", "--json"}, {"--dry-run", "--json"}} {
+		r := runGC(t, append([]string{"run", "--dir", st.dir}, args...))
+		out := r.stdout + r.stderr
+		for _, id := range ids {
+			if strings.Contains(out, id) {
+				t.Errorf("run %v printed the session ID %s:\n%s", args, id, out)
+			}
+		}
+		for _, f := range files {
+			if !strings.Contains(r.stdout, f.shown) {
+				t.Errorf("run %v: %s not listed as %s:\n%s", args, f.path, f.shown, r.stdout)
+			}
+		}
+		if r.code != 0 {
+			t.Errorf("run %v: exit %d; want 0", args, r.code)
+		}
+	}
+	for _, f := range files {
+		if !exists(f.path) {
+			t.Errorf("%s removed", f.path)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+// Package foreignname shows the name of a file that sessfs did not write
+// (a foreign file in a store's directory) in a message, a log or a
+// listing without the session IDs it may hold: other session stores name
+// their files after the ID (PHP's sess_ID, gorilla's session_ID, Django's
+// file backend, express's session-file-store), and what fsstore's Open
+// logs on every app host, or what sessgc prints to cron mail, a terminal
+// or a JSON pipeline, must not spread live IDs, whoever wrote them.
+// fsstore and sessgc show such names the same way.
+package foreignname
+
+import (
+	"strings"
+
+	"github.com/sessfs/sessfs/internal/nfsname"
+)
+
+// TokenShown is the length from which a run of ID characters in a foreign
+// file's name is left out: the session IDs of the common stores are that
+// long or longer, and few names people choose are, with a digit in them.
+const TokenShown = 20
+
+// prefixes start the names of the session stores an application moves
+// from (docs/migrating.md): what follows is the session ID, whatever its
+// length or letters (a PHP ID of 26 letters may hold no digit).
+var prefixes = []string{"sess_", "session_"}
+
+// Shown returns name, a file's name without its directory, as a message
+// shows it: the rest of a name after a known session store's prefix, and
+// each run of TokenShown or more characters of the kinds session IDs are
+// made of (letters, digits, - and _) that holds a digit, replaced by "…".
+// An NFS client's name for a removed file (.nfsXXXX) is its own counter,
+// shown whole, as it says how the file goes.
+func Shown(name string) string {
+	if nfsname.IsLeftover(name) {
+		return name
+	}
+	for _, p := range prefixes {
+		if len(name) > len(p) && strings.HasPrefix(name, p) {
+			return p + "…"
+		}
+	}
+	return HideTokens(name)
+}
+
+// HideTokens returns name with each run of TokenShown or more ID
+// characters that holds a digit replaced by "…" (see Shown).
+func HideTokens(name string) string {
+	var b strings.Builder
+	isTok := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	for i := 0; i < len(name); {
+		j := i
+		for j < len(name) && isTok(name[j]) {
+			j++
+		}
+		run := name[i:j]
+		if len(run) >= TokenShown && strings.ContainsAny(run, "0123456789") {
+			b.WriteString("…")
+		} else {
+			b.WriteString(run)
+		}
+		if j < len(name) {
+			b.WriteByte(name[j])
+			j++
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// IsHidden reports whether Shown leaves part of name out.
+func IsHidden(name string) bool { return Shown(name) != name }

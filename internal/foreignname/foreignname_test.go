@@ -1,0 +1,22 @@
+package foreignname
+
+import "testing"
+
+func TestShown(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"sess_k3v9q0l2m8n4b7c1x5z6r0t2ya", "sess_…"},
+		{"sess_abcdefghijklmnopqrstuvwxyz", "sess_…"}, // a PHP ID with no digit
+		{"session_MTYwMDAwMDAwMHxEdi1CQkFFQ180SUFBUkFC", "session_…"},
+		{"django0f8e2d4c6b1a3957f0e1d2c3b4a59687.tmp", "….tmp"},
+		{"README", "README"},
+		{"notes-2026-03-02.txt", "notes-2026-03-02.txt"},
+		{"abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyz"}, // no digit: a word
+		{"x.0123456789abcdef0123", "x.…"},
+		{".nfs000000000004a2b1000000a1", ".nfs000000000004a2b1000000a1"},
+		{"sess_", "sess_"},
+	} {
+		if got := Shown(tc.name); got != tc.want {
+			t.Errorf("Shown(%q) = %q; want %q", tc.name, got, tc.want)
+		}
+	}
+}
