@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"math"
 	"os"
 	"os/user"
 	"path"
@@ -140,8 +139,8 @@ func (o *InstallOptions) validate() error {
 		// nothing to it (no spaces, quotes, '%', '$', ';', '&', '|',
 		// '<', '>', '`', '(', ')', globs, '~', backslashes).
 		return cmdutil.UsageErrorf("--dir, --binary and --user may only contain letters, digits and _ . / : @ + , = -")
-	case o.Rate < 0 || math.IsNaN(o.Rate) || o.Jitter < 0 || o.MaxDuration <= 0:
-		return cmdutil.UsageErrorf("--rate and --jitter must not be negative, --max-duration must be positive")
+	case o.MaxDuration <= 0:
+		return cmdutil.UsageErrorf("--max-duration %v: want a positive time budget for each run", o.MaxDuration)
 	case o.Jitter%time.Second != 0 || o.MaxDuration%time.Second != 0:
 		// The files give them in whole seconds (systemd's spans, and a
 		// cron line both sessgc and systemd read the same way): a
@@ -174,6 +173,14 @@ func (o *InstallOptions) validate() error {
 			}
 		}
 		return cmdutil.UsageErrorf("%s: the systemd unit runs with PrivateTmp=yes, which gives each run an empty /tmp and /var/tmp of its own, so the run would find nothing there; use a path outside /tmp and /var/tmp", strings.Join(in, ", "))
+	}
+	// As sessgc run checks them: the files must not hold what every run
+	// would refuse, nor a rate (+Inf) no run means.
+	if err := pass.CheckRate(o.Rate, o.MaxDuration); err != nil {
+		return err
+	}
+	if err := pass.CheckJitter(o.Jitter); err != nil {
+		return err
 	}
 	// The schedule before the budget is compared with it: a budget that
 	// does not fit an interval cron cannot run is beside the point.

@@ -451,14 +451,68 @@ func Check(dir string, concurrency int, rate float64, maxDuration time.Duration,
 		return cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	case concurrency < 1 || concurrency > 64:
 		return cmdutil.UsageErrorf("--concurrency %d: want 1..64", concurrency)
-	case rate < 0 || math.IsNaN(rate):
-		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or more", rate)
 	case maxDuration < 0:
 		return cmdutil.UsageErrorf("--max-duration %v: want 0 (no limit) or more", maxDuration)
+	}
+	if err := CheckRate(rate, maxDuration); err != nil {
+		return err
+	}
+	switch {
 	case textfile != "" && !strings.HasSuffix(textfile, ".prom"):
 		return cmdutil.UsageErrorf("--textfile %s: the node-exporter textfile collector only reads files ending in .prom", textfile)
 	}
 	return nil
+}
+
+// MaxJitter is the longest --jitter: a day, the longest interval
+// install-cron schedules runs at. A random sleep longer than the interval
+// between runs lets them pile up (sessgc run --jitter 1000h slept up to
+// six weeks, while cron started another run every ten minutes).
+const MaxJitter = 24 * time.Hour
+
+// CheckJitter checks --jitter, the random sleep before a run, for every
+// command that takes it (run, install-cron).
+func CheckJitter(jitter time.Duration) error {
+	switch {
+	case jitter < 0:
+		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", jitter)
+	case jitter > MaxJitter:
+		return cmdutil.UsageErrorf("--jitter %v: want at most 24h: a run sleeps a random time up to --jitter before it starts, and a sleep longer than the interval between runs piles them up (a few minutes spread the hosts)", jitter)
+	}
+	return nil
+}
+
+// CheckRate checks --rate, the operations a pass does per second at most,
+// for every command that takes it (run, rekey, install-cron): 0 for no
+// cap, or a finite positive number whose interval between operations is
+// shorter than the pass's budget, maxDuration (0 for none). +Inf parses,
+// but is no number of operations; and a rate that lets a pass within its
+// budget do one operation at most sweeps nothing of a real store, with
+// exit 0.
+func CheckRate(rate float64, maxDuration time.Duration) error {
+	if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or a positive number per second", rate)
+	}
+	if rate > 0 && maxDuration > 0 && 1/rate >= maxDuration.Seconds() {
+		interval := "over a day"
+		if 1/rate < (24 * time.Hour).Seconds() {
+			interval = shortDur(time.Duration(float64(time.Second) / rate).Round(time.Second))
+		}
+		return cmdutil.UsageErrorf("--rate %v: one file every %s, longer than --max-duration %s: a run would do one file at most; give a higher --rate, or 0 for no cap", rate, interval, shortDur(maxDuration))
+	}
+	return nil
+}
+
+// shortDur is d as an operator writes it: 8m, not 8m0s.
+func shortDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // PathFS is the file system as CheckPaths sees it; nil stands for the

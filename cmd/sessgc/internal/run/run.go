@@ -245,8 +245,8 @@ func (o *RunOptions) validate() error {
 	if err := pass.CheckFleetLockTTL(o.FleetLockTTL, o.MaxDuration); err != nil {
 		return err
 	}
-	if o.Jitter < 0 {
-		return cmdutil.UsageErrorf("--jitter %v: want 0 or more", o.Jitter)
+	if err := pass.CheckJitter(o.Jitter); err != nil {
+		return err
 	}
 	return pass.CheckAges(o.Grace, o.TempAge)
 }
