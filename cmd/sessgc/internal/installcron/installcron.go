@@ -46,6 +46,13 @@ type InstallOptions struct {
 	Rate        float64
 	Textfile    string // --textfile of the generated run; "" for none
 	MissingOK   bool   // --missing-ok of the generated run
+
+	// rootFilesAre reports whether the files root creates in a directory
+	// are uid's (pass.RootFilesAre: the file server maps root to uid, as
+	// an EFS access point does); nil where this process is not root and
+	// cannot tell. Tests set it, as no local file system maps root; a
+	// pointer, so that options stay comparable.
+	rootFilesAre *func(dir string, uid uint32) bool
 }
 
 // Defaults of the generated files; scripts/sessgc.{cron,service,timer} are
@@ -467,7 +474,7 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 	// the store is here at --dir, so this host is one the files are for,
 	// and on it every run would fail.
 	if look.answered {
-		if err := checkStoreUser(ctx, opts.Dir, look.marker, opts.User, opts.Group); err != nil {
+		if err := checkStoreUser(ctx, opts, look.marker); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,15 @@ import (
 // lookDir saw it (nil for none): nothing else here looks at dir than,
 // for --user root run by root, the file sessgc run makes and removes to
 // see whose root's files are there (pass.RootFilesAre).
-func checkStoreUser(ctx context.Context, dir string, marker fs.FileInfo, name, group string) error {
+func checkStoreUser(ctx context.Context, opts *InstallOptions, marker fs.FileInfo) error {
+	dir, name, group := opts.Dir, opts.User, opts.Group
+	var rootFilesAre func(string, uint32) bool
+	switch {
+	case opts.rootFilesAre != nil:
+		rootFilesAre = *opts.rootFilesAre
+	case os.Geteuid() == 0:
+		rootFilesAre = pass.RootFilesAre
+	}
 	fi := marker
 	if fi == nil {
 		return nil
@@ -67,9 +75,23 @@ func checkStoreUser(ctx context.Context, dir string, marker fs.FileInfo, name, g
 	if o, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10)); err == nil {
 		owner, fix = fmt.Sprintf("%s (uid %d)", o.Username, st.Uid), "pass --user "+shellquote.Quote(o.Username)
 	}
+	// Root's files are the store's user's here (an EFS access point), as
+	// sessgc run finds: root's runs are not refused. Nor are another
+	// user's: an access point (NFS all_squash) makes every user's files
+	// its own uid's, which may have no name on this host (65532 in
+	// deploy/kubernetes), and "pass --user with the name of uid N" sent
+	// the operator after a user that did not exist, for a store any
+	// user's runs sweep there. NFS root_squash with anonuid maps root
+	// alone, which this probe cannot tell: warned, with the check.
+	mapped := rootFilesAre != nil && rootFilesAre(dir, st.Uid)
+	if mapped && uid != 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: --user %s is not the owner of the store %s (%s), but this file server makes root's files uid %d's, as an EFS access point (or NFS all_squash) makes every user's: there, runs as %s sweep it. Under NFS root_squash with anonuid, which maps root alone, they would fail (exit 3): check with sudo -u %s %s stats --dir %s, or pass --user root\n",
+			name, dir, owner, st.Uid, name, shellquote.Quote(name), shellquote.Quote(opts.Binary), shellquote.Quote(dir))
+		return nil
+	}
 	if uid == 0 {
-		if os.Geteuid() == 0 && pass.RootFilesAre(dir, st.Uid) {
-			return nil // root's files are the store's user's here (an EFS access point), as sessgc run finds
+		if mapped {
+			return nil
 		}
 		return cmdutil.UsageErrorf("--user %s: the store %s belongs to %s, and sessgc run as root refuses a store another user owns (exit 3 on every run), as files root created there would be unusable by the applications; %s", name, dir, owner, fix)
 	}
