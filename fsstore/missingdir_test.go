@@ -17,7 +17,10 @@ import (
 // /mnt/efs/sessions, or a share not mounted on this host). The error names
 // the directory as every other refusal of Open does ("fsstore: open DIR:"),
 // says that the directory must be created (and the share mounted), and
-// still matches fs.ErrNotExist; nothing is created.
+// still matches fs.ErrNotExist; nothing is created. It also says how to
+// create it through an EFS access point, where every file is the access
+// point's user's and the chown of install -d -o is refused (EPERM, the
+// directory left made but the command failed): mkdir, as any user.
 func TestOpenMissingDirSaysWhatToDo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sessions")
 	s, err := fsstore.Open(dir)
@@ -31,7 +34,7 @@ func TestOpenMissingDirSaysWhatToDo(t *testing.T) {
 		t.Errorf("error does not match fs.ErrNotExist: %v", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"fsstore: open " + dir + ": ", "does not exist", "mounted", "install -d"} {
+	for _, want := range []string{"fsstore: open " + dir + ": ", "does not exist", "mounted", "install -d", "EFS access point", "mkdir -m 0700 " + dir} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not say %q", msg, want)
 		}
