@@ -53,6 +53,9 @@ type InstallOptions struct {
 	// cannot tell. Tests set it, as no local file system maps root; a
 	// pointer, so that options stay comparable.
 	rootFilesAre *func(dir string, uid uint32) bool
+	// sysRoot is the directory systemd's paths are below (checkDropIns):
+	// "" for /; tests give one of their own.
+	sysRoot string
 }
 
 // Defaults of the generated files; scripts/sessgc.{cron,service,timer} are
@@ -478,10 +481,28 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 			return err
 		}
 	}
+	var dropIns []string
 	if opts.Write != "" {
 		if err := checkWrite(opts.Write, opts.Dir, files); err != nil {
 			return err
 		}
+		if opts.Systemd {
+			// The variables of the flags the unit's command gives, which
+			// it overrides.
+			given := []string{pass.EnvName("dir"), pass.EnvName("max-duration"), pass.EnvName("rate")}
+			if opts.Textfile != "" {
+				given = append(given, pass.EnvName("textfile"))
+			}
+			if opts.MissingOK {
+				given = append(given, pass.EnvName("missing-ok"))
+			}
+			if dropIns, err = checkDropIns(opts.Write, opts.sysRoot, opts.Dir, opts.User, files, given); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range dropIns {
+		fmt.Fprintf(opts.IO.ErrOut, "sessgc: warning: %s\n", w)
 	}
 	warnMissing(opts, runtime.GOOS, look, bin)
 	if look.answered {

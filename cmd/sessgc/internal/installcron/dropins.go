@@ -1,0 +1,177 @@
+package installcron
+
+// What systemd adds to the unit install-cron writes: drop-ins
+// (NAME.service.d/*.conf, and service.d/*.conf for every service) in the
+// unit directories, which override the unit's own lines however it is
+// rewritten, and the manager's DefaultEnvironment=, which every unit's
+// processes get.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
+)
+
+// unitDirs are the directories systemd reads system units and their
+// drop-ins from (systemd.unit(5)), below root ("" for /).
+func unitDirs(root string) []string {
+	var dirs []string
+	for _, d := range []string{"/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient", "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+		dirs = append(dirs, filepath.Join(root, d))
+	}
+	return dirs
+}
+
+// checkDropIns looks at what systemd would add on this host to the units
+// in files, written into dir: the drop-ins of each, in dir and, where
+// dir is one of systemd's unit directories (below root), in all of them;
+// and, there, the manager's DefaultEnvironment=. A drop-in that replaces
+// the service's ExecStart= or User= is refused: systemd would run its
+// command, or its user, not the one written, and the files would say
+// one store while another, or none, is swept. SESSGC_* variables set in
+// a drop-in's Environment= or EnvironmentFile=, or in DefaultEnvironment=,
+// are returned as warnings: each run takes them for the flags its command
+// does not give (SESSGC_DRY_RUN=true sweeps nothing); SESSGC_DIR and the
+// flags the command gives are overridden by it.
+func checkDropIns(dir, root, storeDir, user string, files []File, given []string) (warnings []string, err error) {
+	system := slices.Contains(unitDirs(root), filepath.Clean(dir))
+	dirs := []string{dir}
+	if system {
+		dirs = unitDirs(root)
+		if !slices.Contains(dirs, filepath.Clean(dir)) {
+			dirs = append(dirs, dir)
+		}
+	}
+	// env notes the SESSGC_* words of an environment line or file that
+	// the written command does not override.
+	//
+	// SESSGC_DIR naming another store is refused (otherDir): the unit's
+	// store where its command gives no --dir, which an operator's own
+	// sessgc.service may leave to it, and which writing the unit for
+	// --dir would stop sweeping without a word (as checkWrite refuses
+	// for a unit that names it itself).
+	var otherDir error
+	env := func(where string, words []string, dropIn bool) {
+		var set []string
+		for _, w := range words {
+			k, v, ok := strings.Cut(w, "=")
+			if dropIn && ok && k == pass.EnvName("dir") && path.Clean(v) != path.Clean(storeDir) && otherDir == nil {
+				otherDir = cmdutil.UsageErrorf("--write %s: %s sets %s for sessgc.service, the store it sweeps where its command gives no --dir: writing it for %s would stop the sweeps of %s; nothing was written. For a second store on this host, print the files (without --write) and install them under other names (such as sessgc-2.service and sessgc-2.timer); if %s is gone, remove that setting first", dir, where, w, storeDir, v, v)
+			}
+			if !ok || !strings.HasPrefix(k, pass.EnvPrefix) || slices.Contains(given, k) {
+				continue
+			}
+			set = append(set, w)
+		}
+		if len(set) > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s sets %s for every run of sessgc.service, which takes it for the flag its command does not give: check that it is meant (sessgc run --help)", where, strings.Join(set, " ")))
+		}
+	}
+	for _, f := range files {
+		ext := path.Ext(f.Name) // .service, .timer
+		if ext == "" {
+			continue
+		}
+		var confs []string
+		for _, d := range dirs {
+			for _, sub := range []string{f.Name + ".d", strings.TrimPrefix(ext, ".") + ".d"} {
+				m, _ := filepath.Glob(filepath.Join(d, sub, "*.conf"))
+				confs = append(confs, m...)
+			}
+		}
+		for _, c := range confs {
+			text, ok := readSmall(c)
+			if !ok {
+				continue
+			}
+			section := ""
+			var execStart []string
+			for _, line := range logicalLines(text) {
+				line = strings.TrimSpace(line)
+				if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+					section = line
+					continue
+				}
+				k, v, ok := strings.Cut(line, "=")
+				if !ok || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") || section != "[Service]" || ext != ".service" {
+					continue
+				}
+				k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+				switch k {
+				case "ExecStart":
+					execStart = append(execStart, v)
+				case "User":
+					if v == user || v == "" {
+						continue // as written; empty: the unit's own
+					}
+					return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's User=%s, so every run would be %s's, not --user's; nothing was written. Remove the drop-in (or its User= line), or pass --user %s", dir, c, v, v, v)
+				case "Environment":
+					env("the drop-in "+c, shellWords(v), true)
+				case "EnvironmentFile":
+					p := strings.TrimPrefix(v, "-")
+					if t, ok := readSmall(filepath.Join(root, p)); ok {
+						var words []string
+						for _, l := range logicalLines(t) {
+							l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "export "))
+							if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+								if w := shellWords(strings.TrimSpace(v)); len(w) == 1 {
+									v = w[0]
+								}
+								words = append(words, strings.TrimSpace(k)+"="+v)
+							}
+						}
+						env(fmt.Sprintf("the drop-in %s's EnvironmentFile %s", c, p), words, true)
+					}
+				}
+			}
+			if len(execStart) > 0 {
+				// An empty ExecStart= resets the unit's; without a command
+				// after it, the service does not start at all.
+				what := "resets it, so the service would not start"
+				if v := execStart[len(execStart)-1]; v != "" {
+					what = fmt.Sprintf("runs %s, so systemd would run that command, not the one written for --dir %s", v, storeDir)
+				}
+				return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's ExecStart= and %s; nothing was written. Remove the drop-in (or its ExecStart= lines) first", dir, c, what)
+			}
+		}
+	}
+	if otherDir != nil {
+		return nil, otherDir
+	}
+	if system && slices.ContainsFunc(files, func(f File) bool { return strings.HasSuffix(f.Name, ".service") }) {
+		manager := []string{filepath.Join(root, "/etc/systemd/system.conf")}
+		m, _ := filepath.Glob(filepath.Join(root, "/etc/systemd/system.conf.d/*.conf"))
+		for _, c := range append(manager, m...) {
+			text, ok := readSmall(c)
+			if !ok {
+				continue
+			}
+			for _, line := range logicalLines(text) {
+				if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && strings.TrimSpace(k) == "DefaultEnvironment" {
+					// Every unit's: set for the applications, not this one's store.
+					env(c+"'s DefaultEnvironment=", shellWords(strings.TrimSpace(v)), false)
+				}
+			}
+		}
+	}
+	return warnings, nil
+}
+
+// readSmall returns the text of the file at p, a unit, drop-in or
+// environment file of a few KiB; false where it cannot be read.
+func readSmall(p string) (string, bool) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	return string(b), err == nil
+}

@@ -1,0 +1,123 @@
+package installcron
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessfs/sessfs/cmd/internal/cmdtest"
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
+)
+
+// TestSystemdDropIns: install-cron --systemd --write read only the unit
+// file it replaces, while systemd also applies the unit's drop-ins
+// (sessgc.service.d/*.conf, service.d/*.conf, in any of its unit
+// directories; systemctl edit writes one) over whatever is written, and
+// the manager's DefaultEnvironment= to every unit. A drop-in's ExecStart=
+// ran another store's sweep, or none, in place of the written command, a
+// User= another user's; the files were written and said otherwise. Now
+// those are refused, naming the drop-in, and nothing is written; SESSGC_*
+// variables set there for flags the command does not give
+// (SESSGC_DRY_RUN=true sweeps nothing) are warned of. A --write directory
+// that is not one of systemd's has only its own drop-ins looked at.
+func TestSystemdDropIns(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string // below the root
+		write   string            // --write below the root; "" for a directory of the test's
+		user    string
+		refused string // "": written
+		warned  []string
+		quiet   []string // not in the warnings
+	}{
+		{name: "none", write: "/etc/systemd/system"},
+		{name: "ExecStart replaced", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc run --dir /mnt/old\n"},
+			refused: "override.conf sets sessgc.service's ExecStart= and runs /usr/local/bin/sessgc run --dir /mnt/old"},
+		{name: "ExecStart reset", write: "/usr/lib/systemd/system",
+			files:   map[string]string{"/run/systemd/system/sessgc.service.d/10-reset.conf": "[Service]\nExecStart=\n"},
+			refused: "resets it, so the service would not start"},
+		{name: "every service", write: "/etc/systemd/system",
+			files:   map[string]string{"/usr/lib/systemd/system/service.d/all.conf": "[Service]\nUser=nobody\n"},
+			refused: "sets sessgc.service's User=nobody"},
+		{name: "User as written", write: "/etc/systemd/system", user: "app",
+			files: map[string]string{"/etc/systemd/system/sessgc.service.d/user.conf": "[Service]\nUser=app\n"}},
+		{name: "environment", write: "/etc/systemd/system",
+			files: map[string]string{
+				"/etc/systemd/system/sessgc.service.d/env.conf": "[Service]\nEnvironment=SESSGC_DRY_RUN=true SESSGC_DIR=/mnt/efs/sessions \"SESSGC_RATE=5\"\nEnvironmentFile=-/etc/default/sessgc\n",
+				"/etc/default/sessgc":                           "export SESSGC_NO_FLEET_LOCK=true\nSESSGC_MAX_DURATION=1h\n",
+				"/etc/systemd/system.conf.d/env.conf":           "[Manager]\nDefaultEnvironment=SESSGC_CONCURRENCY=64 LANG=C\n",
+			},
+			warned: []string{"env.conf sets SESSGC_DRY_RUN=true for every run", "/etc/default/sessgc sets SESSGC_NO_FLEET_LOCK=true for", "DefaultEnvironment= sets SESSGC_CONCURRENCY=64 for"},
+			quiet:  []string{"SESSGC_DIR", "SESSGC_RATE", "SESSGC_MAX_DURATION", "LANG"}},
+		{name: "another store's SESSGC_DIR", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/dir.conf": "[Service]\nEnvironment=SESSGC_DIR=/mnt/a\n"},
+			refused: "dir.conf sets SESSGC_DIR=/mnt/a for sessgc.service, the store it sweeps where its command gives no --dir: writing it for /mnt/efs/sessions would stop the sweeps of /mnt/a"},
+		{name: "this store's SESSGC_DIR", write: "/etc/systemd/system",
+			files: map[string]string{"/etc/systemd/system/sessgc.service.d/dir.conf": "[Service]\nEnvironment=SESSGC_DIR=/mnt/efs/sessions/\n"}},
+		{name: "timer's drop-in", write: "/etc/systemd/system",
+			files: map[string]string{"/etc/systemd/system/sessgc.timer.d/when.conf": "[Timer]\nOnCalendar=\nOnCalendar=hourly\n"}},
+		{name: "other directory, host's drop-in", write: "",
+			files: map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/bin/true\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for p, text := range tc.files {
+				p = filepath.Join(root, p)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write := t.TempDir()
+			if tc.write != "" {
+				write = filepath.Join(root, tc.write)
+				if err := os.MkdirAll(write, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			user := tc.user
+			if user == "" {
+				user = "www-data"
+			}
+			r := cmdtest.Run(t, NewCmdInstallCron, func(o *InstallOptions) error {
+				o.sysRoot = root
+				return installRun(context.Background(), o)
+			}, []string{"--systemd", "--dir", "/mnt/efs/sessions", "--user", user, "--write", write}, nil)
+			_, statErr := os.Stat(filepath.Join(write, "sessgc.service"))
+			if tc.refused != "" {
+				if cmdutil.ExitCode(r.Err) != cmdutil.ExitUsage || !strings.Contains(r.Err.Error(), tc.refused) || statErr == nil {
+					t.Errorf("%v, sessgc.service written: %v; want a usage error with %q, nothing written", r.Err, statErr == nil, tc.refused)
+				}
+				return
+			}
+			if r.Err != nil || statErr != nil {
+				t.Fatalf("%v, %v; want the units written", r.Err, statErr)
+			}
+			var warnings []string
+			for _, l := range strings.Split(r.ErrOut, "\n") {
+				if strings.HasPrefix(l, "sessgc: warning: ") && (strings.Contains(l, "drop-in") || strings.Contains(l, "DefaultEnvironment")) {
+					warnings = append(warnings, l)
+				}
+			}
+			got := strings.Join(warnings, "\n")
+			for _, w := range tc.warned {
+				if !strings.Contains(got, w) {
+					t.Errorf("warnings %q; want %q", got, w)
+				}
+			}
+			for _, q := range tc.quiet {
+				if strings.Contains(got, q) {
+					t.Errorf("warnings %q name %s, which the command overrides", got, q)
+				}
+			}
+			if len(tc.warned) == 0 && got != "" {
+				t.Errorf("warnings %q; want none", got)
+			}
+		})
+	}
+}
