@@ -18,6 +18,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fserr"
 	"github.com/sessfs/sessfs/internal/fstab"
 	"github.com/sessfs/sessfs/internal/nfsname"
 	"github.com/sessfs/sessfs/internal/ownerhint"
@@ -210,7 +211,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 			return nil, cmdutil.StoreErrorf("%w; its subdirectory %s is a store: pass --dir %s", err, sub, shellquote.Quote(sub))
 		}
 		return nil, notEmpty{err}
-	case errors.Is(err, syscall.EROFS):
+	case fserr.ReadOnly(err):
 		return nil, cmdutil.StoreErrorf("store %s is on a read-only filesystem; nothing was deleted or rewritten: %w", dir, err)
 	case errors.Is(err, fs.ErrPermission):
 		if why := unsearchable(dir); why != "" {
@@ -677,9 +678,9 @@ func probeWrite(fsys PathFS, deadline time.Time, textfile string) error {
 }
 
 // isFull reports whether err is a full file system or quota (ENOSPC,
-// EDQUOT).
+// EDQUOT; Windows's codes for them too).
 func isFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	return fserr.NoSpace(err)
 }
 
 // abs returns path made absolute and true, or path as given and false

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +17,7 @@ import (
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fserr"
 )
 
 // StatsOptions are the settings of `sessgc stats`; flags bind to its fields.
@@ -268,12 +268,12 @@ func openToRead(dir string, log *slog.Logger) (s *fsstore.Store, why, err error)
 // may not write it: a read-only file system, permissions, or a file system
 // (or the user's quota) that is full, when the count is most wanted.
 func writeRefused(err error) bool {
-	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) || isFull(err)
+	return fserr.ReadOnly(err) || errors.Is(err, fs.ErrPermission) || isFull(err)
 }
 
 // isFull reports whether err is a full file system or quota.
 func isFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	return fserr.NoSpace(err)
 }
 
 // readOnlyNote says what a census of a store opened read-only could not
@@ -287,7 +287,7 @@ func readOnlyNote(dir string, refused error, expireAfter time.Duration) string {
 	} else {
 		var why string
 		switch {
-		case errors.Is(refused, syscall.EROFS):
+		case fserr.ReadOnly(refused):
 			why = "it is on a read-only filesystem on this host"
 		case errors.Is(refused, fs.ErrPermission):
 			why = fmt.Sprintf("this user (uid %d) may not write it", os.Getuid())

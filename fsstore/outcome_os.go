@@ -1,20 +1,16 @@
-//go:build unix
+//go:build unix || windows
 
 package fsstore
 
-import (
-	"errors"
-
-	"golang.org/x/sys/unix"
-)
+import "github.com/sessfs/sessfs/internal/fserr"
 
 // osOutcome classifies the OS errors an operator fixes on the file server
-// rather than in the application.
+// rather than in the application (fserr: each system's codes for them).
 func osOutcome(err error) (Outcome, bool) {
 	switch {
-	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+	case fserr.NoSpace(err):
 		return OutcomeNoSpace, true
-	case errors.Is(err, unix.EROFS):
+	case fserr.ReadOnly(err):
 		return OutcomeReadOnlyFS, true
 	}
 	return 0, false
