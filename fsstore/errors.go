@@ -192,7 +192,21 @@ var (
 	// aside. A writable Open refuses such a store, before anything in it
 	// changes.
 	ErrNoHardLinks = errors.New("the file system does not support hard links, which a store needs (FAT, exFAT and some FUSE file systems have none)")
+	// ErrFailingIO reports, from Sweep or Rekey, a pass that stopped
+	// because FailingIORun files or directories in a row failed with an
+	// I/O error (EIO, ESTALE), none examined between: a dying disk, or an
+	// NFS server replaced or its export moved under the mount (every
+	// file handle stale). Each file left would most likely fail alike,
+	// and going on through them buried the cause in one error per file.
+	// The error also matches the last failure's errno.
+	ErrFailingIO = errors.New("the store's storage is failing")
 )
+
+// FailingIORun is how many files or directories in a row a Sweep or
+// Rekey lets fail with an I/O error (EIO, ESTALE), none examined between,
+// before it stops with ErrFailingIO. A few bad sectors under a handful
+// of records stay counted errors of a pass that goes on.
+const FailingIORun = 100
 
 // shardNameHint follows an error met at a shard directory's name that
 // holds something else (a file, a FIFO, a symlink: ENOTDIR, ELOOP), which

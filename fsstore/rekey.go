@@ -230,19 +230,25 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	}
 	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
 	closed := scanClosed{stop: cancel}
-	readOnly := scanReadOnly{stop: cancel}
+	readOnly := s.scanReadOnly(cancel)
+	failing := scanFailing{stop: cancel, limit: s.testHooks.failingRun}
 	var madePlain plainRecords
 	// fail counts err, unless the store's close or an earlier refusal
 	// of the read-only file system ended the pass: then what failed is
 	// left for the next pass, and the caller uncounts it from Scanned,
 	// which stays the sum of the outcomes (counted false).
+	//
+	// err is unprefixed: the pass's own error, which wraps the refusal
+	// that stopped it (or the close's error), says "fsstore: rekey:"
+	// once, as each error passed to OnError does.
 	fail := func(err error) (counted bool) {
 		if closed.end(err) {
 			return false
 		}
-		if readOnly.end(err) {
+		if readOnly.end(err) || failing.end(err) {
 			return false
 		}
+		err = fmt.Errorf("fsstore: rekey: %w", err)
 		errs.Add(1)
 		if errors.Is(err, errKeyOrderReported) {
 			// Reported with the first record under its key (see
@@ -265,7 +271,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			return nil
 		}
 		scanned.Add(1)
-		if !fail(fmt.Errorf("fsstore: rekey: %s: %w", dir, err)) {
+		if !fail(fmt.Errorf("%s: %w", dir, err)) {
 			scanned.Add(-1)
 		}
 		return nil
@@ -335,18 +341,22 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 				// in the rewrite it arose. One more refusal of the
 				// read-only file system that ended the pass is left for
 				// the next, as one the close cut.
-				if !fail(fmt.Errorf("fsstore: rekey: %w", err)) {
+				if !fail(err) {
 					scanned.Add(-1)
 				}
 			case res == rekeyedPlain:
+				failing.ok()
 				plain.Add(1)
 				rekeyed.Add(1)
 				madePlain.add(filepath.Join(dir, name))
 			case res == rekeyedSealed:
+				failing.ok()
 				rekeyed.Add(1)
 			case res == rekeyExpired:
+				failing.ok()
 				expired.Add(1)
 			default:
+				failing.ok()
 				upToDate.Add(1)
 			}
 		}
@@ -361,7 +371,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		}
 		return err
 	}, nil, dirFailed)
-	err = readOnly.result(closed.result(err), "rewrite")
+	err = failing.result(readOnly.result(closed.result(err), "rewrite"))
 	st := c.Stats()
 	st.Duration = time.Since(start)
 	if n, some := madePlain.get(); n > 0 {

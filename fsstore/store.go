@@ -270,6 +270,11 @@ type testHooks struct {
 	// lock verified, before the lock's Unlock, with what the change is
 	// ("raise max idle", "mark store encrypted").
 	markerUnlock func(what string)
+	// statFault, if it returns an error, fails the sweep's stat of a
+	// record it judges with it, by the record's path.
+	statFault func(path string) error
+	// failingRun, if not 0, replaces FailingIORun in sweeps and rekeys.
+	failingRun int64
 }
 
 // fetchesFresh reports whether the store's attribute fetches (statNow,

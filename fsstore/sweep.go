@@ -421,7 +421,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
 		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel},
-		readOnly: scanReadOnly{stop: cancel}, events: newSweepEvents()}
+		readOnly: s.scanReadOnly(cancel), failing: scanFailing{stop: cancel, limit: s.testHooks.failingRun}, events: newSweepEvents()}
 	// The clock's reading when the marker was read: no later than the read.
 	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
@@ -460,7 +460,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	if err == nil {
 		err = sw.locks(ctx)
 	}
-	err = sw.readOnly.result(sw.closed.result(err), "removal")
+	err = sw.failing.result(sw.readOnly.result(sw.closed.result(err), "removal"))
 	sw.release()
 	// Every lock released: a callback that blocks holds up no one else.
 	sw.events.close()
@@ -631,10 +631,24 @@ func (c *scanClosed) result(err error) error {
 // each file left (35,775 in a pass over 40,000 expired records), burying
 // the one cause. That first failure is counted and reported as usual; the
 // scan returns it (result).
+//
+// A read-only mount may cover part of the store only (a read-only bind
+// mount over one shard directory or over locks/): the error then names
+// the directory refused and says that the store's data directory takes
+// writes, where it said the file system was read-only, and the operator
+// was sent to remount what was writable. The scan stops there all the
+// same: it cannot tell how much of the store that mount covers, and each
+// write under it would be refused alike; nothing it refused was changed.
 type scanReadOnly struct {
 	stop context.CancelFunc // ends the scan's context
-	mu   sync.Mutex
-	err  error // under mu: the first failure of a read-only file system
+	top  string             // the store's data directory, whose mount is the store's
+	// probe writes a file in top and removes it (Store.writeProbe):
+	// access(2) does not tell, as ext4 turned read-only after an error
+	// refuses writes that the mount's flags still allow.
+	probe func() error
+	mu    sync.Mutex
+	err   error  // under mu: the first failure of a read-only file system
+	part  string // under mu: with err, the path refused, when top takes writes
 }
 
 // end ends the scan if err is a read-only file system's refusal, and
@@ -653,6 +667,9 @@ func (r *scanReadOnly) end(err error) (again bool) {
 	}
 	r.err = err
 	r.stop()
+	if r.probe != nil && r.probe() == nil {
+		r.part = refusedPath(r.top, err)
+	}
 	return false
 }
 
@@ -666,7 +683,87 @@ func (r *scanReadOnly) result(err error, what string) error {
 	if r.err == nil || errors.Is(err, ErrClosed) {
 		return err
 	}
+	if r.part != "" {
+		return fmt.Errorf("stopped: %s is on a mount that is read-only on this host, while the store's data directory %s takes writes: a read-only mount over part of the store (findmnt -T %s names it), which would refuse every %s under it: %w",
+			r.part, r.top, r.part, what, r.err)
+	}
 	return fmt.Errorf("stopped: the file system is read-only on this host, and would refuse every %s left: %w", what, r.err)
+}
+
+// scanFailing ends a scan at FailingIORun failures in a row of the
+// storage itself (EIO, ESTALE), no file examined between (ok): a dying
+// disk fails every file, each after the disk's own retries, and an NFS
+// server replaced under the mount (every file handle stale) fails every
+// one at once; a scan went on through each file left, one error each.
+type scanFailing struct {
+	stop context.CancelFunc // ends the scan's context
+	run  atomic.Int64       // failures in a row
+	mu   sync.Mutex
+	err  error // under mu: the failure that ended the scan
+	// limit replaces FailingIORun where not 0 (tests).
+	limit int64
+}
+
+// ioFailure reports whether err is the storage's failure rather than a
+// file's (a permission, a corrupt record).
+func ioFailure(err error) bool {
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ESTALE)
+}
+
+// ok records a file examined: the failures before it were not in a row.
+// One load where nothing failed: workers storing to one word per file
+// would contend for its cache line.
+func (f *scanFailing) ok() {
+	if f.run.Load() != 0 {
+		f.run.Store(0)
+	}
+}
+
+// end counts err, a failure the caller counts and reports, and ends the
+// scan at the last of a run; it reports whether an earlier failure ended
+// it already: then err is one more of the same cause (another worker's),
+// which the caller neither counts nor reports.
+func (f *scanFailing) end(err error) (again bool) {
+	if !ioFailure(err) {
+		f.ok() // a file's own failure: the storage answered
+		return false
+	}
+	limit := f.limit
+	if limit == 0 {
+		limit = FailingIORun
+	}
+	n := f.run.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return true
+	}
+	if n >= limit {
+		f.err = err
+		f.stop()
+	}
+	return false
+}
+
+// result is the scan's error err (after the other stops' results), or,
+// once end stopped the scan, the failure that stopped it.
+func (f *scanFailing) result(err error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil || err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	limit := f.limit
+	if limit == 0 {
+		limit = FailingIORun
+	}
+	return fmt.Errorf("stopped: %w: %d files or directories in a row failed with an I/O error, none examined between: a dying disk (the kernel log, dmesg, says), or an NFS server replaced or its export moved (every file handle stale: remount); the last: %w",
+		ErrFailingIO, limit, f.err)
+}
+
+// scanReadOnly returns the scanReadOnly of a scan of s ended by stop.
+func (s *Store) scanReadOnly(stop context.CancelFunc) scanReadOnly {
+	return scanReadOnly{stop: stop, top: s.dataDir, probe: func() error { return s.writeProbe(false) }}
 }
 
 // walkShards calls fn for every leaf shard directory, from workers
@@ -872,6 +969,7 @@ type sweeper struct {
 	stop     func()         // ends the sweep early: a callback panicked
 	closed   scanClosed     // ends the sweep at the store's close
 	readOnly scanReadOnly   // ends the sweep at its first removal refused as read-only
+	failing  scanFailing    // ends the sweep at a run of I/O errors
 
 	bufs sync.Pool // *[]byte of direntBufSize: listing buffers, one per worker at a time (see listBuf)
 
@@ -1012,6 +1110,10 @@ func (sw *sweeper) fail(err error) {
 		sw.s.cfg.logger.Debug("sweep: stopped by a read-only file system", "err", err)
 		return
 	}
+	if sw.failing.end(err) {
+		sw.s.cfg.logger.Debug("sweep: stopped by a run of I/O errors", "err", err)
+		return
+	}
 	err = descriptorsHint(err)
 	sw.errs.Add(1)
 	f := sw.opts.OnError
@@ -1049,6 +1151,7 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 			return
 		}
 	}
+	sw.failing.ok()
 	counter.Add(1)
 	sw.bytes.Add(r.Size)
 	o, f := sw.s.cfg.observer, sw.opts.OnRemove
@@ -1330,6 +1433,7 @@ const maxFormatFile = record.HeaderSize + record.MaxPayload
 func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time.Time, lim sweepLimits, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
 	if sw.cachedFirst {
 		if st, ok := sw.s.cachedLiveName(sd, name, now, lim.liveFor); ok {
+			sw.failing.ok()
 			*live++
 			*liveBytes += st.size
 			return candidate{}, false, nil
@@ -1339,12 +1443,18 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time
 	if h := sw.s.testHooks.judgeStat; h != nil {
 		st.mtime = h(string(name), false, st.mtime)
 	}
+	if h := sw.s.testHooks.statFault; h != nil && err == nil {
+		if ferr := h(filepath.Join(sd.path, string(name))); ferr != nil {
+			err = &fs.PathError{Op: "lstat", Path: filepath.Join(sd.path, string(name)), Err: ferr}
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			sw.fail(err)
 		}
 		return candidate{}, false, nil
 	}
+	sw.failing.ok()
 	age := ageOf(now, st.mtime)
 	if sw.s.testHooks.judgeStat != nil {
 		age = now.Sub(st.mtime) // the hook's mtime may carry a monotonic reading, which Sub compares
