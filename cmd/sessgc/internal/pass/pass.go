@@ -9,16 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fserr"
 	"github.com/sessfs/sessfs/internal/keyline"
 	"github.com/sessfs/sessfs/lock"
 )
@@ -42,8 +43,30 @@ const (
 const StopFleetLockLost = "fleet-lock-lost"
 
 // StopReadOnly is the Outcome.StopReason of a pass that stopped because
-// the store's file system turned read-only on this host mid-pass (see Run).
+// the store's file system turned read-only on this host mid-pass, or a
+// mount over part of the store is (see Run).
 const StopReadOnly = "read-only"
+
+// StopFailingIO is the Outcome.StopReason of a pass that stopped because
+// fsstore.FailingIORun files in a row failed with an I/O error (see Run).
+const StopFailingIO = "io-errors"
+
+// StopStoreGone is the Outcome.StopReason of a pass whose store directory
+// was removed, or whose file system was unmounted, mid-pass (see Run).
+const StopStoreGone = "store-gone"
+
+// The other stop reasons, which the commands set themselves too.
+const (
+	StopMaxDuration  = "max-duration"
+	StopInterrupted  = "interrupted"
+	StopUnresponsive = "unresponsive"
+)
+
+// StopReasons are every Outcome.StopReason a pass may report, as
+// docs/operations.md lists them.
+func StopReasons() []string {
+	return []string{StopMaxDuration, StopInterrupted, StopUnresponsive, StopFleetLockLost, StopReadOnly, StopFailingIO, StopStoreGone}
+}
 
 // ErrFleetLockLost matches the error of a pass that Run stopped because
 // its fleet lease was lost; it exits with cmdutil.ExitFailure.
@@ -68,7 +91,7 @@ type Outcome struct {
 	// of its holder.
 	FleetHolder  *FleetHolder `json:"fleet_lock_holder,omitempty"`
 	StoppedEarly bool         `json:"stopped_early"`
-	StopReason   string       `json:"stop_reason,omitempty"` // "max-duration", "interrupted", "unresponsive", StopFleetLockLost or StopReadOnly
+	StopReason   string       `json:"stop_reason,omitempty"` // one of StopReasons
 	ErrorSamples []string     `json:"error_samples"`         // the first 20 errors
 	Error        string       `json:"error,omitempty"`
 	ExitCode     int          `json:"exit_code"`
@@ -103,9 +126,9 @@ func Shown(s string) string {
 
 // Abandoned records how a pass that Watchdog abandoned ended.
 func (o *Outcome) Abandoned(err error) {
-	o.StoppedEarly, o.StopReason = true, "unresponsive"
+	o.StoppedEarly, o.StopReason = true, StopUnresponsive
 	if !errors.Is(err, ErrUnresponsive) {
-		o.StopReason = "interrupted"
+		o.StopReason = StopInterrupted
 	}
 }
 
@@ -128,7 +151,11 @@ func (o Outcome) Human(errors int64, maxDuration time.Duration, next string) str
 	case StopFleetLockLost:
 		s += fmt.Sprintf("sessgc: stopped early: the fleet lock was lost, and another host may be running the same pass; %s\n", next)
 	case StopReadOnly:
-		s += "sessgc: stopped early: the store's file system turned read-only on this host; check the mount and the kernel log (dmesg), and remount it read-write; the next run goes on\n"
+		s += "sessgc: stopped early: a write in the store was refused as read-only on this host (the error names the path, and whether the store's whole file system is); check the mount (findmnt -T PATH) and the kernel log (dmesg), and remount it read-write; the next run goes on\n"
+	case StopFailingIO:
+		s += fmt.Sprintf("sessgc: stopped early: %d files or directories in a row failed with an I/O error (EIO, ESTALE); check the disk or the file server (dmesg), and remount an NFS share whose server was replaced; the next run goes on\n", fsstore.FailingIORun)
+	case StopStoreGone:
+		s += "sessgc: stopped early: the store directory was removed, or the file system it is on was unmounted, during the pass; check the mount (findmnt -T DIR); the next run goes on once it is back\n"
 	}
 	return s
 }
@@ -196,14 +223,27 @@ type Limits struct {
 //     1. Two passes at once are safe, but the operator must hear of it:
 //     each adds its load to the server's. An outage that also made the
 //     store give up (ErrUnavailable) reports that instead.
-//   - The store's file system turned read-only on this host mid-pass (an
-//     error matching EROFS: the store's scan stops at the first write
-//     refused so, as each one left would be): Outcome.StoppedEarly with
-//     StopReadOnly, exit 3, as for a store found read-only as it opens.
+//   - The store's marker is gone after work: its directory was removed,
+//     or its file system unmounted (leaving the mount point), mid-pass;
+//     the scan found every shard missing, which is no error of its own
+//     (shards are made on first use), and the fleet lock's file gone:
+//     Outcome.StoppedEarly with StopStoreGone, exit 3, where the pass
+//     said one readdir error, or a swept store and a lost fleet lock.
+//   - The store's file system turned read-only on this host mid-pass, or
+//     a mount over part of the store is (an error matching EROFS, or on
+//     Windows a write-protected volume: the store's scan stops at the
+//     first write refused so, as each one left would be):
+//     Outcome.StoppedEarly with StopReadOnly, exit 3, as for a store
+//     found read-only as it opens.
+//   - fsstore.ErrFailingIO: Outcome.StoppedEarly with StopFailingIO,
+//     exit 3, the store's storage failing.
 //   - Any other error from work means the store as a whole is unusable:
 //     exit 3. Work counts failures on single files itself.
 func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Context) error) (Outcome, error) {
 	var out Outcome
+	// storeLost: the store was found gone after work (see storeGone), and
+	// with it the fleet lock's file: said once, not as a lost lock too.
+	var storeLost bool
 	// Run reports how the pass ended, not its result: the caller records
 	// that with SetErr.
 	workCtx, stopWatch := ctx, func() {}
@@ -258,7 +298,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 				if lim.beforeRelease != nil {
 					lim.beforeRelease()
 				}
-				unlockFleet(h.Unlock, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
+				unlockFleet(h.Unlock, lim, storeLost || errors.Is(context.Cause(workCtx), ErrFleetLockLost))
 				closeTable()
 			}()
 		} else {
@@ -281,7 +321,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 						return err
 					}
 					return l.Unlock()
-				}, lim, errors.Is(context.Cause(workCtx), ErrFleetLockLost))
+				}, lim, storeLost || errors.Is(context.Cause(workCtx), ErrFleetLockLost))
 			}()
 		}
 	}
@@ -291,22 +331,37 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	// release's report read one cause: a loss found after work returned
 	// is the release's to report, not a stop of a pass that ran to its end.
 	stopWatch()
+	var gone error
+	if !errors.Is(err, fsstore.ErrUnavailable) && (ctx.Err() == nil || errors.Is(context.Cause(ctx), ErrBudgetSpent)) {
+		// One stat of the marker, which a store keeps in place (it is
+		// replaced by a rename, never removed): a file server that does
+		// not answer it is the watchdog's.
+		gone = storeGone(s.Dir())
+		storeLost = gone != nil
+	}
 	switch {
 	case ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudgetSpent):
-		out.StoppedEarly, out.StopReason = true, "interrupted"
+		out.StoppedEarly, out.StopReason = true, StopInterrupted
 		return out, Interrupted(ctx, "after "+Elapsed(time.Since(start)))
 	case errors.Is(err, fsstore.ErrUnavailable):
-		out.StoppedEarly, out.StopReason = true, "unresponsive"
+		out.StoppedEarly, out.StopReason = true, StopUnresponsive
 		return out, Unavailable(err)
-	case errors.Is(err, syscall.EROFS):
+	case gone != nil:
+		out.StoppedEarly, out.StopReason = true, StopStoreGone
+		return out, cmdutil.StoreErrorf("store %s: the directory was removed, or the file system it is on was unmounted, %s into the pass (%v); the pass stopped there: what it removed or rewrote before stays done, and the next run goes on once the store is back (check the mount: findmnt -T %s)",
+			s.Dir(), Elapsed(time.Since(start)), gone, s.Dir())
+	case fserr.ReadOnly(err):
 		out.StoppedEarly, out.StopReason = true, StopReadOnly
-		return out, cmdutil.StoreErrorf("store %s: the file system turned read-only on this host %s into the pass, which stopped there; what it removed or rewrote before stays done, the rest is left to the next run: %w", s.Dir(), Elapsed(time.Since(start)), err)
+		return out, cmdutil.StoreErrorf("store %s: a write was refused as read-only on this host %s into the pass, which stopped there; what it removed or rewrote before stays done, the rest is left to the next run: %w", s.Dir(), Elapsed(time.Since(start)), err)
+	case errors.Is(err, fsstore.ErrFailingIO):
+		out.StoppedEarly, out.StopReason = true, StopFailingIO
+		return out, cmdutil.StoreErrorf("store %s: %s into the pass: %w", s.Dir(), Elapsed(time.Since(start)), err)
 	case errors.Is(context.Cause(workCtx), ErrFleetLockLost):
 		out.StoppedEarly, out.StopReason = true, StopFleetLockLost
 		return out, cmdutil.FailureErrorf("%w; the pass stopped %s in, before its next change to the store, and left nothing half-done; another host may be running the same pass now, which is safe but doubles the load on the file server; the next pass goes on",
 			context.Cause(workCtx), Elapsed(time.Since(start)))
 	case ctx.Err() != nil: // the budget, the only other end of ctx
-		out.StoppedEarly, out.StopReason = true, "max-duration"
+		out.StoppedEarly, out.StopReason = true, StopMaxDuration
 		return out, nil
 	case err != nil:
 		return out, cmdutil.StoreErrorf("%w", err)
@@ -496,4 +551,14 @@ func SkippedMessage(h *FleetHolder, dir, lockPath, other, busy string) string {
 	return fmt.Sprintf("sessgc: the fleet lock %s of %s is held by pid %d on host %s until %s by that host's clock unless renewed: "+
 		"another %s there, or one that died (killed, its host down), which looks the same until the lease runs out; nothing to do\n",
 		lockPath, dir, h.PID, h.Host, h.Expires.UTC().Format(time.RFC3339), other)
+}
+
+// storeGone returns why the store in dir is gone (its marker missing: the
+// directory removed, or the file system under it unmounted, which leaves
+// the empty mount point), or nil.
+func storeGone(dir string) error {
+	if _, err := os.Lstat(filepath.Join(dir, fsstore.MarkerFile)); errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

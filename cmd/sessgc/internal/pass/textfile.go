@@ -67,7 +67,7 @@ func PassMetrics(dir, prefix, what string, o *Outcome, duration float64, now tim
 	m.Gauge(prefix+"last_run_success", "1 if the last sessgc "+what+" exited 0 (including skipped and stopped-early ones), else 0.", Bool(o.ExitCode == cmdutil.ExitOK))
 	m.Gauge(prefix+"last_run_exit_code", "Exit code of the last sessgc "+what+".", float64(o.ExitCode))
 	m.Gauge(prefix+"fleet_lock_held", "1 if the last sessgc "+what+" did nothing because another host held its fleet lock.", Bool(o.Skipped && o.SkipReason == SkipFleetLock))
-	m.Gauge(prefix+"stopped_early", "1 if the last sessgc "+what+" stopped before the end of the store (max-duration, a signal, the file server unresponsive, its fleet lock lost, or its file system turned read-only).", Bool(o.StoppedEarly))
+	m.Gauge(prefix+"stopped_early", "1 if the last sessgc "+what+" stopped before the end of the store (max-duration, a signal, the file server unresponsive, its fleet lock lost, a write refused as read-only, a run of I/O errors, or the store removed or unmounted).", Bool(o.StoppedEarly))
 	return m
 }
 

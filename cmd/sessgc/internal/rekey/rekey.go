@@ -377,7 +377,7 @@ func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog
 	if st.Errors > 0 && unavailable.Load() {
 		// The store gave up on the file server: an outage, not records
 		// that are wrong.
-		sum.StoppedEarly, sum.StopReason = true, "unresponsive"
+		sum.StoppedEarly, sum.StopReason = true, pass.StopUnresponsive
 		return pass.Unavailable(fmt.Errorf("%d records could not be rewritten: %w", st.Errors, fsstore.ErrUnavailable))
 	}
 	if st.Errors > 0 {
@@ -438,7 +438,7 @@ func humanSummary(opts *RekeyOptions, sum *Summary) string {
 	}
 	// A pass the file server stopped answering says what it did before,
 	// nothing at all included, as one its budget stopped does.
-	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != "unresponsive" {
+	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != pass.StopUnresponsive {
 		return "" // the error itself is printed by main
 	}
 	d := pass.ElapsedSecs(sum.DurationSecs)

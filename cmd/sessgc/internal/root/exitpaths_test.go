@@ -129,6 +129,17 @@ func TestRunExitPaths(t *testing.T) {
 	signal := func(code int, name string) error {
 		return &cmdutil.ExitError{Code: code, Err: fmt.Errorf("%w by %s", cmdutil.ErrInterrupted, name)}
 	}
+	// The stop reasons these cases produce: every one of pass.StopReasons
+	// but the fleet lock's loss, which pass's own tests produce
+	// (TestRunStopsOnFleetLeaseLost, TestRunStopsOnFleetFlockLost).
+	seen := map[string]bool{pass.StopFleetLockLost: true}
+	defer func() {
+		for _, r := range pass.StopReasons() {
+			if !seen[r] {
+				t.Errorf("no case ends with stop reason %q", r)
+			}
+		}
+	}()
 	for _, tc := range []struct {
 		name string
 		// held: another host holds the fleet lock before the pass.
@@ -165,7 +176,16 @@ func TestRunExitPaths(t *testing.T) {
 		}, code: 4, stop: "unresponsive", helpSays: "did not answer"},
 		{name: "file system turned read-only mid-pass", work: func(context.Context, env, context.CancelCauseFunc) error {
 			return fmt.Errorf("fsstore: sweep: stopped: %w", &fs.PathError{Op: "rename", Path: "data/00/x", Err: syscall.EROFS})
-		}, code: 3, stop: pass.StopReadOnly, helpSays: "a file system that turned read-only mid-pass (stop_reason read-only)"},
+		}, code: 3, stop: pass.StopReadOnly, helpSays: "a file system that turned read-only (stop_reason read-only"},
+		{name: "a run of I/O errors", work: func(context.Context, env, context.CancelCauseFunc) error {
+			return fmt.Errorf("fsstore: sweep: stopped: %w: the last: %w", fsstore.ErrFailingIO, &fs.PathError{Op: "lstat", Path: "data/00/x", Err: syscall.EIO})
+		}, code: 3, stop: pass.StopFailingIO, helpSays: "a run of I/O errors (io-errors)"},
+		{name: "store removed mid-pass", work: func(_ context.Context, e env, _ context.CancelCauseFunc) error {
+			if err := os.Remove(filepath.Join(e.s.Dir(), fsstore.MarkerFile)); err != nil {
+				return err
+			}
+			return fmt.Errorf("sweep %s: %w", filepath.Join(e.s.Dir(), fsstore.DataDir, "00"), fs.ErrNotExist)
+		}, code: 3, stop: pass.StopStoreGone, helpSays: "the store removed or unmounted (store-gone)"},
 		{name: "SIGINT", work: func(ctx context.Context, _ env, cancel context.CancelCauseFunc) error {
 			cancel(signal(130, "SIGINT"))
 			return waitStop(ctx)
@@ -184,6 +204,7 @@ func TestRunExitPaths(t *testing.T) {
 			return waitStop(ctx)
 		}, code: 143, stop: "interrupted", helpSays: "143 for SIGTERM"},
 	} {
+		seen[tc.stop] = true
 		for _, strategy := range []lock.Strategy{lock.Flock, lock.Lease} {
 			t.Run(tc.name+"/"+strategy.String(), func(t *testing.T) {
 				dir := t.TempDir()
@@ -292,6 +313,66 @@ func TestInstallCronExitCodes(t *testing.T) {
 		}
 		if zero := regexp.MustCompile(`\b0 ok \([^)]*--max-duration stopped the sweep early`); !zero.MatchString(list) {
 			t.Errorf("sessgc %s: its comment does not say a run --max-duration stopped exits 0, as sessgc --help does:%s", strings.Join(args, " "), list)
+		}
+	}
+}
+
+// TestStopReasonsDocumented: the stop_reason values that docs/operations.md
+// lists in the row of its --json table are pass.StopReasons, no more and
+// no fewer, and every Outcome.StopReason the commands set is one of them,
+// by its name (a constant of pass's): a value written out as a string
+// literal could be one that no document names. TestRunExitPaths produces
+// each.
+func TestStopReasonsDocumented(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| `stopped_early`, `stop_reason` |") {
+			row = line
+		}
+	}
+	if row == "" {
+		t.Fatal("docs/operations.md has no row for `stopped_early`, `stop_reason`")
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("`([a-z-]+)` \\(exit").FindAllStringSubmatch(row, -1) {
+		documented[m[1]] = true
+	}
+	for _, r := range pass.StopReasons() {
+		if !documented[r] {
+			t.Errorf("stop reason %q is not in docs/operations.md's row: %s", r, row)
+		}
+		delete(documented, r)
+	}
+	for r := range documented {
+		t.Errorf("docs/operations.md lists stop reason %q, which no pass reports (pass.StopReasons)", r)
+	}
+	names := map[string]bool{}
+	for _, n := range []string{"StopMaxDuration", "StopInterrupted", "StopUnresponsive", "StopFleetLockLost", "StopReadOnly", "StopFailingIO", "StopStoreGone"} {
+		names[n], names["pass."+n] = true, true
+	}
+	set := regexp.MustCompile(`StopReason\s*=\s*(?:true,\s*)?([^\s]+)`)
+	for _, dir := range []string{"pass", "run", "rekey", "stats"} {
+		files, err := filepath.Glob(filepath.Join("..", dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range set.FindAllStringSubmatch(string(b), -1) {
+				if !names[m[1]] {
+					t.Errorf("%s sets StopReason to %s, not one of pass.StopReasons by its name", f, m[1])
+				}
+			}
 		}
 	}
 }

@@ -72,9 +72,11 @@ Exit codes:
        read-only, exit 0), a key that does not match the store ("wrong
        key"), or for rekey a store not encrypted yet or on a full file
        system (run sweeps a full one: that frees space); nothing was
-       deleted or rewritten. Also a file system that turned read-only
-       mid-pass (stop_reason read-only): the pass stopped at the first
-       refused removal or rewrite; what it did before stays done
+       deleted or rewritten. Also a pass stopped by a file system that
+       turned read-only (stop_reason read-only: at the first refused
+       removal or rewrite), by a run of I/O errors (io-errors), or by
+       the store removed or unmounted (store-gone); what it did before
+       stays done
   4    the store's file server did not answer within --max-duration plus
        a tenth of it (at least 1 s, at most 30 s), or the store gave up
        on a call to it first: a hung or unreachable NFS/EFS server. The

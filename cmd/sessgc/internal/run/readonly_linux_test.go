@@ -87,7 +87,7 @@ func TestRunStopsWhenReadOnly(t *testing.T) {
 				}
 				return
 			}
-			if want := "\nsessgc: stopped early: the store's file system turned read-only on this host"; !strings.Contains(out.String(), want) {
+			if want := "\nsessgc: stopped early: a write in the store was refused as read-only on this host"; !strings.Contains(out.String(), want) {
 				t.Errorf("stdout %q lacks %q", out, want)
 			}
 			if n := strings.Count(errb.String(), "read-only file system"); n != 1 {

@@ -446,7 +446,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		budget = budget.Excluding(time.Since(slept))
 	}
 	if err != nil {
-		swept.StoppedEarly, swept.StopReason = true, "interrupted"
+		swept.StoppedEarly, swept.StopReason = true, pass.StopInterrupted
 		err = pass.Interrupted(ctx, "before the sweep started")
 	} else {
 		abandoned, err = pass.Watchdog(ctx, budget, func(ctx context.Context) error { return sweep(ctx, opts, p, &prog, &swept) })
@@ -489,7 +489,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 			w = opts.creatingWait
 		}
 		if err := w.wait(ctx); err != nil {
-			sum.StoppedEarly, sum.StopReason = true, "interrupted"
+			sum.StoppedEarly, sum.StopReason = true, pass.StopInterrupted
 			return pass.Interrupted(ctx, "before the sweep started")
 		}
 		s, err = pass.OpenStore(opts.Dir, log)
@@ -568,9 +568,11 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 			return fmt.Errorf("store %s: nothing was deleted: a sweep judges ages by the file server's clock, read from a temp file "+
 				"created at the store's top, and none could be (sessgc stats counts the store by this host's clock): %w", s.Dir(), err)
 		}
-		// Sweep only fails as a whole when the store itself is unusable
-		// (marker, data directory or lock directory unreadable); errors on
-		// single files and shards are counted in st.Errors instead.
+		// Sweep fails as a whole when the store itself is unusable
+		// (marker, data directory or lock directory unreadable), or when
+		// it stopped early: a write refused as read-only, a run of I/O
+		// errors, the store's close (pass.Run tells these apart). Errors
+		// on single files and shards are counted in st.Errors instead.
 		return err
 	})
 	fill(sum, &st)
@@ -580,7 +582,7 @@ func sweep(ctx context.Context, opts *RunOptions, p *printer, prog *fsstore.Swee
 	if st.Errors > 0 && unavailable.Load() {
 		// The store gave up on the file server: an outage, not files
 		// that are wrong.
-		sum.StoppedEarly, sum.StopReason = true, "unresponsive"
+		sum.StoppedEarly, sum.StopReason = true, pass.StopUnresponsive
 		return pass.Unavailable(fmt.Errorf("%d files or directories could not be examined or removed: %w", st.Errors, fsstore.ErrUnavailable))
 	}
 	if st.Errors > 0 {
@@ -655,7 +657,7 @@ func humanSummary(opts *RunOptions, sum *Summary) string {
 	}
 	// A pass the file server stopped answering says what it did before,
 	// nothing at all included, as one its budget stopped does.
-	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != "unresponsive" {
+	if sum.Error != "" && sum.Scanned == 0 && sum.StopReason != pass.StopUnresponsive {
 		return "" // the error itself is printed by main
 	}
 	verb, did, restore := "swept", "removed", "restored"
