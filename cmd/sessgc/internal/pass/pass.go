@@ -332,7 +332,7 @@ func Run(ctx context.Context, s *fsstore.Store, lim Limits, work func(context.Co
 	// is the release's to report, not a stop of a pass that ran to its end.
 	stopWatch()
 	var gone error
-	if !errors.Is(err, fsstore.ErrUnavailable) && (ctx.Err() == nil || errors.Is(context.Cause(ctx), ErrBudgetSpent)) {
+	if s != nil && !errors.Is(err, fsstore.ErrUnavailable) && (ctx.Err() == nil || errors.Is(context.Cause(ctx), ErrBudgetSpent)) {
 		// One stat of the marker, which a store keeps in place (it is
 		// replaced by a rename, never removed): a file server that does
 		// not answer it is the watchdog's.
