@@ -36,6 +36,12 @@
 #                   top directory is U:G's, as an access point's root
 #                   directory is) or root_squash (EFS without an access
 #                   point, where IAM denies root) (env NFS_SQUASH)
+#   --squashed OPTS a second export beside the first, a tmpfs of its own
+#                   (the first's directory squashed, /squashed to the
+#                   hosts), with the user mapping OPTS as --squash takes
+#                   them, mounted on every host at NFS_SQUASHED_MNT: an
+#                   access point's scenario runs in a guest booted for
+#                   others, beside their export (env NFS_SQUASHED)
 #   --on HOST CMD   shell command string for one host (repeatable)
 #   --server-local  instead of hosts: run CMD once in the server's namespace
 #                   with a loopback NFS mount at /run/mnt (NFS_MNT) and a
@@ -69,6 +75,8 @@
 #   NFS_DELEGATIONS  0 or 1;  NETEM_DELAY  the delay ("" if none)
 #   NFS_LEASE        the server's lease (and grace) time in seconds
 #   NFS_SQUASH       the export's user mapping (no_root_squash unless --squash)
+#   NFS_SQUASHED     the second export's (--squashed), or ""
+#   NFS_SQUASHED_MNT this host's mount point of the second export, or ""
 #   NFS_TIMELINE     file to append "HH:MM:SS.mmm who: event" lines to (UTC)
 # The command starts in the caller's working directory (through hostfs).
 #
@@ -136,6 +144,7 @@ DELAY=${NETEM_DELAY:-}
 DELEG=${NFS_DELEGATIONS:-0}
 LEASE=${NFS_LEASE:-10}
 SQUASH=${NFS_SQUASH:-no_root_squash}
+SQUASHED=${NFS_SQUASHED:-}
 TIMEOUT=${UML_TIMEOUT:-600}
 WAIT_GO=0
 STATE=${STATE:-}
@@ -155,6 +164,7 @@ while [ $# -gt 0 ]; do
   --no-delegations) DELEG=0; shift ;;
   --lease) LEASE=${2:?}; shift 2 ;;
   --squash) SQUASH=${2:?}; shift 2 ;;
+  --squashed) SQUASHED=${2:?}; shift 2 ;;
   --on) ON[${2:?}]=${3:?}; shift 3 ;;
   --server-local) MODE=server; shift ;;
   -s | --state) STATE=${2:?}; shift 2 ;;
@@ -174,6 +184,7 @@ done
 [[ $DELEG == [01] ]] || die "NFS_DELEGATIONS must be 0 or 1"
 [[ $LEASE =~ ^[0-9]+$ ]] && [ "$LEASE" -ge 5 ] && [ "$LEASE" -le 3600 ] || die "--lease must be 5..3600 seconds"
 [[ $SQUASH =~ ^(no_root_squash|root_squash|all_squash)(,anon[ug]id=[0-9]+)*$ ]] || die "bad --squash '$SQUASH' (e.g. all_squash,anonuid=1000,anongid=1000)"
+[[ -z $SQUASHED || $SQUASHED =~ ^(no_root_squash|root_squash|all_squash)(,anon[ug]id=[0-9]+)*$ ]] || die "bad --squashed '$SQUASHED' (e.g. all_squash,anonuid=1000,anongid=1000)"
 [[ -z $DELAY || $DELAY =~ ^[0-9.]+(us|ms|s)$ ]] || die "bad delay '$DELAY' (e.g. 500us, 1ms)"
 [ "$(id -u)" = 0 ] || die "must run as root (UML nfsd setup needs it)"
 
@@ -224,6 +235,7 @@ if [ "$MODE" = server ]; then
   NAMES=(server)
   [ ${#ON[@]} -eq 0 ] || die "--on is not used with --server-local"
   [ $# -gt 0 ] || die "--server-local needs a command"
+  [ -z "$SQUASHED" ] || die "--squashed is not used with --server-local"
 else
   NAMES=()
   for ((i = 1; i <= HOSTS; i++)); do NAMES+=("$(host_name $i)"); done
@@ -305,22 +317,30 @@ mounted() { echo "$1" >"$G/$H.mount"; echo "$H" 1<>"$G/mounted"; }
 # costs the busy guest up to a second.
 echo "$H" >/proc/sys/kernel/hostname # this UTS namespace's nodename
 echo $$ >"$G/$H.pid"
-if ! mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:/" "$MNT" >"$G/$H.err" 2>&1; then
-  IFS= read -r -d '' out <"$G/$H.err"
-  mounted "mount $SRV:/ on $MNT failed: $out"; exit 1
-fi
-fstype=$(stat -f -c %T "$MNT" 2>&1)
-mounted=0
-while read -r _ mp ty _; do
-  if [ "$mp" = "$MNT" ] && [ "$ty" = nfs4 ]; then mounted=1; fi
-done </proc/self/mounts
-if [ $mounted = 0 ] || [ "$fstype" != nfs ]; then
-  mounted "$MNT is not an NFS mount after mount (statfs type: $fstype)"; exit 1
-fi
-if ! echo "$H" >"$MNT/.harness-$H" 2>"$G/$H.err"; then
-  mounted "cannot write to $MNT: $(cat "$G/$H.err")"; exit 1
-fi
-rm -f "$MNT/.harness-$H"
+# mountnfs PATH DIR: mount the server's PATH on DIR and check that it is
+# NFS and writable, or report why not and exit.
+mountnfs() {
+  local out fstype mounted mp ty
+  if ! mount -t nfs4 -o "$MOUNT_OPTS" "$SRV:$1" "$2" >"$G/$H.err" 2>&1; then
+    IFS= read -r -d '' out <"$G/$H.err"
+    mounted "mount $SRV:$1 on $2 failed: $out"; exit 1
+  fi
+  fstype=$(stat -f -c %T "$2" 2>&1)
+  mounted=0
+  while read -r _ mp ty _; do
+    if [ "$mp" = "$2" ] && [ "$ty" = nfs4 ]; then mounted=1; fi
+  done </proc/self/mounts
+  if [ $mounted = 0 ] || [ "$fstype" != nfs ]; then
+    mounted "$2 is not an NFS mount after mount (statfs type: $fstype)"; exit 1
+  fi
+  if ! echo "$H" >"$2/.harness-$H" 2>"$G/$H.err"; then
+    mounted "cannot write to $2: $(cat "$G/$H.err")"; exit 1
+  fi
+  rm -f "$2/.harness-$H"
+}
+mountnfs / "$MNT"
+SMNT=
+if [ -n "$SQUASHED" ]; then SMNT=$MNT.squashed; mountnfs /squashed "$SMNT"; fi
 event "$H: mounted"
 mounted ok
 read -r verb <&8 || verb=
@@ -331,6 +351,7 @@ if [ -e "$STATE/cmd.$H" ]; then
   export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
   export NFS_HOST=$H NFS_HOSTS=$NHOSTS NFS_MNT=$MNT NFS_CTL=$G/ctl \
     NFS_DELEGATIONS=$DELEG NETEM_DELAY=$DELAY NFS_LEASE=$LEASE NFS_SQUASH=$SQUASH NFS_TIMELINE=$STATE/timeline.log \
+    NFS_SQUASHED=$SQUASHED NFS_SQUASHED_MNT=$SMNT \
     NFS_EXPORT=/run/export NFS_CTL_WAKE=$G/ctl.wake
   if [ "$H" = server ]; then export NFS_LOCAL=/run/local; else export NFS_SERVER_VETH=veth${H#host}-s; fi
   cd "$CWD" 2>/dev/null || cd /
@@ -347,6 +368,7 @@ cd /
 # -i: umount(2) itself, without the umount.nfs4 helper, which is one
 # more process start on the way to the lock's release (an NFSv4 unmount
 # needs nothing of it).
+[ -z "$SMNT" ] || umount -i -l -f "$SMNT" 2>/dev/null
 umount -i -l -f "$MNT" 2>/dev/null
 echo $rc >"$G/$H.rc"
 EOF
@@ -356,7 +378,7 @@ cat >"$STATE/init.sh" <<EOF
 #!/bin/bash
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 export STATE=$(printf %q "$STATE") CWD=$(printf %q "$CWD") MOUNT_OPTS=$(printf %q "$MOUNT_OPTS")
-export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY") LEASE=$LEASE SQUASH=$SQUASH
+export NHOSTS=${#NAMES[@]} DELEG=$DELEG DELAY=$(printf %q "$DELAY") LEASE=$LEASE SQUASH=$SQUASH SQUASHED=$SQUASHED
 NAMES=(${NAMES[*]})
 MODE=$MODE KVER=$KVER TIMEOUT=$TIMEOUT WAIT_GO=$WAIT_GO
 EOF
@@ -409,15 +431,25 @@ mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs
 mount -t tmpfs -o size=512m,mode=1777 tmpfs /run/export
 mount -t tmpfs -o size=512m,mode=1777 tmpfs /run/local
 rpcbind -w || fail rpcbind
-O=rw,sync,no_subtree_check,$SQUASH,insecure,fsid=0
-# An EFS access point's root directory is its user's: under all_squash
-# the export's is anonuid's, as every client's files there are.
-if [[ $SQUASH == all_squash* ]]; then
-  [[ $SQUASH =~ anonuid=([0-9]+) ]] && chown "${BASH_REMATCH[1]}" /run/export
-  [[ $SQUASH =~ anongid=([0-9]+) ]] && chgrp "${BASH_REMATCH[1]}" /run/export
-  chmod 0755 /run/export
+# export DIR MAPPING FSID: export DIR to the hosts with the user mapping.
+export_dir() {
+  # An EFS access point's root directory is its user's: under all_squash
+  # the export's is anonuid's, as every client's files there are.
+  if [[ $2 == all_squash* ]]; then
+    [[ $2 =~ anonuid=([0-9]+) ]] && chown "${BASH_REMATCH[1]}" "$1"
+    [[ $2 =~ anongid=([0-9]+) ]] && chgrp "${BASH_REMATCH[1]}" "$1"
+    chmod 0755 "$1"
+  fi
+  exportfs -o "rw,sync,no_subtree_check,$2,insecure,fsid=$3" "127.0.0.1:$1" "10.99.0.0/16:$1" || fail "exportfs $1"
+}
+# The second export (--squashed) is a file system of its own below the
+# first, the NFSv4 root (fsid=0), so that the hosts reach it by path
+# (/squashed); an NFSv4 client crosses into it from the first as well.
+if [ -n "$SQUASHED" ]; then
+  mkdir /run/export/squashed && mount -t tmpfs -o size=512m,mode=1777 tmpfs /run/export/squashed || fail "tmpfs of the second export"
 fi
-exportfs -o $O 127.0.0.1:/run/export 10.99.0.0/16:/run/export || fail exportfs
+export_dir /run/export "$SQUASH" 0
+[ -z "$SQUASHED" ] || export_dir /run/export/squashed "$SQUASHED" 1
 # mountd answers nfsd's export lookups whatever it serves itself; the
 # hosts mount NFSv4, which never asks it, so it serves no MOUNT v2 or v3
 # and no UDP: its registrations of those with rpcbind took about 1.3 s of
@@ -580,6 +612,10 @@ link set veth$L-s up
   ip -batch - <<<"$srv" || fail "links and namespaces for the hosts"
   if [ -n "$DELAY" ]; then tc -batch - <<<"$tcs" || fail "netem $DELAY"; fi
   mkdir -p "${NAMES[@]/#//run/nfs/}"
+  if [ -n "$SQUASHED" ]; then
+    smnts=("${NAMES[@]/#//run/nfs/}")
+    mkdir -p "${smnts[@]/%/.squashed}"
+  fi
   for i in "${!NAMES[@]}"; do
     h=${NAMES[$i]} n=$((i + 1)) L=${NAMES[$i]#host}
     ip -n $h -batch - <<<"addr add 10.99.$n.2/24 dev veth$L-c

@@ -35,6 +35,21 @@ func Dir(t testing.TB) string {
 	return d
 }
 
+// SquashedDir is Dir on the second export (Config.Squashed): a directory
+// there for this test, the same on every host. It fails the test outside
+// the harness or in a guest without a second export.
+func SquashedDir(t testing.TB) string {
+	t.Helper()
+	if !InGuest() || SquashedMount() == "" {
+		t.Fatal("nfstest.SquashedDir: not running as a harness host of a guest with Config.Squashed (use it inside such a Run's role)")
+	}
+	d := filepath.Join(SquashedMount(), "nfstest", sanitize(t.Name()))
+	if err := os.MkdirAll(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func sanitize(name string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '/' || r == 0 {

@@ -61,6 +61,10 @@ func writeAtomic(t *testing.T, path, data string) {
 // open+read+close of a file without a delegation sends one OPEN (counted
 // as OPEN_NOATTR when the client opens by file handle) and one CLOSE.
 //
+// SquashedExport: the second export (Config.Squashed) maps root to the
+// access point's user, where the first keeps root root: a file root makes
+// on each is owned so.
+//
 // CutLink (last) takes hostA's own link down for a moment (shorter than
 // the lease) and checks the mount works again afterwards.
 func TestHarness(t *testing.T) {
@@ -68,6 +72,7 @@ func TestHarness(t *testing.T) {
 		"hostA": func(t *testing.T) {
 			t.Run("RenameAcrossHosts", renameAcrossHostsA)
 			t.Run("RPCCounts", testRPCCounts)
+			t.Run("SquashedExport", testSquashedExport)
 			t.Run("CutLink", testCutLink)
 		},
 		"hostB": func(t *testing.T) { t.Run("RenameAcrossHosts", renameAcrossHostsB) },
@@ -76,7 +81,35 @@ func TestHarness(t *testing.T) {
 
 // harnessGuest is TestHarness's guest, which TestMain boots while the
 // other tests run (nfstest.Start, with NFSTEST_EARLY=1).
-var harnessGuest = nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 3 * time.Minute}
+var harnessGuest = nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 3 * time.Minute, Squashed: nfstest.AccessPointSquash(apUID, apUID)}
+
+// apUID is the user of harnessGuest's second export, an access point's.
+const apUID = 1234
+
+func testSquashedExport(t *testing.T) {
+	if got, want := nfstest.Squashed(), nfstest.AccessPointSquash(apUID, apUID); got != want {
+		t.Fatalf("Squashed() = %q, want %q", got, want)
+	}
+	for _, c := range []struct {
+		dir  string
+		want uint32
+	}{
+		{nfstest.Dir(t), 0},
+		{nfstest.SquashedDir(t), apUID},
+	} {
+		p := filepath.Join(c.dir, "f")
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid, gid := fileOwner(t, fi); uid != c.want || gid != c.want {
+			t.Errorf("%s, made by root: owned by %d:%d; want %d:%d", p, uid, gid, c.want, c.want)
+		}
+	}
+}
 
 func renameAcrossHostsA(t *testing.T) {
 	d := nfstest.Dir(t)
