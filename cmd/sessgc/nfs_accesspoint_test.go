@@ -28,10 +28,6 @@ const (
 	apAppUIDB    = 1001
 )
 
-// accessPointConfig is TestNFSAccessPoint's guest: an export that makes
-// every client user 1000:1000, root too, as an EFS access point does.
-var accessPointConfig = nfstest.Config{Hosts: 2, Squash: nfstest.AccessPointSquash(apUID, apGID), Timeout: 5 * time.Minute}
-
 // Environment of the "apapp" child: the app server of a host, run as its
 // own user (see apApp).
 const (
@@ -42,8 +38,11 @@ const (
 	envAPCount = "SESSFS_TEST_AP_COUNT"
 )
 
-// TestNFSAccessPoint: docs/operator-guide.md's EFS access point, on real
-// NFS (an export with all_squash,anonuid=1000,anongid=1000). The app runs
+// accessPointRoles are TestNFSSessgc/AccessPoint's roles:
+// docs/operator-guide.md's EFS access point, on real NFS (the guest's
+// second export, all_squash,anonuid=1000,anongid=1000: sessgcGuest's
+// Config.Squashed), where the store is; the hosts pass each other what
+// the test needs through the first. The app runs
 // as uid 33 on hostA and as uid 1001 on hostB, each with its keys file on
 // its local disk: both open one store, and their locked increments of one
 // session lose none of each other's. Then sessgc run as root, from hostB's
@@ -52,8 +51,7 @@ const (
 // refusing it (exit 3, "run sessgc as that user") sent the operator to a
 // sudo that changes nothing. The app goes on saving after it, and an app
 // started as root opens the store too.
-func TestNFSAccessPoint(t *testing.T) {
-	nfstest.Require(t)
+func accessPointRoles() map[string]func(*testing.T) {
 	const incrs = 15
 	wait := 90 * time.Second
 	// The test binary again, as the app's user: a copy that user may
@@ -120,10 +118,10 @@ func TestNFSAccessPoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	nfstest.Run(t, accessPointConfig, map[string]func(*testing.T){
+	return map[string]func(*testing.T){
 		"hostA": func(t *testing.T) {
 			shared := nfstest.Dir(t)
-			dir := filepath.Join(shared, "sessions")
+			dir := filepath.Join(nfstest.SquashedDir(t), "sessions")
 			k, err := fsstore.NewKey(1)
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +196,7 @@ func TestNFSAccessPoint(t *testing.T) {
 		},
 		"hostB": func(t *testing.T) {
 			shared := nfstest.Dir(t)
-			dir := filepath.Join(shared, "sessions")
+			dir := filepath.Join(nfstest.SquashedDir(t), "sessions")
 			nfstest.Barrier(t, "seeded", wait)
 			line, err := os.ReadFile(filepath.Join(shared, "keyline"))
 			if err != nil {
@@ -225,10 +223,10 @@ func TestNFSAccessPoint(t *testing.T) {
 			}
 			nfstest.Barrier(t, "swept", wait)
 		},
-	})
+	}
 }
 
-// apApp is the "apapp" child: an app server of TestNFSAccessPoint,
+// apApp is the "apapp" child: an app server of TestNFSSessgc/AccessPoint,
 // running as its host's user. op "seed" saves count sessions and one
 // holding 0, and prints their IDs; "incr" adds one to the number in
 // session id, count times, each under the session's lock; "get" prints it.

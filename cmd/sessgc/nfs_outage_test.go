@@ -25,14 +25,42 @@ import (
 // NFS harness's hosts, which see the parent's files and environment.
 const envBin = "SESSFS_TEST_SESSGC_BIN"
 
-// sweepOutageEarly is TestNFSSweepUnderOutage's guest, which TestMain
-// boots while the other tests run (nfstest.Start, with NFSTEST_EARLY=1).
-// Its hosts run the sessgc binary TestMain built (envBin).
-var sweepOutageEarly = nfstest.Early{Test: "TestNFSSweepUnderOutage", Config: nfstest.Config{Hosts: 2, Delay: "1ms", Timeout: 5 * time.Minute}}
+// sessgcGuest is TestNFSSessgc's guest, which TestMain boots while the
+// other tests run (nfstest.Start, with NFSTEST_EARLY=1). Its hosts run the
+// sessgc binary TestMain built (envBin). Its second export is the access
+// point's (Config.Squashed).
+var sessgcGuest = nfstest.Early{Test: "TestNFSSessgc", Config: nfstest.Config{
+	Hosts: 2, Delay: "1ms", Squashed: nfstest.AccessPointSquash(apUID, apGID),
+	// Both scenarios, each waiting for the other host at most some
+	// minutes when one fails.
+	Timeout: 6 * time.Minute,
+}}
 
-// TestNFSSweepUnderOutage: a sweep on hostA is in the middle of its work,
-// holding the fleet lock, when hostA's link to the NFS server goes down
-// for longer than the lease. sessgc must exit 4 ("unresponsive") while
+// TestNFSSessgc runs sessgc's NFS scenarios in one guest, one after the
+// other on both hosts: AccessPoint (accessPointRoles), on the guest's
+// second export, then SweepUnderOutage (sweepUnderOutageRoles), which
+// cuts hostA's link and so comes last. Each had a guest of its own, and
+// CI's guests take turns: the access point's boot and run took some 38 s
+// of that chain, its scenario alone some 20 s of it now. One scenario
+// runs alone with go test -run 'TestNFSSessgc/AccessPoint'.
+func TestNFSSessgc(t *testing.T) {
+	nfstest.Require(t)
+	ap, sweep := accessPointRoles(), sweepUnderOutageRoles()
+	role := func(h string) func(*testing.T) {
+		return func(t *testing.T) {
+			t.Run("AccessPoint", ap[h])
+			// The outage starts on both hosts together, whatever the
+			// access point's scenario did.
+			nfstest.Barrier(t, "access-point-done", 3*time.Minute)
+			t.Run("SweepUnderOutage", sweep[h])
+		}
+	}
+	nfstest.Run(t, sessgcGuest.Config, map[string]func(*testing.T){"hostA": role("hostA"), "hostB": role("hostB")})
+}
+
+// sweepUnderOutageRoles are TestNFSSessgc/SweepUnderOutage's roles: a
+// sweep on hostA is in the middle of its work, holding the fleet lock,
+// when hostA's link to the NFS server goes down for longer than the lease. sessgc must exit 4 ("unresponsive") while
 // the server is still unreachable, although its calls to the server hang;
 // so must a census, and a run with --textfile started while the server is
 // unreachable; hostB must get the fleet lock once hostA's lease has
@@ -60,8 +88,7 @@ var sweepOutageEarly = nfstest.Early{Test: "TestNFSSweepUnderOutage", Config: nf
 // other work share, as much as sessgc (13.9 s for a census of --max-duration
 // 2s once in CI, with the guest's CPU 96% busy throughout, although the
 // census gave up in time). hostA's figures go to SESSFS_NFS_OUTAGE_REPORT.
-func TestNFSSweepUnderOutage(t *testing.T) {
-	nfstest.Require(t)
+func sweepUnderOutageRoles() map[string]func(*testing.T) {
 	const (
 		expired, live = 300, 30
 		rate          = 20 // removals/s: the sweep takes expired/rate = 15 s unhindered
@@ -100,7 +127,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 	}
 	bound := maxDuration + pass.StopGrace(maxDuration)
 	storeDir := func(t *testing.T) string { return filepath.Join(nfstest.Dir(t), "store") }
-	nfstest.Run(t, sweepOutageEarly.Config, map[string]func(*testing.T){
+	return map[string]func(*testing.T){
 		"hostA": func(t *testing.T) {
 			dir := storeDir(t)
 			abortOnFailure(t)
@@ -348,7 +375,7 @@ func TestNFSSweepUnderOutage(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-	})
+	}
 }
 
 // sweepSaturated says why the guest could not carry the scenario's steady

@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 	if nfstest.StartChild() {
 		// The process that runs the early guest (below): the parent
 		// built the binary, and named it in the environment.
-		nfstest.Start(sweepOutageEarly)
+		nfstest.Start(sessgcGuest)
 		os.Exit(2) // not reached: Start's child exits in it
 	}
 	dir, err := os.MkdirTemp("", "sessgc-bin-")
@@ -87,7 +87,7 @@ func TestMain(m *testing.M) {
 	// loaded machine. Its hosts run the binary built above, named in the
 	// environment that the guests' process and the hosts inherit.
 	os.Setenv(envBin, sessgcBin)
-	wait := nfstest.Start(sweepOutageEarly)
+	wait := nfstest.Start(sessgcGuest)
 	code := m.Run()
 	wait()
 	os.RemoveAll(dir)

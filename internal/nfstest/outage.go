@@ -9,7 +9,7 @@ import (
 )
 
 // The outage tests (httpsession's TestNFSOutage, sessgc's
-// TestNFSSweepUnderOutage) hold what they measure to timing bounds as well
+// TestNFSSessgc/SweepUnderOutage) hold what they measure to timing bounds as well
 // as to correctness. The bounds are about the code under test, but in the
 // harness they measure the guest as much: its one CPU runs every host and
 // the server, and it waits for the machine's, which other work shares. So
