@@ -79,8 +79,8 @@ type Config struct {
 	// AccessPointSquash for an EFS access point), which every host
 	// mounts at [SquashedMount] too. A scenario that needs such an export
 	// (TestNFSSessgc/AccessPoint) then runs in a guest booted for others,
-	// on the first export, rather than in a boot of its own: each boot
-	// took some 38 s of CI's chain of guests. Default "": no second
+	// on the first export, rather than in a boot of its own, which CI's
+	// guests, taking turns, wait for. Default "": no second
 	// export. In the guest, [Squashed] reports it.
 	Squashed string
 }
