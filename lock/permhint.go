@@ -23,6 +23,14 @@ func permissionHint(path string, err error) error {
 	return permissionHintAs(os.Geteuid(), path, err)
 }
 
+// changesDirectory reports a refusal of a removal or a rename, which the
+// directory's owner and mode decide.
+func changesDirectory(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	return errors.As(err, &pe) && pe.Op == "remove" || errors.As(err, &le)
+}
+
 // permissionHintAs is permissionHint for a process whose effective user ID
 // is euid (-1 where there are none).
 func permissionHintAs(euid int, path string, err error) error {
@@ -44,8 +52,17 @@ func permissionHintAs(euid int, path string, err error) error {
 	}
 	what, name := "the file", path
 	uid, mode, ok := fileOwner(path)
+	if ok && changesDirectory(err) {
+		// A removal, or a rename over the file, writes the directory:
+		// the file's owner and mode play no part (the directory's sticky
+		// bit aside, an EPERM, hinted above). Judged by the file's, a
+		// lease file this user owns in a directory root made was said to
+		// be refused "from elsewhere".
+		ok = false
+	}
 	if !ok {
-		// Not there: the directory refused the file's creation.
+		// Not there: the directory refused the file's creation; or
+		// the directory refused a change of its entries.
 		what, name = "the lock directory", dir
 		uid, mode, ok = fileOwner(dir)
 	}

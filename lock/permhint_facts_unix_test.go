@@ -130,3 +130,47 @@ func TestPermissionHintEPERM(t *testing.T) {
 		})
 	}
 }
+
+// TestPermissionHintRemoveJudgesDirectory: a removal or a rename over a
+// file is refused by the lock directory's owner and mode, not the
+// file's: a lease file this user owns, mode 0600, in a lock directory
+// root made (or chmod a-w'd) was said to have a mode that lets it, the
+// refusal coming "from elsewhere" (an ACL, SELinux, the file server's ID
+// mapping), where the directory's owner refuses it and a chown of the
+// directory clears it.
+func TestPermissionHintRemoveJudgesDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to give the files an owner")
+	}
+	const uid = 1000
+	dir := t.TempDir()
+	own := filepath.Join(dir, "s1")
+	if err := os.WriteFile(own, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(own, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // root's: uid 1000 may not write it
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		refused error
+	}{
+		{"remove", &fs.PathError{Op: "remove", Path: own, Err: syscall.EACCES}},
+		{"rename over", &os.LinkError{Op: "rename", Old: own + ".tmp", New: own, Err: syscall.EACCES}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := permissionHintAs(uid, own, tc.refused).Error()
+			for _, w := range []string{"the lock directory " + dir, "which is root's (mode 0755)"} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q does not say %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "lets it") {
+				t.Errorf("%q says the mode lets it", msg)
+			}
+		})
+	}
+}
