@@ -49,7 +49,9 @@ type lockDir struct {
 	// nothing): every lock taken in this one is lost. Never cleared.
 	lostErr atomic.Pointer[error]
 	// nfs: the directory is on NFS, where check revalidates the one
-	// above it first (see refreshDir). Set before the directory is used.
+	// above it first (see refreshDir). Set before the directory is used
+	// (a Table), or by the Verify that looks (a fleet lock, under its
+	// mutex).
 	nfs bool
 }
 

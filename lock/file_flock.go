@@ -161,7 +161,20 @@ func (l *FileLock) verify() error {
 	case fst.Dev != pst.Dev || fst.Ino != pst.Ino:
 		return fmt.Errorf("lock %s: %w: the lock file was replaced", l.path, ErrLockLost)
 	}
+	write := writeThrough
+	if l.ops.writeThrough != nil {
+		write, l.h.nfs, l.h.nfsKnown = l.ops.writeThrough, true, true
+	}
+	if !l.h.nfsKnown {
+		m, err := mountinfo.Lookup(filepath.Dir(h.path))
+		l.h.nfs, l.h.nfsKnown = err == nil && m.IsNFS(), true
+	}
 	if h.t.dir != nil {
+		// On NFS the look revalidates the directory above first, as a
+		// Table's does: the client answered from its cache for some
+		// 20 s, a lock directory moved away and made anew by another
+		// host (whose next pass takes the same lock there) unseen.
+		h.t.dir.setNFS(l.h.nfs)
 		// The file checked through the directory's descriptor is whole
 		// whatever became of the directory's name: a lock directory
 		// moved away and made anew lets the next process take the same
@@ -175,14 +188,6 @@ func (l *FileLock) verify() error {
 		if err := h.t.dir.check(); err != nil {
 			return fmt.Errorf("lock %s: %w", l.path, err)
 		}
-	}
-	write := writeThrough
-	if l.ops.writeThrough != nil {
-		write, l.h.nfs, l.h.nfsKnown = l.ops.writeThrough, true, true
-	}
-	if !l.h.nfsKnown {
-		m, err := mountinfo.Lookup(filepath.Dir(h.path))
-		l.h.nfs, l.h.nfsKnown = err == nil && m.IsNFS(), true
 	}
 	if !l.h.nfs || time.Since(l.checked) < fileVerifyAfter {
 		return nil
