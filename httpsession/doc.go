@@ -45,9 +45,11 @@
 // with the response headers; changes made after that are saved when the handler returns (but
 // the cookie can then no longer change: Renew, and Put into a session that
 // has no record, a new one or one destroyed in the request, fail at once
-// with [ErrNeedsCookie] and keep nothing, and so does every Put after
-// such a Renew, so that a log in that drops Renew's error does not save
-// the user under the ID the request came with; Destroy still deletes the
+// with [ErrNeedsCookie] and keep nothing; such a Renew ends the session
+// as Destroy does, and every Put after it fails too, so that a log in
+// that drops Renew's error does not save the user under the ID the
+// request came with, whether it put the user before or after; Destroy
+// still deletes the
 // record, and the cookie the browser keeps names a session that is never
 // adopted again). The lock is released when the handler returns, or at
 // the request's deadline when the handler still runs then (in a Write to

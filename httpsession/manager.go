@@ -41,8 +41,8 @@ var (
 	// ErrNeedsCookie reports a change that needs a new session cookie
 	// when the response can no longer carry one: Renew, or Put into a
 	// session that has no record (a new one, or one destroyed in the
-	// request), after the response started, and every Put after a Renew
-	// refused so (see Session.Renew); and a Hijack of a request
+	// request), after the response started (a Renew refused so ends the
+	// session, and every Put after it fails: see Session.Renew); and a Hijack of a request
 	// that made a new session or renewed one, which the error handler
 	// answers with it. Nothing of the change is kept. Make such changes before
 	// the handler's first Write, WriteHeader or Flush. A change to a

@@ -727,10 +727,12 @@ func (s *Session) Clear() {
 // or changes privilege, so that an ID planted or seen before cannot be used
 // afterwards (session fixation). It must be called before the response
 // starts: after, it fails with ErrNeedsCookie, since the fresh ID's cookie
-// could not be sent, and every Put after it in the request fails with
-// ErrNeedsCookie too, keeping nothing: a log in that drops Renew's error
-// would otherwise save the user's identity under the ID the request came
-// with, one an attacker may have planted. Values put before it are saved.
+// could not be sent, and the session is ended as Destroy ends it then
+// (the record is deleted when the handler returns; the user is logged
+// out), and every Put after it in the request fails with ErrNeedsCookie
+// too, keeping nothing: a log in that drops Renew's error would otherwise
+// save the user's identity, put before the Renew or after it, under the
+// ID the request came with, one an attacker may have planted.
 //
 // The old record is not deleted but replaced by a marker that holds
 // nothing of the session and names no new ID, for the lock timeout plus
@@ -754,8 +756,19 @@ func (s *Session) Renew() error {
 		return fmt.Errorf("httpsession: renew: %w", err)
 	}
 	if s.started {
+		// The session is not carried on under the ID the request came
+		// with, which may have been planted (session fixation): the
+		// values the log in put before its Renew (the user's identity,
+		// when it puts first and renews after) would be saved under it,
+		// and so would a change of privilege. Ended as a Destroy ends it
+		// after the response started: the record is deleted at commit.
 		s.renewRefused = true
-		return fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): %w", ErrNeedsCookie)
+		if s.rec != nil {
+			s.deleteID = s.rec.ID
+		}
+		s.rec, s.values, s.src, s.renew = nil, values{}, nil, false
+		s.dirty = true
+		return fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): the session is ended instead, since it cannot move to a fresh ID: %w", ErrNeedsCookie)
 	}
 	s.renew = true
 	s.dirty = true
