@@ -566,19 +566,31 @@ func TestCommitTiming(t *testing.T) {
 		// After the headers: the data can still be saved, the ID can no
 		// longer change.
 		s.Put("after", 2)
-		renewErr = s.Renew()
 	}))
 	resp := do(t, h, "")
 	c := mustCookie(t, resp)
-	if renewErr == nil {
-		t.Error("Renew after the response started succeeded")
-	}
 	sess, err := e.st.Load(t.Context(), c.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if compact(sess.Data) != `{"after":2,"before":1}` {
 		t.Errorf("stored %s", sess.Data)
+	}
+
+	// A Renew then fails, and ends the session rather than leave what
+	// was put (a log in's identity, perhaps) under the ID it had.
+	h = e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		fmt.Fprint(w, "streaming")
+		s.Put("after", 3)
+		renewErr = s.Renew()
+	}))
+	body(t, do(t, h, c.Value))
+	if !errors.Is(renewErr, httpsession.ErrNeedsCookie) {
+		t.Errorf("Renew after the response started: %v, want ErrNeedsCookie", renewErr)
+	}
+	if _, err := e.st.Load(t.Context(), c.Value); !errors.Is(err, fsstore.ErrNotFound) {
+		t.Errorf("the session after a refused Renew: %v, want ErrNotFound", err)
 	}
 }
 
