@@ -35,7 +35,10 @@ func unitDirs(root string) []string {
 // and, there, the manager's DefaultEnvironment=. A drop-in that replaces
 // the service's ExecStart= or User= is refused: systemd would run its
 // command, or its user, not the one written, and the files would say
-// one store while another, or none, is swept. SESSGC_* variables set in
+// one store while another, or none, is swept. The drop-ins are read as
+// systemd reads them (dropInFiles), so that a later User= undoes an
+// earlier one's and a masked drop-in is not read; an empty User= is
+// root's. SESSGC_* variables set in
 // a drop-in's Environment= or EnvironmentFile=, or in DefaultEnvironment=,
 // are returned as warnings: each run takes them for the flags its command
 // does not give (SESSGC_DRY_RUN=true sweeps nothing); SESSGC_DIR and the
@@ -79,13 +82,11 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 		if ext == "" {
 			continue
 		}
-		var confs []string
-		for _, d := range dirs {
-			for _, sub := range []string{f.Name + ".d", strings.TrimPrefix(ext, ".") + ".d"} {
-				m, _ := filepath.Glob(filepath.Join(d, sub, "*.conf"))
-				confs = append(confs, m...)
-			}
-		}
+		confs := dropInFiles(dirs, f.Name)
+		// The User= of the last drop-in that sets it, which runs: systemd
+		// reads them all in the order of their names, so a later one
+		// undoes an earlier one's.
+		userSet, lastUser, userFrom := false, "", ""
 		for _, c := range confs {
 			text, ok := readSmall(c)
 			if !ok {
@@ -108,10 +109,7 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 				case "ExecStart":
 					execStart = append(execStart, v)
 				case "User":
-					if v == user || v == "" {
-						continue // as written; empty: the unit's own
-					}
-					return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's User=%s, so every run would be %s's, not --user's; nothing was written. Remove the drop-in (or its User= line), or pass --user %s", dir, c, v, v, v)
+					userSet, lastUser, userFrom = true, v, c
 				case "Environment":
 					env("the drop-in "+c, shellWords(v), true)
 				case "EnvironmentFile":
@@ -141,6 +139,17 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 				return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's ExecStart= and %s; nothing was written. Remove the drop-in (or its ExecStart= lines) first", dir, c, what)
 			}
 		}
+		switch {
+		case !userSet || lastUser == user:
+		case lastUser == "":
+			// An empty User= resets it to systemd's default, not to the
+			// unit's own line.
+			if user != "root" {
+				return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s resets sessgc.service's User=, so every run would be root's, not --user's; nothing was written. Remove the drop-in (or its User= line)", dir, userFrom)
+			}
+		default:
+			return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's User=%s, so every run would be %s's, not --user's; nothing was written. Remove the drop-in (or its User= line), or pass --user %s", dir, userFrom, lastUser, lastUser, lastUser)
+		}
 	}
 	if otherDir != nil {
 		return nil, otherDir
@@ -162,6 +171,31 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 		}
 	}
 	return warnings, nil
+}
+
+// dropInFiles returns the drop-ins systemd applies to the unit name from
+// dirs, given highest priority first: NAME.d/*.conf and, for every unit
+// of its type, TYPE.d/*.conf (service.d), in the order systemd reads
+// them, by file name whatever their directory. Of the drop-ins of one
+// file name only the first found is read, as systemd reads it: one in
+// /etc/systemd/system, a link to /dev/null or an empty file, masks one of
+// that name in /usr/lib/systemd/system.
+func dropInFiles(dirs []string, name string) []string {
+	seen := map[string]bool{}
+	var confs []string
+	for _, d := range dirs {
+		for _, sub := range []string{name + ".d", strings.TrimPrefix(path.Ext(name), ".") + ".d"} {
+			m, _ := filepath.Glob(filepath.Join(d, sub, "*.conf"))
+			for _, c := range m {
+				if b := filepath.Base(c); !seen[b] {
+					seen[b] = true
+					confs = append(confs, c)
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(confs, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
+	return confs
 }
 
 // readSmall returns the text of the file at p, a unit, drop-in or

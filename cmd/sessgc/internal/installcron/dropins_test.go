@@ -44,6 +44,35 @@ func TestSystemdDropIns(t *testing.T) {
 			refused: "sets sessgc.service's User=nobody"},
 		{name: "User as written", write: "/etc/systemd/system", user: "app",
 			files: map[string]string{"/etc/systemd/system/sessgc.service.d/user.conf": "[Service]\nUser=app\n"}},
+		// An empty User= resets it to systemd's default: root.
+		{name: "User reset", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/user.conf": "[Service]\nUser=\n"},
+			refused: "resets sessgc.service's User=, so every run would be root's"},
+		// systemd reads drop-ins in the order of their names, whatever
+		// their directories: the last User= is the one that runs.
+		{name: "User set again later", write: "/etc/systemd/system",
+			files: map[string]string{
+				"/etc/systemd/system/sessgc.service.d/10-other.conf": "[Service]\nUser=nobody\n",
+				"/usr/lib/systemd/system/service.d/20-back.conf":     "[Service]\nUser=www-data\n",
+			}},
+		{name: "User set again earlier", write: "/etc/systemd/system",
+			files: map[string]string{
+				"/etc/systemd/system/sessgc.service.d/10-back.conf": "[Service]\nUser=www-data\n",
+				"/usr/lib/systemd/system/service.d/20-other.conf":   "[Service]\nUser=nobody\n",
+			},
+			refused: "20-other.conf sets sessgc.service's User=nobody"},
+		// A drop-in of the same name in a directory systemd reads first
+		// replaces it: a link to /dev/null (or an empty file) masks it.
+		{name: "masked by /dev/null", write: "/etc/systemd/system",
+			files: map[string]string{
+				"/usr/lib/systemd/system/sessgc.service.d/50-vendor.conf": "[Service]\nExecStart=\nExecStart=/bin/true\nUser=nobody\n",
+				"/etc/systemd/system/sessgc.service.d/50-vendor.conf":     "->/dev/null",
+			}},
+		{name: "masked by an empty file", write: "/usr/lib/systemd/system",
+			files: map[string]string{
+				"/usr/lib/systemd/system/sessgc.service.d/50-vendor.conf": "[Service]\nEnvironment=SESSGC_DIR=/mnt/a\n",
+				"/run/systemd/system/sessgc.service.d/50-vendor.conf":     "",
+			}},
 		{name: "environment", write: "/etc/systemd/system",
 			files: map[string]string{
 				"/etc/systemd/system/sessgc.service.d/env.conf": "[Service]\nEnvironment=SESSGC_DRY_RUN=true SESSGC_DIR=/mnt/efs/sessions \"SESSGC_RATE=5\"\nEnvironmentFile=-/etc/default/sessgc\n",
@@ -68,6 +97,12 @@ func TestSystemdDropIns(t *testing.T) {
 				p = filepath.Join(root, p)
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
+				}
+				if target, ok := strings.CutPrefix(text, "->"); ok {
+					if err := os.Symlink(target, p); err != nil {
+						t.Fatal(err)
+					}
+					continue
 				}
 				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 					t.Fatal(err)
