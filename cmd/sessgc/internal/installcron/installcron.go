@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"os/user"
 	"path"
@@ -188,6 +189,11 @@ func (o *InstallOptions) validate() error {
 	// would refuse, nor a rate (+Inf) no run means.
 	if err := pass.CheckRate(o.Rate, o.MaxDuration); err != nil {
 		return err
+	}
+	if math.IsInf(o.Rate, 1) {
+		// No cap to sessgc run, but no number to write into the files
+		// that sessgc alone reads as one.
+		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or a positive number per second", o.Rate)
 	}
 	if err := pass.CheckJitter(o.Jitter); err != nil {
 		return err

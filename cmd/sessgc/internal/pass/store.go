@@ -485,13 +485,15 @@ func CheckJitter(jitter time.Duration) error {
 
 // CheckRate checks --rate, the operations a pass does per second at most,
 // for every command that takes it (run, rekey, install-cron): 0 for no
-// cap, or a finite positive number whose interval between operations is
-// shorter than the pass's budget, maxDuration (0 for none). +Inf parses,
-// but is no number of operations; and a rate that lets a pass within its
-// budget do one operation at most sweeps nothing of a real store, with
-// exit 0.
+// cap, or a positive number whose interval between operations is
+// shorter than the pass's budget, maxDuration (0 for none): a rate that
+// lets a pass within its budget do one operation at most sweeps nothing
+// of a real store, with exit 0. +Inf is no cap, as 0 is, as it always was
+// to run and rekey: an older install-cron wrote --rate +Inf into cron
+// lines that must go on sweeping after an upgrade (install-cron refuses
+// it, for 0 in the files it writes).
 func CheckRate(rate float64, maxDuration time.Duration) error {
-	if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+	if rate < 0 || math.IsNaN(rate) {
 		return cmdutil.UsageErrorf("--rate %v: want 0 (no cap) or a positive number per second", rate)
 	}
 	if rate > 0 && maxDuration > 0 && 1/rate >= maxDuration.Seconds() {
