@@ -27,7 +27,8 @@ var prefixes = []string{"sess_", "session_"}
 // Shown returns name, a file's name without its directory, as a message
 // shows it: the rest of a name after a known session store's prefix, and
 // each run of TokenShown or more characters of the kinds session IDs are
-// made of (letters, digits, - and _) that holds a digit, replaced by "…".
+// made of (letters, digits, - and _) that holds a digit, or letters of
+// both cases mixed as in a random ID (mixedCase), replaced by "…".
 // An NFS client's name for a removed file (.nfsXXXX) is its own counter,
 // shown whole, as it says how the file goes.
 func Shown(name string) string {
@@ -43,7 +44,8 @@ func Shown(name string) string {
 }
 
 // HideTokens returns name with each run of TokenShown or more ID
-// characters that holds a digit replaced by "…" (see Shown).
+// characters that holds a digit, or mixes cases as an ID does, replaced
+// by "…" (see Shown).
 func HideTokens(name string) string {
 	var b strings.Builder
 	isTok := func(c byte) bool {
@@ -55,7 +57,7 @@ func HideTokens(name string) string {
 			j++
 		}
 		run := name[i:j]
-		if len(run) >= TokenShown && strings.ContainsAny(run, "0123456789") {
+		if len(run) >= TokenShown && (strings.ContainsAny(run, "0123456789") || mixedCase(run)) {
 			b.WriteString("…")
 		} else {
 			b.WriteString(run)
@@ -67,6 +69,20 @@ func HideTokens(name string) string {
 		i = j
 	}
 	return b.String()
+}
+
+// mixedCase reports whether run changes from a lower-case letter to an
+// upper-case one three times or more, as a random ID of letters of both
+// cases does (express's base64url IDs: one in about 230 holds no digit),
+// and few names people choose do (Sessions_Backup_December does not).
+func mixedCase(run string) bool {
+	n := 0
+	for i := 1; i < len(run); i++ {
+		if 'a' <= run[i-1] && run[i-1] <= 'z' && 'A' <= run[i] && run[i] <= 'Z' {
+			n++
+		}
+	}
+	return n >= 3
 }
 
 // IsHidden reports whether Shown leaves part of name out.

@@ -12,6 +12,12 @@ func TestShown(t *testing.T) {
 		{"notes-2026-03-02.txt", "notes-2026-03-02.txt"},
 		{"abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyz"}, // no digit: a word
 		{"x.0123456789abcdef0123", "x.…"},
+		// express session-file-store's <ID>.json, an ID of 32 base64url
+		// characters: one in about 230 holds no digit, its mixed case
+		// tells it from a word.
+		{"qTvKpXhWzLmNbRsYdFgHjKlPoIuY-tRe.json", "….json"},
+		{"Sessions_Backup_December", "Sessions_Backup_December"}, // words, each capitalised
+		{"UPPERCASE_NAME_OF_A_FILE", "UPPERCASE_NAME_OF_A_FILE"},
 		{".nfs000000000004a2b1000000a1", ".nfs000000000004a2b1000000a1"},
 		{"sess_", "sess_"},
 	} {
