@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
-	"github.com/sessfs/sessfs/internal/foreignname"
 )
 
 // TestVerboseListsForeignFiles: what the sweep leaves alone as not the
@@ -51,13 +50,12 @@ func TestVerboseListsForeignFiles(t *testing.T) {
 	}
 	writeFile(t, add(filepath.Join(st.dir, fsstore.DataDir, "README")), "notes", old)
 	slices.Sort(foreign)
-	// Listed as fsstore's refusals name them: a run of 20 or more ID
-	// characters left out (TestForeignFileIDsNotPrinted).
-	var shown []string
-	for _, f := range foreign {
-		shown = append(shown, filepath.Join(filepath.Dir(f), foreignname.Shown(filepath.Base(f))))
-	}
-	slices.Sort(shown)
+	// Listed whole: each name is a record's, the store's own naming (a
+	// hash of an ID, no ID), or holds one in its shard, where hiding it
+	// as a foreign store's ID (TestForeignFileIDsNotPrinted) listed five
+	// files of one shard alike, as ab/…, and the operator told to move
+	// the file out could not tell which.
+	shown := foreign
 	listed := func(r result, prefix string) []string {
 		var got []string
 		for _, l := range strings.Split(r.stdout, "\n") {
@@ -124,8 +122,10 @@ func TestOddNamesQuoted(t *testing.T) {
 		shown        func(string) string // its name as listed
 	}{
 		// A foreign file's name without the runs of ID characters in it
-		// (TestForeignFileIDsNotPrinted); a temp file's is the store's.
-		{"foreign file", "notes", "left foreign file ", " alone", false, foreignname.Shown},
+		// (TestForeignFileIDsNotPrinted), but for a record's name in its
+		// shard, the store's own (TestVerboseListsForeignFiles): here
+		// whole. A temp file's is the store's.
+		{"foreign file", "notes", "left foreign file ", " alone", false, func(n string) string { return n }},
 		{"temp file", ".tmp-x", "removed temp ", " (", true, func(n string) string { return n }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

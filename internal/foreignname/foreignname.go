@@ -43,10 +43,53 @@ func Shown(name string) string {
 	return HideTokens(name)
 }
 
+// ShownInShard returns name, a file's name in the store's shard
+// directory whose names, from the data directory down, join to shard
+// ("ab" for data/ab), as Shown does, except that a run that starts as a
+// record's name there does (RecordLike) is shown whole: the store's own
+// naming, a hash of an ID and no ID, which the operator needs whole to
+// tell one such file (an editor's copy, a record cut short) from another
+// in the shard.
+func ShownInShard(name, shard string) string {
+	if shard == "" || nfsname.IsLeftover(name) {
+		return Shown(name)
+	}
+	for _, p := range prefixes {
+		if len(name) > len(p) && strings.HasPrefix(name, p) {
+			return p + "…"
+		}
+	}
+	return hideTokens(name, func(run string) bool { return RecordLike(run, shard) })
+}
+
+// recordHex is how many lowercase hex digits a run starts with where
+// ShownInShard takes it for a record's name (of 32): a random ID of
+// letters and digits starts so about once in 10^10, a hex ID in a shard
+// of its own prefix only if another store writes into sessfs's shards.
+const recordHex = 30
+
+// RecordLike reports whether run starts as the name of a record in the
+// shard directory shard does: recordHex or more lowercase hex digits,
+// the first of them shard's.
+func RecordLike(run, shard string) bool {
+	if shard == "" || !strings.HasPrefix(run, shard) || len(run) < recordHex {
+		return false
+	}
+	for i := 0; i < recordHex; i++ {
+		if c := run[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // HideTokens returns name with each run of TokenShown or more ID
 // characters that holds a digit, or mixes cases as an ID does, replaced
 // by "…" (see Shown).
-func HideTokens(name string) string {
+func HideTokens(name string) string { return hideTokens(name, nil) }
+
+// hideTokens is HideTokens, showing whole a run keep (if not nil) keeps.
+func hideTokens(name string, keep func(run string) bool) string {
 	var b strings.Builder
 	isTok := func(c byte) bool {
 		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
@@ -57,7 +100,7 @@ func HideTokens(name string) string {
 			j++
 		}
 		run := name[i:j]
-		if len(run) >= TokenShown && (strings.ContainsAny(run, "0123456789") || mixedCase(run)) {
+		if len(run) >= TokenShown && (strings.ContainsAny(run, "0123456789") || mixedCase(run)) && (keep == nil || !keep(run)) {
 			b.WriteString("…")
 		} else {
 			b.WriteString(run)

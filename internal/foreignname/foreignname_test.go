@@ -26,3 +26,20 @@ func TestShown(t *testing.T) {
 		}
 	}
 }
+
+func TestShownInShard(t *testing.T) {
+	const rec = "ab3f0c9e1d2b4a5968778695a4b3c2d1" // a record's name in shard ab
+	for _, tc := range []struct{ name, shard, want string }{
+		{rec + "~", "ab", rec + "~"},
+		{"." + rec + ".swp", "ab", "." + rec + ".swp"},
+		{rec[:30], "ab", rec[:30]},
+		{rec, "cd", "…"},                          // not this shard's
+		{rec, "", "…"},                            // no shard
+		{"sess_" + rec, "ab", "sess_…"},           // another store's prefix
+		{"ab3kq0l2m8n4b7c1x5z6r0t2ya", "ab", "…"}, // an ID of base 32
+	} {
+		if got := ShownInShard(tc.name, tc.shard); got != tc.want {
+			t.Errorf("ShownInShard(%q, %q) = %q; want %q", tc.name, tc.shard, got, tc.want)
+		}
+	}
+}

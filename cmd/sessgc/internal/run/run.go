@@ -385,10 +385,12 @@ func rawPath(path string) string {
 // another application's session files left in the store (PHP's sess_ID)
 // are named after live session IDs, which cron mail, a terminal and a
 // JSON pipeline's logs are no place for. The directory, which is the
-// store's, is shown whole, for the operator to find the file in it.
+// store's, is shown whole, for the operator to find the file in it, and
+// so is a name of the store's own form in its shard (a record's name, a
+// hash: ShownInShard), to tell such files apart.
 func (p *printer) foreign(path string) {
 	o := p.opts
-	path = filepath.Join(filepath.Dir(path), foreignname.Shown(filepath.Base(path)))
+	path = filepath.Join(filepath.Dir(path), foreignname.ShownInShard(filepath.Base(path), shardOf(filepath.Dir(path))))
 	if o.JSON {
 		p.json(foreignLine{Event: "foreign", Path: path, PathB64: rawPath(path)})
 		return
@@ -399,6 +401,24 @@ func (p *printer) foreign(path string) {
 	}
 	p.line(o.IO.Out, fmt.Sprintf("left foreign file %s alone (%s)\n", shownPath(path), why))
 }
+
+// shardOf returns the names of the shard directories dir ends in (two
+// lowercase hex digits each: data/ab/cd gives "abcd"), which a record's
+// name there starts with; "" for a directory that is no shard.
+func shardOf(dir string) string {
+	shard := ""
+	for i := 0; i < 8; i++ {
+		b := filepath.Base(dir)
+		if len(b) != 2 || !isLowerHex(b[0]) || !isLowerHex(b[1]) {
+			break
+		}
+		shard = b + shard
+		dir = filepath.Dir(dir)
+	}
+	return shard
+}
+
+func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
 // shownPath is path as a line of output shows it: quoted (strconv.Quote)
 // if it holds anything but printable characters and spaces, or is not
