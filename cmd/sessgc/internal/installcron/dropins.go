@@ -155,8 +155,14 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 		return nil, otherDir
 	}
 	if system && slices.ContainsFunc(files, func(f File) bool { return strings.HasSuffix(f.Name, ".service") }) {
+		// system.conf, then its drop-ins of every directory systemd reads
+		// them from, by name, as for a unit's.
 		manager := []string{filepath.Join(root, "/etc/systemd/system.conf")}
-		m, _ := filepath.Glob(filepath.Join(root, "/etc/systemd/system.conf.d/*.conf"))
+		var confDirs []string
+		for _, d := range []string{"/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd", "/lib/systemd"} {
+			confDirs = append(confDirs, filepath.Join(root, d))
+		}
+		m := dropInFiles(confDirs, "system.conf")
 		for _, c := range append(manager, m...) {
 			text, ok := readSmall(c)
 			if !ok {
@@ -179,12 +185,17 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 // them, by file name whatever their directory. Of the drop-ins of one
 // file name only the first found is read, as systemd reads it: one in
 // /etc/systemd/system, a link to /dev/null or an empty file, masks one of
-// that name in /usr/lib/systemd/system.
+// that name in /usr/lib/systemd/system. For the manager's system.conf,
+// its system.conf.d alone.
 func dropInFiles(dirs []string, name string) []string {
 	seen := map[string]bool{}
 	var confs []string
+	subs := []string{name + ".d"}
+	if ext := path.Ext(name); ext != ".conf" {
+		subs = append(subs, strings.TrimPrefix(ext, ".")+".d")
+	}
 	for _, d := range dirs {
-		for _, sub := range []string{name + ".d", strings.TrimPrefix(path.Ext(name), ".") + ".d"} {
+		for _, sub := range subs {
 			m, _ := filepath.Glob(filepath.Join(d, sub, "*.conf"))
 			for _, c := range m {
 				if b := filepath.Base(c); !seen[b] {

@@ -81,6 +81,10 @@ func TestSystemdDropIns(t *testing.T) {
 			},
 			warned: []string{"env.conf sets SESSGC_DRY_RUN=true for every run", "/etc/default/sessgc sets SESSGC_NO_FLEET_LOCK=true for", "DefaultEnvironment= sets SESSGC_CONCURRENCY=64 for"},
 			quiet:  []string{"SESSGC_DIR", "SESSGC_RATE", "SESSGC_MAX_DURATION", "LANG"}},
+		// systemd reads system.conf.d in /run and /usr/lib as in /etc.
+		{name: "vendor's DefaultEnvironment", write: "/etc/systemd/system",
+			files:  map[string]string{"/usr/lib/systemd/system.conf.d/50-env.conf": "[Manager]\nDefaultEnvironment=SESSGC_DRY_RUN=true\n"},
+			warned: []string{"50-env.conf's DefaultEnvironment= sets SESSGC_DRY_RUN=true for"}},
 		{name: "another store's SESSGC_DIR", write: "/etc/systemd/system",
 			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/dir.conf": "[Service]\nEnvironment=SESSGC_DIR=/mnt/a\n"},
 			refused: "dir.conf sets SESSGC_DIR=/mnt/a for sessgc.service, the store it sweeps where its command gives no --dir: writing it for /mnt/efs/sessions would stop the sweeps of /mnt/a"},
