@@ -230,7 +230,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	}
 	scanned, rekeyed, upToDate, plain, expired, errs := &c.scanned, &c.rekeyed, &c.upToDate, &c.plain, &c.expired, &c.errs
 	closed := scanClosed{stop: cancel}
-	readOnly := s.scanReadOnly(cancel)
+	readOnly := s.scanReadOnly(cancel, false)
 	failing := scanFailing{stop: cancel, limit: s.testHooks.failingRun}
 	var madePlain plainRecords
 	// fail counts err, unless the store's close or an earlier refusal

@@ -421,7 +421,7 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	}
 	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
 		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel},
-		readOnly: s.scanReadOnly(cancel), failing: scanFailing{stop: cancel, limit: s.testHooks.failingRun}, events: newSweepEvents()}
+		readOnly: s.scanReadOnly(cancel, opts.DryRun), failing: scanFailing{stop: cancel, limit: s.testHooks.failingRun}, events: newSweepEvents()}
 	// The clock's reading when the marker was read: no later than the read.
 	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
@@ -762,8 +762,16 @@ func (f *scanFailing) result(err error) error {
 }
 
 // scanReadOnly returns the scanReadOnly of a scan of s ended by stop.
-func (s *Store) scanReadOnly(stop context.CancelFunc) scanReadOnly {
-	return scanReadOnly{stop: stop, top: s.dataDir, probe: func() error { return s.writeProbe(false) }}
+// A dry run's (dryRun) asks the kernel whether the data directory takes
+// writes (access(2)) rather than writing in it: a dry run changes
+// nothing; the refusal that stopped it is access(2)'s answer for the
+// directory refused (SweepOptions.DryRun), so the two answers agree.
+func (s *Store) scanReadOnly(stop context.CancelFunc, dryRun bool) scanReadOnly {
+	probe := func() error { return s.writeProbe(false) }
+	if dryRun {
+		probe = func() error { return dirWritable(s.dataDir) }
+	}
+	return scanReadOnly{stop: stop, top: s.dataDir, probe: probe}
 }
 
 // walkShards calls fn for every leaf shard directory, from workers
