@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fserr"
 )
 
 // TestDefaultErrorStatus: the default error handler's status for each
@@ -65,6 +67,16 @@ func TestDefaultErrorStatus(t *testing.T) {
 				t.Errorf("StatusCode: %d; want %d, as the default error handler answers", got, tc.code)
 			}
 		})
+	}
+	// Every code this system has for a full and a read-only file system
+	// (fserr's table: on Windows, ERROR_DISK_FULL, ERROR_WRITE_PROTECT and
+	// theirs, which match none of syscall's Unix names) is one host's
+	// passing trouble, as ENOSPC and EROFS are: 503.
+	for _, code := range append(fserr.ReadOnlyErrnos(), fserr.NoSpaceErrnos()...) {
+		err := fmt.Errorf("fsstore: save: %w", &fs.PathError{Op: "write", Path: "data/00/x", Err: code})
+		if got := StatusCode(err); got != http.StatusServiceUnavailable {
+			t.Errorf("StatusCode(%v) = %d; want 503", err, got)
+		}
 	}
 	if got := StatusCode(nil); got != http.StatusOK {
 		t.Errorf("StatusCode(nil) = %d; want 200", got)

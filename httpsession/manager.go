@@ -20,6 +20,7 @@ import (
 	"unsafe"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fserr"
 	"github.com/sessfs/sessfs/internal/plainhttp"
 )
 
@@ -431,16 +432,16 @@ func StatusCode(err error) int {
 }
 
 // unavailableErrnos are failures of the file server or of this host's
-// resources that pass: the request may succeed if retried shortly. A
-// read-only file system (a mount the kernel remounted read-only after an
-// error, one mounted ro by mistake) is one host's: its readiness probe
-// fails from the first write refused, so the retry reaches another host.
-// platformErrnos adds the codes a system has for them besides.
-var unavailableErrnos = append([]syscall.Errno{
+// resources that pass: the request may succeed if retried shortly. So do
+// a full file system or quota and a read-only one (a mount the kernel
+// remounted read-only after an error, one mounted ro by mistake), each
+// by every code the system has for it (fserr): a read-only mount is one
+// host's, whose readiness probe fails from the first write refused, so
+// the retry reaches another host.
+var unavailableErrnos = []syscall.Errno{
 	syscall.EIO, syscall.ESTALE, syscall.ETIMEDOUT, syscall.ENOTCONN,
-	syscall.EMFILE, syscall.ENFILE, syscall.ENOSPC, syscall.EDQUOT,
-	syscall.EROFS,
-}, platformErrnos...)
+	syscall.EMFILE, syscall.ENFILE,
+}
 
 // unavailable reports whether err says "try again shortly" (503) rather
 // than "this request or this server is broken" (500).
@@ -449,6 +450,9 @@ func unavailable(err error) bool {
 	case errors.Is(err, fsstore.ErrUnavailable), errors.Is(err, fsstore.ErrLocked),
 		errors.Is(err, fsstore.ErrTooManyLocks), errors.Is(err, fsstore.ErrLockLost),
 		errors.Is(err, fsstore.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	if fserr.NoSpace(err) || fserr.ReadOnly(err) {
 		return true
 	}
 	for _, e := range unavailableErrnos {
