@@ -385,3 +385,9 @@ func (s *Store) ProbeBreakerForTest() error { return s.probeBreaker(nil) }
 func (s *Store) SetSweepStatFaultForTest(h func(path string) error, run int64) {
 	s.testHooks.statFault, s.testHooks.failingRun = h, run
 }
+
+// SetKeyCheckLstatForTest makes a rekey look at the key check files with
+// f in place of os.Lstat.
+func (s *Store) SetKeyCheckLstatForTest(f func(string) (fs.FileInfo, error)) {
+	s.testHooks.keyCheckLstat = f
+}

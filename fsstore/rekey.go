@@ -169,7 +169,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			return RekeyStats{}, fmt.Errorf("fsstore: rekey: %w; nothing was rewritten", err)
 		}
 	}
-	order := &rollbackGuard{dir: s.dir, logger: s.cfg.logger}
+	order := &rollbackGuard{dir: s.dir, logger: s.cfg.logger, lstat: s.testHooks.keyCheckLstat}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 1
 	}
@@ -719,7 +719,7 @@ func (g *rollbackGuard) judge(kr *keyring, id uint32) (verdict, err error) {
 			return nil, g.unreadable(kr, id, fmt.Sprintf("%s, the record of when key %d became the hosts' newest key", keyNewestPath(g.dir, of), of), keyCheckPath(g.dir, of), err)
 		}
 		if err != nil && !errors.Is(err, errNoKeyOrder) && !errors.Is(err, errBadKeyOrder) {
-			return nil, fmt.Errorf("fsstore: rekey: order of keys %d and %d: %w", kr.newest, id, err)
+			return nil, fmt.Errorf("order of keys %d and %d: %w", kr.newest, id, err)
 		}
 		if errors.Is(err, errBadKeyOrder) && g.logger != nil {
 			g.logger.Warn("fsstore: rekey: a record of the order keys became newest is not valid; judging by the key check files' times", "err", err)
@@ -756,7 +756,7 @@ func (g *rollbackGuard) judgeRead(kr *keyring, id uint32, hint string, newestAt,
 			return nil, g.unreadable(kr, id, fmt.Sprintf("%s, the check file of key %d, whose time orders the keys where the store has no record of the order", keyCheckPath(g.dir, of), of), keyCheckPath(g.dir, of), err)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("fsstore: rekey: key check files of keys %d and %d: %w", kr.newest, id, err)
+			return nil, fmt.Errorf("key check files of keys %d and %d: %w", kr.newest, id, err)
 		}
 	}
 	if err1 != nil || err2 != nil || !this.ModTime().After(newest.ModTime().Add(keyRollbackSlack)) {
@@ -776,7 +776,7 @@ func (g *rollbackGuard) unreadable(kr *keyring, id uint32, what, like string, er
 	if errors.As(err, &pe) {
 		cause = pe.Err
 	}
-	return fmt.Errorf("fsstore: rekey: %s: %w (%w); without it the rekey cannot tell whether key %d became the hosts' newest key after key %d did, and leaves every record under key %d as it is, each an error, this one reported for all of them; give the user this rekey runs as read access to it, as to the store's other files (owner and mode as %s), and run again",
+	return fmt.Errorf("%s: %w (%w); without it the rekey cannot tell whether key %d became the hosts' newest key after key %d did, and leaves every record under key %d as it is, each an error, this one reported for all of them; give the user this rekey runs as read access to it, as to the store's other files (owner and mode as %s), and run again",
 		what, ErrKeyOrderUnreadable, cause, id, kr.newest, id, like)
 }
 

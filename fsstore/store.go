@@ -275,6 +275,9 @@ type testHooks struct {
 	statFault func(path string) error
 	// failingRun, if not 0, replaces FailingIORun in sweeps and rekeys.
 	failingRun int64
+	// keyCheckLstat, if set, replaces os.Lstat in a rekey's looks at the
+	// key check files (rollbackGuard.lstat).
+	keyCheckLstat func(string) (fs.FileInfo, error)
 }
 
 // fetchesFresh reports whether the store's attribute fetches (statNow,

@@ -1,0 +1,68 @@
+package fsstore_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/sessfs/sessfs/fsstore"
+)
+
+// TestRekeyErrorPrefixOnce: each error a rekey passes to OnError says
+// "fsstore: rekey:" once, those of its guard against a stale key set
+// too: the guard's errors (a key check file it could not look at, the
+// order of the keys it could not read) said it themselves, and the pass
+// said it again before the record's path.
+func TestRekeyErrorPrefixOnce(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		id, err := fsstore.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app.Close()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// No record of when key 1 became newest: the guard judges by the key
+	// check files, whose look fails.
+	if err := os.Remove(filepath.Join(dir, ".keynewest-1")); err != nil {
+		t.Fatal(err)
+	}
+	s.SetKeyCheckLstatForTest(func(p string) (fs.FileInfo, error) {
+		return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EIO}
+	})
+	var mu sync.Mutex
+	var errs []error
+	st, err := s.Rekey(ctx, fsstore.RekeyOptions{OnError: func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}})
+	t.Logf("rekey: %+v, %v", st, err)
+	if len(errs) == 0 {
+		t.Fatal("no error reported; want one per record under key 1")
+	}
+	for _, e := range errs {
+		if n := strings.Count(e.Error(), "fsstore: rekey:"); n != 1 {
+			t.Errorf("OnError(%q) says %q %d times, want once", e, "fsstore: rekey:", n)
+		}
+	}
+}
