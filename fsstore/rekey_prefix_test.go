@@ -2,6 +2,7 @@ package fsstore_test
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,6 +64,62 @@ func TestRekeyErrorPrefixOnce(t *testing.T) {
 	for _, e := range errs {
 		if n := strings.Count(e.Error(), "fsstore: rekey:"); n != 1 {
 			t.Errorf("OnError(%q) says %q %d times, want once", e, "fsstore: rekey:", n)
+		}
+	}
+}
+
+// TestRekeyStopsAtFailingIO: a rekey whose records fail one after the
+// other with an I/O error stops at the run's limit with an error matching
+// ErrFailingIO and the errno, said "fsstore: rekey:" once, and leaves
+// every record readable.
+func TestRekeyStopsAtFailingIO(t *testing.T) {
+	const files, run = 20, 5
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < files; i++ {
+		id, err := fsstore.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	app.Close()
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.Remove(filepath.Join(dir, ".keynewest-1")); err != nil {
+		t.Fatal(err)
+	}
+	s.SetSweepStatFaultForTest(func(string) error { return nil }, run)
+	s.SetKeyCheckLstatForTest(func(p string) (fs.FileInfo, error) {
+		return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EIO}
+	})
+	st, err := s.Rekey(ctx, fsstore.RekeyOptions{Concurrency: 1})
+	t.Logf("rekey: %+v, %v", st, err)
+	if !errors.Is(err, fsstore.ErrFailingIO) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("err %v; want one matching ErrFailingIO and EIO", err)
+	}
+	if n := strings.Count(err.Error(), "fsstore: rekey:"); n != 1 {
+		t.Errorf("err %q says %q %d times, want once", err, "fsstore: rekey:", n)
+	}
+	if st.Errors != run {
+		t.Errorf("%d errors; want the run of %d alone", st.Errors, run)
+	}
+	for i, id := range ids {
+		got, err := s.Load(ctx, id)
+		if err != nil || len(got.Data) != 1 || got.Data[0] != byte(i) {
+			t.Errorf("record %d after the rekey stopped: %v, %v", i, got, err)
 		}
 	}
 }
