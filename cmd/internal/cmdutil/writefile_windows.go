@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -26,7 +27,18 @@ import (
 // open, sharing delete or not; that is still the fallback where the file
 // system lacks POSIX semantics (FAT, SMB shares, older Windows), and its
 // refusal said only "Access is denied".
-func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) (err error) {
+//
+// A refused rename is tried again for busyPatience (see retryBusy): a
+// handle that holds the file for a moment (a virus scanner's, the search
+// indexer's, a viewer reloading it) failed the write at once, which for
+// sessbench's --plot threw away the chart of a whole run.
+func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) error {
+	return writeFileWaiting(path, write, time.Sleep)
+}
+
+// writeFileWaiting is writeFile, with wait sleeping between the tries of
+// a refused rename (a test's wait ends the refusal instead).
+func writeFileWaiting(path string, write func(io.Writer) error, wait func(time.Duration)) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path))
 	if err != nil {
 		return err
@@ -51,9 +63,16 @@ func writeFile(path string, _ fs.FileMode, write func(io.Writer) error) (err err
 		return err
 	}
 	defer r.Close()
-	err = r.Rename(filepath.Base(f.Name()), filepath.Base(path))
-	if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
-		return fmt.Errorf("%s could not be replaced (the file left as it was): another program has it open without letting it be replaced (or this file system does not replace an open file, or the file is read-only, or this user may not replace it): close it there, or write to another path: %w", path, err)
+	err = retryBusy(func() error { return r.Rename(filepath.Base(f.Name()), filepath.Base(path)) }, renameRefused, busyPatience, wait)
+	if renameRefused(err) {
+		return fmt.Errorf("%s could not be replaced (the file left as it was, refused for %s): another program has it open without letting it be replaced (or this file system does not replace an open file, or the file is read-only, or this user may not replace it): close it there, or write to another path: %w", path, busyPatience, err)
 	}
 	return err
+}
+
+// renameRefused reports a rename Windows refused because the target is
+// open elsewhere, or may not be replaced at all (read-only, an ACL): the
+// two are one error code.
+func renameRefused(err error) bool {
+	return errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION)
 }

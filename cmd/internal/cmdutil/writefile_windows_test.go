@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -66,5 +67,44 @@ func TestWriteFileOverOpenFile(t *testing.T) {
 			}
 			t.Logf("WriteFile over an open file: %v", err)
 		})
+	}
+}
+
+// TestWriteFileReaderLetsGo: a handle that holds the file for a moment
+// without sharing delete access (os.Open's; a virus scanner's, a viewer
+// reloading the chart) delays WriteFile rather than failing it: the
+// rename refused while the handle is open is tried again, and replaces
+// the file once the handle is closed. It failed at the first refusal,
+// and sessbench's --plot lost the chart of its run. The wait closes the
+// reader, so the test does not depend on how long the tries take.
+func TestWriteFileReaderLetsGo(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "chart.svg")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	waits := 0
+	err = writeFileWaiting(path, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err },
+		func(time.Duration) {
+			if waits++; waits == 1 {
+				reader.Close()
+			}
+		})
+	if err != nil {
+		t.Fatalf("WriteFile with a reader that lets go after the first try: %v", err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "new" {
+		t.Errorf("the file holds %q (%v), want the new content", got, err)
+	}
+	if waits != 1 {
+		t.Errorf("%d waits, want 1: refused while the reader had the file open, replaced once it closed it", waits)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("the directory holds %d entries, want the file alone", len(ents))
 	}
 }
