@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // TestKeysFileOpenErrorsSayWhatToDo: a keys file that is missing or that
@@ -16,7 +18,8 @@ import (
 // directory" or "permission denied", and made a key on each host (a
 // different key on each) or left the file root's. The permission case is
 // worded from a made-up error, since root, which the tests may run as,
-// reads any file.
+// reads any file. The paths are looked for quoted, as the commands give
+// them: a temporary directory's path on Windows holds backslashes.
 func TestKeysFileOpenErrorsSayWhatToDo(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys")
 	_, _, readErr := readKeysFile(path, false, false)
@@ -28,8 +31,8 @@ func TestKeysFileOpenErrorsSayWhatToDo(t *testing.T) {
 		msg  string
 		want []string
 	}{
-		{"missing", readErr.Error(), []string{"sessgc keygen --id 1 > " + path, "copy that same file to every host"}},
-		{"not this user's", keysOpenHint(path, fmt.Errorf("open %s: %w", path, fs.ErrPermission), false), []string{"may not read it", "chown USER " + path, "chmod 600 " + path}},
+		{"missing", readErr.Error(), []string{"sessgc keygen --id 1 > " + shellquote.Quote(path+".new"), "copy that same file to every host"}},
+		{"not this user's", keysOpenHint(path, fmt.Errorf("open %s: %w", path, fs.ErrPermission), false), []string{"may not read it", "chown USER " + shellquote.Quote(path), "chmod 600 " + shellquote.Quote(path)}},
 		{"another error: no hint", keysOpenHint(path, errors.New("input/output error"), false), nil},
 	}
 	for _, tt := range tests {
