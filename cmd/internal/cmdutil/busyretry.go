@@ -4,7 +4,7 @@ import "time"
 
 // busyPatience is how long WriteFile keeps retrying a rename that Windows
 // refuses for the moment (see writefile_windows.go). Go's own toolchain
-// retries so for 2 s (cmd/internal/robustio): a virus scanner, the search
+// retries so for 2 s (its robustio package): a virus scanner, the search
 // indexer or a backup agent that opens the old file for a moment, without
 // sharing delete access, makes the rename over it fail with "Access is
 // denied" or a sharing violation until it closes the file.
