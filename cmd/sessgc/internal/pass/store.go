@@ -135,9 +135,28 @@ func (h hostMounts) warnMisread(dir string, log *slog.Logger) {
 	}
 }
 
+// unsupported is OpenStore's refusal of a platform the store does not run
+// on, err being fsstore.Open's.
+func unsupported(dir string, err error) error {
+	return cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
+}
+
 func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
 		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
+	}
+	if !storeRuns {
+		// Before dir is looked at: a missing or empty one was taken for
+		// a fresh volume ("is the share mounted?"), and --missing-ok
+		// exited 0 at every run, so a scheduled task here was never told
+		// that it cannot work. Open refuses the platform before it
+		// touches dir, with the words saying where to run instead.
+		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+		if err == nil {
+			s.Close()
+			err = fsstore.ErrNotSupported
+		}
+		return nil, unsupported(dir, err)
 	}
 	st, err := os.Stat(dir)
 	switch {
@@ -183,7 +202,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 	case errors.Is(err, fsstore.ErrUnavailable):
 		return nil, Unavailable(fmt.Errorf("opening store %s: %w", dir, err))
 	case errors.Is(err, fsstore.ErrNotSupported):
-		return nil, cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
+		return nil, unsupported(dir, err)
 	case errors.Is(err, fsstore.ErrInsideStore):
 		// Not ErrNoStore even when dir is empty, as the data directory
 		// of a store that holds no session yet is: --missing-ok would
