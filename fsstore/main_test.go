@@ -16,7 +16,7 @@ import (
 // files, the layout marker, outcomes.
 const storelessTests = `^(FuzzStoreNames|FuzzValidID|TestNewIDIsValid|TestStripeNameMatchesFormat|` +
 	`FuzzParseKeys|TestKeyFormattingRedactsSecret|TestKeysFileEncodingAndSize|TestKeysFileOpenErrorsSayWhatToDo|` +
-	`FuzzParseMarker|TestParseMarker.*|TestOutcomeOf|` +
+	`FuzzParseMarker|TestParseMarker.*|TestOutcomeOf|TestOutcomeWindowsCodes|` +
 	`TestDocumentedListsAndNames|TestDocumentedErrors|TestDocumentedIDs|TestDocumentedKeys|TestNewKeyRefusesIDZero)$`
 
 // TestMain runs only storelessTests where the store does not run, unless
