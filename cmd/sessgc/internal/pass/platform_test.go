@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/fsstore"
 )
 
@@ -36,15 +37,15 @@ func TestOpenStoreRefusesPlatformFirst(t *testing.T) {
 	}
 }
 
-// TestStoreRunsAsFsstoreSays: storeRuns, by which OpenStore refuses a
-// platform before it looks at --dir, agrees with fsstore.Open on this
-// platform.
+// TestStoreRunsAsFsstoreSays: cmdutil.StoreRuns, by which OpenStore (and
+// sessbench's --dir check) refuses a platform before it looks at --dir,
+// agrees with fsstore.Open on this platform.
 func TestStoreRunsAsFsstoreSays(t *testing.T) {
 	s, err := fsstore.Open(t.TempDir())
 	if s != nil {
 		s.Close()
 	}
-	if refused := errors.Is(err, fsstore.ErrNotSupported); refused == storeRuns {
-		t.Errorf("storeRuns is %v, but fsstore.Open answers %v", storeRuns, err)
+	if refused := errors.Is(err, fsstore.ErrNotSupported); refused == cmdutil.StoreRuns {
+		t.Errorf("cmdutil.StoreRuns is %v, but fsstore.Open answers %v", cmdutil.StoreRuns, err)
 	}
 }

@@ -145,7 +145,7 @@ func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Opti
 	if dir == "" {
 		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	}
-	if !storeRuns {
+	if !cmdutil.StoreRuns {
 		// Before dir is looked at: a missing or empty one was taken for
 		// a fresh volume ("is the share mounted?"), and --missing-ok
 		// exited 0 at every run, so a scheduled task here was never told

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessbench/internal/bench"
 	"github.com/sessfs/sessfs/fsstore"
 	"github.com/sessfs/sessfs/internal/mountinfo"
@@ -29,7 +30,16 @@ var ErrStoreDir = errors.New("a sessfs store's directory")
 // own, so it never creates dir itself (a path to an unmounted share would
 // measure the local disk under the mount point). It refuses a store's
 // directory as well (ErrStoreDir, see storeHolding).
-func CheckDir(dir string) error {
+func CheckDir(dir string) error { return checkDir(dir, cmdutil.StoreRuns) }
+
+// checkDir is CheckDir where storeRuns tells whether the store runs on
+// this platform. Where it does not (Windows), that is said first: a
+// missing --dir was answered "create it first", and once created, with
+// the platform's refusal.
+func checkDir(dir string, storeRuns bool) error {
+	if !storeRuns {
+		return fmt.Errorf("--dir %s: the store does not run on %s/%s (%w): run sessbench on a Linux, macOS or FreeBSD host, or under WSL 2", dir, runtime.GOOS, runtime.GOARCH, fsstore.ErrNotSupported)
+	}
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
