@@ -1,0 +1,55 @@
+package deploy_test
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNewestKeyBehindWaitAsDocumented: the docs tell an operator how long
+// a rotation's second step may take to reach every host before
+// SessfsNewestKeyBehind fires for the hosts it has not reached yet, and
+// size their rollout (or the rule's for:) by it. The rule waited 15
+// minutes while docs/operations.md still said 5, and a rollout "within
+// about 4 minutes": every number the docs give must be the rule's.
+func TestNewestKeyBehindWaitAsDocumented(t *testing.T) {
+	rules := read(t, rulesFile)
+	i := strings.Index(rules, "alert: SessfsNewestKeyBehind")
+	if i < 0 {
+		t.Fatal("no SessfsNewestKeyBehind rule")
+	}
+	m := regexp.MustCompile(`(?m)^\s*for:\s*(\S+)`).FindStringSubmatch(rules[i:])
+	if m == nil {
+		t.Fatal("SessfsNewestKeyBehind has no for:")
+	}
+	d, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := int(d.Minutes())
+	ops := read(t, "../docs/operations.md")
+	for _, tc := range []struct {
+		phrase *regexp.Regexp
+		want   int // minutes
+	}{
+		// A host warns within a minute of the first host's reload, so a
+		// rollout that reaches it a minute before the rule's wait ends
+		// raises none.
+		{regexp.MustCompile(`The alert waits (\d+) minutes`), wait},
+		{regexp.MustCompile(`reaches every host within about (\d+) minutes`), wait - 1},
+		{regexp.MustCompile(`still behind\s+(?:#\s+)?(\d+) minutes later`), wait},
+		{regexp.MustCompile("`SessfsNewestKeyBehind`, after (\\d+) minutes"), wait},
+	} {
+		found := tc.phrase.FindAllStringSubmatch(ops, -1)
+		if len(found) == 0 {
+			t.Errorf("docs/operations.md no longer says %q: update this test", tc.phrase)
+		}
+		for _, f := range found {
+			if n, _ := strconv.Atoi(f[1]); n != tc.want {
+				t.Errorf("docs/operations.md says %q; the rule's for: is %s, so %d", f[0], m[1], tc.want)
+			}
+		}
+	}
+}
