@@ -73,6 +73,36 @@ var keysWriters = []struct {
 		inPlace: true,
 	},
 	{
+		// vim's and Emacs's default write: the file renamed to a backup,
+		// a new file of its mode created empty and written, the backup
+		// removed; the watcher sees the name missing, then empty.
+		name:  "backup and write (vim, Emacs)",
+		setup: writeFile0600,
+		replace: func(t *testing.T, path, text string) {
+			must(t, os.Rename(path, path+"~"))
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			must(t, err)
+			half := len(text) / 2
+			_, err = f.WriteString(text[:half])
+			must(t, err)
+			_, err = f.WriteString(text[half:])
+			must(t, err)
+			must(t, f.Close())
+			must(t, os.Remove(path+"~"))
+		},
+		inPlace: true,
+	},
+	{
+		// Removed, then written again in place (rm; cat > keys).
+		name:  "delete and re-create",
+		setup: writeFile0600,
+		replace: func(t *testing.T, path, text string) {
+			must(t, os.Remove(path))
+			writeFile0600(t, path, text)
+		},
+		inPlace: true,
+	},
+	{
 		// Kubernetes secret volumes: keys -> ..data/keys, and ..data is a
 		// symlink swapped to a new directory.
 		name: "symlink swap",
@@ -83,10 +113,17 @@ var keysWriters = []struct {
 			must(t, os.Symlink(filepath.Join("..data", "keys"), path))
 		},
 		replace: func(t *testing.T, path, text string) {
+			// As the kubelet does: a new directory for each version, the
+			// old one removed once ..data no longer names it.
 			dir := filepath.Dir(path)
-			mustWrite(t, filepath.Join(dir, "..v2", "keys"), text)
-			must(t, os.Symlink("..v2", filepath.Join(dir, "..data_tmp")))
+			old, err := os.Readlink(filepath.Join(dir, "..data"))
+			must(t, err)
+			v, err := os.MkdirTemp(dir, "..v")
+			must(t, err)
+			mustWrite(t, filepath.Join(v, "keys"), text)
+			must(t, os.Symlink(filepath.Base(v), filepath.Join(dir, "..data_tmp")))
 			must(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+			must(t, os.RemoveAll(filepath.Join(dir, old)))
 		},
 	},
 }
