@@ -29,7 +29,9 @@ func TestRotationHelper(t *testing.T) { proctest.Main(t, rotationEnv, runRotatio
 // the keys file STORE_KEYS (watched, as WithKeysFile does) and, until its
 // standard input closes, increments every session of STORE_IDS in turn,
 // by lock (Lock, Load, +1, Save) and by compare-and-swap alternately. On
-// "keys" it says its key set ("keys NEWEST ID,ID"); at the end, "done"
+// "keys" it says its key set; on "behind" whether its newest key is
+// behind another host's (Store.NewestKeyBehind); "pause" stops serving
+// until "resume" ("keys NEWEST ID,ID"); at the end, "done"
 // with the increments that succeeded per session and every error, which
 // the parent judges.
 func runRotationHelper(string) error {
@@ -50,6 +52,7 @@ func runRotationHelper(string) error {
 		done = map[string]int{}
 		errs = map[string]int{}
 		ops  int
+		gate sync.Mutex // held by "pause": no request is served
 		stop = make(chan struct{})
 		wg   sync.WaitGroup
 	)
@@ -63,12 +66,14 @@ func runRotationHelper(string) error {
 					return
 				default:
 				}
+				gate.Lock()
 				var err error
 				if n%2 == 0 {
 					err = incrementLocked(ctx, s, id)
 				} else {
 					err = incrementCAS(ctx, s, id)
 				}
+				gate.Unlock()
 				mu.Lock()
 				ops++
 				if err != nil {
@@ -97,6 +102,12 @@ func runRotationHelper(string) error {
 			} else {
 				proctest.Say("behind none")
 			}
+		case "pause":
+			gate.Lock()
+			proctest.Say("paused")
+		case "resume":
+			gate.Unlock()
+			proctest.Say("resumed")
 		case "count":
 			mu.Lock()
 			proctest.Say("count %d", ops)
@@ -407,5 +418,91 @@ func testRotationOnALiveFleet(t *testing.T, lag bool) {
 	all := append(ids, idle...)
 	if got := recordKeys(t, s2, all); !maps.Equal(got, map[uint32]int{2: len(all)}) {
 		t.Errorf("records by key after the rotation: %v, want all %d under key 2", got, len(all))
+	}
+}
+
+// TestRotationStaleHostAfterRekey: docs/operations.md's rotation, with a
+// host that step 2 missed and that served nothing while the rekey ran
+// (out of the load balancer, an instance scaled in and out again). The
+// rekey's passes end with "rewrote 0 records", and the host then seals
+// its sessions under key 1 again: retiring key 1 then would log those
+// users out. The one sign is the state that host reports
+// (Store.NewestKeyBehind, sessfs_newest_key_behind) from within a minute
+// of the rotation, long before SessfsNewestKeyBehind fires: the docs'
+// steps 3 and 4 must have the operator check it. Once the host has the
+// file, a rekey again leaves nothing under key 1.
+func TestRotationStaleHostAfterRekey(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := mustKey(t, 1), mustKey(t, 2)
+	s, err := fsstore.Open(dir, fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	session := func() string {
+		id := newID(t)
+		if err := s.Save(context.Background(), &fsstore.Session{ID: id, Data: []byte("0")}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	freshIDs, staleIDs := []string{session(), session()}, []string{session(), session()}
+	freshKeys, staleKeys := filepath.Join(t.TempDir(), "keys"), filepath.Join(t.TempDir(), "keys")
+	start := func(keys string, ids []string) *rotationHost {
+		writeFile0600(t, keys, keysFileText(k1))
+		c := proctest.Start(t, "TestRotationHelper", rotationEnv, "serve",
+			[]string{"STORE_DIR=" + dir, "STORE_KEYS=" + keys, "STORE_IDS=" + strings.Join(ids, ",")})
+		c.Expect(t, "serving")
+		return &rotationHost{c: c, keys: keys}
+	}
+	fresh, stale := start(freshKeys, freshIDs), start(staleKeys, staleIDs)
+
+	// Step 1 everywhere; step 2 misses the stale host, which says so.
+	for _, h := range []*rotationHost{fresh, stale} {
+		renameOver(t, h.keys, keysFileText(k1, k2))
+		h.waitKeys(t, "1 1,2")
+	}
+	renameOver(t, freshKeys, keysFileText(k2, k1))
+	fresh.waitKeys(t, "2 1,2")
+	stale.waitBehind(t, "1 2")
+	fresh.waitBehind(t, "none")
+
+	// Step 3 while the stale host serves nothing: the passes end with
+	// nothing left, as the docs say to wait for.
+	stale.c.Send(t, "pause")
+	stale.c.Expect(t, "paused")
+	rekeyUntilDone(t, dir, k2, k1)
+	all := append(append([]string{}, freshIDs...), staleIDs...)
+	if got := recordKeys(t, s, all); !maps.Equal(got, map[uint32]int{2: len(all)}) {
+		t.Fatalf("records by key after the rekey: %v, want all under key 2", got)
+	}
+	stale.c.Send(t, "resume")
+	stale.c.Expect(t, "resumed")
+	stale.progress(t)
+	if got := recordKeys(t, s, staleIDs); got[1] == 0 {
+		t.Fatalf("records of the stale host by key after its requests: %v, want some under key 1", got)
+	}
+	// What step 4 must check first: the stale host still says it is
+	// behind, after the rekey reported success.
+	stale.waitBehind(t, "1 2")
+
+	// The fix the docs give: the file, then the rekey again.
+	renameOver(t, staleKeys, keysFileText(k2, k1))
+	stale.waitKeys(t, "2 1,2")
+	stale.waitBehind(t, "none")
+	stale.progress(t)
+	rekeyUntilDone(t, dir, k2, k1)
+	for _, h := range []*rotationHost{fresh, stale} {
+		renameOver(t, h.keys, keysFileText(k2))
+		h.waitKeys(t, "2 2")
+		h.progress(t)
+	}
+	for _, h := range []*rotationHost{fresh, stale} {
+		if _, errs := h.finish(t); len(errs) > 0 {
+			t.Errorf("host of %s: %q", h.keys, errs)
+		}
+	}
+	if got := recordKeys(t, s, all); !maps.Equal(got, map[uint32]int{2: len(all)}) {
+		t.Errorf("records by key after the rotation: %v, want all under key 2", got)
 	}
 }
