@@ -28,7 +28,7 @@ func TestNewestKeyBehindWaitAsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`The alert waits \d+ minutes`).MatchString(read(t, "../docs/operations.md")) {
+	if !regexp.MustCompile(`The\s+alert\s+waits\s+\d+\s+minutes`).MatchString(read(t, "../docs/operations.md")) {
 		t.Error(`docs/operations.md no longer says "The alert waits N minutes" for a step-2 rollout: update this test`)
 	}
 	for _, doc := range []string{"../docs/operations.md", "../docs/security.md"} {
@@ -48,10 +48,10 @@ func checkNewestKeyBehindWait(t *testing.T, doc, forDur string, wait int) {
 		// A host warns within a minute of the first host's reload, so a
 		// rollout that reaches it a minute before the rule's wait ends
 		// raises none.
-		{regexp.MustCompile(`(?i)alert,? (?:which )?waits (\d+) minutes`), wait},
-		{regexp.MustCompile(`reaches every host within about (\d+) minutes`), wait - 1},
+		{regexp.MustCompile(`(?i)alert,?\s+(?:which\s+)?waits\s+(\d+)\s+minutes`), wait},
+		{regexp.MustCompile(`reaches\s+every\s+host\s+within\s+about\s+(\d+)\s+minutes`), wait - 1},
 		{regexp.MustCompile(`still behind\s+(?:#\s+)?(\d+) minutes later`), wait},
-		{regexp.MustCompile("`SessfsNewestKeyBehind`, after (\\d+) minutes"), wait},
+		{regexp.MustCompile("`SessfsNewestKeyBehind`,\\s+after\\s+(\\d+)\\s+minutes"), wait},
 	} {
 		for _, f := range tc.phrase.FindAllStringSubmatch(text, -1) {
 			if n, _ := strconv.Atoi(f[1]); n != tc.want {
