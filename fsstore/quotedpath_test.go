@@ -37,6 +37,10 @@ func TestSuggestedCommandsQuotePaths(t *testing.T) {
 				_, err := fsstore.Open(missing)
 				return err
 			}},
+			{"a missing store directory on an EFS access point", "mkdir -m 0700 ", "", func() error {
+				_, err := fsstore.Open(missing)
+				return err
+			}},
 			// Written beside it, then linked into place.
 			{"a missing keys file", "sessgc keygen --id 1 > ", ".new", func() error {
 				dir := filepath.Join(t.TempDir(), "store")

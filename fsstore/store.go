@@ -650,7 +650,7 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// access point's user's whatever -o says, and install's chown to
 		// another user fails (EPERM): said as well, not found out by a
 		// probe file, which would be written outside the store.
-		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s; through an EFS access point, which makes every file its own user's and refuses a chown to another, mkdir -m 0700 %s as any user) (%w)", abs, shellquote.Quote(abs), shellquote.Quote(abs), err)
+		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s), or through an EFS access point, which makes every file its own user's and refuses a chown to another, as any user (mkdir -m 0700 %s) (%w)", abs, shellquote.Quote(abs), shellquote.Quote(abs), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)

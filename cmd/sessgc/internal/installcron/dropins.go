@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessfs/sessfs/cmd/internal/cmdutil"
 	"github.com/sessfs/sessfs/cmd/sessgc/internal/pass"
+	"github.com/sessfs/sessfs/internal/shellquote"
 )
 
 // unitDirs are the directories systemd reads system units and their
@@ -148,7 +149,7 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 				return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s resets sessgc.service's User=, so every run would be root's, not --user's; nothing was written. Remove the drop-in (or its User= line)", dir, userFrom)
 			}
 		default:
-			return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's User=%s, so every run would be %s's, not --user's; nothing was written. Remove the drop-in (or its User= line), or pass --user %s", dir, userFrom, lastUser, lastUser, lastUser)
+			return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's User=%s, so every run would be %s's, not --user's; nothing was written. Remove the drop-in (or its User= line), or pass --user %s", dir, userFrom, lastUser, lastUser, shellquote.Quote(lastUser))
 		}
 	}
 	if otherDir != nil {
