@@ -208,6 +208,7 @@ func TestHostPathsAreSlashPaths(t *testing.T) {
 		// units, and the drop-ins there (below a test's root).
 		"unitDirs":     true,
 		"checkDropIns": true,
+		"dropInFiles":  true, // lists those drop-ins
 	}
 	names, err := filepath.Glob("*.go")
 	if err != nil {
