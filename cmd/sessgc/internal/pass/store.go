@@ -141,22 +141,35 @@ func unsupported(dir string, err error) error {
 	return cmdutil.StoreErrorf("the store does not run on %s; run sessgc on a Linux, macOS or FreeBSD host that mounts %s: %w", runtime.GOOS, dir, err)
 }
 
+// CheckPlatform refuses a platform the store does not run on (Windows),
+// whatever dir holds, with the words saying where to run instead; it
+// returns nil elsewhere. OpenStore calls it first; a command that reads
+// something else before it opens the store (rekey's keys) calls it before
+// that, or its advice on the keys file came first, only for the platform
+// to be refused once the file was right.
+func CheckPlatform(dir string) error {
+	if cmdutil.StoreRuns {
+		return nil
+	}
+	// Open refuses the platform before it touches dir.
+	s, err := fsstore.Open(dir, fsstore.WithCreate(false))
+	if err == nil {
+		s.Close()
+		err = fsstore.ErrNotSupported
+	}
+	return unsupported(dir, err)
+}
+
 func (h hostMounts) openStore(dir string, log *slog.Logger, opts ...fsstore.Option) (*fsstore.Store, error) {
 	if dir == "" {
 		return nil, cmdutil.UsageErrorf("no store directory: pass --dir or set %s", EnvName("dir"))
 	}
-	if !cmdutil.StoreRuns {
-		// Before dir is looked at: a missing or empty one was taken for
-		// a fresh volume ("is the share mounted?"), and --missing-ok
-		// exited 0 at every run, so a scheduled task here was never told
-		// that it cannot work. Open refuses the platform before it
-		// touches dir, with the words saying where to run instead.
-		s, err := fsstore.Open(dir, fsstore.WithCreate(false))
-		if err == nil {
-			s.Close()
-			err = fsstore.ErrNotSupported
-		}
-		return nil, unsupported(dir, err)
+	// Before dir is looked at: a missing or empty one was taken for a
+	// fresh volume ("is the share mounted?"), and --missing-ok exited 0
+	// at every run, so a scheduled task here was never told that it
+	// cannot work.
+	if err := CheckPlatform(dir); err != nil {
+		return nil, err
 	}
 	st, err := os.Stat(dir)
 	switch {

@@ -274,6 +274,11 @@ type progress struct {
 }
 
 func rekey(ctx context.Context, opts *RekeyOptions, el *pass.ErrorLog, log *slog.Logger, prog *progress, sum *Summary) error {
+	// The platform first: where the store does not run, advice on the
+	// keys file would be followed only to be refused then.
+	if err := pass.CheckPlatform(opts.Dir); err != nil {
+		return err
+	}
 	// Root is refused another user's store before its keys are read: that
 	// user's keys file, which root would find owned by another user, is
 	// the usual case, and its refusal would advise a chown or
