@@ -23,6 +23,11 @@ func TestRunStopsReadOnlyEveryCode(t *testing.T) {
 	if len(codes) == 0 {
 		t.Skip("no read-only file system code on this system")
 	}
+	if !cmdutil.StoreRuns {
+		// Windows has codes, but no store to run a pass on: the Wine
+		// run of the test binaries failed here at fsstore.Open.
+		t.Skip("the store does not run on this platform")
+	}
 	for _, code := range codes {
 		t.Run(code.Error(), func(t *testing.T) {
 			s, err := fsstore.Open(t.TempDir())
