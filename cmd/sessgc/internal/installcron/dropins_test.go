@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -103,6 +104,9 @@ func TestSystemdDropIns(t *testing.T) {
 					t.Fatal(err)
 				}
 				if target, ok := strings.CutPrefix(text, "->"); ok {
+					if runtime.GOOS == "windows" {
+						t.Skip("a link to /dev/null masks a drop-in on the Linux host the files are for; Windows has no /dev/null to link to")
+					}
 					if err := os.Symlink(target, p); err != nil {
 						t.Fatal(err)
 					}
