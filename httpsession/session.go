@@ -618,10 +618,10 @@ func (s *Session) Put(key string, v any) error {
 		return fmt.Errorf("httpsession: put %q: %w", key, err)
 	}
 	if s.renewRefused {
-		// A log in that renews, drops the error and puts the user's
-		// identity would log in the ID the request came with, which may
-		// be one an attacker planted (session fixation).
-		return fmt.Errorf("httpsession: put %q after a Renew refused because the response had started: the session keeps the ID the request came with, which may have been planted, so nothing more is put into it (renew before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
+		// Renew ended the session; a Put would make a new one, whose
+		// cookie can no longer be sent, and a log in that dropped
+		// Renew's error would go on as if logged in.
+		return fmt.Errorf("httpsession: put %q after a Renew refused because the response had started: the session was ended, since it could not move from the ID the request came with, which may have been planted, so nothing more is put into it (renew before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
 	}
 	if s.started && s.rec == nil {
 		// Refused now, not at the commit after the handler: there it
