@@ -53,13 +53,7 @@ func TestDryRunReadOnlyPartWritesNothing(t *testing.T) {
 		}
 	}
 	app.Close()
-	if err := syscall.Mount(shard, shard, "", syscall.MS_BIND, ""); err != nil {
-		testenv.Skip(t, testenv.Root, "bind mount: %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(shard, syscall.MNT_DETACH) })
-	if err := syscall.Mount("", shard, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-		t.Fatal(err)
-	}
+	readOnlyBind(t, shard)
 	s, err := fsstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -60,13 +60,7 @@ func TestScansStopAtReadOnlyPart(t *testing.T) {
 				}
 			}
 			app.Close()
-			if err := syscall.Mount(shard, shard, "", syscall.MS_BIND, ""); err != nil {
-				testenv.Skip(t, testenv.Root, "bind mount: %v", err)
-			}
-			t.Cleanup(func() { syscall.Unmount(shard, syscall.MNT_DETACH) })
-			if err := syscall.Mount("", shard, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-				t.Fatal(err)
-			}
+			readOnlyBind(t, shard)
 			s, err := fsstore.Open(dir, fsstore.WithKeys(k2, k1))
 			if err != nil {
 				t.Fatal(err)
@@ -101,5 +95,19 @@ func TestScansStopAtReadOnlyPart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// readOnlyBind makes dir a read-only bind mount of itself until the test
+// ends (root only: skipped otherwise), as an operator's read-only mount
+// over one directory of the store.
+func readOnlyBind(t *testing.T, dir string) {
+	t.Helper()
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		testenv.Skip(t, testenv.Root, "bind mount: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	if err := syscall.Mount("", dir, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
 	}
 }
