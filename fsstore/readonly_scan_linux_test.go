@@ -28,17 +28,7 @@ func TestScansStopWhenReadOnly(t *testing.T) {
 	const n = 300 // more than a sweep's batch of removals (64)
 	for _, scan := range []string{"sweep", "rekey"} {
 		t.Run(scan, func(t *testing.T) {
-			root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
-			trigger := testenv.Ext4ErrorTrigger(t, root)
-			dir := filepath.Join(root, "store")
-			if err := os.Mkdir(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			k1, k2 := mustKey(t, 1), mustKey(t, 2)
-			app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
-			if err != nil {
-				t.Fatal(err)
-			}
+			app, dir, trigger, k1, k2 := remountROStore(t)
 			ctx := context.Background()
 			old := time.Now().Add(-48 * time.Hour)
 			for i := 0; i < n; i++ {
@@ -128,17 +118,7 @@ func TestScansStopWhenReadOnly(t *testing.T) {
 // that RekeyStats and sessgc rekey's summary promise. It is left for the
 // next pass now, as a record the store's close cuts.
 func TestRekeyReadOnlyScannedSum(t *testing.T) {
-	root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
-	trigger := testenv.Ext4ErrorTrigger(t, root)
-	dir := filepath.Join(root, "store")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	k1, k2 := mustKey(t, 1), mustKey(t, 2)
-	app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, dir, trigger, k1, k2 := remountROStore(t)
 	ctx := context.Background()
 	// Two records in two shards: one for each worker.
 	shards := map[string]bool{}
@@ -186,4 +166,23 @@ func TestRekeyReadOnlyScannedSum(t *testing.T) {
 	if sum := st.Rekeyed + st.UpToDate + st.Expired + st.Errors; st.Scanned != sum || st.Errors != 1 {
 		t.Errorf("Scanned %d, errors %d; want the sum of the outcomes %d, the first refusal alone an error (%+v)", st.Scanned, st.Errors, sum, st)
 	}
+}
+
+// remountROStore returns a store under key 1 (app, in dir), in a new ext4
+// image mounted errors=remount-ro, the file whose write turns that image
+// read-only as an I/O error would (trigger), and keys 1 and 2.
+func remountROStore(t *testing.T) (app *fsstore.Store, dir, trigger string, k1, k2 fsstore.Key) {
+	t.Helper()
+	root := testenv.MountImage(t, 32<<20, "ext4", "errors=remount-ro", "mkfs.ext4", "-q", "-F")
+	trigger = testenv.Ext4ErrorTrigger(t, root)
+	dir = filepath.Join(root, "store")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 = mustKey(t, 1), mustKey(t, 2)
+	app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone), fsstore.WithKeys(k1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app, dir, trigger, k1, k2
 }

@@ -139,33 +139,28 @@ type rotationHost struct {
 // want's IDs say ("2 1,2").
 func (h *rotationHost) waitKeys(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(proctest.Deadline)
-	for {
-		h.c.Send(t, "keys")
-		got := strings.TrimPrefix(h.c.Expect(t, "keys "), "keys ")
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("host of %s has keys %q, want %q; stderr:\n%s", h.keys, got, want, h.c.Stderr)
-		}
-		time.Sleep(20 * time.Millisecond) // a poll, with the deadline above
-	}
+	h.await(t, "keys", want)
 }
 
 // waitBehind polls h until it reports the state want ("1 2": its newest
 // key 1 is behind key 2; "none").
 func (h *rotationHost) waitBehind(t *testing.T, want string) {
 	t.Helper()
+	h.await(t, "behind", want)
+}
+
+// await polls h with the question q until its answer is want.
+func (h *rotationHost) await(t *testing.T, q, want string) {
+	t.Helper()
 	deadline := time.Now().Add(proctest.Deadline)
 	for {
-		h.c.Send(t, "behind")
-		got := strings.TrimPrefix(h.c.Expect(t, "behind "), "behind ")
+		h.c.Send(t, q)
+		got := strings.TrimPrefix(h.c.Expect(t, q+" "), q+" ")
 		if got == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("host of %s says it is behind: %q, want %q", h.keys, got, want)
+			t.Fatalf("host of %s answers %s %q, want %q; stderr:\n%s", h.keys, q, got, want, h.c.Stderr)
 		}
 		time.Sleep(20 * time.Millisecond) // a poll, with the deadline above
 	}
