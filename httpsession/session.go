@@ -786,7 +786,9 @@ func (s *Session) Renew() error {
 // browser drops it. In ReadOnly mode and after Release, Destroy fails
 // (fsstore.ErrReadOnly, ErrReleased) and so does the request: the error
 // handler answers in place of the handler's response, which would tell
-// the user a log out had been done.
+// the user a log out had been done. When the session could not be loaded
+// either (the store did not answer), the load's failure decides that
+// answer's status (a 503, say) and the log line names both.
 func (s *Session) Destroy() error {
 	noSession(s)
 	s.mu.Lock()
@@ -1102,11 +1104,11 @@ func (s *Session) commit(h http.Header) error {
 		if s.dirty && s.mode == ReadOnly {
 			err = errors.Join(err, errRemovedReadOnly) // both to fix
 		}
-		return err
+		return s.withLoadErr(err, h)
 	case s.released:
 		err := s.pending
 		s.pending = nil
-		return err
+		return s.withLoadErr(err, h)
 	case !s.ready:
 		// The handler never used the session: nothing to save or touch.
 		if h != nil {
@@ -1280,6 +1282,27 @@ func (s *Session) commit(h http.Header) error {
 		s.started = true
 	}
 	return nil
+}
+
+// withLoadErr returns err, a commit's error that is not the load's, joined
+// after the load's failure, if the session could not be loaded and err
+// does not already carry it. The load's failure comes first: the status
+// goes by it (StatusCode), so that a store that does not answer is a 503
+// with Retry-After, not a 500 for a Destroy refused on the way, and the
+// log line names both. A session first used after Release and not loaded
+// fails the request as one used before would (the handler's calls
+// returned the error), where the commit of a Release that had nothing to
+// save returned nil. With h nil the response has started, and the load's
+// failure is reported as errLoadAfterStart. s.mu is held.
+func (s *Session) withLoadErr(err error, h http.Header) error {
+	if s.loadErr == nil || errors.Is(err, s.loadErr) {
+		return err
+	}
+	lerr := s.loadErr
+	if h == nil {
+		lerr = fmt.Errorf("%w: %w", errLoadAfterStart, lerr)
+	}
+	return errors.Join(lerr, err)
 }
 
 // publish saves fresh, a record under an ID nobody else has. old is a lock
