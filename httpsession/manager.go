@@ -1407,7 +1407,9 @@ func varyByCookie(h http.Header) {
 }
 
 // WriteHeader commits the session, then writes the header. Informational
-// (1xx) headers pass through without committing. Once the error handler
+// (1xx) headers pass through without committing, and without the
+// session's cookie that a Release put into the header (see
+// writeInformational). Once the error handler
 // answered in the handler's place (a failed commit), every status the
 // handler writes is dropped, as its Write is: the response it would
 // belong to is not sent, and net/http, which has sent the error answer's
@@ -1418,7 +1420,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		w.ResponseWriter.WriteHeader(code)
+		w.writeInformational(code)
 		return
 	}
 	if code >= 500 || code < 100 {
@@ -1441,6 +1443,54 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.start() {
 		w.ResponseWriter.WriteHeader(code)
 	}
+}
+
+// writeInformational writes a 1xx (103 Early Hints) without the lines a
+// commit put into the header before the response started (a Release's, or
+// that of another Manager's middleware inside this one): net/http sends
+// the whole header map with a 1xx, and keeps it for the final response
+// (RFC 8297). The session's cookie belongs to the final response, which
+// carries it; in a hint it is no use to a browser, and a proxy that
+// forwards or logs hints would get the session's ID before the response
+// it belongs to. The lines are put back once the 1xx is written.
+func (w *responseWriter) writeInformational(code int) {
+	h := w.Header()
+	var saved http.Header
+	for _, lines := range []http.Header{w.s.keptHeader(), w.innerLines()} {
+		for k, v := range lines {
+			cur, ok := h[k]
+			if !ok {
+				continue
+			}
+			if _, done := saved[k]; !done {
+				if saved == nil {
+					saved = make(http.Header)
+				}
+				saved[k] = cur
+			}
+			h[k] = withoutLines(h[k], v)
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+	for k, v := range saved {
+		h[k] = v
+	}
+}
+
+// withoutLines returns a copy of lines without one occurrence of each of
+// drop; lines itself is left as it is. A field left with no line is nil,
+// which net/http does not send.
+func withoutLines(lines, drop []string) []string {
+	out := slices.Clone(lines)
+	for _, d := range drop {
+		if i := slices.Index(out, d); i >= 0 {
+			out = slices.Delete(out, i, i+1)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Write commits the session before the first byte.

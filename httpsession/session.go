@@ -870,8 +870,9 @@ func (s *Session) nothingToDestroy() bool {
 // save fails, Release returns the error, still releases the lock, and the
 // error handler answers when the response starts, as for any failed
 // commit. If it succeeds, the cookie it set goes out with the response
-// even when the error handler answers in its place. Calling it again does
-// nothing.
+// even when the error handler answers in its place, and not with a 1xx
+// (103 Early Hints) written before it, which net/http sends with the
+// header as it is. Calling it again does nothing.
 //
 // Before the response starts, Release writes that cookie into the
 // response's header, which http.Header does not allow while another
