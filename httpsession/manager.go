@@ -48,7 +48,10 @@ var (
 	// answers with it. Nothing of the change is kept. Make such changes before
 	// the handler's first Write, WriteHeader or Flush. A change to a
 	// session that has a record needs no cookie, and is saved when the
-	// handler returns.
+	// handler returns. The first Put or Renew refused with it is logged
+	// at Warn, once per Manager, with the request's path: a handler that
+	// drops the error loses the change on every request of a client that
+	// comes without a session cookie.
 	ErrNeedsCookie = errors.New("httpsession: the change needs a session cookie, which the response can no longer carry")
 	// ErrUnencodable reports a Put of a key or value the session could not
 	// give back as put: a value json.Marshal refuses (NaN, an infinity, a
@@ -88,6 +91,9 @@ type Manager struct {
 	// another's with the same store and cookie name was logged (see
 	// warnNested).
 	nestedWarned atomic.Bool
+	// needsCookieWarned: the warning about a change refused with
+	// ErrNeedsCookie was logged (see warnNeedsCookie).
+	needsCookieWarned atomic.Bool
 	// domainWarned holds the hosts that the warning about a cookie Domain
 	// they are not in was logged for, at most maxDomainWarnings (see
 	// warnDomain); domainFull is set once it holds that many.
@@ -725,6 +731,22 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 		m.cfg.log.WarnContext(r.Context(), "httpsession: a Secure session cookie went out in answer to a plain HTTP request; browsers do not send it back over HTTP, so every request starts a new session. Serve the app over HTTPS (behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https), or set Cookie.Insecure for development over plain HTTP, never in production; in a handler test, give httptest.NewRequest an https:// URL. Logged once.",
 			"host", r.Host) // not the path: it may carry a token (a password reset link)
 	}
+}
+
+// warnNeedsCookie logs, once per Manager, at Warn, a change refused with
+// ErrNeedsCookie (err) because the response had started: Put returns the
+// error, but a handler that drops it (a streamed page, a log in that
+// writes before it renews) loses the change without a trace. Such a route
+// works for users whose session has a record and fails for every client
+// that comes without the cookie: each first visit, a client that keeps no
+// cookies, every request when a Cookie.Domain or Path keeps the cookie
+// from coming back. Once, as the route meets it on each such request.
+func (m *Manager) warnNeedsCookie(r *http.Request, err error) {
+	if m.needsCookieWarned.Load() || !m.needsCookieWarned.CompareAndSwap(false, true) {
+		return
+	}
+	m.cfg.log.WarnContext(r.Context(), "httpsession: a change to the session was refused because it needs a new session cookie and the response can no longer carry one (a Put into a session with no record, as every client without a session cookie has, or a Renew, after the handler's first Write, WriteHeader or Flush); the change was not kept, and the route meets this on every request of a client that comes without the cookie. Make the change before the response starts. Logged once.",
+		"method", r.Method, "path", r.URL.Path, "err", err)
 }
 
 // warnNested logs, once per Manager, that its middleware serves a request

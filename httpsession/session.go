@@ -626,8 +626,11 @@ func (s *Session) Put(key string, v any) error {
 	if s.started && s.rec == nil {
 		// Refused now, not at the commit after the handler: there it
 		// could only be logged, and the handler would go on as if the
-		// value were kept.
-		return fmt.Errorf("httpsession: put %q into a session with no record (new, or destroyed) after the response started (put it before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
+		// value were kept. Logged too (once): a handler that drops the
+		// error loses the value without a trace.
+		err := fmt.Errorf("httpsession: put %q into a session with no record (new, or destroyed) after the response started (put it before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
+		s.m.warnNeedsCookie(s.req, err)
+		return err
 	}
 	if s.values.put(key, raw) {
 		s.dirty = true
@@ -768,7 +771,9 @@ func (s *Session) Renew() error {
 		}
 		s.rec, s.values, s.src, s.renew = nil, values{}, nil, false
 		s.dirty = true
-		return fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): the session is ended instead, since it cannot move to a fresh ID: %w", ErrNeedsCookie)
+		err := fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): the session is ended instead, since it cannot move to a fresh ID: %w", ErrNeedsCookie)
+		s.m.warnNeedsCookie(s.req, err)
+		return err
 	}
 	s.renew = true
 	s.dirty = true
