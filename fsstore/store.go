@@ -346,6 +346,13 @@ const openRaiseTimeout = time.Minute
 //
 // On an NFS or EFS hard mount whose server does not answer, those checks
 // block until it answers again; OpenContext gives up instead.
+//
+// Give it WithLogger: without it the store logs nothing, from Open's own
+// warnings (a share that looks unmounted, a directory not setgid, flock on
+// FUSE) to those only the store can tell (corrupt records, records under a
+// retired key, its circuit breaker opening, its mount turning read-only, a
+// lost lock). The logger of a Manager or adapter that uses the store is
+// not passed to it.
 func Open(dir string, opts ...Option) (*Store, error) {
 	s, err := open(context.Background(), dir, opts...)
 	return s, shownOpenError(dir, err)

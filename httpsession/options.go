@@ -244,6 +244,15 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 // application's payload, and the warnings about a Secure cookie sent over
 // plain HTTP, a cookie Domain the request's host is not in and two
 // Managers with the same cookie name nested.
+//
+// It is not the store's logger, which is set where the store is opened
+// (fsstore.WithLogger) and by default discards everything: the store logs
+// from Open, before any Manager exists, and from goroutines of its own,
+// what no request reports (its circuit breaker opening and closing, its
+// mount turning read-only and back, a lock lost or a write applied after
+// its request gave up, a key's check file or keys file in trouble, a
+// mount that looks wrong at Open). Open the store with fsstore.WithLogger
+// too, or those go nowhere.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.log = l }) }
 
 // WithBufferReuse hands every buffer a request used back to the
