@@ -209,7 +209,11 @@
 // share ro) refuses touches: the Manager logs that once, at Warn, and
 // asks none again, so a session read only there expires on its schedule.
 // Serve such a store in ReadOnly mode: Exclusive mode needs the session's
-// lock, which it refuses too (500, naming WithReadOnly).
+// lock, which it refuses too (500, naming WithReadOnly). A mount that
+// turned read-only (EROFS, on one host or the whole fleet's) refuses
+// touches too: ReadOnly and Optimistic routes go on serving the sessions
+// they read, Exclusive ones and saves answer 503, and the refused touch is
+// logged once, at Warn, until a touch succeeds again.
 //
 // # Locking modes
 //

@@ -104,6 +104,10 @@ type Manager struct {
 	// fsstore.WithReadOnly, which it stays for good; no touch is asked of
 	// it again (see Session.maybeTouch).
 	readOnlyStore atomic.Bool
+	// readOnlyMount: a touch failed because the store's mount is
+	// read-only on this host (EROFS), and that was logged; a touch that
+	// succeeds clears it (see Session.maybeTouch).
+	readOnlyMount atomic.Bool
 	// idGen, when set (by a test), draws fresh IDs instead of
 	// fsstore.NewID.
 	idGen func() (string, error)

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sessfs/sessfs/fsstore"
+	"github.com/sessfs/sessfs/internal/fserr"
 )
 
 // ctxKey is the context key of the innermost middleware's session (see
@@ -1426,6 +1427,9 @@ func (s *Session) maybeTouch(now time.Time) {
 	s.touched = true
 	switch {
 	case err == nil:
+		if s.m.readOnlyMount.Load() {
+			s.m.readOnlyMount.Store(false) // the mount takes writes again
+		}
 		rec.Expires = now.Add(idle)
 		if !rec.Deadline.IsZero() && rec.Deadline.Before(rec.Expires) {
 			rec.Expires = rec.Deadline
@@ -1439,6 +1443,15 @@ func (s *Session) maybeTouch(now time.Time) {
 		// again. The sessions' own hosts extend their expiry.
 		if s.m.readOnlyStore.CompareAndSwap(false, true) {
 			s.m.cfg.log.WarnContext(ctx, "httpsession: the store was opened fsstore.WithReadOnly, so reads through this Manager do not touch sessions: a session read only here expires on its last save's or touch's schedule. Logged once.", "dir", s.m.st.Dir())
+		}
+	case fserr.ReadOnly(err):
+		// The mount turned read-only on this host (on every host, when
+		// the share itself did): every read of a session due for a
+		// touch meets it, on a request that is served. The store logs
+		// the state, and sessfs_read_only_fs shows it; an Error line
+		// per request would bury the log. Once, until a touch succeeds.
+		if s.m.readOnlyMount.CompareAndSwap(false, true) {
+			s.m.cfg.log.WarnContext(ctx, "httpsession: touch refused: the store's mount is read-only on this host (EROFS), so reads do not extend sessions, which expire on their last save's or touch's schedule, and requests that save fail with 503. Logged once until a touch succeeds.", "dir", s.m.st.Dir(), "err", err)
 		}
 	default:
 		s.m.cfg.log.ErrorContext(ctx, "httpsession: touch failed", "err", err)
