@@ -363,3 +363,49 @@ func TestEncodeAllocatesThePayloadsSize(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainKeyAgreesWithScanString holds plainKey, the line layout's
+// quick read of a key, to scanString's verdict: a length only for a
+// string scanString finds valid and plain, of the same length; 0 for any
+// other, which scanString then judges. Every byte value is tried at each
+// position of a key of up to 17 bytes, before a closing quote or at the
+// end of the line.
+func TestPlainKeyAgreesWithScanString(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+	}{
+		{"plain", `"user":1`},
+		{"empty key", `"":1`},
+		{"no closing quote", `"user`},
+		{"quote only", `"`},
+		{"escape", `"us\"er":1`},
+		{"unicode escape", `"\u00e9":1`},
+		{"non-ASCII", "\"caf\xc3\xa9\":1"},
+		{"invalid UTF-8", "\"caf\xff\":1"},
+		{"control character", "\"a\tb\":1"},
+		{"DEL", "\"a\x7fb\":1"},
+		{"HTML characters", `"<&>":1`},
+	}
+	for n := 0; n <= 17; n++ {
+		for c := 0; c < 256; c++ {
+			key := strings.Repeat("k", n) + string(rune(0)) // placeholder byte, set below
+			b := []byte(key)
+			b[n] = byte(c)
+			tests = append(tests,
+				struct{ name, line string }{fmt.Sprintf("byte %#x at %d", c, n), `"` + string(b) + `":1`},
+				struct{ name, line string }{fmt.Sprintf("byte %#x at %d, line end", c, n), `"` + string(b)})
+		}
+	}
+	for _, tt := range tests {
+		line := []byte(tt.line)
+		got := plainKey(line)
+		end, plain, err := scanString(line, 0)
+		switch {
+		case got != 0 && (err != nil || !plain || end != got):
+			t.Fatalf("%s: plainKey(%q) = %d; scanString: end %d, plain %v, err %v", tt.name, line, got, end, plain, err)
+		case got == 0 && err == nil && plain:
+			t.Fatalf("%s: plainKey(%q) = 0; scanString finds a plain string of %d bytes", tt.name, line, end)
+		}
+	}
+}
