@@ -101,6 +101,11 @@ type values struct {
 	base  []member         // sorted by key, one per key
 	ekeys map[int32][]byte // unescaped keys of the members with esc, by q0
 	edits map[string]edit
+	// lined: base's members lie in src as encode writes them, each key
+	// followed by ':' and its value, one after the other with ",\n"
+	// between them (splitLines checked it, or encode wrote them so), so
+	// that any run of them is one copy.
+	lined bool
 }
 
 // decodeValues splits a payload into its members, listed over base (or a
@@ -139,7 +144,7 @@ func splitLines(b []byte, base []member) (values, bool) {
 	if cap(base) == 0 {
 		base = make([]member, 0, bytes.Count(b, newline)-1)
 	}
-	v := values{src: b, base: base[:0]}
+	v := values{src: b, base: base[:0], lined: true}
 	// The loop runs once per member, so a session of many small values
 	// spends most of its decode here: the common key (plain ASCII, no
 	// escapes) is read by plainKey rather than scanString, and an object
@@ -549,8 +554,13 @@ func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 	// replaced or deleted counts once, so that a request that changes its
 	// session's one large value does not allocate twice its size.
 	n, c := 4, len(v.base) // {\n and \n}
-	for _, m := range v.base {
-		n += int(m.q1-m.q0) + int(m.v1-m.v0) + 3 // :, ,\n
+	switch {
+	case v.lined && c > 0:
+		n += int(v.base[c-1].v1-v.base[0].q0) + 2 // the members and their separators, as below
+	default:
+		for _, m := range v.base {
+			n += int(m.q1-m.q0) + int(m.v1-m.v0) + 3 // :, ,\n
+		}
 	}
 	for j, k := range ekeys {
 		if i := v.find(k); i >= 0 {
@@ -583,7 +593,7 @@ func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 	if cap(base) < c {
 		base = make([]member, 0, c)
 	}
-	next := values{base: base[:0]}
+	next := values{base: base[:0], lined: true}
 	add := func(qkey, raw, key []byte) {
 		if len(next.base) > 0 {
 			out = append(out, ',', '\n')
@@ -608,6 +618,9 @@ func (v *values) encode(dst []byte, base []member) ([]byte, values, error) {
 	copyRun := func(lo, hi int) {
 		for lo < hi {
 			r := lo + 1
+			if v.lined {
+				r = hi
+			}
 			for p := v.base[lo]; r < hi; r++ {
 				m := v.base[r]
 				if p.v0 != p.q1+1 || m.q0 != p.v1+2 || v.src[p.v1] != ',' || v.src[p.v1+1] != '\n' {
