@@ -409,3 +409,71 @@ func TestPlainKeyAgreesWithScanString(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeLinedRuns holds encode's copy of untouched members from a
+// payload in the line layout, which takes each stretch between changed
+// keys as one run and sizes the output from its first and last members:
+// the encoding after changes at the start, the middle and the end (and
+// of keys with escapes, whose unescaped forms move with their offsets) is
+// what json.Marshal writes for the same map, laid out one member a line,
+// and the members encode reports are the ones a decode of it finds.
+func TestEncodeLinedRuns(t *testing.T) {
+	const payload = "{\n\"a\":1,\n\"b\\u00e9\":[2],\n\"c\":\"x\",\n\"d<\":{\"e\":3},\n\"f\":null\n}"
+	tests := []struct {
+		name  string
+		edits map[string]string // "" deletes
+	}{
+		{"none but one set back", map[string]string{"a": "1"}},
+		{"first", map[string]string{"a": "9"}},
+		{"middle", map[string]string{"c": `"y"`}},
+		{"last", map[string]string{"f": "true"}},
+		{"new before all", map[string]string{"0": "0"}},
+		{"new after all", map[string]string{"z": "0"}},
+		{"deleted escaped", map[string]string{"bé": ""}},
+		{"several", map[string]string{"a": "", "c": "[]", "d<": `"w"`, "g": "7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := decodeValues([]byte(payload), nil)
+			if err != nil || !v.lined {
+				t.Fatalf("decode: lined %v, err %v", v.lined, err)
+			}
+			want := map[string]json.RawMessage{}
+			if err := json.Unmarshal([]byte(payload), &want); err != nil {
+				t.Fatal(err)
+			}
+			for k, raw := range tt.edits {
+				if raw == "" {
+					v.del(k)
+					delete(want, k)
+					continue
+				}
+				v.put(k, []byte(raw))
+				want[k] = json.RawMessage(raw)
+			}
+			out, next, err := v.encode(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]json.RawMessage
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("encoding %q: %v", out, err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("encoding %q reads back as %q, want %q", out, got, want)
+			}
+			again, err := decodeValues(out, nil)
+			if err != nil || !again.lined {
+				t.Fatalf("encoding %q: decoded lined %v, err %v", out, again.lined, err)
+			}
+			if !slices.Equal(next.base, again.base) || !next.lined {
+				t.Fatalf("encoding %q: members %v (lined %v), a decode finds %v", out, next.base, next.lined, again.base)
+			}
+			for _, m := range next.base {
+				if !bytes.Equal(next.key(m), again.key(m)) {
+					t.Fatalf("encoding %q: key at %d is %q, a decode finds %q", out, m.q0, next.key(m), again.key(m))
+				}
+			}
+		})
+	}
+}
