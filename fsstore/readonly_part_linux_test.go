@@ -3,6 +3,7 @@ package fsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,89 @@ func readOnlyBind(t *testing.T, dir string) {
 	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
 	if err := syscall.Mount("", dir, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScanReadOnlyPartOnFullStore: a sweep stopped by a read-only mount
+// over one shard directory writes a test file in the store's data
+// directory to tell a read-only part from a read-only store. On a full
+// file system that test write fails with ENOSPC, which proves the data
+// directory's file system takes writes (a read-only one refuses before
+// it looks for room), but the error said "the file system is read-only",
+// sending the operator to remount a file system that is only full. It
+// now names the read-only part, and says the data directory's file
+// system is full.
+func TestScanReadOnlyPartOnFullStore(t *testing.T) {
+	dir := filepath.Join(testenv.MountTmpfs(t, "1m,nr_inodes=128"), "store")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	app, err := fsstore.Open(dir, fsstore.WithDurability(fsstore.DurabilityNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour)
+	// A first sweep's removal makes the sweep's lock file, which a full
+	// file system could not.
+	id, err := fsstore.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Save(ctx, &fsstore.Session{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(app.RecordPathForTest(id), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := app.Sweep(ctx, fsstore.SweepOptions{}); err != nil || st.Sessions != 1 {
+		t.Fatalf("first sweep: %+v, %v", st, err)
+	}
+	var shard string
+	for i := 0; i < 20; i++ {
+		id, err := fsstore.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Save(ctx, &fsstore.Session{ID: id, Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		p := app.RecordPathForTest(id)
+		if shard == "" {
+			shard = filepath.Dir(p)
+		}
+		// Only the read-only shard's records are expired: a removal
+		// elsewhere would free room for the test write.
+		if filepath.Dir(p) == shard {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	app.Close()
+	readOnlyBind(t, shard)
+	for i := 0; ; i++ {
+		f, err := os.Create(filepath.Join(filepath.Dir(dir), fmt.Sprint("filler", i)))
+		if err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+		f.Close()
+	}
+	s, err := fsstore.Open(dir, fsstore.WithMaintenanceOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Sweep(ctx, fsstore.SweepOptions{Concurrency: 1, OnError: func(err error) { t.Log(err) }})
+	if !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("error %v (%+v); want one matching EROFS", err, st)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "the file system is read-only") || !strings.Contains(msg, "stopped: "+shard) ||
+		!strings.Contains(msg, "full") {
+		t.Errorf("error %q; want it to name %s as read-only, and the store's data directory's file system as full", msg, shard)
 	}
 }

@@ -649,6 +649,7 @@ type scanReadOnly struct {
 	mu    sync.Mutex
 	err   error  // under mu: the first failure of a read-only file system
 	part  string // under mu: with err, the path refused, when top takes writes
+	full  error  // under mu: with part, the test write's ENOSPC or EDQUOT, when top's file system is full
 }
 
 // end ends the scan if err is a read-only file system's refusal, and
@@ -667,8 +668,17 @@ func (r *scanReadOnly) end(err error) (again bool) {
 	}
 	r.err = err
 	r.stop()
-	if r.probe != nil && r.probe() == nil {
-		r.part = refusedPath(r.top, err)
+	if r.probe != nil {
+		// A full file system or quota (ENOSPC, EDQUOT) takes writes: a
+		// read-only one refuses the test write before it looks for
+		// room. It said "the file system is read-only", sending the
+		// operator to remount one that is only full.
+		switch perr := r.probe(); {
+		case perr == nil:
+			r.part = refusedPath(r.top, err)
+		case isNoSpace(perr):
+			r.part, r.full = refusedPath(r.top, err), perr
+		}
 	}
 	return false
 }
@@ -682,6 +692,16 @@ func (r *scanReadOnly) result(err error, what string) error {
 	defer r.mu.Unlock()
 	if r.err == nil || errors.Is(err, ErrClosed) {
 		return err
+	}
+	if r.part != "" && r.full != nil {
+		// The errno alone: the test write's whole error repeats the
+		// data directory and a temp file's name.
+		why := r.full
+		if errno := syscall.Errno(0); errors.As(r.full, &errno) {
+			why = errno
+		}
+		return fmt.Errorf("stopped: %s is on a mount that is read-only on this host, while the store's data directory %s is on a file system that takes writes but is full (a test write there failed: %v; df -h and df -i tell blocks from inodes): a read-only mount over part of the store (findmnt -T %s names it), which would refuse every %s under it: %w",
+			r.part, r.top, why, r.part, what, r.err)
 	}
 	if r.part != "" {
 		return fmt.Errorf("stopped: %s is on a mount that is read-only on this host, while the store's data directory %s takes writes: a read-only mount over part of the store (findmnt -T %s names it), which would refuse every %s under it: %w",
