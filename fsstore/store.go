@@ -657,6 +657,18 @@ func openStore(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 		// access point's user's whatever -o says, and install's chown to
 		// another user fails (EPERM): said as well, not found out by a
 		// probe file, which would be written outside the store.
+		//
+		// Where the parent is missing too, mkdir -m fails (ENOENT), and
+		// mkdir -p -m sets the mode of the last directory alone (the
+		// parents get the umask's, which on an access point are all its
+		// user's anyway); install -d makes the parents 0755. The nearest
+		// directory that exists is named: a missing parent is as often a
+		// share not mounted, and -p would make the path on the local
+		// disk below the mount point.
+		if anc := existingAncestor(abs); anc != filepath.Dir(abs) {
+			return nil, fmt.Errorf("fsstore: open %s: the directory does not exist, nor does its parent %s: check that the share is mounted on this host (findmnt -T %s names the file system of %s, the nearest directory that exists), and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s), or through an EFS access point, which makes every file its own user's and refuses a chown to another, as any user (mkdir -p -m 0700 %s) (%w)",
+				abs, filepath.Dir(abs), shellquote.Quote(anc), anc, shellquote.Quote(abs), shellquote.Quote(abs), err)
+		}
 		return nil, fmt.Errorf("fsstore: open %s: the directory does not exist: check that the share is mounted on this host, and create the store's directory on it first, owned by the user the app servers run as (install -d -o USER -m 0700 %s), or through an EFS access point, which makes every file its own user's and refuses a chown to another, as any user (mkdir -m 0700 %s) (%w)", abs, shellquote.Quote(abs), shellquote.Quote(abs), err)
 	}
 	if err != nil {
@@ -943,6 +955,22 @@ func (s *Store) finishOpen(root *rootDir, c *config, opened *bool) (*Store, erro
 	}
 	*opened = true
 	return s, nil
+}
+
+// existingAncestor returns the nearest directory above path, absolute and
+// missing, that exists (its parent when that does); the root at worst.
+func existingAncestor(path string) string {
+	dir := filepath.Dir(path)
+	for {
+		if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return dir
+		}
+		dir = up
+	}
 }
 
 // refuseWrite returns an error matching ErrStoreReadOnly, naming op, on a
