@@ -88,13 +88,19 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 		// reads them all in the order of their names, so a later one
 		// undoes an earlier one's.
 		userSet, lastUser, userFrom := false, "", ""
+		// The service's commands as systemd runs them: the written one,
+		// then each drop-in's ExecStart= in order, an empty one clearing
+		// the list. A drop-in that sets the written command again
+		// (ExecStart= then the same line, as an operator's override kept
+		// from an earlier install does) changes nothing, and was refused.
+		written := writtenExecStart(f)
+		execStart, execFrom := []string{written}, ""
 		for _, c := range confs {
 			text, ok := readSmall(c)
 			if !ok {
 				continue
 			}
 			section := ""
-			var execStart []string
 			for _, line := range logicalLines(text) {
 				line = strings.TrimSpace(line)
 				if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
@@ -108,7 +114,12 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 				k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 				switch k {
 				case "ExecStart":
-					execStart = append(execStart, v)
+					if v == "" {
+						execStart = nil
+					} else {
+						execStart = append(execStart, v)
+					}
+					execFrom = c
 				case "User":
 					userSet, lastUser, userFrom = true, v, c
 				case "Environment":
@@ -130,14 +141,23 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 					}
 				}
 			}
-			if len(execStart) > 0 {
-				// An empty ExecStart= resets the unit's; without a command
-				// after it, the service does not start at all.
-				what := "resets it, so the service would not start"
-				if v := execStart[len(execStart)-1]; v != "" {
-					what = fmt.Sprintf("runs %s, so systemd would run that command, not the one written for --dir %s", v, storeDir)
-				}
-				return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's ExecStart= and %s; nothing was written. Remove the drop-in (or its ExecStart= lines) first", dir, c, what)
+		}
+		if execFrom != "" {
+			var what string
+			switch other := slices.IndexFunc(execStart, func(v string) bool { return !slices.Equal(shellWords(v), shellWords(written)) }); {
+			case len(execStart) == 0:
+				// Without a command after the reset, the service does
+				// not start at all.
+				what = "resets it, so the service would not start"
+			case other >= 0:
+				what = fmt.Sprintf("runs %s, so systemd would run that command, not the one written for --dir %s", execStart[other], storeDir)
+			case len(execStart) > 1:
+				// Added to the unit's without an empty ExecStart= first:
+				// a oneshot service runs each in turn.
+				what = fmt.Sprintf("adds the written command again without resetting the unit's (an empty ExecStart= first), so systemd would run it %d times in a row", len(execStart))
+			}
+			if what != "" {
+				return nil, cmdutil.UsageErrorf("--write %s: the drop-in %s sets sessgc.service's ExecStart= and %s; nothing was written. Remove the drop-in (or its ExecStart= lines) first", dir, execFrom, what)
 			}
 		}
 		switch {
@@ -178,6 +198,17 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 		}
 	}
 	return warnings, nil
+}
+
+// writtenExecStart returns the command of f's ExecStart= line, "" for a
+// file without one (the timer).
+func writtenExecStart(f File) string {
+	for _, line := range logicalLines(string(f.Content)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "ExecStart="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // dropInFiles returns the drop-ins systemd applies to the unit name from

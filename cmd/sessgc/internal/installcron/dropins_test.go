@@ -19,7 +19,8 @@ import (
 // the manager's DefaultEnvironment= to every unit. A drop-in's ExecStart=
 // ran another store's sweep, or none, in place of the written command, a
 // User= another user's; the files were written and said otherwise. Now
-// those are refused, naming the drop-in, and nothing is written; SESSGC_*
+// those are refused (a drop-in that sets the written command again, which
+// changes nothing, is not), naming the drop-in, and nothing is written; SESSGC_*
 // variables set there for flags the command does not give
 // (SESSGC_DRY_RUN=true sweeps nothing) are warned of. A --write directory
 // that is not one of systemd's has only its own drop-ins looked at.
@@ -37,6 +38,20 @@ func TestSystemdDropIns(t *testing.T) {
 		{name: "ExecStart replaced", write: "/etc/systemd/system",
 			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc run --dir /mnt/old\n"},
 			refused: "override.conf sets sessgc.service's ExecStart= and runs /usr/local/bin/sessgc run --dir /mnt/old"},
+		// The written command set again, as an override kept from an
+		// earlier install has it: it changes nothing.
+		{name: "ExecStart as written", write: "/etc/systemd/system",
+			files: map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc  run --dir '/mnt/efs/sessions' --max-duration 8m --rate 200\n"}},
+		{name: "ExecStart as written, reset later", write: "/etc/systemd/system",
+			files: map[string]string{
+				"/etc/systemd/system/sessgc.service.d/10-same.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc run --dir /mnt/efs/sessions --max-duration 8m --rate 200\n",
+				"/etc/systemd/system/sessgc.service.d/20-none.conf": "[Service]\nExecStart=\n",
+			},
+			refused: "20-none.conf sets sessgc.service's ExecStart= and resets it"},
+		// Without the reset, a oneshot service runs both commands.
+		{name: "ExecStart as written, added", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=/usr/local/bin/sessgc run --dir /mnt/efs/sessions --max-duration 8m --rate 200\n"},
+			refused: "run it 2 times in a row"},
 		{name: "ExecStart reset", write: "/usr/lib/systemd/system",
 			files:   map[string]string{"/run/systemd/system/sessgc.service.d/10-reset.conf": "[Service]\nExecStart=\n"},
 			refused: "resets it, so the service would not start"},
