@@ -15,7 +15,8 @@ import (
 // and cron started a new one every ten minutes meanwhile; --rate +Inf
 // went into the cron line install-cron wrote; a rate so low that a run
 // within --max-duration removes one file at most swept nothing of a real
-// store, with exit 0; install-cron's refusal of a negative one named
+// store, with exit 0, and one without --max-duration waited days between
+// two files, holding the fleet lock; install-cron's refusal of a negative one named
 // neither the flag given nor its value. Each command that takes them
 // refuses such a value the same way (exit 2), naming the flag and the
 // value, in the words the operator gave it (a flag or its variable).
@@ -31,6 +32,11 @@ func TestRateAndJitterChecked(t *testing.T) {
 		{[]string{"run", "--rate", "-1"}, "", "--rate -1: want 0 (no cap)"},
 		{[]string{"run"}, "SESSGC_RATE=NaN", "--rate NaN: want 0 (no cap)"},
 		{[]string{"run", "--rate", "0.001", "--max-duration", "8m"}, "", "--rate 0.001: one file every 16m40s, longer than --max-duration 8m"},
+		// Without --max-duration nothing ends such a run: it held the
+		// fleet lock for years.
+		{[]string{"run", "--rate", "1e-300"}, "", "--rate 1e-300: one file every day or more, and no --max-duration"},
+		{[]string{"run", "--rate", "0.00001"}, "", "--rate 1e-05: one file every day or more, and no --max-duration"},
+		{[]string{"rekey", "--rate", "1e-06", "--keys-file", "/nonexistent"}, "", "--rate 1e-06: one file every day or more, and no --max-duration"},
 		{[]string{"install-cron", "--rate", "Inf"}, "", "--rate +Inf: want 0 (no cap)"},
 		{[]string{"install-cron", "--rate", "-1"}, "", "--rate -1: want 0 (no cap)"},
 		{[]string{"install-cron", "--jitter", "-1s"}, "", "--jitter -1s: want 0 or more"},
@@ -56,7 +62,7 @@ func TestRateAndJitterChecked(t *testing.T) {
 	// no cap to run, as it always was: a cron line an older install-cron
 	// wrote with --rate +Inf goes on sweeping after an upgrade, where it
 	// failed every run with exit 2 (install-cron writes it no more).
-	for _, args := range [][]string{{"run", "--rate", "0", "--missing-ok"}, {"run", "--rate", "+Inf", "--missing-ok"}, {"run", "--rate", "Inf", "--missing-ok"}, {"run", "--rate", "0.5", "--max-duration", "1m", "--missing-ok"}, {"run", "--jitter", "1s", "--missing-ok"}, {"install-cron", "--rate", "0"}} {
+	for _, args := range [][]string{{"run", "--rate", "0", "--missing-ok"}, {"run", "--rate", "+Inf", "--missing-ok"}, {"run", "--rate", "Inf", "--missing-ok"}, {"run", "--rate", "0.5", "--max-duration", "1m", "--missing-ok"}, {"run", "--rate", "0.001", "--missing-ok"}, {"run", "--jitter", "1s", "--missing-ok"}, {"install-cron", "--rate", "0"}} {
 		if r := runGC(t, append(args, "--dir", dir)); r.code != 0 {
 			t.Errorf("sessgc %s: exit %d, stderr %q; want 0", strings.Join(args, " "), r.code, r.stderr)
 		}

@@ -520,7 +520,9 @@ func CheckJitter(jitter time.Duration) error {
 // cap, or a positive number whose interval between operations is
 // shorter than the pass's budget, maxDuration (0 for none): a rate that
 // lets a pass within its budget do one operation at most sweeps nothing
-// of a real store, with exit 0. +Inf is no cap, as 0 is, as it always was
+// of a real store, with exit 0. Without a budget, the interval must be
+// shorter than a day (MaxJitter, the longest interval install-cron
+// schedules): nothing else ends such a pass. +Inf is no cap, as 0 is, as it always was
 // to run and rekey: an older install-cron wrote --rate +Inf into cron
 // lines that must go on sweeping after an upgrade (install-cron refuses
 // it, for 0 in the files it writes).
@@ -534,6 +536,13 @@ func CheckRate(rate float64, maxDuration time.Duration) error {
 			interval = shortDur(time.Duration(float64(time.Second) / rate).Round(time.Second))
 		}
 		return cmdutil.UsageErrorf("--rate %v: one file every %s, longer than --max-duration %s: a run would do one file at most; give a higher --rate, or 0 for no cap", rate, interval, shortDur(maxDuration))
+	}
+	if rate > 0 && maxDuration == 0 && 1/rate >= MaxJitter.Seconds() {
+		// Nothing ends such a run: it waits a day or more (292 years
+		// for --rate 1e-300) between two files, holding the fleet lock,
+		// so that no host sweeps the store meanwhile, where a budget
+		// would have refused it as above.
+		return cmdutil.UsageErrorf("--rate %v: one file every day or more, and no --max-duration to end the run: it would remove one file a day at most, holding the fleet lock all the while (no other host sweeps); give a higher --rate, 0 for no cap, or a --max-duration", rate)
 	}
 	return nil
 }
