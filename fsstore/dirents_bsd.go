@@ -40,7 +40,7 @@ func (r *rootDir) forEachShardName(ctx context.Context, sd shardDir, buf []byte,
 			return nil
 		}
 		if err != nil {
-			return err
+			return hideEntry(sd.path, err)
 		}
 	}
 }

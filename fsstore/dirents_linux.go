@@ -50,7 +50,7 @@ func listFd(ctx context.Context, fd int, dir string, noStatx bool, buf []byte, f
 	lstat := func(name []byte) (fs.FileMode, error) {
 		st, err := statxNameAt(fd, name, unix.AT_STATX_SYNC_AS_STAT, noStatx)
 		if err != nil {
-			return 0, &fs.PathError{Op: "lstat", Path: filepath.Join(dir, string(name)), Err: err}
+			return 0, &fs.PathError{Op: "lstat", Path: filepath.Join(dir, shownEntry(dir, string(name))), Err: err}
 		}
 		return st.typ, nil
 	}

@@ -57,7 +57,7 @@ func keyFileIn(dir string, nfs bool) (string, error) {
 			return first, nil
 		}
 		if err != nil {
-			return "", err
+			return "", hideEntry(dir, err)
 		}
 	}
 }

@@ -226,7 +226,7 @@ func linkExcl(old, new string) error {
 func lastKeyOrder(dir string, from uint64) (uint64, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, err
+		return 0, hideEntry(dir, err)
 	}
 	var nums []uint64
 	for _, e := range ents {

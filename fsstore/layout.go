@@ -308,7 +308,7 @@ func checkCreatable(dir string) error {
 			break
 		}
 		if err != nil {
-			return err
+			return hideEntry(dir, err)
 		}
 	}
 	if len(foreign) == 0 {

@@ -908,7 +908,7 @@ func (s *Store) walkShardsBetween(ctx context.Context, workers int, fn func(ctx 
 		defer f.Close()
 		ents, err := f.ReadDir(-1) // 256 shards, plus the odd temp file
 		if err != nil {
-			return failed(err)
+			return failed(hideEntry(dir, err))
 		}
 		if level == 0 && len(ents) > 1 {
 			// Start at a random shard, so that sweeps cut short by a time
@@ -965,7 +965,7 @@ func (r *rootDir) forEachEntry(ctx context.Context, dir string, fn func(fs.DirEn
 			return nil
 		}
 		if err != nil {
-			return err
+			return hideEntry(dir, err)
 		}
 	}
 }

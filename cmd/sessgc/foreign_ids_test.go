@@ -3,6 +3,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +31,9 @@ func TestForeignFileIDsNotPrinted(t *testing.T) {
 	for _, f := range files {
 		writeFile(t, f.path, "a session of another app", old)
 	}
+	// Shown whole: its JSON line says nothing was left out.
+	notes := filepath.Join(shard, "notes.txt")
+	writeFile(t, notes, "notes", old)
 	for _, args := range [][]string{{"-v"}, {"--dry-run"}, {"-v", "--json"}, {"--dry-run", "--json"}} {
 		r := runGC(t, append([]string{"run", "--dir", st.dir}, args...))
 		out := r.stdout + r.stderr
@@ -45,6 +49,35 @@ func TestForeignFileIDsNotPrinted(t *testing.T) {
 		}
 		if r.code != 0 {
 			t.Errorf("run %v: exit %d; want 0", args, r.code)
+		}
+		if args[len(args)-1] == "--json" {
+			// A script that moves the foreign files out of the store
+			// must know which paths name no file.
+			hidden := map[string]bool{}
+			for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+				var v struct {
+					Event  string `json:"event"`
+					Path   string `json:"path"`
+					Hidden *bool  `json:"path_hidden"`
+				}
+				if err := json.Unmarshal([]byte(l), &v); err != nil {
+					t.Fatalf("%q: %v", l, err)
+				}
+				if v.Event == "foreign" {
+					hidden[v.Path] = v.Hidden != nil && *v.Hidden
+					if v.Hidden != nil && !*v.Hidden {
+						t.Errorf("run %v: %s: path_hidden false, want the field left out", args, l)
+					}
+				}
+			}
+			for _, f := range files {
+				if h, ok := hidden[f.shown]; !ok || !h {
+					t.Errorf("run %v: %s: path_hidden %v (listed %v), want true", args, f.shown, h, ok)
+				}
+			}
+			if h, ok := hidden[notes]; !ok || h {
+				t.Errorf("run %v: %s: path_hidden %v (listed %v), want no field", args, notes, h, ok)
+			}
 		}
 	}
 	for _, f := range files {

@@ -363,6 +363,10 @@ type foreignLine struct {
 	Event   string `json:"event"` // "foreign"
 	Path    string `json:"path"`
 	PathB64 string `json:"path_base64,omitempty"` // see rawPath
+	// Hidden: Path (and PathB64) leave part of the file's name out
+	// (foreignname), and name no file: a script that moves foreign
+	// files out of the store finds the file by listing the directory.
+	Hidden bool `json:"path_hidden,omitempty"`
 }
 
 // rawPath is path_base64 of a JSON line: a path that is not UTF-8, which
@@ -390,9 +394,11 @@ func rawPath(path string) string {
 // hash: ShownInShard), to tell such files apart.
 func (p *printer) foreign(path string) {
 	o := p.opts
-	path = filepath.Join(filepath.Dir(path), foreignname.ShownInShard(filepath.Base(path), shardOf(filepath.Dir(path))))
+	name := filepath.Base(path)
+	shown := foreignname.ShownInShard(name, shardOf(filepath.Dir(path)))
+	path = filepath.Join(filepath.Dir(path), shown)
 	if o.JSON {
-		p.json(foreignLine{Event: "foreign", Path: path, PathB64: rawPath(path)})
+		p.json(foreignLine{Event: "foreign", Path: path, PathB64: rawPath(path), Hidden: shown != name})
 		return
 	}
 	why := "not the store's: never removed; move it out of the store"
