@@ -144,7 +144,9 @@
 // a lease's renewal. Once it has, Verify of every lock it took in the old
 // directory reports ErrLockLost, no further key shares one of them, and
 // its takes lock in the directory at the name, opened afresh, its mount
-// probed and its strategy agreed on as NewTable does (StrategyFile). With
+// probed and its strategy agreed on as NewTable does (StrategyFile), and
+// what NewTable derives from the mount follows the new one: the default
+// MaxHeld (128 on EFS), EFS and FlockOnFUSE. With
 // none there they fail until one is made there; in one whose processes
 // lock with the other strategy, or on a mount where the table's does not
 // work (a FUSE mount or an NFS mount with local_lock made at the name,

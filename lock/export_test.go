@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessfs/sessfs/internal/mountinfo"
 )
 
 // FakeOS is an in-memory OS lock backend for the Table's tests: a test
@@ -52,7 +54,7 @@ func NewTableWithFakeOS(cfg Config, os *FakeOS) *Table {
 	os.holders = make(map[string]*fakeLock)
 	os.foreign = make(map[string]bool)
 	t := &Table{cfg: cfg, strategy: Flock, files: make(map[string]*fileState)}
-	t.be.Store(&backendRef{os})
+	t.be.Store(newBackendRef(os, &cfg))
 	return t
 }
 
@@ -290,4 +292,12 @@ func (t *Table) ReopenTriesForTest() int {
 	t.reopenMu.Lock()
 	defer t.reopenMu.Unlock()
 	return t.reopenTries
+}
+
+// NewTableWithMounts returns NewTable(cfg) whose looks at the mount of
+// its lock directory (at NewTable, and at each reopen of a directory
+// found replaced) are lookup's, as /proc/self/mountinfo would say.
+func NewTableWithMounts(cfg Config, lookup func(dir string) (mountinfo.Mount, error)) (*Table, error) {
+	cfg.mountLookup = lookup
+	return NewTable(cfg)
 }

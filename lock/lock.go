@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sessfs/sessfs/internal/fdlimit"
+	"github.com/sessfs/sessfs/internal/mountinfo"
 	"github.com/sessfs/sessfs/internal/ownerhint"
 )
 
@@ -223,6 +224,9 @@ type Config struct {
 	// holds Dir, which this process reaches without NFS (see
 	// flockBackend.ofd).
 	exported string
+	// mountLookup, in tests, replaces the look at /proc/self/mountinfo
+	// that probe makes for Dir's mount (AWS EFS, which no test mounts).
+	mountLookup func(dir string) (mountinfo.Mount, error)
 	// exportTables, in tests, replaces the NFS server's export tables
 	// that probe reads.
 	exportTables []string

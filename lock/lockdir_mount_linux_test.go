@@ -61,3 +61,49 @@ func TestLockDirReplacedByFUSEMount(t *testing.T) {
 		t.Errorf("host B, Auto on the FUSE mount after host A's reopen: %v, want Lease", b.Strategy())
 	}
 }
+
+// TestLockDirReplacedByFUSEMountReportsFlockOnFUSE: a table (Auto, so
+// Flock on a local file system) whose lock directory is replaced by a
+// FUSE mount (bindfs) of a directory that records flock (its processes
+// lock with flock there, as NewTable keeps them on FUSE). The reopen
+// joins them, as a table opened there does, and FlockOnFUSE() says so
+// from then on, as it does for that table, for its caller to warn that
+// flock may exclude this host's processes alone. It kept saying false,
+// NewTable's finding on the local disk.
+func TestLockDirReplacedByFUSEMountReportsFlockOnFUSE(t *testing.T) {
+	shared := t.TempDir()
+	rec := newTable(t, lock.Config{Dir: shared, Strategy: lock.Flock})
+	rec.Close()
+	dir := newLockDir(t)
+	a := newTable(t, lock.Config{Dir: dir, VerifyAfter: time.Nanosecond})
+	if a.Strategy() != lock.Flock {
+		t.Skipf("Auto picked %v on the local file system, not Flock", a.Strategy())
+	}
+	if a.FlockOnFUSE() {
+		t.Fatal("FlockOnFUSE() on a local directory")
+	}
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testenv.BindfsMounts(t, shared, 0) // skips without bindfs or root
+	if out, err := exec.Command("bindfs", shared, dir).CombinedOutput(); err != nil {
+		t.Fatalf("bindfs %s %s: %v: %s", shared, dir, err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+
+	h, err := a.TryLock("0001", "sess", lock.Exclusive)
+	if err != nil {
+		t.Fatalf("take in the FUSE mount that records flock, now at the lock directory's path: %v", err)
+	}
+	defer h.Unlock()
+	if !a.FlockOnFUSE() {
+		t.Error("FlockOnFUSE() = false after the table reopened its lock directory on a FUSE mount, where it locks with flock")
+	}
+	b := newTable(t, lock.Config{Dir: dir})
+	if !b.FlockOnFUSE() {
+		t.Error("FlockOnFUSE() = false for a table opened on the FUSE mount: the test's premise fails")
+	}
+}

@@ -23,7 +23,11 @@ func probeMount(cfg *Config) (localOnly string, err error) {
 		return "", fmt.Errorf("lock: %s is not a directory", cfg.Dir)
 	}
 	cfg.efs = cfg.EFS
-	m, merr := mountinfo.Lookup(cfg.Dir)
+	lookup := mountinfo.Lookup
+	if cfg.mountLookup != nil {
+		lookup = cfg.mountLookup
+	}
+	m, merr := lookup(cfg.Dir)
 	if merr == nil && (m.FSType == "fuse" || strings.HasPrefix(m.FSType, "fuse.")) {
 		// A FUSE daemon without lock support (sshfs, s3fs, rclone, ...)
 		// gets flock(2) emulated by the kernel on this host alone, which

@@ -70,8 +70,23 @@ type backend interface {
 }
 
 // backendRef holds a Table's backend, which a Table that finds its
-// directory replaced swaps for one in the directory now at its path.
-type backendRef struct{ be backend }
+// directory replaced swaps for one in the directory now at its path,
+// with what that directory's mount decides: a lock directory moved
+// from a local disk to AWS EFS (or to a FUSE mount) is locked there
+// under EFS's cap, and reported on FUSE, as a table opened there is.
+type backendRef struct {
+	be backend
+	// maxHeld is Config.MaxHeld with its default for the mount (see
+	// Config.setLimits); efs and fuse are what probeMount found there.
+	maxHeld   int
+	efs, fuse bool
+}
+
+// newBackendRef is the backendRef of be, made with cfg once probeMount
+// and setLimits have filled it in.
+func newBackendRef(be backend, cfg *Config) *backendRef {
+	return &backendRef{be: be, maxHeld: cfg.MaxHeld, efs: cfg.efs, fuse: cfg.fuse}
+}
 
 // osLock is one OS-level lock held by this process.
 type osLock interface {
@@ -110,8 +125,10 @@ type Table struct {
 	strategy Strategy
 	// be is the backend takes go to; the osLocks of an earlier one (its
 	// directory found replaced: see current) stay with it, and are lost.
-	be  atomic.Pointer[backendRef]
-	efs bool
+	be atomic.Pointer[backendRef]
+	// maxHeldAsked is Config.MaxHeld as given (0: the default), which a
+	// reopen applies to the mount it finds (see reopenDir).
+	maxHeldAsked int
 	// reopenMu serializes reopen, and Close's closing of the backend
 	// with it, and guards reopenErr, reopenAt and reopenTries.
 	reopenMu sync.Mutex
@@ -417,6 +434,7 @@ func NewTable(cfg Config) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxHeldAsked := cfg.MaxHeld
 	cfg.setLimits()
 	// The directory is opened once, refusing a symlink at its name; every
 	// lock and lease file is then reached relative to it.
@@ -430,12 +448,12 @@ func NewTable(cfg Config) (*Table, error) {
 		return nil, err
 	}
 	t := &Table{
-		cfg:      cfg,
-		strategy: strategy,
-		efs:      cfg.efs,
-		files:    make(map[string]*fileState),
+		cfg:          cfg,
+		strategy:     strategy,
+		maxHeldAsked: maxHeldAsked,
+		files:        make(map[string]*fileState),
 	}
-	t.be.Store(&backendRef{newBackend(&t.cfg, strategy, dir)})
+	t.be.Store(newBackendRef(newBackend(&t.cfg, strategy, dir), &cfg))
 	return t, nil
 }
 
@@ -571,7 +589,7 @@ func (t *Table) reopenDir(old backend, path string, dir *lockDir) (backend, erro
 	// table's old findings took flock there for the strategy agreed on,
 	// and recorded it for every later process.
 	cfg := t.cfg
-	cfg.Dir, cfg.nfs, cfg.fuse, cfg.exported = path, false, false, ""
+	cfg.Dir, cfg.nfs, cfg.fuse, cfg.efs, cfg.exported = path, false, false, false, ""
 	localOnly, err := probeMount(&cfg)
 	if err != nil {
 		dir.close()
@@ -604,9 +622,13 @@ func (t *Table) reopenDir(old backend, path string, dir *lockDir) (backend, erro
 	}
 	// With the new mount's findings: on NFS or not (how a lock is
 	// verified, and whether a take looks at the path), exported by this
-	// host's NFS server or not.
+	// host's NFS server or not, on EFS or not (the default MaxHeld: a
+	// directory moved to EFS kept the local cap of 1024, four times
+	// what EFS lets a mount lock), on FUSE or not (FlockOnFUSE).
+	cfg.MaxHeld = t.maxHeldAsked
+	cfg.setLimits()
 	be := newBackend(&cfg, t.strategy, dir)
-	t.be.Store(&backendRef{be})
+	t.be.Store(newBackendRef(be, &cfg))
 	t.mu.Lock()
 	t.retired = append(t.retired, old)
 	t.mu.Unlock()
@@ -656,7 +678,7 @@ func (t *Table) FlockOnFUSE() bool {
 	if t == nil {
 		return false
 	}
-	return t.strategy == Flock && t.cfg.fuse && t.cfg.Strategy != Flock
+	return t.strategy == Flock && t.be.Load().fuse && t.cfg.Strategy != Flock
 }
 
 // Dir returns the directory that holds the lock files.
@@ -668,13 +690,18 @@ func (t *Table) Dir() string {
 }
 
 // MaxHeld reports the cap on OS locks this Table holds at once, after
-// defaults, AWS EFS detection and the file-descriptor limit were applied.
+// defaults, AWS EFS detection and the file-descriptor limit were applied:
+// to the directory at Config.Dir now, once the table has found it
+// replaced (see the package documentation, Lost locks).
 func (t *Table) MaxHeld() int {
-	if t == nil {
+	if t == nil || t.be.Load() == nil {
 		return 0
 	}
-	return t.cfg.MaxHeld
+	return t.be.Load().maxHeld
 }
+
+// maxHeld is MaxHeld of a table made by NewTable.
+func (t *Table) maxHeld() int { return t.be.Load().maxHeld }
 
 // MaxOpen reports the bound on lock descriptors kept open, after defaults
 // and the file-descriptor limit were applied.
@@ -686,12 +713,13 @@ func (t *Table) MaxOpen() int {
 }
 
 // EFS reports whether the directory is treated as AWS EFS (detected from the
-// mount, or set with Config.EFS), which lowers the default MaxHeld.
+// mount, or set with Config.EFS), which lowers the default MaxHeld. Like
+// MaxHeld and FlockOnFUSE, it is of the directory at Config.Dir now.
 func (t *Table) EFS() bool {
-	if t == nil {
+	if t == nil || t.be.Load() == nil {
 		return false
 	}
-	return t.efs
+	return t.be.Load().efs
 }
 
 // Stats is a snapshot of a Table's use, for metrics and tests.
@@ -1251,7 +1279,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 				w.Exit()
 				return nil, 0, ErrClosed
 			}
-			if t.held < t.cfg.MaxHeld {
+			if t.held < t.maxHeld() {
 				t.held++
 				t.mu.Unlock()
 				return l, at, nil
@@ -1290,7 +1318,7 @@ func abandonedErr(ctx context.Context) error {
 
 func (t *Table) slotFree(file string) (full error, closed bool) {
 	t.mu.Lock()
-	isFull, closed := t.held >= t.cfg.MaxHeld, t.closed
+	isFull, closed := t.held >= t.maxHeld(), t.closed
 	t.mu.Unlock()
 	if isFull {
 		return t.tooMany(file), closed
@@ -1299,11 +1327,12 @@ func (t *Table) slotFree(file string) (full error, closed bool) {
 }
 
 func (t *Table) tooMany(file string) error {
+	ref := t.be.Load()
 	where := ""
-	if t.efs {
+	if ref.efs {
 		where = "; AWS EFS lets a mount lock at most 256 file-process pairs, shared by every process using it"
 	}
-	return fmt.Errorf("lock %s: %w: this process already holds its cap of %d OS locks (MaxHeld%s)", t.path(file), ErrTooManyLocks, t.cfg.MaxHeld, where)
+	return fmt.Errorf("lock %s: %w: this process already holds its cap of %d OS locks (MaxHeld%s)", t.path(file), ErrTooManyLocks, ref.maxHeld, where)
 }
 
 // releaseOS releases the file's OS lock. t.mu must be held; it is dropped
