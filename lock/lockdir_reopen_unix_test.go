@@ -5,6 +5,8 @@ package lock_test
 import (
 	"errors"
 	"os"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,5 +90,53 @@ func TestLockDirReplacedStatsOpen(t *testing.T) {
 	held.Unlock()
 	if open := a.Stats().Open; open != 1 {
 		t.Errorf("Stats().Open once the old directory's lock is unlocked: %d, want 1", open)
+	}
+}
+
+// TestLockDirReopenTransientFailureRetried: a reopen of a lock directory
+// removed and made anew whose probe fails for a moment (out of
+// descriptors, an interrupted or refused call, a stale NFS handle, an
+// I/O error) is tried again at the next take, which then locks in the
+// new directory. Such a failure says nothing lasting of the directory:
+// the reopen kept it, as it keeps a strategy mismatch, and every take
+// failed with it for VerifyAfter (an hour here) without trying again.
+func TestLockDirReopenTransientFailureRetried(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EINTR, syscall.EAGAIN, syscall.ESTALE, syscall.EIO} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			dir := newLockDir(t)
+			var fail atomic.Bool
+			a, err := lock.NewTableFailingProbe(lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Hour}, func(step string) error {
+				if step == "fstat" && fail.Load() {
+					return errno
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			fail.Store(true)
+			if h, err := a.TryLock("s1", "k", lock.Exclusive); err == nil {
+				h.Unlock()
+				t.Fatal("take whose reopen's probe failed: granted")
+			} else if !errors.Is(err, errno) {
+				t.Fatalf("take whose reopen's probe failed with %v: %v", errno, err)
+			}
+			fail.Store(false)
+			h, err := a.TryLock("s1", "k", lock.Exclusive)
+			if err != nil {
+				t.Fatalf("take after the probe's %v passed: %v", errno, err)
+			}
+			h.Unlock()
+			if n := a.ReopenTriesForTest(); n != 2 {
+				t.Errorf("reopens: %d, want 2 (the failed one and the next take's)", n)
+			}
+		})
 	}
 }

@@ -132,9 +132,9 @@ type Table struct {
 	// reopenMu serializes reopen, and Close's closing of the backend
 	// with it, and guards reopenErr, reopenAt and reopenTries.
 	reopenMu sync.Mutex
-	// reopenErr: the last reopen failed past its open of the directory,
-	// at reopenAt; takes fail with it, without trying again, for
-	// VerifyAfter from then (see reopen).
+	// reopenErr: the last reopen found the directory one the table
+	// cannot lock in (lastingReopenErr), at reopenAt; takes fail with
+	// it, without trying again, for VerifyAfter from then (see reopen).
 	reopenErr error
 	reopenAt  mono
 	// reopenTries counts the directory's opens by reopen (tests).
@@ -537,15 +537,18 @@ func (t *Table) tryOS(file string) (l osLock, at mono, err error) {
 // with it (they are lost: see lockDir.gone), and its kept descriptors
 // are closed, each as it is released.
 //
-// A reopen that opened the directory and failed after (its mount or
-// strategy probe, or a strategy it cannot use: a mismatch lasts until
-// the process restarts) is not tried again for VerifyAfter: the takes
-// meanwhile fail with its error at once. Every take probed the
-// directory afresh: an open, a read of its StrategyFile, a probe file
-// created and removed (on NFS, round trips and a write each), for a
-// failure it had met already. A path that names nothing, or no
-// directory, fails at its open, which is tried at each take, as the
-// take's own open would be: a directory made there is used at once.
+// A reopen that found the directory one this table cannot lock in (see
+// lastingReopenErr: a strategy mismatch, which lasts until the process
+// restarts) is not tried again for VerifyAfter: the takes meanwhile fail
+// with its error at once. Every take probed the directory afresh: an
+// open, a read of its StrategyFile, a probe file created and removed
+// (on NFS, round trips and a write each), for a failure it had met
+// already. One that failed otherwise (out of descriptors, an interrupted
+// or refused call, a stale handle, an I/O error) says nothing lasting of
+// the directory, and is tried again at the next take, as the take's own
+// open would be: cached, a moment's EMFILE failed every take for
+// VerifyAfter. So is a path that names nothing, or no directory, which
+// fails at its open: a directory made there is used at once.
 func (t *Table) reopen(old backend) (backend, error) {
 	t.reopenMu.Lock()
 	defer t.reopenMu.Unlock()
@@ -572,10 +575,22 @@ func (t *Table) reopen(old backend) (backend, error) {
 	}
 	be, err := t.reopenDir(old, path, dir)
 	if err != nil {
-		t.reopenErr, t.reopenAt = err, monoNow()
+		if lastingReopenErr(err) {
+			t.reopenErr, t.reopenAt = err, monoNow()
+		}
 		return nil, err
 	}
 	return be, nil
+}
+
+// lastingReopenErr reports whether err, a reopen's, says that the table
+// cannot lock in the directory now at its path until someone acts: its
+// processes (or its mount) call for the other strategy
+// (ErrStrategyMismatch), no strategy works there (ErrNotSupported: a
+// forced Flock on a mount with local_lock), or a file in it is one this
+// package will not use (ErrNotLockFile: a symlink at StrategyFile, say).
+func lastingReopenErr(err error) bool {
+	return errors.Is(err, ErrStrategyMismatch) || errors.Is(err, ErrNotSupported) || errors.Is(err, ErrNotLockFile)
 }
 
 // reopenDir is reopen's probe of dir, opened at path, and its backend
