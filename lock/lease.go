@@ -980,7 +980,8 @@ func (l *LeaseDir) Holder(name string) (LeaseHolder, error) {
 	}
 	rec, err := readLease(d, name+leaseSuffix, 0)
 	if errors.Is(err, errBadLease) {
-		err = fmt.Errorf("%w: %w", ErrNotLockFile, err)
+		// readLease's read failed with a path; its parse, without.
+		err = fmt.Errorf("%w: %s: %w", ErrNotLockFile, d.join(name+leaseSuffix), err)
 	}
 	if err != nil {
 		return LeaseHolder{}, err

@@ -559,7 +559,7 @@ func (t *Table) reopen(old backend) (backend, error) {
 	closed := t.closed
 	t.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, fmt.Errorf("lock %s: %w", t.cfg.Dir, ErrClosed)
 	}
 	if t.reopenErr != nil && monoNow().sub(t.reopenAt) < t.cfg.VerifyAfter {
 		return nil, t.reopenErr
@@ -876,7 +876,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 		return nil, fmt.Errorf("%w %q: %s", ErrInvalidName, file, why)
 	}
 	if key == "" {
-		return nil, fmt.Errorf("lock %s: empty key", file)
+		return nil, fmt.Errorf("lock %s: empty key", t.path(file))
 	}
 	if mode != Exclusive && mode != Shared {
 		return nil, fmt.Errorf("lock: invalid mode %d", mode)
@@ -885,7 +885,7 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		return nil, ErrClosed
+		return nil, t.closedErr(file)
 	}
 	f := t.files[file]
 	if f == nil {
@@ -922,9 +922,9 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 			t.forget(file, f)
 			t.mu.Unlock()
 			if err != nil {
-				return nil, fmt.Errorf("%w (and releasing the lock kept for waiters failed: %w)", ErrClosed, err)
+				return nil, fmt.Errorf("%w (and releasing the lock kept for waiters failed: %w)", t.closedErr(file), err)
 			}
-			return nil, ErrClosed
+			return nil, t.closedErr(file)
 		}
 		// Free to this caller: its holders admit it, and nobody queued
 		// before it (see keyState.queue).
@@ -1105,6 +1105,12 @@ func (t *Table) acquire(ctx context.Context, file, key string, mode Mode, block 
 
 func (t *Table) path(file string) string { return filepath.Join(t.cfg.Dir, file) }
 
+// closedErr is ErrClosed for a lock on file asked of the closed table,
+// naming its path: a process may close several stores' tables at once.
+func (t *Table) closedErr(file string) error {
+	return fmt.Errorf("lock %s: %w", t.path(file), ErrClosed)
+}
+
 // grant makes the caller a holder of ks under f's OS lock and ends its
 // waiter registration, taking it off the queue (me; nil for a caller not
 // queued). A Shared grant wakes the Shared waiters queued after it, up to
@@ -1225,7 +1231,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 			// poller of a lock held elsewhere stops here, at its next
 			// attempt, whatever the backend would still allow (a Lease
 			// table's directory stays open while it holds any lease).
-			return nil, 0, ErrClosed
+			return nil, 0, t.closedErr(file)
 		}
 		if full != nil && (!block || !tried) {
 			return nil, 0, full
@@ -1292,7 +1298,7 @@ func (t *Table) acquireOS(ctx context.Context, file string, block, waited bool, 
 				w.EnterAlways()
 				l.unlock()
 				w.Exit()
-				return nil, 0, ErrClosed
+				return nil, 0, t.closedErr(file)
 			}
 			if t.held < t.maxHeld() {
 				t.held++
@@ -1431,7 +1437,7 @@ func (h *Handle) Verify() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.released {
-		return fmt.Errorf("lock %s: verify after unlock: %w", h.file, ErrLockLost)
+		return fmt.Errorf("lock %s: verify after unlock: %w", h.t.path(h.file), ErrLockLost)
 	}
 	err := h.os.verify()
 	if errors.Is(err, ErrLockLost) {
