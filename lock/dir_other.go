@@ -14,7 +14,12 @@ import (
 // calls here (Windows: only the lease strategy runs), files are opened by
 // path; the lock directory is checked not to be a symlink when the table
 // opens it, not at every open.
-type lockDir struct{ path string }
+type lockDir struct {
+	path string
+	// removeRefused, in tests, is called each time a remove is refused
+	// for the moment and about to be tried again (see removeFile).
+	removeRefused func(path string)
+}
 
 func openLockDir(path string) (*lockDir, error) {
 	if err := nulPath("lock directory", path); err != nil {
@@ -55,7 +60,7 @@ func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, erro
 // symlink when the table opened it).
 func (d *lockDir) list() (*os.File, error) { return os.Open(d.path) }
 
-func (d *lockDir) remove(name string) error { return removeFile(d.join(name)) }
+func (d *lockDir) remove(name string) error { return removeFile(d.join(name), d.removeRefused) }
 
 // rename replaces newName with oldName (see renameOver).
 func (d *lockDir) rename(oldName, newName string) error {

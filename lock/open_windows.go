@@ -4,9 +4,11 @@ package lock
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -118,10 +120,45 @@ var (
 	errDeletePendingExists error = deletePendingError{fs.ErrExist}
 )
 
+// removePatience is how long removeFile keeps trying a delete refused
+// with a sharing violation, as Go's toolchain (its robustio package) and
+// the sessgc command's file writes do for 2 s.
+const removePatience = 2 * time.Second
+
 // removeFile removes the file at path, as os.Remove does; one whose delete
 // is pending already is gone (fs.ErrNotExist), where os.Remove fails with
 // ERROR_ACCESS_DENIED.
-func removeFile(path string) error {
+//
+// A delete refused with a sharing violation (another process has the file
+// open without sharing delete access: a virus scanner, the search
+// indexer, a backup agent, a tool reading it with os.Open; this package's
+// own opens share it) is tried again for up to removePatience, waiting
+// 1 ms first, each wait twice the last, at most 250 ms: such a process
+// holds a file for a moment. A lease's Unlock failed at the first
+// refusal, leaving its lease in place, so that every other process was
+// kept out until it ran out (LeaseTTL plus LeaseGrace). refused, when not
+// nil, is called before each wait (tests).
+func removeFile(path string, refused func(string)) error {
+	next, waited := time.Millisecond, time.Duration(0)
+	for {
+		err := removeOnce(path)
+		if err == nil || !errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
+			return err
+		}
+		if waited+next > removePatience {
+			return fmt.Errorf("%w (refused for %v: another process has the file open without sharing delete access)", err, removePatience)
+		}
+		if refused != nil {
+			refused(path)
+		}
+		time.Sleep(next)
+		waited += next
+		next = min(2*next, 250*time.Millisecond)
+	}
+}
+
+// removeOnce is one try of removeFile.
+func removeOnce(path string) error {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
 		return &fs.PathError{Op: "remove", Path: path, Err: err}
