@@ -58,7 +58,7 @@ type fileBasicInfo struct {
 // verifier until its SETATTR. ChangeTime moves on every write and
 // attribute change, as a ctime does.
 func identify(path string) (ino uint64, ctime, mtime int64, err error) {
-	p, err := windows.UTF16PtrFromString(path)
+	p, err := extendedPath(path)
 	if err != nil {
 		return 0, 0, 0, &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}

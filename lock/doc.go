@@ -99,7 +99,10 @@
 // next poll). Where deletes lack POSIX semantics (FAT, exFAT, ReFS, SMB
 // shares, older Windows), a lease file removed while a waiter reads it
 // keeps its name, refusing every open, until the reader closes it: the
-// lock counts as held until then. Leases are named and dated there by the
+// lock counts as held until then. A remove refused because another
+// process (a virus scanner, an indexer, a backup agent) has the file open
+// without sharing delete access is tried again for up to 2 s. A path
+// beyond MAX_PATH is given the \?\ prefix, as package os gives it. Leases are named and dated there by the
 // file index and ChangeTime, as by the inode number and ctime elsewhere
 // (by the last write on FAT and exFAT, which keep no ChangeTime; a file
 // with neither time cannot be dated, and a look at it fails). The

@@ -19,7 +19,15 @@ import (
 // "not a lock file: not a lease record: ...", "lock 0001: verify after
 // unlock", "lock: table closed" and "lock 0001: empty key".
 func TestErrorsNameThePath(t *testing.T) {
-	dir := newLockDir(t)
+	dir := t.TempDir()
+	newTable := func(t *testing.T, cfg lock.Config) *lock.Table {
+		tab, err := lock.NewTable(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tab.Close() })
+		return tab
+	}
 	for _, tc := range []struct {
 		name string
 		do   func(t *testing.T) (err error, path string)

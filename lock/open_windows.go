@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -25,7 +26,7 @@ import (
 // Only the flags the package uses are handled: an access mode,
 // O_CREATE and O_EXCL. Handles are not inherited by child processes.
 func openFile(path string, flags int, perm fs.FileMode) (*os.File, error) {
-	p, err := windows.UTF16PtrFromString(path)
+	p, err := extendedPath(path)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -159,7 +160,7 @@ func removeFile(path string, refused func(string)) error {
 
 // removeOnce is one try of removeFile.
 func removeOnce(path string) error {
-	p, err := windows.UTF16PtrFromString(path)
+	p, err := extendedPath(path)
 	if err != nil {
 		return &fs.PathError{Op: "remove", Path: path, Err: err}
 	}
@@ -178,4 +179,51 @@ func removeOnce(path string) error {
 	// What DeleteFile refused (a read-only file, a directory), os.Remove
 	// answers as elsewhere.
 	return os.Remove(path)
+}
+
+// extendedPath returns path, for the package's own CreateFile and
+// DeleteFile calls, in the extended-length form (\\?\C:\..., or
+// \\?\UNC\server\share\...) when it is too long for the classic one,
+// as package os does for its calls (fixLongPath): without it those calls
+// fail beyond MAX_PATH (260 characters) where Windows does not take long
+// paths without the prefix (before Windows 10 1703, which Go's runtime
+// needs to turn long paths on; Windows Server 2016 is 1607), while os's
+// calls on the same paths worked: a lock directory that NewTable found
+// held no lease that could be created. Unlike os, the prefix is added
+// also where Go's runtime turned long paths on, which Windows honours
+// only with the LongPathsEnabled setting; with the prefix no setting is
+// needed. A short path, one with a prefix already and a device path
+// (\\.\) are left as they are; the name is made absolute and cleaned
+// first (GetFullPathName), as the prefix turns off that cleaning.
+func extendedPath(path string) (*uint16, error) {
+	// 248: a directory's path must leave room for an 8.3 name (MAX_PATH
+	// less 12), so os prefixes from there on too.
+	if len(path) < 248 || strings.HasPrefix(path, `\\?\`) || strings.HasPrefix(path, `\??\`) || strings.HasPrefix(path, `\\.\`) {
+		return windows.UTF16PtrFromString(path)
+	}
+	p, err := windows.UTF16FromString(path)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]uint16, len(p)+64)
+	for {
+		n, err := windows.GetFullPathName(&p[0], uint32(len(buf)), &buf[0], nil)
+		if err != nil {
+			return windows.UTF16PtrFromString(path)
+		}
+		if int(n) < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]uint16, n)
+	}
+	full := windows.UTF16ToString(buf)
+	switch {
+	case strings.HasPrefix(full, `\\?\`), strings.HasPrefix(full, `\\.\`):
+	case strings.HasPrefix(full, `\\`):
+		full = `\\?\UNC\` + full[2:]
+	default:
+		full = `\\?\` + full
+	}
+	return windows.UTF16PtrFromString(full)
 }
