@@ -30,10 +30,10 @@ func TestErrorsNameThePath(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		do   func(t *testing.T) (err error, path string)
+		do   func(t *testing.T) (path string, err error)
 		is   error
 	}{
-		{"Holder of a lease file without a record", func(t *testing.T) (error, string) {
+		{"Holder of a lease file without a record", func(t *testing.T) (string, error) {
 			p := filepath.Join(dir, "bad.lease")
 			if err := os.WriteFile(p, []byte("garbage"), 0o600); err != nil {
 				t.Fatal(err)
@@ -41,37 +41,37 @@ func TestErrorsNameThePath(t *testing.T) {
 			d := lock.NewLeaseDir(dir)
 			defer d.Close()
 			_, err := d.Holder("bad")
-			return err, p
+			return p, err
 		}, lock.ErrNotLockFile},
-		{"Verify after Unlock", func(t *testing.T) (error, string) {
+		{"Verify after Unlock", func(t *testing.T) (string, error) {
 			tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
 			h, err := tab.TryLock("0001", "k", lock.Exclusive)
 			if err != nil {
 				t.Fatal(err)
 			}
 			h.Unlock()
-			return h.Verify(), filepath.Join(dir, "0001")
+			return filepath.Join(dir, "0001"), h.Verify()
 		}, lock.ErrLockLost},
-		{"TryLock on a closed table", func(t *testing.T) (error, string) {
+		{"TryLock on a closed table", func(t *testing.T) (string, error) {
 			tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
 			tab.Close()
 			_, err := tab.TryLock("0002", "k", lock.Exclusive)
-			return err, filepath.Join(dir, "0002")
+			return filepath.Join(dir, "0002"), err
 		}, lock.ErrClosed},
-		{"Lock on a closed table", func(t *testing.T) (error, string) {
+		{"Lock on a closed table", func(t *testing.T) (string, error) {
 			tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
 			tab.Close()
 			_, err := tab.Lock(context.Background(), "0003", "k", lock.Exclusive)
-			return err, filepath.Join(dir, "0003")
+			return filepath.Join(dir, "0003"), err
 		}, lock.ErrClosed},
-		{"Lock with an empty key", func(t *testing.T) (error, string) {
+		{"Lock with an empty key", func(t *testing.T) (string, error) {
 			tab := newTable(t, lock.Config{Dir: dir, Strategy: lock.Lease})
 			_, err := tab.TryLock("0004", "", lock.Exclusive)
-			return err, filepath.Join(dir, "0004")
+			return filepath.Join(dir, "0004"), err
 		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, path := tc.do(t)
+			path, err := tc.do(t)
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -236,9 +236,11 @@ type Config struct {
 	// flockErr, in tests, refuses the flock on the lock file name (the
 	// probe's is ".probe") with the error it returns, as a server out of
 	// locks or without flock does.
+	//lint:ignore U1000 the flock strategy's, which Windows lacks
 	flockErr func(name string) error
 	// probeFault, in tests, fails the flock probe's step ("fstat",
 	// "unlock") with the error it returns.
+	//lint:ignore U1000 the flock strategy's, which Windows lacks
 	probeFault func(step string) error
 }
 
