@@ -27,12 +27,21 @@ func openLockDir(path string) (*lockDir, error) {
 	}
 	// Anchored: every file of the directory is reached by path later.
 	path = anchor(path)
+	if err := dirDeviceError(path); err != nil {
+		return nil, err
+	}
 	st, err := os.Lstat(path)
 	if err != nil {
 		return nil, err
 	}
 	if st.Mode()&fs.ModeSymlink != 0 {
 		return nil, &fs.PathError{Op: "open lock directory", Path: path, Err: errDirSymlink}
+	}
+	if !st.IsDir() {
+		// A file there passed, and a LeaseDir's every look then found
+		// nothing ("path not found" for a lease in it), as if there
+		// were no lease to judge.
+		return nil, &fs.PathError{Op: "open lock directory", Path: path, Err: errNotDir}
 	}
 	return &lockDir{path: path}, nil
 }
@@ -41,6 +50,10 @@ func openLockDir(path string) (*lockDir, error) {
 func borrowLockDir(path string, _ int) *lockDir { return &lockDir{path: anchor(path)} }
 
 var errDirSymlink = fs.ErrInvalid
+
+// errNotDir is the refusal of a lock directory that is a file (Windows'
+// ENOTDIR reads "The system cannot find the path specified").
+var errNotDir = errors.New("not a directory")
 
 func (d *lockDir) use() (int, error) { return 0, nil }
 func (d *lockDir) done()             {}

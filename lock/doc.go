@@ -110,7 +110,9 @@
 // names it keeps for devices (NUL, CON, COM1, ... alone or before a dot)
 // are refused on every system, by a Table and by TryLockFile, LockFile
 // and TryLockFileIn alike (ErrInvalidName), so that a lock directory
-// works the same from every host.
+// works the same from every host. On Windows a lock directory so named
+// (its path's last element) is refused too, by NewTable, a LeaseDir and
+// TryLockFileIn (ErrInvalidName): it opens the device.
 //
 // What the mount says (NFS, local_lock, FUSE, AWS EFS) is read from
 // /proc/self/mountinfo, on Linux only. On macOS and the BSDs Auto picks

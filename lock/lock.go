@@ -265,6 +265,9 @@ func (c *Config) validate() error {
 	if err := nulPath("Config.Dir", c.Dir); err != nil {
 		return err
 	}
+	if err := dirDeviceError(c.Dir); err != nil {
+		return err
+	}
 	if c.FileMode == 0 {
 		c.FileMode = 0o600
 	}
@@ -403,6 +406,21 @@ func deviceNameError(path string) error {
 		return nil
 	}
 	return fmt.Errorf("%w %q: %s", ErrInvalidName, path, deviceProblem)
+}
+
+// dirDeviceError is the refusal, on Windows, of a lock directory whose
+// last element is a name Windows keeps for a device (see windowsDevice),
+// matching ErrInvalidName as a lock file's does; nil for any other. Such
+// a path opens the device, not a directory: the null device passed for
+// an empty one (a LeaseDir's BreakExpired reported every lease gone,
+// nothing looked at), CON failed with "Invalid handle". Elsewhere a
+// directory so named is one like any other, and the path a Windows host
+// reaches a share by is its own.
+func dirDeviceError(path string) error {
+	if runtime.GOOS != "windows" || !windowsDevice(filepath.Base(path)) {
+		return nil
+	}
+	return fmt.Errorf("%w: the lock directory %s: its last element is a name Windows keeps for a device (NUL, CON, COM1, ..., alone or before a dot, any case), which opens the device, not a directory", ErrInvalidName, path)
 }
 
 // windowsDevice reports whether Windows opens a device for a file named
