@@ -640,8 +640,11 @@ func (t *Table) reopenDir(old backend, path string, dir *lockDir) (backend, erro
 	// host's NFS server or not, on EFS or not (the default MaxHeld: a
 	// directory moved to EFS kept the local cap of 1024, four times
 	// what EFS lets a mount lock), on FUSE or not (FlockOnFUSE).
+	// MaxOpen rests on the descriptor limit alone, not on the mount: as
+	// NewTable set it, which MaxOpen reports.
 	cfg.MaxHeld = t.maxHeldAsked
 	cfg.setLimits()
+	cfg.MaxOpen = t.cfg.MaxOpen
 	be := newBackend(&cfg, t.strategy, dir)
 	t.be.Store(newBackendRef(be, &cfg))
 	t.mu.Lock()
