@@ -150,6 +150,10 @@ type Session struct {
 	touched     bool
 	released    bool  // Release ran: no lock, no further saves
 	pending     error // reported by the next commit (Release's failure, a change after it)
+	// loadReported: the load's failure was reported by the caller of a
+	// Release (a Hijack after the response started logs it): the
+	// commit after the handler does not add it again (withLoadErr).
+	loadReported bool
 	// destroyRefused is the commit's error after a Destroy refused in
 	// ReadOnly mode (see refuseDestroy).
 	destroyRefused error
@@ -939,6 +943,9 @@ func (s *Session) releaseReported() error {
 		if s.pending == err {
 			s.pending = nil
 		}
+		if s.loadErr != nil && errors.Is(err, s.loadErr) {
+			s.loadReported = true
+		}
 		s.mu.Unlock()
 	}
 	return err
@@ -1302,7 +1309,7 @@ func (s *Session) commit(h http.Header) error {
 // save returned nil. With h nil the response has started, and the load's
 // failure is reported as errLoadAfterStart. s.mu is held.
 func (s *Session) withLoadErr(err error, h http.Header) error {
-	if s.loadErr == nil || errors.Is(err, s.loadErr) {
+	if s.loadErr == nil || s.loadReported || errors.Is(err, s.loadErr) {
 		return err
 	}
 	lerr := s.loadErr
