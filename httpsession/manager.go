@@ -48,10 +48,10 @@ var (
 	// answers with it. Nothing of the change is kept. Make such changes before
 	// the handler's first Write, WriteHeader or Flush. A change to a
 	// session that has a record needs no cookie, and is saved when the
-	// handler returns. The first Put or Renew refused with it is logged
-	// at Warn, once per Manager, with the request's path: a handler that
-	// drops the error loses the change on every request of a client that
-	// comes without a session cookie.
+	// handler returns. A Put or Renew refused with it is logged at Warn,
+	// once per change and path, for up to 8 of them per Manager: a
+	// handler that drops the error loses the change on every request of
+	// a client that comes without a session cookie.
 	ErrNeedsCookie = errors.New("httpsession: the change needs a session cookie, which the response can no longer carry")
 	// ErrUnencodable reports a Put of a key or value the session could not
 	// give back as put: a value json.Marshal refuses (NaN, an infinity, a
@@ -91,9 +91,13 @@ type Manager struct {
 	// another's with the same store and cookie name was logged (see
 	// warnNested).
 	nestedWarned atomic.Bool
-	// needsCookieWarned: the warning about a change refused with
-	// ErrNeedsCookie was logged (see warnNeedsCookie).
-	needsCookieWarned atomic.Bool
+	// needsCookieWarned holds the routes (change and path) that the
+	// warning about a change refused with ErrNeedsCookie was logged for,
+	// at most maxNeedsCookieWarnings (see warnNeedsCookie);
+	// needsCookieFull is set once it holds that many.
+	needsCookieMu     sync.Mutex
+	needsCookieWarned map[string]bool
+	needsCookieFull   atomic.Bool
 	// domainWarned holds the hosts that the warning about a cookie Domain
 	// they are not in was logged for, at most maxDomainWarnings (see
 	// warnDomain); domainFull is set once it holds that many.
@@ -737,19 +741,39 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 	}
 }
 
-// warnNeedsCookie logs, once per Manager, at Warn, a change refused with
-// ErrNeedsCookie (err) because the response had started: Put returns the
-// error, but a handler that drops it (a streamed page, a log in that
-// writes before it renews) loses the change without a trace. Such a route
-// works for users whose session has a record and fails for every client
-// that comes without the cookie: each first visit, a client that keeps no
-// cookies, every request when a Cookie.Domain or Path keeps the cookie
-// from coming back. Once, as the route meets it on each such request.
-func (m *Manager) warnNeedsCookie(r *http.Request, err error) {
-	if m.needsCookieWarned.Load() || !m.needsCookieWarned.CompareAndSwap(false, true) {
+// maxNeedsCookieWarnings bounds the routes warnNeedsCookie warns about:
+// a path may carry an ID (/orders/123), and a client asking for a new one
+// with each request must not fill the log.
+const maxNeedsCookieWarnings = 8
+
+// warnNeedsCookie logs, at Warn, once per change (op: "put", "renew") and
+// path, for up to maxNeedsCookieWarnings of them per Manager, a change
+// refused with ErrNeedsCookie (err) because the response had started: Put
+// returns the error, but a handler that drops it (a streamed page, a log
+// in that writes before it renews) loses the change without a trace. Such
+// a route works for users whose session has a record and fails for every
+// client that comes without the cookie: each first visit, a client that
+// keeps no cookies, every request when a Cookie.Domain or Path keeps the
+// cookie from coming back. Once a route, as it meets it on each such
+// request; by route, since a Manager serves many and one logged must not
+// hide another that has the same fault.
+func (m *Manager) warnNeedsCookie(r *http.Request, op string, err error) {
+	if m.needsCookieFull.Load() {
 		return
 	}
-	m.cfg.log.WarnContext(r.Context(), "httpsession: a change to the session was refused because it needs a new session cookie and the response can no longer carry one (a Put into a session with no record, as every client without a session cookie has, or a Renew, after the handler's first Write, WriteHeader or Flush); the change was not kept, and the route meets this on every request of a client that comes without the cookie. Make the change before the response starts. Logged once.",
+	key := op + " " + r.URL.Path
+	m.needsCookieMu.Lock()
+	if m.needsCookieWarned[key] || len(m.needsCookieWarned) >= maxNeedsCookieWarnings {
+		m.needsCookieMu.Unlock()
+		return
+	}
+	if m.needsCookieWarned == nil {
+		m.needsCookieWarned = make(map[string]bool, maxNeedsCookieWarnings)
+	}
+	m.needsCookieWarned[key] = true
+	m.needsCookieFull.Store(len(m.needsCookieWarned) == maxNeedsCookieWarnings)
+	m.needsCookieMu.Unlock()
+	m.cfg.log.WarnContext(r.Context(), "httpsession: a change to the session was refused because it needs a new session cookie and the response can no longer carry one (a Put into a session with no record, as every client without a session cookie has, or a Renew, after the handler's first Write, WriteHeader or Flush); the change was not kept, and the route meets this on every request of a client that comes without the cookie. Make the change before the response starts. Logged once for this route.",
 		"method", r.Method, "path", r.URL.Path, "err", err)
 }
 

@@ -66,3 +66,52 @@ func TestNeedsCookieRefusalIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestNeedsCookieRefusalLoggedPerRoute: the warning was logged once per
+// Manager, so the first route that dropped an ErrNeedsCookie hid every
+// other (a streamed page's Put logged, a log in's late Renew never): an
+// operator who fixed the one logged saw nothing of the next. It is logged
+// once per change and path, and for a bounded number of them, as a path
+// may carry an ID.
+func TestNeedsCookieRefusalLoggedPerRoute(t *testing.T) {
+	e := newEnv(t, nil)
+	id := firstCookie(t, e.st)
+	e.log.Reset()
+	srv := serve(t, e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := httpsession.FromContext(r.Context())
+		s.GetInt("n")
+		fmt.Fprint(w, "page")
+		if strings.HasPrefix(r.URL.Path, "/login") {
+			_ = s.Renew()
+		} else {
+			_ = s.Put("late", 1)
+		}
+	})))
+	c := client(t, srv)
+	for _, tc := range []struct {
+		path   string
+		cookie string
+	}{
+		{"/stream", ""}, {"/stream", ""}, {"/login", id}, {"/login", id},
+	} {
+		if resp := call(t, c, "GET", srv.URL+tc.path, tc.cookie, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", tc.path, resp.StatusCode)
+		}
+		id = firstCookie(t, e.st) // the refused Renew ended the session
+	}
+	log := e.log.String()
+	for _, want := range []string{"path=/stream", "path=/login"} {
+		if n := strings.Count(log, want); n != 1 {
+			t.Errorf("%d lines with %q, want one:\n%s", n, want, log)
+		}
+	}
+	e.log.Reset()
+	for i := range 20 {
+		if resp := call(t, c, "GET", fmt.Sprintf("%s/orders/%d", srv.URL, i), "", nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if n := strings.Count(e.log.String(), "level=WARN"); n > 8 {
+		t.Errorf("%d WARN lines for 20 paths, want at most 8:\n%s", n, e.log.String())
+	}
+}

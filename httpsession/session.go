@@ -634,7 +634,7 @@ func (s *Session) Put(key string, v any) error {
 		// value were kept. Logged too (once): a handler that drops the
 		// error loses the value without a trace.
 		err := fmt.Errorf("httpsession: put %q into a session with no record (new, or destroyed) after the response started (put it before the handler's first Write, WriteHeader or Flush): %w", key, ErrNeedsCookie)
-		s.m.warnNeedsCookie(s.req, err)
+		s.m.warnNeedsCookie(s.req, "put", err)
 		return err
 	}
 	if s.values.put(key, raw) {
@@ -777,7 +777,7 @@ func (s *Session) Renew() error {
 		s.rec, s.values, s.src, s.renew = nil, values{}, nil, false
 		s.dirty = true
 		err := fmt.Errorf("httpsession: renew after the response started (renew before the handler's first Write, WriteHeader or Flush): the session is ended instead, since it cannot move to a fresh ID: %w", ErrNeedsCookie)
-		s.m.warnNeedsCookie(s.req, err)
+		s.m.warnNeedsCookie(s.req, "renew", err)
 		return err
 	}
 	s.renew = true
