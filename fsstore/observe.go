@@ -355,7 +355,18 @@ func (s *Store) endAs(op Op, start opStart, out Outcome, err error, bytes int, n
 		s.cfg.logger.Warn("session record under a key that is not configured; rekey before retiring a key", "op", op.String(), "file", name, "err", err)
 	case OutcomeLockLost:
 		s.cfg.logger.Error("session lock lost; write refused", "op", op.String(), "file", name, "err", err)
-	case OutcomeError, OutcomeTooManyLocks, OutcomeNoSpace, OutcomeReadOnlyFS, OutcomePermission:
+	case OutcomeReadOnlyFS:
+		if op == OpTouch {
+			// A touch is asked by each read of a session due for one,
+			// on a request that is served: the finding is logged at
+			// Warn once (noteReadOnly, below) and stands in ReadOnlyFS
+			// until a write succeeds; a line at Error per read would
+			// bury the log.
+			s.cfg.logger.Debug("session store operation failed", "op", op.String(), "file", name, "err", err)
+			break
+		}
+		s.cfg.logger.Error("session store operation failed", "op", op.String(), "file", name, "err", err)
+	case OutcomeError, OutcomeTooManyLocks, OutcomeNoSpace, OutcomePermission:
 		s.cfg.logger.Error("session store operation failed", "op", op.String(), "file", name, "err", err)
 	}
 	switch {
