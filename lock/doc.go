@@ -157,9 +157,11 @@
 // work (a FUSE mount or an NFS mount with local_lock made at the name,
 // where Auto picks Lease), with ErrStrategyMismatch (ErrNotSupported for
 // a table that forces a strategy the mount rules out) until the process
-// restarts, the directory probed again at most once per VerifyAfter; a
-// probe that fails otherwise (an I/O error, a moment out of descriptors)
-// is tried again at the next take. What
+// restarts, the directory probed again at most once per VerifyAfter (so
+// is one this process may not write in, or on a read-only mount, failing
+// with its error until the next probe); a probe that fails otherwise (an
+// I/O error, a moment out of descriptors) is tried again at the next
+// take. What
 // remains open: off NFS, for up to VerifyAfter after the change a take
 // may still lock in the old directory beside the newcomers' locks in the
 // new one, and Verify of a lock taken before the change says so only

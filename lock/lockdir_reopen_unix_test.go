@@ -140,3 +140,48 @@ func TestLockDirReopenTransientFailureRetried(t *testing.T) {
 		})
 	}
 }
+
+// TestLockDirReopenPermissionFailureBounded: a reopen of a lock
+// directory made anew that this process may not write in (made by
+// another user, or with the wrong mode) or on a read-only mount. That
+// lasts until someone acts (chmod, chown, a remount), as a strategy
+// mismatch does: the takes for VerifyAfter fail with the reopen's error
+// at once, the directory probed again no sooner. Every take probed it
+// afresh (an open, a read of its StrategyFile, a probe file tried: on
+// NFS, round trips each) for a failure it had met already.
+func TestLockDirReopenPermissionFailureBounded(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EACCES, syscall.EPERM, syscall.EROFS} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			dir := newLockDir(t)
+			var fail atomic.Bool
+			a, err := lock.NewTableFailingProbe(lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Hour}, func(step string) error {
+				if step == "fstat" && fail.Load() {
+					return errno
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			fail.Store(true)
+			for i := range 3 {
+				if h, err := a.TryLock("s1", "k", lock.Exclusive); err == nil {
+					h.Unlock()
+					t.Fatalf("take %d whose reopen's probe failed with %v: granted", i, errno)
+				} else if !errors.Is(err, errno) {
+					t.Fatalf("take %d whose reopen's probe failed with %v: %v", i, errno, err)
+				}
+			}
+			if n := a.ReopenTriesForTest(); n != 1 {
+				t.Errorf("reopens: %d, want 1 (the takes after the first fail with its error for VerifyAfter)", n)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sessfs/sessfs/internal/opwatch"
@@ -539,7 +540,7 @@ func (t *Table) tryOS(file string) (l osLock, at mono, err error) {
 //
 // A reopen that found the directory one this table cannot lock in (see
 // lastingReopenErr: a strategy mismatch, which lasts until the process
-// restarts) is not tried again for VerifyAfter: the takes meanwhile fail
+// restarts, or one it may not write in) is not tried again for VerifyAfter: the takes meanwhile fail
 // with its error at once. Every take probed the directory afresh: an
 // open, a read of its StrategyFile, a probe file created and removed
 // (on NFS, round trips and a write each), for a failure it had met
@@ -587,10 +588,15 @@ func (t *Table) reopen(old backend) (backend, error) {
 // cannot lock in the directory now at its path until someone acts: its
 // processes (or its mount) call for the other strategy
 // (ErrStrategyMismatch), no strategy works there (ErrNotSupported: a
-// forced Flock on a mount with local_lock), or a file in it is one this
-// package will not use (ErrNotLockFile: a symlink at StrategyFile, say).
+// forced Flock on a mount with local_lock), a file in it is one this
+// package will not use (ErrNotLockFile: a symlink at StrategyFile, say),
+// or this process may not write there (a directory made by another user
+// or with the wrong mode, a read-only mount: until a chmod, chown or
+// remount). Those were tried again at every take, each an open, a read
+// of StrategyFile and a probe file refused (on NFS, round trips each).
 func lastingReopenErr(err error) bool {
-	return errors.Is(err, ErrStrategyMismatch) || errors.Is(err, ErrNotSupported) || errors.Is(err, ErrNotLockFile)
+	return errors.Is(err, ErrStrategyMismatch) || errors.Is(err, ErrNotSupported) || errors.Is(err, ErrNotLockFile) ||
+		errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
 // reopenDir is reopen's probe of dir, opened at path, and its backend
