@@ -73,7 +73,13 @@ func (d *lockDir) open(name string, flags int, perm fs.FileMode) (*os.File, erro
 // symlink when the table opened it).
 func (d *lockDir) list() (*os.File, error) { return os.Open(d.path) }
 
-func (d *lockDir) remove(name string) error { return removeFile(d.join(name), d.removeRefused) }
+func (d *lockDir) remove(name string) error { return removeFile(d.join(name), d.removeRefused, nil) }
+
+// removeUnless is remove that gives up trying again once over reports
+// true (see removeFile).
+func (d *lockDir) removeUnless(name string, over func() bool) error {
+	return removeFile(d.join(name), d.removeRefused, over)
+}
 
 // rename replaces newName with oldName (see renameOver).
 func (d *lockDir) rename(oldName, newName string) error {

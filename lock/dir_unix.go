@@ -180,6 +180,10 @@ func (d *lockDir) list() (*os.File, error) {
 	return d.open(".", unix.O_RDONLY|unix.O_DIRECTORY, 0)
 }
 
+// removeUnless is remove: a remove here is never refused for a while
+// and tried again (see the Windows version).
+func (d *lockDir) removeUnless(name string, _ func() bool) error { return d.remove(name) }
+
 func (d *lockDir) remove(name string) error {
 	dfd, err := d.use()
 	if err != nil {

@@ -752,7 +752,9 @@ func (h *leaseHeld) unlock() error {
 		// and to breakers.
 		return pathError("unlock lease (left to expire)", h.path, err)
 	}
-	if err := h.b.dir.remove(h.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A remove refused for a while is tried again only while the lease
+	// lasts: past it, a breaker's lease may be at the name.
+	if err := h.b.dir.removeUnless(h.name, h.expired); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

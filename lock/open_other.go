@@ -13,4 +13,4 @@ func openFile(path string, flags int, perm fs.FileMode) (*os.File, error) {
 }
 
 // removeFile removes a lock directory's file.
-func removeFile(path string, _ func(string)) error { return os.Remove(path) }
+func removeFile(path string, _ func(string), _ func() bool) error { return os.Remove(path) }

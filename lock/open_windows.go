@@ -139,12 +139,22 @@ const removePatience = 2 * time.Second
 // refusal, leaving its lease in place, so that every other process was
 // kept out until it ran out (LeaseTTL plus LeaseGrace). refused, when not
 // nil, is called before each wait (tests).
-func removeFile(path string, refused func(string)) error {
+//
+// over, when not nil, ends the tries once it reports true: a lease's
+// Unlock stops at the lease's expiry, from which on (past the grace
+// period) a breaker may put its own lease at the name, which a later try
+// would remove. It tried for 2 s whatever the lease had left: with a
+// short LeaseTTL, or renewals that had failed, the Unlock could remove
+// the lease of the process that broke its own.
+func removeFile(path string, refused func(string), over func() bool) error {
 	next, waited := time.Millisecond, time.Duration(0)
 	for {
 		err := removeOnce(path)
 		if err == nil || !errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
 			return err
+		}
+		if over != nil && over() {
+			return fmt.Errorf("%w (refused until the lease expired: another process has the file open without sharing delete access)", err)
 		}
 		if waited+next > removePatience {
 			return fmt.Errorf("%w (refused for %v: another process has the file open without sharing delete access)", err, removePatience)

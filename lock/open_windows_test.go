@@ -229,7 +229,7 @@ func TestLeaseDeletePending(t *testing.T) {
 	if gone, err := BreakExpiredLease(dir, "k", time.Second, 0); !gone || err != nil {
 		t.Errorf("BreakExpiredLease while the lease file's delete is pending = %v, %v; want true (gone), nil", gone, err)
 	}
-	if err := removeFile(p, nil); !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFile(p, nil, nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("removeFile while the file's delete is pending = %v; want fs.ErrNotExist", err)
 	}
 

@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sessfs/sessfs/lock"
 )
@@ -57,4 +59,48 @@ func TestLeaseUnlockWhileOpenElsewhere(t *testing.T) {
 		t.Fatalf("TryLock after the Unlock: %v", err)
 	}
 	h2.Unlock()
+}
+
+// TestLeaseUnlockWhileOpenElsewhereStopsAtExpiry: a lease's Unlock whose
+// remove is refused (another process has the lease file open without
+// sharing delete access) until the lease has run out, as through a short
+// LeaseTTL or renewals that had failed. The Unlock stops trying there
+// and leaves the lease to expire, as it leaves an expired one: from its
+// expiry (past the grace period) a breaker may put its own lease at the
+// name, which a later try would remove. It tried for 2 s whatever the
+// lease had left.
+func TestLeaseUnlockWhileOpenElsewhereStopsAtExpiry(t *testing.T) {
+	dir := t.TempDir()
+	tab, err := lock.NewTable(lock.Config{Dir: dir, Strategy: lock.Lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	var ahead atomic.Int64 // how far this host's clock has moved on
+	lock.SetLeaseClock(tab, func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
+	h, err := tab.TryLock("0001", "k", lock.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := filepath.Join(dir, "0001.lease")
+	other, err := os.Open(lease) // no FILE_SHARE_DELETE, as os opens files
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	refused := 0
+	lock.SetRemoveRefused(tab, func(string) {
+		refused++
+		ahead.Store(int64(time.Hour)) // the lease runs out during the wait
+	})
+	err = h.Unlock()
+	if refused == 0 {
+		t.Skip("this system removed a file open elsewhere without sharing delete access (no sharing violation)")
+	}
+	if err == nil {
+		t.Error("Unlock whose remove was refused until the lease ran out: nil error")
+	}
+	if refused != 1 {
+		t.Errorf("removes refused and tried again: %d, want 1 (none once the lease ran out)", refused)
+	}
 }
