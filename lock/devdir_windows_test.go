@@ -19,6 +19,8 @@ import (
 // succeeds), and BreakExpired then reported every lease gone and
 // LeftoverInUse every claim unused, where nothing had been looked at;
 // CON failed with "Invalid handle", LPT1 with "File not found".
+// A name ended with a colon ("NUL:", "nul:x") or followed by "\\."
+// failed with "not a directory" or "File not found", not saying why.
 func TestLockDirIsNoDevice(t *testing.T) {
 	base := t.TempDir()
 	file := filepath.Join(base, "file")
@@ -72,6 +74,10 @@ func TestLockDirIsNoDevice(t *testing.T) {
 		{filepath.Join(base, "COM1"), lock.ErrInvalidName, "device"},
 		{filepath.Join(base, "LPT1"), lock.ErrInvalidName, "device"},
 		{filepath.Join(base, "NUL.locks"), lock.ErrInvalidName, "device"},
+		{filepath.Join(base, "NUL:"), lock.ErrInvalidName, "device"},
+		{filepath.Join(base, "nul:x"), lock.ErrInvalidName, "device"},
+		{base + `\NUL\.`, lock.ErrInvalidName, "device"},
+		{base + `\CON\`, lock.ErrInvalidName, "device"},
 		{file, nil, "not a directory"},
 	} {
 		for _, e := range entries {

@@ -416,8 +416,19 @@ func deviceNameError(path string) error {
 // nothing looked at), CON failed with "Invalid handle". Elsewhere a
 // directory so named is one like any other, and the path a Windows host
 // reaches a share by is its own.
+//
+// The last element is taken as Windows takes it: cleaned ("NUL\." is
+// NUL), and up to a colon, which Windows ends a device name with as it
+// does with a dot ("NUL:", "nul:x"), where windowsDevice, which judges
+// lock names (refused with a colon on Windows anyway), stops at a dot
+// alone. Such paths failed with "not a directory" or "File not found",
+// not saying why.
 func dirDeviceError(path string) error {
-	if runtime.GOOS != "windows" || !windowsDevice(filepath.Base(path)) {
+	if runtime.GOOS != "windows" {
+		return nil
+	}
+	last, _, _ := strings.Cut(filepath.Base(filepath.Clean(path)), ":")
+	if !windowsDevice(last) {
 		return nil
 	}
 	return fmt.Errorf("%w: the lock directory %s: its last element is a name Windows keeps for a device (NUL, CON, COM1, ..., alone or before a dot, any case), which opens the device, not a directory", ErrInvalidName, path)
