@@ -144,7 +144,7 @@ func checkDropIns(dir, root, storeDir, user string, files []File, given []string
 		}
 		if execFrom != "" {
 			var what string
-			switch other := slices.IndexFunc(execStart, func(v string) bool { return !slices.Equal(shellWords(v), shellWords(written)) }); {
+			switch other := slices.IndexFunc(execStart, func(v string) bool { return !sameExecStart(v, written) }); {
 			case len(execStart) == 0:
 				// Without a command after the reset, the service does
 				// not start at all.
@@ -251,4 +251,57 @@ func readSmall(p string) (string, bool) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	return string(b), err == nil
+}
+
+// sameExecStart reports whether systemd runs the ExecStart= commands a and
+// b alike: the same words, as systemd splits them (blanks separate, '...'
+// and "..." quote). systemd runs no shell, so a redirection (2>/dev/null),
+// a $(...) or a ; is an argument to the command, which sessgc refuses:
+// read as sh reads it, a drop-in adding one passed for the written
+// command, and the service failed at every run. A backslash, or a quote
+// left open, counts as a different command; so does a prefix (-, @, +, !,
+// :), which changes how systemd runs it.
+func sameExecStart(a, b string) bool {
+	wa, oka := execWords(a)
+	wb, okb := execWords(b)
+	return oka && okb && slices.Equal(wa, wb)
+}
+
+// execWords splits an ExecStart= command into its words as systemd does,
+// false where it holds a backslash or an unclosed quote.
+func execWords(line string) ([]string, bool) {
+	var words []string
+	var w strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\':
+			return nil, false
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				w.WriteByte(c)
+			}
+		case c == '\'' || c == '"':
+			quote, in = c, true
+		case c == ' ' || c == '\t':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteByte(c)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, false
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words, true
 }

@@ -40,6 +40,17 @@ func TestSystemdDropIns(t *testing.T) {
 			refused: "override.conf sets sessgc.service's ExecStart= and runs /usr/local/bin/sessgc run --dir /mnt/old"},
 		// The written command set again, as an override kept from an
 		// earlier install has it: it changes nothing.
+		// systemd runs no shell: a redirection is an argument of the
+		// command's, which sessgc refuses, so the service fails.
+		{name: "ExecStart as written with a redirection", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc run --dir /mnt/efs/sessions --max-duration 8m --rate 200 2>/dev/null\n"},
+			refused: "runs /usr/local/bin/sessgc run --dir /mnt/efs/sessions --max-duration 8m --rate 200 2>/dev/null"},
+		{name: "ExecStart as written with a substitution", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc run --dir /mnt/efs/sessions --max-duration 8m --rate 200 \"$(true)\"\n"},
+			refused: "so systemd would run that command"},
+		{name: "ExecStart as written with a quote left open", write: "/etc/systemd/system",
+			files:   map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc run --dir /mnt/efs/sessions --max-duration 8m --rate 200 '\n"},
+			refused: "so systemd would run that command"},
 		{name: "ExecStart as written", write: "/etc/systemd/system",
 			files: map[string]string{"/etc/systemd/system/sessgc.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/local/bin/sessgc  run --dir '/mnt/efs/sessions' --max-duration 8m --rate 200\n"}},
 		{name: "ExecStart as written, reset later", write: "/etc/systemd/system",
