@@ -268,7 +268,8 @@ func sameExecStart(a, b string) bool {
 }
 
 // execWords splits an ExecStart= command into its words as systemd does,
-// false where it holds a backslash or an unclosed quote.
+// false where it holds an escape other than \\, \', \" and "\ ", or an
+// unclosed quote.
 func execWords(line string) ([]string, bool) {
 	var words []string
 	var w strings.Builder
@@ -277,7 +278,15 @@ func execWords(line string) ([]string, bool) {
 		c := line[i]
 		switch {
 		case c == '\\':
-			return nil, false
+			// An escaped quote, backslash or blank is itself (shellquote's
+			// '\'' for a path with a quote); other escapes are C's, which
+			// systemd reads and this does not.
+			if i+1 == len(line) || !strings.ContainsRune(`'"\ `, rune(line[i+1])) {
+				return nil, false
+			}
+			i++
+			w.WriteByte(line[i])
+			in = true
 		case quote != 0:
 			if c == quote {
 				quote = 0

@@ -190,3 +190,21 @@ func TestSystemdDropIns(t *testing.T) {
 		})
 	}
 }
+
+func TestSameExecStart(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"/bin/sessgc run --dir /a", "/bin/sessgc  run --dir '/a'", true},
+		{"/bin/sessgc run --dir '/a'\\''b'", "/bin/sessgc run --dir \"/a'b\"", true},
+		{"/bin/sessgc run --dir /a", "/bin/sessgc run --dir /a 2>/dev/null", false},
+		{"/bin/sessgc run --dir /a", "-/bin/sessgc run --dir /a", false},
+		{"/bin/sessgc run --dir /a", "/bin/sessgc run --dir /\\x61", false},
+		{"/bin/sessgc run --dir /a", "/bin/sessgc run --dir '/a", false},
+	} {
+		if got := sameExecStart(c.a, c.b); got != c.same {
+			t.Errorf("sameExecStart(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
