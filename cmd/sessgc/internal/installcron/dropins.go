@@ -258,8 +258,8 @@ func readSmall(p string) (string, bool) {
 // and "..." quote). systemd runs no shell, so a redirection (2>/dev/null),
 // a $(...) or a ; is an argument to the command, which sessgc refuses:
 // read as sh reads it, a drop-in adding one passed for the written
-// command, and the service failed at every run. A backslash, or a quote
-// left open, counts as a different command; so does a prefix (-, @, +, !,
+// command, and the service failed at every run. A C escape (\n, \x41),
+// or a quote left open, counts as a different command; so does a prefix (-, @, +, !,
 // :), which changes how systemd runs it.
 func sameExecStart(a, b string) bool {
 	wa, oka := execWords(a)
