@@ -103,24 +103,7 @@ func TestLockDirReplacedStatsOpen(t *testing.T) {
 func TestLockDirReopenTransientFailureRetried(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EINTR, syscall.EAGAIN, syscall.ESTALE, syscall.EIO} {
 		t.Run(errno.Error(), func(t *testing.T) {
-			dir := newLockDir(t)
-			var fail atomic.Bool
-			a, err := lock.NewTableFailingProbe(lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Hour}, func(step string) error {
-				if step == "fstat" && fail.Load() {
-					return errno
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			if err := os.RemoveAll(dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			a, fail := replacedDirFailingProbe(t, errno)
 			fail.Store(true)
 			if h, err := a.TryLock("s1", "k", lock.Exclusive); err == nil {
 				h.Unlock()
@@ -152,24 +135,7 @@ func TestLockDirReopenTransientFailureRetried(t *testing.T) {
 func TestLockDirReopenPermissionFailureBounded(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.EACCES, syscall.EPERM, syscall.EROFS} {
 		t.Run(errno.Error(), func(t *testing.T) {
-			dir := newLockDir(t)
-			var fail atomic.Bool
-			a, err := lock.NewTableFailingProbe(lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Hour}, func(step string) error {
-				if step == "fstat" && fail.Load() {
-					return errno
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			if err := os.RemoveAll(dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			a, fail := replacedDirFailingProbe(t, errno)
 			fail.Store(true)
 			for i := range 3 {
 				if h, err := a.TryLock("s1", "k", lock.Exclusive); err == nil {
@@ -184,4 +150,31 @@ func TestLockDirReopenPermissionFailureBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replacedDirFailingProbe returns a Flock table (VerifyAfter an hour)
+// whose lock directory was removed and made anew, so that its next take
+// reopens it, and whose reopen's probe fails with errno while fail is
+// set.
+func replacedDirFailingProbe(t *testing.T, errno syscall.Errno) (a *lock.Table, fail *atomic.Bool) {
+	t.Helper()
+	dir := newLockDir(t)
+	fail = new(atomic.Bool)
+	a, err := lock.NewTableFailingProbe(lock.Config{Dir: dir, Strategy: lock.Flock, VerifyAfter: time.Hour}, func(step string) error {
+		if step == "fstat" && fail.Load() {
+			return errno
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return a, fail
 }
