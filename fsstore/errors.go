@@ -193,20 +193,39 @@ var (
 	// changes.
 	ErrNoHardLinks = errors.New("the file system does not support hard links, which a store needs (FAT, exFAT and some FUSE file systems have none)")
 	// ErrFailingIO reports, from Sweep or Rekey, a pass that stopped
-	// because FailingIORun files or directories in a row failed with an
-	// I/O error (EIO, ESTALE), none examined between: a dying disk, or an
-	// NFS server replaced or its export moved under the mount (every
-	// file handle stale). Each file left would most likely fail alike,
-	// and going on through them buried the cause in one error per file.
-	// The error also matches the last failure's errno.
+	// because the storage failed with I/O errors (EIO, ESTALE) in more
+	// than one directory: FailingIODirs directories failing, with
+	// FailingIORun I/O errors among them. A dying disk, or an NFS server
+	// replaced or its export moved under the mount (every file handle
+	// stale): each file left would most likely fail alike, and going on
+	// through them buried the cause in one error per file. The error also
+	// matches the last failure's errno.
 	ErrFailingIO = errors.New("the store's storage is failing")
 )
 
-// FailingIORun is how many files or directories in a row a Sweep or
-// Rekey lets fail with an I/O error (EIO, ESTALE), none examined between,
-// before it stops with ErrFailingIO. A few bad sectors under a handful
-// of records stay counted errors of a pass that goes on.
+// FailingIORun is how many files or directories in a row within one
+// shard directory a Sweep or Rekey lets fail with an I/O error (EIO,
+// ESTALE), none examined between, before it counts the directory as
+// failing; and how many I/O errors the failing directories must hold
+// together before the pass stops with ErrFailingIO (see FailingIODirs).
+// A few bad sectors under a handful of records stay counted errors of a
+// pass that goes on.
 const FailingIORun = 100
+
+// FailingIODirs is how many directories must be failing before a Sweep
+// or Rekey stops with ErrFailingIO, once they hold FailingIORun I/O
+// errors together. A shard directory is failing when its listing fails
+// with an I/O error, when FailingIORun of its files in a row do, or when
+// it holds I/O errors and no file in it was examined; a directory above
+// the shards, or the lock directory, counts as one at each I/O error.
+// Each directory is judged by its own contents, scanned by one worker
+// from start to end, so one damaged shard among healthy ones never stops
+// a pass, and a pass that runs to its end stops, or not, alike whatever
+// the concurrency and the order it meets the shards in. A pass cut short
+// (its context's deadline, as sessgc's --max-duration sets, or its
+// cancellation) may end before it meets the directories that would have
+// stopped it.
+const FailingIODirs = 2
 
 // shardNameHint follows an error met at a shard directory's name that
 // holds something else (a file, a FIFO, a symlink: ENOTDIR, ELOOP), which

@@ -21,7 +21,6 @@ import (
 // ErrFailingIO. The rule that counted failures "in a row" across all
 // workers stopped a sweep at concurrency 1 every time and at 8 most times.
 func TestSweepFailingIOOneShardSameOutcome(t *testing.T) {
-	t.Skip("fsstore counts I/O errors in a row across all workers, so one damaged shard may stop a sweep: remove this skip with the per-directory stop rule")
 	const run, damaged, healthy, sweeps = 10, 14, 200, 20
 	dir := t.TempDir()
 	s := openDir(t, dir)

@@ -241,11 +241,14 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	// err is unprefixed: the pass's own error, which wraps the refusal
 	// that stopped it (or the close's error), says "fsstore: rekey:"
 	// once, as each error passed to OnError does.
-	fail := func(err error) (counted bool) {
+	//
+	// d is the shard directory's stop-rule state (scanFailing), nil for a
+	// directory above the shards.
+	fail := func(d *dirIO, err error) (counted bool) {
 		if closed.end(err) {
 			return false
 		}
-		if readOnly.end(err) || failing.end(err) {
+		if readOnly.end(err) || failing.end(d, err) {
 			return false
 		}
 		err = fmt.Errorf("fsstore: rekey: %w", err)
@@ -266,16 +269,21 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 	// that cannot be rewritten is: one unreadable directory is not an
 	// unusable store, and the pass goes on with the others. It counts as
 	// scanned too, so that Scanned stays the sum of the outcomes.
-	dirFailed := func(dir string, err error) error {
+	// d is the shard's stop-rule state, nil for a directory above them.
+	dirFailedIn := func(d *dirIO, dir string, err error) error {
 		if closed.end(err) {
 			return nil
 		}
+		if d != nil {
+			d.listing = ioFailure(err)
+		}
 		scanned.Add(1)
-		if !fail(fmt.Errorf("%s: %w", dir, err)) {
+		if !fail(d, fmt.Errorf("%s: %w", dir, err)) {
 			scanned.Add(-1)
 		}
 		return nil
 	}
+	dirFailed := func(dir string, err error) error { return dirFailedIn(nil, dir, err) }
 	err = s.walkShardsBetween(ctx, opts.Concurrency, func(ctx context.Context, dir string) error {
 		// passed holds the records of this shard counted so far, by
 		// name: a sweep moving a record to the aside name and back while
@@ -286,6 +294,9 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 		// is read by its name whatever file holds it; its file changes
 		// with every save, and with the rekey's own rewrite.
 		passed := map[string]struct{}{}
+		// This worker's alone: the shard is scanned by it from start to end.
+		var shard dirIO
+		defer failing.endDir(ctx, &shard)
 		visit := func(e fs.DirEntry) {
 			if !e.Type().IsRegular() || ctx.Err() != nil {
 				return
@@ -341,22 +352,22 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 				// in the rewrite it arose. One more refusal of the
 				// read-only file system that ended the pass is left for
 				// the next, as one the close cut.
-				if !fail(err) {
+				if !fail(&shard, err) {
 					scanned.Add(-1)
 				}
 			case res == rekeyedPlain:
-				failing.ok()
+				shard.ok()
 				plain.Add(1)
 				rekeyed.Add(1)
 				madePlain.add(filepath.Join(dir, name))
 			case res == rekeyedSealed:
-				failing.ok()
+				shard.ok()
 				rekeyed.Add(1)
 			case res == rekeyExpired:
-				failing.ok()
+				shard.ok()
 				expired.Add(1)
 			default:
-				failing.ok()
+				shard.ok()
 				upToDate.Add(1)
 			}
 		}
@@ -367,7 +378,7 @@ func (s *Store) rekey(ctx context.Context, opts RekeyOptions, cb *callbackGuard)
 			}
 		}
 		if err != nil && ctx.Err() == nil {
-			return dirFailed(dir, err)
+			return dirFailedIn(&shard, dir, err)
 		}
 		return err
 	}, nil, dirFailed)

@@ -69,7 +69,8 @@ func TestRekeyErrorPrefixOnce(t *testing.T) {
 }
 
 // TestRekeyStopsAtFailingIO: a rekey whose records fail one after the
-// other with an I/O error stops at the run's limit with an error matching
+// other with an I/O error stops once the failing shards hold the run's
+// limit of them (FailingIODirs) with an error matching
 // ErrFailingIO and the errno, said "fsstore: rekey:" once, and leaves
 // every record readable.
 func TestRekeyStopsAtFailingIO(t *testing.T) {
@@ -113,8 +114,10 @@ func TestRekeyStopsAtFailingIO(t *testing.T) {
 	if n := strings.Count(err.Error(), "fsstore: rekey:"); n != 1 {
 		t.Errorf("err %q says %q %d times, want once", err, "fsstore: rekey:", n)
 	}
-	if st.Errors != run {
-		t.Errorf("%d errors; want the run of %d alone", st.Errors, run)
+	// Each record alone in its shard, or nearly: each shard fails as a
+	// whole, and the rekey stops once they hold the run.
+	if st.Errors < run || st.Errors >= files {
+		t.Errorf("%d errors; want from the run of %d to fewer than the %d records", st.Errors, run, files)
 	}
 	for i, id := range ids {
 		got, err := s.Load(ctx, id)

@@ -419,9 +419,9 @@ func (s *Store) sweep(ctx context.Context, opts SweepOptions, cb *callbackGuard)
 	if err != nil {
 		return SweepStats{}, fmt.Errorf("fsstore: sweep: %w", err)
 	}
-	sw := &sweeper{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
+	sw := &sweeper{sweepRun: &sweepRun{s: s, opts: opts, clock: clock, stripeMu: make([]sync.Mutex, s.layout.stripes),
 		SweepProgress: opts.Progress, cachedFirst: s.lookCachedFirst(), cb: cb, stop: cancel, closed: scanClosed{stop: cancel},
-		readOnly: s.scanReadOnly(cancel, opts.DryRun), failing: scanFailing{stop: cancel, limit: s.testHooks.failingRun}, events: newSweepEvents()}
+		readOnly: s.scanReadOnly(cancel, opts.DryRun), failing: scanFailing{stop: cancel, limit: s.testHooks.failingRun}, events: newSweepEvents()}}
 	// The clock's reading when the marker was read: no later than the read.
 	sw.lim.raise(m, opts.Grace, clock.now().Add(-time.Since(markerStart)))
 	if sw.SweepProgress == nil {
@@ -710,18 +710,43 @@ func (r *scanReadOnly) result(err error, what string) error {
 	return fmt.Errorf("stopped: the file system is read-only on this host, and would refuse every %s left: %w", what, r.err)
 }
 
-// scanFailing ends a scan at FailingIORun failures in a row of the
-// storage itself (EIO, ESTALE), no file examined between (ok): a dying
-// disk fails every file, each after the disk's own retries, and an NFS
-// server replaced under the mount (every file handle stale) fails every
-// one at once; a scan went on through each file left, one error each.
+// scanFailing ends a scan when the storage itself fails (EIO, ESTALE)
+// over more than one directory: FailingIODirs directories failing (see
+// dirIO), FailingIORun I/O errors among them. A dying disk fails every
+// file, each after the disk's own retries, and an NFS server replaced
+// under the mount (every file handle stale) fails every one at once; a
+// scan went on through each file left, one error each. The rule looks at
+// each directory on its own, as one worker scans it from start to end,
+// so that the same store gives the same outcome whatever the concurrency
+// and the order of the shards: counted across workers, a healthy shard's
+// file examined by one worker broke another's run, and one damaged shard
+// among healthy ones stopped a pass or not by the scheduler's whim. The
+// counts only grow, so a pass that runs to its end stops, or not, alike
+// every time; one cut short (a time budget, a signal) may end before it
+// reaches the directories that would stop it.
 type scanFailing struct {
 	stop context.CancelFunc // ends the scan's context
-	run  atomic.Int64       // failures in a row
 	mu   sync.Mutex
+	dirs int64 // under mu: directories failing
+	errs int64 // under mu: I/O errors in them
 	err  error // under mu: the failure that ended the scan
 	// limit replaces FailingIORun where not 0 (tests).
 	limit int64
+}
+
+// dirIO is what one worker knows of the shard directory it scans, written
+// by that worker alone, so that a file examined costs it no shared write.
+// The shard is failing when its listing failed with an I/O error, or
+// FailingIORun of its files in a row failed with one, or it ended with
+// I/O errors and no file examined: what its own files and its listing's
+// order say, whichever worker meets it when.
+type dirIO struct {
+	run      int64 // I/O errors in a row
+	errs     int64 // I/O errors
+	examined bool  // a file answered (ok)
+	listing  bool  // the listing failed
+	failing  bool  // counted in scanFailing
+	last     error // the last I/O error
 }
 
 // ioFailure reports whether err is the storage's failure rather than a
@@ -731,38 +756,83 @@ func ioFailure(err error) bool {
 }
 
 // ok records a file examined: the failures before it were not in a row.
-// One load where nothing failed: workers storing to one word per file
-// would contend for its cache line.
-func (f *scanFailing) ok() {
-	if f.run.Load() != 0 {
-		f.run.Store(0)
-	}
+func (d *dirIO) ok() {
+	d.run = 0
+	d.examined = true
 }
 
-// end counts err, a failure the caller counts and reports, and ends the
-// scan at the last of a run; it reports whether an earlier failure ended
-// it already: then err is one more of the same cause (another worker's),
-// which the caller neither counts nor reports.
-func (f *scanFailing) end(err error) (again bool) {
+func (f *scanFailing) runLimit() int64 {
+	if f.limit != 0 {
+		return f.limit
+	}
+	return FailingIORun
+}
+
+// end counts err, a failure the caller counts and reports, met in the
+// directory d (nil: a directory above the shards, or the lock directory,
+// each failure of which counts as a failing directory of its own), and
+// ends the scan once the failing directories are a storm; it reports
+// whether an earlier failure ended it already: then err is one more of
+// the same cause (another worker's), which the caller neither counts nor
+// reports.
+func (f *scanFailing) end(d *dirIO, err error) (again bool) {
 	if !ioFailure(err) {
-		f.ok() // a file's own failure: the storage answered
+		if d != nil {
+			d.ok() // a file's own failure: the storage answered
+		}
 		return false
 	}
-	limit := f.limit
-	if limit == 0 {
-		limit = FailingIORun
-	}
-	n := f.run.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return true
 	}
-	if n >= limit {
+	switch {
+	case d == nil:
+		f.dirs++
+		f.errs++
+	case d.failing:
+		f.errs++
+	default:
+		d.run++
+		d.errs++
+		d.last = err
+		if d.run < f.runLimit() {
+			return false
+		}
+		d.failing = true
+		f.dirs++
+		f.errs += d.errs
+	}
+	f.check(err)
+	return false
+}
+
+// endDir judges d at the end of its directory's scan: one whose listing
+// failed, or whose every answer was an I/O error, is failing. A scan cut
+// short (ctx ended) is not judged: what it did not reach is unknown.
+func (f *scanFailing) endDir(ctx context.Context, d *dirIO) {
+	if d.failing || d.errs == 0 || d.examined && !d.listing || ctx.Err() != nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return
+	}
+	d.failing = true
+	f.dirs++
+	f.errs += d.errs
+	f.check(d.last)
+}
+
+// check ends the scan, under f.mu, once the failing directories make a
+// storm; err is the last failure, which the scan's error reports.
+func (f *scanFailing) check(err error) {
+	if f.dirs >= FailingIODirs && f.errs >= f.runLimit() {
 		f.err = err
 		f.stop()
 	}
-	return false
 }
 
 // result is the scan's error err (after the other stops' results), or,
@@ -773,12 +843,8 @@ func (f *scanFailing) result(err error) error {
 	if f.err == nil || err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	limit := f.limit
-	if limit == 0 {
-		limit = FailingIORun
-	}
-	return fmt.Errorf("stopped: %w: %d files or directories in a row failed with an I/O error, none examined between: a dying disk (the kernel log, dmesg, says), or an NFS server replaced or its export moved (every file handle stale: remount); the last: %w",
-		ErrFailingIO, limit, f.err)
+	return fmt.Errorf("stopped: %w: %d directories failing with I/O errors, %d errors in them (a directory fails when its listing does, when %d of its files in a row do, or when every file in it does): a dying disk (the kernel log, dmesg, says), or an NFS server replaced or its export moved (every file handle stale: remount); the last: %w",
+		ErrFailingIO, f.dirs, f.errs, f.runLimit(), f.err)
 }
 
 // scanReadOnly returns the scanReadOnly of a scan of s ended by stop.
@@ -974,7 +1040,21 @@ func (r *rootDir) forEachEntry(ctx context.Context, dir string, fn func(fs.DirEn
 // at a time holds.
 const sweepLock = "sweep"
 
+// sweeper is a sweep as one of its workers sees it: the sweep's state,
+// shared, and the shard directory the worker scans (nil outside the
+// shards), whose I/O errors the stop rule counts apart (scanFailing).
 type sweeper struct {
+	*sweepRun
+	shard *dirIO
+}
+
+// inShard returns the sweeper of a worker that scans one shard directory.
+func (sw *sweeper) inShard() *sweeper {
+	return &sweeper{sweepRun: sw.sweepRun, shard: new(dirIO)}
+}
+
+// sweepRun is a sweep's state, shared by its workers.
+type sweepRun struct {
 	s     *Store
 	opts  SweepOptions
 	clock serverClock
@@ -1138,7 +1218,7 @@ func (sw *sweeper) fail(err error) {
 		sw.s.cfg.logger.Debug("sweep: stopped by a read-only file system", "err", err)
 		return
 	}
-	if sw.failing.end(err) {
+	if sw.failing.end(sw.shard, err) {
 		sw.s.cfg.logger.Debug("sweep: stopped by a run of I/O errors", "err", err)
 		return
 	}
@@ -1151,6 +1231,13 @@ func (sw *sweeper) fail(err error) {
 			sw.cb.call(func() { f(err) }, sw.stop)
 		}
 	})
+}
+
+// ok records a file examined in the worker's shard.
+func (sw *sweeper) ok() {
+	if sw.shard != nil {
+		sw.shard.ok()
+	}
 }
 
 func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
@@ -1179,7 +1266,7 @@ func (sw *sweeper) removed(r Removal, counter *atomic.Int64) {
 			return
 		}
 	}
-	sw.failing.ok()
+	sw.ok()
 	counter.Add(1)
 	sw.bytes.Add(r.Size)
 	o, f := sw.s.cfg.observer, sw.opts.OnRemove
@@ -1239,12 +1326,15 @@ type candidate struct {
 }
 
 func (sw *sweeper) dir(ctx context.Context, dir string) error {
+	sw = sw.inShard()
+	defer func() { sw.failing.endDir(ctx, sw.shard) }()
 	// One open serves the scan's listing and the calls on its names.
 	sd, err := sw.s.root.openShardToList(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
+		sw.shard.listing = ioFailure(err)
 		sw.fail(fmt.Errorf("sweep %s: %w", dir, err))
 		return nil
 	}
@@ -1339,6 +1429,7 @@ func (sw *sweeper) dir(ctx context.Context, dir string) error {
 	}
 	buf := sw.listBuf()
 	err = sw.s.root.forEachShardName(ctx, sd, *buf, visit)
+	sw.shard.listing = ioFailure(err)
 	sw.bufs.Put(buf)
 	if h := sw.s.testHooks.relisted; h != nil && err == nil {
 		for _, e := range h(dir) {
@@ -1461,7 +1552,7 @@ const maxFormatFile = record.HeaderSize + record.MaxPayload
 func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time.Time, lim sweepLimits, live, liveBytes *int64, back *putBacks) (candidate, bool, error) {
 	if sw.cachedFirst {
 		if st, ok := sw.s.cachedLiveName(sd, name, now, lim.liveFor); ok {
-			sw.failing.ok()
+			sw.ok()
 			*live++
 			*liveBytes += st.size
 			return candidate{}, false, nil
@@ -1482,7 +1573,7 @@ func (sw *sweeper) judge(ctx context.Context, sd shardDir, name []byte, now time
 		}
 		return candidate{}, false, nil
 	}
-	sw.failing.ok()
+	sw.ok()
 	age := ageOf(now, st.mtime)
 	if sw.s.testHooks.judgeStat != nil {
 		age = now.Sub(st.mtime) // the hook's mtime may carry a monotonic reading, which Sub compares

@@ -48,7 +48,8 @@ const StopFleetLockLost = "fleet-lock-lost"
 const StopReadOnly = "read-only"
 
 // StopFailingIO is the Outcome.StopReason of a pass that stopped because
-// fsstore.FailingIORun files in a row failed with an I/O error (see Run).
+// the storage failed with I/O errors in fsstore.FailingIODirs directories
+// or more (fsstore.ErrFailingIO; see Run).
 const StopFailingIO = "io-errors"
 
 // StopStoreGone is the Outcome.StopReason of a pass whose store directory
@@ -153,7 +154,7 @@ func (o Outcome) Human(errors int64, maxDuration time.Duration, next string) str
 	case StopReadOnly:
 		s += "sessgc: stopped early: a write in the store was refused as read-only on this host (the error names the path, and whether the store's whole file system is); check the mount (findmnt -T PATH) and the kernel log (dmesg), and remount it read-write; the next run goes on\n"
 	case StopFailingIO:
-		s += fmt.Sprintf("sessgc: stopped early: %d files or directories in a row failed with an I/O error (EIO, ESTALE); check the disk or the file server (dmesg), and remount an NFS share whose server was replaced; the next run goes on\n", fsstore.FailingIORun)
+		s += fmt.Sprintf("sessgc: stopped early: the storage failed with I/O errors (EIO, ESTALE) in %d directories or more, %d errors or more among them (a shard directory fails when its listing does, when %d of its files in a row do, or when none of its files answered otherwise); one damaged shard alone does not stop a run; check the disk or the file server (dmesg), and remount an NFS share whose server was replaced; the next run goes on\n", fsstore.FailingIODirs, fsstore.FailingIORun, fsstore.FailingIORun)
 	case StopStoreGone:
 		s += "sessgc: stopped early: the store directory was removed, or the file system it is on was unmounted, during the pass; check the mount (findmnt -T DIR); the next run goes on once it is back\n"
 	}
