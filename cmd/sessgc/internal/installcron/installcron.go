@@ -53,6 +53,7 @@ type InstallOptions struct {
 	// an EFS access point does); nil where this process is not root and
 	// cannot tell. Tests set it, as no local file system maps root; a
 	// pointer, so that options stay comparable.
+	//lint:ignore U1000 read by the Unix owner check only: Windows has no uid to compare.
 	rootFilesAre *func(dir string, uid uint32) bool
 	// sysRoot is the directory systemd's paths are below (checkDropIns):
 	// "" for /; tests give one of their own.
