@@ -216,8 +216,9 @@ const FailingIORun = 100
 // or Rekey stops with ErrFailingIO, once they hold FailingIORun I/O
 // errors together. A shard directory is failing when its listing fails
 // with an I/O error, when FailingIORun of its files in a row do, or when
-// it holds I/O errors and no file in it was examined; a directory above
-// the shards, or the lock directory, counts as one at each I/O error.
+// it holds I/O errors and no file in it was examined; the lock directory
+// is judged as a shard is, and a directory above the shards counts as one
+// at each I/O error.
 // Each directory is judged by its own contents, scanned by one worker
 // from start to end, so one damaged shard among healthy ones never stops
 // a pass, and a pass that runs to its end stops, or not, alike whatever

@@ -380,8 +380,9 @@ func (s *Store) SetHostClockForTest(now func() time.Time) { s.cfg.now = now }
 func (s *Store) ProbeBreakerForTest() error { return s.probeBreaker(nil) }
 
 // SetSweepStatFaultForTest fails the sweep's stat of each record it
-// judges with h's error, by the record's path (nil: none), and makes
-// sweeps and rekeys stop after run I/O errors in a row (0: FailingIORun).
+// judges, and of each lease file, with h's error, by the file's path
+// (nil: none), and makes sweeps and rekeys judge a directory failing
+// after run I/O errors in a row (0: FailingIORun).
 func (s *Store) SetSweepStatFaultForTest(h func(path string) error, run int64) {
 	s.testHooks.statFault, s.testHooks.failingRun = h, run
 }

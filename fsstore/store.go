@@ -271,7 +271,7 @@ type testHooks struct {
 	// ("raise max idle", "mark store encrypted").
 	markerUnlock func(what string)
 	// statFault, if it returns an error, fails the sweep's stat of a
-	// record it judges with it, by the record's path.
+	// record it judges, or of a lease file, with it, by the file's path.
 	statFault func(path string) error
 	// failingRun, if not 0, replaces FailingIORun in sweeps and rekeys.
 	failingRun int64

@@ -769,8 +769,8 @@ func (f *scanFailing) runLimit() int64 {
 }
 
 // end counts err, a failure the caller counts and reports, met in the
-// directory d (nil: a directory above the shards, or the lock directory,
-// each failure of which counts as a failing directory of its own), and
+// directory d (nil: a directory above the shards, each failure of which
+// counts as a failing directory of its own), and
 // ends the scan once the failing directories are a storm; it reports
 // whether an earlier failure ended it already: then err is one more of
 // the same cause (another worker's), which the caller neither counts nor
@@ -2810,6 +2810,11 @@ func (s *Store) readMovedAside(p string, limit int, again bool) ([]byte, fileSta
 // once more for each expired one's break, then once more by path for
 // them all.
 func (sw *sweeper) locks(ctx context.Context) error {
+	// One directory, judged by its own files as a shard is: each of its
+	// I/O errors counted as a failing directory of its own made one
+	// damaged lock directory a storm over the store.
+	sw = sw.inShard()
+	defer func() { sw.failing.endDir(ctx, sw.shard) }()
 	s := sw.s
 	dir := filepath.Join(s.dir, LockDir)
 	ttl := s.cfg.leaseTTL
@@ -2862,12 +2867,18 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		sw.scanned.Add(1)
 		p := filepath.Join(dir, name)
 		st, err := ld.lstat(name)
+		if h := s.testHooks.statFault; h != nil && err == nil {
+			if ferr := h(p); ferr != nil {
+				err = &fs.PathError{Op: "lstat", Path: p, Err: ferr}
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				sw.fail(err)
 			}
 			return
 		}
+		sw.ok()
 		age := sw.clock.now().Sub(st.mtime)
 		if broken && age < sw.opts.TempAge || !broken && age < ttl {
 			return
@@ -2905,6 +2916,7 @@ func (sw *sweeper) locks(ctx context.Context) error {
 		}
 		sw.removed(r, &sw.leases)
 	})
+	sw.shard.listing = ioFailure(err)
 	if err == nil {
 		err = ctxErr
 	}
